@@ -1,0 +1,85 @@
+/* gold.c — hand-label files (see gold.h). */
+#include "labeling/gold.h"
+#include "labeling/stage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_row(const void *a, const void *b)
+{
+    return strcmp(((const struct gold_row *)a)->cell_id, ((const struct gold_row *)b)->cell_id);
+}
+
+/* Splits LINE in place on tabs into at most N fields; returns the count. */
+static int split_tabs(char *line, char **f, int n)
+{
+    int k = 0;
+    f[k++] = line;
+    for (char *p = line; *p && k < n; p++)
+        if (*p == '\t') { *p = 0; f[k++] = p + 1; }
+    return k;
+}
+
+int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
+{
+    memset(g, 0, sizeof *g);
+    FILE *fp = fopen(path, "r");
+    if (!fp) { snprintf(err, errlen, "%s: cannot open", path); return -1; }
+    char *line = NULL;
+    size_t cap = 0, have = 0, lineno = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (lineno == 1 && strncmp(line, "cell_id\t", 8) == 0) continue; /* header */
+        if (len == 0) continue;
+        char *f[5] = {0};
+        int nf = split_tabs(line, f, 5);
+        if (nf < 2) {
+            snprintf(err, errlen, "%s:%zu: expected at least 2 tab-separated fields", path, lineno);
+            goto fail;
+        }
+        int label = stage_from_key(f[1]);
+        int sec = (nf > 2 && f[2][0]) ? stage_from_key(f[2]) : STAGE_NONE;
+        if (label == -2 || sec == -2) {
+            snprintf(err, errlen, "%s:%zu: unknown stage '%s'", path, lineno, label == -2 ? f[1] : f[2]);
+            goto fail;
+        }
+        if (g->n == have) {
+            have = have ? 2 * have : 1024;
+            void *p = realloc(g->rows, have * sizeof *g->rows);
+            if (!p) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
+            g->rows = p;
+        }
+        struct gold_row *r = &g->rows[g->n];
+        r->cell_id = strdup(f[0]);
+        r->label = label;
+        r->secondary = sec;
+        r->confidence = (nf > 3) ? f[3][0] : 0;
+        if (!r->cell_id) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
+        g->n++;
+    }
+    free(line);
+    fclose(fp);
+    qsort(g->rows, g->n, sizeof *g->rows, cmp_row);
+    return 0;
+fail:
+    free(line);
+    fclose(fp);
+    gold_free(g);
+    return -1;
+}
+
+const struct gold_row *gold_find(const struct gold *g, const char *cell_id)
+{
+    struct gold_row key = {.cell_id = (char *)cell_id};
+    return bsearch(&key, g->rows, g->n, sizeof *g->rows, cmp_row);
+}
+
+void gold_free(struct gold *g)
+{
+    for (size_t i = 0; i < g->n; i++) free(g->rows[i].cell_id);
+    free(g->rows);
+    memset(g, 0, sizeof *g);
+}

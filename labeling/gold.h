@@ -1,0 +1,29 @@
+/* gold.h — hand-label files (the labeling guide's TSV format).
+ *
+ * Owns: reading `cell_id label secondary confidence note` files and looking a cell
+ * id up.  Used by `nbstage label --gold` and `nbstage eval --gold`.
+ */
+#ifndef NBSTAGE_GOLD_H
+#define NBSTAGE_GOLD_H
+
+#include <stddef.h>
+
+struct gold_row {
+    char *cell_id;
+    int label;      /* stage id, or STAGE_NONE for "none" (left out of scoring) */
+    int secondary;  /* stage id, or STAGE_NONE when empty/none */
+    char confidence; /* 'h', 'm', 'l' or 0 */
+};
+
+struct gold {
+    struct gold_row *rows; /* sorted by cell_id */
+    size_t n;
+};
+
+/* Reads PATH.  On error returns -1 and writes "path:line: reason" into ERR. */
+int gold_load(struct gold *g, const char *path, char *err, size_t errlen);
+/* The row for CELL_ID, or NULL. */
+const struct gold_row *gold_find(const struct gold *g, const char *cell_id);
+void gold_free(struct gold *g);
+
+#endif

@@ -1,0 +1,10 @@
+/* cmd_eval.c — placeholder until its issue lands. */
+#include <stdio.h>
+#include "model/commands.h"
+
+int cmd_eval(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "nbstage %s: not built yet\n", argv[0]);
+    return EXIT_USAGE;
+}

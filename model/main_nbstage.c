@@ -1,0 +1,47 @@
+/* main_nbstage.c — the `nbstage` program: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "model/commands.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *what;
+} commands[] = {
+    {"ingest", cmd_ingest, "notebooks -> one JSON line per code cell, with corpus statistics"},
+    {"fmt", cmd_fmt, "rewrite notebooks in nbformat's canonical layout"},
+    {"label", cmd_label, "weak labels from labeling functions and the label model"},
+    {"train", cmd_train, "train the LSTM stage classifier on weak labels"},
+    {"eval", cmd_eval, "score a model against hand labels"},
+    {"classify", cmd_classify, "stage of each cell (JSON Lines) or of one file"},
+    {"tag", cmd_tag, "write stage tags into saved notebooks' cell metadata"},
+    {"summary", cmd_summary, "a notebook's stage map"},
+    {"install-kernel", cmd_install_kernel, "install the stage kernel's kernelspec"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: nbstage COMMAND [OPTIONS] [ARGS]\n\n"
+                "Tells which workflow stage each code cell of a notebook belongs to.\n\n"
+                "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(to, "  %-15s %s\n", commands[i].name, commands[i].what);
+    fprintf(to, "\n'nbstage COMMAND --help' tells more.  Exit codes: 0 ok, 1 findings, "
+                "2 usage or I/O error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { usage(stderr); return EXIT_USAGE; }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "nbstage: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

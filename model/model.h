@@ -1,0 +1,33 @@
+/* model.h — the trained stage classifier, as the kernel and the batch tagger use it.
+ *
+ * Owns: loading a model file (versioned, checksummed; see model/modelfile.h) and
+ * classifying one cell's source: comment stripping, tokenizing, embedding lookup
+ * through the precomputed embedding x input-kernel table, 120 LSTM steps, softmax.
+ * A loaded model is read-only: model_classify is safe from many threads at once.
+ */
+#ifndef NBSTAGE_MODEL_H
+#define NBSTAGE_MODEL_H
+
+#include <stddef.h>
+
+#include "labeling/stage.h"
+
+typedef struct nbs_model nbs_model;
+
+/* Loads PATH; NULL with a reason in ERR ("path: truncated file", ...). */
+nbs_model *model_load(const char *path, char *err, size_t errlen);
+void model_free(nbs_model *m);
+
+/* Probabilities per stage (guide order) for one cell's source; returns the argmax,
+ * or STAGE_NONE when the source is empty or comments only (PROBS then all 0). */
+int model_classify(const nbs_model *m, const char *src, size_t len, float probs[N_STAGES]);
+
+/* A short name for the model, written into cell metadata ("nbstage-lstm-1a2b3c4d"). */
+const char *model_name(const nbs_model *m);
+
+/* The shipped default model: share/default.nbsm beside the program in a build tree,
+ * or PREFIX/share/nbstage/default.nbsm for an installed one.  NBSTAGE_MODEL in the
+ * environment overrides.  Returns a static path, or NULL when none is found. */
+const char *model_default_path(void);
+
+#endif

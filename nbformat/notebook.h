@@ -1,0 +1,56 @@
+/* notebook.h — reading, writing and atomically saving .ipynb files.
+ *
+ * Owns: the notebook as a jansson tree (json_t *), so every field, known or not,
+ * survives a round trip; the canonical writer (byte for byte what Python's
+ * `json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"` gives, floats
+ * in Python's shortest repr); validation of nbformat 4.x and in-memory upgrade of v3;
+ * atomic save.  Errors carry "path:line:col: reason".
+ */
+#ifndef NBSTAGE_NOTEBOOK_H
+#define NBSTAGE_NOTEBOOK_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct {
+    char msg[1024]; /* "path:line:col: reason" or "path: reason" */
+} nb_error;
+
+enum {
+    NB_ALLOW_V3 = 1, /* accept nbformat 3 and upgrade it in memory to v4 (ingest) */
+};
+
+/* Parses and validates a notebook.  NULL on error, with ERR filled. */
+json_t *nb_read_file(const char *path, int flags, nb_error *err);
+json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb_error *err);
+
+/* Canonical bytes of any JSON tree (indent 1, sorted keys, UTF-8 unescaped, "\n" at
+ * the end).  malloc'd, NUL-terminated, length in *LEN. */
+char *nb_dumps(const json_t *nb, size_t *len);
+
+/* nbformat's split_lines: multi-line strings in source, stream text and text mime
+ * data become lists of lines, as nbformat.write does (used by `nbstage fmt`). */
+void nb_split_lines(json_t *nb);
+
+/* Writes BUF to PATH atomically: temp file in the same folder, fsync, rename, mode
+ * of the existing file kept.  On any error the old file is untouched; -1 and ERR. */
+int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err);
+
+/* Cells. */
+size_t nb_cell_count(const json_t *nb);
+json_t *nb_cell(const json_t *nb, size_t i);
+const char *nb_cell_type(const json_t *cell); /* "code", "markdown", "raw" or NULL */
+/* The cell's source joined into one malloc'd string (source may be a string or a
+ * list of lines); length in *LEN.  "" for a missing source. */
+char *nb_cell_source(const json_t *cell, size_t *len);
+
+/* Walks PATH (a file or a folder, recursively, sorted by name, skipping
+ * .ipynb_checkpoints and hidden folders) and calls FN for every *.ipynb regular file.
+ * REL is the path relative to PATH (for a file argument: its base name).  FN returning
+ * non-zero stops the walk and is returned.  Unreadable folders are reported to FN's
+ * caller through ON_ERROR (may be NULL). */
+typedef int (*nb_walk_fn)(const char *path, const char *rel, void *ctx);
+typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx);
+int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx);
+
+#endif

@@ -1,0 +1,30 @@
+/* pysrc.h — the lexical minimum about a cell's Python source.
+ *
+ * Owns: telling comments and string literals apart from code, so that "# model.fit"
+ * or "'#'" are read for what they are.  Knows Python's string prefixes (r, b, u, f and
+ * pairs), triple quotes and backslash escapes; an unterminated one-line string ends at
+ * the newline, as Python's tokenizer would give up there.  IPython magics and shell
+ * lines (%, !) are code.  Richer tokenizing for the labeling functions is in
+ * labeling/pytoken.h.
+ */
+#ifndef NBSTAGE_PYSRC_H
+#define NBSTAGE_PYSRC_H
+
+#include <stddef.h>
+
+/* A copy of SRC[0..LEN) with every '#' comment removed (newlines kept), NUL-terminated;
+ * its length in *OUT_LEN when not NULL.  NULL only when out of memory. */
+char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len);
+
+/* 1 when SRC has nothing but white space and comments (the pipeline drops such cells). */
+int pysrc_is_blank(const char *src, size_t len);
+
+/* Index just past the string literal whose opening quote is at SRC[I] (after any
+ * prefix).  Used by both functions above and by labeling/pytoken.c. */
+size_t pysrc_skip_string(const char *src, size_t len, size_t i);
+
+/* 1 when SRC[I] starts a string literal, possibly with a prefix such as rb or f; sets
+ * *QUOTE to the index of the opening quote.  PREV is the character before I (or 0). */
+int pysrc_string_start(const char *src, size_t len, size_t i, size_t *quote);
+
+#endif
