@@ -1,0 +1,30 @@
+/* metrics.h — scoring predicted stages against true ones.
+ *
+ * Owns: the confusion matrix, accuracy, per-class precision/recall/F1 and macro-F1,
+ * the classification report in scikit-learn's text layout, the confusion matrix as
+ * text and as an SVG picture.  Used by `nbstage label --gold` and `nbstage eval`.
+ */
+#ifndef NBSTAGE_METRICS_H
+#define NBSTAGE_METRICS_H
+
+#include <stdio.h>
+
+#include "labeling/stage.h"
+
+struct confusion {
+    long m[N_STAGES][N_STAGES]; /* m[true][predicted] */
+    long unlabeled;             /* items with a true label but no prediction */
+};
+
+void confusion_add(struct confusion *c, int truth, int predicted); /* predicted may be STAGE_NONE */
+long confusion_total(const struct confusion *c);                  /* predicted items */
+double confusion_accuracy(const struct confusion *c);             /* over predicted items */
+double confusion_coverage(const struct confusion *c);             /* predicted / all */
+double confusion_macro_f1(const struct confusion *c);
+/* scikit-learn's classification_report(digits=3) layout, stage keys as names. */
+void metrics_print_report(FILE *to, const struct confusion *c);
+void metrics_print_confusion(FILE *to, const struct confusion *c);
+/* -1 when PATH cannot be written. */
+int metrics_write_confusion_svg(const char *path, const struct confusion *c, const char *title);
+
+#endif
