@@ -1,0 +1,38 @@
+/* stage_output.h — what the stage kernel shows for a classified cell.
+ *
+ * Owns: the content of the iopub display_data that carries the live tag:
+ *   data: text/plain ("stage: train (93%)"), text/html (a small coloured badge),
+ *         application/vnd.nbstage.stage+json (the payload below), and, for classic
+ *         Notebook 6, application/javascript that writes the cell's
+ *         metadata.workflow_stage and its "stage:<key>" tag (replacing an older one)
+ *         and marks the notebook dirty;
+ *   metadata: {"nbstage": PAYLOAD}
+ * PAYLOAD = {"stage": "train", "confidence": 0.93, "model": "<model_name>",
+ *            "probabilities": {"load": p, ... six keys}}.
+ * `nbstage tag --from-outputs` reads the payload back from saved notebooks.
+ */
+#ifndef NBSTAGE_STAGE_OUTPUT_H
+#define NBSTAGE_STAGE_OUTPUT_H
+
+#include <jansson.h>
+
+#include "labeling/stage.h"
+
+#define STAGE_MIME "application/vnd.nbstage.stage+json"
+
+struct stage_display_options {
+    int position_top;       /* 1: badge above the cell's other outputs (via JS in Notebook 6) */
+    int no_badge;           /* 1: no visible badge; metadata only where the frontend allows */
+    double min_confidence;  /* below it, show nothing (0 = always show) */
+};
+
+/* The display_data *content* ({"data", "metadata", "transient"}) for one cell, or NULL
+ * when nothing is to be shown (confidence below the minimum).  New reference. */
+json_t *stage_output_content(int stage, const float probs[N_STAGES], const char *model_name,
+                             const struct stage_display_options *opt);
+
+/* Reads a payload back from a saved output (an output object of a cell); 0 and fills
+ * STAGE/CONFIDENCE when OUTPUT is a stage output, -1 otherwise. */
+int stage_output_parse(const json_t *output, int *stage, double *confidence);
+
+#endif
