@@ -32,6 +32,10 @@ char *nb_dumps(const json_t *nb, size_t *len);
  * data become lists of lines, as nbformat.write does (used by `nbstage fmt`). */
 void nb_split_lines(json_t *nb);
 
+/* nbformat's strip_transient (also done by nbformat.write): drops metadata's
+ * orig_nbformat, orig_nbformat_minor and signature, and each cell's metadata.trusted. */
+void nb_strip_transient(json_t *nb);
+
 /* Writes BUF to PATH atomically: temp file in the same folder, fsync, rename, mode
  * of the existing file kept.  On any error the old file is untouched; -1 and ERR. */
 int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err);
