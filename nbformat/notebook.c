@@ -265,6 +265,8 @@ char *nb_dumps(const json_t *nb, size_t *len)
     return b.p;
 }
 
+static char *join_text(const json_t *v, size_t *len);
+
 /* ---------------------------------------------------------------- split_lines */
 
 /* Python's str.splitlines(keepends=True) over UTF-8: the boundaries are \n, \r,
@@ -344,6 +346,66 @@ void nb_split_lines(json_t *nb)
                 split_mimebundle(json_object_get(out, "data"));
             else if (!strcmp(ot, "stream"))
                 split_field(out, "text");
+        }
+    }
+}
+
+/* nbformat's _rejoin_mimebundle: lists of strings under non-JSON mime types. */
+static int is_json_mime(const char *k)
+{
+    size_t n = strlen(k);
+    return !strcmp(k, "application/json") ||
+           (!strncmp(k, "application/", 12) && n >= 5 && !strcmp(k + n - 5, "+json"));
+}
+
+static int all_strings(const json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) if (!json_is_string(v)) return 0;
+    return 1;
+}
+
+static void join_field(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_array(v) || !all_strings(v)) return;
+    size_t n;
+    char *s = join_text(v, &n);
+    if (s) json_object_set_new(obj, key, json_stringn(s, n));
+    free(s);
+}
+
+static void rejoin_mimebundle(json_t *data)
+{
+    if (!json_is_object(data)) return;
+    const char *key;
+    json_t *val;
+    void *tmp;
+    json_object_foreach_safe(data, tmp, key, val) if (!is_json_mime(key)) join_field(data, key);
+}
+
+void nb_rejoin_lines(json_t *nb)
+{
+    size_t i;
+    json_t *cell;
+    json_array_foreach(json_object_get(nb, "cells"), i, cell) {
+        if (!json_is_object(cell)) continue;
+        join_field(cell, "source");
+        const char *k;
+        json_t *att;
+        json_object_foreach(json_object_get(cell, "attachments"), k, att) rejoin_mimebundle(att);
+        const char *type = json_string_value(json_object_get(cell, "cell_type"));
+        if (!type || strcmp(type, "code")) continue;
+        size_t j;
+        json_t *out;
+        json_array_foreach(json_object_get(cell, "outputs"), j, out) {
+            const char *ot = json_string_value(json_object_get(out, "output_type"));
+            if (!ot || !*ot) continue;
+            if (!strcmp(ot, "execute_result") || !strcmp(ot, "display_data"))
+                rejoin_mimebundle(json_object_get(out, "data"));
+            else
+                join_field(out, "text");
         }
     }
 }

@@ -32,6 +32,11 @@ char *nb_dumps(const json_t *nb, size_t *len);
  * data become lists of lines, as nbformat.write does (used by `nbstage fmt`). */
 void nb_split_lines(json_t *nb);
 
+/* nbformat's rejoin_lines, which its reader applies: lists of strings in source,
+ * output text and non-JSON mime data become single strings.  `fmt` is rejoin, strip,
+ * split, dump: the layout nbformat.write(nbformat.read(...)) gives. */
+void nb_rejoin_lines(json_t *nb);
+
 /* nbformat's strip_transient (also done by nbformat.write): drops metadata's
  * orig_nbformat, orig_nbformat_minor and signature, and each cell's metadata.trusted. */
 void nb_strip_transient(json_t *nb);
