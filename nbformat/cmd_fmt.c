@@ -161,7 +161,7 @@ int cmd_fmt(int argc, char **argv)
     };
     struct fmt_ctx c = {0};
     int o;
-    optind = 1;
+    optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     while ((o = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (o) {
         case 'c': c.check = 1; break;

@@ -303,7 +303,7 @@ int cmd_ingest(int argc, char **argv)
     };
     const char *outpath = NULL;
     int quiet = 0, c;
-    optind = 1;
+    optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': outpath = optarg; break;

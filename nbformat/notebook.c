@@ -1002,7 +1002,7 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
     }
     if (errno && on_error) on_error(path, strerror(errno), ctx);
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n) qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && !rc; i++) {
         char *full = join_path(path, names[i]);
         char *r = rel[0] ? join_path(rel, names[i]) : strdup(names[i]);

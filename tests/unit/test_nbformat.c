@@ -1,0 +1,577 @@
+/* test_nbformat.c — the notebook library: canonical writer, reader errors, v3 upgrade,
+ * split/rejoin lines, cell access, atomic save, the walker, the progress bar. */
+#include "tests/unit/unit.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "nbformat/notebook.h"
+#include "nbformat/progress.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static char *make_tmpdir(void)
+{
+    char *d = strdup("/tmp/nbstage-test-nbformat-XXXXXX");
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static void write_file(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(s, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return s;
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static json_t *read_str(const char *s, int flags, nb_error *err)
+{
+    return nb_read_mem(s, strlen(s), "t.ipynb", flags, err);
+}
+
+/* ---------------------------------------------------------------- the writer */
+
+/* Expected bytes printed by Python: json.dumps(d, indent=1, sort_keys=True,
+ * ensure_ascii=False) + "\n". */
+static void dumps_like_python(void **state)
+{
+    (void)state;
+    const char *in =
+        "{\"z\": [1.0, 1e-05, 0.0001, 1e16, 1e15, -0.0, 0.1, 5e-324, 1.7976931348623157e308,"
+        " 123456789.123, 1e22, 2.5e-05, 100, -7, 9223372036854775807],"
+        " \"a\": {\"\\u00e9\": \"x\\u0000\\u001f\\u007f\\\"\\\\\\n\\r\\t\\b\\f/\\u2028\\ud83d\\ude00\","
+        " \"b\": [], \"c\": {}, \"A\": [null, true, false, [[]]]}, \"Z\": \"\"}";
+    const char *want =
+        "{\n \"Z\": \"\",\n \"a\": {\n  \"A\": [\n   null,\n   true,\n   false,\n   [\n    []\n"
+        "   ]\n  ],\n  \"b\": [],\n  \"c\": {},\n  \"\xc3\xa9\": \"x\\u0000\\u001f\x7f\\\"\\\\"
+        "\\n\\r\\t\\b\\f/\xe2\x80\xa8\xf0\x9f\x98\x80\"\n },\n \"z\": [\n  1.0,\n  1e-05,\n"
+        "  0.0001,\n  1e+16,\n  1000000000000000.0,\n  -0.0,\n  0.1,\n  5e-324,\n"
+        "  1.7976931348623157e+308,\n  123456789.123,\n  1e+22,\n  2.5e-05,\n  100,\n  -7,\n"
+        "  9223372036854775807\n ]\n}\n";
+    json_error_t je;
+    json_t *v = json_loads(in, JSON_ALLOW_NUL, &je);
+    assert_non_null(v);
+    size_t n;
+    char *out = nb_dumps(v, &n);
+    assert_non_null(out);
+    assert_string_equal(out, want);
+    assert_int_equal(n, strlen(want));
+    free(out);
+    json_decref(v);
+}
+
+/* Every double printed must read back as itself (shortness against Python is checked
+ * in tests/integration/test_nbformat_python.py). */
+static void floats_round_trip(void **state)
+{
+    (void)state;
+    unsigned long long x = 88172645463325252ULL;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17; /* xorshift64 */
+        double d;
+        memcpy(&d, &x, sizeof d);
+        if (d != d || d - d != 0) continue; /* NaN, inf */
+        json_t *v = json_pack("[f]", d);
+        char *s = nb_dumps(v, NULL);
+        json_t *back = json_loads(s, 0, NULL);
+        assert_non_null(back);
+        json_t *r = json_array_get(back, 0);
+        assert_true(json_is_real(r));
+        assert_memory_equal(&d, &(double){json_real_value(r)}, sizeof d);
+        free(s);
+        json_decref(v);
+        json_decref(back);
+    }
+}
+
+/* ---------------------------------------------------------------- the reader */
+
+static void reads_v4_and_keeps_unknown_fields(void **state)
+{
+    (void)state;
+    const char *s =
+        "{\"cells\": [{\"cell_type\": \"code\", \"execution_count\": 3, \"metadata\": {},"
+        " \"outputs\": [], \"source\": [\"import os\\n\", \"os.getcwd()\"], \"x-extra\": 1},"
+        " {\"cell_type\": \"markdown\", \"metadata\": {}, \"source\": \"# T\"},"
+        " {\"cell_type\": \"weird\", \"metadata\": {}},"
+        " {\"cell_type\": \"code\", \"metadata\": {}, \"outputs\": [], \"source\": null}],"
+        " \"metadata\": {\"kernelspec\": {\"name\": \"python3\"}}, \"nbformat\": 4,"
+        " \"nbformat_minor\": 2, \"top-extra\": [1.5]}";
+    nb_error err;
+    json_t *nb = read_str(s, 0, &err);
+    assert_non_null(nb);
+    assert_int_equal(nb_cell_count(nb), 4);
+    assert_string_equal(nb_cell_type(nb_cell(nb, 0)), "code");
+    assert_string_equal(nb_cell_type(nb_cell(nb, 1)), "markdown");
+    assert_null(nb_cell_type(nb_cell(nb, 2)));
+    assert_null(nb_cell(nb, 4));
+    size_t n;
+    char *src = nb_cell_source(nb_cell(nb, 0), &n);
+    assert_string_equal(src, "import os\nos.getcwd()");
+    assert_int_equal(n, 21);
+    free(src);
+    src = nb_cell_source(nb_cell(nb, 1), &n);
+    assert_string_equal(src, "# T");
+    free(src);
+    src = nb_cell_source(nb_cell(nb, 2), &n); /* no source at all */
+    assert_string_equal(src, "");
+    assert_int_equal(n, 0);
+    free(src);
+    src = nb_cell_source(nb_cell(nb, 3), &n); /* source: null */
+    assert_string_equal(src, "");
+    free(src);
+    char *out = nb_dumps(nb, NULL);
+    assert_non_null(strstr(out, "\"x-extra\": 1"));
+    assert_non_null(strstr(out, "\"top-extra\": [\n  1.5\n ]"));
+    assert_non_null(strstr(out, "\"source\": null"));
+    free(out);
+    json_decref(nb);
+}
+
+static void refuses_with_position_and_reason(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *want; int flags; } cases[] = {
+        {"{\"cells\": [", "t.ipynb:1:", 0},                                /* truncated */
+        {"", "t.ipynb", 0},                                                 /* empty */
+        {"{\"nbformat\": 4, \"cells\": [}", "t.ipynb:1:", 0},              /* malformed */
+        {"{\"nbformat\": 4, \"cells\": [], \"s\": \"\xff\"}", "invalid UTF-8", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"s\": \"\xc3\"}", "invalid UTF-8", 0},
+        {"\xef\xbb\xbf{\"nbformat\": 4, \"cells\": []}", "byte-order mark", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"n\": 123456789012345678901234567890}",
+         "beyond 64 bits", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"n\": NaN}", "NaN/Infinity", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"n\": -Infinity}", "NaN/Infinity", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"n\": 1e999}", "too large", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"s\": \"\\ud800\"}", "surrogate", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"cells\": []}", "duplicate", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"m\": {\"a\\u0000b\": 1}}", "\\u0000", 0},
+        {"[1, 2]", "top level is not an object", 0},
+        {"{\"cells\": []}", "no \"nbformat\"", 0},
+        {"{\"nbformat\": \"4\", \"cells\": []}", "not an integer", 0},
+        {"{\"nbformat\": 2, \"cells\": []}", "nbformat 2 is not supported", NB_ALLOW_V3},
+        {"{\"nbformat\": 3, \"worksheets\": []}", "nbformat 3 is not supported", 0},
+        {"{\"nbformat\": 4}", "no \"cells\"", 0},
+        {"{\"nbformat\": 4, \"cells\": {}}", "not a list", 0},
+        {"{\"nbformat\": 4, \"cells\": [3]}", "cells[0] is not an object", 0},
+        {"{\"nbformat\": 4, \"cells\": [{}]}", "cells[0] has no cell_type", 0},
+        {"{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", \"source\": [1]}]}",
+         "cells[0].source", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"metadata\": []}", "metadata", 0},
+        {"{\"nbformat\": 4, \"cells\": []} trailing", "t.ipynb:1:", 0},
+        {"{\"nbformat\": 3, \"worksheets\": [{\"cells\": 5}]}", "worksheets[0].cells",
+         NB_ALLOW_V3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nb_error err;
+        json_t *nb = read_str(cases[i].in, cases[i].flags, &err);
+        if (nb || !strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: got %s, error \"%s\", want \"%s\"", i, nb ? "a notebook" : "NULL",
+                     nb ? "" : err.msg, cases[i].want);
+    }
+}
+
+static void reads_nul_in_strings_losslessly(void **state)
+{
+    (void)state;
+    const char *s = "{\n \"cells\": [],\n \"metadata\": {\n  \"k\": \"a\\u0000b\"\n },\n"
+                    " \"nbformat\": 4,\n \"nbformat_minor\": 5\n}\n";
+    nb_error err;
+    json_t *nb = read_str(s, 0, &err);
+    assert_non_null(nb);
+    size_t n;
+    char *out = nb_dumps(nb, &n);
+    assert_int_equal(n, strlen(s));
+    assert_memory_equal(out, s, n);
+    free(out);
+    json_decref(nb);
+}
+
+static void upgrades_v3(void **state)
+{
+    (void)state;
+    const char *s =
+        "{\"metadata\": {\"name\": \"old\", \"signature\": \"sha\"}, \"nbformat\": 3,"
+        " \"nbformat_minor\": 0, \"worksheets\": [{\"cells\": ["
+        "  {\"cell_type\": \"heading\", \"level\": 2, \"metadata\": {}, \"source\": [\"Title\\n\", \"two\"]},"
+        "  {\"cell_type\": \"code\", \"collapsed\": false, \"input\": [\"import numpy\\n\", \"x = 1\"],"
+        "   \"language\": \"python\", \"metadata\": {}, \"prompt_number\": 7, \"outputs\": ["
+        "    {\"output_type\": \"pyout\", \"prompt_number\": 7, \"text\": [\"1\"], \"metadata\": {}},"
+        "    {\"output_type\": \"stream\", \"stream\": \"stderr\", \"text\": \"w\"},"
+        "    {\"output_type\": \"pyerr\", \"ename\": \"E\", \"evalue\": \"v\", \"traceback\": []}]},"
+        "  {\"cell_type\": \"code\", \"input\": \"\", \"language\": \"python\", \"outputs\": []}]},"
+        " {\"cells\": [{\"cell_type\": \"markdown\", \"source\": \"second sheet\"}]}]}";
+    nb_error err;
+    json_t *nb = read_str(s, NB_ALLOW_V3, &err);
+    if (!nb) fail_msg("%s", err.msg);
+    assert_int_equal(json_integer_value(json_object_get(nb, "nbformat")), 4);
+    assert_null(json_object_get(nb, "worksheets"));
+    json_t *md = json_object_get(nb, "metadata");
+    assert_null(json_object_get(md, "name"));
+    assert_null(json_object_get(md, "signature"));
+    assert_int_equal(json_integer_value(json_object_get(md, "orig_nbformat")), 3);
+    assert_int_equal(nb_cell_count(nb), 4);
+    json_t *h = nb_cell(nb, 0);
+    assert_string_equal(nb_cell_type(h), "markdown");
+    char *src = nb_cell_source(h, NULL);
+    assert_string_equal(src, "## Title two");
+    free(src);
+    json_t *code = nb_cell(nb, 1);
+    assert_string_equal(nb_cell_type(code), "code");
+    src = nb_cell_source(code, NULL);
+    assert_string_equal(src, "import numpy\nx = 1");
+    free(src);
+    assert_int_equal(json_integer_value(json_object_get(code, "execution_count")), 7);
+    assert_null(json_object_get(code, "input"));
+    assert_null(json_object_get(code, "language"));
+    assert_true(json_is_false(json_object_get(json_object_get(code, "metadata"), "collapsed")));
+    json_t *outs = json_object_get(code, "outputs");
+    json_t *o0 = json_array_get(outs, 0);
+    assert_string_equal(json_string_value(json_object_get(o0, "output_type")), "execute_result");
+    assert_int_equal(json_integer_value(json_object_get(o0, "execution_count")), 7);
+    assert_non_null(json_object_get(json_object_get(o0, "data"), "text/plain"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(outs, 1), "name")), "stderr");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(outs, 2), "output_type")),
+                        "error");
+    json_t *c2 = nb_cell(nb, 2);
+    assert_true(json_is_null(json_object_get(c2, "execution_count")));
+    assert_non_null(json_object_get(c2, "metadata"));
+    src = nb_cell_source(nb_cell(nb, 3), NULL);
+    assert_string_equal(src, "second sheet");
+    free(src);
+    json_decref(nb);
+}
+
+/* ---------------------------------------------------------------- split / rejoin */
+
+static void split_lines_like_python(void **state)
+{
+    (void)state;
+    /* str.splitlines(True) on the same strings, from Python:
+     *   "a\nb\r\nc\rd\ve\x1cf\xc2\x85g\u2028h" -> 8 pieces;  "" -> [];  "x\n" -> ["x\n"] */
+    const char *s =
+        "{\"nbformat\": 4, \"cells\": ["
+        " {\"cell_type\": \"code\", \"source\": \"a\\nb\\r\\nc\\rd\\u000be\\u001cf\\u0085g\\u2028h\","
+        "  \"outputs\": ["
+        "   {\"output_type\": \"stream\", \"name\": \"stdout\", \"text\": \"x\\n\"},"
+        "   {\"output_type\": \"display_data\", \"data\": {\"text/plain\": \"p\\nq\","
+        "     \"image/png\": \"AAA\\nBBB\", \"application/json\": \"j\\nk\","
+        "     \"image/svg+xml\": \"<s>\\n</s>\", \"application/javascript\": \"1;\\n2;\"}}]},"
+        " {\"cell_type\": \"markdown\", \"source\": \"\","
+        "  \"attachments\": {\"a.txt\": {\"text/plain\": \"u\\nv\"}}}]}";
+    nb_error err;
+    json_t *nb = read_str(s, 0, &err);
+    assert_non_null(nb);
+    nb_split_lines(nb);
+    json_t *src = json_object_get(nb_cell(nb, 0), "source");
+    static const char *want[] = {"a\n", "b\r\n", "c\r", "d\v", "e\x1c", "f\xc2\x85",
+                                 "g\xe2\x80\xa8", "h"};
+    assert_int_equal(json_array_size(src), 8);
+    for (size_t i = 0; i < 8; i++) assert_string_equal(json_string_value(json_array_get(src, i)), want[i]);
+    json_t *outs = json_object_get(nb_cell(nb, 0), "outputs");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(outs, 0), "text")), 1);
+    json_t *data = json_object_get(json_array_get(outs, 1), "data");
+    assert_int_equal(json_array_size(json_object_get(data, "text/plain")), 2);
+    assert_true(json_is_string(json_object_get(data, "image/png")));
+    assert_true(json_is_string(json_object_get(data, "application/json")));
+    assert_int_equal(json_array_size(json_object_get(data, "image/svg+xml")), 2);
+    assert_int_equal(json_array_size(json_object_get(data, "application/javascript")), 2);
+    json_t *md = nb_cell(nb, 1);
+    assert_true(json_is_array(json_object_get(md, "source")));
+    assert_int_equal(json_array_size(json_object_get(md, "source")), 0);
+    json_t *att = json_object_get(json_object_get(md, "attachments"), "a.txt");
+    assert_int_equal(json_array_size(json_object_get(att, "text/plain")), 2);
+
+    /* rejoin undoes it, except where Python's would not (application/json) */
+    nb_rejoin_lines(nb);
+    char *joined = nb_cell_source(nb_cell(nb, 0), NULL);
+    assert_true(json_is_string(json_object_get(nb_cell(nb, 0), "source")));
+    assert_string_equal(joined, "a\nb\r\nc\rd\ve\x1c" "f\xc2\x85g\xe2\x80\xa8h");
+    free(joined);
+    assert_true(json_is_string(json_object_get(data, "text/plain")));
+    json_decref(nb);
+}
+
+static void strips_transient(void **state)
+{
+    (void)state;
+    const char *s = "{\"nbformat\": 4, \"metadata\": {\"orig_nbformat\": 3, \"signature\": \"x\","
+                    " \"keep\": 1}, \"cells\": [{\"cell_type\": \"code\", \"metadata\":"
+                    " {\"trusted\": true, \"tags\": []}}]}";
+    nb_error err;
+    json_t *nb = read_str(s, 0, &err);
+    nb_strip_transient(nb);
+    json_t *md = json_object_get(nb, "metadata");
+    assert_null(json_object_get(md, "orig_nbformat"));
+    assert_null(json_object_get(md, "signature"));
+    assert_non_null(json_object_get(md, "keep"));
+    json_t *cmd = json_object_get(nb_cell(nb, 0), "metadata");
+    assert_null(json_object_get(cmd, "trusted"));
+    assert_non_null(json_object_get(cmd, "tags"));
+    json_decref(nb);
+}
+
+/* ---------------------------------------------------------------- atomic save */
+
+static int count_entries(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
+}
+
+static void saves_atomically_keeping_mode(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[512], link[512];
+    snprintf(path, sizeof path, "%s/nb.ipynb", dir);
+    write_file(path, "old contents\n");
+    assert_int_equal(chmod(path, 0640), 0);
+    nb_error err;
+    assert_int_equal(nb_save_atomic(path, "new\n", 4, &err), 0);
+    size_t n;
+    char *s = read_all(path, &n);
+    assert_string_equal(s, "new\n");
+    free(s);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    assert_int_equal(count_entries(dir), 1); /* no temporary left behind */
+
+    /* through a symlink: the target changes, the link stays a link */
+    snprintf(link, sizeof link, "%s/link.ipynb", dir);
+    assert_int_equal(symlink("nb.ipynb", link), 0);
+    assert_int_equal(nb_save_atomic(link, "via link\n", 9, &err), 0);
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    s = read_all(path, NULL);
+    assert_string_equal(s, "via link\n");
+    free(s);
+
+    /* a new file gets the umask's mode */
+    char fresh[512];
+    snprintf(fresh, sizeof fresh, "%s/fresh.ipynb", dir);
+    mode_t um = umask(022);
+    assert_int_equal(nb_save_atomic(fresh, "x", 1, &err), 0);
+    umask(um);
+    assert_int_equal(stat(fresh, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void failed_save_leaves_original(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/nb.ipynb", dir);
+    write_file(path, "original\n");
+
+    /* a write that fails half-way: the file-size limit makes write() return EFBIG */
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 1000;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    static char big[100000];
+    memset(big, 'x', sizeof big);
+    nb_error err;
+    int rc = nb_save_atomic(path, big, sizeof big, &err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err.msg, path));
+    char *s = read_all(path, NULL);
+    assert_string_equal(s, "original\n");
+    free(s);
+    assert_int_equal(count_entries(dir), 1);
+
+    /* a folder in the way, a missing folder */
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(nb_save_atomic(sub, "x", 1, &err), -1);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    snprintf(sub, sizeof sub, "%s/missing/nb.ipynb", dir);
+    assert_int_equal(nb_save_atomic(sub, "x", 1, &err), -1);
+    assert_non_null(strstr(err.msg, "missing"));
+    rm_rf(dir);
+    free(dir);
+}
+
+static void read_file_errors_name_the_file(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[512];
+    nb_error err;
+    snprintf(path, sizeof path, "%s/absent.ipynb", dir);
+    assert_null(nb_read_file(path, 0, &err));
+    assert_non_null(strstr(err.msg, "absent.ipynb"));
+    assert_non_null(strstr(err.msg, "No such file"));
+    snprintf(path, sizeof path, "%s/empty.ipynb", dir);
+    write_file(path, "");
+    assert_null(nb_read_file(path, 0, &err));
+    assert_non_null(strstr(err.msg, "empty file"));
+    snprintf(path, sizeof path, "%s/cut.ipynb", dir);
+    write_file(path, "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n");
+    assert_null(nb_read_file(path, 0, &err));
+    assert_non_null(strstr(err.msg, "cut.ipynb:5:"));
+    assert_null(nb_read_file(dir, 0, &err));
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    rm_rf(dir);
+    free(dir);
+}
+
+/* ---------------------------------------------------------------- walker */
+
+struct seen { char list[2048]; };
+
+static int note(const char *path, const char *rel, void *ctx)
+{
+    struct seen *s = ctx;
+    (void)path;
+    strcat(s->list, rel);
+    strcat(s->list, ";");
+    return 0;
+}
+
+static int stop_at_second(const char *path, const char *rel, void *ctx)
+{
+    int *n = ctx;
+    (void)path; (void)rel;
+    return ++*n == 2 ? 42 : 0;
+}
+
+static void walks_sorted_skipping_checkpoints(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mkdir -p b/.ipynb_checkpoints a/z .hidden B && "
+             "touch b/2.ipynb b/10.ipynb b/.ipynb_checkpoints/2-checkpoint.ipynb a/z/x.ipynb "
+             "a/notes.txt .hidden/h.ipynb B/c.ipynb top.ipynb && mkdir d.ipynb && "
+             "ln -s a linked && ln -s top.ipynb alias.ipynb", dir);
+    assert_int_equal(system(cmd), 0);
+    struct seen s = {{0}};
+    assert_int_equal(nb_walk(dir, note, NULL, &s), 0);
+    /* byte order: uppercase first; symlinked folders not followed, linked files are */
+    assert_string_equal(s.list, "B/c.ipynb;a/z/x.ipynb;alias.ipynb;b/10.ipynb;b/2.ipynb;top.ipynb;");
+
+    /* a file argument: REL is its base name; a trailing slash changes nothing */
+    char p[600];
+    memset(&s, 0, sizeof s);
+    snprintf(p, sizeof p, "%s/a/z/x.ipynb", dir);
+    assert_int_equal(nb_walk(p, note, NULL, &s), 0);
+    assert_string_equal(s.list, "x.ipynb;");
+    memset(&s, 0, sizeof s);
+    snprintf(p, sizeof p, "%s/a/", dir);
+    nb_walk(p, note, NULL, &s);
+    assert_string_equal(s.list, "z/x.ipynb;");
+
+    int n = 0;
+    assert_int_equal(nb_walk(dir, stop_at_second, NULL, &n), 42);
+    assert_int_equal(n, 2);
+    rm_rf(dir);
+    free(dir);
+}
+
+static int errors_seen;
+static void on_walk_error(const char *path, const char *reason, void *ctx)
+{
+    (void)ctx;
+    assert_non_null(strstr(path, "nope"));
+    assert_non_null(reason);
+    errors_seen++;
+}
+
+static void walk_reports_missing_path(void **state)
+{
+    (void)state;
+    struct seen s = {{0}};
+    errors_seen = 0;
+    assert_int_equal(nb_walk("/tmp/nbstage-nope-does-not-exist", note, on_walk_error, &s), 0);
+    assert_int_equal(errors_seen, 1);
+    assert_string_equal(s.list, "");
+}
+
+/* ---------------------------------------------------------------- progress */
+
+static struct progress shared_bar;
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++) progress_add(&shared_bar, 1);
+    return NULL;
+}
+
+static void progress_counts_across_threads(void **state)
+{
+    (void)state;
+    progress_start(&shared_bar, "test", 4000);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, worker, NULL);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    assert_int_equal(shared_bar.done, 4000);
+    progress_update(&shared_bar, 10); /* going back is ignored */
+    assert_int_equal(shared_bar.done, 4000);
+    progress_end(&shared_bar);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dumps_like_python),
+        cmocka_unit_test(floats_round_trip),
+        cmocka_unit_test(reads_v4_and_keeps_unknown_fields),
+        cmocka_unit_test(refuses_with_position_and_reason),
+        cmocka_unit_test(reads_nul_in_strings_losslessly),
+        cmocka_unit_test(upgrades_v3),
+        cmocka_unit_test(split_lines_like_python),
+        cmocka_unit_test(strips_transient),
+        cmocka_unit_test(saves_atomically_keeping_mode),
+        cmocka_unit_test(failed_save_leaves_original),
+        cmocka_unit_test(read_file_errors_name_the_file),
+        cmocka_unit_test(walks_sorted_skipping_checkpoints),
+        cmocka_unit_test(walk_reports_missing_path),
+        cmocka_unit_test(progress_counts_across_threads),
+    };
+    return cmocka_run_group_tests_name("nbformat", tests, NULL, NULL);
+}
