@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "model/commands.h"
+#include "nbformat/cellscan.h"
 #include "nbformat/notebook.h"
 #include "nbformat/progress.h"
 #include "nbformat/pysrc.h"
@@ -47,7 +48,6 @@ static void usage(FILE *to)
 struct item {
     char *path, *rel;
     int arg;          /* which PATH it came from: groups are per PATH */
-    long long size;
 };
 
 struct walk_ctx {
@@ -67,12 +67,10 @@ static int collect(const char *path, const char *rel, void *vctx)
         c->items = p;
         c->cap = cap;
     }
-    struct stat st;
     struct item *it = &c->items[c->n];
     it->path = strdup(path);
     it->rel = strdup(rel);
     it->arg = c->arg;
-    it->size = stat(path, &st) == 0 ? (long long)st.st_size : 0;
     if (!it->path || !it->rel) { fprintf(stderr, "nbstage ingest: out of memory\n"); return -1; }
     c->n++;
     return 0;
@@ -87,30 +85,81 @@ static void walk_error(const char *path, const char *reason, void *vctx)
 
 /* ---------------------------------------------------------------- JSON output */
 
-/* A JSON string as Python's json.dumps(ensure_ascii=False) writes it. */
-static void put_json_string(FILE *f, const char *s, size_t n)
+/* Output collected in memory and written in large blocks: stdio per escaped run
+ * was a quarter of ingest's time. */
+struct outbuf {
+    FILE *f;
+    char *p;
+    size_t n, cap;
+    int err; /* a write failed (errno kept in err_no) */
+    int err_no;
+};
+
+enum { OUT_BLOCK = 1 << 20 };
+
+static void out_flush(struct outbuf *o)
 {
-    static const char hex[] = "0123456789abcdef";
-    putc('"', f);
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        fwrite(s + run, 1, i - run, f);
-        run = i + 1;
-        switch (c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        case '\b': fputs("\\b", f); break;
-        case '\f': fputs("\\f", f); break;
-        default: fprintf(f, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+    if (o->n && !o->err && fwrite(o->p, 1, o->n, o->f) != o->n) { o->err = 1; o->err_no = errno; }
+    o->n = 0;
+}
+
+static char *out_room(struct outbuf *o, size_t need)
+{
+    if (o->n + need > o->cap) {
+        out_flush(o);
+        if (need > o->cap) {
+            size_t cap = o->cap ? o->cap : OUT_BLOCK;
+            while (cap < need) cap *= 2;
+            char *p = realloc(o->p, cap);
+            if (!p) { o->err = 1; o->err_no = ENOMEM; return NULL; }
+            o->p = p;
+            o->cap = cap;
         }
     }
-    fwrite(s + run, 1, n - run, f);
-    putc('"', f);
+    return o->p + o->n;
+}
+
+static void out_put(struct outbuf *o, const char *s, size_t n)
+{
+    char *d = out_room(o, n);
+    if (!d) return;
+    memcpy(d, s, n);
+    o->n += n;
+}
+
+static void out_puts(struct outbuf *o, const char *s) { out_put(o, s, strlen(s)); }
+
+/* The opening quote and escaped body of a JSON string, as Python's
+ * json.dumps(ensure_ascii=False) writes it; the caller may add more and close it. */
+static void put_json_string_open(struct outbuf *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *d = out_room(o, 6 * n + 1); /* the worst case: every byte as \u00XX */
+    if (!d) return;
+    char *start = d;
+    *d++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') { *d++ = (char)c; continue; }
+        *d++ = '\\';
+        switch (c) {
+        case '"': *d++ = '"'; break;
+        case '\\': *d++ = '\\'; break;
+        case '\n': *d++ = 'n'; break;
+        case '\r': *d++ = 'r'; break;
+        case '\t': *d++ = 't'; break;
+        case '\b': *d++ = 'b'; break;
+        case '\f': *d++ = 'f'; break;
+        default: *d++ = 'u'; *d++ = '0'; *d++ = '0'; *d++ = hex[c >> 4]; *d++ = hex[c & 15];
+        }
+    }
+    o->n += (size_t)(d - start);
+}
+
+static void put_json_string(struct outbuf *o, const char *s, size_t n)
+{
+    put_json_string_open(o, s, n);
+    out_put(o, "\"", 1);
 }
 
 /* ---------------------------------------------------------------- statistics */
@@ -122,11 +171,26 @@ struct hashset {
     size_t cap, n;
 };
 
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+/* Eight bytes a step, each word mixed in (murmur3's finaliser), the length last. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a final mix */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    h ^= h >> 33; h *= 0xff51afd7ed558ccdULL; h ^= h >> 33;
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s + i, n - i);
+    h = mix(h ^ w ^ ((uint64_t)n << 56));
     return h ? h : 1;
 }
 
@@ -175,7 +239,7 @@ static long count_lines(const char *s, size_t n)
 {
     if (n == 0) return 0;
     long k = 0;
-    for (size_t i = 0; i < n; i++) k += s[i] == '\n';
+    for (const char *p = s, *end = s + n; (p = memchr(p, '\n', (size_t)(end - p))); p++) k++;
     return k + (s[n - 1] != '\n');
 }
 
@@ -203,63 +267,124 @@ static long count_groups(const struct item *items, size_t n)
 
 /* ---------------------------------------------------------------- one notebook */
 
-/* Writes the notebook's kept cells; 0, or -1 (with ERR) when the notebook is bad. */
-static int ingest_one(const struct item *it, FILE *out, struct stats *st, struct hashset *seen,
-                      nb_error *err)
+struct ingest {
+    struct outbuf out;
+    struct stats st;
+    struct hashset seen;
+    struct cellscan scan; /* reused: its buffers grow once */
+    char *buf;            /* the file being read, reused likewise */
+    size_t buf_cap;
+};
+
+static void emit(struct ingest *g, const struct item *it, long index, const char *src, size_t len,
+                 int has_count, long long count, long *kept)
 {
-    json_t *nb = nb_read_file(it->path, NB_ALLOW_V3, err);
-    if (!nb) return -1;
-    long k = 0, kept = 0;
-    size_t n = nb_cell_count(nb);
-    for (size_t i = 0; i < n; i++) {
-        json_t *cell = nb_cell(nb, i);
-        const char *type = nb_cell_type(cell);
-        if (!type || strcmp(type, "code")) continue;
-        long index = k++;
-        size_t len;
-        char *src = nb_cell_source(cell, &len);
-        if (!src) {
-            snprintf(err->msg, sizeof err->msg, "%s: out of memory", it->path);
-            json_decref(nb);
-            return -1;
-        }
-        if (pysrc_is_blank(src, len)) {
-            if (is_whitespace(src, len)) st->dropped_empty++;
-            else st->dropped_comment++;
-            free(src);
-            continue;
-        }
-        kept++;
-        st->lines += count_lines(src, len);
-        if (hashset_add(seen, hash_bytes(src, len)) == 1) st->duplicates++;
-        fputs("{\"id\": ", out);
-        size_t rl = strlen(it->rel);
-        char idx[32];
-        int il = snprintf(idx, sizeof idx, "#%ld", index);
-        char *id = malloc(rl + (size_t)il + 1);
-        if (id) {
-            memcpy(id, it->rel, rl);
-            memcpy(id + rl, idx, (size_t)il + 1);
-            put_json_string(out, id, rl + (size_t)il);
-            free(id);
-        }
-        fputs(", \"notebook\": ", out);
-        put_json_string(out, it->rel, rl);
-        fprintf(out, ", \"index\": %ld, \"execution_count\": ", index);
-        json_t *ec = json_object_get(cell, "execution_count");
-        if (json_is_integer(ec)) fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(ec));
-        else fputs("null", out);
-        fputs(", \"source\": ", out);
-        put_json_string(out, src, len);
-        fputs("}\n", out);
-        free(src);
+    if (pysrc_is_blank(src, len)) {
+        if (is_whitespace(src, len)) g->st.dropped_empty++;
+        else g->st.dropped_comment++;
+        return;
     }
-    json_decref(nb);
-    st->notebooks++;
-    st->code_cells += k;
-    st->kept += kept;
-    if (kept == 0) st->empty_notebooks++;
-    if (kept == 1) st->one_cell_notebooks++;
+    (*kept)++;
+    g->st.lines += count_lines(src, len);
+    if (hashset_add(&g->seen, hash_bytes(src, len)) == 1) g->st.duplicates++;
+    struct outbuf *out = &g->out;
+    size_t rl = strlen(it->rel);
+    char num[64];
+    int nl = snprintf(num, sizeof num, "#%ld", index);
+    /* the id is the notebook's path plus "#k", escaped as one string */
+    out_puts(out, "{\"id\": ");
+    put_json_string_open(out, it->rel, rl);
+    out_put(out, num, (size_t)nl);
+    out_puts(out, "\", \"notebook\": ");
+    put_json_string(out, it->rel, rl);
+    nl = snprintf(num, sizeof num, ", \"index\": %ld, \"execution_count\": ", index);
+    out_put(out, num, (size_t)nl);
+    if (has_count) {
+        nl = snprintf(num, sizeof num, "%lld", count);
+        out_put(out, num, (size_t)nl);
+    } else {
+        out_puts(out, "null");
+    }
+    out_puts(out, ", \"source\": ");
+    put_json_string(out, src, len);
+    out_puts(out, "}\n");
+}
+
+/* Reads the whole file into g->buf; -1 with ERR. */
+static int load(struct ingest *g, const char *path, size_t *len, nb_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err->msg, sizeof err->msg, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = 0;
+    for (;;) {
+        if (n == g->buf_cap) {
+            size_t cap = g->buf_cap ? g->buf_cap * 2 : 1 << 20;
+            char *b = realloc(g->buf, cap);
+            if (!b) { fclose(f); snprintf(err->msg, sizeof err->msg, "%s: out of memory", path); return -1; }
+            g->buf = b;
+            g->buf_cap = cap;
+        }
+        size_t r = fread(g->buf + n, 1, g->buf_cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        snprintf(err->msg, sizeof err->msg, "%s: read error", path);
+        return -1;
+    }
+    if (n == 0) {
+        snprintf(err->msg, sizeof err->msg, "%s: empty file", path);
+        return -1;
+    }
+    *len = n;
+    return 0;
+}
+
+/* Writes the notebook's kept cells; 0, or -1 (with ERR) when the notebook is bad.
+ * The byte scanner takes nearly every notebook; the jansson reader the rest (nbformat
+ * 3, odd corners) and gives the reason for a bad one. */
+static int ingest_one(struct ingest *g, const struct item *it, nb_error *err)
+{
+    size_t len;
+    if (load(g, it->path, &len, err)) return -1;
+    g->st.bytes += (long long)len;
+    long k = 0, kept = 0;
+    if (cellscan_run(&g->scan, g->buf, len) == 0) {
+        for (size_t i = 0; i < g->scan.n; i++) {
+            const struct cellscan_cell *c = &g->scan.cells[i];
+            emit(g, it, k++, g->scan.text + c->off, c->len, c->has_count, c->count, &kept);
+        }
+    } else {
+        json_t *nb = nb_read_mem(g->buf, len, it->path, NB_ALLOW_V3, err);
+        if (!nb) return -1;
+        size_t n = nb_cell_count(nb);
+        for (size_t i = 0; i < n; i++) {
+            json_t *cell = nb_cell(nb, i);
+            const char *type = nb_cell_type(cell);
+            if (!type || strcmp(type, "code")) continue;
+            size_t sl;
+            char *src = nb_cell_source(cell, &sl);
+            if (!src) {
+                snprintf(err->msg, sizeof err->msg, "%s: out of memory", it->path);
+                json_decref(nb);
+                return -1;
+            }
+            json_t *ec = json_object_get(cell, "execution_count");
+            emit(g, it, k++, src, sl, json_is_integer(ec), json_integer_value(ec), &kept);
+            free(src);
+        }
+        json_decref(nb);
+    }
+    g->st.notebooks++;
+    g->st.code_cells += k;
+    g->st.kept += kept;
+    if (kept == 0) g->st.empty_notebooks++;
+    if (kept == 1) g->st.one_cell_notebooks++;
     return 0;
 }
 
@@ -352,17 +477,15 @@ int cmd_ingest(int argc, char **argv)
         fchmod(fd, 0644);
     }
 
-    struct stats st = {0};
-    struct hashset seen = {0};
+    struct ingest g = {.out = {.f = out}};
     struct progress pb;
     progress_start(&pb, "ingest", (long)wc.n);
     char **bad = NULL;
     size_t nbad = 0;
     for (size_t i = 0; i < wc.n; i++) {
         nb_error err;
-        st.bytes += wc.items[i].size;
-        if (ingest_one(&wc.items[i], out, &st, &seen, &err)) {
-            st.bad++;
+        if (ingest_one(&g, &wc.items[i], &err)) {
+            g.st.bad++;
             char **p = realloc(bad, (nbad + 1) * sizeof *p);
             if (p) {
                 bad = p;
@@ -373,12 +496,14 @@ int cmd_ingest(int argc, char **argv)
         progress_update(&pb, (long)i + 1);
     }
     progress_end(&pb);
-    st.groups = count_groups(wc.items, wc.n);
+    g.st.groups = count_groups(wc.items, wc.n);
 
     int rc = wc.io_errors ? EXIT_USAGE : EXIT_OK;
-    if (fflush(out) || ferror(out)) {
+    out_flush(&g.out);
+    if (!g.out.err && (fflush(out) || ferror(out))) { g.out.err = 1; g.out.err_no = errno; }
+    if (g.out.err) {
         fprintf(stderr, "nbstage ingest: %s: write error: %s\n", outpath ? outpath : "stdout",
-                strerror(errno));
+                strerror(g.out.err_no));
         rc = EXIT_USAGE;
     }
     if (outpath) {
@@ -400,8 +525,11 @@ int cmd_ingest(int argc, char **argv)
         free(bad[i]);
     }
     free(bad);
-    if (!quiet) print_stats(&st, now() - t0);
-    free(seen.slot);
+    if (!quiet) print_stats(&g.st, now() - t0);
+    free(g.seen.slot);
+    free(g.buf);
+    free(g.out.p);
+    cellscan_free(&g.scan);
     for (size_t i = 0; i < wc.n; i++) { free(wc.items[i].path); free(wc.items[i].rel); }
     free(wc.items);
     return rc;
