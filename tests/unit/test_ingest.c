@@ -1,0 +1,245 @@
+/* test_ingest.c — `nbstage ingest` and `nbstage fmt` run as commands on a small
+ * tree: ids, dropping, v3, bad notebooks, statistics, exit codes, atomic output. */
+#include "tests/unit/unit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/commands.h"
+
+static char dir[64];
+
+static void put(const char *rel, const char *text)
+{
+    char path[512], cmd[600];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+/* Runs a command with its stderr in *ERR (malloc'd) and stdout silenced. */
+static int run(char **err, int argc, char **argv, int (*cmd)(int, char **))
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    fflush(stderr);
+    fflush(stdout);
+    int saved_err = dup(2), saved_out = dup(1);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(fd, 2);
+    dup2(null, 1);
+    int rc = cmd(argc, argv);
+    fflush(stderr);
+    fflush(stdout);
+    dup2(saved_err, 2);
+    dup2(saved_out, 1);
+    close(fd);
+    close(null);
+    close(saved_err);
+    close(saved_out);
+    char *e = slurp(path);
+    unlink(path);
+    if (err) *err = e;
+    else free(e);
+    return rc;
+}
+
+static const char *NB_A =
+    "{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"cells\": ["
+    " {\"cell_type\": \"code\", \"execution_count\": 1, \"metadata\": {}, \"outputs\": [],"
+    "  \"source\": \"import os\\n\"},"
+    " {\"cell_type\": \"markdown\", \"metadata\": {}, \"source\": \"# Title\"},"
+    " {\"cell_type\": \"code\", \"execution_count\": null, \"metadata\": {}, \"outputs\": [],"
+    "  \"source\": []},"
+    " {\"cell_type\": \"code\", \"execution_count\": null, \"metadata\": {}, \"outputs\": [],"
+    "  \"source\": [\"# just a comment\\n\", \"  # another\"]},"
+    " {\"cell_type\": \"code\", \"execution_count\": null, \"metadata\": {}, \"outputs\": [],"
+    "  \"source\": [\"x = 1  # c\\n\", \"y = '\\u00e9\\\"\\t'\"]},"
+    " {\"cell_type\": \"code\", \"execution_count\": 9, \"metadata\": {}, \"outputs\": [],"
+    "  \"source\": \"   \\n\\t\"}]}";
+
+static const char *NB_V3 =
+    "{\"metadata\": {\"name\": \"old\"}, \"nbformat\": 3, \"nbformat_minor\": 0,"
+    " \"worksheets\": [{\"cells\": [{\"cell_type\": \"heading\", \"level\": 1, \"source\": \"T\"},"
+    " {\"cell_type\": \"code\", \"input\": \"print(1)\", \"language\": \"python\","
+    "  \"prompt_number\": 5, \"outputs\": []}]}]}";
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/nbstage-test-ingest-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    put("corpus/g1/a.ipynb", NB_A);
+    put("corpus/g1/sub/b.ipynb",
+        "{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", \"source\": \"import os\\n\"}]}");
+    put("corpus/g2/old.ipynb", NB_V3);
+    put("corpus/g2/bad.ipynb", "{\"nbformat\": 4, \"cells\": [{\"cell_type\": ");
+    put("corpus/g2/.ipynb_checkpoints/old-checkpoint.ipynb", NB_V3);
+    put("corpus/g2/notes.txt", "not a notebook");
+    put("corpus/top.ipynb",
+        "{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", \"source\": \"df.head()\"}]}");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static void ingests_a_tree(void **state)
+{
+    (void)state;
+    char out[128], corpus[128], *err;
+    snprintf(out, sizeof out, "%s/cells.jsonl", dir);
+    snprintf(corpus, sizeof corpus, "%s/corpus", dir);
+    char *argv[] = {"ingest", "-o", out, corpus, NULL};
+    assert_int_equal(run(&err, 4, argv, cmd_ingest), EXIT_OK);
+    char *got = slurp(out);
+    assert_non_null(got);
+    const char *want =
+        "{\"id\": \"g1/a.ipynb#0\", \"notebook\": \"g1/a.ipynb\", \"index\": 0, "
+        "\"execution_count\": 1, \"source\": \"import os\\n\"}\n"
+        "{\"id\": \"g1/a.ipynb#3\", \"notebook\": \"g1/a.ipynb\", \"index\": 3, "
+        "\"execution_count\": null, \"source\": \"x = 1  # c\\ny = '\xc3\xa9\\\"\\t'\"}\n"
+        "{\"id\": \"g1/sub/b.ipynb#0\", \"notebook\": \"g1/sub/b.ipynb\", \"index\": 0, "
+        "\"execution_count\": null, \"source\": \"import os\\n\"}\n"
+        "{\"id\": \"g2/old.ipynb#0\", \"notebook\": \"g2/old.ipynb\", \"index\": 0, "
+        "\"execution_count\": 5, \"source\": \"print(1)\"}\n"
+        "{\"id\": \"top.ipynb#0\", \"notebook\": \"top.ipynb\", \"index\": 0, "
+        "\"execution_count\": null, \"source\": \"df.head()\"}\n";
+    assert_string_equal(got, want);
+    free(got);
+    /* the statistics of the run */
+    static const char *lines[] = {
+        "4 notebooks in 3 groups", "1 bad", "8 code cells, 5 kept",
+        "dropped 2 empty and 1 comment-only", "1 exact-duplicate", "bad.ipynb:1:",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (!strstr(err, lines[i])) fail_msg("no \"%s\" in:\n%s", lines[i], err);
+    free(err);
+}
+
+static void ingests_one_file_and_refuses_bad_usage(void **state)
+{
+    (void)state;
+    char out[128], path[128];
+    snprintf(out, sizeof out, "%s/one.jsonl", dir);
+    snprintf(path, sizeof path, "%s/corpus/g1/a.ipynb", dir);
+    char *argv[] = {"ingest", "-q", "--output", out, path, NULL};
+    assert_int_equal(run(NULL, 5, argv, cmd_ingest), EXIT_OK);
+    char *got = slurp(out);
+    assert_non_null(strstr(got, "{\"id\": \"a.ipynb#0\", \"notebook\": \"a.ipynb\""));
+    free(got);
+
+    /* a missing PATH: exit 2, and no half-written output left behind */
+    char missing[128], out2[128];
+    snprintf(missing, sizeof missing, "%s/nope", dir);
+    snprintf(out2, sizeof out2, "%s/two.jsonl", dir);
+    char *argv2[] = {"ingest", "-o", out2, path, missing, NULL};
+    char *err;
+    assert_int_equal(run(&err, 5, argv2, cmd_ingest), EXIT_USAGE);
+    assert_non_null(strstr(err, "nope"));
+    free(err);
+    assert_int_equal(access(out2, F_OK), -1);
+
+    char *argv3[] = {"ingest", NULL};
+    assert_int_equal(run(NULL, 1, argv3, cmd_ingest), EXIT_USAGE);
+    char *argv4[] = {"ingest", "--bogus", path, NULL};
+    assert_int_equal(run(NULL, 3, argv4, cmd_ingest), EXIT_USAGE);
+    char *argv5[] = {"ingest", "--help", NULL};
+    assert_int_equal(run(NULL, 2, argv5, cmd_ingest), EXIT_OK);
+    char *argv6[] = {"fmt", "--help", NULL};
+    assert_int_equal(run(NULL, 2, argv6, cmd_fmt), EXIT_OK);
+    char *argv7[] = {"fmt", NULL};
+    assert_int_equal(run(NULL, 1, argv7, cmd_fmt), EXIT_USAGE);
+}
+
+static void fmt_rewrites_only_what_changes(void **state)
+{
+    (void)state;
+    put("fmt/messy.ipynb",
+        "{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {\"signature\": \"x\"},"
+        " \"cells\": [{\"id\": \"c1\", \"cell_type\": \"code\", \"metadata\": {\"trusted\": true},"
+        " \"execution_count\": null, \"outputs\": [], \"source\": \"a = 1\\nb = 2\"}]}");
+    char messy[128], fmtdir[128];
+    snprintf(messy, sizeof messy, "%s/fmt/messy.ipynb", dir);
+    snprintf(fmtdir, sizeof fmtdir, "%s/fmt", dir);
+    assert_int_equal(chmod(messy, 0600), 0);
+    char *before = slurp(messy);
+
+    char *check[] = {"fmt", "--check", fmtdir, NULL};
+    assert_int_equal(run(NULL, 3, check, cmd_fmt), EXIT_FINDINGS);
+    char *same = slurp(messy);
+    assert_string_equal(same, before); /* --check changes nothing */
+    free(same);
+
+    char *doit[] = {"fmt", "-q", fmtdir, NULL};
+    assert_int_equal(run(NULL, 3, doit, cmd_fmt), EXIT_OK);
+    char *after = slurp(messy);
+    /* what nbformat.write(nbformat.read(f, NO_CONVERT)) gives, from Python */
+    assert_string_equal(after,
+                        "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n"
+                        "   \"execution_count\": null,\n   \"id\": \"c1\",\n   \"metadata\": {},\n"
+                        "   \"outputs\": [],\n   \"source\": [\n    \"a = 1\\n\",\n    \"b = 2\"\n"
+                        "   ]\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n"
+                        " \"nbformat_minor\": 5\n}\n");
+    struct stat st1, st2;
+    assert_int_equal(stat(messy, &st1), 0);
+    assert_int_equal(st1.st_mode & 0777, 0600);
+
+    /* canonical now: --check passes, and a rewrite leaves the very same file */
+    assert_int_equal(run(NULL, 3, check, cmd_fmt), EXIT_OK);
+    assert_int_equal(run(NULL, 3, doit, cmd_fmt), EXIT_OK);
+    assert_int_equal(stat(messy, &st2), 0);
+    assert_int_equal(st1.st_ino, st2.st_ino);
+    free(before);
+    free(after);
+
+    /* a notebook fmt cannot keep exactly, and a broken one: exit 2, untouched */
+    const char *big = "{\"nbformat\": 4, \"cells\": [], \"n\": 123456789012345678901234567890}";
+    put("fmt/big.ipynb", big);
+    char bigp[128];
+    snprintf(bigp, sizeof bigp, "%s/fmt/big.ipynb", dir);
+    char *err;
+    char *one[] = {"fmt", bigp, NULL};
+    assert_int_equal(run(&err, 2, one, cmd_fmt), EXIT_USAGE);
+    assert_non_null(strstr(err, "beyond 64 bits"));
+    free(err);
+    char *kept = slurp(bigp);
+    assert_string_equal(kept, big);
+    free(kept);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ingests_a_tree),
+        cmocka_unit_test(ingests_one_file_and_refuses_bad_usage),
+        cmocka_unit_test(fmt_rewrites_only_what_changes),
+    };
+    return cmocka_run_group_tests_name("ingest", tests, setup, teardown);
+}
