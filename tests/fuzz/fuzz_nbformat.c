@@ -1,0 +1,77 @@
+/* fuzz_nbformat.c — libFuzzer target for the notebook reader and writer.
+ *
+ * Owns: the properties no input may break: no crash, leak or sanitizer report;
+ * whatever nb_read_mem accepts dumps to bytes that read back and dump identically
+ * (the writer is a fixed point); fmt's transformations hold up; and ingest's byte
+ * scanner (cellscan) never accepts what the jansson reader refuses, nor reads
+ * different code cells from it.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbformat/cellscan.h"
+#include "nbformat/notebook.h"
+
+static struct cellscan scan;
+
+static void check_scanner_agrees(const char *buf, size_t len, const json_t *nb)
+{
+    if (cellscan_run(&scan, buf, len)) return; /* it fell back: nothing to compare */
+    if (!nb) { fprintf(stderr, "cellscan accepted what nb_read_mem refuses\n"); abort(); }
+    size_t k = 0, n = nb_cell_count(nb);
+    for (size_t i = 0; i < n; i++) {
+        json_t *cell = nb_cell(nb, i);
+        const char *t = nb_cell_type(cell);
+        if (!t || strcmp(t, "code")) continue;
+        if (k >= scan.n) { fprintf(stderr, "cellscan: too few code cells\n"); abort(); }
+        size_t sl;
+        char *src = nb_cell_source(cell, &sl);
+        const struct cellscan_cell *c = &scan.cells[k++];
+        json_t *ec = json_object_get(cell, "execution_count");
+        if (!src || c->len != sl || memcmp(scan.text + c->off, src, sl) ||
+            c->has_count != json_is_integer(ec) ||
+            (c->has_count && c->count != json_integer_value(ec))) {
+            fprintf(stderr, "cellscan: code cell %zu differs\n", k - 1);
+            abort();
+        }
+        free(src);
+    }
+    if (k != scan.n) { fprintf(stderr, "cellscan: too many code cells\n"); abort(); }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *buf = (const char *)data;
+    nb_error err;
+    json_t *nb = nb_read_mem(buf, size, "fuzz", NB_ALLOW_V3, &err);
+    check_scanner_agrees(buf, size, nb);
+    if (!nb) return 0;
+
+    size_t n1, n2;
+    char *out1 = nb_dumps(nb, &n1);
+    if (!out1) abort();
+    json_t *again = nb_read_mem(out1, n1, "dump", 0, &err);
+    if (!again) { fprintf(stderr, "our own output does not read back: %s\n", err.msg); abort(); }
+    char *out2 = nb_dumps(again, &n2);
+    if (!out2 || n1 != n2 || memcmp(out1, out2, n1)) { fprintf(stderr, "dump is not a fixed point\n"); abort(); }
+
+    /* fmt's path, and the accessors every command uses */
+    nb_rejoin_lines(again);
+    nb_strip_transient(again);
+    nb_split_lines(again);
+    char *out3 = nb_dumps(again, &n2);
+    if (!out3) abort();
+    for (size_t i = 0; i < nb_cell_count(nb); i++) {
+        json_t *cell = nb_cell(nb, i);
+        (void)nb_cell_type(cell);
+        free(nb_cell_source(cell, NULL));
+    }
+    free(out1);
+    free(out2);
+    free(out3);
+    json_decref(again);
+    json_decref(nb);
+    return 0;
+}
