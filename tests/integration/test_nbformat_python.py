@@ -1,0 +1,144 @@
+"""test_nbformat_python.py — nbstage's notebook writer and ingest checked against
+Python itself: Debian's nbformat and json modules are the reference the C code must
+match byte for byte (floats, layout, split lines) and cell for cell (ingest ids)."""
+import csv
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nbformat.v4 import nbjson
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
+SHARED = Path(os.environ.get("NBSTAGE_SHARED", ROOT.parent / "shared"))
+
+needs_shared = pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="../shared absent")
+
+
+def nbformat_layout(text):
+    """What nbformat.write(nbformat.read(f, NO_CONVERT)) writes, minus the random cell
+    ids that nbformat's validate() adds to 4.5 notebooks lacking them."""
+    out = nbjson.writes(nbjson.reads(text))
+    return out if out.endswith("\n") else out + "\n"
+
+
+def fmt_stdin(data: bytes):
+    return subprocess.run([str(BIN), "fmt", "-"], input=data, capture_output=True)
+
+
+def test_floats_print_as_python_repr():
+    rng = random.Random(7)
+    floats = []
+    while len(floats) < 5000:
+        k = rng.random()
+        if k < 0.5:
+            x = struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0]
+        elif k < 0.8:
+            x = rng.uniform(-1e6, 1e6)
+        else:
+            x = round(rng.uniform(0, 10), rng.randint(0, 8)) * 10.0 ** rng.randint(-30, 30)
+        if x == x and abs(x) != float("inf"):
+            floats.append(x)
+    floats += [1e-05, 0.0001, 1e16, 1e15, 1e22, 5e-324, -0.0, 0.1, 2.5e-05, 1.0, 100.0]
+    nb = {"cells": [], "metadata": {"floats": floats, "ints": [0, -1, 2**63 - 1, -(2**63)]},
+          "nbformat": 4, "nbformat_minor": 5}
+    text = json.dumps(nb)
+    r = fmt_stdin(text.encode())
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout.decode() == nbformat_layout(text)
+
+
+def test_strings_escape_as_python():
+    s = "".join(chr(c) for c in range(0, 0x80)) + "é€😀\u2028\u2029\x85\ufeff"
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                     "source": s}], "metadata": {s[1:]: s}, "nbformat": 4, "nbformat_minor": 4}
+    text = json.dumps(nb)
+    r = fmt_stdin(text.encode())
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout.decode() == nbformat_layout(text)
+
+
+def test_refusals_say_why_and_exit_2():
+    # jansson keeps NUL in values but not in keys: such a file is refused, not altered
+    for data, why in [(b'{"nbformat": 4, "cells": [], "m": {"a\\u0000": 1}}', "object key"),
+                      (b'{"nbformat": 4, "cells": [], "n": 1' + b"0" * 30 + b"}", "64 bits"),
+                      (b'{"nbformat": 4, "cells": [], "n": NaN}', "NaN"),
+                      (b'{"nbformat": 4, "cells": [', "<stdin>:1:"),
+                      (b'{"nbformat": 4, "cells": [], "s": "\xff"}', "UTF-8")]:
+        r = fmt_stdin(data)
+        assert r.returncode == 2
+        assert why in r.stderr.decode()
+
+
+@needs_shared
+def test_fmt_matches_nbformat_on_notebooks_with_outputs():
+    files = sorted((SHARED / "notebooks-with-outputs").rglob("*.ipynb"))
+    assert len(files) >= 150
+    for f in files:
+        data = f.read_bytes()
+        r = fmt_stdin(data)
+        assert r.returncode == 0, (f, r.stderr.decode())
+        assert r.stdout.decode() == nbformat_layout(data.decode()), f
+
+
+@needs_shared
+def test_fmt_matches_nbformat_on_a_corpus_sample():
+    files = sorted((SHARED / "corpus").rglob("*.ipynb"))
+    for f in random.Random(3).sample(files, 200):
+        data = f.read_bytes()
+        # the corpus is json.dumps-canonical already: a dump without split_lines
+        assert data.decode() == json.dumps(json.loads(data), indent=1, sort_keys=True,
+                                           ensure_ascii=False) + "\n", f
+        r = fmt_stdin(data)
+        assert r.returncode == 0, (f, r.stderr.decode())
+        assert r.stdout.decode() == nbformat_layout(data.decode()), f
+
+
+def comment_only(src):
+    """Blank or comment-only: every line empty or starting with '#' (a '#' line cannot
+    sit inside a string, which would have to open on an earlier, non-comment line)."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in src.splitlines())
+
+
+@needs_shared
+def test_ingest_gives_every_cell_with_its_id(tmp_path):
+    out = tmp_path / "cells.jsonl"
+    r = subprocess.run([str(BIN), "ingest", "-o", str(out), str(SHARED / "corpus")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert " 0 bad" in r.stderr
+    got = {}
+    for line in out.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        assert list(d) == ["id", "notebook", "index", "execution_count", "source"]
+        assert d["id"] == f'{d["notebook"]}#{d["index"]}'
+        got[d["id"]] = d
+    want = {}
+    for f in sorted((SHARED / "corpus").rglob("*.ipynb")):
+        rel = f.relative_to(SHARED / "corpus").as_posix()
+        nb = json.loads(f.read_bytes())
+        code = [c for c in nb["cells"] if c.get("cell_type") == "code"]
+        for k, c in enumerate(code):
+            src = c.get("source") or ""
+            src = src if isinstance(src, str) else "".join(src)
+            if not comment_only(src):
+                ec = c.get("execution_count")
+                want[f"{rel}#{k}"] = (src, ec if isinstance(ec, int) else None)
+    assert set(got) == set(want)
+    for i, (src, ec) in want.items():
+        assert got[i]["source"] == src and got[i]["execution_count"] == ec, i
+    assert f"{len(want)} kept" in r.stderr
+
+    # every hand-labelled cell of the development set is there, under the same id
+    with open(SHARED / "labeled" / "dev.tsv", encoding="utf-8") as fh:
+        ids = [row["cell_id"] for row in csv.DictReader(fh, delimiter="\t")]
+    assert ids and all(i in got for i in ids)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
