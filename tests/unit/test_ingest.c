@@ -133,6 +133,18 @@ static void ingests_a_tree(void **state)
         "\"execution_count\": null, \"source\": \"df.head()\"}\n";
     assert_string_equal(got, want);
     free(got);
+    /* the same lines whatever the number of threads */
+    for (int j = 1; j <= 4; j += 3) {
+        char jobs[16], *e2;
+        snprintf(jobs, sizeof jobs, "%d", j);
+        char *argvj[] = {"ingest", "-j", jobs, "-o", out, corpus, NULL};
+        assert_int_equal(run(&e2, 6, argvj, cmd_ingest), EXIT_OK);
+        assert_non_null(strstr(e2, "1 exact-duplicate"));
+        free(e2);
+        got = slurp(out);
+        assert_string_equal(got, want);
+        free(got);
+    }
     /* the statistics of the run */
     static const char *lines[] = {
         "4 notebooks in 3 groups", "1 bad", "8 code cells, 5 kept",
