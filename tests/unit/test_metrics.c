@@ -1,0 +1,120 @@
+/* test_metrics.c — the confusion matrix, scores and the sklearn-layout report.
+ *
+ * The expected report text was produced by scikit-learn's own classification_report
+ * formatting code (format strings copied from sklearn/metrics/_classification.py)
+ * on the same pairs; macro-F1 likewise.
+ */
+#include "unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labeling/metrics.h"
+
+/* 26 (truth, predicted) pairs over five classes; imports never appears. */
+static void fill(struct confusion *c)
+{
+    static const int pairs[][2] = {
+        {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 1}, {0, 1}, {1, 1}, {1, 1},
+        {1, 1}, {1, 1}, {1, 4}, {2, 2}, {2, 2}, {2, 2}, {2, 3}, {3, 3}, {3, 3},
+        {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 4}, {4, 0}, {3, 2},
+    };
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        confusion_add(c, pairs[i][0], pairs[i][1]);
+}
+
+static void test_scores(void **state)
+{
+    (void)state;
+    struct confusion c;
+    fill(&c);
+    confusion_add(&c, STAGE_NONE, 2);   /* hand label "none": not scored */
+    confusion_add(&c, 1, STAGE_NONE);   /* no prediction */
+    confusion_add(&c, 2, STAGE_NONE);
+    assert_int_equal(confusion_total(&c), 26);
+    assert_int_equal(c.unlabeled, 2);
+    assert_true(fabs(confusion_accuracy(&c) - 20.0 / 26.0) < 1e-12);
+    assert_true(fabs(confusion_coverage(&c) - 26.0 / 28.0) < 1e-12);
+    assert_true(fabs(confusion_macro_f1(&c) - 0.7540626040626041) < 1e-12);
+
+    struct confusion empty;
+    memset(&empty, 0, sizeof empty);
+    assert_true(confusion_accuracy(&empty) == 0.0);
+    assert_true(confusion_coverage(&empty) == 0.0);
+    assert_true(confusion_macro_f1(&empty) == 0.0);
+}
+
+static char *capture_report(const struct confusion *c, int which)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    if (which == 0) metrics_print_report(f, c);
+    else metrics_print_confusion(f, c);
+    fclose(f);
+    return buf;
+}
+
+static void test_report_layout(void **state)
+{
+    (void)state;
+    struct confusion c;
+    fill(&c);
+    char *got = capture_report(&c, 0);
+    const char *want =
+        "              precision    recall  f1-score   support\n\n"
+        "        load      0.833     0.714     0.769         7\n"
+        "        prep      0.667     0.800     0.727         5\n"
+        "       train      0.750     0.750     0.750         4\n"
+        "    evaluate      0.667     0.667     0.667         3\n"
+        "     explore      0.857     0.857     0.857         7\n\n"
+        "    accuracy                          0.769        26\n"
+        "   macro avg      0.755     0.758     0.754        26\n"
+        "weighted avg      0.776     0.769     0.770        26\n";
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_confusion_text_and_svg(void **state)
+{
+    (void)state;
+    struct confusion c;
+    fill(&c);
+    confusion_add(&c, 0, STAGE_NONE);
+    char *got = capture_report(&c, 1);
+    /* Row "load": 5 right, 2 called prep. */
+    assert_non_null(strstr(got, "load                 5         2         0         0         0         0\n"));
+    assert_non_null(strstr(got, "unlabeled (no prediction): 1\n"));
+    free(got);
+
+    char path[] = "/tmp/test_metrics_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(metrics_write_confusion_svg(path, &c, "a <title> & more"), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char svg[16384];
+    size_t n = fread(svg, 1, sizeof svg - 1, f);
+    svg[n] = 0;
+    fclose(f);
+    unlink(path);
+    assert_non_null(strstr(svg, "<svg "));
+    assert_non_null(strstr(svg, "a &lt;title&gt; &amp; more"));
+    assert_non_null(strstr(svg, "</svg>\n"));
+    assert_int_equal(metrics_write_confusion_svg("/nonexistent-dir/x.svg", &c, "t"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scores),
+        cmocka_unit_test(test_report_layout),
+        cmocka_unit_test(test_confusion_text_and_svg),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
