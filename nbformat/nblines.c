@@ -1,0 +1,169 @@
+/* nblines.c — nbformat's text layout passes: split_lines (what nbformat.write does
+ * to multi-line strings), rejoin_lines (what its reader does), strip_transient.
+ *
+ * Owns: which fields are text (source, stream text, text mime data, attachments) and
+ * Python's str.splitlines line breaks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbformat/nbinternal.h"
+
+/* ---------------------------------------------------------------- split_lines */
+
+/* Python's str.splitlines(keepends=True) over UTF-8: the boundaries are \n, \r,
+ * \r\n, \v, \f, \x1c, \x1d, \x1e, U+0085, U+2028 and U+2029. */
+size_t nb_line_break_len(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned char c = s[i];
+    if (c == '\r') return (i + 1 < n && s[i + 1] == '\n') ? 2 : 1;
+    if (c == '\n' || c == 0x0b || c == 0x0c || c == 0x1c || c == 0x1d || c == 0x1e) return 1;
+    if (c == 0xc2 && i + 1 < n && s[i + 1] == 0x85) return 2;
+    if (c == 0xe2 && i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
+        return 3;
+    return 0;
+}
+
+static json_t *splitlines(const json_t *str)
+{
+    const unsigned char *s = (const unsigned char *)json_string_value(str);
+    size_t n = json_string_length(str), start = 0;
+    json_t *arr = json_array();
+    if (!arr) return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = nb_line_break_len(s, n, i);
+        if (k) {
+            i += k;
+            json_array_append_new(arr, json_stringn((const char *)s + start, i - start));
+            start = i;
+        } else {
+            i++;
+        }
+    }
+    if (start < n) json_array_append_new(arr, json_stringn((const char *)s + start, n - start));
+    return arr;
+}
+
+static void split_field(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v)) return;
+    json_t *arr = splitlines(v);
+    if (arr) json_object_set_new(obj, key, arr);
+}
+
+static void split_mimebundle(json_t *data)
+{
+    if (!json_is_object(data)) return;
+    const char *key;
+    json_t *val;
+    void *tmp;
+    json_object_foreach_safe(data, tmp, key, val) {
+        if (json_is_string(val) && (!strncmp(key, "text/", 5) ||
+                                    !strcmp(key, "application/javascript") ||
+                                    !strcmp(key, "image/svg+xml")))
+            split_field(data, key);
+    }
+}
+
+void nb_split_lines(json_t *nb)
+{
+    json_t *cells = json_object_get(nb, "cells");
+    size_t i;
+    json_t *cell;
+    json_array_foreach(cells, i, cell) {
+        if (!json_is_object(cell)) continue;
+        split_field(cell, "source");
+        const char *k;
+        json_t *att;
+        json_object_foreach(json_object_get(cell, "attachments"), k, att) split_mimebundle(att);
+        const char *type = json_string_value(json_object_get(cell, "cell_type"));
+        if (!type || strcmp(type, "code")) continue;
+        size_t j;
+        json_t *out;
+        json_array_foreach(json_object_get(cell, "outputs"), j, out) {
+            const char *ot = json_string_value(json_object_get(out, "output_type"));
+            if (!ot) continue;
+            if (!strcmp(ot, "execute_result") || !strcmp(ot, "display_data"))
+                split_mimebundle(json_object_get(out, "data"));
+            else if (!strcmp(ot, "stream"))
+                split_field(out, "text");
+        }
+    }
+}
+
+/* nbformat's _rejoin_mimebundle: lists of strings under non-JSON mime types. */
+static int is_json_mime(const char *k)
+{
+    size_t n = strlen(k);
+    return !strcmp(k, "application/json") ||
+           (!strncmp(k, "application/", 12) && n >= 5 && !strcmp(k + n - 5, "+json"));
+}
+
+static int all_strings(const json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) if (!json_is_string(v)) return 0;
+    return 1;
+}
+
+static void join_field(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_array(v) || !all_strings(v)) return;
+    size_t n;
+    char *s = nb_join_text(v, &n);
+    if (s) json_object_set_new(obj, key, json_stringn(s, n));
+    free(s);
+}
+
+static void rejoin_mimebundle(json_t *data)
+{
+    if (!json_is_object(data)) return;
+    const char *key;
+    json_t *val;
+    void *tmp;
+    json_object_foreach_safe(data, tmp, key, val) if (!is_json_mime(key)) join_field(data, key);
+}
+
+void nb_rejoin_lines(json_t *nb)
+{
+    size_t i;
+    json_t *cell;
+    json_array_foreach(json_object_get(nb, "cells"), i, cell) {
+        if (!json_is_object(cell)) continue;
+        join_field(cell, "source");
+        const char *k;
+        json_t *att;
+        json_object_foreach(json_object_get(cell, "attachments"), k, att) rejoin_mimebundle(att);
+        const char *type = json_string_value(json_object_get(cell, "cell_type"));
+        if (!type || strcmp(type, "code")) continue;
+        size_t j;
+        json_t *out;
+        json_array_foreach(json_object_get(cell, "outputs"), j, out) {
+            const char *ot = json_string_value(json_object_get(out, "output_type"));
+            if (!ot || !*ot) continue;
+            if (!strcmp(ot, "execute_result") || !strcmp(ot, "display_data"))
+                rejoin_mimebundle(json_object_get(out, "data"));
+            else
+                join_field(out, "text");
+        }
+    }
+}
+
+void nb_strip_transient(json_t *nb)
+{
+    json_t *md = json_object_get(nb, "metadata");
+    if (json_is_object(md)) {
+        json_object_del(md, "orig_nbformat");
+        json_object_del(md, "orig_nbformat_minor");
+        json_object_del(md, "signature");
+    }
+    size_t i;
+    json_t *cell;
+    json_array_foreach(json_object_get(nb, "cells"), i, cell) {
+        json_t *cmd = json_object_get(cell, "metadata");
+        if (json_is_object(cmd)) json_object_del(cmd, "trusted");
+    }
+}

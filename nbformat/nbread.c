@@ -1,0 +1,276 @@
+/* nbread.c — reading and validating a notebook, and the cell accessors.
+ *
+ * Owns: nb_read_file/nb_read_mem (jansson with duplicate keys refused and NUL kept in
+ * values), the structure every reader relies on (everything else kept as it is,
+ * unknown fields and cell types included), and the reasons for a refusal.  What
+ * jansson cannot hold exactly (integers beyond 64 bits, NaN/Infinity, reals that
+ * overflow, lone surrogates, NUL in keys, duplicate keys) is refused with a reason
+ * instead of being altered silently: a notebook we cannot write back byte for byte is
+ * one we must not rewrite.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nbformat/nbinternal.h"
+
+/* ---------------------------------------------------------------- errors */
+
+void nb_set_error(nb_error *err, const char *fmt, ...)
+{
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* ---------------------------------------------------------------- cells */
+
+size_t nb_cell_count(const json_t *nb)
+{
+    return json_array_size(json_object_get(nb, "cells"));
+}
+
+json_t *nb_cell(const json_t *nb, size_t i)
+{
+    return json_array_get(json_object_get(nb, "cells"), i);
+}
+
+const char *nb_cell_type(const json_t *cell)
+{
+    const char *t = json_string_value(json_object_get(cell, "cell_type"));
+    if (!t) return NULL;
+    if (!strcmp(t, "code")) return "code";
+    if (!strcmp(t, "markdown")) return "markdown";
+    if (!strcmp(t, "raw")) return "raw";
+    return NULL;
+}
+
+/* A string or a list of strings joined; NULL only when out of memory. */
+char *nb_join_text(const json_t *v, size_t *len)
+{
+    size_t n = 0;
+    if (json_is_string(v)) {
+        n = json_string_length(v);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *line;
+        json_array_foreach(v, i, line) n += json_string_length(line); /* 0 if not a string */
+    }
+    char *s = malloc(n + 1);
+    if (!s) return NULL;
+    if (json_is_string(v)) {
+        memcpy(s, json_string_value(v), n);
+    } else if (json_is_array(v)) {
+        size_t i, off = 0;
+        json_t *line;
+        json_array_foreach(v, i, line) {
+            if (!json_is_string(line)) continue;
+            memcpy(s + off, json_string_value(line), json_string_length(line));
+            off += json_string_length(line);
+        }
+    }
+    s[n] = 0;
+    if (len) *len = n;
+    return s;
+}
+
+char *nb_cell_source(const json_t *cell, size_t *len)
+{
+    return nb_join_text(json_object_get(cell, "source"), len);
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static int is_text(const json_t *v)
+{
+    if (json_is_string(v)) return 1;
+    if (!json_is_array(v)) return 0;
+    size_t i;
+    json_t *line;
+    json_array_foreach(v, i, line) if (!json_is_string(line)) return 0;
+    return 1;
+}
+
+/* The structure every reader of the notebook relies on; everything else is kept
+ * as it is, unknown fields and cell types included. */
+static int validate_v4(const json_t *nb, const char *name, nb_error *err)
+{
+    json_t *cells = json_object_get(nb, "cells");
+    if (!json_is_array(cells)) {
+        nb_set_error(err, "%s: not a notebook: %s", name,
+                cells ? "\"cells\" is not a list" : "no \"cells\" list");
+        return -1;
+    }
+    json_t *md = json_object_get(nb, "metadata");
+    if (md && !json_is_object(md)) {
+        nb_set_error(err, "%s: \"metadata\" is not an object", name);
+        return -1;
+    }
+    size_t i;
+    json_t *cell;
+    json_array_foreach(cells, i, cell) {
+        if (!json_is_object(cell)) {
+            nb_set_error(err, "%s: cells[%zu] is not an object", name, i);
+            return -1;
+        }
+        if (!json_is_string(json_object_get(cell, "cell_type"))) {
+            nb_set_error(err, "%s: cells[%zu] has no cell_type string", name, i);
+            return -1;
+        }
+        /* null is kept: Python writes it back and it reads as an empty source */
+        json_t *src = json_object_get(cell, "source");
+        if (src && !json_is_null(src) && !is_text(src)) {
+            nb_set_error(err, "%s: cells[%zu].source is neither a string nor a list of strings",
+                    name, i);
+            return -1;
+        }
+        json_t *cmd = json_object_get(cell, "metadata");
+        if (cmd && !json_is_object(cmd)) {
+            nb_set_error(err, "%s: cells[%zu].metadata is not an object", name, i);
+            return -1;
+        }
+        json_t *outs = json_object_get(cell, "outputs");
+        if (outs && !json_is_array(outs)) {
+            nb_set_error(err, "%s: cells[%zu].outputs is not a list", name, i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A clearer reason than jansson's for what Python would read but we cannot keep. */
+static const char *explain(const json_error_t *je, const char *buf, size_t len)
+{
+    if (strstr(je->text, "too big integer"))
+        return "integer beyond 64 bits: cannot be kept exactly";
+    if (strstr(je->text, "real number overflow"))
+        return "number too large for a double (Python would turn it into Infinity)";
+    if (strstr(je->text, "duplicate object key"))
+        return "duplicate object key (a rewrite would drop one of the values)";
+    if (strstr(je->text, "invalid Unicode"))
+        return "lone UTF-16 surrogate escape: not representable in UTF-8";
+    if (strstr(je->text, "unable to decode byte") || strstr(je->text, "invalid UTF-8"))
+        return "invalid UTF-8";
+    if (strstr(je->text, "NUL byte in object key"))
+        return "\\u0000 in an object key is not supported";
+    if (strstr(je->text, "invalid token") || strstr(je->text, "unexpected token")) {
+        size_t p = (size_t)je->position;
+        size_t from = p > 12 ? p - 12 : 0;
+        for (size_t i = from; i < len && i < p + 2; i++) {
+            if ((len - i >= 3 && !memcmp(buf + i, "NaN", 3)) ||
+                (len - i >= 8 && !memcmp(buf + i, "Infinity", 8)))
+                return "NaN/Infinity are not JSON and cannot be kept";
+        }
+    }
+    return NULL;
+}
+
+json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb_error *err)
+{
+    if (!name) name = "<memory>";
+    if (err) err->msg[0] = 0;
+    if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
+        nb_set_error(err, "%s:1:1: starts with a UTF-8 byte-order mark (nbformat refuses it too)",
+                name);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *nb = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    if (!nb) {
+        const char *why = explain(&je, buf, len);
+        if (je.line > 0)
+            nb_set_error(err, "%s:%d:%d: %s%s%s%s", name, je.line, je.column,
+                    why ? why : je.text, why ? " (" : "", why ? je.text : "", why ? ")" : "");
+        else
+            nb_set_error(err, "%s: %s", name, je.text);
+        return NULL;
+    }
+    if (!json_is_object(nb)) {
+        nb_set_error(err, "%s: not a notebook: the top level is not an object", name);
+        json_decref(nb);
+        return NULL;
+    }
+    json_t *major = json_object_get(nb, "nbformat");
+    if (!json_is_integer(major)) {
+        nb_set_error(err, "%s: not a notebook: %s", name,
+                major ? "\"nbformat\" is not an integer" : "no \"nbformat\" field");
+        json_decref(nb);
+        return NULL;
+    }
+    json_int_t v = json_integer_value(major);
+    if (v == 3 && (flags & NB_ALLOW_V3)) {
+        if (nb_upgrade_v3(nb, name, err)) { json_decref(nb); return NULL; }
+    } else if (v != 4) {
+        nb_set_error(err, "%s: nbformat %" JSON_INTEGER_FORMAT " is not supported (%s)", name, v,
+                v == 3 ? "only 4.x here; ingest reads v3" : "only 4.x, and 3 for ingest");
+        json_decref(nb);
+        return NULL;
+    }
+    if (validate_v4(nb, name, err)) { json_decref(nb); return NULL; }
+    return nb;
+}
+
+/* The whole file in memory; NULL with ERR on failure. */
+static char *slurp(const char *path, size_t *len, nb_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { nb_set_error(err, "%s: %s", path, strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fd, &st)) {
+        nb_set_error(err, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        nb_set_error(err, "%s: not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) { nb_set_error(err, "%s: out of memory", path); close(fd); return NULL; }
+    for (;;) {
+        if (n + 1 >= cap) { /* the file grew while we read it */
+            char *p = realloc(buf, cap * 2);
+            if (!p) { nb_set_error(err, "%s: out of memory", path); free(buf); close(fd); return NULL; }
+            buf = p;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            nb_set_error(err, "%s: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+json_t *nb_read_file(const char *path, int flags, nb_error *err)
+{
+    size_t len;
+    char *buf = slurp(path, &len, err);
+    if (!buf) return NULL;
+    if (len == 0) {
+        nb_set_error(err, "%s: empty file", path);
+        free(buf);
+        return NULL;
+    }
+    json_t *nb = nb_read_mem(buf, len, path, flags, err);
+    free(buf);
+    return nb;
+}

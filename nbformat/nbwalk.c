@@ -1,0 +1,115 @@
+/* nbwalk.c — the corpus walker: every *.ipynb under a path, sorted by name.
+ *
+ * Owns: nb_walk: byte-order sorting (the same on every machine, whatever the locale),
+ * skipping .ipynb_checkpoints and hidden folders, not following symlinked folders (no
+ * loops, no duplicates), and REL, the path relative to the one given.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nbformat/nbinternal.h"
+
+/* ---------------------------------------------------------------- walker */
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static char *join_path(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    int slash = na > 0 && a[na - 1] != '/';
+    char *p = malloc(na + nb + 2);
+    if (!p) return NULL;
+    memcpy(p, a, na);
+    if (slash) p[na++] = '/';
+    memcpy(p + na, b, nb + 1);
+    return p;
+}
+
+static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
+                    nb_walk_error_fn on_error, void *ctx)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        if (on_error) on_error(path, strerror(errno), ctx);
+        return 0;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int rc = 0;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **p = realloc(names, cap * sizeof *names);
+            if (!p) break;
+            names = p;
+        }
+        if (!(names[n] = strdup(de->d_name))) break;
+        n++;
+    }
+    if (errno && on_error) on_error(path, strerror(errno), ctx);
+    closedir(d);
+    if (n) qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n && !rc; i++) {
+        char *full = join_path(path, names[i]);
+        char *r = rel[0] ? join_path(rel, names[i]) : strdup(names[i]);
+        struct stat lst, st;
+        if (!full || !r) {
+            if (on_error) on_error(path, "out of memory", ctx);
+        } else if (lstat(full, &lst)) {
+            if (on_error) on_error(full, strerror(errno), ctx);
+        } else if (S_ISDIR(lst.st_mode)) {
+            /* symlinked folders are not followed: no loops, no duplicates */
+            if (names[i][0] != '.') rc = walk_dir(full, r, fn, on_error, ctx);
+        } else if (ends_with(names[i], ".ipynb")) {
+            if (stat(full, &st)) {
+                if (on_error) on_error(full, strerror(errno), ctx);
+            } else if (S_ISREG(st.st_mode)) {
+                rc = fn(full, r, ctx);
+            }
+        }
+        free(full);
+        free(r);
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
+}
+
+int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx)
+{
+    struct stat st;
+    if (stat(path, &st)) {
+        if (on_error) on_error(path, strerror(errno), ctx);
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) return walk_dir(path, "", fn, on_error, ctx);
+    if (!S_ISREG(st.st_mode)) {
+        if (on_error) on_error(path, "not a regular file or folder", ctx);
+        return 0;
+    }
+    char *copy = strdup(path);
+    if (!copy) {
+        if (on_error) on_error(path, "out of memory", ctx);
+        return 0;
+    }
+    int rc = fn(path, basename(copy), ctx);
+    free(copy);
+    return rc;
+}
