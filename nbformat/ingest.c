@@ -267,7 +267,8 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
         }
     } else {
         nb_error err;
-        json_t *nb = nb_read_mem(w->file.p, w->file.n, it->path, NB_ALLOW_V3, &err);
+        /* ingest only reads: duplicate keys are taken as Python's json takes them */
+        json_t *nb = nb_read_mem(w->file.p, w->file.n, it->path, NB_ALLOW_V3 | NB_DUP_KEYS, &err);
         if (!nb) {
             r->error = strdup(err.msg);
             r->st = (struct ingest_stats){.bad = 1, .bytes = (long long)w->file.n};

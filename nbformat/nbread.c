@@ -182,7 +182,8 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
         return NULL;
     }
     json_error_t je;
-    json_t *nb = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    size_t jflags = JSON_ALLOW_NUL | ((flags & NB_DUP_KEYS) ? 0 : JSON_REJECT_DUPLICATES);
+    json_t *nb = json_loadb(buf, len, jflags, &je);
     if (!nb) {
         const char *why = explain(&je, buf, len);
         if (je.line > 0)

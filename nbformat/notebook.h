@@ -18,6 +18,8 @@ typedef struct {
 
 enum {
     NB_ALLOW_V3 = 1, /* accept nbformat 3 and upgrade it in memory to v4 (ingest) */
+    NB_DUP_KEYS = 2, /* duplicate keys: the last wins, as in Python (for reading only:
+                      * a rewrite would lose the other values, so fmt and tag refuse) */
 };
 
 /* Parses and validates a notebook.  NULL on error, with ERR filled. */

@@ -190,6 +190,29 @@ static void ingests_one_file_and_refuses_bad_usage(void **state)
     assert_int_equal(run(NULL, 1, argv7, cmd_fmt), EXIT_USAGE);
 }
 
+/* Python's json keeps the last of duplicate keys; ingest, which only reads, does the
+ * same (fmt refuses such a file: a rewrite would lose a value). */
+static void ingest_takes_duplicate_keys_as_python(void **state)
+{
+    (void)state;
+    put("dup/d.ipynb", "{\"nbformat\": 4, \"metadata\": {\"a\": 1, \"a\": 2}, \"cells\": ["
+                       "{\"cell_type\": \"code\", \"source\": \"x = 1\", \"source\": \"y = 2\"}]}");
+    char out[128], path[128];
+    snprintf(out, sizeof out, "%s/dup.jsonl", dir);
+    snprintf(path, sizeof path, "%s/dup/d.ipynb", dir);
+    char *argv[] = {"ingest", "-o", out, path, NULL};
+    assert_int_equal(run(NULL, 4, argv, cmd_ingest), EXIT_OK);
+    char *got = slurp(out);
+    assert_string_equal(got, "{\"id\": \"d.ipynb#0\", \"notebook\": \"d.ipynb\", \"index\": 0, "
+                             "\"execution_count\": null, \"source\": \"y = 2\"}\n");
+    free(got);
+    char *err;
+    char *check[] = {"fmt", "--check", path, NULL};
+    assert_int_equal(run(&err, 3, check, cmd_fmt), EXIT_USAGE);
+    assert_non_null(strstr(err, "duplicate"));
+    free(err);
+}
+
 static void fmt_rewrites_only_what_changes(void **state)
 {
     (void)state;
@@ -251,6 +274,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ingests_a_tree),
         cmocka_unit_test(ingests_one_file_and_refuses_bad_usage),
+        cmocka_unit_test(ingest_takes_duplicate_keys_as_python),
         cmocka_unit_test(fmt_rewrites_only_what_changes),
     };
     return cmocka_run_group_tests_name("ingest", tests, setup, teardown);
