@@ -5,6 +5,10 @@
  * `json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"` gives, floats
  * in Python's shortest repr); validation of nbformat 4.x and in-memory upgrade of v3;
  * atomic save.  Errors carry "path:line:col: reason".
+ *
+ * Implemented by nbread.c (reading, validation, cells), nbwrite.c (the canonical
+ * writer), nblines.c (split/rejoin lines, strip_transient), nbv3.c (v3 upgrade),
+ * nbsave.c (atomic save) and nbwalk.c (the walker).
  */
 #ifndef NBSTAGE_NOTEBOOK_H
 #define NBSTAGE_NOTEBOOK_H
