@@ -99,6 +99,29 @@ def test_fmt_matches_nbformat_on_a_corpus_sample():
         assert r.stdout.decode() == nbformat_layout(data.decode()), f
 
 
+def test_ingest_reads_v3_as_nbformat_upgrades_it(tmp_path):
+    import nbformat
+    from nbformat import v3
+    nb = v3.new_notebook(worksheets=[v3.new_worksheet(cells=[
+        v3.new_heading_cell("Title\nmore", level=2),
+        v3.new_code_cell(input="import os\nos.getcwd()", prompt_number=3,
+                         outputs=[v3.new_output("pyout", output_text="'/'", prompt_number=3)]),
+        v3.new_text_cell("markdown", source="text"),
+        v3.new_code_cell(input="# only\n"),
+        v3.new_code_cell(input="x = 1\ny = 2\n", prompt_number=None)])])
+    text = nbformat.writes(nb, version=3)
+    (tmp_path / "old.ipynb").write_text(text, encoding="utf-8")
+    r = subprocess.run([str(BIN), "ingest", str(tmp_path / "old.ipynb")], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    code = [c for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code"]
+    want = [(f"old.ipynb#{k}", c.source, c.execution_count) for k, c in enumerate(code)
+            if not comment_only(c.source)]
+    assert [(d["id"], d["source"], d["execution_count"]) for d in got] == want
+    assert len(want) == 2
+
+
 def comment_only(src):
     """Blank or comment-only: every line empty or starting with '#' (a '#' line cannot
     sit inside a string, which would have to open on an earlier, non-comment line)."""
