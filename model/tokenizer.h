@@ -1,0 +1,33 @@
+/* tokenizer.h — a cell's source to words, as the study's Keras pipeline split it.
+ *
+ * Owns: the word-splitting rule.  Comments are stripped (nbformat/pysrc.h), the text
+ * is lower-cased, Keras' default filter characters
+ *     !"#$%&()*+,-./:;<=>?@[\]^`{|}~\t\n      (Keras' list with '_' taken out)
+ * become spaces, and the text is split on ' ' with empty pieces dropped — exactly
+ * keras.preprocessing.text.text_to_word_sequence(s, filters=F, lower=True, split=" ").
+ * So "\r", "\f" and "\v" are *not* separators (they are not in Keras' list).
+ * Two deliberate differences, both for bytes Keras never sees in practice: lower-casing
+ * is ASCII-only (UTF-8 bytes >= 0x80 are kept as they are), and a NUL byte separates.
+ */
+#ifndef NBSTAGE_TOKENIZER_H
+#define NBSTAGE_TOKENIZER_H
+
+#include <stddef.h>
+
+/* The filter characters, as stored in model files (the `_`-less Keras default). */
+extern const char tokenizer_filter[];
+
+/* Called for each word (lower-cased, not NUL-terminated) in order.  Non-zero stops. */
+typedef int (*token_fn)(const char *word, size_t len, void *ctx);
+
+/* 1 when byte C separates words (a filter character, space or NUL). */
+int tokenizer_is_separator(unsigned char c);
+
+/* Splits TEXT[0..LEN) in place (it is lower-cased) WITHOUT comment stripping.
+ * Returns what FN returned when it stopped, else 0. */
+int tokenize_text(char *text, size_t len, token_fn fn, void *ctx);
+
+/* Strips comments from SRC, then tokenize_text.  -1 when out of memory. */
+int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx);
+
+#endif

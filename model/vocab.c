@@ -1,0 +1,247 @@
+/* vocab.c — word counting, Keras' frequency ranking, hash lookup, encoding (see vocab.h). */
+#include "model/vocab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/tokenizer.h"
+
+static uint64_t hash_word(const char *w, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)w[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+/* ------------------------------------------------------------------ lookup */
+
+int vocab_lookup(const struct vocab *v, const char *w, size_t len)
+{
+    if (!v->slots) return 0;
+    for (uint32_t i = (uint32_t)hash_word(w, len) & v->mask;; i = (i + 1) & v->mask) {
+        int32_t id = v->slots[i];
+        if (id == 0) return 0;
+        if (v->lens[id] == len && memcmp(v->words[id], w, len) == 0) return id;
+    }
+}
+
+/* Fills lens and the hash table from words[1..n-1]. */
+static int index_words(struct vocab *v)
+{
+    uint32_t size = 16;
+    while (size < 2u * (uint32_t)v->n) size *= 2; /* load factor <= 1/2 */
+    v->mask = size - 1;
+    v->slots = calloc(size, sizeof *v->slots);
+    v->lens = calloc((size_t)v->n, sizeof *v->lens);
+    if (!v->slots || !v->lens) return -2;
+    for (int id = 1; id < v->n; id++) {
+        size_t len = strlen(v->words[id]);
+        v->lens[id] = (uint32_t)len;
+        uint32_t i = (uint32_t)hash_word(v->words[id], len) & v->mask;
+        while (v->slots[i]) {
+            /* A repeated word would shadow a later id: the file is not ours. */
+            int32_t o = v->slots[i];
+            if (v->lens[o] == len && memcmp(v->words[o], v->words[id], len) == 0) return -1;
+            i = (i + 1) & v->mask;
+        }
+        v->slots[i] = id;
+    }
+    return 0;
+}
+
+int vocab_from_blob(struct vocab *v, const char *blob, size_t len, int count)
+{
+    memset(v, 0, sizeof *v);
+    if (count < 0) return -1;
+    v->n = count + 1;
+    v->words = malloc((size_t)v->n * sizeof *v->words);
+    if (!v->words) { vocab_free(v); return -2; }
+    v->words[0] = "";
+    size_t at = 0;
+    for (int id = 1; id < v->n; id++) {
+        const char *end = at < len ? memchr(blob + at, 0, len - at) : NULL;
+        if (!end || end == blob + at) { vocab_free(v); return -1; } /* missing or empty word */
+        v->words[id] = blob + at;
+        at = (size_t)(end - blob) + 1;
+    }
+    if (at != len) { vocab_free(v); return -1; }
+    int r = index_words(v);
+    if (r) vocab_free(v);
+    return r;
+}
+
+char *vocab_to_blob(const struct vocab *v, size_t *len)
+{
+    size_t total = 0;
+    for (int id = 1; id < v->n; id++) total += strlen(v->words[id]) + 1;
+    char *out = malloc(total ? total : 1), *p = out;
+    if (!out) return NULL;
+    for (int id = 1; id < v->n; id++) {
+        size_t l = strlen(v->words[id]) + 1;
+        memcpy(p, v->words[id], l);
+        p += l;
+    }
+    *len = total;
+    return out;
+}
+
+void vocab_free(struct vocab *v)
+{
+    free(v->words);
+    free(v->lens);
+    free(v->slots);
+    free(v->own);
+    memset(v, 0, sizeof *v);
+}
+
+/* ------------------------------------------------------------------ counting */
+
+struct counted {
+    char *word;
+    size_t len;
+    long count;
+    long first; /* order of first sight */
+};
+
+struct vocab_counter {
+    struct counted *items; /* open addressing; word == NULL: empty */
+    size_t size, used;
+};
+
+struct vocab_counter *vocab_counter_new(void)
+{
+    struct vocab_counter *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->size = 1 << 16;
+    c->items = calloc(c->size, sizeof *c->items);
+    if (!c->items) { free(c); return NULL; }
+    return c;
+}
+
+void vocab_counter_free(struct vocab_counter *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->size; i++) free(c->items[i].word);
+    free(c->items);
+    free(c);
+}
+
+size_t vocab_counter_distinct(const struct vocab_counter *c) { return c->used; }
+
+static int grow(struct vocab_counter *c)
+{
+    size_t size = c->size * 2;
+    struct counted *items = calloc(size, sizeof *items);
+    if (!items) return -1;
+    for (size_t i = 0; i < c->size; i++) {
+        if (!c->items[i].word) continue;
+        size_t j = hash_word(c->items[i].word, c->items[i].len) & (size - 1);
+        while (items[j].word) j = (j + 1) & (size - 1);
+        items[j] = c->items[i];
+    }
+    free(c->items);
+    c->items = items;
+    c->size = size;
+    return 0;
+}
+
+int vocab_counter_add(struct vocab_counter *c, const char *w, size_t len)
+{
+    if (2 * (c->used + 1) > c->size && grow(c)) return -1;
+    size_t i = hash_word(w, len) & (c->size - 1);
+    for (; c->items[i].word; i = (i + 1) & (c->size - 1))
+        if (c->items[i].len == len && memcmp(c->items[i].word, w, len) == 0) {
+            c->items[i].count++;
+            return 0;
+        }
+    char *copy = malloc(len + 1);
+    if (!copy) return -1;
+    memcpy(copy, w, len);
+    copy[len] = 0;
+    c->items[i] = (struct counted){copy, len, 1, (long)c->used};
+    c->used++;
+    return 0;
+}
+
+static int count_one(const char *w, size_t len, void *ctx)
+{
+    return vocab_counter_add(ctx, w, len);
+}
+
+int vocab_counter_add_source(struct vocab_counter *c, const char *src, size_t len)
+{
+    return tokenize_source(src, len, count_one, c) ? -1 : 0;
+}
+
+static int by_rank(const void *a, const void *b)
+{
+    const struct counted *x = *(const struct counted *const *)a, *y = *(const struct counted *const *)b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return (x->first > y->first) - (x->first < y->first);
+}
+
+int vocab_build(const struct vocab_counter *c, int max_ids, struct vocab *v)
+{
+    memset(v, 0, sizeof *v);
+    struct counted **all = malloc((c->used ? c->used : 1) * sizeof *all);
+    if (!all) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < c->size; i++)
+        if (c->items[i].word) all[k++] = &c->items[i];
+    qsort(all, k, sizeof *all, by_rank);
+    size_t keep = k < (size_t)(max_ids - 1) ? k : (size_t)(max_ids - 1);
+    size_t bytes = 0;
+    for (size_t i = 0; i < keep; i++) bytes += all[i]->len + 1;
+    v->n = (int)keep + 1;
+    v->own = malloc(bytes ? bytes : 1);
+    v->words = malloc((size_t)v->n * sizeof *v->words);
+    if (!v->own || !v->words) { free(all); vocab_free(v); return -1; }
+    v->words[0] = "";
+    char *p = v->own;
+    for (size_t i = 0; i < keep; i++) {
+        memcpy(p, all[i]->word, all[i]->len + 1);
+        v->words[i + 1] = p;
+        p += all[i]->len + 1;
+    }
+    free(all);
+    if (index_words(v)) { vocab_free(v); return -1; }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ encoding */
+
+struct encoding {
+    const struct vocab *v;
+    int *ring; /* the caller's IDS, used as a ring of the last SEQ_LEN ids */
+    int seq_len;
+    long seen;
+};
+
+static int encode_one(const char *w, size_t len, void *ctx)
+{
+    struct encoding *e = ctx;
+    int id = vocab_lookup(e->v, w, len);
+    if (id) e->ring[e->seen++ % e->seq_len] = id; /* rare words are dropped, not UNKed */
+    return 0;
+}
+
+int vocab_encode(const struct vocab *v, const char *src, size_t len, int *ids, int seq_len)
+{
+    struct encoding e = {v, ids, seq_len, 0};
+    if (seq_len <= 0) return 0;
+    if (tokenize_source(src, len, encode_one, &e)) return -1;
+    int n = e.seen < seq_len ? (int)e.seen : seq_len;
+    if (e.seen > seq_len) {
+        /* Rotate the ring so the oldest kept id comes first. */
+        int start = (int)(e.seen % seq_len);
+        int tmp[512], *buf = seq_len <= 512 ? tmp : malloc((size_t)seq_len * sizeof *buf);
+        if (!buf) return -1;
+        for (int i = 0; i < seq_len; i++) buf[i] = ids[(start + i) % seq_len];
+        memcpy(ids, buf, (size_t)seq_len * sizeof *ids);
+        if (buf != tmp) free(buf);
+    } else {
+        memmove(ids + (seq_len - n), ids, (size_t)n * sizeof *ids);
+        memset(ids, 0, (size_t)(seq_len - n) * sizeof *ids);
+    }
+    return n;
+}
