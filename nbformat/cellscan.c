@@ -44,6 +44,7 @@ static int expect(scanner *q, unsigned char c)
 
 static int text_put(struct cellscan *s, const void *b, size_t n)
 {
+    if (n == 0) return 0; /* memcpy wants real pointers even for nothing */
     if (s->text_len + n > s->text_cap) {
         size_t cap = s->text_cap ? s->text_cap : 65536;
         while (cap < s->text_len + n) cap *= 2;

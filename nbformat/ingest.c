@@ -45,6 +45,7 @@ static char *room(struct buf *b, size_t need)
 
 static void put(struct buf *b, const char *s, size_t n)
 {
+    if (n == 0) return; /* memcpy wants real pointers even for nothing */
     char *d = room(b, n);
     if (!d) return;
     memcpy(d, s, n);
