@@ -1,0 +1,233 @@
+/* child.c — starting, watching and stopping the wrapped kernel (see child.h). */
+#include "kernel/child.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* S with every {connection_file} and {resource_dir} replaced; malloc'd. */
+static char *substitute(const char *s, const char *conn_file, const char *resource_dir)
+{
+    static const char *const keys[2] = {"{connection_file}", "{resource_dir}"};
+    const char *vals[2] = {conn_file, resource_dir};
+    size_t cap = strlen(s) + 1;
+    for (const char *p = s; *p; p++)
+        if (*p == '{') cap += strlen(conn_file) + strlen(resource_dir);
+    char *out = malloc(cap), *o = out;
+    if (!out) return NULL;
+    while (*s) {
+        int hit = 0;
+        for (int k = 0; k < 2 && !hit; k++) {
+            size_t kl = strlen(keys[k]);
+            if (strncmp(s, keys[k], kl) == 0) {
+                size_t vl = strlen(vals[k]);
+                memcpy(o, vals[k], vl);
+                o += vl, s += kl, hit = 1;
+            }
+        }
+        if (!hit) *o++ = *s++;
+    }
+    *o = 0;
+    return out;
+}
+
+/* The program file for ARGV0, searched on PATH when it has no '/'; resolved before
+ * fork so the child needs nothing but execve. */
+static int resolve_program(const char *argv0, char *out, size_t outlen)
+{
+    if (strchr(argv0, '/')) {
+        snprintf(out, outlen, "%s", argv0);
+        return access(out, X_OK);
+    }
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        if (len + strlen(argv0) + 2 <= outlen) {
+            memcpy(out, len ? path : ".", len ? len : 1);
+            size_t l = len ? len : 1;
+            out[l] = '/';
+            strcpy(out + l + 1, argv0);
+            if (access(out, X_OK) == 0) return 0;
+        }
+        if (!colon) break;
+        path = colon + 1;
+    }
+    return -1;
+}
+
+/* Our environment plus JPY_PARENT_PID and the kernelspec's env (which override). */
+static char **child_environment(const struct found_kernelspec *ks)
+{
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + ks->n_env + 2, sizeof *env);
+    if (!env) return NULL;
+    size_t m = 0;
+    static char ppid[40];
+    snprintf(ppid, sizeof ppid, "JPY_PARENT_PID=%ld", (long)getpid());
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t kl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+        int overridden = strncmp(environ[i], "JPY_PARENT_PID=", 15) == 0;
+        for (size_t j = 0; j < ks->n_env && !overridden; j++)
+            overridden = strncmp(ks->env[j], environ[i], kl + 1) == 0;
+        if (!overridden) env[m++] = environ[i];
+    }
+    for (size_t j = 0; j < ks->n_env; j++) env[m++] = ks->env[j];
+    env[m++] = ppid;
+    env[m] = NULL;
+    return env;
+}
+
+static void write_str(int fd, const char *s)
+{
+    ssize_t r = write(fd, s, strlen(s));
+    (void)r;
+}
+
+int child_start(struct child *c, const struct found_kernelspec *ks,
+                const struct connection *parent, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > 80) tmp = "/tmp"; /* ipc paths must stay short */
+    snprintf(c->dir, sizeof c->dir, "%s/nbstage-kernel-XXXXXX", tmp);
+    if (!mkdtemp(c->dir)) { /* mkdtemp makes it 0700: the endpoints are ours alone */
+        snprintf(err, errlen, "%s: %s", c->dir, strerror(errno));
+        c->dir[0] = 0;
+        return -1;
+    }
+    snprintf(c->conn_file, sizeof c->conn_file, "%s/connection.json", c->dir);
+    c->conn = *parent;
+    c->conn.key = malloc(parent->key_len + 1);
+    if (!c->conn.key) { snprintf(err, errlen, "out of memory"); return -1; }
+    memcpy(c->conn.key, parent->key, parent->key_len + 1);
+    strcpy(c->conn.transport, "ipc");
+    snprintf(c->conn.ip, sizeof c->conn.ip, "%s/k", c->dir);
+    for (int ch = 0; ch < N_CHANNELS; ch++) c->conn.port[ch] = ch + 1;
+    if (connection_write(c->conn_file, &c->conn, err, errlen)) return -1;
+
+    char prog[4096];
+    char **argv = calloc(ks->argc + 1, sizeof *argv);
+    char **envp = child_environment(ks);
+    int rc = -1;
+    if (!argv || !envp) { snprintf(err, errlen, "out of memory"); goto out; }
+    for (size_t i = 0; i < ks->argc; i++)
+        if (!(argv[i] = substitute(ks->argv[i], c->conn_file, ks->dir))) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+    if (resolve_program(argv[0], prog, sizeof prog)) {
+        snprintf(err, errlen, "%s/kernel.json: program \"%s\" not found or not executable",
+                 ks->dir, argv[0]);
+        goto out;
+    }
+    const char *base = strrchr(prog, '/');
+    if (strcmp(base ? base + 1 : prog, "nbstage-kernel") == 0) {
+        snprintf(err, errlen, "%s/kernel.json: wraps nbstage-kernel itself; --wrap a plain kernel",
+                 ks->dir);
+        goto out;
+    }
+    pid_t parent_pid = getpid();
+    pid_t pid = fork();
+    if (pid < 0) { snprintf(err, errlen, "fork: %s", strerror(errno)); goto out; }
+    if (pid == 0) {
+        /* The child dies with us, even after kill -9 of the proxy. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent_pid) _exit(127);
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigaction(SIGINT, &dfl, NULL); /* the proxy ignores it; the kernel must not */
+        sigaction(SIGPIPE, &dfl, NULL);
+        sigaction(SIGTERM, &dfl, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(prog, argv, envp);
+        write_str(2, "nbstage-kernel: cannot start the wrapped kernel: exec failed: ");
+        write_str(2, prog);
+        write_str(2, "\n");
+        _exit(127);
+    }
+    c->pid = pid;
+    rc = 0;
+out:
+    for (size_t i = 0; argv && i < ks->argc; i++) free(argv[i]);
+    free(argv);
+    free(envp);
+    return rc;
+}
+
+int child_reaped(struct child *c)
+{
+    if (c->pid == 0) return 1;
+    int st;
+    pid_t r = waitpid(c->pid, &st, WNOHANG);
+    if (r == c->pid || (r < 0 && errno == ECHILD)) {
+        c->status = r == c->pid ? st : 0;
+        c->pid = 0;
+        return 1;
+    }
+    return 0;
+}
+
+int child_wait(struct child *c, int timeout_ms)
+{
+    struct timespec step = {0, 5 * 1000 * 1000};
+    for (int waited = 0; ; waited += 5) {
+        if (child_reaped(c)) return 1;
+        if (waited >= timeout_ms) return 0;
+        nanosleep(&step, NULL);
+    }
+}
+
+void child_stop(struct child *c, int grace_ms)
+{
+    if (child_reaped(c)) return;
+    kill(c->pid, SIGTERM);
+    if (child_wait(c, grace_ms)) return;
+    kill(c->pid, SIGKILL);
+    child_wait(c, 5000);
+}
+
+void child_describe_exit(const struct child *c, char *out, size_t outlen)
+{
+    if (WIFSIGNALED(c->status))
+        snprintf(out, outlen, "was killed by signal %d (%s)", WTERMSIG(c->status),
+                 strsignal(WTERMSIG(c->status)));
+    else
+        snprintf(out, outlen, "exited with status %d", WEXITSTATUS(c->status));
+}
+
+void child_cleanup(struct child *c)
+{
+    if (c->dir[0]) {
+        DIR *d = opendir(c->dir);
+        if (d) {
+            struct dirent *e;
+            char path[600];
+            while ((e = readdir(d)))
+                if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                    snprintf(path, sizeof path, "%s/%s", c->dir, e->d_name);
+                    unlink(path);
+                }
+            closedir(d);
+        }
+        rmdir(c->dir);
+        c->dir[0] = 0;
+    }
+    connection_free(&c->conn);
+}

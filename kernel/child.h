@@ -1,0 +1,47 @@
+/* child.h — the wrapped kernel, running as the stage kernel's child process.
+ *
+ * Owns: the private 0700 folder with the child's ipc endpoints and connection file
+ * (same key and signature scheme as ours), starting the child from its kernelspec argv
+ * ({connection_file} and {resource_dir} substituted), the child's safety net
+ * (PR_SET_PDEATHSIG, JPY_PARENT_PID, SIGINT back to default so that signal-mode
+ * interrupts sent to our process group reach it), and reaping it.
+ */
+#ifndef NBSTAGE_CHILD_H
+#define NBSTAGE_CHILD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kernel/connection.h"
+#include "kernel/kernelspec_find.h"
+
+struct child {
+    pid_t pid;              /* 0 once reaped */
+    int status;             /* waitpid status, valid once reaped */
+    char dir[200];          /* the private folder */
+    char conn_file[300];    /* DIR/connection.json */
+    struct connection conn; /* the child's connection: ipc in DIR */
+};
+
+/* Creates the private folder, writes the connection file and starts the child.
+ * Call before any thread exists (the child only calls async-signal-safe functions
+ * between fork and exec).  0, or -1 with a reason in ERR. */
+int child_start(struct child *c, const struct found_kernelspec *ks,
+                const struct connection *parent, char *err, size_t errlen);
+
+/* Reaps the child if it has exited (never blocks); 1 when it has (now or before). */
+int child_reaped(struct child *c);
+
+/* Waits up to TIMEOUT_MS for the child to exit; 1 when it has. */
+int child_wait(struct child *c, int timeout_ms);
+
+/* SIGTERM, up to GRACE_MS to exit, then SIGKILL; always reaps. */
+void child_stop(struct child *c, int grace_ms);
+
+/* "exited with status 1", "killed by signal 9" */
+void child_describe_exit(const struct child *c, char *out, size_t outlen);
+
+/* Removes the private folder and everything in it; frees the connection. */
+void child_cleanup(struct child *c);
+
+#endif

@@ -1,0 +1,38 @@
+/* connection.h — Jupyter connection files.
+ *
+ * Owns: reading the connection file Jupyter hands the stage kernel (-f FILE), turning
+ * its transport/ip/ports into ZeroMQ endpoints, and writing the child kernel's own
+ * connection file (ipc transport, same key and signature scheme).
+ */
+#ifndef NBSTAGE_CONNECTION_H
+#define NBSTAGE_CONNECTION_H
+
+#include <stddef.h>
+
+enum conn_channel { CH_SHELL, CH_IOPUB, CH_STDIN, CH_CONTROL, CH_HB, N_CHANNELS };
+
+extern const char *const conn_port_key[N_CHANNELS]; /* "shell_port", ... */
+
+struct connection {
+    char transport[8];          /* "tcp" or "ipc" */
+    char ip[256];               /* tcp: an address; ipc: a path prefix */
+    int port[N_CHANNELS];
+    unsigned char *key;         /* the signing key's bytes (malloc'd, may be empty) */
+    size_t key_len;
+    char signature_scheme[32];  /* "hmac-sha256" */
+    char kernel_name[128];
+};
+
+/* Reads PATH into C; 0 on success, -1 with "PATH: reason" in ERR.  Only hmac-sha256
+ * (or an empty key) is accepted: it is the one scheme Jupyter uses. */
+int connection_read(const char *path, struct connection *c, char *err, size_t errlen);
+
+/* The ZeroMQ endpoint of channel CH ("tcp://127.0.0.1:5555", "ipc:///d/k-1"). */
+void connection_endpoint(const struct connection *c, int ch, char *out, size_t outlen);
+
+/* Writes C to PATH (mode 0600) as Jupyter would; 0 or -1 with a reason in ERR. */
+int connection_write(const char *path, const struct connection *c, char *err, size_t errlen);
+
+void connection_free(struct connection *c);
+
+#endif

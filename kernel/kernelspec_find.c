@@ -1,0 +1,154 @@
+/* kernelspec_find.c — resolving the wrapped kernel's kernelspec (see kernelspec_find.h). */
+#include "kernel/kernelspec_find.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* OUT = A + B when it fits in CAP; -1 otherwise (overlong paths are skipped, not cut). */
+static int join(char *out, size_t cap, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + lb + 1 > cap) return -1;
+    memcpy(out, a, la);
+    memcpy(out + la, b, lb + 1);
+    return 0;
+}
+
+/* The data directories, most specific first; returns how many were filled. */
+static size_t data_dirs(char dirs[][4096], size_t cap)
+{
+    size_t n = 0;
+    const char *jp = getenv("JUPYTER_PATH");
+    while (jp && *jp && n < cap) {
+        const char *colon = strchr(jp, ':');
+        size_t len = colon ? (size_t)(colon - jp) : strlen(jp);
+        if (len > 0 && len < 4096) { memcpy(dirs[n], jp, len); dirs[n++][len] = 0; }
+        jp = colon ? colon + 1 : NULL;
+    }
+    const char *dd = getenv("JUPYTER_DATA_DIR"), *home = getenv("HOME"),
+               *xdg = getenv("XDG_DATA_HOME");
+    if (n < cap && dd && *dd) snprintf(dirs[n++], 4096, "%s", dd);
+    else if (n < cap && xdg && *xdg) snprintf(dirs[n++], 4096, "%s/jupyter", xdg);
+    else if (n < cap && home && *home) snprintf(dirs[n++], 4096, "%s/.local/share/jupyter", home);
+    const char *envs[2] = {getenv("CONDA_PREFIX"), getenv("VIRTUAL_ENV")};
+    for (int i = 0; i < 2; i++)
+        if (n < cap && envs[i] && *envs[i]) snprintf(dirs[n++], 4096, "%s/share/jupyter", envs[i]);
+    if (n < cap) snprintf(dirs[n++], 4096, "/usr/local/share/jupyter");
+    if (n < cap) snprintf(dirs[n++], 4096, "/usr/share/jupyter");
+    return n;
+}
+
+/* The entry of KDIR named NAME, compared case-insensitively; 0 when found. */
+static int find_entry(const char *kdir, const char *name, char *out, size_t outlen)
+{
+    DIR *d = opendir(kdir);
+    if (!d) return -1;
+    struct dirent *e;
+    int rc = -1;
+    while ((e = readdir(d))) {
+        if (strcasecmp(e->d_name, name) == 0) {
+            char sub[300];
+            struct stat st;
+            if (join(sub, sizeof sub, "/", e->d_name) == 0 &&
+                join(out, outlen, kdir, sub) == 0 && stat(out, &st) == 0 && S_ISDIR(st.st_mode)) { rc = 0; break; }
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static char **string_array(json_t *arr, size_t *n)
+{
+    *n = json_array_size(arr);
+    char **out = calloc(*n + 1, sizeof *out);
+    if (!out) return NULL;
+    for (size_t i = 0; i < *n; i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        if (!s || !(out[i] = strdup(s))) {
+            for (size_t j = 0; j < i; j++) free(out[j]);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static int load_spec(const char *dir, struct found_kernelspec *ks, char *err, size_t errlen)
+{
+    char path[4096];
+    if (join(path, sizeof path, dir, "/kernel.json")) {
+        snprintf(err, errlen, "%.200s...: path too long", dir);
+        return -1;
+    }
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) { snprintf(err, errlen, "%s: %s", path, je.text); return -1; }
+    int rc = -1;
+    json_t *argv = json_object_get(root, "argv"), *env = json_object_get(root, "env");
+    if (!json_is_array(argv) || json_array_size(argv) == 0) {
+        snprintf(err, errlen, "%s: \"argv\" is not a non-empty array", path);
+        goto out;
+    }
+    if (!(ks->argv = string_array(argv, &ks->argc))) {
+        snprintf(err, errlen, "%s: \"argv\" has a non-string entry", path);
+        goto out;
+    }
+    ks->env = calloc(json_object_size(env) + 1, sizeof *ks->env);
+    if (!ks->env) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+    const char *k;
+    json_t *v;
+    json_object_foreach(env, k, v) {
+        if (!json_is_string(v)) continue;
+        size_t len = strlen(k) + json_string_length(v) + 2;
+        char *kv = malloc(len);
+        if (!kv) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+        snprintf(kv, len, "%s=%s", k, json_string_value(v));
+        ks->env[ks->n_env++] = kv;
+    }
+    join(ks->dir, sizeof ks->dir, dir, ""); /* fits: dir + "/kernel.json" did */
+    rc = 0;
+out:
+    json_decref(root);
+    if (rc) kernelspec_found_free(ks);
+    return rc;
+}
+
+int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, size_t errlen)
+{
+    memset(ks, 0, sizeof *ks);
+    if (!name[0] || strchr(name, '/')) {
+        snprintf(err, errlen, "kernelspec name \"%s\" is not valid", name);
+        return -1;
+    }
+    char dirs[8][4096];
+    size_t n = data_dirs(dirs, 8);
+    char searched[2048] = "";
+    for (size_t i = 0; i < n; i++) {
+        char kdir[4096], dir[4096];
+        if (join(kdir, sizeof kdir, dirs[i], "/kernels")) continue;
+        if (find_entry(kdir, name, dir, sizeof dir) == 0) return load_spec(dir, ks, err, errlen);
+        size_t used = strlen(searched);
+        if (used + strlen(kdir) + 3 < sizeof searched)
+            snprintf(searched + used, sizeof searched - used, "%s%.*s", used ? ", " : "",
+                     (int)(sizeof searched - used - 3), kdir);
+    }
+    snprintf(err, errlen, "kernelspec \"%s\" not found in %s", name, searched);
+    return -1;
+}
+
+void kernelspec_found_free(struct found_kernelspec *ks)
+{
+    for (size_t i = 0; ks->argv && i < ks->argc; i++) free(ks->argv[i]);
+    for (size_t i = 0; ks->env && i < ks->n_env; i++) free(ks->env[i]);
+    free(ks->argv);
+    free(ks->env);
+    ks->argv = ks->env = NULL;
+    ks->argc = ks->n_env = 0;
+}

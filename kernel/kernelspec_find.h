@@ -1,0 +1,29 @@
+/* kernelspec_find.h — finding the kernelspec the stage kernel wraps.
+ *
+ * Owns: resolving a kernel name ("python3") to its kernel.json the way jupyter_client
+ * does: JUPYTER_PATH entries, the user data dir (JUPYTER_DATA_DIR or
+ * ~/.local/share/jupyter), the active environment's prefix (CONDA_PREFIX,
+ * VIRTUAL_ENV), /usr/local/share/jupyter, /usr/share/jupyter; names compare
+ * case-insensitively, as jupyter_client lower-cases them.  Reads argv and env.
+ * (Writing kernelspecs is kernel/kernelspec.h's job.)
+ */
+#ifndef NBSTAGE_KERNELSPEC_FIND_H
+#define NBSTAGE_KERNELSPEC_FIND_H
+
+#include <stddef.h>
+
+struct found_kernelspec {
+    char dir[4096];   /* the kernelspec's folder (the {resource_dir}) */
+    char **argv;      /* NULL-terminated, malloc'd */
+    size_t argc;
+    char **env;       /* "NAME=value" strings from the spec's "env", NULL-terminated */
+    size_t n_env;
+};
+
+/* 0 and fills KS; -1 with a reason in ERR ("kernelspec \"x\" not found in ...",
+ * "/p/kernel.json: argv is empty"). */
+int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, size_t errlen);
+
+void kernelspec_found_free(struct found_kernelspec *ks);
+
+#endif

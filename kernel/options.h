@@ -1,0 +1,30 @@
+/* options.h — the stage kernel's command line and environment.
+ *
+ *   nbstage-kernel -f CONNECTION_FILE [--wrap NAME] [--model FILE]
+ *                  [--tag-position top|bottom] [--no-badge] [--min-confidence P]
+ *
+ * Each option also reads from the environment (the kernelspec's "env" can set them):
+ * NBSTAGE_WRAP, NBSTAGE_MODEL, NBSTAGE_TAG_POSITION, NBSTAGE_NO_BADGE (1/0),
+ * NBSTAGE_MIN_CONFIDENCE.  The command line wins.  "--opt=value" works too.
+ */
+#ifndef NBSTAGE_OPTIONS_H
+#define NBSTAGE_OPTIONS_H
+
+#include <stddef.h>
+
+#include "kernel/stage_output.h"
+
+struct kernel_options {
+    const char *connection_file;          /* -f */
+    const char *wrap;                     /* kernelspec name, default "python3" */
+    const char *model;                    /* NULL: model_default_path() */
+    struct stage_display_options display; /* position, badge, minimum confidence */
+    int help;                             /* --help given */
+};
+
+/* 0 and fills O; -1 with the reason in ERR (unknown option, bad value, no -f). */
+int options_parse(int argc, char **argv, struct kernel_options *o, char *err, size_t errlen);
+
+extern const char options_usage[];
+
+#endif
