@@ -1,0 +1,322 @@
+/* modelfile.c — writing, reading and validating .nbsm files (see modelfile.h). */
+#include "model/modelfile.h"
+#include "model/tokenizer.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the model file is little-endian and read in place"
+#endif
+
+/* ------------------------------------------------------------------ CRC-32C */
+
+static uint32_t crc_table[256];
+
+static void crc_init_table(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc_soft(uint32_t c, const unsigned char *p, size_t n)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_init_table);
+    while (n--) c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+    return c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const unsigned char *p, size_t n)
+{
+    uint64_t c64 = c;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c64 = _mm_crc32_u64(c64, w);
+    }
+    c = (uint32_t)c64;
+    for (; n; n--) c = _mm_crc32_u8(c, *p++);
+    return c;
+}
+#endif
+
+uint32_t modelfile_crc32c(const void *buf, size_t len)
+{
+    uint32_t c = 0xffffffffu;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2")) return ~crc_hw(c, buf, len);
+#endif
+    return ~crc_soft(c, buf, len);
+}
+
+/* ------------------------------------------------------------------ layout */
+
+static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
+
+struct layout {
+    size_t strings_off, table_off, wh_off, wd_off, bd_off, crc_off, size;
+};
+
+static struct layout layout_of(uint32_t vocab, uint32_t hidden, uint32_t classes, size_t strings_len)
+{
+    struct layout l;
+    size_t g = 4 * (size_t)hidden;
+    l.strings_off = MODELFILE_HEADER;
+    l.table_off = align64(l.strings_off + strings_len);
+    l.wh_off = align64(l.table_off + (size_t)vocab * g * 4);
+    l.wd_off = align64(l.wh_off + (size_t)hidden * g * 4);
+    l.bd_off = align64(l.wd_off + (size_t)hidden * classes * 4);
+    l.crc_off = l.bd_off + (size_t)classes * 4;
+    l.size = l.crc_off + 4;
+    return l;
+}
+
+static void put32(unsigned char *h, size_t at, uint32_t v) { memcpy(h + at, &v, 4); }
+static void put64(unsigned char *h, size_t at, uint64_t v) { memcpy(h + at, &v, 8); }
+static uint32_t get32(const unsigned char *h, size_t at) { uint32_t v; memcpy(&v, h + at, 4); return v; }
+static uint64_t get64(const unsigned char *h, size_t at) { uint64_t v; memcpy(&v, h + at, 8); return v; }
+
+/* Header offsets. */
+enum {
+    H_VERSION = 8, H_HEADER = 12, H_SIZE = 16, H_VOCAB = 24, H_WORDS = 28, H_EMBED = 32,
+    H_HIDDEN = 36, H_CLASSES = 40, H_SEQ = 44, H_FLAGS = 48, H_STRLEN = 52,
+    H_STRINGS = 56, H_TABLE = 64, H_WH = 72, H_WD = 80, H_BD = 88,
+};
+
+/* ------------------------------------------------------------------ writing */
+
+static const char *const default_keys[] = {"load", "prep", "train", "evaluate", "explore", "imports"};
+
+int modelfile_write(const char *path, const struct lstm_params *p, const struct vocab *v,
+                    int seq_len, const char *info, char *err, size_t errlen)
+{
+    if (p->classes != 6 || p->vocab < 2 || p->hidden < 1 || seq_len < 1 || v->n > p->vocab) {
+        snprintf(err, errlen, "%s: cannot write: inconsistent model sizes", path);
+        return -1;
+    }
+    if (!info) info = "";
+    size_t words_len;
+    char *words = vocab_to_blob(v, &words_len);
+    if (!words) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    size_t strings_len = strlen(tokenizer_filter) + 1 + strlen(info) + 1 + words_len;
+    for (int k = 0; k < p->classes; k++) strings_len += strlen(default_keys[k]) + 1;
+    struct layout l = layout_of((uint32_t)p->vocab, (uint32_t)p->hidden, (uint32_t)p->classes, strings_len);
+    unsigned char *buf = NULL;
+    if (posix_memalign((void **)&buf, 64, l.size)) buf = NULL;
+    if (!buf) { free(words); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    memset(buf, 0, l.size);
+
+    memcpy(buf, MODELFILE_MAGIC, 8);
+    put32(buf, H_VERSION, MODELFILE_VERSION);
+    put32(buf, H_HEADER, MODELFILE_HEADER);
+    put64(buf, H_SIZE, l.size);
+    put32(buf, H_VOCAB, (uint32_t)p->vocab);
+    put32(buf, H_WORDS, (uint32_t)(v->n - 1));
+    put32(buf, H_EMBED, (uint32_t)p->embed);
+    put32(buf, H_HIDDEN, (uint32_t)p->hidden);
+    put32(buf, H_CLASSES, (uint32_t)p->classes);
+    put32(buf, H_SEQ, (uint32_t)seq_len);
+    put32(buf, H_FLAGS, MF_LOWERCASE | MF_STRIP_COMMENTS | MF_PAD_PRE | MF_TRUNCATE_PRE);
+    put32(buf, H_STRLEN, (uint32_t)strings_len);
+    put64(buf, H_STRINGS, l.strings_off);
+    put64(buf, H_TABLE, l.table_off);
+    put64(buf, H_WH, l.wh_off);
+    put64(buf, H_WD, l.wd_off);
+    put64(buf, H_BD, l.bd_off);
+
+    char *s = (char *)buf + l.strings_off;
+    s = stpcpy(s, tokenizer_filter) + 1;
+    s = stpcpy(s, info) + 1;
+    for (int k = 0; k < p->classes; k++) s = stpcpy(s, default_keys[k]) + 1;
+    memcpy(s, words, words_len);
+    free(words);
+
+    /* T = E·Wx + b: each token's whole input projection, bias included. */
+    int g = 4 * p->hidden;
+    float *T = (float *)(buf + l.table_off);
+    for (int r = 0; r < p->vocab; r++) memcpy(T + (size_t)r * g, p->b, (size_t)g * sizeof *T);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->vocab, g, p->embed, 1.0f, p->E,
+                p->embed, p->Wx, g, 1.0f, T, g);
+    memcpy(buf + l.wh_off, p->Wh, (size_t)p->hidden * g * sizeof(float));
+    memcpy(buf + l.wd_off, p->Wd, (size_t)p->hidden * p->classes * sizeof(float));
+    memcpy(buf + l.bd_off, p->bd, (size_t)p->classes * sizeof(float));
+    put32(buf, l.crc_off, modelfile_crc32c(buf, l.crc_off));
+
+    /* Atomically: a crash mid-write never leaves half a model under PATH. */
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) { free(buf); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmpXXXXXX", 11);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        free(tmp); free(buf);
+        return -1;
+    }
+    size_t done = 0;
+    while (done < l.size) {
+        ssize_t w = write(fd, buf + done, l.size - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    int bad = done != l.size;
+    int saved = errno;
+    if (!bad && fchmod(fd, 0644)) bad = 1, saved = errno;
+    if (close(fd) && !bad) bad = 1, saved = errno;
+    if (!bad && rename(tmp, path)) bad = 1, saved = errno;
+    if (bad) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(saved));
+        unlink(tmp);
+    }
+    free(tmp);
+    free(buf);
+    return bad ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ reading */
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
+
+/* Validates MEM[0..SIZE) (ours to keep on success, freed on failure). */
+static int parse_owned(unsigned char *mem, size_t size, const char *name, struct modelfile *mf,
+                       char *err, size_t errlen)
+{
+    memset(mf, 0, sizeof *mf);
+    if (size < 8 || memcmp(mem, MODELFILE_MAGIC, 8) != 0)
+        FAIL("%s: not an nbstage model file (bad magic)", name);
+    if (size < MODELFILE_HEADER + 4) FAIL("%s: truncated file (%zu bytes)", name, size);
+    uint32_t version = get32(mem, H_VERSION);
+    if (version != MODELFILE_VERSION)
+        FAIL("%s: model file format version %u; this nbstage reads version %u", name, version,
+             MODELFILE_VERSION);
+    uint64_t want = get64(mem, H_SIZE);
+    if (want > size) FAIL("%s: truncated file (%zu of %llu bytes)", name, size, (unsigned long long)want);
+    if (want < size) FAIL("%s: %zu bytes after the end of the model", name, size - (size_t)want);
+    uint32_t crc;
+    memcpy(&crc, mem + size - 4, 4);
+    if (crc != modelfile_crc32c(mem, size - 4)) FAIL("%s: checksum mismatch (corrupted file)", name);
+
+    mf->version = version;
+    mf->vocab = get32(mem, H_VOCAB);
+    mf->words = get32(mem, H_WORDS);
+    mf->embed = get32(mem, H_EMBED);
+    mf->hidden = get32(mem, H_HIDDEN);
+    mf->classes = get32(mem, H_CLASSES);
+    mf->seq_len = get32(mem, H_SEQ);
+    mf->flags = get32(mem, H_FLAGS);
+    uint32_t strings_len = get32(mem, H_STRLEN);
+    /* A checksum only proves the bytes are the writer's; the sizes must still agree. */
+    if (get32(mem, H_HEADER) != MODELFILE_HEADER || mf->vocab < 2 || mf->vocab > (1u << 22) ||
+        mf->words >= mf->vocab || mf->hidden < 1 || mf->hidden > 4096 || mf->classes < 2 ||
+        mf->classes > 16 || mf->seq_len < 1 || mf->seq_len > 65536 || strings_len > size)
+        FAIL("%s: inconsistent sizes in the header", name);
+    struct layout l = layout_of(mf->vocab, mf->hidden, mf->classes, strings_len);
+    if (l.size != size || get64(mem, H_STRINGS) != l.strings_off || get64(mem, H_TABLE) != l.table_off ||
+        get64(mem, H_WH) != l.wh_off || get64(mem, H_WD) != l.wd_off || get64(mem, H_BD) != l.bd_off)
+        FAIL("%s: inconsistent section offsets", name);
+    const uint32_t all = MF_LOWERCASE | MF_STRIP_COMMENTS | MF_PAD_PRE | MF_TRUNCATE_PRE;
+    if (mf->flags != all) FAIL("%s: preprocessing flags %#x are not supported", name, mf->flags);
+
+    const char *s = (const char *)mem + l.strings_off, *end = s + strings_len;
+    const char *fields[2 + 16];
+    uint32_t nfields = 2 + mf->classes;
+    for (uint32_t k = 0; k < nfields; k++) {
+        const char *z = s < end ? memchr(s, 0, (size_t)(end - s)) : NULL;
+        if (!z) FAIL("%s: strings section cut short", name);
+        fields[k] = s;
+        s = z + 1;
+    }
+    mf->filter = fields[0];
+    mf->info = fields[1];
+    for (uint32_t k = 0; k < mf->classes; k++) mf->stage_keys[k] = fields[2 + k];
+    mf->words_blob = s;
+    mf->words_len = (size_t)(end - s);
+    mf->table = (const float *)(mem + l.table_off);
+    mf->Wh = (const float *)(mem + l.wh_off);
+    mf->Wd = (const float *)(mem + l.wd_off);
+    mf->bd = (const float *)(mem + l.bd_off);
+    mf->checksum = crc;
+    mf->mem = mem;
+    mf->size = size;
+    return 0;
+fail:
+    free(mem);
+    memset(mf, 0, sizeof *mf);
+    return -1;
+}
+
+int modelfile_parse(const void *buf, size_t len, const char *name, struct modelfile *mf,
+                    char *err, size_t errlen)
+{
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, len ? len : 1)) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
+    if (len) memcpy(mem, buf, len);
+    return parse_owned(mem, len, name, mf, err, errlen);
+}
+
+int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t errlen)
+{
+    memset(mf, 0, sizeof *mf);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if (st.st_size > (off_t)1 << 32) {
+        snprintf(err, errlen, "%s: too large for a model file", path);
+        close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, size ? size : 1)) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        close(fd);
+        return -1;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, (char *)mem + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+            free(mem);
+            close(fd);
+            return -1;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    return parse_owned(mem, got, path, mf, err, errlen);
+}
+
+void modelfile_free(struct modelfile *mf)
+{
+    free(mf->mem);
+    memset(mf, 0, sizeof *mf);
+}

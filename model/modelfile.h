@@ -1,0 +1,71 @@
+/* modelfile.h — the model file (.nbsm): one versioned, checksummed binary.
+ *
+ * Owns: the on-disk layout and its validation.  A file holds the hyper-parameters, the
+ * preprocessing settings (sequence length, lower-casing, filter characters, comment
+ * stripping, pre-padding), the stage keys in column order, a provenance line, the
+ * vocabulary, and the inference weights: the table T = E·Wx + b (vocab x 4H, the
+ * embedding already multiplied into the LSTM's input kernel), Wh, Wd, bd.
+ *
+ * Why the table and not E: E alone is 8000x512 floats = 16 MB; T is 8 MB and makes a
+ * load one read plus pointer fix-ups (no 1-GFLOP product at start-up).  The price: a
+ * model file cannot resume training (E and Wx are not recoverable from T).
+ *
+ * Layout (little-endian): a 128-byte header (magic "NBSMODL\n", format version, sizes,
+ * section offsets), then a NUL-separated strings section, then the float arrays, each
+ * at a 64-byte aligned offset, and last a CRC-32C of every byte before it.  A file that
+ * is truncated, has trailing bytes, fails the checksum, has another format version or
+ * inconsistent sizes is refused with a message naming the file and the reason.
+ */
+#ifndef NBSTAGE_MODELFILE_H
+#define NBSTAGE_MODELFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/lstm.h"
+#include "model/vocab.h"
+
+#define MODELFILE_MAGIC "NBSMODL\n"
+#define MODELFILE_VERSION 1u
+#define MODELFILE_HEADER 128u
+
+enum { /* preprocessing flags, all set by this version's writer */
+    MF_LOWERCASE = 1,
+    MF_STRIP_COMMENTS = 2,
+    MF_PAD_PRE = 4,
+    MF_TRUNCATE_PRE = 8,
+};
+
+struct modelfile {
+    void *mem;          /* the whole file, 64-byte aligned; everything below points in */
+    size_t size;
+    uint32_t version, vocab, words, embed, hidden, classes, seq_len, flags;
+    uint32_t checksum;  /* CRC-32C of the file but its last 4 bytes */
+    const char *filter; /* the tokenizer's filter characters */
+    const char *info;   /* provenance: how and on what the model was trained */
+    const char *stage_keys[16];
+    const char *words_blob; /* vocab_from_blob's input: WORDS words */
+    size_t words_len;
+    const float *table; /* vocab x 4*hidden */
+    const float *Wh;    /* hidden x 4*hidden */
+    const float *Wd;    /* hidden x classes */
+    const float *bd;    /* classes */
+};
+
+/* Writes P (its E, Wx, b folded into the table), the vocabulary V and SEQ_LEN to
+ * PATH, atomically (temporary file + rename).  INFO is a free-text provenance line.
+ * -1 with ERR on failure. */
+int modelfile_write(const char *path, const struct lstm_params *p, const struct vocab *v,
+                    int seq_len, const char *info, char *err, size_t errlen);
+
+/* Reads and validates PATH.  -1 with "PATH: reason" in ERR. */
+int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t errlen);
+/* The same from bytes in memory (copied); NAME is used in messages. */
+int modelfile_parse(const void *buf, size_t len, const char *name, struct modelfile *mf,
+                    char *err, size_t errlen);
+void modelfile_free(struct modelfile *mf);
+
+/* CRC-32C (Castagnoli), hardware-accelerated where the CPU has SSE4.2. */
+uint32_t modelfile_crc32c(const void *buf, size_t len);
+
+#endif
