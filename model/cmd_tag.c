@@ -1,10 +1,588 @@
-/* cmd_tag.c — placeholder until its issue lands. */
+/* cmd_tag.c — `nbstage tag`: write stage tags into saved notebooks.
+ *
+ * Owns: the command: finding the notebooks, one job per notebook on worker threads
+ * (model/workers.h), reading, tagging (model/tagging.h), writing back atomically
+ * (nb_save_atomic: a kill at any moment leaves each file old or new), the report of
+ * each notebook in the order given, the summary, and the exit code.
+ * Output is nbformat's canonical layout (what `nbstage fmt` writes), so a canonical
+ * notebook's diff is its tag lines alone, and a file whose bytes would not change is
+ * not rewritten at all (its mtime stays).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "model/commands.h"
+#include "model/model.h"
+#include "model/tagging.h"
+#include "model/workers.h"
+#include "nbformat/notebook.h"
+#include "nbformat/progress.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: nbstage tag [OPTIONS] PATH...\n\n"
+            "Classifies every code cell of every notebook (PATH: files, or folders walked\n"
+            "recursively, skipping .ipynb_checkpoints and hidden folders) and writes the\n"
+            "stage into the cell's metadata: metadata.workflow_stage = {\"stage\",\n"
+            "\"confidence\", \"model\"} and a \"stage:<key>\" entry in metadata.tags (an older\n"
+            "stage: tag is replaced, other tags are kept).  Empty and comment-only cells get\n"
+            "no tag and lose a stale one.  Files are rewritten in place, atomically, in\n"
+            "nbformat's canonical layout; a file that would not change is not touched.\n"
+            "A notebook that cannot be read or written is reported and left alone.\n\n"
+            "options:\n"
+            "  -m, --model FILE      the model (default: the shipped one; NBSTAGE_MODEL)\n"
+            "  -o, --output FILE     write the single notebook given to FILE ('-': stdout)\n"
+            "      --check           change nothing; list notebooks whose tags are missing\n"
+            "                        or stale (confidence or model changes alone do not count)\n"
+            "  -n, --dry-run         change nothing; say what would change, per cell\n"
+            "      --from-outputs    take each cell's stage from the live tag output the\n"
+            "                        stage kernel left in it (no model needed); cells\n"
+            "                        without one keep their tags\n"
+            "      --strip-tag-outputs  remove the stage kernel's live tag outputs\n"
+            "  -j, --jobs N          worker threads (default: one per CPU)\n"
+            "  -q, --quiet           only errors and findings\n"
+            "  -h, --help            this help\n\n"
+            "exit: 0 done (or nothing stale), 1 --check found missing or stale tags,\n"
+            "2 usage error, or some notebook could not be read or written.\n");
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1; /* finish the files being written, start no new ones */
+}
+
+struct options {
+    const nbs_model *model;
+    const char *output; /* -o */
+    int check, dry_run, from_outputs, strip_outputs, quiet, jobs;
+};
+
+/* One notebook: its path, and what came of it (filled on a worker thread). */
+struct job {
+    char *path;
+    char *out, *err; /* what to print on stdout and stderr, in order */
+    size_t out_len, err_len;
+    int failed, rewritten, findings, skipped;
+    struct tag_result res;
+};
+
+struct run {
+    struct options opt;
+    struct job *jobs;
+    size_t n, cap;
+    struct progress bar;
+    /* totals, kept by the delivering thread */
+    long failed, rewritten, unchanged, with_findings, skipped;
+    long code_cells, tagged, blank, kept, changed_cells, stripped;
+    long per_stage[N_STAGES];
+};
+
+/* ---------------------------------------------------------------- finding notebooks */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int add_job(const char *path, const char *rel, void *vrun)
+{
+    (void)rel;
+    struct run *r = vrun;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        struct job *p = realloc(r->jobs, cap * sizeof *p);
+        if (!p) return -1;
+        r->jobs = p;
+        r->cap = cap;
+    }
+    struct job *j = &r->jobs[r->n];
+    memset(j, 0, sizeof *j);
+    if (!(j->path = strdup(path))) return -1;
+    r->n++;
+    return 0;
+}
+
+static void walk_error(const char *path, const char *reason, void *vrun)
+{
+    struct run *r = vrun;
+    fprintf(stderr, "nbstage tag: %s: %s\n", path, reason);
+    r->failed++;
+}
+
+struct keyed {
+    char *key;
+    size_t index;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Drops later mentions of a file already listed (`tag dir dir/a.ipynb`): two threads
+ * must never write one file. */
+static int drop_duplicates(struct run *r)
+{
+    if (r->n < 2) return 0;
+    struct keyed *k = calloc(r->n, sizeof *k);
+    unsigned char *dup = calloc(r->n, 1);
+    if (!k || !dup) { free(k); free(dup); return -1; }
+    int rc = 0;
+    size_t n = r->n;
+    for (size_t i = 0; i < n; i++) {
+        char *real = realpath(r->jobs[i].path, NULL);
+        k[i] = (struct keyed){real ? real : strdup(r->jobs[i].path), i};
+        if (!k[i].key) rc = -1;
+    }
+    if (!rc) {
+        qsort(k, r->n, sizeof *k, cmp_keyed);
+        for (size_t i = 1; i < r->n; i++)
+            if (!strcmp(k[i].key, k[i - 1].key)) dup[k[i].index] = 1;
+        size_t w = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            if (dup[i]) free(r->jobs[i].path);
+            else r->jobs[w++] = r->jobs[i];
+        }
+        r->n = w;
+    }
+    for (size_t i = 0; i < n; i++) free(k[i].key);
+    free(k);
+    free(dup);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- one notebook */
+
+/* The file's bytes and its identity (to notice a file changed while we worked). */
+static char *read_notebook(const char *path, size_t *len, struct stat *st, char *why,
+                           size_t whylen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, st)) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (S_ISDIR(st->st_mode)) {
+        snprintf(why, whylen, "is a directory, not a notebook");
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(why, whylen, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    size_t cap = (size_t)st->st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) { /* the file grew while we read it */
+            char *p = realloc(buf, cap * 2);
+            if (!p) { free(buf); buf = NULL; break; }
+            buf = p;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, buf + n, cap - 1 - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            snprintf(why, whylen, "%s", strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    close(fd);
+    if (!buf) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    if (n == 0) {
+        snprintf(why, whylen, "empty file");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static const char *stage_or_none(int s) { return s >= 0 ? stage_key[s] : "none"; }
+
+static void print_changes(FILE *out, const char *path, const struct tag_result *res)
+{
+    for (size_t i = 0; i < res->n_changes; i++) {
+        const struct tag_cell_change *c = &res->changes[i];
+        fprintf(out, "%s: cell %zu: ", path, c->cell + 1);
+        switch (c->kind) {
+        case TAG_MISSING:
+            fprintf(out, "add %s (%.3f)\n", stage_key[c->new_stage], c->new_conf);
+            break;
+        case TAG_STALE:
+            if (c->old_stage == c->new_stage)
+                fprintf(out, "repair %s (metadata and tags disagree)\n", stage_key[c->new_stage]);
+            else
+                fprintf(out, "%s -> %s (%.3f)\n", stage_or_none(c->old_stage),
+                        stage_key[c->new_stage], c->new_conf);
+            break;
+        case TAG_REMOVE:
+            fprintf(out, "remove %s (empty or comments only)\n", stage_or_none(c->old_stage));
+            break;
+        case TAG_REFRESH:
+            if (c->old_conf >= 0)
+                fprintf(out, "%s confidence %.3f -> %.3f\n", stage_key[c->new_stage], c->old_conf,
+                        c->new_conf);
+            else
+                fprintf(out, "%s confidence %.3f (model or metadata refreshed)\n",
+                        stage_key[c->new_stage], c->new_conf);
+            break;
+        case TAG_SAME: break;
+        }
+    }
+}
+
+/* Same file as when we read it?  Editors save while batch jobs run. */
+static int same_file(const char *path, const struct stat *before)
+{
+    struct stat now;
+    return stat(path, &now) == 0 && now.st_ino == before->st_ino &&
+           now.st_dev == before->st_dev && now.st_size == before->st_size &&
+           now.st_mtim.tv_sec == before->st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
+}
+
+static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *err)
+{
+    char why[512];
+    struct stat st;
+    size_t len, outlen = 0;
+    char *buf = read_notebook(j->path, &len, &st, why, sizeof why);
+    if (!buf) {
+        fprintf(err, "nbstage tag: %s: %s\n", j->path, why);
+        j->failed = 1;
+        return;
+    }
+    nb_error e;
+    json_t *nb = nb_read_mem(buf, len, j->path, 0, &e);
+    char *bytes = NULL;
+    if (!nb) {
+        fprintf(err, "nbstage tag: %s\n", e.msg);
+        j->failed = 1;
+        goto done;
+    }
+    /* nbformat.write's layout, as `nbstage fmt` gives */
+    nb_rejoin_lines(nb);
+    nb_strip_transient(nb);
+    nb_split_lines(nb);
+    struct tag_options to = {
+        .model = o->model,
+        .from_outputs = o->from_outputs,
+        .strip_outputs = o->strip_outputs,
+        .record = o->dry_run,
+    };
+    if (tag_notebook(nb, &to, &j->res) || !(bytes = nb_dumps(nb, &outlen))) {
+        fprintf(err, "nbstage tag: %s: out of memory\n", j->path);
+        j->failed = 1;
+        goto done;
+    }
+    int same = outlen == len && !memcmp(bytes, buf, len);
+    j->findings = tag_findings(&j->res) > 0;
+    if (o->check) {
+        if (j->findings)
+            fprintf(out, "%s: %ld missing, %ld stale, %ld on blank cells\n", j->path,
+                    j->res.missing, j->res.stale, j->res.removed);
+    } else if (o->dry_run) {
+        print_changes(out, j->path, &j->res);
+        if (j->res.outputs_stripped)
+            fprintf(out, "%s: remove %ld tag outputs\n", j->path, j->res.outputs_stripped);
+        if (!same && !j->res.n_changes && !j->res.outputs_stripped)
+            fprintf(out, "%s: rewrite in nbformat's canonical layout (tags unchanged)\n", j->path);
+        j->rewritten = !same;
+    } else if (o->output && !strcmp(o->output, "-")) {
+        if (fwrite(bytes, 1, outlen, out) != outlen) {
+            fprintf(err, "nbstage tag: <stdout>: %s\n", strerror(errno));
+            j->failed = 1;
+        }
+        j->rewritten = !same;
+    } else if (o->output) {
+        if (nb_save_atomic(o->output, bytes, outlen, &e)) {
+            fprintf(err, "nbstage tag: %s\n", e.msg);
+            j->failed = 1;
+        } else {
+            j->rewritten = 1;
+        }
+    } else if (!same) {
+        /* rename() would replace a read-only file (and root may write anything):
+         * respect the mode bits ourselves. */
+        if (!(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) {
+            fprintf(err, "nbstage tag: %s: read-only file, left untouched\n", j->path);
+            j->failed = 1;
+        } else if (access(j->path, W_OK)) {
+            fprintf(err, "nbstage tag: %s: %s, left untouched\n", j->path, strerror(errno));
+            j->failed = 1;
+        } else if (!same_file(j->path, &st)) {
+            fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n",
+                    j->path);
+            j->failed = 1;
+        } else if (nb_save_atomic(j->path, bytes, outlen, &e)) {
+            fprintf(err, "nbstage tag: %s\n", e.msg);
+            j->failed = 1;
+        } else {
+            j->rewritten = 1;
+            if (!o->quiet) {
+                long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
+                fprintf(out, "tagged %s (%ld cell%s changed)\n", j->path, n, n == 1 ? "" : "s");
+            }
+        }
+    }
+done:
+    free(bytes);
+    json_decref(nb);
+    free(buf);
+}
+
+/* Worker thread: one notebook, its report into memory. */
+static void run_job(size_t i, void *vrun)
+{
+    struct run *r = vrun;
+    struct job *j = &r->jobs[i];
+    if (interrupted) {
+        j->skipped = 1;
+    } else {
+        FILE *out = open_memstream(&j->out, &j->out_len);
+        FILE *err = open_memstream(&j->err, &j->err_len);
+        if (!out || !err) {
+            if (out) fclose(out);
+            if (err) fclose(err);
+            free(j->out);
+            free(j->err);
+            j->out = j->err = NULL;
+            j->out_len = j->err_len = 0;
+            j->failed = 1; /* reported by deliver() */
+        } else {
+            tag_file(j, &r->opt, out, err);
+            fclose(out);
+            fclose(err);
+        }
+    }
+    progress_add(&r->bar, 1);
+}
+
+/* Calling thread, in order: print the job's report, add it to the totals. */
+static void deliver(size_t i, void *vrun)
+{
+    struct run *r = vrun;
+    struct job *j = &r->jobs[i];
+    if (j->out_len) fwrite(j->out, 1, j->out_len, stdout);
+    if (j->err_len || (j->failed && !j->err)) {
+        /* erase the bar first so the message starts on a clean line */
+        pthread_mutex_lock(&r->bar.lock);
+        if (r->bar.tty && r->bar.drawn) fputs("\r\033[K", stderr);
+        r->bar.drawn = 0;
+        if (j->err_len) fwrite(j->err, 1, j->err_len, stderr);
+        else fprintf(stderr, "nbstage tag: %s: out of memory\n", j->path);
+        pthread_mutex_unlock(&r->bar.lock);
+    }
+    if (j->skipped) r->skipped++;
+    else if (j->failed) r->failed++;
+    else if (j->rewritten) r->rewritten++;
+    else r->unchanged++;
+    if (j->findings) r->with_findings++;
+    if (!j->failed && !j->skipped) {
+        r->code_cells += j->res.code_cells;
+        r->tagged += j->res.tagged;
+        r->blank += j->res.blank;
+        r->kept += j->res.kept;
+        r->stripped += j->res.outputs_stripped;
+        r->changed_cells += j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
+        for (int s = 0; s < N_STAGES; s++) r->per_stage[s] += j->res.per_stage[s];
+    }
+    tag_result_free(&j->res);
+    free(j->out);
+    free(j->err);
+    free(j->path);
+    j->out = j->err = j->path = NULL;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void print_summary(const struct run *r, double secs, int threads)
+{
+    const struct options *o = &r->opt;
+    long total = r->rewritten + r->unchanged + r->failed + r->skipped;
+    const char *verb = (o->check || o->dry_run) ? "to rewrite" : "rewritten";
+    fprintf(stderr, "nbstage tag: %ld notebooks: %ld %s, %ld unchanged, %ld failed", total,
+            r->rewritten, verb, r->unchanged, r->failed);
+    if (r->skipped) fprintf(stderr, ", %ld not done (interrupted)", r->skipped);
+    if (o->check) fprintf(stderr, "; %ld with missing or stale tags", r->with_findings);
+    fprintf(stderr, "\nnbstage tag: %ld code cells: %ld tagged, %ld blank", r->code_cells,
+            r->tagged, r->blank);
+    if (o->from_outputs) fprintf(stderr, ", %ld without a tag output (kept)", r->kept);
+    fprintf(stderr, "; %ld cell tags %s", r->changed_cells,
+            (o->check || o->dry_run) ? "would change" : "changed");
+    if (o->strip_outputs) fprintf(stderr, "; %ld tag outputs removed", r->stripped);
+    fprintf(stderr, "\nnbstage tag:");
+    for (int s = 0; s < N_STAGES; s++)
+        fprintf(stderr, " %s %ld (%.0f%%)%s", stage_key[s], r->per_stage[s],
+                r->tagged ? 100.0 * (double)r->per_stage[s] / (double)r->tagged : 0.0,
+                s + 1 < N_STAGES ? "," : "");
+    fprintf(stderr, "\nnbstage tag: %.2f s, %.1f notebooks/s, %.0f cells/s, %d thread%s, %s\n",
+            secs, secs > 0 ? (double)total / secs : 0.0,
+            secs > 0 ? (double)r->code_cells / secs : 0.0, threads, threads == 1 ? "" : "s",
+            o->from_outputs ? "stages from tag outputs" : model_name(o->model));
+}
+
+static int parse_jobs(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 1024) return -1;
+    *out = (int)v;
+    return 0;
+}
 
 int cmd_tag(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nbstage %s: not built yet\n", argv[0]);
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'},
+        {"check", no_argument, NULL, 'c'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"from-outputs", no_argument, NULL, 'F'},
+        {"strip-tag-outputs", no_argument, NULL, 'S'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct run r = {0};
+    const char *model_path = NULL;
+    r.opt.jobs = workers_default();
+    int c;
+    optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
+    while ((c = getopt_long(argc, argv, "m:o:nj:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'o': r.opt.output = optarg; break;
+        case 'c': r.opt.check = 1; break;
+        case 'n': r.opt.dry_run = 1; break;
+        case 'F': r.opt.from_outputs = 1; break;
+        case 'S': r.opt.strip_outputs = 1; break;
+        case 'q': r.opt.quiet = 1; break;
+        case 'j':
+            if (parse_jobs(optarg, &r.opt.jobs)) {
+                fprintf(stderr, "nbstage tag: -j wants a number of threads from 1 to 1024, "
+                                "not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "nbstage tag: no PATH given\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (r.opt.check + r.opt.dry_run + (r.opt.output != NULL) > 1) {
+        fprintf(stderr, "nbstage tag: --check, --dry-run and -o do not go together\n");
+        return EXIT_USAGE;
+    }
+    if (r.opt.output && argc - optind != 1) {
+        fprintf(stderr, "nbstage tag: -o takes exactly one notebook\n");
+        return EXIT_USAGE;
+    }
+
+    for (int a = optind; a < argc; a++) {
+        struct stat st;
+        /* A folder named like a notebook is a mistake worth reporting, not walking. */
+        if (ends_with(argv[a], ".ipynb") && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (add_job(argv[a], argv[a], &r)) goto oom;
+        } else if (nb_walk(argv[a], add_job, walk_error, &r)) {
+            goto oom;
+        }
+    }
+    if (drop_duplicates(&r)) goto oom;
+    if (r.opt.output && r.n != 1) {
+        fprintf(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one\n",
+                argv[optind]);
+        for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
+        free(r.jobs);
+        return EXIT_USAGE;
+    }
+
+    nbs_model *model = NULL;
+    if (!r.opt.from_outputs) {
+        if (!model_path) model_path = model_default_path();
+        if (!model_path) {
+            fprintf(stderr, "nbstage tag: no model: none shipped beside the program and "
+                            "NBSTAGE_MODEL unset; give one with --model FILE\n");
+            for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
+            free(r.jobs);
+            return EXIT_USAGE;
+        }
+        char why[512];
+        model = model_load(model_path, why, sizeof why);
+        if (!model) {
+            fprintf(stderr, "nbstage tag: %s\n", why);
+            for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
+            free(r.jobs);
+            return EXIT_USAGE;
+        }
+        r.opt.model = model;
+    }
+
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old_int, old_term;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    interrupted = 0;
+
+    double t0 = now();
+    progress_start(&r.bar, "tag", (long)r.n);
+    int threads = workers_run(r.opt.jobs, r.n, run_job, deliver, &r);
+    progress_end(&r.bar);
+    double secs = now() - t0;
+
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (!r.opt.quiet || r.failed) print_summary(&r, secs, threads);
+    model_free(model);
+    free(r.jobs);
+    if (fflush(stdout)) return EXIT_USAGE;
+    if (r.failed || r.skipped) return EXIT_USAGE;
+    return (r.opt.check && r.with_findings) ? EXIT_FINDINGS : EXIT_OK;
+oom:
+    fprintf(stderr, "nbstage tag: out of memory\n");
+    for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
+    free(r.jobs);
     return EXIT_USAGE;
 }

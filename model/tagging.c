@@ -1,0 +1,314 @@
+/* tagging.c — stage tags in a notebook tree (see tagging.h). */
+#include "model/tagging.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/stage_output.h"
+#include "nbformat/notebook.h"
+#include "nbformat/pysrc.h"
+
+double tag_round(double p)
+{
+    if (!(p > 0)) return 0.0; /* also NaN */
+    if (p >= 1) return 1.0;
+    return round(p * 1000.0) / 1000.0;
+}
+
+static int is_stage_tag(const json_t *t)
+{
+    return json_is_string(t) && !strncmp(json_string_value(t), TAG_PREFIX, strlen(TAG_PREFIX));
+}
+
+/* The stage a "stage:<key>" tag names; -2 for an unknown key. */
+static int stage_of_tag(const json_t *t)
+{
+    return stage_from_key(json_string_value(t) + strlen(TAG_PREFIX));
+}
+
+static json_t *cell_meta(const json_t *cell)
+{
+    json_t *m = json_object_get(cell, "metadata");
+    return json_is_object(m) ? m : NULL;
+}
+
+int tag_current(const json_t *cell, double *conf)
+{
+    if (conf) *conf = -1;
+    json_t *meta = cell_meta(cell);
+    if (!meta) return STAGE_NONE;
+    json_t *ws = json_object_get(meta, "workflow_stage");
+    if (json_is_object(ws)) {
+        int s = stage_from_key(json_string_value(json_object_get(ws, "stage")));
+        json_t *c = json_object_get(ws, "confidence");
+        if (conf && json_is_number(c)) *conf = json_number_value(c);
+        if (s >= 0) return s;
+    }
+    json_t *tags = json_object_get(meta, "tags");
+    size_t i;
+    json_t *t;
+    if (json_is_array(tags)) json_array_foreach(tags, i, t) {
+            if (!is_stage_tag(t)) continue;
+            int s = stage_of_tag(t);
+            if (s >= 0) return s;
+        }
+    return STAGE_NONE;
+}
+
+/* 1 when WS is exactly {"confidence": C, "model": M, "stage": KEY}. */
+static int ws_matches(const json_t *ws, const struct cell_tag *want)
+{
+    if (!json_is_object(ws) || json_object_size(ws) != 3) return 0;
+    json_t *s = json_object_get(ws, "stage"), *c = json_object_get(ws, "confidence"),
+           *m = json_object_get(ws, "model");
+    return json_is_string(s) && !strcmp(json_string_value(s), stage_key[want->stage]) &&
+           json_is_real(c) && json_real_value(c) == want->confidence && json_is_string(m) &&
+           !strcmp(json_string_value(m), want->model);
+}
+
+enum tag_change tag_compare(const json_t *cell, const struct cell_tag *want)
+{
+    if (want->stage == TAG_KEEP) return TAG_SAME;
+    json_t *meta = cell_meta(cell);
+    json_t *ws = meta ? json_object_get(meta, "workflow_stage") : NULL;
+    json_t *tags = meta ? json_object_get(meta, "tags") : NULL;
+    size_t n_stage_tags = 0, i;
+    int tag_stage = STAGE_NONE;
+    json_t *t;
+    if (json_is_array(tags)) json_array_foreach(tags, i, t) {
+            if (!is_stage_tag(t)) continue;
+            if (n_stage_tags++ == 0) tag_stage = stage_of_tag(t);
+        }
+    if (want->stage == STAGE_NONE)
+        return (ws || n_stage_tags) ? TAG_REMOVE : TAG_SAME;
+    if (!ws && !n_stage_tags) return TAG_MISSING;
+    /* Both halves must name the wanted stage, once. */
+    const json_t *wstage = json_is_object(ws) ? json_object_get(ws, "stage") : NULL;
+    if (n_stage_tags != 1 || tag_stage != want->stage || !json_is_string(wstage) ||
+        strcmp(json_string_value(wstage), stage_key[want->stage]))
+        return TAG_STALE;
+    return ws_matches(ws, want) ? TAG_SAME : TAG_REFRESH;
+}
+
+/* Removes every stage: tag from TAGS; returns the index of the first one removed
+ * (where the new tag goes), or the array's size when there was none. */
+static size_t drop_stage_tags(json_t *tags)
+{
+    size_t first = (size_t)-1;
+    for (size_t i = 0; i < json_array_size(tags);) {
+        if (is_stage_tag(json_array_get(tags, i))) {
+            if (first == (size_t)-1) first = i;
+            json_array_remove(tags, i);
+        } else {
+            i++;
+        }
+    }
+    return first == (size_t)-1 ? json_array_size(tags) : first;
+}
+
+int tag_apply(json_t *cell, const struct cell_tag *want)
+{
+    if (want->stage == TAG_KEEP) return 0;
+    json_t *meta = cell_meta(cell);
+    if (!meta) {
+        if (want->stage == STAGE_NONE) return 0;
+        meta = json_object();
+        if (!meta || json_object_set_new(cell, "metadata", meta)) return -1;
+    }
+    json_t *tags = json_object_get(meta, "tags");
+    if (want->stage == STAGE_NONE) {
+        json_object_del(meta, "workflow_stage");
+        if (json_is_array(tags) && json_array_size(tags)) {
+            drop_stage_tags(tags);
+            if (!json_array_size(tags)) json_object_del(meta, "tags");
+        }
+        return 0;
+    }
+    json_t *ws = json_pack("{s:s, s:f, s:s}", "stage", stage_key[want->stage], "confidence",
+                           want->confidence, "model", want->model);
+    if (!ws || json_object_set_new(meta, "workflow_stage", ws)) return -1;
+    if (!json_is_array(tags)) {
+        /* a missing or malformed "tags" (not a list) becomes a list of our one tag */
+        tags = json_array();
+        if (!tags || json_object_set_new(meta, "tags", tags)) return -1;
+    }
+    size_t at = drop_stage_tags(tags);
+    char buf[64];
+    snprintf(buf, sizeof buf, TAG_PREFIX "%s", stage_key[want->stage]);
+    return json_array_insert_new(tags, at, json_string(buf));
+}
+
+/* The payload of a stage output: data[STAGE_MIME], else metadata.nbstage. */
+static const json_t *stage_payload(const json_t *output)
+{
+    if (!json_is_object(output)) return NULL;
+    const char *type = json_string_value(json_object_get(output, "output_type"));
+    if (!type || (strcmp(type, "display_data") && strcmp(type, "execute_result"))) return NULL;
+    json_t *p = json_object_get(json_object_get(output, "data"), STAGE_MIME);
+    if (!json_is_object(p)) p = json_object_get(json_object_get(output, "metadata"), "nbstage");
+    if (!json_is_object(p)) return NULL;
+    int s = stage_from_key(json_string_value(json_object_get(p, "stage")));
+    json_t *c = json_object_get(p, "confidence");
+    if (s < 0 || !json_is_number(c)) return NULL;
+    double v = json_number_value(c);
+    if (!(v >= 0 && v <= 1)) return NULL;
+    return p;
+}
+
+int tag_is_stage_output(const json_t *output) { return stage_payload(output) != NULL; }
+
+int tag_from_outputs(const json_t *cell, struct cell_tag *want)
+{
+    json_t *outs = json_object_get(cell, "outputs");
+    size_t i;
+    json_t *o;
+    const json_t *found = NULL;
+    if (json_is_array(outs)) json_array_foreach(outs, i, o) {
+            const json_t *p = stage_payload(o);
+            if (p) found = p; /* the last one: the latest classification */
+        }
+    if (!found) return -1;
+    want->stage = stage_from_key(json_string_value(json_object_get(found, "stage")));
+    want->confidence = tag_round(json_number_value(json_object_get(found, "confidence")));
+    const char *m = json_string_value(json_object_get(found, "model"));
+    want->model = (m && *m) ? m : "nbstage-kernel";
+    return 0;
+}
+
+int tag_strip_outputs(json_t *cell)
+{
+    json_t *outs = json_object_get(cell, "outputs");
+    if (!json_is_array(outs)) return 0;
+    int n = 0;
+    for (size_t i = 0; i < json_array_size(outs);) {
+        if (tag_is_stage_output(json_array_get(outs, i))) {
+            json_array_remove(outs, i);
+            n++;
+        } else {
+            i++;
+        }
+    }
+    return n;
+}
+
+long tag_code_lines(const char *src, size_t len)
+{
+    size_t n;
+    char *code = pysrc_strip_comments(src, len, &n);
+    if (!code) return 0;
+    long lines = 0;
+    int seen = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || code[i] == '\n') {
+            lines += seen;
+            seen = 0;
+        } else if (code[i] != ' ' && code[i] != '\t' && code[i] != '\r' && code[i] != '\f' &&
+                   code[i] != '\v') {
+            seen = 1;
+        }
+    }
+    free(code);
+    return lines;
+}
+
+/* ---------------------------------------------------------------- one notebook */
+
+static int record(struct tag_result *res, size_t cell, enum tag_change kind, int old_stage,
+                  double old_conf, const struct cell_tag *want)
+{
+    struct tag_cell_change *p = realloc(res->changes, (res->n_changes + 1) * sizeof *p);
+    if (!p) return -1;
+    res->changes = p;
+    p[res->n_changes++] = (struct tag_cell_change){
+        .cell = cell,
+        .kind = kind,
+        .old_stage = old_stage,
+        .new_stage = want->stage,
+        .old_conf = old_conf,
+        .new_conf = want->stage >= 0 ? want->confidence : -1,
+    };
+    return 0;
+}
+
+/* What CELL (a code cell) should carry; its lines of code in *LINES. */
+static int wanted(const json_t *cell, const struct tag_options *opt, struct cell_tag *want,
+                  long *lines)
+{
+    size_t len;
+    char *src = nb_cell_source(cell, &len);
+    if (!src) return -1;
+    *lines = 0;
+    if (pysrc_is_blank(src, len)) {
+        *want = (struct cell_tag){.stage = STAGE_NONE};
+    } else if (opt->from_outputs) {
+        if (tag_from_outputs(cell, want)) *want = (struct cell_tag){.stage = TAG_KEEP};
+        *lines = tag_code_lines(src, len);
+    } else {
+        float probs[N_STAGES];
+        int s = model_classify(opt->model, src, len, probs);
+        if (s >= 0)
+            *want = (struct cell_tag){s, tag_round(probs[s]), model_name(opt->model)};
+        else
+            *want = (struct cell_tag){.stage = STAGE_NONE};
+        *lines = tag_code_lines(src, len);
+    }
+    free(src);
+    return 0;
+}
+
+int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *res)
+{
+    memset(res, 0, sizeof *res);
+    size_t n = nb_cell_count(nb);
+    for (size_t i = 0; i < n; i++) {
+        json_t *cell = nb_cell(nb, i);
+        const char *type = nb_cell_type(cell);
+        if (!type || strcmp(type, "code")) continue;
+        res->code_cells++;
+        struct cell_tag want;
+        long lines;
+        if (wanted(cell, opt, &want, &lines)) return -1;
+        /* stripping comes after reading: from_outputs needs the output first */
+        if (opt->strip_outputs) res->outputs_stripped += tag_strip_outputs(cell);
+        double old_conf;
+        int old_stage = tag_current(cell, &old_conf);
+        enum tag_change kind = tag_compare(cell, &want);
+        switch (kind) {
+        case TAG_MISSING: res->missing++; break;
+        case TAG_STALE: res->stale++; break;
+        case TAG_REMOVE: res->removed++; break;
+        case TAG_REFRESH: res->refreshed++; break;
+        case TAG_SAME: break;
+        }
+        if (kind != TAG_SAME) {
+            if (opt->record && record(res, i, kind, old_stage, old_conf, &want)) return -1;
+            if (tag_apply(cell, &want)) return -1;
+        }
+        if (want.stage == STAGE_NONE) {
+            res->blank++;
+            continue;
+        }
+        if (want.stage == TAG_KEEP) {
+            res->kept++;
+            want.stage = old_stage; /* counted as what it carries */
+            if (want.stage < 0) continue;
+        }
+        res->tagged++;
+        res->per_stage[want.stage]++;
+        res->lines[want.stage] += lines;
+    }
+    return 0;
+}
+
+void tag_result_free(struct tag_result *res)
+{
+    free(res->changes);
+    res->changes = NULL;
+    res->n_changes = 0;
+}
+
+long tag_findings(const struct tag_result *res)
+{
+    return res->missing + res->stale + res->removed;
+}

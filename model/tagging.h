@@ -1,0 +1,109 @@
+/* tagging.h — stage tags in a notebook tree: reading, comparing, applying, removing.
+ *
+ * Owns: what a tagged code cell looks like and the rules for changing one.
+ *   metadata.workflow_stage = {"confidence": 0.93, "model": "...", "stage": "train"}
+ *   metadata.tags           = [..., "stage:train", ...]
+ * A cell has at most one "stage:" tag; an older one is replaced where it stood, other
+ * tags are kept in their order.  Empty and comment-only code cells (pysrc_is_blank)
+ * carry no tag and lose a stale one; a "tags" list left empty by that removal is
+ * dropped.  Markdown and raw cells are never touched.  Confidences are rounded to 3
+ * decimals so their repr is short and a re-read gives the same double: that is what
+ * makes a second run byte-identical.
+ * Also the kernel's live tag outputs (kernel/stage_output.h): reading a cell's stage
+ * from them (--from-outputs) and removing them (--strip-tag-outputs).
+ * Works on jansson trees only: no files, no threads (callers run one notebook per
+ * thread; the model is read-only).
+ */
+#ifndef NBSTAGE_TAGGING_H
+#define NBSTAGE_TAGGING_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "labeling/stage.h"
+#include "model/model.h"
+
+#define TAG_PREFIX "stage:"
+#define TAG_KEEP (-3) /* "leave this cell as it is" (from-outputs, no output found) */
+
+/* What one code cell should carry. */
+struct cell_tag {
+    int stage;         /* 0..N_STAGES-1; STAGE_NONE: no tag at all; TAG_KEEP: leave alone */
+    double confidence; /* already rounded (tag_round) */
+    const char *model; /* borrowed */
+};
+
+/* How a cell's current tag relates to the wanted one. */
+enum tag_change {
+    TAG_SAME = 0,  /* nothing to do */
+    TAG_MISSING,   /* no tag, one wanted */
+    TAG_STALE,     /* another stage, or metadata and tags disagree, or several stage: tags */
+    TAG_REMOVE,    /* a blank cell carries a tag */
+    TAG_REFRESH,   /* same stage, other confidence or model (not a --check finding) */
+};
+
+/* Confidence rounded to 3 decimals, as written. */
+double tag_round(double p);
+
+/* The stage a cell says it has: metadata.workflow_stage.stage, else its first
+ * "stage:" tag; STAGE_NONE when neither.  *CONF (may be NULL) gets the stored
+ * confidence or -1. */
+int tag_current(const json_t *cell, double *conf);
+
+enum tag_change tag_compare(const json_t *cell, const struct cell_tag *want);
+
+/* Makes CELL carry WANT.  0 or -1 (out of memory: CELL may be half changed). */
+int tag_apply(json_t *cell, const struct cell_tag *want);
+
+/* A cell's stage from the kernel's live tag output (the last one if several).
+ * 0 and fills WANT (model: the payload's, or "nbstage-kernel"), -1 when none. */
+int tag_from_outputs(const json_t *cell, struct cell_tag *want);
+
+/* 1 when OUTPUT is one of the kernel's stage outputs. */
+int tag_is_stage_output(const json_t *output);
+
+/* Removes the kernel's stage outputs from CELL; how many. */
+int tag_strip_outputs(json_t *cell);
+
+/* ---- one notebook */
+
+struct tag_options {
+    const nbs_model *model; /* classifies each code cell; unused with from_outputs */
+    int from_outputs;       /* stage from the live tag output instead */
+    int strip_outputs;      /* remove the live tag outputs */
+    int record;             /* fill tag_result.changes (for --dry-run) */
+};
+
+struct tag_cell_change {
+    size_t cell;           /* index among all cells, from 0 */
+    enum tag_change kind;
+    int old_stage, new_stage;
+    double old_conf, new_conf; /* -1 when none */
+};
+
+struct tag_result {
+    long code_cells;         /* every code cell */
+    long tagged;             /* code cells carrying a tag afterwards */
+    long blank;              /* empty or comment-only */
+    long kept;               /* from_outputs: no stage output, left as it was */
+    long per_stage[N_STAGES];/* tags carried afterwards, by stage */
+    long lines[N_STAGES];    /* their lines of code (comments and blank lines not counted) */
+    long missing, stale, removed, refreshed; /* cells per tag_change */
+    long outputs_stripped;
+    struct tag_cell_change *changes; /* record: one per changed cell (malloc'd) */
+    size_t n_changes;
+};
+
+/* Tags every code cell of NB (a validated v4 tree) in place.  0, or -1 when out of
+ * memory.  Free RES->changes with tag_result_free. */
+int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *res);
+void tag_result_free(struct tag_result *res);
+
+/* Findings for --check: cells whose tag is missing or stale, or blank cells with one. */
+long tag_findings(const struct tag_result *res);
+
+/* Lines of code in SRC: lines with something besides white space once comments are
+ * stripped. */
+long tag_code_lines(const char *src, size_t len);
+
+#endif

@@ -1,0 +1,106 @@
+/* workers.c — the thread pool of workers.h: jobs taken from a shared counter,
+ * delivered in order on the caller's thread. */
+#include "model/workers.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t finished; /* a job became done */
+    pthread_cond_t room;     /* delivery moved on: workers may take more */
+    size_t n, next_take, next_deliver, window;
+    unsigned char *done;
+    workers_job job;
+    void *ctx;
+};
+
+static void *worker_main(void *arg)
+{
+    struct pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (p->next_take < p->n && p->next_take >= p->next_deliver + p->window)
+            pthread_cond_wait(&p->room, &p->lock);
+        if (p->next_take >= p->n) {
+            pthread_mutex_unlock(&p->lock);
+            return NULL;
+        }
+        size_t i = p->next_take++;
+        pthread_mutex_unlock(&p->lock);
+
+        p->job(i, p->ctx);
+
+        pthread_mutex_lock(&p->lock);
+        p->done[i] = 1;
+        pthread_cond_broadcast(&p->finished);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+static int run_inline(size_t n, workers_job job, workers_done done, void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        job(i, ctx);
+        done(i, ctx);
+    }
+    return 1;
+}
+
+int workers_run(int threads, size_t n, workers_job job, workers_done done, void *ctx)
+{
+    if (threads <= 1 || n <= 1) return run_inline(n, job, done, ctx);
+    if ((size_t)threads > n) threads = (int)n;
+    struct pool p = {.n = n, .job = job, .ctx = ctx};
+    /* A few jobs per thread ahead: enough to keep every thread busy behind one slow
+     * file, few enough that finished results do not pile up in memory. */
+    p.window = (size_t)threads * 8;
+    p.done = calloc(n, 1);
+    pthread_t *tid = malloc((size_t)threads * sizeof *tid);
+    if (!p.done || !tid) {
+        free(p.done);
+        free(tid);
+        return run_inline(n, job, done, ctx);
+    }
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.finished, NULL);
+    pthread_cond_init(&p.room, NULL);
+    int started = 0;
+    for (int t = 0; t < threads; t++) {
+        if (pthread_create(&tid[started], NULL, worker_main, &p) != 0) break;
+        started++;
+    }
+    if (started == 0) {
+        /* no thread at all: the caller does the work itself */
+        pthread_cond_destroy(&p.room);
+        pthread_cond_destroy(&p.finished);
+        pthread_mutex_destroy(&p.lock);
+        free(p.done);
+        free(tid);
+        return run_inline(n, job, done, ctx);
+    }
+    for (size_t d = 0; d < n; d++) {
+        pthread_mutex_lock(&p.lock);
+        while (!p.done[d]) pthread_cond_wait(&p.finished, &p.lock);
+        pthread_mutex_unlock(&p.lock);
+        done(d, ctx);
+        pthread_mutex_lock(&p.lock);
+        p.next_deliver = d + 1;
+        pthread_cond_broadcast(&p.room);
+        pthread_mutex_unlock(&p.lock);
+    }
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    pthread_cond_destroy(&p.room);
+    pthread_cond_destroy(&p.finished);
+    pthread_mutex_destroy(&p.lock);
+    free(p.done);
+    free(tid);
+    return started;
+}
+
+int workers_default(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}
