@@ -9,6 +9,7 @@
 #define NBSTAGE_LSTM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct lstm_params {
     int vocab;    /* 8000: ids 1..vocab-1 are tokens, 0 is padding */
@@ -22,5 +23,92 @@ struct lstm_params {
     float *Wd;    /* hidden x classes */
     float *bd;    /* classes */
 };
+
+/* ---- the random stream: xoshiro256** seeded through splitmix64 ----------------
+ * Our own generator so that a seed gives the same weights, masks and batch order on
+ * every libc. */
+struct lstm_rng { uint64_t s[4]; };
+
+static inline uint64_t lstm_splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static inline void lstm_rng_seed(struct lstm_rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) r->s[i] = lstm_splitmix64(&seed);
+}
+static inline uint64_t lstm_rng_next(struct lstm_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5, out = ((x << 7) | (x >> 57)) * 9, t = s[1] << 17;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return out;
+}
+/* Uniform in [0, 1) with 53 random bits. */
+static inline double lstm_rng_uniform(struct lstm_rng *r)
+{
+    return (double)(lstm_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Sizes of the parameter blocks, in floats. */
+static inline size_t lstm_gates(const struct lstm_params *p) { return 4 * (size_t)p->hidden; }
+size_t lstm_params_count(const struct lstm_params *p);
+
+/* Allocates zeroed blocks with P's dimensions already set (vocab, embed, hidden,
+ * classes); -1 when out of memory (nothing then left allocated). */
+int lstm_params_alloc(struct lstm_params *p);
+/* Copies every block of SRC into DST (same dimensions). */
+void lstm_params_copy(struct lstm_params *dst, const struct lstm_params *src);
+
+/* ---- training-time forward and backward over one mini-batch ------------------
+ * Everything a batch needs is allocated once here, for batches of up to MAX_BATCH
+ * sequences of SEQ_LEN steps, so the training loop never allocates.
+ *
+ * Dropout is given as per-sequence masks that already hold the 1/(1-rate) scale, as
+ * Keras draws them: in_mask (batch x embed) is the product of the SpatialDropout1D
+ * mask and the LSTM input-dropout mask (both are one value per sequence and channel,
+ * reused at every step); rec_mask (batch x hidden) multiplies h(t-1) before the
+ * recurrent kernel (Keras' implementation 2).  A NULL mask means no dropout. */
+struct lstm_work {
+    int max_batch, seq_len;
+    int batch;          /* of the last forward pass */
+    const int *tokens;  /* batch x seq_len, of the last forward pass */
+    float *in_mask;     /* max_batch x embed; used when use_in_mask */
+    float *rec_mask;    /* max_batch x hidden; used when use_rec_mask */
+    int use_in_mask, use_rec_mask;
+
+    float *X;      /* (T*B) x embed: masked embeddings, time-major (row t*B+b); dX in backward */
+    float *Z;      /* (T*B) x 4H: pre-activations, then gate activations i f g o */
+    float *C;      /* (T+1) x B x H: cell states, C[0] = 0 */
+    float *Hm;     /* T x B x H: h(t-1) * rec_mask, the recurrent product's input */
+    float *hlast;  /* B x H */
+    float *probs;  /* B x classes */
+    float *dZ;     /* (T*B) x 4H */
+    float *dh, *dc, *tmp; /* B x H each */
+    float *dlogits;       /* B x classes */
+};
+
+struct lstm_work *lstm_work_new(const struct lstm_params *p, int max_batch, int seq_len);
+void lstm_work_free(struct lstm_work *w);
+
+/* Forward pass of BATCH sequences (tokens batch x seq_len, ids in [0, vocab)).
+ * Leaves the class probabilities in w->probs.  With TARGETS (batch x classes) returns
+ * the mean categorical cross-entropy, else 0. */
+double lstm_forward(const struct lstm_params *p, struct lstm_work *w,
+                    const int *tokens, int batch, const float *targets);
+
+/* Backward pass of the last forward: gradients of the mean cross-entropy, written
+ * (not accumulated) into G's blocks, except G->E, where only the rows of the batch's
+ * tokens are touched: the caller keeps G->E zero elsewhere (see lstm_grad_clear_rows). */
+void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float *targets,
+                   struct lstm_params *g);
+
+/* Zeroes the rows of G->E that the last backward pass touched. */
+void lstm_grad_clear_rows(const struct lstm_params *p, const struct lstm_work *w,
+                          struct lstm_params *g);
 
 #endif

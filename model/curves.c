@@ -1,0 +1,187 @@
+/* curves.c — writes learning curves: a CSV table and an SVG plot with two panels,
+ * loss and accuracy per epoch, training against validation.
+ *
+ * Files are written to PATH.tmp and renamed, so a reader (or a run stopped by Ctrl-C)
+ * never sees half a file.
+ */
+#include "model/curves.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+static FILE *open_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
+{
+    if ((size_t)snprintf(tmp, tmplen, "%s.tmp", path) >= tmplen) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return NULL;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return f;
+}
+
+static int close_rename(FILE *f, const char *tmp, const char *path, char *err, size_t errlen)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* A number for CSV: empty when absent (no validation set). */
+static void csv_num(FILE *f, double x, const char *sep)
+{
+    if (isnan(x)) fprintf(f, "%s", sep);
+    else fprintf(f, "%.6f%s", x, sep);
+}
+
+int curves_write_csv(const char *path, const struct curve_point *pts, int n, char *err, size_t errlen)
+{
+    char tmp[4096];
+    FILE *f = open_tmp(path, tmp, sizeof tmp, err, errlen);
+    if (!f) return -1;
+    fprintf(f, "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%d,", pts[i].epoch);
+        csv_num(f, pts[i].loss, ",");
+        csv_num(f, pts[i].acc, ",");
+        csv_num(f, pts[i].val_loss, ",");
+        csv_num(f, pts[i].val_acc, ",");
+        fprintf(f, "%.3f\n", pts[i].seconds);
+    }
+    return close_rename(f, tmp, path, err, errlen);
+}
+
+/* ---- SVG ---------------------------------------------------------------------- */
+
+enum { PANEL_W = 440, PANEL_H = 320, ML = 56, MR = 16, MT = 36, MB = 44 };
+
+struct panel {
+    double x0;            /* left edge of the panel in the picture */
+    double ymin, ymax;    /* value range of the y axis */
+    int epochs;
+};
+
+static double px(const struct panel *p, double epoch)
+{
+    double w = PANEL_W - ML - MR;
+    return p->x0 + ML + (p->epochs > 1 ? (epoch - 1) / (p->epochs - 1) * w : w / 2);
+}
+static double py(const struct panel *p, double v)
+{
+    double h = PANEL_H - MT - MB;
+    return MT + (p->ymax - v) / (p->ymax - p->ymin) * h;
+}
+
+/* A "nice" tick step for a range: 1, 2 or 5 times a power of ten, about 5 ticks. */
+static double tick_step(double range)
+{
+    double raw = range / 5, mag = pow(10, floor(log10(raw)));
+    double r = raw / mag;
+    return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
+}
+
+static void axes(FILE *f, const struct panel *p, const char *title, const char *ylabel)
+{
+    double left = p->x0 + ML, right = p->x0 + PANEL_W - MR;
+    int top = MT, bottom = PANEL_H - MB;
+    fprintf(f, "<text x=\"%.1f\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n",
+            p->x0 + PANEL_W / 2.0, title);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"none\" stroke=\"#444\"/>\n",
+            left, top, right - left, bottom - top);
+    double step = tick_step(p->ymax - p->ymin);
+    for (double v = ceil(p->ymin / step) * step; v <= p->ymax + step * 1e-6; v += step) {
+        double y = py(p, v);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, y, right, y);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%g</text>\n",
+                left - 4, y + 4, fabs(v) < step * 1e-6 ? 0.0 : v);
+    }
+    int estep = p->epochs <= 10 ? 1 : p->epochs <= 25 ? 2 : p->epochs <= 60 ? 5 : 10;
+    for (int e = 1; e <= p->epochs; e += (e == 1 && estep > 1) ? estep - 1 : estep) {
+        double x = px(p, e);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>\n", x, bottom, x, bottom + 4);
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%d</text>\n", x, bottom + 17, e);
+    }
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"12\">epoch</text>\n",
+            (left + right) / 2, PANEL_H - 8);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" "
+               "transform=\"rotate(-90 %.1f %.1f)\">%s</text>\n",
+            p->x0 + 14, (top + bottom) / 2.0, p->x0 + 14, (top + bottom) / 2.0, ylabel);
+}
+
+/* One series: a polyline with a dot per epoch; absent values are skipped. */
+static void series(FILE *f, const struct panel *p, const struct curve_point *pts, int n,
+                   size_t offset, const char *colour, const char *dash)
+{
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        double v = *(const double *)((const char *)&pts[i] + offset);
+        if (isnan(v)) continue;
+        if (!any) fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", colour, dash);
+        fprintf(f, "%s%.1f,%.1f", any ? " " : "", px(p, pts[i].epoch), py(p, v));
+        any = 1;
+    }
+    if (!any) return;
+    fprintf(f, "\"/>\n");
+    for (int i = 0; i < n; i++) {
+        double v = *(const double *)((const char *)&pts[i] + offset);
+        if (!isnan(v))
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px(p, pts[i].epoch), py(p, v), colour);
+    }
+}
+
+static void legend(FILE *f, const struct panel *p, int has_val)
+{
+    double x = p->x0 + PANEL_W - MR - 110, y = MT + 14;
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f77b4\" stroke-width=\"2\"/>"
+               "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">training</text>\n",
+            x, y, x + 22, y, x + 28, y + 4);
+    if (has_val)
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ff7f0e\" stroke-width=\"2\" "
+                   "stroke-dasharray=\"6 3\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">validation</text>\n",
+                x, y + 18, x + 22, y + 18, x + 28, y + 22);
+}
+
+int curves_write_svg(const char *path, const struct curve_point *pts, int n, char *err, size_t errlen)
+{
+    char tmp[4096];
+    FILE *f = open_tmp(path, tmp, sizeof tmp, err, errlen);
+    if (!f) return -1;
+    int epochs = 1, has_val = 0;
+    double lmax = 0;
+    for (int i = 0; i < n; i++) {
+        if (pts[i].epoch > epochs) epochs = pts[i].epoch;
+        if (isfinite(pts[i].loss) && pts[i].loss > lmax) lmax = pts[i].loss;
+        if (isfinite(pts[i].val_loss)) { has_val = 1; if (pts[i].val_loss > lmax) lmax = pts[i].val_loss; }
+    }
+    if (lmax <= 0) lmax = 1;
+    double lstep = tick_step(lmax);
+    struct panel loss = { 0, 0, ceil(lmax / lstep) * lstep, epochs };
+    struct panel acc = { PANEL_W, 0, 1, epochs };
+
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", 2 * PANEL_W, PANEL_H, 2 * PANEL_W, PANEL_H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    axes(f, &loss, "Model loss", "loss (cross-entropy)");
+    axes(f, &acc, "Model accuracy", "accuracy");
+    const char *dash = " stroke-dasharray=\"6 3\"";
+    series(f, &loss, pts, n, offsetof(struct curve_point, loss), "#1f77b4", "");
+    series(f, &loss, pts, n, offsetof(struct curve_point, val_loss), "#ff7f0e", dash);
+    series(f, &acc, pts, n, offsetof(struct curve_point, acc), "#1f77b4", "");
+    series(f, &acc, pts, n, offsetof(struct curve_point, val_acc), "#ff7f0e", dash);
+    legend(f, &loss, has_val);
+    legend(f, &acc, has_val);
+    fprintf(f, "</svg>\n");
+    return close_rename(f, tmp, path, err, errlen);
+}

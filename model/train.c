@@ -1,0 +1,265 @@
+/* train.c — the training loop (model/train.h): shuffled mini-batches, Keras' dropout
+ * masks, Adam on every block, per-epoch validation, early stopping on validation
+ * accuracy that restores the best weights, Ctrl-C, progress lines, learning curves.
+ *
+ * Randomness: one xoshiro stream seeded from cfg->seed gives the batch order and the
+ * masks, so a seed reproduces a run on a given OpenBLAS thread count.
+ *
+ * The embedding's Adam update is dense, like Keras': every row's moments decay and
+ * every row moves each step, not only the rows of the batch's tokens.  (A lazy,
+ * rows-only update would be cheaper but is a different optimiser.)
+ */
+#include "model/train.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model/adam.h"
+#include "model/curves.h"
+#include "model/lstm.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int argmax(const float *v, int n)
+{
+    int k = 0;
+    for (int i = 1; i < n; i++) if (v[i] > v[k]) k = i;
+    return k;
+}
+
+/* Checks a data set against the model: -1 with a message on ERRF otherwise. */
+static int check_data(const char *what, const struct train_data *d, const struct lstm_params *p,
+                      int seq_len, FILE *errf)
+{
+    if (d->n < 0 || d->seq_len != seq_len || (d->n > 0 && (!d->tokens || !d->targets))) {
+        fprintf(errf, "train: %s data: bad shape (n %d, sequence length %d, expected %d)\n",
+                what, d->n, d->seq_len, seq_len);
+        return -1;
+    }
+    for (size_t i = 0; i < (size_t)d->n * d->seq_len; i++)
+        if (d->tokens[i] < 0 || d->tokens[i] >= p->vocab) {
+            fprintf(errf, "train: %s data: sequence %zu has token id %d outside 0..%d\n",
+                    what, i / d->seq_len + 1, d->tokens[i], p->vocab - 1);
+            return -1;
+        }
+    for (size_t i = 0; i < (size_t)d->n * p->classes; i++)
+        if (!(d->targets[i] >= 0 && d->targets[i] <= 1)) {
+            fprintf(errf, "train: %s data: sequence %zu has target %g outside [0, 1]\n",
+                    what, i / p->classes + 1, d->targets[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* Mean cross-entropy (Keras' clipping) and accuracy of P on D. */
+static int evaluate(const struct lstm_params *p, const struct train_data *d, float *probs,
+                    double *loss, double *acc)
+{
+    if (lstm_predict(p, d->tokens, d->n, d->seq_len, probs) < 0) return -1;
+    int C = p->classes, right = 0;
+    double l = 0;
+    for (int i = 0; i < d->n; i++) {
+        const float *pr = probs + (size_t)i * C, *tg = d->targets + (size_t)i * C;
+        for (int k = 0; k < C; k++) {
+            double q = pr[k] < 1e-7f ? 1e-7 : pr[k] > 1 - 1e-7f ? 1 - 1e-7 : pr[k];
+            l -= tg[k] * log(q);
+        }
+        right += argmax(pr, C) == argmax(tg, C);
+    }
+    *loss = d->n ? l / d->n : NAN;
+    *acc = d->n ? (double)right / d->n : NAN;
+    return 0;
+}
+
+/* A per-sequence, per-channel dropout mask with the 1/(1 - rate) scale folded in. */
+static float keep(struct lstm_rng *r, float rate)
+{
+    if (rate <= 0) return 1.0f;
+    return lstm_rng_uniform(r) >= rate ? 1.0f / (1.0f - rate) : 0.0f;
+}
+
+static void draw_masks(struct lstm_rng *r, const struct train_config *cfg, struct lstm_work *w,
+                       int B, int D, int H)
+{
+    w->use_in_mask = cfg->spatial_dropout > 0 || cfg->dropout > 0;
+    w->use_rec_mask = cfg->recurrent_dropout > 0;
+    if (w->use_in_mask)
+        for (size_t i = 0; i < (size_t)B * D; i++)
+            w->in_mask[i] = keep(r, cfg->spatial_dropout) * keep(r, cfg->dropout);
+    if (w->use_rec_mask)
+        for (size_t i = 0; i < (size_t)B * H; i++) w->rec_mask[i] = keep(r, cfg->recurrent_dropout);
+}
+
+struct trainer {
+    struct lstm_params grad, m, v, best;
+    struct lstm_work *work;
+    int *order, *btok;
+    float *btarget, *probs;
+    struct curve_point *curve;
+};
+
+static void trainer_free(struct trainer *t)
+{
+    lstm_params_free(&t->grad); lstm_params_free(&t->m); lstm_params_free(&t->v);
+    lstm_params_free(&t->best);
+    lstm_work_free(t->work);
+    free(t->order); free(t->btok); free(t->btarget); free(t->probs); free(t->curve);
+}
+
+static int alloc_like(struct lstm_params *dst, const struct lstm_params *p)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->vocab = p->vocab; dst->embed = p->embed; dst->hidden = p->hidden; dst->classes = p->classes;
+    return lstm_params_alloc(dst);
+}
+
+static void adam_all(const struct adam *a, struct lstm_params *p, struct trainer *t)
+{
+    size_t G = lstm_gates(p);
+    adam_update(a, p->E, t->grad.E, t->m.E, t->v.E, (size_t)p->vocab * p->embed);
+    adam_update(a, p->Wx, t->grad.Wx, t->m.Wx, t->v.Wx, (size_t)p->embed * G);
+    adam_update(a, p->Wh, t->grad.Wh, t->m.Wh, t->v.Wh, (size_t)p->hidden * G);
+    adam_update(a, p->b, t->grad.b, t->m.b, t->v.b, G);
+    adam_update(a, p->Wd, t->grad.Wd, t->m.Wd, t->v.Wd, (size_t)p->hidden * p->classes);
+    adam_update(a, p->bd, t->grad.bd, t->m.bd, t->v.bd, (size_t)p->classes);
+}
+
+int lstm_train(struct lstm_params *p, const struct train_config *cfg,
+               const struct train_data *train, const struct train_data *val,
+               struct train_result *res, FILE *progress)
+{
+    FILE *errf = stderr;
+    memset(res, 0, sizeof *res);
+    res->best_val_acc = NAN; res->best_val_loss = NAN;
+    if (!train || train->n < 1 || train->seq_len < 1) {
+        fprintf(errf, "train: no training sequences\n");
+        return -1;
+    }
+    int T = train->seq_len, C = p->classes, D = p->embed, H = p->hidden;
+    if (cfg->batch < 1 || cfg->max_epochs < 1 || cfg->patience < 0 || !(cfg->lr > 0) ||
+        !(cfg->spatial_dropout >= 0 && cfg->spatial_dropout < 1) ||
+        !(cfg->dropout >= 0 && cfg->dropout < 1) ||
+        !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1)) {
+        fprintf(errf, "train: bad settings (batch %d, epochs %d, patience %d, lr %g, dropout %g/%g/%g)\n",
+                cfg->batch, cfg->max_epochs, cfg->patience, cfg->lr, cfg->spatial_dropout,
+                cfg->dropout, cfg->recurrent_dropout);
+        return -1;
+    }
+    int has_val = val && val->n > 0;
+    if (check_data("training", train, p, T, errf) < 0 || (has_val && check_data("validation", val, p, T, errf) < 0))
+        return -1;
+    if (cfg->threads > 0) openblas_set_num_threads(cfg->threads);
+
+    int B = cfg->batch < train->n ? cfg->batch : train->n;
+    struct trainer t;
+    memset(&t, 0, sizeof t);
+    int nval = has_val ? val->n : 0;
+    if (alloc_like(&t.grad, p) < 0 || alloc_like(&t.m, p) < 0 || alloc_like(&t.v, p) < 0 ||
+        alloc_like(&t.best, p) < 0 || !(t.work = lstm_work_new(p, B, T)) ||
+        !(t.order = malloc((size_t)train->n * sizeof(int))) ||
+        !(t.btok = malloc((size_t)B * T * sizeof(int))) ||
+        !(t.btarget = malloc((size_t)B * C * sizeof(float))) ||
+        !(t.probs = malloc(((size_t)nval + 1) * C * sizeof(float))) ||
+        !(t.curve = calloc((size_t)cfg->max_epochs, sizeof *t.curve))) {
+        fprintf(errf, "train: out of memory\n");
+        trainer_free(&t);
+        return -1;
+    }
+    lstm_params_copy(&t.best, p);
+
+    struct lstm_rng rng;
+    lstm_rng_seed(&rng, (uint64_t)cfg->seed ^ 0x5eed7a11c0ffeeULL);
+    for (int i = 0; i < train->n; i++) t.order[i] = i;
+    struct adam opt;
+    adam_init(&opt, cfg->lr);
+
+    int status = 0, wait = 0, have_best = 0;
+    double best_acc = -1;
+    for (int epoch = 1; epoch <= cfg->max_epochs; epoch++) {
+        double t0 = now_seconds(), loss_sum = 0;
+        long right = 0, seen = 0;
+        for (int i = train->n - 1; i > 0; i--) {   /* Fisher-Yates */
+            int j = (int)(lstm_rng_next(&rng) % (uint64_t)(i + 1)), tmp = t.order[i];
+            t.order[i] = t.order[j]; t.order[j] = tmp;
+        }
+        for (int s = 0; s < train->n && !(cfg->stop && *cfg->stop); s += B) {
+            int nb = train->n - s < B ? train->n - s : B;
+            for (int k = 0; k < nb; k++) {
+                int src = t.order[s + k];
+                memcpy(t.btok + (size_t)k * T, train->tokens + (size_t)src * T, (size_t)T * sizeof(int));
+                memcpy(t.btarget + (size_t)k * C, train->targets + (size_t)src * C, (size_t)C * sizeof(float));
+            }
+            draw_masks(&rng, cfg, t.work, nb, D, H);
+            double l = lstm_forward(p, t.work, t.btok, nb, t.btarget);
+            for (int k = 0; k < nb; k++)
+                right += argmax(t.work->probs + (size_t)k * C, C) == argmax(t.btarget + (size_t)k * C, C);
+            lstm_backward(p, t.work, t.btarget, &t.grad);
+            adam_begin_step(&opt);
+            adam_all(&opt, p, &t);
+            lstm_grad_clear_rows(p, t.work, &t.grad);
+            loss_sum += l * nb;
+            seen += nb;
+        }
+        if (cfg->stop && *cfg->stop) {
+            res->interrupted = 1;
+            if (progress) fprintf(progress, "epoch %d/%d: interrupted after %ld of %d sequences\n",
+                                  epoch, cfg->max_epochs, seen, train->n);
+            break;
+        }
+        struct curve_point *cp = &t.curve[epoch - 1];
+        cp->epoch = epoch;
+        cp->loss = loss_sum / seen;
+        cp->acc = (double)right / seen;
+        cp->val_loss = cp->val_acc = NAN;
+        if (has_val && evaluate(p, val, t.probs, &cp->val_loss, &cp->val_acc) < 0) {
+            fprintf(errf, "train: out of memory evaluating\n");
+            status = -1;
+            break;
+        }
+        cp->seconds = now_seconds() - t0;
+        res->epochs_run = epoch;
+        if (progress) {
+            fprintf(progress, "epoch %d/%d: loss %.4f - acc %.4f", epoch, cfg->max_epochs, cp->loss, cp->acc);
+            if (has_val) fprintf(progress, " - val_loss %.4f - val_acc %.4f", cp->val_loss, cp->val_acc);
+            fprintf(progress, " - %.1f s\n", cp->seconds);
+            fflush(progress);
+        }
+        char err[4200];
+        if ((cfg->curves_csv && curves_write_csv(cfg->curves_csv, t.curve, epoch, err, sizeof err) < 0) ||
+            (cfg->curves_svg && curves_write_svg(cfg->curves_svg, t.curve, epoch, err, sizeof err) < 0)) {
+            fprintf(errf, "train: %s\n", err);
+            status = -1;
+            break;
+        }
+        /* Early stopping as Keras' EarlyStopping(monitor="val_accuracy", patience,
+         * restore_best_weights=True): strictly better is an improvement.  Without a
+         * validation set every epoch counts as the best (the last weights are kept). */
+        double score = has_val ? cp->val_acc : (double)epoch;
+        if (score > best_acc) {
+            best_acc = score;
+            wait = 0;
+            have_best = 1;
+            res->best_epoch = epoch;
+            res->best_val_acc = cp->val_acc;
+            res->best_val_loss = cp->val_loss;
+            lstm_params_copy(&t.best, p);
+        } else if (++wait >= cfg->patience) {
+            if (progress) fprintf(progress, "early stopping: no better val_acc for %d epochs, best epoch %d\n",
+                                  cfg->patience, res->best_epoch);
+            break;
+        }
+    }
+    /* Keep the best epoch's weights; an interruption before the first epoch ends keeps
+     * the weights as they are. */
+    if (have_best) lstm_params_copy(p, &t.best);
+    trainer_free(&t);
+    return status;
+}

@@ -1,0 +1,231 @@
+/* test_lstm.c — proofs for the LSTM numerics: the hand-written backward pass of every
+ * parameter block against central finite differences (with dropout masks on and soft
+ * targets), Keras' initialisers, Adam's rule, and prediction equal to the training
+ * forward pass without dropout.
+ *
+ * Tolerance: the model runs in float, so the finite differences use a step of 1e-2
+ * on a loss summed in double; a gradient entry passes when
+ *     |analytic - numeric| <= 2e-2 * max(|analytic|, |numeric|) + 2e-4
+ * (the absolute term covers entries near zero, where float rounding of the loss,
+ * about 1e-7 / 2e-2 = 5e-6, dominates).  The largest relative error of each block is
+ * printed.
+ */
+#include "unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/adam.h"
+#include "model/lstm.h"
+#include "model/train.h"
+
+enum { V = 20, D = 8, HID = 5, NC = 6, T = 7, NB = 3 };
+
+static void random_batch(struct lstm_rng *r, int *tok, float *tg)
+{
+    for (int i = 0; i < NB * T; i++) tok[i] = (int)(lstm_rng_next(r) % V);
+    tok[0] = tok[1] = 0;  /* front padding, as the tokenizer makes it */
+    for (int b = 0; b < NB; b++) {   /* soft targets summing to 1 */
+        double s = 0;
+        for (int k = 0; k < NC; k++) { tg[b * NC + k] = (float)lstm_rng_uniform(r) + 0.05f; s += tg[b * NC + k]; }
+        for (int k = 0; k < NC; k++) tg[b * NC + k] = (float)(tg[b * NC + k] / s);
+    }
+}
+
+struct block { const char *name; float *w, *g; size_t n; };
+
+static void gradcheck(int with_masks)
+{
+    struct lstm_params p, g;
+    assert_int_equal(lstm_params_init(&p, V, D, HID, NC, 7), 0);
+    /* Larger biases and dense weights than the initialisers give, so that every gate
+     * and the softmax are away from their flat regions and every block matters. */
+    struct lstm_rng r;
+    lstm_rng_seed(&r, 99);
+    for (int i = 0; i < 4 * HID; i++) p.b[i] += (float)(lstm_rng_uniform(&r) - 0.5);
+    for (int i = 0; i < NC; i++) p.bd[i] = (float)(lstm_rng_uniform(&r) - 0.5);
+    for (int i = 0; i < V * D; i++) p.E[i] *= 10;
+    memset(&g, 0, sizeof g);
+    g.vocab = V; g.embed = D; g.hidden = HID; g.classes = NC;
+    assert_int_equal(lstm_params_alloc(&g), 0);
+
+    struct lstm_work *w = lstm_work_new(&p, NB, T);
+    assert_non_null(w);
+    int tok[NB * T];
+    float tg[NB * NC];
+    random_batch(&r, tok, tg);
+    if (with_masks) {
+        /* Keras-style masks: zeros and 1/(1-rate) scales, one per sequence and channel. */
+        w->use_in_mask = w->use_rec_mask = 1;
+        for (int i = 0; i < NB * D; i++) w->in_mask[i] = lstm_rng_uniform(&r) < 0.3 ? 0.0f : 1.0f / 0.7f;
+        for (int i = 0; i < NB * HID; i++) w->rec_mask[i] = lstm_rng_uniform(&r) < 0.3 ? 0.0f : 1.0f / 0.7f;
+    }
+    lstm_forward(&p, w, tok, NB, tg);
+    lstm_backward(&p, w, tg, &g);
+
+    struct block blocks[] = {
+        { "E", p.E, g.E, (size_t)V * D },        { "Wx", p.Wx, g.Wx, (size_t)D * 4 * HID },
+        { "Wh", p.Wh, g.Wh, (size_t)HID * 4 * HID }, { "b", p.b, g.b, 4 * HID },
+        { "Wd", p.Wd, g.Wd, (size_t)HID * NC },  { "bd", p.bd, g.bd, NC },
+    };
+    const float h = 1e-2f;
+    for (size_t k = 0; k < sizeof blocks / sizeof *blocks; k++) {
+        struct block *bl = &blocks[k];
+        double worst = 0, gmax = 0;
+        for (size_t i = 0; i < bl->n; i++) {
+            float keep = bl->w[i];
+            bl->w[i] = keep + h;
+            double lp = lstm_forward(&p, w, tok, NB, tg);
+            bl->w[i] = keep - h;
+            double lm = lstm_forward(&p, w, tok, NB, tg);
+            bl->w[i] = keep;
+            double num = (lp - lm) / (2.0 * h), ana = bl->g[i];
+            double scale = fmax(fabs(num), fabs(ana));
+            if (scale > gmax) gmax = scale;
+            if (scale > 1e-3 && fabs(num - ana) / scale > worst) worst = fabs(num - ana) / scale;
+            if (fabs(num - ana) > 2e-2 * scale + 2e-4)
+                fail_msg("%s[%zu]: analytic %.6g, numeric %.6g", bl->name, i, ana, num);
+        }
+        /* A block whose gradient is all zero would prove nothing. */
+        assert_true(gmax > 1e-3);
+        printf("gradcheck%s %-2s: %zu entries, max relative error %.2e (max |grad| %.3g)\n",
+               with_masks ? " (dropout masks)" : "", bl->name, bl->n, worst, gmax);
+    }
+    lstm_work_free(w);
+    lstm_params_free(&p);
+    lstm_params_free(&g);
+}
+
+static void test_gradcheck_plain(void **state) { (void)state; gradcheck(0); }
+static void test_gradcheck_dropout(void **state) { (void)state; gradcheck(1); }
+
+/* The embedding gradient touches only the batch's rows, and clearing them leaves it zero. */
+static void test_sparse_embedding_grad(void **state)
+{
+    (void)state;
+    struct lstm_params p, g;
+    assert_int_equal(lstm_params_init(&p, V, D, HID, NC, 3), 0);
+    memset(&g, 0, sizeof g);
+    g.vocab = V; g.embed = D; g.hidden = HID; g.classes = NC;
+    assert_int_equal(lstm_params_alloc(&g), 0);
+    struct lstm_work *w = lstm_work_new(&p, NB, T);
+    int tok[NB * T];
+    float tg[NB * NC];
+    for (int i = 0; i < NB * T; i++) tok[i] = i % 4;   /* rows 0..3 only */
+    for (int i = 0; i < NB * NC; i++) tg[i] = i % NC == 0;
+    lstm_forward(&p, w, tok, NB, tg);
+    lstm_backward(&p, w, tg, &g);
+    for (int v = 0; v < V; v++) {
+        double s = 0;
+        for (int d = 0; d < D; d++) s += fabs(g.E[v * D + d]);
+        if (v < 4) assert_true(s > 0); else assert_true(s == 0);
+    }
+    lstm_grad_clear_rows(&p, w, &g);
+    for (int i = 0; i < V * D; i++) assert_true(g.E[i] == 0);
+    lstm_work_free(w);
+    lstm_params_free(&p);
+    lstm_params_free(&g);
+}
+
+/* Keras' initialisers: orthonormal recurrent rows, forget bias 1, Glorot limits. */
+static void test_init(void **state)
+{
+    (void)state;
+    struct lstm_params p;
+    assert_int_equal(lstm_params_init(&p, 100, 32, 16, 6, 1), 0);
+    int G = 64;
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            double dot = 0;
+            for (int k = 0; k < G; k++) dot += (double)p.Wh[i * G + k] * p.Wh[j * G + k];
+            assert_true(fabs(dot - (i == j)) < 1e-5);
+        }
+    for (int k = 0; k < G; k++) assert_true(p.b[k] == (k >= 16 && k < 32 ? 1.0f : 0.0f));
+    double lim = sqrt(6.0 / (32 + 64)), seen = 0;
+    for (int i = 0; i < 32 * G; i++) {
+        assert_true(fabs(p.Wx[i]) <= lim);
+        if (fabs(p.Wx[i]) > seen) seen = fabs(p.Wx[i]);
+    }
+    assert_true(seen > 0.9 * lim);   /* uniform over the whole range */
+    for (int i = 0; i < 100 * 32; i++) assert_true(fabs(p.E[i]) <= 0.05);
+    /* Same seed, same weights; another seed, others. */
+    struct lstm_params q;
+    assert_int_equal(lstm_params_init(&q, 100, 32, 16, 6, 1), 0);
+    assert_memory_equal(p.Wh, q.Wh, 16 * G * sizeof(float));
+    lstm_params_free(&q);
+    assert_int_equal(lstm_params_init(&q, 100, 32, 16, 6, 2), 0);
+    assert_true(memcmp(p.Wx, q.Wx, 32 * G * sizeof(float)) != 0);
+    lstm_params_free(&q);
+    lstm_params_free(&p);
+}
+
+/* Adam against the rule computed in double by hand for three steps. */
+static void test_adam(void **state)
+{
+    (void)state;
+    struct adam a;
+    adam_init(&a, 0.01);
+    float w[2] = { 1.0f, -2.0f }, m[2] = { 0 }, v[2] = { 0 };
+    double W[2] = { 1.0, -2.0 }, M[2] = { 0 }, Vv[2] = { 0 };
+    const float grads[3][2] = { { 0.5f, -1.0f }, { 0.25f, 3.0f }, { -0.125f, 0.0f } };
+    for (int s = 1; s <= 3; s++) {
+        adam_begin_step(&a);
+        adam_update(&a, w, grads[s - 1], m, v, 2);
+        double lr_t = 0.01 * sqrt(1 - pow(0.999, s)) / (1 - pow(0.9, s));
+        for (int i = 0; i < 2; i++) {
+            double gi = grads[s - 1][i];
+            M[i] = 0.9 * M[i] + 0.1 * gi;
+            Vv[i] = 0.999 * Vv[i] + 0.001 * gi * gi;
+            W[i] -= lr_t * M[i] / (sqrt(Vv[i]) + 1e-7);
+        }
+    }
+    for (int i = 0; i < 2; i++) assert_true(fabs(w[i] - W[i]) < 1e-6);
+    /* Adam's first step moves a weight by about lr, whatever the gradient's size. */
+    struct adam b;
+    adam_init(&b, 0.01);
+    float x[2] = { 0, 0 }, mx[2] = { 0 }, vx[2] = { 0 }, gx[2] = { 1e-3f, 1e3f };
+    adam_begin_step(&b);
+    adam_update(&b, x, gx, mx, vx, 2);
+    for (int i = 0; i < 2; i++) assert_true(fabs(x[i] + 0.01) < 1e-4);
+}
+
+/* lstm_predict (table lookup path and gather path) equals the forward pass. */
+static void test_predict_matches_forward(void **state)
+{
+    (void)state;
+    struct lstm_params p;
+    assert_int_equal(lstm_params_init(&p, V, D, HID, NC, 11), 0);
+    struct lstm_rng r;
+    lstm_rng_seed(&r, 5);
+    enum { N = 70 };   /* 70 x 7 tokens > vocab: the table path; one sequence: the gather path */
+    int tok[N * T];
+    for (int i = 0; i < N * T; i++) tok[i] = (int)(lstm_rng_next(&r) % V);
+    float probs[N * NC], one[NC];
+    assert_int_equal(lstm_predict(&p, tok, N, T, probs), 0);
+    struct lstm_work *w = lstm_work_new(&p, N, T);
+    lstm_forward(&p, w, tok, N, NULL);
+    for (int i = 0; i < N * NC; i++) assert_true(fabsf(probs[i] - w->probs[i]) < 1e-5f);
+    assert_int_equal(lstm_predict(&p, tok + 5 * T, 1, T, one), 0);
+    for (int k = 0; k < NC; k++) assert_true(fabsf(one[k] - w->probs[5 * NC + k]) < 1e-5f);
+    double s = 0;
+    for (int k = 0; k < NC; k++) s += one[k];
+    assert_true(fabs(s - 1) < 1e-5);
+    tok[3] = V;   /* out of range: refused, not read */
+    assert_int_equal(lstm_predict(&p, tok, N, T, probs), -1);
+    lstm_work_free(w);
+    lstm_params_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gradcheck_plain),
+        cmocka_unit_test(test_gradcheck_dropout),
+        cmocka_unit_test(test_sparse_embedding_grad),
+        cmocka_unit_test(test_init),
+        cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_predict_matches_forward),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
