@@ -25,6 +25,17 @@ int model_classify(const nbs_model *m, const char *src, size_t len, float probs[
 /* A short name for the model, written into cell metadata ("nbstage-lstm-1a2b3c4d"). */
 const char *model_name(const nbs_model *m);
 
+/* Additions for eval, bench and tests (compatible with the original contract): */
+/* The provenance line stored in the file (how and on what it was trained). */
+const char *model_info(const nbs_model *m);
+/* The sequence length the model reads (120): the size IDS needs below. */
+int model_seq_len(const nbs_model *m);
+/* SRC's word ids, front-padded to model_seq_len(); returns the count of real words
+ * (at the end of IDS), -1 when out of memory. */
+int model_encode(const nbs_model *m, const char *src, size_t len, int *ids);
+/* model_classify on ids already encoded: the last N ids of a cell (N <= seq_len). */
+int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_STAGES]);
+
 /* The shipped default model: share/default.nbsm beside the program in a build tree,
  * or PREFIX/share/nbstage/default.nbsm for an installed one.  NBSTAGE_MODEL in the
  * environment overrides.  Returns a static path, or NULL when none is found. */
