@@ -1,0 +1,669 @@
+/* proxy.c — the relay loop between Jupyter and the wrapped kernel (see proxy.h).
+ *
+ * One thread polls everything; the heartbeat is echoed by zmq_proxy in its own thread
+ * and classification runs in kernel/classify_worker.c.  Frames are moved as zmq_msg_t
+ * from one socket to the other, so what is forwarded is what was received, byte for
+ * byte; only the stage output and the readiness nudges are built and signed here.
+ *
+ * IOPub ordering: the tag must reach clients before the child's `status: idle` for its
+ * request (nbclient stops collecting at the first idle).  When that idle arrives before
+ * the worker has answered, it is held, and so is every iopub message after it, until
+ * the answer comes; the queue is empty otherwise.
+ */
+#include "kernel/proxy.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "kernel/classify_worker.h"
+#include "kernel/wire.h"
+#include "nbformat/pysrc.h"
+
+#define NUDGE_PREFIX "nbstage-nudge-"
+#define NUDGE_EVERY_MS 200
+#define EXIT_GRACE_MS 3000 /* after the shutdown_reply, for the child to exit by itself */
+#define BATCH 256          /* messages taken from one socket per poll round */
+
+/* One multipart message, frames owned. */
+struct mpart {
+    zmq_msg_t *f;
+    size_t n, cap;
+};
+
+struct qnode {
+    struct mpart m;
+    struct qnode *next;
+};
+
+/* An execute_request being classified, until its idle has been relayed. */
+struct pending {
+    char id[128];  /* the request's msg_id */
+    char *header;  /* the request's header frame, verbatim: the tag's parent_header */
+    char *content; /* the answer (display_data content), NULL for none */
+    int done;      /* the worker has answered */
+    int started;   /* the child published execute_input (aborted requests are not) */
+    int held;      /* its idle waits at the front of the queue */
+};
+
+struct proxy {
+    const struct proxy_config *cfg;
+    struct wire_key key;
+    void *ctx;
+    void *c_shell, *c_control, *c_stdin, *c_iopub, *c_hb; /* Jupyter's side */
+    void *k_shell, *k_control, *k_stdin, *k_iopub;        /* the child's side */
+    struct classify_worker *worker;
+    pthread_t hb_thread;
+    int hb_started;
+    int ready; /* the child's iopub has answered a nudge */
+    unsigned nudges;
+    char session[128], username[128], version[16];
+    struct pending *pend;
+    size_t n_pend, cap_pend;
+    struct qnode *qhead, *qtail;
+    struct mpart cur;
+    struct wire_frame *views;
+    size_t views_cap;
+    int shutdown_requested, exiting;
+    long long exit_deadline;
+    unsigned long n_bad[2]; /* malformed, badly signed */
+};
+
+static void logmsg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nbstage-kernel: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- multipart messages ---------------------------------------------------------- */
+
+static void mpart_close(struct mpart *m)
+{
+    for (size_t i = 0; i < m->n; i++) zmq_msg_close(&m->f[i]);
+    m->n = 0;
+}
+
+static void mpart_free(struct mpart *m)
+{
+    mpart_close(m);
+    free(m->f);
+    m->f = NULL;
+    m->cap = 0;
+}
+
+/* 1: a whole message received into M (emptied first); 0: none waiting; -1: error. */
+static int mpart_recv(void *sock, struct mpart *m)
+{
+    mpart_close(m);
+    for (;;) {
+        if (m->n == m->cap) {
+            size_t cap = m->cap ? 2 * m->cap : 16;
+            zmq_msg_t *f = realloc(m->f, cap * sizeof *f);
+            if (!f) { mpart_close(m); return -1; }
+            m->f = f, m->cap = cap;
+        }
+        zmq_msg_t *part = &m->f[m->n];
+        zmq_msg_init(part);
+        if (zmq_msg_recv(part, sock, m->n ? 0 : ZMQ_DONTWAIT) < 0) {
+            int e = zmq_errno();
+            zmq_msg_close(part);
+            mpart_close(m);
+            return e == EAGAIN ? 0 : -1;
+        }
+        m->n++;
+        if (!zmq_msg_more(part)) return 1;
+    }
+}
+
+/* Sends every frame of M (zmq takes them); M is empty afterwards.  0 or -1. */
+static int mpart_send(void *sock, struct mpart *m)
+{
+    int rc = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (rc == 0 && zmq_msg_send(&m->f[i], sock, i + 1 < m->n ? ZMQ_SNDMORE : 0) < 0)
+            rc = -1;
+        if (rc) zmq_msg_close(&m->f[i]);
+    }
+    m->n = 0;
+    return rc;
+}
+
+/* Views of M's frames in px->views; -1 when out of memory. */
+static int mpart_views(struct proxy *px, struct mpart *m)
+{
+    if (m->n > px->views_cap) {
+        struct wire_frame *v = realloc(px->views, m->n * sizeof *v);
+        if (!v) return -1;
+        px->views = v, px->views_cap = m->n;
+    }
+    for (size_t i = 0; i < m->n; i++)
+        px->views[i] = (struct wire_frame){zmq_msg_data(&m->f[i]), zmq_msg_size(&m->f[i])};
+    return 0;
+}
+
+static json_t *frame_json(const struct wire_frame *f)
+{
+    return json_loadb((const char *)f->data, f->len, 0, NULL);
+}
+
+/* A string member of a JSON frame, copied into OUT (empty when absent). */
+static void frame_string(const struct wire_frame *f, const char *key, char *out, size_t cap)
+{
+    out[0] = 0;
+    json_t *j = frame_json(f);
+    const char *s = json_string_value(json_object_get(j, key));
+    if (s) snprintf(out, cap, "%s", s);
+    json_decref(j);
+}
+
+static void count_bad(struct proxy *px, int kind, const char *chan, const char *what)
+{
+    unsigned long n = ++px->n_bad[kind];
+    if (n <= 20 || n % 1000 == 0)
+        logmsg("%s message on %s dropped (%lu so far)", what, chan, n);
+}
+
+/* ---- iopub: the queue and the stage tag ------------------------------------------ */
+
+static struct pending *pending_find(struct proxy *px, const char *id)
+{
+    for (size_t i = 0; i < px->n_pend; i++)
+        if (strcmp(px->pend[i].id, id) == 0) return &px->pend[i];
+    return NULL;
+}
+
+static void pending_remove(struct proxy *px, struct pending *p)
+{
+    free(p->header);
+    free(p->content);
+    *p = px->pend[--px->n_pend];
+}
+
+static void publish_tag(struct proxy *px, const struct pending *p)
+{
+    if (!p->content || !p->started) return;
+    char id[40], date[32], sig[WIRE_SIG_HEX + 1];
+    wire_new_id(id, sizeof id, NULL);
+    wire_now_iso(date);
+    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type", "display_data",
+                          "session", px->session, "username", px->username, "date", date,
+                          "version", px->version[0] ? px->version : "5.3");
+    char *hs = h ? json_dumps(h, JSON_COMPACT) : NULL;
+    json_decref(h);
+    if (!hs) { logmsg("out of memory: stage output not published"); return; }
+    struct wire_frame fr[6];
+    wire_build(&px->key, hs, p->header, "{}", p->content, sig, fr);
+    static const char topic[] = "kernel.nbstage.display_data";
+    zmq_send(px->c_iopub, topic, sizeof topic - 1, ZMQ_SNDMORE);
+    for (int i = 0; i < 6; i++) zmq_send(px->c_iopub, fr[i].data, fr[i].len, i < 5 ? ZMQ_SNDMORE : 0);
+    free(hs);
+}
+
+enum { IOPUB_SENT, IOPUB_HELD };
+
+/* Relays one child iopub message (taken from M), holding an idle whose tag is not
+ * ready yet.  Assumes the queue is empty. */
+static int iopub_route(struct proxy *px, struct mpart *m)
+{
+    struct wire_parts wp;
+    if (px->n_pend == 0 || mpart_views(px, m) || wire_split(px->views, m->n, &wp)) {
+        mpart_send(px->c_iopub, m);
+        return IOPUB_SENT;
+    }
+    char type[64];
+    frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
+    int idle = 0, input = strcmp(type, "execute_input") == 0;
+    if (strcmp(type, "status") == 0) {
+        char state[16];
+        frame_string(&px->views[wp.header + 3], "execution_state", state, sizeof state);
+        idle = strcmp(state, "idle") == 0;
+    }
+    if (idle || input) {
+        char parent[128];
+        frame_string(&px->views[wp.header + 1], "msg_id", parent, sizeof parent);
+        struct pending *p = pending_find(px, parent);
+        if (p && input) p->started = 1;
+        if (p && idle) {
+            if (!p->done) {
+                p->held = 1;
+                struct qnode *q = malloc(sizeof *q);
+                if (q) { /* hold: the front of the queue */
+                    q->m = *m;
+                    *m = (struct mpart){0};
+                    q->next = px->qhead;
+                    px->qhead = q;
+                    if (!px->qtail) px->qtail = q;
+                    return IOPUB_HELD;
+                }
+            } else {
+                publish_tag(px, p);
+            }
+            pending_remove(px, p);
+        }
+    }
+    mpart_send(px->c_iopub, m);
+    return IOPUB_SENT;
+}
+
+/* Takes M: queues it behind a held idle, or routes it. */
+static void iopub_emit(struct proxy *px, struct mpart *m)
+{
+    if (!px->qhead) { iopub_route(px, m); return; }
+    struct qnode *q = malloc(sizeof *q);
+    if (!q) { logmsg("out of memory: iopub message lost"); mpart_close(m); return; }
+    q->m = *m;
+    *m = (struct mpart){0};
+    q->next = NULL;
+    px->qtail->next = q;
+    px->qtail = q;
+}
+
+/* After the held idle's answer: publish its tag, then let the queue go until the
+ * next idle that must wait. */
+static void iopub_release(struct proxy *px, struct pending *p)
+{
+    publish_tag(px, p);
+    pending_remove(px, p);
+    while (px->qhead) {
+        struct qnode *q = px->qhead;
+        px->qhead = q->next;
+        if (!px->qhead) px->qtail = NULL;
+        struct mpart m = q->m;
+        free(q);
+        int held = iopub_route(px, &m);
+        mpart_free(&m);
+        if (held == IOPUB_HELD) break;
+    }
+}
+
+static void handle_worker(struct proxy *px)
+{
+    char id[128];
+    char *content;
+    while (classify_worker_result(px->worker, id, sizeof id, &content) == 0) {
+        struct pending *p = pending_find(px, id);
+        if (!p) { free(content); continue; }
+        p->content = content;
+        p->done = 1;
+        if (p->held) iopub_release(px, p);
+    }
+}
+
+/* ---- the readiness nudge ------------------------------------------------------------- */
+
+static void nudge(struct proxy *px)
+{
+    char id[64], date[32], sig[WIRE_SIG_HEX + 1];
+    wire_new_id(id, sizeof id, NUDGE_PREFIX);
+    wire_now_iso(date);
+    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type",
+                          "kernel_info_request", "session", "nbstage-kernel", "username",
+                          "nbstage", "date", date, "version", "5.3");
+    char *hs = h ? json_dumps(h, JSON_COMPACT) : NULL;
+    json_decref(h);
+    if (!hs) return;
+    struct wire_frame fr[6];
+    wire_build(&px->key, hs, "{}", "{}", "{}", sig, fr);
+    for (int i = 0; i < 6; i++)
+        zmq_send(px->k_shell, fr[i].data, fr[i].len, (i < 5 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+    free(hs);
+    px->nudges++;
+}
+
+/* ---- relaying ------------------------------------------------------------------------- */
+
+/* An execute_request with real code: remember it and hand its source to the worker. */
+static void maybe_classify(struct proxy *px, const struct wire_parts *wp)
+{
+    json_t *content = frame_json(&px->views[wp->header + 3]);
+    json_t *code = json_object_get(content, "code");
+    const char *src = json_string_value(code);
+    size_t len = json_string_length(code);
+    if (src && !json_is_true(json_object_get(content, "silent")) && !pysrc_is_blank(src, len)) {
+        char id[128];
+        frame_string(&px->views[wp->header], "msg_id", id, sizeof id);
+        const struct wire_frame *h = &px->views[wp->header];
+        if (id[0] && !pending_find(px, id)) {
+            if (px->n_pend == px->cap_pend) {
+                size_t cap = px->cap_pend ? 2 * px->cap_pend : 16;
+                struct pending *np = realloc(px->pend, cap * sizeof *np);
+                if (np) px->pend = np, px->cap_pend = cap;
+            }
+            char *hcopy = malloc(h->len + 1);
+            if (px->n_pend < px->cap_pend && hcopy) {
+                memcpy(hcopy, h->data, h->len);
+                hcopy[h->len] = 0;
+                struct pending *p = &px->pend[px->n_pend];
+                memset(p, 0, sizeof *p);
+                snprintf(p->id, sizeof p->id, "%s", id);
+                p->header = hcopy;
+                if (classify_worker_submit(px->worker, id, strlen(id), src, len) == 0) px->n_pend++;
+                else { free(hcopy); logmsg("classification queue broken; cell not tagged"); }
+            } else {
+                free(hcopy);
+                logmsg("out of memory; cell not tagged");
+            }
+        }
+    }
+    json_decref(content);
+}
+
+enum chan { SHELL, CONTROL, STDIN };
+static const char *const chan_name[] = {"shell", "control", "stdin"};
+
+/* Client -> child on one channel: checked, then forwarded untouched. */
+static void relay_client(struct proxy *px, void *from, void *to, enum chan ch)
+{
+    for (int k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
+        struct wire_parts wp;
+        if (mpart_views(px, &px->cur) || wire_split(px->views, px->cur.n, &wp)) {
+            count_bad(px, 0, chan_name[ch], "malformed");
+            mpart_close(&px->cur);
+            continue;
+        }
+        if (!wire_verify(&px->key, px->views, &wp)) {
+            count_bad(px, 1, chan_name[ch], "badly signed");
+            mpart_close(&px->cur);
+            continue;
+        }
+        if (ch != STDIN) {
+            char type[64];
+            frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
+            if (ch == SHELL && px->worker && strcmp(type, "execute_request") == 0)
+                maybe_classify(px, &wp);
+            else if (strcmp(type, "shutdown_request") == 0)
+                px->shutdown_requested = 1;
+        }
+        mpart_send(to, &px->cur);
+    }
+}
+
+/* Child -> client on shell, control or stdin: replies carry the client's identities. */
+static void relay_child(struct proxy *px, void *from, void *to, enum chan ch)
+{
+    for (int k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
+        struct wire_parts wp;
+        if (mpart_views(px, &px->cur) || wire_split(px->views, px->cur.n, &wp) || wp.n_ids == 0) {
+            mpart_close(&px->cur); /* our own nudges' replies, or nothing routable */
+            continue;
+        }
+        if (px->shutdown_requested && !px->exiting) {
+            char type[64];
+            frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
+            if (strcmp(type, "shutdown_reply") == 0) {
+                px->exiting = 1;
+                px->exit_deadline = now_ms() + EXIT_GRACE_MS;
+            }
+        }
+        mpart_send(to, &px->cur);
+    }
+}
+
+static void learn_session(struct proxy *px, const struct wire_frame *header)
+{
+    json_t *h = frame_json(header);
+    const char *s = json_string_value(json_object_get(h, "session"));
+    const char *u = json_string_value(json_object_get(h, "username"));
+    const char *v = json_string_value(json_object_get(h, "version"));
+    if (s) {
+        snprintf(px->session, sizeof px->session, "%s", s);
+        snprintf(px->username, sizeof px->username, "%s", u ? u : "");
+        snprintf(px->version, sizeof px->version, "%s", v ? v : "5.3");
+    }
+    json_decref(h);
+}
+
+static void relay_iopub(struct proxy *px)
+{
+    for (int k = 0; k < BATCH && mpart_recv(px->k_iopub, &px->cur) == 1; k++) {
+        struct wire_parts wp;
+        if (mpart_views(px, &px->cur) || wire_split(px->views, px->cur.n, &wp)) {
+            mpart_send(px->c_iopub, &px->cur); /* not ours to judge */
+            continue;
+        }
+        const struct wire_frame *parent = &px->views[wp.header + 1];
+        if (memmem(parent->data, parent->len, NUDGE_PREFIX, sizeof NUDGE_PREFIX - 1)) {
+            if (!px->ready) {
+                learn_session(px, &px->views[wp.header]);
+                px->ready = 1;
+            }
+            mpart_close(&px->cur); /* the nudges' busy/idle are ours, not the clients' */
+            continue;
+        }
+        if (!px->session[0]) learn_session(px, &px->views[wp.header]);
+        iopub_emit(px, &px->cur);
+    }
+}
+
+/* ---- set-up and end ------------------------------------------------------------------- */
+
+static void *hb_main(void *arg)
+{
+    void *hb = arg;
+    zmq_proxy(hb, hb, NULL); /* an echo: returns when the context is shut down */
+    int zero = 0;
+    zmq_setsockopt(hb, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(hb);
+    return NULL;
+}
+
+static void *new_socket(struct proxy *px, int type, const char *endpoint, int bind, char *err,
+                        size_t errlen)
+{
+    void *s = zmq_socket(px->ctx, type);
+    if (!s) { snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(zmq_errno())); return NULL; }
+    int zero = 0, linger = 1000, ivl = 10, one = 1;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero); /* never drop or block relayed output */
+    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl); /* the child binds late */
+    if (strncmp(endpoint, "tcp://[", 7) == 0) zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);
+    if (type == ZMQ_SUB) zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+    if (type == ZMQ_DEALER) {
+        /* shell, stdin and control share one identity: ipykernel sends input_request
+         * with the shell request's identities. */
+        char rid[64];
+        snprintf(rid, sizeof rid, "nbstage-kernel-%ld", (long)getpid());
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, strlen(rid));
+    }
+    if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
+        snprintf(err, errlen, "%s %s: %s", bind ? "bind" : "connect", endpoint,
+                 zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int setup(struct proxy *px, char *err, size_t errlen)
+{
+    const struct connection *cc = px->cfg->client, *kc = &px->cfg->child->conn;
+    char ep[400];
+    static const int client_type[N_CHANNELS] = {ZMQ_ROUTER, ZMQ_PUB, ZMQ_ROUTER, ZMQ_ROUTER, ZMQ_ROUTER};
+    void **client[N_CHANNELS] = {&px->c_shell, &px->c_iopub, &px->c_stdin, &px->c_control, &px->c_hb};
+    for (int ch = 0; ch < N_CHANNELS; ch++) {
+        connection_endpoint(cc, ch, ep, sizeof ep);
+        if (!(*client[ch] = new_socket(px, client_type[ch], ep, 1, err, errlen))) return -1;
+    }
+    static const int child_type[N_CHANNELS - 1] = {ZMQ_DEALER, ZMQ_SUB, ZMQ_DEALER, ZMQ_DEALER};
+    void **child[N_CHANNELS - 1] = {&px->k_shell, &px->k_iopub, &px->k_stdin, &px->k_control};
+    for (int ch = 0; ch < N_CHANNELS - 1; ch++) {
+        connection_endpoint(kc, ch, ep, sizeof ep);
+        if (!(*child[ch] = new_socket(px, child_type[ch], ep, 0, err, errlen))) return -1;
+    }
+    if (pthread_create(&px->hb_thread, NULL, hb_main, px->c_hb)) {
+        snprintf(err, errlen, "heartbeat thread: %s", strerror(errno));
+        return -1;
+    }
+    px->hb_started = 1;
+    px->c_hb = NULL; /* the thread's now */
+    if (px->cfg->model) {
+        px->worker = classify_worker_start(px->ctx, px->cfg->model, px->cfg->display, err, errlen);
+        if (!px->worker) return -1;
+    }
+    return 0;
+}
+
+static void teardown(struct proxy *px)
+{
+    classify_worker_stop(px->worker);
+    void *socks[] = {px->c_shell, px->c_control, px->c_stdin, px->c_iopub, px->c_hb,
+                     px->k_shell, px->k_control, px->k_stdin, px->k_iopub};
+    int zero = 0;
+    for (size_t i = 0; i < sizeof socks / sizeof *socks; i++) {
+        if (!socks[i]) continue;
+        if (i >= 5) zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof zero); /* child is gone */
+        zmq_close(socks[i]);
+    }
+    zmq_ctx_shutdown(px->ctx); /* ends the heartbeat's zmq_proxy */
+    if (px->hb_started) pthread_join(px->hb_thread, NULL);
+    zmq_ctx_term(px->ctx);
+    while (px->qhead) {
+        struct qnode *q = px->qhead;
+        px->qhead = q->next;
+        mpart_free(&q->m);
+        free(q);
+    }
+    while (px->n_pend) pending_remove(px, &px->pend[0]);
+    free(px->pend);
+    mpart_free(&px->cur);
+    free(px->views);
+}
+
+/* Relays whatever the child still has to say, for up to MS. */
+static void drain_child(struct proxy *px, int ms)
+{
+    long long end = now_ms() + ms;
+    for (long long t = now_ms(); t < end; t = now_ms()) {
+        zmq_pollitem_t it[4] = {{px->k_iopub, 0, ZMQ_POLLIN, 0}, {px->k_shell, 0, ZMQ_POLLIN, 0},
+                                {px->k_control, 0, ZMQ_POLLIN, 0}, {px->k_stdin, 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(it, 4, end - t < 50 ? end - t : 50);
+        if (n <= 0) break; /* quiet for 50 ms: nothing more is coming */
+        if (it[0].revents) relay_iopub(px);
+        if (it[1].revents) relay_child(px, px->k_shell, px->c_shell, SHELL);
+        if (it[2].revents) relay_child(px, px->k_control, px->c_control, CONTROL);
+        if (it[3].revents) relay_child(px, px->k_stdin, px->c_stdin, STDIN);
+    }
+}
+
+/* Reads the signalfd: -1 to go on, else the exit code. */
+static int handle_signals(struct proxy *px)
+{
+    struct signalfd_siginfo si;
+    int code = -1;
+    while (read(px->cfg->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
+            child_stop(px->cfg->child, 1000);
+            return 0;
+        }
+        if (si.ssi_signo == SIGCHLD && child_reaped(px->cfg->child)) {
+            drain_child(px, 300);
+            if (px->exiting || px->shutdown_requested) return 0;
+            char how[96];
+            child_describe_exit(px->cfg->child, how, sizeof how);
+            logmsg("the wrapped kernel %s; exiting so that Jupyter restarts the kernel", how);
+            code = 1;
+        }
+    }
+    return code;
+}
+
+int proxy_run(const struct proxy_config *cfg)
+{
+    struct proxy *px = calloc(1, sizeof *px);
+    if (!px) { logmsg("out of memory"); child_stop(cfg->child, 1000); return 1; }
+    px->cfg = cfg;
+    px->key = (struct wire_key){cfg->client->key, cfg->client->key_len};
+    px->ctx = zmq_ctx_new();
+    char err[512];
+    int code = -1;
+    if (!px->ctx || setup(px, err, sizeof err)) {
+        logmsg("%s", px->ctx ? err : "zmq_ctx_new failed");
+        child_stop(cfg->child, 1000);
+        code = 1;
+    }
+    long long next_nudge = 0, started = now_ms();
+    int warned_slow = 0;
+    while (code < 0) {
+        long long t = now_ms();
+        if (!px->ready && t >= next_nudge) {
+            nudge(px);
+            next_nudge = t + NUDGE_EVERY_MS;
+            if (!warned_slow && t - started > 30000) {
+                logmsg("the wrapped kernel has not answered for 30 s; still waiting");
+                warned_slow = 1;
+            }
+        }
+        if (px->exiting && t >= px->exit_deadline) {
+            child_stop(cfg->child, 1000); /* did not exit by itself after shutdown_reply */
+            code = 0;
+            break;
+        }
+        zmq_pollitem_t it[] = {
+            {NULL, cfg->signal_fd, ZMQ_POLLIN, 0},
+            {px->k_iopub, 0, ZMQ_POLLIN, 0},
+            {px->k_shell, 0, ZMQ_POLLIN, 0},
+            {px->k_control, 0, ZMQ_POLLIN, 0},
+            {px->k_stdin, 0, ZMQ_POLLIN, 0},
+            {px->worker ? classify_worker_socket(px->worker) : NULL, -1, ZMQ_POLLIN, 0},
+            /* clients only once the child's iopub is known to be connected */
+            {px->c_shell, 0, ZMQ_POLLIN, 0},
+            {px->c_control, 0, ZMQ_POLLIN, 0},
+            {px->c_stdin, 0, ZMQ_POLLIN, 0},
+        };
+        int n_items = px->ready ? 9 : 5;
+        if (!px->worker) { /* skip the empty worker slot */
+            memmove(&it[5], &it[6], 3 * sizeof *it);
+            n_items = px->ready ? 8 : 5;
+        }
+        long timeout = -1;
+        if (!px->ready) timeout = next_nudge - t > 0 ? next_nudge - t : 0;
+        if (px->exiting) timeout = px->exit_deadline - t > 0 ? px->exit_deadline - t : 0;
+        if (zmq_poll(it, n_items, timeout) < 0) {
+            if (zmq_errno() == EINTR) continue;
+            logmsg("zmq_poll: %s", zmq_strerror(zmq_errno()));
+            child_stop(cfg->child, 1000);
+            code = 1;
+            break;
+        }
+        /* The child's output first: replies and idles before new requests. */
+        if (it[1].revents) relay_iopub(px);
+        if (it[2].revents) relay_child(px, px->k_shell, px->c_shell, SHELL);
+        if (it[3].revents) relay_child(px, px->k_control, px->c_control, CONTROL);
+        if (it[4].revents) relay_child(px, px->k_stdin, px->c_stdin, STDIN);
+        int c0 = 5;
+        if (px->worker) {
+            if (n_items > 5 && it[5].revents) handle_worker(px);
+            c0 = 6;
+        }
+        if (n_items > c0) {
+            if (it[c0].revents) relay_client(px, px->c_shell, px->k_shell, SHELL);
+            if (it[c0 + 1].revents) relay_client(px, px->c_control, px->k_control, CONTROL);
+            if (it[c0 + 2].revents) relay_client(px, px->c_stdin, px->k_stdin, STDIN);
+        }
+        if (it[0].revents) code = handle_signals(px);
+    }
+    teardown(px);
+    free(px);
+    return code;
+}

@@ -1,0 +1,31 @@
+/* proxy.h — the stage kernel's relay between Jupyter and the wrapped kernel.
+ *
+ * Owns: the client-side sockets (shell/control/stdin ROUTERs, iopub PUB, heartbeat
+ * echo thread), the child-side sockets (DEALERs sharing one routing id, iopub SUB),
+ * the poll loop that forwards untouched frames byte for byte, signature checks on
+ * client messages, the iopub readiness nudge, submitting execute_requests to the
+ * classification worker and publishing each tag before the child's idle for that
+ * request, and the end of life: shutdown, SIGTERM, the child dying.
+ */
+#ifndef NBSTAGE_PROXY_H
+#define NBSTAGE_PROXY_H
+
+#include "kernel/child.h"
+#include "kernel/connection.h"
+#include "kernel/stage_output.h"
+#include "model/model.h"
+
+struct proxy_config {
+    const struct connection *client; /* from Jupyter's connection file */
+    struct child *child;             /* started; its connection names our peer sockets */
+    const nbs_model *model;          /* NULL: relay only, tag nothing */
+    const struct stage_display_options *display;
+    int signal_fd;                   /* signalfd for SIGCHLD, SIGTERM, SIGHUP */
+};
+
+/* Runs until the kernel is shut down, terminated, or the child dies; stops and reaps
+ * the child.  Returns the process exit code: 0 after a shutdown or SIGTERM, 1 when the
+ * child died on its own or the sockets could not be set up. */
+int proxy_run(const struct proxy_config *cfg);
+
+#endif
