@@ -1,10 +1,231 @@
-/* cmd_summary.c — placeholder until its issue lands. */
+/* cmd_summary.c — `nbstage summary`: a notebook's stage map.
+ *
+ * Owns: the command: reading each notebook, getting each code cell's stage (from the
+ * model, or with --saved from the tags already in the file), and handing the maps to
+ * model/stagemap.c for text, --json or --svg.  Reads only; never writes a notebook.
+ */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "model/commands.h"
+#include "model/model.h"
+#include "model/stagemap.h"
+#include "model/tagging.h"
+#include "nbformat/notebook.h"
+#include "nbformat/pysrc.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: nbstage summary [OPTIONS] NOTEBOOK...\n\n"
+            "Shows each notebook's stage map: one block per code cell in order (coloured on\n"
+            "a terminal, a letter otherwise: L load, P prep, T train, E evaluate, X explore,\n"
+            "I imports, . empty or comments only, ? untagged), the stage sequence with runs\n"
+            "compressed, and per-stage cell counts and share of lines of code.  Folders are\n"
+            "walked for *.ipynb.\n\n"
+            "options:\n"
+            "  -m, --model FILE  classify with this model (default: the shipped one)\n"
+            "      --saved       use the stage tags saved in the notebook (no model)\n"
+            "      --json        one JSON object per notebook (JSON Lines) instead of text\n"
+            "      --svg FILE    also draw the maps as an SVG picture\n"
+            "      --color WHEN  auto (default: on a terminal, unless NO_COLOR), always, never\n"
+            "  -h, --help        this help\n\n"
+            "exit: 0 ok, 2 usage error or a notebook that could not be read.\n");
+}
+
+struct summary {
+    const nbs_model *model;
+    int saved, json, color;
+    struct stagemap *maps; /* kept for --svg */
+    size_t n, cap;
+    int keep; /* keep maps (for --svg) */
+    long errors;
+};
+
+/* Fills M from NB's code cells. */
+static int map_notebook(struct summary *s, const json_t *nb, struct stagemap *m)
+{
+    size_t n = nb_cell_count(nb);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *cell = nb_cell(nb, i);
+        const char *type = nb_cell_type(cell);
+        if (!type || strcmp(type, "code")) continue;
+        size_t len;
+        char *src = nb_cell_source(cell, &len);
+        if (!src) return -1;
+        int stage = STAGEMAP_BLANK;
+        double conf = -1;
+        long lines = 0;
+        if (!pysrc_is_blank(src, len)) {
+            lines = tag_code_lines(src, len);
+            if (s->saved) {
+                stage = tag_current(cell, &conf);
+                if (stage < 0) stage = STAGEMAP_UNTAGGED;
+            } else {
+                float probs[N_STAGES];
+                stage = model_classify(s->model, src, len, probs);
+                if (stage >= 0) conf = tag_round(probs[stage]);
+            }
+        }
+        free(src);
+        if (stagemap_add(m, i, stage, conf, lines)) return -1;
+    }
+    return 0;
+}
+
+static int summarize(const char *path, const char *rel, void *vs)
+{
+    (void)rel;
+    struct summary *s = vs;
+    nb_error err;
+    json_t *nb = nb_read_file(path, NB_ALLOW_V3, &err);
+    if (!nb) {
+        fprintf(stderr, "nbstage summary: %s\n", err.msg);
+        s->errors++;
+        return 0;
+    }
+    struct stagemap m;
+    if (stagemap_init(&m, path, s->saved ? "saved tags" : model_name(s->model)) ||
+        map_notebook(s, nb, &m)) {
+        json_decref(nb);
+        stagemap_free(&m);
+        fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
+        return -1;
+    }
+    json_decref(nb);
+    if (s->json) {
+        json_t *j = stagemap_json(&m);
+        char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                           JSON_REAL_PRECISION(6))
+                       : NULL;
+        json_decref(j);
+        if (!line) {
+            stagemap_free(&m);
+            fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
+            return -1;
+        }
+        puts(line);
+        free(line);
+    } else {
+        if (s->n) putchar('\n');
+        stagemap_print_text(stdout, &m, s->color);
+    }
+    if (!s->keep) {
+        stagemap_free(&m);
+        s->n++;
+        return 0;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct stagemap *p = realloc(s->maps, cap * sizeof *p);
+        if (!p) {
+            stagemap_free(&m);
+            fprintf(stderr, "nbstage summary: out of memory\n");
+            return -1;
+        }
+        s->maps = p;
+        s->cap = cap;
+    }
+    s->maps[s->n++] = m;
+    return 0;
+}
+
+static void walk_error(const char *path, const char *reason, void *vs)
+{
+    struct summary *s = vs;
+    fprintf(stderr, "nbstage summary: %s: %s\n", path, reason);
+    s->errors++;
+}
+
+static int write_svg(const char *path, const struct summary *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f || stagemap_write_svg(f, s->maps, s->n) || fclose(f)) {
+        fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
+        free(buf);
+        return -1;
+    }
+    nb_error err;
+    int rc = nb_save_atomic(path, buf, len, &err);
+    if (rc) fprintf(stderr, "nbstage summary: %s\n", err.msg);
+    free(buf);
+    return rc;
+}
 
 int cmd_summary(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nbstage %s: not built yet\n", argv[0]);
-    return EXIT_USAGE;
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"saved", no_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'J'},
+        {"svg", required_argument, NULL, 'S'},
+        {"color", required_argument, NULL, 'C'},
+        {"colour", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct summary s = {0};
+    const char *model_path = NULL, *svg = NULL, *when = "auto";
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 's': s.saved = 1; break;
+        case 'J': s.json = 1; break;
+        case 'S': svg = optarg; break;
+        case 'C': when = optarg; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "nbstage summary: no NOTEBOOK given\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(when, "always")) {
+        s.color = 1;
+    } else if (!strcmp(when, "auto")) {
+        const char *term = getenv("TERM"), *no = getenv("NO_COLOR");
+        s.color = isatty(STDOUT_FILENO) && !(no && *no) && !(term && !strcmp(term, "dumb"));
+    } else if (strcmp(when, "never")) {
+        fprintf(stderr, "nbstage summary: --color wants auto, always or never, not '%s'\n",
+                when);
+        return EXIT_USAGE;
+    }
+    s.keep = svg != NULL;
+
+    nbs_model *model = NULL;
+    if (!s.saved) {
+        if (!model_path) model_path = model_default_path();
+        if (!model_path) {
+            fprintf(stderr, "nbstage summary: no model: none shipped beside the program and "
+                            "NBSTAGE_MODEL unset; give one with --model FILE, or use --saved\n");
+            return EXIT_USAGE;
+        }
+        char why[512];
+        if (!(model = model_load(model_path, why, sizeof why))) {
+            fprintf(stderr, "nbstage summary: %s\n", why);
+            return EXIT_USAGE;
+        }
+        s.model = model;
+    }
+    int rc = 0;
+    for (int a = optind; a < argc && !rc; a++) rc = nb_walk(argv[a], summarize, walk_error, &s);
+    if (!rc && svg && write_svg(svg, &s)) rc = -1;
+    for (size_t i = 0; s.keep && i < s.n; i++) stagemap_free(&s.maps[i]);
+    free(s.maps);
+    model_free(model);
+    if (fflush(stdout)) {
+        fprintf(stderr, "nbstage summary: <stdout>: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    return (rc || s.errors) ? EXIT_USAGE : EXIT_OK;
 }

@@ -1,0 +1,275 @@
+/* stagemap.c — a notebook's stage map and its text, JSON and SVG renderings
+ * (see stagemap.h). */
+#include "model/stagemap.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One colour per stage, the same in the terminal (xterm-256 index) and in SVG; each
+ * stage also has a letter, so the map reads without colour too. */
+static const struct {
+    char letter;
+    int xterm;
+    const char *rgb;
+} look[N_STAGES] = {
+    [STAGE_LOAD] = {'L', 33, "#1f77b4"},
+    [STAGE_PREP] = {'P', 208, "#ff7f0e"},
+    [STAGE_TRAIN] = {'T', 160, "#d62728"},
+    [STAGE_EVALUATE] = {'E', 34, "#2ca02c"},
+    [STAGE_EXPLORE] = {'X', 37, "#17becf"},
+    [STAGE_IMPORTS] = {'I', 244, "#7f7f7f"},
+};
+#define BLANK_RGB "#e8e8e8"
+#define UNTAGGED_RGB "#ffffff"
+#define BLOCKS_PER_ROW 60
+
+int stagemap_init(struct stagemap *m, const char *name, const char *model)
+{
+    memset(m, 0, sizeof *m);
+    m->name = strdup(name ? name : "");
+    m->model = strdup(model ? model : "");
+    if (!m->name || !m->model) {
+        stagemap_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+int stagemap_add(struct stagemap *m, size_t index, int stage, double confidence, long lines)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 32;
+        struct stagemap_cell *p = realloc(m->cells, cap * sizeof *p);
+        if (!p) return -1;
+        m->cells = p;
+        m->cap = cap;
+    }
+    if (stage >= N_STAGES || stage < STAGEMAP_UNTAGGED) stage = STAGEMAP_UNTAGGED;
+    m->cells[m->n++] = (struct stagemap_cell){index, stage, confidence, lines};
+    m->code_lines += lines;
+    if (stage >= 0) {
+        m->counts[stage]++;
+        m->lines[stage] += lines;
+        m->staged_lines += lines;
+    } else if (stage == STAGEMAP_BLANK) {
+        m->blank++;
+    } else {
+        m->untagged++;
+    }
+    return 0;
+}
+
+void stagemap_free(struct stagemap *m)
+{
+    free(m->name);
+    free(m->model);
+    free(m->cells);
+    memset(m, 0, sizeof *m);
+}
+
+char stagemap_letter(int stage)
+{
+    if (stage >= 0 && stage < N_STAGES) return look[stage].letter;
+    return stage == STAGEMAP_BLANK ? '.' : '?';
+}
+
+char *stagemap_sequence(const struct stagemap *m)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    int first = 1;
+    for (size_t i = 0; i < m->n;) {
+        int s = m->cells[i].stage;
+        if (s == STAGEMAP_BLANK) { i++; continue; }
+        /* a run: the same stage, blank cells in between not breaking it */
+        size_t run = 0, j = i;
+        while (j < m->n && (m->cells[j].stage == s || m->cells[j].stage == STAGEMAP_BLANK)) {
+            if (m->cells[j].stage == s) run++;
+            j++;
+        }
+        fprintf(f, "%s%s", first ? "" : " > ", s >= 0 ? stage_key[s] : "untagged");
+        if (run > 1) fprintf(f, " x%zu", run);
+        first = 0;
+        i = j;
+    }
+    if (fclose(f)) { free(buf); return NULL; }
+    return buf;
+}
+
+static double share(const struct stagemap *m, int s)
+{
+    return m->staged_lines ? (double)m->lines[s] / (double)m->staged_lines : 0.0;
+}
+
+static void print_block(FILE *out, int stage, int color)
+{
+    char c = stagemap_letter(stage);
+    if (!color) {
+        fputc(c, out);
+    } else if (stage >= 0) {
+        /* the letter, bold white on the stage's colour */
+        fprintf(out, "\033[1;38;5;231;48;5;%dm%c\033[0m", look[stage].xterm, c);
+    } else {
+        fprintf(out, "\033[2m%c\033[0m", c); /* dim: blank or untagged */
+    }
+}
+
+void stagemap_print_text(FILE *out, const struct stagemap *m, int color)
+{
+    long code = (long)m->n;
+    fprintf(out, "%s%s%s: %ld code cell%s", color ? "\033[1m" : "", m->name,
+            color ? "\033[0m" : "", code, code == 1 ? "" : "s");
+    if (m->blank) fprintf(out, " (%ld blank)", m->blank);
+    if (m->untagged) fprintf(out, " (%ld untagged)", m->untagged);
+    fprintf(out, ", %ld lines of code; stages from %s\n", m->code_lines, m->model);
+    for (size_t i = 0; i < m->n; i++) {
+        if (i % BLOCKS_PER_ROW == 0) fputs(i ? "\n  " : "  ", out);
+        print_block(out, m->cells[i].stage, color);
+    }
+    if (m->n) fputc('\n', out);
+    char *seq = stagemap_sequence(m);
+    if (seq && *seq) fprintf(out, "  %s\n", seq);
+    free(seq);
+    fprintf(out, "  %-3s%-10s %6s %6s %6s\n", "", "stage", "cells", "lines", "share");
+    for (int s = 0; s < N_STAGES; s++) {
+        fputs("  ", out);
+        print_block(out, s, color);
+        fprintf(out, "  %-10s %6ld %6ld %5.1f%%\n", stage_key[s], m->counts[s], m->lines[s],
+                100.0 * share(m, s));
+    }
+}
+
+json_t *stagemap_json(const struct stagemap *m)
+{
+    json_t *cells = json_array(), *stages = json_object();
+    char *seq = stagemap_sequence(m);
+    json_t *o = json_object();
+    if (!cells || !stages || !seq || !o) goto oom;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct stagemap_cell *c = &m->cells[i];
+        json_t *jc = json_pack("{s:I, s:o, s:o, s:I}", "cell", (json_int_t)c->index, "stage",
+                               c->stage >= 0 ? json_string(stage_key[c->stage]) : json_null(),
+                               "confidence",
+                               c->confidence >= 0 ? json_real(c->confidence) : json_null(),
+                               "lines", (json_int_t)c->lines);
+        if (!jc || json_array_append_new(cells, jc)) goto oom;
+    }
+    for (int s = 0; s < N_STAGES; s++) {
+        /* 4 decimals: a share, not a measurement to the last bit */
+        double sh = round(share(m, s) * 10000.0) / 10000.0;
+        json_t *js = json_pack("{s:I, s:I, s:f}", "cells", (json_int_t)m->counts[s], "lines",
+                               (json_int_t)m->lines[s], "share", sh);
+        if (!js || json_object_set_new(stages, stage_key[s], js)) goto oom;
+    }
+    /* set_new takes the value even when it fails: CELLS and STAGES are O's from here */
+    int bad = json_object_set_new(o, "notebook", json_string(m->name));
+    bad |= json_object_set_new(o, "model", json_string(m->model));
+    bad |= json_object_set_new(o, "code_cells", json_integer((json_int_t)m->n));
+    bad |= json_object_set_new(o, "blank", json_integer(m->blank));
+    bad |= json_object_set_new(o, "untagged", json_integer(m->untagged));
+    bad |= json_object_set_new(o, "lines", json_integer(m->code_lines));
+    bad |= json_object_set_new(o, "stages", stages);
+    bad |= json_object_set_new(o, "sequence", json_string(seq));
+    bad |= json_object_set_new(o, "cells", cells);
+    stages = cells = NULL;
+    if (bad) goto oom;
+    free(seq);
+    return o;
+oom:
+    json_decref(cells);
+    json_decref(stages);
+    json_decref(o);
+    free(seq);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- SVG */
+
+static void xml_text(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default:
+            /* control characters are not allowed in XML 1.0 */
+            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') fputc('?', out);
+            else fputc(*s, out);
+        }
+    }
+}
+
+int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
+{
+    enum { PAD = 16, CELL_W = 14, GAP = 2, CELL_H = 22, ROW_GAP = 10, TITLE_H = 18,
+           SEQ_H = 16, LEGEND_H = 28 };
+    size_t widest = 0;
+    long rows = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t w = maps[k].n < BLOCKS_PER_ROW ? maps[k].n : BLOCKS_PER_ROW;
+        if (w > widest) widest = w;
+        rows += maps[k].n ? (long)((maps[k].n + BLOCKS_PER_ROW - 1) / BLOCKS_PER_ROW) : 1;
+    }
+    long width = 2 * PAD + (long)widest * (CELL_W + GAP);
+    if (width < 2 * PAD + 6 * 110) width = 2 * PAD + 6 * 110; /* room for the legend */
+    long height = PAD + LEGEND_H + (long)n * (TITLE_H + SEQ_H + ROW_GAP) +
+                  rows * (CELL_H + GAP) + PAD;
+    fprintf(out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%ld\" height=\"%ld\" "
+            "viewBox=\"0 0 %ld %ld\" font-family=\"sans-serif\" font-size=\"12\">\n"
+            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+            width, height, width, height);
+    long y = PAD;
+    for (int s = 0; s < N_STAGES; s++) {
+        long x = PAD + s * 110;
+        fprintf(out,
+                "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\"/>"
+                "<text x=\"%ld\" y=\"%ld\">%s</text>\n",
+                x, y, CELL_W, CELL_W, look[s].rgb, x + CELL_W + 4, y + CELL_W - 3, stage_key[s]);
+    }
+    y += LEGEND_H;
+    for (size_t k = 0; k < n; k++) {
+        const struct stagemap *m = &maps[k];
+        fprintf(out, "<g class=\"notebook\">\n<text x=\"%d\" y=\"%ld\" font-weight=\"bold\">", PAD,
+                y + TITLE_H - 5);
+        xml_text(out, m->name);
+        fprintf(out, "</text>\n");
+        y += TITLE_H;
+        for (size_t i = 0; i < m->n; i++) {
+            const struct stagemap_cell *c = &m->cells[i];
+            long x = PAD + (long)(i % BLOCKS_PER_ROW) * (CELL_W + GAP);
+            long cy = y + (long)(i / BLOCKS_PER_ROW) * (CELL_H + GAP);
+            const char *fill = c->stage >= 0 ? look[c->stage].rgb
+                               : c->stage == STAGEMAP_BLANK ? BLANK_RGB : UNTAGGED_RGB;
+            fprintf(out,
+                    "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\" "
+                    "stroke=\"#999\" stroke-width=\"0.5\"><title>cell %zu: %s",
+                    x, cy, CELL_W, CELL_H, fill, c->index + 1,
+                    c->stage >= 0 ? stage_key[c->stage]
+                    : c->stage == STAGEMAP_BLANK ? "blank" : "untagged");
+            if (c->confidence >= 0) fprintf(out, " (%.0f%%)", 100.0 * c->confidence);
+            fprintf(out, ", %ld line%s</title></rect>\n", c->lines, c->lines == 1 ? "" : "s");
+        }
+        long r = m->n ? (long)((m->n + BLOCKS_PER_ROW - 1) / BLOCKS_PER_ROW) : 1;
+        y += r * (CELL_H + GAP);
+        char *seq = stagemap_sequence(m);
+        fprintf(out, "<text x=\"%d\" y=\"%ld\" fill=\"#444\">", PAD, y + SEQ_H - 4);
+        xml_text(out, seq ? seq : "");
+        fprintf(out, "</text>\n</g>\n");
+        free(seq);
+        y += SEQ_H + ROW_GAP;
+    }
+    fprintf(out, "</svg>\n");
+    if (ferror(out)) {
+        if (!errno) errno = EIO;
+        return -1;
+    }
+    return 0;
+}

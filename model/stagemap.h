@@ -1,0 +1,61 @@
+/* stagemap.h — a notebook's stage map, and its renderings.
+ *
+ * Owns: the map itself (the stage of each code cell in order, with its lines of code),
+ * the per-stage counts and share of lines, the compressed stage sequence
+ * ("imports > load > explore x4 > prep x3 > train > evaluate"), and the three ways of
+ * showing it: text (one block per cell, coloured on a terminal, a letter per stage
+ * otherwise), JSON for scripts, and SVG.  Knows nothing of files or models: the
+ * command (cmd_summary.c) fills the map.
+ */
+#ifndef NBSTAGE_STAGEMAP_H
+#define NBSTAGE_STAGEMAP_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "labeling/stage.h"
+
+#define STAGEMAP_BLANK STAGE_NONE /* empty or comment-only cell: no stage */
+#define STAGEMAP_UNTAGGED (-2)    /* code, but no saved tag (summary --saved) */
+
+struct stagemap_cell {
+    size_t index;      /* among all cells of the notebook, from 0 */
+    int stage;         /* 0..N_STAGES-1, STAGEMAP_BLANK or STAGEMAP_UNTAGGED */
+    double confidence; /* -1 when unknown */
+    long lines;        /* lines of code (no comments, no blank lines) */
+};
+
+struct stagemap {
+    char *name;  /* the notebook's path, as shown */
+    char *model; /* where the stages came from (a model name, "saved tags") */
+    struct stagemap_cell *cells;
+    size_t n, cap;
+    long counts[N_STAGES], lines[N_STAGES];
+    long blank, untagged;
+    long code_lines, staged_lines; /* all cells' lines; those of staged cells (sum of lines[]) */
+};
+
+/* NAME and MODEL are copied.  0, or -1 when out of memory. */
+int stagemap_init(struct stagemap *m, const char *name, const char *model);
+int stagemap_add(struct stagemap *m, size_t index, int stage, double confidence, long lines);
+void stagemap_free(struct stagemap *m);
+
+/* The letter of a stage in plain output: L P T E X I, '.' blank, '?' untagged. */
+char stagemap_letter(int stage);
+
+/* Stage runs in order, blank cells skipped: "imports > load > explore x4".  malloc'd;
+ * "" for a notebook without staged cells; NULL when out of memory. */
+char *stagemap_sequence(const struct stagemap *m);
+
+/* The text map: header, blocks (ANSI colours when COLOR), sequence, table. */
+void stagemap_print_text(FILE *out, const struct stagemap *m, int color);
+
+/* {"notebook", "model", "code_cells", "blank", "untagged", "cells": [...],
+ *  "stages": {key: {"cells", "lines", "share"}}, "sequence"}.  New reference. */
+json_t *stagemap_json(const struct stagemap *m);
+
+/* One SVG picture with a row of blocks per map and a legend.  0, or -1 on a write
+ * error (errno set). */
+int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n);
+
+#endif
