@@ -1,0 +1,202 @@
+/* test_wire.c — kernel/wire.h: framing, HMAC-SHA256 signatures, and malformed input.
+ * Reference signatures come from Python's hmac module (what jupyter_client uses). */
+#include "unit.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel/wire.h"
+
+#define F(s) ((struct wire_frame){(const unsigned char *)(s), sizeof(s) - 1})
+
+static const char uuid_key[] = "3d1e9b5a-7c2f-4e0b-9a61-5f2c8d7e1b40"; /* 36 bytes, as Jupyter's */
+
+static struct wire_key key_of(const char *k)
+{
+    return (struct wire_key){(unsigned char *)k, strlen(k)};
+}
+
+static void sign_matches_python_for_a_uuid_key(void **state)
+{
+    (void)state;
+    struct wire_key k = key_of(uuid_key);
+    struct wire_frame json4[4] = {F("{\"msg_id\":\"a\"}"), F("{}"), F("{}"), F("{\"code\":\"x = 1\"}")};
+    char hex[WIRE_SIG_HEX + 1];
+    wire_sign(&k, json4, hex);
+    assert_string_equal(hex, "280a8aa04d00213807839e98c1122f09e4b489211e120c31e92910fbfd062626");
+}
+
+static void sign_handles_keys_longer_than_a_block(void **state)
+{
+    (void)state;
+    /* RFC 4231 test case 6: a 131-byte key, split over the four parts. */
+    unsigned char kb[131];
+    memset(kb, 0xaa, sizeof kb);
+    struct wire_key k = {kb, sizeof kb};
+    struct wire_frame json4[4] = {F("Test Using Larger "), F("Than Block-Size "), F("Key - Hash "),
+                                  F("Key First")};
+    char hex[WIRE_SIG_HEX + 1];
+    wire_sign(&k, json4, hex);
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void empty_key_means_no_signature(void **state)
+{
+    (void)state;
+    struct wire_key k = {NULL, 0};
+    struct wire_frame json4[4] = {F("{}"), F("{}"), F("{}"), F("{}")};
+    char hex[WIRE_SIG_HEX + 1] = "x";
+    wire_sign(&k, json4, hex);
+    assert_string_equal(hex, "");
+    struct wire_frame msg[6] = {F(WIRE_DELIM), F("anything"), F("{}"), F("{}"), F("{}"), F("{}")};
+    struct wire_parts p;
+    assert_int_equal(wire_split(msg, 6, &p), 0);
+    assert_int_equal(wire_verify(&k, msg, &p), 1);
+}
+
+static void split_finds_identities_and_buffers(void **state)
+{
+    (void)state;
+    struct wire_frame msg[9] = {F("id-1"), F("id-2"), F(WIRE_DELIM), F("sig"), F("{}"), F("{}"),
+                                F("{}"), F("{}"), F("\x00\x01")};
+    struct wire_parts p;
+    assert_int_equal(wire_split(msg, 9, &p), 0);
+    assert_int_equal(p.n_ids, 2);
+    assert_int_equal(p.sig, 3);
+    assert_int_equal(p.header, 4);
+    assert_int_equal(p.n_buffers, 1);
+    assert_int_equal(wire_split(msg + 2, 6, &p), 0);
+    assert_int_equal(p.n_ids, 0);
+    assert_int_equal(p.n_buffers, 0);
+}
+
+static void split_refuses_malformed_messages(void **state)
+{
+    (void)state;
+    struct wire_parts p;
+    struct wire_frame none[1] = {F("x")};
+    assert_int_equal(wire_split(none, 0, &p), -1);
+    assert_int_equal(wire_split(none, 1, &p), -1);
+    struct wire_frame short_msg[5] = {F("id"), F(WIRE_DELIM), F("sig"), F("{}"), F("{}")};
+    assert_int_equal(wire_split(short_msg, 5, &p), -1);
+    struct wire_frame no_delim[6] = {F("<IDS|MSG"), F("sig"), F("{}"), F("{}"), F("{}"), F("{}")};
+    assert_int_equal(wire_split(no_delim, 6, &p), -1);
+    struct wire_frame delim_prefix[7] = {F("<IDS|MSG>x"), F(WIRE_DELIM), F("s"), F("{}"), F("{}"),
+                                         F("{}"), F("{}")};
+    assert_int_equal(wire_split(delim_prefix, 7, &p), 0); /* only an exact delimiter counts */
+    assert_int_equal(p.n_ids, 1);
+}
+
+static void build_then_verify_round_trips(void **state)
+{
+    (void)state;
+    struct wire_key k = key_of(uuid_key);
+    char sig[WIRE_SIG_HEX + 1];
+    struct wire_frame fr[6];
+    assert_int_equal(wire_build(&k, "{\"msg_type\":\"display_data\"}", "{\"msg_id\":\"p\"}", "{}",
+                                "{\"data\":{}}", sig, fr), 6);
+    assert_int_equal(strlen(sig), WIRE_SIG_HEX);
+    struct wire_parts p;
+    assert_int_equal(wire_split(fr, 6, &p), 0);
+    assert_int_equal(wire_verify(&k, fr, &p), 1);
+    /* each JSON frame is covered by the signature */
+    for (int i = 2; i < 6; i++) {
+        struct wire_frame saved = fr[i];
+        fr[i] = F("{\"tampered\":1}");
+        assert_int_equal(wire_verify(&k, fr, &p), 0);
+        fr[i] = saved;
+    }
+    /* buffers are not signed (as in Jupyter) */
+    struct wire_frame with_buf[7];
+    memcpy(with_buf, fr, sizeof fr);
+    with_buf[6] = F("raw");
+    assert_int_equal(wire_split(with_buf, 7, &p), 0);
+    assert_int_equal(wire_verify(&k, with_buf, &p), 1);
+}
+
+static void verify_refuses_wrong_key_and_bad_signatures(void **state)
+{
+    (void)state;
+    struct wire_key k = key_of(uuid_key), other = key_of("another-key");
+    char sig[WIRE_SIG_HEX + 1];
+    struct wire_frame fr[6];
+    wire_build(&k, "{}", "{}", "{}", "{}", sig, fr);
+    struct wire_parts p;
+    assert_int_equal(wire_split(fr, 6, &p), 0);
+    assert_int_equal(wire_verify(&other, fr, &p), 0);
+    char upper[WIRE_SIG_HEX + 1];
+    for (int i = 0; i <= WIRE_SIG_HEX; i++) upper[i] = (char)(sig[i] >= 'a' && sig[i] <= 'f' ? sig[i] - 32 : sig[i]);
+    fr[1] = (struct wire_frame){(const unsigned char *)upper, WIRE_SIG_HEX};
+    if (strcmp(upper, sig) != 0) assert_int_equal(wire_verify(&k, fr, &p), 0);
+    fr[1] = (struct wire_frame){(const unsigned char *)sig, WIRE_SIG_HEX - 1}; /* truncated */
+    assert_int_equal(wire_verify(&k, fr, &p), 0);
+    fr[1] = F(""); /* missing */
+    assert_int_equal(wire_verify(&k, fr, &p), 0);
+    char longer[WIRE_SIG_HEX + 2];
+    memcpy(longer, sig, WIRE_SIG_HEX);
+    longer[WIRE_SIG_HEX] = '0';
+    fr[1] = (struct wire_frame){(const unsigned char *)longer, WIRE_SIG_HEX + 1};
+    assert_int_equal(wire_verify(&k, fr, &p), 0);
+    fr[1] = (struct wire_frame){(const unsigned char *)sig, WIRE_SIG_HEX};
+    assert_int_equal(wire_verify(&k, fr, &p), 1);
+}
+
+/* Random frame soups: split and verify never crash and never read past a frame. */
+static void random_frames_never_crash(void **state)
+{
+    (void)state;
+    struct wire_key k = key_of(uuid_key);
+    unsigned char pool[16][80];
+    struct wire_frame fr[16];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = randombytes_uniform(16);
+        for (size_t i = 0; i < n; i++) {
+            size_t len = randombytes_uniform(80);
+            if (randombytes_uniform(4) == 0) {
+                memcpy(pool[i], WIRE_DELIM, sizeof WIRE_DELIM - 1);
+                len = sizeof WIRE_DELIM - 1;
+            } else {
+                randombytes_buf(pool[i], len);
+            }
+            fr[i] = (struct wire_frame){pool[i], len};
+        }
+        struct wire_parts p;
+        if (wire_split(fr, n, &p) == 0) {
+            assert_true(p.header + 4 + p.n_buffers == n);
+            assert_int_equal(wire_verify(&k, fr, &p), 0);
+        }
+    }
+}
+
+static void ids_are_unique_and_dates_look_like_jupyters(void **state)
+{
+    (void)state;
+    char a[64], b[64], d[32];
+    wire_new_id(a, sizeof a, NULL);
+    wire_new_id(b, sizeof b, "nbstage-");
+    assert_int_equal(strlen(a), 32);
+    assert_int_equal(strlen(b), 40);
+    assert_memory_equal(b, "nbstage-", 8);
+    assert_string_not_equal(a, b + 8);
+    wire_now_iso(d);
+    assert_int_equal(strlen(d), 27);
+    assert_true(d[4] == '-' && d[10] == 'T' && d[19] == '.' && d[26] == 'Z');
+}
+
+int main(void)
+{
+    if (sodium_init() < 0) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sign_matches_python_for_a_uuid_key),
+        cmocka_unit_test(sign_handles_keys_longer_than_a_block),
+        cmocka_unit_test(empty_key_means_no_signature),
+        cmocka_unit_test(split_finds_identities_and_buffers),
+        cmocka_unit_test(split_refuses_malformed_messages),
+        cmocka_unit_test(build_then_verify_round_trips),
+        cmocka_unit_test(verify_refuses_wrong_key_and_bad_signatures),
+        cmocka_unit_test(random_frames_never_crash),
+        cmocka_unit_test(ids_are_unique_and_dates_look_like_jupyters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
