@@ -269,8 +269,6 @@ int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *r
         struct cell_tag want;
         long lines;
         if (wanted(cell, opt, &want, &lines)) return -1;
-        /* stripping comes after reading: from_outputs needs the output first */
-        if (opt->strip_outputs) res->outputs_stripped += tag_strip_outputs(cell);
         double old_conf;
         int old_stage = tag_current(cell, &old_conf);
         enum tag_change kind = tag_compare(cell, &want);
@@ -285,6 +283,8 @@ int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *r
             if (opt->record && record(res, i, kind, old_stage, old_conf, &want)) return -1;
             if (tag_apply(cell, &want)) return -1;
         }
+        /* only now: with from_outputs, WANT.model points into the output */
+        if (opt->strip_outputs) res->outputs_stripped += tag_strip_outputs(cell);
         if (want.stage == STAGE_NONE) {
             res->blank++;
             continue;

@@ -1,0 +1,426 @@
+/* test_tag.c — the tagging rules (model/tagging.c) and the in-order thread pool
+ * (model/workers.c): adding, replacing and removing tags, the change kinds --check
+ * and --dry-run report, reading and stripping the kernel's tag outputs, a whole
+ * notebook tagged with a real (small, untrained) model twice, and delivery order. */
+#include "tests/unit/unit.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel/stage_output.h"
+#include "model/modelfile.h"
+#include "model/tagging.h"
+#include "model/train.h"
+#include "model/vocab.h"
+#include "model/workers.h"
+#include "nbformat/notebook.h"
+
+static json_t *parse(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    if (!j) fail_msg("bad test JSON: %s", e.text);
+    return j;
+}
+
+static json_t *code_cell(const char *src, const char *metadata)
+{
+    json_t *c = json_pack("{s:s, s:n, s:o, s:[], s:s}", "cell_type", "code", "execution_count",
+                          "metadata", parse(metadata), "outputs", "source", src);
+    assert_non_null(c);
+    return c;
+}
+
+/* The cell's metadata in canonical JSON, for exact comparisons. */
+static char *meta_text(const json_t *cell)
+{
+    return json_dumps(json_object_get(cell, "metadata"), JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static void assert_meta(const json_t *cell, const char *want)
+{
+    char *got = meta_text(cell);
+    json_t *w = parse(want);
+    char *wtext = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
+    if (strcmp(got, wtext)) fail_msg("metadata\n got: %s\nwant: %s", got, wtext);
+    free(got);
+    free(wtext);
+    json_decref(w);
+}
+
+static void test_round(void **state)
+{
+    (void)state;
+    assert_true(tag_round(0.93149) == 0.931);
+    assert_true(tag_round(0.9996) == 1.0);
+    assert_true(tag_round(1.7) == 1.0);
+    assert_true(tag_round(-0.2) == 0.0);
+    assert_true(tag_round(NAN) == 0.0);
+    /* every rounded value prints short and reads back as the same double */
+    for (int i = 0; i <= 100000; i++) {
+        double p = tag_round((double)i / 100000.0 + 1e-7);
+        json_t *arr = json_pack("[f]", p);
+        size_t len;
+        char *s = nb_dumps(arr, &len);
+        assert_true(len <= 12); /* "[\n 0.123\n]\n" */
+        json_t *back = json_loads(s, 0, NULL);
+        assert_true(json_real_value(json_array_get(back, 0)) == p);
+        json_decref(back);
+        json_decref(arr);
+        free(s);
+    }
+}
+
+static void test_apply_adds_and_replaces(void **state)
+{
+    (void)state;
+    struct cell_tag train = {STAGE_TRAIN, 0.93, "m1"};
+    json_t *c = code_cell("model.fit(X, y)", "{}");
+    assert_int_equal(tag_compare(c, &train), TAG_MISSING);
+    assert_int_equal(tag_apply(c, &train), 0);
+    assert_meta(c, "{\"tags\": [\"stage:train\"], \"workflow_stage\": {\"stage\": \"train\", "
+                   "\"confidence\": 0.93, \"model\": \"m1\"}}");
+    assert_int_equal(tag_compare(c, &train), TAG_SAME);
+    json_decref(c);
+
+    /* an older stage tag is replaced where it stood; other tags and keys are kept */
+    c = code_cell("model.fit(X, y)",
+                  "{\"collapsed\": true, \"tags\": [\"a\", \"stage:prep\", \"b\", \"stage:load\"],"
+                  " \"workflow_stage\": {\"stage\": \"prep\", \"confidence\": 0.5, \"model\": "
+                  "\"m0\"}}");
+    assert_int_equal(tag_compare(c, &train), TAG_STALE);
+    assert_int_equal(tag_apply(c, &train), 0);
+    assert_meta(c, "{\"collapsed\": true, \"tags\": [\"a\", \"stage:train\", \"b\"], "
+                   "\"workflow_stage\": {\"stage\": \"train\", \"confidence\": 0.93, "
+                   "\"model\": \"m1\"}}");
+    assert_int_equal(tag_compare(c, &train), TAG_SAME);
+    json_decref(c);
+
+    /* "tags" that is not a list becomes one */
+    c = code_cell("x", "{\"tags\": \"oops\"}");
+    assert_int_equal(tag_apply(c, &train), 0);
+    assert_meta(c, "{\"tags\": [\"stage:train\"], \"workflow_stage\": {\"stage\": \"train\", "
+                   "\"confidence\": 0.93, \"model\": \"m1\"}}");
+    json_decref(c);
+}
+
+static void test_blank_loses_tag(void **state)
+{
+    (void)state;
+    struct cell_tag none = {STAGE_NONE, 0, NULL};
+    json_t *c = code_cell("# only a comment\n",
+                          "{\"tags\": [\"stage:load\"], \"workflow_stage\": {\"stage\": "
+                          "\"load\", \"confidence\": 0.9, \"model\": \"m\"}}");
+    assert_int_equal(tag_compare(c, &none), TAG_REMOVE);
+    assert_int_equal(tag_apply(c, &none), 0);
+    assert_meta(c, "{}"); /* the list emptied by the removal goes too */
+    assert_int_equal(tag_compare(c, &none), TAG_SAME);
+    json_decref(c);
+
+    c = code_cell("", "{\"tags\": [\"keep\", \"stage:load\"]}");
+    assert_int_equal(tag_compare(c, &none), TAG_REMOVE);
+    assert_int_equal(tag_apply(c, &none), 0);
+    assert_meta(c, "{\"tags\": [\"keep\"]}");
+    json_decref(c);
+
+    /* an empty list the user had stays */
+    c = code_cell("", "{\"tags\": []}");
+    assert_int_equal(tag_compare(c, &none), TAG_SAME);
+    assert_int_equal(tag_apply(c, &none), 0);
+    assert_meta(c, "{\"tags\": []}");
+    json_decref(c);
+}
+
+static void test_compare_kinds(void **state)
+{
+    (void)state;
+    struct cell_tag want = {STAGE_EXPLORE, 0.8, "m"};
+    const char *ws = "\"workflow_stage\": {\"stage\": \"explore\", \"confidence\": 0.8, "
+                     "\"model\": \"m\"}";
+    char buf[512];
+    struct {
+        const char *meta;
+        enum tag_change kind;
+    } cases[] = {
+        {"{\"tags\": [\"stage:explore\"], %s}", TAG_SAME},
+        {"{\"tags\": [\"stage:explore\", \"stage:explore\"], %s}", TAG_STALE},
+        {"{\"tags\": [\"stage:train\"], %s}", TAG_STALE},
+        {"{\"tags\": [\"stage:bogus\"], %s}", TAG_STALE},
+        {"{%s}", TAG_STALE},                       /* metadata without its tag */
+        {"{\"tags\": [\"stage:explore\"]}", TAG_STALE}, /* tag without metadata */
+        {"{\"tags\": [\"other\"]}", TAG_MISSING},
+        {"{\"tags\": [\"stage:explore\"], \"workflow_stage\": {\"stage\": \"explore\", "
+         "\"confidence\": 0.7, \"model\": \"m\"}}", TAG_REFRESH},
+        {"{\"tags\": [\"stage:explore\"], \"workflow_stage\": {\"stage\": \"explore\", "
+         "\"confidence\": 0.8, \"model\": \"m2\"}}", TAG_REFRESH},
+        {"{\"tags\": [\"stage:explore\"], \"workflow_stage\": {\"stage\": \"explore\", "
+         "\"confidence\": 0.8, \"model\": \"m\", \"extra\": 1}}", TAG_REFRESH},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(buf, sizeof buf, cases[i].meta, ws);
+        json_t *c = code_cell("df.describe()", buf);
+        if (tag_compare(c, &want) != cases[i].kind)
+            fail_msg("case %zu (%s): got %d, want %d", i, buf, tag_compare(c, &want),
+                     cases[i].kind);
+        assert_int_equal(tag_apply(c, &want), 0);
+        assert_int_equal(tag_compare(c, &want), TAG_SAME);
+        json_decref(c);
+    }
+    /* TAG_KEEP leaves anything alone */
+    struct cell_tag keep = {TAG_KEEP, 0, NULL};
+    json_t *c = code_cell("x", "{\"tags\": [\"stage:train\", \"stage:load\"]}");
+    assert_int_equal(tag_compare(c, &keep), TAG_SAME);
+    assert_int_equal(tag_apply(c, &keep), 0);
+    assert_meta(c, "{\"tags\": [\"stage:train\", \"stage:load\"]}");
+    double conf;
+    assert_int_equal(tag_current(c, &conf), STAGE_TRAIN);
+    assert_true(conf == -1);
+    json_decref(c);
+}
+
+static const char *stage_output_json =
+    "{\"output_type\": \"display_data\", \"data\": {\"text/plain\": \"stage: train (93%)\", "
+    "\"" STAGE_MIME "\": {\"stage\": \"train\", \"confidence\": 0.93456, \"model\": "
+    "\"nbstage-lstm-x\"}}, \"metadata\": {\"nbstage\": {\"stage\": \"train\", \"confidence\": "
+    "0.93456, \"model\": \"nbstage-lstm-x\"}}}";
+
+static void test_outputs(void **state)
+{
+    (void)state;
+    json_t *c = code_cell("model.fit(X, y)", "{}");
+    json_t *outs = json_object_get(c, "outputs");
+    json_array_append_new(outs, parse("{\"output_type\": \"stream\", \"name\": \"stdout\", "
+                                      "\"text\": \"Epoch 1\"}"));
+    json_array_append_new(outs, parse(stage_output_json));
+    json_array_append_new(outs, parse("{\"output_type\": \"display_data\", \"data\": "
+                                      "{\"text/plain\": \"x\"}, \"metadata\": {}}"));
+    /* look-alikes that are not stage outputs */
+    json_array_append_new(outs, parse("{\"output_type\": \"display_data\", \"data\": {\"" STAGE_MIME
+                                      "\": {\"stage\": \"bogus\", \"confidence\": 0.5}}, "
+                                      "\"metadata\": {}}"));
+    json_array_append_new(outs, parse("{\"output_type\": \"display_data\", \"data\": {\"" STAGE_MIME
+                                      "\": {\"stage\": \"load\", \"confidence\": 7}}, "
+                                      "\"metadata\": {}}"));
+    json_array_append_new(outs, parse("{\"output_type\": \"stream\", \"name\": \"stdout\", "
+                                      "\"metadata\": {\"nbstage\": {\"stage\": \"load\", "
+                                      "\"confidence\": 0.5}}, \"text\": \"\"}"));
+    struct cell_tag want;
+    assert_int_equal(tag_from_outputs(c, &want), 0);
+    assert_int_equal(want.stage, STAGE_TRAIN);
+    assert_true(want.confidence == 0.935);
+    assert_string_equal(want.model, "nbstage-lstm-x");
+    assert_int_equal(tag_strip_outputs(c), 1);
+    assert_int_equal(json_array_size(outs), 5);
+    assert_int_equal(tag_from_outputs(c, &want), -1);
+    assert_int_equal(tag_strip_outputs(c), 0);
+    json_decref(c);
+
+    /* metadata.nbstage alone (a frontend that dropped the custom mime type) */
+    c = code_cell("df.head()", "{}");
+    json_array_append_new(json_object_get(c, "outputs"),
+                          parse("{\"output_type\": \"display_data\", \"data\": {\"text/plain\": "
+                                "\"stage: explore\"}, \"metadata\": {\"nbstage\": {\"stage\": "
+                                "\"explore\", \"confidence\": 0.5}}}"));
+    assert_int_equal(tag_from_outputs(c, &want), 0);
+    assert_int_equal(want.stage, STAGE_EXPLORE);
+    assert_string_equal(want.model, "nbstage-kernel");
+    json_decref(c);
+}
+
+static void test_notebook_from_outputs(void **state)
+{
+    (void)state;
+    json_t *nb = parse("{\"cells\": [], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 5}");
+    json_t *cells = json_object_get(nb, "cells");
+    json_t *c0 = code_cell("model.fit(X, y)\nmodel.score(X, y)\n# done\n", "{}");
+    json_array_append_new(json_object_get(c0, "outputs"), parse(stage_output_json));
+    json_array_append_new(cells, c0);
+    json_array_append_new(cells, parse("{\"cell_type\": \"markdown\", \"metadata\": {\"tags\": "
+                                       "[\"stage:load\"]}, \"source\": \"# Title\"}"));
+    json_array_append_new(cells, code_cell("df.head()", "{\"tags\": [\"stage:explore\"]}"));
+    json_array_append_new(cells, code_cell("  \n# nothing\n", "{\"tags\": [\"stage:load\"]}"));
+    struct tag_options opt = {.from_outputs = 1, .strip_outputs = 1, .record = 1};
+    struct tag_result res;
+    assert_int_equal(tag_notebook(nb, &opt, &res), 0);
+    assert_int_equal(res.code_cells, 3);
+    assert_int_equal(res.tagged, 2);  /* the train cell, and the explore cell kept */
+    assert_int_equal(res.kept, 1);
+    assert_int_equal(res.blank, 1);
+    assert_int_equal(res.missing, 1);
+    assert_int_equal(res.removed, 1);
+    assert_int_equal(res.outputs_stripped, 1);
+    assert_int_equal(res.per_stage[STAGE_TRAIN], 1);
+    assert_int_equal(res.per_stage[STAGE_EXPLORE], 1);
+    assert_int_equal(res.lines[STAGE_TRAIN], 2);
+    assert_int_equal(tag_findings(&res), 2);
+    assert_int_equal(res.n_changes, 2);
+    assert_int_equal(res.changes[0].cell, 0);
+    assert_int_equal(res.changes[0].kind, TAG_MISSING);
+    assert_int_equal(res.changes[1].cell, 3);
+    assert_int_equal(res.changes[1].kind, TAG_REMOVE);
+    assert_int_equal(res.changes[1].old_stage, STAGE_LOAD);
+    tag_result_free(&res);
+    /* the markdown cell's tag is not ours to touch */
+    assert_meta(json_array_get(cells, 1), "{\"tags\": [\"stage:load\"]}");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(cells, 0), "outputs")), 0);
+    json_decref(nb);
+}
+
+/* A real model file with random weights: what matters here is the plumbing. */
+static nbs_model *small_model(const char *path)
+{
+    static const char *words[] = {"df", "fit", "model", "import", "pd", "read_csv", "head",
+                                  "predict", "plt", "np", "x", "y", "print", "shape"};
+    struct vocab_counter *vc = vocab_counter_new();
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        vocab_counter_add(vc, words[i], strlen(words[i]));
+    struct vocab v;
+    struct lstm_params p;
+    assert_int_equal(vocab_build(vc, 100, &v), 0);
+    vocab_counter_free(vc);
+    assert_int_equal(lstm_params_init(&p, 100, 8, 64, 6, 7), 0);
+    char err[256];
+    if (modelfile_write(path, &p, &v, 120, "test_tag", err, sizeof err)) fail_msg("%s", err);
+    lstm_params_free(&p);
+    vocab_free(&v);
+    nbs_model *m = model_load(path, err, sizeof err);
+    if (!m) fail_msg("%s", err);
+    return m;
+}
+
+static void test_notebook_with_model_twice(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_tag_model_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    nbs_model *m = small_model(path);
+    unlink(path);
+    json_t *nb = parse("{\"cells\": [], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 5}");
+    json_t *cells = json_object_get(nb, "cells");
+    const char *srcs[] = {"import pandas as pd\nimport numpy as np", "df = pd.read_csv('x')",
+                          "df.head()", "", "# comment", "model.fit(x, y)", "print(df.shape)",
+                          "plt.plot(x)\nplt.show()"};
+    for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++)
+        json_array_append_new(cells, code_cell(srcs[i], i == 2 ? "{\"tags\": [\"mine\", "
+                                                                 "\"stage:bogus\"]}"
+                                                               : "{}"));
+    struct tag_options opt = {.model = m};
+    struct tag_result res;
+    assert_int_equal(tag_notebook(nb, &opt, &res), 0);
+    assert_int_equal(res.code_cells, 8);
+    assert_int_equal(res.tagged, 6);
+    assert_int_equal(res.blank, 2);
+    assert_int_equal(res.missing, 5);
+    assert_int_equal(res.stale, 1);
+    long sum = 0;
+    for (int s = 0; s < N_STAGES; s++) sum += res.per_stage[s];
+    assert_int_equal(sum, 6);
+    size_t len1, len2;
+    char *once = nb_dumps(nb, &len1);
+    /* every tagged cell: workflow_stage of this model, one stage tag agreeing with it */
+    for (size_t i = 0; i < 8; i++) {
+        json_t *cell = json_array_get(cells, i);
+        double conf;
+        int s = tag_current(cell, &conf);
+        if (i == 3 || i == 4) {
+            assert_int_equal(s, STAGE_NONE);
+            continue;
+        }
+        assert_true(s >= 0);
+        assert_true(conf >= 0 && conf <= 1 && conf == tag_round(conf));
+        json_t *ws = json_object_get(json_object_get(cell, "metadata"), "workflow_stage");
+        assert_string_equal(json_string_value(json_object_get(ws, "model")), model_name(m));
+    }
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(json_array_get(cells, 2), "metadata"),
+                                            "tags"), 0)),
+                        "mine");
+    tag_result_free(&res);
+    /* the second run changes nothing, to the byte */
+    assert_int_equal(tag_notebook(nb, &opt, &res), 0);
+    assert_int_equal(res.missing + res.stale + res.removed + res.refreshed, 0);
+    char *twice = nb_dumps(nb, &len2);
+    assert_int_equal(len1, len2);
+    assert_memory_equal(once, twice, len1);
+    free(once);
+    free(twice);
+    tag_result_free(&res);
+    json_decref(nb);
+    model_free(m);
+}
+
+static void test_code_lines(void **state)
+{
+    (void)state;
+    const char *s = "import os\n\n# comment\nx = '#not a comment'  # but this is\n   \n\tprint(x)";
+    assert_int_equal(tag_code_lines(s, strlen(s)), 3);
+    assert_int_equal(tag_code_lines("", 0), 0);
+    assert_int_equal(tag_code_lines("x", 1), 1);
+    s = "s = '''\n\n'''\n";
+    assert_int_equal(tag_code_lines(s, strlen(s)), 2);
+}
+
+/* ---- workers */
+
+struct order_ctx {
+    size_t n, next;
+    int *runs;
+    int bad_order;
+    pthread_mutex_t lock;
+};
+
+static void job(size_t i, void *vctx)
+{
+    struct order_ctx *c = vctx;
+    if (i % 7 == 0) usleep(200); /* some slow jobs, so completion order differs */
+    pthread_mutex_lock(&c->lock);
+    c->runs[i]++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void done(size_t i, void *vctx)
+{
+    struct order_ctx *c = vctx;
+    if (i != c->next || c->runs[i] != 1) c->bad_order = 1;
+    c->next++;
+}
+
+static void test_workers_in_order(void **state)
+{
+    (void)state;
+    int threads[] = {1, 2, 4, 16};
+    size_t sizes[] = {0, 1, 3, 1000};
+    for (size_t t = 0; t < 4; t++)
+        for (size_t k = 0; k < 4; k++) {
+            struct order_ctx c = {.n = sizes[k], .runs = calloc(sizes[k] + 1, sizeof(int))};
+            pthread_mutex_init(&c.lock, NULL);
+            int used = workers_run(threads[t], c.n, job, done, &c);
+            assert_true(used >= 1 && used <= threads[t]);
+            assert_int_equal(c.next, c.n);
+            assert_false(c.bad_order);
+            pthread_mutex_destroy(&c.lock);
+            free(c.runs);
+        }
+    assert_true(workers_default() >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round),
+        cmocka_unit_test(test_apply_adds_and_replaces),
+        cmocka_unit_test(test_blank_loses_tag),
+        cmocka_unit_test(test_compare_kinds),
+        cmocka_unit_test(test_outputs),
+        cmocka_unit_test(test_notebook_from_outputs),
+        cmocka_unit_test(test_notebook_with_model_twice),
+        cmocka_unit_test(test_code_lines),
+        cmocka_unit_test(test_workers_in_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
