@@ -1,10 +1,585 @@
-/* cmd_train.c — placeholder until its issue lands. */
+/* cmd_train.c — `nbstage train`: weak labels + cells -> a model file.
+ *
+ * Owns: turning the label model's output into training data — joining sources by id,
+ * dropping abstentions and exact duplicate cells, the per-class cap, the validation
+ * split by notebook, the vocabulary (fitted on the training cells only), soft or hard
+ * targets — then calling lstm_train (model/train.c) and writing the model file with
+ * its provenance.  Ctrl-C stops after the current batch and keeps the best weights.
+ *
+ * Why split by notebook: forks and copies put near-identical cells in sibling
+ * notebooks; a random cell split would score the model on cells it trained on.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "labeling/stage.h"
 #include "model/commands.h"
+#include "model/lstm.h"
+#include "model/modelfile.h"
+#include "model/train.h"
+#include "model/vocab.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+"usage: nbstage train [options] WEAK.jsonl -o MODEL.nbsm\n\n"
+"Trains the LSTM stage classifier on weak labels: `nbstage label`'s JSON Lines\n"
+"({\"id\", \"stage\", \"probabilities\": {key: p}}).  The cells' text comes from the\n"
+"line's own \"source\" when it has one, else from --cells (`nbstage ingest`'s output,\n"
+"joined by id).  Cells the label model abstained on (\"stage\": null) are left out;\n"
+"so are exact duplicate sources after the first.  The validation set is whole\n"
+"notebooks (the part of the id before '#').  One progress line per epoch; Ctrl-C\n"
+"stops cleanly and writes the best weights so far.\n\n"
+"options (study's settings in brackets where they differ from the default):\n"
+"  -o, --output FILE        the model file (required)\n"
+"  --cells FILE             cells with sources, joined to WEAK by id\n"
+"  --epochs N               at most N epochs (15)\n"
+"  --batch N                mini-batch size (256)\n"
+"  --lr X                   Adam learning rate (0.001)\n"
+"  --spatial-dropout X      SpatialDropout1D rate (0.8)\n"
+"  --dropout X              LSTM input dropout (0.8)\n"
+"  --recurrent-dropout X    LSTM recurrent dropout (0.8)\n"
+"  --patience N             early stopping on validation accuracy (7)\n"
+"  --cap N                  at most N cells per class, sampled; 0 = no cap (5000)\n"
+"  --val-split X            fraction of cells in validation notebooks (0.25)\n"
+"  --targets soft|hard      label-model probabilities or one-hot (soft)\n"
+"  --min-confidence X       leave out weak labels below this probability (0)\n"
+"  --keep-duplicates        keep exact duplicate cells\n"
+"  --vocab N                vocabulary size incl. padding (8000)\n"
+"  --seq-len N              words per cell, the last ones (120)\n"
+"  --embed N, --hidden N    layer sizes (512, 64)\n"
+"  --seed N                 everything random derives from it (1)\n"
+"  --threads N              OpenBLAS threads (number of CPUs)\n"
+"  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg\n"
+"  -q, --quiet              no progress lines\n"
+"  -h, --help               this help\n\n"
+"exit: 0 model written (also after Ctrl-C), 2 usage, input or I/O error.\n");
+}
+
+struct opts {
+    const char *weak, *cells, *out, *curves;
+    struct train_config cfg;
+    int cap, soft, dedupe, vocab, seq_len, embed, hidden, quiet;
+    double val_split, min_conf;
+};
+
+/* ------------------------------------------------------------------ input */
+
+struct cell {
+    char *id;
+    char *src;        /* owned */
+    size_t len;
+    float target[N_STAGES];
+    int stage;
+    uint64_t group;   /* hash of the notebook path */
+};
+
+struct cellvec { struct cell *v; size_t n, cap; };
+
+static int push(struct cellvec *cv, struct cell c)
+{
+    if (cv->n == cv->cap) {
+        size_t cap = cv->cap ? 2 * cv->cap : 4096;
+        void *p = realloc(cv->v, cap * sizeof *cv->v);
+        if (!p) return -1;
+        cv->v = p;
+        cv->cap = cap;
+    }
+    cv->v[cv->n++] = c;
+    return 0;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdull; h ^= h >> 33;
+    return h;
+}
+
+/* Source of a JSON value: a string or nbformat's list of lines. */
+static char *source_of(json_t *s, size_t *len)
+{
+    if (json_is_string(s)) {
+        *len = json_string_length(s);
+        char *out = malloc(*len + 1);
+        if (out) memcpy(out, json_string_value(s), *len + 1);
+        return out;
+    }
+    if (!json_is_array(s)) return NULL;
+    size_t total = 0, i;
+    json_t *x;
+    json_array_foreach(s, i, x) total += json_is_string(x) ? json_string_length(x) : 0;
+    char *out = malloc(total + 1), *p = out;
+    if (!out) return NULL;
+    json_array_foreach(s, i, x) if (json_is_string(x)) {
+        memcpy(p, json_string_value(x), json_string_length(x));
+        p += json_string_length(x);
+    }
+    *p = 0;
+    *len = total;
+    return out;
+}
+
+struct srcmap { struct cell *v; size_t n; }; /* sorted by id */
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct cell *)a)->id, ((const struct cell *)b)->id);
+}
+
+/* Reads `nbstage ingest` lines: id -> source. */
+static int read_cells(const char *path, struct srcmap *map)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) { fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, strerror(errno)); return -1; }
+    struct cellvec cv = {0};
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (n <= 1) continue;
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)n, 0, &je);
+        const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+        struct cell c = {0};
+        c.src = (o && id) ? source_of(json_object_get(o, "source"), &c.len) : NULL;
+        if (!c.src) {
+            fprintf(stderr, "nbstage train: %s:%zu: %s\n", path, lineno,
+                    o ? "needs a string \"id\" and a \"source\"" : je.text);
+            json_decref(o);
+            rc = -1;
+            break;
+        }
+        c.id = strdup(id);
+        json_decref(o);
+        if (!c.id || push(&cv, c)) { free(c.id); free(c.src); rc = -1; fprintf(stderr, "nbstage train: out of memory\n"); break; }
+    }
+    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error\n", path); rc = -1; }
+    free(line);
+    fclose(f);
+    qsort(cv.v, cv.n, sizeof *cv.v, by_id);
+    map->v = cv.v;
+    map->n = cv.n;
+    return rc;
+}
+
+static void free_cells(struct cell *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) { free(v[i].id); free(v[i].src); }
+    free(v);
+}
+
+struct weak_stats { size_t lines, abstained, no_source, low_conf; };
+
+/* Reads the weak labels and joins the sources. */
+static int read_weak(const struct opts *o, const struct srcmap *map, struct cellvec *out, struct weak_stats *st)
+{
+    FILE *f = fopen(o->weak, "r");
+    if (!f) { fprintf(stderr, "nbstage train: %s: cannot open: %s\n", o->weak, strerror(errno)); return -1; }
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (n <= 1) continue;
+        st->lines++;
+        json_error_t je;
+        json_t *obj = json_loadb(line, (size_t)n, 0, &je);
+        const char *id = obj ? json_string_value(json_object_get(obj, "id")) : NULL;
+        json_t *stage = obj ? json_object_get(obj, "stage") : NULL;
+        if (!obj || !id || !stage) {
+            fprintf(stderr, "nbstage train: %s:%zu: %s\n", o->weak, lineno,
+                    obj ? "needs \"id\" and \"stage\"" : je.text);
+            json_decref(obj);
+            rc = -1;
+            break;
+        }
+        if (json_is_null(stage)) { st->abstained++; json_decref(obj); continue; }
+        int s = stage_from_key(json_string_value(stage));
+        if (s < 0) {
+            fprintf(stderr, "nbstage train: %s:%zu: unknown stage\n", o->weak, lineno);
+            json_decref(obj);
+            rc = -1;
+            break;
+        }
+        struct cell c = {0};
+        c.stage = s;
+        /* Soft targets: the label model's probabilities, renormalised; else one-hot. */
+        json_t *pr = json_object_get(obj, "probabilities");
+        double sum = 0;
+        for (int k = 0; k < N_STAGES && json_is_object(pr); k++) {
+            double p = json_number_value(json_object_get(pr, stage_key[k]));
+            c.target[k] = (float)(p > 0 && isfinite(p) ? p : 0);
+            sum += c.target[k];
+        }
+        if (sum <= 0) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; sum = 1; }
+        for (int k = 0; k < N_STAGES; k++) c.target[k] = (float)(c.target[k] / sum);
+        if (c.target[s] < o->min_conf) { st->low_conf++; json_decref(obj); continue; }
+        if (!o->soft) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; }
+
+        json_t *src = json_object_get(obj, "source");
+        if (src) c.src = source_of(src, &c.len);
+        else if (map->v) {
+            struct cell key = {.id = (char *)id};
+            struct cell *hit = bsearch(&key, map->v, map->n, sizeof *map->v, by_id);
+            if (hit) {
+                c.src = malloc(hit->len + 1);
+                if (c.src) memcpy(c.src, hit->src, hit->len + 1);
+                c.len = hit->len;
+            }
+        }
+        if (!c.src) { st->no_source++; json_decref(obj); continue; }
+        const char *nb = json_string_value(json_object_get(obj, "notebook"));
+        const char *hash = strrchr(id, '#');
+        c.group = nb ? hash_bytes(nb, strlen(nb), 0) : hash_bytes(id, hash ? (size_t)(hash - id) : strlen(id), 0);
+        c.id = strdup(id);
+        json_decref(obj);
+        if (!c.id || push(out, c)) {
+            free(c.id); free(c.src);
+            fprintf(stderr, "nbstage train: out of memory\n");
+            rc = -1;
+            break;
+        }
+    }
+    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error\n", o->weak); rc = -1; }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ selection */
+
+/* Drops exact duplicate sources after their first appearance (in WEAK's order). */
+static size_t dedupe(struct cellvec *cv)
+{
+    size_t size = 16;
+    while (size < 2 * cv->n) size *= 2;
+    uint64_t *seen = calloc(size, sizeof *seen);
+    size_t *who = calloc(size, sizeof *who);
+    if (!seen || !who) { free(seen); free(who); return 0; }
+    size_t kept = 0, dropped = 0;
+    for (size_t i = 0; i < cv->n; i++) {
+        struct cell *c = &cv->v[i];
+        uint64_t h = hash_bytes(c->src, c->len, 7) | 1;
+        size_t j = h & (size - 1);
+        int dup = 0;
+        for (; seen[j]; j = (j + 1) & (size - 1))
+            if (seen[j] == h) {
+                const struct cell *o = &cv->v[who[j]];
+                if (o->len == c->len && memcmp(o->src, c->src, c->len) == 0) { dup = 1; break; }
+            }
+        if (dup) { free(c->id); free(c->src); dropped++; continue; }
+        seen[j] = h;
+        who[j] = kept;
+        cv->v[kept++] = *c;
+    }
+    cv->n = kept;
+    free(seen);
+    free(who);
+    return dropped;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+struct ranked { int stage; uint64_t key; size_t i; };
+
+static int by_stage_key(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->stage != y->stage) return x->stage - y->stage;
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+/* At most CAP cells of each class, a seeded uniform sample; order kept.  COUNTS gets
+ * the class sizes before the cap.  -1 when out of memory. */
+static long cap_classes(struct cellvec *cv, int cap, uint64_t seed, long counts[N_STAGES])
+{
+    memset(counts, 0, N_STAGES * sizeof *counts);
+    for (size_t i = 0; i < cv->n; i++) counts[cv->v[i].stage]++;
+    if (cap <= 0) return 0;
+    struct ranked *r = malloc((cv->n ? cv->n : 1) * sizeof *r);
+    unsigned char *keep = calloc(cv->n ? cv->n : 1, 1);
+    if (!r || !keep) { free(r); free(keep); return -1; }
+    uint64_t s = seed ^ 0xC0FFEEull;
+    for (size_t i = 0; i < cv->n; i++) r[i] = (struct ranked){cv->v[i].stage, rng_next(&s), i};
+    qsort(r, cv->n, sizeof *r, by_stage_key);
+    long in_class = 0;
+    for (size_t j = 0; j < cv->n; j++) {
+        in_class = (j > 0 && r[j].stage == r[j - 1].stage) ? in_class + 1 : 0;
+        if (in_class < cap) keep[r[j].i] = 1;
+    }
+    size_t kept = 0;
+    long dropped = 0;
+    for (size_t i = 0; i < cv->n; i++) {
+        if (keep[i]) cv->v[kept++] = cv->v[i];
+        else { free(cv->v[i].id); free(cv->v[i].src); dropped++; }
+    }
+    cv->n = kept;
+    free(r);
+    free(keep);
+    return dropped;
+}
+
+/* Validation notebooks: notebooks in a seeded random order, taken until they hold
+ * FRACTION of the cells.  Sets IS_VAL[i]; returns the count of validation cells. */
+static size_t split_by_notebook(const struct cellvec *cv, double fraction, uint64_t seed, unsigned char *is_val)
+{
+    /* A notebook's place in the random order is a keyed hash of its path. */
+    struct ranked *r = malloc((cv->n ? cv->n : 1) * sizeof *r);
+    if (!r) return (size_t)-1;
+    for (size_t i = 0; i < cv->n; i++)
+        r[i] = (struct ranked){0, hash_bytes((const char *)&cv->v[i].group, 8, seed + 1), i};
+    qsort(r, cv->n, sizeof *r, by_stage_key);
+    size_t want = (size_t)(fraction * (double)cv->n + 0.5), nval = 0;
+    for (size_t j = 0; j < cv->n; j++) {
+        /* whole notebooks: once started, a notebook is finished even past WANT */
+        if (nval >= want && (j == 0 || r[j].key != r[j - 1].key)) break;
+        is_val[r[j].i] = 1;
+        nval++;
+    }
+    free(r);
+    return nval;
+}
+
+/* ------------------------------------------------------------------ training */
+
+static volatile sig_atomic_t stop_flag;
+static void on_sigint(int sig) { (void)sig; stop_flag = 1; }
+
+
+static int build_vocab(const struct cellvec *cv, const unsigned char *is_val, int max_ids, struct vocab *v)
+{
+    struct vocab_counter *vc = vocab_counter_new();
+    if (!vc) return -1;
+    for (size_t i = 0; i < cv->n; i++)
+        if (!is_val[i] && vocab_counter_add_source(vc, cv->v[i].src, cv->v[i].len)) {
+            vocab_counter_free(vc);
+            return -1;
+        }
+    int r = vocab_build(vc, max_ids, v);
+    vocab_counter_free(vc);
+    return r;
+}
+
+/* Sequences and targets of the cells with IS_VAL[i] == WANT_VAL. */
+static int make_set(const struct cellvec *cv, const unsigned char *is_val, int want_val,
+                    const struct vocab *v, int seq_len, struct train_data *d, int **tok, float **tgt)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cv->n; i++) n += is_val[i] == want_val;
+    *tok = malloc((n ? n : 1) * (size_t)seq_len * sizeof **tok);
+    *tgt = malloc((n ? n : 1) * N_STAGES * sizeof **tgt);
+    if (!*tok || !*tgt) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < cv->n; i++) {
+        if (is_val[i] != want_val) continue;
+        if (vocab_encode(v, cv->v[i].src, cv->v[i].len, *tok + k * seq_len, seq_len) < 0) return -1;
+        memcpy(*tgt + k * N_STAGES, cv->v[i].target, sizeof cv->v[i].target);
+        k++;
+    }
+    *d = (struct train_data){(int)n, seq_len, *tok, *tgt};
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_float(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}
 
 int cmd_train(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nbstage %s: not built yet\n", argv[0]);
-    return EXIT_USAGE;
+    struct opts o = {
+        .cfg = {.spatial_dropout = 0.8f, .dropout = 0.8f, .recurrent_dropout = 0.8f, .lr = 0.001f,
+                .batch = 256, .max_epochs = 15, .patience = 7, .seed = 1, .threads = 0},
+        .cap = 5000, .soft = 1, .dedupe = 1, .vocab = 8000, .seq_len = 120, .embed = 512,
+        .hidden = 64, .val_split = 0.25,
+    };
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    o.cfg.threads = threads > 0 ? (int)threads : 1;
+    enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
+           O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
+           O_THREADS, O_CURVES };
+    static const struct option longopts[] = {
+        {"output", required_argument, 0, 'o'}, {"cells", required_argument, 0, O_CELLS},
+        {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
+        {"lr", required_argument, 0, O_LR}, {"spatial-dropout", required_argument, 0, O_SDROP},
+        {"dropout", required_argument, 0, O_DROP}, {"recurrent-dropout", required_argument, 0, O_RDROP},
+        {"patience", required_argument, 0, O_PATIENCE}, {"cap", required_argument, 0, O_CAP},
+        {"val-split", required_argument, 0, O_VAL}, {"targets", required_argument, 0, O_TARGETS},
+        {"min-confidence", required_argument, 0, O_MINCONF}, {"keep-duplicates", no_argument, 0, O_KEEPDUP},
+        {"vocab", required_argument, 0, O_VOCAB}, {"seq-len", required_argument, 0, O_SEQ},
+        {"embed", required_argument, 0, O_EMBED}, {"hidden", required_argument, 0, O_HIDDEN},
+        {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+        {"curves", required_argument, 0, O_CURVES}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    optind = 1;
+    int c, bad = 0, seed = 1;
+    double x;
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.out = optarg; break;
+        case 'q': o.quiet = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        case O_CELLS: o.cells = optarg; break;
+        case O_CURVES: o.curves = optarg; break;
+        case O_EPOCHS: bad |= parse_int(optarg, 1, 100000, &o.cfg.max_epochs); break;
+        case O_BATCH: bad |= parse_int(optarg, 1, 1 << 20, &o.cfg.batch); break;
+        case O_PATIENCE: bad |= parse_int(optarg, 0, 100000, &o.cfg.patience); break;
+        case O_CAP: bad |= parse_int(optarg, 0, 1 << 30, &o.cap); break;
+        case O_VOCAB: bad |= parse_int(optarg, 2, 1 << 22, &o.vocab); break;
+        case O_SEQ: bad |= parse_int(optarg, 1, 65536, &o.seq_len); break;
+        case O_EMBED: bad |= parse_int(optarg, 1, 8192, &o.embed); break;
+        case O_HIDDEN: bad |= parse_int(optarg, 1, 1024, &o.hidden); break;
+        case O_SEED: bad |= parse_int(optarg, 0, 1 << 30, &seed); o.cfg.seed = (unsigned long)seed; break;
+        case O_THREADS: bad |= parse_int(optarg, 1, 256, &o.cfg.threads); break;
+        case O_LR: bad |= parse_float(optarg, 1e-7, 10, &x); o.cfg.lr = (float)x; break;
+        case O_SDROP: bad |= parse_float(optarg, 0, 0.99, &x); o.cfg.spatial_dropout = (float)x; break;
+        case O_DROP: bad |= parse_float(optarg, 0, 0.99, &x); o.cfg.dropout = (float)x; break;
+        case O_RDROP: bad |= parse_float(optarg, 0, 0.99, &x); o.cfg.recurrent_dropout = (float)x; break;
+        case O_VAL: bad |= parse_float(optarg, 0, 0.9, &o.val_split); break;
+        case O_MINCONF: bad |= parse_float(optarg, 0, 1, &o.min_conf); break;
+        case O_KEEPDUP: o.dedupe = 0; break;
+        case O_TARGETS:
+            if (!strcmp(optarg, "soft")) o.soft = 1;
+            else if (!strcmp(optarg, "hard")) o.soft = 0;
+            else bad = 1;
+            break;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (bad) {
+            fprintf(stderr, "nbstage train: bad value '%s' for --%s\n", optarg, argv[optind - 1] + 2);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !o.out) { usage(stderr); return EXIT_USAGE; }
+    o.weak = argv[optind];
+    FILE *log = o.quiet ? NULL : stderr;
+
+    int rc = EXIT_USAGE;
+    struct srcmap map = {0};
+    struct cellvec cv = {0};
+    struct weak_stats ws = {0};
+    unsigned char *is_val = NULL;
+    struct vocab v = {0};
+    struct lstm_params p = {0};
+    int *ttok = NULL, *vtok = NULL;
+    float *ttgt = NULL, *vtgt = NULL;
+    if (o.cells && read_cells(o.cells, &map)) goto out;
+    if (read_weak(&o, &map, &cv, &ws)) goto out;
+    free_cells(map.v, map.n);
+    map = (struct srcmap){0};
+    size_t dups = o.dedupe ? dedupe(&cv) : 0;
+    long counts[N_STAGES];
+    long capped = cap_classes(&cv, o.cap, o.cfg.seed, counts);
+    if (capped < 0) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    if (cv.n < 2) {
+        fprintf(stderr, "nbstage train: %s: %zu usable cells (%zu lines, %zu abstained, %zu without source%s)\n",
+                o.weak, cv.n, ws.lines, ws.abstained, ws.no_source, o.cells ? "" : "; give --cells");
+        goto out;
+    }
+    is_val = calloc(cv.n, 1);
+    if (!is_val) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    size_t nval = o.val_split > 0 ? split_by_notebook(&cv, o.val_split, o.cfg.seed, is_val) : 0;
+    if (nval == (size_t)-1) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    if (nval == cv.n) { fprintf(stderr, "nbstage train: no training cells left after the split\n"); goto out; }
+    if (build_vocab(&cv, is_val, o.vocab, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    if (log) {
+        fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu below confidence, "
+                     "%zu duplicates dropped, %ld over the class cap of %d\n",
+                ws.lines, ws.abstained, ws.no_source, ws.low_conf, dups, capped, o.cap);
+        fprintf(log, "train: classes before the cap:");
+        for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
+        fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words, "
+                     "%s targets\n", cv.n - nval, nval, v.n - 1, o.soft ? "soft" : "hard");
+    }
+    struct train_data td, vd;
+    if (make_set(&cv, is_val, 0, &v, o.seq_len, &td, &ttok, &ttgt) ||
+        make_set(&cv, is_val, 1, &v, o.seq_len, &vd, &vtok, &vtgt)) {
+        fprintf(stderr, "nbstage train: out of memory\n");
+        goto out;
+    }
+    /* The table has a row per id in use: a small vocabulary gives a small model. */
+    int rows = v.n < o.vocab ? (v.n < 2 ? 2 : v.n) : o.vocab;
+    if (lstm_params_init(&p, rows, o.embed, o.hidden, N_STAGES, o.cfg.seed)) {
+        fprintf(stderr, "nbstage train: out of memory for the parameters\n");
+        goto out;
+    }
+    char csv[4096], svg[4096];
+    if (o.curves) {
+        snprintf(csv, sizeof csv, "%s.csv", o.curves);
+        snprintf(svg, sizeof svg, "%s.svg", o.curves);
+        o.cfg.curves_csv = csv;
+        o.cfg.curves_svg = svg;
+    }
+    stop_flag = 0;
+    o.cfg.stop = &stop_flag;
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    struct train_result res = {0};
+    int tr = lstm_train(&p, &o.cfg, &td, nval ? &vd : NULL, &res, log);
+    sigaction(SIGINT, &old, NULL);
+    if (tr) { fprintf(stderr, "nbstage train: training failed\n"); goto out; }
+
+    char info[1024], when[32];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    snprintf(info, sizeof info,
+             "nbstage train %s: %zu train / %zu validation cells from %s; %s targets; epochs %d of %d "
+             "(best %d, val_acc %.4f); dropout %.2f/%.2f/%.2f, batch %d, lr %g, cap %d, seed %lu%s",
+             when, cv.n - nval, nval, o.weak, o.soft ? "soft" : "hard", res.epochs_run, o.cfg.max_epochs,
+             res.best_epoch, res.best_val_acc, o.cfg.spatial_dropout, o.cfg.dropout, o.cfg.recurrent_dropout,
+             o.cfg.batch, o.cfg.lr, o.cap, o.cfg.seed, res.interrupted ? "; interrupted" : "");
+    char err[512];
+    if (modelfile_write(o.out, &p, &v, o.seq_len, info, err, sizeof err)) {
+        fprintf(stderr, "nbstage train: %s\n", err);
+        goto out;
+    }
+    if (log) fprintf(log, "train: wrote %s (best epoch %d, val_acc %.4f%s)\n", o.out, res.best_epoch,
+                     res.best_val_acc, res.interrupted ? ", interrupted" : "");
+    rc = EXIT_OK;
+out:
+    free_cells(map.v, map.n);
+    free_cells(cv.v, cv.n);
+    free(is_val);
+    vocab_free(&v);
+    lstm_params_free(&p);
+    free(ttok); free(vtok); free(ttgt); free(vtgt);
+    return rc;
 }
