@@ -1,0 +1,187 @@
+/* test_stagemap.c — the stage map (model/stagemap.c): run compression, the plain and
+ * coloured text, JSON and SVG renderings, counts and shares. */
+#include "tests/unit/unit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "model/stagemap.h"
+
+/* imports, load, explore x4 (a blank cell inside the run), prep x3, train, evaluate */
+static void fill_example(struct stagemap *m)
+{
+    int stages[] = {STAGE_IMPORTS, STAGE_LOAD,  STAGE_EXPLORE, STAGE_EXPLORE,
+                    STAGEMAP_BLANK, STAGE_EXPLORE, STAGE_EXPLORE, STAGE_PREP,
+                    STAGE_PREP,    STAGE_PREP,  STAGE_TRAIN,   STAGE_EVALUATE};
+    long lines[] = {4, 2, 1, 1, 0, 1, 1, 3, 3, 4, 5, 5};
+    assert_int_equal(stagemap_init(m, "nb <&\">.ipynb", "nbstage-lstm-test"), 0);
+    for (size_t i = 0; i < 12; i++)
+        assert_int_equal(stagemap_add(m, 2 * i + 1, stages[i], stages[i] >= 0 ? 0.5 : -1,
+                                      lines[i]),
+                         0);
+}
+
+static char *render(const struct stagemap *m, int color)
+{
+    /* on the heap: GCC's -Wdangling-pointer misreads a stack buffer handed to
+     * open_memstream once this is inlined */
+    struct { char *buf; size_t len; } *mem = calloc(1, sizeof *mem);
+    FILE *f = open_memstream(&mem->buf, &mem->len);
+    stagemap_print_text(f, m, color);
+    fclose(f);
+    char *text = mem->buf;
+    free(mem);
+    return text;
+}
+
+static void test_sequence(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    fill_example(&m);
+    char *seq = stagemap_sequence(&m);
+    assert_string_equal(seq, "imports > load > explore x4 > prep x3 > train > evaluate");
+    free(seq);
+    assert_int_equal(m.counts[STAGE_EXPLORE], 4);
+    assert_int_equal(m.blank, 1);
+    assert_int_equal(m.staged_lines, 30);
+    assert_int_equal(m.code_lines, 30);
+    stagemap_free(&m);
+
+    assert_int_equal(stagemap_init(&m, "empty", "x"), 0);
+    seq = stagemap_sequence(&m);
+    assert_string_equal(seq, "");
+    free(seq);
+    assert_int_equal(stagemap_add(&m, 0, STAGEMAP_BLANK, -1, 0), 0);
+    assert_int_equal(stagemap_add(&m, 1, STAGEMAP_UNTAGGED, -1, 2), 0);
+    assert_int_equal(stagemap_add(&m, 2, STAGEMAP_UNTAGGED, -1, 2), 0);
+    assert_int_equal(stagemap_add(&m, 3, STAGE_LOAD, 0.9, 1), 0);
+    assert_int_equal(stagemap_add(&m, 4, 99, 0.9, 1), 0); /* out of range: untagged */
+    seq = stagemap_sequence(&m);
+    assert_string_equal(seq, "untagged x2 > load > untagged");
+    free(seq);
+    assert_int_equal(m.untagged, 3);
+    stagemap_free(&m);
+}
+
+static void test_plain_text(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    fill_example(&m);
+    char *text = render(&m, 0);
+    const char *want =
+        "nb <&\">.ipynb: 12 code cells (1 blank), 30 lines of code; stages from "
+        "nbstage-lstm-test\n"
+        "  ILXX.XXPPPTE\n"
+        "  imports > load > explore x4 > prep x3 > train > evaluate\n"
+        "     stage       cells  lines  share\n"
+        "  L  load            1      2   6.7%\n"
+        "  P  prep            3     10  33.3%\n"
+        "  T  train           1      5  16.7%\n"
+        "  E  evaluate        1      5  16.7%\n"
+        "  X  explore         4      4  13.3%\n"
+        "  I  imports         1      4  13.3%\n";
+    assert_string_equal(text, want);
+    assert_null(strchr(text, '\033'));
+    free(text);
+    text = render(&m, 1);
+    assert_non_null(strstr(text, "\033[1;38;5;231;48;5;33mL\033[0m")); /* load, blue */
+    assert_non_null(strstr(text, "\033[2m.\033[0m"));                   /* blank, dim */
+    free(text);
+    stagemap_free(&m);
+}
+
+static void test_wraps_long_maps(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    assert_int_equal(stagemap_init(&m, "long", "x"), 0);
+    for (size_t i = 0; i < 130; i++) assert_int_equal(stagemap_add(&m, i, (int)(i % 6), 0.5, 1), 0);
+    char *text = render(&m, 0);
+    /* 60 blocks a row: rows of 60, 60 and 10 */
+    const char *row = strchr(text, '\n') + 1;
+    for (int r = 0; r < 3; r++) {
+        const char *end = strchr(row, '\n');
+        assert_int_equal(end - row, 2 + (r < 2 ? 60 : 10));
+        row = end + 1;
+    }
+    free(text);
+    stagemap_free(&m);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    fill_example(&m);
+    json_t *j = stagemap_json(&m);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "notebook")), "nb <&\">.ipynb");
+    assert_int_equal(json_integer_value(json_object_get(j, "code_cells")), 12);
+    assert_int_equal(json_integer_value(json_object_get(j, "blank")), 1);
+    assert_string_equal(json_string_value(json_object_get(j, "sequence")),
+                        "imports > load > explore x4 > prep x3 > train > evaluate");
+    json_t *stages = json_object_get(j, "stages");
+    assert_int_equal(json_object_size(stages), N_STAGES);
+    double total = 0;
+    for (int s = 0; s < N_STAGES; s++)
+        total += json_real_value(json_object_get(json_object_get(stages, stage_key[s]), "share"));
+    assert_true(total > 0.999 && total < 1.001);
+    assert_true(json_real_value(json_object_get(json_object_get(stages, "prep"), "share")) ==
+                0.3333);
+    json_t *cells = json_object_get(j, "cells");
+    assert_int_equal(json_array_size(cells), 12);
+    json_t *blank = json_array_get(cells, 4);
+    assert_int_equal(json_integer_value(json_object_get(blank, "cell")), 9);
+    assert_true(json_is_null(json_object_get(blank, "stage")));
+    assert_true(json_is_null(json_object_get(blank, "confidence")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cells, 0), "stage")),
+                        "imports");
+    json_decref(j);
+    stagemap_free(&m);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+static void test_svg(void **state)
+{
+    (void)state;
+    struct stagemap maps[2];
+    fill_example(&maps[0]);
+    assert_int_equal(stagemap_init(&maps[1], "second", "x"), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(stagemap_write_svg(f, maps, 2), 0);
+    fclose(f);
+    assert_true(!strncmp(buf, "<?xml", 5));
+    assert_non_null(strstr(buf, "</svg>\n"));
+    /* background + 6 legend swatches + 12 cells */
+    assert_int_equal(count(buf, "<rect"), 1 + N_STAGES + 12);
+    assert_int_equal(count(buf, "<g class=\"notebook\">"), 2);
+    assert_non_null(strstr(buf, "nb &lt;&amp;&quot;&gt;.ipynb"));
+    assert_null(strstr(buf, "nb <&"));
+    assert_non_null(strstr(buf, "<title>cell 2: imports (50%), 4 lines</title>"));
+    assert_non_null(strstr(buf, "<title>cell 10: blank, 0 lines</title>"));
+    free(buf);
+    stagemap_free(&maps[0]);
+    stagemap_free(&maps[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sequence),
+        cmocka_unit_test(test_plain_text),
+        cmocka_unit_test(test_wraps_long_maps),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_svg),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
