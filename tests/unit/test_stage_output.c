@@ -1,0 +1,242 @@
+/* test_stage_output.c — the stage kernel's display_data content and reading it back. */
+#include "tests/unit/unit.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernel/stage_output.h"
+
+static const float probs_train[N_STAGES] = {0.01f, 0.02f, 0.93f, 0.02f, 0.01f, 0.01f};
+
+static const char *data_str(const json_t *content, const char *mime)
+{
+    return json_string_value(json_object_get(json_object_get(content, "data"), mime));
+}
+
+static void content_has_every_part(void **state)
+{
+    (void)state;
+    struct stage_display_options opt = {0, 0, 0.0};
+    json_t *c = stage_output_content(STAGE_TRAIN, probs_train, "nbstage-lstm-1a2b3c4d", &opt);
+    assert_non_null(c);
+    assert_true(json_is_object(json_object_get(c, "transient")));
+    assert_string_equal(data_str(c, "text/plain"), "stage: train (93%)");
+
+    const char *html = data_str(c, "text/html");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "nbstage-badge"));
+    assert_non_null(strstr(html, ">train "));
+    assert_non_null(strstr(html, "93%"));
+    assert_non_null(strstr(html, "background:#23882f")); /* train's colour */
+
+    const json_t *payload = json_object_get(json_object_get(c, "data"), STAGE_MIME);
+    assert_true(json_is_object(payload));
+    assert_string_equal(json_string_value(json_object_get(payload, "stage")), "train");
+    assert_true(fabs(json_real_value(json_object_get(payload, "confidence")) - 0.93) < 1e-9);
+    assert_string_equal(json_string_value(json_object_get(payload, "model")),
+                        "nbstage-lstm-1a2b3c4d");
+    const json_t *dist = json_object_get(payload, "probabilities");
+    assert_int_equal(json_object_size(dist), N_STAGES);
+    for (int s = 0; s < N_STAGES; s++)
+        assert_true(fabs(json_real_value(json_object_get(dist, stage_key[s])) - probs_train[s]) <
+                    1e-4);
+
+    /* the output's metadata carries the same payload */
+    assert_true(json_equal(json_object_get(json_object_get(c, "metadata"), "nbstage"), payload));
+
+    const char *js = data_str(c, "application/javascript");
+    assert_non_null(js);
+    assert_non_null(strstr(js, "workflow_stage"));
+    assert_non_null(strstr(js, "'stage:'"));
+    assert_non_null(strstr(js, "set_dirty(true)"));
+    assert_non_null(strstr(js, "var at_top = false;"));
+    assert_non_null(strstr(js, "\"stage\":\"train\""));
+    json_decref(c);
+}
+
+static void each_stage_has_its_own_colour(void **state)
+{
+    (void)state;
+    char seen[N_STAGES][24];
+    for (int s = 0; s < N_STAGES; s++) {
+        float p[N_STAGES] = {0};
+        p[s] = 1.0f;
+        json_t *c = stage_output_content(s, p, "m", NULL);
+        assert_non_null(c);
+        const char *bg = strstr(data_str(c, "text/html"), "background:#");
+        assert_non_null(bg);
+        snprintf(seen[s], sizeof seen[s], "%.19s", bg);
+        for (int t = 0; t < s; t++) assert_string_not_equal(seen[s], seen[t]);
+        char want[64];
+        snprintf(want, sizeof want, "stage: %s (100%%)", stage_key[s]);
+        assert_string_equal(data_str(c, "text/plain"), want);
+        json_decref(c);
+    }
+}
+
+static void minimum_confidence_hides_the_tag(void **state)
+{
+    (void)state;
+    struct stage_display_options opt = {0, 0, 0.95};
+    assert_null(stage_output_content(STAGE_TRAIN, probs_train, "m", &opt));
+    opt.min_confidence = 0.93; /* the minimum itself is shown */
+    json_t *c = stage_output_content(STAGE_TRAIN, probs_train, "m", &opt);
+    assert_non_null(c);
+    json_decref(c);
+}
+
+static void no_badge_keeps_metadata_only(void **state)
+{
+    (void)state;
+    struct stage_display_options opt = {0, 1, 0.0};
+    json_t *c = stage_output_content(STAGE_TRAIN, probs_train, "m", &opt);
+    assert_non_null(c);
+    assert_null(data_str(c, "text/plain"));
+    assert_null(data_str(c, "text/html"));
+    const char *js = data_str(c, "application/javascript");
+    assert_non_null(js);
+    assert_non_null(strstr(js, "var html = \"\";"));
+    assert_non_null(json_object_get(json_object_get(c, "metadata"), "nbstage"));
+    int stage;
+    double conf;
+    assert_int_equal(stage_output_parse(c, &stage, &conf), 0);
+    json_decref(c);
+}
+
+static void position_top_reaches_the_script(void **state)
+{
+    (void)state;
+    struct stage_display_options opt = {1, 0, 0.0};
+    json_t *c = stage_output_content(STAGE_LOAD, probs_train, "m", &opt);
+    assert_non_null(c);
+    assert_non_null(strstr(data_str(c, "application/javascript"), "var at_top = true;"));
+    assert_non_null(strstr(data_str(c, "text/plain"), "(1%)"));
+    json_decref(c);
+}
+
+static void bad_input_gives_nothing(void **state)
+{
+    (void)state;
+    assert_null(stage_output_content(-1, probs_train, "m", NULL));
+    assert_null(stage_output_content(N_STAGES, probs_train, "m", NULL));
+    assert_null(stage_output_content(STAGE_TRAIN, NULL, "m", NULL));
+    float nan_probs[N_STAGES] = {0, 0, NAN, 0, 0, 0};
+    assert_null(stage_output_content(STAGE_TRAIN, nan_probs, "m", NULL));
+    float neg[N_STAGES] = {-0.5f, 0, 1, 0, 0, 0};
+    assert_null(stage_output_content(STAGE_TRAIN, neg, "m", NULL));
+}
+
+static void model_names_are_escaped(void **state)
+{
+    (void)state;
+    const char *evil = "x\"</script><b onload='1'>&";
+    json_t *c = stage_output_content(STAGE_PREP, probs_train, evil, NULL);
+    assert_non_null(c);
+    assert_null(strstr(data_str(c, "text/html"), "<b"));
+    assert_non_null(strstr(data_str(c, "text/html"), "&lt;/script&gt;&lt;b onload=&#39;1&#39;&gt;&amp;"));
+    assert_null(strstr(data_str(c, "application/javascript"), "</"));
+    const json_t *payload = json_object_get(json_object_get(c, "metadata"), "nbstage");
+    assert_string_equal(json_string_value(json_object_get(payload, "model")), evil);
+    json_decref(c);
+
+    c = stage_output_content(STAGE_PREP, probs_train, "bad\xff utf8", NULL);
+    assert_non_null(c);
+    payload = json_object_get(json_object_get(c, "metadata"), "nbstage");
+    assert_string_equal(json_string_value(json_object_get(payload, "model")), "unknown");
+    json_decref(c);
+
+    c = stage_output_content(STAGE_PREP, probs_train, NULL, NULL);
+    assert_non_null(c);
+    json_decref(c);
+}
+
+/* The content as it comes back in a saved notebook: an output object, through text. */
+static json_t *saved_output(const json_t *content)
+{
+    json_t *out = json_object();
+    json_object_set_new(out, "output_type", json_string("display_data"));
+    json_object_set(out, "data", json_object_get(content, "data"));
+    json_object_set(out, "metadata", json_object_get(content, "metadata"));
+    char *text = json_dumps(out, 0);
+    json_decref(out);
+    json_t *back = json_loads(text, 0, NULL);
+    free(text);
+    return back;
+}
+
+static void parse_reads_back_what_content_wrote(void **state)
+{
+    (void)state;
+    for (int s = 0; s < N_STAGES; s++) {
+        float p[N_STAGES] = {0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f};
+        p[s] = 0.5f;
+        json_t *c = stage_output_content(s, p, "m", NULL);
+        json_t *out = saved_output(c);
+        int stage = -9;
+        double conf = -1;
+        assert_int_equal(stage_output_parse(out, &stage, &conf), 0);
+        assert_int_equal(stage, s);
+        assert_true(fabs(conf - 0.5) < 1e-9);
+        /* without the output metadata the MIME bundle still tells */
+        json_object_del(out, "metadata");
+        stage = -9;
+        assert_int_equal(stage_output_parse(out, &stage, &conf), 0);
+        assert_int_equal(stage, s);
+        json_decref(out);
+        json_decref(c);
+    }
+}
+
+static void parse_refuses_other_outputs(void **state)
+{
+    (void)state;
+    static const char *const not_stage[] = {
+        "{\"output_type\": \"stream\", \"name\": \"stdout\", \"text\": \"x\"}",
+        "{\"output_type\": \"display_data\", \"data\": {\"text/plain\": \"1\"}, \"metadata\": {}}",
+        "{\"metadata\": {\"nbstage\": {\"stage\": \"cooking\", \"confidence\": 0.5}}}",
+        "{\"metadata\": {\"nbstage\": {\"stage\": \"none\", \"confidence\": 0.5}}}",
+        "{\"metadata\": {\"nbstage\": {\"stage\": \"train\", \"confidence\": 1.5}}}",
+        "{\"metadata\": {\"nbstage\": {\"stage\": \"train\", \"confidence\": \"0.5\"}}}",
+        "{\"metadata\": {\"nbstage\": {\"stage\": \"train\"}}}",
+        "{\"metadata\": {\"nbstage\": \"train\"}}",
+        "{\"metadata\": [], \"data\": null}",
+        "[]",
+        "\"display_data\"",
+    };
+    for (size_t i = 0; i < sizeof not_stage / sizeof not_stage[0]; i++) {
+        json_t *o = json_loads(not_stage[i], JSON_DECODE_ANY, NULL);
+        assert_non_null(o);
+        int stage = -9;
+        double conf = -1;
+        assert_int_equal(stage_output_parse(o, &stage, &conf), -1);
+        assert_int_equal(stage, -9);
+        json_decref(o);
+    }
+    int stage;
+    double conf;
+    assert_int_equal(stage_output_parse(NULL, &stage, &conf), -1);
+
+    /* an integer confidence is still a number */
+    json_t *o = json_loads("{\"metadata\": {\"nbstage\": {\"stage\": \"load\", \"confidence\": 1}}}",
+                           0, NULL);
+    assert_int_equal(stage_output_parse(o, &stage, &conf), 0);
+    assert_int_equal(stage, STAGE_LOAD);
+    assert_true(conf == 1.0);
+    json_decref(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(content_has_every_part),
+        cmocka_unit_test(each_stage_has_its_own_colour),
+        cmocka_unit_test(minimum_confidence_hides_the_tag),
+        cmocka_unit_test(no_badge_keeps_metadata_only),
+        cmocka_unit_test(position_top_reaches_the_script),
+        cmocka_unit_test(bad_input_gives_nothing),
+        cmocka_unit_test(model_names_are_escaped),
+        cmocka_unit_test(parse_reads_back_what_content_wrote),
+        cmocka_unit_test(parse_refuses_other_outputs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
