@@ -139,41 +139,52 @@ int tag_apply(json_t *cell, const struct cell_tag *want)
     return json_array_insert_new(tags, at, json_string(buf));
 }
 
-/* The payload of a stage output: data[STAGE_MIME], else metadata.nbstage. */
-static const json_t *stage_payload(const json_t *output)
+/* 1 when OUTPUT is a stage output (kernel/stage_output.c reads the payload), with its
+ * stage and confidence.  Only display outputs: a stream cannot carry the payload. */
+static int read_stage_output(const json_t *output, int *stage, double *conf)
 {
-    if (!json_is_object(output)) return NULL;
     const char *type = json_string_value(json_object_get(output, "output_type"));
-    if (!type || (strcmp(type, "display_data") && strcmp(type, "execute_result"))) return NULL;
-    json_t *p = json_object_get(json_object_get(output, "data"), STAGE_MIME);
-    if (!json_is_object(p)) p = json_object_get(json_object_get(output, "metadata"), "nbstage");
-    if (!json_is_object(p)) return NULL;
-    int s = stage_from_key(json_string_value(json_object_get(p, "stage")));
-    json_t *c = json_object_get(p, "confidence");
-    if (s < 0 || !json_is_number(c)) return NULL;
-    double v = json_number_value(c);
-    if (!(v >= 0 && v <= 1)) return NULL;
-    return p;
+    if (!type || (strcmp(type, "display_data") && strcmp(type, "execute_result"))) return 0;
+    return stage_output_parse(output, stage, conf) == 0;
 }
 
-int tag_is_stage_output(const json_t *output) { return stage_payload(output) != NULL; }
+/* The model named in a stage output's payload (metadata first, as the kernel's
+ * parser reads it), or NULL. */
+static const char *output_model(const json_t *output)
+{
+    const json_t *where[2] = {
+        json_object_get(json_object_get(output, "metadata"), "nbstage"),
+        json_object_get(json_object_get(output, "data"), STAGE_MIME),
+    };
+    for (int i = 0; i < 2; i++) {
+        const char *m = json_string_value(json_object_get(where[i], "model"));
+        if (m && *m) return m;
+    }
+    return NULL;
+}
+
+int tag_is_stage_output(const json_t *output)
+{
+    int s;
+    double c;
+    return read_stage_output(output, &s, &c);
+}
 
 int tag_from_outputs(const json_t *cell, struct cell_tag *want)
 {
     json_t *outs = json_object_get(cell, "outputs");
     size_t i;
     json_t *o;
-    const json_t *found = NULL;
+    int found = 0, s;
+    double c;
     if (json_is_array(outs)) json_array_foreach(outs, i, o) {
-            const json_t *p = stage_payload(o);
-            if (p) found = p; /* the last one: the latest classification */
+            if (!read_stage_output(o, &s, &c)) continue;
+            /* the last one wins: the latest classification */
+            const char *m = output_model(o);
+            *want = (struct cell_tag){s, tag_round(c), m ? m : "nbstage-kernel"};
+            found = 1;
         }
-    if (!found) return -1;
-    want->stage = stage_from_key(json_string_value(json_object_get(found, "stage")));
-    want->confidence = tag_round(json_number_value(json_object_get(found, "confidence")));
-    const char *m = json_string_value(json_object_get(found, "model"));
-    want->model = (m && *m) ? m : "nbstage-kernel";
-    return 0;
+    return found ? 0 : -1;
 }
 
 int tag_strip_outputs(json_t *cell)
