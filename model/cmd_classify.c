@@ -1,10 +1,318 @@
-/* cmd_classify.c — placeholder until its issue lands. */
+/* cmd_classify.c — `nbstage classify`: the model on JSON Lines, or on one file.
+ *
+ * Owns: the command.  Stdin mode reads {"id", "source"} lines in chunks, classifies
+ * a chunk on worker threads (model_classify is thread-safe) and writes the answers
+ * in input order.  A line that is not such an object gets an {"id", "error"} answer
+ * in its place (the line count always matches) and the exit code 1.  File mode
+ * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labeling/stage.h"
 #include "model/commands.h"
+#include "model/model.h"
+#include "nbformat/notebook.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+"usage: nbstage classify [--model FILE] [-j N]          < cells.jsonl > stages.jsonl\n"
+"       nbstage classify [--model FILE] [--json] FILE\n\n"
+"Without FILE, reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may also be a\n"
+"list of lines, as in .ipynb; other fields are ignored) and writes one line per input\n"
+"line, in order:\n"
+"  {\"id\": ..., \"stage\": \"train\", \"confidence\": 0.93, \"probabilities\": {\"load\": p, ...}}\n"
+"A blank or comment-only source gets \"stage\": null.  A bad line gets\n"
+"{\"id\": ..., \"error\": \"...\"} and makes the exit code 1.\n\n"
+"With FILE: a .ipynb prints one line per code cell, \"<k>\\t<stage>\\t<confidence>\"\n"
+"(k counts code cells from 0, as ingest's ids do; blank cells say none); any other\n"
+"file is one cell and prints its stage.  --json prints the JSON objects instead.\n\n"
+"options:\n"
+"  --model FILE   the model (default: the shipped one, %s;\n"
+"                 NBSTAGE_MODEL overrides)\n"
+"  -j, --jobs N   worker threads for stdin mode (default: the number of CPUs)\n"
+"  --json         JSON output in file mode\n"
+"  -h, --help     this help\n\n"
+"exit: 0 ok, 1 some input lines were bad, 2 usage, model or I/O error.\n",
+            model_default_path() ? model_default_path() : "not found");
+}
+
+/* ------------------------------------------------------------------ one answer */
+
+struct buf { char *p; size_t n, cap; int oom; };
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (b->n + n + 1 > cap) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
+
+/* The answer object for a classified source, without a trailing newline. */
+static void answer(struct buf *b, const char *id_json, int stage, const float *probs)
+{
+    char tmp[64];
+    puts_(b, "{\"id\": ");
+    puts_(b, id_json);
+    if (stage < 0) {
+        puts_(b, ", \"stage\": null, \"confidence\": 0, \"probabilities\": {}}");
+        return;
+    }
+    snprintf(tmp, sizeof tmp, ", \"stage\": \"%s\", \"confidence\": %.4f", stage_key[stage], probs[stage]);
+    puts_(b, tmp);
+    puts_(b, ", \"probabilities\": {");
+    for (int s = 0; s < N_STAGES; s++) {
+        snprintf(tmp, sizeof tmp, "%s\"%s\": %.4f", s ? ", " : "", stage_key[s], probs[s]);
+        puts_(b, tmp);
+    }
+    puts_(b, "}}");
+}
+
+static void error_answer(struct buf *b, const char *id_json, const char *msg)
+{
+    json_t *m = json_string(msg);
+    char *s = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
+    puts_(b, "{\"id\": ");
+    puts_(b, id_json);
+    puts_(b, ", \"error\": ");
+    puts_(b, s ? s : "\"?\"");
+    puts_(b, "}");
+    free(s);
+    json_decref(m);
+}
+
+/* Classifies one input line into OUT (newline included); 1 when the line was bad. */
+static int classify_line(const nbs_model *m, const char *line, size_t len, long lineno, struct buf *out)
+{
+    json_error_t je;
+    json_t *o = json_loadb(line, len, 0, &je);
+    json_t *id = o ? json_object_get(o, "id") : NULL;
+    char *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_t *src = o ? json_object_get(o, "source") : NULL;
+    int bad = 0;
+    char msg[256];
+    if (!o || !json_is_object(o)) {
+        snprintf(msg, sizeof msg, "line %ld: %s", lineno, o ? "not a JSON object" : je.text);
+        error_answer(out, "null", msg);
+        bad = 1;
+    } else if (!src || !(json_is_string(src) || json_is_array(src))) {
+        snprintf(msg, sizeof msg, "line %ld: needs \"source\", a string or a list of strings", lineno);
+        error_answer(out, id_json ? id_json : "null", msg);
+        bad = 1;
+    } else {
+        size_t n;
+        char *text = nb_cell_source(o, &n);
+        float probs[N_STAGES];
+        int stage = text ? model_classify(m, text, n, probs) : STAGE_NONE;
+        answer(out, id_json ? id_json : "null", stage, probs);
+        free(text);
+    }
+    put(out, "\n", 1);
+    free(id_json);
+    json_decref(o);
+    return bad;
+}
+
+/* ------------------------------------------------------------------ stdin, in chunks */
+
+enum { CHUNK = 4096 };
+
+struct chunk {
+    const nbs_model *m;
+    char **lines;
+    size_t *lens;
+    long *linenos;
+    struct buf *outs;
+    int n;
+};
+
+struct slice { struct chunk *c; int from, to, bad; };
+
+static void *work(void *arg)
+{
+    struct slice *s = arg;
+    for (int i = s->from; i < s->to; i++) {
+        s->c->outs[i].n = 0;
+        s->bad += classify_line(s->c->m, s->c->lines[i], s->c->lens[i], s->c->linenos[i], &s->c->outs[i]);
+    }
+    return NULL;
+}
+
+static int run_stdin(const nbs_model *m, int jobs)
+{
+    static char *lines[CHUNK];
+    static size_t caps[CHUNK], lens[CHUNK];
+    static long linenos[CHUNK];
+    static struct buf outs[CHUNK];
+    struct chunk c = {m, lines, lens, linenos, outs, 0};
+    long lineno = 0;
+    int bad = 0, io = 0, eof = 0;
+    while (!eof) {
+        c.n = 0;
+        while (c.n < CHUNK) {
+            ssize_t r = getline(&lines[c.n], &caps[c.n], stdin);
+            if (r < 0) { eof = 1; break; }
+            lineno++;
+            if (r == 1 && lines[c.n][0] == '\n') continue; /* blank lines carry no cell */
+            linenos[c.n] = lineno;
+            lens[c.n++] = (size_t)r;
+        }
+        if (ferror(stdin)) { fprintf(stderr, "nbstage classify: stdin: read error\n"); io = 1; break; }
+        int t = jobs < 1 ? 1 : jobs;
+        if (c.n < 64) t = 1; /* threads cost more than a few cells */
+        pthread_t th[64];
+        struct slice sl[64];
+        int started[64] = {0};
+        for (int k = 0; k < t; k++) sl[k] = (struct slice){&c, c.n * k / t, c.n * (k + 1) / t, 0};
+        for (int k = 1; k < t; k++) started[k] = pthread_create(&th[k], NULL, work, &sl[k]) == 0;
+        work(&sl[0]);
+        for (int k = 1; k < t; k++) {
+            if (started[k]) pthread_join(th[k], NULL);
+            else work(&sl[k]); /* no thread to be had: do its share here */
+        }
+        for (int k = 0; k < t; k++) bad += sl[k].bad;
+        for (int i = 0; i < c.n; i++) {
+            if (outs[i].oom) { fprintf(stderr, "nbstage classify: out of memory\n"); io = 1; break; }
+            if (fwrite(outs[i].p, 1, outs[i].n, stdout) != outs[i].n) { io = 1; break; }
+        }
+        if (io) break;
+    }
+    if (!io && fflush(stdout)) io = 1;
+    if (io && !ferror(stdin)) fprintf(stderr, "nbstage classify: stdout: write error\n");
+    for (int i = 0; i < CHUNK; i++) { free(lines[i]); free(outs[i].p); }
+    if (bad) fprintf(stderr, "nbstage classify: %d bad input line%s\n", bad, bad == 1 ? "" : "s");
+    return io ? EXIT_USAGE : bad ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ file mode */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int run_file(const nbs_model *m, const char *path, int as_json)
+{
+    float probs[N_STAGES];
+    if (ends_with(path, ".ipynb")) {
+        nb_error e;
+        json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS, &e);
+        if (!nb) { fprintf(stderr, "nbstage classify: %s\n", e.msg); return EXIT_USAGE; }
+        int k = 0;
+        for (size_t i = 0; i < nb_cell_count(nb); i++) {
+            json_t *cell = nb_cell(nb, i);
+            const char *type = nb_cell_type(cell);
+            if (!type || strcmp(type, "code")) continue;
+            size_t n;
+            char *src = nb_cell_source(cell, &n);
+            if (!src) { json_decref(nb); fprintf(stderr, "nbstage classify: out of memory\n"); return EXIT_USAGE; }
+            int s = model_classify(m, src, n, probs);
+            free(src);
+            if (as_json) {
+                json_t *idv = json_sprintf("%s#%d", path, k);
+                char *id = idv ? json_dumps(idv, JSON_ENCODE_ANY) : NULL;
+                struct buf b = {0};
+                answer(&b, id ? id : "null", s, probs);
+                if (b.p) printf("%s\n", b.p);
+                free(b.p);
+                free(id);
+                json_decref(idv);
+            } else {
+                printf("%d\t%s\t%.4f\n", k, s < 0 ? "none" : stage_key[s], s < 0 ? 0.0 : probs[s]);
+            }
+            k++;
+        }
+        json_decref(nb);
+    } else {
+        FILE *f = fopen(path, "rb");
+        if (!f) { fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", path, strerror(errno)); return EXIT_USAGE; }
+        struct buf text = {0};
+        char chunk[65536];
+        size_t r;
+        while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) put(&text, chunk, r);
+        int rerr = ferror(f);
+        fclose(f);
+        if (rerr || text.oom) {
+            fprintf(stderr, "nbstage classify: %s: %s\n", path, rerr ? "read error" : "out of memory");
+            free(text.p);
+            return EXIT_USAGE;
+        }
+        int s = model_classify(m, text.p ? text.p : "", text.n, probs);
+        free(text.p);
+        if (as_json) {
+            json_t *idv = json_string(path);
+            char *id = idv ? json_dumps(idv, JSON_ENCODE_ANY) : NULL;
+            struct buf b = {0};
+            answer(&b, id ? id : "null", s, probs);
+            if (b.p) printf("%s\n", b.p);
+            free(b.p);
+            free(id);
+            json_decref(idv);
+        } else {
+            printf("%s\n", s < 0 ? "none" : stage_key[s]);
+        }
+    }
+    if (fflush(stdout)) { fprintf(stderr, "nbstage classify: stdout: write error\n"); return EXIT_USAGE; }
+    return EXIT_OK;
+}
 
 int cmd_classify(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nbstage %s: not built yet\n", argv[0]);
-    return EXIT_USAGE;
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'}, {"jobs", required_argument, 0, 'j'},
+        {"json", no_argument, 0, 'J'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *model_path = NULL;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs = ncpu > 0 ? (int)(ncpu > 8 ? 8 : ncpu) : 1, as_json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:j:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'j': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 64) {
+                fprintf(stderr, "nbstage classify: -j wants 1..64, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            jobs = (int)v;
+            break;
+        }
+        case 'J': as_json = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (argc - optind > 1) { usage(stderr); return EXIT_USAGE; }
+    if (!model_path) model_path = model_default_path();
+    if (!model_path) {
+        fprintf(stderr, "nbstage classify: no model: share/default.nbsm is not beside the program; "
+                        "give --model FILE or set NBSTAGE_MODEL\n");
+        return EXIT_USAGE;
+    }
+    char err[512];
+    nbs_model *m = model_load(model_path, err, sizeof err);
+    if (!m) { fprintf(stderr, "nbstage classify: %s\n", err); return EXIT_USAGE; }
+    int rc = optind < argc ? run_file(m, argv[optind], as_json) : run_stdin(m, jobs);
+    model_free(m);
+    return rc;
 }
