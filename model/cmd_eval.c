@@ -1,10 +1,209 @@
-/* cmd_eval.c — placeholder until its issue lands. */
+/* cmd_eval.c — `nbstage eval`: a model (or any predictions) against hand labels.
+ *
+ * Owns: the command: joining cells to the gold file by id, classifying the gold cells,
+ * and printing accuracy, macro-F1, the classification report and the confusion matrix
+ * (labeling/metrics.h does the scoring and the layouts).  Cells labeled `none` are
+ * left out, as the guide says.  --predictions scores a file of {"id", "stage"} lines
+ * (e.g. `nbstage label`'s weak labels) instead, so the label model and the end model
+ * are measured by the same code.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labeling/gold.h"
+#include "labeling/metrics.h"
+#include "labeling/stage.h"
 #include "model/commands.h"
+#include "model/model.h"
+#include "nbformat/notebook.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+"usage: nbstage eval [--model FILE] --gold LABELS.tsv [--svg FILE] [--errors FILE] CELLS.jsonl\n"
+"       nbstage eval --predictions --gold LABELS.tsv [--svg FILE] PREDICTIONS.jsonl\n\n"
+"Scores the model on the hand-labeled cells: CELLS.jsonl is `nbstage ingest`'s output\n"
+"(lines with \"id\" and \"source\"); only cells whose id is in LABELS.tsv are\n"
+"classified.  Prints accuracy, macro-F1, scikit-learn's classification report and\n"
+"the confusion matrix (rows: true stage, columns: predicted).  Cells labeled `none`\n"
+"are left out.  With --predictions, the file's own \"stage\" (a key or null) is\n"
+"scored instead of a model's answer; null counts as no prediction (coverage < 1).\n\n"
+"options:\n"
+"  --model FILE     the model (default: the shipped one; NBSTAGE_MODEL overrides)\n"
+"  --gold FILE      hand labels, the labeling guide's TSV (required)\n"
+"  --predictions    score PREDICTIONS.jsonl's \"stage\" fields, no model\n"
+"  --svg FILE       the confusion matrix as an SVG picture\n"
+"  --errors FILE    the misclassified cells as TSV: id, true, predicted, confidence\n"
+"  -q, --quiet      only the accuracy and macro-F1 line\n"
+"  -h, --help       this help\n\n"
+"exit: 0 scored, 2 usage or I/O error.\n");
+}
 
 int cmd_eval(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nbstage %s: not built yet\n", argv[0]);
-    return EXIT_USAGE;
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'}, {"gold", required_argument, 0, 'g'},
+        {"svg", required_argument, 0, 's'}, {"errors", required_argument, 0, 'e'},
+        {"predictions", no_argument, 0, 'p'}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *model_path = NULL, *gold_path = NULL, *svg = NULL, *errors_path = NULL;
+    int predictions = 0, quiet = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:g:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'g': gold_path = optarg; break;
+        case 's': svg = optarg; break;
+        case 'e': errors_path = optarg; break;
+        case 'p': predictions = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !gold_path || (predictions && model_path)) { usage(stderr); return EXIT_USAGE; }
+    const char *cells_path = argv[optind];
+
+    char err[512];
+    struct gold g;
+    if (gold_load(&g, gold_path, err, sizeof err)) { fprintf(stderr, "nbstage eval: %s\n", err); return EXIT_USAGE; }
+    nbs_model *m = NULL;
+    if (!predictions) {
+        if (!model_path) model_path = model_default_path();
+        if (!model_path) {
+            fprintf(stderr, "nbstage eval: no model: give --model FILE (no share/default.nbsm beside the program)\n");
+            gold_free(&g);
+            return EXIT_USAGE;
+        }
+        if (!(m = model_load(model_path, err, sizeof err))) {
+            fprintf(stderr, "nbstage eval: %s\n", err);
+            gold_free(&g);
+            return EXIT_USAGE;
+        }
+    }
+    FILE *in = fopen(cells_path, "r");
+    FILE *errf = NULL;
+    unsigned char *seen = calloc(g.n ? g.n : 1, 1);
+    int rc = EXIT_USAGE;
+    if (!in) { fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", cells_path, strerror(errno)); goto out; }
+    if (!seen) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
+    if (errors_path && !(errf = fopen(errors_path, "w"))) {
+        fprintf(stderr, "nbstage eval: %s: cannot write: %s\n", errors_path, strerror(errno));
+        goto out;
+    }
+    if (errf) fprintf(errf, "cell_id\ttrue\tpredicted\tconfidence\n");
+
+    struct confusion conf;
+    memset(&conf, 0, sizeof conf);
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    long scored = 0, dup = 0;
+    while ((n = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        if (n <= 1) continue;
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)n, 0, &je);
+        const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+        if (!id) {
+            fprintf(stderr, "nbstage eval: %s:%zu: %s\n", cells_path, lineno, o ? "no string \"id\"" : je.text);
+            json_decref(o);
+            free(line);
+            goto out;
+        }
+        const struct gold_row *row = gold_find(&g, id);
+        if (!row || row->label == STAGE_NONE) { json_decref(o); continue; }
+        if (seen[row - g.rows]++) { dup++; json_decref(o); continue; }
+        int pred = STAGE_NONE;
+        float probs[N_STAGES] = {0};
+        if (predictions) {
+            json_t *st = json_object_get(o, "stage");
+            pred = json_is_string(st) ? stage_from_key(json_string_value(st)) : STAGE_NONE;
+            if (pred == -2) {
+                fprintf(stderr, "nbstage eval: %s:%zu: unknown stage '%s'\n", cells_path, lineno, json_string_value(st));
+                json_decref(o);
+                free(line);
+                goto out;
+            }
+            if (pred >= 0) probs[pred] = (float)json_number_value(json_object_get(json_object_get(o, "probabilities"), stage_key[pred]));
+        } else {
+            if (!json_object_get(o, "source")) {
+                fprintf(stderr, "nbstage eval: %s:%zu: no \"source\" (is this `nbstage ingest` output?)\n", cells_path, lineno);
+                json_decref(o);
+                free(line);
+                goto out;
+            }
+            size_t len;
+            char *src = nb_cell_source(o, &len);
+            if (!src) { fprintf(stderr, "nbstage eval: out of memory\n"); json_decref(o); free(line); goto out; }
+            pred = model_classify(m, src, len, probs);
+            free(src);
+        }
+        confusion_add(&conf, row->label, pred);
+        scored++;
+        if (errf && pred != row->label)
+            fprintf(errf, "%s\t%s\t%s\t%.3f\n", id, stage_key[row->label], pred >= 0 ? stage_key[pred] : "none",
+                    pred >= 0 ? probs[pred] : 0.0);
+        json_decref(o);
+    }
+    free(line);
+    if (ferror(in)) { fprintf(stderr, "nbstage eval: %s: read error\n", cells_path); goto out; }
+
+    long labeled = 0, none = 0, missing = 0;
+    for (size_t i = 0; i < g.n; i++) {
+        if (g.rows[i].label == STAGE_NONE) { none++; continue; }
+        labeled++;
+        if (!seen[i]) missing++;
+    }
+    if (scored == 0) {
+        fprintf(stderr, "nbstage eval: none of the %ld hand-labeled cells of %s is in %s\n", labeled, gold_path, cells_path);
+        goto out;
+    }
+    long total = confusion_total(&conf) + conf.unlabeled;
+    double acc_all = total ? (double)(conf.m[0][0] + conf.m[1][1] + conf.m[2][2] + conf.m[3][3] +
+                                      conf.m[4][4] + conf.m[5][5]) / (double)total : 0;
+    if (!quiet) {
+        if (m) printf("model: %s (%s)\n  %s\n", model_name(m), model_path, model_info(m));
+        else printf("predictions: %s\n", cells_path);
+        printf("gold: %s: %ld cells labeled, %ld labeled none (left out), %ld not in %s%s\n", gold_path,
+               labeled, none, missing, cells_path, dup ? " (duplicate ids ignored)" : "");
+        if (conf.unlabeled)
+            printf("coverage %.4f (%ld of %ld scored cells have a prediction)\n", confusion_coverage(&conf),
+                   confusion_total(&conf), total);
+    }
+    printf("accuracy %.4f, macro-F1 %.4f over %ld cells", acc_all, confusion_macro_f1(&conf), total);
+    if (conf.unlabeled) printf(" (cells without a prediction count as wrong; %.4f over predicted ones)",
+                               confusion_accuracy(&conf));
+    printf("\n");
+    if (!quiet) {
+        printf("\n");
+        metrics_print_report(stdout, &conf);
+        printf("\nconfusion matrix (rows: true, columns: predicted)\n");
+        metrics_print_confusion(stdout, &conf);
+    }
+    if (svg) {
+        char title[256];
+        snprintf(title, sizeof title, "%s vs hand labels", m ? model_name(m) : "predictions");
+        if (metrics_write_confusion_svg(svg, &conf, title)) {
+            fprintf(stderr, "nbstage eval: %s: cannot write the SVG\n", svg);
+            goto out;
+        }
+    }
+    if (fflush(stdout)) { fprintf(stderr, "nbstage eval: stdout: write error\n"); goto out; }
+    rc = EXIT_OK;
+out:
+    if (in) fclose(in);
+    if (errf && fclose(errf) && rc == EXIT_OK) {
+        fprintf(stderr, "nbstage eval: %s: write error\n", errors_path);
+        rc = EXIT_USAGE;
+    }
+    free(seen);
+    model_free(m);
+    gold_free(&g);
+    return rc;
 }
