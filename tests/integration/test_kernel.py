@@ -1,0 +1,497 @@
+"""test_kernel.py — nbstage-kernel driven by Debian's jupyter_client, wrapping a real
+ipykernel child: results unchanged plus the stage output, stdin, interrupts in both
+modes, restart, shutdown, kill -9, bad signatures, heartbeat, comms, a print flood.
+
+The kernelspecs live in a temporary JUPYTER_PATH; the program comes from NBSTAGE_BIN.
+Stage tags are asserted when a model is available (NBSTAGE_MODEL or share/default.nbsm).
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import zmq
+from jupyter_client import KernelManager
+from jupyter_client.session import Session
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage-kernel"
+_model = os.environ.get("NBSTAGE_MODEL") or str(ROOT / "share" / "default.nbsm")
+MODEL = _model if Path(_model).is_file() else None
+STAGE_MIME = "application/vnd.nbstage.stage+json"
+STAGES = {"load", "prep", "train", "evaluate", "explore", "imports"}
+
+pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
+
+
+@pytest.fixture(scope="module")
+def specs():
+    """A JUPYTER_PATH with the stage kernel in both interrupt modes (and python3 found
+    through the system paths, as a user would have it)."""
+    d = Path(tempfile.mkdtemp(prefix="nbstage-kernel-test-"))
+    env = {"NBSTAGE_MODEL": MODEL} if MODEL else {}
+    for name, mode in (("nbs-signal", "signal"), ("nbs-message", "message")):
+        (d / "kernels" / name).mkdir(parents=True)
+        spec = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"],
+                "display_name": name, "language": "python", "interrupt_mode": mode, "env": env}
+        (d / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(d)
+    yield d
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class Kernel:
+    """A started kernel with its client and the proxy's stderr log."""
+
+    def __init__(self, name, log_dir):
+        self.log = Path(log_dir) / f"{name}-{uuid.uuid4().hex[:8]}.log"
+        self._logf = open(self.log, "w")
+        self.km = KernelManager(kernel_name=name)
+        self.km.start_kernel(stderr=self._logf)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    @property
+    def pid(self):
+        return self.km.provisioner.process.pid
+
+    def run(self, code, timeout=30, **kw):
+        """Executes CODE; returns (msg_id, iopub messages for it up to idle, reply)."""
+        msg_id = self.kc.execute(code, **kw)
+        msgs = []
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            msgs.append(m)
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                break
+        reply = self.shell_reply(msg_id, timeout)
+        return msg_id, msgs, reply
+
+    def shell_reply(self, msg_id, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if r["parent_header"].get("msg_id") == msg_id:
+                return r
+
+    def child_pid(self):
+        _, msgs, _ = self.run("import os; print(os.getpid(), os.getppid())")
+        pid, ppid = map(int, "".join(m["content"]["text"] for m in msgs
+                                     if m["msg_type"] == "stream").split())
+        assert ppid == self.pid, "the wrapped kernel is the proxy's child"
+        return pid
+
+    def close(self):
+        try:
+            self.kc.stop_channels()
+            if self.km.has_kernel:
+                self.km.shutdown_kernel(now=True)
+        finally:
+            self._logf.close()
+
+
+@pytest.fixture(scope="module")
+def logs():
+    d = ROOT / "tests" / "out" / "kernel"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@pytest.fixture(scope="module")
+def kernel(specs, logs):
+    k = Kernel("nbs-signal", logs)
+    yield k
+    k.close()
+
+
+def gone(pid, timeout=5.0):
+    """True when PID no longer exists (or is a zombie not ours to reap) within TIMEOUT."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(") ")[-1].startswith("Z"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def stage_outputs(msgs):
+    return [m for m in msgs if m["msg_type"] == "display_data" and STAGE_MIME in m["content"]["data"]]
+
+
+def strip_volatile(m):
+    """A message's content and type, without what differs between two runs."""
+    c = dict(m["content"])
+    c.pop("execution_count", None)
+    c.pop("traceback", None)  # names the cell by its execution count
+    return m["msg_type"], c
+
+
+# ---- results ------------------------------------------------------------------------
+
+CELLS = [
+    "x = 6 * 7\nx",
+    "print('hello'); import sys; print('err', file=sys.stderr)",
+    "from IPython.display import display, HTML\ndisplay(HTML('<b>bold</b>'))",
+    "1/0",
+    "import pandas as pd\nimport numpy as np",
+]
+
+
+def test_results_unchanged_against_plain_ipykernel(kernel, logs, specs):
+    plain = KernelManager(kernel_name="python3")
+    plain.start_kernel()
+    pc = plain.client()
+    pc.start_channels()
+    try:
+        pc.wait_for_ready(timeout=60)
+        for code in CELLS:
+            _, msgs, reply = kernel.run(code)
+            pid = pc.execute(code)
+            want = []
+            while True:
+                m = pc.get_iopub_msg(timeout=30)
+                if m["parent_header"].get("msg_id") != pid:
+                    continue
+                want.append(m)
+                if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                    break
+            preply = pc.get_shell_msg(timeout=30)
+            got = [strip_volatile(m) for m in msgs if m not in stage_outputs(msgs)]
+            assert got == [strip_volatile(m) for m in want], code
+            r, p = dict(reply["content"]), dict(preply["content"])
+            for d in (r, p):
+                d.pop("execution_count", None)
+                d.pop("traceback", None)  # differs only by the cell number in its text
+                d.pop("engine_info", None)  # the kernel's own uuid
+            assert r == p, code
+    finally:
+        pc.stop_channels()
+        plain.shutdown_kernel(now=True)
+
+
+def test_stage_output_with_the_right_parent_before_idle(kernel):
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    msg_id, msgs, reply = kernel.run("import pandas as pd\nimport numpy as np\nimport sklearn")
+    assert reply["content"]["status"] == "ok"
+    tags = stage_outputs(msgs)
+    assert len(tags) == 1
+    tag = tags[0]
+    assert tag["parent_header"]["msg_id"] == msg_id
+    assert tag["parent_header"]["msg_type"] == "execute_request"
+    assert msgs[-1]["msg_type"] == "status" and msgs.index(tag) == len(msgs) - 2, \
+        "the tag comes just before the idle"
+    child_session = msgs[0]["header"]["session"]
+    assert tag["header"]["session"] == child_session
+    payload = tag["content"]["data"][STAGE_MIME]
+    assert payload["stage"] in STAGES
+    assert payload["stage"] == "imports"
+    assert set(payload["probabilities"]) == STAGES
+    assert abs(sum(payload["probabilities"].values()) - 1) < 1e-3
+    assert payload["confidence"] == pytest.approx(max(payload["probabilities"].values()), abs=1e-6)
+    assert tag["content"]["metadata"]["nbstage"]["stage"] == payload["stage"]
+    assert "text/plain" in tag["content"]["data"]
+    # each executed cell gets its own, fresh message
+    msg_id2, msgs2, _ = kernel.run("df = pd.DataFrame({'a': [1, 2]})\ndf.describe()")
+    tags2 = stage_outputs(msgs2)
+    assert len(tags2) == 1 and tags2[0]["parent_header"]["msg_id"] == msg_id2
+    assert tags2[0]["header"]["msg_id"] != tag["header"]["msg_id"]
+
+
+@pytest.mark.parametrize("code,kw", [("x = 1", {"silent": True}), ("", {}), ("   \n\n", {}),
+                                     ("# just a comment\n   # another", {})])
+def test_no_stage_output_for_silent_empty_or_comment_only(kernel, code, kw):
+    _, msgs, reply = kernel.run(code, **kw)
+    assert reply["content"]["status"] == "ok"
+    assert stage_outputs(msgs) == []
+
+
+def test_binary_buffers_and_rich_outputs_pass_through(kernel):
+    code = ("from IPython.display import display\n"
+            "display({'image/png': 'iVBORw0KGgo=', 'text/plain': 'img'}, raw=True)\n"
+            "display({'application/json': {'a': [1, 2, {'b': None}]}}, raw=True)")
+    _, msgs, _ = kernel.run(code)
+    datas = [m["content"]["data"] for m in msgs if m["msg_type"] == "display_data"
+             and STAGE_MIME not in m["content"]["data"]]
+    assert datas == [{"image/png": "iVBORw0KGgo=", "text/plain": "img"},
+                     {"application/json": {"a": [1, 2, {"b": None}]}}]
+
+
+# ---- stdin --------------------------------------------------------------------------
+
+def test_input_and_getpass_round_trip(kernel):
+    for prompt_code, secret in (("name = input('who? ')", False),
+                                ("import getpass; name = getpass.getpass('pw: ')", True)):
+        msg_id = kernel.kc.execute(prompt_code, allow_stdin=True)
+        req = kernel.kc.get_stdin_msg(timeout=30)
+        assert req["msg_type"] == "input_request"
+        assert req["parent_header"]["msg_id"] == msg_id
+        assert req["content"]["password"] is secret
+        kernel.kc.input("wörld " + ("secret" if secret else "plain"))
+        assert kernel.shell_reply(msg_id)["content"]["status"] == "ok"
+        _, msgs, _ = kernel.run("print(name)")
+        text = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
+        assert text == "wörld " + ("secret" if secret else "plain") + "\n"
+
+
+# ---- interrupts ---------------------------------------------------------------------
+
+def interrupt_sleep(k):
+    msg_id = k.kc.execute("import time; time.sleep(60)")
+    while True:  # wait until it is really running
+        m = k.kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+            break
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    k.km.interrupt_kernel()
+    reply = k.shell_reply(msg_id, timeout=10)
+    elapsed = time.monotonic() - t0
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert elapsed < 2.0, f"interrupt took {elapsed:.2f} s"
+    for _ in range(20):  # ipykernel aborts requests that arrive just after an error
+        _, msgs, reply = k.run("6 * 7")
+        if reply["content"]["status"] != "aborted":
+            break
+        time.sleep(0.05)
+    assert reply["content"]["status"] == "ok"
+    assert [m["content"]["data"]["text/plain"] for m in msgs if m["msg_type"] == "execute_result"] == ["42"]
+
+
+def test_interrupt_signal_mode(kernel):
+    assert kernel.km.kernel_spec.interrupt_mode == "signal"
+    interrupt_sleep(kernel)
+    interrupt_sleep(kernel)  # and again: the proxy survived the SIGINT
+
+
+def test_interrupt_message_mode(specs, logs):
+    k = Kernel("nbs-message", logs)
+    try:
+        assert k.km.kernel_spec.interrupt_mode == "message"
+        interrupt_sleep(k)
+    finally:
+        k.close()
+
+
+# ---- life and death -----------------------------------------------------------------
+
+def test_restart_gives_a_fresh_kernel(specs, logs):
+    k = Kernel("nbs-signal", logs)
+    try:
+        old_proxy, old_child = k.pid, k.child_pid()
+        k.run("marker = 1")
+        k.km.restart_kernel(now=False)
+        k.kc.wait_for_ready(timeout=60)
+        assert gone(old_proxy) and gone(old_child)
+        assert k.pid != old_proxy
+        _, msgs, reply = k.run("marker")
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "NameError"
+        k.child_pid()
+    finally:
+        k.close()
+
+
+def child_dir(child):
+    """The private folder of the child's connection file, from its command line."""
+    args = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+    conn = next(a for a in args if a.endswith(b"connection.json"))
+    d = Path(conn.decode()).parent
+    assert (d.stat().st_mode & 0o777) == 0o700
+    return d
+
+
+def test_shutdown_leaves_no_child(specs, logs):
+    k = Kernel("nbs-signal", logs)
+    proxy, child = k.pid, k.child_pid()
+    d = child_dir(child)
+    t0 = time.monotonic()
+    k.km.shutdown_kernel(now=False)  # shutdown_request, as Jupyter sends it
+    took = time.monotonic() - t0
+    k.close()
+    assert gone(proxy, 1) and gone(child, 1)
+    assert not d.exists(), "the private ipc folder is removed"
+    assert k.km.provisioner is None or k.km.provisioner.process is None or \
+        k.km.provisioner.process.returncode == 0
+    assert took < 5, f"shutdown took {took:.1f} s (Jupyter would have sent SIGTERM)"
+
+
+def test_kill9_of_the_proxy_kills_the_child(specs, logs):
+    k = Kernel("nbs-signal", logs)
+    child = k.child_pid()
+    d = child_dir(child)
+    try:
+        os.kill(k.pid, signal.SIGKILL)
+        assert gone(child, 5), "the child outlived the proxy"
+    finally:
+        k.close()
+        shutil.rmtree(d, ignore_errors=True)  # nobody is left to remove it after kill -9
+
+
+def test_sigterm_stops_the_child(specs, logs):
+    k = Kernel("nbs-signal", logs)
+    child = k.child_pid()
+    try:
+        os.kill(k.pid, signal.SIGTERM)
+        assert gone(k.pid, 5) and gone(child, 5)
+    finally:
+        k.close()
+
+
+def test_child_death_is_the_kernel_dying(specs, logs):
+    k = Kernel("nbs-signal", logs)
+    try:
+        k.kc.execute("import os; os._exit(3)")
+        deadline = time.monotonic() + 10
+        while k.km.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not k.km.is_alive(), "the proxy must exit when its child dies"
+        assert k.km.provisioner.process.returncode == 1
+        assert "exited with status 3" in k.log.read_text()
+    finally:
+        k.close()
+
+
+# ---- what the proxy refuses ---------------------------------------------------------
+
+def raw_socket(k, channel, kind=zmq.DEALER):
+    ctx = zmq.Context.instance()
+    s = ctx.socket(kind)
+    s.linger = 0
+    port = k.km.get_connection_info()[f"{channel}_port"]
+    s.connect(f"tcp://{k.km.ip}:{port}")
+    return s
+
+
+def test_wrong_key_gets_no_reply_and_the_kernel_lives(kernel, tmp_path):
+    marker = tmp_path / "ran"
+    s = raw_socket(kernel, "shell")
+    try:
+        bad = Session(key=b"not-the-key", username="intruder")
+        bad.send(s, "execute_request", content={
+            "code": f"open({str(marker)!r}, 'w').write('x')", "silent": False,
+            "store_history": True, "user_expressions": {}, "allow_stdin": False,
+            "stop_on_error": True})
+        s.send_multipart([b"<IDS|MSG>", b"00", b"{}"])          # malformed: too few frames
+        s.send_multipart([b"no delimiter at all"])              # malformed: no delimiter
+        s.send_multipart([b"<IDS|MSG>", b"", b"{", b"{}", b"{}", b"{}"])  # unsigned
+        assert s.poll(1500) == 0, "a badly signed message got a reply"
+    finally:
+        s.close()
+    assert not marker.exists(), "a badly signed execute_request was run"
+    _, _, reply = kernel.run("1 + 1")
+    assert reply["content"]["status"] == "ok"
+    assert "badly signed message on shell dropped" in kernel.log.read_text()
+    assert "malformed message on shell dropped" in kernel.log.read_text()
+
+
+def test_heartbeat_echoes(kernel):
+    s = raw_socket(kernel, "hb", zmq.REQ)
+    try:
+        for payload in (b"ping", b"\x00" * 100, b"x"):
+            s.send(payload)
+            assert s.poll(2000), "no heartbeat"
+            assert s.recv() == payload
+    finally:
+        s.close()
+    assert kernel.kc.is_alive()
+
+
+# ---- comms and floods ---------------------------------------------------------------
+
+COMM_TARGET = """
+closed = []
+def _target(comm, open_msg):
+    comm.send({'opened': open_msg['content']['data']})
+    @comm.on_msg
+    def _echo(msg):
+        comm.send({'echo': msg['content']['data']}, buffers=[bytes(b)[::-1] for b in msg['buffers']])
+    @comm.on_close
+    def _close(msg):
+        closed.append(msg['content']['data'])
+get_ipython().kernel.comm_manager.register_target('nbs_echo', _target)
+"""
+
+
+def comm_messages(k, comm_id, n, timeout=20):
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n:
+        m = k.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if m["msg_type"].startswith("comm_") and m["content"].get("comm_id") == comm_id:
+            got.append(m)
+    return got
+
+
+def test_comm_open_msg_close_round_trip(kernel):
+    assert kernel.run(COMM_TARGET)[2]["content"]["status"] == "ok"
+    comm_id = uuid.uuid4().hex
+    kc = kernel.kc
+    kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "nbs_echo",
+                                                        "data": {"hello": 1}}))
+    [opened] = comm_messages(kernel, comm_id, 1)
+    assert opened["content"]["data"] == {"opened": {"hello": 1}}
+    msg = kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"n": [1, 2, 3]}})
+    kc.session.send(kc.shell_channel.socket, msg, buffers=[b"\x00\x01\xffbinary", b"two"])
+    [echo] = comm_messages(kernel, comm_id, 1)
+    assert echo["content"]["data"] == {"echo": {"n": [1, 2, 3]}}
+    assert [bytes(b) for b in echo["buffers"]] == [b"yranib\xff\x01\x00", b"owt"]
+    kc.shell_channel.send(kc.session.msg("comm_close", {"comm_id": comm_id, "data": {"bye": True}}))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        _, msgs, _ = kernel.run("print(closed)")
+        text = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
+        if text.strip() != "[]":
+            break
+        time.sleep(0.1)
+    assert text == "[{'bye': True}]\n"
+
+
+def test_100k_printed_lines_arrive_complete_and_in_order(kernel):
+    _, msgs, reply = kernel.run("for i in range(100000):\n    print(i)", timeout=120)
+    assert reply["content"]["status"] == "ok"
+    text = "".join(m["content"]["text"] for m in msgs
+                   if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+    assert text.split("\n") == [str(i) for i in range(100000)] + [""]
+
+
+# ---- the program on its own ---------------------------------------------------------
+
+def test_bad_invocations_name_the_problem(tmp_path):
+    r = subprocess.run([str(BIN)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "no connection file" in r.stderr
+    r = subprocess.run([str(BIN), "-f", str(tmp_path / "missing.json")], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 1 and "missing.json" in r.stderr
+    conn = tmp_path / "c.json"
+    conn.write_text(json.dumps({"ip": "127.0.0.1", "transport": "tcp", "key": "k",
+                                "signature_scheme": "hmac-sha256", "shell_port": 1, "iopub_port": 2,
+                                "stdin_port": 3, "control_port": 4, "hb_port": 5}))
+    r = subprocess.run([str(BIN), "-f", str(conn), "--wrap", "no-such-kernel"], capture_output=True,
+                       text=True, timeout=10, env={**os.environ, "JUPYTER_PATH": str(tmp_path)})
+    assert r.returncode == 1 and 'kernelspec "no-such-kernel" not found' in r.stderr
+    conn.write_text("{not json")
+    r = subprocess.run([str(BIN), "-f", str(conn)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and "c.json" in r.stderr
+    r = subprocess.run([str(BIN), "-f", "x", "--tag-position", "middle"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 2 and "top or bottom" in r.stderr
