@@ -1,3 +1,87 @@
-/* main_kernel.c — placeholder until the kernel issue lands. */
+/* main_kernel.c — `nbstage-kernel`, the Jupyter kernel that tags cells with their stage.
+ *
+ * Owns: the program's start and end: options, Jupyter's connection file, the wrapped
+ * kernel's kernelspec, the model (optional: without one the kernel relays and tags
+ * nothing), signal set-up, the child, and handing over to the proxy loop.
+ *
+ * Signals: SIGINT is ignored (signal-mode interrupts go to the whole process group and
+ * are the child's business); SIGCHLD, SIGTERM and SIGHUP are blocked and read from a
+ * signalfd by the proxy loop.  The mask is set before any thread or child exists.
+ */
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "nbstage-kernel: not built yet\n"); return 2; }
+#include <string.h>
+#include <sys/signalfd.h>
+
+#include "kernel/child.h"
+#include "kernel/connection.h"
+#include "kernel/kernelspec_find.h"
+#include "kernel/options.h"
+#include "kernel/proxy.h"
+#include "model/model.h"
+
+static nbs_model *load_model(const char *path)
+{
+    if (!path) path = model_default_path();
+    if (!path) {
+        fprintf(stderr, "nbstage-kernel: no model found (set NBSTAGE_MODEL or --model); "
+                        "relaying without stage tags\n");
+        return NULL;
+    }
+    char err[512];
+    nbs_model *m = model_load(path, err, sizeof err);
+    if (!m) fprintf(stderr, "nbstage-kernel: %s; relaying without stage tags\n", err);
+    return m;
+}
+
+int main(int argc, char **argv)
+{
+    struct kernel_options opt;
+    char err[1024];
+    if (options_parse(argc, argv, &opt, err, sizeof err)) {
+        fprintf(stderr, "nbstage-kernel: %s\n%s", err, options_usage);
+        return 2;
+    }
+    if (opt.help) { fputs(options_usage, stdout); return 0; }
+    if (sodium_init() < 0) { fprintf(stderr, "nbstage-kernel: libsodium failed to start\n"); return 1; }
+
+    struct connection conn;
+    if (connection_read(opt.connection_file, &conn, err, sizeof err)) {
+        fprintf(stderr, "nbstage-kernel: %s\n", err);
+        return 1;
+    }
+    struct found_kernelspec ks;
+    if (kernelspec_find(opt.wrap, &ks, err, sizeof err)) {
+        fprintf(stderr, "nbstage-kernel: --wrap %s: %s\n", opt.wrap, err);
+        connection_free(&conn);
+        return 1;
+    }
+    nbs_model *model = load_model(opt.model);
+
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    int code = 1;
+    struct child child;
+    if (sfd < 0) {
+        perror("nbstage-kernel: signalfd");
+    } else if (child_start(&child, &ks, &conn, err, sizeof err)) {
+        fprintf(stderr, "nbstage-kernel: cannot start the wrapped kernel \"%s\": %s\n", opt.wrap, err);
+        child_cleanup(&child);
+    } else {
+        struct proxy_config cfg = {&conn, &child, model, &opt.display, sfd};
+        code = proxy_run(&cfg);
+        child_cleanup(&child);
+    }
+    model_free(model);
+    kernelspec_found_free(&ks);
+    connection_free(&conn);
+    return code;
+}
