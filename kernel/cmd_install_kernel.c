@@ -1,10 +1,272 @@
-/* cmd_install_kernel.c — placeholder until its issue lands. */
+/* cmd_install_kernel.c — `nbstage install-kernel`: makes the stage kernel selectable in
+ * Jupyter, or takes it away again.
+ *
+ * Owns: the command line, finding nbstage-kernel beside this program, checking the
+ * kernel to wrap exists (and is not itself a stage kernel), and the defaults taken
+ * from it (display name, language, logos).  kernel/kernelspec.h writes the files.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "kernel/kernelspec.h"
+#include "kernel/kernelspec_find.h"
 #include "model/commands.h"
+
+static const char usage_text[] =
+    "usage: nbstage install-kernel [--wrap NAME] [--name N] [--display-name D]\n"
+    "                              [--user | --sys-prefix | --prefix P] [--remove]\n"
+    "                              [--model FILE] [--tag-position top|bottom]\n"
+    "                              [--no-badge] [--min-confidence P]\n"
+    "\n"
+    "Installs the kernelspec of the stage kernel, which runs the kernel NAME (default\n"
+    "python3) and tags every executed cell with its workflow stage.\n"
+    "\n"
+    "  --wrap NAME          the kernelspec to wrap (default python3)\n"
+    "  --name N             the new kernelspec's name (default nbstage, or nbstage-NAME)\n"
+    "  --display-name D     its name in Jupyter's menus (default \"Python 3 (workflow\n"
+    "                       stages)\", or the wrapped kernel's name + \" (workflow stages)\")\n"
+    "  --user               into the user's Jupyter data folder (the default)\n"
+    "  --sys-prefix         into the active environment's share/jupyter (/usr for Debian's)\n"
+    "  --prefix P           into P/share/jupyter\n"
+    "  --remove             remove the kernelspec N from that place instead\n"
+    "  --model FILE, --tag-position top|bottom, --no-badge, --min-confidence P\n"
+    "                       passed on to nbstage-kernel (see nbstage-kernel --help)\n"
+    "\n"
+    "Exit status: 0 done, 1 nothing to remove, 2 usage or I/O error.\n";
+
+struct install_args {
+    const char *wrap, *name, *display_name, *prefix, *model, *position, *min_confidence;
+    enum kernelspec_scope scope;
+    int scope_given, remove, no_badge;
+};
+
+/* The value of option OPT at ARGV[*I] ("--opt value" or "--opt=value"), NULL when
+ * ARGV[*I] is not OPT.  *MISSING is set when OPT has no value. */
+static const char *option_value(int argc, char **argv, int *i, const char *opt, int *missing)
+{
+    size_t n = strlen(opt);
+    if (strncmp(argv[*i], opt, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != 0) return NULL;
+    if (*i + 1 >= argc) { *missing = 1; return NULL; }
+    return argv[++*i];
+}
+
+static int set_scope(struct install_args *a, enum kernelspec_scope s)
+{
+    if (a->scope_given && a->scope != s) {
+        fprintf(stderr, "nbstage install-kernel: choose one of --user, --sys-prefix, --prefix\n");
+        return -1;
+    }
+    a->scope = s, a->scope_given = 1;
+    return 0;
+}
+
+/* 0 and fills A; 1 after --help; -1 on a usage error (already reported). */
+static int parse_args(int argc, char **argv, struct install_args *a)
+{
+    static const struct { const char *opt; size_t off; } valued[] = {
+        {"--wrap", offsetof(struct install_args, wrap)},
+        {"--name", offsetof(struct install_args, name)},
+        {"--display-name", offsetof(struct install_args, display_name)},
+        {"--prefix", offsetof(struct install_args, prefix)},
+        {"--model", offsetof(struct install_args, model)},
+        {"--tag-position", offsetof(struct install_args, position)},
+        {"--min-confidence", offsetof(struct install_args, min_confidence)},
+    };
+    memset(a, 0, sizeof *a);
+    a->scope = KS_USER;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) { fputs(usage_text, stdout); return 1; }
+        if (!strcmp(arg, "--user")) { if (set_scope(a, KS_USER)) return -1; continue; }
+        if (!strcmp(arg, "--sys-prefix")) { if (set_scope(a, KS_SYS_PREFIX)) return -1; continue; }
+        if (!strcmp(arg, "--remove")) { a->remove = 1; continue; }
+        if (!strcmp(arg, "--no-badge")) { a->no_badge = 1; continue; }
+        int matched = 0, missing = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
+            const char *v = option_value(argc, argv, &i, valued[k].opt, &missing);
+            if (missing) {
+                fprintf(stderr, "nbstage install-kernel: %s needs a value\n", valued[k].opt);
+                return -1;
+            }
+            if (!v) continue;
+            if (!*v) {
+                fprintf(stderr, "nbstage install-kernel: %s needs a non-empty value\n", valued[k].opt);
+                return -1;
+            }
+            *(const char **)((char *)a + valued[k].off) = v;
+            matched = 1;
+            if (!strcmp(valued[k].opt, "--prefix") && set_scope(a, KS_PREFIX)) return -1;
+        }
+        if (!matched) {
+            fprintf(stderr, "nbstage install-kernel: unknown argument '%s'\n%s", arg, usage_text);
+            return -1;
+        }
+    }
+    if (a->position && strcmp(a->position, "top") && strcmp(a->position, "bottom")) {
+        fprintf(stderr, "nbstage install-kernel: --tag-position \"%s\": expected top or bottom\n",
+                a->position);
+        return -1;
+    }
+    if (a->min_confidence) {
+        char *end;
+        double p = strtod(a->min_confidence, &end);
+        if (end == a->min_confidence || *end || !(p >= 0 && p <= 1)) {
+            fprintf(stderr, "nbstage install-kernel: --min-confidence \"%s\": expected a number "
+                            "in [0, 1]\n", a->min_confidence);
+            return -1;
+        }
+    }
+    if (!a->wrap) a->wrap = "python3";
+    return 0;
+}
+
+/* PATH of nbstage-kernel: beside this program, whether in a build tree or installed. */
+static int kernel_program(char *out, size_t cap)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "nbstage install-kernel: /proc/self/exe: %s\n", strerror(errno));
+        return -1;
+    }
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = 0;
+    if (snprintf(out, cap, "%s/nbstage-kernel", self) >= (int)cap) {
+        fprintf(stderr, "nbstage install-kernel: %s: path too long\n", self);
+        return -1;
+    }
+    if (access(out, X_OK) != 0) {
+        fprintf(stderr, "nbstage install-kernel: %s: %s (build it with `make`)\n", out,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when ARGV0 names a stage kernel (wrapping one would start stage kernels forever). */
+static int is_stage_kernel(const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+    base = base ? base + 1 : argv0;
+    return strcmp(base, "nbstage-kernel") == 0;
+}
+
+static int do_remove(const struct install_args *a, const char *kdir, const char *name)
+{
+    char err[4400];
+    int rc = kernelspec_remove(kdir, name, err, sizeof err);
+    if (rc < 0) { fprintf(stderr, "nbstage install-kernel: %s\n", err); return EXIT_USAGE; }
+    if (rc == 1) {
+        fprintf(stderr, "nbstage install-kernel: no kernelspec \"%s\" in %s\n", name, kdir);
+        return EXIT_FINDINGS;
+    }
+    (void)a;
+    printf("Removed kernelspec %s from %s\n", name, kdir);
+    return EXIT_OK;
+}
 
 int cmd_install_kernel(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nbstage %s: not built yet\n", argv[0]);
-    return EXIT_USAGE;
+    struct install_args a;
+    int prc = parse_args(argc, argv, &a);
+    if (prc) return prc > 0 ? EXIT_OK : EXIT_USAGE;
+
+    int default_wrap = strcasecmp(a.wrap, "python3") == 0;
+    char name_buf[300];
+    const char *name = a.name;
+    if (!name) {
+        snprintf(name_buf, sizeof name_buf, default_wrap ? "nbstage" : "nbstage-%s", a.wrap);
+        name = name_buf;
+    }
+    if (!kernelspec_name_ok(name)) {
+        fprintf(stderr, "nbstage install-kernel: kernel name \"%s\": use letters, digits, "
+                        "'.', '_' and '-'\n", name);
+        return EXIT_USAGE;
+    }
+    char kdir[4096], err[4400];
+    if (kernelspec_kernels_dir(a.scope, a.prefix, kdir, sizeof kdir, err, sizeof err)) {
+        fprintf(stderr, "nbstage install-kernel: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (a.remove) return do_remove(&a, kdir, name);
+
+    if (strcasecmp(name, a.wrap) == 0) {
+        fprintf(stderr, "nbstage install-kernel: --name \"%s\" would hide the kernel it wraps; "
+                        "choose another name\n", name);
+        return EXIT_USAGE;
+    }
+    char kernel[PATH_MAX];
+    if (kernel_program(kernel, sizeof kernel)) return EXIT_USAGE;
+
+    struct found_kernelspec found;
+    if (kernelspec_find(a.wrap, &found, err, sizeof err)) {
+        fprintf(stderr, "nbstage install-kernel: --wrap: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int rc = EXIT_USAGE;
+    json_t *wrapped = NULL;
+    char model_abs[PATH_MAX], display_buf[1024], spec_path[4200];
+    if (found.argc > 0 && is_stage_kernel(found.argv[0])) {
+        fprintf(stderr, "nbstage install-kernel: --wrap %s: %s is itself a stage kernel\n",
+                a.wrap, found.dir);
+        goto out;
+    }
+    snprintf(spec_path, sizeof spec_path, "%s/kernel.json", found.dir);
+    wrapped = json_load_file(spec_path, 0, NULL); /* found already validated it */
+    const char *language = json_string_value(json_object_get(wrapped, "language"));
+    const char *wrapped_display = json_string_value(json_object_get(wrapped, "display_name"));
+    const char *display = a.display_name;
+    if (!display && default_wrap) display = "Python 3 (workflow stages)";
+    if (!display) {
+        snprintf(display_buf, sizeof display_buf, "%s (workflow stages)",
+                 wrapped_display ? wrapped_display : a.wrap);
+        display = display_buf;
+    }
+
+    /* the kernel starts in the notebook's folder: give it an absolute model path */
+    const char *options[8];
+    int n_opt = 0;
+    if (a.model) {
+        if (!realpath(a.model, model_abs)) {
+            fprintf(stderr, "nbstage install-kernel: --model %s: %s\n", a.model, strerror(errno));
+            goto out;
+        }
+        options[n_opt++] = "--model", options[n_opt++] = model_abs;
+    }
+    if (a.position) options[n_opt++] = "--tag-position", options[n_opt++] = a.position;
+    if (a.no_badge) options[n_opt++] = "--no-badge";
+    if (a.min_confidence) options[n_opt++] = "--min-confidence", options[n_opt++] = a.min_confidence;
+    options[n_opt] = NULL;
+
+    struct kernelspec_spec spec = {
+        .name = name,
+        .display_name = display,
+        .language = language ? language : "python",
+        .kernel_path = kernel,
+        .wrap = a.wrap,
+        .options = options,
+        .logo_dir = found.dir,
+    };
+    char installed[4096];
+    if (kernelspec_install(kdir, &spec, installed, sizeof installed, err, sizeof err)) {
+        fprintf(stderr, "nbstage install-kernel: %s\n", err);
+        goto out;
+    }
+    printf("Installed kernelspec %s in %s\n  \"%s\", wraps %s (%s)\n", name, installed, display,
+           a.wrap, found.dir);
+    rc = EXIT_OK;
+out:
+    json_decref(wrapped);
+    kernelspec_found_free(&found);
+    return rc;
 }

@@ -1,0 +1,238 @@
+/* kernelspec.c — writing and removing the stage kernel's kernelspec (see kernelspec.h). */
+#include "kernel/kernelspec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Files a spec folder may hold besides kernel.json; removal takes exactly these. */
+static const char *const logo_files[] = {"logo-32x32.png", "logo-64x64.png", "logo-svg.svg"};
+#define N_LOGOS (sizeof logo_files / sizeof logo_files[0])
+
+int kernelspec_name_ok(const char *name)
+{
+    if (!name || !*name) return 0;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    /* "." and ".." are valid by the character rule but name no folder of their own */
+    return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+static int fill(char *out, size_t cap, char *err, size_t errlen, const char *fmt, const char *a,
+                const char *b)
+{
+    int n = snprintf(out, cap, fmt, a, b);
+    if (n < 0 || (size_t)n >= cap) {
+        snprintf(err, errlen, "kernelspec folder path too long (%s)", a);
+        return -1;
+    }
+    return 0;
+}
+
+int kernelspec_kernels_dir(enum kernelspec_scope scope, const char *prefix, char *out,
+                           size_t cap, char *err, size_t errlen)
+{
+    const char *v;
+    switch (scope) {
+    case KS_USER:
+        /* the order jupyter_core.paths.jupyter_data_dir() uses on Linux */
+        if ((v = getenv("JUPYTER_DATA_DIR")) && *v)
+            return fill(out, cap, err, errlen, "%s%s/kernels", v, "");
+        if ((v = getenv("XDG_DATA_HOME")) && *v)
+            return fill(out, cap, err, errlen, "%s%s/jupyter/kernels", v, "");
+        if ((v = getenv("HOME")) && *v)
+            return fill(out, cap, err, errlen, "%s%s/.local/share/jupyter/kernels", v, "");
+        snprintf(err, errlen, "--user: neither JUPYTER_DATA_DIR nor HOME is set");
+        return -1;
+    case KS_SYS_PREFIX:
+        /* sys.prefix of the Python that runs Jupyter: the active environment's, else
+         * Debian's /usr */
+        if ((v = getenv("CONDA_PREFIX")) && *v)
+            return fill(out, cap, err, errlen, "%s%s/share/jupyter/kernels", v, "");
+        if ((v = getenv("VIRTUAL_ENV")) && *v)
+            return fill(out, cap, err, errlen, "%s%s/share/jupyter/kernels", v, "");
+        return fill(out, cap, err, errlen, "%s%s/share/jupyter/kernels", "/usr", "");
+    case KS_PREFIX:
+        if (!prefix || !*prefix) {
+            snprintf(err, errlen, "--prefix needs a folder");
+            return -1;
+        }
+        return fill(out, cap, err, errlen, "%s%s/share/jupyter/kernels", prefix, "");
+    }
+    snprintf(err, errlen, "unknown kernelspec scope");
+    return -1;
+}
+
+json_t *kernelspec_json(const struct kernelspec_spec *spec)
+{
+    /* jansson's *_new calls take their argument even when they fail, so only KS needs
+     * releasing on an error */
+    json_t *ks = json_object(), *argv = json_array(), *meta = json_object(),
+           *ours = json_object();
+    if (!ks || json_object_set_new(ks, "argv", argv) || json_object_set_new(ks, "metadata", meta) ||
+        json_object_set_new(meta, "nbstage", ours))
+        goto fail;
+    /* jupyter_client substitutes {connection_file}; the rest is passed through as is */
+    const char *fixed[] = {spec->kernel_path, "-f", "{connection_file}", "--wrap", spec->wrap};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (json_array_append_new(argv, json_string(fixed[i]))) goto fail;
+    for (const char *const *o = spec->options; o && *o; o++)
+        if (json_array_append_new(argv, json_string(*o))) goto fail;
+    if (json_object_set_new(ours, "wraps", json_string(spec->wrap)) ||
+        json_object_set_new(ks, "display_name", json_string(spec->display_name)) ||
+        json_object_set_new(ks, "language", json_string(spec->language)) ||
+        json_object_set_new(ks, "interrupt_mode", json_string("signal")))
+        goto fail;
+    return ks;
+fail:
+    json_decref(ks);
+    return NULL;
+}
+
+/* mkdir -p with mode 0755. */
+static int make_dirs(const char *path, char *err, size_t errlen)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) { snprintf(err, errlen, "%s: path too long", path); return -1; }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                snprintf(err, errlen, "%s: %s", buf, strerror(errno));
+                return -1;
+            }
+            struct stat st;
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                snprintf(err, errlen, "%s: not a folder", buf);
+                return -1;
+            }
+            *p = c;
+            if (!c) break;
+        }
+    }
+    return 0;
+}
+
+/* 1 when DIR/kernel.json exists and was written by nbstage, 0 when it exists and was
+ * not, -1 when there is none. */
+static int spec_is_ours(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/kernel.json", dir);
+    if (access(path, F_OK) != 0) return -1;
+    json_t *j = json_load_file(path, 0, NULL);
+    int ours = json_is_object(json_object_get(json_object_get(j, "metadata"), "nbstage"));
+    json_decref(j);
+    return ours;
+}
+
+static int copy_file(const char *from, const char *to, char *err, size_t errlen)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in) return 0; /* a logo the wrapped kernel does not have */
+    FILE *out = fopen(to, "wb");
+    if (!out) {
+        snprintf(err, errlen, "%s: %s", to, strerror(errno));
+        fclose(in);
+        return -1;
+    }
+    char buf[16384];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) { rc = -1; break; }
+    if (ferror(in)) rc = -1;
+    if (fclose(out) != 0) rc = -1;
+    fclose(in);
+    if (rc) snprintf(err, errlen, "%s: could not copy from %s", to, from);
+    return rc;
+}
+
+int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *spec,
+                       char *dir_out, size_t dir_cap, char *err, size_t errlen)
+{
+    if (!kernelspec_name_ok(spec->name)) {
+        snprintf(err, errlen, "kernel name \"%s\": use letters, digits, '.', '_' and '-'",
+                 spec->name ? spec->name : "");
+        return -1;
+    }
+    char dir[4096], path[4200], tmp[4200];
+    if (snprintf(dir, sizeof dir, "%s/%s", kernels_dir, spec->name) >= (int)sizeof dir) {
+        snprintf(err, errlen, "%s: path too long", kernels_dir);
+        return -1;
+    }
+    if (spec_is_ours(dir) == 0) {
+        snprintf(err, errlen, "%s holds a kernelspec nbstage did not write; not replacing it "
+                              "(choose another --name)", dir);
+        return -1;
+    }
+    if (make_dirs(dir, err, errlen)) return -1;
+
+    json_t *ks = kernelspec_json(spec);
+    if (!ks) {
+        snprintf(err, errlen, "kernel.json: a name or path is not valid UTF-8 (or out of memory)");
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/kernel.json", dir);
+    snprintf(tmp, sizeof tmp, "%s/.kernel.json.%ld", dir, (long)getpid());
+    /* jupyter_client writes kernel.json with indent 1 as well */
+    int rc = json_dump_file(ks, tmp, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(ks);
+    if (rc != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    for (size_t i = 0; spec->logo_dir && i < N_LOGOS; i++) {
+        char from[4200], to[4200];
+        snprintf(from, sizeof from, "%s/%s", spec->logo_dir, logo_files[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, logo_files[i]);
+        if (copy_file(from, to, err, errlen)) return -1;
+    }
+    if (dir_out) snprintf(dir_out, dir_cap, "%s", dir);
+    return 0;
+}
+
+int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size_t errlen)
+{
+    if (!kernelspec_name_ok(name)) {
+        snprintf(err, errlen, "kernel name \"%s\": use letters, digits, '.', '_' and '-'",
+                 name ? name : "");
+        return -1;
+    }
+    char dir[4096], path[4200];
+    if (snprintf(dir, sizeof dir, "%s/%s", kernels_dir, name) >= (int)sizeof dir) {
+        snprintf(err, errlen, "%s: path too long", kernels_dir);
+        return -1;
+    }
+    int ours = spec_is_ours(dir);
+    if (ours < 0) return 1;
+    if (ours == 0) {
+        snprintf(err, errlen, "%s is not an nbstage kernelspec; not removing it", dir);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/kernel.json", dir);
+    if (unlink(path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < N_LOGOS; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, logo_files[i]);
+        unlink(path); /* a logo that was never copied is no error */
+    }
+    if (rmdir(dir) != 0) {
+        snprintf(err, errlen, "%s: kernel.json removed, folder kept: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* kernelspec.h — writing and removing the stage kernel's kernelspec.
+ *
+ * Owns: where a kernelspec goes (the user's Jupyter data dir, the environment's
+ * prefix, or a given prefix, as `jupyter kernelspec install` puts them), the
+ * kernel.json the stage kernel is started from, and removing a spec again (only one
+ * this module wrote: its kernel.json carries metadata.nbstage).  Finding the kernel
+ * to wrap is kernel/kernelspec_find.h's job.
+ */
+#ifndef NBSTAGE_KERNELSPEC_H
+#define NBSTAGE_KERNELSPEC_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum kernelspec_scope {
+    KS_USER,       /* JUPYTER_DATA_DIR, $XDG_DATA_HOME/jupyter or ~/.local/share/jupyter */
+    KS_SYS_PREFIX, /* $CONDA_PREFIX, $VIRTUAL_ENV, else /usr (Debian's sys.prefix) */
+    KS_PREFIX      /* PREFIX/share/jupyter */
+};
+
+struct kernelspec_spec {
+    const char *name;         /* the folder name: letters, digits, '.', '_', '-' */
+    const char *display_name; /* shown in Jupyter's kernel menu */
+    const char *language;     /* the wrapped kernel's language */
+    const char *kernel_path;  /* absolute path of the nbstage-kernel program */
+    const char *wrap;         /* the wrapped kernelspec's name */
+    const char *const *options; /* more nbstage-kernel arguments, NULL-terminated, or NULL */
+    const char *logo_dir;     /* copy logo-32x32.png, logo-64x64.png, logo-svg.svg from here */
+};
+
+/* 1 when NAME is a usable kernel name (jupyter_client's rule: [a-zA-Z0-9._-]+). */
+int kernelspec_name_ok(const char *name);
+
+/* The kernels/ folder for SCOPE (PREFIX for KS_PREFIX) into OUT; -1 with a reason. */
+int kernelspec_kernels_dir(enum kernelspec_scope scope, const char *prefix, char *out,
+                           size_t cap, char *err, size_t errlen);
+
+/* kernel.json's content for SPEC.  New reference; NULL when out of memory. */
+json_t *kernelspec_json(const struct kernelspec_spec *spec);
+
+/* Creates KERNELS_DIR/NAME (and its parents) and writes kernel.json atomically, plus
+ * the logos.  Replaces an earlier nbstage spec of that name; refuses to overwrite a
+ * kernelspec it did not write.  0 and the spec's folder in DIR_OUT, or -1 with a
+ * reason in ERR. */
+int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *spec,
+                       char *dir_out, size_t dir_cap, char *err, size_t errlen);
+
+/* Removes KERNELS_DIR/NAME when it is an nbstage spec.  0 when removed, 1 when there
+ * was none, -1 with a reason (not ours, or a file would not go). */
+int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size_t errlen);
+
+#endif
