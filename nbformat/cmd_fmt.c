@@ -1,8 +1,10 @@
 /* cmd_fmt.c — `nbstage fmt`: rewrite notebooks in nbformat's canonical layout.
  *
- * Owns: the command only.  The layout is what nbformat.write(nbformat.read(f,
- * NO_CONVERT)) gives: rejoin lines, strip transient fields, split lines, dump with
- * indent 1 and sorted keys (nbformat/notebook.c).  A canonical file is left alone
+ * Owns: the command only.  The layout is json.dumps(nb, indent=1, sort_keys=True,
+ * ensure_ascii=False) + "\n" of the notebook as it is (nb_dumps): the layout every
+ * file of the shared corpus has, so fmt leaves those alone.  With --nbformat it is
+ * what nbformat.write(nbformat.read(f, NO_CONVERT)) gives, which also rejoins and
+ * re-splits multi-line text into lists of lines and strips transient fields.  A canonical file is left alone
  * byte for byte, not even re-saved; others are replaced atomically, mode kept.
  * One departure from Python: nbformat 5.x's validate() gives random ids to the cells
  * of a 4.5 notebook that lacks them; fmt keeps output deterministic and adds none.
@@ -19,15 +21,17 @@
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: nbstage fmt [--check] PATH...\n\n"
+            "usage: nbstage fmt [--check] [--nbformat] PATH...\n\n"
             "Rewrites notebooks (files, or folders walked recursively, skipping\n"
-            ".ipynb_checkpoints and hidden folders) in the layout nbformat writes: indent 1,\n"
-            "sorted keys, UTF-8 unescaped, multi-line text as lists of lines, a final\n"
-            "newline.  Canonical files are not touched.  PATH '-' reads stdin and writes\n"
+            ".ipynb_checkpoints and hidden folders) in nbformat's canonical layout: indent\n"
+            "1, sorted keys, UTF-8 unescaped, a final newline.  Canonical files are not\n"
+            "touched.  PATH '-' reads stdin and writes\n"
             "stdout.  Only nbformat 4 is rewritten; a file that cannot be kept exactly\n"
             "(e.g. integers beyond 64 bits, NaN) is refused with the reason, never altered.\n\n"
             "options:\n"
             "  --check     change nothing; list the files that would change\n"
+            "  --nbformat  also what nbformat.write does: multi-line text as lists of\n"
+            "              lines, transient fields dropped\n"
             "  -q, --quiet do not list reformatted files\n"
             "  -h, --help  this help\n\n"
             "exit: 0 all canonical (or rewritten), 1 with --check when some file would\n"
@@ -35,7 +39,7 @@ static void usage(FILE *to)
 }
 
 struct fmt_ctx {
-    int check, quiet;
+    int check, quiet, nbformat_write;
     long changed, same, errors;
 };
 
@@ -61,14 +65,16 @@ static char *read_stream(FILE *f, size_t *len)
 }
 
 /* The canonical bytes of BUF, or NULL with ERR. */
-static char *canonical(const char *buf, size_t len, const char *name, size_t *outlen,
-                       nb_error *err)
+static char *canonical(const char *buf, size_t len, const char *name, int nbformat_write,
+                       size_t *outlen, nb_error *err)
 {
     json_t *nb = nb_read_mem(buf, len, name, 0, err);
     if (!nb) return NULL;
-    nb_rejoin_lines(nb);
-    nb_strip_transient(nb);
-    nb_split_lines(nb);
+    if (nbformat_write) {
+        nb_rejoin_lines(nb);
+        nb_strip_transient(nb);
+        nb_split_lines(nb);
+    }
     char *out = nb_dumps(nb, outlen);
     json_decref(nb);
     if (!out) snprintf(err->msg, sizeof err->msg, "%s: out of memory", name);
@@ -95,7 +101,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
         return 0;
     }
     nb_error err;
-    char *out = canonical(buf, len, path, &outlen, &err);
+    char *out = canonical(buf, len, path, c->nbformat_write, &outlen, &err);
     if (!out) {
         fprintf(stderr, "nbstage fmt: %s\n", err.msg);
         c->errors++;
@@ -133,7 +139,7 @@ static int fmt_stdin(struct fmt_ctx *c)
         return 0;
     }
     nb_error err;
-    char *out = canonical(buf, len, "<stdin>", &outlen, &err);
+    char *out = canonical(buf, len, "<stdin>", c->nbformat_write, &outlen, &err);
     if (!out) {
         fprintf(stderr, "nbstage fmt: %s\n", err.msg);
         c->errors++;
@@ -156,6 +162,7 @@ int cmd_fmt(int argc, char **argv)
     static const struct option opts[] = {
         {"check", no_argument, NULL, 'c'},
         {"quiet", no_argument, NULL, 'q'},
+        {"nbformat", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -166,6 +173,7 @@ int cmd_fmt(int argc, char **argv)
         switch (o) {
         case 'c': c.check = 1; break;
         case 'q': c.quiet = 1; break;
+        case 'n': c.nbformat_write = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }

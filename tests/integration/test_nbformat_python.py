@@ -28,7 +28,7 @@ def nbformat_layout(text):
 
 
 def fmt_stdin(data: bytes):
-    return subprocess.run([str(BIN), "fmt", "-"], input=data, capture_output=True)
+    return subprocess.run([str(BIN), "fmt", "--nbformat", "-"], input=data, capture_output=True)
 
 
 def test_floats_print_as_python_repr():
@@ -97,6 +97,14 @@ def test_fmt_matches_nbformat_on_a_corpus_sample():
         r = fmt_stdin(data)
         assert r.returncode == 0, (f, r.stderr.decode())
         assert r.stdout.decode() == nbformat_layout(data.decode()), f
+
+
+@needs_shared
+def test_fmt_check_passes_on_the_canonical_corpus():
+    """Every corpus file is in the canonical layout: fmt --check changes nothing."""
+    r = subprocess.run([str(BIN), "fmt", "--check", "-q", str(SHARED / "corpus")],
+                       capture_output=True)
+    assert r.returncode == 0, r.stdout.decode()[:2000] + r.stderr.decode()[:2000]
 
 
 def test_ingest_reads_v3_as_nbformat_upgrades_it(tmp_path):

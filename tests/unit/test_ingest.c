@@ -232,8 +232,21 @@ static void fmt_rewrites_only_what_changes(void **state)
     assert_string_equal(same, before); /* --check changes nothing */
     free(same);
 
-    char *doit[] = {"fmt", "-q", fmtdir, NULL};
-    assert_int_equal(run(NULL, 3, doit, cmd_fmt), EXIT_OK);
+    /* default: json.dumps layout of the notebook as it is (the corpus' layout) */
+    char *plain[] = {"fmt", "-q", fmtdir, NULL};
+    assert_int_equal(run(NULL, 3, plain, cmd_fmt), EXIT_OK);
+    char *dumped = slurp(messy);
+    assert_string_equal(dumped,
+                        "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n"
+                        "   \"execution_count\": null,\n   \"id\": \"c1\",\n   \"metadata\": {\n"
+                        "    \"trusted\": true\n   },\n   \"outputs\": [],\n"
+                        "   \"source\": \"a = 1\\nb = 2\"\n  }\n ],\n \"metadata\": {\n"
+                        "  \"signature\": \"x\"\n },\n \"nbformat\": 4,\n"
+                        " \"nbformat_minor\": 5\n}\n");
+    free(dumped);
+
+    char *doit[] = {"fmt", "-q", "--nbformat", fmtdir, NULL};
+    assert_int_equal(run(NULL, 4, doit, cmd_fmt), EXIT_OK);
     char *after = slurp(messy);
     /* what nbformat.write(nbformat.read(f, NO_CONVERT)) gives, from Python */
     assert_string_equal(after,
@@ -248,7 +261,7 @@ static void fmt_rewrites_only_what_changes(void **state)
 
     /* canonical now: --check passes, and a rewrite leaves the very same file */
     assert_int_equal(run(NULL, 3, check, cmd_fmt), EXIT_OK);
-    assert_int_equal(run(NULL, 3, doit, cmd_fmt), EXIT_OK);
+    assert_int_equal(run(NULL, 4, doit, cmd_fmt), EXIT_OK);
     assert_int_equal(stat(messy, &st2), 0);
     assert_int_equal(st1.st_ino, st2.st_ino);
     free(before);
