@@ -1,10 +1,667 @@
-/* cmd_label.c — placeholder until its issue lands. */
+/* cmd_label.c — `nbstage label`: LF votes, the label model, weak labels.
+ *
+ * Owns: the command's I/O.  Reads cells (JSON Lines from `nbstage ingest`), votes on
+ * them with the LF set in parallel, adds the context LFs in notebook order, counts the
+ * vote patterns, fits the label model and writes one JSON line per cell in input
+ * order; the LF analysis goes to stderr or --report.  `--votes` runs the label model
+ * alone on someone else's label matrix.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "labeling/gold.h"
+#include "labeling/labelmodel.h"
+#include "labeling/lfreport.h"
+#include "labeling/lfset.h"
+#include "labeling/metrics.h"
+#include "labeling/pytoken.h"
+#include "labeling/rules.h"
+#include "labeling/stage.h"
 #include "model/commands.h"
+
+static const char usage[] =
+"usage: nbstage label [options] [CELLS.jsonl]\n"
+"       nbstage label --votes MATRIX.tsv [--truth LABELS.txt] [options]\n"
+"\n"
+"Labels cells with the labeling functions (LFs) and the generative label model.\n"
+"Reads JSON Lines with \"id\" and \"source\" (as `nbstage ingest` writes; \"notebook\"\n"
+"lets the context LFs see the previous cell), from CELLS.jsonl or stdin, and writes\n"
+"one line per cell, in input order:\n"
+"  {\"id\": ..., \"stage\": key|null, \"probabilities\": {key: p, ...},\n"
+"   \"votes\": {lf_name: key, ...}}\n"
+"A cell no LF votes on gets \"stage\": null and empty probabilities.  The LF analysis\n"
+"(coverage, overlaps, conflicts per LF; with --gold, accuracies, a classification\n"
+"report and a confusion matrix) goes to stderr, or to --report FILE.\n"
+"\n"
+"options:\n"
+"  --rules FILE     add rules from FILE (format: share/rules.txt); a rule of the same\n"
+"                   name overrides the shipped one; may be given more than once\n"
+"  --no-default-rules  start from no rules (only --rules files and the built-ins)\n"
+"  --gold FILE      hand labels (TSV, labeling guide format) to score against\n"
+"  --report FILE    write the analysis to FILE instead of stderr\n"
+"  --svg FILE       with --gold, the label model's confusion matrix as SVG\n"
+"  -o, --output FILE  write the labels to FILE instead of stdout\n"
+"  --votes FILE     label model only: one row per item, one tab-separated integer\n"
+"                   per LF (-1 abstain, 0..5 the stages in the guide's order);\n"
+"                   writes \"class<TAB>p0..p5\" per row (class -1: no vote)\n"
+"  --truth FILE     with --votes: true classes, one integer per line; prints the\n"
+"                   accuracy of the label model and of majority vote\n"
+"  -j, --jobs N     threads (default: the number of CPUs, at most 8)\n"
+"  -q, --quiet      no analysis unless --report or --gold is given\n"
+"  -h, --help       this help\n"
+"\n"
+"The default rules are $NBSTAGE_RULES, or share/rules.txt beside the program, or\n"
+"the installed DATADIR/nbstage/rules.txt.\n"
+"exit: 0 done; 1 done, but some input lines were not cells and were skipped (each\n"
+"is named, file:line); 2 usage or I/O error, or a bad rule file (file:line: reason).\n";
+
+struct cell {
+    char *id, *notebook, *src;
+    size_t src_len;
+    int index;              /* -1 when absent */
+};
+
+struct opts {
+    const char *rules[16];
+    int n_rules, no_default, quiet, jobs;
+    const char *gold, *report, *svg, *output, *votes, *truth, *input;
+};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+/* ---- reading cells ---- */
+
+static char *dup_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+/* Reads every line of F; -1 with a message on a bad line or I/O error. */
+static int read_cells(FILE *f, const char *name, struct cell **out, size_t *n_out, size_t *skipped)
+{
+    struct cell *cells = NULL;
+    size_t n = 0, cap = 0, lineno = 0, lcap = 0;
+    char *line = NULL;
+    ssize_t len;
+    int rc = -1;
+    while ((len = getline(&line, &lcap, f)) >= 0) {
+        lineno++;
+        if (len == 0 || (len == 1 && line[0] == '\n')) continue;
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)len, 0, &je);
+        if (!o || !json_is_object(o)) {
+            fprintf(stderr, "nbstage label: %s:%zu: skipped, not a JSON object%s%s\n", name, lineno,
+                    o ? "" : ": ", o ? "" : je.text);
+            json_decref(o);
+            (*skipped)++;
+            continue;
+        }
+        json_t *src = json_object_get(o, "source");
+        if (!json_is_string(json_object_get(o, "id")) || !json_is_string(src)) {
+            fprintf(stderr, "nbstage label: %s:%zu: skipped, needs string fields \"id\" and \"source\"\n", name, lineno);
+            json_decref(o);
+            (*skipped)++;
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            struct cell *q = realloc(cells, cap * sizeof *q);
+            if (!q) { json_decref(o); fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+            cells = q;
+        }
+        struct cell *c = &cells[n];
+        c->id = dup_str(o, "id");
+        c->notebook = dup_str(o, "notebook");
+        c->src_len = json_string_length(src);
+        c->src = malloc(c->src_len + 1);
+        json_t *ix = json_object_get(o, "index");
+        c->index = json_is_integer(ix) ? (int)json_integer_value(ix) : -1;
+        if (c->src) { memcpy(c->src, json_string_value(src), c->src_len); c->src[c->src_len] = 0; }
+        json_decref(o);
+        n++;
+        if (!c->id || !c->src) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    }
+    if (ferror(f)) { fprintf(stderr, "nbstage label: %s: read error: %s\n", name, strerror(errno)); goto out; }
+    rc = 0;
+out:
+    free(line);
+    *out = cells;
+    *n_out = n;
+    return rc;
+}
+
+static void free_cells(struct cell *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) { free(c[i].id); free(c[i].notebook); free(c[i].src); }
+    free(c);
+}
+
+/* ---- voting, in parallel ---- */
+
+struct vote_job {
+    const struct lfset *lfs;
+    const struct cell *cells;
+    signed char *votes;
+    struct lf_cellinfo *info;
+    size_t lo, hi;
+    int failed;
+};
+
+static void *vote_range(void *arg)
+{
+    struct vote_job *j = arg;
+    void *md = rules_match_data();
+    if (!md) { j->failed = 1; return NULL; }
+    int m = j->lfs->n;
+    for (size_t i = j->lo; i < j->hi; i++) {
+        struct pyview v;
+        if (pyview_make(&v, j->cells[i].src, j->cells[i].src_len) < 0) { j->failed = 1; break; }
+        lfset_votes(j->lfs, &v, md, j->votes + i * (size_t)m, &j->info[i]);
+        pyview_free(&v);
+    }
+    rules_match_data_free(md);
+    return NULL;
+}
+
+static int vote_all(const struct lfset *lfs, const struct cell *cells, size_t n, int jobs,
+                    signed char *votes, struct lf_cellinfo *info)
+{
+    struct vote_job jb[8];
+    pthread_t th[8];
+    int started[8] = {0};
+    if (jobs < 1) jobs = 1;
+    if (jobs > 8) jobs = 8;
+    /* interleaved blocks balance notebooks of very different sizes */
+    size_t per = (n + (size_t)jobs - 1) / (size_t)jobs;
+    for (int t = 0; t < jobs; t++) {
+        jb[t] = (struct vote_job){ lfs, cells, votes, info, 0, 0, 0 };
+        jb[t].lo = per * (size_t)t < n ? per * (size_t)t : n;
+        jb[t].hi = jb[t].lo + per < n ? jb[t].lo + per : n;
+        if (t > 0 && pthread_create(&th[t], NULL, vote_range, &jb[t]) == 0) started[t] = 1;
+        else if (t > 0) vote_range(&jb[t]);
+    }
+    vote_range(&jb[0]);
+    int failed = jb[0].failed;
+    for (int t = 1; t < jobs; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        failed |= jb[t].failed;
+    }
+    return failed ? -1 : 0;
+}
+
+/* ---- writing ---- */
+
+static void put_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void write_cell(FILE *f, const struct cell *c, const struct lfset *lfs,
+                       const signed char *votes, int stage, const double *proba)
+{
+    fputs("{\"id\": ", f);
+    put_json_string(f, c->id);
+    if (c->notebook) { fputs(", \"notebook\": ", f); put_json_string(f, c->notebook); }
+    if (c->index >= 0) fprintf(f, ", \"index\": %d", c->index);
+    if (stage >= 0) fprintf(f, ", \"stage\": \"%s\", \"probabilities\": {", stage_key[stage]);
+    else fputs(", \"stage\": null, \"probabilities\": {", f);
+    if (stage >= 0)
+        for (int k = 0; k < N_STAGES; k++)
+            fprintf(f, "%s\"%s\": %.4f", k ? ", " : "", stage_key[k], proba[k]);
+    fputs("}, \"votes\": {", f);
+    int first = 1;
+    for (int j = 0; j < lfs->n; j++) {
+        if (votes[j] < 0) continue;
+        fprintf(f, "%s\"%s\": \"%s\"", first ? "" : ", ", lfs->name[j], stage_key[(int)votes[j]]);
+        first = 0;
+    }
+    fputs("}}\n", f);
+}
+
+/* ---- the two modes ---- */
+
+static FILE *open_out(const char *path, const char *what)
+{
+    if (!path) return NULL;
+    FILE *f = fopen(path, "w");
+    if (!f) fprintf(stderr, "nbstage label: %s: cannot write %s: %s\n", path, what, strerror(errno));
+    return f;
+}
+
+static int close_out(FILE *f, const char *path)
+{
+    if (!f) return 0;
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "nbstage label: %s: write error\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_rules(const struct opts *o, struct lfset *lfs)
+{
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[1024], path[4096];
+    if (!o->no_default) {
+        if (rules_default_path(path, sizeof path) < 0) {
+            fprintf(stderr, "nbstage label: no default rule file (set NBSTAGE_RULES, or install share/rules.txt)\n");
+            return -1;
+        }
+        if (ruleset_load_file(&rs, path, err, sizeof err) < 0) goto bad;
+    }
+    for (int i = 0; i < o->n_rules; i++)
+        if (ruleset_load_file(&rs, o->rules[i], err, sizeof err) < 0) goto bad;
+    if (lfset_init(lfs, &rs) < 0) { ruleset_free(&rs); fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
+    return 0;
+bad:
+    fprintf(stderr, "nbstage label: %s\n", err);
+    ruleset_free(&rs);
+    return -1;
+}
+
+static int label_cells(const struct opts *o)
+{
+    struct lfset lfs;
+    if (load_rules(o, &lfs) < 0) return EXIT_USAGE;
+    int rc = EXIT_USAGE, m = lfs.n;
+    struct cell *cells = NULL;
+    size_t n = 0;
+    signed char *votes = NULL;
+    struct lf_cellinfo *info = NULL;
+    long *pat = NULL;
+    int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL;
+    double *pproba = NULL;
+    int *ppred = NULL;
+    struct lm_stats st;
+    struct label_model model;
+    struct gold gold;
+    memset(&st, 0, sizeof st);
+    memset(&model, 0, sizeof model);
+    memset(&gold, 0, sizeof gold);
+    FILE *out = NULL, *rep = NULL;
+    char err[1024];
+
+    if (o->gold && gold_load(&gold, o->gold, err, sizeof err) < 0) {
+        fprintf(stderr, "nbstage label: %s\n", err);
+        goto out;
+    }
+    FILE *in = stdin;
+    const char *inname = o->input ? o->input : "<stdin>";
+    if (o->input && !(in = fopen(o->input, "r"))) {
+        fprintf(stderr, "nbstage label: %s: cannot open: %s\n", o->input, strerror(errno));
+        goto out;
+    }
+    double t0 = now();
+    size_t skipped = 0;
+    int rd = read_cells(in, inname, &cells, &n, &skipped);
+    if (in != stdin) fclose(in);
+    if (rd < 0) goto out;
+    double t1 = now();
+
+    votes = malloc((n ? n : 1) * (size_t)m);
+    info = calloc(n ? n : 1, sizeof *info);
+    pat = malloc((n ? n : 1) * sizeof *pat);
+    lm_pred = malloc((n ? n : 1) * sizeof *lm_pred);
+    mv_pred = malloc((n ? n : 1) * sizeof *mv_pred);
+    if (!votes || !info || !pat || !lm_pred || !mv_pred || lm_stats_init(&st, m) < 0) {
+        fprintf(stderr, "nbstage label: out of memory\n");
+        goto out;
+    }
+    if (vote_all(&lfs, cells, n, o->jobs, votes, info) < 0) {
+        fprintf(stderr, "nbstage label: out of memory while voting\n");
+        goto out;
+    }
+    /* context LFs and pattern counts, in input (notebook) order */
+    for (size_t i = 0; i < n; i++) {
+        struct lf_context ctx = { STAGE_NONE };
+        if (i > 0 && cells[i].notebook && cells[i - 1].notebook &&
+            strcmp(cells[i].notebook, cells[i - 1].notebook) == 0)
+            ctx.prev_stage = lf_majority(votes + (i - 1) * (size_t)m, m);
+        lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
+        if ((pat[i] = lm_stats_add(&st, votes + i * (size_t)m, 1.0)) < 0) {
+            fprintf(stderr, "nbstage label: out of memory\n");
+            goto out;
+        }
+    }
+    double t2 = now();
+    struct lm_options lo;
+    lm_options_default(&lo);
+    lo.threads = o->jobs;
+    if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
+    double t3 = now();
+    /* predict once per distinct pattern */
+    pproba = malloc((st.n ? st.n : 1) * LM_K * sizeof *pproba);
+    ppred = malloc((st.n ? st.n : 1) * sizeof *ppred);
+    if (!pproba || !ppred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    for (size_t p = 0; p < st.n; p++)
+        ppred[p] = lm_predict(&model, st.pat + p * (size_t)m, pproba + p * LM_K);
+
+    out = o->output ? open_out(o->output, "labels") : stdout;
+    if (!out) goto out;
+    size_t labeled = 0;
+    for (size_t i = 0; i < n; i++) {
+        lm_pred[i] = ppred[pat[i]];
+        mv_pred[i] = lm_majority_vote(votes + i * (size_t)m, m);
+        labeled += lm_pred[i] >= 0;
+        write_cell(out, &cells[i], &lfs, votes + i * (size_t)m, lm_pred[i], pproba + (size_t)pat[i] * LM_K);
+    }
+    if (out != stdout) { if (close_out(out, o->output) < 0) { out = NULL; goto out; } }
+    else if (fflush(stdout) != 0 || ferror(stdout)) { fprintf(stderr, "nbstage label: stdout: write error\n"); goto out; }
+    out = NULL;
+    double t4 = now();
+
+    if (o->gold) {
+        gold_ix = malloc((n ? n : 1) * sizeof *gold_ix);
+        if (!gold_ix) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+        size_t found = 0;
+        for (size_t i = 0; i < n; i++) {
+            const struct gold_row *g = gold_find(&gold, cells[i].id);
+            gold_ix[i] = g ? g->label : GOLD_MISSING;
+            found += g != NULL;
+        }
+        if (found < gold.n)
+            fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in the input\n",
+                    gold.n - found, gold.n);
+    }
+    if (!o->quiet || o->report || o->gold) {
+        rep = o->report ? open_out(o->report, "report") : stderr;
+        if (!rep) goto out;
+        fprintf(rep, "label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
+                n, m, lfs.rules.n, N_LF_BUILTINS, st.n);
+        fprintf(rep, "label: %zu cells labeled (%.1f%%), %zu unlabeled\n", labeled,
+                n ? 100.0 * labeled / n : 0.0, n - labeled);
+        fprintf(rep, "label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
+                t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+        struct lf_report r = {
+            .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .n = n,
+            .votes = votes, .gold = gold_ix, .lm_pred = lm_pred, .mv_pred = mv_pred, .model = &model,
+        };
+        lf_report_print(rep, &r);
+        if (o->svg && gold_ix) {
+            struct confusion c;
+            memset(&c, 0, sizeof c);
+            for (size_t i = 0; i < n; i++) if (gold_ix[i] >= 0) confusion_add(&c, gold_ix[i], lm_pred[i]);
+            if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels") < 0) {
+                fprintf(stderr, "nbstage label: %s: cannot write\n", o->svg);
+                goto out;
+            }
+        }
+        if (rep != stderr && close_out(rep, o->report) < 0) { rep = NULL; goto out; }
+        rep = NULL;
+    }
+    rc = skipped ? EXIT_FINDINGS : EXIT_OK;
+out:
+    if (out && out != stdout) fclose(out);
+    if (rep && rep != stderr) fclose(rep);
+    free_cells(cells, n);
+    free(votes); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix);
+    free(pproba); free(ppred);
+    lm_stats_free(&st);
+    lm_free(&model);
+    gold_free(&gold);
+    lfset_free(&lfs);
+    return rc;
+}
+
+/* Reads a whole file into memory (NUL-terminated). */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { fprintf(stderr, "nbstage label: %s: cannot open: %s\n", path, strerror(errno)); return NULL; }
+    size_t cap = 1 << 20, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        size_t got = fread(b + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+        if (n + 1 == cap) {
+            char *q = realloc(b, cap * 2);
+            if (!q) { free(b); b = NULL; break; }
+            b = q;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!b) { fprintf(stderr, "nbstage label: %s: out of memory\n", path); return NULL; }
+    if (bad) { free(b); fprintf(stderr, "nbstage label: %s: read error\n", path); return NULL; }
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+/* Parses a label matrix: rows of tab-separated integers in -1..5, all rows as long
+ * as the first.  -1 with "path:line: reason" on anything else. */
+static int parse_matrix(const char *path, const char *b, size_t len, signed char **out, size_t *rows, int *cols)
+{
+    size_t cap = 0, n = 0, line = 0;
+    int m = -1;
+    signed char *v = NULL, row[1024];
+    const char *p = b, *end = b + len;
+    while (p < end) {
+        line++;
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e) e = end;
+        const char *q = p;
+        int k = 0;
+        if (e > p && e[-1] == '\r') e--;
+        if (q == e) { p = (*e == '\r') ? e + 2 : e + 1; continue; } /* blank line */
+        while (q < e) {
+            int neg = 0;
+            if (*q == '-') { neg = 1; q++; }
+            if (q >= e || *q < '0' || *q > '9') goto bad;
+            int x = 0;
+            while (q < e && *q >= '0' && *q <= '9' && x < 1000) x = x * 10 + (*q++ - '0');
+            if (neg) x = -x;
+            if (x < -1 || x >= LM_K || k >= (int)sizeof row) goto bad;
+            row[k++] = (signed char)x;
+            if (q < e) { if (*q != '\t') goto bad; q++; if (q == e) goto bad; }
+        }
+        if (m < 0) m = k;
+        if (k != m) {
+            fprintf(stderr, "nbstage label: %s:%zu: %d values, the first row has %d\n", path, line, k, m);
+            free(v);
+            return -1;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 65536;
+            signed char *nv = realloc(v, cap * (size_t)m);
+            if (!nv) { free(v); fprintf(stderr, "nbstage label: %s: out of memory\n", path); return -1; }
+            v = nv;
+        }
+        memcpy(v + n * (size_t)m, row, (size_t)m);
+        n++;
+        p = (e < end && *e == '\r') ? e + 2 : e + 1;
+    }
+    if (m <= 0) { free(v); fprintf(stderr, "nbstage label: %s: no rows\n", path); return -1; }
+    *out = v;
+    *rows = n;
+    *cols = m;
+    return 0;
+bad:
+    fprintf(stderr, "nbstage label: %s:%zu: expected tab-separated integers from -1 to %d (at most %zu per row)\n",
+            path, line, LM_K - 1, sizeof row);
+    free(v);
+    return -1;
+}
+
+static int label_matrix(const struct opts *o)
+{
+    int rc = EXIT_USAGE, m = 0;
+    size_t len = 0, n = 0;
+    signed char *v = NULL;
+    long *pat = NULL;
+    int *ppred = NULL, *truth = NULL;
+    double *pproba = NULL;
+    struct lm_stats st;
+    struct label_model model;
+    memset(&st, 0, sizeof st);
+    memset(&model, 0, sizeof model);
+    FILE *out = NULL;
+    double t0 = now();
+    char *b = slurp(o->votes, &len);
+    if (!b) return EXIT_USAGE;
+    int prc = parse_matrix(o->votes, b, len, &v, &n, &m);
+    free(b);
+    if (prc < 0) return EXIT_USAGE;
+    if (o->truth) {
+        char *tb = slurp(o->truth, &len);
+        if (!tb) goto out;
+        truth = malloc((n ? n : 1) * sizeof *truth);
+        size_t k = 0, line = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(tb, "\n", &save); truth && t; t = strtok_r(NULL, "\n", &save)) {
+            line++;
+            char *endp;
+            long x = strtol(t, &endp, 10);
+            if (endp == t || (*endp && *endp != '\r') || x < 0 || x >= LM_K || k >= n) {
+                fprintf(stderr, "nbstage label: %s:%zu: expected one class 0..%d per matrix row\n", o->truth, line, LM_K - 1);
+                free(tb);
+                goto out;
+            }
+            truth[k++] = (int)x;
+        }
+        free(tb);
+        if (!truth || k != n) {
+            fprintf(stderr, "nbstage label: %s: %zu classes for %zu matrix rows\n", o->truth, k, n);
+            goto out;
+        }
+    }
+    double t1 = now();
+    pat = malloc(n * sizeof *pat);
+    if (!pat || lm_stats_init(&st, m) < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    for (size_t i = 0; i < n; i++)
+        if ((pat[i] = lm_stats_add(&st, v + i * (size_t)m, 1.0)) < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    struct lm_options lo;
+    lm_options_default(&lo);
+    lo.threads = o->jobs;
+    if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
+    double t2 = now();
+    pproba = malloc((st.n ? st.n : 1) * LM_K * sizeof *pproba);
+    ppred = malloc((st.n ? st.n : 1) * sizeof *ppred);
+    if (!pproba || !ppred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    for (size_t p = 0; p < st.n; p++)
+        ppred[p] = lm_predict(&model, st.pat + p * (size_t)m, pproba + p * LM_K);
+    double t3 = now();
+    out = o->output ? open_out(o->output, "labels") : stdout;
+    if (!out) goto out;
+    for (size_t i = 0; i < n; i++) {
+        const double *pr = pproba + (size_t)pat[i] * LM_K;
+        fprintf(out, "%d\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\n", ppred[pat[i]], pr[0], pr[1], pr[2], pr[3], pr[4], pr[5]);
+    }
+    if (out != stdout) { if (close_out(out, o->output) < 0) { out = NULL; goto out; } }
+    else if (fflush(stdout) != 0 || ferror(stdout)) { fprintf(stderr, "nbstage label: stdout: write error\n"); goto out; }
+    out = NULL;
+    double t4 = now();
+    FILE *rep = stderr;
+    if (o->report && !(rep = open_out(o->report, "report"))) goto out;
+    if (!o->quiet || o->report || o->truth) {
+        fprintf(rep, "label --votes: %zu items x %d LFs, %zu distinct vote patterns, %d EM iterations\n",
+                n, m, st.n, model.iterations);
+        fprintf(rep, "label --votes: read %.3f s, fit %.3f s (counting %zu items included), predict %.3f s, write %.3f s\n",
+                t1 - t0, t2 - t1, n, t3 - t2, t4 - t3);
+        if (truth) {
+            size_t lm_n = 0, lm_ok = 0, mv_n = 0, mv_ok = 0;
+            for (size_t i = 0; i < n; i++) {
+                int a = ppred[pat[i]], c = lm_majority_vote(v + i * (size_t)m, m);
+                if (a >= 0) { lm_n++; lm_ok += a == truth[i]; }
+                if (c >= 0) { mv_n++; mv_ok += c == truth[i]; }
+            }
+            fprintf(rep, "label --votes: label model accuracy %.4f coverage %.4f; majority vote accuracy %.4f coverage %.4f (ties unlabeled)\n",
+                    lm_n ? (double)lm_ok / lm_n : 0, n ? (double)lm_n / n : 0,
+                    mv_n ? (double)mv_ok / mv_n : 0, n ? (double)mv_n / n : 0);
+        }
+    }
+    if (rep != stderr && close_out(rep, o->report) < 0) goto out;
+    rc = EXIT_OK;
+out:
+    if (out && out != stdout) fclose(out);
+    free(v); free(pat); free(ppred); free(pproba); free(truth);
+    lm_stats_free(&st);
+    lm_free(&model);
+    return rc;
+}
 
 int cmd_label(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "nbstage %s: not built yet\n", argv[0]);
-    return EXIT_USAGE;
+    struct opts o;
+    memset(&o, 0, sizeof o);
+    o.jobs = default_jobs();
+    enum { O_RULES = 256, O_NODEF, O_GOLD, O_REPORT, O_SVG, O_VOTES, O_TRUTH };
+    static const struct option lopts[] = {
+        {"rules", required_argument, 0, O_RULES}, {"no-default-rules", no_argument, 0, O_NODEF},
+        {"gold", required_argument, 0, O_GOLD}, {"report", required_argument, 0, O_REPORT},
+        {"svg", required_argument, 0, O_SVG}, {"output", required_argument, 0, 'o'},
+        {"votes", required_argument, 0, O_VOTES}, {"truth", required_argument, 0, O_TRUTH},
+        {"jobs", required_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:j:qh", lopts, NULL)) != -1) {
+        switch (c) {
+        case O_RULES:
+            if (o.n_rules == (int)(sizeof o.rules / sizeof o.rules[0])) {
+                fprintf(stderr, "nbstage label: too many --rules files\n");
+                return EXIT_USAGE;
+            }
+            o.rules[o.n_rules++] = optarg;
+            break;
+        case O_NODEF: o.no_default = 1; break;
+        case O_GOLD: o.gold = optarg; break;
+        case O_REPORT: o.report = optarg; break;
+        case O_SVG: o.svg = optarg; break;
+        case 'o': o.output = optarg; break;
+        case O_VOTES: o.votes = optarg; break;
+        case O_TRUTH: o.truth = optarg; break;
+        case 'j': {
+            char *e;
+            long j = strtol(optarg, &e, 10);
+            if (*e || j < 1 || j > 64) { fprintf(stderr, "nbstage label: --jobs wants 1..64\n"); return EXIT_USAGE; }
+            o.jobs = (int)j;
+            break;
+        }
+        case 'q': o.quiet = 1; break;
+        case 'h': fputs(usage, stdout); return EXIT_OK;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (argc - optind > 1 || (o.votes && argc - optind > 0)) { fputs(usage, stderr); return EXIT_USAGE; }
+    if (o.truth && !o.votes) { fprintf(stderr, "nbstage label: --truth goes with --votes (use --gold for cells)\n"); return EXIT_USAGE; }
+    if (optind < argc) o.input = argv[optind];
+    return o.votes ? label_matrix(&o) : label_cells(&o);
 }

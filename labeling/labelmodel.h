@@ -1,0 +1,86 @@
+/* labelmodel.h — the generative label model: how good is each LF, per class?
+ *
+ * Owns: the sufficient statistics of a label matrix, the model fit, and the
+ * probability of each stage for a vote vector.
+ *
+ * Method: a naive-Bayes generative model in the family of Dawid & Skene (1979),
+ * fitted by EM.  Each item has a hidden true class y with prior pi[y].  Given y, the
+ * LFs vote independently; LF j gives outcome o (abstain, or class 0..K-1) with
+ * probability mu[j][y][o].  Two kinds of LF, found from the data:
+ *   - one-stage LFs (they only ever vote their stage s, like nearly every rule):
+ *     mu is P(fires | y = s) = a_j and P(fires | y != s) = b_j, so abstaining is
+ *     evidence too (an LF that fires on 60% of its class and 1% of the rest is worth
+ *     much more than one firing on 5% and 4%); a_j >= b_j is kept;
+ *   - several-stage LFs (context LFs): a confusion row P(votes c | y, fires) per class;
+ *     their abstains carry no evidence.
+ * The E step computes each item's posterior over y; the M step re-estimates pi and mu
+ * with small pseudo-counts (Beta/Dirichlet priors, see m_step).  EM starts from the
+ * majority vote's soft labels, so no random start is needed: the fit is
+ * deterministic (and the same for any thread count up to float rounding).
+ *
+ * Sufficient statistics: the likelihood depends on the data only through the distinct
+ * vote vectors and how often each occurs.  `lm_stats` is that histogram; stats of two
+ * shards of a corpus merge by adding counts (lm_stats_merge), so a corpus too big for
+ * one machine is counted in pieces and fitted once.  EM then costs O(distinct patterns
+ * x votes per pattern x K) per iteration, not O(items).
+ */
+#ifndef NBSTAGE_LABELMODEL_H
+#define NBSTAGE_LABELMODEL_H
+
+#include <stddef.h>
+
+#define LM_K 6 /* classes: the stages */
+
+struct lm_stats {
+    int m;                  /* LFs */
+    size_t n;               /* distinct patterns */
+    size_t cap;             /* hash slots (power of two) */
+    signed char *pat;       /* [n][m] votes, -1 = abstain */
+    double *count;          /* [n] how many items have the pattern */
+    unsigned long long *hash; /* [n] */
+    long *slot;             /* [cap] pattern index or -1 */
+    size_t pcap;            /* allocated patterns */
+};
+
+struct lm_options {
+    int max_iter;           /* default 100 */
+    double tol;             /* stop when the mean log-likelihood moves less; default 1e-7 */
+    int threads;            /* E/M step threads; default 1 */
+};
+
+struct label_model {
+    int m;
+    double log_prior[LM_K];
+    double *log_mu;         /* [m][LM_K][LM_K + 1]: outcome 0 = abstain, 1 + c = class c */
+    int iterations;
+    double loglik;          /* mean log-likelihood per item at the end */
+    int *lf_stage;          /* [m] the one stage LF j votes, or -1 for several */
+};
+
+void lm_options_default(struct lm_options *o);
+
+int lm_stats_init(struct lm_stats *s, int m);
+void lm_stats_free(struct lm_stats *s);
+/* Counts VOTES[0..m) COUNT times; returns the pattern's index, or -1 when out of
+ * memory.  A vote outside -1..LM_K-1 is treated as an abstain. */
+long lm_stats_add(struct lm_stats *s, const signed char *votes, double count);
+/* Adds every pattern of FROM into INTO (same m).  -1 when out of memory or m differs. */
+int lm_stats_merge(struct lm_stats *into, const struct lm_stats *from);
+
+/* Fits M to S.  -1 when out of memory or S has no LF. */
+int lm_fit(struct label_model *model, const struct lm_stats *s, const struct lm_options *o);
+void lm_free(struct label_model *model);
+
+/* Posterior over classes for VOTES[0..m) into PROBA[LM_K]; returns the argmax, or -1
+ * (and all-zero PROBA) when no LF voted: unlabeled, never guessed. */
+int lm_predict(const struct label_model *model, const signed char *votes, double *proba);
+
+/* The estimated P(vote = class c | true class y) and P(abstain | y) for LF J. */
+double lm_prob_vote(const struct label_model *model, int j, int y, int c);
+/* The model's estimate of LF J's accuracy when it votes: P(vote = y | it votes). */
+double lm_lf_accuracy(const struct label_model *model, int j);
+/* Majority vote with ties left unlabeled (Snorkel's MajorityLabelVoter default):
+ * the baseline the label model is measured against.  -1 when no vote or a tie. */
+int lm_majority_vote(const signed char *votes, int m);
+
+#endif

@@ -1,0 +1,90 @@
+/* lfreport.c — the LF analysis table and the label-model summary (see lfreport.h). */
+#include "labeling/lfreport.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labeling/metrics.h"
+#include "labeling/rules.h"
+#include "labeling/stage.h"
+
+static const char *level_name(int l)
+{
+    return l == LF_JOB ? "job" : l == LF_SHOW ? "show" : l == LF_HINT ? "hint" : "-";
+}
+
+void lf_report_print(FILE *to, const struct lf_report *r)
+{
+    int m = r->m;
+    size_t n = r->n;
+    long *cov = calloc((size_t)m, sizeof *cov), *ovl = calloc((size_t)m, sizeof *ovl);
+    long *cfl = calloc((size_t)m, sizeof *cfl), *gn = calloc((size_t)m, sizeof *gn);
+    long *gok = calloc((size_t)m, sizeof *gok);
+    if (!cov || !ovl || !cfl || !gn || !gok) { fprintf(to, "lf report: out of memory\n"); goto out; }
+    size_t covered = 0, scored = 0;
+    for (size_t i = 0; i < n; i++) {
+        const signed char *v = r->votes + i * (size_t)m;
+        int nv = 0, first = -1, mixed = 0;
+        for (int j = 0; j < m; j++) {
+            if (v[j] < 0) continue;
+            nv++;
+            if (first < 0) first = v[j];
+            else if (v[j] != first) mixed = 1;
+        }
+        if (nv) covered++;
+        int g = r->gold ? r->gold[i] : GOLD_MISSING;
+        if (g >= 0) scored++;
+        for (int j = 0; j < m; j++) {
+            if (v[j] < 0) continue;
+            cov[j]++;
+            if (nv > 1) ovl[j]++;
+            if (mixed) {
+                for (int k = 0; k < m; k++)
+                    if (v[k] >= 0 && v[k] != v[j]) { cfl[j]++; break; }
+            }
+            if (g >= 0) { gn[j]++; if (v[j] == g) gok[j]++; }
+        }
+    }
+    double dn = n ? (double)n : 1.0;
+    fprintf(to, "LF analysis: %zu items, %zu with at least one vote (%.1f%%)\n", n, covered, 100.0 * covered / dn);
+    fprintf(to, "%-26s %-9s %-5s %8s %8s %8s", "lf", "stage", "level", "coverage", "overlaps", "conflicts");
+    if (r->model) fprintf(to, " %9s", "est.acc");
+    if (r->gold) fprintf(to, " %6s %8s", "gold.n", "gold.acc");
+    fprintf(to, "\n");
+    for (int j = 0; j < m; j++) {
+        fprintf(to, "%-26s %-9s %-5s %7.2f%% %7.2f%% %8.2f%%", r->name[j],
+                r->stage[j] >= 0 ? stage_key[r->stage[j]] : "any",
+                r->level ? level_name(r->level[j]) : "-",
+                100.0 * cov[j] / dn, 100.0 * ovl[j] / dn, 100.0 * cfl[j] / dn);
+        if (r->model) fprintf(to, " %9.3f", lm_lf_accuracy(r->model, j));
+        if (r->gold) {
+            if (gn[j]) fprintf(to, " %6ld %8.3f", gn[j], (double)gok[j] / gn[j]);
+            else fprintf(to, " %6ld %8s", 0L, "-");
+        }
+        fprintf(to, "\n");
+    }
+    if (r->model)
+        fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations, mean log-likelihood %.4f\n",
+                r->model->iterations, r->model->loglik);
+    if (!r->gold) goto out;
+    struct confusion lm, mv;
+    memset(&lm, 0, sizeof lm);
+    memset(&mv, 0, sizeof mv);
+    for (size_t i = 0; i < n; i++) {
+        if (r->gold[i] < 0) continue;
+        confusion_add(&lm, r->gold[i], r->lm_pred[i]);
+        confusion_add(&mv, r->gold[i], r->mv_pred[i]);
+    }
+    fprintf(to, "\nagainst %zu hand-labeled items (\"none\" left out):\n", scored);
+    fprintf(to, "  label model    accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled)\n",
+            confusion_accuracy(&lm), confusion_coverage(&lm), confusion_macro_f1(&lm), confusion_total(&lm));
+    fprintf(to, "  majority vote  accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; ties unlabeled)\n",
+            confusion_accuracy(&mv), confusion_coverage(&mv), confusion_macro_f1(&mv), confusion_total(&mv));
+    fprintf(to, "\nlabel model, classification report:\n");
+    metrics_print_report(to, &lm);
+    fprintf(to, "\nlabel model, confusion matrix (rows: hand label):\n");
+    metrics_print_confusion(to, &lm);
+out:
+    free(cov); free(ovl); free(cfl); free(gn); free(gok);
+}

@@ -1,0 +1,33 @@
+/* lfreport.h — the LF analysis: how each labeling function behaves on a corpus.
+ *
+ * Owns: the per-LF table (stage, level, coverage, overlaps, conflicts, and with hand
+ * labels its empirical accuracy beside the label model's estimate), and the summary
+ * of the label model against majority vote (accuracy, coverage, classification
+ * report, confusion matrix) when hand labels are given.
+ */
+#ifndef NBSTAGE_LFREPORT_H
+#define NBSTAGE_LFREPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "labeling/labelmodel.h"
+
+#define GOLD_MISSING (-2) /* the item has no hand label */
+
+struct lf_report {
+    int m;                        /* LFs */
+    const char *const *name;      /* [m] */
+    const int *stage;             /* [m]; STAGE_NONE for "any" */
+    const int *level;             /* [m] or NULL */
+    size_t n;                     /* items */
+    const signed char *votes;     /* [n][m] */
+    const int *gold;              /* [n] stage, STAGE_NONE ("none"), GOLD_MISSING; or NULL */
+    const int *lm_pred;           /* [n] label model, -1 = unlabeled */
+    const int *mv_pred;           /* [n] majority vote (ties unlabeled), -1 = unlabeled */
+    const struct label_model *model;
+};
+
+void lf_report_print(FILE *to, const struct lf_report *r);
+
+#endif

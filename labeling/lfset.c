@@ -1,0 +1,188 @@
+/* lfset.c — the LF set and a cell's votes (see lfset.h). */
+#include "labeling/lfset.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labeling/stage.h"
+
+/* Position in the furthest-stage order; rules of stage imports come first, since a
+ * cell that imports and works is labeled by the work. */
+static const int stage_rank[N_STAGES] = {
+    [STAGE_IMPORTS] = 0, [STAGE_LOAD] = 1, [STAGE_EXPLORE] = 2,
+    [STAGE_PREP] = 3, [STAGE_TRAIN] = 4, [STAGE_EVALUATE] = 5,
+};
+
+static const char *const builtin_name[N_LF_BUILTINS] = {
+    "imports_only", "prev_cell", "after_model",
+};
+
+int lfset_init(struct lfset *s, struct ruleset *rules)
+{
+    memset(s, 0, sizeof *s);
+    s->rules = *rules;
+    memset(rules, 0, sizeof *rules);
+    s->n = (int)s->rules.n + N_LF_BUILTINS;
+    s->name = calloc((size_t)s->n, sizeof *s->name);
+    s->stage = calloc((size_t)s->n, sizeof *s->stage);
+    s->level = calloc((size_t)s->n, sizeof *s->level);
+    if (!s->name || !s->stage || !s->level) { lfset_free(s); return -1; }
+    for (size_t i = 0; i < s->rules.n; i++) {
+        s->name[i] = s->rules.rules[i].name;
+        s->stage[i] = s->rules.rules[i].stage;
+        s->level[i] = s->rules.rules[i].level;
+    }
+    int b = (int)s->rules.n;
+    s->name[b + LF_BUILTIN_IMPORTS_ONLY] = builtin_name[LF_BUILTIN_IMPORTS_ONLY];
+    s->stage[b + LF_BUILTIN_IMPORTS_ONLY] = STAGE_IMPORTS;
+    s->level[b + LF_BUILTIN_IMPORTS_ONLY] = LF_JOB;
+    s->name[b + LF_BUILTIN_PREV_CELL] = builtin_name[LF_BUILTIN_PREV_CELL];
+    s->stage[b + LF_BUILTIN_PREV_CELL] = STAGE_NONE;
+    s->level[b + LF_BUILTIN_PREV_CELL] = LF_HINT;
+    s->name[b + LF_BUILTIN_AFTER_MODEL] = builtin_name[LF_BUILTIN_AFTER_MODEL];
+    s->stage[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
+    s->level[b + LF_BUILTIN_AFTER_MODEL] = LF_HINT;
+    return 0;
+}
+
+void lfset_free(struct lfset *s)
+{
+    ruleset_free(&s->rules);
+    free(s->name);
+    free(s->stage);
+    free(s->level);
+    memset(s, 0, sizeof *s);
+}
+
+static int starts_with_word(const char *s, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    return len >= n && memcmp(s, w, n) == 0 && (len == n || !(isalnum((unsigned char)s[n]) || s[n] == '_'));
+}
+
+/* A statement that neither does nor sets up anything: block keywords of a guarded
+ * import (`try:`, `except ImportError:`), `pass`, a cell magic header such as %%time. */
+static int neutral_statement(const char *s, size_t len)
+{
+    if (starts_with_word(s, len, "pass")) return 1;
+    if (starts_with_word(s, len, "try") || starts_with_word(s, len, "except") ||
+        starts_with_word(s, len, "finally") || starts_with_word(s, len, "else"))
+        return s[len - 1] == ':';
+    return len >= 2 && s[0] == '%' && s[1] == '%';
+}
+
+/* imports_only: at least one import or set-up statement and nothing else. */
+static int imports_only(const struct lfset *set, const struct pyview *v, void *md)
+{
+    int setup = 0;
+    for (size_t i = 0; i < v->n_stmts; i++) {
+        const char *s = v->code + v->stmts[i].start;
+        size_t len = v->stmts[i].end - v->stmts[i].start;
+        if (starts_with_word(s, len, "import") || starts_with_word(s, len, "from")) {
+            if (s[0] == 'f' && !strstr(s, " import")) return 0; /* not a from-import */
+            setup++;
+        } else if (neutral_statement(s, len)) {
+            continue;
+        } else if (ruleset_is_setup(&set->rules, s, len, md)) {
+            setup++;
+        } else {
+            return 0;
+        }
+    }
+    return setup > 0;
+}
+
+/* A cell that only shows things: every statement is a print/display/plot call or a
+ * bare expression.  Used to read "what follows a model" as its evaluation. */
+static int shows_something(const struct pyview *v)
+{
+    if (v->n_stmts == 0) return 0;
+    for (size_t i = 0; i < v->n_stmts; i++) {
+        const char *s = v->code + v->stmts[i].start;
+        size_t len = v->stmts[i].end - v->stmts[i].start;
+        if (starts_with_word(s, len, "print") || starts_with_word(s, len, "display") ||
+            (len > 4 && memcmp(s, "plt.", 4) == 0))
+            continue;
+        /* a bare name or attribute chain, e.g. `score` or `results.summary()` */
+        int bare = 1;
+        for (size_t k = 0; k < len && bare; k++)
+            if (s[k] == '=' && (k + 1 >= len || s[k + 1] != '=') && (k == 0 || !strchr("=!<>", s[k - 1])))
+                bare = 0;
+        if (!bare || starts_with_word(s, len, "for") || starts_with_word(s, len, "def") ||
+            starts_with_word(s, len, "if") || starts_with_word(s, len, "class"))
+            return 0;
+    }
+    return 1;
+}
+
+int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
+                struct lf_cellinfo *info)
+{
+    int nr = (int)s->rules.n, b = nr;
+    for (int i = 0; i < s->n; i++) votes[i] = STAGE_NONE;
+    info->shows = shows_something(v);
+    info->n_votes = 0;
+    if (imports_only(s, v, md)) {
+        votes[b + LF_BUILTIN_IMPORTS_ONLY] = STAGE_IMPORTS;
+        return info->n_votes = 1;
+    }
+    /* step 1: which rules match */
+    unsigned char fired[4096];
+    unsigned char *f = nr <= (int)sizeof fired ? fired : malloc((size_t)nr);
+    if (!f) return 0;
+    int top_job = -1;                 /* highest rank among fired job rules */
+    int job_stages = 0;               /* bit per stage with a fired job rule */
+    int any_show = 0;
+    for (int i = 0; i < nr; i++) {
+        const struct rule *r = &s->rules.rules[i];
+        f[i] = (unsigned char)rule_matches(r, v, md);
+        if (!f[i]) continue;
+        if (r->level == LF_JOB) {
+            job_stages |= 1 << r->stage;
+            if (stage_rank[r->stage] > top_job) top_job = stage_rank[r->stage];
+        } else if (r->level == LF_SHOW) {
+            any_show = 1;
+        }
+    }
+    /* step 2: who may vote */
+    int n = 0;
+    for (int i = 0; i < nr; i++) {
+        if (!f[i]) continue;
+        const struct rule *r = &s->rules.rules[i];
+        int ok = r->level == LF_JOB ? stage_rank[r->stage] == top_job
+               : r->level == LF_SHOW ? (job_stages & ~(1 << r->stage)) == 0
+               : job_stages == 0 && !any_show;
+        if (ok) { votes[i] = (signed char)r->stage; n++; }
+    }
+    if (f != fired) free(f);
+    return info->n_votes = n;
+}
+
+int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
+                  const struct lf_context *ctx, signed char *votes)
+{
+    int b = (int)s->rules.n, p = ctx ? ctx->prev_stage : STAGE_NONE;
+    if (info->n_votes > 0 || p < 0) return 0;
+    if ((p == STAGE_TRAIN || p == STAGE_EVALUATE) && info->shows) {
+        votes[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
+        return 1;
+    }
+    if (p == STAGE_IMPORTS) return 0; /* the cell after the imports starts the work */
+    votes[b + LF_BUILTIN_PREV_CELL] = (signed char)p;
+    return 1;
+}
+
+int lf_majority(const signed char *votes, int n)
+{
+    int count[N_STAGES] = {0}, best = STAGE_NONE;
+    for (int i = 0; i < n; i++)
+        if (votes[i] >= 0 && votes[i] < N_STAGES) count[(int)votes[i]]++;
+    for (int k = 0; k < N_STAGES; k++) {
+        if (!count[k]) continue;
+        if (best < 0 || count[k] > count[best] ||
+            (count[k] == count[best] && stage_rank[k] > stage_rank[best]))
+            best = k;
+    }
+    return best;
+}

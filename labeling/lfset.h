@@ -1,0 +1,66 @@
+/* lfset.h — the labeling functions as one set: rules from files plus built-ins.
+ *
+ * Owns: the list of LFs (name, stage, level), and a cell's vote vector.  Votes are
+ * resolved in two steps so that the labeling guide's "furthest stage reached" rule is
+ * expressed by the LFs themselves, not guessed by the label model:
+ *   1. every rule is matched on the cell's code view;
+ *   2. a `job` rule votes only if no job rule of a later stage fired (the order is
+ *      imports-rules < load < explore < prep < train < evaluate); a `show` rule votes
+ *      only if no job rule of another stage fired (showing a result never decides);
+ *      a `hint` rule votes only if no job or show rule fired.
+ * Built-ins, for what patterns cannot say:
+ *   imports_only  every statement is an import, a magic, a pip line or environment
+ *                 set-up (the rule file's `setup` patterns); decisive: when it fires
+ *                 the rules abstain, since such a cell has no other job.
+ *   prev_cell     when nothing else voted, the previous cell's stage (its majority
+ *                 vote) in the same notebook: cells continue their neighbour's work.
+ *   after_model   when nothing else voted and the previous cell reached train or
+ *                 evaluate, a cell that shows or plots something is evaluate.
+ */
+#ifndef NBSTAGE_LFSET_H
+#define NBSTAGE_LFSET_H
+
+#include "labeling/pytoken.h"
+#include "labeling/rules.h"
+
+enum { LF_BUILTIN_IMPORTS_ONLY, LF_BUILTIN_PREV_CELL, LF_BUILTIN_AFTER_MODEL, N_LF_BUILTINS };
+
+struct lfset {
+    struct ruleset rules;   /* owned */
+    int n;                  /* rules.n + N_LF_BUILTINS */
+    const char **name;      /* [n] */
+    int *stage;             /* [n]; STAGE_NONE for an LF that may vote any stage */
+    int *level;             /* [n] */
+};
+
+/* What the context LFs know about the previous cell of the same notebook. */
+struct lf_context {
+    int prev_stage;         /* its majority vote, or STAGE_NONE (none, or first cell) */
+};
+
+/* Takes ownership of RULES.  -1 when out of memory. */
+int lfset_init(struct lfset *s, struct ruleset *rules);
+void lfset_free(struct lfset *s);
+
+/* What the context LFs need to know of a cell, found while its rules are matched. */
+struct lf_cellinfo {
+    int n_votes;            /* votes from rules and imports_only */
+    int shows;              /* the cell only prints, displays, plots or shows values */
+};
+
+/* Fills VOTES[0..s->n) with a stage id or STAGE_NONE per LF, from the rules and
+ * imports_only (context LFs abstain here).  MD from rules_match_data().  Independent
+ * of other cells, so cells may be voted on in parallel.  Returns INFO->n_votes. */
+int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
+                struct lf_cellinfo *info);
+/* The context LFs (prev_cell, after_model), added to VOTES of a cell whose INFO came
+ * from lfset_votes, given what is known of the previous cell.  Cells must be taken
+ * in notebook order.  Returns the number of votes added. */
+int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
+                  const struct lf_context *ctx, signed char *votes);
+
+/* The majority stage among VOTES[0..n) (ties: the later stage in the furthest-stage
+ * order, then the lower id), or STAGE_NONE when no LF voted. */
+int lf_majority(const signed char *votes, int n);
+
+#endif

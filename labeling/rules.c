@@ -1,0 +1,345 @@
+/* rules.c — parsing and matching rule files (see rules.h, share/rules.txt).
+ *
+ * Patterns are compiled once with PCRE2 (multi-line, JIT when available) and matched
+ * against the code view of a cell, or its strings view for `string` lines.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "labeling/rules.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labeling/stage.h"
+
+static void free_list(void **l, int n)
+{
+    for (int i = 0; i < n; i++) pcre2_code_free(l[i]);
+    free(l);
+}
+
+static void rule_clear(struct rule *r)
+{
+    free(r->name);
+    free_list(r->any, r->n_any);
+    free_list(r->all, r->n_all);
+    free_list(r->none, r->n_none);
+    free_list(r->str, r->n_str);
+    memset(r, 0, sizeof *r);
+}
+
+void ruleset_free(struct ruleset *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) rule_clear(&rs->rules[i]);
+    free(rs->rules);
+    free_list(rs->setup, (int)rs->n_setup);
+    for (size_t i = 0; i < rs->n_defs; i++) { free(rs->defs[i].name); free(rs->defs[i].re); }
+    free(rs->defs);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* Expands {NAME} macros in RE (defined earlier with `define`); NULL with ERR set when
+ * a name is unknown. */
+static char *expand(const struct ruleset *rs, const char *re, char *err, size_t errlen)
+{
+    size_t cap = strlen(re) + 1, n = 0;
+    char *out = malloc(cap);
+    if (!out) { snprintf(err, errlen, "out of memory"); return NULL; }
+    for (const char *p = re; *p;) {
+        const char *add = p;
+        size_t addn = 1;
+        if (p[0] == '{' && (isupper((unsigned char)p[1]) || p[1] == '_')) {
+            const char *e = p + 1;
+            while (isupper((unsigned char)*e) || isdigit((unsigned char)*e) || *e == '_') e++;
+            if (*e == '}') {
+                size_t k;
+                for (k = 0; k < rs->n_defs; k++)
+                    if (strlen(rs->defs[k].name) == (size_t)(e - p - 1) &&
+                        memcmp(rs->defs[k].name, p + 1, e - p - 1) == 0) break;
+                if (k == rs->n_defs) {
+                    snprintf(err, errlen, "unknown macro {%.*s} (define it first)", (int)(e - p - 1), p + 1);
+                    free(out);
+                    return NULL;
+                }
+                add = rs->defs[k].re;
+                addn = strlen(add);
+                p = e + 1;
+                goto append;
+            }
+        }
+        p++;
+    append:
+        if (n + addn + 1 > cap) {
+            while (n + addn + 1 > cap) cap *= 2;
+            char *q = realloc(out, cap);
+            if (!q) { free(out); snprintf(err, errlen, "out of memory"); return NULL; }
+            out = q;
+        }
+        memcpy(out + n, add, addn);
+        n += addn;
+    }
+    out[n] = 0;
+    return out;
+}
+
+static pcre2_code *compile(const struct ruleset *rs, const char *re, char *err, size_t errlen)
+{
+    char *x = expand(rs, re, err, errlen);
+    if (!x) return NULL;
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)x, PCRE2_ZERO_TERMINATED, PCRE2_MULTILINE, &code, &off, NULL);
+    if (!c) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        snprintf(err, errlen, "bad pattern at offset %zu: %s", (size_t)off, (char *)msg);
+    } else {
+        pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* best effort: the interpreter is correct too */
+    }
+    free(x);
+    return c;
+}
+
+static int push(void ***list, int *n, void *item)
+{
+    void **p = realloc(*list, (size_t)(*n + 1) * sizeof **list);
+    if (!p) return -1;
+    p[(*n)++] = item;
+    *list = p;
+    return 0;
+}
+
+/* Finds rule NAME, or -1. */
+static long find_rule(const struct ruleset *rs, const char *name)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (strcmp(rs->rules[i].name, name) == 0) return (long)i;
+    return -1;
+}
+
+static int valid_name(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.') return 0;
+    return 1;
+}
+
+int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const char *path,
+                      char *err, size_t errlen)
+{
+    char why[512];
+    long cur = -1; /* index of the rule being filled */
+    int lineno = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        size_t e = pos;
+        while (e < len && text[e] != '\n') e++;
+        lineno++;
+        size_t n = e - pos;
+        char *line = malloc(n + 1);
+        if (!line) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+        memcpy(line, text + pos, n);
+        line[n] = 0;
+        pos = e + 1;
+        while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == 0 || *p == '#') { free(line); continue; }
+        if (memchr(line, 0, n) != NULL && strlen(line) != n) {
+            snprintf(why, sizeof why, "NUL byte in line");
+            goto bad;
+        }
+        char *kw = p;
+        while (*p && *p != ' ' && *p != '\t') p++;
+        if (*p) *p++ = 0;
+        while (*p == ' ' || *p == '\t') p++;
+        char *arg = p; /* the rest of the line, a pattern may contain spaces */
+
+        if (strcmp(kw, "rule") == 0) {
+            char name[128], stage[32], level[32] = "job", extra[8];
+            int k = sscanf(arg, "%127s %31s %31s %7s", name, stage, level, extra);
+            if (k < 2 || k > 3) { snprintf(why, sizeof why, "expected: rule NAME STAGE [job|show|hint]"); goto bad; }
+            if (!valid_name(name)) { snprintf(why, sizeof why, "bad rule name '%s' (letters, digits, _ - .)", name); goto bad; }
+            int st = stage_from_key(stage);
+            if (st < 0) { snprintf(why, sizeof why, "unknown stage '%s' (load prep train evaluate explore imports)", stage); goto bad; }
+            int lv = strcmp(level, "job") == 0 ? LF_JOB : strcmp(level, "show") == 0 ? LF_SHOW
+                   : strcmp(level, "hint") == 0 ? LF_HINT : -1;
+            if (lv < 0) { snprintf(why, sizeof why, "unknown level '%s' (job, show or hint)", level); goto bad; }
+            cur = find_rule(rs, name);
+            if (cur >= 0) {
+                rule_clear(&rs->rules[cur]); /* a later file overrides */
+            } else {
+                void *q = realloc(rs->rules, (rs->n + 1) * sizeof *rs->rules);
+                if (!q) { snprintf(why, sizeof why, "out of memory"); goto bad; }
+                rs->rules = q;
+                cur = (long)rs->n++;
+                memset(&rs->rules[cur], 0, sizeof rs->rules[cur]);
+            }
+            struct rule *r = &rs->rules[cur];
+            r->name = strdup(name);
+            if (!r->name) { snprintf(why, sizeof why, "out of memory"); goto bad; }
+            r->stage = st;
+            r->level = lv;
+            r->line = lineno;
+        } else if (strcmp(kw, "define") == 0) {
+            char *v = arg;
+            while (*v && *v != ' ' && *v != '\t') v++;
+            if (*v) *v++ = 0;
+            while (*v == ' ' || *v == '\t') v++;
+            const char *nm = arg;
+            int okname = isupper((unsigned char)nm[0]) || nm[0] == '_';
+            for (const char *c = nm; *c; c++)
+                if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_') okname = 0;
+            if (!okname || !*v) { snprintf(why, sizeof why, "expected: define NAME PATTERN (NAME in capitals)"); goto bad; }
+            /* a macro may use earlier macros; store it expanded, checked by compiling */
+            char *x = expand(rs, v, why, sizeof why);
+            if (!x) goto bad;
+            pcre2_code *chk = compile(rs, x, why, sizeof why);
+            if (!chk) { free(x); goto bad; }
+            pcre2_code_free(chk);
+            size_t k;
+            for (k = 0; k < rs->n_defs; k++)
+                if (strcmp(rs->defs[k].name, nm) == 0) break;
+            if (k == rs->n_defs) {
+                void *q = realloc(rs->defs, (rs->n_defs + 1) * sizeof *rs->defs);
+                if (!q) { free(x); snprintf(why, sizeof why, "out of memory"); goto bad; }
+                rs->defs = q;
+                rs->defs[k].name = strdup(nm);
+                rs->n_defs++;
+            } else {
+                free(rs->defs[k].re);
+            }
+            rs->defs[k].re = x;
+        } else if (strcmp(kw, "setup") == 0) {
+            if (!*arg) { snprintf(why, sizeof why, "expected: setup PATTERN"); goto bad; }
+            pcre2_code *c = compile(rs, arg, why, sizeof why);
+            if (!c) goto bad;
+            void **q = realloc(rs->setup, (rs->n_setup + 1) * sizeof *q);
+            if (!q) { pcre2_code_free(c); snprintf(why, sizeof why, "out of memory"); goto bad; }
+            q[rs->n_setup++] = c;
+            rs->setup = q;
+        } else if (strcmp(kw, "disable") == 0) {
+            long k = find_rule(rs, arg);
+            if (k < 0) { snprintf(why, sizeof why, "disable: no rule named '%s'", arg); goto bad; }
+            rule_clear(&rs->rules[k]);
+            memmove(&rs->rules[k], &rs->rules[k + 1], (rs->n - (size_t)k - 1) * sizeof *rs->rules);
+            rs->n--;
+            cur = -1;
+        } else if (strcmp(kw, "any") == 0 || strcmp(kw, "all") == 0 || strcmp(kw, "none") == 0 ||
+                   strcmp(kw, "string") == 0) {
+            if (cur < 0) { snprintf(why, sizeof why, "'%s' outside a rule (start one with: rule NAME STAGE)", kw); goto bad; }
+            if (!*arg) { snprintf(why, sizeof why, "expected: %s PATTERN", kw); goto bad; }
+            pcre2_code *c = compile(rs, arg, why, sizeof why);
+            if (!c) goto bad;
+            struct rule *r = &rs->rules[cur];
+            int rc = kw[0] == 'a' && kw[1] == 'n' ? push(&r->any, &r->n_any, c)
+                   : kw[0] == 'a' ? push(&r->all, &r->n_all, c)
+                   : kw[0] == 'n' ? push(&r->none, &r->n_none, c)
+                   : push(&r->str, &r->n_str, c);
+            if (rc < 0) { pcre2_code_free(c); snprintf(why, sizeof why, "out of memory"); goto bad; }
+        } else {
+            snprintf(why, sizeof why, "unknown keyword '%s' (rule, any, all, none, string, define, setup, disable)", kw);
+            goto bad;
+        }
+        free(line);
+        continue;
+    bad:
+        free(line);
+        snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+        return -1;
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        struct rule *r = &rs->rules[i];
+        if (r->n_any + r->n_all + r->n_str == 0) {
+            snprintf(err, errlen, "%s:%d: rule %s has no any/all/string pattern, it could never fire",
+                     path, r->line, r->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot open", path); return -1; }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 65536 > cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *q = realloc(buf, cap);
+            if (!q) { free(buf); fclose(f); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+            buf = q;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(buf); snprintf(err, errlen, "%s: read error", path); return -1; }
+    int rc = ruleset_load_text(rs, buf ? buf : "", n, path, err, errlen);
+    free(buf);
+    return rc;
+}
+
+void *rules_match_data(void) { return pcre2_match_data_create(4, NULL); }
+void rules_match_data_free(void *md) { pcre2_match_data_free(md); }
+
+static int hit(void *re, const char *s, size_t len, void *md)
+{
+    return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL) >= 0;
+}
+
+int rule_matches(const struct rule *r, const struct pyview *v, void *md)
+{
+    int ok = r->n_any == 0;
+    for (int i = 0; !ok && i < r->n_any; i++) ok = hit(r->any[i], v->code, v->code_len, md);
+    if (!ok) return 0;
+    for (int i = 0; i < r->n_all; i++)
+        if (!hit(r->all[i], v->code, v->code_len, md)) return 0;
+    for (int i = 0; i < r->n_str; i++)
+        if (!hit(r->str[i], v->strings, v->strings_len, md)) return 0;
+    for (int i = 0; i < r->n_none; i++)
+        if (hit(r->none[i], v->code, v->code_len, md)) return 0;
+    return 1;
+}
+
+int ruleset_is_setup(const struct ruleset *rs, const char *s, size_t len, void *md)
+{
+    for (size_t i = 0; i < rs->n_setup; i++)
+        if (hit(rs->setup[i], s, len, md)) return 1;
+    return 0;
+}
+
+static int readable(const char *p) { return access(p, R_OK) == 0; }
+
+int rules_default_path(char *out, size_t outlen)
+{
+    const char *env = getenv("NBSTAGE_RULES");
+    if (env && *env) { snprintf(out, outlen, "%s", env); return readable(out) ? 0 : -1; }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        /* the repository root, a build tree two levels down, an installation */
+        static const char *const rel[] = {
+            "share/rules.txt", "../share/rules.txt", "../../share/rules.txt",
+            "../share/nbstage/rules.txt",
+        };
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            snprintf(out, outlen, "%s/%s", exe, rel[i]);
+            if (readable(out)) return 0;
+        }
+    }
+    snprintf(out, outlen, "/usr/local/share/nbstage/rules.txt");
+    return readable(out) ? 0 : -1;
+}
