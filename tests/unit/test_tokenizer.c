@@ -1,0 +1,191 @@
+/* test_tokenizer.c — the tokenizer and vocabulary against what Keras does.
+ *
+ * Expected words are derived by hand from keras.preprocessing.text:
+ *   text_to_word_sequence(s, filters='!"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\n', lower=True, split=' ')
+ * = s.lower(), every filter character -> ' ', s.split(' '), empty pieces dropped;
+ * Tokenizer(num_words=N): word_counts in first-seen order, stable sort by count
+ * descending, ids from 1, texts_to_sequences drops ids >= N; pad_sequences(maxlen,
+ * padding='pre', truncating='pre').
+ */
+#include "tests/unit/unit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "model/tokenizer.h"
+#include "model/vocab.h"
+
+struct collected { char words[64][64]; int n; };
+
+static int collect(const char *w, size_t len, void *ctx)
+{
+    struct collected *c = ctx;
+    assert_true(c->n < 64 && len < 64);
+    memcpy(c->words[c->n], w, len);
+    c->words[c->n++][len] = 0;
+    return 0;
+}
+
+/* WANT: the expected words separated by '|' ("" for none). */
+static void check(const char *src, const char *want)
+{
+    struct collected c = {.n = 0};
+    assert_int_equal(tokenize_source(src, strlen(src), collect, &c), 0);
+    char got[4096] = "";
+    for (int i = 0; i < c.n; i++) {
+        if (i) strcat(got, "|");
+        strcat(got, c.words[i]);
+    }
+    if (strcmp(got, want) != 0) fail_msg("tokenize(\"%s\"): got \"%s\", want \"%s\"", src, got, want);
+}
+
+static void splits_like_keras(void **state)
+{
+    (void)state;
+    check("import pandas as pd\ndf = pd.read_csv('train.csv')",
+          "import|pandas|as|pd|df|pd|read_csv|'train|csv'"); /* the apostrophe is not filtered */
+    check("X_train, y = DF.Fit(x)  # model.fit(X)", "x_train|y|df|fit|x"); /* comment stripped, _ kept */
+    check("print('#not a comment')", "print|'|not|a|comment'");
+    check("%matplotlib inline\n!pip install xgboost==1.0", "matplotlib|inline|pip|install|xgboost|1|0");
+    check("a\rb c\fd\te\nf", "a\rb|c\fd|e|f"); /* only space, \t and \n split */
+    check("df[df['A']>0].groupby(\"B\").mean()", "df|df|'a'|0|groupby|b|mean");
+    check("x = {'k': [1, 2]}; y @= z ^ w | v ~ u", "x|'k'|1|2|y|z|w|v|u");
+    check("", "");
+    check("   \n\t ", "");
+    check("# only a comment", "");
+    check("!\"#$%&()*+,-./:;<=>?@[\\]^`{|}~", "");
+    check("__init__ self.__x", "__init__|self|__x");
+    /* ASCII-only lower-casing: bytes >= 0x80 are kept (Python would give "été"). */
+    check("\xc3\x89T\xc3\x89 = 1", "\xc3\x89t\xc3\x89|1");
+}
+
+static void separator_table_matches_filter(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        int want = c == ' ' || c == 0 || (c && strchr(tokenizer_filter, c) != NULL);
+        if (tokenizer_is_separator((unsigned char)c) != want) fail_msg("byte %d: separator table disagrees", c);
+    }
+    assert_null(strchr(tokenizer_filter, '_'));
+    assert_null(strchr(tokenizer_filter, '\''));
+    assert_int_equal(strlen(tokenizer_filter), 32); /* Keras' 33 minus '_' */
+}
+
+static struct vocab_counter *count_texts(const char *const *texts, int n)
+{
+    struct vocab_counter *vc = vocab_counter_new();
+    assert_non_null(vc);
+    for (int i = 0; i < n; i++) assert_int_equal(vocab_counter_add_source(vc, texts[i], strlen(texts[i])), 0);
+    return vc;
+}
+
+static void ranks_by_count_then_first_seen(void **state)
+{
+    (void)state;
+    /* counts: b 2 (seen 1st), a 2 (2nd), c 3 (3rd), d 1, e 1 */
+    const char *texts[] = {"b a c", "C d b", "a c e"};
+    struct vocab_counter *vc = count_texts(texts, 3);
+    assert_int_equal(vocab_counter_distinct(vc), 5);
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 100, &v), 0);
+    assert_int_equal(v.n, 6);
+    const char *want[] = {"", "c", "b", "a", "d", "e"};
+    for (int id = 1; id < v.n; id++) {
+        assert_string_equal(v.words[id], want[id]);
+        assert_int_equal(vocab_lookup(&v, want[id], strlen(want[id])), id);
+    }
+    assert_int_equal(vocab_lookup(&v, "zz", 2), 0);
+    assert_int_equal(vocab_lookup(&v, "", 0), 0);
+    vocab_free(&v);
+    /* num_words = 3: ids 1 and 2 only */
+    assert_int_equal(vocab_build(vc, 3, &v), 0);
+    assert_int_equal(v.n, 3);
+    assert_int_equal(vocab_lookup(&v, "a", 1), 0);
+    assert_int_equal(vocab_lookup(&v, "b", 1), 2);
+    vocab_free(&v);
+    vocab_counter_free(vc);
+}
+
+static void many_words_survive_rehashing(void **state)
+{
+    (void)state;
+    struct vocab_counter *vc = vocab_counter_new();
+    char w[32];
+    /* word k appears (k % 7) + 1 times; 100k distinct words force the table to grow */
+    for (int rep = 0; rep < 7; rep++)
+        for (int k = 0; k < 100000; k++)
+            if (k % 7 >= rep) assert_int_equal(vocab_counter_add(vc, w, (size_t)sprintf(w, "w%d", k)), 0);
+    assert_int_equal(vocab_counter_distinct(vc), 100000);
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 8000, &v), 0);
+    assert_int_equal(v.n, 8000);
+    /* the most frequent are k = 6, 13, 20, ... in first-seen order */
+    assert_string_equal(v.words[1], "w6");
+    assert_string_equal(v.words[2], "w13");
+    assert_int_equal(vocab_lookup(&v, "w13", 3), 2);
+    vocab_free(&v);
+    vocab_counter_free(vc);
+}
+
+static void encodes_pre_padded_pre_truncated(void **state)
+{
+    (void)state;
+    const char *texts[] = {"a b c d e f"};
+    struct vocab_counter *vc = count_texts(texts, 1);
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 100, &v), 0); /* a=1 ... f=6 */
+    vocab_counter_free(vc);
+    int ids[5];
+    assert_int_equal(vocab_encode(&v, "b zz c", 6, ids, 5), 2); /* unknown word dropped */
+    int want1[] = {0, 0, 0, 2, 3};
+    assert_memory_equal(ids, want1, sizeof want1);
+    const char *longer = "a b c d e f zz a b"; /* 8 known words: keep the last 5 */
+    assert_int_equal(vocab_encode(&v, longer, strlen(longer), ids, 5), 5);
+    int want2[] = {4, 5, 6, 1, 2};
+    assert_memory_equal(ids, want2, sizeof want2);
+    assert_int_equal(vocab_encode(&v, "a b c d e", 9, ids, 5), 5); /* exactly full */
+    int want3[] = {1, 2, 3, 4, 5};
+    assert_memory_equal(ids, want3, sizeof want3);
+    assert_int_equal(vocab_encode(&v, "# a b", 5, ids, 5), 0);
+    int zeros[5] = {0};
+    assert_memory_equal(ids, zeros, sizeof zeros);
+    vocab_free(&v);
+}
+
+static void blob_round_trip_and_refusals(void **state)
+{
+    (void)state;
+    const char *texts[] = {"x_train y_train fit fit predict"};
+    struct vocab_counter *vc = count_texts(texts, 1);
+    struct vocab v, w;
+    assert_int_equal(vocab_build(vc, 100, &v), 0);
+    vocab_counter_free(vc);
+    size_t len;
+    char *blob = vocab_to_blob(&v, &len);
+    assert_non_null(blob);
+    assert_int_equal(vocab_from_blob(&w, blob, len, v.n - 1), 0);
+    assert_int_equal(w.n, v.n);
+    for (int id = 1; id < v.n; id++) assert_string_equal(w.words[id], v.words[id]);
+    assert_int_equal(vocab_lookup(&w, "fit", 3), 1);
+    vocab_free(&w);
+    assert_int_equal(vocab_from_blob(&w, blob, len, v.n), -1);     /* one word too many */
+    assert_int_equal(vocab_from_blob(&w, blob, len, v.n - 2), -1); /* bytes left over */
+    assert_int_equal(vocab_from_blob(&w, "a\0\0b\0", 5, 3), -1);   /* an empty word */
+    assert_int_equal(vocab_from_blob(&w, "a\0b\0a\0", 6, 3), -1);  /* a repeated word */
+    assert_int_equal(vocab_from_blob(&w, "ab", 2, 1), -1);         /* no terminator */
+    free(blob);
+    vocab_free(&v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(splits_like_keras),
+        cmocka_unit_test(separator_table_matches_filter),
+        cmocka_unit_test(ranks_by_count_then_first_seen),
+        cmocka_unit_test(many_words_survive_rehashing),
+        cmocka_unit_test(encodes_pre_padded_pre_truncated),
+        cmocka_unit_test(blob_round_trip_and_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
