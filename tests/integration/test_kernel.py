@@ -175,6 +175,8 @@ def test_results_unchanged_against_plain_ipykernel(kernel, logs, specs):
                 if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
                     break
             preply = pc.get_shell_msg(timeout=30)
+            while preply["parent_header"].get("msg_id") != pid:  # e.g. wait_for_ready's
+                preply = pc.get_shell_msg(timeout=30)
             got = [strip_volatile(m) for m in msgs if m not in stage_outputs(msgs)]
             assert got == [strip_volatile(m) for m in want], code
             r, p = dict(reply["content"]), dict(preply["content"])

@@ -1,0 +1,135 @@
+#!/bin/sh
+# bench_kernel.sh — nbstage-kernel (proxy + ipykernel child) beside ipykernel alone, in
+# one run, both driven by Debian's jupyter_client:
+#   - round trip of 1,000 trivial executes (`pass`): execute_request until both the
+#     execute_reply and the iopub idle are in; p50 and p99 (goal: at most 5% slower);
+#   - a 100,000-line print flood: all lines arrive, wall time (goal: at most 10% slower);
+#   - the proxy's own RSS with the model loaded, and the start-up time it adds.
+# The two kernels run side by side and the rounds alternate between them, so that load
+# from elsewhere on the machine falls on both alike.  Uses the model NBSTAGE_MODEL or
+# share/default.nbsm when there is one (then every `pass` is classified and tagged).
+cd "$(dirname "$0")/.."
+BIN=${NBSTAGE_BIN:-.}
+PYTHON=${PYTHON:-/usr/bin/python3}
+N_EXEC=${N_EXEC:-1000}
+if [ ! -x "$BIN/nbstage-kernel" ]; then echo "bench_kernel: $BIN/nbstage-kernel not built" >&2; exit 2; fi
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+NBSTAGE_KERNEL="$(cd "$BIN" && pwd)/nbstage-kernel" JUPYTER_PATH="$tmp" N_EXEC=$N_EXEC \
+"$PYTHON" - "$tmp" <<'PY'
+import json, os, statistics, sys, time
+from pathlib import Path
+from jupyter_client import KernelManager
+
+tmp = Path(sys.argv[1])
+model = os.environ.get("NBSTAGE_MODEL") or str(Path("share/default.nbsm").resolve())
+model = model if Path(model).is_file() else None
+spec = {"argv": [os.environ["NBSTAGE_KERNEL"], "-f", "{connection_file}"],
+        "display_name": "bench", "language": "python",
+        "env": {"NBSTAGE_MODEL": model} if model else {}}
+(tmp / "kernels" / "nbs-bench").mkdir(parents=True)
+(tmp / "kernels" / "nbs-bench" / "kernel.json").write_text(json.dumps(spec))
+N = int(os.environ["N_EXEC"])
+
+
+def start(name):
+    t = time.perf_counter()
+    km = KernelManager(kernel_name=name)
+    km.start_kernel(stderr=open(os.devnull, "w"))
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=120)
+    return km, kc, time.perf_counter() - t
+
+
+def run(kc, code, timeout=300):
+    """Seconds from execute to reply + idle; the stdout text seen."""
+    t = time.perf_counter()
+    msg_id = kc.execute(code)
+    out, idle, reply = [], False, False
+    while not (idle and reply):
+        if not idle:
+            m = kc.get_iopub_msg(timeout=timeout)
+            if m["parent_header"].get("msg_id") == msg_id:
+                if m["msg_type"] == "stream":
+                    out.append(m["content"]["text"])
+                elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                    idle = True
+        else:
+            r = kc.get_shell_msg(timeout=timeout)
+            reply = r["parent_header"].get("msg_id") == msg_id
+    return time.perf_counter() - t, "".join(out)
+
+
+def rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+kernels = {}
+starts = {"python3": [], "nbs-bench": []}
+for i in range(3):  # start-up, alternating; the last pair stays up for the rest
+    for name in ("python3", "nbs-bench"):
+        km, kc, dt = start(name)
+        starts[name].append(dt)
+        if i < 2:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+        else:
+            kernels[name] = (km, kc)
+
+for km, kc in kernels.values():  # warm up
+    for _ in range(50):
+        run(kc, "pass")
+
+lat = {"python3": [], "nbs-bench": []}
+rounds = 10
+for r in range(rounds):
+    for name in (("python3", "nbs-bench") if r % 2 == 0 else ("nbs-bench", "python3")):
+        kc = kernels[name][1]
+        for _ in range(N // rounds):
+            lat[name].append(run(kc, "pass")[0])
+
+flood = {"python3": [], "nbs-bench": []}
+want = "".join(f"{i}\n" for i in range(100000))
+for r in range(5):
+    for name in (("python3", "nbs-bench") if r % 2 == 0 else ("nbs-bench", "python3")):
+        dt, text = run(kernels[name][1], "for i in range(100000):\n    print(i)")
+        if text != want:
+            print(f"FLOOD INCOMPLETE on {name}: {len(text.splitlines())} lines")
+            sys.exit(1)
+        flood[name].append(dt)
+
+proxy_pid = kernels["nbs-bench"][0].provisioner.process.pid
+proxy_rss = rss_kb(proxy_pid)
+child_rss = sum(rss_kb(int(c)) for c in open(f"/proc/{proxy_pid}/task/{proxy_pid}/children").read().split())
+for km, kc in kernels.values():
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+d, p = lat["python3"], lat["nbs-bench"]
+print(f"model: {model or 'none (relay only, no tags)'}")
+for q in (50, 99):
+    a, b = pct(d, q) * 1e3, pct(p, q) * 1e3
+    goal = "" if b <= a * 1.05 else "  ABOVE GOAL"
+    print(f"{N} x `pass` round trip p{q}: proxy {b:.3f} ms beside ipykernel alone {a:.3f} ms "
+          f"({(b / a - 1) * 100:+.1f}%, goal <= +5%){goal}")
+a, b = statistics.median(flood["python3"]), statistics.median(flood["nbs-bench"])
+print(f"100,000-line print flood (median of 5, all lines in order): proxy {b:.3f} s beside "
+      f"ipykernel alone {a:.3f} s ({(b / a - 1) * 100:+.1f}%, goal <= +10%)"
+      + ("" if b <= a * 1.10 else "  ABOVE GOAL"))
+a, b = statistics.median(starts["python3"]), statistics.median(starts["nbs-bench"])
+print(f"start-up to kernel_info ready (median of 3): proxy {b:.3f} s beside ipykernel alone "
+      f"{a:.3f} s (adds {b - a:+.3f} s)")
+print(f"proxy RSS: {proxy_rss / 1024:.1f} MiB (model {'loaded' if model else 'absent'}); "
+      f"its ipykernel child: {child_rss / 1024:.1f} MiB")
+sys.stdout.flush()
+os._exit(0)  # skip jupyter_client's noisy destructors at interpreter exit
+PY
