@@ -1,0 +1,172 @@
+"""`nbstage install-kernel`: the kernelspec Jupyter itself lists, starts and removes.
+
+Every test has its own HOME and Jupyter folders; Jupyter's own view comes from
+`python3 -m jupyter_client.kernelspecapp list --json` (what `jupyter kernelspec list`
+runs) and from jupyter_client's KernelSpecManager.
+"""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT))
+NBSTAGE = BIN / "nbstage"
+KERNEL = BIN / "nbstage-kernel"
+PYTHON = "/usr/bin/python3"
+
+pytestmark = pytest.mark.skipif(
+    not (os.access(NBSTAGE, os.X_OK) and os.access(KERNEL, os.X_OK)),
+    reason=f"{NBSTAGE} or {KERNEL} is not built yet")
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = {k: v for k, v in os.environ.items()
+         if k not in ("JUPYTER_PATH", "JUPYTER_DATA_DIR", "XDG_DATA_HOME", "CONDA_PREFIX",
+                      "VIRTUAL_ENV")}
+    e.update(HOME=str(tmp_path / "home"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+             JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    (tmp_path / "home").mkdir()
+    return e
+
+
+def nbstage(env, *args):
+    return subprocess.run([str(NBSTAGE), "install-kernel", *args], env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+def jupyter_kernels(env):
+    r = subprocess.run([PYTHON, "-Xfrozen_modules=off", "-m", "jupyter_client.kernelspecapp",
+                        "list", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["kernelspecs"]
+
+
+def test_user_install_is_listed_by_jupyter_and_removed(env, tmp_path):
+    r = nbstage(env)
+    assert r.returncode == 0, r.stderr
+    user_dir = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
+    assert str(user_dir) in r.stdout
+
+    ks = jupyter_kernels(env)
+    assert "nbstage" in ks and "python3" in ks
+    spec = ks["nbstage"]["spec"]
+    assert Path(ks["nbstage"]["resource_dir"]) == user_dir
+    assert spec["argv"] == [str(KERNEL.resolve()), "-f", "{connection_file}", "--wrap", "python3"]
+    assert spec["display_name"] == "Python 3 (workflow stages)"
+    assert spec["language"] == "python"
+    assert spec["interrupt_mode"] == "signal"
+    assert spec["metadata"]["nbstage"]["wraps"] == "python3"
+    # the wrapped kernel's logos come along, so the launcher shows one
+    assert (user_dir / "logo-64x64.png").read_bytes() == \
+        (Path(ks["python3"]["resource_dir"]) / "logo-64x64.png").read_bytes()
+
+    # installing again replaces the spec in place
+    assert nbstage(env, "--display-name", "Stages!").returncode == 0
+    assert jupyter_kernels(env)["nbstage"]["spec"]["display_name"] == "Stages!"
+
+    r = nbstage(env, "--remove")
+    assert r.returncode == 0, r.stderr
+    assert "nbstage" not in jupyter_kernels(env)
+    assert not user_dir.exists()
+    r = nbstage(env, "--remove")
+    assert r.returncode == 1 and "no kernelspec" in r.stderr
+
+
+def test_jupyter_data_dir_and_prefix_scopes(env, tmp_path):
+    env["JUPYTER_DATA_DIR"] = str(tmp_path / "jdata")
+    assert nbstage(env, "--user", "--name", "stages-a").returncode == 0
+    assert (tmp_path / "jdata" / "kernels" / "stages-a" / "kernel.json").is_file()
+
+    prefix = tmp_path / "prefix"
+    r = nbstage(env, "--prefix", str(prefix), "--name", "stages-b", "--tag-position", "top",
+                "--min-confidence", "0.5", "--no-badge")
+    assert r.returncode == 0, r.stderr
+    spec_dir = prefix / "share" / "jupyter" / "kernels" / "stages-b"
+    assert "stages-b" not in jupyter_kernels(env)  # a prefix Jupyter does not search...
+    env["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
+    ks = jupyter_kernels(env)  # ...until JUPYTER_PATH names it
+    assert Path(ks["stages-b"]["resource_dir"]) == spec_dir
+    assert ks["stages-b"]["spec"]["argv"][5:] == [
+        "--tag-position", "top", "--no-badge", "--min-confidence", "0.5"]
+    assert "stages-a" in ks
+
+    assert nbstage(env, "--prefix", str(prefix), "--name", "stages-b", "--remove").returncode == 0
+    assert not spec_dir.exists()
+    assert "stages-b" not in jupyter_kernels(env)
+
+
+def test_model_path_is_made_absolute(env, tmp_path):
+    model = tmp_path / "m.nbsm"
+    model.write_bytes(b"not checked here; the kernel reads it")
+    r = subprocess.run([str(NBSTAGE), "install-kernel", "--model", "m.nbsm"], env=env,
+                       cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    spec = jupyter_kernels(env)["nbstage"]["spec"]
+    assert spec["argv"][5:] == ["--model", str(model)]
+    r = nbstage(env, "--model", str(tmp_path / "missing.nbsm"), "--name", "x")
+    assert r.returncode == 2 and "missing.nbsm" in r.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--wrap", "no-such-kernel"], "no-such-kernel"),
+    (["--name", "bad/name"], "kernel name"),
+    (["--name", "python3"], "would hide"),
+    (["--user", "--sys-prefix"], "choose one"),
+    (["--prefix"], "needs a value"),
+    (["--tag-position", "left"], "top or bottom"),
+    (["--min-confidence", "2"], "[0, 1]"),
+    (["--frobnicate"], "unknown argument"),
+])
+def test_bad_arguments_are_refused(env, tmp_path, args, says):
+    r = nbstage(env, *args)
+    assert r.returncode == 2
+    assert says in r.stderr
+    assert not (tmp_path / "home" / ".local").exists()
+
+
+def test_foreign_kernelspecs_are_left_alone(env, tmp_path):
+    other = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
+    other.mkdir(parents=True)
+    (other / "kernel.json").write_text(json.dumps(
+        {"argv": ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "someone else's", "language": "python"}))
+    before = (other / "kernel.json").read_text()
+    r = nbstage(env)
+    assert r.returncode == 2 and "did not write" in r.stderr
+    r = nbstage(env, "--remove")
+    assert r.returncode == 2 and "not an nbstage kernelspec" in r.stderr
+    assert (other / "kernel.json").read_text() == before
+
+
+def test_a_stage_kernel_is_not_wrapped(env, tmp_path):
+    assert nbstage(env).returncode == 0
+    r = nbstage(env, "--wrap", "nbstage")
+    assert r.returncode == 2 and "itself a stage kernel" in r.stderr
+
+
+def test_help(env):
+    r = nbstage(env, "--help")
+    assert r.returncode == 0
+    assert "--sys-prefix" in r.stdout and "--remove" in r.stdout
+
+
+def test_installed_spec_starts_a_working_kernel(env):
+    """jupyter_client starts the kernel from the installed spec and runs code on it."""
+    assert nbstage(env).returncode == 0
+    code = (
+        "from jupyter_client.manager import start_new_kernel\n"
+        "km, kc = start_new_kernel(kernel_name='nbstage', startup_timeout=60)\n"
+        "try:\n"
+        "    r = kc.execute_interactive('print(6 * 7)', timeout=60,\n"
+        "                               output_hook=lambda m: print(m['content'].get('text', ''), end=''))\n"
+        "    print('status', r['content']['status'])\n"
+        "finally:\n"
+        "    kc.stop_channels(); km.shutdown_kernel(now=True)\n")
+    r = subprocess.run([PYTHON, "-Xfrozen_modules=off", "-c", code], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "42\n" in r.stdout and "status ok" in r.stdout
