@@ -1,0 +1,213 @@
+/* test_modelfile.c — the .nbsm file: round trip, and every kind of bad file refused
+ * with a message that names the file and the reason. */
+#include "tests/unit/unit.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/modelfile.h"
+#include "model/tokenizer.h"
+#include "model/vocab.h"
+
+static float val(int i, int salt) { return (float)(((i * 2654435761u + (unsigned)salt * 40503u) % 2001) / 1000.0 - 1.0); }
+
+struct fixture {
+    char path[64];
+    struct lstm_params p;
+    struct vocab v;
+    unsigned char *bytes;
+    size_t size;
+};
+
+static void make_file(struct fixture *f)
+{
+    int V = 40, D = 12, H = 8, G = 4 * H;
+    f->p = (struct lstm_params){V, D, H, 6, NULL, NULL, NULL, NULL, NULL, NULL};
+    f->p.E = malloc(sizeof(float) * V * D);
+    f->p.Wx = malloc(sizeof(float) * D * G);
+    f->p.Wh = malloc(sizeof(float) * H * G);
+    f->p.b = malloc(sizeof(float) * G);
+    f->p.Wd = malloc(sizeof(float) * H * 6);
+    f->p.bd = malloc(sizeof(float) * 6);
+    for (int i = 0; i < V * D; i++) f->p.E[i] = val(i, 1);
+    for (int i = 0; i < D * G; i++) f->p.Wx[i] = val(i, 2);
+    for (int i = 0; i < H * G; i++) f->p.Wh[i] = val(i, 3);
+    for (int i = 0; i < G; i++) f->p.b[i] = val(i, 4);
+    for (int i = 0; i < H * 6; i++) f->p.Wd[i] = val(i, 5);
+    for (int i = 0; i < 6; i++) f->p.bd[i] = val(i, 6);
+    struct vocab_counter *vc = vocab_counter_new();
+    const char *text = "import pandas as pd df = pd.read_csv('x.csv') df.head() model.fit(x_train, y_train)";
+    assert_int_equal(vocab_counter_add_source(vc, text, strlen(text)), 0);
+    assert_int_equal(vocab_build(vc, V, &f->v), 0);
+    vocab_counter_free(vc);
+    strcpy(f->path, "/tmp/nbstage-test-mf-XXXXXX");
+    int fd = mkstemp(f->path);
+    assert_true(fd >= 0);
+    close(fd);
+    char err[256];
+    if (modelfile_write(f->path, &f->p, &f->v, 120, "unit test", err, sizeof err)) fail_msg("%s", err);
+    FILE *in = fopen(f->path, "rb");
+    assert_non_null(in);
+    fseek(in, 0, SEEK_END);
+    f->size = (size_t)ftell(in);
+    rewind(in);
+    f->bytes = malloc(f->size);
+    assert_int_equal(fread(f->bytes, 1, f->size, in), f->size);
+    fclose(in);
+}
+
+static void free_fixture(struct fixture *f)
+{
+    free(f->p.E); free(f->p.Wx); free(f->p.Wh); free(f->p.b); free(f->p.Wd); free(f->p.bd);
+    vocab_free(&f->v);
+    free(f->bytes);
+    unlink(f->path);
+}
+
+static void round_trip(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    struct modelfile mf;
+    char err[256];
+    if (modelfile_read(f.path, &mf, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(mf.version, MODELFILE_VERSION);
+    assert_int_equal(mf.vocab, 40);
+    assert_int_equal(mf.embed, 12);
+    assert_int_equal(mf.hidden, 8);
+    assert_int_equal(mf.classes, 6);
+    assert_int_equal(mf.seq_len, 120);
+    assert_int_equal(mf.words, f.v.n - 1);
+    assert_string_equal(mf.filter, tokenizer_filter);
+    assert_string_equal(mf.info, "unit test");
+    assert_string_equal(mf.stage_keys[0], "load");
+    assert_string_equal(mf.stage_keys[5], "imports");
+    struct vocab w;
+    assert_int_equal(vocab_from_blob(&w, mf.words_blob, mf.words_len, (int)mf.words), 0);
+    for (int id = 1; id < w.n; id++) assert_string_equal(w.words[id], f.v.words[id]);
+    vocab_free(&w);
+    /* the table is E·Wx + b */
+    int G = 32;
+    for (int r = 0; r < 40; r++)
+        for (int j = 0; j < G; j++) {
+            double s = f.p.b[j];
+            for (int d = 0; d < 12; d++) s += (double)f.p.E[r * 12 + d] * f.p.Wx[d * G + j];
+            assert_float_equal(mf.table[r * G + j], s, 1e-5);
+        }
+    assert_memory_equal(mf.Wh, f.p.Wh, sizeof(float) * 8 * G);
+    assert_memory_equal(mf.Wd, f.p.Wd, sizeof(float) * 8 * 6);
+    assert_memory_equal(mf.bd, f.p.bd, sizeof(float) * 6);
+    assert_int_equal(((uintptr_t)mf.table) % 64, 0);
+    assert_int_equal(mf.checksum, modelfile_crc32c(f.bytes, f.size - 4));
+    modelfile_free(&mf);
+    free_fixture(&f);
+}
+
+/* Parses BYTES[0..N) and wants a refusal whose message has WANT and the name. */
+static void refused(const void *bytes, size_t n, const char *want)
+{
+    struct modelfile mf;
+    char err[256] = "";
+    if (modelfile_parse(bytes, n, "m.nbsm", &mf, err, sizeof err) == 0)
+        fail_msg("a bad file (%zu bytes, expecting '%s') was accepted", n, want);
+    if (!strstr(err, want) || strncmp(err, "m.nbsm: ", 8) != 0)
+        fail_msg("message '%s' does not say '%s'", err, want);
+}
+
+static void truncated_files_refused(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    refused(f.bytes, 0, "bad magic");
+    refused(f.bytes, 5, "bad magic");
+    size_t cuts[] = {8, 64, 127, 128, 131, 200, f.size / 2, f.size - 5, f.size - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) refused(f.bytes, cuts[i], "truncated");
+    free_fixture(&f);
+}
+
+static void corrupted_files_refused(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    size_t at[] = {20, 30, 130, 400, f.size / 2, f.size - 10, f.size - 1};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        unsigned char *b = malloc(f.size);
+        memcpy(b, f.bytes, f.size);
+        b[at[i]] ^= 0x10;
+        refused(b, f.size, at[i] == 20 ? "truncated" : "checksum"); /* byte 20 is in the size field */
+        free(b);
+    }
+    unsigned char *longer = calloc(1, f.size + 3);
+    memcpy(longer, f.bytes, f.size);
+    refused(longer, f.size + 3, "after the end");
+    free(longer);
+    unsigned char *bad = malloc(f.size);
+    memcpy(bad, f.bytes, f.size);
+    bad[0] = 'X';
+    refused(bad, f.size, "bad magic");
+    free(bad);
+    free_fixture(&f);
+}
+
+static void other_versions_refused(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    unsigned char *b = malloc(f.size);
+    memcpy(b, f.bytes, f.size);
+    uint32_t v = 2;
+    memcpy(b + 8, &v, 4);
+    uint32_t crc = modelfile_crc32c(b, f.size - 4); /* a well-formed file of version 2 */
+    memcpy(b + f.size - 4, &crc, 4);
+    refused(b, f.size, "format version 2");
+    /* a consistent checksum does not excuse inconsistent sizes */
+    memcpy(b, f.bytes, f.size);
+    uint32_t hidden = 9;
+    memcpy(b + 36, &hidden, 4);
+    crc = modelfile_crc32c(b, f.size - 4);
+    memcpy(b + f.size - 4, &crc, 4);
+    refused(b, f.size, "inconsistent");
+    free(b);
+    free_fixture(&f);
+}
+
+static void io_errors_name_the_file(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    char err[256];
+    struct modelfile mf;
+    assert_int_equal(modelfile_read("/nonexistent/x.nbsm", &mf, err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/x.nbsm: cannot open"));
+    assert_int_equal(modelfile_read("/tmp", &mf, err, sizeof err), -1);
+    assert_non_null(strstr(err, "/tmp: not a regular file"));
+    assert_int_equal(modelfile_write("/nonexistent/dir/m.nbsm", &f.p, &f.v, 120, "", err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/dir/m.nbsm"));
+    free_fixture(&f);
+}
+
+static void crc32c_known_answer(void **state)
+{
+    (void)state;
+    assert_int_equal(modelfile_crc32c("123456789", 9), 0xE3069283u); /* the standard check value */
+    assert_int_equal(modelfile_crc32c("", 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(truncated_files_refused),
+        cmocka_unit_test(corrupted_files_refused),
+        cmocka_unit_test(other_versions_refused),
+        cmocka_unit_test(io_errors_name_the_file),
+        cmocka_unit_test(crc32c_known_answer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
