@@ -35,17 +35,21 @@ t1=$(date +%s)
 
 echo "== 3/5 train (LSTM on the weak labels): $TRAIN_OPTS"
 # shellcheck disable=SC2086
-"$NB" train $TRAIN_OPTS --cells "$WORK/cells.jsonl" --curves "$WORK/curves" \
-    -o "$WORK/model.nbsm" "$WORK/weak.jsonl" 2>&1 | tee "$WORK/train.log"
+# (tee shows the epochs as they come; the exit status travels through a file)
+{ "$NB" train $TRAIN_OPTS --cells "$WORK/cells.jsonl" --curves "$WORK/curves" \
+    -o "$WORK/model.nbsm" "$WORK/weak.jsonl"; echo $? >"$WORK/train.rc"; } 2>&1 | tee "$WORK/train.log"
+[ "$(cat "$WORK/train.rc")" = 0 ] || { echo "make-model: training failed" >&2; exit 1; }
 t2=$(date +%s)
 
 DEV="$SHARED/labeled/dev.tsv"
 echo "== 4/5 the label model's weak labels vs $DEV"
-"$NB" eval --predictions --gold "$DEV" --svg "$WORK/label-model.svg" "$WORK/weak.jsonl" | tee "$WORK/eval-label.txt"
+"$NB" eval --predictions --gold "$DEV" --svg "$WORK/label-model.svg" "$WORK/weak.jsonl" >"$WORK/eval-label.txt"
+cat "$WORK/eval-label.txt"
 
 echo "== 5/5 the end model vs $DEV"
 "$NB" eval --model "$WORK/model.nbsm" --gold "$DEV" --svg "$WORK/end-model.svg" \
-    --errors "$WORK/errors.tsv" "$WORK/cells.jsonl" | tee "$WORK/eval-end.txt"
+    --errors "$WORK/errors.tsv" "$WORK/cells.jsonl" >"$WORK/eval-end.txt"
+cat "$WORK/eval-end.txt"
 t3=$(date +%s)
 
 cp "$WORK/model.nbsm" "$OUT"
