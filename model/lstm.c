@@ -13,6 +13,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,35 @@ int lstm_params_init(struct lstm_params *p, int vocab, int embed, int hidden, in
     return 0;
 }
 
+/* ---- threads ------------------------------------------------------------------ */
+
+struct part_job { void (*fn)(void *, int, int); void *ctx; int part, nparts; };
+
+static void *part_main(void *arg)
+{
+    struct part_job *j = arg;
+    j->fn(j->ctx, j->part, j->nparts);
+    return NULL;
+}
+
+void lstm_parallel(int nparts, void (*fn)(void *ctx, int part, int nparts), void *ctx)
+{
+    if (nparts > LSTM_MAX_THREADS) nparts = LSTM_MAX_THREADS;
+    if (nparts <= 1) { fn(ctx, 0, 1); return; }
+    pthread_t tid[LSTM_MAX_THREADS];
+    struct part_job job[LSTM_MAX_THREADS];
+    int started[LSTM_MAX_THREADS] = { 0 };
+    for (int i = 1; i < nparts; i++) {
+        job[i] = (struct part_job){ fn, ctx, i, nparts };
+        started[i] = pthread_create(&tid[i], NULL, part_main, &job[i]) == 0;
+    }
+    fn(ctx, 0, nparts);
+    for (int i = 1; i < nparts; i++) {
+        if (started[i]) pthread_join(tid[i], NULL);
+        else fn(ctx, i, nparts);   /* no thread to be had: do its share here */
+    }
+}
+
 /* ---- workspace ------------------------------------------------------------- */
 
 void lstm_work_free(struct lstm_work *w)
@@ -129,8 +159,23 @@ void lstm_work_free(struct lstm_work *w)
     if (!w) return;
     free(w->in_mask); free(w->rec_mask); free(w->X); free(w->Z); free(w->C); free(w->Hm);
     free(w->hlast); free(w->probs); free(w->dZ); free(w->dh); free(w->dc); free(w->tmp);
-    free(w->dlogits);
+    free(w->dlogits); free(w->active); free(w->nactive); free(w->touched); free(w->stamp);
+    for (int i = 0; i < LSTM_MAX_THREADS; i++) { free(w->part[i]); free(w->wc[i]); free(w->dwc[i]); }
     free(w);
+}
+
+int lstm_work_set_threads(struct lstm_work *w, const struct lstm_params *p, int n)
+{
+    if (n < 1) n = 1;
+    if (n > LSTM_MAX_THREADS) n = LSTM_MAX_THREADS;
+    size_t DG = (size_t)p->embed * lstm_gates(p);
+    for (int i = 0; i < n; i++) {
+        if (!w->part[i] && !(w->part[i] = malloc(DG * sizeof(float)))) return -1;
+        if (!w->wc[i] && !(w->wc[i] = malloc(DG * sizeof(float)))) return -1;
+        if (!w->dwc[i] && !(w->dwc[i] = malloc(DG * sizeof(float)))) return -1;
+    }
+    w->threads = n;
+    return 0;
 }
 
 /* TRAINING: also the buffers only the backward pass and the gathered inputs need. */
@@ -141,22 +186,32 @@ static struct lstm_work *work_new(const struct lstm_params *p, int max_batch, in
     if (!w) return NULL;
     size_t B = (size_t)max_batch, T = (size_t)seq_len, D = (size_t)p->embed,
            H = (size_t)p->hidden, G = lstm_gates(p), C = (size_t)p->classes;
-    w->max_batch = max_batch; w->seq_len = seq_len;
+    w->max_batch = max_batch; w->seq_len = seq_len; w->threads = 1;
     w->in_mask = malloc(B * D * sizeof(float));
     w->rec_mask = malloc(B * H * sizeof(float));
-    w->X = training ? malloc(T * B * D * sizeof(float)) : NULL;
     w->Z = malloc(T * B * G * sizeof(float));
     w->C = malloc((T + 1) * B * H * sizeof(float));
     w->Hm = malloc(T * B * H * sizeof(float));
     w->hlast = malloc(B * H * sizeof(float));
     w->probs = malloc(B * C * sizeof(float));
-    w->dZ = training ? malloc(T * B * G * sizeof(float)) : NULL;
     w->dh = malloc(B * H * sizeof(float));
     w->dc = malloc(B * H * sizeof(float));
     w->tmp = malloc(B * H * sizeof(float));
     w->dlogits = malloc(B * C * sizeof(float));
-    if (!w->in_mask || !w->rec_mask || (training && (!w->X || !w->dZ)) || !w->Z || !w->C ||
-        !w->Hm || !w->hlast || !w->probs || !w->dh || !w->dc || !w->tmp || !w->dlogits) {
+    int ok = w->in_mask && w->rec_mask && w->Z && w->C && w->Hm && w->hlast && w->probs &&
+             w->dh && w->dc && w->tmp && w->dlogits;
+    if (ok && training) {
+        size_t rows = B * T < (size_t)p->vocab ? B * T : (size_t)p->vocab;
+        w->X = malloc(T * B * D * sizeof(float));
+        w->dZ = malloc(T * B * G * sizeof(float));
+        w->active = malloc(B * D * sizeof(int));
+        w->nactive = malloc(B * sizeof(int));
+        w->touched = malloc(rows * sizeof(int));
+        w->stamp = calloc((size_t)p->vocab, sizeof(unsigned));
+        ok = w->X && w->dZ && w->active && w->nactive && w->touched && w->stamp &&
+             lstm_work_set_threads(w, p, 1) == 0;
+    }
+    if (!ok) {
         lstm_work_free(w);
         return NULL;
     }
@@ -172,26 +227,9 @@ struct lstm_work *lstm_work_new(const struct lstm_params *p, int max_batch, int 
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* Gathers the batch's (masked) embeddings time-major: X[t*B + b] = E[tok[b][t]] * m[b]. */
-static void gather_inputs(const struct lstm_params *p, struct lstm_work *w, const int *tokens, int B)
-{
-    int T = w->seq_len, D = p->embed;
-    for (int t = 0; t < T; t++)
-        for (int bi = 0; bi < B; bi++) {
-            const float *e = p->E + (size_t)tokens[(size_t)bi * T + t] * D;
-            float *x = w->X + ((size_t)t * B + bi) * D;
-            if (w->use_in_mask) {
-                const float *m = w->in_mask + (size_t)bi * D;
-                for (int d = 0; d < D; d++) x[d] = e[d] * m[d];
-            } else {
-                memcpy(x, e, (size_t)D * sizeof(float));
-            }
-        }
-}
-
-/* One step's gates and states, in place: z (B x 4H) holds x W + h W_h + b on entry,
- * the activations i f g o on return; c_prev -> c_next; h written to h_out (unmasked)
- * and, when hm_next is not NULL, h * rec_mask to hm_next. */
+/* One step's gates and states for B rows, in place: z (B x 4H) holds x W + h W_h + b
+ * on entry, the activations i f g o on return; c_prev -> c_next; h written to h_out
+ * (unmasked) and, when hm_next is not NULL, h * rec_mask to hm_next. */
 static void lstm_cell(int B, int H, float *z, const float *c_prev, float *c_next,
                       float *h_out, float *hm_next, const float *rmask)
 {
@@ -244,45 +282,202 @@ static double dense_softmax(const struct lstm_params *p, int B, const float *h, 
     return loss;
 }
 
-/* The recurrence over Z (which holds x W + b for every step) and the dense softmax. */
-static double recur_forward(const struct lstm_params *p, struct lstm_work *w, int B, const float *targets)
+/* What the parallel phases of a pass share. */
+struct pass {
+    const struct lstm_params *p;
+    struct lstm_work *w;
+    struct lstm_params *g;
+};
+
+/* Sequence b's T x nactive[b] kept inputs (E[token] * mask on its kept channels). */
+static float *seq_inputs(const struct lstm_work *w, int embed, int b)
 {
-    int T = w->seq_len, H = p->hidden, G = 4 * H;
-    memset(w->C, 0, (size_t)B * H * sizeof(float));
-    const float *rmask = w->use_rec_mask ? w->rec_mask : NULL;
-    for (int t = 0; t < T; t++) {
-        float *z = w->Z + (size_t)t * B * G;
-        if (t > 0)  /* h(-1) = 0: no recurrent term at the first step */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, G, H,
-                        1.0f, w->Hm + (size_t)t * B * H, H, p->Wh, G, 1.0f, z, G);
-        lstm_cell(B, H, z, w->C + (size_t)t * B * H, w->C + (size_t)(t + 1) * B * H, w->hlast,
-                  t + 1 < T ? w->Hm + (size_t)(t + 1) * B * H : NULL, rmask);
+    return w->X + (size_t)b * w->seq_len * embed;
+}
+
+/* The k x 4H rows of W_x for sequence b's kept channels (W_x itself when all are kept). */
+static const float *seq_kernel(const struct pass *ps, int b, int part)
+{
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int k = w->nactive[b], G = 4 * p->hidden;
+    if (k == p->embed) return p->Wx;
+    const int *act = w->active + (size_t)b * p->embed;
+    float *wc = w->wc[part];
+    for (int j = 0; j < k; j++)
+        memcpy(wc + (size_t)j * G, p->Wx + (size_t)act[j] * G, (size_t)G * sizeof(float));
+    return wc;
+}
+
+/* Phase 1, per sequence: gather the kept inputs, Z = b + x W_x for all steps (one
+ * T x k by k x 4H product whose output rows are B rows apart, time-major). */
+static void fwd_project(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int B = w->batch, T = w->seq_len, D = p->embed, G = 4 * p->hidden, lo, hi;
+    lstm_share(B, part, nparts, &lo, &hi);
+    for (int b = lo; b < hi; b++) {
+        int *act = w->active + (size_t)b * D, k = 0;
+        const float *m = w->in_mask + (size_t)b * D;
+        if (w->use_in_mask) { for (int d = 0; d < D; d++) if (m[d] != 0) act[k++] = d; }
+        else for (int d = 0; d < D; d++) act[k++] = d;
+        w->nactive[b] = k;
+        float *x = seq_inputs(w, D, b);
+        for (int t = 0; t < T; t++) {
+            const float *e = p->E + (size_t)w->tokens[(size_t)b * T + t] * D;
+            float *xr = x + (size_t)t * k;
+            if (k == D && !w->use_in_mask) memcpy(xr, e, (size_t)D * sizeof(float));
+            else for (int j = 0; j < k; j++) xr[j] = e[act[j]] * m[act[j]];
+            memcpy(w->Z + ((size_t)t * B + b) * G, p->b, (size_t)G * sizeof(float));
+        }
+        if (k > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, G, k, 1.0f, x, k,
+                        seq_kernel(ps, b, part), G, 1.0f, w->Z + (size_t)b * G, B * G);
     }
-    double loss = dense_softmax(p, B, w->hlast, w->probs, targets);
-    return targets ? loss / B : 0;
+}
+
+/* Phase 2, per group of sequences: the recurrence over all steps. */
+static void fwd_recur(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int B = w->batch, T = w->seq_len, H = p->hidden, G = 4 * H, lo, hi;
+    lstm_share(B, part, nparts, &lo, &hi);
+    if (hi <= lo) return;
+    int n = hi - lo;
+    memset(w->C + (size_t)lo * H, 0, (size_t)n * H * sizeof(float));
+    const float *rmask = w->use_rec_mask ? w->rec_mask + (size_t)lo * H : NULL;
+    for (int t = 0; t < T; t++) {
+        float *z = w->Z + ((size_t)t * B + lo) * G;
+        if (t > 0)  /* h(-1) = 0: no recurrent term at the first step */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, G, H,
+                        1.0f, w->Hm + ((size_t)t * B + lo) * H, H, p->Wh, G, 1.0f, z, G);
+        lstm_cell(n, H, z, w->C + ((size_t)t * B + lo) * H, w->C + ((size_t)(t + 1) * B + lo) * H,
+                  w->hlast + (size_t)lo * H, t + 1 < T ? w->Hm + ((size_t)(t + 1) * B + lo) * H : NULL, rmask);
+    }
 }
 
 double lstm_forward(const struct lstm_params *p, struct lstm_work *w,
                     const int *tokens, int B, const float *targets)
 {
-    int T = w->seq_len, D = p->embed, G = 4 * p->hidden;
+    struct pass ps = { p, w, NULL };
     w->batch = B;
     w->tokens = tokens;
-    gather_inputs(p, w, tokens, B);
-
-    /* Z = X Wx + b for every step at once: one (T*B) x D by D x 4H product. */
-    for (size_t r = 0; r < (size_t)T * B; r++) memcpy(w->Z + r * G, p->b, (size_t)G * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T * B, G, D,
-                1.0f, w->X, D, p->Wx, G, 1.0f, w->Z, G);
-    return recur_forward(p, w, B, targets);
+    lstm_parallel(w->threads, fwd_project, &ps);
+    lstm_parallel(w->threads, fwd_recur, &ps);
+    double loss = dense_softmax(p, B, w->hlast, w->probs, targets);
+    return targets ? loss / B : 0;
 }
 
 /* ---- backward --------------------------------------------------------------- */
+
+/* Backward through time for a group of sequences: dZ and, step by step,
+ * dh(t-1) = (dz W_h^T) * rec_mask. */
+static void bwd_recur(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int B = w->batch, T = w->seq_len, H = p->hidden, G = 4 * H, lo, hi;
+    lstm_share(B, part, nparts, &lo, &hi);
+    if (hi <= lo) return;
+    int n = hi - lo;
+    float *dhs = w->dh + (size_t)lo * H, *dcs = w->dc + (size_t)lo * H;
+    memset(dcs, 0, (size_t)n * H * sizeof(float));
+    const float *rmask = w->use_rec_mask ? w->rec_mask + (size_t)lo * H : NULL;
+    for (int t = T - 1; t >= 0; t--) {
+        const float *a = w->Z + ((size_t)t * B + lo) * G;
+        float *dz = w->dZ + ((size_t)t * B + lo) * G;
+        const float *cprev = w->C + ((size_t)t * B + lo) * H, *ccur = w->C + ((size_t)(t + 1) * B + lo) * H;
+        for (int bi = 0; bi < n; bi++) {
+            const float *ai = a + (size_t)bi * G, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;
+            float *di = dz + (size_t)bi * G, *df = di + H, *dg = di + 2 * H, *dout = di + 3 * H;
+            const float *cp = cprev + (size_t)bi * H, *cc = ccur + (size_t)bi * H;
+            float *dh = dhs + (size_t)bi * H, *dc = dcs + (size_t)bi * H;
+            for (int j = 0; j < H; j++) {
+                float tc = tanhf(cc[j]);
+                float i = ai[j], f = af[j], gg = ag[j], o = ao[j];
+                float dcj = dc[j] + dh[j] * o * (1 - tc * tc);
+                dout[j] = dh[j] * tc * o * (1 - o);
+                di[j] = dcj * gg * i * (1 - i);
+                df[j] = dcj * cp[j] * f * (1 - f);
+                dg[j] = dcj * i * (1 - gg * gg);
+                dc[j] = dcj * f;
+            }
+        }
+        if (t > 0) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, H, G,
+                        1.0f, dz, G, p->Wh, G, 0.0f, dhs, H);
+            if (rmask)
+                for (size_t e = 0; e < (size_t)n * H; e++) dhs[e] *= rmask[e];
+        }
+    }
+}
+
+/* dW_h = sum over steps 1..T-1 of Hm^T dZ, and db: split by gate columns. */
+static void bwd_recurrent_kernel(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int B = w->batch, T = w->seq_len, H = p->hidden, G = 4 * H, lo, hi;
+    lstm_share(G / 16, part, nparts, &lo, &hi);   /* whole 16-column blocks */
+    lo *= 16; hi = part == nparts - 1 ? G : hi * 16;
+    if (hi <= lo) return;
+    if (T > 1)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, hi - lo, (T - 1) * B,
+                    1.0f, w->Hm + (size_t)B * H, H, w->dZ + (size_t)B * G + lo, G, 0.0f, ps->g->Wh + lo, G);
+    else
+        for (int r = 0; r < H; r++) memset(ps->g->Wh + (size_t)r * G + lo, 0, (size_t)(hi - lo) * sizeof(float));
+    float *db = ps->g->b;
+    for (int k = lo; k < hi; k++) db[k] = 0;
+    for (size_t r = 0; r < (size_t)T * B; r++) {
+        const float *dz = w->dZ + r * G;
+        for (int k = lo; k < hi; k++) db[k] += dz[k];
+    }
+}
+
+/* Per sequence: dW_x rows of its kept channels += x^T dz (into this thread's partial
+ * sum), and dx = dz W_x^T over the kept channels, which overwrites x. */
+static void bwd_project(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int B = w->batch, T = w->seq_len, D = p->embed, G = 4 * p->hidden, lo, hi;
+    lstm_share(B, part, nparts, &lo, &hi);
+    float *acc = w->part[part];
+    memset(acc, 0, (size_t)D * G * sizeof(float));
+    for (int b = lo; b < hi; b++) {
+        int k = w->nactive[b];
+        float *x = seq_inputs(w, D, b);
+        if (k == 0) continue;
+        const float *dz = w->dZ + (size_t)b * G;
+        const float *wk = seq_kernel(ps, b, part);
+        if (k == D) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, G, T, 1.0f, x, D, dz, B * G, 1.0f, acc, G);
+        } else {
+            float *dwk = w->dwc[part];
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, G, T, 1.0f, x, k, dz, B * G, 0.0f, dwk, G);
+            const int *act = w->active + (size_t)b * D;
+            for (int j = 0; j < k; j++) {
+                float *dst = acc + (size_t)act[j] * G;
+                const float *src = dwk + (size_t)j * G;
+                for (int c = 0; c < G; c++) dst[c] += src[c];
+            }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, k, G, 1.0f, dz, B * G, wk, G, 0.0f, x, k);
+    }
+}
 
 void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float *targets,
                    struct lstm_params *g)
 {
     int B = w->batch, T = w->seq_len, D = p->embed, H = p->hidden, G = 4 * H, C = p->classes;
+    struct pass ps = { p, w, g };
 
     /* Softmax + cross-entropy: dL/dlogits = p * sum(t) - t, averaged over the batch. */
     for (int bi = 0; bi < B; bi++) {
@@ -302,74 +497,42 @@ void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, C,
                 1.0f, w->dlogits, C, p->Wd, C, 0.0f, w->dh, H);
-    memset(w->dc, 0, (size_t)B * H * sizeof(float));
 
-    /* Through time.  Z holds the activations; dZ gets the pre-activation gradients. */
-    const float *rmask = w->use_rec_mask ? w->rec_mask : NULL;
-    for (int t = T - 1; t >= 0; t--) {
-        const float *a = w->Z + (size_t)t * B * G;
-        float *dz = w->dZ + (size_t)t * B * G;
-        const float *cprev = w->C + (size_t)t * B * H, *ccur = w->C + (size_t)(t + 1) * B * H;
-        for (int bi = 0; bi < B; bi++) {
-            const float *ai = a + (size_t)bi * G, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;
-            float *di = dz + (size_t)bi * G, *df = di + H, *dg = di + 2 * H, *dout = di + 3 * H;
-            const float *cp = cprev + (size_t)bi * H, *cc = ccur + (size_t)bi * H;
-            float *dh = w->dh + (size_t)bi * H, *dc = w->dc + (size_t)bi * H;
-            for (int j = 0; j < H; j++) {
-                float tc = tanhf(cc[j]);
-                float i = ai[j], f = af[j], gg = ag[j], o = ao[j];
-                float dcj = dc[j] + dh[j] * o * (1 - tc * tc);
-                dout[j] = dh[j] * tc * o * (1 - o);
-                di[j] = dcj * gg * i * (1 - i);
-                df[j] = dcj * cp[j] * f * (1 - f);
-                dg[j] = dcj * i * (1 - gg * gg);
-                dc[j] = dcj * f;
-            }
-        }
-        if (t > 0) {
-            /* dh(t-1) = (dz Wh^T) * rec_mask */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, G,
-                        1.0f, dz, G, p->Wh, G, 0.0f, w->dh, H);
-            if (rmask)
-                for (size_t e = 0; e < (size_t)B * H; e++) w->dh[e] *= rmask[e];
+    lstm_parallel(w->threads, bwd_recur, &ps);
+    lstm_parallel(w->threads, bwd_recurrent_kernel, &ps);
+    lstm_parallel(w->threads, bwd_project, &ps);
+
+    /* dW_x: the threads' partial sums, in thread order. */
+    memcpy(g->Wx, w->part[0], (size_t)D * G * sizeof(float));
+    for (int i = 1; i < w->threads; i++) {
+        const float *src = w->part[i];
+        for (size_t e = 0; e < (size_t)D * G; e++) g->Wx[e] += src[e];
+    }
+    /* dE: scatter the kept channels' dx, times their mask, into the tokens' rows. */
+    w->nbatch++;
+    if (w->nbatch == 0) { memset(w->stamp, 0, (size_t)p->vocab * sizeof(unsigned)); w->nbatch = 1; }
+    w->ntouched = 0;
+    for (int b = 0; b < B; b++) {
+        int k = w->nactive[b];
+        const float *dx = seq_inputs(w, D, b);
+        const int *act = w->active + (size_t)b * D;
+        const float *m = w->in_mask + (size_t)b * D;
+        for (int t = 0; t < T; t++) {
+            int tok = w->tokens[(size_t)b * T + t];
+            if (w->stamp[tok] != w->nbatch) { w->stamp[tok] = w->nbatch; w->touched[w->ntouched++] = tok; }
+            float *ge = g->E + (size_t)tok * D;
+            const float *dxr = dx + (size_t)t * k;
+            if (!w->use_in_mask) for (int d = 0; d < D; d++) ge[d] += dxr[d];
+            else for (int j = 0; j < k; j++) ge[act[j]] += dxr[j] * m[act[j]];
         }
     }
-
-    /* Whole-sequence products.  Step 0 has h(-1) = 0, so dWh sums steps 1..T-1. */
-    if (T > 1)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, G, (T - 1) * B,
-                    1.0f, w->Hm + (size_t)B * H, H, w->dZ + (size_t)B * G, G, 0.0f, g->Wh, G);
-    else
-        memset(g->Wh, 0, (size_t)H * G * sizeof(float));
-    memset(g->b, 0, (size_t)G * sizeof(float));
-    for (size_t r = 0; r < (size_t)T * B; r++) {
-        const float *dz = w->dZ + r * G;
-        for (int k = 0; k < G; k++) g->b[k] += dz[k];
-    }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, G, T * B,
-                1.0f, w->X, D, w->dZ, G, 0.0f, g->Wx, G);
-    /* dX = dZ Wx^T overwrites X (no longer needed), then scatters into E's rows. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * B, D, G,
-                1.0f, w->dZ, G, p->Wx, G, 0.0f, w->X, D);
-    for (int t = 0; t < T; t++)
-        for (int bi = 0; bi < B; bi++) {
-            float *ge = g->E + (size_t)w->tokens[(size_t)bi * T + t] * D;
-            const float *dx = w->X + ((size_t)t * B + bi) * D;
-            if (w->use_in_mask) {
-                const float *m = w->in_mask + (size_t)bi * D;
-                for (int d = 0; d < D; d++) ge[d] += dx[d] * m[d];
-            } else {
-                for (int d = 0; d < D; d++) ge[d] += dx[d];
-            }
-        }
 }
 
 void lstm_grad_clear_rows(const struct lstm_params *p, const struct lstm_work *w,
                           struct lstm_params *g)
 {
-    size_t n = (size_t)w->batch * w->seq_len;
-    for (size_t i = 0; i < n; i++)
-        memset(g->E + (size_t)w->tokens[i] * p->embed, 0, (size_t)p->embed * sizeof(float));
+    for (int i = 0; i < w->ntouched; i++)
+        memset(g->E + (size_t)w->touched[i] * p->embed, 0, (size_t)p->embed * sizeof(float));
 }
 
 /* ---- prediction ------------------------------------------------------------- */
@@ -404,7 +567,9 @@ int lstm_predict(const struct lstm_params *p, const int *tokens, int n, int seq_
                 for (int bi = 0; bi < B; bi++)
                     memcpy(w->Z + ((size_t)t * B + bi) * G, table + (size_t)tok[(size_t)bi * T + t] * G,
                            (size_t)G * sizeof(float));
-            recur_forward(p, w, B, NULL);
+            struct pass ps = { p, w, NULL };
+            fwd_recur(&ps, 0, 1);
+            dense_softmax(p, B, w->hlast, w->probs, NULL);
         } else {
             lstm_forward(p, w, tok, B, NULL);
         }

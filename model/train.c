@@ -156,7 +156,12 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     int has_val = val && val->n > 0;
     if (check_data("training", train, p, T, errf) < 0 || (has_val && check_data("validation", val, p, T, errf) < 0))
         return -1;
-    if (cfg->threads > 0) openblas_set_num_threads(cfg->threads);
+    /* Our threads split each batch by sequences and call OpenBLAS single-threaded (two
+     * levels of threads on few cores only fight); prediction on the validation set
+     * uses OpenBLAS' own threads. */
+    int blas_threads = openblas_get_num_threads();
+    int nthreads = cfg->threads > 0 ? cfg->threads : blas_threads;
+    if (nthreads > LSTM_MAX_THREADS) nthreads = LSTM_MAX_THREADS;
 
     int B = cfg->batch < train->n ? cfg->batch : train->n;
     struct trainer t;
@@ -164,6 +169,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     int nval = has_val ? val->n : 0;
     if (alloc_like(&t.grad, p) < 0 || alloc_like(&t.m, p) < 0 || alloc_like(&t.v, p) < 0 ||
         alloc_like(&t.best, p) < 0 || !(t.work = lstm_work_new(p, B, T)) ||
+        lstm_work_set_threads(t.work, p, nthreads) < 0 ||
         !(t.order = malloc((size_t)train->n * sizeof(int))) ||
         !(t.btok = malloc((size_t)B * T * sizeof(int))) ||
         !(t.btarget = malloc((size_t)B * C * sizeof(float))) ||
@@ -185,6 +191,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     double best_acc = -1;
     for (int epoch = 1; epoch <= cfg->max_epochs; epoch++) {
         double t0 = now_seconds(), loss_sum = 0;
+        openblas_set_num_threads(1);
         long right = 0, seen = 0;
         for (int i = train->n - 1; i > 0; i--) {   /* Fisher-Yates */
             int j = (int)(lstm_rng_next(&rng) % (uint64_t)(i + 1)), tmp = t.order[i];
@@ -219,6 +226,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
         cp->loss = loss_sum / seen;
         cp->acc = (double)right / seen;
         cp->val_loss = cp->val_acc = NAN;
+        openblas_set_num_threads(nthreads);
         if (has_val && evaluate(p, val, t.probs, &cp->val_loss, &cp->val_acc) < 0) {
             fprintf(errf, "train: out of memory evaluating\n");
             status = -1;
@@ -261,5 +269,6 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
      * the weights as they are. */
     if (have_best) lstm_params_copy(p, &t.best);
     trainer_free(&t);
+    openblas_set_num_threads(cfg->threads > 0 ? cfg->threads : blas_threads);
     return status;
 }

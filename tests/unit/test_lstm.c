@@ -217,6 +217,56 @@ static void test_predict_matches_forward(void **state)
     lstm_params_free(&p);
 }
 
+/* Splitting a batch over threads gives the same gradients, up to float rounding
+ * (OpenBLAS' kernels for a 3-row and a 9-row product may sum in another order; the
+ * per-thread partial sums of dW_x are added in another order). */
+static void test_threads_same_gradients(void **state)
+{
+    (void)state;
+    enum { BB = 9 };
+    struct lstm_params p, g1, g3;
+    assert_int_equal(lstm_params_init(&p, V, D, HID, NC, 8), 0);
+    memset(&g1, 0, sizeof g1);
+    g1.vocab = V; g1.embed = D; g1.hidden = HID; g1.classes = NC;
+    g3 = g1;
+    assert_int_equal(lstm_params_alloc(&g1), 0);
+    assert_int_equal(lstm_params_alloc(&g3), 0);
+    struct lstm_rng r;
+    lstm_rng_seed(&r, 4);
+    int tok[BB * T];
+    float tg[BB * NC];
+    for (int i = 0; i < BB * T; i++) tok[i] = (int)(lstm_rng_next(&r) % V);
+    for (int i = 0; i < BB * NC; i++) tg[i] = i % NC == i / NC % NC;
+    struct lstm_work *w1 = lstm_work_new(&p, BB, T), *w3 = lstm_work_new(&p, BB, T);
+    assert_int_equal(lstm_work_set_threads(w3, &p, 3), 0);
+    struct lstm_work *ws[2] = { w1, w3 };
+    for (int k = 0; k < 2; k++) {
+        ws[k]->use_in_mask = ws[k]->use_rec_mask = 1;
+        struct lstm_rng mr;
+        lstm_rng_seed(&mr, 77);
+        for (int i = 0; i < BB * D; i++) ws[k]->in_mask[i] = lstm_rng_uniform(&mr) < 0.5 ? 0.0f : 2.0f;
+        for (int i = 0; i < BB * HID; i++) ws[k]->rec_mask[i] = lstm_rng_uniform(&mr) < 0.5 ? 0.0f : 2.0f;
+    }
+    double l1 = lstm_forward(&p, w1, tok, BB, tg), l3 = lstm_forward(&p, w3, tok, BB, tg);
+    assert_true(fabs(l1 - l3) <= 1e-6 * l1);
+    lstm_backward(&p, w1, tg, &g1);
+    lstm_backward(&p, w3, tg, &g3);
+    struct block blocks[] = {
+        { "E", g1.E, g3.E, (size_t)V * D },        { "Wx", g1.Wx, g3.Wx, (size_t)D * 4 * HID },
+        { "Wh", g1.Wh, g3.Wh, (size_t)HID * 4 * HID }, { "b", g1.b, g3.b, 4 * HID },
+        { "Wd", g1.Wd, g3.Wd, (size_t)HID * NC },  { "bd", g1.bd, g3.bd, NC },
+    };
+    for (size_t k = 0; k < sizeof blocks / sizeof *blocks; k++) {
+        double gmax = 0;
+        for (size_t i = 0; i < blocks[k].n; i++) gmax = fmax(gmax, fabs(blocks[k].w[i]));
+        for (size_t i = 0; i < blocks[k].n; i++)
+            if (fabs(blocks[k].w[i] - blocks[k].g[i]) > 1e-5 * gmax)
+                fail_msg("%s[%zu]: 1 thread %.9g, 3 threads %.9g", blocks[k].name, i, blocks[k].w[i], blocks[k].g[i]);
+    }
+    lstm_work_free(w1); lstm_work_free(w3);
+    lstm_params_free(&p); lstm_params_free(&g1); lstm_params_free(&g3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_init),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_predict_matches_forward),
+        cmocka_unit_test(test_threads_same_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
