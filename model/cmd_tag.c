@@ -4,9 +4,11 @@
  * (model/workers.h), reading, tagging (model/tagging.h), writing back atomically
  * (nb_save_atomic: a kill at any moment leaves each file old or new), the report of
  * each notebook in the order given, the summary, and the exit code.
- * Output is nbformat's canonical layout (what `nbstage fmt` writes), so a canonical
- * notebook's diff is its tag lines alone, and a file whose bytes would not change is
- * not rewritten at all (its mtime stays).
+ * Output is the canonical layout `nbstage fmt` writes (json.dumps with indent 1 and
+ * sorted keys, the tree kept as it is), so a canonical notebook's diff is its tag lines
+ * alone, and a file whose bytes would not change is not rewritten at all (its mtime
+ * stays).  --nbformat also does what nbformat.write does (lines split, transient
+ * fields dropped), as `fmt --nbformat`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +37,8 @@ static void usage(FILE *to)
             "stage into the cell's metadata: metadata.workflow_stage = {\"stage\",\n"
             "\"confidence\", \"model\"} and a \"stage:<key>\" entry in metadata.tags (an older\n"
             "stage: tag is replaced, other tags are kept).  Empty and comment-only cells get\n"
-            "no tag and lose a stale one.  Files are rewritten in place, atomically, in\n"
-            "nbformat's canonical layout; a file that would not change is not touched.\n"
+            "no tag and lose a stale one.  Files are rewritten in place, atomically, in the\n"
+            "layout `nbstage fmt` writes; a file that would not change is not touched.\n"
             "A notebook that cannot be read or written is reported and left alone.\n\n"
             "options:\n"
             "  -m, --model FILE      the model (default: the shipped one; NBSTAGE_MODEL)\n"
@@ -48,6 +50,8 @@ static void usage(FILE *to)
             "                        stage kernel left in it (no model needed); cells\n"
             "                        without one keep their tags\n"
             "      --strip-tag-outputs  remove the stage kernel's live tag outputs\n"
+            "      --nbformat        also as nbformat.write: multi-line text as lists of\n"
+            "                        lines, transient fields dropped (`fmt --nbformat`)\n"
             "  -j, --jobs N          worker threads (default: one per CPU)\n"
             "  -q, --quiet           only errors and findings\n"
             "  -h, --help            this help\n\n"
@@ -66,7 +70,7 @@ static void on_signal(int sig)
 struct options {
     const nbs_model *model;
     const char *output; /* -o */
-    int check, dry_run, from_outputs, strip_outputs, quiet, jobs;
+    int check, dry_run, from_outputs, strip_outputs, nbformat_layout, quiet, jobs;
 };
 
 /* One notebook: its path, and what came of it (filled on a worker thread). */
@@ -290,10 +294,11 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         j->failed = 1;
         goto done;
     }
-    /* nbformat.write's layout, as `nbstage fmt` gives */
-    nb_rejoin_lines(nb);
-    nb_strip_transient(nb);
-    nb_split_lines(nb);
+    if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
+        nb_rejoin_lines(nb);
+        nb_strip_transient(nb);
+        nb_split_lines(nb);
+    }
     struct tag_options to = {
         .model = o->model,
         .from_outputs = o->from_outputs,
@@ -316,7 +321,7 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         if (j->res.outputs_stripped)
             fprintf(out, "%s: remove %ld tag outputs\n", j->path, j->res.outputs_stripped);
         if (!same && !j->res.n_changes && !j->res.outputs_stripped)
-            fprintf(out, "%s: rewrite in nbformat's canonical layout (tags unchanged)\n", j->path);
+            fprintf(out, "%s: rewrite in the canonical layout (tags unchanged)\n", j->path);
         j->rewritten = !same;
     } else if (o->output && !strcmp(o->output, "-")) {
         if (fwrite(bytes, 1, outlen, out) != outlen) {
@@ -476,6 +481,7 @@ int cmd_tag(int argc, char **argv)
         {"dry-run", no_argument, NULL, 'n'},
         {"from-outputs", no_argument, NULL, 'F'},
         {"strip-tag-outputs", no_argument, NULL, 'S'},
+        {"nbformat", no_argument, NULL, 'N'},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -494,6 +500,7 @@ int cmd_tag(int argc, char **argv)
         case 'n': r.opt.dry_run = 1; break;
         case 'F': r.opt.from_outputs = 1; break;
         case 'S': r.opt.strip_outputs = 1; break;
+        case 'N': r.opt.nbformat_layout = 1; break;
         case 'q': r.opt.quiet = 1; break;
         case 'j':
             if (parse_jobs(optarg, &r.opt.jobs)) {
@@ -574,7 +581,7 @@ int cmd_tag(int argc, char **argv)
 
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (!r.opt.quiet || r.failed) print_summary(&r, secs, threads);
+    if (!r.opt.quiet || r.failed || r.skipped) print_summary(&r, secs, threads);
     model_free(model);
     free(r.jobs);
     if (fflush(stdout)) return EXIT_USAGE;

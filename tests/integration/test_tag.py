@@ -1,0 +1,680 @@
+"""test_tag.py — `nbstage tag` and `nbstage summary` as users run them, on real files:
+round trip and idempotence on ../shared/notebooks-with-outputs (diffs in tag lines
+alone, Python's nbformat layout kept, a second run byte-identical), --check exit
+codes, --dry-run, stale tags replaced, bad files reported and left untouched (bytes and
+mtime), -o, -j 1 = -j 2, a kill at any moment leaving files old or new, --from-outputs
+on a notebook executed through the stage kernel with nbclient, and the summary's text,
+JSON and SVG.
+
+The model is a real one: NBSTAGE_MODEL, else the shipped share/default.nbsm, else a
+tiny one trained here with `nbstage train` on hand-written cells (a few seconds).
+"""
+import json
+import os
+import random
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import nbjson
+
+ROOT = Path(__file__).resolve().parents[2]
+BINDIR = Path(os.environ.get("NBSTAGE_BIN", ROOT))
+BIN = BINDIR / "nbstage"
+KERNEL = BINDIR / "nbstage-kernel"
+SHARED = Path(os.environ.get("NBSTAGE_SHARED", ROOT.parent / "shared"))
+STAGES = ["load", "prep", "train", "evaluate", "explore", "imports"]
+STAGE_MIME = "application/vnd.nbstage.stage+json"
+
+needs_shared = pytest.mark.skipif(not (SHARED / "notebooks-with-outputs").is_dir(),
+                                  reason="../shared absent")
+pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
+
+
+def nbstage(*args, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run([str(BIN), *map(str, args)], **kw)
+
+
+# ------------------------------------------------------------------ the model
+
+TEMPLATES = {
+    "load": ["df = pd.read_csv('{f}.csv')", "data = pd.read_json('{f}.json')",
+             "train = pd.read_csv('../input/{f}/train.csv')\ntest = pd.read_csv('../input/{f}/test.csv')",
+             "with open('{f}.txt') as fh:\n    text = fh.read()", "X = np.load('{f}.npy')"],
+    "prep": ["df = df.dropna()", "df['{c}'] = df['{c}'].fillna(0)",
+             "X = df.drop('{c}', axis=1)\ny = df['{c}']",
+             "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)",
+             "scaler = StandardScaler()\nX = scaler.fit_transform(X)",
+             "df = pd.get_dummies(df, columns=['{c}'])"],
+    "train": ["model = RandomForestClassifier(n_estimators={n})\nmodel.fit(X_train, y_train)",
+              "clf = LogisticRegression(C={n})\nclf.fit(X, y)",
+              "model = Sequential()\nmodel.add(Dense({n}, activation='relu'))\nmodel.compile(optimizer='adam', loss='mse')",
+              "grid = GridSearchCV(SVC(), params, cv={n})\ngrid.fit(X_train, y_train)"],
+    "evaluate": ["y_pred = model.predict(X_test)\nprint(accuracy_score(y_test, y_pred))",
+                 "print(classification_report(y_test, clf.predict(X_test)))",
+                 "cm = confusion_matrix(y_test, y_pred)\nsns.heatmap(cm)",
+                 "scores = cross_val_score(model, X, y, cv={n})\nprint(scores.mean())"],
+    "explore": ["df.head()", "df.describe()", "df['{c}'].value_counts()", "df.isnull().sum()",
+                "sns.countplot(x='{c}', data=df)\nplt.show()", "df.info()", "print(df.shape)"],
+    "imports": ["import pandas as pd\nimport numpy as np",
+                "import matplotlib.pyplot as plt\nimport seaborn as sns\n%matplotlib inline",
+                "from sklearn.model_selection import train_test_split",
+                "import warnings\nwarnings.filterwarnings('ignore')"],
+}
+
+
+def train_tiny_model(d: Path) -> Path:
+    rng = random.Random(3)
+    lines, k = [], 0
+    for _ in range(40):
+        for st, ts in TEMPLATES.items():
+            for t in ts:
+                src = t.format(f=rng.choice(["train", "data", "titanic", "house"]),
+                               c=rng.choice(["age", "price", "Survived", "label"]),
+                               n=rng.randint(1, 300))
+                probs = {s: float(s == st) for s in STAGES}
+                lines.append(json.dumps({"id": f"nb{k % 50}.ipynb#{k}", "stage": st,
+                                         "probabilities": probs, "source": src}))
+                k += 1
+    (d / "weak.jsonl").write_text("\n".join(lines) + "\n")
+    out = d / "tiny.nbsm"
+    r = nbstage("train", d / "weak.jsonl", "-o", out, "--epochs", 4, "--embed", 16,
+                "--vocab", 300, "--cap", 0, "--keep-duplicates", "--dropout", 0,
+                "--recurrent-dropout", 0, "--spatial-dropout", 0, "--lr", 0.01, "-q")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory):
+    for cand in (os.environ.get("NBSTAGE_MODEL"), BINDIR / "share" / "default.nbsm",
+                 ROOT / "share" / "default.nbsm"):
+        if cand and Path(cand).is_file():
+            return Path(cand)
+    return train_tiny_model(tmp_path_factory.mktemp("model"))
+
+
+# ------------------------------------------------------------------ notebooks
+
+def make_nb(sources, metadata=None):
+    """A canonical notebook (nbformat.writes) with one code cell per source; a source
+    given as (text, cell_metadata) sets the cell's metadata."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# A notebook"))
+    for i, s in enumerate(sources):
+        text, meta = s if isinstance(s, tuple) else (s, {})
+        cell = nbformat.v4.new_code_cell(text, metadata=meta)
+        cell.id = f"cell-{i}"
+        nb.cells.append(cell)
+    nb.cells[0].id = "md"
+    if metadata:
+        nb.metadata.update(metadata)
+    return nbformat.writes(nb) + "\n"
+
+
+SIMPLE = ["import pandas as pd\nimport numpy as np", "df = pd.read_csv('train.csv')",
+          "df.head()", "# only a comment", "", "X = df.drop('y', axis=1)\ny = df['y']",
+          "model = RandomForestClassifier()\nmodel.fit(X, y)",
+          "print(accuracy_score(y_test, model.predict(X_test)))"]
+
+
+def snapshot(d: Path):
+    """{relative path: (bytes, mtime_ns)} of every file under D."""
+    out = {}
+    for p in sorted(d.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            out[str(p.relative_to(d))] = (p.read_bytes(), st.st_mtime_ns)
+    return out
+
+
+def copy_tree(src: Path, dst: Path):
+    shutil.copytree(src, dst)
+    for p in [dst, *dst.rglob("*")]:  # ../shared has no write bits
+        p.chmod(p.stat().st_mode | stat.S_IWUSR)
+    return dst
+
+
+def strip_tags(nb):
+    """NB with what `nbstage tag` adds taken out again."""
+    for c in nb["cells"]:
+        if c["cell_type"] != "code":
+            continue
+        m = c["metadata"]
+        m.pop("workflow_stage", None)
+        if "tags" in m:
+            m["tags"] = [t for t in m["tags"] if not t.startswith("stage:")]
+            if not m["tags"]:
+                del m["tags"]
+    return nb
+
+
+def tagged_cells(nb):
+    """(stage from workflow_stage, the stage: tags) for each code cell."""
+    out = []
+    for c in nb["cells"]:
+        if c["cell_type"] == "code":
+            m = c["metadata"]
+            out.append((m.get("workflow_stage", {}).get("stage"),
+                        [t for t in m.get("tags", []) if t.startswith("stage:")]))
+    return out
+
+
+def is_blank(src):
+    return all(not l.strip() or l.strip().startswith("#") for l in src.splitlines())
+
+
+# ------------------------------------------------------------------ round trip
+
+@needs_shared
+def test_round_trip_and_idempotence(model, tmp_path):
+    src = SHARED / "notebooks-with-outputs"
+    d = copy_tree(src, tmp_path / "nbs")
+    before = snapshot(d)
+    canonical = {rel for rel, (b, _) in before.items() if rel.endswith(".ipynb")
+                 and nbjson.writes(nbjson.reads(b.decode())) + "\n" == b.decode()}
+    assert len(canonical) > 100
+    r = nbstage("tag", "-m", model, "-j", 2, d)
+    assert r.returncode == 0, r.stderr
+    assert "150 notebooks" in r.stderr and "0 failed" in r.stderr
+    after = snapshot(d)
+    assert after.keys() == before.keys(), "no stray files (temporaries) left behind"
+    n_tagged_cells = 0
+    for rel, (b, _) in after.items():
+        if not rel.endswith(".ipynb"):
+            assert b == before[rel][0], rel
+            continue
+        new = json.loads(b)
+        # the layout `nbstage fmt` writes: json.dumps, indent 1, sorted keys...
+        assert json.dumps(new, indent=1, sort_keys=True, ensure_ascii=False) + "\n" == \
+            b.decode(), rel
+        # ...and, tags taken out, the notebook as it was
+        assert strip_tags(json.loads(b)) == strip_tags(json.loads(before[rel][0])), rel
+        if rel in canonical:  # nbformat would write it so too
+            assert nbjson.writes(nbjson.reads(b.decode())) + "\n" == b.decode(), rel
+        for cell, (stage, tags) in zip([c for c in new["cells"] if c["cell_type"] == "code"],
+                                       tagged_cells(new)):
+            text = "".join(cell["source"])
+            if is_blank(text):
+                assert stage is None and tags == [], (rel, text)
+            else:
+                assert stage in STAGES and tags == [f"stage:{stage}"], (rel, text)
+                ws = cell["metadata"]["workflow_stage"]
+                assert set(ws) == {"stage", "confidence", "model"}
+                assert 0 <= ws["confidence"] <= 1 and len(repr(ws["confidence"])) <= 5
+                n_tagged_cells += 1
+        if rel in canonical:
+            # a canonical notebook diffs in tag lines alone: every removed line comes
+            # back (give or take a trailing comma) or is an empty metadata or tag list
+            olds = before[rel][0].decode().splitlines()
+            news = b.decode().splitlines()
+            added = {l.rstrip(",") for l in news}
+            for line in set(olds) - set(news):
+                assert line.rstrip(",") in added or \
+                    line.strip().rstrip(",") in ('"metadata": {}', '"tags": []'), (rel, line)
+    assert n_tagged_cells > 1000
+    # a second run changes nothing, not even an mtime
+    r = nbstage("tag", "-m", model, "-j", 2, d)
+    assert r.returncode == 0, r.stderr
+    assert "0 rewritten, 150 unchanged" in r.stderr
+    assert snapshot(d) == after
+    r = nbstage("tag", "-m", model, "--check", d)
+    assert r.returncode == 0 and r.stdout == "", r.stdout
+    # --nbformat: nbformat.write's layout for every notebook
+    r = nbstage("tag", "-m", model, "--nbformat", d)
+    assert r.returncode == 0, r.stderr
+    for rel, (b, _) in snapshot(d).items():
+        if rel.endswith(".ipynb"):
+            text = b.decode()
+            assert nbjson.writes(nbjson.reads(text)) + "\n" == text, rel
+            if rel in canonical:
+                assert b == after[rel][0], rel
+
+
+def test_jobs_give_the_same_bytes(model, tmp_path):
+    for j in (1, 2):
+        d = tmp_path / f"j{j}"
+        d.mkdir()
+        for k in range(12):
+            (d / f"nb{k:02}.ipynb").write_text(make_nb(SIMPLE[k % 3:] + SIMPLE[:k % 3]))
+        r = nbstage("tag", "-m", model, "-j", j, d)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines == [f"tagged {d}/nb{k:02}.ipynb (6 cells changed)" for k in range(12)]
+    a, b = snapshot(tmp_path / "j1"), snapshot(tmp_path / "j2")
+    assert {k: v[0] for k, v in a.items()} == {k: v[0] for k, v in b.items()}
+
+
+# ------------------------------------------------------------------ check, dry run, stale
+
+def test_check_exit_codes_and_changes_nothing(model, tmp_path):
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    (tmp_path / "sub").mkdir()
+    other = tmp_path / "sub" / "b.ipynb"
+    other.write_text(make_nb(["import os"]))
+    before = snapshot(tmp_path)
+    r = nbstage("tag", "-m", model, "--check", tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.splitlines() == [f"{nb}: 6 missing, 0 stale, 0 on blank cells",
+                                     f"{other}: 1 missing, 0 stale, 0 on blank cells"]
+    assert snapshot(tmp_path) == before
+    assert nbstage("tag", "-m", model, "-q", tmp_path).returncode == 0
+    r = nbstage("tag", "-m", model, "--check", tmp_path)
+    assert (r.returncode, r.stdout) == (0, "")
+    # --check and -o, or no path: usage errors
+    assert nbstage("tag", "-m", model, "--check", "-o", tmp_path / "x.ipynb", nb).returncode == 2
+    assert nbstage("tag", "-m", model).returncode == 2
+    assert nbstage("tag", "-m", model, "-j", "0", nb).returncode == 2
+    assert nbstage("tag", "-m", tmp_path / "no-such-model", nb).returncode == 2
+
+
+def test_stale_tags_replaced_others_kept(model, tmp_path):
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    assert nbstage("tag", "-m", model, nb).returncode == 0
+    tagged = json.loads(nb.read_text())
+    truth = tagged_cells(tagged)
+    code = [c for c in tagged["cells"] if c["cell_type"] == "code"]
+    # cell 0: wrong stage, with user tags around it; cell 3 (a comment): a stale tag;
+    # cell 2: metadata and tags disagree
+    wrong = next(s for s in STAGES if s != truth[0][0])
+    code[0]["metadata"]["tags"] = ["mine", f"stage:{wrong}", "also-mine", "stage:load"]
+    code[0]["metadata"]["workflow_stage"]["stage"] = wrong
+    code[3]["metadata"] = {"tags": ["stage:train"], "workflow_stage": {
+        "stage": "train", "confidence": 0.5, "model": "old"}}
+    code[2]["metadata"]["tags"] = ["stage:" + next(s for s in STAGES if s != truth[2][0])]
+    nb.write_text(nbformat.writes(nbformat.from_dict(tagged)) + "\n")
+    r = nbstage("tag", "-m", model, "--check", nb)
+    assert r.returncode == 1
+    assert r.stdout == f"{nb}: 0 missing, 2 stale, 1 on blank cells\n"
+    r = nbstage("tag", "-m", model, "--dry-run", nb)
+    assert r.returncode == 0
+    assert r.stdout.splitlines() == [
+        f"{nb}: cell 2: {wrong} -> {truth[0][0]} ({code[0]['metadata']['workflow_stage']['confidence']:.3f})",
+        f"{nb}: cell 4: repair {truth[2][0]} (metadata and tags disagree)",
+        f"{nb}: cell 5: remove train (empty or comments only)",
+    ]
+    r = nbstage("tag", "-m", model, nb)
+    assert r.returncode == 0
+    assert r.stdout == f"tagged {nb} (3 cells changed)\n"
+    fixed = json.loads(nb.read_text())
+    assert tagged_cells(fixed) == truth
+    fixed_code = [c for c in fixed["cells"] if c["cell_type"] == "code"]
+    assert fixed_code[0]["metadata"]["tags"] == ["mine", f"stage:{truth[0][0]}", "also-mine"]
+    assert fixed_code[3]["metadata"] == {}
+    assert fixed == json.loads(nbformat.writes(nbformat.from_dict(tagged_with(tagged, truth))))
+
+
+def tagged_with(nb, truth):
+    """NB as it should look: the user's tags kept, the stage tags of TRUTH."""
+    nb = json.loads(json.dumps(nb))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    code[0]["metadata"]["tags"] = ["mine", f"stage:{truth[0][0]}", "also-mine"]
+    code[0]["metadata"]["workflow_stage"]["stage"] = truth[0][0]
+    code[2]["metadata"]["tags"] = [f"stage:{truth[2][0]}"]
+    code[3]["metadata"] = {}
+    return nb
+
+
+def test_dry_run_changes_nothing(model, tmp_path):
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    before = snapshot(tmp_path)
+    r = nbstage("tag", "-m", model, "-n", nb)
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert [l.split(": ")[1] for l in lines] == ["cell 2", "cell 3", "cell 4", "cell 7",
+                                                  "cell 8", "cell 9"]
+    assert all(" add " in f" {l.split(': ')[2]}" for l in lines)
+    assert snapshot(tmp_path) == before
+
+
+# ------------------------------------------------------------------ -o
+
+def test_output_file_and_stdout(model, tmp_path):
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    before = snapshot(tmp_path)
+    out = tmp_path / "out" / "b.ipynb"
+    out.parent.mkdir()
+    r = nbstage("tag", "-m", model, "-o", out, nb)
+    assert r.returncode == 0, r.stderr
+    assert snapshot(tmp_path)["a.ipynb"] == before["a.ipynb"]
+    r2 = nbstage("tag", "-m", model, "-o", "-", nb)
+    assert r2.returncode == 0
+    assert r2.stdout == out.read_text()
+    assert all(s in STAGES for s, _ in tagged_cells(json.loads(out.read_text()))
+               if s is not None)
+    # -o wants one notebook
+    assert nbstage("tag", "-m", model, "-o", out, tmp_path).returncode == 2
+
+
+# ------------------------------------------------------------------ bad files
+
+BAD = {
+    "malformed.ipynb": b'{"cells": [}',
+    "truncated.ipynb": None,  # a good notebook cut in half, filled in below
+    "v3.ipynb": json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {},
+                            "worksheets": [{"cells": []}]}).encode(),
+    "junk.ipynb": bytes(range(256)) * 4,
+    "latin1.ipynb": make_nb(["x = 'caf\u00e9'"]).encode("latin-1"),
+    "empty.ipynb": b"",
+    "not-a-notebook.ipynb": b"[1, 2, 3]\n",
+}
+REASONS = {
+    "malformed.ipynb": "malformed.ipynb:1:",
+    "truncated.ipynb": "truncated.ipynb:",
+    "v3.ipynb": "nbformat 3 is not supported",
+    "junk.ipynb": "junk.ipynb:",
+    "latin1.ipynb": "invalid UTF-8",
+    "empty.ipynb": "empty file",
+    "not-a-notebook.ipynb": "not a notebook",
+    "readonly.ipynb": "read-only file, left untouched",
+}
+
+
+def test_bad_files_reported_and_untouched(model, tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    good = make_nb(SIMPLE)
+    (d / "good.ipynb").write_text(good)
+    for name, data in BAD.items():
+        (d / name).write_bytes(data if data is not None else good.encode()[:len(good) // 2])
+    (d / "readonly.ipynb").write_text(make_nb(["import os"]))
+    (d / "readonly.ipynb").chmod(0o444)
+    (d / "x.ipynb").mkdir()  # a folder with a notebook's name
+    (d / "zz-good.ipynb").write_text(good)
+    before = snapshot(d)
+    r = nbstage("tag", "-m", model, "-j", 2, d)
+    assert r.returncode == 2
+    for name, why in REASONS.items():
+        line = [l for l in r.stderr.splitlines() if f"{d}/{name}" in l]
+        assert line and why in line[0], (name, r.stderr)
+    after = snapshot(d)
+    for name in [*BAD, "readonly.ipynb"]:
+        assert after[name] == before[name], name
+    for name in ("good.ipynb", "zz-good.ipynb"):
+        assert after[name][0] != before[name][0]
+        assert all(s in STAGES for s, _ in tagged_cells(json.loads(after[name][0]))
+                   if s is not None)
+    assert "8 failed" in r.stderr
+    assert oct((d / "readonly.ipynb").stat().st_mode & 0o777) == "0o444"
+    # the folder named like a notebook, given by name
+    r = nbstage("tag", "-m", model, d / "x.ipynb")
+    assert r.returncode == 2 and f"{d}/x.ipynb: is a directory, not a notebook" in r.stderr
+    # a path that does not exist
+    r = nbstage("tag", "-m", model, d / "missing.ipynb")
+    assert r.returncode == 2 and "No such file or directory" in r.stderr
+
+
+def as_nobody():
+    """subprocess arguments that drop root, so file permissions apply."""
+    return {"user": "nobody", "group": "nogroup", "extra_groups": []}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_permission_errors_as_another_user(model, tmp_path):
+    # a world-writable folder, as nobody could not enter pytest's own
+    d = Path(tempfile.mkdtemp(prefix="nbstage-tag-perm-"))
+    try:
+        d.chmod(0o777)
+        m = d / "model.nbsm"
+        shutil.copy(model, m)
+        m.chmod(0o644)
+        good = d / "good.ipynb"
+        good.write_text(make_nb(SIMPLE))
+        os.chown(good, 65534, 65534)
+        secret = d / "unreadable.ipynb"
+        secret.write_text(make_nb(SIMPLE))
+        secret.chmod(0o000)
+        theirs = d / "not-mine.ipynb"  # readable, not writable by nobody
+        theirs.write_text(make_nb(SIMPLE))
+        theirs.chmod(0o644)
+        locked = d / "locked"
+        locked.mkdir()
+        (locked / "c.ipynb").write_text(make_nb(SIMPLE))
+        os.chown(locked / "c.ipynb", 65534, 65534)
+        locked.chmod(0o555)  # the file is nobody's, but the folder takes no temporaries
+        before = snapshot(d)
+        r = nbstage("tag", "-m", m, d, **as_nobody())
+        assert r.returncode == 2, r.stderr
+        err = r.stderr
+        assert f"{secret}: Permission denied" in err
+        assert f"{theirs}: Permission denied, left untouched" in err
+        assert f"{locked}/c.ipynb: cannot create a temporary file" in err
+        after = snapshot(d)
+        for p in (secret, theirs, locked / "c.ipynb"):
+            rel = str(p.relative_to(d))
+            assert after[rel] == before[rel], rel
+        assert after["good.ipynb"][0] != before["good.ipynb"][0]
+        assert "3 failed" in err
+    finally:
+        subprocess.run(["chmod", "-R", "u+rwx", str(d)])
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ kill
+
+@needs_shared
+def test_kill_leaves_every_file_old_or_new(model, tmp_path):
+    src = copy_tree(SHARED / "notebooks-with-outputs", tmp_path / "src")
+    ref = copy_tree(src, tmp_path / "ref")
+    assert nbstage("tag", "-m", model, "-q", ref).returncode == 0
+    old, new = snapshot(src), snapshot(ref)
+    rng = random.Random(11)
+    killed_mid_run = 0
+    for trial in range(6):
+        d = tmp_path / f"t{trial}"
+        copy_tree(src, d)
+        p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "2", str(d)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.02, 0.4))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        killed_mid_run += p.returncode == -signal.SIGKILL
+        now = snapshot(d)
+        for rel, (b, _) in now.items():
+            if Path(rel).name.startswith(".") and ".nbstage-" in rel:
+                continue  # a temporary the kill left: never a notebook's name
+            assert b == old[rel][0] or b == new[rel][0], rel
+        assert {k for k in now if ".nbstage-" not in k} == set(old)
+    assert killed_mid_run >= 1
+
+
+def test_interrupt_finishes_cleanly(model, tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    for k in range(300):
+        (d / f"nb{k:03}.ipynb").write_text(make_nb(SIMPLE))
+    p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "1", str(d)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    if p.returncode == 0:
+        pytest.skip("finished before the interrupt")
+    assert p.returncode == 2, err
+    assert "not done (interrupted)" in err
+    assert not [x for x in os.listdir(d) if ".nbstage-" in x], "no temporaries left"
+    for f in d.iterdir():
+        json.loads(f.read_text())  # every file whole
+
+
+# ------------------------------------------------------------------ from outputs
+
+def kernel_usable():
+    if not KERNEL.exists():
+        return False
+    r = subprocess.run([str(KERNEL), "--help"], capture_output=True, text=True)
+    return "not built yet" not in r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not kernel_usable(), reason="nbstage-kernel not built")
+def test_from_outputs_of_the_stage_kernel(model, tmp_path):
+    from nbclient import NotebookClient
+    kdir = tmp_path / "jupyter"
+    (kdir / "kernels" / "nbs-tag").mkdir(parents=True)
+    spec = {"argv": [str(KERNEL), "-f", "{connection_file}", "--wrap", "python3",
+                     "--model", str(model)],
+            "display_name": "nbstage", "language": "python"}
+    (kdir / "kernels" / "nbs-tag" / "kernel.json").write_text(json.dumps(spec))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(kdir)
+    try:
+        nb = nbformat.reads(make_nb([
+            "import json\nimport os", "data = [1, 2, 3]\nprint(len(data))",
+            "data2 = [x * 2 for x in data]", "# just a comment", "print(sum(data2))"]),
+            as_version=4)
+        NotebookClient(nb, kernel_name="nbs-tag", timeout=60).execute()
+    finally:
+        if old is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = old
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, str(path))
+    payloads = []
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        ps = [o["metadata"]["nbstage"] for o in c.get("outputs", [])
+              if o.get("output_type") == "display_data" and STAGE_MIME in o.get("data", {})]
+        payloads.append(ps[-1] if ps else None)
+    assert sum(p is not None for p in payloads) >= 4, payloads
+    r = nbstage("tag", "--from-outputs", path)
+    assert r.returncode == 0, r.stderr
+    tagged = json.loads(path.read_text())
+    code = [c for c in tagged["cells"] if c["cell_type"] == "code"]
+    for c, p in zip(code, payloads):
+        if p is None:
+            continue
+        ws = c["metadata"]["workflow_stage"]
+        assert ws["stage"] == p["stage"]
+        assert ws["confidence"] == round(p["confidence"], 3)
+        assert ws["model"] == p["model"]
+        assert c["metadata"]["tags"] == [f"stage:{p['stage']}"]
+        # the live output stays unless asked
+        assert any(STAGE_MIME in o.get("data", {}) for o in c["outputs"])
+    # the same stages as the model gives in batch
+    r = nbstage("tag", "-m", model, "--check", path)
+    assert r.returncode == 0, r.stdout
+    r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", path)
+    assert r.returncode == 0, r.stderr
+    assert "tag outputs removed" in r.stderr
+    stripped = json.loads(path.read_text())
+    for c in stripped["cells"]:
+        for o in c.get("outputs", []):
+            assert STAGE_MIME not in o.get("data", {})
+    assert tagged_cells(stripped) == tagged_cells(tagged)
+    assert any(o.get("output_type") == "stream" for c in stripped["cells"]
+               for o in c.get("outputs", [])), "the cells' own outputs stay"
+
+
+def test_from_outputs_without_a_model(tmp_path):
+    """--from-outputs needs no model: a saved notebook with tag outputs in it."""
+    nb = json.loads(make_nb(["model.fit(X, y)", "df.head()"]))
+    payload = {"stage": "train", "confidence": 0.8765, "model": "nbstage-lstm-abc",
+               "probabilities": {s: 0.0 for s in STAGES}}
+    nb["cells"][1]["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": ["fitted\n"]},
+        {"output_type": "display_data", "data": {"text/plain": ["stage: train (88%)"],
+                                                 STAGE_MIME: payload},
+         "metadata": {"nbstage": payload}}]
+    path = tmp_path / "a.ipynb"
+    path.write_text(nbformat.writes(nbformat.from_dict(nb)) + "\n")
+    r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", path,
+                env={**os.environ, "NBSTAGE_MODEL": str(tmp_path / "none.nbsm")})
+    assert r.returncode == 0, r.stderr
+    out = json.loads(path.read_text())
+    c1, c2 = out["cells"][1], out["cells"][2]
+    assert c1["metadata"]["workflow_stage"] == {"stage": "train", "confidence": 0.877,
+                                                "model": "nbstage-lstm-abc"}
+    assert c1["metadata"]["tags"] == ["stage:train"]
+    assert c1["outputs"] == [{"output_type": "stream", "name": "stdout", "text": ["fitted\n"]}]
+    assert c2["metadata"] == {}  # no tag output: left as it was
+    assert "1 without a tag output (kept)" in r.stderr
+
+
+# ------------------------------------------------------------------ summary
+
+def test_summary_text_json_svg(model, tmp_path):
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    r = nbstage("summary", "-m", model, nb)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "\033" not in r.stdout, "no colours into a pipe"
+    assert lines[0].startswith(f"{nb}: 8 code cells (2 blank), 9 lines of code; stages from ")
+    blocks = lines[1].strip()
+    assert len(blocks) == 8 and blocks[3:5] == ".." and set(blocks) <= set("LPTEXI.")
+    table = {l.split()[1]: l.split()[2:] for l in lines[4:10]}
+    assert list(table) == STAGES
+    assert sum(int(v[0]) for v in table.values()) == 6
+    assert sum(int(v[1]) for v in table.values()) == 9
+    r = nbstage("summary", "-m", model, "--color", "always", nb)
+    assert "\033[" in r.stdout
+
+    j = nbstage("summary", "-m", model, "--json", nb)
+    assert j.returncode == 0
+    doc = json.loads(j.stdout)
+    assert doc["notebook"] == str(nb) and doc["code_cells"] == 8 and doc["blank"] == 2
+    assert [c["cell"] for c in doc["cells"]] == list(range(1, 9))
+    seq = [c["stage"] for c in doc["cells"] if c["stage"]]
+    runs = []
+    for s in seq:
+        if runs and runs[-1][0] == s:
+            runs[-1][1] += 1
+        else:
+            runs.append([s, 1])
+    assert doc["sequence"] == " > ".join(s + (f" x{n}" if n > 1 else "") for s, n in runs)
+    assert blocks.replace(".", "") == "".join("LPTEXI"[STAGES.index(s)] for s in seq)
+    assert abs(sum(v["share"] for v in doc["stages"].values()) - 1) < 1e-3
+
+    # after tagging, the saved tags tell the same story
+    assert nbstage("tag", "-m", model, "-q", nb).returncode == 0
+    saved = json.loads(nbstage("summary", "--saved", "--json", nb).stdout)
+    assert [c["stage"] for c in saved["cells"]] == [c["stage"] for c in doc["cells"]]
+    assert saved["model"] == "saved tags"
+
+    svg = tmp_path / "map.svg"
+    other = tmp_path / "b.ipynb"
+    other.write_text(make_nb(["import os", "df.head()"]))
+    r = nbstage("summary", "-m", model, "--svg", svg, nb, other)
+    assert r.returncode == 0, r.stderr
+    root = ET.parse(svg).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{ns}svg"
+    assert len(root.findall(f"{ns}g")) == 2
+    assert len(root.findall(f".//{ns}g/{ns}rect")) == 8 + 2
+    assert r.stdout.count("code cells") == 2
+
+
+def test_summary_bad_input(model, tmp_path):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{")
+    good = tmp_path / "good.ipynb"
+    good.write_text(make_nb(["import os"]))
+    r = nbstage("summary", "-m", model, bad, good)
+    assert r.returncode == 2
+    assert f"{bad}:1:" in r.stderr
+    assert f"{good}: 1 code cell" in r.stdout
+    assert nbstage("summary", "-m", model, "--color", "sometimes", good).returncode == 2
+    assert nbstage("summary").returncode == 2
+
+
+def test_pre_commit_hook_runs_the_check():
+    import yaml
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    check = next(h for h in hooks if h["id"] == "nbstage-tag-check")
+    assert check["entry"].split()[:3] == ["nbstage", "tag", "--check"]
+    assert check["language"] == "system" and check["files"] == r"\.ipynb$"
