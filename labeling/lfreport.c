@@ -11,7 +11,7 @@
 
 static const char *level_name(int l)
 {
-    return l == LF_JOB ? "job" : l == LF_SHOW ? "show" : l == LF_HINT ? "hint" : "-";
+    return l == LF_JOB ? "job" : l == LF_SHOW ? "show" : l == LF_HINT ? "hint" : l == LF_CONTEXT ? "ctx" : "-";
 }
 
 void lf_report_print(FILE *to, const struct lf_report *r)

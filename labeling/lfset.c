@@ -39,10 +39,10 @@ int lfset_init(struct lfset *s, struct ruleset *rules)
     s->level[b + LF_BUILTIN_IMPORTS_ONLY] = LF_JOB;
     s->name[b + LF_BUILTIN_PREV_CELL] = builtin_name[LF_BUILTIN_PREV_CELL];
     s->stage[b + LF_BUILTIN_PREV_CELL] = STAGE_NONE;
-    s->level[b + LF_BUILTIN_PREV_CELL] = LF_HINT;
+    s->level[b + LF_BUILTIN_PREV_CELL] = LF_CONTEXT;
     s->name[b + LF_BUILTIN_AFTER_MODEL] = builtin_name[LF_BUILTIN_AFTER_MODEL];
     s->stage[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
-    s->level[b + LF_BUILTIN_AFTER_MODEL] = LF_HINT;
+    s->level[b + LF_BUILTIN_AFTER_MODEL] = LF_CONTEXT;
     return 0;
 }
 
@@ -162,15 +162,18 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
 int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
                   const struct lf_context *ctx, signed char *votes)
 {
-    int b = (int)s->rules.n, p = ctx ? ctx->prev_stage : STAGE_NONE;
-    if (info->n_votes > 0 || p < 0) return 0;
+    int b = (int)s->rules.n, p = ctx ? ctx->prev_stage : STAGE_NONE, n = 0;
+    /* an imports-only cell is decided; the cell after the imports starts the work */
+    if (p < 0 || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
     if ((p == STAGE_TRAIN || p == STAGE_EVALUATE) && info->shows) {
         votes[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
-        return 1;
+        n++;
     }
-    if (p == STAGE_IMPORTS) return 0; /* the cell after the imports starts the work */
-    votes[b + LF_BUILTIN_PREV_CELL] = (signed char)p;
-    return 1;
+    if (p != STAGE_IMPORTS) {
+        votes[b + LF_BUILTIN_PREV_CELL] = (signed char)p;
+        n++;
+    }
+    return n;
 }
 
 int lf_majority(const signed char *votes, int n)

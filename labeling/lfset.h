@@ -12,10 +12,12 @@
  *   imports_only  every statement is an import, a magic, a pip line or environment
  *                 set-up (the rule file's `setup` patterns); decisive: when it fires
  *                 the rules abstain, since such a cell has no other job.
- *   prev_cell     when nothing else voted, the previous cell's stage (its majority
- *                 vote) in the same notebook: cells continue their neighbour's work.
- *   after_model   when nothing else voted and the previous cell reached train or
- *                 evaluate, a cell that shows or plots something is evaluate.
+ *   prev_cell     the previous cell's stage (its majority vote) in the same
+ *                 notebook: cells often continue their neighbour's work.
+ *   after_model   when the previous cell reached train or evaluate, a cell that only
+ *                 shows, prints or plots something is read as evaluate.
+ * The context LFs vote beside the rules (not only when they are silent): they are
+ * weaker evidence, and the label model learns how much weaker from the data.
  */
 #ifndef NBSTAGE_LFSET_H
 #define NBSTAGE_LFSET_H

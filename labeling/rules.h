@@ -17,6 +17,7 @@ enum lf_level {
     LF_JOB = 0,  /* the cell does this stage's work; the furthest job stage wins */
     LF_SHOW = 1, /* showing or inspecting: votes only when no other stage's job fired */
     LF_HINT = 2, /* weak evidence: votes only when no job or show rule fired at all */
+    LF_CONTEXT = 3, /* the built-in context LFs: vote beside the rules (lfset.h) */
 };
 
 struct rule {
