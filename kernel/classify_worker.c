@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 struct classify_worker {
     void *ctx, *main_end, *thread_end;
     const nbs_model *model;
     const struct stage_display_options *opt;
+    long delay_ms; /* NBSTAGE_CLASSIFY_DELAY_MS: a test hook that makes the model slow, so
+                    * that tests reach the proxy's held-idle path */
     pthread_t thread;
 };
 
@@ -56,6 +59,10 @@ static void *worker_main(void *arg)
             free(recv_frame(w->thread_end, &l, &more));
         }
         if (!id || id_len == 0) { free(id); free(src); break; }
+        if (w->delay_ms > 0) {
+            struct timespec ts = {w->delay_ms / 1000, (w->delay_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         char *content = src ? classify(w, src, src_len) : NULL;
         zmq_send(w->thread_end, id, id_len, ZMQ_SNDMORE);
         zmq_send(w->thread_end, content ? content : "", content ? strlen(content) : 0, 0);
@@ -73,6 +80,9 @@ struct classify_worker *classify_worker_start(void *zctx, const nbs_model *m,
     struct classify_worker *w = calloc(1, sizeof *w);
     if (!w) { snprintf(err, errlen, "out of memory"); return NULL; }
     w->ctx = zctx, w->model = m, w->opt = opt;
+    const char *delay = getenv("NBSTAGE_CLASSIFY_DELAY_MS");
+    if (delay) w->delay_ms = strtol(delay, NULL, 10);
+    if (w->delay_ms < 0 || w->delay_ms > 60000) w->delay_ms = 0;
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://nbstage-classify-%p", (void *)w);
     int zero = 0;

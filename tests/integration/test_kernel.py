@@ -36,10 +36,12 @@ def specs():
     through the system paths, as a user would have it)."""
     d = Path(tempfile.mkdtemp(prefix="nbstage-kernel-test-"))
     env = {"NBSTAGE_MODEL": MODEL} if MODEL else {}
-    for name, mode in (("nbs-signal", "signal"), ("nbs-message", "message")):
+    slow = {**env, "NBSTAGE_CLASSIFY_DELAY_MS": "400"}  # the worker's test hook
+    for name, mode, e in (("nbs-signal", "signal", env), ("nbs-message", "message", env),
+                          ("nbs-slow", "signal", slow)):
         (d / "kernels" / name).mkdir(parents=True)
         spec = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"],
-                "display_name": name, "language": "python", "interrupt_mode": mode, "env": env}
+                "display_name": name, "language": "python", "interrupt_mode": mode, "env": e}
         (d / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(d)
@@ -217,6 +219,32 @@ def test_stage_output_with_the_right_parent_before_idle(kernel):
     tags2 = stage_outputs(msgs2)
     assert len(tags2) == 1 and tags2[0]["parent_header"]["msg_id"] == msg_id2
     assert tags2[0]["header"]["msg_id"] != tag["header"]["msg_id"]
+
+
+def test_idle_waits_for_a_slow_tag_and_order_is_kept(specs, logs):
+    """With a model slower than the cell, each idle is held until its tag is out, and
+    the messages queued behind it keep their order."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    k = Kernel("nbs-slow", logs)
+    try:
+        ids = [k.kc.execute(f"print({i})") for i in range(3)]
+        seq = []
+        while True:
+            m = k.kc.get_iopub_msg(timeout=30)
+            parent = m["parent_header"].get("msg_id")
+            if parent not in ids:
+                continue
+            seq.append((ids.index(parent), m["msg_type"]))
+            if parent == ids[-1] and m["msg_type"] == "status" and \
+                    m["content"]["execution_state"] == "idle":
+                break
+        assert [i for i, _ in seq] == sorted(i for i, _ in seq), "requests interleaved"
+        for i in range(3):
+            assert [t for j, t in seq if j == i] == \
+                ["status", "execute_input", "stream", "display_data", "status"]
+    finally:
+        k.close()
 
 
 @pytest.mark.parametrize("code,kw", [("x = 1", {"silent": True}), ("", {}), ("   \n\n", {}),
