@@ -296,6 +296,19 @@ static void iopub_release(struct proxy *px, struct pending *p)
     }
 }
 
+/* At the end: whatever waits in the queue goes out as it is. */
+static void iopub_flush(struct proxy *px)
+{
+    while (px->qhead) {
+        struct qnode *q = px->qhead;
+        px->qhead = q->next;
+        mpart_send(px->c_iopub, &q->m);
+        mpart_free(&q->m);
+        free(q);
+    }
+    px->qtail = NULL;
+}
+
 static void handle_worker(struct proxy *px)
 {
     char id[128];
@@ -574,10 +587,12 @@ static int handle_signals(struct proxy *px)
     while (read(px->cfg->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
             child_stop(px->cfg->child, 1000);
+            iopub_flush(px);
             return 0;
         }
         if (si.ssi_signo == SIGCHLD && child_reaped(px->cfg->child)) {
             drain_child(px, 300);
+            iopub_flush(px);
             if (px->exiting || px->shutdown_requested) return 0;
             char how[96];
             child_describe_exit(px->cfg->child, how, sizeof how);
@@ -616,6 +631,7 @@ int proxy_run(const struct proxy_config *cfg)
         }
         if (px->exiting && t >= px->exit_deadline) {
             child_stop(cfg->child, 1000); /* did not exit by itself after shutdown_reply */
+            iopub_flush(px);
             code = 0;
             break;
         }

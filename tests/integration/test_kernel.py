@@ -434,6 +434,26 @@ def test_wrong_key_gets_no_reply_and_the_kernel_lives(kernel, tmp_path):
     assert "malformed message on shell dropped" in kernel.log.read_text()
 
 
+def test_random_frames_on_every_channel_never_crash_it(kernel):
+    import random
+    rng = random.Random(5)
+    socks = [raw_socket(kernel, ch) for ch in ("shell", "control", "stdin")]
+    try:
+        for i in range(600):
+            frames = [rng.randbytes(rng.randrange(0, 40)) for _ in range(rng.randrange(1, 9))]
+            if rng.random() < 0.5:  # often something that splits, with JSON-ish frames
+                frames[rng.randrange(len(frames))] = b"<IDS|MSG>"
+                frames += [rng.choice([b"{}", b"{", b"[]", b'{"msg_type": "execute_request"}',
+                                       rng.randbytes(10)]) for _ in range(rng.randrange(0, 6))]
+            socks[i % 3].send_multipart(frames)
+    finally:
+        for s in socks:
+            s.close()
+    _, msgs, reply = kernel.run("2 + 2")
+    assert reply["content"]["status"] == "ok"
+    assert kernel.km.is_alive()
+
+
 def test_heartbeat_echoes(kernel):
     s = raw_socket(kernel, "hb", zmq.REQ)
     try:
