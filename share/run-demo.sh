@@ -1,0 +1,90 @@
+#!/bin/sh
+# run-demo.sh — `make run`: the stage kernel in Debian's classic Jupyter Notebook.
+#
+# Installs the stage kernel's kernelspec for the current user, copies the shipped demo
+# notebook into a fresh scratch folder (so running it never changes share/demo.ipynb),
+# starts Jupyter Notebook 6 on 127.0.0.1 without a browser, and prints the URL that
+# opens the demo.  Ctrl-C (or SIGTERM) stops the server and its kernels.
+#
+# Environment (all optional):
+#   NBSTAGE_BIN       folder with nbstage and nbstage-kernel (default: the repository root)
+#   NBSTAGE_DEMO_DIR  the work folder (default: a new /tmp/nbstage-demo.XXXXXX)
+#   NBSTAGE_PORT      the port (default: a free one)
+#   NBSTAGE_TOKEN     the server's token (default: a random one)
+#   PYTHON            the Python that runs Jupyter (default: Debian's /usr/bin/python3)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+bin=${NBSTAGE_BIN:-$root}
+python=${PYTHON:-/usr/bin/python3}
+say() { printf 'run-demo: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+for prog in nbstage nbstage-kernel; do
+    [ -x "$bin/$prog" ] || die "$bin/$prog is not built (run 'make' first)"
+done
+"$python" -c 'import notebook' 2>/dev/null \
+    || die "$python has no 'notebook' module (Debian package jupyter-notebook; 'make deps')"
+[ -f "$here/demo.ipynb" ] || die "$here/demo.ipynb: missing"
+
+# Without a model the kernel still relays everything, but shows no stage tags.
+if [ -z "${NBSTAGE_MODEL:-}" ] && [ ! -f "$root/share/default.nbsm" ]; then
+    say "warning: no model ($root/share/default.nbsm or NBSTAGE_MODEL): cells will not be tagged"
+fi
+
+"$bin/nbstage" install-kernel --user >&2 || die "could not install the kernelspec"
+
+if [ -n "${NBSTAGE_DEMO_DIR:-}" ]; then
+    work=$NBSTAGE_DEMO_DIR
+    mkdir -p "$work" || die "$work: cannot create the work folder"
+else
+    work=$(mktemp -d /tmp/nbstage-demo.XXXXXX) || die "cannot create a work folder in /tmp"
+fi
+cp "$here/demo.ipynb" "$work/demo.ipynb" || die "$work/demo.ipynb: cannot copy the demo"
+chmod u+w "$work/demo.ipynb"
+
+# A free loopback port: bind port 0 and read what the kernel gave (a race with another
+# program taking it in between is possible, and the server then says so).
+port=${NBSTAGE_PORT:-$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+token=${NBSTAGE_TOKEN:-$("$python" -c 'import secrets; print(secrets.token_hex(24))')}
+url="http://127.0.0.1:$port/notebooks/demo.ipynb?token=$token"
+
+# Jupyter refuses root unless told; as root (a container, CI) tell it.
+allow_root=""
+[ "$(id -u)" -ne 0 ] || allow_root=--allow-root
+# Debian's ipykernel prints a debugger warning on every start without these.
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+"$python" -Xfrozen_modules=off -m notebook --no-browser --ip=127.0.0.1 --port="$port" \
+    --port-retries=0 --notebook-dir="$work" --NotebookApp.token="$token" \
+    --NotebookApp.open_browser=False $allow_root &
+server=$!
+# A background job of a script ignores SIGINT, so Ctrl-C is passed on as SIGTERM,
+# on which the server shuts its kernels down.
+stop() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap 'kill -TERM "$server" 2>/dev/null || true' EXIT
+
+# Wait until the server answers, so that the URL printed works at once.
+i=0
+until "$python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "http://127.0.0.1:$port/api/status?token=$token" 2>/dev/null; do
+    kill -0 "$server" 2>/dev/null || { wait "$server" || true; die "Jupyter Notebook did not start"; }
+    i=$((i + 1))
+    [ "$i" -lt 120 ] || { stop; die "Jupyter Notebook did not answer on port $port within 60 s"; }
+    sleep 0.5
+done
+
+cat <<EOF
+
+  The demo notebook, on the "Python 3 (workflow stages)" kernel:
+
+      $url
+
+  Open it in a browser and choose Cell > Run All: each code cell gets a coloured
+  tag with its workflow stage; File > Save keeps the stages in the cells' metadata.
+  Work folder: $work   (Ctrl-C stops the server.)
+
+EOF
+wait "$server"

@@ -1,0 +1,213 @@
+"""The product as a person meets it: `make run`'s script, a browser, Run All, Save.
+
+share/run-demo.sh starts Debian's classic Jupyter Notebook on loopback with a
+temporary HOME and Jupyter folders (so the kernelspec it installs is a temporary one)
+and a temporary copy of the demo notebook.  tests/browser/run_notebook.mjs drives
+Debian's headless Chromium through playwright-core: opens the notebook, clicks Cell >
+Run All, waits for a stage badge under every code cell, takes a screenshot
+(tests/out/browser-demo.png) and clicks File > Save.  Then the saved file must carry
+every code cell's workflow_stage and stage: tag.  A second, small notebook on a
+kernelspec installed with --tag-position top checks that the badge moves above the
+cell's other outputs and that an older stage: tag is replaced, other tags kept.
+
+Skipped only when nbstage/nbstage-kernel are not built or no model exists.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT))
+PYTHON = "/usr/bin/python3"
+BROWSER_DIR = ROOT / "tests" / "browser"
+OUT = ROOT / "tests" / "out"
+STAGE_MIME = "application/vnd.nbstage.stage+json"
+STAGES = {"load", "prep", "train", "evaluate", "explore", "imports"}
+
+
+def _model():
+    m = os.environ.get("NBSTAGE_MODEL") or str(ROOT / "share" / "default.nbsm")
+    return m if Path(m).is_file() else None
+
+
+def _procs_mentioning(text):
+    """PIDs whose command line contains TEXT (our temporary folders name our processes)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if text.encode() in (d / "cmdline").read_bytes():
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """run-demo.sh's server: (base URL, token, work folder, env); stopped afterwards."""
+    for prog in ("nbstage", "nbstage-kernel"):
+        if not os.access(BIN / prog, os.X_OK):
+            pytest.skip(f"{BIN / prog} is not built yet")
+    if not _model():
+        pytest.skip("no model: neither NBSTAGE_MODEL nor share/default.nbsm exists")
+    assert Path("/usr/bin/chromium").exists(), "Debian's chromium is missing: run `make deps`"
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), \
+        "tests/browser/node_modules/playwright-core is missing: run `make deps`"
+
+    tmp = tmp_path_factory.mktemp("nbserver")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_"))}
+    env.update(HOME=str(tmp / "home"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
+               JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+               NBSTAGE_BIN=str(BIN), NBSTAGE_DEMO_DIR=str(tmp / "work"),
+               NBSTAGE_MODEL=_model(), PYTHON=PYTHON)
+    (tmp / "home").mkdir()
+    # the second kernelspec, for the position-top notebook
+    r = subprocess.run([str(BIN / "nbstage"), "install-kernel", "--name", "nbstage-top",
+                        "--display-name", "stages on top", "--tag-position", "top"],
+                       env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    log = open(tmp / "run-demo.log", "w")
+    proc = subprocess.Popen(["sh", str(ROOT / "share" / "run-demo.sh")], env=env,
+                            stdout=subprocess.PIPE, stderr=log, text=True,
+                            start_new_session=True)
+    url = None
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"(http://127\.0\.0\.1:\d+)/notebooks/demo\.ipynb\?token=(\w+)", line)
+            if m:
+                url = m.group(1), m.group(2)
+                break
+        assert url, "run-demo.sh printed no URL:\n" + (tmp / "run-demo.log").read_text()
+        yield url[0], url[1], tmp / "work", env, tmp
+    finally:
+        # run-demo.sh passes SIGTERM on to the server, which shuts its kernels down
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+        # nothing may outlive the server: not the server, not a kernel, not its child
+        for _ in range(50):
+            left = _procs_mentioning(str(tmp))
+            if not left:
+                break
+            time.sleep(0.2)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert not left, f"processes left running after the server stopped: {left}"
+
+
+def _drive(url, screenshot, tmp, name):
+    """Runs the browser script on URL; its JSON report."""
+    profile = tmp / f"chromium-{name}"
+    profile.mkdir()
+    r = subprocess.run(["node", str(BROWSER_DIR / "run_notebook.mjs"), url, str(screenshot),
+                        str(profile), "60000"], cwd=BROWSER_DIR, capture_output=True,
+                       text=True, timeout=180)
+    assert r.stdout.strip(), f"no report from the browser script (exit {r.returncode}):\n{r.stderr}"
+    report = json.loads(r.stdout)
+    assert r.returncode == 0 and "error" not in report, report.get("error", r.stderr)
+    assert report["pageErrors"] == [], report["pageErrors"]
+    assert report["saved"] is True and report["dirtyAfterSave"] is False
+    return report
+
+
+def _check_badges(report):
+    """Every code cell: one visible badge that says what its metadata says."""
+    assert report["cells"]
+    for cell in report["cells"]:
+        assert len(cell["badges"]) == 1, cell
+        assert cell["badgeVisible"], cell
+        ws = cell["metadata"]["workflow_stage"]
+        stage, pct = cell["badges"][0].split()
+        assert stage == ws["stage"] and stage in STAGES
+        assert pct == f"{round(ws['confidence'] * 100)}%"
+        assert ws["model"]
+        assert [t for t in cell["metadata"]["tags"] if t.startswith("stage:")] == [f"stage:{stage}"]
+
+
+def _saved_code_cells(path):
+    nb = json.loads(path.read_text())
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def test_demo_run_all_badges_and_saved_metadata(server):
+    base, token, work, env, tmp = server
+    shipped = (ROOT / "share" / "demo.ipynb").read_bytes()
+    OUT.mkdir(exist_ok=True)
+    shot = OUT / "browser-demo.png"
+    if shot.exists():
+        shot.unlink()
+    report = _drive(f"{base}/notebooks/demo.ipynb?token={token}", shot, tmp, "demo")
+
+    assert report["kernelName"] == "nbstage"
+    assert report["kernelDisplayName"] == "Python 3 (workflow stages)"
+    assert len(report["cells"]) == 6
+    _check_badges(report)
+    for cell in report["cells"]:
+        # position bottom (the default): under the cell's other outputs
+        assert cell["badgePosition"] == cell["outputAreas"] - 1, cell
+    assert report["dirtyBeforeSave"] is True  # the script marked the notebook changed
+
+    saved = _saved_code_cells(work / "demo.ipynb")
+    assert len(saved) == 6
+    for live, cell in zip(report["cells"], saved):
+        md = cell["metadata"]
+        assert set(md["workflow_stage"]) == {"stage", "confidence", "model"}
+        assert md["workflow_stage"] == live["metadata"]["workflow_stage"]
+        assert md["tags"] == [f"stage:{md['workflow_stage']['stage']}"]
+        assert "trusted" not in md
+        payloads = [o["metadata"]["nbstage"] for o in cell["outputs"]
+                    if STAGE_MIME in o.get("data", {})]
+        assert len(payloads) == 1 and payloads[0]["stage"] == md["workflow_stage"]["stage"]
+    # the user's run changed the copy, never the shipped notebook
+    assert (ROOT / "share" / "demo.ipynb").read_bytes() == shipped
+    assert shot.is_file() and shot.stat().st_size > 20000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_position_top_and_an_older_stage_tag(server):
+    base, token, work, env, tmp = server
+    nb = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": "a1", "outputs": [],
+             "metadata": {"tags": ["keep-me", "stage:bogus", "also-kept"],
+                          "workflow_stage": {"stage": "bogus", "confidence": 1, "model": "old"}},
+             "source": "from IPython.display import display\ndisplay(1)\ndisplay(2)"},
+            {"cell_type": "code", "execution_count": None, "id": "a2", "outputs": [],
+             "metadata": {}, "source": "import os\nimport sys"},
+        ],
+        "metadata": {"kernelspec": {"name": "nbstage-top", "display_name": "stages on top",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (work / "top.ipynb").write_text(json.dumps(nb))
+    report = _drive(f"{base}/notebooks/top.ipynb?token={token}", tmp / "top.png", tmp, "top")
+    assert report["kernelName"] == "nbstage-top"
+    _check_badges(report)
+    first = report["cells"][0]
+    assert first["outputAreas"] == 3 and first["badgePosition"] == 0, first
+    stage = first["metadata"]["workflow_stage"]["stage"]
+    # the stale tag is replaced where it stood; the others stay
+    assert first["metadata"]["tags"] == ["keep-me", f"stage:{stage}", "also-kept"]
+
+    saved = _saved_code_cells(work / "top.ipynb")
+    assert saved[0]["metadata"]["tags"] == ["keep-me", f"stage:{stage}", "also-kept"]
+    assert saved[0]["metadata"]["workflow_stage"]["model"] != "old"
+    assert saved[1]["metadata"]["tags"] == [f"stage:{saved[1]['metadata']['workflow_stage']['stage']}"]
