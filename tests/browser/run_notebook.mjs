@@ -3,7 +3,8 @@
 // Owns the browser half of tests/integration/test_browser.py: opens NOTEBOOK_URL in
 // Debian's headless Chromium (playwright-core, no browser download), waits for the
 // kernel, clicks Cell > Run All, waits for a stage badge under every code cell,
-// takes a screenshot, clicks File > Save and waits for the save to finish.  Prints
+// takes a screenshot, clicks File > Save and waits for the save to finish, then opens
+// the saved notebook again.  Prints
 // one JSON report on stdout; the Python side checks it and the saved file.
 //
 // usage: node run_notebook.mjs NOTEBOOK_URL SCREENSHOT.png USER_DATA_DIR [TIMEOUT_MS]
@@ -83,6 +84,20 @@ try {
     await page.click('#save_checkpoint > a');
     report.saved = await saved;
     report.dirtyAfterSave = await page.evaluate(() => Jupyter.notebook.dirty);
+
+    // Open the saved notebook again: the badges come back from the file, and the
+    // saved scripts, run again, must not mark an unchanged notebook as changed.
+    await page.reload();
+    await page.waitForFunction(() => window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded);
+    await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
+        .every(c => c.element[0].querySelector('.output .nbstage-badge')));
+    await page.waitForTimeout(1000); // the scripts' own retries end well within this
+    report.reopened = await page.evaluate(() => ({
+        trusted: Jupyter.notebook.trusted,
+        dirty: Jupyter.notebook.dirty,
+        badges: Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
+            .map(c => c.element[0].querySelectorAll('.output .nbstage-badge').length),
+    }));
 } catch (e) {
     report.error = String(e && e.stack || e);
 } finally {

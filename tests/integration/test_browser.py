@@ -164,6 +164,11 @@ def test_demo_run_all_badges_and_saved_metadata(server):
         # position bottom (the default): under the cell's other outputs
         assert cell["badgePosition"] == cell["outputAreas"] - 1, cell
     assert report["dirtyBeforeSave"] is True  # the script marked the notebook changed
+    # opened again: every badge is back, and nothing counts as changed
+    assert report["reopened"]["badges"] == [1] * 6, report["reopened"]
+    assert report["reopened"]["dirty"] is False, report["reopened"]
+    # saved by the user's session, the notebook is trusted, so the scripts did run again
+    assert report["reopened"]["trusted"] is True, report["reopened"]
 
     saved = _saved_code_cells(work / "demo.ipynb")
     assert len(saved) == 6
