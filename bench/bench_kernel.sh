@@ -81,7 +81,7 @@ for i in range(3):  # start-up, alternating; the last pair stays up for the rest
         starts[name].append(dt)
         if i < 2:
             kc.stop_channels()
-            km.shutdown_kernel(now=True)
+            km.shutdown_kernel(now=False)
         else:
             kernels[name] = (km, kc)
 
@@ -112,7 +112,7 @@ proxy_rss = rss_kb(proxy_pid)
 child_rss = sum(rss_kb(int(c)) for c in open(f"/proc/{proxy_pid}/task/{proxy_pid}/children").read().split())
 for km, kc in kernels.values():
     kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    km.shutdown_kernel(now=False)
 
 d, p = lat["python3"], lat["nbs-bench"]
 print(f"model: {model or 'none (relay only, no tags)'}")

@@ -97,13 +97,50 @@ static void write_str(int fd, const char *s)
     (void)r;
 }
 
+/* Removes DIR and the files in it (no subfolders are ever made). */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[600];
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+                unlink(path);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* A proxy killed with SIGKILL cannot remove its folder; the next one to start removes
+ * the folders of ours whose owner process is gone (the folder name carries its pid). */
+static void sweep_stale(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid;
+        char rest[16], path[200];
+        struct stat st;
+        if (sscanf(e->d_name, "nbstage-kernel-%ld-%15s", &pid, rest) != 2 || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours */
+        snprintf(path, sizeof path, "%s/%.150s", tmp, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid()) remove_dir(path);
+    }
+    closedir(d);
+}
+
 int child_start(struct child *c, const struct found_kernelspec *ks,
                 const struct connection *parent, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || strlen(tmp) > 80) tmp = "/tmp"; /* ipc paths must stay short */
-    snprintf(c->dir, sizeof c->dir, "%s/nbstage-kernel-XXXXXX", tmp);
+    sweep_stale(tmp);
+    snprintf(c->dir, sizeof c->dir, "%s/nbstage-kernel-%ld-XXXXXX", tmp, (long)getpid());
     if (!mkdtemp(c->dir)) { /* mkdtemp makes it 0700: the endpoints are ours alone */
         snprintf(err, errlen, "%s: %s", c->dir, strerror(errno));
         c->dir[0] = 0;
@@ -215,18 +252,7 @@ void child_describe_exit(const struct child *c, char *out, size_t outlen)
 void child_cleanup(struct child *c)
 {
     if (c->dir[0]) {
-        DIR *d = opendir(c->dir);
-        if (d) {
-            struct dirent *e;
-            char path[600];
-            while ((e = readdir(d)))
-                if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                    snprintf(path, sizeof path, "%s/%s", c->dir, e->d_name);
-                    unlink(path);
-                }
-            closedir(d);
-        }
-        rmdir(c->dir);
+        remove_dir(c->dir);
         c->dir[0] = 0;
     }
     connection_free(&c->conn);

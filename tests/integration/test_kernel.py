@@ -102,7 +102,7 @@ class Kernel:
         try:
             self.kc.stop_channels()
             if self.km.has_kernel:
-                self.km.shutdown_kernel(now=True)
+                self.km.shutdown_kernel(now=not self.km.is_alive())
         finally:
             self._logf.close()
 
@@ -374,7 +374,13 @@ def test_kill9_of_the_proxy_kills_the_child(specs, logs):
         assert gone(child, 5), "the child outlived the proxy"
     finally:
         k.close()
-        shutil.rmtree(d, ignore_errors=True)  # nobody is left to remove it after kill -9
+    assert d.exists()  # nobody was left to remove it; the next stage kernel does
+    k2 = Kernel("nbs-signal", logs)
+    try:
+        assert not d.exists(), "a new kernel sweeps the folders of dead ones"
+    finally:
+        k2.close()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_sigterm_stops_the_child(specs, logs):
