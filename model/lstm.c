@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/lstm_cell.h"
 #include "model/train.h"
 
 size_t lstm_params_count(const struct lstm_params *p)
@@ -225,34 +226,6 @@ struct lstm_work *lstm_work_new(const struct lstm_params *p, int max_batch, int 
 
 /* ---- forward ---------------------------------------------------------------- */
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* One step's gates and states for B rows, in place: z (B x 4H) holds x W + h W_h + b
- * on entry, the activations i f g o on return; c_prev -> c_next; h written to h_out
- * (unmasked) and, when hm_next is not NULL, h * rec_mask to hm_next. */
-static void lstm_cell(int B, int H, float *z, const float *c_prev, float *c_next,
-                      float *h_out, float *hm_next, const float *rmask)
-{
-    int G = 4 * H;
-    for (int bi = 0; bi < B; bi++) {
-        float *zi = z + (size_t)bi * G, *zf = zi + H, *zg = zi + 2 * H, *zo = zi + 3 * H;
-        const float *cp = c_prev + (size_t)bi * H;
-        float *cn = c_next + (size_t)bi * H, *h = h_out + (size_t)bi * H;
-        for (int j = 0; j < H; j++) {
-            float i = sigmoidf(zi[j]), f = sigmoidf(zf[j]), g = tanhf(zg[j]), o = sigmoidf(zo[j]);
-            float c = f * cp[j] + i * g;
-            zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o;
-            cn[j] = c;
-            h[j] = o * tanhf(c);
-        }
-        if (hm_next) {
-            float *hm = hm_next + (size_t)bi * H;
-            const float *rm = rmask ? rmask + (size_t)bi * H : NULL;
-            for (int j = 0; j < H; j++) hm[j] = rm ? h[j] * rm[j] : h[j];
-        }
-    }
-}
-
 /* Dense layer and softmax on the last hidden state; returns the summed cross-entropy
  * against TARGETS (Keras clips probabilities to [1e-7, 1 - 1e-7] before the log). */
 static double dense_softmax(const struct lstm_params *p, int B, const float *h, float *probs,
@@ -355,7 +328,7 @@ static void fwd_recur(void *ctx, int part, int nparts)
         if (t > 0)  /* h(-1) = 0: no recurrent term at the first step */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, G, H,
                         1.0f, w->Hm + ((size_t)t * B + lo) * H, H, p->Wh, G, 1.0f, z, G);
-        lstm_cell(n, H, z, w->C + ((size_t)t * B + lo) * H, w->C + ((size_t)(t + 1) * B + lo) * H,
+        lstm_cell_forward(n, H, z, w->C + ((size_t)t * B + lo) * H, w->C + ((size_t)(t + 1) * B + lo) * H,
                   w->hlast + (size_t)lo * H, t + 1 < T ? w->Hm + ((size_t)(t + 1) * B + lo) * H : NULL, rmask);
     }
 }
@@ -392,22 +365,7 @@ static void bwd_recur(void *ctx, int part, int nparts)
         const float *a = w->Z + ((size_t)t * B + lo) * G;
         float *dz = w->dZ + ((size_t)t * B + lo) * G;
         const float *cprev = w->C + ((size_t)t * B + lo) * H, *ccur = w->C + ((size_t)(t + 1) * B + lo) * H;
-        for (int bi = 0; bi < n; bi++) {
-            const float *ai = a + (size_t)bi * G, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;
-            float *di = dz + (size_t)bi * G, *df = di + H, *dg = di + 2 * H, *dout = di + 3 * H;
-            const float *cp = cprev + (size_t)bi * H, *cc = ccur + (size_t)bi * H;
-            float *dh = dhs + (size_t)bi * H, *dc = dcs + (size_t)bi * H;
-            for (int j = 0; j < H; j++) {
-                float tc = tanhf(cc[j]);
-                float i = ai[j], f = af[j], gg = ag[j], o = ao[j];
-                float dcj = dc[j] + dh[j] * o * (1 - tc * tc);
-                dout[j] = dh[j] * tc * o * (1 - o);
-                di[j] = dcj * gg * i * (1 - i);
-                df[j] = dcj * cp[j] * f * (1 - f);
-                dg[j] = dcj * i * (1 - gg * gg);
-                dc[j] = dcj * f;
-            }
-        }
+        lstm_cell_backward(n, H, a, cprev, ccur, dhs, dcs, dz);
         if (t > 0) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, H, G,
                         1.0f, dz, G, p->Wh, G, 0.0f, dhs, H);

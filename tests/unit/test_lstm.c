@@ -35,19 +35,19 @@ static void random_batch(struct lstm_rng *r, int *tok, float *tg)
 
 struct block { const char *name; float *w, *g; size_t n; };
 
-static void gradcheck(int with_masks)
+static void gradcheck(int hid, int with_masks)
 {
     struct lstm_params p, g;
-    assert_int_equal(lstm_params_init(&p, V, D, HID, NC, 7), 0);
+    assert_int_equal(lstm_params_init(&p, V, D, hid, NC, 7), 0);
     /* Larger biases and dense weights than the initialisers give, so that every gate
      * and the softmax are away from their flat regions and every block matters. */
     struct lstm_rng r;
     lstm_rng_seed(&r, 99);
-    for (int i = 0; i < 4 * HID; i++) p.b[i] += (float)(lstm_rng_uniform(&r) - 0.5);
+    for (int i = 0; i < 4 * hid; i++) p.b[i] += (float)(lstm_rng_uniform(&r) - 0.5);
     for (int i = 0; i < NC; i++) p.bd[i] = (float)(lstm_rng_uniform(&r) - 0.5);
     for (int i = 0; i < V * D; i++) p.E[i] *= 10;
     memset(&g, 0, sizeof g);
-    g.vocab = V; g.embed = D; g.hidden = HID; g.classes = NC;
+    g.vocab = V; g.embed = D; g.hidden = hid; g.classes = NC;
     assert_int_equal(lstm_params_alloc(&g), 0);
 
     struct lstm_work *w = lstm_work_new(&p, NB, T);
@@ -59,15 +59,15 @@ static void gradcheck(int with_masks)
         /* Keras-style masks: zeros and 1/(1-rate) scales, one per sequence and channel. */
         w->use_in_mask = w->use_rec_mask = 1;
         for (int i = 0; i < NB * D; i++) w->in_mask[i] = lstm_rng_uniform(&r) < 0.3 ? 0.0f : 1.0f / 0.7f;
-        for (int i = 0; i < NB * HID; i++) w->rec_mask[i] = lstm_rng_uniform(&r) < 0.3 ? 0.0f : 1.0f / 0.7f;
+        for (int i = 0; i < NB * hid; i++) w->rec_mask[i] = lstm_rng_uniform(&r) < 0.3 ? 0.0f : 1.0f / 0.7f;
     }
     lstm_forward(&p, w, tok, NB, tg);
     lstm_backward(&p, w, tg, &g);
 
     struct block blocks[] = {
-        { "E", p.E, g.E, (size_t)V * D },        { "Wx", p.Wx, g.Wx, (size_t)D * 4 * HID },
-        { "Wh", p.Wh, g.Wh, (size_t)HID * 4 * HID }, { "b", p.b, g.b, 4 * HID },
-        { "Wd", p.Wd, g.Wd, (size_t)HID * NC },  { "bd", p.bd, g.bd, NC },
+        { "E", p.E, g.E, (size_t)V * D },        { "Wx", p.Wx, g.Wx, (size_t)D * 4 * hid },
+        { "Wh", p.Wh, g.Wh, (size_t)hid * 4 * hid }, { "b", p.b, g.b, 4 * (size_t)hid },
+        { "Wd", p.Wd, g.Wd, (size_t)hid * NC },  { "bd", p.bd, g.bd, NC },
     };
     const float h = 1e-2f;
     for (size_t k = 0; k < sizeof blocks / sizeof *blocks; k++) {
@@ -89,16 +89,19 @@ static void gradcheck(int with_masks)
         }
         /* A block whose gradient is all zero would prove nothing. */
         assert_true(gmax > 1e-3);
-        printf("gradcheck%s %-2s: %zu entries, max relative error %.2e (max |grad| %.3g)\n",
-               with_masks ? " (dropout masks)" : "", bl->name, bl->n, worst, gmax);
+        printf("gradcheck hidden %d%s %-2s: %zu entries, max relative error %.2e (max |grad| %.3g)\n",
+               hid, with_masks ? " (dropout masks)" : "", bl->name, bl->n, worst, gmax);
     }
     lstm_work_free(w);
     lstm_params_free(&p);
     lstm_params_free(&g);
 }
 
-static void test_gradcheck_plain(void **state) { (void)state; gradcheck(0); }
-static void test_gradcheck_dropout(void **state) { (void)state; gradcheck(1); }
+/* hidden 5: the plain-C cell; 12: the vector cell on 8 units and plain C on 4. */
+static void test_gradcheck_plain(void **state) { (void)state; gradcheck(HID, 0); }
+static void test_gradcheck_dropout(void **state) { (void)state; gradcheck(HID, 1); }
+static void test_gradcheck_vector_cell(void **state) { (void)state; gradcheck(12, 0); }
+static void test_gradcheck_vector_cell_dropout(void **state) { (void)state; gradcheck(12, 1); }
 
 /* The embedding gradient touches only the batch's rows, and clearing them leaves it zero. */
 static void test_sparse_embedding_grad(void **state)
@@ -272,6 +275,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradcheck_plain),
         cmocka_unit_test(test_gradcheck_dropout),
+        cmocka_unit_test(test_gradcheck_vector_cell),
+        cmocka_unit_test(test_gradcheck_vector_cell_dropout),
         cmocka_unit_test(test_sparse_embedding_grad),
         cmocka_unit_test(test_init),
         cmocka_unit_test(test_adam),
