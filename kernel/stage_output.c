@@ -157,21 +157,34 @@ static const char js_body[] =
     "}\n"
     "setTimeout(apply, 0);\n";
 
+/* The script as saved in every tagged cell's output, so it goes without indentation
+ * and line breaks: JS_BODY's lines are written so that joining them is still valid. */
+static void sb_put_compact_js(struct sbuf *b, const char *js)
+{
+    while (*js) {
+        while (*js == ' ') js++;
+        const char *nl = strchr(js, '\n');
+        size_t n = nl ? (size_t)(nl - js) : strlen(js);
+        sb_putn(b, js, n);
+        js += n + (nl ? 1 : 0);
+    }
+}
+
 static char *metadata_js(const json_t *payload, const char *html, int top)
 {
     struct sbuf b = {0};
     json_t *h = json_string(html ? html : "");
     if (!h) return NULL;
-    sb_puts(&b, "/* nbstage: show the stage badge and write the cell's workflow_stage and "
-                "stage: tag (classic Notebook) */\n"
+    sb_puts(&b, "/* nbstage: the stage badge; in classic Notebook also the cell's "
+                "workflow_stage and stage: tag */\n"
                 "(function (element, self) {\n"
                 "var p = ");
     sb_put_js_literal(&b, payload);
     sb_puts(&b, ";\nvar html = ");
     sb_put_js_literal(&b, h);
     sb_puts(&b, top ? ";\nvar at_top = true;\n" : ";\nvar at_top = false;\n");
-    sb_puts(&b, js_body);
-    sb_puts(&b, "})(typeof element !== 'undefined' ? element : null, this);\n");
+    sb_put_compact_js(&b, js_body);
+    sb_puts(&b, "\n})(typeof element !== 'undefined' ? element : null, this);\n");
     json_decref(h);
     if (b.failed) { free(b.s); return NULL; }
     return b.s;
