@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "model/commands.h"
 #include "model/model.h"
 #include "model/tagging.h"
@@ -305,12 +307,13 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         .strip_outputs = o->strip_outputs,
         .record = o->dry_run,
     };
-    if (tag_notebook(nb, &to, &j->res) || !(bytes = nb_dumps(nb, &outlen))) {
+    /* --check needs the findings only, not the bytes */
+    if (tag_notebook(nb, &to, &j->res) || (!o->check && !(bytes = nb_dumps(nb, &outlen)))) {
         fprintf(err, "nbstage tag: %s: out of memory\n", j->path);
         j->failed = 1;
         goto done;
     }
-    int same = outlen == len && !memcmp(bytes, buf, len);
+    int same = bytes && outlen == len && !memcmp(bytes, buf, len);
     j->findings = tag_findings(&j->res) > 0;
     if (o->check) {
         if (j->findings)
@@ -440,11 +443,14 @@ static void print_summary(const struct run *r, double secs, int threads)
 {
     const struct options *o = &r->opt;
     long total = r->rewritten + r->unchanged + r->failed + r->skipped;
-    const char *verb = (o->check || o->dry_run) ? "to rewrite" : "rewritten";
-    fprintf(stderr, "nbstage tag: %ld notebooks: %ld %s, %ld unchanged, %ld failed", total,
-            r->rewritten, verb, r->unchanged, r->failed);
+    if (o->check) {
+        fprintf(stderr, "nbstage tag: %ld notebooks: %ld with missing or stale tags, %ld failed",
+                total, r->with_findings, r->failed);
+    } else {
+        fprintf(stderr, "nbstage tag: %ld notebooks: %ld %s, %ld unchanged, %ld failed", total,
+                r->rewritten, o->dry_run ? "to rewrite" : "rewritten", r->unchanged, r->failed);
+    }
     if (r->skipped) fprintf(stderr, ", %ld not done (interrupted)", r->skipped);
-    if (o->check) fprintf(stderr, "; %ld with missing or stale tags", r->with_findings);
     fprintf(stderr, "\nnbstage tag: %ld code cells: %ld tagged, %ld blank", r->code_cells,
             r->tagged, r->blank);
     if (o->from_outputs) fprintf(stderr, ", %ld without a tag output (kept)", r->kept);
@@ -555,6 +561,9 @@ int cmd_tag(int argc, char **argv)
             free(r.jobs);
             return EXIT_USAGE;
         }
+        /* parallelism is ours, one notebook per thread: no BLAS thread pool spinning
+         * beside the workers */
+        openblas_set_num_threads(1);
         char why[512];
         model = model_load(model_path, why, sizeof why);
         if (!model) {

@@ -254,7 +254,7 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cell
         *want = (struct cell_tag){.stage = STAGE_NONE};
     } else if (opt->from_outputs) {
         if (tag_from_outputs(cell, want)) *want = (struct cell_tag){.stage = TAG_KEEP};
-        *lines = tag_code_lines(src, len);
+        if (opt->count_lines) *lines = tag_code_lines(src, len);
     } else {
         float probs[N_STAGES];
         int s = model_classify(opt->model, src, len, probs);
@@ -262,7 +262,7 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cell
             *want = (struct cell_tag){s, tag_round(probs[s]), model_name(opt->model)};
         else
             *want = (struct cell_tag){.stage = STAGE_NONE};
-        *lines = tag_code_lines(src, len);
+        if (opt->count_lines) *lines = tag_code_lines(src, len);
     }
     free(src);
     return 0;

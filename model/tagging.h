@@ -72,6 +72,7 @@ struct tag_options {
     int from_outputs;       /* stage from the live tag output instead */
     int strip_outputs;      /* remove the live tag outputs */
     int record;             /* fill tag_result.changes (for --dry-run) */
+    int count_lines;        /* fill tag_result.lines (a second pass over each source) */
 };
 
 struct tag_cell_change {
@@ -87,7 +88,7 @@ struct tag_result {
     long blank;              /* empty or comment-only */
     long kept;               /* from_outputs: no stage output, left as it was */
     long per_stage[N_STAGES];/* tags carried afterwards, by stage */
-    long lines[N_STAGES];    /* their lines of code (comments and blank lines not counted) */
+    long lines[N_STAGES];    /* count_lines: their lines of code (no comments, no blank lines) */
     long missing, stale, removed, refreshed; /* cells per tag_change */
     long outputs_stripped;
     struct tag_cell_change *changes; /* record: one per changed cell (malloc'd) */

@@ -242,7 +242,7 @@ static void test_notebook_from_outputs(void **state)
                                        "[\"stage:load\"]}, \"source\": \"# Title\"}"));
     json_array_append_new(cells, code_cell("df.head()", "{\"tags\": [\"stage:explore\"]}"));
     json_array_append_new(cells, code_cell("  \n# nothing\n", "{\"tags\": [\"stage:load\"]}"));
-    struct tag_options opt = {.from_outputs = 1, .strip_outputs = 1, .record = 1};
+    struct tag_options opt = {.from_outputs = 1, .strip_outputs = 1, .record = 1, .count_lines = 1};
     struct tag_result res;
     assert_int_equal(tag_notebook(nb, &opt, &res), 0);
     assert_int_equal(res.code_cells, 3);

@@ -1,0 +1,92 @@
+#!/bin/sh
+# bench_tag.sh — `nbstage tag` over all of ../shared/corpus, beside a Python baseline.
+#
+# The corpus is copied to a temporary folder for each run (../shared is never
+# modified).  Baseline: Debian's python3-nbformat reading and writing the same
+# notebooks in place (nbformat.read + nbformat.write, no classification).  Then
+# `nbstage tag` with -j 1 and -j 2 on fresh copies (classification included, every
+# notebook rewritten atomically), and `tag --check` over the tagged copy.  Prints
+# seconds, notebooks/s, cells/s and the ratio to the baseline (goal: >= 20x), in wall
+# time and in CPU time (user + sys: what a busy shared machine disturbs least; the
+# baseline's is around its loop, ours the whole process).  nbstage fsyncs every file
+# it replaces (nb_save_atomic) and the baseline does not: on a busy disk the wall
+# figures carry that cost, the CPU figures do not.
+set -e
+cd "$(dirname "$0")/.."
+BIN=${NBSTAGE_BIN:-.}
+SHARED=${SHARED:-../shared}
+PYTHON=${PYTHON:-/usr/bin/python3}
+CORPUS=$SHARED/corpus
+if [ ! -d "$CORPUS" ]; then echo "bench_tag: $CORPUS absent: skipped"; exit 0; fi
+MODEL=${NBSTAGE_MODEL:-}
+[ -n "$MODEL" ] || for m in "$BIN/share/default.nbsm" share/default.nbsm; do
+    [ -f "$m" ] && { MODEL=$m; break; }
+done
+if [ -z "$MODEL" ] || [ ! -f "$MODEL" ]; then
+    echo "bench_tag: no model (share/default.nbsm or NBSTAGE_MODEL): skipped"
+    exit 0
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/nbstage-bench-tag.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT INT TERM
+fresh() {   # fresh NAME: a writable copy of the corpus at $TMP/NAME
+    rm -rf "$TMP/$1"
+    cp -r "$CORPUS" "$TMP/$1"
+    chmod -R u+w "$TMP/$1"
+    sync
+}
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
+
+fresh py
+find "$TMP/py" -name '*.ipynb' | sort >"$TMP/py.list"
+N=$(wc -l <"$TMP/py.list")
+MB=$(du -sm "$CORPUS" | cut -f1)
+echo "corpus: $N notebooks, ${MB} MB, copied to $TMP; model: $MODEL"
+
+# The baseline times itself, around the loop only (not the interpreter start-up).
+PY=$("$PYTHON" - "$TMP/py.list" <<'EOF'
+import sys, time, warnings
+import nbformat
+warnings.simplefilter("ignore")
+paths = [l.rstrip("\n") for l in open(sys.argv[1])]
+t, c = time.perf_counter(), time.process_time()
+for p in paths:
+    nb = nbformat.read(p, as_version=nbformat.NO_CONVERT)
+    nbformat.write(nb, p)
+print(f"{time.perf_counter() - t:.3f} {time.process_time() - c:.3f}")
+EOF
+)
+rm -rf "$TMP/py"
+PY_S=${PY% *}
+PY_CPU=${PY#* }
+printf '%-38s %7s %11s %9s %7s | %7s %7s\n' "" "wall s" "notebooks/s" "cells/s" "ratio" "cpu s" "ratio"
+printf '%-38s %7.2f %11s %9s %7s | %7.2f %7s\n' "python3 nbformat read+write (baseline)" \
+    "$PY_S" "$(rate "$N" "$PY_S")" "" "1.0x" "$PY_CPU" "1.0x"
+
+run_tag() {   # run_tag LABEL DIR ARGS...: times `nbstage tag ARGS DIR`
+    label=$1 dir=$2
+    shift 2
+    t0=$(now)
+    # failures are counted below; --check exits 1 on findings
+    /usr/bin/time -f "%U %S" -o "$TMP/cpu" \
+        "$BIN/nbstage" tag -m "$MODEL" "$@" "$dir" >/dev/null 2>"$TMP/err" || :
+    t1=$(now)
+    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    cpu=$(awk '{ s = $1 + $2 } END { printf "%.3f", s }' "$TMP/cpu")
+    cells=$(sed -n 's/^nbstage tag: \([0-9]*\) code cells.*/\1/p' "$TMP/err")
+    failed=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' "$TMP/err" | head -1)
+    printf '%-38s %7.2f %11s %9s %7s | %7.2f %7s%s\n' "$label" "$s" "$(rate "$N" "$s")" \
+        "$(rate "${cells:-0}" "$s")" "$(ratio "$PY_S" "$s")" "$cpu" "$(ratio "$PY_CPU" "$cpu")" \
+        "$([ "${failed:-0}" = 0 ] || echo "  ($failed failed)")"
+}
+
+fresh j1
+run_tag "nbstage tag -j 1" "$TMP/j1" -j 1
+rm -rf "$TMP/j1"
+fresh j2
+run_tag "nbstage tag -j 2" "$TMP/j2" -j 2
+run_tag "nbstage tag --check -j 2 (tagged)" "$TMP/j2" --check -j 2
+echo "goal: >= 20x the baseline with classification included, scaling with cores"
+echo "(CPU ratio with -j 2: total CPU of both threads, so it does not grow with cores)"
