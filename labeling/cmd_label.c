@@ -630,7 +630,7 @@ int cmd_label(int argc, char **argv)
         {"jobs", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
-    optind = 1;
+    optind = 0; /* GNU getopt: a full re-initialisation, so the command may run twice */
     int c;
     while ((c = getopt_long(argc, argv, "o:j:qh", lopts, NULL)) != -1) {
         switch (c) {

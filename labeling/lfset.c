@@ -122,6 +122,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     int nr = (int)s->rules.n, b = nr;
     for (int i = 0; i < s->n; i++) votes[i] = STAGE_NONE;
     info->shows = shows_something(v);
+    info->empty = v->n_stmts == 0;
     info->n_votes = 0;
     if (imports_only(s, v, md)) {
         votes[b + LF_BUILTIN_IMPORTS_ONLY] = STAGE_IMPORTS;
@@ -164,7 +165,7 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
 {
     int b = (int)s->rules.n, p = ctx ? ctx->prev_stage : STAGE_NONE, n = 0;
     /* an imports-only cell is decided; the cell after the imports starts the work */
-    if (p < 0 || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
+    if (p < 0 || info->empty || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
     if ((p == STAGE_TRAIN || p == STAGE_EVALUATE) && info->shows) {
         votes[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
         n++;

@@ -48,6 +48,7 @@ void lfset_free(struct lfset *s);
 struct lf_cellinfo {
     int n_votes;            /* votes from rules and imports_only */
     int shows;              /* the cell only prints, displays, plots or shows values */
+    int empty;              /* no code at all (comments, disabled code): no stage */
 };
 
 /* Fills VOTES[0..s->n) with a stage id or STAGE_NONE per LF, from the rules and

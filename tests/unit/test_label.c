@@ -1,0 +1,302 @@
+/* test_label.c — what the LFs read and how they vote (pytoken, lfset), and the
+ * `nbstage label` command end to end on small files.
+ *
+ * Covers each LF kind: job rules and the furthest-stage order, show rules that never
+ * decide, hint rules, the imports_only built-in judged on statements, the context
+ * built-ins; the views (comments, strings, disabled code, magics); the command's
+ * output lines, --votes mode, --gold report, bad input and bad rule files.
+ */
+#include "unit.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labeling/labelmodel.h"
+#include "labeling/lfset.h"
+#include "labeling/pytoken.h"
+#include "labeling/rules.h"
+#include "labeling/stage.h"
+#include "model/commands.h"
+
+/* ---- views ---- */
+
+static void test_views(void **state)
+{
+    (void)state;
+    const char *src =
+        "%matplotlib inline\n"
+        "\"\"\"a docstring that mentions model.fit(X)\"\"\"\n"
+        "df = pd.read_csv('train.csv')  # then model.fit(X)\n"
+        "x = f\"{df.shape}\" + r'\\d'\n"
+        "!pip install foo\n"
+        "'disabled code: model.predict(X)'\n"
+        "if a:\n    b = (1,\n         2); c = 3\n";
+    struct pyview v;
+    assert_int_equal(pyview_make(&v, src, strlen(src)), 0);
+    assert_null(strstr(v.code, "fit"));        /* comment and docstring gone */
+    assert_null(strstr(v.code, "predict"));    /* bare-string statement gone */
+    assert_non_null(strstr(v.code, "pd.read_csv('')"));
+    assert_non_null(strstr(v.code, "%matplotlib inline"));
+    assert_non_null(strstr(v.code, "!pip install foo"));
+    assert_non_null(strstr(v.strings, "train.csv\n"));
+    assert_non_null(strstr(v.strings, "{df.shape}\n"));
+    assert_null(strstr(v.strings, "docstring"));
+    /* statements: magic, read, x=, pip, if, b = (...), c = 3 */
+    assert_int_equal(v.n_stmts, 7);
+    assert_memory_equal(v.code + v.stmts[5].start, "b = (1,", 7);
+    assert_int_equal(v.stmts[5].indent, 4);
+    assert_memory_equal(v.code + v.stmts[6].start, "c = 3", 5);
+    pyview_free(&v);
+
+    /* malformed input never fails: unterminated string and bracket, empty */
+    const char *bad[] = {"x = 'abc\ny = (1,\n", "\"\"\"never closed", "", "\\", "((((("};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(pyview_make(&v, bad[i], strlen(bad[i])), 0);
+        pyview_free(&v);
+    }
+}
+
+/* ---- the LF set ---- */
+
+static const char rules_text[] =
+    "setup ^warnings\\.filterwarnings\\s*\\(\n"
+    "setup ^(?:np\\.random\\.seed|sns\\.set)\\s*\\(\n"
+    "setup ^%matplotlib\\b\n"
+    "setup ^!pip\\b\n"
+    "rule read load\n  any \\bread_csv\\s*\\(\n"
+    "rule counts explore\n  any \\.value_counts\\s*\\(\n"
+    "rule head explore show\n  any \\.head\\s*\\(\n"
+    "rule drop prep\n  any \\.drop\\s*\\(\n"
+    "rule fit train\n  any \\.fit\\s*\\(\n"
+    "rule predict evaluate\n  any \\.predict\\s*\\(\n"
+    "rule assign prep hint\n  any ^\\w+\\s*=\n"
+    "rule seed_rule imports\n  any \\bseed\\b\n";
+
+static struct lfset set;
+
+static int setup_set(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[256];
+    if (ruleset_load_text(&rs, rules_text, strlen(rules_text), "t", err, sizeof err) != 0) return -1;
+    return lfset_init(&set, &rs);
+}
+
+static int teardown_set(void **state)
+{
+    (void)state;
+    lfset_free(&set);
+    return 0;
+}
+
+static int idx(const char *name)
+{
+    for (int j = 0; j < set.n; j++)
+        if (strcmp(set.name[j], name) == 0) return j;
+    fail_msg("no LF %s", name);
+    return -1;
+}
+
+/* Votes of SRC as "name=stage,..." in LF order. */
+static const char *votes_of(const char *src, int prev)
+{
+    static char out[512];
+    signed char v[64];
+    struct pyview pv;
+    struct lf_cellinfo info;
+    assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
+    void *md = rules_match_data();
+    lfset_votes(&set, &pv, md, v, &info);
+    struct lf_context ctx = { prev };
+    lfset_context(&set, &info, &ctx, v);
+    rules_match_data_free(md);
+    pyview_free(&pv);
+    out[0] = 0;
+    for (int j = 0; j < set.n; j++)
+        if (v[j] >= 0)
+            snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s=%s", out[0] ? "," : "",
+                     set.name[j], stage_key[(int)v[j]]);
+    return out;
+}
+
+static void test_levels(void **state)
+{
+    (void)state;
+    assert_int_equal(set.n, 8 + N_LF_BUILTINS);
+    /* job: the furthest stage reached wins; earlier job rules abstain */
+    assert_string_equal(votes_of("df = pd.read_csv(p)\nX = df.drop('y', axis=1)", -1), "drop=prep");
+    assert_string_equal(votes_of("m.fit(X, y)\np = m.predict(X)", -1), "predict=evaluate");
+    assert_string_equal(votes_of("df = pd.read_csv(p)\ndf.value_counts()", -1), "counts=explore");
+    /* show: never decides; votes only when no other stage's job fired */
+    assert_string_equal(votes_of("df = pd.read_csv(p)\ndf.head()", -1), "read=load");
+    assert_string_equal(votes_of("df.head()", -1), "head=explore");
+    assert_string_equal(votes_of("df.value_counts()\ndf.head()", -1), "counts=explore,head=explore");
+    /* hint: only when no job or show rule fired */
+    assert_string_equal(votes_of("x = 3", -1), "assign=prep");
+    assert_string_equal(votes_of("x = df.head()", -1), "head=explore");
+    /* imports-stage rules lose to any other job */
+    assert_string_equal(votes_of("seed = 1\nm.fit(X)", -1), "fit=train");
+    /* comments and strings vote nothing */
+    assert_string_equal(votes_of("# m.fit(X)\nprint('m.predict(X)')", -1), "");
+}
+
+static void test_imports_only(void **state)
+{
+    (void)state;
+    int imp = idx("imports_only");
+    (void)imp;
+    assert_string_equal(votes_of("import numpy as np\nfrom sklearn import svm\n%matplotlib inline\n"
+                                 "warnings.filterwarnings('ignore')\nnp.random.seed(0)\n", 3),
+                        "imports_only=imports");
+    assert_string_equal(votes_of("try:\n    import xgboost\nexcept ImportError:\n    pass\n", -1),
+                        "imports_only=imports");
+    assert_string_equal(votes_of("!pip install -q timm\nimport timm", -1), "imports_only=imports");
+    /* imports plus real work: labeled by the work, and the built-in abstains */
+    assert_string_equal(votes_of("import pandas as pd\ndf = pd.read_csv(p)", -1), "read=load");
+    /* an import inside a string or comment is no import */
+    assert_string_equal(votes_of("# import os\nx = 'import os'", -1), "assign=prep");
+    /* `from x import` only; "from_a = 1" is not an import */
+    assert_string_equal(votes_of("from_a = 1", -1), "assign=prep");
+}
+
+static void test_context(void **state)
+{
+    (void)state;
+    /* prev_cell votes the previous cell's stage beside the rules */
+    assert_string_equal(votes_of("x = 3", STAGE_EXPLORE), "assign=prep,prev_cell=explore");
+    assert_string_equal(votes_of("df.head()", STAGE_LOAD), "head=explore,prev_cell=load");
+    /* after a model, a cell that only shows things is read as evaluation */
+    assert_string_equal(votes_of("print(score)", STAGE_TRAIN), "prev_cell=train,after_model=evaluate");
+    assert_string_equal(votes_of("x = score", STAGE_TRAIN), "assign=prep,prev_cell=train");
+    /* no context after an imports cell, none for an imports-only cell, none for the first */
+    assert_string_equal(votes_of("x = 3", STAGE_IMPORTS), "assign=prep");
+    assert_string_equal(votes_of("import os", STAGE_EVALUATE), "imports_only=imports");
+    assert_string_equal(votes_of("x = 3", STAGE_NONE), "assign=prep");
+    signed char v[4] = {STAGE_LOAD, STAGE_PREP, STAGE_PREP, STAGE_NONE};
+    assert_int_equal(lf_majority(v, 4), STAGE_PREP);
+    signed char t[2] = {STAGE_TRAIN, STAGE_LOAD};     /* tie: the furthest stage */
+    assert_int_equal(lf_majority(t, 2), STAGE_TRAIN);
+}
+
+/* ---- the command ---- */
+
+static char dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    if (!f) return NULL;
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static int run(const char *args)
+{
+    char line[1024], *argv[32];
+    int argc = 0;
+    snprintf(line, sizeof line, "label %s", args);
+    for (char *t = strtok(line, " "); t && argc < 31; t = strtok(NULL, " ")) {
+        static char store[32][256];
+        if (t[0] == '@') snprintf(store[argc], sizeof store[argc], "%s/%s", dir, t + 1);
+        else snprintf(store[argc], sizeof store[argc], "%s", t);
+        argv[argc] = store[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    return cmd_label(argc, argv);
+}
+
+static void test_command(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/test_label_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_file("r.txt", rules_text);
+    write_file("cells.jsonl",
+        "{\"id\": \"a.ipynb#0\", \"notebook\": \"a.ipynb\", \"index\": 0, \"source\": \"import os\"}\n"
+        "{\"id\": \"a.ipynb#1\", \"notebook\": \"a.ipynb\", \"index\": 1, \"source\": \"df = pd.read_csv('x.csv')\\ndf.head()\"}\n"
+        "\n"
+        "{\"id\": \"a.ipynb#2\", \"notebook\": \"a.ipynb\", \"index\": 2, \"source\": \"# only a comment\"}\n"
+        "{\"id\": \"a.ipynb#3\", \"notebook\": \"a.ipynb\", \"index\": 3, \"source\": \"m.fit(X, y)\"}\n"
+        "{\"id\": \"b.ipynb#0\", \"source\": \"m.predict(X)\"}\n");
+    write_file("gold.tsv", "cell_id\tlabel\tsecondary\tconfidence\tnote\n"
+                           "a.ipynb#1\tload\t\th\t\na.ipynb#3\ttrain\t\th\t\nb.ipynb#0\tevaluate\t\th\t\n");
+    assert_int_equal(run("--no-default-rules --rules @r.txt -q -j 2 -o @out.jsonl --gold @gold.tsv "
+                         "--report @rep.txt @cells.jsonl"), EXIT_OK);
+    char *out = read_file("out.jsonl");
+    assert_non_null(out);
+    /* input order, one line per cell, the stated fields */
+    const char *l0 = strstr(out, "{\"id\": \"a.ipynb#0\""), *l1 = strstr(out, "{\"id\": \"a.ipynb#1\"");
+    const char *l2 = strstr(out, "{\"id\": \"a.ipynb#2\""), *l4 = strstr(out, "{\"id\": \"b.ipynb#0\"");
+    assert_true(l0 == out && l1 > l0 && l2 > l1 && l4 > l2);
+    assert_non_null(strstr(l0, "\"stage\": \"imports\""));
+    assert_non_null(strstr(l1, "\"stage\": \"load\""));
+    assert_non_null(strstr(l1, "\"votes\": {\"read\": \"load\"}"));
+    assert_non_null(strstr(l2, "\"stage\": null, \"probabilities\": {}, \"votes\": {}"));
+    assert_non_null(strstr(l4, "\"stage\": \"evaluate\""));
+    assert_non_null(strstr(l1, "\"probabilities\": {\"load\": "));
+    char *rep = read_file("rep.txt");
+    assert_non_null(rep);
+    assert_non_null(strstr(rep, "label model    accuracy 1.000  coverage 1.000"));
+    assert_non_null(strstr(rep, "              precision    recall  f1-score   support"));
+    assert_non_null(strstr(rep, "imports_only"));
+
+    /* --votes: the label model alone */
+    write_file("m.tsv", "0\t-1\t0\n1\t1\t-1\n-1\t-1\t-1\n2\t-1\t2\n0\t0\t0\n");
+    write_file("t.txt", "0\n1\n0\n2\n0\n");
+    assert_int_equal(run("--votes @m.tsv --truth @t.txt -q -o @p.tsv --report @vrep.txt"), EXIT_OK);
+    char *p = read_file("p.tsv");
+    assert_non_null(p);
+    assert_int_equal(strncmp(p, "0\t", 2), 0);
+    assert_non_null(strstr(p, "\n-1\t0.0000\t0.0000\t0.0000\t0.0000\t0.0000\t0.0000\n"));
+    assert_non_null(strstr(read_file("vrep.txt"), "label model accuracy 1.0000 coverage 0.8000"));
+
+    /* bad input: a bad line is skipped and named (exit 1); bad rules and matrices: 2 */
+    write_file("bad.jsonl", "{\"id\": \"x#0\", \"source\": \"df.head()\"}\nnot json\n{\"id\": 3}\n");
+    assert_int_equal(run("--no-default-rules --rules @r.txt -q -o @o2.jsonl @bad.jsonl"), EXIT_FINDINGS);
+    assert_non_null(strstr(read_file("o2.jsonl"), "\"id\": \"x#0\""));
+    write_file("badrules.txt", "rule a load\nany (\n");
+    assert_int_equal(run("--no-default-rules --rules @badrules.txt -q @cells.jsonl"), EXIT_USAGE);
+    write_file("badm.tsv", "0\t1\n0\t7\n");
+    assert_int_equal(run("--votes @badm.tsv -q"), EXIT_USAGE);
+    write_file("ragged.tsv", "0\t1\n0\n");
+    assert_int_equal(run("--votes @ragged.tsv -q"), EXIT_USAGE);
+    assert_int_equal(run("--votes @m.tsv --truth @cells.jsonl -q -o @p.tsv"), EXIT_USAGE);
+    assert_int_equal(run("--no-default-rules -q @missing.jsonl"), EXIT_USAGE);
+    assert_int_equal(run("--bogus"), EXIT_USAGE);
+    assert_int_equal(run("--truth @t.txt @cells.jsonl"), EXIT_USAGE);
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_views),
+        cmocka_unit_test_setup_teardown(test_levels, setup_set, teardown_set),
+        cmocka_unit_test_setup_teardown(test_imports_only, setup_set, teardown_set),
+        cmocka_unit_test_setup_teardown(test_context, setup_set, teardown_set),
+        cmocka_unit_test(test_command),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,191 @@
+/* test_label_model.c — the generative label model (labeling/labelmodel.h).
+ *
+ * A synthetic label matrix whose generating parameters are known: 6 classes with a
+ * skewed prior, 12 one-stage LFs (two per class) that fire with probability a on their
+ * class and b elsewhere, and 2 context-like LFs that vote any class with a known
+ * accuracy.  The fit must recover every a within 0.03, every b within 0.01, the prior
+ * within 0.02 and the context accuracies within 0.05; its labels must beat majority
+ * vote; statistics counted in two shards and merged must give the same fit; a fit is
+ * deterministic and the same on 1 or 2 threads.
+ */
+#include "unit.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "labeling/labelmodel.h"
+
+#define N 40000
+#define M 14
+
+static const double prior[LM_K] = {0.10, 0.20, 0.12, 0.15, 0.33, 0.10};
+static const double a_true[12] = {0.6, 0.3, 0.5, 0.25, 0.7, 0.4, 0.55, 0.35, 0.45, 0.2, 0.8, 0.5};
+static const double b_true[12] = {0.02, 0.05, 0.03, 0.01, 0.04, 0.06, 0.02, 0.03, 0.05, 0.01, 0.02, 0.04};
+static const double acc_true[2] = {0.7, 0.5};
+
+static unsigned long long rng = 88172645463325252ULL;
+static double uniform(void) /* xorshift64*: reproducible on every platform */
+{
+    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
+    return (double)((rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static signed char L[N][M];
+static int Y[N];
+
+static void generate(void)
+{
+    for (int i = 0; i < N; i++) {
+        double u = uniform(), c = 0;
+        int y = LM_K - 1;
+        for (int k = 0; k < LM_K; k++) { c += prior[k]; if (u < c) { y = k; break; } }
+        Y[i] = y;
+        for (int j = 0; j < 12; j++) {
+            int s = j % LM_K;
+            L[i][j] = uniform() < (y == s ? a_true[j] : b_true[j]) ? (signed char)s : -1;
+        }
+        for (int j = 0; j < 2; j++) {
+            if (uniform() < 0.6) {
+                int v = y;
+                if (uniform() >= acc_true[j]) v = (y + 1 + (int)(uniform() * (LM_K - 1))) % LM_K;
+                L[i][12 + j] = (signed char)v;
+            } else {
+                L[i][12 + j] = -1;
+            }
+        }
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    generate();
+    return 0;
+}
+
+static void fit_range(struct label_model *m, int from, int to, int threads)
+{
+    struct lm_stats s;
+    assert_int_equal(lm_stats_init(&s, M), 0);
+    for (int i = from; i < to; i++) assert_true(lm_stats_add(&s, L[i], 1.0) >= 0);
+    struct lm_options o;
+    lm_options_default(&o);
+    o.threads = threads;
+    assert_int_equal(lm_fit(m, &s, &o), 0);
+    lm_stats_free(&s);
+}
+
+static void test_recovers_parameters(void **state)
+{
+    (void)state;
+    struct label_model m;
+    fit_range(&m, 0, N, 1);
+    for (int j = 0; j < 12; j++) {
+        int s = j % LM_K;
+        assert_int_equal(m.lf_stage[j], s);
+        double a = lm_prob_vote(&m, j, s, s), b = lm_prob_vote(&m, j, (s + 1) % LM_K, s);
+        if (fabs(a - a_true[j]) > 0.03 || fabs(b - b_true[j]) > 0.01)
+            fail_msg("LF %d: a %.3f (true %.3f), b %.3f (true %.3f)", j, a, a_true[j], b, b_true[j]);
+    }
+    for (int j = 0; j < 2; j++) {
+        assert_int_equal(m.lf_stage[12 + j], -1);
+        double acc = lm_lf_accuracy(&m, 12 + j);
+        if (fabs(acc - acc_true[j]) > 0.05) fail_msg("context LF %d: accuracy %.3f (true %.3f)", j, acc, acc_true[j]);
+    }
+    /* the prior is fitted on items with a vote; compare with the same items' classes */
+    double seen[LM_K] = {0}, tot = 0;
+    for (int i = 0; i < N; i++) {
+        int any = 0;
+        for (int j = 0; j < M; j++) any |= L[i][j] >= 0;
+        if (any) { seen[Y[i]]++; tot++; }
+    }
+    for (int k = 0; k < LM_K; k++)
+        if (fabs(exp(m.log_prior[k]) - seen[k] / tot) > 0.02)
+            fail_msg("prior[%d] %.3f, true %.3f", k, exp(m.log_prior[k]), seen[k] / tot);
+
+    /* better than majority vote on the same items, and on all voted items */
+    long lm_ok = 0, mv_ok = 0, both = 0, lm_n = 0;
+    for (int i = 0; i < N; i++) {
+        double p[LM_K];
+        int a = lm_predict(&m, L[i], p), b = lm_majority_vote(L[i], M);
+        if (a >= 0) {
+            lm_n++;
+            double sum = 0;
+            for (int k = 0; k < LM_K; k++) sum += p[k];
+            assert_true(fabs(sum - 1.0) < 1e-9);
+        }
+        if (a >= 0 && b >= 0) { both++; lm_ok += a == Y[i]; mv_ok += b == Y[i]; }
+    }
+    assert_true(lm_n > both);             /* ties are labeled too */
+    if (lm_ok <= mv_ok) fail_msg("label model %ld, majority vote %ld correct of %ld", lm_ok, mv_ok, both);
+    lm_free(&m);
+}
+
+static void test_shards_threads_determinism(void **state)
+{
+    (void)state;
+    struct lm_stats s1, s2;
+    assert_int_equal(lm_stats_init(&s1, M), 0);
+    assert_int_equal(lm_stats_init(&s2, M), 0);
+    for (int i = 0; i < N / 2; i++) lm_stats_add(&s1, L[i], 1.0);
+    for (int i = N / 2; i < N; i++) lm_stats_add(&s2, L[i], 1.0);
+    assert_int_equal(lm_stats_merge(&s1, &s2), 0);
+    struct label_model merged, whole, again, two;
+    struct lm_options o;
+    lm_options_default(&o);
+    assert_int_equal(lm_fit(&merged, &s1, &o), 0);
+    fit_range(&whole, 0, N, 1);
+    fit_range(&again, 0, N, 1);
+    fit_range(&two, 0, N, 2);
+    size_t nmu = (size_t)M * LM_K * (LM_K + 1);
+    assert_memory_equal(whole.log_mu, again.log_mu, nmu * sizeof(double));
+    assert_memory_equal(whole.log_prior, again.log_prior, sizeof whole.log_prior);
+    for (size_t k = 0; k < nmu; k++) {
+        assert_true(fabs(exp(whole.log_mu[k]) - exp(merged.log_mu[k])) < 1e-6);
+        assert_true(fabs(exp(whole.log_mu[k]) - exp(two.log_mu[k])) < 1e-6);
+    }
+    /* a merge of different LF counts is refused */
+    struct lm_stats other;
+    assert_int_equal(lm_stats_init(&other, M + 1), 0);
+    assert_int_equal(lm_stats_merge(&s1, &other), -1);
+    lm_stats_free(&other);
+    lm_stats_free(&s1);
+    lm_stats_free(&s2);
+    lm_free(&merged); lm_free(&whole); lm_free(&again); lm_free(&two);
+}
+
+static void test_edges(void **state)
+{
+    (void)state;
+    struct label_model m;
+    fit_range(&m, 0, 200, 1);
+    signed char none[M];
+    memset(none, -1, sizeof none);
+    double p[LM_K];
+    assert_int_equal(lm_predict(&m, none, p), -1);   /* no vote: unlabeled, not guessed */
+    for (int k = 0; k < LM_K; k++) assert_true(p[k] == 0.0);
+    lm_free(&m);
+    signed char tie[4] = {1, 2, -1, -1}, win[4] = {1, 2, 2, -1}, bad[4] = {9, -7, 3, -1};
+    assert_int_equal(lm_majority_vote(tie, 4), -1);
+    assert_int_equal(lm_majority_vote(win, 4), 2);
+    assert_int_equal(lm_majority_vote(bad, 4), 3);   /* out-of-range votes are abstains */
+    /* a matrix with only abstains still fits (nothing to learn) */
+    struct lm_stats s;
+    assert_int_equal(lm_stats_init(&s, 4), 0);
+    signed char abst[4] = {-1, -1, -1, -1};
+    lm_stats_add(&s, abst, 10);
+    assert_int_equal(lm_fit(&m, &s, NULL), 0);
+    lm_free(&m);
+    lm_stats_free(&s);
+    assert_int_equal(lm_stats_init(&s, 0), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recovers_parameters),
+        cmocka_unit_test(test_shards_threads_determinism),
+        cmocka_unit_test(test_edges),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

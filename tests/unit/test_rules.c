@@ -1,0 +1,158 @@
+/* test_rules.c — the rule-file parser and matcher (labeling/rules.h).
+ *
+ * Bad rule files must fail with "file:line: reason"; macros, levels, overrides and
+ * `disable` must do what share/rules.txt documents; patterns see the code view, so
+ * comments and strings never match; and the shipped rule file must load.
+ */
+#include "unit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "labeling/pytoken.h"
+#include "labeling/rules.h"
+#include "labeling/stage.h"
+
+static int load(struct ruleset *rs, const char *text, char *err, size_t n)
+{
+    return ruleset_load_text(rs, text, strlen(text), "t.rules", err, n);
+}
+
+/* Each bad file and the start of the message it must produce. */
+static void test_bad_files_name_the_line(void **state)
+{
+    (void)state;
+    static const struct { const char *text, *want; } bad[] = {
+        {"rule a load\nany (unclosed\n", "t.rules:2: bad pattern"},
+        {"# c\n\nany x\n", "t.rules:3: 'any' outside a rule"},
+        {"rule a nowhere\nany x\n", "t.rules:1: unknown stage 'nowhere'"},
+        {"rule a load loud\nany x\n", "t.rules:1: unknown level 'loud'"},
+        {"rule\n", "t.rules:1: expected: rule NAME STAGE"},
+        {"rule a load\nany {NOPE}\n", "t.rules:2: unknown macro {NOPE}"},
+        {"define lower x\n", "t.rules:1: expected: define NAME PATTERN"},
+        {"rule a load\nfrobnicate x\n", "t.rules:2: unknown keyword 'frobnicate'"},
+        {"rule a load\nnone x\n", "t.rules:1: rule a has no any/all/string pattern"},
+        {"disable ghost\n", "t.rules:1: disable: no rule named 'ghost'"},
+        {"rule a/b load\nany x\n", "t.rules:1: bad rule name 'a/b'"},
+        {"setup\n", "t.rules:1: expected: setup PATTERN"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct ruleset rs;
+        memset(&rs, 0, sizeof rs);
+        char err[512] = "";
+        assert_int_equal(load(&rs, bad[i].text, err, sizeof err), -1);
+        if (strncmp(err, bad[i].want, strlen(bad[i].want)) != 0)
+            fail_msg("case %zu: got '%s', want prefix '%s'", i, err, bad[i].want);
+        ruleset_free(&rs);
+    }
+    char err[512];
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(ruleset_load_file(&rs, "/nonexistent/rules.txt", err, sizeof err), -1);
+    assert_string_equal(err, "/nonexistent/rules.txt: cannot open");
+}
+
+static int fires(const struct ruleset *rs, const char *name, const char *src)
+{
+    struct pyview v;
+    assert_int_equal(pyview_make(&v, src, strlen(src)), 0);
+    void *md = rules_match_data();
+    int hit = -1;
+    for (size_t i = 0; i < rs->n; i++)
+        if (strcmp(rs->rules[i].name, name) == 0) hit = rule_matches(&rs->rules[i], &v, md);
+    rules_match_data_free(md);
+    pyview_free(&v);
+    assert_true(hit >= 0);
+    return hit;
+}
+
+static void test_directives(void **state)
+{
+    (void)state;
+    const char *text =
+        "# a comment\n"
+        "define READ (?:\\bread_csv\\s*\\()\n"
+        "define READ2 (?:{READ}|\\bread_json\\s*\\()\n"
+        "setup ^np\\.random\\.seed\\s*\\(\n"
+        "rule read load\n"
+        "  any {READ2}\n"
+        "  none \\.fit\\s*\\(\n"
+        "rule csv_string load show\n"
+        "  any \\bopen\\s*\\(\n"
+        "  string \\.csv\\b\n"
+        "rule both explore hint\n"
+        "  all \\.head\\s*\\(\n"
+        "  all \\.tail\\s*\\(\n";
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    if (load(&rs, text, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(rs.n, 3);
+    assert_int_equal(rs.rules[0].stage, STAGE_LOAD);
+    assert_int_equal(rs.rules[0].level, LF_JOB);
+    assert_int_equal(rs.rules[1].level, LF_SHOW);
+    assert_int_equal(rs.rules[2].level, LF_HINT);
+    assert_int_equal(rs.rules[2].line, 11);
+    assert_true(fires(&rs, "read", "df = pd.read_csv('x.csv')"));
+    assert_true(fires(&rs, "read", "df = pd.read_json(p)"));        /* nested macro */
+    assert_false(fires(&rs, "read", "df = pd.read_csv(p)\nm.fit(df)")); /* none */
+    assert_false(fires(&rs, "read", "# df = pd.read_csv(p)\nx = 1")); /* comment */
+    assert_false(fires(&rs, "read", "s = 'pd.read_csv(p)'"));       /* string */
+    assert_false(fires(&rs, "read", "'''\ndf = pd.read_csv(p)\n'''\nx = 2")); /* disabled code */
+    assert_true(fires(&rs, "csv_string", "f = open('data/train.csv')"));
+    assert_false(fires(&rs, "csv_string", "f = open('notes.md')"));
+    assert_true(fires(&rs, "both", "df.head()\ndf.tail()"));
+    assert_false(fires(&rs, "both", "df.head()"));
+    void *md = rules_match_data();
+    assert_true(ruleset_is_setup(&rs, "np.random.seed(1)", 17, md));
+    assert_false(ruleset_is_setup(&rs, "x = np.random.rand(3)", 21, md));
+    rules_match_data_free(md);
+
+    /* A second file overrides by name, adds new names, disables old ones. */
+    const char *user =
+        "rule read prep\n  any \\bread_parquet\\s*\\(\n"
+        "rule mine train\n  any \\bmy_fit\\s*\\(\n"
+        "disable both\n";
+    if (load(&rs, user, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(rs.n, 3);
+    assert_int_equal(rs.rules[0].stage, STAGE_PREP);
+    assert_false(fires(&rs, "read", "pd.read_csv(p)"));
+    assert_true(fires(&rs, "read", "pd.read_parquet(p)"));
+    assert_true(fires(&rs, "mine", "my_fit(X, y)"));
+    ruleset_free(&rs);
+}
+
+static void test_shipped_rules_load(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    if (ruleset_load_file(&rs, "share/rules.txt", err, sizeof err) != 0) fail_msg("%s", err);
+    assert_true(rs.n >= 41);
+    int per[N_STAGES] = {0};
+    for (size_t i = 0; i < rs.n; i++) per[rs.rules[i].stage]++;
+    for (int s = 0; s < N_STAGES; s++)
+        if (s != STAGE_IMPORTS && per[s] < 4) fail_msg("stage %s has %d rules", stage_key[s], per[s]);
+    assert_true(rs.n_setup >= 10);
+    /* a few cells every notebook has, with the stage the guide gives them */
+    assert_true(fires(&rs, "load_read_file", "train = pd.read_csv('../input/train.csv')"));
+    assert_true(fires(&rs, "train_fit", "model.fit(X_train, y_train)"));
+    assert_false(fires(&rs, "train_fit", "scaler.fit(X_train)"));   /* a transformer: prep */
+    assert_true(fires(&rs, "prep_transform", "scaler.fit(X_train)"));
+    assert_true(fires(&rs, "eval_metrics", "print(accuracy_score(y_test, pred))"));
+    assert_false(fires(&rs, "eval_metrics", "g = GridSearchCV(m, p)\ng.fit(X, y)\nprint(accuracy_score(y, g.predict(X)))"));
+    assert_true(fires(&rs, "explore_plot", "sns.countplot(x='Survived', data=df)"));
+    assert_false(fires(&rs, "train_network", "pat = re.compile('[a-z]+')"));
+    ruleset_free(&rs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_files_name_the_line),
+        cmocka_unit_test(test_directives),
+        cmocka_unit_test(test_shipped_rules_load),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
