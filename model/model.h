@@ -33,6 +33,8 @@ int model_seq_len(const nbs_model *m);
 /* SRC's word ids, front-padded to model_seq_len(); returns the count of real words
  * (at the end of IDS), -1 when out of memory. */
 int model_encode(const nbs_model *m, const char *src, size_t len, int *ids);
+/* The word of vocabulary id ID (1..), or NULL past the end. */
+const char *model_word(const nbs_model *m, int id);
 /* model_classify on ids already encoded: the last N ids of a cell (N <= seq_len). */
 int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_STAGES]);
 

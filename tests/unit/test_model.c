@@ -12,6 +12,7 @@
 #include "model/lstm.h"
 #include "model/model.h"
 #include "model/modelfile.h"
+#include "model/train.h"
 #include "model/vocab.h"
 
 static unsigned long long rng_state = 88172645463325252ull;
@@ -128,7 +129,7 @@ static void check_against_reference(int vocab, int embed, int hidden, float scal
     for (int t = 0; t < 40; t++) {
         int nwords = t == 0 ? 0 : t < 30 ? 1 + t * 3 : 130 + t * 5;
         char *src = random_cell(nwords);
-        if (t == 0) strcpy(src, "zzrare only_rare_words"); /* all out of vocabulary: all padding */
+        if (t == 0) { free(src); src = strdup("zzrare only_rare_words"); } /* no known word: all padding */
         int ids[120];
         int n = vocab_encode(&v, src, strlen(src), ids, 120);
         assert_true(n >= 0 && n <= 120);
@@ -163,6 +164,51 @@ static void matches_reference_portable(void **state)
     setenv("NBSTAGE_PORTABLE", "1", 1); /* the non-AVX-512 step, chosen at load */
     check_against_reference(300, 32, 64, 0.3f);
     unsetenv("NBSTAGE_PORTABLE");
+}
+
+/* model_classify against C1's batch path (lstm_predict), at the study's sizes with
+ * Keras-initialised weights and with larger random ones. */
+static void check_against_lstm_predict(struct lstm_params *p, const char *what)
+{
+    char path[] = "/tmp/nbstage-test-model-XXXXXX";
+    close(mkstemp(path));
+    struct vocab v;
+    nbs_model *m = make_model(path, p, &v);
+    enum { N = 24 };
+    static int ids[N * 120];
+    char *cells[N];
+    for (int i = 0; i < N; i++) {
+        cells[i] = random_cell(i * 7);
+        assert_true(vocab_encode(&v, cells[i], strlen(cells[i]), ids + i * 120, 120) >= 0);
+    }
+    static float want[N * 6];
+    assert_int_equal(lstm_predict(p, ids, N, 120, want), 0);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        float got[6];
+        int best = model_classify(m, cells[i], strlen(cells[i]), got);
+        if (i == 0) { assert_int_equal(best, STAGE_NONE); continue; } /* an empty cell */
+        for (int s = 0; s < 6; s++) if (fabs(got[s] - want[i * 6 + s]) > worst) worst = fabs(got[s] - want[i * 6 + s]);
+        free(cells[i]);
+    }
+    free(cells[0]);
+    printf("%s: max |model_classify - lstm_predict| = %.2g over %d cells\n", what, worst, N - 1);
+    if (worst > 1e-5) fail_msg("%s: max difference %g > 1e-5", what, worst);
+    model_free(m);
+    vocab_free(&v);
+    unlink(path);
+}
+
+static void matches_lstm_predict(void **state)
+{
+    (void)state;
+    struct lstm_params p;
+    assert_int_equal(lstm_params_init(&p, 400, 512, 64, 6, 7), 0); /* Keras initialisers */
+    check_against_lstm_predict(&p, "keras init, 512/64");
+    lstm_params_free(&p);
+    random_params(&p, 300, 64, 64, 0.4f); /* larger weights: saturated gates, peaked outputs */
+    check_against_lstm_predict(&p, "random +-0.4, 64/64");
+    free_params(&p);
 }
 
 static void blank_and_truncated_cells(void **state)
@@ -265,6 +311,7 @@ int main(void)
         cmocka_unit_test(matches_reference_h64),
         cmocka_unit_test(matches_reference_h20),
         cmocka_unit_test(matches_reference_portable),
+        cmocka_unit_test(matches_lstm_predict),
         cmocka_unit_test(blank_and_truncated_cells),
         cmocka_unit_test(same_answers_from_many_threads),
         cmocka_unit_test(load_errors_name_the_file),
