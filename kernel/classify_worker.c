@@ -1,74 +1,116 @@
-/* classify_worker.c — the classification thread (see classify_worker.h).
+/* classify_worker.c — the classification thread and its jobs (see classify_worker.h).
  *
- * A job is two frames [msg_id, source]; an answer is [msg_id, content-json or empty].
- * An empty msg_id asks the thread to stop.
+ * The PAIR carries job pointers to the thread (each with a reference the thread drops
+ * when it is through with it; a NULL pointer asks it to stop) and the msg_ids of jobs
+ * it has run back to the proxy.  A job's state goes QUEUED -> CLAIMED -> DONE; the
+ * claim is a compare-and-swap, so exactly one thread runs it.
  */
 #include "kernel/classify_worker.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
 
+enum { JOB_QUEUED, JOB_CLAIMED, JOB_DONE };
+
+struct classify_job {
+    atomic_int state;
+    atomic_int refs;
+    char *src;
+    size_t len;
+    char *content; /* written by the claimer before state becomes DONE */
+    char id[128];
+};
+
 struct classify_worker {
     void *ctx, *main_end, *thread_end;
     const nbs_model *model;
     const struct stage_display_options *opt;
-    long delay_ms; /* NBSTAGE_CLASSIFY_DELAY_MS: a test hook that makes the model slow, so
-                    * that tests reach the proxy's held-idle path */
+    /* Test hooks that make the thread slow, so that tests reach both of the proxy's
+     * paths: NBSTAGE_CLASSIFY_LATE_MS sleeps before claiming a job (the proxy then runs
+     * it), NBSTAGE_CLASSIFY_DELAY_MS after claiming it (the proxy holds the idle). */
+    long late_ms, delay_ms;
     pthread_t thread;
 };
 
-static char *recv_frame(void *sock, size_t *len, int *more)
+struct classify_job *classify_job_new(const char *id, const char *src, size_t len)
 {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, sock, 0) < 0) { zmq_msg_close(&m); return NULL; }
-    *len = zmq_msg_size(&m);
-    *more = zmq_msg_more(&m);
-    char *s = malloc(*len + 1);
-    if (s) { memcpy(s, zmq_msg_data(&m), *len); s[*len] = 0; }
-    zmq_msg_close(&m);
-    return s;
+    struct classify_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->src = malloc(len + 1))) { free(j); return NULL; }
+    memcpy(j->src, src, len);
+    j->src[len] = 0;
+    j->len = len;
+    snprintf(j->id, sizeof j->id, "%s", id);
+    atomic_init(&j->state, JOB_QUEUED);
+    atomic_init(&j->refs, 1);
+    return j;
 }
 
-static char *classify(const struct classify_worker *w, const char *src, size_t len)
+void classify_job_release(struct classify_job *j)
+{
+    if (j && atomic_fetch_sub(&j->refs, 1) == 1) {
+        free(j->src);
+        free(j->content);
+        free(j);
+    }
+}
+
+int classify_job_claim(struct classify_job *j)
+{
+    int queued = JOB_QUEUED;
+    return atomic_compare_exchange_strong(&j->state, &queued, JOB_CLAIMED);
+}
+
+int classify_job_done(const struct classify_job *j)
+{
+    return atomic_load(&((struct classify_job *)j)->state) == JOB_DONE;
+}
+
+const char *classify_job_content(const struct classify_job *j) { return j->content; }
+
+void classify_worker_run(struct classify_worker *w, struct classify_job *j)
 {
     float probs[N_STAGES];
-    int stage = model_classify(w->model, src, len, probs);
-    if (stage < 0 || stage >= N_STAGES) return NULL;
-    json_t *content = stage_output_content(stage, probs, model_name(w->model), w->opt);
-    if (!content) return NULL;
-    char *text = json_dumps(content, JSON_COMPACT);
-    json_decref(content);
-    return text;
+    int stage = model_classify(w->model, j->src, j->len, probs);
+    if (stage >= 0 && stage < N_STAGES) {
+        json_t *content = stage_output_content(stage, probs, model_name(w->model), w->opt);
+        if (content) j->content = json_dumps(content, JSON_COMPACT);
+        json_decref(content);
+    }
+    atomic_store(&j->state, JOB_DONE);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    if (ms > 0) nanosleep(&ts, NULL);
+}
+
+static long env_ms(const char *name)
+{
+    const char *v = getenv(name);
+    long ms = v ? strtol(v, NULL, 10) : 0;
+    return ms > 0 && ms <= 60000 ? ms : 0;
 }
 
 static void *worker_main(void *arg)
 {
     struct classify_worker *w = arg;
     for (;;) {
-        size_t id_len = 0, src_len = 0;
-        int more = 0;
-        char *id = recv_frame(w->thread_end, &id_len, &more), *src = NULL;
-        if (id && more) src = recv_frame(w->thread_end, &src_len, &more);
-        while (more) { /* a job has two frames; drop any surplus */
-            size_t l;
-            free(recv_frame(w->thread_end, &l, &more));
+        struct classify_job *j = NULL;
+        int n = zmq_recv(w->thread_end, &j, sizeof j, 0);
+        if (n != (int)sizeof j || !j) break; /* stop, or the context is gone */
+        sleep_ms(w->late_ms);
+        if (classify_job_claim(j)) {
+            sleep_ms(w->delay_ms);
+            classify_worker_run(w, j);
+            zmq_send(w->thread_end, j->id, strlen(j->id), 0);
         }
-        if (!id || id_len == 0) { free(id); free(src); break; }
-        if (w->delay_ms > 0) {
-            struct timespec ts = {w->delay_ms / 1000, (w->delay_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        char *content = src ? classify(w, src, src_len) : NULL;
-        zmq_send(w->thread_end, id, id_len, ZMQ_SNDMORE);
-        zmq_send(w->thread_end, content ? content : "", content ? strlen(content) : 0, 0);
-        free(content);
-        free(id);
-        free(src);
+        classify_job_release(j);
     }
     return NULL;
 }
@@ -80,21 +122,20 @@ struct classify_worker *classify_worker_start(void *zctx, const nbs_model *m,
     struct classify_worker *w = calloc(1, sizeof *w);
     if (!w) { snprintf(err, errlen, "out of memory"); return NULL; }
     w->ctx = zctx, w->model = m, w->opt = opt;
-    const char *delay = getenv("NBSTAGE_CLASSIFY_DELAY_MS");
-    if (delay) w->delay_ms = strtol(delay, NULL, 10);
-    if (w->delay_ms < 0 || w->delay_ms > 60000) w->delay_ms = 0;
+    w->late_ms = env_ms("NBSTAGE_CLASSIFY_LATE_MS");
+    w->delay_ms = env_ms("NBSTAGE_CLASSIFY_DELAY_MS");
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://nbstage-classify-%p", (void *)w);
     int zero = 0;
     w->main_end = zmq_socket(zctx, ZMQ_PAIR);
     w->thread_end = zmq_socket(zctx, ZMQ_PAIR);
     if (!w->main_end || !w->thread_end) goto fail;
-    zmq_setsockopt(w->main_end, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(w->main_end, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(w->thread_end, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(w->thread_end, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(w->main_end, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(w->thread_end, ZMQ_LINGER, &zero, sizeof zero);
+    void *ends[2] = {w->main_end, w->thread_end};
+    for (int i = 0; i < 2; i++) {
+        zmq_setsockopt(ends[i], ZMQ_SNDHWM, &zero, sizeof zero);
+        zmq_setsockopt(ends[i], ZMQ_RCVHWM, &zero, sizeof zero);
+        zmq_setsockopt(ends[i], ZMQ_LINGER, &zero, sizeof zero);
+    }
     if (zmq_bind(w->thread_end, ep) || zmq_connect(w->main_end, ep)) goto fail;
     if (pthread_create(&w->thread, NULL, worker_main, w)) goto fail;
     return w;
@@ -108,43 +149,27 @@ fail:
 
 void *classify_worker_socket(struct classify_worker *w) { return w->main_end; }
 
-int classify_worker_submit(struct classify_worker *w, const char *id, size_t id_len,
-                           const char *code, size_t code_len)
+int classify_worker_submit(struct classify_worker *w, struct classify_job *j)
 {
-    if (id_len == 0) return -1; /* reserved: stop */
-    if (zmq_send(w->main_end, id, id_len, ZMQ_SNDMORE) < 0) return -1;
-    return zmq_send(w->main_end, code, code_len, 0) < 0 ? -1 : 0;
+    atomic_fetch_add(&j->refs, 1); /* the thread's */
+    if (zmq_send(w->main_end, &j, sizeof j, 0) == (int)sizeof j) return 0;
+    atomic_fetch_sub(&j->refs, 1);
+    return -1;
 }
 
-int classify_worker_result(struct classify_worker *w, char *id, size_t id_cap, char **content)
+int classify_worker_result(struct classify_worker *w, char *id, size_t id_cap)
 {
-    zmq_msg_t a, b;
-    zmq_msg_init(&a);
-    if (zmq_msg_recv(&a, w->main_end, ZMQ_DONTWAIT) < 0) { zmq_msg_close(&a); return -1; }
-    size_t n = zmq_msg_size(&a) < id_cap - 1 ? zmq_msg_size(&a) : id_cap - 1;
-    memcpy(id, zmq_msg_data(&a), n);
-    id[n] = 0;
-    int more = zmq_msg_more(&a);
-    zmq_msg_close(&a);
-    *content = NULL;
-    if (!more) return 0;
-    zmq_msg_init(&b);
-    if (zmq_msg_recv(&b, w->main_end, 0) >= 0 && zmq_msg_size(&b) > 0) {
-        *content = malloc(zmq_msg_size(&b) + 1);
-        if (*content) {
-            memcpy(*content, zmq_msg_data(&b), zmq_msg_size(&b));
-            (*content)[zmq_msg_size(&b)] = 0;
-        }
-    }
-    zmq_msg_close(&b);
+    int n = zmq_recv(w->main_end, id, id_cap - 1, ZMQ_DONTWAIT);
+    if (n < 0) return -1;
+    id[(size_t)n < id_cap - 1 ? (size_t)n : id_cap - 1] = 0;
     return 0;
 }
 
 void classify_worker_stop(struct classify_worker *w)
 {
     if (!w) return;
-    zmq_send(w->main_end, "", 0, ZMQ_SNDMORE);
-    zmq_send(w->main_end, "", 0, 0);
+    struct classify_job *stop = NULL;
+    zmq_send(w->main_end, &stop, sizeof stop, 0);
     pthread_join(w->thread, NULL);
     zmq_close(w->main_end);
     zmq_close(w->thread_end);

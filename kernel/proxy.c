@@ -47,12 +47,11 @@ struct qnode {
 
 /* An execute_request being classified, until its idle has been relayed. */
 struct pending {
-    char id[128];  /* the request's msg_id */
-    char *header;  /* the request's header frame, verbatim: the tag's parent_header */
-    char *content; /* the answer (display_data content), NULL for none */
-    int done;      /* the worker has answered */
-    int started;   /* the child published execute_input (aborted requests are not) */
-    int held;      /* its idle waits at the front of the queue */
+    char id[128];             /* the request's msg_id */
+    char *header;             /* the request's header frame, verbatim: the tag's parent_header */
+    struct classify_job *job; /* our reference */
+    int started;              /* the child published execute_input (aborted requests are not) */
+    int held;                 /* its idle waits at the front of the queue */
 };
 
 struct proxy {
@@ -195,13 +194,24 @@ static struct pending *pending_find(struct proxy *px, const char *id)
 static void pending_remove(struct proxy *px, struct pending *p)
 {
     free(p->header);
-    free(p->content);
+    classify_job_release(p->job);
     *p = px->pend[--px->n_pend];
+}
+
+/* 1 when P's tag is ready: the worker has run the job, or it had not started on it and
+ * we ran it here rather than wait for the thread to be scheduled. */
+static int tag_ready(struct proxy *px, struct pending *p)
+{
+    if (classify_job_done(p->job)) return 1;
+    if (!classify_job_claim(p->job)) return 0; /* the worker is on it right now */
+    classify_worker_run(px->worker, p->job);
+    return 1;
 }
 
 static void publish_tag(struct proxy *px, const struct pending *p)
 {
-    if (!p->content || !p->started) return;
+    const char *content = classify_job_content(p->job);
+    if (!content || !p->started) return;
     char id[40], date[32], sig[WIRE_SIG_HEX + 1];
     wire_new_id(id, sizeof id, NULL);
     wire_now_iso(date);
@@ -212,7 +222,7 @@ static void publish_tag(struct proxy *px, const struct pending *p)
     json_decref(h);
     if (!hs) { logmsg("out of memory: stage output not published"); return; }
     struct wire_frame fr[6];
-    wire_build(&px->key, hs, p->header, "{}", p->content, sig, fr);
+    wire_build(&px->key, hs, p->header, "{}", content, sig, fr);
     static const char topic[] = "kernel.nbstage.display_data";
     zmq_send(px->c_iopub, topic, sizeof topic - 1, ZMQ_SNDMORE);
     for (int i = 0; i < 6; i++) zmq_send(px->c_iopub, fr[i].data, fr[i].len, i < 5 ? ZMQ_SNDMORE : 0);
@@ -244,7 +254,7 @@ static int iopub_route(struct proxy *px, struct mpart *m)
         struct pending *p = pending_find(px, parent);
         if (p && input) p->started = 1;
         if (p && idle) {
-            if (!p->done) {
+            if (!tag_ready(px, p)) {
                 p->held = 1;
                 struct qnode *q = malloc(sizeof *q);
                 if (q) { /* hold: the front of the queue */
@@ -312,13 +322,9 @@ static void iopub_flush(struct proxy *px)
 static void handle_worker(struct proxy *px)
 {
     char id[128];
-    char *content;
-    while (classify_worker_result(px->worker, id, sizeof id, &content) == 0) {
+    while (classify_worker_result(px->worker, id, sizeof id) == 0) {
         struct pending *p = pending_find(px, id);
-        if (!p) { free(content); continue; }
-        p->content = content;
-        p->done = 1;
-        if (p->held) iopub_release(px, p);
+        if (p && p->held && classify_job_done(p->job)) iopub_release(px, p);
     }
 }
 
@@ -363,17 +369,21 @@ static void maybe_classify(struct proxy *px, const struct wire_parts *wp)
                 if (np) px->pend = np, px->cap_pend = cap;
             }
             char *hcopy = malloc(h->len + 1);
-            if (px->n_pend < px->cap_pend && hcopy) {
+            struct classify_job *job = classify_job_new(id, src, len);
+            if (px->n_pend < px->cap_pend && hcopy && job) {
                 memcpy(hcopy, h->data, h->len);
                 hcopy[h->len] = 0;
-                struct pending *p = &px->pend[px->n_pend];
+                struct pending *p = &px->pend[px->n_pend++];
                 memset(p, 0, sizeof *p);
                 snprintf(p->id, sizeof p->id, "%s", id);
                 p->header = hcopy;
-                if (classify_worker_submit(px->worker, id, strlen(id), src, len) == 0) px->n_pend++;
-                else { free(hcopy); logmsg("classification queue broken; cell not tagged"); }
+                p->job = job;
+                /* Should the queue refuse it, the job stays unclaimed and runs here at
+                 * the cell's idle. */
+                classify_worker_submit(px->worker, job);
             } else {
                 free(hcopy);
+                classify_job_release(job);
                 logmsg("out of memory; cell not tagged");
             }
         }

@@ -36,9 +36,11 @@ def specs():
     through the system paths, as a user would have it)."""
     d = Path(tempfile.mkdtemp(prefix="nbstage-kernel-test-"))
     env = {"NBSTAGE_MODEL": MODEL} if MODEL else {}
-    slow = {**env, "NBSTAGE_CLASSIFY_DELAY_MS": "400"}  # the worker's test hook
+    # the worker's test hooks: slow after claiming a job, or slow to pick it up
+    held = {**env, "NBSTAGE_CLASSIFY_DELAY_MS": "400"}
+    late = {**env, "NBSTAGE_CLASSIFY_LATE_MS": "400"}
     for name, mode, e in (("nbs-signal", "signal", env), ("nbs-message", "message", env),
-                          ("nbs-slow", "signal", slow)):
+                          ("nbs-held", "signal", held), ("nbs-late", "signal", late)):
         (d / "kernels" / name).mkdir(parents=True)
         spec = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"],
                 "display_name": name, "language": "python", "interrupt_mode": mode, "env": e}
@@ -221,13 +223,16 @@ def test_stage_output_with_the_right_parent_before_idle(kernel):
     assert tags2[0]["header"]["msg_id"] != tag["header"]["msg_id"]
 
 
-def test_idle_waits_for_a_slow_tag_and_order_is_kept(specs, logs):
-    """With a model slower than the cell, each idle is held until its tag is out, and
-    the messages queued behind it keep their order."""
+@pytest.mark.parametrize("name", ["nbs-held", "nbs-late"])
+def test_tag_before_idle_and_order_kept_with_a_slow_worker(specs, logs, name):
+    """nbs-held: the worker is slow once it has a cell, so each idle is held until its
+    tag is out and the messages behind it wait, in order.  nbs-late: the worker is slow
+    to pick cells up, so the proxy classifies them itself at their idle."""
     if not MODEL:
         pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
-    k = Kernel("nbs-slow", logs)
+    k = Kernel(name, logs)
     try:
+        t0 = time.monotonic()
         ids = [k.kc.execute(f"print({i})") for i in range(3)]
         seq = []
         while True:
@@ -243,6 +248,9 @@ def test_idle_waits_for_a_slow_tag_and_order_is_kept(specs, logs):
         for i in range(3):
             assert [t for j, t in seq if j == i] == \
                 ["status", "execute_input", "stream", "display_data", "status"]
+        took = time.monotonic() - t0
+        if name == "nbs-late":
+            assert took < 1.0, f"the proxy waited for a late worker ({took:.2f} s)"
     finally:
         k.close()
 
