@@ -17,7 +17,7 @@
 void lm_options_default(struct lm_options *o)
 {
     o->max_iter = 100;
-    o->tol = 1e-7;
+    o->tol = 1e-6;
     o->threads = 1;
 }
 
@@ -44,11 +44,19 @@ void lm_stats_free(struct lm_stats *s)
     memset(s, 0, sizeof *s);
 }
 
-static unsigned long long fnv1a(const signed char *v, int m)
+/* 8 bytes per step: the patterns are short, and this is the hot loop of counting. */
+static unsigned long long hash_votes(const signed char *v, int m)
 {
-    unsigned long long h = 1469598103934665603ULL;
-    for (int i = 0; i < m; i++) { h ^= (unsigned char)v[i]; h *= 1099511628211ULL; }
-    return h;
+    unsigned long long h = 1469598103934665603ULL ^ (unsigned long long)m;
+    int i = 0;
+    for (; i + 8 <= m; i += 8) {
+        unsigned long long w;
+        memcpy(&w, v + i, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+    }
+    for (; i < m; i++) h = (h ^ (unsigned char)v[i]) * 1099511628211ULL;
+    return h ^ (h >> 32);
 }
 
 static int grow_slots(struct lm_stats *s)
@@ -75,7 +83,7 @@ long lm_stats_add(struct lm_stats *s, const signed char *votes, double count)
     if (!v) return -1;
     for (int j = 0; j < s->m; j++)
         v[j] = (votes[j] >= 0 && votes[j] < LM_K) ? votes[j] : -1;
-    unsigned long long h = fnv1a(v, s->m);
+    unsigned long long h = hash_votes(v, s->m);
     size_t i = (size_t)h & (s->cap - 1);
     long found = -1;
     for (; s->slot[i] >= 0; i = (i + 1) & (s->cap - 1)) {
@@ -163,7 +171,8 @@ static void *run_pass(void *arg)
                 for (int y = 0; y < LM_K; y++) q[y] += d[y];
             }
             for (int y = 0; y < LM_K; y++) if (q[y] > mx) mx = q[y];
-            for (int y = 0; y < LM_K; y++) { q[y] = exp(q[y] - mx); z += q[y]; }
+            /* exp(-40) is below a double's resolution next to the 1 of the max */
+            for (int y = 0; y < LM_K; y++) { q[y] = q[y] - mx < -40 ? 0.0 : exp(q[y] - mx); z += q[y]; }
             for (int y = 0; y < LM_K; y++) q[y] /= z;
             ps->loglik += c * (mx + log(z));
         }
@@ -265,6 +274,7 @@ void lm_free(struct label_model *model)
 {
     free(model->log_mu);
     free(model->lf_stage);
+    free(model->delta);
     memset(model, 0, sizeof *model);
 }
 
@@ -324,6 +334,9 @@ int lm_fit(struct label_model *model, const struct lm_stats *s, const struct lm_
         prev = ll;
     }
     m_step(model, &em, acc, w); /* the parameters that go with the last posteriors */
+    memcpy(model->base, em.base, sizeof model->base);
+    model->delta = em.delta; /* kept for lm_predict */
+    em.delta = NULL;
     rc = 0;
 out:
     if (ps) for (int i = 0; i < t; i++) free(ps[i].acc);
@@ -342,21 +355,21 @@ int lm_predict(const struct label_model *model, const signed char *votes, double
     int any = 0;
     double l[LM_K];
     for (int y = 0; y < LM_K; y++) {
-        l[y] = model->log_prior[y];
+        l[y] = model->base[y];
         proba[y] = 0;
     }
     for (int j = 0; j < model->m; j++) {
-        const double *lm = model->log_mu + (size_t)j * LM_K * NO;
         int v = votes[j];
-        if (v >= 0 && v < LM_K) any = 1;
-        int o = (v >= 0 && v < LM_K) ? 1 + v : 0;
-        for (int y = 0; y < LM_K; y++) l[y] += lm[y * NO + o];
+        if (v < 0 || v >= LM_K) continue;
+        any = 1;
+        const double *d = model->delta + ((size_t)j * LM_K + v) * LM_K;
+        for (int y = 0; y < LM_K; y++) l[y] += d[y];
     }
     if (!any) return -1;
     double mx = l[0], z = 0;
     int best = 0;
     for (int y = 1; y < LM_K; y++) if (l[y] > mx) { mx = l[y]; best = y; }
-    for (int y = 0; y < LM_K; y++) { proba[y] = exp(l[y] - mx); z += proba[y]; }
+    for (int y = 0; y < LM_K; y++) { proba[y] = l[y] - mx < -40 ? 0.0 : exp(l[y] - mx); z += proba[y]; }
     for (int y = 0; y < LM_K; y++) proba[y] /= z;
     return best;
 }

@@ -44,7 +44,7 @@ struct lm_stats {
 
 struct lm_options {
     int max_iter;           /* default 100 */
-    double tol;             /* stop when the mean log-likelihood moves less; default 1e-7 */
+    double tol;             /* stop when the mean log-likelihood moves less; default 1e-6 */
     int threads;            /* E/M step threads; default 1 */
 };
 
@@ -55,6 +55,10 @@ struct label_model {
     int iterations;
     double loglik;          /* mean log-likelihood per item at the end */
     int *lf_stage;          /* [m] the one stage LF j votes, or -1 for several */
+    /* For prediction in O(votes): base[y] = log pi[y] + sum_j log mu[j][y][abstain],
+     * delta[(j * K + c) * K + y] = log mu[j][y][c] - log mu[j][y][abstain]. */
+    double base[LM_K];
+    double *delta;
 };
 
 void lm_options_default(struct lm_options *o);
