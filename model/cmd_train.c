@@ -448,9 +448,9 @@ int cmd_train(int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     optind = 1;
-    int c, bad = 0, seed = 1;
+    int c, bad = 0, seed = 1, li = 0;
     double x;
-    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, &li)) != -1) {
         switch (c) {
         case 'o': o.out = optarg; break;
         case 'q': o.quiet = 1; break;
@@ -482,7 +482,7 @@ int cmd_train(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
         if (bad) {
-            fprintf(stderr, "nbstage train: bad value '%s' for --%s\n", optarg, argv[optind - 1] + 2);
+            fprintf(stderr, "nbstage train: bad value '%s' for --%s\n", optarg, longopts[li].name);
             return EXIT_USAGE;
         }
     }

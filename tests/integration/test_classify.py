@@ -1,0 +1,231 @@
+"""test_classify.py — `nbstage train`, `classify` and `eval` as a user runs them, on a
+tiny model trained here in seconds; the answers are checked against an independent
+NumPy reading of the model file (header, vocabulary, table, weights) with a Python
+version of Keras' text_to_word_sequence, so the file format, the tokenizer and the
+inference are tested together from outside."""
+import json
+import os
+import re
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
+KEYS = ["load", "prep", "train", "evaluate", "explore", "imports"]
+FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\n'  # Keras' default minus "_"
+
+PROTOTYPES = {
+    "load": ["df = pd.read_csv('data/train.csv')", "data = pd.read_json(path)", "raw = np.load('x.npy')"],
+    "prep": ["df = df.fillna(0)", "X = df.drop(columns=['target'])", "df['age'] = df['age'].astype(int)"],
+    "train": ["model.fit(X_train, y_train)", "clf = RandomForestClassifier(n_estimators=100)", "model.compile(optimizer='adam')"],
+    "evaluate": ["print(accuracy_score(y_test, pred))", "pred = model.predict(X_test)", "confusion_matrix(y_test, pred)"],
+    "explore": ["df.head()", "df.describe()", "sns.countplot(x='label', data=df)"],
+    "imports": ["import numpy as np", "import pandas as pd\nimport seaborn as sns", "from sklearn.svm import SVC"],
+}
+
+
+def run(args, stdin=None):
+    return subprocess.run([str(BIN)] + args, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A model trained on weak lines that carry their own source (no --cells)."""
+    d = tmp_path_factory.mktemp("classify")
+    lines, k = [], 0
+    for rep in range(6):
+        for stage, cells in PROTOTYPES.items():
+            for i, src in enumerate(cells):
+                p = {s: (0.9 if s == stage else 0.02) for s in KEYS}
+                # variants: a comment and a trailing word make the duplicates distinct
+                text = f"# step {rep}\n{src}\nv{rep}_{i}"
+                lines.append({"id": f"nb{k % 9}.ipynb#{k}", "stage": stage, "probabilities": p, "source": text})
+                k += 1
+    lines.append({"id": "nbx.ipynb#0", "stage": None, "probabilities": {}, "source": "x = 1"})
+    weak = d / "weak.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    model = d / "tiny.nbsm"
+    r = run(["train", "--embed", "16", "--hidden", "8", "--epochs", "40", "--batch", "16", "--lr", "0.02",
+             "--spatial-dropout", "0", "--dropout", "0", "--recurrent-dropout", "0", "--patience", "40",
+             "--val-split", "0.2", "--seed", "3", "--threads", "1", "--curves", str(d / "curves"),
+             "-o", str(model), str(weak)])
+    assert r.returncode == 0, r.stderr
+    assert "training cells" in r.stderr and "epoch 1/40" in r.stderr
+    assert (d / "curves.csv").exists() and (d / "curves.svg").read_text().startswith("<")
+    return d, model
+
+
+# ---------------------------------------------------------------- the reference
+
+def read_model(path):
+    b = Path(path).read_bytes()
+    assert b[:8] == b"NBSMODL\n"
+    version, header, size = struct.unpack_from("<IIQ", b, 8)
+    vocab, words, embed, hidden, classes, seq_len, flags, strlen = struct.unpack_from("<8I", b, 24)
+    s_off, t_off, wh_off, wd_off, bd_off = struct.unpack_from("<5Q", b, 56)
+    assert version == 1 and size == len(b) and classes == 6
+    strings = b[s_off:s_off + strlen].split(b"\0")
+    filt, info, keys, toks = strings[0].decode(), strings[1], strings[2:8], strings[8:8 + words]
+    assert filt == FILTERS and [k.decode() for k in keys] == KEYS
+    G = 4 * hidden
+    arr = lambda off, n: np.frombuffer(b, dtype="<f4", count=n, offset=off).astype(np.float64)
+    return {
+        "seq": seq_len, "H": hidden,
+        "index": {t.decode(): i + 1 for i, t in enumerate(toks)},
+        "T": arr(t_off, vocab * G).reshape(vocab, G), "Wh": arr(wh_off, hidden * G).reshape(hidden, G),
+        "Wd": arr(wd_off, hidden * 6).reshape(hidden, 6), "bd": arr(bd_off, 6),
+    }
+
+
+def keras_words(src):
+    src = re.sub(r"#[^\n]*", "", src)  # the test cells have no '#' inside strings
+    text = src.lower().translate(str.maketrans({c: " " for c in FILTERS}))
+    return [w for w in text.split(" ") if w]
+
+
+def reference_probs(m, src):
+    ids = [m["index"][w] for w in keras_words(src) if w in m["index"]][-m["seq"]:]
+    ids = [0] * (m["seq"] - len(ids)) + ids
+    H = m["H"]
+    h, c = np.zeros(H), np.zeros(H)
+    sig = lambda x: 1 / (1 + np.exp(-x))
+    for t in ids:
+        g = m["T"][t] + h @ m["Wh"]
+        i, f, cc, o = sig(g[:H]), sig(g[H:2 * H]), np.tanh(g[2 * H:3 * H]), sig(g[3 * H:])
+        c = f * c + i * cc
+        h = o * np.tanh(c)
+    z = h @ m["Wd"] + m["bd"]
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+# ---------------------------------------------------------------- tests
+
+def test_stdin_answers_in_order_and_match_reference(tiny):
+    d, model = tiny
+    ref = read_model(model)
+    cells = []
+    for stage, srcs in PROTOTYPES.items():
+        for src in srcs:
+            cells.append({"id": f"{stage}:{src[:10]}", "source": src})
+    cells.append({"id": 7, "source": ["import os\n", "df = pd.read_csv(p)  # then look\n"]})
+    cells.append({"id": "long", "source": " ".join(["df.head()"] * 200) + " model.fit(X, y)"})
+    r = run(["classify", "--model", str(model), "-j", "2"], "".join(json.dumps(c) + "\n" for c in cells))
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [o["id"] for o in out] == [c["id"] for c in cells]
+    right = 0
+    for c, o in zip(cells, out):
+        src = c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+        p = [o["probabilities"][k] for k in KEYS]
+        assert abs(sum(p) - 1) < 1e-3
+        assert o["stage"] == KEYS[int(np.argmax(p))] and o["confidence"] == max(p)
+        want = reference_probs(ref, src)
+        assert np.max(np.abs(np.array(p) - want)) < 1e-4 + 1e-6, (c["id"], p, want)
+        right += isinstance(c["id"], str) and ":" in c["id"] and o["stage"] == c["id"].split(":")[0]
+    assert right >= 15, f"the tiny model got only {right} of 18 training prototypes"
+
+
+def test_bad_lines_and_blank_cells(tiny):
+    _, model = tiny
+    stdin = '{"id": "a", "source": "# only a comment"}\nnot json\n\n{"id": "b"}\n{"id": "c", "source": "df.head()"}\n'
+    r = run(["classify", "--model", str(model)], stdin)
+    assert r.returncode == 1
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert len(out) == 4
+    assert out[0] == {"id": "a", "stage": None, "confidence": 0, "probabilities": {}}
+    assert out[1]["id"] is None and "line 2" in out[1]["error"]
+    assert out[2]["id"] == "b" and "source" in out[2]["error"]
+    assert out[3]["stage"] in KEYS
+    assert "2 bad input lines" in r.stderr
+
+
+def test_file_mode(tiny):
+    d, model = tiny
+    py = d / "cell.py"
+    py.write_text("import numpy as np\nimport pandas as pd\n")
+    r = run(["classify", "--model", str(model), str(py)])
+    assert r.returncode == 0 and r.stdout.strip() in KEYS
+    r = run(["classify", "--model", str(model), "--json", str(py)])
+    assert json.loads(r.stdout)["id"] == str(py)
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["df.head()"]},
+                    {"cell_type": "markdown", "metadata": {}, "source": "text"},
+                    {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ""}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    ipynb = d / "n.ipynb"
+    ipynb.write_text(json.dumps(nb))
+    r = run(["classify", "--model", str(model), str(ipynb)])
+    assert r.returncode == 0, r.stderr
+    rows = [x.split("\t") for x in r.stdout.splitlines()]
+    assert [x[0] for x in rows] == ["0", "1"] and rows[0][1] in KEYS and rows[1][1] == "none"
+    r = run(["classify", "--model", str(model), str(d / "missing.py")])
+    assert r.returncode == 2 and "missing.py" in r.stderr
+
+
+def test_bad_models_refused(tiny):
+    d, model = tiny
+    r = run(["classify", "--model", str(d / "nope.nbsm")], "")
+    assert r.returncode == 2 and "nope.nbsm: cannot open" in r.stderr
+    b = bytearray(model.read_bytes())
+    b[len(b) // 2] ^= 1
+    bad = d / "bad.nbsm"
+    bad.write_bytes(bytes(b))
+    r = run(["classify", "--model", str(bad)], "")
+    assert r.returncode == 2 and "checksum" in r.stderr
+    bad.write_bytes(model.read_bytes()[:1000])
+    r = run(["classify", "--model", str(bad)], "")
+    assert r.returncode == 2 and "truncated" in r.stderr
+
+
+def test_eval_scores_against_gold(tiny):
+    d, model = tiny
+    cells = d / "cells.jsonl"
+    gold = d / "gold.tsv"
+    rows, lines = ["cell_id\tlabel\tsecondary\tconfidence\tnote"], []
+    for stage, srcs in PROTOTYPES.items():
+        for i, src in enumerate(srcs):
+            lines.append(json.dumps({"id": f"g.ipynb#{stage}{i}", "source": src}))
+            rows.append(f"g.ipynb#{stage}{i}\t{stage}\t\th\t")
+    rows.append("g.ipynb#none0\tnone\t\th\t")
+    lines.append(json.dumps({"id": "g.ipynb#none0", "source": "print('hello')"}))
+    cells.write_text("\n".join(lines) + "\n")
+    gold.write_text("\n".join(rows) + "\n")
+    r = run(["eval", "--model", str(model), "--gold", str(gold), "--svg", str(d / "cm.svg"), str(cells)])
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"^accuracy ([0-9.]+), macro-F1 ([0-9.]+) over 18 cells", r.stdout, re.M)
+    assert m, r.stdout
+    assert "1 labeled none" in r.stdout and "macro avg" in r.stdout and "true\\pred" in r.stdout
+    assert (d / "cm.svg").read_text().lstrip().startswith("<")
+    # the same numbers from the predictions path
+    c = run(["classify", "--model", str(model)], cells.read_text())
+    (d / "pred.jsonl").write_text(c.stdout)
+    p = run(["eval", "--predictions", "--gold", str(gold), str(d / "pred.jsonl")])
+    assert p.returncode == 0 and re.search(r"^accuracy " + re.escape(m.group(1)), p.stdout, re.M), p.stdout
+
+
+def test_train_refuses_bad_input(tiny):
+    d, _ = tiny
+    bad = d / "bad.jsonl"
+    bad.write_text('{"id": "a#0", "stage": "train"}\n')
+    r = run(["train", "-o", str(d / "x.nbsm"), str(bad)])
+    assert r.returncode == 2 and "without source" in r.stderr and "--cells" in r.stderr
+    bad.write_text('{"id": "a#0", "stage": "dancing", "source": "x"}\n')
+    r = run(["train", "-o", str(d / "x.nbsm"), str(bad)])
+    assert r.returncode == 2 and "bad.jsonl:1: unknown stage" in r.stderr
+    r = run(["train", "--epochs", "zero", "-o", str(d / "x.nbsm"), str(bad)])
+    assert r.returncode == 2 and "--epochs" in r.stderr
+
+
+def test_shipped_model_is_found():
+    shipped = ROOT / "share" / "default.nbsm"
+    if not shipped.exists():
+        pytest.skip("share/default.nbsm not built yet")
+    env = {k: v for k, v in os.environ.items() if k != "NBSTAGE_MODEL"}
+    r = subprocess.run([str(BIN), "classify"], input='{"id": 1, "source": "import pandas as pd"}\n',
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["stage"] == "imports"
