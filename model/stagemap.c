@@ -217,6 +217,11 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
         rows += maps[k].n ? (long)((maps[k].n + BLOCKS_PER_ROW - 1) / BLOCKS_PER_ROW) : 1;
     }
     long width = 2 * PAD + (long)widest * (CELL_W + GAP);
+    for (size_t k = 0; k < n; k++) {
+        /* room for the title too: about 7.5 px a character in bold 12 px sans */
+        long w = 2 * PAD + (long)(strlen(maps[k].name) * 15 + 1) / 2;
+        if (w > width) width = w;
+    }
     if (width < 2 * PAD + 6 * 110) width = 2 * PAD + 6 * 110; /* room for the legend */
     long height = PAD + LEGEND_H + (long)n * (TITLE_H + SEQ_H + ROW_GAP) +
                   rows * (CELL_H + GAP) + PAD;

@@ -250,20 +250,21 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cell
     char *src = nb_cell_source(cell, &len);
     if (!src) return -1;
     *lines = 0;
-    if (pysrc_is_blank(src, len)) {
-        *want = (struct cell_tag){.stage = STAGE_NONE};
-    } else if (opt->from_outputs) {
-        if (tag_from_outputs(cell, want)) *want = (struct cell_tag){.stage = TAG_KEEP};
-        if (opt->count_lines) *lines = tag_code_lines(src, len);
-    } else {
+    if (!opt->from_outputs) {
+        /* model_classify says STAGE_NONE exactly for blank cells (it runs the same
+         * pysrc_is_blank): no second pass over the source here */
         float probs[N_STAGES];
         int s = model_classify(opt->model, src, len, probs);
         if (s >= 0)
             *want = (struct cell_tag){s, tag_round(probs[s]), model_name(opt->model)};
         else
             *want = (struct cell_tag){.stage = STAGE_NONE};
-        if (opt->count_lines) *lines = tag_code_lines(src, len);
+    } else if (pysrc_is_blank(src, len)) {
+        *want = (struct cell_tag){.stage = STAGE_NONE};
+    } else if (tag_from_outputs(cell, want)) {
+        *want = (struct cell_tag){.stage = TAG_KEEP};
     }
+    if (want->stage != STAGE_NONE && opt->count_lines) *lines = tag_code_lines(src, len);
     free(src);
     return 0;
 }
