@@ -1,0 +1,83 @@
+#!/bin/sh
+# bench_infer.sh — inference speed of the end model: model load time, one-cell latency
+# (p50/p99, 120 words after tokenizing, one thread), batch classification in
+# sequences/s on 1 thread and on all CPUs, and `nbstage classify` end to end on corpus
+# cells (JSON in and out) — beside PyTorch 1.13 running the same architecture
+# (Embedding 8000x512 -> LSTM 64 -> Dense 6 softmax, 120 steps) on Debian's
+# python3-torch.  Goals: p50 < 50 us, batch >= 20x PyTorch's.
+# The C side benches share/default.nbsm when it exists, else a study-size model with
+# random weights (the cost does not depend on the weights).
+cd "$(dirname "$0")/.."
+BIN=${NBSTAGE_BIN:-.}
+PYTHON=${PYTHON:-/usr/bin/python3}
+B=${B:-build}
+SHARED=${SHARED:-../shared}
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+[ -f "$B/libnbstage.a" ] || { echo "bench_infer: $B/libnbstage.a not built (make first)" >&2; exit 2; }
+# shellcheck disable=SC2046
+cc -std=c11 -D_GNU_SOURCE -pthread -O2 -I. $(pkg-config --cflags openblas jansson) bench/bench_infer.c \
+    "$B/libnbstage.a" $(pkg-config --libs libzmq jansson libsodium openblas libpcre2-8) -lm \
+    -o "$tmp/bench_infer" || exit 2
+MODEL=""
+[ -f share/default.nbsm ] && MODEL=share/default.nbsm
+"$tmp/bench_infer" $MODEL >"$tmp/c.txt" || exit 1
+get() { sed -n "s/^$1 //p" "$tmp/c.txt"; }
+NCPU=$(nproc)
+
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$PYTHON" - >"$tmp/py.txt" <<'PY' || { cat "$tmp/py.txt"; exit 1; }
+import time, numpy as np, torch
+torch.manual_seed(0)
+class Net(torch.nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.emb = torch.nn.Embedding(8000, 512)
+        s.lstm = torch.nn.LSTM(512, 64, batch_first=True)
+        s.dense = torch.nn.Linear(64, 6)
+    def forward(s, x):
+        _, (h, _) = s.lstm(s.emb(x))
+        return torch.softmax(s.dense(h[-1]), dim=1)
+net = Net().eval()
+rng = np.random.default_rng(0)
+def cells(n): return torch.from_numpy(rng.integers(1, 8000, size=(n, 120)))
+with torch.no_grad():
+    torch.set_num_threads(1)
+    one = cells(1)
+    for _ in range(20): net(one)
+    lat = []
+    for _ in range(300):
+        t = time.perf_counter(); net(one); lat.append(time.perf_counter() - t)
+    lat.sort()
+    print("latency_p50_us %.1f" % (lat[len(lat) // 2] * 1e6))
+    print("latency_p99_us %.1f" % (lat[len(lat) * 99 // 100] * 1e6))
+    torch.set_num_threads(2)
+    batch = cells(256)
+    net(batch)
+    t = time.perf_counter(); n = 0
+    while time.perf_counter() - t < 3:
+        net(batch); n += 256
+    print("batch_seq_per_s %.0f" % (n / (time.perf_counter() - t)))
+    print("torch %s" % torch.__version__)
+PY
+pget() { sed -n "s/^$1 //p" "$tmp/py.txt"; }
+
+echo "model: $(get model)"
+echo "C      model load: $(get load_ms) ms (best of 5)"
+echo "C      one cell, $(get words_per_cell) words, 1 thread: p50 $(get latency_p50_us) us, p99 $(get latency_p99_us) us (recurrent part alone: p50 $(get latency_ids_p50_us) us)"
+echo "PyTorch $(pget torch) one cell, 120 ids, 1 thread: p50 $(pget latency_p50_us) us, p99 $(pget latency_p99_us) us"
+echo "C      batch: $(get batch_threads_1_seq_per_s) seq/s on 1 thread, $(get batch_threads_${NCPU}_seq_per_s) seq/s on $NCPU threads"
+echo "PyTorch batch of 256, 2 threads: $(pget batch_seq_per_s) seq/s"
+awk -v c50="$(get latency_p50_us)" -v p50="$(pget latency_p50_us)" -v cb="$(get batch_threads_${NCPU}_seq_per_s)" \
+    -v pb="$(pget batch_seq_per_s)" 'BEGIN{
+    printf "ratio one-cell latency PyTorch/C: %.1fx; p50 %.1f us vs goal < 50 us%s\n", p50/c50, c50, (c50 < 50 ? "" : "  ABOVE GOAL")
+    printf "ratio batch C/PyTorch: %.1fx (goal >= 20x)%s\n", cb/pb, (cb/pb >= 20 ? "" : "  BELOW GOAL")
+    # PyTorch measured on a quiet machine, as the issue quotes it: 1.7 ms and 1,500 seq/s
+    printf "ratio vs the issue'"'"'s PyTorch figures (1.7 ms p50, 1,500 seq/s in batches of 256): latency %.1fx, batch %.1fx\n", 1700/c50, cb/1500 }'
+
+# End to end: nbstage classify over real corpus cells (JSON parse, tokenize, LSTM, JSON out).
+if [ -n "$MODEL" ] && [ -d "$SHARED/corpus" ] && [ -x "$BIN/nbstage" ]; then
+    "$BIN/nbstage" ingest -q -o "$tmp/cells.jsonl" "$SHARED/corpus" 2>/dev/null
+    n=$(wc -l <"$tmp/cells.jsonl")
+    s=$( { /usr/bin/time -f "%e" "$BIN/nbstage" classify --model "$MODEL" <"$tmp/cells.jsonl" >/dev/null; } 2>&1 | tail -1)
+    awk -v n="$n" -v s="$s" -v j="$NCPU" 'BEGIN{ printf "C      nbstage classify, %d corpus cells (real lengths), -j %d: %.2f s, %.0f cells/s\n", n, j, s, n/s }'
+fi
