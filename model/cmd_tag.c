@@ -444,11 +444,11 @@ static void print_summary(const struct run *r, double secs, int threads)
     const struct options *o = &r->opt;
     long total = r->rewritten + r->unchanged + r->failed + r->skipped;
     if (o->check) {
-        fprintf(stderr, "nbstage tag: %ld notebooks: %ld with missing or stale tags, %ld failed",
-                total, r->with_findings, r->failed);
+        fprintf(stderr, "nbstage tag: %ld notebook%s: %ld with missing or stale tags, %ld failed",
+                total, total == 1 ? "" : "s", r->with_findings, r->failed);
     } else {
-        fprintf(stderr, "nbstage tag: %ld notebooks: %ld %s, %ld unchanged, %ld failed", total,
-                r->rewritten, o->dry_run ? "to rewrite" : "rewritten", r->unchanged, r->failed);
+        fprintf(stderr, "nbstage tag: %ld notebook%s: %ld %s, %ld unchanged, %ld failed", total,
+                total == 1 ? "" : "s", r->rewritten, o->dry_run ? "to rewrite" : "rewritten", r->unchanged, r->failed);
     }
     if (r->skipped) fprintf(stderr, ", %ld not done (interrupted)", r->skipped);
     fprintf(stderr, "\nnbstage tag: %ld code cells: %ld tagged, %ld blank", r->code_cells,
