@@ -494,8 +494,9 @@ def test_kill_leaves_every_file_old_or_new(model, tmp_path):
 def test_interrupt_finishes_cleanly(model, tmp_path):
     d = tmp_path / "nbs"
     d.mkdir()
-    for k in range(300):
-        (d / f"nb{k:03}.ipynb").write_text(make_nb(SIMPLE))
+    text = make_nb(SIMPLE)
+    for k in range(1000):  # long enough that the signal lands mid-run
+        (d / f"nb{k:04}.ipynb").write_text(text)
     p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "1", str(d)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.3)
