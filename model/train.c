@@ -121,15 +121,23 @@ static int alloc_like(struct lstm_params *dst, const struct lstm_params *p)
     return lstm_params_alloc(dst);
 }
 
-static void adam_all(const struct adam *a, struct lstm_params *p, struct trainer *t)
+struct adam_job { const struct adam *a; struct lstm_params *p; struct trainer *t; };
+
+/* One thread's share: its slice of the embedding, and thread 0 also the small blocks. */
+static void adam_part(void *ctx, int part, int nparts)
 {
-    size_t G = lstm_gates(p);
-    adam_update(a, p->E, t->grad.E, t->m.E, t->v.E, (size_t)p->vocab * p->embed);
-    adam_update(a, p->Wx, t->grad.Wx, t->m.Wx, t->v.Wx, (size_t)p->embed * G);
-    adam_update(a, p->Wh, t->grad.Wh, t->m.Wh, t->v.Wh, (size_t)p->hidden * G);
-    adam_update(a, p->b, t->grad.b, t->m.b, t->v.b, G);
-    adam_update(a, p->Wd, t->grad.Wd, t->m.Wd, t->v.Wd, (size_t)p->hidden * p->classes);
-    adam_update(a, p->bd, t->grad.bd, t->m.bd, t->v.bd, (size_t)p->classes);
+    struct adam_job *j = ctx;
+    struct lstm_params *p = j->p;
+    struct trainer *t = j->t;
+    size_t rows = (size_t)p->vocab, D = (size_t)p->embed, G = lstm_gates(p);
+    size_t lo = rows * part / nparts * D, hi = rows * (part + 1) / nparts * D;
+    adam_update(j->a, p->E + lo, t->grad.E + lo, t->m.E + lo, t->v.E + lo, hi - lo);
+    if (part != 0) return;
+    adam_update(j->a, p->Wx, t->grad.Wx, t->m.Wx, t->v.Wx, (size_t)p->embed * G);
+    adam_update(j->a, p->Wh, t->grad.Wh, t->m.Wh, t->v.Wh, (size_t)p->hidden * G);
+    adam_update(j->a, p->b, t->grad.b, t->m.b, t->v.b, G);
+    adam_update(j->a, p->Wd, t->grad.Wd, t->m.Wd, t->v.Wd, (size_t)p->hidden * p->classes);
+    adam_update(j->a, p->bd, t->grad.bd, t->m.bd, t->v.bd, (size_t)p->classes);
 }
 
 int lstm_train(struct lstm_params *p, const struct train_config *cfg,
@@ -210,7 +218,8 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
                 right += argmax(t.work->probs + (size_t)k * C, C) == argmax(t.btarget + (size_t)k * C, C);
             lstm_backward(p, t.work, t.btarget, &t.grad);
             adam_begin_step(&opt);
-            adam_all(&opt, p, &t);
+            struct adam_job aj = { &opt, p, &t };
+            lstm_parallel(nthreads, adam_part, &aj);
             lstm_grad_clear_rows(p, t.work, &t.grad);
             loss_sum += l * nb;
             seen += nb;

@@ -163,27 +163,30 @@ static void test_init(void **state)
     lstm_params_free(&p);
 }
 
-/* Adam against the rule computed in double by hand for three steps. */
+/* Adam against the rule computed in double for three steps, on 11 weights (the
+ * 8-wide vector path and the scalar tail). */
 static void test_adam(void **state)
 {
     (void)state;
+    enum { N = 11 };
     struct adam a;
     adam_init(&a, 0.01);
-    float w[2] = { 1.0f, -2.0f }, m[2] = { 0 }, v[2] = { 0 };
-    double W[2] = { 1.0, -2.0 }, M[2] = { 0 }, Vv[2] = { 0 };
-    const float grads[3][2] = { { 0.5f, -1.0f }, { 0.25f, 3.0f }, { -0.125f, 0.0f } };
+    float w[N], m[N] = { 0 }, v[N] = { 0 }, gr[N];
+    double W[N], M[N] = { 0 }, Vv[N] = { 0 };
+    for (int i = 0; i < N; i++) W[i] = w[i] = (float)(i - 5) * 0.25f;
     for (int s = 1; s <= 3; s++) {
+        for (int i = 0; i < N; i++) gr[i] = (float)(((i * 7 + s * 3) % 11) - 5) * 0.1f * (float)s;
         adam_begin_step(&a);
-        adam_update(&a, w, grads[s - 1], m, v, 2);
+        adam_update(&a, w, gr, m, v, N);
         double lr_t = 0.01 * sqrt(1 - pow(0.999, s)) / (1 - pow(0.9, s));
-        for (int i = 0; i < 2; i++) {
-            double gi = grads[s - 1][i];
+        for (int i = 0; i < N; i++) {
+            double gi = gr[i];
             M[i] = 0.9 * M[i] + 0.1 * gi;
             Vv[i] = 0.999 * Vv[i] + 0.001 * gi * gi;
             W[i] -= lr_t * M[i] / (sqrt(Vv[i]) + 1e-7);
         }
     }
-    for (int i = 0; i < 2; i++) assert_true(fabs(w[i] - W[i]) < 1e-6);
+    for (int i = 0; i < N; i++) assert_true(fabs(w[i] - W[i]) < 1e-6);
     /* Adam's first step moves a weight by about lr, whatever the gradient's size. */
     struct adam b;
     adam_init(&b, 0.01);

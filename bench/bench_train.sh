@@ -1,0 +1,44 @@
+#!/bin/sh
+# bench_train.sh — training throughput of the end model, C against PyTorch, on the same
+# synthetic data: Embedding 8000x512 -> SpatialDropout1D 0.8 and input dropout 0.8 ->
+# LSTM 64 -> Dense 6 softmax, Adam, batch 64, 120 tokens a sequence, 2 threads each
+# (PyTorch: torch.set_num_threads(2) with OPENBLAS_NUM_THREADS=1, as the issue
+# measured it).  Recurrent dropout is off on both sides (nn.LSTM has none); a last
+# line gives the C trainer with the study's recurrent dropout 0.8 as well.
+# Prints sequences/s, the ratio (goal: C >= 3x PyTorch), peak RSS of each process
+# (goal: C below PyTorch's), and the C trainer's FLOP/s against OpenBLAS's own large
+# sgemm on this machine.  Baseline from the issue: PyTorch ~450-530 seq/s, ~550 MB.
+cd "$(dirname "$0")/.."
+B=${B:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+N=${BENCH_TRAIN_N:-3200}
+THREADS=2
+if [ ! -f "$B/libnbstage.a" ]; then echo "bench_train: $B/libnbstage.a not built" >&2; exit 2; fi
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck disable=SC2046
+cc -std=c11 -D_GNU_SOURCE -O2 -I. $(pkg-config --cflags openblas) bench/train_bench.c "$B/libnbstage.a" \
+   -o "$tmp/train_bench" $(pkg-config --libs openblas) -lm -pthread || exit 2
+"$tmp/train_bench" --n "$N" --write-data "$tmp/data.bin" || exit 1
+
+val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2"; }
+
+"$tmp/train_bench" --sgemm-peak --threads "$THREADS" >"$tmp/peak.txt" || exit 1
+"$tmp/train_bench" --n "$N" --threads "$THREADS" >"$tmp/c.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
+OPENBLAS_NUM_THREADS=1 "$PYTHON" bench/train_torch.py "$tmp/data.bin" --threads "$THREADS" >"$tmp/py.txt" 2>&1 \
+    || { cat "$tmp/py.txt" >&2; exit 1; }
+"$tmp/train_bench" --n "$N" --threads "$THREADS" --rdrop 0.8 >"$tmp/c8.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
+
+peak=$(val sgemm_gflops "$tmp/peak.txt")
+cs=$(val seq_per_s "$tmp/c.txt"); cm=$(val peak_rss_mb "$tmp/c.txt")
+ce=$(val gflops_executed "$tmp/c.txt"); cd_=$(val gflops_dense_equivalent "$tmp/c.txt")
+ps=$(val seq_per_s "$tmp/py.txt"); pm=$(val peak_rss_mb "$tmp/py.txt")
+c8=$(val seq_per_s "$tmp/c8.txt")
+awk -v n="$N" -v cs="$cs" -v cm="$cm" -v ce="$ce" -v cd="$cd_" -v ps="$ps" -v pm="$pm" -v peak="$peak" -v c8="$c8" 'BEGIN{
+    printf "data: %d synthetic sequences of 120 tokens (no padding), 6 classes, batch 64, 2 threads, one epoch\n", n
+    printf "C      lstm_train:            %7.1f seq/s, peak RSS %6.1f MB\n", cs, cm
+    printf "PyTorch 1.13 (baseline):      %7.1f seq/s, peak RSS %6.1f MB   (issue: ~450-530 seq/s, ~550 MB)\n", ps, pm
+    r = cs / ps
+    printf "ratio C/PyTorch: %.2fx (goal >= 3x)%s; memory C/PyTorch: %.2f (goal < 1)%s\n", r, (r >= 3 ? "" : "  BELOW GOAL"), cm / pm, (cm < pm ? "" : "  ABOVE GOAL")
+    printf "C FLOP/s: %.1f GFLOP/s executed (%.0f%% of OpenBLAS sgemm 2048^3 on 2 threads, %.1f GFLOP/s); %.1f GFLOP/s dense-equivalent\n", ce, 100 * ce / peak, peak, cd
+    printf "C with the study'"'"'s recurrent dropout 0.8 too: %.1f seq/s\n", c8 }'
