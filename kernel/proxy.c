@@ -210,8 +210,9 @@ static int tag_ready(struct proxy *px, struct pending *p)
 
 static void publish_tag(struct proxy *px, const struct pending *p)
 {
+    if (!p->started || !classify_job_done(p->job)) return;
     const char *content = classify_job_content(p->job);
-    if (!content || !p->started) return;
+    if (!content) return; /* below the minimum confidence, or no stage */
     char id[40], date[32], sig[WIRE_SIG_HEX + 1];
     wire_new_id(id, sizeof id, NULL);
     wire_now_iso(date);
@@ -254,7 +255,8 @@ static int iopub_route(struct proxy *px, struct mpart *m)
         struct pending *p = pending_find(px, parent);
         if (p && input) p->started = 1;
         if (p && idle) {
-            if (!tag_ready(px, p)) {
+            /* an aborted request (never started) gets no tag */
+            if (p->started && !tag_ready(px, p)) {
                 p->held = 1;
                 struct qnode *q = malloc(sizeof *q);
                 if (q) { /* hold: the front of the queue */
@@ -265,6 +267,7 @@ static int iopub_route(struct proxy *px, struct mpart *m)
                     if (!px->qtail) px->qtail = q;
                     return IOPUB_HELD;
                 }
+                logmsg("out of memory: an idle went out untagged");
             } else {
                 publish_tag(px, p);
             }
