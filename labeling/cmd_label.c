@@ -156,6 +156,11 @@ out:
     return rc;
 }
 
+static int same_notebook(const struct cell *a, const struct cell *b)
+{
+    return a->notebook && b->notebook && strcmp(a->notebook, b->notebook) == 0;
+}
+
 static void free_cells(struct cell *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) { free(c[i].id); free(c[i].notebook); free(c[i].src); }
@@ -371,23 +376,27 @@ static int label_cells(const struct opts *o)
         fprintf(stderr, "nbstage label: out of memory while voting\n");
         goto out;
     }
-    /* context LFs and pattern counts, in input (notebook) order */
+    /* Context LFs and pattern counts, in input (notebook) order.  (A second round
+     * taking the previous cell's stage from a first fit of the label model instead of
+     * its votes was tried: no better on the development labels.) */
+    struct lm_options lo;
+    lm_options_default(&lo);
+    lo.threads = o->jobs;
     for (size_t i = 0; i < n; i++) {
-        struct lf_context ctx = { STAGE_NONE };
-        if (i > 0 && cells[i].notebook && cells[i - 1].notebook &&
-            strcmp(cells[i].notebook, cells[i - 1].notebook) == 0)
-            ctx.prev_stage = lf_majority(votes + (i - 1) * (size_t)m, m);
-        lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
-        if ((pat[i] = lm_stats_add(&st, votes + i * (size_t)m, 1.0)) < 0) {
+        signed char *v = votes + i * (size_t)m;
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE };
+        if (i > 0 && same_notebook(&cells[i], &cells[i - 1]))
+            ctx.prev_stage = lf_majority(v - m, m);
+        if (i + 1 < n && same_notebook(&cells[i], &cells[i + 1]))
+            ctx.next_stage = lfset_rule_majority(&lfs, v + m);
+        lfset_context(&lfs, &info[i], &ctx, v);
+        if ((pat[i] = lm_stats_add(&st, v, 1.0)) < 0) {
             fprintf(stderr, "nbstage label: out of memory\n");
             goto out;
         }
     }
-    double t2 = now();
-    struct lm_options lo;
-    lm_options_default(&lo);
-    lo.threads = o->jobs;
     if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
+    double t2 = now();
     double t3 = now();
     /* predict once per distinct pattern */
     pproba = malloc((st.n ? st.n : 1) * LM_K * sizeof *pproba);

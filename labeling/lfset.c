@@ -15,7 +15,7 @@ static const int stage_rank[N_STAGES] = {
 };
 
 static const char *const builtin_name[N_LF_BUILTINS] = {
-    "imports_only", "prev_cell", "after_model",
+    "imports_only", "prev_cell", "next_cell", "after_model",
 };
 
 int lfset_init(struct lfset *s, struct ruleset *rules)
@@ -40,6 +40,9 @@ int lfset_init(struct lfset *s, struct ruleset *rules)
     s->name[b + LF_BUILTIN_PREV_CELL] = builtin_name[LF_BUILTIN_PREV_CELL];
     s->stage[b + LF_BUILTIN_PREV_CELL] = STAGE_NONE;
     s->level[b + LF_BUILTIN_PREV_CELL] = LF_CONTEXT;
+    s->name[b + LF_BUILTIN_NEXT_CELL] = builtin_name[LF_BUILTIN_NEXT_CELL];
+    s->stage[b + LF_BUILTIN_NEXT_CELL] = STAGE_NONE;
+    s->level[b + LF_BUILTIN_NEXT_CELL] = LF_CONTEXT;
     s->name[b + LF_BUILTIN_AFTER_MODEL] = builtin_name[LF_BUILTIN_AFTER_MODEL];
     s->stage[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
     s->level[b + LF_BUILTIN_AFTER_MODEL] = LF_CONTEXT;
@@ -93,26 +96,38 @@ static int imports_only(const struct lfset *set, const struct pyview *v, void *m
     return setup > 0;
 }
 
-/* A cell that only shows things: every statement is a print/display/plot call or a
- * bare expression.  Used to read "what follows a model" as its evaluation. */
+/* A statement that shows something: print/display, a plotting call, a figure set-up
+ * (`fig, ax = plt.subplots(...)`), or a bare expression such as `score` or
+ * `results.summary()`. */
+static int shows_statement(const char *s, size_t len)
+{
+    static const char *const show_prefix[] = {
+        "print", "display", "plt.", "sns.", "ax.", "axes", "axs", "fig.", "px.", "go.", "fig,", "fig =",
+    };
+    for (size_t k = 0; k < sizeof show_prefix / sizeof show_prefix[0]; k++) {
+        size_t n = strlen(show_prefix[k]);
+        if (len >= n && memcmp(s, show_prefix[k], n) == 0) return 1;
+    }
+    if (starts_with_word(s, len, "for") || starts_with_word(s, len, "def") ||
+        starts_with_word(s, len, "if") || starts_with_word(s, len, "class") ||
+        starts_with_word(s, len, "with") || starts_with_word(s, len, "import") ||
+        starts_with_word(s, len, "from"))
+        return 0;
+    for (size_t k = 0; k + 5 < len; k++) /* df.plot(...), s.hist(...) */
+        if (s[k] == '.' && (memcmp(s + k, ".plot", 5) == 0 || memcmp(s + k, ".hist", 5) == 0)) return 1;
+    for (size_t k = 0; k < len; k++) /* an assignment is not a bare expression */
+        if (s[k] == '=' && (k + 1 >= len || s[k + 1] != '=') && (k == 0 || !strchr("=!<>", s[k - 1])))
+            return 0;
+    return 1;
+}
+
+/* A cell that only shows things; used to read "what follows a model" as its
+ * evaluation. */
 static int shows_something(const struct pyview *v)
 {
     if (v->n_stmts == 0) return 0;
-    for (size_t i = 0; i < v->n_stmts; i++) {
-        const char *s = v->code + v->stmts[i].start;
-        size_t len = v->stmts[i].end - v->stmts[i].start;
-        if (starts_with_word(s, len, "print") || starts_with_word(s, len, "display") ||
-            (len > 4 && memcmp(s, "plt.", 4) == 0))
-            continue;
-        /* a bare name or attribute chain, e.g. `score` or `results.summary()` */
-        int bare = 1;
-        for (size_t k = 0; k < len && bare; k++)
-            if (s[k] == '=' && (k + 1 >= len || s[k + 1] != '=') && (k == 0 || !strchr("=!<>", s[k - 1])))
-                bare = 0;
-        if (!bare || starts_with_word(s, len, "for") || starts_with_word(s, len, "def") ||
-            starts_with_word(s, len, "if") || starts_with_word(s, len, "class"))
-            return 0;
-    }
+    for (size_t i = 0; i < v->n_stmts; i++)
+        if (!shows_statement(v->code + v->stmts[i].start, v->stmts[i].end - v->stmts[i].start)) return 0;
     return 1;
 }
 
@@ -164,8 +179,14 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
                   const struct lf_context *ctx, signed char *votes)
 {
     int b = (int)s->rules.n, p = ctx ? ctx->prev_stage : STAGE_NONE, n = 0;
+    int q = ctx ? ctx->next_stage : STAGE_NONE;
     /* an imports-only cell is decided; the cell after the imports starts the work */
-    if (p < 0 || info->empty || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
+    if (info->empty || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
+    if (q >= 0 && q != STAGE_IMPORTS && info->n_votes == 0) { /* fills gaps only */
+        votes[b + LF_BUILTIN_NEXT_CELL] = (signed char)q;
+        n++;
+    }
+    if (p < 0) return n;
     if ((p == STAGE_TRAIN || p == STAGE_EVALUATE) && info->shows) {
         votes[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
         n++;
@@ -175,6 +196,11 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
         n++;
     }
     return n;
+}
+
+int lfset_rule_majority(const struct lfset *s, const signed char *votes)
+{
+    return lf_majority(votes, (int)s->rules.n + LF_BUILTIN_IMPORTS_ONLY + 1);
 }
 
 int lf_majority(const signed char *votes, int n)

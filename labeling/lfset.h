@@ -14,6 +14,7 @@
  *                 the rules abstain, since such a cell has no other job.
  *   prev_cell     the previous cell's stage (its majority vote) in the same
  *                 notebook: cells often continue their neighbour's work.
+ *   next_cell     the next cell's stage (the majority of its rule votes).
  *   after_model   when the previous cell reached train or evaluate, a cell that only
  *                 shows, prints or plots something is read as evaluate.
  * The context LFs vote beside the rules (not only when they are silent): they are
@@ -25,7 +26,8 @@
 #include "labeling/pytoken.h"
 #include "labeling/rules.h"
 
-enum { LF_BUILTIN_IMPORTS_ONLY, LF_BUILTIN_PREV_CELL, LF_BUILTIN_AFTER_MODEL, N_LF_BUILTINS };
+enum { LF_BUILTIN_IMPORTS_ONLY, LF_BUILTIN_PREV_CELL, LF_BUILTIN_NEXT_CELL, LF_BUILTIN_AFTER_MODEL,
+       N_LF_BUILTINS };
 
 struct lfset {
     struct ruleset rules;   /* owned */
@@ -35,9 +37,10 @@ struct lfset {
     int *level;             /* [n] */
 };
 
-/* What the context LFs know about the previous cell of the same notebook. */
+/* What the context LFs know about the neighbouring cells of the same notebook. */
 struct lf_context {
-    int prev_stage;         /* its majority vote, or STAGE_NONE (none, or first cell) */
+    int prev_stage;         /* the previous cell's stage, or STAGE_NONE (first cell) */
+    int next_stage;         /* the next cell's majority rule vote, or STAGE_NONE */
 };
 
 /* Takes ownership of RULES.  -1 when out of memory. */
@@ -61,6 +64,9 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
  * in notebook order.  Returns the number of votes added. */
 int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
                   const struct lf_context *ctx, signed char *votes);
+
+/* The majority stage of the rules and imports_only in VOTES (context LFs left out). */
+int lfset_rule_majority(const struct lfset *s, const signed char *votes);
 
 /* The majority stage among VOTES[0..n) (ties: the later stage in the furthest-stage
  * order, then the lower id), or STAGE_NONE when no LF voted. */

@@ -101,7 +101,7 @@ static int idx(const char *name)
 }
 
 /* Votes of SRC as "name=stage,..." in LF order. */
-static const char *votes_of(const char *src, int prev)
+static const char *votes_of_ctx(const char *src, int prev, int next)
 {
     static char out[512];
     signed char v[64];
@@ -110,7 +110,7 @@ static const char *votes_of(const char *src, int prev)
     assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
     void *md = rules_match_data();
     lfset_votes(&set, &pv, md, v, &info);
-    struct lf_context ctx = { prev };
+    struct lf_context ctx = { prev, next };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);
     pyview_free(&pv);
@@ -120,6 +120,11 @@ static const char *votes_of(const char *src, int prev)
             snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s=%s", out[0] ? "," : "",
                      set.name[j], stage_key[(int)v[j]]);
     return out;
+}
+
+static const char *votes_of(const char *src, int prev)
+{
+    return votes_of_ctx(src, prev, STAGE_NONE);
 }
 
 static void test_levels(void **state)
@@ -175,6 +180,10 @@ static void test_context(void **state)
     assert_string_equal(votes_of("x = 3", STAGE_IMPORTS), "assign=prep");
     assert_string_equal(votes_of("import os", STAGE_EVALUATE), "imports_only=imports");
     assert_string_equal(votes_of("x = 3", STAGE_NONE), "assign=prep");
+    /* next_cell fills gaps only: it votes when no rule did */
+    assert_string_equal(votes_of_ctx("df.head()", STAGE_NONE, STAGE_TRAIN), "head=explore");
+    assert_string_equal(votes_of_ctx("foo(bar)", STAGE_LOAD, STAGE_TRAIN), "prev_cell=load,next_cell=train");
+    assert_string_equal(votes_of_ctx("foo(bar)", STAGE_NONE, STAGE_IMPORTS), "");
     signed char v[4] = {STAGE_LOAD, STAGE_PREP, STAGE_PREP, STAGE_NONE};
     assert_int_equal(lf_majority(v, 4), STAGE_PREP);
     signed char t[2] = {STAGE_TRAIN, STAGE_LOAD};     /* tie: the furthest stage */
