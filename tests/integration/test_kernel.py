@@ -39,10 +39,14 @@ def specs():
     # the worker's test hooks: slow after claiming a job, or slow to pick it up
     held = {**env, "NBSTAGE_CLASSIFY_DELAY_MS": "400"}
     late = {**env, "NBSTAGE_CLASSIFY_LATE_MS": "400"}
-    for name, mode, e in (("nbs-signal", "signal", env), ("nbs-message", "message", env),
-                          ("nbs-held", "signal", held), ("nbs-late", "signal", late)):
+    kernels = [("nbs-signal", "signal", env, []), ("nbs-message", "message", env, []),
+               ("nbs-held", "signal", held, []), ("nbs-late", "signal", late, []),
+               # options: from argv, and from the environment
+               ("nbs-opts", "signal", env, ["--no-badge", "--tag-position=top"]),
+               ("nbs-min", "signal", {**env, "NBSTAGE_MIN_CONFIDENCE": "1"}, [])]
+    for name, mode, e, extra in kernels:
         (d / "kernels" / name).mkdir(parents=True)
-        spec = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"],
+        spec = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"] + extra,
                 "display_name": name, "language": "python", "interrupt_mode": mode, "env": e}
         (d / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
     old = os.environ.get("JUPYTER_PATH")
@@ -251,6 +255,27 @@ def test_tag_before_idle_and_order_kept_with_a_slow_worker(specs, logs, name):
         took = time.monotonic() - t0
         if name == "nbs-late":
             assert took < 1.0, f"the proxy waited for a late worker ({took:.2f} s)"
+    finally:
+        k.close()
+
+
+def test_display_options_reach_the_stage_output(specs, logs):
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    k = Kernel("nbs-opts", logs)
+    try:
+        _, msgs, _ = k.run("import numpy as np")
+        [tag] = stage_outputs(msgs)
+        data = tag["content"]["data"]
+        assert "text/html" not in data and "text/plain" not in data  # --no-badge
+        assert "at_top = true" in data["application/javascript"]     # --tag-position=top
+        assert tag["content"]["metadata"]["nbstage"]["stage"] in STAGES
+    finally:
+        k.close()
+    k = Kernel("nbs-min", logs)
+    try:  # NBSTAGE_MIN_CONFIDENCE=1: nothing is that sure
+        _, msgs, reply = k.run("import numpy as np")
+        assert reply["content"]["status"] == "ok" and stage_outputs(msgs) == []
     finally:
         k.close()
 
