@@ -8,10 +8,14 @@
 # Prints sequences/s, the ratio (goal: C >= 3x PyTorch), peak RSS of each process
 # (goal: C below PyTorch's), and the C trainer's FLOP/s against OpenBLAS's own large
 # sgemm on this machine.  Baseline from the issue: PyTorch ~450-530 seq/s, ~550 MB.
+# Both sides use the same OpenBLAS as this environment sets it up; BENCH_CORETYPE=NAME
+# runs both with OPENBLAS_CORETYPE=NAME (OpenBLAS 0.3.21 does not know every recent
+# processor and then falls back to its slow Prescott kernels: the header says which).
 cd "$(dirname "$0")/.."
 B=${B:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 N=${BENCH_TRAIN_N:-3200}
+NT=${BENCH_TRAIN_TORCH_N:-1280}   # PyTorch trains on the first NT (it is the slow side)
 THREADS=2
 if [ ! -f "$B/libnbstage.a" ]; then echo "bench_train: $B/libnbstage.a not built" >&2; exit 2; fi
 tmp=$(mktemp -d) || exit 2
@@ -23,19 +27,20 @@ cc -std=c11 -D_GNU_SOURCE -O2 -I. $(pkg-config --cflags openblas) bench/train_be
 
 val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2"; }
 
+[ -n "$BENCH_CORETYPE" ] && { OPENBLAS_CORETYPE=$BENCH_CORETYPE; export OPENBLAS_CORETYPE; }
 "$tmp/train_bench" --sgemm-peak --threads "$THREADS" >"$tmp/peak.txt" || exit 1
 "$tmp/train_bench" --n "$N" --threads "$THREADS" >"$tmp/c.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
-OPENBLAS_NUM_THREADS=1 "$PYTHON" bench/train_torch.py "$tmp/data.bin" --threads "$THREADS" >"$tmp/py.txt" 2>&1 \
+OPENBLAS_NUM_THREADS=1 "$PYTHON" bench/train_torch.py "$tmp/data.bin" --threads "$THREADS" --limit "$NT" >"$tmp/py.txt" 2>&1 \
     || { cat "$tmp/py.txt" >&2; exit 1; }
 "$tmp/train_bench" --n "$N" --threads "$THREADS" --rdrop 0.8 >"$tmp/c8.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
 
-peak=$(val sgemm_gflops "$tmp/peak.txt")
+peak=$(val sgemm_gflops "$tmp/peak.txt"); core=$(val core "$tmp/peak.txt")
 cs=$(val seq_per_s "$tmp/c.txt"); cm=$(val peak_rss_mb "$tmp/c.txt")
 ce=$(val gflops_executed "$tmp/c.txt"); cd_=$(val gflops_dense_equivalent "$tmp/c.txt")
 ps=$(val seq_per_s "$tmp/py.txt"); pm=$(val peak_rss_mb "$tmp/py.txt")
 c8=$(val seq_per_s "$tmp/c8.txt")
-awk -v n="$N" -v cs="$cs" -v cm="$cm" -v ce="$ce" -v cd="$cd_" -v ps="$ps" -v pm="$pm" -v peak="$peak" -v c8="$c8" 'BEGIN{
-    printf "data: %d synthetic sequences of 120 tokens (no padding), 6 classes, batch 64, 2 threads, one epoch\n", n
+awk -v core="$core" -v n="$N" -v nt="$NT" -v cs="$cs" -v cm="$cm" -v ce="$ce" -v cd="$cd_" -v ps="$ps" -v pm="$pm" -v peak="$peak" -v c8="$c8" 'BEGIN{
+    printf "data: %d synthetic sequences of 120 tokens (no padding; PyTorch: the first %d), 6 classes, batch 64, 2 threads, one epoch; OpenBLAS core: %s\n", n, nt, core
     printf "C      lstm_train:            %7.1f seq/s, peak RSS %6.1f MB\n", cs, cm
     printf "PyTorch 1.13 (baseline):      %7.1f seq/s, peak RSS %6.1f MB   (issue: ~450-530 seq/s, ~550 MB)\n", ps, pm
     r = cs / ps

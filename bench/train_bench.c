@@ -96,7 +96,10 @@ int main(int argc, char **argv)
     }
     if (n < 1 || batch < 1 || epochs < 1 || threads < 1) { fprintf(stderr, "train_bench: bad numbers\n"); return 2; }
     openblas_set_num_threads(threads);
-    if (peak) { printf("sgemm_gflops=%.1f threads=%d\n", sgemm_peak() / 1e9, threads); return 0; }
+    if (peak) {
+        printf("sgemm_gflops=%.1f threads=%d core=%s\n", sgemm_peak() / 1e9, threads, openblas_get_corename());
+        return 0;
+    }
 
     int *tok = malloc((size_t)n * SEQ * sizeof(int));
     float *tg = malloc((size_t)n * CLASSES * sizeof(float));

@@ -5,7 +5,7 @@ LSTM 64 -> Dense 6, softmax cross-entropy, Adam lr 1e-3 eps 1e-7) trained on the
 file train_bench --write-data made, batch 64, shuffled.  nn.LSTM has no recurrent
 dropout, so neither side uses it in the comparison.  Prints one key=value line.
 
-usage: train_torch.py DATA [--threads N] [--batch B] [--epochs E]
+usage: train_torch.py DATA [--threads N] [--batch B] [--epochs E] [--limit N]
 """
 import argparse
 import resource
@@ -39,6 +39,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--limit", type=int, default=0, help="train on the first N sequences only")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -46,6 +47,9 @@ def main():
     n, T, C = np.frombuffer(raw, dtype="<i4", count=3)
     tok = np.frombuffer(raw, dtype="<i4", count=n * T, offset=12).reshape(n, T).astype(np.int64)
     tg = np.frombuffer(raw, dtype="<f4", count=n * C, offset=12 + 4 * n * T).reshape(n, C)
+    if a.limit:
+        n = min(n, a.limit)
+        tok, tg = tok[:n], tg[:n]
     tok, tg = torch.from_numpy(tok.copy()), torch.from_numpy(tg.copy())
     model = Model()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
