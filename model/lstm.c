@@ -161,7 +161,10 @@ void lstm_work_free(struct lstm_work *w)
     free(w->in_mask); free(w->rec_mask); free(w->X); free(w->Z); free(w->C); free(w->Hm);
     free(w->hlast); free(w->probs); free(w->dZ); free(w->dh); free(w->dc); free(w->tmp);
     free(w->dlogits); free(w->active); free(w->nactive); free(w->touched); free(w->stamp);
-    for (int i = 0; i < LSTM_MAX_THREADS; i++) { free(w->part[i]); free(w->wc[i]); free(w->dwc[i]); }
+    free(w->uniq); free(w->nuniq); free(w->pos2u);
+    for (int i = 0; i < LSTM_MAX_THREADS; i++) {
+        free(w->part[i]); free(w->wc[i]); free(w->dwc[i]); free(w->zu[i]); free(w->ustamp[i]); free(w->uslot[i]);
+    }
     free(w);
 }
 
@@ -174,6 +177,9 @@ int lstm_work_set_threads(struct lstm_work *w, const struct lstm_params *p, int 
         if (!w->part[i] && !(w->part[i] = malloc(DG * sizeof(float)))) return -1;
         if (!w->wc[i] && !(w->wc[i] = malloc(DG * sizeof(float)))) return -1;
         if (!w->dwc[i] && !(w->dwc[i] = malloc(DG * sizeof(float)))) return -1;
+        if (!w->zu[i] && !(w->zu[i] = malloc((size_t)w->seq_len * lstm_gates(p) * sizeof(float)))) return -1;
+        if (!w->ustamp[i] && !(w->ustamp[i] = calloc((size_t)p->vocab, sizeof(unsigned)))) return -1;
+        if (!w->uslot[i] && !(w->uslot[i] = malloc((size_t)p->vocab * sizeof(int)))) return -1;
     }
     w->threads = n;
     return 0;
@@ -209,7 +215,11 @@ static struct lstm_work *work_new(const struct lstm_params *p, int max_batch, in
         w->nactive = malloc(B * sizeof(int));
         w->touched = malloc(rows * sizeof(int));
         w->stamp = calloc((size_t)p->vocab, sizeof(unsigned));
-        ok = w->X && w->dZ && w->active && w->nactive && w->touched && w->stamp &&
+        w->uniq = malloc(B * T * sizeof(int));
+        w->nuniq = malloc(B * sizeof(int));
+        w->pos2u = malloc(B * T * sizeof(int));
+        ok = w->X && w->dZ && w->active && w->nactive && w->touched && w->stamp && w->uniq &&
+             w->nuniq && w->pos2u &&
              lstm_work_set_threads(w, p, 1) == 0;
     }
     if (!ok) {
@@ -282,8 +292,32 @@ static const float *seq_kernel(const struct pass *ps, int b, int part)
     return wc;
 }
 
-/* Phase 1, per sequence: gather the kept inputs, Z = b + x W_x for all steps (one
- * T x k by k x 4H product whose output rows are B rows apart, time-major). */
+/* A sequence's distinct tokens: uniq[0..U-1] in order of first appearance, and for
+ * every step the index of its token among them.  A thread-private stamp per vocabulary
+ * row makes this O(T) without clearing anything. */
+static int distinct_tokens(struct lstm_work *w, int vocab, int part, int b)
+{
+    int T = w->seq_len, U = 0;
+    const int *tok = w->tokens + (size_t)b * T;
+    int *uniq = w->uniq + (size_t)b * T, *pos = w->pos2u + (size_t)b * T, *slot = w->uslot[part];
+    unsigned *stamp = w->ustamp[part];
+    if (++w->ucount[part] == 0) {   /* wrapped: forget every old stamp */
+        memset(stamp, 0, (size_t)vocab * sizeof(unsigned));
+        w->ucount[part] = 1;
+    }
+    unsigned now = w->ucount[part];
+    for (int t = 0; t < T; t++) {
+        int v = tok[t];
+        if (stamp[v] != now) { stamp[v] = now; slot[v] = U; uniq[U++] = v; }
+        pos[t] = slot[v];
+    }
+    w->nuniq[b] = U;
+    return U;
+}
+
+/* Phase 1, per sequence: the kept channels, the inputs of its distinct tokens on them
+ * (U x k), their projection (one U x k by k x 4H product: a token that recurs, padding
+ * above all, is projected once), and Z = b + that row at every step (time-major). */
 static void fwd_project(void *ctx, int part, int nparts)
 {
     struct pass *ps = ctx;
@@ -291,23 +325,31 @@ static void fwd_project(void *ctx, int part, int nparts)
     struct lstm_work *w = ps->w;
     int B = w->batch, T = w->seq_len, D = p->embed, G = 4 * p->hidden, lo, hi;
     lstm_share(B, part, nparts, &lo, &hi);
+    float *zu = w->zu[part];
     for (int b = lo; b < hi; b++) {
         int *act = w->active + (size_t)b * D, k = 0;
         const float *m = w->in_mask + (size_t)b * D;
         if (w->use_in_mask) { for (int d = 0; d < D; d++) if (m[d] != 0) act[k++] = d; }
         else for (int d = 0; d < D; d++) act[k++] = d;
         w->nactive[b] = k;
+        int U = distinct_tokens(w, p->vocab, part, b);
+        const int *uniq = w->uniq + (size_t)b * T, *pos = w->pos2u + (size_t)b * T;
         float *x = seq_inputs(w, D, b);
-        for (int t = 0; t < T; t++) {
-            const float *e = p->E + (size_t)w->tokens[(size_t)b * T + t] * D;
-            float *xr = x + (size_t)t * k;
-            if (k == D && !w->use_in_mask) memcpy(xr, e, (size_t)D * sizeof(float));
+        for (int u = 0; u < U; u++) {
+            const float *e = p->E + (size_t)uniq[u] * D;
+            float *xr = x + (size_t)u * k;
+            if (!w->use_in_mask) memcpy(xr, e, (size_t)D * sizeof(float));
             else for (int j = 0; j < k; j++) xr[j] = e[act[j]] * m[act[j]];
-            memcpy(w->Z + ((size_t)t * B + b) * G, p->b, (size_t)G * sizeof(float));
         }
         if (k > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, G, k, 1.0f, x, k,
-                        seq_kernel(ps, b, part), G, 1.0f, w->Z + (size_t)b * G, B * G);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, U, G, k, 1.0f, x, k,
+                        seq_kernel(ps, b, part), G, 0.0f, zu, G);
+        for (int t = 0; t < T; t++) {
+            float *z = w->Z + ((size_t)t * B + b) * G;
+            const float *zr = zu + (size_t)pos[t] * G;
+            if (k > 0) for (int c = 0; c < G; c++) z[c] = p->b[c] + zr[c];
+            else memcpy(z, p->b, (size_t)G * sizeof(float));
+        }
     }
 }
 
@@ -398,8 +440,9 @@ static void bwd_recurrent_kernel(void *ctx, int part, int nparts)
     }
 }
 
-/* Per sequence: dW_x rows of its kept channels += x^T dz (into this thread's partial
- * sum), and dx = dz W_x^T over the kept channels, which overwrites x. */
+/* Per sequence: dz summed over the steps of each distinct token (U x 4H); the dW_x
+ * rows of its kept channels += x^T dz (into this thread's partial sum); and
+ * dx = dz W_x^T over the kept channels, which overwrites x. */
 static void bwd_project(void *ctx, int part, int nparts)
 {
     struct pass *ps = ctx;
@@ -407,19 +450,25 @@ static void bwd_project(void *ctx, int part, int nparts)
     struct lstm_work *w = ps->w;
     int B = w->batch, T = w->seq_len, D = p->embed, G = 4 * p->hidden, lo, hi;
     lstm_share(B, part, nparts, &lo, &hi);
-    float *acc = w->part[part];
+    float *acc = w->part[part], *dzu = w->zu[part];
     memset(acc, 0, (size_t)D * G * sizeof(float));
     for (int b = lo; b < hi; b++) {
-        int k = w->nactive[b];
-        float *x = seq_inputs(w, D, b);
+        int k = w->nactive[b], U = w->nuniq[b];
         if (k == 0) continue;
-        const float *dz = w->dZ + (size_t)b * G;
+        float *x = seq_inputs(w, D, b);
+        const int *pos = w->pos2u + (size_t)b * T;
+        memset(dzu, 0, (size_t)U * G * sizeof(float));
+        for (int t = 0; t < T; t++) {
+            const float *dz = w->dZ + ((size_t)t * B + b) * G;
+            float *dst = dzu + (size_t)pos[t] * G;
+            for (int c = 0; c < G; c++) dst[c] += dz[c];
+        }
         const float *wk = seq_kernel(ps, b, part);
         if (k == D) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, G, T, 1.0f, x, D, dz, B * G, 1.0f, acc, G);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, G, U, 1.0f, x, D, dzu, G, 1.0f, acc, G);
         } else {
             float *dwk = w->dwc[part];
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, G, T, 1.0f, x, k, dz, B * G, 0.0f, dwk, G);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, G, U, 1.0f, x, k, dzu, G, 0.0f, dwk, G);
             const int *act = w->active + (size_t)b * D;
             for (int j = 0; j < k; j++) {
                 float *dst = acc + (size_t)act[j] * G;
@@ -427,7 +476,7 @@ static void bwd_project(void *ctx, int part, int nparts)
                 for (int c = 0; c < G; c++) dst[c] += src[c];
             }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, k, G, 1.0f, dz, B * G, wk, G, 0.0f, x, k);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, U, k, G, 1.0f, dzu, G, wk, G, 0.0f, x, k);
     }
 }
 
@@ -471,15 +520,16 @@ void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float
     if (w->nbatch == 0) { memset(w->stamp, 0, (size_t)p->vocab * sizeof(unsigned)); w->nbatch = 1; }
     w->ntouched = 0;
     for (int b = 0; b < B; b++) {
-        int k = w->nactive[b];
+        int k = w->nactive[b], U = w->nuniq[b];
         const float *dx = seq_inputs(w, D, b);
-        const int *act = w->active + (size_t)b * D;
+        const int *act = w->active + (size_t)b * D, *uniq = w->uniq + (size_t)b * T;
         const float *m = w->in_mask + (size_t)b * D;
-        for (int t = 0; t < T; t++) {
-            int tok = w->tokens[(size_t)b * T + t];
+        for (int u = 0; u < U; u++) {
+            int tok = uniq[u];
             if (w->stamp[tok] != w->nbatch) { w->stamp[tok] = w->nbatch; w->touched[w->ntouched++] = tok; }
+            if (k == 0) continue;
             float *ge = g->E + (size_t)tok * D;
-            const float *dxr = dx + (size_t)t * k;
+            const float *dxr = dx + (size_t)u * k;
             if (!w->use_in_mask) for (int d = 0; d < D; d++) ge[d] += dxr[d];
             else for (int j = 0; j < k; j++) ge[act[j]] += dxr[j] * m[act[j]];
         }

@@ -74,9 +74,10 @@ void lstm_params_copy(struct lstm_params *dst, const struct lstm_params *src);
  * reused at every step); rec_mask (batch x hidden) multiplies h(t-1) before the
  * recurrent kernel (Keras' implementation 2).  use_* = 0 means no dropout.
  *
- * The input projection is done per sequence on that sequence's kept channels only:
- * with the study's rates (0.8 and 0.8) a sequence keeps about 4% of the 512 channels,
- * so x W_x costs 25 times less than the dense product, with the same result.
+ * The input projection is done per sequence on that sequence's kept channels only, and
+ * once per distinct token: with the study's rates (0.8 and 0.8) a sequence keeps about
+ * 4% of the 512 channels, so x W_x costs 25 times less than the dense product (and
+ * less again for short, padded cells), with the same result.
  *
  * Work is split by sequences (and, for dW_h, by gate columns) over w->threads
  * threads, each calling single-threaded OpenBLAS: the caller sets OpenBLAS to one
@@ -96,8 +97,10 @@ struct lstm_work {
 
     int *active;   /* max_batch x embed: per sequence, the channels its in_mask keeps */
     int *nactive;  /* max_batch */
-    float *X;      /* per sequence b, at b*T*embed: its T x nactive[b] kept inputs (E row
-                    * times mask), then in backward their gradient */
+    int *uniq, *nuniq, *pos2u; /* per sequence: its distinct tokens (max_batch x T), how
+                    * many, and each step's index among them (max_batch x T) */
+    float *X;      /* per sequence b, at b*T*embed: its nuniq[b] x nactive[b] kept inputs
+                    * (E row times mask), then in backward their gradient */
     float *Z;      /* (T*B) x 4H, time-major (row t*B+b): pre-activations, then the gate
                     * activations i f g o */
     float *C;      /* (T+1) x B x H: cell states, C[0] = 0 */
@@ -110,6 +113,10 @@ struct lstm_work {
     float *part[LSTM_MAX_THREADS];   /* per thread: embed x 4H partial dW_x */
     float *wc[LSTM_MAX_THREADS];     /* per thread: embed x 4H gathered W_x rows */
     float *dwc[LSTM_MAX_THREADS];    /* per thread: embed x 4H, their gradient */
+    float *zu[LSTM_MAX_THREADS];     /* per thread: T x 4H, distinct tokens' projections */
+    unsigned *ustamp[LSTM_MAX_THREADS]; /* per thread, vocab: distinct-token bookkeeping */
+    int *uslot[LSTM_MAX_THREADS];
+    unsigned ucount[LSTM_MAX_THREADS];
     int *touched, ntouched;          /* distinct embedding rows of the last batch */
     unsigned *stamp;                 /* vocab: batch number that last touched a row */
     unsigned nbatch;
