@@ -326,6 +326,28 @@ def tagged_with(nb, truth):
     return nb
 
 
+def test_confidence_or_model_change_is_refreshed_not_a_finding(model, tmp_path):
+    """Another model version or BLAS may move a confidence: `tag` refreshes it, but
+    --check (for CI) fails on missing or stale stages only."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    assert nbstage("tag", "-m", model, "-q", nb).returncode == 0
+    good = nb.read_text()
+    d = json.loads(good)
+    code = [c for c in d["cells"] if c["cell_type"] == "code"]
+    code[0]["metadata"]["workflow_stage"]["confidence"] = 0.5
+    code[1]["metadata"]["workflow_stage"]["model"] = "nbstage-lstm-older"
+    nb.write_text(json.dumps(d, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    r = nbstage("tag", "-m", model, "--check", nb)
+    assert (r.returncode, r.stdout) == (0, "")
+    r = nbstage("tag", "-m", model, "-n", nb)
+    assert r.stdout.splitlines()[0].startswith(f"{nb}: cell 2: ")
+    assert " confidence 0.500 -> " in r.stdout.splitlines()[0]
+    assert r.stdout.splitlines()[1].startswith(f"{nb}: cell 3: ")
+    assert nbstage("tag", "-m", model, nb).stdout == f"tagged {nb} (2 cells changed)\n"
+    assert nb.read_text() == good
+
+
 def test_dry_run_changes_nothing(model, tmp_path):
     nb = tmp_path / "a.ipynb"
     nb.write_text(make_nb(SIMPLE))
