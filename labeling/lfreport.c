@@ -68,17 +68,24 @@ void lf_report_print(FILE *to, const struct lf_report *r)
         fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations, mean log-likelihood %.4f\n",
                 r->model->iterations, r->model->loglik);
     if (!r->gold) goto out;
-    struct confusion lm, mv;
+    struct confusion lm, mv, all;
     memset(&lm, 0, sizeof lm);
     memset(&mv, 0, sizeof mv);
+    memset(&all, 0, sizeof all);
     for (size_t i = 0; i < n; i++) {
         if (r->gold[i] < 0) continue;
         confusion_add(&lm, r->gold[i], r->lm_pred[i]);
         confusion_add(&mv, r->gold[i], r->mv_pred[i]);
+        if (r->lm_pred_all) confusion_add(&all, r->gold[i], r->lm_pred_all[i]);
     }
     fprintf(to, "\nagainst %zu hand-labeled items (\"none\" left out):\n", scored);
-    fprintf(to, "  label model    accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled)\n",
-            confusion_accuracy(&lm), confusion_coverage(&lm), confusion_macro_f1(&lm), confusion_total(&lm));
+    fprintf(to, "  label model    accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; --min-confidence %.2f)\n",
+            confusion_accuracy(&lm), confusion_coverage(&lm), confusion_macro_f1(&lm), confusion_total(&lm),
+            r->min_conf);
+    if (r->lm_pred_all)
+        fprintf(to, "  label model    accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; every voted cell, "
+                    "no --min-confidence)\n", confusion_accuracy(&all), confusion_coverage(&all),
+                confusion_macro_f1(&all), confusion_total(&all));
     fprintf(to, "  majority vote  accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; ties unlabeled)\n",
             confusion_accuracy(&mv), confusion_coverage(&mv), confusion_macro_f1(&mv), confusion_total(&mv));
     fprintf(to, "\nlabel model, classification report:\n");

@@ -24,6 +24,8 @@ struct lf_report {
     const signed char *votes;     /* [n][m] */
     const int *gold;              /* [n] stage, STAGE_NONE ("none"), GOLD_MISSING; or NULL */
     const int *lm_pred;           /* [n] label model, -1 = unlabeled */
+    const int *lm_pred_all;       /* [n] the same before --min-confidence, or NULL */
+    double min_conf;
     const int *mv_pred;           /* [n] majority vote (ties unlabeled), -1 = unlabeled */
     const struct label_model *model;
 };

@@ -138,9 +138,10 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     for (int i = 0; i < s->n; i++) votes[i] = STAGE_NONE;
     info->shows = shows_something(v);
     info->empty = v->n_stmts == 0;
-    info->n_votes = 0;
+    info->n_votes = info->job_votes = 0;
     if (imports_only(s, v, md)) {
         votes[b + LF_BUILTIN_IMPORTS_ONLY] = STAGE_IMPORTS;
+        info->job_votes = 1;
         return info->n_votes = 1;
     }
     /* step 1: which rules match */
@@ -169,7 +170,11 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
         int ok = r->level == LF_JOB ? stage_rank[r->stage] == top_job
                : r->level == LF_SHOW ? (job_stages & ~(1 << r->stage)) == 0
                : job_stages == 0 && !any_show;
-        if (ok) { votes[i] = (signed char)r->stage; n++; }
+        if (ok) {
+            votes[i] = (signed char)r->stage;
+            n++;
+            info->job_votes += r->level == LF_JOB;
+        }
     }
     if (f != fired) free(f);
     return info->n_votes = n;
@@ -182,6 +187,9 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
     int q = ctx ? ctx->next_stage : STAGE_NONE;
     /* an imports-only cell is decided; the cell after the imports starts the work */
     if (info->empty || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
+    /* A cell whose work a job rule recognised is decided by the rules; context
+     * weighs in where only showing, hints or nothing was seen. */
+    if (info->job_votes > 0) return 0;
     if (q >= 0 && q != STAGE_IMPORTS && info->n_votes == 0) { /* fills gaps only */
         votes[b + LF_BUILTIN_NEXT_CELL] = (signed char)q;
         n++;

@@ -50,6 +50,7 @@ void lfset_free(struct lfset *s);
 /* What the context LFs need to know of a cell, found while its rules are matched. */
 struct lf_cellinfo {
     int n_votes;            /* votes from rules and imports_only */
+    int job_votes;          /* of which from job-level rules (or imports_only) */
     int shows;              /* the cell only prints, displays, plots or shows values */
     int empty;              /* no code at all (comments, disabled code): no stage */
 };

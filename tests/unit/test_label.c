@@ -249,7 +249,7 @@ static void test_command(void **state)
     write_file("gold.tsv", "cell_id\tlabel\tsecondary\tconfidence\tnote\n"
                            "a.ipynb#1\tload\t\th\t\na.ipynb#3\ttrain\t\th\t\nb.ipynb#0\tevaluate\t\th\t\n");
     assert_int_equal(run("--no-default-rules --rules @r.txt -q -j 2 -o @out.jsonl --gold @gold.tsv "
-                         "--report @rep.txt @cells.jsonl"), EXIT_OK);
+                         "--min-confidence 0 --report @rep.txt @cells.jsonl"), EXIT_OK);
     char *out = read_file("out.jsonl");
     assert_non_null(out);
     /* input order, one line per cell, the stated fields */
@@ -267,6 +267,13 @@ static void test_command(void **state)
     assert_non_null(strstr(rep, "label model    accuracy 1.000  coverage 1.000"));
     assert_non_null(strstr(rep, "              precision    recall  f1-score   support"));
     assert_non_null(strstr(rep, "imports_only"));
+
+    /* an unsure label is withheld, its probabilities kept */
+    assert_int_equal(run("--no-default-rules --rules @r.txt -q -o @out2.jsonl --min-confidence 0.9999 "
+                         "@cells.jsonl"), EXIT_OK);
+    out = read_file("out2.jsonl");
+    assert_non_null(strstr(out, "\"stage\": null, \"probabilities\": {\"load\": "));
+    assert_int_equal(run("--min-confidence 1.5 @cells.jsonl"), EXIT_USAGE);
 
     /* --votes: the label model alone */
     write_file("m.tsv", "0\t-1\t0\n1\t1\t-1\n-1\t-1\t-1\n2\t-1\t2\n0\t0\t0\n");
