@@ -141,9 +141,10 @@ static void series(FILE *f, const struct panel *p, const struct curve_point *pts
     }
 }
 
-static void legend(FILE *f, const struct panel *p, int has_val)
+/* At the top right, or the bottom right (accuracy curves rise to the top). */
+static void legend(FILE *f, const struct panel *p, int has_val, int bottom)
 {
-    double x = p->x0 + PANEL_W - MR - 110, y = MT + 14;
+    double x = p->x0 + PANEL_W - MR - 110, y = bottom ? PANEL_H - MB - 34 : MT + 14;
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f77b4\" stroke-width=\"2\"/>"
                "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">training</text>\n",
             x, y, x + 22, y, x + 28, y + 4);
@@ -180,8 +181,8 @@ int curves_write_svg(const char *path, const struct curve_point *pts, int n, cha
     series(f, &loss, pts, n, offsetof(struct curve_point, val_loss), "#ff7f0e", dash);
     series(f, &acc, pts, n, offsetof(struct curve_point, acc), "#1f77b4", "");
     series(f, &acc, pts, n, offsetof(struct curve_point, val_acc), "#ff7f0e", dash);
-    legend(f, &loss, has_val);
-    legend(f, &acc, has_val);
+    legend(f, &loss, has_val, 0);
+    legend(f, &acc, has_val, 1);
     fprintf(f, "</svg>\n");
     return close_rename(f, tmp, path, err, errlen);
 }
