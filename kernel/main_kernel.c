@@ -57,7 +57,7 @@ int main(int argc, char **argv)
         connection_free(&conn);
         return 1;
     }
-    nbs_model *model = load_model(opt.model);
+    nbs_model *model = NULL;
 
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
@@ -76,6 +76,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nbstage-kernel: cannot start the wrapped kernel \"%s\": %s\n", opt.wrap, err);
         child_cleanup(&child);
     } else {
+        model = load_model(opt.model); /* while the child starts up */
         struct proxy_config cfg = {&conn, &child, model, &opt.display, sfd};
         code = proxy_run(&cfg);
         child_cleanup(&child);
