@@ -41,7 +41,8 @@ static void usage(FILE *to)
             "stage: tag is replaced, other tags are kept).  Empty and comment-only cells get\n"
             "no tag and lose a stale one.  Files are rewritten in place, atomically, in the\n"
             "layout `nbstage fmt` writes; a file that would not change is not touched.\n"
-            "A notebook that cannot be read or written is reported and left alone.\n\n"
+            "A notebook that cannot be read or written is reported and left alone.\n"
+            "PATH '-' (alone) reads standard input and writes standard output.\n\n"
             "options:\n"
             "  -m, --model FILE      the model (default: the shipped one; NBSTAGE_MODEL)\n"
             "  -o, --output FILE     write the single notebook given to FILE ('-': stdout)\n"
@@ -174,31 +175,35 @@ static int drop_duplicates(struct run *r)
 
 /* ---------------------------------------------------------------- one notebook */
 
-/* The file's bytes and its identity (to notice a file changed while we worked). */
+/* The file's bytes and its identity (to notice a file changed while we worked).
+ * PATH "-" is standard input. */
 static char *read_notebook(const char *path, size_t *len, struct stat *st, char *why,
                            size_t whylen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int is_stdin = !strcmp(path, "-");
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, whylen, "%s", strerror(errno));
         return NULL;
     }
-    if (fstat(fd, st)) {
+    if (is_stdin) {
+        memset(st, 0, sizeof *st); /* a pipe: no size to go by, no identity to keep */
+    } else if (fstat(fd, st)) {
         snprintf(why, whylen, "%s", strerror(errno));
         close(fd);
         return NULL;
     }
-    if (S_ISDIR(st->st_mode)) {
+    if (!is_stdin && S_ISDIR(st->st_mode)) {
         snprintf(why, whylen, "is a directory, not a notebook");
         close(fd);
         return NULL;
     }
-    if (!S_ISREG(st->st_mode)) {
+    if (!is_stdin && !S_ISREG(st->st_mode)) {
         snprintf(why, whylen, "not a regular file");
         close(fd);
         return NULL;
     }
-    size_t cap = (size_t)st->st_size + 1, n = 0;
+    size_t cap = (size_t)st->st_size + 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
         if (n + 1 >= cap) { /* the file grew while we read it */
@@ -212,13 +217,13 @@ static char *read_notebook(const char *path, size_t *len, struct stat *st, char 
         if (got < 0) {
             snprintf(why, whylen, "%s", strerror(errno));
             free(buf);
-            close(fd);
+            if (!is_stdin) close(fd);
             return NULL;
         }
         if (got == 0) break;
         n += (size_t)got;
     }
-    close(fd);
+    if (!is_stdin) close(fd);
     if (!buf) {
         snprintf(why, whylen, "out of memory");
         return NULL;
@@ -282,14 +287,16 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     char why[512];
     struct stat st;
     size_t len, outlen = 0;
+    int is_stdin = !strcmp(j->path, "-");
+    const char *name = is_stdin ? "<stdin>" : j->path;
     char *buf = read_notebook(j->path, &len, &st, why, sizeof why);
     if (!buf) {
-        fprintf(err, "nbstage tag: %s: %s\n", j->path, why);
+        fprintf(err, "nbstage tag: %s: %s\n", name, why);
         j->failed = 1;
         return;
     }
     nb_error e;
-    json_t *nb = nb_read_mem(buf, len, j->path, 0, &e);
+    json_t *nb = nb_read_mem(buf, len, name, 0, &e);
     char *bytes = NULL;
     if (!nb) {
         fprintf(err, "nbstage tag: %s\n", e.msg);
@@ -309,7 +316,7 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     };
     /* --check needs the findings only, not the bytes */
     if (tag_notebook(nb, &to, &j->res) || (!o->check && !(bytes = nb_dumps(nb, &outlen)))) {
-        fprintf(err, "nbstage tag: %s: out of memory\n", j->path);
+        fprintf(err, "nbstage tag: %s: out of memory\n", name);
         j->failed = 1;
         goto done;
     }
@@ -317,16 +324,16 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     j->findings = tag_findings(&j->res) > 0;
     if (o->check) {
         if (j->findings)
-            fprintf(out, "%s: %ld missing, %ld stale, %ld on blank cells\n", j->path,
+            fprintf(out, "%s: %ld missing, %ld stale, %ld on blank cells\n", name,
                     j->res.missing, j->res.stale, j->res.removed);
     } else if (o->dry_run) {
-        print_changes(out, j->path, &j->res);
+        print_changes(out, name, &j->res);
         if (j->res.outputs_stripped)
-            fprintf(out, "%s: remove %ld tag outputs\n", j->path, j->res.outputs_stripped);
+            fprintf(out, "%s: remove %ld tag outputs\n", name, j->res.outputs_stripped);
         if (!same && !j->res.n_changes && !j->res.outputs_stripped)
-            fprintf(out, "%s: rewrite in the canonical layout (tags unchanged)\n", j->path);
+            fprintf(out, "%s: rewrite in the canonical layout (tags unchanged)\n", name);
         j->rewritten = !same;
-    } else if (o->output && !strcmp(o->output, "-")) {
+    } else if ((o->output && !strcmp(o->output, "-")) || (is_stdin && !o->output)) {
         if (fwrite(bytes, 1, outlen, out) != outlen) {
             fprintf(err, "nbstage tag: <stdout>: %s\n", strerror(errno));
             j->failed = 1;
@@ -535,6 +542,16 @@ int cmd_tag(int argc, char **argv)
 
     for (int a = optind; a < argc; a++) {
         struct stat st;
+        if (!strcmp(argv[a], "-")) {
+            if (argc - optind != 1) {
+                fprintf(stderr, "nbstage tag: '-' (standard input) must be the only PATH\n");
+                for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
+                free(r.jobs);
+                return EXIT_USAGE;
+            }
+            if (add_job("-", "-", &r)) goto oom;
+            continue;
+        }
         /* A folder named like a notebook is a mistake worth reporting, not walking. */
         if (ends_with(argv[a], ".ipynb") && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
             if (add_job(argv[a], argv[a], &r)) goto oom;

@@ -381,6 +381,19 @@ def test_output_file_and_stdout(model, tmp_path):
     assert nbstage("tag", "-m", model, "-o", out, tmp_path).returncode == 2
 
 
+def test_stdin_to_stdout(model, tmp_path):
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    want = nbstage("tag", "-m", model, "-o", "-", nb).stdout
+    r = nbstage("tag", "-m", model, "-q", "-", input=nb.read_text())
+    assert (r.returncode, r.stdout) == (0, want)
+    r = nbstage("tag", "-m", model, "--check", "-", input=nb.read_text())
+    assert (r.returncode, r.stdout) == (1, "<stdin>: 6 missing, 0 stale, 0 on blank cells\n")
+    r = nbstage("tag", "-m", model, "-", input="{")
+    assert r.returncode == 2 and "<stdin>:" in r.stderr and r.stdout == ""
+    assert nbstage("tag", "-m", model, "-", nb, input="").returncode == 2
+
+
 # ------------------------------------------------------------------ bad files
 
 BAD = {
