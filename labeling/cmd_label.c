@@ -410,8 +410,8 @@ static int label_cells(const struct opts *o)
             goto out;
         }
     }
-    if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
     double t2 = now();
+    if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
     double t3 = now();
     /* predict once per distinct pattern */
     pproba = malloc((st.n ? st.n : 1) * LM_K * sizeof *pproba);
