@@ -259,6 +259,24 @@ def test_tag_before_idle_and_order_kept_with_a_slow_worker(specs, logs, name):
         k.close()
 
 
+def test_aborted_cells_get_no_tag(kernel):
+    """After an error ipykernel aborts the cells queued behind it: they never ran, so
+    they get no stage output (the failed cell itself ran, and does)."""
+    ids = [kernel.kc.execute("import time; time.sleep(0.3); 1/0"), kernel.kc.execute("y = 2")]
+    msgs = {i: [] for i in ids}
+    while True:
+        m = kernel.kc.get_iopub_msg(timeout=30)
+        parent = m["parent_header"].get("msg_id")
+        if parent in msgs:
+            msgs[parent].append(m)
+            if parent == ids[1] and m["msg_type"] == "status" and \
+                    m["content"]["execution_state"] == "idle":
+                break
+    assert kernel.shell_reply(ids[1])["content"]["status"] == "aborted"
+    assert stage_outputs(msgs[ids[1]]) == []
+    assert len(stage_outputs(msgs[ids[0]])) == (1 if MODEL else 0)
+
+
 def test_display_options_reach_the_stage_output(specs, logs):
     if not MODEL:
         pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
