@@ -164,6 +164,7 @@ void lstm_work_free(struct lstm_work *w)
     free(w->uniq); free(w->nuniq); free(w->pos2u);
     for (int i = 0; i < LSTM_MAX_THREADS; i++) {
         free(w->part[i]); free(w->wc[i]); free(w->dwc[i]); free(w->zu[i]); free(w->ustamp[i]); free(w->uslot[i]);
+        free(w->hpart[i]); free(w->hscratch[i]); free(w->hkept[i]);
     }
     free(w);
 }
@@ -180,6 +181,10 @@ int lstm_work_set_threads(struct lstm_work *w, const struct lstm_params *p, int 
         if (!w->zu[i] && !(w->zu[i] = malloc((size_t)w->seq_len * lstm_gates(p) * sizeof(float)))) return -1;
         if (!w->ustamp[i] && !(w->ustamp[i] = calloc((size_t)p->vocab, sizeof(unsigned)))) return -1;
         if (!w->uslot[i] && !(w->uslot[i] = malloc((size_t)p->vocab * sizeof(int)))) return -1;
+        size_t HG = (size_t)p->hidden * lstm_gates(p), TH = (size_t)w->seq_len * p->hidden;
+        if (!w->hpart[i] && !(w->hpart[i] = malloc(HG * sizeof(float)))) return -1;
+        if (!w->hscratch[i] && !(w->hscratch[i] = malloc((TH + HG) * sizeof(float)))) return -1;
+        if (!w->hkept[i] && !(w->hkept[i] = malloc((size_t)p->hidden * sizeof(int)))) return -1;
     }
     w->threads = n;
     return 0;
@@ -417,7 +422,8 @@ static void bwd_recur(void *ctx, int part, int nparts)
     }
 }
 
-/* dW_h = sum over steps 1..T-1 of Hm^T dZ, and db: split by gate columns. */
+/* dW_h = sum over steps 1..T-1 of Hm^T dZ (without recurrent dropout), and db: split
+ * by gate columns. */
 static void bwd_recurrent_kernel(void *ctx, int part, int nparts)
 {
     struct pass *ps = ctx;
@@ -427,16 +433,48 @@ static void bwd_recurrent_kernel(void *ctx, int part, int nparts)
     lstm_share(G / 16, part, nparts, &lo, &hi);   /* whole 16-column blocks */
     lo *= 16; hi = part == nparts - 1 ? G : hi * 16;
     if (hi <= lo) return;
-    if (T > 1)
+    if (w->use_rec_mask) {
+        /* bwd_project sums dW_h sequence by sequence, on each one's kept units only */
+    } else if (T > 1) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, hi - lo, (T - 1) * B,
                     1.0f, w->Hm + (size_t)B * H, H, w->dZ + (size_t)B * G + lo, G, 0.0f, ps->g->Wh + lo, G);
-    else
+    } else {
         for (int r = 0; r < H; r++) memset(ps->g->Wh + (size_t)r * G + lo, 0, (size_t)(hi - lo) * sizeof(float));
+    }
     float *db = ps->g->b;
     for (int k = lo; k < hi; k++) db[k] = 0;
     for (size_t r = 0; r < (size_t)T * B; r++) {
         const float *dz = w->dZ + r * G;
         for (int k = lo; k < hi; k++) db[k] += dz[k];
+    }
+}
+
+/* With recurrent dropout, sequence b's h(t-1) reaches W_h only through the units its
+ * mask keeps (about 20% at the study's 0.8), the same units at every step; so its
+ * share of dW_h is a (kept units) x 4H product over steps 1..T-1, added into the
+ * thread's partial dW_h: a fifth of the dense product's work. */
+static void recurrent_kernel_grad(const struct pass *ps, int part, int b)
+{
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int B = w->batch, T = w->seq_len, H = p->hidden, G = 4 * H, r = 0;
+    if (T < 2) return;
+    int *kept = w->hkept[part];
+    const float *rm = w->rec_mask + (size_t)b * H;
+    for (int j = 0; j < H; j++) if (rm[j] != 0) kept[r++] = j;
+    if (r == 0) return;
+    float *hc = w->hscratch[part], *dwh = hc + (size_t)T * H;
+    for (int t = 1; t < T; t++) {
+        const float *hm = w->Hm + ((size_t)t * B + b) * H;
+        for (int j = 0; j < r; j++) hc[(size_t)(t - 1) * r + j] = hm[kept[j]];
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, G, T - 1, 1.0f, hc, r,
+                w->dZ + ((size_t)B + b) * G, B * G, 0.0f, dwh, G);
+    float *acc = w->hpart[part];
+    for (int j = 0; j < r; j++) {
+        float *dst = acc + (size_t)kept[j] * G;
+        const float *src = dwh + (size_t)j * G;
+        for (int c = 0; c < G; c++) dst[c] += src[c];
     }
 }
 
@@ -452,7 +490,9 @@ static void bwd_project(void *ctx, int part, int nparts)
     lstm_share(B, part, nparts, &lo, &hi);
     float *acc = w->part[part], *dzu = w->zu[part];
     memset(acc, 0, (size_t)D * G * sizeof(float));
+    if (w->use_rec_mask) memset(w->hpart[part], 0, (size_t)p->hidden * G * sizeof(float));
     for (int b = lo; b < hi; b++) {
+        if (w->use_rec_mask) recurrent_kernel_grad(ps, part, b);
         int k = w->nactive[b], U = w->nuniq[b];
         if (k == 0) continue;
         float *x = seq_inputs(w, D, b);
@@ -509,6 +549,11 @@ void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float
     lstm_parallel(w->threads, bwd_recurrent_kernel, &ps);
     lstm_parallel(w->threads, bwd_project, &ps);
 
+    if (w->use_rec_mask) {   /* dW_h: the threads' partial sums, in thread order */
+        memcpy(g->Wh, w->hpart[0], (size_t)H * G * sizeof(float));
+        for (int i = 1; i < w->threads; i++)
+            for (size_t e = 0; e < (size_t)H * G; e++) g->Wh[e] += w->hpart[i][e];
+    }
     /* dW_x: the threads' partial sums, in thread order. */
     memcpy(g->Wx, w->part[0], (size_t)D * G * sizeof(float));
     for (int i = 1; i < w->threads; i++) {

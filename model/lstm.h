@@ -117,6 +117,9 @@ struct lstm_work {
     unsigned *ustamp[LSTM_MAX_THREADS]; /* per thread, vocab: distinct-token bookkeeping */
     int *uslot[LSTM_MAX_THREADS];
     unsigned ucount[LSTM_MAX_THREADS];
+    float *hpart[LSTM_MAX_THREADS];  /* per thread: hidden x 4H partial dW_h (recurrent dropout) */
+    float *hscratch[LSTM_MAX_THREADS]; /* per thread: T x hidden + hidden x 4H */
+    int *hkept[LSTM_MAX_THREADS];    /* per thread: hidden, a sequence's kept units */
     int *touched, ntouched;          /* distinct embedding rows of the last batch */
     unsigned *stamp;                 /* vocab: batch number that last touched a row */
     unsigned nbatch;
