@@ -444,18 +444,46 @@ def test_sigterm_stops_the_child(specs, logs):
         k.close()
 
 
-def test_child_death_is_the_kernel_dying(specs, logs):
-    k = Kernel("nbs-signal", logs)
-    try:
-        k.kc.execute("import os; os._exit(3)")
-        deadline = time.monotonic() + 10
-        while k.km.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not k.km.is_alive(), "the proxy must exit when its child dies"
-        assert k.km.provisioner.process.returncode == 1
-        assert "exited with status 3" in k.log.read_text()
-    finally:
-        k.close()
+def test_child_death_is_the_kernel_dying_and_jupyter_restarts_it(specs, logs):
+    """The wrapped kernel dies: the proxy exits (status 1, the reason logged), and
+    jupyter_client's restarter, as the notebook server runs it, starts a new one."""
+    import asyncio
+    from jupyter_client.ioloop import AsyncIOLoopKernelManager
+
+    log = logs / f"restarter-{uuid.uuid4().hex[:8]}.log"
+
+    async def scenario():
+        km = AsyncIOLoopKernelManager(kernel_name="nbs-signal")
+        with open(log, "w") as logf:
+            await km.start_kernel(stderr=logf)
+            km.start_restarter()
+            kc = km.client()
+            kc.start_channels()
+            try:
+                await kc.wait_for_ready(timeout=60)
+                first = km.provisioner.process
+                kc.execute("import os; os._exit(3)")
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                    p = km.provisioner
+                    if p and p.process and p.process is not first and await km.is_alive():
+                        break
+                assert first.returncode == 1, "the proxy must exit when its child dies"
+                assert km.provisioner.process is not first, "no restart"
+                kc.stop_channels()
+                kc = km.client()
+                kc.start_channels()
+                await kc.wait_for_ready(timeout=60)
+                reply = await kc.execute("6 * 7", reply=True, timeout=30)
+                assert reply["content"]["status"] == "ok"
+            finally:
+                kc.stop_channels()
+                km.stop_restarter()
+                await km.shutdown_kernel(now=False)
+
+    asyncio.run(scenario())
+    assert "the wrapped kernel exited with status 3" in log.read_text()
 
 
 # ---- what the proxy refuses ---------------------------------------------------------
