@@ -9,10 +9,17 @@
  * alone, and a file whose bytes would not change is not rewritten at all (its mtime
  * stays).  --nbformat also does what nbformat.write does (lines split, transient
  * fields dropped), as `fmt --nbformat`.
+ *
+ * Why more threads than -j: nb_save_atomic fsyncs each file and its folder, and on a
+ * busy disk that wait is most of a run's time.  So -j N counts the notebooks being
+ * read, classified and serialised at once (a semaphore, the "compute gate"), while up
+ * to WRITE_FANOUT x N threads may sit in a save: the waits overlap, and the journal
+ * commits them together.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +69,28 @@ static void usage(FILE *to)
             "2 usage error, or some notebook could not be read or written.\n");
 }
 
+enum { WRITE_FANOUT = 4 };
+
 static volatile sig_atomic_t interrupted;
+
+/* The compute gate: held while a job reads and tags, let go before it saves. */
+struct gate {
+    sem_t *sem;
+    int held;
+};
+
+static void gate_enter(struct gate *g, sem_t *sem)
+{
+    g->sem = sem;
+    while (sem_wait(sem) && errno == EINTR) {}
+    g->held = 1;
+}
+
+static void gate_leave(struct gate *g)
+{
+    if (g->held) sem_post(g->sem);
+    g->held = 0;
+}
 
 static void on_signal(int sig)
 {
@@ -90,6 +118,7 @@ struct run {
     struct job *jobs;
     size_t n, cap;
     struct progress bar;
+    sem_t compute; /* -j: jobs past the gate at once */
     /* totals, kept by the delivering thread */
     long failed, rewritten, unchanged, with_findings, skipped;
     long code_cells, tagged, blank, kept, changed_cells, stripped;
@@ -282,7 +311,8 @@ static int same_file(const char *path, const struct stat *before)
            now.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
 }
 
-static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *err)
+static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *err,
+                     struct gate *gate)
 {
     char why[512];
     struct stat st;
@@ -340,6 +370,7 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         }
         j->rewritten = !same;
     } else if (o->output) {
+        gate_leave(gate);
         if (nb_save_atomic(o->output, bytes, outlen, &e)) {
             fprintf(err, "nbstage tag: %s\n", e.msg);
             j->failed = 1;
@@ -359,14 +390,16 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
             fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n",
                     j->path);
             j->failed = 1;
-        } else if (nb_save_atomic(j->path, bytes, outlen, &e)) {
-            fprintf(err, "nbstage tag: %s\n", e.msg);
-            j->failed = 1;
         } else {
-            j->rewritten = 1;
-            if (!o->quiet) {
+            gate_leave(gate); /* the save waits on the disk, not on a CPU */
+            if (nb_save_atomic(j->path, bytes, outlen, &e)) {
+                fprintf(err, "nbstage tag: %s\n", e.msg);
+                j->failed = 1;
+            } else {
+                j->rewritten = 1;
                 long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
-                fprintf(out, "tagged %s (%ld cell%s changed)\n", j->path, n, n == 1 ? "" : "s");
+                if (!o->quiet)
+                    fprintf(out, "tagged %s (%ld cell%s changed)\n", j->path, n, n == 1 ? "" : "s");
             }
         }
     }
@@ -395,7 +428,10 @@ static void run_job(size_t i, void *vrun)
             j->out_len = j->err_len = 0;
             j->failed = 1; /* reported by deliver() */
         } else {
-            tag_file(j, &r->opt, out, err);
+            struct gate gate;
+            gate_enter(&gate, &r->compute);
+            tag_file(j, &r->opt, out, err, &gate);
+            gate_leave(&gate);
             fclose(out);
             fclose(err);
         }
@@ -601,7 +637,11 @@ int cmd_tag(int argc, char **argv)
 
     double t0 = now();
     progress_start(&r.bar, "tag", (long)r.n);
-    int threads = workers_run(r.opt.jobs, r.n, run_job, deliver, &r);
+    sem_init(&r.compute, 0, (unsigned)r.opt.jobs);
+    int writes = !r.opt.check && !r.opt.dry_run;
+    int threads = workers_run(r.opt.jobs * (writes ? WRITE_FANOUT : 1), r.n, run_job, deliver, &r);
+    if (threads > r.opt.jobs) threads = r.opt.jobs; /* the others only wait on saves */
+    sem_destroy(&r.compute);
     progress_end(&r.bar);
     double secs = now() - t0;
 
