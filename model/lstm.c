@@ -593,32 +593,43 @@ void lstm_grad_clear_rows(const struct lstm_params *p, const struct lstm_work *w
 /* Without dropout the input projection of a token is always the same row of
  * E Wx + b, so prediction computes that vocab x 4H table once (when the sequences
  * hold more tokens than the vocabulary has) and then looks rows up. */
-int lstm_predict(const struct lstm_params *p, const int *tokens, int n, int seq_len, float *probs)
+struct predict_job {
+    const struct lstm_params *p;
+    const int *tokens;
+    int n, seq_len;
+    float *probs, *table;
+    struct lstm_work *work[LSTM_MAX_THREADS];
+};
+
+/* Rows [lo, hi) of the table: b + E[v] W_x. */
+static void predict_table(void *ctx, int part, int nparts)
 {
-    if (n < 0 || seq_len < 1) return -1;
-    if (n == 0) return 0;
-    for (size_t i = 0; i < (size_t)n * seq_len; i++)
-        if (tokens[i] < 0 || tokens[i] >= p->vocab) return -1;
-    int G = 4 * p->hidden, T = seq_len, D = p->embed, V = p->vocab;
-    int chunk = n < 64 ? n : 64;
-    int use_table = (size_t)n * seq_len > (size_t)V;
-    struct lstm_work *w = work_new(p, chunk, seq_len, !use_table);
-    float *table = use_table ? malloc((size_t)V * G * sizeof(float)) : NULL;
-    if (!w || (use_table && !table)) { lstm_work_free(w); free(table); return -1; }
-    if (use_table) {
-        for (int v = 0; v < V; v++) memcpy(table + (size_t)v * G, p->b, (size_t)G * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, V, G, D,
-                    1.0f, p->E, D, p->Wx, G, 1.0f, table, G);
-    }
-    for (int s = 0; s < n; s += chunk) {
-        int B = n - s < chunk ? n - s : chunk;
-        const int *tok = tokens + (size_t)s * seq_len;
-        if (use_table) {
+    struct predict_job *j = ctx;
+    const struct lstm_params *p = j->p;
+    int G = 4 * p->hidden, lo, hi;
+    lstm_share(p->vocab, part, nparts, &lo, &hi);
+    if (hi <= lo) return;
+    for (int v = lo; v < hi; v++) memcpy(j->table + (size_t)v * G, p->b, (size_t)G * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, G, p->embed,
+                1.0f, p->E + (size_t)lo * p->embed, p->embed, p->Wx, G, 1.0f, j->table + (size_t)lo * G, G);
+}
+
+/* This part's chunks of 64 sequences: chunk c goes to part c mod nparts. */
+static void predict_chunks(void *ctx, int part, int nparts)
+{
+    struct predict_job *j = ctx;
+    const struct lstm_params *p = j->p;
+    struct lstm_work *w = j->work[part];
+    int G = 4 * p->hidden, T = j->seq_len, chunk = w->max_batch;
+    for (int s = part * chunk; s < j->n; s += nparts * chunk) {
+        int B = j->n - s < chunk ? j->n - s : chunk;
+        const int *tok = j->tokens + (size_t)s * T;
+        if (j->table) {
             w->batch = B;
             w->tokens = tok;
             for (int t = 0; t < T; t++)
                 for (int bi = 0; bi < B; bi++)
-                    memcpy(w->Z + ((size_t)t * B + bi) * G, table + (size_t)tok[(size_t)bi * T + t] * G,
+                    memcpy(w->Z + ((size_t)t * B + bi) * G, j->table + (size_t)tok[(size_t)bi * T + t] * G,
                            (size_t)G * sizeof(float));
             struct pass ps = { p, w, NULL };
             fwd_recur(&ps, 0, 1);
@@ -626,9 +637,36 @@ int lstm_predict(const struct lstm_params *p, const int *tokens, int n, int seq_
         } else {
             lstm_forward(p, w, tok, B, NULL);
         }
-        memcpy(probs + (size_t)s * p->classes, w->probs, (size_t)B * p->classes * sizeof(float));
+        memcpy(j->probs + (size_t)s * p->classes, w->probs, (size_t)B * p->classes * sizeof(float));
     }
-    lstm_work_free(w);
-    free(table);
-    return 0;
+}
+
+int lstm_predict_threads(const struct lstm_params *p, const int *tokens, int n, int seq_len,
+                         float *probs, int threads)
+{
+    if (n < 0 || seq_len < 1) return -1;
+    if (n == 0) return 0;
+    for (size_t i = 0; i < (size_t)n * seq_len; i++)
+        if (tokens[i] < 0 || tokens[i] >= p->vocab) return -1;
+    int chunk = n < 64 ? n : 64, nchunks = (n + chunk - 1) / chunk;
+    if (threads < 1) threads = 1;
+    if (threads > LSTM_MAX_THREADS) threads = LSTM_MAX_THREADS;
+    if (threads > nchunks) threads = nchunks;
+    int use_table = (size_t)n * seq_len > (size_t)p->vocab;
+    struct predict_job j = { p, tokens, n, seq_len, probs, NULL, { NULL } };
+    int ok = 1;
+    if (use_table) ok = (j.table = malloc((size_t)p->vocab * lstm_gates(p) * sizeof(float))) != NULL;
+    for (int i = 0; ok && i < threads; i++) ok = (j.work[i] = work_new(p, chunk, seq_len, !use_table)) != NULL;
+    if (ok) {
+        if (use_table) lstm_parallel(threads, predict_table, &j);
+        lstm_parallel(threads, predict_chunks, &j);
+    }
+    for (int i = 0; i < threads; i++) lstm_work_free(j.work[i]);
+    free(j.table);
+    return ok ? 0 : -1;
+}
+
+int lstm_predict(const struct lstm_params *p, const int *tokens, int n, int seq_len, float *probs)
+{
+    return lstm_predict_threads(p, tokens, n, seq_len, probs, 1);
 }

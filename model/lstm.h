@@ -146,6 +146,11 @@ void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float
 void lstm_grad_clear_rows(const struct lstm_params *p, const struct lstm_work *w,
                           struct lstm_params *g);
 
+/* lstm_predict (train.h) over THREADS threads of its own, each calling OpenBLAS: set
+ * OpenBLAS to one thread first when THREADS > 1.  The same results for any THREADS. */
+int lstm_predict_threads(const struct lstm_params *p, const int *tokens, int n, int seq_len,
+                         float *probs, int threads);
+
 /* Runs FN(CTX, part, NPARTS) for part = 0..NPARTS-1, part 0 in the calling thread, the
  * others in threads of their own; returns when all are done. */
 void lstm_parallel(int nparts, void (*fn)(void *ctx, int part, int nparts), void *ctx);

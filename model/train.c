@@ -61,9 +61,9 @@ static int check_data(const char *what, const struct train_data *d, const struct
 
 /* Mean cross-entropy (Keras' clipping) and accuracy of P on D. */
 static int evaluate(const struct lstm_params *p, const struct train_data *d, float *probs,
-                    double *loss, double *acc)
+                    int threads, double *loss, double *acc)
 {
-    if (lstm_predict(p, d->tokens, d->n, d->seq_len, probs) < 0) return -1;
+    if (lstm_predict_threads(p, d->tokens, d->n, d->seq_len, probs, threads) < 0) return -1;
     int C = p->classes, right = 0;
     double l = 0;
     for (int i = 0; i < d->n; i++) {
@@ -164,9 +164,8 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     int has_val = val && val->n > 0;
     if (check_data("training", train, p, T, errf) < 0 || (has_val && check_data("validation", val, p, T, errf) < 0))
         return -1;
-    /* Our threads split each batch by sequences and call OpenBLAS single-threaded (two
-     * levels of threads on few cores only fight); prediction on the validation set
-     * uses OpenBLAS' own threads. */
+    /* Our threads split each batch (and the validation set) by sequences and call
+     * OpenBLAS single-threaded: two levels of threads on few cores only fight. */
     int blas_threads = openblas_get_num_threads();
     int nthreads = cfg->threads > 0 ? cfg->threads : blas_threads;
     if (nthreads > LSTM_MAX_THREADS) nthreads = LSTM_MAX_THREADS;
@@ -188,6 +187,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
         return -1;
     }
     lstm_params_copy(&t.best, p);
+    openblas_set_num_threads(1);
 
     struct lstm_rng rng;
     lstm_rng_seed(&rng, (uint64_t)cfg->seed ^ 0x5eed7a11c0ffeeULL);
@@ -199,7 +199,6 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     double best_acc = -1;
     for (int epoch = 1; epoch <= cfg->max_epochs; epoch++) {
         double t0 = now_seconds(), loss_sum = 0;
-        openblas_set_num_threads(1);
         long right = 0, seen = 0;
         for (int i = train->n - 1; i > 0; i--) {   /* Fisher-Yates */
             int j = (int)(lstm_rng_next(&rng) % (uint64_t)(i + 1)), tmp = t.order[i];
@@ -235,8 +234,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
         cp->loss = loss_sum / seen;
         cp->acc = (double)right / seen;
         cp->val_loss = cp->val_acc = NAN;
-        openblas_set_num_threads(nthreads);
-        if (has_val && evaluate(p, val, t.probs, &cp->val_loss, &cp->val_acc) < 0) {
+        if (has_val && evaluate(p, val, t.probs, nthreads, &cp->val_loss, &cp->val_acc) < 0) {
             fprintf(errf, "train: out of memory evaluating\n");
             status = -1;
             break;

@@ -196,7 +196,8 @@ static void test_adam(void **state)
     for (int i = 0; i < 2; i++) assert_true(fabs(x[i] + 0.01) < 1e-4);
 }
 
-/* lstm_predict (table lookup path and gather path) equals the forward pass. */
+/* lstm_predict (table lookup path and gather path, one thread or three) equals the
+ * forward pass. */
 static void test_predict_matches_forward(void **state)
 {
     (void)state;
@@ -217,6 +218,9 @@ static void test_predict_matches_forward(void **state)
     double s = 0;
     for (int k = 0; k < NC; k++) s += one[k];
     assert_true(fabs(s - 1) < 1e-5);
+    float probs3[N * NC];   /* over 3 threads: the same, up to float rounding */
+    assert_int_equal(lstm_predict_threads(&p, tok, N, T, probs3, 3), 0);
+    for (int i = 0; i < N * NC; i++) assert_true(fabsf(probs3[i] - probs[i]) < 1e-6f);
     tok[3] = V;   /* out of range: refused, not read */
     assert_int_equal(lstm_predict(&p, tok, N, T, probs), -1);
     lstm_work_free(w);

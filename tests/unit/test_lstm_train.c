@@ -139,6 +139,21 @@ static void test_deterministic(void **state)
     assert_memory_equal(p.E, q.E, (size_t)V * D * sizeof(float));
     assert_memory_equal(p.Wh, q.Wh, (size_t)HID * 4 * HID * sizeof(float));
     assert_memory_equal(p.Wd, q.Wd, (size_t)HID * NC * sizeof(float));
+    /* Two threads: reproducible too, and close to the one-thread run (float rounding
+     * of differently split products aside). */
+    struct lstm_params a2, b2;
+    struct train_config cfg2 = cfg;
+    cfg2.threads = 2;
+    assert_int_equal(lstm_params_init(&a2, V, D, HID, NC, 5), 0);
+    assert_int_equal(lstm_params_init(&b2, V, D, HID, NC, 5), 0);
+    assert_int_equal(lstm_train(&a2, &cfg2, &tr, &va, &res, NULL), 0);
+    assert_int_equal(lstm_train(&b2, &cfg2, &tr, &va, &res, NULL), 0);
+    assert_memory_equal(a2.E, b2.E, (size_t)V * D * sizeof(float));
+    assert_memory_equal(a2.Wx, b2.Wx, (size_t)D * 4 * HID * sizeof(float));
+    assert_memory_equal(a2.Wh, b2.Wh, (size_t)HID * 4 * HID * sizeof(float));
+    for (int i = 0; i < D * 4 * HID; i++) assert_true(fabsf(a2.Wx[i] - p.Wx[i]) < 1e-3f);
+    lstm_params_free(&a2);
+    lstm_params_free(&b2);
     /* Another seed trains differently. */
     lstm_params_free(&q);
     assert_int_equal(lstm_params_init(&q, V, D, HID, NC, 5), 0);
