@@ -10,7 +10,8 @@
 # time and in CPU time (user + sys: what a busy shared machine disturbs least; the
 # baseline's is around its loop, ours the whole process).  nbstage fsyncs every file
 # it replaces (nb_save_atomic) and the baseline does not: on a busy disk the wall
-# figures carry that cost, the CPU figures do not.
+# figures carry that cost (overlapped across up to 4N saving threads), the CPU
+# figures do not.
 set -e
 cd "$(dirname "$0")/.."
 BIN=${NBSTAGE_BIN:-.}
