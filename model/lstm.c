@@ -1,13 +1,20 @@
 /* lstm.c — the end model's numerics: Keras-compatible initialisation, the batched
- * training forward pass and its hand-written backward pass, and plain prediction.
+ * training forward pass and its hand-written backward pass, and prediction.
  *
  * Shapes (Keras layout, row-major): E vocab x D, Wx D x 4H, Wh H x 4H, b 4H, Wd H x C,
  * bd C; gate order i, f, c, o.  A batch is laid out time-major (row t*B + b) so that
- * one time step is a contiguous B x 4H block.  The big products go through OpenBLAS:
- * the input projection of the whole batch for every step is one sgemm, and so are
- * dWx, dWh and dX in the backward pass; only the B x H by H x 4H recurrent product is
- * done step by step.  Padding (id 0) is an ordinary token, as in Keras with
- * mask_zero=False.
+ * one time step is a contiguous B x 4H block.  Every product goes through OpenBLAS.
+ *
+ * The input projection x W_x: Keras' dropout masks (SpatialDropout1D and the LSTM's
+ * input dropout) are one per sequence and channel, the same at all 120 steps, so a
+ * sequence's inputs live on the channels its masks keep (about 20 of 512 at the
+ * study's rates).  Each sequence's projection is therefore one product over its
+ * distinct tokens (padding and repeated tokens once) and its kept channels; backward,
+ * dW_x and dX likewise.  Same numbers as the dense (B*T) x 512 by 512 x 4H product,
+ * for a small fraction of its work.  The recurrent product, B x H by H x 4H, runs step
+ * by step; dW_h is one product over all steps (per sequence on its kept units under
+ * recurrent dropout).  Sequences are split over threads; elementwise work is in
+ * lstm_cell.c.  Padding (id 0) is an ordinary token, as in Keras with mask_zero=False.
  */
 #include "model/lstm.h"
 
@@ -159,7 +166,7 @@ void lstm_work_free(struct lstm_work *w)
 {
     if (!w) return;
     free(w->in_mask); free(w->rec_mask); free(w->X); free(w->Z); free(w->C); free(w->Hm);
-    free(w->hlast); free(w->probs); free(w->dZ); free(w->dh); free(w->dc); free(w->tmp);
+    free(w->hlast); free(w->probs); free(w->dZ); free(w->dh); free(w->dc);
     free(w->dlogits); free(w->active); free(w->nactive); free(w->touched); free(w->stamp);
     free(w->uniq); free(w->nuniq); free(w->pos2u);
     for (int i = 0; i < LSTM_MAX_THREADS; i++) {
@@ -208,10 +215,9 @@ static struct lstm_work *work_new(const struct lstm_params *p, int max_batch, in
     w->probs = malloc(B * C * sizeof(float));
     w->dh = malloc(B * H * sizeof(float));
     w->dc = malloc(B * H * sizeof(float));
-    w->tmp = malloc(B * H * sizeof(float));
     w->dlogits = malloc(B * C * sizeof(float));
     int ok = w->in_mask && w->rec_mask && w->Z && w->C && w->Hm && w->hlast && w->probs &&
-             w->dh && w->dc && w->tmp && w->dlogits;
+             w->dh && w->dc && w->dlogits;
     if (ok && training) {
         size_t rows = B * T < (size_t)p->vocab ? B * T : (size_t)p->vocab;
         w->X = malloc(T * B * D * sizeof(float));

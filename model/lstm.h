@@ -108,7 +108,7 @@ struct lstm_work {
     float *hlast;  /* B x H */
     float *probs;  /* B x classes */
     float *dZ;     /* (T*B) x 4H */
-    float *dh, *dc, *tmp; /* B x H each */
+    float *dh, *dc;       /* B x H each */
     float *dlogits;       /* B x classes */
     float *part[LSTM_MAX_THREADS];   /* per thread: embed x 4H partial dW_x */
     float *wc[LSTM_MAX_THREADS];     /* per thread: embed x 4H gathered W_x rows */
