@@ -30,11 +30,15 @@ for n in 100000 1000000; do
     pred=$(sed -n 's/.*predict \([0-9.]*\) s.*/\1/p' "$tmp/rep.txt")
     acc=$(sed -n 's/.*label model accuracy \([0-9.]*\) coverage \([0-9.]*\); majority vote accuracy \([0-9.]*\) coverage \([0-9.]*\).*/LM \1 (coverage \2), MV \3 (coverage \4, ties unlabeled)/p' "$tmp/rep.txt")
     pat=$(sed -n 's/.*LFs, \([0-9]*\) distinct vote patterns.*/\1/p' "$tmp/rep.txt")
+    fcpu=$(sed -n 's/.*EM [0-9.]* s; cpu \([0-9.]*\) s).*/\1/p' "$tmp/rep.txt")
+    pcpu=$(sed -n 's/.*predict [0-9.]* s (cpu \([0-9.]*\) s).*/\1/p' "$tmp/rep.txt")
     awk -v n="$n" -v f="$fit" -v p="$pred" -v r="$rss" -v w="$wall" -v a="$acc" -v pat="$pat" -v j="$JOBS" 'BEGIN{
         base = (n == 100000) ? 2.8 : 17.0
         printf "C  %7d x 41 (-j %d, %d patterns): fit %.3f s + predict %.3f s = %.3f s (%.0fx Snorkel%s), peak RSS %.0f MB (whole command, parse included; wall %s)\n",
                n, j, pat, f, p, f + p, base / (f + p), n == 100000 ? "" : " low end", r / 1024, w
         printf "   accuracy vs generator truth: %s\n", a }'
+    echo "   CPU time (all threads): fit ${fcpu} s + predict ${pcpu} s"
+    sed -n 's/^label --votes: on the/   on the/p' "$tmp/rep.txt"
 done
 
 if [ -d "$SHARED/corpus" ]; then
