@@ -88,6 +88,17 @@ void lf_report_print(FILE *to, const struct lf_report *r)
                 confusion_macro_f1(&all), confusion_total(&all));
     fprintf(to, "  majority vote  accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; ties unlabeled)\n",
             confusion_accuracy(&mv), confusion_coverage(&mv), confusion_macro_f1(&mv), confusion_total(&mv));
+    /* the fair comparison: the same cells */
+    long same = 0, lm_same = 0, mv_same = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r->gold[i] < 0 || r->mv_pred[i] < 0) continue;
+        same++;
+        const int *lp = r->lm_pred_all ? r->lm_pred_all : r->lm_pred;
+        lm_same += lp[i] == r->gold[i];
+        mv_same += r->mv_pred[i] == r->gold[i];
+    }
+    fprintf(to, "  on the %ld cells majority vote labels: label model %.3f, majority vote %.3f\n",
+            same, same ? (double)lm_same / same : 0, same ? (double)mv_same / same : 0);
     fprintf(to, "\nlabel model, classification report:\n");
     metrics_print_report(to, &lm);
     fprintf(to, "\nlabel model, confusion matrix (rows: hand label):\n");
