@@ -502,7 +502,9 @@ def test_permission_errors_as_another_user(model, tmp_path):
 
 @needs_shared
 def test_kill_leaves_every_file_old_or_new(model, tmp_path):
-    src = copy_tree(SHARED / "notebooks-with-outputs", tmp_path / "src")
+    src = tmp_path / "src"
+    for k in range(3):  # 450 notebooks: long enough a run for the kills to land in it
+        copy_tree(SHARED / "notebooks-with-outputs", src / f"copy{k}")
     ref = copy_tree(src, tmp_path / "ref")
     assert nbstage("tag", "-m", model, "-q", ref).returncode == 0
     old, new = snapshot(src), snapshot(ref)
@@ -513,7 +515,7 @@ def test_kill_leaves_every_file_old_or_new(model, tmp_path):
         copy_tree(src, d)
         p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "2", str(d)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.02, 0.4))
+        time.sleep(rng.uniform(0.01, 0.3))
         p.send_signal(signal.SIGKILL)
         p.wait()
         killed_mid_run += p.returncode == -signal.SIGKILL
