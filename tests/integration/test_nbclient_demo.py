@@ -140,3 +140,13 @@ def test_tag_from_outputs_moves_the_stages_into_metadata(jupyter_env, executed, 
         ws = after["metadata"]["workflow_stage"]
         assert ws["stage"] == payload["stage"]
         assert f"stage:{payload['stage']}" in after["metadata"]["tags"]
+
+
+def test_the_shipped_model_sees_the_demos_six_stages(executed):
+    """The demo is written to show each stage once; the shipped model must agree."""
+    if os.environ.get("NBSTAGE_MODEL"):
+        pytest.skip("NBSTAGE_MODEL names another model than the shipped one")
+    code = [c for c in executed[1]["cells"] if c["cell_type"] == "code"]
+    got = [next(o["data"][STAGE_MIME]["stage"] for o in c["outputs"]
+                if STAGE_MIME in o.get("data", {})) for c in code]
+    assert got == ["imports", "load", "explore", "prep", "train", "evaluate"]
