@@ -17,7 +17,7 @@
 void lm_options_default(struct lm_options *o)
 {
     o->max_iter = 100;
-    o->tol = 1e-6;
+    o->tol = 1e-5;
     o->threads = 1;
 }
 

@@ -44,7 +44,7 @@ struct lm_stats {
 
 struct lm_options {
     int max_iter;           /* default 100 */
-    double tol;             /* stop when the mean log-likelihood moves less; default 1e-6 */
+    double tol;             /* stop when the mean log-likelihood moves less; default 1e-5 */
     int threads;            /* E/M step threads; default 1 */
 };
 
