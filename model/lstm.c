@@ -358,7 +358,7 @@ static void fwd_project(void *ctx, int part, int nparts)
         for (int t = 0; t < T; t++) {
             float *z = w->Z + ((size_t)t * B + b) * G;
             const float *zr = zu + (size_t)pos[t] * G;
-            if (k > 0) for (int c = 0; c < G; c++) z[c] = p->b[c] + zr[c];
+            if (k > 0) lstm_vec_add(z, p->b, zr, G);
             else memcpy(z, p->b, (size_t)G * sizeof(float));
         }
     }
@@ -449,10 +449,7 @@ static void bwd_recurrent_kernel(void *ctx, int part, int nparts)
     }
     float *db = ps->g->b;
     for (int k = lo; k < hi; k++) db[k] = 0;
-    for (size_t r = 0; r < (size_t)T * B; r++) {
-        const float *dz = w->dZ + r * G;
-        for (int k = lo; k < hi; k++) db[k] += dz[k];
-    }
+    for (size_t r = 0; r < (size_t)T * B; r++) lstm_vec_acc(db + lo, w->dZ + r * G + lo, hi - lo);
 }
 
 /* With recurrent dropout, sequence b's h(t-1) reaches W_h only through the units its
@@ -480,7 +477,7 @@ static void recurrent_kernel_grad(const struct pass *ps, int part, int b)
     for (int j = 0; j < r; j++) {
         float *dst = acc + (size_t)kept[j] * G;
         const float *src = dwh + (size_t)j * G;
-        for (int c = 0; c < G; c++) dst[c] += src[c];
+        lstm_vec_acc(dst, src, G);
     }
 }
 
@@ -507,7 +504,7 @@ static void bwd_project(void *ctx, int part, int nparts)
         for (int t = 0; t < T; t++) {
             const float *dz = w->dZ + ((size_t)t * B + b) * G;
             float *dst = dzu + (size_t)pos[t] * G;
-            for (int c = 0; c < G; c++) dst[c] += dz[c];
+            lstm_vec_acc(dst, dz, G);
         }
         const float *wk = seq_kernel(ps, b, part);
         if (k == D) {
@@ -519,7 +516,7 @@ static void bwd_project(void *ctx, int part, int nparts)
             for (int j = 0; j < k; j++) {
                 float *dst = acc + (size_t)act[j] * G;
                 const float *src = dwk + (size_t)j * G;
-                for (int c = 0; c < G; c++) dst[c] += src[c];
+                lstm_vec_acc(dst, src, G);
             }
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, U, k, G, 1.0f, dzu, G, wk, G, 0.0f, x, k);
@@ -581,7 +578,7 @@ void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float
             if (k == 0) continue;
             float *ge = g->E + (size_t)tok * D;
             const float *dxr = dx + (size_t)u * k;
-            if (!w->use_in_mask) for (int d = 0; d < D; d++) ge[d] += dxr[d];
+            if (!w->use_in_mask) lstm_vec_acc(ge, dxr, D);
             else for (int j = 0; j < k; j++) ge[act[j]] += dxr[j] * m[act[j]];
         }
     }

@@ -146,6 +146,20 @@ AVX2 static void backward_rows_avx2(int n, int H, const float *a, const float *c
     if (H8 < H) backward_rows_c(n, H, H8, a, c_prev, c_cur, dh_in, dc_io, dz);
 }
 
+AVX2 static void add_avx2(float *dst, const float *a, const float *b, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < n; i++) dst[i] = a[i] + b[i];
+}
+
+AVX2 static void acc_avx2(float *dst, const float *src, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(dst + i), _mm256_loadu_ps(src + i)));
+    for (; i < n; i++) dst[i] += src[i];
+}
+
 static int use_avx2(void)
 {
     static atomic_int known = -1;   /* every thread that races here finds the same */
@@ -185,4 +199,20 @@ void lstm_cell_backward(int n, int H, const float *a, const float *c_prev, const
     if (use_avx2()) { backward_rows_avx2(n, H, a, c_prev, c_cur, dh, dc, dz); return; }
 #endif
     backward_rows_c(n, H, 0, a, c_prev, c_cur, dh, dc, dz);
+}
+
+void lstm_vec_add(float *dst, const float *a, const float *b, int n)
+{
+#if HAVE_X86_PATH
+    if (use_avx2()) { add_avx2(dst, a, b, n); return; }
+#endif
+    for (int i = 0; i < n; i++) dst[i] = a[i] + b[i];
+}
+
+void lstm_vec_acc(float *dst, const float *src, int n)
+{
+#if HAVE_X86_PATH
+    if (use_avx2()) { acc_avx2(dst, src, n); return; }
+#endif
+    for (int i = 0; i < n; i++) dst[i] += src[i];
 }

@@ -18,4 +18,9 @@ void lstm_cell_forward(int n, int H, float *z, const float *c_prev, float *c_nex
 void lstm_cell_backward(int n, int H, const float *a, const float *c_prev, const float *c_cur,
                         const float *dh, float *dc, float *dz);
 
+/* DST = A + B and DST += SRC over N floats: the row sums of the projection's
+ * bookkeeping, vectorised on the same terms. */
+void lstm_vec_add(float *dst, const float *a, const float *b, int n);
+void lstm_vec_acc(float *dst, const float *src, int n);
+
 #endif
