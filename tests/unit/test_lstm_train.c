@@ -121,6 +121,29 @@ static void test_toy_problem(void **state)
     lstm_params_free(&p);
 }
 
+/* The study's dropout (0.8 spatial, input and recurrent) on the toy problem, with 512
+ * embedding channels (a sequence keeps about 20 of them) and two threads: still at
+ * least 95% validation accuracy. */
+static void test_toy_problem_study_dropout(void **state)
+{
+    (void)state;
+    static struct toy d;
+    make_toy(&d);
+    struct train_data tr = { NTRAIN, T, d.tok, d.tg }, va = { NVAL, T, d.tok + NTRAIN * T, d.tg + NTRAIN * NC };
+    struct train_config cfg = toy_config();
+    cfg.spatial_dropout = cfg.dropout = cfg.recurrent_dropout = 0.8f;
+    cfg.threads = 2;
+    cfg.patience = 5;
+    struct lstm_params p;
+    assert_int_equal(lstm_params_init(&p, V, 512, 32, NC, 1), 0);
+    struct train_result res;
+    assert_int_equal(lstm_train(&p, &cfg, &tr, &va, &res, stdout), 0);
+    printf("toy problem, study dropout: best val_acc %.4f at epoch %d of %d\n", res.best_val_acc, res.best_epoch,
+           res.epochs_run);
+    assert_true(res.best_val_acc >= TOY_ACCURACY);
+    lstm_params_free(&p);
+}
+
 /* Same seed, same thread count: the same weights, bit for bit. */
 static void test_deterministic(void **state)
 {
@@ -222,6 +245,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_toy_problem),
+        cmocka_unit_test(test_toy_problem_study_dropout),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_stop),
         cmocka_unit_test(test_bad_input),
