@@ -5,13 +5,15 @@
  * bd C; gate order i, f, c, o.  A batch is laid out time-major (row t*B + b) so that
  * one time step is a contiguous B x 4H block.  Every product goes through OpenBLAS.
  *
- * The input projection x W_x: Keras' dropout masks (SpatialDropout1D and the LSTM's
- * input dropout) are one per sequence and channel, the same at all 120 steps, so a
- * sequence's inputs live on the channels its masks keep (about 20 of 512 at the
- * study's rates).  Each sequence's projection is therefore one product over its
- * distinct tokens (padding and repeated tokens once) and its kept channels; backward,
- * dW_x and dX likewise.  Same numbers as the dense (B*T) x 512 by 512 x 4H product,
- * for a small fraction of its work.  The recurrent product, B x H by H x 4H, runs step
+ * The input projection x W_x.  Without input dropout it is ONE product for the whole
+ * batch over its distinct tokens (U x 512 by 512 x 4H, U <= B*T; padding, shared by
+ * nearly every sequence, counted once), and so are dW_x and dX backward.  With
+ * dropout, Keras' masks (SpatialDropout1D and the LSTM's input dropout) are one per
+ * sequence and channel, the same at all 120 steps, so a sequence's inputs live on the
+ * channels its masks keep (about 20 of 512 at the study's rates): each sequence's
+ * projection is one product over its distinct tokens and kept channels, backward
+ * likewise.  Same numbers as the dense (B*T) x 512 by 512 x 4H product of the masked
+ * inputs, for a small fraction of its work.  The recurrent product, B x H by H x 4H, runs step
  * by step; dW_h is one product over all steps (per sequence on its kept units under
  * recurrent dropout).  Sequences are split over threads; elementwise work is in
  * lstm_cell.c.  Padding (id 0) is an ordinary token, as in Keras with mask_zero=False.
@@ -168,7 +170,7 @@ void lstm_work_free(struct lstm_work *w)
     free(w->in_mask); free(w->rec_mask); free(w->X); free(w->Z); free(w->C); free(w->Hm);
     free(w->hlast); free(w->probs); free(w->dZ); free(w->dh); free(w->dc);
     free(w->dlogits); free(w->active); free(w->nactive); free(w->touched); free(w->stamp);
-    free(w->uniq); free(w->nuniq); free(w->pos2u);
+    free(w->uniq); free(w->nuniq); free(w->pos2u); free(w->ZU);
     for (int i = 0; i < LSTM_MAX_THREADS; i++) {
         free(w->part[i]); free(w->wc[i]); free(w->dwc[i]); free(w->zu[i]); free(w->ustamp[i]); free(w->uslot[i]);
         free(w->hpart[i]); free(w->hscratch[i]); free(w->hkept[i]);
@@ -227,10 +229,11 @@ static struct lstm_work *work_new(const struct lstm_params *p, int max_batch, in
         w->touched = malloc(rows * sizeof(int));
         w->stamp = calloc((size_t)p->vocab, sizeof(unsigned));
         w->uniq = malloc(B * T * sizeof(int));
+        w->ZU = malloc(rows * G * sizeof(float));
         w->nuniq = malloc(B * sizeof(int));
         w->pos2u = malloc(B * T * sizeof(int));
         ok = w->X && w->dZ && w->active && w->nactive && w->touched && w->stamp && w->uniq &&
-             w->nuniq && w->pos2u &&
+             w->nuniq && w->pos2u && w->ZU &&
              lstm_work_set_threads(w, p, 1) == 0;
     }
     if (!ok) {
@@ -364,6 +367,55 @@ static void fwd_project(void *ctx, int part, int nparts)
     }
 }
 
+/* Without input dropout every sequence reads the same rows of E, so the batch's input
+ * projection is ONE product over its distinct tokens (padding, shared by nearly every
+ * sequence, once): X_u (U x D) times W_x.  The batch's distinct tokens, serially. */
+static void batch_distinct(struct lstm_work *w, int vocab)
+{
+    int n = w->batch * w->seq_len, U = 0;
+    int *slot = w->uslot[0];
+    unsigned *stamp = w->ustamp[0];
+    if (++w->ucount[0] == 0) {
+        memset(stamp, 0, (size_t)vocab * sizeof(unsigned));
+        w->ucount[0] = 1;
+    }
+    unsigned now = w->ucount[0];
+    for (int i = 0; i < n; i++) {   /* tokens are batch x T: i = b*T + t */
+        int v = w->tokens[i];
+        if (stamp[v] != now) { stamp[v] = now; slot[v] = U; w->uniq[U++] = v; }
+        w->pos2u[i] = slot[v];
+    }
+    w->batch_uniq = U;
+}
+
+/* Rows [lo, hi) of the distinct tokens: gather E, then their share of the product. */
+static void fwd_batch_project(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int D = p->embed, G = 4 * p->hidden, lo, hi;
+    lstm_share(w->batch_uniq, part, nparts, &lo, &hi);
+    if (hi <= lo) return;
+    for (int u = lo; u < hi; u++)
+        memcpy(w->X + (size_t)u * D, p->E + (size_t)w->uniq[u] * D, (size_t)D * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, G, D, 1.0f, w->X + (size_t)lo * D, D,
+                p->Wx, G, 0.0f, w->ZU + (size_t)lo * G, G);
+}
+
+/* Per sequence: Z = b + its tokens' rows of the product, time-major. */
+static void fwd_batch_fill(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int B = w->batch, T = w->seq_len, G = 4 * p->hidden, lo, hi;
+    lstm_share(B, part, nparts, &lo, &hi);
+    for (int b = lo; b < hi; b++)
+        for (int t = 0; t < T; t++)
+            lstm_vec_add(w->Z + ((size_t)t * B + b) * G, p->b, w->ZU + (size_t)w->pos2u[(size_t)b * T + t] * G, G);
+}
+
 /* Phase 2, per group of sequences: the recurrence over all steps. */
 static void fwd_recur(void *ctx, int part, int nparts)
 {
@@ -392,7 +444,14 @@ double lstm_forward(const struct lstm_params *p, struct lstm_work *w,
     struct pass ps = { p, w, NULL };
     w->batch = B;
     w->tokens = tokens;
-    lstm_parallel(w->threads, fwd_project, &ps);
+    w->batch_path = !w->use_in_mask;
+    if (w->batch_path) {
+        batch_distinct(w, p->vocab);
+        lstm_parallel(w->threads, fwd_batch_project, &ps);
+        lstm_parallel(w->threads, fwd_batch_fill, &ps);
+    } else {
+        lstm_parallel(w->threads, fwd_project, &ps);
+    }
     lstm_parallel(w->threads, fwd_recur, &ps);
     double loss = dense_softmax(p, B, w->hlast, w->probs, targets);
     return targets ? loss / B : 0;
@@ -493,9 +552,7 @@ static void bwd_project(void *ctx, int part, int nparts)
     lstm_share(B, part, nparts, &lo, &hi);
     float *acc = w->part[part], *dzu = w->zu[part];
     memset(acc, 0, (size_t)D * G * sizeof(float));
-    if (w->use_rec_mask) memset(w->hpart[part], 0, (size_t)p->hidden * G * sizeof(float));
     for (int b = lo; b < hi; b++) {
-        if (w->use_rec_mask) recurrent_kernel_grad(ps, part, b);
         int k = w->nactive[b], U = w->nuniq[b];
         if (k == 0) continue;
         float *x = seq_inputs(w, D, b);
@@ -521,6 +578,59 @@ static void bwd_project(void *ctx, int part, int nparts)
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, U, k, G, 1.0f, dzu, G, wk, G, 0.0f, x, k);
     }
+}
+
+/* Batch path, backward: dZ summed per distinct token (this part's tokens [lo, hi)). */
+static void bwd_batch_sum(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    struct lstm_work *w = ps->w;
+    int B = w->batch, T = w->seq_len, G = 4 * ps->p->hidden, lo, hi;
+    lstm_share(w->batch_uniq, part, nparts, &lo, &hi);
+    if (hi <= lo) return;
+    memset(w->ZU + (size_t)lo * G, 0, (size_t)(hi - lo) * G * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int u = w->pos2u[(size_t)b * T + t];
+            if (u >= lo && u < hi) lstm_vec_acc(w->ZU + (size_t)u * G, w->dZ + ((size_t)t * B + b) * G, G);
+        }
+}
+
+/* dW_x = X_u^T dZ_u, ONE product, split by rows of dW_x (input channels). */
+static void bwd_batch_kernel(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int D = p->embed, G = 4 * p->hidden, lo, hi;
+    lstm_share(D, part, nparts, &lo, &hi);
+    if (hi <= lo) return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, G, w->batch_uniq, 1.0f, w->X + lo, D,
+                w->ZU, G, 0.0f, ps->g->Wx + (size_t)lo * G, G);
+}
+
+/* dX_u = dZ_u W_x^T, ONE product, split by distinct tokens; overwrites X_u. */
+static void bwd_batch_inputs(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    const struct lstm_params *p = ps->p;
+    struct lstm_work *w = ps->w;
+    int D = p->embed, G = 4 * p->hidden, lo, hi;
+    lstm_share(w->batch_uniq, part, nparts, &lo, &hi);
+    if (hi <= lo) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, D, G, 1.0f, w->ZU + (size_t)lo * G, G,
+                p->Wx, G, 0.0f, w->X + (size_t)lo * D, D);
+}
+
+/* dW_h per sequence under recurrent dropout (see recurrent_kernel_grad). */
+static void bwd_recurrent_masked(void *ctx, int part, int nparts)
+{
+    struct pass *ps = ctx;
+    struct lstm_work *w = ps->w;
+    int lo, hi;
+    lstm_share(w->batch, part, nparts, &lo, &hi);
+    memset(w->hpart[part], 0, (size_t)ps->p->hidden * 4 * ps->p->hidden * sizeof(float));
+    for (int b = lo; b < hi; b++) recurrent_kernel_grad(ps, part, b);
 }
 
 void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float *targets,
@@ -550,23 +660,32 @@ void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float
 
     lstm_parallel(w->threads, bwd_recur, &ps);
     lstm_parallel(w->threads, bwd_recurrent_kernel, &ps);
-    lstm_parallel(w->threads, bwd_project, &ps);
-
     if (w->use_rec_mask) {   /* dW_h: the threads' partial sums, in thread order */
+        lstm_parallel(w->threads, bwd_recurrent_masked, &ps);
         memcpy(g->Wh, w->hpart[0], (size_t)H * G * sizeof(float));
-        for (int i = 1; i < w->threads; i++)
-            for (size_t e = 0; e < (size_t)H * G; e++) g->Wh[e] += w->hpart[i][e];
+        for (int i = 1; i < w->threads; i++) lstm_vec_acc(g->Wh, w->hpart[i], H * G);
     }
-    /* dW_x: the threads' partial sums, in thread order. */
-    memcpy(g->Wx, w->part[0], (size_t)D * G * sizeof(float));
-    for (int i = 1; i < w->threads; i++) {
-        const float *src = w->part[i];
-        for (size_t e = 0; e < (size_t)D * G; e++) g->Wx[e] += src[e];
-    }
-    /* dE: scatter the kept channels' dx, times their mask, into the tokens' rows. */
+
     w->nbatch++;
     if (w->nbatch == 0) { memset(w->stamp, 0, (size_t)p->vocab * sizeof(unsigned)); w->nbatch = 1; }
     w->ntouched = 0;
+    if (w->batch_path) {
+        lstm_parallel(w->threads, bwd_batch_sum, &ps);
+        lstm_parallel(w->threads, bwd_batch_kernel, &ps);
+        lstm_parallel(w->threads, bwd_batch_inputs, &ps);
+        for (int u = 0; u < w->batch_uniq; u++) {   /* distinct tokens: each row once */
+            int tok = w->uniq[u];
+            w->touched[w->ntouched++] = tok;
+            lstm_vec_acc(g->E + (size_t)tok * D, w->X + (size_t)u * D, D);
+        }
+        return;
+    }
+
+    lstm_parallel(w->threads, bwd_project, &ps);
+    /* dW_x: the threads' partial sums, in thread order. */
+    memcpy(g->Wx, w->part[0], (size_t)D * G * sizeof(float));
+    for (int i = 1; i < w->threads; i++) lstm_vec_acc(g->Wx, w->part[i], D * G);
+    /* dE: scatter the kept channels' dx, times their mask, into the tokens' rows. */
     for (int b = 0; b < B; b++) {
         int k = w->nactive[b], U = w->nuniq[b];
         const float *dx = seq_inputs(w, D, b);
@@ -578,8 +697,7 @@ void lstm_backward(const struct lstm_params *p, struct lstm_work *w, const float
             if (k == 0) continue;
             float *ge = g->E + (size_t)tok * D;
             const float *dxr = dx + (size_t)u * k;
-            if (!w->use_in_mask) lstm_vec_acc(ge, dxr, D);
-            else for (int j = 0; j < k; j++) ge[act[j]] += dxr[j] * m[act[j]];
+            for (int j = 0; j < k; j++) ge[act[j]] += dxr[j] * m[act[j]];
         }
     }
 }

@@ -74,10 +74,11 @@ void lstm_params_copy(struct lstm_params *dst, const struct lstm_params *src);
  * reused at every step); rec_mask (batch x hidden) multiplies h(t-1) before the
  * recurrent kernel (Keras' implementation 2).  use_* = 0 means no dropout.
  *
- * The input projection is done per sequence on that sequence's kept channels only, and
- * once per distinct token: with the study's rates (0.8 and 0.8) a sequence keeps about
- * 4% of the 512 channels, so x W_x costs 25 times less than the dense product (and
- * less again for short, padded cells), with the same result.
+ * The input projection is one product over the batch's distinct tokens without input
+ * dropout; with it, one per sequence on that sequence's kept channels and distinct
+ * tokens: with the study's rates (0.8 and 0.8) a sequence keeps about 4% of the 512
+ * channels, so x W_x costs 25 times less than the dense product (and less again for
+ * short, padded cells), with the same result.
  *
  * Work is split by sequences (and, for dW_h, by gate columns) over w->threads
  * threads, each calling single-threaded OpenBLAS: the caller sets OpenBLAS to one
@@ -97,8 +98,12 @@ struct lstm_work {
 
     int *active;   /* max_batch x embed: per sequence, the channels its in_mask keeps */
     int *nactive;  /* max_batch */
+    int batch_path;     /* no input mask: the whole batch's projection is one product */
     int *uniq, *nuniq, *pos2u; /* per sequence: its distinct tokens (max_batch x T), how
-                    * many, and each step's index among them (max_batch x T) */
+                    * many, and each step's index among them (max_batch x T); on the
+                    * batch path, the batch's distinct tokens and their index per step */
+    int batch_uniq;     /* batch path: how many distinct tokens */
+    float *ZU;          /* batch path: min(B*T, vocab) x 4H, their projections, then dZ sums */
     float *X;      /* per sequence b, at b*T*embed: its nuniq[b] x nactive[b] kept inputs
                     * (E row times mask), then in backward their gradient */
     float *Z;      /* (T*B) x 4H, time-major (row t*B+b): pre-activations, then the gate
