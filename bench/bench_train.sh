@@ -33,6 +33,7 @@ val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2"; }
 OPENBLAS_NUM_THREADS=1 "$PYTHON" bench/train_torch.py "$tmp/data.bin" --threads "$THREADS" --limit "$NT" >"$tmp/py.txt" 2>&1 \
     || { cat "$tmp/py.txt" >&2; exit 1; }
 "$tmp/train_bench" --n "$N" --threads "$THREADS" --rdrop 0.8 >"$tmp/c8.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
+"$tmp/train_bench" --n "$N" --threads "$THREADS" --drop 0 >"$tmp/c0.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
 
 peak=$(val sgemm_gflops "$tmp/peak.txt"); core=$(val core "$tmp/peak.txt")
 cs=$(val seq_per_s "$tmp/c.txt"); cm=$(val peak_rss_mb "$tmp/c.txt")
@@ -40,8 +41,8 @@ ce=$(val gflops_executed "$tmp/c.txt"); cd_=$(val gflops_dense_equivalent "$tmp/
 ps=$(val seq_per_s "$tmp/py.txt"); pm=$(val peak_rss_mb "$tmp/py.txt")
 ccpu=$(val cpu_seconds "$tmp/c.txt"); cn=$(val sequences "$tmp/c.txt")
 pcpu=$(val cpu_seconds "$tmp/py.txt"); pn=$(val sequences "$tmp/py.txt")
-c8=$(val seq_per_s "$tmp/c8.txt")
-awk -v ccpu="$ccpu" -v cn="$cn" -v pcpu="$pcpu" -v pn="$pn" -v core="$core" -v n="$N" -v nt="$NT" -v cs="$cs" -v cm="$cm" -v ce="$ce" -v cd="$cd_" -v ps="$ps" -v pm="$pm" -v peak="$peak" -v c8="$c8" 'BEGIN{
+c8=$(val seq_per_s "$tmp/c8.txt"); c0=$(val seq_per_s "$tmp/c0.txt")
+awk -v ccpu="$ccpu" -v cn="$cn" -v pcpu="$pcpu" -v pn="$pn" -v core="$core" -v n="$N" -v nt="$NT" -v cs="$cs" -v cm="$cm" -v ce="$ce" -v cd="$cd_" -v ps="$ps" -v pm="$pm" -v peak="$peak" -v c8="$c8" -v c0="$c0" 'BEGIN{
     printf "data: %d synthetic sequences of 120 tokens (no padding; PyTorch: the first %d), 6 classes, batch 64, 2 threads, one epoch; OpenBLAS core: %s\n", n, nt, core
     printf "C      lstm_train:            %7.1f seq/s, peak RSS %6.1f MB\n", cs, cm
     printf "PyTorch 1.13 (baseline):      %7.1f seq/s, peak RSS %6.1f MB   (issue: ~450-530 seq/s, ~550 MB)\n", ps, pm
@@ -49,4 +50,5 @@ awk -v ccpu="$ccpu" -v cn="$cn" -v pcpu="$pcpu" -v pn="$pn" -v core="$core" -v n
     printf "ratio C/PyTorch: %.2fx (goal >= 3x)%s; memory C/PyTorch: %.2f (goal < 1)%s\n", r, (r >= 3 ? "" : "  BELOW GOAL"), cm / pm, (cm < pm ? "" : "  ABOVE GOAL")
     printf "CPU time per 1000 sequences (steadier than wall time on a busy machine): C %.2f s, PyTorch %.2f s, ratio %.1fx\n", 1000 * ccpu / cn, 1000 * pcpu / pn, (pcpu / pn) / (ccpu / cn)
     printf "C FLOP/s: %.1f GFLOP/s executed at most (%.0f%% of OpenBLAS sgemm 2048^3 on 2 threads, %.1f GFLOP/s); %.1f GFLOP/s dense-equivalent\n", ce, 100 * ce / peak, peak, cd
-    printf "C with the study'"'"'s recurrent dropout 0.8 too: %.1f seq/s\n", c8 }'
+    printf "C with the study'"'"'s recurrent dropout 0.8 too: %.1f seq/s\n", c8
+    printf "C without any dropout (so no kept-channel savings; one batch product): %.1f seq/s\n", c0 }'

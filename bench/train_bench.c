@@ -4,8 +4,10 @@
  * number of epochs and prints throughput, FLOP/s and peak memory as one line of
  * key=value pairs.
  *
- * usage: train_bench [--n N] [--batch B] [--epochs E] [--threads T] [--rdrop R]
- *                    [--pad F] [--seed S] [--write-data FILE] [--sgemm-peak]
+ * usage: train_bench [--n N] [--batch B] [--epochs E] [--threads T] [--drop P]
+ *                    [--rdrop R] [--pad F] [--seed S] [--write-data FILE] [--sgemm-peak]
+ * --drop: spatial and input dropout (0.8); --rdrop: recurrent dropout (0); --pad: mean
+ * fraction of front padding (0).
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -83,7 +85,7 @@ static double sgemm_peak(void)
 int main(int argc, char **argv)
 {
     int n = 3200, batch = 64, epochs = 1, threads = 2, peak = 0;
-    double rdrop = 0, pad = 0;
+    double rdrop = 0, drop = 0.8, pad = 0;
     unsigned long seed = 1;
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
@@ -95,6 +97,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--epochs")) epochs = atoi(v);
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--rdrop")) rdrop = atof(v);
+        else if (!strcmp(a, "--drop")) drop = atof(v);
         else if (!strcmp(a, "--pad")) pad = atof(v);
         else if (!strcmp(a, "--seed")) seed = strtoul(v, NULL, 10);
         else if (!strcmp(a, "--write-data")) out = v;
@@ -126,7 +129,7 @@ int main(int argc, char **argv)
     struct lstm_params p;
     if (lstm_params_init(&p, VOCAB, EMBED, HIDDEN, CLASSES, seed) < 0) { fprintf(stderr, "train_bench: out of memory\n"); return 2; }
     struct train_config cfg = { 0 };
-    cfg.spatial_dropout = 0.8f; cfg.dropout = 0.8f; cfg.recurrent_dropout = (float)rdrop;
+    cfg.spatial_dropout = (float)drop; cfg.dropout = (float)drop; cfg.recurrent_dropout = (float)rdrop;
     cfg.lr = 1e-3f; cfg.batch = batch; cfg.max_epochs = epochs; cfg.patience = epochs;
     cfg.seed = seed; cfg.threads = threads;
     struct train_data tr = { n, SEQ, tok, tg };
