@@ -55,7 +55,7 @@ if [ -d "$SHARED/corpus" ]; then
             "$tmp/cells.jsonl" || exit 1
         echo "dev labels (targets: label model >= 85% accuracy with >= 95% labeled, and above majority vote;"
         echo "the study's label model: 82.3%; its LFs ported with Snorkel: 53.6%):"
-        sed -n 's/^  \(label model\|majority vote\)/   \1/p' "$tmp/drep.txt"
+        sed -n 's/^  \(label model\|majority vote\|on the\)/   \1/p' "$tmp/drep.txt"
         sed -n '/classification report/,/weighted avg/p' "$tmp/drep.txt" | sed 's/^/   /'
     fi
 fi
