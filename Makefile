@@ -75,9 +75,12 @@ test: deps
 	@NBSTAGE_BIN=$(abspath $(BIN)) sh tests/run.sh $(UNITS) -- $(SAN_UNITS)
 
 unit: $(UNITS)
-	@sh tests/run.sh $(UNITS) --
+	@NBSTAGE_UNIT_ONLY=1 sh tests/run.sh $(UNITS) --
 unit-san: $(SAN_UNITS)
-	@sh tests/run.sh -- $(SAN_UNITS)
+	@NBSTAGE_UNIT_ONLY=1 sh tests/run.sh -- $(SAN_UNITS)
+# Integration tests alone (real Jupyter, real browser).
+integration: all
+	@NBSTAGE_BIN=$(abspath $(BIN)) sh tests/run.sh
 
 bench: deps all
 	@NBSTAGE_BIN=$(abspath $(BIN)) sh bench/run.sh
