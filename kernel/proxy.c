@@ -170,8 +170,12 @@ static void frame_string(const struct wire_frame *f, const char *key, char *out,
 {
     out[0] = 0;
     json_t *j = frame_json(f);
-    const char *s = json_string_value(json_object_get(j, key));
-    if (s) snprintf(out, cap, "%s", s);
+    json_t *v = json_object_get(j, key);
+    if (json_is_string(v)) { /* on every relayed header: no printf machinery */
+        size_t n = json_string_length(v) < cap - 1 ? json_string_length(v) : cap - 1;
+        memcpy(out, json_string_value(v), n);
+        out[n] = 0;
+    }
     json_decref(j);
 }
 
