@@ -38,7 +38,7 @@ def specs():
     env = {"NBSTAGE_MODEL": MODEL} if MODEL else {}
     # the worker's test hooks: slow after claiming a job, or slow to pick it up
     held = {**env, "NBSTAGE_CLASSIFY_DELAY_MS": "400"}
-    late = {**env, "NBSTAGE_CLASSIFY_LATE_MS": "400"}
+    late = {**env, "NBSTAGE_CLASSIFY_LATE_MS": "600"}
     kernels = [("nbs-signal", "signal", env, []), ("nbs-message", "message", env, []),
                ("nbs-held", "signal", held, []), ("nbs-late", "signal", late, []),
                # options: from argv, and from the environment
@@ -254,7 +254,7 @@ def test_tag_before_idle_and_order_kept_with_a_slow_worker(specs, logs, name):
                 ["status", "execute_input", "stream", "display_data", "status"]
         took = time.monotonic() - t0
         if name == "nbs-late":
-            assert took < 1.0, f"the proxy waited for a late worker ({took:.2f} s)"
+            assert took < 1.5, f"the proxy waited for a late worker ({took:.2f} s; >= 1.8 if it had)"
     finally:
         k.close()
 
