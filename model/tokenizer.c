@@ -2,6 +2,7 @@
 #include "model/tokenizer.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "nbformat/pysrc.h"
 
@@ -37,8 +38,15 @@ int tokenize_text(char *text, size_t len, token_fn fn, void *ctx)
 
 int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx)
 {
-    size_t n;
-    char *text = pysrc_strip_comments(src, len, &n);
+    size_t n = len;
+    char *text;
+    if (memchr(src, '#', len)) {
+        text = pysrc_strip_comments(src, len, &n);
+    } else {
+        /* No '#': nothing to strip, and the lexer is most of a short cell's cost. */
+        text = malloc(len + 1);
+        if (text) memcpy(text, src, len);
+    }
     if (!text) return -1;
     int r = tokenize_text(text, n, fn, ctx);
     free(text);
