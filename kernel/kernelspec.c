@@ -25,12 +25,13 @@ int kernelspec_name_ok(const char *name)
     return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
-static int fill(char *out, size_t cap, char *err, size_t errlen, const char *fmt, const char *a,
-                const char *b)
+/* OUT = BASE + SUFFIX, or -1 with a reason when it does not fit. */
+static int join_path(char *out, size_t cap, const char *base, const char *suffix, char *err,
+                     size_t errlen)
 {
-    int n = snprintf(out, cap, fmt, a, b);
+    int n = snprintf(out, cap, "%s%s", base, suffix);
     if (n < 0 || (size_t)n >= cap) {
-        snprintf(err, errlen, "kernelspec folder path too long (%s)", a);
+        snprintf(err, errlen, "kernelspec folder path too long (%s)", base);
         return -1;
     }
     return 0;
@@ -44,27 +45,27 @@ int kernelspec_kernels_dir(enum kernelspec_scope scope, const char *prefix, char
     case KS_USER:
         /* the order jupyter_core.paths.jupyter_data_dir() uses on Linux */
         if ((v = getenv("JUPYTER_DATA_DIR")) && *v)
-            return fill(out, cap, err, errlen, "%s%s/kernels", v, "");
+            return join_path(out, cap, v, "/kernels", err, errlen);
         if ((v = getenv("XDG_DATA_HOME")) && *v)
-            return fill(out, cap, err, errlen, "%s%s/jupyter/kernels", v, "");
+            return join_path(out, cap, v, "/jupyter/kernels", err, errlen);
         if ((v = getenv("HOME")) && *v)
-            return fill(out, cap, err, errlen, "%s%s/.local/share/jupyter/kernels", v, "");
+            return join_path(out, cap, v, "/.local/share/jupyter/kernels", err, errlen);
         snprintf(err, errlen, "--user: neither JUPYTER_DATA_DIR nor HOME is set");
         return -1;
     case KS_SYS_PREFIX:
         /* sys.prefix of the Python that runs Jupyter: the active environment's, else
          * Debian's /usr */
         if ((v = getenv("CONDA_PREFIX")) && *v)
-            return fill(out, cap, err, errlen, "%s%s/share/jupyter/kernels", v, "");
+            return join_path(out, cap, v, "/share/jupyter/kernels", err, errlen);
         if ((v = getenv("VIRTUAL_ENV")) && *v)
-            return fill(out, cap, err, errlen, "%s%s/share/jupyter/kernels", v, "");
-        return fill(out, cap, err, errlen, "%s%s/share/jupyter/kernels", "/usr", "");
+            return join_path(out, cap, v, "/share/jupyter/kernels", err, errlen);
+        return join_path(out, cap, "/usr", "/share/jupyter/kernels", err, errlen);
     case KS_PREFIX:
         if (!prefix || !*prefix) {
             snprintf(err, errlen, "--prefix needs a folder");
             return -1;
         }
-        return fill(out, cap, err, errlen, "%s%s/share/jupyter/kernels", prefix, "");
+        return join_path(out, cap, prefix, "/share/jupyter/kernels", err, errlen);
     }
     snprintf(err, errlen, "unknown kernelspec scope");
     return -1;
