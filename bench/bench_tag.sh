@@ -8,10 +8,10 @@
 # notebook rewritten atomically), and `tag --check` over the tagged copy.  Prints
 # seconds, notebooks/s, cells/s and the ratio to the baseline (goal: >= 20x), in wall
 # time and in CPU time (user + sys: what a busy shared machine disturbs least; the
-# baseline's is around its loop, ours the whole process).  nbstage fsyncs every file
-# it replaces (nb_save_atomic) and the baseline does not: on a busy disk the wall
-# figures carry that cost (overlapped across up to 4N saving threads), the CPU
-# figures do not.
+# baseline's is around its loop, ours the whole process).  nbstage replaces each file
+# atomically (temporary + rename) and makes the run durable with one syncfs per
+# filesystem before it exits (inside its timing); the baseline writes in place and
+# never syncs: on a busy disk the wall figures carry that cost, the CPU figures do not.
 set -e
 cd "$(dirname "$0")/.."
 BIN=${NBSTAGE_BIN:-.}

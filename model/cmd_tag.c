@@ -10,15 +10,28 @@
  * stays).  --nbformat also does what nbformat.write does (lines split, transient
  * fields dropped), as `fmt --nbformat`.
  *
- * Why more threads than -j: nb_save_atomic fsyncs each file and its folder, and on a
- * busy disk that wait is most of a run's time.  So -j N counts the notebooks being
- * read, classified and serialised at once (a semaphore, the "compute gate"), while up
- * to WRITE_FANOUT x N threads may sit in a save: the waits overlap, and the journal
- * commits them together.
+ * Durability, batched.  Files rewritten in place are saved with NB_SAVE_DEFER_SYNC:
+ * temporary file + rename, no fsync per file (nbformat/nbsave.c has the argument).  A
+ * kill at any moment still leaves each file old or new: that is the rename's doing,
+ * not fsync's.  What fsync added was surviving a power loss or an OS crash, and that
+ * is now one syncfs(2) per filesystem touched, after the workers finish and before the
+ * summary and the exit code: a successful exit still means every rewritten file is on
+ * disk, and a failed sync is reported and makes the exit code 2.  Until that sync
+ * returns, a power loss may lose the run's changes (see nbsave.c for which
+ * filesystems may then also leave files short).  Each filesystem's descriptor is opened
+ * before the first save to it, so syncfs also reports write-back errors (EIO, ENOSPC)
+ * of our files that the kernel met in the background (Linux >= 5.8).  -o FILE is a
+ * single save and keeps the per-file fsyncs.
+ *
+ * Why more threads than -j: a save may still wait on the disk (a full page cache
+ * throttles write(); -o fsyncs), so -j N counts the notebooks being read, classified
+ * and serialised at once (a semaphore, the "compute gate"), while up to WRITE_FANOUT x
+ * N threads may sit in a save: the waits overlap.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,6 +85,69 @@ static void usage(FILE *to)
 
 enum { WRITE_FANOUT = 4 };
 
+/* The filesystems written to with deferred sync: one open descriptor each, synced
+ * once at the end (sync_filesystems). */
+struct fs_entry {
+    dev_t dev;
+    int fd;
+    char *name; /* the first file saved there, for messages */
+};
+
+struct fs_table {
+    pthread_mutex_t lock;
+    struct fs_entry *v;
+    size_t n, cap;
+};
+
+/* Makes sure DEV (PATH's filesystem) has a descriptor to sync at the end; 0, or -1
+ * when none could be had (the caller then saves with an fsync of its own). */
+static int fs_register(struct fs_table *t, dev_t dev, const char *path)
+{
+    int rc = 0;
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].dev == dev) goto out;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 4;
+        struct fs_entry *p = realloc(t->v, cap * sizeof *p);
+        if (!p) { rc = -1; goto out; }
+        t->v = p;
+        t->cap = cap;
+    }
+    nb_error e;
+    char *name = strdup(path);
+    int fd = name ? nb_sync_fs_open(path, &e) : -1;
+    if (fd < 0) {
+        free(name);
+        rc = -1;
+        goto out;
+    }
+    t->v[t->n++] = (struct fs_entry){dev, fd, name};
+out:
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+/* syncfs of every filesystem written to; how many failed (each reported). */
+static long sync_filesystems(struct fs_table *t)
+{
+    long failed = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        nb_error e;
+        if (nb_sync_fs(t->v[i].fd, t->v[i].name, &e)) {
+            fprintf(stderr, "nbstage tag: %s (the files rewritten there may not be on disk)\n",
+                    e.msg);
+            failed++;
+        }
+        close(t->v[i].fd);
+        free(t->v[i].name);
+    }
+    free(t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+    return failed;
+}
+
 static volatile sig_atomic_t interrupted;
 
 /* The compute gate: held while a job reads and tags, let go before it saves. */
@@ -103,6 +179,7 @@ struct options {
     const nbs_model *model;
     const char *output; /* -o */
     int check, dry_run, from_outputs, strip_outputs, nbformat_layout, quiet, jobs;
+    struct fs_table *fs; /* deferred sync of in-place saves */
 };
 
 /* One notebook: its path, and what came of it (filled on a worker thread). */
@@ -121,7 +198,7 @@ struct run {
     struct progress bar;
     sem_t compute; /* -j: jobs past the gate at once */
     /* totals, kept by the delivering thread */
-    long failed, rewritten, unchanged, with_findings, skipped;
+    long failed, rewritten, unchanged, with_findings, skipped, sync_failed;
     long code_cells, tagged, blank, kept, changed_cells, stripped;
     long per_stage[N_STAGES];
 };
@@ -392,8 +469,11 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
                     j->path);
             j->failed = 1;
         } else {
-            gate_leave(gate); /* the save waits on the disk, not on a CPU */
-            if (nb_save_atomic(j->path, bytes, outlen, &e)) {
+            gate_leave(gate); /* the save may wait on the disk, not on a CPU */
+            /* deferred sync (see the top of the file), unless no descriptor on the
+             * file's filesystem could be had for the final syncfs */
+            unsigned flags = fs_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
+            if (nb_save_atomic_flags(j->path, bytes, outlen, flags, &e)) {
                 fprintf(err, "nbstage tag: %s\n", e.msg);
                 j->failed = 1;
             } else {
@@ -495,6 +575,9 @@ static void print_summary(const struct run *r, double secs, int threads)
                 total == 1 ? "" : "s", r->rewritten, o->dry_run ? "to rewrite" : "rewritten", r->unchanged, r->failed);
     }
     if (r->skipped) fprintf(stderr, ", %ld not done (interrupted)", r->skipped);
+    if (r->sync_failed)
+        fprintf(stderr, ", %ld filesystem%s failed to sync", r->sync_failed,
+                r->sync_failed == 1 ? "" : "s");
     fprintf(stderr, "\nnbstage tag: %ld code cells: %ld tagged, %ld blank", r->code_cells,
             r->tagged, r->blank);
     if (o->from_outputs) fprintf(stderr, ", %ld without a tag output (kept)", r->kept);
@@ -538,6 +621,8 @@ int cmd_tag(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct run r = {0};
+    struct fs_table fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    r.opt.fs = &fs;
     const char *model_path = NULL;
     r.opt.jobs = workers_default();
     int c;
@@ -644,15 +729,19 @@ int cmd_tag(int argc, char **argv)
     if (threads > r.opt.jobs) threads = r.opt.jobs; /* the others only wait on saves */
     sem_destroy(&r.compute);
     progress_end(&r.bar);
+    /* the durability of every in-place save, before any success is reported (also
+     * after an interrupt: what was renamed should reach the disk) */
+    r.sync_failed = sync_filesystems(&fs);
     double secs = now() - t0;
 
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (!r.opt.quiet || r.failed || r.skipped) print_summary(&r, secs, threads);
+    if (!r.opt.quiet || r.failed || r.skipped || r.sync_failed)
+        print_summary(&r, secs, threads);
     model_free(model);
     free(r.jobs);
     if (fflush(stdout)) return EXIT_USAGE;
-    if (r.failed || r.skipped) return EXIT_USAGE;
+    if (r.failed || r.skipped || r.sync_failed) return EXIT_USAGE;
     return (r.opt.check && r.with_findings) ? EXIT_FINDINGS : EXIT_OK;
 oom:
     fprintf(stderr, "nbstage tag: out of memory\n");

@@ -2,7 +2,36 @@
  *
  * Owns: nb_save_atomic: a temporary file in the same folder, fsync, rename, the
  * folder synced, the old file's mode kept, symlinks written through; on any error the
- * old file is untouched and the temporary removed.
+ * old file is untouched and the temporary removed.  nb_save_atomic_flags with
+ * NB_SAVE_DEFER_SYNC: the same without the two fsyncs, the durability left to one
+ * nb_sync_fs per filesystem once a batch is written.
+ *
+ * Why deferring the fsyncs keeps the promise that matters.  Two different failures:
+ *  - The process dies (kill -9, a crash, Ctrl-C): the kernel still holds every byte
+ *    we wrote, and the page cache is what other readers see.  Each file is old or new,
+ *    never cut, because the new bytes go to a temporary name and only a complete
+ *    temporary is renamed over the old name, and rename(2) replaces a name in one step.
+ *    fsync plays no part in that: it is the write-temp + rename alone.
+ *  - The machine loses power or the OS crashes: only what reached the disk counts.
+ *    This is all fsync is for.  With the default flags each save is durable when it
+ *    returns (data fsynced before the rename, the folder after it).  With
+ *    NB_SAVE_DEFER_SYNC nothing is promised until the caller's nb_sync_fs returns 0:
+ *    syncfs(2) writes back every dirty page and commits the journal of the whole
+ *    filesystem, so every rename made before it, and the data it points to, is on
+ *    disk after it.  A power loss before that may lose the batch's changes (files old),
+ *    and on filesystems that do not order a rename-over after the renamed file's data
+ *    (xfs, btrfs without flushoncommit, ext4 mounted noauto_da_alloc or data=writeback)
+ *    may leave some of the batch's files empty or short.  ext4's defaults (data=ordered,
+ *    auto_da_alloc: a rename over an existing file flushes its data first) keep those
+ *    old or new too.  A batch command (`tag`) may take that window for one syncfs
+ *    instead of two fsyncs per file: it calls nb_sync_fs before it reports success,
+ *    and a failed sync is an error (exit 2), so "done" still means "on disk".
+ *  - Errors.  Since Linux 5.8 syncfs reports write-back errors of the filesystem
+ *    (EIO, ENOSPC on thin storage) that happened after the descriptor passed to it
+ *    was opened: open it (nb_sync_fs_open) before the first deferred save to that
+ *    filesystem, so an error in background write-back of our files is not missed.
+ *    The write() errors we can see at once (ENOSPC, EFBIG, EDQUOT) still fail the save
+ *    and leave the old file untouched, as without the flag.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +62,13 @@ static int write_all(int fd, const char *buf, size_t len)
 
 int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)
 {
+    return nb_save_atomic_flags(path, buf, len, 0, err);
+}
+
+int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,
+                         nb_error *err)
+{
+    int sync_now = !(flags & NB_SAVE_DEFER_SYNC);
     /* Write through a symlink to its target, so the link survives the rename. */
     char *real = realpath(path, NULL);
     const char *target = real ? real : path;
@@ -68,7 +104,7 @@ int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)
         nb_set_error(err, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(errno));
         goto out;
     }
-    if (write_all(fd, buf, len) || fchmod(fd, mode) || fsync(fd)) {
+    if (write_all(fd, buf, len) || fchmod(fd, mode) || (sync_now && fsync(fd))) {
         nb_set_error(err, "%s: writing %s: %s", path, tmp, strerror(errno));
         goto fail;
     }
@@ -82,9 +118,12 @@ int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)
         nb_set_error(err, "%s: rename: %s", path, strerror(errno));
         goto fail;
     }
-    /* The rename itself is durable only once the folder is synced. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) { fsync(dfd); close(dfd); }
+    /* The rename itself is durable only once the folder is synced (deferred: by the
+     * caller's nb_sync_fs). */
+    if (sync_now) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) { fsync(dfd); close(dfd); }
+    }
     rc = 0;
     goto out;
 fail:
@@ -96,4 +135,34 @@ out:
     free(bcopy);
     free(real);
     return rc;
+}
+
+/* ---------------------------------------------------------------- deferred sync */
+
+int nb_sync_fs_open(const char *path, nb_error *err)
+{
+    /* the file itself if we may read it, else its folder (any descriptor on the
+     * filesystem will do for syncfs) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd >= 0) return fd;
+    int e = errno;
+    char *dcopy = strdup(path);
+    if (dcopy) {
+        fd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) e = errno;
+        free(dcopy);
+    } else {
+        e = ENOMEM;
+    }
+    if (fd < 0) nb_set_error(err, "%s: cannot open to sync its filesystem: %s", path, strerror(e));
+    return fd;
+}
+
+int nb_sync_fs(int fd, const char *name, nb_error *err)
+{
+    if (syncfs(fd)) {
+        nb_set_error(err, "%s: syncing its filesystem: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
 }

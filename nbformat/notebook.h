@@ -51,6 +51,22 @@ void nb_strip_transient(json_t *nb);
  * of the existing file kept.  On any error the old file is untouched; -1 and ERR. */
 int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err);
 
+/* nb_save_atomic with FLAGS.  NB_SAVE_DEFER_SYNC: no fsync of the file nor of its
+ * folder; a kill still leaves the file old or new (write-temp + rename), but it is
+ * durable against a power loss only once nb_sync_fs has returned 0 on a descriptor of
+ * its filesystem opened (nb_sync_fs_open) before the save.  See nbsave.c. */
+#define NB_SAVE_DEFER_SYNC 1u
+int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,
+                         nb_error *err);
+
+/* A descriptor on PATH's filesystem (the file, else its folder) for nb_sync_fs;
+ * -1 and ERR. */
+int nb_sync_fs_open(const char *path, nb_error *err);
+/* syncfs(2) of FD's filesystem: every dirty page and the journal on disk, and (Linux
+ * >= 5.8) any write-back error since FD was opened reported.  0, or -1 and ERR naming
+ * NAME. */
+int nb_sync_fs(int fd, const char *name, nb_error *err);
+
 /* Cells. */
 size_t nb_cell_count(const json_t *nb);
 json_t *nb_cell(const json_t *nb, size_t i);

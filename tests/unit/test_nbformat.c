@@ -393,6 +393,43 @@ static void saves_atomically_keeping_mode(void **state)
     free(dir);
 }
 
+/* Deferred sync: the same file, mode and no temporary; durability from nb_sync_fs. */
+static void deferred_sync_save(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/nb.ipynb", dir);
+    write_file(path, "old contents\n");
+    assert_int_equal(chmod(path, 0604), 0);
+    nb_error err;
+    int fd = nb_sync_fs_open(path, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(nb_save_atomic_flags(path, "new\n", 4, NB_SAVE_DEFER_SYNC, &err), 0);
+    char *s = read_all(path, NULL);
+    assert_string_equal(s, "new\n");
+    free(s);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0604);
+    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(nb_sync_fs(fd, path, &err), 0);
+    close(fd);
+
+    /* a file we may not read: its folder serves; a missing folder: an error */
+    assert_int_equal(chmod(path, 0), 0);
+    fd = nb_sync_fs_open(path, &err);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(path, sizeof path, "%s/missing/nb.ipynb", dir);
+    assert_int_equal(nb_sync_fs_open(path, &err), -1);
+    assert_non_null(strstr(err.msg, "missing"));
+    assert_int_equal(nb_sync_fs(-1, "somewhere", &err), -1);
+    assert_non_null(strstr(err.msg, "somewhere"));
+    rm_rf(dir);
+    free(dir);
+}
+
 static void failed_save_leaves_original(void **state)
 {
     (void)state;
@@ -568,6 +605,7 @@ int main(void)
         cmocka_unit_test(strips_transient),
         cmocka_unit_test(saves_atomically_keeping_mode),
         cmocka_unit_test(failed_save_leaves_original),
+        cmocka_unit_test(deferred_sync_save),
         cmocka_unit_test(read_file_errors_name_the_file),
         cmocka_unit_test(walks_sorted_skipping_checkpoints),
         cmocka_unit_test(walk_reports_missing_path),
