@@ -381,6 +381,37 @@ def test_output_file_and_stdout(model, tmp_path):
     assert nbstage("tag", "-m", model, "-o", out, tmp_path).returncode == 2
 
 
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace not installed")
+def test_in_place_saves_sync_once_per_filesystem(model, tmp_path):
+    """Batched durability: no fsync per rewritten file, one syncfs before the summary;
+    -o FILE (a single save) keeps its fsyncs."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    for k in range(20):
+        (d / f"nb{k:02}.ipynb").write_text(make_nb(SIMPLE))
+    log = tmp_path / "strace.log"
+    r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs,rename,write",
+                        "-o", str(log), str(BIN), "tag", "-m", str(model), "-j", "2", str(d)],
+                       capture_output=True, text=True)
+    if r.returncode != 0 and "ptrace" in r.stderr:
+        pytest.skip("ptrace not permitted here")
+    assert r.returncode == 0, r.stderr
+    calls = log.read_text().splitlines()
+    assert sum(" rename(" in c for c in calls) == 20
+    assert not [c for c in calls if "fsync(" in c or "fdatasync(" in c]
+    syncs = [i for i, c in enumerate(calls) if " syncfs(" in c]
+    assert len(syncs) == 1 and "= 0" in calls[syncs[0]]
+    last_rename = max(i for i, c in enumerate(calls) if " rename(" in c)
+    summary = next(i for i, c in enumerate(calls) if "write(2" in c and "notebooks:" in c)
+    assert last_rename < syncs[0] < summary
+    out = tmp_path / "out.ipynb"
+    subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,syncfs", "-o", str(log), str(BIN),
+                    "tag", "-m", str(model), "-o", str(out), str(d / "nb00.ipynb")], check=True,
+                   capture_output=True)
+    calls = log.read_text()
+    assert "fsync(" in calls and "syncfs(" not in calls
+
+
 def test_stdin_to_stdout(model, tmp_path):
     nb = tmp_path / "a.ipynb"
     nb.write_text(make_nb(SIMPLE))
