@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "labeling/stage.h"
@@ -242,6 +243,11 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
         }
         json_decref(nb);
     } else {
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            fprintf(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)\n", path);
+            return EXIT_USAGE;
+        }
         FILE *f = fopen(path, "rb");
         if (!f) { fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", path, strerror(errno)); return EXIT_USAGE; }
         struct buf text = {0};
