@@ -98,7 +98,7 @@ run: deps all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/nbstage
-	install -m 755 nbstage nbstage-kernel $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BIN)/nbstage $(BIN)/nbstage-kernel $(DESTDIR)$(BINDIR)/
 	install -m 644 share/default.nbsm share/rules.txt $(DESTDIR)$(DATADIR)/nbstage/
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nbstage $(DESTDIR)$(BINDIR)/nbstage-kernel
