@@ -6,9 +6,9 @@
  * arrays over its threads.
  */
 #include "model/adam.h"
+#include "model/lstm_cell.h"
 
 #include <math.h>
-#include <stdatomic.h>
 
 void adam_init(struct adam *a, double lr)
 {
@@ -56,17 +56,6 @@ static void update_avx2(size_t n, float *w, const float *g, float *m, float *v,
     update_c(n8, n, w, g, m, v, b1, b2, c1, c2, lr, eps);
 }
 
-static int use_avx2(void)
-{
-    static atomic_int known = -1;   /* every thread that races here finds the same */
-    int k = atomic_load_explicit(&known, memory_order_relaxed);
-    if (k < 0) {
-        __builtin_cpu_init();
-        k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        atomic_store_explicit(&known, k, memory_order_relaxed);
-    }
-    return k;
-}
 #else
 #define HAVE_X86_PATH 0
 #endif
@@ -77,7 +66,7 @@ void adam_update(const struct adam *a, float *restrict w, const float *restrict 
     const float b1 = (float)a->beta1, b2 = (float)a->beta2, c1 = (float)(1 - a->beta1),
                 c2 = (float)(1 - a->beta2), lr = (float)a->lr_t, eps = (float)a->eps;
 #if HAVE_X86_PATH
-    if (use_avx2()) { update_avx2(n, w, g, m, v, b1, b2, c1, c2, lr, eps); return; }
+    if (lstm_cpu_has_avx2_fma()) { update_avx2(n, w, g, m, v, b1, b2, c1, c2, lr, eps); return; }
 #endif
     update_c(0, n, w, g, m, v, b1, b2, c1, c2, lr, eps);
 }

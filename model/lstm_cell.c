@@ -160,7 +160,7 @@ AVX2 static void acc_avx2(float *dst, const float *src, int n)
     for (; i < n; i++) dst[i] += src[i];
 }
 
-static int use_avx2(void)
+int lstm_cpu_has_avx2_fma(void)
 {
     static atomic_int known = -1;   /* every thread that races here finds the same */
     int k = atomic_load_explicit(&known, memory_order_relaxed);
@@ -173,6 +173,7 @@ static int use_avx2(void)
 }
 #else
 #define HAVE_X86_PATH 0
+int lstm_cpu_has_avx2_fma(void) { return 0; }
 #endif
 
 /* ---- entry points ------------------------------------------------------------------ */
@@ -181,7 +182,7 @@ void lstm_cell_forward(int n, int H, float *z, const float *c_prev, float *c_nex
                        float *h_out, float *hm_next, const float *rmask)
 {
 #if HAVE_X86_PATH
-    if (use_avx2()) forward_rows_avx2(n, H, z, c_prev, c_next, h_out);
+    if (lstm_cpu_has_avx2_fma()) forward_rows_avx2(n, H, z, c_prev, c_next, h_out);
     else
 #endif
         forward_rows_c(n, H, 0, z, c_prev, c_next, h_out);
@@ -196,7 +197,7 @@ void lstm_cell_backward(int n, int H, const float *a, const float *c_prev, const
                         const float *dh, float *dc, float *dz)
 {
 #if HAVE_X86_PATH
-    if (use_avx2()) { backward_rows_avx2(n, H, a, c_prev, c_cur, dh, dc, dz); return; }
+    if (lstm_cpu_has_avx2_fma()) { backward_rows_avx2(n, H, a, c_prev, c_cur, dh, dc, dz); return; }
 #endif
     backward_rows_c(n, H, 0, a, c_prev, c_cur, dh, dc, dz);
 }
@@ -204,7 +205,7 @@ void lstm_cell_backward(int n, int H, const float *a, const float *c_prev, const
 void lstm_vec_add(float *dst, const float *a, const float *b, int n)
 {
 #if HAVE_X86_PATH
-    if (use_avx2()) { add_avx2(dst, a, b, n); return; }
+    if (lstm_cpu_has_avx2_fma()) { add_avx2(dst, a, b, n); return; }
 #endif
     for (int i = 0; i < n; i++) dst[i] = a[i] + b[i];
 }
@@ -212,7 +213,7 @@ void lstm_vec_add(float *dst, const float *a, const float *b, int n)
 void lstm_vec_acc(float *dst, const float *src, int n)
 {
 #if HAVE_X86_PATH
-    if (use_avx2()) { acc_avx2(dst, src, n); return; }
+    if (lstm_cpu_has_avx2_fma()) { acc_avx2(dst, src, n); return; }
 #endif
     for (int i = 0; i < n; i++) dst[i] += src[i];
 }

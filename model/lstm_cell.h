@@ -23,4 +23,7 @@ void lstm_cell_backward(int n, int H, const float *a, const float *c_prev, const
 void lstm_vec_add(float *dst, const float *a, const float *b, int n);
 void lstm_vec_acc(float *dst, const float *src, int n);
 
+/* 1 when this CPU runs the AVX2+FMA paths (checked once; the optimiser uses it too). */
+int lstm_cpu_has_avx2_fma(void);
+
 #endif
