@@ -66,32 +66,6 @@ static void split_mimebundle(json_t *data)
     }
 }
 
-void nb_split_lines(json_t *nb)
-{
-    json_t *cells = json_object_get(nb, "cells");
-    size_t i;
-    json_t *cell;
-    json_array_foreach(cells, i, cell) {
-        if (!json_is_object(cell)) continue;
-        split_field(cell, "source");
-        const char *k;
-        json_t *att;
-        json_object_foreach(json_object_get(cell, "attachments"), k, att) split_mimebundle(att);
-        const char *type = json_string_value(json_object_get(cell, "cell_type"));
-        if (!type || strcmp(type, "code")) continue;
-        size_t j;
-        json_t *out;
-        json_array_foreach(json_object_get(cell, "outputs"), j, out) {
-            const char *ot = json_string_value(json_object_get(out, "output_type"));
-            if (!ot) continue;
-            if (!strcmp(ot, "execute_result") || !strcmp(ot, "display_data"))
-                split_mimebundle(json_object_get(out, "data"));
-            else if (!strcmp(ot, "stream"))
-                split_field(out, "text");
-        }
-    }
-}
-
 /* nbformat's _rejoin_mimebundle: lists of strings under non-JSON mime types. */
 static int is_json_mime(const char *k)
 {
@@ -127,16 +101,25 @@ static void rejoin_mimebundle(json_t *data)
     json_object_foreach_safe(data, tmp, key, val) if (!is_json_mime(key)) join_field(data, key);
 }
 
-void nb_rejoin_lines(json_t *nb)
+/* The text fields nbformat splits and rejoins: cell sources, attachments, rich output
+ * data, and output text.  One walk serves both directions; as in nbformat, split_lines
+ * touches only stream outputs' text while rejoin_lines joins any output's "text". */
+struct text_ops {
+    void (*field)(json_t *obj, const char *key);
+    void (*bundle)(json_t *data);
+    int any_output_text;
+};
+
+static void walk_text(json_t *nb, const struct text_ops *op)
 {
     size_t i;
     json_t *cell;
     json_array_foreach(json_object_get(nb, "cells"), i, cell) {
         if (!json_is_object(cell)) continue;
-        join_field(cell, "source");
+        op->field(cell, "source");
         const char *k;
         json_t *att;
-        json_object_foreach(json_object_get(cell, "attachments"), k, att) rejoin_mimebundle(att);
+        json_object_foreach(json_object_get(cell, "attachments"), k, att) op->bundle(att);
         const char *type = json_string_value(json_object_get(cell, "cell_type"));
         if (!type || strcmp(type, "code")) continue;
         size_t j;
@@ -145,11 +128,23 @@ void nb_rejoin_lines(json_t *nb)
             const char *ot = json_string_value(json_object_get(out, "output_type"));
             if (!ot || !*ot) continue;
             if (!strcmp(ot, "execute_result") || !strcmp(ot, "display_data"))
-                rejoin_mimebundle(json_object_get(out, "data"));
-            else
-                join_field(out, "text");
+                op->bundle(json_object_get(out, "data"));
+            else if (op->any_output_text || !strcmp(ot, "stream"))
+                op->field(out, "text");
         }
     }
+}
+
+void nb_split_lines(json_t *nb)
+{
+    static const struct text_ops split = {split_field, split_mimebundle, 0};
+    walk_text(nb, &split);
+}
+
+void nb_rejoin_lines(json_t *nb)
+{
+    static const struct text_ops rejoin = {join_field, rejoin_mimebundle, 1};
+    walk_text(nb, &rejoin);
 }
 
 void nb_strip_transient(json_t *nb)
