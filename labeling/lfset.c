@@ -199,7 +199,11 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
         votes[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
         n++;
     }
-    if (p != STAGE_IMPORTS) {
+    /* prev_cell fills gaps only, like next_cell: beside a show or hint rule it was
+     * right on 49 of 121 hand-labeled cells (a cell that prints after a prep cell is
+     * mostly explore), and voting only where no rule did raised the label model's
+     * dev accuracy (labels x coverage) from 0.845 to 0.847. */
+    if (p != STAGE_IMPORTS && info->n_votes == 0) {
         votes[b + LF_BUILTIN_PREV_CELL] = (signed char)p;
         n++;
     }

@@ -13,12 +13,14 @@
  *                 set-up (the rule file's `setup` patterns); decisive: when it fires
  *                 the rules abstain, since such a cell has no other job.
  *   prev_cell     the previous cell's stage (its majority vote) in the same
- *                 notebook: cells often continue their neighbour's work.
+ *                 notebook, on cells no rule voted on: cells often continue their
+ *                 neighbour's work.
  *   next_cell     the next cell's stage (the majority of its rule votes).
  *   after_model   when the previous cell reached train or evaluate, a cell that only
  *                 shows, prints or plots something is read as evaluate.
- * The context LFs vote beside the rules (not only when they are silent): they are
- * weaker evidence, and the label model learns how much weaker from the data.
+ * prev_cell and next_cell fill gaps (cells no rule voted on); after_model votes
+ * beside show rules.  They are weaker evidence, and the label model learns how much
+ * weaker from the data.
  */
 #ifndef NBSTAGE_LFSET_H
 #define NBSTAGE_LFSET_H

@@ -170,12 +170,13 @@ static void test_imports_only(void **state)
 static void test_context(void **state)
 {
     (void)state;
-    /* prev_cell votes the previous cell's stage beside the rules */
-    assert_string_equal(votes_of("x = 3", STAGE_EXPLORE), "assign=prep,prev_cell=explore");
-    assert_string_equal(votes_of("df.head()", STAGE_LOAD), "head=explore,prev_cell=load");
+    /* prev_cell votes the previous cell's stage where no rule voted */
+    assert_string_equal(votes_of("x = 3", STAGE_EXPLORE), "assign=prep");
+    assert_string_equal(votes_of("df.head()", STAGE_LOAD), "head=explore");
+    assert_string_equal(votes_of("foo(bar)", STAGE_LOAD), "prev_cell=load");
     /* after a model, a cell that only shows things is read as evaluation */
     assert_string_equal(votes_of("print(score)", STAGE_TRAIN), "prev_cell=train,after_model=evaluate");
-    assert_string_equal(votes_of("x = score", STAGE_TRAIN), "assign=prep,prev_cell=train");
+    assert_string_equal(votes_of("x = score", STAGE_TRAIN), "assign=prep");
     /* no context after an imports cell, none for an imports-only cell, none for the first */
     assert_string_equal(votes_of("x = 3", STAGE_IMPORTS), "assign=prep");
     assert_string_equal(votes_of("import os", STAGE_EVALUATE), "imports_only=imports");
