@@ -10,6 +10,14 @@
  * stays).  --nbformat also does what nbformat.write does (lines split, transient
  * fields dropped), as `fmt --nbformat`.
  *
+ * Two ways to tag one notebook, same bytes out.  A notebook already in the canonical
+ * layout (every file of the shared corpus) is tagged from its bytes and spliced
+ * (model/tagfast.h: no JSON tree, no full re-serialisation); anything else, and
+ * --from-outputs, --strip-tag-outputs and --nbformat, goes through jansson
+ * (nb_read_mem, tag_notebook, nb_dumps), which also gives the reason a file is
+ * refused.  Both ask the model through one memo per run (model/classcache.h), so
+ * the corpus's many duplicate cells are classified once.
+ *
  * Durability, batched.  Files rewritten in place are saved with NB_SAVE_DEFER_SYNC:
  * temporary file + rename, no fsync per file (nbformat/nbsave.c has the argument).  A
  * kill at any moment still leaves each file old or new: that is the rename's doing,
@@ -43,8 +51,10 @@
 
 #include <cblas.h>
 
+#include "model/classcache.h"
 #include "model/commands.h"
 #include "model/model.h"
+#include "model/tagfast.h"
 #include "model/tagging.h"
 #include "model/workers.h"
 #include "nbformat/notebook.h"
@@ -177,6 +187,7 @@ static void on_signal(int sig)
 
 struct options {
     const nbs_model *model;
+    struct classcache *cache; /* the model's answers, shared by the workers */
     const char *output; /* -o */
     int check, dry_run, from_outputs, strip_outputs, nbformat_layout, quiet, jobs;
     struct fs_table *fs; /* deferred sync of in-place saves */
@@ -188,6 +199,7 @@ struct job {
     char *out, *err; /* what to print on stdout and stderr, in order */
     size_t out_len, err_len;
     int failed, rewritten, findings, skipped;
+    int spliced; /* tagged on the fast path (model/tagfast.h) */
     struct tag_result res;
 };
 
@@ -198,7 +210,7 @@ struct run {
     struct progress bar;
     sem_t compute; /* -j: jobs past the gate at once */
     /* totals, kept by the delivering thread */
-    long failed, rewritten, unchanged, with_findings, skipped, sync_failed;
+    long failed, rewritten, unchanged, with_findings, skipped, sync_failed, spliced;
     long code_cells, tagged, blank, kept, changed_cells, stripped;
     long per_stage[N_STAGES];
 };
@@ -389,6 +401,30 @@ static int same_file(const char *path, const struct stat *before)
            now.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
 }
 
+/* Each thread's fast-path buffers, kept across its notebooks, freed when it ends
+ * (the calling thread's by cmd_tag). */
+static pthread_key_t tagfast_key;
+static pthread_once_t tagfast_once = PTHREAD_ONCE_INIT;
+
+static void tagfast_destroy(void *tf)
+{
+    tagfast_free(tf);
+    free(tf);
+}
+
+static void tagfast_key_make(void) { pthread_key_create(&tagfast_key, tagfast_destroy); }
+
+static struct tagfast *thread_tagfast(void)
+{
+    pthread_once(&tagfast_once, tagfast_key_make);
+    struct tagfast *tf = pthread_getspecific(tagfast_key);
+    if (!tf && (tf = calloc(1, sizeof *tf)) && pthread_setspecific(tagfast_key, tf)) {
+        free(tf);
+        tf = NULL;
+    }
+    return tf;
+}
+
 static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *err,
                      struct gate *gate)
 {
@@ -404,31 +440,58 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         return;
     }
     nb_error e;
-    json_t *nb = nb_read_mem(buf, len, name, 0, &e);
-    char *bytes = NULL;
-    if (!nb) {
-        fprintf(err, "nbstage tag: %s\n", e.msg);
-        j->failed = 1;
-        goto done;
-    }
-    if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
-        nb_rejoin_lines(nb);
-        nb_strip_transient(nb);
-        nb_split_lines(nb);
-    }
+    json_t *nb = NULL;
+    char *bytes = NULL, *owned = NULL;
+    int same = 0;
     struct tag_options to = {
         .model = o->model,
+        .cache = o->cache,
         .from_outputs = o->from_outputs,
         .strip_outputs = o->strip_outputs,
         .record = o->dry_run,
     };
-    /* --check needs the findings only, not the bytes */
-    if (tag_notebook(nb, &to, &j->res) || (!o->check && !(bytes = nb_dumps(nb, &outlen)))) {
-        fprintf(err, "nbstage tag: %s: out of memory\n", name);
-        j->failed = 1;
-        goto done;
+    /* The fast path first: a canonical notebook spliced, no tree (tagfast.h).  The
+     * --nbformat layout is not its business. */
+    int fast = 1;
+    if (!o->nbformat_layout) {
+        struct tagfast *tf = thread_tagfast();
+        int changed = 0;
+        fast = tf ? tagfast_notebook(tf, buf, len, &to, !o->check, &j->res, &changed) : 1;
+        if (fast < 0) {
+            fprintf(err, "nbstage tag: %s: out of memory\n", name);
+            j->failed = 1;
+            goto done;
+        }
+        if (fast == 0) {
+            j->spliced = 1;
+            same = !changed;
+            if (!o->check) {
+                bytes = changed ? tf->out : buf;
+                outlen = changed ? tf->out_len : len;
+            }
+        }
     }
-    int same = bytes && outlen == len && !memcmp(bytes, buf, len);
+    if (fast) {
+        nb = nb_read_mem(buf, len, name, 0, &e);
+        if (!nb) {
+            fprintf(err, "nbstage tag: %s\n", e.msg);
+            j->failed = 1;
+            goto done;
+        }
+        if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
+            nb_rejoin_lines(nb);
+            nb_strip_transient(nb);
+            nb_split_lines(nb);
+        }
+        /* --check needs the findings only, not the bytes */
+        if (tag_notebook(nb, &to, &j->res) ||
+            (!o->check && !(bytes = owned = nb_dumps(nb, &outlen)))) {
+            fprintf(err, "nbstage tag: %s: out of memory\n", name);
+            j->failed = 1;
+            goto done;
+        }
+        same = bytes && outlen == len && !memcmp(bytes, buf, len);
+    }
     j->findings = tag_findings(&j->res) > 0;
     if (o->check) {
         if (j->findings)
@@ -485,7 +548,7 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         }
     }
 done:
-    free(bytes);
+    free(owned);
     json_decref(nb);
     free(buf);
 }
@@ -541,6 +604,7 @@ static void deliver(size_t i, void *vrun)
     else r->unchanged++;
     if (j->findings) r->with_findings++;
     if (!j->failed && !j->skipped) {
+        r->spliced += j->spliced;
         r->code_cells += j->res.code_cells;
         r->tagged += j->res.tagged;
         r->blank += j->res.blank;
@@ -589,10 +653,17 @@ static void print_summary(const struct run *r, double secs, int threads)
         fprintf(stderr, " %s %ld (%.0f%%)%s", stage_key[s], r->per_stage[s],
                 r->tagged ? 100.0 * (double)r->per_stage[s] / (double)r->tagged : 0.0,
                 s + 1 < N_STAGES ? "," : "");
-    fprintf(stderr, "\nnbstage tag: %.2f s, %.1f notebooks/s, %.0f cells/s, %d thread%s, %s\n",
+    fprintf(stderr, "\nnbstage tag: %.2f s, %.1f notebooks/s, %.0f cells/s, %d thread%s, %s",
             secs, secs > 0 ? (double)total / secs : 0.0,
             secs > 0 ? (double)r->code_cells / secs : 0.0, threads, threads == 1 ? "" : "s",
             o->from_outputs ? "stages from tag outputs" : model_name(o->model));
+    /* how the work was done: notebooks spliced without a tree (tagfast.h), cells
+     * answered by the run's memo (classcache.h) */
+    long hits, misses;
+    classcache_stats(o->cache, &hits, &misses);
+    fprintf(stderr, "; %ld spliced", r->spliced);
+    if (o->cache) fprintf(stderr, ", %ld of %ld classifications memoised", hits, hits + misses);
+    fputc('\n', stderr);
 }
 
 static int parse_jobs(const char *s, int *out)
@@ -712,6 +783,13 @@ int cmd_tag(int argc, char **argv)
             return EXIT_USAGE;
         }
         r.opt.model = model;
+        if (!(r.opt.cache = classcache_new(model))) {
+            fprintf(stderr, "nbstage tag: out of memory\n");
+            model_free(model);
+            for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
+            free(r.jobs);
+            return EXIT_USAGE;
+        }
     }
 
     struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
@@ -727,6 +805,12 @@ int cmd_tag(int argc, char **argv)
     int writes = !r.opt.check && !r.opt.dry_run;
     int threads = workers_run(r.opt.jobs * (writes ? WRITE_FANOUT : 1), r.n, run_job, deliver, &r);
     if (threads > r.opt.jobs) threads = r.opt.jobs; /* the others only wait on saves */
+    pthread_once(&tagfast_once, tagfast_key_make);
+    struct tagfast *own_tf = pthread_getspecific(tagfast_key); /* jobs run here with one thread */
+    if (own_tf) {
+        tagfast_destroy(own_tf);
+        pthread_setspecific(tagfast_key, NULL);
+    }
     sem_destroy(&r.compute);
     progress_end(&r.bar);
     /* the durability of every in-place save, before any success is reported (also
@@ -738,6 +822,7 @@ int cmd_tag(int argc, char **argv)
     sigaction(SIGTERM, &old_term, NULL);
     if (!r.opt.quiet || r.failed || r.skipped || r.sync_failed)
         print_summary(&r, secs, threads);
+    classcache_free(r.opt.cache);
     model_free(model);
     free(r.jobs);
     if (fflush(stdout)) return EXIT_USAGE;

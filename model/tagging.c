@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernel/stage_output.h"
+#include "model/classcache.h"
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
 
@@ -253,10 +254,12 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cell
     if (!opt->from_outputs) {
         /* model_classify says STAGE_NONE exactly for blank cells (it runs the same
          * pysrc_is_blank): no second pass over the source here */
-        float probs[N_STAGES];
-        int s = model_classify(opt->model, src, len, probs);
+        float probs[N_STAGES], p = 0;
+        int s = opt->cache ? classcache_classify(opt->cache, src, len, &p)
+                           : model_classify(opt->model, src, len, probs);
+        if (s >= 0 && !opt->cache) p = probs[s];
         if (s >= 0)
-            *want = (struct cell_tag){s, tag_round(probs[s]), model_name(opt->model)};
+            *want = (struct cell_tag){s, tag_round(p), model_name(opt->model)};
         else
             *want = (struct cell_tag){.stage = STAGE_NONE};
     } else if (pysrc_is_blank(src, len)) {

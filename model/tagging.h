@@ -67,8 +67,12 @@ int tag_strip_outputs(json_t *cell);
 
 /* ---- one notebook */
 
+struct classcache;
+
 struct tag_options {
     const nbs_model *model; /* classifies each code cell; unused with from_outputs */
+    struct classcache *cache; /* optional: model's answers shared across notebooks
+                               * (model/classcache.h; same results, duplicates cheap) */
     int from_outputs;       /* stage from the live tag output instead */
     int strip_outputs;      /* remove the live tag outputs */
     int record;             /* fill tag_result.changes (for --dry-run) */

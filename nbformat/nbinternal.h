@@ -20,6 +20,10 @@ char *nb_join_text(const json_t *v, size_t *len);
  * \v, \f, \x1c-\x1e, U+0085, U+2028, U+2029 in UTF-8), 0 when there is none. */
 size_t nb_line_break_len(const unsigned char *s, size_t n, size_t i);
 
+/* Python's repr(float) of X, as the canonical writer prints reals (nbwrite.c); also
+ * used by canonscan.c to tell a canonical real from another spelling. */
+void nb_float_repr(double x, char *out, size_t outsz);
+
 /* nbformat.v4.convert.upgrade from 3, in place (see nbv3.c). */
 int nb_upgrade_v3(json_t *nb, const char *name, nb_error *err);
 

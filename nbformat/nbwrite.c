@@ -120,6 +120,8 @@ static void py_float_repr(double x, char *out, size_t outsz)
     snprintf(out, outsz, "%.17g", x); /* unreachable: 17 digits always round-trip */
 }
 
+void nb_float_repr(double x, char *out, size_t outsz) { py_float_repr(x, out, outsz); }
+
 /* ---------------------------------------------------------------- canonical writer */
 
 /* Python's json escapes with ensure_ascii=False: the two-character forms for " \ \n

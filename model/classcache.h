@@ -1,0 +1,34 @@
+/* classcache.h — one run's memo of model_classify, keyed by the cell's source.
+ *
+ * Owns: remembering, for each distinct source classified during a run of `nbstage
+ * tag`, the stage model_classify gave and its probability, so an exact duplicate cell
+ * (the shared corpus has ~22k: forks, course templates) costs a hash and a compare
+ * instead of a tokenizer and 120 LSTM steps.  Keys are the whole source, compared
+ * byte for byte (no trust in the hash alone), so a hit gives exactly what
+ * model_classify would.  Safe from many threads (one lock: a lookup is ~100 ns, a
+ * classification ~15 us).  Bounded: past CLASSCACHE_MAX_BYTES of stored sources new
+ * ones are classified but not kept.
+ */
+#ifndef NBSTAGE_CLASSCACHE_H
+#define NBSTAGE_CLASSCACHE_H
+
+#include <stddef.h>
+
+#include "model/model.h"
+
+#define CLASSCACHE_MAX_BYTES ((size_t)64 << 20)
+
+struct classcache;
+
+/* A cache in front of M (borrowed, must outlive it); NULL when out of memory. */
+struct classcache *classcache_new(const nbs_model *m);
+void classcache_free(struct classcache *c);
+
+/* model_classify(M, SRC, LEN, probs): the stage (or STAGE_NONE for a blank source),
+ * with probs[stage] in *PROB (0 for STAGE_NONE). */
+int classcache_classify(struct classcache *c, const char *src, size_t len, float *prob);
+
+/* Lookups answered from the cache, and sources classified. */
+void classcache_stats(const struct classcache *c, long *hits, long *misses);
+
+#endif

@@ -1,0 +1,40 @@
+/* tagfast.h — `nbstage tag` without a JSON tree, for notebooks in the canonical layout.
+ *
+ * Owns: the byte-level twin of tag_notebook + nb_dumps.  For a notebook whose bytes
+ * are exactly what nb_dumps would write (nbformat/canonscan.h checks that, and the
+ * validity nb_read_mem checks, in one pass), it classifies the code cells from the
+ * bytes and builds the output by copying the input and replacing only the metadata
+ * object of each code cell whose tag changes, written in the same layout.  The rules
+ * are tagging.c's (tag_current, tag_compare, tag_apply), applied to the members
+ * canonscan found, so the bytes and the tag_result equal the jansson path's;
+ * tests/unit/test_tagfast.c runs both over the shared notebooks and edge cases.
+ * Left to the jansson path (return 1): --from-outputs and --strip-tag-outputs (they
+ * read and change outputs), a notebook canonscan refuses, a code cell without
+ * metadata that needs a tag, escaped strings in tags or workflow_stage, a model name
+ * that would need escaping.  The caller handles the --nbformat layout (not here).
+ */
+#ifndef NBSTAGE_TAGFAST_H
+#define NBSTAGE_TAGFAST_H
+
+#include <stddef.h>
+
+#include "model/tagging.h"
+#include "nbformat/canonscan.h"
+
+/* One per thread, reused across notebooks: buffers grow once and stay. */
+struct tagfast {
+    struct canonscan scan;
+    char *out; /* the new bytes, when tagfast_notebook says they changed */
+    size_t out_len, out_cap;
+};
+
+/* Tags BUF[0..LEN) as tag_notebook would tag its tree.  0: done, RES filled, and
+ * *CHANGED says whether any cell's tag changes; then, when WANT_BYTES, tf->out holds
+ * the new file (what nb_dumps would give).  1: not for this path (RES empty), take
+ * the jansson path.  -1: out of memory.  Free RES with tag_result_free. */
+int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
+                     const struct tag_options *opt, int want_bytes, struct tag_result *res,
+                     int *changed);
+void tagfast_free(struct tagfast *tf);
+
+#endif

@@ -1,0 +1,498 @@
+/* canonscan.c — a canonical v4 notebook straight from its bytes (see canonscan.h).
+ *
+ * A recursive-descent pass that knows the only layout it accepts, so white space is
+ * compared rather than skipped: after '{' or '[' and after ',' comes "\n" and the
+ * next level's indent, before '}' or ']' "\n" and this level's, "{}" and "[]" when
+ * empty, ": " after a key.  Keys must be strictly increasing (that also rules out
+ * duplicates, which jansson would refuse).  Strings: strict UTF-8 (jansson's rules,
+ * as in cellscan.c) and only the escapes Python's json.dumps writes with
+ * ensure_ascii=False.  Numbers: integers as "%lld" prints them (no "-0", at most 18
+ * digits so they surely fit), reals only when Python's repr of the double gives the
+ * same text (nb_float_repr, the writer's own).  A refusal is never an error message:
+ * the caller's jansson path says what is wrong, if anything is.
+ */
+#include "nbformat/canonscan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbformat/nbinternal.h"
+
+typedef const unsigned char uc;
+
+enum { MAX_DEPTH = 512 }; /* well inside jansson's 2048 */
+enum { REC_NONE, REC_META, REC_SUB };
+
+typedef struct {
+    uc *p, *end, *base;
+    struct canonscan *s;
+    struct canon_cell *cell; /* the code cell being read, for REC_META */
+    int depth;
+} scanner;
+
+#define TRY(x) do { if ((x) < 0) return -1; } while (0)
+
+/* "\n" and LEVEL spaces. */
+static int indent(scanner *q, int level)
+{
+    uc *p = q->p;
+    if (q->end - p < level + 1 || *p != '\n') return -1;
+    for (int i = 1; i <= level; i++)
+        if (p[i] != ' ') return -1;
+    q->p = p + level + 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- growable pools */
+
+static int grow(void **v, size_t *cap, size_t need, size_t size, size_t first)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : first;
+    while (c < need) c *= 2;
+    void *p = realloc(*v, c * size);
+    if (!p) return -1;
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
+static int text_put(struct canonscan *s, const void *b, size_t n)
+{
+    if (n == 0) return 0;
+    if (grow((void **)&s->text, &s->text_cap, s->text_len + n, 1, 65536)) return -1;
+    memcpy(s->text + s->text_len, b, n);
+    s->text_len += n;
+    return 0;
+}
+
+static int item_add(struct canon_item **v, size_t *n, size_t *cap, const struct canon_item *it)
+{
+    if (grow((void **)v, cap, *n + 1, sizeof **v, 64)) return -1;
+    (*v)[(*n)++] = *it;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- strings */
+
+/* Length of the valid UTF-8 sequence at P (P[0] >= 0x80), 0 when invalid: jansson's
+ * checks, as in cellscan.c. */
+static int utf8_len(uc *p, uc *end)
+{
+    unsigned c = p[0], n;
+    if (c < 0xc2) return 0;
+    else if (c <= 0xdf) n = 2;
+    else if (c <= 0xef) n = 3;
+    else if (c <= 0xf4) n = 4;
+    else return 0;
+    if ((size_t)(end - p) < n) return 0;
+    for (unsigned i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (n == 3) {
+        unsigned cp = ((c & 0x0f) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+        if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    } else if (n == 4) {
+        unsigned cp = ((c & 0x07) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) |
+                      (p[3] & 0x3fu);
+        if (cp < 0x10000 || cp > 0x10ffff) return 0;
+    }
+    return (int)n;
+}
+
+/* Printable ASCII but '"' and '\\': bytes a string holds as they are. */
+static const unsigned char plain[256] = {
+#define R8(x) x, x, x, x, x, x, x, x
+    R8(0), R8(0), R8(0), R8(0),
+    1, 1, 0, 1, 1, 1, 1, 1, R8(1), R8(1), R8(1),
+    R8(1), R8(1), R8(1), 1, 1, 1, 1, 0, 1, 1, 1,
+    R8(1), R8(1), R8(1), R8(1),
+#undef R8
+};
+
+static int hexval(unsigned c)
+{
+    if (c >= '0' && c <= '9') return (int)(c - '0');
+    if (c >= 'a' && c <= 'f') return (int)(c - 'a' + 10); /* Python writes lowercase */
+    return -1;
+}
+
+/* The string whose opening quote is at q->p, in Python's escaping: \" \\ \n \r \t \b \f
+ * and \u00xx for the other control characters, nothing else.  DECODE appends its value
+ * to s->text.  *ESC: whether it holds an escape. */
+static int string(scanner *q, int decode, int *esc)
+{
+    uc *p = q->p + 1, *end = q->end, *run = p;
+    int had_esc = 0;
+    for (;;) {
+        while (p + 4 <= end && plain[p[0]] && plain[p[1]] && plain[p[2]] && plain[p[3]]) p += 4;
+        while (p < end && plain[*p]) p++;
+        if (p >= end) return -1;
+        unsigned c = *p;
+        if (c == '"') break;
+        if (c < 0x20) return -1;
+        if (c >= 0x80) {
+            int n = utf8_len(p, end);
+            if (!n) return -1;
+            p += n;
+            continue;
+        }
+        had_esc = 1;
+        if (decode) TRY(text_put(q->s, run, (size_t)(p - run)));
+        if (end - p < 2) return -1;
+        unsigned char ch;
+        switch (p[1]) {
+        case '"': ch = '"'; break;
+        case '\\': ch = '\\'; break;
+        case 'n': ch = '\n'; break;
+        case 'r': ch = '\r'; break;
+        case 't': ch = '\t'; break;
+        case 'b': ch = '\b'; break;
+        case 'f': ch = '\f'; break;
+        case 'u': {
+            if (end - p < 6 || p[2] != '0' || p[3] != '0') return -1;
+            int hi = hexval(p[4]), lo = hexval(p[5]);
+            if (hi < 0 || hi > 1 || lo < 0) return -1;
+            ch = (unsigned char)(hi * 16 + lo);
+            /* the five with a short form are never written as \u00xx */
+            if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f') return -1;
+            p += 4;
+            break;
+        }
+        default: return -1; /* \/ and \u for anything else: not Python's */
+        }
+        if (decode) TRY(text_put(q->s, &ch, 1));
+        p += 2;
+        run = p;
+    }
+    if (decode) TRY(text_put(q->s, run, (size_t)(p - run)));
+    if (esc) *esc = had_esc;
+    q->p = p + 1;
+    return 0;
+}
+
+/* A key (never escaped: canonical keys with escapes are rare enough to leave to
+ * jansson), strictly after the previous one, and the ": " after it. */
+static int key(scanner *q, uc **prev, size_t *prevn, uc **k, size_t *kn)
+{
+    if (q->p >= q->end || *q->p != '"') return -1;
+    uc *start = q->p + 1;
+    int esc;
+    TRY(string(q, 0, &esc));
+    if (esc) return -1;
+    *k = start;
+    *kn = (size_t)(q->p - 1 - start);
+    if (*prev) { /* strcmp order: bytes, then the shorter first */
+        size_t m = *prevn < *kn ? *prevn : *kn;
+        int c = memcmp(*prev, *k, m);
+        if (c > 0 || (c == 0 && *prevn >= *kn)) return -1;
+    }
+    *prev = *k;
+    *prevn = *kn;
+    if (q->end - q->p < 2 || q->p[0] != ':' || q->p[1] != ' ') return -1;
+    q->p += 2;
+    return 0;
+}
+
+static int is_key(uc *k, size_t kn, const char *name)
+{
+    return kn == strlen(name) && !memcmp(k, name, kn);
+}
+
+/* ---------------------------------------------------------------- values */
+
+static int number(scanner *q)
+{
+    uc *start = q->p, *p = q->p, *end = q->end;
+    int real = 0;
+    if (p < end && *p == '-') p++;
+    if (p >= end) return -1;
+    uc *digits = p;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    } else {
+        return -1;
+    }
+    if (p < end && *p == '.') {
+        real = 1;
+        p++;
+        if (p >= end || *p < '0' || *p > '9') return -1;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        real = 1;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end || *p < '0' || *p > '9') return -1;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    q->p = p;
+    size_t n = (size_t)(p - start);
+    if (!real) {
+        if (p - digits > 18) return -1;                   /* may not fit 64 bits */
+        if (n == 2 && start[0] == '-' && start[1] == '0') return -1; /* jansson: 0 */
+        return CANON_INT;
+    }
+    /* canonical only when it is Python's repr of the double it reads as (this also
+     * refuses what overflows or underflows, and exponents in another form) */
+    char tmp[40], repr[40];
+    if (n >= sizeof tmp) return -1;
+    memcpy(tmp, start, n);
+    tmp[n] = 0;
+    char *e;
+    double x = strtod(tmp, &e);
+    if (*e) return -1;
+    nb_float_repr(x, repr, sizeof repr);
+    if (strcmp(repr, tmp)) return -1;
+    return CANON_REAL;
+}
+
+static int value(scanner *q, int level, int rec, int *esc);
+
+/* The object at q->p, at indent LEVEL (its members at LEVEL + 1).  REC_META records
+ * the members (a code cell's metadata) in s->items, REC_SUB in s->subs. */
+static int object(scanner *q, int level, int rec)
+{
+    if (++q->depth > MAX_DEPTH) return -1;
+    struct canonscan *s = q->s;
+    q->p++;
+    if (q->p < q->end && *q->p == '}') { q->p++; q->depth--; return CANON_OBJECT; }
+    uc *prev = NULL;
+    size_t prevn = 0;
+    for (;;) {
+        TRY(indent(q, level + 1));
+        uc *k;
+        size_t kn;
+        TRY(key(q, &prev, &prevn, &k, &kn));
+        struct canon_item it = {(size_t)(k - q->base), kn, (size_t)(q->p - q->base), 0, 0, 0};
+        int sub = REC_NONE;
+        if (rec == REC_META && q->p < q->end) {
+            /* the two members tagging reads: their parts too */
+            if (is_key(k, kn, "workflow_stage") && *q->p == '{') {
+                sub = REC_SUB;
+                q->cell->ws_first = s->nsubs;
+            } else if (is_key(k, kn, "tags") && *q->p == '[') {
+                sub = REC_SUB;
+                q->cell->tags_first = s->nsubs;
+            }
+        }
+        int kind = value(q, level + 1, sub, &it.esc);
+        TRY(kind);
+        it.kind = kind;
+        it.val_end = (size_t)(q->p - q->base);
+        if (sub == REC_SUB) {
+            if (kind == CANON_OBJECT) q->cell->ws_n = s->nsubs - q->cell->ws_first;
+            else q->cell->tags_n = s->nsubs - q->cell->tags_first;
+        }
+        if (rec == REC_META) TRY(item_add(&s->items, &s->nitems, &s->items_cap, &it));
+        else if (rec == REC_SUB) TRY(item_add(&s->subs, &s->nsubs, &s->subs_cap, &it));
+        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
+        TRY(indent(q, level));
+        if (q->p >= q->end || *q->p != '}') return -1;
+        q->p++;
+        break;
+    }
+    q->depth--;
+    return CANON_OBJECT;
+}
+
+/* The list at q->p, at indent LEVEL; REC_SUB records its elements in s->subs. */
+static int array(scanner *q, int level, int rec)
+{
+    if (++q->depth > MAX_DEPTH) return -1;
+    struct canonscan *s = q->s;
+    q->p++;
+    if (q->p < q->end && *q->p == ']') { q->p++; q->depth--; return CANON_ARRAY; }
+    for (;;) {
+        TRY(indent(q, level + 1));
+        struct canon_item it = {0, 0, (size_t)(q->p - q->base), 0, 0, 0};
+        int kind = value(q, level + 1, REC_NONE, &it.esc);
+        TRY(kind);
+        it.kind = kind;
+        it.val_end = (size_t)(q->p - q->base);
+        if (rec == REC_SUB) TRY(item_add(&s->subs, &s->nsubs, &s->subs_cap, &it));
+        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
+        TRY(indent(q, level));
+        if (q->p >= q->end || *q->p != ']') return -1;
+        q->p++;
+        break;
+    }
+    q->depth--;
+    return CANON_ARRAY;
+}
+
+static int literal(scanner *q, const char *word, int kind)
+{
+    size_t n = strlen(word);
+    if ((size_t)(q->end - q->p) < n || memcmp(q->p, word, n)) return -1;
+    q->p += n;
+    return kind;
+}
+
+/* Any value at q->p (no white space before it), at indent LEVEL; its kind, or -1. */
+static int value(scanner *q, int level, int rec, int *esc)
+{
+    if (esc) *esc = 0;
+    if (q->p >= q->end) return -1;
+    switch (*q->p) {
+    case '{': return object(q, level, rec);
+    case '[': return array(q, level, rec);
+    case '"': TRY(string(q, 0, esc)); return CANON_STRING;
+    case 't': return literal(q, "true", CANON_TRUE);
+    case 'f': return literal(q, "false", CANON_FALSE);
+    case 'n': return literal(q, "null", CANON_NULL);
+    default: return number(q);
+    }
+}
+
+/* ---------------------------------------------------------------- notebook structure */
+
+/* source: null, a string or a list of strings; DECODE appends it to s->text. */
+static int source(scanner *q, int level, int decode)
+{
+    if (q->p >= q->end) return -1;
+    if (*q->p == '"') return string(q, decode, NULL);
+    if (*q->p == 'n') return literal(q, "null", CANON_NULL);
+    if (*q->p != '[') return -1;
+    q->p++;
+    if (q->p < q->end && *q->p == ']') { q->p++; return 0; }
+    for (;;) {
+        TRY(indent(q, level + 1));
+        if (q->p >= q->end || *q->p != '"') return -1;
+        TRY(string(q, decode, NULL));
+        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
+        TRY(indent(q, level));
+        if (q->p >= q->end || *q->p != ']') return -1;
+        q->p++;
+        return 0;
+    }
+}
+
+/* One cell, an object at indent LEVEL; a code cell is added to s->cells. */
+static int cell(scanner *q, int level, size_t index)
+{
+    struct canonscan *s = q->s;
+    struct canon_cell c = {.index = index, .src_off = s->text_len, .meta_first = s->nitems};
+    int is_code = -1;
+    uc *prev = NULL;
+    size_t prevn = 0;
+    q->cell = &c;
+    if (++q->depth > MAX_DEPTH) return -1;
+    q->p++; /* '{' */
+    if (q->p < q->end && *q->p == '}') return -1; /* no cell_type */
+    for (;;) {
+        TRY(indent(q, level + 1));
+        uc *k;
+        size_t kn;
+        TRY(key(q, &prev, &prevn, &k, &kn));
+        if (q->p >= q->end) return -1;
+        /* "cell_type" sorts before "metadata" and "source": known when they come */
+        if (is_key(k, kn, "cell_type")) {
+            uc *t = q->p + 1;
+            int esc;
+            if (*q->p != '"') return -1;
+            TRY(string(q, 0, &esc));
+            if (esc) return -1; /* "code\u0000x" is "code" to strcmp: leave it to jansson */
+            is_code = is_key(t, (size_t)(q->p - 1 - t), "code");
+        } else if (is_key(k, kn, "source")) {
+            TRY(source(q, level + 1, is_code == 1));
+        } else if (is_key(k, kn, "metadata")) {
+            if (*q->p != '{') return -1;
+            c.has_meta = 1;
+            c.meta_level = level + 1;
+            c.meta_off = (size_t)(q->p - q->base);
+            TRY(object(q, level + 1, is_code == 1 ? REC_META : REC_NONE));
+            c.meta_end = (size_t)(q->p - q->base);
+        } else if (is_key(k, kn, "outputs")) {
+            if (*q->p != '[') return -1;
+            TRY(array(q, level + 1, REC_NONE));
+        } else {
+            TRY(value(q, level + 1, REC_NONE, NULL));
+        }
+        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
+        TRY(indent(q, level));
+        if (q->p >= q->end || *q->p != '}') return -1;
+        q->p++;
+        break;
+    }
+    q->depth--;
+    q->cell = NULL;
+    if (is_code < 0) return -1; /* no cell_type: nb_read_mem says why */
+    if (!is_code) {
+        s->text_len = c.src_off;
+        s->nitems = c.meta_first;
+        return 0;
+    }
+    c.src_len = s->text_len - c.src_off;
+    c.meta_n = s->nitems - c.meta_first;
+    TRY(text_put(s, "", 1)); /* a NUL after each source, as nb_cell_source gives */
+    if (grow((void **)&s->cells, &s->cap, s->n + 1, sizeof *s->cells, 256)) return -1;
+    s->cells[s->n++] = c;
+    return 0;
+}
+
+static int cells(scanner *q, int level)
+{
+    if (q->p >= q->end || *q->p != '[') return -1;
+    q->p++;
+    if (q->p < q->end && *q->p == ']') { q->p++; return 0; }
+    for (size_t i = 0;; i++) {
+        TRY(indent(q, level + 1));
+        if (q->p >= q->end || *q->p != '{') return -1;
+        TRY(cell(q, level + 1, i));
+        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
+        TRY(indent(q, level));
+        if (q->p >= q->end || *q->p != ']') return -1;
+        q->p++;
+        return 0;
+    }
+}
+
+int canonscan_run(struct canonscan *s, const char *buf, size_t len)
+{
+    scanner q = {(uc *)buf, (uc *)buf + len, (uc *)buf, s, NULL, 1};
+    s->text_len = s->n = s->nitems = s->nsubs = 0;
+    int have_cells = 0, major = -1;
+    uc *prev = NULL;
+    size_t prevn = 0;
+    if (len < 3 || buf[0] != '{' || buf[1] != '\n') return -1; /* "{}\n" has no nbformat */
+    q.p++;
+    for (;;) {
+        TRY(indent(&q, 1));
+        uc *k;
+        size_t kn;
+        TRY(key(&q, &prev, &prevn, &k, &kn));
+        if (q.p >= q.end) return -1;
+        if (is_key(k, kn, "cells")) {
+            TRY(cells(&q, 1));
+            have_cells = 1;
+        } else if (is_key(k, kn, "nbformat")) {
+            uc *v = q.p;
+            if (value(&q, 1, REC_NONE, NULL) != CANON_INT) return -1;
+            major = q.p - v == 1 && *v == '4' ? 4 : 0;
+        } else if (is_key(k, kn, "metadata")) {
+            if (*q.p != '{') return -1;
+            TRY(object(&q, 1, REC_NONE));
+        } else {
+            TRY(value(&q, 1, REC_NONE, NULL));
+        }
+        if (q.p < q.end && *q.p == ',') { q.p++; continue; }
+        TRY(indent(&q, 0));
+        if (q.p >= q.end || *q.p != '}') return -1;
+        q.p++;
+        break;
+    }
+    if (q.end - q.p != 1 || *q.p != '\n') return -1;
+    /* nbformat 3 and every refusal belong to nb_read_mem */
+    return major == 4 && have_cells ? 0 : -1;
+}
+
+void canonscan_free(struct canonscan *s)
+{
+    free(s->text);
+    free(s->cells);
+    free(s->items);
+    free(s->subs);
+    memset(s, 0, sizeof *s);
+}
