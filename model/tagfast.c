@@ -9,6 +9,7 @@
  */
 #include "model/tagfast.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,11 +205,36 @@ static int put_member_head(struct tagfast *tf, int *count, int level, const char
     return 0;
 }
 
+/* The reprs of the 1001 confidences tag_round gives, made once: repr's search by
+ * snprintf and strtod costs more than all the rest of a cell's splice. */
+static char conf_repr[1001][8];
+static double conf_value[1001];
+static pthread_once_t conf_once = PTHREAD_ONCE_INIT;
+
+static void conf_table(void)
+{
+    for (int k = 0; k <= 1000; k++) {
+        conf_value[k] = (double)k / 1000.0; /* tag_round's own arithmetic */
+        nb_float_repr(conf_value[k], conf_repr[k], sizeof conf_repr[k]);
+    }
+}
+
+static void put_conf_repr(double c, char *num, size_t size)
+{
+    pthread_once(&conf_once, conf_table);
+    double k = c * 1000.0 + 0.5;
+    if (k >= 0 && k < 1001 && conf_value[(int)k] == c) {
+        memcpy(num, conf_repr[(int)k], sizeof conf_repr[0]);
+        return;
+    }
+    nb_float_repr(c, num, size); /* not one of tag_round's: the long way */
+}
+
 /* {"confidence": C, "model": M, "stage": KEY} at LEVEL, as nb_dumps writes it. */
 static int put_ws(struct tagfast *tf, int level, const struct cell_tag *want)
 {
     char num[40];
-    nb_float_repr(want->confidence, num, sizeof num);
+    put_conf_repr(want->confidence, num, sizeof num);
     int count = 0;
     if (put(tf, "{", 1) || put_member_head(tf, &count, level + 1, "confidence") ||
         puts_(tf, num) || put_member_head(tf, &count, level + 1, "model") ||

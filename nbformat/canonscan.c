@@ -200,6 +200,34 @@ static int is_key(uc *k, size_t kn, const char *name)
 
 /* ---------------------------------------------------------------- values */
 
+/* Whether the real [P, END), written without an exponent, is Python's repr of its
+ * value, decided without strtod: 1 yes, 0 no, -1 not sure (ask nb_float_repr).
+ * With at most 15 significant digits (DBL_DIG) no other decimal of that length or
+ * shorter reads as the same double, so repr's digits are the text's own and only the
+ * form is left to check: fixed notation while the decimal point sits between -3 and
+ * 16 places from the first digit, no trailing zero but the one in "12.0". */
+static int fixed_real_canonical(uc *p, uc *end)
+{
+    if (*p == '-') p++;
+    uc *dot = memchr(p, '.', (size_t)(end - p));
+    if (!dot) return -1;
+    for (uc *e = dot; e < end; e++)
+        if (*e == 'e' || *e == 'E') return -1;
+    uc *first = NULL, *last = NULL; /* the significant digits */
+    for (uc *d = p; d < end; d++)
+        if (*d >= '1' && *d <= '9') {
+            if (!first) first = d;
+            last = d;
+        }
+    if (!first) return end - dot == 2; /* zero: "0.0" (or "-0.0") only */
+    long nd = (long)(last - first) + 1 - (first < dot && last > dot);
+    if (nd > 15) return -1;
+    long decpt = first < dot ? (long)(dot - first) : -(long)(first - dot - 1);
+    if (decpt <= -4 || decpt > 16) return 0; /* repr uses an exponent there */
+    if (last < dot) return end - dot == 2;   /* integral: "120.0", one zero */
+    return end[-1] != '0';                   /* no trailing zeros */
+}
+
 static int number(scanner *q)
 {
     uc *start = q->p, *p = q->p, *end = q->end;
@@ -234,6 +262,8 @@ static int number(scanner *q)
         if (n == 2 && start[0] == '-' && start[1] == '0') return -1; /* jansson: 0 */
         return CANON_INT;
     }
+    int quick = fixed_real_canonical(start, p);
+    if (quick >= 0) return quick ? CANON_REAL : -1;
     /* canonical only when it is Python's repr of the double it reads as (this also
      * refuses what overflows or underflows, and exponents in another form) */
     char tmp[40], repr[40];

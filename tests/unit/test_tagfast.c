@@ -8,6 +8,7 @@
  * damage. */
 #include "tests/unit/unit.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include "model/tagging.h"
 #include "model/train.h"
 #include "model/vocab.h"
+#include "nbformat/canonscan.h"
+#include "nbformat/nbinternal.h"
 #include "nbformat/notebook.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -350,6 +353,55 @@ static void other_layouts_fall_back(void **state)
     model_free(m);
 }
 
+/* canonscan's verdict on one real against Python's repr of the double it reads as. */
+static void real_verdict(const char *real)
+{
+    char nb[256], repr[64], *end;
+    snprintf(nb, sizeof nb, "{\n \"cells\": [],\n \"metadata\": {\n  \"a\": %s\n },\n"
+             " \"nbformat\": 4\n}\n", real);
+    double x = strtod(real, &end);
+    nb_float_repr(x, repr, sizeof repr);
+    int canonical = !strcmp(repr, real) && !isinf(x);
+    struct canonscan s = {0};
+    int took = canonscan_run(&s, nb, strlen(nb)) == 0;
+    canonscan_free(&s);
+    if (took != canonical) fail_msg("real %s: scanner says %d, repr is %s", real, took, repr);
+}
+
+static void reals_as_python_writes_them(void **state)
+{
+    (void)state;
+    static const char *fixed[] = {"0.0", "-0.0", "0.00", "0.5", "0.50", "0.0001", "0.00001",
+                                  "120.0", "120.00", "12.5", "-12.5", "1.05", "10.50",
+                                  "1000000000000000.0", "10000000000000000.0",
+                                  "100000000000000000.0", "1234567890123456.0",
+                                  "123456789012345.6", "0.1234567890123456789", "1e-05",
+                                  "1e+16", "1e16", "1E+16", "1.5e+300", "1e400", "1e-400",
+                                  "5e-324", "2.5e-05", "0.1", "0.30000000000000004"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) real_verdict(fixed[i]);
+    /* random digit strings, point and exponent anywhere */
+    unsigned long long x = 0x243f6a8885a308d3ULL;
+    for (int it = 0; it < MUTATIONS; it++) {
+        char r[48];
+        size_t n = 0;
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        if (x & 1) r[n++] = '-';
+        int digits = 1 + (int)((x >> 8) % 19), dot = (int)((x >> 16) % (unsigned)digits);
+        for (int d = 0; d < digits; d++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            /* zeros often: they make the cases */
+            r[n++] = (char)((x % 3 == 0) ? '0' : '0' + (int)((x >> 12) % 10));
+            if (d == dot) r[n++] = '.';
+        }
+        if (r[n - 1] == '.') r[n++] = '0';
+        if ((r[0] == '0' || (r[0] == '-' && r[1] == '0')) && r[(r[0] == '-') + 1] != '.')
+            continue; /* a leading zero: not JSON */
+        if ((x >> 30) % 4 == 0) n += (size_t)sprintf(r + n, "e%+03d", (int)((x >> 33) % 41) - 20);
+        r[n] = 0;
+        real_verdict(r);
+    }
+}
+
 /* Random damage to a canonical notebook: whatever the fast path still takes must be
  * what jansson reads and writes the same way. */
 static void agrees_under_mutation(void **state)
@@ -473,6 +525,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(edge_cases),
         cmocka_unit_test(other_layouts_fall_back),
+        cmocka_unit_test(reals_as_python_writes_them),
         cmocka_unit_test(agrees_under_mutation),
         cmocka_unit_test(shared_notebooks),
     };
