@@ -27,7 +27,11 @@ int tokenizer_is_separator(unsigned char c);
  * Returns what FN returned when it stopped, else 0. */
 int tokenize_text(char *text, size_t len, token_fn fn, void *ctx);
 
-/* Strips comments from SRC, then tokenize_text.  -1 when out of memory. */
+/* Strips comments from SRC, then splits it as tokenize_text does, without changing SRC
+ * and without allocating for texts up to 8 KB.  Each word given to FN is followed by
+ * at least TOKENIZER_PAD readable bytes (so a hash may load it 8 bytes at a time).
+ * -1 when out of memory. */
+#define TOKENIZER_PAD 8
 int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx);
 
 #endif

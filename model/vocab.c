@@ -15,14 +15,63 @@ static uint64_t hash_word(const char *w, size_t len)
 
 /* ------------------------------------------------------------------ lookup */
 
+/* The lookup hash: 8-byte little-endian chunks (the last zero-padded) through a
+ * multiply, instead of FNV-1a's multiply per byte.  CHUNK(w, i, rem) loads chunk I. */
+static inline uint64_t chunk_safe(const char *w, size_t rem)
+{
+    uint64_t x = 0;
+    memcpy(&x, w, rem < 8 ? rem : 8);
+    return x;
+}
+
+/* W is followed by at least 8 readable bytes (TOKENIZER_PAD): one load, masked. */
+static inline uint64_t chunk_padded(const char *w, size_t rem)
+{
+    uint64_t x;
+    memcpy(&x, w, 8);
+    return rem >= 8 ? x : x & ((1ull << (8 * rem)) - 1);
+}
+
+#define HASH_WORD(name, chunk)                                                          \
+    static inline uint64_t name(const char *w, size_t len, uint64_t *head)              \
+    {                                                                                   \
+        uint64_t h = 0x243F6A8885A308D3ull ^ len, x = len ? chunk(w, len) : 0;          \
+        *head = x;                                                                      \
+        for (size_t i = 8;; i += 8) {                                                   \
+            h = (h ^ x) * 0x9E3779B97F4A7C15ull;                                        \
+            if (i >= len) break;                                                        \
+            x = chunk(w + i, len - i);                                                  \
+        }                                                                               \
+        h ^= h >> 32;                                                                   \
+        h *= 0xD6E8FEB86659FD93ull;                                                     \
+        return h ^ (h >> 29);                                                           \
+    }
+HASH_WORD(lookup_hash_safe, chunk_safe)
+HASH_WORD(lookup_hash_padded, chunk_padded)
+
+static inline int probe(const struct vocab *v, const char *w, size_t len, uint64_t h, uint64_t head)
+{
+    for (uint32_t i = (uint32_t)h & v->mask;; i = (i + 1) & v->mask) {
+        const struct vocab_slot *s = &v->slots[i];
+        if (s->id == 0) return 0;
+        if (s->len == len && s->head == head && (len <= 8 || memcmp(v->words[s->id] + 8, w + 8, len - 8) == 0))
+            return s->id;
+    }
+}
+
 int vocab_lookup(const struct vocab *v, const char *w, size_t len)
 {
     if (!v->slots) return 0;
-    for (uint32_t i = (uint32_t)hash_word(w, len) & v->mask;; i = (i + 1) & v->mask) {
-        int32_t id = v->slots[i];
-        if (id == 0) return 0;
-        if (v->lens[id] == len && memcmp(v->words[id], w, len) == 0) return id;
-    }
+    uint64_t head, h = lookup_hash_safe(w, len, &head);
+    return probe(v, w, len, h, head);
+}
+
+/* vocab_lookup for a word followed by TOKENIZER_PAD readable bytes. */
+static int lookup_padded(const struct vocab *v, const char *w, size_t len)
+{
+    if (!v->slots) return 0;
+    uint64_t head, h = lookup_hash_padded(w, len, &head);
+    return probe(v, w, len, h, head);
 }
 
 /* Fills lens and the hash table from words[1..n-1]. */
@@ -37,14 +86,12 @@ static int index_words(struct vocab *v)
     for (int id = 1; id < v->n; id++) {
         size_t len = strlen(v->words[id]);
         v->lens[id] = (uint32_t)len;
-        uint32_t i = (uint32_t)hash_word(v->words[id], len) & v->mask;
-        while (v->slots[i]) {
-            /* A repeated word would shadow a later id: the file is not ours. */
-            int32_t o = v->slots[i];
-            if (v->lens[o] == len && memcmp(v->words[o], v->words[id], len) == 0) return -1;
-            i = (i + 1) & v->mask;
-        }
-        v->slots[i] = id;
+        uint64_t head, h = lookup_hash_safe(v->words[id], len, &head);
+        /* A repeated word would shadow a later id: the file is not ours. */
+        if (probe(v, v->words[id], len, h, head)) return -1;
+        uint32_t i = (uint32_t)h & v->mask;
+        while (v->slots[i].id) i = (i + 1) & v->mask;
+        v->slots[i] = (struct vocab_slot){id, (uint32_t)len, head};
     }
     return 0;
 }
@@ -213,21 +260,25 @@ int vocab_build(const struct vocab_counter *c, int max_ids, struct vocab *v)
 struct encoding {
     const struct vocab *v;
     int *ring; /* the caller's IDS, used as a ring of the last SEQ_LEN ids */
-    int seq_len;
+    int seq_len, at; /* at = seen % seq_len, kept without a division per word */
     long seen;
 };
 
 static int encode_one(const char *w, size_t len, void *ctx)
 {
     struct encoding *e = ctx;
-    int id = vocab_lookup(e->v, w, len);
-    if (id) e->ring[e->seen++ % e->seq_len] = id; /* rare words are dropped, not UNKed */
+    int id = lookup_padded(e->v, w, len); /* tokenize_source pads every word */
+    if (id) { /* rare words are dropped, not UNKed */
+        e->ring[e->at] = id;
+        if (++e->at == e->seq_len) e->at = 0;
+        e->seen++;
+    }
     return 0;
 }
 
 int vocab_encode(const struct vocab *v, const char *src, size_t len, int *ids, int seq_len)
 {
-    struct encoding e = {v, ids, seq_len, 0};
+    struct encoding e = {v, ids, seq_len, 0, 0};
     if (seq_len <= 0) return 0;
     if (tokenize_source(src, len, encode_one, &e)) return -1;
     int n = e.seen < seq_len ? (int)e.seen : seq_len;

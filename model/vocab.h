@@ -13,11 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A hash slot holds what a lookup compares first, so a short word costs one cache
+ * line: its length and first 8 bytes (zero-padded).  id 0: an empty slot. */
+struct vocab_slot {
+    int32_t id;
+    uint32_t len;
+    uint64_t head;
+};
+
 struct vocab {
     int n;              /* ids 1..n-1 are words (n-1 words); n = 1 when empty */
     const char **words; /* words[id], NUL-terminated; words[0] = "" */
     uint32_t *lens;
-    int32_t *slots;     /* open addressing: an id, or 0 for an empty slot */
+    struct vocab_slot *slots; /* open addressing */
     uint32_t mask;      /* slots has mask+1 entries, a power of two */
     char *own;          /* the words' storage when the vocab owns it, else NULL */
 };

@@ -10,6 +10,7 @@
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/tokenizer.h"
@@ -177,6 +178,88 @@ static void blob_round_trip_and_refusals(void **state)
     vocab_free(&v);
 }
 
+
+/* tokenize_source's split (bit masks, 64 bytes at a time, own lower-cased copy) against
+ * tokenize_text's byte loop on random text without '#': every byte value, lengths
+ * around the 64-byte blocks and past the 8 KB stack buffer.  Words are checked by
+ * content, count and order, and each is followed by TOKENIZER_PAD readable bytes. */
+struct words { char *buf; size_t at, cap; int n; };
+static int append(const char *w, size_t len, void *ctx)
+{
+    struct words *ws = ctx;
+    if (ws->at + len + 1 > ws->cap) {
+        ws->cap = 2 * (ws->at + len + 1);
+        ws->buf = realloc(ws->buf, ws->cap);
+        assert_non_null(ws->buf);
+    }
+    memcpy(ws->buf + ws->at, w, len);
+    ws->at += len;
+    ws->buf[ws->at++] = '|';
+    ws->n++;
+    return 0;
+}
+
+static int append_padded(const char *w, size_t len, void *ctx)
+{
+    volatile char pad = w[len + TOKENIZER_PAD - 1]; /* ASan: the promised padding is there */
+    (void)pad;
+    return append(w, len, ctx);
+}
+
+static void split_matches_byte_loop(void **state)
+{
+    (void)state;
+    unsigned long long r = 12345;
+    static const size_t lens[] = {0, 1, 7, 8, 63, 64, 65, 127, 128, 129, 1000, 8191, 8192, 8193, 20000};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int rep = 0; rep < 20; rep++) {
+            size_t n = lens[li];
+            char *src = malloc(n + 1), *copy = malloc(n + 1);
+            for (size_t i = 0; i < n; i++) {
+                r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+                /* mostly letters, digits and separators, sometimes any byte */
+                static const char alpha[] = "abcXYZ_09 .(\n\t\r'AZaz";
+                unsigned char c = (r >> 8) % 4 ? (unsigned char)alpha[(r >> 16) % (sizeof alpha - 1)] : (unsigned char)(r >> 24);
+                src[i] = c == '#' ? ' ' : (char)c;
+            }
+            memcpy(copy, src, n);
+            struct words a = {0}, b = {0};
+            assert_int_equal(tokenize_source(src, n, append_padded, &a), 0);
+            assert_int_equal(tokenize_text(copy, n, append, &b), 0);
+            assert_int_equal(a.n, b.n);
+            assert_int_equal(a.at, b.at);
+            if (a.at) assert_memory_equal(a.buf, b.buf, a.at);
+            free(a.buf); free(b.buf); free(src); free(copy);
+        }
+}
+
+/* Lookups of words of every length 1..40 (the hash reads 8-byte chunks). */
+static void lookup_every_length(void **state)
+{
+    (void)state;
+    struct vocab_counter *vc = vocab_counter_new();
+    char w[48];
+    for (int len = 1; len <= 40; len++) {
+        for (int i = 0; i < len; i++) w[i] = (char)('a' + (i * 7 + len) % 26);
+        vocab_counter_add(vc, w, (size_t)len);
+    }
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 100, &v), 0);
+    vocab_counter_free(vc);
+    for (int id = 1; id < v.n; id++) {
+        size_t len = strlen(v.words[id]);
+        assert_int_equal(vocab_lookup(&v, v.words[id], len), id);
+        memcpy(w, v.words[id], len);
+        w[len - 1] ^= 1; /* same length and head, last byte differs */
+        assert_int_equal(vocab_lookup(&v, w, len), 0);
+        /* through the encoder (padded lookups) */
+        int ids[4];
+        assert_int_equal(vocab_encode(&v, v.words[id], len, ids, 4), 1);
+        assert_int_equal(ids[3], id);
+    }
+    vocab_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +269,8 @@ int main(void)
         cmocka_unit_test(many_words_survive_rehashing),
         cmocka_unit_test(encodes_pre_padded_pre_truncated),
         cmocka_unit_test(blob_round_trip_and_refusals),
+        cmocka_unit_test(split_matches_byte_loop),
+        cmocka_unit_test(lookup_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,31 @@
+/* infer_step.h — one LSTM step of single-cell inference, and the activations it uses.
+ *
+ * Owns: gates = xg + h·Wh (Keras order i, f, c, o; Wh is H x 4H, row k multiplies
+ * h[k]), c = f*c + i*tanh(g_c), h = o*tanh(c), in fp32.  Two versions: a portable one
+ * (expf/tanhf) for any H, and an AVX-512 one for H = 64 (the study's size) chosen at
+ * run time when the CPU has avx512f and avx512dq.  Both compute the same sums in fp32;
+ * they differ only in how sigmoid and tanh are evaluated (see infer_step.c), by at most
+ * a few 1e-7 per step (test_infer_step checks both against a double reference).
+ */
+#ifndef NBSTAGE_INFER_STEP_H
+#define NBSTAGE_INFER_STEP_H
+
+/* XG: the 4H input-side gate sums (a table row); H, C updated in place.  REV asks the
+ * step to walk Wh's rows backwards: callers alternate it from step to step (it keeps
+ * most of Wh in L1 between steps, see infer_step.c); the result does not depend on it
+ * beyond fp32 rounding order. */
+typedef void (*infer_step_fn)(const float *xg, const float *Wh, int H, float *h, float *c, int rev);
+
+void infer_step_portable(const float *xg, const float *Wh, int H, float *h, float *c, int rev);
+
+/* The fastest step for H on this CPU; the portable one when PORTABLE is set. */
+infer_step_fn infer_step_choose(int H, int portable);
+
+/* 1 when the AVX-512 step can run here. */
+int infer_step_have_avx512(void);
+
+/* For tests: sigmoid(X[i]) and tanh(X[i]) as the AVX-512 step evaluates them, N a
+ * multiple of 16.  Returns -1 (and writes nothing) when the CPU lacks AVX-512. */
+int infer_acts_avx512(const float *x, float *sig, float *tnh, int n);
+
+#endif
