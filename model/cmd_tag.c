@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,6 +159,66 @@ static long sync_filesystems(struct fs_table *t)
     return failed;
 }
 
+/* The replaced files, kept open until the run ends.  Why: ext4 without a journal
+ * (this project's machines) will not reuse an inode freed in the last minute; each
+ * new inode's search walks past every such one in its group, checking it.  Each
+ * in-place save creates a temporary (a new inode) and its rename frees the old
+ * file's, so a folder of n notebooks cost O(n^2) checks: a quarter of a whole run's
+ * CPU on the corpus (1,420 notebooks in one repository).  An open descriptor keeps
+ * the old inode allocated, so the searches skip it in the bitmap; all are released
+ * at the end, after the last temporary is made.  Bounded by the descriptor limit
+ * (raised to its hard limit for the run); past it, closed at once as before. */
+struct held {
+    pthread_mutex_t lock;
+    int *fd;
+    size_t n, cap, max;
+};
+
+static void hold(struct held *h, int fd)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->n == h->cap && h->n < h->max) {
+        size_t cap = h->cap ? h->cap * 2 : 256;
+        int *p = realloc(h->fd, cap * sizeof *p);
+        if (p) {
+            h->fd = p;
+            h->cap = cap;
+        }
+    }
+    if (h->n < h->cap && h->n < h->max) {
+        h->fd[h->n++] = fd;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (fd >= 0) close(fd);
+}
+
+/* Raises the descriptor limit for the run and sets how many may be held; OLD gets
+ * the limit to restore. */
+static void held_start(struct held *h, struct rlimit *old, int threads)
+{
+    struct rlimit rl;
+    h->max = 0;
+    if (getrlimit(RLIMIT_NOFILE, old)) return;
+    rl = *old;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) rl.rlim_cur = rl.rlim_max;
+    else if (rl.rlim_max == RLIM_INFINITY) rl.rlim_cur = 1 << 20;
+    if (rl.rlim_cur > (1 << 20)) rl.rlim_cur = 1 << 20;
+    if (setrlimit(RLIMIT_NOFILE, &rl)) rl = *old;
+    /* leave room for the workers' own: a temporary and a read each, syncfs, stdio */
+    rlim_t spare = 64 + 8 * (rlim_t)threads;
+    h->max = rl.rlim_cur > spare ? (size_t)(rl.rlim_cur - spare) : 0;
+}
+
+static void held_end(struct held *h, const struct rlimit *old)
+{
+    for (size_t i = 0; i < h->n; i++) close(h->fd[i]);
+    free(h->fd);
+    h->fd = NULL;
+    h->n = h->cap = 0;
+    setrlimit(RLIMIT_NOFILE, old);
+}
+
 static volatile sig_atomic_t interrupted;
 
 /* The compute gate: held while a job reads and tags, let go before it saves. */
@@ -191,6 +252,7 @@ struct options {
     const char *output; /* -o */
     int check, dry_run, from_outputs, strip_outputs, nbformat_layout, quiet, jobs;
     struct fs_table *fs; /* deferred sync of in-place saves */
+    struct held *held;   /* replaced files kept open until the end */
 };
 
 /* One notebook: its path, and what came of it (filled on a worker thread). */
@@ -295,9 +357,10 @@ static int drop_duplicates(struct run *r)
 /* ---------------------------------------------------------------- one notebook */
 
 /* The file's bytes and its identity (to notice a file changed while we worked).
- * PATH "-" is standard input. */
+ * PATH "-" is standard input.  KEEP (may be NULL) gets the open descriptor instead of
+ * its being closed (see struct held). */
 static char *read_notebook(const char *path, size_t *len, struct stat *st, char *why,
-                           size_t whylen)
+                           size_t whylen, int *keep)
 {
     int is_stdin = !strcmp(path, "-");
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -342,7 +405,10 @@ static char *read_notebook(const char *path, size_t *len, struct stat *st, char 
         if (got == 0) break;
         n += (size_t)got;
     }
-    if (!is_stdin) close(fd);
+    if (!is_stdin) {
+        if (keep && buf && n) *keep = fd;
+        else close(fd);
+    }
     if (!buf) {
         snprintf(why, whylen, "out of memory");
         return NULL;
@@ -433,7 +499,8 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     size_t len, outlen = 0;
     int is_stdin = !strcmp(j->path, "-");
     const char *name = is_stdin ? "<stdin>" : j->path;
-    char *buf = read_notebook(j->path, &len, &st, why, sizeof why);
+    int in_place = !o->check && !o->dry_run && !o->output && !is_stdin, old_fd = -1;
+    char *buf = read_notebook(j->path, &len, &st, why, sizeof why, in_place ? &old_fd : NULL);
     if (!buf) {
         fprintf(err, "nbstage tag: %s: %s\n", name, why);
         j->failed = 1;
@@ -548,6 +615,10 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         }
     }
 done:
+    if (old_fd >= 0) {
+        if (j->rewritten) hold(o->held, old_fd); /* the replaced file: see struct held */
+        else close(old_fd);
+    }
     free(owned);
     json_decref(nb);
     free(buf);
@@ -693,7 +764,10 @@ int cmd_tag(int argc, char **argv)
     };
     struct run r = {0};
     struct fs_table fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct held held = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct rlimit old_nofile;
     r.opt.fs = &fs;
+    r.opt.held = &held;
     const char *model_path = NULL;
     r.opt.jobs = workers_default();
     int c;
@@ -803,6 +877,7 @@ int cmd_tag(int argc, char **argv)
     progress_start(&r.bar, "tag", (long)r.n);
     sem_init(&r.compute, 0, (unsigned)r.opt.jobs);
     int writes = !r.opt.check && !r.opt.dry_run;
+    held_start(&held, &old_nofile, r.opt.jobs * (writes ? WRITE_FANOUT : 1));
     int threads = workers_run(r.opt.jobs * (writes ? WRITE_FANOUT : 1), r.n, run_job, deliver, &r);
     if (threads > r.opt.jobs) threads = r.opt.jobs; /* the others only wait on saves */
     pthread_once(&tagfast_once, tagfast_key_make);
@@ -816,6 +891,7 @@ int cmd_tag(int argc, char **argv)
     /* the durability of every in-place save, before any success is reported (also
      * after an interrupt: what was renamed should reach the disk) */
     r.sync_failed = sync_filesystems(&fs);
+    held_end(&held, &old_nofile); /* after the sync: the frees are not ours to wait for */
     double secs = now() - t0;
 
     sigaction(SIGINT, &old_int, NULL);
