@@ -509,6 +509,12 @@ static void *new_socket(struct proxy *px, int type, const char *endpoint, int bi
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl); /* the child binds late */
     if (strncmp(endpoint, "tcp://[", 7) == 0) zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);
     if (type == ZMQ_SUB) zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+    /* A client that reconnects with the routing id of a connection the ROUTER still
+     * holds (jupyter_client gives every client of one KernelManager its session id,
+     * e.g. a frontend reconnecting after a restart) must take it over; otherwise libzmq
+     * leaves the new connection unrouted and its requests are never answered.
+     * ipykernel sets the same on its ROUTERs (ipykernel#270, libzmq#2892). */
+    if (type == ZMQ_ROUTER) zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     if (type == ZMQ_DEALER) {
         /* shell, stdin and control share one identity: ipykernel sends input_request
          * with the shell request's identities. */
