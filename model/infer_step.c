@@ -19,10 +19,14 @@
  * Clamps: e^-x for |x| <= 40 and e^2x for |x| <= 20 keep the products below 1e35, so
  * the reciprocal never sees infinity or a denormal result; outside, sigmoid and tanh are
  * within 5e-18 of their limits.
- * Tried and dropped (slower, measured): software prefetch of Wh rows or of the next
- * table row, a fixed L1-resident part of Wh with the rest streamed, cldemote (traps in
+ * And h[k] is spread to 16 lanes by vpermps from h loaded as 4 vectors, not by 64
+ * broadcast loads, which stalled on store forwarding (see ROW16): ~18% of the step.
+ * Tried and dropped (slower or no faster, measured): software prefetch of Wh rows or
+ * of the next table row, a fixed L1-resident part of Wh with the rest streamed, cldemote (traps in
  * this VM: 6x slower), fp16-stored Wh through vcvtph2ps (1.5x slower: 2 uops per
- * conversion on the FMA ports), Estrin's scheme for the polynomial (more uops).
+ * conversion on the FMA ports), bf16 Wh and h with vdpbf16ps (no faster, and h off by
+ * 3e-2 after 120 steps), Estrin's scheme for the polynomial (more uops), huge pages
+ * for the table.
  */
 #include "model/infer_step.h"
 
@@ -62,9 +66,11 @@ void infer_step_portable(const float *xg, const float *Wh, int H, float *h, floa
 #if defined(__x86_64__)
 #define AVX512 __attribute__((target("avx512f,avx512dq")))
 #define K(x) _mm512_set1_ps(x)
+/* GCC leaves gates16 out of line (4 calls), passing the sums through the stack: ~10%. */
+#define ALWAYS_INLINE __attribute__((always_inline))
 
 /* e^-x (DOUBLE = 0, |x| clamped to 40) or e^2x (DOUBLE = 1, |x| clamped to 20). */
-AVX512 static inline __m512 exp_neg_or_double(__m512 x, int dbl)
+AVX512 ALWAYS_INLINE static inline __m512 exp_neg_or_double(__m512 x, int dbl)
 {
     const __m512 magic = K(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
     x = _mm512_range_ps(x, K(dbl ? 20.0f : 40.0f), 2); /* min(|x|, lim), sign of x */
@@ -90,14 +96,14 @@ AVX512 static inline __m512 exp_neg_or_double(__m512 x, int dbl)
 }
 
 /* 1/d: a 14-bit estimate and one Newton step (a division costs as much as an exp). */
-AVX512 static inline __m512 recip(__m512 d)
+AVX512 ALWAYS_INLINE static inline __m512 recip(__m512 d)
 {
     __m512 r = _mm512_rcp14_ps(d);
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, K(2.0f)));
 }
 
 /* The gates of hidden units 16Q..16Q+15 from the finished sums A. */
-AVX512 static inline void gates16(const __m512 *a, int q, float *h, float *c)
+AVX512 ALWAYS_INLINE static inline void gates16(const __m512 *a, int q, float *h, float *c)
 {
     const __m512 one = K(1.0f);
     __m512 ei = exp_neg_or_double(a[q], 0), ef = exp_neg_or_double(a[4 + q], 0);
@@ -111,30 +117,34 @@ AVX512 static inline void gates16(const __m512 *a, int q, float *h, float *c)
 }
 
 /* The 256 gate sums live in 16 registers for the whole product (the loops must be
- * unrolled, or the sums go through the stack: 4x slower).  Wh is 64 KB, more than L1
- * (48 KB here): walking its rows forwards on one step and backwards on the next finds
- * the rows used last still in L1, where a cyclic walk evicts each one just before its
+ * unrolled, or the sums go through the stack: 4x slower).  h[k] reaches all lanes by a
+ * vpermps from h held in 4 registers, not by a broadcast load from memory: the
+ * previous step wrote h with 64-byte stores, and 4-byte loads from those stall on
+ * store forwarding (measured: 18% of the step).  Wh is 64 KB, more than L1 (48 KB
+ * here): walking its rows forwards on one step and backwards on the next finds the
+ * rows used last still in L1, where a cyclic walk evicts each one just before its
  * reuse (~1.35x slower).  The next step starts on the rows of the hidden units
  * finished first, so the gates are computed in the order the next walk reads them. */
-#define ROW16(k)                                                                        \
+#define ROW16(q, k)                                                                     \
     do {                                                                                \
-        __m512 hk = _mm512_set1_ps(h[k]);                                               \
-        const float *w = Wh + 256 * (k);                                                \
+        __m512 hk = _mm512_permutexvar_ps(_mm512_set1_epi32(k), hv[q]);                 \
+        const float *w = Wh + 256 * (16 * (q) + (k));                                   \
         _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++)                           \
             a[j] = _mm512_fmadd_ps(hk, _mm512_loadu_ps(w + 16 * j), a[j]);              \
     } while (0)
 
 AVX512 static void step_avx512_h64(const float *xg, const float *Wh, int H, float *h, float *c, int rev)
 {
-    __m512 a[16];
+    __m512 a[16], hv[4];
     (void)H;
     _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++) a[j] = _mm512_loadu_ps(xg + 16 * j);
+    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hv[q] = _mm512_loadu_ps(h + 16 * q);
     if (rev) {
-        for (int k = 63; k >= 0; k--) ROW16(k);
+        _Pragma("GCC unroll 4") for (int q = 3; q >= 0; q--) for (int k = 15; k >= 0; k--) ROW16(q, k);
         /* the next walk is forwards: units 0..15 first */
         gates16(a, 0, h, c); gates16(a, 1, h, c); gates16(a, 2, h, c); gates16(a, 3, h, c);
     } else {
-        for (int k = 0; k < 64; k++) ROW16(k);
+        _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) for (int k = 0; k < 16; k++) ROW16(q, k);
         gates16(a, 3, h, c); gates16(a, 2, h, c); gates16(a, 1, h, c); gates16(a, 0, h, c);
     }
 }
