@@ -5,6 +5,10 @@
 # cells (JSON in and out) — beside PyTorch 1.13 running the same architecture
 # (Embedding 8000x512 -> LSTM 64 -> Dense 6 softmax, 120 steps) on Debian's
 # python3-torch.  Goals: p50 < 50 us, batch >= 20x PyTorch's.
+# The one-cell figure is split into its parts: encoding (comment stripping, words, ids)
+# and the 120 recurrent steps, the latter also in TSC ticks per step (the constant-rate
+# time-stamp counter, 2.1 GHz on the machine measured; this VM gives perf no core-cycle
+# counter) and with the portable (non-AVX-512) step for comparison.
 # The C side benches share/default.nbsm when it exists, else a study-size model with
 # random weights (the cost does not depend on the weights).
 cd "$(dirname "$0")/.."
@@ -63,7 +67,7 @@ pget() { sed -n "s/^$1 //p" "$tmp/py.txt"; }
 
 echo "model: $(get model)"
 echo "C      model load: $(get load_ms) ms (best of 5)"
-echo "C      one cell, $(get words_per_cell) words, 1 thread: p50 $(get latency_p50_us) us, p99 $(get latency_p99_us) us (recurrent part alone: p50 $(get latency_ids_p50_us) us)"
+echo "C      one cell, $(get words_per_cell) words, 1 thread: p50 $(get latency_p50_us) us, p99 $(get latency_p99_us) us (encoding alone: p50 $(get latency_encode_p50_us) us; recurrent part alone: p50 $(get latency_ids_p50_us) us, $(get tsc_per_step_p50) TSC ticks a step at p50, $(get tsc_per_step_min) at best; with the portable step: p50 $(get latency_ids_portable_p50_us) us)"
 echo "PyTorch $(pget torch) one cell, 120 ids, 1 thread: p50 $(pget latency_p50_us) us, p99 $(pget latency_p99_us) us"
 echo "C      batch: $(get batch_threads_1_seq_per_s) seq/s on 1 thread, $(get batch_threads_${NCPU}_seq_per_s) seq/s on $NCPU threads"
 echo "PyTorch batch of 256, 2 threads: $(pget batch_seq_per_s) seq/s"
