@@ -167,16 +167,22 @@ static long sync_filesystems(struct fs_table *t)
  * CPU on the corpus (1,420 notebooks in one repository).  An open descriptor keeps
  * the old inode allocated, so the searches skip it in the bitmap; all are released
  * at the end, after the last temporary is made.  Bounded by the descriptor limit
- * (raised to its hard limit for the run); past it, closed at once as before. */
+ * (raised to its hard limit for the run) and by the disk space the old files keep
+ * (HELD_BYTES); past either, closed at once as before. */
+#define HELD_BYTES ((long long)1 << 30)
+
 struct held {
     pthread_mutex_t lock;
     int *fd;
     size_t n, cap, max;
+    long long bytes;
 };
 
-static void hold(struct held *h, int fd)
+static void hold(struct held *h, int fd, long long size)
 {
     pthread_mutex_lock(&h->lock);
+    if (h->bytes + size > HELD_BYTES) h->max = h->n; /* no more */
+    else h->bytes += size;
     if (h->n == h->cap && h->n < h->max) {
         size_t cap = h->cap ? h->cap * 2 : 256;
         int *p = realloc(h->fd, cap * sizeof *p);
@@ -616,7 +622,7 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     }
 done:
     if (old_fd >= 0) {
-        if (j->rewritten) hold(o->held, old_fd); /* the replaced file: see struct held */
+        if (j->rewritten) hold(o->held, old_fd, (long long)st.st_size); /* see struct held */
         else close(old_fd);
     }
     free(owned);
