@@ -133,19 +133,39 @@ AVX512 ALWAYS_INLINE static inline void gates16(const __m512 *a, int q, float *h
             a[j] = _mm512_fmadd_ps(hk, _mm512_loadu_ps(w + 16 * j), a[j]);              \
     } while (0)
 
+/* Row K of h-block QH, columns of gate blocks Q and Q+1 only (8 sums, 8 FMA chains:
+ * still two FMAs a cycle). */
+#define ROW8(qh, k, q)                                                                  \
+    do {                                                                                \
+        __m512 hk = _mm512_permutexvar_ps(_mm512_set1_epi32(k), hv[qh]);                \
+        const float *w = Wh + 256 * (16 * (qh) + (k));                                  \
+        _Pragma("GCC unroll 2") for (int b = q; b < q + 2; b++)                         \
+            _Pragma("GCC unroll 4") for (int g = 0; g < 16; g += 4)                     \
+                a[g + b] = _mm512_fmadd_ps(hk, _mm512_loadu_ps(w + 16 * (g + b)), a[g + b]); \
+    } while (0)
+
+/* The last 16 rows of the walk first finish the columns of the two gate blocks the
+ * next walk reads first; their gates then run beside the other columns' FMAs, and the
+ * next step can start before the last two blocks' gates are done (~4%). */
 AVX512 static void step_avx512_h64(const float *xg, const float *Wh, int H, float *h, float *c, int rev)
 {
     __m512 a[16], hv[4];
     (void)H;
     _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++) a[j] = _mm512_loadu_ps(xg + 16 * j);
     _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hv[q] = _mm512_loadu_ps(h + 16 * q);
-    if (rev) {
-        _Pragma("GCC unroll 4") for (int q = 3; q >= 0; q--) for (int k = 15; k >= 0; k--) ROW16(q, k);
-        /* the next walk is forwards: units 0..15 first */
-        gates16(a, 0, h, c); gates16(a, 1, h, c); gates16(a, 2, h, c); gates16(a, 3, h, c);
-    } else {
-        _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) for (int k = 0; k < 16; k++) ROW16(q, k);
-        gates16(a, 3, h, c); gates16(a, 2, h, c); gates16(a, 1, h, c); gates16(a, 0, h, c);
+    /* hv keeps the old h: the gates below may overwrite h before the last rows */
+    if (rev) { /* the next walk is forwards: hidden units 0..31 first */
+        _Pragma("GCC unroll 3") for (int q = 3; q >= 1; q--) for (int k = 15; k >= 0; k--) ROW16(q, k);
+        for (int k = 15; k >= 0; k--) ROW8(0, k, 0);
+        gates16(a, 0, h, c); gates16(a, 1, h, c);
+        for (int k = 15; k >= 0; k--) ROW8(0, k, 2);
+        gates16(a, 2, h, c); gates16(a, 3, h, c);
+    } else { /* backwards next: units 32..63 first */
+        _Pragma("GCC unroll 3") for (int q = 0; q < 3; q++) for (int k = 0; k < 16; k++) ROW16(q, k);
+        for (int k = 0; k < 16; k++) ROW8(3, k, 2);
+        gates16(a, 3, h, c); gates16(a, 2, h, c);
+        for (int k = 0; k < 16; k++) ROW8(3, k, 0);
+        gates16(a, 1, h, c); gates16(a, 0, h, c);
     }
 }
 
