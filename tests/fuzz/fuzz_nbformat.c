@@ -4,13 +4,15 @@
  * whatever nb_read_mem accepts dumps to bytes that read back and dump identically
  * (the writer is a fixed point); fmt's transformations hold up; and ingest's byte
  * scanner (cellscan) never accepts what the jansson reader refuses, nor reads
- * different code cells from it.
+ * different code cells from it; nor does tag's canonical scanner (canonscan), which
+ * also must take only what nb_dumps writes back byte for byte.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbformat/canonscan.h"
 #include "nbformat/cellscan.h"
 #include "nbformat/notebook.h"
 
@@ -41,17 +43,55 @@ static void check_scanner_agrees(const char *buf, size_t len, const json_t *nb)
     if (k != scan.n) { fprintf(stderr, "cellscan: too many code cells\n"); abort(); }
 }
 
+static struct canonscan canon;
+
+/* canonscan's promise: accepted => jansson reads it (flags 0, as tag does), nb_dumps
+ * gives the same bytes, and the code cells' sources are the same. */
+static void check_canonical_agrees(const char *buf, size_t len)
+{
+    if (canonscan_run(&canon, buf, len)) return;
+    nb_error err;
+    json_t *nb = nb_read_mem(buf, len, "canon", 0, &err);
+    if (!nb) { fprintf(stderr, "canonscan accepted what nb_read_mem refuses\n"); abort(); }
+    size_t n;
+    char *out = nb_dumps(nb, &n);
+    if (!out || n != len || memcmp(out, buf, len)) {
+        fprintf(stderr, "canonscan accepted a notebook nb_dumps writes differently\n");
+        abort();
+    }
+    size_t k = 0, cells = nb_cell_count(nb);
+    for (size_t i = 0; i < cells; i++) {
+        json_t *cell = nb_cell(nb, i);
+        const char *t = nb_cell_type(cell);
+        if (!t || strcmp(t, "code")) continue;
+        size_t sl;
+        char *src = nb_cell_source(cell, &sl);
+        if (k >= canon.n || !src || canon.cells[k].src_len != sl || canon.cells[k].index != i ||
+            memcmp(canon.text + canon.cells[k].src_off, src, sl)) {
+            fprintf(stderr, "canonscan: code cell %zu differs\n", k);
+            abort();
+        }
+        free(src);
+        k++;
+    }
+    if (k != canon.n) { fprintf(stderr, "canonscan: too many code cells\n"); abort(); }
+    free(out);
+    json_decref(nb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data;
     nb_error err;
     json_t *nb = nb_read_mem(buf, size, "fuzz", NB_ALLOW_V3, &err);
     check_scanner_agrees(buf, size, nb);
+    check_canonical_agrees(buf, size);
     if (!nb) return 0;
 
     size_t n1, n2;
     char *out1 = nb_dumps(nb, &n1);
     if (!out1) abort();
+    check_canonical_agrees(out1, n1); /* the canonical form: where canonscan says yes */
     json_t *again = nb_read_mem(out1, n1, "dump", 0, &err);
     if (!again) { fprintf(stderr, "our own output does not read back: %s\n", err.msg); abort(); }
     char *out2 = nb_dumps(again, &n2);

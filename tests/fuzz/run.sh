@@ -14,7 +14,7 @@ command -v clang >/dev/null || { echo "fuzz: clang is missing (make deps)" >&2; 
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -fno-omit-frame-pointer -I. \
     $(pkg-config --cflags jansson) \
-    tests/fuzz/fuzz_nbformat.c nbformat/nb*.c nbformat/cellscan.c \
+    tests/fuzz/fuzz_nbformat.c nbformat/nb*.c nbformat/cellscan.c nbformat/canonscan.c \
     -o "$out/fuzz_nbformat" $(pkg-config --libs jansson) -lm
 cp tests/fuzz/seeds/* "$out/seeds/"
 # Real notebooks make good seeds; the small ones keep each run fast.
