@@ -4,6 +4,12 @@
  * payload, the classic-Notebook JavaScript that writes cell metadata) and reading a
  * payload back from a saved output.
  *
+ * Why templates: the content is published for every executed cell before its idle,
+ * so it is built once per stage when the kernel starts (model name, options, badge,
+ * script, all escaped), with marker bytes where the numbers go; a cell's content is
+ * then one copy of its stage's template with the numbers put in (a few microseconds,
+ * where building and serialising the JSON tree took 50-200).
+ *
  * Why the badge is drawn by the JavaScript too: a frontend renders one MIME type per
  * output, and both classic Notebook 6 and JupyterLab prefer application/javascript over
  * text/html for trusted outputs.  So the script puts the badge HTML into its own
@@ -69,25 +75,49 @@ static void sb_put_html(struct sbuf *b, const char *s)
     }
 }
 
-/* A JSON value as a JavaScript literal: ASCII only and "\/" escaped, so that neither
- * odd characters in a model name nor "</script>" (HTML exports inline the script)
- * can end it early. */
-static void sb_put_js_literal(struct sbuf *b, const json_t *v)
-{
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH |
-                                JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
-    if (!s) { b->failed = 1; return; }
-    sb_puts(b, s);
-    free(s);
-}
-
 static int percent(double confidence) { return (int)lround(confidence * 100.0); }
 
-static char *badge_html(int stage, double confidence, const char *model)
+/* Marker bytes in the prebuilt templates, where the per-cell parts go.  Every JSON
+ * string escapes bytes below 0x20, and a model name has them replaced, so they occur
+ * nowhere else in a template. */
+#define MK_CONF '\x01'  /* the confidence, a JSON number: 0.93 */
+#define MK_PCT '\x02'   /* the confidence in percent, an integer: 93 */
+#define MK_PROBS '\x03' /* the six probabilities, a JSON object */
+
+static int is_marker(char c) { return c == MK_CONF || c == MK_PCT || c == MK_PROBS; }
+
+/* Appends S as the inside of a JSON (and JavaScript) string literal: ASCII only and
+ * "\/" escaped, so that neither odd characters in a model name nor "</script>" (HTML
+ * exports inline the script) can end it early; marker bytes pass through as they are. */
+static void sb_put_escaped(struct sbuf *b, const char *s)
+{
+    while (*s) {
+        size_t n = 0;
+        while (s[n] && !is_marker(s[n])) n++;
+        if (n) {
+            json_t *str = json_stringn(s, n);
+            char *lit = str ? json_dumps(str, JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH | JSON_ENCODE_ANY)
+                            : NULL;
+            json_decref(str);
+            if (!lit) { b->failed = 1; return; }
+            sb_putn(b, lit + 1, strlen(lit) - 2); /* without the quotes */
+            free(lit);
+        }
+        if (is_marker(s[n])) sb_putn(b, &s[n++], 1);
+        s += n;
+    }
+}
+
+static void sb_put_literal(struct sbuf *b, const char *s)
+{
+    sb_puts(b, "\"");
+    sb_put_escaped(b, s);
+    sb_puts(b, "\"");
+}
+
+static char *badge_html(int stage, const char *model)
 {
     struct sbuf b = {0};
-    char pct[16];
-    snprintf(pct, sizeof pct, "%d%%", percent(confidence));
     sb_puts(&b, "<span class=\"nbstage-badge nbstage-");
     sb_puts(&b, stage_key[stage]);
     sb_puts(&b, "\" title=\"");
@@ -99,166 +129,186 @@ static char *badge_html(int stage, double confidence, const char *model)
     sb_puts(&b, stage_colour[stage]);
     sb_puts(&b, ";color:#fff;font:600 11px/1.7 sans-serif;letter-spacing:.02em\">");
     sb_puts(&b, stage_key[stage]);
-    sb_puts(&b, " <span style=\"font-weight:400;opacity:.85\">");
-    sb_puts(&b, pct);
-    sb_puts(&b, "</span></span>");
+    sb_puts(&b, " <span style=\"font-weight:400;opacity:.85\">\x02%</span></span>");
     if (b.failed) { free(b.s); return NULL; }
     return b.s;
 }
 
-/* The classic Notebook 6 part.  Notebook 6 evaluates the script with `element` (a
- * jQuery object) before it appends the output to the page, so the cell is looked up
- * one tick later, when the output is in its cell; `this` (the OutputArea) is tried
- * first.  Assigning a new metadata object makes the cell toolbar (tags) redraw; the
- * notebook is marked dirty only when something changed, because re-opening a trusted
- * notebook runs the saved script again. */
-static const char js_body[] =
-    "var el = element && element.jquery ? element[0] : element;\n"
-    "if (!el) return;\n"
-    "if (html) el.innerHTML = html;\n"
-    "var J = window.Jupyter;\n"
-    "if (!J || !J.notebook || !J.notebook.get_cells) return;\n"
-    "var tries = 0;\n"
-    "function find_cell() {\n"
-    "  var cells = J.notebook.get_cells();\n"
-    "  for (var i = 0; i < cells.length; i++) {\n"
-    "    var c = cells[i];\n"
-    "    if ((self && c.output_area === self) ||\n"
-    "        (c.element && c.element[0] && c.element[0].contains(el))) return c;\n"
-    "  }\n"
-    "  return null;\n"
-    "}\n"
-    "function apply() {\n"
-    "  var cell = find_cell();\n"
-    "  if (!cell || !document.body.contains(el)) {\n"
-    "    if (++tries < 40) setTimeout(apply, 50);\n"
-    "    return;\n"
-    "  }\n"
-    "  var area = el.closest ? el.closest('.output_area') : null;\n"
-    "  if (area && !html) area.style.display = 'none';\n"
-    "  if (area && at_top && area.parentNode && area.parentNode.firstChild !== area)\n"
-    "    area.parentNode.insertBefore(area, area.parentNode.firstChild);\n"
-    "  var old = cell.metadata || {}, md = {}, k, i;\n"
-    "  for (k in old) if (Object.prototype.hasOwnProperty.call(old, k)) md[k] = old[k];\n"
-    "  var tags = Array.isArray(old.tags) ? old.tags : [], out = [], at = -1;\n"
-    "  for (i = 0; i < tags.length; i++) {\n"
-    "    if (typeof tags[i] === 'string' && tags[i].indexOf('stage:') === 0) {\n"
-    "      if (at < 0) at = out.length;\n"
-    "    } else out.push(tags[i]);\n"
-    "  }\n"
-    "  out.splice(at < 0 ? out.length : at, 0, 'stage:' + p.stage);\n"
-    "  var ws = old.workflow_stage;\n"
-    "  if (ws && ws.stage === p.stage && ws.confidence === p.confidence &&\n"
-    "      ws.model === p.model && JSON.stringify(out) === JSON.stringify(tags)) return;\n"
-    "  md.workflow_stage = {stage: p.stage, confidence: p.confidence, model: p.model};\n"
-    "  md.tags = out;\n"
-    "  cell.metadata = md;\n"
-    "  if (J.notebook.set_dirty) J.notebook.set_dirty(true);\n"
-    "}\n"
-    "setTimeout(apply, 0);\n";
+/* The classic Notebook 6 part, saved in every tagged cell's output, hence terse.
+ * Notebook 6 evaluates the script with `element` (a jQuery object) before it appends
+ * the output to the page, so the cell is looked up one tick later, when the output is
+ * in its cell; `this` (the OutputArea) is tried first.  The badge goes into the
+ * element: Notebook 6 and JupyterLab render application/javascript, not text/html,
+ * for trusted outputs.  The stage: tag replaces an older one where it was.  Assigning
+ * a new metadata object makes the cell toolbar (tags) redraw; the notebook is marked
+ * dirty only when something changed, because re-opening a trusted notebook runs the
+ * saved script again.  JS_HEAD, then w's stage, confidence and model, the badge HTML
+ * and the position, then JS_TAIL. */
+static const char js_head[] =
+    "/* nbstage: the stage badge; in classic Notebook also the cell's workflow_stage and "
+    "stage: tag */\n(function(e,o){var w={stage:";
+static const char js_tail[] =
+    ",el=e&&e.jquery?e[0]:e,J=window.Jupyter,n=0;"
+    "if(!el)return;if(html)el.innerHTML=html;"
+    "if(!J||!J.notebook||!J.notebook.get_cells)return;"
+    "function f(){var c=J.notebook.get_cells(),x=null,i,a,m,g,u=[],k=-1,q;"
+    "for(i=0;i<c.length&&!x;i++)if((o&&c[i].output_area===o)||"
+    "(c[i].element&&c[i].element[0]&&c[i].element[0].contains(el)))x=c[i];"
+    "if(!x||!document.body.contains(el)){if(++n<40)setTimeout(f,50);return}"
+    "a=el.closest?el.closest('.output_area'):null;if(a&&!html)a.style.display='none';"
+    "if(a&&at_top&&a.parentNode&&a.parentNode.firstChild!==a)"
+    "a.parentNode.insertBefore(a,a.parentNode.firstChild);"
+    "m=x.metadata||{};g=Array.isArray(m.tags)?m.tags:[];"
+    "for(i=0;i<g.length;i++)if(typeof g[i]==='string'&&g[i].indexOf('stage:')===0)"
+    "{if(k<0)k=u.length}else u.push(g[i]);"
+    "u.splice(k<0?u.length:k,0,'stage:'+w.stage);q=m.workflow_stage;"
+    "if(q&&q.stage===w.stage&&q.confidence===w.confidence&&q.model===w.model&&"
+    "JSON.stringify(u)===JSON.stringify(g))return;"
+    "x.metadata=Object.assign({},m,{workflow_stage:w,tags:u});"
+    "if(J.notebook.set_dirty)J.notebook.set_dirty(true)}"
+    "setTimeout(f,0)})(typeof element!=='undefined'?element:null,this);\n";
 
-/* The script as saved in every tagged cell's output, so it goes without indentation
- * and line breaks: JS_BODY's lines are written so that joining them is still valid. */
-static void sb_put_compact_js(struct sbuf *b, const char *js)
-{
-    while (*js) {
-        while (*js == ' ') js++;
-        const char *nl = strchr(js, '\n');
-        size_t n = nl ? (size_t)(nl - js) : strlen(js);
-        sb_putn(b, js, n);
-        js += n + (nl ? 1 : 0);
-    }
-}
-
-static char *metadata_js(const json_t *payload, const char *html, int top)
+static char *metadata_js(int stage, const char *model, const char *html, int top)
 {
     struct sbuf b = {0};
-    json_t *h = json_string(html ? html : "");
-    if (!h) return NULL;
-    sb_puts(&b, "/* nbstage: the stage badge; in classic Notebook also the cell's "
-                "workflow_stage and stage: tag */\n"
-                "(function (element, self) {\n"
-                "var p = ");
-    sb_put_js_literal(&b, payload);
-    sb_puts(&b, ";\nvar html = ");
-    sb_put_js_literal(&b, h);
-    sb_puts(&b, top ? ";\nvar at_top = true;\n" : ";\nvar at_top = false;\n");
-    sb_put_compact_js(&b, js_body);
-    sb_puts(&b, "\n})(typeof element !== 'undefined' ? element : null, this);\n");
-    json_decref(h);
+    sb_puts(&b, js_head);
+    sb_put_literal(&b, stage_key[stage]);
+    sb_puts(&b, ",confidence:\x01,model:");
+    sb_put_literal(&b, model);
+    sb_puts(&b, "},html=");
+    sb_put_literal(&b, html ? html : "");
+    sb_puts(&b, top ? ",at_top=true" : ",at_top=false");
+    sb_puts(&b, js_tail);
     if (b.failed) { free(b.s); return NULL; }
     return b.s;
 }
 
-static json_t *make_payload(int stage, const float probs[N_STAGES], const char *model)
+/* The display_data content of STAGE with the markers in place of the numbers. */
+static char *content_template(int stage, const char *model, const struct stage_display_options *opt)
 {
-    json_t *p = json_object(), *dist = json_object();
-    if (!p || !dist) goto fail;
-    if (json_object_set_new(p, "stage", json_string(stage_key[stage])) ||
-        json_object_set_new(p, "confidence", json_real(round4(probs[stage]))) ||
-        json_object_set_new(p, "model", json_string(model)))
-        goto fail;
+    struct sbuf b = {0}, payload = {0};
+    char *html = opt->no_badge ? NULL : badge_html(stage, model);
+    char *js = metadata_js(stage, model, html, opt->position_top);
+    sb_puts(&payload, "{\"stage\":");
+    sb_put_literal(&payload, stage_key[stage]);
+    sb_puts(&payload, ",\"confidence\":\x01,\"model\":");
+    sb_put_literal(&payload, model);
+    sb_puts(&payload, ",\"probabilities\":\x03}");
+    sb_puts(&b, "{\"data\":{");
+    if (!opt->no_badge) {
+        sb_puts(&b, "\"text/plain\":\"stage: ");
+        sb_puts(&b, stage_key[stage]);
+        sb_puts(&b, " (\x02%)\",\"text/html\":");
+        if (html) sb_put_literal(&b, html); else b.failed = 1;
+        sb_puts(&b, ",");
+    }
+    sb_puts(&b, "\"application/javascript\":");
+    if (js) sb_put_literal(&b, js); else b.failed = 1;
+    sb_puts(&b, ",\"" STAGE_MIME "\":");
+    if (payload.s) sb_puts(&b, payload.s);
+    sb_puts(&b, "},\"metadata\":{\"nbstage\":");
+    if (payload.s) sb_puts(&b, payload.s);
+    sb_puts(&b, "},\"transient\":{}}");
+    free(html);
+    free(js);
+    if (payload.failed || b.failed) { free(payload.s); free(b.s); return NULL; }
+    free(payload.s);
+    return b.s;
+}
+
+struct stage_output {
+    char *tmpl[N_STAGES];
+    double min_confidence;
+};
+
+struct stage_output *stage_output_new(const char *model_name,
+                                      const struct stage_display_options *opt)
+{
+    static const struct stage_display_options defaults = {0, 0, 0.0};
+    if (!opt) opt = &defaults;
+    /* jansson refuses strings that are not UTF-8; a model name should be, but a bad
+     * one must not cost the cell its tag.  Control bytes would read as markers. */
+    json_t *probe = model_name ? json_string(model_name) : NULL;
+    char *model = strdup(probe ? model_name : "unknown");
+    json_decref(probe);
+    struct stage_output *so = calloc(1, sizeof *so);
+    if (!model || !so) { free(model); free(so); return NULL; }
+    for (char *c = model; *c; c++)
+        if ((unsigned char)*c < 0x20) *c = '?';
+    so->min_confidence = opt->min_confidence;
+    for (int s = 0; s < N_STAGES; s++) {
+        if (!(so->tmpl[s] = content_template(s, model, opt))) {
+            free(model);
+            stage_output_free(so);
+            return NULL;
+        }
+    }
+    free(model);
+    return so;
+}
+
+void stage_output_free(struct stage_output *so)
+{
+    if (!so) return;
+    for (int s = 0; s < N_STAGES; s++) free(so->tmpl[s]);
+    free(so);
+}
+
+/* P rounded to four decimals, as a JSON number that reads back as round4(P):
+ * "0.93", "1.0", "0.0" (k / 10000 exactly, which parses to the double nearest it). */
+static int put_prob(char *out, size_t cap, double p)
+{
+    long k = lround(p * 10000.0);
+    char frac[8];
+    snprintf(frac, sizeof frac, "%04ld", k % 10000);
+    int n = 4;
+    while (n > 1 && frac[n - 1] == '0') n--;
+    return snprintf(out, cap, "%ld.%.*s", k / 10000, n, frac);
+}
+
+char *stage_output_text(const struct stage_output *so, int stage, const float probs[N_STAGES])
+{
+    if (!so || stage < 0 || stage >= N_STAGES || !probs) return NULL;
     for (int s = 0; s < N_STAGES; s++)
-        if (json_object_set_new(dist, stage_key[s], json_real(round4(probs[s])))) goto fail;
-    if (json_object_set_new(p, "probabilities", dist)) { dist = NULL; goto fail; }
-    return p;
-fail:
-    json_decref(dist);
-    json_decref(p);
-    return NULL;
+        if (!isfinite(probs[s]) || probs[s] < 0.0f || probs[s] > 1.0001f) return NULL;
+    if (probs[stage] < so->min_confidence) return NULL;
+    char conf[24], pct[16], dist[256];
+    size_t nconf = (size_t)put_prob(conf, sizeof conf, probs[stage]);
+    size_t npct = (size_t)snprintf(pct, sizeof pct, "%d", percent(round4(probs[stage])));
+    size_t nd = 0;
+    for (int s = 0; s < N_STAGES; s++) {
+        nd += (size_t)snprintf(dist + nd, sizeof dist - nd, "%s\"%s\":", s ? "," : "{", stage_key[s]);
+        nd += (size_t)put_prob(dist + nd, sizeof dist - nd, probs[s]);
+    }
+    nd += (size_t)snprintf(dist + nd, sizeof dist - nd, "}");
+    const char *t = so->tmpl[stage];
+    size_t len = strlen(t);
+    char *out = malloc(len + 4 * (nconf + npct + nd) + 1); /* each marker occurs at most 4 times */
+    if (!out) return NULL;
+    char *o = out;
+    for (;;) {
+        size_t n = strcspn(t, "\x01\x02\x03");
+        memcpy(o, t, n);
+        o += n, t += n;
+        if (!*t) break;
+        const char *v = *t == MK_CONF ? conf : *t == MK_PCT ? pct : dist;
+        size_t vn = *t == MK_CONF ? nconf : *t == MK_PCT ? npct : nd;
+        memcpy(o, v, vn);
+        o += vn, t++;
+    }
+    *o = 0;
+    return out;
 }
 
 json_t *stage_output_content(int stage, const float probs[N_STAGES], const char *model_name,
                              const struct stage_display_options *opt)
 {
-    static const struct stage_display_options defaults = {0, 0, 0.0};
-    if (!opt) opt = &defaults;
-    if (stage < 0 || stage >= N_STAGES || !probs) return NULL;
-    for (int s = 0; s < N_STAGES; s++)
-        if (!isfinite(probs[s]) || probs[s] < 0.0f || probs[s] > 1.0001f) return NULL;
-    if (probs[stage] < opt->min_confidence) return NULL;
-    /* jansson refuses strings that are not UTF-8; a model name should be, but a bad
-     * one must not cost the cell its tag. */
-    json_t *probe = model_name ? json_string(model_name) : NULL;
-    const char *model = probe ? model_name : "unknown";
-    json_decref(probe);
-
-    json_t *payload = make_payload(stage, probs, model);
-    json_t *content = json_object(), *data = json_object(), *meta = json_object();
-    char *html = NULL, *js = NULL;
-    if (!payload || !content || !data || !meta) goto fail;
-    double confidence = json_real_value(json_object_get(payload, "confidence"));
-
-    if (!opt->no_badge) {
-        char plain[128];
-        snprintf(plain, sizeof plain, "stage: %s (%d%%)", stage_key[stage], percent(confidence));
-        html = badge_html(stage, confidence, model);
-        if (!html || json_object_set_new(data, "text/plain", json_string(plain)) ||
-            json_object_set_new(data, "text/html", json_string(html)))
-            goto fail;
-    }
-    js = metadata_js(payload, html, opt->position_top);
-    if (!js || json_object_set_new(data, "application/javascript", json_string(js)) ||
-        json_object_set(data, STAGE_MIME, payload) ||
-        json_object_set(meta, "nbstage", payload) ||
-        json_object_set_new(content, "data", data))
-        goto fail;
-    data = NULL;
-    if (json_object_set_new(content, "metadata", meta)) { meta = NULL; goto fail; }
-    meta = NULL;
-    if (json_object_set_new(content, "transient", json_object())) goto fail;
-    free(html);
-    free(js);
-    json_decref(payload);
+    struct stage_output *so = stage_output_new(model_name, opt);
+    char *text = stage_output_text(so, stage, probs);
+    json_t *content = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    stage_output_free(so);
     return content;
-fail:
-    free(html);
-    free(js);
-    json_decref(payload);
-    json_decref(data);
-    json_decref(meta);
-    json_decref(content);
-    return NULL;
 }
 
 /* A payload is an object with a known "stage" key and a "confidence" in [0, 1]. */

@@ -26,8 +26,21 @@ struct stage_display_options {
     double min_confidence;  /* below it, show nothing (0 = always show) */
 };
 
-/* The display_data *content* ({"data", "metadata", "transient"}) for one cell, or NULL
- * when nothing is to be shown (confidence below the minimum).  New reference. */
+/* The contents of every stage, prebuilt for one model name and set of options. */
+struct stage_output;
+
+/* NULL when out of memory.  OPT may be NULL (the defaults); it is copied. */
+struct stage_output *stage_output_new(const char *model_name,
+                                      const struct stage_display_options *opt);
+void stage_output_free(struct stage_output *so);
+
+/* The display_data *content* ({"data", "metadata", "transient"}) for one cell as
+ * compact JSON text (malloc'd), or NULL when nothing is to be shown (confidence below
+ * the minimum, or probabilities that are not probabilities). */
+char *stage_output_text(const struct stage_output *so, int stage, const float probs[N_STAGES]);
+
+/* The same content as a JSON tree, built from scratch (tests, one-off callers).
+ * New reference. */
 json_t *stage_output_content(int stage, const float probs[N_STAGES], const char *model_name,
                              const struct stage_display_options *opt);
 

@@ -49,8 +49,9 @@ static void content_has_every_part(void **state)
     assert_non_null(strstr(js, "workflow_stage"));
     assert_non_null(strstr(js, "'stage:'"));
     assert_non_null(strstr(js, "set_dirty(true)"));
-    assert_non_null(strstr(js, "var at_top = false;"));
-    assert_non_null(strstr(js, "\"stage\":\"train\""));
+    assert_non_null(strstr(js, ",at_top=false"));
+    assert_non_null(strstr(js, "{stage:\"train\",confidence:0.93,model:\"nbstage-lstm-1a2b3c4d\"}"));
+    assert_true(strlen(js) < 1700); /* terse: it is saved in every tagged cell */
     json_decref(c);
 }
 
@@ -95,7 +96,7 @@ static void no_badge_keeps_metadata_only(void **state)
     assert_null(data_str(c, "text/html"));
     const char *js = data_str(c, "application/javascript");
     assert_non_null(js);
-    assert_non_null(strstr(js, "var html = \"\";"));
+    assert_non_null(strstr(js, "html=\"\","));
     assert_non_null(json_object_get(json_object_get(c, "metadata"), "nbstage"));
     int stage;
     double conf;
@@ -109,7 +110,7 @@ static void position_top_reaches_the_script(void **state)
     struct stage_display_options opt = {1, 0, 0.0};
     json_t *c = stage_output_content(STAGE_LOAD, probs_train, "m", &opt);
     assert_non_null(c);
-    assert_non_null(strstr(data_str(c, "application/javascript"), "var at_top = true;"));
+    assert_non_null(strstr(data_str(c, "application/javascript"), ",at_top=true"));
     assert_non_null(strstr(data_str(c, "text/plain"), "(1%)"));
     json_decref(c);
 }
@@ -225,10 +226,45 @@ static void parse_refuses_other_outputs(void **state)
     json_decref(o);
 }
 
+/* The prebuilt path: every marker filled, numbers exactly round4(p), valid JSON. */
+static void text_fills_every_marker_exactly(void **state)
+{
+    (void)state;
+    struct stage_output *so = stage_output_new("m\x01x", NULL);
+    assert_non_null(so);
+    static const float ps[] = {0.0f, 1.0f, 0.93f, 0.123456f, 0.99995f, 0.5f, 0.00004f};
+    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
+        float p[N_STAGES] = {0, 0, 0, 0, 0, 0};
+        p[STAGE_EXPLORE] = ps[i];
+        p[STAGE_LOAD] = 1.0f - ps[i];
+        char *text = stage_output_text(so, STAGE_EXPLORE, p);
+        assert_non_null(text);
+        for (const char *c = text; *c; c++) assert_true((unsigned char)*c >= 0x20);
+        json_t *c = json_loads(text, 0, NULL);
+        assert_non_null(c);
+        const json_t *payload = json_object_get(json_object_get(c, "metadata"), "nbstage");
+        assert_true(json_is_real(json_object_get(payload, "confidence")));
+        assert_true(json_real_value(json_object_get(payload, "confidence")) ==
+                    round((double)ps[i] * 10000.0) / 10000.0);
+        assert_true(json_real_value(json_object_get(json_object_get(payload, "probabilities"),
+                                                    "load")) ==
+                    round((double)(1.0f - ps[i]) * 10000.0) / 10000.0);
+        assert_string_equal(json_string_value(json_object_get(payload, "model")), "m?x");
+        char want[32];
+        snprintf(want, sizeof want, "stage: explore (%d%%)",
+                 (int)lround(round((double)ps[i] * 10000.0) / 100.0));
+        assert_string_equal(data_str(c, "text/plain"), want);
+        json_decref(c);
+        free(text);
+    }
+    stage_output_free(so);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(content_has_every_part),
+        cmocka_unit_test(text_fills_every_marker_exactly),
         cmocka_unit_test(each_stage_has_its_own_colour),
         cmocka_unit_test(minimum_confidence_hides_the_tag),
         cmocka_unit_test(no_badge_keeps_metadata_only),
