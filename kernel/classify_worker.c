@@ -20,6 +20,7 @@ enum { JOB_QUEUED, JOB_CLAIMED, JOB_DONE };
 struct classify_job {
     atomic_int state;
     atomic_int refs;
+    atomic_int waiting; /* the proxy holds the idle: answer over the PAIR when done */
     char *src;
     size_t len;
     char *content; /* written by the claimer before state becomes DONE */
@@ -29,7 +30,7 @@ struct classify_job {
 struct classify_worker {
     void *ctx, *main_end, *thread_end;
     const nbs_model *model;
-    const struct stage_display_options *opt;
+    struct stage_output *out; /* every stage's content, prebuilt */
     /* Test hooks that make the thread slow, so that tests reach both of the proxy's
      * paths: NBSTAGE_CLASSIFY_LATE_MS sleeps before claiming a job (the proxy then runs
      * it), NBSTAGE_CLASSIFY_DELAY_MS after claiming it (the proxy holds the idle). */
@@ -47,6 +48,7 @@ struct classify_job *classify_job_new(const char *id, const char *src, size_t le
     snprintf(j->id, sizeof j->id, "%s", id);
     atomic_init(&j->state, JOB_QUEUED);
     atomic_init(&j->refs, 1);
+    atomic_init(&j->waiting, 0);
     return j;
 }
 
@@ -72,15 +74,19 @@ int classify_job_done(const struct classify_job *j)
 
 const char *classify_job_content(const struct classify_job *j) { return j->content; }
 
+/* With the worker's store of DONE then load of WAITING (worker_main), sequentially
+ * consistent both: either this load sees DONE, or the worker sees WAITING and answers. */
+int classify_job_wait(struct classify_job *j)
+{
+    atomic_store(&j->waiting, 1);
+    return classify_job_done(j);
+}
+
 void classify_worker_run(struct classify_worker *w, struct classify_job *j)
 {
     float probs[N_STAGES];
     int stage = model_classify(w->model, j->src, j->len, probs);
-    if (stage >= 0 && stage < N_STAGES) {
-        json_t *content = stage_output_content(stage, probs, model_name(w->model), w->opt);
-        if (content) j->content = json_dumps(content, JSON_COMPACT);
-        json_decref(content);
-    }
+    if (stage >= 0 && stage < N_STAGES) j->content = stage_output_text(w->out, stage, probs);
     atomic_store(&j->state, JOB_DONE);
 }
 
@@ -108,7 +114,9 @@ static void *worker_main(void *arg)
         if (classify_job_claim(j)) {
             sleep_ms(w->delay_ms);
             classify_worker_run(w, j);
-            zmq_send(w->thread_end, j->id, strlen(j->id), 0);
+            /* Only a held idle needs the answer; otherwise the proxy finds the job done
+             * at the idle, and neither thread is woken for nothing. */
+            if (atomic_load(&j->waiting)) zmq_send(w->thread_end, j->id, strlen(j->id), 0);
         }
         classify_job_release(j);
     }
@@ -121,7 +129,12 @@ struct classify_worker *classify_worker_start(void *zctx, const nbs_model *m,
 {
     struct classify_worker *w = calloc(1, sizeof *w);
     if (!w) { snprintf(err, errlen, "out of memory"); return NULL; }
-    w->ctx = zctx, w->model = m, w->opt = opt;
+    w->ctx = zctx, w->model = m;
+    if (!(w->out = stage_output_new(model_name(m), opt))) {
+        snprintf(err, errlen, "out of memory");
+        free(w);
+        return NULL;
+    }
     w->late_ms = env_ms("NBSTAGE_CLASSIFY_LATE_MS");
     w->delay_ms = env_ms("NBSTAGE_CLASSIFY_DELAY_MS");
     char ep[64];
@@ -143,6 +156,7 @@ fail:
     snprintf(err, errlen, "classification worker: %s", zmq_strerror(zmq_errno()));
     if (w->main_end) zmq_close(w->main_end);
     if (w->thread_end) zmq_close(w->thread_end);
+    stage_output_free(w->out);
     free(w);
     return NULL;
 }
@@ -173,5 +187,6 @@ void classify_worker_stop(struct classify_worker *w)
     pthread_join(w->thread, NULL);
     zmq_close(w->main_end);
     zmq_close(w->thread_end);
+    stage_output_free(w->out);
     free(w);
 }

@@ -1,8 +1,8 @@
 /* classify_worker.h — classifying executed cells off the relay path.
  *
  * Owns: one thread that runs the model on a cell's source and builds its stage output
- * (kernel/stage_output.h), fed by the proxy over an inproc PAIR socket, so relaying
- * never waits on the model; and the jobs it shares with the proxy.
+ * (kernel/stage_output.h, prebuilt at start), fed by the proxy over an inproc PAIR
+ * socket, so relaying never waits on the model; and the jobs it shares with the proxy.
  *
  * Why jobs can be claimed by either side: on a busy machine the worker thread may not
  * get a CPU for milliseconds.  When the child's idle for a cell arrives and the worker
@@ -34,6 +34,11 @@ int classify_job_claim(struct classify_job *job);
 /* 1 once JOB has run; its content is then final. */
 int classify_job_done(const struct classify_job *job);
 
+/* Asks the worker to answer (classify_worker_result) once it has run JOB, which
+ * another thread has claimed; returns 1 when JOB is done already (an answer may still
+ * come: ignore it).  Without this call the worker sends no answer. */
+int classify_job_wait(struct classify_job *job);
+
 /* The display_data content as JSON text, or NULL when nothing is to be shown; valid
  * once done, for as long as the caller holds its reference. */
 const char *classify_job_content(const struct classify_job *job);
@@ -53,7 +58,8 @@ int classify_worker_submit(struct classify_worker *w, struct classify_job *job);
 /* Runs a job claimed by the calling thread. */
 void classify_worker_run(struct classify_worker *w, struct classify_job *job);
 
-/* Takes one answer, the msg_id of a job the thread has run, into ID; -1 when none. */
+/* Takes one answer, the msg_id of a job the thread has run and the proxy waits for
+ * (classify_job_wait), into ID; -1 when none. */
 int classify_worker_result(struct classify_worker *w, char *id, size_t id_cap);
 
 /* Stops and joins the thread (after it has gone through every queued job), closes the

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -54,6 +55,11 @@ struct pending {
     int held;                 /* its idle waits at the front of the queue */
 };
 
+/* The sockets the loop reads, in the order it serves them: the child's output first
+ * (replies and idles before new requests), then the worker's answers, then clients. */
+enum { P_K_IOPUB, P_K_SHELL, P_K_CONTROL, P_K_STDIN, P_WORKER, P_C_SHELL, P_C_CONTROL,
+       P_C_STDIN, N_POLLED };
+
 struct proxy {
     const struct proxy_config *cfg;
     struct wire_key key;
@@ -75,7 +81,20 @@ struct proxy {
     int shutdown_requested, exiting;
     long long exit_deadline;
     unsigned long n_bad[2]; /* malformed, badly signed */
+    void *polled[N_POLLED];
+    int polled_fd[N_POLLED]; /* ZMQ_FD of each */
+    /* 1: the socket may hold messages its ZMQ_FD will not announce, so it is read (to
+     * EAGAIN) before the loop sleeps.  See proxy_run. */
+    int dirty[N_POLLED];
 };
+
+/* Marks SOCK to be read before the next sleep: sending on a zmq socket may process its
+ * pending commands, and with them consume the signal of a message that has come in. */
+static void touch(struct proxy *px, void *sock)
+{
+    for (int i = 0; i < N_POLLED; i++)
+        if (px->polled[i] == sock) px->dirty[i] = 1;
+}
 
 static void logmsg(const char *fmt, ...)
 {
@@ -207,7 +226,8 @@ static void pending_remove(struct proxy *px, struct pending *p)
 static int tag_ready(struct proxy *px, struct pending *p)
 {
     if (classify_job_done(p->job)) return 1;
-    if (!classify_job_claim(p->job)) return 0; /* the worker is on it right now */
+    if (!classify_job_claim(p->job)) /* the worker is on it right now */
+        return classify_job_wait(p->job);
     classify_worker_run(px->worker, p->job);
     return 1;
 }
@@ -326,13 +346,14 @@ static void iopub_flush(struct proxy *px)
     px->qtail = NULL;
 }
 
-static void handle_worker(struct proxy *px)
+static int handle_worker(struct proxy *px)
 {
     char id[128];
     while (classify_worker_result(px->worker, id, sizeof id) == 0) {
         struct pending *p = pending_find(px, id);
         if (p && p->held && classify_job_done(p->job)) iopub_release(px, p);
     }
+    return 1; /* read to EAGAIN */
 }
 
 /* ---- the readiness nudge ------------------------------------------------------------- */
@@ -354,6 +375,7 @@ static void nudge(struct proxy *px)
         zmq_send(px->k_shell, fr[i].data, fr[i].len, (i < 5 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
     free(hs);
     px->nudges++;
+    touch(px, px->k_shell);
 }
 
 /* ---- relaying ------------------------------------------------------------------------- */
@@ -388,6 +410,7 @@ static void maybe_classify(struct proxy *px, const struct wire_parts *wp)
                 /* Should the queue refuse it, the job stays unclaimed and runs here at
                  * the cell's idle. */
                 classify_worker_submit(px->worker, job);
+                touch(px, classify_worker_socket(px->worker));
             } else {
                 free(hcopy);
                 classify_job_release(job);
@@ -402,9 +425,10 @@ enum chan { SHELL, CONTROL, STDIN };
 static const char *const chan_name[] = {"shell", "control", "stdin"};
 
 /* Client -> child on one channel: checked, then forwarded untouched. */
-static void relay_client(struct proxy *px, void *from, void *to, enum chan ch)
+static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
 {
-    for (int k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
+    int k;
+    for (k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
         struct wire_parts wp;
         if (mpart_views(px, &px->cur) || wire_split(px->views, px->cur.n, &wp)) {
             count_bad(px, 0, chan_name[ch], "malformed");
@@ -425,13 +449,16 @@ static void relay_client(struct proxy *px, void *from, void *to, enum chan ch)
                 px->shutdown_requested = 1;
         }
         mpart_send(to, &px->cur);
+        touch(px, to);
     }
+    return k < BATCH;
 }
 
 /* Child -> client on shell, control or stdin: replies carry the client's identities. */
-static void relay_child(struct proxy *px, void *from, void *to, enum chan ch)
+static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
 {
-    for (int k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
+    int k;
+    for (k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
         struct wire_parts wp;
         if (mpart_views(px, &px->cur) || wire_split(px->views, px->cur.n, &wp) || wp.n_ids == 0) {
             mpart_close(&px->cur); /* our own nudges' replies, or nothing routable */
@@ -446,7 +473,9 @@ static void relay_child(struct proxy *px, void *from, void *to, enum chan ch)
             }
         }
         mpart_send(to, &px->cur);
+        touch(px, to);
     }
+    return k < BATCH;
 }
 
 static void learn_session(struct proxy *px, const struct wire_frame *header)
@@ -463,9 +492,10 @@ static void learn_session(struct proxy *px, const struct wire_frame *header)
     json_decref(h);
 }
 
-static void relay_iopub(struct proxy *px)
+static int relay_iopub(struct proxy *px)
 {
-    for (int k = 0; k < BATCH && mpart_recv(px->k_iopub, &px->cur) == 1; k++) {
+    int k;
+    for (k = 0; k < BATCH && mpart_recv(px->k_iopub, &px->cur) == 1; k++) {
         struct wire_parts wp;
         if (mpart_views(px, &px->cur) || wire_split(px->views, px->cur.n, &wp)) {
             mpart_send(px->c_iopub, &px->cur); /* not ours to judge */
@@ -476,6 +506,8 @@ static void relay_iopub(struct proxy *px)
             if (!px->ready) {
                 learn_session(px, &px->views[wp.header]);
                 px->ready = 1;
+                /* clients are read from now on; what waits was never announced */
+                px->dirty[P_C_SHELL] = px->dirty[P_C_CONTROL] = px->dirty[P_C_STDIN] = 1;
             }
             mpart_close(&px->cur); /* the nudges' busy/idle are ours, not the clients' */
             continue;
@@ -483,6 +515,7 @@ static void relay_iopub(struct proxy *px)
         if (!px->session[0]) learn_session(px, &px->views[wp.header]);
         iopub_emit(px, &px->cur);
     }
+    return k < BATCH;
 }
 
 /* ---- set-up and end ------------------------------------------------------------------- */
@@ -556,6 +589,18 @@ static int setup(struct proxy *px, char *err, size_t errlen)
     if (px->cfg->model) {
         px->worker = classify_worker_start(px->ctx, px->cfg->model, px->cfg->display, err, errlen);
         if (!px->worker) return -1;
+    }
+    void *polled[N_POLLED] = {px->k_iopub, px->k_shell, px->k_control, px->k_stdin,
+                              px->worker ? classify_worker_socket(px->worker) : NULL,
+                              px->c_shell, px->c_control, px->c_stdin};
+    for (int i = 0; i < N_POLLED; i++) {
+        px->polled[i] = polled[i];
+        px->dirty[i] = 1;
+        size_t len = sizeof px->polled_fd[i];
+        if (polled[i] && zmq_getsockopt(polled[i], ZMQ_FD, &px->polled_fd[i], &len)) {
+            snprintf(err, errlen, "ZMQ_FD: %s", zmq_strerror(zmq_errno()));
+            return -1;
+        }
     }
     return 0;
 }
@@ -658,49 +703,55 @@ int proxy_run(const struct proxy_config *cfg)
             code = 0;
             break;
         }
-        zmq_pollitem_t it[] = {
-            {NULL, cfg->signal_fd, ZMQ_POLLIN, 0},
-            {px->k_iopub, 0, ZMQ_POLLIN, 0},
-            {px->k_shell, 0, ZMQ_POLLIN, 0},
-            {px->k_control, 0, ZMQ_POLLIN, 0},
-            {px->k_stdin, 0, ZMQ_POLLIN, 0},
-            {px->worker ? classify_worker_socket(px->worker) : NULL, -1, ZMQ_POLLIN, 0},
-            /* clients only once the child's iopub is known to be connected */
-            {px->c_shell, 0, ZMQ_POLLIN, 0},
-            {px->c_control, 0, ZMQ_POLLIN, 0},
-            {px->c_stdin, 0, ZMQ_POLLIN, 0},
-        };
-        int n_items = px->ready ? 9 : 5;
-        if (!px->worker) { /* skip the empty worker slot */
-            memmove(&it[5], &it[6], 3 * sizeof *it);
-            n_items = px->ready ? 8 : 5;
+        /* Serve every socket that may hold messages, each until EAGAIN.  That last
+         * recv processes the socket's pending commands, so from then on its ZMQ_FD is
+         * readable exactly when something new comes; sleeping in poll(2) on the
+         * ZMQ_FDs therefore misses nothing, and unlike zmq_poll it costs no
+         * ZMQ_EVENTS round (two syscalls per socket, twice per call) on sockets
+         * with nothing to say. */
+        for (int again = 1; again && code < 0;) {
+            again = 0;
+            for (int i = 0; i < N_POLLED; i++) {
+                if (!px->dirty[i] || !px->polled[i]) continue;
+                if (i >= P_C_SHELL && !px->ready) continue; /* clients wait for the child */
+                px->dirty[i] = 0;
+                int drained = 1;
+                switch (i) {
+                case P_K_IOPUB: drained = relay_iopub(px); break;
+                case P_K_SHELL: drained = relay_child(px, px->k_shell, px->c_shell, SHELL); break;
+                case P_K_CONTROL: drained = relay_child(px, px->k_control, px->c_control, CONTROL); break;
+                case P_K_STDIN: drained = relay_child(px, px->k_stdin, px->c_stdin, STDIN); break;
+                case P_WORKER: drained = handle_worker(px); break;
+                case P_C_SHELL: drained = relay_client(px, px->c_shell, px->k_shell, SHELL); break;
+                case P_C_CONTROL: drained = relay_client(px, px->c_control, px->k_control, CONTROL); break;
+                case P_C_STDIN: drained = relay_client(px, px->c_stdin, px->k_stdin, STDIN); break;
+                }
+                if (!drained) px->dirty[i] = 1; /* a full batch: the others get a turn first */
+            }
+            for (int i = 0; i < N_POLLED; i++)
+                if (px->dirty[i] && px->polled[i] && (i < P_C_SHELL || px->ready)) again = 1;
         }
-        long timeout = -1;
-        if (!px->ready) timeout = next_nudge - t > 0 ? next_nudge - t : 0;
-        if (px->exiting) timeout = px->exit_deadline - t > 0 ? px->exit_deadline - t : 0;
-        if (zmq_poll(it, n_items, timeout) < 0) {
-            if (zmq_errno() == EINTR) continue;
-            logmsg("zmq_poll: %s", zmq_strerror(zmq_errno()));
+        struct pollfd pfd[1 + N_POLLED];
+        int map[1 + N_POLLED], n = 0;
+        pfd[n] = (struct pollfd){cfg->signal_fd, POLLIN, 0}, map[n++] = -1;
+        for (int i = 0; i < N_POLLED; i++) {
+            if (!px->polled[i] || (i >= P_C_SHELL && !px->ready)) continue;
+            pfd[n] = (struct pollfd){px->polled_fd[i], POLLIN, 0}, map[n++] = i;
+        }
+        t = now_ms();
+        int timeout = -1;
+        if (!px->ready) timeout = next_nudge - t > 0 ? (int)(next_nudge - t) : 0;
+        if (px->exiting) timeout = px->exit_deadline - t > 0 ? (int)(px->exit_deadline - t) : 0;
+        if (poll(pfd, n, timeout) < 0) {
+            if (errno == EINTR) continue;
+            logmsg("poll: %s", strerror(errno));
             child_stop(cfg->child, 1000);
             code = 1;
             break;
         }
-        /* The child's output first: replies and idles before new requests. */
-        if (it[1].revents) relay_iopub(px);
-        if (it[2].revents) relay_child(px, px->k_shell, px->c_shell, SHELL);
-        if (it[3].revents) relay_child(px, px->k_control, px->c_control, CONTROL);
-        if (it[4].revents) relay_child(px, px->k_stdin, px->c_stdin, STDIN);
-        int c0 = 5;
-        if (px->worker) {
-            if (n_items > 5 && it[5].revents) handle_worker(px);
-            c0 = 6;
-        }
-        if (n_items > c0) {
-            if (it[c0].revents) relay_client(px, px->c_shell, px->k_shell, SHELL);
-            if (it[c0 + 1].revents) relay_client(px, px->c_control, px->k_control, CONTROL);
-            if (it[c0 + 2].revents) relay_client(px, px->c_stdin, px->k_stdin, STDIN);
-        }
-        if (it[0].revents) code = handle_signals(px);
+        for (int k = 1; k < n; k++)
+            if (pfd[k].revents) px->dirty[map[k]] = 1;
+        if (pfd[0].revents) code = handle_signals(px);
     }
     teardown(px);
     free(px);

@@ -286,7 +286,7 @@ def test_display_options_reach_the_stage_output(specs, logs):
         [tag] = stage_outputs(msgs)
         data = tag["content"]["data"]
         assert "text/html" not in data and "text/plain" not in data  # --no-badge
-        assert "at_top = true" in data["application/javascript"]     # --tag-position=top
+        assert "at_top=true" in data["application/javascript"]       # --tag-position=top
         assert tag["content"]["metadata"]["nbstage"]["stage"] in STAGES
     finally:
         k.close()
