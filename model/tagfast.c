@@ -129,14 +129,15 @@ static int view(const struct canonscan *s, const char *buf, const struct canon_c
     memset(v, 0, sizeof *v);
     v->buf = buf;
     if (!c->has_meta) return 0;
-    const struct canon_item *m = s->items + c->meta_first;
+    const struct canon_item *m = c->meta_n ? s->items + c->meta_first : NULL;
     v->ws = member(buf, m, c->meta_n, "workflow_stage");
     v->tags = member(buf, m, c->meta_n, "tags");
-    if (v->ws && v->ws->kind == CANON_OBJECT) {
+    /* (no pointer into an empty pool: s->subs may still be NULL) */
+    if (v->ws && v->ws->kind == CANON_OBJECT && c->ws_n) {
         v->parts = s->subs + c->ws_first;
         v->nparts = c->ws_n;
     }
-    if (v->tags && v->tags->kind == CANON_ARRAY) {
+    if (v->tags && v->tags->kind == CANON_ARRAY && c->tags_n) {
         v->elems = s->subs + c->tags_first;
         v->nelems = c->tags_n;
     }
@@ -292,7 +293,7 @@ static int put_meta(struct tagfast *tf, const struct canonscan *s, const struct 
     }
     int tags_pending = tags_new == 1 && !v->tags, ws_pending = with_ws && !v->ws;
     if (put(tf, "{", 1)) return -1;
-    const struct canon_item *m = s->items + c->meta_first;
+    const struct canon_item *m = c->meta_n ? s->items + c->meta_first : NULL;
     for (size_t i = 0; i <= c->meta_n; i++) {
         const struct canon_item *it = i < c->meta_n ? &m[i] : NULL;
         /* members new to the object go where the key order puts them */
