@@ -42,9 +42,8 @@
 
 static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-void infer_step_portable(const float *xg, const float *Wh, int H, float *h, float *c, int rev)
+static void step_portable(const float *xg, const float *Wh, int H, float *h, float *c)
 {
-    (void)rev;
     int G = 4 * H;
     float g[4 * 1024];
     memcpy(g, xg, (size_t)G * sizeof *g);
@@ -59,6 +58,11 @@ void infer_step_portable(const float *xg, const float *Wh, int H, float *h, floa
         c[j] = f * c[j] + i * cc;
         h[j] = o * tanhf(c[j]);
     }
+}
+
+void infer_run_portable(const float *table, const int *ids, int n, const float *Wh, int H, float *h, float *c)
+{
+    for (int t = 0; t < n; t++) step_portable(table + (size_t)ids[t] * 4 * H, Wh, H, h, c);
 }
 
 /* ------------------------------------------------------------------ AVX-512, H = 64 */
@@ -102,8 +106,8 @@ AVX512 ALWAYS_INLINE static inline __m512 recip(__m512 d)
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, K(2.0f)));
 }
 
-/* The gates of hidden units 16Q..16Q+15 from the finished sums A. */
-AVX512 ALWAYS_INLINE static inline void gates16(const __m512 *a, int q, float *h, float *c)
+/* The new h of hidden units 16Q..16Q+15 from the finished sums A; C is updated. */
+AVX512 ALWAYS_INLINE static inline __m512 gates16(const __m512 *a, int q, float *c)
 {
     const __m512 one = K(1.0f);
     __m512 ei = exp_neg_or_double(a[q], 0), ef = exp_neg_or_double(a[4 + q], 0);
@@ -111,16 +115,15 @@ AVX512 ALWAYS_INLINE static inline void gates16(const __m512 *a, int q, float *h
     __m512 ic = _mm512_mul_ps(_mm512_sub_ps(eg, one), recip(_mm512_mul_ps(_mm512_add_ps(ei, one), _mm512_add_ps(eg, one))));
     __m512 cn = _mm512_fmadd_ps(recip(_mm512_add_ps(ef, one)), _mm512_loadu_ps(c + 16 * q), ic);
     __m512 ec = exp_neg_or_double(cn, 1);
-    __m512 hn = _mm512_mul_ps(_mm512_sub_ps(ec, one), recip(_mm512_mul_ps(_mm512_add_ps(eo, one), _mm512_add_ps(ec, one))));
     _mm512_storeu_ps(c + 16 * q, cn);
-    _mm512_storeu_ps(h + 16 * q, hn);
+    return _mm512_mul_ps(_mm512_sub_ps(ec, one), recip(_mm512_mul_ps(_mm512_add_ps(eo, one), _mm512_add_ps(ec, one))));
 }
 
 /* The 256 gate sums live in 16 registers for the whole product (the loops must be
- * unrolled, or the sums go through the stack: 4x slower).  h[k] reaches all lanes by a
- * vpermps from h held in 4 registers, not by a broadcast load from memory: the
- * previous step wrote h with 64-byte stores, and 4-byte loads from those stall on
- * store forwarding (measured: 18% of the step).  Wh is 64 KB, more than L1 (48 KB
+ * unrolled, or the sums go through the stack: 4x slower).  h stays in 4 registers from
+ * step to step (the steps run in one call), and h[k] reaches all lanes by a vpermps;
+ * broadcast loads of h[k] from memory stalled on store forwarding from the previous
+ * step's 64-byte stores (18% of the step), and a call per step cost another ~4%.  Wh is 64 KB, more than L1 (48 KB
  * here): walking its rows forwards on one step and backwards on the next finds the
  * rows used last still in L1, where a cyclic walk evicts each one just before its
  * reuse (~1.35x slower).  The next step starts on the rows of the hidden units
@@ -144,29 +147,36 @@ AVX512 ALWAYS_INLINE static inline void gates16(const __m512 *a, int q, float *h
                 a[g + b] = _mm512_fmadd_ps(hk, _mm512_loadu_ps(w + 16 * (g + b)), a[g + b]); \
     } while (0)
 
-/* The last 16 rows of the walk first finish the columns of the two gate blocks the
+/* The last 16 rows of each walk first finish the columns of the two gate blocks the
  * next walk reads first; their gates then run beside the other columns' FMAs, and the
  * next step can start before the last two blocks' gates are done (~4%). */
-AVX512 static void step_avx512_h64(const float *xg, const float *Wh, int H, float *h, float *c, int rev)
+AVX512 static void run_avx512_h64(const float *table, const int *ids, int n, const float *Wh, int H,
+                                  float *h, float *c)
 {
-    __m512 a[16], hv[4];
+    __m512 hv[4], hn[4];
     (void)H;
-    _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++) a[j] = _mm512_loadu_ps(xg + 16 * j);
     _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hv[q] = _mm512_loadu_ps(h + 16 * q);
-    /* hv keeps the old h: the gates below may overwrite h before the last rows */
-    if (rev) { /* the next walk is forwards: hidden units 0..31 first */
-        _Pragma("GCC unroll 3") for (int q = 3; q >= 1; q--) for (int k = 15; k >= 0; k--) ROW16(q, k);
-        for (int k = 15; k >= 0; k--) ROW8(0, k, 0);
-        gates16(a, 0, h, c); gates16(a, 1, h, c);
-        for (int k = 15; k >= 0; k--) ROW8(0, k, 2);
-        gates16(a, 2, h, c); gates16(a, 3, h, c);
-    } else { /* backwards next: units 32..63 first */
-        _Pragma("GCC unroll 3") for (int q = 0; q < 3; q++) for (int k = 0; k < 16; k++) ROW16(q, k);
-        for (int k = 0; k < 16; k++) ROW8(3, k, 2);
-        gates16(a, 3, h, c); gates16(a, 2, h, c);
-        for (int k = 0; k < 16; k++) ROW8(3, k, 0);
-        gates16(a, 1, h, c); gates16(a, 0, h, c);
+    for (int t = 0; t < n; t++) {
+        const float *xg = table + 256 * (size_t)ids[t];
+        __m512 a[16];
+        _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++) a[j] = _mm512_loadu_ps(xg + 16 * j);
+        if (t & 1) { /* backwards; the next walk is forwards: hidden units 0..31 first */
+            _Pragma("GCC unroll 3") for (int q = 3; q >= 1; q--) for (int k = 15; k >= 0; k--) ROW16(q, k);
+            for (int k = 15; k >= 0; k--) ROW8(0, k, 0);
+            hn[0] = gates16(a, 0, c); hn[1] = gates16(a, 1, c);
+            for (int k = 15; k >= 0; k--) ROW8(0, k, 2);
+            hn[2] = gates16(a, 2, c); hn[3] = gates16(a, 3, c);
+        } else { /* forwards; backwards next: units 32..63 first */
+            _Pragma("GCC unroll 3") for (int q = 0; q < 3; q++) for (int k = 0; k < 16; k++) ROW16(q, k);
+            for (int k = 0; k < 16; k++) ROW8(3, k, 2);
+            hn[3] = gates16(a, 3, c); hn[2] = gates16(a, 2, c);
+            for (int k = 0; k < 16; k++) ROW8(3, k, 0);
+            hn[1] = gates16(a, 1, c); hn[0] = gates16(a, 0, c);
+        }
+        /* hn, not hv, above: the last rows still read the old h */
+        _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hv[q] = hn[q];
     }
+    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) _mm512_storeu_ps(h + 16 * q, hv[q]);
 }
 
 AVX512 static void acts_avx512(const float *x, float *sig, float *tnh, int n)
@@ -190,13 +200,13 @@ int infer_step_have_avx512(void)
 #endif
 }
 
-infer_step_fn infer_step_choose(int H, int portable)
+infer_run_fn infer_run_choose(int H, int portable)
 {
 #if defined(__x86_64__)
-    if (H == 64 && !portable && infer_step_have_avx512()) return step_avx512_h64;
+    if (H == 64 && !portable && infer_step_have_avx512()) return run_avx512_h64;
 #endif
     (void)H;
-    return infer_step_portable;
+    return infer_run_portable;
 }
 
 int infer_acts_avx512(const float *x, float *sig, float *tnh, int n)

@@ -10,16 +10,18 @@
 #ifndef NBSTAGE_INFER_STEP_H
 #define NBSTAGE_INFER_STEP_H
 
-/* XG: the 4H input-side gate sums (a table row); H, C updated in place.  REV asks the
- * step to walk Wh's rows backwards: callers alternate it from step to step (it keeps
- * most of Wh in L1 between steps, see infer_step.c); the result does not depend on it
- * beyond fp32 rounding order. */
-typedef void (*infer_step_fn)(const float *xg, const float *Wh, int H, float *h, float *c, int rev);
+/* N steps: step t reads the 4H input-side gate sums at TABLE + IDS[t] * 4H (every
+ * id valid); H and C (H floats each) are the state, updated in place.  The AVX-512
+ * version walks Wh's rows forwards and backwards on alternate steps (it keeps most of
+ * Wh in L1, see infer_step.c): the result depends on that only through fp32 rounding
+ * order, so one call of N steps and N calls of one step agree to ~1e-7. */
+typedef void (*infer_run_fn)(const float *table, const int *ids, int n, const float *Wh, int H,
+                             float *h, float *c);
 
-void infer_step_portable(const float *xg, const float *Wh, int H, float *h, float *c, int rev);
+void infer_run_portable(const float *table, const int *ids, int n, const float *Wh, int H, float *h, float *c);
 
-/* The fastest step for H on this CPU; the portable one when PORTABLE is set. */
-infer_step_fn infer_step_choose(int H, int portable);
+/* The fastest version for H on this CPU; the portable one when PORTABLE is set. */
+infer_run_fn infer_run_choose(int H, int portable);
 
 /* 1 when the AVX-512 step can run here. */
 int infer_step_have_avx512(void);

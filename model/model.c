@@ -30,7 +30,7 @@ struct nbs_model {
     struct vocab v;
     int H, G, seq_len;
     float *pad_h, *pad_c; /* (seq_len+1) x H: the state after k padding steps */
-    infer_step_fn step;
+    infer_run_fn run;
     char name[32];
 };
 
@@ -61,7 +61,7 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
     m->H = (int)mf->hidden;
     m->G = 4 * m->H;
     m->seq_len = (int)mf->seq_len;
-    m->step = infer_step_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
+    m->run = infer_run_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
     m->pad_h = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_h);
     m->pad_c = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_c);
     if (!m->pad_h || !m->pad_c) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
@@ -69,7 +69,8 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
         float *h = m->pad_h + (size_t)k * m->H, *c = m->pad_c + (size_t)k * m->H;
         memcpy(h, h - m->H, (size_t)m->H * sizeof *h);
         memcpy(c, c - m->H, (size_t)m->H * sizeof *c);
-        m->step(mf->table, mf->Wh, m->H, h, c, k & 1); /* row 0: the padding id */
+        static const int pad_id = 0;
+        m->run(mf->table, &pad_id, 1, mf->Wh, m->H, h, c);
     }
     snprintf(m->name, sizeof m->name, "nbstage-lstm-%08x", mf->checksum);
     return m;
@@ -102,10 +103,15 @@ int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_
     if (n > m->seq_len) { ids += n - m->seq_len; n = m->seq_len; }
     memcpy(h, m->pad_h + (size_t)(m->seq_len - n) * H, (size_t)H * sizeof *h);
     memcpy(c, m->pad_c + (size_t)(m->seq_len - n) * H, (size_t)H * sizeof *c);
-    for (int t = 0; t < n; t++) {
-        int id = ids[t];
-        if (id < 0 || (unsigned)id >= m->mf.vocab) id = 0;
-        m->step(m->mf.table + (size_t)id * m->G, m->mf.Wh, H, h, c, t & 1);
+    if (n > 0) { /* ids out of range read the padding row */
+        int safe[512], *buf = n <= 512 ? safe : malloc((size_t)n * sizeof *buf);
+        if (!buf) {
+            for (int s = 0; s < N_STAGES; s++) probs[s] = 0;
+            return STAGE_NONE;
+        }
+        for (int t = 0; t < n; t++) buf[t] = ids[t] < 0 || (unsigned)ids[t] >= m->mf.vocab ? 0 : ids[t];
+        m->run(m->mf.table, buf, n, m->mf.Wh, H, h, c);
+        if (buf != safe) free(buf);
     }
     float z[N_STAGES], mx = -INFINITY, sum = 0;
     for (int s = 0; s < N_STAGES; s++) {
