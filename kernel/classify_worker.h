@@ -4,6 +4,9 @@
  * (kernel/stage_output.h, prebuilt at start), fed by the proxy over an inproc PAIR
  * socket, so relaying never waits on the model; and the jobs it shares with the proxy.
  *
+ * Short cells are run by the proxy itself (classify_worker_wants), right after their
+ * request has been forwarded: cheaper than the hand-off to the thread.
+ *
  * Why jobs can be claimed by either side: on a busy machine the worker thread may not
  * get a CPU for milliseconds.  When the child's idle for a cell arrives and the worker
  * has not started on that cell, the proxy claims the job and runs it itself (tens of
@@ -51,6 +54,10 @@ struct classify_worker *classify_worker_start(void *zctx, const nbs_model *m,
 
 /* The proxy's end of the PAIR, to poll for answers (ZMQ_POLLIN). */
 void *classify_worker_socket(struct classify_worker *w);
+
+/* 1 when a cell of LEN bytes is worth queueing for the thread; 0 when the caller
+ * had better claim and run it itself (short cells). */
+int classify_worker_wants(const struct classify_worker *w, size_t len);
 
 /* Queues JOB for the thread, which takes its own reference; 0, or -1 (nothing taken). */
 int classify_worker_submit(struct classify_worker *w, struct classify_job *job);

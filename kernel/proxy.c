@@ -380,9 +380,12 @@ static void nudge(struct proxy *px)
 
 /* ---- relaying ------------------------------------------------------------------------- */
 
-/* An execute_request with real code: remember it and hand its source to the worker. */
-static void maybe_classify(struct proxy *px, const struct wire_parts *wp)
+/* An execute_request with real code: remember it and hand its source to the worker;
+ * or, for a short cell, return its job (unclaimed) for the caller to run once the
+ * request is on its way. */
+static struct classify_job *maybe_classify(struct proxy *px, const struct wire_parts *wp)
 {
+    struct classify_job *inline_job = NULL;
     json_t *content = frame_json(&px->views[wp->header + 3]);
     json_t *code = json_object_get(content, "code");
     const char *src = json_string_value(code);
@@ -407,10 +410,14 @@ static void maybe_classify(struct proxy *px, const struct wire_parts *wp)
                 snprintf(p->id, sizeof p->id, "%s", id);
                 p->header = hcopy;
                 p->job = job;
-                /* Should the queue refuse it, the job stays unclaimed and runs here at
-                 * the cell's idle. */
-                classify_worker_submit(px->worker, job);
-                touch(px, classify_worker_socket(px->worker));
+                if (!classify_worker_wants(px->worker, len)) {
+                    inline_job = job;
+                } else {
+                    /* Should the queue refuse it, the job stays unclaimed and runs here
+                     * at the cell's idle. */
+                    classify_worker_submit(px->worker, job);
+                    touch(px, classify_worker_socket(px->worker));
+                }
             } else {
                 free(hcopy);
                 classify_job_release(job);
@@ -419,6 +426,7 @@ static void maybe_classify(struct proxy *px, const struct wire_parts *wp)
         }
     }
     json_decref(content);
+    return inline_job;
 }
 
 enum chan { SHELL, CONTROL, STDIN };
@@ -440,16 +448,19 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
             mpart_close(&px->cur);
             continue;
         }
+        struct classify_job *now = NULL;
         if (ch != STDIN) {
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
             if (ch == SHELL && px->worker && strcmp(type, "execute_request") == 0)
-                maybe_classify(px, &wp);
+                now = maybe_classify(px, &wp);
             else if (strcmp(type, "shutdown_request") == 0)
                 px->shutdown_requested = 1;
         }
         mpart_send(to, &px->cur);
         touch(px, to);
+        /* the pending entry holds the job's reference; nobody else has seen it */
+        if (now && classify_job_claim(now)) classify_worker_run(px->worker, now);
     }
     return k < BATCH;
 }
