@@ -8,9 +8,10 @@
 # Prints sequences/s, the ratio (goal: C >= 3x PyTorch), peak RSS of each process
 # (goal: C below PyTorch's), and the C trainer's FLOP/s against OpenBLAS's own large
 # sgemm on this machine.  Baseline from the issue: PyTorch ~450-530 seq/s, ~550 MB.
-# Both sides use the same OpenBLAS as this environment sets it up; BENCH_CORETYPE=NAME
-# runs both with OPENBLAS_CORETYPE=NAME (OpenBLAS 0.3.21 does not know every recent
-# processor and then falls back to its slow Prescott kernels: the header says which).
+# Both sides use the same OpenBLAS with the same kernel set: the C trainer's choice
+# (OpenBLAS 0.3.21 does not know every recent processor and falls back to its slow
+# Prescott kernels; `nbstage train` then picks SkylakeX or Haswell, see
+# model/blas_core.h), or BENCH_CORETYPE=NAME for both; the header says which.
 cd "$(dirname "$0")/.."
 B=${B:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -29,6 +30,10 @@ val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2"; }
 
 [ -n "$BENCH_CORETYPE" ] && { OPENBLAS_CORETYPE=$BENCH_CORETYPE; export OPENBLAS_CORETYPE; }
 "$tmp/train_bench" --sgemm-peak --threads "$THREADS" >"$tmp/peak.txt" || exit 1
+# The C side re-executes itself with OPENBLAS_CORETYPE when OpenBLAS fell back to its
+# generic kernels (model/blas_core.h); PyTorch, which loads the same OpenBLAS, gets the
+# same kernel set so that the comparison stays like for like.
+[ -z "$OPENBLAS_CORETYPE" ] && { OPENBLAS_CORETYPE=$(val core "$tmp/peak.txt"); export OPENBLAS_CORETYPE; }
 "$tmp/train_bench" --n "$N" --threads "$THREADS" >"$tmp/c.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
 OPENBLAS_NUM_THREADS=1 "$PYTHON" bench/train_torch.py "$tmp/data.bin" --threads "$THREADS" --limit "$NT" >"$tmp/py.txt" 2>&1 \
     || { cat "$tmp/py.txt" >&2; exit 1; }

@@ -9,6 +9,7 @@
  * Why split by notebook: forks and copies put near-identical cells in sibling
  * notebooks; a random cell split would score the model on cells it trained on.
  */
+#include <cblas.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -525,7 +526,8 @@ int cmd_train(int argc, char **argv)
         fprintf(log, "train: classes before the cap:");
         for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
         fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words, "
-                     "%s targets\n", cv.n - nval, nval, v.n - 1, o.soft ? "soft" : "hard");
+                     "%s targets; OpenBLAS %s kernels, %d threads\n", cv.n - nval, nval, v.n - 1,
+                o.soft ? "soft" : "hard", openblas_get_corename(), o.cfg.threads);
     }
     struct train_data td, vd;
     if (make_set(&cv, is_val, 0, &v, o.seq_len, &td, &ttok, &ttgt) ||

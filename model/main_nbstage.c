@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model/blas_core.h"
 #include "model/commands.h"
 
 static const struct {
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
+    /* Only training multiplies matrices through OpenBLAS (inference has its own step). */
+    if (!strcmp(argv[1], "train")) blas_core_reexec_if_generic(argv);
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "nbstage: unknown command '%s'\n", argv[1]);

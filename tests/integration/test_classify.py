@@ -229,3 +229,23 @@ def test_shipped_model_is_found():
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["stage"] == "imports"
+
+
+def test_train_uses_openblas_kernels_for_this_cpu(tiny):
+    """Debian's OpenBLAS 0.3.21 falls back to SSE3 'Prescott' kernels on CPUs newer than
+    it knows; `nbstage train` re-executes itself with OPENBLAS_CORETYPE set then, and a
+    user's own OPENBLAS_CORETYPE is left alone."""
+    d, _ = tiny
+    weak = d / "weak.jsonl"
+    args = ["train", "--embed", "8", "--hidden", "4", "--epochs", "1", "--val-split", "0.2",
+            "-o", str(d / "core.nbsm"), str(weak)]
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    r = subprocess.run([str(BIN)] + args, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    core = re.search(r"OpenBLAS (\S+) kernels", r.stderr).group(1)
+    flags = open("/proc/cpuinfo").read()
+    if " avx512f" in flags and " avx512bw" in flags:
+        assert core not in ("Prescott", "Core2", "Nehalem"), core
+    r = subprocess.run([str(BIN)] + args, capture_output=True, text=True, timeout=120,
+                       env=dict(env, OPENBLAS_CORETYPE="Haswell"))
+    assert r.returncode == 0 and "OpenBLAS Haswell kernels" in r.stderr, r.stderr

@@ -1,0 +1,37 @@
+/* blas_core.c — OPENBLAS_CORETYPE for processors OpenBLAS does not know (see blas_core.h). */
+#include "model/blas_core.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *blas_core_better(void)
+{
+    const char *core = openblas_get_corename();
+    /* The generic fallbacks of DYNAMIC_ARCH builds: pre-AVX kernel sets. */
+    static const char *const generic[] = {"Prescott", "Core2", "Penryn", "Dunnington",
+                                          "Nehalem", "Katmai", "Coppermine", "Northwood"};
+    int is_generic = 0;
+    for (size_t i = 0; core && i < sizeof generic / sizeof generic[0]; i++)
+        if (!strcmp(core, generic[i])) is_generic = 1;
+    if (!is_generic) return NULL;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+    return NULL;
+}
+
+void blas_core_reexec_if_generic(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE")) return; /* the user's, or ours after the exec */
+    const char *better = blas_core_better();
+    if (!better) return;
+    if (setenv("OPENBLAS_CORETYPE", better, 1)) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* the exec failed: carry on as we were */
+}
