@@ -2,11 +2,12 @@
  *
  * The AVX-512 step (H = 64) is what one-cell latency is made of: 120 of them per cell.
  * Per step it does 1,024 16-wide FMAs (h·Wh, 64 KB of weights) and 20 16-wide
- * exponentials.  Measured on the Sapphire Rapids here (rdtsc, 2.1 GHz TSC, min of
- * many): the FMAs alone take ~480 TSC ticks from L1; Wh does not fit in L1 (48 KB) and
- * streaming the rest from L2 adds ~150; the gate math adds ~300 with the first version
- * (Cephes expf, one reciprocal per activation, 2-uop roundscale).  This version spends
- * ~25% fewer uops on the gates:
+ * exponentials.  Measured on the Sapphire Rapids here (rdtsc, 2.1 GHz TSC, best of
+ * many, real model weights): ~830 TSC ticks a step now (was ~1,000); the same code
+ * without the gate math ~640, and with Wh shrunk to fit L1 ~690: the rest of Wh
+ * streaming from L2 each step (it is 64 KB, L1 is 48 KB) costs ~20%, and exact fp32
+ * weights cannot avoid it.  The gate math spends ~25% fewer uops than the first
+ * version (Cephes expf, one reciprocal per activation, 2-uop roundscale):
  *   - exp by a degree-6 minimax polynomial on [-ln2/2, ln2/2] (rel. error 2e-9 before
  *     rounding), n by the 1.5*2^23 rounding trick, reconstruction by vscalefps;
  *   - the argument clamp is one vrangeps (|x| limited, sign kept);
@@ -19,14 +20,14 @@
  * Clamps: e^-x for |x| <= 40 and e^2x for |x| <= 20 keep the products below 1e35, so
  * the reciprocal never sees infinity or a denormal result; outside, sigmoid and tanh are
  * within 5e-18 of their limits.
- * And h[k] is spread to 16 lanes by vpermps from h loaded as 4 vectors, not by 64
- * broadcast loads, which stalled on store forwarding (see ROW16): ~18% of the step.
+ * And h stays in registers from step to step, h[k] spread to 16 lanes by vpermps (see
+ * ROW16), and the last rows of a walk are split so that gates overlap FMAs (ROW8).
  * Tried and dropped (slower or no faster, measured): software prefetch of Wh rows or
- * of the next table row, a fixed L1-resident part of Wh with the rest streamed, cldemote (traps in
- * this VM: 6x slower), fp16-stored Wh through vcvtph2ps (1.5x slower: 2 uops per
- * conversion on the FMA ports), bf16 Wh and h with vdpbf16ps (no faster, and h off by
- * 3e-2 after 120 steps), Estrin's scheme for the polynomial (more uops), huge pages
- * for the table.
+ * of the next table row, a fixed L1-resident part of Wh with the rest streamed,
+ * cldemote (traps in this VM: 6x slower), fp16-stored Wh through vcvtph2ps (1.8x
+ * slower: the conversions compete with the FMAs for ports; h off by 1.5e-3),
+ * bf16 Wh and h with vdpbf16ps (no faster, h off by 3e-2 after 120 steps), Estrin's
+ * scheme for the polynomial, broadcast indices from a table, huge pages for the table.
  */
 #include "model/infer_step.h"
 
