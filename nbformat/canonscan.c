@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "nbformat/nbinternal.h"
 
@@ -110,18 +113,38 @@ static const unsigned char plain[256] = {
 #undef R8
 };
 
-/* 1 when none of the 8 bytes at P needs a look ('"', '\\', control, non-ASCII):
- * the classic "has a zero byte" / "has a byte below n" tricks, which never miss one
- * (a false alarm only sends those bytes through the table).  Most of a notebook's
- * bytes are long plain strings (base64 images, outputs). */
-static int plain8(uc *p)
+/* Bytes from P on that need no look ('"', '\\', control, non-ASCII stop it), many
+ * at a time: most of a notebook's bytes are long plain strings (base64 images,
+ * outputs).  SSE2 where there is SSE2 (every x86-64): a signed "< 0x20" catches the
+ * control bytes and, being negative, every byte >= 0x80 too.  Elsewhere the classic
+ * has-a-zero-byte / has-a-byte-below-n tricks, 8 bytes at a time. */
+static uc *skip_plain(uc *p, uc *end)
 {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                                _mm_cmpeq_epi8(x, bslash)),
+                                   _mm_cmplt_epi8(x, space));
+        int m = _mm_movemask_epi8(bad);
+        if (m) return p + __builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#else
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t x, q, b;
-    memcpy(&x, p, 8);
-    q = x ^ (ones * '"');
-    b = x ^ (ones * '\\');
-    return !((((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & highs);
+    while (end - p >= 8) {
+        uint64_t x, q, b;
+        memcpy(&x, p, 8);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & highs)
+            break; /* one of these 8 (the table finds which) */
+        p += 8;
+    }
+#endif
+    return p;
 }
 
 static int hexval(unsigned c)
@@ -139,7 +162,7 @@ static int string(scanner *q, int decode, int *esc)
     uc *p = q->p + 1, *end = q->end, *run = p;
     int had_esc = 0;
     for (;;) {
-        while (p + 8 <= end && plain8(p)) p += 8;
+        p = skip_plain(p, end);
         while (p < end && plain[*p]) p++;
         if (p >= end) return -1;
         unsigned c = *p;
