@@ -56,18 +56,6 @@ static const unsigned char lower_tab[256] = {
 #undef L16
 };
 
-static size_t next_bit(const uint64_t *bits, size_t nb, size_t i, uint64_t flip)
-{
-    size_t b = i / 64;
-    if (b >= nb) return nb * 64;
-    uint64_t m = (bits[b] ^ flip) & (~0ull << (i % 64));
-    while (!m) {
-        if (++b >= nb) return nb * 64;
-        m = bits[b] ^ flip;
-    }
-    return b * 64 + (size_t)__builtin_ctzll(m);
-}
-
 #if defined(__x86_64__)
 /* The same for 64 bytes at once (the first MIN(REM, 64) of T): a separator table
  * lookup on the low 7 bits (bytes >= 0x80 are never separators), a masked add for
@@ -114,12 +102,28 @@ static int split_lower(const char *text, size_t n, token_fn fn, void *ctx)
         bits[b] = m; /* bits past N stay 0: the last word ends at N */
     }
     memset(low + n, 0, TOKENIZER_PAD);
+    /* Per block, the bits where words start and where they end (last character);
+     * they alternate, a word may run on into later blocks (PENDING).  One loop exit a
+     * block to mispredict, not one or two a word. */
     int r = 0;
-    for (size_t i = next_bit(bits, nb, 0, 0); i < n; i = next_bit(bits, nb, i, 0)) {
-        size_t e = next_bit(bits, nb, i, ~0ull);
-        if (e > n) e = n;
-        if ((r = fn(low + i, e - i, ctx))) break;
-        i = e;
+    size_t pending = SIZE_MAX;
+    for (size_t k = 0; k < nb && !r; k++) {
+        uint64_t w = bits[k], before = k ? bits[k - 1] >> 63 : 0, after = k + 1 < nb ? bits[k + 1] & 1 : 0;
+        uint64_t starts = w & ~((w << 1) | before), ends = w & ~((w >> 1) | (after << 63));
+        if (pending != SIZE_MAX && ends) {
+            size_t e = 64 * k + (size_t)__builtin_ctzll(ends) + 1;
+            ends &= ends - 1;
+            r = fn(low + pending, e - pending, ctx);
+            pending = SIZE_MAX;
+        }
+        while (starts && !r) {
+            size_t st = 64 * k + (size_t)__builtin_ctzll(starts);
+            starts &= starts - 1;
+            if (!ends) { pending = st; break; }
+            size_t e = 64 * k + (size_t)__builtin_ctzll(ends) + 1;
+            ends &= ends - 1;
+            r = fn(low + st, e - st, ctx);
+        }
     }
     if (low != stack_low) { free(low); free(bits); }
     return r;
