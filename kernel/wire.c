@@ -76,6 +76,88 @@ size_t wire_build(const struct wire_key *key, const char *header, const char *pa
     return 6;
 }
 
+static size_t skip_ws(const unsigned char *d, size_t i, size_t n)
+{
+    while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r')) i++;
+    return i;
+}
+
+/* Past the string that starts at D[I] (a quote); N + 1 when it does not end. */
+static size_t skip_string(const unsigned char *d, size_t i, size_t n, int *escaped)
+{
+    for (i++; i < n; i++) {
+        if (d[i] == '\\') { *escaped = 1; i++; continue; }
+        if (d[i] == '"') return i + 1;
+    }
+    return n + 1;
+}
+
+/* Past the value that starts at D[I]; N + 1 when malformed.  Nested objects and arrays
+ * are skipped by depth, strings by their quotes; scalars up to the next delimiter. */
+static size_t skip_value(const unsigned char *d, size_t i, size_t n)
+{
+    int depth = 0, esc = 0;
+    while (i < n) {
+        unsigned char c = d[i];
+        if (c == '"') {
+            i = skip_string(d, i, n, &esc);
+            if (i > n) return i;
+        } else if (c == '{' || c == '[') {
+            depth++, i++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0) return i; /* the end of the enclosing object */
+            depth--, i++;
+        } else if (c == ',' && depth == 0) {
+            return i;
+        } else {
+            i++;
+        }
+        if (depth == 0 && (c == '"' || c == '}' || c == ']')) return i;
+    }
+    return n + 1;
+}
+
+int wire_json_string(const struct wire_frame *f, const char *key, char *out, size_t cap)
+{
+    const unsigned char *d = f->data;
+    size_t n = f->len, klen = strlen(key);
+    out[0] = 0;
+    size_t i = skip_ws(d, 0, n);
+    if (i >= n || d[i] != '{') return -1;
+    i = skip_ws(d, i + 1, n);
+    if (i < n && d[i] == '}') return 0;
+    while (i < n) {
+        if (d[i] != '"') return -1;
+        int esc = 0;
+        size_t kend = skip_string(d, i, n, &esc);
+        if (kend > n) return -1;
+        int match = !esc && kend - i - 2 == klen && memcmp(d + i + 1, key, klen) == 0;
+        i = skip_ws(d, kend, n);
+        if (i >= n || d[i] != ':') return -1;
+        i = skip_ws(d, i + 1, n);
+        if (i >= n) return -1;
+        size_t vstart = i;
+        i = skip_value(d, i, n);
+        if (i > n) return -1;
+        if (match) {
+            if (d[vstart] != '"') return 0; /* not a string */
+            esc = 0;
+            skip_string(d, vstart, n, &esc);
+            if (esc) return -1;
+            size_t vlen = i - vstart - 2, m = vlen < cap - 1 ? vlen : cap - 1;
+            memcpy(out, d + vstart + 1, m);
+            out[m] = 0;
+            return 1;
+        }
+        i = skip_ws(d, i, n);
+        if (i >= n) return -1;
+        if (d[i] == '}') return 0;
+        if (d[i] != ',') return -1;
+        i = skip_ws(d, i + 1, n);
+    }
+    return -1;
+}
+
 void wire_new_id(char *out, size_t outlen, const char *prefix)
 {
     unsigned char rnd[16];

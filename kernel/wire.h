@@ -59,6 +59,13 @@ size_t wire_build(const struct wire_key *key, const char *header, const char *pa
                   const char *metadata, const char *content, char sig[WIRE_SIG_HEX + 1],
                   struct wire_frame out[6]);
 
+/* Looks up the string member KEY of the JSON object in F without building a tree (the
+ * proxy reads msg_type, msg_id and execution_state from every relayed message).
+ * 1: found, its value copied into OUT (NUL-terminated, cut at CAP - 1 bytes);
+ * 0: F is an object without such a string member (OUT empty);
+ * -1: not understood here (malformed, or the value has escapes): use a JSON parser. */
+int wire_json_string(const struct wire_frame *f, const char *key, char *out, size_t cap);
+
 /* A fresh message id: 32 lower-case hex digits from libsodium's CSPRNG, NUL-terminated
  * (33 bytes).  PREFIX, when not NULL, is copied in front (caller sizes OUT). */
 void wire_new_id(char *out, size_t outlen, const char *prefix);

@@ -2,6 +2,7 @@
  * Reference signatures come from Python's hmac module (what jupyter_client uses). */
 #include "unit.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -184,6 +185,46 @@ static void ids_are_unique_and_dates_look_like_jupyters(void **state)
     assert_true(d[4] == '-' && d[10] == 'T' && d[19] == '.' && d[26] == 'Z');
 }
 
+/* The light lookup agrees with jansson wherever it answers, and answers for headers. */
+static void json_string_agrees_with_jansson(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "{\"msg_id\":\"abc\",\"msg_type\":\"execute_request\",\"session\":\"s\",\"date\":\"2026\"}",
+        "{ \"msg_type\" : \"status\" , \"x\" : {\"msg_type\": \"inner\"}, \"y\": [1, \"]\", {}]}",
+        "{\"a\": {\"msg_type\": \"nested\"}, \"b\": 1.5e3, \"c\": null, \"d\": true}",
+        "{\"username\":\"x\\\\\",\"msg_type\":\"after a backslash\"}",
+        "{\"text\":\"\\\"msg_type\\\": \\\"fake\\\"\",\"msg_type\":\"real\"}",
+        "{\"msg_type\":\"esc\\u00e9aped\"}",
+        "{\"msg_type\":42}",
+        "{}",
+        "{\"execution_state\":\"idle\"}",
+        "[\"msg_type\"]",
+        "{\"msg_type\":\"unterminated",
+        "{\"msg_type\" \"no colon\"}",
+        "",
+    };
+    static const char *const keys[] = {"msg_type", "msg_id", "execution_state", "b", "x"};
+    for (size_t d = 0; d < sizeof docs / sizeof *docs; d++) {
+        json_t *j = json_loads(docs[d], 0, NULL);
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            char out[64];
+            struct wire_frame f = {(const unsigned char *)docs[d], strlen(docs[d])};
+            int r = wire_json_string(&f, keys[k], out, sizeof out);
+            const char *want = json_string_value(json_object_get(j, keys[k]));
+            if (r == 1) assert_string_equal(out, want);
+            if (r == 0) { assert_null(want); assert_string_equal(out, ""); }
+            /* not understood: only what is not an object, or the escaped value */
+            if (r == -1) assert_true(!json_is_object(j) || (want && strchr(want, 0xc3)));
+        }
+        json_decref(j);
+    }
+    char out[4];
+    struct wire_frame f = {(const unsigned char *)docs[0], strlen(docs[0])};
+    assert_int_equal(wire_json_string(&f, "msg_type", out, sizeof out), 1);
+    assert_string_equal(out, "exe"); /* cut at the capacity */
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -196,6 +237,7 @@ int main(void)
         cmocka_unit_test(build_then_verify_round_trips),
         cmocka_unit_test(verify_refuses_wrong_key_and_bad_signatures),
         cmocka_unit_test(random_frames_never_crash),
+        cmocka_unit_test(json_string_agrees_with_jansson),
         cmocka_unit_test(ids_are_unique_and_dates_look_like_jupyters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
