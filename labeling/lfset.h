@@ -13,8 +13,8 @@
  *                 set-up (the rule file's `setup` patterns); decisive: when it fires
  *                 the rules abstain, since such a cell has no other job.
  *   prev_cell     the previous cell's stage (its majority vote) in the same
- *                 notebook, on cells no rule voted on: cells often continue their
- *                 neighbour's work.
+ *                 notebook, on cells no rule and no next_cell voted on: cells often
+ *                 continue their neighbour's work.
  *   next_cell     the next cell's stage (the majority of its rule votes).
  *   after_model   when the previous cell reached train or evaluate, a cell that only
  *                 shows, prints or plots something is read as evaluate.

@@ -183,7 +183,9 @@ static void test_context(void **state)
     assert_string_equal(votes_of("x = 3", STAGE_NONE), "assign=prep");
     /* next_cell fills gaps only: it votes when no rule did */
     assert_string_equal(votes_of_ctx("df.head()", STAGE_NONE, STAGE_TRAIN), "head=explore");
-    assert_string_equal(votes_of_ctx("foo(bar)", STAGE_LOAD, STAGE_TRAIN), "prev_cell=load,next_cell=train");
+    /* ... and prev_cell only where next_cell does not */
+    assert_string_equal(votes_of_ctx("foo(bar)", STAGE_LOAD, STAGE_TRAIN), "next_cell=train");
+    assert_string_equal(votes_of_ctx("foo(bar)", STAGE_LOAD, STAGE_IMPORTS), "prev_cell=load");
     assert_string_equal(votes_of_ctx("foo(bar)", STAGE_NONE, STAGE_IMPORTS), "");
     signed char v[4] = {STAGE_LOAD, STAGE_PREP, STAGE_PREP, STAGE_NONE};
     assert_int_equal(lf_majority(v, 4), STAGE_PREP);
