@@ -592,6 +592,10 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
             j->rewritten = 1;
         }
     } else if (!same) {
+        /* From here on only the file system: the checks below look paths up in a
+         * folder other threads are creating and renaming files in, and may wait on
+         * its lock (measured: access() was the longest wait inside the gate). */
+        gate_leave(gate);
         /* rename() would replace a read-only file (and root may write anything):
          * respect the mode bits ourselves. */
         if (!(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) {
@@ -605,7 +609,6 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
                     j->path);
             j->failed = 1;
         } else {
-            gate_leave(gate); /* the save may wait on the disk, not on a CPU */
             /* deferred sync (see the top of the file), unless no descriptor on the
              * file's filesystem could be had for the final syncfs */
             unsigned flags = fs_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
