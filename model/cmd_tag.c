@@ -216,9 +216,38 @@ static void held_start(struct held *h, struct rlimit *old, int threads)
     h->max = rl.rlim_cur > spare ? (size_t)(rl.rlim_cur - spare) : 0;
 }
 
-static void held_end(struct held *h, const struct rlimit *old)
+struct close_slice {
+    const int *fd;
+    size_t n;
+};
+
+static void *close_slice(void *v)
 {
-    for (size_t i = 0; i < h->n; i++) close(h->fd[i]);
+    const struct close_slice *c = v;
+    for (size_t i = 0; i < c->n; i++) close(c->fd[i]);
+    return NULL;
+}
+
+/* Closes the held files on THREADS threads: each close frees an inode and its
+ * blocks (~60 us on ext4), 0.3 s for the corpus on one thread. */
+static void held_end(struct held *h, const struct rlimit *old, int threads)
+{
+    enum { MAX_CLOSERS = 16 };
+    pthread_t tid[MAX_CLOSERS];
+    struct close_slice slice[MAX_CLOSERS];
+    int started = 0;
+    if (threads > MAX_CLOSERS) threads = MAX_CLOSERS;
+    if (h->n < 512) threads = 1;
+    size_t per = (h->n + (size_t)threads - 1) / (size_t)(threads > 0 ? threads : 1), at = 0;
+    for (int t = 1; t < threads && at + per < h->n; t++) {
+        slice[t] = (struct close_slice){h->fd + at, per};
+        if (pthread_create(&tid[t], NULL, close_slice, &slice[t])) break;
+        at += per;
+        started = t;
+    }
+    slice[0] = (struct close_slice){h->fd + at, h->n - at};
+    close_slice(&slice[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
     free(h->fd);
     h->fd = NULL;
     h->n = h->cap = 0;
@@ -900,7 +929,7 @@ int cmd_tag(int argc, char **argv)
     /* the durability of every in-place save, before any success is reported (also
      * after an interrupt: what was renamed should reach the disk) */
     r.sync_failed = sync_filesystems(&fs);
-    held_end(&held, &old_nofile); /* after the sync: the frees are not ours to wait for */
+    held_end(&held, &old_nofile, r.opt.jobs); /* after the sync: not ours to wait for */
     double secs = now() - t0;
 
     sigaction(SIGINT, &old_int, NULL);
