@@ -8,6 +8,8 @@
 # The two kernels run side by side and the rounds alternate between them, so that load
 # from elsewhere on the machine falls on both alike.  Uses the model NBSTAGE_MODEL or
 # share/default.nbsm when there is one (then every `pass` is classified and tagged).
+# NBSTAGE_KERNEL_BASE=path/to/another/nbstage-kernel adds that build (with tags) to the
+# same rotation, for a before/after comparison under the same load.
 cd "$(dirname "$0")/.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -16,6 +18,7 @@ if [ ! -x "$BIN/nbstage-kernel" ]; then echo "bench_kernel: $BIN/nbstage-kernel 
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 NBSTAGE_KERNEL="$(cd "$BIN" && pwd)/nbstage-kernel" JUPYTER_PATH="$tmp" N_EXEC=$N_EXEC \
+NBSTAGE_KERNEL_BASE=${NBSTAGE_KERNEL_BASE:+$(realpath "$NBSTAGE_KERNEL_BASE")} \
 "$PYTHON" - "$tmp" <<'PY'
 import json, os, statistics, sys, time
 from pathlib import Path
@@ -27,15 +30,19 @@ model = model if Path(model).is_file() else None
 # nbs-bench: the stage kernel as shipped (with the model when there is one);
 # nbs-relay: the same without a model (relay only), to tell the relay's cost from the tag's.
 variants = {"nbs-bench": model, "nbs-relay": None} if model else {"nbs-bench": None}
+base = os.environ.get("NBSTAGE_KERNEL_BASE")
+if base:
+    variants["nbs-base"] = model
 for name, m in variants.items():
-    spec = {"argv": [os.environ["NBSTAGE_KERNEL"], "-f", "{connection_file}"],
+    prog = base if name == "nbs-base" else os.environ["NBSTAGE_KERNEL"]
+    spec = {"argv": [prog, "-f", "{connection_file}"],
             "display_name": name, "language": "python",
             "env": {"NBSTAGE_MODEL": m or "/nonexistent/no-model.nbsm"}}
     (tmp / "kernels" / name).mkdir(parents=True)
     (tmp / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
 NAMES = ["python3"] + list(variants)
 LABEL = {"python3": "ipykernel alone", "nbs-bench": "proxy" + (" + tags" if model else " (no model)"),
-         "nbs-relay": "proxy, relay only"}
+         "nbs-relay": "proxy, relay only", "nbs-base": f"proxy + tags, base build {base}"}
 N = int(os.environ["N_EXEC"])
 
 

@@ -1,7 +1,9 @@
 /* proxy.c — the relay loop between Jupyter and the wrapped kernel (see proxy.h).
  *
- * One thread polls everything; the heartbeat is echoed by zmq_proxy in its own thread
- * and classification runs in kernel/classify_worker.c.  Frames are moved as zmq_msg_t
+ * One thread polls everything (poll(2) on the sockets' ZMQ_FDs, see proxy_run); the
+ * heartbeat is echoed by zmq_proxy in its own thread.  Short cells are classified here
+ * once their request is on its way to the child, longer ones in
+ * kernel/classify_worker.c.  Frames are moved as zmq_msg_t
  * from one socket to the other, so what is forwarded is what was received, byte for
  * byte; only the stage output and the readiness nudges are built and signed here.
  *
@@ -721,29 +723,28 @@ int proxy_run(const struct proxy_config *cfg)
          * readable exactly when something new comes; sleeping in poll(2) on the
          * ZMQ_FDs therefore misses nothing, and unlike zmq_poll it costs no
          * ZMQ_EVENTS round (two syscalls per socket, twice per call) on sockets
-         * with nothing to say. */
-        for (int again = 1; again && code < 0;) {
-            again = 0;
-            for (int i = 0; i < N_POLLED; i++) {
-                if (!px->dirty[i] || !px->polled[i]) continue;
-                if (i >= P_C_SHELL && !px->ready) continue; /* clients wait for the child */
-                px->dirty[i] = 0;
-                int drained = 1;
-                switch (i) {
-                case P_K_IOPUB: drained = relay_iopub(px); break;
-                case P_K_SHELL: drained = relay_child(px, px->k_shell, px->c_shell, SHELL); break;
-                case P_K_CONTROL: drained = relay_child(px, px->k_control, px->c_control, CONTROL); break;
-                case P_K_STDIN: drained = relay_child(px, px->k_stdin, px->c_stdin, STDIN); break;
-                case P_WORKER: drained = handle_worker(px); break;
-                case P_C_SHELL: drained = relay_client(px, px->c_shell, px->k_shell, SHELL); break;
-                case P_C_CONTROL: drained = relay_client(px, px->c_control, px->k_control, CONTROL); break;
-                case P_C_STDIN: drained = relay_client(px, px->c_stdin, px->k_stdin, STDIN); break;
-                }
-                if (!drained) px->dirty[i] = 1; /* a full batch: the others get a turn first */
+         * with nothing to say.  One pass, then poll(2) without waiting when some
+         * socket is still dirty, so that signals and deadlines are seen in a flood. */
+        for (int i = 0; i < N_POLLED; i++) {
+            if (!px->dirty[i] || !px->polled[i]) continue;
+            if (i >= P_C_SHELL && !px->ready) continue; /* clients wait for the child */
+            px->dirty[i] = 0;
+            int drained = 1;
+            switch (i) {
+            case P_K_IOPUB: drained = relay_iopub(px); break;
+            case P_K_SHELL: drained = relay_child(px, px->k_shell, px->c_shell, SHELL); break;
+            case P_K_CONTROL: drained = relay_child(px, px->k_control, px->c_control, CONTROL); break;
+            case P_K_STDIN: drained = relay_child(px, px->k_stdin, px->c_stdin, STDIN); break;
+            case P_WORKER: drained = handle_worker(px); break;
+            case P_C_SHELL: drained = relay_client(px, px->c_shell, px->k_shell, SHELL); break;
+            case P_C_CONTROL: drained = relay_client(px, px->c_control, px->k_control, CONTROL); break;
+            case P_C_STDIN: drained = relay_client(px, px->c_stdin, px->k_stdin, STDIN); break;
             }
-            for (int i = 0; i < N_POLLED; i++)
-                if (px->dirty[i] && px->polled[i] && (i < P_C_SHELL || px->ready)) again = 1;
+            if (!drained) px->dirty[i] = 1; /* a full batch: the others get a turn first */
         }
+        int busy = 0;
+        for (int i = 0; i < N_POLLED; i++)
+            if (px->dirty[i] && px->polled[i] && (i < P_C_SHELL || px->ready)) busy = 1;
         struct pollfd pfd[1 + N_POLLED];
         int map[1 + N_POLLED], n = 0;
         pfd[n] = (struct pollfd){cfg->signal_fd, POLLIN, 0}, map[n++] = -1;
@@ -755,6 +756,7 @@ int proxy_run(const struct proxy_config *cfg)
         int timeout = -1;
         if (!px->ready) timeout = next_nudge - t > 0 ? (int)(next_nudge - t) : 0;
         if (px->exiting) timeout = px->exit_deadline - t > 0 ? (int)(px->exit_deadline - t) : 0;
+        if (busy) timeout = 0;
         if (poll(pfd, n, timeout) < 0) {
             if (errno == EINTR) continue;
             logmsg("poll: %s", strerror(errno));
