@@ -86,7 +86,8 @@ run_tag() {   # run_tag LABEL DIR ARGS...: times `nbstage tag ARGS DIR`
         "$(rate "${cells:-0}" "$s")" "$(ratio "$PY_S" "$s")" "$cpu" "$(ratio "$PY_CPU" "$cpu")" \
         "$([ "${failed:-0}" = 0 ] || echo "  ($failed failed)")"
     how=$(sed -n 's/.*; \([0-9]* spliced.*\)/\1/p' "$TMP/err")
-    [ -z "$how" ] || printf '%-38s %s\n' "" "($how)"
+    us=$(awk '{ printf "user %.2f s, sys %.2f s", $1, $2 }' "$TMP/cpu")
+    printf '%-38s %s\n' "" "($us${how:+; $how})"
 }
 
 fresh j1
