@@ -566,7 +566,8 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         }
         if (fast == 0) {
             j->spliced = 1;
-            same = !changed;
+            /* as the jansson path decides it: by the bytes */
+            same = !changed || (!o->check && tf->out_len == len && !memcmp(tf->out, buf, len));
             if (!o->check) {
                 bytes = changed ? tf->out : buf;
                 outlen = changed ? tf->out_len : len;
