@@ -43,6 +43,17 @@
 
 static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
+/* The new state from the finished gate sums G. */
+static void gates_portable(const float *g, int H, float *h, float *c)
+{
+    for (int j = 0; j < H; j++) {
+        float i = sigmoidf(g[j]), f = sigmoidf(g[H + j]), cc = tanhf(g[2 * H + j]),
+              o = sigmoidf(g[3 * H + j]);
+        c[j] = f * c[j] + i * cc;
+        h[j] = o * tanhf(c[j]);
+    }
+}
+
 static void step_portable(const float *xg, const float *Wh, int H, float *h, float *c)
 {
     int G = 4 * H;
@@ -53,17 +64,40 @@ static void step_portable(const float *xg, const float *Wh, int H, float *h, flo
         const float *w = Wh + (size_t)k * G;
         for (int j = 0; j < G; j++) g[j] += hk * w[j];
     }
-    for (int j = 0; j < H; j++) {
-        float i = sigmoidf(g[j]), f = sigmoidf(g[H + j]), cc = tanhf(g[2 * H + j]),
-              o = sigmoidf(g[3 * H + j]);
-        c[j] = f * c[j] + i * cc;
-        h[j] = o * tanhf(c[j]);
-    }
+    gates_portable(g, H, h, c);
 }
 
 void infer_run_portable(const float *table, const int *ids, int n, const float *Wh, int H, float *h, float *c)
 {
     for (int t = 0; t < n; t++) step_portable(table + (size_t)ids[t] * 4 * H, Wh, H, h, c);
+}
+
+/* Each row of Wh is applied to every started cell before the next row: the same
+ * additions per sum, in the same order, as step_portable. */
+void infer_many_portable(const float *table, const int *const *ids, const int *n, int S, const float *Wh, int H,
+                         float *h, float *c)
+{
+    int G = 4 * H, maxn = 0;
+    float g[INFER_MANY_MAX][4 * 1024]; /* 64 KB at H = 1024 */
+    for (int s = 0; s < S; s++) if (n[s] > maxn) maxn = n[s];
+    for (int step = 0; step < maxn; step++) {
+        int on[INFER_MANY_MAX];
+        for (int s = 0; s < S; s++) {
+            int t = step - (maxn - n[s]); /* ends aligned: a shorter cell starts later */
+            on[s] = t >= 0;
+            if (on[s]) memcpy(g[s], table + (size_t)ids[s][t] * G, (size_t)G * sizeof *g[s]);
+        }
+        for (int k = 0; k < H; k++) {
+            const float *w = Wh + (size_t)k * G;
+            for (int s = 0; s < S; s++) {
+                if (!on[s]) continue;
+                float hk = h[(size_t)s * H + k];
+                for (int j = 0; j < G; j++) g[s][j] += hk * w[j];
+            }
+        }
+        for (int s = 0; s < S; s++)
+            if (on[s]) gates_portable(g[s], H, h + (size_t)s * H, c + (size_t)s * H);
+    }
 }
 
 /* ------------------------------------------------------------------ AVX-512, H = 64 */
@@ -180,6 +214,84 @@ AVX512 static void run_avx512_h64(const float *table, const int *ids, int n, con
     _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) _mm512_storeu_ps(h + 16 * q, hv[q]);
 }
 
+/* Four cells together: per step, for each quarter of the 256 gate columns, the 4 x 4
+ * sums (4 cells x 4 registers of 16 columns) stay in 16 registers over all 64 rows
+ * of Wh, and each row's 4 loads feed 16 FMAs (h[s][k] broadcast from memory) —
+ * a single cell's step needs one load per FMA.  Wh's rows are walked in the direction
+ * the single-cell version would walk them for these cells (same sums, same order);
+ * the gates are gates16, as there.  Cells not yet started compute on row 0 and keep
+ * their state (their start is at most a few steps away after sorting by length). */
+#define MANY_NS 4
+AVX512 static void run_many_avx512_h64(const float *table, const int *const *ids, const int *n, int S,
+                                       const float *Wh, int H, float *h, float *c)
+{
+    float hs[MANY_NS][64] __attribute__((aligned(64))), cs[MANY_NS][64] __attribute__((aligned(64)));
+    float sums[MANY_NS][256] __attribute__((aligned(64)));
+    int start[MANY_NS], maxn = 0;
+    (void)H;
+    for (int s = 0; s < S; s++) if (n[s] > maxn) maxn = n[s];
+    for (int s = 0; s < MANY_NS; s++) {
+        if (s < S) {
+            memcpy(hs[s], h + 64 * s, sizeof hs[s]);
+            memcpy(cs[s], c + 64 * s, sizeof cs[s]);
+        } else {
+            memset(hs[s], 0, sizeof hs[s]);
+            memset(cs[s], 0, sizeof cs[s]);
+        }
+        start[s] = s < S ? maxn - n[s] : maxn; /* the unused slots never start */
+    }
+    for (int step = 0; step < maxn; step++) {
+        const float *xg[MANY_NS];
+        int back = 0;
+        for (int s = 0; s < MANY_NS; s++) {
+            int t = step - start[s];
+            xg[s] = t >= 0 ? table + 256 * (size_t)ids[s][t] : table;
+            if (t >= 0) back = t & 1;
+        }
+        _Pragma("GCC unroll 1") for (int cq = 0; cq < 4; cq++) {
+            __m512 acc[MANY_NS][4];
+            _Pragma("GCC unroll 4") for (int s = 0; s < MANY_NS; s++)
+                _Pragma("GCC unroll 4") for (int b = 0; b < 4; b++)
+                    acc[s][b] = _mm512_loadu_ps(xg[s] + 64 * cq + 16 * b);
+            const float *wq = Wh + 64 * cq;
+#define MANY_ROW(k)                                                                             \
+    do {                                                                                        \
+        const float *w = wq + 256 * (k);                                                        \
+        __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16), w2 = _mm512_loadu_ps(w + 32), \
+               w3 = _mm512_loadu_ps(w + 48);                                                    \
+        _Pragma("GCC unroll 4") for (int s = 0; s < MANY_NS; s++) {                             \
+            __m512 hk = _mm512_set1_ps(hs[s][k]);                                               \
+            acc[s][0] = _mm512_fmadd_ps(hk, w0, acc[s][0]);                                     \
+            acc[s][1] = _mm512_fmadd_ps(hk, w1, acc[s][1]);                                     \
+            acc[s][2] = _mm512_fmadd_ps(hk, w2, acc[s][2]);                                     \
+            acc[s][3] = _mm512_fmadd_ps(hk, w3, acc[s][3]);                                     \
+        }                                                                                       \
+    } while (0)
+            if (back) {
+                _Pragma("GCC unroll 2") for (int k = 63; k >= 0; k--) MANY_ROW(k);
+            } else {
+                _Pragma("GCC unroll 2") for (int k = 0; k < 64; k++) MANY_ROW(k);
+            }
+#undef MANY_ROW
+            _Pragma("GCC unroll 4") for (int s = 0; s < MANY_NS; s++)
+                _Pragma("GCC unroll 4") for (int b = 0; b < 4; b++)
+                    _mm512_store_ps(sums[s] + 64 * cq + 16 * b, acc[s][b]);
+        }
+        for (int s = 0; s < MANY_NS; s++) {
+            if (step < start[s]) continue;
+            __m512 a[16];
+            _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++) a[j] = _mm512_load_ps(sums[s] + 16 * j);
+            __m512 hn[4];
+            _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hn[q] = gates16(a, q, cs[s]);
+            _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) _mm512_store_ps(hs[s] + 16 * q, hn[q]);
+        }
+    }
+    for (int s = 0; s < S; s++) {
+        memcpy(h + 64 * s, hs[s], sizeof hs[s]);
+        memcpy(c + 64 * s, cs[s], sizeof cs[s]);
+    }
+}
+
 AVX512 static void acts_avx512(const float *x, float *sig, float *tnh, int n)
 {
     const __m512 one = K(1.0f);
@@ -208,6 +320,15 @@ infer_run_fn infer_run_choose(int H, int portable)
 #endif
     (void)H;
     return infer_run_portable;
+}
+
+infer_many_fn infer_many_choose(int H, int portable)
+{
+#if defined(__x86_64__)
+    if (H == 64 && !portable && infer_step_have_avx512()) return run_many_avx512_h64;
+#endif
+    (void)H;
+    return infer_many_portable;
 }
 
 int infer_acts_avx512(const float *x, float *sig, float *tnh, int n)

@@ -23,6 +23,22 @@ void infer_run_portable(const float *table, const int *ids, int n, const float *
 /* The fastest version for H on this CPU; the portable one when PORTABLE is set. */
 infer_run_fn infer_run_choose(int H, int portable);
 
+/* Several cells advanced together, so that each row of Wh read feeds several cells'
+ * sums (a single cell's step is bound by loading Wh, not by the FMAs).  Cell s (of S,
+ * 1 <= S <= INFER_MANY_MAX) runs its N[s] steps on IDS[s] from the state in
+ * H + s*H, C + s*H (updated in place); the ends are aligned, so a shorter cell starts
+ * later.  Each cell gets exactly the fp32 operations infer_run_choose's version would
+ * do on it alone (the same sums in the same order, the same activations), provided
+ * all N[s] have the same parity: the AVX-512 walk direction follows a cell's own step
+ * count, and one walk serves all cells (other parities: ~1e-7 differences only). */
+enum { INFER_MANY_MAX = 4 };
+typedef void (*infer_many_fn)(const float *table, const int *const *ids, const int *n, int S, const float *Wh,
+                              int H, float *h, float *c);
+
+void infer_many_portable(const float *table, const int *const *ids, const int *n, int S, const float *Wh, int H,
+                         float *h, float *c);
+infer_many_fn infer_many_choose(int H, int portable);
+
 /* 1 when the AVX-512 step can run here. */
 int infer_step_have_avx512(void);
 

@@ -31,6 +31,7 @@ struct nbs_model {
     int H, G, seq_len;
     float *pad_h, *pad_c; /* (seq_len+1) x H: the state after k padding steps */
     infer_run_fn run;
+    infer_many_fn many;
     char name[32];
 };
 
@@ -62,6 +63,7 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
     m->G = 4 * m->H;
     m->seq_len = (int)mf->seq_len;
     m->run = infer_run_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
+    m->many = infer_many_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
     m->pad_h = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_h);
     m->pad_c = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_c);
     if (!m->pad_h || !m->pad_c) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
@@ -96,11 +98,14 @@ const char *model_word(const nbs_model *m, int id) { return id >= 1 && id < m->v
 
 /* ------------------------------------------------------------------ inference */
 
+static int output(const nbs_model *m, const float *h, float probs[N_STAGES]);
+
 int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_STAGES])
 {
     int H = m->H;
     float h[1024], c[1024];
     if (n > m->seq_len) { ids += n - m->seq_len; n = m->seq_len; }
+    if (n < 0) n = 0;
     memcpy(h, m->pad_h + (size_t)(m->seq_len - n) * H, (size_t)H * sizeof *h);
     memcpy(c, m->pad_c + (size_t)(m->seq_len - n) * H, (size_t)H * sizeof *c);
     if (n > 0) { /* ids out of range read the padding row */
@@ -113,6 +118,13 @@ int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_
         m->run(m->mf.table, buf, n, m->mf.Wh, H, h, c);
         if (buf != safe) free(buf);
     }
+    return output(m, h, probs);
+}
+
+/* The dense layer and softmax on a cell's last h; the argmax. */
+static int output(const nbs_model *m, const float *h, float probs[N_STAGES])
+{
+    int H = m->H;
     float z[N_STAGES], mx = -INFINITY, sum = 0;
     for (int s = 0; s < N_STAGES; s++) {
         z[s] = m->mf.bd[s];
@@ -126,6 +138,96 @@ int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_
         if (probs[s] > probs[best]) best = s;
     }
     return best;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorted by length, so that the cells run together start within a few steps of each
+ * other, and by the parity of the length first: the AVX-512 walk direction follows a
+ * cell's step count, and cells of one parity share their walks (infer_step.h). */
+void model_classify_ids_many(const nbs_model *m, const int *const *ids, const int *n, int count,
+                             float (*probs)[N_STAGES], int *best)
+{
+    enum { S = INFER_MANY_MAX };
+    int H = m->H, L = m->seq_len;
+    unsigned long long *order = count > 0 ? malloc((size_t)count * sizeof *order) : NULL;
+    int *buf = malloc((size_t)S * (size_t)(L > 0 ? L : 1) * sizeof *buf);
+    float *h = malloc((size_t)S * H * sizeof *h), *c = malloc((size_t)S * H * sizeof *c);
+    if (!order || !buf || !h || !c) { /* one at a time: the same numbers */
+        for (int i = 0; i < count; i++) best[i] = model_classify_ids(m, ids[i], n[i], probs[i]);
+        goto done;
+    }
+    for (int i = 0; i < count; i++) {
+        unsigned long long nn = (unsigned long long)(n[i] < 0 ? 0 : n[i] > L ? L : n[i]);
+        order[i] = (nn & 1) << 62 | nn << 32 | (unsigned)i;
+    }
+    qsort(order, (size_t)count, sizeof *order, cmp_u64);
+    for (int at = 0; at < count;) {
+        int g = 0, idx[S], len[S];
+        const int *rows[S];
+        while (g < S && at + g < count && (order[at + g] >> 62) == (order[at] >> 62)) g++;
+        for (int s = 0; s < g; s++) {
+            int i = idx[s] = (int)(order[at + s] & 0xffffffffu);
+            int k = len[s] = (int)(order[at + s] >> 32 & 0x3fffffff);
+            int *dst = buf + (size_t)s * L;
+            for (int t = 0; t < k; t++) {
+                const int *src = ids[i] + (n[i] - k); /* the last K ids */
+                dst[t] = src[t] < 0 || (unsigned)src[t] >= m->mf.vocab ? 0 : src[t];
+            }
+            rows[s] = dst;
+            memcpy(h + (size_t)s * H, m->pad_h + (size_t)(L - k) * H, (size_t)H * sizeof *h);
+            memcpy(c + (size_t)s * H, m->pad_c + (size_t)(L - k) * H, (size_t)H * sizeof *c);
+        }
+        m->many(m->mf.table, rows, len, g, m->mf.Wh, H, h, c);
+        for (int s = 0; s < g; s++) best[idx[s]] = output(m, h + (size_t)s * H, probs[idx[s]]);
+        at += g;
+    }
+done:
+    free(order);
+    free(buf);
+    free(h);
+    free(c);
+}
+
+void model_classify_many(const nbs_model *m, const char *const *src, const size_t *len, int count,
+                         float (*probs)[N_STAGES], int *best)
+{
+    enum { CHUNK = 256 }; /* encoded ids held at once: 120 KB */
+    int L = m ? m->seq_len : 0;
+    int *ids = m ? malloc((size_t)CHUNK * (size_t)(L > 0 ? L : 1) * sizeof *ids) : NULL;
+    if (!ids) {
+        for (int i = 0; i < count; i++) best[i] = model_classify(m, src[i], len[i], probs[i]);
+        return;
+    }
+    for (int from = 0; from < count; from += CHUNK) {
+        int k = count - from < CHUNK ? count - from : CHUNK, nrun = 0, n[CHUNK], at[CHUNK];
+        const int *rows[CHUNK];
+        float (*p)[N_STAGES] = probs + from;
+        for (int i = 0; i < k; i++) {
+            const char *s = src[from + i];
+            for (int j = 0; j < N_STAGES; j++) p[i][j] = 0;
+            best[from + i] = STAGE_NONE;
+            if (!s || pysrc_is_blank(s, len[from + i])) continue;
+            int *row = ids + (size_t)nrun * L;
+            int w = vocab_encode(&m->v, s, len[from + i], row, L);
+            if (w < 0) continue;
+            rows[nrun] = row + (L - w);
+            n[nrun] = w;
+            at[nrun++] = from + i;
+        }
+        float pr[CHUNK][N_STAGES];
+        int b[CHUNK];
+        model_classify_ids_many(m, rows, n, nrun, pr, b);
+        for (int r = 0; r < nrun; r++) {
+            memcpy(probs[at[r]], pr[r], sizeof pr[r]);
+            best[at[r]] = b[r];
+        }
+    }
+    free(ids);
 }
 
 int model_classify(const nbs_model *m, const char *src, size_t len, float probs[N_STAGES])

@@ -4,6 +4,7 @@
  * classifying one cell's source: comment stripping, tokenizing, embedding lookup
  * through the precomputed embedding x input-kernel table, 120 LSTM steps, softmax.
  * A loaded model is read-only: model_classify is safe from many threads at once.
+ * Batches: model_classify_many / model_classify_ids_many run several cells together.
  */
 #ifndef NBSTAGE_MODEL_H
 #define NBSTAGE_MODEL_H
@@ -37,6 +38,16 @@ int model_encode(const nbs_model *m, const char *src, size_t len, int *ids);
 const char *model_word(const nbs_model *m, int id);
 /* model_classify on ids already encoded: the last N ids of a cell (N <= seq_len). */
 int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_STAGES]);
+
+/* Many cells at once, each with exactly the numbers model_classify_ids gives it alone:
+ * cell i is the last N[i] ids at IDS[i]; its probabilities go to PROBS[i], its argmax
+ * to BEST[i].  Faster per cell than one at a time: cells of similar length are run
+ * together (model/infer_step.h, infer_many_fn), whatever the order given. */
+void model_classify_ids_many(const nbs_model *m, const int *const *ids, const int *n, int count,
+                             float (*probs)[N_STAGES], int *best);
+/* model_classify on COUNT sources SRC[i] of LEN[i] bytes, the same numbers. */
+void model_classify_many(const nbs_model *m, const char *const *src, const size_t *len, int count,
+                         float (*probs)[N_STAGES], int *best);
 
 /* The shipped default model: share/default.nbsm beside the program in a build tree,
  * or PREFIX/share/nbstage/default.nbsm for an installed one.  NBSTAGE_MODEL in the

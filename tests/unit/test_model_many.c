@@ -1,0 +1,258 @@
+/* test_model_many.c — batch inference (model_classify_ids_many, model_classify_many)
+ * against single-cell inference, which test_model checks against a double reference:
+ * random models (H = 64 on the AVX-512 and the portable step, H = 20), lengths 0, 1,
+ * 2, 119, 120 and longer in mixed batches of every size up to a few hundred, ids out
+ * of range; and the shipped model on a few thousand real corpus cells.  The batch path
+ * promises the same fp32 operations per cell, so the bound (1e-6) is loose: the
+ * figures are expected to be identical, and the test prints the worst difference. */
+#include "tests/unit/unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/infer_step.h"
+#include "model/lstm.h"
+#include "model/model.h"
+#include "model/modelfile.h"
+#include "model/train.h"
+#include "model/vocab.h"
+#include "nbformat/notebook.h"
+
+static unsigned long long rng_state = 0x2545F4914F6CDD1Dull;
+static unsigned next_u(void)
+{
+    rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state >> 32);
+}
+static float urand(float a) { return a * (2.0f * (float)(next_u() / 4294967296.0) - 1.0f); }
+
+static void random_params(struct lstm_params *p, int vocab, int embed, int hidden, float scale)
+{
+    int G = 4 * hidden;
+    *p = (struct lstm_params){vocab, embed, hidden, 6, NULL, NULL, NULL, NULL, NULL, NULL};
+    p->E = malloc(sizeof(float) * vocab * embed);
+    p->Wx = malloc(sizeof(float) * embed * G);
+    p->Wh = malloc(sizeof(float) * hidden * G);
+    p->b = malloc(sizeof(float) * G);
+    p->Wd = malloc(sizeof(float) * hidden * 6);
+    p->bd = malloc(sizeof(float) * 6);
+    for (int i = 0; i < vocab * embed; i++) p->E[i] = urand(scale);
+    for (int i = 0; i < embed * G; i++) p->Wx[i] = urand(scale);
+    for (int i = 0; i < hidden * G; i++) p->Wh[i] = urand(scale);
+    for (int i = 0; i < G; i++) p->b[i] = urand(0.5f);
+    for (int i = 0; i < hidden * 6; i++) p->Wd[i] = urand(1.0f);
+    for (int i = 0; i < 6; i++) p->bd[i] = urand(0.5f);
+}
+
+static void free_params(struct lstm_params *p)
+{
+    free(p->E); free(p->Wx); free(p->Wh); free(p->b); free(p->Wd); free(p->bd);
+}
+
+/* A model of P with words "w1".."w<vocab-1>", written to PATH and loaded. */
+static nbs_model *make_model(const char *path, const struct lstm_params *p, struct vocab *v)
+{
+    struct vocab_counter *vc = vocab_counter_new();
+    for (int i = 1; i < p->vocab; i++) {
+        char w[16];
+        int n = snprintf(w, sizeof w, "w%d", i);
+        for (int r = 0; r < 1 + i % 3; r++) vocab_counter_add(vc, w, (size_t)n);
+    }
+    assert_int_equal(vocab_build(vc, p->vocab, v), 0);
+    vocab_counter_free(vc);
+    char err[256];
+    assert_int_equal(modelfile_write(path, p, v, 120, "test model", err, sizeof err), 0);
+    nbs_model *m = model_load(path, err, sizeof err);
+    if (!m) fail_msg("%s", err);
+    return m;
+}
+
+/* The worst difference between the batch answers and the single-cell ones (and the
+ * argmax must agree). */
+static double compare_ids(const nbs_model *m, int *const *ids, const int *n, int count)
+{
+    float (*pm)[N_STAGES] = malloc(sizeof *pm * (size_t)(count + 1));
+    int *bm = malloc(sizeof *bm * (size_t)(count + 1));
+    model_classify_ids_many(m, (const int *const *)ids, n, count, pm, bm);
+    double worst = 0;
+    for (int i = 0; i < count; i++) {
+        float p1[N_STAGES];
+        int b1 = model_classify_ids(m, ids[i], n[i], p1);
+        assert_int_equal(bm[i], b1);
+        for (int s = 0; s < N_STAGES; s++) worst = fmax(worst, fabs((double)pm[i][s] - p1[s]));
+    }
+    free(pm);
+    free(bm);
+    return worst;
+}
+
+/* Batches of random cells, lengths from a mix of edge cases and anything in 0..150. */
+static void random_batches(const char *what, int hidden, int portable)
+{
+    if (portable) setenv("NBSTAGE_PORTABLE", "1", 1);
+    char path[] = "/tmp/nbstage-test-many-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct lstm_params p;
+    random_params(&p, 300, 16, hidden, 0.3f);
+    struct vocab v;
+    nbs_model *m = make_model(path, &p, &v);
+    unsetenv("NBSTAGE_PORTABLE");
+    static const int edge[] = {0, 1, 2, 3, 119, 120, 121, 150, 64, 65};
+    enum { MAXB = 300 };
+    int *ids[MAXB], n[MAXB];
+    for (int i = 0; i < MAXB; i++) ids[i] = malloc(150 * sizeof *ids[i]);
+    double worst = 0;
+    int sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 17, 64, MAXB};
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        for (int rep = 0; rep < 3; rep++) {
+            int count = sizes[z];
+            for (int i = 0; i < count; i++) {
+                unsigned u = next_u();
+                n[i] = rep == 0 ? edge[i % 10] : rep == 1 ? (int)(u % 151) : 100 + (int)(u % 21);
+                for (int t = 0; t < 150; t++) {
+                    unsigned r = next_u() % 100;
+                    ids[i][t] = r == 0 ? -3 : r == 1 ? 300 + (int)(r % 7) : 1 + (int)(next_u() % 299);
+                }
+            }
+            worst = fmax(worst, compare_ids(m, ids, n, count));
+        }
+    }
+    /* every cell the same length, and all lengths 0..120 in one batch */
+    for (int i = 0; i < MAXB; i++) n[i] = i < 121 ? i : 120;
+    worst = fmax(worst, compare_ids(m, ids, n, MAXB));
+    for (int i = 0; i < 16; i++) n[i] = 37;
+    worst = fmax(worst, compare_ids(m, ids, n, 16));
+    printf("  %s: worst |batch - single| = %.3g\n", what, worst);
+    assert_true(worst <= 1e-6);
+    for (int i = 0; i < MAXB; i++) free(ids[i]);
+    model_free(m);
+    vocab_free(&v);
+    free_params(&p);
+    unlink(path);
+}
+
+static void random_h64(void **state) { (void)state; random_batches("H=64", 64, 0); }
+static void random_h64_portable(void **state) { (void)state; random_batches("H=64 portable", 64, 1); }
+static void random_h20(void **state) { (void)state; random_batches("H=20", 20, 0); }
+
+/* The kernels themselves, on raw states: each cell against infer_run_choose's version
+ * alone, to the bit (same-parity lengths, as model.c groups them). */
+static void kernels_bit_identical(void **state)
+{
+    (void)state;
+    enum { H = 64, G = 4 * H, V = 50 };
+    float *table = malloc(sizeof(float) * V * G), *Wh = malloc(sizeof(float) * H * G);
+    for (int i = 0; i < V * G; i++) table[i] = urand(1.0f);
+    for (int i = 0; i < H * G; i++) Wh[i] = urand(0.3f);
+    for (int portable = 0; portable < 2; portable++) {
+        infer_run_fn run = infer_run_choose(H, portable);
+        infer_many_fn many = infer_many_choose(H, portable);
+        for (int S = 1; S <= INFER_MANY_MAX; S++) {
+            int idbuf[INFER_MANY_MAX][120], n[INFER_MANY_MAX];
+            const int *rows[INFER_MANY_MAX];
+            float h[INFER_MANY_MAX * H], c[INFER_MANY_MAX * H], h1[H], c1[H];
+            for (int s = 0; s < S; s++) {
+                n[s] = 2 * (int)(next_u() % 60) + (S & 1); /* one parity per batch */
+                for (int t = 0; t < 120; t++) idbuf[s][t] = (int)(next_u() % V);
+                rows[s] = idbuf[s];
+            }
+            for (int i = 0; i < S * H; i++) { h[i] = urand(0.9f); c[i] = urand(2.0f); }
+            float h0[INFER_MANY_MAX * H], c0[INFER_MANY_MAX * H];
+            memcpy(h0, h, sizeof h);
+            memcpy(c0, c, sizeof c);
+            many(table, rows, n, S, Wh, H, h, c);
+            for (int s = 0; s < S; s++) {
+                memcpy(h1, h0 + s * H, sizeof h1);
+                memcpy(c1, c0 + s * H, sizeof c1);
+                run(table, idbuf[s], n[s], Wh, H, h1, c1);
+                assert_memory_equal(h + s * H, h1, sizeof h1);
+                assert_memory_equal(c + s * H, c1, sizeof c1);
+            }
+        }
+    }
+    free(table);
+    free(Wh);
+}
+
+/* ------------------------------------------------------------------ real cells */
+
+struct cells { char **src; size_t *len; int n, cap; };
+
+static int collect(const char *path, const char *rel, void *ctx)
+{
+    (void)rel;
+    struct cells *cs = ctx;
+    nb_error err;
+    json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS, &err);
+    if (!nb) return 0;
+    for (size_t i = 0; i < nb_cell_count(nb) && cs->n < cs->cap; i++) {
+        json_t *cell = nb_cell(nb, i);
+        const char *type = nb_cell_type(cell);
+        if (!type || strcmp(type, "code") != 0) continue;
+        size_t len;
+        char *s = nb_cell_source(cell, &len);
+        if (!s) continue;
+        cs->src[cs->n] = s;
+        cs->len[cs->n++] = len;
+    }
+    json_decref(nb);
+    return cs->n >= cs->cap; /* enough: stop the walk */
+}
+
+static void shipped_model_on_corpus_cells(void **state)
+{
+    (void)state;
+    const char *shared = unit_shared_dir();
+    char err[512];
+    nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
+    if (!shared || !m) { model_free(m); skip(); return; }
+    enum { CAP = 4000 };
+    struct cells cs = {malloc(CAP * sizeof(char *)), malloc(CAP * sizeof(size_t)), 0, CAP};
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/corpus", shared);
+    nb_walk(dir, collect, NULL, &cs);
+    assert_true(cs.n >= 3000);
+    /* the batches a JSON Lines reader would make, and an odd size; edges by hand */
+    static float pm[CAP][N_STAGES];
+    static int bm[CAP];
+    double worst = 0;
+    int lens[121] = {0};
+    for (int from = 0, chunk = 1000; from < cs.n; from += chunk, chunk = chunk == 1000 ? 333 : 1000) {
+        int k = cs.n - from < chunk ? cs.n - from : chunk;
+        model_classify_many(m, (const char *const *)cs.src + from, cs.len + from, k, pm + from, bm + from);
+    }
+    for (int i = 0; i < cs.n; i++) {
+        float p1[N_STAGES];
+        int b1 = model_classify(m, cs.src[i], cs.len[i], p1);
+        assert_int_equal(bm[i], b1);
+        for (int s = 0; s < N_STAGES; s++) worst = fmax(worst, fabs((double)pm[i][s] - p1[s]));
+        int ids[120];
+        int w = model_encode(m, cs.src[i], cs.len[i], ids);
+        if (w >= 0 && w <= 120) lens[w]++;
+    }
+    /* real cells cover the edges: 0 and 1 word(s), 119, 120 (truncated) */
+    printf("  %d corpus cells: %d of 0 words, %d of 1, %d of 119, %d of 120; worst |batch - single| = %.3g\n",
+           cs.n, lens[0], lens[1], lens[119], lens[120], worst);
+    assert_true(lens[1] > 0 && lens[120] > 0);
+    assert_true(worst <= 1e-6);
+    for (int i = 0; i < cs.n; i++) free(cs.src[i]);
+    free(cs.src);
+    free(cs.len);
+    model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kernels_bit_identical),
+        cmocka_unit_test(random_h64),
+        cmocka_unit_test(random_h64_portable),
+        cmocka_unit_test(random_h20),
+        cmocka_unit_test(shipped_model_on_corpus_cells),
+    };
+    return cmocka_run_group_tests_name("model_many", tests, NULL, NULL);
+}
