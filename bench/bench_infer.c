@@ -15,6 +15,7 @@
 #include <x86intrin.h>
 #endif
 
+#include "model/blas_core.h"
 #include "model/model.h"
 #include "model/modelfile.h"
 #include "model/train.h"
@@ -137,6 +138,9 @@ int main(int argc, char **argv)
         m = x;
     }
     printf("model %s\nload_ms %.2f\n", model_info(m), best_load * 1e3);
+    /* the OpenBLAS kernel set nbstage train would pick, for PyTorch's side */
+    const char *core = blas_core_better();
+    printf("blas_core %s\n", core ? core : "");
 
     /* one cell, one thread: 120 in-vocabulary words after tokenizing 150 */
     enum { CELLS = 512, REPS = 4000 };

@@ -29,6 +29,10 @@ MODEL=""
 get() { sed -n "s/^$1 //p" "$tmp/c.txt"; }
 NCPU=$(nproc)
 
+# PyTorch loads the same OpenBLAS: give it the kernel set the C side would choose
+# (model/blas_core.h), as bench_train.sh does, unless OPENBLAS_CORETYPE is already set.
+[ -z "$OPENBLAS_CORETYPE" ] && [ -n "$(get blas_core)" ] && { OPENBLAS_CORETYPE=$(get blas_core); export OPENBLAS_CORETYPE; }
+echo "OpenBLAS core for PyTorch: ${OPENBLAS_CORETYPE:-its own choice}"
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$PYTHON" - >"$tmp/py.txt" <<'PY' || { cat "$tmp/py.txt"; exit 1; }
 import time, numpy as np, torch
 torch.manual_seed(0)
