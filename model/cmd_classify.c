@@ -99,34 +99,32 @@ static void error_answer(struct buf *b, const char *id_json, const char *msg)
     json_decref(m);
 }
 
-/* Classifies one input line into OUT (newline included); 1 when the line was bad. */
-static int classify_line(const nbs_model *m, const char *line, size_t len, long lineno, struct buf *out)
+/* Reads one input line.  A good line gives its cell's text (*TEXT, *N; NULL for a
+ * source jansson could not join) and its id as JSON (*ID_JSON) and returns 0; a bad
+ * one gets its error answer in OUT (newline included) and returns 1. */
+static int parse_line(const char *line, size_t len, long lineno, char **text, size_t *n,
+                      char **id_json, struct buf *out)
 {
     json_error_t je;
     json_t *o = json_loadb(line, len, 0, &je);
     json_t *id = o ? json_object_get(o, "id") : NULL;
-    char *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    *text = NULL;
+    *n = 0;
     json_t *src = o ? json_object_get(o, "source") : NULL;
-    int bad = 0;
     char msg[256];
+    int bad = 1;
     if (!o || !json_is_object(o)) {
         snprintf(msg, sizeof msg, "line %ld: %s", lineno, o ? "not a JSON object" : je.text);
         error_answer(out, "null", msg);
-        bad = 1;
     } else if (!src || !(json_is_string(src) || json_is_array(src))) {
         snprintf(msg, sizeof msg, "line %ld: needs \"source\", a string or a list of strings", lineno);
-        error_answer(out, id_json ? id_json : "null", msg);
-        bad = 1;
+        error_answer(out, *id_json ? *id_json : "null", msg);
     } else {
-        size_t n;
-        char *text = nb_cell_source(o, &n);
-        float probs[N_STAGES];
-        int stage = text ? model_classify(m, text, n, probs) : STAGE_NONE;
-        answer(out, id_json ? id_json : "null", stage, probs);
-        free(text);
+        *text = nb_cell_source(o, n);
+        bad = 0;
     }
-    put(out, "\n", 1);
-    free(id_json);
+    if (bad) put(out, "\n", 1);
     json_decref(o);
     return bad;
 }
@@ -148,11 +146,37 @@ struct slice { struct chunk *c; int from, to, bad; };
 
 static void *work(void *arg)
 {
-    struct slice *s = arg;
-    for (int i = s->from; i < s->to; i++) {
-        s->c->outs[i].n = 0;
-        s->bad += classify_line(s->c->m, s->c->lines[i], s->c->lens[i], s->c->linenos[i], &s->c->outs[i]);
+    struct slice *sl = arg;
+    struct chunk *c = sl->c;
+    int k = sl->to - sl->from;
+    if (k <= 0) return NULL;
+    /* Parse the slice's lines, classify its good cells together (model_classify_many
+     * runs cells of similar length side by side), then answer in input order. */
+    char **text = calloc((size_t)k, sizeof *text), **id_json = calloc((size_t)k, sizeof *id_json);
+    size_t *n = calloc((size_t)k, sizeof *n);
+    int *good = calloc((size_t)k, sizeof *good), *best = calloc((size_t)k, sizeof *best);
+    float (*probs)[N_STAGES] = calloc((size_t)k, sizeof *probs);
+    if (!text || !id_json || !n || !good || !best || !probs) {
+        for (int i = 0; i < k; i++) c->outs[sl->from + i].oom = 1;
+        goto out;
     }
+    for (int i = 0; i < k; i++) {
+        int li = sl->from + i;
+        c->outs[li].n = 0;
+        good[i] = !parse_line(c->lines[li], c->lens[li], c->linenos[li], &text[i], &n[i], &id_json[i],
+                              &c->outs[li]);
+        sl->bad += !good[i];
+    }
+    model_classify_many(c->m, (const char *const *)text, n, k, probs, best);
+    for (int i = 0; i < k; i++) {
+        if (!good[i]) continue;
+        struct buf *o = &c->outs[sl->from + i];
+        answer(o, id_json[i] ? id_json[i] : "null", text[i] ? best[i] : STAGE_NONE, probs[i]);
+        put(o, "\n", 1);
+    }
+out:
+    for (int i = 0; text && id_json && i < k; i++) { free(text[i]); free(id_json[i]); }
+    free(text), free(id_json), free(n), free(good), free(best), free(probs);
     return NULL;
 }
 
