@@ -5,7 +5,7 @@
  * next level's indent, before '}' or ']' "\n" and this level's, "{}" and "[]" when
  * empty, ": " after a key.  Keys must be strictly increasing (that also rules out
  * duplicates, which jansson would refuse).  Strings: strict UTF-8 (jansson's rules,
- * as in cellscan.c) and only the escapes Python's json.dumps writes with
+ * jsonbytes.h) and only the escapes Python's json.dumps writes with
  * ensure_ascii=False.  Numbers: integers as "%lld" prints them (no "-0", at most 18
  * digits so they surely fit), reals only when Python's repr of the double gives the
  * same text (nb_float_repr, the writer's own).  A refusal is never an error message:
@@ -16,10 +16,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
+#include "nbformat/jsonbytes.h"
 #include "nbformat/nbinternal.h"
 
 typedef const unsigned char uc;
@@ -79,74 +77,6 @@ static int item_add(struct canon_item **v, size_t *n, size_t *cap, const struct 
 
 /* ---------------------------------------------------------------- strings */
 
-/* Length of the valid UTF-8 sequence at P (P[0] >= 0x80), 0 when invalid: jansson's
- * checks, as in cellscan.c. */
-static int utf8_len(uc *p, uc *end)
-{
-    unsigned c = p[0], n;
-    if (c < 0xc2) return 0;
-    else if (c <= 0xdf) n = 2;
-    else if (c <= 0xef) n = 3;
-    else if (c <= 0xf4) n = 4;
-    else return 0;
-    if ((size_t)(end - p) < n) return 0;
-    for (unsigned i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80) return 0;
-    if (n == 3) {
-        unsigned cp = ((c & 0x0f) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
-        if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    } else if (n == 4) {
-        unsigned cp = ((c & 0x07) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) |
-                      (p[3] & 0x3fu);
-        if (cp < 0x10000 || cp > 0x10ffff) return 0;
-    }
-    return (int)n;
-}
-
-/* Printable ASCII but '"' and '\\': bytes a string holds as they are. */
-static const unsigned char plain[256] = {
-#define R8(x) x, x, x, x, x, x, x, x
-    R8(0), R8(0), R8(0), R8(0),
-    1, 1, 0, 1, 1, 1, 1, 1, R8(1), R8(1), R8(1),
-    R8(1), R8(1), R8(1), 1, 1, 1, 1, 0, 1, 1, 1,
-    R8(1), R8(1), R8(1), R8(1),
-#undef R8
-};
-
-/* Bytes from P on that need no look ('"', '\\', control, non-ASCII stop it), many
- * at a time: most of a notebook's bytes are long plain strings (base64 images,
- * outputs).  SSE2 where there is SSE2 (every x86-64): a signed "< 0x20" catches the
- * control bytes and, being negative, every byte >= 0x80 too.  Elsewhere the classic
- * has-a-zero-byte / has-a-byte-below-n tricks, 8 bytes at a time. */
-static uc *skip_plain(uc *p, uc *end)
-{
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
-                  space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
-                                                _mm_cmpeq_epi8(x, bslash)),
-                                   _mm_cmplt_epi8(x, space));
-        int m = _mm_movemask_epi8(bad);
-        if (m) return p + __builtin_ctz((unsigned)m);
-        p += 16;
-    }
-#else
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    while (end - p >= 8) {
-        uint64_t x, q, b;
-        memcpy(&x, p, 8);
-        q = x ^ (ones * '"');
-        b = x ^ (ones * '\\');
-        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & highs)
-            break; /* one of these 8 (the table finds which) */
-        p += 8;
-    }
-#endif
-    return p;
-}
-
 static int hexval(unsigned c)
 {
     if (c >= '0' && c <= '9') return (int)(c - '0');
@@ -162,14 +92,13 @@ static int string(scanner *q, int decode, int *esc)
     uc *p = q->p + 1, *end = q->end, *run = p;
     int had_esc = 0;
     for (;;) {
-        p = skip_plain(p, end);
-        while (p < end && plain[*p]) p++;
+        p = json_skip_plain(p, end);
         if (p >= end) return -1;
         unsigned c = *p;
         if (c == '"') break;
         if (c < 0x20) return -1;
         if (c >= 0x80) {
-            int n = utf8_len(p, end);
+            int n = json_utf8_len(p, end);
             if (!n) return -1;
             p += n;
             continue;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbformat/jsonbytes.h"
+
 typedef const unsigned char uc;
 
 typedef struct {
@@ -60,30 +62,6 @@ static int text_put(struct cellscan *s, const void *b, size_t n)
 
 /* ---------------------------------------------------------------- strings */
 
-/* Length of the valid UTF-8 sequence at P (P[0] >= 0x80), 0 when invalid: the
- * checks of jansson's utf8_check_first/utf8_check_full. */
-static int utf8_len(uc *p, uc *end)
-{
-    unsigned c = p[0], n;
-    if (c < 0xc2) return 0;
-    else if (c <= 0xdf) n = 2;
-    else if (c <= 0xef) n = 3;
-    else if (c <= 0xf4) n = 4;
-    else return 0;
-    if ((size_t)(end - p) < n) return 0;
-    for (unsigned i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80) return 0;
-    if (n == 3) {
-        unsigned cp = ((c & 0x0f) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
-        if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    } else if (n == 4) {
-        unsigned cp = ((c & 0x07) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) |
-                      (p[3] & 0x3fu);
-        if (cp < 0x10000 || cp > 0x10ffff) return 0;
-    }
-    return (int)n;
-}
-
 static int hex4(uc *p, uc *end, unsigned *v)
 {
     if (end - p < 4) return -1;
@@ -116,16 +94,6 @@ static int put_utf8(struct cellscan *s, unsigned cp)
     return text_put(s, b, n);
 }
 
-/* Bytes a string may hold without a second look: printable ASCII but '"' and '\\'. */
-static const unsigned char plain[256] = {
-#define R8(x) x, x, x, x, x, x, x, x
-    R8(0), R8(0), R8(0), R8(0),                 /* 0x00-0x1f: control characters */
-    1, 1, 0, 1, 1, 1, 1, 1, R8(1), R8(1), R8(1), /* 0x20-0x3f, '"' = 0x22 */
-    R8(1), R8(1), R8(1), 1, 1, 1, 1, 0, 1, 1, 1, /* 0x40-0x5f, '\\' = 0x5c */
-    R8(1), R8(1), R8(1), R8(1),                 /* 0x60-0x7f */
-#undef R8
-};
-
 /* The string whose opening quote is at q->p.  DECODE appends its value to s->text.
  * RAW and RAWN: the bytes between the quotes; ESC: whether a backslash was seen. */
 static int string(scanner *q, int decode, uc **raw, size_t *rawn, int *esc)
@@ -134,14 +102,13 @@ static int string(scanner *q, int decode, uc **raw, size_t *rawn, int *esc)
     struct cellscan *s = q->s;
     int had_esc = 0;
     for (;;) {
-        while (p + 4 <= end && plain[p[0]] && plain[p[1]] && plain[p[2]] && plain[p[3]]) p += 4;
-        while (p < end && plain[*p]) p++;
+        p = json_skip_plain(p, end);
         if (p >= end) return -1;
         unsigned c = *p;
         if (c == '"') break;
         if (c < 0x20) return -1;
         if (c >= 0x80) {
-            int n = utf8_len(p, end);
+            int n = json_utf8_len(p, end);
             if (!n) return -1;
             p += n;
             continue;
