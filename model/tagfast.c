@@ -333,23 +333,6 @@ static int put_meta(struct tagfast *tf, const struct canonscan *s, const struct 
 
 /* ---------------------------------------------------------------- one notebook */
 
-static int record(struct tag_result *res, size_t cell, enum tag_change kind, int old_stage,
-                  double old_conf, const struct cell_tag *want)
-{
-    struct tag_cell_change *p = realloc(res->changes, (res->n_changes + 1) * sizeof *p);
-    if (!p) return -1;
-    res->changes = p;
-    p[res->n_changes++] = (struct tag_cell_change){
-        .cell = cell,
-        .kind = kind,
-        .old_stage = old_stage,
-        .new_stage = want->stage,
-        .old_conf = old_conf,
-        .new_conf = want->stage >= 0 ? want->confidence : -1,
-    };
-    return 0;
-}
-
 /* A model name nb_dumps would write as it is (no character to escape). */
 static int plain_name(const char *s)
 {
@@ -398,7 +381,7 @@ int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
         if (kind != TAG_SAME) {
             /* a cell without metadata would need one added: rare, left to jansson */
             if (!c->has_meta) { tag_result_free(res); memset(res, 0, sizeof *res); return 1; }
-            if (opt->record && record(res, c->index, kind, old_stage, old_conf, &want)) return -1;
+            if (opt->record && tag_result_record(res, c->index, kind, old_stage, old_conf, &want)) return -1;
             if (want_bytes) {
                 if (put(tf, buf + copied, c->meta_off - copied) || put_meta(tf, s, c, &v, &want))
                     return -1;

@@ -226,8 +226,8 @@ long tag_code_lines(const char *src, size_t len)
 
 /* ---------------------------------------------------------------- one notebook */
 
-static int record(struct tag_result *res, size_t cell, enum tag_change kind, int old_stage,
-                  double old_conf, const struct cell_tag *want)
+int tag_result_record(struct tag_result *res, size_t cell, enum tag_change kind, int old_stage,
+                      double old_conf, const struct cell_tag *want)
 {
     struct tag_cell_change *p = realloc(res->changes, (res->n_changes + 1) * sizeof *p);
     if (!p) return -1;
@@ -295,7 +295,7 @@ int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *r
         case TAG_SAME: break;
         }
         if (kind != TAG_SAME) {
-            if (opt->record && record(res, i, kind, old_stage, old_conf, &want)) return -1;
+            if (opt->record && tag_result_record(res, i, kind, old_stage, old_conf, &want)) return -1;
             if (tag_apply(cell, &want)) return -1;
         }
         /* only now: with from_outputs, WANT.model points into the output */
