@@ -371,17 +371,10 @@ int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
         double old_conf;
         int old_stage = current(&v, &old_conf);
         enum tag_change kind = compare(&v, &want);
-        switch (kind) {
-        case TAG_MISSING: res->missing++; break;
-        case TAG_STALE: res->stale++; break;
-        case TAG_REMOVE: res->removed++; break;
-        case TAG_REFRESH: res->refreshed++; break;
-        case TAG_SAME: break;
-        }
+        if (tag_result_add(res, opt->record, c->index, kind, old_stage, old_conf, &want)) return -1;
         if (kind != TAG_SAME) {
             /* a cell without metadata would need one added: rare, left to jansson */
             if (!c->has_meta) { tag_result_free(res); memset(res, 0, sizeof *res); return 1; }
-            if (opt->record && tag_result_record(res, c->index, kind, old_stage, old_conf, &want)) return -1;
             if (want_bytes) {
                 if (put(tf, buf + copied, c->meta_off - copied) || put_meta(tf, s, c, &v, &want))
                     return -1;

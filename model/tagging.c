@@ -226,9 +226,17 @@ long tag_code_lines(const char *src, size_t len)
 
 /* ---------------------------------------------------------------- one notebook */
 
-int tag_result_record(struct tag_result *res, size_t cell, enum tag_change kind, int old_stage,
-                      double old_conf, const struct cell_tag *want)
+int tag_result_add(struct tag_result *res, int record, size_t cell, enum tag_change kind,
+                   int old_stage, double old_conf, const struct cell_tag *want)
 {
+    switch (kind) {
+    case TAG_MISSING: res->missing++; break;
+    case TAG_STALE: res->stale++; break;
+    case TAG_REMOVE: res->removed++; break;
+    case TAG_REFRESH: res->refreshed++; break;
+    case TAG_SAME: return 0;
+    }
+    if (!record) return 0;
     struct tag_cell_change *p = realloc(res->changes, (res->n_changes + 1) * sizeof *p);
     if (!p) return -1;
     res->changes = p;
@@ -287,17 +295,8 @@ int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *r
         double old_conf;
         int old_stage = tag_current(cell, &old_conf);
         enum tag_change kind = tag_compare(cell, &want);
-        switch (kind) {
-        case TAG_MISSING: res->missing++; break;
-        case TAG_STALE: res->stale++; break;
-        case TAG_REMOVE: res->removed++; break;
-        case TAG_REFRESH: res->refreshed++; break;
-        case TAG_SAME: break;
-        }
-        if (kind != TAG_SAME) {
-            if (opt->record && tag_result_record(res, i, kind, old_stage, old_conf, &want)) return -1;
-            if (tag_apply(cell, &want)) return -1;
-        }
+        if (tag_result_add(res, opt->record, i, kind, old_stage, old_conf, &want)) return -1;
+        if (kind != TAG_SAME && tag_apply(cell, &want)) return -1;
         /* only now: with from_outputs, WANT.model points into the output */
         if (opt->strip_outputs) res->outputs_stripped += tag_strip_outputs(cell);
         if (want.stage == STAGE_NONE) {

@@ -103,10 +103,10 @@ struct tag_result {
  * memory.  Free RES->changes with tag_result_free. */
 int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *res);
 void tag_result_free(struct tag_result *res);
-/* Appends one change to RES->changes (the record option); both tag paths use it.
- * -1 when out of memory. */
-int tag_result_record(struct tag_result *res, size_t cell, enum tag_change kind, int old_stage,
-                      double old_conf, const struct cell_tag *want);
+/* Counts CELL's change KIND in RES and, with RECORD, appends it to RES->changes; both
+ * tag paths use it.  -1 when out of memory. */
+int tag_result_add(struct tag_result *res, int record, size_t cell, enum tag_change kind,
+                   int old_stage, double old_conf, const struct cell_tag *want);
 
 /* Findings for --check: cells whose tag is missing or stale, or blank cells with one. */
 long tag_findings(const struct tag_result *res);
