@@ -92,17 +92,9 @@ static int string(scanner *q, int decode, int *esc)
     uc *p = q->p + 1, *end = q->end, *run = p;
     int had_esc = 0;
     for (;;) {
-        p = json_skip_plain(p, end);
-        if (p >= end) return -1;
-        unsigned c = *p;
-        if (c == '"') break;
-        if (c < 0x20) return -1;
-        if (c >= 0x80) {
-            int n = json_utf8_len(p, end);
-            if (!n) return -1;
-            p += n;
-            continue;
-        }
+        p = json_scan_unescaped(p, end);
+        if (!p) return -1;
+        if (*p == '"') break;
         had_esc = 1;
         if (decode) TRY(text_put(q->s, run, (size_t)(p - run)));
         if (end - p < 2) return -1;

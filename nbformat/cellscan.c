@@ -102,17 +102,9 @@ static int string(scanner *q, int decode, uc **raw, size_t *rawn, int *esc)
     struct cellscan *s = q->s;
     int had_esc = 0;
     for (;;) {
-        p = json_skip_plain(p, end);
-        if (p >= end) return -1;
-        unsigned c = *p;
-        if (c == '"') break;
-        if (c < 0x20) return -1;
-        if (c >= 0x80) {
-            int n = json_utf8_len(p, end);
-            if (!n) return -1;
-            p += n;
-            continue;
-        }
+        p = json_scan_unescaped(p, end);
+        if (!p) return -1;
+        if (*p == '"') break;
         /* a backslash */
         had_esc = 1;
         if (decode) TRY(text_put(s, run, (size_t)(p - run)));

@@ -87,4 +87,19 @@ static inline int json_utf8_len(const unsigned char *p, const unsigned char *end
     return (int)n;
 }
 
+/* The first '"' or '\\' from P on, everything before it checked (no control byte, valid
+ * UTF-8), or NULL when a byte is invalid or END comes first: a string's unescaped run. */
+static inline const unsigned char *json_scan_unescaped(const unsigned char *p,
+                                                       const unsigned char *end)
+{
+    for (;;) {
+        p = json_skip_plain(p, end);
+        if (p >= end || *p < 0x20) return NULL;
+        if (*p < 0x80) return p; /* '"' or '\\': the only other bytes skip_plain stops at */
+        int n = json_utf8_len(p, end);
+        if (!n) return NULL;
+        p += n;
+    }
+}
+
 #endif
