@@ -10,6 +10,11 @@ const char options_usage[] =
     "                      [--tag-position top|bottom] [--no-badge] [--min-confidence P]\n"
     "A Jupyter kernel that runs the kernel NAME (default python3) as its child, relays\n"
     "every message, and tags each executed cell with its workflow stage.\n"
+    "  --tag-position top     (default) the tag is published as soon as the cell has\n"
+    "                         started and is classified: usually its first output\n"
+    "  --tag-position bottom  the tag is published when the cell is done: its last output\n"
+    "  --no-badge             no visible badge, only the stage in the output's metadata\n"
+    "  --min-confidence P     no tag when the model is less sure than P (0..1)\n"
     "Environment: NBSTAGE_WRAP, NBSTAGE_MODEL, NBSTAGE_TAG_POSITION, NBSTAGE_NO_BADGE,\n"
     "NBSTAGE_MIN_CONFIDENCE (the command line wins).\n";
 
@@ -68,6 +73,7 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
 {
     memset(o, 0, sizeof *o);
     o->wrap = "python3";
+    o->display.position_top = 1; /* early publication: off the idle's critical path */
     if (from_env(o, err, errlen)) return -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;

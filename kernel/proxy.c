@@ -7,10 +7,18 @@
  * from one socket to the other, so what is forwarded is what was received, byte for
  * byte; only the stage output and the readiness nudges are built and signed here.
  *
- * IOPub ordering: the tag must reach clients before the child's `status: idle` for its
- * request (nbclient stops collecting at the first idle).  When that idle arrives before
- * the worker has answered, it is held, and so is every iopub message after it, until
- * the answer comes; the queue is empty otherwise.
+ * IOPub ordering: the tag must reach clients after the child's `execute_input` for its
+ * request (a request the child aborts publishes none, and gets no tag) and before the
+ * child's `status: idle` for it (nbclient stops collecting at the first idle).
+ * With --tag-position top (the default) the tag goes out as soon as both the
+ * execute_input has been relayed and the cell is classified: for a short cell, that is
+ * right after the execute_input, while the child runs the cell, so that neither our
+ * building of the tag nor the client's reading of it delays the idle, and the tag is
+ * the cell's first output.  A `clear_output` for the request after that takes the tag
+ * away in every frontend, so then it goes out again before the idle.  With bottom the
+ * tag goes out at the idle, after the cell's other outputs.  Either way, when the idle
+ * arrives before the cell is classified, it is held, and so is every iopub message
+ * after it, until the answer comes; the queue is empty otherwise.
  */
 #include "kernel/proxy.h"
 
@@ -55,6 +63,7 @@ struct pending {
     struct classify_job *job; /* our reference */
     int started;              /* the child published execute_input (aborted requests are not) */
     int held;                 /* its idle waits at the front of the queue */
+    int published;            /* its tag is out (early publication), not cleared since */
 };
 
 /* The sockets the loop reads, in the order it serves them: the child's output first
@@ -69,6 +78,7 @@ struct proxy {
     void *c_shell, *c_control, *c_stdin, *c_iopub, *c_hb; /* Jupyter's side */
     void *k_shell, *k_control, *k_stdin, *k_iopub;        /* the child's side */
     struct classify_worker *worker;
+    int early; /* --tag-position top: publish each tag as soon as it may go out */
     pthread_t hb_thread;
     int hb_started;
     int ready; /* the child's iopub has answered a nudge */
@@ -258,6 +268,17 @@ static void publish_tag(struct proxy *px, const struct pending *p)
     free(hs);
 }
 
+/* Early publication: P's tag now, when its execute_input is out and its cell is
+ * classified; otherwise the worker is asked to answer when it is done (handle_worker).
+ * Only for a request whose idle has not been relayed. */
+static void publish_early(struct proxy *px, struct pending *p)
+{
+    if (!px->early || p->published || !p->started || p->held) return;
+    if (!classify_job_done(p->job) && !classify_job_wait(p->job)) return;
+    publish_tag(px, p);
+    p->published = 1;
+}
+
 enum { IOPUB_SENT, IOPUB_HELD };
 
 /* Relays one child iopub message (taken from M), holding an idle whose tag is not
@@ -272,17 +293,26 @@ static int iopub_route(struct proxy *px, struct mpart *m)
     char type[64];
     frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
     int idle = 0, input = strcmp(type, "execute_input") == 0;
+    int cleared = px->early && strcmp(type, "clear_output") == 0;
     if (strcmp(type, "status") == 0) {
         char state[16];
         frame_string(&px->views[wp.header + 3], "execution_state", state, sizeof state);
         idle = strcmp(state, "idle") == 0;
     }
-    if (idle || input) {
+    if (idle || input || cleared) {
         char parent[128];
         frame_string(&px->views[wp.header + 1], "msg_id", parent, sizeof parent);
         struct pending *p = pending_find(px, parent);
-        if (p && input) p->started = 1;
-        if (p && idle) {
+        if (p && input) {
+            p->started = 1;
+            mpart_send(px->c_iopub, m); /* the tag goes after it */
+            publish_early(px, p);
+            return IOPUB_SENT;
+        }
+        if (p && cleared) p->published = 0; /* the tag went with the outputs: again at idle */
+        if (p && idle && p->published) {
+            pending_remove(px, p);
+        } else if (p && idle) {
             /* an aborted request (never started) gets no tag */
             if (p->started && !tag_ready(px, p)) {
                 p->held = 1;
@@ -355,7 +385,9 @@ static int handle_worker(struct proxy *px)
     char id[128];
     while (classify_worker_result(px->worker, id, sizeof id) == 0) {
         struct pending *p = pending_find(px, id);
-        if (p && p->held && classify_job_done(p->job)) iopub_release(px, p);
+        if (!p || !classify_job_done(p->job)) continue;
+        if (p->held) iopub_release(px, p);
+        else publish_early(px, p); /* its idle is not out yet, wherever it waits */
     }
     return 1; /* read to EAGAIN */
 }
@@ -691,6 +723,7 @@ int proxy_run(const struct proxy_config *cfg)
     struct proxy *px = calloc(1, sizeof *px);
     if (!px) { logmsg("out of memory"); child_stop(cfg->child, 1000); return 1; }
     px->cfg = cfg;
+    px->early = cfg->display && cfg->display->position_top;
     px->key = (struct wire_key){cfg->client->key, cfg->client->key_len};
     px->ctx = zmq_ctx_new();
     char err[512];

@@ -4,8 +4,9 @@
  * echo thread), the child-side sockets (DEALERs sharing one routing id, iopub SUB),
  * the poll loop that forwards untouched frames byte for byte, signature checks on
  * client messages, the iopub readiness nudge, submitting execute_requests to the
- * classification worker and publishing each tag before the child's idle for that
- * request, and the end of life: shutdown, SIGTERM, the child dying.
+ * classification worker and publishing each tag between the child's execute_input and
+ * its idle for that request (as soon as it is classified with --tag-position top, at
+ * the idle with bottom), and the end of life: shutdown, SIGTERM, the child dying.
  */
 #ifndef NBSTAGE_PROXY_H
 #define NBSTAGE_PROXY_H

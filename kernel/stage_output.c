@@ -115,21 +115,23 @@ static void sb_put_literal(struct sbuf *b, const char *s)
     sb_puts(b, "\"");
 }
 
+/* Attributes in single quotes: the HTML is carried twice, once inside the script's
+ * string literal, where a double quote costs three more bytes of escapes (\\\"). */
 static char *badge_html(int stage, const char *model)
 {
     struct sbuf b = {0};
-    sb_puts(&b, "<span class=\"nbstage-badge nbstage-");
+    sb_puts(&b, "<span class='nbstage-badge nbstage-");
     sb_puts(&b, stage_key[stage]);
-    sb_puts(&b, "\" title=\"");
+    sb_puts(&b, "' title='");
     sb_put_html(&b, stage_name[stage]);
     sb_puts(&b, " (nbstage model ");
     sb_put_html(&b, model);
-    sb_puts(&b, ")\" style=\"display:inline-block;padding:1px 8px;border-radius:10px;"
+    sb_puts(&b, ")' style='display:inline-block;padding:1px 8px;border-radius:10px;"
                 "background:");
     sb_puts(&b, stage_colour[stage]);
-    sb_puts(&b, ";color:#fff;font:600 11px/1.7 sans-serif;letter-spacing:.02em\">");
+    sb_puts(&b, ";color:#fff;font:600 11px/1.7 sans-serif;letter-spacing:.02em'>");
     sb_puts(&b, stage_key[stage]);
-    sb_puts(&b, " <span style=\"font-weight:400;opacity:.85\">\x02%</span></span>");
+    sb_puts(&b, " <span style='font-weight:400;opacity:.85'>\x02%</span></span>");
     if (b.failed) { free(b.s); return NULL; }
     return b.s;
 }
@@ -145,8 +147,8 @@ static char *badge_html(int stage, const char *model)
  * saved script again.  JS_HEAD, then w's stage, confidence and model, the badge HTML
  * and the position, then JS_TAIL. */
 static const char js_head[] =
-    "/* nbstage: the stage badge; in classic Notebook also the cell's workflow_stage and "
-    "stage: tag */\n(function(e,o){var w={stage:";
+    "/* nbstage badge; Notebook 6: cell workflow_stage, stage: tag */\n"
+    "(function(e,o){var w={stage:";
 static const char js_tail[] =
     ",el=e&&e.jquery?e[0]:e,J=window.Jupyter,n=0;"
     "if(!el)return;if(html)el.innerHTML=html;"

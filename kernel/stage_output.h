@@ -21,7 +21,8 @@
 #define STAGE_MIME "application/vnd.nbstage.stage+json"
 
 struct stage_display_options {
-    int position_top;       /* 1: badge above the cell's other outputs (via JS in Notebook 6) */
+    int position_top;       /* 1 (the kernel's default): badge above the cell's other
+                               outputs; published early, and moved by the JS in Notebook 6 */
     int no_badge;           /* 1: no visible badge; metadata only where the frontend allows */
     double min_confidence;  /* below it, show nothing (0 = always show) */
 };

@@ -6,9 +6,10 @@ and a temporary copy of the demo notebook.  tests/browser/run_notebook.mjs drive
 Debian's headless Chromium through playwright-core: opens the notebook, clicks Cell >
 Run All, waits for a stage badge under every code cell, takes a screenshot
 (tests/out/browser-demo.png) and clicks File > Save.  Then the saved file must carry
-every code cell's workflow_stage and stage: tag.  A second, small notebook on a
-kernelspec installed with --tag-position top checks that the badge moves above the
-cell's other outputs and that an older stage: tag is replaced, other tags kept.
+every code cell's workflow_stage and stage: tag, and the badges sit above the cells'
+other outputs (position top, the default).  A second, small notebook on a kernelspec
+installed with --tag-position bottom checks that the badge comes under the cell's
+other outputs and that an older stage: tag is replaced, other tags kept.
 
 Skipped only when nbstage/nbstage-kernel are not built or no model exists.
 """
@@ -68,9 +69,9 @@ def server(tmp_path_factory):
                NBSTAGE_BIN=str(BIN), NBSTAGE_DEMO_DIR=str(tmp / "work"),
                NBSTAGE_MODEL=_model(), PYTHON=PYTHON)
     (tmp / "home").mkdir()
-    # the second kernelspec, for the position-top notebook
-    r = subprocess.run([str(BIN / "nbstage"), "install-kernel", "--name", "nbstage-top",
-                        "--display-name", "stages on top", "--tag-position", "top"],
+    # the second kernelspec, for the position-bottom notebook
+    r = subprocess.run([str(BIN / "nbstage"), "install-kernel", "--name", "nbstage-bottom",
+                        "--display-name", "stages at the bottom", "--tag-position", "bottom"],
                        env=env, capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     log = open(tmp / "run-demo.log", "w")
@@ -161,8 +162,8 @@ def test_demo_run_all_badges_and_saved_metadata(server):
     assert len(report["cells"]) == 6
     _check_badges(report)
     for cell in report["cells"]:
-        # position bottom (the default): under the cell's other outputs
-        assert cell["badgePosition"] == cell["outputAreas"] - 1, cell
+        # position top (the default): above the cell's other outputs
+        assert cell["badgePosition"] == 0, cell
     assert report["dirtyBeforeSave"] is True  # the script marked the notebook changed
     # opened again: every badge is back, and nothing counts as changed
     assert report["reopened"]["badges"] == [1] * 6, report["reopened"]
@@ -187,7 +188,7 @@ def test_demo_run_all_badges_and_saved_metadata(server):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_position_top_and_an_older_stage_tag(server):
+def test_position_bottom_and_an_older_stage_tag(server):
     base, token, work, env, tmp = server
     nb = {
         "cells": [
@@ -198,21 +199,22 @@ def test_position_top_and_an_older_stage_tag(server):
             {"cell_type": "code", "execution_count": None, "id": "a2", "outputs": [],
              "metadata": {}, "source": "import os\nimport sys"},
         ],
-        "metadata": {"kernelspec": {"name": "nbstage-top", "display_name": "stages on top",
+        "metadata": {"kernelspec": {"name": "nbstage-bottom", "display_name": "stages at the bottom",
                                     "language": "python"}},
         "nbformat": 4, "nbformat_minor": 5,
     }
-    (work / "top.ipynb").write_text(json.dumps(nb))
-    report = _drive(f"{base}/notebooks/top.ipynb?token={token}", tmp / "top.png", tmp, "top")
-    assert report["kernelName"] == "nbstage-top"
+    (work / "bottom.ipynb").write_text(json.dumps(nb))
+    report = _drive(f"{base}/notebooks/bottom.ipynb?token={token}", tmp / "bottom.png", tmp,
+                    "bottom")
+    assert report["kernelName"] == "nbstage-bottom"
     _check_badges(report)
     first = report["cells"][0]
-    assert first["outputAreas"] == 3 and first["badgePosition"] == 0, first
+    assert first["outputAreas"] == 3 and first["badgePosition"] == 2, first
     stage = first["metadata"]["workflow_stage"]["stage"]
     # the stale tag is replaced where it stood; the others stay
     assert first["metadata"]["tags"] == ["keep-me", f"stage:{stage}", "also-kept"]
 
-    saved = _saved_code_cells(work / "top.ipynb")
+    saved = _saved_code_cells(work / "bottom.ipynb")
     assert saved[0]["metadata"]["tags"] == ["keep-me", f"stage:{stage}", "also-kept"]
     assert saved[0]["metadata"]["workflow_stage"]["model"] != "old"
     assert saved[1]["metadata"]["tags"] == [f"stage:{saved[1]['metadata']['workflow_stage']['stage']}"]

@@ -43,7 +43,8 @@ def specs():
                ("nbs-held", "signal", held, []), ("nbs-late", "signal", late, []),
                # options: from argv, and from the environment
                ("nbs-opts", "signal", env, ["--no-badge", "--tag-position=top"]),
-               ("nbs-min", "signal", {**env, "NBSTAGE_MIN_CONFIDENCE": "1"}, [])]
+               ("nbs-min", "signal", {**env, "NBSTAGE_MIN_CONFIDENCE": "1"}, []),
+               ("nbs-bottom", "signal", {**env, "NBSTAGE_TAG_POSITION": "bottom"}, [])]
     for name, mode, e, extra in kernels:
         (d / "kernels" / name).mkdir(parents=True)
         spec = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"] + extra,
@@ -208,8 +209,9 @@ def test_stage_output_with_the_right_parent_before_idle(kernel):
     tag = tags[0]
     assert tag["parent_header"]["msg_id"] == msg_id
     assert tag["parent_header"]["msg_type"] == "execute_request"
-    assert msgs[-1]["msg_type"] == "status" and msgs.index(tag) == len(msgs) - 2, \
-        "the tag comes just before the idle"
+    types = [m["msg_type"] for m in msgs]
+    assert types == ["status", "execute_input", "display_data", "status"], \
+        "the tag comes after the execute_input and before the idle"
     child_session = msgs[0]["header"]["session"]
     assert tag["header"]["session"] == child_session
     payload = tag["content"]["data"][STAGE_MIME]
@@ -225,6 +227,47 @@ def test_stage_output_with_the_right_parent_before_idle(kernel):
     tags2 = stage_outputs(msgs2)
     assert len(tags2) == 1 and tags2[0]["parent_header"]["msg_id"] == msg_id2
     assert tags2[0]["header"]["msg_id"] != tag["header"]["msg_id"]
+
+
+def test_tag_position_top_publishes_early_and_bottom_at_the_idle(kernel, specs, logs):
+    """top (the default): the tag goes out as soon as the cell has started (its
+    execute_input is out) and is classified.  A short cell is classified by the proxy
+    right after forwarding the request, before the child can even publish its
+    execute_input, so its tag always comes right after that execute_input, before what
+    the cell prints.  bottom: the tag goes out at the cell's idle, after its outputs.
+    Either way it comes after execute_input and before idle."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    # the last one is long enough for the worker thread: no output of its own, so its
+    # tag too follows the execute_input, whichever thread classified it and when
+    long_cell = "total = 0\n" + "total += len('a moderately long line of code')\n" * 8
+    assert len(long_cell) > 256
+    for code in ("pass", "print(1)", "for i in range(3): print(i, flush=True)", long_cell):
+        msg_id, msgs, _ = kernel.run(code)
+        types = [m["msg_type"] for m in msgs]
+        [tag] = stage_outputs(msgs)
+        i = msgs.index(tag)
+        assert types[i - 1] == "execute_input" and i < len(msgs) - 1, (code, types)
+        assert types[-1] == "status" and types[0] == "status", (code, types)
+        assert tag["parent_header"]["msg_id"] == msg_id
+        assert tag["header"]["session"] == msgs[0]["header"]["session"]
+        assert "at_top=true" in tag["content"]["data"]["application/javascript"]
+    # a clear_output in the cell takes the early tag away: it comes again before idle
+    _, msgs, _ = kernel.run("from IPython.display import clear_output\nprint(1)\nclear_output()")
+    types = [m["msg_type"] for m in msgs]
+    assert types[-3:] == ["clear_output", "display_data", "status"], types
+    assert len(stage_outputs(msgs)) == 2
+    k = Kernel("nbs-bottom", logs)
+    try:
+        for code, want in (("pass", ["status", "execute_input", "display_data", "status"]),
+                           ("print(1)", ["status", "execute_input", "stream", "display_data",
+                                         "status"])):
+            _, msgs, _ = k.run(code)
+            assert [m["msg_type"] for m in msgs] == want, code
+            [tag] = stage_outputs(msgs)
+            assert "at_top=false" in tag["content"]["data"]["application/javascript"]
+    finally:
+        k.close()
 
 
 @pytest.mark.parametrize("name", ["nbs-held", "nbs-late"])

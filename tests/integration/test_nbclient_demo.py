@@ -98,8 +98,12 @@ def test_demo_every_code_cell_is_tagged(executed):
                 if o["output_type"] == "display_data" and STAGE_MIME in o.get("data", {})]
         assert len(tags) == 1, f"code cell {i}: {len(tags)} stage outputs\n{cell['source']}"
         tag = tags[0]
-        # the tag comes after the cell's own results (position bottom, the default)
-        assert cell["outputs"][-1] is tag
+        # position top, the default: the tag goes out as soon as the cell has started
+        # and is classified.  A cell of up to 256 bytes is classified by the proxy before
+        # the child can publish anything for it, so its tag is its first output; a
+        # longer one, on the worker thread, may come after the first few.
+        if len(_text(cell["source"]).encode()) <= 256:
+            assert cell["outputs"][0] is tag, f"code cell {i}: the tag is not first"
         payload = tag["data"][STAGE_MIME]
         assert tag["metadata"]["nbstage"] == payload
         assert payload["stage"] in STAGES

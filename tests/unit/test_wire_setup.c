@@ -111,6 +111,13 @@ static void options_from_argv_and_environment(void **state)
     char err[256];
     unsetenv("NBSTAGE_WRAP");
     unsetenv("NBSTAGE_MODEL");
+    unsetenv("NBSTAGE_TAG_POSITION");
+    char *a0[] = {"k", "-f", "c.json", NULL};
+    assert_int_equal(options_parse(3, a0, &o, err, sizeof err), 0);
+    assert_int_equal(o.display.position_top, 1); /* top is the default */
+    setenv("NBSTAGE_TAG_POSITION", "bottom", 1);
+    assert_int_equal(options_parse(3, a0, &o, err, sizeof err), 0);
+    assert_int_equal(o.display.position_top, 0);
     setenv("NBSTAGE_TAG_POSITION", "top", 1);
     setenv("NBSTAGE_MIN_CONFIDENCE", "0.5", 1);
     char *a1[] = {"k", "-f", "c.json", NULL};
