@@ -145,6 +145,33 @@ int classcache_classify(struct classcache *c, const char *src, size_t len, float
     return stage;
 }
 
+int classcache_lookup(struct classcache *c, const char *src, size_t len, float *prob)
+{
+    uint64_t h = hash_bytes(src, len);
+    pthread_mutex_lock(&c->lock);
+    struct entry *e = find(c, h, src, len);
+    int stage = e->hash ? e->stage : CLASSCACHE_ABSENT;
+    if (e->hash) *prob = e->prob;
+    pthread_mutex_unlock(&c->lock);
+    return stage;
+}
+
+void classcache_store(struct classcache *c, const char *src, size_t len, int stage, float prob)
+{
+    uint64_t h = hash_bytes(src, len);
+    pthread_mutex_lock(&c->lock);
+    insert(c, h, src, len, stage, prob);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void classcache_count(struct classcache *c, long hits, long misses)
+{
+    pthread_mutex_lock(&c->lock);
+    c->hits += hits;
+    c->misses += misses;
+    pthread_mutex_unlock(&c->lock);
+}
+
 void classcache_stats(const struct classcache *c, long *hits, long *misses)
 {
     *hits = c ? c->hits : 0;

@@ -28,6 +28,16 @@ void classcache_free(struct classcache *c);
  * with probs[stage] in *PROB (0 for STAGE_NONE). */
 int classcache_classify(struct classcache *c, const char *src, size_t len, float *prob);
 
+/* The pieces of classcache_classify, for callers that classify many sources together
+ * (model/tagbatch.h).  classcache_lookup: the stored stage (prob in *PROB), or
+ * CLASSCACHE_ABSENT; counts nothing.  classcache_store: keeps what model_classify
+ * gave for SRC (nothing if already there or past the bound).  classcache_count: adds
+ * to the hit and miss counts. */
+#define CLASSCACHE_ABSENT (-100)
+int classcache_lookup(struct classcache *c, const char *src, size_t len, float *prob);
+void classcache_store(struct classcache *c, const char *src, size_t len, int stage, float prob);
+void classcache_count(struct classcache *c, long hits, long misses);
+
 /* Lookups answered from the cache, and sources classified. */
 void classcache_stats(const struct classcache *c, long *hits, long *misses);
 

@@ -55,6 +55,7 @@
 #include "model/classcache.h"
 #include "model/commands.h"
 #include "model/model.h"
+#include "model/tagbatch.h"
 #include "model/tagfast.h"
 #include "model/tagging.h"
 #include "model/workers.h"
@@ -290,9 +291,26 @@ struct options {
     struct held *held;   /* replaced files kept open until the end */
 };
 
+/* A notebook read and scanned ahead of its job, its cells' classifications asked
+ * for (see "Windows" below).  Reused from window to window: buffers grow once. */
+struct prep {
+    char *buf; /* the file (handed to tag_file), NULL when the read failed */
+    size_t len;
+    struct stat st;
+    int old_fd;
+    char why[512]; /* why the read failed */
+    int fast;      /* tagfast_scan's answer: 0 scanned (classifications below), 1 not
+                    * for the fast path, -1 take tagfast_notebook as without a prep */
+    struct canonscan scan;
+    int *stage; /* per code cell, filled by tagbatch_ask or tagbatch_run */
+    float *prob;
+    size_t cls_cap;
+};
+
 /* One notebook: its path, and what came of it (filled on a worker thread). */
 struct job {
     char *path;
+    struct prep *prep; /* read ahead (NULL: tag_file reads it) */
     char *out, *err; /* what to print on stdout and stderr, in order */
     size_t out_len, err_len;
     int failed, rewritten, findings, skipped;
@@ -306,6 +324,12 @@ struct run {
     size_t n, cap;
     struct progress bar;
     sem_t compute; /* -j: jobs past the gate at once */
+    /* the window being worked on (see "Windows"): jobs[first ..], pool[i] for job
+     * first + i, the classifications asked for, the bytes still to read ahead */
+    size_t first;
+    struct prep *pool;
+    struct tagbatch *batch;
+    long long budget;
     /* totals, kept by the delivering thread */
     long failed, rewritten, unchanged, with_findings, skipped, sync_failed, spliced;
     long code_cells, tagged, blank, kept, changed_cells, stripped;
@@ -395,7 +419,7 @@ static int drop_duplicates(struct run *r)
  * PATH "-" is standard input.  KEEP (may be NULL) gets the open descriptor instead of
  * its being closed (see struct held). */
 static char *read_notebook(const char *path, size_t *len, struct stat *st, char *why,
-                           size_t whylen, int *keep)
+                           size_t whylen, int *keep, long long *budget)
 {
     int is_stdin = !strcmp(path, "-");
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -417,6 +441,12 @@ static char *read_notebook(const char *path, size_t *len, struct stat *st, char 
     }
     if (!is_stdin && !S_ISREG(st->st_mode)) {
         snprintf(why, whylen, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    /* a read ahead within a window's byte budget only ("" in WHY: over it) */
+    if (budget && __atomic_sub_fetch(budget, (long long)st->st_size, __ATOMIC_RELAXED) < 0) {
+        why[0] = 0;
         close(fd);
         return NULL;
     }
@@ -535,7 +565,19 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     int is_stdin = !strcmp(j->path, "-");
     const char *name = is_stdin ? "<stdin>" : j->path;
     int in_place = !o->check && !o->dry_run && !o->output && !is_stdin, old_fd = -1;
-    char *buf = read_notebook(j->path, &len, &st, why, sizeof why, in_place ? &old_fd : NULL);
+    struct prep *prep = j->prep;
+    char *buf;
+    if (prep) { /* read ahead: the file is ours now */
+        buf = prep->buf;
+        len = prep->len;
+        st = prep->st;
+        old_fd = prep->old_fd;
+        prep->buf = NULL;
+        prep->old_fd = -1;
+        if (!buf) snprintf(why, sizeof why, "%s", prep->why);
+    } else {
+        buf = read_notebook(j->path, &len, &st, why, sizeof why, in_place ? &old_fd : NULL, NULL);
+    }
     if (!buf) {
         fprintf(err, "nbstage tag: %s: %s\n", name, why);
         j->failed = 1;
@@ -558,7 +600,13 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     if (!o->nbformat_layout) {
         struct tagfast *tf = thread_tagfast();
         int changed = 0;
-        fast = tf ? tagfast_notebook(tf, buf, len, &to, !o->check, &j->res, &changed) : 1;
+        if (!tf || (prep && prep->fast == 1)) /* (the scan said no already) */
+            fast = 1;
+        else if (prep && prep->fast == 0) /* scanned and classified ahead */
+            fast = tagfast_splice(tf, &prep->scan, buf, len, &to, prep->stage, prep->prob,
+                                  !o->check, &j->res, &changed);
+        else
+            fast = tagfast_notebook(tf, buf, len, &to, !o->check, &j->res, &changed);
         if (fast < 0) {
             fprintf(err, "nbstage tag: %s: out of memory\n", name);
             j->failed = 1;
@@ -663,13 +711,94 @@ done:
     free(buf);
 }
 
+/* ---------------------------------------------------------------- windows
+ *
+ * Windows.  The notebooks are done WINDOW_NOTEBOOKS at a time, in three steps: each
+ * is read and scanned (prepare_job, -j threads), the code cells the memo cannot
+ * answer are classified together (tagbatch_run: each distinct source once, in
+ * batches of similar length, -j threads), then each is spliced, written and
+ * reported as before (run_job).  Batching across notebooks is what makes the
+ * batched LSTM pay (model/tagbatch.h).  Memory: a window holds its files; past
+ * WINDOW_BYTES of them the rest of the window is read by run_job itself and
+ * classified one cell at a time through the memo, as is any notebook not for the
+ * fast path (jansson path), standard input and --from-outputs / --nbformat runs. */
+enum { WINDOW_NOTEBOOKS = 1024 };
+#define WINDOW_BYTES ((long long)256 << 20)
+
+static int prep_room(struct prep *p, size_t n)
+{
+    if (n <= p->cls_cap) return 0;
+    size_t cap = n < 64 ? 64 : n;
+    int *st = realloc(p->stage, cap * sizeof *st);
+    if (st) p->stage = st;
+    float *pr = realloc(p->prob, cap * sizeof *pr);
+    if (pr) p->prob = pr;
+    if (!st || !pr) return -1;
+    p->cls_cap = cap;
+    return 0;
+}
+
+static void prep_free(struct prep *p)
+{
+    canonscan_free(&p->scan);
+    free(p->stage);
+    free(p->prob);
+}
+
+/* Worker thread, first step of a window: job first + I read and scanned, its
+ * classifications asked for. */
+static void prepare_job(size_t i, void *vrun)
+{
+    struct run *r = vrun;
+    const struct options *o = &r->opt;
+    struct job *j = &r->jobs[r->first + i];
+    struct prep *p = &r->pool[i];
+    j->prep = NULL;
+    if (interrupted || !strcmp(j->path, "-")) return;
+    int in_place = !o->check && !o->dry_run && !o->output;
+    p->old_fd = -1;
+    p->buf = read_notebook(j->path, &p->len, &p->st, p->why, sizeof p->why,
+                           in_place ? &p->old_fd : NULL, &r->budget);
+    if (!p->buf && !p->why[0]) return; /* over the window's budget: run_job reads it */
+    j->prep = p;
+    if (!p->buf) return; /* the reason is reported by tag_file */
+    struct tag_options to = {.model = o->model, .cache = o->cache};
+    p->fast = tagfast_scan(&p->scan, p->buf, p->len, &to);
+    if (p->fast) return;
+    if (prep_room(p, p->scan.n)) {
+        p->fast = -1;
+        return;
+    }
+    for (size_t c = 0; c < p->scan.n; c++) {
+        const struct canon_cell *cell = &p->scan.cells[c];
+        if (tagbatch_ask(r->batch, p->scan.text + cell->src_off, cell->src_len, &p->stage[c],
+                         &p->prob[c]) < 0) {
+            /* (requests already queued still get answered, into p: harmless) */
+            p->fast = -1;
+            return;
+        }
+    }
+}
+
+static void deliver_nothing(size_t i, void *vrun)
+{
+    (void)i;
+    (void)vrun;
+}
+
 /* Worker thread: one notebook, its report into memory. */
 static void run_job(size_t i, void *vrun)
 {
     struct run *r = vrun;
-    struct job *j = &r->jobs[i];
+    struct job *j = &r->jobs[r->first + i];
     if (interrupted) {
         j->skipped = 1;
+        if (j->prep) { /* read ahead, never to be written */
+            free(j->prep->buf);
+            j->prep->buf = NULL;
+            if (j->prep->old_fd >= 0) close(j->prep->old_fd);
+            j->prep->old_fd = -1;
+        }
     } else {
         FILE *out = open_memstream(&j->out, &j->out_len);
         FILE *err = open_memstream(&j->err, &j->err_len);
@@ -697,7 +826,7 @@ static void run_job(size_t i, void *vrun)
 static void deliver(size_t i, void *vrun)
 {
     struct run *r = vrun;
-    struct job *j = &r->jobs[i];
+    struct job *j = &r->jobs[r->first + i];
     if (j->out_len) fwrite(j->out, 1, j->out_len, stdout);
     if (j->err_len || (j->failed && !j->err)) {
         /* erase the bar first so the message starts on a clean line */
@@ -917,7 +1046,35 @@ int cmd_tag(int argc, char **argv)
     sem_init(&r.compute, 0, (unsigned)r.opt.jobs);
     int writes = !r.opt.check && !r.opt.dry_run;
     held_start(&held, &old_nofile, r.opt.jobs * (writes ? WRITE_FANOUT : 1));
-    int threads = workers_run(r.opt.jobs * (writes ? WRITE_FANOUT : 1), r.n, run_job, deliver, &r);
+    int threads = 0, fanout = r.opt.jobs * (writes ? WRITE_FANOUT : 1);
+    /* read ahead and batch only where the fast path and the model are used */
+    int ahead = r.opt.model && !r.opt.nbformat_layout && !r.opt.strip_outputs;
+    size_t window = ahead ? (r.n < WINDOW_NOTEBOOKS ? r.n : WINDOW_NOTEBOOKS) : r.n;
+    if (ahead && window > 0) {
+        r.pool = calloc(window, sizeof *r.pool);
+        r.batch = tagbatch_new(r.opt.model, r.opt.cache);
+        if (!r.pool || !r.batch) { /* without: one cell at a time, the same tags */
+            free(r.pool);
+            tagbatch_free(r.batch);
+            r.pool = NULL;
+            r.batch = NULL;
+            window = r.n;
+        }
+    }
+    for (r.first = 0; r.first < r.n; r.first += window) {
+        size_t count = r.n - r.first < window ? r.n - r.first : window;
+        if (r.pool) {
+            r.budget = WINDOW_BYTES;
+            workers_run(r.opt.jobs, count, prepare_job, deliver_nothing, &r);
+            tagbatch_run(r.batch, r.opt.jobs);
+        }
+        int t = workers_run(fanout, count, run_job, deliver, &r);
+        if (t > threads) threads = t;
+    }
+    if (r.pool)
+        for (size_t i = 0; i < window; i++) prep_free(&r.pool[i]);
+    free(r.pool);
+    tagbatch_free(r.batch);
     if (threads > r.opt.jobs) threads = r.opt.jobs; /* the others only wait on saves */
     pthread_once(&tagfast_once, tagfast_key_make);
     struct tagfast *own_tf = pthread_getspecific(tagfast_key); /* jobs run here with one thread */

@@ -341,32 +341,33 @@ static int plain_name(const char *s)
     return 1;
 }
 
-int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
-                     const struct tag_options *opt, int want_bytes, struct tag_result *res,
-                     int *changed)
+int tagfast_scan(struct canonscan *s, const char *buf, size_t len, const struct tag_options *opt)
 {
-    memset(res, 0, sizeof *res);
-    *changed = 0;
     if (opt->from_outputs || opt->strip_outputs || !opt->model) return 1;
-    const char *model = model_name(opt->model);
-    if (!plain_name(model)) return 1;
-    struct canonscan *s = &tf->scan;
+    if (!plain_name(model_name(opt->model))) return 1;
     if (canonscan_run(s, buf, len)) return 1;
     struct view v;
     for (size_t i = 0; i < s->n; i++) /* before any work: all or nothing */
         if (view(s, buf, &s->cells[i], &v)) return 1;
+    return 0;
+}
+
+int tagfast_splice(struct tagfast *tf, const struct canonscan *s, const char *buf, size_t len,
+                   const struct tag_options *opt, const int *stage, const float *prob,
+                   int want_bytes, struct tag_result *res, int *changed)
+{
+    memset(res, 0, sizeof *res);
+    *changed = 0;
+    const char *model = model_name(opt->model);
+    struct view v;
     size_t copied = 0;
     tf->out_len = 0;
     for (size_t i = 0; i < s->n; i++) {
         const struct canon_cell *c = &s->cells[i];
         const char *src = s->text + c->src_off;
         res->code_cells++;
-        float p = 0, probs[N_STAGES];
-        int st = opt->cache ? classcache_classify(opt->cache, src, c->src_len, &p)
-                            : model_classify(opt->model, src, c->src_len, probs);
-        if (st >= 0 && !opt->cache) p = probs[st];
         struct cell_tag want = {.stage = STAGE_NONE};
-        if (st >= 0) want = (struct cell_tag){st, tag_round(p), model};
+        if (stage[i] >= 0) want = (struct cell_tag){stage[i], tag_round(prob[i]), model};
         view(s, buf, c, &v);
         double old_conf;
         int old_stage = current(&v, &old_conf);
@@ -394,9 +395,41 @@ int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
     return 0;
 }
 
+int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
+                     const struct tag_options *opt, int want_bytes, struct tag_result *res,
+                     int *changed)
+{
+    memset(res, 0, sizeof *res);
+    *changed = 0;
+    struct canonscan *s = &tf->scan;
+    if (tagfast_scan(s, buf, len, opt)) return 1;
+    if (s->n > tf->cls_cap) {
+        size_t cap = s->n < 64 ? 64 : s->n;
+        int *st = realloc(tf->stage, cap * sizeof *st);
+        if (st) tf->stage = st;
+        float *pr = realloc(tf->prob, cap * sizeof *pr);
+        if (pr) tf->prob = pr;
+        if (!st || !pr) return -1;
+        tf->cls_cap = cap;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        const struct canon_cell *c = &s->cells[i];
+        const char *src = s->text + c->src_off;
+        float p = 0, probs[N_STAGES];
+        int st = opt->cache ? classcache_classify(opt->cache, src, c->src_len, &p)
+                            : model_classify(opt->model, src, c->src_len, probs);
+        if (st >= 0 && !opt->cache) p = probs[st];
+        tf->stage[i] = st;
+        tf->prob[i] = p;
+    }
+    return tagfast_splice(tf, s, buf, len, opt, tf->stage, tf->prob, want_bytes, res, changed);
+}
+
 void tagfast_free(struct tagfast *tf)
 {
     canonscan_free(&tf->scan);
     free(tf->out);
+    free(tf->stage);
+    free(tf->prob);
     memset(tf, 0, sizeof *tf);
 }

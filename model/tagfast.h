@@ -26,6 +26,9 @@ struct tagfast {
     struct canonscan scan;
     char *out; /* the new bytes, when tagfast_notebook says they changed */
     size_t out_len, out_cap;
+    int *stage;   /* tagfast_notebook's classifications, one per code cell */
+    float *prob;
+    size_t cls_cap;
 };
 
 /* Tags BUF[0..LEN) as tag_notebook would tag its tree.  0: done, RES filled, and
@@ -36,5 +39,15 @@ int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
                      const struct tag_options *opt, int want_bytes, struct tag_result *res,
                      int *changed);
 void tagfast_free(struct tagfast *tf);
+
+/* tagfast_notebook in two steps, so that the classifications of many notebooks can be
+ * made together in between (model/tagbatch.h).  tagfast_scan: 0 when BUF is for this
+ * path (S then holds its code cells, s->cells[i] is cell i), 1 when not.
+ * tagfast_splice: the rest, given each code cell's stage (or STAGE_NONE) and its
+ * probability as classcache_classify gives them; returns as tagfast_notebook. */
+int tagfast_scan(struct canonscan *s, const char *buf, size_t len, const struct tag_options *opt);
+int tagfast_splice(struct tagfast *tf, const struct canonscan *s, const char *buf, size_t len,
+                   const struct tag_options *opt, const int *stage, const float *prob,
+                   int want_bytes, struct tag_result *res, int *changed);
 
 #endif

@@ -1,0 +1,198 @@
+/* tagbatch.c — a window's classifications in batches (see tagbatch.h).
+ *
+ * Distinct sources are found by sorting the requests by (length, bytes).  Thread t of
+ * T takes the distinct sources t, t+T, t+2T, ...: every thread gets a like share of
+ * short and long cells without knowing their word counts first; it encodes them and
+ * runs model_classify_ids_many on all of its non-blank ones at once, which sorts them
+ * by length itself.  Blank sources (pysrc_is_blank) and failed encodings get
+ * STAGE_NONE and zero probabilities, as in model_classify.
+ */
+#include "model/tagbatch.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbformat/pysrc.h"
+
+struct request {
+    const char *src;
+    size_t len;
+    int *stage;
+    float *prob;
+};
+
+struct tagbatch {
+    const nbs_model *model;
+    struct classcache *cache;
+    pthread_mutex_t lock;
+    struct request *q;
+    size_t n, cap;
+    long hits; /* answered by the memo in tagbatch_ask */
+};
+
+struct tagbatch *tagbatch_new(const nbs_model *m, struct classcache *cache)
+{
+    struct tagbatch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->model = m;
+    b->cache = cache;
+    pthread_mutex_init(&b->lock, NULL);
+    return b;
+}
+
+void tagbatch_free(struct tagbatch *b)
+{
+    if (!b) return;
+    pthread_mutex_destroy(&b->lock);
+    free(b->q);
+    free(b);
+}
+
+int tagbatch_ask(struct tagbatch *b, const char *src, size_t len, int *stage, float *prob)
+{
+    if (b->cache) {
+        int s = classcache_lookup(b->cache, src, len, prob);
+        if (s != CLASSCACHE_ABSENT) {
+            *stage = s;
+            pthread_mutex_lock(&b->lock);
+            b->hits++;
+            pthread_mutex_unlock(&b->lock);
+            return 1;
+        }
+    }
+    pthread_mutex_lock(&b->lock);
+    int rc = 0;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        struct request *q = realloc(b->q, cap * sizeof *q);
+        if (!q) {
+            rc = -1;
+            goto out;
+        }
+        b->q = q;
+        b->cap = cap;
+    }
+    b->q[b->n++] = (struct request){src, len, stage, prob};
+out:
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
+static int cmp_request(const void *a, const void *b)
+{
+    const struct request *x = a, *y = b;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return memcmp(x->src, y->src, x->len);
+}
+
+/* One thread's share: the distinct sources FIRST, FIRST + STEP, ... of the sorted
+ * queue; the answers go to the request at each (the caller copies them to its
+ * duplicates). */
+struct share {
+    const nbs_model *model;
+    struct request *q;
+    const size_t *distinct; /* indexes into q */
+    size_t nd, first, step;
+};
+
+static void *run_share(void *v)
+{
+    struct share *sh = v;
+    const nbs_model *m = sh->model;
+    size_t count = sh->nd > sh->first ? (sh->nd - sh->first + sh->step - 1) / sh->step : 0;
+    int L = model_seq_len(m);
+    int *ids = count ? malloc(count * (size_t)L * sizeof *ids) : NULL;
+    const int **rows = count ? malloc(count * sizeof *rows) : NULL;
+    int *n = count ? malloc(count * sizeof *n) : NULL, *best = count ? malloc(count * sizeof *best) : NULL;
+    size_t *which = count ? malloc(count * sizeof *which) : NULL;
+    float(*probs)[N_STAGES] = count ? malloc(count * sizeof *probs) : NULL;
+    if (count && (!ids || !rows || !n || !best || !which || !probs)) {
+        /* one at a time: the same numbers */
+        for (size_t d = sh->first; d < sh->nd; d += sh->step) {
+            struct request *r = &sh->q[sh->distinct[d]];
+            float p[N_STAGES];
+            *r->stage = model_classify(m, r->src, r->len, p);
+            *r->prob = *r->stage >= 0 ? p[*r->stage] : 0.0f;
+        }
+        goto done;
+    }
+    int k = 0;
+    for (size_t d = sh->first; d < sh->nd; d += sh->step) {
+        struct request *r = &sh->q[sh->distinct[d]];
+        *r->stage = STAGE_NONE;
+        *r->prob = 0;
+        if (pysrc_is_blank(r->src, r->len)) continue;
+        int *row = ids + (size_t)k * L;
+        int w = model_encode(m, r->src, r->len, row);
+        if (w < 0) continue;
+        rows[k] = row + (L - w);
+        n[k] = w;
+        which[k++] = sh->distinct[d];
+    }
+    model_classify_ids_many(m, rows, n, k, probs, best);
+    for (int i = 0; i < k; i++) {
+        struct request *r = &sh->q[which[i]];
+        *r->stage = best[i];
+        *r->prob = probs[i][best[i]];
+    }
+done:
+    free(ids);
+    free(rows);
+    free(n);
+    free(best);
+    free(which);
+    free(probs);
+    return NULL;
+}
+
+void tagbatch_run(struct tagbatch *b, int threads)
+{
+    enum { MAX_THREADS = 64 };
+    struct request *q = b->q;
+    size_t n = b->n, nd = 0;
+    long hits = b->hits;
+    size_t *distinct = n ? malloc(n * sizeof *distinct) : NULL;
+    if (n) qsort(q, n, sizeof *q, cmp_request);
+    if (n && !distinct) { /* one at a time: the same numbers */
+        for (size_t i = 0; i < n; i++) {
+            float p[N_STAGES];
+            *q[i].stage = model_classify(b->model, q[i].src, q[i].len, p);
+            *q[i].prob = *q[i].stage >= 0 ? p[*q[i].stage] : 0.0f;
+        }
+    } else if (n) {
+        for (size_t i = 0; i < n; i++)
+            if (!i || cmp_request(&q[i - 1], &q[i])) distinct[nd++] = i;
+        if (threads < 1) threads = 1;
+        if (threads > MAX_THREADS) threads = MAX_THREADS;
+        if ((size_t)threads > nd) threads = (int)nd;
+        struct share sh[MAX_THREADS];
+        pthread_t tid[MAX_THREADS];
+        int started[MAX_THREADS] = {0};
+        for (int t = 0; t < threads; t++)
+            sh[t] = (struct share){b->model, q, distinct, nd, (size_t)t, (size_t)threads};
+        for (int t = 1; t < threads; t++)
+            started[t] = !pthread_create(&tid[t], NULL, run_share, &sh[t]);
+        run_share(&sh[0]);
+        for (int t = 1; t < threads; t++) {
+            if (started[t]) pthread_join(tid[t], NULL);
+            else run_share(&sh[t]); /* no thread: its share here */
+        }
+        /* a duplicate takes the answer of the first of its run */
+        for (size_t i = 1; i < n; i++)
+            if (!cmp_request(&q[i - 1], &q[i])) {
+                *q[i].stage = *q[i - 1].stage;
+                *q[i].prob = *q[i - 1].prob;
+            }
+        hits += (long)(n - nd);
+    }
+    if (b->cache) {
+        for (size_t i = 0; i < n; i++)
+            if (!i || cmp_request(&q[i - 1], &q[i]))
+                classcache_store(b->cache, q[i].src, q[i].len, *q[i].stage, *q[i].prob);
+        classcache_count(b->cache, hits, distinct ? (long)nd : (long)n);
+    }
+    free(distinct);
+    b->n = 0;
+    b->hits = 0;
+}

@@ -1,0 +1,144 @@
+/* test_tagbatch.c — the batched classifications of `nbstage tag` (model/tagbatch.h)
+ * against model_classify one cell at a time, with the shipped model on real corpus
+ * cells: every answer bit-identical (stage and probability), whatever the thread
+ * count; duplicates, blank sources and sources the memo already holds in the same
+ * queue; the memo's counts (a source classified once, its repeats counted as hits)
+ * and its contents afterwards; an empty run. */
+#include "tests/unit/unit.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/classcache.h"
+#include "model/model.h"
+#include "model/tagbatch.h"
+#include "nbformat/notebook.h"
+
+struct cells { char **src; size_t *len; int n, cap; };
+
+static int collect(const char *path, const char *rel, void *ctx)
+{
+    (void)rel;
+    struct cells *cs = ctx;
+    nb_error err;
+    json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS, &err);
+    if (!nb) return 0;
+    for (size_t i = 0; i < nb_cell_count(nb) && cs->n < cs->cap; i++) {
+        json_t *cell = nb_cell(nb, i);
+        const char *type = nb_cell_type(cell);
+        if (!type || strcmp(type, "code") != 0) continue;
+        size_t len;
+        char *s = nb_cell_source(cell, &len);
+        if (!s) continue;
+        cs->src[cs->n] = s;
+        cs->len[cs->n++] = len;
+    }
+    json_decref(nb);
+    return cs->n >= cs->cap; /* enough: stop the walk */
+}
+
+static void batch_equals_one_at_a_time(void **state)
+{
+    (void)state;
+    const char *shared = unit_shared_dir();
+    char err[512];
+    nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
+    if (!shared || !m) { model_free(m); skip(); return; }
+    enum { CAP = 3000, ASKS = CAP + CAP / 2 + 3 };
+    struct cells cs = {malloc(CAP * sizeof(char *)), malloc(CAP * sizeof(size_t)), 0, CAP};
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/corpus", shared);
+    nb_walk(dir, collect, NULL, &cs);
+    assert_true(cs.n >= 2000);
+    /* the expected answers, one at a time */
+    static int want_stage[CAP];
+    static float want_prob[CAP];
+    for (int i = 0; i < cs.n; i++) {
+        float p[N_STAGES];
+        want_stage[i] = model_classify(m, cs.src[i], cs.len[i], p);
+        want_prob[i] = want_stage[i] >= 0 ? p[want_stage[i]] : 0.0f;
+    }
+    static const char *extra[3] = {"", "# only a comment\n", "   \n"};
+    for (int threads = 1; threads <= 3; threads += 2) {
+        struct classcache *cache = classcache_new(m);
+        struct tagbatch *b = tagbatch_new(m, cache);
+        assert_non_null(cache);
+        assert_non_null(b);
+        /* the memo knows the first 100 cells already */
+        for (int i = 0; i < 100; i++) {
+            float p;
+            classcache_classify(cache, cs.src[i], cs.len[i], &p);
+        }
+        long h0, m0;
+        classcache_stats(cache, &h0, &m0);
+        /* every cell, then every other one again (duplicates in one queue), then blanks */
+        static int got_stage[ASKS];
+        static float got_prob[ASKS];
+        int who[ASKS], n = 0, answered = 0;
+        for (int i = 0; i < cs.n; i++) who[n++] = i;
+        for (int i = 0; i < cs.n; i += 2) who[n++] = i;
+        for (int k = 0; k < 3; k++) who[n++] = -1 - k;
+        for (int a = 0; a < n; a++) {
+            got_stage[a] = 99;
+            const char *s = who[a] >= 0 ? cs.src[who[a]] : extra[-1 - who[a]];
+            size_t len = who[a] >= 0 ? cs.len[who[a]] : strlen(s);
+            int r = tagbatch_ask(b, s, len, &got_stage[a], &got_prob[a]);
+            assert_true(r == 0 || r == 1);
+            answered += r;
+        }
+        assert_true(answered >= 100); /* the memo's, at least */
+        tagbatch_run(b, threads);
+        for (int a = 0; a < n; a++) {
+            if (who[a] < 0) {
+                assert_int_equal(got_stage[a], STAGE_NONE);
+                assert_true(got_prob[a] == 0.0f);
+                continue;
+            }
+            assert_int_equal(got_stage[a], want_stage[who[a]]);
+            assert_memory_equal(&got_prob[a], &want_prob[who[a]], sizeof(float));
+        }
+        /* counts: every ask is a hit or a miss; the memo answers them all afterwards */
+        long h1, m1;
+        classcache_stats(cache, &h1, &m1);
+        assert_int_equal((h1 - h0) + (m1 - m0), n);
+        assert_true(m1 - m0 <= cs.n - 100 + 3);
+        for (int i = 0; i < cs.n; i++) {
+            float p;
+            int s = classcache_lookup(cache, cs.src[i], cs.len[i], &p);
+            assert_int_equal(s, want_stage[i]);
+            assert_memory_equal(&p, &want_prob[i], sizeof p);
+        }
+        /* an empty queue is a no-op */
+        tagbatch_run(b, threads);
+        long h2, m2;
+        classcache_stats(cache, &h2, &m2);
+        assert_int_equal(h2, h1);
+        assert_int_equal(m2, m1);
+        tagbatch_free(b);
+        classcache_free(cache);
+    }
+    /* without a memo */
+    struct tagbatch *b = tagbatch_new(m, NULL);
+    static int got[CAP];
+    static float gp[CAP];
+    for (int i = 0; i < cs.n; i++) assert_int_equal(tagbatch_ask(b, cs.src[i], cs.len[i], &got[i], &gp[i]), 0);
+    tagbatch_run(b, 2);
+    for (int i = 0; i < cs.n; i++) {
+        assert_int_equal(got[i], want_stage[i]);
+        assert_memory_equal(&gp[i], &want_prob[i], sizeof(float));
+    }
+    tagbatch_free(b);
+    for (int i = 0; i < cs.n; i++) free(cs.src[i]);
+    free(cs.src);
+    free(cs.len);
+    model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(batch_equals_one_at_a_time),
+    };
+    return cmocka_run_group_tests_name("tagbatch", tests, NULL, NULL);
+}
