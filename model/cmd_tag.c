@@ -381,35 +381,72 @@ static int cmp_keyed(const void *a, const void *b)
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
+struct ident {
+    dev_t dev;
+    ino_t ino;
+    size_t index;
+};
+
+static int cmp_ident(const void *a, const void *b)
+{
+    const struct ident *x = a, *y = b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
 /* Drops later mentions of a file already listed (`tag dir dir/a.ipynb`): two threads
- * must never write one file. */
+ * must never write one file.  Two mentions are one file when their realpaths are
+ * equal.  Found cheaply: paths whose stat gives different files cannot have equal
+ * realpaths, so only mentions that share a device and inode with another one (or
+ * any, if some stat fails) are compared by realpath, whose readlink per path
+ * component was most of the serial start of a run over the corpus. */
 static int drop_duplicates(struct run *r)
 {
     if (r->n < 2) return 0;
-    struct keyed *k = calloc(r->n, sizeof *k);
-    unsigned char *dup = calloc(r->n, 1);
-    if (!k || !dup) { free(k); free(dup); return -1; }
-    int rc = 0;
     size_t n = r->n;
-    for (size_t i = 0; i < n; i++) {
-        char *real = realpath(r->jobs[i].path, NULL);
-        k[i] = (struct keyed){real ? real : strdup(r->jobs[i].path), i};
-        if (!k[i].key) rc = -1;
+    struct keyed *k = calloc(n, sizeof *k);
+    unsigned char *dup = calloc(n, 1), *suspect = calloc(n, 1);
+    struct ident *id = calloc(n, sizeof *id);
+    if (!k || !dup || !suspect || !id) { free(k); free(dup); free(suspect); free(id); return -1; }
+    int all = 0;
+    for (size_t i = 0; i < n && !all; i++) {
+        struct stat st;
+        if (stat(r->jobs[i].path, &st)) all = 1;
+        else id[i] = (struct ident){st.st_dev, st.st_ino, i};
     }
-    if (!rc) {
-        qsort(k, r->n, sizeof *k, cmp_keyed);
-        for (size_t i = 1; i < r->n; i++)
+    if (all) {
+        memset(suspect, 1, n);
+    } else {
+        qsort(id, n, sizeof *id, cmp_ident);
+        for (size_t i = 1; i < n; i++)
+            if (id[i].dev == id[i - 1].dev && id[i].ino == id[i - 1].ino)
+                suspect[id[i].index] = suspect[id[i - 1].index] = 1;
+    }
+    int rc = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!suspect[i]) continue;
+        char *real = realpath(r->jobs[i].path, NULL);
+        k[m] = (struct keyed){real ? real : strdup(r->jobs[i].path), i};
+        if (!k[m++].key) rc = -1;
+    }
+    if (!rc && m) {
+        qsort(k, m, sizeof *k, cmp_keyed);
+        for (size_t i = 1; i < m; i++)
             if (!strcmp(k[i].key, k[i - 1].key)) dup[k[i].index] = 1;
         size_t w = 0;
-        for (size_t i = 0; i < r->n; i++) {
+        for (size_t i = 0; i < n; i++) {
             if (dup[i]) free(r->jobs[i].path);
             else r->jobs[w++] = r->jobs[i];
         }
         r->n = w;
     }
-    for (size_t i = 0; i < n; i++) free(k[i].key);
+    for (size_t i = 0; i < m; i++) free(k[i].key);
     free(k);
     free(dup);
+    free(suspect);
+    free(id);
     return rc;
 }
 
@@ -722,7 +759,7 @@ done:
  * WINDOW_BYTES of them the rest of the window is read by run_job itself and
  * classified one cell at a time through the memo, as is any notebook not for the
  * fast path (jansson path), standard input and --from-outputs / --nbformat runs. */
-enum { WINDOW_NOTEBOOKS = 1024 };
+enum { WINDOW_NOTEBOOKS = 512 };
 #define WINDOW_BYTES ((long long)256 << 20)
 
 static int prep_room(struct prep *p, size_t n)

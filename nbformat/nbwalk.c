@@ -2,7 +2,9 @@
  *
  * Owns: nb_walk: byte-order sorting (the same on every machine, whatever the locale),
  * skipping .ipynb_checkpoints and hidden folders, not following symlinked folders (no
- * loops, no duplicates), and REL, the path relative to the one given.
+ * loops, no duplicates), and REL, the path relative to the one given.  The entry
+ * types readdir gives (d_type) spare an lstat and a stat per file and folder; only
+ * symlinks and filesystems that do not fill d_type are looked at with (l)stat.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,9 +18,14 @@
 
 /* ---------------------------------------------------------------- walker */
 
+struct entry {
+    char *name;
+    unsigned char type; /* d_type */
+};
+
 static int cmp_names(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -47,7 +54,7 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
         if (on_error) on_error(path, strerror(errno), ctx);
         return 0;
     }
-    char **names = NULL;
+    struct entry *names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *de;
     int rc = 0;
@@ -56,28 +63,36 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
-            char **p = realloc(names, cap * sizeof *names);
+            struct entry *p = realloc(names, cap * sizeof *names);
             if (!p) break;
             names = p;
         }
-        if (!(names[n] = strdup(de->d_name))) break;
-        n++;
+        if (!(names[n].name = strdup(de->d_name))) break;
+        names[n++].type = de->d_type;
     }
     if (errno && on_error) on_error(path, strerror(errno), ctx);
     closedir(d);
     if (n) qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && !rc; i++) {
-        char *full = join_path(path, names[i]);
-        char *r = rel[0] ? join_path(rel, names[i]) : strdup(names[i]);
+        const char *name = names[i].name;
+        unsigned char type = names[i].type;
+        int notebook = ends_with(name, ".ipynb");
+        if (type == DT_REG && !notebook) continue; /* nothing to look at */
+        char *full = join_path(path, name);
+        char *r = rel[0] ? join_path(rel, name) : strdup(name);
         struct stat lst, st;
         if (!full || !r) {
             if (on_error) on_error(path, "out of memory", ctx);
+        } else if (type == DT_DIR) { /* as lstat would say: not a symlink */
+            if (name[0] != '.') rc = walk_dir(full, r, fn, on_error, ctx);
+        } else if (type == DT_REG) { /* a notebook, a regular file */
+            rc = fn(full, r, ctx);
         } else if (lstat(full, &lst)) {
             if (on_error) on_error(full, strerror(errno), ctx);
         } else if (S_ISDIR(lst.st_mode)) {
             /* symlinked folders are not followed: no loops, no duplicates */
-            if (names[i][0] != '.') rc = walk_dir(full, r, fn, on_error, ctx);
-        } else if (ends_with(names[i], ".ipynb")) {
+            if (name[0] != '.') rc = walk_dir(full, r, fn, on_error, ctx);
+        } else if (notebook) {
             if (stat(full, &st)) {
                 if (on_error) on_error(full, strerror(errno), ctx);
             } else if (S_ISREG(st.st_mode)) {
@@ -87,7 +102,7 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
         free(full);
         free(r);
     }
-    for (size_t i = 0; i < n; i++) free(names[i]);
+    for (size_t i = 0; i < n; i++) free(names[i].name);
     free(names);
     return rc;
 }

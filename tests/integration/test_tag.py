@@ -254,6 +254,26 @@ def test_jobs_give_the_same_bytes(model, tmp_path):
     assert {k: v[0] for k, v in a.items()} == {k: v[0] for k, v in b.items()}
 
 
+def test_one_file_named_twice_is_tagged_once(model, tmp_path):
+    """A file reached twice (named again, or through a symlink) is one job; a hard
+    link is a file of its own name: both names end up tagged."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.ipynb").write_text(make_nb(SIMPLE))
+    (d / "b.ipynb").write_text(make_nb(SIMPLE[1:]))
+    os.symlink("a.ipynb", d / "link.ipynb")
+    os.link(d / "b.ipynb", tmp_path / "hard.ipynb")
+    r = nbstage("tag", "-m", model, "-j", 2, d, d / "a.ipynb", str(d) + "/./b.ipynb",
+                tmp_path / "hard.ipynb")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"tagged {d}/a.ipynb (6 cells changed)",
+                                     f"tagged {d}/b.ipynb (5 cells changed)",
+                                     f"tagged {tmp_path}/hard.ipynb (5 cells changed)"]
+    assert "3 notebooks: 3 rewritten" in r.stderr
+    assert (d / "link.ipynb").is_symlink()
+    assert (tmp_path / "hard.ipynb").read_bytes() == (d / "b.ipynb").read_bytes()
+
+
 # ------------------------------------------------------------------ check, dry run, stale
 
 def test_check_exit_codes_and_changes_nothing(model, tmp_path):
