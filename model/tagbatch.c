@@ -4,7 +4,7 @@
  * T takes the distinct sources t, t+T, t+2T, ...: every thread gets a like share of
  * short and long cells without knowing their word counts first; it encodes them and
  * runs model_classify_ids_many on all of its non-blank ones at once, which sorts them
- * by length itself.  Blank sources (pysrc_is_blank) and failed encodings get
+ * by length itself, and stores its answers in the memo.  Blank sources (pysrc_is_blank) and failed encodings get
  * STAGE_NONE and zero probabilities, as in model_classify.
  */
 #include "model/tagbatch.h"
@@ -55,9 +55,7 @@ int tagbatch_ask(struct tagbatch *b, const char *src, size_t len, int *stage, fl
         int s = classcache_lookup(b->cache, src, len, prob);
         if (s != CLASSCACHE_ABSENT) {
             *stage = s;
-            pthread_mutex_lock(&b->lock);
-            b->hits++;
-            pthread_mutex_unlock(&b->lock);
+            __atomic_add_fetch(&b->hits, 1, __ATOMIC_RELAXED); /* (no lock for a count) */
             return 1;
         }
     }
@@ -91,6 +89,7 @@ static int cmp_request(const void *a, const void *b)
  * duplicates). */
 struct share {
     const nbs_model *model;
+    struct classcache *cache; /* each thread stores its own answers (may be NULL) */
     struct request *q;
     const size_t *distinct; /* indexes into q */
     size_t nd, first, step;
@@ -137,6 +136,11 @@ static void *run_share(void *v)
         *r->prob = probs[i][best[i]];
     }
 done:
+    if (sh->cache)
+        for (size_t d = sh->first; d < sh->nd; d += sh->step) {
+            const struct request *r = &sh->q[sh->distinct[d]];
+            classcache_store(sh->cache, r->src, r->len, *r->stage, *r->prob);
+        }
     free(ids);
     free(rows);
     free(n);
@@ -170,7 +174,7 @@ void tagbatch_run(struct tagbatch *b, int threads)
         pthread_t tid[MAX_THREADS];
         int started[MAX_THREADS] = {0};
         for (int t = 0; t < threads; t++)
-            sh[t] = (struct share){b->model, q, distinct, nd, (size_t)t, (size_t)threads};
+            sh[t] = (struct share){b->model, b->cache, q, distinct, nd, (size_t)t, (size_t)threads};
         for (int t = 1; t < threads; t++)
             started[t] = !pthread_create(&tid[t], NULL, run_share, &sh[t]);
         run_share(&sh[0]);
@@ -187,9 +191,10 @@ void tagbatch_run(struct tagbatch *b, int threads)
         hits += (long)(n - nd);
     }
     if (b->cache) {
-        for (size_t i = 0; i < n; i++)
-            if (!i || cmp_request(&q[i - 1], &q[i]))
-                classcache_store(b->cache, q[i].src, q[i].len, *q[i].stage, *q[i].prob);
+        if (n && !distinct) /* (the threads stored theirs) */
+            for (size_t i = 0; i < n; i++)
+                if (!i || cmp_request(&q[i - 1], &q[i]))
+                    classcache_store(b->cache, q[i].src, q[i].len, *q[i].stage, *q[i].prob);
         classcache_count(b->cache, hits, distinct ? (long)nd : (long)n);
     }
     free(distinct);

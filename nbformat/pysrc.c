@@ -5,7 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_ident(int c) { return isalnum(c) || c == '_' || c >= 0x80; }
+/* isalnum in the C locale (the programs never set another), without the call */
+static int is_ident(int c)
+{
+    return (unsigned)((c | 0x20) - 'a') < 26 || (unsigned)(c - '0') < 10 || c == '_' || c >= 0x80;
+}
+
+/* Bytes that may begin a string: a quote, or a prefix letter (r, b, u, f).  Any other
+ * byte is no string start whatever follows (pysrc_string_start), so the comment
+ * stripper asks only at these: it was a call and a strchr per byte of punctuation. */
+static int may_start_string(unsigned char c)
+{
+    switch (c) {
+    case '"': case '\'': case 'r': case 'R': case 'b': case 'B': case 'u': case 'U': case 'f': case 'F':
+        return 1;
+    default:
+        return 0;
+    }
+}
 
 int pysrc_string_start(const char *src, size_t len, size_t i, size_t *quote)
 {
@@ -48,7 +65,7 @@ char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len)
         char c = src[i];
         if (c == '#') {
             while (i < len && src[i] != '\n') i++;
-        } else if (pysrc_string_start(src, len, i, &q)) {
+        } else if (may_start_string((unsigned char)c) && pysrc_string_start(src, len, i, &q)) {
             size_t end = pysrc_skip_string(src, len, q);
             if (end > len) end = len;
             memcpy(out + o, src + i, end - i);
