@@ -201,12 +201,17 @@ static void hold(struct held *h, int fd, long long size)
 }
 
 /* Raises the descriptor limit for the run and sets how many may be held; OLD gets
- * the limit to restore. */
-static void held_start(struct held *h, struct rlimit *old, int threads)
+ * the limit to restore.  *AHEAD: how many notebooks are read ahead at once, each
+ * keeping its descriptor until its save (see "Windows"); lowered to half of what the
+ * limit leaves, and kept out of the held files' share. */
+static void held_start(struct held *h, struct rlimit *old, int threads, size_t *ahead)
 {
     struct rlimit rl;
     h->max = 0;
-    if (getrlimit(RLIMIT_NOFILE, old)) return;
+    if (getrlimit(RLIMIT_NOFILE, old)) {
+        *ahead = 1; /* unknown limit: no more open at once than without windows */
+        return;
+    }
     rl = *old;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) rl.rlim_cur = rl.rlim_max;
     else if (rl.rlim_max == RLIM_INFINITY) rl.rlim_cur = 1 << 20;
@@ -214,7 +219,9 @@ static void held_start(struct held *h, struct rlimit *old, int threads)
     if (setrlimit(RLIMIT_NOFILE, &rl)) rl = *old;
     /* leave room for the workers' own: a temporary and a read each, syncfs, stdio */
     rlim_t spare = 64 + 8 * (rlim_t)threads;
-    h->max = rl.rlim_cur > spare ? (size_t)(rl.rlim_cur - spare) : 0;
+    size_t left = rl.rlim_cur > spare ? (size_t)(rl.rlim_cur - spare) : 0;
+    if (*ahead > left / 2) *ahead = left / 2 ? left / 2 : 1;
+    h->max = left > *ahead ? left - *ahead : 0;
 }
 
 struct close_slice {
@@ -1082,11 +1089,12 @@ int cmd_tag(int argc, char **argv)
     progress_start(&r.bar, "tag", (long)r.n);
     sem_init(&r.compute, 0, (unsigned)r.opt.jobs);
     int writes = !r.opt.check && !r.opt.dry_run;
-    held_start(&held, &old_nofile, r.opt.jobs * (writes ? WRITE_FANOUT : 1));
     int threads = 0, fanout = r.opt.jobs * (writes ? WRITE_FANOUT : 1);
     /* read ahead and batch only where the fast path and the model are used */
     int ahead = r.opt.model && !r.opt.nbformat_layout && !r.opt.strip_outputs;
-    size_t window = ahead ? (r.n < WINDOW_NOTEBOOKS ? r.n : WINDOW_NOTEBOOKS) : r.n;
+    size_t window = ahead ? (r.n < WINDOW_NOTEBOOKS ? r.n : WINDOW_NOTEBOOKS) : 0;
+    held_start(&held, &old_nofile, fanout, &window);
+    if (!ahead || !window) window = r.n;
     if (ahead && window > 0) {
         r.pool = calloc(window, sizeof *r.pool);
         r.batch = tagbatch_new(r.opt.model, r.opt.cache);

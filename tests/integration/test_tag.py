@@ -274,6 +274,24 @@ def test_one_file_named_twice_is_tagged_once(model, tmp_path):
     assert (tmp_path / "hard.ipynb").read_bytes() == (d / "b.ipynb").read_bytes()
 
 
+def test_few_descriptors_many_notebooks(model, tmp_path):
+    """Under a low descriptor limit the run reads fewer notebooks ahead (several
+    windows of them, sources repeated across windows) and gives the same bytes."""
+    for name, limit in (("free", None), ("tight", 300)):
+        d = tmp_path / name
+        d.mkdir()
+        for k in range(200):
+            (d / f"nb{k:03}.ipynb").write_text(make_nb(SIMPLE[k % 5:] + [f"x{k} = {k}"]))
+        cmd = [str(BIN), "tag", "-q", "-m", str(model), "-j", "2", str(d)]
+        if limit:
+            cmd = ["sh", "-c", f'ulimit -n {limit} && exec "$@"', "sh", *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    a, b = snapshot(tmp_path / "free"), snapshot(tmp_path / "tight")
+    assert {k: v[0] for k, v in a.items()} == {k: v[0] for k, v in b.items()}
+    assert len(a) == 200 and all(b"stage:" in v[0] for v in a.values())
+
+
 # ------------------------------------------------------------------ check, dry run, stale
 
 def test_check_exit_codes_and_changes_nothing(model, tmp_path):
