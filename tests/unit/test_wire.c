@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernel/wire.h"
 
@@ -180,9 +181,23 @@ static void ids_are_unique_and_dates_look_like_jupyters(void **state)
     assert_int_equal(strlen(b), 40);
     assert_memory_equal(b, "nbstage-", 8);
     assert_string_not_equal(a, b + 8);
+    /* the date written digit by digit says what strftime says of the same second */
+    char before[32], after[32];
+    time_t t0 = time(NULL), t1;
+    struct tm tm;
     wire_now_iso(d);
+    t1 = time(NULL);
+    strftime(before, sizeof before, "%Y-%m-%dT%H:%M:%S", gmtime_r(&t0, &tm));
+    strftime(after, sizeof after, "%Y-%m-%dT%H:%M:%S", gmtime_r(&t1, &tm));
     assert_int_equal(strlen(d), 27);
+    assert_true(memcmp(d, before, 19) == 0 || memcmp(d, after, 19) == 0);
     assert_true(d[4] == '-' && d[10] == 'T' && d[19] == '.' && d[26] == 'Z');
+    for (int i = 20; i < 26; i++) assert_true(d[i] >= '0' && d[i] <= '9');
+    /* a prefix and a short buffer: cut, always terminated */
+    char small[12];
+    wire_new_id(small, sizeof small, "nbstage-");
+    assert_int_equal(strlen(small), 11);
+    assert_memory_equal(small, "nbstage-", 8);
 }
 
 /* The light lookup agrees with jansson wherever it answers, and answers for headers. */
