@@ -27,6 +27,7 @@
 #include "model/lstm.h"
 #include "model/modelfile.h"
 #include "model/train.h"
+#include "model/tokenizer.h"
 #include "model/vocab.h"
 
 static void usage(FILE *to)
@@ -57,6 +58,8 @@ static void usage(FILE *to)
 "  --keep-duplicates        keep exact duplicate cells\n"
 "  --vocab N                vocabulary size incl. padding (8000)\n"
 "  --seq-len N              words per cell, the last ones (120)\n"
+"  --assign-words           a word \"=\" where a statement assigns (off: the study's\n"
+"                           split turns '=' into a space; see model/tokenizer.h)\n"
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
 "  --threads N              OpenBLAS threads (number of CPUs)\n"
@@ -69,7 +72,7 @@ static void usage(FILE *to)
 struct opts {
     const char *weak, *cells, *out, *curves;
     struct train_config cfg;
-    int cap, soft, dedupe, vocab, seq_len, embed, hidden, quiet;
+    int cap, soft, dedupe, vocab, seq_len, embed, hidden, quiet, assign_words;
     double val_split, min_conf;
 };
 
@@ -367,10 +370,12 @@ static volatile sig_atomic_t stop_flag;
 static void on_sigint(int sig) { (void)sig; stop_flag = 1; }
 
 
-static int build_vocab(const struct cellvec *cv, const unsigned char *is_val, int max_ids, struct vocab *v)
+static int build_vocab(const struct cellvec *cv, const unsigned char *is_val, int max_ids,
+                       unsigned tokenize, struct vocab *v)
 {
     struct vocab_counter *vc = vocab_counter_new();
     if (!vc) return -1;
+    vocab_counter_set_tokenize(vc, tokenize);
     for (size_t i = 0; i < cv->n; i++)
         if (!is_val[i] && vocab_counter_add_source(vc, cv->v[i].src, cv->v[i].len)) {
             vocab_counter_free(vc);
@@ -433,7 +438,7 @@ int cmd_train(int argc, char **argv)
     o.cfg.threads = threads > 0 ? (int)threads : 1;
     enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
            O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
-           O_THREADS, O_CURVES };
+           O_THREADS, O_CURVES, O_ASSIGN };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"cells", required_argument, 0, O_CELLS},
         {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
@@ -446,6 +451,7 @@ int cmd_train(int argc, char **argv)
         {"embed", required_argument, 0, O_EMBED}, {"hidden", required_argument, 0, O_HIDDEN},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"curves", required_argument, 0, O_CURVES}, {"quiet", no_argument, 0, 'q'},
+        {"assign-words", no_argument, 0, O_ASSIGN},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     optind = 1;
@@ -475,6 +481,7 @@ int cmd_train(int argc, char **argv)
         case O_VAL: bad |= parse_float(optarg, 0, 0.9, &o.val_split); break;
         case O_MINCONF: bad |= parse_float(optarg, 0, 1, &o.min_conf); break;
         case O_KEEPDUP: o.dedupe = 0; break;
+        case O_ASSIGN: o.assign_words = 1; break;
         case O_TARGETS:
             if (!strcmp(optarg, "soft")) o.soft = 1;
             else if (!strcmp(optarg, "hard")) o.soft = 0;
@@ -518,16 +525,16 @@ int cmd_train(int argc, char **argv)
     size_t nval = o.val_split > 0 ? split_by_notebook(&cv, o.val_split, o.cfg.seed, is_val) : 0;
     if (nval == (size_t)-1) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     if (nval == cv.n) { fprintf(stderr, "nbstage train: no training cells left after the split\n"); goto out; }
-    if (build_vocab(&cv, is_val, o.vocab, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    if (build_vocab(&cv, is_val, o.vocab, o.assign_words ? TOKENIZE_ASSIGN_WORDS : 0, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     if (log) {
         fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu below confidence, "
                      "%zu duplicates dropped, %ld over the class cap of %d\n",
                 ws.lines, ws.abstained, ws.no_source, ws.low_conf, dups, capped, o.cap);
         fprintf(log, "train: classes before the cap:");
         for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
-        fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words, "
+        fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s, "
                      "%s targets; OpenBLAS %s kernels, %d threads\n", cv.n - nval, nval, v.n - 1,
-                o.soft ? "soft" : "hard", openblas_get_corename(), o.cfg.threads);
+                o.assign_words ? " with assignment words" : "", o.soft ? "soft" : "hard", openblas_get_corename(), o.cfg.threads);
     }
     struct train_data td, vd;
     if (make_set(&cv, is_val, 0, &v, o.seq_len, &td, &ttok, &ttgt) ||
@@ -564,10 +571,11 @@ int cmd_train(int argc, char **argv)
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
     snprintf(info, sizeof info,
              "nbstage train %s: %zu train / %zu validation cells from %s; %s targets; epochs %d of %d "
-             "(best %d, val_acc %.4f); dropout %.2f/%.2f/%.2f, batch %d, lr %g, cap %d, seed %lu%s",
+             "(best %d, val_acc %.4f); dropout %.2f/%.2f/%.2f, batch %d, lr %g, cap %d, seed %lu%s%s",
              when, cv.n - nval, nval, o.weak, o.soft ? "soft" : "hard", res.epochs_run, o.cfg.max_epochs,
              res.best_epoch, res.best_val_acc, o.cfg.spatial_dropout, o.cfg.dropout, o.cfg.recurrent_dropout,
-             o.cfg.batch, o.cfg.lr, o.cap, o.cfg.seed, res.interrupted ? "; interrupted" : "");
+             o.cfg.batch, o.cfg.lr, o.cap, o.cfg.seed, o.assign_words ? "; assignment words" : "",
+             res.interrupted ? "; interrupted" : "");
     char err[512];
     if (modelfile_write(o.out, &p, &v, o.seq_len, info, err, sizeof err)) {
         fprintf(stderr, "nbstage train: %s\n", err);

@@ -22,6 +22,7 @@
 
 #include "model/infer_step.h"
 #include "model/modelfile.h"
+#include "model/tokenizer.h"
 #include "model/vocab.h"
 #include "nbformat/pysrc.h"
 
@@ -59,6 +60,7 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, r == -2 ? "out of memory" : "bad vocabulary section");
         goto fail;
     }
+    m->v.tokenize = mf->flags & MF_ASSIGN_WORDS ? TOKENIZE_ASSIGN_WORDS : 0;
     m->H = (int)mf->hidden;
     m->G = 4 * m->H;
     m->seq_len = (int)mf->seq_len;

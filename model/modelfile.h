@@ -29,11 +29,12 @@
 #define MODELFILE_VERSION 1u
 #define MODELFILE_HEADER 128u
 
-enum { /* preprocessing flags, all set by this version's writer */
+enum { /* preprocessing flags: the first four always set by this version's writer */
     MF_LOWERCASE = 1,
     MF_STRIP_COMMENTS = 2,
     MF_PAD_PRE = 4,
     MF_TRUNCATE_PRE = 8,
+    MF_ASSIGN_WORDS = 16, /* the "=" word (tokenizer.h TOKENIZE_ASSIGN_WORDS) */
 };
 
 struct modelfile {

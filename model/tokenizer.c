@@ -74,8 +74,22 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static uint64_t classify6
 
 enum { STACK_TEXT = 8192 };
 
-static int split_lower(const char *text, size_t n, token_fn fn, void *ctx)
+/* The assignment word, padded as every word given to a token_fn is. */
+static const char assign_word[1 + TOKENIZER_PAD] = "=";
+
+/* Gives FN the assignment word for each of MARKS[*AT..N) before offset BEFORE. */
+static int emit_marks(const size_t *marks, size_t n, size_t *at, size_t before, token_fn fn, void *ctx)
 {
+    int r = 0;
+    while (!r && *at < n && marks[*at] < before) r = fn(assign_word, 1, ctx), ++*at;
+    return r;
+}
+
+/* Splits TEXT[0..N) and gives FN its words; and, when N_MARKS > 0, the assignment word
+ * at each offset of MARKS (ascending, each a separator byte) among them. */
+static int split_lower(const char *text, size_t n, const size_t *marks, size_t n_marks, token_fn fn, void *ctx)
+{
+    size_t at = 0;
     char stack_low[STACK_TEXT + TOKENIZER_PAD];
     uint64_t stack_bits[STACK_TEXT / 64];
     char *low = stack_low;
@@ -113,7 +127,8 @@ static int split_lower(const char *text, size_t n, token_fn fn, void *ctx)
         if (pending != SIZE_MAX && ends) {
             size_t e = 64 * k + (size_t)__builtin_ctzll(ends) + 1;
             ends &= ends - 1;
-            r = fn(low + pending, e - pending, ctx);
+            r = n_marks ? emit_marks(marks, n_marks, &at, pending, fn, ctx) : 0;
+            if (!r) r = fn(low + pending, e - pending, ctx);
             pending = SIZE_MAX;
         }
         while (starts && !r) {
@@ -122,20 +137,45 @@ static int split_lower(const char *text, size_t n, token_fn fn, void *ctx)
             if (!ends) { pending = st; break; }
             size_t e = 64 * k + (size_t)__builtin_ctzll(ends) + 1;
             ends &= ends - 1;
-            r = fn(low + st, e - st, ctx);
+            r = n_marks ? emit_marks(marks, n_marks, &at, st, fn, ctx) : 0;
+            if (!r) r = fn(low + st, e - st, ctx);
         }
     }
+    if (!r && n_marks) r = emit_marks(marks, n_marks, &at, SIZE_MAX, fn, ctx);
     if (low != stack_low) { free(low); free(bits); }
+    return r;
+}
+
+/* Splits TEXT (comments already gone) with the assignment words. */
+static int split_with_marks(const char *text, size_t n, token_fn fn, void *ctx)
+{
+    size_t stack_marks[64], *marks = stack_marks;
+    size_t n_marks = pysrc_assignments(text, n, marks, 64);
+    if (n_marks > 64) {
+        if (!(marks = malloc(n_marks * sizeof *marks))) return -1;
+        pysrc_assignments(text, n, marks, n_marks);
+    }
+    int r = split_lower(text, n, marks, n_marks, fn, ctx);
+    if (marks != stack_marks) free(marks);
+    return r;
+}
+
+int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx)
+{
+    const char *text = src;
+    size_t n = len;
+    char *stripped = NULL;
+    if (memchr(src, '#', len)) { /* else nothing to strip */
+        if (!(stripped = pysrc_strip_comments(src, len, &n))) return -1;
+        text = stripped;
+    }
+    int r = flags & TOKENIZE_ASSIGN_WORDS ? split_with_marks(text, n, fn, ctx)
+                                          : split_lower(text, n, NULL, 0, fn, ctx);
+    free(stripped);
     return r;
 }
 
 int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx)
 {
-    if (!memchr(src, '#', len)) return split_lower(src, len, fn, ctx); /* nothing to strip */
-    size_t n = len;
-    char *text = pysrc_strip_comments(src, len, &n);
-    if (!text) return -1;
-    int r = split_lower(text, n, fn, ctx);
-    free(text);
-    return r;
+    return tokenize_source_with(src, len, 0, fn, ctx);
 }

@@ -34,4 +34,14 @@ int tokenize_text(char *text, size_t len, token_fn fn, void *ctx);
 #define TOKENIZER_PAD 8
 int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx);
 
+/* Departures from the study's split, chosen per model (the model file records them):
+ * TOKENIZE_ASSIGN_WORDS gives the word "=" where a statement assigns (see
+ * pysrc_assignments), in its place among the other words: "df = df.dropna()" is
+ * "df = df dropna", "x == 1" stays "x 1", "f(a=1)" stays "f a 1".  Why: the study's
+ * filter turns '=' into a space, so "df.dropna()" (a look) and "df = df.dropna()" (a
+ * kept change, prep) read alike; the labeling guide tells them apart by exactly that.
+ * "=" is a filter character, so the word can never come out of the split itself. */
+enum { TOKENIZE_ASSIGN_WORDS = 1 };
+int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx);
+
 #endif

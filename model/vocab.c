@@ -153,7 +153,10 @@ struct counted {
 struct vocab_counter {
     struct counted *items; /* open addressing; word == NULL: empty */
     size_t size, used;
+    unsigned tokenize;
 };
+
+void vocab_counter_set_tokenize(struct vocab_counter *c, unsigned flags) { c->tokenize = flags; }
 
 struct vocab_counter *vocab_counter_new(void)
 {
@@ -217,7 +220,7 @@ static int count_one(const char *w, size_t len, void *ctx)
 
 int vocab_counter_add_source(struct vocab_counter *c, const char *src, size_t len)
 {
-    return tokenize_source(src, len, count_one, c) ? -1 : 0;
+    return tokenize_source_with(src, len, c->tokenize, count_one, c) ? -1 : 0;
 }
 
 static int by_rank(const void *a, const void *b)
@@ -240,6 +243,7 @@ int vocab_build(const struct vocab_counter *c, int max_ids, struct vocab *v)
     size_t bytes = 0;
     for (size_t i = 0; i < keep; i++) bytes += all[i]->len + 1;
     v->n = (int)keep + 1;
+    v->tokenize = c->tokenize;
     v->own = malloc(bytes ? bytes : 1);
     v->words = malloc((size_t)v->n * sizeof *v->words);
     if (!v->own || !v->words) { free(all); vocab_free(v); return -1; }
@@ -280,7 +284,7 @@ int vocab_encode(const struct vocab *v, const char *src, size_t len, int *ids, i
 {
     struct encoding e = {v, ids, seq_len, 0, 0};
     if (seq_len <= 0) return 0;
-    if (tokenize_source(src, len, encode_one, &e)) return -1;
+    if (tokenize_source_with(src, len, v->tokenize, encode_one, &e)) return -1;
     int n = e.seen < seq_len ? (int)e.seen : seq_len;
     if (e.seen > seq_len) {
         /* Rotate the ring so the oldest kept id comes first. */

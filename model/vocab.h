@@ -28,6 +28,7 @@ struct vocab {
     struct vocab_slot *slots; /* open addressing */
     uint32_t mask;      /* slots has mask+1 entries, a power of two */
     char *own;          /* the words' storage when the vocab owns it, else NULL */
+    unsigned tokenize;  /* tokenize_source_with flags the words were counted with */
 };
 
 /* The id of a word, 0 when it is not in the vocabulary. */
@@ -48,6 +49,9 @@ struct vocab_counter;
 struct vocab_counter *vocab_counter_new(void);
 void vocab_counter_free(struct vocab_counter *c);
 int vocab_counter_add(struct vocab_counter *c, const char *w, size_t len); /* -1: OOM */
+/* The tokenize_source_with flags for vocab_counter_add_source (default 0, the study's
+ * split); a vocabulary built from C encodes with the same. */
+void vocab_counter_set_tokenize(struct vocab_counter *c, unsigned flags);
 /* Tokenizes SRC (model/tokenizer.h) and counts its words.  -1: out of memory. */
 int vocab_counter_add_source(struct vocab_counter *c, const char *src, size_t len);
 size_t vocab_counter_distinct(const struct vocab_counter *c);

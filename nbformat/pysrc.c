@@ -83,6 +83,50 @@ char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len)
     return out;
 }
 
+size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
+{
+    size_t n = 0, i = 0, q;
+    int depth = 0, line_start = 1;
+    while (i < len) {
+        unsigned char c = (unsigned char)src[i];
+        if (line_start) { /* a statement's first byte: a magic or a shell line? */
+            while (i < len && (src[i] == ' ' || src[i] == '\t')) i++;
+            line_start = 0;
+            if (i < len && (src[i] == '%' || src[i] == '!' || src[i] == '?'))
+                while (i < len && src[i] != '\n') i++;
+            continue;
+        }
+        if (c == '\n') {
+            line_start = depth == 0; /* inside brackets a line goes on the statement */
+            i++;
+        } else if (c == '#') {
+            while (i < len && src[i] != '\n') i++;
+        } else if (may_start_string(c) && pysrc_string_start(src, len, i, &q)) {
+            i = pysrc_skip_string(src, len, q);
+        } else if (is_ident(c)) {
+            while (i < len && is_ident((unsigned char)src[i])) i++;
+        } else if (c == '(' || c == '[' || c == '{') {
+            depth++, i++;
+        } else if (c == ')' || c == ']' || c == '}') {
+            if (depth > 0) depth--; /* an unbalanced closer does not hide the rest */
+            i++;
+        } else if (c == '=') {
+            if (i + 1 < len && src[i + 1] == '=') { i += 2; continue; } /* == */
+            char p = i ? src[i - 1] : 0;
+            /* "<=", ">=" and "!=" compare; "<<=" and ">>=" assign */
+            int compare = p == '!' || ((p == '<' || p == '>') && !(i >= 2 && src[i - 2] == p));
+            if (!compare && depth == 0) {
+                if (n < cap) pos[n] = i;
+                n++;
+            }
+            i++;
+        } else {
+            i++;
+        }
+    }
+    return n;
+}
+
 int pysrc_is_blank(const char *src, size_t len)
 {
     for (size_t i = 0; i < len; i++) {

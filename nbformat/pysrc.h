@@ -19,6 +19,15 @@ char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len);
 /* 1 when SRC has nothing but white space and comments (the pipeline drops such cells). */
 int pysrc_is_blank(const char *src, size_t len);
 
+/* Where SRC assigns at statement level: the offsets of the '=' of every assignment
+ * outside strings, comments and brackets (so not a keyword argument or a default),
+ * augmented ones included ("+=", "<<=": the offset of their '='), comparisons
+ * ("==", "!=", "<=", ">=") not.  A line that is an IPython magic or shell escape (first
+ * non-blank byte %, ! or ?, outside brackets) has none.  Writes the first CAP offsets,
+ * in order, to POS and returns how many there are (possibly more than CAP).  Used by
+ * the tokenizer's assignment words (model/tokenizer.h). */
+size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap);
+
 /* Index just past the string literal whose opening quote is at SRC[I] (after any
  * prefix).  Used by both functions above and by labeling/pytoken.c. */
 size_t pysrc_skip_string(const char *src, size_t len, size_t i);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/model.h"
 #include "model/modelfile.h"
 #include "model/tokenizer.h"
 #include "model/vocab.h"
@@ -153,6 +154,47 @@ static void corrupted_files_refused(void **state)
     free_fixture(&f);
 }
 
+/* A vocabulary counted with assignment words is written with MF_ASSIGN_WORDS, and a
+ * model loaded from it classifies with them: "a = b" differs from "a b" only then. */
+static void assignment_words_flag_round_trips(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    struct modelfile mf;
+    char err[256];
+    if (modelfile_read(f.path, &mf, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(mf.flags & MF_ASSIGN_WORDS, 0);
+    modelfile_free(&mf);
+    nbs_model *plain = model_load(f.path, err, sizeof err);
+    if (!plain) fail_msg("%s", err);
+
+    struct vocab_counter *vc = vocab_counter_new();
+    vocab_counter_set_tokenize(vc, TOKENIZE_ASSIGN_WORDS);
+    const char *text = "df = pd.read_csv('x.csv') df.head() model.fit(x, y)";
+    assert_int_equal(vocab_counter_add_source(vc, text, strlen(text)), 0);
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 40, &v), 0);
+    vocab_counter_free(vc);
+    if (modelfile_write(f.path, &f.p, &v, 120, "unit test", err, sizeof err)) fail_msg("%s", err);
+    if (modelfile_read(f.path, &mf, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(mf.flags & MF_ASSIGN_WORDS, MF_ASSIGN_WORDS);
+    modelfile_free(&mf);
+    nbs_model *m = model_load(f.path, err, sizeof err);
+    if (!m) fail_msg("%s", err);
+    float p1[N_STAGES], p2[N_STAGES];
+    model_classify(m, "df = df", 7, p1);
+    model_classify(m, "df df", 5, p2);
+    assert_memory_not_equal(p1, p2, sizeof p1);
+    model_classify(plain, "df = df", 7, p1); /* the study's split: '=' is a space */
+    model_classify(plain, "df df", 5, p2);
+    assert_memory_equal(p1, p2, sizeof p1);
+    model_free(m);
+    model_free(plain);
+    vocab_free(&v);
+    free_fixture(&f);
+}
+
 static void other_versions_refused(void **state)
 {
     (void)state;
@@ -206,6 +248,7 @@ int main(void)
         cmocka_unit_test(truncated_files_refused),
         cmocka_unit_test(corrupted_files_refused),
         cmocka_unit_test(other_versions_refused),
+        cmocka_unit_test(assignment_words_flag_round_trips),
         cmocka_unit_test(io_errors_name_the_file),
         cmocka_unit_test(crc32c_known_answer),
     };

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "model/tokenizer.h"
+#include "nbformat/pysrc.h"
 #include "model/vocab.h"
 
 struct collected { char words[64][64]; int n; };
@@ -235,6 +236,83 @@ static void split_matches_byte_loop(void **state)
         }
 }
 
+/* The assignment words (TOKENIZE_ASSIGN_WORDS): in place among the words, none for
+ * comparisons, keyword arguments or strings; and, on random text across the 64-byte
+ * blocks and past 64 assignments, the same as splitting the pieces between the marks
+ * one by one with "=" put between them. */
+static void check_with(const char *src, const char *want)
+{
+    struct words a = {0};
+    assert_int_equal(tokenize_source_with(src, strlen(src), TOKENIZE_ASSIGN_WORDS, append_padded, &a), 0);
+    char *got = calloc(1, a.at + 1);
+    if (a.at) memcpy(got, a.buf, a.at - 1); /* without the last '|' */
+    if (strcmp(got, want) != 0) fail_msg("tokenize_with(\"%s\"): got \"%s\", want \"%s\"", src, got, want);
+    free(got);
+    free(a.buf);
+}
+
+static void assignment_words(void **state)
+{
+    (void)state;
+    check_with("df = df.dropna()", "df|=|df|dropna");
+    check_with("df.dropna()", "df|dropna");
+    check_with("X_train, y = f(a=1)  # z = 2\nif x == 1: y += 1", "x_train|y|=|f|a|1|if|x|1|y|=|1");
+    check_with("s = 'a = b'", "s|=|'a|b'");
+    check_with("=", "=");
+    check_with("x=", "x|=");
+    check_with("", "");
+    unsigned long long r = 99;
+    for (int rep = 0; rep < 200; rep++) {
+        size_t n = 1 + (size_t)(r % 3000);
+        char *src = malloc(n + 1);
+        for (size_t i = 0; i < n; i++) {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            static const char alpha[] = "abcXYZ_09 .\n\t====,+-";
+            src[i] = alpha[(r >> 16) % (sizeof alpha - 1)];
+        }
+        src[n] = 0;
+        size_t cap = n, *pos = malloc(cap * sizeof *pos);
+        size_t k = pysrc_assignments(src, n, pos, cap);
+        struct words a = {0}, b = {0};
+        assert_int_equal(tokenize_source_with(src, n, TOKENIZE_ASSIGN_WORDS, append_padded, &a), 0);
+        size_t from = 0;
+        for (size_t j = 0; j <= k; j++) {
+            size_t to = j < k ? pos[j] : n;
+            char *piece = malloc(to - from + 1);
+            memcpy(piece, src + from, to - from);
+            assert_int_equal(tokenize_text(piece, to - from, append, &b), 0);
+            free(piece);
+            if (j < k) append("=", 1, &b);
+            from = to + 1;
+        }
+        assert_int_equal(a.n, b.n);
+        assert_int_equal(a.at, b.at);
+        if (a.at) assert_memory_equal(a.buf, b.buf, a.at);
+        free(a.buf); free(b.buf); free(src); free(pos);
+    }
+}
+
+/* A vocabulary counted with assignment words encodes with them. */
+static void vocab_keeps_tokenize_flags(void **state)
+{
+    (void)state;
+    struct vocab_counter *vc = vocab_counter_new();
+    vocab_counter_set_tokenize(vc, TOKENIZE_ASSIGN_WORDS);
+    assert_int_equal(vocab_counter_add_source(vc, "a = b\nc = a", 11), 0);
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 10, &v), 0);
+    vocab_counter_free(vc);
+    assert_int_equal(v.tokenize, TOKENIZE_ASSIGN_WORDS);
+    int eq = vocab_lookup(&v, "=", 1);
+    assert_true(eq > 0);
+    int ids[4];
+    assert_int_equal(vocab_encode(&v, "a = b", 5, ids, 4), 3);
+    assert_int_equal(ids[2], eq);
+    v.tokenize = 0; /* the study's split has no "=" word */
+    assert_int_equal(vocab_encode(&v, "a = b", 5, ids, 4), 2);
+    vocab_free(&v);
+}
+
 /* Lookups of words of every length 1..40 (the hash reads 8-byte chunks). */
 static void lookup_every_length(void **state)
 {
@@ -273,6 +351,8 @@ int main(void)
         cmocka_unit_test(blob_round_trip_and_refusals),
         cmocka_unit_test(split_matches_byte_loop),
         cmocka_unit_test(lookup_every_length),
+        cmocka_unit_test(assignment_words),
+        cmocka_unit_test(vocab_keeps_tokenize_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
