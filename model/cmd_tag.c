@@ -16,7 +16,9 @@
  * --from-outputs, --strip-tag-outputs and --nbformat, goes through jansson
  * (nb_read_mem, tag_notebook, nb_dumps), which also gives the reason a file is
  * refused.  Both ask the model through one memo per run (model/classcache.h), so
- * the corpus's many duplicate cells are classified once.
+ * the corpus's many duplicate cells are classified once.  Notebooks are done in
+ * windows (see "Windows" below): read and scanned ahead, the cells the memo lacks
+ * classified together in batches (model/tagbatch.h), then spliced and saved.
  *
  * Durability, batched.  Files rewritten in place are saved with NB_SAVE_DEFER_SYNC:
  * temporary file + rename, no fsync per file (nbformat/nbsave.c has the argument).  A
