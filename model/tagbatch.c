@@ -22,8 +22,22 @@ struct request {
     float *prob;
 };
 
+enum { MAX_THREADS = 64 };
+
+/* One thread's working arrays, kept from run to run (fresh ones each window cost
+ * page faults: the encoded ids alone are megabytes). */
+struct scratch {
+    int *ids;            /* count x seq_len */
+    const int **rows;
+    int *n, *best;
+    size_t *which;
+    float (*probs)[N_STAGES];
+    size_t cap;
+};
+
 struct tagbatch {
     const nbs_model *model;
+    struct scratch scratch[MAX_THREADS];
     struct classcache *cache;
     pthread_mutex_t lock;
     struct request *q;
@@ -46,6 +60,15 @@ void tagbatch_free(struct tagbatch *b)
     if (!b) return;
     pthread_mutex_destroy(&b->lock);
     free(b->q);
+    for (int t = 0; t < MAX_THREADS; t++) {
+        struct scratch *x = &b->scratch[t];
+        free(x->ids);
+        free(x->rows);
+        free(x->n);
+        free(x->best);
+        free(x->which);
+        free(x->probs);
+    }
     free(b);
 }
 
@@ -93,7 +116,30 @@ struct share {
     struct request *q;
     const size_t *distinct; /* indexes into q */
     size_t nd, first, step;
+    struct scratch *x;
 };
+
+/* Room for COUNT cells in X; -1 when out of memory (X keeps what it had). */
+static int scratch_room(struct scratch *x, size_t count, int L)
+{
+    if (count <= x->cap) return 0;
+    size_t cap = count + count / 4;
+#define GROW(f, per)                                                  \
+    do {                                                              \
+        void *p_ = realloc((void *)x->f, cap * (per) * sizeof *x->f); \
+        if (!p_) return -1;                                           \
+        x->f = p_;                                                    \
+    } while (0)
+    GROW(ids, (size_t)L);
+    GROW(rows, 1);
+    GROW(n, 1);
+    GROW(best, 1);
+    GROW(which, 1);
+    GROW(probs, 1);
+#undef GROW
+    x->cap = cap;
+    return 0;
+}
 
 static void *run_share(void *v)
 {
@@ -101,12 +147,8 @@ static void *run_share(void *v)
     const nbs_model *m = sh->model;
     size_t count = sh->nd > sh->first ? (sh->nd - sh->first + sh->step - 1) / sh->step : 0;
     int L = model_seq_len(m);
-    int *ids = count ? malloc(count * (size_t)L * sizeof *ids) : NULL;
-    const int **rows = count ? malloc(count * sizeof *rows) : NULL;
-    int *n = count ? malloc(count * sizeof *n) : NULL, *best = count ? malloc(count * sizeof *best) : NULL;
-    size_t *which = count ? malloc(count * sizeof *which) : NULL;
-    float(*probs)[N_STAGES] = count ? malloc(count * sizeof *probs) : NULL;
-    if (count && (!ids || !rows || !n || !best || !which || !probs)) {
+    struct scratch *x = sh->x;
+    if (scratch_room(x, count, L)) {
         /* one at a time: the same numbers */
         for (size_t d = sh->first; d < sh->nd; d += sh->step) {
             struct request *r = &sh->q[sh->distinct[d]];
@@ -116,6 +158,10 @@ static void *run_share(void *v)
         }
         goto done;
     }
+    int *ids = x->ids, *n = x->n, *best = x->best;
+    const int **rows = x->rows;
+    size_t *which = x->which;
+    float(*probs)[N_STAGES] = x->probs;
     int k = 0;
     for (size_t d = sh->first; d < sh->nd; d += sh->step) {
         struct request *r = &sh->q[sh->distinct[d]];
@@ -141,18 +187,11 @@ done:
             const struct request *r = &sh->q[sh->distinct[d]];
             classcache_store(sh->cache, r->src, r->len, *r->stage, *r->prob);
         }
-    free(ids);
-    free(rows);
-    free(n);
-    free(best);
-    free(which);
-    free(probs);
     return NULL;
 }
 
 void tagbatch_run(struct tagbatch *b, int threads)
 {
-    enum { MAX_THREADS = 64 };
     struct request *q = b->q;
     size_t n = b->n, nd = 0;
     long hits = b->hits;
@@ -174,7 +213,8 @@ void tagbatch_run(struct tagbatch *b, int threads)
         pthread_t tid[MAX_THREADS];
         int started[MAX_THREADS] = {0};
         for (int t = 0; t < threads; t++)
-            sh[t] = (struct share){b->model, b->cache, q, distinct, nd, (size_t)t, (size_t)threads};
+            sh[t] = (struct share){b->model, b->cache, q, distinct, nd, (size_t)t, (size_t)threads,
+                                   &b->scratch[t]};
         for (int t = 1; t < threads; t++)
             started[t] = !pthread_create(&tid[t], NULL, run_share, &sh[t]);
         run_share(&sh[0]);
