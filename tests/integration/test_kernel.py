@@ -270,6 +270,22 @@ def test_tag_position_top_publishes_early_and_bottom_at_the_idle(kernel, specs, 
         k.close()
 
 
+def test_early_tag_from_a_slow_worker_goes_out_while_the_cell_runs(specs, logs):
+    """nbs-held: the worker answers 0.4 s after it takes the cell; the cell prints after
+    2 s.  The answer comes while the cell runs, and the tag goes out then (position top),
+    not at the idle: before the cell's output."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    k = Kernel("nbs-held", logs)
+    try:
+        _, msgs, reply = k.run("import time\ntime.sleep(2)\nprint('done')")
+        assert reply["content"]["status"] == "ok"
+        assert [m["msg_type"] for m in msgs] == \
+            ["status", "execute_input", "display_data", "stream", "status"]
+    finally:
+        k.close()
+
+
 @pytest.mark.parametrize("name", ["nbs-held", "nbs-late"])
 def test_tag_before_idle_and_order_kept_with_a_slow_worker(specs, logs, name):
     """nbs-held: the worker is slow once it has a cell, so each idle is held until its
