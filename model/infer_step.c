@@ -28,6 +28,23 @@
  * slower: the conversions compete with the FMAs for ports; h off by 1.5e-3),
  * bf16 Wh and h with vdpbf16ps (no faster, h off by 3e-2 after 120 steps), Estrin's
  * scheme for the polynomial, broadcast indices from a table, huge pages for the table.
+ * Also (in-process interleaved A/B, same sums bit for bit, TSC ticks a step, best):
+ * Wh stored block-major (a row's 16 lines in one L1 set, so that with LRU a walk's
+ * misses spread evenly), with or without a row's 16 loads reversed on alternate
+ * steps: same; h[k]
+ * broadcast from memory for the rows whose h was finished a block earlier (half the
+ * vpermps/vpbroadcastd pairs): +2%; the split walk over the last 32 rows: +5%; split
+ * 3+1 or 1+1+1+1 gate blocks instead of 2+2: +20% and +30% (spills); the same table
+ * row for every step: same (the table gather costs nothing measurable).
+ * Where the ~850-900 ticks go (this VM: 1 TSC tick = ~1.24 core cycles by an
+ * imul chain, 2.47 16-wide FMAs a tick): 1,024 FMAs need 512 cycles; with the 128
+ * broadcast uops and ~324 gate uops on the same two ports, ~740 cycles (~600 ticks)
+ * is the port bound.  The parts: without the gate math and with Wh shrunk to 32 KB,
+ * ~510 ticks (90% of its bound); gates add ~230 ticks (~120 beyond their port share:
+ * their ~150-cycle latency chain is only partly hidden); Wh beyond L1 adds ~115, and
+ * the cost follows the bytes refilled, not their order (no gates: 32 KB 571, 40 KB
+ * 588, 48 KB 620, 52 KB 665, 56 KB 715, 60 KB 721 ticks), ~0.4 ticks a refilled line
+ * with at least 256 lines a step.  h·Wh runs at ~47% of FMA peak (~79 of ~166 GFLOP/s).
  */
 #include "model/infer_step.h"
 
