@@ -50,7 +50,7 @@ $(BIN)/nbstage: $(B)/model/main_nbstage.o $(B)/libnbstage.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/nbstage-kernel: $(B)/kernel/main_kernel.o $(B)/libnbstage.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/tests/%: tests/unit/%.c $(B)/libnbstage.a tests/unit/unit.h
+$(B)/tests/%: tests/unit/%.c $(B)/libnbstage.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libnbstage.a $(LDLIBS) -lcmocka
 
@@ -60,7 +60,7 @@ $(SAN)/%.o: %.c $(HDRS)
 	@echo "CC [san] $<"; $(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 $(SAN)/libnbstage.a: $(SAN_LIBOBJ)
 	@rm -f $@; ar rcs $@ $^
-$(SAN)/tests/%: tests/unit/%.c $(SAN)/libnbstage.a tests/unit/unit.h
+$(SAN)/tests/%: tests/unit/%.c $(SAN)/libnbstage.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN)/libnbstage.a $(LDLIBS) -lcmocka
 

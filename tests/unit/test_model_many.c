@@ -6,6 +6,7 @@
  * promises the same fp32 operations per cell, so the bound (1e-6) is loose: the
  * figures are expected to be identical, and the test prints the worst difference. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_corpus.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +19,6 @@
 #include "model/modelfile.h"
 #include "model/train.h"
 #include "model/vocab.h"
-#include "nbformat/notebook.h"
 
 static unsigned long long rng_state = 0x2545F4914F6CDD1Dull;
 static unsigned next_u(void)
@@ -180,29 +180,6 @@ static void kernels_bit_identical(void **state)
 
 /* ------------------------------------------------------------------ real cells */
 
-struct cells { char **src; size_t *len; int n, cap; };
-
-static int collect(const char *path, const char *rel, void *ctx)
-{
-    (void)rel;
-    struct cells *cs = ctx;
-    nb_error err;
-    json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS, &err);
-    if (!nb) return 0;
-    for (size_t i = 0; i < nb_cell_count(nb) && cs->n < cs->cap; i++) {
-        json_t *cell = nb_cell(nb, i);
-        const char *type = nb_cell_type(cell);
-        if (!type || strcmp(type, "code") != 0) continue;
-        size_t len;
-        char *s = nb_cell_source(cell, &len);
-        if (!s) continue;
-        cs->src[cs->n] = s;
-        cs->len[cs->n++] = len;
-    }
-    json_decref(nb);
-    return cs->n >= cs->cap; /* enough: stop the walk */
-}
-
 static void shipped_model_on_corpus_cells(void **state)
 {
     (void)state;
@@ -211,10 +188,7 @@ static void shipped_model_on_corpus_cells(void **state)
     nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
     if (!shared || !m) { model_free(m); skip(); return; }
     enum { CAP = 4000 };
-    struct cells cs = {malloc(CAP * sizeof(char *)), malloc(CAP * sizeof(size_t)), 0, CAP};
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/corpus", shared);
-    nb_walk(dir, collect, NULL, &cs);
+    struct unit_cells cs = unit_corpus_cells(shared, CAP);
     assert_true(cs.n >= 3000);
     /* the batches a JSON Lines reader would make, and an odd size; edges by hand */
     static float pm[CAP][N_STAGES];
@@ -239,9 +213,7 @@ static void shipped_model_on_corpus_cells(void **state)
            cs.n, lens[0], lens[1], lens[119], lens[120], worst);
     assert_true(lens[1] > 0 && lens[120] > 0);
     assert_true(worst <= 1e-6);
-    for (int i = 0; i < cs.n; i++) free(cs.src[i]);
-    free(cs.src);
-    free(cs.len);
+    unit_cells_free(&cs);
     model_free(m);
 }
 

@@ -5,6 +5,7 @@
  * queue; the memo's counts (a source classified once, its repeats counted as hits)
  * and its contents afterwards; an empty run. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_corpus.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,30 +14,6 @@
 #include "model/classcache.h"
 #include "model/model.h"
 #include "model/tagbatch.h"
-#include "nbformat/notebook.h"
-
-struct cells { char **src; size_t *len; int n, cap; };
-
-static int collect(const char *path, const char *rel, void *ctx)
-{
-    (void)rel;
-    struct cells *cs = ctx;
-    nb_error err;
-    json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS, &err);
-    if (!nb) return 0;
-    for (size_t i = 0; i < nb_cell_count(nb) && cs->n < cs->cap; i++) {
-        json_t *cell = nb_cell(nb, i);
-        const char *type = nb_cell_type(cell);
-        if (!type || strcmp(type, "code") != 0) continue;
-        size_t len;
-        char *s = nb_cell_source(cell, &len);
-        if (!s) continue;
-        cs->src[cs->n] = s;
-        cs->len[cs->n++] = len;
-    }
-    json_decref(nb);
-    return cs->n >= cs->cap; /* enough: stop the walk */
-}
 
 static void batch_equals_one_at_a_time(void **state)
 {
@@ -46,10 +23,7 @@ static void batch_equals_one_at_a_time(void **state)
     nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
     if (!shared || !m) { model_free(m); skip(); return; }
     enum { CAP = 3000, ASKS = CAP + CAP / 2 + 3 };
-    struct cells cs = {malloc(CAP * sizeof(char *)), malloc(CAP * sizeof(size_t)), 0, CAP};
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/corpus", shared);
-    nb_walk(dir, collect, NULL, &cs);
+    struct unit_cells cs = unit_corpus_cells(shared, CAP);
     assert_true(cs.n >= 2000);
     /* the expected answers, one at a time */
     static int want_stage[CAP];
@@ -129,9 +103,7 @@ static void batch_equals_one_at_a_time(void **state)
         assert_memory_equal(&gp[i], &want_prob[i], sizeof(float));
     }
     tagbatch_free(b);
-    for (int i = 0; i < cs.n; i++) free(cs.src[i]);
-    free(cs.src);
-    free(cs.len);
+    unit_cells_free(&cs);
     model_free(m);
 }
 
