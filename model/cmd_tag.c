@@ -162,50 +162,90 @@ static long sync_filesystems(struct fs_table *t)
     return failed;
 }
 
-/* The replaced files, kept open until the run ends.  Why: ext4 without a journal
- * (this project's machines) will not reuse an inode freed in the last minute; each
- * new inode's search walks past every such one in its group, checking it.  Each
- * in-place save creates a temporary (a new inode) and its rename frees the old
- * file's, so a folder of n notebooks cost O(n^2) checks: a quarter of a whole run's
- * CPU on the corpus (1,420 notebooks in one repository).  An open descriptor keeps
- * the old inode allocated, so the searches skip it in the bitmap; all are released
- * at the end, after the last temporary is made.  Bounded by the descriptor limit
+/* The replaced files' last closes, on closer threads beside the work.  Why not in
+ * the saving thread: the last close of a replaced file frees its blocks, and on ext4
+ * without a journal mounted with `discard` (this project's machines) that waits for
+ * the block device's discard (blkdev_issue_discard in ext4_free_blocks): 0.04-0.6 ms
+ * each, the device taking few at once.  A save thread that waited there would hold
+ * up its window's last step, which other windows' classifications do not overlap.
+ * So each in-place save keeps the old file's descriptor (read_notebook's KEEP: the
+ * rename then frees nothing) and hands it to the closers, who close while the next
+ * windows are read and classified; the few left at the end are closed during and
+ * after the final syncfs.  (Until now all of them were held to the end of the run,
+ * so new inodes would not search past recently freed ones; measured on today's
+ * kernel that search costs nothing here, a freed inode being reused by the next
+ * temporary made in the same second, while the closes at the end were a serial tail
+ * of 0.2-0.6 s on the corpus.)  The backlog is bounded by the descriptor limit
  * (raised to its hard limit for the run) and by the disk space the old files keep
- * (HELD_BYTES); past either, closed at once as before. */
+ * (HELD_BYTES); past either, or without closer threads, closed at once. */
 #define HELD_BYTES ((long long)1 << 30)
+enum { CLOSERS = 4 };
+
+struct held_fd {
+    int fd;
+    long long size;
+};
 
 struct held {
     pthread_mutex_t lock;
-    int *fd;
-    size_t n, cap, max;
-    long long bytes;
+    pthread_cond_t more; /* a descriptor queued, or the run ended */
+    struct held_fd *q;   /* q[head .. n) wait to be closed */
+    size_t head, n, cap, max;
+    long long bytes;     /* the sizes queued */
+    int ending, started;
+    pthread_t tid[CLOSERS];
 };
 
 static void hold(struct held *h, int fd, long long size)
 {
     pthread_mutex_lock(&h->lock);
-    if (h->bytes + size > HELD_BYTES) h->max = h->n; /* no more */
-    else h->bytes += size;
-    if (h->n == h->cap && h->n < h->max) {
-        size_t cap = h->cap ? h->cap * 2 : 256;
-        int *p = realloc(h->fd, cap * sizeof *p);
-        if (p) {
-            h->fd = p;
-            h->cap = cap;
+    if (h->started && h->n - h->head < h->max && h->bytes + size <= HELD_BYTES) {
+        if (h->n == h->cap && h->head) { /* reuse the closed front */
+            memmove(h->q, h->q + h->head, (h->n - h->head) * sizeof *h->q);
+            h->n -= h->head;
+            h->head = 0;
         }
-    }
-    if (h->n < h->cap && h->n < h->max) {
-        h->fd[h->n++] = fd;
-        fd = -1;
+        if (h->n == h->cap) {
+            size_t cap = h->cap ? h->cap * 2 : 256;
+            struct held_fd *p = realloc(h->q, cap * sizeof *p);
+            if (p) {
+                h->q = p;
+                h->cap = cap;
+            }
+        }
+        if (h->n < h->cap) {
+            h->q[h->n++] = (struct held_fd){fd, size};
+            h->bytes += size;
+            fd = -1;
+            pthread_cond_signal(&h->more);
+        }
     }
     pthread_mutex_unlock(&h->lock);
     if (fd >= 0) close(fd);
 }
 
-/* Raises the descriptor limit for the run and sets how many may be held; OLD gets
- * the limit to restore.  *AHEAD: how many notebooks are read ahead at once, each
- * keeping its descriptor until its save (see "Windows"); lowered to half of what the
- * limit leaves, and kept out of the held files' share. */
+static void *closer_main(void *v)
+{
+    struct held *h = v;
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (h->head == h->n && !h->ending) pthread_cond_wait(&h->more, &h->lock);
+        if (h->head == h->n) break; /* ending, nothing left */
+        struct held_fd f = h->q[h->head++];
+        if (h->head == h->n) h->head = h->n = 0;
+        pthread_mutex_unlock(&h->lock);
+        close(f.fd);
+        pthread_mutex_lock(&h->lock);
+        h->bytes -= f.size;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* Raises the descriptor limit for the run, sets how many may wait to be closed and
+ * starts the closers; OLD gets the limit to restore.  *AHEAD: how many notebooks are
+ * read ahead at once, each keeping its descriptor until its save (see "Windows");
+ * lowered to half of what the limit leaves, and kept out of the closers' share. */
 static void held_start(struct held *h, struct rlimit *old, int threads, size_t *ahead)
 {
     struct rlimit rl;
@@ -224,43 +264,23 @@ static void held_start(struct held *h, struct rlimit *old, int threads, size_t *
     size_t left = rl.rlim_cur > spare ? (size_t)(rl.rlim_cur - spare) : 0;
     if (*ahead > left / 2) *ahead = left / 2 ? left / 2 : 1;
     h->max = left > *ahead ? left - *ahead : 0;
+    if (!h->max) return;
+    for (int t = 0; t < CLOSERS; t++)
+        if (!pthread_create(&h->tid[h->started], NULL, closer_main, h)) h->started++;
 }
 
-struct close_slice {
-    const int *fd;
-    size_t n;
-};
-
-static void *close_slice(void *v)
+/* Waits for the closers to close what is left, and restores the descriptor limit. */
+static void held_end(struct held *h, const struct rlimit *old)
 {
-    const struct close_slice *c = v;
-    for (size_t i = 0; i < c->n; i++) close(c->fd[i]);
-    return NULL;
-}
-
-/* Closes the held files on THREADS threads: each close frees an inode and its
- * blocks (~60 us on ext4), 0.3 s for the corpus on one thread. */
-static void held_end(struct held *h, const struct rlimit *old, int threads)
-{
-    enum { MAX_CLOSERS = 16 };
-    pthread_t tid[MAX_CLOSERS];
-    struct close_slice slice[MAX_CLOSERS];
-    int started = 0;
-    if (threads > MAX_CLOSERS) threads = MAX_CLOSERS;
-    if (h->n < 512) threads = 1;
-    size_t per = (h->n + (size_t)threads - 1) / (size_t)(threads > 0 ? threads : 1), at = 0;
-    for (int t = 1; t < threads && at + per < h->n; t++) {
-        slice[t] = (struct close_slice){h->fd + at, per};
-        if (pthread_create(&tid[t], NULL, close_slice, &slice[t])) break;
-        at += per;
-        started = t;
-    }
-    slice[0] = (struct close_slice){h->fd + at, h->n - at};
-    close_slice(&slice[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
-    free(h->fd);
-    h->fd = NULL;
-    h->n = h->cap = 0;
+    pthread_mutex_lock(&h->lock);
+    h->ending = 1;
+    pthread_cond_broadcast(&h->more);
+    pthread_mutex_unlock(&h->lock);
+    for (int t = 0; t < h->started; t++) pthread_join(h->tid[t], NULL);
+    h->started = 0;
+    free(h->q);
+    h->q = NULL;
+    h->head = h->n = h->cap = 0;
     setrlimit(RLIMIT_NOFILE, old);
 }
 
@@ -297,7 +317,7 @@ struct options {
     const char *output; /* -o */
     int check, dry_run, from_outputs, strip_outputs, nbformat_layout, quiet, jobs;
     struct fs_table *fs; /* deferred sync of in-place saves */
-    struct held *held;   /* replaced files kept open until the end */
+    struct held *held;   /* replaced files, closed by the closers */
 };
 
 /* A notebook read and scanned ahead of its job, its cells' classifications asked
@@ -749,7 +769,7 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     }
 done:
     if (old_fd >= 0) {
-        if (j->rewritten) hold(o->held, old_fd, (long long)st.st_size); /* see struct held */
+        if (j->rewritten) hold(o->held, old_fd, (long long)st.st_size); /* the closers' */
         else close(old_fd);
     }
     free(owned);
@@ -978,7 +998,7 @@ int cmd_tag(int argc, char **argv)
     };
     struct run r = {0};
     struct fs_table fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    struct held held = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct held held = {.lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
     struct rlimit old_nofile;
     r.opt.fs = &fs;
     r.opt.held = &held;
@@ -1133,8 +1153,8 @@ int cmd_tag(int argc, char **argv)
     progress_end(&r.bar);
     /* the durability of every in-place save, before any success is reported (also
      * after an interrupt: what was renamed should reach the disk) */
-    r.sync_failed = sync_filesystems(&fs);
-    held_end(&held, &old_nofile, r.opt.jobs); /* after the sync: not ours to wait for */
+    r.sync_failed = sync_filesystems(&fs); /* (the closers finish meanwhile) */
+    held_end(&held, &old_nofile);
     double secs = now() - t0;
 
     sigaction(SIGINT, &old_int, NULL);
