@@ -42,11 +42,29 @@
  * imul chain, 2.47 16-wide FMAs a tick): 1,024 FMAs need 512 cycles; with the 128
  * broadcast uops and ~324 gate uops on the same two ports, ~740 cycles (~600 ticks)
  * is the port bound.  The parts: without the gate math and with Wh shrunk to 32 KB,
- * ~510 ticks (90% of its bound); gates add ~230 ticks (~120 beyond their port share:
- * their ~150-cycle latency chain is only partly hidden); Wh beyond L1 adds ~115, and
+ * ~510 ticks (90% of its bound); gates add ~230 ticks (~120 beyond their port share,
+ * but not from their ~150-cycle latency chain: see below); Wh beyond L1 adds ~115, and
  * the cost follows the bytes refilled, not their order (no gates: 32 KB 571, 40 KB
  * 588, 48 KB 620, 52 KB 665, 56 KB 715, 60 KB 721 ticks), ~0.4 ticks a refilled line
  * with at least 256 lines a step.  h·Wh runs at ~47% of FMA peak (~79 of ~166 GFLOP/s).
+ * The gate latency is already hidden (same A/B, 3 rounds of 1,500 interleaved 120-step
+ * cells, time over this kernel's, min and p10): with step t+1 not depending on step
+ * t's gates at all (h frozen, the gates still computed and kept live) the step is no
+ * faster (1.01-1.06, 1.01-1.02): out-of-order execution overlaps the gate chains with
+ * the next step's rows, and the gates cost uops, not latency.  Accordingly, carrying
+ * the last two gate blocks in registers into the next step and computing them in 14
+ * stages between its first 16 rows (bit-identical): 1.01-1.04 (GCC spills ~45-95 zmm
+ * registers in the loop); the same with the next step's first 16 rows as two ROW8
+ * passes (8 sums live, not 16): 1.00-1.02, and 1.01-1.02 (2 rounds) with every gate
+ * constant read from memory, none held in a register.  Also no faster: the vpermps index
+ * from memory instead of a vpbroadcastd from a register (half the p5 broadcast uops):
+ * 1.02 by vpbroadcastd m32, 1.04 by a 64-byte index load (the load ports are the other
+ * bound); h[k] by vbroadcastss from a stored copy of h on every row (no vpermps):
+ * 0.97-1.02; the gate constants as {1to16} operands instead of 64-byte constants: 1.01
+ * (2 rounds); the k loops fully unrolled: GCC spills (~1,900 zmm moves).  No
+ * bit-identical way to fewer gate uops was found (the rounding trick, the two-part ln2
+ * and rcp14 + Newton each fix their result bits); the gates' ~324 uops a step are what
+ * is left to cut.
  */
 #include "model/infer_step.h"
 
