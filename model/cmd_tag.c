@@ -331,9 +331,7 @@ struct prep {
     int fast;      /* tagfast_scan's answer: 0 scanned (classifications below), 1 not
                     * for the fast path, -1 take tagfast_notebook as without a prep */
     struct canonscan scan;
-    int *stage; /* per code cell, filled by tagbatch_ask or tagbatch_run */
-    float *prob;
-    size_t cls_cap;
+    struct tag_answers ans; /* per code cell, filled by tagbatch_ask or tagbatch_run */
 };
 
 /* One notebook: its path, and what came of it (filled on a worker thread). */
@@ -669,7 +667,7 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         if (!tf || (prep && prep->fast == 1)) /* (the scan said no already) */
             fast = 1;
         else if (prep && prep->fast == 0) /* scanned and classified ahead */
-            fast = tagfast_splice(tf, &prep->scan, buf, len, &to, prep->stage, prep->prob,
+            fast = tagfast_splice(tf, &prep->scan, buf, len, &to, prep->ans.stage, prep->ans.prob,
                                   !o->check, &j->res, &changed);
         else
             fast = tagfast_notebook(tf, buf, len, &to, !o->check, &j->res, &changed);
@@ -791,24 +789,10 @@ done:
 enum { WINDOW_NOTEBOOKS = 512 };
 #define WINDOW_BYTES ((long long)256 << 20)
 
-static int prep_room(struct prep *p, size_t n)
-{
-    if (n <= p->cls_cap) return 0;
-    size_t cap = n < 64 ? 64 : n;
-    int *st = realloc(p->stage, cap * sizeof *st);
-    if (st) p->stage = st;
-    float *pr = realloc(p->prob, cap * sizeof *pr);
-    if (pr) p->prob = pr;
-    if (!st || !pr) return -1;
-    p->cls_cap = cap;
-    return 0;
-}
-
 static void prep_free(struct prep *p)
 {
     canonscan_free(&p->scan);
-    free(p->stage);
-    free(p->prob);
+    tag_answers_free(&p->ans);
 }
 
 /* Worker thread, first step of a window: job first + I read and scanned, its
@@ -831,14 +815,14 @@ static void prepare_job(size_t i, void *vrun)
     struct tag_options to = {.model = o->model, .cache = o->cache};
     p->fast = tagfast_scan(&p->scan, p->buf, p->len, &to);
     if (p->fast) return;
-    if (prep_room(p, p->scan.n)) {
+    if (tag_answers_room(&p->ans, p->scan.n)) {
         p->fast = -1;
         return;
     }
     for (size_t c = 0; c < p->scan.n; c++) {
         const struct canon_cell *cell = &p->scan.cells[c];
-        if (tagbatch_ask(r->batch, p->scan.text + cell->src_off, cell->src_len, &p->stage[c],
-                         &p->prob[c]) < 0) {
+        if (tagbatch_ask(r->batch, p->scan.text + cell->src_off, cell->src_len, &p->ans.stage[c],
+                         &p->ans.prob[c]) < 0) {
             /* (requests already queued still get answered, into p: harmless) */
             p->fast = -1;
             return;

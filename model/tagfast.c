@@ -395,6 +395,26 @@ int tagfast_splice(struct tagfast *tf, const struct canonscan *s, const char *bu
     return 0;
 }
 
+int tag_answers_room(struct tag_answers *a, size_t n)
+{
+    if (n <= a->cap) return 0;
+    size_t cap = n < 64 ? 64 : n;
+    int *st = realloc(a->stage, cap * sizeof *st);
+    if (st) a->stage = st;
+    float *pr = realloc(a->prob, cap * sizeof *pr);
+    if (pr) a->prob = pr;
+    if (!st || !pr) return -1;
+    a->cap = cap;
+    return 0;
+}
+
+void tag_answers_free(struct tag_answers *a)
+{
+    free(a->stage);
+    free(a->prob);
+    *a = (struct tag_answers){0};
+}
+
 int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
                      const struct tag_options *opt, int want_bytes, struct tag_result *res,
                      int *changed)
@@ -403,15 +423,7 @@ int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
     *changed = 0;
     struct canonscan *s = &tf->scan;
     if (tagfast_scan(s, buf, len, opt)) return 1;
-    if (s->n > tf->cls_cap) {
-        size_t cap = s->n < 64 ? 64 : s->n;
-        int *st = realloc(tf->stage, cap * sizeof *st);
-        if (st) tf->stage = st;
-        float *pr = realloc(tf->prob, cap * sizeof *pr);
-        if (pr) tf->prob = pr;
-        if (!st || !pr) return -1;
-        tf->cls_cap = cap;
-    }
+    if (tag_answers_room(&tf->ans, s->n)) return -1;
     for (size_t i = 0; i < s->n; i++) {
         const struct canon_cell *c = &s->cells[i];
         const char *src = s->text + c->src_off;
@@ -419,17 +431,16 @@ int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
         int st = opt->cache ? classcache_classify(opt->cache, src, c->src_len, &p)
                             : model_classify(opt->model, src, c->src_len, probs);
         if (st >= 0 && !opt->cache) p = probs[st];
-        tf->stage[i] = st;
-        tf->prob[i] = p;
+        tf->ans.stage[i] = st;
+        tf->ans.prob[i] = p;
     }
-    return tagfast_splice(tf, s, buf, len, opt, tf->stage, tf->prob, want_bytes, res, changed);
+    return tagfast_splice(tf, s, buf, len, opt, tf->ans.stage, tf->ans.prob, want_bytes, res, changed);
 }
 
 void tagfast_free(struct tagfast *tf)
 {
     canonscan_free(&tf->scan);
     free(tf->out);
-    free(tf->stage);
-    free(tf->prob);
+    tag_answers_free(&tf->ans);
     memset(tf, 0, sizeof *tf);
 }

@@ -21,14 +21,22 @@
 #include "model/tagging.h"
 #include "nbformat/canonscan.h"
 
+/* A notebook's classifications, one per code cell, in arrays that grow and stay. */
+struct tag_answers {
+    int *stage;
+    float *prob;
+    size_t cap;
+};
+/* Room for N answers in A.  -1 when out of memory (A keeps what it had). */
+int tag_answers_room(struct tag_answers *a, size_t n);
+void tag_answers_free(struct tag_answers *a);
+
 /* One per thread, reused across notebooks: buffers grow once and stay. */
 struct tagfast {
     struct canonscan scan;
     char *out; /* the new bytes, when tagfast_notebook says they changed */
     size_t out_len, out_cap;
-    int *stage;   /* tagfast_notebook's classifications, one per code cell */
-    float *prob;
-    size_t cls_cap;
+    struct tag_answers ans; /* tagfast_notebook's classifications */
 };
 
 /* Tags BUF[0..LEN) as tag_notebook would tag its tree.  0: done, RES filled, and
