@@ -260,11 +260,53 @@ static void text_fills_every_marker_exactly(void **state)
     stage_output_free(so);
 }
 
+/* The numbers written digit by digit read exactly as printf writes them ("%ld.%04ld"
+ * without trailing zeros, at least one decimal) for many probabilities, edges included. */
+static void numbers_match_printf(void **state)
+{
+    (void)state;
+    struct stage_output *so = stage_output_new("m", NULL);
+    assert_non_null(so);
+    static const float edge[] = {0.0f, 1.0f, 1.0001f, 0.99995f, 0.99994f, 0.00005f, 0.00004f,
+                                 0.5f, 0.1f, 0.01f, 0.001f, 0.0001f, 0.12345f, 0.9f};
+    unsigned long r = 12345;
+    for (int i = 0; i < 20000; i++) {
+        float p[N_STAGES];
+        for (int s = 0; s < N_STAGES; s++) {
+            r = r * 6364136223846793005UL + 1442695040888963407UL;
+            p[s] = i < 200 ? edge[(size_t)(i + s) % (sizeof edge / sizeof *edge)]
+                           : (float)((r >> 33) % 100001) / 100000.0f;
+        }
+        int stage = i % N_STAGES;
+        char *text = stage_output_text(so, stage, p);
+        assert_non_null(text);
+        char want[512];
+        size_t n = 0;
+        for (int s = 0; s < N_STAGES; s++) {
+            long k = lround(p[s] * 10000.0);
+            char frac[8];
+            snprintf(frac, sizeof frac, "%04ld", k % 10000);
+            int d = 4;
+            while (d > 1 && frac[d - 1] == '0') d--;
+            n += (size_t)snprintf(want + n, sizeof want - n, "%s\"%s\":%ld.%.*s", s ? "," : "{",
+                                  stage_key[s], k / 10000, d, frac);
+        }
+        snprintf(want + n, sizeof want - n, "}");
+        assert_non_null(strstr(text, want));
+        char pct[32];
+        snprintf(pct, sizeof pct, "(%d%%)", (int)lround(round((double)p[stage] * 10000.0) / 10000.0 * 100.0));
+        assert_non_null(strstr(text, pct));
+        free(text);
+    }
+    stage_output_free(so);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(content_has_every_part),
         cmocka_unit_test(text_fills_every_marker_exactly),
+        cmocka_unit_test(numbers_match_printf),
         cmocka_unit_test(each_stage_has_its_own_colour),
         cmocka_unit_test(minimum_confidence_hides_the_tag),
         cmocka_unit_test(no_badge_keeps_metadata_only),
