@@ -27,7 +27,7 @@ struct classify_job {
     atomic_int state;
     atomic_int refs;
     atomic_int waiting; /* the proxy holds the idle: answer over the PAIR when done */
-    char *src;
+    char *src; /* in the same allocation, after the job */
     size_t len;
     char *content; /* written by the claimer before state becomes DONE */
     char id[128];
@@ -46,12 +46,16 @@ struct classify_worker {
 
 struct classify_job *classify_job_new(const char *id, const char *src, size_t len)
 {
-    struct classify_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->src = malloc(len + 1))) { free(j); return NULL; }
+    struct classify_job *j = malloc(sizeof *j + len + 1); /* the source follows it */
+    if (!j) return NULL;
+    j->src = (char *)(j + 1);
     memcpy(j->src, src, len);
     j->src[len] = 0;
     j->len = len;
-    snprintf(j->id, sizeof j->id, "%s", id);
+    j->content = NULL;
+    size_t n = strnlen(id, sizeof j->id - 1); /* no snprintf: once per executed cell */
+    memcpy(j->id, id, n);
+    j->id[n] = 0;
     atomic_init(&j->state, JOB_QUEUED);
     atomic_init(&j->refs, 1);
     atomic_init(&j->waiting, 0);
@@ -61,7 +65,6 @@ struct classify_job *classify_job_new(const char *id, const char *src, size_t le
 void classify_job_release(struct classify_job *j)
 {
     if (j && atomic_fetch_sub(&j->refs, 1) == 1) {
-        free(j->src);
         free(j->content);
         free(j);
     }

@@ -1,9 +1,10 @@
 /* proxy.c — the relay loop between Jupyter and the wrapped kernel (see proxy.h).
  *
  * One thread polls everything (poll(2) on the sockets' ZMQ_FDs, see proxy_run); the
- * heartbeat is echoed by zmq_proxy in its own thread.  Short cells are classified here
- * once their request is on its way to the child, longer ones in
- * kernel/classify_worker.c.  Frames are moved as zmq_msg_t
+ * heartbeat is echoed by zmq_proxy in its own thread.  An execute_request is forwarded
+ * first and read after (its code in place when it is a plain string), so the child
+ * never waits for us; short cells are then classified here, while the child starts on
+ * them, longer ones in kernel/classify_worker.c.  Frames are moved as zmq_msg_t
  * from one socket to the other, so what is forwarded is what was received, byte for
  * byte; only the stage output and the readiness nudges are built and signed here.
  *
@@ -463,20 +464,53 @@ static void nudge(struct proxy *px)
 
 /* ---- relaying ------------------------------------------------------------------------- */
 
-/* An execute_request with real code: remember it and hand its source to the worker;
- * or, for a short cell, return its job (unclaimed) for the caller to run once the
- * request is on its way. */
-static struct classify_job *maybe_classify(struct proxy *px, const struct wire_parts *wp)
+/* The code of an execute_request's content C when it may be classified: not silent,
+ * not blank.  Read in place when "code" is a plain ASCII string without escapes and
+ * "silent" a literal (every `pass`-like cell: no JSON tree); otherwise through jansson,
+ * and then *TREE holds what SRC points into (the caller's to free). */
+static const char *request_code(const struct wire_frame *c, size_t *len, json_t **tree)
 {
-    struct classify_job *inline_job = NULL;
-    json_t *content = frame_json(&px->views[wp->header + 3]);
+    *tree = NULL;
+    size_t off, n, soff, sn;
+    int has_code = wire_json_member(c, "code", &off, &n);
+    int has_silent = has_code == 1 ? wire_json_member(c, "silent", &soff, &sn) : -1;
+    if (has_code == 1 && has_silent >= 0 && n >= 2 && c->data[off] == '"') {
+        const unsigned char *v = c->data + off + 1;
+        size_t k = 0;
+        while (k < n - 2 && v[k] >= 0x20 && v[k] < 0x7f && v[k] != '\\' && v[k] != '"') k++;
+        int literal = has_silent == 0 || (sn == 4 && memcmp(c->data + soff, "true", 4) == 0) ||
+                      (sn == 5 && memcmp(c->data + soff, "false", 5) == 0);
+        if (k == n - 2 && literal) {
+            if (has_silent == 1 && sn == 4) return NULL; /* silent: true */
+            *len = k;
+            return pysrc_is_blank((const char *)v, k) ? NULL : (const char *)v;
+        }
+    }
+    json_t *content = frame_json(c);
     json_t *code = json_object_get(content, "code");
     const char *src = json_string_value(code);
-    size_t len = json_string_length(code);
-    if (src && !json_is_true(json_object_get(content, "silent")) && !pysrc_is_blank(src, len)) {
+    *len = json_string_length(code);
+    if (!src || json_is_true(json_object_get(content, "silent")) || pysrc_is_blank(src, *len)) {
+        json_decref(content);
+        return NULL;
+    }
+    *tree = content;
+    return src;
+}
+
+/* An execute_request (HEADER and CONTENT frames) with real code: remember it and hand
+ * its source to the worker; or, for a short cell, return its job (unclaimed) for the
+ * caller to run. */
+static struct classify_job *maybe_classify(struct proxy *px, const struct wire_frame *h,
+                                           const struct wire_frame *c)
+{
+    struct classify_job *inline_job = NULL;
+    json_t *tree;
+    size_t len;
+    const char *src = request_code(c, &len, &tree);
+    if (src) {
         char id[128];
-        frame_string(&px->views[wp->header], "msg_id", id, sizeof id);
-        const struct wire_frame *h = &px->views[wp->header];
+        frame_string(h, "msg_id", id, sizeof id);
         if (id[0] && !pending_find(px, id)) {
             if (px->n_pend == px->cap_pend) {
                 size_t cap = px->cap_pend ? 2 * px->cap_pend : 16;
@@ -490,7 +524,7 @@ static struct classify_job *maybe_classify(struct proxy *px, const struct wire_p
                 hcopy[h->len] = 0;
                 struct pending *p = &px->pend[px->n_pend++];
                 memset(p, 0, sizeof *p);
-                snprintf(p->id, sizeof p->id, "%s", id);
+                memcpy(p->id, id, strlen(id) + 1); /* both 128 bytes */
                 p->header = hcopy;
                 p->job = job;
                 if (!classify_worker_wants(px->worker, len)) {
@@ -508,7 +542,7 @@ static struct classify_job *maybe_classify(struct proxy *px, const struct wire_p
             }
         }
     }
-    json_decref(content);
+    json_decref(tree);
     return inline_job;
 }
 
@@ -531,19 +565,35 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
             mpart_close(&px->cur);
             continue;
         }
-        struct classify_job *now = NULL;
+        /* An execute_request goes to the child first and is looked at after: its
+         * header and content stay readable through references of their own (zmq
+         * shares the buffer of all but the shortest frames, no copy). */
+        zmq_msg_t keep[2];
+        int kept = 0;
         if (ch != STDIN) {
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
-            if (ch == SHELL && px->worker && strcmp(type, "execute_request") == 0)
-                now = maybe_classify(px, &wp);
-            else if (strcmp(type, "shutdown_request") == 0)
+            if (ch == SHELL && px->worker && strcmp(type, "execute_request") == 0) {
+                zmq_msg_init(&keep[0]);
+                zmq_msg_init(&keep[1]);
+                kept = zmq_msg_copy(&keep[0], &px->cur.f[wp.header]) == 0 &&
+                       zmq_msg_copy(&keep[1], &px->cur.f[wp.header + 3]) == 0;
+                if (!kept) { zmq_msg_close(&keep[0]); zmq_msg_close(&keep[1]); }
+            } else if (strcmp(type, "shutdown_request") == 0) {
                 px->shutdown_requested = 1;
+            }
         }
         mpart_send(to, &px->cur);
         touch(px, to);
-        /* the pending entry holds the job's reference; nobody else has seen it */
-        if (now && classify_job_claim(now)) classify_worker_run(px->worker, now);
+        if (kept) {
+            struct wire_frame h = {zmq_msg_data(&keep[0]), zmq_msg_size(&keep[0])};
+            struct wire_frame c = {zmq_msg_data(&keep[1]), zmq_msg_size(&keep[1])};
+            struct classify_job *now = maybe_classify(px, &h, &c);
+            zmq_msg_close(&keep[0]);
+            zmq_msg_close(&keep[1]);
+            /* the pending entry holds the job's reference; nobody else has seen it */
+            if (now && classify_job_claim(now)) classify_worker_run(px->worker, now);
+        }
     }
     return k < BATCH;
 }

@@ -117,11 +117,10 @@ static size_t skip_value(const unsigned char *d, size_t i, size_t n)
     return n + 1;
 }
 
-int wire_json_string(const struct wire_frame *f, const char *key, char *out, size_t cap)
+int wire_json_member(const struct wire_frame *f, const char *key, size_t *off, size_t *len)
 {
     const unsigned char *d = f->data;
     size_t n = f->len, klen = strlen(key);
-    out[0] = 0;
     size_t i = skip_ws(d, 0, n);
     if (i >= n || d[i] != '{') return -1;
     i = skip_ws(d, i + 1, n);
@@ -140,13 +139,11 @@ int wire_json_string(const struct wire_frame *f, const char *key, char *out, siz
         i = skip_value(d, i, n);
         if (i > n) return -1;
         if (match) {
-            if (d[vstart] != '"') return 0; /* not a string */
-            esc = 0;
-            skip_string(d, vstart, n, &esc);
-            if (esc) return -1;
-            size_t vlen = i - vstart - 2, m = vlen < cap - 1 ? vlen : cap - 1;
-            memcpy(out, d + vstart + 1, m);
-            out[m] = 0;
+            size_t vend = i; /* a scalar ends at the delimiter: without trailing blanks */
+            while (vend > vstart && (d[vend - 1] == ' ' || d[vend - 1] == '\t' ||
+                                     d[vend - 1] == '\n' || d[vend - 1] == '\r'))
+                vend--;
+            *off = vstart, *len = vend - vstart;
             return 1;
         }
         i = skip_ws(d, i, n);
@@ -156,6 +153,21 @@ int wire_json_string(const struct wire_frame *f, const char *key, char *out, siz
         i = skip_ws(d, i + 1, n);
     }
     return -1;
+}
+
+int wire_json_string(const struct wire_frame *f, const char *key, char *out, size_t cap)
+{
+    size_t off, len;
+    out[0] = 0;
+    int r = wire_json_member(f, key, &off, &len);
+    if (r <= 0) return r;
+    const unsigned char *v = f->data + off;
+    if (v[0] != '"') return 0; /* not a string */
+    if (memchr(v, '\\', len)) return -1;
+    size_t m = len - 2 < cap - 1 ? len - 2 : cap - 1;
+    memcpy(out, v + 1, m);
+    out[m] = 0;
+    return 1;
 }
 
 void wire_new_id(char *out, size_t outlen, const char *prefix)

@@ -2,7 +2,8 @@
  *
  * Owns: splitting a multipart message into identities, signature, the four JSON frames
  * and buffers; HMAC-SHA256 signing and checking (libsodium, any key length); building
- * a new signed message from JSON text.  No socket code here: frames are (data, len)
+ * a new signed message from JSON text; finding a top-level member of a JSON frame
+ * without a parser (what the proxy reads of every message).  No socket code here: frames are (data, len)
  * views, so the proxy can forward the untouched zmq frames byte for byte and the unit
  * tests can feed anything at all.
  *
@@ -58,6 +59,12 @@ int wire_verify(const struct wire_key *key, const struct wire_frame *frames,
 size_t wire_build(const struct wire_key *key, const char *header, const char *parent,
                   const char *metadata, const char *content, char sig[WIRE_SIG_HEX + 1],
                   struct wire_frame out[6]);
+
+/* Where the value of the top-level member KEY of the JSON object in F is, without
+ * building a tree: 1 and its raw text at F->data[*OFF .. *OFF + *LEN) (a string with its
+ * quotes and escapes as they are); 0: F is an object without KEY; -1: not understood
+ * here (malformed, or not an object).  The value itself is only skipped, not checked. */
+int wire_json_member(const struct wire_frame *f, const char *key, size_t *off, size_t *len);
 
 /* Looks up the string member KEY of the JSON object in F without building a tree (the
  * proxy reads msg_type, msg_id and execution_state from every relayed message).

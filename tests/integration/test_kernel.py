@@ -365,6 +365,38 @@ def test_no_stage_output_for_silent_empty_or_comment_only(kernel, code, kw):
     assert stage_outputs(msgs) == []
 
 
+def test_code_read_in_place_or_parsed_gives_the_same_tag(kernel):
+    """The proxy reads a request's code in place when it is a plain string, through a
+    JSON parser otherwise (escapes, non-ASCII): the same source, the same tag; and a
+    silent request is recognised both ways."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    code = "import pandas as pd"
+    _, plain, _ = kernel.run(code)
+    session = kernel.kc.session
+    packer = session.pack
+    # the same request with the code's first letter written as a JSON escape
+    escaped_frames = []
+
+    def escaping(o):
+        raw = packer(o)
+        out = raw.replace(b'"import ', b'"\\u0069mport ')
+        escaped_frames.append(out != raw)
+        return out
+
+    session.pack = escaping
+    try:
+        _, escaped, _ = kernel.run(code)
+        _, silent, reply = kernel.run("import os", silent=True)
+    finally:
+        session.pack = packer
+    assert sum(escaped_frames) == 2, "both codes went out escaped"
+    [a], [b] = stage_outputs(plain), stage_outputs(escaped)
+    assert a["content"]["metadata"] == b["content"]["metadata"]
+    assert a["content"]["metadata"]["nbstage"]["stage"] == "imports"
+    assert reply["content"]["status"] == "ok" and stage_outputs(silent) == []
+
+
 def test_binary_buffers_and_rich_outputs_pass_through(kernel):
     code = ("from IPython.display import display\n"
             "display({'image/png': 'iVBORw0KGgo=', 'text/plain': 'img'}, raw=True)\n"

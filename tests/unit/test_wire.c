@@ -240,6 +240,43 @@ static void json_string_agrees_with_jansson(void **state)
     assert_string_equal(out, "exe"); /* cut at the capacity */
 }
 
+/* The raw member lookup finds each top-level value as jansson reads it (re-parsed from
+ * the raw text), strings with quotes and escapes, scalars without the blanks around. */
+static void json_member_agrees_with_jansson(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "{\"code\":\"pass\",\"silent\":false,\"store_history\":true,\"user_expressions\":{},"
+        "\"allow_stdin\":true,\"stop_on_error\":true}",
+        "{ \"silent\" : true ,\n \"code\" : \"print(\\\"x\\\")\\n\" }",
+        "{\"a\": {\"code\": \"inner\"}, \"code\": [1, \"]\", {}], \"silent\": null\t}",
+        "{\"code\":\"caf\\u00e9 \\\\\",\"n\":-1.5e3}",
+        "{}",
+        "[\"code\"]",
+        "{\"code\":\"unterminated",
+    };
+    static const char *const keys[] = {"code", "silent", "n", "a", "missing"};
+    for (size_t d = 0; d < sizeof docs / sizeof *docs; d++) {
+        json_t *j = json_loads(docs[d], 0, NULL);
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            struct wire_frame f = {(const unsigned char *)docs[d], strlen(docs[d])};
+            size_t off = 0, len = 0;
+            int r = wire_json_member(&f, keys[k], &off, &len);
+            json_t *want = json_object_get(j, keys[k]);
+            if (r == 1) {
+                assert_non_null(want);
+                json_t *got = json_loadb(docs[d] + off, len, JSON_DECODE_ANY, NULL);
+                assert_non_null(got);
+                assert_true(json_equal(got, want));
+                json_decref(got);
+            }
+            if (r == 0) assert_null(want);
+            if (r == -1) assert_false(json_is_object(j));
+        }
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -253,6 +290,7 @@ int main(void)
         cmocka_unit_test(verify_refuses_wrong_key_and_bad_signatures),
         cmocka_unit_test(random_frames_never_crash),
         cmocka_unit_test(json_string_agrees_with_jansson),
+        cmocka_unit_test(json_member_agrees_with_jansson),
         cmocka_unit_test(ids_are_unique_and_dates_look_like_jupyters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
