@@ -19,7 +19,10 @@
  * away in every frontend, so then it goes out again before the idle.  With bottom the
  * tag goes out at the idle, after the cell's other outputs.  Either way, when the idle
  * arrives before the cell is classified, it is held, and so is every iopub message
- * after it, until the answer comes; the queue is empty otherwise.
+ * after it, until the answer comes; the queue is empty otherwise.  The tag message is
+ * built and signed as soon as the cell is classified (for a short cell, before the
+ * child's execute_input is in), so at publication it follows the message before it
+ * at once, and the zmq IO thread mostly takes both in one wake-up.
  */
 #include "kernel/proxy.h"
 
@@ -65,6 +68,12 @@ struct pending {
     int started;              /* the child published execute_input (aborted requests are not) */
     int held;                 /* its idle waits at the front of the queue */
     int published;            /* its tag is out (early publication), not cleared since */
+    /* The tag message, built as soon as the cell is classified (tag_build), so that it
+     * follows the execute_input (or precedes the idle) without a pause for the IO
+     * thread to wake up twice: header in tag_header, or tag_slow when that is short. */
+    int tag_ready;
+    char tag_header[512], tag_sig[WIRE_SIG_HEX + 1];
+    char *tag_slow;
 };
 
 /* The sockets the loop reads, in the order it serves them: the child's output first
@@ -234,6 +243,7 @@ static struct pending *pending_find(struct proxy *px, const char *id)
 static void pending_remove(struct proxy *px, struct pending *p)
 {
     free(p->header);
+    free(p->tag_slow);
     classify_job_release(p->job);
     *p = px->pend[--px->n_pend];
 }
@@ -295,25 +305,45 @@ static int tag_header_fast(struct proxy *px, const char *id, const char *date, c
     return 0;
 }
 
-static void publish_tag(struct proxy *px, const struct pending *p)
+/* Builds P's tag message (header, signature) for publish_tag to send; -1 when out of
+ * memory.  P's cell must be classified, with something to show. */
+static int tag_build(struct proxy *px, struct pending *p)
+{
+    if (p->tag_ready) return 0;
+    char id[40], date[32];
+    wire_new_id(id, sizeof id, NULL);
+    wire_now_iso(date);
+    free(p->tag_slow);
+    p->tag_slow = NULL;
+    const char *h = p->tag_header;
+    if (tag_header_fast(px, id, date, p->tag_header, sizeof p->tag_header)) { /* a long session */
+        if (!(p->tag_slow = tag_header_json(px, id, date))) return -1;
+        h = p->tag_slow;
+    }
+    struct wire_frame fr[6];
+    wire_build(&px->key, h, p->header, "{}", classify_job_content(p->job), p->tag_sig, fr);
+    p->tag_ready = 1;
+    return 0;
+}
+
+/* Builds P's tag ahead of its publication, once its cell is classified. */
+static void tag_prepare(struct proxy *px, struct pending *p)
+{
+    if (classify_job_done(p->job) && classify_job_content(p->job)) tag_build(px, p);
+}
+
+static void publish_tag(struct proxy *px, struct pending *p)
 {
     if (!p->started || !classify_job_done(p->job)) return;
     const char *content = classify_job_content(p->job);
     if (!content) return; /* below the minimum confidence, or no stage */
-    char id[40], date[32], sig[WIRE_SIG_HEX + 1], fast[512];
-    wire_new_id(id, sizeof id, NULL);
-    wire_now_iso(date);
-    char *hs = NULL;
-    const char *h = fast;
-    if (tag_header_fast(px, id, date, fast, sizeof fast)) /* a long session: the slow way */
-        h = hs = tag_header_json(px, id, date);
-    if (!h) { logmsg("out of memory: stage output not published"); return; }
-    struct wire_frame fr[6];
-    wire_build(&px->key, h, p->header, "{}", content, sig, fr);
+    if (tag_build(px, p)) { logmsg("out of memory: stage output not published"); return; }
     static const char topic[] = "kernel.nbstage.display_data";
-    zmq_send(px->c_iopub, topic, sizeof topic - 1, ZMQ_SNDMORE);
-    for (int i = 0; i < 6; i++) zmq_send(px->c_iopub, fr[i].data, fr[i].len, i < 5 ? ZMQ_SNDMORE : 0);
-    free(hs);
+    const char *h = p->tag_slow ? p->tag_slow : p->tag_header;
+    const char *part[7] = {topic, WIRE_DELIM, p->tag_sig, h, p->header, "{}", content};
+    for (int i = 0; i < 7; i++)
+        zmq_send(px->c_iopub, part[i], strlen(part[i]), i < 6 ? ZMQ_SNDMORE : 0);
+    p->tag_ready = 0; /* sent again (after a clear_output), it is a new message */
 }
 
 /* Early publication: P's tag now, when its execute_input is out and its cell is
@@ -499,12 +529,12 @@ static const char *request_code(const struct wire_frame *c, size_t *len, json_t 
 }
 
 /* An execute_request (HEADER and CONTENT frames) with real code: remember it and hand
- * its source to the worker; or, for a short cell, return its job (unclaimed) for the
- * caller to run. */
-static struct classify_job *maybe_classify(struct proxy *px, const struct wire_frame *h,
-                                           const struct wire_frame *c)
+ * its source to the worker; or, for a short cell, return its entry, whose job
+ * (unclaimed) the caller runs. */
+static struct pending *maybe_classify(struct proxy *px, const struct wire_frame *h,
+                                      const struct wire_frame *c)
 {
-    struct classify_job *inline_job = NULL;
+    struct pending *inline_p = NULL;
     json_t *tree;
     size_t len;
     const char *src = request_code(c, &len, &tree);
@@ -528,7 +558,7 @@ static struct classify_job *maybe_classify(struct proxy *px, const struct wire_f
                 p->header = hcopy;
                 p->job = job;
                 if (!classify_worker_wants(px->worker, len)) {
-                    inline_job = job;
+                    inline_p = p;
                 } else {
                     /* Should the queue refuse it, the job stays unclaimed and runs here
                      * at the cell's idle. */
@@ -543,7 +573,7 @@ static struct classify_job *maybe_classify(struct proxy *px, const struct wire_f
         }
     }
     json_decref(tree);
-    return inline_job;
+    return inline_p;
 }
 
 enum chan { SHELL, CONTROL, STDIN };
@@ -588,11 +618,14 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
         if (kept) {
             struct wire_frame h = {zmq_msg_data(&keep[0]), zmq_msg_size(&keep[0])};
             struct wire_frame c = {zmq_msg_data(&keep[1]), zmq_msg_size(&keep[1])};
-            struct classify_job *now = maybe_classify(px, &h, &c);
+            struct pending *now = maybe_classify(px, &h, &c);
             zmq_msg_close(&keep[0]);
             zmq_msg_close(&keep[1]);
             /* the pending entry holds the job's reference; nobody else has seen it */
-            if (now && classify_job_claim(now)) classify_worker_run(px->worker, now);
+            if (now && classify_job_claim(now->job)) {
+                classify_worker_run(px->worker, now->job);
+                tag_prepare(px, now); /* while the child starts on the cell */
+            }
         }
     }
     return k < BATCH;
@@ -773,6 +806,7 @@ static void teardown(struct proxy *px)
     while (px->n_pend) pending_remove(px, &px->pend[0]);
     free(px->pend);
     tag_header_forget(px);
+    wire_key_release(&px->key);
     mpart_free(&px->cur);
     free(px->views);
 }
@@ -823,7 +857,8 @@ int proxy_run(const struct proxy_config *cfg)
     if (!px) { logmsg("out of memory"); child_stop(cfg->child, 1000); return 1; }
     px->cfg = cfg;
     px->early = cfg->display && cfg->display->position_top;
-    px->key = (struct wire_key){cfg->client->key, cfg->client->key_len};
+    px->key = (struct wire_key){cfg->client->key, cfg->client->key_len, NULL};
+    if (wire_key_prepare(&px->key)) logmsg("out of memory: signing the slow way");
     px->ctx = zmq_ctx_new();
     char err[512];
     int code = -1;

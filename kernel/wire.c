@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -38,13 +39,34 @@ static void hex_lower(const unsigned char *in, size_t n, char *out)
     out[2 * n] = 0;
 }
 
+int wire_key_prepare(struct wire_key *key)
+{
+    if (key->len == 0 || key->ready) return 0;
+    crypto_auth_hmacsha256_state *st = malloc(sizeof *st);
+    if (!st) return -1;
+    crypto_auth_hmacsha256_init(st, key->bytes, key->len);
+    key->ready = st;
+    return 0;
+}
+
+void wire_key_release(struct wire_key *key)
+{
+    if (!key->ready) return;
+    sodium_memzero(key->ready, sizeof(crypto_auth_hmacsha256_state));
+    free(key->ready);
+    key->ready = NULL;
+}
+
 void wire_sign(const struct wire_key *key, const struct wire_frame json4[4],
                char hex[WIRE_SIG_HEX + 1])
 {
     if (key->len == 0) { hex[0] = 0; return; }
     crypto_auth_hmacsha256_state st;
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_init(&st, key->bytes, key->len);
+    if (key->ready) /* the key's inner and outer blocks, hashed once */
+        memcpy(&st, key->ready, sizeof st);
+    else
+        crypto_auth_hmacsha256_init(&st, key->bytes, key->len);
     for (int i = 0; i < 4; i++)
         crypto_auth_hmacsha256_update(&st, json4[i].data, json4[i].len);
     crypto_auth_hmacsha256_final(&st, mac);
@@ -172,13 +194,24 @@ int wire_json_string(const struct wire_frame *f, const char *key, char *out, siz
 
 void wire_new_id(char *out, size_t outlen, const char *prefix)
 {
+    /* Random bytes taken from libsodium a pool at a time: one getrandom(2) per 32 ids,
+     * not one per id (per stage tag).  Per thread, so no lock.  (A forked process
+     * would share what is left: the proxy's child execs at once.) */
+    static _Thread_local unsigned char pool[512];
+    static _Thread_local size_t pool_used = sizeof pool;
     unsigned char rnd[16];
     char hex[33];
     if (sodium_init() < 0) { /* cannot happen after main's check; keep ids unique anyway */
         static unsigned long counter;
         snprintf(hex, sizeof hex, "%032lx", ++counter);
     } else {
-        randombytes_buf(rnd, sizeof rnd);
+        if (pool_used + sizeof rnd > sizeof pool) {
+            randombytes_buf(pool, sizeof pool);
+            pool_used = 0;
+        }
+        memcpy(rnd, pool + pool_used, sizeof rnd);
+        sodium_memzero(pool + pool_used, sizeof rnd); /* each byte used once */
+        pool_used += sizeof rnd;
         hex_lower(rnd, sizeof rnd, hex);
     }
     size_t np = prefix ? strlen(prefix) : 0; /* no snprintf: once per stage tag */

@@ -40,7 +40,16 @@ int wire_split(const struct wire_frame *frames, size_t n, struct wire_parts *p);
 struct wire_key {
     unsigned char *bytes;
     size_t len;
+    void *ready; /* wire_key_prepare's HMAC state after the key, or NULL */
 };
+
+/* Computes the part of every signature that depends on the key alone (two SHA-256
+ * blocks), so that signing and checking start from it; without it (or when out of
+ * memory: -1) they compute it each time.  Same signatures either way. */
+int wire_key_prepare(struct wire_key *key);
+
+/* Wipes and frees what wire_key_prepare made. */
+void wire_key_release(struct wire_key *key);
 
 /* Lower-case hex HMAC-SHA256 of the four JSON frames into HEX (65 bytes with NUL);
  * the empty string for an empty key. */

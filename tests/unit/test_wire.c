@@ -16,7 +16,7 @@ static const char uuid_key[] = "3d1e9b5a-7c2f-4e0b-9a61-5f2c8d7e1b40"; /* 36 byt
 
 static struct wire_key key_of(const char *k)
 {
-    return (struct wire_key){(unsigned char *)k, strlen(k)};
+    return (struct wire_key){(unsigned char *)k, strlen(k), NULL};
 }
 
 static void sign_matches_python_for_a_uuid_key(void **state)
@@ -35,7 +35,7 @@ static void sign_handles_keys_longer_than_a_block(void **state)
     /* RFC 4231 test case 6: a 131-byte key, split over the four parts. */
     unsigned char kb[131];
     memset(kb, 0xaa, sizeof kb);
-    struct wire_key k = {kb, sizeof kb};
+    struct wire_key k = {kb, sizeof kb, NULL};
     struct wire_frame json4[4] = {F("Test Using Larger "), F("Than Block-Size "), F("Key - Hash "),
                                   F("Key First")};
     char hex[WIRE_SIG_HEX + 1];
@@ -46,7 +46,7 @@ static void sign_handles_keys_longer_than_a_block(void **state)
 static void empty_key_means_no_signature(void **state)
 {
     (void)state;
-    struct wire_key k = {NULL, 0};
+    struct wire_key k = {NULL, 0, NULL};
     struct wire_frame json4[4] = {F("{}"), F("{}"), F("{}"), F("{}")};
     char hex[WIRE_SIG_HEX + 1] = "x";
     wire_sign(&k, json4, hex);
@@ -193,6 +193,13 @@ static void ids_are_unique_and_dates_look_like_jupyters(void **state)
     assert_true(memcmp(d, before, 19) == 0 || memcmp(d, after, 19) == 0);
     assert_true(d[4] == '-' && d[10] == 'T' && d[19] == '.' && d[26] == 'Z');
     for (int i = 20; i < 26; i++) assert_true(d[i] >= '0' && d[i] <= '9');
+    /* across refills of the random pool (32 ids a pool): all distinct, all hex */
+    static char many[100][33];
+    for (int i = 0; i < 100; i++) {
+        wire_new_id(many[i], sizeof many[i], NULL);
+        assert_int_equal(strspn(many[i], "0123456789abcdef"), 32);
+        for (int j = 0; j < i; j++) assert_string_not_equal(many[i], many[j]);
+    }
     /* a prefix and a short buffer: cut, always terminated */
     char small[12];
     wire_new_id(small, sizeof small, "nbstage-");
@@ -277,6 +284,35 @@ static void json_member_agrees_with_jansson(void **state)
     }
 }
 
+/* A prepared key signs and verifies exactly as the key itself, short, long or empty. */
+static void prepared_key_signs_the_same(void **state)
+{
+    (void)state;
+    unsigned char longk[100];
+    for (size_t i = 0; i < sizeof longk; i++) longk[i] = (unsigned char)(i * 7 + 1);
+    struct wire_key keys[3] = {key_of(uuid_key), {longk, sizeof longk, NULL}, {NULL, 0, NULL}};
+    struct wire_frame json4[4] = {F("{\"msg_id\":\"a\"}"), F("{}"), F("{}"), F("{\"code\":\"x = 1\"}")};
+    for (int k = 0; k < 3; k++) {
+        char plain[WIRE_SIG_HEX + 1], ready[WIRE_SIG_HEX + 1];
+        wire_sign(&keys[k], json4, plain);
+        assert_int_equal(wire_key_prepare(&keys[k]), 0);
+        assert_true(keys[k].len == 0 || keys[k].ready);
+        for (int again = 0; again < 2; again++) { /* the prepared state is not used up */
+            wire_sign(&keys[k], json4, ready);
+            assert_string_equal(plain, ready);
+        }
+        char sig[WIRE_SIG_HEX + 1];
+        struct wire_frame fr[6];
+        wire_build(&keys[k], "{}", "{\"msg_id\":\"p\"}", "{}", "{\"x\":1}", sig, fr);
+        struct wire_parts p;
+        assert_int_equal(wire_split(fr, 6, &p), 0);
+        assert_int_equal(wire_verify(&keys[k], fr, &p), 1);
+        wire_key_release(&keys[k]);
+        assert_null(keys[k].ready);
+    }
+    assert_string_equal(uuid_key, "3d1e9b5a-7c2f-4e0b-9a61-5f2c8d7e1b40");
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -291,6 +327,7 @@ int main(void)
         cmocka_unit_test(random_frames_never_crash),
         cmocka_unit_test(json_string_agrees_with_jansson),
         cmocka_unit_test(json_member_agrees_with_jansson),
+        cmocka_unit_test(prepared_key_signs_the_same),
         cmocka_unit_test(ids_are_unique_and_dates_look_like_jupyters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
