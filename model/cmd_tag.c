@@ -18,7 +18,8 @@
  * refused.  Both ask the model through one memo per run (model/classcache.h), so
  * the corpus's many duplicate cells are classified once.  Notebooks are done in
  * windows (see "Windows" below): read and scanned ahead, the cells the memo lacks
- * classified together in batches (model/tagbatch.h), then spliced and saved.
+ * classified together in batches (model/tagbatch.h), then spliced and saved, one
+ * window saved while the next is read and classified.
  *
  * Durability, batched.  Files rewritten in place are saved with NB_SAVE_DEFER_SYNC:
  * temporary file + rename, no fsync per file (nbformat/nbsave.c has the argument).  A
@@ -351,16 +352,21 @@ struct run {
     size_t n, cap;
     struct progress bar;
     sem_t compute; /* -j: jobs past the gate at once */
-    /* the window being worked on (see "Windows"): jobs[first ..], pool[i] for job
-     * first + i, the classifications asked for, the bytes still to read ahead */
-    size_t first;
-    struct prep *pool;
-    struct tagbatch *batch;
-    long long budget;
+    struct tagbatch *batch; /* the classifications asked for (see "Windows") */
     /* totals, kept by the delivering thread */
     long failed, rewritten, unchanged, with_findings, skipped, sync_failed, spliced;
     long code_cells, tagged, blank, kept, changed_cells, stripped;
     long per_stage[N_STAGES];
+};
+
+/* A window of notebooks (see "Windows"): jobs[first .. first + count), pool[i] read
+ * ahead for job first + i, the bytes it may still read ahead.  Two of them take
+ * turns, one being saved while the next is prepared. */
+struct window {
+    struct run *r;
+    size_t first, count;
+    struct prep *pool;
+    long long budget;
 };
 
 /* ---------------------------------------------------------------- finding notebooks */
@@ -782,7 +788,18 @@ done:
  * answer are classified together (tagbatch_run: each distinct source once, in
  * batches of similar length, -j threads), then each is spliced, written and
  * reported as before (run_job).  Batching across notebooks is what makes the
- * batched LSTM pay (model/tagbatch.h).  Memory: a window holds its files; past
+ * batched LSTM pay (model/tagbatch.h).  The third step of window k runs on a thread
+ * of its own (struct saver) while window k + 1 does the first two: a step's end,
+ * where the last thread still works and the others would wait (the slower share of
+ * a classification, a window's last saves, the serial sort in tagbatch_run), is
+ * filled with the other window's work.  All three steps pass the one compute gate,
+ * so -j still counts the threads at work; a save lets go of it before its file
+ * system calls, as before.  Saves are the same temporary + rename, only earlier
+ * beside the next window's reads: a kill still leaves each file old or new.  The
+ * two windows take turns with two pools of read-ahead slots; window k + 2 starts
+ * only after window k's saver is joined, so a slot is never in use twice, and
+ * the reports still come in order (window k's all delivered before k + 1's).
+ * Memory: a window holds its files (two at once now); past
  * WINDOW_BYTES of them the rest of the window is read by run_job itself and
  * classified one cell at a time through the memo, as is any notebook not for the
  * fast path (jansson path), standard input and --from-outputs / --nbformat runs. */
@@ -796,19 +813,19 @@ static void prep_free(struct prep *p)
 }
 
 /* Worker thread, first step of a window: job first + I read and scanned, its
- * classifications asked for. */
-static void prepare_job(size_t i, void *vrun)
+ * classifications asked for (inside the compute gate: see prepare_job). */
+static void prepare_one(struct window *w, size_t i)
 {
-    struct run *r = vrun;
+    struct run *r = w->r;
     const struct options *o = &r->opt;
-    struct job *j = &r->jobs[r->first + i];
-    struct prep *p = &r->pool[i];
+    struct job *j = &r->jobs[w->first + i];
+    struct prep *p = &w->pool[i];
     j->prep = NULL;
     if (interrupted || !strcmp(j->path, "-")) return;
     int in_place = !o->check && !o->dry_run && !o->output;
     p->old_fd = -1;
     p->buf = read_notebook(j->path, &p->len, &p->st, p->why, sizeof p->why,
-                           in_place ? &p->old_fd : NULL, &r->budget);
+                           in_place ? &p->old_fd : NULL, &w->budget);
     if (!p->buf && !p->why[0]) return; /* over the window's budget: run_job reads it */
     j->prep = p;
     if (!p->buf) return; /* the reason is reported by tag_file */
@@ -830,6 +847,17 @@ static void prepare_job(size_t i, void *vrun)
     }
 }
 
+/* The gate, as run_job's: the previous window's jobs run meanwhile (see "Windows"),
+ * and -j still counts every thread reading, scanning or classifying. */
+static void prepare_job(size_t i, void *vwin)
+{
+    struct window *w = vwin;
+    struct gate gate;
+    gate_enter(&gate, &w->r->compute);
+    prepare_one(w, i);
+    gate_leave(&gate);
+}
+
 static void deliver_nothing(size_t i, void *vrun)
 {
     (void)i;
@@ -837,10 +865,11 @@ static void deliver_nothing(size_t i, void *vrun)
 }
 
 /* Worker thread: one notebook, its report into memory. */
-static void run_job(size_t i, void *vrun)
+static void run_job(size_t i, void *vwin)
 {
-    struct run *r = vrun;
-    struct job *j = &r->jobs[r->first + i];
+    struct window *w = vwin;
+    struct run *r = w->r;
+    struct job *j = &r->jobs[w->first + i];
     if (interrupted) {
         j->skipped = 1;
         if (j->prep) { /* read ahead, never to be written */
@@ -873,10 +902,11 @@ static void run_job(size_t i, void *vrun)
 }
 
 /* Calling thread, in order: print the job's report, add it to the totals. */
-static void deliver(size_t i, void *vrun)
+static void deliver(size_t i, void *vwin)
 {
-    struct run *r = vrun;
-    struct job *j = &r->jobs[r->first + i];
+    struct window *w = vwin;
+    struct run *r = w->r;
+    struct job *j = &r->jobs[w->first + i];
     if (j->out_len) fwrite(j->out, 1, j->out_len, stdout);
     if (j->err_len || (j->failed && !j->err)) {
         /* erase the bar first so the message starts on a clean line */
@@ -907,6 +937,29 @@ static void deliver(size_t i, void *vrun)
     free(j->err);
     free(j->path);
     j->out = j->err = j->path = NULL;
+}
+
+/* The last step of a window, run_job and deliver, on a thread of its own so the next
+ * window is read and classified meanwhile (see "Windows"). */
+struct saver {
+    struct window *w;
+    int fanout, threads, running;
+    pthread_t tid;
+};
+
+static void *saver_main(void *v)
+{
+    struct saver *s = v;
+    s->threads = workers_run(s->fanout, s->w->count, run_job, deliver, s->w);
+    return NULL;
+}
+
+/* Waits for the window being saved, if any; *THREADS: the most threads used. */
+static void saver_join(struct saver *s, int *threads)
+{
+    if (s->running) pthread_join(s->tid, NULL);
+    s->running = 0;
+    if (s->threads > *threads) *threads = s->threads;
 }
 
 static double now(void)
@@ -1099,32 +1152,53 @@ int cmd_tag(int argc, char **argv)
     /* read ahead and batch only where the fast path and the model are used */
     int ahead = r.opt.model && !r.opt.nbformat_layout && !r.opt.strip_outputs;
     size_t window = ahead ? (r.n < WINDOW_NOTEBOOKS ? r.n : WINDOW_NOTEBOOKS) : 0;
-    held_start(&held, &old_nofile, fanout, &window);
+    /* two windows are read ahead at once (one saved, the next prepared) */
+    size_t ahead_fds = 2 * window;
+    held_start(&held, &old_nofile, fanout, &ahead_fds);
+    if (window) window = ahead_fds / 2 ? ahead_fds / 2 : 1;
+    struct window win[2] = {{.r = &r}, {.r = &r}};
     if (!ahead || !window) window = r.n;
     if (ahead && window > 0) {
-        r.pool = calloc(window, sizeof *r.pool);
+        win[0].pool = calloc(window, sizeof *win[0].pool);
+        win[1].pool = calloc(window, sizeof *win[1].pool);
         r.batch = tagbatch_new(r.opt.model, r.opt.cache);
-        if (!r.pool || !r.batch) { /* without: one cell at a time, the same tags */
-            free(r.pool);
+        if (!win[0].pool || !win[1].pool || !r.batch) { /* without: one cell at a time */
+            free(win[0].pool);
+            free(win[1].pool);
             tagbatch_free(r.batch);
-            r.pool = NULL;
+            win[0].pool = win[1].pool = NULL;
             r.batch = NULL;
             window = r.n;
+        } else {
+            tagbatch_gate(r.batch, &r.compute);
         }
     }
-    for (r.first = 0; r.first < r.n; r.first += window) {
-        size_t count = r.n - r.first < window ? r.n - r.first : window;
-        if (r.pool) {
-            r.budget = WINDOW_BYTES;
-            workers_run(r.opt.jobs, count, prepare_job, deliver_nothing, &r);
+    struct saver sv = {.fanout = fanout};
+    int k = 0;
+    for (size_t first = 0; first < r.n; first += window, k ^= 1) {
+        struct window *w = &win[k];
+        w->first = first;
+        w->count = r.n - first < window ? r.n - first : window;
+        if (w->pool) { /* while the window before is saved */
+            w->budget = WINDOW_BYTES;
+            workers_run(r.opt.jobs, w->count, prepare_job, deliver_nothing, w);
             tagbatch_run(r.batch, r.opt.jobs);
         }
-        int t = workers_run(fanout, count, run_job, deliver, &r);
-        if (t > threads) threads = t;
+        saver_join(&sv, &threads);
+        sv.w = w;
+        if (w->pool && !pthread_create(&sv.tid, NULL, saver_main, &sv)) {
+            sv.running = 1;
+        } else { /* (no thread: here, before the next window) */
+            saver_main(&sv);
+            saver_join(&sv, &threads);
+        }
     }
-    if (r.pool)
-        for (size_t i = 0; i < window; i++) prep_free(&r.pool[i]);
-    free(r.pool);
+    saver_join(&sv, &threads);
+    for (int b = 0; b < 2; b++) {
+        if (win[b].pool)
+            for (size_t i = 0; i < window; i++) prep_free(&win[b].pool[i]);
+        free(win[b].pool);
+    }
     tagbatch_free(r.batch);
     if (threads > r.opt.jobs) threads = r.opt.jobs; /* the others only wait on saves */
     pthread_once(&tagfast_once, tagfast_key_make);

@@ -5,10 +5,12 @@
  * short and long cells without knowing their word counts first; it encodes them and
  * runs model_classify_ids_many on all of its non-blank ones at once, which sorts them
  * by length itself, and stores its answers in the memo.  Blank sources (pysrc_is_blank) and failed encodings get
- * STAGE_NONE and zero probabilities, as in model_classify.
+ * STAGE_NONE and zero probabilities, as in model_classify.  With a gate
+ * (tagbatch_gate) each thread holds one unit of it while it works.
  */
 #include "model/tagbatch.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@ struct tagbatch {
     struct request *q;
     size_t n, cap;
     long hits; /* answered by the memo in tagbatch_ask */
+    sem_t *gate; /* held by each classifying thread (tagbatch_gate), or NULL */
 };
 
 struct tagbatch *tagbatch_new(const nbs_model *m, struct classcache *cache)
@@ -54,6 +57,8 @@ struct tagbatch *tagbatch_new(const nbs_model *m, struct classcache *cache)
     pthread_mutex_init(&b->lock, NULL);
     return b;
 }
+
+void tagbatch_gate(struct tagbatch *b, sem_t *gate) { b->gate = gate; }
 
 void tagbatch_free(struct tagbatch *b)
 {
@@ -117,6 +122,7 @@ struct share {
     const size_t *distinct; /* indexes into q */
     size_t nd, first, step;
     struct scratch *x;
+    sem_t *gate; /* held while classifying, or NULL */
 };
 
 /* Room for COUNT cells in X; -1 when out of memory (X keeps what it had). */
@@ -141,9 +147,20 @@ static int scratch_room(struct scratch *x, size_t count, int L)
     return 0;
 }
 
+static void share_work(struct share *sh);
+
 static void *run_share(void *v)
 {
     struct share *sh = v;
+    if (sh->gate)
+        while (sem_wait(sh->gate) && errno == EINTR) {}
+    share_work(sh);
+    if (sh->gate) sem_post(sh->gate);
+    return NULL;
+}
+
+static void share_work(struct share *sh)
+{
     const nbs_model *m = sh->model;
     size_t count = sh->nd > sh->first ? (sh->nd - sh->first + sh->step - 1) / sh->step : 0;
     int L = model_seq_len(m);
@@ -187,7 +204,6 @@ done:
             const struct request *r = &sh->q[sh->distinct[d]];
             classcache_store(sh->cache, r->src, r->len, *r->stage, *r->prob);
         }
-    return NULL;
 }
 
 void tagbatch_run(struct tagbatch *b, int threads)
@@ -214,7 +230,7 @@ void tagbatch_run(struct tagbatch *b, int threads)
         int started[MAX_THREADS] = {0};
         for (int t = 0; t < threads; t++)
             sh[t] = (struct share){b->model, b->cache, q, distinct, nd, (size_t)t, (size_t)threads,
-                                   &b->scratch[t]};
+                                   &b->scratch[t], b->gate};
         for (int t = 1; t < threads; t++)
             started[t] = !pthread_create(&tid[t], NULL, run_share, &sh[t]);
         run_share(&sh[0]);

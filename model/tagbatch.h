@@ -10,10 +10,13 @@
  * one at a time, against 1.7x for the corpus's cells sorted by length together).
  * Each answer is exactly model_classify's (the batch path is bit-identical to it, see
  * model.h), so the tags written do not depend on how notebooks were grouped.
+ * A caller that runs other work beside (cmd_tag.c saves one window while the next
+ * is classified) can make the classifying threads pass its gate (tagbatch_gate).
  */
 #ifndef NBSTAGE_TAGBATCH_H
 #define NBSTAGE_TAGBATCH_H
 
+#include <semaphore.h>
 #include <stddef.h>
 
 #include "model/classcache.h"
@@ -25,6 +28,10 @@ struct tagbatch;
  * memory. */
 struct tagbatch *tagbatch_new(const nbs_model *m, struct classcache *cache);
 void tagbatch_free(struct tagbatch *b);
+
+/* From now on each thread of tagbatch_run holds one unit of GATE (borrowed) while it
+ * classifies: the caller's -j counts them with its other work.  NULL: no gate. */
+void tagbatch_gate(struct tagbatch *b, sem_t *gate);
 
 /* Asks for model_classify(SRC[0..LEN)): answered at once from the memo (returns 1,
  * *STAGE and *PROB set: the stage or STAGE_NONE, and its probability or 0), or queued

@@ -292,6 +292,37 @@ def test_few_descriptors_many_notebooks(model, tmp_path):
     assert len(a) == 200 and all(b"stage:" in v[0] for v in a.values())
 
 
+def many_notebooks(d: Path, n: int):
+    """N small canonical notebooks in D, sources repeated across them and one of
+    each notebook's own (so every window has cells to classify)."""
+    d.mkdir()
+    for k in range(n):
+        (d / f"nb{k:04}.ipynb").write_text(make_nb(SIMPLE[k % 7:] + SIMPLE[:k % 7] +
+                                                   [f"x{k} = f({k % 97})"]))
+    return d
+
+
+def test_windows_saved_while_the_next_is_prepared(model, tmp_path):
+    """Over several windows (512 notebooks each; one is saved while the next is read
+    and classified) the reports come in the order given and the bytes are those of
+    -j 1, and of a run that reads few notebooks ahead (tight descriptor limit)."""
+    n = 1300
+    runs = {}
+    for name, j, limit in (("j1", 1, None), ("j2", 2, None), ("tight", 2, 200)):
+        d = many_notebooks(tmp_path / name, n)
+        cmd = [str(BIN), "tag", "-m", str(model), "-j", str(j), str(d)]
+        if limit:
+            cmd = ["sh", "-c", f'ulimit -n {limit} && exec "$@"', "sh", *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert f"{n} notebooks: {n} rewritten" in r.stderr
+        lines = r.stdout.splitlines()
+        assert [l.split(" (")[0] for l in lines] == [f"tagged {d}/nb{k:04}.ipynb" for k in range(n)]
+        runs[name] = {k: v[0] for k, v in snapshot(d).items()}
+    assert runs["j1"] == runs["j2"] == runs["tight"]
+    assert all(b"stage:" in v for v in runs["j1"].values())
+
+
 # ------------------------------------------------------------------ check, dry run, stale
 
 def test_check_exit_codes_and_changes_nothing(model, tmp_path):
@@ -595,6 +626,37 @@ def test_kill_leaves_every_file_old_or_new(model, tmp_path):
             assert b == old[rel][0] or b == new[rel][0], rel
         assert {k for k in now if ".nbstage-" not in k} == set(old)
     assert killed_mid_run >= 1
+
+
+def test_kill_across_windows_leaves_every_file_old_or_new(model, tmp_path):
+    """Killed while one window is being saved and the next read and classified:
+    each file is still the old or the new, whatever the moment."""
+    src = many_notebooks(tmp_path / "src", 1300)
+    ref = copy_tree(src, tmp_path / "ref")
+    t0 = time.monotonic()
+    assert nbstage("tag", "-m", model, "-q", "-j", "2", ref).returncode == 0
+    took = time.monotonic() - t0
+    old, new = snapshot(src), snapshot(ref)
+    rng = random.Random(12)
+    mixed = 0  # kills that left some files old and some new
+    for trial in range(6):
+        d = copy_tree(src, tmp_path / f"t{trial}")
+        p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "2", str(d)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 0.9) * took)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        now = snapshot(d)
+        olds = news = 0
+        for rel, (b, _) in now.items():
+            if Path(rel).name.startswith(".") and ".nbstage-" in rel:
+                continue  # a temporary the kill left: never a notebook's name
+            assert b == old[rel][0] or b == new[rel][0], rel
+            olds += b == old[rel][0]
+            news += b == new[rel][0]
+        assert {k for k in now if ".nbstage-" not in k} == set(old)
+        mixed += olds > 0 and news > 0
+    assert mixed >= 1
 
 
 def test_interrupt_finishes_cleanly(model, tmp_path):
