@@ -1,12 +1,18 @@
 /* tagbatch.c — a window's classifications in batches (see tagbatch.h).
  *
- * Distinct sources are found by sorting the requests by (length, bytes).  Thread t of
- * T takes the distinct sources t, t+T, t+2T, ...: every thread gets a like share of
- * short and long cells without knowing their word counts first; it encodes them and
- * runs model_classify_ids_many on all of its non-blank ones at once, which sorts them
- * by length itself, and stores its answers in the memo.  Blank sources (pysrc_is_blank) and failed encodings get
- * STAGE_NONE and zero probabilities, as in model_classify.  With a gate
- * (tagbatch_gate) each thread holds one unit of it while it works.
+ * Distinct sources are found by sorting the requests by (length, bytes).  They are
+ * classified in chunks of CHUNK consecutive ones (so of like length), which the
+ * threads take one at a time from a shared counter, the longest first: a thread
+ * encodes its chunk, runs model_classify_ids_many on its non-blank cells at once
+ * (which sorts them by word count itself) and stores the answers in the memo.  Why
+ * chunks and not a fixed share per thread (until now: thread t of T took the
+ * sources t, t+T, ...): a fixed share ends when its thread ends, and a thread that
+ * loses its core for a while (a busy machine) left the others waiting at the end of
+ * every window; taken one at a time, the last to finish is at most one short chunk
+ * behind.  256 cells a chunk still makes full groups of INFER_MANY_MAX cells of like
+ * length, so the batched LSTM pays as before.  Blank sources (pysrc_is_blank) and
+ * failed encodings get STAGE_NONE and zero probabilities, as in model_classify.
+ * With a gate (tagbatch_gate) each thread holds one unit of it for each chunk.
  */
 #include "model/tagbatch.h"
 
@@ -26,8 +32,8 @@ struct request {
 
 enum { MAX_THREADS = 64 };
 
-/* One thread's working arrays, kept from run to run (fresh ones each window cost
- * page faults: the encoded ids alone are megabytes). */
+/* One thread's working arrays for a chunk, kept from run to run (fresh ones each
+ * window cost page faults). */
 struct scratch {
     int *ids;            /* count x seq_len */
     const int **rows;
@@ -112,17 +118,20 @@ static int cmp_request(const void *a, const void *b)
     return memcmp(x->src, y->src, x->len);
 }
 
-/* One thread's share: the distinct sources FIRST, FIRST + STEP, ... of the sorted
- * queue; the answers go to the request at each (the caller copies them to its
- * duplicates). */
+/* A classifying thread's view of the run: the distinct sources (by length) in chunks
+ * of CHUNK, taken one at a time from a shared counter, longest first; the answers
+ * go to the request at each (the caller copies them to its duplicates). */
+enum { CHUNK = 256 };
+
 struct share {
     const nbs_model *model;
     struct classcache *cache; /* each thread stores its own answers (may be NULL) */
     struct request *q;
     const size_t *distinct; /* indexes into q */
-    size_t nd, first, step;
+    size_t nd, nchunks;
+    size_t *taken; /* chunks handed out, shared */
     struct scratch *x;
-    sem_t *gate; /* held while classifying, or NULL */
+    sem_t *gate; /* held while classifying a chunk, or NULL */
 };
 
 /* Room for COUNT cells in X; -1 when out of memory (X keeps what it had). */
@@ -147,27 +156,15 @@ static int scratch_room(struct scratch *x, size_t count, int L)
     return 0;
 }
 
-static void share_work(struct share *sh);
-
-static void *run_share(void *v)
-{
-    struct share *sh = v;
-    if (sh->gate)
-        while (sem_wait(sh->gate) && errno == EINTR) {}
-    share_work(sh);
-    if (sh->gate) sem_post(sh->gate);
-    return NULL;
-}
-
-static void share_work(struct share *sh)
+/* Classifies the distinct sources FROM .. TO and stores them in the memo. */
+static void chunk_work(const struct share *sh, size_t from, size_t to)
 {
     const nbs_model *m = sh->model;
-    size_t count = sh->nd > sh->first ? (sh->nd - sh->first + sh->step - 1) / sh->step : 0;
     int L = model_seq_len(m);
     struct scratch *x = sh->x;
-    if (scratch_room(x, count, L)) {
+    if (scratch_room(x, to - from, L)) {
         /* one at a time: the same numbers */
-        for (size_t d = sh->first; d < sh->nd; d += sh->step) {
+        for (size_t d = from; d < to; d++) {
             struct request *r = &sh->q[sh->distinct[d]];
             float p[N_STAGES];
             *r->stage = model_classify(m, r->src, r->len, p);
@@ -180,7 +177,7 @@ static void share_work(struct share *sh)
     size_t *which = x->which;
     float(*probs)[N_STAGES] = x->probs;
     int k = 0;
-    for (size_t d = sh->first; d < sh->nd; d += sh->step) {
+    for (size_t d = from; d < to; d++) {
         struct request *r = &sh->q[sh->distinct[d]];
         *r->stage = STAGE_NONE;
         *r->prob = 0;
@@ -200,10 +197,26 @@ static void share_work(struct share *sh)
     }
 done:
     if (sh->cache)
-        for (size_t d = sh->first; d < sh->nd; d += sh->step) {
+        for (size_t d = from; d < to; d++) {
             const struct request *r = &sh->q[sh->distinct[d]];
             classcache_store(sh->cache, r->src, r->len, *r->stage, *r->prob);
         }
+}
+
+static void *run_share(void *v)
+{
+    const struct share *sh = v;
+    for (;;) {
+        if (sh->gate)
+            while (sem_wait(sh->gate) && errno == EINTR) {}
+        size_t c = __atomic_fetch_add(sh->taken, 1, __ATOMIC_RELAXED);
+        if (c < sh->nchunks) { /* chunk c from the long end */
+            size_t to = sh->nd - c * CHUNK;
+            chunk_work(sh, to > CHUNK ? to - CHUNK : 0, to);
+        }
+        if (sh->gate) sem_post(sh->gate);
+        if (c >= sh->nchunks) return NULL;
+    }
 }
 
 void tagbatch_run(struct tagbatch *b, int threads)
@@ -224,19 +237,20 @@ void tagbatch_run(struct tagbatch *b, int threads)
             if (!i || cmp_request(&q[i - 1], &q[i])) distinct[nd++] = i;
         if (threads < 1) threads = 1;
         if (threads > MAX_THREADS) threads = MAX_THREADS;
-        if ((size_t)threads > nd) threads = (int)nd;
+        size_t nchunks = (nd + CHUNK - 1) / CHUNK, taken = 0;
+        if ((size_t)threads > nchunks) threads = (int)nchunks;
         struct share sh[MAX_THREADS];
         pthread_t tid[MAX_THREADS];
         int started[MAX_THREADS] = {0};
         for (int t = 0; t < threads; t++)
-            sh[t] = (struct share){b->model, b->cache, q, distinct, nd, (size_t)t, (size_t)threads,
+            sh[t] = (struct share){b->model, b->cache, q, distinct, nd, nchunks, &taken,
                                    &b->scratch[t], b->gate};
         for (int t = 1; t < threads; t++)
             started[t] = !pthread_create(&tid[t], NULL, run_share, &sh[t]);
         run_share(&sh[0]);
         for (int t = 1; t < threads; t++) {
             if (started[t]) pthread_join(tid[t], NULL);
-            else run_share(&sh[t]); /* no thread: its share here */
+            else run_share(&sh[t]); /* (no thread: nothing left for it by now) */
         }
         /* a duplicate takes the answer of the first of its run */
         for (size_t i = 1; i < n; i++)

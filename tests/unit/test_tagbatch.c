@@ -3,10 +3,12 @@
  * cells: every answer bit-identical (stage and probability), whatever the thread
  * count; duplicates, blank sources and sources the memo already holds in the same
  * queue; the memo's counts (a source classified once, its repeats counted as hits)
- * and its contents afterwards; an empty run. */
+ * and its contents afterwards; an empty run; a run through a gate (tagbatch_gate) of
+ * one unit, threads taking chunks in turn. */
 #include "tests/unit/unit.h"
 #include "tests/unit/unit_corpus.h"
 
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,6 +105,27 @@ static void batch_equals_one_at_a_time(void **state)
         assert_memory_equal(&gp[i], &want_prob[i], sizeof(float));
     }
     tagbatch_free(b);
+    /* through a gate of one unit, 3 threads taking the chunks (256 sources each):
+     * the same answers, and the gate given back whole */
+    sem_t gate;
+    sem_init(&gate, 0, 1);
+    b = tagbatch_new(m, NULL);
+    tagbatch_gate(b, &gate);
+    for (int i = 0; i < cs.n; i++) {
+        got[i] = 99;
+        assert_int_equal(tagbatch_ask(b, cs.src[i], cs.len[i], &got[i], &gp[i]), 0);
+    }
+    assert_true(cs.n > 2 * 256);
+    tagbatch_run(b, 3);
+    for (int i = 0; i < cs.n; i++) {
+        assert_int_equal(got[i], want_stage[i]);
+        assert_memory_equal(&gp[i], &want_prob[i], sizeof(float));
+    }
+    int units = -1;
+    sem_getvalue(&gate, &units);
+    assert_int_equal(units, 1);
+    tagbatch_free(b);
+    sem_destroy(&gate);
     unit_cells_free(&cs);
     model_free(m);
 }
