@@ -12,7 +12,9 @@
  * behind.  256 cells a chunk still makes full groups of INFER_MANY_MAX cells of like
  * length, so the batched LSTM pays as before.  Blank sources (pysrc_is_blank) and
  * failed encodings get STAGE_NONE and zero probabilities, as in model_classify.
- * With a gate (tagbatch_gate) each thread holds one unit of it for each chunk.
+ * With a gate (tagbatch_gate) each thread holds one unit of it from its first chunk
+ * to its last (one unit per chunk instead made the caller's other threads and these
+ * hand the units back and forth every chunk, for no gain measured).
  */
 #include "model/tagbatch.h"
 
@@ -131,7 +133,7 @@ struct share {
     size_t nd, nchunks;
     size_t *taken; /* chunks handed out, shared */
     struct scratch *x;
-    sem_t *gate; /* held while classifying a chunk, or NULL */
+    sem_t *gate; /* held while taking and classifying chunks, or NULL */
 };
 
 /* Room for COUNT cells in X; -1 when out of memory (X keeps what it had). */
@@ -206,17 +208,16 @@ done:
 static void *run_share(void *v)
 {
     const struct share *sh = v;
+    if (sh->gate)
+        while (sem_wait(sh->gate) && errno == EINTR) {}
     for (;;) {
-        if (sh->gate)
-            while (sem_wait(sh->gate) && errno == EINTR) {}
         size_t c = __atomic_fetch_add(sh->taken, 1, __ATOMIC_RELAXED);
-        if (c < sh->nchunks) { /* chunk c from the long end */
-            size_t to = sh->nd - c * CHUNK;
-            chunk_work(sh, to > CHUNK ? to - CHUNK : 0, to);
-        }
-        if (sh->gate) sem_post(sh->gate);
-        if (c >= sh->nchunks) return NULL;
+        if (c >= sh->nchunks) break;
+        size_t to = sh->nd - c * CHUNK; /* chunk c from the long end */
+        chunk_work(sh, to > CHUNK ? to - CHUNK : 0, to);
     }
+    if (sh->gate) sem_post(sh->gate);
+    return NULL;
 }
 
 void tagbatch_run(struct tagbatch *b, int threads)
