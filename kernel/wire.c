@@ -147,12 +147,17 @@ int wire_json_member(const struct wire_frame *f, const char *key, size_t *off, s
     if (i >= n || d[i] != '{') return -1;
     i = skip_ws(d, i + 1, n);
     if (i < n && d[i] == '}') return 0;
+    /* A key given twice: the last one counts, as for jansson and Python's json (so the
+     * proxy reads the same member the wrapped kernel acts on); hence the whole object
+     * is walked. */
+    int found = 0;
     while (i < n) {
         if (d[i] != '"') return -1;
         int esc = 0;
         size_t kend = skip_string(d, i, n, &esc);
         if (kend > n) return -1;
-        int match = !esc && kend - i - 2 == klen && memcmp(d + i + 1, key, klen) == 0;
+        if (esc) return -1; /* an escaped key may spell KEY ("co\u0064e"): a parser's job */
+        int match = kend - i - 2 == klen && memcmp(d + i + 1, key, klen) == 0;
         i = skip_ws(d, kend, n);
         if (i >= n || d[i] != ':') return -1;
         i = skip_ws(d, i + 1, n);
@@ -166,11 +171,11 @@ int wire_json_member(const struct wire_frame *f, const char *key, size_t *off, s
                                      d[vend - 1] == '\n' || d[vend - 1] == '\r'))
                 vend--;
             *off = vstart, *len = vend - vstart;
-            return 1;
+            found = 1;
         }
         i = skip_ws(d, i, n);
         if (i >= n) return -1;
-        if (d[i] == '}') return 0;
+        if (d[i] == '}') return found;
         if (d[i] != ',') return -1;
         i = skip_ws(d, i + 1, n);
     }

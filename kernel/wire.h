@@ -72,7 +72,9 @@ size_t wire_build(const struct wire_key *key, const char *header, const char *pa
 /* Where the value of the top-level member KEY of the JSON object in F is, without
  * building a tree: 1 and its raw text at F->data[*OFF .. *OFF + *LEN) (a string with its
  * quotes and escapes as they are); 0: F is an object without KEY; -1: not understood
- * here (malformed, or not an object).  The value itself is only skipped, not checked. */
+ * here (malformed, or not an object).  The value itself is only skipped, not checked.
+ * A key given twice: the last one, as jansson and Python's json read it; a top-level
+ * key with an escape in it: -1 (it may spell KEY). */
 int wire_json_member(const struct wire_frame *f, const char *key, size_t *off, size_t *len);
 
 /* Looks up the string member KEY of the JSON object in F without building a tree (the

@@ -1,0 +1,59 @@
+/* fuzz_wire.c — libFuzzer target for the proxy's light JSON lookups (kernel/wire.c).
+ *
+ * Owns: the properties no frame may break.  wire_json_member and wire_json_string
+ * never read outside the frame (ASan), and wherever jansson reads the frame as an
+ * object they agree with it: the member they find is the one jansson keeps (the last
+ * of a repeated key), re-parsed equal to jansson's value; "absent" only when jansson
+ * has no such key.  Why it matters: the proxy decides what a message is (msg_type) and
+ * which code to classify from these lookups, while the wrapped kernel acts on what a
+ * full JSON parser reads.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "kernel/wire.h"
+
+static void check_key(const unsigned char *data, size_t size, json_t *j, const char *key)
+{
+    struct wire_frame f = {data, size};
+    size_t off = 0, len = 0;
+    int r = wire_json_member(&f, key, &off, &len);
+    json_t *want = json_is_object(j) ? json_object_get(j, key) : NULL;
+    if (r == 1) {
+        if (off > size || len > size - off) { fprintf(stderr, "member outside the frame\n"); abort(); }
+        if (j && !want) { fprintf(stderr, "member found that jansson does not have\n"); abort(); }
+        json_t *got = json_loadb((const char *)data + off, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        if (j && (!got || !json_equal(got, want))) { fprintf(stderr, "member differs from jansson's\n"); abort(); }
+        json_decref(got);
+    }
+    if (r == 0 && want) { fprintf(stderr, "member missed\n"); abort(); }
+    /* -1 for a valid object only when an escape may hide a key */
+    if (r == -1 && json_is_object(j) && !memchr(data, '\\', size)) {
+        fprintf(stderr, "a valid object not understood\n");
+        abort();
+    }
+
+    char out[64];
+    int s = wire_json_string(&f, key, out, sizeof out);
+    if (s == 1 && j) {
+        const char *v = json_string_value(want);
+        if (!v || strncmp(out, v, sizeof out - 1)) { fprintf(stderr, "string differs\n"); abort(); }
+    }
+    if (s == 0 && json_is_string(want)) { /* 0: absent or not a string */
+        fprintf(stderr, "string missed\n");
+        abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_t *j = json_loadb((const char *)data, size, JSON_ALLOW_NUL, NULL);
+    static const char *const keys[] = {"code", "msg_type", "silent", "a"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) check_key(data, size, j, keys[k]);
+    json_decref(j);
+    return 0;
+}
