@@ -19,6 +19,7 @@
 #include "kernel/kernelspec_find.h"
 #include "kernel/options.h"
 #include "kernel/proxy.h"
+#include "model/blas_core.h"
 #include "model/model.h"
 
 static nbs_model *load_model(const char *path)
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (opt.help) { fputs(options_usage, stdout); return 0; }
+    blas_threads_stop(); /* the proxy multiplies nothing through BLAS (model/blas_core.h) */
     if (sodium_init() < 0) { fprintf(stderr, "nbstage-kernel: libsodium failed to start\n"); return 1; }
 
     struct connection conn;

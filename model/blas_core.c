@@ -1,4 +1,5 @@
-/* blas_core.c — OPENBLAS_CORETYPE for processors OpenBLAS does not know (see blas_core.h). */
+/* blas_core.c — OPENBLAS_CORETYPE for processors OpenBLAS does not know, and stopping
+ * its idle worker threads (see blas_core.h). */
 #include "model/blas_core.h"
 
 #include <cblas.h>
@@ -34,4 +35,14 @@ void blas_core_reexec_if_generic(char **argv)
     if (setenv("OPENBLAS_CORETYPE", better, 1)) return;
     execv("/proc/self/exe", argv);
     unsetenv("OPENBLAS_CORETYPE"); /* the exec failed: carry on as we were */
+}
+
+/* Exported by OpenBLAS's pthread build (its fork handler uses it), not declared in
+ * cblas.h; weak, so that a build without it (OpenMP, single-threaded) links too. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void blas_threads_stop(void)
+{
+    openblas_set_num_threads(1); /* first: it would start the workers again */
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
 }

@@ -20,4 +20,12 @@ const char *blas_core_better(void);
  * exec failed (then OpenBLAS's own choice stands: slower, still correct). */
 void blas_core_reexec_if_generic(char **argv);
 
+/* For programs that never multiply in parallel (everything but `nbstage train`):
+ * one BLAS thread, and OpenBLAS's worker threads stopped.  Debian's pthread build
+ * starts its workers in its constructor, before main, and an idle worker spins in
+ * sched_yield for 2^28 time-stamp ticks (~0.1 s of a core here) before it sleeps:
+ * at every start, a second core busy for nothing, beside `tag -j 2`'s workers or the
+ * kernel's child starting up.  A later threaded BLAS call starts them again. */
+void blas_threads_stop(void);
+
 #endif

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cblas.h>
 
 #include "model/commands.h"
 #include "model/model.h"
@@ -212,7 +211,6 @@ int cmd_summary(int argc, char **argv)
                             "NBSTAGE_MODEL unset; give one with --model FILE, or use --saved\n");
             return EXIT_USAGE;
         }
-        openblas_set_num_threads(1); /* one cell at a time: no BLAS threads needed */
         char why[512];
         if (!(model = model_load(model_path, why, sizeof why))) {
             fprintf(stderr, "nbstage summary: %s\n", why);

@@ -53,8 +53,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cblas.h>
-
 #include "model/classcache.h"
 #include "model/commands.h"
 #include "model/model.h"
@@ -1116,9 +1114,6 @@ int cmd_tag(int argc, char **argv)
             free(r.jobs);
             return EXIT_USAGE;
         }
-        /* parallelism is ours, one notebook per thread: no BLAS thread pool spinning
-         * beside the workers */
-        openblas_set_num_threads(1);
         char why[512];
         model = model_load(model_path, why, sizeof why);
         if (!model) {

@@ -42,6 +42,7 @@ int main(int argc, char **argv)
     }
     /* Only training multiplies matrices through OpenBLAS (inference has its own step). */
     if (!strcmp(argv[1], "train")) blas_core_reexec_if_generic(argv);
+    else blas_threads_stop();
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "nbstage: unknown command '%s'\n", argv[1]);
