@@ -74,6 +74,34 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static uint64_t classify6
 
 enum { STACK_TEXT = 8192 };
 
+/* Block B of TEXT[0..N) (bytes 64B .. 64B+63): its word characters as 1 bits, and its
+ * bytes lower-cased into LOW + 64B. */
+static uint64_t classify_block(const char *text, char *low, size_t n, size_t b, int simd)
+{
+#if defined(__x86_64__)
+    if (simd) return classify64(text + 64 * b, low + 64 * b, n - 64 * b);
+#else
+    (void)simd;
+#endif
+    const unsigned char *t = (const unsigned char *)text + 64 * b;
+    size_t end = n - 64 * b < 64 ? n - 64 * b : 64;
+    uint64_t m = 0;
+    for (size_t j = 0; j < end; j++) {
+        low[64 * b + j] = (char)lower_tab[t[j]];
+        m |= (uint64_t)(sep[t[j]] ^ 1) << j;
+    }
+    return m; /* bits past N stay 0: the last word ends at N */
+}
+
+static int have_simd(void)
+{
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+#else
+    return 0;
+#endif
+}
+
 /* The assignment word, padded as every word given to a token_fn is. */
 static const char assign_word[1 + TOKENIZER_PAD] = "=";
 
@@ -100,21 +128,8 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
         bits = malloc(nb * sizeof *bits);
         if (!low || !bits) { free(low); free(bits); return -1; }
     }
-    size_t b = 0;
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi"))
-        for (; b < nb; b++) bits[b] = classify64(text + 64 * b, low + 64 * b, n - 64 * b);
-#endif
-    for (; b < nb; b++) {
-        const unsigned char *t = (const unsigned char *)text + 64 * b;
-        size_t end = n - 64 * b < 64 ? n - 64 * b : 64;
-        uint64_t m = 0;
-        for (size_t j = 0; j < end; j++) {
-            low[64 * b + j] = (char)lower_tab[t[j]];
-            m |= (uint64_t)(sep[t[j]] ^ 1) << j;
-        }
-        bits[b] = m; /* bits past N stay 0: the last word ends at N */
-    }
+    int simd = have_simd();
+    for (size_t b = 0; b < nb; b++) bits[b] = classify_block(text, low, n, b, simd);
     memset(low + n, 0, TOKENIZER_PAD);
     /* Per block, the bits where words start and where they end (last character);
      * they alternate, a word may run on into later blocks (PENDING).  One loop exit a
@@ -178,4 +193,75 @@ int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn f
 int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx)
 {
     return tokenize_source_with(src, len, 0, fn, ctx);
+}
+
+/* Bits A .. B-1 of a block (0 <= A <= B <= 64). */
+static uint64_t bit_range(size_t a, size_t b)
+{
+    uint64_t below_b = b >= 64 ? ~0ull : (1ull << b) - 1;
+    return below_b & ~((1ull << a) - 1);
+}
+
+enum { STACK_COMMENTS = 32 };
+
+/* The blocks are read from the last one down, so a caller that stops early (the
+ * encoder, once it has its last SEQ_LEN words) never lower-cases or splits the rest.
+ * Comments are not cut out of a copy: their bytes count as separators, which gives
+ * the same words, as a comment runs from a '#' to just before a newline or the end,
+ * and '#' and the newline are separators themselves.  Words across blocks: PENDING
+ * is the end of a word that reaches down to the bottom of the block read before. */
+int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx)
+{
+    size_t stack_pos[2 * STACK_COMMENTS], *pos = stack_pos, nc = 0;
+    if (memchr(src, '#', len)) { /* else no comment */
+        nc = pysrc_comments(src, len, pos, STACK_COMMENTS);
+        if (nc > STACK_COMMENTS) {
+            if (!(pos = malloc(2 * nc * sizeof *pos))) return -1;
+            pysrc_comments(src, len, pos, nc);
+        }
+    }
+    char stack_low[STACK_TEXT + TOKENIZER_PAD], *low = stack_low;
+    if (len > STACK_TEXT && !(low = malloc(len + TOKENIZER_PAD))) {
+        if (pos != stack_pos) free(pos);
+        return -1;
+    }
+    memset(low + len, 0, TOKENIZER_PAD);
+    int simd = have_simd(), r = 0;
+    size_t ci = nc, pending = 0; /* comments [0, ci) may reach the blocks left */
+    for (size_t k = (len + 63) / 64; k-- > 0 && !r;) {
+        size_t base = 64 * k;
+        uint64_t w = classify_block(src, low, len, k, simd);
+        while (ci && pos[2 * (ci - 1)] >= base + 64) ci--;
+        for (size_t c = ci; c-- > 0 && pos[2 * c + 1] > base;) {
+            size_t a = pos[2 * c], e = pos[2 * c + 1];
+            w &= ~bit_range(a > base ? a - base : 0, e - base < 64 ? e - base : 64);
+        }
+        if (pending) {
+            if (!(w >> 63)) { /* the word began at this block's end */
+                r = fn(low + base + 64, pending - (base + 64), ctx);
+            } else {
+                if (!~w) continue; /* the whole block is in the word */
+                size_t z = 63 - (size_t)__builtin_clzll(~w); /* the space before it */
+                r = fn(low + base + z + 1, pending - (base + z + 1), ctx);
+                w &= (1ull << z) - 1;
+            }
+            pending = 0;
+        }
+        while (w && !r) { /* the words from the top, each the run below its top bit */
+            size_t top = 63 - (size_t)__builtin_clzll(w), end = base + top + 1;
+            uint64_t gaps = ~w & bit_range(0, top);
+            if (!gaps) { /* down to bit 0: it may go on in the block below */
+                if (k) pending = end;
+                else r = fn(low, end, ctx);
+                break;
+            }
+            size_t z = 63 - (size_t)__builtin_clzll(gaps);
+            r = fn(low + base + z + 1, end - (base + z + 1), ctx);
+            w &= (1ull << z) - 1;
+        }
+    }
+    if (!r && pending) r = fn(low, pending, ctx);
+    if (low != stack_low) free(low);
+    if (pos != stack_pos) free(pos);
+    return r;
 }

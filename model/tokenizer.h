@@ -34,6 +34,12 @@ int tokenize_text(char *text, size_t len, token_fn fn, void *ctx);
 #define TOKENIZER_PAD 8
 int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx);
 
+/* tokenize_source's words from the last to the first (same bytes, same padding), for a
+ * caller that wants only the last ones: it stops when FN returns non-zero, and the text
+ * before the words given is never split.  Returns what FN returned, else 0; -1 when out
+ * of memory. */
+int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx);
+
 /* Departures from the study's split, chosen per model (the model file records them):
  * TOKENIZE_ASSIGN_WORDS gives the word "=" where a statement assigns (see
  * pysrc_assignments), in its place among the other words: "df = df.dropna()" is

@@ -280,10 +280,33 @@ static int encode_one(const char *w, size_t len, void *ctx)
     return 0;
 }
 
+/* The study's split read backwards: the ids go into IDS from its end, and the words
+ * before the last SEQ_LEN known ones are never looked up (40% of the corpus's words
+ * are in the 4% of cells longer than that). */
+struct rev_encoding {
+    const struct vocab *v;
+    int *ids;
+    int left; /* ids[0 .. left) not filled yet */
+};
+
+static int encode_rev(const char *w, size_t len, void *ctx)
+{
+    struct rev_encoding *e = ctx;
+    int id = lookup_padded(e->v, w, len); /* tokenize_source_reverse pads every word */
+    if (id) e->ids[--e->left] = id;
+    return e->left == 0; /* full: stop */
+}
+
 int vocab_encode(const struct vocab *v, const char *src, size_t len, int *ids, int seq_len)
 {
     struct encoding e = {v, ids, seq_len, 0, 0};
     if (seq_len <= 0) return 0;
+    if (!v->tokenize) {
+        struct rev_encoding r = {v, ids, seq_len};
+        if (tokenize_source_reverse(src, len, encode_rev, &r) < 0) return -1;
+        memset(ids, 0, (size_t)r.left * sizeof *ids);
+        return seq_len - r.left;
+    }
     if (tokenize_source_with(src, len, v->tokenize, encode_one, &e)) return -1;
     int n = e.seen < seq_len ? (int)e.seen : seq_len;
     if (e.seen > seq_len) {

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* isalnum in the C locale (the programs never set another), without the call */
 static int is_ident(int c)
 {
@@ -12,8 +16,8 @@ static int is_ident(int c)
 }
 
 /* Bytes that may begin a string: a quote, or a prefix letter (r, b, u, f).  Any other
- * byte is no string start whatever follows (pysrc_string_start), so the comment
- * stripper asks only at these: it was a call and a strchr per byte of punctuation. */
+ * byte is no string start whatever follows (pysrc_string_start), so
+ * pysrc_assignments asks only at these: it was a call and a strchr per byte. */
 static int may_start_string(unsigned char c)
 {
     switch (c) {
@@ -38,12 +42,34 @@ int pysrc_string_start(const char *src, size_t len, size_t i, size_t *quote)
     return 0;
 }
 
+/* The first index from I on where SRC holds A, B or C, or LEN.  Comments and strings
+ * are found by their few special bytes, 16 at a time with SSE2 (every x86-64): the
+ * byte-by-byte state machine before was most of a cell's tokenizing time. */
+static size_t find3(const char *src, size_t i, size_t len, char a, char b, char c)
+{
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+    for (; i + 16 <= len; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+                                   _mm_cmpeq_epi8(x, vc));
+        int m = _mm_movemask_epi8(hit);
+        if (m) return i + (size_t)__builtin_ctz((unsigned)m);
+    }
+#endif
+    while (i < len && src[i] != a && src[i] != b && src[i] != c) i++;
+    return i;
+}
+
 size_t pysrc_skip_string(const char *src, size_t len, size_t i)
 {
     char q = src[i];
     int triple = i + 2 < len && src[i + 1] == q && src[i + 2] == q;
     size_t j = i + (triple ? 3 : 1);
     while (j < len) {
+        /* only a quote, a backslash and (one-line strings) a newline matter */
+        j = find3(src, j, len, q, '\\', triple ? q : '\n');
+        if (j >= len) break;
         char c = src[j];
         if (c == '\\') { j += 2; continue; }   /* escapes the quote even in raw strings */
         if (!triple && c == '\n') return j;     /* unterminated: stop at end of line */
@@ -56,28 +82,55 @@ size_t pysrc_skip_string(const char *src, size_t len, size_t i)
     return len;
 }
 
+/* The next comment from *I on: 1 with it in [*A, *B) (and *I = *B), 0 when none is
+ * left.  Outside comments and strings every quote opens a string: a prefix (rb, f, ...)
+ * decides where the string token starts, never where it ends nor whether a '#' is in
+ * it, so prefix letters need no look here (the stripper before copied them with their
+ * string or as identifiers: the same bytes kept). */
+static int next_comment(const char *src, size_t len, size_t *i, size_t *a, size_t *b)
+{
+    size_t j = *i;
+    for (;;) {
+        j = find3(src, j, len, '#', '"', '\'');
+        if (j >= len) {
+            *i = len;
+            return 0;
+        }
+        if (src[j] == '#') {
+            const char *nl = memchr(src + j, '\n', len - j);
+            *a = j;
+            *i = *b = nl ? (size_t)(nl - src) : len;
+            return 1;
+        }
+        j = pysrc_skip_string(src, len, j);
+    }
+}
+
+size_t pysrc_comments(const char *src, size_t len, size_t *pos, size_t cap)
+{
+    size_t n = 0, i = 0, a, b;
+    while (next_comment(src, len, &i, &a, &b)) {
+        if (n < cap) {
+            pos[2 * n] = a;
+            pos[2 * n + 1] = b;
+        }
+        n++;
+    }
+    return n;
+}
+
 char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len)
 {
     char *out = malloc(len + 1);
     if (!out) return NULL;
-    size_t o = 0, i = 0, q;
-    while (i < len) {
-        char c = src[i];
-        if (c == '#') {
-            while (i < len && src[i] != '\n') i++;
-        } else if (may_start_string((unsigned char)c) && pysrc_string_start(src, len, i, &q)) {
-            size_t end = pysrc_skip_string(src, len, q);
-            if (end > len) end = len;
-            memcpy(out + o, src + i, end - i);
-            o += end - i;
-            i = end;
-        } else if (is_ident((unsigned char)c)) {
-            /* copy a whole identifier so a prefix test never splits one */
-            while (i < len && is_ident((unsigned char)src[i])) out[o++] = src[i++];
-        } else {
-            out[o++] = src[i++];
-        }
+    size_t o = 0, i = 0, a, b, from = 0;
+    while (next_comment(src, len, &i, &a, &b)) {
+        memcpy(out + o, src + from, a - from);
+        o += a - from;
+        from = b;
     }
+    memcpy(out + o, src + from, len - from);
+    o += len - from;
     out[o] = 0;
     if (out_len) *out_len = o;
     return out;

@@ -16,6 +16,13 @@
  * its length in *OUT_LEN when not NULL.  NULL only when out of memory. */
 char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len);
 
+/* Where SRC's '#' comments are: comment k is SRC[POS[2k] .. POS[2k+1]), from its '#' to
+ * just before the newline that ends it (or LEN).  Writes the first CAP comments, in
+ * order, to POS (2 * CAP entries) and returns how many there are (possibly more than
+ * CAP).  pysrc_strip_comments removes exactly these ranges.  Why both: the tokenizer
+ * reads the words around the comments in place instead of from a stripped copy. */
+size_t pysrc_comments(const char *src, size_t len, size_t *pos, size_t cap);
+
 /* 1 when SRC has nothing but white space and comments (the pipeline drops such cells). */
 int pysrc_is_blank(const char *src, size_t len);
 

@@ -31,6 +31,101 @@ static void strips_comments_not_strings(void **state)
     check_strip("s = 'unterminated # x\ny = 1 # z", "s = 'unterminated # x\ny = 1 ");
 }
 
+/* The comment stripper as it was written before pysrc_comments (a byte-by-byte state
+ * machine that also looks at string prefixes), kept here as the reference. */
+static int ref_is_ident(int c)
+{
+    return (unsigned)((c | 0x20) - 'a') < 26 || (unsigned)(c - '0') < 10 || c == '_' || c >= 0x80;
+}
+
+static size_t ref_skip_string(const char *src, size_t len, size_t i)
+{
+    char q = src[i];
+    int triple = i + 2 < len && src[i + 1] == q && src[i + 2] == q;
+    size_t j = i + (triple ? 3 : 1);
+    while (j < len) {
+        char c = src[j];
+        if (c == '\\') { j += 2; continue; }
+        if (!triple && c == '\n') return j;
+        if (c == q) {
+            if (!triple) return j + 1;
+            if (j + 2 < len && src[j + 1] == q && src[j + 2] == q) return j + 3;
+        }
+        j++;
+    }
+    return len;
+}
+
+static char *ref_strip(const char *src, size_t len, size_t *out_len)
+{
+    char *out = malloc(len + 1);
+    size_t o = 0, i = 0, q;
+    while (i < len) {
+        char c = src[i];
+        if (c == '#') {
+            while (i < len && src[i] != '\n') i++;
+        } else if (strchr("\"'rRbBuUfF", c) && c && pysrc_string_start(src, len, i, &q)) {
+            size_t end = ref_skip_string(src, len, q);
+            memcpy(out + o, src + i, end - i);
+            o += end - i;
+            i = end;
+        } else if (ref_is_ident((unsigned char)c)) {
+            while (i < len && ref_is_ident((unsigned char)src[i])) out[o++] = src[i++];
+        } else {
+            out[o++] = src[i++];
+        }
+    }
+    out[o] = 0;
+    *out_len = o;
+    return out;
+}
+
+/* pysrc_comments and pysrc_strip_comments (SIMD search for the special bytes) against
+ * the reference on random text dense in quotes, prefixes, '#', backslashes and
+ * newlines, lengths around the 16-byte steps; the comments are where the stripped
+ * bytes are, each from a '#' to a newline or the end; pysrc_skip_string as the
+ * reference's at every quote. */
+static void comments_match_reference(void **state)
+{
+    (void)state;
+    unsigned long long r = 777;
+    static const char alpha[] = "ab rRbBfuU\"\"''###\\\\\n\n x=1(),.\t";
+    for (int rep = 0; rep < 4000; rep++) {
+        size_t n = (size_t)(r % (rep < 2000 ? 40 : 400));
+        char *src = malloc(n + 1);
+        for (size_t i = 0; i < n; i++) {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            src[i] = alpha[(r >> 16) % (sizeof alpha - 1)];
+        }
+        src[n] = 0;
+        size_t want_n, got_n;
+        char *want = ref_strip(src, n, &want_n), *got = pysrc_strip_comments(src, n, &got_n);
+        assert_non_null(got);
+        assert_int_equal(got_n, want_n);
+        assert_memory_equal(got, want, want_n + 1);
+        size_t k = pysrc_comments(src, n, NULL, 0), *pos = malloc((2 * k + 1) * sizeof *pos);
+        assert_int_equal(pysrc_comments(src, n, pos, k), k);
+        size_t kept = 0, from = 0;
+        for (size_t c = 0; c < k; c++) {
+            assert_true(pos[2 * c] >= from && pos[2 * c] < pos[2 * c + 1] && pos[2 * c + 1] <= n);
+            assert_int_equal(src[pos[2 * c]], '#');
+            assert_true(pos[2 * c + 1] == n || src[pos[2 * c + 1]] == '\n');
+            assert_memory_equal(want + kept, src + from, pos[2 * c] - from);
+            kept += pos[2 * c] - from;
+            from = pos[2 * c + 1];
+        }
+        assert_int_equal(kept + (n - from), want_n);
+        for (size_t i = 0; i < n; i++)
+            if (src[i] == '"' || src[i] == '\'')
+                assert_int_equal(pysrc_skip_string(src, n, i), ref_skip_string(src, n, i));
+        free(pos);
+        free(want);
+        free(got);
+        free(src);
+        r += (unsigned long long)rep;
+    }
+}
+
 static void blank_cells(void **state)
 {
     (void)state;
@@ -87,6 +182,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strips_comments_not_strings),
+        cmocka_unit_test(comments_match_reference),
         cmocka_unit_test(blank_cells),
         cmocka_unit_test(finds_statement_assignments),
         cmocka_unit_test(stage_keys),

@@ -340,6 +340,115 @@ static void lookup_every_length(void **state)
     vocab_free(&v);
 }
 
+/* tokenize_source_reverse against tokenize_source on random text with comments and
+ * strings (so with masked comment bytes inside and across the 64-byte blocks), lengths
+ * around the blocks and past the 8 KB stack buffer: the same words in the opposite
+ * order, each padded; and stopping after K words gives the last K. */
+struct rwords { char (*w)[80]; size_t *len; int n, cap, stop; };
+static int rcollect(const char *w, size_t len, void *ctx)
+{
+    struct rwords *c = ctx;
+    volatile char pad = w[len + TOKENIZER_PAD - 1]; /* ASan: the promised padding */
+    (void)pad;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->w = realloc(c->w, (size_t)c->cap * sizeof *c->w);
+        c->len = realloc(c->len, (size_t)c->cap * sizeof *c->len);
+    }
+    c->len[c->n] = len;
+    memcpy(c->w[c->n++], w, len < 80 ? len : 80);
+    return c->stop && c->n == c->stop;
+}
+
+static void reverse_split_matches_forward(void **state)
+{
+    (void)state;
+    unsigned long long r = 4242;
+    static const size_t lens[] = {0, 1, 5, 63, 64, 65, 128, 129, 300, 1000, 8191, 8193, 20000};
+    static const char alpha[] = "abcXY_09  .(\n\t'\"#AZaz";
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int rep = 0; rep < 30; rep++) {
+            size_t n = lens[li];
+            char *src = malloc(n + 1);
+            int longw = rep % 5 == 4; /* long words, some across several blocks */
+            for (size_t i = 0; i < n; i++) {
+                r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+                src[i] = longw && (r >> 40) % 50 ? (char)('a' + (r >> 8) % 26)
+                                                 : alpha[(r >> 16) % (sizeof alpha - 1)];
+            }
+            src[n] = 0;
+            struct rwords f = {0}, b = {0};
+            assert_int_equal(tokenize_source(src, n, rcollect, &f), 0);
+            assert_int_equal(tokenize_source_reverse(src, n, rcollect, &b), 0);
+            assert_int_equal(b.n, f.n);
+            for (int i = 0; i < f.n; i++) {
+                size_t len = f.len[f.n - 1 - i];
+                assert_int_equal(b.len[i], len);
+                assert_memory_equal(b.w[i], f.w[f.n - 1 - i], len < 80 ? len : 80);
+            }
+            if (f.n > 1) {
+                struct rwords s = {.stop = 1 + (int)(r % (unsigned)f.n)};
+                assert_int_equal(tokenize_source_reverse(src, n, rcollect, &s), 1);
+                assert_int_equal(s.n, s.stop);
+                for (int i = 0; i < s.n; i++) assert_int_equal(s.len[i], b.len[i]);
+                free(s.w); free(s.len);
+            }
+            free(f.w); free(f.len); free(b.w); free(b.len); free(src);
+        }
+}
+
+/* vocab_encode (the split read backwards, stopping at SEQ_LEN ids) against keeping the
+ * last SEQ_LEN known words of the forward split. */
+struct fwd_ids { const struct vocab *v; int *ids; int n, cap; };
+static int fwd_lookup(const char *w, size_t len, void *ctx)
+{
+    struct fwd_ids *f = ctx;
+    int id = vocab_lookup(f->v, w, len);
+    if (!id) return 0;
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 64;
+        f->ids = realloc(f->ids, (size_t)f->cap * sizeof *f->ids);
+    }
+    f->ids[f->n++] = id;
+    return 0;
+}
+
+static void encode_matches_forward(void **state)
+{
+    (void)state;
+    const char *texts[] = {"a b c d e f ab abc df fit x_train 'k' verylongwordthatisknown"};
+    struct vocab_counter *vc = count_texts(texts, 1);
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 100, &v), 0);
+    vocab_counter_free(vc);
+    static const char *const pieces[] = {"a", "b", "c", "zz", "ab", "abc", "df", "fit", "x_train",
+                                         "'k'", "verylongwordthatisknown", " ", "\n", ".", "(",
+                                         "# a b\n", "'#'", "\"a", "#", "\\", "A", "Fit"};
+    unsigned long long r = 31337;
+    for (int rep = 0; rep < 3000; rep++) {
+        size_t cap = 64 + (size_t)(rep % 7 == 0 ? 12000 : r % 600), n = 0;
+        char *src = malloc(cap + 32);
+        while (n < cap) {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            const char *p = pieces[(r >> 16) % (sizeof pieces / sizeof pieces[0])];
+            memcpy(src + n, p, strlen(p));
+            n += strlen(p);
+        }
+        int seq = rep % 3 == 0 ? 5 : 120;
+        struct fwd_ids f = {&v, NULL, 0, 0};
+        assert_int_equal(tokenize_source(src, n, fwd_lookup, &f), 0);
+        int want[120] = {0}, got[120];
+        int k = f.n < seq ? f.n : seq;
+        for (int i = 0; i < k; i++) want[seq - k + i] = f.ids[f.n - k + i];
+        memset(got, 0x55, sizeof got);
+        assert_int_equal(vocab_encode(&v, src, n, got, seq), k);
+        assert_memory_equal(got, want, (size_t)seq * sizeof *got);
+        free(f.ids);
+        free(src);
+    }
+    vocab_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +460,8 @@ int main(void)
         cmocka_unit_test(blob_round_trip_and_refusals),
         cmocka_unit_test(split_matches_byte_loop),
         cmocka_unit_test(lookup_every_length),
+        cmocka_unit_test(reverse_split_matches_forward),
+        cmocka_unit_test(encode_matches_forward),
         cmocka_unit_test(assignment_words),
         cmocka_unit_test(vocab_keeps_tokenize_flags),
     };
