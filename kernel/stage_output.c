@@ -14,6 +14,13 @@
  * output, and both classic Notebook 6 and JupyterLab prefer application/javascript over
  * text/html for trusted outputs.  So the script puts the badge HTML into its own
  * element; text/html is what untrusted (re-opened) notebooks and HTML exports show.
+ * JupyterLab gives the script nothing but its element, so it carries its own copy of
+ * the badge; Notebook 6 gives it the output's metadata too, so the stage it writes into
+ * the cell is read from there.
+ *
+ * Why terse: the content is signed (HMAC-SHA256, the proxy's main cost per tag), sent,
+ * parsed by the client and saved in the notebook for every executed cell.  It was 2.5 KB
+ * (payload twice, a longer script carrying the stage again); now about 2.05 KB.
  */
 #include "kernel/stage_output.h"
 
@@ -86,21 +93,30 @@ static int percent(double confidence) { return (int)lround(confidence * 100.0); 
 
 static int is_marker(char c) { return c == MK_CONF || c == MK_PCT || c == MK_PROBS; }
 
-/* Appends S as the inside of a JSON (and JavaScript) string literal: ASCII only and
- * "\/" escaped, so that neither odd characters in a model name nor "</script>" (HTML
- * exports inline the script) can end it early; marker bytes pass through as they are. */
-static void sb_put_escaped(struct sbuf *b, const char *s)
+/* Appends S as the inside of a JSON string literal, ASCII only (\uXXXX escapes, which
+ * JavaScript reads alike, so U+2028 cannot end a script's string either); marker bytes
+ * pass through as they are.  JS: S goes into a JavaScript string literal, and "</" is
+ * written "<\/" there, so that "</script>" cannot end the script early where an HTML
+ * export inlines it.  Other slashes stay as they are: escaped, each would cost bytes
+ * twice over in the saved notebook. */
+static void sb_put_escaped(struct sbuf *b, const char *s, int js)
 {
     while (*s) {
         size_t n = 0;
         while (s[n] && !is_marker(s[n])) n++;
         if (n) {
             json_t *str = json_stringn(s, n);
-            char *lit = str ? json_dumps(str, JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH | JSON_ENCODE_ANY)
-                            : NULL;
+            char *lit = str ? json_dumps(str, JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
             json_decref(str);
             if (!lit) { b->failed = 1; return; }
-            sb_putn(b, lit + 1, strlen(lit) - 2); /* without the quotes */
+            size_t len = strlen(lit) - 2; /* without the quotes */
+            for (const char *c = lit + 1, *e = lit + 1 + len; c < e;) {
+                const char *lt = js ? memchr(c, '<', (size_t)(e - c)) : NULL;
+                size_t k = lt ? (size_t)(lt - c) + 1 : (size_t)(e - c);
+                sb_putn(b, c, k);
+                c += k;
+                if (lt && c < e && *c == '/') sb_puts(b, "\\");
+            }
             free(lit);
         }
         if (is_marker(s[n])) sb_putn(b, &s[n++], 1);
@@ -111,9 +127,12 @@ static void sb_put_escaped(struct sbuf *b, const char *s)
 static void sb_put_literal(struct sbuf *b, const char *s)
 {
     sb_puts(b, "\"");
-    sb_put_escaped(b, s);
+    sb_put_escaped(b, s, 0);
     sb_puts(b, "\"");
 }
+
+/* The badge's two closing tags: the script's copy goes without them (below). */
+#define BADGE_END "</span></span>"
 
 /* Attributes in single quotes: the HTML is carried twice, once inside the script's
  * string literal, where a double quote costs three more bytes of escapes (\\\"). */
@@ -129,73 +148,76 @@ static char *badge_html(int stage, const char *model)
     sb_puts(&b, ")' style='display:inline-block;padding:1px 8px;border-radius:10px;"
                 "background:");
     sb_puts(&b, stage_colour[stage]);
-    sb_puts(&b, ";color:#fff;font:600 11px/1.7 sans-serif;letter-spacing:.02em'>");
+    sb_puts(&b, ";color:#fff;font:600 11px/1.7 sans-serif'>");
     sb_puts(&b, stage_key[stage]);
-    sb_puts(&b, " <span style='font-weight:400;opacity:.85'>\x02%</span></span>");
+    sb_puts(&b, " <span style='font-weight:400;opacity:.85'>\x02%" BADGE_END);
     if (b.failed) { free(b.s); return NULL; }
     return b.s;
 }
 
 /* The classic Notebook 6 part, saved in every tagged cell's output, hence terse.
- * Notebook 6 evaluates the script with `element` (a jQuery object) before it appends
- * the output to the page, so the cell is looked up one tick later, when the output is
- * in its cell; `this` (the OutputArea) is tried first.  The badge goes into the
- * element: Notebook 6 and JupyterLab render application/javascript, not text/html,
- * for trusted outputs.  The stage: tag replaces an older one where it was.  Assigning
- * a new metadata object makes the cell toolbar (tags) redraw; the notebook is marked
- * dirty only when something changed, because re-opening a trusted notebook runs the
- * saved script again.  JS_HEAD, then w's stage, confidence and model, the badge HTML
- * and the position, then JS_TAIL. */
-static const char js_head[] =
-    "/* nbstage badge; Notebook 6: cell workflow_stage, stage: tag */\n"
-    "(function(e,o){var w={stage:";
+ * Notebook 6 evaluates the script inside OutputArea's append_javascript, where `md` is
+ * the output's metadata, `element` (a jQuery object) its element and `this` the
+ * OutputArea: the script takes the cell's workflow_stage from md.nbstage rather than
+ * carry a copy.  JupyterLab evaluates it with `element` only (a DOM node), and there it
+ * only draws the badge: the badge goes into the element because Notebook 6 and
+ * JupyterLab render application/javascript, not text/html, for trusted outputs.  Its
+ * HTML goes without the closing tags, which the HTML parser supplies at the end of
+ * innerHTML's input.  The cell is looked up one tick later, when the output is in its
+ * cell (Notebook 6 runs the script before it appends the output to the page).  The
+ * stage: tag replaces an older one where it was.  Assigning a new metadata object makes
+ * the cell toolbar (tags) redraw; the notebook is marked dirty only when something
+ * changed (fields compared one by one: a notebook saved by Python has its keys sorted),
+ * because re-opening a trusted notebook runs the saved script again.  JS_HEAD, the
+ * badge HTML, the position, JS_TAIL. */
+static const char js_head[] = "/* nbstage */(function(e,o,d){var html=\"";
 static const char js_tail[] =
-    ",el=e&&e.jquery?e[0]:e,J=window.Jupyter,n=0;"
-    "if(!el)return;if(html)el.innerHTML=html;"
-    "if(!J||!J.notebook||!J.notebook.get_cells)return;"
-    "function f(){var c=J.notebook.get_cells(),x=null,i,a,m,g,u=[],k=-1,q;"
-    "for(i=0;i<c.length&&!x;i++)if((o&&c[i].output_area===o)||"
-    "(c[i].element&&c[i].element[0]&&c[i].element[0].contains(el)))x=c[i];"
+    ",el=e&&e.jquery?e[0]:e,N=window.Jupyter,p=d&&d.nbstage,n=0,"
+    "K=['stage','confidence','model'],w={};"
+    "if(!el)return;if(html)el.innerHTML=html;N=N&&N.notebook;"
+    "if(!N||!N.get_cells||!p)return;K.forEach(k=>w[k]=p[k]);"
+    "function f(){var x=N.get_cells().find(y=>o&&y.output_area===o||"
+    "y.element&&y.element[0]&&y.element[0].contains(el)),a,m,g,u=[],i=-1,q;"
     "if(!x||!document.body.contains(el)){if(++n<40)setTimeout(f,50);return}"
-    "a=el.closest?el.closest('.output_area'):null;if(a&&!html)a.style.display='none';"
-    "if(a&&at_top&&a.parentNode&&a.parentNode.firstChild!==a)"
-    "a.parentNode.insertBefore(a,a.parentNode.firstChild);"
+    "a=el.closest('.output_area');if(a&&!html)a.style.display='none';"
+    "if(a&&at_top&&a.parentNode.firstChild!==a)a.parentNode.prepend(a);"
     "m=x.metadata||{};g=Array.isArray(m.tags)?m.tags:[];"
-    "for(i=0;i<g.length;i++)if(typeof g[i]==='string'&&g[i].indexOf('stage:')===0)"
-    "{if(k<0)k=u.length}else u.push(g[i]);"
-    "u.splice(k<0?u.length:k,0,'stage:'+w.stage);q=m.workflow_stage;"
-    "if(q&&q.stage===w.stage&&q.confidence===w.confidence&&q.model===w.model&&"
-    "JSON.stringify(u)===JSON.stringify(g))return;"
-    "x.metadata=Object.assign({},m,{workflow_stage:w,tags:u});"
-    "if(J.notebook.set_dirty)J.notebook.set_dirty(true)}"
-    "setTimeout(f,0)})(typeof element!=='undefined'?element:null,this);\n";
+    "g.forEach(t=>typeof t=='string'&&!t.indexOf('stage:')?i<0&&(i=u.length):u.push(t));"
+    "u.splice(i<0?u.length:i,0,'stage:'+w.stage);q=m.workflow_stage;"
+    "if(q&&K.every(k=>q[k]===w[k])&&JSON.stringify(u)==JSON.stringify(g))return;"
+    "x.metadata=Object.assign({},m,{workflow_stage:w,tags:u});N.set_dirty(true)}"
+    "setTimeout(f,0)})(typeof element!='undefined'?element:null,this,"
+    "typeof md!='undefined'?md:null)";
 
-static char *metadata_js(int stage, const char *model, const char *html, int top)
+static char *metadata_js(const char *html, int top)
 {
     struct sbuf b = {0};
     sb_puts(&b, js_head);
-    sb_put_literal(&b, stage_key[stage]);
-    sb_puts(&b, ",confidence:\x01,model:");
-    sb_put_literal(&b, model);
-    sb_puts(&b, "},html=");
-    sb_put_literal(&b, html ? html : "");
-    sb_puts(&b, top ? ",at_top=true" : ",at_top=false");
+    if (html) { /* without BADGE_END */
+        size_t n = strlen(html) - (sizeof BADGE_END - 1);
+        char *open = strndup(html, n);
+        if (open) sb_put_escaped(&b, open, 1); else b.failed = 1;
+        free(open);
+    }
+    sb_puts(&b, top ? "\",at_top=true" : "\",at_top=false");
     sb_puts(&b, js_tail);
     if (b.failed) { free(b.s); return NULL; }
     return b.s;
 }
 
-/* The display_data content of STAGE with the markers in place of the numbers. */
+/* The display_data content of STAGE with the markers in place of the numbers.  The
+ * payload goes into the data whole; the output's metadata carries what a cell's
+ * metadata.workflow_stage holds (stage, confidence, model), which the script and
+ * `nbstage tag --from-outputs` read, without the six probabilities. */
 static char *content_template(int stage, const char *model, const struct stage_display_options *opt)
 {
-    struct sbuf b = {0}, payload = {0};
+    struct sbuf b = {0}, ws = {0};
     char *html = opt->no_badge ? NULL : badge_html(stage, model);
-    char *js = metadata_js(stage, model, html, opt->position_top);
-    sb_puts(&payload, "{\"stage\":");
-    sb_put_literal(&payload, stage_key[stage]);
-    sb_puts(&payload, ",\"confidence\":\x01,\"model\":");
-    sb_put_literal(&payload, model);
-    sb_puts(&payload, ",\"probabilities\":\x03}");
+    char *js = metadata_js(html, opt->position_top);
+    sb_puts(&ws, "{\"stage\":");
+    sb_put_literal(&ws, stage_key[stage]);
+    sb_puts(&ws, ",\"confidence\":\x01,\"model\":");
+    sb_put_literal(&ws, model);
     sb_puts(&b, "{\"data\":{");
     if (!opt->no_badge) {
         sb_puts(&b, "\"text/plain\":\"stage: ");
@@ -207,14 +229,14 @@ static char *content_template(int stage, const char *model, const struct stage_d
     sb_puts(&b, "\"application/javascript\":");
     if (js) sb_put_literal(&b, js); else b.failed = 1;
     sb_puts(&b, ",\"" STAGE_MIME "\":");
-    if (payload.s) sb_puts(&b, payload.s);
-    sb_puts(&b, "},\"metadata\":{\"nbstage\":");
-    if (payload.s) sb_puts(&b, payload.s);
-    sb_puts(&b, "},\"transient\":{}}");
+    if (ws.s) sb_puts(&b, ws.s);
+    sb_puts(&b, ",\"probabilities\":\x03}},\"metadata\":{\"nbstage\":");
+    if (ws.s) sb_puts(&b, ws.s);
+    sb_puts(&b, "}},\"transient\":{}}");
     free(html);
     free(js);
-    if (payload.failed || b.failed) { free(payload.s); free(b.s); return NULL; }
-    free(payload.s);
+    if (ws.failed || b.failed) { free(ws.s); free(b.s); return NULL; }
+    free(ws.s);
     return b.s;
 }
 

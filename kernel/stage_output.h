@@ -2,14 +2,18 @@
  *
  * Owns: the content of the iopub display_data that carries the live tag:
  *   data: text/plain ("stage: train (93%)"), text/html (a small coloured badge),
- *         application/vnd.nbstage.stage+json (the payload below), and, for classic
- *         Notebook 6, application/javascript that writes the cell's
- *         metadata.workflow_stage and its "stage:<key>" tag (replacing an older one)
- *         and marks the notebook dirty;
- *   metadata: {"nbstage": PAYLOAD}
- * PAYLOAD = {"stage": "train", "confidence": 0.93, "model": "<model_name>",
- *            "probabilities": {"load": p, ... six keys}}.
- * `nbstage tag --from-outputs` reads the payload back from saved notebooks.
+ *         application/vnd.nbstage.stage+json (the payload below), and
+ *         application/javascript that draws the badge (trusted outputs show the script,
+ *         not the HTML) and, in classic Notebook 6, writes the cell's
+ *         metadata.workflow_stage (taken from the output's metadata) and its
+ *         "stage:<key>" tag (replacing an older one) and marks the notebook dirty;
+ *   metadata: {"nbstage": STAGE}
+ * STAGE = {"stage": "train", "confidence": 0.93, "model": "<model_name>"}: what a cell's
+ *         metadata.workflow_stage holds;
+ * PAYLOAD = STAGE's members and "probabilities": {"load": p, ... six keys}.
+ * The message is sent and saved for every executed cell, so nothing in it is there twice
+ * that need not be: the badge HTML is (the script cannot read the text/html), STAGE is.
+ * `nbstage tag --from-outputs` reads STAGE (or else the payload) back from saved notebooks.
  */
 #ifndef NBSTAGE_STAGE_OUTPUT_H
 #define NBSTAGE_STAGE_OUTPUT_H

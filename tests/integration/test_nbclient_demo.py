@@ -105,7 +105,9 @@ def test_demo_every_code_cell_is_tagged(executed):
         if len(_text(cell["source"]).encode()) <= 256:
             assert cell["outputs"][0] is tag, f"code cell {i}: the tag is not first"
         payload = tag["data"][STAGE_MIME]
-        assert tag["metadata"]["nbstage"] == payload
+        # the output's metadata: what the cell's workflow_stage is to hold (the payload
+        # without the probabilities)
+        assert tag["metadata"]["nbstage"] == {k: payload[k] for k in ("stage", "confidence", "model")}
         assert payload["stage"] in STAGES
         assert 0.0 <= payload["confidence"] <= 1.0
         assert set(payload["probabilities"]) == STAGES

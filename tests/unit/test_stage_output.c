@@ -41,8 +41,13 @@ static void content_has_every_part(void **state)
         assert_true(fabs(json_real_value(json_object_get(dist, stage_key[s])) - probs_train[s]) <
                     1e-4);
 
-    /* the output's metadata carries the same payload */
-    assert_true(json_equal(json_object_get(json_object_get(c, "metadata"), "nbstage"), payload));
+    /* the output's metadata carries what the cell's workflow_stage holds: the payload
+     * without the probabilities */
+    const json_t *ws = json_object_get(json_object_get(c, "metadata"), "nbstage");
+    assert_int_equal(json_object_size(ws), 3);
+    const char *keys[] = {"stage", "confidence", "model"};
+    for (int i = 0; i < 3; i++)
+        assert_true(json_equal(json_object_get(ws, keys[i]), json_object_get(payload, keys[i])));
 
     const char *js = data_str(c, "application/javascript");
     assert_non_null(js);
@@ -50,9 +55,29 @@ static void content_has_every_part(void **state)
     assert_non_null(strstr(js, "'stage:'"));
     assert_non_null(strstr(js, "set_dirty(true)"));
     assert_non_null(strstr(js, ",at_top=false"));
-    assert_non_null(strstr(js, "{stage:\"train\",confidence:0.93,model:\"nbstage-lstm-1a2b3c4d\"}"));
-    assert_true(strlen(js) < 1700); /* terse: it is saved in every tagged cell */
+    assert_non_null(strstr(js, "d.nbstage")); /* the stage from the output's metadata */
+    assert_null(strstr(js, "0.93"));          /* ... not a copy of it */
+    /* the script's badge: the HTML without its closing tags, which the parser adds */
+    char *open = strndup(html, strlen(html) - strlen("</span></span>"));
+    assert_string_equal(html + strlen(open), "</span></span>");
+    char want[1024];
+    snprintf(want, sizeof want, "var html=\"%s\",", open);
+    assert_non_null(strstr(js, want));
+    free(open);
+    assert_true(strlen(js) < 1400); /* terse: it is saved in every tagged cell */
     json_decref(c);
+}
+
+/* The whole content, as sent and saved for every executed cell, stays small. */
+static void content_is_terse(void **state)
+{
+    (void)state;
+    struct stage_output *so = stage_output_new("nbstage-lstm-1a2b3c4d", NULL);
+    char *text = stage_output_text(so, STAGE_EXPLORE, probs_train);
+    assert_non_null(text);
+    assert_true(strlen(text) < 2100);
+    free(text);
+    stage_output_free(so);
 }
 
 static void each_stage_has_its_own_colour(void **state)
@@ -242,14 +267,18 @@ static void text_fills_every_marker_exactly(void **state)
         for (const char *c = text; *c; c++) assert_true((unsigned char)*c >= 0x20);
         json_t *c = json_loads(text, 0, NULL);
         assert_non_null(c);
-        const json_t *payload = json_object_get(json_object_get(c, "metadata"), "nbstage");
-        assert_true(json_is_real(json_object_get(payload, "confidence")));
-        assert_true(json_real_value(json_object_get(payload, "confidence")) ==
-                    round((double)ps[i] * 10000.0) / 10000.0);
+        const json_t *payload = json_object_get(json_object_get(c, "data"), STAGE_MIME);
+        const json_t *ws = json_object_get(json_object_get(c, "metadata"), "nbstage");
+        for (int k = 0; k < 2; k++) {
+            const json_t *o = k ? ws : payload;
+            assert_true(json_is_real(json_object_get(o, "confidence")));
+            assert_true(json_real_value(json_object_get(o, "confidence")) ==
+                        round((double)ps[i] * 10000.0) / 10000.0);
+            assert_string_equal(json_string_value(json_object_get(o, "model")), "m?x");
+        }
         assert_true(json_real_value(json_object_get(json_object_get(payload, "probabilities"),
                                                     "load")) ==
                     round((double)(1.0f - ps[i]) * 10000.0) / 10000.0);
-        assert_string_equal(json_string_value(json_object_get(payload, "model")), "m?x");
         char want[32];
         snprintf(want, sizeof want, "stage: explore (%d%%)",
                  (int)lround(round((double)ps[i] * 10000.0) / 100.0));
@@ -305,6 +334,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(content_has_every_part),
+        cmocka_unit_test(content_is_terse),
         cmocka_unit_test(text_fills_every_marker_exactly),
         cmocka_unit_test(numbers_match_printf),
         cmocka_unit_test(each_stage_has_its_own_colour),
