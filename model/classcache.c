@@ -1,9 +1,14 @@
 /* classcache.c — a memo of model_classify by source (see classcache.h).
  *
- * Open addressing over 64-bit hashes; the sources themselves sit back to back
- * in one growing arena (offsets, so a realloc moves nothing we point to).  The lock
- * is not held while classifying: two threads meeting the same new source both
- * classify it and the second insert finds the first.
+ * Records in insertion order (so an index stays valid while the table grows), an
+ * open-addressing table of 8-byte slots pointing at them (the record's index and its
+ * hash's high half, so a probe touches one small slot and reads a record only when
+ * the halves agree: the table of 40-byte entries it replaces was 10 MB on the corpus
+ * and each probe a cache miss), and the sources back to back in one growing arena
+ * (offsets, so a realloc moves nothing we point to).  The lock is not held while
+ * classifying: two threads meeting the same new source both classify it and the
+ * second insert finds the first.  A claimed record (classcache_claim) is one a batch
+ * will answer: the other callers take it as absent until then.
  */
 #include "model/classcache.h"
 
@@ -12,18 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct entry {
-    uint64_t hash; /* 0: empty slot */
+struct rec {
+    uint64_t hash;
     size_t off, len;
+    const void *owner; /* the batch that claimed it and has not answered, or NULL */
+    uint32_t ticket;   /* the owner's name for it */
     int stage;
     float prob;
+};
+
+struct slot {
+    uint32_t rec1; /* record index + 1; 0: empty */
+    uint32_t tag;  /* the record's hash >> 32 */
 };
 
 struct classcache {
     const nbs_model *model;
     pthread_mutex_t lock;
-    struct entry *slots;
+    struct slot *slots;
     size_t mask, used;
+    struct rec *recs;
+    size_t recs_cap;
     char *arena;
     size_t arena_len, arena_cap;
     long hits, misses;
@@ -49,7 +63,7 @@ static uint64_t hash_bytes(const char *s, size_t n)
     h ^= h >> 32;
     h *= 0xd6e8feb86659fd93u;
     h ^= h >> 32;
-    return h ? h : 1; /* 0 marks an empty slot */
+    return h;
 }
 
 struct classcache *classcache_new(const nbs_model *m)
@@ -69,17 +83,21 @@ void classcache_free(struct classcache *c)
     if (!c) return;
     pthread_mutex_destroy(&c->lock);
     free(c->slots);
+    free(c->recs);
     free(c->arena);
     free(c);
 }
 
 /* The slot holding SRC, or the empty slot where it would go.  Lock held. */
-static struct entry *find(struct classcache *c, uint64_t h, const char *src, size_t len)
+static struct slot *find(struct classcache *c, uint64_t h, const char *src, size_t len)
 {
+    uint32_t tag = (uint32_t)(h >> 32);
     for (size_t i = h & c->mask;; i = (i + 1) & c->mask) {
-        struct entry *e = &c->slots[i];
-        if (!e->hash) return e;
-        if (e->hash == h && e->len == len && !memcmp(c->arena + e->off, src, len)) return e;
+        struct slot *s = &c->slots[i];
+        if (!s->rec1) return s;
+        if (s->tag != tag) continue;
+        const struct rec *r = &c->recs[s->rec1 - 1];
+        if (r->hash == h && r->len == len && !memcmp(c->arena + r->off, src, len)) return s;
     }
 }
 
@@ -87,12 +105,12 @@ static struct entry *find(struct classcache *c, uint64_t h, const char *src, siz
 static int rehash(struct classcache *c)
 {
     size_t mask = c->mask * 2 + 1;
-    struct entry *slots = calloc(mask + 1, sizeof *slots);
+    struct slot *slots = calloc(mask + 1, sizeof *slots);
     if (!slots) return -1;
     for (size_t i = 0; i <= c->mask; i++) {
-        if (!c->slots[i].hash) continue;
-        size_t j = c->slots[i].hash & mask;
-        while (slots[j].hash) j = (j + 1) & mask;
+        if (!c->slots[i].rec1) continue;
+        size_t j = c->recs[c->slots[i].rec1 - 1].hash & mask;
+        while (slots[j].rec1) j = (j + 1) & mask;
         slots[j] = c->slots[i];
     }
     free(c->slots);
@@ -101,35 +119,66 @@ static int rehash(struct classcache *c)
     return 0;
 }
 
-static void insert(struct classcache *c, uint64_t h, const char *src, size_t len, int stage,
-                   float prob)
+/* A new record for SRC at the empty slot *S (found for hash H); NULL when it cannot
+ * be kept (past the bound, out of memory).  Lock held; *S may move (rehash). */
+static struct rec *insert(struct classcache *c, uint64_t h, const char *src, size_t len)
 {
-    if (c->arena_len + len > CLASSCACHE_MAX_BYTES) return;
-    if ((c->used + 1) * 2 > c->mask + 1 && rehash(c)) return;
-    struct entry *e = find(c, h, src, len);
-    if (e->hash) return; /* another thread was first */
+    if (c->arena_len + len > CLASSCACHE_MAX_BYTES || c->used >= UINT32_MAX - 1) return NULL;
+    if ((c->used + 1) * 2 > c->mask + 1 && rehash(c)) return NULL;
+    if (c->used == c->recs_cap) {
+        size_t cap = c->recs_cap ? c->recs_cap * 2 : 4096;
+        struct rec *r = realloc(c->recs, cap * sizeof *r);
+        if (!r) return NULL;
+        c->recs = r;
+        c->recs_cap = cap;
+    }
     if (c->arena_len + len > c->arena_cap) {
         size_t cap = c->arena_cap ? c->arena_cap : (size_t)1 << 20;
         while (cap < c->arena_len + len) cap *= 2;
         char *a = realloc(c->arena, cap);
-        if (!a) return;
+        if (!a) return NULL;
         c->arena = a;
         c->arena_cap = cap;
     }
+    struct slot *s = find(c, h, src, len); /* (the table may have grown) */
     if (len) memcpy(c->arena + c->arena_len, src, len);
-    *e = (struct entry){h, c->arena_len, len, stage, prob};
+    struct rec *r = &c->recs[c->used];
+    *r = (struct rec){h, c->arena_len, len, NULL, 0, STAGE_NONE, 0};
+    *s = (struct slot){(uint32_t)(c->used + 1), (uint32_t)(h >> 32)};
     c->arena_len += len;
     c->used++;
+    return r;
+}
+
+/* The answered record for SRC, or NULL (absent or claimed).  Lock held. */
+static const struct rec *answered(struct classcache *c, uint64_t h, const char *src, size_t len)
+{
+    struct slot *s = find(c, h, src, len);
+    if (!s->rec1) return NULL;
+    const struct rec *r = &c->recs[s->rec1 - 1];
+    return r->owner ? NULL : r;
+}
+
+/* Keeps STAGE and PROB for SRC unless it is there already (answered or claimed: a
+ * claim is answered by its batch with the same numbers).  Lock held. */
+static void keep(struct classcache *c, uint64_t h, const char *src, size_t len, int stage, float prob)
+{
+    if (find(c, h, src, len)->rec1) return; /* another thread was first */
+    struct rec *r = insert(c, h, src, len);
+    if (r) {
+        r->stage = stage;
+        r->prob = prob;
+    }
 }
 
 int classcache_classify(struct classcache *c, const char *src, size_t len, float *prob)
 {
     uint64_t h = hash_bytes(src, len);
     pthread_mutex_lock(&c->lock);
-    struct entry *e = find(c, h, src, len);
-    if (e->hash) {
-        int stage = e->stage;
-        *prob = e->prob;
+    const struct rec *r = answered(c, h, src, len);
+    if (r) {
+        int stage = r->stage;
+        *prob = r->prob;
         c->hits++;
         pthread_mutex_unlock(&c->lock);
         return stage;
@@ -140,7 +189,7 @@ int classcache_classify(struct classcache *c, const char *src, size_t len, float
     int stage = model_classify(c->model, src, len, probs);
     *prob = stage >= 0 ? probs[stage] : 0.0f;
     pthread_mutex_lock(&c->lock);
-    insert(c, h, src, len, stage, *prob);
+    keep(c, h, src, len, stage, *prob);
     pthread_mutex_unlock(&c->lock);
     return stage;
 }
@@ -149,9 +198,9 @@ int classcache_lookup(struct classcache *c, const char *src, size_t len, float *
 {
     uint64_t h = hash_bytes(src, len);
     pthread_mutex_lock(&c->lock);
-    struct entry *e = find(c, h, src, len);
-    int stage = e->hash ? e->stage : CLASSCACHE_ABSENT;
-    if (e->hash) *prob = e->prob;
+    const struct rec *r = answered(c, h, src, len);
+    int stage = r ? r->stage : CLASSCACHE_ABSENT;
+    if (r) *prob = r->prob;
     pthread_mutex_unlock(&c->lock);
     return stage;
 }
@@ -160,7 +209,53 @@ void classcache_store(struct classcache *c, const char *src, size_t len, int sta
 {
     uint64_t h = hash_bytes(src, len);
     pthread_mutex_lock(&c->lock);
-    insert(c, h, src, len, stage, prob);
+    keep(c, h, src, len, stage, prob);
+    pthread_mutex_unlock(&c->lock);
+}
+
+int classcache_claim(struct classcache *c, const void *owner, uint32_t ticket, const char *src,
+                     size_t len, float *prob, uint32_t *rec, uint32_t *claimer)
+{
+    uint64_t h = hash_bytes(src, len);
+    int stage;
+    pthread_mutex_lock(&c->lock);
+    struct slot *s = find(c, h, src, len);
+    if (s->rec1) {
+        const struct rec *r = &c->recs[s->rec1 - 1];
+        if (!r->owner) {
+            stage = r->stage;
+            *prob = r->prob;
+        } else if (r->owner == owner) {
+            stage = CLASSCACHE_PENDING;
+            *claimer = r->ticket;
+        } else { /* another batch's: not ours to wait for */
+            stage = CLASSCACHE_ABSENT;
+            *rec = CLASSCACHE_NO_REC;
+        }
+    } else {
+        struct rec *r = insert(c, h, src, len);
+        stage = CLASSCACHE_ABSENT;
+        *rec = r ? (uint32_t)(r - c->recs) : CLASSCACHE_NO_REC;
+        if (r) {
+            r->owner = owner;
+            r->ticket = ticket;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return stage;
+}
+
+void classcache_answer(struct classcache *c, const uint32_t *rec, const int *stage, const float *prob,
+                       size_t n)
+{
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (rec[i] == CLASSCACHE_NO_REC) continue;
+        struct rec *r = &c->recs[rec[i]];
+        r->stage = stage[i];
+        r->prob = prob[i];
+        r->owner = NULL;
+    }
     pthread_mutex_unlock(&c->lock);
 }
 

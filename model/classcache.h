@@ -13,6 +13,7 @@
 #define NBSTAGE_CLASSCACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/model.h"
 
@@ -30,13 +31,30 @@ int classcache_classify(struct classcache *c, const char *src, size_t len, float
 
 /* The pieces of classcache_classify, for callers that classify many sources together
  * (model/tagbatch.h).  classcache_lookup: the stored stage (prob in *PROB), or
- * CLASSCACHE_ABSENT; counts nothing.  classcache_store: keeps what model_classify
- * gave for SRC (nothing if already there or past the bound).  classcache_count: adds
- * to the hit and miss counts. */
+ * CLASSCACHE_ABSENT (also for a source claimed and not answered yet); counts nothing.
+ * classcache_store: keeps what model_classify gave for SRC (nothing if already there,
+ * claimed, or past the bound).  classcache_count: adds to the hit and miss counts. */
 #define CLASSCACHE_ABSENT (-100)
 int classcache_lookup(struct classcache *c, const char *src, size_t len, float *prob);
 void classcache_store(struct classcache *c, const char *src, size_t len, int stage, float prob);
 void classcache_count(struct classcache *c, long hits, long misses);
+
+/* A batch's one look per source (tagbatch.h): SRC's stage (*PROB set) when the memo
+ * has it; else, when OWNER (the batch) already claimed it and has not answered,
+ * CLASSCACHE_PENDING with the TICKET it claimed it under in *CLAIMER (the batch copies
+ * that request's answer); else CLASSCACHE_ABSENT, SRC now claimed by OWNER under
+ * TICKET: *REC names the record to answer with classcache_answer, which OWNER must do
+ * before another batch asks; *REC = CLASSCACHE_NO_REC when the memo cannot keep SRC
+ * (past the bound, out of memory) or another batch claimed it: classify it anyway,
+ * nothing to answer.  Until answered, other callers take a claimed source as absent
+ * (classcache_classify classifies it itself: the same numbers).  Counts nothing. */
+#define CLASSCACHE_PENDING (-101)
+#define CLASSCACHE_NO_REC UINT32_MAX
+int classcache_claim(struct classcache *c, const void *owner, uint32_t ticket, const char *src,
+                     size_t len, float *prob, uint32_t *rec, uint32_t *claimer);
+/* Answers the claimed records REC[i] (CLASSCACHE_NO_REC ones skipped), one lock. */
+void classcache_answer(struct classcache *c, const uint32_t *rec, const int *stage, const float *prob,
+                       size_t n);
 
 /* Lookups answered from the cache, and sources classified. */
 void classcache_stats(const struct classcache *c, long *hits, long *misses);

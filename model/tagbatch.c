@@ -1,25 +1,35 @@
 /* tagbatch.c — a window's classifications in batches (see tagbatch.h).
  *
- * Distinct sources are found by sorting the requests by (length, bytes).  They are
- * classified in chunks of CHUNK consecutive ones (so of like length), which the
- * threads take one at a time from a shared counter, the longest first: a thread
- * encodes its chunk, runs model_classify_ids_many on its non-blank cells at once
- * (which sorts them by word count itself) and stores the answers in the memo.  Why
- * chunks and not a fixed share per thread (until now: thread t of T took the
- * sources t, t+T, ...): a fixed share ends when its thread ends, and a thread that
- * loses its core for a while (a busy machine) left the others waiting at the end of
- * every window; taken one at a time, the last to finish is at most one short chunk
- * behind.  256 cells a chunk still makes full groups of INFER_MANY_MAX cells of like
- * length, so the batched LSTM pays as before.  Blank sources (pysrc_is_blank) and
- * failed encodings get STAGE_NONE and zero probabilities, as in model_classify.
- * With a gate (tagbatch_gate) each thread holds one unit of it from its first chunk
- * to its last (one unit per chunk instead made the caller's other threads and these
- * hand the units back and forth every chunk, for no gain measured).
+ * Each ask is one look in the memo (classcache_claim): answered there; or the first
+ * ask of a new source claims it and becomes its owner (the batch classifies it); or a
+ * later ask of a source claimed in this window follows that owner and copies its
+ * answer at the end.  So no sort of the requests by their bytes to find duplicates,
+ * and no second hash and probe to store the answers (both were in the profile).
+ * Without a memo every ask is an owner.
+ *
+ * tagbatch_run then makes two passes over the owners, each on up to THREADS threads
+ * that take chunks of CHUNK owners one at a time from a shared counter (a thread that
+ * loses its core for a while leaves the others at most one chunk to wait for):
+ *   1. encode: each owner's word ids into its thread's pool; blank sources
+ *      (pysrc_is_blank) and failed encodings get STAGE_NONE and probability 0, as in
+ *      model_classify, and are answered at once;
+ *   2. classify: the encoded owners ordered by word count, longest first (a counting
+ *      sort: at most seq_len + 1 keys), in chunks through model_classify_ids_many,
+ *      the answers written to the requests and the memo.
+ * Why encode them all first: the vocabulary's hash table stays in cache over a
+ * window's lookups (when each chunk was encoded just before its LSTM walks, the walks'
+ * table rows pushed it out and the lookups missed), and the chunks of the second pass
+ * hold cells of equal word counts, so a 4-cell walk rarely spends steps on a cell not
+ * yet started (3.8% of the corpus's steps with chunks made by byte length).  The
+ * answers do not depend on the grouping: the batch path is bit-identical to one cell
+ * at a time (model.h).  With a gate (tagbatch_gate) each thread holds one unit of it
+ * through each pass, from its first chunk to its last.
  */
 #include "model/tagbatch.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,19 +40,18 @@ struct request {
     size_t len;
     int *stage;
     float *prob;
+    uint32_t rec;   /* an owner's record in the memo, or CLASSCACHE_NO_REC */
+    uint32_t owner; /* the request that classifies this source: its own index for an owner */
 };
 
-enum { MAX_THREADS = 64 };
+enum { MAX_THREADS = 64, CHUNK = 256 };
 
-/* One thread's working arrays for a chunk, kept from run to run (fresh ones each
- * window cost page faults). */
+/* One thread's encoded ids (pass 1) and its scratch row, kept from run to run (fresh
+ * ones each window cost page faults). */
 struct scratch {
-    int *ids;            /* count x seq_len */
-    const int **rows;
-    int *n, *best;
-    size_t *which;
-    float (*probs)[N_STAGES];
-    size_t cap;
+    int *pool;
+    size_t len, cap;
+    int *row; /* seq_len ids */
 };
 
 struct tagbatch {
@@ -53,6 +62,13 @@ struct tagbatch {
     struct request *q;
     size_t n, cap;
     long hits; /* answered by the memo in tagbatch_ask */
+    /* tagbatch_run's arrays over the owners, kept from run to run */
+    uint32_t *own;   /* owner d is request own[d] */
+    int *words;      /* its word count, or -1 when answered in pass 1 */
+    uint32_t *at;    /* where its ids start in its thread's pool */
+    uint8_t *thread; /* whose pool */
+    uint32_t *order; /* the encoded owners, longest first (pass 2) */
+    size_t own_cap;
     sem_t *gate; /* held by each classifying thread (tagbatch_gate), or NULL */
 };
 
@@ -74,32 +90,24 @@ void tagbatch_free(struct tagbatch *b)
     pthread_mutex_destroy(&b->lock);
     free(b->q);
     for (int t = 0; t < MAX_THREADS; t++) {
-        struct scratch *x = &b->scratch[t];
-        free(x->ids);
-        free(x->rows);
-        free(x->n);
-        free(x->best);
-        free(x->which);
-        free(x->probs);
+        free(b->scratch[t].pool);
+        free(b->scratch[t].row);
     }
+    free(b->own);
+    free(b->words);
+    free(b->at);
+    free(b->thread);
+    free(b->order);
     free(b);
 }
 
 int tagbatch_ask(struct tagbatch *b, const char *src, size_t len, int *stage, float *prob)
 {
-    if (b->cache) {
-        int s = classcache_lookup(b->cache, src, len, prob);
-        if (s != CLASSCACHE_ABSENT) {
-            *stage = s;
-            __atomic_add_fetch(&b->hits, 1, __ATOMIC_RELAXED); /* (no lock for a count) */
-            return 1;
-        }
-    }
     pthread_mutex_lock(&b->lock);
     int rc = 0;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 1024;
-        struct request *q = realloc(b->q, cap * sizeof *q);
+        struct request *q = cap <= UINT32_MAX ? realloc(b->q, cap * sizeof *q) : NULL;
         if (!q) {
             rc = -1;
             goto out;
@@ -107,168 +115,217 @@ int tagbatch_ask(struct tagbatch *b, const char *src, size_t len, int *stage, fl
         b->q = q;
         b->cap = cap;
     }
-    b->q[b->n++] = (struct request){src, len, stage, prob};
+    uint32_t ticket = (uint32_t)b->n, rec = CLASSCACHE_NO_REC, owner = ticket;
+    if (b->cache) {
+        int s = classcache_claim(b->cache, b, ticket, src, len, prob, &rec, &owner);
+        if (s != CLASSCACHE_ABSENT && s != CLASSCACHE_PENDING) {
+            *stage = s;
+            b->hits++;
+            rc = 1;
+            goto out;
+        }
+    }
+    b->q[b->n++] = (struct request){src, len, stage, prob, rec, owner};
 out:
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
 
-static int cmp_request(const void *a, const void *b)
-{
-    const struct request *x = a, *y = b;
-    if (x->len != y->len) return x->len < y->len ? -1 : 1;
-    return memcmp(x->src, y->src, x->len);
-}
-
-/* A classifying thread's view of the run: the distinct sources (by length) in chunks
- * of CHUNK, taken one at a time from a shared counter, longest first; the answers
- * go to the request at each (the caller copies them to its duplicates). */
-enum { CHUNK = 256 };
+/* ---------------------------------------------------------------- the two passes */
 
 struct share {
-    const nbs_model *model;
-    struct classcache *cache; /* each thread stores its own answers (may be NULL) */
-    struct request *q;
-    const size_t *distinct; /* indexes into q */
-    size_t nd, nchunks;
-    size_t *taken; /* chunks handed out, shared */
-    struct scratch *x;
-    sem_t *gate; /* held while taking and classifying chunks, or NULL */
+    struct tagbatch *b;
+    void (*chunk)(const struct share *sh, size_t from, size_t to);
+    size_t count, nchunks; /* the pass's items, in chunks of CHUNK */
+    size_t *taken;         /* chunks handed out, shared */
+    int t;                 /* this thread's index (its scratch) */
 };
 
-/* Room for COUNT cells in X; -1 when out of memory (X keeps what it had). */
-static int scratch_room(struct scratch *x, size_t count, int L)
+/* Answers request R (an owner) with STAGE and PROB. */
+static void set(struct request *r, int stage, float prob)
 {
-    if (count <= x->cap) return 0;
-    size_t cap = count + count / 4;
-#define GROW(f, per)                                                  \
-    do {                                                              \
-        void *p_ = realloc((void *)x->f, cap * (per) * sizeof *x->f); \
-        if (!p_) return -1;                                           \
-        x->f = p_;                                                    \
-    } while (0)
-    GROW(ids, (size_t)L);
-    GROW(rows, 1);
-    GROW(n, 1);
-    GROW(best, 1);
-    GROW(which, 1);
-    GROW(probs, 1);
-#undef GROW
-    x->cap = cap;
-    return 0;
+    *r->stage = stage;
+    *r->prob = prob;
 }
 
-/* Classifies the distinct sources FROM .. TO and stores them in the memo. */
-static void chunk_work(const struct share *sh, size_t from, size_t to)
+/* Pass 1: owners FROM .. TO encoded into this thread's pool, or answered. */
+static void encode_chunk(const struct share *sh, size_t from, size_t to)
 {
-    const nbs_model *m = sh->model;
+    struct tagbatch *b = sh->b;
+    const nbs_model *m = b->model;
+    struct scratch *x = &b->scratch[sh->t];
     int L = model_seq_len(m);
-    struct scratch *x = sh->x;
-    if (scratch_room(x, to - from, L)) {
-        /* one at a time: the same numbers */
-        for (size_t d = from; d < to; d++) {
-            struct request *r = &sh->q[sh->distinct[d]];
-            float p[N_STAGES];
-            *r->stage = model_classify(m, r->src, r->len, p);
-            *r->prob = *r->stage >= 0 ? p[*r->stage] : 0.0f;
-        }
-        goto done;
-    }
-    int *ids = x->ids, *n = x->n, *best = x->best;
-    const int **rows = x->rows;
-    size_t *which = x->which;
-    float(*probs)[N_STAGES] = x->probs;
-    int k = 0;
+    uint32_t recs[CHUNK];
+    int stages[CHUNK];
+    float probs[CHUNK];
+    size_t k = 0;
     for (size_t d = from; d < to; d++) {
-        struct request *r = &sh->q[sh->distinct[d]];
-        *r->stage = STAGE_NONE;
-        *r->prob = 0;
-        if (pysrc_is_blank(r->src, r->len)) continue;
-        int *row = ids + (size_t)k * L;
-        int w = model_encode(m, r->src, r->len, row);
-        if (w < 0) continue;
-        rows[k] = row + (L - w);
-        n[k] = w;
-        which[k++] = sh->distinct[d];
-    }
-    model_classify_ids_many(m, rows, n, k, probs, best);
-    for (int i = 0; i < k; i++) {
-        struct request *r = &sh->q[which[i]];
-        *r->stage = best[i];
-        *r->prob = probs[i][best[i]];
-    }
-done:
-    if (sh->cache)
-        for (size_t d = from; d < to; d++) {
-            const struct request *r = &sh->q[sh->distinct[d]];
-            classcache_store(sh->cache, r->src, r->len, *r->stage, *r->prob);
+        struct request *r = &b->q[b->own[d]];
+        int w = pysrc_is_blank(r->src, r->len) ? -1 : model_encode(m, r->src, r->len, x->row);
+        if (w >= 0 && x->len + (size_t)w > x->cap) {
+            size_t cap = 2 * (x->len + (size_t)w) + 4096;
+            int *p = cap <= UINT32_MAX ? realloc(x->pool, cap * sizeof *p) : NULL;
+            if (p) {
+                x->pool = p;
+                x->cap = cap;
+            } else { /* this one alone: the same numbers */
+                float p1[N_STAGES];
+                int s = model_classify_ids(m, x->row + (L - w), w, p1);
+                float ps = s >= 0 ? p1[s] : 0.0f;
+                set(r, s, ps);
+                b->words[d] = -1;
+                recs[k] = r->rec, stages[k] = s, probs[k++] = ps;
+                continue;
+            }
         }
+        b->words[d] = w;
+        if (w < 0) { /* blank, or no memory to encode: model_classify's answer for both */
+            set(r, STAGE_NONE, 0.0f);
+            recs[k] = r->rec, stages[k] = STAGE_NONE, probs[k++] = 0.0f;
+            continue;
+        }
+        memcpy(x->pool + x->len, x->row + (L - w), (size_t)w * sizeof *x->pool);
+        b->at[d] = (uint32_t)x->len;
+        b->thread[d] = (uint8_t)sh->t;
+        x->len += (size_t)w;
+    }
+    if (k && b->cache) classcache_answer(b->cache, recs, stages, probs, k);
+}
+
+/* Pass 2: the owners ORDER[FROM .. TO) classified together. */
+static void classify_chunk(const struct share *sh, size_t from, size_t to)
+{
+    struct tagbatch *b = sh->b;
+    const int *rows[CHUNK];
+    int n[CHUNK], best[CHUNK], stages[CHUNK];
+    float probs[CHUNK][N_STAGES], prob[CHUNK];
+    uint32_t recs[CHUNK];
+    int k = (int)(to - from);
+    rows[0] = NULL, n[0] = 0; /* (k >= 1; for the compiler's flow analysis) */
+    for (int i = 0; i < k; i++) {
+        uint32_t d = b->order[from + (size_t)i];
+        rows[i] = b->scratch[b->thread[d]].pool + b->at[d];
+        n[i] = b->words[d];
+    }
+    model_classify_ids_many(b->model, rows, n, k, probs, best);
+    for (int i = 0; i < k; i++) {
+        struct request *r = &b->q[b->own[b->order[from + (size_t)i]]];
+        set(r, best[i], probs[i][best[i]]);
+        recs[i] = r->rec;
+        stages[i] = best[i];
+        prob[i] = probs[i][best[i]];
+    }
+    if (b->cache) classcache_answer(b->cache, recs, stages, prob, (size_t)k);
 }
 
 static void *run_share(void *v)
 {
     const struct share *sh = v;
-    if (sh->gate)
-        while (sem_wait(sh->gate) && errno == EINTR) {}
+    sem_t *gate = sh->b->gate;
+    if (gate)
+        while (sem_wait(gate) && errno == EINTR) {}
     for (;;) {
         size_t c = __atomic_fetch_add(sh->taken, 1, __ATOMIC_RELAXED);
         if (c >= sh->nchunks) break;
-        size_t to = sh->nd - c * CHUNK; /* chunk c from the long end */
-        chunk_work(sh, to > CHUNK ? to - CHUNK : 0, to);
+        size_t from = c * CHUNK, to = from + CHUNK < sh->count ? from + CHUNK : sh->count;
+        sh->chunk(sh, from, to);
     }
-    if (sh->gate) sem_post(sh->gate);
+    if (gate) sem_post(gate);
     return NULL;
+}
+
+/* CHUNK_FN over COUNT items on up to THREADS threads (the calling one included). */
+static void pass(struct tagbatch *b, int threads, size_t count,
+                 void (*chunk_fn)(const struct share *, size_t, size_t))
+{
+    size_t nchunks = (count + CHUNK - 1) / CHUNK, taken = 0;
+    if (!nchunks) return;
+    if ((size_t)threads > nchunks) threads = (int)nchunks;
+    struct share sh[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < threads; t++) sh[t] = (struct share){b, chunk_fn, count, nchunks, &taken, t};
+    for (int t = 1; t < threads; t++) started[t] = !pthread_create(&tid[t], NULL, run_share, &sh[t]);
+    run_share(&sh[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+        else run_share(&sh[t]); /* (no thread: nothing left for it by now) */
+    }
+}
+
+/* Room for N owners and the threads' rows; -1 when out of memory. */
+static int room(struct tagbatch *b, size_t n, int threads)
+{
+    int L = model_seq_len(b->model);
+    for (int t = 0; t < threads; t++)
+        if (!b->scratch[t].row && !(b->scratch[t].row = malloc((size_t)(L > 0 ? L : 1) * sizeof(int))))
+            return -1;
+    if (n <= b->own_cap) return 0;
+    size_t cap = n + n / 4;
+#define GROW(f)                                                   \
+    do {                                                          \
+        void *p_ = realloc((void *)b->f, cap * sizeof *b->f);     \
+        if (!p_) return -1;                                       \
+        b->f = p_;                                                \
+    } while (0)
+    GROW(own);
+    GROW(words);
+    GROW(at);
+    GROW(thread);
+    GROW(order);
+#undef GROW
+    b->own_cap = cap;
+    return 0;
 }
 
 void tagbatch_run(struct tagbatch *b, int threads)
 {
     struct request *q = b->q;
     size_t n = b->n, nd = 0;
-    long hits = b->hits;
-    size_t *distinct = n ? malloc(n * sizeof *distinct) : NULL;
-    if (n) qsort(q, n, sizeof *q, cmp_request);
-    if (n && !distinct) { /* one at a time: the same numbers */
+    if (threads < 1) threads = 1;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    for (size_t i = 0; i < n; i++) nd += q[i].owner == i;
+    if (n && room(b, nd, threads)) { /* one at a time: the same numbers */
         for (size_t i = 0; i < n; i++) {
+            if (q[i].owner != i) continue;
             float p[N_STAGES];
-            *q[i].stage = model_classify(b->model, q[i].src, q[i].len, p);
-            *q[i].prob = *q[i].stage >= 0 ? p[*q[i].stage] : 0.0f;
+            int s = model_classify(b->model, q[i].src, q[i].len, p);
+            set(&q[i], s, s >= 0 ? p[s] : 0.0f);
+            if (b->cache) classcache_answer(b->cache, &q[i].rec, q[i].stage, q[i].prob, 1);
         }
     } else if (n) {
+        size_t d = 0;
         for (size_t i = 0; i < n; i++)
-            if (!i || cmp_request(&q[i - 1], &q[i])) distinct[nd++] = i;
-        if (threads < 1) threads = 1;
-        if (threads > MAX_THREADS) threads = MAX_THREADS;
-        size_t nchunks = (nd + CHUNK - 1) / CHUNK, taken = 0;
-        if ((size_t)threads > nchunks) threads = (int)nchunks;
-        struct share sh[MAX_THREADS];
-        pthread_t tid[MAX_THREADS];
-        int started[MAX_THREADS] = {0};
-        for (int t = 0; t < threads; t++)
-            sh[t] = (struct share){b->model, b->cache, q, distinct, nd, nchunks, &taken,
-                                   &b->scratch[t], b->gate};
-        for (int t = 1; t < threads; t++)
-            started[t] = !pthread_create(&tid[t], NULL, run_share, &sh[t]);
-        run_share(&sh[0]);
-        for (int t = 1; t < threads; t++) {
-            if (started[t]) pthread_join(tid[t], NULL);
-            else run_share(&sh[t]); /* (no thread: nothing left for it by now) */
-        }
-        /* a duplicate takes the answer of the first of its run */
-        for (size_t i = 1; i < n; i++)
-            if (!cmp_request(&q[i - 1], &q[i])) {
-                *q[i].stage = *q[i - 1].stage;
-                *q[i].prob = *q[i - 1].prob;
+            if (q[i].owner == i) b->own[d++] = (uint32_t)i;
+        for (int t = 0; t < threads; t++) b->scratch[t].len = 0;
+        pass(b, threads, nd, encode_chunk);
+        /* counting sort by word count, longest first (stable: queue order within) */
+        int L = model_seq_len(b->model);
+        size_t *start = calloc((size_t)L + 2, sizeof *start), ne = 0;
+        if (!start) { /* one at a time, from the encoded ids: the same numbers */
+            for (d = 0; d < nd; d++) {
+                if (b->words[d] < 0) continue;
+                struct request *r = &q[b->own[d]];
+                float p[N_STAGES];
+                int s = model_classify_ids(b->model, b->scratch[b->thread[d]].pool + b->at[d], b->words[d], p);
+                float ps = s >= 0 ? p[s] : 0.0f;
+                set(r, s, ps);
+                if (b->cache) classcache_answer(b->cache, &r->rec, &s, &ps, 1);
             }
-        hits += (long)(n - nd);
+        } else {
+            for (d = 0; d < nd; d++)
+                if (b->words[d] >= 0) start[L - b->words[d] + 1]++;
+            for (int k = 1; k <= L + 1; k++) start[k] += start[k - 1];
+            for (d = 0; d < nd; d++)
+                if (b->words[d] >= 0) b->order[start[L - b->words[d]]++] = (uint32_t)d, ne++;
+            free(start);
+            pass(b, threads, ne, classify_chunk);
+        }
+        /* a follower takes its owner's answer */
+        for (size_t i = 0; i < n; i++)
+            if (q[i].owner != i) set(&q[i], *q[q[i].owner].stage, *q[q[i].owner].prob);
     }
-    if (b->cache) {
-        if (n && !distinct) /* (the threads stored theirs) */
-            for (size_t i = 0; i < n; i++)
-                if (!i || cmp_request(&q[i - 1], &q[i]))
-                    classcache_store(b->cache, q[i].src, q[i].len, *q[i].stage, *q[i].prob);
-        classcache_count(b->cache, hits, distinct ? (long)nd : (long)n);
-    }
-    free(distinct);
+    if (b->cache) classcache_count(b->cache, b->hits + (long)(n - nd), (long)nd);
     b->n = 0;
     b->hits = 0;
 }

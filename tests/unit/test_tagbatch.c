@@ -4,7 +4,7 @@
  * count; duplicates, blank sources and sources the memo already holds in the same
  * queue; the memo's counts (a source classified once, its repeats counted as hits)
  * and its contents afterwards; an empty run; a run through a gate (tagbatch_gate) of
- * one unit, threads taking chunks in turn. */
+ * one unit, threads taking chunks in turn; the memo's claims, which tagbatch_ask uses. */
 #include "tests/unit/unit.h"
 #include "tests/unit/unit_corpus.h"
 
@@ -130,10 +130,49 @@ static void batch_equals_one_at_a_time(void **state)
     model_free(m);
 }
 
+/* The memo's claims (classcache_claim), which tagbatch_ask is made of: a new source is
+ * claimed by its first asker, the same batch asking again is told whose ticket to
+ * follow, another batch is told to classify it itself, others see it as absent (and
+ * classcache_classify does not overwrite the claim) until the owner answers. */
+static void memo_claims(void **state)
+{
+    (void)state;
+    char err[512];
+    nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
+    if (!m) { skip(); return; }
+    struct classcache *c = classcache_new(m);
+    assert_non_null(c);
+    int batch_a, batch_b;
+    const char *src = "df = pd.read_csv('x.csv')";
+    size_t len = strlen(src);
+    float p = -1, want_p[N_STAGES];
+    uint32_t rec = 0, rec2 = 0, who = 0;
+    assert_int_equal(classcache_claim(c, &batch_a, 7, src, len, &p, &rec, &who), CLASSCACHE_ABSENT);
+    assert_true(rec != CLASSCACHE_NO_REC);
+    assert_int_equal(classcache_claim(c, &batch_a, 8, src, len, &p, &rec2, &who), CLASSCACHE_PENDING);
+    assert_int_equal(who, 7);
+    assert_int_equal(classcache_claim(c, &batch_b, 1, src, len, &p, &rec2, &who), CLASSCACHE_ABSENT);
+    assert_int_equal(rec2, CLASSCACHE_NO_REC);
+    assert_int_equal(classcache_lookup(c, src, len, &p), CLASSCACHE_ABSENT);
+    int want = model_classify(m, src, len, want_p);
+    assert_int_equal(classcache_classify(c, src, len, &p), want);
+    assert_memory_equal(&p, &want_p[want], sizeof p);
+    assert_int_equal(classcache_lookup(c, src, len, &p), CLASSCACHE_ABSENT); /* still claimed */
+    int stage = 3;
+    float prob = 0.5f;
+    classcache_answer(c, &rec, &stage, &prob, 1); /* the owner's answer is what is kept */
+    assert_int_equal(classcache_lookup(c, src, len, &p), 3);
+    assert_true(p == 0.5f);
+    assert_int_equal(classcache_claim(c, &batch_b, 2, src, len, &p, &rec2, &who), 3);
+    classcache_free(c);
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_equals_one_at_a_time),
+        cmocka_unit_test(memo_claims),
     };
     return cmocka_run_group_tests_name("tagbatch", tests, NULL, NULL);
 }
