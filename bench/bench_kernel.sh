@@ -5,19 +5,24 @@
 #     execute_reply and the iopub idle are in; p50 and p99 (goal: at most 5% slower);
 #   - a 100,000-line print flood: all lines arrive, wall time (goal: at most 10% slower);
 #   - the proxy's own RSS with the model loaded, and the start-up time it adds.
-# The two kernels run side by side and the rounds alternate between them, so that load
-# from elsewhere on the machine falls on both alike.  Uses the model NBSTAGE_MODEL or
-# share/default.nbsm when there is one (then every `pass` is classified and tagged).
+# The kernels run side by side and take turns in blocks of BLOCK executes (default 10,
+# so 100 turns each; it was 10 rounds of 100), the order rotating from block to block,
+# so that load from elsewhere on the machine, which drifts within seconds, falls on all
+# of them alike.  Each still runs N_EXEC executes, and a block keeps them back to back,
+# as a user's cells are (a switch on every execute would time cold caches instead).
+# Uses the model NBSTAGE_MODEL or share/default.nbsm when there is one (then every
+# `pass` is classified and tagged).
 # NBSTAGE_KERNEL_BASE=path/to/another/nbstage-kernel adds that build (with tags) to the
 # same rotation, for a before/after comparison under the same load.
 cd "$(dirname "$0")/.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}
 N_EXEC=${N_EXEC:-1000}
+BLOCK=${BLOCK:-10}
 if [ ! -x "$BIN/nbstage-kernel" ]; then echo "bench_kernel: $BIN/nbstage-kernel not built" >&2; exit 2; fi
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-NBSTAGE_KERNEL="$(cd "$BIN" && pwd)/nbstage-kernel" JUPYTER_PATH="$tmp" N_EXEC=$N_EXEC \
+NBSTAGE_KERNEL="$(cd "$BIN" && pwd)/nbstage-kernel" JUPYTER_PATH="$tmp" N_EXEC=$N_EXEC BLOCK=$BLOCK \
 NBSTAGE_KERNEL_BASE=${NBSTAGE_KERNEL_BASE:+$(realpath "$NBSTAGE_KERNEL_BASE")} \
 "$PYTHON" - "$tmp" <<'PY'
 import json, os, statistics, sys, time
@@ -44,6 +49,7 @@ NAMES = ["python3"] + list(variants)
 LABEL = {"python3": "ipykernel alone", "nbs-bench": "proxy" + (" + tags" if model else " (no model)"),
          "nbs-relay": "proxy, relay only", "nbs-base": f"proxy + tags, base build {base}"}
 N = int(os.environ["N_EXEC"])
+BLOCK = max(1, int(os.environ["BLOCK"]))
 
 
 def start(name):
@@ -76,9 +82,14 @@ def run(kc, code, timeout=300):
 
 
 def cpu_s(pid):
-    """User + system CPU seconds of PID, all threads."""
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of PID, all threads: from schedstat (nanoseconds) where the kernel
+    keeps it, else user + system from stat (clock ticks, 10 ms)."""
+    try:
+        return sum(int(open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0])
+                   for t in os.listdir(f"/proc/{pid}/task")) / 1e9
+    except (OSError, ValueError, IndexError):
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid):
@@ -94,7 +105,7 @@ def pct(xs, p):
 
 
 def rotation(r):
-    """The order of the kernels in round R: each goes first equally often."""
+    """The order of the kernels in block R: each goes first equally often."""
     k = r % len(NAMES)
     return NAMES[k:] + NAMES[:k]
 
@@ -116,16 +127,18 @@ for km, kc in kernels.values():  # warm up
         run(kc, "pass")
 
 lat = {n: [] for n in NAMES}
-proxy_cpu = {n: 0.0 for n in NAMES[1:]}
-rounds = 10
-for r in range(rounds):
+# The proxies' CPU over the whole phase: per block, the tail of a proxy's work after its
+# last reply would be missed 100 times.  Between its blocks a proxy has nothing to do
+# but answer the client's heartbeats (one a second).
+proxy_cpu = {n: -cpu_s(kernels[n][0].provisioner.process.pid) for n in NAMES[1:]}
+blocks = [BLOCK] * (N // BLOCK) + ([N % BLOCK] if N % BLOCK else [])
+for r, size in enumerate(blocks):
     for name in rotation(r):
-        km, kc = kernels[name]
-        c0 = cpu_s(km.provisioner.process.pid)
-        for _ in range(N // rounds):
+        kc = kernels[name][1]
+        for _ in range(size):
             lat[name].append(run(kc, "pass")[0])
-        if name in proxy_cpu:
-            proxy_cpu[name] += cpu_s(km.provisioner.process.pid) - c0
+for name in proxy_cpu:
+    proxy_cpu[name] += cpu_s(kernels[name][0].provisioner.process.pid)
 
 flood = {n: [] for n in NAMES}
 want = "".join(f"{i}\n" for i in range(100000))
