@@ -9,7 +9,7 @@
 # so 100 turns each; it was 10 rounds of 100), the order rotating from block to block,
 # so that load from elsewhere on the machine, which drifts within seconds, falls on all
 # of them alike.  Each still runs N_EXEC executes, and a block keeps them back to back,
-# as a user's cells are (a switch on every execute would time cold caches instead).
+# as a user's cells are (BLOCK=1 switches kernels on every execute).
 # Uses the model NBSTAGE_MODEL or share/default.nbsm when there is one (then every
 # `pass` is classified and tagged).
 # NBSTAGE_KERNEL_BASE=path/to/another/nbstage-kernel adds that build (with tags) to the
