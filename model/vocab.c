@@ -33,14 +33,16 @@ static inline uint64_t chunk_padded(const char *w, size_t rem)
 }
 
 #define HASH_WORD(name, chunk)                                                          \
-    static inline uint64_t name(const char *w, size_t len, uint64_t *head)              \
+    static inline uint64_t name(const char *w, size_t len, uint64_t *head, uint64_t *tail) \
     {                                                                                   \
         uint64_t h = 0x243F6A8885A308D3ull ^ len, x = len ? chunk(w, len) : 0;          \
         *head = x;                                                                      \
+        *tail = 0;                                                                      \
         for (size_t i = 8;; i += 8) {                                                   \
             h = (h ^ x) * 0x9E3779B97F4A7C15ull;                                        \
             if (i >= len) break;                                                        \
             x = chunk(w + i, len - i);                                                  \
+            if (i == 8) *tail = x;                                                      \
         }                                                                               \
         h ^= h >> 32;                                                                   \
         h *= 0xD6E8FEB86659FD93ull;                                                     \
@@ -49,12 +51,17 @@ static inline uint64_t chunk_padded(const char *w, size_t rem)
 HASH_WORD(lookup_hash_safe, chunk_safe)
 HASH_WORD(lookup_hash_padded, chunk_padded)
 
-static inline int probe(const struct vocab *v, const char *w, size_t len, uint64_t h, uint64_t head)
+/* A word's first 16 bytes are in its slot: only longer words are compared with the
+ * stored word (a call and a miss in the word storage for each before, when the slot
+ * held 8 bytes). */
+static inline int probe(const struct vocab *v, const char *w, size_t len, uint64_t h, uint64_t head,
+                        uint64_t tail)
 {
     for (uint32_t i = (uint32_t)h & v->mask;; i = (i + 1) & v->mask) {
         const struct vocab_slot *s = &v->slots[i];
         if (s->id == 0) return 0;
-        if (s->len == len && s->head == head && (len <= 8 || memcmp(v->words[s->id] + 8, w + 8, len - 8) == 0))
+        if (s->len == len && s->head == head && s->tail == tail &&
+            (len <= 16 || memcmp(v->words[s->id] + 16, w + 16, len - 16) == 0))
             return s->id;
     }
 }
@@ -62,16 +69,17 @@ static inline int probe(const struct vocab *v, const char *w, size_t len, uint64
 int vocab_lookup(const struct vocab *v, const char *w, size_t len)
 {
     if (!v->slots) return 0;
-    uint64_t head, h = lookup_hash_safe(w, len, &head);
-    return probe(v, w, len, h, head);
+    uint64_t head, tail, h = lookup_hash_safe(w, len, &head, &tail);
+    return probe(v, w, len, h, head, tail);
 }
 
 /* vocab_lookup for a word followed by TOKENIZER_PAD readable bytes. */
-static int lookup_padded(const struct vocab *v, const char *w, size_t len)
+static inline __attribute__((always_inline)) int lookup_padded(const struct vocab *v, const char *w,
+                                                               size_t len)
 {
     if (!v->slots) return 0;
-    uint64_t head, h = lookup_hash_padded(w, len, &head);
-    return probe(v, w, len, h, head);
+    uint64_t head, tail, h = lookup_hash_padded(w, len, &head, &tail);
+    return probe(v, w, len, h, head, tail);
 }
 
 /* Fills lens and the hash table from words[1..n-1]. */
@@ -86,12 +94,12 @@ static int index_words(struct vocab *v)
     for (int id = 1; id < v->n; id++) {
         size_t len = strlen(v->words[id]);
         v->lens[id] = (uint32_t)len;
-        uint64_t head, h = lookup_hash_safe(v->words[id], len, &head);
+        uint64_t head, tail, h = lookup_hash_safe(v->words[id], len, &head, &tail);
         /* A repeated word would shadow a later id: the file is not ours. */
-        if (probe(v, v->words[id], len, h, head)) return -1;
+        if (probe(v, v->words[id], len, h, head, tail)) return -1;
         uint32_t i = (uint32_t)h & v->mask;
         while (v->slots[i].id) i = (i + 1) & v->mask;
-        v->slots[i] = (struct vocab_slot){id, (uint32_t)len, head};
+        v->slots[i] = (struct vocab_slot){id, (uint32_t)len, head, tail};
     }
     return 0;
 }

@@ -13,12 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A hash slot holds what a lookup compares first, so a short word costs one cache
- * line: its length and first 8 bytes (zero-padded).  id 0: an empty slot. */
+/* A hash slot holds what a lookup compares first, so a word of up to 16 bytes costs
+ * one cache line: its length and first 16 bytes (zero-padded).  id 0: an empty slot. */
 struct vocab_slot {
     int32_t id;
     uint32_t len;
-    uint64_t head;
+    uint64_t head, tail; /* bytes 0..7 and 8..15 */
 };
 
 struct vocab {
