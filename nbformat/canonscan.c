@@ -84,47 +84,79 @@ static int hexval(unsigned c)
     return -1;
 }
 
-/* The string whose opening quote is at q->p, in Python's escaping: \" \\ \n \r \t \b \f
- * and \u00xx for the other control characters, nothing else.  DECODE appends its value
- * to s->text.  *ESC: whether it holds an escape. */
-static int string(scanner *q, int decode, int *esc)
+/* The escape at P (P[0] == '\\'), in Python's escaping: \" \\ \n \r \t \b \f and \u00xx
+ * for the other control characters, nothing else.  Its value in *CH; returns its
+ * length in bytes, or -1. */
+static int unescape(uc *p, uc *end, unsigned char *ch)
 {
-    uc *p = q->p + 1, *end = q->end, *run = p;
+    if (end - p < 2) return -1;
+    switch (p[1]) {
+    case '"': *ch = '"'; return 2;
+    case '\\': *ch = '\\'; return 2;
+    case 'n': *ch = '\n'; return 2;
+    case 'r': *ch = '\r'; return 2;
+    case 't': *ch = '\t'; return 2;
+    case 'b': *ch = '\b'; return 2;
+    case 'f': *ch = '\f'; return 2;
+    case 'u': {
+        if (end - p < 6 || p[2] != '0' || p[3] != '0') return -1;
+        int hi = hexval(p[4]), lo = hexval(p[5]);
+        if (hi < 0 || hi > 1 || lo < 0) return -1;
+        *ch = (unsigned char)(hi * 16 + lo);
+        /* the five with a short form are never written as \u00xx */
+        if (*ch == '\n' || *ch == '\r' || *ch == '\t' || *ch == '\b' || *ch == '\f') return -1;
+        return 6;
+    }
+    default: return -1; /* \/ and \u for anything else: not Python's */
+    }
+}
+
+/* The string whose opening quote is at q->p (see unescape).  *ESC: whether it holds
+ * an escape. */
+static int string(scanner *q, int *esc)
+{
+    uc *p = q->p + 1, *end = q->end;
     int had_esc = 0;
     for (;;) {
         p = json_scan_unescaped(p, end);
         if (!p) return -1;
         if (*p == '"') break;
         had_esc = 1;
-        if (decode) TRY(text_put(q->s, run, (size_t)(p - run)));
-        if (end - p < 2) return -1;
         unsigned char ch;
-        switch (p[1]) {
-        case '"': ch = '"'; break;
-        case '\\': ch = '\\'; break;
-        case 'n': ch = '\n'; break;
-        case 'r': ch = '\r'; break;
-        case 't': ch = '\t'; break;
-        case 'b': ch = '\b'; break;
-        case 'f': ch = '\f'; break;
-        case 'u': {
-            if (end - p < 6 || p[2] != '0' || p[3] != '0') return -1;
-            int hi = hexval(p[4]), lo = hexval(p[5]);
-            if (hi < 0 || hi > 1 || lo < 0) return -1;
-            ch = (unsigned char)(hi * 16 + lo);
-            /* the five with a short form are never written as \u00xx */
-            if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f') return -1;
-            p += 4;
-            break;
-        }
-        default: return -1; /* \/ and \u for anything else: not Python's */
-        }
-        if (decode) TRY(text_put(q->s, &ch, 1));
-        p += 2;
-        run = p;
+        int n = unescape(p, end, &ch);
+        if (n < 0) return -1;
+        p += n;
     }
-    if (decode) TRY(text_put(q->s, run, (size_t)(p - run)));
     if (esc) *esc = had_esc;
+    q->p = p + 1;
+    return 0;
+}
+
+/* string(), appending its value to s->text: a code cell's source line.  The appends
+ * are inline, room made once per run of plain bytes, and a closing quote right after
+ * an escape (a line's usual end, "...\n") ends it without another search: the source
+ * lines were most of the scan's time (a call and a capacity check per piece, two
+ * searches per line). */
+static int string_decode(scanner *q)
+{
+    struct canonscan *s = q->s;
+    uc *p = q->p + 1, *end = q->end, *run = p;
+    for (;;) {
+        p = json_scan_unescaped(p, end);
+        if (!p) return -1;
+        size_t n = (size_t)(p - run);
+        if (grow((void **)&s->text, &s->text_cap, s->text_len + n + 1, 1, 65536)) return -1;
+        memcpy(s->text + s->text_len, run, n);
+        s->text_len += n;
+        if (*p == '"') break;
+        unsigned char ch;
+        int k = unescape(p, end, &ch);
+        if (k < 0) return -1;
+        s->text[s->text_len++] = (char)ch;
+        p += k;
+        run = p;
+        if (p < end && *p == '"') break;
+    }
     q->p = p + 1;
     return 0;
 }
@@ -136,7 +168,7 @@ static int key(scanner *q, uc **prev, size_t *prevn, uc **k, size_t *kn)
     if (q->p >= q->end || *q->p != '"') return -1;
     uc *start = q->p + 1;
     int esc;
-    TRY(string(q, 0, &esc));
+    TRY(string(q, &esc));
     if (esc) return -1;
     *k = start;
     *kn = (size_t)(q->p - 1 - start);
@@ -327,7 +359,7 @@ static int value(scanner *q, int level, int rec, int *esc)
     switch (*q->p) {
     case '{': return object(q, level, rec);
     case '[': return array(q, level, rec);
-    case '"': TRY(string(q, 0, esc)); return CANON_STRING;
+    case '"': TRY(string(q, esc)); return CANON_STRING;
     case 't': return literal(q, "true", CANON_TRUE);
     case 'f': return literal(q, "false", CANON_FALSE);
     case 'n': return literal(q, "null", CANON_NULL);
@@ -341,7 +373,7 @@ static int value(scanner *q, int level, int rec, int *esc)
 static int source(scanner *q, int level, int decode)
 {
     if (q->p >= q->end) return -1;
-    if (*q->p == '"') return string(q, decode, NULL);
+    if (*q->p == '"') return decode ? string_decode(q) : string(q, NULL);
     if (*q->p == 'n') return literal(q, "null", CANON_NULL);
     if (*q->p != '[') return -1;
     q->p++;
@@ -349,7 +381,7 @@ static int source(scanner *q, int level, int decode)
     for (;;) {
         TRY(indent(q, level + 1));
         if (q->p >= q->end || *q->p != '"') return -1;
-        TRY(string(q, decode, NULL));
+        TRY(decode ? string_decode(q) : string(q, NULL));
         if (q->p < q->end && *q->p == ',') { q->p++; continue; }
         TRY(indent(q, level));
         if (q->p >= q->end || *q->p != ']') return -1;
@@ -381,7 +413,7 @@ static int cell(scanner *q, int level, size_t index)
             uc *t = q->p + 1;
             int esc;
             if (*q->p != '"') return -1;
-            TRY(string(q, 0, &esc));
+            TRY(string(q, &esc));
             if (esc) return -1; /* "code\u0000x" is "code" to strcmp: leave it to jansson */
             is_code = is_key(t, (size_t)(q->p - 1 - t), "code");
         } else if (is_key(k, kn, "source")) {

@@ -520,9 +520,57 @@ static void shared_notebooks(void **state)
     model_free(small);
 }
 
+/* canonscan's decoded sources (string_decode: inline appends, the quote right after
+ * an escape) against the sources themselves, through nb_dumps, as one string and as
+ * lists of lines: random text of plain bytes, every escape Python writes (quote,
+ * backslash, the short forms, \u00xx controls), UTF-8, lines ending in escapes. */
+static void sources_decode_exactly(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {"x = 1", "\n", "\"", "\\", "\t", "\r", "\b", "\f", "\x01",
+                                         "\x1f", "\xc3\xa9", "\xe2\x82\xac", "'", "abc def ghi jkl",
+                                         "\\n", "\n\n", "0123456789abcdef0123456789abcdef"};
+    unsigned long long r = 77;
+    for (int rep = 0; rep < 400; rep++) {
+        char src[3][512];
+        for (int c = 0; c < 3; c++) {
+            size_t n = 0, want = (size_t)(r % 400);
+            while (n < want) {
+                r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+                const char *p = pieces[(r >> 16) % (sizeof pieces / sizeof pieces[0])];
+                memcpy(src[c] + n, p, strlen(p));
+                n += strlen(p);
+            }
+            src[c][n] = 0;
+        }
+        json_t *cells = json_array();
+        for (int c = 0; c < 3; c++)
+            json_array_append_new(cells, json_pack("{s:s, s:n, s:{}, s:[], s:s}", "cell_type", "code",
+                                                   "execution_count", "metadata", "outputs", "source",
+                                                   src[c]));
+        json_t *nb = json_pack("{s:o, s:{}, s:i, s:i}", "cells", cells, "metadata", "nbformat", 4,
+                               "nbformat_minor", 5);
+        if (rep % 2) nb_split_lines(nb); /* lists of lines, as nbformat.write */
+        size_t len;
+        char *bytes = nb_dumps(nb, &len);
+        json_decref(nb);
+        struct canonscan s = {0};
+        assert_int_equal(canonscan_run(&s, bytes, len), 0);
+        assert_int_equal(s.n, 3);
+        for (int c = 0; c < 3; c++) {
+            assert_int_equal(s.cells[c].src_len, strlen(src[c]));
+            assert_memory_equal(s.text + s.cells[c].src_off, src[c], strlen(src[c]) + 1);
+        }
+        canonscan_free(&s);
+        free(bytes);
+        r += (unsigned long long)rep;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sources_decode_exactly),
         cmocka_unit_test(edge_cases),
         cmocka_unit_test(other_layouts_fall_back),
         cmocka_unit_test(reals_as_python_writes_them),
