@@ -101,7 +101,8 @@ class Kernel:
     def child_pid(self):
         _, msgs, _ = self.run("import os; print(os.getpid(), os.getppid())")
         pid, ppid = map(int, "".join(m["content"]["text"] for m in msgs
-                                     if m["msg_type"] == "stream").split())
+                                     if m["msg_type"] == "stream"
+                                     and m["content"]["name"] == "stdout").split())
         assert ppid == self.pid, "the wrapped kernel is the proxy's child"
         return pid
 
