@@ -71,7 +71,7 @@ def run(kc, code, timeout=300):
         if not idle:
             m = kc.get_iopub_msg(timeout=timeout)
             if m["parent_header"].get("msg_id") == msg_id:
-                if m["msg_type"] == "stream":
+                if m["msg_type"] == "stream" and m["content"]["name"] == "stdout":
                     out.append(m["content"]["text"])
                 elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
                     idle = True
