@@ -31,6 +31,7 @@ struct nbs_model {
     struct vocab v;
     int H, G, seq_len;
     float *pad_h, *pad_c; /* (seq_len+1) x H: the state after k padding steps */
+    int pad_fixed; /* from this many padding steps on the state no longer changes (bit for bit) */
     infer_run_fn run;
     infer_many_fn many;
     char name[32];
@@ -76,6 +77,15 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
         static const int pad_id = 0;
         m->run(mf->table, &pad_id, 1, mf->Wh, m->H, h, c);
     }
+    /* the padding state's fixed point, if fp32 reaches one (the shipped model's does
+     * after 56 steps): cells of up to seq_len - pad_fixed words all start from it */
+    m->pad_fixed = m->seq_len;
+    while (m->pad_fixed > 0 &&
+           !memcmp(m->pad_h + (size_t)(m->pad_fixed - 1) * m->H, m->pad_h + (size_t)m->seq_len * m->H,
+                   (size_t)m->H * sizeof *m->pad_h) &&
+           !memcmp(m->pad_c + (size_t)(m->pad_fixed - 1) * m->H, m->pad_c + (size_t)m->seq_len * m->H,
+                   (size_t)m->H * sizeof *m->pad_c))
+        m->pad_fixed--;
     snprintf(m->name, sizeof m->name, "nbstage-lstm-%08x", mf->checksum);
     return m;
 fail:
@@ -240,6 +250,83 @@ void model_classify_many(const nbs_model *m, const char *const *src, const size_
         }
     }
     free(ids);
+}
+
+int model_hidden(const nbs_model *m) { return m->H; }
+
+static int clamp_len(const nbs_model *m, int n) { return n < 0 ? 0 : n > m->seq_len ? m->seq_len : n; }
+
+int model_start_class(const nbs_model *m, int n)
+{
+    n = clamp_len(m, n);
+    return m->seq_len - n >= m->pad_fixed ? m->seq_len + 1 : n;
+}
+
+void model_start_state(const nbs_model *m, int n, float *h, float *c)
+{
+    size_t k = (size_t)(m->seq_len - clamp_len(m, n));
+    memcpy(h, m->pad_h + k * m->H, (size_t)m->H * sizeof *h);
+    memcpy(c, m->pad_c + k * m->H, (size_t)m->H * sizeof *c);
+}
+
+int model_output(const nbs_model *m, const float *h, float probs[N_STAGES]) { return output(m, h, probs); }
+
+void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int count, float *h, float *c)
+{
+    enum { S = INFER_MANY_MAX };
+    int H = m->H, L = m->seq_len;
+    int *order = count > 0 ? malloc((size_t)count * sizeof *order) : NULL;
+    int *start = calloc(2 * (size_t)L + 3, sizeof *start);
+    int *buf = malloc((size_t)S * (size_t)(L > 0 ? L : 1) * sizeof *buf);
+    float *hg = malloc((size_t)S * H * sizeof *hg), *cg = malloc((size_t)S * H * sizeof *cg);
+    if (!order || !start || !buf || !hg || !cg) { /* one at a time: the same numbers */
+        for (int i = 0; i < count; i++) {
+            int k = clamp_len(m, n[i]);
+            int *one = malloc((size_t)(k ? k : 1) * sizeof *one);
+            if (!one) continue; /* (nothing better to do: left as it was) */
+            for (int t = 0; t < k; t++) one[t] = ids[i][t] < 0 || (unsigned)ids[i][t] >= m->mf.vocab ? 0 : ids[i][t];
+            if (k) m->run(m->mf.table, one, k, m->mf.Wh, H, h + (size_t)i * H, c + (size_t)i * H);
+            free(one);
+        }
+        goto done;
+    }
+    /* by (parity, length), as model_classify_ids_many: one walk serves one parity */
+    for (int i = 0; i < count; i++) {
+        int k = clamp_len(m, n[i]);
+        start[(k & 1) * (L + 1) + k + 1]++;
+    }
+    for (int k = 1; k <= 2 * L + 2; k++) start[k] += start[k - 1];
+    for (int i = 0; i < count; i++) {
+        int k = clamp_len(m, n[i]);
+        order[start[(k & 1) * (L + 1) + k]++] = i;
+    }
+    for (int at = 0; at < count;) {
+        int g = 0, len[S];
+        const int *rows[S];
+        int par = clamp_len(m, n[order[at]]) & 1;
+        while (g < S && at + g < count && (clamp_len(m, n[order[at + g]]) & 1) == par) g++;
+        for (int s2 = 0; s2 < g; s2++) {
+            int i = order[at + s2], k = len[s2] = clamp_len(m, n[i]);
+            int *dst = buf + (size_t)s2 * L;
+            for (int t = 0; t < k; t++) dst[t] = ids[i][t] < 0 || (unsigned)ids[i][t] >= m->mf.vocab ? 0 : ids[i][t];
+            rows[s2] = dst;
+            memcpy(hg + (size_t)s2 * H, h + (size_t)i * H, (size_t)H * sizeof *hg);
+            memcpy(cg + (size_t)s2 * H, c + (size_t)i * H, (size_t)H * sizeof *cg);
+        }
+        m->many(m->mf.table, rows, len, g, m->mf.Wh, H, hg, cg);
+        for (int s2 = 0; s2 < g; s2++) {
+            int i = order[at + s2];
+            memcpy(h + (size_t)i * H, hg + (size_t)s2 * H, (size_t)H * sizeof *hg);
+            memcpy(c + (size_t)i * H, cg + (size_t)s2 * H, (size_t)H * sizeof *cg);
+        }
+        at += g;
+    }
+done:
+    free(order);
+    free(start);
+    free(buf);
+    free(hg);
+    free(cg);
 }
 
 int model_classify(const nbs_model *m, const char *src, size_t len, float probs[N_STAGES])

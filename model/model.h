@@ -49,6 +49,21 @@ void model_classify_ids_many(const nbs_model *m, const int *const *ids, const in
 void model_classify_many(const nbs_model *m, const char *const *src, const size_t *len, int count,
                          float (*probs)[N_STAGES], int *best);
 
+/* The pieces of model_classify_ids_many, for a caller that runs cells in parts (a
+ * prefix several cells share, then each one's rest: model/tagbatch.c).  A cell of N
+ * words starts from model_start_state(N); cells whose model_start_class is equal
+ * start from the same state, bit for bit (the padding state reaches a fixed point).
+ * model_run_many advances COUNT states (H, C: COUNT x model_hidden floats each, in
+ * place) by N[i] steps over IDS[i]; a cell run as a prefix of an even number of steps
+ * and then its rest gets exactly the numbers of one run (the AVX-512 walk direction
+ * follows the parity of the step, see infer_step.h).  model_output: the
+ * probabilities and the argmax from a cell's last state. */
+int model_hidden(const nbs_model *m);
+int model_start_class(const nbs_model *m, int n);
+void model_start_state(const nbs_model *m, int n, float *h, float *c);
+void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int count, float *h, float *c);
+int model_output(const nbs_model *m, const float *h, float probs[N_STAGES]);
+
 /* The shipped default model: share/default.nbsm beside the program in a build tree,
  * or PREFIX/share/nbstage/default.nbsm for an installed one.  NBSTAGE_MODEL in the
  * environment overrides.  Returns a static path, or NULL when none is found. */

@@ -51,7 +51,8 @@ enum { MAX_THREADS = 64, CHUNK = 256 };
 struct scratch {
     int *pool;
     size_t len, cap;
-    int *row; /* seq_len ids */
+    int *row;    /* seq_len ids */
+    float *h, *c; /* CHUNK states (pass 2) */
 };
 
 struct tagbatch {
@@ -67,8 +68,15 @@ struct tagbatch {
     int *words;      /* its word count, or -1 when answered in pass 1 */
     uint32_t *at;    /* where its ids start in its thread's pool */
     uint8_t *thread; /* whose pool */
-    uint32_t *order; /* the encoded owners, longest first (pass 2) */
+    uint32_t *order; /* the encoded owners, longest rest first (pass 2) */
+    int32_t *run;    /* the shared prefix owner d starts from, or -1 */
     size_t own_cap;
+    /* shared prefixes (pass 2): run r is the first DEPTH[r] ids of owner FIRST[r],
+     * its state after them in RH, RC */
+    uint32_t *first;
+    int *depth;
+    float *rh, *rc;
+    size_t runs, runs_cap;
     sem_t *gate; /* held by each classifying thread (tagbatch_gate), or NULL */
 };
 
@@ -92,7 +100,14 @@ void tagbatch_free(struct tagbatch *b)
     for (int t = 0; t < MAX_THREADS; t++) {
         free(b->scratch[t].pool);
         free(b->scratch[t].row);
+        free(b->scratch[t].h);
+        free(b->scratch[t].c);
     }
+    free(b->run);
+    free(b->first);
+    free(b->depth);
+    free(b->rh);
+    free(b->rc);
     free(b->own);
     free(b->words);
     free(b->at);
@@ -192,30 +207,95 @@ static void encode_chunk(const struct share *sh, size_t from, size_t to)
     if (k && b->cache) classcache_answer(b->cache, recs, stages, probs, k);
 }
 
-/* Pass 2: the owners ORDER[FROM .. TO) classified together. */
+/* The ids of encoded owner D. */
+static const int *ids_of(const struct tagbatch *b, uint32_t d)
+{
+    return b->scratch[b->thread[d]].pool + b->at[d];
+}
+
+/* Pass 2a: the shared prefixes FROM .. TO, each run once from its start state. */
+static void prefix_chunk(const struct share *sh, size_t from, size_t to)
+{
+    struct tagbatch *b = sh->b;
+    struct scratch *x = &b->scratch[sh->t];
+    int H = model_hidden(b->model), n[CHUNK];
+    const int *rows[CHUNK];
+    int k = (int)(to - from);
+    rows[0] = NULL, n[0] = 0; /* (k >= 1; for the compiler's flow analysis) */
+    for (int i = 0; i < k; i++) {
+        size_t r = from + (size_t)i;
+        uint32_t d = b->first[r];
+        model_start_state(b->model, b->words[d], x->h + (size_t)i * H, x->c + (size_t)i * H);
+        rows[i] = ids_of(b, d);
+        n[i] = b->depth[r];
+    }
+    model_run_many(b->model, rows, n, k, x->h, x->c);
+    memcpy(b->rh + from * (size_t)H, x->h, (size_t)k * H * sizeof *x->h);
+    memcpy(b->rc + from * (size_t)H, x->c, (size_t)k * H * sizeof *x->c);
+}
+
+/* Pass 2b: the owners ORDER[FROM .. TO), each from its start state or its shared
+ * prefix's, classified together. */
 static void classify_chunk(const struct share *sh, size_t from, size_t to)
 {
     struct tagbatch *b = sh->b;
+    struct scratch *x = &b->scratch[sh->t];
+    int H = model_hidden(b->model);
     const int *rows[CHUNK];
-    int n[CHUNK], best[CHUNK], stages[CHUNK];
-    float probs[CHUNK][N_STAGES], prob[CHUNK];
+    int n[CHUNK], stages[CHUNK];
+    float prob[CHUNK];
     uint32_t recs[CHUNK];
     int k = (int)(to - from);
     rows[0] = NULL, n[0] = 0; /* (k >= 1; for the compiler's flow analysis) */
     for (int i = 0; i < k; i++) {
         uint32_t d = b->order[from + (size_t)i];
-        rows[i] = b->scratch[b->thread[d]].pool + b->at[d];
-        n[i] = b->words[d];
+        int32_t r = b->run[d], skip = r >= 0 ? b->depth[r] : 0;
+        float *h = x->h + (size_t)i * H, *c = x->c + (size_t)i * H;
+        if (r >= 0) {
+            memcpy(h, b->rh + (size_t)r * H, (size_t)H * sizeof *h);
+            memcpy(c, b->rc + (size_t)r * H, (size_t)H * sizeof *c);
+        } else {
+            model_start_state(b->model, b->words[d], h, c);
+        }
+        rows[i] = ids_of(b, d) + skip;
+        n[i] = b->words[d] - skip;
     }
-    model_classify_ids_many(b->model, rows, n, k, probs, best);
+    model_run_many(b->model, rows, n, k, x->h, x->c);
     for (int i = 0; i < k; i++) {
         struct request *r = &b->q[b->own[b->order[from + (size_t)i]]];
-        set(r, best[i], probs[i][best[i]]);
+        float probs[N_STAGES];
+        int best = model_output(b->model, x->h + (size_t)i * H, probs);
+        set(r, best, probs[best]);
         recs[i] = r->rec;
-        stages[i] = best[i];
-        prob[i] = probs[i][best[i]];
+        stages[i] = best;
+        prob[i] = probs[best];
     }
     if (b->cache) classcache_answer(b->cache, recs, stages, prob, (size_t)k);
+}
+
+/* The order of pass 2's plan: by start class, then ids (so cells with a common
+ * prefix are neighbours), then length. */
+static int cmp_cells(const void *pa, const void *pb, void *vb)
+{
+    const struct tagbatch *b = vb;
+    uint32_t da = *(const uint32_t *)pa, db = *(const uint32_t *)pb;
+    int na = b->words[da], nb = b->words[db];
+    int ca = model_start_class(b->model, na), cb = model_start_class(b->model, nb);
+    if (ca != cb) return ca < cb ? -1 : 1;
+    const int *ia = ids_of(b, da), *ib = ids_of(b, db);
+    for (int t = 0; t < na && t < nb; t++)
+        if (ia[t] != ib[t]) return ia[t] < ib[t] ? -1 : 1;
+    return (na > nb) - (na < nb);
+}
+
+/* How many leading ids owners DA and DB share when they start from the same state. */
+static int common(const struct tagbatch *b, uint32_t da, uint32_t db)
+{
+    int na = b->words[da], nb = b->words[db], t = 0;
+    if (model_start_class(b->model, na) != model_start_class(b->model, nb)) return 0;
+    const int *ia = ids_of(b, da), *ib = ids_of(b, db);
+    while (t < na && t < nb && ia[t] == ib[t]) t++;
+    return t;
 }
 
 static void *run_share(void *v)
@@ -253,13 +333,16 @@ static void pass(struct tagbatch *b, int threads, size_t count,
     }
 }
 
-/* Room for N owners and the threads' rows; -1 when out of memory. */
+/* Room for N owners and the threads' rows and states; -1 when out of memory. */
 static int room(struct tagbatch *b, size_t n, int threads)
 {
-    int L = model_seq_len(b->model);
-    for (int t = 0; t < threads; t++)
-        if (!b->scratch[t].row && !(b->scratch[t].row = malloc((size_t)(L > 0 ? L : 1) * sizeof(int))))
-            return -1;
+    int L = model_seq_len(b->model), H = model_hidden(b->model);
+    for (int t = 0; t < threads; t++) {
+        struct scratch *x = &b->scratch[t];
+        if (!x->row && !(x->row = malloc((size_t)(L > 0 ? L : 1) * sizeof(int)))) return -1;
+        if (!x->h && !(x->h = malloc((size_t)CHUNK * H * sizeof *x->h))) return -1;
+        if (!x->c && !(x->c = malloc((size_t)CHUNK * H * sizeof *x->c))) return -1;
+    }
     if (n <= b->own_cap) return 0;
     size_t cap = n + n / 4;
 #define GROW(f)                                                   \
@@ -273,9 +356,65 @@ static int room(struct tagbatch *b, size_t n, int threads)
     GROW(at);
     GROW(thread);
     GROW(order);
+    GROW(run);
+    GROW(first);
+    GROW(depth);
 #undef GROW
     b->own_cap = cap;
     return 0;
+}
+
+/* Room for the states of N shared prefixes; -1 when out of memory. */
+static int room_runs(struct tagbatch *b, size_t n)
+{
+    if (n <= b->runs_cap) return 0;
+    size_t cap = n + n / 4, H = (size_t)model_hidden(b->model);
+    float *h = realloc(b->rh, cap * H * sizeof *h);
+    if (h) b->rh = h;
+    float *c = realloc(b->rc, cap * H * sizeof *c);
+    if (c) b->rc = c;
+    if (!h || !c) return -1;
+    b->runs_cap = cap;
+    return 0;
+}
+
+/* Pass 2's plan: which owners share a prefix and how deep.  The encoded owners are
+ * sorted so that those with a common prefix (and the same start state) are
+ * neighbours; a run of neighbours shares the first DEPTH ids they all have, rounded
+ * down to an even count (the walk direction follows the step's parity, so the rest
+ * then starts as a fresh run does: the same numbers), each taken on while the steps
+ * saved, (members - 1) x depth, do not fall; a run saves at least MIN_SHARE steps
+ * per member.  One level only: prefixes shared within a run's rest are run twice.
+ * Without memory for it: no sharing (the same numbers).  Plans the NE owners in
+ * b->order (which it sorts): b->run, b->first, b->depth, b->runs. */
+enum { MIN_SHARE = 4 };
+
+static void plan_prefixes(struct tagbatch *b, size_t ne)
+{
+    uint32_t *c = b->order;
+    b->runs = 0;
+    for (size_t i = 0; i < ne; i++) b->run[c[i]] = -1;
+    if (!ne || room_runs(b, ne / 2 + 1)) return;
+    qsort_r(c, ne, sizeof *c, cmp_cells, b);
+    for (size_t i = 0; i < ne;) {
+        size_t j = i;
+        int depth = 0;
+        while (j + 1 < ne) {
+            int l = common(b, c[j], c[j + 1]) & ~1;
+            int nd = j == i ? l : (l < depth ? l : depth);
+            size_t k = j - i + 1;
+            if (nd < MIN_SHARE || k * (size_t)nd < (k - 1) * (size_t)depth) break;
+            depth = nd;
+            j++;
+        }
+        if (j > i) {
+            size_t r = b->runs++;
+            b->first[r] = c[i];
+            b->depth[r] = depth;
+            for (size_t m = i; m <= j; m++) b->run[c[m]] = (int32_t)r;
+        }
+        i = j + 1;
+    }
 }
 
 void tagbatch_run(struct tagbatch *b, int threads)
@@ -314,10 +453,18 @@ void tagbatch_run(struct tagbatch *b, int threads)
             }
         } else {
             for (d = 0; d < nd; d++)
-                if (b->words[d] >= 0) start[L - b->words[d] + 1]++;
-            for (int k = 1; k <= L + 1; k++) start[k] += start[k - 1];
+                if (b->words[d] >= 0) b->order[ne++] = (uint32_t)d;
+            plan_prefixes(b, ne);
+            pass(b, threads, b->runs, prefix_chunk);
+            /* counting sort by the steps left, longest first (stable) */
+#define LEFT(d) (b->words[d] - (b->run[d] >= 0 ? b->depth[b->run[d]] : 0))
             for (d = 0; d < nd; d++)
-                if (b->words[d] >= 0) b->order[start[L - b->words[d]]++] = (uint32_t)d, ne++;
+                if (b->words[d] >= 0) start[L - LEFT(d) + 1]++;
+            for (int k = 1; k <= L + 1; k++) start[k] += start[k - 1];
+            ne = 0;
+            for (d = 0; d < nd; d++)
+                if (b->words[d] >= 0) b->order[start[L - LEFT(d)]++] = (uint32_t)d, ne++;
+#undef LEFT
             free(start);
             pass(b, threads, ne, classify_chunk);
         }

@@ -217,6 +217,62 @@ static void shipped_model_on_corpus_cells(void **state)
     model_free(m);
 }
 
+/* A cell run in parts (model_run_many: an even number of steps from its start state,
+ * then the rest in another batch) gives exactly what model_classify_ids gives it
+ * whole; cells of one start class start from the same state, bit for bit.  The
+ * shipped model on corpus cells (what tagbatch.c's shared prefixes rely on). */
+static void parts_equal_whole(void **state)
+{
+    (void)state;
+    const char *shared = unit_shared_dir();
+    char err[512];
+    nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
+    if (!shared || !m) { model_free(m); skip(); return; }
+    enum { CAP = 1500 };
+    struct unit_cells cs = unit_corpus_cells(shared, CAP);
+    int H = model_hidden(m);
+    static int ids[CAP][120], n[CAP], cut[CAP];
+    static float h[CAP * 1024], c[CAP * 1024]; /* H floats a cell, back to back */
+    assert_true(H <= 1024);
+    const int *rows[CAP];
+    int cells = 0;
+    for (int i = 0; i < cs.n; i++) {
+        int w = model_encode(m, cs.src[i], cs.len[i], ids[cells]);
+        if (w < 0) continue;
+        memmove(ids[cells], ids[cells] + (120 - w), (size_t)w * sizeof(int));
+        n[cells] = w;
+        cut[cells] = (int)(next_u() % (unsigned)(w + 1)) & ~1;
+        model_start_state(m, w, h + (size_t)cells * H, c + (size_t)cells * H);
+        cells++;
+    }
+    static int rest[CAP];
+    for (int i = 0; i < cells; i++) rows[i] = ids[i], rest[i] = n[i] - cut[i];
+    model_run_many(m, rows, cut, cells, h, c); /* the prefixes */
+    for (int i = 0; i < cells; i++) rows[i] = ids[i] + cut[i];
+    model_run_many(m, rows, rest, cells, h, c); /* the rests */
+    for (int i = 0; i < cells; i++) {
+        float pw[N_STAGES], pp[N_STAGES];
+        int bw = model_classify_ids(m, ids[i], n[i], pw), bp = model_output(m, h + (size_t)i * H, pp);
+        assert_int_equal(bp, bw);
+        assert_memory_equal(pp, pw, sizeof pw);
+    }
+    float h1[1024], c1[1024], h2[1024], c2[1024];
+    int shared_class = 0;
+    for (int a = 0; a <= 120; a++)
+        for (int b = a + 1; b <= 120; b++) {
+            if (model_start_class(m, a) != model_start_class(m, b)) continue;
+            shared_class++;
+            model_start_state(m, a, h1, c1);
+            model_start_state(m, b, h2, c2);
+            assert_memory_equal(h1, h2, (size_t)H * sizeof *h1);
+            assert_memory_equal(c1, c2, (size_t)H * sizeof *c1);
+        }
+    printf("  %d cells in two parts; %d pairs of lengths share a start state\n", cells, shared_class);
+    assert_true(shared_class > 0); /* (the shipped model's padding state converges) */
+    unit_cells_free(&cs);
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +281,7 @@ int main(void)
         cmocka_unit_test(random_h64_portable),
         cmocka_unit_test(random_h20),
         cmocka_unit_test(shipped_model_on_corpus_cells),
+        cmocka_unit_test(parts_equal_whole),
     };
     return cmocka_run_group_tests_name("model_many", tests, NULL, NULL);
 }
