@@ -7,22 +7,26 @@
  * and no second hash and probe to store the answers (both were in the profile).
  * Without a memo every ask is an owner.
  *
- * tagbatch_run then makes two passes over the owners, each on up to THREADS threads
- * that take chunks of CHUNK owners one at a time from a shared counter (a thread that
+ * tagbatch_run then makes three passes over the owners, each on up to THREADS
+ * threads that take chunks of CHUNK one at a time from a shared counter (a thread that
  * loses its core for a while leaves the others at most one chunk to wait for):
  *   1. encode: each owner's word ids into its thread's pool; blank sources
  *      (pysrc_is_blank) and failed encodings get STAGE_NONE and probability 0, as in
  *      model_classify, and are answered at once;
- *   2. classify: the encoded owners ordered by word count, longest first (a counting
- *      sort: at most seq_len + 1 keys), in chunks through model_classify_ids_many,
- *      the answers written to the requests and the memo.
+ *   2. shared prefixes (plan_prefixes): owners that begin with the same words and
+ *      start from the same state run those steps once, here;
+ *   3. classify: the encoded owners, each from its start state or its prefix's,
+ *      ordered by the steps left, longest first (a counting sort: at most seq_len + 1
+ *      keys), in chunks through model_run_many and model_output, the answers written
+ *      to the requests and the memo.
  * Why encode them all first: the vocabulary's hash table stays in cache over a
  * window's lookups (when each chunk was encoded just before its LSTM walks, the walks'
  * table rows pushed it out and the lookups missed), and the chunks of the second pass
  * hold cells of equal word counts, so a 4-cell walk rarely spends steps on a cell not
  * yet started (3.8% of the corpus's steps with chunks made by byte length).  The
- * answers do not depend on the grouping: the batch path is bit-identical to one cell
- * at a time (model.h).  With a gate (tagbatch_gate) each thread holds one unit of it
+ * answers depend neither on the grouping nor on the sharing: the batch path is
+ * bit-identical to one cell at a time, and so is a cell run in two parts cut after an
+ * even number of steps (model.h).  With a gate (tagbatch_gate) each thread holds one unit of it
  * through each pass, from its first chunk to its last.
  */
 #include "model/tagbatch.h"
@@ -146,7 +150,7 @@ out:
     return rc;
 }
 
-/* ---------------------------------------------------------------- the two passes */
+/* ---------------------------------------------------------------- the passes */
 
 struct share {
     struct tagbatch *b;

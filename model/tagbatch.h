@@ -3,8 +3,9 @@
  * Owns: collecting the code-cell sources that `nbstage tag` must classify for a
  * window of notebooks (those the run's memo, model/classcache.h, does not hold yet),
  * classifying each distinct one once, in batches of cells of similar length
- * (model_classify_ids_many: several cells per walk over the recurrent weights), on
- * several threads, and answering every request and the memo.  Why across notebooks:
+ * (model_run_many: several cells per walk over the recurrent weights), the steps of
+ * word prefixes several cells share run once, on several threads, and answering
+ * every request and the memo.  Why across notebooks:
  * a notebook has a few dozen cells of scattered lengths, so batches of one notebook's
  * cells mostly run one or two cells per walk (measured on the corpus: 5% faster than
  * one at a time, against 1.7x for the corpus's cells sorted by length together).
