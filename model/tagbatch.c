@@ -75,10 +75,13 @@ struct tagbatch {
     uint32_t *order; /* the encoded owners, longest rest first (pass 2) */
     int32_t *run;    /* the shared prefix owner d starts from, or -1 */
     size_t own_cap;
-    /* shared prefixes (pass 2): run r is the first DEPTH[r] ids of owner FIRST[r],
-     * its state after them in RH, RC */
-    uint32_t *first;
-    int *depth;
+    /* shared prefixes (pass 2): run r is ids BASE[r] .. BASE[r] + DEPTH[r] of owner
+     * FIRST[r], run from the state of run PARENT[r] (or the start state when -1), at
+     * nesting LEVEL[r]; its state after them in RH, RC.  WAVE: a level's runs. */
+    uint32_t *first, *wave;
+    int *depth, *base, *level;
+    int32_t *parent;
+    int *lcp; /* (planning) ids owners order[i] and order[i + 1] share */
     float *rh, *rc;
     size_t runs, runs_cap;
     sem_t *gate; /* held by each classifying thread (tagbatch_gate), or NULL */
@@ -109,7 +112,12 @@ void tagbatch_free(struct tagbatch *b)
     }
     free(b->run);
     free(b->first);
+    free(b->wave);
     free(b->depth);
+    free(b->base);
+    free(b->level);
+    free(b->parent);
+    free(b->lcp);
     free(b->rh);
     free(b->rc);
     free(b->own);
@@ -217,7 +225,8 @@ static const int *ids_of(const struct tagbatch *b, uint32_t d)
     return b->scratch[b->thread[d]].pool + b->at[d];
 }
 
-/* Pass 2a: the shared prefixes FROM .. TO, each run once from its start state. */
+/* Pass 2a: the shared prefixes WAVE[FROM .. TO) (one level), each run once from its
+ * start state or its parent's. */
 static void prefix_chunk(const struct share *sh, size_t from, size_t to)
 {
     struct tagbatch *b = sh->b;
@@ -227,15 +236,23 @@ static void prefix_chunk(const struct share *sh, size_t from, size_t to)
     int k = (int)(to - from);
     rows[0] = NULL, n[0] = 0; /* (k >= 1; for the compiler's flow analysis) */
     for (int i = 0; i < k; i++) {
-        size_t r = from + (size_t)i;
-        uint32_t d = b->first[r];
-        model_start_state(b->model, b->words[d], x->h + (size_t)i * H, x->c + (size_t)i * H);
-        rows[i] = ids_of(b, d);
+        uint32_t r = b->wave[from + (size_t)i], d = b->first[r];
+        float *h = x->h + (size_t)i * H, *c = x->c + (size_t)i * H;
+        if (b->parent[r] >= 0) {
+            memcpy(h, b->rh + (size_t)b->parent[r] * H, (size_t)H * sizeof *h);
+            memcpy(c, b->rc + (size_t)b->parent[r] * H, (size_t)H * sizeof *c);
+        } else {
+            model_start_state(b->model, b->words[d], h, c);
+        }
+        rows[i] = ids_of(b, d) + b->base[r];
         n[i] = b->depth[r];
     }
     model_run_many(b->model, rows, n, k, x->h, x->c);
-    memcpy(b->rh + from * (size_t)H, x->h, (size_t)k * H * sizeof *x->h);
-    memcpy(b->rc + from * (size_t)H, x->c, (size_t)k * H * sizeof *x->c);
+    for (int i = 0; i < k; i++) {
+        uint32_t r = b->wave[from + (size_t)i];
+        memcpy(b->rh + (size_t)r * H, x->h + (size_t)i * H, (size_t)H * sizeof *x->h);
+        memcpy(b->rc + (size_t)r * H, x->c + (size_t)i * H, (size_t)H * sizeof *x->c);
+    }
 }
 
 /* Pass 2b: the owners ORDER[FROM .. TO), each from its start state or its shared
@@ -253,7 +270,7 @@ static void classify_chunk(const struct share *sh, size_t from, size_t to)
     rows[0] = NULL, n[0] = 0; /* (k >= 1; for the compiler's flow analysis) */
     for (int i = 0; i < k; i++) {
         uint32_t d = b->order[from + (size_t)i];
-        int32_t r = b->run[d], skip = r >= 0 ? b->depth[r] : 0;
+        int32_t r = b->run[d], skip = r >= 0 ? b->base[r] + b->depth[r] : 0;
         float *h = x->h + (size_t)i * H, *c = x->c + (size_t)i * H;
         if (r >= 0) {
             memcpy(h, b->rh + (size_t)r * H, (size_t)H * sizeof *h);
@@ -361,23 +378,32 @@ static int room(struct tagbatch *b, size_t n, int threads)
     GROW(thread);
     GROW(order);
     GROW(run);
-    GROW(first);
-    GROW(depth);
+    GROW(lcp);
 #undef GROW
     b->own_cap = cap;
     return 0;
 }
 
-/* Room for the states of N shared prefixes; -1 when out of memory. */
+/* Room for N shared prefixes; -1 when out of memory. */
 static int room_runs(struct tagbatch *b, size_t n)
 {
     if (n <= b->runs_cap) return 0;
-    size_t cap = n + n / 4, H = (size_t)model_hidden(b->model);
-    float *h = realloc(b->rh, cap * H * sizeof *h);
-    if (h) b->rh = h;
-    float *c = realloc(b->rc, cap * H * sizeof *c);
-    if (c) b->rc = c;
-    if (!h || !c) return -1;
+    size_t cap = 2 * n + 1024, H = (size_t)model_hidden(b->model);
+#define GROW(f, per)                                                  \
+    do {                                                              \
+        void *p_ = realloc((void *)b->f, cap * (per) * sizeof *b->f); \
+        if (!p_) return -1;                                           \
+        b->f = p_;                                                    \
+    } while (0)
+    GROW(first, 1);
+    GROW(wave, 1);
+    GROW(depth, 1);
+    GROW(base, 1);
+    GROW(level, 1);
+    GROW(parent, 1);
+    GROW(rh, H);
+    GROW(rc, H);
+#undef GROW
     b->runs_cap = cap;
     return 0;
 }
@@ -388,37 +414,49 @@ static int room_runs(struct tagbatch *b, size_t n)
  * down to an even count (the walk direction follows the step's parity, so the rest
  * then starts as a fresh run does: the same numbers), each taken on while the steps
  * saved, (members - 1) x depth, do not fall; a run saves at least MIN_SHARE steps
- * per member.  One level only: prefixes shared within a run's rest are run twice.
- * Without memory for it: no sharing (the same numbers).  Plans the NE owners in
- * b->order (which it sorts): b->run, b->first, b->depth, b->runs. */
-enum { MIN_SHARE = 4 };
+ * per member.  Within a run the rests are planned the same way (nested runs, run one
+ * level after another).  Without memory for it: less or no sharing (the same
+ * numbers).  Plans the NE owners in b->order (which it sorts). */
+enum { MIN_SHARE = 4, MAX_LEVELS = 64 };
 
-static void plan_prefixes(struct tagbatch *b, size_t ne)
+/* Plans order[LO .. HI] (all sharing the first BASE ids, from run PARENT's state). */
+static void plan_range(struct tagbatch *b, size_t lo, size_t hi, int base, int32_t parent, int lvl)
 {
-    uint32_t *c = b->order;
-    b->runs = 0;
-    for (size_t i = 0; i < ne; i++) b->run[c[i]] = -1;
-    if (!ne || room_runs(b, ne / 2 + 1)) return;
-    qsort_r(c, ne, sizeof *c, cmp_cells, b);
-    for (size_t i = 0; i < ne;) {
+    const uint32_t *c = b->order;
+    for (size_t i = lo; i <= hi;) {
         size_t j = i;
         int depth = 0;
-        while (j + 1 < ne) {
-            int l = common(b, c[j], c[j + 1]) & ~1;
+        while (j + 1 <= hi) {
+            int l = (b->lcp[j] - base) & ~1;
             int nd = j == i ? l : (l < depth ? l : depth);
             size_t k = j - i + 1;
             if (nd < MIN_SHARE || k * (size_t)nd < (k - 1) * (size_t)depth) break;
             depth = nd;
             j++;
         }
-        if (j > i) {
+        if (j > i && lvl < MAX_LEVELS && !room_runs(b, b->runs + 1)) {
             size_t r = b->runs++;
             b->first[r] = c[i];
             b->depth[r] = depth;
+            b->base[r] = base;
+            b->parent[r] = parent;
+            b->level[r] = lvl;
             for (size_t m = i; m <= j; m++) b->run[c[m]] = (int32_t)r;
+            plan_range(b, i, j, base + depth, (int32_t)r, lvl + 1);
         }
         i = j + 1;
     }
+}
+
+static void plan_prefixes(struct tagbatch *b, size_t ne)
+{
+    uint32_t *c = b->order;
+    b->runs = 0;
+    for (size_t i = 0; i < ne; i++) b->run[c[i]] = -1;
+    if (!ne) return;
+    qsort_r(c, ne, sizeof *c, cmp_cells, b);
+    for (size_t i = 0; i + 1 < ne; i++) b->lcp[i] = common(b, c[i], c[i + 1]);
+    plan_range(b, 0, ne - 1, 0, -1, 0);
 }
 
 void tagbatch_run(struct tagbatch *b, int threads)
@@ -459,9 +497,15 @@ void tagbatch_run(struct tagbatch *b, int threads)
             for (d = 0; d < nd; d++)
                 if (b->words[d] >= 0) b->order[ne++] = (uint32_t)d;
             plan_prefixes(b, ne);
-            pass(b, threads, b->runs, prefix_chunk);
+            for (int lvl = 0;; lvl++) { /* one level after another: a run needs its parent */
+                size_t nw = 0;
+                for (size_t r = 0; r < b->runs; r++)
+                    if (b->level[r] == lvl) b->wave[nw++] = (uint32_t)r;
+                if (!nw) break;
+                pass(b, threads, nw, prefix_chunk);
+            }
             /* counting sort by the steps left, longest first (stable) */
-#define LEFT(d) (b->words[d] - (b->run[d] >= 0 ? b->depth[b->run[d]] : 0))
+#define LEFT(d) (b->words[d] - (b->run[d] >= 0 ? b->base[b->run[d]] + b->depth[b->run[d]] : 0))
             for (d = 0; d < nd; d++)
                 if (b->words[d] >= 0) start[L - LEFT(d) + 1]++;
             for (int k = 1; k <= L + 1; k++) start[k] += start[k - 1];
