@@ -272,6 +272,7 @@ void model_classify_many(const nbs_model *m, const char *const *src, const size_
 }
 
 int model_hidden(const nbs_model *m) { return m->H; }
+int model_vocab_ids(const nbs_model *m) { return m->v.n; }
 
 static int clamp_len(const nbs_model *m, int n) { return n < 0 ? 0 : n > m->seq_len ? m->seq_len : n; }
 

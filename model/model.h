@@ -59,6 +59,8 @@ void model_classify_many(const nbs_model *m, const char *const *src, const size_
  * follows the parity of the step, see infer_step.h).  model_output: the
  * probabilities and the argmax from a cell's last state. */
 int model_hidden(const nbs_model *m);
+/* Encoded ids are below this (1 .. n-1 are words). */
+int model_vocab_ids(const nbs_model *m);
 int model_start_class(const nbs_model *m, int n);
 void model_start_state(const nbs_model *m, int n, float *h, float *c);
 void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int count, float *h, float *c);

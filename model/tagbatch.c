@@ -82,6 +82,7 @@ struct tagbatch {
     int *depth, *base, *level;
     int32_t *parent;
     int *lcp; /* (planning) ids owners order[i] and order[i + 1] share */
+    struct keyed { uint64_t key; uint32_t d; } *keys, *keys2; /* (planning) the sort's keys */
     float *rh, *rc;
     size_t runs, runs_cap;
     sem_t *gate; /* held by each classifying thread (tagbatch_gate), or NULL */
@@ -118,6 +119,8 @@ void tagbatch_free(struct tagbatch *b)
     free(b->level);
     free(b->parent);
     free(b->lcp);
+    free(b->keys);
+    free(b->keys2);
     free(b->rh);
     free(b->rc);
     free(b->own);
@@ -309,6 +312,51 @@ static int cmp_cells(const void *pa, const void *pb, void *vb)
     return (na > nb) - (na < nb);
 }
 
+/* A[0 .. N) by key, stable: a radix sort a byte at a time from the lowest (bytes all
+ * keys share are skipped); TMP has room for N.  Returns where the result is. */
+static struct keyed *radix_sort(struct keyed *a, struct keyed *tmp, size_t n)
+{
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t at[257] = {0};
+        for (size_t i = 0; i < n; i++) at[((a[i].key >> shift) & 255) + 1]++;
+        int one = 0;
+        for (int k = 1; k <= 256 && !one; k++) one = at[k] == n;
+        if (one) continue; /* this byte is the same in every key */
+        for (int k = 1; k <= 256; k++) at[k] += at[k - 1];
+        for (size_t i = 0; i < n; i++) tmp[at[(a[i].key >> shift) & 255]++] = a[i];
+        struct keyed *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
+}
+
+/* cmp_cells' order, sorted on a key first: the start class and the first three ids
+ * (16 bits each; a missing one is 0, below every id), so most comparisons are one
+ * integer compare instead of a walk over two cells' ids in memory; cells whose keys
+ * tie are then sorted by cmp_cells.  Vocabularies of more ids: cmp_cells alone. */
+static void sort_cells(struct tagbatch *b, uint32_t *c, size_t ne)
+{
+    if (model_vocab_ids(b->model) > 65536 || model_seq_len(b->model) > 65535) {
+        qsort_r(c, ne, sizeof *c, cmp_cells, b);
+        return;
+    }
+    for (size_t i = 0; i < ne; i++) {
+        uint32_t d = c[i];
+        int n = b->words[d];
+        const int *ids = ids_of(b, d);
+        uint64_t key = (uint64_t)(unsigned)model_start_class(b->model, n) << 48;
+        for (int t = 0; t < 3 && t < n; t++) key |= (uint64_t)(unsigned)ids[t] << (32 - 16 * t);
+        b->keys[i] = (struct keyed){key, d};
+    }
+    const struct keyed *k = radix_sort(b->keys, b->keys2, ne);
+    for (size_t i = 0; i < ne; i++) c[i] = k[i].d;
+    for (size_t i = 0, j; i < ne; i = j) {
+        for (j = i + 1; j < ne && k[j].key == k[i].key; j++) {}
+        if (j - i > 1) qsort_r(c + i, j - i, sizeof *c, cmp_cells, b);
+    }
+}
+
 /* How many leading ids owners DA and DB share when they start from the same state. */
 static int common(const struct tagbatch *b, uint32_t da, uint32_t db)
 {
@@ -379,6 +427,8 @@ static int room(struct tagbatch *b, size_t n, int threads)
     GROW(order);
     GROW(run);
     GROW(lcp);
+    GROW(keys);
+    GROW(keys2);
 #undef GROW
     b->own_cap = cap;
     return 0;
@@ -454,7 +504,7 @@ static void plan_prefixes(struct tagbatch *b, size_t ne)
     b->runs = 0;
     for (size_t i = 0; i < ne; i++) b->run[c[i]] = -1;
     if (!ne) return;
-    qsort_r(c, ne, sizeof *c, cmp_cells, b);
+    sort_cells(b, c, ne);
     for (size_t i = 0; i + 1 < ne; i++) b->lcp[i] = common(b, c[i], c[i + 1]);
     plan_range(b, 0, ne - 1, 0, -1, 0);
 }
