@@ -462,12 +462,14 @@ static int room_runs(struct tagbatch *b, size_t n)
  * sorted so that those with a common prefix (and the same start state) are
  * neighbours; a run of neighbours shares the first DEPTH ids they all have, rounded
  * down to an even count (the walk direction follows the step's parity, so the rest
- * then starts as a fresh run does: the same numbers), each taken on while the steps
- * saved, (members - 1) x depth, do not fall; a run saves at least MIN_SHARE steps
- * per member.  Within a run the rests are planned the same way (nested runs, run one
- * level after another).  Without memory for it: less or no sharing (the same
+ * then starts as a fresh run does: the same numbers); a run takes every neighbour
+ * that shares at least MIN_SHARE more ids, and within it the rests are planned the
+ * same way (nested runs, run one level after another), so a deeper prefix a few of
+ * its cells share is still run once.  (Runs cut where the steps saved would fall,
+ * without nesting: 8.1% of the corpus's steps saved; nested: 10.2%; maximal runs
+ * from 2 shared ids: 12.4%.)  Without memory for it: less or no sharing (the same
  * numbers).  Plans the NE owners in b->order (which it sorts). */
-enum { MIN_SHARE = 4, MAX_LEVELS = 64 };
+enum { MIN_SHARE = 2, MAX_LEVELS = 64 };
 
 /* Plans order[LO .. HI] (all sharing the first BASE ids, from run PARENT's state). */
 static void plan_range(struct tagbatch *b, size_t lo, size_t hi, int base, int32_t parent, int lvl)
@@ -479,8 +481,7 @@ static void plan_range(struct tagbatch *b, size_t lo, size_t hi, int base, int32
         while (j + 1 <= hi) {
             int l = (b->lcp[j] - base) & ~1;
             int nd = j == i ? l : (l < depth ? l : depth);
-            size_t k = j - i + 1;
-            if (nd < MIN_SHARE || k * (size_t)nd < (k - 1) * (size_t)depth) break;
+            if (nd < MIN_SHARE) break;
             depth = nd;
             j++;
         }
