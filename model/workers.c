@@ -6,11 +6,22 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* Wakeups are the cost here (a futex call each way), so the delivering thread is
+ * woken per batch, not per job: it sleeps until job next_deliver is done and at
+ * least `batch` (half the window) have finished past it, counting any order, or all
+ * have; then it delivers the whole finished run at once.  Since the batch is less
+ * than the window, workers all waiting for room means every job taken is done, which
+ * wakes the deliverer: the batching cannot stall them.  Workers wake it only for
+ * that, and it wakes them only when some wait for room. */
 struct pool {
     pthread_mutex_t lock;
-    pthread_cond_t finished; /* a job became done */
+    pthread_cond_t finished; /* what the delivering thread waits for came true */
     pthread_cond_t room;     /* delivery moved on: workers may take more */
-    size_t n, next_take, next_deliver, window;
+    size_t n, next_take, next_deliver, window, batch;
+    size_t finished_jobs; /* jobs done, in any order */
+    size_t want;          /* the deliverer sleeps until finished_jobs >= want and
+                           * done[next_deliver]; 0: it is not asleep */
+    size_t room_waiters;  /* workers waiting for room */
     unsigned char *done;
     workers_job job;
     void *ctx;
@@ -19,14 +30,14 @@ struct pool {
 static void *worker_main(void *arg)
 {
     struct pool *p = arg;
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        pthread_mutex_lock(&p->lock);
-        while (p->next_take < p->n && p->next_take >= p->next_deliver + p->window)
+        while (p->next_take < p->n && p->next_take >= p->next_deliver + p->window) {
+            p->room_waiters++;
             pthread_cond_wait(&p->room, &p->lock);
-        if (p->next_take >= p->n) {
-            pthread_mutex_unlock(&p->lock);
-            return NULL;
+            p->room_waiters--;
         }
+        if (p->next_take >= p->n) break;
         size_t i = p->next_take++;
         pthread_mutex_unlock(&p->lock);
 
@@ -34,9 +45,14 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&p->lock);
         p->done[i] = 1;
-        pthread_cond_broadcast(&p->finished);
-        pthread_mutex_unlock(&p->lock);
+        p->finished_jobs++;
+        if (p->want && p->finished_jobs >= p->want && p->done[p->next_deliver]) {
+            p->want = 0;
+            pthread_cond_signal(&p->finished);
+        }
     }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
 }
 
 static int run_inline(size_t n, workers_job job, workers_done done, void *ctx)
@@ -56,6 +72,7 @@ int workers_run(int threads, size_t n, workers_job job, workers_done done, void 
     /* A few jobs per thread ahead: enough to keep every thread busy behind one slow
      * file, few enough that finished results do not pile up in memory. */
     p.window = (size_t)threads * 8;
+    p.batch = p.window / 2;
     p.done = calloc(n, 1);
     pthread_t *tid = malloc((size_t)threads * sizeof *tid);
     if (!p.done || !tid) {
@@ -80,16 +97,23 @@ int workers_run(int threads, size_t n, workers_job job, workers_done done, void 
         free(tid);
         return run_inline(n, job, done, ctx);
     }
-    for (size_t d = 0; d < n; d++) {
-        pthread_mutex_lock(&p.lock);
-        while (!p.done[d]) pthread_cond_wait(&p.finished, &p.lock);
+    pthread_mutex_lock(&p.lock);
+    for (size_t d = 0; d < n;) {
+        size_t want = d + p.batch < n ? d + p.batch : n;
+        while (!p.done[d] || p.finished_jobs < want) {
+            p.want = want;
+            pthread_cond_wait(&p.finished, &p.lock);
+        }
+        p.want = 0;
+        size_t end = d + 1;
+        while (end < n && p.done[end]) end++;
         pthread_mutex_unlock(&p.lock);
-        done(d, ctx);
+        for (; d < end; d++) done(d, ctx);
         pthread_mutex_lock(&p.lock);
-        p.next_deliver = d + 1;
-        pthread_cond_broadcast(&p.room);
-        pthread_mutex_unlock(&p.lock);
+        p.next_deliver = end;
+        if (p.room_waiters) pthread_cond_broadcast(&p.room);
     }
+    pthread_mutex_unlock(&p.lock);
     for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
     pthread_cond_destroy(&p.room);
     pthread_cond_destroy(&p.finished);
