@@ -203,6 +203,7 @@ struct held {
 
 static void hold(struct held *h, int fd, long long size)
 {
+    int wake = 0;
     pthread_mutex_lock(&h->lock);
     if (h->started && h->n - h->head < h->max && h->bytes + size <= HELD_BYTES) {
         if (h->n == h->cap && h->head) { /* reuse the closed front */
@@ -224,10 +225,13 @@ static void hold(struct held *h, int fd, long long size)
             fd = -1;
             /* one wakeup as the queue reaches each multiple of a batch (it grows by
              * one here, so none is skipped); a closer at work takes it without */
-            if ((h->n - h->head) % CLOSE_BATCH == 0) pthread_cond_signal(&h->more);
+            wake = (h->n - h->head) % CLOSE_BATCH == 0;
         }
     }
     pthread_mutex_unlock(&h->lock);
+    /* (after the unlock: the closer woken need not wait for the lock, nor other
+     * savers for the wakeup; it checks what is queued under the lock itself) */
+    if (wake) pthread_cond_signal(&h->more);
     if (fd >= 0) close(fd);
 }
 
