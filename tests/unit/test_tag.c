@@ -409,6 +409,44 @@ static void test_workers_in_order(void **state)
     assert_true(workers_default() >= 1);
 }
 
+/* The bound workers.h promises: job I starts only once delivery is within a window
+ * (8 per thread) of it, also when delivery is woken in batches and is itself slow
+ * (done sleeping now and then, so workers wait for room). */
+struct bound_ctx {
+    size_t delivered; /* read by the workers: atomics */
+    size_t window;
+    int over, bad_order;
+};
+
+static void bound_job(size_t i, void *vctx)
+{
+    struct bound_ctx *c = vctx;
+    if (i >= __atomic_load_n(&c->delivered, __ATOMIC_ACQUIRE) + c->window)
+        __atomic_store_n(&c->over, 1, __ATOMIC_RELAXED);
+    if (i % 13 == 0) usleep(100);
+}
+
+static void bound_done(size_t i, void *vctx)
+{
+    struct bound_ctx *c = vctx;
+    if (i != __atomic_load_n(&c->delivered, __ATOMIC_RELAXED)) c->bad_order = 1;
+    if (i % 17 == 0) usleep(300);
+    __atomic_store_n(&c->delivered, i + 1, __ATOMIC_RELEASE);
+}
+
+static void test_workers_window_bound(void **state)
+{
+    (void)state;
+    int threads[] = {2, 3, 8};
+    for (size_t t = 0; t < 3; t++) {
+        struct bound_ctx c = {.window = (size_t)threads[t] * 8};
+        workers_run(threads[t], 700, bound_job, bound_done, &c);
+        assert_int_equal(c.delivered, 700);
+        assert_false(c.bad_order);
+        assert_false(__atomic_load_n(&c.over, __ATOMIC_RELAXED));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_notebook_with_model_twice),
         cmocka_unit_test(test_code_lines),
         cmocka_unit_test(test_workers_in_order),
+        cmocka_unit_test(test_workers_window_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
