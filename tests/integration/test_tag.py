@@ -606,7 +606,9 @@ def test_kill_leaves_every_file_old_or_new(model, tmp_path):
     for k in range(3):  # 450 notebooks: long enough a run for the kills to land in it
         copy_tree(SHARED / "notebooks-with-outputs", src / f"copy{k}")
     ref = copy_tree(src, tmp_path / "ref")
-    assert nbstage("tag", "-m", model, "-q", ref).returncode == 0
+    t0 = time.monotonic()
+    assert nbstage("tag", "-m", model, "-q", "-j", "2", ref).returncode == 0
+    took = time.monotonic() - t0  # the kills land within a run however fast tag gets
     old, new = snapshot(src), snapshot(ref)
     rng = random.Random(11)
     killed_mid_run = 0
@@ -615,7 +617,7 @@ def test_kill_leaves_every_file_old_or_new(model, tmp_path):
         copy_tree(src, d)
         p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "2", str(d)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.01, 0.3))
+        time.sleep(rng.uniform(0.05, 0.9) * took)
         p.send_signal(signal.SIGKILL)
         p.wait()
         killed_mid_run += p.returncode == -signal.SIGKILL
