@@ -22,7 +22,9 @@ BLOCK=${BLOCK:-10}
 if [ ! -x "$BIN/nbstage-kernel" ]; then echo "bench_kernel: $BIN/nbstage-kernel not built" >&2; exit 2; fi
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-NBSTAGE_KERNEL="$(cd "$BIN" && pwd)/nbstage-kernel" JUPYTER_PATH="$tmp" N_EXEC=$N_EXEC BLOCK=$BLOCK \
+# (debugpy's start-up "frozen modules" warning silenced, as in the tests: it is the
+# child's, the same in every variant)
+PYDEVD_DISABLE_FILE_VALIDATION=1 NBSTAGE_KERNEL="$(cd "$BIN" && pwd)/nbstage-kernel" JUPYTER_PATH="$tmp" N_EXEC=$N_EXEC BLOCK=$BLOCK \
 NBSTAGE_KERNEL_BASE=${NBSTAGE_KERNEL_BASE:+$(realpath "$NBSTAGE_KERNEL_BASE")} \
 "$PYTHON" - "$tmp" <<'PY'
 import json, os, statistics, sys, time
