@@ -184,8 +184,7 @@ static void shipped_model_on_corpus_cells(void **state)
 {
     (void)state;
     const char *shared = unit_shared_dir();
-    char err[512];
-    nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
+    nbs_model *m = unit_shipped_model();
     if (!shared || !m) { model_free(m); skip(); return; }
     enum { CAP = 4000 };
     struct unit_cells cs = unit_corpus_cells(shared, CAP);
@@ -225,8 +224,7 @@ static void parts_equal_whole(void **state)
 {
     (void)state;
     const char *shared = unit_shared_dir();
-    char err[512];
-    nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
+    nbs_model *m = unit_shipped_model();
     if (!shared || !m) { model_free(m); skip(); return; }
     enum { CAP = 1500 };
     struct unit_cells cs = unit_corpus_cells(shared, CAP);

@@ -21,8 +21,7 @@ static void batch_equals_one_at_a_time(void **state)
 {
     (void)state;
     const char *shared = unit_shared_dir();
-    char err[512];
-    nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
+    nbs_model *m = unit_shipped_model();
     if (!shared || !m) { model_free(m); skip(); return; }
     enum { CAP = 3000, ASKS = CAP + CAP / 2 + 3 };
     struct unit_cells cs = unit_corpus_cells(shared, CAP);
@@ -137,8 +136,7 @@ static void batch_equals_one_at_a_time(void **state)
 static void memo_claims(void **state)
 {
     (void)state;
-    char err[512];
-    nbs_model *m = access("share/default.nbsm", R_OK) == 0 ? model_load("share/default.nbsm", err, sizeof err) : NULL;
+    nbs_model *m = unit_shipped_model();
     if (!m) { skip(); return; }
     struct classcache *c = classcache_new(m);
     assert_non_null(c);

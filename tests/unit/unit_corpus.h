@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "model/model.h"
 #include "nbformat/notebook.h"
 
 struct unit_cells { char **src; size_t *len; int n, cap; };
@@ -49,6 +51,14 @@ static inline void unit_cells_free(struct unit_cells *cs)
     for (int i = 0; i < cs->n; i++) free(cs->src[i]);
     free(cs->src);
     free(cs->len);
+}
+
+/* The shipped model, or NULL when it is absent (the caller skips then). */
+static inline nbs_model *unit_shipped_model(void)
+{
+    char err[512];
+    if (access("share/default.nbsm", R_OK) != 0) return NULL;
+    return model_load("share/default.nbsm", err, sizeof err);
 }
 
 #endif
