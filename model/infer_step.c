@@ -65,6 +65,21 @@
  * bit-identical way to fewer gate uops was found (the rounding trick, the two-part ln2
  * and rcp14 + Newton each fix their result bits); the gates' ~324 uops a step are what
  * is left to cut.
+ * Tried and dropped for the several-cell kernel (2026-11-29, an Emerald Rapids VM): a
+ * 256-bit twin (EVEX ymm: per lane the same vrangeps, vscalefps, vrcp14ps and FMAs,
+ * column eighths where run_many_avx512_h64 has quarters, 16 sums in registers), chosen
+ * by NBSTAGE_VECTOR_WIDTH or a start-up calibration.  It is bit-identical (unit test
+ * on S = 1..4 cells of unequal lengths, random and real weights, also under ASan/UBSan;
+ * `nbstage tag` output byte for byte the same) but slower: it was meant for hosts whose
+ * 512-bit FMAs run at under half the 256-bit rate, and this host is not one.  The
+ * reading that it was (0.65 zmm vs 2.1-2.4 ymm FMAs a tick) came from a benchmark that
+ * kept its 16 sums in memory, one 64-byte store per FMA; with the sums in registers
+ * both widths issue ~1.5-2.5 FMAs a tick here, so zmm does twice the lanes.  Measured:
+ * the kernel alone (real weights, 4 cells x 120 steps, best of 50 interleaved, 6 runs)
+ * 3,424-3,839 TSC ticks a step at 512 bits, 5,017-5,365 at 256; bench_infer's
+ * batch_many_threads_1 (4 alternating runs, median) 16,131 vs 9,808 seq/s; `nbstage
+ * tag -j 2` on tmpfs (3 alternating runs, median) 1.80 vs 2.10 s wall, 3.28 vs 3.96 s
+ * user+sys.  The calibration itself (5 rounds of 16-step walks) cost ~0.5-0.65 ms.
  */
 #include "model/infer_step.h"
 
