@@ -182,9 +182,9 @@ static void ids_are_unique_and_dates_look_like_jupyters(void **state)
     assert_int_equal(strlen(b), 40);
     assert_memory_equal(b, "nbstage-", 8);
     assert_string_not_equal(a, b + 8);
-    /* the date written digit by digit says what strftime says of the same second */
-    /* gettimeofday, the clock wire_now_iso reads: time(2) reads the coarse clock,
-     * which can trail it by a tick across a second's boundary (CI saw that once) */
+    /* the date written digit by digit says what strftime says of the same second, read
+     * from gettimeofday as wire_now_iso does (time(2) reads the coarse clock, which can
+     * trail it by a tick across a second's boundary: CI saw that once) */
     char before[32], after[32];
     struct timeval t0, t1;
     struct tm tm;
