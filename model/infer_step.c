@@ -80,6 +80,16 @@
  * batch_many_threads_1 (4 alternating runs, median) 16,131 vs 9,808 seq/s; `nbstage
  * tag -j 2` on tmpfs (3 alternating runs, median) 1.80 vs 2.10 s wall, 3.28 vs 3.96 s
  * user+sys.  The calibration itself (5 rounds of 16-step walks) cost ~0.5-0.65 ms.
+ * Also tried and dropped (2026-11-29, same VM): kernels with one cell per lane (16 or
+ * 32 cells a walk; a column's sums for all cells in one or two registers, each weight
+ * one broadcast load feeding 1-2 FMAs, h kept transposed, the input sums gathered, Wh
+ * rearranged into 2 KB blocks: read in place at its 1 KB row stride, a block's 256
+ * lines fell into 16 L1 sets and missed).  Bit-identical, but 821-849 TSC ticks a
+ * cell-step at 32 lanes against 673-707 for run_many_avx512_h64 (microbenchmark, 32
+ * cells x 120 steps, best of 30): its FMAs ran at their bound (45% of the time), the
+ * gates took 31% and vgatherdps 22%.  Both designs have the same bound, 1,024 FMAs and
+ * ~324 gate uops a cell-step on the two FMA ports (~540 ticks), and the four-cell
+ * kernel already runs at ~80% of it.
  */
 #include "model/infer_step.h"
 
