@@ -115,6 +115,7 @@ const char *model_word(const nbs_model *m, int id) { return id >= 1 && id < m->v
 /* ------------------------------------------------------------------ inference */
 
 static int output(const nbs_model *m, const float *h, float probs[N_STAGES]);
+static int clamp_len(const nbs_model *m, int n) { return n < 0 ? 0 : n > m->seq_len ? m->seq_len : n; }
 
 int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_STAGES])
 {
@@ -175,63 +176,32 @@ static int output(const nbs_model *m, const float *h, float probs[N_STAGES])
     return best;
 }
 
-/* Sorted by length, so that the cells run together start within a few steps of each
- * other, and by the parity of the length first: the AVX-512 walk direction follows a
- * cell's step count, and cells of one parity share their walks (infer_step.h). */
+/* Each cell from its padding state through model_run_many, which groups the cells
+ * (model_classify_ids gives a cell the same start state and the same steps alone). */
 void model_classify_ids_many(const nbs_model *m, const int *const *ids, const int *n, int count,
                              float (*probs)[N_STAGES], int *best)
 {
-    enum { S = INFER_MANY_MAX };
-    int H = m->H, L = m->seq_len;
-    unsigned long long *order = count > 0 ? malloc((size_t)count * sizeof *order) : NULL;
-    int *buf = malloc((size_t)S * (size_t)(L > 0 ? L : 1) * sizeof *buf);
-    float *h = malloc((size_t)S * H * sizeof *h), *c = malloc((size_t)S * H * sizeof *c);
-    if (!order || !buf || !h || !c) { /* one at a time: the same numbers */
-        for (int i = 0; i < count; i++) best[i] = model_classify_ids(m, ids[i], n[i], probs[i]);
-        goto done;
-    }
-    /* a counting sort on (parity, length): at most 2 (L + 1) keys, and stable, so the
-     * order a sort of (parity, length, i) gives */
-    int *start = calloc(2 * (size_t)L + 3, sizeof *start);
-    if (!start) {
+    int H = m->H;
+    size_t k = count > 0 ? (size_t)count : 1;
+    float *h = malloc(k * H * sizeof *h), *c = malloc(k * H * sizeof *c);
+    const int **rows = calloc(k, sizeof *rows); /* (calloc: GCC cannot see count > 0 below) */
+    int *len = calloc(k, sizeof *len);
+    if (!h || !c || !rows || !len) { /* one at a time: the same numbers */
         for (int i = 0; i < count; i++) best[i] = model_classify_ids(m, ids[i], n[i], probs[i]);
         goto done;
     }
     for (int i = 0; i < count; i++) {
-        int nn = n[i] < 0 ? 0 : n[i] > L ? L : n[i];
-        start[(nn & 1) * (L + 1) + nn + 1]++;
+        len[i] = clamp_len(m, n[i]);
+        rows[i] = ids[i] + (n[i] > len[i] ? n[i] - len[i] : 0); /* the last ids */
+        model_start_state(m, len[i], h + (size_t)i * H, c + (size_t)i * H);
     }
-    for (int k = 1; k <= 2 * L + 2; k++) start[k] += start[k - 1];
-    for (int i = 0; i < count; i++) {
-        unsigned long long nn = (unsigned long long)(n[i] < 0 ? 0 : n[i] > L ? L : n[i]);
-        order[start[(nn & 1) * (unsigned long long)(L + 1) + nn]++] = (nn & 1) << 62 | nn << 32 | (unsigned)i;
-    }
-    free(start);
-    for (int at = 0; at < count;) {
-        int g = 0, idx[S], len[S];
-        const int *rows[S];
-        while (g < S && at + g < count && (order[at + g] >> 62) == (order[at] >> 62)) g++;
-        for (int s = 0; s < g; s++) {
-            int i = idx[s] = (int)(order[at + s] & 0xffffffffu);
-            int k = len[s] = (int)(order[at + s] >> 32 & 0x3fffffff);
-            int *dst = buf + (size_t)s * L;
-            for (int t = 0; t < k; t++) {
-                const int *src = ids[i] + (n[i] - k); /* the last K ids */
-                dst[t] = src[t] < 0 || (unsigned)src[t] >= m->mf.vocab ? 0 : src[t];
-            }
-            rows[s] = dst;
-            memcpy(h + (size_t)s * H, m->pad_h + (size_t)(L - k) * H, (size_t)H * sizeof *h);
-            memcpy(c + (size_t)s * H, m->pad_c + (size_t)(L - k) * H, (size_t)H * sizeof *c);
-        }
-        m->many(m->mf.table, rows, len, g, m->mf.Wh, H, h, c);
-        for (int s = 0; s < g; s++) best[idx[s]] = output(m, h + (size_t)s * H, probs[idx[s]]);
-        at += g;
-    }
+    model_run_many(m, rows, len, count, h, c);
+    for (int i = 0; i < count; i++) best[i] = output(m, h + (size_t)i * H, probs[i]);
 done:
-    free(order);
-    free(buf);
     free(h);
     free(c);
+    free(rows);
+    free(len);
 }
 
 void model_classify_many(const nbs_model *m, const char *const *src, const size_t *len, int count,
@@ -274,7 +244,6 @@ void model_classify_many(const nbs_model *m, const char *const *src, const size_
 int model_hidden(const nbs_model *m) { return m->H; }
 int model_vocab_ids(const nbs_model *m) { return m->v.n; }
 
-static int clamp_len(const nbs_model *m, int n) { return n < 0 ? 0 : n > m->seq_len ? m->seq_len : n; }
 
 int model_start_class(const nbs_model *m, int n)
 {
@@ -310,7 +279,10 @@ void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int
         }
         goto done;
     }
-    /* by (parity, length), as model_classify_ids_many: one walk serves one parity */
+    /* Sorted by length, so that the cells run together start within a few steps of
+     * each other, and by the parity of the length first: the AVX-512 walk direction
+     * follows a cell's step count, and cells of one parity share their walks
+     * (infer_step.h).  A counting sort: at most 2 (L + 1) keys, and stable. */
     for (int i = 0; i < count; i++) {
         int k = clamp_len(m, n[i]);
         start[(k & 1) * (L + 1) + k + 1]++;
