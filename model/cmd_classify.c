@@ -86,6 +86,18 @@ static void answer(struct buf *b, const char *id_json, int stage, const float *p
     puts_(b, "}}");
 }
 
+/* One answer line on stdout for the id IDV (a JSON value, taken; NULL prints null). */
+static void print_answer(json_t *idv, int stage, const float *probs)
+{
+    char *id = idv ? json_dumps(idv, JSON_ENCODE_ANY) : NULL;
+    struct buf b = {0};
+    answer(&b, id ? id : "null", stage, probs);
+    if (b.p) printf("%s\n", b.p);
+    free(b.p);
+    free(id);
+    json_decref(idv);
+}
+
 static void error_answer(struct buf *b, const char *id_json, const char *msg)
 {
     json_t *m = json_string(msg);
@@ -252,14 +264,7 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
             int s = model_classify(m, src, n, probs);
             free(src);
             if (as_json) {
-                json_t *idv = json_sprintf("%s#%d", path, k);
-                char *id = idv ? json_dumps(idv, JSON_ENCODE_ANY) : NULL;
-                struct buf b = {0};
-                answer(&b, id ? id : "null", s, probs);
-                if (b.p) printf("%s\n", b.p);
-                free(b.p);
-                free(id);
-                json_decref(idv);
+                print_answer(json_sprintf("%s#%d", path, k), s, probs);
             } else {
                 printf("%d\t%s\t%.4f\n", k, s < 0 ? "none" : stage_key[s], s < 0 ? 0.0 : probs[s]);
             }
@@ -288,14 +293,7 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
         int s = model_classify(m, text.p ? text.p : "", text.n, probs);
         free(text.p);
         if (as_json) {
-            json_t *idv = json_string(path);
-            char *id = idv ? json_dumps(idv, JSON_ENCODE_ANY) : NULL;
-            struct buf b = {0};
-            answer(&b, id ? id : "null", s, probs);
-            if (b.p) printf("%s\n", b.p);
-            free(b.p);
-            free(id);
-            json_decref(idv);
+            print_answer(json_string(path), s, probs);
         } else {
             printf("%s\n", s < 0 ? "none" : stage_key[s]);
         }
