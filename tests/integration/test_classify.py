@@ -220,6 +220,41 @@ def test_train_refuses_bad_input(tiny):
     assert r.returncode == 2 and "--epochs" in r.stderr
 
 
+def test_ctrl_c_keeps_the_best_weights(tiny):
+    """A real SIGINT in the middle of `nbstage train`: it stops after the current batch,
+    exits 0, and writes a model with the best finished epoch's weights (the learning
+    curves say which epoch that is), which classify then loads and uses."""
+    import signal
+    import time
+    d, _ = tiny
+    out, curves = d / "interrupted.nbsm", d / "interrupted"
+    p = subprocess.Popen([str(BIN), "train", "--embed", "16", "--hidden", "8", "--epochs", "100000",
+                          "--patience", "100000", "--batch", "16", "--lr", "0.02", "--val-split", "0.2",
+                          "--seed", "5", "--threads", "1", "--curves", str(curves), "-o", str(out),
+                          str(d / "weak.jsonl")], stderr=subprocess.PIPE, text=True)
+    seen, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait for three finished epochs
+        line = p.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("epoch 3/"):
+            break
+    assert any(x.startswith("epoch 3/") for x in seen), "".join(seen)
+    p.send_signal(signal.SIGINT)
+    rest = p.communicate(timeout=60)[1]
+    log = "".join(seen) + rest
+    assert p.returncode == 0, log
+    assert "interrupted after" in rest, log
+    best = int(re.search(r"wrote .* \(best epoch (\d+), val_acc ([0-9.]+), interrupted\)", rest).group(1))
+    # the best epoch is the first with the highest validation accuracy of those finished
+    rows = [r.split(",") for r in (d / "interrupted.csv").read_text().splitlines()[1:]]
+    accs = [float(r[4]) for r in rows]
+    assert len(rows) >= 3 and best == 1 + accs.index(max(accs)), (best, accs)
+    r = run(["classify", "--model", str(out)], '{"id": 1, "source": "import pandas as pd"}\n')
+    assert r.returncode == 0 and json.loads(r.stdout)["id"] == 1, r.stderr
+
+
 def test_shipped_model_is_found():
     shipped = ROOT / "share" / "default.nbsm"
     if not shipped.exists():
