@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     }
     qsort(lat, REPS, sizeof lat[0], cmp_double);
     printf("latency_p50_us %.1f\nlatency_p99_us %.1f\n", lat[REPS / 2] * 1e6, lat[REPS * 99 / 100] * 1e6);
-    /* the parts: encoding alone, the recurrent part alone (ids already encoded) */
+    /* the parts: encoding alone, the model alone from the encoded ids (steps and output layer) */
     static int enc[CELLS][120];
     for (int i = 0; i < REPS; i++) {
         const char *c = cells[i % CELLS];
