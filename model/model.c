@@ -121,10 +121,10 @@ int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_
 {
     int H = m->H;
     float h[1024], c[1024];
-    if (n > m->seq_len) { ids += n - m->seq_len; n = m->seq_len; }
-    if (n < 0) n = 0;
-    memcpy(h, m->pad_h + (size_t)(m->seq_len - n) * H, (size_t)H * sizeof *h);
-    memcpy(c, m->pad_c + (size_t)(m->seq_len - n) * H, (size_t)H * sizeof *c);
+    int k = clamp_len(m, n);
+    if (n > k) ids += n - k; /* the last ids */
+    n = k;
+    model_start_state(m, n, h, c);
     if (n > 0) { /* ids out of range read the padding row */
         int safe[512], *buf = n <= 512 ? safe : malloc((size_t)n * sizeof *buf);
         if (!buf) {
