@@ -83,7 +83,7 @@ integration: all
 	@NBSTAGE_BIN=$(abspath $(BIN)) sh tests/run.sh
 
 bench: deps all
-	@NBSTAGE_BIN=$(abspath $(BIN)) sh bench/run.sh
+	@NBSTAGE_BIN=$(abspath $(BIN)) sh tests/bench/run.sh
 
 fuzz:
 	@B=$(B) sh tests/fuzz/run.sh

@@ -1,11 +1,11 @@
 #!/bin/sh
 # bench_label.sh — the label model's fit and predict time, peak memory and accuracy on
 # synthetic label matrices (100k and 1M items x 41 LFs x 6 classes, from
-# bench/gen_votes.py, whose true labels are known), beside Snorkel 0.9's LabelModel
+# tests/bench/gen_votes.py, whose true labels are known), beside Snorkel 0.9's LabelModel
 # as quoted in issue 3 (Snorkel is not installable here: its figures are quoted, not
 # measured); then `nbstage label` over the whole corpus (cells/s) and its accuracy
 # on the development labels (label model and majority vote).
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}
 SHARED=${SHARED:-../shared}
@@ -20,7 +20,7 @@ echo "  100k x 41: fit 1.6 s + predict 1.2 s = 2.8 s"
 echo "  1M x 41:   fit 7-12 s + predict 10-12 s = 17-24 s, peak 5 GB"
 echo "goal: 10x faster end to end, a tenth of the memory, accuracy >= majority vote"
 for n in 100000 1000000; do
-    "$PYTHON" bench/gen_votes.py "$n" 41 "$tmp/m.tsv" "$tmp/t.txt" 1 || exit 1
+    "$PYTHON" tests/bench/gen_votes.py "$n" 41 "$tmp/m.tsv" "$tmp/t.txt" 1 || exit 1
     /usr/bin/time -v "$BIN/nbstage" label -j "$JOBS" --votes "$tmp/m.tsv" --truth "$tmp/t.txt" \
         -o "$tmp/p.tsv" --report "$tmp/rep.txt" 2>"$tmp/time.txt" || { cat "$tmp/time.txt" >&2; exit 1; }
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$tmp/time.txt")

@@ -19,7 +19,7 @@
 # tree) and how many cells the run's classification memo answered.
 # Then, where /dev/shm is a tmpfs with room, the same runs in memory (see the end).
 set -e
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 SHARED=${SHARED:-../shared}
 PYTHON=${PYTHON:-/usr/bin/python3}

@@ -12,7 +12,7 @@
 # counter) and with the portable (non-AVX-512) step for comparison.
 # The C side benches share/default.nbsm when it exists, else a study-size model with
 # random weights (the cost does not depend on the weights).
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}
 B=${B:-build}
@@ -21,7 +21,7 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 [ -f "$B/libnbstage.a" ] || { echo "bench_infer: $B/libnbstage.a not built (make first)" >&2; exit 2; }
 # shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -pthread -O2 -I. $(pkg-config --cflags openblas jansson) bench/bench_infer.c \
+cc -std=c11 -D_GNU_SOURCE -pthread -O2 -I. $(pkg-config --cflags openblas jansson) tests/bench/bench_infer.c \
     "$B/libnbstage.a" $(pkg-config --libs libzmq jansson libsodium openblas libpcre2-8) -lm \
     -o "$tmp/bench_infer" || exit 2
 MODEL=""

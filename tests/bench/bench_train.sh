@@ -12,7 +12,7 @@
 # (OpenBLAS 0.3.21 does not know every recent processor and falls back to its slow
 # Prescott kernels; `nbstage train` then picks SkylakeX or Haswell, see
 # model/blas_core.h), or BENCH_CORETYPE=NAME for both; the header says which.
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 B=${B:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 N=${BENCH_TRAIN_N:-3200}
@@ -22,7 +22,7 @@ if [ ! -f "$B/libnbstage.a" ]; then echo "bench_train: $B/libnbstage.a not built
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -O2 -I. $(pkg-config --cflags openblas) bench/train_bench.c "$B/libnbstage.a" \
+cc -std=c11 -D_GNU_SOURCE -O2 -I. $(pkg-config --cflags openblas) tests/bench/train_bench.c "$B/libnbstage.a" \
    -o "$tmp/train_bench" $(pkg-config --libs openblas) -lm -pthread || exit 2
 "$tmp/train_bench" --n "$N" --write-data "$tmp/data.bin" || exit 1
 
@@ -35,7 +35,7 @@ val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2"; }
 # same kernel set so that the comparison stays like for like.
 [ -z "$OPENBLAS_CORETYPE" ] && { OPENBLAS_CORETYPE=$(val core "$tmp/peak.txt"); export OPENBLAS_CORETYPE; }
 "$tmp/train_bench" --n "$N" --threads "$THREADS" >"$tmp/c.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
-OPENBLAS_NUM_THREADS=1 "$PYTHON" bench/train_torch.py "$tmp/data.bin" --threads "$THREADS" --limit "$NT" >"$tmp/py.txt" 2>&1 \
+OPENBLAS_NUM_THREADS=1 "$PYTHON" tests/bench/train_torch.py "$tmp/data.bin" --threads "$THREADS" --limit "$NT" >"$tmp/py.txt" 2>&1 \
     || { cat "$tmp/py.txt" >&2; exit 1; }
 "$tmp/train_bench" --n "$N" --threads "$THREADS" --rdrop 0.8 >"$tmp/c8.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
 "$tmp/train_bench" --n "$N" --threads "$THREADS" --drop 0 >"$tmp/c0.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }

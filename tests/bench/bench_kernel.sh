@@ -14,7 +14,7 @@
 # `pass` is classified and tagged).
 # NBSTAGE_KERNEL_BASE=path/to/another/nbstage-kernel adds that build (with tags) to the
 # same rotation, for a before/after comparison under the same load.
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}
 N_EXEC=${N_EXEC:-1000}
