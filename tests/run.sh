@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs the unit-test binaries (optimised ones, then "--", then sanitizer ones) and the
-# integration tests, and ends with one total line: "tests: N passed, N failed".
+# Runs the unit-test binaries (optimised ones, then "--", then sanitizer ones), the
+# integration tests, and their sanitizer pass (when NBSTAGE_SAN_BIN names the programs
+# built under ASan+UBSan), and ends with one total line: "tests: N passed, N failed".
 # Exit status is non-zero when anything failed.
 PYTHON=${PYTHON:-/usr/bin/python3}
 mkdir -p tests/out
@@ -9,6 +10,15 @@ count() {   # count LOG: add cmocka's PASSED/FAILED totals
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
     pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+}
+count_pytest() {   # count_pytest LOG RC: add pytest's totals; a failed run counts at least once
+    tail -n 40 "$1"
+    line=$(grep -E '[0-9]+ (passed|failed|error)' "$1" | tail -1)
+    p=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p;s/^\([0-9]*\) passed.*/\1/p' | head -1)
+    f=$(echo "$line" | grep -oE '[0-9]+ (failed|error)' | awk '{s+=$1} END{print s+0}')
+    s=$(echo "$line" | grep -oE '[0-9]+ skipped' | awk '{print $1}')
+    pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
+    [ "$2" -ne 0 ] && [ "${f:-0}" -eq 0 ] && fail=$((fail + 1))
 }
 for t in "$@"; do
     if [ "$t" = "--" ]; then phase=unit-san; continue; fi
@@ -27,14 +37,28 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     echo "== integration (pytest, real Jupyter)"
     log=tests/out/integration.log
     $PYTHON -m pytest -q -p no:cacheprovider tests/integration >"$log" 2>&1
-    rc=$?
-    tail -n 40 "$log"
-    line=$(grep -E '[0-9]+ (passed|failed|error)' "$log" | tail -1)
-    p=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p;s/^\([0-9]*\) passed.*/\1/p' | head -1)
-    f=$(echo "$line" | grep -oE '[0-9]+ (failed|error)' | awk '{s+=$1} END{print s+0}')
-    s=$(echo "$line" | grep -oE '[0-9]+ skipped' | awk '{print $1}')
-    pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
-    [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && fail=$((fail + 1))
+    count_pytest "$log" $?
+fi
+# The sanitizer pass: the integration tests that drive the programs through their paths
+# (the kernel's relay and bad frames, tag, classify, the notebook reader on the corpus)
+# again, with NBSTAGE_SAN_BIN's programs built under ASan+UBSan.  The sanitizers write
+# their reports to files (a program's stderr is often the test's to read), and any
+# report, a leak at exit included, is a failure even if the test itself passed.
+if [ -z "$NBSTAGE_UNIT_ONLY" ] && [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
+    echo "== integration-san (pytest, the programs under ASan+UBSan)"
+    log=tests/out/integration-san.log
+    reports=$(pwd)/tests/out/san-reports
+    rm -rf "$reports"; mkdir -p "$reports"; chmod 1777 "$reports"  # also for a test's "nobody"
+    ASAN_OPTIONS=detect_leaks=1:log_path=$reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports/ubsan \
+        NBSTAGE_BIN=$NBSTAGE_SAN_BIN $PYTHON -m pytest -q -p no:cacheprovider -m "not plain_build_only" \
+        tests/integration/test_kernel.py tests/integration/test_classify.py tests/integration/test_tag.py \
+        tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py \
+        tests/integration/test_nbclient_demo.py >"$log" 2>&1
+    count_pytest "$log" $?
+    for r in "$reports"/*; do
+        [ -f "$r" ] || continue
+        echo "sanitizer report $r:"; cat "$r"; fail=$((fail + 1))
+    done
 fi
 echo
 if [ "$skip" -gt 0 ]; then echo "tests: $pass passed, $fail failed, $skip skipped"

@@ -11,3 +11,15 @@ kernels inherit it from this process's environment.
 import os
 
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+# The sanitizer pass (tests/run.sh, `make test`) runs these tests again with the programs
+# built under ASan+UBSan, leaving out the ones marked plain_build_only: a test that runs
+# the program under strace (LeakSanitizer cannot work under ptrace), one that only kills
+# it at random moments (nothing the sanitizers look at, and its timing is tuned to the
+# optimised build), and the whole-corpus reads that the sanitizer unit build already
+# makes (test_nbformat_corpus), to keep `make test` short.
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "plain_build_only: left out of the sanitizer pass")

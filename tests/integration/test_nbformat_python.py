@@ -87,6 +87,7 @@ def test_fmt_matches_nbformat_on_notebooks_with_outputs():
 
 
 @needs_shared
+@pytest.mark.plain_build_only  # the corpus: unit-san's test_nbformat_corpus reads it
 def test_fmt_matches_nbformat_on_a_corpus_sample():
     files = sorted((SHARED / "corpus").rglob("*.ipynb"))
     for f in random.Random(3).sample(files, 200):
@@ -100,6 +101,7 @@ def test_fmt_matches_nbformat_on_a_corpus_sample():
 
 
 @needs_shared
+@pytest.mark.plain_build_only  # the corpus: unit-san's test_nbformat_corpus reads it
 def test_fmt_check_passes_on_the_canonical_corpus():
     """Every corpus file is in the canonical layout: fmt --check changes nothing."""
     r = subprocess.run([str(BIN), "fmt", "--check", "-q", str(SHARED / "corpus")],

@@ -451,6 +451,7 @@ def test_output_file_and_stdout(model, tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("strace"), reason="strace not installed")
+@pytest.mark.plain_build_only
 def test_in_place_saves_sync_once_per_filesystem(model, tmp_path):
     """Batched durability: no fsync per rewritten file, one syncfs before the summary;
     -o FILE (a single save) keeps its fsyncs."""
@@ -601,6 +602,7 @@ def test_permission_errors_as_another_user(model, tmp_path):
 # ------------------------------------------------------------------ kill
 
 @needs_shared
+@pytest.mark.plain_build_only
 def test_kill_leaves_every_file_old_or_new(model, tmp_path):
     src = tmp_path / "src"
     for k in range(3):  # 450 notebooks: long enough a run for the kills to land in it
@@ -630,6 +632,7 @@ def test_kill_leaves_every_file_old_or_new(model, tmp_path):
     assert killed_mid_run >= 1
 
 
+@pytest.mark.plain_build_only
 def test_kill_across_windows_leaves_every_file_old_or_new(model, tmp_path):
     """Killed while one window is being saved and the next read and classified:
     each file is still the old or the new, whatever the moment."""
