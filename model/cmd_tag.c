@@ -45,6 +45,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,7 +304,10 @@ static void held_end(struct held *h, const struct rlimit *old)
     setrlimit(RLIMIT_NOFILE, old);
 }
 
-static volatile sig_atomic_t interrupted;
+/* Set by SIGINT/SIGTERM, read by every worker: an atomic (lock-free, so safe in the
+ * handler), as a volatile sig_atomic_t only orders a handler against its own thread. */
+static atomic_int interrupted;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free to be set in a signal handler");
 
 /* The compute gate: held while a job reads and tags, let go before it saves. */
 struct gate {
@@ -327,7 +331,8 @@ static void gate_leave(struct gate *g)
 static void on_signal(int sig)
 {
     (void)sig;
-    interrupted = 1; /* finish the files being written, start no new ones */
+    /* finish the files being written, start no new ones */
+    atomic_store_explicit(&interrupted, 1, memory_order_relaxed);
 }
 
 struct options {
@@ -839,7 +844,7 @@ static void prepare_one(struct window *w, size_t i)
     struct job *j = &r->jobs[w->first + i];
     struct prep *p = &w->pool[i];
     j->prep = NULL;
-    if (interrupted || !strcmp(j->path, "-")) return;
+    if (atomic_load_explicit(&interrupted, memory_order_relaxed) || !strcmp(j->path, "-")) return;
     int in_place = !o->check && !o->dry_run && !o->output;
     p->old_fd = -1;
     p->buf = read_notebook(j->path, &p->len, &p->st, p->why, sizeof p->why,
@@ -895,7 +900,7 @@ static void run_job(size_t i, void *vwin)
     struct window *w = vwin;
     struct run *r = w->r;
     struct job *j = &r->jobs[w->first + i];
-    if (interrupted) {
+    if (atomic_load_explicit(&interrupted, memory_order_relaxed)) {
         j->skipped = 1;
         if (j->prep) { /* read ahead, never to be written */
             free(j->prep->buf);
@@ -1164,7 +1169,7 @@ int cmd_tag(int argc, char **argv)
     struct sigaction old_int, old_term;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    interrupted = 0;
+    atomic_store(&interrupted, 0);
 
     double t0 = now();
     progress_start(&r.bar, "tag", (long)r.n);

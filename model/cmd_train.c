@@ -366,8 +366,12 @@ static size_t split_by_notebook(const struct cellvec *cv, double fraction, uint6
 
 /* ------------------------------------------------------------------ training */
 
-static volatile sig_atomic_t stop_flag;
-static void on_sigint(int sig) { (void)sig; stop_flag = 1; }
+/* An atomic, not a volatile sig_atomic_t: the signal may be taken by any thread
+ * (OpenBLAS's among them) and the training loop reads it on another.  Lock-free, so
+ * safe in a handler. */
+static atomic_int stop_flag;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free to be set in a signal handler");
+static void on_sigint(int sig) { (void)sig; atomic_store_explicit(&stop_flag, 1, memory_order_relaxed); }
 
 
 static int build_vocab(const struct cellvec *cv, const unsigned char *is_val, int max_ids,
@@ -555,7 +559,7 @@ int cmd_train(int argc, char **argv)
         o.cfg.curves_csv = csv;
         o.cfg.curves_svg = svg;
     }
-    stop_flag = 0;
+    atomic_store(&stop_flag, 0);
     o.cfg.stop = &stop_flag;
     struct sigaction sa = {0}, old;
     sa.sa_handler = on_sigint;

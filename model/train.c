@@ -204,7 +204,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             int j = (int)(lstm_rng_next(&rng) % (uint64_t)(i + 1)), tmp = t.order[i];
             t.order[i] = t.order[j]; t.order[j] = tmp;
         }
-        for (int s = 0; s < train->n && !(cfg->stop && *cfg->stop); s += B) {
+        for (int s = 0; s < train->n && !(cfg->stop && atomic_load_explicit(cfg->stop, memory_order_relaxed)); s += B) {
             int nb = train->n - s < B ? train->n - s : B;
             for (int k = 0; k < nb; k++) {
                 int src = t.order[s + k];
@@ -223,7 +223,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             loss_sum += l * nb;
             seen += nb;
         }
-        if (cfg->stop && *cfg->stop) {
+        if (cfg->stop && atomic_load_explicit(cfg->stop, memory_order_relaxed)) {
             res->interrupted = 1;
             if (progress) fprintf(progress, "epoch %d/%d: interrupted after %ld of %d sequences\n",
                                   epoch, cfg->max_epochs, seen, train->n);

@@ -6,7 +6,7 @@
 #ifndef NBSTAGE_TRAIN_H
 #define NBSTAGE_TRAIN_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "model/lstm.h"
@@ -23,7 +23,7 @@ struct train_config {
     int threads;             /* OpenBLAS threads; 0 = leave as is */
     const char *curves_csv;  /* per-epoch loss/accuracy, train and validation; may be NULL */
     const char *curves_svg;  /* the same as a plot; may be NULL */
-    volatile sig_atomic_t *stop; /* set (by a SIGINT handler) to stop after this batch */
+    atomic_int *stop;        /* set (by a SIGINT handler) to stop after this batch */
 };
 
 /* N sequences of SEQ_LEN token ids (front-padded with 0), with targets as N x classes

@@ -194,7 +194,7 @@ static void test_stop(void **state)
     static struct toy d;
     make_toy(&d);
     struct train_data tr = { 100, T, d.tok, d.tg };
-    volatile sig_atomic_t stop = 1;
+    atomic_int stop = 1;
     struct train_config cfg = toy_config();
     cfg.stop = &stop;
     struct lstm_params p, q;
