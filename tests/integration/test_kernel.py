@@ -61,12 +61,15 @@ def specs():
 
 
 class Kernel:
-    """A started kernel with its client and the proxy's stderr log."""
+    """A started kernel with its client and the proxy's stderr log.  KW goes to the
+    KernelManager (transport="ipc"); KEY, when given, is the session's signing key."""
 
-    def __init__(self, name, log_dir):
+    def __init__(self, name, log_dir, key=None, **kw):
         self.log = Path(log_dir) / f"{name}-{uuid.uuid4().hex[:8]}.log"
         self._logf = open(self.log, "w")
-        self.km = KernelManager(kernel_name=name)
+        self.km = KernelManager(kernel_name=name, **kw)
+        if key is not None:
+            self.km.session.key = key
         self.km.start_kernel(stderr=self._logf)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -668,6 +671,28 @@ def test_heartbeat_echoes(kernel):
     finally:
         s.close()
     assert kernel.kc.is_alive()
+
+
+@pytest.mark.parametrize("how", ["ipc transport", "unsigned session"])
+def test_ipc_transport_and_unsigned_sessions(specs, logs, how):
+    """Jupyter may hand a kernel a connection file with transport "ipc", or with an
+    empty key (no signatures): both work as with ipykernel, tag included."""
+    k = (Kernel("nbs-signal", logs, transport="ipc") if how == "ipc transport"
+         else Kernel("nbs-signal", logs, key=b""))
+    try:
+        info = json.loads(Path(k.km.connection_file).read_text())
+        if how == "ipc transport":
+            assert info["transport"] == "ipc"
+        else:
+            assert (info["transport"], info["key"], k.km.session.auth) == ("tcp", "", None)
+        _, msgs, reply = k.run("import pandas as pd\nprint(6 * 7)")
+        assert reply["content"]["status"] == "ok"
+        assert [m["content"]["text"] for m in msgs if m["msg_type"] == "stream"] == ["42\n"]
+        if MODEL:
+            (tag,) = stage_outputs(msgs)
+            assert tag["content"]["data"][STAGE_MIME]["stage"] in STAGES
+    finally:
+        k.close()
 
 
 # ---- comms and floods ---------------------------------------------------------------
