@@ -41,6 +41,7 @@
 #include <zmq.h>
 
 #include "kernel/classify_worker.h"
+#include "kernel/replay.h"
 #include "kernel/wire.h"
 #include "nbformat/pysrc.h"
 
@@ -84,6 +85,7 @@ enum { P_K_IOPUB, P_K_SHELL, P_K_CONTROL, P_K_STDIN, P_WORKER, P_C_SHELL, P_C_CO
 struct proxy {
     const struct proxy_config *cfg;
     struct wire_key key;
+    struct replay_set *seen; /* signatures let through (NULL: empty key, nothing signed) */
     void *ctx;
     void *c_shell, *c_control, *c_stdin, *c_iopub, *c_hb; /* Jupyter's side */
     void *k_shell, *k_control, *k_stdin, *k_iopub;        /* the child's side */
@@ -104,7 +106,7 @@ struct proxy {
     size_t views_cap;
     int shutdown_requested, exiting;
     long long exit_deadline;
-    unsigned long n_bad[2]; /* malformed, badly signed */
+    unsigned long n_bad[2]; /* malformed; badly signed or replayed */
     void *polled[N_POLLED];
     int polled_fd[N_POLLED]; /* ZMQ_FD of each */
     /* 1: the socket may hold messages its ZMQ_FD will not announce, so it is read (to
@@ -595,6 +597,11 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
             mpart_close(&px->cur);
             continue;
         }
+        if (px->seen && replay_seen(px->seen, px->views[wp.sig].data, px->views[wp.sig].len)) {
+            count_bad(px, 1, chan_name[ch], "replayed (its signature was seen before)");
+            mpart_close(&px->cur);
+            continue;
+        }
         /* An execute_request goes to the child first and is looked at after: its
          * header and content stay readable through references of their own (zmq
          * shares the buffer of all but the shortest frames, no copy). */
@@ -807,6 +814,7 @@ static void teardown(struct proxy *px)
     free(px->pend);
     tag_header_forget(px);
     wire_key_release(&px->key);
+    replay_free(px->seen);
     mpart_free(&px->cur);
     free(px->views);
 }
@@ -859,6 +867,8 @@ int proxy_run(const struct proxy_config *cfg)
     px->early = cfg->display && cfg->display->position_top;
     px->key = (struct wire_key){cfg->client->key, cfg->client->key_len, NULL};
     if (wire_key_prepare(&px->key)) logmsg("out of memory: signing the slow way");
+    if (px->key.len && !(px->seen = replay_new()))
+        logmsg("out of memory: replayed messages go to the kernel, which drops them");
     px->ctx = zmq_ctx_new();
     char err[512];
     int code = -1;

@@ -641,6 +641,47 @@ def test_wrong_key_gets_no_reply_and_the_kernel_lives(kernel, tmp_path):
     assert "malformed message on shell dropped" in kernel.log.read_text()
 
 
+def test_a_replayed_message_is_dropped_as_ipykernel_drops_it(kernel, tmp_path):
+    """ipykernel refuses a message whose signature it has seen ("Duplicate Signature");
+    the proxy drops it first, so it neither runs nor gets a tag or a reply, on the
+    channel it came on or on another."""
+    marker = tmp_path / "runs"
+    s, c = raw_socket(kernel, "shell"), raw_socket(kernel, "control")
+    try:
+        msg = kernel.kc.session.msg("execute_request", content={
+            "code": f"import pandas as pd\nopen({str(marker)!r}, 'a').write('x')",
+            "silent": False, "store_history": True, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": True})
+        frames = kernel.kc.session.serialize(msg)
+        s.send_multipart(frames)
+        assert s.poll(20000), "no reply to the first sending"
+        assert json.loads(s.recv_multipart()[-1])["status"] == "ok"  # the content frame
+        s.send_multipart(frames)
+        c.send_multipart(frames)
+        assert s.poll(1500) == 0 and c.poll(0) == 0, "a replayed message got a reply"
+    finally:
+        s.close()
+        c.close()
+    assert marker.read_text() == "x", "the request ran once"
+    seen = []  # everything published for the request: one run's worth, one tag
+    while True:
+        try:
+            m = kernel.kc.get_iopub_msg(timeout=0.5)
+        except Exception:
+            break
+        if m["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+            seen.append(m)
+    types = [m["msg_type"] for m in seen]
+    assert types.count("execute_input") == 1 and len(stage_outputs(seen)) == (1 if MODEL else 0)
+    assert [m["content"]["execution_state"] for m in seen if m["msg_type"] == "status"] == ["busy", "idle"]
+    _, _, reply = kernel.run("1 + 1")  # and the kernel goes on
+    assert reply["content"]["status"] == "ok"
+    log = kernel.log.read_text()
+    assert "replayed (its signature was seen before) message on shell dropped" in log
+    assert "replayed (its signature was seen before) message on control dropped" in log
+    assert "Duplicate Signature" not in log, "the replay reached the child"
+
+
 def test_random_frames_on_every_channel_never_crash_it(kernel):
     import random
     rng = random.Random(5)
