@@ -37,8 +37,7 @@ SAN      := $(B)/san
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LIBOBJ := $(LIBSRC:%.c=$(SAN)/%.o)
 SAN_UNITS  := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
-SAN_BIN    := $(SAN)
-SAN_PROGS  := $(SAN_BIN)/nbstage $(SAN_BIN)/nbstage-kernel
+SAN_PROGS  := $(SAN)/nbstage $(SAN)/nbstage-kernel
 
 .PHONY: all deps test unit unit-san integration bench fuzz model run install uninstall clean
 all: $(BIN)/nbstage $(BIN)/nbstage-kernel
@@ -64,10 +63,10 @@ $(SAN)/libnbstage.a: $(SAN_LIBOBJ)
 	@rm -f $@; ar rcs $@ $^
 # The two programs built the same way, for the integration tests' sanitizer pass
 # (in $(SAN), two folders below the source tree, so they find share/default.nbsm).
-$(SAN_BIN)/nbstage: $(SAN)/model/main_nbstage.o $(SAN)/libnbstage.a
+$(SAN)/nbstage: $(SAN)/model/main_nbstage.o $(SAN)/libnbstage.a
 	@mkdir -p $(dir $@)
 	@echo "LINK $@"; $(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
-$(SAN_BIN)/nbstage-kernel: $(SAN)/kernel/main_kernel.o $(SAN)/libnbstage.a
+$(SAN)/nbstage-kernel: $(SAN)/kernel/main_kernel.o $(SAN)/libnbstage.a
 	@mkdir -p $(dir $@)
 	@echo "LINK $@"; $(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 $(SAN)/tests/%: tests/unit/%.c $(SAN)/libnbstage.a $(wildcard tests/unit/*.h)
@@ -79,11 +78,11 @@ deps:
 	@sh tests/deps.sh
 
 # All tests: unit (optimised), unit (ASan+UBSan), integration with real Jupyter, and
-# the integration tests that feed the programs bad input again with the programs built
-# under ASan+UBSan.  The last line is the total, "N passed, N failed".
+# most integration tests again against both programs built under ASan+UBSan.
+# The last line is the total, "N passed, N failed".
 test: deps
 	@$(MAKE) --no-print-directory all $(UNITS) $(SAN_UNITS) $(SAN_PROGS)
-	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN_BIN)) \
+	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) \
 	    sh tests/run.sh $(UNITS) -- $(SAN_UNITS)
 
 unit: $(UNITS)
@@ -92,7 +91,7 @@ unit-san: $(SAN_UNITS)
 	@NBSTAGE_UNIT_ONLY=1 sh tests/run.sh -- $(SAN_UNITS)
 # Integration tests alone (real Jupyter, real browser), then their sanitizer pass.
 integration: all $(SAN_PROGS)
-	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN_BIN)) sh tests/run.sh
+	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) sh tests/run.sh
 
 bench: deps all
 	@NBSTAGE_BIN=$(abspath $(BIN)) sh tests/bench/run.sh

@@ -140,6 +140,12 @@ static void adam_part(void *ctx, int part, int nparts)
     adam_update(j->a, p->bd, t->grad.bd, t->m.bd, t->v.bd, (size_t)p->classes);
 }
 
+/* The caller's stop flag, set from a signal handler on any thread. */
+static int stop_requested(const struct train_config *cfg)
+{
+    return cfg->stop && atomic_load_explicit(cfg->stop, memory_order_relaxed);
+}
+
 int lstm_train(struct lstm_params *p, const struct train_config *cfg,
                const struct train_data *train, const struct train_data *val,
                struct train_result *res, FILE *progress)
@@ -204,7 +210,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             int j = (int)(lstm_rng_next(&rng) % (uint64_t)(i + 1)), tmp = t.order[i];
             t.order[i] = t.order[j]; t.order[j] = tmp;
         }
-        for (int s = 0; s < train->n && !(cfg->stop && atomic_load_explicit(cfg->stop, memory_order_relaxed)); s += B) {
+        for (int s = 0; s < train->n && !stop_requested(cfg); s += B) {
             int nb = train->n - s < B ? train->n - s : B;
             for (int k = 0; k < nb; k++) {
                 int src = t.order[s + k];
@@ -223,7 +229,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             loss_sum += l * nb;
             seen += nb;
         }
-        if (cfg->stop && atomic_load_explicit(cfg->stop, memory_order_relaxed)) {
+        if (stop_requested(cfg)) {
             res->interrupted = 1;
             if (progress) fprintf(progress, "epoch %d/%d: interrupted after %ld of %d sequences\n",
                                   epoch, cfg->max_epochs, seen, train->n);
