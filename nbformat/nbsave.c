@@ -1,7 +1,7 @@
 /* nbsave.c — saving a file atomically.
  *
  * Owns: nb_save_atomic: a temporary file in the same folder, fsync, rename, the
- * folder synced, the old file's mode kept, symlinks written through; on any error the
+ * folder synced, the old file's mode, owner and group kept, symlinks written through; on any error the
  * old file is untouched and the temporary removed.  nb_save_atomic_flags with
  * NB_SAVE_DEFER_SYNC: the same without the two fsyncs, the durability left to one
  * nb_sync_fs per filesystem once a batch is written.
@@ -78,6 +78,7 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
     char *real = linked == 1 ? realpath(path, NULL) : NULL;
     const char *target = real ? real : path;
     mode_t mode;
+    int existed = 0;
     if (linked == 0 || stat(target, &st) == 0) {
         if (!S_ISREG(st.st_mode)) {
             nb_set_error(err, "%s: not a regular file", path);
@@ -85,6 +86,7 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
             return -1;
         }
         mode = st.st_mode & 07777;
+        existed = 1;
     } else if (errno == ENOENT) {
         mode_t um = umask(0);
         umask(um);
@@ -108,6 +110,12 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
         nb_set_error(err, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(errno));
         goto out;
     }
+    /* The old file's owner and group, too (root re-tagging users' files, a folder
+     * shared by a group): as `sed -i` does, the group alone when the owner cannot be
+     * given away.  Before fchmod: a chown may clear set-id bits. */
+    if (existed && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+        fchown(fd, st.st_uid, st.st_gid))
+        (void)!fchown(fd, (uid_t)-1, st.st_gid);
     if (write_all(fd, buf, len) || fchmod(fd, mode) || (sync_now && fsync(fd))) {
         nb_set_error(err, "%s: writing %s: %s", path, tmp, strerror(errno));
         goto fail;

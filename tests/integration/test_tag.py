@@ -599,6 +599,32 @@ def test_permission_errors_as_another_user(model, tmp_path):
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own files as others")
+def test_owner_group_and_mode_kept(model, tmp_path):
+    """A rewrite is a new file renamed over the old one: it keeps the old file's owner
+    and group (root re-tagging users' files) and its mode, in place and with fmt."""
+    files = {"theirs.ipynb": (65534, 65534, 0o664), "grouped.ipynb": (0, 65534, 0o640),
+             "mine.ipynb": (0, 0, 0o600)}
+    for name, (uid, gid, mode) in files.items():
+        f = tmp_path / name
+        f.write_text(make_nb(SIMPLE))
+        os.chown(f, uid, gid)
+        f.chmod(mode)
+    r = nbstage("tag", "-m", model, tmp_path)
+    assert r.returncode == 0 and "3 rewritten" in r.stderr, r.stderr
+    for name, (uid, gid, mode) in files.items():
+        st = (tmp_path / name).stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (uid, gid, mode), name
+        assert b"stage:" in (tmp_path / name).read_bytes()
+    f = tmp_path / "theirs.ipynb"
+    f.write_text(make_nb(SIMPLE).replace("\n", "\r\n"))  # a layout fmt rewrites
+    os.chown(f, 65534, 65534)
+    r = nbstage("fmt", f)
+    assert r.returncode == 0 and b"\r\n" not in f.read_bytes(), r.stderr
+    st = f.stat()
+    assert (st.st_uid, st.st_gid) == (65534, 65534)
+
+
 # ------------------------------------------------------------------ kill
 
 @needs_shared
