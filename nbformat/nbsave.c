@@ -1,8 +1,8 @@
 /* nbsave.c — saving a file atomically.
  *
  * Owns: nb_save_atomic: a temporary file in the same folder, fsync, rename, the
- * folder synced, the old file's mode, owner and group kept, symlinks written through; on any error the
- * old file is untouched and the temporary removed.  nb_save_atomic_flags with
+ * folder synced, the old file's mode, owner and group kept, symlinks written through;
+ * on any error the old file is untouched and the temporary removed.  nb_save_atomic_flags with
  * NB_SAVE_DEFER_SYNC: the same without the two fsyncs, the durability left to one
  * nb_sync_fs per filesystem once a batch is written.
  *

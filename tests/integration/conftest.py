@@ -19,7 +19,5 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 # it at random moments (nothing the sanitizers look at, and its timing is tuned to the
 # optimised build), and the whole-corpus reads that the sanitizer unit build already
 # makes (test_nbformat_corpus), to keep `make test` short.
-
-
 def pytest_configure(config):
     config.addinivalue_line("markers", "plain_build_only: left out of the sanitizer pass")
