@@ -177,14 +177,9 @@ static int scan_file(const char *path, const char *rel, void *ctx)
     (void)rel;
     if (t->files++ % STRIDE) return 0;
     t->seen++;
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
+    size_t n = 0;
+    char *buf = unit_read_file(path, &n);
+    assert_non_null(buf);
     t->accepted += differential(buf, (size_t)n);
     free(buf);
     return 0;

@@ -23,20 +23,6 @@ static void put(const char *rel, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    return s;
-}
-
 /* Runs a command with its stderr in *ERR (malloc'd) and stdout silenced. */
 static int run(char **err, int argc, char **argv, int (*cmd)(int, char **))
 {
@@ -58,7 +44,7 @@ static int run(char **err, int argc, char **argv, int (*cmd)(int, char **))
     close(null);
     close(saved_err);
     close(saved_out);
-    char *e = slurp(path);
+    char *e = unit_read_file(path, NULL);
     unlink(path);
     if (err) *err = e;
     else free(e);
@@ -118,7 +104,7 @@ static void ingests_a_tree(void **state)
     snprintf(corpus, sizeof corpus, "%s/corpus", dir);
     char *argv[] = {"ingest", "-o", out, corpus, NULL};
     assert_int_equal(run(&err, 4, argv, cmd_ingest), EXIT_OK);
-    char *got = slurp(out);
+    char *got = unit_read_file(out, NULL);
     assert_non_null(got);
     const char *want =
         "{\"id\": \"g1/a.ipynb#0\", \"notebook\": \"g1/a.ipynb\", \"index\": 0, "
@@ -141,7 +127,7 @@ static void ingests_a_tree(void **state)
         assert_int_equal(run(&e2, 6, argvj, cmd_ingest), EXIT_OK);
         assert_non_null(strstr(e2, "1 exact-duplicate"));
         free(e2);
-        got = slurp(out);
+        got = unit_read_file(out, NULL);
         assert_string_equal(got, want);
         free(got);
     }
@@ -163,7 +149,7 @@ static void ingests_one_file_and_refuses_bad_usage(void **state)
     snprintf(path, sizeof path, "%s/corpus/g1/a.ipynb", dir);
     char *argv[] = {"ingest", "-q", "--output", out, path, NULL};
     assert_int_equal(run(NULL, 5, argv, cmd_ingest), EXIT_OK);
-    char *got = slurp(out);
+    char *got = unit_read_file(out, NULL);
     assert_non_null(strstr(got, "{\"id\": \"a.ipynb#0\", \"notebook\": \"a.ipynb\""));
     free(got);
 
@@ -202,7 +188,7 @@ static void ingest_takes_duplicate_keys_as_python(void **state)
     snprintf(path, sizeof path, "%s/dup/d.ipynb", dir);
     char *argv[] = {"ingest", "-o", out, path, NULL};
     assert_int_equal(run(NULL, 4, argv, cmd_ingest), EXIT_OK);
-    char *got = slurp(out);
+    char *got = unit_read_file(out, NULL);
     assert_string_equal(got, "{\"id\": \"d.ipynb#0\", \"notebook\": \"d.ipynb\", \"index\": 0, "
                              "\"execution_count\": null, \"source\": \"y = 2\"}\n");
     free(got);
@@ -224,18 +210,18 @@ static void fmt_rewrites_only_what_changes(void **state)
     snprintf(messy, sizeof messy, "%s/fmt/messy.ipynb", dir);
     snprintf(fmtdir, sizeof fmtdir, "%s/fmt", dir);
     assert_int_equal(chmod(messy, 0600), 0);
-    char *before = slurp(messy);
+    char *before = unit_read_file(messy, NULL);
 
     char *check[] = {"fmt", "--check", fmtdir, NULL};
     assert_int_equal(run(NULL, 3, check, cmd_fmt), EXIT_FINDINGS);
-    char *same = slurp(messy);
+    char *same = unit_read_file(messy, NULL);
     assert_string_equal(same, before); /* --check changes nothing */
     free(same);
 
     /* default: json.dumps layout of the notebook as it is (the corpus' layout) */
     char *plain[] = {"fmt", "-q", fmtdir, NULL};
     assert_int_equal(run(NULL, 3, plain, cmd_fmt), EXIT_OK);
-    char *dumped = slurp(messy);
+    char *dumped = unit_read_file(messy, NULL);
     assert_string_equal(dumped,
                         "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n"
                         "   \"execution_count\": null,\n   \"id\": \"c1\",\n   \"metadata\": {\n"
@@ -247,7 +233,7 @@ static void fmt_rewrites_only_what_changes(void **state)
 
     char *doit[] = {"fmt", "-q", "--nbformat", fmtdir, NULL};
     assert_int_equal(run(NULL, 4, doit, cmd_fmt), EXIT_OK);
-    char *after = slurp(messy);
+    char *after = unit_read_file(messy, NULL);
     /* what nbformat.write(nbformat.read(f, NO_CONVERT)) gives, from Python */
     assert_string_equal(after,
                         "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n"
@@ -277,7 +263,7 @@ static void fmt_rewrites_only_what_changes(void **state)
     assert_int_equal(run(&err, 2, one, cmd_fmt), EXIT_USAGE);
     assert_non_null(strstr(err, "beyond 64 bits"));
     free(err);
-    char *kept = slurp(bigp);
+    char *kept = unit_read_file(bigp, NULL);
     assert_string_equal(kept, big);
     free(kept);
 }

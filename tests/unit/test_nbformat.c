@@ -30,21 +30,6 @@ static void write_file(const char *path, const char *s)
     assert_int_equal(fclose(f), 0);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    if (len) *len = (size_t)n;
-    return s;
-}
-
 static void rm_rf(const char *dir)
 {
     char cmd[512];
@@ -363,7 +348,7 @@ static void saves_atomically_keeping_mode(void **state)
     nb_error err;
     assert_int_equal(nb_save_atomic(path, "new\n", 4, &err), 0);
     size_t n;
-    char *s = read_all(path, &n);
+    char *s = unit_read_file(path, &n);
     assert_string_equal(s, "new\n");
     free(s);
     struct stat st;
@@ -377,7 +362,7 @@ static void saves_atomically_keeping_mode(void **state)
     assert_int_equal(nb_save_atomic(link, "via link\n", 9, &err), 0);
     assert_int_equal(lstat(link, &st), 0);
     assert_true(S_ISLNK(st.st_mode));
-    s = read_all(path, NULL);
+    s = unit_read_file(path, NULL);
     assert_string_equal(s, "via link\n");
     free(s);
 
@@ -406,7 +391,7 @@ static void deferred_sync_save(void **state)
     int fd = nb_sync_fs_open(path, &err);
     assert_true(fd >= 0);
     assert_int_equal(nb_save_atomic_flags(path, "new\n", 4, NB_SAVE_DEFER_SYNC, &err), 0);
-    char *s = read_all(path, NULL);
+    char *s = unit_read_file(path, NULL);
     assert_string_equal(s, "new\n");
     free(s);
     struct stat st;
@@ -453,7 +438,7 @@ static void failed_save_leaves_original(void **state)
     signal(SIGXFSZ, prev);
     assert_int_equal(rc, -1);
     assert_non_null(strstr(err.msg, path));
-    char *s = read_all(path, NULL);
+    char *s = unit_read_file(path, NULL);
     assert_string_equal(s, "original\n");
     free(s);
     assert_int_equal(count_entries(dir), 1);

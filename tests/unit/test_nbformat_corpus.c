@@ -23,20 +23,6 @@ struct tally {
     char first_failure[1200];
 };
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
-    fclose(f);
-    if (s) { s[n] = 0; *len = (size_t)n; }
-    return s;
-}
-
 static void fail_once(struct tally *t, const char *what, const char *path)
 {
     if (!t->first_failure[0]) snprintf(t->first_failure, sizeof t->first_failure, "%s: %s", what, path);
@@ -63,7 +49,7 @@ static int check_file(const char *path, const char *rel, void *ctx)
     if (t->files++ % STRIDE) return 0;
     t->seen++;
     size_t len, n;
-    char *buf = slurp(path, &len);
+    char *buf = unit_read_file(path, &len);
     if (!buf) { fail_once(t, "unreadable", path); return 0; }
     nb_error err;
     json_t *nb = nb_read_mem(buf, len, path, 0, &err);

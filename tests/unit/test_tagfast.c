@@ -459,14 +459,9 @@ static int one_file(const char *path, const char *rel, void *ctx)
     (void)rel;
     if (w->files++ % STRIDE) return 0;
     w->seen++;
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
+    size_t n = 0;
+    char *buf = unit_read_file(path, &n);
+    assert_non_null(buf);
     char *out = NULL;
     size_t outlen;
     if (differential(buf, (size_t)n, w->first, &out, &outlen)) {

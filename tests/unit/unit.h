@@ -1,4 +1,4 @@
-/* unit.h — what every unit test includes: cmocka and the repository root. */
+/* unit.h — what every unit test includes: cmocka, the shared folder, reading a file. */
 #ifndef NBSTAGE_UNIT_H
 #define NBSTAGE_UNIT_H
 #include <setjmp.h>
@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -17,6 +18,25 @@ static inline const char *unit_shared_dir(void)
     if (!d) d = "../shared";
     struct stat st;
     return (stat(d, &st) == 0 && S_ISDIR(st.st_mode)) ? d : NULL;
+}
+
+/* The whole file at PATH, NUL-terminated (malloc'd; its length in *LEN when LEN is not
+ * NULL), or NULL when it cannot be opened.  A short read fails the test. */
+static inline char *unit_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    assert_true(n >= 0);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    s[n] = 0;
+    if (len) *len = (size_t)n;
+    return s;
 }
 
 #endif
