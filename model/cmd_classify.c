@@ -246,7 +246,8 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static int run_file(const nbs_model *m, const char *path, int as_json)
+/* ID_PATH: PATH as the ids in --json give it (valid UTF-8, see run_file). */
+static int run_file_as(const nbs_model *m, const char *path, const char *id_path, int as_json)
 {
     float probs[N_STAGES];
     if (ends_with(path, ".ipynb")) {
@@ -264,7 +265,7 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
             int s = model_classify(m, src, n, probs);
             free(src);
             if (as_json) {
-                print_answer(json_sprintf("%s#%d", path, k), s, probs);
+                print_answer(json_sprintf("%s#%d", id_path, k), s, probs);
             } else {
                 printf("%d\t%s\t%.4f\n", k, s < 0 ? "none" : stage_key[s], s < 0 ? 0.0 : probs[s]);
             }
@@ -293,13 +294,23 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
         int s = model_classify(m, text.p ? text.p : "", text.n, probs);
         free(text.p);
         if (as_json) {
-            print_answer(json_string(path), s, probs);
+            print_answer(json_string(id_path), s, probs);
         } else {
             printf("%s\n", s < 0 ? "none" : stage_key[s]);
         }
     }
     if (fflush(stdout)) { fprintf(stderr, "nbstage classify: stdout: write error\n"); return EXIT_USAGE; }
     return EXIT_OK;
+}
+
+static int run_file(const nbs_model *m, const char *path, int as_json)
+{
+    /* the ids are JSON strings: a file name that is not UTF-8 gets U+FFFD */
+    char *id_path = nb_utf8_lossy(path);
+    if (!id_path) { fprintf(stderr, "nbstage classify: out of memory\n"); return EXIT_USAGE; }
+    int rc = run_file_as(m, path, id_path, as_json);
+    free(id_path);
+    return rc;
 }
 
 int cmd_classify(int argc, char **argv)

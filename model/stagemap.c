@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbformat/notebook.h"
+
 /* One colour per stage, the same in the terminal (xterm-256 index) and in SVG; each
  * stage also has a letter, so the map reads without colour too. */
 static const struct {
@@ -148,7 +150,8 @@ json_t *stagemap_json(const struct stagemap *m)
     json_t *cells = json_array(), *stages = json_object();
     char *seq = stagemap_sequence(m);
     json_t *o = json_object();
-    if (!cells || !stages || !seq || !o) goto oom;
+    char *name = nb_utf8_lossy(m->name); /* JSON strings are UTF-8, file names bytes */
+    if (!cells || !stages || !seq || !o || !name) goto oom;
     for (size_t i = 0; i < m->n; i++) {
         const struct stagemap_cell *c = &m->cells[i];
         json_t *jc = json_pack("{s:I, s:o, s:o, s:I}", "cell", (json_int_t)c->index, "stage",
@@ -166,7 +169,7 @@ json_t *stagemap_json(const struct stagemap *m)
         if (!js || json_object_set_new(stages, stage_key[s], js)) goto oom;
     }
     /* set_new takes the value even when it fails: CELLS and STAGES are O's from here */
-    int bad = json_object_set_new(o, "notebook", json_string(m->name));
+    int bad = json_object_set_new(o, "notebook", json_string(name));
     bad |= json_object_set_new(o, "model", json_string(m->model));
     bad |= json_object_set_new(o, "code_cells", json_integer((json_int_t)m->n));
     bad |= json_object_set_new(o, "blank", json_integer(m->blank));
@@ -178,20 +181,28 @@ json_t *stagemap_json(const struct stagemap *m)
     stages = cells = NULL;
     if (bad) goto oom;
     free(seq);
+    free(name);
     return o;
 oom:
     json_decref(cells);
     json_decref(stages);
     json_decref(o);
     free(seq);
+    free(name);
     return NULL;
 }
 
 /* ---------------------------------------------------------------- SVG */
 
-static void xml_text(FILE *out, const char *s)
+static void xml_text(FILE *out, const char *text)
 {
-    for (; *s; s++) {
+    /* XML is UTF-8 here, a file name may not be */
+    char *valid = nb_utf8_lossy(text);
+    if (!valid) { /* out of memory: a mark in its place */
+        fputc('?', out);
+        return;
+    }
+    for (const char *s = valid; *s; s++) {
         switch (*s) {
         case '<': fputs("&lt;", out); break;
         case '>': fputs("&gt;", out); break;
@@ -203,6 +214,7 @@ static void xml_text(FILE *out, const char *s)
             else fputc(*s, out);
         }
     }
+    free(valid);
 }
 
 int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)

@@ -67,7 +67,7 @@ static int collect(const char *path, const char *rel, void *vctx)
     }
     struct ingest_item *it = &c->items[c->n];
     it->path = strdup(path);
-    it->rel = strdup(rel);
+    it->rel = nb_utf8_lossy(rel); /* the ids are JSON: a non-UTF-8 name gets U+FFFD */
     c->arg[c->n] = c->cur_arg;
     c->n++;
     if (!it->path || !it->rel) { c->oom = 1; return -1; }

@@ -14,7 +14,8 @@
 
 struct ingest_item {
     char *path; /* to open */
-    char *rel;  /* path relative to the PATH given: the id's first half */
+    char *rel;  /* path relative to the PATH given: the id's first half (written as
+                 * it is, so valid UTF-8: see nb_utf8_lossy) */
 };
 
 struct ingest_stats {

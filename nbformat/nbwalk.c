@@ -5,6 +5,7 @@
  * loops, no duplicates), and REL, the path relative to the one given.  The entry
  * types readdir gives (d_type) spare an lstat and a stat per file and folder; only
  * symlinks and filesystems that do not fill d_type are looked at with (l)stat.
+ * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "nbformat/jsonbytes.h"
 #include "nbformat/nbinternal.h"
 
 /* ---------------------------------------------------------------- walker */
@@ -127,4 +129,25 @@ int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ct
     int rc = fn(path, basename(copy), ctx);
     free(copy);
     return rc;
+}
+
+char *nb_utf8_lossy(const char *path)
+{
+    const unsigned char *p = (const unsigned char *)path, *end = p + strlen(path);
+    char *out = malloc(3 * (size_t)(end - p) + 1), *d = out; /* U+FFFD is 3 bytes */
+    if (!out) return NULL;
+    while (p < end) {
+        int n = *p < 0x80 ? 1 : json_utf8_len(p, end);
+        if (n) {
+            memcpy(d, p, (size_t)n);
+            d += n;
+            p += n;
+        } else {
+            memcpy(d, "\xef\xbf\xbd", 3);
+            d += 3;
+            p++;
+        }
+    }
+    *d = 0;
+    return out;
 }

@@ -8,7 +8,7 @@
  *
  * Implemented by nbread.c (reading, validation, cells), nbwrite.c (the canonical
  * writer), nblines.c (split/rejoin lines, strip_transient), nbv3.c (v3 upgrade),
- * nbsave.c (atomic save) and nbwalk.c (the walker).
+ * nbsave.c (atomic save) and nbwalk.c (the walker, paths as UTF-8).
  */
 #ifndef NBSTAGE_NOTEBOOK_H
 #define NBSTAGE_NOTEBOOK_H
@@ -83,5 +83,11 @@ char *nb_cell_source(const json_t *cell, size_t *len);
 typedef int (*nb_walk_fn)(const char *path, const char *rel, void *ctx);
 typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx);
 int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx);
+
+/* PATH as valid UTF-8, for JSON and XML output: a malloc'd copy with each byte that
+ * does not start a valid sequence (jansson's rules) replaced by U+FFFD.  A file name
+ * is bytes, and JSON text must be UTF-8.
+ * NULL only when out of memory. */
+char *nb_utf8_lossy(const char *path);
 
 #endif

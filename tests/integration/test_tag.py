@@ -876,6 +876,37 @@ def test_summary_bad_input(model, tmp_path):
     assert nbstage("summary").returncode == 2
 
 
+def test_summary_file_names_not_utf8(model, tmp_path):
+    """A file name that is not UTF-8 (a Latin-1 crawl, an old zip) is shown with U+FFFD
+    in the JSON and SVG, which must stay valid; the notebooks after it are still done."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    bad = os.fsencode(d) + b"/caf\xe9 \x01.ipynb"
+    with open(bad, "w") as f:
+        f.write(make_nb(["import os"]))
+    (d / "z.ipynb").write_text(make_nb(["df.head()"]))
+    r = subprocess.run([str(BIN), "summary", "-m", str(model), "--json", str(d)],
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    docs = [json.loads(l) for l in r.stdout.decode("utf-8").splitlines()]
+    assert [x["notebook"] for x in docs] == [f"{d}/caf\ufffd \x01.ipynb", f"{d}/z.ipynb"]
+    svg = tmp_path / "map.svg"
+    r = subprocess.run([str(BIN), "summary", "-m", str(model), "--svg", str(svg), str(d)],
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    assert os.path.basename(bad) + b":" in r.stdout  # the text map shows the name as it is
+    titles = [t.text for t in ET.parse(svg).getroot().iter("{http://www.w3.org/2000/svg}text")]
+    assert f"{d}/caf\ufffd ?.ipynb" in titles
+    # ingest's ids are JSON too, and the rest of nbstage reads them back
+    r = subprocess.run([str(BIN), "ingest", "-q", str(d)], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    ids = [json.loads(l)["id"] for l in r.stdout.decode("utf-8").splitlines()]
+    assert ids == ["caf\ufffd \x01.ipynb#0", "z.ipynb#0"]
+    r = subprocess.run([str(BIN), "classify", "-m", str(model), "--json", bad], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.decode("utf-8"))["id"] == f"{d}/caf\ufffd \x01.ipynb#0"
+
+
 def test_pre_commit_hook_runs_the_check():
     import yaml
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())

@@ -553,6 +553,30 @@ static void walk_reports_missing_path(void **state)
     assert_string_equal(s.list, "");
 }
 
+static void utf8_lossy_keeps_valid_and_marks_the_rest(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *out; } cases[] = {
+        {"plain/a b.ipynb", "plain/a b.ipynb"},
+        {"caf\xc3\xa9/\xe6\x97\xa5\xf0\x9f\x98\x80.ipynb", "caf\xc3\xa9/\xe6\x97\xa5\xf0\x9f\x98\x80.ipynb"},
+        {"caf\xe9.ipynb", "caf\xef\xbf\xbd.ipynb"},          /* Latin-1 */
+        {"\xc3", "\xef\xbf\xbd"},                          /* cut short at the end */
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},          /* overlong '/' */
+        {"\xed\xa0\x80x", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx"}, /* a surrogate */
+        {"\xff\xfe", "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = nb_utf8_lossy(cases[i].in);
+        assert_non_null(got);
+        assert_string_equal(got, cases[i].out);
+        json_t *j = json_string(got); /* jansson takes it as a string */
+        assert_non_null(j);
+        json_decref(j);
+        free(got);
+    }
+}
+
 /* ---------------------------------------------------------------- progress */
 
 static struct progress shared_bar;
@@ -594,6 +618,7 @@ int main(void)
         cmocka_unit_test(read_file_errors_name_the_file),
         cmocka_unit_test(walks_sorted_skipping_checkpoints),
         cmocka_unit_test(walk_reports_missing_path),
+        cmocka_unit_test(utf8_lossy_keeps_valid_and_marks_the_rest),
         cmocka_unit_test(progress_counts_across_threads),
     };
     return cmocka_run_group_tests_name("nbformat", tests, NULL, NULL);
