@@ -767,15 +767,9 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
          * folder other threads are creating and renaming files in, and may wait on
          * its lock (measured: access() was the longest wait inside the gate). */
         gate_leave(gate);
-        /* rename() would replace a read-only file (and root may write anything):
-         * respect the mode bits ourselves. */
-        if (!(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) {
-            fprintf(err, "nbstage tag: %s: read-only file, left untouched\n", j->path);
-            j->failed = 1;
-        } else if (access(j->path, W_OK)) {
-            fprintf(err, "nbstage tag: %s: %s, left untouched\n", j->path, strerror(errno));
-            j->failed = 1;
-        } else if (!same_file(j->path, &st)) {
+        /* (a read-only file, or one we may not write, nb_save_atomic refuses: rename()
+         * would replace it) */
+        if (!same_file(j->path, &st)) {
             fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n",
                     j->path);
             j->failed = 1;

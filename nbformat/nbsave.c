@@ -2,7 +2,8 @@
  *
  * Owns: nb_save_atomic: a temporary file in the same folder, fsync, rename, the
  * folder synced, the old file's mode, owner and group kept, symlinks written through;
- * on any error the old file is untouched and the temporary removed.  nb_save_atomic_flags with
+ * a read-only file (no write bit, or not writable by us) refused, as writing it
+ * would be; on any error the old file is untouched and the temporary removed.  nb_save_atomic_flags with
  * NB_SAVE_DEFER_SYNC: the same without the two fsyncs, the durability left to one
  * nb_sync_fs per filesystem once a batch is written.
  *
@@ -87,6 +88,15 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
         }
         mode = st.st_mode & 07777;
         existed = 1;
+        /* rename() replaces a file whatever its mode (and root may write anything):
+         * a read-only file, or one we may not write, is left alone, as a write to
+         * it would be */
+        if (!(mode & 0222) || access(target, W_OK)) {
+            nb_set_error(err, "%s: %s, left untouched", path,
+                         !(mode & 0222) ? "read-only file" : strerror(errno));
+            free(real);
+            return -1;
+        }
     } else if (errno == ENOENT) {
         mode_t um = umask(0);
         umask(um);

@@ -450,6 +450,32 @@ def test_output_file_and_stdout(model, tmp_path):
     assert nbstage("tag", "-m", model, "-o", out, tmp_path).returncode == 2
 
 
+def test_output_onto_a_read_only_file_refused(model, tmp_path):
+    """-o onto a read-only file (the input itself, or another), and fmt of a read-only
+    notebook, are refused as tag in place refuses it: rename() would replace it."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    old = tmp_path / "old.ipynb"
+    old.write_text("{}\n")
+    for p in (nb, old):
+        p.chmod(0o444)
+    before = snapshot(tmp_path)
+    for dest in (nb, old):
+        r = nbstage("tag", "-m", model, "-o", dest, nb)
+        assert r.returncode == 2, r.stderr
+        assert f"{dest}: read-only file" in r.stderr
+    crlf = tmp_path / "crlf.ipynb"  # not canonical: fmt would rewrite it
+    crlf.write_bytes(make_nb(SIMPLE).replace("\n", "\r\n").encode())
+    crlf.chmod(0o444)
+    before["crlf.ipynb"] = snapshot(tmp_path)["crlf.ipynb"]
+    r = nbstage("fmt", crlf)
+    assert r.returncode == 2 and f"{crlf}: read-only file" in r.stderr
+    assert snapshot(tmp_path) == before
+    # a writable destination is still written
+    nb.chmod(0o644)
+    assert nbstage("tag", "-m", model, "-o", nb, nb).returncode == 0
+
+
 @pytest.mark.skipif(not shutil.which("strace"), reason="strace not installed")
 @pytest.mark.plain_build_only
 def test_in_place_saves_sync_once_per_filesystem(model, tmp_path):

@@ -452,6 +452,24 @@ static void failed_save_leaves_original(void **state)
     snprintf(sub, sizeof sub, "%s/missing/nb.ipynb", dir);
     assert_int_equal(nb_save_atomic(sub, "x", 1, &err), -1);
     assert_non_null(strstr(err.msg, "missing"));
+
+    /* a read-only file in a writable folder: rename() would replace it (even for
+     * the owner, and for root whatever the mode), so the mode bits are asked first,
+     * directly and through a symlink */
+    assert_int_equal(chmod(path, 0444), 0);
+    for (int flags = 0; flags <= 1; flags++) {
+        assert_int_equal(nb_save_atomic_flags(path, "x", 1, flags ? NB_SAVE_DEFER_SYNC : 0, &err), -1);
+        assert_non_null(strstr(err.msg, "read-only"));
+    }
+    char link[512];
+    snprintf(link, sizeof link, "%s/link.ipynb", dir);
+    assert_int_equal(symlink("nb.ipynb", link), 0);
+    assert_int_equal(nb_save_atomic(link, "x", 1, &err), -1);
+    assert_non_null(strstr(err.msg, "read-only"));
+    s = unit_read_file(path, NULL);
+    assert_string_equal(s, "original\n");
+    free(s);
+    assert_int_equal(count_entries(dir), 3); /* nb.ipynb, sub, link.ipynb: no temporary */
     rm_rf(dir);
     free(dir);
 }
