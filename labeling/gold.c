@@ -11,6 +11,16 @@ static int cmp_row(const void *a, const void *b)
     return strcmp(((const struct gold_row *)a)->cell_id, ((const struct gold_row *)b)->cell_id);
 }
 
+/* By id, then by line: a cell's rows in file order. */
+static int cmp_row_line(const void *a, const void *b)
+{
+    const struct gold_row *x = a, *y = b;
+    int c = strcmp(x->cell_id, y->cell_id);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static const char *key_or_none(int stage) { return stage >= 0 ? stage_key[stage] : "none"; }
+
 /* Splits LINE in place on tabs into at most N fields; returns the count. */
 static int split_tabs(char *line, char **f, int n)
 {
@@ -57,12 +67,34 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         r->label = label;
         r->secondary = sec;
         r->confidence = (nf > 3) ? f[3][0] : 0;
+        r->line = lineno;
         if (!r->cell_id) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
         g->n++;
     }
     free(line);
+    line = NULL;
+    /* A cell twice: bsearch would find either row, and the other would look like a
+     * labeled cell missing from the cells.  The same label: the first row kept (the
+     * secondary stage is read by no one); different labels: which one is right is for
+     * the annotator to say. */
+    qsort(g->rows, g->n, sizeof *g->rows, cmp_row_line);
+    for (size_t i = 1, f = 0; i < g->n; i++) {
+        const struct gold_row *r = &g->rows[i], *first = &g->rows[f];
+        if (strcmp(r->cell_id, first->cell_id)) {
+            f = i;
+        } else if (r->label != first->label) {
+            snprintf(err, errlen, "%s:%zu: %s is labeled %s on line %zu, %s here", path, r->line,
+                     r->cell_id, key_or_none(first->label), first->line, key_or_none(r->label));
+            goto fail;
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        if (w && !strcmp(g->rows[i].cell_id, g->rows[w - 1].cell_id)) free(g->rows[i].cell_id);
+        else g->rows[w++] = g->rows[i];
+    }
+    g->n = w;
     fclose(fp);
-    qsort(g->rows, g->n, sizeof *g->rows, cmp_row);
     return 0;
 fail:
     free(line);

@@ -1,7 +1,9 @@
 /* gold.h — hand-label files (the labeling guide's TSV format).
  *
  * Owns: reading `cell_id label secondary confidence note` files and looking a cell
- * id up.  Used by `nbstage label --gold` and `nbstage eval --gold`.
+ * id up.  A cell listed twice counts once when both rows give the same label, and
+ * is an error when they differ.  Used by `nbstage label --gold` and `nbstage eval
+ * --gold`.
  */
 #ifndef NBSTAGE_GOLD_H
 #define NBSTAGE_GOLD_H
@@ -13,6 +15,7 @@ struct gold_row {
     int label;      /* stage id, or STAGE_NONE for "none" (left out of scoring) */
     int secondary;  /* stage id, or STAGE_NONE when empty/none */
     char confidence; /* 'h', 'm', 'l' or 0 */
+    size_t line;     /* in the file, from 1 */
 };
 
 struct gold {
@@ -20,7 +23,8 @@ struct gold {
     size_t n;
 };
 
-/* Reads PATH.  On error returns -1 and writes "path:line: reason" into ERR. */
+/* Reads PATH.  On error (a bad row, a cell labeled twice differently) returns -1 and
+ * writes "path:line: reason" into ERR. */
 int gold_load(struct gold *g, const char *path, char *err, size_t errlen);
 /* The row for CELL_ID, or NULL. */
 const struct gold_row *gold_find(const struct gold *g, const char *cell_id);

@@ -207,6 +207,30 @@ def test_eval_scores_against_gold(tiny):
     assert p.returncode == 0 and re.search(r"^accuracy " + re.escape(m.group(1)), p.stdout, re.M), p.stdout
 
 
+def test_eval_gold_with_a_cell_twice(tiny):
+    """A cell listed twice in the gold file (two annotators' files concatenated): the
+    same label counts once; different labels are refused with both lines, not scored
+    with whichever row the sort put first (and the cell reported "not in" the cells)."""
+    d, model = tiny
+    cells = d / "dup-cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"g.ipynb#{i}", "source": s}) + "\n"
+                             for i, s in enumerate(["import os", "df.head()", "model.fit(X, y)"])))
+    gold = d / "dup-gold.tsv"
+    rows = ["cell_id\tlabel\tsecondary\tconfidence\tnote", "g.ipynb#0\timports\t\th\t",
+            "g.ipynb#1\texplore\t\th\t", "g.ipynb#2\ttrain\t\th\t", "g.ipynb#1\texplore\t\tm\tagain"]
+    gold.write_text("\n".join(rows) + "\n")
+    r = run(["eval", "--model", str(model), "--gold", str(gold), str(cells)])
+    assert r.returncode == 0, r.stderr
+    assert "3 cells labeled, 0 labeled none (left out), 0 not in" in r.stdout, r.stdout
+    assert re.search(r"^accuracy [0-9.]+, macro-F1 [0-9.]+ over 3 cells", r.stdout, re.M), r.stdout
+    gold.write_text("\n".join(rows[:4] + ["g.ipynb#1\tprep\t\th\t"]) + "\n")
+    for cmd in (["eval", "--model", str(model), "--gold", str(gold), str(cells)],
+                ["label", "-q", "--gold", str(gold), "-o", str(d / "dup-weak.jsonl"), str(cells)]):
+        r = run(cmd)
+        assert r.returncode == 2, (cmd, r.stdout, r.stderr)
+        assert f"{gold}:5: g.ipynb#1 is labeled explore on line 3" in r.stderr, r.stderr
+
+
 def test_train_refuses_bad_input(tiny):
     d, _ = tiny
     bad = d / "bad.jsonl"
