@@ -344,7 +344,9 @@ static long cap_classes(struct cellvec *cv, int cap, uint64_t seed, long counts[
 }
 
 /* Validation notebooks: notebooks in a seeded random order, taken until they hold
- * FRACTION of the cells.  Sets IS_VAL[i]; returns the count of validation cells. */
+ * FRACTION of the cells, never the last one (a tiny corpus of one or two notebooks
+ * still trains: the split would otherwise leave nothing to train on).  Sets
+ * IS_VAL[i]; returns the count of validation cells. */
 static size_t split_by_notebook(const struct cellvec *cv, double fraction, uint64_t seed, unsigned char *is_val)
 {
     /* A notebook's place in the random order is a keyed hash of its path. */
@@ -354,7 +356,9 @@ static size_t split_by_notebook(const struct cellvec *cv, double fraction, uint6
         r[i] = (struct ranked){0, hash_bytes((const char *)&cv->v[i].group, 8, seed + 1), i};
     qsort(r, cv->n, sizeof *r, by_stage_key);
     size_t want = (size_t)(fraction * (double)cv->n + 0.5), nval = 0;
-    for (size_t j = 0; j < cv->n; j++) {
+    size_t last = cv->n ? cv->n - 1 : 0; /* the last notebook's first cell */
+    while (last > 0 && r[last - 1].key == r[last].key) last--;
+    for (size_t j = 0; j < last; j++) {
         /* whole notebooks: once started, a notebook is finished even past WANT */
         if (nval >= want && (j == 0 || r[j].key != r[j - 1].key)) break;
         is_val[r[j].i] = 1;

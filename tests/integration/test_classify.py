@@ -231,6 +231,27 @@ def test_eval_gold_with_a_cell_twice(tiny):
         assert f"{gold}:5: g.ipynb#1 is labeled explore on line 3" in r.stderr, r.stderr
 
 
+def test_train_on_one_notebook(tiny):
+    """A first try on one's own corpus may be one notebook: the validation split takes
+    whole notebooks, and taking the only one left nothing to train on (exit 2).  The
+    last notebook stays for training: no validation set, as with --val-split 0."""
+    d, _ = tiny
+    weak = d / "one-notebook.jsonl"
+    lines = []
+    for k, (stage, srcs) in enumerate((s, v) for s, v in PROTOTYPES.items()):
+        for i, src in enumerate(srcs):
+            p = {s: (0.9 if s == stage else 0.02) for s in KEYS}
+            lines.append({"id": f"solo.ipynb#{3 * k + i}", "stage": stage, "probabilities": p, "source": src})
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = d / "solo.nbsm"
+    r = run(["train", "--embed", "8", "--hidden", "4", "--epochs", "2", "--threads", "1",
+             "-o", str(out), str(weak)])
+    assert r.returncode == 0, r.stderr
+    assert "18 training cells, 0 validation cells" in r.stderr, r.stderr
+    c = run(["classify", "--model", str(out)], json.dumps({"id": 1, "source": "df.head()"}) + "\n")
+    assert c.returncode == 0 and json.loads(c.stdout)["stage"] in KEYS, c.stderr
+
+
 def test_train_refuses_bad_input(tiny):
     d, _ = tiny
     bad = d / "bad.jsonl"
