@@ -82,6 +82,7 @@ static void usage(FILE *to)
             "  -o, --output FILE     write the single notebook given to FILE ('-': stdout)\n"
             "      --check           change nothing; list notebooks whose tags are missing\n"
             "                        or stale (confidence or model changes alone do not count)\n"
+            "                        and, with --strip-tag-outputs, those with tag outputs\n"
             "  -n, --dry-run         change nothing; say what would change, per cell\n"
             "      --from-outputs    take each cell's stage from the live tag output the\n"
             "                        stage kernel left in it (no model needed); cells\n"
@@ -736,11 +737,18 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
         }
         same = bytes && outlen == len && !memcmp(bytes, buf, len);
     }
-    j->findings = tag_findings(&j->res) > 0;
+    /* with --strip-tag-outputs, tag outputs left in the file are findings too: the
+     * check is what a run with the same options would change */
+    j->findings = tag_findings(&j->res) > 0 || j->res.outputs_stripped > 0;
     if (o->check) {
-        if (j->findings)
-            fprintf(out, "%s: %ld missing, %ld stale, %ld on blank cells\n", name,
-                    j->res.missing, j->res.stale, j->res.removed);
+        if (j->findings) {
+            fprintf(out, "%s: %ld missing, %ld stale, %ld on blank cells", name, j->res.missing,
+                    j->res.stale, j->res.removed);
+            if (j->res.outputs_stripped)
+                fprintf(out, ", %ld tag output%s to remove", j->res.outputs_stripped,
+                        j->res.outputs_stripped == 1 ? "" : "s");
+            fputc('\n', out);
+        }
     } else if (o->dry_run) {
         print_changes(out, name, &j->res);
         if (j->res.outputs_stripped)
@@ -998,8 +1006,9 @@ static void print_summary(const struct run *r, double secs, int threads)
     const struct options *o = &r->opt;
     long total = r->rewritten + r->unchanged + r->failed + r->skipped;
     if (o->check) {
-        fprintf(stderr, "nbstage tag: %ld notebook%s: %ld with missing or stale tags, %ld failed",
-                total, total == 1 ? "" : "s", r->with_findings, r->failed);
+        fprintf(stderr, "nbstage tag: %ld notebook%s: %ld with missing or stale tags%s, %ld failed",
+                total, total == 1 ? "" : "s", r->with_findings,
+                o->strip_outputs ? " or tag outputs" : "", r->failed);
     } else {
         fprintf(stderr, "nbstage tag: %ld notebook%s: %ld %s, %ld unchanged, %ld failed", total,
                 total == 1 ? "" : "s", r->rewritten, o->dry_run ? "to rewrite" : "rewritten", r->unchanged, r->failed);
@@ -1013,7 +1022,9 @@ static void print_summary(const struct run *r, double secs, int threads)
     if (o->from_outputs) fprintf(stderr, ", %ld without a tag output (kept)", r->kept);
     fprintf(stderr, "; %ld cell tags %s", r->changed_cells,
             (o->check || o->dry_run) ? "would change" : "changed");
-    if (o->strip_outputs) fprintf(stderr, "; %ld tag outputs removed", r->stripped);
+    if (o->strip_outputs)
+        fprintf(stderr, "; %ld tag output%s %s", r->stripped, r->stripped == 1 ? "" : "s",
+                (o->check || o->dry_run) ? "would be removed" : "removed");
     fprintf(stderr, "\nnbstage tag:");
     for (int s = 0; s < N_STAGES; s++)
         fprintf(stderr, " %s %ld (%.0f%%)%s", stage_key[s], r->per_stage[s],

@@ -800,7 +800,7 @@ def test_from_outputs_of_the_stage_kernel(model, tmp_path):
     assert r.returncode == 0, r.stdout
     r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", path)
     assert r.returncode == 0, r.stderr
-    assert "tag outputs removed" in r.stderr
+    assert "tag outputs removed" in r.stderr or "tag output removed" in r.stderr
     stripped = json.loads(path.read_text())
     for c in stripped["cells"]:
         for o in c.get("outputs", []):
@@ -833,6 +833,36 @@ def test_from_outputs_without_a_model(tmp_path):
     assert c1["outputs"] == [{"output_type": "stream", "name": "stdout", "text": ["fitted\n"]}]
     assert c2["metadata"] == {}  # no tag output: left as it was
     assert "1 without a tag output (kept)" in r.stderr
+
+
+def test_check_and_dry_run_with_strip_tag_outputs(model, tmp_path):
+    """--check --strip-tag-outputs (a pre-commit hook keeping the kernel's live tags out
+    of the repository) lists a notebook that still holds tag outputs, tags current or
+    not, and exits 1; neither it nor --dry-run says outputs were removed."""
+    nb = json.loads(make_nb(["model.fit(X, y)", "df.head()"]))
+    payload = {"stage": "train", "confidence": 0.9, "model": "nbstage-lstm-abc"}
+    nb["cells"][1]["outputs"] = [
+        {"output_type": "display_data", "data": {"text/plain": ["stage: train"], STAGE_MIME: payload},
+         "metadata": {"nbstage": payload}}]
+    path = tmp_path / "a.ipynb"
+    path.write_text(nbformat.writes(nbformat.from_dict(nb)) + "\n")
+    assert nbstage("tag", "--from-outputs", "-q", path).returncode == 0  # tags current
+    before = snapshot(tmp_path)
+    r = nbstage("tag", "--from-outputs", "--check", path)
+    assert r.returncode == 0 and r.stdout == "", r
+    r = nbstage("tag", "--from-outputs", "--check", "--strip-tag-outputs", path)
+    assert r.returncode == 1, r
+    assert r.stdout == f"{path}: 0 missing, 0 stale, 0 on blank cells, 1 tag output to remove\n"
+    assert "1 with missing or stale tags or tag outputs" in r.stderr
+    assert "1 tag output would be removed" in r.stderr and "output removed" not in r.stderr
+    r = nbstage("tag", "--from-outputs", "--dry-run", "--strip-tag-outputs", path)
+    assert r.returncode == 0 and r.stdout == f"{path}: remove 1 tag outputs\n", r
+    assert "1 tag output would be removed" in r.stderr and "output removed" not in r.stderr
+    assert snapshot(tmp_path) == before
+    r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", path)
+    assert r.returncode == 0 and "1 tag output removed" in r.stderr, r.stderr
+    r = nbstage("tag", "--from-outputs", "--check", "--strip-tag-outputs", path)
+    assert r.returncode == 0 and r.stdout == "", r
 
 
 # ------------------------------------------------------------------ summary
