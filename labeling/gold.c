@@ -42,6 +42,11 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
     while ((len = getline(&line, &cap, fp)) >= 0) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        /* a spreadsheet's "UTF-8" export starts with a byte-order mark */
+        if (lineno == 1 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) {
+            memmove(line, line + 3, (size_t)len - 2); /* the NUL too */
+            len -= 3;
+        }
         if (lineno == 1 && strncmp(line, "cell_id\t", 8) == 0) continue; /* header */
         if (len == 0) continue;
         char *f[5] = {0};

@@ -1,6 +1,7 @@
 /* gold.h — hand-label files (the labeling guide's TSV format).
  *
- * Owns: reading `cell_id label secondary confidence note` files and looking a cell
+ * Owns: reading `cell_id label secondary confidence note` files (LF or CRLF, a
+ * leading UTF-8 byte-order mark skipped, as spreadsheets save them) and looking a cell
  * id up.  A cell listed twice counts once when both rows give the same label, and
  * is an error when they differ.  Used by `nbstage label --gold` and `nbstage eval
  * --gold`.

@@ -231,6 +231,28 @@ def test_eval_gold_with_a_cell_twice(tiny):
         assert f"{gold}:5: g.ipynb#1 is labeled explore on line 3" in r.stderr, r.stderr
 
 
+def test_eval_gold_saved_by_a_spreadsheet(tiny):
+    """Hand labels kept in a spreadsheet come back as UTF-8 with a byte-order mark and
+    CRLF line ends (Excel's "Unicode text" / "CSV UTF-8"): the same scores as the plain
+    file, the header still recognised, the first row not lost to the mark."""
+    d, model = tiny
+    cells = d / "bom-cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"g.ipynb#{i}", "source": s}) + "\n"
+                             for i, s in enumerate(["import os", "df.head()", "model.fit(X, y)"])))
+    rows = ["g.ipynb#0\timports\t\th\t", "g.ipynb#1\texplore\t\th\t", "g.ipynb#2\ttrain\t\th\t"]
+    plain = d / "plain-gold.tsv"
+    plain.write_text("\n".join(rows) + "\n")
+    want = run(["eval", "--model", str(model), "--gold", str(plain), str(cells)])
+    assert want.returncode == 0 and "3 cells labeled" in want.stdout, want.stderr
+    for name, text in (("bom-header.tsv", ["cell_id\tlabel\tsecondary\tconfidence\tnote"] + rows),
+                       ("bom-rows.tsv", rows)):
+        gold = d / name
+        gold.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(text).encode() + b"\r\n")
+        r = run(["eval", "--model", str(model), "--gold", str(gold), str(cells)])
+        assert r.returncode == 0, (name, r.stderr)
+        assert r.stdout.replace(str(gold), str(plain)) == want.stdout, name
+
+
 def test_train_on_one_notebook(tiny):
     """A first try on one's own corpus may be one notebook: the validation split takes
     whole notebooks, and taking the only one left nothing to train on (exit 2).  The
