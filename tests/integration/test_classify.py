@@ -225,7 +225,8 @@ def test_eval_gold_with_a_cell_twice(tiny):
     assert re.search(r"^accuracy [0-9.]+, macro-F1 [0-9.]+ over 3 cells", r.stdout, re.M), r.stdout
     gold.write_text("\n".join(rows[:4] + ["g.ipynb#1\tprep\t\th\t"]) + "\n")
     for cmd in (["eval", "--model", str(model), "--gold", str(gold), str(cells)],
-                ["label", "-q", "--gold", str(gold), "-o", str(d / "dup-weak.jsonl"), str(cells)]):
+                ["label", "-q", "--no-default-rules", "--gold", str(gold), "-o", str(d / "dup-weak.jsonl"),
+                 str(cells)]):
         r = run(cmd)
         assert r.returncode == 2, (cmd, r.stdout, r.stderr)
         assert f"{gold}:5: g.ipynb#1 is labeled explore on line 3" in r.stderr, r.stderr
