@@ -7,12 +7,18 @@
  * Signals: SIGINT is ignored (signal-mode interrupts go to the whole process group and
  * are the child's business); SIGCHLD, SIGTERM and SIGHUP are blocked and read from a
  * signalfd by the proxy loop.  The mask is set before any thread or child exists.
+ *
+ * Parent: as ipykernel does when JPY_PARENT_PID is set (and not 1), the kernel exits
+ * when the process that started it dies; a pidfd of the parent tells the proxy loop.
  */
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "kernel/child.h"
 #include "kernel/connection.h"
@@ -34,6 +40,25 @@ static nbs_model *load_model(const char *path)
     nbs_model *m = model_load(path, err, sizeof err);
     if (!m) fprintf(stderr, "nbstage-kernel: %s; relaying without stage tags\n", err);
     return m;
+}
+
+/* The parent to outlive no longer than ipykernel would (see the header): sets *PARENT
+ * (0: none to watch) and returns a pidfd of it, or -1 (then the loop polls getppid). */
+static int watch_parent(pid_t *parent)
+{
+    const char *v = getenv("JPY_PARENT_PID");
+    long handle = v ? strtol(v, NULL, 10) : 0;
+    *parent = 0;
+    if (handle == 0 || handle == 1) return -1; /* ipykernel's condition for its poller */
+    pid_t p = getppid();
+    *parent = p == 1 ? -1 : p; /* already gone: -1 is never a parent, so the loop exits */
+    if (p == 1) return -1;
+    int fd = (int)syscall(SYS_pidfd_open, p, 0); /* close-on-exec by definition */
+    if (fd >= 0 && getppid() != p) { /* it died before the pidfd was taken */
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int main(int argc, char **argv)
@@ -60,6 +85,8 @@ int main(int argc, char **argv)
         return 1;
     }
     nbs_model *model = NULL;
+    pid_t parent;
+    int parent_fd = watch_parent(&parent);
 
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
@@ -79,10 +106,11 @@ int main(int argc, char **argv)
         child_cleanup(&child);
     } else {
         model = load_model(opt.model); /* while the child starts up */
-        struct proxy_config cfg = {&conn, &child, model, &opt.display, sfd};
+        struct proxy_config cfg = {&conn, &child, model, &opt.display, sfd, parent, parent_fd};
         code = proxy_run(&cfg);
         child_cleanup(&child);
     }
+    if (parent_fd >= 0) close(parent_fd);
     model_free(model);
     kernelspec_found_free(&ks);
     connection_free(&conn);

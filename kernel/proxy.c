@@ -859,6 +859,17 @@ static int handle_signals(struct proxy *px)
     return code;
 }
 
+/* Our parent is gone: ipykernel alone exits then (its ParentPollerUnix, when
+ * JPY_PARENT_PID is set), and so must we, or a Jupyter server killed with -9 would
+ * leave us and the child running for good.  Returns the exit code, ipykernel's. */
+static int parent_gone(struct proxy *px)
+{
+    logmsg("the process that started the kernel (pid %ld) is gone; shutting down",
+           (long)px->cfg->parent);
+    child_stop(px->cfg->child, 1000);
+    return 1;
+}
+
 int proxy_run(const struct proxy_config *cfg)
 {
     struct proxy *px = calloc(1, sizeof *px);
@@ -877,10 +888,15 @@ int proxy_run(const struct proxy_config *cfg)
         child_stop(cfg->child, 1000);
         code = 1;
     }
-    long long next_nudge = 0, started = now_ms();
+    long long next_nudge = 0, started = now_ms(), next_parent_check = 0;
     int warned_slow = 0;
+    int poll_parent = cfg->parent && cfg->parent_fd < 0; /* no pidfd: getppid() each second */
     while (code < 0) {
         long long t = now_ms();
+        if (poll_parent && t >= next_parent_check) {
+            if (getppid() != cfg->parent) { code = parent_gone(px); break; }
+            next_parent_check = t + 1000;
+        }
         if (!px->ready && t >= next_nudge) {
             nudge(px);
             next_nudge = t + NUDGE_EVERY_MS;
@@ -922,9 +938,11 @@ int proxy_run(const struct proxy_config *cfg)
         int busy = 0;
         for (int i = 0; i < N_POLLED; i++)
             if (px->dirty[i] && px->polled[i] && (i < P_C_SHELL || px->ready)) busy = 1;
-        struct pollfd pfd[1 + N_POLLED];
-        int map[1 + N_POLLED], n = 0;
+        struct pollfd pfd[2 + N_POLLED];
+        int map[2 + N_POLLED], n = 0;
         pfd[n] = (struct pollfd){cfg->signal_fd, POLLIN, 0}, map[n++] = -1;
+        if (cfg->parent && cfg->parent_fd >= 0)
+            pfd[n] = (struct pollfd){cfg->parent_fd, POLLIN, 0}, map[n++] = -2;
         for (int i = 0; i < N_POLLED; i++) {
             if (!px->polled[i] || (i >= P_C_SHELL && !px->ready)) continue;
             pfd[n] = (struct pollfd){px->polled_fd[i], POLLIN, 0}, map[n++] = i;
@@ -933,6 +951,8 @@ int proxy_run(const struct proxy_config *cfg)
         int timeout = -1;
         if (!px->ready) timeout = next_nudge - t > 0 ? (int)(next_nudge - t) : 0;
         if (px->exiting) timeout = px->exit_deadline - t > 0 ? (int)(px->exit_deadline - t) : 0;
+        if (poll_parent && (timeout < 0 || next_parent_check - t < timeout))
+            timeout = next_parent_check - t > 0 ? (int)(next_parent_check - t) : 0;
         if (busy) timeout = 0;
         if (poll(pfd, n, timeout) < 0) {
             if (errno == EINTR) continue;
@@ -941,9 +961,14 @@ int proxy_run(const struct proxy_config *cfg)
             code = 1;
             break;
         }
+        int parent_exited = 0;
         for (int k = 1; k < n; k++)
-            if (pfd[k].revents) px->dirty[map[k]] = 1;
+            if (pfd[k].revents) {
+                if (map[k] == -2) parent_exited = 1; /* a pidfd is readable once it exits */
+                else px->dirty[map[k]] = 1;
+            }
         if (pfd[0].revents) code = handle_signals(px);
+        if (code < 0 && parent_exited) code = parent_gone(px);
     }
     teardown(px);
     free(px);

@@ -11,6 +11,8 @@
 #ifndef NBSTAGE_PROXY_H
 #define NBSTAGE_PROXY_H
 
+#include <sys/types.h>
+
 #include "kernel/child.h"
 #include "kernel/connection.h"
 #include "kernel/stage_output.h"
@@ -22,11 +24,14 @@ struct proxy_config {
     const nbs_model *model;          /* NULL: relay only, tag nothing */
     const struct stage_display_options *display;
     int signal_fd;                   /* signalfd for SIGCHLD, SIGTERM, SIGHUP */
+    pid_t parent;                    /* exit when our parent is no longer this (0: never) */
+    int parent_fd;                   /* a pidfd of PARENT, readable when it exits; -1:
+                                        none, getppid() is then checked every second */
 };
 
-/* Runs until the kernel is shut down, terminated, or the child dies; stops and reaps
- * the child.  Returns the process exit code: 0 after a shutdown or SIGTERM, 1 when the
- * child died on its own or the sockets could not be set up. */
+/* Runs until the kernel is shut down, terminated, the child dies or the parent does;
+ * stops and reaps the child.  Returns the process exit code: 0 after a shutdown or
+ * SIGTERM, 1 when the child or the parent died or the sockets could not be set up. */
 int proxy_run(const struct proxy_config *cfg);
 
 #endif

@@ -1,6 +1,7 @@
 """test_kernel.py — nbstage-kernel driven by Debian's jupyter_client, wrapping a real
 ipykernel child: results unchanged plus the stage output, stdin, interrupts in both
-modes, restart, shutdown, kill -9, bad signatures, heartbeat, comms, a print flood.
+modes, restart, shutdown, kill -9, the server dying, bad signatures, heartbeat, comms,
+a print flood.
 
 The kernelspecs live in a temporary JUPYTER_PATH; the program comes from NBSTAGE_BIN.
 Stage tags are asserted when a model is available (NBSTAGE_MODEL or share/default.nbsm).
@@ -10,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -606,6 +608,40 @@ def test_child_death_is_the_kernel_dying_and_jupyter_restarts_it(specs, logs):
 
     asyncio.run(scenario())
     assert "the wrapped kernel exited with status 3" in log.read_text()
+
+
+def test_the_kernel_exits_when_the_process_that_started_it_dies(specs, logs):
+    """ipykernel alone exits within a second when the Jupyter server that started it
+    dies (JPY_PARENT_PID is set: its ParentPollerUnix).  So must the stage kernel, and
+    its child with it; before, a server killed with -9 left both running for good."""
+    log = logs / f"orphan-{uuid.uuid4().hex[:8]}.log"
+    with open(log, "w") as logf:
+        server = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sys, time\n"
+             "from jupyter_client import KernelManager\n"
+             "km = KernelManager(kernel_name='nbs-signal')\n"
+             "km.start_kernel(stderr=sys.stderr)\n"
+             "kc = km.client(); kc.start_channels(); kc.wait_for_ready(timeout=60)\n"
+             "print(km.provisioner.process.pid, flush=True)\n"
+             "time.sleep(120)\n"], stdout=subprocess.PIPE, stderr=logf, text=True)
+        try:
+            proxy = int(server.stdout.readline())
+            children = Path(f"/proc/{proxy}/task/{proxy}/children").read_text().split()
+            assert len(children) == 1
+            child = int(children[0])
+        finally:
+            server.kill()
+            server.wait()
+    try:
+        assert gone(proxy, 3) and gone(child, 3), "the kernel outlived the server"
+        assert "the process that started the kernel" in log.read_text()
+    finally:
+        for pid in (proxy, child):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 # ---- what the proxy refuses ---------------------------------------------------------
