@@ -574,14 +574,17 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGINT, &old, NULL);
     if (tr) { fprintf(stderr, "nbstage train: training failed\n"); goto out; }
 
-    char info[1024], when[32];
+    char info[1024], when[32], vacc[64];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    /* without validation cells (--val-split 0, one notebook) there is no val_acc */
+    if (nval) snprintf(vacc, sizeof vacc, "val_acc %.4f", res.best_val_acc);
+    else snprintf(vacc, sizeof vacc, "no validation set");
     snprintf(info, sizeof info,
              "nbstage train %s: %zu train / %zu validation cells from %s; %s targets; epochs %d of %d "
-             "(best %d, val_acc %.4f); dropout %.2f/%.2f/%.2f, batch %d, lr %g, cap %d, seed %lu%s%s",
+             "(best %d, %s); dropout %.2f/%.2f/%.2f, batch %d, lr %g, cap %d, seed %lu%s%s",
              when, cv.n - nval, nval, o.weak, o.soft ? "soft" : "hard", res.epochs_run, o.cfg.max_epochs,
-             res.best_epoch, res.best_val_acc, o.cfg.spatial_dropout, o.cfg.dropout, o.cfg.recurrent_dropout,
+             res.best_epoch, vacc, o.cfg.spatial_dropout, o.cfg.dropout, o.cfg.recurrent_dropout,
              o.cfg.batch, o.cfg.lr, o.cap, o.cfg.seed, o.assign_words ? "; assignment words" : "",
              res.interrupted ? "; interrupted" : "");
     char err[512];
@@ -589,8 +592,8 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "nbstage train: %s\n", err);
         goto out;
     }
-    if (log) fprintf(log, "train: wrote %s (best epoch %d, val_acc %.4f%s)\n", o.out, res.best_epoch,
-                     res.best_val_acc, res.interrupted ? ", interrupted" : "");
+    if (log) fprintf(log, "train: wrote %s (best epoch %d, %s%s)\n", o.out, res.best_epoch, vacc,
+                     res.interrupted ? ", interrupted" : "");
     rc = EXIT_OK;
 out:
     free_cells(map.v, map.n);

@@ -271,6 +271,11 @@ def test_train_on_one_notebook(tiny):
              "-o", str(out), str(weak)])
     assert r.returncode == 0, r.stderr
     assert "18 training cells, 0 validation cells" in r.stderr, r.stderr
+    assert "nan" not in r.stderr and "(best epoch 2, no validation set)" in r.stderr, r.stderr
+    (d / "solo-cells.jsonl").write_text(json.dumps({"id": "s.ipynb#0", "source": "import os"}) + "\n")
+    (d / "solo-gold.tsv").write_text("s.ipynb#0\timports\n")
+    e = run(["eval", "--model", str(out), "--gold", str(d / "solo-gold.tsv"), str(d / "solo-cells.jsonl")])
+    assert e.returncode == 0 and "nan" not in e.stdout and "no validation set" in e.stdout, e
     c = run(["classify", "--model", str(out)], json.dumps({"id": 1, "source": "df.head()"}) + "\n")
     assert c.returncode == 0 and json.loads(c.stdout)["stage"] in KEYS, c.stderr
 
