@@ -37,8 +37,19 @@ int main(int argc, char **argv)
 {
     if (argc < 2) { usage(stderr); return EXIT_USAGE; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(stdout);
-        return EXIT_OK;
+        if (argc < 3 || strcmp(argv[1], "help")) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        /* `nbstage help CMD` is `nbstage CMD --help`, as git's */
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (!strcmp(argv[2], commands[i].name)) {
+                char *args[] = {argv[2], "--help", NULL};
+                return commands[i].run(2, args);
+            }
+        fprintf(stderr, "nbstage: unknown command '%s'\n", argv[2]);
+        usage(stderr);
+        return EXIT_USAGE;
     }
     /* Only training multiplies matrices through OpenBLAS (inference has its own step). */
     if (!strcmp(argv[1], "train")) blas_core_reexec_if_generic(argv);

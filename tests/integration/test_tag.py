@@ -963,6 +963,21 @@ def test_summary_file_names_not_utf8(model, tmp_path):
     assert json.loads(r.stdout.decode("utf-8"))["id"] == f"{d}/caf\ufffd \x01.ipynb#0"
 
 
+def test_help_and_usage_errors():
+    """Every command: --help on stdout with exit 0, an unknown option or a missing
+    argument on stderr with exit 2; `nbstage help CMD` is `nbstage CMD --help`, as git's."""
+    for cmd in ["ingest", "fmt", "label", "train", "eval", "classify", "tag", "summary",
+                "install-kernel"]:
+        h = nbstage(cmd, "--help")
+        assert h.returncode == 0 and h.stdout.startswith(f"usage: nbstage {cmd}"), cmd
+        assert nbstage("help", cmd).stdout == h.stdout, cmd
+        r = nbstage(cmd, "--no-such-option", stdin=subprocess.DEVNULL)
+        assert r.returncode == 2 and "no-such-option" in r.stderr and r.stdout == "", cmd
+    assert nbstage("help").returncode == 0
+    r = nbstage("help", "nope")
+    assert r.returncode == 2 and "unknown command 'nope'" in r.stderr
+
+
 def test_pre_commit_hook_runs_the_check():
     import yaml
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
