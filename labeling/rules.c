@@ -1,7 +1,8 @@
 /* rules.c — parsing and matching rule files (see rules.h, share/rules.txt).
  *
  * Patterns are compiled once with PCRE2 (multi-line, JIT when available) and matched
- * against the code view of a cell, or its strings view for `string` lines.
+ * against the code view of a cell, or its strings view for `string` lines.  Files
+ * saved on Windows read the same (a leading UTF-8 byte-order mark, CRLF line ends).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "labeling/rules.h"
@@ -136,6 +137,8 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
     long cur = -1; /* index of the rule being filled */
     int lineno = 0;
     size_t pos = 0;
+    /* a Windows editor's UTF-8 starts with a byte-order mark (CRLF is trimmed below) */
+    if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) pos = 3;
     while (pos < len) {
         size_t e = pos;
         while (e < len && text[e] != '\n') e++;

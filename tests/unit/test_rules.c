@@ -52,6 +52,27 @@ static void test_bad_files_name_the_line(void **state)
     assert_string_equal(err, "/nonexistent/rules.txt: cannot open");
 }
 
+/* A rule file saved by a Windows editor: a UTF-8 byte-order mark (Notepad's "UTF-8"
+ * before 2019) and CRLF line ends.  The mark used to make the first keyword unknown,
+ * "unknown keyword 'rule'" with the mark invisible in the message. */
+static int fires(const struct ruleset *rs, const char *name, const char *src);
+static void test_windows_saved_file(void **state)
+{
+    (void)state;
+    const char *text = "\xef\xbb\xbfrule parquet load\r\n  any \\bread_parquet\\s*\\(\r\n";
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512] = "";
+    if (load(&rs, text, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(rs.n, 1);
+    assert_true(fires(&rs, "parquet", "df = pd.read_parquet(p)"));
+    ruleset_free(&rs);
+    /* the mark is only a mark at the very start */
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(load(&rs, "rule a load\n\xef\xbb\xbf  any x\n", err, sizeof err), -1);
+    ruleset_free(&rs);
+}
+
 static int fires(const struct ruleset *rs, const char *name, const char *src)
 {
     struct pyview v;
@@ -152,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_files_name_the_line),
         cmocka_unit_test(test_directives),
+        cmocka_unit_test(test_windows_saved_file),
         cmocka_unit_test(test_shipped_rules_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
