@@ -757,6 +757,13 @@ int cmd_label(int argc, char **argv)
     }
     if (argc - optind > 1 || (o.votes && argc - optind > 0)) { fputs(usage, stderr); return EXIT_USAGE; }
     if (o.truth && !o.votes) { fprintf(stderr, "nbstage label: --truth goes with --votes (use --gold for cells)\n"); return EXIT_USAGE; }
+    /* an option the mode has no use for is a mistake to say, not to drop */
+    if (o.votes && (o.gold || o.svg || o.n_rules || o.no_default)) {
+        fprintf(stderr, "nbstage label: --votes runs the label model alone: no --rules, "
+                        "--no-default-rules, --gold or --svg (use --truth)\n");
+        return EXIT_USAGE;
+    }
+    if (o.svg && !o.gold) { fprintf(stderr, "nbstage label: --svg goes with --gold (the confusion matrix needs hand labels)\n"); return EXIT_USAGE; }
     if (optind < argc) o.input = argv[optind];
     if (o.min_conf < 0) o.min_conf = o.votes ? 0.0 : DEFAULT_MIN_CONFIDENCE;
     return o.votes ? label_matrix(&o) : label_cells(&o);

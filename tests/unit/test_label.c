@@ -302,6 +302,11 @@ static void test_command(void **state)
     assert_int_equal(run("--no-default-rules -q @missing.jsonl"), EXIT_USAGE);
     assert_int_equal(run("--bogus"), EXIT_USAGE);
     assert_int_equal(run("--truth @t.txt @cells.jsonl"), EXIT_USAGE);
+    /* options the mode would ignore are refused, not silently dropped */
+    assert_int_equal(run("--no-default-rules --rules @r.txt -q --svg @x.svg @cells.jsonl"), EXIT_USAGE);
+    assert_int_equal(run("--votes @m.tsv -q --gold @gold.tsv"), EXIT_USAGE);
+    assert_int_equal(run("--votes @m.tsv -q --rules @r.txt"), EXIT_USAGE);
+    assert_int_equal(run("--votes @m.tsv -q --no-default-rules"), EXIT_USAGE);
 
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
