@@ -4,7 +4,8 @@
  * temporary and renamed, so a failed run leaves no half a cells.jsonl), the progress
  * bar and the corpus statistics of the reference study's section 2 on stderr.  Bad
  * notebooks are listed with their reason and skipped: one broken file never stops a
- * corpus.  The per-notebook work is nbformat/ingest.c.
+ * corpus.  Two notebooks that would share an id (found under two PATHs) stop the run
+ * before anything is written.  The per-notebook work is nbformat/ingest.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +30,9 @@ static void usage(FILE *to)
             "  {\"id\": \"<path relative to PATH>#<k>\", \"notebook\": \"<path relative to PATH>\",\n"
             "   \"index\": k, \"execution_count\": n|null, \"source\": \"...\"}\n"
             "k counts the notebook's code cells from 0, dropped ones included.  Empty and\n"
-            "comment-only cells are dropped (and counted).  nbformat 4 and 3 are read.\n\n"
+            "comment-only cells are dropped (and counted).  nbformat 4 and 3 are read.\n"
+            "Two notebooks that would get one id (the same path under two PATHs) are an\n"
+            "error: give the folder that holds both.\n\n"
             "Statistics go to stderr: notebooks, groups (top-level folders under PATH),\n"
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
             "reason (bad notebooks are skipped, never fatal).\n\n"
@@ -40,7 +43,7 @@ static void usage(FILE *to)
             "  -q, --quiet        no statistics (bad notebooks are still listed)\n"
             "  -h, --help         this help\n\n"
             "exit: 0 done (even with bad notebooks), 2 usage or I/O error (a missing PATH,\n"
-            "an unwritable output).\n");
+            "an unwritable output, two notebooks with one id).\n");
 }
 
 /* ---------------------------------------------------------------- the work list */
@@ -110,6 +113,41 @@ static long count_groups(const struct walk_ctx *c)
         if (!i || c->arg[i] != c->arg[i - 1] || gl != group_len(prev) || memcmp(r, prev, gl)) g++;
     }
     return g;
+}
+
+/* Ids are relative to each PATH, so notebooks found under two PATHs may share one
+ * (`ingest subs/ann subs/bob`: both students' hw1.ipynb#k), and every step after
+ * ingest joins cells by id.  Reports each such pair; how many. */
+static const struct walk_ctx *cmp_ctx;
+static int cmp_rel(const void *a, const void *b)
+{
+    const struct ingest_item *v = cmp_ctx->items;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(v[x].rel, v[y].rel);
+    return c ? c : (x > y) - (x < y);
+}
+
+static long shared_ids(const struct walk_ctx *c)
+{
+    size_t *ix = malloc((c->n ? c->n : 1) * sizeof *ix);
+    if (!ix) return -1;
+    for (size_t i = 0; i < c->n; i++) ix[i] = i;
+    cmp_ctx = c;
+    qsort(ix, c->n, sizeof *ix, cmp_rel);
+    long shared = 0;
+    for (size_t i = 1; i < c->n; i++) {
+        const struct ingest_item *a = &c->items[ix[i - 1]], *b = &c->items[ix[i]];
+        if (strcmp(a->rel, b->rel)) continue;
+        if (shared++ < 10)
+            fprintf(stderr, "nbstage ingest: %s and %s both give the id %s#k\n", a->path, b->path,
+                    a->rel);
+    }
+    if (shared)
+        fprintf(stderr, "nbstage ingest: %ld id%s given twice: ids are paths relative to the PATH "
+                        "given, so give the folder that holds these notebooks as one PATH\n",
+                shared, shared == 1 ? "" : "s");
+    free(ix);
+    return shared;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -214,6 +252,13 @@ int cmd_ingest(int argc, char **argv)
     }
     if (wc.oom) {
         fprintf(stderr, "nbstage ingest: out of memory\n");
+        free_items(&wc);
+        return EXIT_USAGE;
+    }
+    /* (one PATH's walk gives each notebook its own relative path) */
+    long shared = argc - optind > 1 ? shared_ids(&wc) : 0;
+    if (shared) {
+        if (shared < 0) fprintf(stderr, "nbstage ingest: out of memory\n");
         free_items(&wc);
         return EXIT_USAGE;
     }

@@ -199,6 +199,39 @@ static void ingest_takes_duplicate_keys_as_python(void **state)
     free(err);
 }
 
+/* Ids are relative to each PATH, so two PATHs can give two notebooks one id: a
+ * course's submissions as `ingest subs/ann subs/bob ...` (a shell glob), every
+ * student's hw1.ipynb "hw1.ipynb#k".
+ * Such a run is refused, naming both files (label, train and eval join by id); PATHs
+ * whose ids differ are fine. */
+static void ingest_refuses_one_id_for_two_notebooks(void **state)
+{
+    (void)state;
+    put("subs/ann/hw1.ipynb", NB_A);
+    put("subs/bob/hw1.ipynb", NB_A);
+    put("subs/bob/extra.ipynb", NB_A);
+    char out[128], ann[128], bob[128];
+    snprintf(out, sizeof out, "%s/subs.jsonl", dir);
+    snprintf(ann, sizeof ann, "%s/subs/ann", dir);
+    snprintf(bob, sizeof bob, "%s/subs/bob", dir);
+    char *argv[] = {"ingest", "-q", "-o", out, ann, bob, NULL};
+    char *err;
+    assert_int_equal(run(&err, 6, argv, cmd_ingest), EXIT_USAGE);
+    if (!strstr(err, "subs/ann/hw1.ipynb and ") || !strstr(err, "subs/bob/hw1.ipynb both give the id hw1.ipynb#k"))
+        fail_msg("got: %s", err);
+    free(err);
+    assert_int_equal(access(out, F_OK), -1); /* nothing written */
+
+    char bob_extra[128];
+    snprintf(bob_extra, sizeof bob_extra, "%s/subs/bob/extra.ipynb", dir);
+    char *argv2[] = {"ingest", "-q", "-o", out, ann, bob_extra, NULL};
+    assert_int_equal(run(NULL, 6, argv2, cmd_ingest), EXIT_OK);
+    char *got = unit_read_file(out, NULL);
+    assert_non_null(strstr(got, "\"id\": \"hw1.ipynb#0\""));
+    assert_non_null(strstr(got, "\"id\": \"extra.ipynb#0\""));
+    free(got);
+}
+
 static void fmt_rewrites_only_what_changes(void **state)
 {
     (void)state;
@@ -274,6 +307,7 @@ int main(void)
         cmocka_unit_test(ingests_a_tree),
         cmocka_unit_test(ingests_one_file_and_refuses_bad_usage),
         cmocka_unit_test(ingest_takes_duplicate_keys_as_python),
+        cmocka_unit_test(ingest_refuses_one_id_for_two_notebooks),
         cmocka_unit_test(fmt_rewrites_only_what_changes),
     };
     return cmocka_run_group_tests_name("ingest", tests, setup, teardown);
