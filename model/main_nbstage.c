@@ -4,6 +4,7 @@
 
 #include "model/blas_core.h"
 #include "model/commands.h"
+#include "model/version.h"
 
 static const struct {
     const char *name;
@@ -29,13 +30,17 @@ static void usage(FILE *to)
                 "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(to, "  %-15s %s\n", commands[i].name, commands[i].what);
-    fprintf(to, "\n'nbstage COMMAND --help' tells more.  Exit codes: 0 ok, 1 findings, "
-                "2 usage or I/O error.\n");
+    fprintf(to, "\n'nbstage COMMAND --help' tells more; 'nbstage --version' the version.  "
+                "Exit codes:\n0 ok, 1 findings, 2 usage or I/O error.\n");
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) { usage(stderr); return EXIT_USAGE; }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("nbstage %s\n", NBSTAGE_VERSION);
+        return EXIT_OK;
+    }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         if (argc < 3 || strcmp(argv[1], "help")) {
             usage(stdout);

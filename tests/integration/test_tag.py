@@ -12,6 +12,7 @@ tiny one trained here with `nbstage train` on hand-written cells (a few seconds)
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import stat
@@ -976,6 +977,9 @@ def test_help_and_usage_errors():
     assert nbstage("help").returncode == 0
     r = nbstage("help", "nope")
     assert r.returncode == 2 and "unknown command 'nope'" in r.stderr
+    v = nbstage("--version")
+    assert v.returncode == 0 and re.fullmatch(r"nbstage \d+\.\d+\.\d+\n", v.stdout), v.stdout
+    assert nbstage("version").stdout == v.stdout
 
 
 def test_pre_commit_hook_runs_the_check():
