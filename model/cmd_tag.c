@@ -84,6 +84,7 @@ static void usage(FILE *to)
             "                        or stale (confidence or model changes alone do not count)\n"
             "                        and, with --strip-tag-outputs, those with tag outputs\n"
             "  -n, --dry-run         change nothing; say what would change, per cell\n"
+            "                        (\"cell N\": the Nth cell from the top, markdown too)\n"
             "      --from-outputs    take each cell's stage from the live tag output the\n"
             "                        stage kernel left in it (no model needed); cells\n"
             "                        without one keep their tags\n"
