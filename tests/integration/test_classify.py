@@ -357,3 +357,51 @@ def test_train_uses_openblas_kernels_for_this_cpu(tiny):
     r = subprocess.run([str(BIN)] + args, capture_output=True, text=True, timeout=120,
                        env=dict(env, OPENBLAS_CORETYPE="Haswell"))
     assert r.returncode == 0 and "OpenBLAS Haswell kernels" in r.stderr, r.stderr
+
+
+@pytest.mark.plain_build_only  # installs the plain build's programs with make
+def test_make_install_runs_from_its_prefix_alone(tmp_path):
+    """`make install PREFIX=P` gives programs that find their model under P/share/nbstage
+    (never in this source tree), a kernelspec that starts the installed kernel, and
+    `make uninstall` takes it all away again."""
+    shipped = ROOT / "share" / "default.nbsm"
+    if not shipped.exists():
+        pytest.skip("share/default.nbsm not built yet")
+    prefix = tmp_path / "prefix"
+    mk = ["make", "-s", "-C", str(ROOT), f"PREFIX={prefix}"]
+    if "NBSTAGE_BIN" in os.environ:  # a work tree's own build folder (make B=x BIN=x)
+        mk += [f"BIN={os.environ['NBSTAGE_BIN']}", f"B={os.environ['NBSTAGE_BIN']}"]
+    r = subprocess.run(mk + ["install"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    nbstage = prefix / "bin" / "nbstage"
+    for f in [nbstage, prefix / "bin" / "nbstage-kernel"]:
+        assert os.access(f, os.X_OK), f
+    model = prefix / "share" / "nbstage" / "default.nbsm"
+    assert model.read_bytes() == shipped.read_bytes()
+    assert (prefix / "share" / "nbstage" / "rules.txt").exists()
+
+    env = {k: v for k, v in os.environ.items() if k not in ("NBSTAGE_MODEL", "NBSTAGE_SHARED")}
+    h = subprocess.run([str(nbstage), "classify", "--help"], capture_output=True, text=True,
+                       env=env, cwd=tmp_path, timeout=30)
+    assert f"the shipped one, {model}" in h.stdout, h.stdout
+    r = subprocess.run([str(nbstage), "classify"], input='{"id": 1, "source": "import pandas as pd"}\n',
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout)["stage"] == "imports", r.stderr
+
+    # the kernelspec written by the installed program names the installed kernel
+    jp = tmp_path / "jupyter"
+    r = subprocess.run([str(nbstage), "install-kernel", "--prefix", str(jp)], capture_output=True,
+                       text=True, env=env, timeout=30)
+    assert r.returncode == 0, r.stderr
+    spec = json.loads((jp / "share" / "jupyter" / "kernels" / "nbstage" / "kernel.json").read_text())
+    assert spec["argv"][0] == str(prefix / "bin" / "nbstage-kernel"), spec["argv"]
+
+    # without its model, the installed program says so, and nothing is read elsewhere
+    model.unlink()
+    r = subprocess.run([str(nbstage), "classify"], input='{"id": 1, "source": "x = 1"}\n',
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 2 and "no model" in r.stderr and r.stdout == "", r.stderr
+
+    r = subprocess.run(mk + ["uninstall"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not (prefix / "bin" / "nbstage").exists() and not (prefix / "share" / "nbstage").exists()
