@@ -28,7 +28,7 @@ static void usage(FILE *to)
 "       nbstage classify [--model FILE] [--json] FILE\n\n"
 "Without FILE, reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may also be a\n"
 "list of lines, as in .ipynb; other fields are ignored) and writes one line per input\n"
-"line, in order:\n"
+"line, in order (lines of only white space are skipped):\n"
 "  {\"id\": ..., \"stage\": \"train\", \"confidence\": 0.93, \"probabilities\": {\"load\": p, ...}}\n"
 "A blank or comment-only source gets \"stage\": null.  A bad line gets\n"
 "{\"id\": ..., \"error\": \"...\"} and makes the exit code 1.\n\n"
@@ -192,6 +192,14 @@ out:
     return NULL;
 }
 
+/* JSON's white space only (RFC 8259: space, tab, CR, LF): such a line holds no cell. */
+static int blank_line(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+    return 1;
+}
+
 static int run_stdin(const nbs_model *m, int jobs)
 {
     static char *lines[CHUNK];
@@ -207,7 +215,7 @@ static int run_stdin(const nbs_model *m, int jobs)
             ssize_t r = getline(&lines[c.n], &caps[c.n], stdin);
             if (r < 0) { eof = 1; break; }
             lineno++;
-            if (r == 1 && lines[c.n][0] == '\n') continue; /* blank lines carry no cell */
+            if (blank_line(lines[c.n], (size_t)r)) continue; /* blank lines carry no cell */
             linenos[c.n] = lineno;
             lens[c.n++] = (size_t)r;
         }

@@ -132,7 +132,9 @@ def test_stdin_answers_in_order_and_match_reference(tiny):
 
 def test_bad_lines_and_blank_cells(tiny):
     _, model = tiny
-    stdin = '{"id": "a", "source": "# only a comment"}\nnot json\n\n{"id": "b"}\n{"id": "c", "source": "df.head()"}\n'
+    # blank lines, also of spaces, tabs or a CR (Windows line ends), carry no cell
+    stdin = ('{"id": "a", "source": "# only a comment"}\nnot json\n\n \t\r\n{"id": "b"}\n'
+             '{"id": "c", "source": "df.head()"}\n  \n')
     r = run(["classify", "--model", str(model)], stdin)
     assert r.returncode == 1
     out = [json.loads(x) for x in r.stdout.splitlines()]
