@@ -518,7 +518,10 @@ static const char *request_code(const struct wire_frame *c, size_t *len, json_t 
             return pysrc_is_blank((const char *)v, k) ? NULL : (const char *)v;
         }
     }
-    json_t *content = frame_json(c);
+    /* A NUL in the code (\u0000) is kept, as the notebook reader keeps it (nbread.c):
+     * without JSON_ALLOW_NUL jansson refuses the whole content, and a cell that the
+     * child starts (execute_input) would go untagged. */
+    json_t *content = json_loadb((const char *)c->data, c->len, JSON_ALLOW_NUL, NULL);
     json_t *code = json_object_get(content, "code");
     const char *src = json_string_value(code);
     *len = json_string_length(code);

@@ -408,6 +408,27 @@ def test_code_read_in_place_or_parsed_gives_the_same_tag(kernel):
     assert reply["content"]["status"] == "ok" and stage_outputs(silent) == []
 
 
+def test_a_nul_in_the_code_is_classified_like_any_other_character(kernel):
+    """A cell with a NUL character (\\u0000 in the request's JSON) is started by ipykernel
+    (its execute_input goes out; its handler then fails without a reply, as with
+    ipykernel alone) and gets its tag, as `nbstage classify` reads the same cell from
+    a saved notebook.  Before, the proxy's JSON parser refused the whole content and
+    the cell went untagged."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    msg_id = kernel.kc.execute("import pandas as pd\x00\nimport numpy as np")
+    msgs = []
+    while not msgs or msgs[-1]["msg_type"] != "status" or \
+            msgs[-1]["content"]["execution_state"] != "idle":
+        m = kernel.kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") == msg_id:
+            msgs.append(m)
+    assert [m["msg_type"] for m in msgs] == ["status", "execute_input", "display_data", "status"]
+    [tag] = stage_outputs(msgs)
+    assert tag["content"]["data"][STAGE_MIME]["stage"] == "imports"
+    assert kernel.run("1 + 1")[2]["content"]["status"] == "ok"
+
+
 def test_binary_buffers_and_rich_outputs_pass_through(kernel):
     code = ("from IPython.display import display\n"
             "display({'image/png': 'iVBORw0KGgo=', 'text/plain': 'img'}, raw=True)\n"
