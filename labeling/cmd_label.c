@@ -47,7 +47,7 @@ static const char usage[] =
 "  --gold FILE      hand labels (TSV, labeling guide format) to score against\n"
 "  --report FILE    write the analysis to FILE instead of stderr\n"
 "  --svg FILE       with --gold, the label model's confusion matrix as SVG\n"
-"  -o, --output FILE  write the labels to FILE instead of stdout\n"
+"  -o, --output FILE  write the labels to FILE instead of stdout ('-')\n"
 "  --votes FILE     label model only: one row per item, one tab-separated integer\n"
 "                   per LF (-1 abstain, 0..5 the stages in the guide's order);\n"
 "                   writes \"class<TAB>p0..p5\" per row (class -1: no vote)\n"
@@ -731,7 +731,7 @@ int cmd_label(int argc, char **argv)
         case O_GOLD: o.gold = optarg; break;
         case O_REPORT: o.report = optarg; break;
         case O_SVG: o.svg = optarg; break;
-        case 'o': o.output = optarg; break;
+        case 'o': o.output = strcmp(optarg, "-") ? optarg : NULL; break; /* '-': stdout */
         case O_VOTES: o.votes = optarg; break;
         case O_TRUTH: o.truth = optarg; break;
         case 'j': {

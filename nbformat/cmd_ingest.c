@@ -37,7 +37,7 @@ static void usage(FILE *to)
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
             "reason (bad notebooks are skipped, never fatal).\n\n"
             "options:\n"
-            "  -o, --output FILE  write the lines to FILE (atomically) instead of stdout\n"
+            "  -o, --output FILE  write the lines to FILE (atomically) instead of stdout ('-')\n"
             "  -j, --jobs N       worker threads (default: the number of CPUs, at most 8);\n"
             "                     the output is the same for any N\n"
             "  -q, --quiet        no statistics (bad notebooks are still listed)\n"
@@ -225,7 +225,7 @@ int cmd_ingest(int argc, char **argv)
     optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     while ((c = getopt_long(argc, argv, "o:j:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': outpath = optarg; break;
+        case 'o': outpath = strcmp(optarg, "-") ? optarg : NULL; break; /* '-': stdout */
         case 'j':
             jobs = (int)strtol(optarg, &end, 10);
             if (*end || jobs < 1 || jobs > 256) {

@@ -982,6 +982,19 @@ def test_help_and_usage_errors():
     assert nbstage("version").stdout == v.stdout
 
 
+def test_dash_output_is_stdout(tmp_path):
+    """`-o -` is standard output for ingest and label, as for tag: no file named '-'."""
+    nb = tmp_path / "n.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "metadata": {},
+                                         "outputs": [], "source": "import pandas as pd"}],
+                              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    r = nbstage("ingest", "-q", "-o", "-", nb, cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout)["id"] == "n.ipynb#0", r.stderr
+    r = nbstage("label", "-o", "-", cwd=tmp_path, input=r.stdout)
+    assert r.returncode == 0 and json.loads(r.stdout)["id"] == "n.ipynb#0", r.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_pre_commit_hook_runs_the_check():
     import yaml
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
