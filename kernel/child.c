@@ -67,13 +67,71 @@ static int resolve_program(const char *argv0, char *out, size_t outlen)
     return -1;
 }
 
-/* Our environment plus JPY_PARENT_PID and the kernelspec's env (which override). */
-static char **child_environment(const struct found_kernelspec *ks)
+static int id_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int id_char(char c) { return id_start(c) || (c >= '0' && c <= '9'); }
+
+/* KV ("NAME=value") with $NAME, ${NAME} and $$ in its value replaced from our
+ * environment, as Python's string.Template.safe_substitute does: jupyter_client expands
+ * a kernelspec's env so ("PATH": "/opt/x/bin:$PATH"), and the wrapped kernel must get
+ * what it would get alone.  An unset name, or a $ that starts neither form, stays as
+ * written.  malloc'd; NULL when out of memory. */
+static char *expand_env_entry(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    size_t cap = strlen(kv) + 1, n = 0;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    for (const char *s = kv; *s;) {
+        const char *add = s, *next = s + 1;
+        size_t len = 1;
+        if (*s == '$' && eq && s > eq) {
+            const char *name = s + 1, *end;
+            int braced = *name == '{';
+            if (braced) name++;
+            for (end = name; id_char(*end); end++) {}
+            if (s[1] == '$') { /* $$ is one $ */
+                len = 1, next = s + 2;
+            } else if (id_start(*name) && (!braced || *end == '}')) {
+                char key[256];
+                size_t kl = (size_t)(end - name);
+                next = end + braced;
+                const char *val = NULL;
+                if (kl < sizeof key) {
+                    memcpy(key, name, kl);
+                    key[kl] = 0;
+                    val = getenv(key);
+                }
+                if (val) add = val, len = strlen(val);
+                else len = (size_t)(next - s); /* unknown: as written */
+            }
+        }
+        if (n + len + 1 > cap) {
+            cap = 2 * (n + len + 1);
+            char *bigger = realloc(out, cap);
+            if (!bigger) { free(out); return NULL; }
+            out = bigger;
+        }
+        memcpy(out + n, add, len);
+        n += len;
+        s = next;
+    }
+    out[n] = 0;
+    return out;
+}
+
+/* Our environment plus JPY_PARENT_PID and the kernelspec's env (which override),
+ * expanded into EXPANDED (ks->n_env entries, the caller's to free). */
+static char **child_environment(const struct found_kernelspec *ks, char **expanded)
 {
     size_t n = 0;
     while (environ[n]) n++;
     char **env = calloc(n + ks->n_env + 2, sizeof *env);
     if (!env) return NULL;
+    for (size_t j = 0; j < ks->n_env; j++)
+        if (!(expanded[j] = expand_env_entry(ks->env[j]))) {
+            free(env);
+            return NULL;
+        }
     size_t m = 0;
     static char ppid[40];
     snprintf(ppid, sizeof ppid, "JPY_PARENT_PID=%ld", (long)getpid());
@@ -85,7 +143,7 @@ static char **child_environment(const struct found_kernelspec *ks)
             overridden = strncmp(ks->env[j], environ[i], kl + 1) == 0;
         if (!overridden) env[m++] = environ[i];
     }
-    for (size_t j = 0; j < ks->n_env; j++) env[m++] = ks->env[j];
+    for (size_t j = 0; j < ks->n_env; j++) env[m++] = expanded[j];
     env[m++] = ppid;
     env[m] = NULL;
     return env;
@@ -158,7 +216,8 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
 
     char prog[4096];
     char **argv = calloc(ks->argc + 1, sizeof *argv);
-    char **envp = child_environment(ks);
+    char **expanded = calloc(ks->n_env + 1, sizeof *expanded);
+    char **envp = expanded ? child_environment(ks, expanded) : NULL;
     int rc = -1;
     if (!argv || !envp) { snprintf(err, errlen, "out of memory"); goto out; }
     for (size_t i = 0; i < ks->argc; i++)
@@ -205,6 +264,8 @@ out:
     for (size_t i = 0; argv && i < ks->argc; i++) free(argv[i]);
     free(argv);
     free(envp);
+    for (size_t j = 0; expanded && j < ks->n_env; j++) free(expanded[j]);
+    free(expanded);
     return rc;
 }
 

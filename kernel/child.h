@@ -2,7 +2,8 @@
  *
  * Owns: the private 0700 folder with the child's ipc endpoints and connection file
  * (same key and signature scheme as ours), starting the child from its kernelspec argv
- * ({connection_file} and {resource_dir} substituted), the child's safety net
+ * ({connection_file} and {resource_dir} substituted) and env ($NAME and ${NAME}
+ * expanded from ours, as jupyter_client expands them), the child's safety net
  * (PR_SET_PDEATHSIG, JPY_PARENT_PID, SIGINT back to default so that signal-mode
  * interrupts sent to our process group reach it), and reaping it.
  */

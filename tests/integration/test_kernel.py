@@ -440,6 +440,40 @@ def test_binary_buffers_and_rich_outputs_pass_through(kernel):
                      {"application/json": {"a": [1, 2, {"b": None}]}}]
 
 
+def test_the_wrapped_kernelspecs_env_is_expanded_as_jupyter_client_expands_it(specs, logs):
+    """jupyter_client expands $NAME and ${NAME} in a kernelspec's env from the
+    environment (string.Template.safe_substitute), so a spec may say
+    "PATH": "/opt/x/bin:$PATH".  The wrapped kernel's environment is the one it gets
+    alone.  Before, the stage kernel passed the values on as written."""
+    values = {"NBS_T_PATH": "/opt/x/bin:$PATH", "NBS_T_BRACED": "${HOME}x/${NBS_T_SET}",
+              "NBS_T_ODD": "$$ $$$HOME $${HOME} $ $9 ${HOME ${ HOME} $NBS_T_UNSET ${NBS_T_UNSET}",
+              "NBS_T_EMPTY": "[$NBS_T_EMPTYVAR]", "NBS_T_WORD": "$NBS_T_SETx $NBS_T_SET-y é$HOME",
+              "NBS_T_PLAIN": "plain"}
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "env", "language": "python", "env": values}
+    (specs / "kernels" / "nbs-envspec").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "nbs-envspec" / "kernel.json").write_text(json.dumps(spec))
+    wrapper = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "nbs-envspec"],
+               "display_name": "wrapped env", "language": "python"}
+    (specs / "kernels" / "nbs-envwrap").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "nbs-envwrap" / "kernel.json").write_text(json.dumps(wrapper))
+    os.environ.update(NBS_T_SET="set", NBS_T_EMPTYVAR="")
+    os.environ.pop("NBS_T_UNSET", None)
+    seen = {}
+    try:
+        for name in ("nbs-envspec", "nbs-envwrap"):
+            k = Kernel(name, logs)
+            try:
+                _, msgs, _ = k.run(f"import os; print(repr({{k: os.environ.get(k) for k in {sorted(values)!r}}}))")
+                seen[name] = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
+            finally:
+                k.close()
+    finally:
+        del os.environ["NBS_T_SET"], os.environ["NBS_T_EMPTYVAR"]
+    assert "/opt/x/bin:" + os.environ["PATH"] in seen["nbs-envspec"]
+    assert seen["nbs-envwrap"] == seen["nbs-envspec"]
+
+
 # ---- stdin --------------------------------------------------------------------------
 
 def test_input_and_getpass_round_trip(kernel):
