@@ -6,7 +6,8 @@
  * never waits for us; short cells are then classified here, while the child starts on
  * them, longer ones in kernel/classify_worker.c.  Frames are moved as zmq_msg_t
  * from one socket to the other, so what is forwarded is what was received, byte for
- * byte; only the stage output and the readiness nudges are built and signed here.
+ * byte; only the stage output and the readiness nudges are built and signed here,
+ * and a connect_reply edited (the child names its private ports).
  *
  * IOPub ordering: the tag must reach clients after the child's `execute_input` for its
  * request (a request the child aborts publishes none, and gets no tag) and before the
@@ -641,6 +642,40 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
     return k < BATCH;
 }
 
+/* A frame of px->cur replaced by LEN bytes of DATA; -1 when out of memory. */
+static int replace_frame(struct proxy *px, size_t i, const char *data, size_t len)
+{
+    zmq_msg_t f;
+    if (zmq_msg_init_size(&f, len)) return -1;
+    memcpy(zmq_msg_data(&f), data, len);
+    zmq_msg_close(&px->cur.f[i]);
+    px->cur.f[i] = f;
+    return 0;
+}
+
+/* A connect_reply names the ports of the kernel that wrote it: for the child, its
+ * private ipc ones (1 to 5).  ipykernel alone names the ports its clients connect to,
+ * so those go in, and the reply is signed again. */
+static void fix_connect_reply(struct proxy *px, const struct wire_parts *wp)
+{
+    json_t *c = frame_json(&px->views[wp->header + 3]);
+    int changed = 0;
+    for (int ch = 0; ch < N_CHANNELS && json_is_object(c); ch++)
+        if (json_is_integer(json_object_get(c, conn_port_key[ch]))) {
+            json_object_set_new(c, conn_port_key[ch], json_integer(px->cfg->client->port[ch]));
+            changed = 1;
+        }
+    char *text = changed ? json_dumps(c, JSON_COMPACT) : NULL;
+    json_decref(c);
+    if (!text) return;
+    char sig[WIRE_SIG_HEX + 1];
+    if (replace_frame(px, wp->header + 3, text, strlen(text)) == 0 && mpart_views(px, &px->cur) == 0) {
+        wire_sign(&px->key, &px->views[wp->header], sig);
+        if (replace_frame(px, wp->sig, sig, strlen(sig))) logmsg("out of memory: connect_reply unsigned");
+    }
+    free(text);
+}
+
 /* Child -> client on shell, control or stdin: replies carry the client's identities. */
 static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
 {
@@ -651,10 +686,12 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
             mpart_close(&px->cur); /* our own nudges' replies, or nothing routable */
             continue;
         }
-        if (px->shutdown_requested && !px->exiting) {
+        if (ch != STDIN) {
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
-            if (strcmp(type, "shutdown_reply") == 0) {
+            if (strcmp(type, "connect_reply") == 0) {
+                fix_connect_reply(px, &wp);
+            } else if (px->shutdown_requested && !px->exiting && strcmp(type, "shutdown_reply") == 0) {
                 px->exiting = 1;
                 px->exit_deadline = now_ms() + EXIT_GRACE_MS;
             }

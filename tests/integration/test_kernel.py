@@ -205,6 +205,26 @@ def test_results_unchanged_against_plain_ipykernel(kernel, logs, specs):
         plain.shutdown_kernel(now=True)
 
 
+def test_connect_reply_names_the_ports_clients_use(kernel):
+    """ipykernel answers a connect_request with the ports of its connection file.  The
+    child's are private (ipc, 1 to 5), so the proxy puts Jupyter's in and signs the reply
+    again (jupyter_client checks the signature); before, the reply named the child's."""
+    info = kernel.km.get_connection_info()
+    want = {f"{ch}_port": info[f"{ch}_port"] for ch in ("shell", "iopub", "stdin", "control", "hb")}
+    kc = kernel.kc
+    for channel, get in ((kc.shell_channel, kernel.shell_reply), (kc.control_channel, None)):
+        msg = kc.session.msg("connect_request", {})
+        channel.send(msg)
+        if get:
+            reply = get(msg["header"]["msg_id"])
+        else:
+            reply = kc.get_control_msg(timeout=30)
+            while reply["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+                reply = kc.get_control_msg(timeout=30)
+        assert reply["msg_type"] == "connect_reply"
+        assert reply["content"] == {**want, "status": "ok"}
+
+
 def test_stage_output_with_the_right_parent_before_idle(kernel):
     if not MODEL:
         pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
@@ -823,6 +843,10 @@ def test_ipc_transport_and_unsigned_sessions(specs, logs, how):
         if MODEL:
             (tag,) = stage_outputs(msgs)
             assert tag["content"]["data"][STAGE_MIME]["stage"] in STAGES
+        msg = k.kc.session.msg("connect_request", {})
+        k.kc.shell_channel.send(msg)  # the rewritten reply, signed or not as the session is
+        ports = k.shell_reply(msg["header"]["msg_id"])["content"]
+        assert all(ports[key] == info[key] for key in info if key.endswith("_port"))
     finally:
         k.close()
 
