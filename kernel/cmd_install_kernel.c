@@ -3,7 +3,7 @@
  *
  * Owns: the command line, finding nbstage-kernel beside this program, checking the
  * kernel to wrap exists (and is not itself a stage kernel), and the defaults taken
- * from it (display name, language, logos).  kernel/kernelspec.h writes the files.
+ * from it (display name, language, interrupt mode, logos).  kernel/kernelspec.h writes the files.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -225,6 +225,10 @@ int cmd_install_kernel(int argc, char **argv)
     wrapped = json_load_file(spec_path, 0, NULL); /* found already validated it */
     const char *language = json_string_value(json_object_get(wrapped, "language"));
     const char *wrapped_display = json_string_value(json_object_get(wrapped, "display_name"));
+    /* Jupyter interrupts the stage kernel as its spec says, and a signal-mode interrupt
+     * reaches the child too (our process group): the child's own mode is the one that
+     * works for it, "message" forwarded by the proxy, "signal" (the default) sent. */
+    const char *mode = json_string_value(json_object_get(wrapped, "interrupt_mode"));
     const char *display = a.display_name;
     if (!display && default_wrap) display = "Python 3 (workflow stages)";
     if (!display) {
@@ -252,6 +256,7 @@ int cmd_install_kernel(int argc, char **argv)
         .name = name,
         .display_name = display,
         .language = language ? language : "python",
+        .interrupt_mode = mode && strcmp(mode, "message") == 0 ? "message" : "signal",
         .kernel_path = kernel,
         .wrap = a.wrap,
         .options = options,

@@ -89,7 +89,8 @@ json_t *kernelspec_json(const struct kernelspec_spec *spec)
     if (json_object_set_new(ours, "wraps", json_string(spec->wrap)) ||
         json_object_set_new(ks, "display_name", json_string(spec->display_name)) ||
         json_object_set_new(ks, "language", json_string(spec->language)) ||
-        json_object_set_new(ks, "interrupt_mode", json_string("signal")))
+        json_object_set_new(ks, "interrupt_mode",
+                            json_string(spec->interrupt_mode ? spec->interrupt_mode : "signal")))
         goto fail;
     return ks;
 fail:

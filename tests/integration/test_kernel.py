@@ -551,6 +551,33 @@ def test_interrupt_message_mode(specs, logs):
         k.close()
 
 
+def test_install_kernel_keeps_the_wrapped_kernels_interrupt_mode(specs, logs, tmp_path):
+    """Jupyter interrupts a kernel as its kernelspec says.  A kernel whose spec asks for
+    "message" mode may not survive a SIGINT, and a signal-mode interrupt of the stage
+    kernel reaches its child (one process group), so the installed spec keeps the
+    wrapped kernel's mode; before, it always said "signal"."""
+    nbstage = BIN.parent / "nbstage"
+    if not os.access(nbstage, os.X_OK):
+        pytest.skip(f"{nbstage} not built")
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "message mode", "language": "python", "interrupt_mode": "message"}
+    (specs / "kernels" / "nbs-msgmode").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "nbs-msgmode" / "kernel.json").write_text(json.dumps(spec))
+    r = subprocess.run([str(nbstage), "install-kernel", "--wrap", "nbs-msgmode", "--name",
+                        "nbs-installed-msg", "--prefix", str(tmp_path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    installed = tmp_path / "share" / "jupyter" / "kernels" / "nbs-installed-msg"
+    assert json.loads((installed / "kernel.json").read_text())["interrupt_mode"] == "message"
+    shutil.copytree(installed, specs / "kernels" / "nbs-installed-msg")
+    k = Kernel("nbs-installed-msg", logs)
+    try:
+        assert k.km.kernel_spec.interrupt_mode == "message"
+        interrupt_sleep(k)
+    finally:
+        k.close()
+
+
 # ---- life and death -----------------------------------------------------------------
 
 def test_restart_gives_a_fresh_kernel(specs, logs):
