@@ -3,7 +3,8 @@
  *
  * Owns: the command line, finding nbstage-kernel beside this program, checking the
  * kernel to wrap exists (and is not itself a stage kernel), and the defaults taken
- * from it (display name, language, interrupt mode, logos).  kernel/kernelspec.h writes the files.
+ * from it (display name, language, interrupt mode, logos).  kernel/kernelspec.h
+ * writes the files.
  */
 #include <errno.h>
 #include <jansson.h>
