@@ -11,6 +11,19 @@ other outputs (position top, the default).  A second, small notebook on a kernel
 installed with --tag-position bottom checks that the badge comes under the cell's
 other outputs and that an older stage: tag is replaced, other tags kept.
 
+Widgets (Debian's python3-ipywidgets 6 and its nbextension, which the temporary Jupyter
+config enables as the package does system-wide): a notebook on the stage kernel shows
+an IntSlider and a Label; the browser moves the slider with the keyboard (3 -> 5), and
+the kernel's observer must answer by rewriting the Label ("kernel saw 5 squared 25")
+and printing into the cell: comm messages both ways through the proxy.  The same
+notebook on ipykernel alone (the python3 kernelspec) must give the same page.
+(tests/out/browser-widgets.png, browser-widgets-ipykernel.png)
+
+--no-badge (a third kernelspec): after Run All nothing of the tag can be seen (no
+badge, its output area hidden), yet each cell's metadata carries workflow_stage and
+its stage: tag, in the page and in the saved file, whose stage outputs have neither
+text/html nor text/plain.  (tests/out/browser-nobadge.png)
+
 Skipped only when nbstage/nbstage-kernel are not built or no model exists.
 """
 import json
@@ -69,11 +82,19 @@ def server(tmp_path_factory):
                NBSTAGE_BIN=str(BIN), NBSTAGE_DEMO_DIR=str(tmp / "work"),
                NBSTAGE_MODEL=_model(), PYTHON=PYTHON)
     (tmp / "home").mkdir()
-    # the second kernelspec, for the position-bottom notebook
-    r = subprocess.run([str(BIN / "nbstage"), "install-kernel", "--name", "nbstage-bottom",
-                        "--display-name", "stages at the bottom", "--tag-position", "bottom"],
-                       env=env, capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
+    # two more kernelspecs: for the position-bottom notebook and the no-badge one
+    for name, display, opts in (("nbstage-bottom", "stages at the bottom", ["--tag-position", "bottom"]),
+                                ("nbstage-nobadge", "stages without badges", ["--no-badge"])):
+        r = subprocess.run([str(BIN / "nbstage"), "install-kernel", "--name", name,
+                            "--display-name", display, *opts],
+                           env=env, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    # The widgets nbextension (Debian's jupyter-nbextension-jupyter-js-widgets) is
+    # enabled system-wide by the package in /etc/jupyter/nbconfig/notebook.d; the
+    # temporary config says so too, so the widget test does not rest on that.
+    (tmp / "config" / "nbconfig").mkdir(parents=True)
+    (tmp / "config" / "nbconfig" / "notebook.json").write_text(
+        json.dumps({"load_extensions": {"jupyter-js-widgets/extension": True}}))
     log = open(tmp / "run-demo.log", "w")
     proc = subprocess.Popen(["sh", str(ROOT / "share" / "run-demo.sh")], env=env,
                             stdout=subprocess.PIPE, stderr=log, text=True,
@@ -114,13 +135,13 @@ def server(tmp_path_factory):
         assert not left, f"processes left running after the server stopped: {left}"
 
 
-def _drive(url, screenshot, tmp, name):
-    """Runs the browser script on URL; its JSON report."""
+def _drive(url, screenshot, tmp, name, mode="badge", steps=2):
+    """Runs the browser script on URL in MODE (see run_notebook.mjs); its JSON report."""
     profile = tmp / f"chromium-{name}"
     profile.mkdir()
     r = subprocess.run(["node", str(BROWSER_DIR / "run_notebook.mjs"), url, str(screenshot),
-                        str(profile), "60000"], cwd=BROWSER_DIR, capture_output=True,
-                       text=True, timeout=180)
+                        str(profile), "60000", mode, str(steps)], cwd=BROWSER_DIR,
+                       capture_output=True, text=True, timeout=180)
     assert r.stdout.strip(), f"no report from the browser script (exit {r.returncode}):\n{r.stderr}"
     report = json.loads(r.stdout)
     assert r.returncode == 0 and "error" not in report, report.get("error", r.stderr)
@@ -218,3 +239,121 @@ def test_position_bottom_and_an_older_stage_tag(server):
     assert saved[0]["metadata"]["tags"] == ["keep-me", f"stage:{stage}", "also-kept"]
     assert saved[0]["metadata"]["workflow_stage"]["model"] != "old"
     assert saved[1]["metadata"]["tags"] == [f"stage:{saved[1]['metadata']['workflow_stage']['stage']}"]
+
+
+def _shot(name):
+    OUT.mkdir(exist_ok=True)
+    shot = OUT / name
+    if shot.exists():
+        shot.unlink()
+    return shot
+
+
+# ipywidgets (Debian's 6.0) in a notebook on the stage kernel: a slider whose observer,
+# in the kernel, rewrites a Label (class nbstage-echo) with the value and its square and
+# prints the value.  Moving the slider in the browser is a comm_msg from the page to
+# the kernel through the proxy; the Label's new text is a comm_msg back, and the print
+# a stream whose parent is that comm_msg.
+WIDGET_CELLS = [
+    "import ipywidgets as widgets\nfrom IPython.display import display",
+    "slider = widgets.IntSlider(value=3, min=0, max=10, description='n')\n"
+    "echo = widgets.Label(value='nothing yet', layout=widgets.Layout(width='20em'))\n"
+    "echo.add_class('nbstage-echo')\n"
+    "def on_value(change):\n"
+    "    n = change['new']\n"
+    "    echo.value = 'kernel saw %d squared %d' % (n, n * n)\n"
+    "    print('callback got', n)\n"
+    "slider.observe(on_value, names='value')\n"
+    "display(slider, echo)",
+]
+
+
+def _widget_run(server, kernel, name, mode):
+    """The widget notebook on KERNEL, run in the browser, the slider moved 3 -> 5."""
+    base, token, work, env, tmp = server
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"w{i}", "outputs": [],
+                   "metadata": {}, "source": src} for i, src in enumerate(WIDGET_CELLS)],
+        "metadata": {"kernelspec": {"name": kernel, "display_name": kernel, "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (work / f"{name}.ipynb").write_text(json.dumps(nb))
+    shot = _shot(f"browser-{name}.png")
+    report = _drive(f"{base}/notebooks/{name}.ipynb?token={token}", shot, tmp, name,
+                    mode=mode, steps=2)
+    assert report["kernelName"] == kernel
+    assert shot.is_file() and shot.stat().st_size > 10000
+    return report
+
+
+def test_widgets_both_ways_as_with_ipykernel_alone(server):
+    assert subprocess.run([PYTHON, "-c", "import ipywidgets"]).returncode == 0, \
+        "Debian's python3-ipywidgets is missing: run `make deps`"
+    assert Path("/usr/share/jupyter/nbextensions/jupyter-js-widgets/extension.js").is_file(), \
+        "Debian's jupyter-nbextension-jupyter-js-widgets is missing: run `make deps`"
+    report = _widget_run(server, "nbstage", "widgets", "widget")
+    _check_badges(report)
+    w = report["widget"]
+    # the nbextension drew the slider, the browser moved it, the kernel answered
+    assert w["extensionLoaded"] is True, w
+    assert w["readoutBefore"] == "3" and w["readoutAfter"] == "5", w
+    assert w["echoBefore"] == "nothing yet", w
+    assert w["echoAfter"] == "kernel saw 5 squared 25", w
+    assert w["outputText"][-1] == "callback got 4\ncallback got 5\n", w
+    # and the page shows what it shows with ipykernel alone (Debian's ipywidgets 6 warns
+    # "Widget Javascript not detected" on a kernel's first widgets with either: the page
+    # asks for the widgets' version when it connects, before the kernel imported them)
+    plain = _widget_run(server, "python3", "widgets-ipykernel", "plainwidget")
+    assert w == plain["widget"]
+
+
+def test_no_badge_metadata_only(server):
+    """--no-badge: nothing of the tag shows in Notebook 6, the metadata is written and saved."""
+    base, token, work, env, tmp = server
+    nb = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": "n1", "outputs": [],
+             "metadata": {"tags": ["keep-me"]}, "source": "import os\nimport sys"},
+            {"cell_type": "code", "execution_count": None, "id": "n2", "outputs": [],
+             "metadata": {}, "source": "data = open(os.devnull).read()\nprint('visible output')"},
+        ],
+        "metadata": {"kernelspec": {"name": "nbstage-nobadge", "display_name": "stages without badges",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (work / "nobadge.ipynb").write_text(json.dumps(nb))
+    shot = _shot("browser-nobadge.png")
+    report = _drive(f"{base}/notebooks/nobadge.ipynb?token={token}", shot, tmp, "nobadge",
+                    mode="nobadge")
+    assert report["kernelName"] == "nbstage-nobadge"
+    cells = report["cells"]
+    assert len(cells) == 2
+    for cell in cells:
+        # the stage output is in the cell, but draws nothing and takes no room
+        assert cell["badges"] == [], cell
+        assert cell["outputTypes"][0] == f"application/javascript,{STAGE_MIME}", cell
+        ws = cell["metadata"]["workflow_stage"]
+        assert ws["stage"] in STAGES and ws["model"] and 0 < ws["confidence"] <= 1
+    assert cells[0]["visibleOutputAreas"] == 0 and cells[0]["visibleText"] == "", cells[0]
+    assert cells[1]["visibleOutputAreas"] == 1, cells[1]
+    assert cells[1]["visibleText"] == "visible output\n", cells[1]
+    stages = [c["metadata"]["workflow_stage"]["stage"] for c in cells]
+    assert cells[0]["metadata"]["tags"] == ["keep-me", f"stage:{stages[0]}"]
+    assert cells[1]["metadata"]["tags"] == [f"stage:{stages[1]}"]
+    assert report["dirtyBeforeSave"] is True
+    # opened again (trusted): still nothing to see, and nothing counts as changed
+    assert report["reopened"]["badges"] == [0, 0], report["reopened"]
+    assert report["reopened"]["visibleOutputAreas"] == [0, 1], report["reopened"]
+    assert report["reopened"]["dirty"] is False, report["reopened"]
+
+    saved = _saved_code_cells(work / "nobadge.ipynb")
+    for live, cell in zip(cells, saved):
+        md = cell["metadata"]
+        assert md["workflow_stage"] == live["metadata"]["workflow_stage"]
+        assert md["tags"] == live["metadata"]["tags"]
+        tag_outputs = [o for o in cell["outputs"] if STAGE_MIME in o.get("data", {})]
+        assert len(tag_outputs) == 1
+        # no badge in the file either: no text/html or text/plain for exports to show
+        assert set(tag_outputs[0]["data"]) == {"application/javascript", STAGE_MIME}
+        assert tag_outputs[0]["metadata"]["nbstage"] == md["workflow_stage"]
+    assert shot.is_file() and shot.stat().st_size > 10000
