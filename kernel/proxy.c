@@ -17,13 +17,16 @@
  * right after the execute_input, while the child runs the cell, so that neither our
  * building of the tag nor the client's reading of it delays the idle, and the tag is
  * the cell's first output.  A `clear_output` for the request after that takes the tag
- * away in every frontend, so then it goes out again before the idle.  With bottom the
- * tag goes out at the idle, after the cell's other outputs.  Either way, when the idle
- * arrives before the cell is classified, it is held, and so is every iopub message
- * after it, until the answer comes; the queue is empty otherwise.  The tag message is
- * built and signed as soon as the cell is classified (for a short cell, before the
- * child's execute_input is in), so at publication it follows the message before it
- * at once, and the zmq IO thread mostly takes both in one wake-up.
+ * away in every frontend, so then it goes out again before the idle; but while an
+ * ipywidgets Output widget captures the request's outputs (`with out:`), they go to the
+ * widget, a clear included, so then a clear is ignored and a tag waits for the capture
+ * to end.  With bottom the tag goes out at the idle, after the cell's other outputs.
+ * Either way, when the idle arrives before the cell is classified, it is held, and so
+ * is every iopub message after it, until the answer comes; the queue is empty
+ * otherwise.  The tag message is built and signed as soon as the cell is classified
+ * (for a short cell, before the child's execute_input is in), so at publication it
+ * follows the message before it at once, and the zmq IO thread mostly takes both in
+ * one wake-up.
  */
 #include "kernel/proxy.h"
 
@@ -70,6 +73,7 @@ struct pending {
     int started;              /* the child published execute_input (aborted requests are not) */
     int held;                 /* its idle waits at the front of the queue */
     int published;            /* its tag is out (early publication), not cleared since */
+    int captured;             /* ipywidgets Output widgets capturing its outputs now */
     /* The tag message, built as soon as the cell is classified (tag_build), so that it
      * follows the execute_input (or precedes the idle) without a pause for the IO
      * thread to wake up twice: header in tag_header, or tag_slow when that is short. */
@@ -354,13 +358,31 @@ static void publish_tag(struct proxy *px, struct pending *p)
  * Only for a request whose idle has not been relayed. */
 static void publish_early(struct proxy *px, struct pending *p)
 {
-    if (!px->early || p->published || !p->started || p->held) return;
+    if (!px->early || p->published || !p->started || p->held || p->captured) return;
     if (!classify_job_done(p->job) && !classify_job_wait(p->job)) return;
     publish_tag(px, p);
     p->published = 1;
 }
 
 enum { IOPUB_SENT, IOPUB_HELD };
+
+/* How a comm_msg (CONTENT) changes the number of ipywidgets Output widgets capturing
+ * the outputs of request ID: +1 when one starts (`with out:` sets the widget's msg_id
+ * to the request's), -1 when one stops (msg_id ""), else 0.  While one captures, the
+ * frontend puts the request's outputs, a clear_output included, into the widget, not
+ * the cell: a tag published then would land in the widget, and a clear then does not
+ * take the cell's tag away. */
+static int capture_change(const struct wire_frame *content, const char *id)
+{
+    size_t off, len;
+    if (wire_json_member(content, "data", &off, &len) != 1) return 0;
+    struct wire_frame data = {content->data + off, len};
+    if (wire_json_member(&data, "state", &off, &len) != 1) return 0;
+    struct wire_frame state = {data.data + off, len};
+    char v[128];
+    if (wire_json_string(&state, "msg_id", v, sizeof v) != 1) return 0;
+    return !v[0] ? -1 : strcmp(v, id) == 0 ? 1 : 0;
+}
 
 /* Relays one child iopub message (taken from M), holding an idle whose tag is not
  * ready yet.  Assumes the queue is empty. */
@@ -375,12 +397,13 @@ static int iopub_route(struct proxy *px, struct mpart *m)
     frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
     int idle = 0, input = strcmp(type, "execute_input") == 0;
     int cleared = px->early && strcmp(type, "clear_output") == 0;
+    int comm = px->early && strcmp(type, "comm_msg") == 0;
     if (strcmp(type, "status") == 0) {
         char state[16];
         frame_string(&px->views[wp.header + 3], "execution_state", state, sizeof state);
         idle = strcmp(state, "idle") == 0;
     }
-    if (idle || input || cleared) {
+    if (idle || input || cleared || comm) {
         char parent[128];
         frame_string(&px->views[wp.header + 1], "msg_id", parent, sizeof parent);
         struct pending *p = pending_find(px, parent);
@@ -390,7 +413,17 @@ static int iopub_route(struct proxy *px, struct mpart *m)
             publish_early(px, p);
             return IOPUB_SENT;
         }
-        if (p && cleared) p->published = 0; /* the tag went with the outputs: again at idle */
+        if (p && comm) {
+            int d = capture_change(&px->views[wp.header + 3], p->id);
+            p->captured = p->captured + d > 0 ? p->captured + d : 0;
+            if (d < 0 && !p->captured) { /* the cell's own outputs again: the tag may go */
+                mpart_send(px->c_iopub, m);
+                publish_early(px, p);
+                return IOPUB_SENT;
+            }
+        }
+        /* the tag went with the outputs: again at idle (not when a widget took the clear) */
+        if (p && cleared && !p->captured) p->published = 0;
         if (p && idle && p->published) {
             pending_remove(px, p);
         } else if (p && idle) {

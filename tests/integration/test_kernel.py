@@ -301,6 +301,46 @@ def test_tag_position_top_publishes_early_and_bottom_at_the_idle(kernel, specs, 
         k.close()
 
 
+def capture_window(msgs, msg_id):
+    """Indices of the comm_msgs with which an ipywidgets Output widget starts and stops
+    capturing the request's outputs (`with out:`)."""
+    marks = [i for i, m in enumerate(msgs) if m["msg_type"] == "comm_msg"
+             and "msg_id" in m["content"]["data"].get("state", {})]
+    assert [msgs[i]["content"]["data"]["state"]["msg_id"] for i in marks] == [msg_id, ""]
+    return marks
+
+
+def test_a_clear_output_inside_an_output_widget_leaves_the_cells_tag(kernel, specs, logs):
+    """While an ipywidgets Output widget captures a cell's outputs (`with out:`), the
+    frontend puts them, a clear_output included, into the widget.  That clear does not
+    take the cell's early tag away, so the tag is not sent again (before, the cell showed
+    two badges); and a tag classified during the capture waits until it ends, or it
+    would land in the widget."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    code = ("import ipywidgets as w\nfrom IPython.display import display, clear_output\n"
+            "out = w.Output()\ndisplay(out)\nwith out:\n    print(1)\n    clear_output()\n")
+    msg_id, msgs, reply = kernel.run(code)
+    assert reply["content"]["status"] == "ok"
+    types = [m["msg_type"] for m in msgs]
+    assert "clear_output" in types and len(stage_outputs(msgs)) == 1, types
+    assert types[types.index("display_data") - 1] == "execute_input"
+    k = Kernel("nbs-held", logs)  # the worker answers 0.4 s after it takes the cell
+    try:
+        k.run("import ipywidgets as w\nimport time")
+        long_cell = ("out = w.Output()\nwith out:\n    time.sleep(1.5)\n" +
+                     "total = len('a moderately long line of code')\n" * 8)
+        assert len(long_cell) > 256
+        msg_id, msgs, reply = k.run(long_cell)
+        assert reply["content"]["status"] == "ok"
+        [tag] = stage_outputs(msgs)
+        start, stop = capture_window(msgs, msg_id)
+        assert not start < msgs.index(tag) < stop, "the tag went out while a widget captured"
+        assert msgs.index(tag) < len(msgs) - 1
+    finally:
+        k.close()
+
+
 def test_early_tag_from_a_slow_worker_goes_out_while_the_cell_runs(specs, logs):
     """nbs-held: the worker answers 0.4 s after it takes the cell; the cell prints after
     2 s.  The answer comes while the cell runs, and the tag goes out then (position top),
