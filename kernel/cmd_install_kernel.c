@@ -258,6 +258,7 @@ int cmd_install_kernel(int argc, char **argv)
         .display_name = display,
         .language = language ? language : "python",
         .interrupt_mode = mode && strcmp(mode, "message") == 0 ? "message" : "signal",
+        .metadata = json_object_get(wrapped, "metadata"),
         .kernel_path = kernel,
         .wrap = a.wrap,
         .options = options,

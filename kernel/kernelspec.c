@@ -75,7 +75,9 @@ json_t *kernelspec_json(const struct kernelspec_spec *spec)
 {
     /* jansson's *_new calls take their argument even when they fail, so only KS needs
      * releasing on an error */
-    json_t *ks = json_object(), *argv = json_array(), *meta = json_object(),
+    /* the wrapped kernel's metadata is kept (frontends read e.g. "debugger" from it) */
+    json_t *ks = json_object(), *argv = json_array(),
+           *meta = json_is_object(spec->metadata) ? json_deep_copy(spec->metadata) : json_object(),
            *ours = json_object();
     if (!ks || json_object_set_new(ks, "argv", argv) || json_object_set_new(ks, "metadata", meta) ||
         json_object_set_new(meta, "nbstage", ours))

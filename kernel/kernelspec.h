@@ -23,6 +23,7 @@ struct kernelspec_spec {
     const char *display_name; /* shown in Jupyter's kernel menu */
     const char *language;     /* the wrapped kernel's language */
     const char *interrupt_mode; /* the wrapped kernel's: "message", or "signal" (NULL) */
+    const json_t *metadata;   /* the wrapped kernel's metadata (e.g. "debugger"), or NULL */
     const char *kernel_path;  /* absolute path of the nbstage-kernel program */
     const char *wrap;         /* the wrapped kernelspec's name */
     const char *const *options; /* more nbstage-kernel arguments, NULL-terminated, or NULL */

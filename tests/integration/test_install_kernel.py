@@ -148,6 +148,24 @@ def test_a_stage_kernel_is_not_wrapped(env, tmp_path):
     assert r.returncode == 2 and "itself a stage kernel" in r.stderr
 
 
+def test_the_wrapped_kernels_metadata_is_kept(env, tmp_path):
+    """Frontends read a kernelspec's metadata (JupyterLab shows its debugger only when
+    metadata.debugger is true): the stage kernel's spec keeps the wrapped one's."""
+    jp = tmp_path / "jp"
+    wrapped = jp / "kernels" / "mykern"
+    wrapped.mkdir(parents=True)
+    (wrapped / "kernel.json").write_text(json.dumps({
+        "argv": [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Mine", "language": "python",
+        "metadata": {"debugger": True, "custom": {"a": [1, 2]}}}))
+    env = dict(env, JUPYTER_PATH=str(jp))
+    r = nbstage(env, "--wrap", "mykern", "--name", "stages-mine")
+    assert r.returncode == 0, r.stderr
+    meta = jupyter_kernels(env)["stages-mine"]["spec"]["metadata"]
+    assert meta["debugger"] is True and meta["custom"] == {"a": [1, 2]}
+    assert meta["nbstage"]["wraps"] == "mykern"
+
+
 def test_help(env):
     r = nbstage(env, "--help")
     assert r.returncode == 0
