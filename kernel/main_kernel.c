@@ -27,6 +27,7 @@
 #include "kernel/proxy.h"
 #include "model/blas_core.h"
 #include "model/model.h"
+#include "model/version.h"
 
 static nbs_model *load_model(const char *path)
 {
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (opt.help) { fputs(options_usage, stdout); return 0; }
+    if (opt.version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return 0; }
     blas_threads_stop(); /* the proxy multiplies nothing through BLAS (model/blas_core.h) */
     if (sodium_init() < 0) { fprintf(stderr, "nbstage-kernel: libsodium failed to start\n"); return 1; }
 

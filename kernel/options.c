@@ -15,6 +15,7 @@ const char options_usage[] =
     "  --tag-position bottom  the tag is published when the cell is done: its last output\n"
     "  --no-badge             no visible badge, only the stage in the output's metadata\n"
     "  --min-confidence P     no tag when the model is less sure than P (0..1)\n"
+    "  --version              the version of nbstage\n"
     "Environment: NBSTAGE_WRAP, NBSTAGE_MODEL, NBSTAGE_TAG_POSITION, NBSTAGE_NO_BADGE,\n"
     "NBSTAGE_MIN_CONFIDENCE (the command line wins).\n";
 
@@ -78,6 +79,7 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { o->help = 1; return 0; }
+        if (strcmp(a, "--version") == 0) { o->version = 1; return 0; }
         else if (strcmp(a, "--no-badge") == 0) o->display.no_badge = 1;
         else if ((v = value_of("-f", argc, argv, &i)) || (v = value_of("--connection-file", argc, argv, &i)))
             o->connection_file = v;

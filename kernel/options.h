@@ -22,6 +22,7 @@ struct kernel_options {
     const char *model;                    /* NULL: model_default_path() */
     struct stage_display_options display; /* position, badge, minimum confidence */
     int help;                             /* --help given */
+    int version;                          /* --version given */
 };
 
 /* 0 and fills O; -1 with the reason in ERR (unknown option, bad value, no -f). */

@@ -8,6 +8,7 @@ Stage tags are asserted when a model is available (NBSTAGE_MODEL or share/defaul
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -997,3 +998,12 @@ def test_bad_invocations_name_the_problem(tmp_path):
     r = subprocess.run([str(BIN), "-f", "x", "--tag-position", "middle"], capture_output=True,
                        text=True, timeout=10)
     assert r.returncode == 2 and "top or bottom" in r.stderr
+
+
+def test_help_and_version():
+    r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith("usage: nbstage-kernel -f")
+    r = subprocess.run([str(BIN), "--version"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and re.fullmatch(r"nbstage-kernel \d+\.\d+\.\d+\n", r.stdout), r.stdout
+    n = subprocess.run([str(BIN.parent / "nbstage"), "--version"], capture_output=True, text=True)
+    assert n.stdout.split()[1] == r.stdout.split()[1]  # one version for both programs
