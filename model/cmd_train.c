@@ -4,7 +4,8 @@
  * dropping abstentions and exact duplicate cells, the per-class cap, the validation
  * split by notebook, the vocabulary (fitted on the training cells only), soft or hard
  * targets — then calling lstm_train (model/train.c) and writing the model file with
- * its provenance.  Ctrl-C stops after the current batch and keeps the best weights.
+ * its provenance.  Ctrl-C (or SIGTERM) stops after the current batch and keeps the
+ * best weights; stopped before the first epoch ends, it writes nothing.
  *
  * Why split by notebook: forks and copies put near-identical cells in sibling
  * notebooks; a random cell split would score the model on cells it trained on.
@@ -40,7 +41,9 @@ static void usage(FILE *to)
 "joined by id).  Cells the label model abstained on (\"stage\": null) are left out;\n"
 "so are exact duplicate sources after the first.  The validation set is whole\n"
 "notebooks (the part of the id before '#').  One progress line per epoch; Ctrl-C\n"
-"stops cleanly and writes the best weights so far.\n\n"
+"(or SIGTERM, as a batch scheduler sends at its time limit) stops cleanly and writes\n"
+"the best weights so far; before the first epoch has ended there are none, and\n"
+"nothing is written (an older MODEL is left as it was).\n\n"
 "options (study's settings in brackets where they differ from the default):\n"
 "  -o, --output FILE        the model file (required)\n"
 "  --cells FILE             cells with sources, joined to WEAK by id\n"
@@ -66,7 +69,8 @@ static void usage(FILE *to)
 "  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg\n"
 "  -q, --quiet              no progress lines\n"
 "  -h, --help               this help\n\n"
-"exit: 0 model written (also after Ctrl-C), 2 usage, input or I/O error.\n");
+"exit: 0 model written (also after Ctrl-C), 2 usage, input or I/O error, or\n"
+"interrupted in the first epoch (nothing written).\n");
 }
 
 struct opts {
@@ -375,7 +379,7 @@ static size_t split_by_notebook(const struct cellvec *cv, double fraction, uint6
  * safe in a handler. */
 static atomic_int stop_flag;
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free to be set in a signal handler");
-static void on_sigint(int sig) { (void)sig; atomic_store_explicit(&stop_flag, 1, memory_order_relaxed); }
+static void on_stop(int sig) { (void)sig; atomic_store_explicit(&stop_flag, 1, memory_order_relaxed); }
 
 
 static int build_vocab(const struct cellvec *cv, const unsigned char *is_val, int max_ids,
@@ -565,14 +569,24 @@ int cmd_train(int argc, char **argv)
     }
     atomic_store(&stop_flag, 0);
     o.cfg.stop = &stop_flag;
-    struct sigaction sa = {0}, old;
-    sa.sa_handler = on_sigint;
+    /* SIGTERM too: a batch scheduler's time limit should keep the best epoch as
+     * Ctrl-C does.  A second signal acts as usual (SA_RESETHAND). */
+    struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     struct train_result res = {0};
     int tr = lstm_train(&p, &o.cfg, &td, nval ? &vd : NULL, &res, log);
-    sigaction(SIGINT, &old, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (tr) { fprintf(stderr, "nbstage train: training failed\n"); goto out; }
+    /* Stopped before any epoch ended: the weights are a part-epoch's, never
+     * validated; writing them would replace a user's earlier model with a worse one. */
+    if (res.interrupted && res.epochs_run == 0) {
+        fprintf(stderr, "nbstage train: interrupted in epoch 1, before any epoch ended: no model written "
+                        "(%s left as it was)\n", o.out);
+        goto out;
+    }
 
     char info[1024], when[32], vacc[64];
     time_t now = time(NULL);

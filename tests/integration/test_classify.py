@@ -330,6 +330,71 @@ def test_ctrl_c_keeps_the_best_weights(tiny):
     assert r.returncode == 0 and json.loads(r.stdout)["id"] == 1, r.stderr
 
 
+def slow_weak(d):
+    """Weak labels for a run whose first epoch takes seconds (wide layers, batch 1)."""
+    weak = d / "slow-weak.jsonl"
+    if not weak.exists():
+        lines = []
+        for k in range(1500):
+            stage = KEYS[k % 6]
+            src = PROTOTYPES[stage][k % 3] + f"\nv{k} = {k}"
+            lines.append({"id": f"nb{k % 7}.ipynb#{k}", "stage": stage, "source": src})
+        weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return weak
+
+
+def start_slow_train(d, out, extra=()):
+    return subprocess.Popen([str(BIN), "train", "--embed", "256", "--hidden", "128", "--batch", "1",
+                             "--epochs", "100000", "--patience", "100000", "--threads", "1",
+                             *extra, "-o", str(out), str(slow_weak(d))],
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_in_the_first_epoch_writes_nothing(tiny):
+    """Ctrl-C before the first epoch has ended: there are no validated weights to keep.
+    Writing the part-epoch weights (as it did, exit 0, 'best epoch 0, val_acc nan')
+    replaced the user's earlier model with an untrained one; now the old file stays,
+    the message says so, and the exit code is 2."""
+    import signal
+    import time
+    d, _ = tiny
+    out = d / "earlier.nbsm"
+    out.write_bytes(b"an earlier model")
+    p = start_slow_train(d, out)
+    seen = []
+    while not seen or "training cells" not in seen[-1]:  # the training starts after it
+        seen.append(p.stderr.readline())
+        assert seen[-1], "".join(seen)
+    time.sleep(0.5)  # the handler is set a few ms later; the epoch lasts seconds
+    p.send_signal(signal.SIGINT)
+    rest = p.communicate(timeout=120)[1]
+    log = "".join(seen) + rest
+    assert "epoch 1/100000: interrupted after" in rest, log
+    assert p.returncode == 2 and "no model written" in rest, log
+    assert out.read_bytes() == b"an earlier model"
+
+
+def test_sigterm_keeps_the_best_weights_as_ctrl_c_does(tiny):
+    """A batch scheduler's time limit sends SIGTERM: like Ctrl-C, it stops after the
+    current batch and writes the best finished epoch (it killed the run, nothing
+    written, exit -15)."""
+    import signal
+    d, _ = tiny
+    out = d / "terminated.nbsm"
+    p = start_slow_train(d, out, ["--embed", "16", "--hidden", "8", "--batch", "64"])
+    seen = []
+    while not seen or not seen[-1].startswith("epoch 2/"):
+        seen.append(p.stderr.readline())
+        assert seen[-1], "".join(seen)
+    p.send_signal(signal.SIGTERM)
+    rest = p.communicate(timeout=120)[1]
+    log = "".join(seen) + rest
+    assert p.returncode == 0 and "interrupted" in rest, log
+    assert re.search(r"wrote .* \(best epoch [12], val_acc [0-9.]+, interrupted\)", rest), log
+    r = run(["classify", "--model", str(out)], '{"id": 1, "source": "df.head()"}\n')
+    assert r.returncode == 0 and json.loads(r.stdout)["stage"] in KEYS, r.stderr
+
+
 def test_shipped_model_is_found():
     shipped = ROOT / "share" / "default.nbsm"
     if not shipped.exists():
