@@ -189,7 +189,10 @@ static void free_cells(struct cell *v, size_t n)
     free(v);
 }
 
-struct weak_stats { size_t lines, abstained, no_source, low_conf; };
+struct weak_stats {
+    size_t lines, abstained, no_source, low_conf;
+    char *missing[3];   /* the first ids without a source, to name them */
+};
 
 /* Reads the weak labels and joins the sources. */
 static int read_weak(const struct opts *o, const struct srcmap *map, struct cellvec *out, struct weak_stats *st)
@@ -218,7 +221,10 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
         if (json_is_null(stage)) { st->abstained++; json_decref(obj); continue; }
         int s = stage_from_key(json_string_value(stage));
         if (s < 0) {
-            fprintf(stderr, "nbstage train: %s:%zu: unknown stage\n", o->weak, lineno);
+            char *what = json_dumps(stage, JSON_ENCODE_ANY);
+            fprintf(stderr, "nbstage train: %s:%zu: unknown stage %s (load prep train evaluate explore "
+                            "imports, or null when the label model abstained)\n", o->weak, lineno, what ? what : "");
+            free(what);
             json_decref(obj);
             rc = -1;
             break;
@@ -249,7 +255,12 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
                 c.len = hit->len;
             }
         }
-        if (!c.src) { st->no_source++; json_decref(obj); continue; }
+        if (!c.src) {
+            if (st->no_source < sizeof st->missing / sizeof *st->missing) st->missing[st->no_source] = strdup(id);
+            st->no_source++;
+            json_decref(obj);
+            continue;
+        }
         const char *nb = json_string_value(json_object_get(obj, "notebook"));
         const char *hash = strrchr(id, '#');
         c.group = nb ? hash_bytes(nb, strlen(nb), 0) : hash_bytes(id, hash ? (size_t)(hash - id) : strlen(id), 0);
@@ -521,6 +532,15 @@ int cmd_train(int argc, char **argv)
     float *ttgt = NULL, *vtgt = NULL;
     if (o.cells && read_cells(o.cells, &map)) goto out;
     if (read_weak(&o, &map, &cv, &ws)) goto out;
+    /* Named even with -q: a --cells file from another ingest (or a stale one) would
+     * otherwise train on whatever part of the labels it happens to cover. */
+    if (ws.no_source) {
+        fprintf(stderr, "nbstage train: %zu of %zu weak labels have no source%s%s (", ws.no_source, ws.lines,
+                o.cells ? " in " : "; give --cells", o.cells ? o.cells : "");
+        for (size_t i = 0; i < sizeof ws.missing / sizeof *ws.missing && ws.missing[i]; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "", ws.missing[i]);
+        fprintf(stderr, "%s): left out\n", ws.no_source > sizeof ws.missing / sizeof *ws.missing ? ", ..." : "");
+    }
     free_cells(map.v, map.n);
     map = (struct srcmap){0};
     size_t dups = o.dedupe ? dedupe(&cv) : 0;
@@ -610,6 +630,7 @@ int cmd_train(int argc, char **argv)
                      res.interrupted ? ", interrupted" : "");
     rc = EXIT_OK;
 out:
+    for (size_t i = 0; i < sizeof ws.missing / sizeof *ws.missing; i++) free(ws.missing[i]);
     free_cells(map.v, map.n);
     free_cells(cv.v, cv.n);
     free(is_val);

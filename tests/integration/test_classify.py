@@ -295,6 +295,28 @@ def test_train_refuses_bad_input(tiny):
     assert r.returncode == 2 and "--epochs" in r.stderr
 
 
+def test_train_names_weak_labels_missing_from_cells(tiny):
+    """A --cells file that lacks some weak labels' ids (another ingest, a stale file):
+    the run said only '... N without source' among its progress lines, nothing with
+    -q, and trained on what was left.  Now a line on stderr, -q or not, says how many
+    and names the first ones; and a stage it does not know is quoted."""
+    d, _ = tiny
+    weak, cells = d / "weak-ids.jsonl", d / "some-cells.jsonl"
+    rows = [json.loads(x) for x in (d / "weak.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["stage"]]
+    weak.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "source"}) + "\n" for r in rows))
+    cells.write_text("".join(json.dumps({"id": r["id"], "source": r["source"]}) + "\n" for r in rows[5:]))
+    r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1",
+             "--cells", str(cells), "-o", str(d / "partial.nbsm"), str(weak)])
+    assert r.returncode == 0, r.stderr
+    want = f"5 of {len(rows)} weak labels have no source in {cells} ({rows[0]['id']}, {rows[1]['id']}, {rows[2]['id']}, ...)"
+    assert want in r.stderr, r.stderr
+    bad = d / "bad-stage.jsonl"
+    bad.write_text(json.dumps({"id": "a#0", "stage": "Train", "source": "x"}) + "\n")
+    r = run(["train", "-o", str(d / "x.nbsm"), str(bad)])
+    assert r.returncode == 2 and 'bad-stage.jsonl:1: unknown stage "Train" (load prep' in r.stderr, r.stderr
+
+
 def test_ctrl_c_keeps_the_best_weights(tiny):
     """A real SIGINT in the middle of `nbstage train`: it stops after the current batch,
     exits 0, and writes a model with the best finished epoch's weights (the learning
