@@ -13,7 +13,7 @@
 void confusion_add(struct confusion *c, int truth, int predicted)
 {
     if (truth < 0 || truth >= N_STAGES) return; /* "none" is never scored */
-    if (predicted < 0 || predicted >= N_STAGES) { c->unlabeled++; return; }
+    if (predicted < 0 || predicted >= N_STAGES) { c->unlabeled++; c->unlabeled_of[truth]++; return; }
     c->m[truth][predicted]++;
 }
 
@@ -69,6 +69,22 @@ double confusion_macro_f1(const struct confusion *c)
     int n = 0;
     for (int k = 0; k < N_STAGES; k++)
         if (s[k].present) { sum += s[k].f1; n++; }
+    return n ? sum / n : 0.0;
+}
+
+double confusion_macro_f1_all(const struct confusion *c)
+{
+    struct class_score s[N_STAGES];
+    class_scores(c, s);
+    double sum = 0;
+    int n = 0;
+    for (int k = 0; k < N_STAGES; k++) {
+        long tp = c->m[k][k], miss = c->unlabeled_of[k];
+        if (!s[k].present && !miss) continue;
+        long den = 2 * tp + (s[k].predicted - tp) + (s[k].support - tp) + miss;
+        sum += den ? 2.0 * (double)tp / (double)den : 0.0;
+        n++;
+    }
     return n ? sum / n : 0.0;
 }
 

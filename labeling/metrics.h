@@ -14,13 +14,18 @@
 struct confusion {
     long m[N_STAGES][N_STAGES]; /* m[true][predicted] */
     long unlabeled;             /* items with a true label but no prediction */
+    long unlabeled_of[N_STAGES]; /* the same, by true label */
 };
 
 void confusion_add(struct confusion *c, int truth, int predicted); /* predicted may be STAGE_NONE */
 long confusion_total(const struct confusion *c);                  /* predicted items */
 double confusion_accuracy(const struct confusion *c);             /* over predicted items */
 double confusion_coverage(const struct confusion *c);             /* predicted / all */
-double confusion_macro_f1(const struct confusion *c);
+double confusion_macro_f1(const struct confusion *c);               /* over predicted items */
+/* Macro-F1 with items without a prediction counted as misses of their true class:
+ * sklearn's f1_score(y, p, average="macro") with "no prediction" a label of its own,
+ * left out of the average (labels = the stages in y or p). */
+double confusion_macro_f1_all(const struct confusion *c);
 /* scikit-learn's classification_report(digits=3) layout, stage keys as names. */
 void metrics_print_report(FILE *to, const struct confusion *c);
 void metrics_print_confusion(FILE *to, const struct confusion *c);

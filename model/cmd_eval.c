@@ -31,7 +31,8 @@ static void usage(FILE *to)
 "classified.  Prints accuracy, macro-F1, scikit-learn's classification report and\n"
 "the confusion matrix (rows: true stage, columns: predicted).  Cells labeled `none`\n"
 "are left out.  With --predictions, the file's own \"stage\" (a key or null) is\n"
-"scored instead of a model's answer; null counts as no prediction (coverage < 1).\n\n"
+"scored instead of a model's answer; null counts as no prediction (coverage < 1):\n"
+"a miss in the first line's accuracy and macro-F1, left out of the report.\n\n"
 "options:\n"
 "  --model FILE     the model (default: the shipped one; NBSTAGE_MODEL overrides)\n"
 "  --gold FILE      hand labels, the labeling guide's TSV (required)\n"
@@ -176,9 +177,12 @@ int cmd_eval(int argc, char **argv)
             printf("coverage %.4f (%ld of %ld scored cells have a prediction)\n", confusion_coverage(&conf),
                    confusion_total(&conf), total);
     }
-    printf("accuracy %.4f, macro-F1 %.4f over %ld cells", acc_all, confusion_macro_f1(&conf), total);
-    if (conf.unlabeled) printf(" (cells without a prediction count as wrong; %.4f over predicted ones)",
-                               confusion_accuracy(&conf));
+    /* Both figures of this line count a cell without a prediction as wrong (as
+     * sklearn does when "no prediction" is a label of its own); the report below is
+     * over the predicted cells. */
+    printf("accuracy %.4f, macro-F1 %.4f over %ld cells", acc_all, confusion_macro_f1_all(&conf), total);
+    if (conf.unlabeled) printf(" (cells without a prediction count as wrong; %.4f and %.4f over predicted ones)",
+                               confusion_accuracy(&conf), confusion_macro_f1(&conf));
     printf("\n");
     if (!quiet) {
         printf("\n");

@@ -209,6 +209,23 @@ def test_eval_scores_against_gold(tiny):
     assert p.returncode == 0 and re.search(r"^accuracy " + re.escape(m.group(1)), p.stdout, re.M), p.stdout
 
 
+def test_eval_predictions_without_a_stage_count_as_misses(tiny):
+    """eval --predictions with a null stage: the first line says both figures count a
+    cell without a prediction as wrong, but its macro-F1 was the one over predicted
+    cells (0.6667 here); sklearn, "no prediction" a label of its own, gives 0.5833:
+    f1_score(["load", "load", "prep", "prep"], ["load", "-", "prep", "load"],
+    labels=["load", "prep"], average="macro")."""
+    d, _ = tiny
+    gold, preds = d / "miss-gold.tsv", d / "miss-preds.jsonl"
+    gold.write_text("cell_id\tlabel\na#0\tload\na#1\tload\na#2\tprep\na#3\tprep\n")
+    stages = ["load", None, "prep", "load"]
+    preds.write_text("".join(json.dumps({"id": f"a#{i}", "stage": s}) + "\n" for i, s in enumerate(stages)))
+    r = run(["eval", "--predictions", "--gold", str(gold), str(preds)])
+    assert r.returncode == 0, r.stderr
+    assert "accuracy 0.5000, macro-F1 0.5833 over 4 cells (cells without a prediction count as wrong; " \
+           "0.6667 and 0.6667 over predicted ones)" in r.stdout, r.stdout
+
+
 def test_eval_gold_with_a_cell_twice(tiny):
     """A cell listed twice in the gold file (two annotators' files concatenated): the
     same label counts once; different labels are refused with both lines, not scored

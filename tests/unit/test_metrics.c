@@ -39,12 +39,18 @@ static void test_scores(void **state)
     assert_true(fabs(confusion_accuracy(&c) - 20.0 / 26.0) < 1e-12);
     assert_true(fabs(confusion_coverage(&c) - 26.0 / 28.0) < 1e-12);
     assert_true(fabs(confusion_macro_f1(&c) - 0.7540626040626041) < 1e-12);
+    /* the two without a prediction as misses: sklearn's f1_score(y, p, labels=[0..4],
+     * average="macro") with -1 for them */
+    assert_true(fabs(confusion_macro_f1_all(&c) - 0.7252747252747251) < 1e-12);
 
     struct confusion empty;
     memset(&empty, 0, sizeof empty);
     assert_true(confusion_accuracy(&empty) == 0.0);
     assert_true(confusion_coverage(&empty) == 0.0);
     assert_true(confusion_macro_f1(&empty) == 0.0);
+    assert_true(confusion_macro_f1_all(&empty) == 0.0);
+    confusion_add(&empty, 5, STAGE_NONE);   /* a class seen only in a cell without a prediction */
+    assert_true(confusion_macro_f1_all(&empty) == 0.0 && confusion_macro_f1(&empty) == 0.0);
 }
 
 static char *capture_report(const struct confusion *c, int which)
