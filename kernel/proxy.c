@@ -17,7 +17,9 @@
  * right after the execute_input, while the child runs the cell, so that neither our
  * building of the tag nor the client's reading of it delays the idle, and the tag is
  * the cell's first output.  A `clear_output` for the request after that takes the tag
- * away in every frontend, so then it goes out again before the idle; but while an
+ * away in every frontend, so then it goes out again before the idle (one with
+ * wait=True does so at the next output only, and is held back until the child's next
+ * message, so that the tag does not become that output: see iopub_route); but while an
  * ipywidgets Output widget captures the request's outputs (`with out:`), they go to the
  * widget, a clear included, so then a clear is ignored and a tag waits for the capture
  * to end.  With bottom the tag goes out at the idle, after the cell's other outputs.
@@ -73,6 +75,7 @@ struct pending {
     int started;              /* the child published execute_input (aborted requests are not) */
     int held;                 /* its idle waits at the front of the queue */
     int published;            /* its tag is out (early publication), not cleared since */
+    int clear_wait;           /* a clear_output(wait=True) of it is out, no output since */
     int captured;             /* ipywidgets Output widgets capturing its outputs now */
     /* The tag message, built as soon as the cell is classified (tag_build), so that it
      * follows the execute_input (or precedes the idle) without a pause for the IO
@@ -105,6 +108,9 @@ struct proxy {
     size_t th_len, th_id, th_date;  /* its length, where msg_id and date go */
     struct pending *pend;
     size_t n_pend, cap_pend;
+    unsigned clear_waits;     /* entries with clear_wait set: outputs are then looked at */
+    struct mpart wclear;      /* a clear_output(wait=True) held back (iopub_route) ... */
+    char wclear_id[128];      /* ... of this request */
     struct qnode *qhead, *qtail;
     struct mpart cur;
     struct wire_frame *views;
@@ -249,6 +255,7 @@ static struct pending *pending_find(struct proxy *px, const char *id)
 
 static void pending_remove(struct proxy *px, struct pending *p)
 {
+    if (p->clear_wait) px->clear_waits--;
     free(p->header);
     free(p->tag_slow);
     classify_job_release(p->job);
@@ -351,6 +358,23 @@ static void publish_tag(struct proxy *px, struct pending *p)
     for (int i = 0; i < 7; i++)
         zmq_send(px->c_iopub, part[i], strlen(part[i]), i < 6 ? ZMQ_SNDMORE : 0);
     p->tag_ready = 0; /* sent again (after a clear_output), it is a new message */
+    if (p->clear_wait) { /* a waiting clear_output is done by the tag's arrival */
+        p->clear_wait = 0;
+        px->clear_waits--;
+    }
+}
+
+/* Sends the clear_output(wait=True) held back by iopub_route, if any: from now on the
+ * frontends clear the cell's outputs at its next one. */
+static void clear_release(struct proxy *px)
+{
+    if (!px->wclear.n) return;
+    mpart_send(px->c_iopub, &px->wclear);
+    struct pending *p = pending_find(px, px->wclear_id);
+    if (p && !p->clear_wait) {
+        p->clear_wait = 1;
+        px->clear_waits++;
+    }
 }
 
 /* Early publication: P's tag now, when its execute_input is out and its cell is
@@ -362,6 +386,7 @@ static void publish_early(struct proxy *px, struct pending *p)
     if (!classify_job_done(p->job) && !classify_job_wait(p->job)) return;
     publish_tag(px, p);
     p->published = 1;
+    if (px->wclear.n && strcmp(px->wclear_id, p->id) == 0) clear_release(px); /* after the tag */
 }
 
 enum { IOPUB_SENT, IOPUB_HELD };
@@ -384,67 +409,120 @@ static int capture_change(const struct wire_frame *content, const char *id)
     return !v[0] ? -1 : strcmp(v, id) == 0 ? 1 : 0;
 }
 
+/* 1 for the messages a frontend adds to a cell's outputs, and so clears them before
+ * when a clear_output(wait=True) waits (nbclient's output(), Notebook's append_output). */
+static int is_output(const char *type)
+{
+    return strcmp(type, "stream") == 0 || strcmp(type, "display_data") == 0 ||
+           strcmp(type, "execute_result") == 0 || strcmp(type, "error") == 0;
+}
+
 /* Relays one child iopub message (taken from M), holding an idle whose tag is not
- * ready yet.  Assumes the queue is empty. */
+ * ready yet.  Assumes the queue is empty.
+ *
+ * A clear_output(wait=True) clears a cell's outputs only when the next one arrives,
+ * and the tag sent at the idle (bottom, or top after a clear took the early tag away)
+ * would be that one: a cell ending with `print(x); clear_output(wait=True)` would lose
+ * the x that ipykernel alone leaves on show.  So such a clear, when the cell's tag is
+ * not on show, is held back until the child's next message: then it goes out first,
+ * unless that is the cell's idle with a tag to send, which goes out before the clear.
+ * What the frontends show is unchanged by the wait, since the clear acts at the next
+ * output in any case.  Costs nothing per message but a test, and a look at the parent
+ * of outputs while some waiting clear is out (to know the tag was cleared). */
 static int iopub_route(struct proxy *px, struct mpart *m)
 {
     struct wire_parts wp;
     if (px->n_pend == 0 || mpart_views(px, m) || wire_split(px->views, m->n, &wp)) {
+        clear_release(px);
         mpart_send(px->c_iopub, m);
         return IOPUB_SENT;
     }
     char type[64];
     frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
     int idle = 0, input = strcmp(type, "execute_input") == 0;
-    int cleared = px->early && strcmp(type, "clear_output") == 0;
+    int cleared = strcmp(type, "clear_output") == 0;
     int comm = px->early && strcmp(type, "comm_msg") == 0;
+    int output = px->clear_waits && is_output(type);
     if (strcmp(type, "status") == 0) {
         char state[16];
         frame_string(&px->views[wp.header + 3], "execution_state", state, sizeof state);
         idle = strcmp(state, "idle") == 0;
     }
-    if (idle || input || cleared || comm) {
+    struct pending *p = NULL;
+    if (idle || input || cleared || comm || output) {
         char parent[128];
         frame_string(&px->views[wp.header + 1], "msg_id", parent, sizeof parent);
-        struct pending *p = pending_find(px, parent);
-        if (p && input) {
-            p->started = 1;
-            mpart_send(px->c_iopub, m); /* the tag goes after it */
+        p = pending_find(px, parent);
+    }
+    /* a held clear goes first, but after the tag its request's idle brings */
+    if (px->wclear.n && !(p && idle && strcmp(px->wclear_id, p->id) == 0)) clear_release(px);
+    if (p && input) {
+        p->started = 1;
+        mpart_send(px->c_iopub, m); /* the tag goes after it */
+        publish_early(px, p);
+        return IOPUB_SENT;
+    }
+    if (p && comm) {
+        int d = capture_change(&px->views[wp.header + 3], p->id);
+        p->captured = p->captured + d > 0 ? p->captured + d : 0;
+        if (d < 0 && !p->captured) { /* the cell's own outputs again: the tag may go */
+            mpart_send(px->c_iopub, m);
             publish_early(px, p);
             return IOPUB_SENT;
         }
-        if (p && comm) {
-            int d = capture_change(&px->views[wp.header + 3], p->id);
-            p->captured = p->captured + d > 0 ? p->captured + d : 0;
-            if (d < 0 && !p->captured) { /* the cell's own outputs again: the tag may go */
-                mpart_send(px->c_iopub, m);
-                publish_early(px, p);
-                return IOPUB_SENT;
-            }
+    }
+    if (p && output && p->clear_wait && !p->captured) { /* the waiting clear is done now */
+        p->clear_wait = 0;
+        px->clear_waits--;
+        p->published = 0; /* and took the tag with it */
+    }
+    /* the tag goes with the outputs: again at idle (not when a widget takes the clear) */
+    if (p && cleared && !p->captured) {
+        const struct wire_frame *c = &px->views[wp.header + 3];
+        size_t off, len;
+        int r = wire_json_member(c, "wait", &off, &len), waits;
+        if (r >= 0) {
+            waits = r == 1 && len == 4 && memcmp(c->data + off, "true", 4) == 0;
+        } else { /* what the light scanner leaves */
+            json_t *j = frame_json(c);
+            waits = json_is_true(json_object_get(j, "wait"));
+            json_decref(j);
         }
-        /* the tag went with the outputs: again at idle (not when a widget took the clear) */
-        if (p && cleared && !p->captured) p->published = 0;
-        if (p && idle && p->published) {
-            pending_remove(px, p);
-        } else if (p && idle) {
-            /* an aborted request (never started) gets no tag */
-            if (p->started && !tag_ready(px, p)) {
-                p->held = 1;
-                struct qnode *q = malloc(sizeof *q);
-                if (q) { /* hold: the front of the queue */
-                    q->m = *m;
-                    *m = (struct mpart){0};
-                    q->next = px->qhead;
-                    px->qhead = q;
-                    if (!px->qtail) px->qtail = q;
-                    return IOPUB_HELD;
-                }
-                logmsg("out of memory: an idle went out untagged");
-            } else {
-                publish_tag(px, p);
-            }
-            pending_remove(px, p);
+        if (!waits) {
+            p->published = 0;
+            if (p->clear_wait) p->clear_wait = 0, px->clear_waits--;
+        } else if (!p->published) { /* held back: see above */
+            mpart_free(&px->wclear); /* sent (empty) by the clear_release above */
+            px->wclear = *m;
+            *m = (struct mpart){0};
+            memcpy(px->wclear_id, p->id, sizeof p->id);
+            return IOPUB_SENT;
+        } else if (!p->clear_wait) {
+            p->clear_wait = 1;
+            px->clear_waits++;
         }
+    }
+    if (p && idle && p->published) {
+        pending_remove(px, p);
+    } else if (p && idle) {
+        /* an aborted request (never started) gets no tag */
+        if (p->started && !tag_ready(px, p)) {
+            p->held = 1;
+            struct qnode *q = malloc(sizeof *q);
+            if (q) { /* hold: the front of the queue */
+                q->m = *m;
+                *m = (struct mpart){0};
+                q->next = px->qhead;
+                px->qhead = q;
+                if (!px->qtail) px->qtail = q;
+                return IOPUB_HELD;
+            }
+            logmsg("out of memory: an idle went out untagged");
+        } else {
+            publish_tag(px, p);
+        }
+        clear_release(px);
+        pending_remove(px, p);
     }
     mpart_send(px->c_iopub, m);
     return IOPUB_SENT;
@@ -468,6 +546,7 @@ static void iopub_emit(struct proxy *px, struct mpart *m)
 static void iopub_release(struct proxy *px, struct pending *p)
 {
     publish_tag(px, p);
+    clear_release(px); /* a wait-clear held back for P goes after its tag */
     pending_remove(px, p);
     while (px->qhead) {
         struct qnode *q = px->qhead;
@@ -484,6 +563,7 @@ static void iopub_release(struct proxy *px, struct pending *p)
 /* At the end: whatever waits in the queue goes out as it is. */
 static void iopub_flush(struct proxy *px)
 {
+    clear_release(px);
     while (px->qhead) {
         struct qnode *q = px->qhead;
         px->qhead = q->next;
@@ -889,6 +969,7 @@ static void teardown(struct proxy *px)
     wire_key_release(&px->key);
     replay_free(px->seen);
     mpart_free(&px->cur);
+    mpart_free(&px->wclear);
     free(px->views);
 }
 

@@ -302,6 +302,41 @@ def test_tag_position_top_publishes_early_and_bottom_at_the_idle(kernel, specs, 
         k.close()
 
 
+WAIT_CLEAR_CELLS = [
+    "print('keep')\nfrom IPython.display import clear_output\nclear_output(wait=True)",
+    "from IPython.display import clear_output\nfor i in range(3):\n    print(i)\n    clear_output(wait=True)",
+    "from IPython.display import clear_output\nfor i in range(3):\n    clear_output(wait=True)\n    print(i)",
+    "from IPython.display import clear_output\nprint(1)\nclear_output(wait=True)\nclear_output()",
+]
+
+
+def test_a_waiting_clear_output_at_the_end_leaves_the_cells_outputs(specs, logs):
+    """clear_output(wait=True) clears a cell's outputs when its next output arrives; a
+    cell that ends with one keeps its outputs on show (nbclient, Notebook, Lab alike).
+    The stage tag must not be that next output: the cells' outputs, as nbclient records
+    them, are ipykernel's alone plus one tag, with the tag at the top, at the bottom,
+    and when the tag is not ready until after the clear (nbs-held).  Before, the tag
+    sent again at the idle wiped them ('keep' and '2' were lost)."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    import nbformat
+    from nbclient import NotebookClient
+
+    def outputs(kernel_name):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in WAIT_CLEAR_CELLS])
+        NotebookClient(nb, kernel_name=kernel_name, timeout=60).execute()
+        return [[{k: o.get(k) for k in ("output_type", "text", "data")} for o in c.outputs]
+                for c in nb.cells]
+
+    want = outputs("python3")
+    assert want[0] == [{"output_type": "stream", "text": "keep\n", "data": None}]
+    for name in ("nbs-signal", "nbs-bottom", "nbs-held"):
+        for code, plain, got in zip(WAIT_CLEAR_CELLS, want, outputs(name)):
+            tags = [o for o in got if STAGE_MIME in (o["data"] or {})]
+            assert len(tags) == 1, (name, code, got)
+            assert [o for o in got if o not in tags] == plain, (name, code)
+
+
 def capture_window(msgs, msg_id):
     """Indices of the comm_msgs with which an ipywidgets Output widget starts and stops
     capturing the request's outputs (`with out:`)."""
