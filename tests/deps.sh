@@ -7,7 +7,7 @@ libopenblas-dev libpcre2-dev libcmocka-dev clang libclang-rt-14-dev
 python3 python3-numpy python3-pytest python3-ipykernel python3-jupyter-client
 python3-nbclient python3-nbconvert python3-nbformat jupyter-notebook jupyter-client
 python3-ipywidgets jupyter-nbextension-jupyter-js-widgets
-python3-pandas python3-sklearn
+python3-pandas python3-sklearn pre-commit
 python3-torch chromium nodejs npm"
 missing=""
 for p in $PKGS; do

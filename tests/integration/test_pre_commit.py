@@ -1,0 +1,302 @@
+"""test_pre_commit.py — the hooks of .pre-commit-hooks.yaml under the real pre-commit,
+as a user runs them: a git repository in a temporary folder, a .pre-commit-config.yaml
+naming nbstage's hooks by repo and rev, `pre-commit install`, then `git commit`.
+
+- nbstage-tag-check: a commit of untagged notebooks is refused and the output names
+  them; after `nbstage tag` it goes through; a cell edited afterwards so that its tag is
+  stale is refused again (only that notebook named).
+- nbstage-tag: the hook rewrites the notebooks and pre-commit refuses the commit with
+  "files were modified by this hook", as it does for any fixer; the second commit passes.
+- Many files: pre-commit splits them into batches run at once (one per CPU); every
+  untagged notebook of every batch is named, the tagged ones are not, and the set is
+  the one a single `nbstage tag --check` over all of them reports. Names with spaces.
+
+The hooks repository is a git repository made here from this checkout's working
+.pre-commit-hooks.yaml (what `pre-commit try-repo` does for a checkout with uncommitted
+changes), so the file under test is the one in the tree, committed or not; `rev:` is its
+commit. All local: no network, PRE_COMMIT_HOME in the temporary folder (nothing in
+~/.cache), global and system git configuration ignored. The hooks are `language:
+system`, so `nbstage` comes from the PATH: NBSTAGE_BIN (else the repo root) is put in
+front, and the program finds its default model beside itself (or NBSTAGE_MODEL).
+
+Skipped, with the reason, when pre-commit is not installed (tests/deps.sh installs
+Debian's pre-commit).
+"""
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BINDIR = Path(os.environ.get("NBSTAGE_BIN", ROOT)).resolve()
+BIN = BINDIR / "nbstage"
+SHARED = Path(os.environ.get("NBSTAGE_SHARED", ROOT.parent / "shared"))
+PRE_COMMIT = shutil.which("pre-commit")
+MODIFIED = "files were modified by this hook"
+
+pytestmark = [
+    pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built"),
+    pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed "
+                       "(apt-get install pre-commit; tests/deps.sh)"),
+]
+
+
+def make_nb(sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# Notes"))
+    for s in sources:
+        nb.cells.append(nbformat.v4.new_code_cell(s))
+    for i, c in enumerate(nb.cells):
+        c.id = f"c{i}"
+    return nbformat.writes(nb) + "\n"
+
+
+CLEAN = ["import pandas as pd\nimport numpy as np", "df = pd.read_csv('train.csv')",
+         "df.head()", "X = df.drop('y', axis=1)\ny = df['y']",
+         "model = RandomForestClassifier()\nmodel.fit(X, y)",
+         "print(accuracy_score(y_test, model.predict(X_test)))"]
+EDA = ["import matplotlib.pyplot as plt\nimport seaborn as sns", "data = pd.read_json('data.json')",
+       "data.describe()", "sns.countplot(x='label', data=data)\nplt.show()"]
+# sources of clearly different stages, to make a cell's tag stale by editing its code
+REPLACEMENTS = ["clf = LogisticRegression(C=1.0)\nclf.fit(X_train, y_train)",
+                "df = pd.read_csv('other.csv')", "import os\nimport sys",
+                "print(classification_report(y_test, clf.predict(X_test)))"]
+
+
+class Repo:
+    """A user's git repository in D/repo with pre-commit installed for HOOK_IDS of a
+    hooks repository made from this checkout's .pre-commit-hooks.yaml."""
+
+    def __init__(self, d: Path, hook_ids, path_prefix=None):
+        self.d = d
+        self.path = d / "repo"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        (d / "gitconfig").write_text("")  # an empty global configuration, the user's ignored
+        self.env.update(PRE_COMMIT_HOME=str(d / "pre-commit-home"),
+                        GIT_CONFIG_GLOBAL=str(d / "gitconfig"), GIT_CONFIG_NOSYSTEM="1",
+                        PATH=os.pathsep.join([*([str(path_prefix)] if path_prefix else []),
+                                              str(BINDIR), os.environ.get("PATH", "")]))
+        self.env.pop("PRE_COMMIT", None)
+        self.env.pop("PRE_COMMIT_NO_CONCURRENCY", None)
+        if not self.env.get("NBSTAGE_MODEL"):
+            probe = d / "probe.ipynb"
+            probe.write_text(make_nb(["df.head()"]))
+            r = subprocess.run([str(BIN), "tag", "--check", "-q", str(probe)],
+                               capture_output=True, text=True)
+            probe.unlink()
+            if "no model" in r.stderr:  # not beside the program: the checkout's
+                self.env["NBSTAGE_MODEL"] = str(ROOT / "share" / "default.nbsm")
+        hooks = d / "nbstage-hooks"
+        hooks.mkdir()
+        shutil.copy(ROOT / ".pre-commit-hooks.yaml", hooks)
+        self.git("init", "-q", cwd=hooks)
+        self.git("add", ".pre-commit-hooks.yaml", cwd=hooks)
+        self.git("-c", "user.name=nbstage", "-c", "user.email=nbstage@example.com",
+                 "commit", "-q", "-m", "hooks", cwd=hooks)
+        rev = self.git("rev-parse", "HEAD", cwd=hooks).stdout.strip()
+        self.path.mkdir()
+        self.git("init", "-q")
+        self.git("config", "user.name", "A User")
+        self.git("config", "user.email", "user@example.com")
+        (self.path / ".pre-commit-config.yaml").write_text(
+            "repos:\n"
+            f"- repo: {hooks}\n"
+            f"  rev: {rev}\n"
+            "  hooks:\n" + "".join(f"  - id: {h}\n" for h in hook_ids))
+        r = self.run([PRE_COMMIT, "install"])
+        assert r.returncode == 0 and "pre-commit installed" in r.stdout, r.stdout + r.stderr
+        # the configuration goes in first, as a user commits it: no notebook, nothing to check
+        r = self.commit(".pre-commit-config.yaml", msg="pre-commit")
+        assert r.returncode == 0, r.out
+        assert "(no files to check)Skipped" in r.out, r.out
+
+    def run(self, cmd, cwd=None):
+        return subprocess.run(cmd, cwd=cwd or self.path, env=self.env,
+                              capture_output=True, text=True, timeout=120)
+
+    def git(self, *args, cwd=None):
+        r = self.run(["git", *args], cwd=cwd)
+        assert r.returncode == 0, f"git {args}: {r.stderr}"
+        return r
+
+    def nbstage(self, *args):
+        return self.run([str(BIN), *args])
+
+    def write(self, rel, text):
+        p = self.path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        return p
+
+    def commit(self, *paths, msg="notebooks"):
+        """git add PATHS, then a real `git commit` (the pre-commit hook runs in it)."""
+        if paths:
+            self.git("add", "--", *paths)
+        r = self.run(["git", "commit", "-m", msg])
+        r.out = r.stdout + r.stderr
+        return r
+
+    def head_count(self):
+        return int(self.git("rev-list", "--count", "HEAD").stdout)
+
+    def staged(self):
+        return self.git("diff", "--cached", "--name-only").stdout.split("\n")[:-1]
+
+
+def listed(out):
+    """The notebooks `nbstage tag --check` names: 'PATH: N missing, M stale, ...'."""
+    return {m.group(1) for m in re.finditer(r"^(.+?\.ipynb): \d+ missing, \d+ stale", out, re.M)}
+
+
+def stages(p: Path):
+    return [c["metadata"].get("workflow_stage", {}).get("stage")
+            for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def test_check_hook_refuses_untagged_and_stale_notebooks(tmp_path):
+    repo = Repo(tmp_path, ["nbstage-tag-check"])
+    a = repo.write("clean.ipynb", make_nb(CLEAN))
+    b = repo.write("analysis/eda notes.ipynb", make_nb(EDA))
+
+    # untagged: refused, both named, nothing committed, nothing changed
+    before = (a.read_bytes(), b.read_bytes())
+    r = repo.commit("clean.ipynb", "analysis/eda notes.ipynb")
+    assert r.returncode != 0, r.out
+    assert re.search(r"^nbstage tag --check\.+Failed$", r.out, re.M), r.out
+    assert "- exit code: 1" in r.out, r.out
+    assert listed(r.out) == {"clean.ipynb", "analysis/eda notes.ipynb"}, r.out
+    assert repo.head_count() == 1
+    assert (a.read_bytes(), b.read_bytes()) == before, "the check changes nothing"
+
+    # tagged with `nbstage tag`: the commit goes through
+    t = repo.nbstage("tag", "-q", "clean.ipynb", "analysis/eda notes.ipynb")
+    assert t.returncode == 0, t.stderr
+    assert None not in stages(a) + stages(b)
+    r = repo.commit("clean.ipynb", "analysis/eda notes.ipynb")
+    assert r.returncode == 0, r.out
+    assert re.search(r"^nbstage tag --check\.+Passed$", r.out, re.M), r.out
+    assert repo.head_count() == 2 and repo.staged() == []
+
+    # one cell's code edited so its tag is stale: refused again, that notebook alone named
+    nb = json.loads(b.read_text())
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    old = cell["metadata"]["workflow_stage"]["stage"]
+    for src in REPLACEMENTS:
+        cell["source"] = src
+        b.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        t = repo.nbstage("tag", "-o", "-", "analysis/eda notes.ipynb")
+        assert t.returncode == 0, t.stderr
+        new = [c for c in json.loads(t.stdout)["cells"] if c["cell_type"] == "code"][0]
+        if new["metadata"]["workflow_stage"]["stage"] != old:
+            break
+    else:
+        pytest.fail(f"no replacement source classified other than {old!r}")
+    r = repo.commit("analysis/eda notes.ipynb", msg="edit")
+    assert r.returncode != 0, r.out
+    assert listed(r.out) == {"analysis/eda notes.ipynb"}, r.out
+    assert re.search(r"^analysis/eda notes\.ipynb: 0 missing, 1 stale", r.out, re.M), r.out
+    assert repo.head_count() == 2
+
+    # re-tagged: goes through
+    assert repo.nbstage("tag", "-q", "analysis/eda notes.ipynb").returncode == 0
+    r = repo.commit("analysis/eda notes.ipynb", msg="edit")
+    assert r.returncode == 0, r.out
+    assert repo.head_count() == 3
+
+
+def test_tag_hook_rewrites_the_notebooks_then_the_commit_passes(tmp_path):
+    repo = Repo(tmp_path, ["nbstage-tag"])
+    a = repo.write("clean.ipynb", make_nb(CLEAN))
+    b = repo.write("analysis/eda notes.ipynb", make_nb(EDA))
+    r = repo.commit("clean.ipynb", "analysis/eda notes.ipynb")
+    # pre-commit's way with a fixer: it changed files, so this commit is refused ...
+    assert r.returncode != 0, r.out
+    assert re.search(r"^nbstage tag\.+Failed$", r.out, re.M), r.out
+    assert MODIFIED in r.out, r.out
+    assert repo.head_count() == 1
+    # ... and the files in the tree are tagged (the staged ones are not, yet)
+    assert None not in stages(a) + stages(b)
+    assert repo.nbstage("tag", "--check", "clean.ipynb",
+                        "analysis/eda notes.ipynb").returncode == 0
+    assert sorted(repo.git("diff", "--name-only").stdout.splitlines()) == \
+        ["analysis/eda notes.ipynb", "clean.ipynb"]
+    # the user adds the hook's changes: the second commit passes, the hook changes nothing
+    tagged = (a.read_bytes(), b.read_bytes())
+    r = repo.commit("clean.ipynb", "analysis/eda notes.ipynb")
+    assert r.returncode == 0, r.out
+    assert re.search(r"^nbstage tag\.+Passed$", r.out, re.M), r.out
+    assert repo.head_count() == 2
+    assert (a.read_bytes(), b.read_bytes()) == tagged
+    assert repo.git("status", "--porcelain").stdout == ""
+
+
+def many_notebooks(repo, n):
+    names = []
+    for i in range(n):
+        rel = f"nb {i:02d}/notebook {i}.ipynb" if i % 3 == 0 else f"nbs/n{i:02d}.ipynb"
+        repo.write(rel, make_nb(CLEAN if i % 2 else EDA))
+        names.append(rel)
+    return names
+
+
+def logging_nbstage(d: Path):
+    """A folder with an `nbstage` that logs each invocation's argument count, then runs
+    the real one (which finds its model beside itself as before)."""
+    wrap = d / "wrap"
+    wrap.mkdir()
+    log = d / "invocations"
+    script = wrap / "nbstage"
+    script.write_text(f'#!/bin/sh\necho "$#" >> "{log}"\nexec "{BIN}" "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return wrap, log
+
+
+def test_check_hook_on_many_files_in_batches(tmp_path):
+    wrap, log = logging_nbstage(tmp_path)
+    repo = Repo(tmp_path, ["nbstage-tag-check"], path_prefix=wrap)
+    names = many_notebooks(repo, 40)
+    untagged = set(names[::7])
+    t = repo.nbstage("tag", "-q", *[n for n in names if n not in untagged])
+    assert t.returncode == 0, t.stderr
+    log.write_text("")
+    r = repo.commit(*names)
+    assert r.returncode != 0, r.out
+    assert listed(r.out) == untagged, r.out
+    calls = [int(x) for x in log.read_text().split()]
+    # pre-commit passes the files in batches, one per CPU, run at once; each batch is
+    # `nbstage tag --check --quiet f1 f2 ...` (3 arguments before the files)
+    assert sum(calls) == len(calls) * 3 + len(names), calls
+    if (os.cpu_count() or 1) > 1:  # (a hook with require_serial: true gets one batch)
+        assert len(calls) > 1, f"pre-commit ran one batch, not one per CPU: {calls}"
+    assert repo.nbstage("tag", "-q", *untagged).returncode == 0
+    r = repo.commit(*untagged)
+    assert r.returncode == 0, r.out
+    assert repo.head_count() == 2
+
+
+@pytest.mark.skipif(not (SHARED / "notebooks-with-outputs").is_dir(), reason="../shared absent")
+def test_check_hook_on_real_notebooks(tmp_path):
+    """../shared/notebooks-with-outputs committed at once: the hook, in pre-commit's
+    batches, names the same notebooks as one `nbstage tag --check` over the folder;
+    after `nbstage tag` the commit goes through."""
+    repo = Repo(tmp_path, ["nbstage-tag-check"])
+    shutil.copytree(SHARED / "notebooks-with-outputs", repo.path / "nbs")
+    for p in [repo.path / "nbs", *(repo.path / "nbs").rglob("*")]:  # ../shared has no write bits
+        p.chmod(p.stat().st_mode | stat.S_IWUSR)
+    direct = repo.nbstage("tag", "--check", "-q", "nbs")
+    assert direct.returncode == 1, direct.stderr
+    expected = listed(direct.stdout + direct.stderr)
+    assert len(expected) > 100
+    r = repo.commit("nbs")
+    assert r.returncode != 0, r.out
+    assert listed(r.out) == expected
+    assert repo.nbstage("tag", "-q", "nbs").returncode == 0
+    r = repo.commit("nbs")
+    assert r.returncode == 0, r.out
+    assert re.search(r"^nbstage tag --check\.+Passed$", r.out, re.M), r.out
