@@ -182,6 +182,14 @@ static void free_cells(struct cell *c, size_t n)
 
 /* ---- voting, in parallel ---- */
 
+/* Matches that ended at PCRE2's match limit (counted as no match): how many, the
+ * first rule and cell. */
+struct match_errors {
+    unsigned long n;
+    const char *rule;
+    size_t cell;
+};
+
 struct vote_job {
     const struct lfset *lfs;
     const struct cell *cells;
@@ -189,6 +197,7 @@ struct vote_job {
     struct lf_cellinfo *info;
     size_t lo, hi;
     int failed;
+    struct match_errors err;
 };
 
 static void *vote_range(void *arg)
@@ -202,13 +211,15 @@ static void *vote_range(void *arg)
         if (pyview_make(&v, j->cells[i].src, j->cells[i].src_len) < 0) { j->failed = 1; break; }
         lfset_votes(j->lfs, &v, md, j->votes + i * (size_t)m, &j->info[i]);
         pyview_free(&v);
+        if (!j->err.n && rules_match_errors(md, &j->err.rule)) j->err.cell = i;
+        j->err.n = rules_match_errors(md, NULL);
     }
     rules_match_data_free(md);
     return NULL;
 }
 
 static int vote_all(const struct lfset *lfs, const struct cell *cells, size_t n, int jobs,
-                    signed char *votes, struct lf_cellinfo *info)
+                    signed char *votes, struct lf_cellinfo *info, struct match_errors *err)
 {
     struct vote_job jb[8];
     pthread_t th[8];
@@ -218,7 +229,7 @@ static int vote_all(const struct lfset *lfs, const struct cell *cells, size_t n,
     /* interleaved blocks balance notebooks of very different sizes */
     size_t per = (n + (size_t)jobs - 1) / (size_t)jobs;
     for (int t = 0; t < jobs; t++) {
-        jb[t] = (struct vote_job){ lfs, cells, votes, info, 0, 0, 0 };
+        jb[t] = (struct vote_job){ lfs, cells, votes, info, 0, 0, 0, {0, NULL, 0} };
         jb[t].lo = per * (size_t)t < n ? per * (size_t)t : n;
         jb[t].hi = jb[t].lo + per < n ? jb[t].lo + per : n;
         if (t > 0 && pthread_create(&th[t], NULL, vote_range, &jb[t]) == 0) started[t] = 1;
@@ -229,6 +240,11 @@ static int vote_all(const struct lfset *lfs, const struct cell *cells, size_t n,
     for (int t = 1; t < jobs; t++) {
         if (started[t]) pthread_join(th[t], NULL);
         failed |= jb[t].failed;
+    }
+    *err = (struct match_errors){0, NULL, 0};
+    for (int t = 0; t < jobs; t++) { /* blocks in cell order: the first is the first */
+        if (jb[t].err.n && !err->n) *err = jb[t].err;
+        else err->n += jb[t].err.n;
     }
     return failed ? -1 : 0;
 }
@@ -388,10 +404,18 @@ static int label_cells(const struct opts *o)
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
-    if (vote_all(&lfs, cells, n, o->jobs, votes, info) < 0) {
+    struct match_errors merr;
+    if (vote_all(&lfs, cells, n, o->jobs, votes, info, &merr) < 0) {
         fprintf(stderr, "nbstage label: out of memory while voting\n");
         goto out;
     }
+    /* Said even with -q: such a match is no answer, and for a `none` line it made
+     * the rule fire. */
+    if (merr.n)
+        fprintf(stderr, "nbstage label: warning: %lu pattern matches stopped at PCRE2's match limit and counted "
+                        "as no match, the first in rule %s on cell %s: the pattern backtracks catastrophically "
+                        "(nested quantifiers such as (a+)+ or (\\w+\\s?)*)\n",
+                merr.n, merr.rule, cells[merr.cell].id);
     /* Context LFs and pattern counts, in input (notebook) order.  (A second round
      * taking the previous cell's stage from a first fit of the label model instead of
      * its votes was tried: no better on the development labels.) */

@@ -292,32 +292,67 @@ int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t er
     return rc;
 }
 
-void *rules_match_data(void) { return pcre2_match_data_create(4, NULL); }
-void rules_match_data_free(void *md) { pcre2_match_data_free(md); }
+/* A thread's scratch: PCRE2's match data, and the matches that ended in an error
+ * (the match limit, on a pattern that backtracks catastrophically) instead of a
+ * yes or no. */
+struct matcher {
+    pcre2_match_data *md;
+    unsigned long errors;
+    const char *first;      /* the rule (or "setup") of the first error */
+};
 
-static int hit(void *re, const char *s, size_t len, void *md)
+void *rules_match_data(void)
 {
-    return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL) >= 0;
+    struct matcher *m = calloc(1, sizeof *m);
+    if (m && !(m->md = pcre2_match_data_create(4, NULL))) { free(m); m = NULL; }
+    return m;
+}
+
+void rules_match_data_free(void *md)
+{
+    struct matcher *m = md;
+    if (!m) return;
+    pcre2_match_data_free(m->md);
+    free(m);
+}
+
+unsigned long rules_match_errors(const void *md, const char **first)
+{
+    const struct matcher *m = md;
+    if (first) *first = m->first;
+    return m->errors;
+}
+
+/* An error counts as no match (PCRE2's limit stops a runaway pattern), and is
+ * counted so that the command can say so: for a `none` pattern it means the rule
+ * fires. */
+static int hit(void *re, const char *s, size_t len, void *md, const char *who)
+{
+    struct matcher *m = md;
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, NULL);
+    if (rc >= 0) return 1;
+    if (rc != PCRE2_ERROR_NOMATCH && !m->errors++) m->first = who;
+    return 0;
 }
 
 int rule_matches(const struct rule *r, const struct pyview *v, void *md)
 {
     int ok = r->n_any == 0;
-    for (int i = 0; !ok && i < r->n_any; i++) ok = hit(r->any[i], v->code, v->code_len, md);
+    for (int i = 0; !ok && i < r->n_any; i++) ok = hit(r->any[i], v->code, v->code_len, md, r->name);
     if (!ok) return 0;
     for (int i = 0; i < r->n_all; i++)
-        if (!hit(r->all[i], v->code, v->code_len, md)) return 0;
+        if (!hit(r->all[i], v->code, v->code_len, md, r->name)) return 0;
     for (int i = 0; i < r->n_str; i++)
-        if (!hit(r->str[i], v->strings, v->strings_len, md)) return 0;
+        if (!hit(r->str[i], v->strings, v->strings_len, md, r->name)) return 0;
     for (int i = 0; i < r->n_none; i++)
-        if (hit(r->none[i], v->code, v->code_len, md)) return 0;
+        if (hit(r->none[i], v->code, v->code_len, md, r->name)) return 0;
     return 1;
 }
 
 int ruleset_is_setup(const struct ruleset *rs, const char *s, size_t len, void *md)
 {
     for (size_t i = 0; i < rs->n_setup; i++)
-        if (hit(rs->setup[i], s, len, md)) return 1;
+        if (hit(rs->setup[i], s, len, md, "setup")) return 1;
     return 0;
 }
 

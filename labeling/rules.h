@@ -48,6 +48,10 @@ void ruleset_free(struct ruleset *rs);
 /* Per-thread scratch for matching. */
 void *rules_match_data(void);
 void rules_match_data_free(void *md);
+/* How many matches with MD ended in an error (PCRE2's match limit: a pattern that
+ * backtracks catastrophically) and so counted as no match; *FIRST (may be NULL) gets
+ * the name of the first such rule, "setup" for a setup pattern. */
+unsigned long rules_match_errors(const void *md, const char **first);
 
 /* 1 when rule R fires on V. */
 int rule_matches(const struct rule *r, const struct pyview *v, void *md);

@@ -312,6 +312,22 @@ def test_train_refuses_bad_input(tiny):
     assert r.returncode == 2 and "--epochs" in r.stderr
 
 
+def test_label_says_when_a_rule_hits_the_match_limit(tiny):
+    """A user's rule that backtracks catastrophically: PCRE2's match limit stops each
+    match (no hang), and such a match counts as no match; nothing said so, and for a
+    `none` line it silently made the rule fire.  Now a warning, -q or not, names the
+    rule and the first cell."""
+    d, _ = tiny
+    rules, cells = d / "evil-rules.txt", d / "evil-cells.jsonl"
+    rules.write_text("rule evil train\n  any \\bfit\\(\n  none ^(\\w+\\s?)*$\n")
+    src = "fit()\n" + "aaaa " * 12 + "a" * 30 + "!"
+    cells.write_text("".join(json.dumps({"id": f"e.ipynb#{i}", "source": src}) + "\n" for i in range(3)))
+    r = run(["label", "-q", "--no-default-rules", "--rules", str(rules), "-o", str(d / "evil.jsonl"), str(cells)])
+    assert r.returncode == 0, r.stderr
+    assert "3 pattern matches stopped at PCRE2's match limit" in r.stderr, r.stderr
+    assert "rule evil on cell e.ipynb#0" in r.stderr, r.stderr
+
+
 def test_train_names_weak_labels_missing_from_cells(tiny):
     """A --cells file that lacks some weak labels' ids (another ingest, a stale file):
     the run said only '... N without source' among its progress lines, nothing with

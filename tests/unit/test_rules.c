@@ -143,6 +143,34 @@ static void test_directives(void **state)
     ruleset_free(&rs);
 }
 
+/* A pattern that backtracks catastrophically stops at PCRE2's match limit (no hang);
+ * the match counts as no match, and the matcher counts it under the rule's name so
+ * that `nbstage label` can say so. */
+static void test_match_limit_is_counted(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    if (load(&rs, "rule fine load\n  any ^x\nrule evil train\n  any ^(\\w+\\s?)*$\n", err, sizeof err))
+        fail_msg("%s", err);
+    const char *src = "aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaa!";
+    struct pyview v;
+    assert_int_equal(pyview_make(&v, src, strlen(src)), 0);
+    void *md = rules_match_data();
+    const char *first = "?";
+    assert_false(rule_matches(&rs.rules[0], &v, md));
+    assert_int_equal(rules_match_errors(md, &first), 0);
+    assert_null(first);
+    assert_false(rule_matches(&rs.rules[1], &v, md));
+    assert_false(rule_matches(&rs.rules[1], &v, md));
+    assert_int_equal(rules_match_errors(md, &first), 2);
+    assert_string_equal(first, "evil");
+    rules_match_data_free(md);
+    pyview_free(&v);
+    ruleset_free(&rs);
+}
+
 static void test_shipped_rules_load(void **state)
 {
     (void)state;
@@ -175,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_directives),
         cmocka_unit_test(test_windows_saved_file),
         cmocka_unit_test(test_shipped_rules_load),
+        cmocka_unit_test(test_match_limit_is_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
