@@ -127,7 +127,7 @@ static int read_cells(FILE *f, const char *name, struct cell **out, size_t *n_ou
         lineno++;
         if (len == 0 || (len == 1 && line[0] == '\n')) continue;
         json_error_t je;
-        json_t *o = json_loadb(line, (size_t)len, 0, &je);
+        json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
         if (!o || !json_is_object(o)) {
             fprintf(stderr, "nbstage label: %s:%zu: skipped, not a JSON object%s%s\n", name, lineno,
                     o ? "" : ": ", o ? "" : je.text);

@@ -3,6 +3,8 @@
  * Patterns are compiled once with PCRE2 (multi-line, JIT when available) and matched
  * against the code view of a cell, or its strings view for `string` lines.  Files
  * saved on Windows read the same (a leading UTF-8 byte-order mark, CRLF line ends).
+ * A match that PCRE2 gives up on (its match limit) counts as no match and is counted
+ * per thread, so that `nbstage label` can name the rule.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "labeling/rules.h"

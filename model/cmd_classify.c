@@ -118,7 +118,7 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
                       char **id_json, struct buf *out)
 {
     json_error_t je;
-    json_t *o = json_loadb(line, len, 0, &je);
+    json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, &je);
     json_t *id = o ? json_object_get(o, "id") : NULL;
     *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     *text = NULL;

@@ -109,7 +109,7 @@ int cmd_eval(int argc, char **argv)
         lineno++;
         if (n <= 1) continue;
         json_error_t je;
-        json_t *o = json_loadb(line, (size_t)n, 0, &je);
+        json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
         if (!id) {
             fprintf(stderr, "nbstage eval: %s:%zu: %s\n", cells_path, lineno, o ? "no string \"id\"" : je.text);

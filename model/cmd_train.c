@@ -159,7 +159,7 @@ static int read_cells(const char *path, struct srcmap *map)
         lineno++;
         if (n <= 1) continue;
         json_error_t je;
-        json_t *o = json_loadb(line, (size_t)n, 0, &je);
+        json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
         struct cell c = {0};
         c.src = (o && id) ? source_of(json_object_get(o, "source"), &c.len) : NULL;
@@ -208,7 +208,7 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
         if (n <= 1) continue;
         st->lines++;
         json_error_t je;
-        json_t *obj = json_loadb(line, (size_t)n, 0, &je);
+        json_t *obj = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = obj ? json_string_value(json_object_get(obj, "id")) : NULL;
         json_t *stage = obj ? json_object_get(obj, "stage") : NULL;
         if (!obj || !id || !stage) {

@@ -312,6 +312,32 @@ def test_train_refuses_bad_input(tiny):
     assert r.returncode == 2 and "--epochs" in r.stderr
 
 
+def test_cells_with_a_nul_character_go_through_the_pipeline(tiny):
+    """ingest writes a cell whose source holds a NUL character as "\\u0000" (valid JSON,
+    as nbformat reads it); label skipped that line (exit 1), train --cells stopped at
+    it (exit 2), eval stopped at it, classify answered an error: jansson refuses
+    \\u0000 unless asked.  Now each reads it like any other cell."""
+    d, model = tiny
+    cells, weak, gold = d / "nul-cells.jsonl", d / "nul-weak.jsonl", d / "nul-gold.tsv"
+    srcs = ["import pandas as pd", "df = pd.read_csv('a\0.csv')\ndf.head()", "model.fit(X, y)"]
+    cells.write_text("".join(json.dumps({"id": f"n.ipynb#{i}", "notebook": "n.ipynb", "index": i, "source": s}) + "\n"
+                             for i, s in enumerate(srcs)))
+    assert "\\u0000" in cells.read_text()
+    r = run(["label", "-q", "-o", str(weak), str(cells)])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    rows = [json.loads(x) for x in weak.read_text().splitlines()]
+    assert [x["id"] for x in rows] == ["n.ipynb#0", "n.ipynb#1", "n.ipynb#2"] and rows[1]["stage"] == "load", rows
+    r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "--val-split", "0",
+             "--cells", str(cells), "-o", str(d / "nul.nbsm"), str(weak)])
+    assert r.returncode == 0, r.stderr
+    gold.write_text("cell_id\tlabel\nn.ipynb#1\tload\n")
+    r = run(["eval", "-q", "--model", str(model), "--gold", str(gold), str(cells)])
+    assert r.returncode == 0 and "over 1 cells" in r.stdout, r.stderr
+    r = run(["classify", "--model", str(model)], cells.read_text())
+    answers = [json.loads(x) for x in r.stdout.splitlines()]
+    assert r.returncode == 0 and all(a["stage"] in KEYS for a in answers) and len(answers) == 3, r.stdout + r.stderr
+
+
 def test_label_says_when_a_rule_hits_the_match_limit(tiny):
     """A user's rule that backtracks catastrophically: PCRE2's match limit stops each
     match (no hang), and such a match counts as no match; nothing said so, and for a
