@@ -69,6 +69,8 @@ static void usage(FILE *to)
 "  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg\n"
 "  -q, --quiet              no progress lines\n"
 "  -h, --help               this help\n\n"
+"The file is the same, byte for byte, for the same inputs, options and --threads,\n"
+"except the date in its description: set SOURCE_DATE_EPOCH (seconds) to fix it.\n"
 "exit: 0 model written (also after Ctrl-C), 2 usage, input or I/O error, or\n"
 "interrupted in the first epoch (nothing written).\n");
 }
@@ -609,7 +611,16 @@ int cmd_train(int argc, char **argv)
     }
 
     char info[1024], when[32], vacc[64];
+    /* SOURCE_DATE_EPOCH (reproducible-builds.org): two runs of the same command give
+     * byte-identical files (cmp), whatever minute they end in. */
     time_t now = time(NULL);
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde) {
+        char *end;
+        errno = 0;
+        long long t = strtoll(sde, &end, 10);
+        if (!errno && !*end && t >= 0) now = (time_t)t;
+    }
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
     /* without validation cells (--val-split 0, one notebook) there is no val_acc */
     if (nval) snprintf(vacc, sizeof vacc, "val_acc %.4f", res.best_val_acc);

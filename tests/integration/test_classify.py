@@ -354,6 +354,22 @@ def test_label_says_when_a_rule_hits_the_match_limit(tiny):
     assert "rule evil on cell e.ipynb#0" in r.stderr, r.stderr
 
 
+def test_train_is_byte_identical_with_source_date_epoch(tiny):
+    """Same data, seed and --threads give the same weights, but the model's description
+    holds the minute it was written, so `cmp` of two runs failed once a minute turned.
+    SOURCE_DATE_EPOCH (reproducible-builds.org) now fixes that date."""
+    d, _ = tiny
+    env = dict(os.environ, SOURCE_DATE_EPOCH="86400")
+    outs = [d / "repro-a.nbsm", d / "repro-b.nbsm"]
+    for out in outs:
+        r = subprocess.run([str(BIN), "train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "2", "--threads", "1",
+                            "--seed", "9", "-o", str(out), str(d / "weak.jsonl")],
+                           capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 0, r.stderr
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    assert b"nbstage train 1970-01-02 00:00 UTC" in outs[0].read_bytes()
+
+
 def test_train_names_weak_labels_missing_from_cells(tiny):
     """A --cells file that lacks some weak labels' ids (another ingest, a stale file):
     the run said only '... N without source' among its progress lines, nothing with
