@@ -1,6 +1,7 @@
 /* modelfile.c — writing, reading and validating .nbsm files (see modelfile.h). */
 #include "model/modelfile.h"
 #include "model/tokenizer.h"
+#include "nbformat/notebook.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -103,6 +104,23 @@ enum {
 
 static const char *const default_keys[] = {"load", "prep", "train", "evaluate", "explore", "imports"};
 
+/* All LEN bytes of BUF to FD (a short write or EINTR resumed): 0, or -1 and errno. */
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *buf = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, buf + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 int modelfile_write(const char *path, const struct lstm_params *p, const struct vocab *v,
                     int seq_len, const char *info, char *err, size_t errlen)
 {
@@ -159,7 +177,23 @@ int modelfile_write(const char *path, const struct lstm_params *p, const struct 
     memcpy(buf + l.bd_off, p->bd, (size_t)p->classes * sizeof(float));
     put32(buf, l.crc_off, modelfile_crc32c(buf, l.crc_off));
 
-    /* Atomically: a crash mid-write never leaves half a model under PATH. */
+    /* Atomically: a crash mid-write never leaves half a model under PATH.  Except into
+     * a device or a FIFO (`-o /dev/null`), which a rename would replace. */
+    nb_error oe;
+    int sfd;
+    int special = nb_output_open_special(path, &sfd, &oe);
+    if (special < 0) {
+        snprintf(err, errlen, "%s", oe.msg);
+        free(buf);
+        return -1;
+    }
+    if (special) {
+        int bad = write_all(sfd, buf, l.size), saved = errno;
+        if (close(sfd) && !bad) bad = -1, saved = errno;
+        if (bad) snprintf(err, errlen, "%s: cannot write: %s", path, strerror(saved));
+        free(buf);
+        return bad ? -1 : 0;
+    }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp) { free(buf); snprintf(err, errlen, "%s: out of memory", path); return -1; }
@@ -171,14 +205,7 @@ int modelfile_write(const char *path, const struct lstm_params *p, const struct 
         free(tmp); free(buf);
         return -1;
     }
-    size_t done = 0;
-    while (done < l.size) {
-        ssize_t w = write(fd, buf + done, l.size - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += (size_t)w;
-    }
-    int bad = done != l.size;
+    int bad = write_all(fd, buf, l.size) != 0;
     int saved = errno;
     if (!bad && fchmod(fd, 0644)) bad = 1, saved = errno;
     if (close(fd) && !bad) bad = 1, saved = errno;

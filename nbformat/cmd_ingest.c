@@ -264,8 +264,21 @@ int cmd_ingest(int argc, char **argv)
     }
 
     FILE *out = stdout;
-    char *tmp = NULL;
-    if (outpath) {
+    char *tmp = NULL; /* the temporary renamed over OUTPATH, unless OUTPATH is a device */
+    nb_error oe;
+    int special_fd = -1;
+    int special = outpath ? nb_output_open_special(outpath, &special_fd, &oe) : 0;
+    if (special > 0 && !(out = fdopen(special_fd, "w"))) {
+        snprintf(oe.msg, sizeof oe.msg, "%s: %s", outpath, strerror(errno));
+        close(special_fd);
+        special = -1;
+    }
+    if (special < 0) {
+        fprintf(stderr, "nbstage ingest: %s\n", oe.msg);
+        free_items(&wc);
+        return EXIT_USAGE;
+    }
+    if (outpath && !special) {
         size_t tn = strlen(outpath) + 16;
         int fd = -1;
         if ((tmp = malloc(tn))) {
@@ -297,7 +310,7 @@ int cmd_ingest(int argc, char **argv)
     }
     if (wc.io_errors) rc = EXIT_USAGE;
     if (!sc.write_errno && (fflush(out) || ferror(out))) sc.write_errno = errno ? errno : EIO;
-    if (outpath && !sc.write_errno && fsync(fileno(out))) sc.write_errno = errno;
+    if (tmp && !sc.write_errno && fsync(fileno(out))) sc.write_errno = errno;
     if (sc.write_errno) {
         fprintf(stderr, "nbstage ingest: %s: write error: %s\n", outpath ? outpath : "stdout",
                 strerror(sc.write_errno));
@@ -308,11 +321,11 @@ int cmd_ingest(int argc, char **argv)
             fprintf(stderr, "nbstage ingest: %s: %s\n", outpath, strerror(errno));
             rc = EXIT_USAGE;
         }
-        if (rc == EXIT_OK && rename(tmp, outpath)) {
+        if (tmp && rc == EXIT_OK && rename(tmp, outpath)) {
             fprintf(stderr, "nbstage ingest: %s: %s\n", outpath, strerror(errno));
             rc = EXIT_USAGE;
         }
-        if (rc != EXIT_OK) unlink(tmp);
+        if (tmp && rc != EXIT_OK) unlink(tmp);
         free(tmp);
     }
 

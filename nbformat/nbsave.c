@@ -33,6 +33,9 @@
  *    filesystem, so an error in background write-back of our files is not missed.
  *    The write() errors we can see at once (ENOSPC, EFBIG, EDQUOT) still fail the save
  *    and leave the old file untouched, as without the flag.
+ *
+ * Also nb_output_open_special: the other outputs (ingest's lines, a model file, the
+ * learning curves) are saved by a rename too, except into a device or a FIFO.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +62,23 @@ static int write_all(int fd, const char *buf, size_t len)
         len -= (size_t)w;
     }
     return 0;
+}
+
+int nb_output_open_special(const char *path, int *fd, nb_error *err)
+{
+    struct stat st;
+    *fd = -1;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0; /* new, or a file: rename */
+    if (S_ISDIR(st.st_mode)) {
+        nb_set_error(err, "%s: is a folder", path);
+        return -1;
+    }
+    *fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (*fd < 0) {
+        nb_set_error(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 1;
 }
 
 int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)

@@ -61,6 +61,15 @@ int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)
 int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,
                          nb_error *err);
 
+/* How a program's output file PATH is written.  A temporary beside it renamed over
+ * it is right for a regular file or a new name (0), but PATH may name something else:
+ * /dev/null, /dev/stdout, a FIFO.  A rename would replace that node with a plain file
+ * (as root: /dev/null itself), so for those it returns 1 with *FD opened to write
+ * straight into it (O_WRONLY|O_TRUNC|O_CLOEXEC), as a shell's `>` does: the caller
+ * writes, skips fsync (devices refuse it) and the rename, and closes *FD.  A folder, or
+ * an open that fails, is -1 and ERR. */
+int nb_output_open_special(const char *path, int *fd, nb_error *err);
+
 /* A descriptor on PATH's filesystem (the file, else its folder) for nb_sync_fs;
  * -1 and ERR. */
 int nb_sync_fs_open(const char *path, nb_error *err);

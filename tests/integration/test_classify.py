@@ -6,6 +6,7 @@ inference are tested together from outside."""
 import json
 import os
 import re
+import stat
 import struct
 import subprocess
 from pathlib import Path
@@ -370,6 +371,27 @@ def test_train_is_byte_identical_with_source_date_epoch(tiny):
     assert b"nbstage train 1970-01-02 00:00 UTC" in outs[0].read_bytes()
 
 
+def test_train_checks_its_outputs_before_training(tiny):
+    """-o or --curves in a folder that does not exist, -o naming a folder or a read-only
+    file: found out only when the run ended (the whole training lost), and the
+    read-only file was replaced.  Now refused before the first epoch."""
+    d, _ = tiny
+    ro = d / "read-only.nbsm"
+    ro.write_text("keep me")
+    ro.chmod(0o444)
+    cases = [(["-o", str(d / "no-such-dir" / "m.nbsm")], "cannot create"),
+             (["-o", str(d)], "is a folder"),
+             (["-o", str(ro)], "read-only file, left untouched"),
+             (["-o", str(d / "ok.nbsm"), "--curves", str(d / "no-such-dir" / "c")], "c.csv")]
+    for args, why in cases:
+        r = run(["train", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", *args, str(d / "weak.jsonl")])
+        assert r.returncode == 2 and why in r.stderr and "epoch 1/" not in r.stderr, (args, r.stderr)
+    assert ro.read_text() == "keep me"
+    r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "-o", "/dev/null",
+             str(d / "weak.jsonl")])
+    assert r.returncode == 0, r.stderr
+
+
 def test_train_names_weak_labels_missing_from_cells(tiny):
     """A --cells file that lacks some weak labels' ids (another ingest, a stale file):
     the run said only '... N without source' among its progress lines, nothing with
@@ -569,3 +591,50 @@ def test_make_install_runs_from_its_prefix_alone(tmp_path):
     r = subprocess.run(mk + ["uninstall"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not (prefix / "bin" / "nbstage").exists() and not (prefix / "share" / "nbstage").exists()
+
+
+def _read_fifo(path):
+    """Starts a reader of the FIFO at PATH; returns a function giving all it read."""
+    import threading
+    got = []
+    t = threading.Thread(target=lambda: got.append(Path(path).read_bytes()), daemon=True)
+    t.start()
+    return lambda: (t.join(60), got[0])[1]
+
+
+def test_outputs_into_a_device_or_fifo_are_written_not_replaced(tiny, tmp_path):
+    """`-o /dev/null` must not replace /dev/null with a file: ingest's lines and train's
+    model go into a FIFO (and, as root, a device node) as a shell's `>` would put them,
+    and the node stays what it was; a folder is refused by name."""
+    d, _ = tiny
+    nb = tmp_path / "n.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "metadata": {},
+                                         "outputs": [], "source": "df.head()"}],
+                              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    done = _read_fifo(fifo)
+    r = run(["ingest", "-q", "-o", str(fifo), str(nb)])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(done())["id"] == "n.ipynb#0"
+    done = _read_fifo(fifo)
+    r = run(["train", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1",
+             "-o", str(fifo), str(d / "weak.jsonl")])
+    assert r.returncode == 0, r.stderr
+    b = done()
+    assert b[:8] == b"NBSMODL\n" and struct.unpack_from("<Q", b, 16)[0] == len(b)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and sorted(os.listdir(tmp_path)) == ["fifo", "n.ipynb"]
+    if os.geteuid() == 0:  # a character device like /dev/null (mknod needs root)
+        null = tmp_path / "null"
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        for args in (["ingest", "-q", "-o", str(null), str(nb)],
+                     ["train", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1",
+                      "-o", str(null), str(d / "weak.jsonl")]):
+            r = run(args)
+            assert r.returncode == 0, r.stderr
+            assert stat.S_ISCHR(os.lstat(null).st_mode), args[0]
+        assert sorted(os.listdir(tmp_path)) == ["fifo", "n.ipynb", "null"]
+    r = run(["ingest", "-q", "-o", str(tmp_path), str(nb)])
+    assert r.returncode == 2 and "is a folder" in r.stderr
+    r = run(["train", "--epochs", "1", "-o", str(tmp_path), str(d / "weak.jsonl")])
+    assert r.returncode == 2 and "is a folder" in r.stderr, r.stderr
