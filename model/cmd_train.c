@@ -14,12 +14,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -431,6 +433,29 @@ static int make_set(const struct cellvec *cv, const unsigned char *is_val, int w
     return 0;
 }
 
+/* Whether PATH can be written when training ends: checked before it starts, so that a
+ * typo in a folder name, a folder, or a read-only file (which the rename would
+ * replace) does not cost the whole run.  A device or FIFO (/dev/null) is fine. */
+static int check_output(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        const char *why = S_ISDIR(st.st_mode) ? "is a folder"
+                        : S_ISREG(st.st_mode) && !(st.st_mode & 0222) ? "read-only file, left untouched"
+                        : S_ISREG(st.st_mode) && access(path, W_OK) ? strerror(errno) : NULL;
+        if (why) { fprintf(stderr, "nbstage train: %s: %s\n", path, why); return -1; }
+        return 0;
+    }
+    if (errno != ENOENT) { fprintf(stderr, "nbstage train: %s: %s\n", path, strerror(errno)); return -1; }
+    char *copy = strdup(path);
+    if (!copy) { fprintf(stderr, "nbstage train: out of memory\n"); return -1; }
+    const char *dir = dirname(copy);
+    int bad = access(dir, W_OK | X_OK);
+    if (bad) fprintf(stderr, "nbstage train: cannot create %s: %s: %s\n", path, dir, strerror(errno));
+    free(copy);
+    return bad ? -1 : 0;
+}
+
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
@@ -521,6 +546,14 @@ int cmd_train(int argc, char **argv)
     }
     if (optind != argc - 1 || !o.out) { usage(stderr); return EXIT_USAGE; }
     o.weak = argv[optind];
+    char csv[4096], svg[4096];
+    if (o.curves) {
+        snprintf(csv, sizeof csv, "%s.csv", o.curves);
+        snprintf(svg, sizeof svg, "%s.svg", o.curves);
+        o.cfg.curves_csv = csv;
+        o.cfg.curves_svg = svg;
+    }
+    if (check_output(o.out) || (o.curves && (check_output(csv) || check_output(svg)))) return EXIT_USAGE;
     FILE *log = o.quiet ? NULL : stderr;
 
     int rc = EXIT_USAGE;
@@ -581,13 +614,6 @@ int cmd_train(int argc, char **argv)
     if (lstm_params_init(&p, rows, o.embed, o.hidden, N_STAGES, o.cfg.seed)) {
         fprintf(stderr, "nbstage train: out of memory for the parameters\n");
         goto out;
-    }
-    char csv[4096], svg[4096];
-    if (o.curves) {
-        snprintf(csv, sizeof csv, "%s.csv", o.curves);
-        snprintf(svg, sizeof svg, "%s.svg", o.curves);
-        o.cfg.curves_csv = csv;
-        o.cfg.curves_svg = svg;
     }
     atomic_store(&stop_flag, 0);
     o.cfg.stop = &stop_flag;
