@@ -115,6 +115,22 @@ void metrics_print_report(FILE *to, const struct confusion *c)
     fprintf(to, "%*s  %9.3f %9.3f %9.3f %9ld\n", w, "weighted avg", wp, wr, wf, total);
 }
 
+void metrics_print_undefined(FILE *to, const struct confusion *c)
+{
+    struct class_score s[N_STAGES];
+    class_scores(c, s);
+    static const char *const what[2] = {"precision", "recall"}, *const why[2] = {"predicted", "true"};
+    for (int m = 0; m < 2; m++) {
+        int n = 0;
+        for (int k = 0; k < N_STAGES; k++) {
+            if (!s[k].present || (m == 0 ? s[k].predicted : s[k].support)) continue;
+            fprintf(to, "%s%s", n++ ? ", " : "note: ", stage_key[k]);
+        }
+        if (n) fprintf(to, ": %s is ill-defined (no %s cells) and set to 0.0, as scikit-learn does\n",
+                       what[m], why[m]);
+    }
+}
+
 void metrics_print_confusion(FILE *to, const struct confusion *c)
 {
     fprintf(to, "%-12s", "true\\pred");

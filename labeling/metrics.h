@@ -28,6 +28,10 @@ double confusion_macro_f1(const struct confusion *c);               /* over pred
 double confusion_macro_f1_all(const struct confusion *c);
 /* scikit-learn's classification_report(digits=3) layout, stage keys as names. */
 void metrics_print_report(FILE *to, const struct confusion *c);
+/* The notes that go with the report where sklearn warns (UndefinedMetricWarning): a
+ * class shown with no predicted items has precision 0.0 by convention, one with no
+ * true items recall 0.0.  Nothing when there is none. */
+void metrics_print_undefined(FILE *to, const struct confusion *c);
 void metrics_print_confusion(FILE *to, const struct confusion *c);
 /* -1 when PATH cannot be written. */
 int metrics_write_confusion_svg(const char *path, const struct confusion *c, const char *title);

@@ -187,6 +187,7 @@ int cmd_eval(int argc, char **argv)
     if (!quiet) {
         printf("\n");
         metrics_print_report(stdout, &conf);
+        metrics_print_undefined(stdout, &conf);
         printf("\nconfusion matrix (rows: true, columns: predicted)\n");
         metrics_print_confusion(stdout, &conf);
     }

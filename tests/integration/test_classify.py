@@ -227,6 +227,26 @@ def test_eval_predictions_without_a_stage_count_as_misses(tiny):
            "0.6667 and 0.6667 over predicted ones)" in r.stdout, r.stdout
 
 
+def test_eval_notes_classes_without_support_as_sklearn_warns(tiny):
+    """A class predicted but never true (recall 0/0) or true but never predicted
+    (precision 0/0): the report shows 0.000 as sklearn's does (figures checked against
+    classification_report), and now says why, where sklearn raises its
+    UndefinedMetricWarning; nothing said it before."""
+    d, _ = tiny
+    gold, preds = d / "ill-gold.tsv", d / "ill-preds.jsonl"
+    gold.write_text("cell_id\tlabel\na#0\tload\na#1\tload\na#2\tprep\na#3\tevaluate\n")
+    stages = ["load", "train", "prep", "explore"]
+    preds.write_text("".join(json.dumps({"id": f"a#{i}", "stage": s}) + "\n" for i, s in enumerate(stages)))
+    r = run(["eval", "--predictions", "--gold", str(gold), str(preds)])
+    assert r.returncode == 0, r.stderr
+    assert "       train      0.000     0.000     0.000         0\n" in r.stdout, r.stdout
+    assert "   macro avg      0.400     0.300     0.333         4\n" in r.stdout, r.stdout
+    assert "note: evaluate: precision is ill-defined (no predicted cells) and set to 0.0" in r.stdout, r.stdout
+    assert "note: train, explore: recall is ill-defined (no true cells) and set to 0.0" in r.stdout, r.stdout
+    r = run(["eval", "--predictions", "--gold", str(d / "miss-gold.tsv"), str(d / "miss-preds.jsonl")])
+    assert r.returncode == 0 and "note:" not in r.stdout, r.stdout
+
+
 def test_eval_gold_with_a_cell_twice(tiny):
     """A cell listed twice in the gold file (two annotators' files concatenated): the
     same label counts once; different labels are refused with both lines, not scored
