@@ -25,6 +25,7 @@
 #include "labeling/rules.h"
 #include "labeling/stage.h"
 #include "model/commands.h"
+#include "nbformat/notebook.h"
 
 static const char usage[] =
 "usage: nbstage label [options] [CELLS.jsonl]\n"
@@ -135,9 +136,14 @@ static int read_cells(FILE *f, const char *name, struct cell **out, size_t *n_ou
             (*skipped)++;
             continue;
         }
-        json_t *src = json_object_get(o, "source");
-        if (!json_is_string(json_object_get(o, "id")) || !json_is_string(src)) {
-            fprintf(stderr, "nbstage label: %s:%zu: skipped, needs string fields \"id\" and \"source\"\n", name, lineno);
+        /* a source may be nbformat's list of lines, as classify, eval and train take it */
+        json_t *src = json_object_get(o, "source"), *ln;
+        size_t li;
+        int text = json_is_string(src) || json_is_array(src);
+        if (json_is_array(src)) json_array_foreach(src, li, ln) text &= json_is_string(ln);
+        if (!json_is_string(json_object_get(o, "id")) || !text) {
+            fprintf(stderr, "nbstage label: %s:%zu: skipped, needs a string \"id\" and a \"source\" "
+                            "(a string or a list of strings)\n", name, lineno);
             json_decref(o);
             (*skipped)++;
             continue;
@@ -151,11 +157,9 @@ static int read_cells(FILE *f, const char *name, struct cell **out, size_t *n_ou
         struct cell *c = &cells[n];
         c->id = dup_str(o, "id");
         c->notebook = dup_str(o, "notebook");
-        c->src_len = json_string_length(src);
-        c->src = malloc(c->src_len + 1);
+        c->src = nb_cell_source(o, &c->src_len);
         json_t *ix = json_object_get(o, "index");
         c->index = json_is_integer(ix) ? (int)json_integer_value(ix) : -1;
-        if (c->src) { memcpy(c->src, json_string_value(src), c->src_len); c->src[c->src_len] = 0; }
         json_decref(o);
         n++;
         if (!c->id || !c->src) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }

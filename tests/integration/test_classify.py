@@ -359,6 +359,23 @@ def test_cells_with_a_nul_character_go_through_the_pipeline(tiny):
     assert r.returncode == 0 and all(a["stage"] in KEYS for a in answers) and len(answers) == 3, r.stdout + r.stderr
 
 
+def test_label_takes_a_source_as_a_list_of_lines(tiny):
+    """A cell whose "source" is nbformat's list of lines (as in the .ipynb itself):
+    classify, eval and train join it; label skipped the line (exit 1).  Now it votes
+    on the joined text; a list holding something else than strings is still refused."""
+    d, _ = tiny
+    cells = d / "list-cells.jsonl"
+    lines = ["import pandas as pd\n", "df = pd.read_csv('a.csv')"]
+    cells.write_text(json.dumps({"id": "l.ipynb#0", "source": lines}) + "\n" +
+                     json.dumps({"id": "l.ipynb#1", "source": "".join(lines)}) + "\n")
+    r = run(["label", "-q", str(cells)])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    a, b = [json.loads(x) for x in r.stdout.splitlines()]
+    assert a["votes"] == b["votes"] and "load" in a["votes"].values(), r.stdout
+    r = run(["label", "-q"], json.dumps({"id": "x#0", "source": ["x", 3]}) + "\n")
+    assert r.returncode == 1 and "<stdin>:1: skipped" in r.stderr, r.stderr
+
+
 def test_label_says_when_a_rule_hits_the_match_limit(tiny):
     """A user's rule that backtracks catastrophically: PCRE2's match limit stops each
     match (no hang), and such a match counts as no match; nothing said so, and for a
