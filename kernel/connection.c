@@ -68,8 +68,11 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
     c->key = malloc(c->key_len + 1);
     if (!c->key) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
     memcpy(c->key, k, c->key_len + 1);
-    if (c->key_len > 0 && c->signature_scheme[0] && strcmp(c->signature_scheme, "hmac-sha256") != 0) {
-        snprintf(err, errlen, "%s: signature scheme \"%s\" is not supported (hmac-sha256 only)",
+    /* jupyter_client's Session takes any hashlib name; libsodium has these two */
+    if (c->key_len > 0 && c->signature_scheme[0] && strcmp(c->signature_scheme, "hmac-sha256") != 0 &&
+        strcmp(c->signature_scheme, "hmac-sha512") != 0) {
+        snprintf(err, errlen,
+                 "%s: signature scheme \"%s\" is not supported (hmac-sha256 and hmac-sha512 only)",
                  path, c->signature_scheme);
         goto out;
     }

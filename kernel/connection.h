@@ -19,12 +19,13 @@ struct connection {
     int port[N_CHANNELS];
     unsigned char *key;         /* the signing key's bytes (malloc'd, may be empty) */
     size_t key_len;
-    char signature_scheme[32];  /* "hmac-sha256" */
+    char signature_scheme[32];  /* "hmac-sha256" or "hmac-sha512" */
     char kernel_name[128];
 };
 
 /* Reads PATH into C; 0 on success, -1 with "PATH: reason" in ERR.  Only hmac-sha256
- * (or an empty key) is accepted: it is the one scheme Jupyter uses. */
+ * (Jupyter's default) and hmac-sha512 (or an empty key) are accepted: jupyter_client's
+ * Session takes any hashlib name, libsodium has these two. */
 int connection_read(const char *path, struct connection *c, char *err, size_t errlen);
 
 /* The ZeroMQ endpoint of channel CH ("tcp://127.0.0.1:5555", "ipc:///d/k-1"). */

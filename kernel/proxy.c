@@ -81,7 +81,7 @@ struct pending {
      * follows the execute_input (or precedes the idle) without a pause for the IO
      * thread to wake up twice: header in tag_header, or tag_slow when that is short. */
     int tag_ready;
-    char tag_header[512], tag_sig[WIRE_SIG_HEX + 1];
+    char tag_header[512], tag_sig[WIRE_SIG_HEX_MAX + 1];
     char *tag_slow;
 };
 
@@ -590,7 +590,7 @@ static int handle_worker(struct proxy *px)
 
 static void nudge(struct proxy *px)
 {
-    char id[64], date[32], sig[WIRE_SIG_HEX + 1];
+    char id[64], date[32], sig[WIRE_SIG_HEX_MAX + 1];
     wire_new_id(id, sizeof id, NUDGE_PREFIX);
     wire_now_iso(date);
     json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type",
@@ -781,7 +781,7 @@ static void fix_connect_reply(struct proxy *px, const struct wire_parts *wp)
     char *text = changed ? json_dumps(c, JSON_COMPACT) : NULL;
     json_decref(c);
     if (!text) return;
-    char sig[WIRE_SIG_HEX + 1];
+    char sig[WIRE_SIG_HEX_MAX + 1];
     if (replace_frame(px, wp->header + 3, text, strlen(text)) == 0 && mpart_views(px, &px->cur) == 0) {
         wire_sign(&px->key, &px->views[wp->header], sig);
         if (replace_frame(px, wp->sig, sig, strlen(sig))) logmsg("out of memory: connect_reply unsigned");
@@ -1031,13 +1031,19 @@ int proxy_run(const struct proxy_config *cfg)
     px->cfg = cfg;
     px->early = cfg->display && cfg->display->position_top;
     px->key = (struct wire_key){cfg->client->key, cfg->client->key_len, NULL};
-    if (wire_key_prepare(&px->key)) logmsg("out of memory: signing the slow way");
+    int sha512 = strcmp(cfg->client->signature_scheme, "hmac-sha512") == 0;
+    int no_key = wire_key_prepare_scheme(&px->key, sha512);
+    if (no_key && !sha512) logmsg("out of memory: signing the slow way");
     if (px->key.len && !(px->seen = replay_new()))
         logmsg("out of memory: replayed messages go to the kernel, which drops them");
     px->ctx = zmq_ctx_new();
     char err[512];
     int code = -1;
-    if (!px->ctx || setup(px, err, sizeof err)) {
+    if (no_key && sha512) { /* only the prepared key knows the scheme */
+        logmsg("out of memory");
+        child_stop(cfg->child, 1000);
+        code = 1;
+    } else if (!px->ctx || setup(px, err, sizeof err)) {
         logmsg("%s", px->ctx ? err : "zmq_ctx_new failed");
         child_stop(cfg->child, 1000);
         code = 1;

@@ -11,7 +11,7 @@
  * Two generations of REPLAY_GENERATION signatures each: a lookup checks both, an insert
  * goes to the newer, and when the newer is full the older is dropped.  So at least the
  * last REPLAY_GENERATION and at most twice as many are remembered, the same order as
- * ipykernel's 65,536.  A signature is an HMAC-SHA256, uniformly random without the
+ * ipykernel's 65,536.  A signature is an HMAC-SHA256 (or -SHA512), uniformly random without the
  * key: its first 16 bytes are kept (a chance collision among 2^16 of them is ~2^-97)
  * and its first 8 are the hash.
  */

@@ -1,8 +1,8 @@
-/* wire.c — Jupyter message framing and HMAC-SHA256 signatures (see wire.h).
+/* wire.c — Jupyter message framing and HMAC-SHA256/512 signatures (see wire.h).
  *
- * libsodium's crypto_auth_hmacsha256_init/update/final take a key of any length;
- * Jupyter's keys are uuid strings (36 bytes), not the 32 bytes crypto_auth_hmacsha256()
- * insists on.
+ * libsodium's crypto_auth_hmacsha256_init/update/final (and _hmacsha512_) take a key of
+ * any length; Jupyter's keys are uuid strings (36 bytes), not the 32 bytes
+ * crypto_auth_hmacsha256() insists on.
  */
 #include "kernel/wire.h"
 
@@ -39,32 +39,62 @@ static void hex_lower(const unsigned char *in, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-int wire_key_prepare(struct wire_key *key)
+/* What key->ready points to. */
+struct prepared {
+    int sha512;
+    union {
+        crypto_auth_hmacsha256_state s256;
+        crypto_auth_hmacsha512_state s512;
+    } st;
+};
+
+int wire_key_prepare_scheme(struct wire_key *key, int sha512)
 {
     if (key->len == 0 || key->ready) return 0;
-    crypto_auth_hmacsha256_state *st = malloc(sizeof *st);
-    if (!st) return -1;
-    crypto_auth_hmacsha256_init(st, key->bytes, key->len);
-    key->ready = st;
+    struct prepared *pr = malloc(sizeof *pr);
+    if (!pr) return -1;
+    pr->sha512 = sha512 != 0;
+    if (sha512) crypto_auth_hmacsha512_init(&pr->st.s512, key->bytes, key->len);
+    else crypto_auth_hmacsha256_init(&pr->st.s256, key->bytes, key->len);
+    key->ready = pr;
     return 0;
 }
+
+int wire_key_prepare(struct wire_key *key) { return wire_key_prepare_scheme(key, 0); }
 
 void wire_key_release(struct wire_key *key)
 {
     if (!key->ready) return;
-    sodium_memzero(key->ready, sizeof(crypto_auth_hmacsha256_state));
+    sodium_memzero(key->ready, sizeof(struct prepared));
     free(key->ready);
     key->ready = NULL;
 }
 
-void wire_sign(const struct wire_key *key, const struct wire_frame json4[4],
-               char hex[WIRE_SIG_HEX + 1])
+/* wire_sign for an hmac-sha512 key (a session configured so; sha256 is the default). */
+static void sign_sha512(const struct prepared *pr, const struct wire_frame json4[4], char *hex)
+{
+    crypto_auth_hmacsha512_state st = pr->st.s512;
+    unsigned char mac[crypto_auth_hmacsha512_BYTES];
+    for (int i = 0; i < 4; i++)
+        crypto_auth_hmacsha512_update(&st, json4[i].data, json4[i].len);
+    crypto_auth_hmacsha512_final(&st, mac);
+    hex_lower(mac, sizeof mac, hex);
+    sodium_memzero(&st, sizeof st);
+}
+
+static int is_sha512(const struct wire_key *key)
+{
+    return key->ready && ((const struct prepared *)key->ready)->sha512;
+}
+
+void wire_sign(const struct wire_key *key, const struct wire_frame json4[4], char *hex)
 {
     if (key->len == 0) { hex[0] = 0; return; }
+    if (is_sha512(key)) { sign_sha512(key->ready, json4, hex); return; }
     crypto_auth_hmacsha256_state st;
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     if (key->ready) /* the key's inner and outer blocks, hashed once */
-        memcpy(&st, key->ready, sizeof st);
+        st = ((const struct prepared *)key->ready)->st.s256;
     else
         crypto_auth_hmacsha256_init(&st, key->bytes, key->len);
     for (int i = 0; i < 4; i++)
@@ -79,14 +109,15 @@ int wire_verify(const struct wire_key *key, const struct wire_frame *frames,
 {
     if (key->len == 0) return 1;
     const struct wire_frame *sig = &frames[p->sig];
-    if (sig->len != WIRE_SIG_HEX) return 0; /* before the constant-time compare */
-    char want[WIRE_SIG_HEX + 1];
+    size_t n = is_sha512(key) ? WIRE_SIG_HEX_MAX : WIRE_SIG_HEX;
+    if (sig->len != n) return 0; /* before the constant-time compare */
+    char want[WIRE_SIG_HEX_MAX + 1];
     wire_sign(key, &frames[p->header], want);
-    return sodium_memcmp(want, sig->data, WIRE_SIG_HEX) == 0;
+    return sodium_memcmp(want, sig->data, n) == 0;
 }
 
 size_t wire_build(const struct wire_key *key, const char *header, const char *parent,
-                  const char *metadata, const char *content, char sig[WIRE_SIG_HEX + 1],
+                  const char *metadata, const char *content, char *sig,
                   struct wire_frame out[6])
 {
     const char *json[4] = {header, parent, metadata, content};

@@ -1,7 +1,8 @@
 /* wire.h — the Jupyter wire protocol, as the stage kernel's proxy sees it.
  *
  * Owns: splitting a multipart message into identities, signature, the four JSON frames
- * and buffers; HMAC-SHA256 signing and checking (libsodium, any key length); building
+ * and buffers; HMAC-SHA256 and HMAC-SHA512 signing and checking (libsodium, any key
+ * length: the schemes of jupyter_client's Session that libsodium has); building
  * a new signed message from JSON text; finding a top-level member of a JSON frame
  * without a parser (what the proxy reads of every message).  No socket code here: frames are (data, len)
  * views, so the proxy can forward the untouched zmq frames byte for byte and the unit
@@ -16,7 +17,8 @@
 #include <stddef.h>
 
 #define WIRE_DELIM "<IDS|MSG>"
-#define WIRE_SIG_HEX 64 /* hex digits of an HMAC-SHA256 */
+#define WIRE_SIG_HEX 64      /* hex digits of an HMAC-SHA256 */
+#define WIRE_SIG_HEX_MAX 128 /* of an HMAC-SHA512, the longest */
 
 struct wire_frame {
     const unsigned char *data;
@@ -40,21 +42,25 @@ int wire_split(const struct wire_frame *frames, size_t n, struct wire_parts *p);
 struct wire_key {
     unsigned char *bytes;
     size_t len;
-    void *ready; /* wire_key_prepare's HMAC state after the key, or NULL */
+    void *ready; /* wire_key_prepare's HMAC state after the key, and the scheme; NULL:
+                    hmac-sha256 computed from the key each time */
 };
 
-/* Computes the part of every signature that depends on the key alone (two SHA-256
+/* Computes the part of every signature that depends on the key alone (two hash
  * blocks), so that signing and checking start from it; without it (or when out of
- * memory: -1) they compute it each time.  Same signatures either way. */
+ * memory: -1) they compute it each time.  Same signatures either way.  The scheme is
+ * hmac-sha256 (Jupyter's default) for wire_key_prepare, hmac-sha512 too (SHA512 not 0)
+ * for wire_key_prepare_scheme, which an hmac-sha512 key needs: -1 then means it cannot
+ * sign. */
 int wire_key_prepare(struct wire_key *key);
+int wire_key_prepare_scheme(struct wire_key *key, int sha512);
 
 /* Wipes and frees what wire_key_prepare made. */
 void wire_key_release(struct wire_key *key);
 
-/* Lower-case hex HMAC-SHA256 of the four JSON frames into HEX (65 bytes with NUL);
- * the empty string for an empty key. */
-void wire_sign(const struct wire_key *key, const struct wire_frame json4[4],
-               char hex[WIRE_SIG_HEX + 1]);
+/* Lower-case hex HMAC of the four JSON frames into HEX (WIRE_SIG_HEX_MAX + 1 bytes;
+ * WIRE_SIG_HEX + 1 do for an HMAC-SHA256 key); the empty string for an empty key. */
+void wire_sign(const struct wire_key *key, const struct wire_frame json4[4], char *hex);
 
 /* 1 when the signature frame of a split message is right for its four JSON frames
  * (always 1 for an empty key); 0 otherwise.  Length is checked before a constant-time
@@ -64,9 +70,9 @@ int wire_verify(const struct wire_key *key, const struct wire_frame *frames,
 
 /* A new message without identities: delimiter, signature, and the four JSON texts
  * given (NUL-terminated).  Fills OUT[0..6) with views into static delimiter, SIG
- * (caller storage) and the texts; returns the frame count (6). */
+ * (caller storage, sized as wire_sign's HEX) and the texts; returns the frame count (6). */
 size_t wire_build(const struct wire_key *key, const char *header, const char *parent,
-                  const char *metadata, const char *content, char sig[WIRE_SIG_HEX + 1],
+                  const char *metadata, const char *content, char *sig,
                   struct wire_frame out[6]);
 
 /* Where the value of the top-level member KEY of the JSON object in F is, without

@@ -65,14 +65,17 @@ def specs():
 
 class Kernel:
     """A started kernel with its client and the proxy's stderr log.  KW goes to the
-    KernelManager (transport="ipc"); KEY, when given, is the session's signing key."""
+    KernelManager (transport="ipc"); KEY, when given, is the session's signing key, and
+    SCHEME its signature scheme."""
 
-    def __init__(self, name, log_dir, key=None, **kw):
+    def __init__(self, name, log_dir, key=None, scheme=None, **kw):
         self.log = Path(log_dir) / f"{name}-{uuid.uuid4().hex[:8]}.log"
         self._logf = open(self.log, "w")
         self.km = KernelManager(kernel_name=name, **kw)
         if key is not None:
             self.km.session.key = key
+        if scheme is not None:
+            self.km.session.signature_scheme = scheme
         self.km.start_kernel(stderr=self._logf)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -928,18 +931,31 @@ def test_heartbeat_echoes(kernel):
     assert kernel.kc.is_alive()
 
 
-@pytest.mark.parametrize("how", ["ipc transport", "unsigned session"])
+@pytest.mark.parametrize("how", ["ipc transport", "unsigned session", "hmac-sha512 session"])
 def test_ipc_transport_and_unsigned_sessions(specs, logs, how):
-    """Jupyter may hand a kernel a connection file with transport "ipc", or with an
-    empty key (no signatures): both work as with ipykernel, tag included."""
+    """Jupyter may hand a kernel a connection file with transport "ipc", with an empty
+    key (no signatures), or with signature_scheme hmac-sha512 (Session.signature_scheme
+    set so; ipykernel takes any hashlib name): all work as with ipykernel, tag included
+    (jupyter_client drops a message whose signature is wrong).  Before, the stage kernel
+    refused to start on hmac-sha512."""
     k = (Kernel("nbs-signal", logs, transport="ipc") if how == "ipc transport"
-         else Kernel("nbs-signal", logs, key=b""))
+         else Kernel("nbs-signal", logs, key=b"") if how == "unsigned session"
+         else Kernel("nbs-signal", logs, scheme="hmac-sha512"))
     try:
         info = json.loads(Path(k.km.connection_file).read_text())
         if how == "ipc transport":
             assert info["transport"] == "ipc"
-        else:
+        elif how == "unsigned session":
             assert (info["transport"], info["key"], k.km.session.auth) == ("tcp", "", None)
+        else:
+            assert info["signature_scheme"] == "hmac-sha512" and info["key"]
+            s = raw_socket(k, "shell")  # the same key, the default scheme: not the session's
+            try:
+                Session(key=k.km.session.key, signature_scheme="hmac-sha256").send(
+                    s, "kernel_info_request", content={})
+                assert s.poll(1500) == 0, "a message signed with hmac-sha256 got a reply"
+            finally:
+                s.close()
         _, msgs, reply = k.run("import pandas as pd\nprint(6 * 7)")
         assert reply["content"]["status"] == "ok"
         assert [m["content"]["text"] for m in msgs if m["msg_type"] == "stream"] == ["42\n"]
