@@ -135,6 +135,7 @@ struct em {
     size_t np;
     double *delta;          /* [m][LM_K (c)][LM_K (y)]: log mu[y][1+c] - log mu[y][0] */
     double base[LM_K];      /* log pi[y] + sum_j log mu[j][y][abstain] */
+    int voted[LM_K];        /* some LF votes class y somewhere in the data */
 };
 
 struct pass {
@@ -227,11 +228,14 @@ static double pass_all(struct em *em, struct pass *ps, int t, int init, double *
  * y), with Dirichlet pseudo-counts 2 on the diagonal and 0.2 elsewhere. */
 static void m_step(struct label_model *model, struct em *em, const double *acc, const double *w)
 {
-    int m = model->m;
+    int m = model->m, kv = 0;
     double tot = 0;
-    for (int y = 0; y < LM_K; y++) tot += w[y];
+    for (int y = 0; y < LM_K; y++) { tot += w[y]; kv += em->voted[y]; }
+    /* A class no LF ever votes is never the answer: nothing can speak against it
+     * either (its LFs' abstains weigh nothing), so with a prior above zero it drew
+     * the items whose evidence is thin, on a small corpus even against every vote. */
     for (int y = 0; y < LM_K; y++) {
-        model->log_prior[y] = log((w[y] + 1.0) / (tot + LM_K));
+        model->log_prior[y] = em->voted[y] ? log((w[y] + 1.0) / (tot + kv)) : -INFINITY;
         em->base[y] = model->log_prior[y];
     }
     const double never = log(1e-9);
@@ -311,6 +315,7 @@ int lm_fit(struct label_model *model, const struct lm_stats *s, const struct lm_
             if (v[j] >= 0) em.ent[e++] = j * LM_K + v[j];
         if (e > em.off[p]) em.pidx[em.np++] = p; /* all-abstain patterns say nothing */
     }
+    for (size_t k = 0; k < e; k++) em.voted[em.ent[k] % LM_K] = 1;
     em.off[s->n] = e;
     /* which LFs only ever vote one stage (-2: never voted yet, -1: several) */
     for (int j = 0; j < m; j++) model->lf_stage[j] = -2;

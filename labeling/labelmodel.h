@@ -14,7 +14,8 @@
  *   - several-stage LFs (context LFs): a confusion row P(votes c | y, fires) per class;
  *     their abstains carry no evidence.
  * The E step computes each item's posterior over y; the M step re-estimates pi and mu
- * with small pseudo-counts (Beta/Dirichlet priors, see m_step).  EM starts from the
+ * with small pseudo-counts (Beta/Dirichlet priors, see m_step).  A class that no LF
+ * votes anywhere in the data has prior 0: nothing could speak for it or against it.  EM starts from the
  * majority vote's soft labels, so no random start is needed: the fit is
  * deterministic (and the same for any thread count up to float rounding).
  *

@@ -180,12 +180,71 @@ static void test_edges(void **state)
     assert_int_equal(lm_stats_init(&s, 0), -1);
 }
 
+/* One notebook's votes (17 cells, the 15 LFs that fired; `nbstage label` on
+ * 0aqz0__kaggle-go/mnist.ipynb): no LF votes prep (1) or imports (5) anywhere.  Such
+ * a class had its prior above zero and no LF whose abstain could speak against it,
+ * so EM made it the sink of every cell with thin evidence: eight cells that LFs
+ * voted evaluate (3), unanimously, came out prep or imports.  A class no LF votes is
+ * never the answer now. */
+static void test_class_no_lf_votes_is_never_the_answer(void **state)
+{
+    (void)state;
+    static const signed char V[17][15] = {
+        {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1},
+        {-1, -1, -1, -1, -1, -1, -1, -1, 4, 4, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, -1, -1, -1, -1, 4, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, -1, -1, -1, -1, 4, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, 2, 2},
+        {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, 2, -1},
+        {3, 3, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, 3, -1, 3, 3, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, 3, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {-1, -1, 3, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1}
+    };
+    struct lm_stats s;
+    assert_int_equal(lm_stats_init(&s, 15), 0);
+    for (int i = 0; i < 17; i++) assert_true(lm_stats_add(&s, V[i], 1) >= 0);
+    struct label_model m;
+    assert_int_equal(lm_fit(&m, &s, NULL), 0);
+    for (int i = 0; i < 17; i++) {
+        double p[LM_K], sum = 0;
+        int only = -1, k = lm_predict(&m, V[i], p);
+        for (int j = 0; j < 15; j++)
+            if (V[i][j] >= 0) only = only == -1 || only == V[i][j] ? V[i][j] : -2;
+        for (int c = 0; c < LM_K; c++) { assert_false(isnan(p[c])); sum += p[c]; }
+        assert_true(fabs(sum - 1) < 1e-9);
+        assert_true(p[1] == 0.0 && p[5] == 0.0);
+        if (only >= 0 && k != only) fail_msg("row %d: every vote says %d, the model %d (p %.3f)", i, only, k, p[k]);
+    }
+    lm_free(&m);
+    lm_stats_free(&s);
+    /* all LFs agree on one class everywhere: that class, not a tie of the others */
+    assert_int_equal(lm_stats_init(&s, 3), 0);
+    signed char a[3] = {3, 3, -1}, b[3] = {3, 3, 3};
+    lm_stats_add(&s, a, 1);
+    lm_stats_add(&s, b, 1);
+    assert_int_equal(lm_fit(&m, &s, NULL), 0);
+    double p[LM_K];
+    assert_int_equal(lm_predict(&m, a, p), 3);
+    assert_int_equal(lm_predict(&m, b, p), 3);
+    lm_free(&m);
+    lm_stats_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recovers_parameters),
         cmocka_unit_test(test_shards_threads_determinism),
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_class_no_lf_votes_is_never_the_answer),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
