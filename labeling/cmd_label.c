@@ -27,6 +27,15 @@
 #include "model/commands.h"
 #include "nbformat/notebook.h"
 
+/* JSON's white space only (RFC 8259: space, tab, CR, LF): such a line holds no
+ * cell, as classify skips it (a Windows editor's last line is "\r\n"). */
+static int blank_line(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+    return 1;
+}
+
 static const char usage[] =
 "usage: nbstage label [options] [CELLS.jsonl]\n"
 "       nbstage label --votes MATRIX.tsv [--truth LABELS.txt] [options]\n"
@@ -126,7 +135,7 @@ static int read_cells(FILE *f, const char *name, struct cell **out, size_t *n_ou
     int rc = -1;
     while ((len = getline(&line, &lcap, f)) >= 0) {
         lineno++;
-        if (len == 0 || (len == 1 && line[0] == '\n')) continue;
+        if (blank_line(line, (size_t)len)) continue;
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
         if (!o || !json_is_object(o)) {

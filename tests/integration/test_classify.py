@@ -376,6 +376,25 @@ def test_label_takes_a_source_as_a_list_of_lines(tiny):
     assert r.returncode == 1 and "<stdin>:1: skipped" in r.stderr, r.stderr
 
 
+def test_lines_of_white_space_are_skipped_by_label_train_and_eval(tiny):
+    """A JSON Lines file whose last line is "\\r\\n" (a Windows editor) or holds a few
+    spaces: classify skips such lines; label called them bad lines (exit 1), train
+    (weak labels or --cells) and eval stopped at them (exit 2)."""
+    d, model = tiny
+    rows = [json.loads(x) for x in (d / "weak.jsonl").read_text().splitlines()]
+    weak, cells, gold = d / "ws-weak.jsonl", d / "ws-cells.jsonl", d / "ws-gold.tsv"
+    weak.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "source"}) + "\n" for r in rows) + "\r\n")
+    cells.write_text("".join(json.dumps({"id": r["id"], "source": r["source"]}) + "\n" for r in rows) + " \t\n\r\n")
+    gold.write_text(f"cell_id\tlabel\n{rows[0]['id']}\t{rows[0]['stage']}\n")
+    r = run(["label", "-q", "-o", str(d / "ws-labels.jsonl"), str(cells)])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1",
+             "--cells", str(cells), "-o", str(d / "ws.nbsm"), str(weak)])
+    assert r.returncode == 0, r.stderr
+    r = run(["eval", "-q", "--model", str(model), "--gold", str(gold), str(cells)])
+    assert r.returncode == 0 and "over 1 cells" in r.stdout, r.stderr
+
+
 def test_label_says_when_a_rule_hits_the_match_limit(tiny):
     """A user's rule that backtracks catastrophically: PCRE2's match limit stops each
     match (no hang), and such a match counts as no match; nothing said so, and for a
