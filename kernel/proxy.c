@@ -111,6 +111,7 @@ struct proxy {
     unsigned clear_waits;     /* entries with clear_wait set: outputs are then looked at */
     struct mpart wclear;      /* a clear_output(wait=True) held back (iopub_route) ... */
     char wclear_id[128];      /* ... of this request */
+    int in_input;             /* the child asked for input, no answer or idle since */
     struct qnode *qhead, *qtail;
     struct mpart cur;
     struct wire_frame *views;
@@ -427,8 +428,10 @@ static int is_output(const char *type)
  * not on show, is held back until the child's next message: then it goes out first,
  * unless that is the cell's idle with a tag to send, which goes out before the clear.
  * What the frontends show is unchanged by the wait, since the clear acts at the next
- * output in any case.  Costs nothing per message but a test, and a look at the parent
- * of outputs while some waiting clear is out (to know the tag was cleared). */
+ * output in any case; but not while the child waits for input (JupyterLab adds the
+ * answer to the outputs, and the child says nothing before it), so then none is held.
+ * Costs nothing per message but a test, and a look at the parent of outputs while
+ * some waiting clear is out (to know the tag was cleared). */
 static int iopub_route(struct proxy *px, struct mpart *m)
 {
     struct wire_parts wp;
@@ -491,7 +494,7 @@ static int iopub_route(struct proxy *px, struct mpart *m)
         if (!waits) {
             p->published = 0;
             if (p->clear_wait) p->clear_wait = 0, px->clear_waits--;
-        } else if (!p->published) { /* held back: see above */
+        } else if (!p->published && !px->in_input) { /* held back: see above */
             mpart_free(&px->wclear); /* sent (empty) by the clear_release above */
             px->wclear = *m;
             *m = (struct mpart){0};
@@ -523,6 +526,7 @@ static int iopub_route(struct proxy *px, struct mpart *m)
         }
         clear_release(px);
         pending_remove(px, p);
+        px->in_input = 0; /* an input request ends with its request at the latest */
     }
     mpart_send(px->c_iopub, m);
     return IOPUB_SENT;
@@ -548,6 +552,7 @@ static void iopub_release(struct proxy *px, struct pending *p)
     publish_tag(px, p);
     clear_release(px); /* a wait-clear held back for P goes after its tag */
     pending_remove(px, p);
+    px->in_input = 0;
     while (px->qhead) {
         struct qnode *q = px->qhead;
         px->qhead = q->next;
@@ -724,7 +729,9 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
          * shares the buffer of all but the shortest frames, no copy). */
         zmq_msg_t keep[2];
         int kept = 0;
-        if (ch != STDIN) {
+        if (ch == STDIN) {
+            px->in_input = 0; /* answered (see iopub_route) */
+        } else {
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
             if (ch == SHELL && px->worker && strcmp(type, "execute_request") == 0) {
@@ -799,7 +806,10 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
             mpart_close(&px->cur); /* our own nudges' replies, or nothing routable */
             continue;
         }
-        if (ch != STDIN) {
+        if (ch == STDIN) { /* an input_request: a waiting clear goes out before it */
+            clear_release(px);
+            px->in_input = 1;
+        } else {
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
             if (strcmp(type, "connect_reply") == 0) {

@@ -340,6 +340,32 @@ def test_a_waiting_clear_output_at_the_end_leaves_the_cells_outputs(specs, logs)
             assert [o for o in got if o not in tags] == plain, (name, code)
 
 
+def test_a_waiting_clear_output_before_input_is_not_held_back(specs, logs):
+    """The proxy holds a clear_output(wait=True) back until the child's next message
+    (see above), but a cell waiting in input() says nothing more until the user
+    answers, and JupyterLab adds the answer to the outputs: the clear must be out
+    before that, as ipykernel alone sends it.  Before, it waited for the answer."""
+    code = "from IPython.display import clear_output\nprint(1)\nclear_output(wait=True)\nx = input('?')"
+    for name in ("python3", "nbs-bottom", "nbs-held"):
+        k = Kernel(name, logs)
+        try:
+            msg_id = k.kc.execute(code, allow_stdin=True)
+            assert k.kc.get_stdin_msg(timeout=30)["msg_type"] == "input_request"
+            types, deadline = [], time.monotonic() + 3
+            while "clear_output" not in types and time.monotonic() < deadline:
+                try:
+                    m = k.kc.get_iopub_msg(timeout=0.2)
+                except Exception:
+                    continue
+                if m["parent_header"].get("msg_id") == msg_id:
+                    types.append(m["msg_type"])
+            assert "clear_output" in types, (name, types)
+            k.kc.input("answer")
+            assert k.shell_reply(msg_id)["content"]["status"] == "ok"
+        finally:
+            k.close()
+
+
 def capture_window(msgs, msg_id):
     """Indices of the comm_msgs with which an ipywidgets Output widget starts and stops
     capturing the request's outputs (`with out:`)."""
