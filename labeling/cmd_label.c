@@ -25,16 +25,8 @@
 #include "labeling/rules.h"
 #include "labeling/stage.h"
 #include "model/commands.h"
+#include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
-
-/* JSON's white space only (RFC 8259: space, tab, CR, LF): such a line holds no
- * cell, as classify skips it (a Windows editor's last line is "\r\n"). */
-static int blank_line(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
-    return 1;
-}
 
 static const char usage[] =
 "usage: nbstage label [options] [CELLS.jsonl]\n"
@@ -135,7 +127,7 @@ static int read_cells(FILE *f, const char *name, struct cell **out, size_t *n_ou
     int rc = -1;
     while ((len = getline(&line, &lcap, f)) >= 0) {
         lineno++;
-        if (blank_line(line, (size_t)len)) continue;
+        if (jsonl_blank(line, (size_t)len)) continue;
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
         if (!o || !json_is_object(o)) {

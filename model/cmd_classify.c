@@ -20,6 +20,7 @@
 #include "model/commands.h"
 #include "model/model.h"
 #include "nbformat/notebook.h"
+#include "nbformat/jsonl.h"
 
 static void usage(FILE *to)
 {
@@ -192,14 +193,6 @@ out:
     return NULL;
 }
 
-/* JSON's white space only (RFC 8259: space, tab, CR, LF): such a line holds no cell. */
-static int blank_line(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
-    return 1;
-}
-
 static int run_stdin(const nbs_model *m, int jobs)
 {
     static char *lines[CHUNK];
@@ -215,7 +208,7 @@ static int run_stdin(const nbs_model *m, int jobs)
             ssize_t r = getline(&lines[c.n], &caps[c.n], stdin);
             if (r < 0) { eof = 1; break; }
             lineno++;
-            if (blank_line(lines[c.n], (size_t)r)) continue; /* blank lines carry no cell */
+            if (jsonl_blank(lines[c.n], (size_t)r)) continue; /* blank lines carry no cell */
             linenos[c.n] = lineno;
             lens[c.n++] = (size_t)r;
         }

@@ -19,16 +19,8 @@
 #include "labeling/stage.h"
 #include "model/commands.h"
 #include "model/model.h"
+#include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
-
-/* JSON's white space only (RFC 8259: space, tab, CR, LF): such a line holds no
- * cell, as classify skips it (a Windows editor's last line is "\r\n"). */
-static int blank_line(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
-    return 1;
-}
 
 static void usage(FILE *to)
 {
@@ -116,7 +108,7 @@ int cmd_eval(int argc, char **argv)
     long scored = 0, dup = 0;
     while ((n = getline(&line, &cap, in)) >= 0) {
         lineno++;
-        if (blank_line(line, (size_t)n)) continue;
+        if (jsonl_blank(line, (size_t)n)) continue;
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;

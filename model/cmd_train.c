@@ -32,6 +32,7 @@
 #include "model/train.h"
 #include "model/tokenizer.h"
 #include "model/vocab.h"
+#include "nbformat/jsonl.h"
 
 static void usage(FILE *to)
 {
@@ -118,15 +119,6 @@ static uint64_t hash_bytes(const char *s, size_t n, uint64_t seed)
     return h;
 }
 
-/* JSON's white space only (RFC 8259: space, tab, CR, LF): such a line holds no
- * cell, as classify skips it (a Windows editor's last line is "\r\n"). */
-static int blank_line(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
-    return 1;
-}
-
 /* Source of a JSON value: a string or nbformat's list of lines. */
 static char *source_of(json_t *s, size_t *len)
 {
@@ -170,7 +162,7 @@ static int read_cells(const char *path, struct srcmap *map)
     int rc = 0;
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if (blank_line(line, (size_t)n)) continue;
+        if (jsonl_blank(line, (size_t)n)) continue;
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
@@ -218,7 +210,7 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
     int rc = 0;
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if (blank_line(line, (size_t)n)) continue;
+        if (jsonl_blank(line, (size_t)n)) continue;
         st->lines++;
         json_error_t je;
         json_t *obj = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);

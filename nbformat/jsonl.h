@@ -1,0 +1,18 @@
+/* jsonl.h — what the commands that read JSON Lines (ingest's cells, weak labels,
+ * predictions) agree on about a line.  ingest writes these files; label, train, eval
+ * and classify read them. */
+#ifndef NBSTAGE_JSONL_H
+#define NBSTAGE_JSONL_H
+#include <stddef.h>
+
+/* 1 when the N bytes at S are JSON white space only (RFC 8259: space, tab, CR, LF):
+ * such a line holds no record and is skipped, so a file saved on Windows (a last
+ * "\r\n") or padded by hand reads like any other. */
+static inline int jsonl_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+    return 1;
+}
+
+#endif
