@@ -310,6 +310,11 @@ void child_describe_exit(const struct child *c, char *out, size_t outlen)
         snprintf(out, outlen, "exited with status %d", WEXITSTATUS(c->status));
 }
 
+int child_exit_code(const struct child *c)
+{
+    return WIFEXITED(c->status) ? WEXITSTATUS(c->status) : 1;
+}
+
 void child_cleanup(struct child *c)
 {
     if (c->dir[0]) {

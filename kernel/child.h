@@ -42,6 +42,11 @@ void child_stop(struct child *c, int grace_ms);
 /* "exited with status 1", "killed by signal 9" */
 void child_describe_exit(const struct child *c, char *out, size_t outlen);
 
+/* The code for us to exit with so that our end looks like the child's: its own exit
+ * status (0 after a cell's `exit()`, as ipykernel alone exits), or 1 when a signal
+ * killed it (a shell's 128 + N would look like our own death by that signal). */
+int child_exit_code(const struct child *c);
+
 /* Removes the private folder and everything in it; frees the connection. */
 void child_cleanup(struct child *c);
 

@@ -1017,7 +1017,7 @@ static int handle_signals(struct proxy *px)
             char how[96];
             child_describe_exit(px->cfg->child, how, sizeof how);
             logmsg("the wrapped kernel %s; exiting so that Jupyter restarts the kernel", how);
-            code = 1;
+            code = child_exit_code(px->cfg->child);
         }
     }
     return code;

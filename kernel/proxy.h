@@ -31,7 +31,9 @@ struct proxy_config {
 
 /* Runs until the kernel is shut down, terminated, the child dies or the parent does;
  * stops and reaps the child.  Returns the process exit code: 0 after a shutdown or
- * SIGTERM, 1 when the child or the parent died or the sockets could not be set up. */
+ * SIGTERM, the child's own status when it exited by itself (0 after a cell's
+ * `exit()`), 1 when a signal killed it, the parent died or the sockets could not be
+ * set up. */
 int proxy_run(const struct proxy_config *cfg);
 
 #endif

@@ -753,6 +753,25 @@ def test_sigterm_stops_the_child(specs, logs):
         k.close()
 
 
+def test_exit_in_a_cell_ends_the_kernel_with_ipykernels_status(specs, logs):
+    """`exit()` in a cell: ipykernel replies, asks the frontend to close (an ask_exit
+    payload) and exits with status 0.  The stage kernel ends the same way, not with
+    the 1 of a kernel that died (it said 1 before)."""
+    codes = {}
+    for name in ("python3", "nbs-signal"):
+        k = Kernel(name, logs)
+        try:
+            _, _, reply = k.run("exit()")
+            assert reply["content"]["status"] == "ok"
+            assert reply["content"]["payload"][0]["source"] == "ask_exit"
+            proc = k.km.provisioner.process
+            proc.wait(timeout=10)
+            codes[name] = proc.returncode
+        finally:
+            k.close()
+    assert codes == {"python3": 0, "nbs-signal": 0}, codes
+
+
 def test_a_second_client_with_the_same_routing_id_takes_over(specs, logs):
     """jupyter_client gives every client of one KernelManager the session id as its
     routing id.  A client that connects while another with that id is still connected
@@ -797,7 +816,7 @@ def test_child_death_is_the_kernel_dying_and_jupyter_restarts_it(specs, logs):
                     p = km.provisioner
                     if p and p.process and p.process is not first and await km.is_alive():
                         break
-                assert first.returncode == 1, "the proxy must exit when its child dies"
+                assert first.returncode == 3, "the proxy must exit, with its child's status, when it dies"
                 assert km.provisioner.process is not first, "no restart"
                 # A new client, as a frontend opens after the restart (same session id,
                 # so the same routing id as the old one, which the new proxy may still
