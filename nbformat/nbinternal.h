@@ -1,10 +1,13 @@
 /* nbinternal.h — what the parts of the notebook library share, and nobody else.
  *
  * Owns: nothing by itself; declares the helpers that nbread.c, nblines.c and nbv3.c
- * use across files.  Users of the library include notebook.h only.
+ * use across files, and the parts of nbsave.c's atomic save that outfile.c shares.
+ * Users of the library include notebook.h only.
  */
 #ifndef NBSTAGE_NBINTERNAL_H
 #define NBSTAGE_NBINTERNAL_H
+
+#include <sys/stat.h>
 
 #include "nbformat/notebook.h"
 
@@ -23,6 +26,27 @@ size_t nb_line_break_len(const unsigned char *s, size_t n, size_t i);
 /* Python's repr(float) of X, as the canonical writer prints reals (nbwrite.c); also
  * used by canonscan.c to tell a canonical real from another spelling. */
 void nb_float_repr(double x, char *out, size_t outsz);
+
+/* What nb_save_atomic (nbsave.c) and outfile.c share.  nb_save_target: where a
+ * save of PATH goes (through a symlink at PATH to its target) and whether it may: an
+ * existing file must be a regular one with a write bit that we may write ("PATH:
+ * read-only file, left untouched"); the mode the new file gets (the old one's, else
+ * 0666 & ~umask).  0, or -1 and ERR; T->real is malloc'd (free it) on success. */
+struct nb_save_target {
+    char *real;         /* what a symlink at PATH points to, else NULL */
+    const char *target; /* real, or PATH */
+    struct stat st;     /* the existing file's, when existed */
+    mode_t mode;        /* for the new file */
+    int existed;
+};
+int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err);
+/* A temporary .NAME.nbstage-XXXXXX beside TARGET (mkostemp, O_CLOEXEC): its
+ * descriptor, with *TMP and *DIR (TARGET's folder) malloc'd; -1 and ERR naming PATH. */
+int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir, nb_error *err);
+/* Gives FD the old file's owner and group (the group alone if the owner cannot be). */
+void nb_save_owner(int fd, const struct nb_save_target *t);
+/* fsync of the folder DIR, so a rename in it is durable (errors ignored). */
+void nb_sync_dir(const char *dir);
 
 /* nbformat.v4.convert.upgrade from 3, in place (see nbv3.c). */
 int nb_upgrade_v3(json_t *nb, const char *name, nb_error *err);

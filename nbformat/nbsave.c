@@ -35,7 +35,10 @@
  *    and leave the old file untouched, as without the flag.
  *
  * Also nb_output_open_special: the other outputs (ingest's lines, a model file, the
- * learning curves) are saved by a rename too, except into a device or a FIFO.
+ * learning curves...) are saved by a rename too (outfile.c), except into a device or
+ * a FIFO; and the parts of the save outfile.c shares (nbinternal.h): where the save
+ * of PATH goes and whether it may (nb_save_target), the temporary beside it
+ * (nb_save_mktemp), the old owner (nb_save_owner), the folder's fsync (nb_sync_dir).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,67 +89,96 @@ int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)
     return nb_save_atomic_flags(path, buf, len, 0, err);
 }
 
-int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,
-                         nb_error *err)
+int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err)
 {
-    int sync_now = !(flags & NB_SAVE_DEFER_SYNC);
     /* Write through a symlink to its target, so the link survives the rename.  Only
      * a link as the last component needs resolving (a rename works through linked
      * folders): lstat first spares realpath's readlink of every component and its
      * getcwd (a sixth of the system calls of `nbstage tag` on a folder). */
-    struct stat st;
-    int linked = lstat(path, &st) == 0 ? S_ISLNK(st.st_mode) : -1;
-    char *real = linked == 1 ? realpath(path, NULL) : NULL;
-    const char *target = real ? real : path;
-    mode_t mode;
-    int existed = 0;
-    if (linked == 0 || stat(target, &st) == 0) {
-        if (!S_ISREG(st.st_mode)) {
+    struct stat *st = &t->st;
+    int linked = lstat(path, st) == 0 ? S_ISLNK(st->st_mode) : -1;
+    t->real = linked == 1 ? realpath(path, NULL) : NULL;
+    t->target = t->real ? t->real : path;
+    t->existed = 0;
+    if (linked == 0 || stat(t->target, st) == 0) {
+        if (!S_ISREG(st->st_mode)) {
             nb_set_error(err, "%s: not a regular file", path);
-            free(real);
-            return -1;
+            goto fail;
         }
-        mode = st.st_mode & 07777;
-        existed = 1;
+        t->mode = st->st_mode & 07777;
+        t->existed = 1;
         /* rename() replaces a file whatever its mode (and root may write anything):
          * a read-only file, or one we may not write, is left alone, as a write to
          * it would be */
-        if (!(mode & 0222) || access(target, W_OK)) {
+        if (!(t->mode & 0222) || access(t->target, W_OK)) {
             nb_set_error(err, "%s: %s, left untouched", path,
-                         !(mode & 0222) ? "read-only file" : strerror(errno));
-            free(real);
-            return -1;
+                         !(t->mode & 0222) ? "read-only file" : strerror(errno));
+            goto fail;
         }
     } else if (errno == ENOENT) {
         mode_t um = umask(0);
         umask(um);
-        mode = 0666 & ~um;
+        t->mode = 0666 & ~um;
     } else {
         nb_set_error(err, "%s: %s", path, strerror(errno));
-        free(real);
-        return -1;
+        goto fail;
     }
+    return 0;
+fail:
+    free(t->real);
+    t->real = NULL;
+    return -1;
+}
+
+int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir, nb_error *err)
+{
+    *tmp = *dir = NULL;
     char *dcopy = strdup(target), *bcopy = strdup(target);
-    char *tmp = NULL;
-    int fd = -1, rc = -1;
+    int fd = -1;
     if (!dcopy || !bcopy) { nb_set_error(err, "%s: out of memory", path); goto out; }
-    const char *dir = dirname(dcopy), *base = basename(bcopy);
-    size_t tn = strlen(dir) + strlen(base) + 32;
-    tmp = malloc(tn);
-    if (!tmp) { nb_set_error(err, "%s: out of memory", path); goto out; }
-    snprintf(tmp, tn, "%s/.%s.nbstage-XXXXXX", dir, base);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        nb_set_error(err, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(errno));
+    const char *d = dirname(dcopy), *base = basename(bcopy);
+    size_t tn = strlen(d) + strlen(base) + 32;
+    if (!(*tmp = malloc(tn)) || !(*dir = strdup(d))) {
+        nb_set_error(err, "%s: out of memory", path);
         goto out;
     }
+    snprintf(*tmp, tn, "%s/.%s.nbstage-XXXXXX", d, base);
+    fd = mkostemp(*tmp, O_CLOEXEC);
+    if (fd < 0)
+        nb_set_error(err, "%s: cannot create a temporary file in %s: %s", path, d, strerror(errno));
+out:
+    if (fd < 0) {
+        free(*tmp);
+        free(*dir);
+        *tmp = *dir = NULL;
+    }
+    free(dcopy);
+    free(bcopy);
+    return fd;
+}
+
+void nb_save_owner(int fd, const struct nb_save_target *t)
+{
     /* The old file's owner and group, too (root re-tagging users' files, a folder
      * shared by a group): as `sed -i` does, the group alone when the owner cannot be
      * given away.  Before fchmod: a chown may clear set-id bits. */
-    if (existed && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
-        fchown(fd, st.st_uid, st.st_gid))
-        (void)!fchown(fd, (uid_t)-1, st.st_gid);
-    if (write_all(fd, buf, len) || fchmod(fd, mode) || (sync_now && fsync(fd))) {
+    if (t->existed && (t->st.st_uid != geteuid() || t->st.st_gid != getegid()) &&
+        fchown(fd, t->st.st_uid, t->st.st_gid))
+        (void)!fchown(fd, (uid_t)-1, t->st.st_gid);
+}
+
+int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,
+                         nb_error *err)
+{
+    int sync_now = !(flags & NB_SAVE_DEFER_SYNC);
+    struct nb_save_target t;
+    if (nb_save_target(path, &t, err)) return -1;
+    char *tmp, *dir;
+    int rc = -1;
+    int fd = nb_save_mktemp(path, t.target, &tmp, &dir, err);
+    if (fd < 0) goto out;
+    nb_save_owner(fd, &t);
+    if (write_all(fd, buf, len) || fchmod(fd, t.mode) || (sync_now && fsync(fd))) {
         nb_set_error(err, "%s: writing %s: %s", path, tmp, strerror(errno));
         goto fail;
     }
@@ -156,16 +188,13 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
         goto fail;
     }
     fd = -1;
-    if (rename(tmp, target)) {
+    if (rename(tmp, t.target)) {
         nb_set_error(err, "%s: rename: %s", path, strerror(errno));
         goto fail;
     }
     /* The rename itself is durable only once the folder is synced (deferred: by the
      * caller's nb_sync_fs). */
-    if (sync_now) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) { fsync(dfd); close(dfd); }
-    }
+    if (sync_now) nb_sync_dir(dir);
     rc = 0;
     goto out;
 fail:
@@ -173,10 +202,15 @@ fail:
     unlink(tmp);
 out:
     free(tmp);
-    free(dcopy);
-    free(bcopy);
-    free(real);
+    free(dir);
+    free(t.real);
     return rc;
+}
+
+void nb_sync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { fsync(dfd); close(dfd); }
 }
 
 /* ---------------------------------------------------------------- deferred sync */

@@ -1,0 +1,155 @@
+/* outfile.c — the programs' output files other than notebooks, written atomically
+ * (see outfile.h).
+ *
+ * Owns: the stdio stream over the temporary (fopencookie, so that the first write
+ * error's errno is kept for the message: stdio drops it, and a later fflush of an
+ * emptied buffer succeeds), the commit (flush, fsync, rename, the folder's fsync) and
+ * the abort.  Where the file goes and whether it may be written, the temporary's name
+ * and the old owner are nb_save_atomic's own code (nbsave.c, nbinternal.h), so the two
+ * writers cannot drift apart.
+ */
+#include "nbformat/outfile.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nbformat/nbinternal.h"
+
+static ssize_t cookie_write(void *cookie, const char *buf, size_t len)
+{
+    struct outfile *o = cookie;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(o->fd, buf + done, len - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (!o->werr) o->werr = errno;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)len;
+}
+
+static int cookie_close(void *cookie)
+{
+    struct outfile *o = cookie;
+    int r = close(o->fd);
+    if (r && !o->werr) o->werr = errno;
+    o->fd = -1;
+    return r;
+}
+
+static void release(struct outfile *o)
+{
+    free(o->path);
+    free(o->tmp);
+    free(o->target);
+    free(o->dir);
+    *o = (struct outfile){.fd = -1};
+}
+
+int outfile_open(struct outfile *o, const char *path, nb_error *err)
+{
+    *o = (struct outfile){.fd = -1};
+    int special = nb_output_open_special(path, &o->fd, err);
+    if (special < 0) return -1;
+    if (!(o->path = strdup(path))) {
+        nb_set_error(err, "%s: out of memory", path);
+        goto fail;
+    }
+    if (!special) {
+        struct nb_save_target t;
+        if (nb_save_target(path, &t, err)) goto fail;
+        o->target = t.real ? t.real : strdup(path);
+        if (!o->target) {
+            nb_set_error(err, "%s: out of memory", path);
+            goto fail;
+        }
+        if ((o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, err)) < 0) goto fail;
+        nb_save_owner(o->fd, &t);
+        if (fchmod(o->fd, t.mode)) {
+            nb_set_error(err, "%s: writing %s: %s", path, o->tmp, strerror(errno));
+            goto fail;
+        }
+    }
+    static const cookie_io_functions_t io = {.write = cookie_write, .close = cookie_close};
+    if (!(o->f = fopencookie(o, "w", io))) {
+        nb_set_error(err, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    return 0;
+fail:
+    if (o->fd >= 0) close(o->fd);
+    if (o->tmp) unlink(o->tmp);
+    release(o);
+    return -1;
+}
+
+int outfile_commit(struct outfile *o, nb_error *err)
+{
+    if (!o->f) {
+        nb_set_error(err, "%s: not open", o->path ? o->path : "output");
+        return -1;
+    }
+    int e = 0;
+    if (fflush(o->f) || ferror(o->f)) e = o->werr ? o->werr : errno ? errno : EIO;
+    /* a device refuses fsync; a FIFO has nothing to sync */
+    if (!e && o->tmp && fsync(o->fd)) e = errno;
+    if (fclose(o->f) && !e) e = o->werr ? o->werr : errno ? errno : EIO;
+    o->f = NULL;
+    if (e) {
+        nb_set_error(err, "%s: write error: %s", o->path, strerror(e));
+    } else if (o->tmp && rename(o->tmp, o->target)) {
+        e = errno;
+        nb_set_error(err, "%s: rename: %s", o->path, strerror(e));
+    } else if (o->tmp) {
+        nb_sync_dir(o->dir); /* the rename durable too */
+        free(o->tmp);
+        o->tmp = NULL;
+    }
+    if (o->tmp) unlink(o->tmp);
+    release(o);
+    return e ? -1 : 0;
+}
+
+void outfile_abort(struct outfile *o)
+{
+    if (o->f) fclose(o->f);
+    if (o->tmp) unlink(o->tmp);
+    release(o);
+}
+
+int outfile_check(const char *path, nb_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            nb_set_error(err, "%s: is a folder", path);
+            return -1;
+        }
+        if (!S_ISREG(st.st_mode)) return 0; /* a device or a FIFO: written straight into */
+        struct nb_save_target t;
+        if (nb_save_target(path, &t, err)) return -1;
+        free(t.real);
+        return 0;
+    }
+    if (errno != ENOENT) {
+        nb_set_error(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *copy = strdup(path);
+    if (!copy) {
+        nb_set_error(err, "%s: out of memory", path);
+        return -1;
+    }
+    const char *dir = dirname(copy);
+    int bad = access(dir, W_OK | X_OK);
+    if (bad) nb_set_error(err, "cannot create %s: %s: %s", path, dir, strerror(errno));
+    free(copy);
+    return bad ? -1 : 0;
+}

@@ -1,0 +1,60 @@
+/* outfile.h — every output file of the programs, other than notebooks, written
+ * atomically by one writer.
+ *
+ * Owns: the writing of ingest -o, train's model (-o) and learning curves (--curves),
+ * label -o / --report / --svg, eval --errors / --svg and summary --svg.  The promise
+ * is nb_save_atomic's (nbsave.c), for a file written a piece at a time through stdio:
+ * the bytes go to a fresh temporary beside the file (mkostemp, so two runs never share
+ * one and no symlink planted there is followed), fsynced and renamed over it only once
+ * all are written; a write error (ENOSPC, EFBIG), a refusal or a caller's change of
+ * mind (outfile_abort) leaves the old file byte for byte and no temporary.  As in
+ * nb_save_atomic: a symlink at PATH is written through; an existing file keeps its
+ * mode, owner and group, a new one gets 0666 & ~umask; an existing read-only file (no
+ * write bit, even for root) or one we may not write is refused, and a folder too.  A
+ * device or a FIFO (/dev/null, /dev/stdout) is written straight into, as a shell's `>`
+ * does (nb_output_open_special): a rename would replace the node.  "-" means nothing
+ * here: callers that take it for stdout say so themselves.
+ *
+ * Why one writer: these outputs had six ways to be written, two of them (fopen "w")
+ * losing the old file on any error and one following a symlink at a fixed PATH.tmp.
+ */
+#ifndef NBSTAGE_OUTFILE_H
+#define NBSTAGE_OUTFILE_H
+
+#include <stdio.h>
+
+#include "nbformat/notebook.h"
+
+struct outfile {
+    FILE *f;      /* write into this between outfile_open and outfile_commit */
+    /* the rest is the writer's */
+    char *path;   /* as given, for messages */
+    char *tmp;    /* the temporary; NULL when writing straight into a device or FIFO */
+    char *target; /* what the temporary is renamed over (a symlink at PATH resolved) */
+    char *dir;    /* the target's folder, fsynced after the rename */
+    int fd;       /* under F */
+    int werr;     /* the first write error's errno (stdio's own is not kept) */
+};
+
+/* Opens PATH for writing: 0, or -1 and ERR ("PATH: read-only file, left untouched",
+ * "PATH: is a folder", "PATH: cannot create a temporary file in DIR: reason"...).
+ * The struct must stay where it is until committed or aborted (F refers to it). */
+int outfile_open(struct outfile *o, const char *path, nb_error *err);
+
+/* Flushes, checks every write, fsyncs and renames over PATH (into a device or FIFO:
+ * flushes and closes).  0; or -1 and ERR ("PATH: write error: reason"), the old file
+ * untouched and the temporary removed.  Either way O is released. */
+int outfile_commit(struct outfile *o, nb_error *err);
+
+/* Drops what was written: the temporary removed, PATH untouched.  A no-op on a
+ * zeroed struct, after a failed outfile_open and after outfile_commit, so a cleanup
+ * path may call it on every outfile. */
+void outfile_abort(struct outfile *o);
+
+/* Whether outfile_open(PATH) would be refused, without creating anything: for a long
+ * run (train) to fail before its first epoch rather than at its end.  0, or -1 and ERR
+ * as outfile_open's, or "cannot create PATH: DIR: reason" when PATH's folder is
+ * missing or not writable. */
+int outfile_check(const char *path, nb_error *err);
+
+#endif

@@ -1,0 +1,253 @@
+/* test_outfile.c — the atomic writer of the programs' output files (nbformat/outfile.c):
+ * commit and abort, the mode kept or 0666 & ~umask, read-only files and folders
+ * refused, a symlink written through, a FIFO written straight into, a write error
+ * (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a temporary left. */
+#include "tests/unit/unit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "nbformat/outfile.h"
+
+static char *make_tmpdir(void)
+{
+    char *d = strdup("/tmp/nbstage-test-outfile-XXXXXX");
+    assert_non_null(d);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static void write_file(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(s, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Entries of DIR other than . and .. */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void assert_content(const char *path, const char *want)
+{
+    char *got = unit_read_file(path, NULL);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void commit_writes_a_new_file_with_the_umask(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    mode_t old = umask(027);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    fprintf(o.f, "hello %d\n", 42);
+    assert_int_equal(count_entries(dir), 1);       /* the temporary only */
+    assert_int_equal(access(path, F_OK), -1);     /* nothing under PATH before the commit */
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    umask(old);
+    assert_content(path, "hello 42\n");
+    assert_int_equal(mode_of(path), 0640);
+    assert_int_equal(count_entries(dir), 1);
+    outfile_abort(&o); /* after a commit: nothing */
+    assert_content(path, "hello 42\n");
+    rm_rf(dir);
+    free(dir);
+}
+
+static void commit_keeps_the_mode_abort_keeps_the_file(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    write_file(path, "old\n");
+    assert_int_equal(chmod(path, 0604), 0);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    fputs("new\n", o.f);
+    outfile_abort(&o);
+    assert_content(path, "old\n");
+    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    fputs("new\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_content(path, "new\n");
+    assert_int_equal(mode_of(path), 0604);
+    assert_int_equal(count_entries(dir), 1);
+    struct outfile z = {0};
+    outfile_abort(&z); /* a zeroed struct: nothing */
+    rm_rf(dir);
+    free(dir);
+}
+
+static void read_only_files_and_folders_are_refused(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], want[600];
+    snprintf(path, sizeof path, "%s/ro.txt", dir);
+    write_file(path, "keep\n");
+    assert_int_equal(chmod(path, 0444), 0); /* refused even for root, who may write it */
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_open(&o, path, &err), -1);
+    snprintf(want, sizeof want, "%s: read-only file, left untouched", path);
+    assert_string_equal(err.msg, want);
+    assert_null(o.f);
+    outfile_abort(&o); /* after a failed open: nothing */
+    assert_int_equal(outfile_check(path, &err), -1);
+    assert_string_equal(err.msg, want);
+    assert_content(path, "keep\n");
+    assert_int_equal(outfile_open(&o, dir, &err), -1);
+    snprintf(want, sizeof want, "%s: is a folder", dir);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(outfile_check(dir, &err), -1);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(count_entries(dir), 1);
+    /* a folder that is not there: outfile_check says so before any work is done */
+    snprintf(path, sizeof path, "%s/no-such-dir/x", dir);
+    assert_int_equal(outfile_check(path, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot create"));
+    assert_int_equal(outfile_open(&o, path, &err), -1);
+    assert_non_null(strstr(err.msg, path));
+    snprintf(path, sizeof path, "%s/new", dir);
+    assert_int_equal(outfile_check(path, &err), 0);
+    assert_int_equal(outfile_check("/dev/null", &err), 0);
+    assert_int_equal(count_entries(dir), 1);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void a_symlink_is_written_through(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], link[512];
+    snprintf(path, sizeof path, "%s/real.txt", dir);
+    snprintf(link, sizeof link, "%s/link.txt", dir);
+    write_file(path, "old\n");
+    assert_int_equal(symlink("real.txt", link), 0);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_open(&o, link, &err), 0);
+    fputs("new\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_content(path, "new\n");
+    assert_int_equal(count_entries(dir), 2);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void a_fifo_is_written_straight_into(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    int rfd = open(path, O_RDONLY | O_NONBLOCK); /* a reader, so the open for writing does not wait */
+    assert_true(rfd >= 0);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    assert_null(o.tmp);
+    fputs("through the fifo\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    char buf[64] = {0};
+    assert_int_equal(read(rfd, buf, sizeof buf - 1), 17);
+    assert_string_equal(buf, "through the fifo\n");
+    close(rfd);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(count_entries(dir), 1);
+    /* /dev/null: written into, never replaced */
+    assert_int_equal(outfile_open(&o, "/dev/null", &err), 0);
+    fputs("nothing\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    rm_rf(dir);
+    free(dir);
+}
+
+/* A write past RLIMIT_FSIZE fails with EFBIG (SIGXFSZ ignored), as ENOSPC would. */
+static void a_write_error_keeps_the_old_file(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    write_file(path, "old\n");
+    struct rlimit old_lim, lim = {100000, RLIM_INFINITY};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    if (old_lim.rlim_max != RLIM_INFINITY) lim.rlim_max = old_lim.rlim_max;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_sa;
+    sigemptyset(&ign.sa_mask);
+    assert_int_equal(sigaction(SIGXFSZ, &ign, &old_sa), 0);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    char line[100];
+    memset(line, 'x', sizeof line - 1);
+    line[sizeof line - 2] = '\n';
+    line[sizeof line - 1] = 0;
+    for (int i = 0; i < 3000; i++) fputs(line, o.f); /* 300 KB */
+    int rc = outfile_commit(&o, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    assert_int_equal(sigaction(SIGXFSZ, &old_sa, NULL), 0);
+    assert_int_equal(rc, -1);
+    char want[600];
+    snprintf(want, sizeof want, "%s: write error: %s", path, strerror(EFBIG));
+    assert_string_equal(err.msg, want);
+    assert_content(path, "old\n");
+    assert_int_equal(count_entries(dir), 1);
+    rm_rf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(commit_writes_a_new_file_with_the_umask),
+        cmocka_unit_test(commit_keeps_the_mode_abort_keeps_the_file),
+        cmocka_unit_test(read_only_files_and_folders_are_refused),
+        cmocka_unit_test(a_symlink_is_written_through),
+        cmocka_unit_test(a_fifo_is_written_straight_into),
+        cmocka_unit_test(a_write_error_keeps_the_old_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
