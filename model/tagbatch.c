@@ -192,7 +192,8 @@ static void encode_chunk(const struct share *sh, size_t from, size_t to)
     for (size_t d = from; d < to; d++) {
         struct request *r = &b->q[b->own[d]];
         int w = pysrc_is_blank(r->src, r->len) ? -1 : model_encode(m, r->src, r->len, x->row);
-        if (w >= 0 && x->len + (size_t)w > x->cap) {
+        /* (a pool even for w = 0, a cell of unknown words only: memcpy wants one) */
+        if (w >= 0 && (x->len + (size_t)w > x->cap || !x->pool)) {
             size_t cap = 2 * (x->len + (size_t)w) + 4096;
             int *p = cap <= UINT32_MAX ? realloc(x->pool, cap * sizeof *p) : NULL;
             if (p) {

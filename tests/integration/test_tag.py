@@ -176,6 +176,19 @@ def is_blank(src):
 
 # ------------------------------------------------------------------ round trip
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_cell_of_unknown_words_only_is_tagged(model, tmp_path, jobs):
+    """A cell none of whose words is in the vocabulary encodes to no ids at all; as a
+    thread's first cell it once reached memcpy with no buffer (UBSan, in the
+    sanitizer pass of CI: 'null pointer passed as argument 1')."""
+    f = tmp_path / "a.ipynb"
+    f.write_text(make_nb(["qqzzyy_foo_bar", "zzqqxx.wwvvuu()"]))
+    r = nbstage("tag", "-m", model, "-j", jobs, f)
+    assert r.returncode == 0 and r.stderr.count("runtime error") == 0, r.stderr
+    cells = [c for c in json.loads(f.read_text())["cells"] if c["cell_type"] == "code"]
+    assert all(c["metadata"]["workflow_stage"]["stage"] for c in cells)
+
+
 @needs_shared
 def test_round_trip_and_idempotence(model, tmp_path):
     src = SHARED / "notebooks-with-outputs"
