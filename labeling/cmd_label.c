@@ -27,6 +27,7 @@
 #include "model/commands.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
+#include "nbformat/outfile.h"
 
 static const char usage[] =
 "usage: nbstage label [options] [CELLS.jsonl]\n"
@@ -319,23 +320,22 @@ static void write_cell(FILE *f, const struct cell *c, const struct lfset *lfs,
 
 /* ---- the two modes ---- */
 
-static FILE *open_out(const char *path, const char *what)
+/* -o and --report: written atomically (outfile, nbformat/outfile.h), so a write error
+ * or a failed run leaves the old file as it was. */
+static FILE *open_out(struct outfile *of, const char *path, const char *what)
 {
-    if (!path) return NULL;
-    FILE *f = fopen(path, "w");
-    if (!f) fprintf(stderr, "nbstage label: %s: cannot write %s: %s\n", path, what, strerror(errno));
-    return f;
+    nb_error e;
+    if (outfile_open(of, path, &e) == 0) return of->f;
+    fprintf(stderr, "nbstage label: cannot write the %s: %s\n", what, e.msg);
+    return NULL;
 }
 
-static int close_out(FILE *f, const char *path)
+static int close_out(struct outfile *of)
 {
-    if (!f) return 0;
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        fprintf(stderr, "nbstage label: %s: write error\n", path);
-        return -1;
-    }
-    return 0;
+    nb_error e;
+    if (outfile_commit(of, &e) == 0) return 0;
+    fprintf(stderr, "nbstage label: %s\n", e.msg);
+    return -1;
 }
 
 static int load_rules(const struct opts *o, struct lfset *lfs)
@@ -380,6 +380,7 @@ static int label_cells(const struct opts *o)
     memset(&model, 0, sizeof model);
     memset(&gold, 0, sizeof gold);
     FILE *out = NULL, *rep = NULL;
+    struct outfile oo = {0}, ro = {0};
     char err[1024];
 
     if (o->gold && gold_load(&gold, o->gold, err, sizeof err) < 0) {
@@ -450,7 +451,7 @@ static int label_cells(const struct opts *o)
     for (size_t p = 0; p < st.n; p++)
         ppred[p] = lm_predict(&model, st.pat + p * (size_t)m, pproba + p * LM_K);
 
-    out = o->output ? open_out(o->output, "labels") : stdout;
+    out = o->output ? open_out(&oo, o->output, "labels") : stdout;
     if (!out) goto out;
     size_t labeled = 0, unsure = 0;
     for (size_t i = 0; i < n; i++) {
@@ -463,7 +464,7 @@ static int label_cells(const struct opts *o)
         labeled += lm_pred[i] >= 0;
         write_cell(out, &cells[i], &lfs, votes + i * (size_t)m, lm_pred[i], voted, pr);
     }
-    if (out != stdout) { if (close_out(out, o->output) < 0) { out = NULL; goto out; } }
+    if (out != stdout) { if (close_out(&oo) < 0) goto out; }
     else if (fflush(stdout) != 0 || ferror(stdout)) { fprintf(stderr, "nbstage label: stdout: write error\n"); goto out; }
     out = NULL;
     double t4 = now();
@@ -482,7 +483,7 @@ static int label_cells(const struct opts *o)
                     gold.n - found, gold.n);
     }
     if (!o->quiet || o->report || o->gold) {
-        rep = o->report ? open_out(o->report, "report") : stderr;
+        rep = o->report ? open_out(&ro, o->report, "report") : stderr;
         if (!rep) goto out;
         fprintf(rep, "label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
                 n, m, lfs.rules.n, N_LF_BUILTINS, st.n);
@@ -501,18 +502,19 @@ static int label_cells(const struct opts *o)
             struct confusion c;
             memset(&c, 0, sizeof c);
             for (size_t i = 0; i < n; i++) if (gold_ix[i] >= 0) confusion_add(&c, gold_ix[i], lm_pred[i]);
-            if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels") < 0) {
-                fprintf(stderr, "nbstage label: %s: cannot write\n", o->svg);
+            if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
+                                            sizeof err) < 0) {
+                fprintf(stderr, "nbstage label: %s\n", err);
                 goto out;
             }
         }
-        if (rep != stderr && close_out(rep, o->report) < 0) { rep = NULL; goto out; }
+        if (rep != stderr && close_out(&ro) < 0) goto out;
         rep = NULL;
     }
     rc = skipped ? EXIT_FINDINGS : EXIT_OK;
 out:
-    if (out && out != stdout) fclose(out);
-    if (rep && rep != stderr) fclose(rep);
+    outfile_abort(&oo); /* (nothing once committed) */
+    outfile_abort(&ro);
     free_cells(cells, n);
     free(votes); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(pproba); free(ppred);
@@ -618,6 +620,7 @@ static int label_matrix(const struct opts *o)
     memset(&st, 0, sizeof st);
     memset(&model, 0, sizeof model);
     FILE *out = NULL;
+    struct outfile oo = {0}, ro = {0};
     double t0 = now();
     char *b = slurp(o->votes, &len);
     if (!b) return EXIT_USAGE;
@@ -666,7 +669,7 @@ static int label_matrix(const struct opts *o)
         if (ppred[p] >= 0 && pproba[p * LM_K + ppred[p]] < o->min_conf) ppred[p] = -1;
     }
     double t3 = now(), c3 = cpu_now();
-    out = o->output ? open_out(o->output, "labels") : stdout;
+    out = o->output ? open_out(&oo, o->output, "labels") : stdout;
     if (!out) goto out;
     for (size_t i = 0; i < n; i++) {
         const double *pr = pproba + (size_t)pat[i] * LM_K;
@@ -678,12 +681,12 @@ static int label_matrix(const struct opts *o)
         line[n0++] = '\n';
         fwrite(line, 1, (size_t)n0, out);
     }
-    if (out != stdout) { if (close_out(out, o->output) < 0) { out = NULL; goto out; } }
+    if (out != stdout) { if (close_out(&oo) < 0) goto out; }
     else if (fflush(stdout) != 0 || ferror(stdout)) { fprintf(stderr, "nbstage label: stdout: write error\n"); goto out; }
     out = NULL;
     double t4 = now();
     FILE *rep = stderr;
-    if (o->report && !(rep = open_out(o->report, "report"))) goto out;
+    if (o->report && !(rep = open_out(&ro, o->report, "report"))) goto out;
     if (!o->quiet || o->report || o->truth) {
         fprintf(rep, "label --votes: %zu items x %d LFs, %zu distinct vote patterns, %d EM iterations\n",
                 n, m, st.n, model.iterations);
@@ -720,10 +723,11 @@ static int label_matrix(const struct opts *o)
                     rt_n ? (double)rt_ok / rt_n : 0, n ? (double)rt_n / n : 0);
         }
     }
-    if (rep != stderr && close_out(rep, o->report) < 0) goto out;
+    if (rep != stderr && close_out(&ro) < 0) goto out;
     rc = EXIT_OK;
 out:
-    if (out && out != stdout) fclose(out);
+    outfile_abort(&oo); /* (nothing once committed) */
+    outfile_abort(&ro);
     free(v); free(pat); free(ppred); free(pproba); free(truth);
     lm_stats_free(&st);
     lm_free(&model);

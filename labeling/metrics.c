@@ -1,14 +1,17 @@
 /* metrics.c — scoring predicted stages against true ones (see metrics.h).
  *
- * Owns: the confusion matrix and everything read off it.  The classification report
- * reproduces scikit-learn's classification_report(digits=3) byte for byte: the
- * classes shown are those present in the truth or the predictions (sklearn's default
- * `labels=None`), a metric whose denominator is zero is 0.0 (sklearn's zero_division
- * default, minus the warning), and macro averages run over the classes shown.
+ * Owns: the confusion matrix and everything read off it (its SVG picture written by
+ * outfile, nbformat/outfile.h).  The classification report reproduces scikit-learn's
+ * classification_report(digits=3) byte for byte: the classes shown are those present
+ * in the truth or the predictions (sklearn's default `labels=None`), a metric whose
+ * denominator is zero is 0.0 (sklearn's zero_division default, minus the warning),
+ * and macro averages run over the classes shown.
  */
 #include "labeling/metrics.h"
 
 #include <string.h>
+
+#include "nbformat/outfile.h"
 
 void confusion_add(struct confusion *c, int truth, int predicted)
 {
@@ -158,10 +161,16 @@ static void svg_text(FILE *f, const char *s)
     }
 }
 
-int metrics_write_confusion_svg(const char *path, const struct confusion *c, const char *title)
+int metrics_write_confusion_svg(const char *path, const struct confusion *c, const char *title,
+                                char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
+    struct outfile o;
+    nb_error e;
+    if (outfile_open(&o, path, &e)) {
+        snprintf(err, errlen, "%s", e.msg);
+        return -1;
+    }
+    FILE *f = o.f;
     const int cell = 64, left = 96, top = 72;
     const int width = left + N_STAGES * cell + 24, height = top + N_STAGES * cell + 48;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -193,7 +202,9 @@ int metrics_write_confusion_svg(const char *path, const struct confusion *c, con
     fprintf(f, "<text x=\"%d\" y=\"%d\">true (rows) · accuracy %.3f · coverage %.3f</text>\n",
             left, top + N_STAGES * cell + 28, confusion_accuracy(c), confusion_coverage(c));
     fprintf(f, "</svg>\n");
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) return -1;
+    if (outfile_commit(&o, &e)) {
+        snprintf(err, errlen, "%s", e.msg);
+        return -1;
+    }
     return 0;
 }

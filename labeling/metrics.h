@@ -33,7 +33,9 @@ void metrics_print_report(FILE *to, const struct confusion *c);
  * true items recall 0.0.  Nothing when there is none. */
 void metrics_print_undefined(FILE *to, const struct confusion *c);
 void metrics_print_confusion(FILE *to, const struct confusion *c);
-/* -1 when PATH cannot be written. */
-int metrics_write_confusion_svg(const char *path, const struct confusion *c, const char *title);
+/* The confusion matrix as an SVG picture in PATH, written atomically (outfile: the
+ * old file stays as it was on any error).  0, or -1 with "PATH: reason" in ERR. */
+int metrics_write_confusion_svg(const char *path, const struct confusion *c, const char *title,
+                                char *err, size_t errlen);
 
 #endif

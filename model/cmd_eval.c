@@ -21,6 +21,7 @@
 #include "model/model.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
+#include "nbformat/outfile.h"
 
 static void usage(FILE *to)
 {
@@ -90,13 +91,18 @@ int cmd_eval(int argc, char **argv)
     }
     FILE *in = fopen(cells_path, "r");
     FILE *errf = NULL;
+    struct outfile eo = {0}; /* --errors: written atomically, committed only on success */
+    nb_error oe;
     unsigned char *seen = calloc(g.n ? g.n : 1, 1);
     int rc = EXIT_USAGE;
     if (!in) { fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", cells_path, strerror(errno)); goto out; }
     if (!seen) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
-    if (errors_path && !(errf = fopen(errors_path, "w"))) {
-        fprintf(stderr, "nbstage eval: %s: cannot write: %s\n", errors_path, strerror(errno));
-        goto out;
+    if (errors_path) {
+        if (outfile_open(&eo, errors_path, &oe)) {
+            fprintf(stderr, "nbstage eval: %s\n", oe.msg);
+            goto out;
+        }
+        errf = eo.f;
     }
     if (errf) fprintf(errf, "cell_id\ttrue\tpredicted\tconfidence\n");
 
@@ -195,8 +201,9 @@ int cmd_eval(int argc, char **argv)
     if (svg) {
         char title[256];
         snprintf(title, sizeof title, "%s vs hand labels", m ? model_name(m) : "predictions");
-        if (metrics_write_confusion_svg(svg, &conf, title)) {
-            fprintf(stderr, "nbstage eval: %s: cannot write the SVG\n", svg);
+        char why[1100];
+        if (metrics_write_confusion_svg(svg, &conf, title, why, sizeof why)) {
+            fprintf(stderr, "nbstage eval: %s\n", why);
             goto out;
         }
     }
@@ -204,8 +211,10 @@ int cmd_eval(int argc, char **argv)
     rc = EXIT_OK;
 out:
     if (in) fclose(in);
-    if (errf && fclose(errf) && rc == EXIT_OK) {
-        fprintf(stderr, "nbstage eval: %s: write error\n", errors_path);
+    if (errf && rc != EXIT_OK) {
+        outfile_abort(&eo); /* the old file stays */
+    } else if (errf && outfile_commit(&eo, &oe)) {
+        fprintf(stderr, "nbstage eval: %s\n", oe.msg);
         rc = EXIT_USAGE;
     }
     free(seen);

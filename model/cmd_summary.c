@@ -17,6 +17,7 @@
 #include "model/stagemap.h"
 #include "model/tagging.h"
 #include "nbformat/notebook.h"
+#include "nbformat/outfile.h"
 #include "nbformat/pysrc.h"
 
 static void usage(FILE *to)
@@ -143,20 +144,18 @@ static void walk_error(const char *path, const char *reason, void *vs)
     s->errors++;
 }
 
+/* --svg: written atomically (outfile, nbformat/outfile.h); into a device or a FIFO
+ * (/dev/stdout) straight. */
 static int write_svg(const char *path, const struct summary *s)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f || stagemap_write_svg(f, s->maps, s->n) || fclose(f)) {
-        fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
-        free(buf);
-        return -1;
-    }
+    struct outfile o;
     nb_error err;
-    int rc = nb_save_atomic(path, buf, len, &err);
+    int rc = outfile_open(&o, path, &err);
+    if (rc == 0) {
+        stagemap_write_svg(o.f, s->maps, s->n); /* a write error: found by the commit */
+        rc = outfile_commit(&o, &err);
+    }
     if (rc) fprintf(stderr, "nbstage summary: %s\n", err.msg);
-    free(buf);
     return rc;
 }
 

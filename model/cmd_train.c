@@ -14,14 +14,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +31,7 @@
 #include "model/tokenizer.h"
 #include "model/vocab.h"
 #include "nbformat/jsonl.h"
+#include "nbformat/outfile.h"
 
 static void usage(FILE *to)
 {
@@ -436,25 +435,14 @@ static int make_set(const struct cellvec *cv, const unsigned char *is_val, int w
 
 /* Whether PATH can be written when training ends: checked before it starts, so that a
  * typo in a folder name, a folder, or a read-only file (which the rename would
- * replace) does not cost the whole run.  A device or FIFO (/dev/null) is fine. */
+ * replace) does not cost the whole run.  A device or FIFO (/dev/null) is fine.  The
+ * rules are outfile's, which writes the files (nbformat/outfile.h). */
 static int check_output(const char *path)
 {
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        const char *why = S_ISDIR(st.st_mode) ? "is a folder"
-                        : S_ISREG(st.st_mode) && !(st.st_mode & 0222) ? "read-only file, left untouched"
-                        : S_ISREG(st.st_mode) && access(path, W_OK) ? strerror(errno) : NULL;
-        if (why) { fprintf(stderr, "nbstage train: %s: %s\n", path, why); return -1; }
-        return 0;
-    }
-    if (errno != ENOENT) { fprintf(stderr, "nbstage train: %s: %s\n", path, strerror(errno)); return -1; }
-    char *copy = strdup(path);
-    if (!copy) { fprintf(stderr, "nbstage train: out of memory\n"); return -1; }
-    const char *dir = dirname(copy);
-    int bad = access(dir, W_OK | X_OK);
-    if (bad) fprintf(stderr, "nbstage train: cannot create %s: %s: %s\n", path, dir, strerror(errno));
-    free(copy);
-    return bad ? -1 : 0;
+    nb_error err;
+    if (outfile_check(path, &err) == 0) return 0;
+    fprintf(stderr, "nbstage train: %s\n", err.msg);
+    return -1;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)

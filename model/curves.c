@@ -1,42 +1,35 @@
 /* curves.c — writes learning curves: a CSV table and an SVG plot with two panels,
  * loss and accuracy per epoch, training against validation.
  *
- * Files are written to PATH.tmp and renamed, so a reader (or a run stopped by Ctrl-C)
- * never sees half a file.
+ * Files are written by outfile (nbformat/outfile.h): a fresh temporary beside PATH
+ * renamed over it, so a reader (or a run stopped by Ctrl-C) never sees half a file,
+ * and a failed write leaves the previous epoch's.
  */
 #include "model/curves.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-static FILE *open_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
+#include "nbformat/outfile.h"
+
+/* The file is written through outfile (nbformat/outfile.h): a fresh temporary beside
+ * PATH, renamed over it when complete; on an error PATH keeps the previous epoch's. */
+static FILE *open_out(struct outfile *o, const char *path, char *err, size_t errlen)
 {
-    if ((size_t)snprintf(tmp, tmplen, "%s.tmp", path) >= tmplen) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return NULL;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (!f) snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return f;
+    nb_error e;
+    if (outfile_open(o, path, &e) == 0) return o->f;
+    snprintf(err, errlen, "%s", e.msg);
+    return NULL;
 }
 
-static int close_rename(FILE *f, const char *tmp, const char *path, char *err, size_t errlen)
+static int commit_out(struct outfile *o, char *err, size_t errlen)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    nb_error e;
+    if (outfile_commit(o, &e) == 0) return 0;
+    snprintf(err, errlen, "%s", e.msg);
+    return -1;
 }
 
 /* A number for CSV: empty when absent (no validation set). */
@@ -48,8 +41,8 @@ static void csv_num(FILE *f, double x, const char *sep)
 
 int curves_write_csv(const char *path, const struct curve_point *pts, int n, char *err, size_t errlen)
 {
-    char tmp[4096];
-    FILE *f = open_tmp(path, tmp, sizeof tmp, err, errlen);
+    struct outfile o;
+    FILE *f = open_out(&o, path, err, errlen);
     if (!f) return -1;
     fprintf(f, "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
     for (int i = 0; i < n; i++) {
@@ -60,7 +53,7 @@ int curves_write_csv(const char *path, const struct curve_point *pts, int n, cha
         csv_num(f, pts[i].val_acc, ",");
         fprintf(f, "%.3f\n", pts[i].seconds);
     }
-    return close_rename(f, tmp, path, err, errlen);
+    return commit_out(&o, err, errlen);
 }
 
 /* ---- SVG ---------------------------------------------------------------------- */
@@ -156,8 +149,8 @@ static void legend(FILE *f, const struct panel *p, int has_val, int bottom)
 
 int curves_write_svg(const char *path, const struct curve_point *pts, int n, char *err, size_t errlen)
 {
-    char tmp[4096];
-    FILE *f = open_tmp(path, tmp, sizeof tmp, err, errlen);
+    struct outfile o;
+    FILE *f = open_out(&o, path, err, errlen);
     if (!f) return -1;
     int epochs = 1, has_val = 0;
     double lmax = 0;
@@ -184,5 +177,5 @@ int curves_write_svg(const char *path, const struct curve_point *pts, int n, cha
     legend(f, &loss, has_val, 0);
     legend(f, &acc, has_val, 1);
     fprintf(f, "</svg>\n");
-    return close_rename(f, tmp, path, err, errlen);
+    return commit_out(&o, err, errlen);
 }

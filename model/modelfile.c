@@ -2,6 +2,7 @@
 #include "model/modelfile.h"
 #include "model/tokenizer.h"
 #include "nbformat/notebook.h"
+#include "nbformat/outfile.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -104,23 +105,6 @@ enum {
 
 static const char *const default_keys[] = {"load", "prep", "train", "evaluate", "explore", "imports"};
 
-/* All LEN bytes of BUF to FD (a short write or EINTR resumed): 0, or -1 and errno. */
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *buf = data;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, buf + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            if (w == 0) errno = EIO;
-            return -1;
-        }
-        done += (size_t)w;
-    }
-    return 0;
-}
-
 int modelfile_write(const char *path, const struct lstm_params *p, const struct vocab *v,
                     int seq_len, const char *info, char *err, size_t errlen)
 {
@@ -177,46 +161,19 @@ int modelfile_write(const char *path, const struct lstm_params *p, const struct 
     memcpy(buf + l.bd_off, p->bd, (size_t)p->classes * sizeof(float));
     put32(buf, l.crc_off, modelfile_crc32c(buf, l.crc_off));
 
-    /* Atomically: a crash mid-write never leaves half a model under PATH.  Except into
-     * a device or a FIFO (`-o /dev/null`), which a rename would replace. */
+    /* Atomically (outfile: a temporary beside PATH renamed over it): a crash or a
+     * failed write never leaves half a model under PATH.  Except into a device or a
+     * FIFO (`-o /dev/null`), which a rename would replace. */
+    struct outfile o;
     nb_error oe;
-    int sfd;
-    int special = nb_output_open_special(path, &sfd, &oe);
-    if (special < 0) {
-        snprintf(err, errlen, "%s", oe.msg);
-        free(buf);
-        return -1;
+    int rc = outfile_open(&o, path, &oe);
+    if (rc == 0) {
+        fwrite(buf, 1, l.size, o.f);
+        rc = outfile_commit(&o, &oe);
     }
-    if (special) {
-        int bad = write_all(sfd, buf, l.size), saved = errno;
-        if (close(sfd) && !bad) bad = -1, saved = errno;
-        if (bad) snprintf(err, errlen, "%s: cannot write: %s", path, strerror(saved));
-        free(buf);
-        return bad ? -1 : 0;
-    }
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) { free(buf); snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmpXXXXXX", 11);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp); free(buf);
-        return -1;
-    }
-    int bad = write_all(fd, buf, l.size) != 0;
-    int saved = errno;
-    if (!bad && fchmod(fd, 0644)) bad = 1, saved = errno;
-    if (close(fd) && !bad) bad = 1, saved = errno;
-    if (!bad && rename(tmp, path)) bad = 1, saved = errno;
-    if (bad) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(saved));
-        unlink(tmp);
-    }
-    free(tmp);
+    if (rc) snprintf(err, errlen, "%s", oe.msg);
     free(buf);
-    return bad ? -1 : 0;
+    return rc ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ reading */

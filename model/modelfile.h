@@ -54,7 +54,7 @@ struct modelfile {
 };
 
 /* Writes P (its E, Wx, b folded into the table), the vocabulary V and SEQ_LEN to
- * PATH, atomically (temporary file + rename).  INFO is a free-text provenance line.
+ * PATH, atomically (nbformat/outfile.h: temporary file + rename).  INFO is a free-text provenance line.
  * -1 with ERR on failure. */
 int modelfile_write(const char *path, const struct lstm_params *p, const struct vocab *v,
                     int seq_len, const char *info, char *err, size_t errlen);

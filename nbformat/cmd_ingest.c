@@ -1,8 +1,9 @@
 /* cmd_ingest.c — `nbstage ingest`: notebooks -> one JSON line per code cell.
  *
- * Owns: the command: options, walking the PATHs, the output file (written to a
- * temporary and renamed, so a failed run leaves no half a cells.jsonl), the progress
- * bar and the corpus statistics of the reference study's section 2 on stderr.  Bad
+ * Owns: the command: options, walking the PATHs, the output file (written by outfile,
+ * nbformat/outfile.h: a temporary renamed over -o's file, so a failed run leaves no
+ * half a cells.jsonl and the old one as it was), the progress bar and the corpus
+ * statistics of the reference study's section 2 on stderr.  Bad
  * notebooks are listed with their reason and skipped: one broken file never stops a
  * corpus.  Two notebooks that would share an id (found under two PATHs) stop the run
  * before anything is written.  The per-notebook work is nbformat/ingest.c.
@@ -12,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "model/commands.h"
 #include "nbformat/ingest.h"
 #include "nbformat/notebook.h"
+#include "nbformat/outfile.h"
 #include "nbformat/progress.h"
 
 static void usage(FILE *to)
@@ -263,38 +264,18 @@ int cmd_ingest(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* -o: written atomically (outfile: a temporary renamed over OUTPATH once complete,
+     * a device or FIFO written straight into); an error leaves the old file. */
     FILE *out = stdout;
-    char *tmp = NULL; /* the temporary renamed over OUTPATH, unless OUTPATH is a device */
+    struct outfile of = {0};
     nb_error oe;
-    int special_fd = -1;
-    int special = outpath ? nb_output_open_special(outpath, &special_fd, &oe) : 0;
-    if (special > 0 && !(out = fdopen(special_fd, "w"))) {
-        snprintf(oe.msg, sizeof oe.msg, "%s: %s", outpath, strerror(errno));
-        close(special_fd);
-        special = -1;
-    }
-    if (special < 0) {
-        fprintf(stderr, "nbstage ingest: %s\n", oe.msg);
-        free_items(&wc);
-        return EXIT_USAGE;
-    }
-    if (outpath && !special) {
-        size_t tn = strlen(outpath) + 16;
-        int fd = -1;
-        if ((tmp = malloc(tn))) {
-            snprintf(tmp, tn, "%s.tmp-XXXXXX", outpath);
-            fd = mkstemp(tmp);
-        }
-        if (fd < 0 || !(out = fdopen(fd, "w"))) {
-            fprintf(stderr, "nbstage ingest: %s: %s\n", outpath, strerror(errno));
-            if (fd >= 0) { close(fd); unlink(tmp); }
-            free(tmp);
+    if (outpath) {
+        if (outfile_open(&of, outpath, &oe)) {
+            fprintf(stderr, "nbstage ingest: %s\n", oe.msg);
             free_items(&wc);
             return EXIT_USAGE;
         }
-        mode_t um = umask(0);
-        umask(um);
-        fchmod(fd, 0666 & ~um); /* mkstemp's 0600 is not what a plain output file gets */
+        out = of.f;
     }
 
     struct progress bar;
@@ -309,24 +290,17 @@ int cmd_ingest(int argc, char **argv)
         rc = EXIT_USAGE;
     }
     if (wc.io_errors) rc = EXIT_USAGE;
-    if (!sc.write_errno && (fflush(out) || ferror(out))) sc.write_errno = errno ? errno : EIO;
-    if (tmp && !sc.write_errno && fsync(fileno(out))) sc.write_errno = errno;
+    if (!outpath && !sc.write_errno && (fflush(out) || ferror(out))) sc.write_errno = errno ? errno : EIO;
     if (sc.write_errno) {
         fprintf(stderr, "nbstage ingest: %s: write error: %s\n", outpath ? outpath : "stdout",
                 strerror(sc.write_errno));
         rc = EXIT_USAGE;
     }
-    if (outpath) {
-        if (fclose(out) && rc == EXIT_OK) {
-            fprintf(stderr, "nbstage ingest: %s: %s\n", outpath, strerror(errno));
-            rc = EXIT_USAGE;
-        }
-        if (tmp && rc == EXIT_OK && rename(tmp, outpath)) {
-            fprintf(stderr, "nbstage ingest: %s: %s\n", outpath, strerror(errno));
-            rc = EXIT_USAGE;
-        }
-        if (tmp && rc != EXIT_OK) unlink(tmp);
-        free(tmp);
+    if (outpath && rc != EXIT_OK) {
+        outfile_abort(&of);
+    } else if (outpath && outfile_commit(&of, &oe)) {
+        fprintf(stderr, "nbstage ingest: %s\n", oe.msg);
+        rc = EXIT_USAGE;
     }
 
     for (size_t i = 0; i < sc.nbad; i++) {

@@ -101,7 +101,8 @@ static void test_confusion_text_and_svg(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(metrics_write_confusion_svg(path, &c, "a <title> & more"), 0);
+    char err[1100];
+    assert_int_equal(metrics_write_confusion_svg(path, &c, "a <title> & more", err, sizeof err), 0);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     char svg[16384];
@@ -112,7 +113,8 @@ static void test_confusion_text_and_svg(void **state)
     assert_non_null(strstr(svg, "<svg "));
     assert_non_null(strstr(svg, "a &lt;title&gt; &amp; more"));
     assert_non_null(strstr(svg, "</svg>\n"));
-    assert_int_equal(metrics_write_confusion_svg("/nonexistent-dir/x.svg", &c, "t"), -1);
+    assert_int_equal(metrics_write_confusion_svg("/nonexistent-dir/x.svg", &c, "t", err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent-dir/x.svg: "));
 }
 
 int main(void)
