@@ -2,8 +2,9 @@
  * (see outfile.h).
  *
  * Owns: the stdio stream over the temporary (fopencookie, so that the first write
- * error's errno is kept for the message: stdio drops it, and a later fflush of an
- * emptied buffer succeeds), the commit (flush, fsync, rename, the folder's fsync) and
+ * error's errno is kept for the message: stdio keeps only ferror, and once a failed
+ * flush has dropped the buffer a later fflush succeeds, with errno whatever the
+ * program did since), the commit (flush, fsync, rename, the folder's fsync) and
  * the abort.  Where the file goes and whether it may be written, the temporary's name
  * and the old owner are nb_save_atomic's own code (nbsave.c, nbinternal.h), so the two
  * writers cannot drift apart.

@@ -226,9 +226,14 @@ static void a_write_error_keeps_the_old_file(void **state)
     line[sizeof line - 2] = '\n';
     line[sizeof line - 1] = 0;
     for (int i = 0; i < 3000; i++) fputs(line, o.f); /* 300 KB */
+    /* A failed flush drops stdio's buffer: the commit's own fflush then succeeds, and
+     * errno is whatever came since; the message must still give the write's reason. */
+    int flushed = fflush(o.f);
+    errno = ENOENT;
     int rc = outfile_commit(&o, &err);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
     assert_int_equal(sigaction(SIGXFSZ, &old_sa, NULL), 0);
+    assert_int_equal(flushed, EOF);
     assert_int_equal(rc, -1);
     char want[600];
     snprintf(want, sizeof want, "%s: write error: %s", path, strerror(EFBIG));
