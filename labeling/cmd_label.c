@@ -799,5 +799,15 @@ int cmd_label(int argc, char **argv)
     if (o.svg && !o.gold) { fprintf(stderr, "nbstage label: --svg goes with --gold (the confusion matrix needs hand labels)\n"); return EXIT_USAGE; }
     if (optind < argc) o.input = argv[optind];
     if (o.min_conf < 0) o.min_conf = o.votes ? 0.0 : DEFAULT_MIN_CONFIDENCE;
+    /* The files written at the end, checked now: a read-only file or a missing folder
+     * would otherwise be found only after the whole run (30 s on a large corpus). */
+    const char *outs[] = {o.output, o.report, o.svg};
+    for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
+        nb_error e;
+        if (outs[i] && outfile_check(outs[i], &e)) {
+            fprintf(stderr, "nbstage label: %s\n", e.msg);
+            return EXIT_USAGE;
+        }
+    }
     return o.votes ? label_matrix(&o) : label_cells(&o);
 }

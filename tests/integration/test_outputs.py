@@ -182,3 +182,24 @@ def test_a_read_only_output_or_a_folder_is_refused(data, tmp_path):
             assert r.returncode == 2 and f"{target}: {why}" in r.stderr, (name, r.stderr)
             assert ro.read_bytes() == OLD, name
     assert sorted(os.listdir(tmp_path)) == ["ro"]
+
+
+@pytest.mark.parametrize("opt", ["-o", "--report", "--svg"])
+def test_label_refuses_an_unwritable_output_before_it_reads_the_cells(data, tmp_path, opt):
+    """label checks its outputs first, as train does: a read-only target is named at
+    once, not after the whole run (its input here is a pipe that never ends)."""
+    ro = tmp_path / "ro"
+    ro.write_bytes(OLD)
+    ro.chmod(0o444)
+    extra = ["--gold", data / "gold.tsv"] if opt == "--svg" else []
+    rfd, wfd = os.pipe()  # held open: the input never ends
+    p = subprocess.Popen([str(BIN), "label", "-q", *map(str, extra), opt, str(ro)], env=ENV,
+                         stdin=rfd, stderr=subprocess.PIPE, text=True)
+    os.close(rfd)
+    try:
+        err = p.communicate(timeout=10)[1]
+    finally:
+        p.kill()
+        os.close(wfd)
+    assert p.returncode == 2 and f"{ro}: read-only file" in err, err
+    assert ro.read_bytes() == OLD
