@@ -7,18 +7,77 @@
  * program did since), the commit (flush, fsync, rename, the folder's fsync) and
  * the abort.  Where the file goes and whether it may be written, the temporary's name
  * and the old owner are nb_save_atomic's own code (nbsave.c, nbinternal.h), so the two
- * writers cannot drift apart.
+ * writers cannot drift apart.  And the temporaries still open when Ctrl-C, SIGTERM or
+ * SIGHUP ends the program (ingest -o of a large corpus is a hidden file of ~100 MB):
+ * a handler, installed where the signal's action is the default one, removes them and
+ * lets the signal end the program as before (git's tempfile.c does the same).
  */
 #include "nbformat/outfile.h"
 
 #include <errno.h>
 #include <libgen.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "nbformat/nbinternal.h"
+
+/* ---- temporaries removed when a signal ends the program */
+
+enum { LIVE_MAX = 8 }; /* open at once: 3 at most today (train's model and curves) */
+static char *_Atomic live[LIVE_MAX];
+static const int end_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_end_signal(int sig)
+{
+    int saved = errno;
+    for (int i = 0; i < LIVE_MAX; i++) {
+        char *t = atomic_load(&live[i]);
+        if (t) unlink(t); /* async-signal-safe */
+    }
+    signal(sig, SIG_DFL); /* and end as the signal would have */
+    raise(sig);
+    errno = saved;
+}
+
+/* Handlers only where nothing else handles the signal (tag, train have their own). */
+static void install_handlers_once(void)
+{
+    static atomic_flag done = ATOMIC_FLAG_INIT;
+    if (atomic_flag_test_and_set(&done)) return;
+    for (size_t i = 0; i < sizeof end_signals / sizeof *end_signals; i++) {
+        struct sigaction old;
+        if (sigaction(end_signals[i], NULL, &old) || old.sa_handler != SIG_DFL ||
+            (old.sa_flags & SA_SIGINFO))
+            continue;
+        struct sigaction sa = {.sa_handler = on_end_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(end_signals[i], &sa, NULL);
+    }
+}
+
+static void live_add(char *tmp)
+{
+    install_handlers_once();
+    for (int i = 0; i < LIVE_MAX; i++) {
+        char *expected = NULL;
+        if (atomic_compare_exchange_strong(&live[i], &expected, tmp)) return;
+    }
+    /* more than LIVE_MAX at once: this one is only not removed on a signal */
+}
+
+static void live_remove(const char *tmp)
+{
+    for (int i = 0; tmp && i < LIVE_MAX; i++) {
+        char *expected = (char *)tmp;
+        if (atomic_compare_exchange_strong(&live[i], &expected, NULL)) return;
+    }
+}
+
+/* ---- the stream */
 
 static ssize_t cookie_write(void *cookie, const char *buf, size_t len)
 {
@@ -47,6 +106,7 @@ static int cookie_close(void *cookie)
 
 static void release(struct outfile *o)
 {
+    live_remove(o->tmp); /* before its name is freed */
     free(o->path);
     free(o->tmp);
     free(o->target);
@@ -72,6 +132,7 @@ int outfile_open(struct outfile *o, const char *path, nb_error *err)
             goto fail;
         }
         if ((o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, err)) < 0) goto fail;
+        live_add(o->tmp);
         nb_save_owner(o->fd, &t);
         if (fchmod(o->fd, t.mode)) {
             nb_set_error(err, "%s: writing %s: %s", path, o->tmp, strerror(errno));
@@ -110,6 +171,7 @@ int outfile_commit(struct outfile *o, nb_error *err)
         nb_set_error(err, "%s: rename: %s", o->path, strerror(e));
     } else if (o->tmp) {
         nb_sync_dir(o->dir); /* the rename durable too */
+        live_remove(o->tmp);
         free(o->tmp);
         o->tmp = NULL;
     }

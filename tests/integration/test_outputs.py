@@ -17,6 +17,7 @@ import signal
 import stat
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,27 @@ def test_label_refuses_an_unwritable_output_before_it_reads_the_cells(data, tmp_
         os.close(wfd)
     assert p.returncode == 2 and f"{ro}: read-only file" in err, err
     assert ro.read_bytes() == OLD
+
+
+SHARED = Path(os.environ.get("NBSTAGE_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="../shared absent")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_a_write_leaves_the_old_file_and_no_temporary(tmp_path, sig):
+    """Ctrl-C (or SIGTERM, SIGHUP) while ingest -o writes: the program still ends by
+    the signal, the old file is as it was, and its temporary (~100 MB for the corpus)
+    is removed, not left hidden beside it (it was before)."""
+    out = tmp_path / "cells.jsonl"
+    out.write_bytes(OLD)
+    p = subprocess.Popen([str(BIN), "ingest", "-q", "-j", "1", "-o", str(out), str(SHARED / "corpus")],
+                         env=ENV, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline and \
+            not [n for n in os.listdir(tmp_path) if ".nbstage-" in n]:
+        pass
+    assert p.poll() is None, "ingest ended before its temporary was seen"
+    p.send_signal(sig)
+    p.communicate(timeout=60)
+    assert p.returncode == -sig
+    assert os.listdir(tmp_path) == ["cells.jsonl"] and out.read_bytes() == OLD
