@@ -15,28 +15,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static char *make_tmpdir(void)
-{
-    char *d = strdup("/tmp/nbstage-test-nbformat-XXXXXX");
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void write_file(const char *path, const char *s)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(s, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static json_t *read_str(const char *s, int flags, nb_error *err)
 {
     return nb_read_mem(s, strlen(s), "t.ipynb", flags, err);
@@ -340,10 +318,10 @@ static int count_entries(const char *dir)
 static void saves_atomically_keeping_mode(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = unit_make_tmpdir("nbformat");
     char path[512], link[512];
     snprintf(path, sizeof path, "%s/nb.ipynb", dir);
-    write_file(path, "old contents\n");
+    unit_write_file(path, "old contents\n");
     assert_int_equal(chmod(path, 0640), 0);
     nb_error err;
     assert_int_equal(nb_save_atomic(path, "new\n", 4, &err), 0);
@@ -374,7 +352,7 @@ static void saves_atomically_keeping_mode(void **state)
     umask(um);
     assert_int_equal(stat(fresh, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
@@ -382,10 +360,10 @@ static void saves_atomically_keeping_mode(void **state)
 static void deferred_sync_save(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = unit_make_tmpdir("nbformat");
     char path[512];
     snprintf(path, sizeof path, "%s/nb.ipynb", dir);
-    write_file(path, "old contents\n");
+    unit_write_file(path, "old contents\n");
     assert_int_equal(chmod(path, 0604), 0);
     nb_error err;
     int fd = nb_sync_fs_open(path, &err);
@@ -411,17 +389,17 @@ static void deferred_sync_save(void **state)
     assert_non_null(strstr(err.msg, "missing"));
     assert_int_equal(nb_sync_fs(-1, "somewhere", &err), -1);
     assert_non_null(strstr(err.msg, "somewhere"));
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
 static void failed_save_leaves_original(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = unit_make_tmpdir("nbformat");
     char path[512];
     snprintf(path, sizeof path, "%s/nb.ipynb", dir);
-    write_file(path, "original\n");
+    unit_write_file(path, "original\n");
 
     /* a write that fails half-way: the file-size limit makes write() return EFBIG */
     struct rlimit old, lim;
@@ -470,14 +448,14 @@ static void failed_save_leaves_original(void **state)
     assert_string_equal(s, "original\n");
     free(s);
     assert_int_equal(count_entries(dir), 3); /* nb.ipynb, sub, link.ipynb: no temporary */
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
 static void read_file_errors_name_the_file(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = unit_make_tmpdir("nbformat");
     char path[512];
     nb_error err;
     snprintf(path, sizeof path, "%s/absent.ipynb", dir);
@@ -485,16 +463,16 @@ static void read_file_errors_name_the_file(void **state)
     assert_non_null(strstr(err.msg, "absent.ipynb"));
     assert_non_null(strstr(err.msg, "No such file"));
     snprintf(path, sizeof path, "%s/empty.ipynb", dir);
-    write_file(path, "");
+    unit_write_file(path, "");
     assert_null(nb_read_file(path, 0, &err));
     assert_non_null(strstr(err.msg, "empty file"));
     snprintf(path, sizeof path, "%s/cut.ipynb", dir);
-    write_file(path, "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n");
+    unit_write_file(path, "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n");
     assert_null(nb_read_file(path, 0, &err));
     assert_non_null(strstr(err.msg, "cut.ipynb:5:"));
     assert_null(nb_read_file(dir, 0, &err));
     assert_non_null(strstr(err.msg, "not a regular file"));
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
@@ -521,7 +499,7 @@ static int stop_at_second(const char *path, const char *rel, void *ctx)
 static void walks_sorted_skipping_checkpoints(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = unit_make_tmpdir("nbformat");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
              "cd '%s' && mkdir -p b/.ipynb_checkpoints a/z .hidden B && "
@@ -548,7 +526,7 @@ static void walks_sorted_skipping_checkpoints(void **state)
     int n = 0;
     assert_int_equal(nb_walk(dir, stop_at_second, NULL, &n), 42);
     assert_int_equal(n, 2);
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 

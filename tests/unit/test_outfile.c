@@ -14,29 +14,6 @@
 
 #include "nbformat/outfile.h"
 
-static char *make_tmpdir(void)
-{
-    char *d = strdup("/tmp/nbstage-test-outfile-XXXXXX");
-    assert_non_null(d);
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void write_file(const char *path, const char *s)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(s, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 /* Entries of DIR other than . and .. */
 static int count_entries(const char *dir)
 {
@@ -67,7 +44,7 @@ static mode_t mode_of(const char *path)
 static void commit_writes_a_new_file_with_the_umask(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir(), path[512];
+    char *dir = unit_make_tmpdir("outfile"), path[512];
     snprintf(path, sizeof path, "%s/out.txt", dir);
     mode_t old = umask(027);
     struct outfile o;
@@ -83,16 +60,16 @@ static void commit_writes_a_new_file_with_the_umask(void **state)
     assert_int_equal(count_entries(dir), 1);
     outfile_abort(&o); /* after a commit: nothing */
     assert_content(path, "hello 42\n");
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
 static void commit_keeps_the_mode_abort_keeps_the_file(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir(), path[512];
+    char *dir = unit_make_tmpdir("outfile"), path[512];
     snprintf(path, sizeof path, "%s/out.txt", dir);
-    write_file(path, "old\n");
+    unit_write_file(path, "old\n");
     assert_int_equal(chmod(path, 0604), 0);
     struct outfile o;
     nb_error err;
@@ -109,16 +86,16 @@ static void commit_keeps_the_mode_abort_keeps_the_file(void **state)
     assert_int_equal(count_entries(dir), 1);
     struct outfile z = {0};
     outfile_abort(&z); /* a zeroed struct: nothing */
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
 static void read_only_files_and_folders_are_refused(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir(), path[512], want[600];
+    char *dir = unit_make_tmpdir("outfile"), path[512], want[600];
     snprintf(path, sizeof path, "%s/ro.txt", dir);
-    write_file(path, "keep\n");
+    unit_write_file(path, "keep\n");
     assert_int_equal(chmod(path, 0444), 0); /* refused even for root, who may write it */
     struct outfile o;
     nb_error err;
@@ -146,17 +123,17 @@ static void read_only_files_and_folders_are_refused(void **state)
     assert_int_equal(outfile_check(path, &err), 0);
     assert_int_equal(outfile_check("/dev/null", &err), 0);
     assert_int_equal(count_entries(dir), 1);
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
 static void a_symlink_is_written_through(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir(), path[512], link[512];
+    char *dir = unit_make_tmpdir("outfile"), path[512], link[512];
     snprintf(path, sizeof path, "%s/real.txt", dir);
     snprintf(link, sizeof link, "%s/link.txt", dir);
-    write_file(path, "old\n");
+    unit_write_file(path, "old\n");
     assert_int_equal(symlink("real.txt", link), 0);
     struct outfile o;
     nb_error err;
@@ -168,14 +145,14 @@ static void a_symlink_is_written_through(void **state)
     assert_true(S_ISLNK(st.st_mode));
     assert_content(path, "new\n");
     assert_int_equal(count_entries(dir), 2);
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
 static void a_fifo_is_written_straight_into(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir(), path[512];
+    char *dir = unit_make_tmpdir("outfile"), path[512];
     snprintf(path, sizeof path, "%s/fifo", dir);
     assert_int_equal(mkfifo(path, 0600), 0);
     int rfd = open(path, O_RDONLY | O_NONBLOCK); /* a reader, so the open for writing does not wait */
@@ -200,7 +177,7 @@ static void a_fifo_is_written_straight_into(void **state)
     assert_int_equal(outfile_commit(&o, &err), 0);
     assert_int_equal(stat("/dev/null", &st), 0);
     assert_true(S_ISCHR(st.st_mode));
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 
@@ -208,9 +185,9 @@ static void a_fifo_is_written_straight_into(void **state)
 static void a_write_error_keeps_the_old_file(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir(), path[512];
+    char *dir = unit_make_tmpdir("outfile"), path[512];
     snprintf(path, sizeof path, "%s/out.txt", dir);
-    write_file(path, "old\n");
+    unit_write_file(path, "old\n");
     struct rlimit old_lim, lim = {100000, RLIM_INFINITY};
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
     if (old_lim.rlim_max != RLIM_INFINITY) lim.rlim_max = old_lim.rlim_max;
@@ -240,7 +217,7 @@ static void a_write_error_keeps_the_old_file(void **state)
     assert_string_equal(err.msg, want);
     assert_content(path, "old\n");
     assert_int_equal(count_entries(dir), 1);
-    rm_rf(dir);
+    unit_rm_rf(dir);
     free(dir);
 }
 

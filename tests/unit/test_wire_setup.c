@@ -28,14 +28,6 @@ static int remove_dir(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static const char good_conn[] =
     "{\"shell_port\": 5001, \"iopub_port\": 5002, \"stdin_port\": 5003, \"control_port\": 5004,"
     " \"hb_port\": 5005, \"ip\": \"127.0.0.1\", \"key\": \"3d1e9b5a-7c2f-4e0b\","
@@ -46,7 +38,7 @@ static void connection_read_write_round_trip(void **state)
     (void)state;
     char path[128], err[256], ep[128];
     snprintf(path, sizeof path, "%s/conn.json", dir);
-    write_file(path, good_conn);
+    unit_write_file(path, good_conn);
     struct connection c;
     assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
     assert_string_equal(c.ip, "127.0.0.1");
@@ -93,7 +85,7 @@ static void connection_read_names_file_and_reason(void **state)
     char path[128], err[256];
     snprintf(path, sizeof path, "%s/conn.json", dir);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        write_file(path, bad[i].text);
+        unit_write_file(path, bad[i].text);
         struct connection c;
         assert_int_equal(connection_read(path, &c, err, sizeof err), -1);
         assert_non_null(strstr(err, "conn.json"));
@@ -175,10 +167,10 @@ static void kernelspec_found_through_jupyter_path(void **state)
     snprintf(cmd, sizeof cmd, "mkdir -p '%s' '%s/b/kernels/broken'", path, dir);
     assert_int_equal(system(cmd), 0);
     strcat(path, "/kernel.json");
-    write_file(path, "{\"argv\": [\"python3\", \"-m\", \"k\", \"-f\", \"{connection_file}\"],"
+    unit_write_file(path, "{\"argv\": [\"python3\", \"-m\", \"k\", \"-f\", \"{connection_file}\"],"
                      " \"env\": {\"A\": \"1\", \"B\": \"two\"}, \"display_name\": \"x\"}");
     snprintf(path, sizeof path, "%s/b/kernels/broken/kernel.json", dir);
-    write_file(path, "{\"argv\": []}");
+    unit_write_file(path, "{\"argv\": []}");
     snprintf(jp, sizeof jp, "%s/nowhere:%s/a:%s/b", dir, dir, dir);
     setenv("JUPYTER_PATH", jp, 1);
     struct found_kernelspec ks;

@@ -1,4 +1,5 @@
-/* unit.h — what every unit test includes: cmocka, the shared folder, reading a file. */
+/* unit.h — what every unit test includes: cmocka, the shared folder, reading and
+ * writing files, scratch folders. */
 #ifndef NBSTAGE_UNIT_H
 #define NBSTAGE_UNIT_H
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 /* ../shared relative to the repository root, or NULL when it is not there (tests
@@ -37,6 +39,33 @@ static inline char *unit_read_file(const char *path, size_t *len)
     s[n] = 0;
     if (len) *len = (size_t)n;
     return s;
+}
+
+/* A fresh folder /tmp/nbstage-test-NAME-XXXXXX (malloc'd path). */
+static inline char *unit_make_tmpdir(const char *name)
+{
+    char *d = malloc(strlen(name) + 32);
+    assert_non_null(d);
+    sprintf(d, "/tmp/nbstage-test-%s-XXXXXX", name);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+/* Writes TEXT to PATH (replacing it); a failure fails the test. */
+static inline void unit_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Removes DIR and everything in it. */
+static inline void unit_rm_rf(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 #endif
