@@ -7,7 +7,7 @@
  * NBSTAGE_WRAP, NBSTAGE_MODEL, NBSTAGE_TAG_POSITION, NBSTAGE_NO_BADGE (1/0),
  * NBSTAGE_MIN_CONFIDENCE.  The command line wins.  "--opt=value" works too.
  * The tag position defaults to top: the tag is then published as soon as it may be,
- * while the cell runs (kernel/proxy.c).
+ * while the cell runs (kernel/tagorder.h).
  */
 #ifndef NBSTAGE_OPTIONS_H
 #define NBSTAGE_OPTIONS_H

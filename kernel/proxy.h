@@ -3,10 +3,12 @@
  * Owns: the client-side sockets (shell/control/stdin ROUTERs, iopub PUB, heartbeat
  * echo thread), the child-side sockets (DEALERs sharing one routing id, iopub SUB),
  * the poll loop that forwards untouched frames byte for byte, signature checks on
- * client messages, the iopub readiness nudge, submitting execute_requests to the
- * classification worker and publishing each tag between the child's execute_input and
- * its idle for that request (as soon as it is classified with --tag-position top, at
- * the idle with bottom), and the end of life: shutdown, SIGTERM, the child dying.
+ * client messages, the iopub readiness nudge, reading the code of execute_requests,
+ * and the end of life: shutdown, SIGTERM, the child dying.  Each stage tag goes out
+ * between the child's execute_input and its idle for that request (as soon as it is
+ * classified with --tag-position top, at the idle with bottom): kernel/tagorder.h,
+ * which the loop hands the requests to tag, the worker's answers and the child's
+ * iopub messages.
  */
 #ifndef NBSTAGE_PROXY_H
 #define NBSTAGE_PROXY_H

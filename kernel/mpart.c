@@ -1,0 +1,87 @@
+/* mpart.c — one Jupyter message as the relay holds it (see mpart.h). */
+#include "kernel/mpart.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mpart_close(struct mpart *m)
+{
+    for (size_t i = 0; i < m->n; i++) zmq_msg_close(&m->f[i]);
+    m->n = 0;
+}
+
+void mpart_free(struct mpart *m)
+{
+    mpart_close(m);
+    free(m->f);
+    m->f = NULL;
+    m->cap = 0;
+}
+
+int mpart_recv(void *sock, struct mpart *m)
+{
+    mpart_close(m);
+    for (;;) {
+        if (m->n == m->cap) {
+            size_t cap = m->cap ? 2 * m->cap : 16;
+            zmq_msg_t *f = realloc(m->f, cap * sizeof *f);
+            if (!f) { mpart_close(m); return -1; }
+            m->f = f, m->cap = cap;
+        }
+        zmq_msg_t *part = &m->f[m->n];
+        zmq_msg_init(part);
+        if (zmq_msg_recv(part, sock, m->n ? 0 : ZMQ_DONTWAIT) < 0) {
+            int e = zmq_errno();
+            zmq_msg_close(part);
+            mpart_close(m);
+            return e == EAGAIN ? 0 : -1;
+        }
+        m->n++;
+        if (!zmq_msg_more(part)) return 1;
+    }
+}
+
+int mpart_send(void *sock, struct mpart *m)
+{
+    int rc = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (rc == 0 && zmq_msg_send(&m->f[i], sock, i + 1 < m->n ? ZMQ_SNDMORE : 0) < 0)
+            rc = -1;
+        if (rc) zmq_msg_close(&m->f[i]);
+    }
+    m->n = 0;
+    return rc;
+}
+
+int mpart_views(struct mpart *m, struct wire_frame **views, size_t *cap)
+{
+    if (m->n > *cap) {
+        struct wire_frame *v = realloc(*views, m->n * sizeof *v);
+        if (!v) return -1;
+        *views = v, *cap = m->n;
+    }
+    for (size_t i = 0; i < m->n; i++)
+        (*views)[i] = (struct wire_frame){zmq_msg_data(&m->f[i]), zmq_msg_size(&m->f[i])};
+    return 0;
+}
+
+json_t *frame_json(const struct wire_frame *f)
+{
+    return json_loadb((const char *)f->data, f->len, 0, NULL);
+}
+
+/* On every relayed message: the light scanner first, jansson only for what it leaves. */
+void frame_string(const struct wire_frame *f, const char *key, char *out, size_t cap)
+{
+    if (wire_json_string(f, key, out, cap) >= 0) return;
+    out[0] = 0;
+    json_t *j = frame_json(f);
+    json_t *v = json_object_get(j, key);
+    if (json_is_string(v)) { /* on every relayed header: no printf machinery */
+        size_t n = json_string_length(v) < cap - 1 ? json_string_length(v) : cap - 1;
+        memcpy(out, json_string_value(v), n);
+        out[n] = 0;
+    }
+    json_decref(j);
+}

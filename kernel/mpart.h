@@ -1,0 +1,48 @@
+/* mpart.h — one Jupyter message as the stage kernel's relay holds it.
+ *
+ * Owns: a multipart message as the zmq frames it was received in (so that what is
+ * forwarded is what was received, byte for byte), views of those frames for
+ * kernel/wire.h, and reading a string member of a JSON frame (what the relay reads of
+ * every message: the light scanner first, jansson only for what it leaves).  Shared
+ * by the relay loop (kernel/proxy.c) and the tag's place in iopub (kernel/tagorder.c).
+ */
+#ifndef NBSTAGE_MPART_H
+#define NBSTAGE_MPART_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <zmq.h>
+
+#include "kernel/wire.h"
+
+/* One multipart message, frames owned.  {0} is an empty one. */
+struct mpart {
+    zmq_msg_t *f;
+    size_t n, cap;
+};
+
+/* Closes M's frames (M is then empty, its array kept). */
+void mpart_close(struct mpart *m);
+
+/* Closes M's frames and frees its array. */
+void mpart_free(struct mpart *m);
+
+/* 1: a whole message received from SOCK into M (emptied first); 0: none waiting;
+ * -1: error. */
+int mpart_recv(void *sock, struct mpart *m);
+
+/* Sends every frame of M on SOCK (zmq takes them); M is empty afterwards.  0 or -1. */
+int mpart_send(void *sock, struct mpart *m);
+
+/* Views of M's frames in *VIEWS (grown as needed, *CAP entries: the caller's, freed
+ * with free); -1 when out of memory. */
+int mpart_views(struct mpart *m, struct wire_frame **views, size_t *cap);
+
+/* The JSON text of F parsed by jansson (NULL when it is not JSON). */
+json_t *frame_json(const struct wire_frame *f);
+
+/* A string member KEY of the JSON object in F, copied into OUT (CAP bytes, cut at
+ * CAP - 1; empty when absent). */
+void frame_string(const struct wire_frame *f, const char *key, char *out, size_t cap);
+
+#endif

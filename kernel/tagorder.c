@@ -1,0 +1,561 @@
+/* tagorder.c — where and when a request's stage tag goes in the iopub stream (see
+ * tagorder.h, whose numbered rules the comments here refer to).
+ *
+ * Each child iopub message is classified once, by its msg_type (tagorder_iopub ->
+ * route -> message_kind), and handled by one function per kind: on_execute_input,
+ * on_comm, on_output, on_clear, on_idle.  A message of another kind, or of no request
+ * being tagged, only lets a held clear go first.
+ */
+#include "kernel/tagorder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An execute_request being tagged, until its idle has been relayed. */
+struct pending {
+    char id[128];             /* the request's msg_id */
+    char *header;             /* the request's header frame, verbatim: the tag's parent_header */
+    struct classify_job *job; /* our reference */
+    int started;              /* the child published execute_input (aborted requests are not) */
+    int held;                 /* its idle waits at the front of the queue */
+    int published;            /* its tag is out (early publication), not cleared since */
+    int clear_wait;           /* a clear_output(wait=True) of it is out, no output since */
+    int captured;             /* ipywidgets Output widgets capturing its outputs now */
+    /* The tag message, built as soon as the cell is classified (tag_build), so that it
+     * follows the execute_input (or precedes the idle) without a pause for the IO
+     * thread to wake up twice: header in tag_header, or tag_slow when that is short. */
+    int tag_ready;
+    char tag_header[512], tag_sig[WIRE_SIG_HEX_MAX + 1];
+    char *tag_slow;
+};
+
+struct qnode {
+    struct mpart m;
+    struct qnode *next;
+};
+
+struct tagorder {
+    void *iopub;                     /* Jupyter's side */
+    const struct wire_key *key;
+    struct classify_worker *worker;
+    int early;                       /* --tag-position top: rule 3 */
+    char session[128], username[128], version[16];
+    char *th;                        /* the tag header template (tag_header_fast) */
+    size_t th_len, th_id, th_date;   /* its length, where msg_id and date go */
+    struct pending *pend;
+    size_t n_pend, cap_pend;
+    unsigned clear_waits;            /* entries with clear_wait set: outputs are then looked at */
+    struct mpart wclear;             /* a clear_output(wait=True) held back (rule 6) ... */
+    char wclear_id[128];             /* ... of this request */
+    int in_input;                    /* the child asked for input, no answer or idle since */
+    struct qnode *qhead, *qtail;     /* a held idle and what came after it (rule 9) */
+    struct wire_frame *views;        /* of the message being routed */
+    size_t views_cap;
+};
+
+static void say(const char *what)
+{
+    fprintf(stderr, "nbstage-kernel: %s\n", what);
+}
+
+/* ---- the requests being tagged ----------------------------------------------------- */
+
+static struct pending *pending_find(struct tagorder *t, const char *id)
+{
+    for (size_t i = 0; i < t->n_pend; i++)
+        if (strcmp(t->pend[i].id, id) == 0) return &t->pend[i];
+    return NULL;
+}
+
+static void pending_remove(struct tagorder *t, struct pending *p)
+{
+    if (p->clear_wait) t->clear_waits--;
+    free(p->header);
+    free(p->tag_slow);
+    classify_job_release(p->job);
+    *p = t->pend[--t->n_pend];
+}
+
+/* P's request has a clear_output(wait=True) out, or no longer (rule 5). */
+static void clear_wait_set(struct tagorder *t, struct pending *p)
+{
+    if (!p->clear_wait) {
+        p->clear_wait = 1;
+        t->clear_waits++;
+    }
+}
+
+static void clear_wait_end(struct tagorder *t, struct pending *p)
+{
+    if (p->clear_wait) {
+        p->clear_wait = 0;
+        t->clear_waits--;
+    }
+}
+
+/* 1 when P's cell is classified: the worker has run the job, or it had not started on
+ * it and we ran it here rather than wait for the thread to be scheduled. */
+static int classified(struct tagorder *t, struct pending *p)
+{
+    if (classify_job_done(p->job)) return 1;
+    if (!classify_job_claim(p->job)) /* the worker is on it right now */
+        return classify_job_wait(p->job);
+    classify_worker_run(t->worker, p->job);
+    return 1;
+}
+
+/* ---- the tag message (rule 10) -------------------------------------------------------- */
+
+/* The header of a tag: the child's session, username and version, a fresh msg_id and
+ * the date.  NULL when out of memory (or the session is not UTF-8). */
+static char *tag_header_json(const struct tagorder *t, const char *id, const char *date)
+{
+    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type", "display_data",
+                          "session", t->session, "username", t->username, "date", date,
+                          "version", t->version[0] ? t->version : "5.3");
+    char *hs = h ? json_dumps(h, JSON_COMPACT) : NULL;
+    json_decref(h);
+    return hs;
+}
+
+/* Tag headers differ only in msg_id and date, both of fixed length: the header is
+ * built once with placeholders and each tag's copy patched in place (packing and
+ * dumping a JSON tree per tag was a tenth of the tag's CPU). */
+#define ID_PLACEHOLDER "00000000000000000000000000000000"
+#define DATE_PLACEHOLDER "0000-00-00T00:00:00.000000Z"
+
+static void tag_header_forget(struct tagorder *t)
+{
+    free(t->th);
+    t->th = NULL;
+}
+
+/* Fills OUT (CAP bytes) with a tag header; -1 when there is no template or it does
+ * not fit. */
+static int tag_header_fast(struct tagorder *t, const char *id, const char *date, char *out,
+                           size_t cap)
+{
+    if (!t->th) {
+        char *s = tag_header_json(t, ID_PLACEHOLDER, DATE_PLACEHOLDER);
+        char *i = s ? strstr(s, "\"msg_id\":\"" ID_PLACEHOLDER "\"") : NULL;
+        char *d = s ? strstr(s, "\"date\":\"" DATE_PLACEHOLDER "\"") : NULL;
+        if (!i || !d) { free(s); return -1; }
+        t->th = s, t->th_len = strlen(s);
+        t->th_id = (size_t)(i - s) + 10, t->th_date = (size_t)(d - s) + 8;
+    }
+    if (t->th_len >= cap || strlen(id) != sizeof ID_PLACEHOLDER - 1 ||
+        strlen(date) != sizeof DATE_PLACEHOLDER - 1)
+        return -1;
+    memcpy(out, t->th, t->th_len + 1);
+    memcpy(out + t->th_id, id, sizeof ID_PLACEHOLDER - 1);
+    memcpy(out + t->th_date, date, sizeof DATE_PLACEHOLDER - 1);
+    return 0;
+}
+
+/* Builds P's tag message (header, signature) for publish_tag to send; -1 when out of
+ * memory.  P's cell must be classified, with something to show. */
+static int tag_build(struct tagorder *t, struct pending *p)
+{
+    if (p->tag_ready) return 0;
+    char id[40], date[32];
+    wire_new_id(id, sizeof id, NULL);
+    wire_now_iso(date);
+    free(p->tag_slow);
+    p->tag_slow = NULL;
+    const char *h = p->tag_header;
+    if (tag_header_fast(t, id, date, p->tag_header, sizeof p->tag_header)) { /* a long session */
+        if (!(p->tag_slow = tag_header_json(t, id, date))) return -1;
+        h = p->tag_slow;
+    }
+    struct wire_frame fr[6];
+    wire_build(t->key, h, p->header, "{}", classify_job_content(p->job), p->tag_sig, fr);
+    p->tag_ready = 1;
+    return 0;
+}
+
+/* Builds P's tag ahead of its publication, once its cell is classified. */
+static void tag_prepare(struct tagorder *t, struct pending *p)
+{
+    if (classify_job_done(p->job) && classify_job_content(p->job)) tag_build(t, p);
+}
+
+/* ---- publication ------------------------------------------------------------------------ */
+
+/* Sends P's tag, when its request has started (rule 1) and its cell is classified with
+ * something to show. */
+static void publish_tag(struct tagorder *t, struct pending *p)
+{
+    if (!p->started || !classify_job_done(p->job)) return;
+    const char *content = classify_job_content(p->job);
+    if (!content) return; /* below the minimum confidence, or no stage */
+    if (tag_build(t, p)) { say("out of memory: stage output not published"); return; }
+    static const char topic[] = "kernel.nbstage.display_data";
+    const char *h = p->tag_slow ? p->tag_slow : p->tag_header;
+    const char *part[7] = {topic, WIRE_DELIM, p->tag_sig, h, p->header, "{}", content};
+    for (int i = 0; i < 7; i++)
+        zmq_send(t->iopub, part[i], strlen(part[i]), i < 6 ? ZMQ_SNDMORE : 0);
+    p->tag_ready = 0; /* sent again (after a clear_output), it is a new message */
+    clear_wait_end(t, p); /* a waiting clear_output is done by the tag's arrival */
+}
+
+/* Sends the clear_output(wait=True) held back (rule 6), if any: from now on the
+ * frontends clear the cell's outputs at its next one. */
+static void clear_release(struct tagorder *t)
+{
+    if (!t->wclear.n) return;
+    mpart_send(t->iopub, &t->wclear);
+    struct pending *p = pending_find(t, t->wclear_id);
+    if (p) clear_wait_set(t, p);
+}
+
+/* Early publication (rule 3): P's tag now, when its execute_input is out and its cell
+ * is classified; otherwise the worker is asked to answer when it is done
+ * (tagorder_classified).  Only for a request whose idle has not been relayed. */
+static void publish_early(struct tagorder *t, struct pending *p)
+{
+    if (!t->early || p->published || !p->started || p->held || p->captured) return;
+    if (!classify_job_done(p->job) && !classify_job_wait(p->job)) return;
+    publish_tag(t, p);
+    p->published = 1;
+    if (t->wclear.n && strcmp(t->wclear_id, p->id) == 0) clear_release(t); /* after the tag */
+}
+
+/* ---- routing one iopub message -------------------------------------------------------- */
+
+enum { IOPUB_SENT, IOPUB_HELD };
+
+/* What a child iopub message is to the tag's order. */
+enum kind {
+    K_OTHER,
+    K_EXECUTE_INPUT, /* the request has started (rule 1) */
+    K_IDLE,          /* the request is done (rule 2) */
+    K_CLEAR,         /* clear_output (rules 4 to 8) */
+    K_OUTPUT,        /* an output, while some waiting clear is out (rule 5) */
+    K_COMM,          /* a comm_msg, with early tags: a capture may begin or end (rule 8) */
+};
+
+/* 1 for the messages a frontend adds to a cell's outputs, and so clears them before
+ * when a clear_output(wait=True) waits (nbclient's output(), Notebook's append_output). */
+static int is_output(const char *type)
+{
+    return strcmp(type, "stream") == 0 || strcmp(type, "display_data") == 0 ||
+           strcmp(type, "execute_result") == 0 || strcmp(type, "error") == 0;
+}
+
+/* The kind of the split message in t->views: its msg_type read in place, and for a
+ * status its execution_state. */
+static enum kind message_kind(struct tagorder *t, const struct wire_parts *wp)
+{
+    char type[64];
+    frame_string(&t->views[wp->header], "msg_type", type, sizeof type);
+    if (strcmp(type, "execute_input") == 0) return K_EXECUTE_INPUT;
+    if (strcmp(type, "clear_output") == 0) return K_CLEAR;
+    if (t->early && strcmp(type, "comm_msg") == 0) return K_COMM;
+    if (t->clear_waits && is_output(type)) return K_OUTPUT;
+    if (strcmp(type, "status") == 0) {
+        char state[16];
+        frame_string(&t->views[wp->header + 3], "execution_state", state, sizeof state);
+        if (strcmp(state, "idle") == 0) return K_IDLE;
+    }
+    return K_OTHER;
+}
+
+static int send_on(struct tagorder *t, struct mpart *m)
+{
+    mpart_send(t->iopub, m);
+    return IOPUB_SENT;
+}
+
+/* Rules 1 and 3: the tag goes after the execute_input, at once when it may. */
+static int on_execute_input(struct tagorder *t, struct pending *p, struct mpart *m)
+{
+    p->started = 1;
+    mpart_send(t->iopub, m);
+    publish_early(t, p);
+    return IOPUB_SENT;
+}
+
+/* How a comm_msg (CONTENT) changes the number of ipywidgets Output widgets capturing
+ * the outputs of request ID: +1 when one starts (`with out:` sets the widget's msg_id
+ * to the request's), -1 when one stops (msg_id ""), else 0.  While one captures, the
+ * frontend puts the request's outputs, a clear_output included, into the widget, not
+ * the cell: a tag published then would land in the widget, and a clear then does not
+ * take the cell's tag away. */
+static int capture_change(const struct wire_frame *content, const char *id)
+{
+    size_t off, len;
+    if (wire_json_member(content, "data", &off, &len) != 1) return 0;
+    struct wire_frame data = {content->data + off, len};
+    if (wire_json_member(&data, "state", &off, &len) != 1) return 0;
+    struct wire_frame state = {data.data + off, len};
+    char v[128];
+    if (wire_json_string(&state, "msg_id", v, sizeof v) != 1) return 0;
+    return !v[0] ? -1 : strcmp(v, id) == 0 ? 1 : 0;
+}
+
+/* Rule 8: a capture begins or ends; at its end the early tag may go. */
+static int on_comm(struct tagorder *t, struct pending *p, struct mpart *m,
+                   const struct wire_parts *wp)
+{
+    int d = capture_change(&t->views[wp->header + 3], p->id);
+    p->captured = p->captured + d > 0 ? p->captured + d : 0;
+    mpart_send(t->iopub, m);
+    if (d < 0 && !p->captured) publish_early(t, p); /* the cell's own outputs again */
+    return IOPUB_SENT;
+}
+
+/* Rule 5: the waiting clear is done now, and took the tag with it. */
+static int on_output(struct tagorder *t, struct pending *p, struct mpart *m)
+{
+    if (p->clear_wait && !p->captured) {
+        clear_wait_end(t, p);
+        p->published = 0;
+    }
+    return send_on(t, m);
+}
+
+/* 1 when the clear_output's CONTENT says wait=True. */
+static int clear_says_wait(const struct wire_frame *c)
+{
+    size_t off, len;
+    int r = wire_json_member(c, "wait", &off, &len);
+    if (r >= 0) return r == 1 && len == 4 && memcmp(c->data + off, "true", 4) == 0;
+    json_t *j = frame_json(c); /* what the light scanner leaves */
+    int waits = json_is_true(json_object_get(j, "wait"));
+    json_decref(j);
+    return waits;
+}
+
+/* Rules 4 to 8: the tag goes with the outputs, and so again at the idle; not when a
+ * widget takes the clear. */
+static int on_clear(struct tagorder *t, struct pending *p, struct mpart *m,
+                    const struct wire_parts *wp)
+{
+    if (p->captured) return send_on(t, m); /* rule 8 */
+    if (!clear_says_wait(&t->views[wp->header + 3])) { /* rule 4 */
+        p->published = 0;
+        clear_wait_end(t, p);
+    } else if (!p->published && !t->in_input) { /* rules 6 and 7: held back */
+        mpart_free(&t->wclear); /* sent (empty) by route's clear_release */
+        t->wclear = *m;
+        *m = (struct mpart){0};
+        memcpy(t->wclear_id, p->id, sizeof p->id);
+        return IOPUB_SENT;
+    } else { /* rule 5 */
+        clear_wait_set(t, p);
+    }
+    return send_on(t, m);
+}
+
+/* Rule 2 (and 9): the tag goes before the idle, which waits for the cell's
+ * classification when it must.  An aborted request (never started) gets no tag. */
+static int on_idle(struct tagorder *t, struct pending *p, struct mpart *m)
+{
+    if (p->published) {
+        pending_remove(t, p);
+        return send_on(t, m);
+    }
+    if (p->started && !classified(t, p)) {
+        p->held = 1;
+        struct qnode *q = malloc(sizeof *q);
+        if (q) { /* hold: the front of the queue */
+            q->m = *m;
+            *m = (struct mpart){0};
+            q->next = t->qhead;
+            t->qhead = q;
+            if (!t->qtail) t->qtail = q;
+            return IOPUB_HELD;
+        }
+        say("out of memory: an idle went out untagged");
+    } else {
+        publish_tag(t, p);
+    }
+    clear_release(t); /* a clear held back for P goes after its tag (rule 6) */
+    pending_remove(t, p);
+    t->in_input = 0; /* an input request ends with its request at the latest */
+    return send_on(t, m);
+}
+
+/* Relays one child iopub message (taken from M), or holds it back.  Assumes the queue
+ * is empty. */
+static int route(struct tagorder *t, struct mpart *m)
+{
+    struct wire_parts wp;
+    if (t->n_pend == 0 || mpart_views(m, &t->views, &t->views_cap) ||
+        wire_split(t->views, m->n, &wp)) {
+        clear_release(t);
+        return send_on(t, m);
+    }
+    enum kind kind = message_kind(t, &wp);
+    struct pending *p = NULL;
+    if (kind != K_OTHER) {
+        char parent[128];
+        frame_string(&t->views[wp.header + 1], "msg_id", parent, sizeof parent);
+        p = pending_find(t, parent);
+    }
+    /* rule 6: a held clear goes first, but after the tag its request's idle brings */
+    if (t->wclear.n && !(p && kind == K_IDLE && strcmp(t->wclear_id, p->id) == 0))
+        clear_release(t);
+    if (!p) return send_on(t, m);
+    switch (kind) {
+    case K_EXECUTE_INPUT: return on_execute_input(t, p, m);
+    case K_IDLE: return on_idle(t, p, m);
+    case K_CLEAR: return on_clear(t, p, m, &wp);
+    case K_OUTPUT: return on_output(t, p, m);
+    case K_COMM: return on_comm(t, p, m, &wp);
+    case K_OTHER: break;
+    }
+    return send_on(t, m);
+}
+
+/* Rule 9: after the held idle's answer, its tag, then the queue until the next idle
+ * that must wait. */
+static void release_held(struct tagorder *t, struct pending *p)
+{
+    publish_tag(t, p);
+    clear_release(t); /* a wait-clear held back for P goes after its tag */
+    pending_remove(t, p);
+    t->in_input = 0;
+    while (t->qhead) {
+        struct qnode *q = t->qhead;
+        t->qhead = q->next;
+        if (!t->qhead) t->qtail = NULL;
+        struct mpart m = q->m;
+        free(q);
+        int held = route(t, &m);
+        mpart_free(&m);
+        if (held == IOPUB_HELD) break;
+    }
+}
+
+/* ---- the interface ------------------------------------------------------------------------ */
+
+struct tagorder *tagorder_new(void *iopub, const struct wire_key *key,
+                              struct classify_worker *worker, int early)
+{
+    struct tagorder *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->iopub = iopub, t->key = key, t->worker = worker, t->early = early;
+    return t;
+}
+
+void tagorder_free(struct tagorder *t)
+{
+    if (!t) return;
+    while (t->qhead) {
+        struct qnode *q = t->qhead;
+        t->qhead = q->next;
+        mpart_free(&q->m);
+        free(q);
+    }
+    while (t->n_pend) pending_remove(t, &t->pend[0]);
+    free(t->pend);
+    tag_header_forget(t);
+    mpart_free(&t->wclear);
+    free(t->views);
+    free(t);
+}
+
+void tagorder_learn_session(struct tagorder *t, const struct wire_frame *header)
+{
+    json_t *h = frame_json(header);
+    const char *s = json_string_value(json_object_get(h, "session"));
+    const char *u = json_string_value(json_object_get(h, "username"));
+    const char *v = json_string_value(json_object_get(h, "version"));
+    if (s) {
+        tag_header_forget(t);
+        snprintf(t->session, sizeof t->session, "%s", s);
+        snprintf(t->username, sizeof t->username, "%s", u ? u : "");
+        snprintf(t->version, sizeof t->version, "%s", v ? v : "5.3");
+    }
+    json_decref(h);
+}
+
+int tagorder_knows_session(const struct tagorder *t)
+{
+    return t->session[0] != 0;
+}
+
+int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char *src, size_t len)
+{
+    char id[128];
+    frame_string(h, "msg_id", id, sizeof id);
+    if (!id[0] || pending_find(t, id)) return 0;
+    if (t->n_pend == t->cap_pend) {
+        size_t cap = t->cap_pend ? 2 * t->cap_pend : 16;
+        struct pending *np = realloc(t->pend, cap * sizeof *np);
+        if (np) t->pend = np, t->cap_pend = cap;
+    }
+    char *hcopy = malloc(h->len + 1);
+    struct classify_job *job = classify_job_new(id, src, len);
+    if (t->n_pend == t->cap_pend || !hcopy || !job) {
+        free(hcopy);
+        classify_job_release(job);
+        say("out of memory; cell not tagged");
+        return 0;
+    }
+    memcpy(hcopy, h->data, h->len);
+    hcopy[h->len] = 0;
+    struct pending *p = &t->pend[t->n_pend++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->id, id, strlen(id) + 1); /* both 128 bytes */
+    p->header = hcopy;
+    p->job = job;
+    if (classify_worker_wants(t->worker, len)) {
+        /* Should the queue refuse it, the job stays unclaimed and runs here at the
+         * cell's idle. */
+        classify_worker_submit(t->worker, job);
+        return 1;
+    }
+    /* the pending entry holds the job's reference; nobody else has seen it */
+    if (classify_job_claim(job)) {
+        classify_worker_run(t->worker, job);
+        tag_prepare(t, p); /* while the child starts on the cell */
+    }
+    return 0;
+}
+
+void tagorder_classified(struct tagorder *t, const char *id)
+{
+    struct pending *p = pending_find(t, id);
+    if (!p || !classify_job_done(p->job)) return;
+    if (p->held) release_held(t, p);
+    else publish_early(t, p); /* its idle is not out yet, wherever it waits */
+}
+
+void tagorder_iopub(struct tagorder *t, struct mpart *m)
+{
+    if (!t->qhead) { route(t, m); return; }
+    struct qnode *q = malloc(sizeof *q); /* rule 9: behind a held idle */
+    if (!q) { say("out of memory: iopub message lost"); mpart_close(m); return; }
+    q->m = *m;
+    *m = (struct mpart){0};
+    q->next = NULL;
+    t->qtail->next = q;
+    t->qtail = q;
+}
+
+void tagorder_input_request(struct tagorder *t)
+{
+    clear_release(t); /* rule 7: a waiting clear goes out before it */
+    t->in_input = 1;
+}
+
+void tagorder_input_reply(struct tagorder *t)
+{
+    t->in_input = 0;
+}
+
+void tagorder_flush(struct tagorder *t)
+{
+    clear_release(t);
+    while (t->qhead) {
+        struct qnode *q = t->qhead;
+        t->qhead = q->next;
+        mpart_send(t->iopub, &q->m);
+        mpart_free(&q->m);
+        free(q);
+    }
+    t->qtail = NULL;
+}

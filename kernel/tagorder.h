@@ -1,0 +1,103 @@
+/* tagorder.h — where and when a request's stage tag goes in the iopub stream.
+ *
+ * Owns: the execute_requests being tagged (each with its classification job and its
+ * prebuilt tag message), every well-formed child iopub message on its way to the
+ * clients (the relay loop, kernel/proxy.c, hands each one over), a
+ * clear_output(wait=True) held back, the idles held until their cell is classified
+ * and what queues behind them, and the publication of the tags on Jupyter's iopub
+ * socket.
+ *
+ * The rules, each kept in one place of tagorder.c:
+ *
+ *  1. After the execute_input.  A tag goes out after the child's execute_input for its
+ *     request; a request the child aborts publishes none, and gets no tag.
+ *  2. Before the idle.  It goes out before the child's `status: idle` for the request
+ *     (nbclient stops collecting at the first idle).  With --tag-position bottom it
+ *     goes out there, right before the idle, after the cell's other outputs.
+ *  3. Early (top, the default).  It goes out as soon as both the execute_input has been
+ *     relayed and the cell is classified: for a short cell, that is right after the
+ *     execute_input, while the child runs the cell, so that neither our building of the
+ *     tag nor the client's reading of it delays the idle, and the tag is the cell's
+ *     first output.
+ *  4. A clear takes the tag away.  A `clear_output` for the request after the early tag
+ *     removes it in every frontend, so then it goes out again before the idle.
+ *  5. A waiting clear: at the next output.  One with wait=True clears the outputs only
+ *     when the next one arrives, so it takes the tag away only then: while such a clear
+ *     is out, the request's outputs are looked at.
+ *  6. A waiting clear is held back.  The tag sent at the idle (bottom, or top after a
+ *     clear took the early tag away) would be that next output: a cell ending with
+ *     `print(x); clear_output(wait=True)` would lose the x that ipykernel alone leaves
+ *     on show.  So such a clear, when the cell's tag is not on show, is held back until
+ *     the child's next message: then it goes out first, unless that is the cell's idle
+ *     with a tag to send, which goes out before the clear.  What the frontends show is
+ *     unchanged by the wait, since the clear acts at the next output in any case.
+ *  7. But not while the child waits for input.  JupyterLab adds the answer to the
+ *     outputs, and the child says nothing before it: an input_request lets a held clear
+ *     go first, and none is held until the answer or the idle.
+ *  8. Output widgets.  While an ipywidgets Output widget captures the request's outputs
+ *     (`with out:`), they go to the widget, a clear included: a clear then is ignored,
+ *     and an early tag waits for the capture to end.
+ *  9. An idle before the answer is held.  When the idle arrives before the cell is
+ *     classified, it is held, and so is every iopub message after it, until the answer
+ *     comes; the queue is empty otherwise.
+ * 10. Built ahead.  The tag message is built and signed as soon as the cell is
+ *     classified (for a short cell, before the child's execute_input is in), so at
+ *     publication it follows the message before it at once, and the zmq IO thread
+ *     mostly takes both in one wake-up.
+ *
+ * The cost per relayed message: its msg_type (and a status's execution_state) read in
+ * place, and the parent's msg_id of the few kinds that matter, while a request is
+ * being tagged; no JSON tree.
+ */
+#ifndef NBSTAGE_TAGORDER_H
+#define NBSTAGE_TAGORDER_H
+
+#include <stddef.h>
+
+#include "kernel/classify_worker.h"
+#include "kernel/mpart.h"
+#include "kernel/wire.h"
+
+struct tagorder;
+
+/* Tags go out on IOPUB (Jupyter's PUB socket), signed with KEY; cells are classified
+ * by WORKER (NULL: nothing is tagged, every message goes straight through).  EARLY:
+ * --tag-position top (rule 3).  KEY and WORKER must outlive the result.  NULL when out
+ * of memory. */
+struct tagorder *tagorder_new(void *iopub, const struct wire_key *key,
+                              struct classify_worker *worker, int early);
+
+/* Frees T; what it holds back is dropped, unsent (see tagorder_flush). */
+void tagorder_free(struct tagorder *t);
+
+/* The child's session, username and version, for the tags' headers, taken from the
+ * HEADER frame of a child message; tagorder_knows_session: 1 once one is known. */
+void tagorder_learn_session(struct tagorder *t, const struct wire_frame *header);
+int tagorder_knows_session(const struct tagorder *t);
+
+/* An execute_request just forwarded to the child (its HEADER frame), with code
+ * SRC[0..LEN) to classify (not silent, not blank): its tag is owed between the child's
+ * execute_input and idle for it.  A short cell is classified here at once, while the
+ * child starts on it, and its tag built (rule 10); a longer one is queued for the
+ * worker: then 1 (a message was sent on the worker's socket).  0 otherwise, also when
+ * the request is not tagged (a msg_id seen before, out of memory). */
+int tagorder_request(struct tagorder *t, const struct wire_frame *header, const char *src,
+                     size_t len);
+
+/* The worker has answered for request ID (classify_worker_result): its tag may go out
+ * now, and a held idle with it. */
+void tagorder_classified(struct tagorder *t, const char *id);
+
+/* A child iopub message, taken from M (empty afterwards): relayed to the clients, or
+ * held back, per the rules above. */
+void tagorder_iopub(struct tagorder *t, struct mpart *m);
+
+/* The child asked for input (an input_request on stdin), and the client answered
+ * (rule 7). */
+void tagorder_input_request(struct tagorder *t);
+void tagorder_input_reply(struct tagorder *t);
+
+/* At the end: whatever is held back goes out as it is. */
+void tagorder_flush(struct tagorder *t);
+
+#endif
