@@ -14,8 +14,7 @@
 
 #include "nbformat/outfile.h"
 
-/* The file is written through outfile (nbformat/outfile.h): a fresh temporary beside
- * PATH, renamed over it when complete; on an error PATH keeps the previous epoch's. */
+/* outfile_open and _commit with their message in ERR. */
 static FILE *open_out(struct outfile *o, const char *path, char *err, size_t errlen)
 {
     nb_error e;
