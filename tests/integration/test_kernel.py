@@ -647,13 +647,19 @@ def test_interrupt_signal_mode(kernel):
     interrupt_sleep(kernel)  # and again: the proxy survived the SIGINT
 
 
-def test_interrupt_message_mode(specs, logs):
-    k = Kernel("nbs-message", logs)
+def interrupt_in_message_mode(name, logs):
+    """Starts kernelspec NAME, which must ask for message-mode interrupts, and
+    interrupts a sleeping cell in it."""
+    k = Kernel(name, logs)
     try:
         assert k.km.kernel_spec.interrupt_mode == "message"
         interrupt_sleep(k)
     finally:
         k.close()
+
+
+def test_interrupt_message_mode(specs, logs):
+    interrupt_in_message_mode("nbs-message", logs)
 
 
 def test_install_kernel_keeps_the_wrapped_kernels_interrupt_mode(specs, logs, tmp_path):
@@ -675,12 +681,7 @@ def test_install_kernel_keeps_the_wrapped_kernels_interrupt_mode(specs, logs, tm
     installed = tmp_path / "share" / "jupyter" / "kernels" / "nbs-installed-msg"
     assert json.loads((installed / "kernel.json").read_text())["interrupt_mode"] == "message"
     shutil.copytree(installed, specs / "kernels" / "nbs-installed-msg")
-    k = Kernel("nbs-installed-msg", logs)
-    try:
-        assert k.km.kernel_spec.interrupt_mode == "message"
-        interrupt_sleep(k)
-    finally:
-        k.close()
+    interrupt_in_message_mode("nbs-installed-msg", logs)
 
 
 # ---- life and death -----------------------------------------------------------------
