@@ -21,18 +21,9 @@
  * classified together in batches (model/tagbatch.h), then spliced and saved, one
  * window saved while the next is read and classified.
  *
- * Durability, batched.  Files rewritten in place are saved with NB_SAVE_DEFER_SYNC:
- * temporary file + rename, no fsync per file (nbformat/nbsave.c has the argument).  A
- * kill at any moment still leaves each file old or new: that is the rename's doing,
- * not fsync's.  What fsync added was surviving a power loss or an OS crash, and that
- * is now one syncfs(2) per filesystem touched, after the workers finish and before the
- * summary and the exit code: a successful exit still means every rewritten file is on
- * disk, and a failed sync is reported and makes the exit code 2.  Until that sync
- * returns, a power loss may lose the run's changes (see nbsave.c for which
- * filesystems may then also leave files short).  Each filesystem's descriptor is opened
- * before the first save to it, so syncfs also reports write-back errors (EIO, ENOSPC)
- * of our files that the kernel met in the background (Linux >= 5.8).  -o FILE is a
- * single save and keeps the per-file fsyncs.
+ * Durability, batched: files rewritten in place are saved without an fsync each, and
+ * each filesystem touched is synced once at the end (model/fssync.h); the replaced
+ * files' descriptors are closed on threads of their own (model/closers.h).
  *
  * Why more threads than -j: a save may still wait on the disk (a full page cache
  * throttles write(); -o fsyncs), so -j N counts the notebooks being read, classified
@@ -55,7 +46,9 @@
 #include <unistd.h>
 
 #include "model/classcache.h"
+#include "model/closers.h"
 #include "model/commands.h"
+#include "model/fssync.h"
 #include "model/model.h"
 #include "model/tagbatch.h"
 #include "model/tagfast.h"
@@ -101,211 +94,6 @@ static void usage(FILE *to)
 
 enum { WRITE_FANOUT = 4 };
 
-/* The filesystems written to with deferred sync: one open descriptor each, synced
- * once at the end (sync_filesystems). */
-struct fs_entry {
-    dev_t dev;
-    int fd;
-    char *name; /* the first file saved there, for messages */
-};
-
-struct fs_table {
-    pthread_mutex_t lock;
-    struct fs_entry *v;
-    size_t n, cap;
-};
-
-/* Makes sure DEV (PATH's filesystem) has a descriptor to sync at the end; 0, or -1
- * when none could be had (the caller then saves with an fsync of its own). */
-static int fs_register(struct fs_table *t, dev_t dev, const char *path)
-{
-    int rc = 0;
-    pthread_mutex_lock(&t->lock);
-    for (size_t i = 0; i < t->n; i++)
-        if (t->v[i].dev == dev) goto out;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 4;
-        struct fs_entry *p = realloc(t->v, cap * sizeof *p);
-        if (!p) { rc = -1; goto out; }
-        t->v = p;
-        t->cap = cap;
-    }
-    nb_error e;
-    char *name = strdup(path);
-    int fd = name ? nb_sync_fs_open(path, &e) : -1;
-    if (fd < 0) {
-        free(name);
-        rc = -1;
-        goto out;
-    }
-    t->v[t->n++] = (struct fs_entry){dev, fd, name};
-out:
-    pthread_mutex_unlock(&t->lock);
-    return rc;
-}
-
-/* syncfs of every filesystem written to; how many failed (each reported). */
-static long sync_filesystems(struct fs_table *t)
-{
-    long failed = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        nb_error e;
-        if (nb_sync_fs(t->v[i].fd, t->v[i].name, &e)) {
-            fprintf(stderr, "nbstage tag: %s (the files rewritten there may not be on disk)\n",
-                    e.msg);
-            failed++;
-        }
-        close(t->v[i].fd);
-        free(t->v[i].name);
-    }
-    free(t->v);
-    t->v = NULL;
-    t->n = t->cap = 0;
-    return failed;
-}
-
-/* The replaced files' last closes, on closer threads beside the work.  Why not in
- * the saving thread: the last close of a replaced file frees its blocks, and on ext4
- * without a journal mounted with `discard` (this project's machines) that waits for
- * the block device's discard (blkdev_issue_discard in ext4_free_blocks): 0.04-0.6 ms
- * each, the device taking few at once.  A save thread that waited there would hold
- * up its window's last step, which other windows' classifications do not overlap.
- * So each in-place save keeps the old file's descriptor (read_notebook's KEEP: the
- * rename then frees nothing) and hands it to the closers, who close while the next
- * windows are read and classified; the few left at the end are closed during and
- * after the final syncfs.  (Until now all of them were held to the end of the run,
- * so new inodes would not search past recently freed ones; measured on today's
- * kernel that search costs nothing here, a freed inode being reused by the next
- * temporary made in the same second, while the closes at the end were a serial tail
- * of 0.2-0.6 s on the corpus.)  The backlog is bounded by the descriptor limit
- * (raised to its hard limit for the run) and by the disk space the old files keep
- * (HELD_BYTES); past either, or without closer threads, closed at once. */
-#define HELD_BYTES ((long long)1 << 30)
-enum { CLOSERS = 4 };
-
-struct held_fd {
-    int fd;
-    long long size;
-};
-
-/* Handed over in batches: a closer is woken once per CLOSE_BATCH descriptors queued
- * and takes that many at once, not one wakeup and two lock round trips per file
- * (those were a third of the run's futex calls).  The last < CLOSE_BATCH of a run
- * wait for held_end. */
-enum { CLOSE_BATCH = 16 };
-
-struct held {
-    pthread_mutex_t lock;
-    pthread_cond_t more; /* CLOSE_BATCH descriptors queued, or the run ended */
-    struct held_fd *q;   /* q[head .. n) wait to be closed */
-    size_t head, n, cap, max;
-    long long bytes;     /* the sizes queued */
-    int ending, started;
-    pthread_t tid[CLOSERS];
-};
-
-static void hold(struct held *h, int fd, long long size)
-{
-    int wake = 0;
-    pthread_mutex_lock(&h->lock);
-    if (h->started && h->n - h->head < h->max && h->bytes + size <= HELD_BYTES) {
-        if (h->n == h->cap && h->head) { /* reuse the closed front */
-            memmove(h->q, h->q + h->head, (h->n - h->head) * sizeof *h->q);
-            h->n -= h->head;
-            h->head = 0;
-        }
-        if (h->n == h->cap) {
-            size_t cap = h->cap ? h->cap * 2 : 256;
-            struct held_fd *p = realloc(h->q, cap * sizeof *p);
-            if (p) {
-                h->q = p;
-                h->cap = cap;
-            }
-        }
-        if (h->n < h->cap) {
-            h->q[h->n++] = (struct held_fd){fd, size};
-            h->bytes += size;
-            fd = -1;
-            /* one wakeup as the queue reaches each multiple of a batch (it grows by
-             * one here, so none is skipped); a closer at work takes it without */
-            wake = (h->n - h->head) % CLOSE_BATCH == 0;
-        }
-    }
-    pthread_mutex_unlock(&h->lock);
-    /* (after the unlock: the closer woken need not wait for the lock, nor other
-     * savers for the wakeup; it checks what is queued under the lock itself) */
-    if (wake) pthread_cond_signal(&h->more);
-    if (fd >= 0) close(fd);
-}
-
-static void *closer_main(void *v)
-{
-    struct held *h = v;
-    struct held_fd take[CLOSE_BATCH];
-    pthread_mutex_lock(&h->lock);
-    for (;;) {
-        while (h->n - h->head < CLOSE_BATCH && !h->ending) pthread_cond_wait(&h->more, &h->lock);
-        size_t k = h->n - h->head;
-        if (k == 0) break; /* ending, nothing left */
-        if (k > CLOSE_BATCH) k = CLOSE_BATCH;
-        memcpy(take, h->q + h->head, k * sizeof *take);
-        h->head += k;
-        if (h->head == h->n) h->head = h->n = 0;
-        pthread_mutex_unlock(&h->lock);
-        long long bytes = 0;
-        for (size_t i = 0; i < k; i++) {
-            close(take[i].fd);
-            bytes += take[i].size;
-        }
-        pthread_mutex_lock(&h->lock);
-        h->bytes -= bytes;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return NULL;
-}
-
-/* Raises the descriptor limit for the run, sets how many may wait to be closed and
- * starts the closers; OLD gets the limit to restore.  *AHEAD: how many notebooks are
- * read ahead at once, each keeping its descriptor until its save (see "Windows");
- * lowered to half of what the limit leaves, and kept out of the closers' share. */
-static void held_start(struct held *h, struct rlimit *old, int threads, size_t *ahead)
-{
-    struct rlimit rl;
-    h->max = 0;
-    if (getrlimit(RLIMIT_NOFILE, old)) {
-        *ahead = 1; /* unknown limit: no more open at once than without windows */
-        return;
-    }
-    rl = *old;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) rl.rlim_cur = rl.rlim_max;
-    else if (rl.rlim_max == RLIM_INFINITY) rl.rlim_cur = 1 << 20;
-    if (rl.rlim_cur > (1 << 20)) rl.rlim_cur = 1 << 20;
-    if (setrlimit(RLIMIT_NOFILE, &rl)) rl = *old;
-    /* leave room for the workers' own: a temporary and a read each, syncfs, stdio */
-    rlim_t spare = 64 + 8 * (rlim_t)threads;
-    size_t left = rl.rlim_cur > spare ? (size_t)(rl.rlim_cur - spare) : 0;
-    if (*ahead > left / 2) *ahead = left / 2 ? left / 2 : 1;
-    h->max = left > *ahead ? left - *ahead : 0;
-    if (!h->max) return;
-    for (int t = 0; t < CLOSERS; t++)
-        if (!pthread_create(&h->tid[h->started], NULL, closer_main, h)) h->started++;
-}
-
-/* Waits for the closers to close what is left, and restores the descriptor limit. */
-static void held_end(struct held *h, const struct rlimit *old)
-{
-    pthread_mutex_lock(&h->lock);
-    h->ending = 1;
-    pthread_cond_broadcast(&h->more);
-    pthread_mutex_unlock(&h->lock);
-    for (int t = 0; t < h->started; t++) pthread_join(h->tid[t], NULL);
-    h->started = 0;
-    free(h->q);
-    h->q = NULL;
-    h->head = h->n = h->cap = 0;
-    setrlimit(RLIMIT_NOFILE, old);
-}
-
 /* Set by SIGINT/SIGTERM, read by every worker: an atomic (lock-free, so safe in the
  * handler), as a volatile sig_atomic_t only orders a handler against its own thread. */
 static atomic_int interrupted;
@@ -342,8 +130,8 @@ struct options {
     struct classcache *cache; /* the model's answers, shared by the workers */
     const char *output; /* -o */
     int check, dry_run, from_outputs, strip_outputs, nbformat_layout, quiet, jobs;
-    struct fs_table *fs; /* deferred sync of in-place saves */
-    struct held *held;   /* replaced files, closed by the closers */
+    struct fssync *fs;     /* deferred sync of in-place saves */
+    struct closers *held;  /* replaced files, closed by the closers */
 };
 
 /* A notebook read and scanned ahead of its job, its cells' classifications asked
@@ -512,7 +300,7 @@ static int drop_duplicates(struct run *r)
 
 /* The file's bytes and its identity (to notice a file changed while we worked).
  * PATH "-" is standard input.  KEEP (may be NULL) gets the open descriptor instead of
- * its being closed (see struct held). */
+ * its being closed (see model/closers.h). */
 static char *read_notebook(const char *path, size_t *len, struct stat *st, char *why,
                            size_t whylen, int *keep, long long *budget)
 {
@@ -783,9 +571,9 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
                     j->path);
             j->failed = 1;
         } else {
-            /* deferred sync (see the top of the file), unless no descriptor on the
+            /* deferred sync (model/fssync.h), unless no descriptor on the
              * file's filesystem could be had for the final syncfs */
-            unsigned flags = fs_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
+            unsigned flags = fssync_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
             if (nb_save_atomic_flags(j->path, bytes, outlen, flags, &e)) {
                 fprintf(err, "nbstage tag: %s\n", e.msg);
                 j->failed = 1;
@@ -799,7 +587,7 @@ static void tag_file(struct job *j, const struct options *o, FILE *out, FILE *er
     }
 done:
     if (old_fd >= 0) {
-        if (j->rewritten) hold(o->held, old_fd, (long long)st.st_size); /* the closers' */
+        if (j->rewritten) closers_hold(o->held, old_fd, (long long)st.st_size); /* the closers' */
         else close(old_fd);
     }
     free(owned);
@@ -1070,8 +858,8 @@ int cmd_tag(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct run r = {0};
-    struct fs_table fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    struct held held = {.lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
+    struct fssync fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct closers held = {.lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
     struct rlimit old_nofile;
     r.opt.fs = &fs;
     r.opt.held = &held;
@@ -1187,7 +975,7 @@ int cmd_tag(int argc, char **argv)
     size_t window = ahead ? (r.n < WINDOW_NOTEBOOKS ? r.n : WINDOW_NOTEBOOKS) : 0;
     /* two windows are read ahead at once (one saved, the next prepared) */
     size_t ahead_fds = 2 * window;
-    held_start(&held, &old_nofile, fanout, &ahead_fds);
+    closers_start(&held, &old_nofile, fanout, &ahead_fds);
     if (window) window = ahead_fds / 2 ? ahead_fds / 2 : 1;
     struct window win[2] = {{.r = &r}, {.r = &r}};
     if (!ahead || !window) window = r.n;
@@ -1245,8 +1033,8 @@ int cmd_tag(int argc, char **argv)
     progress_end(&r.bar);
     /* the durability of every in-place save, before any success is reported (also
      * after an interrupt: what was renamed should reach the disk) */
-    r.sync_failed = sync_filesystems(&fs); /* (the closers finish meanwhile) */
-    held_end(&held, &old_nofile);
+    r.sync_failed = fssync_end(&fs); /* (the closers finish meanwhile) */
+    closers_end(&held, &old_nofile);
     double secs = now() - t0;
 
     sigaction(SIGINT, &old_int, NULL);
