@@ -1,9 +1,10 @@
 /* cmd_tag.c — `nbstage tag`: write stage tags into saved notebooks.
  *
- * Owns: the command: finding the notebooks, one job per notebook on worker threads
- * (model/workers.h), reading, tagging (model/tagging.h), writing back atomically
- * (nb_save_atomic: a kill at any moment leaves each file old or new), the report of
- * each notebook in the order given, the summary, and the exit code.
+ * Owns: the command: finding the notebooks (model/tagfind.h), one job per notebook
+ * on worker threads (model/workers.h), reading, tagging (model/tagging.h), writing
+ * back atomically (nb_save_atomic: a kill at any moment leaves each file old or
+ * new), the report of each notebook in the order given, the summary, and the exit
+ * code.
  * Output is the canonical layout `nbstage fmt` writes (json.dumps with indent 1 and
  * sorted keys, the tree kept as it is), so a canonical notebook's diff is its tag lines
  * alone, and a file whose bytes would not change is not rewritten at all (its mtime
@@ -52,6 +53,7 @@
 #include "model/model.h"
 #include "model/tagbatch.h"
 #include "model/tagfast.h"
+#include "model/tagfind.h"
 #include "model/tagging.h"
 #include "model/workers.h"
 #include "nbformat/notebook.h"
@@ -162,7 +164,7 @@ struct job {
 struct run {
     struct options opt;
     struct job *jobs;
-    size_t n, cap;
+    size_t n;
     struct progress bar;
     sem_t compute; /* -j: jobs past the gate at once */
     struct tagbatch *batch; /* the classifications asked for (see "Windows") */
@@ -181,120 +183,6 @@ struct window {
     struct prep *pool;
     long long budget;
 };
-
-/* ---------------------------------------------------------------- finding notebooks */
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
-static int add_job(const char *path, const char *rel, void *vrun)
-{
-    (void)rel;
-    struct run *r = vrun;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 256;
-        struct job *p = realloc(r->jobs, cap * sizeof *p);
-        if (!p) return -1;
-        r->jobs = p;
-        r->cap = cap;
-    }
-    struct job *j = &r->jobs[r->n];
-    memset(j, 0, sizeof *j);
-    if (!(j->path = strdup(path))) return -1;
-    r->n++;
-    return 0;
-}
-
-static void walk_error(const char *path, const char *reason, void *vrun)
-{
-    struct run *r = vrun;
-    fprintf(stderr, "nbstage tag: %s: %s\n", path, reason);
-    r->failed++;
-}
-
-struct keyed {
-    char *key;
-    size_t index;
-};
-
-static int cmp_keyed(const void *a, const void *b)
-{
-    const struct keyed *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-struct ident {
-    dev_t dev;
-    ino_t ino;
-    size_t index;
-};
-
-static int cmp_ident(const void *a, const void *b)
-{
-    const struct ident *x = a, *y = b;
-    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
-    if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
-/* Drops later mentions of a file already listed (`tag dir dir/a.ipynb`): two threads
- * must never write one file.  Two mentions are one file when their realpaths are
- * equal.  Found cheaply: paths whose stat gives different files cannot have equal
- * realpaths, so only mentions that share a device and inode with another one (or
- * any, if some stat fails) are compared by realpath, whose readlink per path
- * component was most of the serial start of a run over the corpus. */
-static int drop_duplicates(struct run *r)
-{
-    if (r->n < 2) return 0;
-    size_t n = r->n;
-    struct keyed *k = calloc(n, sizeof *k);
-    unsigned char *dup = calloc(n, 1), *suspect = calloc(n, 1);
-    struct ident *id = calloc(n, sizeof *id);
-    if (!k || !dup || !suspect || !id) { free(k); free(dup); free(suspect); free(id); return -1; }
-    int all = 0;
-    for (size_t i = 0; i < n && !all; i++) {
-        struct stat st;
-        if (stat(r->jobs[i].path, &st)) all = 1;
-        else id[i] = (struct ident){st.st_dev, st.st_ino, i};
-    }
-    if (all) {
-        memset(suspect, 1, n);
-    } else {
-        qsort(id, n, sizeof *id, cmp_ident);
-        for (size_t i = 1; i < n; i++)
-            if (id[i].dev == id[i - 1].dev && id[i].ino == id[i - 1].ino)
-                suspect[id[i].index] = suspect[id[i - 1].index] = 1;
-    }
-    int rc = 0;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!suspect[i]) continue;
-        char *real = realpath(r->jobs[i].path, NULL);
-        k[m] = (struct keyed){real ? real : strdup(r->jobs[i].path), i};
-        if (!k[m++].key) rc = -1;
-    }
-    if (!rc && m) {
-        qsort(k, m, sizeof *k, cmp_keyed);
-        for (size_t i = 1; i < m; i++)
-            if (!strcmp(k[i].key, k[i - 1].key)) dup[k[i].index] = 1;
-        size_t w = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (dup[i]) free(r->jobs[i].path);
-            else r->jobs[w++] = r->jobs[i];
-        }
-        r->n = w;
-    }
-    for (size_t i = 0; i < m; i++) free(k[i].key);
-    free(k);
-    free(dup);
-    free(suspect);
-    free(id);
-    return rc;
-}
 
 /* ---------------------------------------------------------------- one notebook */
 
@@ -902,33 +790,28 @@ int cmd_tag(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    struct tagfind found = {0};
     for (int a = optind; a < argc; a++) {
-        struct stat st;
-        if (!strcmp(argv[a], "-")) {
-            if (argc - optind != 1) {
-                fprintf(stderr, "nbstage tag: '-' (standard input) must be the only PATH\n");
-                for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
-                free(r.jobs);
-                return EXIT_USAGE;
-            }
-            if (add_job("-", "-", &r)) goto oom;
-            continue;
+        if (!strcmp(argv[a], "-") && argc - optind != 1) {
+            fprintf(stderr, "nbstage tag: '-' (standard input) must be the only PATH\n");
+            tagfind_free(&found);
+            return EXIT_USAGE;
         }
-        /* A folder named like a notebook is a mistake worth reporting, not walking. */
-        if (ends_with(argv[a], ".ipynb") && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (add_job(argv[a], argv[a], &r)) goto oom;
-        } else if (nb_walk(argv[a], add_job, walk_error, &r)) {
-            goto oom;
-        }
+        if (tagfind_add(&found, argv[a])) goto oom;
     }
-    if (drop_duplicates(&r)) goto oom;
-    if (r.opt.output && r.n != 1) {
+    if (tagfind_dedup(&found)) goto oom;
+    r.failed = found.failed; /* folders that could not be walked */
+    if (r.opt.output && found.n != 1) {
         fprintf(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one\n",
                 argv[optind]);
-        for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
-        free(r.jobs);
+        tagfind_free(&found);
         return EXIT_USAGE;
     }
+    /* one job per notebook, in the order found (the jobs take the paths) */
+    if (found.n && !(r.jobs = calloc(found.n, sizeof *r.jobs))) goto oom;
+    for (size_t i = 0; i < found.n; i++) r.jobs[i].path = found.path[i];
+    r.n = found.n;
+    free(found.path);
 
     nbs_model *model = NULL;
     if (!r.opt.from_outputs) {
@@ -1047,9 +930,8 @@ int cmd_tag(int argc, char **argv)
     if (fflush(stdout)) return EXIT_USAGE;
     if (r.failed || r.skipped || r.sync_failed) return EXIT_USAGE;
     return (r.opt.check && r.with_findings) ? EXIT_FINDINGS : EXIT_OK;
-oom:
+oom: /* (while finding the notebooks) */
     fprintf(stderr, "nbstage tag: out of memory\n");
-    for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
-    free(r.jobs);
+    tagfind_free(&found);
     return EXIT_USAGE;
 }
