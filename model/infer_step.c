@@ -3,20 +3,41 @@
  * The AVX-512 step (H = 64) is what one-cell latency is made of: 120 of them per cell.
  * Per step it does 1,024 16-wide FMAs (h·Wh, 64 KB of weights) and 20 16-wide
  * exponentials.  Measured on the Sapphire Rapids here (rdtsc, 2.1 GHz TSC, best of
- * many, real model weights): ~830 TSC ticks a step now (was ~1,000); the same code
- * without the gate math ~640, and with Wh shrunk to fit L1 ~690: the rest of Wh
+ * many, real model weights): ~750 TSC ticks a step now (was ~1,000, then ~830 before
+ * the table exp below); with the old exp, the same code without the gate math ~640, and with Wh shrunk to fit L1 ~690: the rest of Wh
  * streaming from L2 each step (it is 64 KB, L1 is 48 KB) costs ~20%, and exact fp32
- * weights cannot avoid it.  The gate math spends ~25% fewer uops than the first
- * version (Cephes expf, one reciprocal per activation, 2-uop roundscale):
- *   - exp by a degree-6 minimax polynomial on [-ln2/2, ln2/2] (rel. error 2e-9 before
- *     rounding), n by the 1.5*2^23 rounding trick, reconstruction by vscalefps;
+ * weights cannot avoid it.  The gate math spends ~36% fewer uops than the first
+ * version (Cephes expf, one reciprocal per activation, 2-uop roundscale): 69 per 16
+ * hidden units, 276 a step (was 81 and 324 before the table exp, 2026-11-29):
+ *   - exp as 2^floor(n) * 2^(j/32) * e^r: n = kx/ln2 rounded to 1/32 by the
+ *     1.5*2^18 rounding trick, whose low mantissa bits index a 32-entry table of
+ *     2^(j/32) (two registers, one vpermi2ps on p5), |r| <= ln2/64 with one fp32 ln2,
+ *     e^r - 1 by a degree-3 minimax polynomial (rel. error 7e-11), reconstruction by
+ *     vscalefps: 10 uops (rel. error 1.1e-7 for |kx| <= 1, 1.4e-7 to 10, 2.2e-7 at 40);
  *   - the argument clamp is one vrangeps (|x| limited, sign kept);
  *   - the sign/doubling of the argument (e^-x for sigmoid, e^2x for tanh) is folded
  *     into the constants;
  *   - one reciprocal (rcp14 + a Newton step) serves a product of two activations:
- *     i*tanh(g) = (e^2g - 1) / ((1 + e^-i)(1 + e^2g)), and likewise o*tanh(c).
- * Accuracy against double (test_infer_step): sigmoid 2e-7 relative, tanh 3e-7 absolute
- * (tanh near 0 loses relative accuracy to the e^2x - 1 cancellation, as before).
+ *     i*tanh(g) = (e^2g - 1) / ((1 + e^-i)(1 + e^2g)), and likewise o*tanh(c); the
+ *     product (1 + a)(1 + b) is one FMA, (1 + a) * b + (1 + a).
+ * Accuracy against double (test_infer_step): sigmoid 2.9e-7 relative, tanh 2.4e-7
+ * absolute (tanh near 0 loses relative accuracy to the e^2x - 1 cancellation, as
+ * before); 120 steps within 1.1e-7 to 4.4e-7 of the double step.
+ * The table exp (2026-11-29; in-process interleaved A/B, shipped weights, 64 cells x
+ * 120 steps, 2,000 interleaved runs a round, 5 rounds, TSC ticks a step, min): one
+ * cell 742-757 against 808-825 for the degree-6 exp (-8%), four cells 557-575 against
+ * 607-620 a cell-step (-8%).  It changes the numbers (h within 6e-7, c within 1.9e-6
+ * of the old kernel over 2,000 random cells of the shipped model; the 949 dev cells'
+ * stages and 4-decimal probabilities the same).  Variants measured in the same A/B:
+ * the old exp with a degree-5 polynomial (11 uops, rel. error 2e-7; without the FMA
+ * products): 786-799 (-3%), 769-780 (-5%) with one fp32 ln2 (10 uops);
+ * the table with a degree-2 polynomial (9 uops, rel. error 1.9e-7, sigmoid 3.1e-7):
+ * 730-743 (-10%), but the shipped model's padding state then cycles with period 2
+ * instead of reaching a fixed point (test_model_many; the shared start states of
+ * model_start_class need it; with the degree-3 polynomial it is reached after ~55
+ * steps, as before); the table with a two-part ln2 (10 uops with the degree-2
+ * polynomial): 747-761 (-7.5%), period 4.  Of the 8%, the FMA products (8 uops a step)
+ * give ~1%.
  * Clamps: e^-x for |x| <= 40 and e^2x for |x| <= 20 keep the products below 1e35, so
  * the reciprocal never sees infinity or a denormal result; outside, sigmoid and tanh are
  * within 5e-18 of their limits.
@@ -27,7 +48,9 @@
  * cldemote (traps in this VM: 6x slower), fp16-stored Wh through vcvtph2ps (1.8x
  * slower: the conversions compete with the FMAs for ports; h off by 1.5e-3),
  * bf16 Wh and h with vdpbf16ps (no faster, h off by 3e-2 after 120 steps), Estrin's
- * scheme for the polynomial, broadcast indices from a table, huge pages for the table.
+ * scheme for the polynomial, broadcast indices from a table, huge pages for the table;
+ * the degree-6 exp on [-ln2/2, ln2/2] with a two-part ln2 (12 uops, rel. error 7e-8;
+ * the kernel until 2026-11-29): 8% slower than the table exp (above).
  * Also (in-process interleaved A/B, same sums bit for bit, TSC ticks a step, best):
  * Wh stored block-major (a row's 16 lines in one L1 set, so that with LRU a walk's
  * misses spread evenly), with or without a row's 16 loads reversed on alternate
@@ -38,7 +61,8 @@
  * row for every step: same (the table gather costs nothing measurable); the last two
  * gate blocks of a step computed in 14 stages between the next step's first 16 rows
  * (software pipelining, so the gate uops do not pile up behind the FMAs): +2%.
- * Where the ~850-900 ticks go (this VM: 1 TSC tick = ~1.24 core cycles by an
+ * Where the ~850-900 ticks went before the table exp (this and every measurement
+ * below predate it; this VM: 1 TSC tick = ~1.24 core cycles by an
  * imul chain, 2.47 16-wide FMAs a tick): 1,024 FMAs need 512 cycles; with the 128
  * broadcast uops and ~324 gate uops on the same two ports, ~740 cycles (~600 ticks)
  * is the port bound.  The parts: without the gate math and with Wh shrunk to 32 KB,
@@ -63,8 +87,9 @@
  * 0.97-1.02; the gate constants as {1to16} operands instead of 64-byte constants: 1.01
  * (2 rounds); the k loops fully unrolled: GCC spills (~1,900 zmm moves).  No
  * bit-identical way to fewer gate uops was found (the rounding trick, the two-part ln2
- * and rcp14 + Newton each fix their result bits); the gates' ~324 uops a step are what
- * is left to cut.
+ * and rcp14 + Newton each fix their result bits); the gates' ~324 uops a step were
+ * what was left to cut, and the table exp above cut them to 276, not bit-identically
+ * (~70 ticks a step: the gates now cost ~160).
  * Tried and dropped for the several-cell kernel (2026-11-29, an Emerald Rapids VM): a
  * 256-bit twin (EVEX ymm: per lane the same vrangeps, vscalefps, vrcp14ps and FMAs,
  * column eighths where run_many_avx512_h64 has quarters, 16 sums in registers), chosen
@@ -170,30 +195,39 @@ void infer_many_portable(const float *table, const int *const *ids, const int *n
 /* GCC leaves gates16 out of line (4 calls), passing the sums through the stack: ~10%. */
 #define ALWAYS_INLINE __attribute__((always_inline))
 
-/* e^-x (DOUBLE = 0, |x| clamped to 40) or e^2x (DOUBLE = 1, |x| clamped to 20). */
+/* 2^(j/32), j = 0..31: two registers, one vpermi2ps picks a lane's entry. */
+static const float exp2_32[32] __attribute__((aligned(64))) = {
+    1.000000000e+00f, 1.021897149e+00f, 1.044273782e+00f, 1.067140401e+00f,
+    1.090507733e+00f, 1.114386743e+00f, 1.138788635e+00f, 1.163724859e+00f,
+    1.189207115e+00f, 1.215247360e+00f, 1.241857812e+00f, 1.269050957e+00f,
+    1.296839555e+00f, 1.325236643e+00f, 1.354255547e+00f, 1.383909882e+00f,
+    1.414213562e+00f, 1.445180807e+00f, 1.476826146e+00f, 1.509164428e+00f,
+    1.542210825e+00f, 1.575980845e+00f, 1.610490332e+00f, 1.645755478e+00f,
+    1.681792831e+00f, 1.718619298e+00f, 1.756252160e+00f, 1.794709075e+00f,
+    1.834008086e+00f, 1.874167634e+00f, 1.915206561e+00f, 1.957144124e+00f};
+
+/* e^-x (DOUBLE = 0, |x| clamped to 40) or e^2x (DOUBLE = 1, |x| clamped to 20), as
+ * 2^floor(n) * 2^(j/32) * e^r: n = kx/ln2 rounded to a multiple of 1/32 (k = -1 or 2),
+ * j its fraction's 32nds, |r| <= ln2/64.  10 uops; relative error 1.1e-7 for |kx| <= 1,
+ * 1.4e-7 to 10, 2.2e-7 at 40 (the rest from ln2's fp32 rounding times n). */
 AVX512 ALWAYS_INLINE static inline __m512 exp_neg_or_double(__m512 x, int dbl)
 {
-    const __m512 magic = K(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+    const __m512 magic = K(393216.0f); /* 1.5 * 2^18: adding it rounds to a multiple of 1/32 */
     x = _mm512_range_ps(x, K(dbl ? 20.0f : 40.0f), 2); /* min(|x|, lim), sign of x */
-    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, K(dbl ? 2.88539008177792681f : -1.44269504088896341f), magic), magic);
-    /* r = k*x - n*ln2 in two parts (Cody-Waite); for e^2x, r/2 is computed and the
-     * polynomial's coefficients carry the powers of 2. */
-    __m512 r;
-    if (dbl) {
-        r = _mm512_fnmadd_ps(n, K(0.693145751953125f * 0.5f), x);
-        r = _mm512_fnmadd_ps(n, K(1.428606765330187e-06f * 0.5f), r);
-    } else {
-        r = _mm512_fnmsub_ps(n, K(0.693145751953125f), x); /* -x - n*ln2_hi */
-        r = _mm512_fnmadd_ps(n, K(1.428606765330187e-06f), r);
-    }
+    __m512 y = _mm512_fmadd_ps(x, K(dbl ? 2.88539008177792681f : -1.44269504088896341f), magic);
+    __m512 n = _mm512_sub_ps(y, magic); /* y's low 5 mantissa bits are j */
+    /* r = kx - n*ln2 (for e^2x, r/2, and the coefficients carry the powers of 2) with
+     * one fp32 ln2 (off by 1.9e-9): a two-part (Cody-Waite) ln2 would cost a uop to
+     * gain 1e-7 at |kx| = 40 only. */
+    __m512 r = dbl ? _mm512_fnmadd_ps(n, K(0.693147180559945309f * 0.5f), x)
+                   : _mm512_fnmsub_ps(n, K(0.693147180559945309f), x); /* -x - n*ln2 */
     const float s = dbl ? 2.0f : 1.0f;
-    __m512 p = _mm512_fmadd_ps(K(1.3843653422e-03f * s * s * s * s * s * s), r, K(8.3741553319e-03f * s * s * s * s * s));
-    p = _mm512_fmadd_ps(p, r, K(4.1668002038e-02f * s * s * s * s));
-    p = _mm512_fmadd_ps(p, r, K(1.6666431262e-01f * s * s * s));
-    p = _mm512_fmadd_ps(p, r, K(4.9999994209e-01f * s * s));
-    p = _mm512_fmadd_ps(p, r, K(1.0000000322e+00f * s));
-    p = _mm512_fmadd_ps(p, r, K(1.0f));
-    return _mm512_scalef_ps(p, n);
+    __m512 t = _mm512_permutex2var_ps(_mm512_load_ps(exp2_32), _mm512_castps_si512(y), _mm512_load_ps(exp2_32 + 16));
+    /* e^r - 1 by a degree-3 minimax polynomial, r * (c1 + c2 r + c3 r^2) (relative
+     * error 7e-11), and t * e^r as t + t * (e^r - 1) */
+    __m512 q = _mm512_fmadd_ps(K(1.666656853910e-01f * s * s * s), r, K(5.000049069490e-01f * s * s));
+    q = _mm512_mul_ps(_mm512_fmadd_ps(q, r, K(1.000000000159e+00f * s)), r);
+    return _mm512_scalef_ps(_mm512_fmadd_ps(t, q, t), n);
 }
 
 /* 1/d: a 14-bit estimate and one Newton step (a division costs as much as an exp). */
@@ -209,11 +243,14 @@ AVX512 ALWAYS_INLINE static inline __m512 gates16(const __m512 *a, int q, float 
     const __m512 one = K(1.0f);
     __m512 ei = exp_neg_or_double(a[q], 0), ef = exp_neg_or_double(a[4 + q], 0);
     __m512 eg = exp_neg_or_double(a[8 + q], 1), eo = exp_neg_or_double(a[12 + q], 0);
-    __m512 ic = _mm512_mul_ps(_mm512_sub_ps(eg, one), recip(_mm512_mul_ps(_mm512_add_ps(ei, one), _mm512_add_ps(eg, one))));
+    /* (1 + a)(1 + b) as one FMA: (1 + a) * b + (1 + a) */
+    __m512 ei1 = _mm512_add_ps(ei, one), eo1;
+    __m512 ic = _mm512_mul_ps(_mm512_sub_ps(eg, one), recip(_mm512_fmadd_ps(ei1, eg, ei1)));
     __m512 cn = _mm512_fmadd_ps(recip(_mm512_add_ps(ef, one)), _mm512_loadu_ps(c + 16 * q), ic);
     __m512 ec = exp_neg_or_double(cn, 1);
     _mm512_storeu_ps(c + 16 * q, cn);
-    return _mm512_mul_ps(_mm512_sub_ps(ec, one), recip(_mm512_mul_ps(_mm512_add_ps(eo, one), _mm512_add_ps(ec, one))));
+    eo1 = _mm512_add_ps(eo, one);
+    return _mm512_mul_ps(_mm512_sub_ps(ec, one), recip(_mm512_fmadd_ps(eo1, ec, eo1)));
 }
 
 /* The 256 gate sums live in 16 registers for the whole product (the loops must be
