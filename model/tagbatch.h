@@ -11,8 +11,8 @@
  * one at a time, against 1.7x for the corpus's cells sorted by length together).
  * Each answer is exactly model_classify's (the batch path is bit-identical to it, see
  * model.h), so the tags written do not depend on how notebooks were grouped.
- * A caller that runs other work beside (cmd_tag.c saves one window while the next
- * is classified) can make the classifying threads pass its gate (tagbatch_gate).
+ * A caller that runs other work beside (model/tagrun.c saves one window while the
+ * next is classified) can make the classifying threads pass its gate (tagbatch_gate).
  */
 #ifndef NBSTAGE_TAGBATCH_H
 #define NBSTAGE_TAGBATCH_H

@@ -1,0 +1,316 @@
+/* tagjob.c — one notebook of a `nbstage tag` run: read, tagged, reported, saved (see
+ * tagjob.h).
+ */
+#include "model/tagjob.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nbformat/notebook.h"
+
+char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, size_t whylen,
+                  int *keep, long long *budget)
+{
+    int is_stdin = !strcmp(path, "-");
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return NULL;
+    }
+    if (is_stdin) {
+        memset(st, 0, sizeof *st); /* a pipe: no size to go by, no identity to keep */
+    } else if (fstat(fd, st)) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!is_stdin && S_ISDIR(st->st_mode)) {
+        snprintf(why, whylen, "is a directory, not a notebook");
+        close(fd);
+        return NULL;
+    }
+    if (!is_stdin && !S_ISREG(st->st_mode)) {
+        snprintf(why, whylen, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    /* a read ahead within a window's byte budget only ("" in WHY: over it) */
+    if (budget && __atomic_sub_fetch(budget, (long long)st->st_size, __ATOMIC_RELAXED) < 0) {
+        why[0] = 0;
+        close(fd);
+        return NULL;
+    }
+    size_t cap = (size_t)st->st_size + 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) { /* the file grew while we read it */
+            char *p = realloc(buf, cap * 2);
+            if (!p) { free(buf); buf = NULL; break; }
+            buf = p;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, buf + n, cap - 1 - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            snprintf(why, whylen, "%s", strerror(errno));
+            free(buf);
+            if (!is_stdin) close(fd);
+            return NULL;
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    if (!is_stdin) {
+        if (keep && buf && n) *keep = fd;
+        else close(fd);
+    }
+    if (!buf) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    if (n == 0) {
+        snprintf(why, whylen, "empty file");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static const char *stage_or_none(int s) { return s >= 0 ? stage_key[s] : "none"; }
+
+static void print_changes(FILE *out, const char *path, const struct tag_result *res)
+{
+    for (size_t i = 0; i < res->n_changes; i++) {
+        const struct tag_cell_change *c = &res->changes[i];
+        fprintf(out, "%s: cell %zu: ", path, c->cell + 1);
+        switch (c->kind) {
+        case TAG_MISSING:
+            fprintf(out, "add %s (%.3f)\n", stage_key[c->new_stage], c->new_conf);
+            break;
+        case TAG_STALE:
+            if (c->old_stage == c->new_stage)
+                fprintf(out, "repair %s (metadata and tags disagree)\n", stage_key[c->new_stage]);
+            else
+                fprintf(out, "%s -> %s (%.3f)\n", stage_or_none(c->old_stage),
+                        stage_key[c->new_stage], c->new_conf);
+            break;
+        case TAG_REMOVE:
+            fprintf(out, "remove %s (empty or comments only)\n", stage_or_none(c->old_stage));
+            break;
+        case TAG_REFRESH:
+            if (c->old_conf >= 0)
+                fprintf(out, "%s confidence %.3f -> %.3f\n", stage_key[c->new_stage], c->old_conf,
+                        c->new_conf);
+            else
+                fprintf(out, "%s confidence %.3f (model or metadata refreshed)\n",
+                        stage_key[c->new_stage], c->new_conf);
+            break;
+        case TAG_SAME: break;
+        }
+    }
+}
+
+/* Same file as when we read it?  Editors save while batch jobs run. */
+static int same_file(const char *path, const struct stat *before)
+{
+    struct stat now;
+    return stat(path, &now) == 0 && now.st_ino == before->st_ino &&
+           now.st_dev == before->st_dev && now.st_size == before->st_size &&
+           now.st_mtim.tv_sec == before->st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
+}
+
+/* Each thread's fast-path buffers, kept across its notebooks, freed when it ends
+ * (the calling thread's by tagjob_thread_end). */
+static pthread_key_t tagfast_key;
+static pthread_once_t tagfast_once = PTHREAD_ONCE_INIT;
+
+static void tagfast_destroy(void *tf)
+{
+    tagfast_free(tf);
+    free(tf);
+}
+
+static void tagfast_key_make(void) { pthread_key_create(&tagfast_key, tagfast_destroy); }
+
+static struct tagfast *thread_tagfast(void)
+{
+    pthread_once(&tagfast_once, tagfast_key_make);
+    struct tagfast *tf = pthread_getspecific(tagfast_key);
+    if (!tf && (tf = calloc(1, sizeof *tf)) && pthread_setspecific(tagfast_key, tf)) {
+        free(tf);
+        tf = NULL;
+    }
+    return tf;
+}
+
+void tagjob_thread_end(void)
+{
+    pthread_once(&tagfast_once, tagfast_key_make);
+    struct tagfast *tf = pthread_getspecific(tagfast_key);
+    if (tf) {
+        tagfast_destroy(tf);
+        pthread_setspecific(tagfast_key, NULL);
+    }
+}
+
+void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FILE *err,
+                struct tag_gate *gate)
+{
+    char why[512];
+    struct stat st;
+    size_t len, outlen = 0;
+    int is_stdin = !strcmp(j->path, "-");
+    const char *name = is_stdin ? "<stdin>" : j->path;
+    int in_place = !o->check && !o->dry_run && !o->output && !is_stdin, old_fd = -1;
+    struct tagjob_prep *prep = j->prep;
+    char *buf;
+    if (prep) { /* read ahead: the file is ours now */
+        buf = prep->buf;
+        len = prep->len;
+        st = prep->st;
+        old_fd = prep->old_fd;
+        prep->buf = NULL;
+        prep->old_fd = -1;
+        if (!buf) snprintf(why, sizeof why, "%s", prep->why);
+    } else {
+        buf = tagjob_read(j->path, &len, &st, why, sizeof why, in_place ? &old_fd : NULL, NULL);
+    }
+    if (!buf) {
+        fprintf(err, "nbstage tag: %s: %s\n", name, why);
+        j->failed = 1;
+        return;
+    }
+    nb_error e;
+    json_t *nb = NULL;
+    char *bytes = NULL, *owned = NULL;
+    int same = 0;
+    struct tag_options to = {
+        .model = o->model,
+        .cache = o->cache,
+        .from_outputs = o->from_outputs,
+        .strip_outputs = o->strip_outputs,
+        .record = o->dry_run,
+    };
+    /* The fast path first: a canonical notebook spliced, no tree (tagfast.h).  The
+     * --nbformat layout is not its business. */
+    int fast = 1;
+    if (!o->nbformat_layout) {
+        struct tagfast *tf = thread_tagfast();
+        int changed = 0;
+        if (!tf || (prep && prep->fast == 1)) /* (the scan said no already) */
+            fast = 1;
+        else if (prep && prep->fast == 0) /* scanned and classified ahead */
+            fast = tagfast_splice(tf, &prep->scan, buf, len, &to, prep->ans.stage, prep->ans.prob,
+                                  !o->check, &j->res, &changed);
+        else
+            fast = tagfast_notebook(tf, buf, len, &to, !o->check, &j->res, &changed);
+        if (fast < 0) {
+            fprintf(err, "nbstage tag: %s: out of memory\n", name);
+            j->failed = 1;
+            goto done;
+        }
+        if (fast == 0) {
+            j->spliced = 1;
+            /* as the jansson path decides it: by the bytes */
+            same = !changed || (!o->check && tf->out_len == len && !memcmp(tf->out, buf, len));
+            if (!o->check) {
+                bytes = changed ? tf->out : buf;
+                outlen = changed ? tf->out_len : len;
+            }
+        }
+    }
+    if (fast) {
+        nb = nb_read_mem(buf, len, name, 0, &e);
+        if (!nb) {
+            fprintf(err, "nbstage tag: %s\n", e.msg);
+            j->failed = 1;
+            goto done;
+        }
+        if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
+            nb_rejoin_lines(nb);
+            nb_strip_transient(nb);
+            nb_split_lines(nb);
+        }
+        /* --check needs the findings only, not the bytes */
+        if (tag_notebook(nb, &to, &j->res) ||
+            (!o->check && !(bytes = owned = nb_dumps(nb, &outlen)))) {
+            fprintf(err, "nbstage tag: %s: out of memory\n", name);
+            j->failed = 1;
+            goto done;
+        }
+        same = bytes && outlen == len && !memcmp(bytes, buf, len);
+    }
+    /* with --strip-tag-outputs, tag outputs left in the file are findings too: the
+     * check is what a run with the same options would change */
+    j->findings = tag_findings(&j->res) > 0 || j->res.outputs_stripped > 0;
+    if (o->check) {
+        if (j->findings) {
+            fprintf(out, "%s: %ld missing, %ld stale, %ld on blank cells", name, j->res.missing,
+                    j->res.stale, j->res.removed);
+            if (j->res.outputs_stripped)
+                fprintf(out, ", %ld tag output%s to remove", j->res.outputs_stripped,
+                        j->res.outputs_stripped == 1 ? "" : "s");
+            fputc('\n', out);
+        }
+    } else if (o->dry_run) {
+        print_changes(out, name, &j->res);
+        if (j->res.outputs_stripped)
+            fprintf(out, "%s: remove %ld tag outputs\n", name, j->res.outputs_stripped);
+        if (!same && !j->res.n_changes && !j->res.outputs_stripped)
+            fprintf(out, "%s: rewrite in the canonical layout (tags unchanged)\n", name);
+        j->rewritten = !same;
+    } else if ((o->output && !strcmp(o->output, "-")) || (is_stdin && !o->output)) {
+        if (fwrite(bytes, 1, outlen, out) != outlen) {
+            fprintf(err, "nbstage tag: <stdout>: %s\n", strerror(errno));
+            j->failed = 1;
+        }
+        j->rewritten = !same;
+    } else if (o->output) {
+        tag_gate_leave(gate);
+        if (nb_save_atomic(o->output, bytes, outlen, &e)) {
+            fprintf(err, "nbstage tag: %s\n", e.msg);
+            j->failed = 1;
+        } else {
+            j->rewritten = 1;
+        }
+    } else if (!same) {
+        /* From here on only the file system: the checks below look paths up in a
+         * folder other threads are creating and renaming files in, and may wait on
+         * its lock (measured: access() was the longest wait inside the gate). */
+        tag_gate_leave(gate);
+        /* (a read-only file, or one we may not write, nb_save_atomic refuses: rename()
+         * would replace it) */
+        if (!same_file(j->path, &st)) {
+            fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n",
+                    j->path);
+            j->failed = 1;
+        } else {
+            /* deferred sync (model/fssync.h), unless no descriptor on the
+             * file's filesystem could be had for the final syncfs */
+            unsigned flags = fssync_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
+            if (nb_save_atomic_flags(j->path, bytes, outlen, flags, &e)) {
+                fprintf(err, "nbstage tag: %s\n", e.msg);
+                j->failed = 1;
+            } else {
+                j->rewritten = 1;
+                long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
+                if (!o->quiet)
+                    fprintf(out, "tagged %s (%ld cell%s changed)\n", j->path, n, n == 1 ? "" : "s");
+            }
+        }
+    }
+done:
+    if (old_fd >= 0) {
+        if (j->rewritten) closers_hold(o->held, old_fd, (long long)st.st_size); /* the closers' */
+        else close(old_fd);
+    }
+    free(owned);
+    json_decref(nb);
+    free(buf);
+}

@@ -1,0 +1,114 @@
+/* tagjob.h — one notebook of a `nbstage tag` run: read, tagged, reported, saved.
+ *
+ * Owns: reading a notebook (the file's bytes and identity; its descriptor kept for
+ * model/closers.h when it is to be replaced), tagging it (model/tagging.h), its
+ * report (--check's findings, --dry-run's changes per cell, the "tagged" line, the
+ * reason it failed), and writing it back: in place, atomically (nb_save_atomic: a
+ * kill at any moment leaves each file old or new) and only if it did not change
+ * while being tagged, or to -o, or to standard output.
+ *
+ * Output is the canonical layout `nbstage fmt` writes (json.dumps with indent 1 and
+ * sorted keys, the tree kept as it is), so a canonical notebook's diff is its tag lines
+ * alone, and a file whose bytes would not change is not rewritten at all (its mtime
+ * stays).  --nbformat also does what nbformat.write does (lines split, transient
+ * fields dropped), as `fmt --nbformat`.
+ *
+ * Two ways to tag one notebook, same bytes out.  A notebook already in the canonical
+ * layout (every file of the shared corpus) is tagged from its bytes and spliced
+ * (model/tagfast.h: no JSON tree, no full re-serialisation); anything else, and
+ * --from-outputs, --strip-tag-outputs and --nbformat, goes through jansson
+ * (nb_read_mem, tag_notebook, nb_dumps), which also gives the reason a file is
+ * refused.  Both ask the model through one memo per run (model/classcache.h), so
+ * the corpus's many duplicate cells are classified once.  A notebook may come read,
+ * scanned and classified ahead (struct tagjob_prep, model/tagrun.h's windows).
+ */
+#ifndef NBSTAGE_TAGJOB_H
+#define NBSTAGE_TAGJOB_H
+
+#include <errno.h>
+#include <semaphore.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "model/classcache.h"
+#include "model/closers.h"
+#include "model/fssync.h"
+#include "model/model.h"
+#include "model/tagfast.h"
+#include "model/tagging.h"
+
+/* The command's options, shared by every job. */
+struct tagjob_options {
+    const nbs_model *model;
+    struct classcache *cache; /* the model's answers, shared by the workers */
+    const char *output; /* -o */
+    int check, dry_run, from_outputs, strip_outputs, nbformat_layout, quiet, jobs;
+    struct fssync *fs;     /* deferred sync of in-place saves */
+    struct closers *held;  /* replaced files, closed by the closers */
+};
+
+/* A notebook read and scanned ahead of its job, its cells' classifications asked
+ * for (see "Windows" in model/tagrun.h).  Reused from window to window: buffers grow
+ * once. */
+struct tagjob_prep {
+    char *buf; /* the file (handed to tagjob_tag), NULL when the read failed */
+    size_t len;
+    struct stat st;
+    int old_fd;
+    char why[512]; /* why the read failed */
+    int fast;      /* tagfast_scan's answer: 0 scanned (classifications below), 1 not
+                    * for the fast path, -1 take tagfast_notebook as without a prep */
+    struct canonscan scan;
+    struct tag_answers ans; /* per code cell, filled by tagbatch_ask or tagbatch_run */
+};
+
+/* One notebook: its path, and what came of it (filled on a worker thread). */
+struct tagjob {
+    char *path;
+    struct tagjob_prep *prep; /* read ahead (NULL: tagjob_tag reads it) */
+    char *out, *err; /* what to print on stdout and stderr, in order */
+    size_t out_len, err_len;
+    int failed, rewritten, findings, skipped;
+    int spliced; /* tagged on the fast path (model/tagfast.h) */
+    struct tag_result res;
+};
+
+/* The compute gate (-j, model/tagrun.h): held while a job reads and tags, let go
+ * before it saves. */
+struct tag_gate {
+    sem_t *sem;
+    int held;
+};
+
+static inline void tag_gate_enter(struct tag_gate *g, sem_t *sem)
+{
+    g->sem = sem;
+    while (sem_wait(sem) && errno == EINTR) {}
+    g->held = 1;
+}
+
+static inline void tag_gate_leave(struct tag_gate *g)
+{
+    if (g->held) sem_post(g->sem);
+    g->held = 0;
+}
+
+/* The file's bytes (malloc'd, *LEN of them, NUL after) and its identity in *ST (to
+ * notice a file changed while we worked).  PATH "-" is standard input.  KEEP (may be
+ * NULL) gets the open descriptor instead of its being closed (see model/closers.h).
+ * BUDGET (may be NULL): the bytes a window may still read ahead, the file's size taken
+ * from it.  NULL and WHY when the file cannot be read, WHY "" when over the budget. */
+char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, size_t whylen,
+                  int *keep, long long *budget);
+
+/* Tags J's notebook with options O (read here, or taken from J->prep), its report
+ * written to OUT and ERR, the outcome in J.  Called inside GATE, which it leaves before
+ * a save's file-system calls. */
+void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FILE *err,
+                struct tag_gate *gate);
+
+/* Frees the calling thread's fast-path buffers (a worker's are freed when it ends). */
+void tagjob_thread_end(void);
+
+#endif

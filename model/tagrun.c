@@ -1,0 +1,290 @@
+/* tagrun.c — the notebooks of a `nbstage tag` run, done in windows on worker threads
+ * (see tagrun.h: "Windows", and why more threads than -j).
+ */
+#include "model/tagrun.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "model/workers.h"
+
+enum { WRITE_FANOUT = 4 };
+
+/* Set by SIGINT/SIGTERM, read by every worker: an atomic (lock-free, so safe in the
+ * handler), as a volatile sig_atomic_t only orders a handler against its own thread. */
+static atomic_int interrupted;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free to be set in a signal handler");
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    /* finish the files being written, start no new ones */
+    atomic_store_explicit(&interrupted, 1, memory_order_relaxed);
+}
+
+enum { WINDOW_NOTEBOOKS = 512 };
+#define WINDOW_BYTES ((long long)256 << 20)
+
+/* A window of notebooks (see "Windows"): jobs[first .. first + count), pool[i] read
+ * ahead for job first + i, the bytes it may still read ahead.  Two of them take
+ * turns, one being saved while the next is prepared. */
+struct window {
+    struct tagrun *r;
+    size_t first, count;
+    struct tagjob_prep *pool;
+    long long budget;
+};
+
+static void prep_free(struct tagjob_prep *p)
+{
+    canonscan_free(&p->scan);
+    tag_answers_free(&p->ans);
+}
+
+/* Worker thread, first step of a window: job first + I read and scanned, its
+ * classifications asked for (inside the compute gate: see prepare_job). */
+static void prepare_one(struct window *w, size_t i)
+{
+    struct tagrun *r = w->r;
+    const struct tagjob_options *o = &r->opt;
+    struct tagjob *j = &r->jobs[w->first + i];
+    struct tagjob_prep *p = &w->pool[i];
+    j->prep = NULL;
+    if (atomic_load_explicit(&interrupted, memory_order_relaxed) || !strcmp(j->path, "-")) return;
+    int in_place = !o->check && !o->dry_run && !o->output;
+    p->old_fd = -1;
+    p->buf = tagjob_read(j->path, &p->len, &p->st, p->why, sizeof p->why,
+                         in_place ? &p->old_fd : NULL, &w->budget);
+    if (!p->buf && !p->why[0]) return; /* over the window's budget: run_job reads it */
+    j->prep = p;
+    if (!p->buf) return; /* the reason is reported by tagjob_tag */
+    struct tag_options to = {.model = o->model, .cache = o->cache};
+    p->fast = tagfast_scan(&p->scan, p->buf, p->len, &to);
+    if (p->fast) return;
+    if (tag_answers_room(&p->ans, p->scan.n)) {
+        p->fast = -1;
+        return;
+    }
+    for (size_t c = 0; c < p->scan.n; c++) {
+        const struct canon_cell *cell = &p->scan.cells[c];
+        if (tagbatch_ask(r->batch, p->scan.text + cell->src_off, cell->src_len, &p->ans.stage[c],
+                         &p->ans.prob[c]) < 0) {
+            /* (requests already queued still get answered, into p: harmless) */
+            p->fast = -1;
+            return;
+        }
+    }
+}
+
+/* The gate, as run_job's: the previous window's jobs run meanwhile (see "Windows"),
+ * and -j still counts every thread reading, scanning or classifying.  Taken once per
+ * PREPARE_STEP notebooks, and the pool hands them out that many at a time: a pass of
+ * the gate wakes a saver waiting for it, which often found it taken again at once
+ * (the most frequent futex calls of a run after the closers' and the pool's). */
+enum { PREPARE_STEP = 8 };
+
+static void prepare_job(size_t step, void *vwin)
+{
+    struct window *w = vwin;
+    struct tag_gate gate;
+    size_t from = step * PREPARE_STEP;
+    size_t to = from + PREPARE_STEP < w->count ? from + PREPARE_STEP : w->count;
+    tag_gate_enter(&gate, &w->r->compute);
+    for (size_t i = from; i < to; i++) prepare_one(w, i);
+    tag_gate_leave(&gate);
+}
+
+static void deliver_nothing(size_t i, void *vrun)
+{
+    (void)i;
+    (void)vrun;
+}
+
+/* Worker thread: one notebook, its report into memory. */
+static void run_job(size_t i, void *vwin)
+{
+    struct window *w = vwin;
+    struct tagrun *r = w->r;
+    struct tagjob *j = &r->jobs[w->first + i];
+    if (atomic_load_explicit(&interrupted, memory_order_relaxed)) {
+        j->skipped = 1;
+        if (j->prep) { /* read ahead, never to be written */
+            free(j->prep->buf);
+            j->prep->buf = NULL;
+            if (j->prep->old_fd >= 0) close(j->prep->old_fd);
+            j->prep->old_fd = -1;
+        }
+    } else {
+        FILE *out = open_memstream(&j->out, &j->out_len);
+        FILE *err = open_memstream(&j->err, &j->err_len);
+        if (!out || !err) {
+            if (out) fclose(out);
+            if (err) fclose(err);
+            free(j->out);
+            free(j->err);
+            j->out = j->err = NULL;
+            j->out_len = j->err_len = 0;
+            j->failed = 1; /* reported by deliver() */
+        } else {
+            struct tag_gate gate;
+            tag_gate_enter(&gate, &r->compute);
+            tagjob_tag(j, &r->opt, out, err, &gate);
+            tag_gate_leave(&gate);
+            fclose(out);
+            fclose(err);
+        }
+    }
+    progress_add(&r->bar, 1);
+}
+
+/* Calling thread, in order: print the job's report, add it to the totals. */
+static void deliver(size_t i, void *vwin)
+{
+    struct window *w = vwin;
+    struct tagrun *r = w->r;
+    struct tagjob *j = &r->jobs[w->first + i];
+    if (j->out_len) fwrite(j->out, 1, j->out_len, stdout);
+    if (j->err_len || (j->failed && !j->err)) {
+        /* erase the bar first so the message starts on a clean line */
+        pthread_mutex_lock(&r->bar.lock);
+        if (r->bar.tty && r->bar.drawn) fputs("\r\033[K", stderr);
+        r->bar.drawn = 0;
+        if (j->err_len) fwrite(j->err, 1, j->err_len, stderr);
+        else fprintf(stderr, "nbstage tag: %s: out of memory\n", j->path);
+        pthread_mutex_unlock(&r->bar.lock);
+    }
+    if (j->skipped) r->skipped++;
+    else if (j->failed) r->failed++;
+    else if (j->rewritten) r->rewritten++;
+    else r->unchanged++;
+    if (j->findings) r->with_findings++;
+    if (!j->failed && !j->skipped) {
+        r->spliced += j->spliced;
+        r->code_cells += j->res.code_cells;
+        r->tagged += j->res.tagged;
+        r->blank += j->res.blank;
+        r->kept += j->res.kept;
+        r->stripped += j->res.outputs_stripped;
+        r->changed_cells += j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
+        for (int s = 0; s < N_STAGES; s++) r->per_stage[s] += j->res.per_stage[s];
+    }
+    tag_result_free(&j->res);
+    free(j->out);
+    free(j->err);
+    free(j->path);
+    j->out = j->err = j->path = NULL;
+}
+
+/* The last step of a window, run_job and deliver, on a thread of its own so the next
+ * window is read and classified meanwhile (see "Windows"). */
+struct saver {
+    struct window *w;
+    int fanout, threads, running;
+    pthread_t tid;
+};
+
+static void *saver_main(void *v)
+{
+    struct saver *s = v;
+    s->threads = workers_run(s->fanout, s->w->count, run_job, deliver, s->w);
+    return NULL;
+}
+
+/* Waits for the window being saved, if any; *THREADS: the most threads used. */
+static void saver_join(struct saver *s, int *threads)
+{
+    if (s->running) pthread_join(s->tid, NULL);
+    s->running = 0;
+    if (s->threads > *threads) *threads = s->threads;
+}
+
+int tagrun_all(struct tagrun *r)
+{
+    struct fssync fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct closers held = {.lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
+    struct rlimit old_nofile;
+    r->opt.fs = &fs;
+    r->opt.held = &held;
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old_int, old_term;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    atomic_store(&interrupted, 0);
+
+    progress_start(&r->bar, "tag", (long)r->n);
+    sem_init(&r->compute, 0, (unsigned)r->opt.jobs);
+    int writes = !r->opt.check && !r->opt.dry_run;
+    int threads = 0, fanout = r->opt.jobs * (writes ? WRITE_FANOUT : 1);
+    /* read ahead and batch only where the fast path and the model are used */
+    int ahead = r->opt.model && !r->opt.nbformat_layout && !r->opt.strip_outputs;
+    size_t window = ahead ? (r->n < WINDOW_NOTEBOOKS ? r->n : WINDOW_NOTEBOOKS) : 0;
+    /* two windows are read ahead at once (one saved, the next prepared) */
+    size_t ahead_fds = 2 * window;
+    closers_start(&held, &old_nofile, fanout, &ahead_fds);
+    if (window) window = ahead_fds / 2 ? ahead_fds / 2 : 1;
+    struct window win[2] = {{.r = r}, {.r = r}};
+    if (!ahead || !window) window = r->n;
+    if (ahead && window > 0) {
+        win[0].pool = calloc(window, sizeof *win[0].pool);
+        win[1].pool = calloc(window, sizeof *win[1].pool);
+        r->batch = tagbatch_new(r->opt.model, r->opt.cache);
+        if (!win[0].pool || !win[1].pool || !r->batch) { /* without: one cell at a time */
+            free(win[0].pool);
+            free(win[1].pool);
+            tagbatch_free(r->batch);
+            win[0].pool = win[1].pool = NULL;
+            r->batch = NULL;
+            window = r->n;
+        } else {
+            tagbatch_gate(r->batch, &r->compute);
+        }
+    }
+    struct saver sv = {.fanout = fanout};
+    int k = 0;
+    for (size_t first = 0; first < r->n; first += window, k ^= 1) {
+        struct window *w = &win[k];
+        w->first = first;
+        w->count = r->n - first < window ? r->n - first : window;
+        if (w->pool) { /* while the window before is saved */
+            w->budget = WINDOW_BYTES;
+            workers_run(r->opt.jobs, (w->count + PREPARE_STEP - 1) / PREPARE_STEP, prepare_job,
+                        deliver_nothing, w);
+            tagbatch_run(r->batch, r->opt.jobs);
+        }
+        saver_join(&sv, &threads);
+        sv.w = w;
+        if (w->pool && !pthread_create(&sv.tid, NULL, saver_main, &sv)) {
+            sv.running = 1;
+        } else { /* (no thread: here, before the next window) */
+            saver_main(&sv);
+            saver_join(&sv, &threads);
+        }
+    }
+    saver_join(&sv, &threads);
+    for (int b = 0; b < 2; b++) {
+        if (win[b].pool)
+            for (size_t i = 0; i < window; i++) prep_free(&win[b].pool[i]);
+        free(win[b].pool);
+    }
+    tagbatch_free(r->batch);
+    if (threads > r->opt.jobs) threads = r->opt.jobs; /* the others only wait on saves */
+    tagjob_thread_end(); /* (jobs run here with one thread) */
+    sem_destroy(&r->compute);
+    progress_end(&r->bar);
+    /* the durability of every in-place save, before any success is reported (also
+     * after an interrupt: what was renamed should reach the disk) */
+    r->sync_failed = fssync_end(&fs); /* (the closers finish meanwhile) */
+    closers_end(&held, &old_nofile);
+    r->opt.fs = NULL;
+    r->opt.held = NULL;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return threads;
+}

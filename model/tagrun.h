@@ -1,0 +1,71 @@
+/* tagrun.h — the notebooks of a `nbstage tag` run, done in windows on worker threads.
+ *
+ * Owns: the jobs (model/tagjob.h, one per notebook) from start to report: reading,
+ * scanning and classifying them ahead a window at a time, tagging and saving them on
+ * worker threads (model/workers.h), the compute gate, the progress bar, each
+ * notebook's report printed in the order given and added to the totals, Ctrl-C, and
+ * at the end the sync of the filesystems written to (model/fssync.h) and the last
+ * closes of the replaced files (model/closers.h).
+ *
+ * Windows.  The notebooks are done WINDOW_NOTEBOOKS at a time, in three steps: each
+ * is read and scanned (prepare_job, -j threads), the code cells the memo cannot
+ * answer are classified together (tagbatch_run: each distinct source once, in
+ * batches of similar length, -j threads), then each is spliced, written and
+ * reported as before (run_job).  Batching across notebooks is what makes the
+ * batched LSTM pay (model/tagbatch.h).  The third step of window k runs on a thread
+ * of its own (struct saver) while window k + 1 does the first two: a step's end,
+ * where the last thread still works and the others would wait (the slower share of
+ * a classification, a window's last saves, the serial sort in tagbatch_run), is
+ * filled with the other window's work.  All three steps pass the one compute gate,
+ * so -j still counts the threads at work; a save lets go of it before its file
+ * system calls, as before.  Saves are the same temporary + rename, only earlier
+ * beside the next window's reads: a kill still leaves each file old or new.  The
+ * two windows take turns with two pools of read-ahead slots; window k + 2 starts
+ * only after window k's saver is joined, so a slot is never in use twice, and
+ * the reports still come in order (window k's all delivered before k + 1's).
+ * Memory: a window holds its files (two at once now); past
+ * WINDOW_BYTES of them the rest of the window is read by run_job itself and
+ * classified one cell at a time through the memo, as is any notebook not for the
+ * fast path (jansson path), standard input and --from-outputs / --nbformat /
+ * --strip-tag-outputs runs.
+ *
+ * Why more threads than -j: a save may still wait on the disk (a full page cache
+ * throttles write(); -o fsyncs), so -j N counts the notebooks being read, classified
+ * and serialised at once (a semaphore, the "compute gate"), while up to WRITE_FANOUT x
+ * N threads may sit in a save: the waits overlap.
+ *
+ * Ctrl-C (SIGINT, SIGTERM) while the run goes on: the files being written are
+ * finished, no new ones started; the notebooks not done are counted as skipped.
+ */
+#ifndef NBSTAGE_TAGRUN_H
+#define NBSTAGE_TAGRUN_H
+
+#include <semaphore.h>
+#include <stddef.h>
+
+#include "labeling/stage.h"
+#include "model/tagbatch.h"
+#include "model/tagjob.h"
+#include "nbformat/progress.h"
+
+struct tagrun {
+    struct tagjob_options opt;
+    struct tagjob *jobs; /* jobs[0 .. n), each with its path */
+    size_t n;
+    /* tagrun_all's own while it runs */
+    struct progress bar;
+    sem_t compute; /* -j: jobs past the gate at once */
+    struct tagbatch *batch; /* the classifications asked for (see "Windows") */
+    /* totals, kept by the delivering thread (failed may start above 0) */
+    long failed, rewritten, unchanged, with_findings, skipped, sync_failed, spliced;
+    long code_cells, tagged, blank, kept, changed_cells, stripped;
+    long per_stage[N_STAGES];
+};
+
+/* Does every job of R with R->opt, each job's report printed on stdout and stderr in
+ * the order of R->jobs, its outcome added to R's totals, the filesystems written to
+ * synced.  Each job's path is freed when it is reported.  Returns the most threads
+ * at work at once (for the summary). */
+int tagrun_all(struct tagrun *r);
+
+#endif
