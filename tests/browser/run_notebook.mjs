@@ -2,8 +2,8 @@
 //
 // Owns the browser half of tests/integration/test_browser.py: opens NOTEBOOK_URL in
 // Debian's headless Chromium (playwright-core, no browser download), waits for the
-// kernel, clicks Cell > Run All, waits for a stage badge under every code cell,
-// takes a screenshot, clicks File > Save and waits for the save to finish, then opens
+// kernel, clicks Cell > Run All, waits for a stage badge under every code cell (and
+// for the stage in the cell's metadata), takes a screenshot, clicks File > Save and waits for the save to finish, then opens
 // the saved notebook again.  Prints
 // one JSON report on stdout; the Python side checks it and the saved file.
 //
@@ -87,6 +87,20 @@ try {
                 (mode === 'nobadge' ? c.metadata.workflow_stage
                                     : c.element[0].querySelector('.output .nbstage-badge'))));
     }, mode);
+    // The stage output's script draws the badge at once but writes the cell's metadata
+    // one tick later (it looks the cell up once the output is in the page), so a cell
+    // can show its badge and be numbered while its metadata is still the old one: at
+    // position bottom the badge is the cell's last output, just before its reply.  Seen
+    // under load as a stale workflow_stage in the report.  So wait until every cell's
+    // metadata says what its stage output says; bounded, so that when it never does the
+    // report shows the cells as they are and the test's assertions say what differs.
+    if (mode !== 'plainwidget')
+        await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
+            .every(c => {
+                const o = c.output_area.outputs.find(o => o.data && o.data['application/vnd.nbstage.stage+json']);
+                const p = o && o.metadata && o.metadata.nbstage, ws = c.metadata.workflow_stage;
+                return p && ws && ['stage', 'confidence', 'model'].every(k => ws[k] === p[k]);
+            }), null, { timeout: 20000 }).catch(() => {});
     await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { state: 'attached' });
 
     if (mode === 'widget' || mode === 'plainwidget') {
