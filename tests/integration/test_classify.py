@@ -518,6 +518,21 @@ def slow_weak(d):
     return weak
 
 
+def catches_sigint(p, timeout=60):
+    """True once process P has a SIGINT handler of its own (bit 2 of SigCgt in
+    /proc/PID/status), False if it ends or TIMEOUT passes first."""
+    import signal
+    import time
+    deadline = time.monotonic() + timeout
+    while p.poll() is None and time.monotonic() < deadline:
+        status = Path(f"/proc/{p.pid}/status").read_text()
+        cgt = int(re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+        if cgt >> (signal.SIGINT - 1) & 1:
+            return True
+        time.sleep(0.005)
+    return False
+
+
 def start_slow_train(d, out, extra=()):
     return subprocess.Popen([str(BIN), "train", "--embed", "256", "--hidden", "128", "--batch", "1",
                              "--epochs", "100000", "--patience", "100000", "--threads", "1",
@@ -531,7 +546,6 @@ def test_ctrl_c_in_the_first_epoch_writes_nothing(tiny):
     replaced the user's earlier model with an untrained one; now the old file stays,
     the message says so, and the exit code is 2."""
     import signal
-    import time
     d, _ = tiny
     out = d / "earlier.nbsm"
     out.write_bytes(b"an earlier model")
@@ -540,7 +554,12 @@ def test_ctrl_c_in_the_first_epoch_writes_nothing(tiny):
     while not seen or "training cells" not in seen[-1]:  # the training starts after it
         seen.append(p.stderr.readline())
         assert seen[-1], "".join(seen)
-    time.sleep(0.5)  # the handler is set a few ms later; the epoch lasts seconds
+    # The handler is set a few ms later, just before the first epoch (which lasts
+    # seconds): wait for it, as a fixed 0.5 s was once too short under ASan on a
+    # loaded machine (the signal's default action ended the run, with no message).
+    if not catches_sigint(p):
+        p.kill()
+        pytest.fail("train set no SIGINT handler:\n" + "".join(seen) + p.communicate()[1])
     p.send_signal(signal.SIGINT)
     rest = p.communicate(timeout=120)[1]
     log = "".join(seen) + rest
