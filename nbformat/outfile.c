@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -61,7 +62,6 @@ static void install_handlers_once(void)
 
 static void live_add(char *tmp)
 {
-    install_handlers_once();
     for (int i = 0; i < LIVE_MAX; i++) {
         char *expected = NULL;
         if (atomic_compare_exchange_strong(&live[i], &expected, tmp)) return;
@@ -131,8 +131,18 @@ int outfile_open(struct outfile *o, const char *path, nb_error *err)
             nb_set_error(err, "%s: out of memory", path);
             goto fail;
         }
-        if ((o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, err)) < 0) goto fail;
-        live_add(o->tmp);
+        /* The end signals wait while the temporary is created and noted: one that came
+         * in between would end the program with the file made and its name not yet
+         * known to the handler (it is delivered when the mask is restored). */
+        install_handlers_once();
+        sigset_t ends, old;
+        sigemptyset(&ends);
+        for (size_t i = 0; i < sizeof end_signals / sizeof *end_signals; i++) sigaddset(&ends, end_signals[i]);
+        pthread_sigmask(SIG_BLOCK, &ends, &old);
+        o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, err);
+        if (o->fd >= 0) live_add(o->tmp);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (o->fd < 0) goto fail;
         nb_save_owner(o->fd, &t);
         if (fchmod(o->fd, t.mode)) {
             nb_set_error(err, "%s: writing %s: %s", path, o->tmp, strerror(errno));
