@@ -130,7 +130,8 @@ fail:
     return -1;
 }
 
-int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir, nb_error *err)
+int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,
+                   void (*note)(char *tmp, int live), nb_error *err)
 {
     *tmp = *dir = NULL;
     char *dcopy = strdup(target), *bcopy = strdup(target);
@@ -143,9 +144,12 @@ int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,
         goto out;
     }
     snprintf(*tmp, tn, "%s/.%s.nbstage-XXXXXX", d, base);
+    if (note) note(*tmp, 1);
     fd = mkostemp(*tmp, O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         nb_set_error(err, "%s: cannot create a temporary file in %s: %s", path, d, strerror(errno));
+        if (note) note(*tmp, 0);
+    }
 out:
     if (fd < 0) {
         free(*tmp);
@@ -175,7 +179,7 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
     if (nb_save_target(path, &t, err)) return -1;
     char *tmp, *dir;
     int rc = -1;
-    int fd = nb_save_mktemp(path, t.target, &tmp, &dir, err);
+    int fd = nb_save_mktemp(path, t.target, &tmp, &dir, NULL, err);
     if (fd < 0) goto out;
     nb_save_owner(fd, &t);
     if (write_all(fd, buf, len) || fchmod(fd, t.mode) || (sync_now && fsync(fd))) {

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -77,6 +76,12 @@ static void live_remove(const char *tmp)
     }
 }
 
+static void live_note(char *tmp, int on)
+{
+    if (on) live_add(tmp);
+    else live_remove(tmp);
+}
+
 /* ---- the stream */
 
 static ssize_t cookie_write(void *cookie, const char *buf, size_t len)
@@ -131,18 +136,12 @@ int outfile_open(struct outfile *o, const char *path, nb_error *err)
             nb_set_error(err, "%s: out of memory", path);
             goto fail;
         }
-        /* The end signals wait while the temporary is created and noted: one that came
-         * in between would end the program with the file made and its name not yet
-         * known to the handler (it is delivered when the mask is restored). */
+        /* The name is noted before the file exists, so that a signal, on whichever
+         * thread it lands, finds it from the moment it is made (until then unlink
+         * finds nothing, barring a clash with another program's temporary of the same
+         * random name during mkostemp's retry); the handlers first, for the same reason. */
         install_handlers_once();
-        sigset_t ends, old;
-        sigemptyset(&ends);
-        for (size_t i = 0; i < sizeof end_signals / sizeof *end_signals; i++) sigaddset(&ends, end_signals[i]);
-        pthread_sigmask(SIG_BLOCK, &ends, &old);
-        o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, err);
-        if (o->fd >= 0) live_add(o->tmp);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (o->fd < 0) goto fail;
+        if ((o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, live_note, err)) < 0) goto fail;
         nb_save_owner(o->fd, &t);
         if (fchmod(o->fd, t.mode)) {
             nb_set_error(err, "%s: writing %s: %s", path, o->tmp, strerror(errno));

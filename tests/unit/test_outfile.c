@@ -1,7 +1,8 @@
 /* test_outfile.c — the atomic writer of the programs' output files (nbformat/outfile.c):
  * commit and abort, the mode kept or 0666 & ~umask, read-only files and folders
  * refused, a symlink written through, a FIFO written straight into, a write error
- * (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a temporary left. */
+ * (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a temporary left; and the
+ * temporary's name noted before the file is made (what the signal handler reads). */
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -12,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "nbformat/nbinternal.h"
 #include "nbformat/outfile.h"
 
 /* Entries of DIR other than . and .. */
@@ -221,6 +223,55 @@ static void a_write_error_keeps_the_old_file(void **state)
     free(dir);
 }
 
+/* What nb_save_mktemp tells its NOTE: the name's buffer before the file exists (so a
+ * signal handler knows it from the moment it is made), and on failure before the buffer
+ * is freed. */
+static const char *noted_dir;
+static char *noted_buf;
+static int noted_on, noted_off, noted_entries_then;
+static void note(char *tmp, int live)
+{
+    if (live) {
+        noted_on++;
+        noted_buf = tmp;
+        noted_entries_then = noted_dir ? count_entries(noted_dir) : -1;
+    } else {
+        noted_off++;
+        assert_ptr_equal(tmp, noted_buf);
+    }
+}
+
+static void the_temporary_is_noted_before_it_is_made(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    char *tmp, *tdir;
+    nb_error err;
+    noted_dir = dir;
+    int fd = nb_save_mktemp(path, path, &tmp, &tdir, note, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(noted_on, 1);
+    assert_int_equal(noted_off, 0);
+    assert_int_equal(noted_entries_then, 0); /* noted while the folder was still empty */
+    assert_ptr_equal(noted_buf, tmp);        /* the buffer mkostemp filled in place */
+    assert_int_equal(access(tmp, F_OK), 0);
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    free(tdir);
+    /* a folder that does not exist: noted, then told before the name is freed */
+    snprintf(path, sizeof path, "%s/missing/out.txt", dir);
+    noted_dir = NULL;
+    assert_int_equal(nb_save_mktemp(path, path, &tmp, &tdir, note, &err), -1);
+    assert_int_equal(noted_on, 2);
+    assert_int_equal(noted_off, 1);
+    assert_null(tmp);
+    assert_non_null(strstr(err.msg, "cannot create a temporary file"));
+    unit_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +281,7 @@ int main(void)
         cmocka_unit_test(a_symlink_is_written_through),
         cmocka_unit_test(a_fifo_is_written_straight_into),
         cmocka_unit_test(a_write_error_keeps_the_old_file),
+        cmocka_unit_test(the_temporary_is_noted_before_it_is_made),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
