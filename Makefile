@@ -38,6 +38,9 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 SAN_LIBOBJ := $(LIBSRC:%.c=$(SAN)/%.o)
 SAN_UNITS  := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_PROGS  := $(SAN)/nbstage $(SAN)/nbstage-kernel
+# The bench drivers, built (not run) by `make test` too, so that a library change that
+# breaks their link fails the tests and not a later `make bench`.
+BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
 .PHONY: all deps test unit unit-san integration bench fuzz model run install uninstall clean
 all: $(BIN)/nbstage $(BIN)/nbstage-kernel
@@ -54,6 +57,10 @@ $(BIN)/nbstage-kernel: $(B)/kernel/main_kernel.o $(B)/libnbstage.a
 $(B)/tests/%: tests/unit/%.c $(B)/libnbstage.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libnbstage.a $(LDLIBS) -lcmocka
+
+$(B)/bench/%: tests/bench/%.c $(B)/libnbstage.a
+	@mkdir -p $(dir $@)
+	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libnbstage.a $(LDLIBS)
 
 # The sanitizer build: same sources, separate objects.
 $(SAN)/%.o: %.c $(HDRS)
@@ -81,7 +88,7 @@ deps:
 # most integration tests again against both programs built under ASan+UBSan.
 # The last line is the total, "N passed, N failed".
 test: deps
-	@$(MAKE) --no-print-directory all $(UNITS) $(SAN_UNITS) $(SAN_PROGS)
+	@$(MAKE) --no-print-directory all $(UNITS) $(SAN_UNITS) $(SAN_PROGS) $(BENCH_PROGS)
 	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) \
 	    sh tests/run.sh $(UNITS) -- $(SAN_UNITS)
 
@@ -93,8 +100,8 @@ unit-san: $(SAN_UNITS)
 integration: all $(SAN_PROGS)
 	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) sh tests/run.sh
 
-bench: deps all
-	@NBSTAGE_BIN=$(abspath $(BIN)) sh tests/bench/run.sh
+bench: deps all $(BENCH_PROGS)
+	@NBSTAGE_BIN=$(abspath $(BIN)) B=$(B) sh tests/bench/run.sh
 
 fuzz:
 	@B=$(B) sh tests/fuzz/run.sh

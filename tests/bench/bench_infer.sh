@@ -19,14 +19,10 @@ B=${B:-build}
 SHARED=${SHARED:-../shared}
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-[ -f "$B/libnbstage.a" ] || { echo "bench_infer: $B/libnbstage.a not built (make first)" >&2; exit 2; }
-# shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -pthread -O2 -I. $(pkg-config --cflags openblas jansson) tests/bench/bench_infer.c \
-    "$B/libnbstage.a" $(pkg-config --libs libzmq jansson libsodium openblas libpcre2-8) -lm \
-    -o "$tmp/bench_infer" || exit 2
+[ -x "$B/bench/bench_infer" ] || { echo "bench_infer: $B/bench/bench_infer not built (make bench builds it)" >&2; exit 2; }
 MODEL=""
 [ -f share/default.nbsm ] && MODEL=share/default.nbsm
-"$tmp/bench_infer" $MODEL >"$tmp/c.txt" || exit 1
+"$B/bench/bench_infer" $MODEL >"$tmp/c.txt" || exit 1
 get() { sed -n "s/^$1 //p" "$tmp/c.txt"; }
 NCPU=$(nproc)
 

@@ -18,27 +18,24 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 N=${BENCH_TRAIN_N:-3200}
 NT=${BENCH_TRAIN_TORCH_N:-1280}   # PyTorch trains on the first NT (it is the slow side)
 THREADS=2
-if [ ! -f "$B/libnbstage.a" ]; then echo "bench_train: $B/libnbstage.a not built" >&2; exit 2; fi
+[ -x "$B/bench/train_bench" ] || { echo "bench_train: $B/bench/train_bench not built (make bench builds it)" >&2; exit 2; }
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-# shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -O2 -I. $(pkg-config --cflags openblas) tests/bench/train_bench.c "$B/libnbstage.a" \
-   -o "$tmp/train_bench" $(pkg-config --libs openblas) -lm -pthread || exit 2
-"$tmp/train_bench" --n "$N" --write-data "$tmp/data.bin" || exit 1
+"$B/bench/train_bench" --n "$N" --write-data "$tmp/data.bin" || exit 1
 
 val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2"; }
 
 [ -n "$BENCH_CORETYPE" ] && { OPENBLAS_CORETYPE=$BENCH_CORETYPE; export OPENBLAS_CORETYPE; }
-"$tmp/train_bench" --sgemm-peak --threads "$THREADS" >"$tmp/peak.txt" || exit 1
+"$B/bench/train_bench" --sgemm-peak --threads "$THREADS" >"$tmp/peak.txt" || exit 1
 # The C side re-executes itself with OPENBLAS_CORETYPE when OpenBLAS fell back to its
 # generic kernels (model/blas_core.h); PyTorch, which loads the same OpenBLAS, gets the
 # same kernel set so that the comparison stays like for like.
 [ -z "$OPENBLAS_CORETYPE" ] && { OPENBLAS_CORETYPE=$(val core "$tmp/peak.txt"); export OPENBLAS_CORETYPE; }
-"$tmp/train_bench" --n "$N" --threads "$THREADS" >"$tmp/c.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
+"$B/bench/train_bench" --n "$N" --threads "$THREADS" >"$tmp/c.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
 OPENBLAS_NUM_THREADS=1 "$PYTHON" tests/bench/train_torch.py "$tmp/data.bin" --threads "$THREADS" --limit "$NT" >"$tmp/py.txt" 2>&1 \
     || { cat "$tmp/py.txt" >&2; exit 1; }
-"$tmp/train_bench" --n "$N" --threads "$THREADS" --rdrop 0.8 >"$tmp/c8.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
-"$tmp/train_bench" --n "$N" --threads "$THREADS" --drop 0 >"$tmp/c0.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
+"$B/bench/train_bench" --n "$N" --threads "$THREADS" --rdrop 0.8 >"$tmp/c8.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
+"$B/bench/train_bench" --n "$N" --threads "$THREADS" --drop 0 >"$tmp/c0.txt" 2>"$tmp/c.err" || { cat "$tmp/c.err" >&2; exit 1; }
 
 peak=$(val sgemm_gflops "$tmp/peak.txt"); core=$(val core "$tmp/peak.txt")
 cs=$(val seq_per_s "$tmp/c.txt"); cm=$(val peak_rss_mb "$tmp/c.txt")
