@@ -3,6 +3,7 @@
  * and --dry-run report, reading and stripping the kernel's tag outputs, a whole
  * notebook tagged with a real (small, untrained) model twice, and delivery order. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_model.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -11,10 +12,7 @@
 #include <unistd.h>
 
 #include "kernel/stage_output.h"
-#include "model/modelfile.h"
 #include "model/tagging.h"
-#include "model/train.h"
-#include "model/vocab.h"
 #include "model/workers.h"
 #include "nbformat/notebook.h"
 
@@ -269,37 +267,10 @@ static void test_notebook_from_outputs(void **state)
     json_decref(nb);
 }
 
-/* A real model file with random weights: what matters here is the plumbing. */
-static nbs_model *small_model(const char *path)
-{
-    static const char *words[] = {"df", "fit", "model", "import", "pd", "read_csv", "head",
-                                  "predict", "plt", "np", "x", "y", "print", "shape"};
-    struct vocab_counter *vc = vocab_counter_new();
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        vocab_counter_add(vc, words[i], strlen(words[i]));
-    struct vocab v;
-    struct lstm_params p;
-    assert_int_equal(vocab_build(vc, 100, &v), 0);
-    vocab_counter_free(vc);
-    assert_int_equal(lstm_params_init(&p, 100, 8, 64, 6, 7), 0);
-    char err[256];
-    if (modelfile_write(path, &p, &v, 120, "test_tag", err, sizeof err)) fail_msg("%s", err);
-    lstm_params_free(&p);
-    vocab_free(&v);
-    nbs_model *m = model_load(path, err, sizeof err);
-    if (!m) fail_msg("%s", err);
-    return m;
-}
-
 static void test_notebook_with_model_twice(void **state)
 {
     (void)state;
-    char path[] = "/tmp/test_tag_model_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    nbs_model *m = small_model(path);
-    unlink(path);
+    nbs_model *m = unit_small_model(7, "test_tag"); /* random weights: the plumbing is what matters */
     json_t *nb = parse("{\"cells\": [], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 5}");
     json_t *cells = json_object_get(nb, "cells");
     const char *srcs[] = {"import pandas as pd\nimport numpy as np", "df = pd.read_csv('x')",

@@ -7,6 +7,7 @@
  * hand-made edge cases, over layouts it must leave to jansson, and under random
  * damage. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_model.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,11 +15,8 @@
 #include <unistd.h>
 
 #include "model/classcache.h"
-#include "model/modelfile.h"
 #include "model/tagfast.h"
 #include "model/tagging.h"
-#include "model/train.h"
-#include "model/vocab.h"
 #include "nbformat/canonscan.h"
 #include "nbformat/nbinternal.h"
 #include "nbformat/notebook.h"
@@ -118,31 +116,7 @@ static int differential(const char *buf, size_t len, const struct tag_options *o
 
 /* A real model file with random weights (the stages it gives are arbitrary, which is
  * all a differential test needs), named differently from the default model. */
-static nbs_model *small_model(void)
-{
-    static const char *words[] = {"df", "fit", "model", "import", "pd", "read_csv", "head",
-                                  "predict", "plt", "np", "x", "y", "print", "shape"};
-    char path[] = "/tmp/test_tagfast_model_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    struct vocab_counter *vc = vocab_counter_new();
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        vocab_counter_add(vc, words[i], strlen(words[i]));
-    struct vocab v;
-    struct lstm_params p;
-    assert_int_equal(vocab_build(vc, 100, &v), 0);
-    vocab_counter_free(vc);
-    assert_int_equal(lstm_params_init(&p, 100, 8, 64, 6, 11), 0);
-    char err[256];
-    if (modelfile_write(path, &p, &v, 120, "test_tagfast", err, sizeof err)) fail_msg("%s", err);
-    lstm_params_free(&p);
-    vocab_free(&v);
-    nbs_model *m = model_load(path, err, sizeof err);
-    unlink(path);
-    if (!m) fail_msg("%s", err);
-    return m;
-}
+static nbs_model *small_model(void) { return unit_small_model(11, "test_tagfast"); }
 
 /* ---------------------------------------------------------------- hand-made cases */
 

@@ -1,5 +1,5 @@
 /* unit.h — what every unit test includes: cmocka, the shared folder, reading and
- * writing files, scratch folders. */
+ * writing files, scratch files and folders. */
 #ifndef NBSTAGE_UNIT_H
 #define NBSTAGE_UNIT_H
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ../shared relative to the repository root, or NULL when it is not there (tests
  * that read the corpus are skipped then). */
@@ -49,6 +50,15 @@ static inline char *unit_make_tmpdir(const char *name)
     sprintf(d, "/tmp/nbstage-test-%s-XXXXXX", name);
     assert_non_null(mkdtemp(d));
     return d;
+}
+
+/* An empty file made from the template PATH (ending in XXXXXX, filled in place); a
+ * failure fails the test. */
+static inline void unit_make_tmpfile(char *path)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
 }
 
 /* Writes TEXT to PATH (replacing it); a failure fails the test. */
