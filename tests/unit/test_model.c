@@ -2,6 +2,7 @@
  * forward pass that does not use the precomputed table or the padding-state shortcut;
  * truncation, blank cells, threads, the default-model search. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_model.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -20,29 +21,6 @@ static float urand(float a) /* uniform in (-a, a) */
 {
     rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
     return a * (2.0f * (float)((rng_state >> 11) * (1.0 / 9007199254740992.0)) - 1.0f);
-}
-
-static void random_params(struct lstm_params *p, int vocab, int embed, int hidden, float scale)
-{
-    int G = 4 * hidden;
-    *p = (struct lstm_params){vocab, embed, hidden, 6, NULL, NULL, NULL, NULL, NULL, NULL};
-    p->E = malloc(sizeof(float) * vocab * embed);
-    p->Wx = malloc(sizeof(float) * embed * G);
-    p->Wh = malloc(sizeof(float) * hidden * G);
-    p->b = malloc(sizeof(float) * G);
-    p->Wd = malloc(sizeof(float) * hidden * 6);
-    p->bd = malloc(sizeof(float) * 6);
-    for (int i = 0; i < vocab * embed; i++) p->E[i] = urand(scale);
-    for (int i = 0; i < embed * G; i++) p->Wx[i] = urand(scale);
-    for (int i = 0; i < hidden * G; i++) p->Wh[i] = urand(scale);
-    for (int i = 0; i < G; i++) p->b[i] = urand(0.5f);
-    for (int i = 0; i < hidden * 6; i++) p->Wd[i] = urand(1.0f);
-    for (int i = 0; i < 6; i++) p->bd[i] = urand(0.5f);
-}
-
-static void free_params(struct lstm_params *p)
-{
-    free(p->E); free(p->Wx); free(p->Wh); free(p->b); free(p->Wd); free(p->bd);
 }
 
 /* The textbook Keras LSTM over all SEQ ids (padding included), in double. */
@@ -92,11 +70,26 @@ static nbs_model *make_model(const char *path, const struct lstm_params *p, stru
     }
     assert_int_equal(vocab_build(vc, p->vocab, v), 0);
     vocab_counter_free(vc);
-    char err[256];
-    assert_int_equal(modelfile_write(path, p, v, 120, "test model", err, sizeof err), 0);
-    nbs_model *m = model_load(path, err, sizeof err);
-    if (!m) fail_msg("%s", err);
-    return m;
+    return unit_model_file(path, p, v, "test model");
+}
+
+/* A model of random weights (urand) with make_model's vocabulary, in a file of its own. */
+struct rig { char path[40]; struct lstm_params p; struct vocab v; nbs_model *m; };
+
+static void rig_open(struct rig *r, int vocab, int embed, int hidden, float scale)
+{
+    strcpy(r->path, "/tmp/nbstage-test-model-XXXXXX");
+    unit_make_tmpfile(r->path);
+    unit_random_params(&r->p, vocab, embed, hidden, scale, urand);
+    r->m = make_model(r->path, &r->p, &r->v);
+}
+
+static void rig_close(struct rig *r)
+{
+    model_free(r->m);
+    vocab_free(&r->v);
+    lstm_params_free(&r->p);
+    unlink(r->path);
 }
 
 /* Random cell text: words, rare words, punctuation, comments, sometimes > 120 words. */
@@ -117,26 +110,20 @@ static char *random_cell(int nwords)
 
 static void check_against_reference(int vocab, int embed, int hidden, float scale)
 {
-    char path[] = "/tmp/nbstage-test-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    struct lstm_params p;
-    random_params(&p, vocab, embed, hidden, scale);
-    struct vocab v;
-    nbs_model *m = make_model(path, &p, &v);
+    struct rig r;
+    rig_open(&r, vocab, embed, hidden, scale);
     double worst = 0;
     for (int t = 0; t < 40; t++) {
         int nwords = t == 0 ? 0 : t < 30 ? 1 + t * 3 : 130 + t * 5;
         char *src = random_cell(nwords);
         if (t == 0) { free(src); src = strdup("zzrare only_rare_words"); } /* no known word: all padding */
         int ids[120];
-        int n = vocab_encode(&v, src, strlen(src), ids, 120);
+        int n = vocab_encode(&r.v, src, strlen(src), ids, 120);
         assert_true(n >= 0 && n <= 120);
         double want[6];
-        reference(&p, ids, 120, want);
+        reference(&r.p, ids, 120, want);
         float got[6];
-        int best = model_classify(m, src, strlen(src), got);
+        int best = model_classify(r.m, src, strlen(src), got);
         int want_best = 0;
         for (int s = 0; s < 6; s++) {
             double d = fabs(got[s] - want[s]);
@@ -149,10 +136,7 @@ static void check_against_reference(int vocab, int embed, int hidden, float scal
     printf("hidden %d (%s step): max |p - reference| = %.2g over 40 cells\n", hidden,
            getenv("NBSTAGE_PORTABLE") ? "portable" : "default", worst);
     if (worst > 1e-5) fail_msg("hidden %d: max |p - reference| = %g > 1e-5", hidden, worst);
-    model_free(m);
-    vocab_free(&v);
-    free_params(&p);
-    unlink(path);
+    rig_close(&r);
 }
 
 static void matches_reference_h64(void **state) { (void)state; check_against_reference(300, 48, 64, 0.3f); }
@@ -171,7 +155,7 @@ static void matches_reference_portable(void **state)
 static void check_against_lstm_predict(struct lstm_params *p, const char *what)
 {
     char path[] = "/tmp/nbstage-test-model-XXXXXX";
-    close(mkstemp(path));
+    unit_make_tmpfile(path);
     struct vocab v;
     nbs_model *m = make_model(path, p, &v);
     enum { N = 24 };
@@ -206,20 +190,17 @@ static void matches_lstm_predict(void **state)
     assert_int_equal(lstm_params_init(&p, 400, 512, 64, 6, 7), 0); /* Keras initialisers */
     check_against_lstm_predict(&p, "keras init, 512/64");
     lstm_params_free(&p);
-    random_params(&p, 300, 64, 64, 0.4f); /* larger weights: saturated gates, peaked outputs */
+    unit_random_params(&p, 300, 64, 64, 0.4f, urand); /* larger weights: saturated gates, peaked outputs */
     check_against_lstm_predict(&p, "random +-0.4, 64/64");
-    free_params(&p);
+    lstm_params_free(&p);
 }
 
 static void blank_and_truncated_cells(void **state)
 {
     (void)state;
-    char path[] = "/tmp/nbstage-test-model-XXXXXX";
-    close(mkstemp(path));
-    struct lstm_params p;
-    random_params(&p, 300, 16, 64, 0.3f);
-    struct vocab v;
-    nbs_model *m = make_model(path, &p, &v);
+    struct rig r;
+    rig_open(&r, 300, 16, 64, 0.3f);
+    const nbs_model *m = r.m;
     float probs[6];
     assert_int_equal(model_classify(m, "", 0, probs), STAGE_NONE);
     assert_int_equal(model_classify(m, "  # only a comment\n\n", 20, probs), STAGE_NONE);
@@ -244,10 +225,7 @@ static void blank_and_truncated_cells(void **state)
     assert_non_null(strstr(model_name(m), "nbstage-lstm-"));
     assert_string_equal(model_info(m), "test model");
     free(tail); free(prefix); free(both); free(tail120);
-    model_free(m);
-    vocab_free(&v);
-    free_params(&p);
-    unlink(path);
+    rig_close(&r);
 }
 
 struct job { const nbs_model *m; char **cells; float (*out)[6]; int n; };
@@ -261,12 +239,9 @@ static void *classify_all(void *arg)
 static void same_answers_from_many_threads(void **state)
 {
     (void)state;
-    char path[] = "/tmp/nbstage-test-model-XXXXXX";
-    close(mkstemp(path));
-    struct lstm_params p;
-    random_params(&p, 300, 16, 64, 0.3f);
-    struct vocab v;
-    nbs_model *m = make_model(path, &p, &v);
+    struct rig r;
+    rig_open(&r, 300, 16, 64, 0.3f);
+    const nbs_model *m = r.m;
     enum { N = 64, T = 4 };
     char *cells[N];
     for (int i = 0; i < N; i++) cells[i] = random_cell(1 + i * 3);
@@ -282,10 +257,7 @@ static void same_answers_from_many_threads(void **state)
     for (int t = 0; t < T; t++) pthread_join(th[t], NULL);
     for (int t = 0; t < T; t++) assert_memory_equal(out[t], want, sizeof want);
     for (int i = 0; i < N; i++) free(cells[i]);
-    model_free(m);
-    vocab_free(&v);
-    free_params(&p);
-    unlink(path);
+    rig_close(&r);
 }
 
 static void load_errors_name_the_file(void **state)

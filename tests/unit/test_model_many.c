@@ -6,6 +6,7 @@
  * promises the same fp32 operations per cell, so the bound (1e-6) is loose: the
  * figures are expected to be identical, and the test prints the worst difference. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_model.h"
 #include "tests/unit/unit_corpus.h"
 
 #include <math.h>
@@ -28,29 +29,6 @@ static unsigned next_u(void)
 }
 static float urand(float a) { return a * (2.0f * (float)(next_u() / 4294967296.0) - 1.0f); }
 
-static void random_params(struct lstm_params *p, int vocab, int embed, int hidden, float scale)
-{
-    int G = 4 * hidden;
-    *p = (struct lstm_params){vocab, embed, hidden, 6, NULL, NULL, NULL, NULL, NULL, NULL};
-    p->E = malloc(sizeof(float) * vocab * embed);
-    p->Wx = malloc(sizeof(float) * embed * G);
-    p->Wh = malloc(sizeof(float) * hidden * G);
-    p->b = malloc(sizeof(float) * G);
-    p->Wd = malloc(sizeof(float) * hidden * 6);
-    p->bd = malloc(sizeof(float) * 6);
-    for (int i = 0; i < vocab * embed; i++) p->E[i] = urand(scale);
-    for (int i = 0; i < embed * G; i++) p->Wx[i] = urand(scale);
-    for (int i = 0; i < hidden * G; i++) p->Wh[i] = urand(scale);
-    for (int i = 0; i < G; i++) p->b[i] = urand(0.5f);
-    for (int i = 0; i < hidden * 6; i++) p->Wd[i] = urand(1.0f);
-    for (int i = 0; i < 6; i++) p->bd[i] = urand(0.5f);
-}
-
-static void free_params(struct lstm_params *p)
-{
-    free(p->E); free(p->Wx); free(p->Wh); free(p->b); free(p->Wd); free(p->bd);
-}
-
 /* A model of P with words "w1".."w<vocab-1>", written to PATH and loaded. */
 static nbs_model *make_model(const char *path, const struct lstm_params *p, struct vocab *v)
 {
@@ -62,11 +40,7 @@ static nbs_model *make_model(const char *path, const struct lstm_params *p, stru
     }
     assert_int_equal(vocab_build(vc, p->vocab, v), 0);
     vocab_counter_free(vc);
-    char err[256];
-    assert_int_equal(modelfile_write(path, p, v, 120, "test model", err, sizeof err), 0);
-    nbs_model *m = model_load(path, err, sizeof err);
-    if (!m) fail_msg("%s", err);
-    return m;
+    return unit_model_file(path, p, v, "test model");
 }
 
 /* The worst difference between the batch answers and the single-cell ones (and the
@@ -93,11 +67,9 @@ static void random_batches(const char *what, int hidden, int portable)
 {
     if (portable) setenv("NBSTAGE_PORTABLE", "1", 1);
     char path[] = "/tmp/nbstage-test-many-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
+    unit_make_tmpfile(path);
     struct lstm_params p;
-    random_params(&p, 300, 16, hidden, 0.3f);
+    unit_random_params(&p, 300, 16, hidden, 0.3f, urand);
     struct vocab v;
     nbs_model *m = make_model(path, &p, &v);
     unsetenv("NBSTAGE_PORTABLE");
@@ -131,7 +103,7 @@ static void random_batches(const char *what, int hidden, int portable)
     for (int i = 0; i < MAXB; i++) free(ids[i]);
     model_free(m);
     vocab_free(&v);
-    free_params(&p);
+    lstm_params_free(&p);
     unlink(path);
 }
 
