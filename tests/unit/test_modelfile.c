@@ -9,6 +9,7 @@
 #include "model/model.h"
 #include "model/modelfile.h"
 #include "model/tokenizer.h"
+#include "model/train.h"
 #include "model/vocab.h"
 
 static float val(int i, int salt) { return (float)(((i * 2654435761u + (unsigned)salt * 40503u) % 2001) / 1000.0 - 1.0); }
@@ -25,12 +26,7 @@ static void make_file(struct fixture *f)
 {
     int V = 40, D = 12, H = 8, G = 4 * H;
     f->p = (struct lstm_params){V, D, H, 6, NULL, NULL, NULL, NULL, NULL, NULL};
-    f->p.E = malloc(sizeof(float) * V * D);
-    f->p.Wx = malloc(sizeof(float) * D * G);
-    f->p.Wh = malloc(sizeof(float) * H * G);
-    f->p.b = malloc(sizeof(float) * G);
-    f->p.Wd = malloc(sizeof(float) * H * 6);
-    f->p.bd = malloc(sizeof(float) * 6);
+    assert_int_equal(lstm_params_alloc(&f->p), 0);
     for (int i = 0; i < V * D; i++) f->p.E[i] = val(i, 1);
     for (int i = 0; i < D * G; i++) f->p.Wx[i] = val(i, 2);
     for (int i = 0; i < H * G; i++) f->p.Wh[i] = val(i, 3);
@@ -43,24 +39,16 @@ static void make_file(struct fixture *f)
     assert_int_equal(vocab_build(vc, V, &f->v), 0);
     vocab_counter_free(vc);
     strcpy(f->path, "/tmp/nbstage-test-mf-XXXXXX");
-    int fd = mkstemp(f->path);
-    assert_true(fd >= 0);
-    close(fd);
+    unit_make_tmpfile(f->path);
     char err[256];
     if (modelfile_write(f->path, &f->p, &f->v, 120, "unit test", err, sizeof err)) fail_msg("%s", err);
-    FILE *in = fopen(f->path, "rb");
-    assert_non_null(in);
-    fseek(in, 0, SEEK_END);
-    f->size = (size_t)ftell(in);
-    rewind(in);
-    f->bytes = malloc(f->size);
-    assert_int_equal(fread(f->bytes, 1, f->size, in), f->size);
-    fclose(in);
+    f->bytes = (unsigned char *)unit_read_file(f->path, &f->size);
+    assert_non_null(f->bytes);
 }
 
 static void free_fixture(struct fixture *f)
 {
-    free(f->p.E); free(f->p.Wx); free(f->p.Wh); free(f->p.b); free(f->p.Wd); free(f->p.bd);
+    lstm_params_free(&f->p);
     vocab_free(&f->v);
     free(f->bytes);
     unlink(f->path);
@@ -195,26 +183,27 @@ static void assignment_words_flag_round_trips(void **state)
     free_fixture(&f);
 }
 
+/* F's bytes with the 32-bit field at AT set to VALUE and the checksum made right
+ * again: refused all the same, with WANT. */
+static void refused_resealed(const struct fixture *f, size_t at, uint32_t value, const char *want)
+{
+    unsigned char *b = malloc(f->size);
+    memcpy(b, f->bytes, f->size);
+    memcpy(b + at, &value, 4);
+    uint32_t crc = modelfile_crc32c(b, f->size - 4);
+    memcpy(b + f->size - 4, &crc, 4);
+    refused(b, f->size, want);
+    free(b);
+}
+
 static void other_versions_refused(void **state)
 {
     (void)state;
     struct fixture f;
     make_file(&f);
-    unsigned char *b = malloc(f.size);
-    memcpy(b, f.bytes, f.size);
-    uint32_t v = 2;
-    memcpy(b + 8, &v, 4);
-    uint32_t crc = modelfile_crc32c(b, f.size - 4); /* a well-formed file of version 2 */
-    memcpy(b + f.size - 4, &crc, 4);
-    refused(b, f.size, "format version 2");
-    /* a consistent checksum does not excuse inconsistent sizes */
-    memcpy(b, f.bytes, f.size);
-    uint32_t hidden = 9;
-    memcpy(b + 36, &hidden, 4);
-    crc = modelfile_crc32c(b, f.size - 4);
-    memcpy(b + f.size - 4, &crc, 4);
-    refused(b, f.size, "inconsistent");
-    free(b);
+    refused_resealed(&f, 8, 2, "format version 2"); /* a well-formed file of version 2 */
+    /* a consistent checksum does not excuse inconsistent sizes: hidden 9 */
+    refused_resealed(&f, 36, 9, "inconsistent");
     free_fixture(&f);
 }
 
