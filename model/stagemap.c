@@ -154,7 +154,8 @@ json_t *stagemap_json(const struct stagemap *m)
     if (!cells || !stages || !seq || !o || !name) goto oom;
     for (size_t i = 0; i < m->n; i++) {
         const struct stagemap_cell *c = &m->cells[i];
-        json_t *jc = json_pack("{s:I, s:o, s:o, s:I}", "cell", (json_int_t)c->index, "stage",
+        /* "cell": the code cell's number from 1, as the blocks count (not c->index) */
+        json_t *jc = json_pack("{s:I, s:o, s:o, s:I}", "cell", (json_int_t)(i + 1), "stage",
                                c->stage >= 0 ? json_string(stage_key[c->stage]) : json_null(),
                                "confidence",
                                c->confidence >= 0 ? json_real(c->confidence) : json_null(),

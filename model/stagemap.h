@@ -51,7 +51,9 @@ char *stagemap_sequence(const struct stagemap *m);
 void stagemap_print_text(FILE *out, const struct stagemap *m, int color);
 
 /* {"notebook", "model", "code_cells", "blank", "untagged", "cells": [...],
- *  "stages": {key: {"cells", "lines", "share"}}, "sequence"}.  New reference. */
+ *  "stages": {key: {"cells", "lines", "share"}}, "sequence"}; each of "cells" is
+ *  {"cell": the code cell's number from 1, "stage", "confidence", "lines"}.  New
+ *  reference. */
 json_t *stagemap_json(const struct stagemap *m);
 
 /* One SVG picture with a row of blocks per map and a legend.  0, or -1 on a write

@@ -952,6 +952,23 @@ def test_summary_text_json_svg(model, tmp_path):
     assert r.stdout.count("code cells") == 2
 
 
+def test_summary_json_cell_numbers_count_code_cells_from_1(model, tmp_path):
+    """summary --help: the JSON's "cell" numbers code cells from 1, as the map does.  With
+    markdown cells between the code cells it gave the cell's index among all cells,
+    from 0 (1, 3, 4 here), which matched neither the help nor the SVG's titles."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# a"),
+                nbformat.v4.new_code_cell("import os"),
+                nbformat.v4.new_markdown_cell("b"),
+                nbformat.v4.new_code_cell("df = pd.read_csv('x.csv')"),
+                nbformat.v4.new_code_cell("df.head()")]
+    p = tmp_path / "m.ipynb"
+    p.write_text(nbformat.writes(nb) + "\n")
+    r = nbstage("summary", "-m", model, "--json", p)
+    assert r.returncode == 0, r.stderr
+    assert [c["cell"] for c in json.loads(r.stdout)["cells"]] == [1, 2, 3]
+
+
 def test_summary_bad_input(model, tmp_path):
     bad = tmp_path / "bad.ipynb"
     bad.write_text("{")
