@@ -5,7 +5,8 @@
  * split by notebook, the vocabulary (fitted on the training cells only), soft or hard
  * targets — then calling lstm_train (model/train.c) and writing the model file with
  * its provenance.  Ctrl-C (or SIGTERM) stops after the current batch and keeps the
- * best weights; stopped before the first epoch ends, it writes nothing.
+ * best weights; stopped before the first epoch ends, it writes nothing.  So does a
+ * run that diverged in its first epoch (train.h: non-finite weights are never kept).
  *
  * Why split by notebook: forks and copies put near-identical cells in sibling
  * notebooks; a random cell split would score the model on cells it trained on.
@@ -74,7 +75,7 @@ static void usage(FILE *to)
 "The file is the same, byte for byte, for the same inputs, options and --threads,\n"
 "except the date in its description: set SOURCE_DATE_EPOCH (seconds) to fix it.\n"
 "exit: 0 model written (also after Ctrl-C), 2 usage, input or I/O error, or\n"
-"interrupted in the first epoch (nothing written).\n");
+"interrupted or diverged in the first epoch (nothing written).\n");
 }
 
 struct opts {
@@ -624,6 +625,12 @@ int cmd_train(int argc, char **argv)
                         "(%s left as it was)\n", o.out);
         goto out;
     }
+    /* Diverged in the first epoch: no weights that are numbers to write. */
+    if (res.diverged && res.epochs_run == 0) {
+        fprintf(stderr, "nbstage train: training diverged in epoch 1 (weights or losses no longer finite "
+                        "numbers; try a lower --lr or less dropout): no model written (%s left as it was)\n", o.out);
+        goto out;
+    }
 
     char info[1024], when[32], vacc[64];
     /* SOURCE_DATE_EPOCH (reproducible-builds.org): two runs of the same command give
@@ -646,14 +653,14 @@ int cmd_train(int argc, char **argv)
              when, cv.n - nval, nval, o.weak, o.soft ? "soft" : "hard", res.epochs_run, o.cfg.max_epochs,
              res.best_epoch, vacc, o.cfg.spatial_dropout, o.cfg.dropout, o.cfg.recurrent_dropout,
              o.cfg.batch, o.cfg.lr, o.cap, o.cfg.seed, o.assign_words ? "; assignment words" : "",
-             res.interrupted ? "; interrupted" : "");
+             res.interrupted ? "; interrupted" : res.diverged ? "; diverged" : "");
     char err[512];
     if (modelfile_write(o.out, &p, &v, o.seq_len, info, err, sizeof err)) {
         fprintf(stderr, "nbstage train: %s\n", err);
         goto out;
     }
     if (log) fprintf(log, "train: wrote %s (best epoch %d, %s%s)\n", o.out, res.best_epoch, vacc,
-                     res.interrupted ? ", interrupted" : "");
+                     res.interrupted ? ", interrupted" : res.diverged ? ", training diverged after it" : "");
     rc = EXIT_OK;
 out:
     for (size_t i = 0; i < sizeof ws.missing / sizeof *ws.missing; i++) free(ws.missing[i]);

@@ -2,6 +2,8 @@
  * masks, Adam on every block, per-epoch validation, early stopping on validation
  * accuracy that restores the best weights, Ctrl-C, progress lines, learning curves.
  *
+ * A diverged epoch (non-finite weights or losses) ends the run without counting.
+ *
  * Randomness: one xoshiro stream seeded from cfg->seed gives the batch order and the
  * masks, so a seed reproduces a run on a given OpenBLAS thread count.
  *
@@ -77,6 +79,22 @@ static int evaluate(const struct lstm_params *p, const struct train_data *d, flo
     *loss = d->n ? l / d->n : NAN;
     *acc = d->n ? (double)right / d->n : NAN;
     return 0;
+}
+
+/* 1 when every weight of P is a finite number. */
+static int params_finite(const struct lstm_params *p)
+{
+    size_t G = lstm_gates(p);
+    const struct { const float *v; size_t n; } blocks[] = {
+        {p->E, (size_t)p->vocab * p->embed}, {p->Wx, (size_t)p->embed * G}, {p->Wh, (size_t)p->hidden * G},
+        {p->b, G}, {p->Wd, (size_t)p->hidden * p->classes}, {p->bd, (size_t)p->classes},
+    };
+    for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
+        float acc = 0; /* x * 0 is NaN exactly when x is not finite */
+        for (size_t i = 0; i < blocks[k].n; i++) acc += blocks[k].v[i] * 0.0f;
+        if (acc != 0) return 0;
+    }
+    return 1;
 }
 
 /* A per-sequence, per-channel dropout mask with the 1/(1 - rate) scale folded in. */
@@ -246,6 +264,16 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             break;
         }
         cp->seconds = now_seconds() - t0;
+        /* Diverged (overflow; e.g. gradients exploding through many padding steps of
+         * a small LSTM under strong recurrent dropout): this epoch's weights are not
+         * numbers, so it ends the run and never counts as the best. */
+        if (!isfinite(cp->loss) || (has_val && !isfinite(cp->val_loss)) || !params_finite(p)) {
+            res->diverged = 1;
+            if (progress) fprintf(progress, "epoch %d/%d: diverged: the weights or losses are no longer finite "
+                                            "numbers (a lower learning rate or less dropout may help)\n",
+                                  epoch, cfg->max_epochs);
+            break;
+        }
         res->epochs_run = epoch;
         if (progress) {
             fprintf(progress, "epoch %d/%d: loss %.4f - acc %.4f", epoch, cfg->max_epochs, cp->loss, cp->acc);
@@ -279,8 +307,8 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
         }
     }
     /* Keep the best epoch's weights; an interruption before the first epoch ends keeps
-     * the weights as they are. */
-    if (have_best) lstm_params_copy(p, &t.best);
+     * the weights as they are, a first epoch that diverged the initial ones. */
+    if (have_best || res->diverged) lstm_params_copy(p, &t.best);
     trainer_free(&t);
     openblas_set_num_threads(cfg->threads > 0 ? cfg->threads : blas_threads);
     return status;

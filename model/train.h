@@ -41,6 +41,8 @@ struct train_result {
     double best_val_acc;
     double best_val_loss;
     int interrupted;     /* stopped by cfg->stop */
+    int diverged;        /* stopped at an epoch that left non-finite weights or losses
+                          * (not counted in epochs_run, never the best) */
 };
 
 /* Keras' initialisers: uniform(-0.05, 0.05) embedding, Glorot-uniform kernel,
@@ -50,7 +52,8 @@ int lstm_params_init(struct lstm_params *p, int vocab, int embed, int hidden, in
                      unsigned long seed);
 void lstm_params_free(struct lstm_params *p);
 
-/* Trains P in place; on return P holds the weights of the best validation epoch.
+/* Trains P in place; on return P holds the weights of the best validation epoch (the
+ * initial ones when a diverged first epoch left none, see train_result.diverged).
  * One progress line per epoch to PROGRESS (may be NULL).  -1 on error. */
 int lstm_train(struct lstm_params *p, const struct train_config *cfg,
                const struct train_data *train, const struct train_data *val,

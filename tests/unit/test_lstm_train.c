@@ -1,8 +1,8 @@
 /* test_lstm_train.c — the training loop end to end on a fixed toy problem: the class
  * of a sequence is which of 6 marker tokens it holds, anywhere among random filler
  * tokens after front padding.  Checks the stated accuracy, that the returned weights
- * are the best epoch's, the learning curves, determinism for a seed, Ctrl-C, and
- * refusal of bad input.
+ * are the best epoch's, the learning curves, determinism for a seed, Ctrl-C,
+ * refusal of bad input, and a diverged run.
  */
 #include "unit.h"
 
@@ -241,6 +241,52 @@ static void test_bad_input(void **state)
     lstm_params_free(&p);
 }
 
+/* A run whose numbers overflow (here an absurd learning rate; in practice a tiny
+ * LSTM with strong recurrent dropout over long padded sequences, whose gradients
+ * explode through the padding steps) stops at the first epoch that leaves
+ * non-finite weights or losses: it is never taken as the best epoch, and with no
+ * earlier epoch the weights go back to the initial ones (finite), not NaN ones that
+ * the model file and classify's JSON would carry (`"confidence": nan`). */
+static void test_diverged(void **state)
+{
+    (void)state;
+    static struct toy d;
+    make_toy(&d);
+    struct train_data tr = { 200, T, d.tok, d.tg }, va = { 50, T, d.tok + NTRAIN * T, d.tg + NTRAIN * NC };
+    for (int with_val = 0; with_val < 2; with_val++) {
+        struct train_config cfg = toy_config();
+        cfg.lr = 3e38f;
+        cfg.max_epochs = 3;
+        struct lstm_params p, q;
+        struct train_result res;
+        assert_int_equal(lstm_params_init(&p, V, D, HID, NC, 5), 0);
+        assert_int_equal(lstm_params_init(&q, V, D, HID, NC, 5), 0);
+        assert_int_equal(lstm_train(&p, &cfg, &tr, with_val ? &va : NULL, &res, stdout), 0);
+        assert_true(res.diverged);
+        assert_false(res.interrupted);
+        assert_int_equal(res.epochs_run, 0);
+        assert_int_equal(res.best_epoch, 0);
+        assert_memory_equal(p.E, q.E, (size_t)V * D * sizeof(float));
+        assert_memory_equal(p.Wx, q.Wx, (size_t)D * 4 * HID * sizeof(float));
+        assert_memory_equal(p.Wh, q.Wh, (size_t)HID * 4 * HID * sizeof(float));
+        assert_memory_equal(p.b, q.b, (size_t)4 * HID * sizeof(float));
+        assert_memory_equal(p.Wd, q.Wd, (size_t)HID * NC * sizeof(float));
+        assert_memory_equal(p.bd, q.bd, (size_t)NC * sizeof(float));
+        lstm_params_free(&p);
+        lstm_params_free(&q);
+    }
+    /* A run that does not diverge says so. */
+    struct train_config cfg = toy_config();
+    cfg.max_epochs = 1;
+    struct lstm_params p;
+    struct train_result res;
+    assert_int_equal(lstm_params_init(&p, V, D, HID, NC, 5), 0);
+    assert_int_equal(lstm_train(&p, &cfg, &tr, &va, &res, NULL), 0);
+    assert_false(res.diverged);
+    assert_int_equal(res.epochs_run, 1);
+    lstm_params_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_stop),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_diverged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
