@@ -2,8 +2,9 @@
  *
  * Owns: the command.  Stdin mode reads {"id", "source"} lines in chunks, classifies
  * a chunk on worker threads (model_classify is thread-safe) and writes the answers
- * in input order.  A line that is not such an object gets an {"id", "error"} answer
- * in its place (the line count always matches) and the exit code 1.  File mode
+ * in input order.  A line that is not such an object (no "id", a "source" that is not
+ * a string or a list of strings) gets an {"id", "error"} answer in its place (the
+ * line count always matches) and the exit code 1.  File mode
  * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb.
  */
 #include <errno.h>
@@ -31,7 +32,8 @@ static void usage(FILE *to)
 "list of lines, as in .ipynb; other fields are ignored) and writes one line per input\n"
 "line, in order (lines of only white space are skipped):\n"
 "  {\"id\": ..., \"stage\": \"train\", \"confidence\": 0.93, \"probabilities\": {\"load\": p, ...}}\n"
-"A blank or comment-only source gets \"stage\": null.  A bad line gets\n"
+"A blank or comment-only source gets \"stage\": null.  A bad line (not JSON, no\n"
+"\"id\", a \"source\" that is not a string or a list of strings) gets\n"
 "{\"id\": ..., \"error\": \"...\"} and makes the exit code 1.\n\n"
 "With FILE: a .ipynb prints one line per code cell, \"<k>\\t<stage>\\t<confidence>\"\n"
 "(k counts code cells from 0, as ingest's ids do; blank cells say none); any other\n"
@@ -112,6 +114,16 @@ static void error_answer(struct buf *b, const char *id_json, const char *msg)
     json_decref(m);
 }
 
+/* 1 when V is a list of strings only (nbformat's list of lines). */
+static int all_strings(const json_t *v)
+{
+    size_t i;
+    json_t *x;
+    if (!json_is_array(v)) return 0;
+    json_array_foreach(v, i, x) if (!json_is_string(x)) return 0;
+    return 1;
+}
+
 /* Reads one input line.  A good line gives its cell's text (*TEXT, *N; NULL for a
  * source jansson could not join) and its id as JSON (*ID_JSON) and returns 0; a bad
  * one gets its error answer in OUT (newline included) and returns 1. */
@@ -130,7 +142,10 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
     if (!o || !json_is_object(o)) {
         snprintf(msg, sizeof msg, "line %ld: %s", lineno, o ? "not a JSON object" : je.text);
         error_answer(out, "null", msg);
-    } else if (!src || !(json_is_string(src) || json_is_array(src))) {
+    } else if (!id) {
+        snprintf(msg, sizeof msg, "line %ld: needs \"id\" (the answer carries it)", lineno);
+        error_answer(out, "null", msg);
+    } else if (!src || !(json_is_string(src) || all_strings(src))) {
         snprintf(msg, sizeof msg, "line %ld: needs \"source\", a string or a list of strings", lineno);
         error_answer(out, *id_json ? *id_json : "null", msg);
     } else {

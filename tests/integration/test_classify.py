@@ -147,6 +147,28 @@ def test_bad_lines_and_blank_cells(tiny):
     assert "2 bad input lines" in r.stderr
 
 
+def test_lines_without_an_id_or_with_a_list_of_non_strings_are_bad(tiny):
+    """A line with no "id", or whose "source" list holds something other than strings,
+    is a bad line as the usage says ({"id", "source"}; "a string or a list of
+    strings"): an error answer in its place and exit 1.  Before, the first was
+    classified under "id": null, which reads like a line that had no answer, and
+    ["a", 5] was classified as "a" and [1, 2] as a blank cell ("stage": null)."""
+    _, model = tiny
+    stdin = ('{"source": "df.head()"}\n{"id": "l1", "source": [1, 2]}\n'
+             '{"id": "l2", "source": ["import os\\n", 5]}\n{"id": "ok", "source": ["import os\\n", "import sys"]}\n'
+             '{"id": null, "source": "df.head()"}\n')
+    r = run(["classify", "--model", str(model)], stdin)
+    assert r.returncode == 1, r.stderr
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert len(out) == 5
+    assert out[0]["id"] is None and "line 1" in out[0]["error"] and '"id"' in out[0]["error"]
+    assert out[1]["id"] == "l1" and "line 2" in out[1]["error"] and "list of strings" in out[1]["error"]
+    assert out[2]["id"] == "l2" and "line 3" in out[2]["error"] and "list of strings" in out[2]["error"]
+    assert out[3]["id"] == "ok" and out[3]["stage"] in KEYS
+    assert out[4]["id"] is None and out[4]["stage"] in KEYS  # an id given as null is an id
+    assert "3 bad input lines" in r.stderr
+
+
 def test_file_mode(tiny):
     d, model = tiny
     py = d / "cell.py"
