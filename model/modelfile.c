@@ -185,6 +185,10 @@ static int parse_owned(unsigned char *mem, size_t size, const char *name, struct
                        char *err, size_t errlen)
 {
     memset(mf, 0, sizeof *mf);
+    /* Empty, or cut inside the magic: a truncated model (a copy that ran out of
+     * space), not some other kind of file. */
+    if (size == 0) FAIL("%s: empty file (0 bytes), not a model", name);
+    if (size < 8 && memcmp(mem, MODELFILE_MAGIC, size) == 0) FAIL("%s: truncated file (%zu bytes)", name, size);
     if (size < 8 || memcmp(mem, MODELFILE_MAGIC, 8) != 0)
         FAIL("%s: not an nbstage model file (bad magic)", name);
     if (size < MODELFILE_HEADER + 4) FAIL("%s: truncated file (%zu bytes)", name, size);
