@@ -45,6 +45,17 @@ static int indent(scanner *q, int level)
     return 0;
 }
 
+/* After a member or element of a container at indent LEVEL: 1 when a ',' follows (eaten),
+ * 0 when "\n", LEVEL's indent and CLOSE do (eaten), else -1. */
+static inline int next_member(scanner *q, int level, unsigned char close)
+{
+    if (q->p < q->end && *q->p == ',') { q->p++; return 1; }
+    TRY(indent(q, level));
+    if (q->p >= q->end || *q->p != close) return -1;
+    q->p++;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- growable pools */
 
 static int grow(void **v, size_t *cap, size_t need, size_t size, size_t first)
@@ -308,11 +319,9 @@ static int object(scanner *q, int level, int rec)
         }
         if (rec == REC_META) TRY(item_add(&s->items, &s->nitems, &s->items_cap, &it));
         else if (rec == REC_SUB) TRY(item_add(&s->subs, &s->nsubs, &s->subs_cap, &it));
-        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
-        TRY(indent(q, level));
-        if (q->p >= q->end || *q->p != '}') return -1;
-        q->p++;
-        break;
+        int more = next_member(q, level, '}');
+        TRY(more);
+        if (!more) break;
     }
     q->depth--;
     return CANON_OBJECT;
@@ -333,11 +342,9 @@ static int array(scanner *q, int level, int rec)
         it.kind = kind;
         it.val_end = (size_t)(q->p - q->base);
         if (rec == REC_SUB) TRY(item_add(&s->subs, &s->nsubs, &s->subs_cap, &it));
-        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
-        TRY(indent(q, level));
-        if (q->p >= q->end || *q->p != ']') return -1;
-        q->p++;
-        break;
+        int more = next_member(q, level, ']');
+        TRY(more);
+        if (!more) break;
     }
     q->depth--;
     return CANON_ARRAY;
@@ -382,11 +389,9 @@ static int source(scanner *q, int level, int decode)
         TRY(indent(q, level + 1));
         if (q->p >= q->end || *q->p != '"') return -1;
         TRY(decode ? string_decode(q) : string(q, NULL));
-        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
-        TRY(indent(q, level));
-        if (q->p >= q->end || *q->p != ']') return -1;
-        q->p++;
-        return 0;
+        int more = next_member(q, level, ']');
+        TRY(more);
+        if (!more) return 0;
     }
 }
 
@@ -431,11 +436,9 @@ static int cell(scanner *q, int level, size_t index)
         } else {
             TRY(value(q, level + 1, REC_NONE, NULL));
         }
-        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
-        TRY(indent(q, level));
-        if (q->p >= q->end || *q->p != '}') return -1;
-        q->p++;
-        break;
+        int more = next_member(q, level, '}');
+        TRY(more);
+        if (!more) break;
     }
     q->depth--;
     q->cell = NULL;
@@ -462,11 +465,9 @@ static int cells(scanner *q, int level)
         TRY(indent(q, level + 1));
         if (q->p >= q->end || *q->p != '{') return -1;
         TRY(cell(q, level + 1, i));
-        if (q->p < q->end && *q->p == ',') { q->p++; continue; }
-        TRY(indent(q, level));
-        if (q->p >= q->end || *q->p != ']') return -1;
-        q->p++;
-        return 0;
+        int more = next_member(q, level, ']');
+        TRY(more);
+        if (!more) return 0;
     }
 }
 
@@ -498,11 +499,9 @@ int canonscan_run(struct canonscan *s, const char *buf, size_t len)
         } else {
             TRY(value(&q, 1, REC_NONE, NULL));
         }
-        if (q.p < q.end && *q.p == ',') { q.p++; continue; }
-        TRY(indent(&q, 0));
-        if (q.p >= q.end || *q.p != '}') return -1;
-        q.p++;
-        break;
+        int more = next_member(&q, 0, '}');
+        TRY(more);
+        if (!more) break;
     }
     if (q.end - q.p != 1 || *q.p != '\n') return -1;
     /* nbformat 3 and every refusal belong to nb_read_mem */
