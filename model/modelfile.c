@@ -234,6 +234,10 @@ static int parse_owned(unsigned char *mem, size_t size, const char *name, struct
         s = z + 1;
     }
     mf->filter = fields[0];
+    /* Stored to be checked: words split with other filter characters (Keras' own
+     * default list has '_') are not the ones the vocabulary was counted with. */
+    if (strcmp(mf->filter, tokenizer_filter) != 0)
+        FAIL("%s: the tokenizer's filter characters differ from this nbstage's (preprocessing not supported)", name);
     mf->info = fields[1];
     for (uint32_t k = 0; k < mf->classes; k++) mf->stage_keys[k] = fields[2 + k];
     mf->words_blob = s;

@@ -13,8 +13,10 @@
  * Layout (little-endian): a 128-byte header (magic "NBSMODL\n", format version, sizes,
  * section offsets), then a NUL-separated strings section, then the float arrays, each
  * at a 64-byte aligned offset, and last a CRC-32C of every byte before it.  A file that
- * is truncated, has trailing bytes, fails the checksum, has another format version or
- * inconsistent sizes is refused with a message naming the file and the reason.
+ * is truncated, has trailing bytes, fails the checksum, has another format version,
+ * inconsistent sizes, or preprocessing settings (flags, filter characters) this
+ * version's tokenizer does not apply is refused with a message naming the file and
+ * the reason.
  */
 #ifndef NBSTAGE_MODELFILE_H
 #define NBSTAGE_MODELFILE_H
