@@ -20,7 +20,8 @@ typedef void (*workers_done)(size_t i, void *ctx);
  * Returns the number of threads actually used. */
 int workers_run(int threads, size_t n, workers_job job, workers_done done, void *ctx);
 
-/* The number of online CPUs (at least 1): the default for -j. */
+/* The number of CPUs the process may run on (its affinity mask, as nproc counts;
+ * else the online CPUs), at least 1: the default for -j. */
 int workers_default(void);
 
 #endif

@@ -268,6 +268,21 @@ def test_jobs_give_the_same_bytes(model, tmp_path):
     assert {k: v[0] for k, v in a.items()} == {k: v[0] for k, v in b.items()}
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs two CPUs to leave one out")
+def test_default_jobs_are_the_cpus_it_may_run_on(model, tmp_path):
+    """-j's default, one thread per CPU, counts the CPUs the process may run on (its
+    affinity: taskset, a container's or a batch job's cpuset), as nproc does.  It counted
+    every online CPU: on one allowed CPU of this 2-CPU machine it ran 2 threads."""
+    for k in range(4):
+        (tmp_path / f"nb{k}.ipynb").write_text(make_nb(SIMPLE[k:]))
+    cpu = min(os.sched_getaffinity(0))
+    r = nbstage("tag", "-m", model, "--check", tmp_path,
+                preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+    assert r.returncode == 1, r.stderr
+    assert ", 1 thread," in r.stderr.splitlines()[-1]
+
+
 def test_one_file_named_twice_is_tagged_once(model, tmp_path):
     """A file reached twice (named again, or through a symlink) is one job; a hard
     link is a file of its own name: both names end up tagged."""
