@@ -14,8 +14,12 @@ static const int stage_rank[N_STAGES] = {
     [STAGE_PREP] = 3, [STAGE_TRAIN] = 4, [STAGE_EVALUATE] = 5,
 };
 
-static const char *const builtin_name[N_LF_BUILTINS] = {
-    "imports_only", "prev_cell", "next_cell", "after_model",
+/* The built-in LFs, after the rules: name, stage (STAGE_NONE: any) and level. */
+static const struct { const char *name; int stage, level; } builtin[N_LF_BUILTINS] = {
+    [LF_BUILTIN_IMPORTS_ONLY] = {"imports_only", STAGE_IMPORTS, LF_JOB},
+    [LF_BUILTIN_PREV_CELL] = {"prev_cell", STAGE_NONE, LF_CONTEXT},
+    [LF_BUILTIN_NEXT_CELL] = {"next_cell", STAGE_NONE, LF_CONTEXT},
+    [LF_BUILTIN_AFTER_MODEL] = {"after_model", STAGE_EVALUATE, LF_CONTEXT},
 };
 
 int lfset_init(struct lfset *s, struct ruleset *rules)
@@ -34,18 +38,11 @@ int lfset_init(struct lfset *s, struct ruleset *rules)
         s->level[i] = s->rules.rules[i].level;
     }
     int b = (int)s->rules.n;
-    s->name[b + LF_BUILTIN_IMPORTS_ONLY] = builtin_name[LF_BUILTIN_IMPORTS_ONLY];
-    s->stage[b + LF_BUILTIN_IMPORTS_ONLY] = STAGE_IMPORTS;
-    s->level[b + LF_BUILTIN_IMPORTS_ONLY] = LF_JOB;
-    s->name[b + LF_BUILTIN_PREV_CELL] = builtin_name[LF_BUILTIN_PREV_CELL];
-    s->stage[b + LF_BUILTIN_PREV_CELL] = STAGE_NONE;
-    s->level[b + LF_BUILTIN_PREV_CELL] = LF_CONTEXT;
-    s->name[b + LF_BUILTIN_NEXT_CELL] = builtin_name[LF_BUILTIN_NEXT_CELL];
-    s->stage[b + LF_BUILTIN_NEXT_CELL] = STAGE_NONE;
-    s->level[b + LF_BUILTIN_NEXT_CELL] = LF_CONTEXT;
-    s->name[b + LF_BUILTIN_AFTER_MODEL] = builtin_name[LF_BUILTIN_AFTER_MODEL];
-    s->stage[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
-    s->level[b + LF_BUILTIN_AFTER_MODEL] = LF_CONTEXT;
+    for (int i = 0; i < N_LF_BUILTINS; i++) {
+        s->name[b + i] = builtin[i].name;
+        s->stage[b + i] = builtin[i].stage;
+        s->level[b + i] = builtin[i].level;
+    }
     return 0;
 }
 
