@@ -232,6 +232,21 @@ def test_eval_scores_against_gold(tiny):
     assert p.returncode == 0 and re.search(r"^accuracy " + re.escape(m.group(1)), p.stdout, re.M), p.stdout
 
 
+def test_eval_refuses_a_source_that_is_not_text(tiny):
+    """A cell whose "source" is not a string or a list of strings stops eval with its
+    line, as a missing "source" does; it was scored as a cell without a prediction
+    (a blank cell), quietly lowering the accuracy."""
+    d, model = tiny
+    gold = d / "src-gold.tsv"
+    gold.write_text("cell_id\tlabel\na#0\tload\nb#0\tprep\n")
+    for bad in ('5', '[1]', '["df = pd.read_csv(p)", 5]', 'null'):
+        cells = d / "src-cells.jsonl"
+        cells.write_text('{"id": "b#0", "source": "df = df.dropna()"}\n{"id": "a#0", "source": %s}\n' % bad)
+        r = run(["eval", "--model", str(model), "--gold", str(gold), str(cells)])
+        assert r.returncode == 2, (bad, r.stdout, r.stderr)
+        assert f"{cells}:2:" in r.stderr and "source" in r.stderr, (bad, r.stderr)
+
+
 def test_eval_predictions_without_a_stage_count_as_misses(tiny):
     """eval --predictions with a null stage: the first line says both figures count a
     cell without a prediction as wrong, but its macro-F1 was the one over predicted
