@@ -119,7 +119,18 @@ static uint64_t hash_bytes(const char *s, size_t n, uint64_t seed)
     return h;
 }
 
-/* Source of a JSON value: a string or nbformat's list of lines. */
+/* 1 when S is a cell's text: a string or nbformat's list of lines (strings only). */
+static int is_text(json_t *s)
+{
+    size_t i;
+    json_t *x;
+    if (json_is_string(s)) return 1;
+    if (!json_is_array(s)) return 0;
+    json_array_foreach(s, i, x) if (!json_is_string(x)) return 0;
+    return 1;
+}
+
+/* Source of a JSON value: a string or nbformat's list of lines (is_text). */
 static char *source_of(json_t *s, size_t *len)
 {
     if (json_is_string(s)) {
@@ -167,10 +178,11 @@ static int read_cells(const char *path, struct srcmap *map)
         json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
         struct cell c = {0};
-        c.src = (o && id) ? source_of(json_object_get(o, "source"), &c.len) : NULL;
+        json_t *sv = o ? json_object_get(o, "source") : NULL;
+        c.src = (o && id && is_text(sv)) ? source_of(sv, &c.len) : NULL;
         if (!c.src) {
             fprintf(stderr, "nbstage train: %s:%zu: %s\n", path, lineno,
-                    o ? "needs a string \"id\" and a \"source\"" : je.text);
+                    o ? "needs a string \"id\" and a \"source\" (a string or a list of strings)" : je.text);
             json_decref(o);
             rc = -1;
             break;
@@ -250,6 +262,12 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
         if (!o->soft) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; }
 
         json_t *src = json_object_get(obj, "source");
+        if (src && !is_text(src)) {
+            fprintf(stderr, "nbstage train: %s:%zu: \"source\" is not a string or a list of strings\n", o->weak, lineno);
+            json_decref(obj);
+            rc = -1;
+            break;
+        }
         if (src) c.src = source_of(src, &c.len);
         else if (map->v) {
             struct cell key = {.id = (char *)id};

@@ -370,6 +370,26 @@ def test_train_refuses_bad_input(tiny):
     assert r.returncode == 2 and "--epochs" in r.stderr
 
 
+def test_train_refuses_a_source_that_is_not_text(tiny):
+    """A weak line's or a --cells line's "source" that is not a string or a list of
+    strings is refused with its file and line (exit 2), as an unknown stage is.  It
+    was left out as a cell "without source" ("give --cells", which was given or not
+    the point) or, as a list with other values, trained on as the strings it had."""
+    d, _ = tiny
+    good = '{"id": "b#0", "stage": "prep", "source": "df = df.dropna()"}\n'
+    bad = d / "src-weak.jsonl"
+    for src in ('5', '[1, 2]', '["df.head()", 5]', '{"a": 1}'):
+        bad.write_text(good + '{"id": "a#0", "stage": "explore", "source": %s}\n' % src)
+        r = run(["train", "-q", "--epochs", "1", "-o", str(d / "x.nbsm"), str(bad)])
+        assert r.returncode == 2 and "src-weak.jsonl:2:" in r.stderr and "source" in r.stderr, (src, r.stderr)
+        cells = d / "src-cells.jsonl"
+        cells.write_text('{"id": "b#0", "source": "x = 1"}\n{"id": "a#0", "source": %s}\n' % src)
+        weak = d / "src-weak2.jsonl"
+        weak.write_text('{"id": "a#0", "stage": "explore"}\n{"id": "b#0", "stage": "prep"}\n')
+        r = run(["train", "-q", "--epochs", "1", "--cells", str(cells), "-o", str(d / "x.nbsm"), str(weak)])
+        assert r.returncode == 2 and "src-cells.jsonl:2:" in r.stderr and "source" in r.stderr, (src, r.stderr)
+
+
 def test_cells_with_a_nul_character_go_through_the_pipeline(tiny):
     """ingest writes a cell whose source holds a NUL character as "\\u0000" (valid JSON,
     as nbformat reads it); label skipped that line (exit 1), train --cells stopped at
