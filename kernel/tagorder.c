@@ -4,7 +4,8 @@
  * Each child iopub message is classified once, by its msg_type (tagorder_iopub ->
  * route -> message_kind), and handled by one function per kind: on_execute_input,
  * on_comm, on_output, on_clear, on_idle.  A message of another kind, or of no request
- * being tagged, only lets a held clear go first.
+ * being tagged, only lets a held clear go first (an update_display_data, its request's
+ * tag before it: on_update).
  */
 #include "kernel/tagorder.h"
 
@@ -19,6 +20,7 @@ struct pending {
     struct classify_job *job; /* our reference */
     int started;              /* the child published execute_input (aborted requests are not) */
     int held;                 /* its idle waits at the front of the queue */
+    int upd_held;             /* an update_display_data waits there, behind its held clear */
     int published;            /* its tag is out (early publication), not cleared since */
     int clear_wait;           /* a clear_output(wait=True) of it is out, no output since */
     int captured;             /* ipywidgets Output widgets capturing its outputs now */
@@ -348,6 +350,19 @@ static int on_clear(struct tagorder *t, struct pending *p, struct mpart *m,
     return send_on(t, m);
 }
 
+/* Puts M at the front of the queue (rule 9): 0, or -1 when out of memory. */
+static int hold_front(struct tagorder *t, struct mpart *m)
+{
+    struct qnode *q = malloc(sizeof *q);
+    if (!q) return -1;
+    q->m = *m;
+    *m = (struct mpart){0};
+    q->next = t->qhead;
+    t->qhead = q;
+    if (!t->qtail) t->qtail = q;
+    return 0;
+}
+
 /* Rule 2 (and 9): the tag goes before the idle, which waits for the cell's
  * classification when it must.  An aborted request (never started) gets no tag. */
 static int on_idle(struct tagorder *t, struct pending *p, struct mpart *m)
@@ -358,15 +373,7 @@ static int on_idle(struct tagorder *t, struct pending *p, struct mpart *m)
     }
     if (p->started && !classified(t, p)) {
         p->held = 1;
-        struct qnode *q = malloc(sizeof *q);
-        if (q) { /* hold: the front of the queue */
-            q->m = *m;
-            *m = (struct mpart){0};
-            q->next = t->qhead;
-            t->qhead = q;
-            if (!t->qtail) t->qtail = q;
-            return IOPUB_HELD;
-        }
+        if (hold_front(t, m) == 0) return IOPUB_HELD;
         say("out of memory: an idle went out untagged");
     } else {
         publish_tag(t, p);
@@ -375,6 +382,32 @@ static int on_idle(struct tagorder *t, struct pending *p, struct mpart *m)
     pending_remove(t, p);
     t->in_input = 0; /* an input request ends with its request at the latest */
     return send_on(t, m);
+}
+
+/* Rule 6: an update_display_data (the split message in t->views) while a clear is held
+ * back.  It adds no output, so nbclient and JupyterLab leave the clear waiting through
+ * it (Notebook 6 clears at it): the tag sent later, at the idle, would be the output
+ * that clears the cell.  So the held clear's request gets its tag now, before the
+ * clear, waiting for its classification when it must (the update held at the front
+ * of the queue, until tagorder_classified).  IOPUB_HELD when it waits. */
+static int on_update(struct tagorder *t, struct mpart *m, const struct wire_parts *wp)
+{
+    char type[32];
+    frame_string(&t->views[wp->header], "msg_type", type, sizeof type);
+    if (strcmp(type, "update_display_data")) return IOPUB_SENT;
+    struct pending *w = pending_find(t, t->wclear_id);
+    if (!w || !w->started || w->published || w->captured) return IOPUB_SENT;
+    if (!classified(t, w)) {
+        if (hold_front(t, m) == 0) {
+            w->upd_held = 1;
+            return IOPUB_HELD;
+        }
+        say("out of memory: an update went out before the tag");
+        return IOPUB_SENT;
+    }
+    publish_tag(t, w);
+    w->published = 1;
+    return IOPUB_SENT;
 }
 
 /* Relays one child iopub message (taken from M), or holds it back.  Assumes the queue
@@ -394,7 +427,9 @@ static int route(struct tagorder *t, struct mpart *m)
         frame_string(&t->views[wp.header + 1], "msg_id", parent, sizeof parent);
         p = pending_find(t, parent);
     }
-    /* rule 6: a held clear goes first, but after the tag its request's idle brings */
+    /* rule 6: a held clear goes first, but after the tag its request's idle brings, or
+     * an update_display_data (on_update) */
+    if (t->wclear.n && kind == K_OTHER && on_update(t, m, &wp) == IOPUB_HELD) return IOPUB_HELD;
     if (t->wclear.n && !(p && kind == K_IDLE && strcmp(t->wclear_id, p->id) == 0))
         clear_release(t);
     if (!p) return send_on(t, m);
@@ -409,14 +444,9 @@ static int route(struct tagorder *t, struct mpart *m)
     return send_on(t, m);
 }
 
-/* Rule 9: after the held idle's answer, its tag, then the queue until the next idle
- * that must wait. */
-static void release_held(struct tagorder *t, struct pending *p)
+/* Rule 9: the queue, until a message that must wait again. */
+static void drain_queue(struct tagorder *t)
 {
-    publish_tag(t, p);
-    clear_release(t); /* a wait-clear held back for P goes after its tag */
-    pending_remove(t, p);
-    t->in_input = 0;
     while (t->qhead) {
         struct qnode *q = t->qhead;
         t->qhead = q->next;
@@ -427,6 +457,28 @@ static void release_held(struct tagorder *t, struct pending *p)
         mpart_free(&m);
         if (held == IOPUB_HELD) break;
     }
+}
+
+/* Rule 9: after the held idle's answer, its tag, then the queue until the next idle
+ * that must wait. */
+static void release_held(struct tagorder *t, struct pending *p)
+{
+    publish_tag(t, p);
+    clear_release(t); /* a wait-clear held back for P goes after its tag */
+    pending_remove(t, p);
+    t->in_input = 0;
+    drain_queue(t);
+}
+
+/* Rule 6 (on_update): after the answer, P's tag, its held clear, then the update and
+ * the queue behind it. */
+static void release_update(struct tagorder *t, struct pending *p)
+{
+    p->upd_held = 0;
+    publish_tag(t, p);
+    p->published = 1;
+    clear_release(t);
+    drain_queue(t);
 }
 
 /* ---- the interface ------------------------------------------------------------------------ */
@@ -521,6 +573,7 @@ void tagorder_classified(struct tagorder *t, const char *id)
     struct pending *p = pending_find(t, id);
     if (!p || !classify_job_done(p->job)) return;
     if (p->held) release_held(t, p);
+    else if (p->upd_held) release_update(t, p);
     else publish_early(t, p); /* its idle is not out yet, wherever it waits */
 }
 

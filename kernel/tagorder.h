@@ -30,7 +30,13 @@
  *     on show.  So such a clear, when the cell's tag is not on show, is held back until
  *     the child's next message: then it goes out first, unless that is the cell's idle
  *     with a tag to send, which goes out before the clear.  What the frontends show is
- *     unchanged by the wait, since the clear acts at the next output in any case.
+ *     unchanged by the wait, since the clear acts at the next output in any case.  An
+ *     update_display_data is not an output to nbclient and JupyterLab, which keep the
+ *     clear waiting through it (Notebook 6 clears at it): a tag at the idle after it
+ *     would clear the cell there.  So at one, the held clear's request gets its tag
+ *     first (the update waits in the queue for the classification if it must), then
+ *     the clear and the update go out; in Notebook 6 the clear then takes the tag away
+ *     with the outputs, as ipykernel alone clears them.
  *  7. But not while the child waits for input.  JupyterLab adds the answer to the
  *     outputs, and the child says nothing before it: an input_request lets a held clear
  *     go first, and none is held until the answer or the idle.

@@ -340,6 +340,44 @@ def test_a_waiting_clear_output_at_the_end_leaves_the_cells_outputs(specs, logs)
             assert [o for o in got if o not in tags] == plain, (name, code)
 
 
+# a display updated after a waiting clear, in its own cell and in a later one; each
+# cell again with a comment that sends it to the worker thread (over 256 bytes)
+UPDATE_AFTER_CLEAR_CELLS = [
+    "from IPython.display import display, clear_output\nh = display('a', display_id=True)\n"
+    "clear_output(wait=True)\nh.update('b')",
+    "print('p')\nclear_output(wait=True)\nh.update('c')",
+]
+UPDATE_AFTER_CLEAR_CELLS += [c + "\n# " + "x" * 300 for c in UPDATE_AFTER_CLEAR_CELLS]
+
+
+def test_a_display_updated_after_a_waiting_clear_keeps_the_cells_outputs(specs, logs):
+    """An update_display_data does not add an output: nbclient (and JupyterLab) leave a
+    clear_output(wait=True) waiting through it, so the cell's outputs stay on show when
+    nothing is added after it.  The tag must not be that next output: as nbclient
+    records them, the cells' outputs are ipykernel's alone plus one tag, at the top, at
+    the bottom, and with a slow worker.  Before, the held clear went out at the update
+    and the tag sent at the idle cleared the cell ('b', then 'p', were lost)."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    import nbformat
+    from nbclient import NotebookClient
+
+    def outputs(kernel_name):
+        nb = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(c) for c in UPDATE_AFTER_CLEAR_CELLS])
+        NotebookClient(nb, kernel_name=kernel_name, timeout=60).execute()
+        return [[{k: o.get(k) for k in ("output_type", "text", "data")} for o in c.outputs]
+                for c in nb.cells]
+
+    want = outputs("python3")
+    assert want[1] == [{"output_type": "stream", "text": "p\n", "data": None}]
+    for name in ("nbs-signal", "nbs-bottom", "nbs-held", "nbs-late"):
+        for code, plain, got in zip(UPDATE_AFTER_CLEAR_CELLS, want, outputs(name)):
+            tags = [o for o in got if STAGE_MIME in (o["data"] or {})]
+            assert len(tags) == 1, (name, code, got)
+            assert [o for o in got if o not in tags] == plain, (name, code)
+
+
 def test_a_waiting_clear_output_before_input_is_not_held_back(specs, logs):
     """The proxy holds a clear_output(wait=True) back until the child's next message
     (see above), but a cell waiting in input() says nothing more until the user
