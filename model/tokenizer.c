@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/ulower.h"
 #include "nbformat/pysrc.h"
 
 #if defined(__x86_64__)
@@ -102,6 +103,31 @@ static int have_simd(void)
 #endif
 }
 
+/* 1 when TEXT[0..N) has a byte >= 0x80: only then may a word need ulower_word. */
+static int has_high(const char *text, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) memcpy(&w, text + i, 8), acc |= w;
+    for (; i < n; i++) acc |= (unsigned char)text[i];
+    return (acc & 0x8080808080808080ull) != 0;
+}
+
+/* Gives FN the word TEXT[A..E), whose lower-cased bytes are LOW + A; when UNI and the
+ * word has a byte >= 0x80, lower-cased as str.lower() does it (ulower.h) instead, in
+ * a buffer padded as every word given to a token_fn is. */
+static int give(const char *text, size_t n, const char *low, size_t a, size_t e, int uni, token_fn fn, void *ctx)
+{
+    if (!uni || !has_high(text + a, e - a)) return fn(low + a, e - a, ctx);
+    char stack[256 + TOKENIZER_PAD], *buf = stack;
+    if (ULOWER_MAX(e - a) > 256 && !(buf = malloc(ULOWER_MAX(e - a) + TOKENIZER_PAD))) return -1;
+    size_t len = ulower_word(text, n, a, e, buf);
+    memset(buf + len, 0, TOKENIZER_PAD);
+    int r = fn(buf, len, ctx);
+    if (buf != stack) free(buf);
+    return r;
+}
+
 /* The assignment word, padded as every word given to a token_fn is. */
 static const char assign_word[1 + TOKENIZER_PAD] = "=";
 
@@ -115,7 +141,7 @@ static int emit_marks(const size_t *marks, size_t n, size_t *at, size_t before, 
 
 /* Splits TEXT[0..N) and gives FN its words; and, when N_MARKS > 0, the assignment word
  * at each offset of MARKS (ascending, each a separator byte) among them. */
-static int split_lower(const char *text, size_t n, const size_t *marks, size_t n_marks, token_fn fn, void *ctx)
+static int split_lower(const char *text, size_t n, const size_t *marks, size_t n_marks, int uni, token_fn fn, void *ctx)
 {
     size_t at = 0;
     char stack_low[STACK_TEXT + TOKENIZER_PAD];
@@ -143,7 +169,7 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
             size_t e = 64 * k + (size_t)__builtin_ctzll(ends) + 1;
             ends &= ends - 1;
             r = n_marks ? emit_marks(marks, n_marks, &at, pending, fn, ctx) : 0;
-            if (!r) r = fn(low + pending, e - pending, ctx);
+            if (!r) r = give(text, n, low, pending, e, uni, fn, ctx);
             pending = SIZE_MAX;
         }
         while (starts && !r) {
@@ -153,7 +179,7 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
             size_t e = 64 * k + (size_t)__builtin_ctzll(ends) + 1;
             ends &= ends - 1;
             r = n_marks ? emit_marks(marks, n_marks, &at, st, fn, ctx) : 0;
-            if (!r) r = fn(low + st, e - st, ctx);
+            if (!r) r = give(text, n, low, st, e, uni, fn, ctx);
         }
     }
     if (!r && n_marks) r = emit_marks(marks, n_marks, &at, SIZE_MAX, fn, ctx);
@@ -162,7 +188,7 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
 }
 
 /* Splits TEXT (comments already gone) with the assignment words. */
-static int split_with_marks(const char *text, size_t n, token_fn fn, void *ctx)
+static int split_with_marks(const char *text, size_t n, int uni, token_fn fn, void *ctx)
 {
     size_t stack_marks[64], *marks = stack_marks;
     size_t n_marks = pysrc_assignments(text, n, marks, 64);
@@ -170,7 +196,7 @@ static int split_with_marks(const char *text, size_t n, token_fn fn, void *ctx)
         if (!(marks = malloc(n_marks * sizeof *marks))) return -1;
         pysrc_assignments(text, n, marks, n_marks);
     }
-    int r = split_lower(text, n, marks, n_marks, fn, ctx);
+    int r = split_lower(text, n, marks, n_marks, uni, fn, ctx);
     if (marks != stack_marks) free(marks);
     return r;
 }
@@ -184,8 +210,9 @@ int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn f
         if (!(stripped = pysrc_strip_comments(src, len, &n))) return -1;
         text = stripped;
     }
-    int r = flags & TOKENIZE_ASSIGN_WORDS ? split_with_marks(text, n, fn, ctx)
-                                          : split_lower(text, n, NULL, 0, fn, ctx);
+    int uni = !(flags & TOKENIZE_ASCII_LOWER) && has_high(text, n);
+    int r = flags & TOKENIZE_ASSIGN_WORDS ? split_with_marks(text, n, uni, fn, ctx)
+                                          : split_lower(text, n, NULL, 0, uni, fn, ctx);
     free(stripped);
     return r;
 }
@@ -210,8 +237,9 @@ enum { STACK_COMMENTS = 32 };
  * the same words, as a comment runs from a '#' to just before a newline or the end,
  * and '#' and the newline are separators themselves.  Words across blocks: PENDING
  * is the end of a word that reaches down to the bottom of the block read before. */
-int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx)
+int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx)
 {
+    int uni = !(flags & TOKENIZE_ASCII_LOWER) && has_high(src, len);
     size_t stack_pos[2 * STACK_COMMENTS], *pos = stack_pos, nc = 0;
     if (memchr(src, '#', len)) { /* else no comment */
         nc = pysrc_comments(src, len, pos, STACK_COMMENTS);
@@ -238,11 +266,11 @@ int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx)
         }
         if (pending) {
             if (!(w >> 63)) { /* the word began at this block's end */
-                r = fn(low + base + 64, pending - (base + 64), ctx);
+                r = give(src, len, low, base + 64, pending, uni, fn, ctx);
             } else {
                 if (!~w) continue; /* the whole block is in the word */
                 size_t z = 63 - (size_t)__builtin_clzll(~w); /* the space before it */
-                r = fn(low + base + z + 1, pending - (base + z + 1), ctx);
+                r = give(src, len, low, base + z + 1, pending, uni, fn, ctx);
                 w &= (1ull << z) - 1;
             }
             pending = 0;
@@ -252,16 +280,21 @@ int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx)
             uint64_t gaps = ~w & bit_range(0, top);
             if (!gaps) { /* down to bit 0: it may go on in the block below */
                 if (k) pending = end;
-                else r = fn(low, end, ctx);
+                else r = give(src, len, low, 0, end, uni, fn, ctx);
                 break;
             }
             size_t z = 63 - (size_t)__builtin_clzll(gaps);
-            r = fn(low + base + z + 1, end - (base + z + 1), ctx);
+            r = give(src, len, low, base + z + 1, end, uni, fn, ctx);
             w &= (1ull << z) - 1;
         }
     }
-    if (!r && pending) r = fn(low, pending, ctx);
+    if (!r && pending) r = give(src, len, low, 0, pending, uni, fn, ctx);
     if (low != stack_low) free(low);
     if (pos != stack_pos) free(pos);
     return r;
+}
+
+int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx)
+{
+    return tokenize_source_reverse_with(src, len, 0, fn, ctx);
 }

@@ -6,15 +6,12 @@
  * become spaces, and the text is split on ' ' with empty pieces dropped — exactly
  * keras.preprocessing.text.text_to_word_sequence(s, filters=F, lower=True, split=" ").
  * So "\r", "\f" and "\v" are *not* separators (they are not in Keras' list).
- * Two differences from Keras.  A NUL byte separates (Keras keeps it in the word).
- * Lower-casing is ASCII-only: UTF-8 bytes >= 0x80 are kept as they are, where
- * Python's str.lower() also lower-cases other scripts ("ВАШ КОД ЗДЕСЬ" stays, Keras
- * gives "ваш код здесь"; "É" stays "É").  That is not rare in code: in
- * ../shared/corpus, 836 of the 138,628 code cells (0.6%, mostly Russian strings and
- * names) give other words than Keras', and 4 of the 7,999 words of a vocabulary
- * counted over all cells differ.  Matching it would take Unicode's full
- * lower-case mapping (with Python's special cases, e.g. "İ" -> "i̇" and the final
- * sigma) and a model-file flag, since the shipped model was counted this way.
+ * One difference from Keras: a NUL byte separates (Keras keeps it in the word).
+ * Lower-casing is str.lower()'s beyond ASCII too (model/ulower.h: "ВАШ КОД" gives
+ * "ваш код", "É" "é", a final "Σ" "ς"), for the words that have a byte >= 0x80;
+ * models counted before 2026-11-30 lower-cased ASCII only, and say so in their file
+ * (TOKENIZE_ASCII_LOWER below).  In ../shared/corpus that changes the words of 836 of
+ * the 138,628 code cells (0.6%, mostly Russian strings and names).
  */
 #ifndef NBSTAGE_TOKENIZER_H
 #define NBSTAGE_TOKENIZER_H
@@ -46,6 +43,9 @@ int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx);
  * before the words given is never split.  Returns what FN returned, else 0; -1 when out
  * of memory. */
 int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx);
+/* The same with tokenize_source_with's FLAGS (TOKENIZE_ASSIGN_WORDS aside, which needs
+ * the whole text: use tokenize_source_with for it). */
+int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx);
 
 /* Departures from the study's split, chosen per model (the model file records them):
  * TOKENIZE_ASSIGN_WORDS gives the word "=" where a statement assigns (see
@@ -53,8 +53,11 @@ int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx)
  * "df = df dropna", "x == 1" stays "x 1", "f(a=1)" stays "f a 1".  Why: the study's
  * filter turns '=' into a space, so "df.dropna()" (a look) and "df = df.dropna()" (a
  * kept change, prep) read alike; the labeling guide tells them apart by exactly that.
- * "=" is a filter character, so the word can never come out of the split itself. */
-enum { TOKENIZE_ASSIGN_WORDS = 1 };
+ * "=" is a filter character, so the word can never come out of the split itself.
+ * TOKENIZE_ASCII_LOWER lower-cases ASCII letters only, bytes >= 0x80 kept as they are:
+ * the split that models written before 2026-11-30 were counted with (their files lack
+ * MF_UNICODE_LOWER), kept so that they read cells as they were trained to. */
+enum { TOKENIZE_ASSIGN_WORDS = 1, TOKENIZE_ASCII_LOWER = 2 };
 int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx);
 
 #endif

@@ -309,9 +309,9 @@ int vocab_encode(const struct vocab *v, const char *src, size_t len, int *ids, i
 {
     struct encoding e = {v, ids, seq_len, 0, 0};
     if (seq_len <= 0) return 0;
-    if (!v->tokenize) {
+    if (!(v->tokenize & TOKENIZE_ASSIGN_WORDS)) {
         struct rev_encoding r = {v, ids, seq_len};
-        if (tokenize_source_reverse(src, len, encode_rev, &r) < 0) return -1;
+        if (tokenize_source_reverse_with(src, len, v->tokenize, encode_rev, &r) < 0) return -1;
         memset(ids, 0, (size_t)r.left * sizeof *ids);
         return seq_len - r.left;
     }

@@ -147,6 +147,41 @@ static void corrupted_files_refused(void **state)
     free_fixture(&f);
 }
 
+/* A model file says how its words were lower-cased: MF_UNICODE_LOWER (str.lower(), the
+ * default) or, lacking it, ASCII only (models written before 2026-11-30); a model loaded
+ * from it reads "ÉTÉ" as "été" only in the first case. */
+static void lower_case_flag_round_trips(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    char err[256];
+    const char *text = "\xc3\xa9t\xc3\xa9 x"; /* été x */
+    for (int ascii = 0; ascii < 2; ascii++) {
+        struct vocab_counter *vc = vocab_counter_new();
+        if (ascii) vocab_counter_set_tokenize(vc, TOKENIZE_ASCII_LOWER);
+        assert_int_equal(vocab_counter_add_source(vc, text, strlen(text)), 0);
+        struct vocab v;
+        assert_int_equal(vocab_build(vc, 40, &v), 0);
+        vocab_counter_free(vc);
+        if (modelfile_write(f.path, &f.p, &v, 120, "unit test", err, sizeof err)) fail_msg("%s", err);
+        struct modelfile mf;
+        if (modelfile_read(f.path, &mf, err, sizeof err)) fail_msg("%s", err);
+        assert_int_equal(mf.flags & MF_UNICODE_LOWER, ascii ? 0 : MF_UNICODE_LOWER);
+        modelfile_free(&mf);
+        nbs_model *m = model_load(f.path, err, sizeof err);
+        if (!m) fail_msg("%s", err);
+        float upper[N_STAGES], lower[N_STAGES];
+        model_classify(m, "\xc3\x89T\xc3\x89", 6, upper);
+        model_classify(m, "\xc3\xa9t\xc3\xa9", 6, lower);
+        if (ascii) assert_memory_not_equal(upper, lower, sizeof upper);
+        else assert_memory_equal(upper, lower, sizeof upper);
+        model_free(m);
+        vocab_free(&v);
+    }
+    free_fixture(&f);
+}
+
 /* A vocabulary counted with assignment words is written with MF_ASSIGN_WORDS, and a
  * model loaded from it classifies with them: "a = b" differs from "a b" only then. */
 static void assignment_words_flag_round_trips(void **state)
@@ -264,6 +299,7 @@ int main(void)
         cmocka_unit_test(other_versions_refused),
         cmocka_unit_test(other_filters_refused),
         cmocka_unit_test(assignment_words_flag_round_trips),
+        cmocka_unit_test(lower_case_flag_round_trips),
         cmocka_unit_test(io_errors_name_the_file),
         cmocka_unit_test(crc32c_known_answer),
     };

@@ -57,8 +57,41 @@ static void splits_like_keras(void **state)
     check("# only a comment", "");
     check("!\"#$%&()*+,-./:;<=>?@[\\]^`{|}~", "");
     check("__init__ self.__x", "__init__|self|__x");
-    /* ASCII-only lower-casing: bytes >= 0x80 are kept (Python would give "été"). */
-    check("\xc3\x89T\xc3\x89 = 1", "\xc3\x89t\xc3\x89|1");
+    /* Beyond ASCII, str.lower()'s lower case (expected words from Python 3.11's
+     * "...".lower(), filtered and split as above). */
+    check("\xd0\x92\xd0\x90\xd0\xa8 \xd0\x9a\xd0\x9e\xd0\x94 \xd0\x97\xd0\x94\xd0\x95\xd0\xa1\xd0\xac",
+          "\xd0\xb2\xd0\xb0\xd1\x88|\xd0\xba\xd0\xbe\xd0\xb4|\xd0\xb7\xd0\xb4\xd0\xb5\xd1\x81\xd1\x8c"); /* ВАШ КОД ЗДЕСЬ */
+    check("\xc3\x89T\xc3\x89 = 1", "\xc3\xa9t\xc3\xa9|1"); /* ÉTÉ = 1 */
+    check("\xc4\xb0stanbul", "i\xcc\x87stanbul"); /* İ lowers to two code points */
+    check("\xe2\x84\xaa" "elvin", "kelvin"); /* the Kelvin sign lowers to ASCII */
+    check("\xe1\xbe\x88 \xc7\x85", "\xe1\xbe\x80|\xc7\x86"); /* ᾈ ǅ: title case */
+    /* The final sigma: ς after a cased letter and not before one, case-ignorable code
+     * points ('.', '\'', ...) skipped both ways, across separators. */
+    check("\xce\x9f\xce\x94\xce\x9f\xce\xa3 \xce\x9f\xce\x94\xce\x9f\xce\xa3.\xce\x91",
+          "\xce\xbf\xce\xb4\xce\xbf\xcf\x82|\xce\xbf\xce\xb4\xce\xbf\xcf\x83|\xce\xb1"); /* ΟΔΟΣ ΟΔΟΣ.Α */
+    check("\xce\xa3 = 1", "\xcf\x83|1"); /* Σ = 1 */
+    check("\xce\x91\xce\xa3'\xce\x92", "\xce\xb1\xcf\x83'\xce\xb2"); /* ΑΣ'Β */
+    check("\xce\x91.\xce\xa3", "\xce\xb1|\xcf\x82"); /* Α.Σ */
+    check("x = '\xce\x9c\xce\x91\xce\xa3' + '\xce\xa3\xce\x91'",
+          "x|'\xce\xbc\xce\xb1\xcf\x82'|'\xcf\x83\xce\xb1'"); /* x = 'ΜΑΣ' + 'ΣΑ' */
+}
+
+/* TOKENIZE_ASCII_LOWER, the split of models counted before 2026-11-30: bytes >= 0x80
+ * are kept as they are, and words are padded all the same. */
+static void ascii_lower_keeps_other_bytes(void **state)
+{
+    (void)state;
+    const char *src = "\xc3\x89T\xc3\x89 = \xce\x91\xce\xa3";
+    struct collected c = {.n = 0};
+    assert_int_equal(tokenize_source_with(src, strlen(src), TOKENIZE_ASCII_LOWER, collect, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.words[0], "\xc3\x89t\xc3\x89");
+    assert_string_equal(c.words[1], "\xce\x91\xce\xa3");
+    c.n = 0;
+    assert_int_equal(tokenize_source_reverse_with(src, strlen(src), TOKENIZE_ASCII_LOWER, collect, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.words[0], "\xce\x91\xce\xa3");
+    assert_string_equal(c.words[1], "\xc3\x89t\xc3\x89");
 }
 
 static void separator_table_matches_filter(void **state)
@@ -227,7 +260,7 @@ static void split_matches_byte_loop(void **state)
                 for (size_t i = n / 3; i < n; i++) src[i] = (char)('a' + i % 26);
             memcpy(copy, src, n);
             struct words a = {0}, b = {0};
-            assert_int_equal(tokenize_source(src, n, append_padded, &a), 0);
+            assert_int_equal(tokenize_source_with(src, n, TOKENIZE_ASCII_LOWER, append_padded, &a), 0);
             assert_int_equal(tokenize_text(copy, n, append, &b), 0);
             assert_int_equal(a.n, b.n);
             assert_int_equal(a.at, b.at);
@@ -341,7 +374,8 @@ static void lookup_every_length(void **state)
 }
 
 /* tokenize_source_reverse against tokenize_source on random text with comments and
- * strings (so with masked comment bytes inside and across the 64-byte blocks), lengths
+ * strings (so with masked comment bytes inside and across the 64-byte blocks), and
+ * words that need str.lower() beyond ASCII, lengths
  * around the blocks and past the 8 KB stack buffer: the same words in the opposite
  * order, each padded; and stopping after K words gives the last K. */
 struct rwords { char (*w)[80]; size_t *len; int n, cap, stop; };
@@ -366,15 +400,25 @@ static void reverse_split_matches_forward(void **state)
     unsigned long long r = 4242;
     static const size_t lens[] = {0, 1, 5, 63, 64, 65, 128, 129, 300, 1000, 8191, 8193, 20000};
     static const char alpha[] = "abcXY_09  .(\n\t'\"#AZaz";
+    /* Σ (whose lower case reads its neighbours, across blocks too), Α, É, a combining
+     * accent, the Kelvin sign, İ, a modifier letter, a 4-byte letter, a cut sequence */
+    static const char *const uni[] = {"\xce\xa3", "\xce\xa3", "\xce\x91", "\xc3\x89", "\xcc\x81",
+                                      "\xe2\x84\xaa", "\xc4\xb0", "\xca\xb0", "\xf0\x90\x90\x80", "\xce"};
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
         for (int rep = 0; rep < 30; rep++) {
             size_t n = lens[li];
             char *src = malloc(n + 1);
             int longw = rep % 5 == 4; /* long words, some across several blocks */
-            for (size_t i = 0; i < n; i++) {
+            for (size_t i = 0; i < n;) {
                 r ^= r << 13; r ^= r >> 7; r ^= r << 17;
-                src[i] = longw && (r >> 40) % 50 ? (char)('a' + (r >> 8) % 26)
-                                                 : alpha[(r >> 16) % (sizeof alpha - 1)];
+                const char *u = uni[(r >> 20) % (sizeof uni / sizeof uni[0])];
+                if (rep % 3 == 1 && (r >> 50) % 4 == 0 && i + strlen(u) <= n) {
+                    memcpy(src + i, u, strlen(u)); /* words lowered beyond ASCII */
+                    i += strlen(u);
+                    continue;
+                }
+                src[i++] = longw && (r >> 40) % 50 ? (char)('a' + (r >> 8) % 26)
+                                                   : alpha[(r >> 16) % (sizeof alpha - 1)];
             }
             src[n] = 0;
             struct rwords f = {0}, b = {0};
@@ -453,6 +497,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(splits_like_keras),
+        cmocka_unit_test(ascii_lower_keeps_other_bytes),
         cmocka_unit_test(separator_table_matches_filter),
         cmocka_unit_test(ranks_by_count_then_first_seen),
         cmocka_unit_test(many_words_survive_rehashing),
