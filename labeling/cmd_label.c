@@ -25,6 +25,7 @@
 #include "labeling/rules.h"
 #include "labeling/stage.h"
 #include "model/commands.h"
+#include "nbformat/cpus.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
@@ -59,7 +60,7 @@ static const char usage[] =
 "  --min-confidence P  withhold the label (\"stage\": null, probabilities kept)\n"
 "                   when the label model's best stage has probability below P\n"
 "                   (default 0.5 for cells, 0 with --votes)\n"
-"  -j, --jobs N     threads (default: the number of CPUs, at most 8)\n"
+"  -j, --jobs N     threads (default: the CPUs it may use, at most 8)\n"
 "  -q, --quiet      no analysis unless --report or --gold is given\n"
 "  -h, --help       this help\n"
 "\n"
@@ -106,8 +107,8 @@ static double cpu_now(void) /* process CPU time, all threads: honest on a busy m
 
 static int default_jobs(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+    int n = cpus_usable();
+    return n > 8 ? 8 : n;
 }
 
 /* ---- reading cells ---- */

@@ -20,6 +20,7 @@
 #include "labeling/stage.h"
 #include "model/commands.h"
 #include "model/model.h"
+#include "nbformat/cpus.h"
 #include "nbformat/notebook.h"
 #include "nbformat/jsonl.h"
 
@@ -28,7 +29,7 @@ static void usage(FILE *to)
     fprintf(to,
 "usage: nbstage classify [--model FILE] [-j N]          < cells.jsonl > stages.jsonl\n"
 "       nbstage classify [--model FILE] [--json] FILE\n\n"
-"Without FILE, reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may also be a\n"
+"Without FILE (or with -), reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may also be a\n"
 "list of lines, as in .ipynb; other fields are ignored) and writes one line per input\n"
 "line, in order (lines of only white space are skipped):\n"
 "  {\"id\": ..., \"stage\": \"train\", \"confidence\": 0.93, \"probabilities\": {\"load\": p, ...}}\n"
@@ -41,7 +42,7 @@ static void usage(FILE *to)
 "options:\n"
 "  --model FILE   the model (default: the shipped one, %s;\n"
 "                 NBSTAGE_MODEL overrides)\n"
-"  -j, --jobs N   worker threads for stdin mode (default: the number of CPUs)\n"
+"  -j, --jobs N   worker threads for stdin mode (default: the CPUs it may use, at most 8)\n"
 "  --json         JSON output in file mode\n"
 "  -h, --help     this help\n\n"
 "exit: 0 ok, 1 some input lines were bad, 2 usage, model or I/O error.\n",
@@ -336,8 +337,8 @@ int cmd_classify(int argc, char **argv)
         {"json", no_argument, 0, 'J'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *model_path = NULL;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int jobs = ncpu > 0 ? (int)(ncpu > 8 ? 8 : ncpu) : 1, as_json = 0, c;
+    int ncpu = cpus_usable();
+    int jobs = ncpu > 8 ? 8 : ncpu, as_json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:j:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -367,7 +368,7 @@ int cmd_classify(int argc, char **argv)
     char err[512];
     nbs_model *m = model_load(model_path, err, sizeof err);
     if (!m) { fprintf(stderr, "nbstage classify: %s\n", err); return EXIT_USAGE; }
-    int rc = optind < argc ? run_file(m, argv[optind], as_json) : run_stdin(m, jobs);
+    int rc = optind < argc && strcmp(argv[optind], "-") ? run_file(m, argv[optind], as_json) : run_stdin(m, jobs);
     model_free(m);
     return rc;
 }

@@ -31,6 +31,7 @@
 #include "model/train.h"
 #include "model/tokenizer.h"
 #include "model/vocab.h"
+#include "nbformat/cpus.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/outfile.h"
 
@@ -68,7 +69,7 @@ static void usage(FILE *to)
 "                           split turns '=' into a space; see model/tokenizer.h)\n"
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
-"  --threads N              OpenBLAS threads (number of CPUs)\n"
+"  --threads N              OpenBLAS threads (the CPUs it may use)\n"
 "  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg\n"
 "  -q, --quiet              no progress lines\n"
 "  -h, --help               this help\n\n"
@@ -492,8 +493,7 @@ int cmd_train(int argc, char **argv)
         .cap = 5000, .soft = 1, .dedupe = 1, .vocab = 8000, .seq_len = 120, .embed = 512,
         .hidden = 64, .val_split = 0.25,
     };
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    o.cfg.threads = threads > 0 ? (int)threads : 1;
+    o.cfg.threads = cpus_usable();
     enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
            O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
            O_THREADS, O_CURVES, O_ASSIGN };

@@ -2,6 +2,8 @@
  * delivered in order on the caller's thread. */
 #include "model/workers.h"
 
+#include "nbformat/cpus.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -126,10 +128,5 @@ int workers_run(int threads, size_t n, workers_job job, workers_done done, void 
 
 int workers_default(void)
 {
-    /* the CPUs this process may run on (taskset, a cpuset), as nproc counts them */
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (int)n;
+    return cpus_usable();
 }

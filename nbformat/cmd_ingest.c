@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "model/commands.h"
+#include "nbformat/cpus.h"
 #include "nbformat/ingest.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
@@ -39,7 +40,7 @@ static void usage(FILE *to)
             "reason (bad notebooks are skipped, never fatal).\n\n"
             "options:\n"
             "  -o, --output FILE  write the lines to FILE (atomically) instead of stdout ('-')\n"
-            "  -j, --jobs N       worker threads (default: the number of CPUs, at most 8);\n"
+            "  -j, --jobs N       worker threads (default: the CPUs it may use, at most 8);\n"
             "                     the output is the same for any N\n"
             "  -q, --quiet        no statistics (bad notebooks are still listed)\n"
             "  -h, --help         this help\n\n"
@@ -207,8 +208,8 @@ static void print_stats(const struct ingest_stats *st, long groups, double secs)
 
 static int default_jobs(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+    int n = cpus_usable();
+    return n > 8 ? 8 : n;
 }
 
 int cmd_ingest(int argc, char **argv)

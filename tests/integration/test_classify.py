@@ -24,7 +24,9 @@ PROTOTYPES = {
     "prep": ["df = df.fillna(0)", "X = df.drop(columns=['target'])", "df['age'] = df['age'].astype(int)"],
     "train": ["model.fit(X_train, y_train)", "clf = RandomForestClassifier(n_estimators=100)", "model.compile(optimizer='adam')"],
     "evaluate": ["print(accuracy_score(y_test, pred))", "pred = model.predict(X_test)", "confusion_matrix(y_test, pred)"],
-    "explore": ["df.head()", "df.describe()", "sns.countplot(x='label', data=df)"],
+    # "ΠΙΝΑΚΑΣ": a word only str.lower() lowers, to "πινακασ" (no final sigma: it reads
+    # past the '.' to "describe")
+    "explore": ["df.head()", "df.describe()", "sns.countplot(x='label', data=df)", "ΠΙΝΑΚΑΣ.describe()"],
     "imports": ["import numpy as np", "import pandas as pd\nimport seaborn as sns", "from sklearn.svm import SVC"],
 }
 
@@ -115,6 +117,7 @@ def test_stdin_answers_in_order_and_match_reference(tiny):
             cells.append({"id": f"{stage}:{src[:10]}", "source": src})
     cells.append({"id": 7, "source": ["import os\n", "df = pd.read_csv(p)  # then look\n"]})
     cells.append({"id": "long", "source": " ".join(["df.head()"] * 200) + " model.fit(X, y)"})
+    cells.append({"id": "greek", "source": "Πινακας.head()\nπινακασ = ΠΙΝΑΚΑΣ"})  # "πινακασ" known, "πινακας" not
     r = run(["classify", "--model", str(model), "-j", "2"], "".join(json.dumps(c) + "\n" for c in cells))
     assert r.returncode == 0, r.stderr
     out = [json.loads(x) for x in r.stdout.splitlines()]
@@ -128,7 +131,10 @@ def test_stdin_answers_in_order_and_match_reference(tiny):
         want = reference_probs(ref, src)
         assert np.max(np.abs(np.array(p) - want)) < 1e-4 + 1e-6, (c["id"], p, want)
         right += isinstance(c["id"], str) and ":" in c["id"] and o["stage"] == c["id"].split(":")[0]
-    assert right >= 15, f"the tiny model got only {right} of 18 training prototypes"
+    assert right >= 16, f"the tiny model got only {right} of 19 training prototypes"
+    assert "πινακασ" in ref["index"] and "πινακας" not in ref["index"]
+    r = run(["classify", "-", "--model", str(model)], json.dumps(cells[0]) + "\n")  # "-" is stdin
+    assert r.returncode == 0 and json.loads(r.stdout)["id"] == cells[0]["id"], r.stderr
 
 
 def test_bad_lines_and_blank_cells(tiny):
@@ -221,7 +227,7 @@ def test_eval_scores_against_gold(tiny):
     gold.write_text("\n".join(rows) + "\n")
     r = run(["eval", "--model", str(model), "--gold", str(gold), "--svg", str(d / "cm.svg"), str(cells)])
     assert r.returncode == 0, r.stderr
-    m = re.search(r"^accuracy ([0-9.]+), macro-F1 ([0-9.]+) over 18 cells", r.stdout, re.M)
+    m = re.search(r"^accuracy ([0-9.]+), macro-F1 ([0-9.]+) over 19 cells", r.stdout, re.M)
     assert m, r.stdout
     assert "1 labeled none" in r.stdout and "macro avg" in r.stdout and "true\\pred" in r.stdout
     assert (d / "cm.svg").read_text().lstrip().startswith("<")
@@ -347,7 +353,7 @@ def test_train_on_one_notebook(tiny):
     r = run(["train", "--embed", "8", "--hidden", "4", "--epochs", "2", "--threads", "1",
              "-o", str(out), str(weak)])
     assert r.returncode == 0, r.stderr
-    assert "18 training cells, 0 validation cells" in r.stderr, r.stderr
+    assert "19 training cells, 0 validation cells" in r.stderr, r.stderr
     assert "nan" not in r.stderr and "(best epoch 2, no validation set)" in r.stderr, r.stderr
     (d / "solo-cells.jsonl").write_text(json.dumps({"id": "s.ipynb#0", "source": "import os"}) + "\n")
     (d / "solo-gold.tsv").write_text("s.ipynb#0\timports\n")

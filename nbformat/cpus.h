@@ -1,0 +1,15 @@
+/* cpus.h — how many CPUs this process may use: the default thread count of every
+ * command (-j, train --threads).
+ *
+ * Owns: counting the CPUs of the process's affinity mask, as nproc does, so that a
+ * run confined by taskset, a container's cpuset or a batch scheduler starts as many
+ * threads as it has CPUs, not as many as the machine has (sysconf's online count,
+ * used only when the mask cannot be read).
+ */
+#ifndef NBSTAGE_CPUS_H
+#define NBSTAGE_CPUS_H
+
+/* The CPUs this process may run on, at least 1. */
+int cpus_usable(void);
+
+#endif
