@@ -3,9 +3,9 @@
  *
  * Each child iopub message is classified once, by its msg_type (tagorder_iopub ->
  * route -> message_kind), and handled by one function per kind: on_execute_input,
- * on_comm, on_output, on_clear, on_idle.  A message of another kind, or of no request
- * being tagged, only lets a held clear go first (an update_display_data, its request's
- * tag before it: on_update).
+ * on_comm, on_output, on_clear, on_idle.  A message of another kind only lets a held
+ * clear of its request go first (an update_display_data, that request's tag before
+ * it: on_update).
  */
 #include "kernel/tagorder.h"
 
@@ -422,16 +422,19 @@ static int route(struct tagorder *t, struct mpart *m)
     }
     enum kind kind = message_kind(t, &wp);
     struct pending *p = NULL;
-    if (kind != K_OTHER) {
-        char parent[128];
+    char parent[128] = "";
+    if (kind != K_OTHER || t->wclear.n) {
         frame_string(&t->views[wp.header + 1], "msg_id", parent, sizeof parent);
-        p = pending_find(t, parent);
+        if (kind != K_OTHER) p = pending_find(t, parent);
     }
-    /* rule 6: a held clear goes first, but after the tag its request's idle brings, or
-     * an update_display_data (on_update) */
-    if (t->wclear.n && kind == K_OTHER && on_update(t, m, &wp) == IOPUB_HELD) return IOPUB_HELD;
-    if (t->wclear.n && !(p && kind == K_IDLE && strcmp(t->wclear_id, p->id) == 0))
-        clear_release(t);
+    /* rule 6: a held clear goes out before its request's next message, but after the
+     * tag its idle brings, or an update_display_data brings (on_update).  Another
+     * request's messages (a control request's status, ...) touch no outputs of its
+     * cell: the clear stays held. */
+    if (t->wclear.n && strcmp(parent, t->wclear_id) == 0) {
+        if (kind == K_OTHER && on_update(t, m, &wp) == IOPUB_HELD) return IOPUB_HELD;
+        if (kind != K_IDLE) clear_release(t);
+    }
     if (!p) return send_on(t, m);
     switch (kind) {
     case K_EXECUTE_INPUT: return on_execute_input(t, p, m);

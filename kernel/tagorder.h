@@ -28,9 +28,11 @@
  *     clear took the early tag away) would be that next output: a cell ending with
  *     `print(x); clear_output(wait=True)` would lose the x that ipykernel alone leaves
  *     on show.  So such a clear, when the cell's tag is not on show, is held back until
- *     the child's next message: then it goes out first, unless that is the cell's idle
- *     with a tag to send, which goes out before the clear.  What the frontends show is
- *     unchanged by the wait, since the clear acts at the next output in any case.  An
+ *     the child's next message for that request: then it goes out first, unless that
+ *     is the cell's idle with a tag to send, which goes out before the clear.  Other
+ *     requests' messages (the status of a control request: a debugger's, a resource
+ *     monitor's) pass it.  What the frontends show is unchanged by the wait, since the
+ *     clear acts at the cell's next output in any case.  The request's
  *     update_display_data is not an output to nbclient and JupyterLab, which keep the
  *     clear waiting through it (Notebook 6 clears at it): a tag at the idle after it
  *     would clear the cell there.  So at one, the held clear's request gets its tag

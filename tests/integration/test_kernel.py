@@ -378,6 +378,44 @@ def test_a_display_updated_after_a_waiting_clear_keeps_the_cells_outputs(specs, 
             assert [o for o in got if o not in tags] == plain, (name, code)
 
 
+def test_a_control_request_during_a_waiting_clear_leaves_the_cells_outputs(specs, logs):
+    """A waiting clear is held back until its cell's next message; the status of a
+    control request answered meanwhile (JupyterLab's debugger, jupyter-resource-usage's
+    usage_request, a kernel_info_request) belongs to another request and touches no
+    cell's outputs.  Before, it let the clear out, and the tag at the idle was then the
+    output that cleared the cell: 'x' was lost, in every frontend."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    code = ("import time\nfrom IPython.display import clear_output\nprint('x')\n"
+            "clear_output(wait=True)\ntime.sleep(1.5)")
+    for name in ("nbs-bottom", "nbs-held"):
+        k = Kernel(name, logs)
+        try:
+            msg_id = k.kc.execute(code)
+            time.sleep(0.7)  # the clear is out of the child and held; the cell sleeps
+            for t in ("kernel_info_request", "usage_request"):
+                k.kc.control_channel.send(k.kc.session.msg(t, {}))
+            msgs = []
+            while not msgs or msgs[-1]["msg_type"] != "status" or \
+                    msgs[-1]["content"]["execution_state"] != "idle":
+                m = k.kc.get_iopub_msg(timeout=30)
+                if m["parent_header"].get("msg_id") == msg_id:
+                    msgs.append(m)
+            # the cell's outputs as a frontend keeps them: a waiting clear acts at the
+            # next output
+            outs, clear_next = [], False
+            for m in msgs:
+                if m["msg_type"] == "clear_output":
+                    clear_next = True
+                elif m["msg_type"] in ("stream", "display_data"):
+                    outs = [] if clear_next else outs
+                    clear_next = False
+                    outs.append("tag" if m in stage_outputs(msgs) else m["content"].get("text"))
+            assert outs == ["x\n", "tag"], (name, [m["msg_type"] for m in msgs])
+        finally:
+            k.close()
+
+
 def test_a_waiting_clear_output_before_input_is_not_held_back(specs, logs):
     """The proxy holds a clear_output(wait=True) back until the child's next message
     (see above), but a cell waiting in input() says nothing more until the user
