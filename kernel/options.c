@@ -13,6 +13,8 @@ const char options_usage[] =
     "  --tag-position top     (default) the tag is published as soon as the cell has\n"
     "                         started and is classified: usually its first output\n"
     "  --tag-position bottom  the tag is published when the cell is done: its last output\n"
+    "                         (but before a clear_output(wait=True) that a display update\n"
+    "                         follows, which the frontend would otherwise apply to it)\n"
     "  --no-badge             no visible badge, only the stage in the output's metadata\n"
     "  --min-confidence P     no tag when the model is less sure than P (0..1)\n"
     "  --version              the version of nbstage\n"
