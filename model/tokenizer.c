@@ -61,7 +61,7 @@ static const unsigned char lower_tab[256] = {
 /* The same for 64 bytes at once (the first MIN(REM, 64) of T): a separator table
  * lookup on the low 7 bits (bytes >= 0x80 are never separators), a masked add for
  * 'A'..'Z'.  ~1 TSC tick per 64 bytes against ~5 a byte for the scalar loop. */
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static uint64_t classify64(const char *t, char *low, size_t rem)
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static uint64_t classify64(const char *t, char *low, size_t rem, uint64_t *high)
 {
     __mmask64 valid = rem >= 64 ? ~0ull : (1ull << rem) - 1;
     __m512i v = _mm512_maskz_loadu_epi8(valid, t);
@@ -69,28 +69,31 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static uint64_t classify6
     __mmask64 is_sep = _mm512_test_epi8_mask(s, s) & ~_mm512_movepi8_mask(v);
     __mmask64 upper = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('A')), _mm512_set1_epi8('Z' - 'A'));
     _mm512_mask_storeu_epi8(low, valid, _mm512_mask_add_epi8(v, upper, v, _mm512_set1_epi8('a' - 'A')));
+    *high = _mm512_movepi8_mask(v) & valid;
     return ~is_sep & valid;
 }
 #endif
 
 enum { STACK_TEXT = 8192 };
 
-/* Block B of TEXT[0..N) (bytes 64B .. 64B+63): its word characters as 1 bits, and its
- * bytes lower-cased into LOW + 64B. */
-static uint64_t classify_block(const char *text, char *low, size_t n, size_t b, int simd)
+/* Block B of TEXT[0..N) (bytes 64B .. 64B+63): its word characters as 1 bits, its
+ * bytes lower-cased into LOW + 64B, and its bytes >= 0x80 as 1 bits in *HIGH. */
+static uint64_t classify_block(const char *text, char *low, size_t n, size_t b, int simd, uint64_t *high)
 {
 #if defined(__x86_64__)
-    if (simd) return classify64(text + 64 * b, low + 64 * b, n - 64 * b);
+    if (simd) return classify64(text + 64 * b, low + 64 * b, n - 64 * b, high);
 #else
     (void)simd;
 #endif
     const unsigned char *t = (const unsigned char *)text + 64 * b;
     size_t end = n - 64 * b < 64 ? n - 64 * b : 64;
-    uint64_t m = 0;
+    uint64_t m = 0, h = 0;
     for (size_t j = 0; j < end; j++) {
         low[64 * b + j] = (char)lower_tab[t[j]];
         m |= (uint64_t)(sep[t[j]] ^ 1) << j;
+        h |= (uint64_t)(t[j] >> 7) << j;
     }
+    *high = h;
     return m; /* bits past N stay 0: the last word ends at N */
 }
 
@@ -155,7 +158,8 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
         if (!low || !bits) { free(low); free(bits); return -1; }
     }
     int simd = have_simd();
-    for (size_t b = 0; b < nb; b++) bits[b] = classify_block(text, low, n, b, simd);
+    uint64_t high;
+    for (size_t b = 0; b < nb; b++) bits[b] = classify_block(text, low, n, b, simd, &high);
     memset(low + n, 0, TOKENIZER_PAD);
     /* Per block, the bits where words start and where they end (last character);
      * they alternate, a word may run on into later blocks (PENDING).  One loop exit a
@@ -239,7 +243,9 @@ enum { STACK_COMMENTS = 32 };
  * is the end of a word that reaches down to the bottom of the block read before. */
 int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx)
 {
-    int uni = !(flags & TOKENIZE_ASCII_LOWER) && has_high(src, len);
+    /* UNI: a byte >= 0x80 in the blocks read so far, which hold every word given so far
+     * (each lies in the block being read and the ones above it) */
+    int uni_ok = !(flags & TOKENIZE_ASCII_LOWER), uni = 0;
     size_t stack_pos[2 * STACK_COMMENTS], *pos = stack_pos, nc = 0;
     if (memchr(src, '#', len)) { /* else no comment */
         nc = pysrc_comments(src, len, pos, STACK_COMMENTS);
@@ -258,7 +264,8 @@ int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, to
     size_t ci = nc, pending = 0; /* comments [0, ci) may reach the blocks left */
     for (size_t k = (len + 63) / 64; k-- > 0 && !r;) {
         size_t base = 64 * k;
-        uint64_t w = classify_block(src, low, len, k, simd);
+        uint64_t high, w = classify_block(src, low, len, k, simd, &high);
+        uni |= uni_ok && high;
         while (ci && pos[2 * (ci - 1)] >= base + 64) ci--;
         for (size_t c = ci; c-- > 0 && pos[2 * c + 1] > base;) {
             size_t a = pos[2 * c], e = pos[2 * c + 1];
