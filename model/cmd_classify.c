@@ -115,16 +115,6 @@ static void error_answer(struct buf *b, const char *id_json, const char *msg)
     json_decref(m);
 }
 
-/* 1 when V is a list of strings only (nbformat's list of lines). */
-static int all_strings(const json_t *v)
-{
-    size_t i;
-    json_t *x;
-    if (!json_is_array(v)) return 0;
-    json_array_foreach(v, i, x) if (!json_is_string(x)) return 0;
-    return 1;
-}
-
 /* Reads one input line.  A good line gives its cell's text (*TEXT, *N; NULL for a
  * source jansson could not join) and its id as JSON (*ID_JSON) and returns 0; a bad
  * one gets its error answer in OUT (newline included) and returns 1. */
@@ -146,7 +136,7 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
     } else if (!id) {
         snprintf(msg, sizeof msg, "line %ld: needs \"id\" (the answer carries it)", lineno);
         error_answer(out, "null", msg);
-    } else if (!src || !(json_is_string(src) || all_strings(src))) {
+    } else if (!src || !jsonl_is_text(src)) {
         snprintf(msg, sizeof msg, "line %ld: needs \"source\", a string or a list of strings", lineno);
         error_answer(out, *id_json ? *id_json : "null", msg);
     } else {

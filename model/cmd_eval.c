@@ -46,17 +46,6 @@ static void usage(FILE *to)
 "exit: 0 scored, 2 usage or I/O error.\n");
 }
 
-/* 1 when V is a cell's text: a string or a list of strings (nbformat's lines). */
-static int is_text(const json_t *v)
-{
-    size_t i;
-    json_t *x;
-    if (json_is_string(v)) return 1;
-    if (!json_is_array(v)) return 0;
-    json_array_foreach(v, i, x) if (!json_is_string(x)) return 0;
-    return 1;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -158,7 +147,7 @@ int cmd_eval(int argc, char **argv)
                 free(line);
                 goto out;
             }
-            if (!is_text(sv)) { /* else scored as a blank cell, a quiet miss */
+            if (!jsonl_is_text(sv)) { /* else scored as a blank cell, a quiet miss */
                 fprintf(stderr, "nbstage eval: %s:%zu: \"source\" is not a string or a list of strings\n", cells_path, lineno);
                 json_decref(o);
                 free(line);

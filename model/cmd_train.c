@@ -120,18 +120,7 @@ static uint64_t hash_bytes(const char *s, size_t n, uint64_t seed)
     return h;
 }
 
-/* 1 when S is a cell's text: a string or nbformat's list of lines (strings only). */
-static int is_text(json_t *s)
-{
-    size_t i;
-    json_t *x;
-    if (json_is_string(s)) return 1;
-    if (!json_is_array(s)) return 0;
-    json_array_foreach(s, i, x) if (!json_is_string(x)) return 0;
-    return 1;
-}
-
-/* Source of a JSON value: a string or nbformat's list of lines (is_text). */
+/* Source of a JSON value: a string or nbformat's list of lines (jsonl_is_text). */
 static char *source_of(json_t *s, size_t *len)
 {
     if (json_is_string(s)) {
@@ -180,7 +169,7 @@ static int read_cells(const char *path, struct srcmap *map)
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
         struct cell c = {0};
         json_t *sv = o ? json_object_get(o, "source") : NULL;
-        c.src = (o && id && is_text(sv)) ? source_of(sv, &c.len) : NULL;
+        c.src = (o && id && jsonl_is_text(sv)) ? source_of(sv, &c.len) : NULL;
         if (!c.src) {
             fprintf(stderr, "nbstage train: %s:%zu: %s\n", path, lineno,
                     o ? "needs a string \"id\" and a \"source\" (a string or a list of strings)" : je.text);
@@ -263,7 +252,7 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
         if (!o->soft) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; }
 
         json_t *src = json_object_get(obj, "source");
-        if (src && !is_text(src)) {
+        if (src && !jsonl_is_text(src)) {
             fprintf(stderr, "nbstage train: %s:%zu: \"source\" is not a string or a list of strings\n", o->weak, lineno);
             json_decref(obj);
             rc = -1;

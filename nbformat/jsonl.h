@@ -3,6 +3,7 @@
  * and classify read them. */
 #ifndef NBSTAGE_JSONL_H
 #define NBSTAGE_JSONL_H
+#include <jansson.h>
 #include <stddef.h>
 
 /* 1 when the N bytes at S are JSON white space only (RFC 8259: space, tab, CR, LF):
@@ -12,6 +13,18 @@ static inline int jsonl_blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+    return 1;
+}
+
+/* 1 when V is a cell's text as these files carry a "source": a string, or nbformat's
+ * list of lines (strings only).  Anything else is a bad line, never a blank cell. */
+static inline int jsonl_is_text(const json_t *v)
+{
+    size_t i;
+    json_t *x;
+    if (json_is_string(v)) return 1;
+    if (!json_is_array(v)) return 0;
+    json_array_foreach(v, i, x) if (!json_is_string(x)) return 0;
     return 1;
 }
 
