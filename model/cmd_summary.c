@@ -34,7 +34,8 @@ static void usage(FILE *to)
             "      --saved       use the stage tags saved in the notebook (no model)\n"
             "      --json        one JSON object per notebook (JSON Lines) instead of text;\n"
             "                    its \"cell\" numbers code cells from 1, as the map does\n"
-            "      --svg FILE    also draw the maps as an SVG picture\n"
+            "      --svg FILE    also draw the maps as an SVG picture (FILE -: only the\n"
+            "                    picture, on stdout)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR), always, never\n"
             "  -h, --help        this help\n\n"
             "exit: 0 ok, 2 usage error or a notebook that could not be read.\n");
@@ -43,6 +44,7 @@ static void usage(FILE *to)
 struct summary {
     const nbs_model *model;
     int saved, json, color;
+    int svg_only; /* --svg -: the picture is the only output */
     struct stagemap *maps; /* kept for --svg */
     size_t n, cap;
     int keep; /* keep maps (for --svg) */
@@ -100,7 +102,9 @@ static int summarize(const char *path, const char *rel, void *vs)
         return -1;
     }
     json_decref(nb);
-    if (s->json) {
+    if (s->svg_only) {
+        /* nothing printed: the maps are kept for the picture */
+    } else if (s->json) {
         json_t *j = stagemap_json(&m);
         char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER |
                                            JSON_REAL_PRECISION(6))
@@ -148,6 +152,10 @@ static void walk_error(const char *path, const char *reason, void *vs)
  * (/dev/stdout) straight. */
 static int write_svg(const char *path, const struct summary *s)
 {
+    if (!strcmp(path, "-")) { /* stdout, checked with the rest of it at the end */
+        stagemap_write_svg(stdout, s->maps, s->n);
+        return 0;
+    }
     struct outfile o;
     nb_error err;
     int rc = outfile_open(&o, path, &err);
@@ -202,6 +210,11 @@ int cmd_summary(int argc, char **argv)
         return EXIT_USAGE;
     }
     s.keep = svg != NULL;
+    s.svg_only = svg && !strcmp(svg, "-");
+    if (s.svg_only && s.json) {
+        fprintf(stderr, "nbstage summary: --json and --svg - would both write to stdout\n");
+        return EXIT_USAGE;
+    }
 
     nbs_model *model = NULL;
     if (!s.saved) {

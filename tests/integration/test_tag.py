@@ -966,6 +966,13 @@ def test_summary_text_json_svg(model, tmp_path):
     assert len(root.findall(f".//{ns}g/{ns}rect")) == 8 + 2
     assert r.stdout.count("code cells") == 2
 
+    # --svg -: the picture alone, on stdout (it wrote a file named '-')
+    r = nbstage("summary", "-m", model, "--svg", "-", nb, other, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert ET.fromstring(r.stdout).tag == f"{ns}svg" and not (tmp_path / "-").exists()
+    r = nbstage("summary", "-m", model, "--svg", "-", "--json", nb)
+    assert r.returncode == 2 and "stdout" in r.stderr
+
 
 def test_summary_json_cell_numbers_count_code_cells_from_1(model, tmp_path):
     """summary --help: the JSON's "cell" numbers code cells from 1, as the map does.  With
