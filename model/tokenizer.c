@@ -106,7 +106,7 @@ static int have_simd(void)
 #endif
 }
 
-/* 1 when TEXT[0..N) has a byte >= 0x80: only then may a word need ulower_word. */
+/* 1 when the word TEXT[0..N) has a byte >= 0x80: only then may it need ulower_word. */
 static int has_high(const char *text, size_t n)
 {
     uint64_t acc = 0, w;
@@ -142,9 +142,10 @@ static int emit_marks(const size_t *marks, size_t n, size_t *at, size_t before, 
     return r;
 }
 
-/* Splits TEXT[0..N) and gives FN its words; and, when N_MARKS > 0, the assignment word
- * at each offset of MARKS (ascending, each a separator byte) among them. */
-static int split_lower(const char *text, size_t n, const size_t *marks, size_t n_marks, int uni, token_fn fn, void *ctx)
+/* Splits TEXT[0..N) and gives FN its words (lowered beyond ASCII when UNI_OK); and, when
+ * N_MARKS > 0, the assignment word at each offset of MARKS (ascending, each a separator
+ * byte) among them. */
+static int split_lower(const char *text, size_t n, const size_t *marks, size_t n_marks, int uni_ok, token_fn fn, void *ctx)
 {
     size_t at = 0;
     char stack_low[STACK_TEXT + TOKENIZER_PAD];
@@ -158,8 +159,9 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
         if (!low || !bits) { free(low); free(bits); return -1; }
     }
     int simd = have_simd();
-    uint64_t high;
-    for (size_t b = 0; b < nb; b++) bits[b] = classify_block(text, low, n, b, simd, &high);
+    uint64_t high, any_high = 0;
+    for (size_t b = 0; b < nb; b++) bits[b] = classify_block(text, low, n, b, simd, &high), any_high |= high;
+    int uni = uni_ok && any_high;
     memset(low + n, 0, TOKENIZER_PAD);
     /* Per block, the bits where words start and where they end (last character);
      * they alternate, a word may run on into later blocks (PENDING).  One loop exit a
@@ -192,7 +194,7 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
 }
 
 /* Splits TEXT (comments already gone) with the assignment words. */
-static int split_with_marks(const char *text, size_t n, int uni, token_fn fn, void *ctx)
+static int split_with_marks(const char *text, size_t n, int uni_ok, token_fn fn, void *ctx)
 {
     size_t stack_marks[64], *marks = stack_marks;
     size_t n_marks = pysrc_assignments(text, n, marks, 64);
@@ -200,7 +202,7 @@ static int split_with_marks(const char *text, size_t n, int uni, token_fn fn, vo
         if (!(marks = malloc(n_marks * sizeof *marks))) return -1;
         pysrc_assignments(text, n, marks, n_marks);
     }
-    int r = split_lower(text, n, marks, n_marks, uni, fn, ctx);
+    int r = split_lower(text, n, marks, n_marks, uni_ok, fn, ctx);
     if (marks != stack_marks) free(marks);
     return r;
 }
@@ -214,9 +216,9 @@ int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn f
         if (!(stripped = pysrc_strip_comments(src, len, &n))) return -1;
         text = stripped;
     }
-    int uni = !(flags & TOKENIZE_ASCII_LOWER) && has_high(text, n);
-    int r = flags & TOKENIZE_ASSIGN_WORDS ? split_with_marks(text, n, uni, fn, ctx)
-                                          : split_lower(text, n, NULL, 0, uni, fn, ctx);
+    int uni_ok = !(flags & TOKENIZE_ASCII_LOWER);
+    int r = flags & TOKENIZE_ASSIGN_WORDS ? split_with_marks(text, n, uni_ok, fn, ctx)
+                                          : split_lower(text, n, NULL, 0, uni_ok, fn, ctx);
     free(stripped);
     return r;
 }
