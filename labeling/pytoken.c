@@ -76,17 +76,110 @@ static int put_string_contents(struct buf *b, const char *s, size_t q, size_t en
     return putc1(b, '\n');
 }
 
-static int build_views(struct pyview *v, const char *s, size_t len)
+static int build_views(struct pyview *v, const char *s, size_t len, int expr);
+
+/* 1 when the literal starting at I (prefix) with its quote at Q is an f-string. */
+static int is_fstring(const char *s, size_t i, size_t q)
 {
-    struct buf code = {0}, str = {0};
-    int depth = 0, at_stmt = 1;
-    size_t i = 0, q;
+    for (size_t k = i; k < q; k++)
+        if (s[k] == 'f' || s[k] == 'F') return 1;
+    return 0;
+}
+
+/* The end of an f-string replacement field's expression that starts at K (after its
+ * '{'), within [K, Z): the index of the '}', '!' (not "!=") or ':' that ends it at
+ * bracket depth 0; *CLOSE gets the index of the field's closing '}' (past any format
+ * spec, whose own nested fields are skipped), or Z when unterminated. */
+static size_t fstring_field_end(const char *s, size_t k, size_t z, size_t *close)
+{
+    size_t j = k, q, e = z;
+    int depth = 0;
+    while (j < z) {
+        char c = s[j];
+        if ((c == '"' || c == '\'') && pysrc_string_start(s, z, j, &q)) {
+            j = pysrc_skip_string(s, z, q);
+            continue;
+        }
+        if (c == '(' || c == '[' || c == '{') depth++;
+        else if ((c == ')' || c == ']') && depth > 0) depth--;
+        else if (c == '}' && depth > 0) depth--;
+        else if (depth == 0 && (c == '}' || c == ':' || (c == '!' && !(j + 1 < z && s[j + 1] == '=')))) {
+            e = j;
+            break;
+        }
+        j++;
+    }
+    /* the field closes at the first '}' at depth 0 after the expression */
+    for (depth = 0; j < z; j++) {
+        if (s[j] == '{') depth++;
+        else if (s[j] == '}' && depth-- == 0) break;
+    }
+    *close = j;
+    return e;
+}
+
+/* Appends the replacement fields of the f-string whose opening quote is at Q and which
+ * ends at END to FIELDS, each as "{" + the expression's own code view + "}".  The
+ * expressions are code, so `f"{accuracy_score(y, p)}"` is evidence like any call; the
+ * literal itself still reads "" where it stands (patterns such as `df[""] =` keep
+ * matching), and the text between fields stays in the strings view only. */
+static int put_fstring_fields(struct buf *fields, struct buf *str, const char *s, size_t q, size_t end)
+{
+    char qc = s[q];
+    int triple = q + 2 < end && s[q + 1] == qc && s[q + 2] == qc;
+    size_t a = q + (triple ? 3 : 1), z = end;
+    if (z > a && s[z - 1] == qc) z -= triple ? 3 : 1;
+    for (size_t k = a; k < z; k++) {
+        if (s[k] != '{') continue;
+        if (k + 1 < z && s[k + 1] == '{') { k++; continue; } /* "{{" is a literal brace */
+        size_t close, e = fstring_field_end(s, k + 1, z, &close);
+        size_t x = k + 1;
+        /* the "=" of a self-documenting field, f"{x=}", is no assignment */
+        while (e > x && (s[e - 1] == ' ' || s[e - 1] == '\t')) e--;
+        if (e > x && s[e - 1] == '=' && !(e > x + 1 && strchr("=!<>", s[e - 2]))) e--;
+        struct pyview f;
+        memset(&f, 0, sizeof f);
+        if (build_views(&f, s + x, e - x, 1) < 0) return -1;
+        int rc = putc1(fields, '{');
+        for (size_t t = 0; rc == 0 && t < f.code_len; t++)
+            rc = putc1(fields, (f.code[t] == '\n' || f.code[t] == '\r') ? ' ' : f.code[t]);
+        if (rc == 0) rc = putc1(fields, '}');
+        if (rc == 0 && f.strings_len) rc = put(str, f.strings, f.strings_len);
+        free(f.code);
+        free(f.strings);
+        if (rc < 0) return -1;
+        k = close;
+    }
+    return 0;
+}
+
+/* Ends the logical line with the f-string fields it held, as a statement of their own
+ * on the next line at the line's indentation: `print(f"{X.shape}")` reads
+ * `print("")` + newline + `{X.shape}`, so that a banner print stays a banner and a
+ * shape printed in an f-string is a look at the data. */
+static int flush_fields(struct buf *code, struct buf *fields, const char *s, size_t ind, size_t ind_len)
+{
+    if (fields->n == 0) return 0;
+    if (putc1(code, '\n') < 0 || put(code, s + ind, ind_len) < 0 || put(code, fields->p, fields->n) < 0) return -1;
+    fields->n = 0;
+    return 0;
+}
+
+/* EXPR: S is an f-string field's expression, not statements (a string in it is a
+ * value, not disabled code). */
+static int build_views(struct pyview *v, const char *s, size_t len, int expr)
+{
+    struct buf code = {0}, str = {0}, fields = {0};
+    int depth = 0, at_stmt = !expr;
+    size_t i = 0, q, ind = 0, ind_len = 0; /* the logical line's indentation */
     /* empty buffers still need a terminating NUL */
     if (put(&code, "", 0) < 0 || put(&str, "", 0) < 0) goto oom;
     while (i < len) {
         char c = s[i];
         if (at_stmt) {
             size_t j = skip_blank(s, len, i);
+            int line_start = i == 0 || s[i - 1] == '\n';
+            if (line_start) { ind = i; ind_len = j - i; }
             if (j > i) { if (put(&code, s + i, j - i) < 0) goto oom; i = j; continue; }
             if (c == '%' || c == '!') { /* magic or shell line: code, verbatim to the line's end */
                 size_t e = i;
@@ -106,6 +199,7 @@ static int build_views(struct pyview *v, const char *s, size_t len)
             if (end > len) end = len;
             char qq[2] = { s[q], s[q] };
             if (put(&code, qq, 2) < 0 || put_string_contents(&str, s, q, end) < 0) goto oom;
+            if (is_fstring(s, i, q) && put_fstring_fields(&fields, &str, s, q, end) < 0) goto oom;
             i = end;
         } else if (is_ident((unsigned char)c)) {
             size_t e = i;
@@ -121,17 +215,22 @@ static int build_views(struct pyview *v, const char *s, size_t len)
                 continue;
             }
             if (depth == 0 && (c == '\n' || c == ';')) at_stmt = 1;
+            if (depth == 0 && c == '\n' && !(i > 0 && s[i - 1] == '\\') && flush_fields(&code, &fields, s, ind, ind_len) < 0)
+                goto oom;
             /* after "if x:" a one-line body may follow; treat it as a statement too */
             if (putc1(&code, c) < 0) goto oom;
             i++;
         }
     }
+    if (flush_fields(&code, &fields, s, ind, ind_len) < 0) goto oom;
+    free(fields.p);
     v->code = code.p; v->code_len = code.n;
     v->strings = str.p; v->strings_len = str.n;
     return 0;
 oom:
     free(code.p);
     free(str.p);
+    free(fields.p);
     return -1;
 }
 
@@ -188,7 +287,7 @@ static int split_statements(struct pyview *v)
 int pyview_make(struct pyview *v, const char *src, size_t len)
 {
     memset(v, 0, sizeof *v);
-    if (build_views(v, src, len) < 0 || split_statements(v) < 0) {
+    if (build_views(v, src, len, 0) < 0 || split_statements(v) < 0) {
         pyview_free(v);
         return -1;
     }

@@ -5,6 +5,8 @@
  *   code     the source with comments removed, every string literal reduced to its
  *            quotes ("" or ''), and bare-string statements (code disabled inside a
  *            string, docstrings) removed; IPython magics and shell lines kept as code.
+ *            An f-string's replacement fields are code: they follow its quotes, each
+ *            in braces (`f"acc {score(y, p):.3f}"` reads `""{score(y, p)}`).
  *   strings  the contents of the string literals that are kept, one per line (file
  *            names such as 'train.csv' live here).
  * and splitting the code view into statements (logical lines, `;` splits) for the

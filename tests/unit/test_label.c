@@ -42,15 +42,51 @@ static void test_views(void **state)
     assert_non_null(strstr(v.strings, "train.csv\n"));
     assert_non_null(strstr(v.strings, "{df.shape}\n"));
     assert_null(strstr(v.strings, "docstring"));
-    /* statements: magic, read, x=, pip, if, b = (...), c = 3 */
-    assert_int_equal(v.n_stmts, 7);
-    assert_memory_equal(v.code + v.stmts[5].start, "b = (1,", 7);
-    assert_int_equal(v.stmts[5].indent, 4);
-    assert_memory_equal(v.code + v.stmts[6].start, "c = 3", 5);
+    /* statements: magic, read, x=, its f-string's fields, pip, if, b = (...), c = 3 */
+    assert_int_equal(v.n_stmts, 8);
+    assert_memory_equal(v.code + v.stmts[3].start, "{df.shape}", 10);
+    assert_memory_equal(v.code + v.stmts[6].start, "b = (1,", 7);
+    assert_int_equal(v.stmts[6].indent, 4);
+    assert_memory_equal(v.code + v.stmts[7].start, "c = 3", 5);
     pyview_free(&v);
 
     /* malformed input never fails: unterminated string and bracket, empty */
     const char *bad[] = {"x = 'abc\ny = (1,\n", "\"\"\"never closed", "", "\\", "((((("};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(pyview_make(&v, bad[i], strlen(bad[i])), 0);
+        pyview_free(&v);
+    }
+}
+
+/* An f-string's replacement fields are code: a metric or a shape printed in one is
+ * evidence.  The literal keeps reading "" where it stands, and the fields follow the
+ * logical line as a statement of their own, at its indentation. */
+static void test_fstring_fields(void **state)
+{
+    (void)state;
+    const char *src =
+        "print(f\"acc {accuracy_score(y, p):.3f} {{lit}} {a!r} {b=} {d['k']:>{w}} {x != 1}\")\n"
+        "X[f\"lag_{i}\"] = y.shift(i)\n"
+        "for w in ws:\n"
+        "    print(F'''{w.shape}\n{w.nunique()}''', f(\n1))  # {not.code}\n"
+        "print(f\"banner\")\n"
+        "s = f'{f\"{inner()}\"}'";
+    struct pyview v;
+    assert_int_equal(pyview_make(&v, src, strlen(src)), 0);
+    assert_string_equal(v.code,
+        "print(\"\")\n{accuracy_score(y, p)}{a}{b}{d['']}{x != 1}\n"
+        "X[\"\"] = y.shift(i)\n{i}\n"
+        "for w in ws:\n"
+        "    print('', f(\n1))  \n    {w.shape}{w.nunique()}\n"
+        "print(\"\")\n"
+        "s = ''\n{\"\" {inner()}}");
+    assert_non_null(strstr(v.strings, "k\n"));         /* a field's own string literal */
+    assert_non_null(strstr(v.strings, "lag_{i}\n"));   /* the literal's text, as before */
+    assert_null(strstr(v.code, "not.code"));           /* comments stay out */
+    pyview_free(&v);
+
+    /* unterminated fields and literals never fail */
+    const char *bad[] = {"f'{", "f'{a", "f'{a:{b'", "f\"{'x}\"", "f'}}{{'", "rf'{a!'", "f'{x='"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(pyview_make(&v, bad[i], strlen(bad[i])), 0);
         pyview_free(&v);
@@ -317,6 +353,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_fstring_fields),
         cmocka_unit_test_setup_teardown(test_levels, setup_set, teardown_set),
         cmocka_unit_test_setup_teardown(test_imports_only, setup_set, teardown_set),
         cmocka_unit_test_setup_teardown(test_context, setup_set, teardown_set),
