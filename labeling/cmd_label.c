@@ -29,6 +29,7 @@
 #include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
+#include "nbformat/pysrc.h"
 
 static const char usage[] =
 "usage: nbstage label [options] [CELLS.jsonl]\n"
@@ -60,6 +61,10 @@ static const char usage[] =
 "  --min-confidence P  withhold the label (\"stage\": null, probabilities kept)\n"
 "                   when the label model's best stage has probability below P\n"
 "                   (default 0.5 for cells, 0 with --votes)\n"
+"  --statements     also label each top-level statement of a cell that has two or\n"
+"                   more as a cell of its own, written after its cell with id\n"
+"                   CELL.sK and its \"source\" (no context LFs; the label model is\n"
+"                   fitted on whole cells only): more, shorter examples for `train`\n"
 "  -j, --jobs N     threads (default: the CPUs it may use, at most 8)\n"
 "  -q, --quiet      no analysis unless --report or --gold is given\n"
 "  -h, --help       this help\n"
@@ -82,11 +87,13 @@ struct cell {
     char *id, *notebook, *src;
     size_t src_len;
     int index;              /* -1 when absent */
+    int statement;          /* --statements: one top-level statement of a cell, written with its source */
+    size_t parent;          /* a statement's cell */
 };
 
 struct opts {
     const char *rules[16];
-    int n_rules, no_default, quiet, jobs;
+    int n_rules, no_default, quiet, jobs, statements;
     const char *gold, *report, *svg, *output, *votes, *truth, *input;
     double min_conf;
 };
@@ -179,6 +186,43 @@ out:
 static int same_notebook(const struct cell *a, const struct cell *b)
 {
     return a->notebook && b->notebook && strcmp(a->notebook, b->notebook) == 0;
+}
+
+/* --statements: appends, after the N cells read, one cell per top-level statement of
+ * every cell that has two or more (pysrc_blocks), in the order of the cells they come
+ * from; *N_SUB gets how many.  -1 when out of memory. */
+static int add_statements(struct cell **cells, size_t n, size_t *n_sub)
+{
+    size_t total = n, cap = n;
+    *n_sub = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t nb = pysrc_blocks((*cells)[i].src, (*cells)[i].src_len, NULL, 0);
+        if (nb < 2) continue;
+        size_t *pos = malloc(nb * sizeof *pos);
+        if (!pos) { *n_sub = total - n; return -1; }
+        pysrc_blocks((*cells)[i].src, (*cells)[i].src_len, pos, nb);
+        if (total + nb > cap) {
+            cap = 2 * (total + nb);
+            struct cell *q = realloc(*cells, cap * sizeof *q);
+            if (!q) { free(pos); *n_sub = total - n; return -1; }
+            *cells = q;
+        }
+        const struct cell *c = &(*cells)[i];
+        for (size_t k = 0; k < nb; k++) {
+            size_t a = pos[k], z = k + 1 < nb ? pos[k + 1] : c->src_len;
+            struct cell *d = &(*cells)[total];
+            size_t idlen = strlen(c->id) + 24;
+            *d = (struct cell){ malloc(idlen), NULL, malloc(z - a + 1), z - a, -1, 1, i };
+            if (!d->id || !d->src) { free(d->id); free(d->src); free(pos); *n_sub = total - n; return -1; }
+            snprintf(d->id, idlen, "%s.s%zu", c->id, k);
+            memcpy(d->src, c->src + a, z - a);
+            d->src[z - a] = 0;
+            total++;
+        }
+        free(pos);
+    }
+    *n_sub = total - n;
+    return 0;
 }
 
 static void free_cells(struct cell *c, size_t n)
@@ -301,6 +345,7 @@ static void write_cell(FILE *f, const struct cell *c, const struct lfset *lfs,
     put_json_string(f, c->id);
     if (c->notebook) { fputs(", \"notebook\": ", f); put_json_string(f, c->notebook); }
     if (c->index >= 0) fprintf(f, ", \"index\": %d", c->index);
+    if (c->statement) { fputs(", \"source\": ", f); put_json_string(f, c->src); }
     if (stage >= 0) fprintf(f, ", \"stage\": \"%s\", \"probabilities\": {", stage_key[stage]);
     else fputs(", \"stage\": null, \"probabilities\": {", f);
     if (voted)
@@ -367,7 +412,7 @@ static int label_cells(const struct opts *o)
     if (load_rules(o, &lfs) < 0) return EXIT_USAGE;
     int rc = EXIT_USAGE, m = lfs.n;
     struct cell *cells = NULL;
-    size_t n = 0;
+    size_t n = 0, n_sub = 0, total = 0;
     signed char *votes = NULL;
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
@@ -397,12 +442,19 @@ static int label_cells(const struct opts *o)
     double t0 = now();
     size_t skipped = 0;
     int rd = read_cells(in, inname, &cells, &n, &skipped);
+    total = n;
     if (in != stdin) fclose(in);
     if (rd < 0) goto out;
+    total = n;
+    if (o->statements) {
+        int added = add_statements(&cells, n, &n_sub);
+        total = n + n_sub;
+        if (added < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    }
     double t1 = now();
 
-    votes = malloc((n ? n : 1) * (size_t)m);
-    info = calloc(n ? n : 1, sizeof *info);
+    votes = malloc((total ? total : 1) * (size_t)m);
+    info = calloc(total ? total : 1, sizeof *info);
     pat = malloc((n ? n : 1) * sizeof *pat);
     lm_pred = malloc((n ? n : 1) * sizeof *lm_pred);
     mv_pred = malloc((n ? n : 1) * sizeof *mv_pred);
@@ -412,7 +464,7 @@ static int label_cells(const struct opts *o)
         goto out;
     }
     struct match_errors merr;
-    if (vote_all(&lfs, cells, n, o->jobs, votes, info, &merr) < 0) {
+    if (vote_all(&lfs, cells, total, o->jobs, votes, info, &merr) < 0) {
         fprintf(stderr, "nbstage label: out of memory while voting\n");
         goto out;
     }
@@ -442,6 +494,13 @@ static int label_cells(const struct opts *o)
             goto out;
         }
     }
+    /* A statement has no neighbours: the context LFs see none.  Statements are labeled
+     * by the model fitted on whole cells, not fitted on: they leave the cells' labels
+     * as they are without --statements. */
+    for (size_t i = n; i < total; i++) {
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE };
+        lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
+    }
     double t2 = now();
     if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
     double t3 = now();
@@ -454,7 +513,7 @@ static int label_cells(const struct opts *o)
 
     out = o->output ? open_out(&oo, o->output, "labels") : stdout;
     if (!out) goto out;
-    size_t labeled = 0, unsure = 0;
+    size_t labeled = 0, unsure = 0, sub = n, sub_labeled = 0;
     for (size_t i = 0; i < n; i++) {
         const double *pr = pproba + (size_t)pat[i] * LM_K;
         int voted = ppred[pat[i]] >= 0;
@@ -464,6 +523,14 @@ static int label_cells(const struct opts *o)
         mv_pred[i] = lm_majority_vote(votes + i * (size_t)m, m);
         labeled += lm_pred[i] >= 0;
         write_cell(out, &cells[i], &lfs, votes + i * (size_t)m, lm_pred[i], voted, pr);
+        for (; sub < total && cells[sub].parent == i; sub++) { /* its statements follow it */
+            const signed char *v = votes + sub * (size_t)m;
+            double spr[LM_K];
+            int best = lm_predict(&model, v, spr);
+            int stage = best >= 0 && spr[best] >= o->min_conf ? best : -1;
+            sub_labeled += stage >= 0;
+            write_cell(out, &cells[sub], &lfs, v, stage, best >= 0, spr);
+        }
     }
     if (out != stdout) { if (close_out(&oo) < 0) goto out; }
     else if (fflush(stdout) != 0 || ferror(stdout)) { fprintf(stderr, "nbstage label: stdout: write error\n"); goto out; }
@@ -491,6 +558,9 @@ static int label_cells(const struct opts *o)
         fprintf(rep, "label: %zu cells labeled (%.1f%%), %zu unlabeled (%zu of them voted on, but the "
                 "label model's confidence is below --min-confidence %.2f)\n", labeled,
                 n ? 100.0 * labeled / n : 0.0, n - labeled, unsure, o->min_conf);
+        if (o->statements)
+            fprintf(rep, "label: --statements: %zu statements of cells with two or more, written as cells of "
+                    "their own; %zu labeled\n", n_sub, sub_labeled);
         fprintf(rep, "label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
                 t1 - t0, t2 - t1, t3 - t2, t4 - t3);
         struct lf_report r = {
@@ -516,7 +586,7 @@ static int label_cells(const struct opts *o)
 out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
-    free_cells(cells, n);
+    free_cells(cells, total);
     free(votes); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(pproba); free(ppred);
     lm_stats_free(&st);
@@ -741,13 +811,14 @@ int cmd_label(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.jobs = default_jobs();
     o.min_conf = -1; /* the mode's default below */
-    enum { O_RULES = 256, O_NODEF, O_GOLD, O_REPORT, O_SVG, O_VOTES, O_TRUTH, O_MINCONF };
+    enum { O_RULES = 256, O_NODEF, O_GOLD, O_REPORT, O_SVG, O_VOTES, O_TRUTH, O_MINCONF, O_STATEMENTS };
     static const struct option lopts[] = {
         {"rules", required_argument, 0, O_RULES}, {"no-default-rules", no_argument, 0, O_NODEF},
         {"gold", required_argument, 0, O_GOLD}, {"report", required_argument, 0, O_REPORT},
         {"svg", required_argument, 0, O_SVG}, {"output", required_argument, 0, 'o'},
         {"votes", required_argument, 0, O_VOTES}, {"truth", required_argument, 0, O_TRUTH},
         {"min-confidence", required_argument, 0, O_MINCONF}, {"jobs", required_argument, 0, 'j'},
+        {"statements", no_argument, 0, O_STATEMENTS},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     optind = 0; /* GNU getopt: a full re-initialisation, so the command may run twice */
@@ -762,6 +833,7 @@ int cmd_label(int argc, char **argv)
             o.rules[o.n_rules++] = optarg;
             break;
         case O_NODEF: o.no_default = 1; break;
+        case O_STATEMENTS: o.statements = 1; break;
         case O_GOLD: o.gold = optarg; break;
         case O_REPORT: o.report = optarg; break;
         case O_SVG: o.svg = optarg; break;
@@ -792,9 +864,9 @@ int cmd_label(int argc, char **argv)
     if (argc - optind > 1 || (o.votes && argc - optind > 0)) { fputs(usage, stderr); return EXIT_USAGE; }
     if (o.truth && !o.votes) { fprintf(stderr, "nbstage label: --truth goes with --votes (use --gold for cells)\n"); return EXIT_USAGE; }
     /* an option the mode has no use for is a mistake to say, not to drop */
-    if (o.votes && (o.gold || o.svg || o.n_rules || o.no_default)) {
+    if (o.votes && (o.gold || o.svg || o.n_rules || o.no_default || o.statements)) {
         fprintf(stderr, "nbstage label: --votes runs the label model alone: no --rules, "
-                        "--no-default-rules, --gold or --svg (use --truth)\n");
+                        "--no-default-rules, --statements, --gold or --svg (use --truth)\n");
         return EXIT_USAGE;
     }
     if (o.svg && !o.gold) { fprintf(stderr, "nbstage label: --svg goes with --gold (the confusion matrix needs hand labels)\n"); return EXIT_USAGE; }

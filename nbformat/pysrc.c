@@ -136,9 +136,30 @@ char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len)
     return out;
 }
 
+/* Index past the comment, string literal, name or single byte at I (not a newline),
+ * keeping the bracket DEPTH: the statement scanners' step over what is not their
+ * business. */
+static size_t skip_code(const char *src, size_t len, size_t i, int *depth)
+{
+    unsigned char c = (unsigned char)src[i];
+    size_t q;
+    if (c == '#') {
+        while (i < len && src[i] != '\n') i++;
+    } else if (may_start_string(c) && pysrc_string_start(src, len, i, &q)) {
+        i = pysrc_skip_string(src, len, q);
+    } else if (is_ident(c)) {
+        while (i < len && is_ident((unsigned char)src[i])) i++;
+    } else {
+        if (c == '(' || c == '[' || c == '{') (*depth)++;
+        else if ((c == ')' || c == ']' || c == '}') && *depth > 0) (*depth)--; /* an unbalanced closer does not hide the rest */
+        i++;
+    }
+    return i;
+}
+
 size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
 {
-    size_t n = 0, i = 0, q;
+    size_t n = 0, i = 0;
     int depth = 0, line_start = 1;
     while (i < len) {
         unsigned char c = (unsigned char)src[i];
@@ -152,17 +173,6 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
         if (c == '\n') {
             line_start = depth == 0; /* inside brackets a line goes on the statement */
             i++;
-        } else if (c == '#') {
-            while (i < len && src[i] != '\n') i++;
-        } else if (may_start_string(c) && pysrc_string_start(src, len, i, &q)) {
-            i = pysrc_skip_string(src, len, q);
-        } else if (is_ident(c)) {
-            while (i < len && is_ident((unsigned char)src[i])) i++;
-        } else if (c == '(' || c == '[' || c == '{') {
-            depth++, i++;
-        } else if (c == ')' || c == ']' || c == '}') {
-            if (depth > 0) depth--; /* an unbalanced closer does not hide the rest */
-            i++;
         } else if (c == '=') {
             if (i + 1 < len && src[i + 1] == '=') { i += 2; continue; } /* == */
             char p = i ? src[i - 1] : 0;
@@ -174,7 +184,7 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
             }
             i++;
         } else {
-            i++;
+            i = skip_code(src, len, i, &depth);
         }
     }
     return n;
@@ -190,4 +200,52 @@ int pysrc_is_blank(const char *src, size_t len)
         }
     }
     return 1;
+}
+
+/* 1 when the line at I (its first non-blank byte) goes on the compound statement
+ * before it: else, elif, except, finally (and case of a match). */
+static int continues_compound(const char *src, size_t len, size_t i)
+{
+    static const char *const kw[] = {"else", "elif", "except", "finally"};
+    for (size_t k = 0; k < sizeof kw / sizeof kw[0]; k++) {
+        size_t n = strlen(kw[k]);
+        if (i + n <= len && memcmp(src + i, kw[k], n) == 0 && (i + n == len || !is_ident((unsigned char)src[i + n])))
+            return 1;
+    }
+    return 0;
+}
+
+size_t pysrc_blocks(const char *src, size_t len, size_t *pos, size_t cap)
+{
+    size_t n = 0, i = 0;
+    int depth = 0, line_start = 1, decorated = 0, first = 1;
+    while (i < len) {
+        unsigned char c = (unsigned char)src[i];
+        if (line_start) {
+            line_start = 0;
+            size_t j = i;
+            while (j < len && (src[j] == ' ' || src[j] == '\t')) j++;
+            if (j == len || src[j] == '\n' || src[j] == '\r' || src[j] == '#') continue; /* blank or comment */
+            if (first && j + 1 < len && src[j] == '%' && src[j + 1] == '%') return 0; /* a cell magic owns the cell */
+            /* a top-level line of code starts a block, unless it goes on the one before */
+            if (j == i && !decorated && !continues_compound(src, len, j)) {
+                if (n < cap) pos[n] = first ? 0 : i; /* comments before the first go with it */
+                n++;
+            }
+            first = 0;
+            decorated = j == i && src[j] == '@';
+            if (src[j] == '%' || src[j] == '!' || src[j] == '?') /* magic or shell: to the line's end */
+                while (j < len && src[j] != '\n') j++;
+            i = j;
+            continue;
+        }
+        if (c == '\n') {
+            /* inside brackets, or after a backslash, a line goes on the statement */
+            line_start = depth == 0 && !(i > 0 && src[i - 1] == '\\');
+            i++;
+        } else {
+            i = skip_code(src, len, i, &depth);
+        }
+    }
+    return n;
 }

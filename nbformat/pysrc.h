@@ -35,6 +35,16 @@ int pysrc_is_blank(const char *src, size_t len);
  * the tokenizer's assignment words (model/tokenizer.h). */
 size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap);
 
+/* Where SRC's top-level statements start: the offset of each line of code at column 0
+ * outside strings and brackets that begins a statement of its own (not else, elif,
+ * except or finally, not the def or class under a decorator, which go with the lines
+ * before them).  Block k is SRC[POS[k] .. POS[k+1]) (the last to LEN); comments and
+ * blank lines before the first statement go with it (its offset is 0).  A cell that
+ * starts with a cell magic (%%time, %%writefile) is one body and has no blocks (0).
+ * Writes the first CAP offsets to POS and returns how many there are (possibly more
+ * than CAP).  Used by `nbstage label --statements` (labeling/cmd_label.c). */
+size_t pysrc_blocks(const char *src, size_t len, size_t *pos, size_t cap);
+
 /* Index just past the string literal whose opening quote is at SRC[I] (after any
  * prefix).  Used by both functions above and by labeling/pytoken.c. */
 size_t pysrc_skip_string(const char *src, size_t len, size_t i);

@@ -439,6 +439,39 @@ def test_label_takes_a_source_as_a_list_of_lines(tiny):
     assert r.returncode == 1 and "<stdin>:1: skipped" in r.stderr, r.stderr
 
 
+def test_label_statements_feed_train(tiny):
+    """`label --statements` writes, after each cell of two or more top-level statements,
+    one line per statement with its own "source" (id CELL.sK), labeled by the rules
+    without context; the cells' own lines are as without the option, and `train` reads
+    the statements' text from their lines while the cells' comes from --cells."""
+    d, _ = tiny
+    cells, weak = d / "st-cells.jsonl", d / "st-weak.jsonl"
+    srcs = ["import pandas as pd\nfrom sklearn.svm import SVC", "df = pd.read_csv('a.csv')\nif df.empty:\n    x = 1\n"
+            "else:\n    x = 2\ndf.head()", "%%time\nmodel.fit(X, y)\npred = model.predict(X)", "model.fit(X, y)"]
+    cells.write_text("".join(json.dumps({"id": f"s.ipynb#{i}", "notebook": "s.ipynb", "index": i, "source": t}) + "\n"
+                             for i, t in enumerate(srcs)))
+    plain = run(["label", "-q", str(cells)])
+    r = run(["label", "--statements", "-o", str(weak), str(cells)])
+    assert plain.returncode == 0 and r.returncode == 0, r.stderr
+    assert "--statements: 5 statements of cells with two or more" in r.stderr, r.stderr
+    rows = [json.loads(x) for x in weak.read_text().splitlines()]
+    assert [x["id"] for x in rows] == ["s.ipynb#0", "s.ipynb#0.s0", "s.ipynb#0.s1", "s.ipynb#1", "s.ipynb#1.s0",
+                                       "s.ipynb#1.s1", "s.ipynb#1.s2", "s.ipynb#2", "s.ipynb#3"], rows
+    whole = [x for x in rows if ".s" not in x["id"]]
+    assert whole == [json.loads(x) for x in plain.stdout.splitlines()]  # the cells' labels unchanged
+    assert all("source" not in x for x in whole)
+    st = {x["id"]: x for x in rows if ".s" in x["id"]}
+    assert st["s.ipynb#1.s1"]["source"] == "if df.empty:\n    x = 1\nelse:\n    x = 2\n"
+    assert st["s.ipynb#0.s1"]["source"] == "from sklearn.svm import SVC"
+    assert st["s.ipynb#1.s0"]["votes"] == {"load_read_file": "load"}, st
+    assert "explore" in st["s.ipynb#1.s2"]["votes"].values() and "next_cell" not in st["s.ipynb#1.s2"]["votes"]
+    r = run(["train", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "--val-split", "0",
+             "--min-confidence", "0", "--cells", str(cells), "-o", str(d / "st.nbsm"), str(weak)])
+    assert r.returncode == 0 and "0 without source" in r.stderr, r.stderr
+    r = run(["label", "--statements", "--votes", str(weak)])
+    assert r.returncode == 2 and "--statements" in r.stderr
+
+
 def test_lines_of_white_space_are_skipped_by_label_train_and_eval(tiny):
     """A JSON Lines file whose last line is "\\r\\n" (a Windows editor) or holds a few
     spaces: classify skips such lines; label called them bad lines (exit 1), train

@@ -168,6 +168,42 @@ static void finds_statement_assignments(void **state)
     assert_int_equal(pos[1], 5);
 }
 
+/* Blocks as "|"-joined texts, to compare in one string. */
+static void check_blocks(const char *src, const char *want)
+{
+    size_t pos[32], n = pysrc_blocks(src, strlen(src), pos, 32), len = strlen(src);
+    assert_true(n <= 32);
+    assert_int_equal(pysrc_blocks(src, len, NULL, 0), n); /* counting alone agrees */
+    char got[1024] = "";
+    for (size_t k = 0; k < n; k++) {
+        size_t z = k + 1 < n ? pos[k + 1] : len;
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%.*s", k ? "|" : "", (int)(z - pos[k]), src + pos[k]);
+    }
+    assert_string_equal(got, want);
+}
+
+static void finds_top_level_blocks(void **state)
+{
+    (void)state;
+    /* comments before the first statement go with it; compound statements stay whole */
+    check_blocks("# load\nimport a\ndf = a.read('x.csv')\nif df:\n    y = 1\nelse:\n    y = 2\n",
+                 "# load\nimport a\n|df = a.read('x.csv')\n|if df:\n    y = 1\nelse:\n    y = 2\n");
+    /* try/except/finally, decorators, brackets, backslashes and strings across lines */
+    check_blocks("try:\n  f()\nexcept E:\n  g()\nfinally:\n  h()\n@dec\n@dec2\ndef f():\n  pass\n"
+                 "x = (1,\n2)\ny = 1 + \\\n3\ns = '''\nz = 4\n'''\nelsewhere = 1\n",
+                 "try:\n  f()\nexcept E:\n  g()\nfinally:\n  h()\n|@dec\n@dec2\ndef f():\n  pass\n"
+                 "|x = (1,\n2)\n|y = 1 + \\\n3\n|s = '''\nz = 4\n'''\n|elsewhere = 1\n");
+    /* magics and shell lines are statements; a cell magic owns the whole cell */
+    check_blocks("%matplotlib inline\n!pip install x\nprint(1)", "%matplotlib inline\n|!pip install x\n|print(1)");
+    check_blocks("%%time\nx = 1\ny = 2\n", "");
+    /* one statement, none, and malformed input */
+    check_blocks("df.head()\n\n# done\n", "df.head()\n\n# done\n");
+    check_blocks("", "");
+    check_blocks("# only a comment\n", "");
+    check_blocks("x = (\ny = 2\n", "x = (\ny = 2\n");
+    check_blocks("x = 'open\ny = 2", "x = 'open\n|y = 2");
+}
+
 static void stage_keys(void **state)
 {
     (void)state;
@@ -185,6 +221,7 @@ int main(void)
         cmocka_unit_test(comments_match_reference),
         cmocka_unit_test(blank_cells),
         cmocka_unit_test(finds_statement_assignments),
+        cmocka_unit_test(finds_top_level_blocks),
         cmocka_unit_test(stage_keys),
     };
     return cmocka_run_group_tests_name("pysrc", tests, NULL, NULL);
