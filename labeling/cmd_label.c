@@ -165,6 +165,7 @@ static int read_cells(FILE *f, const char *name, struct cell **out, size_t *n_ou
             cells = q;
         }
         struct cell *c = &cells[n];
+        *c = (struct cell){0};
         c->id = dup_str(o, "id");
         c->notebook = dup_str(o, "notebook");
         c->src = nb_cell_source(o, &c->src_len);
