@@ -446,7 +446,6 @@ static int label_cells(const struct opts *o)
     total = n;
     if (in != stdin) fclose(in);
     if (rd < 0) goto out;
-    total = n;
     if (o->statements) {
         int added = add_statements(&cells, n, &n_sub);
         total = n + n_sub;
