@@ -62,15 +62,24 @@ static int put(struct buf *b, const char *s, size_t n)
 
 static int putc1(struct buf *b, char c) { return put(b, &c, 1); }
 
+/* The body [*A, *Z) of the literal whose opening quote is at Q and which ends at END:
+ * inside its quotes, single or triple (an unterminated one runs to END). */
+static void literal_body(const char *s, size_t q, size_t end, size_t *a, size_t *z)
+{
+    char qc = s[q];
+    int triple = q + 2 < end && s[q + 1] == qc && s[q + 2] == qc;
+    *a = q + (triple ? 3 : 1);
+    *z = end;
+    if (*z > *a && s[*z - 1] == qc) *z -= triple ? 3 : 1; /* terminated: drop the closing quote(s) */
+    if (*z < *a) *z = *a;
+}
+
 /* Appends the contents of the literal whose opening quote is at Q and which ends at
  * END to the strings view, newlines flattened, one literal per line. */
 static int put_string_contents(struct buf *b, const char *s, size_t q, size_t end)
 {
-    char qc = s[q];
-    int triple = q + 2 < end && s[q + 1] == qc && s[q + 2] == qc;
-    size_t a = q + (triple ? 3 : 1), z = end;
-    if (z > a && s[z - 1] == qc) z -= triple ? 3 : 1; /* terminated: drop the closing quote(s) */
-    if (z < a) z = a;
+    size_t a, z;
+    literal_body(s, q, end, &a, &z);
     for (size_t k = a; k < z; k++)
         if (putc1(b, (s[k] == '\n' || s[k] == '\r') ? ' ' : s[k]) < 0) return -1;
     return putc1(b, '\n');
@@ -125,10 +134,8 @@ static size_t fstring_field_end(const char *s, size_t k, size_t z, size_t *close
  * matching), and the text between fields stays in the strings view only. */
 static int put_fstring_fields(struct buf *fields, struct buf *str, const char *s, size_t q, size_t end)
 {
-    char qc = s[q];
-    int triple = q + 2 < end && s[q + 1] == qc && s[q + 2] == qc;
-    size_t a = q + (triple ? 3 : 1), z = end;
-    if (z > a && s[z - 1] == qc) z -= triple ? 3 : 1;
+    size_t a, z;
+    literal_body(s, q, end, &a, &z);
     for (size_t k = a; k < z; k++) {
         if (s[k] != '{') continue;
         if (k + 1 < z && s[k + 1] == '{') { k++; continue; } /* "{{" is a literal brace */
@@ -215,8 +222,7 @@ static int build_views(struct pyview *v, const char *s, size_t len, int expr)
                 continue;
             }
             if (depth == 0 && (c == '\n' || c == ';')) at_stmt = 1;
-            if (depth == 0 && c == '\n' && !(i > 0 && s[i - 1] == '\\') && flush_fields(&code, &fields, s, ind, ind_len) < 0)
-                goto oom;
+            if (depth == 0 && c == '\n' && flush_fields(&code, &fields, s, ind, ind_len) < 0) goto oom;
             /* after "if x:" a one-line body may follow; treat it as a statement too */
             if (putc1(&code, c) < 0) goto oom;
             i++;
