@@ -39,8 +39,12 @@ static const char *const stage_colour[N_STAGES] = {
     "#5f6368", /* imports: grey */
 };
 
-/* Four decimals are plenty for a probability and keep the saved JSON short. */
-static double round4(double p) { return round(p * 10000.0) / 10000.0; }
+double stage_confidence(double p)
+{
+    if (!(p > 0)) return 0.0; /* also NaN */
+    if (p >= 1) return 1.0;
+    return round(p * 1000.0) / 1000.0;
+}
 
 /* A growable string; on allocation failure it goes to the "failed" state and every
  * later append is a no-op, so callers check once at the end. */
@@ -290,15 +294,18 @@ static size_t put_uint(char *out, unsigned long v)
     return n;
 }
 
-/* P (in [0, 1.0001]) rounded to four decimals, as a JSON number that reads back as
- * round4(P): "0.93", "1.0", "0.0" (k / 10000 exactly, which parses to the double
- * nearest it).  Digit by digit: snprintf was a fifth of a stage tag's CPU. */
-static size_t put_prob(char *out, double p)
+/* P (in [0, 1.0001]) rounded to DIGITS decimals (3 or 4), as a JSON number that reads
+ * back as the double nearest k / 10^DIGITS: "0.93", "1.0", "0.0".  Digit by digit:
+ * snprintf was a fifth of a stage tag's CPU.  Four decimals are plenty for the
+ * probabilities and keep the saved JSON short; the confidence has stage_confidence's
+ * three. */
+static size_t put_decimal(char *out, double p, int digits)
 {
-    long k = lround(p * 10000.0);
-    size_t n = put_uint(out, (unsigned long)(k / 10000));
+    long scale = digits == 3 ? 1000 : 10000;
+    long k = lround(p * (double)scale);
+    size_t n = put_uint(out, (unsigned long)(k / scale));
     out[n++] = '.';
-    int frac = (int)(k % 10000), digits = 4;
+    int frac = (int)(k % scale);
     while (digits > 1 && frac % 10 == 0) frac /= 10, digits--;
     for (int d = digits - 1; d >= 0; d--, frac /= 10) out[n + (size_t)d] = (char)('0' + frac % 10);
     return n + (size_t)digits;
@@ -311,8 +318,9 @@ char *stage_output_text(const struct stage_output *so, int stage, const float pr
         if (!isfinite(probs[s]) || probs[s] < 0.0f || probs[s] > 1.0001f) return NULL;
     if (probs[stage] < so->min_confidence) return NULL;
     char conf[24], pct[16], dist[256];
-    size_t nconf = put_prob(conf, probs[stage]);
-    size_t npct = put_uint(pct, (unsigned long)percent(round4(probs[stage])));
+    double c = stage_confidence(probs[stage]);
+    size_t nconf = put_decimal(conf, c, 3);
+    size_t npct = put_uint(pct, (unsigned long)percent(c));
     size_t nd = 0;
     for (int s = 0; s < N_STAGES; s++) { /* {"load":0.01,...}: keys are short, fixed */
         dist[nd++] = s ? ',' : '{';
@@ -322,7 +330,7 @@ char *stage_output_text(const struct stage_output *so, int stage, const float pr
         nd += kl;
         dist[nd++] = '"';
         dist[nd++] = ':';
-        nd += put_prob(dist + nd, probs[s]);
+        nd += put_decimal(dist + nd, probs[s], 4);
     }
     dist[nd++] = '}';
     const char *t = so->tmpl[stage];

@@ -10,7 +10,8 @@
  *   metadata: {"nbstage": STAGE}
  * STAGE = {"stage": "train", "confidence": 0.93, "model": "<model_name>"}: what a cell's
  *         metadata.workflow_stage holds;
- * PAYLOAD = STAGE's members and "probabilities": {"load": p, ... six keys}.
+ * PAYLOAD = STAGE's members and "probabilities": {"load": p, ... six keys}; the
+ *         confidence has 3 decimals (stage_confidence), the probabilities 4.
  * The message is sent and saved for every executed cell, so nothing in it is there twice
  * that need not be: the badge HTML is (the script cannot read the text/html), STAGE is.
  * `nbstage tag --from-outputs` reads STAGE (or else the payload) back from saved notebooks.
@@ -48,6 +49,11 @@ char *stage_output_text(const struct stage_output *so, int stage, const float pr
  * New reference. */
 json_t *stage_output_content(int stage, const float probs[N_STAGES], const char *model_name,
                              const struct stage_display_options *opt);
+
+/* A cell's confidence as STAGE holds it: P rounded to 3 decimals (0 and 1 at the ends,
+ * 0 for NaN).  `nbstage tag` writes the same (tag_round), so a notebook the kernel tagged
+ * in Notebook 6 is already tagged for `nbstage tag` with the same model. */
+double stage_confidence(double p);
 
 /* Reads a payload back from a saved output (an output object of a cell); 0 and fills
  * STAGE/CONFIDENCE when OUTPUT is a stage output, -1 otherwise. */

@@ -1,7 +1,6 @@
 /* tagging.c — stage tags in a notebook tree (see tagging.h). */
 #include "model/tagging.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,12 +9,7 @@
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
 
-double tag_round(double p)
-{
-    if (!(p > 0)) return 0.0; /* also NaN */
-    if (p >= 1) return 1.0;
-    return round(p * 1000.0) / 1000.0;
-}
+double tag_round(double p) { return stage_confidence(p); }
 
 static int is_stage_tag(const json_t *t)
 {

@@ -42,7 +42,7 @@ enum tag_change {
     TAG_REFRESH,   /* same stage, other confidence or model (not a --check finding) */
 };
 
-/* Confidence rounded to 3 decimals, as written. */
+/* Confidence rounded to 3 decimals, as written: the kernel's stage_confidence. */
 double tag_round(double p);
 
 /* The stage a cell says it has: metadata.workflow_stage.stage, else its first
