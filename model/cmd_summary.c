@@ -33,7 +33,8 @@ static void usage(FILE *to)
             "  -m, --model FILE  classify with this model (default: the shipped one)\n"
             "      --saved       use the stage tags saved in the notebook (no model)\n"
             "      --json        one JSON object per notebook (JSON Lines) instead of text;\n"
-            "                    its \"cell\" numbers code cells from 1, as the map does\n"
+            "                    its \"index\" counts code cells from 0, as the cell ids of\n"
+            "                    ingest and label do (path#index)\n"
             "      --svg FILE    also draw the maps as an SVG picture (FILE -: only the\n"
             "                    picture, on stdout)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR), always, never\n"
@@ -77,7 +78,7 @@ static int map_notebook(struct summary *s, const json_t *nb, struct stagemap *m)
             }
         }
         free(src);
-        if (stagemap_add(m, i, stage, conf, lines)) return -1;
+        if (stagemap_add(m, stage, conf, lines)) return -1;
     }
     return 0;
 }

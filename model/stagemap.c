@@ -39,7 +39,7 @@ int stagemap_init(struct stagemap *m, const char *name, const char *model)
     return 0;
 }
 
-int stagemap_add(struct stagemap *m, size_t index, int stage, double confidence, long lines)
+int stagemap_add(struct stagemap *m, int stage, double confidence, long lines)
 {
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 32;
@@ -49,7 +49,7 @@ int stagemap_add(struct stagemap *m, size_t index, int stage, double confidence,
         m->cap = cap;
     }
     if (stage >= N_STAGES || stage < STAGEMAP_UNTAGGED) stage = STAGEMAP_UNTAGGED;
-    m->cells[m->n++] = (struct stagemap_cell){index, stage, confidence, lines};
+    m->cells[m->n++] = (struct stagemap_cell){stage, confidence, lines};
     m->code_lines += lines;
     if (stage >= 0) {
         m->counts[stage]++;
@@ -154,8 +154,8 @@ json_t *stagemap_json(const struct stagemap *m)
     if (!cells || !stages || !seq || !o || !name) goto oom;
     for (size_t i = 0; i < m->n; i++) {
         const struct stagemap_cell *c = &m->cells[i];
-        /* "cell": the code cell's number from 1, as the blocks count (not c->index) */
-        json_t *jc = json_pack("{s:I, s:o, s:o, s:I}", "cell", (json_int_t)(i + 1), "stage",
+        /* "index": among the code cells from 0, as in nbstage's cell ids (path#index) */
+        json_t *jc = json_pack("{s:I, s:o, s:o, s:I}", "index", (json_int_t)i, "stage",
                                c->stage >= 0 ? json_string(stage_key[c->stage]) : json_null(),
                                "confidence",
                                c->confidence >= 0 ? json_real(c->confidence) : json_null(),
@@ -268,8 +268,8 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
                                : c->stage == STAGEMAP_BLANK ? BLANK_RGB : UNTAGGED_RGB;
             fprintf(out,
                     "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\" "
-                    "stroke=\"#999\" stroke-width=\"0.5\"><title>cell %zu: %s",
-                    x, cy, CELL_W, CELL_H, fill, c->index + 1,
+                    "stroke=\"#999\" stroke-width=\"0.5\"><title>#%zu: %s",
+                    x, cy, CELL_W, CELL_H, fill, i,
                     c->stage >= 0 ? stage_key[c->stage]
                     : c->stage == STAGEMAP_BLANK ? "blank" : "untagged");
             if (c->confidence >= 0) fprintf(out, " (%.0f%%)", 100.0 * c->confidence);

@@ -19,7 +19,6 @@
 #define STAGEMAP_UNTAGGED (-2)    /* code, but no saved tag (summary --saved) */
 
 struct stagemap_cell {
-    size_t index;      /* among all cells of the notebook, from 0 */
     int stage;         /* 0..N_STAGES-1, STAGEMAP_BLANK or STAGEMAP_UNTAGGED */
     double confidence; /* -1 when unknown */
     long lines;        /* lines of code (no comments, no blank lines) */
@@ -37,7 +36,8 @@ struct stagemap {
 
 /* NAME and MODEL are copied.  0, or -1 when out of memory. */
 int stagemap_init(struct stagemap *m, const char *name, const char *model);
-int stagemap_add(struct stagemap *m, size_t index, int stage, double confidence, long lines);
+/* Appends the next code cell. */
+int stagemap_add(struct stagemap *m, int stage, double confidence, long lines);
 void stagemap_free(struct stagemap *m);
 
 /* The letter of a stage in plain output: L P T E X I, '.' blank, '?' untagged. */
@@ -52,7 +52,8 @@ void stagemap_print_text(FILE *out, const struct stagemap *m, int color);
 
 /* {"notebook", "model", "code_cells", "blank", "untagged", "cells": [...],
  *  "stages": {key: {"cells", "lines", "share"}}, "sequence"}; each of "cells" is
- *  {"cell": the code cell's number from 1, "stage", "confidence", "lines"}.  New
+ *  {"index": the code cell's, from 0 (as in the cell ids path#index), "stage",
+ *  "confidence", "lines"}.  New
  *  reference. */
 json_t *stagemap_json(const struct stagemap *m);
 

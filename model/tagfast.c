@@ -372,7 +372,7 @@ int tagfast_splice(struct tagfast *tf, const struct canonscan *s, const char *bu
         double old_conf;
         int old_stage = current(&v, &old_conf);
         enum tag_change kind = compare(&v, &want);
-        if (tag_result_add(res, opt->record, c->index, kind, old_stage, old_conf, &want)) return -1;
+        if (tag_result_add(res, opt->record, i, kind, old_stage, old_conf, &want)) return -1;
         if (kind != TAG_SAME) {
             /* a cell without metadata would need one added: rare, left to jansson */
             if (!c->has_meta) { tag_result_free(res); memset(res, 0, sizeof *res); return 1; }

@@ -289,7 +289,8 @@ int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *r
         double old_conf;
         int old_stage = tag_current(cell, &old_conf);
         enum tag_change kind = tag_compare(cell, &want);
-        if (tag_result_add(res, opt->record, i, kind, old_stage, old_conf, &want)) return -1;
+        if (tag_result_add(res, opt->record, (size_t)res->code_cells - 1, kind, old_stage, old_conf, &want))
+            return -1;
         if (kind != TAG_SAME && tag_apply(cell, &want)) return -1;
         /* only now: with from_outputs, WANT.model points into the output */
         if (opt->strip_outputs) res->outputs_stripped += tag_strip_outputs(cell);

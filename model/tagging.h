@@ -80,7 +80,7 @@ struct tag_options {
 };
 
 struct tag_cell_change {
-    size_t cell;           /* index among all cells, from 0 */
+    size_t cell;           /* index among the code cells, from 0 (as in the ids path#index) */
     enum tag_change kind;
     int old_stage, new_stage;
     double old_conf, new_conf; /* -1 when none */

@@ -87,7 +87,7 @@ static void print_changes(FILE *out, const char *path, const struct tag_result *
 {
     for (size_t i = 0; i < res->n_changes; i++) {
         const struct tag_cell_change *c = &res->changes[i];
-        fprintf(out, "%s: cell %zu: ", path, c->cell + 1);
+        fprintf(out, "%s#%zu: ", path, c->cell); /* the cell's id, as ingest and label write it */
         switch (c->kind) {
         case TAG_MISSING:
             fprintf(out, "add %s (%.3f)\n", stage_key[c->new_stage], c->new_conf);

@@ -398,9 +398,9 @@ def test_stale_tags_replaced_others_kept(model, tmp_path):
     r = nbstage("tag", "-m", model, "--dry-run", nb)
     assert r.returncode == 0
     assert r.stdout.splitlines() == [
-        f"{nb}: cell 2: {wrong} -> {truth[0][0]} ({code[0]['metadata']['workflow_stage']['confidence']:.3f})",
-        f"{nb}: cell 4: repair {truth[2][0]} (metadata and tags disagree)",
-        f"{nb}: cell 5: remove train (empty or comments only)",
+        f"{nb}#0: {wrong} -> {truth[0][0]} ({code[0]['metadata']['workflow_stage']['confidence']:.3f})",
+        f"{nb}#2: repair {truth[2][0]} (metadata and tags disagree)",
+        f"{nb}#3: remove train (empty or comments only)",
     ]
     r = nbstage("tag", "-m", model, nb)
     assert r.returncode == 0
@@ -439,9 +439,9 @@ def test_confidence_or_model_change_is_refreshed_not_a_finding(model, tmp_path):
     r = nbstage("tag", "-m", model, "--check", nb)
     assert (r.returncode, r.stdout) == (0, "")
     r = nbstage("tag", "-m", model, "-n", nb)
-    assert r.stdout.splitlines()[0].startswith(f"{nb}: cell 2: ")
+    assert r.stdout.splitlines()[0].startswith(f"{nb}#0: ")
     assert " confidence 0.500 -> " in r.stdout.splitlines()[0]
-    assert r.stdout.splitlines()[1].startswith(f"{nb}: cell 3: ")
+    assert r.stdout.splitlines()[1].startswith(f"{nb}#1: ")
     assert nbstage("tag", "-m", model, nb).stdout == f"tagged {nb} (2 cells changed)\n"
     assert nb.read_text() == good
 
@@ -453,9 +453,10 @@ def test_dry_run_changes_nothing(model, tmp_path):
     r = nbstage("tag", "-m", model, "-n", nb)
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert [l.split(": ")[1] for l in lines] == ["cell 2", "cell 3", "cell 4", "cell 7",
-                                                  "cell 8", "cell 9"]
-    assert all(" add " in f" {l.split(': ')[2]}" for l in lines)
+    # each cell named by its id, as ingest and label write it: code cells from 0 (3 and 4
+    # are blank and need no tag)
+    assert [l.split(": ")[0] for l in lines] == [f"{nb}#{k}" for k in (0, 1, 2, 5, 6, 7)]
+    assert all(" add " in f" {l.split(': ')[1]}" for l in lines)
     assert snapshot(tmp_path) == before
 
 
@@ -936,7 +937,7 @@ def test_summary_text_json_svg(model, tmp_path):
     assert j.returncode == 0
     doc = json.loads(j.stdout)
     assert doc["notebook"] == str(nb) and doc["code_cells"] == 8 and doc["blank"] == 2
-    assert [c["cell"] for c in doc["cells"]] == list(range(1, 9))
+    assert [c["index"] for c in doc["cells"]] == list(range(8))
     seq = [c["stage"] for c in doc["cells"] if c["stage"]]
     runs = []
     for s in seq:
@@ -974,10 +975,11 @@ def test_summary_text_json_svg(model, tmp_path):
     assert r.returncode == 2 and "stdout" in r.stderr
 
 
-def test_summary_json_cell_numbers_count_code_cells_from_1(model, tmp_path):
-    """summary --help: the JSON's "cell" numbers code cells from 1, as the map does.  With
-    markdown cells between the code cells it gave the cell's index among all cells,
-    from 0 (1, 3, 4 here), which matched neither the help nor the SVG's titles."""
+def test_summary_json_counts_code_cells_from_0(model, tmp_path):
+    """summary --help: the JSON's "index" counts code cells from 0, as the cell ids of
+    ingest and label do (path#index), tag --dry-run and the SVG's titles too.  (Once
+    it gave the index among all cells, 1, 3, 4 here; then code cells from 1, while
+    tag --dry-run counted all cells from 1 and classify code cells from 0.)"""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# a"),
                 nbformat.v4.new_code_cell("import os"),
@@ -988,7 +990,7 @@ def test_summary_json_cell_numbers_count_code_cells_from_1(model, tmp_path):
     p.write_text(nbformat.writes(nb) + "\n")
     r = nbstage("summary", "-m", model, "--json", p)
     assert r.returncode == 0, r.stderr
-    assert [c["cell"] for c in json.loads(r.stdout)["cells"]] == [1, 2, 3]
+    assert [c["index"] for c in json.loads(r.stdout)["cells"]] == [0, 1, 2]
 
 
 def test_summary_bad_input(model, tmp_path):

@@ -16,7 +16,7 @@ static void fill_example(struct stagemap *m)
     long lines[] = {4, 2, 1, 1, 0, 1, 1, 3, 3, 4, 5, 5};
     assert_int_equal(stagemap_init(m, "nb <&\">.ipynb", "nbstage-lstm-test"), 0);
     for (size_t i = 0; i < 12; i++)
-        assert_int_equal(stagemap_add(m, 2 * i + 1, stages[i], stages[i] >= 0 ? 0.5 : -1,
+        assert_int_equal(stagemap_add(m, stages[i], stages[i] >= 0 ? 0.5 : -1,
                                       lines[i]),
                          0);
 }
@@ -52,11 +52,11 @@ static void test_sequence(void **state)
     seq = stagemap_sequence(&m);
     assert_string_equal(seq, "");
     free(seq);
-    assert_int_equal(stagemap_add(&m, 0, STAGEMAP_BLANK, -1, 0), 0);
-    assert_int_equal(stagemap_add(&m, 1, STAGEMAP_UNTAGGED, -1, 2), 0);
-    assert_int_equal(stagemap_add(&m, 2, STAGEMAP_UNTAGGED, -1, 2), 0);
-    assert_int_equal(stagemap_add(&m, 3, STAGE_LOAD, 0.9, 1), 0);
-    assert_int_equal(stagemap_add(&m, 4, 99, 0.9, 1), 0); /* out of range: untagged */
+    assert_int_equal(stagemap_add(&m, STAGEMAP_BLANK, -1, 0), 0);
+    assert_int_equal(stagemap_add(&m, STAGEMAP_UNTAGGED, -1, 2), 0);
+    assert_int_equal(stagemap_add(&m, STAGEMAP_UNTAGGED, -1, 2), 0);
+    assert_int_equal(stagemap_add(&m, STAGE_LOAD, 0.9, 1), 0);
+    assert_int_equal(stagemap_add(&m, 99, 0.9, 1), 0); /* out of range: untagged */
     seq = stagemap_sequence(&m);
     assert_string_equal(seq, "untagged x2 > load > untagged");
     free(seq);
@@ -97,7 +97,7 @@ static void test_wraps_long_maps(void **state)
     (void)state;
     struct stagemap m;
     assert_int_equal(stagemap_init(&m, "long", "x"), 0);
-    for (size_t i = 0; i < 130; i++) assert_int_equal(stagemap_add(&m, i, (int)(i % 6), 0.5, 1), 0);
+    for (size_t i = 0; i < 130; i++) assert_int_equal(stagemap_add(&m, (int)(i % 6), 0.5, 1), 0);
     char *text = render(&m, 0);
     /* 60 blocks a row: rows of 60, 60 and 10 */
     const char *row = strchr(text, '\n') + 1;
@@ -133,9 +133,8 @@ static void test_json(void **state)
     json_t *cells = json_object_get(j, "cells");
     assert_int_equal(json_array_size(cells), 12);
     json_t *blank = json_array_get(cells, 4);
-    /* "cell" counts code cells from 1, as the map's blocks do (summary --help), not the
-     * cell's index among all cells (9 here: markdown cells sit between them) */
-    assert_int_equal(json_integer_value(json_object_get(blank, "cell")), 5);
+    /* "index" counts code cells from 0, as the cell ids path#index do (summary --help) */
+    assert_int_equal(json_integer_value(json_object_get(blank, "index")), 4);
     assert_true(json_is_null(json_object_get(blank, "stage")));
     assert_true(json_is_null(json_object_get(blank, "confidence")));
     assert_string_equal(json_string_value(json_object_get(json_array_get(cells, 0), "stage")),
@@ -169,8 +168,8 @@ static void test_svg(void **state)
     assert_int_equal(count(buf, "<g class=\"notebook\">"), 2);
     assert_non_null(strstr(buf, "nb &lt;&amp;&quot;&gt;.ipynb"));
     assert_null(strstr(buf, "nb <&"));
-    assert_non_null(strstr(buf, "<title>cell 2: imports (50%), 4 lines</title>"));
-    assert_non_null(strstr(buf, "<title>cell 10: blank, 0 lines</title>"));
+    assert_non_null(strstr(buf, "<title>#0: imports (50%), 4 lines</title>"));
+    assert_non_null(strstr(buf, "<title>#4: blank, 0 lines</title>"));
     free(buf);
     stagemap_free(&maps[0]);
     stagemap_free(&maps[1]);
