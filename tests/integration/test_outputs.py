@@ -217,8 +217,10 @@ def test_a_signal_during_a_write_leaves_the_old_file_and_no_temporary(tmp_path, 
     is removed, not left hidden beside it (it was before)."""
     out = tmp_path / "cells.jsonl"
     out.write_bytes(OLD)
+    # The signal's default action in the child, as from a terminal: an ignored signal
+    # stays ignored (outfile.c; under nohup, SIGHUP is), and then ingest rightly went on.
     p = subprocess.Popen([str(BIN), "ingest", "-q", "-j", "1", "-o", str(out), str(SHARED / "corpus")],
-                         env=ENV, stderr=subprocess.PIPE)
+                         env=ENV, stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
     # The signal goes in once the temporary has data, so while it is written: sent the
     # moment the file appeared, it could land before the program had noted the name
     # for its handler (a window of a few instructions after the file's creation, which
@@ -237,3 +239,24 @@ def test_a_signal_during_a_write_leaves_the_old_file_and_no_temporary(tmp_path, 
     p.communicate(timeout=60)
     assert p.returncode == -sig
     assert os.listdir(tmp_path) == ["cells.jsonl"] and out.read_bytes() == OLD
+
+
+@pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="../shared absent")
+def test_under_nohup_a_hangup_does_not_stop_a_write(tmp_path):
+    """`nohup nbstage ingest -o ...`: SIGHUP comes in ignored, and stays ignored (the
+    program's own handler is for signals left at their default), so the hang-up of the
+    terminal does not cost the run: it ends normally with the new file in place."""
+    out = tmp_path / "cells.jsonl"
+    out.write_bytes(OLD)
+    p = subprocess.Popen([str(BIN), "ingest", "-q", "-j", "1", "-o", str(out), str(SHARED / "corpus")],
+                         env=ENV, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline:
+        if any(".nbstage-" in n for n in os.listdir(tmp_path)):
+            break
+    p.send_signal(signal.SIGHUP)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert os.listdir(tmp_path) == ["cells.jsonl"] and out.read_bytes() != OLD
+    assert out.read_bytes().count(b"\n") > 100000
