@@ -187,10 +187,10 @@ static enum tag_change compare(const struct view *v, const struct cell_tag *want
     const char *key = stage_key[want->stage];
     if (n_stage_tags != 1 || tag_stage != want->stage || !st || !str_is(v->buf, st, key))
         return TAG_STALE;
-    /* ws_matches: exactly {"confidence": <real C>, "model": M, "stage": KEY} */
+    /* ws_matches: exactly {"confidence": <number C>, "model": M, "stage": KEY} */
     const struct canon_item *cf = member(v->buf, v->parts, v->nparts, "confidence");
     const struct canon_item *md = member(v->buf, v->parts, v->nparts, "model");
-    int same = v->nparts == 3 && cf && cf->kind == CANON_REAL &&
+    int same = v->nparts == 3 && cf && (cf->kind == CANON_REAL || cf->kind == CANON_INT) &&
                strtod(v->buf + cf->val_off, NULL) == want->confidence && md &&
                str_is(v->buf, md, want->model);
     return same ? TAG_SAME : TAG_REFRESH;

@@ -51,14 +51,16 @@ int tag_current(const json_t *cell, double *conf)
     return STAGE_NONE;
 }
 
-/* 1 when WS is exactly {"confidence": C, "model": M, "stage": KEY}. */
+/* 1 when WS is exactly {"confidence": C, "model": M, "stage": KEY}.  C may be written 1
+ * for 1.0: JavaScript writes it so (the kernel's tag in Notebook 6), and JSON has one
+ * kind of number. */
 static int ws_matches(const json_t *ws, const struct cell_tag *want)
 {
     if (!json_is_object(ws) || json_object_size(ws) != 3) return 0;
     json_t *s = json_object_get(ws, "stage"), *c = json_object_get(ws, "confidence"),
            *m = json_object_get(ws, "model");
     return json_is_string(s) && !strcmp(json_string_value(s), stage_key[want->stage]) &&
-           json_is_real(c) && json_real_value(c) == want->confidence && json_is_string(m) &&
+           json_is_number(c) && json_number_value(c) == want->confidence && json_is_string(m) &&
            !strcmp(json_string_value(m), want->model);
 }
 

@@ -203,6 +203,12 @@ def test_demo_run_all_badges_and_saved_metadata(server):
         payloads = [o["metadata"]["nbstage"] for o in cell["outputs"]
                     if STAGE_MIME in o.get("data", {})]
         assert len(payloads) == 1 and payloads[0]["stage"] == md["workflow_stage"]["stage"]
+    # tagged live as `nbstage tag` tags it: re-classifying with the same model finds
+    # nothing to change (the kernel's confidences once had 4 decimals, tag's 3)
+    r = subprocess.run([str(BIN / "nbstage"), "tag", "--dry-run", str(work / "demo.ipynb")],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
+    assert "0 cell tags would change" in r.stderr, r.stderr
     # the user's run changed the copy, never the shipped notebook
     assert (ROOT / "share" / "demo.ipynb").read_bytes() == shipped
     assert shot.is_file() and shot.stat().st_size > 20000

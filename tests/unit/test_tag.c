@@ -167,6 +167,15 @@ static void test_compare_kinds(void **state)
         assert_int_equal(tag_compare(c, &want), TAG_SAME);
         json_decref(c);
     }
+    /* a confidence of 1.0 written 1, as JavaScript writes it (the kernel's tag saved by
+     * Notebook 6): the same number, nothing to refresh */
+    struct cell_tag sure = {STAGE_EXPLORE, 1.0, "m"};
+    json_t *one = code_cell("df.describe()", "{\"tags\": [\"stage:explore\"], \"workflow_stage\": "
+                                             "{\"stage\": \"explore\", \"confidence\": 1, \"model\": \"m\"}}");
+    assert_int_equal(tag_compare(one, &sure), TAG_SAME);
+    sure.confidence = 0.999;
+    assert_int_equal(tag_compare(one, &sure), TAG_REFRESH);
+    json_decref(one);
     /* TAG_KEEP leaves anything alone */
     struct cell_tag keep = {TAG_KEEP, 0, NULL};
     json_t *c = code_cell("x", "{\"tags\": [\"stage:train\", \"stage:load\"]}");
