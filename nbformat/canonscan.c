@@ -396,10 +396,10 @@ static int source(scanner *q, int level, int decode)
 }
 
 /* One cell, an object at indent LEVEL; a code cell is added to s->cells. */
-static int cell(scanner *q, int level, size_t index)
+static int cell(scanner *q, int level)
 {
     struct canonscan *s = q->s;
-    struct canon_cell c = {.index = index, .src_off = s->text_len, .meta_first = s->nitems};
+    struct canon_cell c = {.src_off = s->text_len, .meta_first = s->nitems};
     int is_code = -1;
     uc *prev = NULL;
     size_t prevn = 0;
@@ -461,10 +461,10 @@ static int cells(scanner *q, int level)
     if (q->p >= q->end || *q->p != '[') return -1;
     q->p++;
     if (q->p < q->end && *q->p == ']') { q->p++; return 0; }
-    for (size_t i = 0;; i++) {
+    for (;;) {
         TRY(indent(q, level + 1));
         if (q->p >= q->end || *q->p != '{') return -1;
-        TRY(cell(q, level + 1, i));
+        TRY(cell(q, level + 1));
         int more = next_member(q, level, ']');
         TRY(more);
         if (!more) return 0;

@@ -35,7 +35,6 @@ struct canon_item {
 };
 
 struct canon_cell {
-    size_t index;            /* among all cells, from 0 */
     size_t src_off, src_len; /* the joined source: text[src_off ..), NUL after it */
     int has_meta;            /* the cell has a "metadata" member (an object) */
     int meta_level;          /* its indent level: its members are at meta_level + 1 */
