@@ -35,7 +35,11 @@ if [ -z "$MODEL" ] || [ ! -f "$MODEL" ]; then
 fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/nbstage-bench-tag.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT INT TERM
+# A signal must end the run, not only clean up: a trap that returns lets sh carry on,
+# and the next run would then write into the folder just removed.
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 fresh() {   # fresh NAME: a writable copy of the corpus at $TMP/NAME
     rm -rf "$TMP/$1"
     cp -r "$CORPUS" "$TMP/$1"
