@@ -40,13 +40,15 @@ struct nb_save_target {
     int existed;
 };
 int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err);
-/* A temporary .NAME.nbstage-XXXXXX beside TARGET (mkostemp, O_CLOEXEC): its
- * descriptor, with *TMP and *DIR (TARGET's folder) malloc'd; -1 and ERR naming PATH.
+/* A temporary .NAME.nbstage-XXXXXX beside TARGET (mkostemp, O_CLOEXEC; NAME cut to
+ * fit NAME_MAX, at a character's start): its descriptor, with *TMP and *DIR (TARGET's
+ * folder) malloc'd; -1 and ERR naming PATH.
  * NOTE (may be NULL) is told the name's buffer before the file is made (LIVE 1: mkostemp
  * fills it in place) and, if making it fails, before the buffer is freed (LIVE 0). */
 int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,
                    void (*note)(char *tmp, int live), nb_error *err);
-/* Gives FD the old file's owner and group (the group alone if the owner cannot be). */
+/* Gives FD the old file's owner and group (the group alone if the owner cannot be)
+ * and its extended attributes (POSIX ACLs among them; those we may not set left out). */
 void nb_save_owner(int fd, const struct nb_save_target *t);
 /* fsync of the folder DIR, so a rename in it is durable (errors ignored). */
 void nb_sync_dir(const char *dir);

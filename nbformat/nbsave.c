@@ -1,9 +1,10 @@
 /* nbsave.c — saving a file atomically.
  *
  * Owns: nb_save_atomic: a temporary file in the same folder, fsync, rename, the
- * folder synced, the old file's mode, owner and group kept, symlinks written through;
- * a read-only file (no write bit, or not writable by us) refused, as writing it
- * would be; on any error the old file is untouched and the temporary removed.  nb_save_atomic_flags with
+ * folder synced, the old file's mode, owner, group and extended attributes (POSIX
+ * ACLs among them: nbformat.write, writing in place, keeps them) kept, symlinks
+ * written through; a read-only file (no write bit, or not writable by us) refused,
+ * as writing it would be; on any error the old file is untouched and the temporary removed.  nb_save_atomic_flags with
  * NB_SAVE_DEFER_SYNC: the same without the two fsyncs, the durability left to one
  * nb_sync_fs per filesystem once a batch is written.
  *
@@ -38,15 +39,18 @@
  * learning curves...) are saved by a rename too (outfile.c), except into a device or
  * a FIFO; and the parts of the save outfile.c shares (nbinternal.h): where the save
  * of PATH goes and whether it may (nb_save_target), the temporary beside it
- * (nb_save_mktemp), the old owner (nb_save_owner), the folder's fsync (nb_sync_dir).
+ * (nb_save_mktemp), the old owner and attributes (nb_save_owner), the folder's fsync
+ * (nb_sync_dir).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "nbformat/nbinternal.h"
@@ -143,7 +147,14 @@ int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,
         nb_set_error(err, "%s: out of memory", path);
         goto out;
     }
-    snprintf(*tmp, tn, "%s/.%s.nbstage-XXXXXX", d, base);
+    /* ".NAME.nbstage-XXXXXX" is 16 bytes longer than NAME: a NAME within 16 bytes of
+     * NAME_MAX is cut, at a character's start, or no temporary could be made */
+    size_t bl = strlen(base);
+    if (bl > NAME_MAX - 16) {
+        bl = NAME_MAX - 16;
+        while (bl && ((unsigned char)base[bl] & 0xC0) == 0x80) bl--; /* UTF-8 continuation */
+    }
+    snprintf(*tmp, tn, "%s/.%.*s.nbstage-XXXXXX", d, (int)bl, base);
     if (note) note(*tmp, 1);
     fd = mkostemp(*tmp, O_CLOEXEC);
     if (fd < 0) {
@@ -161,14 +172,49 @@ out:
     return fd;
 }
 
+/* getxattr/listxattr of PATH's NAME (NULL: the names) into BUF of SIZE bytes, or into
+ * *OUT, malloc'd, when it is too small; the length, or -1. */
+static ssize_t xattr_get(const char *path, const char *name, char *buf, size_t size, char **out)
+{
+    *out = buf;
+    ssize_t n = name ? getxattr(path, name, buf, size) : listxattr(path, buf, size);
+    if (n >= 0 || errno != ERANGE) return n;
+    n = name ? getxattr(path, name, NULL, 0) : listxattr(path, NULL, 0);
+    if (n <= 0 || !(*out = malloc((size_t)n))) {
+        *out = buf;
+        return -1;
+    }
+    n = name ? getxattr(path, name, *out, (size_t)n) : listxattr(path, *out, (size_t)n);
+    if (n < 0) {
+        free(*out);
+        *out = buf;
+    }
+    return n;
+}
+
 void nb_save_owner(int fd, const struct nb_save_target *t)
 {
+    if (!t->existed) return;
     /* The old file's owner and group, too (root re-tagging users' files, a folder
      * shared by a group): as `sed -i` does, the group alone when the owner cannot be
      * given away.  Before fchmod: a chown may clear set-id bits. */
-    if (t->existed && (t->st.st_uid != geteuid() || t->st.st_gid != getegid()) &&
+    if ((t->st.st_uid != geteuid() || t->st.st_gid != getegid()) &&
         fchown(fd, t->st.st_uid, t->st.st_gid))
         (void)!fchown(fd, (uid_t)-1, t->st.st_gid);
+    /* And its extended attributes: a user's (user.*) and a POSIX ACL (an extra user
+     * or group with write access in a shared folder, system.posix_acl_access), which
+     * a new file would not have.  Best effort, as the owner: one we may not set
+     * (trusted.*, security.* without the capability) is left out.  The ACL agrees
+     * with the mode the caller's fchmod gives afterwards, the old file's. */
+    char names_buf[512], *names;
+    ssize_t n = xattr_get(t->target, NULL, names_buf, sizeof names_buf, &names);
+    for (ssize_t at = 0; at < n; at += (ssize_t)strlen(names + at) + 1) {
+        char value_buf[512], *value;
+        ssize_t len = xattr_get(t->target, names + at, value_buf, sizeof value_buf, &value);
+        if (len >= 0) (void)fsetxattr(fd, names + at, value, (size_t)len, 0);
+        if (value != value_buf) free(value);
+    }
+    if (names != names_buf) free(names);
 }
 
 int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,

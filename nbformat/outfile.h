@@ -9,11 +9,12 @@
  * all are written; a write error (ENOSPC, EFBIG), a refusal or a caller's change of
  * mind (outfile_abort) leaves the old file byte for byte and no temporary.  As in
  * nb_save_atomic: a symlink at PATH is written through; an existing file keeps its
- * mode, owner and group, a new one gets 0666 & ~umask; an existing read-only file (no
- * write bit, even for root) or one we may not write is refused, and a folder too.  A
- * device or a FIFO (/dev/null, /dev/stdout) is written straight into, as a shell's `>`
- * does (nb_output_open_special): a rename would replace the node.  "-" means nothing
- * here: callers that take it for stdout say so themselves.
+ * mode, owner, group and extended attributes (ACLs), a new one gets 0666 & ~umask;
+ * an existing read-only file (no write bit, even for root) or one we may not write
+ * is refused, and a folder too.  A device or a FIFO (/dev/null, /dev/stdout) is
+ * written straight into, as a shell's `>` does (nb_output_open_special): a rename
+ * would replace the node.  "-" means nothing here: callers that take it for stdout
+ * say so themselves.
  *
  * Why one writer: these outputs had six ways to be written, two of them (fopen "w")
  * losing the old file on any error and one following a symlink at a fixed PATH.tmp.

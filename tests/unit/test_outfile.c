@@ -1,8 +1,10 @@
 /* test_outfile.c — the atomic writer of the programs' output files (nbformat/outfile.c):
  * commit and abort, the mode kept or 0666 & ~umask, read-only files and folders
  * refused, a symlink written through, a FIFO written straight into, a write error
- * (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a temporary left; and the
- * temporary's name noted before the file is made (what the signal handler reads). */
+ * (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a temporary left; the
+ * temporary's name noted before the file is made (what the signal handler reads);
+ * a name near NAME_MAX (the temporary's cut at a character's start); the old file's
+ * extended attributes kept. */
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -10,7 +12,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/resource.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "nbformat/nbinternal.h"
@@ -272,6 +276,78 @@ static void the_temporary_is_noted_before_it_is_made(void **state)
     free(dir);
 }
 
+/* A file named NAME_MAX bytes, 2-byte characters ("é") but for its last 7 bytes:
+ * ".NAME.nbstage-XXXXXX" would not fit, so NAME is cut, never inside a character. */
+static void a_name_near_name_max_gets_a_shorter_temporary(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[1024], name[NAME_MAX + 1];
+    size_t n = 0;
+    while (n + 2 <= NAME_MAX - 7) { name[n++] = (char)0xc3; name[n++] = (char)0xa9; }
+    while (n < NAME_MAX) name[n++] = 'x';
+    name[n] = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *tmp, *tdir;
+    nb_error err;
+    int fd = nb_save_mktemp(path, path, &tmp, &tdir, NULL, &err);
+    assert_true(fd >= 0);
+    close(fd);
+    const char *base = strrchr(tmp, '/') + 1;
+    size_t bl = strlen(base);
+    assert_true(bl <= NAME_MAX);
+    assert_int_equal(base[0], '.');
+    assert_memory_equal(base + bl - 15, ".nbstage-", 9);
+    size_t kept = bl - 16; /* NAME's bytes kept: whole characters, all "é" */
+    assert_true(kept > 0 && kept % 2 == 0 && kept <= NAME_MAX - 16);
+    assert_memory_equal(base + 1, name, kept);
+    unlink(tmp);
+    free(tmp);
+    free(tdir);
+    /* and a save under that name works */
+    unit_write_file(path, "old\n");
+    struct outfile o;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    fputs("new\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_content(path, "new\n");
+    assert_int_equal(count_entries(dir), 1);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+static void extended_attributes_are_kept(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    unit_write_file(path, "old\n");
+    char big[3000]; /* past the stack buffer nb_save_owner tries first */
+    memset(big, 'v', sizeof big);
+    if (setxattr(path, "user.small", "1", 1, 0)) {
+        assert_true(errno == ENOTSUP || errno == EPERM);
+        unit_rm_rf(dir);
+        free(dir);
+        skip(); /* a filesystem without user attributes */
+    }
+    assert_int_equal(setxattr(path, "user.big", big, sizeof big, 0), 0);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    fputs("new\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_content(path, "new\n");
+    char got[4000];
+    assert_int_equal(getxattr(path, "user.small", got, sizeof got), 1);
+    assert_memory_equal(got, "1", 1);
+    assert_int_equal(getxattr(path, "user.big", got, sizeof got), (ssize_t)sizeof big);
+    assert_memory_equal(got, big, sizeof big);
+    assert_int_equal(nb_save_atomic(path, "newer\n", 6, &err), 0);
+    assert_content(path, "newer\n");
+    assert_int_equal(getxattr(path, "user.big", got, sizeof got), (ssize_t)sizeof big);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +358,8 @@ int main(void)
         cmocka_unit_test(a_fifo_is_written_straight_into),
         cmocka_unit_test(a_write_error_keeps_the_old_file),
         cmocka_unit_test(the_temporary_is_noted_before_it_is_made),
+        cmocka_unit_test(a_name_near_name_max_gets_a_shorter_temporary),
+        cmocka_unit_test(extended_attributes_are_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
