@@ -234,7 +234,12 @@ int cmd_tag(int argc, char **argv)
     classcache_free(r.opt.cache);
     model_free(model);
     free(r.jobs);
-    if (fflush(stdout)) return EXIT_USAGE;
+    errno = 0;
+    if (fflush(stdout) || ferror(stdout)) { /* the reports; a SIGPIPE came: EPIPE */
+        int e = errno ? errno : r.stdout_gone ? EPIPE : EIO;
+        fprintf(stderr, "nbstage tag: <stdout>: %s\n", strerror(e));
+        return EXIT_USAGE;
+    }
     if (r.failed || r.skipped || r.sync_failed) return EXIT_USAGE;
     return (r.opt.check && r.with_findings) ? EXIT_FINDINGS : EXIT_OK;
 oom: /* (while finding the notebooks) */

@@ -16,15 +16,16 @@
 
 enum { WRITE_FANOUT = 4 };
 
-/* Set by SIGINT/SIGTERM, read by every worker: an atomic (lock-free, so safe in the
- * handler), as a volatile sig_atomic_t only orders a handler against its own thread. */
-static atomic_int interrupted;
+/* Set by SIGINT/SIGTERM/SIGHUP/SIGPIPE, read by every worker: an atomic (lock-free,
+ * so safe in the handler), as a volatile sig_atomic_t only orders a handler against
+ * its own thread.  stdout_gone: set by SIGPIPE. */
+static atomic_int interrupted, stdout_gone;
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free to be set in a signal handler");
 
 static void on_signal(int sig)
 {
-    (void)sig;
     /* finish the files being written, start no new ones */
+    if (sig == SIGPIPE) atomic_store_explicit(&stdout_gone, 1, memory_order_relaxed);
     atomic_store_explicit(&interrupted, 1, memory_order_relaxed);
 }
 
@@ -211,12 +212,22 @@ int tagrun_all(struct tagrun *r)
     struct rlimit old_nofile;
     r->opt.fs = &fs;
     r->opt.held = &held;
+    /* A second Ctrl-C (SIGTERM, SIGHUP) ends the program as it would have.  The
+     * reader of stdout gone (`nbstage tag repo | head`): the SIGPIPE of the next
+     * report written ends the run in the same way (it killed it in the middle of the
+     * saves, their temporaries left), and the later ones, whose writes just fail, are
+     * no signal of ours to die of. */
     struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
     sigemptyset(&sa.sa_mask);
-    struct sigaction old_int, old_term;
+    struct sigaction pipe_sa = {.sa_handler = on_signal};
+    sigemptyset(&pipe_sa.sa_mask);
+    struct sigaction old_int, old_term, old_hup, old_pipe;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+    sigaction(SIGPIPE, &pipe_sa, &old_pipe);
     atomic_store(&interrupted, 0);
+    atomic_store(&stdout_gone, 0);
 
     progress_start(&r->bar, "tag", (long)r->n);
     sem_init(&r->compute, 0, (unsigned)r->opt.jobs);
@@ -286,5 +297,11 @@ int tagrun_all(struct tagrun *r)
     r->opt.held = NULL;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    /* stdout's last buffered reports are still to be flushed by the caller: into a
+     * pipe without a reader, an error to report (EPIPE), not a signal to die of */
+    if (atomic_load(&stdout_gone)) signal(SIGPIPE, SIG_IGN);
+    else sigaction(SIGPIPE, &old_pipe, NULL);
+    r->stdout_gone = atomic_load(&stdout_gone);
     return threads;
 }

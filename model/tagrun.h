@@ -34,8 +34,11 @@
  * and serialised at once (a semaphore, the "compute gate"), while up to WRITE_FANOUT x
  * N threads may sit in a save: the waits overlap.
  *
- * Ctrl-C (SIGINT, SIGTERM) while the run goes on: the files being written are
- * finished, no new ones started; the notebooks not done are counted as skipped.
+ * Ctrl-C (SIGINT, SIGTERM, SIGHUP: the terminal closed) while the run goes on: the
+ * files being written are finished, no new ones started; the notebooks not done are
+ * counted as skipped.  The reader of stdout gone (SIGPIPE at the next report) ends
+ * the run the same way; SIGPIPE is then ignored and stdout_gone set (the reports not
+ * read are the caller's write error to report).
  */
 #ifndef NBSTAGE_TAGRUN_H
 #define NBSTAGE_TAGRUN_H
@@ -58,6 +61,7 @@ struct tagrun {
     struct tagbatch *batch; /* the classifications asked for (see "Windows") */
     /* totals, kept by the delivering thread (failed may start above 0) */
     long failed, rewritten, unchanged, with_findings, skipped, sync_failed, spliced;
+    int stdout_gone; /* a SIGPIPE ended the run (set by tagrun_all) */
     long code_cells, tagged, blank, kept, changed_cells, stripped;
     long per_stage[N_STAGES];
 };

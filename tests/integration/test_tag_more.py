@@ -1,14 +1,20 @@
 """test_tag_more.py — `nbstage tag` on what re-tagging real repositories meets beyond
 test_tag.py: extended attributes and POSIX ACLs kept by the rewrite (as nbformat.write,
 which writes the file in place, keeps them), file names up to the longest a folder
-takes (NAME_MAX bytes: the temporary beside them must still fit).
+takes (NAME_MAX bytes: the temporary beside them must still fit), and a terminal
+closed (SIGHUP) or a reader gone (SIGPIPE: `nbstage tag repo | head`) in the middle
+of a run, which end it as Ctrl-C does: the files being written finished, no new ones
+started, no temporary left, exit 2.
 
 Helpers, the notebooks and the model are test_tag.py's.
 """
 import errno
 import json
 import os
+import signal
 import struct
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +102,61 @@ def test_names_up_to_name_max_are_tagged(model, tmp_path):
     r = nbstage("fmt", tmp_path / names[2])
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(tmp_path)) == sorted(names)
+
+
+# ------------------------------------------------------------------ SIGHUP, SIGPIPE
+
+def notebooks(d: Path, n: int):
+    d.mkdir()
+    text = make_nb(SIMPLE)
+    for k in range(n):
+        (d / f"nb{k:04}.ipynb").write_text(text)
+    return text
+
+
+def assert_ended_cleanly(d: Path, text: str, rc: int, err: str):
+    assert rc == 2, (rc, err[-2000:])
+    assert "not done (interrupted)" in err
+    assert not [x for x in os.listdir(d) if ".nbstage-" in x], "no temporaries left"
+    for f in d.iterdir():
+        body = f.read_text()
+        assert body == text or "stage:" in body
+        json.loads(body)  # every file whole
+
+
+def test_hangup_ends_the_run_as_ctrl_c_does(model, tmp_path):
+    """The terminal closed (SIGHUP) mid-run: as SIGINT and SIGTERM, the files being
+    written are finished and no new one started (it killed the run, and the
+    temporaries of the saves in flight were left in the user's folders)."""
+    d = tmp_path / "nbs"
+    text = notebooks(d, 2000)
+    first = d / "nb0000.ipynb"
+    p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "2", str(d)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while first.read_text() == text and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    p.send_signal(signal.SIGHUP)
+    out, err = p.communicate(timeout=60)
+    if p.returncode == 0:
+        pytest.skip("finished before the hangup")
+    assert_ended_cleanly(d, text, p.returncode, err)
+
+
+def test_reader_gone_ends_the_run_as_ctrl_c_does(model, tmp_path):
+    """`nbstage tag repo | head -1`: once the reader is gone, the next report written
+    raises SIGPIPE.  The run ends as on Ctrl-C (files in flight finished, no
+    temporary left, the rest counted as not done on stderr, exit 2) instead of dying
+    of the signal in the middle of the saves with a shell's exit status of 0."""
+    d = tmp_path / "nbs"
+    text = notebooks(d, 2000)
+    p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-j", "2", str(d)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline().startswith(b"tagged ")
+    p.stdout.close()  # the reader goes away, as head does
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    if p.returncode == 0:
+        pytest.skip("finished before the pipe broke")
+    assert_ended_cleanly(d, text, p.returncode, err)
+    assert "Broken pipe" in err  # the reports lost are said to be
