@@ -37,8 +37,8 @@ static const char usage[] =
 "\n"
 "Labels cells with the labeling functions (LFs) and the generative label model.\n"
 "Reads JSON Lines with \"id\" and \"source\" (as `nbstage ingest` writes; \"notebook\"\n"
-"lets the context LFs see the previous cell), from CELLS.jsonl or stdin, and writes\n"
-"one line per cell, in input order:\n"
+"lets the context LFs see the previous cell), from CELLS.jsonl or stdin (no file,\n"
+"or -), and writes one line per cell, in input order:\n"
 "  {\"id\": ..., \"stage\": key|null, \"probabilities\": {key: p, ...},\n"
 "   \"votes\": {lf_name: key, ...}}\n"
 "A cell no LF votes on gets \"stage\": null and empty probabilities.  The LF analysis\n"
@@ -861,7 +861,12 @@ int cmd_label(int argc, char **argv)
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
-    if (argc - optind > 1 || (o.votes && argc - optind > 0)) { fputs(usage, stderr); return EXIT_USAGE; }
+    if (argc - optind > 1 || (o.votes && argc - optind > 0)) {
+        if (o.votes) fprintf(stderr, "nbstage label: --votes reads MATRIX.tsv, not %s as well\n", argv[optind]);
+        else fprintf(stderr, "nbstage label: one CELLS.jsonl, not %d files\n", argc - optind);
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
     if (o.truth && !o.votes) { fprintf(stderr, "nbstage label: --truth goes with --votes (use --gold for cells)\n"); return EXIT_USAGE; }
     /* an option the mode has no use for is a mistake to say, not to drop */
     if (o.votes && (o.gold || o.svg || o.n_rules || o.no_default || o.statements)) {
@@ -870,7 +875,7 @@ int cmd_label(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (o.svg && !o.gold) { fprintf(stderr, "nbstage label: --svg goes with --gold (the confusion matrix needs hand labels)\n"); return EXIT_USAGE; }
-    if (optind < argc) o.input = argv[optind];
+    if (optind < argc && strcmp(argv[optind], "-")) o.input = argv[optind]; /* '-': stdin */
     if (o.min_conf < 0) o.min_conf = o.votes ? 0.0 : DEFAULT_MIN_CONFIDENCE;
     /* The files written at the end, checked now: a read-only file or a missing folder
      * would otherwise be found only after the whole run (30 s on a large corpus). */

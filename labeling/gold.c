@@ -2,6 +2,7 @@
 #include "labeling/gold.h"
 #include "labeling/stage.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
     FILE *fp = fopen(path, "r");
-    if (!fp) { snprintf(err, errlen, "%s: cannot open", path); return -1; }
+    if (!fp) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     char *line = NULL;
     size_t cap = 0, have = 0, lineno = 0;
     ssize_t len;
@@ -76,13 +77,18 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         if (!r->cell_id) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
         g->n++;
     }
+    /* a folder opens, then fails its first read (EISDIR): not an empty label file */
+    if (ferror(fp)) {
+        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+        goto fail;
+    }
     free(line);
     line = NULL;
     /* A cell twice: bsearch would find either row, and the other would look like a
      * labeled cell missing from the cells.  The same label: the first row kept (the
      * secondary stage is read by no one); different labels: which one is right is for
      * the annotator to say. */
-    qsort(g->rows, g->n, sizeof *g->rows, cmp_row_line);
+    if (g->n) qsort(g->rows, g->n, sizeof *g->rows, cmp_row_line); /* no rows: no array (NULL) */
     for (size_t i = 1, f = 0; i < g->n; i++) {
         const struct gold_row *r = &g->rows[i], *first = &g->rows[f];
         if (strcmp(r->cell_id, first->cell_id)) {
@@ -111,7 +117,7 @@ fail:
 const struct gold_row *gold_find(const struct gold *g, const char *cell_id)
 {
     struct gold_row key = {.cell_id = (char *)cell_id};
-    return bsearch(&key, g->rows, g->n, sizeof *g->rows, cmp_row);
+    return g->n ? bsearch(&key, g->rows, g->n, sizeof *g->rows, cmp_row) : NULL;
 }
 
 void gold_free(struct gold *g)

@@ -10,6 +10,7 @@
 #include "labeling/rules.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -272,7 +273,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
 int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "%s: cannot open", path); return -1; }
+    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     char *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
@@ -286,9 +287,9 @@ int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t er
         n += got;
         if (got == 0) break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f) ? errno : 0;
     fclose(f);
-    if (bad) { free(buf); snprintf(err, errlen, "%s: read error", path); return -1; }
+    if (bad) { free(buf); snprintf(err, errlen, "%s: read error: %s", path, strerror(bad)); return -1; }
     int rc = ruleset_load_text(rs, buf ? buf : "", n, path, err, errlen);
     free(buf);
     return rc;

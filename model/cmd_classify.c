@@ -218,7 +218,7 @@ static int run_stdin(const nbs_model *m, int jobs)
             linenos[c.n] = lineno;
             lens[c.n++] = (size_t)r;
         }
-        if (ferror(stdin)) { fprintf(stderr, "nbstage classify: stdin: read error\n"); io = 1; break; }
+        if (ferror(stdin)) { fprintf(stderr, "nbstage classify: stdin: read error: %s\n", strerror(errno)); io = 1; break; }
         int t = jobs < 1 ? 1 : jobs;
         if (c.n < 64) t = 1; /* threads cost more than a few cells */
         pthread_t th[64];
@@ -348,7 +348,11 @@ int cmd_classify(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (argc - optind > 1) { usage(stderr); return EXIT_USAGE; }
+    if (argc - optind > 1) {
+        fprintf(stderr, "nbstage classify: one FILE, not %d files\n", argc - optind);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
     if (!model_path) model_path = model_default_path();
     if (!model_path) {
         fprintf(stderr, "nbstage classify: no model: share/default.nbsm is not beside the program; "

@@ -27,7 +27,7 @@ static void usage(FILE *to)
 {
     fprintf(to,
 "usage: nbstage eval [--model FILE] --gold LABELS.tsv [--svg FILE] [--errors FILE] CELLS.jsonl\n"
-"       nbstage eval --predictions --gold LABELS.tsv [--svg FILE] PREDICTIONS.jsonl\n\n"
+"       nbstage eval --predictions --gold LABELS.tsv [--svg FILE] [--errors FILE] PREDICTIONS.jsonl\n\n"
 "Scores the model on the hand-labeled cells: CELLS.jsonl is `nbstage ingest`'s output\n"
 "(lines with \"id\" and \"source\"); only cells whose id is in LABELS.tsv are\n"
 "classified.  Prints accuracy, macro-F1, scikit-learn's classification report and\n"
@@ -69,8 +69,20 @@ int cmd_eval(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || !gold_path || (predictions && model_path)) { usage(stderr); return EXIT_USAGE; }
+    if (optind != argc - 1 || !gold_path || (predictions && model_path)) {
+        if (!gold_path) fprintf(stderr, "nbstage eval: no --gold LABELS.tsv given\n");
+        else if (predictions && model_path)
+            fprintf(stderr, "nbstage eval: --predictions scores the file's own stages: no --model with it\n");
+        else if (optind > argc - 1) fprintf(stderr, "nbstage eval: no %s given\n", predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl");
+        else fprintf(stderr, "nbstage eval: one %s, not %d files\n", predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl", argc - optind);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
     const char *cells_path = argv[optind];
+    /* The picture is written last: checked now, as label and train check theirs, so
+     * that a missing folder is not found after the report has been printed. */
+    nb_error ce;
+    if (svg && outfile_check(svg, &ce)) { fprintf(stderr, "nbstage eval: %s\n", ce.msg); return EXIT_USAGE; }
 
     char err[512];
     struct gold g;
@@ -166,14 +178,19 @@ int cmd_eval(int argc, char **argv)
                     pred >= 0 ? probs[pred] : 0.0);
         json_decref(o);
     }
+    int read_errno = errno; /* getline's, before free may touch it */
     free(line);
-    if (ferror(in)) { fprintf(stderr, "nbstage eval: %s: read error\n", cells_path); goto out; }
+    if (ferror(in)) { fprintf(stderr, "nbstage eval: %s: read error: %s\n", cells_path, strerror(read_errno)); goto out; }
 
     long labeled = 0, none = 0, missing = 0;
     for (size_t i = 0; i < g.n; i++) {
         if (g.rows[i].label == STAGE_NONE) { none++; continue; }
         labeled++;
         if (!seen[i]) missing++;
+    }
+    if (labeled == 0) { /* empty, the header alone, or only `none` rows */
+        fprintf(stderr, "nbstage eval: %s: no cell labeled with a stage\n", gold_path);
+        goto out;
     }
     if (scored == 0) {
         fprintf(stderr, "nbstage eval: none of the %ld hand-labeled cells of %s is in %s\n", labeled, gold_path, cells_path);

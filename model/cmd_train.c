@@ -181,10 +181,10 @@ static int read_cells(const char *path, struct srcmap *map)
         json_decref(o);
         if (!c.id || push(&cv, c)) { free(c.id); free(c.src); rc = -1; fprintf(stderr, "nbstage train: out of memory\n"); break; }
     }
-    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error\n", path); rc = -1; }
+    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", path, strerror(errno)); rc = -1; }
     free(line);
     fclose(f);
-    qsort(cv.v, cv.n, sizeof *cv.v, by_id);
+    if (cv.n) qsort(cv.v, cv.n, sizeof *cv.v, by_id); /* an empty file: no array (NULL) */
     map->v = cv.v;
     map->n = cv.n;
     return rc;
@@ -286,7 +286,7 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
             break;
         }
     }
-    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error\n", o->weak); rc = -1; }
+    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", o->weak, strerror(errno)); rc = -1; }
     free(line);
     fclose(f);
     return rc;
@@ -454,12 +454,19 @@ static int check_output(const char *path)
     return -1;
 }
 
+/* What the value parse_int or parse_float last refused should have been, for the
+ * message (--help gives the defaults, not the ranges). */
+static char bad_range[64];
+
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    if (errno || end == s || *end || v < lo || v > hi) {
+        snprintf(bad_range, sizeof bad_range, "a whole number from %d to %d", lo, hi);
+        return -1;
+    }
     *out = (int)v;
     return 0;
 }
@@ -469,7 +476,10 @@ static int parse_float(const char *s, double lo, double hi, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return -1;
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        snprintf(bad_range, sizeof bad_range, "a number from %g to %g", lo, hi);
+        return -1;
+    }
     *out = v;
     return 0;
 }
@@ -532,16 +542,22 @@ int cmd_train(int argc, char **argv)
         case O_TARGETS:
             if (!strcmp(optarg, "soft")) o.soft = 1;
             else if (!strcmp(optarg, "hard")) o.soft = 0;
-            else bad = 1;
+            else { bad = 1; snprintf(bad_range, sizeof bad_range, "soft or hard"); }
             break;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (bad) {
-            fprintf(stderr, "nbstage train: bad value '%s' for --%s\n", optarg, longopts[li].name);
+            fprintf(stderr, "nbstage train: bad value '%s' for --%s: %s\n", optarg, longopts[li].name, bad_range);
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || !o.out) { usage(stderr); return EXIT_USAGE; }
+    if (optind != argc - 1 || !o.out) {
+        if (optind > argc - 1) fprintf(stderr, "nbstage train: no WEAK.jsonl given\n");
+        else if (optind < argc - 1) fprintf(stderr, "nbstage train: one WEAK.jsonl, not %d files\n", argc - optind);
+        else fprintf(stderr, "nbstage train: no -o MODEL.nbsm given\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
     o.weak = argv[optind];
     char csv[4096], svg[4096];
     if (o.curves) {

@@ -809,3 +809,120 @@ def test_outputs_into_a_device_or_fifo_are_written_not_replaced(tiny, tmp_path):
     assert r.returncode == 2 and "is a folder" in r.stderr
     r = run(["train", "--epochs", "1", "-o", str(tmp_path), str(d / "weak.jsonl")])
     assert r.returncode == 2 and "is a folder" in r.stderr, r.stderr
+
+
+def test_inputs_that_cannot_be_read_are_named_with_the_reason(tiny, tmp_path):
+    """A hand-label or rules file that is missing said only "cannot open" (no reason,
+    where the cells' files said "No such file or directory"); a folder given as the
+    hand labels was read as an empty file ("none of the 0 hand-labeled cells of DIR is
+    in ..."), as --rules it was a bare "read error", and as train's or eval's cells a
+    "read error" without the reason.  Each now names the file and why, exit 2."""
+    d, model = tiny
+    gold, cells, weak = d / "rd-gold.tsv", d / "rd-cells.jsonl", d / "weak.jsonl"
+    gold.write_text("cell_id\tlabel\na#0\tload\n")
+    cells.write_text(json.dumps({"id": "a#0", "source": "df = pd.read_csv(p)"}) + "\n")
+    missing, folder = tmp_path / "no-such.tsv", tmp_path
+    for path, why in ((missing, "No such file or directory"), (folder, "Is a directory")):
+        for args in (["eval", "--model", str(model), "--gold", str(path), str(cells)],
+                     ["label", "-q", "--gold", str(path), "-o", str(d / "rd-weak.jsonl"), str(cells)],
+                     ["label", "-q", "--rules", str(path), "-o", str(d / "rd-weak.jsonl"), str(cells)],
+                     ["eval", "--model", str(model), "--gold", str(gold), str(path)],
+                     ["train", "-q", "--epochs", "1", "-o", str(d / "rd.nbsm"), str(path)],
+                     ["train", "-q", "--epochs", "1", "--cells", str(path), "-o", str(d / "rd.nbsm"), str(weak)]):
+            r = run(args)
+            assert r.returncode == 2 and f"{path}: " in r.stderr and why in r.stderr, (args, r.stderr)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        r = subprocess.run([str(BIN), "classify", "--model", str(model)], stdin=fd, capture_output=True, text=True,
+                           timeout=60)
+    finally:
+        os.close(fd)
+    assert r.returncode == 2 and "stdin: read error: Is a directory" in r.stderr, r.stderr
+    # an empty --cells file is read (qsort was given its NULL array: UBSan stopped it)
+    (tmp_path / "empty.jsonl").write_text("")
+    (tmp_path / "ids.jsonl").write_text('{"id": "a#0", "stage": "load"}\n{"id": "b#0", "stage": "prep"}\n')
+    r = run(["train", "-q", "--epochs", "1", "--cells", str(tmp_path / "empty.jsonl"), "-o", str(d / "rd.nbsm"),
+             str(tmp_path / "ids.jsonl")])
+    assert r.returncode == 2 and "0 usable cells" in r.stderr and "runtime error" not in r.stderr, r.stderr
+
+
+def test_a_missing_or_extra_argument_is_named(tiny):
+    """train without -o or without WEAK.jsonl, eval without --gold, label or classify
+    given two inputs: each printed its whole --help and nothing else, leaving the user
+    to find what was wrong (ingest says "no PATH given").  Now the first line says it."""
+    d, model = tiny
+    weak, gold = str(d / "weak.jsonl"), str(d / "arg-gold.tsv")
+    (d / "arg-gold.tsv").write_text("cell_id\tlabel\na#0\tload\n")
+    cases = [(["train", weak], "nbstage train: no -o MODEL.nbsm given"),
+             (["train", "-o", str(d / "x.nbsm")], "nbstage train: no WEAK.jsonl given"),
+             (["train", "-o", str(d / "x.nbsm"), weak, weak], "nbstage train: one WEAK.jsonl, not 2 files"),
+             (["eval", "--model", str(model), weak], "nbstage eval: no --gold LABELS.tsv given"),
+             (["eval", "--model", str(model), "--gold", gold], "nbstage eval: no CELLS.jsonl given"),
+             (["eval", "--model", str(model), "--gold", gold, weak, weak], "nbstage eval: one CELLS.jsonl, not 2 files"),
+             (["eval", "--predictions", "--model", str(model), "--gold", gold, weak],
+              "nbstage eval: --predictions scores the file's own stages: no --model with it"),
+             (["label", weak, weak], "nbstage label: one CELLS.jsonl, not 2 files"),
+             (["label", "--votes", weak, weak], "nbstage label: --votes reads MATRIX.tsv, not"),
+             (["classify", "--model", str(model), weak, weak], "nbstage classify: one FILE, not 2 files")]
+    for args, first in cases:
+        r = run(args)
+        assert r.returncode == 2 and r.stderr.startswith(first), (args, r.stderr[:200])
+        assert "usage: nbstage" in r.stderr, args
+
+
+def test_eval_checks_its_svg_before_scoring(tiny, tmp_path):
+    """eval --svg into a folder that does not exist printed the whole report, then
+    failed (exit 2) when it came to the picture; label and train check their outputs
+    before the work.  Now eval does too: nothing on stdout."""
+    d, model = tiny
+    (d / "svg-cells.jsonl").write_text(json.dumps({"id": "a#0", "source": "df = pd.read_csv(p)"}) + "\n")
+    (d / "svg-gold.tsv").write_text("cell_id\tlabel\na#0\tload\n")
+    svg = tmp_path / "no-such-dir" / "cm.svg"
+    for args in (["--model", str(model)], ["--predictions"]):
+        r = run(["eval", *args, "--gold", str(d / "svg-gold.tsv"), "--svg", str(svg), str(d / "svg-cells.jsonl")])
+        assert r.returncode == 2 and str(svg) in r.stderr and r.stdout == "", (args, r.stdout, r.stderr)
+
+
+def test_train_says_what_a_bad_value_should_be(tiny):
+    """`--val-split 1` (Keras' validation_split takes any fraction below 1) was refused
+    with "bad value '1' for --val-split" and no word of what would do; the ranges are
+    not in --help either.  The message now gives the range."""
+    d, _ = tiny
+    cases = [(["--val-split", "1"], "bad value '1' for --val-split: a number from 0 to 0.9"),
+             (["--dropout", "1"], "bad value '1' for --dropout: a number from 0 to 0.99"),
+             (["--epochs", "0"], "bad value '0' for --epochs: a whole number from 1 to 100000"),
+             (["--targets", "probs"], "bad value 'probs' for --targets: soft or hard")]
+    for args, msg in cases:
+        r = run(["train", *args, "-o", str(d / "x.nbsm"), str(d / "weak.jsonl")])
+        assert r.returncode == 2 and r.stderr == f"nbstage train: {msg}\n", (args, r.stderr)
+
+
+def test_label_reads_stdin_from_dash(tiny):
+    """label reads its cells from stdin when no file is given, and `-o -` writes to
+    stdout, but `label -` (as `classify -` reads stdin) said "-: cannot open"."""
+    d, _ = tiny
+    cells = "".join(json.dumps({"id": f"s.ipynb#{i}", "notebook": "s.ipynb", "source": s}) + "\n"
+                    for i, s in enumerate(["import os", "df = pd.read_csv(p)", "df.head()"]))
+    want = run(["label", "-q"], cells)
+    r = run(["label", "-q", "-o", "-", "-"], cells)
+    assert want.returncode == 0 and r.returncode == 0, r.stderr
+    assert r.stdout == want.stdout and len(r.stdout.splitlines()) == 3
+
+
+def test_eval_and_label_with_a_gold_file_without_labels(tiny, tmp_path):
+    """An empty hand-label file, or one with the header alone (a spreadsheet saved
+    before the first row was typed): eval said "none of the 0 hand-labeled cells of
+    FILE is in CELLS", as if the ids did not match; and gold.c gave qsort and bsearch
+    their NULL array (UBSan stopped eval and label there).  eval now says the file has
+    no labels; label scores nothing and labels as without --gold."""
+    d, model = tiny
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text(json.dumps({"id": "a#0", "source": "df = pd.read_csv(p)"}) + "\n")
+    for name, text in (("empty.tsv", ""), ("header.tsv", "cell_id\tlabel\tsecondary\tconfidence\tnote\n"),
+                       ("none.tsv", "a#0\tnone\n")):
+        gold = tmp_path / name
+        gold.write_text(text)
+        r = run(["eval", "--model", str(model), "--gold", str(gold), str(cells)])
+        assert r.returncode == 2 and r.stderr == f"nbstage eval: {gold}: no cell labeled with a stage\n", (name, r.stderr)
+        r = run(["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "weak.jsonl"), str(cells)])
+        assert r.returncode == 0 and "runtime error" not in r.stderr, (name, r.stderr)
