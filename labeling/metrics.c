@@ -5,7 +5,11 @@
  * classification_report(digits=3) byte for byte: the classes shown are those present
  * in the truth or the predictions (sklearn's default `labels=None`), a metric whose
  * denominator is zero is 0.0 (sklearn's zero_division default, minus the warning),
- * and macro averages run over the classes shown.
+ * and macro averages run over the classes shown.  The F-score is 2tp / (2tp + fp + fn),
+ * as scikit-learn's current source computes it; older releases (1.2, Debian's
+ * python3-sklearn) went through precision and recall, whose rounding can put an exact
+ * tie one up in the third decimal (26/32 = 0.8125: they print 0.813, we and current
+ * releases 0.812).
  */
 #include "labeling/metrics.h"
 
@@ -58,7 +62,7 @@ static void class_scores(const struct confusion *c, struct class_score s[N_STAGE
         s[k].present = sup > 0 || pred > 0;
         s[k].precision = pred ? (double)tp / (double)pred : 0.0;
         s[k].recall = sup ? (double)tp / (double)sup : 0.0;
-        /* 2tp / (2tp + fp + fn), as sklearn computes it (no p,r round trip). */
+        /* 2tp / (2tp + fp + fn), as current sklearn computes it (no p,r round trip). */
         long den = 2 * tp + (pred - tp) + (sup - tp);
         s[k].f1 = den ? 2.0 * (double)tp / (double)den : 0.0;
     }
