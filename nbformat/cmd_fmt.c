@@ -5,7 +5,9 @@
  * file of the shared corpus has, so fmt leaves those alone.  With --nbformat it is
  * what nbformat.write(nbformat.read(f, NO_CONVERT)) gives, which also rejoins and
  * re-splits multi-line text into lists of lines and strips transient fields.  A canonical file is left alone
- * byte for byte, not even re-saved; others are replaced atomically, mode kept.
+ * byte for byte, not even re-saved; others are replaced atomically, mode kept, through
+ * outfile (nbformat/outfile.h), whose handlers remove the temporary of the save in
+ * flight when Ctrl-C, SIGTERM or SIGHUP ends fmt (nb_save_atomic alone left it).
  * One departure from Python: nbformat 5.x's validate() gives random ids to the cells
  * of a 4.5 notebook that lacks them; fmt keeps output deterministic and adds none.
  */
@@ -17,6 +19,7 @@
 
 #include "model/commands.h"
 #include "nbformat/notebook.h"
+#include "nbformat/outfile.h"
 
 static void usage(FILE *to)
 {
@@ -81,6 +84,15 @@ static char *canonical(const char *buf, size_t len, const char *name, int nbform
     return out;
 }
 
+/* PATH replaced by BUF atomically (a write error reported by outfile_commit). */
+static int save(const char *path, const char *buf, size_t len, nb_error *err)
+{
+    struct outfile o;
+    if (outfile_open(&o, path, err)) return -1;
+    fwrite(buf, 1, len, o.f);
+    return outfile_commit(&o, err);
+}
+
 static int fmt_one(const char *path, const char *rel, void *vctx)
 {
     (void)rel;
@@ -110,7 +122,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
     } else if (c->check) {
         printf("would reformat %s\n", path);
         c->changed++;
-    } else if (nb_save_atomic(path, out, outlen, &err)) {
+    } else if (save(path, out, outlen, &err)) {
         fprintf(stderr, "nbstage fmt: %s\n", err.msg);
         c->errors++;
     } else {

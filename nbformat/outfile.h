@@ -1,8 +1,9 @@
-/* outfile.h — every output file of the programs, other than notebooks, written
+/* outfile.h — every output file of the programs, other than tag's notebooks, written
  * atomically by one writer.
  *
  * Owns: the writing of ingest -o, train's model (-o) and learning curves (--curves),
- * label -o / --report / --svg, eval --errors / --svg and summary --svg.  The promise
+ * label -o / --report / --svg, eval --errors / --svg, summary --svg and the notebooks
+ * fmt rewrites (tag saves its own with nb_save_atomic_flags).  The promise
  * is nb_save_atomic's (nbsave.c), for a file written a piece at a time through stdio:
  * the bytes go to a fresh temporary beside the file (mkostemp, so two runs never share
  * one and no symlink planted there is followed), fsynced and renamed over it only once

@@ -4,7 +4,8 @@ which writes the file in place, keeps them), file names up to the longest a fold
 takes (NAME_MAX bytes: the temporary beside them must still fit), and a terminal
 closed (SIGHUP) or a reader gone (SIGPIPE: `nbstage tag repo | head`) in the middle
 of a run, which end it as Ctrl-C does: the files being written finished, no new ones
-started, no temporary left, exit 2.
+started, no temporary left, exit 2; and `nbstage fmt` ended by a signal mid-run, which
+leaves no temporary either.
 
 Helpers, the notebooks and the model are test_tag.py's.
 """
@@ -160,3 +161,33 @@ def test_reader_gone_ends_the_run_as_ctrl_c_does(model, tmp_path):
         pytest.skip("finished before the pipe broke")
     assert_ended_cleanly(d, text, p.returncode, err)
     assert "Broken pipe" in err  # the reports lost are said to be
+
+
+def test_fmt_interrupted_leaves_no_temporary(tmp_path):
+    """`nbstage fmt repo`, Ctrl-C (or SIGTERM, SIGHUP) mid-run: it ends as the signal
+    ends it, every file old or new, and no .NAME.nbstage-XXXXXX temporary of the save
+    in flight left beside them (fmt saves one file at a time, each fsynced: most of
+    its time is spent inside a save).  Several moments, one run each."""
+    old = make_nb(SIMPLE).replace("\n", "\r\n")  # a layout fmt rewrites
+    new = make_nb(SIMPLE)
+    killed = 0
+    for trial, sig in enumerate([signal.SIGINT, signal.SIGTERM, signal.SIGHUP] * 2):
+        d = tmp_path / f"t{trial}"
+        d.mkdir()
+        for k in range(1500):
+            (d / f"nb{k:04}.ipynb").write_text(old, newline="")
+        first = d / "nb0000.ipynb"
+        ino = first.stat().st_ino
+        p = subprocess.Popen([str(BIN), "fmt", "-q", str(d)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while p.poll() is None and first.stat().st_ino == ino:
+            pass
+        time.sleep(0.005 * trial)
+        p.send_signal(sig)
+        p.communicate(timeout=60)
+        killed += p.returncode == -sig
+        assert p.returncode in (0, -sig)
+        assert not [x for x in os.listdir(d) if ".nbstage-" in x], (trial, "a temporary left")
+        for f in d.iterdir():
+            assert f.read_bytes() in (old.encode(), new.encode()), f
+    assert killed >= 3
