@@ -98,7 +98,7 @@ static void print_summary(const struct tagrun *r, double secs, int threads)
                 r->tagged ? 100.0 * (double)r->per_stage[s] / (double)r->tagged : 0.0,
                 s + 1 < N_STAGES ? "," : "");
     fprintf(stderr, "\nnbstage tag: %.2f s, %.1f notebooks/s, %.0f cells/s, %d thread%s, %s",
-            secs, secs > 0 ? (double)total / secs : 0.0,
+            secs, secs > 0 ? (double)(total - r->skipped) / secs : 0.0, /* those done */
             secs > 0 ? (double)r->code_cells / secs : 0.0, threads, threads == 1 ? "" : "s",
             o->from_outputs ? "stages from tag outputs" : model_name(o->model));
     /* how the work was done: notebooks spliced without a tree (tagfast.h), cells

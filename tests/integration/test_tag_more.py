@@ -12,6 +12,7 @@ Helpers, the notebooks and the model are test_tag.py's.
 import errno
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -142,6 +143,11 @@ def test_hangup_ends_the_run_as_ctrl_c_does(model, tmp_path):
     if p.returncode == 0:
         pytest.skip("finished before the hangup")
     assert_ended_cleanly(d, text, p.returncode, err)
+    # the rate is of the notebooks done, not of those given (it counted the skipped)
+    done = int(re.search(r"(\d+) rewritten", err)[1])
+    secs, rate = map(float, re.search(r"([\d.]+) s, ([\d.]+) notebooks/s", err).groups())
+    if secs >= 0.05:  # (printed to 2 decimals)
+        assert rate * secs <= done * 1.25 + 5, err
 
 
 def test_reader_gone_ends_the_run_as_ctrl_c_does(model, tmp_path):
