@@ -59,7 +59,8 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         int label = stage_from_key(f[1]);
         int sec = (nf > 2 && f[2][0]) ? stage_from_key(f[2]) : STAGE_NONE;
         if (label == -2 || sec == -2) {
-            snprintf(err, errlen, "%s:%zu: unknown stage '%s'", path, lineno, label == -2 ? f[1] : f[2]);
+            snprintf(err, errlen, "%s:%zu: unknown stage '%s' (load prep train evaluate explore imports, or none)",
+                     path, lineno, label == -2 ? f[1] : f[2]);
             goto fail;
         }
         if (g->n == have) {

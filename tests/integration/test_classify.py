@@ -926,3 +926,19 @@ def test_eval_and_label_with_a_gold_file_without_labels(tiny, tmp_path):
         assert r.returncode == 2 and r.stderr == f"nbstage eval: {gold}: no cell labeled with a stage\n", (name, r.stderr)
         r = run(["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "weak.jsonl"), str(cells)])
         assert r.returncode == 0 and "runtime error" not in r.stderr, (name, r.stderr)
+
+
+def test_a_gold_label_it_does_not_know_lists_the_keys(tiny, tmp_path):
+    """A hand label outside the guide's keys ("Preprocessing", "Load") stopped eval and
+    label with "unknown stage 'Preprocessing'" and no word of what the keys are, where
+    train's message for a weak label lists them."""
+    d, model = tiny
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text(json.dumps({"id": "a#0", "source": "df = pd.read_csv(p)"}) + "\n")
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\tsecondary\na#0\tload\tPreprocessing\n")
+    want = f"{gold}:2: unknown stage 'Preprocessing' (load prep train evaluate explore imports, or none)\n"
+    for args in (["eval", "--model", str(model), "--gold", str(gold), str(cells)],
+                 ["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)]):
+        r = run(args)
+        assert r.returncode == 2 and r.stderr == f"nbstage {args[0]}: {want}", (args, r.stderr)
