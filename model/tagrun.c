@@ -295,11 +295,13 @@ int tagrun_all(struct tagrun *r)
     closers_end(&held, &old_nofile);
     r->opt.fs = NULL;
     r->opt.held = NULL;
+    /* the last reports, while a SIGPIPE is still ours: into a pipe whose reader left
+     * after the run's last flush, an error to report too, not a signal to die of */
+    fflush(stdout);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
-    /* stdout's last buffered reports are still to be flushed by the caller: into a
-     * pipe without a reader, an error to report (EPIPE), not a signal to die of */
+    /* what stdout still holds (an EPIPE) is the caller's to report */
     if (atomic_load(&stdout_gone)) signal(SIGPIPE, SIG_IGN);
     else sigaction(SIGPIPE, &old_pipe, NULL);
     r->stdout_gone = atomic_load(&stdout_gone);
