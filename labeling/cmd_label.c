@@ -549,6 +549,7 @@ static int label_cells(const struct opts *o)
         if (found < gold.n)
             fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in the input\n",
                     gold.n - found, gold.n);
+        if (found == 0 && n) gold_mismatch_hint(stderr, "nbstage label", &gold, cells[0].id);
     }
     if (!o->quiet || o->report || o->gold) {
         rep = o->report ? open_out(&ro, o->report, "report") : stderr;

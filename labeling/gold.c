@@ -127,3 +127,13 @@ void gold_free(struct gold *g)
     free(g->rows);
     memset(g, 0, sizeof *g);
 }
+
+void gold_mismatch_hint(FILE *to, const char *who, const struct gold *g, const char *cell_id)
+{
+    if (!g->n) return;
+    const struct gold_row *first = &g->rows[0];
+    for (size_t i = 1; i < g->n; i++)
+        if (g->rows[i].line < first->line) first = &g->rows[i];
+    fprintf(to, "%s: the hand labels' ids look like '%s', the cells' like '%s' (an id is the notebook's "
+                "path relative to the PATH given to ingest, then #k)\n", who, first->cell_id, cell_id);
+}

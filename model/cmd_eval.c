@@ -106,6 +106,7 @@ int cmd_eval(int argc, char **argv)
     struct outfile eo = {0}; /* --errors: written atomically, committed only on success */
     nb_error oe;
     unsigned char *seen = calloc(g.n ? g.n : 1, 1);
+    char *first_id = NULL; /* the cells' first id, to show when none matches */
     int rc = EXIT_USAGE;
     if (!in) { fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", cells_path, strerror(errno)); goto out; }
     if (!seen) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
@@ -130,6 +131,12 @@ int cmd_eval(int argc, char **argv)
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+        if (id && !first_id && !(first_id = strdup(id))) {
+            fprintf(stderr, "nbstage eval: out of memory\n");
+            json_decref(o);
+            free(line);
+            goto out;
+        }
         if (!id) {
             fprintf(stderr, "nbstage eval: %s:%zu: %s\n", cells_path, lineno, o ? "no string \"id\"" : je.text);
             json_decref(o);
@@ -194,6 +201,7 @@ int cmd_eval(int argc, char **argv)
     }
     if (scored == 0) {
         fprintf(stderr, "nbstage eval: none of the %ld hand-labeled cells of %s is in %s\n", labeled, gold_path, cells_path);
+        if (first_id) gold_mismatch_hint(stderr, "nbstage eval", &g, first_id);
         goto out;
     }
     long total = confusion_total(&conf) + conf.unlabeled;
@@ -242,6 +250,7 @@ out:
         rc = EXIT_USAGE;
     }
     free(seen);
+    free(first_id);
     model_free(m);
     gold_free(&g);
     return rc;

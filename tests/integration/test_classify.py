@@ -942,3 +942,21 @@ def test_a_gold_label_it_does_not_know_lists_the_keys(tiny, tmp_path):
                  ["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)]):
         r = run(args)
         assert r.returncode == 2 and r.stderr == f"nbstage {args[0]}: {want}", (args, r.stderr)
+
+
+def test_ids_that_never_match_are_shown(tiny, tmp_path):
+    """Hand labels made with ids relative to another folder than the one given to
+    ingest (`ingest corpus` against labels that start with "corpus/"): eval said
+    "none of the 2 hand-labeled cells of G is in C" and label "2 of 2 ... are not in the
+    input", leaving the user to find out why.  Both now show an id of each side."""
+    d, model = tiny
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"hw/a.ipynb#{i}", "source": s}) + "\n"
+                             for i, s in enumerate(["import os", "df.head()"])))
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\ncorpus/hw/a.ipynb#0\timports\ncorpus/hw/a.ipynb#1\texplore\n")
+    hint = "the hand labels' ids look like 'corpus/hw/a.ipynb#0', the cells' like 'hw/a.ipynb#0'"
+    r = run(["eval", "--model", str(model), "--gold", str(gold), str(cells)])
+    assert r.returncode == 2 and hint in r.stderr, r.stderr
+    r = run(["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)])
+    assert r.returncode == 0 and hint in r.stderr, r.stderr
