@@ -1,4 +1,11 @@
-/* main_nbstage.c — the `nbstage` program: dispatches to a subcommand. */
+/* main_nbstage.c — the `nbstage` program: dispatches to a subcommand.
+ *
+ * Also SIGXFSZ ignored: a write past the file size limit (`ulimit -f`) is then an
+ * EFBIG every writer reports as it does ENOSPC (that file left as it was, its
+ * temporary removed), not the end of the program in the middle of a save (its
+ * temporary left, `tag`'s other notebooks not done).
+ */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +43,7 @@ static void usage(FILE *to)
 
 int main(int argc, char **argv)
 {
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) { usage(stderr); return EXIT_USAGE; }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
         printf("nbstage %s\n", NBSTAGE_VERSION);

@@ -4,8 +4,9 @@ which writes the file in place, keeps them), file names up to the longest a fold
 takes (NAME_MAX bytes: the temporary beside them must still fit), and a terminal
 closed (SIGHUP) or a reader gone (SIGPIPE: `nbstage tag repo | head`) in the middle
 of a run, which end it as Ctrl-C does: the files being written finished, no new ones
-started, no temporary left, exit 2; and `nbstage fmt` ended by a signal mid-run, which
-leaves no temporary either.
+started, no temporary left, exit 2; `nbstage fmt` ended by a signal mid-run, which
+leaves no temporary either; and a file size limit (`ulimit -f`) failing one notebook's
+save, not the run.
 
 Helpers, the notebooks and the model are test_tag.py's.
 """
@@ -13,6 +14,7 @@ import errno
 import json
 import os
 import re
+import resource
 import signal
 import struct
 import subprocess
@@ -22,7 +24,7 @@ from pathlib import Path
 import pytest
 
 # model: test_tag.py's fixture, asked for by name
-from test_tag import BIN, SIMPLE, make_nb, model, nbstage, tagged_cells  # noqa: F401
+from test_tag import BIN, SIMPLE, make_nb, model, nbstage, snapshot, tagged_cells  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
 
@@ -198,3 +200,38 @@ def test_fmt_interrupted_leaves_no_temporary(tmp_path):
         for f in d.iterdir():
             assert f.read_bytes() in (old.encode(), new.encode()), f
     assert killed >= 3
+
+
+# ------------------------------------------------------------------ file size limit
+
+def test_file_size_limit_fails_one_notebook_not_the_run(model, tmp_path):
+    """Under `ulimit -f` (a batch system's, a shell's) a notebook larger than the limit
+    is a write error like ENOSPC: reported with its path, left untouched, no temporary,
+    the others tagged, exit 2.  (SIGXFSZ, at its default, killed the run in that
+    save: a temporary of the limit's size left, the notebooks after it untagged.)"""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    small = make_nb(SIMPLE)
+    big = make_nb(SIMPLE + ["x = '" + "a" * 200_000 + "'"])
+    for name, text in (("a.ipynb", small), ("b-big.ipynb", big), ("c.ipynb", small)):
+        (d / name).write_text(text)
+    limit = 100_000
+
+    def pre():  # the limit alone: SIGXFSZ left at its default (subprocess restores it)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    before = snapshot(d)
+    r = nbstage("tag", "-m", model, "-j", 1, d, preexec_fn=pre)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert f"{d}/b-big.ipynb" in r.stderr and "File too large" in r.stderr, r.stderr
+    assert "2 rewritten, 0 unchanged, 1 failed" in r.stderr
+    after = snapshot(d)
+    assert after["b-big.ipynb"] == before["b-big.ipynb"]
+    for name in ("a.ipynb", "c.ipynb"):
+        assert b"stage:" in after[name][0], name
+    assert sorted(after) == ["a.ipynb", "b-big.ipynb", "c.ipynb"], "no temporaries left"
+    # fmt alike
+    (d / "b-big.ipynb").write_text(big.replace("\n", "\r\n"), newline="")
+    before = snapshot(d)
+    r = nbstage("fmt", d / "b-big.ipynb", preexec_fn=pre)
+    assert r.returncode == 2 and "File too large" in r.stderr, (r.returncode, r.stderr)
+    assert snapshot(d) == before
