@@ -3,10 +3,11 @@
  * Owns: the command: options, walking the PATHs, the output file (written by outfile,
  * nbformat/outfile.h: a temporary renamed over -o's file, so a failed run leaves no
  * half a cells.jsonl and the old one as it was), the progress bar and the corpus
- * statistics of the reference study's section 2 on stderr.  Bad
- * notebooks are listed with their reason and skipped: one broken file never stops a
- * corpus.  Two notebooks that would share an id (found under two PATHs) stop the run
- * before anything is written.  The per-notebook work is nbformat/ingest.c.
+ * statistics of the reference study's section 2 on stderr.  Bad notebooks are listed
+ * with their reason and skipped: one broken file never stops a corpus; a PATH with no
+ * notebook in it is said, not fatal.  Two notebooks that would share an id (found
+ * under two PATHs) stop the run before anything is written.  The per-notebook work
+ * is nbformat/ingest.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,15 +38,16 @@ static void usage(FILE *to)
             "error: give the folder that holds both.\n\n"
             "Statistics go to stderr: notebooks, groups (top-level folders under PATH),\n"
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
-            "reason (bad notebooks are skipped, never fatal).\n\n"
+            "reason (bad notebooks are skipped, never fatal); a PATH without notebooks\n"
+            "is said, even with -q.\n\n"
             "options:\n"
             "  -o, --output FILE  write the lines to FILE (atomically) instead of stdout ('-')\n"
             "  -j, --jobs N       worker threads (default: the CPUs it may use, at most 8);\n"
             "                     the output is the same for any N\n"
             "  -q, --quiet        no statistics (bad notebooks are still listed)\n"
             "  -h, --help         this help\n\n"
-            "exit: 0 done (even with bad notebooks), 2 usage or I/O error (a missing PATH,\n"
-            "an unwritable output, two notebooks with one id).\n");
+            "exit: 0 done (even with bad notebooks, or none), 2 usage or I/O error (a\n"
+            "missing PATH, an unwritable output, two notebooks with one id).\n");
 }
 
 /* ---------------------------------------------------------------- the work list */
@@ -250,7 +252,13 @@ int cmd_ingest(int argc, char **argv)
     struct walk_ctx wc = {0};
     for (int a = optind; a < argc && !wc.oom; a++) {
         wc.cur_arg = a;
+        size_t before = wc.n;
+        int errors = wc.io_errors;
         nb_walk(argv[a], collect, walk_error, &wc);
+        /* A folder without notebooks is no error (exit 0, no lines), but most often
+         * the wrong folder: said even with -q, as bad notebooks are. */
+        if (wc.n == before && wc.io_errors == errors && !wc.oom)
+            fprintf(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found\n", argv[a]);
     }
     if (wc.oom) {
         fprintf(stderr, "nbstage ingest: out of memory\n");

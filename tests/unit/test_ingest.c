@@ -176,6 +176,34 @@ static void ingests_one_file_and_refuses_bad_usage(void **state)
     assert_int_equal(run(NULL, 1, argv7, cmd_fmt), EXIT_USAGE);
 }
 
+/* A folder without notebooks (the wrong folder, most often): ingest wrote an empty
+ * file and exit 0 without a word under -q, and `label` and `train` went on with no
+ * cells.  Still exit 0 with no lines, but said, -q or not. */
+static void ingest_says_a_folder_has_no_notebooks(void **state)
+{
+    (void)state;
+    char empty[128], out[128], *err;
+    put("scripts/train.py", "import os\n");
+    put("scripts/.ipynb_checkpoints/a-checkpoint.ipynb", NB_V3);
+    snprintf(empty, sizeof empty, "%s/scripts", dir); /* a script and a checkpoint */
+    snprintf(out, sizeof out, "%s/none.jsonl", dir);
+    char *argv[] = {"ingest", "-q", "-o", out, empty, NULL};
+    assert_int_equal(run(&err, 5, argv, cmd_ingest), EXIT_OK);
+    char want[200];
+    snprintf(want, sizeof want, "nbstage ingest: %s: no notebooks (.ipynb) found\n", empty);
+    assert_string_equal(err, want);
+    free(err);
+    char *got = unit_read_file(out, NULL);
+    assert_string_equal(got, "");
+    free(got);
+    char corpus[128];
+    snprintf(corpus, sizeof corpus, "%s/corpus/g1", dir);
+    char *argv2[] = {"ingest", "-q", "-o", out, corpus, NULL};
+    assert_int_equal(run(&err, 5, argv2, cmd_ingest), EXIT_OK);
+    assert_string_equal(err, "");
+    free(err);
+}
+
 /* Python's json keeps the last of duplicate keys; ingest, which only reads, does the
  * same (fmt refuses such a file: a rewrite would lose a value). */
 static void ingest_takes_duplicate_keys_as_python(void **state)
@@ -306,6 +334,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ingests_a_tree),
         cmocka_unit_test(ingests_one_file_and_refuses_bad_usage),
+        cmocka_unit_test(ingest_says_a_folder_has_no_notebooks),
         cmocka_unit_test(ingest_takes_duplicate_keys_as_python),
         cmocka_unit_test(ingest_refuses_one_id_for_two_notebooks),
         cmocka_unit_test(fmt_rewrites_only_what_changes),
