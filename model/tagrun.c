@@ -29,6 +29,14 @@ static void on_signal(int sig)
     atomic_store_explicit(&interrupted, 1, memory_order_relaxed);
 }
 
+/* SIG's action set to SA, unless SIG is ignored (nohup, a background job of a
+ * non-interactive shell): an ignored signal stays ignored.  *OLD: to restore. */
+static void catch_unless_ignored(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+    sigaction(sig, NULL, old);
+    if ((old->sa_flags & SA_SIGINFO) || old->sa_handler != SIG_IGN) sigaction(sig, sa, NULL);
+}
+
 enum { WINDOW_NOTEBOOKS = 512 };
 #define WINDOW_BYTES ((long long)256 << 20)
 
@@ -222,10 +230,10 @@ int tagrun_all(struct tagrun *r)
     struct sigaction pipe_sa = {.sa_handler = on_signal};
     sigemptyset(&pipe_sa.sa_mask);
     struct sigaction old_int, old_term, old_hup, old_pipe;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-    sigaction(SIGPIPE, &pipe_sa, &old_pipe);
+    catch_unless_ignored(SIGINT, &sa, &old_int);
+    catch_unless_ignored(SIGTERM, &sa, &old_term);
+    catch_unless_ignored(SIGHUP, &sa, &old_hup);
+    catch_unless_ignored(SIGPIPE, &pipe_sa, &old_pipe);
     atomic_store(&interrupted, 0);
     atomic_store(&stdout_gone, 0);
 

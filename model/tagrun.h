@@ -38,7 +38,8 @@
  * files being written are finished, no new ones started; the notebooks not done are
  * counted as skipped.  The reader of stdout gone (SIGPIPE at the next report) ends
  * the run the same way; SIGPIPE is then ignored and stdout_gone set (the reports not
- * read are the caller's write error to report).
+ * read are the caller's write error to report).  A signal ignored when the run starts
+ * (nohup's SIGHUP, SIGINT for a background job) stays ignored.
  */
 #ifndef NBSTAGE_TAGRUN_H
 #define NBSTAGE_TAGRUN_H

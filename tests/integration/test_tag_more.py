@@ -235,3 +235,27 @@ def test_file_size_limit_fails_one_notebook_not_the_run(model, tmp_path):
     r = nbstage("fmt", d / "b-big.ipynb", preexec_fn=pre)
     assert r.returncode == 2 and "File too large" in r.stderr, (r.returncode, r.stderr)
     assert snapshot(d) == before
+
+
+def test_an_ignored_hangup_stays_ignored(model, tmp_path):
+    """`nohup nbstage tag repo &`: SIGHUP ignored when the run starts stays ignored
+    (the logout's hangup does not end it), as SIGINT ignored for a background job."""
+    d = tmp_path / "nbs"
+    text = notebooks(d, 2000)
+    first = d / "nb0000.ipynb"
+
+    def pre():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "2", str(d)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=pre)
+    deadline = time.monotonic() + 30
+    while first.read_text() == text and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    p.send_signal(signal.SIGHUP)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert "not done" not in err
+    assert all("stage:" in f.read_text() for f in d.iterdir())
