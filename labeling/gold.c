@@ -43,6 +43,11 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
     while ((len = getline(&line, &cap, fp)) >= 0) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        /* Excel's "Unicode Text" is UTF-16: every other byte a NUL, no field readable */
+        if (lineno == 1 && len >= 2 && (!memcmp(line, "\xff\xfe", 2) || !memcmp(line, "\xfe\xff", 2))) {
+            snprintf(err, errlen, "%s: UTF-16 text (a spreadsheet's \"Unicode Text\"): save it as UTF-8", path);
+            goto fail;
+        }
         /* a spreadsheet's "UTF-8" export starts with a byte-order mark */
         if (lineno == 1 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) {
             memmove(line, line + 3, (size_t)len - 2); /* the NUL too */

@@ -1,9 +1,10 @@
 /* gold.h — hand-label files (the labeling guide's TSV format).
  *
  * Owns: reading `cell_id label secondary confidence note` files (LF or CRLF, a
- * leading UTF-8 byte-order mark skipped, as spreadsheets save them), looking a cell
- * id up, and saying what the ids look like when none matches.  A cell listed twice
- * counts once when both rows give the same label, and is an error when they differ.
+ * leading UTF-8 byte-order mark skipped, as spreadsheets save them; UTF-16, their
+ * "Unicode Text", refused by name), looking a cell id up, and saying what the ids
+ * look like when none matches.  A cell listed twice counts once when both rows give
+ * the same label, and is an error when they differ.
  * Used by `nbstage label --gold` and `nbstage eval --gold`.
  */
 #ifndef NBSTAGE_GOLD_H

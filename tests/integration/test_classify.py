@@ -960,3 +960,21 @@ def test_ids_that_never_match_are_shown(tiny, tmp_path):
     assert r.returncode == 2 and hint in r.stderr, r.stderr
     r = run(["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)])
     assert r.returncode == 0 and hint in r.stderr, r.stderr
+
+
+def test_eval_gold_saved_as_utf16_is_named_as_such(tiny, tmp_path):
+    """Excel's "Unicode Text" export is UTF-16 with a byte-order mark: eval and label
+    said "GOLD:1: expected at least 2 tab-separated fields", of a file that has them.
+    Now they say what the file is and what to save it as."""
+    d, model = tiny
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text(json.dumps({"id": "a#0", "source": "import os"}) + "\n")
+    for enc in ("utf-16", "utf-16-be"):
+        gold = tmp_path / f"{enc}.tsv"
+        body = "cell_id\tlabel\r\na#0\timports\r\n".encode(enc)
+        gold.write_bytes(body if enc == "utf-16" else b"\xfe\xff" + body)
+        want = f"{gold}: UTF-16 text (a spreadsheet's \"Unicode Text\"): save it as UTF-8\n"
+        for args in (["eval", "--model", str(model), "--gold", str(gold), str(cells)],
+                     ["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)]):
+            r = run(args)
+            assert r.returncode == 2 and r.stderr == f"nbstage {args[0]}: {want}", (enc, args, r.stderr)
