@@ -70,7 +70,8 @@ static void usage(FILE *to)
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
 "  --threads N              OpenBLAS threads (the CPUs it may use)\n"
-"  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg\n"
+"  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg (a .csv\n"
+"                           or .svg ending of PREFIX is dropped)\n"
 "  -q, --quiet              no progress lines\n"
 "  -h, --help               this help\n\n"
 "The file is the same, byte for byte, for the same inputs, options and --threads,\n"
@@ -561,8 +562,12 @@ int cmd_train(int argc, char **argv)
     o.weak = argv[optind];
     char csv[4096], svg[4096];
     if (o.curves) {
-        snprintf(csv, sizeof csv, "%s.csv", o.curves);
-        snprintf(svg, sizeof svg, "%s.svg", o.curves);
+        /* `--curves curves.csv`, as Keras' CSVLogger takes a file name: curves.csv and
+         * curves.svg, not curves.csv.csv */
+        size_t n = strlen(o.curves);
+        int stem = n > 4 && (!strcmp(o.curves + n - 4, ".csv") || !strcmp(o.curves + n - 4, ".svg")) ? (int)n - 4 : (int)n;
+        snprintf(csv, sizeof csv, "%.*s.csv", stem, o.curves);
+        snprintf(svg, sizeof svg, "%.*s.svg", stem, o.curves);
         o.cfg.curves_csv = csv;
         o.cfg.curves_svg = svg;
     }

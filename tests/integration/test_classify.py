@@ -978,3 +978,16 @@ def test_eval_gold_saved_as_utf16_is_named_as_such(tiny, tmp_path):
                      ["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)]):
             r = run(args)
             assert r.returncode == 2 and r.stderr == f"nbstage {args[0]}: {want}", (enc, args, r.stderr)
+
+
+def test_curves_given_as_a_file_name(tiny, tmp_path):
+    """--curves takes a prefix; Keras' CSVLogger a file name, so `--curves curves.csv`
+    wrote curves.csv.csv and curves.csv.svg.  A .csv or .svg ending is now dropped."""
+    d, _ = tiny
+    for given in ("curves.csv", "curves.svg", "curves"):
+        out = tmp_path / given.replace(".", "-")
+        out.mkdir()
+        r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1",
+                 "--curves", str(out / given), "-o", str(out / "m.nbsm"), str(d / "weak.jsonl")])
+        assert r.returncode == 0, r.stderr
+        assert sorted(p.name for p in out.iterdir()) == ["curves.csv", "curves.svg", "m.nbsm"], given
