@@ -150,6 +150,13 @@ int cmd_eval(int argc, char **argv)
         float probs[N_STAGES] = {0};
         if (predictions) {
             json_t *st = json_object_get(o, "stage");
+            if (!st && !json_object_get(o, "error")) { /* classify's bad lines: no prediction */
+                fprintf(stderr, "nbstage eval: %s:%zu: no \"stage\" (is this `nbstage classify` or "
+                                "`nbstage label` output?)\n", cells_path, lineno);
+                json_decref(o);
+                free(line);
+                goto out;
+            }
             pred = json_is_string(st) ? stage_from_key(json_string_value(st)) : STAGE_NONE;
             if (pred == -2) {
                 fprintf(stderr, "nbstage eval: %s:%zu: unknown stage '%s'\n", cells_path, lineno, json_string_value(st));

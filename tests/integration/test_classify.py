@@ -991,3 +991,23 @@ def test_curves_given_as_a_file_name(tiny, tmp_path):
                  "--curves", str(out / given), "-o", str(out / "m.nbsm"), str(d / "weak.jsonl")])
         assert r.returncode == 0, r.stderr
         assert sorted(p.name for p in out.iterdir()) == ["curves.csv", "curves.svg", "m.nbsm"], given
+
+
+def test_eval_predictions_without_a_stage_field_are_refused(tiny, tmp_path):
+    """`eval --predictions` on ingest's cells (no "stage" at all, the wrong file) scored
+    every cell as a miss: "accuracy 0.0000", exit 0.  A line without "stage" now stops
+    it with its line, as a missing "source" does without --predictions; "stage": null
+    (label's abstention) and classify's error lines are still no prediction."""
+    d, _ = tiny
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na#0\tload\na#1\tprep\n")
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"a#{i}", "source": s}) + "\n"
+                             for i, s in enumerate(["df = pd.read_csv(p)", "df = df.dropna()"])))
+    r = run(["eval", "--predictions", "--gold", str(gold), str(cells)])
+    assert r.returncode == 2 and r.stdout == "", r.stdout
+    assert f"{cells}:1: no \"stage\"" in r.stderr, r.stderr
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(json.dumps({"id": "a#0", "stage": None}) + "\n" + json.dumps({"id": "a#1", "error": "bad"}) + "\n")
+    r = run(["eval", "--predictions", "--gold", str(gold), str(preds)])
+    assert r.returncode == 0 and "coverage 0.0000" in r.stdout, r.stderr
