@@ -143,6 +143,18 @@ int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, si
     return -1;
 }
 
+int kernelspec_runs_ipykernel(const struct found_kernelspec *ks)
+{
+    for (size_t i = 0; i < ks->argc; i++) {
+        const char *a = ks->argv[i], *base = strrchr(a, '/');
+        base = base ? base + 1 : a;
+        if (strcmp(a, "ipykernel_launcher") == 0 || strcmp(a, "ipykernel") == 0 ||
+            strcmp(base, "ipykernel_launcher.py") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 void kernelspec_found_free(struct found_kernelspec *ks)
 {
     for (size_t i = 0; ks->argv && i < ks->argc; i++) free(ks->argv[i]);

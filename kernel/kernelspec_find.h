@@ -4,8 +4,9 @@
  * does: JUPYTER_PATH entries, the user data dir (JUPYTER_DATA_DIR or
  * ~/.local/share/jupyter), the active environment's prefix (CONDA_PREFIX,
  * VIRTUAL_ENV), /usr/local/share/jupyter, /usr/share/jupyter; names compare
- * case-insensitively, as jupyter_client lower-cases them.  Reads argv and env.
- * (Writing kernelspecs is kernel/kernelspec.h's job.)
+ * case-insensitively, as jupyter_client lower-cases them.  Reads argv and env, and
+ * tells from argv whether the kernel is ipykernel.  (Writing kernelspecs is
+ * kernel/kernelspec.h's job.)
  */
 #ifndef NBSTAGE_KERNELSPEC_FIND_H
 #define NBSTAGE_KERNELSPEC_FIND_H
@@ -25,5 +26,10 @@ struct found_kernelspec {
 int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, size_t errlen);
 
 void kernelspec_found_free(struct found_kernelspec *ks);
+
+/* 1 when KS starts ipykernel: an argv entry is the module ipykernel_launcher or
+ * ipykernel (`python -m ipykernel_launcher -f {connection_file}`, as `python -m
+ * ipykernel install` writes it) or a path to ipykernel_launcher.py; 0 otherwise. */
+int kernelspec_runs_ipykernel(const struct found_kernelspec *ks);
 
 #endif

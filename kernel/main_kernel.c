@@ -43,6 +43,22 @@ static nbs_model *load_model(const char *path)
     return m;
 }
 
+/* PATH made absolute, as ipykernel makes the connection file it is given
+ * (IPKernelApp.init_connection_file, os.path.abspath): a relative one joined to the
+ * working directory, leading "./" dropped (Jupyter gives an absolute one).  malloc'd;
+ * NULL when out of memory or the directory is unknown. */
+static char *absolute(const char *path)
+{
+    if (path[0] == '/') return strdup(path);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) return NULL;
+    while (path[0] == '.' && path[1] == '/') path += 2;
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s", cwd, path);
+    return out;
+}
+
 /* The parent to outlive no longer than ipykernel would (see the header): sets *PARENT
  * (0: none to watch) and returns a pidfd of it, or -1 (then the loop polls getppid). */
 static int watch_parent(pid_t *parent)
@@ -108,8 +124,14 @@ int main(int argc, char **argv)
         child_cleanup(&child);
     } else {
         model = load_model(opt.model); /* while the child starts up */
-        struct proxy_config cfg = {&conn, &child, model, &opt.display, sfd, parent, parent_fd};
+        char *client_file = absolute(opt.connection_file);
+        struct proxy_config cfg = {.client = &conn, .child = &child, .model = model,
+                                   .display = &opt.display, .signal_fd = sfd,
+                                   .client_file = client_file,
+                                   .ipykernel = kernelspec_runs_ipykernel(&ks),
+                                   .parent = parent, .parent_fd = parent_fd};
         code = proxy_run(&cfg);
+        free(client_file);
         child_cleanup(&child);
     }
     if (parent_fd >= 0) close(parent_fd);

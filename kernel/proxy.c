@@ -6,7 +6,8 @@
  * never waits for us; short cells are then classified at once, while the child starts
  * on them, longer ones in kernel/classify_worker.c.  Frames are moved as zmq_msg_t
  * (kernel/mpart.h) from one socket to the other, so what is forwarded is what was
- * received, byte for byte; only the readiness nudges are built and signed here, and a
+ * received, byte for byte; only the readiness nudges (and the request that tells an
+ * ipykernel child Jupyter's connection file) are built and signed here, and a
  * connect_reply edited (the child names its private ports).
  *
  * Where and when each stage tag goes in the iopub stream is kernel/tagorder.c's (its
@@ -120,26 +121,73 @@ static int handle_worker(struct proxy *px)
     return 1; /* read to EAGAIN */
 }
 
-/* ---- the readiness nudge ------------------------------------------------------------- */
+/* ---- the proxy's own requests ------------------------------------------------------- */
 
-static void nudge(struct proxy *px)
+/* Sends the child a request of our own on shell: msg_id NUDGE_PREFIX..., so that its
+ * reply (no client identity) and its iopub messages are dropped, not relayed. */
+static void send_own(struct proxy *px, const char *type, const char *content)
 {
     char id[64], date[32], sig[WIRE_SIG_HEX_MAX + 1];
     wire_new_id(id, sizeof id, NUDGE_PREFIX);
     wire_now_iso(date);
-    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type",
-                          "kernel_info_request", "session", "nbstage-kernel", "username",
-                          "nbstage", "date", date, "version", "5.3");
+    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type", type,
+                          "session", "nbstage-kernel", "username", "nbstage", "date", date,
+                          "version", "5.3");
     char *hs = h ? json_dumps(h, JSON_COMPACT) : NULL;
     json_decref(h);
     if (!hs) return;
     struct wire_frame fr[6];
-    wire_build(&px->key, hs, "{}", "{}", "{}", sig, fr);
+    wire_build(&px->key, hs, "{}", "{}", content, sig, fr);
     for (int i = 0; i < 6; i++)
         zmq_send(px->k_shell, fr[i].data, fr[i].len, (i < 5 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
     free(hs);
-    px->nudges++;
     touch(px, px->k_shell);
+}
+
+/* The readiness nudge: a kernel_info_request, until the child's iopub answers. */
+static void nudge(struct proxy *px)
+{
+    send_own(px, "kernel_info_request", "{}");
+    px->nudges++;
+}
+
+/* In a cell, ipykernel names the connection file it was started with (%connect_info,
+ * get_connection_file(), %qtconsole read IPKernelApp.connection_file): for the child,
+ * its private one (ipc, ports 1 to 5).  ipykernel alone names Jupyter's, so the child
+ * is told Jupyter's path, by a silent execute_request sent before any client request
+ * (no execute_input, execution count, history entry or name left; its output is
+ * dropped with its iopub messages).  Only for an ipykernel child, the code being
+ * Python; its own files and sockets are set up already, and it reads the path only
+ * when asked. */
+static void tell_connection_file(struct proxy *px)
+{
+    if (!px->cfg->ipykernel || !px->cfg->client_file) return;
+    json_t *path = json_string(px->cfg->client_file); /* NULL unless UTF-8 */
+    /* a JSON string without JSON_ENSURE_ASCII is a Python string literal too */
+    char *lit = path ? json_dumps(path, JSON_ENCODE_ANY) : NULL;
+    json_decref(path);
+    if (!lit) return;
+    static const char pre[] =
+        "try:\n"
+        "    (lambda a: a.initialized() and setattr(a.instance(), 'connection_file', ";
+    static const char post[] =
+        "))(__import__('ipykernel.kernelapp').kernelapp.IPKernelApp)\n"
+        "except Exception:\n"
+        "    pass\n";
+    size_t n = sizeof pre + strlen(lit) + sizeof post;
+    char *code = malloc(n);
+    if (code) snprintf(code, n, "%s%s%s", pre, lit, post);
+    free(lit);
+    json_t *c = code ? json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}", "code", code, "silent", 1,
+                                 "store_history", 0, "user_expressions", "allow_stdin", 0,
+                                 "stop_on_error", 0)
+                     : NULL;
+    char *cs = c ? json_dumps(c, JSON_COMPACT) : NULL;
+    json_decref(c);
+    free(code);
+    if (cs) send_own(px, "execute_request", cs);
+    else logmsg("out of memory: the wrapped kernel names its own connection file");
+    free(cs);
 }
 
 /* ---- relaying ------------------------------------------------------------------------- */
@@ -292,7 +340,7 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
     for (k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
         struct wire_parts wp;
         if (cur_views(px) || wire_split(px->views, px->cur.n, &wp) || wp.n_ids == 0) {
-            mpart_close(&px->cur); /* our own nudges' replies, or nothing routable */
+            mpart_close(&px->cur); /* replies to our own requests, or nothing routable */
             continue;
         }
         if (ch == STDIN) { /* an input_request */
@@ -326,11 +374,12 @@ static int relay_iopub(struct proxy *px)
         if (memmem(parent->data, parent->len, NUDGE_PREFIX, sizeof NUDGE_PREFIX - 1)) {
             if (!px->ready) {
                 tagorder_learn_session(px->tags, &px->views[wp.header]);
+                tell_connection_file(px); /* before any client request */
                 px->ready = 1;
                 /* clients are read from now on; what waits was never announced */
                 px->dirty[P_C_SHELL] = px->dirty[P_C_CONTROL] = px->dirty[P_C_STDIN] = 1;
             }
-            mpart_close(&px->cur); /* the nudges' busy/idle are ours, not the clients' */
+            mpart_close(&px->cur); /* our own requests' busy/idle are not the clients' */
             continue;
         }
         if (!tagorder_knows_session(px->tags))

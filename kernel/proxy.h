@@ -3,7 +3,8 @@
  * Owns: the client-side sockets (shell/control/stdin ROUTERs, iopub PUB, heartbeat
  * echo thread), the child-side sockets (DEALERs sharing one routing id, iopub SUB),
  * the poll loop that forwards untouched frames byte for byte, signature checks on
- * client messages, the iopub readiness nudge, reading the code of execute_requests,
+ * client messages, the iopub readiness nudge (and, for an ipykernel child, telling it
+ * Jupyter's connection file), reading the code of execute_requests,
  * and the end of life: shutdown, SIGTERM, the child dying.  Each stage tag goes out
  * between the child's execute_input and its idle for that request (as soon as it is
  * classified with --tag-position top, at the idle with bottom): kernel/tagorder.h,
@@ -26,6 +27,8 @@ struct proxy_config {
     const nbs_model *model;          /* NULL: relay only, tag nothing */
     const struct stage_display_options *display;
     int signal_fd;                   /* signalfd for SIGCHLD, SIGTERM, SIGHUP */
+    const char *client_file;         /* Jupyter's connection file, absolute; NULL: unknown */
+    int ipykernel;                   /* the child is ipykernel (kernelspec_runs_ipykernel) */
     pid_t parent;                    /* exit when our parent is no longer this (0: never) */
     int parent_fd;                   /* a pidfd of PARENT, readable when it exits; -1:
                                         none, getppid() is then checked every second */

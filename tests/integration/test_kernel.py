@@ -229,6 +229,39 @@ def test_connect_reply_names_the_ports_clients_use(kernel):
         assert reply["content"] == {**want, "status": "ok"}
 
 
+def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
+    """In a cell, `%connect_info` and ipykernel's get_connection_file() name the
+    connection file the kernel was started with, and print its contents: ipykernel
+    alone, Jupyter's file.  The child was started with its private file (ipc, ports 1
+    to 5), so the proxy tells it Jupyter's once it is up; before, a user pasting that
+    JSON, or `jupyter console --existing` with that path, reached the child behind the
+    proxy's back.  Telling it leaves no trace: a fresh kernel's first cell is cell 1,
+    with the names and input history of ipykernel alone."""
+    look = "print(sorted(globals()), _ih, _i, _ii)"
+    code = ("%connect_info\n"
+            "from ipykernel import get_connection_file as _gcf\n"
+            "print('FILE=' + _gcf()); del _gcf")
+    seen = {}
+    for name in ("python3", "nbs-signal"):
+        k = Kernel(name, logs)
+        try:
+            _, msgs, reply = k.run(look)
+            assert reply["content"]["execution_count"] == 1
+            seen[name] = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
+            _, msgs, reply = k.run(code)
+            assert reply["content"]["status"] == "ok"
+            text = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
+            shown = json.loads(text[:text.index("\n}\n") + 2])
+            with open(k.km.connection_file) as f:
+                want = json.load(f)
+            assert {key: shown.get(key) for key in want} == want, name
+            assert f"FILE={k.km.connection_file}\n" in text, name
+            assert os.path.basename(k.km.connection_file) in text.split("--existing")[2], name
+        finally:
+            k.close()
+    assert seen["nbs-signal"] == seen["python3"]
+
+
 def test_stage_output_with_the_right_parent_before_idle(kernel):
     if not MODEL:
         pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")

@@ -189,6 +189,24 @@ static void kernelspec_found_through_jupyter_path(void **state)
     unsetenv("JUPYTER_PATH");
 }
 
+/* An ipykernel child is told Jupyter's connection file (kernel/proxy.c); others run
+ * no Python of ours. */
+static void kernelspec_tells_ipykernel_apart(void **state)
+{
+    (void)state;
+    char *launcher[] = {"/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"};
+    char *module[] = {"python", "-m", "ipykernel", "-f", "{connection_file}"};
+    char *script[] = {"python", "/opt/lib/ipykernel_launcher.py", "-f", "{connection_file}"};
+    char *other[] = {"python", "-m", "xpython_launcher", "-f", "{connection_file}"};
+    char *r[] = {"R", "--slave", "-e", "IRkernel::main()", "--args", "{connection_file}"};
+    struct { char **argv; size_t argc; int want; } cases[] = {
+        {launcher, 5, 1}, {module, 5, 1}, {script, 4, 1}, {other, 5, 0}, {r, 6, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct found_kernelspec ks = {.argv = cases[i].argv, .argc = cases[i].argc};
+        assert_int_equal(kernelspec_runs_ipykernel(&ks), cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +215,7 @@ int main(void)
         cmocka_unit_test(options_from_argv_and_environment),
         cmocka_unit_test(options_refuse_bad_values),
         cmocka_unit_test(kernelspec_found_through_jupyter_path),
+        cmocka_unit_test(kernelspec_tells_ipykernel_apart),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
