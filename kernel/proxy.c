@@ -151,43 +151,58 @@ static void nudge(struct proxy *px)
     px->nudges++;
 }
 
-/* In a cell, ipykernel names the connection file it was started with (%connect_info,
- * get_connection_file(), %qtconsole read IPKernelApp.connection_file): for the child,
- * its private one (ipc, ports 1 to 5).  ipykernel alone names Jupyter's, so the child
- * is told Jupyter's path, by a silent execute_request sent before any client request
- * (no execute_input, execution count, history entry or name left; its output is
- * dropped with its iopub messages).  Only for an ipykernel child, the code being
- * Python; its own files and sockets are set up already, and it reads the path only
- * when asked. */
+/* A Python string literal of S (a JSON string without JSON_ENSURE_ASCII is one);
+ * malloc'd, NULL when S is not UTF-8 or out of memory. */
+static char *py_literal(const char *s)
+{
+    json_t *j = json_string(s);
+    char *lit = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    return lit;
+}
+
+/* In a cell, ipykernel names the connection file it was started with: %connect_info,
+ * get_connection_file() and %qtconsole read IPKernelApp.connection_file, and sys.argv
+ * has it after -f (code that looks for its notebook reads the kernel id there).  For
+ * the child that is its private file (ipc, ports 1 to 5); ipykernel alone names
+ * Jupyter's.  So the child is told Jupyter's path, by a silent execute_request sent
+ * before any client request: no execute_input, execution count or history entry, its
+ * output dropped with its iopub messages, and the code runs through exec in a
+ * namespace of its own, so it leaves no name behind.  Only for an ipykernel child
+ * (the code is Python); its files and sockets are set up already, and it reads the
+ * path only when asked. */
 static void tell_connection_file(struct proxy *px)
 {
     if (!px->cfg->ipykernel || !px->cfg->client_file) return;
-    json_t *path = json_string(px->cfg->client_file); /* NULL unless UTF-8 */
-    /* a JSON string without JSON_ENSURE_ASCII is a Python string literal too */
-    char *lit = path ? json_dumps(path, JSON_ENCODE_ANY) : NULL;
-    json_decref(path);
-    if (!lit) return;
-    static const char pre[] =
-        "try:\n"
-        "    (lambda a: a.initialized() and setattr(a.instance(), 'connection_file', ";
-    static const char post[] =
-        "))(__import__('ipykernel.kernelapp').kernelapp.IPKernelApp)\n"
-        "except Exception:\n"
-        "    pass\n";
-    size_t n = sizeof pre + strlen(lit) + sizeof post;
-    char *code = malloc(n);
-    if (code) snprintf(code, n, "%s%s%s", pre, lit, post);
-    free(lit);
-    json_t *c = code ? json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}", "code", code, "silent", 1,
-                                 "store_history", 0, "user_expressions", "allow_stdin", 0,
-                                 "stop_on_error", 0)
-                     : NULL;
-    char *cs = c ? json_dumps(c, JSON_COMPACT) : NULL;
-    json_decref(c);
-    free(code);
+    static const char inner[] =
+        "import sys\n"
+        "from ipykernel.kernelapp import IPKernelApp as A\n"
+        "if A.initialized():\n"
+        "    A.instance().connection_file = %s\n"
+        "    sys.argv[:] = [%s if a == %s else a for a in sys.argv]\n";
+    static const char outer[] = "try:\n    exec(%s, {})\nexcept Exception:\n    pass\n";
+    char *ours = py_literal(px->cfg->client_file), *theirs = py_literal(px->cfg->child->conn_file);
+    char *code = NULL, *lit = NULL, *cs = NULL;
+    size_t n = ours && theirs ? sizeof inner + 2 * strlen(ours) + strlen(theirs) : 0;
+    if (n && (code = malloc(n))) snprintf(code, n, inner, ours, ours, theirs);
+    if (code && (lit = py_literal(code))) {
+        n = sizeof outer + strlen(lit);
+        free(code);
+        if ((code = malloc(n))) snprintf(code, n, outer, lit);
+    }
+    json_t *c = code && lit ? json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}", "code", code, "silent", 1,
+                                        "store_history", 0, "user_expressions", "allow_stdin",
+                                        0, "stop_on_error", 0)
+                            : NULL;
+    if (c) cs = json_dumps(c, JSON_COMPACT);
     if (cs) send_own(px, "execute_request", cs);
-    else logmsg("out of memory: the wrapped kernel names its own connection file");
+    else logmsg("the wrapped kernel still names its own connection file (not UTF-8, or out of memory)");
+    json_decref(c);
     free(cs);
+    free(code);
+    free(lit);
+    free(ours);
+    free(theirs);
 }
 
 /* ---- relaying ------------------------------------------------------------------------- */

@@ -230,9 +230,9 @@ def test_connect_reply_names_the_ports_clients_use(kernel):
 
 
 def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
-    """In a cell, `%connect_info` and ipykernel's get_connection_file() name the
-    connection file the kernel was started with, and print its contents: ipykernel
-    alone, Jupyter's file.  The child was started with its private file (ipc, ports 1
+    """In a cell, `%connect_info`, ipykernel's get_connection_file() and sys.argv name
+    the connection file the kernel was started with, and print its contents: ipykernel
+    alone, Jupyter's file (code that looks for its notebook finds its kernel id there).  The child was started with its private file (ipc, ports 1
     to 5), so the proxy tells it Jupyter's once it is up; before, a user pasting that
     JSON, or `jupyter console --existing` with that path, reached the child behind the
     proxy's back.  Telling it leaves no trace: a fresh kernel's first cell is cell 1,
@@ -240,7 +240,8 @@ def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
     look = "print(sorted(globals()), _ih, _i, _ii)"
     code = ("%connect_info\n"
             "from ipykernel import get_connection_file as _gcf\n"
-            "print('FILE=' + _gcf()); del _gcf")
+            "print('FILE=' + _gcf()); del _gcf\n"
+            "import sys; print('ARGV=' + repr(sys.argv[1:]))")
     seen = {}
     for name in ("python3", "nbs-signal"):
         k = Kernel(name, logs)
@@ -256,6 +257,7 @@ def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
                 want = json.load(f)
             assert {key: shown.get(key) for key in want} == want, name
             assert f"FILE={k.km.connection_file}\n" in text, name
+            assert f"ARGV={['-f', k.km.connection_file]!r}\n" in text, name
             assert os.path.basename(k.km.connection_file) in text.split("--existing")[2], name
         finally:
             k.close()
