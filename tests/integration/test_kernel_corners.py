@@ -1,0 +1,241 @@
+"""test_kernel_corners.py — protocol corners, nbstage-kernel against ipykernel alone.
+
+One script of requests goes to the stage kernel and to ipykernel alone, each driven by
+jupyter_client as a frontend drives it: completion, inspection, is_complete, history
+(tail, range, search), comm_info with and without a target, kernel_info on shell and on
+control, user_expressions, store_history=False, silent=True, stop_on_error with the
+requests it aborts, input() refused without stdin, binary buffers both ways on a comm,
+a display_data with buffers, and a message over 10 MB each way.  Every message each
+request brings back (shell, control, stdin and iopub, buffers included) must be the
+same, the stage tag aside.  Requests are compared one by one: the order of messages
+of different requests on iopub depends on the kernel's threads (control against
+shell), not on the proxy.
+
+Differences that are not the proxy's are scrubbed: message ids and dates, execution
+counts, engine uuids, the session numbers of history entries, the cell file names in
+tracebacks (they carry the kernel's pid), and the random comm ids the kernel makes.
+"""
+import hashlib
+import json
+import queue
+import re
+import time
+
+import pytest
+from jupyter_client import KernelManager
+
+from test_kernel import BIN, STAGE_MIME, Kernel, logs, specs  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
+
+COMM_SETUP = """
+from ipykernel.comm import Comm
+def _k15_target(comm, msg):
+    bufs = [bytes(b) for b in msg['buffers']]
+    comm.send({'echo': msg['content']['data'], 'n': len(bufs)},
+              buffers=[b[::-1] for b in bufs] + [b'\\x00\\xff' * 1000])
+get_ipython().kernel.comm_manager.register_target('k15', _k15_target)
+_c = Comm(target_name='k15-unknown', data={'hello': 1}, buffers=[b'abc', bytes(range(256))])
+_k = get_ipython().kernel
+_m = _k.session.send(_k.iopub_socket, 'display_data',
+                     {'data': {'text/plain': 'b'}, 'metadata': {}, 'transient': {}},
+                     parent=_k.get_parent('shell'), ident=b'display_data',
+                     buffers=[b'\\x00binary\\xff' * 10])
+"""
+
+
+def ex(code, **kw):
+    c = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+         "allow_stdin": True, "stop_on_error": True}
+    c.update(kw)
+    return c
+
+
+# (channel, msg_type, content, buffers, seconds to collect after it)
+SCRIPT = [
+    ("shell", "kernel_info_request", {}, None, 0),
+    ("control", "kernel_info_request", {}, None, 0.5),
+    ("shell", "execute_request",
+     ex("import numpy as np\nx = 42\nx", user_expressions={"a": "x+1", "b": "1/0", "c": "np.arange(3)"}),
+     None, 1),
+    ("shell", "execute_request", ex("y = 3\ny", store_history=False), None, 0.5),
+    ("shell", "execute_request", ex("z = 5\nprint(z)\nz", silent=True, user_expressions={"z": "z"}), None, 0.5),
+    ("shell", "complete_request", {"code": "np.ara", "cursor_pos": 6}, None, 0),
+    ("shell", "inspect_request", {"code": "len", "cursor_pos": 3, "detail_level": 1}, None, 0),
+    ("shell", "is_complete_request", {"code": "for i in range(3):"}, None, 0),
+    ("shell", "is_complete_request", {"code": "def f(:"}, None, 0),
+    ("shell", "history_request", {"output": True, "raw": True, "hist_access_type": "tail", "n": 1}, None, 0),
+    ("shell", "history_request", {"output": False, "raw": False, "hist_access_type": "range",
+                                  "session": 0, "start": 1, "stop": 10}, None, 0),
+    ("shell", "history_request", {"output": False, "raw": True, "hist_access_type": "search",
+                                  "pattern": "x = 42*", "unique": True, "n": 1}, None, 0),
+    ("shell", "comm_info_request", {"target_name": "jupyter.widget"}, None, 0),
+    ("control", "comm_info_request", {}, None, 0.5),
+    ("shell", "execute_request", ex(COMM_SETUP), None, 1),
+    ("shell", "comm_open", {"comm_id": "k15-comm", "target_name": "k15", "data": {"q": 1}},
+     [b"\x01\x02\x03", b"z" * (11 << 20)], 2),
+    ("shell", "execute_request", ex("s = 'a' * (11 << 20)\ns"), None, 3),
+    # stop_on_error: the error aborts what waits behind it, whatever its own flag
+    ("shell", "execute_request", ex("import time; time.sleep(0.5); 1/0"), None, 0),
+    ("shell", "execute_request", ex("q = 1"), None, 0),
+    ("shell", "complete_request", {"code": "import nu", "cursor_pos": 9}, None, 0),
+    ("shell", "execute_request", ex("q = 2", stop_on_error=False), None, 2),
+    ("shell", "execute_request", ex("input('x? ')", allow_stdin=False), None, 1),
+]
+
+
+def scrub(o):
+    if isinstance(o, dict):
+        return {k: "<v>" if k in ("engine_uuid", "execution_count", "comm_id") else scrub(v)
+                for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [scrub(x) for x in o]
+    if isinstance(o, str):
+        o = re.sub(r"ipykernel_\d+/\d+\.py", "ipykernel_P/H.py", o)
+        return re.sub(r"In \[\d+\]", "In [N]", o)
+    return o
+
+
+def run_script(kc):
+    """Sends SCRIPT on KC; returns {request index: {channel: [message, ...]}}."""
+    got, index = {}, {}
+    getters = {"shell": kc.get_shell_msg, "control": kc.get_control_msg,
+               "stdin": kc.get_stdin_msg, "iopub": kc.get_iopub_msg}
+
+    def collect(seconds):
+        end = time.monotonic() + seconds
+        while True:
+            idle = True
+            for ch, get in getters.items():
+                while True:
+                    try:
+                        m = get(timeout=0)
+                    except queue.Empty:
+                        break
+                    idle = False
+                    if STAGE_MIME in m["content"].get("data", {}):
+                        continue
+                    i = index.get(m["parent_header"].get("msg_id"))
+                    if i is None:
+                        continue
+                    content = m["content"]
+                    if m["msg_type"] == "history_reply":
+                        content = {**content, "history": [h[1:] for h in content.get("history", [])]}
+                    bufs = [hashlib.sha1(bytes(b)).hexdigest() + f":{len(bytes(b))}"
+                            for b in m.get("buffers", [])]
+                    got.setdefault(i, {}).setdefault(ch, []).append(
+                        (m["msg_type"], scrub(content), bufs))
+            if idle and time.monotonic() >= end:
+                return
+            if idle:
+                time.sleep(0.01)
+
+    collect(0.2)
+    for i, (ch, msg_type, content, buffers, wait) in enumerate(SCRIPT):
+        m = kc.session.msg(msg_type, content)
+        index[m["header"]["msg_id"]] = i
+        sock = getattr(kc, ch + "_channel")
+        if buffers:
+            kc.session.send(sock.socket, m, buffers=buffers)
+        else:
+            sock.send(m)
+        collect(wait)
+    collect(2)
+    return got
+
+
+def test_protocol_corners_as_ipykernel_answers_them(specs, logs):  # noqa: F811
+    results = {}
+    for name in ("python3", "nbs-signal"):
+        k = Kernel(name, logs)
+        try:
+            results[name] = run_script(k.kc)
+        finally:
+            k.close()
+    want, got = results["python3"], results["nbs-signal"]
+    assert len(want) == len(SCRIPT), "ipykernel alone answered every request"
+    # the script does what it says (checked on ipykernel alone's answers)
+    big = f":{11 << 20}"
+    assert any(t == "comm_msg" and len(b) == 3 and b[1].endswith(big) for t, _, b in want[15]["iopub"])
+    assert any(t == "display_data" and b for t, _, b in want[14]["iopub"])
+    assert any(t == "execute_result" and len(c["data"]["text/plain"]) > 11 << 20
+               for t, c, _ in want[16]["iopub"])
+    assert [c["status"] for t, c, _ in want[18]["shell"]] == ["aborted"]
+    assert want[21]["shell"][0][1]["ename"] == "StdinNotImplementedError" and "stdin" not in want[21]
+    for i in range(len(SCRIPT)):
+        assert json.dumps(got.get(i), sort_keys=True)[:2000] == json.dumps(want.get(i), sort_keys=True)[:2000], \
+            (i, SCRIPT[i][:2])
+        assert got.get(i) == want.get(i), (i, SCRIPT[i][:2])
+
+
+def test_two_clients_on_one_kernel_each_get_their_replies_and_all_of_iopub(specs, logs):  # noqa: F811
+    """Two clients of one connection file (their own sessions: two ROUTER identities)
+    send requests at once on shell and control: each gets exactly its own replies, in
+    its order, and both see every request's busy and idle on iopub; input_request goes
+    to the client that asked."""
+    from jupyter_client import BlockingKernelClient
+    k = Kernel("nbs-signal", logs)
+    kc2 = BlockingKernelClient(connection_file=k.km.connection_file)
+    kc2.load_connection_file()
+    kc2.start_channels()
+    try:
+        kc2.wait_for_ready(timeout=30)
+        clients = {1: k.kc, 2: kc2}
+        sent = {1: [], 2: []}
+        for i in range(60):
+            for c, kc in clients.items():
+                for t, content, ch in (("execute_request", ex(f"v{c} = {i}"), "shell"),
+                                       ("kernel_info_request", {}, "shell"),
+                                       ("kernel_info_request", {}, "control")):
+                    m = kc.session.msg(t, content)
+                    getattr(kc, ch + "_channel").send(m)
+                    sent[c].append((ch, m["header"]["msg_id"]))
+        asker = kc2.execute("print(input('who? '))")
+        sent[2].append(("shell", asker))
+        everything = {m for c in sent for _, m in sent[c]}
+        replies = {1: [], 2: []}
+        statuses = {1: {}, 2: {}}
+        prompts = {1: [], 2: []}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            busy = False
+            for c, kc in clients.items():
+                for get, into in ((kc.get_shell_msg, replies[c]), (kc.get_control_msg, replies[c])):
+                    try:
+                        while True:
+                            into.append(get(timeout=0)["parent_header"]["msg_id"])
+                            busy = True
+                    except queue.Empty:
+                        pass
+                try:
+                    while True:
+                        m = kc.get_iopub_msg(timeout=0)
+                        busy = True
+                        if m["msg_type"] == "status":
+                            p = m["parent_header"].get("msg_id")
+                            statuses[c][p] = statuses[c].get(p, 0) + 1
+                except queue.Empty:
+                    pass
+                try:
+                    prompts[c].append(kc.get_stdin_msg(timeout=0)["content"]["prompt"])
+                    kc.input("two")
+                except queue.Empty:
+                    pass
+            done = all(len([r for r in replies[c] if r in everything]) == len(sent[c])
+                       for c in clients) and \
+                all(all(statuses[c].get(m) == 2 for m in everything) for c in clients)
+            if done:
+                break
+            if not busy:
+                time.sleep(0.01)
+        for c in clients:
+            assert sorted(r for r in replies[c] if r in everything) == \
+                sorted(m for _, m in sent[c]), c  # no other client's reply
+            for ch in ("shell", "control"):
+                mine = [m for chan, m in sent[c] if chan == ch]
+                assert [m for m in replies[c] if m in set(mine)] == mine, (c, ch)
+            assert all(statuses[c].get(m) == 2 for m in everything), c
+        assert prompts == {1: [], 2: ["who? "]}
+    finally:
+        kc2.stop_channels()
+        k.close()
