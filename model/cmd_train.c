@@ -618,8 +618,9 @@ int cmd_train(int argc, char **argv)
         fprintf(log, "train: classes before the cap:");
         for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
         fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s, "
-                     "%s targets; OpenBLAS %s kernels, %d threads\n", cv.n - nval, nval, v.n - 1,
-                o.assign_words ? " with assignment words" : "", o.soft ? "soft" : "hard", openblas_get_corename(), o.cfg.threads);
+                     "%s targets; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1,
+                o.assign_words ? " with assignment words" : "", o.soft ? "soft" : "hard", openblas_get_corename(),
+                o.cfg.threads, o.cfg.threads == 1 ? "" : "s");
     }
     struct train_data td, vd;
     if (make_set(&cv, is_val, 0, &v, o.seq_len, &td, &ttok, &ttgt) ||
