@@ -1,8 +1,8 @@
 """test_tag_more.py — `nbstage tag` on what re-tagging real repositories meets beyond
 test_tag.py: extended attributes and POSIX ACLs kept by the rewrite (as nbformat.write,
 which writes the file in place, keeps them), file names up to the longest a folder
-takes (NAME_MAX bytes: the temporary beside them must still fit), and a terminal
-closed (SIGHUP) or a reader gone (SIGPIPE: `nbstage tag repo | head`) in the middle
+takes (NAME_MAX bytes: the temporary beside them must still fit), and Ctrl-C, a
+terminal closed (SIGHUP) or a reader gone (SIGPIPE: `nbstage tag repo | head`) in the middle
 of a run, which end it as Ctrl-C does: the files being written finished, no new ones
 started, no temporary left, exit 2; `nbstage fmt` ended by a signal mid-run, which
 leaves no temporary either; and a file size limit (`ulimit -f`) failing one notebook's
@@ -128,22 +128,24 @@ def assert_ended_cleanly(d: Path, text: str, rc: int, err: str):
         json.loads(body)  # every file whole
 
 
-def test_hangup_ends_the_run_as_ctrl_c_does(model, tmp_path):
-    """The terminal closed (SIGHUP) mid-run: as SIGINT and SIGTERM, the files being
-    written are finished and no new one started (it killed the run, and the
+@pytest.mark.parametrize("sig,jobs", [(signal.SIGINT, 1), (signal.SIGHUP, 2)], ids=["ctrl-c", "hangup"])
+def test_a_signal_mid_run_ends_it_cleanly(model, tmp_path, sig, jobs):
+    """Ctrl-C (SIGINT), or the terminal closed (SIGHUP), mid-run: the files being
+    written are finished and no new one started (a hangup killed the run, and the
     temporaries of the saves in flight were left in the user's folders)."""
     d = tmp_path / "nbs"
-    text = notebooks(d, 2000)
+    text = notebooks(d, 4000)  # long enough that the signal lands mid-run, even on a busy host
     first = d / "nb0000.ipynb"
-    p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", "2", str(d)],
+    p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", str(jobs), str(d)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # signal as soon as the first notebook is tagged: the run is under way
     deadline = time.monotonic() + 30
     while first.read_text() == text and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
-    p.send_signal(signal.SIGHUP)
+    p.send_signal(sig)
     out, err = p.communicate(timeout=60)
     if p.returncode == 0:
-        pytest.skip("finished before the hangup")
+        pytest.skip("finished before the signal")
     assert_ended_cleanly(d, text, p.returncode, err)
     # the rate is of the notebooks done, not of those given (it counted the skipped)
     done = int(re.search(r"(\d+) rewritten", err)[1])
