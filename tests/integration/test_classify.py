@@ -685,6 +685,32 @@ def test_sigterm_keeps_the_best_weights_as_ctrl_c_does(tiny):
     assert r.returncode == 0 and json.loads(r.stdout)["stage"] in KEYS, r.stderr
 
 
+def test_an_ignored_ctrl_c_stays_ignored(tiny):
+    """`nbstage train ... &` in a script, as any background job of a non-interactive
+    shell, starts with SIGINT ignored, so that a Ctrl-C meant for the foreground
+    leaves it alone.  train caught it anyway and stopped at the next batch;
+    now a signal ignored at the start stays ignored (as tag's do), SIGTERM still stops."""
+    import signal
+    d, _ = tiny
+    out = d / "background.nbsm"
+    p = subprocess.Popen([str(BIN), "train", "--embed", "16", "--hidden", "8", "--epochs", "4",
+                          "--patience", "100", "--batch", "64", "--threads", "1", "-o", str(out),
+                          str(slow_weak(d))], stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    seen = []
+    while not seen or not seen[-1].startswith("epoch 1/"):  # the handlers are set by then
+        seen.append(p.stderr.readline())
+        assert seen[-1], "".join(seen)
+    status = Path(f"/proc/{p.pid}/status").read_text()
+    ign, cgt = (int(re.search(rf"^{k}:\s*([0-9a-f]+)", status, re.M).group(1), 16) for k in ("SigIgn", "SigCgt"))
+    p.send_signal(signal.SIGINT)
+    rest = p.communicate(timeout=120)[1]
+    log = "".join(seen) + rest
+    assert ign >> (signal.SIGINT - 1) & 1 and not cgt >> (signal.SIGINT - 1) & 1, log
+    assert cgt >> (signal.SIGTERM - 1) & 1, log
+    assert p.returncode == 0 and "interrupted" not in rest and "epoch 4/4" in rest, log
+
+
 def test_shipped_model_is_found():
     shipped = ROOT / "share" / "default.nbsm"
     if not shipped.exists():
