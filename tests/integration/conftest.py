@@ -9,8 +9,18 @@ the proxy (seen: 1 run in 4 of test_kernel.py).  debugpy's own switch silences i
 kernels inherit it from this process's environment.
 """
 import os
+import signal
 
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+# A test run started under nohup, or as a background job of a script, has SIGHUP or
+# SIGINT ignored, and so would every program a test starts (exec keeps an ignored
+# signal ignored, and ours then keep it so, as they should).  The tests that signal a
+# program mid-run would then see it carry on and skip or fail.  A handler of our own
+# keeps the run itself as undisturbed, and exec gives each program the default.
+for _sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+    if signal.getsignal(_sig) == signal.SIG_IGN:
+        signal.signal(_sig, lambda *_: None)
 
 
 # The sanitizer pass (tests/run.sh, `make test`) runs these tests again with the programs
