@@ -34,6 +34,7 @@
 #include "nbformat/cpus.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/outfile.h"
+#include "nbformat/sigcatch.h"
 
 static void usage(FILE *to)
 {
@@ -406,15 +407,6 @@ static atomic_int stop_flag;
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free to be set in a signal handler");
 static void on_stop(int sig) { (void)sig; atomic_store_explicit(&stop_flag, 1, memory_order_relaxed); }
 
-/* Sets SA for SIG, its old action in *OLD, unless SIG is ignored: a background job
- * of a non-interactive shell (`nbstage train ... &` in a script) starts with SIGINT
- * ignored, so that a Ctrl-C meant for the foreground leaves it alone. */
-static void catch_unless_ignored(int sig, const struct sigaction *sa, struct sigaction *old)
-{
-    if (sigaction(sig, NULL, old)) *old = (struct sigaction){.sa_handler = SIG_DFL};
-    if (old->sa_handler != SIG_IGN) sigaction(sig, sa, NULL);
-}
-
 
 static int build_vocab(const struct cellvec *cv, const unsigned char *is_val, int max_ids,
                        unsigned tokenize, struct vocab *v)
@@ -649,8 +641,8 @@ int cmd_train(int argc, char **argv)
      * Ctrl-C does.  A second signal acts as usual (SA_RESETHAND). */
     struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
-    catch_unless_ignored(SIGINT, &sa, &old_int);
-    catch_unless_ignored(SIGTERM, &sa, &old_term);
+    sig_catch_unless_ignored(SIGINT, &sa, &old_int);
+    sig_catch_unless_ignored(SIGTERM, &sa, &old_term);
     struct train_result res = {0};
     int tr = lstm_train(&p, &o.cfg, &td, nval ? &vd : NULL, &res, log);
     sigaction(SIGINT, &old_int, NULL);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "model/workers.h"
+#include "nbformat/sigcatch.h"
 
 enum { WRITE_FANOUT = 4 };
 
@@ -27,14 +28,6 @@ static void on_signal(int sig)
     /* finish the files being written, start no new ones */
     if (sig == SIGPIPE) atomic_store_explicit(&stdout_gone, 1, memory_order_relaxed);
     atomic_store_explicit(&interrupted, 1, memory_order_relaxed);
-}
-
-/* SIG's action set to SA, unless SIG is ignored (nohup, a background job of a
- * non-interactive shell): an ignored signal stays ignored.  *OLD: to restore. */
-static void catch_unless_ignored(int sig, const struct sigaction *sa, struct sigaction *old)
-{
-    sigaction(sig, NULL, old);
-    if ((old->sa_flags & SA_SIGINFO) || old->sa_handler != SIG_IGN) sigaction(sig, sa, NULL);
 }
 
 enum { WINDOW_NOTEBOOKS = 512 };
@@ -230,10 +223,10 @@ int tagrun_all(struct tagrun *r)
     struct sigaction pipe_sa = {.sa_handler = on_signal};
     sigemptyset(&pipe_sa.sa_mask);
     struct sigaction old_int, old_term, old_hup, old_pipe;
-    catch_unless_ignored(SIGINT, &sa, &old_int);
-    catch_unless_ignored(SIGTERM, &sa, &old_term);
-    catch_unless_ignored(SIGHUP, &sa, &old_hup);
-    catch_unless_ignored(SIGPIPE, &pipe_sa, &old_pipe);
+    sig_catch_unless_ignored(SIGINT, &sa, &old_int);
+    sig_catch_unless_ignored(SIGTERM, &sa, &old_term);
+    sig_catch_unless_ignored(SIGHUP, &sa, &old_hup);
+    sig_catch_unless_ignored(SIGPIPE, &pipe_sa, &old_pipe);
     atomic_store(&interrupted, 0);
     atomic_store(&stdout_gone, 0);
 
