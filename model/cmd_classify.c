@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,17 +248,18 @@ static int run_stdin(const nbs_model *m, int jobs)
 
 /* ------------------------------------------------------------------ file mode */
 
-static int ends_with(const char *s, const char *suffix)
+/* Any case: a notebook saved as NOTES.IPYNB is still a notebook, not Python to classify. */
+static int ends_with_nocase(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
+    return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
 /* ID_PATH: PATH as the ids in --json give it (valid UTF-8, see run_file). */
 static int run_file_as(const nbs_model *m, const char *path, const char *id_path, int as_json)
 {
     float probs[N_STAGES];
-    if (ends_with(path, ".ipynb")) {
+    if (ends_with_nocase(path, ".ipynb")) {
         nb_error e;
         json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS, &e);
         if (!nb) { fprintf(stderr, "nbstage classify: %s\n", e.msg); return EXIT_USAGE; }
@@ -279,6 +281,8 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             k++;
         }
         json_decref(nb);
+        /* nothing on stdout is the right answer, but say why, or it looks like a failure */
+        if (k == 0) fprintf(stderr, "nbstage classify: %s: no code cells\n", path);
     } else {
         struct stat st;
         if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {

@@ -197,6 +197,25 @@ def test_file_mode(tiny):
     assert r.returncode == 2 and "missing.py" in r.stderr
 
 
+def test_file_mode_upper_case_suffix_and_no_code(tiny):
+    """A notebook named X.IPYNB is read as a notebook, not classified as one cell of
+    JSON text; a notebook with no code cells prints nothing and says why."""
+    d, model = tiny
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["df.head()"]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    upper = d / "NOTES.IPYNB"
+    upper.write_text(json.dumps(nb))
+    r = run(["classify", "--model", str(model), str(upper)])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\t")[0] == "0" and len(r.stdout.splitlines()) == 1
+    nb["cells"] = [{"cell_type": "markdown", "metadata": {}, "source": "only text"}]
+    prose = d / "prose.ipynb"
+    prose.write_text(json.dumps(nb))
+    r = run(["classify", "--model", str(model), str(prose)])
+    assert r.returncode == 0 and r.stdout == ""
+    assert "prose.ipynb: no code cells" in r.stderr
+
+
 def test_bad_models_refused(tiny):
     d, model = tiny
     r = run(["classify", "--model", str(d / "nope.nbsm")], "")
