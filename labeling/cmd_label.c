@@ -72,7 +72,8 @@ static const char usage[] =
 "The default rules are $NBSTAGE_RULES, or share/rules.txt beside the program, or\n"
 "the installed DATADIR/nbstage/rules.txt.\n"
 "exit: 0 done; 1 done, but some input lines were not cells and were skipped (each\n"
-"is named, file:line); 2 usage or I/O error, or a bad rule file (file:line: reason).\n";
+"is named, file:line), or --gold matched none of the cells (nothing was scored);\n"
+"2 usage or I/O error, or a bad rule file (file:line: reason).\n";
 
 /* Cells whose label-model posterior for its best stage is below this get "stage":
  * null (their probabilities are still written), to keep guesses out of the end
@@ -418,6 +419,7 @@ static int label_cells(const struct opts *o)
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
+    int no_gold_match = 0;
     double *pproba = NULL;
     int *ppred = NULL;
     struct lm_stats st;
@@ -546,10 +548,16 @@ static int label_cells(const struct opts *o)
             gold_ix[i] = g ? g->label : GOLD_MISSING;
             found += g != NULL;
         }
-        if (found < gold.n)
+        if (found == 0 && gold.n) {
+            /* the weak labels are written, but the scoring asked for did not happen:
+             * a script must not read the report's zeros as a measurement */
+            no_gold_match = 1;
+            fprintf(stderr, "nbstage label: none of the %zu hand-labeled cells of %s is in the input\n",
+                    gold.n, o->gold);
+            if (n) gold_mismatch_hint(stderr, "nbstage label", &gold, cells[0].id);
+        } else if (found < gold.n)
             fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in the input\n",
                     gold.n - found, gold.n);
-        if (found == 0 && n) gold_mismatch_hint(stderr, "nbstage label", &gold, cells[0].id);
     }
     if (!o->quiet || o->report || o->gold) {
         rep = o->report ? open_out(&ro, o->report, "report") : stderr;
@@ -583,7 +591,7 @@ static int label_cells(const struct opts *o)
         if (rep != stderr && close_out(&ro) < 0) goto out;
         rep = NULL;
     }
-    rc = skipped ? EXIT_FINDINGS : EXIT_OK;
+    rc = skipped || no_gold_match ? EXIT_FINDINGS : EXIT_OK;
 out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);

@@ -1003,8 +1003,12 @@ def test_ids_that_never_match_are_shown(tiny, tmp_path):
     hint = "the hand labels' ids look like 'corpus/hw/a.ipynb#0', the cells' like 'hw/a.ipynb#0'"
     r = run(["eval", "--model", str(model), "--gold", str(gold), str(cells)])
     assert r.returncode == 2 and hint in r.stderr, r.stderr
+    # label still writes its weak labels, but exits 1: the scoring asked for did not
+    # happen, and a script must not take the report's zeros for a measurement
     r = run(["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)])
-    assert r.returncode == 0 and hint in r.stderr, r.stderr
+    assert r.returncode == 1 and hint in r.stderr, r.stderr
+    assert f"none of the 2 hand-labeled cells of {gold} is in the input" in r.stderr
+    assert len((tmp_path / "w.jsonl").read_text().splitlines()) == 2
 
 
 def test_eval_gold_saved_as_utf16_is_named_as_such(tiny, tmp_path):
