@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
-
 
 #include "model/commands.h"
 #include "model/model.h"
@@ -36,7 +36,7 @@ static void usage(FILE *to)
             "                    its \"index\" counts code cells from 0, as the cell ids of\n"
             "                    ingest and label do (path#index)\n"
             "      --svg FILE    also draw the maps as an SVG picture (FILE -: only the\n"
-            "                    picture, on stdout)\n"
+            "                    picture, on stdout; a FILE named *.ipynb is refused)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR), always, never\n"
             "  -h, --help        this help\n\n"
             "exit: 0 ok, 2 usage error or a notebook that could not be read.\n");
@@ -51,6 +51,12 @@ struct summary {
     int keep; /* keep maps (for --svg) */
     long errors;
 };
+
+static int ends_with(const char *s, const char *suffix, int any_case)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !(any_case ? strcasecmp : strcmp)(s + a - b, suffix);
+}
 
 /* Fills M from NB's code cells. */
 static int map_notebook(struct summary *s, const json_t *nb, struct stagemap *m)
@@ -208,6 +214,13 @@ int cmd_summary(int argc, char **argv)
     } else if (strcmp(when, "never")) {
         fprintf(stderr, "nbstage summary: --color wants auto, always or never, not '%s'\n",
                 when);
+        return EXIT_USAGE;
+    }
+    /* `--svg a.ipynb b.ipynb`, the picture's name forgotten: the picture would replace
+     * the notebook a.ipynb */
+    if (svg && ends_with(svg, ".ipynb", 1)) {
+        fprintf(stderr, "nbstage summary: --svg %s: a notebook's name; the picture would "
+                        "replace it (give the picture's file, e.g. map.svg)\n", svg);
         return EXIT_USAGE;
     }
     s.keep = svg != NULL;
