@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/commands.h"
@@ -28,7 +29,8 @@ static void usage(FILE *to)
             "a terminal, a letter otherwise: L load, P prep, T train, E evaluate, X explore,\n"
             "I imports, . empty or comments only, ? untagged), the stage sequence with runs\n"
             "compressed, and per-stage cell counts and share of lines of code.  Folders are\n"
-            "walked for *.ipynb.\n\n"
+            "walked for *.ipynb (hidden folders and .ipynb_checkpoints skipped); one\n"
+            "without notebooks is said on stderr.\n\n"
             "options:\n"
             "  -m, --model FILE  classify with this model (default: the shipped one)\n"
             "      --saved       use the stage tags saved in the notebook (no model)\n"
@@ -50,6 +52,7 @@ struct summary {
     size_t n, cap;
     int keep; /* keep maps (for --svg) */
     long errors;
+    long seen; /* notebooks found (read or not) */
 };
 
 static int ends_with(const char *s, const char *suffix, int any_case)
@@ -93,6 +96,7 @@ static int summarize(const char *path, const char *rel, void *vs)
 {
     (void)rel;
     struct summary *s = vs;
+    s->seen++;
     nb_error err;
     json_t *nb = nb_read_file(path, NB_ALLOW_V3, &err);
     if (!nb) {
@@ -246,7 +250,19 @@ int cmd_summary(int argc, char **argv)
         s.model = model;
     }
     int rc = 0;
-    for (int a = optind; a < argc && !rc; a++) rc = nb_walk(argv[a], summarize, walk_error, &s);
+    for (int a = optind; a < argc && !rc; a++) {
+        struct stat st;
+        int dir = stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode);
+        if (dir && ends_with(argv[a], ".ipynb", 0)) { /* a mistake worth saying, as tag does */
+            walk_error(argv[a], "is a directory, not a notebook", &s);
+            continue;
+        }
+        long seen = s.seen, errors = s.errors;
+        rc = nb_walk(argv[a], summarize, walk_error, &s);
+        /* most often the wrong folder: said, as ingest says it (exit 0 still) */
+        if (!rc && dir && s.seen == seen && s.errors == errors)
+            fprintf(stderr, "nbstage summary: %s: no notebooks (.ipynb) found\n", argv[a]);
+    }
     if (!rc && svg && write_svg(svg, &s)) rc = -1;
     for (size_t i = 0; s.keep && i < s.n; i++) stagemap_free(&s.maps[i]);
     free(s.maps);
