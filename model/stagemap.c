@@ -125,8 +125,11 @@ void stagemap_print_text(FILE *out, const struct stagemap *m, int color)
     long code = (long)m->n;
     fprintf(out, "%s%s%s: %ld code cell%s", color ? "\033[1m" : "", m->name,
             color ? "\033[0m" : "", code, code == 1 ? "" : "s");
-    if (m->blank) fprintf(out, " (%ld blank)", m->blank);
-    if (m->untagged) fprintf(out, " (%ld untagged)", m->untagged);
+    if (m->blank && m->untagged)
+        fprintf(out, " (%ld blank, %ld untagged)", m->blank, m->untagged);
+    else if (m->blank || m->untagged)
+        fprintf(out, " (%ld %s)", m->blank ? m->blank : m->untagged,
+                m->blank ? "blank" : "untagged");
     fprintf(out, ", %ld lines of code; stages from %s\n", m->code_lines, m->model);
     for (size_t i = 0; i < m->n; i++) {
         if (i % BLOCKS_PER_ROW == 0) fputs(i ? "\n  " : "  ", out);

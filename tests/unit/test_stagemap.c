@@ -92,6 +92,27 @@ static void test_plain_text(void **state)
     stagemap_free(&m);
 }
 
+/* One parenthesis for the blank and the untagged cells (summary --saved): it read
+ * "9 code cells (1 blank) (8 untagged)". */
+static void test_header_blank_and_untagged(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    assert_int_equal(stagemap_init(&m, "a.ipynb", "saved tags"), 0);
+    assert_int_equal(stagemap_add(&m, STAGEMAP_UNTAGGED, -1, 2), 0);
+    char *text = render(&m, 0);
+    const char *want = "a.ipynb: 1 code cell (1 untagged), 2 lines of code;";
+    assert_true(!strncmp(text, want, strlen(want)));
+    free(text);
+    assert_int_equal(stagemap_add(&m, STAGEMAP_BLANK, -1, 0), 0);
+    assert_int_equal(stagemap_add(&m, STAGE_LOAD, 0.9, 1), 0);
+    text = render(&m, 0);
+    want = "a.ipynb: 3 code cells (1 blank, 1 untagged), 3 lines of code;";
+    assert_true(!strncmp(text, want, strlen(want)));
+    free(text);
+    stagemap_free(&m);
+}
+
 static void test_wraps_long_maps(void **state)
 {
     (void)state;
@@ -180,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequence),
         cmocka_unit_test(test_plain_text),
+        cmocka_unit_test(test_header_blank_and_untagged),
         cmocka_unit_test(test_wraps_long_maps),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_svg),
