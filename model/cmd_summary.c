@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,7 +31,8 @@ static void usage(FILE *to)
             "I imports, . empty or comments only, ? untagged), the stage sequence with runs\n"
             "compressed, and per-stage cell counts and share of lines of code.  Folders are\n"
             "walked for *.ipynb (hidden folders and .ipynb_checkpoints skipped); one\n"
-            "without notebooks is said on stderr.\n\n"
+            "without notebooks is said on stderr.  On a terminal the blocks (60 a row) and\n"
+            "the sequence fit its width (COLUMNS); into a pipe they do not wrap.\n\n"
             "options:\n"
             "  -m, --model FILE  classify with this model (default: the shipped one)\n"
             "      --saved       use the stage tags saved in the notebook (no model)\n"
@@ -47,6 +49,7 @@ static void usage(FILE *to)
 struct summary {
     const nbs_model *model;
     int saved, json, color;
+    int columns; /* the terminal's width; 0 when stdout is no terminal */
     int svg_only; /* --svg -: the picture is the only output */
     struct stagemap *maps; /* kept for --svg */
     size_t n, cap;
@@ -54,6 +57,21 @@ struct summary {
     long errors;
     long seen; /* notebooks found (read or not) */
 };
+
+/* The width of the terminal on stdout (COLUMNS, as the shell sets it, else the
+ * terminal's own), or 0 when stdout is no terminal: piped text keeps its rows of 60
+ * and its one-line sequence whatever the width. */
+static int terminal_columns(void)
+{
+    if (!isatty(STDOUT_FILENO)) return 0;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long c = env ? strtol(env, &end, 10) : 0;
+    if (env && *env && !*end && c > 0 && c < 100000) return (int)c;
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    return 0;
+}
 
 static int ends_with(const char *s, const char *suffix, int any_case)
 {
@@ -130,7 +148,7 @@ static int summarize(const char *path, const char *rel, void *vs)
         free(line);
     } else {
         if (s->n) putchar('\n');
-        stagemap_print_text(stdout, &m, s->color);
+        stagemap_print_text(stdout, &m, s->color, s->columns);
     }
     if (!s->keep) {
         stagemap_free(&m);
@@ -227,6 +245,7 @@ int cmd_summary(int argc, char **argv)
                         "replace it (give the picture's file, e.g. map.svg)\n", svg);
         return EXIT_USAGE;
     }
+    s.columns = terminal_columns();
     s.keep = svg != NULL;
     s.svg_only = svg && !strcmp(svg, "-");
     if (s.svg_only && s.json) {

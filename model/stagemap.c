@@ -120,8 +120,37 @@ static void print_block(FILE *out, int stage, int color)
     }
 }
 
-void stagemap_print_text(FILE *out, const struct stagemap *m, int color)
+/* The sequence, broken before a " > " where a line would pass COLUMNS (0: never);
+ * a run longer than the line stays whole. */
+static void print_sequence(FILE *out, const char *seq, int columns)
 {
+    size_t col = 2;
+    fputs("  ", out);
+    for (const char *p = seq; *p;) {
+        const char *sep = strstr(p, " > ");
+        size_t len = sep ? (size_t)(sep - p) : strlen(p);
+        if (p == seq) {
+            col += len;
+        } else if (columns > 0 && col + 3 + len > (size_t)columns) {
+            fputs("\n  > ", out);
+            col = 4 + len;
+        } else {
+            fputs(" > ", out);
+            col += 3 + len;
+        }
+        fwrite(p, 1, len, out);
+        p += len + (sep ? 3 : 0);
+    }
+    fputc('\n', out);
+}
+
+void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int columns)
+{
+    /* 60 blocks a row, as in the SVG; on a narrower terminal a multiple of 10 that fits
+     * (10 at least), so that rows do not wrap at the terminal's edge */
+    size_t per_row = BLOCKS_PER_ROW;
+    if (columns > 0 && (size_t)columns < 2 + BLOCKS_PER_ROW)
+        per_row = columns >= 2 + 20 ? (size_t)(columns - 2) / 10 * 10 : 10;
     long code = (long)m->n;
     fprintf(out, "%s%s%s: %ld code cell%s", color ? "\033[1m" : "", m->name,
             color ? "\033[0m" : "", code, code == 1 ? "" : "s");
@@ -132,12 +161,12 @@ void stagemap_print_text(FILE *out, const struct stagemap *m, int color)
                 m->blank ? "blank" : "untagged");
     fprintf(out, ", %ld lines of code; stages from %s\n", m->code_lines, m->model);
     for (size_t i = 0; i < m->n; i++) {
-        if (i % BLOCKS_PER_ROW == 0) fputs(i ? "\n  " : "  ", out);
+        if (i % per_row == 0) fputs(i ? "\n  " : "  ", out);
         print_block(out, m->cells[i].stage, color);
     }
     if (m->n) fputc('\n', out);
     char *seq = stagemap_sequence(m);
-    if (seq && *seq) fprintf(out, "  %s\n", seq);
+    if (seq && *seq) print_sequence(out, seq, columns);
     free(seq);
     fprintf(out, "  %-3s%-10s %6s %6s %6s\n", "", "stage", "cells", "lines", "share");
     for (int s = 0; s < N_STAGES; s++) {

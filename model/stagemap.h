@@ -47,8 +47,11 @@ char stagemap_letter(int stage);
  * "" for a notebook without staged cells; NULL when out of memory. */
 char *stagemap_sequence(const struct stagemap *m);
 
-/* The text map: header, blocks (ANSI colours when COLOR), sequence, table. */
-void stagemap_print_text(FILE *out, const struct stagemap *m, int color);
+/* The text map: header, blocks (ANSI colours when COLOR), sequence, table.  COLUMNS:
+ * the terminal's width, or 0 (not a terminal).  The blocks go 60 a row, fewer (a
+ * multiple of 10, 10 at least) when COLUMNS is narrower; the sequence is broken before
+ * a " > " where a line would pass COLUMNS. */
+void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int columns);
 
 /* {"notebook", "model", "code_cells", "blank", "untagged", "cells": [...],
  *  "stages": {key: {"cells", "lines", "share"}}, "sequence"}; each of "cells" is

@@ -7,6 +7,7 @@ Helpers, the notebooks and the model are test_tag.py's.
 """
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -74,3 +75,48 @@ def test_folder_without_notebooks_is_said(model, tmp_path):
         assert r.returncode == 0, r
         assert r.stderr == f"nbstage summary: {empty}: no notebooks (.ipynb) found\n", r.stderr
     assert r.stdout.startswith(f"{good}: 1 code cell")
+
+
+# ------------------------------------------------------------------ terminals
+
+def on_a_terminal(cmd, env=None, stty=""):
+    """CMD's output on a pseudo-terminal (script(1)), with '\r\n' made '\n'."""
+    shell = " ".join(f"'{c}'" for c in map(str, cmd))
+    if stty:
+        shell = f"stty {stty}; {shell}"
+    r = subprocess.run(["script", "-qec", shell, "/dev/null"], capture_output=True,
+                       text=True, env=env, stdin=subprocess.DEVNULL, timeout=30)
+    return r.returncode, r.stdout.replace("\r\n", "\n")
+
+
+def test_map_fits_a_narrow_terminal(model, tmp_path):
+    """The blocks went 60 a row and the sequence on one line whatever the terminal:
+    in a 40-column pane every row wrapped at its edge.  On a terminal (COLUMNS, else the
+    terminal's size) the rows are a multiple of 10 that fits and the sequence is broken
+    before a ' > '; into a pipe the text is as before."""
+    if not shutil.which("script"):
+        pytest.skip("no script(1)")
+    stages = ["import os", "df = pd.read_csv('a.csv')", "df.head()", "df = df.dropna()",
+              "model.fit(X, y)", "print(accuracy_score(y, p))", "", "# c"]
+    nb = tmp_path / "long.ipynb"
+    nb.write_text(make_nb([stages[(i * 7 + i // 3) % 8] for i in range(523)]))
+    piped = nbstage("summary", "-m", model, nb)
+    assert piped.returncode == 0, piped.stderr
+    plain = piped.stdout.splitlines()
+    assert [len(l) for l in plain[1:10]] == [62] * 8 + [2 + 523 - 480]
+    env = dict(os.environ, COLUMNS="40", NO_COLOR="1")
+    assert nbstage("summary", "-m", model, nb, env=env).stdout == piped.stdout
+
+    for env, stty in [(env, ""), ({k: v for k, v in env.items() if k != "COLUMNS"}, "cols 40")]:
+        rc, out = on_a_terminal([BIN, "summary", "-m", model, nb], env=env, stty=stty)
+        assert rc == 0, out
+        lines = out.splitlines()
+        assert lines[0] == plain[0]
+        rows = [l for l in lines[1:] if set(l[2:]) <= set("LPTEXI.?") and l[2:]]
+        assert [len(r) for r in rows] == [32] * 17 + [2 + 523 - 510], (stty, lines[:20])
+        assert "".join(r[2:] for r in rows) == "".join(l[2:] for l in plain[1:10])
+        seq = lines[1 + len(rows):lines.index(plain[11])]  # up to the table
+        assert len(seq) > 1 and all(len(l) <= 40 for l in seq), seq
+        assert all(l.startswith("  > ") for l in seq[1:])
+        assert " ".join(l[2:] for l in seq) == plain[10][2:]
+        assert lines[-7:] == plain[-7:]  # the table

@@ -21,18 +21,20 @@ static void fill_example(struct stagemap *m)
                          0);
 }
 
-static char *render(const struct stagemap *m, int color)
+static char *render_fit(const struct stagemap *m, int color, int columns)
 {
     /* on the heap: GCC's -Wdangling-pointer misreads a stack buffer handed to
      * open_memstream once this is inlined */
     struct { char *buf; size_t len; } *mem = calloc(1, sizeof *mem);
     FILE *f = open_memstream(&mem->buf, &mem->len);
-    stagemap_print_text(f, m, color);
+    stagemap_print_text(f, m, color, columns);
     fclose(f);
     char *text = mem->buf;
     free(mem);
     return text;
 }
+
+static char *render(const struct stagemap *m, int color) { return render_fit(m, color, 0); }
 
 static void test_sequence(void **state)
 {
@@ -131,6 +133,47 @@ static void test_wraps_long_maps(void **state)
     stagemap_free(&m);
 }
 
+/* On a terminal narrower than a row of 60 (a split pane, a phone's ssh), the rows
+ * wrapped at its edge: fewer blocks a row (a multiple of 10) and the sequence broken
+ * before a " > ", each line within the width; the same map and sequence otherwise. */
+static void test_fits_narrow_terminals(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    assert_int_equal(stagemap_init(&m, "long", "x"), 0);
+    for (size_t i = 0; i < 130; i++) assert_int_equal(stagemap_add(&m, (int)(i % 6), 0.5, 1), 0);
+    char *seq = stagemap_sequence(&m);
+    const int widths[] = {40, 61, 62, 200, 12, 1};
+    const size_t per_row[] = {30, 50, 60, 60, 10, 10};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        char *text = render_fit(&m, 0, widths[w]);
+        /* after the header: rows of blocks, then the sequence's lines, then the table */
+        const char *line = strchr(text, '\n') + 1;
+        size_t blocks = 0;
+        char joined[4096] = "";
+        for (;;) {
+            const char *end = strchr(line, '\n');
+            size_t len = (size_t)(end - line);
+            if (strspn(line + 2, "LPTEXI.?") == len - 2) { /* a row of blocks */
+                size_t want = 130 - blocks < per_row[w] ? 130 - blocks : per_row[w];
+                assert_int_equal(len - 2, want);
+                blocks += len - 2;
+            } else if (!strncmp(line, "     stage", 10)) {
+                break;
+            } else { /* the sequence: "  first > ..." then "  > next > ..." */
+                if (widths[w] >= 22) assert_true(len <= (size_t)widths[w]);
+                strncat(joined, line + (joined[0] ? 1 : 2), len - (joined[0] ? 1 : 2));
+            }
+            line = end + 1;
+        }
+        assert_int_equal(blocks, 130);
+        assert_string_equal(joined, seq);
+        free(text);
+    }
+    free(seq);
+    stagemap_free(&m);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -203,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_plain_text),
         cmocka_unit_test(test_header_blank_and_untagged),
         cmocka_unit_test(test_wraps_long_maps),
+        cmocka_unit_test(test_fits_narrow_terminals),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_svg),
     };
