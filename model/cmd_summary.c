@@ -253,6 +253,13 @@ int cmd_summary(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* a --svg that cannot be written is said now, not after the whole run */
+    nb_error svg_err;
+    if (svg && !s.svg_only && outfile_check(svg, &svg_err)) {
+        fprintf(stderr, "nbstage summary: %s\n", svg_err.msg);
+        return EXIT_USAGE;
+    }
+
     nbs_model *model = NULL;
     if (!s.saved) {
         if (!model_path) model_path = model_default_path();

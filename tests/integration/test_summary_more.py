@@ -120,3 +120,27 @@ def test_map_fits_a_narrow_terminal(model, tmp_path):
         assert all(l.startswith("  > ") for l in seq[1:])
         assert " ".join(l[2:] for l in seq) == plain[10][2:]
         assert lines[-7:] == plain[-7:]  # the table
+
+
+def test_svg_that_cannot_be_written_fails_before_the_run(model, tmp_path):
+    """--svg into a missing folder (or over a read-only file) was found out at the
+    very end, after every notebook had been read and classified and the maps printed:
+    a long run for nothing, its message after pages of maps.  It is refused first,
+    nothing read, nothing printed, exit 2, nothing created."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    ro = tmp_path / "old.svg"
+    ro.write_text("<svg/>")
+    ro.chmod(0o444)
+    for svg, why in [(tmp_path / "missing" / "map.svg", "missing"), (ro, "read-only")]:
+        for extra in [[], ["--json"]]:
+            r = nbstage("summary", "-m", model, *extra, "--svg", svg, nb)
+            assert r.returncode == 2, r
+            assert r.stdout == "", r.stdout
+            assert str(svg) in r.stderr and why in r.stderr, r.stderr
+    assert ro.read_text() == "<svg/>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ipynb", "old.svg"]
+    # and written when it can be, atomically (no temporary left beside it)
+    r = nbstage("summary", "-m", model, "--svg", tmp_path / "map.svg", nb)
+    assert r.returncode == 0 and (tmp_path / "map.svg").read_text().startswith("<?xml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ipynb", "map.svg", "old.svg"]
