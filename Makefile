@@ -87,8 +87,11 @@ deps:
 # All tests: unit (optimised), unit (ASan+UBSan), integration with real Jupyter, and
 # most integration tests again against both programs built under ASan+UBSan.
 # The last line is the total, "N passed, N failed".
+# The build uses every core unless make was given its own -j (CI calls plain "make test").
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+PARALLEL = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS))
 test: deps
-	@$(MAKE) --no-print-directory all $(UNITS) $(SAN_UNITS) $(SAN_PROGS) $(BENCH_PROGS)
+	@$(MAKE) --no-print-directory $(PARALLEL) all $(UNITS) $(SAN_UNITS) $(SAN_PROGS) $(BENCH_PROGS)
 	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) \
 	    sh tests/run.sh $(UNITS) -- $(SAN_UNITS)
 
