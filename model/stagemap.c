@@ -120,28 +120,52 @@ static void print_block(FILE *out, int stage, int color)
     }
 }
 
-/* The sequence, broken before a " > " where a line would pass COLUMNS (0: never);
- * a run longer than the line stays whole. */
-static void print_sequence(FILE *out, const char *seq, int columns)
+/* SEQ broken before a " > " where a line would pass WIDTH characters (0: never), each
+ * line after the first beginning "> "; a run longer than a line stays whole.  The
+ * lines joined by '\n' (*LINES of them), malloc'd; NULL when out of memory. */
+static char *wrap_sequence(const char *seq, size_t width, size_t *lines)
 {
-    size_t col = 2;
-    fputs("  ", out);
+    char *buf = NULL;
+    size_t len = 0, col = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    *lines = 1;
     for (const char *p = seq; *p;) {
         const char *sep = strstr(p, " > ");
-        size_t len = sep ? (size_t)(sep - p) : strlen(p);
+        size_t n = sep ? (size_t)(sep - p) : strlen(p);
         if (p == seq) {
-            col += len;
-        } else if (columns > 0 && col + 3 + len > (size_t)columns) {
-            fputs("\n  > ", out);
-            col = 4 + len;
+            col = n;
+        } else if (width && col + 3 + n > width) {
+            fputs("\n> ", f);
+            col = 2 + n;
+            ++*lines;
         } else {
-            fputs(" > ", out);
-            col += 3 + len;
+            fputs(" > ", f);
+            col += 3 + n;
         }
-        fwrite(p, 1, len, out);
-        p += len + (sep ? 3 : 0);
+        fwrite(p, 1, n, f);
+        p += n + (sep ? 3 : 0);
+    }
+    if (fclose(f)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* The sequence, indented by 2, within COLUMNS (0: on one line). */
+static void print_sequence(FILE *out, const char *seq, int columns)
+{
+    size_t lines, width = columns > 0 ? (columns > 3 ? (size_t)columns - 2 : 1) : 0;
+    char *wrapped = wrap_sequence(seq, width, &lines);
+    const char *text = wrapped ? wrapped : seq;
+    fputs("  ", out);
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n') fputs("\n  ", out);
+        else fputc(*p, out);
     }
     fputc('\n', out);
+    free(wrapped);
 }
 
 void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int columns)
@@ -268,7 +292,21 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
         if (w > width) width = w;
     }
     if (width < 2 * PAD + 6 * 110) width = 2 * PAD + 6 * 110; /* room for the legend */
-    long height = PAD + LEGEND_H + (long)n * (TITLE_H + SEQ_H + ROW_GAP) +
+    /* each sequence broken into lines within the width (at most about 7 px a character
+     * in 12 px sans): a long one ran off the picture's edge */
+    size_t seq_width = (size_t)(width - 2 * PAD) / 7;
+    char **seqs = calloc(n ? n : 1, sizeof *seqs);
+    size_t *seq_lines = calloc(n ? n : 1, sizeof *seq_lines);
+    long seq_total = 0;
+    for (size_t k = 0; seqs && seq_lines && k < n; k++) {
+        char *seq = stagemap_sequence(&maps[k]);
+        seqs[k] = seq ? wrap_sequence(seq, seq_width, &seq_lines[k]) : NULL;
+        free(seq);
+        if (!seqs[k]) seq_lines[k] = 1; /* out of memory: an empty line */
+        seq_total += (long)seq_lines[k];
+    }
+    if (!seqs || !seq_lines) seq_total = (long)n;
+    long height = PAD + LEGEND_H + (long)n * (TITLE_H + ROW_GAP) + seq_total * SEQ_H +
                   rows * (CELL_H + GAP) + PAD;
     fprintf(out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -309,13 +347,25 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
         }
         long r = m->n ? (long)((m->n + BLOCKS_PER_ROW - 1) / BLOCKS_PER_ROW) : 1;
         y += r * (CELL_H + GAP);
-        char *seq = stagemap_sequence(m);
-        fprintf(out, "<text x=\"%d\" y=\"%ld\" fill=\"#444\">", PAD, y + SEQ_H - 4);
-        xml_text(out, seq ? seq : "");
-        fprintf(out, "</text>\n</g>\n");
-        free(seq);
-        y += SEQ_H + ROW_GAP;
+        /* the sequence, one <text> a line */
+        const char *seq = seqs && seqs[k] ? seqs[k] : "";
+        size_t nl = seqs && seq_lines ? seq_lines[k] : 1;
+        for (size_t l = 0; l < nl; l++) {
+            const char *end = strchr(seq, '\n');
+            char *line = strndup(seq, end ? (size_t)(end - seq) : strlen(seq));
+            fprintf(out, "<text x=\"%d\" y=\"%ld\" fill=\"#444\">", PAD, y + SEQ_H - 4);
+            xml_text(out, line ? line : "");
+            fprintf(out, "</text>\n");
+            free(line);
+            y += SEQ_H;
+            seq = end ? end + 1 : seq + strlen(seq);
+        }
+        fprintf(out, "</g>\n");
+        y += ROW_GAP;
     }
+    for (size_t k = 0; seqs && k < n; k++) free(seqs[k]);
+    free(seqs);
+    free(seq_lines);
     fprintf(out, "</svg>\n");
     if (ferror(out)) {
         if (!errno) errno = EIO;

@@ -60,7 +60,8 @@ void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int col
  *  reference. */
 json_t *stagemap_json(const struct stagemap *m);
 
-/* One SVG picture with a row of blocks per map and a legend.  0, or -1 on a write
+/* One SVG picture with a legend and, per map, its name, rows of 60 blocks and its
+ * sequence (broken into lines within the picture's width).  0, or -1 on a write
  * error (errno set). */
 int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n);
 

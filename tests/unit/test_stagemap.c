@@ -239,6 +239,55 @@ static void test_svg(void **state)
     stagemap_free(&maps[1]);
 }
 
+/* A long sequence ran off the picture's right edge on one <text>: it is broken into
+ * lines (at most the width / 7 px characters, the picture made taller), which read
+ * back as the sequence. */
+static void test_svg_wraps_long_sequences(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    assert_int_equal(stagemap_init(&m, "long", "x"), 0);
+    for (size_t i = 0; i < 130; i++) assert_int_equal(stagemap_add(&m, (int)(i % 6), 0.5, 1), 0);
+    char *buf = NULL, *seq = stagemap_sequence(&m);
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(stagemap_write_svg(f, &m, 1), 0);
+    fclose(f);
+    long width, height;
+    assert_int_equal(sscanf(strstr(buf, "<svg "), "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                                                  "width=\"%ld\" height=\"%ld\"", &width, &height),
+                     2);
+    /* the texts after the last block: the sequence's lines */
+    const char *p = strstr(buf, "#129: ");
+    char joined[8192] = "";
+    size_t lines = 0;
+    long y = 0;
+    while ((p = strstr(p, "<text x=\"16\" y=\""))) {
+        assert_int_equal(sscanf(p, "<text x=\"16\" y=\"%ld\"", &y), 1);
+        p = strchr(p, '>') + 1;
+        const char *end = strstr(p, "</text>");
+        char line[1024] = "";
+        size_t n = 0;
+        for (const char *q = p; q < end; q++) { /* &gt; read back as > */
+            if (!strncmp(q, "&gt;", 4)) q += 3, line[n++] = '>';
+            else line[n++] = *q;
+        }
+        assert_true(n <= (size_t)(width - 32) / 7);
+        if (lines++) {
+            assert_true(!strncmp(line, "> ", 2));
+            strcat(joined, " ");
+        }
+        strcat(joined, line);
+        p = end;
+    }
+    assert_true(lines > 5);
+    assert_string_equal(joined, seq);
+    assert_true(y < height - 16);
+    free(buf);
+    free(seq);
+    stagemap_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_fits_narrow_terminals),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_svg),
+        cmocka_unit_test(test_svg_wraps_long_sequences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
