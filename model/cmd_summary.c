@@ -31,8 +31,9 @@ static void usage(FILE *to)
             "I imports, . empty or comments only, ? untagged), the stage sequence with runs\n"
             "compressed, and per-stage cell counts and share of lines of code.  Folders are\n"
             "walked for *.ipynb (hidden folders and .ipynb_checkpoints skipped); one\n"
-            "without notebooks is said on stderr.  On a terminal the blocks (60 a row) and\n"
-            "the sequence fit its width (COLUMNS); into a pipe they do not wrap.\n\n"
+            "without notebooks is said on stderr.  NOTEBOOK '-' reads standard input.\n"
+            "On a terminal the blocks (60 a row) and the sequence fit its width\n"
+            "(COLUMNS); into a pipe they do not wrap.\n\n"
             "options:\n"
             "  -m, --model FILE  classify with this model (default: the shipped one)\n"
             "      --saved       use the stage tags saved in the notebook (no model)\n"
@@ -110,18 +111,65 @@ static int map_notebook(struct summary *s, const json_t *nb, struct stagemap *m)
     return 0;
 }
 
+/* Standard input, whole: NULL and errno on a read error or out of memory. */
+static char *read_stdin(size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            char *p = realloc(buf, cap *= 2);
+            if (!p) break;
+            buf = p;
+        }
+        size_t got = fread(buf + n, 1, cap - n, stdin);
+        n += got;
+        if (got) continue;
+        if (ferror(stdin)) break;
+        *len = n;
+        return buf;
+    }
+    int e = errno ? errno : ENOMEM;
+    free(buf);
+    errno = e;
+    return NULL;
+}
+
+static int summarize_nb(struct summary *s, json_t *nb, const char *path);
+
+/* PATH "-": standard input, named <stdin> as tag and fmt name it. */
 static int summarize(const char *path, const char *rel, void *vs)
 {
     (void)rel;
     struct summary *s = vs;
     s->seen++;
     nb_error err;
-    json_t *nb = nb_read_file(path, NB_ALLOW_V3, &err);
+    json_t *nb;
+    if (!strcmp(path, "-")) {
+        size_t len;
+        char *buf = read_stdin(&len);
+        if (!buf) {
+            fprintf(stderr, "nbstage summary: <stdin>: %s\n", strerror(errno));
+            s->errors++;
+            return 0;
+        }
+        nb = nb_read_mem(buf, len, "<stdin>", NB_ALLOW_V3, &err);
+        free(buf);
+        path = "<stdin>";
+    } else {
+        nb = nb_read_file(path, NB_ALLOW_V3, &err);
+    }
     if (!nb) {
         fprintf(stderr, "nbstage summary: %s\n", err.msg);
         s->errors++;
         return 0;
     }
+    return summarize_nb(s, nb, path);
+}
+
+/* NB's map (NB released), printed and kept as the options say. */
+static int summarize_nb(struct summary *s, json_t *nb, const char *path)
+{
     struct stagemap m;
     if (stagemap_init(&m, path, s->saved ? "saved tags" : model_name(s->model)) ||
         map_notebook(s, nb, &m)) {
@@ -253,6 +301,12 @@ int cmd_summary(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    int stdin_given = 0;
+    for (int a = optind; a < argc; a++) stdin_given += !strcmp(argv[a], "-");
+    if (stdin_given > 1) {
+        fprintf(stderr, "nbstage summary: '-' (standard input) given %d times\n", stdin_given);
+        return EXIT_USAGE;
+    }
     /* a --svg that cannot be written is said now, not after the whole run */
     nb_error svg_err;
     if (svg && !s.svg_only && outfile_check(svg, &svg_err)) {
@@ -277,6 +331,10 @@ int cmd_summary(int argc, char **argv)
     }
     int rc = 0;
     for (int a = optind; a < argc && !rc; a++) {
+        if (!strcmp(argv[a], "-")) {
+            rc = summarize(argv[a], argv[a], &s);
+            continue;
+        }
         struct stat st;
         int dir = stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode);
         if (dir && ends_with(argv[a], ".ipynb", 0)) { /* a mistake worth saying, as tag does */

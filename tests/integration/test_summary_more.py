@@ -144,3 +144,25 @@ def test_svg_that_cannot_be_written_fails_before_the_run(model, tmp_path):
     r = nbstage("summary", "-m", model, "--svg", tmp_path / "map.svg", nb)
     assert r.returncode == 0 and (tmp_path / "map.svg").read_text().startswith("<?xml")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ipynb", "map.svg", "old.svg"]
+
+
+def test_standard_input(model, tmp_path):
+    """'-' is standard input, as for tag, fmt and classify (`curl .../nb.ipynb | nbstage
+    summary -`, `jupytext --to ipynb ... | nbstage summary -`): it was a file named '-'
+    ('-: No such file or directory').  Named <stdin>, as tag and fmt name it; once."""
+    text = make_nb(SIMPLE)
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(text)
+    want = json.loads(nbstage("summary", "-m", model, "--json", nb).stdout)
+    r = nbstage("summary", "-m", model, "--json", "-", input=text, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got["notebook"] == "<stdin>"
+    assert {**got, "notebook": str(nb)} == want
+    r = nbstage("summary", "-m", model, "-", nb, input=text)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("<stdin>: 8 code cells (2 blank)") and f"\n{nb}: 8 code" in r.stdout
+    r = nbstage("summary", "-m", model, "-", input="{")
+    assert r.returncode == 2 and r.stderr.startswith("nbstage summary: <stdin>:"), r.stderr
+    r = nbstage("summary", "-m", model, "-", "-", input=text)
+    assert r.returncode == 2 and "standard input" in r.stderr and r.stdout == "", r
