@@ -35,7 +35,8 @@ static void usage(FILE *to)
             "On a terminal the blocks (60 a row) and the sequence fit its width\n"
             "(COLUMNS); into a pipe they do not wrap.\n\n"
             "options:\n"
-            "  -m, --model FILE  classify with this model (default: the shipped one)\n"
+            "  -m, --model FILE  classify with this model (default: the shipped one;\n"
+            "                    NBSTAGE_MODEL)\n"
             "      --saved       use the stage tags saved in the notebook (no model)\n"
             "      --json        one JSON object per notebook (JSON Lines) instead of text;\n"
             "                    its \"index\" counts code cells from 0, as the cell ids of\n"
@@ -44,7 +45,8 @@ static void usage(FILE *to)
             "                    picture, on stdout; a FILE named *.ipynb is refused)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR), always, never\n"
             "  -h, --help        this help\n\n"
-            "exit: 0 ok, 2 usage error or a notebook that could not be read.\n");
+            "exit: 0 ok, 2 usage error, a notebook or folder that could not be read, or an\n"
+            "output (stdout, --svg FILE) that could not be written.\n");
 }
 
 struct summary {

@@ -166,3 +166,21 @@ def test_standard_input(model, tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("nbstage summary: <stdin>:"), r.stderr
     r = nbstage("summary", "-m", model, "-", "-", input=text)
     assert r.returncode == 2 and "standard input" in r.stderr and r.stdout == "", r
+
+
+def test_help_names_the_model_variable_and_every_exit(model, tmp_path):
+    """--help's default model left out NBSTAGE_MODEL (which summary honours, as tag's
+    --help says), and its exit line only 'a notebook that could not be read', while a
+    full disk or a closed stdout also exits 2."""
+    h = nbstage("summary", "--help")
+    assert h.returncode == 0 and "NBSTAGE_MODEL" in h.stdout
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    r = nbstage("summary", nb, env=dict(os.environ, NBSTAGE_MODEL=str(tmp_path / "none.nbsm")))
+    assert r.returncode == 2 and "none.nbsm" in r.stderr
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([str(BIN), "summary", "-m", str(model), str(nb)], stdout=full,
+                           stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 2 and "No space left" in r.stderr
+    exit_line = h.stdout[h.stdout.index("exit:"):]
+    assert "written" in exit_line, exit_line
