@@ -138,7 +138,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
 {
     char why[512];
     long cur = -1; /* index of the rule being filled */
-    int lineno = 0;
+    int lineno = 0, file = ++rs->files;
     size_t pos = 0;
     /* a Windows editor's UTF-8 starts with a byte-order mark (CRLF is trimmed below) */
     if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) pos = 3;
@@ -168,6 +168,11 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
 
         if (strcmp(kw, "rule") == 0) {
             char name[128], stage[32], level[32] = "job", extra[8];
+            size_t namelen = strcspn(arg, " \t");
+            if (namelen >= sizeof name) {
+                snprintf(why, sizeof why, "rule name of %zu characters (at most %zu)", namelen, sizeof name - 1);
+                goto bad;
+            }
             int k = sscanf(arg, "%127s %31s %31s %7s", name, stage, level, extra);
             if (k < 2 || k > 3) { snprintf(why, sizeof why, "expected: rule NAME STAGE [job|show|hint]"); goto bad; }
             if (!valid_name(name)) { snprintf(why, sizeof why, "bad rule name '%s' (letters, digits, _ - .)", name); goto bad; }
@@ -177,6 +182,13 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
                    : strcmp(level, "hint") == 0 ? LF_HINT : -1;
             if (lv < 0) { snprintf(why, sizeof why, "unknown level '%s' (job, show or hint)", level); goto bad; }
             cur = find_rule(rs, name);
+            /* a later file overrides by name; within one file a second rule of the
+             * same name is a slip (a copy pasted and not renamed) that lost an LF */
+            if (cur >= 0 && rs->rules[cur].file == file) {
+                snprintf(why, sizeof why, "rule %s is already defined at line %d of this file", name,
+                         rs->rules[cur].line);
+                goto bad;
+            }
             if (cur >= 0) {
                 rule_clear(&rs->rules[cur]); /* a later file overrides */
             } else {
@@ -192,6 +204,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             r->stage = st;
             r->level = lv;
             r->line = lineno;
+            r->file = file;
         } else if (strcmp(kw, "define") == 0) {
             char *v = arg;
             while (*v && *v != ' ' && *v != '\t') v++;

@@ -25,6 +25,7 @@ struct rule {
     int stage;
     int level;
     int line;                 /* where it starts in its file, for messages */
+    int file;                 /* which ruleset_load_text call defined it (1, 2, ...) */
     void **any, **all, **none, **str; /* pcre2_code *, in four lists */
     int n_any, n_all, n_none, n_str;
 };
@@ -36,10 +37,13 @@ struct ruleset {
     size_t n_setup;
     struct { char *name, *re; } *defs; /* `define` macros, expanded as {NAME} */
     size_t n_defs;
+    int files;                /* ruleset_load_text calls so far */
 };
 
 /* Adds the rules of PATH (or of TEXT[0..LEN), named PATH in messages) to RS.  On error
- * returns -1 with "path:line: reason" in ERR; RS keeps what was loaded before. */
+ * returns -1 with "path:line: reason" in ERR; RS keeps what was loaded before.  A rule
+ * overrides one of the same name from an earlier file; two of one name in the same
+ * file are an error. */
 int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen);
 int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const char *path,
                       char *err, size_t errlen);

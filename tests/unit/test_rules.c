@@ -35,6 +35,11 @@ static void test_bad_files_name_the_line(void **state)
         {"disable ghost\n", "t.rules:1: disable: no rule named 'ghost'"},
         {"rule a/b load\nany x\n", "t.rules:1: bad rule name 'a/b'"},
         {"setup\n", "t.rules:1: expected: setup PATTERN"},
+        /* one file, one rule per name: the second lost the first without a word */
+        {"rule a load\nany x\n\nrule a prep\nany y\n", "t.rules:4: rule a is already defined at line 1 of this file"},
+        /* said as too long, not as "expected: rule NAME STAGE" */
+        {"rule aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa load\n",
+         "t.rules:1: rule name of 129 characters (at most 127)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct ruleset rs;

@@ -1,0 +1,59 @@
+"""test_label_more.py — `nbstage label` as a user who brings a corpus and writes rules
+of their own: the rule-file format as share/rules.txt documents it, the outputs, and
+the LF analysis.  Small synthetic cells only; the whole file runs in a few seconds."""
+import json
+import os
+import resource
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
+
+CELLS = [
+    ("a.ipynb#0", "import pandas as pd"),
+    ("a.ipynb#1", "df = pd.read_csv('x.csv')"),
+    ("a.ipynb#2", "df.head()"),
+    ("a.ipynb#3", "df = df.dropna()"),
+    ("a.ipynb#4", "model.fit(X, y)"),
+    ("a.ipynb#5", "print(accuracy_score(y, model.predict(X)))"),
+]
+
+
+def run(args, stdin=None, **kw):
+    return subprocess.run([str(BIN)] + [str(a) for a in args], input=stdin, capture_output=True, text=True,
+                          timeout=60, **kw)
+
+
+@pytest.fixture
+def cells(tmp_path):
+    p = tmp_path / "cells.jsonl"
+    p.write_text("".join(json.dumps({"id": i, "notebook": i.split("#")[0], "source": s}) + "\n" for i, s in CELLS))
+    return p
+
+
+def refused(tmp_path, cells, rules_text, want):
+    """The rule file is refused with WANT (file:line: reason), exit 2, -o untouched."""
+    rules, out = tmp_path / "r.txt", tmp_path / "out.jsonl"
+    rules.write_text(rules_text) if isinstance(rules_text, str) else rules.write_bytes(rules_text)
+    out.write_text("keep\n")
+    r = run(["label", "-q", "--rules", rules, "-o", out, cells])
+    assert r.returncode == 2, r.stderr
+    assert f"{rules}:{want}" in r.stderr, r.stderr
+    assert out.read_text() == "keep\n"
+
+
+def test_a_rule_defined_twice_in_one_file_is_refused(tmp_path, cells):
+    """Two rules of the same name in one file: the second silently replaced the first
+    (a copy-and-paste slip lost an LF without a word).  A later file still overrides
+    a rule of an earlier one (the shipped rules), as documented."""
+    refused(tmp_path, cells, "rule mine load\n  any read_csv\n\nrule mine prep\n  any dropna\n",
+            "4: rule mine is already defined at line 1 of this file")
+    rules = tmp_path / "over.txt"
+    rules.write_text("rule load_read_file prep\n  any \\bread_csv\\(\n")
+    r = run(["label", "-q", "--rules", rules, cells])
+    assert r.returncode == 0, r.stderr
+    line = json.loads(r.stdout.splitlines()[1])
+    assert line["votes"] == {"load_read_file": "prep"}, line
