@@ -390,6 +390,7 @@ static int load_rules(const struct opts *o, struct lfset *lfs)
 {
     struct ruleset rs;
     memset(&rs, 0, sizeof rs);
+    rs.reserved = lfset_builtin_names();
     char err[1024], path[4096];
     if (!o->no_default) {
         if (rules_default_path(path, sizeof path) < 0) {

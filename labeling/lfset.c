@@ -15,12 +15,22 @@ static const int stage_rank[N_STAGES] = {
 };
 
 /* The built-in LFs, after the rules: name, stage (STAGE_NONE: any) and level. */
-static const struct { const char *name; int stage, level; } builtin[N_LF_BUILTINS] = {
-    [LF_BUILTIN_IMPORTS_ONLY] = {"imports_only", STAGE_IMPORTS, LF_JOB},
-    [LF_BUILTIN_PREV_CELL] = {"prev_cell", STAGE_NONE, LF_CONTEXT},
-    [LF_BUILTIN_NEXT_CELL] = {"next_cell", STAGE_NONE, LF_CONTEXT},
-    [LF_BUILTIN_AFTER_MODEL] = {"after_model", STAGE_EVALUATE, LF_CONTEXT},
+static const char *const builtin_name[N_LF_BUILTINS + 1] = {
+    [LF_BUILTIN_IMPORTS_ONLY] = "imports_only", [LF_BUILTIN_PREV_CELL] = "prev_cell",
+    [LF_BUILTIN_NEXT_CELL] = "next_cell", [LF_BUILTIN_AFTER_MODEL] = "after_model",
+    [N_LF_BUILTINS] = NULL,
 };
+static const struct { int stage, level; } builtin[N_LF_BUILTINS] = {
+    [LF_BUILTIN_IMPORTS_ONLY] = {STAGE_IMPORTS, LF_JOB},
+    [LF_BUILTIN_PREV_CELL] = {STAGE_NONE, LF_CONTEXT},
+    [LF_BUILTIN_NEXT_CELL] = {STAGE_NONE, LF_CONTEXT},
+    [LF_BUILTIN_AFTER_MODEL] = {STAGE_EVALUATE, LF_CONTEXT},
+};
+
+const char *const *lfset_builtin_names(void)
+{
+    return builtin_name;
+}
 
 int lfset_init(struct lfset *s, struct ruleset *rules)
 {
@@ -39,7 +49,7 @@ int lfset_init(struct lfset *s, struct ruleset *rules)
     }
     int b = (int)s->rules.n;
     for (int i = 0; i < N_LF_BUILTINS; i++) {
-        s->name[b + i] = builtin[i].name;
+        s->name[b + i] = builtin_name[i];
         s->stage[b + i] = builtin[i].stage;
         s->level[b + i] = builtin[i].level;
     }

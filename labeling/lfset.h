@@ -45,6 +45,10 @@ struct lf_context {
     int next_stage;         /* the next cell's majority rule vote, or STAGE_NONE */
 };
 
+/* The built-in LFs' names, NULL-terminated: no rule may take one (struct ruleset's
+ * reserved), or two LFs would share a name in the votes and the LF analysis. */
+const char *const *lfset_builtin_names(void);
+
 /* Takes ownership of RULES.  -1 when out of memory. */
 int lfset_init(struct lfset *s, struct ruleset *rules);
 void lfset_free(struct lfset *s);

@@ -181,6 +181,11 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             int lv = strcmp(level, "job") == 0 ? LF_JOB : strcmp(level, "show") == 0 ? LF_SHOW
                    : strcmp(level, "hint") == 0 ? LF_HINT : -1;
             if (lv < 0) { snprintf(why, sizeof why, "unknown level '%s' (job, show or hint)", level); goto bad; }
+            for (const char *const *b = rs->reserved; b && *b; b++)
+                if (strcmp(*b, name) == 0) {
+                    snprintf(why, sizeof why, "rule name '%s' is a built-in LF's (pick another name)", name);
+                    goto bad;
+                }
             cur = find_rule(rs, name);
             /* a later file overrides by name; within one file a second rule of the
              * same name is a slip (a copy pasted and not renamed) that lost an LF */

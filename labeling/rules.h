@@ -38,12 +38,15 @@ struct ruleset {
     struct { char *name, *re; } *defs; /* `define` macros, expanded as {NAME} */
     size_t n_defs;
     int files;                /* ruleset_load_text calls so far */
+    /* Names no rule may take (the built-in LFs'), NULL-terminated; set by the caller
+     * before loading, or NULL. */
+    const char *const *reserved;
 };
 
 /* Adds the rules of PATH (or of TEXT[0..LEN), named PATH in messages) to RS.  On error
  * returns -1 with "path:line: reason" in ERR; RS keeps what was loaded before.  A rule
  * overrides one of the same name from an earlier file; two of one name in the same
- * file are an error. */
+ * file, or a name in RS->reserved, are errors. */
 int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen);
 int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const char *path,
                       char *err, size_t errlen);

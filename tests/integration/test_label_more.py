@@ -57,3 +57,12 @@ def test_a_rule_defined_twice_in_one_file_is_refused(tmp_path, cells):
     assert r.returncode == 0, r.stderr
     line = json.loads(r.stdout.splitlines()[1])
     assert line["votes"] == {"load_read_file": "prep"}, line
+
+
+@pytest.mark.parametrize("name", ["imports_only", "prev_cell", "next_cell", "after_model"])
+def test_a_rule_named_like_a_builtin_lf_is_refused(tmp_path, cells, name):
+    """A rule named imports_only (or another built-in LF) was taken: two LFs of one
+    name, two rows of it in the LF analysis, and a "votes" object with the same key
+    twice, which JSON readers collapse to one of the two."""
+    refused(tmp_path, cells, f"rule {name} load\n  any read_csv\n",
+            f"1: rule name '{name}' is a built-in LF's")

@@ -52,6 +52,13 @@ static void test_bad_files_name_the_line(void **state)
     }
     char err[512];
     struct ruleset rs;
+    /* the caller's reserved names (the built-in LFs') */
+    static const char *const reserved[] = {"imports_only", NULL};
+    memset(&rs, 0, sizeof rs);
+    rs.reserved = reserved;
+    assert_int_equal(load(&rs, "rule imports_only load\nany x\n", err, sizeof err), -1);
+    assert_string_equal(err, "t.rules:1: rule name 'imports_only' is a built-in LF's (pick another name)");
+    ruleset_free(&rs);
     memset(&rs, 0, sizeof rs);
     assert_int_equal(ruleset_load_file(&rs, "/nonexistent/rules.txt", err, sizeof err), -1);
     assert_string_equal(err, "/nonexistent/rules.txt: cannot open: No such file or directory");
