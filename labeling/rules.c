@@ -46,6 +46,18 @@ void ruleset_free(struct ruleset *rs)
     memset(rs, 0, sizeof *rs);
 }
 
+/* Whether the '{' at P (in RE) is PCRE2's own, after an escape that takes braces:
+ * \p{L} and \P{N} (Unicode properties), \g{NAME} and \k{NAME} (back-references by
+ * name), \x{AB} and \o{17}, \N{U+41}.  The letter counts as an escape when an odd
+ * number of backslashes precedes it. */
+static int escape_brace(const char *re, const char *p)
+{
+    if (p - re < 2 || !strchr("pPgkxoN", p[-1])) return 0;
+    size_t bs = 0, i = (size_t)(p - re) - 1; /* the letter's index */
+    while (i > 0 && re[i - 1] == '\\') { bs++; i--; }
+    return bs % 2 == 1;
+}
+
 /* Expands {NAME} macros in RE (defined earlier with `define`); NULL with ERR set when
  * a name is unknown. */
 static char *expand(const struct ruleset *rs, const char *re, char *err, size_t errlen)
@@ -56,7 +68,7 @@ static char *expand(const struct ruleset *rs, const char *re, char *err, size_t 
     for (const char *p = re; *p;) {
         const char *add = p;
         size_t addn = 1;
-        if (p[0] == '{' && (isupper((unsigned char)p[1]) || p[1] == '_')) {
+        if (p[0] == '{' && (isupper((unsigned char)p[1]) || p[1] == '_') && !escape_brace(re, p)) {
             const char *e = p + 1;
             while (isupper((unsigned char)*e) || isdigit((unsigned char)*e) || *e == '_') e++;
             if (*e == '}') {

@@ -66,3 +66,17 @@ def test_a_rule_named_like_a_builtin_lf_is_refused(tmp_path, cells, name):
     twice, which JSON readers collapse to one of the two."""
     refused(tmp_path, cells, f"rule {name} load\n  any read_csv\n",
             f"1: rule name '{name}' is a built-in LF's")
+
+
+def test_pcre2_braces_are_not_taken_for_macros(tmp_path, cells):
+    r"""{NAME} is a macro, but \p{L}, \P{N} and \g{NAME} / \k{NAME} are PCRE2's own
+    syntax: they were refused as 'unknown macro {L} (define it first)'."""
+    rules = tmp_path / "r.txt"
+    rules.write_text("rule letters explore\n  any ^df\\.\\p{L}+\\(\\P{N}\n"
+                     "rule twice prep\n  any (?<V>df) = \\g{V}\\.\n"
+                     "rule twice_k prep\n  any (?<W>df) = \\k{W}\\.dropna\n")
+    r = run(["label", "-q", "--no-default-rules", "--rules", rules, cells])
+    assert r.returncode == 0, r.stderr
+    votes = {json.loads(x)["id"]: json.loads(x)["votes"] for x in r.stdout.splitlines()}
+    assert votes["a.ipynb#2"] == {"letters": "explore"}, votes
+    assert votes["a.ipynb#3"] == {"twice": "prep", "twice_k": "prep"}, votes

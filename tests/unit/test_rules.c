@@ -153,6 +153,26 @@ static void test_directives(void **state)
     assert_true(fires(&rs, "read", "pd.read_parquet(p)"));
     assert_true(fires(&rs, "mine", "my_fit(X, y)"));
     ruleset_free(&rs);
+
+    /* PCRE2's own braces are not macros: \p{L}, \g{NAME}, \k{NAME}, \x{AB}; an
+     * escaped backslash before the letter leaves {NAME} a macro */
+    memset(&rs, 0, sizeof rs);
+    const char *braces =
+        "define V df\n"
+        "rule prop explore\n  any ^df\\.\\p{L}+\\(\\P{N}\n"
+        "rule named prep\n  any (?<X>\\w+) = \\g{X}\\.\\w+\\(\\)\n"
+        "rule named_k prep\n  any (?<Y>\\w+) = \\k{Y}\\.dropna\n"
+        "rule hex explore\n  any \\x{AB}\n"
+        "rule macro load\n  any \\\\p{V}\n";
+    if (load(&rs, braces, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_true(fires(&rs, "prop", "df.head()"));
+    assert_false(fires(&rs, "prop", "df.head2()"));
+    assert_true(fires(&rs, "named", "df = df.dropna()"));
+    assert_false(fires(&rs, "named", "df = dg.dropna()"));
+    assert_true(fires(&rs, "named_k", "df = df.dropna()"));
+    assert_false(fires(&rs, "hex", "df.head()"));
+    assert_true(fires(&rs, "macro", "x = a\\pdf"));
+    ruleset_free(&rs);
 }
 
 /* A pattern that backtracks catastrophically stops at PCRE2's match limit (no hang);
