@@ -1,8 +1,9 @@
 /* cmd_summary.c — `nbstage summary`: a notebook's stage map.
  *
  * Owns: the command: reading each notebook, getting each code cell's stage (from the
- * model, or with --saved from the tags already in the file), and handing the maps to
- * model/stagemap.c for text, --json or --svg.  Reads only; never writes a notebook.
+ * model, or with --saved from the stage kernel's tag outputs and the tags already in
+ * the file), and handing the maps to model/stagemap.c for text, --json or --svg.
+ * Reads only; never writes a notebook.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,7 +38,9 @@ static void usage(FILE *to)
             "options:\n"
             "  -m, --model FILE  classify with this model (default: the shipped one;\n"
             "                    NBSTAGE_MODEL)\n"
-            "      --saved       use the stage tags saved in the notebook (no model)\n"
+            "      --saved       use the stages saved in the notebook (no model): the stage\n"
+            "                    kernel's tag output, else the cell's stage tag, as\n"
+            "                    `tag --from-outputs` would leave them\n"
             "      --json        one JSON object per notebook (JSON Lines) instead of text;\n"
             "                    its \"index\" counts code cells from 0, as the cell ids of\n"
             "                    ingest and label do (path#index)\n"
@@ -99,7 +102,16 @@ static int map_notebook(struct summary *s, const json_t *nb, struct stagemap *m)
         if (!pysrc_is_blank(src, len)) {
             lines = tag_code_lines(src, len);
             if (s->saved) {
-                stage = tag_current(cell, &conf);
+                /* what tag --from-outputs would leave: the stage kernel's last tag
+                 * output (in JupyterLab, VS Code and nbclient the stage stays there),
+                 * else the cell's saved tag */
+                struct cell_tag live;
+                if (tag_from_outputs(cell, &live) == 0) {
+                    stage = live.stage;
+                    conf = live.confidence;
+                } else {
+                    stage = tag_current(cell, &conf);
+                }
                 if (stage < 0) stage = STAGEMAP_UNTAGGED;
             } else {
                 float probs[N_STAGES];

@@ -184,3 +184,46 @@ def test_help_names_the_model_variable_and_every_exit(model, tmp_path):
     assert r.returncode == 2 and "No space left" in r.stderr
     exit_line = h.stdout[h.stdout.index("exit:"):]
     assert "written" in exit_line, exit_line
+
+
+# ------------------------------------------------------------------ --saved
+
+STAGE_MIME = "application/vnd.nbstage.stage+json"
+
+
+def test_saved_reads_the_kernels_tag_outputs(tmp_path):
+    """In JupyterLab, VS Code and nbclient the stage kernel's tag stays in the cell's
+    output (README), until `tag --from-outputs` moves it into the metadata: summary
+    --saved read the metadata only, so a notebook run there showed every cell '?'
+    untagged although its stages were in the file.  --saved takes what tag
+    --from-outputs would leave: the last tag output, else the cell's saved tag."""
+    import nbformat
+    nb = json.loads(make_nb(["model.fit(X, y)", "df.head()", "import os",
+                             ("df = df.dropna()", {"workflow_stage": {
+                                 "stage": "prep", "confidence": 0.9, "model": "m"},
+                                 "tags": ["stage:prep"]}), "", "x = 1"]))
+
+    def out(stage, conf):
+        p = {"stage": stage, "confidence": conf, "model": "nbstage-lstm-abc"}
+        return {"output_type": "display_data", "data": {"text/plain": [f"stage: {stage}"],
+                                                         STAGE_MIME: p},
+                "metadata": {"nbstage": p}}
+    nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["ok\n"]},
+                                 out("train", 0.8765)]
+    nb["cells"][2]["outputs"] = [out("load", 0.5), out("explore", 0.91)]  # the last wins
+    nb["cells"][3]["outputs"] = [out("imports", 0.99)]
+    nb["cells"][5]["outputs"] = [out("load", 0.7)]  # a blank cell stays blank
+    path = tmp_path / "lab.ipynb"
+    path.write_text(nbformat.writes(nbformat.from_dict(nb)) + "\n")
+    env = {**os.environ, "NBSTAGE_MODEL": str(tmp_path / "none.nbsm")}
+    r = nbstage("summary", "--saved", "--json", path, env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert [(c["stage"], c["confidence"]) for c in doc["cells"]] == [
+        ("train", 0.877), ("explore", 0.91), ("imports", 0.99), ("prep", 0.9), (None, None),
+        (None, None)]
+    assert doc["untagged"] == 1 and doc["blank"] == 1
+    # the same stages as the tags tag --from-outputs writes
+    assert nbstage("tag", "--from-outputs", "-q", path, env=env).returncode == 0
+    after = json.loads(nbstage("summary", "--saved", "--json", path, env=env).stdout)
+    assert after["cells"] == doc["cells"]
