@@ -183,7 +183,8 @@ void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int col
     else if (m->blank || m->untagged)
         fprintf(out, " (%ld %s)", m->blank ? m->blank : m->untagged,
                 m->blank ? "blank" : "untagged");
-    fprintf(out, ", %ld lines of code; stages from %s\n", m->code_lines, m->model);
+    fprintf(out, ", %ld line%s of code; stages from %s\n", m->code_lines,
+            m->code_lines == 1 ? "" : "s", m->model);
     for (size_t i = 0; i < m->n; i++) {
         if (i % per_row == 0) fputs(i ? "\n  " : "  ", out);
         print_block(out, m->cells[i].stage, color);

@@ -106,6 +106,17 @@ static void test_header_blank_and_untagged(void **state)
     const char *want = "a.ipynb: 1 code cell (1 untagged), 2 lines of code;";
     assert_true(!strncmp(text, want, strlen(want)));
     free(text);
+    stagemap_free(&m);
+    /* one line: "1 line of code", as "1 code cell" (it said "1 lines of code") */
+    assert_int_equal(stagemap_init(&m, "a.ipynb", "saved tags"), 0);
+    assert_int_equal(stagemap_add(&m, STAGE_IMPORTS, 0.9, 1), 0);
+    text = render(&m, 0);
+    want = "a.ipynb: 1 code cell, 1 line of code;";
+    assert_true(!strncmp(text, want, strlen(want)));
+    free(text);
+    stagemap_free(&m);
+    assert_int_equal(stagemap_init(&m, "a.ipynb", "saved tags"), 0);
+    assert_int_equal(stagemap_add(&m, STAGEMAP_UNTAGGED, -1, 2), 0);
     assert_int_equal(stagemap_add(&m, STAGEMAP_BLANK, -1, 0), 0);
     assert_int_equal(stagemap_add(&m, STAGE_LOAD, 0.9, 1), 0);
     text = render(&m, 0);
