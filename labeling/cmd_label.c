@@ -386,6 +386,24 @@ static int close_out(struct outfile *of)
     return -1;
 }
 
+/* The outputs are committed together at the end of a run, the labels last: a report
+ * or SVG that cannot be written (a full disk) used to fail the run after the labels
+ * had replaced the old ones.  Each one's buffer is flushed before any is committed,
+ * so that a write error shows while every old file is still in place (said through
+ * close_out, which also removes that temporary); only a failing fsync or rename after
+ * that could leave one replaced and not another.  0 when OF is not open. */
+static int flush_out(struct outfile *of)
+{
+    if (!of->f || (fflush(of->f) == 0 && !ferror(of->f))) return 0;
+    close_out(of); /* fails too, with the reason */
+    return -1;
+}
+
+static int commit_out(struct outfile *of)
+{
+    return of->f ? close_out(of) : 0;
+}
+
 static int load_rules(const struct opts *o, struct lfset *lfs)
 {
     struct ruleset rs;
@@ -535,8 +553,11 @@ static int label_cells(const struct opts *o)
             write_cell(out, &cells[sub], &lfs, v, stage, best >= 0, spr);
         }
     }
-    if (out != stdout) { if (close_out(&oo) < 0) goto out; }
-    else if (fflush(stdout) != 0 || ferror(stdout)) { fprintf(stderr, "nbstage label: stdout: write error\n"); goto out; }
+    /* -o is committed at the end, with the report (flush_out) */
+    if (out == stdout && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "nbstage label: stdout: write error\n");
+        goto out;
+    }
     out = NULL;
     double t4 = now();
 
@@ -579,19 +600,20 @@ static int label_cells(const struct opts *o)
             .lm_pred_all = lm_all, .min_conf = o->min_conf,
         };
         lf_report_print(rep, &r);
-        if (o->svg && gold_ix) {
-            struct confusion c;
-            memset(&c, 0, sizeof c);
-            for (size_t i = 0; i < n; i++) if (gold_ix[i] >= 0) confusion_add(&c, gold_ix[i], lm_pred[i]);
-            if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
-                                            sizeof err) < 0) {
-                fprintf(stderr, "nbstage label: %s\n", err);
-                goto out;
-            }
-        }
-        if (rep != stderr && close_out(&ro) < 0) goto out;
         rep = NULL;
     }
+    if (flush_out(&oo) < 0 || flush_out(&ro) < 0) goto out;
+    if (o->svg && gold_ix) { /* written and committed by metrics, before the report and the labels */
+        struct confusion c;
+        memset(&c, 0, sizeof c);
+        for (size_t i = 0; i < n; i++) if (gold_ix[i] >= 0) confusion_add(&c, gold_ix[i], lm_pred[i]);
+        if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
+                                        sizeof err) < 0) {
+            fprintf(stderr, "nbstage label: %s\n", err);
+            goto out;
+        }
+    }
+    if (commit_out(&ro) < 0 || commit_out(&oo) < 0) goto out;
     rc = skipped || no_gold_match ? EXIT_FINDINGS : EXIT_OK;
 out:
     outfile_abort(&oo); /* (nothing once committed) */
@@ -762,8 +784,11 @@ static int label_matrix(const struct opts *o)
         line[n0++] = '\n';
         fwrite(line, 1, (size_t)n0, out);
     }
-    if (out != stdout) { if (close_out(&oo) < 0) goto out; }
-    else if (fflush(stdout) != 0 || ferror(stdout)) { fprintf(stderr, "nbstage label: stdout: write error\n"); goto out; }
+    /* -o is committed at the end, with the report (flush_out) */
+    if (out == stdout && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "nbstage label: stdout: write error\n");
+        goto out;
+    }
     out = NULL;
     double t4 = now();
     FILE *rep = stderr;
@@ -804,7 +829,7 @@ static int label_matrix(const struct opts *o)
                     rt_n ? (double)rt_ok / rt_n : 0, n ? (double)rt_n / n : 0);
         }
     }
-    if (rep != stderr && close_out(&ro) < 0) goto out;
+    if (flush_out(&oo) < 0 || flush_out(&ro) < 0 || commit_out(&ro) < 0 || commit_out(&oo) < 0) goto out;
     rc = EXIT_OK;
 out:
     outfile_abort(&oo); /* (nothing once committed) */

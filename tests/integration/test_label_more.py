@@ -80,3 +80,32 @@ def test_pcre2_braces_are_not_taken_for_macros(tmp_path, cells):
     votes = {json.loads(x)["id"]: json.loads(x)["votes"] for x in r.stdout.splitlines()}
     assert votes["a.ipynb#2"] == {"letters": "explore"}, votes
     assert votes["a.ipynb#3"] == {"twice": "prep", "twice_k": "prep"}, votes
+
+
+def limit_file_size(nbytes):
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
+
+@pytest.mark.parametrize("mode", ["cells", "votes"])
+def test_a_failed_report_leaves_the_labels_as_they_were(tmp_path, cells, mode):
+    """The labels (-o) were renamed into place before the report was written, so a
+    report that could not be written (a full disk; here the file size limit) ended
+    the run with exit 2 and the old labels already replaced: half a run's outputs."""
+    out, rep = tmp_path / "out.jsonl", tmp_path / "rep.txt"
+    out.write_text("old labels\n")
+    rep.write_text("old report\n")
+    if mode == "cells":
+        args = ["label", "--report", rep, "-o", out, cells]
+        small = 3000  # the labels are ~1.5 KB, the report (86 LFs) ~8 KB
+    else:
+        m, t = tmp_path / "m.tsv", tmp_path / "t.txt"
+        m.write_text("0\t0\n1\t-1\n")
+        t.write_text("0\n1\n")
+        args = ["label", "--votes", m, "--truth", t, "--report", rep, "-o", out]
+        small = 200  # labels 2 x 44 bytes, report ~600
+    r = run(args, preexec_fn=limit_file_size(small))
+    assert r.returncode == 2, r.stderr
+    assert "rep.txt: write error" in r.stderr, r.stderr
+    assert out.read_text() == "old labels\n"
+    assert rep.read_text() == "old report\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("out", "rep"))) == ["out.jsonl", "rep.txt"]
