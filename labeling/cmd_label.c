@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -840,6 +842,38 @@ out:
     return rc;
 }
 
+/* Where PATH would be written: "its folder's real path/its name" (a symlink at PATH
+ * followed), for telling two output options that name one file; malloc'd, or NULL. */
+static char *out_target(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (real) return real;
+    char *copy = strdup(path), *copy2 = strdup(path);
+    char *dir = copy ? realpath(dirname(copy), NULL) : NULL, *res = NULL;
+    if (dir && copy2) {
+        const char *base = basename(copy2);
+        size_t len = strlen(dir) + strlen(base) + 2;
+        if ((res = malloc(len))) snprintf(res, len, "%s/%s", dir, base);
+    }
+    free(dir); free(copy); free(copy2);
+    return res;
+}
+
+/* Whether output paths A and B are one regular file (or would be), so that the second
+ * written would replace the first: the same inode, or the same place for a new file.
+ * A device (/dev/null) or a FIFO may take both. */
+static int same_output(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea = stat(a, &sa), eb = stat(b, &sb);
+    if (ea == 0 && eb == 0) return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (ea == 0 || eb == 0) return 0;
+    char *ta = out_target(a), *tb = out_target(b);
+    int same = ta && tb ? strcmp(ta, tb) == 0 : strcmp(a, b) == 0;
+    free(ta); free(tb);
+    return same;
+}
+
 int cmd_label(int argc, char **argv)
 {
     struct opts o;
@@ -914,13 +948,21 @@ int cmd_label(int argc, char **argv)
     if (o.min_conf < 0) o.min_conf = o.votes ? 0.0 : DEFAULT_MIN_CONFIDENCE;
     /* The files written at the end, checked now: a read-only file or a missing folder
      * would otherwise be found only after the whole run (30 s on a large corpus). */
-    const char *outs[] = {o.output, o.report, o.svg};
+    const char *outs[] = {o.output, o.report, o.svg}, *opt[] = {"-o", "--report", "--svg"};
     for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
         nb_error e;
         if (outs[i] && outfile_check(outs[i], &e)) {
             fprintf(stderr, "nbstage label: %s\n", e.msg);
             return EXIT_USAGE;
         }
+        /* one file for two outputs: the second would replace the first (the report
+         * renamed over the labels, exit 0) */
+        for (size_t k = 0; k < i; k++)
+            if (outs[i] && outs[k] && same_output(outs[k], outs[i])) {
+                fprintf(stderr, "nbstage label: %s %s and %s %s are the same file: the second would replace "
+                                "the first\n", opt[k], outs[k], opt[i], outs[i]);
+                return EXIT_USAGE;
+            }
     }
     return o.votes ? label_matrix(&o) : label_cells(&o);
 }

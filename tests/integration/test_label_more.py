@@ -82,6 +82,27 @@ def test_pcre2_braces_are_not_taken_for_macros(tmp_path, cells):
     assert votes["a.ipynb#3"] == {"twice": "prep", "twice_k": "prep"}, votes
 
 
+@pytest.mark.parametrize("other", [["--report"], ["--svg", "--gold"]])
+def test_two_outputs_naming_one_file_are_refused(tmp_path, cells, other):
+    """-o and --report (or --svg) naming the same file: the report was renamed over the
+    labels, exit 0, and the weak labels were gone.  Also through a symlink."""
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na.ipynb#1\tload\n")
+    out = tmp_path / "same.jsonl"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(out.name)
+    for second in (out, link):
+        out.write_text("keep\n")
+        args = ["label", "-q", "-o", out, other[0], second] + ([other[1], gold] if len(other) > 1 else []) + [cells]
+        r = run(args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "the same file" in r.stderr, r.stderr
+        assert out.read_text() == "keep\n"
+    r = run(["label", "-q", "-o", os.devnull, other[0], os.devnull] + ([other[1], gold] if len(other) > 1 else [])
+            + [cells])
+    assert r.returncode == 0, r.stderr
+
+
 def limit_file_size(nbytes):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
 
