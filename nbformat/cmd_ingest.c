@@ -4,7 +4,8 @@
  * nbformat/outfile.h: a temporary renamed over -o's file, so a failed run leaves no
  * half a cells.jsonl and the old one as it was), the progress bar and the corpus
  * statistics of the reference study's section 2 on stderr.  Bad notebooks are listed
- * with their reason and skipped: one broken file never stops a corpus; a PATH with no
+ * with their reason and skipped (one the walker could not stat, a dangling symlink,
+ * too): one broken file never stops a corpus; a PATH with no
  * notebook in it is said, not fatal.  Two notebooks that would share an id (found
  * under two PATHs) stop the run before anything is written.  The per-notebook work
  * is nbformat/ingest.c.
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +31,8 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: nbstage ingest [-o cells.jsonl] [-j N] [-q] PATH...\n\n"
             "Walks each PATH (a notebook or a folder, recursively, in name order, skipping\n"
-            ".ipynb_checkpoints and hidden folders) and writes one JSON line per code cell:\n"
+            ".ipynb_checkpoints and hidden folders, not following symlinked folders) and\n"
+            "writes one JSON line per code cell:\n"
             "  {\"id\": \"<path relative to PATH>#<k>\", \"notebook\": \"<path relative to PATH>\",\n"
             "   \"index\": k, \"execution_count\": n|null, \"source\": \"...\"}\n"
             "k counts the notebook's code cells from 0, dropped ones included.  Empty and\n"
@@ -38,7 +41,8 @@ static void usage(FILE *to)
             "error: give the folder that holds both.\n\n"
             "Statistics go to stderr: notebooks, groups (top-level folders under PATH),\n"
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
-            "reason (bad notebooks are skipped, never fatal); a PATH without notebooks\n"
+            "reason (bad notebooks, a dangling symlink among them, are skipped, never\n"
+            "fatal); a PATH without notebooks\n"
             "is said, even with -q.\n\n"
             "options:\n"
             "  -o, --output FILE  write the lines to FILE (atomically) instead of stdout ('-')\n"
@@ -57,6 +61,7 @@ struct walk_ctx {
     int *arg; /* which PATH each item came from: groups are per PATH */
     size_t n, cap;
     int cur_arg;
+    const char *cur_path; /* the PATH being walked */
     int io_errors, oom;
 };
 
@@ -81,9 +86,28 @@ static int collect(const char *path, const char *rel, void *vctx)
     return 0;
 }
 
+/* A notebook the walker found but could not stat (a dangling symlink, a symlink
+ * loop, a file gone since the folder was read) is a bad notebook like one that cannot
+ * be opened: listed with its reason by the worker and skipped, the rest still written.
+ * A folder that cannot be read, or a PATH that does not exist, is an I/O error. */
+static int is_notebook_name(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 6 && !strcmp(path + n - 6, ".ipynb") && path[n - 7] != '/';
+}
+
 static void walk_error(const char *path, const char *reason, void *vctx)
 {
     struct walk_ctx *c = vctx;
+    struct stat st;
+    size_t pl = strlen(c->cur_path);
+    if (strcmp(path, c->cur_path) && !strncmp(path, c->cur_path, pl) && is_notebook_name(path) &&
+        !(lstat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        const char *rel = path + pl;
+        if (pl && c->cur_path[pl - 1] != '/' && *rel == '/') rel++;
+        collect(path, rel, c);
+        return;
+    }
     fprintf(stderr, "nbstage ingest: %s: %s\n", path, reason);
     c->io_errors++;
 }
@@ -252,6 +276,7 @@ int cmd_ingest(int argc, char **argv)
     struct walk_ctx wc = {0};
     for (int a = optind; a < argc && !wc.oom; a++) {
         wc.cur_arg = a;
+        wc.cur_path = argv[a];
         size_t before = wc.n;
         int errors = wc.io_errors;
         nb_walk(argv[a], collect, walk_error, &wc);
