@@ -57,7 +57,9 @@ void lf_report_print(FILE *to, const struct lf_report *r)
                 r->stage[j] >= 0 ? stage_key[r->stage[j]] : "any",
                 r->level ? level_name(r->level[j]) : "-",
                 100.0 * cov[j] / dn, 100.0 * ovl[j] / dn, 100.0 * cfl[j] / dn);
-        if (r->model) fprintf(to, " %9.3f", lm_lf_accuracy(r->model, j));
+        /* an LF that never voted has no estimate, only its prior's (0.667) */
+        if (r->model && cov[j]) fprintf(to, " %9.3f", lm_lf_accuracy(r->model, j));
+        else if (r->model) fprintf(to, " %9s", "-");
         if (r->gold) {
             if (gn[j]) fprintf(to, " %6ld %8.3f", gn[j], (double)gok[j] / gn[j]);
             else fprintf(to, " %6ld %8s", 0L, "-");

@@ -130,3 +130,29 @@ def test_a_failed_report_leaves_the_labels_as_they_were(tmp_path, cells, mode):
     assert out.read_text() == "old labels\n"
     assert rep.read_text() == "old report\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("out", "rep"))) == ["out.jsonl", "rep.txt"]
+
+
+def test_the_lf_analysis_columns_are_defined_and_an_idle_lf_has_no_estimate(tmp_path, cells):
+    """The table's columns were named but defined nowhere (coverage of what: cells, or
+    voted cells?), and an LF that never voted showed est.acc 0.667 (its prior's), or
+    0.000 on no cells, read as an estimate.  --help defines them in Snorkel's terms, and
+    an LF without a vote shows '-'."""
+    h = run(["label", "--help"]).stdout
+    for col in ("coverage", "overlaps", "conflicts", "est.acc", "gold.n", "gold.acc"):
+        assert f"\n  {col} " in h, col
+    assert "Snorkel's LFAnalysis" in h and "percentages of all cells" in h
+    rules = tmp_path / "r.txt"
+    rules.write_text("rule reads load\n  any read_csv\nrule never train\n  any no_such_call\n")
+    rep = tmp_path / "rep.txt"
+    r = run(["label", "--no-default-rules", "--rules", rules, "--report", rep, "-o", os.devnull, cells])
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line.split() for line in rep.read_text().splitlines() if line.split()}
+    assert rows["never"][3:7] == ["0.00%", "0.00%", "0.00%", "-"], rows["never"]
+    assert rows["after_model"][-1] == "-"
+    assert float(rows["reads"][6]) > 0.5, rows["reads"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    r = run(["label", "--no-default-rules", "--rules", rules, "--report", rep, "-o", os.devnull, empty])
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line.split() for line in rep.read_text().splitlines() if line.split()}
+    assert rows["reads"][-1] == "-", rows["reads"]
