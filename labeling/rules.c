@@ -150,7 +150,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
 {
     char why[512];
     long cur = -1; /* index of the rule being filled */
-    int lineno = 0, file = ++rs->files;
+    int lineno = 0, file = ++rs->files, directives = 0;
     size_t pos = 0;
     /* a Windows editor's UTF-8 starts with a byte-order mark (CRLF is trimmed below) */
     if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) pos = 3;
@@ -168,6 +168,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         if (*p == 0 || *p == '#') { free(line); continue; }
+        directives++;
         if (memchr(line, 0, n) != NULL && strlen(line) != n) {
             snprintf(why, sizeof why, "NUL byte in line");
             goto bad;
@@ -287,6 +288,13 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
     bad:
         free(line);
         snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+        return -1;
+    }
+    /* `--rules mine.txt` naming an empty file (a script's output that failed, the
+     * wrong file) ran on the other rules without a word */
+    if (!directives) {
+        snprintf(err, errlen, "%s: no rules in it (%s)", path,
+                 lineno ? "only comments and blank lines" : "an empty file");
         return -1;
     }
     for (size_t i = 0; i < rs->n; i++) {

@@ -156,3 +156,16 @@ def test_the_lf_analysis_columns_are_defined_and_an_idle_lf_has_no_estimate(tmp_
     assert r.returncode == 0, r.stderr
     rows = {line.split()[0]: line.split() for line in rep.read_text().splitlines() if line.split()}
     assert rows["reads"][-1] == "-", rows["reads"]
+
+
+@pytest.mark.parametrize("text,why", [(b"", "an empty file"), (b"\xef\xbb\xbf", "an empty file"),
+                                      (b"# my rules, to do\r\n\r\n", "only comments and blank lines")])
+def test_a_rule_file_with_no_rules_is_refused(tmp_path, cells, text, why):
+    """`--rules mine.txt` naming an empty file (the wrong one, or a script's output that
+    failed) ran on the shipped rules alone, exit 0, nothing said."""
+    rules, out = tmp_path / "r.txt", tmp_path / "out.jsonl"
+    rules.write_bytes(text)
+    out.write_text("keep\n")
+    r = run(["label", "-q", "--rules", rules, "-o", out, cells])
+    assert r.returncode == 2 and f"{rules}: no rules in it ({why})" in r.stderr, r.stderr
+    assert out.read_text() == "keep\n"

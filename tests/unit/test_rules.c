@@ -59,6 +59,15 @@ static void test_bad_files_name_the_line(void **state)
     assert_int_equal(load(&rs, "rule imports_only load\nany x\n", err, sizeof err), -1);
     assert_string_equal(err, "t.rules:1: rule name 'imports_only' is a built-in LF's (pick another name)");
     ruleset_free(&rs);
+    /* a file that says nothing: the wrong file, or a script's output that failed */
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(load(&rs, "", err, sizeof err), -1);
+    assert_string_equal(err, "t.rules: no rules in it (an empty file)");
+    assert_int_equal(load(&rs, "# mine\n\n   \r\n", err, sizeof err), -1);
+    assert_string_equal(err, "t.rules: no rules in it (only comments and blank lines)");
+    assert_int_equal(load(&rs, "\xef\xbb\xbf", err, sizeof err), -1);
+    assert_string_equal(err, "t.rules: no rules in it (an empty file)");
+    ruleset_free(&rs);
     memset(&rs, 0, sizeof rs);
     assert_int_equal(ruleset_load_file(&rs, "/nonexistent/rules.txt", err, sizeof err), -1);
     assert_string_equal(err, "/nonexistent/rules.txt: cannot open: No such file or directory");
