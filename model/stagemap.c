@@ -280,8 +280,10 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
     enum { PAD = 16, CELL_W = 14, GAP = 2, CELL_H = 22, ROW_GAP = 10, TITLE_H = 18,
            SEQ_H = 16, LEGEND_H = 28 };
     size_t widest = 0;
-    long rows = 0;
+    long rows = 0, blank = 0, untagged = 0;
     for (size_t k = 0; k < n; k++) {
+        blank += maps[k].blank;
+        untagged += maps[k].untagged;
         size_t w = maps[k].n < BLOCKS_PER_ROW ? maps[k].n : BLOCKS_PER_ROW;
         if (w > widest) widest = w;
         rows += maps[k].n ? (long)((maps[k].n + BLOCKS_PER_ROW - 1) / BLOCKS_PER_ROW) : 1;
@@ -292,7 +294,10 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
         long w = 2 * PAD + (long)(strlen(maps[k].name) * 15 + 1) / 2;
         if (w > width) width = w;
     }
-    if (width < 2 * PAD + 6 * 110) width = 2 * PAD + 6 * 110; /* room for the legend */
+    /* the legend: the stages, and the blank and untagged blocks when there are some
+     * (light grey and white boxes were explained nowhere but in their tooltips) */
+    int legend = N_STAGES + (blank > 0) + (untagged > 0);
+    if (width < 2 * PAD + legend * 110) width = 2 * PAD + legend * 110;
     /* each sequence broken into lines within the width (at most about 7 px a character
      * in 12 px sans): a long one ran off the picture's edge */
     size_t seq_width = (size_t)(width - 2 * PAD) / 7;
@@ -322,6 +327,15 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
                 "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\"/>"
                 "<text x=\"%ld\" y=\"%ld\">%s</text>\n",
                 x, y, CELL_W, CELL_W, look[s].rgb, x + CELL_W + 4, y + CELL_W - 3, stage_key[s]);
+    }
+    for (int e = N_STAGES, which = 0; which < 2; which++) {
+        if (!(which ? untagged : blank)) continue;
+        long x = PAD + e++ * 110;
+        fprintf(out,
+                "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\" "
+                "stroke=\"#999\" stroke-width=\"0.5\"/><text x=\"%ld\" y=\"%ld\">%s</text>\n",
+                x, y, CELL_W, CELL_W, which ? UNTAGGED_RGB : BLANK_RGB, x + CELL_W + 4,
+                y + CELL_W - 3, which ? "untagged" : "blank");
     }
     y += LEGEND_H;
     for (size_t k = 0; k < n; k++) {

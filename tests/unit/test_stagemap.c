@@ -238,8 +238,11 @@ static void test_svg(void **state)
     fclose(f);
     assert_true(!strncmp(buf, "<?xml", 5));
     assert_non_null(strstr(buf, "</svg>\n"));
-    /* background + 6 legend swatches + 12 cells */
-    assert_int_equal(count(buf, "<rect"), 1 + N_STAGES + 12);
+    /* background + 6 legend swatches and one for the blank cell (white and light grey
+     * blocks were explained nowhere) + 12 cells; no "untagged" in the legend (none) */
+    assert_int_equal(count(buf, "<rect"), 1 + N_STAGES + 1 + 12);
+    assert_non_null(strstr(buf, "<text x=\"694\" y=\"27\">blank</text>"));
+    assert_null(strstr(buf, ">untagged</text>"));
     assert_int_equal(count(buf, "<g class=\"notebook\">"), 2);
     assert_non_null(strstr(buf, "nb &lt;&amp;&quot;&gt;.ipynb"));
     assert_null(strstr(buf, "nb <&"));
