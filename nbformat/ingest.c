@@ -268,8 +268,10 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
         }
     } else {
         nb_error err;
-        /* ingest only reads: duplicate keys are taken as Python's json takes them */
-        json_t *nb = nb_read_mem(w->file.p, w->file.n, it->path, NB_ALLOW_V3 | NB_DUP_KEYS, &err);
+        /* ingest only reads: duplicate keys, NaN, huge numbers and lone surrogates are
+         * taken as Python's json takes them (the last key wins; null, U+FFFD) */
+        json_t *nb = nb_read_mem(w->file.p, w->file.n, it->path,
+                                 NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &err);
         if (!nb) {
             r->error = strdup(err.msg);
             r->st = (struct ingest_stats){.bad = 1, .bytes = (long long)w->file.n};

@@ -6,10 +6,13 @@
  * jansson cannot hold exactly (integers beyond 64 bits, NaN/Infinity, reals that
  * overflow, lone surrogates, NUL in keys, duplicate keys) is refused with a reason
  * instead of being altered silently: a notebook we cannot write back byte for byte is
- * one we must not rewrite.
+ * one we must not rewrite.  A reader that writes nothing back (ingest) may ask for
+ * NB_LENIENT: such a file is then read again from a copy with those values replaced
+ * (lenient_copy), as Python reads it in all that a reader looks at.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +175,111 @@ static const char *explain(const json_error_t *je, const char *buf, size_t len)
     return NULL;
 }
 
+/* ---------------------------------------------------------------- NB_LENIENT */
+
+static int hex4(const char *p, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = (unsigned char)p[i], d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return -1;
+        *v = *v * 16 + d;
+    }
+    return 0;
+}
+
+/* Whether the number token S[0..N) is one jansson refuses: an integer beyond 64 bits
+ * or a real beyond a double (its own tests: strtoll and strtod with ERANGE). */
+static int number_out_of_range(const char *s, size_t n)
+{
+    char small[128], *t = n < sizeof small ? small : malloc(n + 1);
+    if (!t) return 0;
+    memcpy(t, s, n);
+    t[n] = 0;
+    int real = strpbrk(t, ".eE") != NULL, bad;
+    errno = 0;
+    if (real) {
+        double d = strtod(t, NULL);
+        bad = errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL);
+    } else {
+        (void)strtoll(t, NULL, 10);
+        bad = errno == ERANGE;
+    }
+    if (t != small) free(t);
+    return bad;
+}
+
+/* BUF with what Python's json reads and jansson cannot hold replaced: NaN, Infinity,
+ * -Infinity and out-of-range numbers by null, each lone surrogate escape by \ufffd.
+ * Strings are skipped over with their escapes, so nothing inside one is touched but
+ * those escapes.  malloc'd (length in *OUT), NULL when out of memory. */
+static char *lenient_copy(const char *buf, size_t len, size_t *out)
+{
+    char *o = malloc(2 * len + 1), *d = o; /* "NaN" -> "null" is the only growth */
+    if (!o) return NULL;
+    size_t i = 0;
+    while (i < len) {
+        char c = buf[i];
+        if (c == '"') {
+            *d++ = buf[i++];
+            while (i < len && buf[i] != '"') {
+                unsigned v, w;
+                if (buf[i] != '\\') { *d++ = buf[i++]; continue; }
+                if (i + 6 <= len && buf[i + 1] == 'u' && !hex4(buf + i + 2, &v) &&
+                    v >= 0xd800 && v <= 0xdfff) {
+                    if (v <= 0xdbff && i + 12 <= len && buf[i + 6] == '\\' && buf[i + 7] == 'u' &&
+                        !hex4(buf + i + 8, &w) && w >= 0xdc00 && w <= 0xdfff) {
+                        memcpy(d, buf + i, 12); /* a pair: one character */
+                        d += 12;
+                        i += 12;
+                    } else {
+                        memcpy(d, "\\ufffd", 6);
+                        d += 6;
+                        i += 6;
+                    }
+                    continue;
+                }
+                *d++ = buf[i++]; /* the backslash, then what it escapes */
+                if (i < len) *d++ = buf[i++];
+            }
+            if (i < len) *d++ = buf[i++];
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            if (len - i >= 9 && !memcmp(buf + i, "-Infinity", 9)) {
+                memcpy(d, "null", 4);
+                d += 4;
+                i += 9;
+                continue;
+            }
+            size_t j = i + 1;
+            while (j < len && strchr("0123456789+-.eE", buf[j]) && buf[j]) j++;
+            if (number_out_of_range(buf + i, j - i)) {
+                memcpy(d, "null", 4);
+                d += 4;
+            } else {
+                memcpy(d, buf + i, j - i);
+                d += j - i;
+            }
+            i = j;
+        } else if (len - i >= 3 && !memcmp(buf + i, "NaN", 3)) {
+            memcpy(d, "null", 4);
+            d += 4;
+            i += 3;
+        } else if (len - i >= 8 && !memcmp(buf + i, "Infinity", 8)) {
+            memcpy(d, "null", 4);
+            d += 4;
+            i += 8;
+        } else {
+            *d++ = buf[i++];
+        }
+    }
+    *d = 0;
+    *out = (size_t)(d - o);
+    return o;
+}
+
 json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb_error *err)
 {
     if (!name) name = "<memory>";
@@ -184,6 +292,13 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
     json_error_t je;
     size_t jflags = JSON_ALLOW_NUL | ((flags & NB_DUP_KEYS) ? 0 : JSON_REJECT_DUPLICATES);
     json_t *nb = json_loadb(buf, len, jflags, &je);
+    if (!nb && (flags & NB_LENIENT)) {
+        size_t n;
+        char *copy = lenient_copy(buf, len, &n);
+        json_error_t je2;
+        if (copy) nb = json_loadb(copy, n, jflags, &je2);
+        free(copy);
+    }
     if (!nb) {
         const char *why = explain(&je, buf, len);
         if (je.line > 0)

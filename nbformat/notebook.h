@@ -24,6 +24,10 @@ enum {
     NB_ALLOW_V3 = 1, /* accept nbformat 3 and upgrade it in memory to v4 (ingest) */
     NB_DUP_KEYS = 2, /* duplicate keys: the last wins, as in Python (for reading only:
                       * a rewrite would lose the other values, so fmt and tag refuse) */
+    NB_LENIENT = 4,  /* read what Python's json reads but jansson cannot hold (for
+                      * reading only, as ingest does): NaN, Infinity, integers beyond
+                      * 64 bits and reals beyond a double become null, a lone
+                      * surrogate escape U+FFFD */
 };
 
 /* Parses and validates a notebook.  NULL on error, with ERR filled. */

@@ -42,3 +42,42 @@ def test_ingest_skips_a_dangling_notebook_symlink_and_writes_the_rest(tmp_path):
     # the PATH itself missing is still a usage error
     r = run("ingest", "-o", out, tmp_path / "missing")
     assert r.returncode == 2
+
+
+def test_ingest_reads_what_python_reads_but_cannot_be_written_back(tmp_path):
+    """NaN and Infinity (Python's json writes them: a DataFrame's NaN in an output's
+    application/json, a widget's state), integers beyond 64 bits, 1e400 and lone
+    surrogate escapes are legal for Python's json and nbformat.read, so ingest, which
+    writes nothing back, reads such notebooks (fmt and tag still refuse them: they could
+    not be written back exactly).  Each was 'bad notebook skipped'."""
+    import nbformat
+    out = ('{"output_type": "execute_result", "execution_count": 1, "metadata": {},'
+           ' "data": {"application/json": {"a": NaN, "b": [Infinity, -Infinity]},'
+           ' "text/plain": "x"}}')
+    texts = {
+        "nan.ipynb": '{"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {},'
+                     ' "outputs": [%s], "source": "df.describe()"}], "metadata": {},'
+                     ' "nbformat": 4, "nbformat_minor": 4}' % out,
+        "big.ipynb": '{"cells": [{"cell_type": "code", "execution_count": 2, "metadata":'
+                     ' {"n": 123456789012345678901234567890, "r": 1e400, "s": -2e999},'
+                     ' "outputs": [], "source": ["x = 1\\n", "y = 2"]}], "metadata": {},'
+                     ' "nbformat": 4, "nbformat_minor": 4}',
+        "surrogate.ipynb": '{"cells": [{"cell_type": "code", "execution_count": null,'
+                           ' "metadata": {"m": "\\udc00 \\ud83d\\ude00"}, "outputs": [],'
+                           ' "source": "s = \'\\ud800\'"}], "metadata": {"k": "\\ud83d"},'
+                           ' "nbformat": 4, "nbformat_minor": 4}',
+    }
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)  # Python reads it
+        assert nb.cells[0].cell_type == "code"
+    r = run("ingest", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert " 0 bad" in r.stderr, r.stderr
+    got = {d["id"]: (d["source"], d["execution_count"])
+           for d in map(json.loads, r.stdout.splitlines())}
+    assert got == {"big.ipynb#0": ("x = 1\ny = 2", 2), "nan.ipynb#0": ("df.describe()", 1),
+                   "surrogate.ipynb#0": ("s = '\ufffd'", None)}
+    for name in texts:  # fmt still refuses to rewrite them, with the reason
+        r = run("fmt", "--check", tmp_path / name)
+        assert r.returncode == 2 and name in r.stderr

@@ -162,6 +162,37 @@ static void refuses_with_position_and_reason(void **state)
     }
 }
 
+/* NB_LENIENT (ingest): what Python's json reads but jansson cannot hold is read as
+ * null or U+FFFD; escaped backslashes, surrogate pairs and look-alikes inside strings
+ * are left as they are.  Without the flag such a file is refused. */
+static void lenient_reads_what_python_reads(void **state)
+{
+    (void)state;
+    const char *s =
+        "{\"nbformat\": 4, \"nbformat_minor\": 4, \"metadata\": {\"a\": [NaN, Infinity, -Infinity,"
+        " 123456789012345678901234567890, -1e400, 1e-400, -9223372036854775808, 2.5],"
+        " \"s\": \"\\ud800|\\udc00|\\ud83d\\ude00|\\\\udc00|NaN 1e400\", \"t\": \"\\udbff\"},"
+        " \"cells\": [{\"cell_type\": \"code\", \"source\": [\"x\\ud800\"], \"metadata\": {}}]}";
+    nb_error err;
+    assert_null(read_str(s, 0, &err));
+    json_t *nb = read_str(s, NB_LENIENT, &err);
+    assert_non_null(nb);
+    char *out = nb_dumps(json_object_get(nb, "metadata"), NULL);
+    assert_string_equal(out,
+        "{\n \"a\": [\n  null,\n  null,\n  null,\n  null,\n  null,\n  0.0,\n"
+        "  -9223372036854775808,\n  2.5\n ],\n"
+        " \"s\": \"\xef\xbf\xbd|\xef\xbf\xbd|\xf0\x9f\x98\x80|\\\\udc00|NaN 1e400\",\n"
+        " \"t\": \"\xef\xbf\xbd\"\n}\n");
+    free(out);
+    char *src = nb_cell_source(nb_cell(nb, 0), NULL);
+    assert_string_equal(src, "x\xef\xbf\xbd");
+    free(src);
+    json_decref(nb);
+    /* malformed JSON still is, with the strict reader's position and reason */
+    assert_null(read_str("{\"nbformat\": 4, \"cells\": [NaN,", NB_LENIENT, &err));
+    assert_non_null(strstr(err.msg, "t.ipynb:1:"));
+}
+
 static void reads_nul_in_strings_losslessly(void **state)
 {
     (void)state;
@@ -605,6 +636,7 @@ int main(void)
         cmocka_unit_test(reads_v4_and_keeps_unknown_fields),
         cmocka_unit_test(refuses_with_position_and_reason),
         cmocka_unit_test(reads_nul_in_strings_losslessly),
+        cmocka_unit_test(lenient_reads_what_python_reads),
         cmocka_unit_test(upgrades_v3),
         cmocka_unit_test(split_lines_like_python),
         cmocka_unit_test(strips_transient),
