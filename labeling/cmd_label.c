@@ -425,7 +425,11 @@ static int load_rules(const struct opts *o, struct lfset *lfs)
     char err[1024], path[4096];
     if (!o->no_default) {
         if (rules_default_path(path, sizeof path) < 0) {
-            fprintf(stderr, "nbstage label: no default rule file (set NBSTAGE_RULES, or install share/rules.txt)\n");
+            const char *env = getenv("NBSTAGE_RULES");
+            if (env && *env) /* it was set: say what is wrong with it, not to set it */
+                fprintf(stderr, "nbstage label: NBSTAGE_RULES=%s: cannot read: %s\n", env, strerror(errno));
+            else
+                fprintf(stderr, "nbstage label: no default rule file (set NBSTAGE_RULES, or install share/rules.txt)\n");
             return -1;
         }
         if (ruleset_load_file(&rs, path, err, sizeof err) < 0) goto bad;
@@ -676,6 +680,7 @@ static int parse_matrix(const char *path, const char *b, size_t len, signed char
     int m = -1;
     signed char *v = NULL, row[1024];
     const char *p = b, *end = b + len;
+    if (len >= 3 && !memcmp(b, "\xef\xbb\xbf", 3)) p += 3; /* a spreadsheet's UTF-8 */
     while (p < end) {
         line++;
         const char *e = memchr(p, '\n', (size_t)(end - p));
@@ -748,17 +753,32 @@ static int label_matrix(const struct opts *o)
         if (!tb) goto out;
         truth = malloc((n ? n : 1) * sizeof *truth);
         size_t k = 0, line = 0;
-        char *save = NULL;
-        for (char *t = strtok_r(tb, "\n", &save); truth && t; t = strtok_r(NULL, "\n", &save)) {
+        /* line by line, blank ones skipped as in the matrix but counted, so that a
+         * message names the line an editor shows (strtok skipped them uncounted) */
+        char *t = tb, *end = tb + len;
+        if (len >= 3 && !memcmp(tb, "\xef\xbb\xbf", 3)) t += 3; /* a spreadsheet's UTF-8 */
+        for (; truth && t < end; ) {
+            char *nl = memchr(t, '\n', (size_t)(end - t));
+            char *e = nl ? nl : end;
             line++;
-            char *endp;
-            long x = strtol(t, &endp, 10);
-            if (endp == t || (*endp && *endp != '\r') || x < 0 || x >= LM_K || k >= n) {
-                fprintf(stderr, "nbstage label: %s:%zu: expected one class 0..%d per matrix row\n", o->truth, line, LM_K - 1);
-                free(tb);
-                goto out;
+            if (e > t && e[-1] == '\r') e[-1] = 0;
+            *e = 0;
+            if (*t) {
+                char *endp;
+                long x = strtol(t, &endp, 10);
+                if (endp == t || *endp || x < 0 || x >= LM_K || k >= n) {
+                    if (k >= n && endp != t && !*endp)
+                        fprintf(stderr, "nbstage label: %s:%zu: more classes than the %zu matrix rows\n",
+                                o->truth, line, n);
+                    else
+                        fprintf(stderr, "nbstage label: %s:%zu: expected one class 0..%d per matrix row\n",
+                                o->truth, line, LM_K - 1);
+                    free(tb);
+                    goto out;
+                }
+                truth[k++] = (int)x;
             }
-            truth[k++] = (int)x;
+            t = e + 1;
         }
         free(tb);
         if (!truth || k != n) {
@@ -930,7 +950,7 @@ int cmd_label(int argc, char **argv)
         case O_MINCONF: {
             char *e;
             o.min_conf = strtod(optarg, &e);
-            if (*e || !(o.min_conf >= 0 && o.min_conf <= 1)) {
+            if (e == optarg || *e || !(o.min_conf >= 0 && o.min_conf <= 1)) { /* '' read as 0 */
                 fprintf(stderr, "nbstage label: --min-confidence wants a probability, 0..1\n");
                 return EXIT_USAGE;
             }

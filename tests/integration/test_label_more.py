@@ -169,3 +169,33 @@ def test_a_rule_file_with_no_rules_is_refused(tmp_path, cells, text, why):
     r = run(["label", "-q", "--rules", rules, "-o", out, cells])
     assert r.returncode == 2 and f"{rules}: no rules in it ({why})" in r.stderr, r.stderr
     assert out.read_text() == "keep\n"
+
+
+def test_votes_and_truth_files_as_a_spreadsheet_saves_them(tmp_path):
+    """--votes/--truth: a UTF-8 byte-order mark (a spreadsheet's "UTF-8" export) made
+    the first row 'expected tab-separated integers'; a blank line in --truth was
+    skipped uncounted, so an error named the wrong line; one class too many was called
+    'expected one class 0..5'."""
+    m, t = tmp_path / "m.tsv", tmp_path / "t.txt"
+    m.write_bytes(b"\xef\xbb\xbf0\t0\r\n1\t-1\r\n-1\t-1\r\n")
+    t.write_bytes(b"\xef\xbb\xbf0\r\n\r\n1\r\n0\r\n")
+    r = run(["label", "--votes", m, "--truth", t])
+    assert r.returncode == 0, r.stderr
+    assert [line.split("\t")[0] for line in r.stdout.splitlines()] == ["0", "1", "-1"]
+    assert "label model accuracy 1.0000 coverage 0.6667" in r.stderr, r.stderr
+    for text, want in (("0\n\n\nx\n1\n0\n", "t.txt:4: expected one class 0..5"),
+                       ("0\n1\n\n0\n2\n", "t.txt:5: more classes than the 3 matrix rows")):
+        t.write_text(text)
+        r = run(["label", "--votes", m, "--truth", t])
+        assert r.returncode == 2 and want in r.stderr, r.stderr
+
+
+def test_small_option_slips_are_named(tmp_path, cells):
+    """--min-confidence '' (an empty shell variable) was read as 0; NBSTAGE_RULES naming
+    a missing file said 'no default rule file (set NBSTAGE_RULES ...)', set as it was."""
+    r = run(["label", "-q", "--min-confidence", "", cells])
+    assert r.returncode == 2 and "--min-confidence wants a probability" in r.stderr, r.stderr
+    env = dict(os.environ, NBSTAGE_RULES=str(tmp_path / "gone.txt"))
+    r = run(["label", "-q", cells], env=env)
+    assert r.returncode == 2, r.stderr
+    assert f"NBSTAGE_RULES={tmp_path / 'gone.txt'}: cannot read: No such file or directory" in r.stderr, r.stderr
