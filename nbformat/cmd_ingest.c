@@ -7,7 +7,8 @@
  * with their reason and skipped (one the walker could not stat, a dangling symlink,
  * too): one broken file never stops a corpus; a PATH with no
  * notebook in it is said, not fatal.  Two notebooks that would share an id (found
- * under two PATHs) stop the run before anything is written.  The per-notebook work
+ * under two PATHs, or named in bytes that are not UTF-8) stop the run before anything
+ * is written.  The per-notebook work
  * is nbformat/ingest.c.
  */
 #include <errno.h>
@@ -37,8 +38,9 @@ static void usage(FILE *to)
             "   \"index\": k, \"execution_count\": n|null, \"source\": \"...\"}\n"
             "k counts the notebook's code cells from 0, dropped ones included.  Empty and\n"
             "comment-only cells are dropped (and counted).  nbformat 4 and 3 are read.\n"
-            "Two notebooks that would get one id (the same path under two PATHs) are an\n"
-            "error: give the folder that holds both.\n\n"
+            "Two notebooks that would get one id (the same path under two PATHs, or file\n"
+            "names that are not UTF-8, whose bytes become U+FFFD) are an error: give the\n"
+            "folder that holds both, or rename them.\n\n"
             "Statistics go to stderr: notebooks, groups (top-level folders under PATH),\n"
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
             "reason (bad notebooks, a dangling symlink among them, are skipped, never\n"
@@ -145,7 +147,9 @@ static long count_groups(const struct walk_ctx *c)
 
 /* Ids are relative to each PATH, so notebooks found under two PATHs may share one
  * (`ingest subs/ann subs/bob`: both students' hw1.ipynb#k), and every step after
- * ingest joins cells by id.  Reports each such pair; how many. */
+ * ingest joins cells by id.  Under one PATH too: a file name that is not UTF-8 has
+ * U+FFFD in its id, so caf\xe9.ipynb and caf\xe8.ipynb would both be caf\uFFFD.ipynb.
+ * Reports each such pair; how many. */
 static const struct walk_ctx *cmp_ctx;
 static int cmp_rel(const void *a, const void *b)
 {
@@ -162,18 +166,24 @@ static long shared_ids(const struct walk_ctx *c)
     for (size_t i = 0; i < c->n; i++) ix[i] = i;
     cmp_ctx = c;
     qsort(ix, c->n, sizeof *ix, cmp_rel);
-    long shared = 0;
+    long shared = 0, names = 0;
     for (size_t i = 1; i < c->n; i++) {
         const struct ingest_item *a = &c->items[ix[i - 1]], *b = &c->items[ix[i]];
         if (strcmp(a->rel, b->rel)) continue;
+        int same_path = c->arg[ix[i - 1]] == c->arg[ix[i]];
+        names += same_path;
         if (shared++ < 10)
-            fprintf(stderr, "nbstage ingest: %s and %s both give the id %s#k\n", a->path, b->path,
-                    a->rel);
+            fprintf(stderr, "nbstage ingest: %s and %s both give the id %s#k%s\n", a->path, b->path,
+                    a->rel, same_path ? " (a file name that is not UTF-8)" : "");
     }
-    if (shared)
+    if (shared > names)
         fprintf(stderr, "nbstage ingest: %ld id%s given twice: ids are paths relative to the PATH "
                         "given, so give the folder that holds these notebooks as one PATH\n",
-                shared, shared == 1 ? "" : "s");
+                shared - names, shared - names == 1 ? "" : "s");
+    if (names)
+        fprintf(stderr, "nbstage ingest: %ld id%s given twice: a byte of a file name that is not "
+                        "UTF-8 is U+FFFD in the id, so rename these notebooks (UTF-8 names)\n",
+                names, names == 1 ? "" : "s");
     free(ix);
     return shared;
 }
@@ -290,8 +300,9 @@ int cmd_ingest(int argc, char **argv)
         free_items(&wc);
         return EXIT_USAGE;
     }
-    /* (one PATH's walk gives each notebook its own relative path) */
-    long shared = argc - optind > 1 ? shared_ids(&wc) : 0;
+    /* one PATH's walk gives each notebook its own relative path, but not its own id
+     * when a name is not UTF-8 */
+    long shared = wc.n > 1 ? shared_ids(&wc) : 0;
     if (shared) {
         if (shared < 0) fprintf(stderr, "nbstage ingest: out of memory\n");
         free_items(&wc);

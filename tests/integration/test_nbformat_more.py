@@ -81,3 +81,27 @@ def test_ingest_reads_what_python_reads_but_cannot_be_written_back(tmp_path):
     for name in texts:  # fmt still refuses to rewrite them, with the reason
         r = run("fmt", "--check", tmp_path / name)
         assert r.returncode == 2 and name in r.stderr
+
+
+def test_ingest_refuses_two_names_that_give_one_id(tmp_path):
+    """A file name is bytes and an id is UTF-8 text: each byte that is not UTF-8 becomes
+    U+FFFD, so caf\\xe9.ipynb and caf\\xe8.ipynb (Latin-1 names from an old archive)
+    both gave the id 'caf\\ufffd.ipynb#0', twice in the output without a word, and
+    label and train join cells by id.  Now the run stops as for two PATHs sharing ids."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    text = json.dumps(notebook("x = 1"))
+    for name in (b"caf\xe9.ipynb", b"caf\xe8.ipynb", b"ok.ipynb"):
+        Path(os.fsdecode(os.fsencode(d) + b"/" + name)).write_text(text)
+    r = subprocess.run([str(BIN), "ingest", "-o", str(tmp_path / "c.jsonl"), str(d)],
+                       capture_output=True)
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 2, err
+    assert "both give the id caf\ufffd.ipynb#k (a file name that is not UTF-8)" in err
+    assert "rename these notebooks" in err
+    assert not (tmp_path / "c.jsonl").exists()
+    # one such name alone is fine: its id has U+FFFD
+    Path(os.fsdecode(os.fsencode(d) + b"/caf\xe8.ipynb")).unlink()
+    r = run("ingest", d)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(x)["id"] for x in r.stdout.splitlines()] == ["caf\ufffd.ipynb#0", "ok.ipynb#0"]
