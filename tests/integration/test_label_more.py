@@ -22,7 +22,12 @@ CELLS = [
 ]
 
 
+# the shipped rules, wherever the programs were built (the sanitizer build's tree is deeper)
+ENV = dict(os.environ, NBSTAGE_RULES=str(ROOT / "share" / "rules.txt"))
+
+
 def run(args, stdin=None, **kw):
+    kw.setdefault("env", ENV)
     return subprocess.run([str(BIN)] + [str(a) for a in args], input=stdin, capture_output=True, text=True,
                           timeout=60, **kw)
 
@@ -195,7 +200,7 @@ def test_small_option_slips_are_named(tmp_path, cells):
     a missing file said 'no default rule file (set NBSTAGE_RULES ...)', set as it was."""
     r = run(["label", "-q", "--min-confidence", "", cells])
     assert r.returncode == 2 and "--min-confidence wants a probability" in r.stderr, r.stderr
-    env = dict(os.environ, NBSTAGE_RULES=str(tmp_path / "gone.txt"))
+    env = dict(ENV, NBSTAGE_RULES=str(tmp_path / "gone.txt"))
     r = run(["label", "-q", cells], env=env)
     assert r.returncode == 2, r.stderr
     assert f"NBSTAGE_RULES={tmp_path / 'gone.txt'}: cannot read: No such file or directory" in r.stderr, r.stderr
