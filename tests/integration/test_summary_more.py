@@ -227,3 +227,16 @@ def test_saved_reads_the_kernels_tag_outputs(tmp_path):
     assert nbstage("tag", "--from-outputs", "-q", path, env=env).returncode == 0
     after = json.loads(nbstage("summary", "--saved", "--json", path, env=env).stdout)
     assert after["cells"] == doc["cells"]
+
+
+def test_help_describes_the_json_and_the_share(model, tmp_path):
+    """--json is 'for scripts', but --help named none of its fields but "index", nor
+    what a line of code is and what a share is of."""
+    h = nbstage("summary", "--help").stdout
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    doc = json.loads(nbstage("summary", "-m", model, "--json", nb).stdout)
+    described = h[h.index("--json"):h.index("--svg")]
+    for key in [*doc, *doc["stages"]["load"], *doc["cells"][0]]:
+        assert key in described, key
+    assert "comment" in h and "share" in h
