@@ -112,7 +112,15 @@ static pcre2_code *compile(const struct ruleset *rs, const char *re, char *err, 
     if (!c) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);
-        snprintf(err, errlen, "bad pattern at offset %zu: %s", (size_t)off, (char *)msg);
+        if (strcmp(re, x) == 0) {
+            snprintf(err, errlen, "bad pattern at offset %zu: %s", (size_t)off, (char *)msg);
+        } else {
+            /* the offset is PCRE2's, into the pattern with its macros expanded: 325 in
+             * a pattern written as '{PLOT}[a-' said nothing; the text before it does */
+            size_t from = off > 40 ? off - 40 : 0;
+            snprintf(err, errlen, "bad pattern: %s, at offset %zu of it with its macros expanded, after '%s%.*s'",
+                     (char *)msg, (size_t)off, from ? "..." : "", (int)(off - from), x + from);
+        }
     } else {
         pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* best effort: the interpreter is correct too */
     }
@@ -236,7 +244,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             /* a macro may use earlier macros; store it expanded, checked by compiling */
             char *x = expand(rs, v, why, sizeof why);
             if (!x) goto bad;
-            pcre2_code *chk = compile(rs, x, why, sizeof why);
+            pcre2_code *chk = compile(rs, v, why, sizeof why);
             if (!chk) { free(x); goto bad; }
             pcre2_code_free(chk);
             size_t k;

@@ -23,7 +23,12 @@ static void test_bad_files_name_the_line(void **state)
 {
     (void)state;
     static const struct { const char *text, *want; } bad[] = {
-        {"rule a load\nany (unclosed\n", "t.rules:2: bad pattern"},
+        {"rule a load\nany (unclosed\n", "t.rules:2: bad pattern at offset 9: missing closing parenthesis"},
+        /* PCRE2's offset is into the expanded pattern: the text before it is shown */
+        {"define AB (?:ab+)\nrule a load\nany x{AB}[a-\n",
+         "t.rules:3: bad pattern: missing terminating ] for character class, at offset 11 of it with its macros "
+         "expanded, after 'x(?:ab+)[a-'"},
+        {"define AB (?:ab+)\ndefine C {AB}(\n", "t.rules:2: bad pattern: missing closing parenthesis, at offset 8"},
         {"# c\n\nany x\n", "t.rules:3: 'any' outside a rule"},
         {"rule a nowhere\nany x\n", "t.rules:1: unknown stage 'nowhere'"},
         {"rule a load loud\nany x\n", "t.rules:1: unknown level 'loud'"},
