@@ -598,7 +598,26 @@ static int label_cells(const struct opts *o)
             fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in the input\n",
                     gold.n - found, gold.n);
     }
-    if (!o->quiet || o->report || o->gold) {
+    /* A report to a file (--report) is written before the outputs are committed, so
+     * that they are committed together; one to stderr after, so that a reader of
+     * stderr gone (`2>&1 | head`) cannot end the run before the labels are in place. */
+    int want_report = !o->quiet || o->report || o->gold;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (flush_out(&oo) < 0 || flush_out(&ro) < 0) goto out;
+            if (o->svg && gold_ix) { /* written and committed by metrics, before the report and the labels */
+                struct confusion c;
+                memset(&c, 0, sizeof c);
+                for (size_t i = 0; i < n; i++) if (gold_ix[i] >= 0) confusion_add(&c, gold_ix[i], lm_pred[i]);
+                if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
+                                                sizeof err) < 0) {
+                    fprintf(stderr, "nbstage label: %s\n", err);
+                    goto out;
+                }
+            }
+            if (commit_out(&ro) < 0 || commit_out(&oo) < 0) goto out;
+        }
+        if (!want_report || (pass == 0) != (o->report != NULL)) continue;
         rep = o->report ? open_out(&ro, o->report, "report") : stderr;
         if (!rep) goto out;
         fprintf(rep, "label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
@@ -619,18 +638,6 @@ static int label_cells(const struct opts *o)
         lf_report_print(rep, &r);
         rep = NULL;
     }
-    if (flush_out(&oo) < 0 || flush_out(&ro) < 0) goto out;
-    if (o->svg && gold_ix) { /* written and committed by metrics, before the report and the labels */
-        struct confusion c;
-        memset(&c, 0, sizeof c);
-        for (size_t i = 0; i < n; i++) if (gold_ix[i] >= 0) confusion_add(&c, gold_ix[i], lm_pred[i]);
-        if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
-                                        sizeof err) < 0) {
-            fprintf(stderr, "nbstage label: %s\n", err);
-            goto out;
-        }
-    }
-    if (commit_out(&ro) < 0 || commit_out(&oo) < 0) goto out;
     rc = skipped || no_gold_match ? EXIT_FINDINGS : EXIT_OK;
 out:
     outfile_abort(&oo); /* (nothing once committed) */
@@ -824,9 +831,14 @@ static int label_matrix(const struct opts *o)
     }
     out = NULL;
     double t4 = now();
+    /* as in label_cells: a report to a file is committed with the labels, one to
+     * stderr is written once they are in place */
     FILE *rep = stderr;
-    if (o->report && !(rep = open_out(&ro, o->report, "report"))) goto out;
-    if (!o->quiet || o->report || o->truth) {
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && (flush_out(&oo) < 0 || flush_out(&ro) < 0 || commit_out(&ro) < 0 || commit_out(&oo) < 0))
+            goto out;
+        if (!(!o->quiet || o->report || o->truth) || (pass == 0) != (o->report != NULL)) continue;
+        if (o->report && !(rep = open_out(&ro, o->report, "report"))) goto out;
         fprintf(rep, "label --votes: %zu items x %d LFs, %zu distinct vote patterns, %d EM iterations\n",
                 n, m, st.n, model.iterations);
         fprintf(rep, "label --votes: read %.3f s, fit %.3f s (counting %zu items %.3f s + EM %.3f s; cpu %.3f s), "
@@ -862,7 +874,6 @@ static int label_matrix(const struct opts *o)
                     rt_n ? (double)rt_ok / rt_n : 0, n ? (double)rt_n / n : 0);
         }
     }
-    if (flush_out(&oo) < 0 || flush_out(&ro) < 0 || commit_out(&ro) < 0 || commit_out(&oo) < 0) goto out;
     rc = EXIT_OK;
 out:
     outfile_abort(&oo); /* (nothing once committed) */

@@ -204,3 +204,26 @@ def test_small_option_slips_are_named(tmp_path, cells):
     r = run(["label", "-q", cells], env=env)
     assert r.returncode == 2, r.stderr
     assert f"NBSTAGE_RULES={tmp_path / 'gone.txt'}: cannot read: No such file or directory" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("mode", ["cells", "votes"])
+def test_labels_are_in_place_before_the_report_goes_to_stderr(tmp_path, cells, mode):
+    """With the labels committed together with --report, a report on stderr must still
+    come after them: `nbstage label -o weak.jsonl cells 2>&1 | head` (the reader of
+    stderr gone) must not end the run before the labels are in place."""
+    out = tmp_path / "out.jsonl"
+    if mode == "cells":
+        args = ["label", "-o", out, cells]
+    else:
+        m = tmp_path / "m.tsv"
+        m.write_text("0\t0\n1\t-1\n")
+        args = ["label", "--votes", m, "-o", out]
+    rfd, wfd = os.pipe()
+    os.close(rfd)
+    try:
+        p = subprocess.run([str(BIN)] + [str(a) for a in args], stderr=wfd, stdout=subprocess.DEVNULL, env=ENV,
+                           timeout=60)
+    finally:
+        os.close(wfd)
+    assert p.returncode != 0  # the report could not be written
+    assert out.read_text().count("\n") == (6 if mode == "cells" else 2)
