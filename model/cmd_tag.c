@@ -31,7 +31,8 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: nbstage tag [OPTIONS] PATH...\n\n"
             "Classifies every code cell of every notebook (PATH: files, or folders walked\n"
-            "recursively, skipping .ipynb_checkpoints and hidden folders) and writes the\n"
+            "recursively, skipping hidden files and folders, .ipynb_checkpoints among\n"
+            "them) and writes the\n"
             "stage into the cell's metadata: metadata.workflow_stage = {\"stage\",\n"
             "\"confidence\", \"model\"} and a \"stage:<key>\" entry in metadata.tags (an older\n"
             "stage: tag is replaced, other tags are kept).  Empty and comment-only cells get\n"

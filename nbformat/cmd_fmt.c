@@ -25,9 +25,10 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: nbstage fmt [--check] [--nbformat] PATH...\n\n"
-            "Rewrites notebooks (files, or folders walked recursively, skipping\n"
-            ".ipynb_checkpoints and hidden folders) in nbformat's canonical layout: indent\n"
-            "1, sorted keys, UTF-8 unescaped, a final newline.  Canonical files are not\n"
+            "Rewrites notebooks (files, or folders walked recursively, skipping hidden\n"
+            "files and folders, .ipynb_checkpoints among them) in nbformat's canonical\n"
+            "layout: indent 1, sorted keys, UTF-8 unescaped, a final newline.  Canonical\n"
+            "files are not\n"
             "touched.  PATH '-' reads stdin and writes\n"
             "stdout.  Only nbformat 4 is rewritten; a file that cannot be kept exactly\n"
             "(e.g. integers beyond 64 bits, NaN) is refused with the reason, never altered.\n\n"

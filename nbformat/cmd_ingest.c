@@ -32,8 +32,8 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: nbstage ingest [-o cells.jsonl] [-j N] [-q] PATH...\n\n"
             "Walks each PATH (a notebook or a folder, recursively, in name order, skipping\n"
-            ".ipynb_checkpoints and hidden folders, not following symlinked folders) and\n"
-            "writes one JSON line per code cell:\n"
+            "hidden files and folders, .ipynb_checkpoints among them, not following\n"
+            "symlinked folders) and writes one JSON line per code cell:\n"
             "  {\"id\": \"<path relative to PATH>#<k>\", \"notebook\": \"<path relative to PATH>\",\n"
             "   \"index\": k, \"execution_count\": n|null, \"source\": \"...\"}\n"
             "k counts the notebook's code cells from 0, dropped ones included.  Empty and\n"

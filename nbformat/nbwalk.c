@@ -1,8 +1,10 @@
 /* nbwalk.c — the corpus walker: every *.ipynb under a path, sorted by name.
  *
  * Owns: nb_walk: byte-order sorting (the same on every machine, whatever the locale),
- * skipping .ipynb_checkpoints and hidden folders, not following symlinked folders (no
- * loops, no duplicates), and REL, the path relative to the one given.  The entry
+ * skipping hidden files and folders (.ipynb_checkpoints among them; as Jupyter's file
+ * browser does: an editor's lock or backup (.#a.ipynb, Emacs' dangling symlink) and
+ * macOS' AppleDouble ._a.ipynb are not notebooks), not following symlinked folders
+ * (no loops, no duplicates), and REL, the path relative to the one given.  The entry
  * types readdir gives (d_type) spare an lstat and a stat per file and folder; only
  * symlinks and filesystems that do not fill d_type are looked at with (l)stat.
  * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes).
@@ -62,7 +64,7 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
     int rc = 0;
     errno = 0;
     while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (de->d_name[0] == '.') continue; /* hidden (and . and ..) */
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             struct entry *p = realloc(names, cap * sizeof *names);
@@ -86,14 +88,14 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
         if (!full || !r) {
             if (on_error) on_error(path, "out of memory", ctx);
         } else if (type == DT_DIR) { /* as lstat would say: not a symlink */
-            if (name[0] != '.') rc = walk_dir(full, r, fn, on_error, ctx);
+            rc = walk_dir(full, r, fn, on_error, ctx);
         } else if (type == DT_REG) { /* a notebook, a regular file */
             rc = fn(full, r, ctx);
         } else if (lstat(full, &lst)) {
             if (on_error) on_error(full, strerror(errno), ctx);
         } else if (S_ISDIR(lst.st_mode)) {
             /* symlinked folders are not followed: no loops, no duplicates */
-            if (name[0] != '.') rc = walk_dir(full, r, fn, on_error, ctx);
+            rc = walk_dir(full, r, fn, on_error, ctx);
         } else if (notebook) {
             if (stat(full, &st)) {
                 if (on_error) on_error(full, strerror(errno), ctx);

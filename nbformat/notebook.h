@@ -90,8 +90,9 @@ const char *nb_cell_type(const json_t *cell); /* "code", "markdown", "raw" or NU
  * list of lines); length in *LEN.  "" for a missing source. */
 char *nb_cell_source(const json_t *cell, size_t *len);
 
-/* Walks PATH (a file or a folder, recursively, sorted by name, skipping
- * .ipynb_checkpoints and hidden folders) and calls FN for every *.ipynb regular file.
+/* Walks PATH (a file or a folder, recursively, sorted by name, skipping hidden files
+ * and folders, .ipynb_checkpoints among them, and symlinked folders) and calls FN for
+ * every *.ipynb regular file.
  * REL is the path relative to PATH (for a file argument: its base name).  FN returning
  * non-zero stops the walk and is returned.  Unreadable folders are reported to FN's
  * caller through ON_ERROR (may be NULL). */

@@ -105,3 +105,24 @@ def test_ingest_refuses_two_names_that_give_one_id(tmp_path):
     r = run("ingest", d)
     assert r.returncode == 0, r.stderr
     assert [json.loads(x)["id"] for x in r.stdout.splitlines()] == ["caf\ufffd.ipynb#0", "ok.ipynb#0"]
+
+
+def test_hidden_files_are_skipped_like_hidden_folders(tmp_path):
+    """Emacs, editing a.ipynb, leaves a lock: a dangling symlink .#a.ipynb; a folder
+    copied from macOS has AppleDouble files ._a.ipynb (binary).  Jupyter's file browser
+    shows neither; fmt --check and tag --check exited 2 on them ('No such file or
+    directory', 'invalid UTF-8') and ingest counted them as bad notebooks.  Hidden files
+    in a folder are now skipped as hidden folders are; given by name, one is read."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    canonical = json.dumps(notebook("x = 1"), indent=1, sort_keys=True) + "\n"
+    (d / "a.ipynb").write_text(canonical)
+    (d / ".#a.ipynb").symlink_to("user@host.4242:1700000000")
+    (d / "._a.ipynb").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    r = run("fmt", "--check", d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run("ingest", d)
+    assert r.returncode == 0 and " 0 bad" in r.stderr, r.stderr
+    assert [json.loads(x)["id"] for x in r.stdout.splitlines()] == ["a.ipynb#0"]
+    r = run("fmt", "--check", d / "._a.ipynb")
+    assert r.returncode == 2 and "._a.ipynb" in r.stderr
