@@ -284,6 +284,10 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
 {
     if (!name) name = "<memory>";
     if (err) err->msg[0] = 0;
+    if (len == 0) { /* said so, not "1:0: '[' or '{' expected near end of file" */
+        nb_set_error(err, "%s: empty file", name);
+        return NULL;
+    }
     if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
         nb_set_error(err, "%s:1:1: starts with a UTF-8 byte-order mark (nbformat refuses it too)",
                 name);

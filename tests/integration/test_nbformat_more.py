@@ -126,3 +126,15 @@ def test_hidden_files_are_skipped_like_hidden_folders(tmp_path):
     assert [json.loads(x)["id"] for x in r.stdout.splitlines()] == ["a.ipynb#0"]
     r = run("fmt", "--check", d / "._a.ipynb")
     assert r.returncode == 2 and "._a.ipynb" in r.stderr
+
+
+def test_fmt_says_a_file_is_empty(tmp_path):
+    """A 0-byte notebook (a crashed save, a touch) is 'empty file' for fmt as for tag and
+    ingest; fmt said "1:0: '[' or '{' expected near end of file"."""
+    (tmp_path / "e.ipynb").write_bytes(b"")
+    for args in (["fmt", tmp_path / "e.ipynb"], ["fmt", "--check", tmp_path]):
+        r = run(*args)
+        assert r.returncode == 2 and r.stderr == f"nbstage fmt: {tmp_path}/e.ipynb: empty file\n"
+    r = run("fmt", "-", input="")
+    assert r.returncode == 2 and r.stderr == "nbstage fmt: <stdin>: empty file\n"
+    assert (tmp_path / "e.ipynb").read_bytes() == b""
