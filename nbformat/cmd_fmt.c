@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "model/commands.h"
 #include "nbformat/notebook.h"
@@ -38,13 +40,15 @@ static void usage(FILE *to)
             "              lines, transient fields dropped\n"
             "  -q, --quiet do not list reformatted files\n"
             "  -h, --help  this help\n\n"
+            "A folder without notebooks is said on stderr (exit 0); a folder named\n"
+            "*.ipynb given by name is an error.\n\n"
             "exit: 0 all canonical (or rewritten), 1 with --check when some file would\n"
             "change, 2 usage or I/O error (including an unreadable notebook).\n");
 }
 
 struct fmt_ctx {
     int check, quiet, nbformat_write;
-    long changed, same, errors;
+    long changed, same, errors, seen;
 };
 
 static char *read_stream(FILE *f, size_t *len)
@@ -98,6 +102,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
 {
     (void)rel;
     struct fmt_ctx *c = vctx;
+    c->seen++;
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "nbstage fmt: %s: %s\n", path, strerror(errno));
@@ -197,8 +202,23 @@ int cmd_fmt(int argc, char **argv)
         return EXIT_USAGE;
     }
     for (int a = optind; a < argc; a++) {
-        if (!strcmp(argv[a], "-")) fmt_stdin(&c);
-        else nb_walk(argv[a], fmt_one, walk_error, &c);
+        if (!strcmp(argv[a], "-")) {
+            fmt_stdin(&c);
+            continue;
+        }
+        struct stat st;
+        size_t n = strlen(argv[a]);
+        int dir = stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode);
+        if (dir && n >= 6 && !strcasecmp(argv[a] + n - 6, ".ipynb")) { /* as tag says it */
+            walk_error(argv[a], "is a directory, not a notebook", &c);
+            continue;
+        }
+        long seen = c.seen, errors = c.errors;
+        nb_walk(argv[a], fmt_one, walk_error, &c);
+        /* most often the wrong folder, and --check would pass on it: said (exit 0 still,
+         * as tag, ingest and summary do) */
+        if (dir && c.seen == seen && c.errors == errors)
+            fprintf(stderr, "nbstage fmt: %s: no notebooks (.ipynb) found\n", argv[a]);
     }
     if (fflush(stdout)) return EXIT_USAGE;
     if (c.errors) return EXIT_USAGE;

@@ -138,3 +138,19 @@ def test_fmt_says_a_file_is_empty(tmp_path):
     r = run("fmt", "-", input="")
     assert r.returncode == 2 and r.stderr == "nbstage fmt: <stdin>: empty file\n"
     assert (tmp_path / "e.ipynb").read_bytes() == b""
+
+
+def test_fmt_says_a_folder_has_no_notebooks(tmp_path):
+    """`nbstage fmt --check notebook/` with the folder's name mistyped for an empty one
+    (or one whose notebooks are all in hidden folders) passed silently, exit 0: a CI gate
+    that checks nothing.  It is said on stderr, even with -q (exit 0, as tag, ingest and
+    summary do), and a folder named *.ipynb given by name is an error, as tag says."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "dir.ipynb").mkdir()
+    r = run("fmt", "--check", "-q", tmp_path / "empty")
+    assert r.returncode == 0 and r.stderr == f"nbstage fmt: {tmp_path}/empty: no notebooks (.ipynb) found\n"
+    r = run("fmt", tmp_path / "dir.ipynb")
+    assert r.returncode == 2 and r.stderr == f"nbstage fmt: {tmp_path}/dir.ipynb: is a directory, not a notebook\n"
+    (tmp_path / "empty" / "a.ipynb").write_text(json.dumps(notebook("x = 1")))
+    r = run("fmt", "--check", tmp_path / "empty")
+    assert r.returncode == 1 and r.stderr == ""
