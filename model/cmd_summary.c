@@ -3,9 +3,13 @@
  * Owns: the command: reading each notebook, getting each code cell's stage (from the
  * model, or with --saved from the stage kernel's tag outputs and the tags already in
  * the file), and handing the maps to model/stagemap.c for text, --json or --svg.
- * Reads only; never writes a notebook.
+ * Reads only; never writes a notebook.  For speed it borrows from ingest and tag: the
+ * byte scanner (nbformat/cellscan.h) for the code cells, and tag's memo and batches
+ * (model/classcache.h, model/tagbatch.h) over windows of notebooks, the maps shown in
+ * order; the stages are exactly model_classify's either way.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +19,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/classcache.h"
 #include "model/commands.h"
 #include "model/model.h"
 #include "model/stagemap.h"
+#include "model/tagbatch.h"
 #include "model/tagging.h"
+#include "model/workers.h"
+#include "nbformat/cellscan.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 #include "nbformat/pysrc.h"
@@ -67,6 +75,13 @@ struct summary {
     int keep; /* keep maps (for --svg) */
     long errors;
     long seen; /* notebooks found (read or not) */
+    long said; /* errors found (said now or with their window) */
+    struct tagbatch *batch; /* the classifications a window asks for (not --saved) */
+    int threads;
+    struct cellscan scan; /* reused across notebooks */
+    struct pending *pending; /* the window, in order */
+    size_t npending, cappending, window_bytes;
+    int out_errno; /* stdout's first write error seen before the end */
 };
 
 /* The width of the terminal on stdout (COLUMNS, as the shell sets it, else the
@@ -90,10 +105,86 @@ static int ends_with(const char *s, const char *suffix, int any_case)
     return a >= b && !(any_case ? strcasecmp : strcmp)(s + a - b, suffix);
 }
 
-/* Fills M from NB's code cells. */
-static int map_notebook(struct summary *s, const json_t *nb, struct stagemap *m)
+/* ---------------------------------------------------------------- the run in windows
+ *
+ * Notebooks are read in windows of up to WINDOW_NOTEBOOKS (or WINDOW_BYTES of cell
+ * sources): every code cell to classify is asked of a tagbatch (model/tagbatch.h, as
+ * tag does: each distinct source classified once, in batches, on all CPUs, the answers
+ * exactly model_classify's), then the window's maps are made and shown in order.  Read
+ * errors and other messages wait in the window too, so that they come in the order of
+ * the notebooks. */
+
+enum { WINDOW_NOTEBOOKS = 256 };
+#define WINDOW_BYTES ((size_t)32 << 20)
+
+struct pending_cell {
+    size_t off, len; /* the source: text[off .. off+len) */
+    int stage;       /* the batch's answer, or known at once (blank, --saved) */
+    float prob;
+    double conf; /* the saved confidence (--saved), or -1 */
+    long lines;
+};
+
+struct pending {
+    char *path;    /* the notebook, as shown */
+    char *message; /* instead of a map: said on stderr ("PATH: reason") */
+    int error;     /* MESSAGE counts as an error */
+    char *text;    /* the code cells' sources back to back; lives until the batch ran */
+    size_t text_len;
+    struct pending_cell *cells;
+    size_t n;
+};
+
+/* Appends an empty entry to S's window; NULL when out of memory. */
+static struct pending *pending_add(struct summary *s)
 {
-    size_t n = nb_cell_count(nb);
+    if (s->npending == s->cappending) {
+        size_t cap = s->cappending ? s->cappending * 2 : WINDOW_NOTEBOOKS;
+        struct pending *p = realloc(s->pending, cap * sizeof *p);
+        if (!p) return NULL;
+        s->pending = p;
+        s->cappending = cap;
+    }
+    struct pending *e = &s->pending[s->npending++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+static void pending_free(struct pending *e)
+{
+    free(e->text);
+    free(e->cells);
+    free(e->path);
+    free(e->message);
+}
+
+/* A message in the window's order; -1 when out of memory. */
+static int pending_message(struct summary *s, int error, const char *fmt, const char *a,
+                           const char *b)
+{
+    struct pending *e = pending_add(s);
+    size_t n = strlen(fmt) + strlen(a) + strlen(b ? b : "") + 1;
+    if (!e || !(e->message = malloc(n))) {
+        if (e) s->npending--;
+        return -1;
+    }
+    snprintf(e->message, n, fmt, a, b);
+    e->error = error;
+    s->said += error;
+    return 0;
+}
+
+/* E's cells from NB (the jansson path: nbformat 3, --saved, what cellscan leaves): the
+ * sources into E->text, and with --saved each cell's saved stage.  -1 when out of
+ * memory. */
+static int cells_from_tree(struct summary *s, const json_t *nb, struct pending *e)
+{
+    size_t n = nb_cell_count(nb), code = 0, cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *type = nb_cell_type(nb_cell(nb, i));
+        code += type && !strcmp(type, "code");
+    }
+    if (code && !(e->cells = calloc(code, sizeof *e->cells))) return -1;
     for (size_t i = 0; i < n; i++) {
         const json_t *cell = nb_cell(nb, i);
         const char *type = nb_cell_type(cell);
@@ -101,33 +192,187 @@ static int map_notebook(struct summary *s, const json_t *nb, struct stagemap *m)
         size_t len;
         char *src = nb_cell_source(cell, &len);
         if (!src) return -1;
-        int stage = STAGEMAP_BLANK;
-        double conf = -1;
-        long lines = 0;
-        if (!pysrc_is_blank(src, len)) {
-            lines = tag_code_lines(src, len);
-            if (s->saved) {
-                /* what tag --from-outputs would leave: the stage kernel's last tag
-                 * output (in JupyterLab, VS Code and nbclient the stage stays there),
-                 * else the cell's saved tag */
-                struct cell_tag live;
-                if (tag_from_outputs(cell, &live) == 0) {
-                    stage = live.stage;
-                    conf = live.confidence;
-                } else {
-                    stage = tag_current(cell, &conf);
-                }
-                if (stage < 0) stage = STAGEMAP_UNTAGGED;
-            } else {
-                float probs[N_STAGES];
-                stage = model_classify(s->model, src, len, probs);
-                if (stage >= 0) conf = tag_round(probs[stage]);
+        if (e->text_len + len + 1 > cap) {
+            size_t c = cap ? cap * 2 : 4096;
+            while (c < e->text_len + len + 1) c *= 2;
+            char *p = realloc(e->text, c);
+            if (!p) {
+                free(src);
+                return -1;
             }
+            e->text = p;
+            cap = c;
         }
+        memcpy(e->text + e->text_len, src, len);
         free(src);
-        if (stagemap_add(m, stage, conf, lines)) return -1;
+        struct pending_cell *c = &e->cells[e->n++];
+        *c = (struct pending_cell){.off = e->text_len, .len = len, .conf = -1};
+        e->text_len += len;
+        if (s->saved) {
+            /* what tag --from-outputs would leave: the stage kernel's last tag output
+             * (in JupyterLab, VS Code and nbclient the stage stays there), else the
+             * cell's saved tag */
+            struct cell_tag live;
+            if (tag_from_outputs(cell, &live) == 0) {
+                c->stage = live.stage;
+                c->conf = live.confidence;
+            } else {
+                c->stage = tag_current(cell, &c->conf);
+            }
+            if (c->stage < 0) c->stage = STAGEMAP_UNTAGGED;
+        }
     }
     return 0;
+}
+
+/* E's cells from the byte scanner (S->scan, just run): no JSON tree.  -1 when out of
+ * memory. */
+static int cells_from_scan(struct summary *s, struct pending *e)
+{
+    const struct cellscan *sc = &s->scan;
+    if (sc->n && !(e->cells = calloc(sc->n, sizeof *e->cells))) return -1;
+    if (!(e->text = malloc(sc->text_len + 1))) return -1;
+    memcpy(e->text, sc->text, sc->text_len);
+    e->text_len = sc->text_len;
+    for (size_t i = 0; i < sc->n; i++)
+        e->cells[e->n++] = (struct pending_cell){.off = sc->cells[i].off,
+                                                 .len = sc->cells[i].len, .conf = -1};
+    return 0;
+}
+
+/* E's cells' lines, blank cells said blank, and the others (not --saved) asked of the
+ * batch.  -1 when out of memory. */
+static int ask_cells(struct summary *s, struct pending *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        struct pending_cell *c = &e->cells[i];
+        const char *src = e->text + c->off;
+        if (pysrc_is_blank(src, c->len)) {
+            c->stage = STAGEMAP_BLANK;
+            c->conf = -1;
+            continue;
+        }
+        c->lines = tag_code_lines(src, c->len);
+        if (s->saved) continue;
+        int got = tagbatch_ask(s->batch, src, c->len, &c->stage, &c->prob);
+        if (got < 0) return -1;
+        if (!got) s->window_bytes += c->len;
+    }
+    return 0;
+}
+
+/* PATH's bytes, whole; NULL when they cannot be had (nb_read_file then says why). */
+static char *load(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) return NULL;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return NULL;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) { /* the file grew while we read it */
+            char *p = realloc(buf, cap *= 2);
+            if (!p) break;
+            buf = p;
+        }
+        ssize_t got = read(fd, buf + n, cap - 1 - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) break;
+        if (got == 0) {
+            close(fd);
+            *len = n;
+            return buf;
+        }
+        n += (size_t)got;
+    }
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+/* Shows M as the options say and keeps it for --svg (M taken); -1 when out of memory. */
+static int show_map(struct summary *s, struct stagemap *m)
+{
+    if (s->svg_only) {
+        /* nothing printed: the maps are kept for the picture */
+    } else if (s->json) {
+        json_t *j = stagemap_json(m);
+        char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                           JSON_REAL_PRECISION(6))
+                       : NULL;
+        json_decref(j);
+        if (!line) {
+            fprintf(stderr, "nbstage summary: %s: out of memory\n", m->name);
+            stagemap_free(m);
+            return -1;
+        }
+        puts(line);
+        free(line);
+    } else {
+        if (s->n) putchar('\n');
+        stagemap_print_text(stdout, m, s->color, s->columns);
+    }
+    if (!s->keep) {
+        stagemap_free(m);
+        s->n++;
+        return 0;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct stagemap *p = realloc(s->maps, cap * sizeof *p);
+        if (!p) {
+            stagemap_free(m);
+            fprintf(stderr, "nbstage summary: out of memory\n");
+            return -1;
+        }
+        s->maps = p;
+        s->cap = cap;
+    }
+    s->maps[s->n++] = *m;
+    return 0;
+}
+
+/* Classifies what the window asked, then shows its maps and messages in order and
+ * empties it.  -1 when out of memory (the window emptied all the same). */
+static int flush_window(struct summary *s)
+{
+    int rc = 0;
+    if (s->batch) tagbatch_run(s->batch, s->threads);
+    const char *from = s->saved ? "saved tags" : model_name(s->model);
+    for (size_t k = 0; k < s->npending; k++) {
+        struct pending *e = &s->pending[k];
+        if (rc) {
+            /* out of memory before: the rest only freed */
+        } else if (e->message) {
+            /* in order in a `2>&1` too; a write error is said at the end */
+            if (fflush(stdout) && !s->out_errno) s->out_errno = errno;
+            fprintf(stderr, "nbstage summary: %s\n", e->message);
+            s->errors += e->error;
+        } else {
+            struct stagemap m;
+            int bad = stagemap_init(&m, e->path, from);
+            for (size_t i = 0; !bad && i < e->n; i++) {
+                const struct pending_cell *c = &e->cells[i];
+                double conf = s->saved ? c->conf : c->stage >= 0 ? tag_round(c->prob) : -1;
+                bad = stagemap_add(&m, c->stage, conf, c->lines);
+            }
+            if (bad) {
+                stagemap_free(&m);
+                fprintf(stderr, "nbstage summary: %s: out of memory\n", e->path);
+                rc = -1;
+            } else if (show_map(s, &m)) {
+                rc = -1;
+            }
+        }
+        pending_free(e);
+    }
+    s->npending = 0;
+    s->window_bytes = 0;
+    return rc;
 }
 
 /* Standard input, whole: NULL and errno on a read error or out of memory. */
@@ -154,94 +399,74 @@ static char *read_stdin(size_t *len)
     return NULL;
 }
 
-static int summarize_nb(struct summary *s, json_t *nb, const char *path);
-
-/* PATH "-": standard input, named <stdin> as tag and fmt name it. */
+/* One notebook into the window (PATH "-": standard input, named <stdin> as tag and
+ * fmt name it); the window shown when full.  The byte scanner (nbformat/cellscan.h,
+ * as ingest) gives the code cells of nearly every notebook without a JSON tree, whose
+ * building took most of the time; the jansson reader the rest (nbformat 3, odd
+ * corners, --saved) and says why a bad one is bad.  -1 when out of memory (the run
+ * stops). */
 static int summarize(const char *path, const char *rel, void *vs)
 {
     (void)rel;
     struct summary *s = vs;
     s->seen++;
-    nb_error err;
-    json_t *nb;
-    if (!strcmp(path, "-")) {
-        size_t len;
-        char *buf = read_stdin(&len);
-        if (!buf) {
-            fprintf(stderr, "nbstage summary: <stdin>: %s\n", strerror(errno));
-            s->errors++;
-            return 0;
-        }
-        nb = nb_read_mem(buf, len, "<stdin>", NB_ALLOW_V3, &err);
-        free(buf);
-        path = "<stdin>";
+    int is_stdin = !strcmp(path, "-");
+    size_t len = 0;
+    char *buf = is_stdin ? read_stdin(&len) : load(path, &len);
+    if (is_stdin && !buf) {
+        if (pending_message(s, 1, "<stdin>: %s", strerror(errno), NULL)) goto oom;
+        goto done;
+    }
+    const char *name = is_stdin ? "<stdin>" : path;
+    struct pending *e = pending_add(s);
+    if (!e || !(e->path = strdup(name))) goto oom_entry;
+    if (buf && len && !s->saved && cellscan_run(&s->scan, buf, len) == 0) {
+        if (cells_from_scan(s, e)) goto oom_entry;
     } else {
-        nb = nb_read_file(path, NB_ALLOW_V3, &err);
-    }
-    if (!nb) {
-        fprintf(stderr, "nbstage summary: %s\n", err.msg);
-        s->errors++;
-        return 0;
-    }
-    return summarize_nb(s, nb, path);
-}
-
-/* NB's map (NB released), printed and kept as the options say. */
-static int summarize_nb(struct summary *s, json_t *nb, const char *path)
-{
-    struct stagemap m;
-    if (stagemap_init(&m, path, s->saved ? "saved tags" : model_name(s->model)) ||
-        map_notebook(s, nb, &m)) {
+        nb_error err;
+        /* a file that could not be loaded, or is empty: nb_read_file says why */
+        json_t *nb = is_stdin || (buf && len) ? nb_read_mem(buf, len, name, NB_ALLOW_V3, &err)
+                                              : nb_read_file(path, NB_ALLOW_V3, &err);
+        if (!nb) {
+            /* the entry becomes the message */
+            free(e->path);
+            e->path = NULL;
+            if (!(e->message = strdup(err.msg))) goto oom_entry;
+            e->error = 1;
+            s->said++;
+            goto done;
+        }
+        int bad = cells_from_tree(s, nb, e);
         json_decref(nb);
-        stagemap_free(&m);
-        fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
-        return -1;
+        if (bad) goto oom_entry;
     }
-    json_decref(nb);
-    if (s->svg_only) {
-        /* nothing printed: the maps are kept for the picture */
-    } else if (s->json) {
-        json_t *j = stagemap_json(&m);
-        char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                           JSON_REAL_PRECISION(6))
-                       : NULL;
-        json_decref(j);
-        if (!line) {
-            stagemap_free(&m);
-            fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
-            return -1;
-        }
-        puts(line);
-        free(line);
-    } else {
-        if (s->n) putchar('\n');
-        stagemap_print_text(stdout, &m, s->color, s->columns);
-    }
-    if (!s->keep) {
-        stagemap_free(&m);
-        s->n++;
-        return 0;
-    }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        struct stagemap *p = realloc(s->maps, cap * sizeof *p);
-        if (!p) {
-            stagemap_free(&m);
-            fprintf(stderr, "nbstage summary: out of memory\n");
-            return -1;
-        }
-        s->maps = p;
-        s->cap = cap;
-    }
-    s->maps[s->n++] = m;
+    if (ask_cells(s, e)) goto oom_entry;
+done:
+    free(buf);
+    if (s->npending >= WINDOW_NOTEBOOKS || s->window_bytes >= WINDOW_BYTES)
+        return flush_window(s);
     return 0;
+oom_entry:
+    if (e) {
+        pending_free(e);
+        s->npending--;
+    }
+oom:
+    free(buf);
+    fprintf(stderr, "nbstage summary: %s: out of memory\n", is_stdin ? "<stdin>" : path);
+    flush_window(s);
+    return -1;
 }
 
 static void walk_error(const char *path, const char *reason, void *vs)
 {
     struct summary *s = vs;
-    fprintf(stderr, "nbstage summary: %s: %s\n", path, reason);
-    s->errors++;
+    if (pending_message(s, 1, "%s: %s", path, reason)) {
+        /* out of memory: said at once, out of order */
+        fprintf(stderr, "nbstage summary: %s: %s\n", path, reason);
+        s->errors++;
+        s->said++;
+    }
 }
 
 /* --svg: written atomically (outfile, nbformat/outfile.h); into a device or a FIFO
@@ -348,6 +573,19 @@ int cmd_summary(int argc, char **argv)
         }
         s.model = model;
     }
+    struct classcache *cache = NULL;
+    if (model) {
+        /* as tag: a memo of the run's sources, and batches on every CPU */
+        cache = classcache_new(model);
+        s.batch = cache ? tagbatch_new(model, cache) : NULL;
+        s.threads = workers_default();
+        if (!s.batch) {
+            fprintf(stderr, "nbstage summary: out of memory\n");
+            classcache_free(cache);
+            model_free(model);
+            return EXIT_USAGE;
+        }
+    }
     int rc = 0;
     for (int a = optind; a < argc && !rc; a++) {
         if (!strcmp(argv[a], "-")) {
@@ -360,18 +598,25 @@ int cmd_summary(int argc, char **argv)
             walk_error(argv[a], "is a directory, not a notebook", &s);
             continue;
         }
-        long seen = s.seen, errors = s.errors;
+        long seen = s.seen, said = s.said;
         rc = nb_walk(argv[a], summarize, walk_error, &s);
         /* most often the wrong folder: said, as ingest says it (exit 0 still) */
-        if (!rc && dir && s.seen == seen && s.errors == errors)
+        if (!rc && dir && s.seen == seen && s.said == said &&
+            pending_message(&s, 0, "%s: no notebooks (.ipynb) found", argv[a], NULL))
             fprintf(stderr, "nbstage summary: %s: no notebooks (.ipynb) found\n", argv[a]);
     }
+    if (!rc) rc = flush_window(&s);
     if (!rc && svg && write_svg(svg, &s)) rc = -1;
     for (size_t i = 0; s.keep && i < s.n; i++) stagemap_free(&s.maps[i]);
     free(s.maps);
+    free(s.pending);
+    cellscan_free(&s.scan);
+    tagbatch_free(s.batch);
+    classcache_free(cache);
     model_free(model);
-    if (fflush(stdout)) {
-        fprintf(stderr, "nbstage summary: <stdout>: %s\n", strerror(errno));
+    if (fflush(stdout) || ferror(stdout)) {
+        int e = s.out_errno ? s.out_errno : errno ? errno : EIO;
+        fprintf(stderr, "nbstage summary: <stdout>: %s\n", strerror(e));
         return EXIT_USAGE;
     }
     return (rc || s.errors) ? EXIT_USAGE : EXIT_OK;
