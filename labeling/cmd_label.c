@@ -68,12 +68,14 @@ static const char usage[] =
 "  -o, --output FILE  write the labels to FILE instead of stdout ('-')\n"
 "  --votes FILE     label model only: one row per item, one tab-separated integer\n"
 "                   per LF (-1 abstain, 0..5 the stages in the guide's order);\n"
-"                   writes \"class<TAB>p0..p5\" per row (class -1: no vote)\n"
+"                   writes \"class<TAB>p0..p5\" per row (class -1: no vote, or\n"
+"                   the label withheld, see --min-confidence)\n"
 "  --truth FILE     with --votes: true classes, one integer per line; prints the\n"
 "                   accuracy of the label model and of majority vote\n"
 "  --min-confidence P  withhold the label (\"stage\": null, probabilities kept)\n"
 "                   when the label model's best stage has probability below P\n"
-"                   (default 0.5 for cells, 0 with --votes)\n"
+"                   (default 0.5 for cells, 0 with --votes); also withheld, as\n"
+"                   Snorkel does by default, when two stages tie for the best\n"
 "  --statements     also label each top-level statement of a cell that has two or\n"
 "                   more as a cell of its own, written after its cell with id\n"
 "                   CELL.sK and its \"source\" (no context LFs; the label model is\n"
@@ -379,6 +381,17 @@ static void write_cell(FILE *f, const struct cell *c, const struct lfset *lfs,
     fputs("}}\n", f);
 }
 
+/* Whether another stage has BEST's probability in P (within 1e-9: EM's sums leave a
+ * symmetric tie a few ulps apart): a tie is no label, as Snorkel's LabelModel.predict
+ * abstains on one by default.  The lowest stage id won it, so 'load' was written for
+ * a cell whose posterior was 0.5 load, 0.5 prep. */
+static int top_tied(const double *p, int best)
+{
+    for (int k = 0; k < LM_K; k++)
+        if (k != best && p[best] - p[k] < 1e-9) return 1;
+    return 0;
+}
+
 /* ---- the two modes ---- */
 
 /* -o and --report: written atomically (outfile, nbformat/outfile.h), so a write error
@@ -556,7 +569,7 @@ static int label_cells(const struct opts *o)
         const double *pr = pproba + (size_t)pat[i] * LM_K;
         int voted = ppred[pat[i]] >= 0;
         lm_all[i] = ppred[pat[i]];
-        lm_pred[i] = voted && pr[ppred[pat[i]]] >= o->min_conf ? ppred[pat[i]] : -1;
+        lm_pred[i] = voted && pr[ppred[pat[i]]] >= o->min_conf && !top_tied(pr, ppred[pat[i]]) ? ppred[pat[i]] : -1;
         unsure += voted && lm_pred[i] < 0;
         mv_pred[i] = lm_majority_vote(votes + i * (size_t)m, m);
         labeled += lm_pred[i] >= 0;
@@ -565,7 +578,7 @@ static int label_cells(const struct opts *o)
             const signed char *v = votes + sub * (size_t)m;
             double spr[LM_K];
             int best = lm_predict(&model, v, spr);
-            int stage = best >= 0 && spr[best] >= o->min_conf ? best : -1;
+            int stage = best >= 0 && spr[best] >= o->min_conf && !top_tied(spr, best) ? best : -1;
             sub_labeled += stage >= 0;
             write_cell(out, &cells[sub], &lfs, v, stage, best >= 0, spr);
         }
@@ -623,7 +636,7 @@ static int label_cells(const struct opts *o)
         fprintf(rep, "label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
                 n, m, lfs.rules.n, N_LF_BUILTINS, st.n);
         fprintf(rep, "label: %zu cells labeled (%.1f%%), %zu unlabeled (%zu of them voted on, but the "
-                "label model's confidence is below --min-confidence %.2f)\n", labeled,
+                "label model's confidence is below --min-confidence %.2f, or its best stages tie)\n", labeled,
                 n ? 100.0 * labeled / n : 0.0, n - labeled, unsure, o->min_conf);
         if (o->statements)
             fprintf(rep, "label: --statements: %zu statements of cells with two or more, written as cells of "
@@ -809,7 +822,8 @@ static int label_matrix(const struct opts *o)
     if (!pproba || !ppred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
     for (size_t p = 0; p < st.n; p++) {
         ppred[p] = lm_predict(&model, st.pat + p * (size_t)m, pproba + p * LM_K);
-        if (ppred[p] >= 0 && pproba[p * LM_K + ppred[p]] < o->min_conf) ppred[p] = -1;
+        if (ppred[p] >= 0 && (pproba[p * LM_K + ppred[p]] < o->min_conf || top_tied(pproba + p * LM_K, ppred[p])))
+            ppred[p] = -1;
     }
     double t3 = now(), c3 = cpu_now();
     out = o->output ? open_out(&oo, o->output, "labels") : stdout;

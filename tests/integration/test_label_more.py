@@ -227,3 +227,25 @@ def test_labels_are_in_place_before_the_report_goes_to_stderr(tmp_path, cells, m
         os.close(wfd)
     assert p.returncode != 0  # the report could not be written
     assert out.read_text().count("\n") == (6 if mode == "cells" else 2)
+
+
+def test_a_tie_between_stages_is_no_label(tmp_path):
+    """Two LFs always voting together for different stages leave the label model at
+    0.5 / 0.5: the lowest stage id won, so "load" was written (and counted right or
+    wrong by --truth) where Snorkel's LabelModel.predict abstains by default, and where
+    majority vote, beside it in the report, leaves the tie unlabeled."""
+    rules, cells = tmp_path / "r.txt", tmp_path / "c.jsonl"
+    rules.write_text("rule a load show\n  any ^X\nrule b prep show\n  any ^X\n")
+    cells.write_text("".join(json.dumps({"id": f"t#{i}", "source": f"X + {i}"}) + "\n" for i in range(3)))
+    r = run(["label", "--no-default-rules", "--rules", rules, cells])
+    assert r.returncode == 0, r.stderr
+    for line in map(json.loads, r.stdout.splitlines()):
+        assert line["stage"] is None and line["probabilities"]["load"] == line["probabilities"]["prep"] == 0.5, line
+    assert "0 cells labeled" in r.stderr, r.stderr
+    m, t = tmp_path / "m.tsv", tmp_path / "t.txt"
+    m.write_text("0\t1\n1\t0\n" * 3)
+    t.write_text("0\n1\n" * 3)
+    r = run(["label", "--votes", m, "--truth", t])
+    assert r.returncode == 0, r.stderr
+    assert [line.split("\t")[:3] for line in r.stdout.splitlines()] == [["-1", "0.5000", "0.5000"]] * 6
+    assert "label model accuracy 0.0000 coverage 0.0000; majority vote accuracy 0.0000 coverage 0.0000" in r.stderr
