@@ -58,7 +58,8 @@ static void usage(FILE *to)
             "                    counts code cells from 0, as the cell ids of ingest and\n"
             "                    label do (path#index)\n"
             "      --svg FILE    also draw the maps as an SVG picture (FILE -: only the\n"
-            "                    picture, on stdout; a FILE named *.ipynb is refused)\n"
+            "                    picture, on stdout; a FILE named *.ipynb is refused; FILE\n"
+            "                    is left as it was when no notebook could be read)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR), always, never\n"
             "  -h, --help        this help\n\n"
             "exit: 0 ok, 2 usage error, a notebook or folder that could not be read, or an\n"
@@ -606,7 +607,12 @@ int cmd_summary(int argc, char **argv)
             fprintf(stderr, "nbstage summary: %s: no notebooks (.ipynb) found\n", argv[a]);
     }
     if (!rc) rc = flush_window(&s);
-    if (!rc && svg && write_svg(svg, &s)) rc = -1;
+    if (!rc && svg && !s.svg_only && !s.n && s.errors) {
+        /* a picture of nothing would replace the last good one */
+        fprintf(stderr, "nbstage summary: %s: not written (no notebook could be read)\n", svg);
+    } else if (!rc && svg && write_svg(svg, &s)) {
+        rc = -1;
+    }
     for (size_t i = 0; s.keep && i < s.n; i++) stagemap_free(&s.maps[i]);
     free(s.maps);
     free(s.pending);

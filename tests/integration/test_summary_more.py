@@ -293,3 +293,24 @@ def test_a_full_disk_is_said_with_messages_between_maps(model, tmp_path):
                                stdout=full, stderr=subprocess.PIPE, text=True)
         assert r.returncode == 2, r
         assert r.stderr.endswith("nbstage summary: <stdout>: No space left on device\n"), r.stderr
+
+
+def test_svg_kept_when_no_notebook_could_be_read(model, tmp_path):
+    """Re-drawing a map of a notebook that is broken at the moment (a merge conflict
+    in it) replaced the old picture with an empty one (the legend alone), exit 2.  When
+    no notebook could be read the old picture is left as it was and it is said; with
+    some read, the picture has those."""
+    bad, good = tmp_path / "bad.ipynb", tmp_path / "good.ipynb"
+    bad.write_text("<<<<<<< HEAD\n{")
+    good.write_text(make_nb(SIMPLE))
+    svg = tmp_path / "map.svg"
+    assert nbstage("summary", "-m", model, "--svg", svg, good).returncode == 0
+    before = svg.read_bytes()
+    r = nbstage("summary", "-m", model, "--svg", svg, bad)
+    assert r.returncode == 2
+    assert f"{svg}: not written" in r.stderr, r.stderr
+    assert svg.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ipynb", "good.ipynb", "map.svg"]
+    r = nbstage("summary", "-m", model, "--svg", svg, bad, good)
+    assert r.returncode == 2 and "not written" not in r.stderr
+    assert svg.read_bytes() == before
