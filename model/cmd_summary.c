@@ -70,6 +70,7 @@ struct summary {
     const nbs_model *model;
     int saved, json, color;
     int columns; /* the terminal's width; 0 when stdout is no terminal */
+    int tty;     /* stdout is a terminal */
     int svg_only; /* --svg -: the picture is the only output */
     struct stagemap *maps; /* kept for --svg */
     size_t n, cap;
@@ -315,7 +316,15 @@ static int show_map(struct summary *s, struct stagemap *m)
         free(line);
     } else {
         if (s->n) putchar('\n');
+        /* a name's control characters (an escape sequence in a crawled file's name)
+         * shown as '?' on a terminal, as ls shows them, not obeyed by it */
+        char *name = m->name, *shown = s->tty ? strdup(name) : NULL;
+        for (char *p = shown; p && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+        if (shown) m->name = shown;
         stagemap_print_text(stdout, m, s->color, s->columns);
+        m->name = name;
+        free(shown);
     }
     if (!s->keep) {
         stagemap_free(m);
@@ -539,6 +548,7 @@ int cmd_summary(int argc, char **argv)
         return EXIT_USAGE;
     }
     s.columns = terminal_columns();
+    s.tty = isatty(STDOUT_FILENO);
     s.keep = svg != NULL;
     s.svg_only = svg && !strcmp(svg, "-");
     if (s.svg_only && s.json) {
