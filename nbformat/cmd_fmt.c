@@ -8,6 +8,8 @@
  * byte for byte, not even re-saved; others are replaced atomically, mode kept, through
  * outfile (nbformat/outfile.h), whose handlers remove the temporary of the save in
  * flight when Ctrl-C, SIGTERM or SIGHUP ends fmt (nb_save_atomic alone left it).
+ * A file saved by someone else (Jupyter's autosave) while fmt read and reformatted it
+ * is left as it now is and reported, as tag does.
  * One departure from Python: nbformat 5.x's validate() gives random ids to the cells
  * of a 4.5 notebook that lacks them; fmt keeps output deterministic and adds none.
  */
@@ -89,6 +91,17 @@ static char *canonical(const char *buf, size_t len, const char *name, int nbform
     return out;
 }
 
+/* Same file as when we read it?  Jupyter autosaves while fmt runs: its save must not
+ * be replaced by the old text reformatted (as tag checks, model/tagjob.c). */
+static int same_file(const char *path, const struct stat *before)
+{
+    struct stat now;
+    return before->st_ino && stat(path, &now) == 0 && now.st_ino == before->st_ino &&
+           now.st_dev == before->st_dev && now.st_size == before->st_size &&
+           now.st_mtim.tv_sec == before->st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
+}
+
 /* PATH replaced by BUF atomically (a write error reported by outfile_commit). */
 static int save(const char *path, const char *buf, size_t len, nb_error *err)
 {
@@ -109,6 +122,8 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
         c->errors++;
         return 0;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st)) memset(&st, 0, sizeof st); /* then never "the same" */
     size_t len, outlen;
     char *buf = read_stream(f, &len);
     int read_errno = errno;
@@ -128,6 +143,10 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
     } else if (c->check) {
         printf("would reformat %s\n", path);
         c->changed++;
+    } else if (!same_file(path, &st)) {
+        fprintf(stderr, "nbstage fmt: %s: changed while being formatted, left as it is now\n",
+                path);
+        c->errors++;
     } else if (save(path, out, outlen, &err)) {
         fprintf(stderr, "nbstage fmt: %s\n", err.msg);
         c->errors++;
