@@ -174,6 +174,7 @@ def test_help_names_the_model_variable_and_every_exit(model, tmp_path):
     full disk or a closed stdout also exits 2."""
     h = nbstage("summary", "--help")
     assert h.returncode == 0 and "NBSTAGE_MODEL" in h.stdout
+    assert "TERM=dumb" in h.stdout  # which turns the colours off, as NO_COLOR does
     nb = tmp_path / "a.ipynb"
     nb.write_text(make_nb(SIMPLE))
     r = nbstage("summary", nb, env=dict(os.environ, NBSTAGE_MODEL=str(tmp_path / "none.nbsm")))
