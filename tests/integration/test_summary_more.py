@@ -175,6 +175,7 @@ def test_help_names_the_model_variable_and_every_exit(model, tmp_path):
     h = nbstage("summary", "--help")
     assert h.returncode == 0 and "NBSTAGE_MODEL" in h.stdout
     assert "TERM=dumb" in h.stdout  # which turns the colours off, as NO_COLOR does
+    assert "hidden files and folders" in h.stdout  # the walker's rule since 1310225
     nb = tmp_path / "a.ipynb"
     nb.write_text(make_nb(SIMPLE))
     r = nbstage("summary", nb, env=dict(os.environ, NBSTAGE_MODEL=str(tmp_path / "none.nbsm")))
