@@ -335,10 +335,12 @@ static int fmt4(char *out, double p)
     return 6;
 }
 
-static void put_json_string(FILE *f, const char *s)
+/* S[0..LEN) as a JSON string; a NUL inside (JSON's \u0000, which a source may hold)
+ * is written as \u0000, not taken for the end: a statement's "source" was cut there. */
+static void put_json_mem(FILE *f, const char *s, size_t len)
 {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s, *e = p + len; p < e; p++) {
         switch (*p) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
@@ -353,6 +355,11 @@ static void put_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void put_json_string(FILE *f, const char *s)
+{
+    put_json_mem(f, s, strlen(s));
+}
+
 /* STAGE is the label or -1; VOTED says whether any LF voted (then the
  * probabilities are written even when the label is withheld as too unsure). */
 static void write_cell(FILE *f, const struct cell *c, const struct lfset *lfs,
@@ -362,7 +369,7 @@ static void write_cell(FILE *f, const struct cell *c, const struct lfset *lfs,
     put_json_string(f, c->id);
     if (c->notebook) { fputs(", \"notebook\": ", f); put_json_string(f, c->notebook); }
     if (c->index >= 0) fprintf(f, ", \"index\": %d", c->index);
-    if (c->statement) { fputs(", \"source\": ", f); put_json_string(f, c->src); }
+    if (c->statement) { fputs(", \"source\": ", f); put_json_mem(f, c->src, c->src_len); }
     if (stage >= 0) fprintf(f, ", \"stage\": \"%s\", \"probabilities\": {", stage_key[stage]);
     else fputs(", \"stage\": null, \"probabilities\": {", f);
     if (voted)

@@ -249,3 +249,17 @@ def test_a_tie_between_stages_is_no_label(tmp_path):
     assert r.returncode == 0, r.stderr
     assert [line.split("\t")[:3] for line in r.stdout.splitlines()] == [["-1", "0.5000", "0.5000"]] * 6
     assert "label model accuracy 0.0000 coverage 0.0000; majority vote accuracy 0.0000 coverage 0.0000" in r.stderr
+
+
+def test_statements_keep_a_nul_in_their_source(tmp_path):
+    """--statements writes each statement's "source"; one holding a NUL (JSON's \\u0000,
+    which a notebook's source may carry) was cut there, so `train` learned a
+    statement that is not in the notebook."""
+    src = 'df = pd.read_csv("a\x00b")\ndf.head()'
+    cells = tmp_path / "c.jsonl"
+    cells.write_text(json.dumps({"id": "z#0", "source": src}) + "\n")
+    r = run(["label", "-q", "--statements", cells])
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["id"] for x in lines] == ["z#0", "z#0.s0", "z#0.s1"]
+    assert "".join(x["source"] for x in lines[1:]) == src, lines
