@@ -118,7 +118,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
     c->seen++;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "nbstage fmt: %s: %s\n", path, strerror(errno));
+        nb_say(stderr, "nbstage fmt: %s: %s", path, strerror(errno));
         c->errors++;
         return 0;
     }
@@ -129,29 +129,29 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
     int read_errno = errno;
     fclose(f);
     if (!buf) {
-        fprintf(stderr, "nbstage fmt: %s: %s\n", path, strerror(read_errno));
+        nb_say(stderr, "nbstage fmt: %s: %s", path, strerror(read_errno));
         c->errors++;
         return 0;
     }
     nb_error err;
     char *out = canonical(buf, len, path, c->nbformat_write, &outlen, &err);
     if (!out) {
-        fprintf(stderr, "nbstage fmt: %s\n", err.msg);
+        nb_say(stderr, "nbstage fmt: %s", err.msg);
         c->errors++;
     } else if (outlen == len && !memcmp(out, buf, len)) {
         c->same++;
     } else if (c->check) {
-        printf("would reformat %s\n", path);
+        nb_say(stdout, "would reformat %s", path);
         c->changed++;
     } else if (!same_file(path, &st)) {
-        fprintf(stderr, "nbstage fmt: %s: changed while being formatted, left as it is now\n",
+        nb_say(stderr, "nbstage fmt: %s: changed while being formatted, left as it is now",
                 path);
         c->errors++;
     } else if (save(path, out, outlen, &err)) {
-        fprintf(stderr, "nbstage fmt: %s\n", err.msg);
+        nb_say(stderr, "nbstage fmt: %s", err.msg);
         c->errors++;
     } else {
-        if (!c->quiet) printf("reformatted %s\n", path);
+        if (!c->quiet) nb_say(stdout, "reformatted %s", path);
         c->changed++;
     }
     free(out);
@@ -162,7 +162,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
 static void walk_error(const char *path, const char *reason, void *vctx)
 {
     struct fmt_ctx *c = vctx;
-    fprintf(stderr, "nbstage fmt: %s: %s\n", path, reason);
+    nb_say(stderr, "nbstage fmt: %s: %s", path, reason);
     c->errors++;
 }
 
@@ -171,22 +171,22 @@ static int fmt_stdin(struct fmt_ctx *c)
     size_t len, outlen;
     char *buf = read_stream(stdin, &len);
     if (!buf) {
-        fprintf(stderr, "nbstage fmt: <stdin>: %s\n", strerror(errno));
+        nb_say(stderr, "nbstage fmt: <stdin>: %s", strerror(errno));
         c->errors++;
         return 0;
     }
     nb_error err;
     char *out = canonical(buf, len, "<stdin>", c->nbformat_write, &outlen, &err);
     if (!out) {
-        fprintf(stderr, "nbstage fmt: %s\n", err.msg);
+        nb_say(stderr, "nbstage fmt: %s", err.msg);
         c->errors++;
     } else if (c->check) {
         if (outlen != len || memcmp(out, buf, len)) {
-            printf("would reformat <stdin>\n");
+            nb_say(stdout, "would reformat <stdin>");
             c->changed++;
         }
     } else if (fwrite(out, 1, outlen, stdout) != outlen || fflush(stdout)) {
-        fprintf(stderr, "nbstage fmt: <stdout>: %s\n", strerror(errno));
+        nb_say(stderr, "nbstage fmt: <stdout>: %s", strerror(errno));
         c->errors++;
     }
     free(out);
@@ -216,7 +216,7 @@ int cmd_fmt(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "nbstage fmt: no PATH given\n");
+        nb_say(stderr, "nbstage fmt: no PATH given");
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -237,7 +237,7 @@ int cmd_fmt(int argc, char **argv)
         /* most often the wrong folder, and --check would pass on it: said (exit 0 still,
          * as tag, ingest and summary do) */
         if (dir && c.seen == seen && c.errors == errors)
-            fprintf(stderr, "nbstage fmt: %s: no notebooks (.ipynb) found\n", argv[a]);
+            nb_say(stderr, "nbstage fmt: %s: no notebooks (.ipynb) found", argv[a]);
     }
     if (fflush(stdout)) return EXIT_USAGE;
     if (c.errors) return EXIT_USAGE;

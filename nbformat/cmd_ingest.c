@@ -110,7 +110,7 @@ static void walk_error(const char *path, const char *reason, void *vctx)
         collect(path, rel, c);
         return;
     }
-    fprintf(stderr, "nbstage ingest: %s: %s\n", path, reason);
+    nb_say(stderr, "nbstage ingest: %s: %s", path, reason);
     c->io_errors++;
 }
 
@@ -173,16 +173,16 @@ static long shared_ids(const struct walk_ctx *c)
         int same_path = c->arg[ix[i - 1]] == c->arg[ix[i]];
         names += same_path;
         if (shared++ < 10)
-            fprintf(stderr, "nbstage ingest: %s and %s both give the id %s#k%s\n", a->path, b->path,
+            nb_say(stderr, "nbstage ingest: %s and %s both give the id %s#k%s", a->path, b->path,
                     a->rel, same_path ? " (a file name that is not UTF-8)" : "");
     }
     if (shared > names)
-        fprintf(stderr, "nbstage ingest: %ld id%s given twice: ids are paths relative to the PATH "
-                        "given, so give the folder that holds these notebooks as one PATH\n",
+        nb_say(stderr, "nbstage ingest: %ld id%s given twice: ids are paths relative to the PATH "
+                        "given, so give the folder that holds these notebooks as one PATH",
                 shared - names, shared - names == 1 ? "" : "s");
     if (names)
-        fprintf(stderr, "nbstage ingest: %ld id%s given twice: a byte of a file name that is not "
-                        "UTF-8 is U+FFFD in the id, so rename these notebooks (UTF-8 names)\n",
+        nb_say(stderr, "nbstage ingest: %ld id%s given twice: a byte of a file name that is not "
+                        "UTF-8 is U+FFFD in the id, so rename these notebooks (UTF-8 names)",
                 names, names == 1 ? "" : "s");
     free(ix);
     return shared;
@@ -267,7 +267,7 @@ int cmd_ingest(int argc, char **argv)
         case 'j':
             jobs = (int)strtol(optarg, &end, 10);
             if (*end || jobs < 1 || jobs > 256) {
-                fprintf(stderr, "nbstage ingest: -j wants a number of threads, 1 to 256\n");
+                nb_say(stderr, "nbstage ingest: -j wants a number of threads, 1 to 256");
                 return EXIT_USAGE;
             }
             break;
@@ -277,7 +277,7 @@ int cmd_ingest(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "nbstage ingest: no PATH given\n");
+        nb_say(stderr, "nbstage ingest: no PATH given");
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -293,10 +293,10 @@ int cmd_ingest(int argc, char **argv)
         /* A folder without notebooks is no error (exit 0, no lines), but most often
          * the wrong folder: said even with -q, as bad notebooks are. */
         if (wc.n == before && wc.io_errors == errors && !wc.oom)
-            fprintf(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found\n", argv[a]);
+            nb_say(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found", argv[a]);
     }
     if (wc.oom) {
-        fprintf(stderr, "nbstage ingest: out of memory\n");
+        nb_say(stderr, "nbstage ingest: out of memory");
         free_items(&wc);
         return EXIT_USAGE;
     }
@@ -304,7 +304,7 @@ int cmd_ingest(int argc, char **argv)
      * when a name is not UTF-8 */
     long shared = wc.n > 1 ? shared_ids(&wc) : 0;
     if (shared) {
-        if (shared < 0) fprintf(stderr, "nbstage ingest: out of memory\n");
+        if (shared < 0) nb_say(stderr, "nbstage ingest: out of memory");
         free_items(&wc);
         return EXIT_USAGE;
     }
@@ -316,7 +316,7 @@ int cmd_ingest(int argc, char **argv)
     nb_error oe;
     if (outpath) {
         if (outfile_open(&of, outpath, &oe)) {
-            fprintf(stderr, "nbstage ingest: %s\n", oe.msg);
+            nb_say(stderr, "nbstage ingest: %s", oe.msg);
             free_items(&wc);
             return EXIT_USAGE;
         }
@@ -331,25 +331,25 @@ int cmd_ingest(int argc, char **argv)
     int r = ingest_run(wc.items, wc.n, jobs, sink, &sc, &st);
     progress_end(&bar);
     if (r < 0) {
-        fprintf(stderr, "nbstage ingest: out of memory or threads\n");
+        nb_say(stderr, "nbstage ingest: out of memory or threads");
         rc = EXIT_USAGE;
     }
     if (wc.io_errors) rc = EXIT_USAGE;
     if (!outpath && !sc.write_errno && (fflush(out) || ferror(out))) sc.write_errno = errno ? errno : EIO;
     if (sc.write_errno) {
-        fprintf(stderr, "nbstage ingest: %s: write error: %s\n", outpath ? outpath : "stdout",
+        nb_say(stderr, "nbstage ingest: %s: write error: %s", outpath ? outpath : "stdout",
                 strerror(sc.write_errno));
         rc = EXIT_USAGE;
     }
     if (outpath && rc != EXIT_OK) {
         outfile_abort(&of);
     } else if (outpath && outfile_commit(&of, &oe)) {
-        fprintf(stderr, "nbstage ingest: %s\n", oe.msg);
+        nb_say(stderr, "nbstage ingest: %s", oe.msg);
         rc = EXIT_USAGE;
     }
 
     for (size_t i = 0; i < sc.nbad; i++) {
-        fprintf(stderr, "ingest: bad notebook skipped: %s\n", sc.bad[i]);
+        nb_say(stderr, "ingest: bad notebook skipped: %s", sc.bad[i]);
         free(sc.bad[i]);
     }
     free(sc.bad);

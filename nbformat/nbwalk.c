@@ -7,15 +7,18 @@
  * (no loops, no duplicates), and REL, the path relative to the one given.  The entry
  * types readdir gives (d_type) spare an lstat and a stat per file and folder; only
  * symlinks and filesystems that do not fill d_type are looked at with (l)stat.
- * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes).
+ * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes),
+ * and nb_say: a line naming paths made fit for a terminal.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nbformat/jsonbytes.h"
 #include "nbformat/nbinternal.h"
@@ -152,4 +155,38 @@ char *nb_utf8_lossy(const char *path)
     }
     *d = 0;
     return out;
+}
+
+void nb_say(FILE *to, const char *fmt, ...)
+{
+    char small[1024], *line = small;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof small) {
+        if (!(line = malloc((size_t)n + 1))) { line = small; n = sizeof small - 1; }
+        else {
+            va_start(ap, fmt);
+            vsnprintf(line, (size_t)n + 1, fmt, ap);
+            va_end(ap);
+        }
+    }
+    if (isatty(fileno(to))) {
+        unsigned char *p = (unsigned char *)line, *end = p + n;
+        for (; p < end; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                *p = '?';
+            } else if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) {
+                p[0] = '?'; /* a C1 control in UTF-8: two bytes, one '?' */
+                memmove(p + 1, p + 2, (size_t)(end - p - 2));
+                end--;
+                n--;
+            }
+        }
+    }
+    fwrite(line, 1, (size_t)n, to);
+    fputc('\n', to);
+    if (line != small) free(line);
 }

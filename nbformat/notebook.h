@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     char msg[1024]; /* "path:line:col: reason" or "path: reason" */
@@ -99,6 +100,13 @@ char *nb_cell_source(const json_t *cell, size_t *len);
 typedef int (*nb_walk_fn)(const char *path, const char *rel, void *ctx);
 typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx);
 int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx);
+
+/* One line of text (printf FMT, '\n' added) to TO.  When TO is a terminal, control
+ * characters (bytes below 0x20, DEL, U+0080-U+009F) are shown as '?', as ls shows
+ * them: a file name from a crawl, or the bytes of a malformed file quoted in a reason,
+ * may hold an escape sequence the terminal would obey (ESC ] 52 sets its clipboard).
+ * Into a pipe or a file the line is as it is. */
+void nb_say(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* PATH as valid UTF-8, for JSON and XML output: a malloc'd copy with each byte that
  * does not start a valid sequence (jansson's rules) replaced by U+FFFD.  A file name

@@ -190,3 +190,36 @@ def test_fmt_leaves_a_file_saved_while_it_ran(tmp_path):
     err = p.communicate(timeout=60)[1]
     assert f.read_text() == saved, err
     assert p.returncode == 2 and "changed while being formatted, left as it is now" in err, err
+
+
+def test_control_characters_in_names_not_sent_to_a_terminal(tmp_path):
+    """A crawled file's name may hold an escape sequence (ESC ] 52 sets the terminal's
+    clipboard, ESC [ 2 J clears the screen); so may the bytes of a malformed file that a
+    reason quotes.  fmt's and ingest's lines named it as it is, so the terminal obeyed
+    it.  On a terminal control characters are now shown as '?', as ls (and summary)
+    show them; into a pipe the lines are as before."""
+    import shutil
+    if not shutil.which("script"):
+        import pytest
+        pytest.skip("no script(1)")
+    evil = "evil\x1b]52;c;SGVsbG8=\x07\x1b[2J\u009b"
+    d = tmp_path / "nbs"
+    d.mkdir()
+    (d / f"{evil}.ipynb").write_text(json.dumps(notebook("x = 1")))  # not canonical
+    (d / "bad.ipynb").write_text('{"cells": [\x1b[31m')  # quoted in the reason
+    shown = "evil?]52;c;SGVsbG8=??[2J?"
+
+    def on_a_terminal(*args):
+        shell = " ".join(f"'{a}'" for a in [BIN, *map(str, args)])
+        r = subprocess.run(["script", "-qec", shell, "/dev/null"], capture_output=True,
+                           text=True, stdin=subprocess.DEVNULL, timeout=30)
+        return r.stdout
+    out = on_a_terminal("fmt", "--check", d)
+    assert "\x1b" not in out and "\x07" not in out and "\u009b" not in out, repr(out)
+    assert f"would reformat {d}/{shown}.ipynb" in out, repr(out)
+    assert f"{d}/bad.ipynb:1:" in out
+    out = on_a_terminal("ingest", "-o", tmp_path / "c.jsonl", d)  # (its progress bar: ESC [ K)
+    assert "\x1b[31m" not in out, repr(out)
+    assert f"bad notebook skipped: {d}/bad.ipynb:1:12: invalid token near '?'" in out, repr(out)
+    r = run("fmt", "--check", d)  # into a pipe: as it is
+    assert f"would reformat {d}/{evil}.ipynb\n" in r.stdout and "near '\x1b'" in r.stderr
