@@ -4,7 +4,8 @@
  * patterns, and deciding whether one rule matches a cell's views (labeling/pytoken.h).
  * A rule names a stage and a level; the level says how it yields to other rules on
  * the same cell (see labeling/lfset.h).  Rules loaded later override earlier rules
- * of the same name, so a user file extends or overrides the shipped one.
+ * of the same name, so a user file extends or overrides the shipped one; within one
+ * file a name is defined once, and a file with no directive at all is refused.
  */
 #ifndef NBSTAGE_RULES_H
 #define NBSTAGE_RULES_H
