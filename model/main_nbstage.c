@@ -57,7 +57,9 @@ int main(int argc, char **argv)
         /* `nbstage help CMD` is `nbstage CMD --help`, as git's */
         for (size_t i = 0; i < N_COMMANDS; i++)
             if (!strcmp(argv[2], commands[i].name)) {
-                char *args[] = {argv[2], "--help", NULL};
+                char name[64];
+                snprintf(name, sizeof name, "nbstage %s", commands[i].name);
+                char *args[] = {name, "--help", NULL};
                 return commands[i].run(2, args);
             }
         fprintf(stderr, "nbstage: unknown command '%s'\n", argv[2]);
@@ -68,7 +70,14 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "train")) blas_core_reexec_if_generic(argv);
     else blas_threads_stop();
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            /* getopt names argv[0] in its errors: "nbstage tag: unrecognized option",
+             * as every other message of the command begins */
+            char name[64];
+            snprintf(name, sizeof name, "nbstage %s", commands[i].name);
+            argv[1] = name;
+            return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "nbstage: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;

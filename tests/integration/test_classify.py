@@ -1060,3 +1060,14 @@ def test_eval_predictions_without_a_stage_field_are_refused(tiny, tmp_path):
     preds.write_text(json.dumps({"id": "a#0", "stage": None}) + "\n" + json.dumps({"id": "a#1", "error": "bad"}) + "\n")
     r = run(["eval", "--predictions", "--gold", str(gold), str(preds)])
     assert r.returncode == 0 and "coverage 0.0000" in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("cmd", ["ingest", "fmt", "label", "train", "eval", "classify", "tag", "summary"])
+def test_option_errors_name_the_command_as_every_message_does(cmd):
+    """getopt names argv[0]: its errors read 'summary: unrecognized option' where every
+    other message of the command begins 'nbstage summary:'."""
+    r = run([cmd, "--no-such-option"])
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"nbstage {cmd}: unrecognized option '--no-such-option'"), r.stderr
+    r = run(["help", cmd])
+    assert r.returncode == 0 and f"usage: nbstage {cmd}" in r.stdout
