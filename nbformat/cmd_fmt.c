@@ -11,7 +11,8 @@
  * A file saved by someone else (Jupyter's autosave) while fmt read and reformatted it
  * is left as it now is and reported, as tag does.
  * One departure from Python: nbformat 5.x's validate() gives random ids to the cells
- * of a 4.5 notebook that lacks them; fmt keeps output deterministic and adds none.
+ * of a 4.5 notebook that lacks them, or that repeat an earlier cell's; fmt keeps output
+ * deterministic and adds or changes none (a repeated id is said with --nbformat).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,7 +40,9 @@ static void usage(FILE *to)
             "options:\n"
             "  --check     change nothing; list the files that would change\n"
             "  --nbformat  also what nbformat.write does: multi-line text as lists of\n"
-            "              lines, transient fields dropped\n"
+            "              lines, transient fields dropped (cell ids missing or repeated in\n"
+            "              a 4.5 notebook, which nbformat replaces by random ones, are\n"
+            "              kept; a repeated one is said)\n"
             "  -q, --quiet do not list reformatted files\n"
             "  -h, --help  this help\n\n"
             "A folder without notebooks is said on stderr (exit 0); a folder named\n"
@@ -74,6 +77,31 @@ static char *read_stream(FILE *f, size_t *len)
     return buf;
 }
 
+/* nbformat's validate() gives a 4.5 notebook's cell whose id repeats an earlier
+ * cell's a random new one, so nbformat.write's bytes differ from run to run and from
+ * ours; fmt keeps the ids (its output is deterministic) but says so, for each such
+ * cell: Jupyter will change the id at its next save. */
+static void dup_ids_said(const json_t *nb, const char *name)
+{
+    json_int_t minor = json_integer_value(json_object_get(nb, "nbformat_minor"));
+    if (json_integer_value(json_object_get(nb, "nbformat")) != 4 || minor < 5) return;
+    json_t *seen = json_object(); /* id -> the first cell's index */
+    size_t i;
+    json_t *cell;
+    json_array_foreach(json_object_get(nb, "cells"), i, cell) {
+        const char *id = json_string_value(json_object_get(cell, "id"));
+        if (!id || !seen) continue;
+        json_t *first = json_object_get(seen, id);
+        if (first)
+            nb_say(stderr, "nbstage fmt: %s: cells[%zu].id \"%s\" is cells[%" JSON_INTEGER_FORMAT
+                           "]'s too: nbformat.write would give it a random new one (kept)",
+                   name, i, id, json_integer_value(first));
+        else
+            json_object_set_new(seen, id, json_integer((json_int_t)i));
+    }
+    json_decref(seen);
+}
+
 /* The canonical bytes of BUF, or NULL with ERR. */
 static char *canonical(const char *buf, size_t len, const char *name, int nbformat_write,
                        size_t *outlen, nb_error *err)
@@ -81,6 +109,7 @@ static char *canonical(const char *buf, size_t len, const char *name, int nbform
     json_t *nb = nb_read_mem(buf, len, name, 0, err);
     if (!nb) return NULL;
     if (nbformat_write) {
+        dup_ids_said(nb, name);
         nb_rejoin_lines(nb);
         nb_strip_transient(nb);
         nb_split_lines(nb);

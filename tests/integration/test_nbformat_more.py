@@ -223,3 +223,32 @@ def test_control_characters_in_names_not_sent_to_a_terminal(tmp_path):
     assert f"bad notebook skipped: {d}/bad.ipynb:1:12: invalid token near '?'" in out, repr(out)
     r = run("fmt", "--check", d)  # into a pipe: as it is
     assert f"would reformat {d}/{evil}.ipynb\n" in r.stdout and "near '\x1b'" in r.stderr
+
+
+def test_fmt_nbformat_says_repeated_cell_ids(tmp_path):
+    """A 4.5 notebook whose cells repeat an id (a cell copied by a tool): nbformat.read
+    gives each repeat a random new id (DuplicateCellId), so nbformat.write's bytes
+    change from run to run and Jupyter rewrites the ids at its next save.  fmt --nbformat
+    wrote the file with the repeats kept and said nothing, --check passed it.  It still
+    keeps them (deterministic output) but names each cell nbformat would change."""
+    import warnings
+    import nbformat
+    nb = notebook("a = 1", "b = 2", "c = 3", "d = 4", minor=5)
+    for cell, i in zip(nb["cells"], ["x", "y", "x", "x"]):
+        cell["id"] = i
+    text = json.dumps(nb, indent=1, sort_keys=True) + "\n"
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    corrected = sorted(str(x.message) for x in w if "Non-unique cell id" in str(x.message))
+    assert len(corrected) == 2
+    r = run("fmt", "--nbformat", "--check", "-", input=text)
+    assert r.returncode == 1, r.stderr  # (split lines)
+    said = [line for line in r.stderr.splitlines() if "random new one" in line]
+    assert said == ['nbstage fmt: <stdin>: cells[2].id "x" is cells[0]\'s too: nbformat.write '
+                    'would give it a random new one (kept)',
+                    'nbstage fmt: <stdin>: cells[3].id "x" is cells[0]\'s too: nbformat.write '
+                    'would give it a random new one (kept)']
+    nb["nbformat_minor"] = 4  # no ids before 4.5: nbformat leaves them
+    r = run("fmt", "--nbformat", "--check", "-", input=json.dumps(nb))
+    assert "random" not in r.stderr
