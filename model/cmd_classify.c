@@ -261,7 +261,7 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
     float probs[N_STAGES];
     if (ends_with_nocase(path, ".ipynb")) {
         nb_error e;
-        json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS, &e);
+        json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &e); /* read only */
         if (!nb) { fprintf(stderr, "nbstage classify: %s\n", e.msg); return EXIT_USAGE; }
         int k = 0;
         for (size_t i = 0; i < nb_cell_count(nb); i++) {

@@ -437,8 +437,10 @@ static int summarize(const char *path, const char *rel, void *vs)
     } else {
         nb_error err;
         /* a file that could not be loaded, or is empty: nb_read_file says why */
-        json_t *nb = is_stdin || (buf && len) ? nb_read_mem(buf, len, name, NB_ALLOW_V3, &err)
-                                              : nb_read_file(path, NB_ALLOW_V3, &err);
+        /* read only, as ingest reads: what Python reads (NaN, duplicate keys) is read */
+        int flags = NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT;
+        json_t *nb = is_stdin || (buf && len) ? nb_read_mem(buf, len, name, flags, &err)
+                                              : nb_read_file(path, flags, &err);
         if (!nb) {
             /* the entry becomes the message */
             free(e->path);

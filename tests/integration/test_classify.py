@@ -1071,3 +1071,24 @@ def test_option_errors_name_the_command_as_every_message_does(cmd):
     assert r.stderr.startswith(f"nbstage {cmd}: unrecognized option '--no-such-option'"), r.stderr
     r = run(["help", cmd])
     assert r.returncode == 0 and f"usage: nbstage {cmd}" in r.stdout
+
+
+def test_read_only_commands_read_what_python_reads(tiny, tmp_path):
+    """NaN in a cell's metadata (pandas' to_json writes it into outputs, Python's json
+    reads it) and a key twice: classify and summary only read, as ingest does, so they
+    read such a notebook (fmt and tag refuse it: they could not write it back)."""
+    d, model = tiny
+    nb = tmp_path / "nan.ipynb"
+    nb.write_text('{"cells": [{"cell_type": "code", "execution_count": null, "metadata": {"x": NaN},'
+                  ' "outputs": [], "source": "df.head()"}], "metadata": {"a": 1, "a": 2},'
+                  ' "nbformat": 4, "nbformat_minor": 5}')
+    r = run(["classify", "--model", str(model), str(nb)])
+    assert r.returncode == 0, r.stderr
+    k, stage, _ = r.stdout.split("\t")
+    assert k == "0" and stage in KEYS
+    for args in (["summary", "--model", str(model), "--json", str(nb)], ["summary", "--saved", "--json", str(nb)]):
+        r = run(args)
+        assert r.returncode == 0, (args, r.stderr)
+        assert json.loads(r.stdout)["cells"][0]["index"] == 0
+    r = run(["fmt", "--check", str(nb)])
+    assert r.returncode == 2 and "NaN" in r.stderr
