@@ -321,9 +321,10 @@ static int show_map(struct summary *s, struct stagemap *m)
         /* a name's control characters (an escape sequence in a crawled file's name)
          * shown as '?' on a terminal, as ls shows them, not obeyed by it */
         char *name = m->name, *shown = s->tty ? strdup(name) : NULL;
-        for (char *p = shown; p && *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-        if (shown) m->name = shown;
+        if (shown) {
+            shown[nb_unctrl(shown, strlen(shown), 0)] = '\0';
+            m->name = shown;
+        }
         stagemap_print_text(stdout, m, s->color, s->columns);
         m->name = name;
         free(shown);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "model/workers.h"
+#include "nbformat/notebook.h"
 #include "nbformat/sigcatch.h"
 
 enum { WRITE_FANOUT = 4 };
@@ -151,14 +152,15 @@ static void deliver(size_t i, void *vwin)
     struct window *w = vwin;
     struct tagrun *r = w->r;
     struct tagjob *j = &r->jobs[w->first + i];
-    if (j->out_len) fwrite(j->out, 1, j->out_len, stdout);
+    /* the reports name files, and a crawled file's name may hold an escape sequence */
+    if (j->out_len) nb_show(stdout, j->out, j->out_len);
     if (j->err_len || (j->failed && !j->err)) {
         /* erase the bar first so the message starts on a clean line */
         pthread_mutex_lock(&r->bar.lock);
         if (r->bar.tty && r->bar.drawn) fputs("\r\033[K", stderr);
         r->bar.drawn = 0;
-        if (j->err_len) fwrite(j->err, 1, j->err_len, stderr);
-        else fprintf(stderr, "nbstage tag: %s: out of memory\n", j->path);
+        if (j->err_len) nb_show(stderr, j->err, j->err_len);
+        else nb_say(stderr, "nbstage tag: %s: out of memory", j->path);
         pthread_mutex_unlock(&r->bar.lock);
     }
     if (j->skipped) r->skipped++;

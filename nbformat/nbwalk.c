@@ -157,6 +157,34 @@ char *nb_utf8_lossy(const char *path)
     return out;
 }
 
+size_t nb_unctrl(char *s, size_t n, int keep_newlines)
+{
+    unsigned char *p = (unsigned char *)s, *end = p + n;
+    for (; p < end; p++) {
+        if ((*p < 0x20 && !(keep_newlines && *p == '\n')) || *p == 0x7f) {
+            *p = '?';
+        } else if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) {
+            p[0] = '?'; /* a C1 control in UTF-8: two bytes, one '?' */
+            memmove(p + 1, p + 2, (size_t)(end - p - 2));
+            end--;
+        }
+    }
+    return (size_t)(end - (unsigned char *)s);
+}
+
+void nb_show(FILE *to, const char *buf, size_t n)
+{
+    char *copy;
+    if (!n) return;
+    if (!isatty(fileno(to)) || !(copy = malloc(n))) { /* (no memory: as it is) */
+        fwrite(buf, 1, n, to);
+        return;
+    }
+    memcpy(copy, buf, n);
+    fwrite(copy, 1, nb_unctrl(copy, n, 1), to);
+    free(copy);
+}
+
 void nb_say(FILE *to, const char *fmt, ...)
 {
     char small[1024], *line = small;
@@ -173,20 +201,8 @@ void nb_say(FILE *to, const char *fmt, ...)
             va_end(ap);
         }
     }
-    if (isatty(fileno(to))) {
-        unsigned char *p = (unsigned char *)line, *end = p + n;
-        for (; p < end; p++) {
-            if (*p < 0x20 || *p == 0x7f) {
-                *p = '?';
-            } else if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) {
-                p[0] = '?'; /* a C1 control in UTF-8: two bytes, one '?' */
-                memmove(p + 1, p + 2, (size_t)(end - p - 2));
-                end--;
-                n--;
-            }
-        }
-    }
-    fwrite(line, 1, (size_t)n, to);
+    size_t len = isatty(fileno(to)) ? nb_unctrl(line, (size_t)n, 0) : (size_t)n;
+    fwrite(line, 1, len, to);
     fputc('\n', to);
     if (line != small) free(line);
 }

@@ -107,6 +107,11 @@ int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ct
  * may hold an escape sequence the terminal would obey (ESC ] 52 sets its clipboard).
  * Into a pipe or a file the line is as it is. */
 void nb_say(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* N bytes of BUF (whole lines) to TO, shown as nb_say shows them, newlines kept. */
+void nb_show(FILE *to, const char *buf, size_t n);
+/* S's N bytes with control characters as '?', in place (a newline kept if KEEP_NEWLINES;
+ * a C1 control's two bytes become one '?'); the new length. */
+size_t nb_unctrl(char *s, size_t n, int keep_newlines);
 
 /* PATH as valid UTF-8, for JSON and XML output: a malloc'd copy with each byte that
  * does not start a valid sequence (jansson's rules) replaced by U+FFFD.  A file name

@@ -261,3 +261,25 @@ def test_an_ignored_hangup_stays_ignored(model, tmp_path):
     assert p.returncode == 0, err
     assert "not done" not in err
     assert all("stage:" in f.read_text() for f in d.iterdir())
+
+
+def test_control_characters_in_names_not_sent_to_a_terminal(model, tmp_path):
+    """tag's reports name files, and a crawled file's name may hold an escape sequence
+    (ESC ] 52 sets the terminal's clipboard, ESC [ 2 J clears it): on a terminal its
+    control characters are shown as '?', as ls, summary, fmt and ingest show them; into
+    a pipe the name is as it is."""
+    import shutil
+    if not shutil.which("script"):
+        pytest.skip("no script(1)")
+    from test_summary_more import on_a_terminal
+    nb = tmp_path / "evil\x1b[2J\x07.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    bad = tmp_path / "bad\x1b]52;c;SGVsbG8=\x07.ipynb"
+    bad.write_text("{")
+    rc, out = on_a_terminal([BIN, "tag", "--dry-run", "-m", model, tmp_path])
+    assert rc == 2, out
+    out = out.replace("\x1b[K", "")  # the progress bar's own: erase to the end of the line
+    assert "\x1b" not in out and "\x07" not in out, repr(out[:300])
+    assert f"{tmp_path}/evil?[2J?.ipynb#0: add" in out and f"{tmp_path}/bad?]52;c;SGVsbG8=?.ipynb:" in out
+    piped = nbstage("tag", "--dry-run", "-m", model, tmp_path)
+    assert f"{nb}#0: add" in piped.stdout and f"{bad}:" in piped.stderr
