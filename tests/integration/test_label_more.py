@@ -263,3 +263,16 @@ def test_statements_keep_a_nul_in_their_source(tmp_path):
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x["id"] for x in lines] == ["z#0", "z#0.s0", "z#0.s1"]
     assert "".join(x["source"] for x in lines[1:]) == src, lines
+
+
+def test_a_failed_svg_leaves_the_labels_as_they_were(tmp_path, cells):
+    """--svg is written after the labels are flushed and before they are committed: an
+    SVG that cannot be written leaves the old labels and the old picture."""
+    gold, out, svg = tmp_path / "g.tsv", tmp_path / "out.jsonl", tmp_path / "c.svg"
+    gold.write_text("cell_id\tlabel\na.ipynb#1\tload\n")
+    out.write_text("old labels\n")
+    svg.write_text("old svg\n")
+    r = run(["label", "-q", "--gold", gold, "--svg", svg, "-o", out, cells], preexec_fn=limit_file_size(3000))
+    assert r.returncode == 2 and "c.svg: write error" in r.stderr, r.stderr
+    assert out.read_text() == "old labels\n" and svg.read_text() == "old svg\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.svg", "cells.jsonl", "g.tsv", "out.jsonl"]
