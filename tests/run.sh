@@ -52,7 +52,7 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SA
     ASAN_OPTIONS=detect_leaks=1:log_path=$reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports/ubsan \
         NBSTAGE_BIN=$NBSTAGE_SAN_BIN $PYTHON -m pytest -q -p no:cacheprovider -m "not plain_build_only" \
         tests/integration/test_kernel.py tests/integration/test_classify.py tests/integration/test_tag.py \
-        tests/integration/test_tag_more.py \
+        tests/integration/test_tag_more.py tests/integration/test_label_more.py \
         tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py \
         tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py >"$log" 2>&1
     count_pytest "$log" $?
