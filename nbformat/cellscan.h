@@ -1,5 +1,5 @@
-/* cellscan.h — the fast path of `nbstage ingest`: a notebook's code cells straight
- * from its bytes, without building a JSON tree.
+/* cellscan.h — the fast path of `nbstage ingest` and `nbstage summary`: a notebook's
+ * code cells straight from its bytes, without building a JSON tree.
  *
  * Owns: one pass over the bytes that checks JSON as strictly as the jansson reader
  * (nb_read_mem) does and pulls out each code cell's source and execution_count.  It

@@ -4,12 +4,14 @@
  * ensure_ascii=False) + "\n" of the notebook as it is (nb_dumps): the layout every
  * file of the shared corpus has, so fmt leaves those alone.  With --nbformat it is
  * what nbformat.write(nbformat.read(f, NO_CONVERT)) gives, which also rejoins and
- * re-splits multi-line text into lists of lines and strips transient fields.  A canonical file is left alone
- * byte for byte, not even re-saved; others are replaced atomically, mode kept, through
- * outfile (nbformat/outfile.h), whose handlers remove the temporary of the save in
- * flight when Ctrl-C, SIGTERM or SIGHUP ends fmt (nb_save_atomic alone left it).
- * A file saved by someone else (Jupyter's autosave) while fmt read and reformatted it
- * is left as it now is and reported, as tag does.
+ * re-splits multi-line text into lists of lines and strips transient fields.  A
+ * canonical file is left alone byte for byte, not even re-saved; others are replaced
+ * atomically, mode kept, through outfile (nbformat/outfile.h), whose handlers remove
+ * the temporary of the save in flight when Ctrl-C, SIGTERM or SIGHUP ends fmt
+ * (nb_save_atomic alone left it).  A file saved by someone else (Jupyter's autosave)
+ * while fmt read and reformatted it is left as it now is and reported, as tag does.
+ * A folder without notebooks is said; on a terminal, control characters in the
+ * names and reasons it prints are shown as '?' (nb_say).
  * One departure from Python: nbformat 5.x's validate() gives random ids to the cells
  * of a 4.5 notebook that lacks them, or that repeat an earlier cell's; fmt keeps output
  * deterministic and adds or changes none (a repeated id is said with --nbformat).

@@ -5,11 +5,11 @@
  * half a cells.jsonl and the old one as it was), the progress bar and the corpus
  * statistics of the reference study's section 2 on stderr.  Bad notebooks are listed
  * with their reason and skipped (one the walker could not stat, a dangling symlink,
- * too): one broken file never stops a corpus; a PATH with no
- * notebook in it is said, not fatal.  Two notebooks that would share an id (found
- * under two PATHs, or named in bytes that are not UTF-8) stop the run before anything
- * is written.  The per-notebook work
- * is nbformat/ingest.c.
+ * too): one broken file never stops a corpus; a PATH with no notebook in it is said,
+ * not fatal.  Two notebooks that would share an id (found under two PATHs, or named
+ * in bytes that are not UTF-8) stop the run before anything is written.  On a
+ * terminal, control characters in the names and reasons it prints are shown as '?'
+ * (nb_say).  The per-notebook work is nbformat/ingest.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -87,16 +87,17 @@ static int collect(const char *path, const char *rel, void *vctx)
     return 0;
 }
 
-/* A notebook the walker found but could not stat (a dangling symlink, a symlink
- * loop, a file gone since the folder was read) is a bad notebook like one that cannot
- * be opened: listed with its reason by the worker and skipped, the rest still written.
- * A folder that cannot be read, or a PATH that does not exist, is an I/O error. */
+/* PATH names a *.ipynb file (not a bare ".ipynb"). */
 static int is_notebook_name(const char *path)
 {
     size_t n = strlen(path);
     return n > 6 && !strcmp(path + n - 6, ".ipynb") && path[n - 7] != '/';
 }
 
+/* A notebook the walker found but could not stat (a dangling symlink, a symlink
+ * loop, a file gone since the folder was read) is a bad notebook like one that cannot
+ * be opened: listed with its reason by the worker and skipped, the rest still written.
+ * A folder that cannot be read, or a PATH that does not exist, is an I/O error. */
 static void walk_error(const char *path, const char *reason, void *vctx)
 {
     struct walk_ctx *c = vctx;

@@ -2,7 +2,7 @@
  *
  * Owns: which bytes a string holds as they are (printable ASCII but '"' and '\\'),
  * finding the next byte that needs a look, many at a time, and UTF-8 validity as
- * jansson judges it.  cellscan.c (ingest) and canonscan.c (tag) read notebooks
+ * jansson judges it.  cellscan.c (ingest, summary) and canonscan.c (tag) read notebooks
  * straight from their bytes and must accept exactly what jansson accepts; keeping
  * these checks in one place keeps the two scanners in step.  Header-only: they run
  * once per byte run or per non-ASCII character, inside the scanners' hot loops.

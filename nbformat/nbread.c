@@ -1,12 +1,12 @@
 /* nbread.c — reading and validating a notebook, and the cell accessors.
  *
  * Owns: nb_read_file/nb_read_mem (jansson with duplicate keys refused and NUL kept in
- * values), the structure every reader relies on (everything else kept as it is,
- * unknown fields and cell types included), and the reasons for a refusal.  What
- * jansson cannot hold exactly (integers beyond 64 bits, NaN/Infinity, reals that
- * overflow, lone surrogates, NUL in keys, duplicate keys) is refused with a reason
- * instead of being altered silently: a notebook we cannot write back byte for byte is
- * one we must not rewrite.  A reader that writes nothing back (ingest) may ask for
+ * values), the structure every reader relies on (everything else kept as it is, unknown
+ * fields and cell types included), and the reasons for a refusal.  What jansson cannot
+ * hold exactly (integers beyond 64 bits, NaN/Infinity, reals that overflow, lone
+ * surrogates, NUL in keys, duplicate keys) is refused with a reason instead of being
+ * altered silently: a notebook we cannot write back byte for byte is one we must not
+ * rewrite.  A reader that writes nothing back (ingest, classify, summary) may ask for
  * NB_LENIENT: such a file is then read again from a copy with those values replaced
  * (lenient_copy), as Python reads it in all that a reader looks at.
  */

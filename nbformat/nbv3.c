@@ -1,4 +1,5 @@
-/* nbv3.c — nbformat 3 to 4, in memory, for ingest (nbformat.v4.convert.upgrade).
+/* nbv3.c — nbformat 3 to 4, in memory, for the commands that only read
+ * (ingest, classify, summary; NB_ALLOW_V3), as nbformat.v4.convert.upgrade does.
  *
  * Owns: worksheets flattened, code cells' input/prompt_number/language, headings to
  * markdown, v3 outputs (pyout, pyerr, stream names, mime aliases).

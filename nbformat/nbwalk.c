@@ -8,7 +8,8 @@
  * types readdir gives (d_type) spare an lstat and a stat per file and folder; only
  * symlinks and filesystems that do not fill d_type are looked at with (l)stat.
  * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes),
- * and nb_say: a line naming paths made fit for a terminal.
+ * and nb_say, nb_show and nb_unctrl: lines naming paths made fit for a terminal
+ * (control characters shown as '?' when the stream is one).
  */
 #include <dirent.h>
 #include <errno.h>

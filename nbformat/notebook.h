@@ -4,11 +4,13 @@
  * survives a round trip; the canonical writer (byte for byte what Python's
  * `json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"` gives, floats
  * in Python's shortest repr); validation of nbformat 4.x and in-memory upgrade of v3;
- * atomic save.  Errors carry "path:line:col: reason".
+ * atomic save; the walker; lines naming paths made safe for a terminal (nb_say).
+ * Errors carry "path:line:col: reason".
  *
  * Implemented by nbread.c (reading, validation, cells), nbwrite.c (the canonical
  * writer), nblines.c (split/rejoin lines, strip_transient), nbv3.c (v3 upgrade),
- * nbsave.c (atomic save) and nbwalk.c (the walker, paths as UTF-8).
+ * nbsave.c (atomic save) and nbwalk.c (the walker, paths as UTF-8, and nb_say,
+ * nb_show and nb_unctrl for a terminal).
  */
 #ifndef NBSTAGE_NOTEBOOK_H
 #define NBSTAGE_NOTEBOOK_H
@@ -22,13 +24,14 @@ typedef struct {
 } nb_error;
 
 enum {
-    NB_ALLOW_V3 = 1, /* accept nbformat 3 and upgrade it in memory to v4 (ingest) */
+    NB_ALLOW_V3 = 1, /* accept nbformat 3 and upgrade it in memory to v4 (ingest,
+                      * classify, summary) */
     NB_DUP_KEYS = 2, /* duplicate keys: the last wins, as in Python (for reading only:
                       * a rewrite would lose the other values, so fmt and tag refuse) */
     NB_LENIENT = 4,  /* read what Python's json reads but jansson cannot hold (for
-                      * reading only, as ingest does): NaN, Infinity, integers beyond
-                      * 64 bits and reals beyond a double become null, a lone
-                      * surrogate escape U+FFFD */
+                      * reading only: ingest, classify and summary): NaN, Infinity,
+                      * integers beyond 64 bits and reals beyond a double become null,
+                      * a lone surrogate escape U+FFFD */
 };
 
 /* Parses and validates a notebook.  NULL on error, with ERR filled. */
