@@ -1,10 +1,10 @@
 /* classcache.h — one run's memo of model_classify, keyed by the cell's source.
  *
- * Owns: remembering, for each distinct source classified during a run of `nbstage
- * tag`, the stage model_classify gave and its probability, so an exact duplicate cell
- * (the shared corpus has ~22k: forks, course templates) costs a hash and a compare
- * instead of a tokenizer and 120 LSTM steps.  Keys are the whole source, compared
- * byte for byte (no trust in the hash alone), so a hit gives exactly what
+ * Owns: remembering, for each distinct source classified during a run of `nbstage tag`
+ * or `nbstage summary`, the stage model_classify gave and its probability, so an exact
+ * duplicate cell (the shared corpus has ~22k: forks, course templates) costs a hash
+ * and a compare instead of a tokenizer and 120 LSTM steps.  Keys are the whole source,
+ * compared byte for byte (no trust in the hash alone), so a hit gives exactly what
  * model_classify would.  Safe from many threads (one lock: a lookup is ~100 ns, a
  * classification ~15 us).  Bounded: past CLASSCACHE_MAX_BYTES of stored sources new
  * ones are classified but not kept.

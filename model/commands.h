@@ -2,7 +2,8 @@
  *
  * Each module owns the commands over its data: nbformat/ ingest and fmt, labeling/
  * label, model/ train, eval, classify, tag and summary, kernel/ install-kernel.
- * Every command takes (argc, argv) with argv[0] the subcommand's name, prints its
+ * Every command takes (argc, argv) with argv[0] "nbstage CMD" (getopt
+ * names it in its errors, as every message of the command begins), prints its
  * own --help, and returns an exit code below.
  */
 #ifndef NBSTAGE_COMMANDS_H

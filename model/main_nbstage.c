@@ -1,5 +1,10 @@
 /* main_nbstage.c — the `nbstage` program: dispatches to a subcommand.
  *
+ * Owns: the command table and the top-level --help, --version and `nbstage help CMD`;
+ * a command runs with argv[0] "nbstage CMD" (model/commands.h).  Before dispatching,
+ * `train` re-executes itself with OPENBLAS_CORETYPE when needed and every other
+ * command stops OpenBLAS's idle threads (model/blas_core.h).
+ *
  * Also SIGXFSZ ignored: a write past the file size limit (`ulimit -f`) is then an
  * EFBIG every writer reports as it does ENOSPC (that file left as it was, its
  * temporary removed), not the end of the program in the middle of a save (its

@@ -1,10 +1,11 @@
 /* stagemap.h — a notebook's stage map, and its renderings.
  *
  * Owns: the map itself (the stage of each code cell in order, with its lines of code),
- * the per-stage counts and share of lines, the compressed stage sequence
- * ("imports > load > explore x4 > prep x3 > train > evaluate"), and the three ways of
- * showing it: text (one block per cell, coloured on a terminal, a letter per stage
- * otherwise), JSON for scripts, and SVG.  Knows nothing of files or models: the
+ * the per-stage counts and share of lines, the compressed stage sequence ("imports >
+ * load > explore x4 > prep x3 > train > evaluate"), and the three ways of showing it:
+ * text (one block per cell, coloured on a terminal, a letter per stage otherwise, rows
+ * and sequence fitted to the terminal's width), JSON for scripts, and SVG (a legend,
+ * the sequence wrapped within the picture).  Knows nothing of files or models: the
  * command (cmd_summary.c) fills the map.
  */
 #ifndef NBSTAGE_STAGEMAP_H

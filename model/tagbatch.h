@@ -1,18 +1,18 @@
 /* tagbatch.h — the classifications a group of notebooks needs, made together.
  *
- * Owns: collecting the code-cell sources that `nbstage tag` must classify for a
- * window of notebooks (those the run's memo, model/classcache.h, does not hold yet),
- * classifying each distinct one once, in batches of cells of similar length
- * (model_run_many: several cells per walk over the recurrent weights), the steps of
- * word prefixes several cells share run once, on several threads, and answering
- * every request and the memo.  Why across notebooks:
- * a notebook has a few dozen cells of scattered lengths, so batches of one notebook's
- * cells mostly run one or two cells per walk (measured on the corpus: 5% faster than
- * one at a time, against 1.7x for the corpus's cells sorted by length together).
- * Each answer is exactly model_classify's (the batch path is bit-identical to it, see
- * model.h), so the tags written do not depend on how notebooks were grouped.
- * A caller that runs other work beside (model/tagrun.c saves one window while the
- * next is classified) can make the classifying threads pass its gate (tagbatch_gate).
+ * Owns: collecting the code-cell sources that `nbstage tag` (or `summary`) must
+ * classify for a window of notebooks (those the run's memo, model/classcache.h, does
+ * not hold yet), classifying each distinct one once, in batches of cells of similar
+ * length (model_run_many: several cells per walk over the recurrent weights), the
+ * steps of word prefixes several cells share run once, on several threads, and
+ * answering every request and the memo.  Why across notebooks: a notebook has a few
+ * dozen cells of scattered lengths, so batches of one notebook's cells mostly run one
+ * or two cells per walk (measured on the corpus: 5% faster than one at a time, against
+ * 1.7x for the corpus's cells sorted by length together).  Each answer is exactly
+ * model_classify's (the batch path is bit-identical to it, see model.h), so the tags
+ * written do not depend on how notebooks were grouped.  A caller that runs other work
+ * beside (model/tagrun.c saves one window while the next is classified) can make the
+ * classifying threads pass its gate (tagbatch_gate).
  */
 #ifndef NBSTAGE_TAGBATCH_H
 #define NBSTAGE_TAGBATCH_H

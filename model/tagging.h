@@ -10,7 +10,8 @@
  * decimals so their repr is short and a re-read gives the same double: that is what
  * makes a second run byte-identical.
  * Also the kernel's live tag outputs (kernel/stage_output.h): reading a cell's stage
- * from them (--from-outputs) and removing them (--strip-tag-outputs).
+ * from them (--from-outputs, and `summary --saved`) and removing them
+ * (--strip-tag-outputs).  Also the lines-of-code count `summary` shows per cell.
  * Works on jansson trees only: no files, no threads (callers run one notebook per
  * thread; the model is read-only).
  */
