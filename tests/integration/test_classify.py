@@ -2,7 +2,10 @@
 tiny model trained here in seconds; the answers are checked against an independent
 NumPy reading of the model file (header, vocabulary, table, weights) with a Python
 version of Keras' text_to_word_sequence, so the file format, the tokenizer and the
-inference are tested together from outside."""
+inference are tested together from outside.  Also `label` where its output feeds
+`train`, and what all commands share: option errors that begin with the command's
+name, and the read-only commands (classify, summary) reading what Python's json
+reads."""
 import json
 import os
 import re

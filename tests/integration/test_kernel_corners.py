@@ -1,15 +1,15 @@
 """test_kernel_corners.py — protocol corners, nbstage-kernel against ipykernel alone.
 
-One script of requests goes to the stage kernel and to ipykernel alone, each driven by
-jupyter_client as a frontend drives it: completion, inspection, is_complete, history
-(tail, range, search), comm_info with and without a target, kernel_info on shell and on
-control, user_expressions, store_history=False, silent=True, stop_on_error with the
-requests it aborts, input() refused without stdin, binary buffers both ways on a comm,
-a display_data with buffers, and a message over 10 MB each way.  Every message each
-request brings back (shell, control, stdin and iopub, buffers included) must be the
-same, the stage tag aside.  Requests are compared one by one: the order of messages
-of different requests on iopub depends on the kernel's threads (control against
-shell), not on the proxy.
+One script of requests goes to the stage kernel and to ipykernel alone (both at once,
+each with its own client), each driven by jupyter_client as a frontend drives it:
+completion, inspection, is_complete, history (tail, range, search), comm_info with and
+without a target, kernel_info on shell and on control, user_expressions,
+store_history=False, silent=True, stop_on_error with the requests it aborts, input()
+refused without stdin, binary buffers both ways on a comm, a display_data with buffers,
+and a message over 10 MB each way.  Every message each request brings back (shell,
+control, stdin and iopub, buffers included) must be the same, the stage tag aside.
+Requests are compared one by one: the order of messages of different requests on iopub
+depends on the kernel's threads (control against shell), not on the proxy.
 
 Differences that are not the proxy's are scrubbed: message ids and dates, execution
 counts, engine uuids, the session numbers of history entries, the cell file names in

@@ -1,6 +1,8 @@
-"""test_label_more.py — `nbstage label` as a user who brings a corpus and writes rules
-of their own: the rule-file format as share/rules.txt documents it, the outputs, and
-the LF analysis.  Small synthetic cells only; the whole file runs in a few seconds."""
+"""test_label_more.py — `nbstage label` as a user who brings a corpus and writes rules of
+their own: the rule-file format as share/rules.txt documents it, the outputs (and what
+a failed one leaves), the LF analysis, ties, --statements, and --votes/--truth files as
+a spreadsheet saves them.  Small synthetic cells only; the whole file runs in a few
+seconds."""
 import json
 import os
 import resource

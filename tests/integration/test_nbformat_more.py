@@ -1,6 +1,8 @@
-"""test_nbformat_more.py — the nbformat library and the two commands on it (ingest,
-fmt) as a user with a messy folder of notebooks meets them: broken symlinks, notebooks
-Python reads that cannot be written back, and the like.  Python's json and Debian's
+"""test_nbformat_more.py — the nbformat library and the two commands on it (ingest, fmt)
+as a user with a messy folder of notebooks meets them: broken symlinks, hidden files
+(editors' locks, macOS' ._ files), notebooks Python reads that cannot be written back,
+names that give one id, empty files and folders, a file saved while fmt ran, repeated
+cell ids, control characters in names, and the like.  Python's json and Debian's
 nbformat are the reference."""
 import json
 import os

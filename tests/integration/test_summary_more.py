@@ -1,7 +1,11 @@
 """test_summary_more.py — `nbstage summary` on what a data scientist meets beyond
 test_tag.py's summary tests: --svg given a notebook's name (the picture must not
-replace a notebook), a folder named like a notebook or a folder without notebooks
-(said, not silently nothing), and the map on narrow terminals.
+replace a notebook), an --svg that cannot be written (refused before the run) and one
+left as it was when no notebook could be read, a folder named like a notebook or a
+folder without notebooks (said, not silently nothing), the map on narrow terminals,
+standard input ('-'), --saved reading the stage kernel's tag outputs, many notebooks
+shown in order as one at a time would show them (and a full disk said between the
+maps), control characters in names kept from a terminal, and what --help promises.
 
 Helpers, the notebooks and the model are test_tag.py's.
 """

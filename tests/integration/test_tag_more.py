@@ -5,8 +5,9 @@ takes (NAME_MAX bytes: the temporary beside them must still fit), and Ctrl-C, a
 terminal closed (SIGHUP) or a reader gone (SIGPIPE: `nbstage tag repo | head`) in the middle
 of a run, which end it as Ctrl-C does: the files being written finished, no new ones
 started, no temporary left, exit 2; `nbstage fmt` ended by a signal mid-run, which
-leaves no temporary either; and a file size limit (`ulimit -f`) failing one notebook's
-save, not the run.
+leaves no temporary either; a file size limit (`ulimit -f`) failing one notebook's
+save, not the run; and control characters in a file's name shown as '?' on a
+terminal, not obeyed by it.
 
 Helpers, the notebooks and the model are test_tag.py's.
 """

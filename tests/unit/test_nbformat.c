@@ -1,5 +1,6 @@
-/* test_nbformat.c — the notebook library: canonical writer, reader errors, v3 upgrade,
- * split/rejoin lines, cell access, atomic save, the walker, the progress bar. */
+/* test_nbformat.c — the notebook library: canonical writer, reader errors, lenient
+ * reading (NB_LENIENT), v3 upgrade, split/rejoin lines, cell access, atomic save, the
+ * walker (hidden files and folders skipped), the progress bar. */
 #include "tests/unit/unit.h"
 
 #include <fcntl.h>

@@ -1,8 +1,11 @@
 /* test_rules.c — the rule-file parser and matcher (labeling/rules.h).
  *
- * Bad rule files must fail with "file:line: reason"; macros, levels, overrides and
- * `disable` must do what share/rules.txt documents; patterns see the code view, so
- * comments and strings never match; and the shipped rule file must load.
+ * Bad rule files must fail with "file:line: reason" (a name defined twice in one file
+ * or taken from a built-in LF, a bad pattern shown with its macros expanded, a file
+ * with no directive at all); macros (never PCRE2's own braces, \p{L}, \g{NAME}),
+ * levels, overrides and `disable` must do what share/rules.txt documents; patterns
+ * see the code view, so comments and strings never match; and the shipped rule file
+ * must load.
  */
 #include "unit.h"
 

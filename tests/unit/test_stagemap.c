@@ -1,5 +1,6 @@
 /* test_stagemap.c — the stage map (model/stagemap.c): run compression, the plain and
- * coloured text, JSON and SVG renderings, counts and shares. */
+ * coloured text (its header, rows and sequence fitted to a narrow terminal), JSON and
+ * SVG renderings (long sequences wrapped within the picture), counts and shares. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
