@@ -1,8 +1,9 @@
 /* lfset.h — the labeling functions as one set: rules from files plus built-ins.
  *
- * Owns: the list of LFs (name, stage, level), and a cell's vote vector.  Votes are
- * resolved in two steps so that the labeling guide's "furthest stage reached" rule is
- * expressed by the LFs themselves, not guessed by the label model:
+ * Owns: the list of LFs (name, stage, level; the built-ins' names no rule may take),
+ * and a cell's vote vector.  Votes are resolved in two steps so that the labeling
+ * guide's "furthest stage reached" rule is expressed by the LFs themselves, not
+ * guessed by the label model:
  *   1. every rule is matched on the cell's code view;
  *   2. a `job` rule votes only if no job rule of a later stage fired (the order is
  *      imports-rules < load < explore < prep < train < evaluate); a `show` rule votes

@@ -5,7 +5,8 @@
  * A rule names a stage and a level; the level says how it yields to other rules on
  * the same cell (see labeling/lfset.h).  Rules loaded later override earlier rules
  * of the same name, so a user file extends or overrides the shipped one; within one
- * file a name is defined once, and a file with no directive at all is refused.
+ * file a name is defined once, no rule takes a reserved name (the built-in LFs', set
+ * by the caller), and a file with no directive at all is refused.
  */
 #ifndef NBSTAGE_RULES_H
 #define NBSTAGE_RULES_H
