@@ -40,7 +40,8 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     count_pytest "$log" $?
 fi
 # The sanitizer pass: the integration tests that drive the programs through their paths
-# (the kernel's relay and bad frames, tag, classify, the notebook reader on the corpus)
+# (the kernel's relay, bad frames and odd signed requests, tag, summary, classify, label,
+# the notebook reader on the corpus and on odd files)
 # again, with NBSTAGE_SAN_BIN's programs built under ASan+UBSan.  The sanitizers write
 # their reports to files (a program's stderr is often the test's to read), and any
 # report, a leak at exit included, is a failure even if the test itself passed.
@@ -53,8 +54,10 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SA
         NBSTAGE_BIN=$NBSTAGE_SAN_BIN $PYTHON -m pytest -q -p no:cacheprovider -m "not plain_build_only" \
         tests/integration/test_kernel.py tests/integration/test_classify.py tests/integration/test_tag.py \
         tests/integration/test_tag_more.py tests/integration/test_label_more.py \
+        tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py \
         tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py \
-        tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py >"$log" 2>&1
+        tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py \
+        tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working >"$log" 2>&1
     count_pytest "$log" $?
     for r in "$reports"/*; do
         [ -f "$r" ] || continue

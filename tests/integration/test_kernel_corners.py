@@ -254,3 +254,54 @@ def test_two_clients_on_one_kernel_each_get_their_replies_and_all_of_iopub(specs
     finally:
         kc2.stop_channels()
         k.close()
+
+
+def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs):  # noqa: F811
+    """The proxy reads each execute_request's code in place to classify it.  Requests
+    signed with the right key but whose content a client should never send (code not a
+    string, null, bad UTF-8, a lone surrogate escape, 2 MB of code, a key twice,
+    frames that are not objects, content that is not JSON, a header without msg_id) go
+    to ipykernel, which logs 'Got bad msg' or 'Invalid Message' and answers what it can;
+    the proxy must neither crash nor stop relaying.  The next cell runs and is tagged."""
+    import hashlib
+    import hmac
+    import os
+    import zmq
+    k = Kernel("nbs-signal", logs)
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.DEALER)
+    s.connect(f"tcp://127.0.0.1:{k.km.shell_port}")
+
+    def hdr(t, **kw):
+        return json.dumps({"msg_id": os.urandom(8).hex(), "session": "odd", "username": "u",
+                           "date": "2026-01-01T00:00:00Z", "msg_type": t, "version": "5.3", **kw}).encode()
+
+    cases = [
+        (hdr("execute_request"), b"{}", b"{}", b'{"code": 123}'),
+        (hdr("execute_request"), b"{}", b"{}", b'{"code": null, "silent": "yes"}'),
+        (hdr("execute_request"), b"{}", b"{}", b'{"code": "x = 1\\ud800"}'),
+        (hdr("execute_request"), b"{}", b"{}", b'{"code": "\xff\xfe not utf-8"}'),
+        (hdr("execute_request"), b"{}", b"{}", b'{"code": "' + b"a" * (2 << 20) + b'"}'),
+        (hdr("execute_request"), b"{}", b"{}", b'{"code": "1", "code": "df.head()"}'),
+        (hdr("execute_request"), b"[]", b"[]", b"[]"),
+        (hdr("execute_request"), b"{}", b"{}", b"not json"),
+        (b'{"msg_type": 5}', b"{}", b"{}", b"{}"),
+        (b'"a string"', b"{}", b"{}", b'{"code": "1"}'),
+        (b'{"msg_type": "execute_request", "msg_id": null}', b"{}", b"{}", b'{"code": "1"}'),
+    ]
+    try:
+        for frames in cases:
+            h = hmac.new(k.km.session.key, digestmod=hashlib.sha256)
+            for f in frames:
+                h.update(f)
+            s.send_multipart([b"<IDS|MSG>", h.hexdigest().encode(), *frames])
+        time.sleep(2)
+        assert k.km.is_alive()
+        _, msgs, reply = k.run("print('still here')", timeout=60)
+        assert reply["content"]["status"] == "ok"
+        assert any(m["msg_type"] == "stream" and "still here" in m["content"]["text"] for m in msgs)
+        assert any(STAGE_MIME in m["content"].get("data", {}) for m in msgs)
+    finally:
+        s.close(0)
+        ctx.term()
+        k.close()
