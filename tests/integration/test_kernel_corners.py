@@ -14,6 +14,10 @@ depends on the kernel's threads (control against shell), not on the proxy.
 Differences that are not the proxy's are scrubbed: message ids and dates, execution
 counts, engine uuids, the session numbers of history entries, the cell file names in
 tracebacks (they carry the kernel's pid), and the random comm ids the kernel makes.
+
+Also: two clients on one kernel each get their own replies and all of iopub; and
+requests signed with the right key but with content no client should send leave the
+proxy relaying (the sanitizer pass runs that one too).
 """
 import hashlib
 import json
@@ -263,7 +267,6 @@ def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs): 
     frames that are not objects, content that is not JSON, a header without msg_id) go
     to ipykernel, which logs 'Got bad msg' or 'Invalid Message' and answers what it can;
     the proxy must neither crash nor stop relaying.  The next cell runs and is tagged."""
-    import hashlib
     import hmac
     import os
     import zmq
