@@ -27,7 +27,6 @@ import threading
 import time
 
 import pytest
-from jupyter_client import KernelManager
 
 from test_kernel import BIN, STAGE_MIME, Kernel, logs, specs  # noqa: F401 (fixtures)
 
