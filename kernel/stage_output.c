@@ -171,20 +171,24 @@ static char *badge_html(int stage, const char *model)
  * cell (Notebook 6 runs the script before it appends the output to the page).  The
  * stage: tag replaces an older one where it was.  Assigning a new metadata object makes
  * the cell toolbar (tags) redraw; the notebook is marked dirty only when something
- * changed (fields compared one by one: a notebook saved by Python has its keys sorted),
- * because re-opening a trusted notebook runs the saved script again.  JS_HEAD, the
- * badge HTML, the position, JS_TAIL. */
+ * changed (fields compared one by one: a notebook saved by Python has its keys sorted).
+ * Opening a trusted notebook (or trusting one, which reloads the page) runs the saved
+ * scripts again while Notebook 6 builds the page, before it sets `_fully_loaded`: then
+ * the script only draws and places the badge and leaves the cell's metadata as it was
+ * saved, so that a stage tag the user set by hand is not put back to the kernel's
+ * (cells pasted or undeleted later carry their metadata with them anyway).  JS_HEAD,
+ * the badge HTML, the position, JS_TAIL. */
 static const char js_head[] = "/* nbstage */(function(e,o,d){var html=\"";
 static const char js_tail[] =
     ",el=e&&e.jquery?e[0]:e,N=window.Jupyter,p=d&&d.nbstage,n=0,"
     "K=['stage','confidence','model'],w={};"
     "if(!el)return;if(html)el.innerHTML=html;N=N&&N.notebook;"
-    "if(!N||!N.get_cells||!p)return;K.forEach(k=>w[k]=p[k]);"
+    "if(!N||!N.get_cells||!p)return;var L=N._fully_loaded===false;K.forEach(k=>w[k]=p[k]);"
     "function f(){var x=N.get_cells().find(y=>o&&y.output_area===o||"
     "y.element&&y.element[0]&&y.element[0].contains(el)),a,m,g,u=[],i=-1,q;"
     "if(!x||!document.body.contains(el)){if(++n<40)setTimeout(f,50);return}"
     "a=el.closest('.output_area');if(a&&!html)a.style.display='none';"
-    "if(a&&at_top&&a.parentNode.firstChild!==a)a.parentNode.prepend(a);"
+    "if(a&&at_top&&a.parentNode.firstChild!==a)a.parentNode.prepend(a);if(L)return;"
     "m=x.metadata||{};g=Array.isArray(m.tags)?m.tags:[];"
     "g.forEach(t=>typeof t=='string'&&!t.indexOf('stage:')?i<0&&(i=u.length):u.push(t));"
     "u.splice(i<0?u.length:i,0,'stage:'+w.stage);q=m.workflow_stage;"

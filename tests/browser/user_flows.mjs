@@ -1,0 +1,94 @@
+// user_flows.mjs — day-to-day flows in classic Notebook 6 that run_notebook.mjs does not cover.
+//
+// Owns the browser half of tests/integration/test_browser_more.py.  Opens NOTEBOOK_URL
+// in Debian's headless Chromium (playwright-core), runs every cell, saves, and opens the
+// notebook again (trusted: the user's own session saved it).  Then, as a user who
+// disagrees with the model, sets one cell's tags by hand (what the Tags cell toolbar
+// does: a new metadata.tags, the notebook marked changed), saves, and opens the
+// notebook once more: the saved stage outputs' scripts run again on opening, and must
+// leave the hand-set tags alone.  Prints one JSON report on stdout.
+//
+// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS]
+import { chromium } from 'playwright-core';
+
+const [url, userDataDir, timeoutArg] = process.argv.slice(2);
+if (!url || !userDataDir) {
+    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS]');
+    process.exit(2);
+}
+const timeout = Number(timeoutArg || 30000);
+const watchdog = setTimeout(() => { console.error('user_flows: overall timeout'); process.exit(3); },
+                            timeout * 3);
+const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1100, height: 1500 },
+});
+const report = { pageErrors: [], consoleErrors: [] };
+
+const codeCells = () => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code');
+const state = () => ({
+    trusted: Jupyter.notebook.trusted,
+    dirty: Jupyter.notebook.dirty,
+    cells: Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code').map(c => ({
+        badges: c.element[0].querySelectorAll('.output .nbstage-badge').length,
+        metadata: JSON.parse(JSON.stringify(c.metadata)),
+    })),
+});
+
+async function save(page) {
+    const saved = page.evaluate(() => new Promise(resolve =>
+        Jupyter.notebook.events.one('notebook_saved.Notebook', () => resolve(true))));
+    await page.evaluate(() => Jupyter.notebook.save_checkpoint());
+    return await saved;
+}
+
+async function reopen(page) {
+    await page.reload();
+    await page.waitForFunction(() => window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded);
+    await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
+        .every(c => c.element[0].querySelector('.output .nbstage-badge')));
+    await page.waitForTimeout(1000); // the scripts' own retries end well within this
+    return await page.evaluate(state);
+}
+
+try {
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(timeout);
+    page.on('pageerror', e => report.pageErrors.push(String(e)));
+    page.on('console', m => { if (m.type() === 'error') report.consoleErrors.push(m.text()); });
+    await page.goto(url);
+    await page.waitForFunction(() => window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded &&
+                                     Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected());
+    await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { state: 'attached' });
+
+    // Run All, and wait for every code cell's stage in its metadata
+    await page.evaluate(() => Jupyter.notebook.execute_all_cells());
+    await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
+        .every(c => c.input_prompt_number !== '*' && c.metadata.workflow_stage &&
+                    c.element[0].querySelector('.output .nbstage-badge')));
+    report.run = await page.evaluate(state);
+    report.savedRun = await save(page);
+    report.reopened = await reopen(page);
+
+    // the user corrects the first cell's stage by hand and keeps a tag of their own
+    report.handTags = await page.evaluate(() => {
+        const c = Jupyter.notebook.get_cells().find(c => c.cell_type === 'code');
+        const other = c.metadata.workflow_stage.stage === 'prep' ? 'explore' : 'prep';
+        const tags = ['checked', 'stage:' + other];
+        c.metadata = Object.assign({}, c.metadata, { tags });
+        Jupyter.notebook.set_dirty(true);
+        return tags;
+    });
+    report.savedHand = await save(page);
+    report.reopenedHand = await reopen(page);
+} catch (e) {
+    report.error = String(e && e.stack || e);
+} finally {
+    await context.close();
+    clearTimeout(watchdog);
+}
+process.stdout.write(JSON.stringify(report, null, 1) + '\n');
+process.exit(report.error ? 1 : 0);

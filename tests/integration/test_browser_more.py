@@ -1,0 +1,71 @@
+"""Classic Notebook 6 flows beyond test_browser.py's, with the same server and browser.
+
+tests/browser/user_flows.mjs drives the page; the server is test_browser.py's fixture
+(share/run-demo.sh with temporary HOME and Jupyter folders), so these tests skip or
+fail exactly as those do when nbstage, the model, Chromium or playwright-core is
+missing.
+
+Opening a trusted notebook runs the saved stage outputs' scripts again.  They must
+draw the badges but leave the cells' metadata as it was saved: a user who corrected a
+cell's stage tag by hand (Tags toolbar), saved and opened the notebook again found the
+kernel's tag back and the notebook marked changed (so autosave wrote the old tag).
+"""
+import json
+import subprocess
+
+from test_browser import BROWSER_DIR, server  # noqa: F401  (the module's server fixture)
+
+CELLS = ["import os\nimport sys", "data = open(os.devnull).read()\nprint(len(data))"]
+
+
+def _flows(url, tmp, name):
+    profile = tmp / f"chromium-{name}"
+    profile.mkdir()
+    r = subprocess.run(["node", str(BROWSER_DIR / "user_flows.mjs"), url, str(profile), "30000"],
+                       cwd=BROWSER_DIR, capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip(), f"no report from the browser script (exit {r.returncode}):\n{r.stderr}"
+    report = json.loads(r.stdout)
+    assert r.returncode == 0 and "error" not in report, report.get("error", r.stderr)
+    assert report["pageErrors"] == [], report["pageErrors"]
+    assert report["consoleErrors"] == [], report["consoleErrors"]
+    return report
+
+
+def _md(cell):
+    """A cell's metadata without Notebook 6's own 'trusted' (which saving does not keep)."""
+    return {k: v for k, v in cell["metadata"].items() if k != "trusted"}
+
+
+def test_reopening_keeps_stage_tags_set_by_hand(server):
+    base, token, work, env, tmp = server
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"h{i}", "outputs": [],
+                   "metadata": {}, "source": src} for i, src in enumerate(CELLS)],
+        "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (work / "hand.ipynb").write_text(json.dumps(nb))
+    report = _flows(f"{base}/notebooks/hand.ipynb?token={token}", tmp, "hand")
+
+    run = report["run"]["cells"]
+    stages = [c["metadata"]["workflow_stage"]["stage"] for c in run]
+    assert [c["metadata"]["tags"] for c in run] == [[f"stage:{s}"] for s in stages]
+    assert report["savedRun"] is True
+    # opened again, trusted: badges back, metadata as saved, nothing changed
+    again = report["reopened"]
+    assert again["trusted"] is True and again["dirty"] is False, again
+    assert [c["badges"] for c in again["cells"]] == [1, 1]
+    assert [_md(c) for c in again["cells"]] == [_md(c) for c in run]
+
+    # the hand-set tags survive the next opening, which changes nothing
+    hand = report["handTags"]
+    assert report["savedHand"] is True
+    saved = json.loads((work / "hand.ipynb").read_text())
+    assert saved["cells"][0]["metadata"]["tags"] == hand
+    final = report["reopenedHand"]
+    assert final["trusted"] is True, final
+    assert [c["badges"] for c in final["cells"]] == [1, 1]
+    assert final["cells"][0]["metadata"]["tags"] == hand, final["cells"][0]
+    assert _md(final["cells"][1]) == _md(run[1])
+    assert final["dirty"] is False, final
