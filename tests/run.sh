@@ -20,19 +20,40 @@ count_pytest() {   # count_pytest LOG RC: add pytest's totals; a failed run coun
     pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
     [ "$2" -ne 0 ] && [ "${f:-0}" -eq 0 ] && fail=$((fail + 1))
 }
+run_units() {   # run_units PHASE BINARY...: each binary, its log and last line; adds to the counts
+    phase=$1; shift
+    for t in "$@"; do
+        log=tests/out/$(basename "$t").$phase.log
+        echo "== $phase $(basename "$t")"
+        if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$t" >"$log" 2>&1; then
+            count "$log"
+        else
+            count "$log"; cat "$log"
+            # a crash before cmocka's summary still counts as a failure
+            grep -q '^\[  FAILED  \]' "$log" || fail=$((fail + 1))
+        fi
+        tail -n 1 "$log"
+    done
+}
+# The unit binaries before "--" are the optimised ones, after it the sanitizer ones.
+# The two lists run side by side (each binary is one thread, and there are two cores
+# at least); the sanitizer list's output follows the other's.
+plain=""; san=""; seen=0
 for t in "$@"; do
-    if [ "$t" = "--" ]; then phase=unit-san; continue; fi
-    log=tests/out/$(basename "$t").$phase.log
-    echo "== $phase $(basename "$t")"
-    if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$t" >"$log" 2>&1; then
-        count "$log"
-    else
-        count "$log"; cat "$log"
-        # a crash before cmocka's summary still counts as a failure
-        grep -q '^\[  FAILED  \]' "$log" || fail=$((fail + 1))
-    fi
-    tail -n 1 "$log"
+    if [ "$t" = "--" ]; then seen=1; elif [ $seen -eq 0 ]; then plain="$plain $t"; else san="$san $t"; fi
 done
+if [ -n "$san" ]; then
+    ( pass=0; fail=0; run_units unit-san $san; echo "$pass $fail" >tests/out/unit-san.counts ) \
+        >tests/out/unit-san.phase.log 2>&1 &
+    san_pid=$!
+fi
+run_units unit $plain
+if [ -n "$san" ]; then
+    wait $san_pid
+    cat tests/out/unit-san.phase.log
+    read -r p f <tests/out/unit-san.counts || { p=0; f=1; }
+    pass=$((pass + p)); fail=$((fail + f))
+fi
 if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
     echo "== integration (pytest, real Jupyter)"
     log=tests/out/integration.log
