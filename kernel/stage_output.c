@@ -20,7 +20,7 @@
  *
  * Why terse: the content is signed (HMAC-SHA256, the proxy's main cost per tag), sent,
  * parsed by the client and saved in the notebook for every executed cell.  It was 2.5 KB
- * (payload twice, a longer script carrying the stage again); now about 2.05 KB.
+ * (payload twice, a longer script carrying the stage again); now about 2.1 KB.
  */
 #include "kernel/stage_output.h"
 
@@ -165,7 +165,12 @@ static char *badge_html(int stage, const char *model)
  * OutputArea: the script takes the cell's workflow_stage from md.nbstage rather than
  * carry a copy.  JupyterLab evaluates it with `element` only (a DOM node), and there it
  * only draws the badge: the badge goes into the element because Notebook 6 and
- * JupyterLab render application/javascript, not text/html, for trusted outputs.  Its
+ * JupyterLab render application/javascript, not text/html, for trusted outputs.  An
+ * HTML export (nbconvert, File > Download as > HTML) runs the script from a <script>
+ * inside the output's element, and nbconvert 6's lab template gives every such element
+ * the same id, so its `element` is the first cell's: the script's own parent, where
+ * there is one (document.currentScript; null where a frontend evaluates it), is the
+ * element then.  Its
  * HTML goes without the closing tags, which the HTML parser supplies at the end of
  * innerHTML's input.  The cell is looked up one tick later, when the output is in its
  * cell (Notebook 6 runs the script before it appends the output to the page).  The
@@ -180,15 +185,15 @@ static char *badge_html(int stage, const char *model)
  * the badge HTML, the position, JS_TAIL. */
 static const char js_head[] = "/* nbstage */(function(e,o,d){var html=\"";
 static const char js_tail[] =
-    ",el=e&&e.jquery?e[0]:e,N=window.Jupyter,p=d&&d.nbstage,n=0,"
-    "K=['stage','confidence','model'],w={};"
+    ",s=document.currentScript,el=s?s.parentNode:e&&e.jquery?e[0]:e,N=window.Jupyter,p=d&&d.nbstage,n=0,"
+    "K=['stage','confidence','model'],w={},L;"
     "if(!el)return;if(html)el.innerHTML=html;N=N&&N.notebook;"
-    "if(!N||!N.get_cells||!p)return;var L=N._fully_loaded===false;K.forEach(k=>w[k]=p[k]);"
+    "if(!N||!N.get_cells||!p)return;L=N._fully_loaded==0;K.forEach(k=>w[k]=p[k]);"
     "function f(){var x=N.get_cells().find(y=>o&&y.output_area===o||"
     "y.element&&y.element[0]&&y.element[0].contains(el)),a,m,g,u=[],i=-1,q;"
-    "if(!x||!document.body.contains(el)){if(++n<40)setTimeout(f,50);return}"
+    "if(!x||!el.isConnected){if(++n<40)setTimeout(f,50);return}"
     "a=el.closest('.output_area');if(a&&!html)a.style.display='none';"
-    "if(a&&at_top&&a.parentNode.firstChild!==a)a.parentNode.prepend(a);if(L)return;"
+    "if(a&&at_top&&a.previousSibling)a.parentNode.prepend(a);if(L)return;"
     "m=x.metadata||{};g=Array.isArray(m.tags)?m.tags:[];"
     "g.forEach(t=>typeof t=='string'&&!t.indexOf('stage:')?i<0&&(i=u.length):u.push(t));"
     "u.splice(i<0?u.length:i,0,'stage:'+w.stage);q=m.workflow_stage;"

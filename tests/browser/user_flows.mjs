@@ -6,7 +6,9 @@
 // disagrees with the model, sets one cell's tags by hand (what the Tags cell toolbar
 // does: a new metadata.tags, the notebook marked changed), saves, and opens the
 // notebook once more: the saved stage outputs' scripts run again on opening, and must
-// leave the hand-set tags alone.  Prints one JSON report on stdout.
+// leave the hand-set tags alone.  Last, the notebook as File > Download as > HTML gives
+// it (the server's nbconvert export), opened as a page: which badges each cell shows.
+// Prints one JSON report on stdout.
 //
 // usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS]
 import { chromium } from 'playwright-core';
@@ -57,8 +59,9 @@ async function reopen(page) {
 try {
     const page = context.pages()[0] || await context.newPage();
     page.setDefaultTimeout(timeout);
-    page.on('pageerror', e => report.pageErrors.push(String(e)));
-    page.on('console', m => { if (m.type() === 'error') report.consoleErrors.push(m.text()); });
+    let inNotebook = true; // the exported page's own errors are not the notebook's
+    page.on('pageerror', e => { if (inNotebook) report.pageErrors.push(String(e)); });
+    page.on('console', m => { if (m.type() === 'error' && inNotebook) report.consoleErrors.push(m.text()); });
     await page.goto(url);
     await page.waitForFunction(() => window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded &&
                                      Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected());
@@ -84,6 +87,23 @@ try {
     });
     report.savedHand = await save(page);
     report.reopenedHand = await reopen(page);
+
+    // File > Download as > HTML: the server's nbconvert export of the saved notebook,
+    // opened as a page; each code cell's badge as the export shows it
+    // (Debian's export names require.js and MathJax by file:// paths a served page may
+    // not load: console errors of the export, not of nbstage, so only page errors count)
+    inNotebook = false;
+    const exportErrors = [];
+    page.on('pageerror', e => { if (!inNotebook) exportErrors.push(String(e)); });
+    const u = new URL(url);
+    u.pathname = u.pathname.replace(/^\/notebooks\//, '/nbconvert/html/');
+    u.searchParams.set('download', 'false');
+    await page.goto(u.href);
+    await page.waitForTimeout(1000);
+    report.exported = await page.evaluate(() =>
+        [...document.querySelectorAll('.jp-CodeCell, .code_cell')].map(c =>
+            [...c.querySelectorAll('.nbstage-badge')].map(b => b.textContent)));
+    report.exportErrors = exportErrors;
 } catch (e) {
     report.error = String(e && e.stack || e);
 } finally {

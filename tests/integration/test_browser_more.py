@@ -9,6 +9,11 @@ Opening a trusted notebook runs the saved stage outputs' scripts again.  They mu
 draw the badges but leave the cells' metadata as it was saved: a user who corrected a
 cell's stage tag by hand (Tags toolbar), saved and opened the notebook again found the
 kernel's tag back and the notebook marked changed (so autosave wrote the old tag).
+
+File > Download as > HTML (nbconvert 6's lab template) runs the stage outputs' scripts
+in the exported page, and gives every script output the same element id: each script
+drew its badge into the first cell's output, so the export showed one badge, the last
+cell's stage under the first cell.
 """
 import json
 import subprocess
@@ -69,3 +74,8 @@ def test_reopening_keeps_stage_tags_set_by_hand(server):
     assert final["cells"][0]["metadata"]["tags"] == hand, final["cells"][0]
     assert _md(final["cells"][1]) == _md(run[1])
     assert final["dirty"] is False, final
+
+    # the HTML export: each code cell shows its own badge, nothing else
+    pct = [f"{round(c['metadata']['workflow_stage']['confidence'] * 100)}%" for c in run]
+    assert report["exported"] == [[f"{s} {p}"] for s, p in zip(stages, pct)], report["exported"]
+    assert report["exportErrors"] == [], report["exportErrors"]
