@@ -1,9 +1,9 @@
 """Classic Notebook 6 flows beyond test_browser.py's, with the same server and browser.
 
 tests/browser/user_flows.mjs drives the page; the server is test_browser.py's fixture
-(share/run-demo.sh with temporary HOME and Jupyter folders), so these tests skip or
-fail exactly as those do when nbstage, the model, Chromium or playwright-core is
-missing.
+(share/run-demo.sh with temporary HOME and Jupyter folders), so they skip as those do
+when nbstage or the model is missing; without Chromium, node or playwright-core they
+are skipped.
 
 Opening a trusted notebook runs the saved stage outputs' scripts again.  They must
 draw the badges but leave the cells' metadata as it was saved: a user who corrected a
@@ -16,9 +16,20 @@ drew its badge into the first cell's output, so the export showed one badge, the
 cell's stage under the first cell.
 """
 import json
+import shutil
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from test_browser import BROWSER_DIR, server  # noqa: F401  (the module's server fixture)
+
+# Without a browser to drive, skipped (test_browser.py's fixture would fail instead,
+# naming `make deps`); the other reasons to skip are the fixture's own.
+pytestmark = pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists() or shutil.which("node") is None
+    or not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(),
+    reason="needs Debian's chromium, node and tests/browser/node_modules/playwright-core (make deps)")
 
 CELLS = ["import os\nimport sys", "data = open(os.devnull).read()\nprint(len(data))"]
 
