@@ -10,12 +10,18 @@
 // it (the server's nbconvert export), opened as a page: which badges each cell shows.
 // Prints one JSON report on stdout.
 //
-// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS]
+// MODE edit (instead): the person's editing day.  Runs the first cell twice, edits it
+// and runs it again, runs a comment-only cell, interrupts a time.sleep, copies the
+// first cell and pastes it at the end, deletes the first cell and undoes that; the
+// report has every cell's badges, outputs and metadata after that (no save).
+//
+// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit] [NEW_SOURCE]
 import { chromium } from 'playwright-core';
 
-const [url, userDataDir, timeoutArg] = process.argv.slice(2);
-if (!url || !userDataDir) {
-    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS]');
+const [url, userDataDir, timeoutArg, modeArg, newSource] = process.argv.slice(2);
+const mode = modeArg || 'reopen';
+if (!url || !userDataDir || !['reopen', 'edit'].includes(mode) || (mode === 'edit' && !newSource)) {
+    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit] [NEW_SOURCE]');
     process.exit(2);
 }
 const timeout = Number(timeoutArg || 30000);
@@ -29,8 +35,45 @@ const context = await chromium.launchPersistentContext(userDataDir, {
     viewport: { width: 1100, height: 1500 },
 });
 const report = { pageErrors: [], consoleErrors: [] };
+let inNotebook = true; // the exported page's own errors are not the notebook's
 
 const codeCells = () => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code');
+// one code cell run as Notebook 6's Run does it, until it is numbered and the kernel idle
+async function runCell(page, i) {
+    await page.evaluate(i => { Jupyter.notebook.select(i); Jupyter.notebook.execute_cells([i]); }, i);
+    await page.waitForFunction(i => Jupyter.notebook.get_cell(i).input_prompt_number !== '*' &&
+        document.querySelector('#kernel_indicator_icon.kernel_idle_icon'), i);
+    await page.waitForTimeout(300); // the script writes the metadata one tick after the badge
+}
+
+async function editDay(page) {
+    const order = await page.evaluate(() => Jupyter.notebook.get_cells().map(c => c.cell_type));
+    const sleeper = order.length - 1; // the last cell sleeps
+    await runCell(page, 0);
+    await runCell(page, 0);
+    report.afterTwice = await page.evaluate(state);
+    await page.evaluate(src => Jupyter.notebook.get_cell(0).set_text(src), newSource);
+    await runCell(page, 0);
+    for (let i = 1; i < sleeper; i++) if (order[i] === 'code') await runCell(page, i);
+    await page.evaluate(i => { Jupyter.notebook.select(i); Jupyter.notebook.execute_cells([i]); }, sleeper);
+    await page.waitForFunction(i => Jupyter.notebook.get_cell(i).element[0].querySelector('.output .nbstage-badge'), sleeper);
+    await page.evaluate(() => Jupyter.notebook.kernel.interrupt());
+    await page.waitForFunction(i => Jupyter.notebook.get_cell(i).input_prompt_number !== '*', sleeper);
+    await page.evaluate(() => { Jupyter.notebook.select(0); Jupyter.notebook.copy_cell();
+                                Jupyter.notebook.select(Jupyter.notebook.ncells() - 1);
+                                Jupyter.notebook.paste_cell_below(); });
+    await page.evaluate(() => { Jupyter.notebook.select(0); Jupyter.notebook.delete_cell(); });
+    await page.evaluate(() => Jupyter.notebook.undelete_cell());
+    await page.waitForTimeout(500);
+    report.edited = await page.evaluate(() => Jupyter.notebook.get_cells().map(c => ({
+        type: c.cell_type,
+        source: c.get_text(),
+        badges: [...c.element[0].querySelectorAll('.output .nbstage-badge')].map(b => b.textContent),
+        outputs: c.output_area ? c.output_area.outputs.map(o => o.output_type + (o.ename ? ':' + o.ename : '')) : [],
+        metadata: JSON.parse(JSON.stringify(c.metadata)),
+    })));
+}
+
 const state = () => ({
     trusted: Jupyter.notebook.trusted,
     dirty: Jupyter.notebook.dirty,
@@ -56,17 +99,7 @@ async function reopen(page) {
     return await page.evaluate(state);
 }
 
-try {
-    const page = context.pages()[0] || await context.newPage();
-    page.setDefaultTimeout(timeout);
-    let inNotebook = true; // the exported page's own errors are not the notebook's
-    page.on('pageerror', e => { if (inNotebook) report.pageErrors.push(String(e)); });
-    page.on('console', m => { if (m.type() === 'error' && inNotebook) report.consoleErrors.push(m.text()); });
-    await page.goto(url);
-    await page.waitForFunction(() => window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded &&
-                                     Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected());
-    await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { state: 'attached' });
-
+async function reopenDay(page, url) {
     // Run All, and wait for every code cell's stage in its metadata
     await page.evaluate(() => Jupyter.notebook.execute_all_cells());
     await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
@@ -104,6 +137,20 @@ try {
         [...document.querySelectorAll('.jp-CodeCell, .code_cell')].map(c =>
             [...c.querySelectorAll('.nbstage-badge')].map(b => b.textContent)));
     report.exportErrors = exportErrors;
+}
+
+try {
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(timeout);
+    page.on('pageerror', e => { if (inNotebook) report.pageErrors.push(String(e)); });
+    page.on('console', m => { if (m.type() === 'error' && inNotebook) report.consoleErrors.push(m.text()); });
+    await page.goto(url);
+    await page.waitForFunction(() => window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded &&
+                                     Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected());
+    await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { state: 'attached' });
+
+    if (mode === 'edit') await editDay(page);
+    else await reopenDay(page, url);
 } catch (e) {
     report.error = String(e && e.stack || e);
 } finally {

@@ -14,6 +14,10 @@ File > Download as > HTML (nbconvert 6's lab template) runs the stage outputs' s
 in the exported page, and gives every script output the same element id: each script
 drew its badge into the first cell's output, so the export showed one badge, the last
 cell's stage under the first cell.
+
+A day of editing (test_rerun_edit_interrupt_paste_undelete) passed before either fix
+too; it guards the script's metadata writes that stay: re-runs, an edit that changes
+the stage, an interrupt, and cells pasted or undeleted once the page is loaded.
 """
 import json
 import shutil
@@ -34,10 +38,10 @@ pytestmark = pytest.mark.skipif(
 CELLS = ["import os\nimport sys", "data = open(os.devnull).read()\nprint(len(data))"]
 
 
-def _flows(url, tmp, name):
+def _flows(url, tmp, name, *mode):
     profile = tmp / f"chromium-{name}"
     profile.mkdir()
-    r = subprocess.run(["node", str(BROWSER_DIR / "user_flows.mjs"), url, str(profile), "30000"],
+    r = subprocess.run(["node", str(BROWSER_DIR / "user_flows.mjs"), url, str(profile), "30000", *mode],
                        cwd=BROWSER_DIR, capture_output=True, text=True, timeout=120)
     assert r.stdout.strip(), f"no report from the browser script (exit {r.returncode}):\n{r.stderr}"
     report = json.loads(r.stdout)
@@ -90,3 +94,50 @@ def test_reopening_keeps_stage_tags_set_by_hand(server):
     pct = [f"{round(c['metadata']['workflow_stage']['confidence'] * 100)}%" for c in run]
     assert report["exported"] == [[f"{s} {p}"] for s, p in zip(stages, pct)], report["exported"]
     assert report["exportErrors"] == [], report["exportErrors"]
+
+
+TRAIN = "from sklearn.linear_model import LogisticRegression\nmodel = LogisticRegression()\nmodel.fit(X, y)"
+
+
+def test_rerun_edit_interrupt_paste_undelete(server):
+    """A day of editing: one badge per run, the stage: tag replaced where it stood and
+    the user's tags kept, no tag for a comment-only or markdown cell, a badge on an
+    interrupted cell, metadata travelling with a pasted and an undeleted cell."""
+    base, token, work, env, tmp = server
+    nb = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": "e0", "outputs": [],
+             "metadata": {"tags": ["mine", "stage:bogus", "other"]},
+             "source": "import pandas as pd\nimport numpy as np"},
+            {"cell_type": "code", "execution_count": None, "id": "e1", "outputs": [],
+             "metadata": {}, "source": "# only a comment\n# and another"},
+            {"cell_type": "markdown", "id": "e2", "metadata": {}, "source": "# Notes"},
+            {"cell_type": "code", "execution_count": None, "id": "e3", "outputs": [],
+             "metadata": {}, "source": "import time\ntime.sleep(30)"},
+        ],
+        "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (work / "edit.ipynb").write_text(json.dumps(nb))
+    report = _flows(f"{base}/notebooks/edit.ipynb?token={token}", tmp, "edit", "edit", TRAIN)
+
+    twice = report["afterTwice"]["cells"][0]
+    assert twice["badges"] == 1
+    first = twice["metadata"]["workflow_stage"]["stage"]
+    assert twice["metadata"]["tags"] == ["mine", f"stage:{first}", "other"]
+
+    cells = report["edited"]
+    assert [c["type"] for c in cells] == ["code", "code", "markdown", "code", "code"]
+    edited, comment, md, slept, pasted = cells
+    assert edited["source"] == TRAIN and len(edited["badges"]) == 1, edited
+    assert edited["metadata"]["workflow_stage"]["stage"] == "train", edited
+    assert edited["metadata"]["tags"] == ["mine", "stage:train", "other"]
+    assert edited["badges"][0].startswith("train ")
+    assert comment["badges"] == [] and comment["outputs"] == [], comment
+    assert _md(comment) == {} and _md(md) == {}
+    assert len(slept["badges"]) == 1 and slept["outputs"][-1] == "error:KeyboardInterrupt", slept
+    assert [t for t in slept["metadata"]["tags"] if t.startswith("stage:")] == \
+        [f"stage:{slept['metadata']['workflow_stage']['stage']}"]
+    assert pasted["source"] == TRAIN and pasted["badges"] == edited["badges"], pasted
+    assert _md(pasted) == _md(edited)
