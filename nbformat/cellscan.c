@@ -62,21 +62,6 @@ static int text_put(struct cellscan *s, const void *b, size_t n)
 
 /* ---------------------------------------------------------------- strings */
 
-static int hex4(uc *p, uc *end, unsigned *v)
-{
-    if (end - p < 4) return -1;
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned c = p[i], d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return -1;
-        *v = *v * 16 + d;
-    }
-    return 0;
-}
-
 static int put_utf8(struct cellscan *s, unsigned cp)
 {
     unsigned char b[4];
@@ -121,13 +106,13 @@ static int string(scanner *q, int decode, uc **raw, size_t *rawn, int *esc)
         case 't': ch = '\t'; break;
         case 'u': {
             unsigned cp;
-            TRY(hex4(p + 1, end, &cp));
+            TRY(json_hex4(p + 1, end, &cp));
             p += 5;
             if (cp >= 0xdc00 && cp <= 0xdfff) return -1; /* lone low surrogate */
             if (cp >= 0xd800 && cp <= 0xdbff) {
                 unsigned lo;
                 if (end - p < 6 || p[0] != '\\' || p[1] != 'u') return -1;
-                TRY(hex4(p + 2, end, &lo));
+                TRY(json_hex4(p + 2, end, &lo));
                 if (lo < 0xdc00 || lo > 0xdfff) return -1;
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 p += 6;

@@ -102,4 +102,20 @@ static inline const unsigned char *json_scan_unescaped(const unsigned char *p,
     }
 }
 
+/* The 4 hex digits of a \uXXXX escape at P (before END) as *V; -1 if they are not. */
+static inline int json_hex4(const unsigned char *p, const unsigned char *end, unsigned *v)
+{
+    if (end - p < 4) return -1;
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return -1;
+        *v = *v * 16 + d;
+    }
+    return 0;
+}
+
 #endif

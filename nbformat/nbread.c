@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nbformat/jsonbytes.h"
 #include "nbformat/nbinternal.h"
 
 /* ---------------------------------------------------------------- errors */
@@ -177,20 +178,6 @@ static const char *explain(const json_error_t *je, const char *buf, size_t len)
 
 /* ---------------------------------------------------------------- NB_LENIENT */
 
-static int hex4(const char *p, unsigned *v)
-{
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned c = (unsigned char)p[i], d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return -1;
-        *v = *v * 16 + d;
-    }
-    return 0;
-}
-
 /* Whether the number token S[0..N) is one jansson refuses: an integer beyond 64 bits
  * or a real beyond a double (its own tests: strtoll and strtod with ERANGE). */
 static int number_out_of_range(const char *s, size_t n)
@@ -220,6 +207,7 @@ static char *lenient_copy(const char *buf, size_t len, size_t *out)
 {
     char *o = malloc(2 * len + 1), *d = o; /* "NaN" -> "null" is the only growth */
     if (!o) return NULL;
+    const unsigned char *ub = (const unsigned char *)buf, *ue = ub + len;
     size_t i = 0;
     while (i < len) {
         char c = buf[i];
@@ -228,10 +216,10 @@ static char *lenient_copy(const char *buf, size_t len, size_t *out)
             while (i < len && buf[i] != '"') {
                 unsigned v, w;
                 if (buf[i] != '\\') { *d++ = buf[i++]; continue; }
-                if (i + 6 <= len && buf[i + 1] == 'u' && !hex4(buf + i + 2, &v) &&
+                if (i + 6 <= len && buf[i + 1] == 'u' && !json_hex4(ub + i + 2, ue, &v) &&
                     v >= 0xd800 && v <= 0xdfff) {
                     if (v <= 0xdbff && i + 12 <= len && buf[i + 6] == '\\' && buf[i + 7] == 'u' &&
-                        !hex4(buf + i + 8, &w) && w >= 0xdc00 && w <= 0xdfff) {
+                        !json_hex4(ub + i + 8, ue, &w) && w >= 0xdc00 && w <= 0xdfff) {
                         memcpy(d, buf + i, 12); /* a pair: one character */
                         d += 12;
                         i += 12;
