@@ -20,7 +20,7 @@
 //            compare with): "done" is every code cell numbered and the kernel idle
 //
 // usage: node run_notebook.mjs NOTEBOOK_URL SCREENSHOT.png USER_DATA_DIR [TIMEOUT_MS] [MODE] [STEPS]
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url, screenshot, userDataDir, timeoutArg, modeArg, stepsArg] = process.argv.slice(2);
 const mode = modeArg || 'badge';
@@ -34,14 +34,7 @@ const steps = Number(stepsArg || 2);
 const watchdog = setTimeout(() => { console.error('run_notebook: overall timeout'); process.exit(3); },
                             timeout * 2);
 
-// These flags keep Chromium from reaching for the network this machine does not have.
-const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1100, height: 3000 },
-});
+const context = await launchChromium(userDataDir, 3000);
 const report = { pageErrors: [], consoleErrors: [], cells: [] };
 
 // Opens the menu TOP and clicks its ITEM.  Once in six runs the Cell menu, clicked

@@ -16,7 +16,7 @@
 // report has every cell's badges, outputs and metadata after that (no save).
 //
 // usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit] [NEW_SOURCE]
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url, userDataDir, timeoutArg, modeArg, newSource] = process.argv.slice(2);
 const mode = modeArg || 'reopen';
@@ -27,13 +27,7 @@ if (!url || !userDataDir || !['reopen', 'edit'].includes(mode) || (mode === 'edi
 const timeout = Number(timeoutArg || 30000);
 const watchdog = setTimeout(() => { console.error('user_flows: overall timeout'); process.exit(3); },
                             timeout * 3);
-const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1100, height: 1500 },
-});
+const context = await launchChromium(userDataDir, 1500);
 const report = { pageErrors: [], consoleErrors: [] };
 let inNotebook = true; // the exported page's own errors are not the notebook's
 
