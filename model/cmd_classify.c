@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -248,18 +247,13 @@ static int run_stdin(const nbs_model *m, int jobs)
 
 /* ------------------------------------------------------------------ file mode */
 
-/* Any case: a notebook saved as NOTES.IPYNB is still a notebook, not Python to classify. */
-static int ends_with_nocase(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcasecmp(s + a - b, suffix) == 0;
-}
-
 /* ID_PATH: PATH as the ids in --json give it (valid UTF-8, see run_file). */
 static int run_file_as(const nbs_model *m, const char *path, const char *id_path, int as_json)
 {
     float probs[N_STAGES];
-    if (ends_with_nocase(path, ".ipynb")) {
+    /* any case (nb_is_notebook_name): a notebook saved as NOTES.IPYNB is still a
+     * notebook, not Python to classify */
+    if (nb_is_notebook_name(path)) {
         nb_error e;
         json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &e); /* read only */
         if (!nb) { fprintf(stderr, "nbstage classify: %s\n", e.msg); return EXIT_USAGE; }

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,9 +39,10 @@ static void usage(FILE *to)
             "I imports, . empty or comments only, ? untagged), the stage sequence with runs\n"
             "compressed, and per-stage cell counts and share of lines of code (lines with\n"
             "more than comments or white space; a stage's share is of the lines in cells\n"
-            "with a stage).  Folders are walked for *.ipynb (hidden files and folders,\n"
-            ".ipynb_checkpoints among them, skipped; a hidden file given by name is read);\n"
-            "one without notebooks is said on stderr.\n"
+            "with a stage).  Folders are walked for *.ipynb in any case, skipping\n"
+            "hidden files and folders, .ipynb_checkpoints among them (a file given by name\n"
+            "is read whatever its name, hidden or not); one without notebooks is said on\n"
+            "stderr.\n"
             "NOTEBOOK '-' reads standard input.  On a terminal the blocks (60 a row) and\n"
             "the sequence fit its width (COLUMNS); into a pipe they do not wrap.\n\n"
             "options:\n"
@@ -101,12 +101,6 @@ static int terminal_columns(void)
     struct winsize ws;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
     return 0;
-}
-
-static int ends_with(const char *s, const char *suffix, int any_case)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !(any_case ? strcasecmp : strcmp)(s + a - b, suffix);
 }
 
 /* ---------------------------------------------------------------- the run in windows
@@ -547,7 +541,7 @@ int cmd_summary(int argc, char **argv)
     }
     /* `--svg a.ipynb b.ipynb`, the picture's name forgotten: the picture would replace
      * the notebook a.ipynb */
-    if (svg && ends_with(svg, ".ipynb", 1)) {
+    if (svg && nb_is_notebook_name(svg)) {
         fprintf(stderr, "nbstage summary: --svg %s: a notebook's name; the picture would "
                         "replace it (give the picture's file, e.g. map.svg)\n", svg);
         return EXIT_USAGE;
@@ -610,7 +604,7 @@ int cmd_summary(int argc, char **argv)
         }
         struct stat st;
         int dir = stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode);
-        if (dir && ends_with(argv[a], ".ipynb", 0)) { /* a mistake worth saying, as tag does */
+        if (dir && nb_is_notebook_name(argv[a])) { /* a mistake worth saying, as tag does */
             walk_error(argv[a], "is a directory, not a notebook", &s);
             continue;
         }

@@ -30,9 +30,10 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: nbstage tag [OPTIONS] PATH...\n\n"
-            "Classifies every code cell of every notebook (PATH: files, or folders walked\n"
-            "recursively, skipping hidden files and folders, .ipynb_checkpoints among\n"
-            "them) and writes the stage into the cell's metadata:\n"
+            "Classifies every code cell of every notebook (PATH: files, read whatever\n"
+            "their name, or folders walked recursively for *.ipynb in any case, skipping\n"
+            "hidden files and folders, .ipynb_checkpoints among them) and writes the\n"
+            "stage into the cell's metadata:\n"
             "metadata.workflow_stage = {\"stage\", \"confidence\", \"model\"} and a\n"
             "\"stage:<key>\" entry in metadata.tags (an older stage: tag is replaced, other\n"
             "tags are kept).  Empty and comment-only cells get no tag and lose a stale\n"

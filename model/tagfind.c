@@ -8,12 +8,6 @@
 
 #include "nbformat/notebook.h"
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
 static int add_path(const char *path, const char *rel, void *vfind)
 {
     (void)rel;
@@ -41,8 +35,9 @@ int tagfind_add(struct tagfind *f, const char *arg)
 {
     struct stat st;
     if (!strcmp(arg, "-")) return add_path(arg, arg, f);
-    /* A folder named like a notebook is a mistake worth reporting, not walking. */
-    if (ends_with(arg, ".ipynb") && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+    /* A folder named like a notebook (in any case, as the walk tells one) is a mistake
+     * worth reporting, not walking. */
+    if (nb_is_notebook_name(arg) && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
         return add_path(arg, arg, f);
     return nb_walk(arg, add_path, walk_error, f) ? -1 : 0;
 }

@@ -1,7 +1,7 @@
 /* tagfind.h — the notebooks a `nbstage tag` run is given.
  *
  * Owns: turning the PATH arguments into the list of notebooks to tag: files as given,
- * folders walked recursively (nbformat's nb_walk: *.ipynb, skipping hidden files and
+ * folders walked recursively (nbformat's nb_walk: *.ipynb in any case, skipping hidden files and
  * folders, .ipynb_checkpoints among them), a folder named like a notebook kept as a
  * file (so that its read reports the mistake), and later mentions of a file already
  * listed dropped, since two threads must never write one file.

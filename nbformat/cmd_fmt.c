@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "model/commands.h"
@@ -32,12 +31,13 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: nbstage fmt [--check] [--nbformat] PATH...\n\n"
-            "Rewrites notebooks (files, or folders walked recursively, skipping hidden\n"
-            "files and folders, .ipynb_checkpoints among them) in nbformat's canonical\n"
-            "layout: indent 1, sorted keys, UTF-8 unescaped, a final newline.  Canonical\n"
-            "files are not touched.  PATH '-' reads stdin and writes stdout.  Only\n"
-            "nbformat 4 is rewritten; a file that cannot be kept exactly (e.g. integers\n"
-            "beyond 64 bits, NaN) is refused with the reason, never altered.\n\n"
+            "Rewrites notebooks (files, read whatever their name, or folders walked\n"
+            "recursively for *.ipynb in any case, skipping hidden files and folders,\n"
+            ".ipynb_checkpoints among them) in nbformat's canonical layout: indent 1,\n"
+            "sorted keys, UTF-8 unescaped, a final newline.  Canonical files are not\n"
+            "touched.  PATH '-' reads stdin and writes stdout.  Only nbformat 4 is\n"
+            "rewritten; a file that cannot be kept exactly (e.g. integers beyond 64 bits,\n"
+            "NaN) is refused with the reason, never altered.\n\n"
             "options:\n"
             "  --check     change nothing; list the files that would change\n"
             "  --nbformat  also what nbformat.write does: multi-line text as lists of\n"
@@ -256,9 +256,8 @@ int cmd_fmt(int argc, char **argv)
             continue;
         }
         struct stat st;
-        size_t n = strlen(argv[a]);
         int dir = stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode);
-        if (dir && n >= 6 && !strcasecmp(argv[a] + n - 6, ".ipynb")) { /* as tag says it */
+        if (dir && nb_is_notebook_name(argv[a])) { /* as tag says it */
             walk_error(argv[a], "is a directory, not a notebook", &c);
             continue;
         }

@@ -31,9 +31,10 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: nbstage ingest [-o cells.jsonl] [-j N] [-q] PATH...\n\n"
-            "Walks each PATH (a notebook or a folder, recursively, in name order, skipping\n"
-            "hidden files and folders, .ipynb_checkpoints among them, not following\n"
-            "symlinked folders) and writes one JSON line per code cell:\n"
+            "Walks each PATH (a notebook, read whatever its name, or a folder, recursively\n"
+            "for *.ipynb in any case, in name order, skipping hidden files and folders,\n"
+            ".ipynb_checkpoints among them, not following symlinked folders) and writes\n"
+            "one JSON line per code cell:\n"
             "  {\"id\": \"<path relative to PATH>#<k>\", \"notebook\": \"<path relative to PATH>\",\n"
             "   \"index\": k, \"execution_count\": n|null, \"source\": \"...\"}\n"
             "k counts the notebook's code cells from 0, dropped ones included.  Empty and\n"
@@ -87,11 +88,12 @@ static int collect(const char *path, const char *rel, void *vctx)
     return 0;
 }
 
-/* PATH names a *.ipynb file (not a bare ".ipynb"). */
+/* PATH names a *.ipynb file, the suffix in any case as the walk takes it (not a bare
+ * ".ipynb"). */
 static int is_notebook_name(const char *path)
 {
     size_t n = strlen(path);
-    return n > 6 && !strcmp(path + n - 6, ".ipynb") && path[n - 7] != '/';
+    return n > 6 && nb_is_notebook_name(path) && path[n - 7] != '/';
 }
 
 /* A notebook the walker found but could not stat (a dangling symlink, a symlink
@@ -289,6 +291,14 @@ int cmd_ingest(int argc, char **argv)
         wc.cur_path = argv[a];
         size_t before = wc.n;
         int errors = wc.io_errors;
+        struct stat st;
+        if (is_notebook_name(argv[a]) && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
+            /* a folder named like a notebook (any case) given by name: a bad notebook
+             * the worker names, as tag, fmt and summary refuse it, not a folder walked */
+            const char *slash = strrchr(argv[a], '/');
+            collect(argv[a], slash ? slash + 1 : argv[a], &wc);
+            continue;
+        }
         nb_walk(argv[a], collect, walk_error, &wc);
         /* A folder without notebooks is no error (exit 0, no lines), but most often
          * the wrong folder: said even with -q, as bad notebooks are. */

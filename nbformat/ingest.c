@@ -231,9 +231,10 @@ static const char *load(struct worker *w, const char *path)
         w->file.n += r;
         if (r == 0) break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f), e = errno;
     fclose(f);
-    if (bad) return "read error";
+    /* a folder named like a notebook given by name: said as tag, fmt and summary say it */
+    if (bad) return e == EISDIR ? "is a directory, not a notebook" : "read error";
     if (w->file.n == 0) return "empty file";
     return NULL;
 }

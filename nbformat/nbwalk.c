@@ -1,6 +1,8 @@
 /* nbwalk.c — the corpus walker: every *.ipynb under a path, sorted by name.
  *
- * Owns: nb_walk: byte-order sorting (the same on every machine, whatever the locale),
+ * Owns: nb_walk and the rule every command walks by (nb_is_notebook_name: the
+ * .ipynb suffix in any case, as Jupyter on a case-insensitive filesystem opens
+ * NOTES.IPYNB; a file given by name is read whatever its name); byte-order sorting (the same on every machine, whatever the locale),
  * skipping hidden files and folders (.ipynb_checkpoints among them; as Jupyter's file
  * browser does: an editor's lock or backup (.#a.ipynb, Emacs' dangling symlink) and
  * macOS' AppleDouble ._a.ipynb are not notebooks), not following symlinked folders
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,10 +39,10 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
-static int ends_with(const char *s, const char *suffix)
+int nb_is_notebook_name(const char *name)
 {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
+    size_t n = strlen(name);
+    return n >= 6 && !strcasecmp(name + n - 6, ".ipynb");
 }
 
 static char *join_path(const char *a, const char *b)
@@ -84,7 +87,7 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
     for (size_t i = 0; i < n && !rc; i++) {
         const char *name = names[i].name;
         unsigned char type = names[i].type;
-        int notebook = ends_with(name, ".ipynb");
+        int notebook = nb_is_notebook_name(name);
         if (type == DT_REG && !notebook) continue; /* nothing to look at */
         char *full = join_path(path, name);
         char *r = rel[0] ? join_path(rel, name) : strdup(name);

@@ -94,9 +94,15 @@ const char *nb_cell_type(const json_t *cell); /* "code", "markdown", "raw" or NU
  * list of lines); length in *LEN.  "" for a missing source. */
 char *nb_cell_source(const json_t *cell, size_t *len);
 
+/* NAME (a file name or a path) ends with ".ipynb" in any case (NOTES.IPYNB, a.Ipynb):
+ * the one rule by which the walk below, and every command, tells a notebook by its
+ * name. */
+int nb_is_notebook_name(const char *name);
+
 /* Walks PATH (a file or a folder, recursively, sorted by name, skipping hidden files
  * and folders, .ipynb_checkpoints among them, and symlinked folders) and calls FN for
- * every *.ipynb regular file.
+ * every *.ipynb regular file (nb_is_notebook_name: the suffix in any case).  A file
+ * PATH is given to FN whatever its name.
  * REL is the path relative to PATH (for a file argument: its base name).  FN returning
  * non-zero stops the walk and is returned.  Unreadable folders are reported to FN's
  * caller through ON_ERROR (may be NULL). */

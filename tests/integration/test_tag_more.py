@@ -284,3 +284,60 @@ def test_control_characters_in_names_not_sent_to_a_terminal(model, tmp_path):
     assert f"{tmp_path}/evil?[2J?.ipynb#0: add" in out and f"{tmp_path}/bad?]52;c;SGVsbG8=?.ipynb:" in out
     piped = nbstage("tag", "--dry-run", "-m", model, tmp_path)
     assert f"{nb}#0: add" in piped.stdout and f"{bad}:" in piped.stderr
+
+
+# ------------------------------------------------------------------ which files are notebooks
+
+def test_every_command_takes_ipynb_in_any_case(model, tmp_path):
+    """A folder walked holds NOTES.IPYNB (saved so on a case-insensitive filesystem,
+    where Jupyter opens it as a notebook): fmt rewrote it, while tag, summary and ingest
+    walked past it, and a folder X.IPYNB given by name was an error for fmt but walked by
+    tag and summary.  One rule now: the .ipynb suffix in any case, for the files a walk
+    finds and for a folder given by name; hidden folders (.ipynb_checkpoints,
+    .IPYNB_CHECKPOINTS) still skipped; a file given by name read whatever its name."""
+    d = tmp_path / "nbs"
+    compact = json.dumps(json.loads(make_nb(SIMPLE)))  # not canonical: fmt --check lists it
+    for rel in ["A.IPYNB", "b.ipynb", "sub/C.Ipynb", ".ipynb_checkpoints/a-checkpoint.IPYNB",
+                ".IPYNB_CHECKPOINTS/x.ipynb", "sub/.d.IPYNB"]:
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_text(compact)
+    (d / "notes.txt").write_text(compact)
+    want = [f"{d}/A.IPYNB", f"{d}/b.ipynb", f"{d}/sub/C.Ipynb"]
+
+    r = nbstage("tag", "--check", "-q", "-m", model, d)
+    assert r.returncode == 1, r
+    assert re.findall(r"^(.*): \d+ missing", r.stdout, re.M) == want, r.stdout
+    r = nbstage("fmt", "--check", d)
+    assert r.returncode == 1 and r.stdout.splitlines() == [f"would reformat {p}" for p in want], r
+    r = nbstage("summary", "--json", "-m", model, d)
+    assert r.returncode == 0, r
+    assert [json.loads(line)["notebook"] for line in r.stdout.splitlines()] == want
+    r = nbstage("ingest", "-q", "-o", "-", d)
+    assert r.returncode == 0, r
+    got = sorted({json.loads(line)["notebook"] for line in r.stdout.splitlines()})
+    assert got == ["A.IPYNB", "b.ipynb", "sub/C.Ipynb"], got
+    r = nbstage("classify", "-m", model, d / "A.IPYNB")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == len(SIMPLE), r
+
+    # a file given by name is read whatever its name
+    r = nbstage("tag", "--check", "-q", "-m", model, d / "notes.txt")
+    assert r.returncode == 1 and r.stdout.startswith(f"{d}/notes.txt: "), r
+    r = nbstage("fmt", "--check", d / "notes.txt")
+    assert r.returncode == 1 and r.stdout == f"would reformat {d}/notes.txt\n", r
+    r = nbstage("summary", "--json", "-m", model, d / "notes.txt")
+    assert r.returncode == 0 and json.loads(r.stdout)["notebook"] == f"{d}/notes.txt", r
+
+    # a folder named like a notebook, in any case, given by name: said, not walked
+    x = tmp_path / "X.IPYNB"
+    x.mkdir()
+    (x / "inner.ipynb").write_text(compact)
+    why = f"{x}: is a directory, not a notebook"
+    for cmd in (["tag", "--check", "-q", "-m", model], ["fmt", "--check"],
+                ["summary", "-m", model]):
+        r = nbstage(*cmd, x)
+        assert r.returncode == 2 and why in r.stderr and "inner" not in r.stdout, (cmd, r)
+    r = nbstage("ingest", "-o", "-", x)  # ingest's bad notebooks are skipped, exit 0
+    assert r.returncode == 0 and r.stdout == "" and why in r.stderr, r
+    # ... and inside a folder walked, walked as a folder
+    r = nbstage("tag", "--check", "-q", "-m", model, tmp_path)
+    assert f"{x}/inner.ipynb: " in r.stdout, r
