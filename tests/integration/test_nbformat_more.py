@@ -6,8 +6,12 @@ cell ids, control characters in names, and the like.  Python's json and Debian's
 nbformat are the reference."""
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
+
+# model: test_tag.py's fixture (for tag), asked for by name
+from test_tag import model, nbstage  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
@@ -254,3 +258,36 @@ def test_fmt_nbformat_says_repeated_cell_ids(tmp_path):
     nb["nbformat_minor"] = 4  # no ids before 4.5: nbformat leaves them
     r = run("fmt", "--nbformat", "--check", "-", input=json.dumps(nb))
     assert "random" not in r.stderr
+
+
+def test_fmt_lists_a_file_and_its_symlinks_once_as_tag_does(model, tmp_path):
+    """A folder holding a notebook and symlinks to it (a-link.ipynb -> b.ipynb): `fmt
+    --check` listed the one file three times, once per name, where tag --check lists it
+    once (its first name in the walk; later mentions of the same real file are passed
+    over, `dir dir/b.ipynb` too).  fmt now passes them over as tag does, and writes the
+    file once, through the first name, the links kept.  A hard link is another file to
+    both (a rewrite is a rename): listed."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "b.ipynb").write_text(json.dumps(notebook("x = 1")))  # not canonical
+    (d / "a-link.ipynb").symlink_to("b.ipynb")
+    (d / "c-link.ipynb").symlink_to("b.ipynb")
+    want = [f"{d}/a-link.ipynb"]
+    tagged = re.compile(r"^(.*): \d+ missing", re.M)
+    for args in ([d], [d, d / "b.ipynb", d / "c-link.ipynb"]):
+        r = run("fmt", "--check", *args)
+        assert r.returncode == 1 and r.stdout.splitlines() == [f"would reformat {p}" for p in want], r
+        r = nbstage("tag", "--check", "-q", "-m", model, *args)
+        assert r.returncode == 1 and tagged.findall(r.stdout) == want, r
+    r = run("fmt", d)
+    assert r.returncode == 0 and r.stdout == f"reformatted {d}/a-link.ipynb\n", r
+    assert (d / "a-link.ipynb").is_symlink() and (d / "c-link.ipynb").is_symlink()
+    assert run("fmt", "--check", d).returncode == 0
+    # a hard link: two files once one is rewritten, so listed by both
+    os.link(d / "b.ipynb", d / "hard.ipynb")
+    (d / "b.ipynb").write_text(json.dumps(notebook("x = 1")))
+    want = [f"{d}/a-link.ipynb", f"{d}/hard.ipynb"]
+    r = run("fmt", "--check", d)
+    assert r.stdout.splitlines() == [f"would reformat {p}" for p in want], r
+    r = nbstage("tag", "--check", "-q", "-m", model, d)
+    assert tagged.findall(r.stdout) == want, r
