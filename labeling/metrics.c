@@ -171,7 +171,7 @@ int metrics_write_confusion_svg(const char *path, const struct confusion *c, con
     struct outfile o;
     nb_error e;
     if (outfile_open(&o, path, &e)) {
-        snprintf(err, errlen, "%s", e.msg);
+        nb_error_copy(err, errlen, e.msg);
         return -1;
     }
     FILE *f = o.f;
@@ -207,7 +207,7 @@ int metrics_write_confusion_svg(const char *path, const struct confusion *c, con
             left, top + N_STAGES * cell + 28, confusion_accuracy(c), confusion_coverage(c));
     fprintf(f, "</svg>\n");
     if (outfile_commit(&o, &e)) {
-        snprintf(err, errlen, "%s", e.msg);
+        nb_error_copy(err, errlen, e.msg);
         return -1;
     }
     return 0;

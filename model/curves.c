@@ -19,7 +19,7 @@ static FILE *open_out(struct outfile *o, const char *path, char *err, size_t err
 {
     nb_error e;
     if (outfile_open(o, path, &e) == 0) return o->f;
-    snprintf(err, errlen, "%s", e.msg);
+    nb_error_copy(err, errlen, e.msg);
     return NULL;
 }
 
@@ -27,7 +27,7 @@ static int commit_out(struct outfile *o, char *err, size_t errlen)
 {
     nb_error e;
     if (outfile_commit(o, &e) == 0) return 0;
-    snprintf(err, errlen, "%s", e.msg);
+    nb_error_copy(err, errlen, e.msg);
     return -1;
 }
 

@@ -172,7 +172,7 @@ int modelfile_write(const char *path, const struct lstm_params *p, const struct 
         fwrite(buf, 1, l.size, o.f);
         rc = outfile_commit(&o, &oe);
     }
-    if (rc) snprintf(err, errlen, "%s", oe.msg);
+    if (rc) nb_error_copy(err, errlen, oe.msg);
     free(buf);
     return rc ? -1 : 0;
 }

@@ -215,7 +215,7 @@ static char *canonical(const char *buf, size_t len, const char *name, int nbform
     }
     char *out = nb_dumps(nb, outlen);
     json_decref(nb);
-    if (!out) snprintf(err->msg, sizeof err->msg, "%s: out of memory", name);
+    if (!out) snprintf(err->msg, sizeof err->msg, "%s: out of memory", name); /* (read: fits) */
     return out;
 }
 

@@ -8,7 +8,9 @@
  * altered silently: a notebook we cannot write back byte for byte is one we must not
  * rewrite.  A reader that writes nothing back (ingest, classify, summary) may ask for
  * NB_LENIENT: such a file is then read again from a copy with those values replaced
- * (lenient_copy), as Python reads it in all that a reader looks at.
+ * (lenient_copy), as Python reads it in all that a reader looks at.  Also the
+ * library's error messages (nb_set_error, nb_error_copy): whole for any path the
+ * system opens, else cut visibly ("...") between UTF-8 characters, the reason kept.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,13 +27,58 @@
 
 /* ---------------------------------------------------------------- errors */
 
+/* A continuation byte of a UTF-8 sequence (10xxxxxx). */
+static int utf8_cont(char c)
+{
+    return ((unsigned char)c & 0xc0) == 0x80;
+}
+
+void nb_error_copy(char *dst, size_t size, const char *msg)
+{
+    size_t len = strlen(msg);
+    if (len < size) {
+        memcpy(dst, msg, len + 1);
+        return;
+    }
+    if (size < 16) { /* (no room for both ends: the start) */
+        size_t end = size ? size - 1 : 0;
+        for (int k = 0; k < 3 && end > 0 && utf8_cont(msg[end]); k++) end--;
+        if (size) memcpy(dst, msg, end), dst[end] = 0;
+        return;
+    }
+    size_t room = size - 4, head = room / 2, tail = len - (room - room / 2);
+    /* at most 3 bytes back or on: a character is at most 4 (bytes that are not UTF-8,
+     * a file's quoted in a reason, may end a cut anywhere, as they would anyway) */
+    for (int k = 0; k < 3 && head > 0 && utf8_cont(msg[head]); k++) head--;
+    for (int k = 0; k < 3 && tail < len && utf8_cont(msg[tail]); k++) tail++;
+    memcpy(dst, msg, head);
+    memcpy(dst + head, "...", 3);
+    memcpy(dst + head + 3, msg + tail, len - tail + 1);
+}
+
 void nb_set_error(nb_error *err, const char *fmt, ...)
 {
     if (!err) return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    if (n < 0 || (size_t)n < sizeof err->msg) return;
+    /* too long (a path longer than the system opens): formatted whole, then cut with a
+     * mark where it shows; no memory: the end cut off, but marked and between
+     * characters */
+    char *whole = malloc((size_t)n + 1);
+    if (whole) {
+        va_start(ap, fmt);
+        vsnprintf(whole, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        nb_error_copy(err->msg, sizeof err->msg, whole);
+        free(whole);
+        return;
+    }
+    size_t end = sizeof err->msg - 4;
+    for (int k = 0; k < 3 && end > 0 && utf8_cont(err->msg[end]); k++) end--;
+    memcpy(err->msg + end, "...", 4);
 }
 
 /* ---------------------------------------------------------------- cells */

@@ -19,9 +19,20 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* "path:line:col: reason" or "path: reason".  Room for any path the system opens
+ * (PATH_MAX, 4096 bytes) with its reason, whole; a longer message (a path too long to
+ * open) keeps its start and its end, the reason, with "..." between, cut between
+ * UTF-8 characters (nb_error_copy). */
+#define NB_ERROR_MAX (4096 + 1024)
 typedef struct {
-    char msg[1024]; /* "path:line:col: reason" or "path: reason" */
+    char msg[NB_ERROR_MAX];
 } nb_error;
+
+/* MSG into DST (SIZE bytes; 16 or more for the mark): whole when it fits, else its start and its
+ * end with "..." between, neither cut inside a UTF-8 sequence, so that the reason at the
+ * end of a message naming a long path is still there and the line is still UTF-8.
+ * DST and MSG must not overlap. */
+void nb_error_copy(char *dst, size_t size, const char *msg);
 
 enum {
     NB_ALLOW_V3 = 1, /* accept nbformat 3 and upgrade it in memory to v4 (ingest,

@@ -291,3 +291,28 @@ def test_fmt_lists_a_file_and_its_symlinks_once_as_tag_does(model, tmp_path):
     assert r.stdout.splitlines() == [f"would reformat {p}" for p in want], r
     r = nbstage("tag", "--check", "-q", "-m", model, d)
     assert tagged.findall(r.stdout) == want, r
+
+
+def test_long_paths_in_messages_whole(model, tmp_path):
+    """A message naming a notebook under a long path (deep folders of accented names,
+    1.6 kB, which the system opens) was cut at 1,024 bytes: in the middle of a
+    character, the reason lost.  Every command says it whole; a path too long to open
+    at all is cut visibly ("..."), between characters, the reason kept."""
+    d = tmp_path
+    for _ in range(8):
+        d = d / ("é" * 100)
+    d.mkdir(parents=True)
+    bad = d / "bad.ipynb"
+    bad.write_text('{"cells": [}')
+    whole = os.fsencode(bad) + b":1:"
+    for cmd in (["tag", "-m", model], ["fmt"], ["summary", "-m", model],
+                ["ingest", "-o", os.devnull], ["classify", "-m", model]):
+        r = subprocess.run([str(BIN), *map(str, cmd), str(bad)], capture_output=True)
+        line = next(x for x in r.stderr.splitlines() if os.fsencode(tmp_path) in x)
+        line.decode("utf-8")  # whole characters
+        assert whole in line and line.endswith(b"'}'"), (cmd, line[-80:])
+    far = tmp_path / ("é" * 3000 + ".ipynb")  # 6 kB: no system opens it
+    r = subprocess.run([str(BIN), "classify", "-m", str(model), str(far)], capture_output=True)
+    err = r.stderr.decode("utf-8")
+    assert r.returncode == 2 and "..." in err and err.endswith(".ipynb: File name too long\n"), err[-80:]
+    assert err.startswith(f"nbstage classify: {tmp_path}/éé")

@@ -1,6 +1,7 @@
 /* test_nbformat.c — the notebook library: canonical writer, reader errors, lenient
  * reading (NB_LENIENT), v3 upgrade, split/rejoin lines, cell access, atomic save, the
- * walker (hidden files and folders skipped), the progress bar. */
+ * walker (hidden files and folders skipped, .ipynb in any case), long error messages,
+ * the progress bar. */
 #include "tests/unit/unit.h"
 
 #include <fcntl.h>
@@ -508,6 +509,62 @@ static void read_file_errors_name_the_file(void **state)
     free(dir);
 }
 
+/* S is valid UTF-8 (nb_utf8_lossy would change nothing). */
+static int valid_utf8(const char *s)
+{
+    char *v = nb_utf8_lossy(s);
+    int ok = v && !strcmp(v, s);
+    free(v);
+    return ok;
+}
+
+/* A message naming a long path came out cut at 1,024 bytes, mid-character and without
+ * its reason.  Any path the system opens comes out whole with its reason; a longer one
+ * keeps its start and its end (the reason) with "..." between, cut between characters. */
+static void long_messages_whole_or_marked(void **state)
+{
+    (void)state;
+    nb_error err;
+    static const char *chars[] = {"e", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    for (size_t c = 0; c < sizeof chars / sizeof *chars; c++) {
+        size_t cl = strlen(chars[c]);
+        for (size_t want = 4000; want <= 9000; want += 5000) { /* bytes of name */
+            char *name = malloc(want + 16);
+            size_t n = 0;
+            while (n + cl <= want) { memcpy(name + n, chars[c], cl); n += cl; }
+            strcpy(name + n, ".ipynb");
+            assert_null(nb_read_mem("{", 1, name, 0, &err));
+            size_t len = strlen(err.msg);
+            assert_true(len < sizeof err.msg);
+            assert_true(valid_utf8(err.msg));
+            assert_non_null(strstr(err.msg, ".ipynb:1:")); /* the place and reason kept */
+            assert_non_null(strstr(err.msg, "expected near end of file"));
+            if (want < 4096) {
+                assert_memory_equal(err.msg, name, strlen(name)); /* whole */
+                assert_null(strstr(err.msg, "..."));
+            } else {
+                assert_non_null(strstr(err.msg, "..."));
+                assert_memory_equal(err.msg, name, 1000);
+            }
+            free(name);
+        }
+        /* nb_error_copy into small buffers: every cut lands between characters */
+        char msg[200], out[64];
+        size_t n = 0;
+        while (n + cl < 150) { memcpy(msg + n, chars[c], cl); n += cl; }
+        strcpy(msg + n, ": reason");
+        for (size_t size = 16; size <= sizeof out; size++) {
+            nb_error_copy(out, size, msg);
+            assert_true(strlen(out) < size);
+            assert_true(valid_utf8(out));
+            assert_non_null(strstr(out, "..."));
+            assert_non_null(strstr(out, "reason"));
+        }
+        nb_error_copy(out, sizeof out, "short: reason");
+        assert_string_equal(out, "short: reason");
+    }
+}
+
 /* ---------------------------------------------------------------- walker */
 
 struct seen { char list[2048]; };
@@ -544,13 +601,18 @@ static void walks_sorted_skipping_checkpoints(void **state)
              "touch b/2.ipynb b/10.ipynb b/.ipynb_checkpoints/2-checkpoint.ipynb a/z/x.ipynb "
              "a/notes.txt .hidden/h.ipynb B/c.ipynb top.ipynb && mkdir d.ipynb && "
              "ln -s a linked && ln -s top.ipynb alias.ipynb && ln -s u@h.1:2 '.#top.ipynb' && "
-             "echo x > ._top.ipynb && touch a/.x.ipynb", dir);
+             "echo x > ._top.ipynb && touch a/.x.ipynb && mkdir .IPYNB_CHECKPOINTS && "
+             "touch b/3.IPYNB b/4.Ipynb b/5.ipynb.txt .IPYNB_CHECKPOINTS/c.IPYNB", dir);
     assert_int_equal(system(cmd), 0);
     struct seen s = {{0}};
     assert_int_equal(nb_walk(dir, note, on_no_error, &s), 0);
     /* byte order: uppercase first; symlinked folders not followed, linked files are;
-     * hidden files (an editor's dangling lock link, AppleDouble) skipped as folders are */
-    assert_string_equal(s.list, "B/c.ipynb;a/z/x.ipynb;alias.ipynb;b/10.ipynb;b/2.ipynb;top.ipynb;");
+     * hidden files (an editor's dangling lock link, AppleDouble) skipped as folders are;
+     * the suffix in any case */
+    assert_string_equal(s.list, "B/c.ipynb;a/z/x.ipynb;alias.ipynb;b/10.ipynb;b/2.ipynb;"
+                                "b/3.IPYNB;b/4.Ipynb;top.ipynb;");
+    assert_true(nb_is_notebook_name("A.IPYNB") && nb_is_notebook_name("x/a.iPyNb"));
+    assert_false(nb_is_notebook_name("a.ipynb.txt") || nb_is_notebook_name("ipynb"));
 
     /* a file argument: REL is its base name; a trailing slash changes nothing */
     char p[600];
@@ -653,6 +715,7 @@ int main(void)
         cmocka_unit_test(failed_save_leaves_original),
         cmocka_unit_test(deferred_sync_save),
         cmocka_unit_test(read_file_errors_name_the_file),
+        cmocka_unit_test(long_messages_whole_or_marked),
         cmocka_unit_test(walks_sorted_skipping_checkpoints),
         cmocka_unit_test(walk_reports_missing_path),
         cmocka_unit_test(utf8_lossy_keeps_valid_and_marks_the_rest),
