@@ -177,30 +177,37 @@ static char *badge_html(int stage, const char *model)
  * stage: tag replaces an older one where it was.  Assigning a new metadata object makes
  * the cell toolbar (tags) redraw; the notebook is marked dirty only when something
  * changed (fields compared one by one: a notebook saved by Python has its keys sorted).
- * Opening a trusted notebook (or trusting one, which reloads the page) runs the saved
- * scripts again while Notebook 6 builds the page, before it sets `_fully_loaded`: then
- * the script only draws and places the badge and leaves the cell's metadata as it was
- * saved, so that a stage tag the user set by hand is not put back to the kernel's
- * (cells pasted or undeleted later carry their metadata with them anyway).  JS_HEAD,
- * the badge HTML, the position, JS_TAIL. */
+ * Only a live output writes the cell's metadata.  Notebook 6 runs the saved scripts
+ * again whenever it loads outputs from JSON: opening a trusted notebook, trusting one
+ * (which reloads the page), File > Revert to Checkpoint (which loads the checkpoint into
+ * the page it has, `_fully_loaded` still set, so that flag cannot tell), and a cell
+ * pasted or undeleted (which carries its metadata with it anyway).  Then the script only
+ * draws and places the badge and leaves the cell's metadata as it was saved, so that a
+ * stage tag the user set by hand is not put back to the kernel's.  What tells them
+ * apart is the output's own record in the OutputArea (the object whose metadata is
+ * `md`): one made from an iopub message has the message's `transient` (the kernel
+ * always sends {}), and one loaded from JSON has none, as nbformat saves none and
+ * Notebook 6's toJSON drops it.  `typeof x<'u'` is `typeof x!='undefined'`, shorter
+ * ("undefined" is the one typeof result that sorts after "u").  JS_HEAD, the badge
+ * HTML, the position, JS_TAIL. */
 static const char js_head[] = "/* nbstage */(function(e,o,d){var html=\"";
 static const char js_tail[] =
     ",s=document.currentScript,el=s?s.parentNode:e&&e.jquery?e[0]:e,N=window.Jupyter,p=d&&d.nbstage,n=0,"
-    "K=['stage','confidence','model'],w={},L;"
+    "K=['stage','confidence','model'],w={},J=JSON.stringify;"
     "if(!el)return;if(html)el.innerHTML=html;N=N&&N.notebook;"
-    "if(!N||!N.get_cells||!p)return;L=N._fully_loaded==0;K.forEach(k=>w[k]=p[k]);"
+    "if(!N||!N.get_cells||!p)return;K.forEach(k=>w[k]=p[k]);"
     "function f(){var x=N.get_cells().find(y=>o&&y.output_area===o||"
     "y.element&&y.element[0]&&y.element[0].contains(el)),a,m,g,u=[],i=-1,q;"
     "if(!x||!el.isConnected){if(++n<40)setTimeout(f,50);return}"
     "a=el.closest('.output_area');if(a&&!html)a.style.display='none';"
-    "if(a&&at_top&&a.previousSibling)a.parentNode.prepend(a);if(L)return;"
+    "if(a&&at_top&&a.previousSibling)a.parentNode.prepend(a);"
+    "if(!(o&&o.outputs||[]).some(y=>y.transient&&y.metadata==d))return;"
     "m=x.metadata||{};g=Array.isArray(m.tags)?m.tags:[];"
     "g.forEach(t=>typeof t=='string'&&!t.indexOf('stage:')?i<0&&(i=u.length):u.push(t));"
     "u.splice(i<0?u.length:i,0,'stage:'+w.stage);q=m.workflow_stage;"
-    "if(q&&K.every(k=>q[k]===w[k])&&JSON.stringify(u)==JSON.stringify(g))return;"
+    "if(q&&K.every(k=>q[k]===w[k])&&J(u)==J(g))return;"
     "x.metadata=Object.assign({},m,{workflow_stage:w,tags:u});N.set_dirty(true)}"
-    "setTimeout(f,0)})(typeof element!='undefined'?element:null,this,"
-    "typeof md!='undefined'?md:null)";
+    "setTimeout(f,0)})(typeof element<'u'?element:null,this,typeof md<'u'?md:null)";
 
 static char *metadata_js(const char *html, int top)
 {

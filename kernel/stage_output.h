@@ -4,7 +4,8 @@
  *   data: text/plain ("stage: train (93%)"), text/html (a small coloured badge),
  *         application/vnd.nbstage.stage+json (the payload below), and
  *         application/javascript that draws the badge (trusted outputs show the script,
- *         not the HTML) and, in classic Notebook 6, writes the cell's
+ *         not the HTML) and, in classic Notebook 6, when the output is live (not
+ *         loaded from the saved notebook), writes the cell's
  *         metadata.workflow_stage (taken from the output's metadata) and its
  *         "stage:<key>" tag (replacing an older one) and marks the notebook dirty;
  *   metadata: {"nbstage": STAGE}

@@ -15,13 +15,19 @@
 // first cell and pastes it at the end, deletes the first cell and undoes that; the
 // report has every cell's badges, outputs and metadata after that (no save).
 //
-// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit] [NEW_SOURCE]
+// MODE revert (instead): Run All, set the first cell's tags by hand, save (which makes
+// the checkpoint), then File > Revert to Checkpoint, through the menu and its dialog:
+// Notebook 6 loads the checkpoint into the page it has, without resetting
+// `_fully_loaded`, so the saved stage outputs' scripts run again in a loaded page.  The
+// report has the page after the revert, then after the hand-tagged cell runs again.
+//
+// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert] [NEW_SOURCE]
 import { launchChromium } from './launch.mjs';
 
 const [url, userDataDir, timeoutArg, modeArg, newSource] = process.argv.slice(2);
 const mode = modeArg || 'reopen';
-if (!url || !userDataDir || !['reopen', 'edit'].includes(mode) || (mode === 'edit' && !newSource)) {
-    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit] [NEW_SOURCE]');
+if (!url || !userDataDir || !['reopen', 'edit', 'revert'].includes(mode) || (mode === 'edit' && !newSource)) {
+    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert] [NEW_SOURCE]');
     process.exit(2);
 }
 const timeout = Number(timeoutArg || 30000);
@@ -93,25 +99,63 @@ async function reopen(page) {
     return await page.evaluate(state);
 }
 
-async function reopenDay(page, url) {
-    // Run All, and wait for every code cell's stage in its metadata
+// the first code cell's tags as a user sets them in the Tags cell toolbar: a new
+// metadata.tags, the notebook marked changed; the tags set
+const setHandTags = () => {
+    const c = Jupyter.notebook.get_cells().find(c => c.cell_type === 'code');
+    const other = c.metadata.workflow_stage.stage === 'prep' ? 'explore' : 'prep';
+    const tags = ['checked', 'stage:' + other];
+    c.metadata = Object.assign({}, c.metadata, { tags });
+    Jupyter.notebook.set_dirty(true);
+    return tags;
+};
+
+async function runAll(page) {
     await page.evaluate(() => Jupyter.notebook.execute_all_cells());
     await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
         .every(c => c.input_prompt_number !== '*' && c.metadata.workflow_stage &&
                     c.element[0].querySelector('.output .nbstage-badge')));
-    report.run = await page.evaluate(state);
+    return await page.evaluate(state);
+}
+
+async function revertDay(page) {
+    report.run = await runAll(page);
+    report.handTags = await page.evaluate(setHandTags);
+    // File > Save and Checkpoint: saved, then the checkpoint made (the menu lists it)
+    const made = page.evaluate(() => new Promise(resolve =>
+        Jupyter.notebook.events.one('checkpoint_created.Notebook', () => resolve(true))));
+    report.savedHand = await save(page);
+    report.checkpointMade = await made;
+    report.beforeRevert = await page.evaluate(state);
+
+    // File > Revert to Checkpoint > (the checkpoint) > Revert
+    const loaded = page.evaluate(() => new Promise(resolve =>
+        Jupyter.notebook.events.one('checkpoint_restored.Notebook', () =>
+            Jupyter.notebook.events.one('notebook_loaded.Notebook', () => resolve(true)))));
+    await page.click('#filelink');
+    await page.hover('#restore_checkpoint');
+    await page.click('#restore_checkpoint ul li a[href="#"]');
+    await page.click('.modal-dialog .modal-footer button:has-text("Revert")');
+    report.reverted = await loaded;
+    await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
+        .every(c => c.element[0].querySelector('.output .nbstage-badge')));
+    await page.waitForTimeout(1000); // the scripts' own retries end well within this
+    report.afterRevert = await page.evaluate(state);
+
+    // the hand-tagged cell runs again in the reverted page: its live output tags it
+    await runCell(page, await page.evaluate(() =>
+        Jupyter.notebook.get_cells().findIndex(c => c.cell_type === 'code')));
+    report.rerun = await page.evaluate(state);
+}
+
+async function reopenDay(page, url) {
+    // Run All, and wait for every code cell's stage in its metadata
+    report.run = await runAll(page);
     report.savedRun = await save(page);
     report.reopened = await reopen(page);
 
     // the user corrects the first cell's stage by hand and keeps a tag of their own
-    report.handTags = await page.evaluate(() => {
-        const c = Jupyter.notebook.get_cells().find(c => c.cell_type === 'code');
-        const other = c.metadata.workflow_stage.stage === 'prep' ? 'explore' : 'prep';
-        const tags = ['checked', 'stage:' + other];
-        c.metadata = Object.assign({}, c.metadata, { tags });
-        Jupyter.notebook.set_dirty(true);
-        return tags;
-    });
+    report.handTags = await page.evaluate(setHandTags);
     report.savedHand = await save(page);
     report.reopenedHand = await reopen(page);
 
@@ -144,6 +188,7 @@ try {
     await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { state: 'attached' });
 
     if (mode === 'edit') await editDay(page);
+    else if (mode === 'revert') await revertDay(page);
     else await reopenDay(page, url);
 } catch (e) {
     report.error = String(e && e.stack || e);

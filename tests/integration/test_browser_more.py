@@ -15,6 +15,11 @@ in the exported page, and gives every script output the same element id: each sc
 drew its badge into the first cell's output, so the export showed one badge, the last
 cell's stage under the first cell.
 
+File > Revert to Checkpoint loads the checkpoint into the page Notebook 6 already has,
+so the saved stage outputs' scripts ran again in a page that counted as loaded, and put
+the kernel's stage back over a tag the user had set by hand and saved, marking the
+notebook changed (test_revert_to_checkpoint_keeps_stage_tags_set_by_hand).
+
 A day of editing (test_rerun_edit_interrupt_paste_undelete) passed before either fix
 too; it guards the script's metadata writes that stay: re-runs, an edit that changes
 the stage, an interrupt, and cells pasted or undeleted once the page is loaded.
@@ -94,6 +99,47 @@ def test_reopening_keeps_stage_tags_set_by_hand(server):
     pct = [f"{round(c['metadata']['workflow_stage']['confidence'] * 100)}%" for c in run]
     assert report["exported"] == [[f"{s} {p}"] for s, p in zip(stages, pct)], report["exported"]
     assert report["exportErrors"] == [], report["exportErrors"]
+
+
+def test_revert_to_checkpoint_keeps_stage_tags_set_by_hand(server):
+    base, token, work, env, tmp = server
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"r{i}", "outputs": [],
+                   "metadata": {}, "source": src} for i, src in enumerate(CELLS)],
+        "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (work / "revert.ipynb").write_text(json.dumps(nb))
+    report = _flows(f"{base}/notebooks/revert.ipynb?token={token}", tmp, "revert", "revert")
+
+    run = report["run"]["cells"]
+    stages = [c["metadata"]["workflow_stage"]["stage"] for c in run]
+    assert [c["metadata"]["tags"] for c in run] == [[f"stage:{s}"] for s in stages]
+    hand = report["handTags"]
+    assert report["savedHand"] is True and report["checkpointMade"] is True
+    assert report["beforeRevert"]["dirty"] is False
+    saved = json.loads((work / "revert.ipynb").read_text())
+    assert saved["cells"][0]["metadata"]["tags"] == hand
+    assert len(saved["cells"][0]["outputs"]) == 1  # the stage output the revert replays
+
+    # reverted: badges back, the hand-set tags and everything else as saved, unchanged
+    assert report["reverted"] is True
+    after = report["afterRevert"]
+    assert after["trusted"] is True, after
+    assert [c["badges"] for c in after["cells"]] == [1, 1]
+    assert after["cells"][0]["metadata"]["tags"] == hand, after["cells"][0]
+    assert after["cells"][0]["metadata"]["workflow_stage"] == run[0]["metadata"]["workflow_stage"]
+    assert _md(after["cells"][1]) == _md(run[1])
+    assert after["dirty"] is False, after
+
+    # a live run in the reverted page still tags the cell: the kernel's stage in place
+    # of the hand-set one, the user's own tag kept
+    rerun = report["rerun"]
+    first = rerun["cells"][0]["metadata"]
+    assert first["tags"] == ["checked", f"stage:{first['workflow_stage']['stage']}"], first
+    assert rerun["cells"][0]["badges"] == 1
+    assert rerun["dirty"] is True, rerun
 
 
 TRAIN = "from sklearn.linear_model import LogisticRegression\nmodel = LogisticRegression()\nmodel.fit(X, y)"
