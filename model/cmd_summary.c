@@ -57,7 +57,9 @@ static void usage(FILE *to)
             "                    cells [{index, stage, confidence, lines}] (stage and\n"
             "                    confidence null for a blank or untagged cell); \"index\"\n"
             "                    counts code cells from 0, as the cell ids of ingest and\n"
-            "                    label do (path#index)\n"
+            "                    label do (path#index).  A notebook (or folder, or PATH)\n"
+            "                    that could not be read is a line {\"notebook\": PATH,\n"
+            "                    \"error\": REASON} in its place (and said on stderr)\n"
             "      --svg FILE    also draw the maps as an SVG picture (FILE -: only the\n"
             "                    picture, on stdout; a FILE named *.ipynb is refused; FILE\n"
             "                    is left as it was when no notebook could be read)\n"
@@ -124,9 +126,10 @@ struct pending_cell {
 };
 
 struct pending {
-    char *path;    /* the notebook, as shown */
+    char *path;    /* the notebook, as shown (with an error MESSAGE: what failed) */
     char *message; /* instead of a map: said on stderr ("PATH: reason") */
     int error;     /* MESSAGE counts as an error */
+    size_t reason; /* an error's reason: MESSAGE + REASON (for --json's record) */
     char *text;    /* the code cells' sources back to back; lives until the batch ran */
     size_t text_len;
     struct pending_cell *cells;
@@ -170,6 +173,39 @@ static int pending_message(struct summary *s, int error, const char *fmt, const 
     e->error = error;
     s->said += error;
     return 0;
+}
+
+/* A notebook, folder or PATH that could not be read, in the window's order: "PATH:
+ * REASON" on stderr, and with --json a record on stdout too.  -1 when out of memory. */
+static int pending_error(struct summary *s, const char *path, const char *reason)
+{
+    if (pending_message(s, 1, "%s: %s", path, reason)) return -1;
+    struct pending *e = &s->pending[s->npending - 1];
+    if (!(e->path = strdup(path))) {
+        pending_free(e);
+        s->npending--;
+        s->said--;
+        return -1;
+    }
+    e->reason = strlen(path) + 2;
+    return 0;
+}
+
+/* --json: E, an error, as a line of its own among the maps, so that a script reading
+ * stdout knows which notebooks are missing from it and why: {"notebook": PATH,
+ * "error": REASON}.  -1 when out of memory. */
+static int show_error_json(const struct pending *e)
+{
+    char *path = nb_utf8_lossy(e->path), *reason = nb_utf8_lossy(e->message + e->reason);
+    json_t *j = path && reason ? json_pack("{s:s, s:s}", "notebook", path, "error", reason)
+                               : NULL;
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (line) puts(line);
+    free(line);
+    json_decref(j);
+    free(path);
+    free(reason);
+    return line ? 0 : -1;
 }
 
 /* E's cells from NB (the jansson path: nbformat 3, --saved, what cellscan leaves): the
@@ -359,6 +395,10 @@ static int flush_window(struct summary *s)
             if (fflush(stdout) && !s->out_errno) s->out_errno = errno;
             fprintf(stderr, "nbstage summary: %s\n", e->message);
             s->errors += e->error;
+            if (e->error && e->path && s->json && !s->svg_only && show_error_json(e)) {
+                fprintf(stderr, "nbstage summary: %s: out of memory\n", e->path);
+                rc = -1;
+            }
         } else {
             struct stagemap m;
             int bad = stagemap_init(&m, e->path, from);
@@ -421,7 +461,7 @@ static int summarize(const char *path, const char *rel, void *vs)
     size_t len = 0;
     char *buf = is_stdin ? read_stdin(&len) : load(path, &len);
     if (is_stdin && !buf) {
-        if (pending_message(s, 1, "<stdin>: %s", strerror(errno), NULL)) goto oom;
+        if (pending_error(s, "<stdin>", strerror(errno))) goto oom;
         goto done;
     }
     const char *name = is_stdin ? "<stdin>" : path;
@@ -437,10 +477,12 @@ static int summarize(const char *path, const char *rel, void *vs)
         json_t *nb = is_stdin || (buf && len) ? nb_read_mem(buf, len, name, flags, &err)
                                               : nb_read_file(path, flags, &err);
         if (!nb) {
-            /* the entry becomes the message */
-            free(e->path);
-            e->path = NULL;
+            /* the entry becomes the message ("NAME: reason", "NAME:line:col: reason"),
+             * E->path what failed */
             if (!(e->message = strdup(err.msg))) goto oom_entry;
+            size_t n = strlen(name);
+            if (!strncmp(e->message, name, n) && e->message[n] == ':')
+                e->reason = n + 1 + (e->message[n + 1] == ' ');
             e->error = 1;
             s->said++;
             goto done;
@@ -470,7 +512,7 @@ oom:
 static void walk_error(const char *path, const char *reason, void *vs)
 {
     struct summary *s = vs;
-    if (pending_message(s, 1, "%s: %s", path, reason)) {
+    if (pending_error(s, path, reason)) {
         /* out of memory: said at once, out of order */
         fprintf(stderr, "nbstage summary: %s: %s\n", path, reason);
         s->errors++;

@@ -11,6 +11,7 @@ Helpers, the notebooks and the model are test_tag.py's.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -273,17 +274,23 @@ def test_many_notebooks_in_order_and_as_one_at_a_time(model, tmp_path):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert r.returncode == 2
     lines = r.stdout.splitlines()
-    assert len(lines) == 300 + 2  # 298 maps, 2 errors, 'no notebooks', names[3] again
-    for i, line in enumerate(lines[:300]):
+    # 298 maps, 2 errors (each said, then its --json record), 'no notebooks', names[3] again
+    assert len(lines) == 300 + 2 + 2
+    at = {}  # the notebook's map or record: its line
+    k = 0
+    for i in range(300):
         if i in (7, 260):
-            assert line.startswith(f"nbstage summary: {names[i]}:1:"), line
-        else:
-            assert json.loads(line)["notebook"] == str(names[i]), (i, line)
-    assert lines[300] == f"nbstage summary: {tmp_path / 'empty'}: no notebooks (.ipynb) found"
-    assert json.loads(lines[301])["notebook"] == str(names[3])
+            assert lines[k].startswith(f"nbstage summary: {names[i]}:1:"), lines[k]
+            k += 1
+            assert json.loads(lines[k])["error"].startswith("1:"), lines[k]
+        assert json.loads(lines[k])["notebook"] == str(names[i]), (i, lines[k])
+        at[i] = lines[k]
+        k += 1
+    assert lines[k] == f"nbstage summary: {tmp_path / 'empty'}: no notebooks (.ipynb) found"
+    assert json.loads(lines[k + 1])["notebook"] == str(names[3])
     for i in (0, 5, 8, 150, 299):
         alone = nbstage("summary", "-m", model, "--json", names[i])
-        assert json.loads(alone.stdout) == json.loads(lines[i]), i
+        assert json.loads(alone.stdout) == json.loads(at[i]), i
 
 
 def test_a_full_disk_is_said_with_messages_between_maps(model, tmp_path):
@@ -338,3 +345,41 @@ def test_control_characters_in_names_not_sent_to_a_terminal(model, tmp_path):
     assert out.startswith(f"{tmp_path}/evil?]52;c;SGVsbG8=??[2J.ipynb: 8 code cells")
     piped = nbstage("summary", "-m", model, nb)
     assert piped.stdout.startswith(f"{nb}: 8 code cells")
+
+
+# ------------------------------------------------------------------ --json and failures
+
+def test_json_has_a_record_for_each_notebook_that_failed(model, tmp_path):
+    """`summary --json` printed the maps of the notebooks it read and nothing about
+    the others (their reasons went to stderr only): a script reading stdout could not
+    tell a notebook that failed from one never given.  Each failure is now a line of
+    its own, in the notebooks' order: {"notebook": PATH, "error": REASON} (the reason
+    as stderr says it, which still says it); exit 2 still."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.ipynb").write_text(make_nb(SIMPLE))
+    (d / "b.ipynb").write_text('{"cells": [}')
+    (d / "c.ipynb").write_text("")
+    (d / "d.ipynb").symlink_to("nowhere.ipynb")
+    (d / "e.ipynb").write_text(make_nb(["import os"]))
+    (tmp_path / "empty").mkdir()
+    missing = tmp_path / "missing.ipynb"
+    r = nbstage("summary", "--json", "-m", model, d, missing, tmp_path / "empty")
+    assert r.returncode == 2, r
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [x["notebook"] for x in lines] == [f"{d}/{n}.ipynb" for n in "abcde"] + [str(missing)]
+    errors = {x["notebook"]: x["error"] for x in lines if "error" in x}
+    assert all(sorted(x) == ["error", "notebook"] for x in lines if "error" in x)
+    assert re.match(r"1:\d+: ", errors[f"{d}/b.ipynb"]), errors
+    assert errors[f"{d}/c.ipynb"] == "empty file"
+    assert errors[f"{d}/d.ipynb"] == errors[str(missing)] == "No such file or directory"
+    assert "error" not in lines[0] and lines[0]["code_cells"] == len(SIMPLE)
+    for path, why in errors.items():  # stderr says each as before
+        assert f"nbstage summary: {path}:" in r.stderr and why in r.stderr
+    assert "no notebooks (.ipynb) found" in r.stderr  # a remark, not a record
+    # standard input too, and the help says it
+    r = nbstage("summary", "--json", "-m", model, "-", input="{")
+    assert r.returncode == 2 and json.loads(r.stdout)["notebook"] == "<stdin>", r
+    h = nbstage("summary", "--help").stdout
+    described = h[h.index("--json"):h.index("--svg")]
+    assert '"error"' in described and "could not be read" in described, described
