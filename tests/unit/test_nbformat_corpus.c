@@ -20,7 +20,7 @@ struct tally {
     long files, seen, canonical, json_equal, fixed_points;
     int need_canonical; /* every file must be canonical (the corpus) */
     int fmt_stride;     /* the fmt check on every Nth file read */
-    char first_failure[1200];
+    char first_failure[NB_ERROR_MAX + 4096 + 16]; /* a reader's message and a path */
 };
 
 static void fail_once(struct tally *t, const char *what, const char *path)
