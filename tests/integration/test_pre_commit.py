@@ -151,7 +151,7 @@ class Repo:
 
 def listed(out):
     """The notebooks `nbstage tag --check` names: 'PATH: N missing, M stale, ...'."""
-    return {m.group(1) for m in re.finditer(r"^(.+?\.ipynb): \d+ missing, \d+ stale", out, re.M)}
+    return {m.group(1) for m in re.finditer(r"^(.+?\.(?i:ipynb)): \d+ missing, \d+ stale", out, re.M)}
 
 
 def stages(p: Path):
@@ -278,6 +278,24 @@ def test_check_hook_on_many_files_in_batches(tmp_path):
     r = repo.commit(*untagged)
     assert r.returncode == 0, r.out
     assert repo.head_count() == 2
+
+
+def test_check_hook_takes_notebooks_named_in_any_case(tmp_path):
+    """A notebook committed as NOTES.IPYNB (saved so on a case-insensitive filesystem)
+    is one to `nbstage tag` and to every command walking a folder, but the hooks'
+    `files: \\.ipynb$` never gave it to them: committed untagged, unchecked.  The
+    hooks take the suffix in any case, as the walk does; other files still are not
+    given."""
+    repo = Repo(tmp_path, ["nbstage-tag-check"])
+    repo.write("NOTES.IPYNB", make_nb(CLEAN))
+    repo.write("a.ipynb", make_nb(EDA))
+    repo.write("notes.txt", "not a notebook\n")
+    r = repo.commit("NOTES.IPYNB", "a.ipynb", "notes.txt")
+    assert r.returncode != 0, r.out
+    assert listed(r.out) == {"NOTES.IPYNB", "a.ipynb"}, r.out
+    assert repo.nbstage("tag", "-q", ".").returncode == 0
+    r = repo.commit("NOTES.IPYNB", "a.ipynb", "notes.txt")
+    assert r.returncode == 0, r.out
 
 
 @pytest.mark.skipif(not (SHARED / "notebooks-with-outputs").is_dir(), reason="../shared absent")

@@ -1049,4 +1049,4 @@ def test_pre_commit_hook_runs_the_check():
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     check = next(h for h in hooks if h["id"] == "nbstage-tag-check")
     assert check["entry"].split()[:3] == ["nbstage", "tag", "--check"]
-    assert check["language"] == "system" and check["files"] == r"\.ipynb$"
+    assert check["language"] == "system" and check["files"] == r"(?i)\.ipynb$"
