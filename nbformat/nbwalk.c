@@ -2,8 +2,8 @@
  *
  * Owns: nb_walk and the rule every command walks by (nb_is_notebook_name: the
  * .ipynb suffix in any case, as Jupyter on a case-insensitive filesystem opens
- * NOTES.IPYNB; a file given by name is read whatever its name); byte-order sorting (the same on every machine, whatever the locale),
- * skipping hidden files and folders (.ipynb_checkpoints among them; as Jupyter's file
+ * NOTES.IPYNB; a file given by name is read whatever its name); byte-order sorting
+ * (the same on every machine, whatever the locale), skipping hidden files and folders (.ipynb_checkpoints among them; as Jupyter's file
  * browser does: an editor's lock or backup (.#a.ipynb, Emacs' dangling symlink) and
  * macOS' AppleDouble ._a.ipynb are not notebooks), not following symlinked folders
  * (no loops, no duplicates), and REL, the path relative to the one given.  The entry
