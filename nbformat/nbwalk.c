@@ -1,14 +1,15 @@
 /* nbwalk.c — the corpus walker: every *.ipynb under a path, sorted by name.
  *
- * Owns: nb_walk and the rule every command walks by (nb_is_notebook_name: the
- * .ipynb suffix in any case, as Jupyter on a case-insensitive filesystem opens
- * NOTES.IPYNB; a file given by name is read whatever its name); byte-order sorting
- * (the same on every machine, whatever the locale), skipping hidden files and folders (.ipynb_checkpoints among them; as Jupyter's file
- * browser does: an editor's lock or backup (.#a.ipynb, Emacs' dangling symlink) and
- * macOS' AppleDouble ._a.ipynb are not notebooks), not following symlinked folders
- * (no loops, no duplicates), and REL, the path relative to the one given.  The entry
- * types readdir gives (d_type) spare an lstat and a stat per file and folder; only
- * symlinks and filesystems that do not fill d_type are looked at with (l)stat.
+ * Owns: nb_walk and the rule every command walks by (nb_is_notebook_name: the .ipynb
+ * suffix in any case, as Jupyter on a case-insensitive filesystem opens NOTES.IPYNB; a
+ * file given by name is read whatever its name); byte-order sorting (the same on every
+ * machine, whatever the locale), skipping hidden files and folders (.ipynb_checkpoints
+ * among them; as Jupyter's file browser does: an editor's lock or backup (.#a.ipynb,
+ * Emacs' dangling symlink) and macOS' AppleDouble ._a.ipynb are not notebooks), not
+ * following symlinked folders (no loops, no duplicates), and REL, the path relative to
+ * the one given.  The entry types readdir gives (d_type) spare an lstat and a stat per
+ * file and folder; only symlinks and filesystems that do not fill d_type are looked at
+ * with (l)stat.
  * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes),
  * and nb_say, nb_show and nb_unctrl: lines naming paths made fit for a terminal
  * (control characters shown as '?' when the stream is one).
