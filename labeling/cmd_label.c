@@ -9,6 +9,9 @@
  * and --svg naming one file are refused before the run; -o and --report are
  * committed together after every output was written, so a failed one leaves the old
  * files as they were (a report to stderr comes after the labels are in place).
+ * Findings, said even with -q and exit 1: input lines that are not cells, and each
+ * rule PCRE2 gave up on (rules.h's limits), once, with its file:line, how many cells
+ * and the first.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -90,10 +93,14 @@ static const char usage[] =
 "  -h, --help       this help\n"
 "\n"
 "The default rules are $NBSTAGE_RULES, or share/rules.txt beside the program, or\n"
-"the installed DATADIR/nbstage/rules.txt.\n"
+"the installed DATADIR/nbstage/rules.txt.  A pattern gets a few milliseconds a\n"
+"cell (PCRE2's match limit, 1,000,000): a rule whose pattern backtracks\n"
+"catastrophically, such as (a+)+$, abstains on the cells PCRE2 gives up on, and\n"
+"is named once on stderr (file:line, how many cells, the first), even with -q.\n"
 "exit: 0 done; 1 done, but some input lines were not cells and were skipped (each\n"
-"is named, file:line), or --gold matched none of the cells (nothing was scored);\n"
-"2 usage or I/O error, or a bad rule file (file:line: reason).\n";
+"is named, file:line), or --gold matched none of the cells (nothing was scored),\n"
+"or PCRE2 gave up on a rule on some cells; 2 usage or I/O error, or a bad rule\n"
+"file (file:line: reason).\n";
 
 /* Cells whose label-model posterior for its best stage is below this get "stage": null
  * (their probabilities are still written), to keep guesses out of the end model's
@@ -255,13 +262,31 @@ static void free_cells(struct cell *c, size_t n)
 
 /* ---- voting, in parallel ---- */
 
-/* Matches that ended at PCRE2's match limit (counted as no match): how many, the
- * first rule and cell. */
-struct match_errors {
-    unsigned long n;
-    const char *rule;
-    size_t cell;
+/* Per LF, the cells PCRE2 gave up on (a limit of rules.h, or another match error):
+ * how many, the first one (its cell and error), and for imports_only the `setup`
+ * pattern of that first one.  The LF abstains on them. */
+struct gave_up {
+    unsigned long *n;       /* [m] */
+    size_t *cell;           /* [m] */
+    int *code;              /* [m] */
+    size_t setup;
 };
+
+static int gave_up_init(struct gave_up *g, int m)
+{
+    g->n = calloc((size_t)m, sizeof *g->n);
+    g->cell = calloc((size_t)m, sizeof *g->cell);
+    g->code = calloc((size_t)m, sizeof *g->code);
+    g->setup = 0;
+    return g->n && g->cell && g->code ? 0 : -1;
+}
+
+static void gave_up_free(struct gave_up *g)
+{
+    free(g->n);
+    free(g->cell);
+    free(g->code);
+}
 
 struct vote_job {
     const struct lfset *lfs;
@@ -270,29 +295,39 @@ struct vote_job {
     struct lf_cellinfo *info;
     size_t lo, hi;
     int failed;
-    struct match_errors err;
+    struct gave_up gu;
 };
 
 static void *vote_range(void *arg)
 {
     struct vote_job *j = arg;
+    int m = j->lfs->n, imp = (int)j->lfs->rules.n + LF_BUILTIN_IMPORTS_ONLY;
     void *md = rules_match_data();
-    if (!md) { j->failed = 1; return NULL; }
-    int m = j->lfs->n;
+    int *code = malloc((size_t)m * sizeof *code);
+    if (!md || !code || gave_up_init(&j->gu, m) < 0) { j->failed = 1; goto out; }
+    struct lf_gave_up g = { code, 0, 0 };
     for (size_t i = j->lo; i < j->hi; i++) {
         struct pyview v;
         if (pyview_make(&v, j->cells[i].src, j->cells[i].src_len) < 0) { j->failed = 1; break; }
-        lfset_votes(j->lfs, &v, md, j->votes + i * (size_t)m, &j->info[i]);
+        lfset_votes(j->lfs, &v, md, j->votes + i * (size_t)m, &j->info[i], &g);
         pyview_free(&v);
-        if (!j->err.n && rules_match_errors(md, &j->err.rule)) j->err.cell = i;
-        j->err.n = rules_match_errors(md, NULL);
+        for (int k = 0; g.n && k < m; k++) {
+            if (!code[k] || j->gu.n[k]++) continue;
+            j->gu.cell[k] = i;
+            j->gu.code[k] = code[k];
+            if (k == imp) j->gu.setup = g.setup;
+        }
     }
+out:
+    free(code);
     rules_match_data_free(md);
     return NULL;
 }
 
+/* Votes on every cell; GU gets, per LF, the cells PCRE2 gave up on (summed over the
+ * threads, the first in input order). */
 static int vote_all(const struct lfset *lfs, const struct cell *cells, size_t n, int jobs,
-                    signed char *votes, struct lf_cellinfo *info, struct match_errors *err)
+                    signed char *votes, struct lf_cellinfo *info, struct gave_up *gu)
 {
     struct vote_job jb[8];
     pthread_t th[8];
@@ -302,7 +337,7 @@ static int vote_all(const struct lfset *lfs, const struct cell *cells, size_t n,
     /* interleaved blocks balance notebooks of very different sizes */
     size_t per = (n + (size_t)jobs - 1) / (size_t)jobs;
     for (int t = 0; t < jobs; t++) {
-        jb[t] = (struct vote_job){ lfs, cells, votes, info, 0, 0, 0, {0, NULL, 0} };
+        jb[t] = (struct vote_job){ lfs, cells, votes, info, 0, 0, 0, {NULL, NULL, NULL, 0} };
         jb[t].lo = per * (size_t)t < n ? per * (size_t)t : n;
         jb[t].hi = jb[t].lo + per < n ? jb[t].lo + per : n;
         if (t > 0 && pthread_create(&th[t], NULL, vote_range, &jb[t]) == 0) started[t] = 1;
@@ -314,12 +349,47 @@ static int vote_all(const struct lfset *lfs, const struct cell *cells, size_t n,
         if (started[t]) pthread_join(th[t], NULL);
         failed |= jb[t].failed;
     }
-    *err = (struct match_errors){0, NULL, 0};
-    for (int t = 0; t < jobs; t++) { /* blocks in cell order: the first is the first */
-        if (jb[t].err.n && !err->n) *err = jb[t].err;
-        else err->n += jb[t].err.n;
-    }
+    int imp = (int)lfs->rules.n + LF_BUILTIN_IMPORTS_ONLY;
+    for (int t = 0; !failed && t < jobs; t++) /* blocks in cell order: the first is the first */
+        for (int k = 0; k < lfs->n; k++) {
+            if (!jb[t].gu.n[k]) continue;
+            if (!gu->n[k]) {
+                gu->cell[k] = jb[t].gu.cell[k];
+                gu->code[k] = jb[t].gu.code[k];
+                if (k == imp) gu->setup = jb[t].gu.setup;
+            }
+            gu->n[k] += jb[t].gu.n[k];
+        }
+    for (int t = 0; t < jobs; t++) gave_up_free(&jb[t].gu);
     return failed ? -1 : 0;
+}
+
+/* Said once per LF PCRE2 gave up on, even with -q (its votes are missing from those
+ * cells, and the exit code is 1): where the rule (or imports_only's `setup` pattern)
+ * is, on how many of the TOTAL cells, the first, and PCRE2's reason.  Returns how
+ * many LFs were named. */
+static int say_gave_up(const struct lfset *lfs, const struct gave_up *gu, const struct cell *cells,
+                       size_t total)
+{
+    int said = 0, imp = (int)lfs->rules.n + LF_BUILTIN_IMPORTS_ONLY;
+    const struct ruleset *rs = &lfs->rules;
+    for (int k = 0; k < lfs->n; k++) {
+        if (!gu->n[k]) continue;
+        char why[256];
+        rules_error_message(gu->code[k], why, sizeof why);
+        int file = k == imp ? rs->setup_at[gu->setup].file : rs->rules[k].file;
+        int line = k == imp ? rs->setup_at[gu->setup].line : rs->rules[k].line;
+        fprintf(stderr, "nbstage label: warning: %s:%d: %s%s: PCRE2 gave up (%s) on %lu of %zu cells, "
+                        "the first %s; it abstains on them%s\n",
+                rs->paths[file - 1], line, k == imp ? "setup pattern of LF " : "rule ", lfs->name[k], why,
+                gu->n[k], total, cells[gu->cell[k]].id,
+                rules_error_is_limit(gu->code[k])
+                    ? " (a pattern that backtracks catastrophically: nested quantifiers such as "
+                      "(a+)+ or (\\w+\\s?)*; possessive a++ or atomic (?>...) groups avoid it)"
+                    : "");
+        said++;
+    }
+    return said;
 }
 
 /* ---- writing ---- */
@@ -480,7 +550,8 @@ static int label_cells(const struct opts *o)
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
-    int no_gold_match = 0;
+    int no_gold_match = 0, gave_up_lfs = 0;
+    struct gave_up gu = {0};
     double *pproba = NULL;
     int *ppred = NULL;
     struct lm_stats st;
@@ -526,18 +597,12 @@ static int label_cells(const struct opts *o)
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
-    struct match_errors merr;
-    if (vote_all(&lfs, cells, total, o->jobs, votes, info, &merr) < 0) {
+    if (gave_up_init(&gu, m) < 0 ||
+        vote_all(&lfs, cells, total, o->jobs, votes, info, &gu) < 0) {
         fprintf(stderr, "nbstage label: out of memory while voting\n");
         goto out;
     }
-    /* Said even with -q: such a match is no answer, and for a `none` line it made
-     * the rule fire. */
-    if (merr.n)
-        fprintf(stderr, "nbstage label: warning: %lu pattern matches stopped at PCRE2's match limit and counted "
-                        "as no match, the first in rule %s on cell %s: the pattern backtracks catastrophically "
-                        "(nested quantifiers such as (a+)+ or (\\w+\\s?)*)\n",
-                merr.n, merr.rule, cells[merr.cell].id);
+    gave_up_lfs = say_gave_up(&lfs, &gu, cells, total);
     /* Context LFs and pattern counts, in input (notebook) order.  (A second round
      * taking the previous cell's stage from a first fit of the label model instead of
      * its votes was tried: no better on the development labels.) */
@@ -663,7 +728,7 @@ static int label_cells(const struct opts *o)
         lf_report_print(rep, &r);
         rep = NULL;
     }
-    rc = skipped || no_gold_match ? EXIT_FINDINGS : EXIT_OK;
+    rc = skipped || no_gold_match || gave_up_lfs ? EXIT_FINDINGS : EXIT_OK;
 out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
@@ -673,6 +738,7 @@ out:
     lm_stats_free(&st);
     lm_free(&model);
     gold_free(&gold);
+    gave_up_free(&gu);
     lfset_free(&lfs);
     return rc;
 }

@@ -82,10 +82,12 @@ static int neutral_statement(const char *s, size_t len)
     return len >= 2 && s[0] == '%' && s[1] == '%';
 }
 
-/* imports_only: at least one import or set-up statement and nothing else. */
-static int imports_only(const struct lfset *set, const struct pyview *v, void *md)
+/* imports_only: at least one import or set-up statement and nothing else; a negative
+ * PCRE2 code when that hangs on a `setup` match PCRE2 gave up on (*WHICH: the pattern)
+ * and no other statement rules it out. */
+static int imports_only(const struct lfset *set, const struct pyview *v, void *md, size_t *which)
 {
-    int setup = 0;
+    int setup = 0, unknown = 0;
     for (size_t i = 0; i < v->n_stmts; i++) {
         const char *s = v->code + v->stmts[i].start;
         size_t len = v->stmts[i].end - v->stmts[i].start;
@@ -94,13 +96,15 @@ static int imports_only(const struct lfset *set, const struct pyview *v, void *m
             setup++;
         } else if (neutral_statement(s, len)) {
             continue;
-        } else if (ruleset_is_setup(&set->rules, s, len, md)) {
-            setup++;
         } else {
-            return 0;
+            size_t k = 0;
+            int h = ruleset_is_setup(&set->rules, s, len, md, &k);
+            if (h == 0) return 0;
+            if (h > 0) setup++;
+            else if (!unknown) { unknown = h; *which = k; }
         }
     }
-    return setup > 0;
+    return unknown ? unknown : setup > 0;
 }
 
 /* A statement that shows something: print/display, a plotting call, a figure set-up
@@ -139,14 +143,25 @@ static int shows_something(const struct pyview *v)
 }
 
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
-                struct lf_cellinfo *info)
+                struct lf_cellinfo *info, struct lf_gave_up *gave_up)
 {
     int nr = (int)s->rules.n, b = nr;
     for (int i = 0; i < s->n; i++) votes[i] = STAGE_NONE;
+    if (gave_up) {
+        gave_up->n = 0;
+        for (int i = 0; i < s->n; i++) gave_up->code[i] = 0;
+    }
     info->shows = shows_something(v);
     info->empty = v->n_stmts == 0;
     info->n_votes = info->job_votes = 0;
-    if (imports_only(s, v, md)) {
+    size_t which = 0;
+    int io = imports_only(s, v, md, &which);
+    if (io < 0 && gave_up) { /* abstains; the rules vote as on any other cell */
+        gave_up->code[b + LF_BUILTIN_IMPORTS_ONLY] = io;
+        gave_up->setup = which;
+        gave_up->n++;
+    }
+    if (io > 0) {
         votes[b + LF_BUILTIN_IMPORTS_ONLY] = STAGE_IMPORTS;
         info->job_votes = 1;
         return info->n_votes = 1;
@@ -160,7 +175,9 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     int any_show = 0;
     for (int i = 0; i < nr; i++) {
         const struct rule *r = &s->rules.rules[i];
-        f[i] = (unsigned char)rule_matches(r, v, md);
+        int h = rule_matches(r, v, md);
+        f[i] = h > 0; /* a rule PCRE2 gave up on abstains */
+        if (h < 0 && gave_up) { gave_up->code[i] = h; gave_up->n++; }
         if (!f[i]) continue;
         if (r->level == LF_JOB) {
             job_stages |= 1 << r->stage;

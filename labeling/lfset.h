@@ -21,7 +21,9 @@
  *                 shows, prints or plots something is read as evaluate.
  * prev_cell and next_cell fill gaps (cells no rule voted on); after_model votes
  * beside show rules.  They are weaker evidence, and the label model learns how much
- * weaker from the data.
+ * weaker from the data.  A rule (or imports_only, through a `setup` pattern) whose
+ * answer on a cell hangs on a match PCRE2 gave up on (rules.h's limits) abstains
+ * there, and lfset_votes says which, for `nbstage label` to name them.
  */
 #ifndef NBSTAGE_LFSET_H
 #define NBSTAGE_LFSET_H
@@ -62,11 +64,20 @@ struct lf_cellinfo {
     int empty;              /* no code at all (comments, disabled code): no stage */
 };
 
+/* The LFs of one cell whose answer hung on a match PCRE2 gave up on (a limit in
+ * rules.h: a pattern that backtracks catastrophically): they abstain on it. */
+struct lf_gave_up {
+    int *code;              /* [n], the caller's: 0, or the PCRE2 error code of LF j */
+    int n;                  /* how many are nonzero */
+    size_t setup;           /* with imports_only's code: the `setup` pattern (rules.setup) */
+};
+
 /* Fills VOTES[0..s->n) with a stage id or STAGE_NONE per LF, from the rules and
  * imports_only (context LFs abstain here).  MD from rules_match_data().  Independent
- * of other cells, so cells may be voted on in parallel.  Returns INFO->n_votes. */
+ * of other cells, so cells may be voted on in parallel.  GAVE_UP (may be NULL) gets the
+ * LFs that abstain because PCRE2 gave up.  Returns INFO->n_votes. */
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
-                struct lf_cellinfo *info);
+                struct lf_cellinfo *info, struct lf_gave_up *gave_up);
 /* The context LFs (prev_cell, after_model), added to VOTES of a cell whose INFO came
  * from lfset_votes, given what is known of the previous cell.  Cells must be taken
  * in notebook order.  Returns the number of votes added. */

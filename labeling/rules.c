@@ -3,8 +3,9 @@
  * Patterns are compiled once with PCRE2 (multi-line, JIT when available) and matched
  * against the code view of a cell, or its strings view for `string` lines.  Files
  * saved on Windows read the same (a leading UTF-8 byte-order mark, CRLF line ends).
- * A match that PCRE2 gives up on (its match limit) counts as no match and is counted
- * per thread, so that `nbstage label` can name the rule.
+ * Matches run under PCRE2 limits (rules.h) so that a pattern that backtracks
+ * catastrophically costs bounded time; a rule whose answer hangs on a match PCRE2
+ * gave up on says so (a negative code), and `nbstage label` names it and abstains.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "labeling/rules.h"
@@ -41,6 +42,9 @@ void ruleset_free(struct ruleset *rs)
     for (size_t i = 0; i < rs->n; i++) rule_clear(&rs->rules[i]);
     free(rs->rules);
     free_list(rs->setup, (int)rs->n_setup);
+    free(rs->setup_at);
+    for (int i = 0; i < rs->files; i++) free(rs->paths[i]);
+    free(rs->paths);
     for (size_t i = 0; i < rs->n_defs; i++) { free(rs->defs[i].name); free(rs->defs[i].re); }
     free(rs->defs);
     memset(rs, 0, sizeof *rs);
@@ -158,8 +162,15 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
 {
     char why[512];
     long cur = -1; /* index of the rule being filled */
-    int lineno = 0, file = ++rs->files, directives = 0;
+    int lineno = 0, file, directives = 0;
     size_t pos = 0;
+    char **paths = realloc(rs->paths, (size_t)(rs->files + 1) * sizeof *paths);
+    if (paths) rs->paths = paths;
+    if (!paths || !(rs->paths[rs->files] = strdup(path))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    file = ++rs->files;
     /* a Windows editor's UTF-8 starts with a byte-order mark (CRLF is trimmed below) */
     if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) pos = 3;
     while (pos < len) {
@@ -265,9 +276,13 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             pcre2_code *c = compile(rs, arg, why, sizeof why);
             if (!c) goto bad;
             void **q = realloc(rs->setup, (rs->n_setup + 1) * sizeof *q);
-            if (!q) { pcre2_code_free(c); snprintf(why, sizeof why, "out of memory"); goto bad; }
+            if (q) rs->setup = q;
+            void *at = q ? realloc(rs->setup_at, (rs->n_setup + 1) * sizeof *rs->setup_at) : NULL;
+            if (!at) { pcre2_code_free(c); snprintf(why, sizeof why, "out of memory"); goto bad; }
+            rs->setup_at = at;
+            rs->setup_at[rs->n_setup].file = file;
+            rs->setup_at[rs->n_setup].line = lineno;
             q[rs->n_setup++] = c;
-            rs->setup = q;
         } else if (strcmp(kw, "disable") == 0) {
             long k = find_rule(rs, arg);
             if (k < 0) { snprintf(why, sizeof why, "disable: no rule named '%s'", arg); goto bad; }
@@ -341,19 +356,25 @@ int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t er
     return rc;
 }
 
-/* A thread's scratch: PCRE2's match data, and the matches that ended in an error
- * (the match limit, on a pattern that backtracks catastrophically) instead of a
- * yes or no. */
+/* A thread's scratch: PCRE2's match data, and match contexts with the limits, for
+ * JIT-compiled patterns and for the interpreter (which counts its steps its own way). */
 struct matcher {
     pcre2_match_data *md;
-    unsigned long errors;
-    const char *first;      /* the rule (or "setup") of the first error */
+    pcre2_match_context *jit, *interp;
 };
 
 void *rules_match_data(void)
 {
     struct matcher *m = calloc(1, sizeof *m);
-    if (m && !(m->md = pcre2_match_data_create(4, NULL))) { free(m); m = NULL; }
+    if (!m) return NULL;
+    m->md = pcre2_match_data_create(4, NULL);
+    m->jit = pcre2_match_context_create(NULL);
+    m->interp = pcre2_match_context_create(NULL);
+    if (!m->md || !m->jit || !m->interp) { rules_match_data_free(m); return NULL; }
+    pcre2_set_match_limit(m->jit, RULES_MATCH_LIMIT);
+    pcre2_set_match_limit(m->interp, RULES_MATCH_LIMIT_INTERP);
+    pcre2_set_depth_limit(m->interp, RULES_DEPTH_LIMIT);
+    pcre2_set_heap_limit(m->interp, RULES_HEAP_LIMIT);
     return m;
 }
 
@@ -362,47 +383,80 @@ void rules_match_data_free(void *md)
     struct matcher *m = md;
     if (!m) return;
     pcre2_match_data_free(m->md);
+    pcre2_match_context_free(m->jit);
+    pcre2_match_context_free(m->interp);
     free(m);
 }
 
-unsigned long rules_match_errors(const void *md, const char **first)
+void rules_error_message(int code, char *out, size_t outlen)
 {
-    const struct matcher *m = md;
-    if (first) *first = m->first;
-    return m->errors;
+    if (pcre2_get_error_message(code, (PCRE2_UCHAR *)out, outlen) < 0 && outlen)
+        snprintf(out, outlen, "PCRE2 error %d", code);
 }
 
-/* An error counts as no match (PCRE2's limit stops a runaway pattern), and is
- * counted so that the command can say so: for a `none` pattern it means the rule
- * fires. */
-static int hit(void *re, const char *s, size_t len, void *md, const char *who)
+int rules_error_is_limit(int code)
+{
+    return code == PCRE2_ERROR_MATCHLIMIT || code == PCRE2_ERROR_DEPTHLIMIT ||
+           code == PCRE2_ERROR_HEAPLIMIT || code == PCRE2_ERROR_JIT_STACKLIMIT;
+}
+
+/* 1 match, 0 no match, or PCRE2's negative error code when it gave up. */
+static int hit(void *re, const char *s, size_t len, void *md)
 {
     struct matcher *m = md;
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, NULL);
-    if (rc >= 0) return 1;
-    if (rc != PCRE2_ERROR_NOMATCH && !m->errors++) m->first = who;
-    return 0;
+    size_t jit = 0;
+    pcre2_pattern_info(re, PCRE2_INFO_JITSIZE, &jit);
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, jit ? m->jit : m->interp);
+    return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : rc;
 }
 
+/* A rule is (any_1 or any_2 ...) and all_1 and ... and string_1 ... and not none_1 ...,
+ * each line yes, no or unknown (PCRE2 gave up): a line that decides the rule decides
+ * it whatever the unknown ones would have said, so the answer is the same in any
+ * order of evaluation; else one unknown leaves the rule unknown (its first code). */
 int rule_matches(const struct rule *r, const struct pyview *v, void *md)
 {
-    int ok = r->n_any == 0;
-    for (int i = 0; !ok && i < r->n_any; i++) ok = hit(r->any[i], v->code, v->code_len, md, r->name);
-    if (!ok) return 0;
-    for (int i = 0; i < r->n_all; i++)
-        if (!hit(r->all[i], v->code, v->code_len, md, r->name)) return 0;
-    for (int i = 0; i < r->n_str; i++)
-        if (!hit(r->str[i], v->strings, v->strings_len, md, r->name)) return 0;
-    for (int i = 0; i < r->n_none; i++)
-        if (hit(r->none[i], v->code, v->code_len, md, r->name)) return 0;
-    return 1;
+    int unknown = 0, h;
+    if (r->n_any) {
+        int ok = 0;
+        for (int i = 0; !ok && i < r->n_any; i++) {
+            h = hit(r->any[i], v->code, v->code_len, md);
+            if (h > 0) ok = 1;
+            else if (h < 0 && !unknown) unknown = h;
+        }
+        if (ok) unknown = 0; /* one `any` that matches decides them all */
+        else if (!unknown) return 0;
+    }
+    for (int i = 0; i < r->n_all; i++) {
+        h = hit(r->all[i], v->code, v->code_len, md);
+        if (h == 0) return 0;
+        if (h < 0 && !unknown) unknown = h;
+    }
+    for (int i = 0; i < r->n_str; i++) {
+        h = hit(r->str[i], v->strings, v->strings_len, md);
+        if (h == 0) return 0;
+        if (h < 0 && !unknown) unknown = h;
+    }
+    for (int i = 0; i < r->n_none; i++) {
+        h = hit(r->none[i], v->code, v->code_len, md);
+        if (h > 0) return 0;
+        if (h < 0 && !unknown) unknown = h;
+    }
+    return unknown ? unknown : 1;
 }
 
-int ruleset_is_setup(const struct ruleset *rs, const char *s, size_t len, void *md)
+int ruleset_is_setup(const struct ruleset *rs, const char *s, size_t len, void *md, size_t *which)
 {
-    for (size_t i = 0; i < rs->n_setup; i++)
-        if (hit(rs->setup[i], s, len, md, "setup")) return 1;
-    return 0;
+    int unknown = 0;
+    for (size_t i = 0; i < rs->n_setup; i++) {
+        int h = hit(rs->setup[i], s, len, md);
+        if (h > 0) return 1;
+        if (h < 0 && !unknown) {
+            unknown = h;
+            if (which) *which = i;
+        }
+    }
+    return unknown;
 }
 
 static int readable(const char *p) { return access(p, R_OK) == 0; }

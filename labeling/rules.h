@@ -6,7 +6,9 @@
  * the same cell (see labeling/lfset.h).  Rules loaded later override earlier rules
  * of the same name, so a user file extends or overrides the shipped one; within one
  * file a name is defined once, no rule takes a reserved name (the built-in LFs', set
- * by the caller), and a file with no directive at all is refused.
+ * by the caller), and a file with no directive at all is refused.  Matches run under
+ * PCRE2 limits (below), so that a pattern that backtracks catastrophically costs
+ * bounded time; a rule that cannot say because of one gives the error back.
  */
 #ifndef NBSTAGE_RULES_H
 #define NBSTAGE_RULES_H
@@ -37,9 +39,11 @@ struct ruleset {
     size_t n;
     void **setup;             /* statements the imports built-in counts as set-up */
     size_t n_setup;
+    struct { int file, line; } *setup_at; /* [n_setup]: where each is, for messages */
     struct { char *name, *re; } *defs; /* `define` macros, expanded as {NAME} */
     size_t n_defs;
     int files;                /* ruleset_load_text calls so far */
+    char **paths;             /* [files]: the PATH each call named; a rule's file is paths[file - 1] */
     /* Names no rule may take (the built-in LFs'), NULL-terminated; set by the caller
      * before loading, or NULL. */
     const char *const *reserved;
@@ -54,18 +58,43 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
                       char *err, size_t errlen);
 void ruleset_free(struct ruleset *rs);
 
-/* Per-thread scratch for matching. */
+/* Per-thread scratch for matching, with the limits below set on PCRE2's match context.
+ * NULL when out of memory. */
 void *rules_match_data(void);
 void rules_match_data_free(void *md);
-/* How many matches with MD ended in an error (PCRE2's match limit: a pattern that
- * backtracks catastrophically) and so counted as no match; *FIRST (may be NULL) gets
- * the name of the first such rule, "setup" for a setup pattern. */
-unsigned long rules_match_errors(const void *md, const char **first);
 
-/* 1 when rule R fires on V. */
+/* PCRE2's limits on one match, so that a pattern that backtracks catastrophically
+ * (nested quantifiers such as (a+)+ or (\w+\s?)*) costs bounded time on a cell: some
+ * 3.5 ms of CPU with JIT, where PCRE2's default match limit (10,000,000) took 35 ms
+ * and more a cell.  On the 138,628 cells of ../shared/corpus and their statements
+ * (--statements) the shipped rules need at most 58,575 steps with JIT
+ * (prep_filter_rows on an 11.7 kB cell), at most 300,000 in the interpreter (used
+ * for a pattern JIT could not compile), a depth of 300 and 30 KiB of heap
+ * (2026-11-30): each limit leaves ten times that and more.  The depth and heap limits
+ * bind the interpreter only; JIT has its own stack, whose overflow is one more error
+ * that gives up.  label --help, the README and share/rules.txt quote the JIT limit. */
+#define RULES_MATCH_LIMIT 1000000u        /* PCRE2's unit, with JIT: backtracking steps */
+#define RULES_MATCH_LIMIT_INTERP 3000000u /* the interpreter's steps are its own: ~70 ms */
+#define RULES_DEPTH_LIMIT 100000u         /* backtracking frames (interpreter) */
+#define RULES_HEAP_LIMIT 32768u           /* KiB for those frames (interpreter) */
+
+/* 1 when rule R fires on V, 0 when it does not, or a negative PCRE2 error code
+ * (PCRE2_ERROR_MATCHLIMIT, _DEPTHLIMIT, _HEAPLIMIT, ...) when PCRE2 gave up on one
+ * of its patterns and the others do not decide without it: the rule cannot say, and
+ * its caller abstains.  (An `any` pattern that matches decides its line whatever
+ * another gave up on; an `all`, `string` or `none` that rules the cell out decides
+ * the rule.) */
 int rule_matches(const struct rule *r, const struct pyview *v, void *md);
-/* 1 when statement text S[0..LEN) matches one of the `setup` patterns. */
-int ruleset_is_setup(const struct ruleset *rs, const char *s, size_t len, void *md);
+/* 1 when statement text S[0..LEN) matches one of the `setup` patterns, 0 when none
+ * does, or a negative PCRE2 error code when none matched and PCRE2 gave up on one;
+ * then *WHICH (may be NULL) gets that pattern's index in RS->setup. */
+int ruleset_is_setup(const struct ruleset *rs, const char *s, size_t len, void *md, size_t *which);
+
+/* PCRE2's message for a match error CODE ("match limit exceeded"), into OUT. */
+void rules_error_message(int code, char *out, size_t outlen);
+/* 1 when CODE is one of PCRE2's limits (match, depth, heap, JIT stack): the sign of
+ * a pattern that backtracks catastrophically, not of a bad subject. */
+int rules_error_is_limit(int code);
 
 /* The default rule file: $NBSTAGE_RULES, else share/rules.txt found from the program's
  * own location (repository or build tree), else DATADIR/nbstage/rules.txt of an

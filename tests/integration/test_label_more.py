@@ -278,3 +278,66 @@ def test_a_failed_svg_leaves_the_labels_as_they_were(tmp_path, cells):
     assert r.returncode == 2 and "c.svg: write error" in r.stderr, r.stderr
     assert out.read_text() == "old labels\n" and svg.read_text() == "old svg\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.svg", "cells.jsonl", "g.tsv", "out.jsonl"]
+
+
+def backtracking_cells(tmp_path, n_bad):
+    """The six cells, then N_BAD cells of one long word that `(a+)+$` and `(\\w+\\s?)*x`
+    backtrack on catastrophically (a!, and no x after the last word)."""
+    p = tmp_path / "bad.jsonl"
+    rows = [{"id": i, "notebook": i.split("#")[0], "source": s} for i, s in CELLS]
+    rows += [{"id": f"b.ipynb#{k}", "notebook": "b.ipynb", "source": "x = 1\n" + "a" * (40 + k) + "!\n"}
+             for k in range(n_bad)]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return p
+
+
+def test_a_rule_that_backtracks_catastrophically_gives_up_in_bounded_time(tmp_path):
+    """A user's pattern that backtracks catastrophically ran to PCRE2's default match
+    limit (10,000,000) on each cell, ~35 ms of CPU a cell (an hour and more on a corpus),
+    said in one line with neither the rule's file:line nor how many cells, exit 0, and
+    a `none` line that gave up made its rule fire.  Now: a limit a few ms long, one
+    warning per rule (file:line, name, cells given up on, the first), the rule abstains
+    on those cells, the others vote as before, and exit 1 (done, with findings)."""
+    cells = backtracking_cells(tmp_path, 60)
+    rules = tmp_path / "mine.txt"
+    rules.write_text("# mine\nrule slow explore\n  any (a+)+$\n\n"
+                     "rule slow_none train\n  any ^x\\b\n  none ^(\\w+\\s?)*$\n\n"
+                     "rule fine_or prep\n  any (a+)+$\n  any ^x =\n")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = run(["label", "-q", "-j", "1", "--rules", rules, cells])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    assert r.returncode == 1, r.stderr
+    warned = [line for line in r.stderr.splitlines() if "gave up" in line]
+    assert len(warned) == 2, r.stderr
+    assert f"{rules}:2: rule slow: PCRE2 gave up (match limit exceeded) on 60 of 66 cells, " \
+           "the first b.ipynb#0; it abstains on them" in warned[0], r.stderr
+    assert "backtracks catastrophically" in warned[0]
+    assert f"{rules}:5: rule slow_none: PCRE2 gave up (match limit exceeded) on 60 of 66 cells, " \
+           "the first b.ipynb#0" in warned[1], r.stderr
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(out) == 66
+    for c in out[6:]:  # given up on: no vote; fine_or's other `any` decides it
+        assert "slow" not in c["votes"] and "slow_none" not in c["votes"], c
+        assert c["votes"].get("fine_or") == "prep", c
+    assert out[1]["votes"]["load_read_file"] == "load"  # the shipped rules vote as ever
+    # 180 matches that give up: ~0.6 s of CPU with the limit, ~6 s at PCRE2's default
+    assert cpu < 3.0, cpu
+
+
+def test_a_setup_pattern_that_backtracks_names_its_line(tmp_path):
+    """A `setup` pattern (imports_only's) that gives up is named by its file:line;
+    imports_only abstains on that cell and the rules vote on it instead."""
+    cells = tmp_path / "c.jsonl"
+    cells.write_text(json.dumps({"id": "s.ipynb#0", "source": "import os\n" + "a" * 60 + "!\n"}) + "\n"
+                     + json.dumps({"id": "s.ipynb#1", "source": "import os\n"}) + "\n")
+    rules = tmp_path / "mine.txt"
+    rules.write_text("rule mine explore\n  any ^a\n\nsetup (a+)+$\n")
+    r = run(["label", "-q", "--rules", rules, cells])
+    assert r.returncode == 1, r.stderr
+    assert f"{rules}:4: setup pattern of LF imports_only: PCRE2 gave up (match limit exceeded) on 1 of 2 " \
+           "cells, the first s.ipynb#0" in r.stderr, r.stderr
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    assert out[0]["votes"] == {"mine": "explore"}, out[0]
+    assert out[1]["votes"] == {"imports_only": "imports"}, out[1]
+

@@ -145,7 +145,7 @@ static const char *votes_of_ctx(const char *src, int prev, int next)
     struct lf_cellinfo info;
     assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
     void *md = rules_match_data();
-    lfset_votes(&set, &pv, md, v, &info);
+    lfset_votes(&set, &pv, md, v, &info, NULL);
     struct lf_context ctx = { prev, next };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);
