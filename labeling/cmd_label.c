@@ -9,9 +9,9 @@
  * and --svg naming one file are refused before the run; -o and --report are
  * committed together after every output was written, so a failed one leaves the old
  * files as they were (a report to stderr comes after the labels are in place).
- * Findings, said even with -q and exit 1: input lines that are not cells, and each
- * rule PCRE2 gave up on (rules.h's limits), once, with its file:line, how many cells
- * and the first.
+ * Findings, said even with -q and exit 1: input lines that are not cells (a
+ * byte-order mark named as such), and each rule PCRE2 gave up on (rules.h's limits),
+ * once, with its file:line, how many cells and the first.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -165,6 +165,17 @@ static int read_cells(FILE *f, const char *name, struct cell **out, size_t *n_ou
     while ((len = getline(&line, &lcap, f)) >= 0) {
         lineno++;
         if (jsonl_blank(line, (size_t)len)) continue;
+        /* jansson quotes the mark it stops at, which no terminal shows: "'[' or '{'
+         * expected near ''".  JSON Lines has no byte-order mark, and it is refused
+         * as a notebook's is (nbformat/nbread.c) and as Python's json.loads refuses
+         * it: the line is skipped, said plainly. */
+        if (len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) {
+            fprintf(stderr, "nbstage label: %s:%zu: skipped, %s with a UTF-8 byte-order mark (bytes EF BB BF), "
+                            "which JSON Lines does not allow: save the file as UTF-8 without one\n",
+                    name, lineno, lineno == 1 ? "the file starts" : "the line starts");
+            (*skipped)++;
+            continue;
+        }
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
         if (!o || !json_is_object(o)) {

@@ -341,3 +341,23 @@ def test_a_setup_pattern_that_backtracks_names_its_line(tmp_path):
     assert out[0]["votes"] == {"mine": "explore"}, out[0]
     assert out[1]["votes"] == {"imports_only": "imports"}, out[1]
 
+
+def test_a_cells_file_with_a_byte_order_mark_says_so(tmp_path, cells):
+    """A cells file saved with a UTF-8 byte-order mark (Notepad, PowerShell's Out-File)
+    was reported as "'[' or '{' expected near ''", the mark itself being the
+    invisible text quoted.  JSON Lines has no BOM, and nbstage refuses it as it does
+    in a notebook (and as Python's json.loads does): the line is skipped, exit 1,
+    and the message says what is wrong."""
+    text = cells.read_bytes()
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + text)
+    r = run(["label", "-q", bom])
+    assert r.returncode == 1, r.stderr
+    assert f"{bom}:1: skipped, the file starts with a UTF-8 byte-order mark (bytes EF BB BF)" in r.stderr, r.stderr
+    assert "\ufeff" not in r.stderr
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == [i for i, _ in CELLS[1:]]
+    joined = tmp_path / "joined.jsonl"  # a second file with one, joined with cat
+    joined.write_bytes(text + b"\xef\xbb\xbf" + text.splitlines(keepends=True)[0])
+    r = run(["label", "-q", joined])
+    assert r.returncode == 1 and f"{joined}:7: skipped, the line starts with a UTF-8 byte-order mark" in r.stderr, \
+        r.stderr
