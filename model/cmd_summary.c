@@ -3,10 +3,12 @@
  * Owns: the command: reading each notebook, getting each code cell's stage (from the
  * model, or with --saved from the stage kernel's tag outputs and the tags already in
  * the file), and handing the maps to model/stagemap.c for text, --json or --svg.
- * Reads only; never writes a notebook.  For speed it borrows from ingest and tag: the
- * byte scanner (nbformat/cellscan.h) for the code cells, and tag's memo and batches
- * (model/classcache.h, model/tagbatch.h) over windows of notebooks, the maps shown in
- * order; the stages are exactly model_classify's either way.
+ * Reads only; never writes a notebook.  A file met again under another name (a symlink
+ * beside it, named twice) is shown once (nbformat/fileonce.h), as tag and fmt take it.
+ * For speed it borrows from ingest and tag: the byte scanner (nbformat/cellscan.h) for
+ * the code cells, and tag's memo and batches (model/classcache.h, model/tagbatch.h)
+ * over windows of notebooks, the maps shown in order; the stages are exactly
+ * model_classify's either way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include "model/tagging.h"
 #include "model/workers.h"
 #include "nbformat/cellscan.h"
+#include "nbformat/fileonce.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 #include "nbformat/pysrc.h"
@@ -42,7 +45,8 @@ static void usage(FILE *to)
             "with a stage).  Folders are walked for *.ipynb in any case, skipping\n"
             "hidden files and folders, .ipynb_checkpoints among them (a file given by name\n"
             "is read whatever its name, hidden or not); one without notebooks is said on\n"
-            "stderr.\n"
+            "stderr.  A file met again under another name (a symlink to it, or named twice)\n"
+            "is shown once, under the name met first.\n"
             "NOTEBOOK '-' reads standard input.  On a terminal the blocks (60 a row) and\n"
             "the sequence fit its width (COLUMNS); into a pipe they do not wrap.\n\n"
             "options:\n"
@@ -88,6 +92,7 @@ struct summary {
     struct pending *pending; /* the window, in order */
     size_t npending, cappending, window_bytes;
     int out_errno; /* stdout's first write error seen before the end */
+    struct fileonce met; /* the files read: one met again is passed over */
 };
 
 /* The width of the terminal on stdout (COLUMNS, as the shell sets it, else the
@@ -458,6 +463,15 @@ static int summarize(const char *path, const char *rel, void *vs)
     struct summary *s = vs;
     s->seen++;
     int is_stdin = !strcmp(path, "-");
+    /* a file met again under another name (a symlink beside it, named twice): one map
+     * per file, as tag and fmt pass it over (nbformat/fileonce.h) */
+    int met = is_stdin ? 0 : fileonce_met(&s->met, path);
+    if (met) {
+        if (met > 0) return 0;
+        fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
+        flush_window(s);
+        return -1;
+    }
     size_t len = 0;
     char *buf = is_stdin ? read_stdin(&len) : load(path, &len);
     if (is_stdin && !buf) {
@@ -667,6 +681,7 @@ int cmd_summary(int argc, char **argv)
     for (size_t i = 0; s.keep && i < s.n; i++) stagemap_free(&s.maps[i]);
     free(s.maps);
     free(s.pending);
+    fileonce_free(&s.met);
     cellscan_free(&s.scan);
     tagbatch_free(s.batch);
     classcache_free(cache);

@@ -20,13 +20,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "model/commands.h"
+#include "nbformat/fileonce.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
@@ -57,102 +57,23 @@ static void usage(FILE *to)
             "change, 2 usage or I/O error (including an unreadable notebook).\n");
 }
 
-/* A file already formatted (or checked) this run, by the device and inode its path
- * gave then; REAL its realpath, had only when another path gives the same inode. */
-struct done_file {
-    dev_t dev;
-    ino_t ino;
-    char *path, *real;
-};
-
 struct fmt_ctx {
     int check, quiet, nbformat_write;
     long changed, same, errors, seen;
-    struct done_file *done; /* the files met, in a hash table on (dev, ino) */
-    size_t ndone, capdone;  /* capdone: a power of two, or 0 */
+    struct fileonce done; /* the files met */
     int oom;
 };
 
-/* ---------------------------------------------------------------- one file once
- *
- * A folder may hold a notebook and a symlink to it (or `fmt dir dir/a.ipynb` names it
- * twice): the same file met again is passed over, silently, as tag passes it over
- * (model/tagfind.c): --check lists it once, and it is never formatted twice.  "The same"
- * is tag's rule, equal realpaths; only paths whose stat gives a device and inode met
- * before are resolved (hard links share an inode but are two files to a rename). */
-
-static size_t done_slot(const struct fmt_ctx *c, dev_t dev, ino_t ino)
-{
-    uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15u) ^ ((uint64_t)ino * 0xff51afd7ed558ccdu);
-    return (size_t)(h ^ (h >> 29)) & (c->capdone - 1);
-}
-
-static int done_grow(struct fmt_ctx *c)
-{
-    size_t cap = c->capdone ? c->capdone * 2 : 1024;
-    struct done_file *old = c->done, *t = calloc(cap, sizeof *t);
-    if (!t) return -1;
-    size_t oldcap = c->capdone;
-    c->done = t;
-    c->capdone = cap;
-    for (size_t i = 0; i < oldcap; i++) {
-        if (!old[i].path) continue;
-        size_t k = done_slot(c, old[i].dev, old[i].ino);
-        while (t[k].path) k = (k + 1) & (cap - 1);
-        t[k] = old[i];
-    }
-    free(old);
-    return 0;
-}
-
-static void done_free(struct fmt_ctx *c)
-{
-    for (size_t i = 0; i < c->capdone; i++) {
-        free(c->done[i].path);
-        free(c->done[i].real);
-    }
-    free(c->done);
-}
-
-/* 1 when PATH is a file met before this run (then passed over), else 0 and PATH noted
- * (a PATH that cannot be stat'd is never "met": its read says why); -1 out of memory. */
-static int met_before(struct fmt_ctx *c, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st)) return 0;
-    if ((c->ndone + 1) * 2 > c->capdone && done_grow(c)) return -1;
-    char *real = NULL;
-    size_t k = done_slot(c, st.st_dev, st.st_ino);
-    for (; c->done[k].path; k = (k + 1) & (c->capdone - 1)) {
-        struct done_file *d = &c->done[k];
-        if (d->dev != st.st_dev || d->ino != st.st_ino) continue;
-        if (!real && !(real = realpath(path, NULL)) && !(real = strdup(path))) return -1;
-        if (!d->real && !(d->real = realpath(d->path, NULL)) && !(d->real = strdup(d->path))) {
-            free(real);
-            return -1;
-        }
-        if (!strcmp(real, d->real)) {
-            free(real);
-            return 1;
-        }
-    }
-    if (!(c->done[k].path = strdup(path))) {
-        free(real);
-        return -1;
-    }
-    c->done[k].dev = st.st_dev;
-    c->done[k].ino = st.st_ino;
-    c->done[k].real = real;
-    c->ndone++;
-    return 0;
-}
+/* A folder may hold a notebook and a symlink to it (or `fmt dir dir/a.ipynb` names it
+ * twice): the same file met again is passed over, silently, as tag passes it over:
+ * --check lists it once, and it is never formatted twice (nbformat/fileonce.h). */
 
 /* PATH, just replaced by a new file (a new inode), noted again as met: a symlink to it
  * later in the walk is still the same file.  (A failure only costs a second look, which
  * finds the file canonical.) */
 static void met_again(struct fmt_ctx *c, const char *path)
 {
-    if (!c->oom && met_before(c, path) < 0) c->oom = 1;
+    if (!c->oom && fileonce_met(&c->done, path) < 0) c->oom = 1;
 }
 
 static char *read_stream(FILE *f, size_t *len)
@@ -244,7 +165,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
     (void)rel;
     struct fmt_ctx *c = vctx;
     c->seen++;
-    int met = met_before(c, path);
+    int met = fileonce_met(&c->done, path);
     if (met < 0) {
         c->oom = 1;
         return -1; /* the walk stops */
@@ -374,7 +295,7 @@ int cmd_fmt(int argc, char **argv)
         if (dir && c.seen == seen && c.errors == errors)
             nb_say(stderr, "nbstage fmt: %s: no notebooks (.ipynb) found", argv[a]);
     }
-    done_free(&c);
+    fileonce_free(&c.done);
     if (c.oom) {
         nb_say(stderr, "nbstage fmt: out of memory");
         return EXIT_USAGE;

@@ -7,9 +7,9 @@
  * with their reason and skipped (one the walker could not stat, a dangling symlink,
  * too): one broken file never stops a corpus; a PATH with no notebook in it is said,
  * not fatal.  Two notebooks that would share an id (found under two PATHs, or named
- * in bytes that are not UTF-8) stop the run before anything is written.  On a
- * terminal, control characters in the names and reasons it prints are shown as '?'
- * (nb_say).  The per-notebook work is nbformat/ingest.c.
+ * in bytes that are not UTF-8) stop the run before anything is written; a file met
+ * again under another name (a symlink, named twice) is skipped.  On a terminal,
+ * control characters in the names and reasons it prints are shown as '?' (nb_say).  The per-notebook work is nbformat/ingest.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +22,7 @@
 
 #include "model/commands.h"
 #include "nbformat/cpus.h"
+#include "nbformat/fileonce.h"
 #include "nbformat/ingest.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
@@ -41,7 +42,9 @@ static void usage(FILE *to)
             "comment-only cells are dropped (and counted).  nbformat 4 and 3 are read.\n"
             "Two notebooks that would get one id (the same path under two PATHs, or file\n"
             "names that are not UTF-8, whose bytes become U+FFFD) are an error: give the\n"
-            "folder that holds both, or rename them.\n\n"
+            "folder that holds both, or rename them.  A file met again under another name\n"
+            "(a symlink to a notebook read, or one named twice) is skipped, its cells not\n"
+            "written twice under two ids, and counted in the statistics.\n\n"
             "Statistics go to stderr: notebooks, groups (top-level folders under PATH),\n"
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
             "reason (bad notebooks, a dangling symlink among them, are skipped, never\n"
@@ -65,11 +68,25 @@ struct walk_ctx {
     int cur_arg;
     const char *cur_path; /* the PATH being walked */
     int io_errors, oom;
+    struct fileonce met; /* the files listed: one met again is skipped */
+    long again;          /* how many */
 };
 
 static int collect(const char *path, const char *rel, void *vctx)
 {
     struct walk_ctx *c = vctx;
+    /* a file met again under another name (a symlink beside it, named twice) would
+     * be its cells again under other ids, weighing twice in training: skipped, and
+     * counted in the statistics (nbformat/fileonce.h, as tag, fmt and summary take it) */
+    int met = fileonce_met(&c->met, path);
+    if (met) {
+        if (met > 0) {
+            c->again++;
+            return 0;
+        }
+        c->oom = 1;
+        return -1;
+    }
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 1024;
         struct ingest_item *p = realloc(c->items, cap * sizeof *p);
@@ -124,6 +141,7 @@ static void free_items(struct walk_ctx *c)
     }
     free(c->items);
     free(c->arg);
+    fileonce_free(&c->met);
 }
 
 /* The group of a notebook: its top-level folder under the PATH given (the PATH
@@ -227,16 +245,20 @@ static double now(void)
 
 static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
-static void print_stats(const struct ingest_stats *st, long groups, double secs)
+static void print_stats(const struct ingest_stats *st, long groups, long again, double secs)
 {
+    fprintf(stderr, "ingest: %ld notebooks in %ld groups (%.1f notebooks per group), %ld bad\n",
+            st->notebooks, groups, ratio((double)st->notebooks, (double)groups), st->bad);
+    if (again)
+        fprintf(stderr, "ingest: %ld notebook%s skipped, met again under another name (a symlink "
+                        "to a notebook read, or one named twice)\n",
+                again, again == 1 ? "" : "s");
     fprintf(stderr,
-            "ingest: %ld notebooks in %ld groups (%.1f notebooks per group), %ld bad\n"
             "ingest: %ld code cells, %ld kept: %.1f cells per notebook, %.1f lines per cell\n"
             "ingest: dropped %ld empty and %ld comment-only cells\n"
             "ingest: %ld exact-duplicate cells (%.1f%% of kept); %ld one-cell notebooks, "
             "%ld with no cell kept\n"
             "ingest: %.1f MB in %.2f s: %.0f notebooks/s, %.1f MB/s\n",
-            st->notebooks, groups, ratio((double)st->notebooks, (double)groups), st->bad,
             st->code_cells, st->kept, ratio((double)st->kept, (double)st->notebooks),
             ratio((double)st->lines, (double)st->kept), st->dropped_empty, st->dropped_comment,
             st->duplicates, 100.0 * ratio((double)st->duplicates, (double)st->kept),
@@ -291,6 +313,7 @@ int cmd_ingest(int argc, char **argv)
         wc.cur_path = argv[a];
         size_t before = wc.n;
         int errors = wc.io_errors;
+        long again = wc.again;
         struct stat st;
         if (is_notebook_name(argv[a]) && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
             /* a folder named like a notebook (any case) given by name: a bad notebook
@@ -302,7 +325,7 @@ int cmd_ingest(int argc, char **argv)
         nb_walk(argv[a], collect, walk_error, &wc);
         /* A folder without notebooks is no error (exit 0, no lines), but most often
          * the wrong folder: said even with -q, as bad notebooks are. */
-        if (wc.n == before && wc.io_errors == errors && !wc.oom)
+        if (wc.n == before && wc.io_errors == errors && wc.again == again && !wc.oom)
             nb_say(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found", argv[a]);
     }
     if (wc.oom) {
@@ -363,7 +386,7 @@ int cmd_ingest(int argc, char **argv)
         free(sc.bad[i]);
     }
     free(sc.bad);
-    if (!quiet) print_stats(&st, count_groups(&wc), now() - t0);
+    if (!quiet) print_stats(&st, count_groups(&wc), wc.again, now() - t0);
     free_items(&wc);
     return rc;
 }

@@ -316,3 +316,29 @@ def test_long_paths_in_messages_whole(model, tmp_path):
     err = r.stderr.decode("utf-8")
     assert r.returncode == 2 and "..." in err and err.endswith(".ipynb: File name too long\n"), err[-80:]
     assert err.startswith(f"nbstage classify: {tmp_path}/éé")
+
+
+def test_ingest_takes_a_file_and_its_symlinks_once_as_tag_does(tmp_path):
+    """A notebook and a symlink to it in one folder were ingested twice, its cells
+    under two ids (a-link.ipynb#k and b.ipynb#k), weighing twice in training data; the
+    folder and a notebook in it both given (`ingest d d/b.ipynb`) stopped the run (one
+    id given twice).  A file met again under another name is skipped, as tag, fmt and
+    summary pass it over (equal realpaths, the name met first kept), and counted in the
+    statistics; --help says it."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "b.ipynb").write_text(json.dumps(notebook("x = 1", "y = 2")))
+    (d / "a-link.ipynb").symlink_to("b.ipynb")
+    (d / "c.ipynb").write_text(json.dumps(notebook("z = 3")))
+    for args in ([d], [d, d / "b.ipynb", d / "c.ipynb"]):
+        r = run("ingest", *args)
+        assert r.returncode == 0, r
+        ids = [json.loads(line)["id"] for line in r.stdout.splitlines()]
+        assert ids == ["a-link.ipynb#0", "a-link.ipynb#1", "c.ipynb#0"], r
+        assert "2 notebooks in 1 groups" in r.stderr and "no notebooks" not in r.stderr, r.stderr
+        skipped = len(args) - 1 + 1
+        assert f"ingest: {skipped} notebook{'s' if skipped > 1 else ''} skipped, met again " \
+               "under another name" in r.stderr, r.stderr
+    r = run("ingest", "-q", d)
+    assert r.returncode == 0 and r.stderr == "", r
+    assert "symlink to a notebook read" in " ".join(run("ingest", "--help").stdout.split())

@@ -274,8 +274,9 @@ def test_many_notebooks_in_order_and_as_one_at_a_time(model, tmp_path):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert r.returncode == 2
     lines = r.stdout.splitlines()
-    # 298 maps, 2 errors (each said, then its --json record), 'no notebooks', names[3] again
-    assert len(lines) == 300 + 2 + 2
+    # 298 maps, 2 errors (each said, then its --json record), 'no notebooks' (names[3]
+    # named again is the same file: passed over)
+    assert len(lines) == 300 + 2 + 1
     at = {}  # the notebook's map or record: its line
     k = 0
     for i in range(300):
@@ -287,7 +288,6 @@ def test_many_notebooks_in_order_and_as_one_at_a_time(model, tmp_path):
         at[i] = lines[k]
         k += 1
     assert lines[k] == f"nbstage summary: {tmp_path / 'empty'}: no notebooks (.ipynb) found"
-    assert json.loads(lines[k + 1])["notebook"] == str(names[3])
     for i in (0, 5, 8, 150, 299):
         alone = nbstage("summary", "-m", model, "--json", names[i])
         assert json.loads(alone.stdout) == json.loads(at[i]), i
@@ -383,3 +383,27 @@ def test_json_has_a_record_for_each_notebook_that_failed(model, tmp_path):
     h = nbstage("summary", "--help").stdout
     described = h[h.index("--json"):h.index("--svg")]
     assert '"error"' in described and "could not be read" in described, described
+
+
+def test_a_file_and_its_symlinks_give_one_map_as_tag_takes_them(model, tmp_path):
+    """A folder holding a notebook and a symlink to it (a-link.ipynb -> b.ipynb), or a
+    notebook named again after its folder: summary showed one map per name, the same
+    file twice, where tag and fmt take one file once.  Now one map per file, under the
+    name met first (tag's rule: equal realpaths); a hard link is still another file;
+    --help says it."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "b.ipynb").write_text(make_nb(SIMPLE))
+    (d / "a-link.ipynb").symlink_to("b.ipynb")
+    (d / "c.ipynb").write_text(make_nb(["import os"]))
+    for args, want in [([d], ["a-link", "c"]), ([d, d / "b.ipynb", d / "a-link.ipynb"], ["a-link", "c"]),
+                       ([d / "b.ipynb", d], ["b", "c"])]:
+        r = nbstage("summary", "--json", "-m", model, *args)
+        assert r.returncode == 0 and r.stderr == "", r
+        assert [json.loads(x)["notebook"] for x in r.stdout.splitlines()] == \
+            [f"{d}/{n}.ipynb" for n in want], r.stdout
+    os.link(d / "c.ipynb", d / "hard.ipynb")
+    r = nbstage("summary", "--json", "--saved", d)
+    assert [json.loads(x)["notebook"] for x in r.stdout.splitlines()] == \
+        [f"{d}/{n}.ipynb" for n in ["a-link", "c", "hard"]], r
+    assert "symlink to it, or named twice" in " ".join(nbstage("summary", "--help").stdout.split())
