@@ -28,6 +28,7 @@
 #include "model/blas_core.h"
 #include "model/model.h"
 #include "model/version.h"
+#include "nbformat/notebook.h"
 
 static nbs_model *load_model(const char *path)
 {
@@ -37,7 +38,7 @@ static nbs_model *load_model(const char *path)
                         "relaying without stage tags\n");
         return NULL;
     }
-    char err[512];
+    char err[NB_ERROR_MAX];
     nbs_model *m = model_load(path, err, sizeof err);
     if (!m) fprintf(stderr, "nbstage-kernel: %s; relaying without stage tags\n", err);
     return m;

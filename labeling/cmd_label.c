@@ -528,7 +528,7 @@ static int load_rules(const struct opts *o, struct lfset *lfs)
     struct ruleset rs;
     memset(&rs, 0, sizeof rs);
     rs.reserved = lfset_builtin_names();
-    char err[1024], path[4096];
+    char err[NB_ERROR_MAX], path[4096];
     if (!o->no_default) {
         if (rules_default_path(path, sizeof path) < 0) {
             const char *env = getenv("NBSTAGE_RULES");
@@ -573,7 +573,7 @@ static int label_cells(const struct opts *o)
     memset(&gold, 0, sizeof gold);
     FILE *out = NULL, *rep = NULL;
     struct outfile oo = {0}, ro = {0};
-    char err[1024];
+    char err[NB_ERROR_MAX];
 
     if (o->gold && gold_load(&gold, o->gold, err, sizeof err) < 0) {
         fprintf(stderr, "nbstage label: %s\n", err);

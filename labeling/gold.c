@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbformat/notebook.h"
+
 static int cmp_row(const void *a, const void *b)
 {
     return strcmp(((const struct gold_row *)a)->cell_id, ((const struct gold_row *)b)->cell_id);
@@ -36,7 +38,7 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
     FILE *fp = fopen(path, "r");
-    if (!fp) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (!fp) { nb_error_fmt(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     char *line = NULL;
     size_t cap = 0, have = 0, lineno = 0;
     ssize_t len;
@@ -45,7 +47,7 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         /* Excel's "Unicode Text" is UTF-16: every other byte a NUL, no field readable */
         if (lineno == 1 && len >= 2 && (!memcmp(line, "\xff\xfe", 2) || !memcmp(line, "\xfe\xff", 2))) {
-            snprintf(err, errlen, "%s: UTF-16 text (a spreadsheet's \"Unicode Text\"): save it as UTF-8", path);
+            nb_error_fmt(err, errlen, "%s: UTF-16 text (a spreadsheet's \"Unicode Text\"): save it as UTF-8", path);
             goto fail;
         }
         /* a spreadsheet's "UTF-8" export starts with a byte-order mark */
@@ -58,20 +60,20 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         char *f[5] = {0};
         int nf = split_tabs(line, f, 5);
         if (nf < 2) {
-            snprintf(err, errlen, "%s:%zu: expected at least 2 tab-separated fields", path, lineno);
+            nb_error_fmt(err, errlen, "%s:%zu: expected at least 2 tab-separated fields", path, lineno);
             goto fail;
         }
         int label = stage_from_key(f[1]);
         int sec = (nf > 2 && f[2][0]) ? stage_from_key(f[2]) : STAGE_NONE;
         if (label == -2 || sec == -2) {
-            snprintf(err, errlen, "%s:%zu: unknown stage '%s' (load prep train evaluate explore imports, or none)",
+            nb_error_fmt(err, errlen, "%s:%zu: unknown stage '%s' (load prep train evaluate explore imports, or none)",
                      path, lineno, label == -2 ? f[1] : f[2]);
             goto fail;
         }
         if (g->n == have) {
             have = have ? 2 * have : 1024;
             void *p = realloc(g->rows, have * sizeof *g->rows);
-            if (!p) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
+            if (!p) { nb_error_fmt(err, errlen, "%s: out of memory", path); goto fail; }
             g->rows = p;
         }
         struct gold_row *r = &g->rows[g->n];
@@ -80,12 +82,12 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         r->secondary = sec;
         r->confidence = (nf > 3) ? f[3][0] : 0;
         r->line = lineno;
-        if (!r->cell_id) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
+        if (!r->cell_id) { nb_error_fmt(err, errlen, "%s: out of memory", path); goto fail; }
         g->n++;
     }
     /* a folder opens, then fails its first read (EISDIR): not an empty label file */
     if (ferror(fp)) {
-        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+        nb_error_fmt(err, errlen, "%s: read error: %s", path, strerror(errno));
         goto fail;
     }
     free(line);
@@ -100,7 +102,7 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         if (strcmp(r->cell_id, first->cell_id)) {
             f = i;
         } else if (r->label != first->label) {
-            snprintf(err, errlen, "%s:%zu: %s is labeled %s on line %zu, %s here", path, r->line,
+            nb_error_fmt(err, errlen, "%s:%zu: %s is labeled %s on line %zu, %s here", path, r->line,
                      r->cell_id, key_or_none(first->label), first->line, key_or_none(r->label));
             goto fail;
         }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "labeling/stage.h"
+#include "nbformat/notebook.h"
 
 static void free_list(void **l, int n)
 {
@@ -68,7 +69,7 @@ static char *expand(const struct ruleset *rs, const char *re, char *err, size_t 
 {
     size_t cap = strlen(re) + 1, n = 0;
     char *out = malloc(cap);
-    if (!out) { snprintf(err, errlen, "out of memory"); return NULL; }
+    if (!out) { nb_error_fmt(err, errlen, "out of memory"); return NULL; }
     for (const char *p = re; *p;) {
         const char *add = p;
         size_t addn = 1;
@@ -81,7 +82,7 @@ static char *expand(const struct ruleset *rs, const char *re, char *err, size_t 
                     if (strlen(rs->defs[k].name) == (size_t)(e - p - 1) &&
                         memcmp(rs->defs[k].name, p + 1, e - p - 1) == 0) break;
                 if (k == rs->n_defs) {
-                    snprintf(err, errlen, "unknown macro {%.*s} (define it first)", (int)(e - p - 1), p + 1);
+                    nb_error_fmt(err, errlen, "unknown macro {%.*s} (define it first)", (int)(e - p - 1), p + 1);
                     free(out);
                     return NULL;
                 }
@@ -96,7 +97,7 @@ static char *expand(const struct ruleset *rs, const char *re, char *err, size_t 
         if (n + addn + 1 > cap) {
             while (n + addn + 1 > cap) cap *= 2;
             char *q = realloc(out, cap);
-            if (!q) { free(out); snprintf(err, errlen, "out of memory"); return NULL; }
+            if (!q) { free(out); nb_error_fmt(err, errlen, "out of memory"); return NULL; }
             out = q;
         }
         memcpy(out + n, add, addn);
@@ -117,12 +118,12 @@ static pcre2_code *compile(const struct ruleset *rs, const char *re, char *err, 
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);
         if (strcmp(re, x) == 0) {
-            snprintf(err, errlen, "bad pattern at offset %zu: %s", (size_t)off, (char *)msg);
+            nb_error_fmt(err, errlen, "bad pattern at offset %zu: %s", (size_t)off, (char *)msg);
         } else {
             /* the offset is PCRE2's, into the pattern with its macros expanded: 325 in
              * a pattern written as '{PLOT}[a-' said nothing; the text before it does */
             size_t from = off > 40 ? off - 40 : 0;
-            snprintf(err, errlen, "bad pattern: %s, at offset %zu of it with its macros expanded, after '%s%.*s'",
+            nb_error_fmt(err, errlen, "bad pattern: %s, at offset %zu of it with its macros expanded, after '%s%.*s'",
                      (char *)msg, (size_t)off, from ? "..." : "", (int)(off - from), x + from);
         }
     } else {
@@ -167,7 +168,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
     char **paths = realloc(rs->paths, (size_t)(rs->files + 1) * sizeof *paths);
     if (paths) rs->paths = paths;
     if (!paths || !(rs->paths[rs->files] = strdup(path))) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        nb_error_fmt(err, errlen, "%s: out of memory", path);
         return -1;
     }
     file = ++rs->files;
@@ -179,7 +180,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
         lineno++;
         size_t n = e - pos;
         char *line = malloc(n + 1);
-        if (!line) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+        if (!line) { nb_error_fmt(err, errlen, "%s: out of memory", path); return -1; }
         memcpy(line, text + pos, n);
         line[n] = 0;
         pos = e + 1;
@@ -189,7 +190,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
         if (*p == 0 || *p == '#') { free(line); continue; }
         directives++;
         if (memchr(line, 0, n) != NULL && strlen(line) != n) {
-            snprintf(why, sizeof why, "NUL byte in line");
+            nb_error_fmt(why, sizeof why, "NUL byte in line");
             goto bad;
         }
         char *kw = p;
@@ -202,27 +203,27 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             char name[128], stage[32], level[32] = "job", extra[8];
             size_t namelen = strcspn(arg, " \t");
             if (namelen >= sizeof name) {
-                snprintf(why, sizeof why, "rule name of %zu characters (at most %zu)", namelen, sizeof name - 1);
+                nb_error_fmt(why, sizeof why, "rule name of %zu characters (at most %zu)", namelen, sizeof name - 1);
                 goto bad;
             }
             int k = sscanf(arg, "%127s %31s %31s %7s", name, stage, level, extra);
-            if (k < 2 || k > 3) { snprintf(why, sizeof why, "expected: rule NAME STAGE [job|show|hint]"); goto bad; }
-            if (!valid_name(name)) { snprintf(why, sizeof why, "bad rule name '%s' (letters, digits, _ - .)", name); goto bad; }
+            if (k < 2 || k > 3) { nb_error_fmt(why, sizeof why, "expected: rule NAME STAGE [job|show|hint]"); goto bad; }
+            if (!valid_name(name)) { nb_error_fmt(why, sizeof why, "bad rule name '%s' (letters, digits, _ - .)", name); goto bad; }
             int st = stage_from_key(stage);
-            if (st < 0) { snprintf(why, sizeof why, "unknown stage '%s' (load prep train evaluate explore imports)", stage); goto bad; }
+            if (st < 0) { nb_error_fmt(why, sizeof why, "unknown stage '%s' (load prep train evaluate explore imports)", stage); goto bad; }
             int lv = strcmp(level, "job") == 0 ? LF_JOB : strcmp(level, "show") == 0 ? LF_SHOW
                    : strcmp(level, "hint") == 0 ? LF_HINT : -1;
-            if (lv < 0) { snprintf(why, sizeof why, "unknown level '%s' (job, show or hint)", level); goto bad; }
+            if (lv < 0) { nb_error_fmt(why, sizeof why, "unknown level '%s' (job, show or hint)", level); goto bad; }
             for (const char *const *b = rs->reserved; b && *b; b++)
                 if (strcmp(*b, name) == 0) {
-                    snprintf(why, sizeof why, "rule name '%s' is a built-in LF's (pick another name)", name);
+                    nb_error_fmt(why, sizeof why, "rule name '%s' is a built-in LF's (pick another name)", name);
                     goto bad;
                 }
             cur = find_rule(rs, name);
             /* a later file overrides by name; within one file a second rule of the
              * same name is a slip (a copy pasted and not renamed) that lost an LF */
             if (cur >= 0 && rs->rules[cur].file == file) {
-                snprintf(why, sizeof why, "rule %s is already defined at line %d of this file", name,
+                nb_error_fmt(why, sizeof why, "rule %s is already defined at line %d of this file", name,
                          rs->rules[cur].line);
                 goto bad;
             }
@@ -230,14 +231,14 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
                 rule_clear(&rs->rules[cur]); /* a later file overrides */
             } else {
                 void *q = realloc(rs->rules, (rs->n + 1) * sizeof *rs->rules);
-                if (!q) { snprintf(why, sizeof why, "out of memory"); goto bad; }
+                if (!q) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
                 rs->rules = q;
                 cur = (long)rs->n++;
                 memset(&rs->rules[cur], 0, sizeof rs->rules[cur]);
             }
             struct rule *r = &rs->rules[cur];
             r->name = strdup(name);
-            if (!r->name) { snprintf(why, sizeof why, "out of memory"); goto bad; }
+            if (!r->name) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
             r->stage = st;
             r->level = lv;
             r->line = lineno;
@@ -251,7 +252,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             int okname = isupper((unsigned char)nm[0]) || nm[0] == '_';
             for (const char *c = nm; *c; c++)
                 if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_') okname = 0;
-            if (!okname || !*v) { snprintf(why, sizeof why, "expected: define NAME PATTERN (NAME in capitals)"); goto bad; }
+            if (!okname || !*v) { nb_error_fmt(why, sizeof why, "expected: define NAME PATTERN (NAME in capitals)"); goto bad; }
             /* a macro may use earlier macros; store it expanded, checked by compiling */
             char *x = expand(rs, v, why, sizeof why);
             if (!x) goto bad;
@@ -263,7 +264,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
                 if (strcmp(rs->defs[k].name, nm) == 0) break;
             if (k == rs->n_defs) {
                 void *q = realloc(rs->defs, (rs->n_defs + 1) * sizeof *rs->defs);
-                if (!q) { free(x); snprintf(why, sizeof why, "out of memory"); goto bad; }
+                if (!q) { free(x); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
                 rs->defs = q;
                 rs->defs[k].name = strdup(nm);
                 rs->n_defs++;
@@ -272,28 +273,28 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             }
             rs->defs[k].re = x;
         } else if (strcmp(kw, "setup") == 0) {
-            if (!*arg) { snprintf(why, sizeof why, "expected: setup PATTERN"); goto bad; }
+            if (!*arg) { nb_error_fmt(why, sizeof why, "expected: setup PATTERN"); goto bad; }
             pcre2_code *c = compile(rs, arg, why, sizeof why);
             if (!c) goto bad;
             void **q = realloc(rs->setup, (rs->n_setup + 1) * sizeof *q);
             if (q) rs->setup = q;
             void *at = q ? realloc(rs->setup_at, (rs->n_setup + 1) * sizeof *rs->setup_at) : NULL;
-            if (!at) { pcre2_code_free(c); snprintf(why, sizeof why, "out of memory"); goto bad; }
+            if (!at) { pcre2_code_free(c); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
             rs->setup_at = at;
             rs->setup_at[rs->n_setup].file = file;
             rs->setup_at[rs->n_setup].line = lineno;
             q[rs->n_setup++] = c;
         } else if (strcmp(kw, "disable") == 0) {
             long k = find_rule(rs, arg);
-            if (k < 0) { snprintf(why, sizeof why, "disable: no rule named '%s'", arg); goto bad; }
+            if (k < 0) { nb_error_fmt(why, sizeof why, "disable: no rule named '%s'", arg); goto bad; }
             rule_clear(&rs->rules[k]);
             memmove(&rs->rules[k], &rs->rules[k + 1], (rs->n - (size_t)k - 1) * sizeof *rs->rules);
             rs->n--;
             cur = -1;
         } else if (strcmp(kw, "any") == 0 || strcmp(kw, "all") == 0 || strcmp(kw, "none") == 0 ||
                    strcmp(kw, "string") == 0) {
-            if (cur < 0) { snprintf(why, sizeof why, "'%s' outside a rule (start one with: rule NAME STAGE)", kw); goto bad; }
-            if (!*arg) { snprintf(why, sizeof why, "expected: %s PATTERN", kw); goto bad; }
+            if (cur < 0) { nb_error_fmt(why, sizeof why, "'%s' outside a rule (start one with: rule NAME STAGE)", kw); goto bad; }
+            if (!*arg) { nb_error_fmt(why, sizeof why, "expected: %s PATTERN", kw); goto bad; }
             pcre2_code *c = compile(rs, arg, why, sizeof why);
             if (!c) goto bad;
             struct rule *r = &rs->rules[cur];
@@ -301,29 +302,29 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
                    : kw[0] == 'a' ? push(&r->all, &r->n_all, c)
                    : kw[0] == 'n' ? push(&r->none, &r->n_none, c)
                    : push(&r->str, &r->n_str, c);
-            if (rc < 0) { pcre2_code_free(c); snprintf(why, sizeof why, "out of memory"); goto bad; }
+            if (rc < 0) { pcre2_code_free(c); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
         } else {
-            snprintf(why, sizeof why, "unknown keyword '%s' (rule, any, all, none, string, define, setup, disable)", kw);
+            nb_error_fmt(why, sizeof why, "unknown keyword '%s' (rule, any, all, none, string, define, setup, disable)", kw);
             goto bad;
         }
         free(line);
         continue;
     bad:
         free(line);
-        snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+        nb_error_fmt(err, errlen, "%s:%d: %s", path, lineno, why);
         return -1;
     }
     /* `--rules mine.txt` naming an empty file (a script's output that failed, the
      * wrong file) ran on the other rules without a word */
     if (!directives) {
-        snprintf(err, errlen, "%s: no rules in it (%s)", path,
+        nb_error_fmt(err, errlen, "%s: no rules in it (%s)", path,
                  lineno ? "only comments and blank lines" : "an empty file");
         return -1;
     }
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *r = &rs->rules[i];
         if (r->n_any + r->n_all + r->n_str == 0) {
-            snprintf(err, errlen, "%s:%d: rule %s has no any/all/string pattern, it could never fire",
+            nb_error_fmt(err, errlen, "%s:%d: rule %s has no any/all/string pattern, it could never fire",
                      path, r->line, r->name);
             return -1;
         }
@@ -334,14 +335,14 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
 int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (!f) { nb_error_fmt(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     char *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
         if (n + 65536 > cap) {
             cap = cap ? 2 * cap : 65536;
             char *q = realloc(buf, cap);
-            if (!q) { free(buf); fclose(f); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+            if (!q) { free(buf); fclose(f); nb_error_fmt(err, errlen, "%s: out of memory", path); return -1; }
             buf = q;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
@@ -350,7 +351,7 @@ int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t er
     }
     int bad = ferror(f) ? errno : 0;
     fclose(f);
-    if (bad) { free(buf); snprintf(err, errlen, "%s: read error: %s", path, strerror(bad)); return -1; }
+    if (bad) { free(buf); nb_error_fmt(err, errlen, "%s: read error: %s", path, strerror(bad)); return -1; }
     int rc = ruleset_load_text(rs, buf ? buf : "", n, path, err, errlen);
     free(buf);
     return rc;

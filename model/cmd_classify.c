@@ -357,7 +357,7 @@ int cmd_classify(int argc, char **argv)
                         "give --model FILE or set NBSTAGE_MODEL\n");
         return EXIT_USAGE;
     }
-    char err[512];
+    char err[NB_ERROR_MAX];
     nbs_model *m = model_load(model_path, err, sizeof err);
     if (!m) { fprintf(stderr, "nbstage classify: %s\n", err); return EXIT_USAGE; }
     int rc = optind < argc && strcmp(argv[optind], "-") ? run_file(m, argv[optind], as_json) : run_stdin(m, jobs);

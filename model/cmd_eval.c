@@ -84,7 +84,7 @@ int cmd_eval(int argc, char **argv)
     nb_error ce;
     if (svg && outfile_check(svg, &ce)) { fprintf(stderr, "nbstage eval: %s\n", ce.msg); return EXIT_USAGE; }
 
-    char err[512];
+    char err[NB_ERROR_MAX];
     struct gold g;
     if (gold_load(&g, gold_path, err, sizeof err)) { fprintf(stderr, "nbstage eval: %s\n", err); return EXIT_USAGE; }
     nbs_model *m = NULL;
@@ -240,7 +240,7 @@ int cmd_eval(int argc, char **argv)
     if (svg) {
         char title[256];
         snprintf(title, sizeof title, "%s vs hand labels", m ? model_name(m) : "predictions");
-        char why[1100];
+        char why[NB_ERROR_MAX];
         if (metrics_write_confusion_svg(svg, &conf, title, why, sizeof why)) {
             fprintf(stderr, "nbstage eval: %s\n", why);
             goto out;

@@ -632,7 +632,7 @@ int cmd_summary(int argc, char **argv)
                             "NBSTAGE_MODEL unset; give one with --model FILE, or use --saved\n");
             return EXIT_USAGE;
         }
-        char why[512];
+        char why[NB_ERROR_MAX];
         if (!(model = model_load(model_path, why, sizeof why))) {
             fprintf(stderr, "nbstage summary: %s\n", why);
             return EXIT_USAGE;

@@ -25,6 +25,7 @@
 #include "model/tagfind.h"
 #include "model/tagrun.h"
 #include "model/workers.h"
+#include "nbformat/notebook.h"
 
 static void usage(FILE *to)
 {
@@ -212,7 +213,7 @@ int cmd_tag(int argc, char **argv)
             free(r.jobs);
             return EXIT_USAGE;
         }
-        char why[512];
+        char why[NB_ERROR_MAX];
         model = model_load(model_path, why, sizeof why);
         if (!model) {
             fprintf(stderr, "nbstage tag: %s\n", why);

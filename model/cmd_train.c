@@ -684,7 +684,7 @@ int cmd_train(int argc, char **argv)
              res.best_epoch, vacc, o.cfg.spatial_dropout, o.cfg.dropout, o.cfg.recurrent_dropout,
              o.cfg.batch, o.cfg.lr, o.cap, o.cfg.seed, o.assign_words ? "; assignment words" : "",
              res.interrupted ? "; interrupted" : res.diverged ? "; diverged" : "");
-    char err[512];
+    char err[NB_ERROR_MAX];
     if (modelfile_write(o.out, &p, &v, o.seq_len, info, err, sizeof err)) {
         fprintf(stderr, "nbstage train: %s\n", err);
         goto out;

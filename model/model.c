@@ -28,6 +28,7 @@
 #include "model/modelfile.h"
 #include "model/tokenizer.h"
 #include "model/vocab.h"
+#include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
 
 struct nbs_model {
@@ -46,23 +47,23 @@ struct nbs_model {
 nbs_model *model_load(const char *path, char *err, size_t errlen)
 {
     nbs_model *m = calloc(1, sizeof *m);
-    if (!m) { snprintf(err, errlen, "%s: out of memory", path); return NULL; }
+    if (!m) { nb_error_fmt(err, errlen, "%s: out of memory", path); return NULL; }
     if (modelfile_read(path, &m->mf, err, errlen)) { free(m); return NULL; }
     const struct modelfile *mf = &m->mf;
     if (mf->classes != N_STAGES) {
-        snprintf(err, errlen, "%s: model has %u classes, nbstage has %d stages", path, mf->classes, N_STAGES);
+        nb_error_fmt(err, errlen, "%s: model has %u classes, nbstage has %d stages", path, mf->classes, N_STAGES);
         goto fail;
     }
     for (int s = 0; s < N_STAGES; s++)
         if (strcmp(mf->stage_keys[s], stage_key[s]) != 0) {
-            snprintf(err, errlen, "%s: stage %d is '%s' in the model, '%s' here", path, s,
+            nb_error_fmt(err, errlen, "%s: stage %d is '%s' in the model, '%s' here", path, s,
                      mf->stage_keys[s], stage_key[s]);
             goto fail;
         }
-    if (mf->hidden > 1024) { snprintf(err, errlen, "%s: hidden size %u too large", path, mf->hidden); goto fail; }
+    if (mf->hidden > 1024) { nb_error_fmt(err, errlen, "%s: hidden size %u too large", path, mf->hidden); goto fail; }
     int r = vocab_from_blob(&m->v, mf->words_blob, mf->words_len, (int)mf->words);
     if (r) {
-        snprintf(err, errlen, "%s: %s", path, r == -2 ? "out of memory" : "bad vocabulary section");
+        nb_error_fmt(err, errlen, "%s: %s", path, r == -2 ? "out of memory" : "bad vocabulary section");
         goto fail;
     }
     m->v.tokenize = (mf->flags & MF_ASSIGN_WORDS ? TOKENIZE_ASSIGN_WORDS : 0) |
@@ -74,7 +75,7 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
     m->many = infer_many_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
     m->pad_h = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_h);
     m->pad_c = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_c);
-    if (!m->pad_h || !m->pad_c) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
+    if (!m->pad_h || !m->pad_c) { nb_error_fmt(err, errlen, "%s: out of memory", path); goto fail; }
     for (int k = 1; k <= m->seq_len; k++) {
         float *h = m->pad_h + (size_t)k * m->H, *c = m->pad_c + (size_t)k * m->H;
         memcpy(h, h - m->H, (size_t)m->H * sizeof *h);

@@ -109,19 +109,19 @@ int modelfile_write(const char *path, const struct lstm_params *p, const struct 
                     int seq_len, const char *info, char *err, size_t errlen)
 {
     if (p->classes != 6 || p->vocab < 2 || p->hidden < 1 || seq_len < 1 || v->n > p->vocab) {
-        snprintf(err, errlen, "%s: cannot write: inconsistent model sizes", path);
+        nb_error_fmt(err, errlen, "%s: cannot write: inconsistent model sizes", path);
         return -1;
     }
     if (!info) info = "";
     size_t words_len;
     char *words = vocab_to_blob(v, &words_len);
-    if (!words) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    if (!words) { nb_error_fmt(err, errlen, "%s: out of memory", path); return -1; }
     size_t strings_len = strlen(tokenizer_filter) + 1 + strlen(info) + 1 + words_len;
     for (int k = 0; k < p->classes; k++) strings_len += strlen(default_keys[k]) + 1;
     struct layout l = layout_of((uint32_t)p->vocab, (uint32_t)p->hidden, (uint32_t)p->classes, strings_len);
     unsigned char *buf = NULL;
     if (posix_memalign((void **)&buf, 64, l.size)) buf = NULL;
-    if (!buf) { free(words); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    if (!buf) { free(words); nb_error_fmt(err, errlen, "%s: out of memory", path); return -1; }
     memset(buf, 0, l.size);
 
     memcpy(buf, MODELFILE_MAGIC, 8);
@@ -179,7 +179,7 @@ int modelfile_write(const char *path, const struct lstm_params *p, const struct 
 
 /* ------------------------------------------------------------------ reading */
 
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
+#define FAIL(...) do { nb_error_fmt(err, errlen, __VA_ARGS__); goto fail; } while (0)
 
 /* Validates MEM[0..SIZE) (ours to keep on success, freed on failure). */
 static int parse_owned(unsigned char *mem, size_t size, const char *name, struct modelfile *mf,
@@ -262,7 +262,7 @@ int modelfile_parse(const void *buf, size_t len, const char *name, struct modelf
 {
     void *mem = NULL;
     if (posix_memalign(&mem, 64, len ? len : 1)) {
-        snprintf(err, errlen, "%s: out of memory", name);
+        nb_error_fmt(err, errlen, "%s: out of memory", name);
         return -1;
     }
     if (len) memcpy(mem, buf, len);
@@ -273,22 +273,22 @@ int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t err
 {
     memset(mf, 0, sizeof *mf);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (fd < 0) { nb_error_fmt(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
+        nb_error_fmt(err, errlen, "%s: not a regular file", path);
         close(fd);
         return -1;
     }
     if (st.st_size > (off_t)1 << 32) {
-        snprintf(err, errlen, "%s: too large for a model file", path);
+        nb_error_fmt(err, errlen, "%s: too large for a model file", path);
         close(fd);
         return -1;
     }
     size_t size = (size_t)st.st_size;
     void *mem = NULL;
     if (posix_memalign(&mem, 64, size ? size : 1)) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        nb_error_fmt(err, errlen, "%s: out of memory", path);
         close(fd);
         return -1;
     }
@@ -297,7 +297,7 @@ int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t err
         ssize_t r = read(fd, (char *)mem + got, size - got);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+            nb_error_fmt(err, errlen, "%s: read error: %s", path, strerror(errno));
             free(mem);
             close(fd);
             return -1;

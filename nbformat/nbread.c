@@ -9,8 +9,9 @@
  * rewrite.  A reader that writes nothing back (ingest, classify, summary) may ask for
  * NB_LENIENT: such a file is then read again from a copy with those values replaced
  * (lenient_copy), as Python reads it in all that a reader looks at.  Also the
- * library's error messages (nb_set_error, nb_error_copy): whole for any path the
- * system opens, else cut visibly ("...") between UTF-8 characters, the reason kept.
+ * library's error messages (nb_set_error, nb_error_copy, nb_error_fmt): whole for any
+ * path the system opens, else cut visibly ("...") between UTF-8 characters, the
+ * reason kept.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,29 +57,50 @@ void nb_error_copy(char *dst, size_t size, const char *msg)
     memcpy(dst + head + 3, msg + tail, len - tail + 1);
 }
 
+/* FMT with AP into DST (SIZE bytes), as nb_error_copy would copy the whole message. */
+static void error_vfmt(char *dst, size_t size, const char *fmt, va_list ap)
+{
+    if (!size) return;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(dst, size, fmt, ap);
+    if (n < 0 || (size_t)n < size) {
+        va_end(again);
+        return;
+    }
+    /* too long (a path longer than the system opens, or than the caller's buffer):
+     * formatted whole, then cut with a mark where it shows; no memory: the end cut off,
+     * but marked and between characters */
+    char *whole = malloc((size_t)n + 1);
+    if (whole) {
+        vsnprintf(whole, (size_t)n + 1, fmt, again);
+        va_end(again);
+        nb_error_copy(dst, size, whole);
+        free(whole);
+        return;
+    }
+    va_end(again);
+    if (size < 4) return;
+    size_t end = size - 4;
+    for (int k = 0; k < 3 && end > 0 && utf8_cont(dst[end]); k++) end--;
+    memcpy(dst + end, "...", 4);
+}
+
+void nb_error_fmt(char *dst, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_vfmt(dst, size, fmt, ap);
+    va_end(ap);
+}
+
 void nb_set_error(nb_error *err, const char *fmt, ...)
 {
     if (!err) return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    error_vfmt(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n < sizeof err->msg) return;
-    /* too long (a path longer than the system opens): formatted whole, then cut with a
-     * mark where it shows; no memory: the end cut off, but marked and between
-     * characters */
-    char *whole = malloc((size_t)n + 1);
-    if (whole) {
-        va_start(ap, fmt);
-        vsnprintf(whole, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        nb_error_copy(err->msg, sizeof err->msg, whole);
-        free(whole);
-        return;
-    }
-    size_t end = sizeof err->msg - 4;
-    for (int k = 0; k < 3 && end > 0 && utf8_cont(err->msg[end]); k++) end--;
-    memcpy(err->msg + end, "...", 4);
 }
 
 /* ---------------------------------------------------------------- cells */

@@ -34,6 +34,11 @@ typedef struct {
  * DST and MSG must not overlap. */
 void nb_error_copy(char *dst, size_t size, const char *msg);
 
+/* printf FMT into DST (SIZE bytes) as nb_error_copy copies a message: whole when it
+ * fits, else its start and its end with "..." between.  For the loaders that fill a
+ * caller's buffer (model, rules, gold files), whose callers give NB_ERROR_MAX bytes. */
+void nb_error_fmt(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 enum {
     NB_ALLOW_V3 = 1, /* accept nbformat 3 and upgrade it in memory to v4 (ingest,
                       * classify, summary) */

@@ -342,3 +342,39 @@ def test_ingest_takes_a_file_and_its_symlinks_once_as_tag_does(tmp_path):
     r = run("ingest", "-q", d)
     assert r.returncode == 0 and r.stderr == "", r
     assert "symlink to a notebook read" in " ".join(run("ingest", "--help").stdout.split())
+
+
+def test_long_paths_whole_in_model_rules_and_gold_errors(model, tmp_path):
+    """The model, rules and hand-label file loaders wrote their messages into buffers
+    of 512 to 1,024 bytes: a path of 1.6 kB (deep folders of accented names, which the
+    system opens) was cut silently, mid-character, its reason lost.  They are whole
+    now; a path too long to open is cut visibly ("..."), between characters, the reason
+    kept (nb_error_fmt, as nbformat's own messages)."""
+    d = tmp_path
+    for _ in range(8):
+        d = d / ("é" * 100)
+    d.mkdir(parents=True)
+    (d / "x.rules").write_text("rule my_rule train\nfrobnicate x\n")
+    (d / "gold.tsv").write_text("a.ipynb#0\tnowhere\n")
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text('{"id": "a.ipynb#0", "source": "import os"}\n')
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("a.ipynb#0\timports\n")
+    nbsm = d / "missing.nbsm"
+    cases = [(["classify", "-m", nbsm], f"{nbsm}: cannot open: No such file or directory"),
+             (["tag", "-m", nbsm, "--check", cells], f"{nbsm}: cannot open: No such"),
+             (["summary", "-m", nbsm, cells], f"{nbsm}: cannot open: No such"),
+             (["eval", "-m", nbsm, "--gold", gold, cells], f"{nbsm}: cannot open: No such"),
+             (["eval", "-m", model, "--gold", d / "gold.tsv", cells], f"{d}/gold.tsv:1: unknown stage 'nowhere'"),
+             (["label", "--rules", d / "x.rules", cells], f"{d}/x.rules:2: unknown keyword 'frobnicate'"),
+             (["label", "--gold", d / "gold.tsv", cells], f"{d}/gold.tsv:1: unknown stage 'nowhere'")]
+    for cmd, want in cases:
+        r = subprocess.run([str(BIN), *map(str, cmd)], capture_output=True, stdin=subprocess.DEVNULL)
+        err = r.stderr.decode("utf-8")  # whole characters
+        assert r.returncode == 2 and f"nbstage {cmd[0]}: {want}" in err, (cmd, err[-200:])
+    far = tmp_path / ("é" * 3000 + ".nbsm")  # 6 kB: no system opens it
+    for cmd in (["classify", "-m", far], ["label", "--rules", far]):
+        r = subprocess.run([str(BIN), *map(str, cmd)], capture_output=True, stdin=subprocess.DEVNULL)
+        err = r.stderr.decode("utf-8")
+        assert r.returncode == 2 and "..." in err and err.startswith(f"nbstage {cmd[0]}: {tmp_path}/éé"), err[:200]
+        assert err.endswith(": cannot open: File name too long\n"), err[-80:]

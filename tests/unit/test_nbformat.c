@@ -562,6 +562,16 @@ static void long_messages_whole_or_marked(void **state)
         }
         nb_error_copy(out, sizeof out, "short: reason");
         assert_string_equal(out, "short: reason");
+        /* nb_error_fmt, the loaders' printf: the same cuts */
+        for (size_t size = 16; size <= sizeof out; size++) {
+            nb_error_fmt(out, size, "%.*s: %s%s", (int)n, msg, "rea", "son");
+            assert_true(strlen(out) < size);
+            assert_true(valid_utf8(out));
+            assert_non_null(strstr(out, "..."));
+            assert_non_null(strstr(out, "reason"));
+        }
+        nb_error_fmt(out, sizeof out, "%s: %s", "short", "reason");
+        assert_string_equal(out, "short: reason");
     }
 }
 
