@@ -21,13 +21,20 @@
 // `_fully_loaded`, so the saved stage outputs' scripts run again in a loaded page.  The
 // report has the page after the revert, then after the hand-tagged cell runs again.
 //
-// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert] [NEW_SOURCE]
+// MODE untrusted (instead): NOTEBOOK_URL is a notebook with saved stage outputs that
+// this server never signed (written by the test).  The report has what each code
+// cell's output shows once opened (its text, whether a badge is styled, whether a
+// script output rendered), its metadata and the notebook's trust and dirty flags;
+// then the same after the first code cell runs.
+//
+// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert|untrusted] [NEW_SOURCE]
 import { launchChromium } from './launch.mjs';
 
 const [url, userDataDir, timeoutArg, modeArg, newSource] = process.argv.slice(2);
 const mode = modeArg || 'reopen';
-if (!url || !userDataDir || !['reopen', 'edit', 'revert'].includes(mode) || (mode === 'edit' && !newSource)) {
-    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert] [NEW_SOURCE]');
+if (!url || !userDataDir || !['reopen', 'edit', 'revert', 'untrusted'].includes(mode) ||
+    (mode === 'edit' && !newSource)) {
+    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert|untrusted] [NEW_SOURCE]');
     process.exit(2);
 }
 const timeout = Number(timeoutArg || 30000);
@@ -148,6 +155,32 @@ async function revertDay(page) {
     report.rerun = await page.evaluate(state);
 }
 
+// what each code cell's output shows: an untrusted output's script is not run and its
+// text/html is sanitized (its style removed: no coloured badge), a live one's script
+// draws the coloured badge
+const shown = () => ({
+    trusted: Jupyter.notebook.trusted,
+    dirty: Jupyter.notebook.dirty,
+    cells: Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code').map(c => {
+        const out = c.element[0].querySelector('.output');
+        const badges = [...out.querySelectorAll('.nbstage-badge')];
+        return {
+            text: out.innerText.trim(),
+            styled: badges.filter(b => getComputedStyle(b).backgroundColor !== 'rgba(0, 0, 0, 0)').length,
+            scripts: out.querySelectorAll('.output_javascript').length,
+            metadata: JSON.parse(JSON.stringify(c.metadata)),
+        };
+    }),
+});
+
+async function untrustedDay(page) {
+    await page.waitForTimeout(1500); // a saved script that ran would have written by now
+    report.opened = await page.evaluate(shown);
+    await runCell(page, await page.evaluate(() =>
+        Jupyter.notebook.get_cells().findIndex(c => c.cell_type === 'code')));
+    report.rerun = await page.evaluate(shown);
+}
+
 async function reopenDay(page, url) {
     // Run All, and wait for every code cell's stage in its metadata
     report.run = await runAll(page);
@@ -189,6 +222,7 @@ try {
 
     if (mode === 'edit') await editDay(page);
     else if (mode === 'revert') await revertDay(page);
+    else if (mode === 'untrusted') await untrustedDay(page);
     else await reopenDay(page, url);
 } catch (e) {
     report.error = String(e && e.stack || e);

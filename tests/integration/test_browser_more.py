@@ -20,6 +20,10 @@ so the saved stage outputs' scripts ran again in a page that counted as loaded, 
 the kernel's stage back over a tag the user had set by hand and saved, marking the
 notebook changed (test_revert_to_checkpoint_keeps_stage_tags_set_by_hand).
 
+A notebook run elsewhere and opened untrusted (never signed by this server) shows its
+saved badges as plain text, runs none of their scripts, writes nothing and stays
+unchanged; a cell run there is tagged as usual (README; was checked by hand only).
+
 A day of editing (test_rerun_edit_interrupt_paste_undelete) passed before either fix
 too; it guards the script's metadata writes that stay: re-runs, an edit that changes
 the stage, an interrupt, and cells pasted or undeleted once the page is loaded.
@@ -31,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import BROWSER_DIR, server  # noqa: F401  (the module's server fixture)
+from test_browser import BIN, BROWSER_DIR, server  # noqa: F401  (the module's server fixture)
 
 # Without a browser to drive, skipped (test_browser.py's fixture would fail instead,
 # naming `make deps`); the other reasons to skip are the fixture's own.
@@ -187,3 +191,48 @@ def test_rerun_edit_interrupt_paste_undelete(server):
         [f"stage:{slept['metadata']['workflow_stage']['stage']}"]
     assert pasted["source"] == TRAIN and pasted["badges"] == edited["badges"], pasted
     assert _md(pasted) == _md(edited)
+
+
+def test_untrusted_notebook_shows_saved_badges_as_text_and_tags_cells_run(server):
+    """A notebook run elsewhere (nbconvert on the stage kernel, `tag --from-outputs`)
+    with one cell's tags then set by hand: never signed by this server, so opened
+    untrusted.  Its saved badges show as plain text (the text/html sanitized, no style,
+    the script not run), nothing is written into the cells and the notebook is not
+    marked changed; a cell run there is tagged as usual (its live output is trusted),
+    the user's own tag kept, and the notebook is then changed."""
+    base, token, work, env, tmp = server
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"u{i}", "outputs": [],
+                   "metadata": {}, "source": src} for i, src in enumerate(CELLS)],
+        "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path = work / "untrusted.ipynb"
+    path.write_text(json.dumps(nb))
+    for cmd in (["/usr/bin/python3", "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+                 "--ExecutePreprocessor.kernel_name=nbstage", path],
+                [BIN / "nbstage", "tag", "--from-outputs", "-q", path]):
+        r = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    saved = json.loads(path.read_text())
+    ws = [c["metadata"]["workflow_stage"] for c in saved["cells"]]
+    other = "explore" if ws[0]["stage"] == "prep" else "prep"
+    saved["cells"][0]["metadata"]["tags"] = ["checked", f"stage:{other}"]  # set by hand
+    path.write_text(json.dumps(saved, indent=1))
+    report = _flows(f"{base}/notebooks/untrusted.ipynb?token={token}", tmp, "untrusted", "untrusted")
+
+    opened = report["opened"]
+    assert opened["trusted"] is False and opened["dirty"] is False, opened
+    for c, s, w in zip(opened["cells"], saved["cells"], ws):
+        assert c["text"].splitlines()[0] == f"{w['stage']} {round(w['confidence'] * 100)}%", c
+        assert c["styled"] == 0 and c["scripts"] == 0, c
+        assert _md(c) == s["metadata"], (c, s["metadata"])
+
+    rerun = report["rerun"]
+    first, second = rerun["cells"]
+    live = first["metadata"]["workflow_stage"]["stage"]
+    assert first["metadata"]["tags"] == ["checked", f"stage:{live}"], first
+    assert first["styled"] == 1 and first["scripts"] == 1, first
+    assert second == opened["cells"][1]
+    assert rerun["dirty"] is True, rerun
