@@ -366,14 +366,14 @@ def test_long_paths_whole_in_model_rules_and_gold_errors(model, tmp_path):
              (["summary", "-m", nbsm, cells], f"{nbsm}: cannot open: No such"),
              (["eval", "-m", nbsm, "--gold", gold, cells], f"{nbsm}: cannot open: No such"),
              (["eval", "-m", model, "--gold", d / "gold.tsv", cells], f"{d}/gold.tsv:1: unknown stage 'nowhere'"),
-             (["label", "--rules", d / "x.rules", cells], f"{d}/x.rules:2: unknown keyword 'frobnicate'"),
-             (["label", "--gold", d / "gold.tsv", cells], f"{d}/gold.tsv:1: unknown stage 'nowhere'")]
+             (["label", "--no-default-rules", "--rules", d / "x.rules", cells], f"{d}/x.rules:2: unknown keyword 'frobnicate'"),
+             (["label", "--no-default-rules", "--gold", d / "gold.tsv", cells], f"{d}/gold.tsv:1: unknown stage 'nowhere'")]
     for cmd, want in cases:
         r = subprocess.run([str(BIN), *map(str, cmd)], capture_output=True, stdin=subprocess.DEVNULL)
         err = r.stderr.decode("utf-8")  # whole characters
         assert r.returncode == 2 and f"nbstage {cmd[0]}: {want}" in err, (cmd, err[-200:])
     far = tmp_path / ("é" * 3000 + ".nbsm")  # 6 kB: no system opens it
-    for cmd in (["classify", "-m", far], ["label", "--rules", far]):
+    for cmd in (["classify", "-m", far], ["label", "--no-default-rules", "--rules", far]):
         r = subprocess.run([str(BIN), *map(str, cmd)], capture_output=True, stdin=subprocess.DEVNULL)
         err = r.stderr.decode("utf-8")
         assert r.returncode == 2 and "..." in err and err.startswith(f"nbstage {cmd[0]}: {tmp_path}/éé"), err[:200]
