@@ -3,8 +3,8 @@
  *
  * Owns: the command line, finding nbstage-kernel beside this program, checking the
  * kernel to wrap exists (and is not itself a stage kernel), and the defaults taken
- * from it (display name, language, interrupt mode, logos).  kernel/kernelspec.h
- * writes the files.
+ * from it (display name, language, interrupt mode, logos), and a warning when the
+ * kernel could not read the --model given.  kernel/kernelspec.h writes the files.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -19,6 +19,7 @@
 #include "kernel/kernelspec.h"
 #include "kernel/kernelspec_find.h"
 #include "model/commands.h"
+#include "model/model.h"
 
 static const char usage_text[] =
     "usage: nbstage install-kernel [--wrap NAME] [--name N] [--display-name D]\n"
@@ -38,7 +39,9 @@ static const char usage_text[] =
     "  --prefix P           into P/share/jupyter\n"
     "  --remove             remove the kernelspec N from that place instead\n"
     "  --model FILE, --tag-position top|bottom, --no-badge, --min-confidence P\n"
-    "                       passed on to nbstage-kernel (see nbstage-kernel --help)\n"
+    "                       passed on to nbstage-kernel (see nbstage-kernel --help);\n"
+    "                       a --model it cannot read is named (the spec is still\n"
+    "                       installed: the kernel reads the file each time it starts)\n"
     "\n"
     "Exit status: 0 done, 1 nothing to remove, 2 usage or I/O error.\n";
 
@@ -271,6 +274,16 @@ int cmd_install_kernel(int argc, char **argv)
     }
     printf("Installed kernelspec %s in %s\n  \"%s\", wraps %s (%s)\n", name, installed, display,
            a.wrap, found.dir);
+    if (a.model) {
+        /* The kernel loads it at each start and, failing, relays without tags, saying so
+         * only in the server's log: a truncated copy or a file of another version would
+         * show in Jupyter as badges that never come. */
+        char why[1024];
+        nbs_model *m = model_load(model_abs, why, sizeof why);
+        if (m) model_free(m);
+        else fprintf(stderr, "nbstage install-kernel: warning: --model %s: the stage kernel cannot read it, and "
+                             "will run without stage tags until it can: %s\n", a.model, why);
+    }
     rc = EXIT_OK;
 out:
     json_decref(wrapped);

@@ -111,6 +111,24 @@ def test_model_path_is_made_absolute(env, tmp_path):
     assert r.returncode == 2 and "missing.nbsm" in r.stderr
 
 
+def test_a_model_the_kernel_cannot_read_is_named(env, tmp_path):
+    """A truncated copy of a model (or a file of another format version) was installed
+    without a word; the kernel then relayed without tags, saying why only in the
+    server's log, and no badge ever came.  The spec is still installed (the kernel
+    reads the file at each start), with a warning naming the file and the reason."""
+    good = ROOT / "share" / "default.nbsm"
+    if not good.is_file():
+        pytest.skip("no share/default.nbsm")
+    cut = tmp_path / "cut.nbsm"
+    cut.write_bytes(good.read_bytes()[:4096])
+    r = nbstage(env, "--model", str(cut), "--name", "cut")
+    assert r.returncode == 0, r.stderr
+    assert "warning: --model" in r.stderr and "truncated file" in r.stderr and str(cut) in r.stderr, r.stderr
+    assert jupyter_kernels(env)["cut"]["spec"]["argv"][5:] == ["--model", str(cut)]
+    r = nbstage(env, "--model", str(good), "--name", "good")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
 @pytest.mark.parametrize("args, says", [
     (["--wrap", "no-such-kernel"], "no-such-kernel"),
     (["--name", "bad/name"], "kernel name"),
