@@ -987,38 +987,6 @@ out:
     return rc;
 }
 
-/* Where PATH would be written: "its folder's real path/its name" (a symlink at PATH
- * followed), for telling two output options that name one file; malloc'd, or NULL. */
-static char *out_target(const char *path)
-{
-    char *real = realpath(path, NULL);
-    if (real) return real;
-    char *copy = strdup(path), *copy2 = strdup(path);
-    char *dir = copy ? realpath(dirname(copy), NULL) : NULL, *res = NULL;
-    if (dir && copy2) {
-        const char *base = basename(copy2);
-        size_t len = strlen(dir) + strlen(base) + 2;
-        if ((res = malloc(len))) snprintf(res, len, "%s/%s", dir, base);
-    }
-    free(dir); free(copy); free(copy2);
-    return res;
-}
-
-/* Whether output paths A and B are one regular file (or would be), so that the second
- * written would replace the first: the same inode, or the same place for a new file.
- * A device (/dev/null) or a FIFO may take both. */
-static int same_output(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    int ea = stat(a, &sa), eb = stat(b, &sb);
-    if (ea == 0 && eb == 0) return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    if (ea == 0 || eb == 0) return 0;
-    char *ta = out_target(a), *tb = out_target(b);
-    int same = ta && tb ? strcmp(ta, tb) == 0 : strcmp(a, b) == 0;
-    free(ta); free(tb);
-    return same;
-}
-
 int cmd_label(int argc, char **argv)
 {
     struct opts o;
@@ -1103,7 +1071,7 @@ int cmd_label(int argc, char **argv)
         /* one file for two outputs: the second would replace the first (the report
          * renamed over the labels, exit 0) */
         for (size_t k = 0; k < i; k++)
-            if (outs[i] && outs[k] && same_output(outs[k], outs[i])) {
+            if (outs[i] && outs[k] && outfile_same(outs[k], outs[i])) {
                 fprintf(stderr, "nbstage label: %s %s and %s %s are the same file: the second would replace "
                                 "the first\n", opt[k], outs[k], opt[i], outs[i]);
                 return EXIT_USAGE;

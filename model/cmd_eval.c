@@ -83,6 +83,12 @@ int cmd_eval(int argc, char **argv)
      * that a missing folder is not found after the report has been printed. */
     nb_error ce;
     if (svg && outfile_check(svg, &ce)) { fprintf(stderr, "nbstage eval: %s\n", ce.msg); return EXIT_USAGE; }
+    /* --errors is committed after the picture: it would replace it */
+    if (svg && errors_path && outfile_same(svg, errors_path)) {
+        fprintf(stderr, "nbstage eval: --svg %s and --errors %s are the same file: the second would replace "
+                        "the first\n", svg, errors_path);
+        return EXIT_USAGE;
+    }
 
     char err[NB_ERROR_MAX];
     struct gold g;

@@ -60,7 +60,8 @@ static void usage(FILE *to)
 "  --recurrent-dropout X    LSTM recurrent dropout (0.8)\n"
 "  --patience N             early stopping on validation accuracy (7)\n"
 "  --cap N                  at most N cells per class, sampled; 0 = no cap (5000)\n"
-"  --val-split X            fraction of cells in validation notebooks (0.25)\n"
+"  --val-split X            fraction of cells in validation notebooks (0.25), at\n"
+"                           least one notebook, never all; 0: no early stopping\n"
 "  --targets soft|hard      label-model probabilities or one-hot (soft; the study's: hard)\n"
 "  --min-confidence X       leave out weak labels below this probability (0)\n"
 "  --keep-duplicates        keep exact duplicate cells\n"
@@ -374,9 +375,11 @@ static long cap_classes(struct cellvec *cv, int cap, uint64_t seed, long counts[
 }
 
 /* Validation notebooks: notebooks in a seeded random order, taken until they hold
- * FRACTION of the cells, never the last one (a tiny corpus of one or two notebooks
- * still trains: the split would otherwise leave nothing to train on).  Sets
- * IS_VAL[i]; returns the count of validation cells. */
+ * FRACTION of the cells, at least one (a fraction of a small corpus that rounds to no
+ * cell would otherwise turn validation, and with it early stopping, off unsaid), never
+ * the last one (a tiny corpus of one or two notebooks still trains: the split would
+ * otherwise leave nothing to train on).  Sets IS_VAL[i]; returns the count of
+ * validation cells. */
 static size_t split_by_notebook(const struct cellvec *cv, double fraction, uint64_t seed, unsigned char *is_val)
 {
     /* A notebook's place in the random order is a keyed hash of its path. */
@@ -390,7 +393,7 @@ static size_t split_by_notebook(const struct cellvec *cv, double fraction, uint6
     while (last > 0 && r[last - 1].key == r[last].key) last--;
     for (size_t j = 0; j < last; j++) {
         /* whole notebooks: once started, a notebook is finished even past WANT */
-        if (nval >= want && (j == 0 || r[j].key != r[j - 1].key)) break;
+        if (nval >= want && nval > 0 && r[j].key != r[j - 1].key) break;
         is_val[r[j].i] = 1;
         nval++;
     }
@@ -566,6 +569,11 @@ int cmd_train(int argc, char **argv)
         /* `--curves curves.csv`, as Keras' CSVLogger takes a file name: curves.csv and
          * curves.svg, not curves.csv.csv */
         size_t n = strlen(o.curves);
+        if (n == 0 || o.curves[n - 1] == '/') { /* hidden files .csv and .svg, or DIR/.csv */
+            fprintf(stderr, "nbstage train: --curves '%s': give a file name's start (--curves curves "
+                            "writes curves.csv and curves.svg)\n", o.curves);
+            return EXIT_USAGE;
+        }
         int stem = n > 4 && (!strcmp(o.curves + n - 4, ".csv") || !strcmp(o.curves + n - 4, ".svg")) ? (int)n - 4 : (int)n;
         snprintf(csv, sizeof csv, "%.*s.csv", stem, o.curves);
         snprintf(svg, sizeof svg, "%.*s.svg", stem, o.curves);
@@ -573,6 +581,12 @@ int cmd_train(int argc, char **argv)
         o.cfg.curves_svg = svg;
     }
     if (check_output(o.out) || (o.curves && (check_output(csv) || check_output(svg)))) return EXIT_USAGE;
+    /* the model is written last: over a curves file of the same name, the run's curves lost */
+    if (o.curves && (outfile_same(o.out, csv) || outfile_same(o.out, svg))) {
+        fprintf(stderr, "nbstage train: -o %s and the curves' %s (--curves %s) are the same file: the model "
+                        "would replace the curves\n", o.out, outfile_same(o.out, csv) ? csv : svg, o.curves);
+        return EXIT_USAGE;
+    }
     FILE *log = o.quiet ? NULL : stderr;
 
     int rc = EXIT_USAGE;
@@ -601,9 +615,11 @@ int cmd_train(int argc, char **argv)
     long counts[N_STAGES];
     long capped = cap_classes(&cv, o.cap, o.cfg.seed, counts);
     if (capped < 0) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
-    if (cv.n < 2) {
-        fprintf(stderr, "nbstage train: %s: %zu usable cells (%zu lines, %zu abstained, %zu without source%s)\n",
-                o.weak, cv.n, ws.lines, ws.abstained, ws.no_source, o.cells ? "" : "; give --cells");
+    if (cv.n < 2) { /* every reason a line was left out, as the log line below gives them */
+        fprintf(stderr, "nbstage train: %s: %zu usable cells, 2 needed (%zu lines: %zu abstained, %zu without "
+                        "source%s, %zu below --min-confidence, %zu duplicates)\n",
+                o.weak, cv.n, ws.lines, ws.abstained, ws.no_source, ws.no_source && !o.cells ? "; give --cells" : "",
+                ws.low_conf, dups);
         goto out;
     }
     is_val = calloc(cv.n, 1);
@@ -622,6 +638,9 @@ int cmd_train(int argc, char **argv)
                      "%s targets; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1,
                 o.assign_words ? " with assignment words" : "", o.soft ? "soft" : "hard", openblas_get_corename(),
                 o.cfg.threads, o.cfg.threads == 1 ? "" : "s");
+        if (o.val_split > 0 && nval == 0)
+            fprintf(log, "train: no validation set: the cells are all from one notebook, which is never split "
+                         "(no early stopping; the last epoch is kept)\n");
     }
     struct train_data td, vd;
     if (make_set(&cv, is_val, 0, &v, o.seq_len, &td, &ttok, &ttgt) ||

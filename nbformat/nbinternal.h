@@ -40,6 +40,10 @@ struct nb_save_target {
     int existed;
 };
 int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err);
+/* Whether PATH, which is not there, can name a new file: -1 and ERR for an empty
+ * name or one ending in '/' (a folder's), which a save would otherwise find only at
+ * its rename, after all the work; 0 otherwise. */
+int nb_save_new_name(const char *path, nb_error *err);
 /* A temporary .NAME.nbstage-XXXXXX beside TARGET (mkostemp, O_CLOEXEC; NAME cut to
  * fit NAME_MAX, at a character's start): its descriptor, with *TMP and *DIR (TARGET's
  * folder) malloc'd; -1 and ERR naming PATH.

@@ -93,6 +93,20 @@ int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)
     return nb_save_atomic_flags(path, buf, len, 0, err);
 }
 
+int nb_save_new_name(const char *path, nb_error *err)
+{
+    size_t n = strlen(path);
+    if (n == 0) {
+        nb_set_error(err, "cannot create a file with an empty name");
+        return -1;
+    }
+    if (path[n - 1] == '/') {
+        nb_set_error(err, "cannot create %s: a name that ends in '/' is a folder's, not a file's", path);
+        return -1;
+    }
+    return 0;
+}
+
 int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err)
 {
     /* Write through a symlink to its target, so the link survives the rename.  Only
@@ -120,6 +134,7 @@ int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err)
             goto fail;
         }
     } else if (errno == ENOENT) {
+        if (nb_save_new_name(path, err)) goto fail;
         mode_t um = umask(0);
         umask(um);
         t->mode = 0666 & ~um;

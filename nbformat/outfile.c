@@ -11,6 +11,7 @@
  * SIGHUP ends the program (ingest -o of a large corpus is a hidden file of ~100 MB):
  * a handler, installed where the signal's action is the default one, removes them and
  * lets the signal end the program as before (git's tempfile.c does the same).
+ * Also the test of two output options naming one file (outfile_same).
  */
 #include "nbformat/outfile.h"
 
@@ -214,6 +215,7 @@ int outfile_check(const char *path, nb_error *err)
         nb_set_error(err, "%s: %s", path, strerror(errno));
         return -1;
     }
+    if (nb_save_new_name(path, err)) return -1;
     char *copy = strdup(path);
     if (!copy) {
         nb_set_error(err, "%s: out of memory", path);
@@ -224,4 +226,35 @@ int outfile_check(const char *path, nb_error *err)
     if (bad) nb_set_error(err, "cannot create %s: %s: %s", path, dir, strerror(errno));
     free(copy);
     return bad ? -1 : 0;
+}
+
+/* ---- two outputs, one file */
+
+/* Where PATH would be written: "its folder's real path/its name" (a symlink at PATH
+ * followed); malloc'd, or NULL. */
+static char *out_target(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (real) return real;
+    char *copy = strdup(path), *copy2 = strdup(path);
+    char *dir = copy ? realpath(dirname(copy), NULL) : NULL, *res = NULL;
+    if (dir && copy2) {
+        const char *base = basename(copy2);
+        size_t len = strlen(dir) + strlen(base) + 2;
+        if ((res = malloc(len))) snprintf(res, len, "%s/%s", dir, base);
+    }
+    free(dir); free(copy); free(copy2);
+    return res;
+}
+
+int outfile_same(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea = stat(a, &sa), eb = stat(b, &sb);
+    if (ea == 0 && eb == 0) return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (ea == 0 || eb == 0) return 0;
+    char *ta = out_target(a), *tb = out_target(b);
+    int same = ta && tb ? strcmp(ta, tb) == 0 : strcmp(a, b) == 0;
+    free(ta); free(tb);
+    return same;
 }

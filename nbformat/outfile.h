@@ -59,4 +59,10 @@ void outfile_abort(struct outfile *o);
  * missing or not writable. */
 int outfile_check(const char *path, nb_error *err);
 
+/* Whether output paths A and B are one regular file (or would be), so that the one
+ * written second would replace the other: the same inode, or the same place for a new
+ * file (a symlink followed).  A device (/dev/null) or a FIFO may take both.  For the
+ * commands with more than one output option (label, train, eval) to refuse. */
+int outfile_same(const char *a, const char *b);
+
 #endif

@@ -4,7 +4,8 @@
  * (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a temporary left; the
  * temporary's name noted before the file is made (what the signal handler reads);
  * a name near NAME_MAX (the temporary's cut at a character's start); the old file's
- * extended attributes kept. */
+ * extended attributes kept; an empty name or one ending in '/' refused before any
+ * work; two names for one output told (outfile_same). */
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -129,6 +130,58 @@ static void read_only_files_and_folders_are_refused(void **state)
     assert_int_equal(outfile_check(path, &err), 0);
     assert_int_equal(outfile_check("/dev/null", &err), 0);
     assert_int_equal(count_entries(dir), 1);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* An empty name, or one ending in '/' that is not there: refused by the check (train
+ * ran the whole training, then failed at the rename with ": rename: No such file or
+ * directory"), and by the open, with nothing made; nb_save_atomic (tag, fmt) too. */
+static void empty_and_folder_names_are_refused_up_front(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512], cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_check("", &err), -1);
+    assert_string_equal(err.msg, "cannot create a file with an empty name");
+    assert_int_equal(outfile_open(&o, "", &err), -1);
+    assert_string_equal(err.msg, "cannot create a file with an empty name");
+    assert_int_equal(nb_save_atomic("", "x", 1, &err), -1);
+    assert_string_equal(err.msg, "cannot create a file with an empty name");
+    snprintf(path, sizeof path, "%s/newdir/", dir);
+    assert_int_equal(outfile_check(path, &err), -1);
+    assert_non_null(strstr(err.msg, "ends in '/'"));
+    assert_int_equal(outfile_open(&o, path, &err), -1);
+    assert_non_null(strstr(err.msg, "ends in '/'"));
+    assert_int_equal(outfile_check("newdir/", &err), -1);
+    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(chdir(cwd), 0);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* Two output options naming one file: the same name, another spelling of it, a
+ * symlink to it; not two names, not a device. */
+static void two_names_for_one_output_are_told(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), a[512], a2[600], b[512], link[512];
+    snprintf(a, sizeof a, "%s/a.svg", dir);
+    snprintf(a2, sizeof a2, "%s/./a.svg", dir);
+    snprintf(b, sizeof b, "%s/b.svg", dir);
+    snprintf(link, sizeof link, "%s/l.svg", dir);
+    assert_true(outfile_same(a, a));   /* neither there yet */
+    assert_true(outfile_same(a, a2));
+    assert_false(outfile_same(a, b));
+    unit_write_file(a, "x");
+    assert_int_equal(symlink("a.svg", link), 0);
+    assert_true(outfile_same(a, link));
+    assert_true(outfile_same(link, a2));
+    assert_false(outfile_same(a, b));
+    assert_false(outfile_same("/dev/null", "/dev/null"));
     unit_rm_rf(dir);
     free(dir);
 }
@@ -354,6 +407,8 @@ int main(void)
         cmocka_unit_test(commit_writes_a_new_file_with_the_umask),
         cmocka_unit_test(commit_keeps_the_mode_abort_keeps_the_file),
         cmocka_unit_test(read_only_files_and_folders_are_refused),
+        cmocka_unit_test(empty_and_folder_names_are_refused_up_front),
+        cmocka_unit_test(two_names_for_one_output_are_told),
         cmocka_unit_test(a_symlink_is_written_through),
         cmocka_unit_test(a_fifo_is_written_straight_into),
         cmocka_unit_test(a_write_error_keeps_the_old_file),

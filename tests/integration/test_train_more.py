@@ -1,0 +1,144 @@
+"""test_train_more.py — `nbstage train` (and eval's outputs) as a user coming from
+Keras runs them, where the run's settings or output names are odd: an output name
+that cannot be a file (empty, ending in '/'), two outputs naming one file, a
+validation fraction that rounds to no cell, and a weak file with too few usable
+cells.  Each case is refused, or said, before any training; the models trained here
+are a few dozen cells, one or two epochs, in well under a second."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
+KEYS = ["load", "prep", "train", "evaluate", "explore", "imports"]
+SMALL = ["--embed", "8", "--hidden", "4", "--vocab", "200", "--seq-len", "12", "--threads", "1",
+         "--epochs", "1", "--batch", "16"]
+SOURCES = {
+    "load": "df = pd.read_csv('data{}.csv')",
+    "prep": "df = df.fillna({})",
+    "train": "model.fit(X, y, epochs={})",
+    "evaluate": "print(accuracy_score(y_test, pred), {})",
+    "explore": "df.head({})",
+    "imports": "import numpy as np{}",
+}
+
+pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
+
+
+def run(args, cwd=None):
+    return subprocess.run([str(BIN)] + [str(a) for a in args], capture_output=True, text=True, timeout=120,
+                          cwd=cwd)
+
+
+def weak_lines(notebooks, per_notebook):
+    """Weak labels with their own source: NOTEBOOKS notebooks of PER_NOTEBOOK cells."""
+    out = []
+    for n in range(notebooks):
+        for k in range(per_notebook):
+            stage = KEYS[(n + k) % len(KEYS)]
+            p = {s: (0.9 if s == stage else 0.02) for s in KEYS}
+            out.append({"id": f"nb{n}.ipynb#{k}", "stage": stage, "probabilities": p,
+                        "source": SOURCES[stage].format(f"{n}_{k}")})
+    return out
+
+
+@pytest.fixture
+def weak(tmp_path):
+    path = tmp_path / "weak.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in weak_lines(10, 4)))
+    return path
+
+
+def test_an_output_name_that_cannot_be_a_file_is_refused_before_training(weak, tmp_path):
+    """-o '' (a script's unset "$MODEL") or -o new/ passed the check made before
+    training, trained every epoch, then failed at the rename: "nbstage train: :
+    rename: No such file or directory".  Now refused first, nothing trained or made;
+    the same for eval's --svg, which printed its report first, and label's -o."""
+    for out, says in (("", "empty name"), ("newdir/", "ends in '/'")):
+        r = run(["train"] + SMALL + ["-o", out, weak], cwd=tmp_path)
+        assert r.returncode == 2 and says in r.stderr and "epoch" not in r.stderr, r.stderr
+        assert "rename" not in r.stderr
+    assert not (tmp_path / "newdir").exists()
+    for curves in ("", "out/"):
+        r = run(["train"] + SMALL + ["-o", tmp_path / "m.nbsm", "--curves", curves, weak], cwd=tmp_path)
+        assert r.returncode == 2 and "--curves" in r.stderr and "epoch" not in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["weak.jsonl"]
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("nb0.ipynb#0\tload\n")
+    r = run(["eval", "--predictions", "--gold", gold, "--svg", "", weak])
+    assert r.returncode == 2 and "empty name" in r.stderr and r.stdout == "", (r.stdout, r.stderr)
+    r = run(["label", "-q", "-o", "", weak])
+    assert r.returncode == 2 and "empty name" in r.stderr, r.stderr
+
+
+def test_two_outputs_naming_one_file_are_refused(weak, tmp_path):
+    """-o curves.svg --curves curves: the model, written last, replaced the curves'
+    picture (exit 0); eval --svg X --errors X: the errors replaced the picture.  label
+    refused its own such pairs already; train and eval now do as well."""
+    for out, curves in (("c.svg", "c"), ("c.csv", "c.svg"), ("./c.csv", "c")):
+        r = run(["train"] + SMALL + ["-o", out, "--curves", curves, weak], cwd=tmp_path)
+        assert r.returncode == 2 and "same file" in r.stderr and "epoch" not in r.stderr, r.stderr
+    (tmp_path / "target.csv").write_text("")
+    (tmp_path / "link.nbsm").symlink_to("target.csv")
+    r = run(["train"] + SMALL + ["-o", "link.nbsm", "--curves", "target", weak], cwd=tmp_path)
+    assert r.returncode == 2 and "same file" in r.stderr, r.stderr
+    r = run(["train"] + SMALL + ["-q", "-o", "m.nbsm", "--curves", "m", weak], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "m.csv").read_text().startswith("epoch,") and (tmp_path / "m.nbsm").exists()
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("nb0.ipynb#0\tload\nnb0.ipynb#1\tload\n")
+    r = run(["eval", "--predictions", "--gold", gold, "--svg", "e.out", "--errors", "./e.out", weak], cwd=tmp_path)
+    assert r.returncode == 2 and "same file" in r.stderr and r.stdout == "", r.stderr
+    r = run(["eval", "--predictions", "-q", "--gold", gold, "--svg", "e.svg", "--errors", "e.tsv", weak], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "e.svg").read_text().startswith("<") and (tmp_path / "e.tsv").read_text().startswith("cell_id")
+
+
+def test_a_small_val_split_still_validates_on_one_notebook(tmp_path):
+    """--val-split 0.01 of 40 cells rounds to no cell: the split took none, so training
+    ran without validation (no val_acc, no early stopping, the last epoch kept), the
+    log saying only "0 validation cells".  As Keras refuses a validation_split that
+    leaves no sample, a fraction above 0 now takes at least one notebook.  A corpus
+    of one notebook is still never split, and the log says why there is no val_acc."""
+    path = tmp_path / "weak.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in weak_lines(10, 4)))
+    r = run(["train"] + SMALL + ["--epochs", "2", "--val-split", "0.01", "-o", tmp_path / "m.nbsm", path])
+    assert r.returncode == 0, r.stderr
+    assert "36 training cells, 4 validation cells" in r.stderr, r.stderr
+    assert "epoch 2/2:" in r.stderr and "val_acc" in r.stderr.split("epoch 2/2:")[1]
+    # the usual fraction: the same split as before (whole notebooks, at least a quarter)
+    r = run(["train"] + SMALL + ["-o", tmp_path / "m.nbsm", path])
+    assert r.returncode == 0 and "28 training cells, 12 validation cells" in r.stderr, r.stderr
+    one = tmp_path / "one.jsonl"
+    one.write_text("".join(json.dumps(x) + "\n" for x in weak_lines(1, 5)))
+    r = run(["train"] + SMALL + ["-o", tmp_path / "m.nbsm", one])
+    assert r.returncode == 0 and "5 training cells, 0 validation cells" in r.stderr, r.stderr
+    assert "one notebook" in r.stderr and "no validation set" in r.stderr
+
+
+def test_too_few_usable_cells_says_every_reason(tmp_path):
+    """A weak file whose lines all have one source: "1 usable cells (40 lines, 0
+    abstained, 0 without source; give --cells)", the duplicates it dropped unsaid and
+    --cells asked for though every line had its source.  Now each reason is counted,
+    and --cells is asked for only when sources are missing."""
+    lines = weak_lines(10, 4)
+    for x in lines:
+        x["source"] = "df.head()"
+    path = tmp_path / "weak.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["-o", tmp_path / "m.nbsm", path])
+    assert r.returncode == 2 and "1 usable cells" in r.stderr and "39 duplicates" in r.stderr, r.stderr
+    assert "give --cells" not in r.stderr
+    lines = weak_lines(2, 3)
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["--min-confidence", "0.95", "-o", tmp_path / "m.nbsm", path])
+    assert r.returncode == 2 and "0 usable cells" in r.stderr and "6 below --min-confidence" in r.stderr, r.stderr
+    for x in lines:
+        del x["source"]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["-o", tmp_path / "m.nbsm", path])
+    assert r.returncode == 2 and "6 without source; give --cells" in r.stderr, r.stderr
+    assert not (tmp_path / "m.nbsm").exists()
