@@ -60,6 +60,17 @@ def _flows(url, tmp, name, *mode):
     return report
 
 
+def _notebook(prefix, cells=None):
+    """A notebook on the stage kernel of CELLS (else code cells of the module's CELLS,
+    ids PREFIX0, PREFIX1, ...)."""
+    if cells is None:
+        cells = [{"cell_type": "code", "execution_count": None, "id": f"{prefix}{i}", "outputs": [],
+                  "metadata": {}, "source": src} for i, src in enumerate(CELLS)]
+    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
+                                        "language": "python"}}}
+
+
 def _md(cell):
     """A cell's metadata without Notebook 6's own 'trusted' (which saving does not keep)."""
     return {k: v for k, v in cell["metadata"].items() if k != "trusted"}
@@ -67,13 +78,7 @@ def _md(cell):
 
 def test_reopening_keeps_stage_tags_set_by_hand(server):
     base, token, work, env, tmp = server
-    nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"h{i}", "outputs": [],
-                   "metadata": {}, "source": src} for i, src in enumerate(CELLS)],
-        "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }
+    nb = _notebook("h")
     (work / "hand.ipynb").write_text(json.dumps(nb))
     report = _flows(f"{base}/notebooks/hand.ipynb?token={token}", tmp, "hand")
 
@@ -107,13 +112,7 @@ def test_reopening_keeps_stage_tags_set_by_hand(server):
 
 def test_revert_to_checkpoint_keeps_stage_tags_set_by_hand(server):
     base, token, work, env, tmp = server
-    nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"r{i}", "outputs": [],
-                   "metadata": {}, "source": src} for i, src in enumerate(CELLS)],
-        "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }
+    nb = _notebook("r")
     (work / "revert.ipynb").write_text(json.dumps(nb))
     report = _flows(f"{base}/notebooks/revert.ipynb?token={token}", tmp, "revert", "revert")
 
@@ -154,8 +153,7 @@ def test_rerun_edit_interrupt_paste_undelete(server):
     the user's tags kept, no tag for a comment-only or markdown cell, a badge on an
     interrupted cell, metadata travelling with a pasted and an undeleted cell."""
     base, token, work, env, tmp = server
-    nb = {
-        "cells": [
+    nb = _notebook("e", [
             {"cell_type": "code", "execution_count": None, "id": "e0", "outputs": [],
              "metadata": {"tags": ["mine", "stage:bogus", "other"]},
              "source": "import pandas as pd\nimport numpy as np"},
@@ -164,11 +162,7 @@ def test_rerun_edit_interrupt_paste_undelete(server):
             {"cell_type": "markdown", "id": "e2", "metadata": {}, "source": "# Notes"},
             {"cell_type": "code", "execution_count": None, "id": "e3", "outputs": [],
              "metadata": {}, "source": "import time\ntime.sleep(30)"},
-        ],
-        "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }
+    ])
     (work / "edit.ipynb").write_text(json.dumps(nb))
     report = _flows(f"{base}/notebooks/edit.ipynb?token={token}", tmp, "edit", "edit", TRAIN)
 
@@ -201,13 +195,7 @@ def test_untrusted_notebook_shows_saved_badges_as_text_and_tags_cells_run(server
     marked changed; a cell run there is tagged as usual (its live output is trusted),
     the user's own tag kept, and the notebook is then changed."""
     base, token, work, env, tmp = server
-    nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"u{i}", "outputs": [],
-                   "metadata": {}, "source": src} for i, src in enumerate(CELLS)],
-        "metadata": {"kernelspec": {"name": "nbstage", "display_name": "Python 3 (workflow stages)",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }
+    nb = _notebook("u")
     path = work / "untrusted.ipynb"
     path.write_text(json.dumps(nb))
     for cmd in (["/usr/bin/python3", "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
