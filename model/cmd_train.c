@@ -41,17 +41,19 @@ static void usage(FILE *to)
     fprintf(to,
 "usage: nbstage train [options] WEAK.jsonl -o MODEL.nbsm\n\n"
 "Trains the LSTM stage classifier on weak labels: `nbstage label`'s JSON Lines\n"
-"({\"id\", \"stage\", \"probabilities\": {key: p}}).  The cells' text comes from the\n"
-"line's own \"source\" when it has one, else from --cells (`nbstage ingest`'s output,\n"
-"joined by id).  Cells the label model abstained on (\"stage\": null) are left out;\n"
-"so are exact duplicate sources after the first.  The validation set is whole\n"
-"notebooks (the part of the id before '#').  One progress line per epoch; Ctrl-C\n"
-"(or SIGTERM, as a batch scheduler sends at its time limit) stops cleanly and writes\n"
-"the best weights so far; before the first epoch has ended there are none, and\n"
-"nothing is written (an older MODEL is left as it was).\n\n"
+"({\"id\", \"stage\", \"probabilities\": {key: p}}), from WEAK.jsonl, or stdin for -\n"
+"(`nbstage label cells.jsonl | nbstage train - --cells cells.jsonl -o m.nbsm`).\n"
+"The cells' text comes from the line's own \"source\" when it has one, else from\n"
+"--cells (`nbstage ingest`'s output, joined by id).  Cells the label model\n"
+"abstained on (\"stage\": null) are left out; so are exact duplicate sources after\n"
+"the first.  The validation set is whole notebooks (the part of the id before '#').\n"
+"One progress line per epoch; Ctrl-C (or SIGTERM, as a batch scheduler sends at its\n"
+"time limit) stops cleanly and writes the best weights so far; before the first\n"
+"epoch has ended there are none, and nothing is written (an older MODEL is left as\n"
+"it was).\n\n"
 "options (defaults in parentheses; they are the study's settings, but for --targets):\n"
 "  -o, --output FILE        the model file (required)\n"
-"  --cells FILE             cells with sources, joined to WEAK by id\n"
+"  --cells FILE             cells with sources, joined to WEAK by id (-: stdin)\n"
 "  --epochs N               at most N epochs (15)\n"
 "  --batch N                mini-batch size (256)\n"
 "  --lr X                   Adam learning rate (0.001)\n"
@@ -154,10 +156,24 @@ static int by_id(const void *a, const void *b)
     return strcmp(((const struct cell *)a)->id, ((const struct cell *)b)->id);
 }
 
+/* PATH to read, or standard input when PATH is STDIN_NAME (given as '-', as label and
+ * classify take it; named so in messages and the model's provenance, as label names it). */
+static const char STDIN_NAME[] = "<stdin>";
+
+static FILE *open_input(const char *path)
+{
+    return path == STDIN_NAME ? stdin : fopen(path, "r");
+}
+
+static void close_input(FILE *f)
+{
+    if (f != stdin) fclose(f);
+}
+
 /* Reads `nbstage ingest` lines: id -> source. */
 static int read_cells(const char *path, struct srcmap *map)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = open_input(path);
     if (!f) { fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, strerror(errno)); return -1; }
     struct cellvec cv = {0};
     char *line = NULL;
@@ -186,7 +202,7 @@ static int read_cells(const char *path, struct srcmap *map)
     }
     if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", path, strerror(errno)); rc = -1; }
     free(line);
-    fclose(f);
+    close_input(f);
     if (cv.n) qsort(cv.v, cv.n, sizeof *cv.v, by_id); /* an empty file: no array (NULL) */
     map->v = cv.v;
     map->n = cv.n;
@@ -207,7 +223,7 @@ struct weak_stats {
 /* Reads the weak labels and joins the sources. */
 static int read_weak(const struct opts *o, const struct srcmap *map, struct cellvec *out, struct weak_stats *st)
 {
-    FILE *f = fopen(o->weak, "r");
+    FILE *f = open_input(o->weak);
     if (!f) { fprintf(stderr, "nbstage train: %s: cannot open: %s\n", o->weak, strerror(errno)); return -1; }
     char *line = NULL;
     size_t cap = 0, lineno = 0;
@@ -291,7 +307,7 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
     }
     if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", o->weak, strerror(errno)); rc = -1; }
     free(line);
-    fclose(f);
+    close_input(f);
     return rc;
 }
 
@@ -564,6 +580,12 @@ int cmd_train(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.weak = argv[optind];
+    if (o.cells && !strcmp(o.weak, "-") && !strcmp(o.cells, "-")) {
+        fprintf(stderr, "nbstage train: WEAK.jsonl and --cells cannot both be standard input ('-')\n");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(o.weak, "-")) o.weak = STDIN_NAME;
+    if (o.cells && !strcmp(o.cells, "-")) o.cells = STDIN_NAME;
     char csv[4096], svg[4096];
     if (o.curves) {
         /* `--curves curves.csv`, as Keras' CSVLogger takes a file name: curves.csv and

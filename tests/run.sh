@@ -78,6 +78,7 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SA
         tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py \
         tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py \
         tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py \
+        tests/integration/test_train_more.py \
         tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working >"$log" 2>&1
     count_pytest "$log" $?
     for r in "$reports"/*; do

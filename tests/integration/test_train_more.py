@@ -142,3 +142,29 @@ def test_too_few_usable_cells_says_every_reason(tmp_path):
     r = run(["train"] + SMALL + ["-o", tmp_path / "m.nbsm", path])
     assert r.returncode == 2 and "6 without source; give --cells" in r.stderr, r.stderr
     assert not (tmp_path / "m.nbsm").exists()
+
+
+def test_weak_labels_or_cells_from_stdin(tmp_path):
+    """`nbstage label cells.jsonl | nbstage train - ...`, as label and classify take '-'
+    for standard input, failed: "nbstage train: -: cannot open: No such file or
+    directory".  WEAK.jsonl or --cells may now be '-' (not both), named <stdin> in
+    messages and in the model's provenance."""
+    lines = weak_lines(4, 3)
+    text = "".join(json.dumps(x) + "\n" for x in lines)
+    model = tmp_path / "m.nbsm"
+    r = subprocess.run([str(BIN), "train"] + SMALL + ["-o", str(model), "-"], input=text, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and model.exists(), r.stderr
+    assert b"cells from <stdin>;" in model.read_bytes()
+    cells = "".join(json.dumps({"id": x["id"], "source": x["source"]}) + "\n" for x in lines)
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("".join(json.dumps({k: v for k, v in x.items() if k != "source"}) + "\n" for x in lines))
+    r = subprocess.run([str(BIN), "train"] + SMALL + ["-q", "--cells", "-", "-o", str(model), str(weak)],
+                       input=cells, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = subprocess.run([str(BIN), "train"] + SMALL + ["--cells", "-", "-o", str(model), "-"], input=cells,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "both be standard input" in r.stderr, r.stderr
+    r = subprocess.run([str(BIN), "train"] + SMALL + ["-o", str(model), "-"], input='{"id": "a#0"}\n',
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "<stdin>:1:" in r.stderr, r.stderr
