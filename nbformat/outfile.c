@@ -44,11 +44,12 @@ static void on_end_signal(int sig)
     errno = saved;
 }
 
-/* Handlers only where nothing else handles the signal (tag, train have their own). */
-static void install_handlers_once(void)
+/* Handlers only where nothing else handles the signal (tag, train have their own),
+ * looked at on every open, not once: train's own handlers, set while it trains (when
+ * it writes its curves), are gone again when it writes its model, and a second Ctrl-C
+ * during that write left the model's temporary (megabytes, hidden) behind. */
+static void install_handlers(void)
 {
-    static atomic_flag done = ATOMIC_FLAG_INIT;
-    if (atomic_flag_test_and_set(&done)) return;
     for (size_t i = 0; i < sizeof end_signals / sizeof *end_signals; i++) {
         struct sigaction old;
         if (sigaction(end_signals[i], NULL, &old) || old.sa_handler != SIG_DFL ||
@@ -141,7 +142,7 @@ int outfile_open(struct outfile *o, const char *path, nb_error *err)
          * thread it lands, finds it from the moment it is made (until then unlink
          * finds nothing, barring a clash with another program's temporary of the same
          * random name during mkostemp's retry); the handlers first, for the same reason. */
-        install_handlers_once();
+        install_handlers();
         if ((o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, live_note, err)) < 0) goto fail;
         nb_save_owner(o->fd, &t);
         if (fchmod(o->fd, t.mode)) {

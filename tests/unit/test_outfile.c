@@ -5,7 +5,8 @@
  * temporary's name noted before the file is made (what the signal handler reads);
  * a name near NAME_MAX (the temporary's cut at a character's start); the old file's
  * extended attributes kept; an empty name or one ending in '/' refused before any
- * work; two names for one output told (outfile_same). */
+ * work; two names for one output told (outfile_same); the temporary removed by a
+ * signal that had the program's own handler at an earlier open. */
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -182,6 +184,50 @@ static void two_names_for_one_output_are_told(void **state)
     assert_true(outfile_same(link, a2));
     assert_false(outfile_same(a, b));
     assert_false(outfile_same("/dev/null", "/dev/null"));
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+static void ignore_signal(int sig) { (void)sig; }
+
+/* A signal that ends the program removes the temporaries still open, also when it
+ * had a handler of the program's own at the first open: train's, set while it trains
+ * and writes its curves, then put back to the default for the model's write.  The
+ * handlers were looked at once, at the first open, so a Ctrl-C during the model's
+ * write left its temporary.  In a child, which the signal ends. */
+static void a_signal_after_the_programs_handler_removes_the_temporary(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512];
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sigaction own = {.sa_handler = ignore_signal}, dfl = {.sa_handler = SIG_DFL};
+        sigemptyset(&own.sa_mask);
+        sigemptyset(&dfl.sa_mask);
+        struct outfile o;
+        nb_error err;
+        sigaction(SIGINT, &own, NULL);     /* the program's own handler: left alone */
+        snprintf(path, sizeof path, "%s/curves.csv", dir);
+        if (outfile_open(&o, path, &err) || outfile_commit(&o, &err)) _exit(3);
+        struct sigaction now;
+        sigaction(SIGINT, NULL, &now);
+        if (now.sa_handler != ignore_signal) _exit(4);
+        sigaction(SIGINT, &dfl, NULL);     /* its handler gone, as train's is for the model */
+        snprintf(path, sizeof path, "%s/model.nbsm", dir);
+        if (outfile_open(&o, path, &err)) _exit(5);
+        fputs("half a model", o.f);
+        fflush(o.f);
+        raise(SIGINT);
+        _exit(6);                          /* not reached: the signal ends the child */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGINT);
+    assert_int_equal(count_entries(dir), 1); /* curves.csv; no temporary of the model */
+    snprintf(path, sizeof path, "%s/curves.csv", dir);
+    assert_int_equal(access(path, F_OK), 0);
     unit_rm_rf(dir);
     free(dir);
 }
@@ -409,6 +455,7 @@ int main(void)
         cmocka_unit_test(read_only_files_and_folders_are_refused),
         cmocka_unit_test(empty_and_folder_names_are_refused_up_front),
         cmocka_unit_test(two_names_for_one_output_are_told),
+        cmocka_unit_test(a_signal_after_the_programs_handler_removes_the_temporary),
         cmocka_unit_test(a_symlink_is_written_through),
         cmocka_unit_test(a_fifo_is_written_straight_into),
         cmocka_unit_test(a_write_error_keeps_the_old_file),
