@@ -100,6 +100,7 @@ struct cell {
     float target[N_STAGES];
     int stage;
     uint64_t group;   /* hash of the notebook path */
+    size_t line;      /* --cells: the line it was read from, for messages */
 };
 
 struct cellvec { struct cell *v; size_t n, cap; };
@@ -197,6 +198,7 @@ static int read_cells(const char *path, struct srcmap *map)
             break;
         }
         c.id = strdup(id);
+        c.line = lineno;
         json_decref(o);
         if (!c.id || push(&cv, c)) { free(c.id); free(c.src); rc = -1; fprintf(stderr, "nbstage train: out of memory\n"); break; }
     }
@@ -204,6 +206,18 @@ static int read_cells(const char *path, struct srcmap *map)
     free(line);
     close_input(f);
     if (cv.n) qsort(cv.v, cv.n, sizeof *cv.v, by_id); /* an empty file: no array (NULL) */
+    /* One id, two sources (two ingest outputs joined with cat, each PATH's ids relative
+     * to it): a weak label could not tell which cell it is for, and the join would give
+     * both lines the one bsearch happens to find.  Refused, as ingest refuses the two
+     * notebooks that would give one id; the same cell twice is harmless. */
+    for (size_t i = 1; !rc && i < cv.n; i++) {
+        const struct cell *a = &cv.v[i - 1], *b = &cv.v[i];
+        if (strcmp(a->id, b->id) || (a->len == b->len && memcmp(a->src, b->src, a->len) == 0)) continue;
+        fprintf(stderr, "nbstage train: %s:%zu and %zu: one id, two sources (%s): a weak label could go with "
+                        "either; ids must be unique, as one `nbstage ingest` run of their common folder gives them\n",
+                path, a->line < b->line ? a->line : b->line, a->line < b->line ? b->line : a->line, a->id);
+        rc = -1;
+    }
     map->v = cv.v;
     map->n = cv.n;
     return rc;

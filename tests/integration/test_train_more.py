@@ -168,3 +168,24 @@ def test_weak_labels_or_cells_from_stdin(tmp_path):
     r = subprocess.run([str(BIN), "train"] + SMALL + ["-o", str(model), "-"], input='{"id": "a#0"}\n',
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "<stdin>:1:" in r.stderr, r.stderr
+
+
+def test_cells_with_one_id_and_two_sources_are_refused(tmp_path):
+    """Two ingest outputs joined with cat (each PATH's ids relative to it) can hold one
+    id twice with two sources; the join gave every weak line of that id the one cell
+    bsearch happened to find, so a label computed on one notebook's cell trained on
+    another's source, unsaid.  Refused now, with both lines; the same cell twice (one
+    file concatenated with itself) still trains."""
+    lines = weak_lines(3, 4)
+    cells = [{"id": x["id"], "source": x["source"]} for x in lines]
+    other = [dict(c, source="import os  # another notebook's cell") for c in cells[:2]]
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("".join(json.dumps({k: v for k, v in x.items() if k != "source"}) + "\n" for x in lines))
+    joined = tmp_path / "cells.jsonl"
+    joined.write_text("".join(json.dumps(c) + "\n" for c in cells + other))
+    r = run(["train"] + SMALL + ["--cells", joined, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 2 and "cells.jsonl:1 and 13: one id, two sources (nb0.ipynb#0)" in r.stderr, r.stderr
+    assert "epoch" not in r.stderr and not (tmp_path / "m.nbsm").exists()
+    joined.write_text("".join(json.dumps(c) + "\n" for c in cells + cells))
+    r = run(["train"] + SMALL + ["-q", "--cells", joined, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
