@@ -130,7 +130,10 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
     json_t *src = o ? json_object_get(o, "source") : NULL;
     char msg[256];
     int bad = 1;
-    if (!o || !json_is_object(o)) {
+    if (!o && jsonl_bom(line, len)) {
+        snprintf(msg, sizeof msg, "line %ld: the %s starts with " JSONL_BOM_SAYS, lineno, lineno == 1 ? "file" : "line");
+        error_answer(out, "null", msg);
+    } else if (!o || !json_is_object(o)) {
         snprintf(msg, sizeof msg, "line %ld: %s", lineno, o ? "not a JSON object" : je.text);
         error_answer(out, "null", msg);
     } else if (!id) {

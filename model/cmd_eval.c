@@ -134,6 +134,12 @@ int cmd_eval(int argc, char **argv)
     while ((n = getline(&line, &cap, in)) >= 0) {
         lineno++;
         if (jsonl_blank(line, (size_t)n)) continue;
+        if (jsonl_bom(line, (size_t)n)) {
+            fprintf(stderr, "nbstage eval: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", cells_path, lineno,
+                    lineno == 1 ? "file" : "line");
+            free(line);
+            goto out;
+        }
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;

@@ -184,6 +184,12 @@ static int read_cells(const char *path, struct srcmap *map)
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if (jsonl_blank(line, (size_t)n)) continue;
+        if (jsonl_bom(line, (size_t)n)) {
+            fprintf(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", path, lineno,
+                    lineno == 1 ? "file" : "line");
+            rc = -1;
+            break;
+        }
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
@@ -247,6 +253,12 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
         lineno++;
         if (jsonl_blank(line, (size_t)n)) continue;
         st->lines++;
+        if (jsonl_bom(line, (size_t)n)) {
+            fprintf(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", o->weak, lineno,
+                    lineno == 1 ? "file" : "line");
+            rc = -1;
+            break;
+        }
         json_error_t je;
         json_t *obj = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
         const char *id = obj ? json_string_value(json_object_get(obj, "id")) : NULL;

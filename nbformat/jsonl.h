@@ -5,6 +5,7 @@
 #define NBSTAGE_JSONL_H
 #include <jansson.h>
 #include <stddef.h>
+#include <string.h>
 
 /* 1 when the N bytes at S are JSON white space only (RFC 8259: space, tab, CR, LF):
  * such a line holds no record and is skipped, so a file saved on Windows (a last
@@ -14,6 +15,17 @@ static inline int jsonl_blank(const char *s, size_t n)
     for (size_t i = 0; i < n; i++)
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
     return 1;
+}
+
+/* 1 when the N bytes at S start with a UTF-8 byte-order mark, which JSON Lines (and
+ * Python's json.loads) do not allow, and which jansson's message quotes unseen
+ * ("'[' or '{' expected near ''"): the readers say what it is, JSONL_BOM_SAYS after
+ * "the file starts with" (line 1) or "the line starts with". */
+#define JSONL_BOM_SAYS "a UTF-8 byte-order mark (bytes EF BB BF), which JSON Lines does not allow: " \
+                       "save the file as UTF-8 without one"
+static inline int jsonl_bom(const char *s, size_t n)
+{
+    return n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0;
 }
 
 /* 1 when V is a cell's text as these files carry a "source": a string, or nbformat's

@@ -189,3 +189,32 @@ def test_cells_with_one_id_and_two_sources_are_refused(tmp_path):
     joined.write_text("".join(json.dumps(c) + "\n" for c in cells + cells))
     r = run(["train"] + SMALL + ["-q", "--cells", joined, "-o", tmp_path / "m.nbsm", weak])
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_a_byte_order_mark_is_named_by_train_eval_and_classify(tmp_path):
+    """A JSON Lines file saved with a UTF-8 byte-order mark (Notepad, Excel) made train,
+    eval and classify quote the invisible mark: "'[' or '{' expected near ''".  label
+    names it plainly; now train (the weak labels and --cells) and eval stop with the
+    same words, exit 2, and classify answers the line with them, exit 1."""
+    bom = "\ufeff"
+    lines = weak_lines(3, 4)
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text(bom + "".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    says = "starts with a UTF-8 byte-order mark (bytes EF BB BF)"
+    r = run(["train"] + SMALL + ["-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 2 and f"weak.jsonl:1: the file {says}" in r.stderr, r.stderr
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text(bom + "".join(json.dumps({"id": x["id"], "source": x["source"]}) + "\n" for x in lines),
+                     encoding="utf-8")
+    weak.write_text("".join(json.dumps({k: v for k, v in x.items() if k != "source"}) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["--cells", cells, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 2 and f"cells.jsonl:1: the file {says}" in r.stderr, r.stderr
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("nb0.ipynb#0\tload\n")
+    r = run(["eval", "--predictions", "--gold", gold, cells])
+    assert r.returncode == 2 and f"cells.jsonl:1: the file {says}" in r.stderr, r.stderr
+    r = subprocess.run([str(BIN), "classify"], input=cells.read_text(encoding="utf-8"), capture_output=True,
+                       text=True, timeout=60)
+    first = json.loads(r.stdout.splitlines()[0])
+    assert r.returncode == 1 and f"line 1: the file {says}" in first["error"], r.stdout
+    assert len(r.stdout.splitlines()) == len(lines) and "error" not in r.stdout.splitlines()[1]
