@@ -247,7 +247,11 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             loss_sum += l * nb;
             seen += nb;
         }
-        if (stop_requested(cfg)) {
+        /* Stopped before the epoch's last batch: a part-epoch, never validated nor kept.
+         * A stop that came during the last batch leaves the whole epoch trained: it is
+         * validated and counted as any (it was thrown away, "interrupted after 1740 of
+         * 1740 sequences"), and the next epoch stops before its first batch. */
+        if (stop_requested(cfg) && seen < train->n) {
             res->interrupted = 1;
             if (progress) fprintf(progress, "epoch %d/%d: interrupted after %ld of %d sequences\n",
                                   epoch, cfg->max_epochs, seen, train->n);

@@ -5,6 +5,7 @@ validation fraction that rounds to no cell, and a weak file with too few usable
 cells.  Each case is refused, or said, before any training; the models trained here
 are a few dozen cells, one or two epochs, in well under a second."""
 import json
+import re
 import os
 import subprocess
 from pathlib import Path
@@ -218,3 +219,36 @@ def test_a_byte_order_mark_is_named_by_train_eval_and_classify(tmp_path):
     first = json.loads(r.stdout.splitlines()[0])
     assert r.returncode == 1 and f"line 1: the file {says}" in first["error"], r.stdout
     assert len(r.stdout.splitlines()) == len(lines) and "error" not in r.stdout.splitlines()[1]
+
+
+def test_ctrl_c_in_the_last_batch_keeps_that_epoch(tmp_path):
+    """A Ctrl-C that came while the epoch's last batch ran threw the whole trained epoch
+    away: "epoch 2/1000: interrupted after 300 of 300 sequences", the model the epoch
+    before's.  That epoch is now validated and counted as any, and the next one stops
+    before its first batch.  Here every epoch is one batch (--batch above the cell
+    count), so any Ctrl-C after epoch 1 lands in a batch, which ends its epoch, or
+    between epochs: the stop is always "after 0 of 300", whatever the timing."""
+    import signal
+    import time
+    lines = weak_lines(30, 10)
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = tmp_path / "m.nbsm"
+    p = subprocess.Popen([str(BIN), "train", "--vocab", "100", "--embed", "32", "--hidden", "96", "--seq-len",
+                          "60", "--batch", "1024", "--val-split", "0", "--epochs", "1000", "--threads", "1",
+                          "-o", str(out), str(weak)], stderr=subprocess.PIPE, text=True)
+    seen, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline:
+        seen.append(p.stderr.readline())
+        if not seen[-1] or seen[-1].startswith("epoch 1/"):
+            break
+    assert seen[-1].startswith("epoch 1/"), "".join(seen)
+    time.sleep(0.03)  # most likely within epoch 2's batch (0.1 s here), where it was lost
+    p.send_signal(signal.SIGINT)
+    rest = p.communicate(timeout=120)[1]
+    log = "".join(seen) + rest
+    stopped = re.search(r"^epoch (\d+)/1000: interrupted after (\d+) of 300 sequences$", rest, re.M)
+    assert p.returncode == 0 and stopped and stopped.group(2) == "0", log
+    last = int(stopped.group(1)) - 1
+    assert re.search(rf"^epoch {last}/1000: loss", log, re.M), log
+    assert f"wrote {out} (best epoch {last}, no validation set, interrupted)" in rest, log
