@@ -3,8 +3,10 @@
  * Owns: nb_save_atomic: a temporary file in the same folder, fsync, rename, the
  * folder synced, the old file's mode, owner, group and extended attributes (POSIX
  * ACLs among them: nbformat.write, writing in place, keeps them) kept, symlinks
- * written through; a read-only file (no write bit, or not writable by us) refused,
- * as writing it would be; on any error the old file is untouched and the temporary removed.  nb_save_atomic_flags with
+ * written through (one to nothing made at its target, as a shell's `>` does); an
+ * empty name or one ending in '/' refused (nb_save_new_name); a read-only file (no
+ * write bit, or not writable by us) refused, as writing it would be; on any error
+ * the old file is untouched and the temporary removed.  nb_save_atomic_flags with
  * NB_SAVE_DEFER_SYNC: the same without the two fsyncs, the durability left to one
  * nb_sync_fs per filesystem once a batch is written.
  *
@@ -107,6 +109,62 @@ int nb_save_new_name(const char *path, nb_error *err)
     return 0;
 }
 
+/* "DIR/NAME" with DIR made absolute and free of links, the file NAME need not exist;
+ * malloc'd, or NULL with errno (DIR not there). */
+static char *real_folder_join(const char *file)
+{
+    char *c1 = strdup(file), *c2 = strdup(file), *res = NULL;
+    char *dir = c1 && c2 ? realpath(dirname(c1), NULL) : NULL;
+    if (dir) {
+        const char *base = basename(c2);
+        size_t len = strlen(dir) + strlen(base) + 2;
+        if ((res = malloc(len))) snprintf(res, len, "%s/%s", dir, base);
+    }
+    int e = errno;
+    free(dir); free(c1); free(c2);
+    errno = e;
+    return res;
+}
+
+/* Where a write through PATH, a symlink to nothing, goes: its target, through any
+ * further links, created as a shell's `>` or Python's open(PATH, "w") creates it (it
+ * was replaced by a file of its own: a model meant for the link's far folder stayed
+ * beside the link).  malloc'd; NULL and ERR when the target's folder is not there or
+ * the links loop. */
+static char *dangling_target(const char *path, nb_error *err)
+{
+    char *cur = strdup(path), buf[PATH_MAX];
+    for (int hops = 0; cur && hops < 40; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
+            char *res = real_folder_join(cur);
+            if (!res) nb_set_error(err, "%s: a symlink to %s, whose folder is not there", path, cur);
+            free(cur);
+            return res;
+        }
+        ssize_t n = readlink(cur, buf, sizeof buf - 1);
+        if (n < 0) break;
+        buf[n] = 0;
+        char *next;
+        if (buf[0] == '/') {
+            next = strdup(buf);
+        } else { /* relative to the link's own folder */
+            char *c = strdup(cur);
+            const char *dir = c ? dirname(c) : NULL;
+            size_t len = dir ? strlen(dir) + strlen(buf) + 2 : 0;
+            next = dir ? malloc(len) : NULL;
+            if (next) snprintf(next, len, "%s/%s", dir, buf);
+            free(c);
+        }
+        free(cur);
+        cur = next;
+    }
+    if (cur) nb_set_error(err, "%s: too many levels of symbolic links", path);
+    else nb_set_error(err, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+    free(cur);
+    return NULL;
+}
+
 int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err)
 {
     /* Write through a symlink to its target, so the link survives the rename.  Only
@@ -116,6 +174,7 @@ int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err)
     struct stat *st = &t->st;
     int linked = lstat(path, st) == 0 ? S_ISLNK(st->st_mode) : -1;
     t->real = linked == 1 ? realpath(path, NULL) : NULL;
+    if (linked == 1 && !t->real && errno == ENOENT && !(t->real = dangling_target(path, err))) return -1;
     t->target = t->real ? t->real : path;
     t->existed = 0;
     if (linked == 0 || stat(t->target, st) == 0) {

@@ -217,7 +217,12 @@ int outfile_check(const char *path, nb_error *err)
         return -1;
     }
     if (nb_save_new_name(path, err)) return -1;
-    char *copy = strdup(path);
+    /* a symlink to nothing: the file is made where it points (nbsave.c) */
+    struct nb_save_target t = {0};
+    struct stat lst;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && nb_save_target(path, &t, err)) return -1;
+    char *copy = strdup(t.real ? t.real : path);
+    free(t.real);
     if (!copy) {
         nb_set_error(err, "%s: out of memory", path);
         return -1;

@@ -9,7 +9,8 @@
  * one and no symlink planted there is followed), fsynced and renamed over it only once
  * all are written; a write error (ENOSPC, EFBIG), a refusal or a caller's change of
  * mind (outfile_abort) leaves the old file byte for byte and no temporary.  As in
- * nb_save_atomic: a symlink at PATH is written through; an existing file keeps its
+ * nb_save_atomic: a symlink at PATH is written through (one to nothing makes its
+ * target, as `>` does, if the target's folder is there); an existing file keeps its
  * mode, owner, group and extended attributes (ACLs), a new one gets 0666 & ~umask;
  * an existing read-only file (no write bit, even for root) or one we may not write
  * is refused, and a folder too.  A device or a FIFO (/dev/null, /dev/stdout) is

@@ -1,12 +1,13 @@
 /* test_outfile.c — the atomic writer of the programs' output files (nbformat/outfile.c):
  * commit and abort, the mode kept or 0666 & ~umask, read-only files and folders
- * refused, a symlink written through, a FIFO written straight into, a write error
- * (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a temporary left; the
- * temporary's name noted before the file is made (what the signal handler reads);
- * a name near NAME_MAX (the temporary's cut at a character's start); the old file's
- * extended attributes kept; an empty name or one ending in '/' refused before any
- * work; two names for one output told (outfile_same); the temporary removed by a
- * signal that had the program's own handler at an earlier open. */
+ * refused, a symlink written through (one to nothing too), a FIFO written straight
+ * into, a write error (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a
+ * temporary left; the temporary's name noted before the file is made (what the
+ * signal handler reads); a name near NAME_MAX (the temporary's cut at a character's
+ * start); the old file's extended attributes kept; an empty name or one ending in
+ * '/' refused before any work; two names for one output told (outfile_same); the
+ * temporary removed by a signal that had the program's own handler at an earlier
+ * open. */
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -254,6 +255,57 @@ static void a_symlink_is_written_through(void **state)
     free(dir);
 }
 
+/* A symlink to nothing is written through, as a shell's `>` writes: the file is made
+ * at its target (through a chain of links), the link kept; it was replaced by a file
+ * of its own.  A target whose folder is not there is refused by the check, before any
+ * work, and by the open, with nothing made. */
+static void a_dangling_symlink_is_written_through(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512], link[512], want[600];
+    snprintf(path, sizeof path, "%s/sub", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(link, sizeof link, "%s/model.nbsm", dir);
+    assert_int_equal(symlink("sub/new.nbsm", link), 0);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_check(link, &err), 0);
+    assert_int_equal(outfile_open(&o, link, &err), 0);
+    fputs("model\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    snprintf(path, sizeof path, "%s/sub/new.nbsm", dir);
+    assert_content(path, "model\n");
+    /* a chain: link2 -> link3 -> sub/chain.nbsm */
+    char link2[512], link3[512];
+    snprintf(link2, sizeof link2, "%s/link2", dir);
+    snprintf(link3, sizeof link3, "%s/link3", dir);
+    assert_int_equal(symlink("link3", link2), 0);
+    assert_int_equal(symlink("sub/chain.nbsm", link3), 0);
+    assert_int_equal(nb_save_atomic(link2, "chain\n", 6, &err), 0);
+    snprintf(path, sizeof path, "%s/sub/chain.nbsm", dir);
+    assert_content(path, "chain\n");
+    assert_int_equal(lstat(link2, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    /* a target in a folder that is not there */
+    snprintf(link, sizeof link, "%s/lost.nbsm", dir);
+    assert_int_equal(symlink("missing/x.nbsm", link), 0);
+    snprintf(want, sizeof want, "%s: a symlink to %s/missing/x.nbsm, whose folder is not there", link, dir);
+    assert_int_equal(outfile_check(link, &err), -1);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(outfile_open(&o, link, &err), -1);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(count_entries(dir), 5); /* sub, model.nbsm, link2, link3, lost.nbsm */
+    snprintf(path, sizeof path, "%s/sub", dir);
+    assert_int_equal(count_entries(path), 2);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
 static void a_fifo_is_written_straight_into(void **state)
 {
     (void)state;
@@ -457,6 +509,7 @@ int main(void)
         cmocka_unit_test(two_names_for_one_output_are_told),
         cmocka_unit_test(a_signal_after_the_programs_handler_removes_the_temporary),
         cmocka_unit_test(a_symlink_is_written_through),
+        cmocka_unit_test(a_dangling_symlink_is_written_through),
         cmocka_unit_test(a_fifo_is_written_straight_into),
         cmocka_unit_test(a_write_error_keeps_the_old_file),
         cmocka_unit_test(the_temporary_is_noted_before_it_is_made),
