@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -729,7 +730,10 @@ int cmd_train(int argc, char **argv)
         goto out;
     }
 
-    char info[1024], when[32], vacc[64];
+    /* room for the weak file's path whole (an open succeeded: at most PATH_MAX) and the
+     * settings after it: 1,024 bytes cut a long path's settings off (epochs, val_acc,
+     * dropout, seed), and could cut a character in two */
+    char info[PATH_MAX + 1024], when[32], vacc[64];
     /* SOURCE_DATE_EPOCH (reproducible-builds.org): two runs of the same command give
      * byte-identical files (cmp), whatever minute they end in. */
     time_t now = time(NULL);

@@ -214,8 +214,12 @@ def test_a_byte_order_mark_is_named_by_train_eval_and_classify(tmp_path):
     gold.write_text("nb0.ipynb#0\tload\n")
     r = run(["eval", "--predictions", "--gold", gold, cells])
     assert r.returncode == 2 and f"cells.jsonl:1: the file {says}" in r.stderr, r.stderr
-    r = subprocess.run([str(BIN), "classify"], input=cells.read_text(encoding="utf-8"), capture_output=True,
-                       text=True, timeout=60)
+    model = tmp_path / "m.nbsm"  # a model of its own: the program may be far from share/
+    (tmp_path / "plain.jsonl").write_text(cells.read_text(encoding="utf-8").lstrip(bom), encoding="utf-8")
+    r = run(["train"] + SMALL + ["-q", "-o", model, "--cells", tmp_path / "plain.jsonl", weak])
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(BIN), "classify", "--model", str(model)], input=cells.read_text(encoding="utf-8"),
+                       capture_output=True, text=True, timeout=60)
     first = json.loads(r.stdout.splitlines()[0])
     assert r.returncode == 1 and f"line 1: the file {says}" in first["error"], r.stdout
     assert len(r.stdout.splitlines()) == len(lines) and "error" not in r.stdout.splitlines()[1]
@@ -252,3 +256,28 @@ def test_ctrl_c_in_the_last_batch_keeps_that_epoch(tmp_path):
     last = int(stopped.group(1)) - 1
     assert re.search(rf"^epoch {last}/1000: loss", log, re.M), log
     assert f"wrote {out} (best epoch {last}, no validation set, interrupted)" in rest, log
+
+
+def test_the_model_records_its_settings_after_a_long_weak_path(tmp_path):
+    """The model's provenance line (eval prints it) is the weak file's path, then the
+    settings; it was cut at 1,024 bytes, so a weak file deep in folders of long
+    (non-ASCII) names lost its epochs, val_acc, dropout and seed, and could be cut
+    within a character.  Now the path and the settings are whole."""
+    deep = tmp_path
+    for _ in range(5):
+        deep = deep / ("é" * 120)  # 240 bytes a folder
+    deep.mkdir(parents=True)
+    weak = deep / "weak.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in weak_lines(4, 3)))
+    model = tmp_path / "m.nbsm"
+    r = run(["train"] + SMALL + ["-q", "--seed", "7", "-o", model, weak])
+    assert r.returncode == 0, r.stderr
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("nb0.ipynb#0\tload\n")
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text(json.dumps({"id": "nb0.ipynb#0", "source": "df = pd.read_csv('a.csv')"}) + "\n")
+    r = subprocess.run([str(BIN), "eval", "--model", str(model), "--gold", str(gold), str(cells)],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    info = r.stdout.decode("utf-8").splitlines()[1]  # strict: a character cut in two fails here
+    assert f"cells from {weak}; soft targets; epochs 1 of 1" in info and info.endswith("cap 5000, seed 7"), info
