@@ -305,8 +305,10 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             res->best_val_loss = cp->val_loss;
             lstm_params_copy(&t.best, p);
         } else if (++wait >= cfg->patience) {
-            if (progress) fprintf(progress, "early stopping: no better val_acc for %d epochs, best epoch %d\n",
-                                  cfg->patience, res->best_epoch);
+            /* WAIT, not the patience: with --patience 0 (Keras' semantics: the first epoch
+             * without a better val_acc stops, as with 1) this said "for 0 epochs" */
+            if (progress) fprintf(progress, "early stopping: no better val_acc for %d epoch%s, best epoch %d\n",
+                                  wait, wait == 1 ? "" : "s", res->best_epoch);
             break;
         }
     }

@@ -281,3 +281,14 @@ def test_the_model_records_its_settings_after_a_long_weak_path(tmp_path):
     assert r.returncode == 0, r.stderr
     info = r.stdout.decode("utf-8").splitlines()[1]  # strict: a character cut in two fails here
     assert f"cells from {weak}; soft targets; epochs 1 of 1" in info and info.endswith("cap 5000, seed 7"), info
+
+
+def test_early_stopping_says_how_many_epochs_it_waited(weak, tmp_path):
+    """--patience 0 stops at the first epoch without a better val_acc, as Keras'
+    EarlyStopping(patience=0) does; the line said "no better val_acc for 0 epochs".
+    It now says the epochs waited (1 with patience 0 or 1, one more with 2).  The 12
+    validation cells allow at most 12 better epochs, so 30 epochs always stop early."""
+    for patience, waited in (("0", "1 epoch,"), ("1", "1 epoch,"), ("2", "2 epochs,")):
+        r = run(["train"] + SMALL + ["--epochs", "30", "--patience", patience, "-o", tmp_path / "m.nbsm", weak])
+        assert r.returncode == 0 and f"early stopping: no better val_acc for {waited} best epoch" in r.stderr, \
+            (patience, r.stderr)
