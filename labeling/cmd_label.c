@@ -1076,6 +1076,17 @@ int cmd_label(int argc, char **argv)
                                 "the first\n", opt[k], outs[k], opt[i], outs[i]);
                 return EXIT_USAGE;
             }
+        /* an output over an input (label cells.jsonl -o cells.jsonl): the cells, the
+         * hand labels or a rule file replaced, exit 0 */
+        const char *ins[20] = {o.input, o.gold, o.votes, o.truth}, *in_opt[20] = {"CELLS.jsonl", "--gold", "--votes", "--truth"};
+        size_t n_in = 4;
+        for (int r = 0; r < o.n_rules && n_in < 20; r++) ins[n_in] = o.rules[r], in_opt[n_in++] = "--rules";
+        for (size_t k = 0; outs[i] && k < n_in; k++)
+            if (ins[k] && outfile_same(outs[i], ins[k])) {
+                fprintf(stderr, "nbstage label: %s %s and %s %s are the same file: the output would replace the "
+                                "input\n", opt[i], outs[i], in_opt[k], ins[k]);
+                return EXIT_USAGE;
+            }
     }
     return o.votes ? label_matrix(&o) : label_cells(&o);
 }

@@ -89,6 +89,16 @@ int cmd_eval(int argc, char **argv)
                         "the first\n", svg, errors_path);
         return EXIT_USAGE;
     }
+    /* an output over an input (--errors cells.jsonl): the cells or the hand labels lost */
+    const char *ins[] = {cells_path, gold_path}, *in_opt[] = {predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl", "--gold"};
+    const char *outs[] = {svg, errors_path}, *out_opt[] = {"--svg", "--errors"};
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < 2; k++)
+            if (outs[k] && outfile_same(outs[k], ins[i])) {
+                fprintf(stderr, "nbstage eval: %s %s and %s %s are the same file: the output would replace the "
+                                "input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
+                return EXIT_USAGE;
+            }
 
     char err[NB_ERROR_MAX];
     struct gold g;

@@ -636,6 +636,17 @@ int cmd_train(int argc, char **argv)
                         "would replace the curves\n", o.out, outfile_same(o.out, csv) ? csv : svg, o.curves);
         return EXIT_USAGE;
     }
+    /* an output over an input (-o weak.jsonl, a slip of the tab key): the labels or
+     * the cells were replaced by the model, exit 0 */
+    const char *ins[] = {o.weak, o.cells}, *in_opt[] = {"WEAK.jsonl", "--cells"};
+    const char *outs[] = {o.out, o.curves ? csv : NULL, o.curves ? svg : NULL}, *out_opt[] = {"-o", "--curves", "--curves"};
+    for (size_t i = 0; i < sizeof ins / sizeof *ins; i++)
+        for (size_t k = 0; ins[i] && ins[i] != STDIN_NAME && k < sizeof outs / sizeof *outs; k++)
+            if (outs[k] && outfile_same(outs[k], ins[i])) {
+                fprintf(stderr, "nbstage train: %s %s and %s %s are the same file: the output would replace "
+                                "the input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
+                return EXIT_USAGE;
+            }
     FILE *log = o.quiet ? NULL : stderr;
 
     int rc = EXIT_USAGE;

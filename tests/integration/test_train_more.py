@@ -292,3 +292,37 @@ def test_early_stopping_says_how_many_epochs_it_waited(weak, tmp_path):
         r = run(["train"] + SMALL + ["--epochs", "30", "--patience", patience, "-o", tmp_path / "m.nbsm", weak])
         assert r.returncode == 0 and f"early stopping: no better val_acc for {waited} best epoch" in r.stderr, \
             (patience, r.stderr)
+
+
+def test_an_output_over_an_input_is_refused(weak, tmp_path):
+    """`train weak.jsonl -o weak.jsonl` (a slip of the tab key) replaced the weak labels
+    with the model, exit 0; so did -o over --cells (or a symlink to it), eval --errors
+    over the cells or --svg over the hand labels, label -o over its cells or --report
+    over a rule file.  Each is refused before any work, the input left as it was."""
+    before = weak.read_bytes()
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": x["id"], "source": x["source"]}) + "\n"
+                             for x in map(json.loads, before.decode().splitlines())))
+    (tmp_path / "link.nbsm").symlink_to("cells.jsonl")
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("nb0.ipynb#0\tload\n")
+    rules = tmp_path / "mine.txt"
+    rules.write_text("# no rule\n")
+    labels_csv = tmp_path / "labels.csv"  # weak labels under a name --curves labels writes
+    labels_csv.write_bytes(before)
+    kept = {p: p.read_bytes() for p in (weak, cells, gold, rules, labels_csv)}
+    for args in (["train"] + SMALL + ["-o", weak, weak],
+                 ["train"] + SMALL + ["--cells", cells, "-o", tmp_path / "link.nbsm", weak],
+                 ["train"] + SMALL + ["-o", tmp_path / "m.nbsm", "--curves", tmp_path / "labels", labels_csv],
+                 ["eval", "--predictions", "--gold", gold, "--errors", weak, weak],
+                 ["eval", "--predictions", "--gold", gold, "--svg", gold, weak],
+                 ["label", "-q", "-o", cells, cells],
+                 ["label", "-q", "--rules", rules, "--report", rules, cells]):
+        r = run(args)
+        assert r.returncode == 2 and "the output would replace the input" in r.stderr, (args, r.stderr)
+        assert "epoch" not in r.stderr and r.stdout == "", (args, r.stderr)
+    assert {p: p.read_bytes() for p in kept} == kept
+    # --curves weak.jsonl writes weak.jsonl.csv and .svg: not the input
+    r = run(["train"] + SMALL + ["-q", "-o", tmp_path / "m.nbsm", "--curves", weak, weak])
+    assert r.returncode == 0 and weak.read_bytes() == before, r.stderr
+    assert (tmp_path / "weak.jsonl.csv").exists()
