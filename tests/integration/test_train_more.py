@@ -1,9 +1,11 @@
-"""test_train_more.py — `nbstage train` (and eval's outputs) as a user coming from
-Keras runs them, where the run's settings or output names are odd: an output name
-that cannot be a file (empty, ending in '/'), two outputs naming one file, a
-validation fraction that rounds to no cell, and a weak file with too few usable
-cells.  Each case is refused, or said, before any training; the models trained here
-are a few dozen cells, one or two epochs, in well under a second."""
+"""test_train_more.py — `nbstage train` (with eval's and label's outputs) as a user
+coming from Keras runs them, where the settings, inputs or output names are odd: an
+output name that cannot be a file (empty, ending in '/'), two outputs naming one
+file or an output naming an input, a validation fraction that rounds to no cell, a
+weak file with too few usable cells, inputs from stdin, --cells with one id and two
+sources, a byte-order mark, a long weak path in the model's provenance, Ctrl-C in an
+epoch's last batch, early stopping's line.  The models trained here are a few dozen
+to 300 cells, tiny layers, in well under a second each."""
 import json
 import re
 import os
