@@ -80,7 +80,8 @@ static void usage(FILE *to)
 "  -q, --quiet              no progress lines\n"
 "  -h, --help               this help\n\n"
 "The file is the same, byte for byte, for the same inputs, options and --threads,\n"
-"except the date in its description: set SOURCE_DATE_EPOCH (seconds) to fix it.\n"
+"except the date in its description: set SOURCE_DATE_EPOCH (seconds since 1970,\n"
+"as `date +%%s` prints; another value is refused) to fix it.\n"
 "exit: 0 model written (also after Ctrl-C), 2 usage, input or I/O error, or\n"
 "interrupted or diverged in the first epoch (nothing written).\n");
 }
@@ -647,6 +648,25 @@ int cmd_train(int argc, char **argv)
                                 "the input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
                 return EXIT_USAGE;
             }
+    /* SOURCE_DATE_EPOCH (reproducible-builds.org): two runs of the same command give
+     * byte-identical files (cmp), whatever minute they end in.  Read now: a value that
+     * is no time was ignored unsaid (the file not reproducible after all), and one past
+     * year 9999 crashed the run at its end (gmtime's NULL given to strftime). */
+    time_t sde_time = 0;
+    int have_sde = 0;
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde) {
+        char *end;
+        errno = 0;
+        long long t = strtoll(sde, &end, 10);
+        if (errno || *end || t < 0 || t > 253402300799LL) { /* 9999-12-31 23:59:59 UTC */
+            fprintf(stderr, "nbstage train: SOURCE_DATE_EPOCH '%s': not a time (whole seconds since 1970, "
+                            "at most 253402300799, as `date +%%s` prints): set it so, or unset it\n", sde);
+            return EXIT_USAGE;
+        }
+        sde_time = (time_t)t;
+        have_sde = 1;
+    }
     FILE *log = o.quiet ? NULL : stderr;
 
     int rc = EXIT_USAGE;
@@ -745,17 +765,10 @@ int cmd_train(int argc, char **argv)
      * settings after it: 1,024 bytes cut a long path's settings off (epochs, val_acc,
      * dropout, seed), and could cut a character in two */
     char info[PATH_MAX + 1024], when[32], vacc[64];
-    /* SOURCE_DATE_EPOCH (reproducible-builds.org): two runs of the same command give
-     * byte-identical files (cmp), whatever minute they end in. */
-    time_t now = time(NULL);
-    const char *sde = getenv("SOURCE_DATE_EPOCH");
-    if (sde && *sde) {
-        char *end;
-        errno = 0;
-        long long t = strtoll(sde, &end, 10);
-        if (!errno && !*end && t >= 0) now = (time_t)t;
-    }
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    time_t now = have_sde ? sde_time : time(NULL);
+    struct tm tm_now;
+    if (!gmtime_r(&now, &tm_now)) memset(&tm_now, 0, sizeof tm_now); /* a clock past year 2^31 */
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm_now);
     /* without validation cells (--val-split 0, one notebook) there is no val_acc */
     if (nval) snprintf(vacc, sizeof vacc, "val_acc %.4f", res.best_val_acc);
     else snprintf(vacc, sizeof vacc, "no validation set");

@@ -328,3 +328,21 @@ def test_an_output_over_an_input_is_refused(weak, tmp_path):
     r = run(["train"] + SMALL + ["-q", "-o", tmp_path / "m.nbsm", "--curves", weak, weak])
     assert r.returncode == 0 and weak.read_bytes() == before, r.stderr
     assert (tmp_path / "weak.jsonl.csv").exists()
+
+
+def test_a_source_date_epoch_that_is_no_time_is_refused_before_training(weak, tmp_path):
+    """SOURCE_DATE_EPOCH past year 9999 crashed train at its very end (gmtime's NULL
+    given to strftime: SIGSEGV, no model), and one that is no number of seconds
+    ("2024-01-01") was ignored unsaid, the file not reproducible after all.  Both are
+    refused before training now, as reproducible-builds.org asks; a good value still
+    dates the model."""
+    model = tmp_path / "m.nbsm"
+    for bad in ("999999999999999999", "2024-01-01", "-5"):
+        r = subprocess.run([str(BIN), "train"] + [str(a) for a in SMALL] + ["-o", str(model), str(weak)],
+                           env=dict(os.environ, SOURCE_DATE_EPOCH=bad), capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and "SOURCE_DATE_EPOCH" in r.stderr and "epoch 1" not in r.stderr, (bad, r.stderr)
+    assert not model.exists()
+    r = subprocess.run([str(BIN), "train"] + [str(a) for a in SMALL] + ["-q", "-o", str(model), str(weak)],
+                       env=dict(os.environ, SOURCE_DATE_EPOCH="253402300799"), capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and b"nbstage train 9999-12-31 23:59 UTC:" in model.read_bytes(), r.stderr
