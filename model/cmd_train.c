@@ -293,6 +293,16 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
             c.target[k] = (float)(p > 0 && isfinite(p) ? p : 0);
             sum += c.target[k];
         }
+        if (!isfinite(sum)) { /* a value beyond float's range (hand-made, 1e300): scaled by the largest */
+            double v[N_STAGES], top = 0;
+            for (int k = 0; k < N_STAGES; k++) {
+                double p = json_number_value(json_object_get(pr, stage_key[k]));
+                v[k] = p > 0 && isfinite(p) ? p : 0;
+                if (v[k] > top) top = v[k];
+            }
+            sum = 0;
+            for (int k = 0; k < N_STAGES; k++) sum += c.target[k] = (float)(v[k] / top);
+        }
         if (sum <= 0) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; sum = 1; }
         for (int k = 0; k < N_STAGES; k++) c.target[k] = (float)(c.target[k] / sum);
         if (c.target[s] < o->min_conf) { st->low_conf++; json_decref(obj); continue; }

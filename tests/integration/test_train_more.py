@@ -346,3 +346,17 @@ def test_a_source_date_epoch_that_is_no_time_is_refused_before_training(weak, tm
                        env=dict(os.environ, SOURCE_DATE_EPOCH="253402300799"), capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and b"nbstage train 9999-12-31 23:59 UTC:" in model.read_bytes(), r.stderr
+
+
+def test_probabilities_beyond_float_range_are_scaled(tmp_path):
+    """Soft targets are the line's probabilities renormalised, whatever their scale
+    (90 for 0.9 trains the same); a value beyond a float's range (1e300, a hand-made
+    file) became inf, the targets NaN, and the run ended in "training data: sequence
+    1 has target -nan outside [0, 1]" / "training failed".  It is scaled first now."""
+    lines = weak_lines(4, 3)
+    for x in lines:
+        x["probabilities"] = {k: (1e300 if v > 0.5 else 0.0) for k, v in x["probabilities"].items()}
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["-q", "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
