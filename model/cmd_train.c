@@ -37,6 +37,8 @@
 #include "nbformat/outfile.h"
 #include "nbformat/sigcatch.h"
 
+_Static_assert(LSTM_MAX_THREADS == 16, "--help says --threads uses at most 16");
+
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -74,7 +76,8 @@ static void usage(FILE *to)
 "                           split turns '=' into a space; see model/tokenizer.h)\n"
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
-"  --threads N              OpenBLAS threads (the CPUs it may use)\n"
+"  --threads N              threads, each a share of every batch, calling OpenBLAS\n"
+"                           single-threaded (the CPUs it may use; at most 16)\n"
 "  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg (a .csv\n"
 "                           or .svg ending of PREFIX is dropped)\n"
 "  -q, --quiet              no progress lines\n"
@@ -718,6 +721,7 @@ int cmd_train(int argc, char **argv)
     if (nval == (size_t)-1) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     if (nval == cv.n) { fprintf(stderr, "nbstage train: no training cells left after the split\n"); goto out; }
     if (build_vocab(&cv, is_val, o.vocab, o.assign_words ? TOKENIZE_ASSIGN_WORDS : 0, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    int used_threads = o.cfg.threads < LSTM_MAX_THREADS ? o.cfg.threads : LSTM_MAX_THREADS; /* train.c's cap */
     if (log) {
         fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu below confidence, "
                      "%zu duplicates dropped, %ld over the class cap of %d\n",
@@ -727,7 +731,7 @@ int cmd_train(int argc, char **argv)
         fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s, "
                      "%s targets; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1,
                 o.assign_words ? " with assignment words" : "", o.soft ? "soft" : "hard", openblas_get_corename(),
-                o.cfg.threads, o.cfg.threads == 1 ? "" : "s");
+                used_threads, used_threads == 1 ? "" : "s");
         if (o.val_split > 0 && nval == 0)
             fprintf(log, "train: no validation set: the cells are all from one notebook, which is never split "
                          "(no early stopping; the last epoch is kept)\n");

@@ -20,7 +20,9 @@ struct train_config {
     int max_epochs;          /* 15 */
     int patience;            /* early stopping on validation accuracy: 7 */
     unsigned long seed;      /* everything random derives from it */
-    int threads;             /* OpenBLAS threads; 0 = leave as is */
+    int threads;             /* our threads, each a share of every batch (and of the
+                              * validation set), OpenBLAS single-threaded in each;
+                              * 0 = as many as OpenBLAS has */
     const char *curves_csv;  /* per-epoch loss/accuracy, train and validation; may be NULL */
     const char *curves_svg;  /* the same as a plot; may be NULL */
     atomic_int *stop;        /* set (by a SIGINT handler) to stop after this batch */

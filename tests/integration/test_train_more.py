@@ -360,3 +360,10 @@ def test_probabilities_beyond_float_range_are_scaled(tmp_path):
     weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
     r = run(["train"] + SMALL + ["-q", "-o", tmp_path / "m.nbsm", weak])
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_the_log_says_the_threads_it_uses(weak, tmp_path):
+    """--threads above train's cap of 16 runs 16 threads (the same weights as
+    --threads 16); the log said the number asked for ("40 threads")."""
+    r = run(["train"] + SMALL[:-6] + ["--epochs", "1", "--threads", "40", "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0 and "kernels, 16 threads" in r.stderr, r.stderr
