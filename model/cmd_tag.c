@@ -53,9 +53,12 @@ static void usage(FILE *to)
             "  -n, --dry-run         change nothing; say what would change, per cell (named\n"
             "                        path#index, code cells from 0, as ingest and label do)\n"
             "      --from-outputs    take each cell's stage from the live tag output the\n"
-            "                        stage kernel left in it (no model needed); cells\n"
-            "                        without one keep their tags\n"
-            "      --strip-tag-outputs  remove the stage kernel's live tag outputs\n"
+            "                        stage kernel left in it (no model needed): the stage\n"
+            "                        of the code as it last ran; cells without one keep\n"
+            "                        their tags, and so do cells whose one cannot be read\n"
+            "                        (each named on stderr)\n"
+            "      --strip-tag-outputs  remove the stage kernel's live tag outputs (those\n"
+            "                        that cannot be read too)\n"
             "      --nbformat        also as nbformat.write: multi-line text as lists of\n"
             "                        lines, transient fields dropped (`fmt --nbformat`)\n"
             "  -j, --jobs N          notebooks read and classified at once (default: one\n"
@@ -91,7 +94,11 @@ static void print_summary(const struct tagrun *r, double secs, int threads)
                 r->sync_failed == 1 ? "" : "s");
     fprintf(stderr, "\nnbstage tag: %ld code cells: %ld tagged, %ld blank", r->code_cells,
             r->tagged, r->blank);
-    if (o->from_outputs) fprintf(stderr, ", %ld without a tag output (kept)", r->kept);
+    if (o->from_outputs) {
+        fprintf(stderr, ", %ld without a tag output", r->kept - r->unreadable);
+        if (r->unreadable) fprintf(stderr, " and %ld with an unreadable one", r->unreadable);
+        fputs(" (kept)", stderr);
+    }
     fprintf(stderr, "; %ld cell tags %s", r->changed_cells,
             (o->check || o->dry_run) ? "would change" : "changed");
     if (o->strip_outputs)

@@ -136,13 +136,16 @@ int tag_apply(json_t *cell, const struct cell_tag *want)
     return json_array_insert_new(tags, at, json_string(buf));
 }
 
-/* 1 when OUTPUT is a stage output (kernel/stage_output.c reads the payload), with its
- * stage and confidence.  Only display outputs: a stream cannot carry the payload. */
-static int read_stage_output(const json_t *output, int *stage, double *conf)
+/* 1 when OUTPUT carries the stage kernel's marks: a display output (a stream cannot
+ * carry them) with the payload's MIME type in its data or "nbstage" in its metadata.
+ * Nothing else writes either, so such an output is a tag output even when its payload
+ * cannot be read (hand-edited, truncated, a stage that does not exist). */
+static int has_stage_marks(const json_t *output)
 {
     const char *type = json_string_value(json_object_get(output, "output_type"));
     if (!type || (strcmp(type, "display_data") && strcmp(type, "execute_result"))) return 0;
-    return stage_output_parse(output, stage, conf) == 0;
+    return json_object_get(json_object_get(output, "data"), STAGE_MIME) ||
+           json_object_get(json_object_get(output, "metadata"), "nbstage");
 }
 
 /* The model named in a stage output's payload (metadata first, as the kernel's
@@ -160,28 +163,26 @@ static const char *output_model(const json_t *output)
     return NULL;
 }
 
-int tag_is_stage_output(const json_t *output)
-{
-    int s;
-    double c;
-    return read_stage_output(output, &s, &c);
-}
+int tag_is_stage_output(const json_t *output) { return has_stage_marks(output); }
 
 int tag_from_outputs(const json_t *cell, struct cell_tag *want)
 {
     json_t *outs = json_object_get(cell, "outputs");
     size_t i;
     json_t *o;
-    int found = 0, s;
+    int found = 0, marked = 0, s;
     double c;
     if (json_is_array(outs)) json_array_foreach(outs, i, o) {
-            if (!read_stage_output(o, &s, &c)) continue;
+            if (!has_stage_marks(o)) continue;
+            marked = 1;
+            /* (kernel/stage_output.c reads the payload) */
+            if (stage_output_parse(o, &s, &c)) continue;
             /* the last one wins: the latest classification */
             const char *m = output_model(o);
             *want = (struct cell_tag){s, tag_round(c), m ? m : "nbstage-kernel"};
             found = 1;
         }
-    return found ? 0 : -1;
+    return found ? 0 : marked ? -2 : -1;
 }
 
 int tag_strip_outputs(json_t *cell)
@@ -249,12 +250,14 @@ int tag_result_add(struct tag_result *res, int record, size_t cell, enum tag_cha
 
 /* What CELL (a code cell) should carry; its lines of code in *LINES. */
 static int wanted(const json_t *cell, const struct tag_options *opt, struct cell_tag *want,
-                  long *lines)
+                  long *lines, int *unreadable)
 {
     size_t len;
+    int rc;
     char *src = nb_cell_source(cell, &len);
     if (!src) return -1;
     *lines = 0;
+    *unreadable = 0;
     if (!opt->from_outputs) {
         /* model_classify says STAGE_NONE exactly for blank cells (it runs the same
          * pysrc_is_blank): no second pass over the source here */
@@ -268,8 +271,9 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cell
             *want = (struct cell_tag){.stage = STAGE_NONE};
     } else if (pysrc_is_blank(src, len)) {
         *want = (struct cell_tag){.stage = STAGE_NONE};
-    } else if (tag_from_outputs(cell, want)) {
+    } else if ((rc = tag_from_outputs(cell, want))) {
         *want = (struct cell_tag){.stage = TAG_KEEP};
+        *unreadable = rc == -2;
     }
     if (want->stage != STAGE_NONE && opt->count_lines) *lines = tag_code_lines(src, len);
     free(src);
@@ -287,7 +291,14 @@ int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *r
         res->code_cells++;
         struct cell_tag want;
         long lines;
-        if (wanted(cell, opt, &want, &lines)) return -1;
+        int unreadable;
+        if (wanted(cell, opt, &want, &lines, &unreadable)) return -1;
+        if (unreadable) { /* said by the caller, with the cell's id */
+            size_t *u = realloc(res->unreadable, (res->n_unreadable + 1) * sizeof *u);
+            if (!u) return -1;
+            res->unreadable = u;
+            u[res->n_unreadable++] = (size_t)res->code_cells - 1;
+        }
         double old_conf;
         int old_stage = tag_current(cell, &old_conf);
         enum tag_change kind = tag_compare(cell, &want);
@@ -317,6 +328,9 @@ void tag_result_free(struct tag_result *res)
     free(res->changes);
     res->changes = NULL;
     res->n_changes = 0;
+    free(res->unreadable);
+    res->unreadable = NULL;
+    res->n_unreadable = 0;
 }
 
 long tag_findings(const struct tag_result *res)

@@ -11,7 +11,9 @@
  * makes a second run byte-identical.
  * Also the kernel's live tag outputs (kernel/stage_output.h): reading a cell's stage
  * from them (--from-outputs, and `summary --saved`) and removing them
- * (--strip-tag-outputs).  Also the lines-of-code count `summary` shows per cell.
+ * (--strip-tag-outputs).  A tag output is a display output with the kernel's marks
+ * (the payload's MIME type, or "nbstage" in its metadata), its payload readable or not:
+ * one that cannot be read gives no stage but is still removed.  Also the lines-of-code count `summary` shows per cell.
  * Works on jansson trees only: no files, no threads (callers run one notebook per
  * thread; the model is read-only).
  */
@@ -56,11 +58,12 @@ enum tag_change tag_compare(const json_t *cell, const struct cell_tag *want);
 /* Makes CELL carry WANT.  0 or -1 (out of memory: CELL may be half changed). */
 int tag_apply(json_t *cell, const struct cell_tag *want);
 
-/* A cell's stage from the kernel's live tag output (the last one if several).
- * 0 and fills WANT (model: the payload's, or "nbstage-kernel"), -1 when none. */
+/* A cell's stage from the kernel's live tag output (the last readable one if several).
+ * 0 and fills WANT (model: the payload's, or "nbstage-kernel"); -1 when the cell has
+ * no tag output; -2 when it has some but none can be read. */
 int tag_from_outputs(const json_t *cell, struct cell_tag *want);
 
-/* 1 when OUTPUT is one of the kernel's stage outputs. */
+/* 1 when OUTPUT is one of the kernel's stage outputs (readable or not). */
 int tag_is_stage_output(const json_t *output);
 
 /* Removes the kernel's stage outputs from CELL; how many. */
@@ -92,6 +95,9 @@ struct tag_result {
     long tagged;             /* code cells carrying a tag afterwards */
     long blank;              /* empty or comment-only */
     long kept;               /* from_outputs: no stage output, left as it was */
+    size_t *unreadable;      /* from_outputs: the cells (code cells from 0) kept because
+                              * their tag outputs cannot be read (malloc'd) */
+    size_t n_unreadable;
     long per_stage[N_STAGES];/* tags carried afterwards, by stage */
     long lines[N_STAGES];    /* count_lines: their lines of code (no comments, no blank lines) */
     long missing, stale, removed, refreshed; /* cells per tag_change */
@@ -101,7 +107,7 @@ struct tag_result {
 };
 
 /* Tags every code cell of NB (a validated v4 tree) in place.  0, or -1 when out of
- * memory.  Free RES->changes with tag_result_free. */
+ * memory.  Free RES->changes and RES->unreadable with tag_result_free. */
 int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *res);
 void tag_result_free(struct tag_result *res);
 /* Counts CELL's change KIND in RES and, with RECORD, appends it to RES->changes; both

@@ -246,6 +246,10 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
         }
         same = bytes && outlen == len && !memcmp(bytes, buf, len);
     }
+    /* said in every mode, -q too: the user would take such a cell for one never run */
+    for (size_t i = 0; i < j->res.n_unreadable; i++)
+        fprintf(err, "nbstage tag: %s#%zu: its tag output cannot be read (no known stage "
+                     "and confidence in it); tags kept\n", name, j->res.unreadable[i]);
     /* with --strip-tag-outputs, tag outputs left in the file are findings too: the
      * check is what a run with the same options would change */
     j->findings = tag_findings(&j->res) > 0 || j->res.outputs_stripped > 0;
@@ -261,7 +265,8 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
     } else if (o->dry_run) {
         print_changes(out, name, &j->res);
         if (j->res.outputs_stripped)
-            fprintf(out, "%s: remove %ld tag outputs\n", name, j->res.outputs_stripped);
+            fprintf(out, "%s: remove %ld tag output%s\n", name, j->res.outputs_stripped,
+                    j->res.outputs_stripped == 1 ? "" : "s");
         if (!same && !j->res.n_changes && !j->res.outputs_stripped)
             fprintf(out, "%s: rewrite in the canonical layout (tags unchanged)\n", name);
         j->rewritten = !same;
@@ -300,7 +305,11 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             } else {
                 j->rewritten = 1;
                 long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
-                if (!o->quiet)
+                long k = j->res.outputs_stripped;
+                if (!o->quiet && k)
+                    fprintf(out, "tagged %s (%ld cell%s changed, %ld tag output%s removed)\n",
+                            j->path, n, n == 1 ? "" : "s", k, k == 1 ? "" : "s");
+                else if (!o->quiet)
                     fprintf(out, "tagged %s (%ld cell%s changed)\n", j->path, n, n == 1 ? "" : "s");
             }
         }

@@ -3,7 +3,7 @@
  * Owns: reading a notebook (the file's bytes and identity; its descriptor kept for
  * model/closers.h when it is to be replaced), tagging it (model/tagging.h), its
  * report (--check's findings, --dry-run's changes per cell, the "tagged" line, the
- * reason it failed), and writing it back: in place, atomically (nb_save_atomic: a
+ * cells whose tag output cannot be read, the reason it failed), and writing it back: in place, atomically (nb_save_atomic: a
  * kill at any moment leaves each file old or new) and only if it did not change
  * while being tagged, or to -o, or to standard output.
  *

@@ -174,6 +174,7 @@ static void deliver(size_t i, void *vwin)
         r->tagged += j->res.tagged;
         r->blank += j->res.blank;
         r->kept += j->res.kept;
+        r->unreadable += (long)j->res.n_unreadable;
         r->stripped += j->res.outputs_stripped;
         r->changed_cells += j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
         for (int s = 0; s < N_STAGES; s++) r->per_stage[s] += j->res.per_stage[s];

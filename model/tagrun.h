@@ -63,7 +63,7 @@ struct tagrun {
     /* totals, kept by the delivering thread (failed may start above 0) */
     long failed, rewritten, unchanged, with_findings, skipped, sync_failed, spliced;
     int stdout_gone; /* a SIGPIPE ended the run (set by tagrun_all) */
-    long code_cells, tagged, blank, kept, changed_cells, stripped;
+    long code_cells, tagged, blank, kept, unreadable, changed_cells, stripped;
     long per_stage[N_STAGES];
 };
 

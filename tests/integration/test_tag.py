@@ -881,11 +881,12 @@ def test_check_and_dry_run_with_strip_tag_outputs(model, tmp_path):
     assert "1 with missing or stale tags or tag outputs" in r.stderr
     assert "1 tag output would be removed" in r.stderr and "output removed" not in r.stderr
     r = nbstage("tag", "--from-outputs", "--dry-run", "--strip-tag-outputs", path)
-    assert r.returncode == 0 and r.stdout == f"{path}: remove 1 tag outputs\n", r
+    assert r.returncode == 0 and r.stdout == f"{path}: remove 1 tag output\n", r
     assert "1 tag output would be removed" in r.stderr and "output removed" not in r.stderr
     assert snapshot(tmp_path) == before
     r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", path)
     assert r.returncode == 0 and "1 tag output removed" in r.stderr, r.stderr
+    assert r.stdout == f"tagged {path} (0 cells changed, 1 tag output removed)\n", r
     r = nbstage("tag", "--from-outputs", "--check", "--strip-tag-outputs", path)
     assert r.returncode == 0 and r.stdout == "", r
 

@@ -6,8 +6,11 @@ terminal closed (SIGHUP) or a reader gone (SIGPIPE: `nbstage tag repo | head`) i
 of a run, which end it as Ctrl-C does: the files being written finished, no new ones
 started, no temporary left, exit 2; `nbstage fmt` ended by a signal mid-run, which
 leaves no temporary either; a file size limit (`ulimit -f`) failing one notebook's
-save, not the run; and control characters in a file's name shown as '?' on a
-terminal, not obeyed by it.
+save, not the run; control characters in a file's name shown as '?' on a
+terminal, not obeyed by it; and the kernel's tag outputs of a notebook executed
+through the stage kernel with nbclient: ones that cannot be read (hand-edited,
+truncated) named, kept and stripped, and the flow to saved tags as frontends save it
+(tag lines alone, idempotent, -o, the strip as nbformat writes it, Notebook 6's save).
 
 Helpers, the notebooks and the model are test_tag.py's.
 """
@@ -341,3 +344,145 @@ def test_every_command_takes_ipynb_in_any_case(model, tmp_path):
     # ... and inside a folder walked, walked as a folder
     r = nbstage("tag", "--check", "-q", "-m", model, tmp_path)
     assert f"{x}/inner.ipynb: " in r.stdout, r
+
+
+# ------------------------------------------------------------------ the kernel's tag outputs
+
+def _stage_outputs(cell):
+    from test_tag import STAGE_MIME
+    return [o for o in cell.get("outputs", [])
+            if o.get("output_type") == "display_data" and STAGE_MIME in o.get("data", {})]
+
+
+@pytest.fixture(scope="module")
+def executed(model, tmp_path_factory):
+    """A notebook executed once through the stage kernel with nbclient, as JupyterLab,
+    VS Code and nbclient save it (the stages in the tag outputs only): its path."""
+    from test_tag import KERNEL, kernel_usable
+    if not kernel_usable():
+        pytest.skip("nbstage-kernel not built")
+    import nbformat
+    from nbclient import NotebookClient
+    d = tmp_path_factory.mktemp("executed")
+    kdir = d / "jupyter"
+    (kdir / "kernels" / "nbs-tag").mkdir(parents=True)
+    spec = {"argv": [str(KERNEL), "-f", "{connection_file}", "--wrap", "python3",
+                     "--model", str(model)], "display_name": "nbstage", "language": "python"}
+    (kdir / "kernels" / "nbs-tag" / "kernel.json").write_text(json.dumps(spec))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(kdir)
+    try:
+        nb = nbformat.reads(make_nb([
+            "import json\nimport os", "data = [1, 2, 3]\nprint(len(data))", "data",
+            "data2 = [x * 2 for x in data]", "# just a comment", "print(sum(data2))", "1/0"]),
+            as_version=4)
+        NotebookClient(nb, kernel_name="nbs-tag", timeout=60, allow_errors=True).execute()
+    finally:
+        if old is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = old
+    path = d / "run.ipynb"
+    nbformat.write(nb, str(path))
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [len(_stage_outputs(c)) for c in code] == [1, 1, 1, 1, 0, 1, 1]
+    return path
+
+
+def test_unreadable_tag_outputs_are_said_kept_and_stripped(executed, tmp_path):
+    """A tag output whose payload cannot be read (hand-edited to a stage that does not
+    exist, or truncated to a string) is still the kernel's (its MIME type and metadata
+    are nbstage's own): --strip-tag-outputs removes it, and --check with it lists it;
+    --from-outputs keeps the cell's tags and names the cell on stderr.  It was taken for
+    no tag output at all: kept silently, left in place by the strip, and a pre-commit
+    `--check --strip-tag-outputs` passed with it still there."""
+    from test_tag import STAGE_MIME
+    nb = json.loads(executed.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    o = _stage_outputs(code[1])[0]                       # a stage that does not exist
+    o["metadata"]["nbstage"]["stage"] = o["data"][STAGE_MIME]["stage"] = "viz"
+    o = _stage_outputs(code[3])[0]                       # truncated, metadata dropped
+    del o["metadata"]["nbstage"]
+    o["data"][STAGE_MIME] = '{"stage": "prep", "confid'
+    code[3]["metadata"] = {"tags": ["keep", "stage:load"]}  # an older tag: stays
+    import nbformat
+    path = tmp_path / "edited.ipynb"
+    path.write_text(nbformat.writes(nbformat.from_dict(nb)) + "\n")
+    before = path.read_bytes()
+
+    said = [f"nbstage tag: {path}#{k}: its tag output cannot be read (no known stage and "
+            f"confidence in it); tags kept" for k in (1, 3)]
+    r = nbstage("tag", "--from-outputs", "--check", "--strip-tag-outputs", path)
+    assert r.returncode == 1, r
+    assert r.stdout == f"{path}: 4 missing, 0 stale, 0 on blank cells, 6 tag outputs to remove\n"
+    assert r.stderr.splitlines()[:2] == said, r.stderr
+    assert "0 without a tag output and 2 with an unreadable one (kept)" in r.stderr, r.stderr
+    r = nbstage("tag", "--from-outputs", "--dry-run", "--strip-tag-outputs", path)
+    assert r.returncode == 0 and r.stdout.endswith(f"{path}: remove 6 tag outputs\n"), r
+    assert f"{path}#1:" not in r.stdout and f"{path}#3:" not in r.stdout
+    assert path.read_bytes() == before
+    r = nbstage("tag", "-q", "--from-outputs", "--strip-tag-outputs", path)
+    assert r.returncode == 0 and r.stderr.splitlines() == said, r
+    out = json.loads(path.read_text())
+    assert not any(STAGE_MIME in o.get("data", {}) or "nbstage" in o.get("metadata", {})
+                   for c in out["cells"] for o in c.get("outputs", []))
+    tags = tagged_cells(out)
+    assert tags[1] == (None, []) and tags[3] == (None, ["stage:load"]), tags
+    assert [c["metadata"] for c in out["cells"] if c["cell_type"] == "code"][3] == \
+        {"tags": ["keep", "stage:load"]}
+    assert all(s for k, (s, _) in enumerate(tags) if k not in (1, 3, 4)), tags
+    # a second run changes nothing, and the hook passes
+    after = path.read_bytes()
+    r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", path)
+    assert r.returncode == 0 and "0 rewritten, 1 unchanged" in r.stderr, r
+    assert path.read_bytes() == after
+    r = nbstage("tag", "-q", "--from-outputs", "--check", "--strip-tag-outputs", path)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r
+
+
+def test_kernel_outputs_to_saved_tags_as_frontends_save_them(executed, model, tmp_path):
+    """The flow as users meet it, on one executed notebook: --from-outputs writes only
+    the tag lines (the diff against nbformat.writes' layout is those lines alone) and a
+    second run changes nothing; -o and stdout give the same bytes; the strip leaves what
+    nbformat.writes gives for the notebook without the tag outputs; the same notebook
+    saved by classic Notebook 6, its cells' metadata already written by the kernel's
+    script (JSON through JavaScript: a confidence of 1.0 saved as 1), is left as it is."""
+    import nbformat
+    from test_tag import STAGE_MIME
+    src = executed.read_bytes()
+    a = tmp_path / "a.ipynb"
+    a.write_bytes(src)
+    r = nbstage("tag", "-q", "--from-outputs", a)
+    assert r.returncode == 0 and r.stderr == "", r
+    tagged = a.read_bytes()
+    want = nbformat.reads(src.decode(), as_version=4)
+    for c in want.cells:
+        for o in _stage_outputs(c)[-1:]:
+            c.metadata["workflow_stage"] = {k: o["metadata"]["nbstage"][k]
+                                            for k in ("stage", "confidence", "model")}
+            c.metadata["tags"] = ["stage:" + o["metadata"]["nbstage"]["stage"]]
+    assert tagged.decode() == nbformat.writes(want) + "\n"
+    r = nbstage("tag", "--from-outputs", a)
+    assert r.returncode == 0 and "0 rewritten, 1 unchanged" in r.stderr and a.read_bytes() == tagged
+    r = nbstage("tag", "-q", "--check", "-m", model, a)     # what the model gives
+    assert r.returncode == 0, r
+    # -o FILE, -o -, and the strip as nbformat would write it
+    r = nbstage("tag", "-q", "--from-outputs", "--strip-tag-outputs", "-o", tmp_path / "o.ipynb", executed)
+    assert r.returncode == 0, r
+    r2 = nbstage("tag", "-q", "--from-outputs", "--strip-tag-outputs", "-o", "-", executed)
+    assert r2.returncode == 0 and r2.stdout == (tmp_path / "o.ipynb").read_text()
+    for c in want.cells:
+        if c.cell_type == "code":
+            c.outputs = [o for o in c.outputs if STAGE_MIME not in o.get("data", {})]
+    assert r2.stdout == nbformat.writes(want) + "\n"
+    assert executed.read_bytes() == src
+    # Notebook 6: the script wrote the cells' metadata; JSON went through JavaScript
+    nb6 = json.loads(json.dumps(json.loads(tagged)).replace(": 1.0,", ": 1,").replace(": 1.0}", ": 1}"))
+    b = tmp_path / "nb6.ipynb"
+    b.write_text(nbformat.writes(nbformat.from_dict(nb6)) + "\n")
+    saved = b.read_bytes()
+    for args in (["--from-outputs"], ["-m", model]):
+        r = nbstage("tag", "-q", "--check", *args, b)
+        assert r.returncode == 0 and r.stdout == "", (args, r)
+        r = nbstage("tag", "-q", *args, b)
+        assert r.returncode == 0 and b.read_bytes() == saved, (args, r)

@@ -204,7 +204,8 @@ static void test_outputs(void **state)
     json_array_append_new(outs, parse(stage_output_json));
     json_array_append_new(outs, parse("{\"output_type\": \"display_data\", \"data\": "
                                       "{\"text/plain\": \"x\"}, \"metadata\": {}}"));
-    /* look-alikes that are not stage outputs */
+    /* tag outputs whose payload cannot be read (hand-edited): no stage from them, but
+     * removed with the others; then a look-alike that is no tag output (a stream) */
     json_array_append_new(outs, parse("{\"output_type\": \"display_data\", \"data\": {\"" STAGE_MIME
                                       "\": {\"stage\": \"bogus\", \"confidence\": 0.5}}, "
                                       "\"metadata\": {}}"));
@@ -219,10 +220,20 @@ static void test_outputs(void **state)
     assert_int_equal(want.stage, STAGE_TRAIN);
     assert_true(want.confidence == 0.935);
     assert_string_equal(want.model, "nbstage-lstm-x");
-    assert_int_equal(tag_strip_outputs(c), 1);
-    assert_int_equal(json_array_size(outs), 5);
+    assert_int_equal(tag_strip_outputs(c), 3);
+    assert_int_equal(json_array_size(outs), 3);
     assert_int_equal(tag_from_outputs(c, &want), -1);
     assert_int_equal(tag_strip_outputs(c), 0);
+    json_decref(c);
+
+    /* tag outputs, none readable: -2 (the cell keeps its tags, and tag says so) */
+    c = code_cell("df.head()", "{}");
+    json_array_append_new(json_object_get(c, "outputs"),
+                          parse("{\"output_type\": \"display_data\", \"data\": {\"" STAGE_MIME
+                                "\": \"{\\\"stage\\\": \\\"tra\"}, \"metadata\": {}}"));
+    assert_int_equal(tag_from_outputs(c, &want), -2);
+    assert_int_equal(tag_strip_outputs(c), 1);
+    assert_int_equal(tag_from_outputs(c, &want), -1);
     json_decref(c);
 
     /* metadata.nbstage alone (a frontend that dropped the custom mime type) */
