@@ -41,15 +41,20 @@ static char *substitute(const char *s, const char *conn_file, const char *resour
     return out;
 }
 
-/* The program file for ARGV0, searched on PATH when it has no '/'; resolved before
- * fork so the child needs nothing but execve. */
-static int resolve_program(const char *argv0, char *out, size_t outlen)
+/* The program file for ARGV0, searched when it has no '/' on the PATH of ENVP, the
+ * child's environment: a kernelspec's "env" may set PATH ("/opt/k/bin:$PATH"), and
+ * jupyter_client's Popen looks the program up on the PATH it gives the kernel
+ * (os.get_exec_path(env)).  Resolved before fork so the child needs nothing but
+ * execve. */
+static int resolve_program(const char *argv0, char *const *envp, char *out, size_t outlen)
 {
     if (strchr(argv0, '/')) {
         snprintf(out, outlen, "%s", argv0);
         return access(out, X_OK);
     }
-    const char *path = getenv("PATH");
+    const char *path = NULL;
+    for (char *const *e = envp; *e && !path; e++)
+        if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
     if (!path) path = "/usr/local/bin:/usr/bin:/bin";
     while (*path) {
         const char *colon = strchr(path, ':');
@@ -120,12 +125,18 @@ static char *expand_env_entry(const char *kv)
 }
 
 /* Our environment plus JPY_PARENT_PID and the kernelspec's env (which override),
- * expanded into EXPANDED (ks->n_env entries, the caller's to free). */
-static char **child_environment(const struct found_kernelspec *ks, char **expanded)
+ * expanded into EXPANDED (ks->n_env entries, the caller's to free), and
+ * NBSTAGE_CHILD_CONNECTION_FILE=CONN_FILE: a wrapped kernelspec that runs
+ * nbstage-kernel again by another name (/usr/bin/env, a shell script, a symlink) would
+ * start stage kernels without end; the one started with this very file refuses to
+ * (main_kernel.c).  A stage kernel started from a cell (another Jupyter, nbclient) gets
+ * a connection file of its own and runs. */
+static char **child_environment(const struct found_kernelspec *ks, char **expanded,
+                                const char *conn_file)
 {
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = calloc(n + ks->n_env + 2, sizeof *env);
+    char **env = calloc(n + ks->n_env + 3, sizeof *env);
     if (!env) return NULL;
     for (size_t j = 0; j < ks->n_env; j++)
         if (!(expanded[j] = expand_env_entry(ks->env[j]))) {
@@ -138,13 +149,17 @@ static char **child_environment(const struct found_kernelspec *ks, char **expand
     for (size_t i = 0; i < n; i++) {
         const char *eq = strchr(environ[i], '=');
         size_t kl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
-        int overridden = strncmp(environ[i], "JPY_PARENT_PID=", 15) == 0;
+        int overridden = strncmp(environ[i], "JPY_PARENT_PID=", 15) == 0 ||
+                         strncmp(environ[i], CHILD_CONNECTION_ENV "=", sizeof CHILD_CONNECTION_ENV) == 0;
         for (size_t j = 0; j < ks->n_env && !overridden; j++)
             overridden = strncmp(ks->env[j], environ[i], kl + 1) == 0;
         if (!overridden) env[m++] = environ[i];
     }
     for (size_t j = 0; j < ks->n_env; j++) env[m++] = expanded[j];
     env[m++] = ppid;
+    static char inner[sizeof CHILD_CONNECTION_ENV + sizeof ((struct child *)0)->conn_file];
+    snprintf(inner, sizeof inner, "%s=%s", CHILD_CONNECTION_ENV, conn_file);
+    env[m++] = inner;
     env[m] = NULL;
     return env;
 }
@@ -217,7 +232,7 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
     char prog[4096];
     char **argv = calloc(ks->argc + 1, sizeof *argv);
     char **expanded = calloc(ks->n_env + 1, sizeof *expanded);
-    char **envp = expanded ? child_environment(ks, expanded) : NULL;
+    char **envp = expanded ? child_environment(ks, expanded, c->conn_file) : NULL;
     int rc = -1;
     if (!argv || !envp) { snprintf(err, errlen, "out of memory"); goto out; }
     for (size_t i = 0; i < ks->argc; i++)
@@ -225,9 +240,9 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
             snprintf(err, errlen, "out of memory");
             goto out;
         }
-    if (resolve_program(argv[0], prog, sizeof prog)) {
-        snprintf(err, errlen, "%s/kernel.json: program \"%s\" not found or not executable",
-                 ks->dir, argv[0]);
+    if (resolve_program(argv[0], envp, prog, sizeof prog)) {
+        snprintf(err, errlen, "%s/kernel.json: program \"%s\" not found or not executable%s",
+                 ks->dir, argv[0], strchr(argv[0], '/') ? "" : " on the kernel's PATH");
         goto out;
     }
     const char *base = strrchr(prog, '/');

@@ -5,7 +5,12 @@
  * ({connection_file} and {resource_dir} substituted) and env ($NAME and ${NAME}
  * expanded from ours, as jupyter_client expands them), the child's safety net
  * (PR_SET_PDEATHSIG, JPY_PARENT_PID, SIGINT back to default so that signal-mode
- * interrupts sent to our process group reach it), and reaping it.
+ * interrupts sent to our process group reach it), and reaping it.  The program is
+ * looked up on the PATH the child gets (the kernelspec's env may set it), as
+ * jupyter_client looks it up.  The child's environment names its connection file in
+ * CHILD_CONNECTION_ENV, so that a wrapped kernelspec running nbstage-kernel again
+ * under another name is caught (main_kernel.c) instead of starting stage kernels
+ * without end.
  */
 #ifndef NBSTAGE_CHILD_H
 #define NBSTAGE_CHILD_H
@@ -15,6 +20,8 @@
 
 #include "kernel/connection.h"
 #include "kernel/kernelspec_find.h"
+
+#define CHILD_CONNECTION_ENV "NBSTAGE_CHILD_CONNECTION_FILE"
 
 struct child {
     pid_t pid;              /* 0 once reaped */

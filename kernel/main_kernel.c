@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,6 +43,20 @@ static nbs_model *load_model(const char *path)
     nbs_model *m = model_load(path, err, sizeof err);
     if (!m) fprintf(stderr, "nbstage-kernel: %s; relaying without stage tags\n", err);
     return m;
+}
+
+/* 1 when this process was started as the wrapped kernel of a stage kernel: with the
+ * connection file that stage kernel wrote for its child (kernel/child.h).  The wrapped
+ * kernelspec then runs nbstage-kernel again by another name (/usr/bin/env, a script,
+ * a symlink), and each would start the next, without end. */
+static int started_by_a_stage_kernel(const char *connection_file)
+{
+    const char *inner = getenv(CHILD_CONNECTION_ENV);
+    struct stat a, b;
+    if (!inner || !*inner) return 0;
+    if (strcmp(inner, connection_file) == 0) return 1;
+    return stat(inner, &a) == 0 && stat(connection_file, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
 }
 
 /* PATH made absolute, as ipykernel makes the connection file it is given
@@ -89,9 +104,18 @@ int main(int argc, char **argv)
     }
     if (opt.help) { fputs(options_usage, stdout); return 0; }
     if (opt.version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return 0; }
+    /* ignored options: said in the server's log, the kernel runs (kernel/options.h) */
+    for (const char *w = opt.warnings, *nl; (nl = strchr(w, '\n')); w = nl + 1)
+        fprintf(stderr, "nbstage-kernel: warning: %.*s\n", (int)(nl - w), w);
     blas_threads_stop(); /* the proxy multiplies nothing through BLAS (model/blas_core.h) */
     if (sodium_init() < 0) { fprintf(stderr, "nbstage-kernel: libsodium failed to start\n"); return 1; }
 
+    if (started_by_a_stage_kernel(opt.connection_file)) {
+        fprintf(stderr, "nbstage-kernel: started as the wrapped kernel of a stage kernel (the "
+                        "kernelspec it wraps runs nbstage-kernel again): a stage kernel cannot wrap "
+                        "a stage kernel; --wrap a plain kernel\n");
+        return 1;
+    }
     struct connection conn;
     if (connection_read(opt.connection_file, &conn, err, sizeof err)) {
         fprintf(stderr, "nbstage-kernel: %s\n", err);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char options_usage[] =
     "usage: nbstage-kernel -f CONNECTION_FILE [--wrap NAME] [--model FILE]\n"
@@ -19,46 +20,60 @@ const char options_usage[] =
     "  --min-confidence P     no tag when the model is less sure than P (0..1)\n"
     "  --version              the version of nbstage\n"
     "Environment: NBSTAGE_WRAP, NBSTAGE_MODEL, NBSTAGE_TAG_POSITION, NBSTAGE_NO_BADGE,\n"
-    "NBSTAGE_MIN_CONFIDENCE (the command line wins).\n";
+    "NBSTAGE_MIN_CONFIDENCE (the command line wins; NBSTAGE_NO_BADGE is 1 or 0).\n"
+    "A bad value or an unknown option is named on stderr (the Jupyter server's log) and\n"
+    "ignored: the kernel runs as if it were not given.\n";
 
-static int set_position(struct kernel_options *o, const char *v, char *err, size_t errlen)
+/* Adds one line to O's warnings (cut when they are full). */
+static void warn(struct kernel_options *o, const char *fmt, const char *a, const char *b)
+{
+    size_t used = strlen(o->warnings);
+    if (used + 1 < sizeof o->warnings)
+        snprintf(o->warnings + used, sizeof o->warnings - used, fmt, a, b);
+    used = strlen(o->warnings);
+    if (used && o->warnings[used - 1] != '\n') {
+        if (used + 1 >= sizeof o->warnings) used = sizeof o->warnings - 2;
+        o->warnings[used] = '\n', o->warnings[used + 1] = 0;
+    }
+}
+
+/* The setters take WHAT, the option's name as the user wrote it ("--tag-position" or
+ * "NBSTAGE_TAG_POSITION"); a bad value is a warning and leaves the option as it was. */
+static void set_position(struct kernel_options *o, const char *what, const char *v)
 {
     if (strcmp(v, "top") == 0) o->display.position_top = 1;
     else if (strcmp(v, "bottom") == 0) o->display.position_top = 0;
-    else { snprintf(err, errlen, "tag position \"%s\": expected top or bottom", v); return -1; }
-    return 0;
+    else warn(o, "%s \"%s\": expected top or bottom; ignored", what, v);
 }
 
-static int set_min_confidence(struct kernel_options *o, const char *v, char *err, size_t errlen)
+static void set_min_confidence(struct kernel_options *o, const char *what, const char *v)
 {
     char *end;
     double p = strtod(v, &end);
-    if (end == v || *end || !(p >= 0 && p <= 1)) {
-        snprintf(err, errlen, "minimum confidence \"%s\": expected a number in [0, 1]", v);
-        return -1;
-    }
-    o->display.min_confidence = p;
-    return 0;
+    if (end == v || *end || !(p >= 0 && p <= 1))
+        warn(o, "%s \"%s\": expected a number in [0, 1]; ignored", what, v);
+    else
+        o->display.min_confidence = p;
 }
 
-static int set_no_badge(struct kernel_options *o, const char *v, char *err, size_t errlen)
+static void set_no_badge(struct kernel_options *o, const char *v)
 {
-    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0) o->display.no_badge = 1;
-    else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || !*v) o->display.no_badge = 0;
-    else { snprintf(err, errlen, "NBSTAGE_NO_BADGE=\"%s\": expected 1 or 0", v); return -1; }
-    return 0;
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        if (strcasecmp(v, yes[i]) == 0) { o->display.no_badge = 1; return; }
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (strcasecmp(v, no[i]) == 0) { o->display.no_badge = 0; return; }
+    warn(o, "%s \"%s\": expected 1 or 0; ignored", "NBSTAGE_NO_BADGE", v);
 }
 
-static int from_env(struct kernel_options *o, char *err, size_t errlen)
+static void from_env(struct kernel_options *o)
 {
     const char *v;
     if ((v = getenv("NBSTAGE_WRAP")) && *v) o->wrap = v;
     if ((v = getenv("NBSTAGE_MODEL")) && *v) o->model = v;
-    if ((v = getenv("NBSTAGE_TAG_POSITION")) && *v && set_position(o, v, err, errlen)) return -1;
-    if ((v = getenv("NBSTAGE_NO_BADGE")) && set_no_badge(o, v, err, errlen)) return -1;
-    if ((v = getenv("NBSTAGE_MIN_CONFIDENCE")) && *v && set_min_confidence(o, v, err, errlen))
-        return -1;
-    return 0;
+    if ((v = getenv("NBSTAGE_TAG_POSITION")) && *v) set_position(o, "NBSTAGE_TAG_POSITION", v);
+    if ((v = getenv("NBSTAGE_NO_BADGE"))) set_no_badge(o, v);
+    if ((v = getenv("NBSTAGE_MIN_CONFIDENCE")) && *v) set_min_confidence(o, "NBSTAGE_MIN_CONFIDENCE", v);
 }
 
 /* The value of option NAME at ARGV[*I]: "--name=value" or "--name value". */
@@ -77,7 +92,7 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
     memset(o, 0, sizeof *o);
     o->wrap = "python3";
     o->display.position_top = 1; /* early publication: off the idle's critical path */
-    if (from_env(o, err, errlen)) return -1;
+    from_env(o); /* the command line, read next, wins */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { o->help = 1; return 0; }
@@ -87,14 +102,14 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
             o->connection_file = v;
         else if ((v = value_of("--wrap", argc, argv, &i))) o->wrap = v;
         else if ((v = value_of("--model", argc, argv, &i))) o->model = v;
-        else if ((v = value_of("--tag-position", argc, argv, &i))) {
-            if (set_position(o, v, err, errlen)) return -1;
-        } else if ((v = value_of("--min-confidence", argc, argv, &i))) {
-            if (set_min_confidence(o, v, err, errlen)) return -1;
-        } else {
-            snprintf(err, errlen, "unknown option or missing value: \"%s\"", a);
+        else if ((v = value_of("--tag-position", argc, argv, &i))) set_position(o, "--tag-position", v);
+        else if ((v = value_of("--min-confidence", argc, argv, &i)))
+            set_min_confidence(o, "--min-confidence", v);
+        else if (strcmp(a, "-f") == 0 || strcmp(a, "--connection-file") == 0 || strcmp(a, "--wrap") == 0) {
+            snprintf(err, errlen, "%s needs a value", a);
             return -1;
-        }
+        } else
+            warn(o, "unknown option or missing value: \"%s\"%s; ignored", a, "");
     }
     if (!o->connection_file) { snprintf(err, errlen, "no connection file (-f FILE)"); return -1; }
     if (!o->wrap[0]) { snprintf(err, errlen, "--wrap: empty kernel name"); return -1; }

@@ -8,6 +8,13 @@
  * NBSTAGE_MIN_CONFIDENCE.  The command line wins.  "--opt=value" works too.
  * The tag position defaults to top: the tag is then published as soon as it may be,
  * while the cell runs (kernel/tagorder.h).
+ *
+ * Only Jupyter starts the kernel, and it restarts one that exits at once, five times,
+ * before it shows it dead: a display option with a bad value (from argv or the
+ * environment) and an option the kernel does not know are therefore warnings, named
+ * in WARNINGS for the server's log, and the kernel runs without them (as ipykernel
+ * runs past options it does not know).  Only a missing connection file or an empty or
+ * missing --wrap, without which nothing can run, are errors.
  */
 #ifndef NBSTAGE_OPTIONS_H
 #define NBSTAGE_OPTIONS_H
@@ -23,9 +30,11 @@ struct kernel_options {
     struct stage_display_options display; /* position, badge, minimum confidence */
     int help;                             /* --help given */
     int version;                          /* --version given */
+    char warnings[1024];                  /* "" or lines, each ending in '\n': what was ignored */
 };
 
-/* 0 and fills O; -1 with the reason in ERR (unknown option, bad value, no -f). */
+/* 0 and fills O (with what it ignored in O->warnings); -1 with the reason in ERR
+ * (no -f, an empty or missing --wrap or -f value). */
 int options_parse(int argc, char **argv, struct kernel_options *o, char *err, size_t errlen);
 
 extern const char options_usage[];

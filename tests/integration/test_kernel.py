@@ -610,6 +610,40 @@ def test_display_options_reach_the_stage_output(specs, logs):
         k.close()
 
 
+def test_bad_options_are_named_in_the_log_and_the_kernel_runs_without_them(specs, logs):
+    """Jupyter restarts a kernel that exits at once five times, then shows it dead: a
+    typo in a kernelspec's option (argv or env) ended the kernel with its usage, six
+    times in the server's log, and a bad NBSTAGE_TAG_POSITION ended it even when the
+    command line, which wins, gave a good one.  Now each is named once in the log and
+    ignored; the kernel runs and tags.  NBSTAGE_NO_BADGE takes "True" as Python
+    writes it."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    spec = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3", "--tag-position",
+                     "bottom", "--min-confidence", "80%", "--frobnicate"],
+            "display_name": "bad options", "language": "python",
+            "env": {"NBSTAGE_MODEL": MODEL, "NBSTAGE_TAG_POSITION": "sideways",
+                    "NBSTAGE_NO_BADGE": "True"}}
+    (specs / "kernels" / "nbs-badopts").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "nbs-badopts" / "kernel.json").write_text(json.dumps(spec))
+    k = Kernel("nbs-badopts", logs)
+    try:
+        _, msgs, reply = k.run("import numpy as np")
+        assert reply["content"]["status"] == "ok"
+        [tag] = stage_outputs(msgs)  # no minimum confidence: the bad one is ignored
+        data = tag["content"]["data"]
+        assert "text/html" not in data  # NBSTAGE_NO_BADGE=True
+        assert "at_top=false" in data["application/javascript"]  # the command line's bottom
+    finally:
+        k.close()
+    log = k.log.read_text()
+    for said in ('warning: NBSTAGE_TAG_POSITION "sideways": expected top or bottom; ignored',
+                 'warning: --min-confidence "80%": expected a number in [0, 1]; ignored',
+                 'warning: unknown option or missing value: "--frobnicate"; ignored'):
+        assert log.count(said) == 1, log
+    assert "usage:" not in log
+
+
 @pytest.mark.parametrize("code,kw", [("x = 1", {"silent": True}), ("", {}), ("   \n\n", {}),
                                      ("# just a comment\n   # another", {})])
 def test_no_stage_output_for_silent_empty_or_comment_only(kernel, code, kw):
@@ -1301,8 +1335,62 @@ def test_bad_invocations_name_the_problem(tmp_path):
     r = subprocess.run([str(BIN), "-f", str(conn)], capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "c.json" in r.stderr
     r = subprocess.run([str(BIN), "-f", "x", "--tag-position", "middle"], capture_output=True,
-                       text=True, timeout=10)
-    assert r.returncode == 2 and "top or bottom" in r.stderr
+                       text=True, timeout=10)  # said, ignored; then the missing file ends it
+    assert r.returncode == 1 and "top or bottom; ignored" in r.stderr
+    r = subprocess.run([str(BIN), "-f", "x", "--wrap"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "--wrap needs a value" in r.stderr
+
+
+def test_a_wrapped_spec_that_runs_the_stage_kernel_again_stops_at_once(tmp_path):
+    """A kernelspec that wraps itself through /usr/bin/env (or a script, or a symlink
+    of another name) passed the check of argv[0]'s name: each stage kernel started the
+    next, a hundred processes in two seconds, without end.  The one started with the
+    connection file a stage kernel wrote for its child now refuses, and says why."""
+    (tmp_path / "kernels" / "loop").mkdir(parents=True)
+    (tmp_path / "kernels" / "loop" / "kernel.json").write_text(json.dumps(
+        {"argv": ["/usr/bin/env", str(BIN), "-f", "{connection_file}", "--wrap", "loop"],
+         "display_name": "loop", "language": "python"}))
+    conn = tmp_path / "c.json"
+    conn.write_text(json.dumps({"ip": "127.0.0.1", "transport": "ipc", "key": "k",
+                                "signature_scheme": "hmac-sha256", "shell_port": 1, "iopub_port": 2,
+                                "stdin_port": 3, "control_port": 4, "hb_port": 5}))
+    p = subprocess.Popen([str(BIN), "-f", str(conn), "--wrap", "loop"], stderr=subprocess.PIPE,
+                         text=True, start_new_session=True, cwd=tmp_path,
+                         env={**os.environ, "JUPYTER_PATH": str(tmp_path)})
+    try:
+        _, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 1
+    assert "a stage kernel cannot wrap a stage kernel" in err
+    assert "the wrapped kernel exited with status 1" in err
+
+
+def test_the_wrapped_program_is_found_on_the_path_its_spec_env_sets(specs, logs, tmp_path):
+    """jupyter_client looks a kernelspec's program up on the PATH of the environment it
+    gives the kernel, the spec's env included ("PATH": "/opt/k/bin:$PATH"); the stage
+    kernel looked on its own PATH and said "not found" of a kernel Jupyter starts."""
+    bindir = tmp_path / "kbin"
+    bindir.mkdir()
+    (bindir / "my-kernel").write_text(f'#!/bin/sh\nexec {sys.executable} -m ipykernel_launcher "$@"\n')
+    (bindir / "my-kernel").chmod(0o755)
+    (specs / "kernels" / "nbs-onpath").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "nbs-onpath" / "kernel.json").write_text(json.dumps(
+        {"argv": ["my-kernel", "-f", "{connection_file}"], "display_name": "on path",
+         "language": "python", "env": {"PATH": f"{bindir}:$PATH"}}))
+    (specs / "kernels" / "nbs-onpathwrap").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "nbs-onpathwrap" / "kernel.json").write_text(json.dumps(
+        {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "nbs-onpath"],
+         "display_name": "on path, wrapped", "language": "python"}))
+    k = Kernel("nbs-onpathwrap", logs)
+    try:
+        _, msgs, reply = k.run("print(6 * 7)")
+        assert reply["content"]["status"] == "ok"
+        assert "42\n" in [m["content"].get("text") for m in msgs if m["msg_type"] == "stream"]
+    finally:
+        k.close()
 
 
 def test_help_and_version():
