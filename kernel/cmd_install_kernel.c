@@ -1,11 +1,14 @@
 /* cmd_install_kernel.c — `nbstage install-kernel`: makes the stage kernel selectable in
  * Jupyter, or takes it away again.
  *
- * Owns: the command line, finding nbstage-kernel beside this program, checking the
- * kernel to wrap exists (and is not itself a stage kernel), and the defaults taken
- * from it (display name, language, interrupt mode, logos), and a warning when the
- * kernel could not read the --model given.  kernel/kernelspec.h writes the files.
+ * Owns: the command line, the spec's folder name (Jupyter's lower-case kernel name, or
+ * the folder there that differs from it only in case), finding nbstage-kernel beside
+ * this program, checking the kernel to wrap exists (and is not itself a stage
+ * kernel), and the defaults taken from it (display name, language, interrupt mode,
+ * logos), and a warning when the kernel could not read the --model given.  kernel/kernelspec.h writes the files.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -31,7 +34,8 @@ static const char usage_text[] =
     "python3) and tags every executed cell with its workflow stage.\n"
     "\n"
     "  --wrap NAME          the kernelspec to wrap (default python3)\n"
-    "  --name N             the new kernelspec's name (default nbstage, or nbstage-NAME)\n"
+    "  --name N             the new kernelspec's name (default nbstage, or nbstage-NAME),\n"
+    "                       in lower case as Jupyter names kernels\n"
     "  --display-name D     its name in Jupyter's menus (default \"Python 3 (workflow\n"
     "                       stages)\", or the wrapped kernel's name + \" (workflow stages)\")\n"
     "  --user               into the user's Jupyter data folder (the default)\n"
@@ -165,6 +169,28 @@ static int is_stage_kernel(const char *argv0)
     return strcmp(base, "nbstage-kernel") == 0;
 }
 
+/* The folder in KDIR for the kernel NAME: Jupyter knows kernels by their folder's name
+ * in lower case (jupyter_client lists "MyStage/" as mystage, and `jupyter kernelspec
+ * install` writes names in lower case), so an existing folder whose name differs only
+ * in case is NAME's (replaced or removed, never a second one beside it), and a new one
+ * is NAME in lower case.  Returns OUT. */
+static const char *spec_folder(const char *kdir, const char *name, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < cap; i++) out[i] = (char)tolower((unsigned char)name[i]);
+    out[i] = 0;
+    DIR *d = opendir(kdir);
+    if (!d) return out;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcasecmp(e->d_name, name) == 0 && strlen(e->d_name) < cap) {
+            memcpy(out, e->d_name, strlen(e->d_name) + 1);
+            if (strcmp(e->d_name, name) == 0) break; /* the exact name first */
+        }
+    closedir(d);
+    return out;
+}
+
 static int do_remove(const struct install_args *a, const char *kdir, const char *name)
 {
     char err[4400];
@@ -202,6 +228,8 @@ int cmd_install_kernel(int argc, char **argv)
         fprintf(stderr, "nbstage install-kernel: %s\n", err);
         return EXIT_USAGE;
     }
+    char folder[300];
+    name = spec_folder(kdir, name, folder, sizeof folder);
     if (a.remove) return do_remove(&a, kdir, name);
 
     if (strcasecmp(name, a.wrap) == 0) {

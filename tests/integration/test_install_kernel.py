@@ -184,6 +184,26 @@ def test_the_wrapped_kernels_metadata_is_kept(env, tmp_path):
     assert meta["nbstage"]["wraps"] == "mykern"
 
 
+def test_names_are_jupyters_lower_case_names(env, tmp_path):
+    """Jupyter knows a kernel by its folder's name in lower case (`jupyter kernelspec
+    install` writes it so): --name MyStage made a folder Jupyter lists as mystage, which
+    `--remove --name mystage` then said was not there, and a second install made a
+    second folder beside it.  The name is now written in lower case, and a folder that
+    differs only in case is the one replaced or removed."""
+    kernels = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels"
+    r = nbstage(env, "--name", "MyStage")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in kernels.iterdir()) == ["mystage"]
+    assert "mystage" in jupyter_kernels(env)
+    (kernels / "mystage").rename(kernels / "Older")  # as an earlier nbstage wrote it
+    assert nbstage(env, "--name", "older").returncode == 0
+    assert sorted(p.name for p in kernels.iterdir()) == ["Older"]
+    r = nbstage(env, "--name", "OLDER", "--remove")
+    assert r.returncode == 0, r.stderr
+    assert list(kernels.iterdir()) == []
+    assert "older" not in jupyter_kernels(env)
+
+
 def test_help(env):
     r = nbstage(env, "--help")
     assert r.returncode == 0
