@@ -101,7 +101,10 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
         else if ((v = value_of("-f", argc, argv, &i)) || (v = value_of("--connection-file", argc, argv, &i)))
             o->connection_file = v;
         else if ((v = value_of("--wrap", argc, argv, &i))) o->wrap = v;
-        else if ((v = value_of("--model", argc, argv, &i))) o->model = v;
+        else if ((v = value_of("--model", argc, argv, &i))) {
+            if (*v) o->model = v; /* an empty one is ignored, as NBSTAGE_MODEL="" is */
+            else warn(o, "%s \"%s\": no file named; ignored", "--model", v);
+        }
         else if ((v = value_of("--tag-position", argc, argv, &i))) set_position(o, "--tag-position", v);
         else if ((v = value_of("--min-confidence", argc, argv, &i)))
             set_min_confidence(o, "--min-confidence", v);

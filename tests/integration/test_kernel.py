@@ -620,7 +620,7 @@ def test_bad_options_are_named_in_the_log_and_the_kernel_runs_without_them(specs
     if not MODEL:
         pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
     spec = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3", "--tag-position",
-                     "bottom", "--min-confidence", "80%", "--frobnicate"],
+                     "bottom", "--min-confidence", "80%", "--frobnicate", "--model="],
             "display_name": "bad options", "language": "python",
             "env": {"NBSTAGE_MODEL": MODEL, "NBSTAGE_TAG_POSITION": "sideways",
                     "NBSTAGE_NO_BADGE": "True"}}
@@ -639,7 +639,8 @@ def test_bad_options_are_named_in_the_log_and_the_kernel_runs_without_them(specs
     log = k.log.read_text()
     for said in ('warning: NBSTAGE_TAG_POSITION "sideways": expected top or bottom; ignored',
                  'warning: --min-confidence "80%": expected a number in [0, 1]; ignored',
-                 'warning: unknown option or missing value: "--frobnicate"; ignored'):
+                 'warning: unknown option or missing value: "--frobnicate"; ignored',
+                 'warning: --model "": no file named; ignored'):
         assert log.count(said) == 1, log
     assert "usage:" not in log
 

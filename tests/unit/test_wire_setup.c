@@ -144,16 +144,18 @@ static void options_refuse_bad_values(void **state)
     char *cases[][4] = {
         {"k", "-f", "c", "--bogus"}, {"k", "-f", "c", "--tag-position=left"},
         {"k", "-f", "c", "--min-confidence=1.5"}, {"k", "-f", "c", "--min-confidence=x"},
+        {"k", "-f", "c", "--model="},
     };
     const char *why[] = {"unknown option or missing value: \"--bogus\"; ignored\n",
                          "--tag-position \"left\": expected top or bottom; ignored\n",
                          "--min-confidence \"1.5\": expected a number in [0, 1]; ignored\n",
-                         "[0, 1]"};
+                         "[0, 1]", "--model \"\": no file named; ignored\n"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         assert_int_equal(options_parse(4, cases[i], &o, err, sizeof err), 0);
         if (!strstr(o.warnings, why[i])) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, o.warnings, why[i]);
         assert_int_equal(o.display.position_top, 1); /* the defaults stand */
         assert_true(o.display.min_confidence == 0);
+        assert_null(o.model);
     }
     char *errors[][4] = {{"k", "-f", "c", "--wrap="}, {"k", "--wrap", "python3", "--no-badge"},
                          {"k", "-f", "c", "--wrap"}};
