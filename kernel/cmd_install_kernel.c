@@ -161,12 +161,18 @@ static int kernel_program(char *out, size_t cap)
     return 0;
 }
 
-/* 1 when ARGV0 names a stage kernel (wrapping one would start stage kernels forever). */
-static int is_stage_kernel(const char *argv0)
+/* 1 when the spec KS (its kernel.json WRAPPED) is a stage kernel: written by nbstage,
+ * or running nbstage-kernel anywhere in its argv (/usr/bin/env nbstage-kernel ...).
+ * Wrapping one would start stage kernels forever; the kernel would refuse at start
+ * (main_kernel.c), but better said now. */
+static int is_stage_kernel(const struct found_kernelspec *ks, json_t *wrapped)
 {
-    const char *base = strrchr(argv0, '/');
-    base = base ? base + 1 : argv0;
-    return strcmp(base, "nbstage-kernel") == 0;
+    if (json_is_object(json_object_get(json_object_get(wrapped, "metadata"), "nbstage"))) return 1;
+    for (size_t i = 0; i < ks->argc; i++) {
+        const char *base = strrchr(ks->argv[i], '/');
+        if (strcmp(base ? base + 1 : ks->argv[i], "nbstage-kernel") == 0) return 1;
+    }
+    return 0;
 }
 
 /* The folder in KDIR for the kernel NAME: Jupyter knows kernels by their folder's name
@@ -176,8 +182,9 @@ static int is_stage_kernel(const char *argv0)
  * is NAME in lower case.  Returns OUT. */
 static const char *spec_folder(const char *kdir, const char *name, char *out, size_t cap)
 {
+    if (strlen(name) >= cap) return name; /* too long for any folder: refused later */
     size_t i = 0;
-    for (; name[i] && i + 1 < cap; i++) out[i] = (char)tolower((unsigned char)name[i]);
+    for (; name[i]; i++) out[i] = (char)tolower((unsigned char)name[i]);
     out[i] = 0;
     DIR *d = opendir(kdir);
     if (!d) return out;
@@ -228,7 +235,7 @@ int cmd_install_kernel(int argc, char **argv)
         fprintf(stderr, "nbstage install-kernel: %s\n", err);
         return EXIT_USAGE;
     }
-    char folder[300];
+    char folder[4096];
     name = spec_folder(kdir, name, folder, sizeof folder);
     if (a.remove) return do_remove(&a, kdir, name);
 
@@ -248,13 +255,13 @@ int cmd_install_kernel(int argc, char **argv)
     int rc = EXIT_USAGE;
     json_t *wrapped = NULL;
     char model_abs[PATH_MAX], display_buf[1024], spec_path[4200];
-    if (found.argc > 0 && is_stage_kernel(found.argv[0])) {
+    snprintf(spec_path, sizeof spec_path, "%s/kernel.json", found.dir);
+    wrapped = json_load_file(spec_path, 0, NULL); /* found already validated it */
+    if (is_stage_kernel(&found, wrapped)) {
         fprintf(stderr, "nbstage install-kernel: --wrap %s: %s is itself a stage kernel\n",
                 a.wrap, found.dir);
         goto out;
     }
-    snprintf(spec_path, sizeof spec_path, "%s/kernel.json", found.dir);
-    wrapped = json_load_file(spec_path, 0, NULL); /* found already validated it */
     const char *language = json_string_value(json_object_get(wrapped, "language"));
     const char *wrapped_display = json_string_value(json_object_get(wrapped, "display_name"));
     /* Jupyter interrupts the stage kernel as its spec says, and a signal-mode interrupt

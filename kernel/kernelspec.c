@@ -143,7 +143,10 @@ static int spec_is_ours(const char *dir)
 static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 {
     FILE *in = fopen(from, "rb");
-    if (!in) return 0; /* a logo the wrapped kernel does not have */
+    if (!in) { /* a logo the wrapped kernel does not have: none left from an earlier install */
+        unlink(to);
+        return 0;
+    }
     FILE *out = fopen(to, "wb");
     if (!out) {
         snprintf(err, errlen, "%s: %s", to, strerror(errno));

@@ -166,6 +166,42 @@ def test_a_stage_kernel_is_not_wrapped(env, tmp_path):
     assert r.returncode == 2 and "itself a stage kernel" in r.stderr
 
 
+def test_a_stage_kernel_run_through_env_is_not_wrapped(env, tmp_path):
+    """Only argv[0]'s name was checked: a spec running `/usr/bin/env nbstage-kernel`
+    was wrapped, and the kernel would start stage kernels without end (it now stops at
+    start, test_kernel.py); install-kernel says so first."""
+    jp = tmp_path / "jp"
+    (jp / "kernels" / "viaenv").mkdir(parents=True)
+    (jp / "kernels" / "viaenv" / "kernel.json").write_text(json.dumps(
+        {"argv": ["/usr/bin/env", str(KERNEL), "-f", "{connection_file}"],
+         "display_name": "via env", "language": "python"}))
+    r = nbstage(dict(env, JUPYTER_PATH=str(jp)), "--wrap", "viaenv")
+    assert r.returncode == 2 and "itself a stage kernel" in r.stderr
+
+
+def test_a_reinstall_keeps_no_logo_of_the_kernel_wrapped_before(env, tmp_path):
+    """install-kernel copies the wrapped kernel's logos; installed again over the same
+    name to wrap a kernel without logos, it left the old ones, and Jupyter showed the
+    first kernel's logo for the second."""
+    jp = tmp_path / "jp"
+    for name, logo in (("withlogo", True), ("nologo", False)):
+        d = jp / "kernels" / name
+        d.mkdir(parents=True)
+        (d / "kernel.json").write_text(json.dumps(
+            {"argv": [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+             "display_name": name, "language": "python"}))
+        if logo:
+            (d / "logo-64x64.png").write_bytes(b"\x89PNG not really")
+    env = dict(env, JUPYTER_PATH=str(jp))
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "st"
+    assert nbstage(env, "--wrap", "withlogo", "--name", "st").returncode == 0
+    assert (spec / "logo-64x64.png").exists()
+    r = nbstage(env, "--wrap", "nologo", "--name", "st")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in spec.iterdir()) == ["kernel.json"]
+    assert nbstage(env, "--name", "st", "--remove").returncode == 0
+
+
 def test_the_wrapped_kernels_metadata_is_kept(env, tmp_path):
     """Frontends read a kernelspec's metadata (JupyterLab shows its debugger only when
     metadata.debugger is true): the stage kernel's spec keeps the wrapped one's."""
