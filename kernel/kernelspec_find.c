@@ -21,6 +21,34 @@ static int join(char *out, size_t cap, const char *a, const char *b)
     return 0;
 }
 
+/* The sys.prefix of the Python that started us, when JPY_PARENT_PID names it (as
+ * jupyter_client does) and its command line starts with an absolute path to a python:
+ * PREFIX/bin/pythonX -> PREFIX, whose share/jupyter Jupyter searches (ENV_JUPYTER_PATH)
+ * even when its virtual environment was never activated (no VIRTUAL_ENV: `venv/bin/
+ * jupyter notebook`, run from its shebang).  A venv's python is a symlink out of it,
+ * so the path as written, not /proc's exe, tells the prefix.  0 when found. */
+static int parent_prefix(char *out, size_t cap)
+{
+    const char *v = getenv("JPY_PARENT_PID");
+    long pid = v ? strtol(v, NULL, 10) : 0;
+    if (pid <= 1) return -1;
+    char path[64], arg0[4096];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t n = fread(arg0, 1, sizeof arg0 - 1, f);
+    fclose(f);
+    arg0[n] = 0; /* the first argument ends at its NUL */
+    char *bin = strrchr(arg0, '/');
+    if (arg0[0] != '/' || !bin || strncmp(bin + 1, "python", 6) != 0) return -1;
+    *bin = 0;
+    char *prefix_end = strrchr(arg0, '/');
+    if (!prefix_end || strcmp(prefix_end, "/bin") != 0) return -1;
+    *prefix_end = 0;
+    if (!arg0[0]) return -1;
+    return join(out, cap, arg0, "/share/jupyter");
+}
+
 /* The data directories, most specific first; returns how many were filled. */
 static size_t data_dirs(char dirs[][4096], size_t cap)
 {
@@ -37,6 +65,7 @@ static size_t data_dirs(char dirs[][4096], size_t cap)
     if (n < cap && dd && *dd) snprintf(dirs[n++], 4096, "%s", dd);
     else if (n < cap && xdg && *xdg) snprintf(dirs[n++], 4096, "%s/jupyter", xdg);
     else if (n < cap && home && *home) snprintf(dirs[n++], 4096, "%s/.local/share/jupyter", home);
+    if (n < cap && parent_prefix(dirs[n], 4096) == 0) n++;
     const char *envs[2] = {getenv("CONDA_PREFIX"), getenv("VIRTUAL_ENV")};
     for (int i = 0; i < 2; i++)
         if (n < cap && envs[i] && *envs[i]) snprintf(dirs[n++], 4096, "%s/share/jupyter", envs[i]);
@@ -127,8 +156,8 @@ int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, si
         snprintf(err, errlen, "kernelspec name \"%s\" is not valid", name);
         return -1;
     }
-    char dirs[8][4096];
-    size_t n = data_dirs(dirs, 8);
+    char dirs[9][4096];
+    size_t n = data_dirs(dirs, 9);
     char searched[2048] = "";
     for (size_t i = 0; i < n; i++) {
         char kdir[4096], dir[4096];

@@ -2,8 +2,10 @@
  *
  * Owns: resolving a kernel name ("python3") to its kernel.json the way jupyter_client
  * does: JUPYTER_PATH entries, the user data dir (JUPYTER_DATA_DIR or
- * ~/.local/share/jupyter), the active environment's prefix (CONDA_PREFIX,
- * VIRTUAL_ENV), /usr/local/share/jupyter, /usr/share/jupyter; names compare
+ * ~/.local/share/jupyter), the prefix of the Python that started the kernel
+ * (JPY_PARENT_PID's: Jupyter's sys.prefix, an unactivated venv's too), the active
+ * environment's prefix (CONDA_PREFIX, VIRTUAL_ENV), /usr/local/share/jupyter,
+ * /usr/share/jupyter; names compare
  * case-insensitively, as jupyter_client lower-cases them.  Reads argv and env, and
  * tells from argv whether the kernel is ipykernel.  (Writing kernelspecs is
  * kernel/kernelspec.h's job.)

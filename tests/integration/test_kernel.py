@@ -1394,6 +1394,42 @@ def test_the_wrapped_program_is_found_on_the_path_its_spec_env_sets(specs, logs,
         k.close()
 
 
+def test_a_kernel_in_jupyters_unactivated_venv_is_found(tmp_path):
+    """Jupyter finds kernelspecs in its own sys.prefix/share/jupyter, also when its
+    virtual environment was never activated (venv/bin/jupyter notebook: no VIRTUAL_ENV);
+    the stage kernel looked only at VIRTUAL_ENV and CONDA_PREFIX, and said "not found"
+    of a kernel Jupyter lists.  It now takes the prefix of the Python that started it
+    (JPY_PARENT_PID)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
+                    str(venv)], check=True, timeout=60)
+    (venv / "share" / "jupyter" / "kernels" / "venvonly").mkdir(parents=True)
+    (venv / "share" / "jupyter" / "kernels" / "venvonly" / "kernel.json").write_text(json.dumps(
+        {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "venv only", "language": "python"}))
+    (tmp_path / "jp" / "kernels" / "nbs-venv").mkdir(parents=True)
+    (tmp_path / "jp" / "kernels" / "nbs-venv" / "kernel.json").write_text(json.dumps(
+        {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "venvonly"],
+         "display_name": "stages of venv only", "language": "python"}))
+    driver = (
+        "from jupyter_client.kernelspec import KernelSpecManager\n"
+        "from jupyter_client.manager import start_new_kernel\n"
+        "assert 'venvonly' in KernelSpecManager().find_kernel_specs()\n"
+        "km, kc = start_new_kernel(kernel_name='nbs-venv', startup_timeout=30)\n"
+        "try:\n"
+        "    out = []\n"
+        "    kc.execute_interactive('print(6 * 7)', timeout=30,\n"
+        "                           output_hook=lambda m: out.append(m['content'].get('text', '')))\n"
+        "    print('OUT', ''.join(out).strip())\n"
+        "finally:\n"
+        "    kc.stop_channels(); km.shutdown_kernel(now=True)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env.update(JUPYTER_PATH=str(tmp_path / "jp"), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    r = subprocess.run([str(venv / "bin" / "python"), "-c", driver], env=env, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=90)
+    assert "OUT 42" in r.stdout, r.stderr[-3000:]
+
+
 def test_help_and_version():
     r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and r.stdout.startswith("usage: nbstage-kernel -f")
