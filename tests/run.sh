@@ -54,25 +54,26 @@ if [ -n "$san" ]; then
     read -r p f <tests/out/unit-san.counts || { p=0; f=1; }
     pass=$((pass + p)); fail=$((fail + f))
 fi
-if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
-    echo "== integration (pytest, real Jupyter)"
-    log=tests/out/integration.log
-    $PYTHON -m pytest -q -p no:cacheprovider tests/integration >"$log" 2>&1
-    count_pytest "$log" $?
-fi
-# The sanitizer pass: the integration tests that drive the programs through their paths
-# (the kernel's relay, bad frames and odd signed requests, tag, summary, classify, label,
-# the notebook reader on the corpus and on odd files)
+# The integration tests, then their sanitizer pass: the tests that drive the programs
+# through their paths (the kernel's relay, bad frames and odd signed requests, tag,
+# summary, classify, label, train, the notebook reader on the corpus and on odd files)
 # again, with NBSTAGE_SAN_BIN's programs built under ASan+UBSan.  The sanitizers write
 # their reports to files (a program's stderr is often the test's to read), and any
 # report, a leak at exit included, is a failure even if the test itself passed.
-if [ -z "$NBSTAGE_UNIT_ONLY" ] && [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
+# The two passes run side by side, as the unit lists do: much of their time is spent
+# waiting on kernels that start, sleep or are interrupted, so two cores finish both in
+# little more than the longer one takes.  Each has its own temporary folder; every test
+# keeps its kernelspecs, HOME and logs to itself, so they do not meet.
+san_pass() {   # runs in the background; its counts go to tests/out/integration-san.counts
+    pass=0; fail=0; skip=0
     echo "== integration-san (pytest, the programs under ASan+UBSan)"
     log=tests/out/integration-san.log
     reports=$(pwd)/tests/out/san-reports
     rm -rf "$reports"; mkdir -p "$reports"; chmod 1777 "$reports"  # also for a test's "nobody"
+    basetemp=$(mktemp -d "${TMPDIR:-/tmp}/nbstage-san.XXXXXX")
     ASAN_OPTIONS=detect_leaks=1:log_path=$reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports/ubsan \
         NBSTAGE_BIN=$NBSTAGE_SAN_BIN $PYTHON -m pytest -q -p no:cacheprovider -m "not plain_build_only" \
+        --basetemp="$basetemp" \
         tests/integration/test_kernel.py tests/integration/test_classify.py tests/integration/test_tag.py \
         tests/integration/test_tag_more.py tests/integration/test_label_more.py \
         tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py \
@@ -81,10 +82,30 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SA
         tests/integration/test_train_more.py \
         tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working >"$log" 2>&1
     count_pytest "$log" $?
+    rm -rf "$basetemp"
     for r in "$reports"/*; do
         [ -f "$r" ] || continue
         echo "sanitizer report $r:"; cat "$r"; fail=$((fail + 1))
     done
+    echo "$pass $fail $skip" >tests/out/integration-san.counts
+}
+san_pid=""
+if [ -z "$NBSTAGE_UNIT_ONLY" ] && [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
+    rm -f tests/out/integration-san.counts
+    ( san_pass ) >tests/out/integration-san.phase.log 2>&1 &
+    san_pid=$!
+fi
+if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
+    echo "== integration (pytest, real Jupyter)"
+    log=tests/out/integration.log
+    $PYTHON -m pytest -q -p no:cacheprovider tests/integration >"$log" 2>&1
+    count_pytest "$log" $?
+fi
+if [ -n "$san_pid" ]; then
+    wait $san_pid
+    cat tests/out/integration-san.phase.log
+    read -r p f s <tests/out/integration-san.counts || { p=0; f=1; s=0; }
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
 fi
 echo
 if [ "$skip" -gt 0 ]; then echo "tests: $pass passed, $fail failed, $skip skipped"
