@@ -774,10 +774,11 @@ def kernel_usable():
     return "not built yet" not in r.stdout + r.stderr
 
 
-@pytest.mark.skipif(not kernel_usable(), reason="nbstage-kernel not built")
-def test_from_outputs_of_the_stage_kernel(model, tmp_path):
+def execute_with_stage_kernel(cells, model, folder, **kw):
+    """A notebook of CELLS executed by nbclient through the stage kernel (a kernelspec
+    in FOLDER/jupyter, found through JUPYTER_PATH for the run); KW goes to nbclient."""
     from nbclient import NotebookClient
-    kdir = tmp_path / "jupyter"
+    kdir = Path(folder) / "jupyter"
     (kdir / "kernels" / "nbs-tag").mkdir(parents=True)
     spec = {"argv": [str(KERNEL), "-f", "{connection_file}", "--wrap", "python3",
                      "--model", str(model)],
@@ -786,16 +787,21 @@ def test_from_outputs_of_the_stage_kernel(model, tmp_path):
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(kdir)
     try:
-        nb = nbformat.reads(make_nb([
-            "import json\nimport os", "data = [1, 2, 3]\nprint(len(data))",
-            "data2 = [x * 2 for x in data]", "# just a comment", "print(sum(data2))"]),
-            as_version=4)
-        NotebookClient(nb, kernel_name="nbs-tag", timeout=60).execute()
+        nb = nbformat.reads(make_nb(cells), as_version=4)
+        NotebookClient(nb, kernel_name="nbs-tag", timeout=60, **kw).execute()
     finally:
         if old is None:
             os.environ.pop("JUPYTER_PATH", None)
         else:
             os.environ["JUPYTER_PATH"] = old
+    return nb
+
+
+@pytest.mark.skipif(not kernel_usable(), reason="nbstage-kernel not built")
+def test_from_outputs_of_the_stage_kernel(model, tmp_path):
+    nb = execute_with_stage_kernel([
+        "import json\nimport os", "data = [1, 2, 3]\nprint(len(data))",
+        "data2 = [x * 2 for x in data]", "# just a comment", "print(sum(data2))"], model, tmp_path)
     path = tmp_path / "run.ipynb"
     nbformat.write(nb, str(path))
     payloads = []

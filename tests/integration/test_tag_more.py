@@ -358,30 +358,15 @@ def _stage_outputs(cell):
 def executed(model, tmp_path_factory):
     """A notebook executed once through the stage kernel with nbclient, as JupyterLab,
     VS Code and nbclient save it (the stages in the tag outputs only): its path."""
-    from test_tag import KERNEL, kernel_usable
+    import nbformat
+    from test_tag import execute_with_stage_kernel, kernel_usable
     if not kernel_usable():
         pytest.skip("nbstage-kernel not built")
-    import nbformat
-    from nbclient import NotebookClient
     d = tmp_path_factory.mktemp("executed")
-    kdir = d / "jupyter"
-    (kdir / "kernels" / "nbs-tag").mkdir(parents=True)
-    spec = {"argv": [str(KERNEL), "-f", "{connection_file}", "--wrap", "python3",
-                     "--model", str(model)], "display_name": "nbstage", "language": "python"}
-    (kdir / "kernels" / "nbs-tag" / "kernel.json").write_text(json.dumps(spec))
-    old = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = str(kdir)
-    try:
-        nb = nbformat.reads(make_nb([
-            "import json\nimport os", "data = [1, 2, 3]\nprint(len(data))", "data",
-            "data2 = [x * 2 for x in data]", "# just a comment", "print(sum(data2))", "1/0"]),
-            as_version=4)
-        NotebookClient(nb, kernel_name="nbs-tag", timeout=60, allow_errors=True).execute()
-    finally:
-        if old is None:
-            os.environ.pop("JUPYTER_PATH", None)
-        else:
-            os.environ["JUPYTER_PATH"] = old
+    nb = execute_with_stage_kernel([
+        "import json\nimport os", "data = [1, 2, 3]\nprint(len(data))", "data",
+        "data2 = [x * 2 for x in data]", "# just a comment", "print(sum(data2))", "1/0"],
+        model, d, allow_errors=True)
     path = d / "run.ipynb"
     nbformat.write(nb, str(path))
     code = [c for c in nb.cells if c.cell_type == "code"]
