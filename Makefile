@@ -92,7 +92,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 PARALLEL = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS))
 test: deps
 	@$(MAKE) --no-print-directory $(PARALLEL) all $(UNITS) $(SAN_UNITS) $(SAN_PROGS) $(BENCH_PROGS)
-	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) \
+	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_B=$(abspath $(B)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) \
 	    sh tests/run.sh $(UNITS) -- $(SAN_UNITS)
 
 unit: $(UNITS)
@@ -101,7 +101,7 @@ unit-san: $(SAN_UNITS)
 	@NBSTAGE_UNIT_ONLY=1 sh tests/run.sh -- $(SAN_UNITS)
 # Integration tests alone (real Jupyter, real browser), then their sanitizer pass.
 integration: all $(SAN_PROGS)
-	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) sh tests/run.sh
+	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_B=$(abspath $(B)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) sh tests/run.sh
 
 bench: deps all $(BENCH_PROGS)
 	@NBSTAGE_BIN=$(abspath $(BIN)) B=$(B) sh tests/bench/run.sh

@@ -775,8 +775,11 @@ def test_make_install_runs_from_its_prefix_alone(tmp_path):
         pytest.skip("share/default.nbsm not built yet")
     prefix = tmp_path / "prefix"
     mk = ["make", "-s", "-C", str(ROOT), f"PREFIX={prefix}"]
-    if "NBSTAGE_BIN" in os.environ:  # a work tree's own build folder (make B=x BIN=x)
-        mk += [f"BIN={os.environ['NBSTAGE_BIN']}", f"B={os.environ['NBSTAGE_BIN']}"]
+    # the programs and objects make test built (NBSTAGE_B, the Makefile's B), or a work
+    # tree's own build folder (make B=x BIN=x); never objects built again in the sources
+    if "NBSTAGE_BIN" in os.environ:
+        b = os.environ.get("NBSTAGE_B", os.environ["NBSTAGE_BIN"])
+        mk += [f"BIN={os.environ['NBSTAGE_BIN']}", f"B={b}"]
     r = subprocess.run(mk + ["install"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     nbstage = prefix / "bin" / "nbstage"
