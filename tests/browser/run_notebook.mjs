@@ -20,7 +20,7 @@
 //            compare with): "done" is every code cell numbered and the kernel idle
 //
 // usage: node run_notebook.mjs NOTEBOOK_URL SCREENSHOT.png USER_DATA_DIR [TIMEOUT_MS] [MODE] [STEPS]
-import { launchChromium } from './launch.mjs';
+import { finishRun, launchChromium } from './launch.mjs';
 
 const [url, screenshot, userDataDir, timeoutArg, modeArg, stepsArg] = process.argv.slice(2);
 const mode = modeArg || 'badge';
@@ -176,9 +176,5 @@ try {
     }));
 } catch (e) {
     report.error = String(e && e.stack || e);
-} finally {
-    await context.close();
-    clearTimeout(watchdog);
 }
-process.stdout.write(JSON.stringify(report, null, 1) + '\n');
-process.exit(report.error ? 1 : 0);
+await finishRun(context, watchdog, report);

@@ -28,7 +28,7 @@
 // then the same after the first code cell runs.
 //
 // usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert|untrusted] [NEW_SOURCE]
-import { launchChromium } from './launch.mjs';
+import { finishRun, launchChromium } from './launch.mjs';
 
 const [url, userDataDir, timeoutArg, modeArg, newSource] = process.argv.slice(2);
 const mode = modeArg || 'reopen';
@@ -226,9 +226,5 @@ try {
     else await reopenDay(page, url);
 } catch (e) {
     report.error = String(e && e.stack || e);
-} finally {
-    await context.close();
-    clearTimeout(watchdog);
 }
-process.stdout.write(JSON.stringify(report, null, 1) + '\n');
-process.exit(report.error ? 1 : 0);
+await finishRun(context, watchdog, report);
