@@ -40,6 +40,7 @@
 
 #define NUDGE_PREFIX "nbstage-nudge-"
 #define NUDGE_EVERY_MS 200
+#define EXIT_GRACE_MS 3000 /* after the shutdown_reply, for the child to exit by itself */
 #define BATCH 256          /* messages taken from one socket per poll round */
 
 /* The sockets the loop reads, in the order it serves them: the child's output first
@@ -63,14 +64,8 @@ struct proxy {
     struct mpart cur;
     struct wire_frame *views;
     size_t views_cap;
-    /* A shutdown_request went to the child: its exit, whenever it comes, is the end.
-     * Nothing hurries it: ipykernel replies at once but exits only when the cell it
-     * is running ends (the shutdown stops its loop, not the cell), and alone it would
-     * be left to finish that cell too.  Jupyter interrupts the kernel before its
-     * request (a SIGINT to our process group, or an interrupt_request relayed) and
-     * sends us SIGTERM when it is still there half its shutdown_wait_time later
-     * (handle_signals stops the child then). */
-    int shutdown_requested;
+    int shutdown_requested, exiting;
+    long long exit_deadline;
     unsigned long n_bad[2]; /* malformed; badly signed or replayed */
     void *polled[N_POLLED];
     int polled_fd[N_POLLED]; /* ZMQ_FD of each */
@@ -368,7 +363,12 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
         } else {
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
-            if (strcmp(type, "connect_reply") == 0) fix_connect_reply(px, &wp);
+            if (strcmp(type, "connect_reply") == 0) {
+                fix_connect_reply(px, &wp);
+            } else if (px->shutdown_requested && !px->exiting && strcmp(type, "shutdown_reply") == 0) {
+                px->exiting = 1;
+                px->exit_deadline = now_ms() + EXIT_GRACE_MS;
+            }
         }
         mpart_send(to, &px->cur);
         touch(px, to);
@@ -547,7 +547,7 @@ static int handle_signals(struct proxy *px)
         if (si.ssi_signo == SIGCHLD && child_reaped(px->cfg->child)) {
             drain_child(px, 300);
             tagorder_flush(px->tags);
-            if (px->shutdown_requested) return 0;
+            if (px->exiting || px->shutdown_requested) return 0;
             char how[96];
             child_describe_exit(px->cfg->child, how, sizeof how);
             logmsg("the wrapped kernel %s; exiting so that Jupyter restarts the kernel", how);
@@ -608,6 +608,12 @@ int proxy_run(const struct proxy_config *cfg)
                 warned_slow = 1;
             }
         }
+        if (px->exiting && t >= px->exit_deadline) {
+            child_stop(cfg->child, 1000); /* did not exit by itself after shutdown_reply */
+            tagorder_flush(px->tags);
+            code = 0;
+            break;
+        }
         /* Serve every socket that may hold messages, each until EAGAIN.  That last
          * recv processes the socket's pending commands, so from then on its ZMQ_FD is
          * readable exactly when something new comes; sleeping in poll(2) on the
@@ -647,6 +653,7 @@ int proxy_run(const struct proxy_config *cfg)
         t = now_ms();
         int timeout = -1;
         if (!px->ready) timeout = next_nudge - t > 0 ? (int)(next_nudge - t) : 0;
+        if (px->exiting) timeout = px->exit_deadline - t > 0 ? (int)(px->exit_deadline - t) : 0;
         if (poll_parent && (timeout < 0 || next_parent_check - t < timeout))
             timeout = next_parent_check - t > 0 ? (int)(next_parent_check - t) : 0;
         if (busy) timeout = 0;
