@@ -35,6 +35,7 @@
 #include "nbformat/cpus.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/outfile.h"
+#include "nbformat/pysrc.h"
 #include "nbformat/sigcatch.h"
 
 _Static_assert(LSTM_MAX_THREADS == 16, "--help says --threads uses at most 16");
@@ -48,8 +49,9 @@ static void usage(FILE *to)
 "(`nbstage label cells.jsonl | nbstage train - --cells cells.jsonl -o m.nbsm`).\n"
 "The cells' text comes from the line's own \"source\" when it has one, else from\n"
 "--cells (`nbstage ingest`'s output, joined by id).  Cells the label model\n"
-"abstained on (\"stage\": null) are left out; so are exact duplicate sources after\n"
-"the first.  The validation set is whole notebooks (the part of the id before '#').\n"
+"abstained on (\"stage\": null) are left out; so are blank or comment-only sources\n"
+"(classify gives them no stage) and exact duplicate sources after the first.\n"
+"The validation set is whole notebooks (the part of the id before '#').\n"
 "One progress line per epoch; Ctrl-C (or SIGTERM, as a batch scheduler sends at its\n"
 "time limit) stops cleanly and writes the best weights so far; before the first\n"
 "epoch has ended there are none, and nothing is written (an older MODEL is left as\n"
@@ -241,7 +243,7 @@ static void free_cells(struct cell *v, size_t n)
 }
 
 struct weak_stats {
-    size_t lines, abstained, no_source, low_conf;
+    size_t lines, abstained, no_source, blank, low_conf;
     char *missing[3];   /* the first ids without a source, to name them */
 };
 
@@ -331,6 +333,17 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
         if (!c.src) {
             if (st->no_source < sizeof st->missing / sizeof *st->missing) st->missing[st->no_source] = strdup(id);
             st->no_source++;
+            json_decref(obj);
+            continue;
+        }
+        /* A blank or comment-only cell has no stage (the labeling guide; label
+         * abstains on it, classify, tag and the kernel say none): trained on, it
+         * taught the all-padding sequence a stage.  A user's own weak file, or a line
+         * joined from --cells, can still give it one.  Code with no word ("{}",
+         * "...") is kept: classify gives it a stage, from the same all-padding input. */
+        if (pysrc_is_blank(c.src, c.len)) {
+            st->blank++;
+            free(c.src);
             json_decref(obj);
             continue;
         }
@@ -710,9 +723,9 @@ int cmd_train(int argc, char **argv)
     if (capped < 0) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     if (cv.n < 2) { /* every reason a line was left out, as the log line below gives them */
         fprintf(stderr, "nbstage train: %s: %zu usable cells, 2 needed (%zu lines: %zu abstained, %zu without "
-                        "source%s, %zu below --min-confidence, %zu duplicates)\n",
+                        "source%s, %zu blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
                 o.weak, cv.n, ws.lines, ws.abstained, ws.no_source, ws.no_source && !o.cells ? "; give --cells" : "",
-                ws.low_conf, dups);
+                ws.blank, ws.low_conf, dups);
         goto out;
     }
     is_val = calloc(cv.n, 1);
@@ -723,9 +736,9 @@ int cmd_train(int argc, char **argv)
     if (build_vocab(&cv, is_val, o.vocab, o.assign_words ? TOKENIZE_ASSIGN_WORDS : 0, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     int used_threads = o.cfg.threads < LSTM_MAX_THREADS ? o.cfg.threads : LSTM_MAX_THREADS; /* train.c's cap */
     if (log) {
-        fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu below confidence, "
-                     "%zu duplicates dropped, %ld over the class cap of %d\n",
-                ws.lines, ws.abstained, ws.no_source, ws.low_conf, dups, capped, o.cap);
+        fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu blank or comment-only, "
+                     "%zu below confidence, %zu duplicates dropped, %ld over the class cap of %d\n",
+                ws.lines, ws.abstained, ws.no_source, ws.blank, ws.low_conf, dups, capped, o.cap);
         fprintf(log, "train: classes before the cap:");
         for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
         fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s, "

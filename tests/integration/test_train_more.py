@@ -4,8 +4,9 @@ output name that cannot be a file (empty, ending in '/'), two outputs naming one
 file or an output naming an input, a validation fraction that rounds to no cell, a
 weak file with too few usable cells, inputs from stdin, --cells with one id and two
 sources, a byte-order mark, a long weak path in the model's provenance, Ctrl-C in an
-epoch's last batch, early stopping's line.  The models trained here are a few dozen
-to 300 cells, tiny layers, in well under a second each."""
+epoch's last batch, early stopping's line, blank or comment-only sources with a
+stage.  The models trained here are a few dozen to 300 cells, tiny layers, in well
+under a second each."""
 import json
 import re
 import os
@@ -367,3 +368,39 @@ def test_the_log_says_the_threads_it_uses(weak, tmp_path):
     --threads 16); the log said the number asked for ("40 threads")."""
     r = run(["train"] + SMALL[:-6] + ["--epochs", "1", "--threads", "40", "-o", tmp_path / "m.nbsm", weak])
     assert r.returncode == 0 and "kernels, 16 threads" in r.stderr, r.stderr
+
+
+def test_blank_and_comment_only_sources_are_left_out(tmp_path):
+    """A weak line with a stage whose source is blank or only comments (a user's own
+    weak file, or a line joined from --cells) was trained on as an all-padding
+    sequence, though classify, tag and the kernel give such a cell no stage and the
+    labeling guide says it carries none.  Now it is left out and counted, whether its
+    source is its own or joined from --cells.  Code without a word ("{}", "...") and
+    words the vocabulary lacks are kept: classify gives those cells a stage."""
+    lines = weak_lines(10, 4)
+    blank = ["", "   \n\n", "# a comment", "# one\n   # two\n"]
+    for k, src in enumerate(blank):
+        p = {s: (0.9 if s == "explore" else 0.02) for s in KEYS}
+        lines.append({"id": f"nb{k}.ipynb#{10 + k}", "stage": "explore", "probabilities": p, "source": src})
+    kept = ["{}", "...\n# no words", "zzqx_only_here_1"]
+    for k, src in enumerate(kept):
+        p = {s: (0.9 if s == "evaluate" else 0.02) for s in KEYS}
+        lines.append({"id": f"nb{k}.ipynb#{20 + k}", "stage": "evaluate", "probabilities": p, "source": src})
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["--val-split", "0", "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0, r.stderr
+    assert "47 weak labels: 0 abstained, 0 without source, 4 blank or comment-only" in r.stderr, r.stderr
+    assert "43 training cells, 0 validation cells" in r.stderr, r.stderr
+    # the same sources joined from --cells
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": x["id"], "source": x["source"]}) + "\n" for x in lines))
+    weak.write_text("".join(json.dumps({k: v for k, v in x.items() if k != "source"}) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["--val-split", "0", "--cells", cells, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0, r.stderr
+    assert "4 blank or comment-only" in r.stderr and "43 training cells" in r.stderr, r.stderr
+    # only blank ones: too few usable cells, the reason named
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines[40:44]))
+    r = run(["train"] + SMALL + ["-o", tmp_path / "none.nbsm", weak])
+    assert r.returncode == 2 and "0 usable cells" in r.stderr and "4 blank or comment-only" in r.stderr, r.stderr
+    assert not (tmp_path / "none.nbsm").exists()
