@@ -311,8 +311,8 @@ int cmd_install_kernel(int argc, char **argv)
            a.wrap, found.dir);
     if (a.model) {
         /* The kernel loads it at each start and, failing, relays without tags, saying so
-         * only in the server's log: a truncated copy or a file of another version would
-         * show in Jupyter as badges that never come. */
+         * in the server's log and in the first cell run: a truncated copy or a file of
+         * another version would show in Jupyter as badges that never come, until then. */
         char why[1024];
         nbs_model *m = model_load(model_abs, why, sizeof why);
         if (m) model_free(m);

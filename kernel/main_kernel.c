@@ -4,6 +4,12 @@
  * kernel's kernelspec, the model (optional: without one the kernel relays and tags
  * nothing), signal set-up, the child, and handing over to the proxy loop.
  *
+ * Telling the user: why the kernel runs without stage tags (no model found, or one
+ * that cannot be read) and which options it ignored go to stderr (the Jupyter
+ * server's log) at start, and once, the same reasons, into the notebook: the proxy
+ * shows them as a stderr stream in the first executed cell (options_notice,
+ * kernel/tagorder.h "The notice").
+ *
  * Signals: SIGINT is ignored (signal-mode interrupts go to the whole process group and
  * are the child's business); SIGCHLD, SIGTERM and SIGHUP are blocked and read from a
  * signalfd by the proxy loop.  The mask is set before any thread or child exists.
@@ -31,18 +37,19 @@
 #include "model/version.h"
 #include "nbformat/notebook.h"
 
-static nbs_model *load_model(const char *path)
+/* The model at PATH (NULL: the default one), or NULL with the reason in WHY (as the
+ * log gives it: "PATH: what is wrong"). */
+static nbs_model *load_model(const char *path, char *why, size_t cap)
 {
     if (!path) path = model_default_path();
     if (!path) {
-        fprintf(stderr, "nbstage-kernel: no model found (set NBSTAGE_MODEL or --model); "
-                        "relaying without stage tags\n");
-        return NULL;
+        snprintf(why, cap, "no model found (set NBSTAGE_MODEL or --model)");
+    } else {
+        nbs_model *m = model_load(path, why, cap);
+        if (m) return m;
     }
-    char err[NB_ERROR_MAX];
-    nbs_model *m = model_load(path, err, sizeof err);
-    if (!m) fprintf(stderr, "nbstage-kernel: %s; relaying without stage tags\n", err);
-    return m;
+    fprintf(stderr, "nbstage-kernel: %s; relaying without stage tags\n", why);
+    return NULL;
 }
 
 /* 1 when this process was started as the wrapped kernel of a stage kernel: with the
@@ -104,7 +111,8 @@ int main(int argc, char **argv)
     }
     if (opt.help) { fputs(options_usage, stdout); return 0; }
     if (opt.version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return 0; }
-    /* ignored options: said in the server's log, the kernel runs (kernel/options.h) */
+    /* ignored options: said in the server's log (and in the notebook, the notice below),
+     * the kernel runs (kernel/options.h) */
     for (const char *w = opt.warnings, *nl; (nl = strchr(w, '\n')); w = nl + 1)
         fprintf(stderr, "nbstage-kernel: warning: %.*s\n", (int)(nl - w), w);
     blas_threads_stop(); /* the proxy multiplies nothing through BLAS (model/blas_core.h) */
@@ -148,10 +156,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "nbstage-kernel: cannot start the wrapped kernel \"%s\": %s\n", opt.wrap, err);
         child_cleanup(&child);
     } else {
-        model = load_model(opt.model); /* while the child starts up */
+        static char why[NB_ERROR_MAX], notice[NB_ERROR_MAX + 2048];
+        model = load_model(opt.model, why, sizeof why); /* while the child starts up */
+        options_notice(&opt, model ? NULL : why, notice, sizeof notice);
         char *client_file = absolute(opt.connection_file);
         struct proxy_config cfg = {.client = &conn, .child = &child, .model = model,
-                                   .display = &opt.display, .signal_fd = sfd,
+                                   .display = &opt.display, .notice = notice, .signal_fd = sfd,
                                    .client_file = client_file,
                                    .ipykernel = kernelspec_runs_ipykernel(&ks),
                                    .parent = parent, .parent_fd = parent_fd};

@@ -21,8 +21,9 @@ const char options_usage[] =
     "  --version              the version of nbstage\n"
     "Environment: NBSTAGE_WRAP, NBSTAGE_MODEL, NBSTAGE_TAG_POSITION, NBSTAGE_NO_BADGE,\n"
     "NBSTAGE_MIN_CONFIDENCE (the command line wins; NBSTAGE_NO_BADGE is 1 or 0).\n"
-    "A bad value or an unknown option is named on stderr (the Jupyter server's log) and\n"
-    "ignored: the kernel runs as if it were not given.\n";
+    "A bad value or an unknown option is named on stderr (the Jupyter server's log) and,\n"
+    "once, in the first executed cell's outputs, and ignored: the kernel runs as if it\n"
+    "were not given.  So is a model that cannot be read (the kernel then runs untagged).\n";
 
 /* Adds one line to O's warnings (cut when they are full). */
 static void warn(struct kernel_options *o, const char *fmt, const char *a, const char *b)
@@ -117,4 +118,24 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
     if (!o->connection_file) { snprintf(err, errlen, "no connection file (-f FILE)"); return -1; }
     if (!o->wrap[0]) { snprintf(err, errlen, "--wrap: empty kernel name"); return -1; }
     return 0;
+}
+
+/* Appends "nbstage: PREFIX" and LEN bytes of TEXT and a newline to OUT (USED bytes in
+ * it), when the whole line fits in CAP. */
+static void notice_line(char *out, size_t cap, size_t *used, const char *prefix, const char *text,
+                        size_t len)
+{
+    int n = snprintf(out + *used, cap - *used, "nbstage: %s%.*s\n", prefix, (int)len, text);
+    if (n >= 0 && (size_t)n < cap - *used) *used += (size_t)n;
+    else out[*used] = 0; /* a line cut short would say less than it seems to */
+}
+
+void options_notice(const struct kernel_options *o, const char *no_tags, char *out, size_t cap)
+{
+    size_t used = 0;
+    if (!cap) return;
+    out[0] = 0;
+    if (no_tags) notice_line(out, cap, &used, "no stage tags in this session: ", no_tags, strlen(no_tags));
+    for (const char *w = o->warnings, *nl; (nl = strchr(w, '\n')); w = nl + 1)
+        notice_line(out, cap, &used, "warning: ", w, (size_t)(nl - w));
 }

@@ -15,6 +15,12 @@
  * in WARNINGS for the server's log, and the kernel runs without them (as ipykernel
  * runs past options it does not know).  Only a missing connection file or an empty or
  * missing --wrap, without which nothing can run, are errors.
+ *
+ * What the log says is also said where the user looks: options_notice turns the
+ * warnings (and why the session has no stage tags, when it has none) into the text the
+ * proxy shows once, in the first executed cell's outputs (kernel/tagorder.h, "The
+ * notice").  A good --no-badge or --min-confidence is the user's choice, not a failure:
+ * the cells go without a visible badge or a tag then, and nothing is said.
  */
 #ifndef NBSTAGE_OPTIONS_H
 #define NBSTAGE_OPTIONS_H
@@ -36,6 +42,13 @@ struct kernel_options {
 /* 0 and fills O (with what it ignored in O->warnings); -1 with the reason in ERR
  * (no -f, an empty or missing --wrap or -f value). */
 int options_parse(int argc, char **argv, struct kernel_options *o, char *err, size_t errlen);
+
+/* The notice for the user (see above) into OUT (CAP bytes, cut to fit, always whole
+ * lines when CAP allows): "nbstage: no stage tags in this session: NO_TAGS\n" when
+ * NO_TAGS is not NULL (the reason, as the log gives it: "PATH: what is wrong with it"),
+ * then "nbstage: warning: W\n" for each line W of O's warnings.  "" when there is
+ * nothing to say: a model loaded, and no option ignored. */
+void options_notice(const struct kernel_options *o, const char *no_tags, char *out, size_t cap);
 
 extern const char options_usage[];
 

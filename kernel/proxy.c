@@ -13,7 +13,10 @@
  * Where and when each stage tag goes in the iopub stream is kernel/tagorder.c's (its
  * rules are in tagorder.h): every child iopub message is handed to it (relay_iopub),
  * and it is told of each execute_request to tag, of the worker's answers and of input
- * requests and replies; it builds, signs and publishes the tags.
+ * requests and replies; it builds, signs and publishes the tags, and the notice
+ * (cfg->notice: why this session has no stage tags, which options were ignored) in the
+ * first such request's outputs.  Without a model there is no worker, and no request is
+ * read but while the notice is owed.
  */
 #include "kernel/proxy.h"
 
@@ -246,7 +249,7 @@ static const char *request_code(const struct wire_frame *c, size_t *len, json_t 
 
 /* An execute_request (HEADER and CONTENT frames), just forwarded: with real code, its
  * tag is owed (tagorder_request classifies a short cell at once, hands a longer one to
- * the worker). */
+ * the worker), and the notice when it is owed still. */
 static void maybe_classify(struct proxy *px, const struct wire_frame *h, const struct wire_frame *c)
 {
     json_t *tree;
@@ -291,7 +294,8 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
         } else {
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
-            if (ch == SHELL && px->worker && strcmp(type, "execute_request") == 0) {
+            if (ch == SHELL && (px->worker || tagorder_notice_owed(px->tags)) &&
+                strcmp(type, "execute_request") == 0) {
                 zmq_msg_init(&keep[0]);
                 zmq_msg_init(&keep[1]);
                 kept = zmq_msg_copy(&keep[0], &px->cur.f[wp.header]) == 0 &&
@@ -481,6 +485,8 @@ static int setup(struct proxy *px, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (tagorder_set_notice(px->tags, px->cfg->notice))
+        logmsg("out of memory: what is said above is not said in the notebook");
     void *polled[N_POLLED] = {px->k_iopub, px->k_shell, px->k_control, px->k_stdin,
                               px->worker ? classify_worker_socket(px->worker) : NULL,
                               px->c_shell, px->c_control, px->c_stdin};

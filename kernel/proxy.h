@@ -9,7 +9,8 @@
  * between the child's execute_input and its idle for that request (as soon as it is
  * classified with --tag-position top, at the idle with bottom): kernel/tagorder.h,
  * which the loop hands the requests to tag, the worker's answers and the child's
- * iopub messages.
+ * iopub messages.  The notice (why there are no stage tags, which options were ignored)
+ * goes out the same way, once, after the first such request's execute_input.
  */
 #ifndef NBSTAGE_PROXY_H
 #define NBSTAGE_PROXY_H
@@ -26,6 +27,8 @@ struct proxy_config {
     struct child *child;             /* started; its connection names our peer sockets */
     const nbs_model *model;          /* NULL: relay only, tag nothing */
     const struct stage_display_options *display;
+    const char *notice;              /* NULL or "": nothing to say; else lines for the
+                                        user, said once (kernel/tagorder.h) */
     int signal_fd;                   /* signalfd for SIGCHLD, SIGTERM, SIGHUP */
     const char *client_file;         /* Jupyter's connection file, absolute; NULL: unknown */
     int ipykernel;                   /* the child is ipykernel (kernelspec_runs_ipykernel) */

@@ -5,7 +5,9 @@
  * route -> message_kind), and handled by one function per kind: on_execute_input,
  * on_comm, on_output, on_clear, on_idle.  A message of another kind only lets a held
  * clear of its request go first (an update_display_data, that request's tag before
- * it: on_update).
+ * it: on_update).  The notice (tagorder.h) rides on the same routing: bound to a
+ * request by tagorder_request (notice_bind), sent by on_execute_input, passed on at an
+ * aborted request's idle.
  */
 #include "kernel/tagorder.h"
 
@@ -54,6 +56,9 @@ struct tagorder {
     struct qnode *qhead, *qtail;     /* a held idle and what came after it (rule 9) */
     struct wire_frame *views;        /* of the message being routed */
     size_t views_cap;
+    char *notice;                    /* the notice's content, until it is out; NULL: none */
+    char *notice_parent;             /* its request's header frame, verbatim; NULL: none yet */
+    char notice_id[128];             /* that request's msg_id */
 };
 
 static void say(const char *what)
@@ -109,16 +114,24 @@ static int classified(struct tagorder *t, struct pending *p)
 
 /* ---- the tag message (rule 10) -------------------------------------------------------- */
 
-/* The header of a tag: the child's session, username and version, a fresh msg_id and
- * the date.  NULL when out of memory (or the session is not UTF-8). */
-static char *tag_header_json(const struct tagorder *t, const char *id, const char *date)
+/* The header of a message of ours of type TYPE: the child's session, username and
+ * version, msg_id ID and the date.  NULL when out of memory (or the session is not
+ * UTF-8). */
+static char *header_json(const struct tagorder *t, const char *type, const char *id,
+                         const char *date)
 {
-    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type", "display_data",
+    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type", type,
                           "session", t->session, "username", t->username, "date", date,
                           "version", t->version[0] ? t->version : "5.3");
     char *hs = h ? json_dumps(h, JSON_COMPACT) : NULL;
     json_decref(h);
     return hs;
+}
+
+/* The header of a tag: a display_data, a fresh msg_id and the date. */
+static char *tag_header_json(const struct tagorder *t, const char *id, const char *date)
+{
+    return header_json(t, "display_data", id, date);
 }
 
 /* Tag headers differ only in msg_id and date, both of fixed length: the header is
@@ -223,6 +236,56 @@ static void publish_early(struct tagorder *t, struct pending *p)
     if (t->wclear.n && strcmp(t->wclear_id, p->id) == 0) clear_release(t); /* after the tag */
 }
 
+/* ---- the notice (tagorder.h) --------------------------------------------------------- */
+
+/* The owed notice goes with the request of header H (msg_id ID) when it has none yet. */
+static void notice_bind(struct tagorder *t, const struct wire_frame *h, const char *id)
+{
+    if (!t->notice || t->notice_parent) return;
+    char *copy = malloc(h->len + 1);
+    if (!copy) return; /* then with the next request */
+    memcpy(copy, h->data, h->len);
+    copy[h->len] = 0;
+    t->notice_parent = copy;
+    snprintf(t->notice_id, sizeof t->notice_id, "%s", id);
+}
+
+static int notice_is_for(const struct tagorder *t, const char *id)
+{
+    return t->notice_parent && strcmp(t->notice_id, id) == 0;
+}
+
+/* Its request is done without having started (aborted): the next one gets it. */
+static void notice_unbind(struct tagorder *t)
+{
+    free(t->notice_parent);
+    t->notice_parent = NULL;
+    t->notice_id[0] = 0;
+}
+
+/* Sends the notice, a stderr stream of its request, just after that request's
+ * execute_input; it is said once, and forgotten. */
+static void notice_publish(struct tagorder *t)
+{
+    char id[40], date[32], sig[WIRE_SIG_HEX_MAX + 1];
+    wire_new_id(id, sizeof id, NULL);
+    wire_now_iso(date);
+    char *h = header_json(t, "stream", id, date);
+    if (h) {
+        static const char topic[] = "stream.stderr"; /* ipykernel's, for a stream */
+        struct wire_frame fr[6];
+        wire_build(t->key, h, t->notice_parent, "{}", t->notice, sig, fr);
+        zmq_send(t->iopub, topic, sizeof topic - 1, ZMQ_SNDMORE);
+        for (int i = 0; i < 6; i++) zmq_send(t->iopub, fr[i].data, fr[i].len, i < 5 ? ZMQ_SNDMORE : 0);
+    } else {
+        say("out of memory: the notice is only in this log");
+    }
+    free(h);
+    free(t->notice);
+    t->notice = NULL;
+    notice_unbind(t);
+}
+
 /* ---- routing one iopub message -------------------------------------------------------- */
 
 enum { IOPUB_SENT, IOPUB_HELD };
@@ -269,12 +332,17 @@ static int send_on(struct tagorder *t, struct mpart *m)
     return IOPUB_SENT;
 }
 
-/* Rules 1 and 3: the tag goes after the execute_input, at once when it may. */
-static int on_execute_input(struct tagorder *t, struct pending *p, struct mpart *m)
+/* Rules 1 and 3: the tag goes after the execute_input, at once when it may; the
+ * notice, when it is this request's (NOTICE), goes first.  P is NULL for a request with
+ * no tag to give (no worker) and the notice to give. */
+static int on_execute_input(struct tagorder *t, struct pending *p, struct mpart *m, int notice)
 {
-    p->started = 1;
     mpart_send(t->iopub, m);
-    publish_early(t, p);
+    if (notice) notice_publish(t);
+    if (p) {
+        p->started = 1;
+        publish_early(t, p);
+    }
     return IOPUB_SENT;
 }
 
@@ -415,7 +483,7 @@ static int on_update(struct tagorder *t, struct mpart *m, const struct wire_part
 static int route(struct tagorder *t, struct mpart *m)
 {
     struct wire_parts wp;
-    if (t->n_pend == 0 || mpart_views(m, &t->views, &t->views_cap) ||
+    if ((t->n_pend == 0 && !t->notice_parent) || mpart_views(m, &t->views, &t->views_cap) ||
         wire_split(t->views, m->n, &wp)) {
         clear_release(t);
         return send_on(t, m);
@@ -435,9 +503,11 @@ static int route(struct tagorder *t, struct mpart *m)
         if (kind == K_OTHER && on_update(t, m, &wp) == IOPUB_HELD) return IOPUB_HELD;
         if (kind != K_IDLE) clear_release(t);
     }
+    if (kind == K_EXECUTE_INPUT && notice_is_for(t, parent)) return on_execute_input(t, p, m, 1);
+    if (kind == K_IDLE && notice_is_for(t, parent)) notice_unbind(t); /* aborted: the next */
     if (!p) return send_on(t, m);
     switch (kind) {
-    case K_EXECUTE_INPUT: return on_execute_input(t, p, m);
+    case K_EXECUTE_INPUT: return on_execute_input(t, p, m, 0);
     case K_IDLE: return on_idle(t, p, m);
     case K_CLEAR: return on_clear(t, p, m, &wp);
     case K_OUTPUT: return on_output(t, p, m);
@@ -509,7 +579,34 @@ void tagorder_free(struct tagorder *t)
     tag_header_forget(t);
     mpart_free(&t->wclear);
     free(t->views);
+    free(t->notice);
+    free(t->notice_parent);
     free(t);
+}
+
+int tagorder_set_notice(struct tagorder *t, const char *text)
+{
+    free(t->notice);
+    t->notice = NULL;
+    notice_unbind(t);
+    if (!text || !*text) return 0;
+    json_t *c = json_pack("{s:s,s:s}", "name", "stderr", "text", text);
+    if (!c) { /* not UTF-8 (a path, an argument): its bytes past ASCII as '?' */
+        char *ascii = strdup(text);
+        if (!ascii) return -1;
+        for (char *q = ascii; *q; q++)
+            if ((unsigned char)*q >= 0x80) *q = '?';
+        c = json_pack("{s:s,s:s}", "name", "stderr", "text", ascii);
+        free(ascii);
+    }
+    t->notice = c ? json_dumps(c, JSON_COMPACT) : NULL;
+    json_decref(c);
+    return t->notice ? 0 : -1;
+}
+
+int tagorder_notice_owed(const struct tagorder *t)
+{
+    return t->notice != NULL;
 }
 
 void tagorder_learn_session(struct tagorder *t, const struct wire_frame *header)
@@ -536,7 +633,9 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
 {
     char id[128];
     frame_string(h, "msg_id", id, sizeof id);
-    if (!id[0] || pending_find(t, id)) return 0;
+    if (!id[0]) return 0;
+    notice_bind(t, h, id);
+    if (!t->worker || pending_find(t, id)) return 0;
     if (t->n_pend == t->cap_pend) {
         size_t cap = t->cap_pend ? 2 * t->cap_pend : 16;
         struct pending *np = realloc(t->pend, cap * sizeof *np);

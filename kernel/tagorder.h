@@ -53,6 +53,19 @@
  *     publication it follows the message before it at once, and the zmq IO thread
  *     mostly takes both in one wake-up.
  *
+ * The notice.  When the session runs without stage tags (no model, or one that cannot
+ * be read) or with options ignored, main_kernel.c says why in the server's log, and
+ * the user would see cells run without badges and no reason.  So that reason goes,
+ * once per kernel process, into the first cell that would get a tag (tagorder_request:
+ * not silent, not blank): one `stream` message on stderr, its parent that request,
+ * its header the tags' (the child's session), published right after the child's
+ * execute_input for it (rule 1; so before its idle, rule 2, and before its early tag),
+ * and when the queue of rule 9 holds the execute_input, as it is released.  A request
+ * the child aborts (an idle, no execute_input) passes it on to the next one.  A
+ * clear_output in that cell clears it with the rest, as it would a warning the cell
+ * printed: it is not sent again.  Nothing of the child's is changed or held for it,
+ * and without a notice the routing is as above, message for message.
+ *
  * The cost per relayed message: its msg_type (and a status's execution_state) read in
  * place, and the parent's msg_id of the few kinds that matter, while a request is
  * being tagged; no JSON tree.
@@ -69,7 +82,8 @@
 struct tagorder;
 
 /* Tags go out on IOPUB (Jupyter's PUB socket), signed with KEY; cells are classified
- * by WORKER (NULL: nothing is tagged, every message goes straight through).  EARLY:
+ * by WORKER (NULL: nothing is tagged, every message goes straight through but a
+ * notice's request's execute_input, which the notice follows).  EARLY:
  * --tag-position top (rule 3).  KEY and WORKER must outlive the result.  NULL when out
  * of memory. */
 struct tagorder *tagorder_new(void *iopub, const struct wire_key *key,
@@ -78,6 +92,14 @@ struct tagorder *tagorder_new(void *iopub, const struct wire_key *key,
 /* Frees T; what it holds back is dropped, unsent (see tagorder_flush). */
 void tagorder_free(struct tagorder *t);
 
+/* The notice (see above): TEXT (lines ending in '\n') goes out as a stderr stream
+ * right after the execute_input of the first request tagorder_request is told of from
+ * now on, whether there is a worker or not.  0, or -1 when out of memory (nothing is
+ * said then).  tagorder_notice_owed: 1 while it is not out yet (the proxy then hands
+ * every execute_request with code to tagorder_request, even without a worker). */
+int tagorder_set_notice(struct tagorder *t, const char *text);
+int tagorder_notice_owed(const struct tagorder *t);
+
 /* The child's session, username and version, for the tags' headers, taken from the
  * HEADER frame of a child message; tagorder_knows_session: 1 once one is known. */
 void tagorder_learn_session(struct tagorder *t, const struct wire_frame *header);
@@ -85,7 +107,8 @@ int tagorder_knows_session(const struct tagorder *t);
 
 /* An execute_request just forwarded to the child (its HEADER frame), with code
  * SRC[0..LEN) to classify (not silent, not blank): its tag is owed between the child's
- * execute_input and idle for it.  A short cell is classified here at once, while the
+ * execute_input and idle for it (and the notice, when one is owed and has no request
+ * yet; without a worker that is all).  A short cell is classified here at once, while the
  * child starts on it, and its tag built (rule 10); a longer one is queued for the
  * worker: then 1 (a message was sent on the worker's socket).  0 otherwise, also when
  * the request is not tagged (a msg_id seen before, out of memory). */

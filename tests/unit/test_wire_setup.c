@@ -189,6 +189,35 @@ static void options_refuse_bad_values(void **state)
     assert_true(n > 0 && n < sizeof o.warnings && o.warnings[n - 1] == '\n');
 }
 
+/* What the user is told in the notebook (options_notice): why there are no stage
+ * tags, then each ignored option, one "nbstage: " line each; nothing when all is well,
+ * and whole lines only when the buffer is short. */
+static void options_notice_says_why_in_whole_lines(void **state)
+{
+    (void)state;
+    struct kernel_options o;
+    char err[256], out[512];
+    unsetenv("NBSTAGE_TAG_POSITION");
+    unsetenv("NBSTAGE_MIN_CONFIDENCE");
+    unsetenv("NBSTAGE_NO_BADGE");
+    char *good[] = {"k", "-f", "c", "--no-badge", "--min-confidence", "0.9", NULL};
+    assert_int_equal(options_parse(6, good, &o, err, sizeof err), 0);
+    options_notice(&o, NULL, out, sizeof out);
+    assert_string_equal(out, ""); /* the user's choices: nothing to say */
+    options_notice(&o, "/m.nbsm: truncated file (9 bytes)", out, sizeof out);
+    assert_string_equal(out, "nbstage: no stage tags in this session: /m.nbsm: truncated file (9 bytes)\n");
+    char *bad[] = {"k", "-f", "c", "--tag-position=left", "--bogus", NULL};
+    assert_int_equal(options_parse(5, bad, &o, err, sizeof err), 0);
+    options_notice(&o, "no model found", out, sizeof out);
+    assert_string_equal(out, "nbstage: no stage tags in this session: no model found\n"
+                             "nbstage: warning: --tag-position \"left\": expected top or bottom; ignored\n"
+                             "nbstage: warning: unknown option or missing value: \"--bogus\"; ignored\n");
+    options_notice(&o, NULL, out, 100); /* room for the first line only */
+    assert_string_equal(out, "nbstage: warning: --tag-position \"left\": expected top or bottom; ignored\n");
+    options_notice(&o, NULL, out, 10);
+    assert_string_equal(out, "");
+}
+
 static void kernelspec_found_through_jupyter_path(void **state)
 {
     (void)state;
@@ -245,6 +274,7 @@ int main(void)
         cmocka_unit_test(connection_read_names_file_and_reason),
         cmocka_unit_test(options_from_argv_and_environment),
         cmocka_unit_test(options_refuse_bad_values),
+        cmocka_unit_test(options_notice_says_why_in_whole_lines),
         cmocka_unit_test(kernelspec_found_through_jupyter_path),
         cmocka_unit_test(kernelspec_tells_ipykernel_apart),
     };

@@ -1,0 +1,255 @@
+"""test_kernel_notice.py — the stage kernel says in the notebook why it gives no tags.
+
+A kernel that runs without stage tags (no model found, or one it cannot read) or with
+options it ignored said so only in the Jupyter server's log: in the notebook, cells ran
+with no badge and no reason.  Now the same reason is said once per kernel process, as
+one stderr `stream` message of the first request that would get a tag (not silent,
+not empty or comment-only), after the child's execute_input for it and before its
+idle, with the tags' header (the child's session).  Everything of the child's is as
+ipykernel alone sends it; a kernel with its model and good options says nothing, and
+neither does one whose --no-badge or --min-confidence hides the tags (a user's choice).
+
+Through nbclient the notice is saved in the first code cell's outputs as a stream,
+which `nbstage tag --from-outputs` and `--strip-tag-outputs` leave alone.
+"""
+import json
+import subprocess
+
+import nbformat
+import pytest
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+
+from test_kernel import BIN, MODEL, Kernel, logs, specs, stage_outputs, strip_volatile  # noqa: F401
+
+pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
+NBSTAGE = BIN.parent / "nbstage"
+
+
+def notices(msgs):
+    return [m for m in msgs if m["msg_type"] == "stream" and m["content"]["text"].startswith("nbstage")]
+
+
+def spec(specs, name, extra=(), env=None):
+    """Writes kernelspec NAME: the stage kernel wrapping python3, with EXTRA arguments."""
+    s = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "python3", *extra],
+         "display_name": name, "language": "python", "env": env or {}}
+    (specs / "kernels" / name).mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / name / "kernel.json").write_text(json.dumps(s))
+    return name
+
+
+@pytest.fixture(scope="module")
+def plain():
+    """ipykernel alone, to compare the child's messages with."""
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def run_plain(kc, code):
+    mid = kc.execute(code)
+    msgs = []
+    while True:
+        m = kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") != mid:
+            continue
+        msgs.append(m)
+        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+            return msgs
+
+
+def truncated_model(tmp_path):
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    cut = tmp_path / "cut.nbsm"
+    with open(MODEL, "rb") as f:
+        cut.write_bytes(f.read(4096))
+    return cut
+
+
+CELL = "print('out'); import sys; print('err', file=sys.stderr); 6 * 7"
+
+
+def check_first_cells(k, plain, says):
+    """The first cell with code: the child's messages as ipykernel alone sends them, and
+    the notice (whose lines contain each of SAYS) after the execute_input, before the
+    idle and before the cell's tag if it has one; the second cell: no notice.  Returns
+    the notice's text."""
+    # silent, empty and comment-only requests get no tag, and no notice either
+    for code, kw in (("x = 1", {"silent": True}), ("", {}), ("# a comment", {})):
+        _, msgs, reply = k.run(code, **kw)
+        assert reply["content"]["status"] == "ok" and notices(msgs) == [], code
+    msg_id, msgs, reply = k.run(CELL)
+    assert reply["content"]["status"] == "ok"
+    [n] = notices(msgs)
+    child = [m for m in msgs if m is not n and m not in stage_outputs(msgs)]
+    assert [strip_volatile(m) for m in child] == [strip_volatile(m) for m in run_plain(plain, CELL)]
+    types = [m["msg_type"] for m in msgs]
+    i = msgs.index(n)
+    assert types.index("execute_input") < i < len(msgs) - 1 and types[-1] == "status"
+    assert all(i < msgs.index(t) for t in stage_outputs(msgs))
+    assert types.count("status") == 2  # no busy/idle of ours
+    [inp] = [m for m in msgs if m["msg_type"] == "execute_input"]
+    assert inp["content"]["execution_count"] == reply["content"]["execution_count"]
+    assert n["content"]["name"] == "stderr"
+    assert n["parent_header"]["msg_id"] == msg_id
+    assert n["parent_header"]["msg_type"] == "execute_request"
+    assert n["header"]["msg_type"] == "stream"
+    assert n["header"]["session"] == msgs[0]["header"]["session"]
+    assert n["header"]["msg_id"] not in {m["header"]["msg_id"] for m in child}
+    text = n["content"]["text"]
+    assert text.endswith("\n") and all(line.startswith("nbstage: ") for line in text.splitlines())
+    for s in says:
+        assert s in text, text
+    _, msgs2, reply2 = k.run(CELL)
+    assert reply2["content"]["execution_count"] == reply["content"]["execution_count"] + 1
+    assert notices(msgs2) == []
+    return text
+
+
+@pytest.mark.parametrize("how", ["missing", "truncated"])
+def test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell(specs, logs, plain, tmp_path, how):
+    if how == "missing":
+        path, why = tmp_path / "no-such.nbsm", "cannot open"
+    else:
+        path, why = truncated_model(tmp_path), "truncated file"
+    name = spec(specs, f"nbs-notice-{how}", ["--model", str(path)])
+    k = Kernel(name, logs)
+    try:
+        text = check_first_cells(k, plain, [f"nbstage: no stage tags in this session: {path}: {why}"])
+        assert len(text.splitlines()) == 1
+        if how == "missing":  # a restart is a new kernel process: it says so again, once
+            k.km.restart_kernel(now=True)
+            k.kc.wait_for_ready(timeout=60)
+            for n in (1, 0):
+                _, msgs, _ = k.run(CELL)
+                assert [m["content"]["text"] for m in notices(msgs)] == [text] * n
+    finally:
+        k.close()
+    # the same reason as the log's
+    assert f"nbstage-kernel: {path}: {why}" in k.log.read_text()
+
+
+def test_no_model_found_is_said(specs, logs, plain, tmp_path):
+    """No --model, no NBSTAGE_MODEL and no share/default.nbsm beside the program (a copy
+    of it elsewhere)."""
+    alone = tmp_path / "bin" / "nbstage-kernel"
+    alone.parent.mkdir()
+    alone.write_bytes(BIN.read_bytes())
+    alone.chmod(0o755)
+    s = {"argv": [str(alone), "-f", "{connection_file}"], "display_name": "no model",
+         "language": "python", "env": {"NBSTAGE_MODEL": ""}}
+    (specs / "kernels" / "nbs-notice-none").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "nbs-notice-none" / "kernel.json").write_text(json.dumps(s))
+    k = Kernel("nbs-notice-none", logs)
+    try:
+        check_first_cells(k, plain, ["nbstage: no stage tags in this session: no model found "
+                                     "(set NBSTAGE_MODEL or --model)"])
+    finally:
+        k.close()
+
+
+def test_ignored_options_are_said_and_the_cell_is_still_tagged(specs, logs, plain):
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    name = spec(specs, "nbs-notice-opts", ["--tag-position", "middle", "--frobnicate"],
+                {"NBSTAGE_MODEL": MODEL, "NBSTAGE_MIN_CONFIDENCE": "80%"})
+    k = Kernel(name, logs)
+    try:
+        text = check_first_cells(k, plain, [
+            'nbstage: warning: --tag-position "middle": expected top or bottom; ignored',
+            'nbstage: warning: unknown option or missing value: "--frobnicate"; ignored',
+            'nbstage: warning: NBSTAGE_MIN_CONFIDENCE "80%": expected a number in [0, 1]; ignored'])
+        assert "no stage tags" not in text and len(text.splitlines()) == 3
+        # the model is fine: every cell is tagged
+        _, msgs, _ = k.run("import numpy as np")
+        assert [m["msg_type"] for m in msgs] == ["status", "execute_input", "display_data", "status"]
+    finally:
+        k.close()
+
+
+@pytest.mark.parametrize("name", ["nbs-signal", "nbs-opts", "nbs-min"])
+def test_a_kernel_with_its_model_and_good_options_says_nothing(specs, logs, name):
+    """nbs-opts: --no-badge; nbs-min: NBSTAGE_MIN_CONFIDENCE=1 (no tag at all): the
+    user's choices, nothing to tell.  The first cell's messages are what they were."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    k = Kernel(name, logs)
+    try:
+        _, msgs, reply = k.run("import numpy as np")
+        assert reply["content"]["status"] == "ok"
+        tag = [] if name == "nbs-min" else ["display_data"]
+        assert [m["msg_type"] for m in msgs] == ["status", "execute_input", *tag, "status"]
+        _, msgs, _ = k.run(CELL)
+        assert notices(msgs) == [] and not any("nbstage" in m["content"].get("text", "") for m in msgs)
+    finally:
+        k.close()
+
+
+def nbclient_run(name, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# a run"),
+                nbformat.v4.new_code_cell("import numpy as np\nx = np.arange(3)"),
+                nbformat.v4.new_code_cell("print(x.sum())")]
+    NotebookClient(nb, kernel_name=name, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, str(path))
+    return path, nb
+
+
+def stderr_text(cell):
+    return "".join(o["text"] for o in cell["outputs"]
+                   if o["output_type"] == "stream" and o["name"] == "stderr")
+
+
+def nbstage(*args):
+    return subprocess.run([str(NBSTAGE), *args], capture_output=True, text=True, timeout=60)
+
+
+def test_through_nbclient_the_notice_is_in_the_first_code_cell(specs, logs, tmp_path):
+    """No tags: the notice is saved in the first code cell as a stream, which `tag
+    --from-outputs` does not take for a tag output and `--strip-tag-outputs` leaves."""
+    if not NBSTAGE.exists():
+        pytest.skip(f"{NBSTAGE} not built")
+    cut = truncated_model(tmp_path)
+    path, nb = nbclient_run(spec(specs, "nbs-notice-nbclient", ["--model", str(cut)]), tmp_path)
+    code = nb.cells[1:]
+    said = stderr_text(code[0])
+    assert said.startswith(f"nbstage: no stage tags in this session: {cut}: truncated file (4096 of ")
+    assert said.endswith(" bytes)\n") and said.count("\n") == 1
+    assert stderr_text(code[1]) == "" and code[1].outputs[0]["text"] == "3\n"
+    before = path.read_bytes()
+    r = nbstage("tag", "--from-outputs", str(path))
+    assert r.returncode == 0 and "cannot be read" not in r.stderr, r.stderr
+    assert path.read_bytes() == before  # no tag output: nothing to take
+    r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", str(path))
+    assert r.returncode == 0 and "cannot be read" not in r.stderr, r.stderr
+    assert path.read_bytes() == before  # and nothing to strip
+
+
+def test_through_nbclient_a_notice_beside_a_tag(specs, logs, tmp_path):
+    """An ignored option, the model fine: the first code cell has the notice and the tag;
+    `tag --from-outputs --strip-tag-outputs` takes the stage and removes the tag output
+    only, the notice stays."""
+    if not MODEL or not NBSTAGE.exists():
+        pytest.skip("no model, or nbstage not built")
+    name = spec(specs, "nbs-notice-nbclient2", ["--frobnicate"], {"NBSTAGE_MODEL": MODEL})
+    path, nb = nbclient_run(name, tmp_path)
+    code = nb.cells[1:]
+    assert stderr_text(code[0]) == 'nbstage: warning: unknown option or missing value: "--frobnicate"; ignored\n'
+    assert stderr_text(code[1]) == ""
+    assert all(sum(o["output_type"] == "display_data" for o in c.outputs) == 1 for c in code)
+    r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", str(path))
+    assert r.returncode == 0, r.stderr
+    after = nbformat.read(str(path), as_version=4)
+    for c in after.cells[1:]:
+        assert c.metadata["workflow_stage"]["stage"]
+        assert not any(o["output_type"] == "display_data" for o in c.outputs)
+    assert stderr_text(after.cells[1]) == stderr_text(code[0])
+    assert [o["output_type"] for o in after.cells[1].outputs] == ["stream"]
