@@ -5,7 +5,8 @@
  * vote patterns, fits the label model and writes one JSON line per cell in input
  * order (with --statements, each statement of a cell after it); the LF analysis goes
  * to stderr or --report, scored against --gold hand labels when given.  `--votes`
- * runs the label model alone on someone else's label matrix.  Outputs: -o, --report
+ * runs the label model alone on someone else's label matrix, with the same LF
+ * analysis of its columns.  Outputs: -o, --report
  * and --svg naming one file are refused before the run; -o and --report are
  * committed together after every output was written, so a failed one leaves the old
  * files as they were (a report to stderr comes after the labels are in place).
@@ -55,7 +56,8 @@ static const char usage[] =
 "report and a confusion matrix) goes to stderr, or to --report FILE.\n"
 "\n"
 "LF analysis columns, as Snorkel's LFAnalysis defines them (percentages of all cells):\n"
-"  stage      the stage the LF votes (its polarity; any: a context LF)\n"
+"  stage      the stage the LF votes (its polarity; any: a context LF, or a --votes\n"
+"             column with votes for more than one; -: a column without votes)\n"
 "  level      job, show or hint (share/rules.txt), ctx for the context LFs\n"
 "  coverage   cells it votes on\n"
 "  overlaps   cells it votes on that another LF votes on as well\n"
@@ -77,9 +79,12 @@ static const char usage[] =
 "  --votes FILE     label model only: one row per item, one tab-separated integer\n"
 "                   per LF (-1 abstain, 0..5 the stages in the guide's order);\n"
 "                   writes \"class<TAB>p0..p5\" per row (class -1: no vote, or\n"
-"                   the label withheld, see --min-confidence)\n"
+"                   the label withheld, see --min-confidence); the LF analysis\n"
+"                   names the columns col1..colM, stage the one each votes (any:\n"
+"                   more than one, -: none)\n"
 "  --truth FILE     with --votes: true classes, one integer per line; prints the\n"
-"                   accuracy of the label model and of majority vote\n"
+"                   accuracy of the label model and of majority vote, and each\n"
+"                   column's gold.n and gold.acc\n"
 "  --min-confidence P  withhold the label (\"stage\": null, probabilities kept)\n"
 "                   when the label model's best stage has probability below P\n"
 "                   (default 0.5 for cells, 0 with --votes); also withheld, as\n"
@@ -843,8 +848,10 @@ static int label_matrix(const struct opts *o)
     size_t len = 0, n = 0;
     signed char *v = NULL;
     long *pat = NULL;
-    int *ppred = NULL, *truth = NULL;
+    int *ppred = NULL, *truth = NULL, *lf_stage = NULL;
     double *pproba = NULL;
+    const char **lf_names = NULL;
+    char *lf_namebuf = NULL;
     struct lm_stats st;
     struct label_model model;
     memset(&st, 0, sizeof st);
@@ -976,11 +983,39 @@ static int label_matrix(const struct opts *o)
                     mv_n, mv_n ? (double)lm_on_mv / mv_n : 0, mv_n ? (double)mv_ok / mv_n : 0,
                     rt_n ? (double)rt_ok / rt_n : 0, n ? (double)rt_n / n : 0);
         }
+        /* The LF analysis, as for cells (Snorkel's LFAnalysis takes any label matrix):
+         * each column named by its place, its stage the one it votes (any: more than
+         * one; '-': none); --truth gives gold.n and gold.acc, whose summary the lines
+         * above already are. */
+        if (!lf_names) {
+            lf_names = malloc((size_t)m * sizeof *lf_names);
+            lf_namebuf = malloc((size_t)m * 16);
+            lf_stage = malloc((size_t)m * sizeof *lf_stage);
+            if (!lf_names || !lf_namebuf || !lf_stage) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+            for (int j = 0; j < m; j++) {
+                snprintf(lf_namebuf + (size_t)j * 16, 16, "col%d", j + 1);
+                lf_names[j] = lf_namebuf + (size_t)j * 16;
+                lf_stage[j] = LF_NO_VOTES;
+            }
+            for (size_t p = 0; p < st.n; p++) /* the distinct patterns hold every vote */
+                for (int j = 0; j < m; j++) {
+                    int x = st.pat[p * (size_t)m + j];
+                    if (x < 0 || lf_stage[j] == STAGE_NONE) continue;
+                    lf_stage[j] = lf_stage[j] == LF_NO_VOTES || lf_stage[j] == x ? x : STAGE_NONE;
+                }
+        }
+        fputc('\n', rep);
+        struct lf_report lr = {
+            .m = m, .name = lf_names, .stage = lf_stage, .level = NULL, .n = n, .votes = v, .gold = truth,
+            .model = &model, .min_conf = o->min_conf, .table_only = 1,
+        };
+        lf_report_print(rep, &lr);
     }
     rc = EXIT_OK;
 out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
+    free(lf_names); free(lf_namebuf); free(lf_stage);
     free(v); free(pat); free(ppred); free(pproba); free(truth);
     lm_stats_free(&st);
     lm_free(&model);

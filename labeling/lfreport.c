@@ -54,7 +54,7 @@ void lf_report_print(FILE *to, const struct lf_report *r)
     fprintf(to, "\n");
     for (int j = 0; j < m; j++) {
         fprintf(to, "%-26s %-9s %-5s %7.2f%% %7.2f%% %8.2f%%", r->name[j],
-                r->stage[j] >= 0 ? stage_key[r->stage[j]] : "any",
+                r->stage[j] >= 0 ? stage_key[r->stage[j]] : r->stage[j] == LF_NO_VOTES ? "-" : "any",
                 r->level ? level_name(r->level[j]) : "-",
                 100.0 * cov[j] / dn, 100.0 * ovl[j] / dn, 100.0 * cfl[j] / dn);
         /* an LF that never voted has no estimate, only its prior's (0.667) */
@@ -69,7 +69,7 @@ void lf_report_print(FILE *to, const struct lf_report *r)
     if (r->model)
         fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations, mean log-likelihood %.4f\n",
                 r->model->iterations, r->model->loglik);
-    if (!r->gold) goto out;
+    if (!r->gold || r->table_only) goto out;
     struct confusion lm, mv, all;
     memset(&lm, 0, sizeof lm);
     memset(&mv, 0, sizeof mv);

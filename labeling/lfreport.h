@@ -14,11 +14,12 @@
 #include "labeling/labelmodel.h"
 
 #define GOLD_MISSING (-2) /* the item has no hand label */
+#define LF_NO_VOTES (-2)  /* stage[j] of a --votes column that never votes: printed '-' */
 
 struct lf_report {
     int m;                        /* LFs */
     const char *const *name;      /* [m] */
-    const int *stage;             /* [m]; STAGE_NONE for "any" */
+    const int *stage;             /* [m]; STAGE_NONE for "any", LF_NO_VOTES for '-' */
     const int *level;             /* [m] or NULL */
     size_t n;                     /* items */
     const signed char *votes;     /* [n][m] */
@@ -28,6 +29,7 @@ struct lf_report {
     double min_conf;
     const int *mv_pred;           /* [n] majority vote (ties unlabeled), -1 = unlabeled */
     const struct label_model *model;
+    int table_only;               /* the table (gold columns included), not the gold summary */
 };
 
 void lf_report_print(FILE *to, const struct lf_report *r);

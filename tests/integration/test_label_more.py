@@ -361,3 +361,33 @@ def test_a_cells_file_with_a_byte_order_mark_says_so(tmp_path, cells):
     r = run(["label", "-q", joined])
     assert r.returncode == 1 and f"{joined}:7: skipped, the line starts with a UTF-8 byte-order mark" in r.stderr, \
         r.stderr
+
+
+def test_votes_prints_the_lf_analysis_of_its_columns(tmp_path):
+    """`label --votes MATRIX.tsv` printed only the label model's timings (and with
+    --truth its accuracy): no LF analysis, which --help promises for the command and
+    Snorkel's LFAnalysis gives for any label matrix.  Now its table names each column
+    (col1 ...), the one stage it votes (any: more than one; '-': none), coverage,
+    overlaps, conflicts, est.acc, and with --truth gold.n and gold.acc."""
+    m, t = tmp_path / "m.tsv", tmp_path / "t.txt"
+    m.write_text("0\t-1\t0\t-1\n1\t1\t-1\t-1\n-1\t-1\t-1\t-1\n2\t-1\t-1\t-1\n0\t0\t0\t-1\n0\t1\t-1\t-1\n")
+    t.write_text("0\n1\n0\n2\n0\n0\n")
+    r = run(["label", "--votes", m, "--truth", t, "-o", os.devnull])
+    assert r.returncode == 0, r.stderr
+    assert "LF analysis: 6 items, 5 with at least one vote (83.3%)" in r.stderr, r.stderr
+    rows = {line.split()[0]: line.split() for line in r.stderr.splitlines() if line.startswith("col")}
+    assert rows["col1"][1:6] == ["any", "-", "83.33%", "66.67%", "16.67%"], rows
+    assert rows["col1"][7:] == ["5", "1.000"], rows
+    assert rows["col2"][1:6] == ["any", "-", "50.00%", "50.00%", "16.67%"] and rows["col2"][7:] == ["3", "0.667"]
+    assert rows["col3"][1:6] == ["load", "-", "33.33%", "33.33%", "0.00%"] and rows["col3"][7:] == ["2", "1.000"]
+    assert rows["col4"][1:] == ["-", "-", "0.00%", "0.00%", "0.00%", "-", "0", "-"], rows
+    assert 0 < float(rows["col3"][6]) <= 1
+    # the --truth lines are still there, and no second summary of the same accuracy
+    assert "label --votes: label model accuracy" in r.stderr and "hand-labeled" not in r.stderr, r.stderr
+    # without --truth: no gold columns; with -q: no report
+    r = run(["label", "--votes", m, "-o", os.devnull])
+    assert r.returncode == 0 and "gold.n" not in r.stderr, r.stderr
+    assert [line.split() for line in r.stderr.splitlines() if line.startswith("col3")][0][1:] == \
+        rows["col3"][1:7], r.stderr
+    r = run(["label", "-q", "--votes", m, "-o", os.devnull])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
