@@ -6,15 +6,18 @@
  * levels, overrides and `disable` must do what share/rules.txt documents; patterns
  * see the code view, so comments and strings never match; a pattern that backtracks
  * catastrophically must give up at the match limit, in bounded time, and leave its
- * rule undecided only where no other line decides it; and the shipped rule file must
- * load.
+ * rule undecided only where no other line decides it, in the interpreter (a pattern
+ * not JIT-compiled) at its own step, depth and heap limits too; and the shipped rule
+ * file must load.
  */
 #include "unit.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -251,6 +254,80 @@ static void test_match_limit_gives_up(void **state)
     ruleset_free(&rs);
 }
 
+/* A cell of N copies of C followed by TAIL, its views made. */
+static void make_cell(struct pyview *v, char **src, size_t n, char c, const char *tail)
+{
+    *src = malloc(n + strlen(tail) + 1);
+    assert_non_null(*src);
+    memset(*src, c, n);
+    strcpy(*src + n, tail);
+    assert_int_equal(pyview_make(v, *src, strlen(*src)), 0);
+}
+
+/* The matcher picks the match context by whether the pattern was JIT-compiled
+ * (PCRE2_INFO_JITSIZE): a pattern JIT cannot or may not compile, as (*NO_JIT) makes
+ * one, runs in the interpreter under its own limits (rules.h: 3,000,000 steps, depth
+ * 100,000, 32 MiB of heap), each of which must give up here, and not the JIT's
+ * 1,000,000 steps, which count differently.  (a+)+$ before a '!' takes 2.5 * 2^N
+ * interpreter steps for N a's (PCRE2 10.42); ^(a|b)*$ two frames an 'a'; 200 capture
+ * groups make each frame ~3 KiB. */
+static void test_interpreter_limits_give_up(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512], text[2048];
+    int k = snprintf(text, sizeof text, "rule steps train\n  any (*NO_JIT)(a+)+$\n"
+                                         "rule deep train\n  any (*NO_JIT)^(a|b)*$\n"
+                                         "rule wide train\n  any (*NO_JIT)^(a|b)*$|");
+    for (int i = 0; i < 200; i++) k += snprintf(text + k, sizeof text - (size_t)k, "(c)");
+    snprintf(text + k, sizeof text - (size_t)k, "\nrule jit train\n  any (a+)+$\n");
+    if (load(&rs, text, err, sizeof err)) fail_msg("%s", err);
+    for (int i = 0; i < 3; i++) {
+        size_t jit = 1;
+        assert_int_equal(pcre2_pattern_info(rs.rules[i].any[0], PCRE2_INFO_JITSIZE, &jit), 0);
+        assert_int_equal(jit, 0); /* the interpreter's */
+    }
+    uint32_t have_jit = 0;
+    pcre2_config(PCRE2_CONFIG_JIT, &have_jit);
+    void *md = rules_match_data();
+    struct pyview v;
+    char *src;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* 19 a's: 1,310,720 steps, over JIT's limit and under the interpreter's */
+    make_cell(&v, &src, 19, 'a', "!");
+    assert_int_equal(rule_matches(&rs.rules[0], &v, md), 0);
+    if (have_jit) assert_int_equal(rule_matches(&rs.rules[3], &v, md), PCRE2_ERROR_MATCHLIMIT);
+    pyview_free(&v); free(src);
+    /* 21 a's: 5,242,880 steps */
+    make_cell(&v, &src, 21, 'a', "!");
+    assert_int_equal(rule_matches(&rs.rules[0], &v, md), PCRE2_ERROR_MATCHLIMIT);
+    pyview_free(&v); free(src);
+    /* depth: 40,000 a's (80,000 frames) match; 60,000 give up */
+    make_cell(&v, &src, 40000, 'a', "");
+    assert_int_equal(rule_matches(&rs.rules[1], &v, md), 1);
+    pyview_free(&v); free(src);
+    make_cell(&v, &src, 60000, 'a', "");
+    assert_int_equal(rule_matches(&rs.rules[1], &v, md), PCRE2_ERROR_DEPTHLIMIT);
+    pyview_free(&v); free(src);
+    /* heap: 4,000 a's (~25 MiB of frames) match; 20,000 (~130 MiB) give up */
+    make_cell(&v, &src, 4000, 'a', "");
+    assert_int_equal(rule_matches(&rs.rules[2], &v, md), 1);
+    pyview_free(&v); free(src);
+    make_cell(&v, &src, 20000, 'a', "");
+    assert_int_equal(rule_matches(&rs.rules[2], &v, md), PCRE2_ERROR_HEAPLIMIT);
+    assert_true(rules_error_is_limit(PCRE2_ERROR_DEPTHLIMIT) && rules_error_is_limit(PCRE2_ERROR_HEAPLIMIT));
+    pyview_free(&v); free(src);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* well under a second in all (0.1 s here); under PCRE2's defaults (10,000,000
+     * steps, depth 10,000,000, 20 GiB of heap) each of the three would have finished */
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    assert_true(s < 5.0);
+    rules_match_data_free(md);
+    ruleset_free(&rs);
+}
+
 static void test_shipped_rules_load(void **state)
 {
     (void)state;
@@ -284,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_windows_saved_file),
         cmocka_unit_test(test_shipped_rules_load),
         cmocka_unit_test(test_match_limit_gives_up),
+        cmocka_unit_test(test_interpreter_limits_give_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
