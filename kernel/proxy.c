@@ -44,6 +44,7 @@
 #define NUDGE_PREFIX "nbstage-nudge-"
 #define NUDGE_EVERY_MS 200
 #define EXIT_GRACE_MS 3000 /* after the shutdown_reply, for the child to exit by itself */
+#define PARENT_SETTLE_MS 300 /* relaying on once the parent is gone (see parent_gone) */
 #define BATCH 256          /* messages taken from one socket per poll round */
 
 /* The sockets the loop reads, in the order it serves them: the child's output first
@@ -69,6 +70,8 @@ struct proxy {
     size_t views_cap;
     int shutdown_requested, exiting;
     long long exit_deadline;
+    int parent_exited; /* seen gone: we relay on until parent_deadline, then exit */
+    long long parent_deadline;
     unsigned long n_bad[2]; /* malformed; badly signed or replayed */
     void *polled[N_POLLED];
     int polled_fd[N_POLLED]; /* ZMQ_FD of each */
@@ -565,13 +568,41 @@ static int handle_signals(struct proxy *px)
 
 /* Our parent is gone: ipykernel alone exits then (its ParentPollerUnix, when
  * JPY_PARENT_PID is set), and so must we, or a Jupyter server killed with -9 would
- * leave us and the child running for good.  Returns the exit code, ipykernel's. */
+ * leave us and the child running for good.  Returns the exit code, ipykernel's.
+ *
+ * The parent may have asked for the shutdown as its last act: `jupyter console` sends
+ * a shutdown_request on exit and ends without waiting for the reply, so its pidfd can
+ * be readable before that request is (zmq's I/O thread may not have queued it yet).
+ * So the loop relays on for PARENT_SETTLE_MS once the parent is seen gone (ipykernel's
+ * poller looks once a second); a shutdown_request that comes in that time reaches the
+ * child, whose shutdown then ends us as any other (the child exits, or the grace after
+ * its shutdown_reply runs out).  Here, the child is shutting down as with ipykernel
+ * alone and keeps the rest of its grace to exit by itself (its atexit handlers, its
+ * history), and nothing is said in the terminal the user just left.  Seen before: on
+ * `exit` in jupyter console, "the process ... is gone" printed under "Shutting down
+ * kernel" (tests/integration/test_console.py), and the child sent SIGTERM if it had
+ * not exited yet. */
 static int parent_gone(struct proxy *px)
 {
+    if (px->shutdown_requested) {
+        if (!child_wait(px->cfg->child, EXIT_GRACE_MS)) child_stop(px->cfg->child, 1000);
+        tagorder_flush(px->tags);
+        return 0;
+    }
     logmsg("the process that started the kernel (pid %ld) is gone; shutting down",
            (long)px->cfg->parent);
     child_stop(px->cfg->child, 1000);
     return 1;
+}
+
+/* The parent is seen gone: relay on a little, with the clients' sockets read (see
+ * parent_gone), then exit. */
+static void note_parent_gone(struct proxy *px)
+{
+    if (px->parent_exited) return;
+    px->parent_exited = 1;
+    px->parent_deadline = now_ms() + PARENT_SETTLE_MS;
+    px->dirty[P_C_SHELL] = px->dirty[P_C_CONTROL] = px->dirty[P_C_STDIN] = 1;
 }
 
 int proxy_run(const struct proxy_config *cfg)
@@ -602,10 +633,11 @@ int proxy_run(const struct proxy_config *cfg)
     int poll_parent = cfg->parent && cfg->parent_fd < 0; /* no pidfd: getppid() each second */
     while (code < 0) {
         long long t = now_ms();
-        if (poll_parent && t >= next_parent_check) {
-            if (getppid() != cfg->parent) { code = parent_gone(px); break; }
+        if (poll_parent && !px->parent_exited && t >= next_parent_check) {
+            if (getppid() != cfg->parent) note_parent_gone(px);
             next_parent_check = t + 1000;
         }
+        if (px->parent_exited && t >= px->parent_deadline) { code = parent_gone(px); break; }
         if (!px->ready && t >= next_nudge) {
             nudge(px);
             next_nudge = t + NUDGE_EVERY_MS;
@@ -650,7 +682,7 @@ int proxy_run(const struct proxy_config *cfg)
         struct pollfd pfd[2 + N_POLLED];
         int map[2 + N_POLLED], n = 0;
         pfd[n] = (struct pollfd){cfg->signal_fd, POLLIN, 0}, map[n++] = -1;
-        if (cfg->parent && cfg->parent_fd >= 0)
+        if (cfg->parent && cfg->parent_fd >= 0 && !px->parent_exited) /* readable for good once gone */
             pfd[n] = (struct pollfd){cfg->parent_fd, POLLIN, 0}, map[n++] = -2;
         for (int i = 0; i < N_POLLED; i++) {
             if (!px->polled[i] || (i >= P_C_SHELL && !px->ready)) continue;
@@ -660,8 +692,10 @@ int proxy_run(const struct proxy_config *cfg)
         int timeout = -1;
         if (!px->ready) timeout = next_nudge - t > 0 ? (int)(next_nudge - t) : 0;
         if (px->exiting) timeout = px->exit_deadline - t > 0 ? (int)(px->exit_deadline - t) : 0;
-        if (poll_parent && (timeout < 0 || next_parent_check - t < timeout))
+        if (poll_parent && !px->parent_exited && (timeout < 0 || next_parent_check - t < timeout))
             timeout = next_parent_check - t > 0 ? (int)(next_parent_check - t) : 0;
+        if (px->parent_exited && (timeout < 0 || px->parent_deadline - t < timeout))
+            timeout = px->parent_deadline - t > 0 ? (int)(px->parent_deadline - t) : 0;
         if (busy) timeout = 0;
         if (poll(pfd, n, timeout) < 0) {
             if (errno == EINTR) continue;
@@ -677,7 +711,7 @@ int proxy_run(const struct proxy_config *cfg)
                 else px->dirty[map[k]] = 1;
             }
         if (pfd[0].revents) code = handle_signals(px);
-        if (code < 0 && parent_exited) code = parent_gone(px);
+        if (code < 0 && parent_exited) note_parent_gone(px);
     }
     teardown(px);
     free(px);

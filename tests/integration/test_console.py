@@ -1,0 +1,225 @@
+"""The stage kernel in a terminal: Debian's `jupyter console` (package jupyter-console),
+driven through a pseudo-terminal with pexpect (python3-pexpect, which IPython needs).
+
+One session with --simple-prompt, as a person types it, runs on ipykernel alone (the
+python3 kernelspec) and on the stage kernel: imports, a print and a result, input(),
+Ctrl-C during time.sleep, %connect_info, `len?`, and exit.  The two transcripts must
+be the same but for one badge line, `stage: STAGE (N%)`, under each input (%connect_info
+differs only in its ports, key, file name and kernel name, which are the connection
+file's).  The application/javascript output that goes with the badge (for classic
+Notebook 6) must print nothing.  On exit the stage kernel and its child must be gone,
+nothing may be printed after "Shutting down kernel", and the child must have shut down
+cleanly (an atexit handler of the session runs, as on ipykernel alone).  Before: the
+console sends its shutdown_request and ends at once; the stage kernel saw its parent
+gone, often before it had read that request, stopped the child (SIGTERM if not yet
+exited) and said so in the terminal: "nbstage-kernel: the process that started the
+kernel (pid N) is gone; shutting down" (3 runs in 3; the atexit check passed then
+too, it guards the new wait).
+
+A second session, with the full prompt (prompt_toolkit) on a kernelspec installed with
+--no-badge: Tab completes `os.pa` to `os.path` (complete_request through the proxy),
+and a cell's output shows nothing of its stage output (no badge, no
+`<IPython.core.display.Javascript object>`).
+
+The kernelspecs, HOME and Jupyter folders are temporary.  Skipped when nbstage or
+nbstage-kernel is not built, no model exists, or jupyter console is not installed.
+"""
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect")
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT))
+STAGES = {"load", "prep", "train", "evaluate", "explore", "imports"}
+PROMPT = r"In \[\d+\]: "
+BADGE = re.compile(r"^stage: (\w+) \((\d+)%\)$")
+
+
+def _model():
+    m = os.environ.get("NBSTAGE_MODEL") or str(ROOT / "share" / "default.nbsm")
+    return m if Path(m).is_file() else None
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    for prog in ("nbstage", "nbstage-kernel"):
+        if not os.access(BIN / prog, os.X_OK):
+            pytest.skip(f"{BIN / prog} is not built yet")
+    if not _model():
+        pytest.skip("no model: neither NBSTAGE_MODEL nor share/default.nbsm exists")
+    if subprocess.run(["/usr/bin/python3", "-c", "import jupyter_console"]).returncode:
+        pytest.skip("jupyter console is not installed (Debian's jupyter-console: make deps)")
+    tmp = tmp_path_factory.mktemp("console")
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_"))}
+    e.update(HOME=str(tmp / "home"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
+             JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+             NBSTAGE_MODEL=_model(), PYDEVD_DISABLE_FILE_VALIDATION="1", TERM="xterm")
+    (tmp / "home").mkdir()
+    for opts in ([], ["--name", "nbstage-nobadge", "--no-badge"]):
+        r = subprocess.run([str(BIN / "nbstage"), "install-kernel", *opts], env=e,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    return e, tmp
+
+
+def _spawn(env, kernel, *opts, cwd=None):
+    return pexpect.spawn("/usr/bin/python3", ["-m", "jupyter_console", *opts, "--kernel", kernel],
+                         env=env, cwd=cwd, encoding="utf-8", timeout=30, dimensions=(40, 120))
+
+
+def _kernel_pids(console):
+    """The kernel the console started, and that kernel's own children."""
+    pids = []
+    todo = [console.pid]
+    while todo:
+        p = todo.pop()
+        try:
+            kids = [int(x) for x in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            kids = []
+        pids += kids
+        todo += kids
+    return pids
+
+
+def _gone(pid, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"):
+                return True  # exited; a zombie of a parent that is gone too
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _session(env, tmp, kernel):
+    """The simple-prompt session on KERNEL: (what each input printed, the exit's text,
+    whether the session's atexit handler ran, the kernel's processes)."""
+    cwd = tmp / f"cwd-{kernel}"  # the kernel's too: the same input writes its own mark
+    cwd.mkdir()
+    mark = cwd / "atexit-mark"
+    c = _spawn(env, kernel, "--simple-prompt", cwd=cwd)
+    out = {}
+    try:
+        c.expect(PROMPT)
+
+        def run(key, line):
+            c.sendline(line)
+            c.expect(PROMPT)
+            out[key] = c.before
+
+        run("import", "import os")
+        run("print", "print('hi'); 6 * 7")
+        c.sendline("x = input('your ' + 'name? ')")
+        c.expect("your name\\? ")
+        asked = c.before + c.after
+        c.sendline("bob")
+        c.expect(PROMPT)
+        out["input"] = asked + c.before
+        run("x", "x")
+        c.sendline("import time; time.sleep(30)")
+        time.sleep(1.5)
+        t = time.monotonic()
+        c.sendintr()
+        c.expect(PROMPT, timeout=10)
+        out["interrupt"] = c.before
+        out["interrupt_s"] = time.monotonic() - t
+        run("after", "1 + 1")
+        run("connect", "%connect_info")
+        run("inspect", "len?")
+        run("atexit", "import atexit; atexit.register(lambda: open('atexit-mark', 'w').write('clean'))")
+        pids = _kernel_pids(c)
+        c.sendline("exit")
+        c.expect(pexpect.EOF, timeout=30)
+        out["exit"] = c.before
+    finally:
+        c.close(force=True)
+    for p in pids:
+        assert _gone(p, 10), f"{kernel}: kernel process {p} outlived jupyter console"
+    out["clean"] = mark.exists() and mark.read_text() == "clean"
+    return out, pids
+
+
+def _lines(text):
+    return [ln for ln in text.replace("\r\n", "\n").replace("\r", "").split("\n")]
+
+
+def _without_badge(key, text):
+    """TEXT (what one input printed on the stage kernel) without its badge line, which
+    must be there once, right under the echoed input, and look as it should."""
+    lines = _lines(text)
+    badges = [i for i, ln in enumerate(lines) if ln.startswith("stage:")]
+    assert badges == [1], f"{key}: want one badge line under the input: {lines}"
+    m = BADGE.match(lines[1])
+    assert m and m.group(1) in STAGES and 0 < int(m.group(2)) <= 100, lines[1]
+    return lines[:1] + lines[2:]
+
+
+def _connect_info(lines):
+    """LINES of %connect_info without the ports, key, file name and kernel name."""
+    return [re.sub(r'"key": "[^"]*"|"kernel_name": "[^"]*"|kernel-\d+\.json|\d{4,5}', "#", ln)
+            for ln in lines]
+
+
+def test_a_console_session_as_with_ipykernel_alone(env):
+    e, tmp = env
+    plain, _ = _session(e, tmp, "python3")
+    stage, pids = _session(e, tmp, "nbstage")
+    assert len(pids) == 2, f"want the stage kernel and its child: {pids}"
+    for key in ("import", "print", "input", "x", "interrupt", "after", "connect", "inspect", "atexit"):
+        got = _without_badge(key, stage[key])
+        want = _lines(plain[key])
+        if key == "connect":
+            got, want = _connect_info(got), _connect_info(want)
+        assert got == want, f"{key}: stage kernel\n{got}\nipykernel alone\n{want}"
+    # the things themselves, once, on the stage kernel's transcript
+    assert "hi" in _lines(stage["print"]) and "Out[2]: 42" in _lines(stage["print"])
+    assert "Out[4]: 'bob'" in _lines(stage["x"])
+    assert "KeyboardInterrupt" in stage["interrupt"] and stage["interrupt_s"] < 5
+    assert "Out[6]: 2" in _lines(stage["after"])
+    assert '"kernel_name": "nbstage"' in stage["connect"]
+    assert "Return the number of items in a container." in stage["inspect"]
+    # nothing of the javascript output (Notebook 6's metadata writer) anywhere
+    assert "Javascript" not in "".join(str(v) for v in stage.values())
+    # exit: the console says it shuts the kernel down, and nothing else is printed
+    assert _lines(plain["exit"]) == ["exit", "Shutting down kernel", ""], plain["exit"]
+    assert _without_badge("exit", stage["exit"]) == _lines(plain["exit"]), stage["exit"]
+    # the child shut down as ipykernel alone does: on the request, its atexit run
+    assert plain["clean"], "ipykernel alone did not run its atexit handler"
+    assert stage["clean"], "the wrapped kernel did not shut down cleanly on exit"
+
+
+def test_tab_completion_and_no_badge_in_the_full_prompt(env):
+    e, tmp = env
+    c = _spawn(e, "nbstage-nobadge")
+    try:
+        c.expect(r"In \[")
+        c.send("import os.pa")
+        c.send("\t")
+        c.expect("os.path", timeout=15)  # the completion, drawn into the input line
+        c.send("\r")
+        c.send("print('visible ' + 'output', os.path.sep)\r")
+        c.expect("visible output /\r\n", timeout=30)
+        first = c.before + c.after
+        c.send("print('second ' + 'cell')\r")
+        c.expect("second cell\r\n", timeout=30)
+        second = c.before + c.after
+        c.expect(r"In \[", timeout=30)
+        c.send("exit\r")
+        c.expect(pexpect.EOF, timeout=30)
+        last = c.before
+    finally:
+        c.close(force=True)
+    # --no-badge: the stage output has only javascript and the stage JSON, which
+    # the console does not print
+    for text in (first, second, last):
+        assert "stage:" not in text and "Javascript" not in text, text
+    assert "nbstage-kernel" not in last, last
