@@ -24,6 +24,7 @@ and a cell's output shows nothing of its stage output (no badge, no
 The kernelspecs, HOME and Jupyter folders are temporary.  Skipped when nbstage or
 nbstage-kernel is not built, no model exists, or jupyter console is not installed.
 """
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -69,8 +70,36 @@ def env(tmp_path_factory):
 
 
 def _spawn(env, kernel, *opts, cwd=None):
-    return pexpect.spawn("/usr/bin/python3", ["-m", "jupyter_console", *opts, "--kernel", kernel],
-                         env=env, cwd=cwd, encoding="utf-8", timeout=30, dimensions=(40, 120))
+    # The console waits 1 s for an is_complete_reply, and on a busy machine (the other
+    # tests' kernels) may give up on it with a warning, on either kernel: 5 s here.
+    c = pexpect.spawn("/usr/bin/python3", ["-m", "jupyter_console", *opts, "--kernel", kernel,
+                                           "--ZMQTerminalInteractiveShell.kernel_is_complete_timeout=5"],
+                      env=env, cwd=cwd, encoding="utf-8", timeout=30, dimensions=(40, 120))
+    c.logfile_read = Transcript()
+    return c
+
+
+class Transcript:
+    """All a console printed, to say where a session stopped when an expect times out."""
+    def __init__(self):
+        self.text = []
+
+    def write(self, s):
+        self.text.append(s)
+
+    def flush(self):
+        pass
+
+    def tail(self, n=1500):
+        return "".join(self.text)[-n:]
+
+
+def _expect(c, pattern, what, timeout=30):
+    try:
+        return c.expect(pattern, timeout=timeout)
+    except (pexpect.TIMEOUT, pexpect.EOF) as e:
+        raise AssertionError(f"{what}: no {pattern!r} ({type(e).__name__}); the terminal's last "
+                             f"output:\n{c.logfile_read.tail()!r}") from None
 
 
 def _kernel_pids(console):
@@ -106,30 +135,33 @@ def _session(env, tmp, kernel):
     cwd = tmp / f"cwd-{kernel}"  # the kernel's too: the same input writes its own mark
     cwd.mkdir()
     mark = cwd / "atexit-mark"
+    # IPython's folder (its history database, the console's and the kernel's) of
+    # its own, as the sessions run side by side
+    env = {**env, "IPYTHONDIR": str(tmp / f"ipython-{kernel}")}
     c = _spawn(env, kernel, "--simple-prompt", cwd=cwd)
     out = {}
     try:
-        c.expect(PROMPT)
+        _expect(c, PROMPT, "the first prompt")
 
         def run(key, line):
             c.sendline(line)
-            c.expect(PROMPT)
+            _expect(c, PROMPT, f"the prompt after {key}")
             out[key] = c.before
 
         run("import", "import os")
         run("print", "print('hi'); 6 * 7")
         c.sendline("x = input('your ' + 'name? ')")
-        c.expect("your name\\? ")
+        _expect(c, "your name\\? ", "the input() prompt")
         asked = c.before + c.after
         c.sendline("bob")
-        c.expect(PROMPT)
+        _expect(c, PROMPT, "the prompt after input()")
         out["input"] = asked + c.before
         run("x", "x")
         c.sendline("import time; time.sleep(30)")
         time.sleep(1.5)
         t = time.monotonic()
         c.sendintr()
-        c.expect(PROMPT, timeout=10)
+        _expect(c, PROMPT, "the prompt after Ctrl-C", timeout=10)
         out["interrupt"] = c.before
         out["interrupt_s"] = time.monotonic() - t
         run("after", "1 + 1")
@@ -138,7 +170,7 @@ def _session(env, tmp, kernel):
         run("atexit", "import atexit; atexit.register(lambda: open('atexit-mark', 'w').write('clean'))")
         pids = _kernel_pids(c)
         c.sendline("exit")
-        c.expect(pexpect.EOF, timeout=30)
+        _expect(c, pexpect.EOF, "the end on exit")
         out["exit"] = c.before
     finally:
         c.close(force=True)
@@ -171,8 +203,9 @@ def _connect_info(lines):
 
 def test_a_console_session_as_with_ipykernel_alone(env):
     e, tmp = env
-    plain, _ = _session(e, tmp, "python3")
-    stage, pids = _session(e, tmp, "nbstage")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:  # two terminals side by side
+        runs = [pool.submit(_session, e, tmp, k) for k in ("python3", "nbstage")]
+        (plain, _), (stage, pids) = [r.result() for r in runs]
     assert len(pids) == 2, f"want the stage kernel and its child: {pids}"
     for key in ("import", "print", "input", "x", "interrupt", "after", "connect", "inspect", "atexit"):
         got = _without_badge(key, stage[key])
@@ -201,20 +234,20 @@ def test_tab_completion_and_no_badge_in_the_full_prompt(env):
     e, tmp = env
     c = _spawn(e, "nbstage-nobadge")
     try:
-        c.expect(r"In \[")
+        _expect(c, r"In \[", "the first prompt")
         c.send("import os.pa")
         c.send("\t")
-        c.expect("os.path", timeout=15)  # the completion, drawn into the input line
+        _expect(c, "os.path", "the completion", timeout=15)  # drawn into the input line
         c.send("\r")
         c.send("print('visible ' + 'output', os.path.sep)\r")
-        c.expect("visible output /\r\n", timeout=30)
+        _expect(c, "visible output /\r\n", "the first cell's output")
         first = c.before + c.after
         c.send("print('second ' + 'cell')\r")
-        c.expect("second cell\r\n", timeout=30)
+        _expect(c, "second cell\r\n", "the second cell's output")
         second = c.before + c.after
-        c.expect(r"In \[", timeout=30)
+        _expect(c, r"In \[", "the third prompt")
         c.send("exit\r")
-        c.expect(pexpect.EOF, timeout=30)
+        _expect(c, pexpect.EOF, "the end on exit")
         last = c.before
     finally:
         c.close(force=True)
