@@ -12,6 +12,8 @@
 #   NBSTAGE_PORT      the port (default: a free one)
 #   NBSTAGE_TOKEN     the server's token (default: a random one)
 #   PYTHON            the Python that runs Jupyter (default: Debian's /usr/bin/python3)
+#   NBSTAGE_FRONTEND  notebook (default: Notebook 6's own server) or nbclassic (the same
+#                     classic page served by jupyter_server: Debian's python3-nbclassic)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,8 +26,14 @@ die() { say "$*"; exit 1; }
 for prog in nbstage nbstage-kernel; do
     [ -x "$bin/$prog" ] || die "$bin/$prog is not built (run 'make' first)"
 done
-"$python" -c 'import notebook' 2>/dev/null \
-    || die "$python has no 'notebook' module (Debian package jupyter-notebook; 'make deps')"
+frontend=${NBSTAGE_FRONTEND:-notebook}
+case $frontend in
+notebook) "$python" -c 'import notebook' 2>/dev/null \
+    || die "$python has no 'notebook' module (Debian package jupyter-notebook; 'make deps')" ;;
+nbclassic) "$python" -c 'import nbclassic' 2>/dev/null \
+    || die "$python has no 'nbclassic' module (Debian package python3-nbclassic; 'make deps')" ;;
+*) die "NBSTAGE_FRONTEND=$frontend: expected notebook or nbclassic" ;;
+esac
 [ -f "$here/demo.ipynb" ] || die "$here/demo.ipynb: missing"
 
 # Without a model the kernel still relays everything, but shows no stage tags.
@@ -55,9 +63,15 @@ allow_root=""
 [ "$(id -u)" -ne 0 ] || allow_root=--allow-root
 # Debian's ipykernel prints a debugger warning on every start without these.
 export PYDEVD_DISABLE_FILE_VALIDATION=1
-"$python" -Xfrozen_modules=off -m notebook --no-browser --ip=127.0.0.1 --port="$port" \
-    --port-retries=0 --notebook-dir="$work" --NotebookApp.token="$token" \
-    --NotebookApp.open_browser=False $allow_root &
+if [ "$frontend" = notebook ]; then
+    "$python" -Xfrozen_modules=off -m notebook --no-browser --ip=127.0.0.1 --port="$port" \
+        --port-retries=0 --notebook-dir="$work" --NotebookApp.token="$token" \
+        --NotebookApp.open_browser=False $allow_root &
+else  # what /usr/bin/jupyter-nbclassic runs, with this Python
+    "$python" -Xfrozen_modules=off -c 'import sys; from nbclassic.notebookapp import main; sys.exit(main())' \
+        --no-browser --ip=127.0.0.1 --port="$port" --port-retries=0 --ServerApp.root_dir="$work" \
+        --ServerApp.token="$token" --ServerApp.open_browser=False $allow_root &
+fi
 server=$!
 # A background job of a script ignores SIGINT, so Ctrl-C is passed on as SIGTERM,
 # on which the server shuts its kernels down.

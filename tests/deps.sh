@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config libzmq3-dev libjansson-dev libsodium-dev
 libopenblas-dev libpcre2-dev libcmocka-dev clang libclang-rt-14-dev
 python3 python3-numpy python3-pytest python3-ipykernel python3-jupyter-client
 python3-nbclient python3-nbconvert python3-nbformat jupyter-notebook jupyter-client
-jupyter-console
+jupyter-console python3-nbclassic
 python3-ipywidgets jupyter-nbextension-jupyter-js-widgets
 python3-pandas python3-sklearn pre-commit
 python3-torch chromium nodejs npm"

@@ -27,14 +27,20 @@
 // script output rendered), its metadata and the notebook's trust and dirty flags;
 // then the same after the first code cell runs.
 //
-// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert|untrusted] [NEW_SOURCE]
+// MODE restart (instead): NOTEBOOK_URL's first code cell prints the kernel's pid and
+// its parent's (the stage kernel's), the second sleeps.  Run All; once the sleeping
+// cell has its badge, Kernel > Interrupt; then Kernel > Restart and its dialog; when
+// the kernel is ready again the first cell runs again.  The report has the cells
+// after the interrupt and after the rerun, and how long the interrupt took.
+//
+// usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert|untrusted|restart] [NEW_SOURCE]
 import { finishRun, launchChromium } from './launch.mjs';
 
 const [url, userDataDir, timeoutArg, modeArg, newSource] = process.argv.slice(2);
 const mode = modeArg || 'reopen';
-if (!url || !userDataDir || !['reopen', 'edit', 'revert', 'untrusted'].includes(mode) ||
+if (!url || !userDataDir || !['reopen', 'edit', 'revert', 'untrusted', 'restart'].includes(mode) ||
     (mode === 'edit' && !newSource)) {
-    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert|untrusted] [NEW_SOURCE]');
+    console.error('usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert|untrusted|restart] [NEW_SOURCE]');
     process.exit(2);
 }
 const timeout = Number(timeoutArg || 30000);
@@ -181,6 +187,45 @@ async function untrustedDay(page) {
     report.rerun = await page.evaluate(shown);
 }
 
+// each code cell: its badges, its outputs (stream text, error name), its metadata
+const outputsNow = () => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code').map(c => ({
+    badges: [...c.element[0].querySelectorAll('.output .nbstage-badge')].map(b => b.textContent),
+    outputs: c.output_area.outputs.map(o => o.output_type === 'stream' ? o.text :
+                                            o.output_type + (o.ename ? ':' + o.ename : '')),
+    metadata: JSON.parse(JSON.stringify(c.metadata)),
+}));
+
+async function restartDay(page) {
+    await page.evaluate(() => Jupyter.notebook.execute_all_cells());
+    await page.waitForFunction(() => {
+        const cells = Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code');
+        return cells[1].element[0].querySelector('.output .nbstage-badge') &&
+               cells[0].output_area.outputs.some(o => o.output_type === 'stream');
+    });
+    // Kernel > Interrupt, through the menu
+    const t0 = Date.now();
+    await page.click('#kernellink');
+    await page.click('#int_kernel > a');
+    await page.waitForFunction(() => Jupyter.notebook.get_cells()
+        .filter(c => c.cell_type === 'code').every(c => c.input_prompt_number !== '*'));
+    report.interruptMs = Date.now() - t0;
+    await page.waitForTimeout(300); // the script writes the metadata one tick after the badge
+    report.interrupted = await page.evaluate(outputsNow);
+
+    // Kernel > Restart, and the dialog's Restart; then wait for the new kernel
+    const ready = page.evaluate(() => new Promise(resolve =>
+        Jupyter.notebook.events.one('kernel_restarting.Kernel', () =>
+            Jupyter.notebook.events.one('kernel_ready.Kernel', () => resolve(true)))));
+    await page.click('#kernellink');
+    await page.click('#restart_kernel > a');
+    await page.click('.modal-dialog .modal-footer button:has-text("Restart")');
+    report.restarted = await ready;
+    await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { state: 'attached' });
+    await runCell(page, await page.evaluate(() =>
+        Jupyter.notebook.get_cells().findIndex(c => c.cell_type === 'code')));
+    report.rerun = await page.evaluate(outputsNow);
+}
+
 async function reopenDay(page, url) {
     // Run All, and wait for every code cell's stage in its metadata
     report.run = await runAll(page);
@@ -223,6 +268,7 @@ try {
     if (mode === 'edit') await editDay(page);
     else if (mode === 'revert') await revertDay(page);
     else if (mode === 'untrusted') await untrustedDay(page);
+    else if (mode === 'restart') await restartDay(page);
     else await reopenDay(page, url);
 } catch (e) {
     report.error = String(e && e.stack || e);

@@ -66,6 +66,13 @@ def _procs_mentioning(text):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """run-demo.sh's server: (base URL, token, work folder, env); stopped afterwards."""
+    yield from serve(tmp_path_factory, "notebook")
+
+
+def serve(tmp_path_factory, frontend):
+    """The server fixture's body; FRONTEND is run-demo.sh's NBSTAGE_FRONTEND: notebook
+    (Notebook 6's own server) or nbclassic (the same page on jupyter_server, used by
+    test_browser_nbclassic.py)."""
     for prog in ("nbstage", "nbstage-kernel"):
         if not os.access(BIN / prog, os.X_OK):
             pytest.skip(f"{BIN / prog} is not built yet")
@@ -75,12 +82,12 @@ def server(tmp_path_factory):
     assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), \
         "tests/browser/node_modules/playwright-core is missing: run `make deps`"
 
-    tmp = tmp_path_factory.mktemp("nbserver")
+    tmp = tmp_path_factory.mktemp(f"nbserver-{frontend}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_"))}
     env.update(HOME=str(tmp / "home"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
                JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
                NBSTAGE_BIN=str(BIN), NBSTAGE_DEMO_DIR=str(tmp / "work"),
-               NBSTAGE_MODEL=_model(), PYTHON=PYTHON)
+               NBSTAGE_MODEL=_model(), PYTHON=PYTHON, NBSTAGE_FRONTEND=frontend)
     (tmp / "home").mkdir()
     # two more kernelspecs: for the position-bottom notebook and the no-badge one
     for name, display, opts in (("nbstage-bottom", "stages at the bottom", ["--tag-position", "bottom"]),
@@ -170,10 +177,15 @@ def _saved_code_cells(path):
 
 
 def test_demo_run_all_badges_and_saved_metadata(server):
+    demo_run_all(server, "browser-demo.png")
+
+
+def demo_run_all(server, shot_name):
+    """The demo as a person runs it on SERVER: Run All, Save, opened again."""
     base, token, work, env, tmp = server
     shipped = (ROOT / "share" / "demo.ipynb").read_bytes()
     OUT.mkdir(exist_ok=True)
-    shot = OUT / "browser-demo.png"
+    shot = OUT / shot_name
     if shot.exists():
         shot.unlink()
     report = _drive(f"{base}/notebooks/demo.ipynb?token={token}", shot, tmp, "demo")

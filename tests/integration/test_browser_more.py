@@ -31,11 +31,12 @@ the stage, an interrupt, and cells pasted or undeleted once the page is loaded.
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from test_browser import BIN, BROWSER_DIR, server  # noqa: F401  (the module's server fixture)
+from test_browser import BIN, BROWSER_DIR, STAGES, server  # noqa: F401  (the module's server fixture)
 
 # Without a browser to drive, skipped (test_browser.py's fixture would fail instead,
 # naming `make deps`); the other reasons to skip are the fixture's own.
@@ -47,7 +48,9 @@ pytestmark = pytest.mark.skipif(
 CELLS = ["import os\nimport sys", "data = open(os.devnull).read()\nprint(len(data))"]
 
 
-def _flows(url, tmp, name, *mode):
+def _flows(url, tmp, name, *mode, console_ok=()):
+    """user_flows.mjs's report; console errors that contain a CONSOLE_OK string are
+    allowed (the page's own, not nbstage's)."""
     profile = tmp / f"chromium-{name}"
     profile.mkdir()
     r = subprocess.run(["node", str(BROWSER_DIR / "user_flows.mjs"), url, str(profile), "30000", *mode],
@@ -56,8 +59,22 @@ def _flows(url, tmp, name, *mode):
     report = json.loads(r.stdout)
     assert r.returncode == 0 and "error" not in report, report.get("error", r.stderr)
     assert report["pageErrors"] == [], report["pageErrors"]
-    assert report["consoleErrors"] == [], report["consoleErrors"]
+    errors = [e for e in report["consoleErrors"] if not any(ok in e for ok in console_ok)]
+    assert errors == [], report["consoleErrors"]
     return report
+
+
+def gone(pid, timeout):
+    """True when PID has exited (or is a zombie not ours to reap) within TIMEOUT s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"):
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _notebook(prefix, cells=None):
@@ -224,3 +241,41 @@ def test_untrusted_notebook_shows_saved_badges_as_text_and_tags_cells_run(server
     assert first["styled"] == 1 and first["scripts"] == 1, first
     assert second == opened["cells"][1]
     assert rerun["dirty"] is True, rerun
+
+
+def interrupt_and_restart(server, console_ok=()):
+    """Kernel > Interrupt of a time.sleep, then Kernel > Restart, on SERVER's page
+    (user_flows.mjs restart).  The sleeping cell has its badge and stops on
+    KeyboardInterrupt within seconds; after the restart the old kernel (the stage
+    kernel and its child, whose pids the first cell printed) is gone, and the first
+    cell, run again on the new one, prints other pids and is tagged again.  Also
+    test_browser_nbclassic.py's, for the same page on jupyter_server."""
+    base, token, work, env, tmp = server
+    nb = _notebook("r", [
+        {"cell_type": "code", "execution_count": None, "id": "r0", "outputs": [], "metadata": {},
+         "source": "import os\nprint(os.getpid(), os.getppid())"},
+        {"cell_type": "code", "execution_count": None, "id": "r1", "outputs": [], "metadata": {},
+         "source": "import time\ntime.sleep(60)"},
+    ])
+    (work / "restart.ipynb").write_text(json.dumps(nb))
+    report = _flows(f"{base}/notebooks/restart.ipynb?token={token}", tmp, "restart", "restart",
+                    console_ok=console_ok)
+
+    printer, sleeper = report["interrupted"]
+    assert report["interruptMs"] < 10000, report["interruptMs"]
+    assert len(sleeper["badges"]) == 1 and sleeper["outputs"][-1] == "error:KeyboardInterrupt", sleeper
+    assert sleeper["metadata"]["workflow_stage"]["stage"] in STAGES
+    assert len(printer["badges"]) == 1
+    before = [int(x) for x in printer["outputs"][-1].split()]
+    assert report["restarted"] is True
+    rerun = report["rerun"][0]
+    assert len(rerun["badges"]) == 1 and rerun["outputs"][0] == "display_data", rerun
+    after = [int(x) for x in rerun["outputs"][-1].split()]
+    assert len(before) == 2 and len(after) == 2 and set(before).isdisjoint(after), (before, after)
+    assert _md(rerun)["workflow_stage"] == printer["metadata"]["workflow_stage"]
+    for pid in before:  # the restarted kernel: the stage kernel and its child
+        assert gone(pid, 10), f"process {pid} of the kernel before the restart is still running"
+
+
+def test_interrupt_and_restart_from_the_kernel_menu(server):
+    interrupt_and_restart(server)
