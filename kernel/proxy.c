@@ -43,7 +43,8 @@
 
 #define NUDGE_PREFIX "nbstage-nudge-"
 #define NUDGE_EVERY_MS 200
-#define EXIT_GRACE_MS 3000 /* after the shutdown_reply, for the child to exit by itself */
+#define EXIT_GRACE_MS 3000 /* for the child to exit by itself when the parent went after a
+                            * shutdown_request (see parent_gone) */
 #define PARENT_SETTLE_MS 300 /* relaying on once the parent is gone (see parent_gone) */
 #define BATCH 256          /* messages taken from one socket per poll round */
 
@@ -68,8 +69,16 @@ struct proxy {
     struct mpart cur;
     struct wire_frame *views;
     size_t views_cap;
-    int shutdown_requested, exiting;
-    long long exit_deadline;
+    /* A shutdown_request went to the child: its exit, whenever it comes, is the end.
+     * Nothing hurries it: ipykernel replies at once but exits only when the cell it
+     * is running ends (the shutdown stops its loop, not the cell), and alone it would
+     * be left to finish that cell too.  Jupyter interrupts the kernel before its
+     * request (a SIGINT to our process group, or an interrupt_request relayed) and
+     * sends us SIGTERM when it is still there half its shutdown_wait_time later
+     * (handle_signals stops the child then), as it does to ipykernel alone whose cell
+     * missed that interrupt (CPython can miss a SIGINT that comes as the cell enters
+     * a sleep: see SLEEPING_CELL in tests/integration/test_kernel.py). */
+    int shutdown_requested;
     int parent_exited; /* seen gone: we relay on until parent_deadline, then exit */
     long long parent_deadline;
     unsigned long n_bad[2]; /* malformed; badly signed or replayed */
@@ -370,12 +379,7 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
         } else {
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
-            if (strcmp(type, "connect_reply") == 0) {
-                fix_connect_reply(px, &wp);
-            } else if (px->shutdown_requested && !px->exiting && strcmp(type, "shutdown_reply") == 0) {
-                px->exiting = 1;
-                px->exit_deadline = now_ms() + EXIT_GRACE_MS;
-            }
+            if (strcmp(type, "connect_reply") == 0) fix_connect_reply(px, &wp);
         }
         mpart_send(to, &px->cur);
         touch(px, to);
@@ -556,7 +560,7 @@ static int handle_signals(struct proxy *px)
         if (si.ssi_signo == SIGCHLD && child_reaped(px->cfg->child)) {
             drain_child(px, 300);
             tagorder_flush(px->tags);
-            if (px->exiting || px->shutdown_requested) return 0;
+            if (px->shutdown_requested) return 0;
             char how[96];
             child_describe_exit(px->cfg->child, how, sizeof how);
             logmsg("the wrapped kernel %s; exiting so that Jupyter restarts the kernel", how);
@@ -575,10 +579,9 @@ static int handle_signals(struct proxy *px)
  * be readable before that request is (zmq's I/O thread may not have queued it yet).
  * So the loop relays on for PARENT_SETTLE_MS once the parent is seen gone (ipykernel's
  * poller looks once a second); a shutdown_request that comes in that time reaches the
- * child, whose shutdown then ends us as any other (the child exits, or the grace after
- * its shutdown_reply runs out).  Here, the child is shutting down as with ipykernel
- * alone and keeps the rest of its grace to exit by itself (its atexit handlers, its
- * history), and nothing is said in the terminal the user just left.  Seen before: on
+ * child, whose exit then ends us as any other.  Here, the child is shutting down as
+ * with ipykernel alone and has EXIT_GRACE_MS to exit by itself (its atexit handlers,
+ * its history), and nothing is said in the terminal the user just left.  Seen before: on
  * `exit` in jupyter console, "the process ... is gone" printed under "Shutting down
  * kernel" (tests/integration/test_console.py), and the child sent SIGTERM if it had
  * not exited yet. */
@@ -646,12 +649,6 @@ int proxy_run(const struct proxy_config *cfg)
                 warned_slow = 1;
             }
         }
-        if (px->exiting && t >= px->exit_deadline) {
-            child_stop(cfg->child, 1000); /* did not exit by itself after shutdown_reply */
-            tagorder_flush(px->tags);
-            code = 0;
-            break;
-        }
         /* Serve every socket that may hold messages, each until EAGAIN.  That last
          * recv processes the socket's pending commands, so from then on its ZMQ_FD is
          * readable exactly when something new comes; sleeping in poll(2) on the
@@ -691,7 +688,6 @@ int proxy_run(const struct proxy_config *cfg)
         t = now_ms();
         int timeout = -1;
         if (!px->ready) timeout = next_nudge - t > 0 ? (int)(next_nudge - t) : 0;
-        if (px->exiting) timeout = px->exit_deadline - t > 0 ? (int)(px->exit_deadline - t) : 0;
         if (poll_parent && !px->parent_exited && (timeout < 0 || next_parent_check - t < timeout))
             timeout = next_parent_check - t > 0 ? (int)(next_parent_check - t) : 0;
         if (px->parent_exited && (timeout < 0 || px->parent_deadline - t < timeout))
