@@ -94,6 +94,23 @@ class Transcript:
         return "".join(self.text)[-n:]
 
 
+def _start(env, kernel, prompt, *opts, cwd=None):
+    """jupyter console on KERNEL, at its first PROMPT.  Started again, once, if a kernel
+    could not bind a port jupyter_client chose for it (it picks free ports, then the
+    kernel binds them: another program may take one in between; seen once in a full
+    `make test`, on ipykernel alone, whose death the console does not notice)."""
+    for attempt in (1, 2):
+        c = _spawn(env, kernel, *opts, cwd=cwd)
+        try:
+            c.expect(prompt, timeout=60)
+            return c
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            c.close(force=True)
+            if attempt == 2 or "Address already in use" not in c.logfile_read.tail(100000):
+                raise AssertionError(f"{kernel}: no first prompt; the terminal's last output:\n"
+                                     f"{c.logfile_read.tail()!r}") from None
+
+
 def _expect(c, pattern, what, timeout=30):
     try:
         return c.expect(pattern, timeout=timeout)
@@ -138,10 +155,9 @@ def _session(env, tmp, kernel):
     # IPython's folder (its history database, the console's and the kernel's) of
     # its own, as the sessions run side by side
     env = {**env, "IPYTHONDIR": str(tmp / f"ipython-{kernel}")}
-    c = _spawn(env, kernel, "--simple-prompt", cwd=cwd)
+    c = _start(env, kernel, PROMPT, "--simple-prompt", cwd=cwd)
     out = {}
     try:
-        _expect(c, PROMPT, "the first prompt")
 
         def run(key, line):
             c.sendline(line)
@@ -232,9 +248,8 @@ def test_a_console_session_as_with_ipykernel_alone(env):
 
 def test_tab_completion_and_no_badge_in_the_full_prompt(env):
     e, tmp = env
-    c = _spawn(e, "nbstage-nobadge")
+    c = _start(e, "nbstage-nobadge", r"In \[")
     try:
-        _expect(c, r"In \[", "the first prompt")
         c.send("import os.pa")
         c.send("\t")
         _expect(c, "os.path", "the completion", timeout=15)  # drawn into the input line
