@@ -134,12 +134,14 @@ def serve(tmp_path_factory, frontend):
             if not left:
                 break
             time.sleep(0.2)
+        what = {}
         for pid in left:
             try:
+                what[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:300]
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (OSError, ProcessLookupError):
                 pass
-        assert not left, f"processes left running after the server stopped: {left}"
+        assert not left, f"processes left running after the server stopped: {what or left}"
 
 
 def _drive(url, screenshot, tmp, name, mode="badge", steps=2):
