@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 from test_browser import BIN, BROWSER_DIR, STAGES, server  # noqa: F401  (the module's server fixture)
+from test_kernel import gone
 
 # Without a browser to drive, skipped (test_browser.py's fixture would fail instead,
 # naming `make deps`); the other reasons to skip are the fixture's own.
@@ -62,19 +63,6 @@ def _flows(url, tmp, name, *mode, console_ok=()):
     errors = [e for e in report["consoleErrors"] if not any(ok in e for ok in console_ok)]
     assert errors == [], report["consoleErrors"]
     return report
-
-
-def gone(pid, timeout):
-    """True when PID has exited (or is a zombie not ours to reap) within TIMEOUT s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"):
-                return True
-        except OSError:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _notebook(prefix, cells=None):

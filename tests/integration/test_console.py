@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pytest
 
+from test_kernel import gone
+
 pexpect = pytest.importorskip("pexpect")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,18 +143,6 @@ def _kernel_pids(console):
     return pids
 
 
-def _gone(pid, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"):
-                return True  # exited; a zombie of a parent that is gone too
-        except OSError:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _session(env, tmp, kernel):
     """The simple-prompt session on KERNEL: (what each input printed, the exit's text,
     whether the session's atexit handler ran, the kernel's processes)."""
@@ -198,7 +188,7 @@ def _session(env, tmp, kernel):
     finally:
         c.close(force=True)
     for p in pids:
-        assert _gone(p, 10), f"{kernel}: kernel process {p} outlived jupyter console"
+        assert gone(p, 10), f"{kernel}: kernel process {p} outlived jupyter console"
     out["clean"] = mark.exists() and mark.read_text() == "clean"
     return out, pids
 

@@ -147,7 +147,7 @@ def gone(pid, timeout=5.0):
             with open(f"/proc/{pid}/stat") as f:
                 if f.read().split(") ")[-1].startswith("Z"):
                     return True
-        except FileNotFoundError:
+        except OSError:  # gone (ENOENT, or ESRCH while it is read)
             return True
         time.sleep(0.05)
     return False
