@@ -103,9 +103,10 @@ static const char usage[] =
 "catastrophically, such as (a+)+$, abstains on the cells PCRE2 gives up on, and\n"
 "is named once on stderr (file:line, how many cells, the first), even with -q.\n"
 "exit: 0 done; 1 done, but some input lines were not cells and were skipped (each\n"
-"is named, file:line), or --gold matched none of the cells (nothing was scored),\n"
-"or PCRE2 gave up on a rule on some cells; 2 usage or I/O error, or a bad rule\n"
-"file (file:line: reason).\n";
+"is named, file:line), or PCRE2 gave up on a rule on some cells; 2 usage or I/O\n"
+"error, a bad rule file (file:line: reason), or a --gold that cannot score (a bad\n"
+"row, no cell labeled with a stage, or none of them in the input: as `eval`, said\n"
+"before labeling, nothing written).\n";
 
 /* Cells whose label-model posterior for its best stage is below this get "stage": null
  * (their probabilities are still written), to keep guesses out of the end model's
@@ -566,7 +567,7 @@ static int label_cells(const struct opts *o)
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
-    int no_gold_match = 0, gave_up_lfs = 0;
+    int gave_up_lfs = 0;
     struct gave_up gu = {0};
     double *pproba = NULL;
     int *ppred = NULL;
@@ -596,6 +597,30 @@ static int label_cells(const struct opts *o)
     total = n;
     if (in != stdin) fclose(in);
     if (rd < 0) goto out;
+    if (o->gold) {
+        /* Scoring asked for that cannot happen is the --gold argument's error, as a
+         * bad row of it is, and as `eval` says it (exit 2): said before the work,
+         * nothing written.  Rows labeled none are left out of scoring, as eval's. */
+        size_t labeled_rows = 0, found = 0;
+        for (size_t i = 0; i < gold.n; i++) labeled_rows += gold.rows[i].label != STAGE_NONE;
+        for (size_t i = 0; i < n; i++) {
+            const struct gold_row *g = gold_find(&gold, cells[i].id);
+            found += g && g->label != STAGE_NONE;
+        }
+        if (labeled_rows == 0) { /* empty, the header alone, or only `none` rows */
+            fprintf(stderr, "nbstage label: %s: no cell labeled with a stage\n", o->gold);
+            goto out;
+        }
+        if (found == 0) {
+            fprintf(stderr, "nbstage label: none of the %zu hand-labeled cells of %s is in %s\n",
+                    labeled_rows, o->gold, inname);
+            if (n) gold_mismatch_hint(stderr, "nbstage label", &gold, cells[0].id);
+            goto out;
+        }
+        if (found < labeled_rows)
+            fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in %s\n",
+                    labeled_rows - found, labeled_rows, inname);
+    }
     if (o->statements) {
         int added = add_statements(&cells, n, &n_sub);
         total = n + n_sub;
@@ -687,22 +712,10 @@ static int label_cells(const struct opts *o)
     if (o->gold) {
         gold_ix = malloc((n ? n : 1) * sizeof *gold_ix);
         if (!gold_ix) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-        size_t found = 0;
         for (size_t i = 0; i < n; i++) {
             const struct gold_row *g = gold_find(&gold, cells[i].id);
             gold_ix[i] = g ? g->label : GOLD_MISSING;
-            found += g != NULL;
         }
-        if (found == 0 && gold.n) {
-            /* the weak labels are written, but the scoring asked for did not happen:
-             * a script must not read the report's zeros as a measurement */
-            no_gold_match = 1;
-            fprintf(stderr, "nbstage label: none of the %zu hand-labeled cells of %s is in the input\n",
-                    gold.n, o->gold);
-            if (n) gold_mismatch_hint(stderr, "nbstage label", &gold, cells[0].id);
-        } else if (found < gold.n)
-            fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in the input\n",
-                    gold.n - found, gold.n);
     }
     /* A report to a file (--report) is written before the outputs are committed, so
      * that they are committed together; one to stderr after, so that a reader of
@@ -744,7 +757,7 @@ static int label_cells(const struct opts *o)
         lf_report_print(rep, &r);
         rep = NULL;
     }
-    rc = skipped || no_gold_match || gave_up_lfs ? EXIT_FINDINGS : EXIT_OK;
+    rc = skipped || gave_up_lfs ? EXIT_FINDINGS : EXIT_OK;
 out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);

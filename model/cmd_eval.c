@@ -43,7 +43,9 @@ static void usage(FILE *to)
 "  --errors FILE    the misclassified cells as TSV: id, true, predicted, confidence\n"
 "  -q, --quiet      only the accuracy and macro-F1 line\n"
 "  -h, --help       this help\n\n"
-"exit: 0 scored, 2 usage or I/O error.\n");
+"exit: 0 scored (a cell without a prediction is a miss, not an error), 2 usage or\n"
+"I/O error, or nothing to score: LABELS.tsv has a bad row, no cell labeled with a\n"
+"stage, or none of them in CELLS.jsonl (as `label --gold`; nothing written).\n");
 }
 
 int cmd_eval(int argc, char **argv)

@@ -966,7 +966,8 @@ def test_eval_and_label_with_a_gold_file_without_labels(tiny, tmp_path):
     before the first row was typed): eval said "none of the 0 hand-labeled cells of
     FILE is in CELLS", as if the ids did not match; and gold.c gave qsort and bsearch
     their NULL array (UBSan stopped eval and label there).  eval now says the file has
-    no labels; label scores nothing and labels as without --gold."""
+    no labels; so does label (it exited 0 with a report of zeros), exit 2 for both,
+    before any work, nothing written."""
     d, model = tiny
     cells = tmp_path / "cells.jsonl"
     cells.write_text(json.dumps({"id": "a#0", "source": "df = pd.read_csv(p)"}) + "\n")
@@ -977,7 +978,8 @@ def test_eval_and_label_with_a_gold_file_without_labels(tiny, tmp_path):
         r = run(["eval", "--model", str(model), "--gold", str(gold), str(cells)])
         assert r.returncode == 2 and r.stderr == f"nbstage eval: {gold}: no cell labeled with a stage\n", (name, r.stderr)
         r = run(["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "weak.jsonl"), str(cells)])
-        assert r.returncode == 0 and "runtime error" not in r.stderr, (name, r.stderr)
+        assert r.returncode == 2 and r.stderr == f"nbstage label: {gold}: no cell labeled with a stage\n", (name, r.stderr)
+        assert not (tmp_path / "weak.jsonl").exists(), name
 
 
 def test_a_gold_label_it_does_not_know_lists_the_keys(tiny, tmp_path):
@@ -1010,12 +1012,12 @@ def test_ids_that_never_match_are_shown(tiny, tmp_path):
     hint = "the hand labels' ids look like 'corpus/hw/a.ipynb#0', the cells' like 'hw/a.ipynb#0'"
     r = run(["eval", "--model", str(model), "--gold", str(gold), str(cells)])
     assert r.returncode == 2 and hint in r.stderr, r.stderr
-    # label still writes its weak labels, but exits 1: the scoring asked for did not
-    # happen, and a script must not take the report's zeros for a measurement
+    # label, as eval: the scoring asked for cannot happen, an error of --gold (exit 2,
+    # as a bad row of it), said before the work; no weak labels written
     r = run(["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)])
-    assert r.returncode == 1 and hint in r.stderr, r.stderr
-    assert f"none of the 2 hand-labeled cells of {gold} is in the input" in r.stderr
-    assert len((tmp_path / "w.jsonl").read_text().splitlines()) == 2
+    assert r.returncode == 2 and hint in r.stderr, r.stderr
+    assert f"none of the 2 hand-labeled cells of {gold} is in {cells}" in r.stderr
+    assert not (tmp_path / "w.jsonl").exists()
 
 
 def test_eval_gold_saved_as_utf16_is_named_as_such(tiny, tmp_path):

@@ -391,3 +391,31 @@ def test_votes_prints_the_lf_analysis_of_its_columns(tmp_path):
         rows["col3"][1:7], r.stderr
     r = run(["label", "-q", "--votes", m, "-o", os.devnull])
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_gold_that_cannot_score_is_exit_2_as_in_eval(tmp_path, cells):
+    """The same --gold file, given to label and to eval: ids that match none of the
+    cells, or only `none` rows among the matching ones, made eval exit 2 ("none of the
+    N hand-labeled cells of G is in C") but label exit 1 after writing its labels (and
+    exit 0 with a report of zeros when the one matching row was labeled none).  Both
+    now exit 2 with the same words, label before any work, leaving -o as it was; a
+    partly matching file is scored by both (exit 0)."""
+    out = tmp_path / "out.jsonl"
+    cases = [("cell_id\tlabel\nb.ipynb#0\timports\nb.ipynb#1\tload\n", "none of the 2 hand-labeled cells of {g} is in {c}"),
+             ("cell_id\tlabel\na.ipynb#0\tnone\nb.ipynb#1\tload\n", "none of the 1 hand-labeled cells of {g} is in {c}"),
+             ("cell_id\tlabel\na.ipynb#0\tnone\n", "{g}: no cell labeled with a stage")]
+    for k, (text, want) in enumerate(cases):
+        gold = tmp_path / f"g{k}.tsv"
+        gold.write_text(text)
+        out.write_text("keep\n")
+        msg = want.format(g=gold, c=cells)
+        r = run(["label", "-q", "--gold", gold, "-o", out, cells])
+        assert r.returncode == 2 and r.stderr.startswith(f"nbstage label: {msg}\n"), (k, r.returncode, r.stderr)
+        assert out.read_text() == "keep\n", k
+        r = run(["eval", "--predictions", "--gold", gold, cells])
+        assert r.returncode == 2 and r.stderr.startswith(f"nbstage eval: {msg}\n"), (k, r.returncode, r.stderr)
+    gold = tmp_path / "part.tsv"
+    gold.write_text("cell_id\tlabel\na.ipynb#0\timports\nb.ipynb#1\tload\n")
+    r = run(["label", "-q", "--gold", gold, "-o", out, cells])
+    assert r.returncode == 0 and f"1 of 2 hand-labeled cells are not in {cells}" in r.stderr, r.stderr
+    assert len(out.read_text().splitlines()) == len(CELLS)
