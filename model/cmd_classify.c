@@ -20,6 +20,7 @@
 #include "labeling/stage.h"
 #include "model/commands.h"
 #include "model/model.h"
+#include "model/tagging.h"
 #include "nbformat/cpus.h"
 #include "nbformat/notebook.h"
 #include "nbformat/jsonl.h"
@@ -33,6 +34,9 @@ static void usage(FILE *to)
 "list of lines, as in .ipynb; other fields are ignored) and writes one line per input\n"
 "line, in order (lines of only white space are skipped):\n"
 "  {\"id\": ..., \"stage\": \"train\", \"confidence\": 0.93, \"probabilities\": {\"load\": p, ...}}\n"
+"\"confidence\" is the stage's probability to 3 decimals, the value `tag` saves and\n"
+"`summary` shows (compare them as they are: the 4-decimal probability, rounded\n"
+"again, can differ in the last digit); the probabilities have 4 decimals.\n"
 "A blank or comment-only source gets \"stage\": null.  A bad line (not JSON, no\n"
 "\"id\", a \"source\" that is not a string or a list of strings) gets\n"
 "{\"id\": ..., \"error\": \"...\"} and makes the exit code 1.\n\n"
@@ -80,7 +84,9 @@ static void answer(struct buf *b, const char *id_json, int stage, const float *p
         puts_(b, ", \"stage\": null, \"confidence\": 0, \"probabilities\": {}}");
         return;
     }
-    snprintf(tmp, sizeof tmp, ", \"stage\": \"%s\", \"confidence\": %.4f", stage_key[stage], probs[stage]);
+    /* the confidence tag saves, summary shows and the kernel's tag output carries
+     * (3 decimals, tag_round); the probabilities keep 4, as in that output */
+    snprintf(tmp, sizeof tmp, ", \"stage\": \"%s\", \"confidence\": %.3f", stage_key[stage], tag_round(probs[stage]));
     puts_(b, tmp);
     puts_(b, ", \"probabilities\": {");
     for (int s = 0; s < N_STAGES; s++) {
@@ -273,7 +279,7 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             if (as_json) {
                 print_answer(json_sprintf("%s#%d", id_path, k), s, probs);
             } else {
-                printf("%d\t%s\t%.4f\n", k, s < 0 ? "none" : stage_key[s], s < 0 ? 0.0 : probs[s]);
+                printf("%d\t%s\t%.3f\n", k, s < 0 ? "none" : stage_key[s], s < 0 ? 0.0 : tag_round(probs[s]));
             }
             k++;
         }
