@@ -702,8 +702,9 @@ static int label_cells(const struct opts *o)
         }
     }
     /* -o is committed at the end, with the report (flush_out) */
+    errno = 0;
     if (out == stdout && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "nbstage label: stdout: write error\n");
+        fprintf(stderr, "nbstage label: stdout: write error: %s\n", strerror(errno ? errno : EIO));
         goto out;
     }
     out = NULL;
@@ -948,8 +949,9 @@ static int label_matrix(const struct opts *o)
         fwrite(line, 1, (size_t)n0, out);
     }
     /* -o is committed at the end, with the report (flush_out) */
+    errno = 0;
     if (out == stdout && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "nbstage label: stdout: write error\n");
+        fprintf(stderr, "nbstage label: stdout: write error: %s\n", strerror(errno ? errno : EIO));
         goto out;
     }
     out = NULL;

@@ -216,7 +216,7 @@ static int run_stdin(const nbs_model *m, int jobs)
     static struct buf outs[CHUNK];
     struct chunk c = {m, lines, lens, linenos, outs, 0};
     long lineno = 0;
-    int bad = 0, io = 0, eof = 0;
+    int bad = 0, io = 0, eof = 0, werr = 0; /* io: stop (said); werr: stdout's errno */
     while (!eof) {
         c.n = 0;
         while (c.n < CHUNK) {
@@ -243,12 +243,13 @@ static int run_stdin(const nbs_model *m, int jobs)
         for (int k = 0; k < t; k++) bad += sl[k].bad;
         for (int i = 0; i < c.n; i++) {
             if (outs[i].oom) { fprintf(stderr, "nbstage classify: out of memory\n"); io = 1; break; }
-            if (fwrite(outs[i].p, 1, outs[i].n, stdout) != outs[i].n) { io = 1; break; }
+            if (fwrite(outs[i].p, 1, outs[i].n, stdout) != outs[i].n) { werr = errno ? errno : EIO; io = 1; break; }
         }
         if (io) break;
     }
-    if (!io && fflush(stdout)) io = 1;
-    if (io && !ferror(stdin)) fprintf(stderr, "nbstage classify: stdout: write error\n");
+    errno = 0;
+    if (!io && (fflush(stdout) || ferror(stdout))) werr = errno ? errno : EIO, io = 1;
+    if (werr) fprintf(stderr, "nbstage classify: stdout: write error: %s\n", strerror(werr));
     for (int i = 0; i < CHUNK; i++) { free(lines[i]); free(outs[i].p); }
     if (bad) fprintf(stderr, "nbstage classify: %d bad input line%s\n", bad, bad == 1 ? "" : "s");
     return io ? EXIT_USAGE : bad ? EXIT_FINDINGS : EXIT_OK;
@@ -313,7 +314,11 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             printf("%s\n", s < 0 ? "none" : stage_key[s]);
         }
     }
-    if (fflush(stdout)) { fprintf(stderr, "nbstage classify: stdout: write error\n"); return EXIT_USAGE; }
+    errno = 0;
+    if (fflush(stdout) || ferror(stdout)) {
+        fprintf(stderr, "nbstage classify: stdout: write error: %s\n", strerror(errno ? errno : EIO));
+        return EXIT_USAGE;
+    }
     return EXIT_OK;
 }
 

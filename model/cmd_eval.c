@@ -270,7 +270,11 @@ int cmd_eval(int argc, char **argv)
             goto out;
         }
     }
-    if (fflush(stdout)) { fprintf(stderr, "nbstage eval: stdout: write error\n"); goto out; }
+    errno = 0;
+    if (fflush(stdout) || ferror(stdout)) {
+        fprintf(stderr, "nbstage eval: stdout: write error: %s\n", strerror(errno ? errno : EIO));
+        goto out;
+    }
     rc = EXIT_OK;
 out:
     if (in) fclose(in);

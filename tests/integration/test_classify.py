@@ -1134,3 +1134,37 @@ def test_read_only_commands_read_what_python_reads(tiny, tmp_path):
         assert json.loads(r.stdout)["cells"][0]["index"] == 0
     r = run(["fmt", "--check", str(nb)])
     assert r.returncode == 2 and "NaN" in r.stderr
+
+
+def test_a_stdout_that_cannot_be_written_is_named_with_the_reason(tiny, tmp_path):
+    """label, eval and classify said "stdout: write error" and no more into a full disk
+    or a closed stdout (ingest, tag, summary and fmt give the reason); classify also
+    said it after "out of memory".  Each now says why, exit 2."""
+    d, model = tiny
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"a.ipynb#{i}", "notebook": "a.ipynb", "source": s}) + "\n"
+                             for i, s in enumerate(["import os", "df = pd.read_csv(p)", "df.head()"])))
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na.ipynb#0\timports\n")
+    votes = tmp_path / "votes.tsv"
+    votes.write_text("0\t0\n1\t-1\n")
+    nb = tmp_path / "n.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                                         "source": "df.head()"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    env = dict(os.environ, NBSTAGE_RULES=str(ROOT / "share" / "rules.txt"))
+    cases = [(["label", "-q", str(cells)], "nbstage label"), (["label", "-q", "--votes", str(votes)], "nbstage label"),
+             (["eval", "--model", str(model), "--gold", str(gold), str(cells)], "nbstage eval"),
+             (["classify", "--model", str(model)], "nbstage classify"),
+             (["classify", "--model", str(model), str(nb)], "nbstage classify"),
+             (["classify", "--model", str(model), "--json", str(nb)], "nbstage classify")]
+    for args, who in cases:
+        for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+            stdin = cells.read_text() if args[-1] == str(model) else None
+            if target:
+                with open(target, "w") as out:
+                    r = subprocess.run([str(BIN)] + args, input=stdin, stdout=out, stderr=subprocess.PIPE, text=True,
+                                       env=env, timeout=60)
+            else:  # stdout closed
+                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", str(BIN)] + args, input=stdin,
+                                   stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+            assert r.returncode == 2 and r.stderr == f"{who}: stdout: write error: {why}\n", (args, target, r.stderr)
