@@ -123,9 +123,10 @@ static void error_answer(struct buf *b, const char *id_json, const char *msg)
 
 /* Reads one input line.  A good line gives its cell's text (*TEXT, *N; NULL for a
  * source jansson could not join) and its id as JSON (*ID_JSON) and returns 0; a bad
- * one gets its error answer in OUT (newline included) and returns 1. */
+ * one gets its error answer in OUT (newline included), its message ("line N: why")
+ * in WHY, and returns 1. */
 static int parse_line(const char *line, size_t len, long lineno, char **text, size_t *n,
-                      char **id_json, struct buf *out)
+                      char **id_json, struct buf *out, char why[256])
 {
     json_error_t je;
     json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, &je);
@@ -152,7 +153,10 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
         *text = nb_cell_source(o, n);
         bad = 0;
     }
-    if (bad) put(out, "\n", 1);
+    if (bad) {
+        put(out, "\n", 1);
+        memcpy(why, msg, sizeof msg);
+    }
     json_decref(o);
     return bad;
 }
@@ -170,7 +174,8 @@ struct chunk {
     int n;
 };
 
-struct slice { struct chunk *c; int from, to, bad; };
+/* BAD: its bad lines; FIRST: the first one's message, for stderr */
+struct slice { struct chunk *c; int from, to, bad; char first[256]; };
 
 static void *work(void *arg)
 {
@@ -190,10 +195,11 @@ static void *work(void *arg)
     }
     for (int i = 0; i < k; i++) {
         int li = sl->from + i;
+        char why[256];
         c->outs[li].n = 0;
         good[i] = !parse_line(c->lines[li], c->lens[li], c->linenos[li], &text[i], &n[i], &id_json[i],
-                              &c->outs[li]);
-        sl->bad += !good[i];
+                              &c->outs[li], why);
+        if (!good[i] && !sl->bad++) memcpy(sl->first, why, sizeof why);
     }
     model_classify_many(c->m, (const char *const *)text, n, k, probs, best);
     for (int i = 0; i < k; i++) {
@@ -217,6 +223,7 @@ static int run_stdin(const nbs_model *m, int jobs)
     struct chunk c = {m, lines, lens, linenos, outs, 0};
     long lineno = 0;
     int bad = 0, io = 0, eof = 0, werr = 0; /* io: stop (said); werr: stdout's errno */
+    char first[256] = "";
     while (!eof) {
         c.n = 0;
         while (c.n < CHUNK) {
@@ -233,14 +240,17 @@ static int run_stdin(const nbs_model *m, int jobs)
         pthread_t th[64];
         struct slice sl[64];
         int started[64] = {0};
-        for (int k = 0; k < t; k++) sl[k] = (struct slice){&c, c.n * k / t, c.n * (k + 1) / t, 0};
+        for (int k = 0; k < t; k++) sl[k] = (struct slice){&c, c.n * k / t, c.n * (k + 1) / t, 0, ""};
         for (int k = 1; k < t; k++) started[k] = pthread_create(&th[k], NULL, work, &sl[k]) == 0;
         work(&sl[0]);
         for (int k = 1; k < t; k++) {
             if (started[k]) pthread_join(th[k], NULL);
             else work(&sl[k]); /* no thread to be had: do its share here */
         }
-        for (int k = 0; k < t; k++) bad += sl[k].bad;
+        for (int k = 0; k < t; k++) {
+            if (sl[k].bad && !bad) memcpy(first, sl[k].first, sizeof first);
+            bad += sl[k].bad;
+        }
         for (int i = 0; i < c.n; i++) {
             if (outs[i].oom) { fprintf(stderr, "nbstage classify: out of memory\n"); io = 1; break; }
             if (fwrite(outs[i].p, 1, outs[i].n, stdout) != outs[i].n) { werr = errno ? errno : EIO; io = 1; break; }
@@ -251,7 +261,9 @@ static int run_stdin(const nbs_model *m, int jobs)
     if (!io && (fflush(stdout) || ferror(stdout))) werr = errno ? errno : EIO, io = 1;
     if (werr) fprintf(stderr, "nbstage classify: stdout: write error: %s\n", strerror(werr));
     for (int i = 0; i < CHUNK; i++) { free(lines[i]); free(outs[i].p); }
-    if (bad) fprintf(stderr, "nbstage classify: %d bad input line%s\n", bad, bad == 1 ? "" : "s");
+    /* each is answered in its place on stdout; the first named here, as label names its */
+    if (bad) fprintf(stderr, "nbstage classify: <stdin>: %d bad input line%s; the first, %s\n", bad,
+                     bad == 1 ? "" : "s", first);
     return io ? EXIT_USAGE : bad ? EXIT_FINDINGS : EXIT_OK;
 }
 

@@ -155,7 +155,10 @@ def test_bad_lines_and_blank_cells(tiny):
     assert out[1]["id"] is None and "line 2" in out[1]["error"]
     assert out[2]["id"] == "b" and "source" in out[2]["error"]
     assert out[3]["stage"] in KEYS
-    assert "2 bad input lines" in r.stderr
+    # stderr names the input and the first bad line with its reason (it said only "2 bad
+    # input lines", leaving the user to search the output for the error objects)
+    assert r.stderr.startswith("nbstage classify: <stdin>: 2 bad input lines; the first, line 2: "), r.stderr
+    assert r.stderr.count("\n") == 1 and out[1]["error"] in r.stderr, r.stderr
 
 
 def test_lines_without_an_id_or_with_a_list_of_non_strings_are_bad(tiny):
