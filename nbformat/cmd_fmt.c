@@ -62,6 +62,7 @@ struct fmt_ctx {
     long changed, same, errors, seen;
     struct fileonce done; /* the files met */
     int oom;
+    int stdout_said; /* a failed write of `fmt -`'s notebook, already said */
 };
 
 /* A folder may hold a notebook and a symlink to it (or `fmt dir dir/a.ipynb` names it
@@ -244,6 +245,7 @@ static int fmt_stdin(struct fmt_ctx *c)
     } else if (fwrite(out, 1, outlen, stdout) != outlen || fflush(stdout)) {
         nb_say(stderr, "nbstage fmt: <stdout>: %s", strerror(errno));
         c->errors++;
+        c->stdout_said = 1;
     }
     free(out);
     free(buf);
@@ -300,7 +302,13 @@ int cmd_fmt(int argc, char **argv)
         nb_say(stderr, "nbstage fmt: out of memory");
         return EXIT_USAGE;
     }
-    if (fflush(stdout)) return EXIT_USAGE;
+    /* the lists (would reformat, reformatted): a full disk or a closed stdout is said,
+     * not only exit 2 (the files themselves are written, or not, as said above) */
+    errno = 0;
+    if (fflush(stdout) || ferror(stdout)) {
+        if (!c.stdout_said) nb_say(stderr, "nbstage fmt: <stdout>: %s", strerror(errno ? errno : EIO));
+        return EXIT_USAGE;
+    }
     if (c.errors) return EXIT_USAGE;
     return (c.check && c.changed) ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -378,3 +378,22 @@ def test_long_paths_whole_in_model_rules_and_gold_errors(model, tmp_path):
         err = r.stderr.decode("utf-8")
         assert r.returncode == 2 and "..." in err and err.startswith(f"nbstage {cmd[0]}: {tmp_path}/éé"), err[:200]
         assert err.endswith(": cannot open: File name too long\n"), err[-80:]
+
+
+def test_fmt_says_why_its_list_could_not_be_written(tmp_path):
+    """`fmt --check` (or fmt's "reformatted" list) into a full disk or a closed stdout
+    exited 2 with nothing on stderr: a CI gate failing without a word.  It names
+    stdout and the reason, once; `fmt -` said it already, and still says it once."""
+    nb = tmp_path / "a.ipynb"
+    text = json.dumps(notebook("x = 1"))  # not canonical
+    for args in (["--check", nb], [nb], ["-"]):
+        for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+            nb.write_text(text)
+            argv = [str(BIN), "fmt"] + [str(a) for a in args]
+            if target:
+                with open(target, "w") as out:
+                    r = subprocess.run(argv, input=text, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
+            else:
+                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, input=text, stderr=subprocess.PIPE,
+                                   text=True, timeout=60)
+            assert r.returncode == 2 and r.stderr == f"nbstage fmt: <stdout>: {why}\n", (args, target, r.stderr)
