@@ -248,7 +248,7 @@ int cmd_tag(int argc, char **argv)
     free(r.jobs);
     errno = 0;
     if (fflush(stdout) || ferror(stdout)) { /* the reports; a SIGPIPE came: EPIPE */
-        int e = errno ? errno : r.stdout_gone ? EPIPE : EIO;
+        int e = errno ? errno : r.stdout_errno ? r.stdout_errno : r.stdout_gone ? EPIPE : EIO;
         fprintf(stderr, "nbstage tag: <stdout>: %s\n", strerror(e));
         return EXIT_USAGE;
     }

@@ -300,8 +300,11 @@ int tagrun_all(struct tagrun *r)
     r->opt.fs = NULL;
     r->opt.held = NULL;
     /* the last reports, while a SIGPIPE is still ours: into a pipe whose reader left
-     * after the run's last flush, an error to report too, not a signal to die of */
-    fflush(stdout);
+     * after the run's last flush, an error to report too, not a signal to die of.
+     * Its errno is kept for the caller's message: glibc does not write the failed
+     * buffer again, so a second fflush succeeds and says nothing (ferror stays). */
+    errno = 0;
+    r->stdout_errno = fflush(stdout) ? (errno ? errno : EIO) : 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);

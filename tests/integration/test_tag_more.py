@@ -471,3 +471,24 @@ def test_kernel_outputs_to_saved_tags_as_frontends_save_them(executed, model, tm
         assert r.returncode == 0 and r.stdout == "", (args, r)
         r = nbstage("tag", "-q", *args, b)
         assert r.returncode == 0 and b.read_bytes() == saved, (args, r)
+
+
+def test_a_stdout_that_cannot_be_written_is_named_with_its_reason(model, tmp_path):
+    """tag -o -, --dry-run and --check into a full disk or a closed stdout said
+    "<stdout>: Input/output error": the errno of the run's last flush was lost, and a
+    second flush succeeds with the error flag still set.  Now the write's reason, as
+    summary and fmt give it; exit 2, the notebook untouched."""
+    nb = tmp_path / "a.ipynb"
+    text = make_nb(SIMPLE)
+    for args in (["-o", "-"], ["--dry-run"], ["--check"]):
+        for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+            nb.write_text(text)
+            argv = [str(BIN), "tag", "-q", "-m", str(model), *args, str(nb)]
+            if target:
+                with open(target, "w") as out:
+                    r = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
+            else:
+                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, stderr=subprocess.PIPE, text=True,
+                                   timeout=60)
+            assert r.returncode == 2 and r.stderr.endswith(f"nbstage tag: <stdout>: {why}\n"), (args, target, r.stderr)
+            assert "Input/output error" not in r.stderr and nb.read_text() == text, (args, target)
