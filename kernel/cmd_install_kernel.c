@@ -198,6 +198,17 @@ static const char *spec_folder(const char *kdir, const char *name, char *out, si
     return out;
 }
 
+/* The line saying what was done could not be written (a full disk, stdout closed):
+ * said with the reason, exit 2, as every command does; what was done stays done. */
+static int said(const char *done)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return EXIT_OK;
+    fprintf(stderr, "nbstage install-kernel: stdout: write error: %s (the kernelspec is %s)\n",
+            strerror(errno ? errno : EIO), done);
+    return EXIT_USAGE;
+}
+
 static int do_remove(const struct install_args *a, const char *kdir, const char *name)
 {
     char err[4400];
@@ -209,7 +220,7 @@ static int do_remove(const struct install_args *a, const char *kdir, const char 
     }
     (void)a;
     printf("Removed kernelspec %s from %s\n", name, kdir);
-    return EXIT_OK;
+    return said("removed");
 }
 
 int cmd_install_kernel(int argc, char **argv)
@@ -319,7 +330,7 @@ int cmd_install_kernel(int argc, char **argv)
         else fprintf(stderr, "nbstage install-kernel: warning: --model %s: the stage kernel cannot read it, and "
                              "will run without stage tags until it can: %s\n", a.model, why);
     }
-    rc = EXIT_OK;
+    rc = said("installed");
 out:
     json_decref(wrapped);
     kernelspec_found_free(&found);

@@ -262,3 +262,24 @@ def test_installed_spec_starts_a_working_kernel(env):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "42\n" in r.stdout and "status ok" in r.stdout
+
+
+def test_a_stdout_that_cannot_be_written_is_said(env, tmp_path):
+    """Installing or removing with stdout on a full disk or closed exited 0 and said
+    nothing (the "Installed kernelspec ..." line lost), where every other command
+    exits 2 naming stdout and the reason.  Now it does too, and says the kernelspec
+    is installed (or removed) all the same."""
+    prefix = tmp_path / "pfx"
+    spec = prefix / "share" / "jupyter" / "kernels" / "nbstage" / "kernel.json"
+    for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+        for args, done in ((["--prefix", str(prefix)], "installed"), (["--remove", "--prefix", str(prefix)], "removed")):
+            argv = [str(NBSTAGE), "install-kernel", *args]
+            if target:
+                with open(target, "w") as out:
+                    r = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
+            else:
+                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, env=env, stderr=subprocess.PIPE,
+                                   text=True, timeout=60)
+            assert r.returncode == 2, (args, target, r.stderr)
+            assert r.stderr == f"nbstage install-kernel: stdout: write error: {why} (the kernelspec is {done})\n"
+            assert spec.exists() == (done == "installed"), (args, target)
