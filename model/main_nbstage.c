@@ -9,7 +9,12 @@
  * EFBIG every writer reports as it does ENOSPC (that file left as it was, its
  * temporary removed), not the end of the program in the middle of a save (its
  * temporary left, `tag`'s other notebooks not done).
+ *
+ * And the last word on stdout: output a command (or --help, --version) could not
+ * write, to a full disk or a closed stdout, is said and is exit 2, as coreutils'
+ * close_stdout does, unless the command said it already (it returned 2).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,18 +51,33 @@ static void usage(FILE *to)
                 "Exit codes:\n0 ok, 1 findings, 2 usage or I/O error.\n");
 }
 
+/* RC, or EXIT_USAGE when stdout could not be written (said as WHO's).  The reason is
+ * this fflush's, or when an earlier write failed (a --help longer than stdio's
+ * buffer is written past it, and the failed part is not kept to be tried again) the
+ * errno that write left, if nothing since has changed it; else none is claimed. */
+static int stdout_checked(const char *who, int rc)
+{
+    int earlier = ferror(stdout) ? errno : 0;
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+    int e = errno ? errno : earlier;
+    if (rc != EXIT_USAGE)
+        fprintf(stderr, "%s: stdout: write error%s%s\n", who, e ? ": " : "", e ? strerror(e) : "");
+    return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) { usage(stderr); return EXIT_USAGE; }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
         printf("nbstage %s\n", NBSTAGE_VERSION);
-        return EXIT_OK;
+        return stdout_checked("nbstage", EXIT_OK);
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         if (argc < 3 || strcmp(argv[1], "help")) {
             usage(stdout);
-            return EXIT_OK;
+            return stdout_checked("nbstage", EXIT_OK);
         }
         /* `nbstage help CMD` is `nbstage CMD --help`, as git's */
         for (size_t i = 0; i < N_COMMANDS; i++)
@@ -65,7 +85,7 @@ int main(int argc, char **argv)
                 char name[64];
                 snprintf(name, sizeof name, "nbstage %s", commands[i].name);
                 char *args[] = {name, "--help", NULL};
-                return commands[i].run(2, args);
+                return stdout_checked(name, commands[i].run(2, args));
             }
         fprintf(stderr, "nbstage: unknown command '%s'\n", argv[2]);
         usage(stderr);
@@ -81,7 +101,7 @@ int main(int argc, char **argv)
             char name[64];
             snprintf(name, sizeof name, "nbstage %s", commands[i].name);
             argv[1] = name;
-            return commands[i].run(argc - 1, argv + 1);
+            return stdout_checked(name, commands[i].run(argc - 1, argv + 1));
         }
     fprintf(stderr, "nbstage: unknown command '%s'\n", argv[1]);
     usage(stderr);

@@ -397,3 +397,29 @@ def test_fmt_says_why_its_list_could_not_be_written(tmp_path):
                 r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, input=text, stderr=subprocess.PIPE,
                                    text=True, timeout=60)
             assert r.returncode == 2 and r.stderr == f"nbstage fmt: <stdout>: {why}\n", (args, target, r.stderr)
+
+
+def test_help_and_version_into_a_stdout_that_cannot_be_written(tmp_path):
+    """`nbstage --version`, `nbstage --help`, `nbstage help CMD` and every `CMD --help`
+    into a full disk or a closed stdout exited 0, the text lost without a word (as
+    coreutils' close_stdout would not let pass).  main now checks stdout after any
+    command: said with the reason, exit 2; a command that said it already is not
+    repeated (fmt's own line, once)."""
+    cmds = ["ingest", "fmt", "label", "train", "eval", "classify", "tag", "summary", "install-kernel"]
+    lines = [(["--version"], "nbstage"), (["--help"], "nbstage"), (["help", "tag"], "nbstage tag")]
+    lines += [([c, "--help"], f"nbstage {c}") for c in cmds]
+    for args, who in lines:
+        for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+            argv = [str(BIN)] + args
+            if target:
+                with open(target, "w") as out:
+                    r = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
+            else:
+                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, stderr=subprocess.PIPE, text=True,
+                                   timeout=60)
+            assert r.returncode == 2 and r.stderr == f"{who}: stdout: write error: {why}\n", (args, target, r.stderr)
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(json.dumps(notebook("x = 1")))
+    with open("/dev/full", "w") as out:
+        r = subprocess.run([str(BIN), "fmt", "--check", str(nb)], stdout=out, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 2 and r.stderr == "nbstage fmt: <stdout>: No space left on device\n", r.stderr
