@@ -29,12 +29,13 @@ static void usage(FILE *to)
 "usage: nbstage eval [--model FILE] --gold LABELS.tsv [--svg FILE] [--errors FILE] CELLS.jsonl\n"
 "       nbstage eval --predictions --gold LABELS.tsv [--svg FILE] [--errors FILE] PREDICTIONS.jsonl\n\n"
 "Scores the model on the hand-labeled cells: CELLS.jsonl is `nbstage ingest`'s output\n"
-"(lines with \"id\" and \"source\"); only cells whose id is in LABELS.tsv are\n"
-"classified.  Prints accuracy, macro-F1, scikit-learn's classification report and\n"
-"the confusion matrix (rows: true stage, columns: predicted).  Cells labeled `none`\n"
-"are left out.  With --predictions, the file's own \"stage\" (a key or null) is\n"
-"scored instead of a model's answer; null counts as no prediction (coverage < 1):\n"
-"a miss in the first line's accuracy and macro-F1, left out of the report.\n\n"
+"(lines with \"id\" and \"source\"; - reads stdin, as for label, train and classify);\n"
+"only cells whose id is in LABELS.tsv are classified.  Prints accuracy, macro-F1,\n"
+"scikit-learn's classification report and the confusion matrix (rows: true stage,\n"
+"columns: predicted).  Cells labeled `none` are left out.  With --predictions, the\n"
+"file's own \"stage\" (a key or null) is scored instead of a model's answer; null\n"
+"counts as no prediction (coverage < 1): a miss in the first line's accuracy and\n"
+"macro-F1, left out of the report.\n\n"
 "options:\n"
 "  --model FILE     the model (default: the shipped one; NBSTAGE_MODEL overrides)\n"
 "  --gold FILE      hand labels, the labeling guide's TSV (required)\n"
@@ -80,7 +81,10 @@ int cmd_eval(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    const char *cells_path = argv[optind];
+    /* '-' is stdin, as for label, train and classify (`label cells.jsonl | eval
+     * --predictions --gold G -`) */
+    int from_stdin = !strcmp(argv[optind], "-");
+    const char *cells_path = from_stdin ? "<stdin>" : argv[optind];
     /* The picture is written last: checked now, as label and train check theirs, so
      * that a missing folder is not found after the report has been printed. */
     nb_error ce;
@@ -96,7 +100,7 @@ int cmd_eval(int argc, char **argv)
     const char *outs[] = {svg, errors_path}, *out_opt[] = {"--svg", "--errors"};
     for (size_t i = 0; i < 2; i++)
         for (size_t k = 0; k < 2; k++)
-            if (outs[k] && outfile_same(outs[k], ins[i])) {
+            if (outs[k] && !(i == 0 && from_stdin) && outfile_same(outs[k], ins[i])) {
                 fprintf(stderr, "nbstage eval: %s %s and %s %s are the same file: the output would replace the "
                                 "input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
                 return EXIT_USAGE;
@@ -119,7 +123,7 @@ int cmd_eval(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    FILE *in = fopen(cells_path, "r");
+    FILE *in = from_stdin ? stdin : fopen(cells_path, "r");
     FILE *errf = NULL;
     struct outfile eo = {0}; /* --errors: written atomically, committed only on success */
     nb_error oe;
@@ -277,7 +281,7 @@ int cmd_eval(int argc, char **argv)
     }
     rc = EXIT_OK;
 out:
-    if (in) fclose(in);
+    if (in && in != stdin) fclose(in);
     if (errf && rc != EXIT_OK) {
         outfile_abort(&eo); /* the old file stays */
     } else if (errf && outfile_commit(&eo, &oe)) {

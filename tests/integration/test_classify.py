@@ -1171,3 +1171,28 @@ def test_a_stdout_that_cannot_be_written_is_named_with_the_reason(tiny, tmp_path
                 r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", str(BIN)] + args, input=stdin,
                                    stderr=subprocess.PIPE, text=True, env=env, timeout=60)
             assert r.returncode == 2 and r.stderr == f"{who}: stdout: write error: {why}\n", (args, target, r.stderr)
+
+
+def test_eval_reads_stdin_from_dash(tiny, tmp_path):
+    """`nbstage label cells.jsonl | nbstage eval --predictions --gold G -` said
+    "nbstage eval: -: cannot open: No such file or directory", where label, train and
+    classify take '-' for standard input.  eval does too, naming it <stdin>; the
+    scores are those of the same file given by name."""
+    d, model = tiny
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"a.ipynb#{i}", "notebook": "a.ipynb", "source": s}) + "\n"
+                             for i, s in enumerate(["import os", "df = pd.read_csv(p)", "df.head()"])))
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na.ipynb#0\timports\na.ipynb#1\tload\n")
+    env = dict(os.environ, NBSTAGE_RULES=str(ROOT / "share" / "rules.txt"))
+    weak = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=env, timeout=60)
+    assert weak.returncode == 0, weak.stderr
+    (tmp_path / "weak.jsonl").write_text(weak.stdout)
+    for args, text in ((["--predictions"], weak.stdout), (["--model", str(model)], cells.read_text())):
+        named = str(tmp_path / "weak.jsonl") if args == ["--predictions"] else str(cells)
+        want = run(["eval", *args, "--gold", str(gold), named])
+        r = run(["eval", *args, "--gold", str(gold), "-"], text)
+        assert want.returncode == 0 and r.returncode == 0, (args, r.stderr)
+        assert r.stdout == want.stdout.replace(named, "<stdin>"), (r.stdout, want.stdout)
+    r = run(["eval", "--model", str(model), "--gold", str(gold), "-"], cells.read_text() + "{\n")
+    assert r.returncode == 2 and r.stderr.startswith("nbstage eval: <stdin>:4: "), r.stderr
