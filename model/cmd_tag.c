@@ -196,7 +196,6 @@ int cmd_tag(int argc, char **argv)
         }
         if (tagfind_add(&found, argv[a])) goto oom;
     }
-    if (tagfind_dedup(&found)) goto oom;
     r.failed = found.failed; /* folders that could not be walked */
     if (r.opt.output && found.n != 1) {
         fprintf(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one\n",
@@ -208,7 +207,8 @@ int cmd_tag(int argc, char **argv)
     if (found.n && !(r.jobs = calloc(found.n, sizeof *r.jobs))) goto oom;
     for (size_t i = 0; i < found.n; i++) r.jobs[i].path = found.path[i];
     r.n = found.n;
-    free(found.path);
+    found.n = 0; /* (the jobs have the paths) */
+    tagfind_free(&found);
 
     nbs_model *model = NULL;
     if (!r.opt.from_outputs) {

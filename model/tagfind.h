@@ -3,30 +3,31 @@
  * Owns: turning the PATH arguments into the list of notebooks to tag: files as given,
  * folders walked recursively (nbformat's nb_walk: *.ipynb in any case, skipping hidden files and
  * folders, .ipynb_checkpoints among them), a folder named like a notebook kept as a
- * file (so that its read reports the mistake), and later mentions of a file already
- * listed dropped, since two threads must never write one file.
+ * file (so that its read reports the mistake), and a file met again under another name
+ * (`tag dir dir/a.ipynb`, a symlink beside its target) passed over, since two threads
+ * must never write one file.  "The same file" is nbformat/fileonce.h's rule, the one
+ * fmt, summary and ingest walk by: equal realpaths; a hard link is another file.
  */
 #ifndef NBSTAGE_TAGFIND_H
 #define NBSTAGE_TAGFIND_H
 
 #include <stddef.h>
 
+#include "nbformat/fileonce.h"
+
 /* {0} is an empty list. */
 struct tagfind {
-    char **path; /* path[0 .. n), malloc'd, in the order found */
+    char **path; /* path[0 .. n), malloc'd, in the order found, each file once */
     size_t n, cap;
-    long failed; /* folders that could not be walked (each reported on stderr) */
+    long failed;          /* folders that could not be walked (each reported on stderr) */
+    struct fileonce met;  /* the files listed */
 };
 
-/* Adds what the PATH argument ARG names ("-", standard input, as it is).  0, or -1
- * when out of memory. */
+/* Adds what the PATH argument ARG names ("-", standard input, as it is), but the files
+ * listed already under another name.  0, or -1 when out of memory. */
 int tagfind_add(struct tagfind *f, const char *arg);
 
-/* Drops later mentions of a file already listed (`tag dir dir/a.ipynb`).  0, or -1
- * when out of memory. */
-int tagfind_dedup(struct tagfind *f);
-
-/* Frees the paths still in F and its array. */
+/* Frees the paths still in F, its array and its set of files met. */
 void tagfind_free(struct tagfind *f);
 
 #endif

@@ -1,11 +1,13 @@
 /* fileonce.h — one file once: a notebook met again under another name.
  *
- * Owns: the rule fmt, summary and ingest share for "the same file" while they walk
- * their PATHs (a folder may hold a notebook and a symlink to it; `cmd dir dir/a.ipynb`
- * names one twice): equal realpaths, tag's rule (model/tagfind.c), looked for only
+ * Owns: the one rule tag (model/tagfind.c), fmt, summary and ingest share for "the
+ * same file" while they walk their PATHs (a folder may hold a notebook and a symlink
+ * to it; `cmd dir dir/a.ipynb` names one twice): equal realpaths, looked for only
  * among paths whose stat gives a device and inode met before, so that a walk pays one
  * stat per file and a realpath only for such pairs.  A hard link shares an inode but
- * is another name to a rename, and so another file to all of them.
+ * is another name to a rename, and so another file to all of them.  A path that cannot
+ * be stat'd is no file yet: each mention is kept, and each read says why.  The first
+ * name met is the one kept, so the order is the walk's.
  */
 #ifndef NBSTAGE_FILEONCE_H
 #define NBSTAGE_FILEONCE_H

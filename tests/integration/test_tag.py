@@ -303,6 +303,32 @@ def test_one_file_named_twice_is_tagged_once(model, tmp_path):
     assert (tmp_path / "hard.ipynb").read_bytes() == (d / "b.ipynb").read_bytes()
 
 
+def test_the_name_met_first_is_the_one_tagged(model, tmp_path):
+    """The one-file-once rule (nbformat/fileonce.h, as fmt, summary and ingest take it)
+    keeps the name met first: a symlink named before its target is the name listed and
+    written through (the link stays a link); a folder named like a notebook, named twice
+    and through a symlink, is one failure; a missing path is one per mention."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.ipynb").write_text(make_nb(SIMPLE))
+    os.symlink("a.ipynb", d / "link.ipynb")
+    r = nbstage("tag", "-m", model, d / "link.ipynb", d)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"tagged {d}/link.ipynb (6 cells changed)"]
+    assert "1 notebook: 1 rewritten" in r.stderr
+    assert (d / "link.ipynb").is_symlink()
+    (tmp_path / "x.ipynb").mkdir()
+    os.symlink("x.ipynb", tmp_path / "y.ipynb")
+    r = nbstage("tag", "-m", model, tmp_path / "x.ipynb", tmp_path / "x.ipynb",
+                tmp_path / "y.ipynb", tmp_path / "missing.ipynb", tmp_path / "missing.ipynb")
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert lines.count(f"nbstage tag: {tmp_path}/x.ipynb: is a directory, not a notebook") == 1
+    assert not [l for l in lines if "y.ipynb" in l], r.stderr
+    assert lines.count(f"nbstage tag: {tmp_path}/missing.ipynb: No such file or directory") == 2
+    assert "3 notebooks: 0 rewritten, 0 unchanged, 3 failed" in r.stderr, r.stderr
+
+
 def test_few_descriptors_many_notebooks(model, tmp_path):
     """Under a low descriptor limit the run reads fewer notebooks ahead (several
     windows of them, sources repeated across windows) and gives the same bytes."""
