@@ -234,7 +234,7 @@ static int run_stdin(const nbs_model *m, int jobs)
             linenos[c.n] = lineno;
             lens[c.n++] = (size_t)r;
         }
-        if (ferror(stdin)) { fprintf(stderr, "nbstage classify: stdin: read error: %s\n", strerror(errno)); io = 1; break; }
+        if (ferror(stdin)) { fprintf(stderr, "nbstage classify: <stdin>: read error: %s\n", strerror(errno)); io = 1; break; }
         int t = jobs < 1 ? 1 : jobs;
         if (c.n < 64) t = 1; /* threads cost more than a few cells */
         pthread_t th[64];
@@ -310,11 +310,13 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
         struct buf text = {0};
         char chunk[65536];
         size_t r;
+        errno = 0;
         while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) put(&text, chunk, r);
-        int rerr = ferror(f);
+        int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
         fclose(f);
         if (rerr || text.oom) {
-            fprintf(stderr, "nbstage classify: %s: %s\n", path, rerr ? "read error" : "out of memory");
+            if (rerr) fprintf(stderr, "nbstage classify: %s: read error: %s\n", path, strerror(rerr));
+            else fprintf(stderr, "nbstage classify: %s: out of memory\n", path);
             free(text.p);
             return EXIT_USAGE;
         }

@@ -925,7 +925,11 @@ def test_inputs_that_cannot_be_read_are_named_with_the_reason(tiny, tmp_path):
                            timeout=60)
     finally:
         os.close(fd)
-    assert r.returncode == 2 and "stdin: read error: Is a directory" in r.stderr, r.stderr
+    # <stdin>, as label, train and eval name it (classify said "stdin"); a file that
+    # opens but cannot be read gives its reason (it said only "read error")
+    assert r.returncode == 2 and r.stderr == "nbstage classify: <stdin>: read error: Is a directory\n", r.stderr
+    r = run(["classify", "--model", str(model), "/proc/self/mem"])  # a regular file; reading it is EIO
+    assert r.returncode == 2 and r.stderr == "nbstage classify: /proc/self/mem: read error: Input/output error\n", r.stderr
     # an empty --cells file is read (qsort was given its NULL array: UBSan stopped it)
     (tmp_path / "empty.jsonl").write_text("")
     (tmp_path / "ids.jsonl").write_text('{"id": "a#0", "stage": "load"}\n{"id": "b#0", "stage": "prep"}\n')
