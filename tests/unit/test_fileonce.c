@@ -15,14 +15,6 @@
 
 static char *dir; /* the scratch folder, and the current one while a test runs */
 
-static void put(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -30,9 +22,9 @@ static int setup(void **state)
     assert_int_equal(chdir(dir), 0);
     assert_int_equal(mkdir("d", 0777), 0);
     assert_int_equal(mkdir("d/sub", 0777), 0);
-    put("d/a.ipynb", "{}");
-    put("d/b.ipynb", "{}");
-    put("d/sub/c.ipynb", "{}");
+    unit_write_file("d/a.ipynb", "{}");
+    unit_write_file("d/b.ipynb", "{}");
+    unit_write_file("d/sub/c.ipynb", "{}");
     assert_int_equal(symlink("a.ipynb", "d/link.ipynb"), 0);
     assert_int_equal(symlink("nowhere.ipynb", "d/dangling.ipynb"), 0);
     assert_int_equal(link("d/b.ipynb", "hard.ipynb"), 0);
@@ -44,10 +36,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[256];
     assert_int_equal(chdir("/"), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    unit_rm_rf(dir);
     free(dir);
     return 0;
 }
@@ -87,7 +77,7 @@ static void test_a_path_that_cannot_be_stated_is_never_met(void **state)
         assert_int_equal(fileonce_met(&o, "d/nowhere.ipynb"), 0);
     }
     /* ... until it is a file: then met as any other */
-    put("d/nowhere.ipynb", "{}");
+    unit_write_file("d/nowhere.ipynb", "{}");
     assert_int_equal(fileonce_met(&o, "d/dangling.ipynb"), 0);
     assert_int_equal(fileonce_met(&o, "d/nowhere.ipynb"), 1);
     assert_int_equal(unlink("d/nowhere.ipynb"), 0);
@@ -98,10 +88,10 @@ static void test_a_file_replaced_is_noted_again(void **state)
 {
     (void)state;
     struct fileonce o = {0};
-    put("r.ipynb", "{}");
+    unit_write_file("r.ipynb", "{}");
     assert_int_equal(symlink("r.ipynb", "r-link.ipynb"), 0);
     assert_int_equal(fileonce_met(&o, "r.ipynb"), 0);
-    put("r.tmp", "{ }"); /* fmt's save: a new file renamed over the old */
+    unit_write_file("r.tmp", "{ }"); /* fmt's save: a new file renamed over the old */
     assert_int_equal(rename("r.tmp", "r.ipynb"), 0);
     assert_int_equal(fileonce_met(&o, "r.ipynb"), 0); /* a new inode: noted */
     assert_int_equal(fileonce_met(&o, "r-link.ipynb"), 1);
@@ -118,7 +108,7 @@ static void test_many_files_grow_the_table(void **state)
     char p[64], q[64];
     for (int i = 0; i < 3000; i++) {
         snprintf(p, sizeof p, "many/%04d.ipynb", i);
-        put(p, "{}");
+        unit_write_file(p, "{}");
         assert_int_equal(fileonce_met(&o, p), 0);
     }
     for (int i = 0; i < 3000; i++) {
@@ -126,7 +116,7 @@ static void test_many_files_grow_the_table(void **state)
         assert_int_equal(fileonce_met(&o, q), 1);
     }
     fileonce_free(&o);
-    assert_int_equal(system("rm -rf many"), 0);
+    unit_rm_rf("many");
 }
 
 /* F's paths, space-separated. */
