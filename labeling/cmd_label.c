@@ -780,6 +780,7 @@ static char *slurp(const char *path, size_t *len)
     if (!f) { fprintf(stderr, "nbstage label: %s: cannot open: %s\n", path, strerror(errno)); return NULL; }
     size_t cap = 1 << 20, n = 0;
     char *b = malloc(cap);
+    errno = 0; /* fread's, if it fails */
     while (b) {
         size_t got = fread(b + n, 1, cap - n - 1, f);
         n += got;
@@ -791,10 +792,10 @@ static char *slurp(const char *path, size_t *len)
             cap *= 2;
         }
     }
-    int bad = ferror(f);
+    int bad = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     if (!b) { fprintf(stderr, "nbstage label: %s: out of memory\n", path); return NULL; }
-    if (bad) { free(b); fprintf(stderr, "nbstage label: %s: read error\n", path); return NULL; }
+    if (bad) { free(b); fprintf(stderr, "nbstage label: %s: read error: %s\n", path, strerror(bad)); return NULL; }
     b[n] = 0;
     *len = n;
     return b;

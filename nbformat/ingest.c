@@ -224,6 +224,7 @@ static const char *load(struct worker *w, const char *path)
     FILE *f = fopen(path, "rb");
     if (!f) return strerror(errno);
     w->file.n = 0;
+    errno = 0; /* fread's, if it fails */
     for (;;) {
         char *d = room(&w->file, 1 << 16);
         if (!d) { fclose(f); return "out of memory"; }
@@ -234,7 +235,7 @@ static const char *load(struct worker *w, const char *path)
     int bad = ferror(f), e = errno;
     fclose(f);
     /* a folder named like a notebook given by name: said as tag, fmt and summary say it */
-    if (bad) return e == EISDIR ? "is a directory, not a notebook" : "read error";
+    if (bad) return e == EISDIR ? "is a directory, not a notebook" : strerror(e ? e : EIO);
     if (w->file.n == 0) return "empty file";
     return NULL;
 }

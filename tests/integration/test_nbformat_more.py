@@ -423,3 +423,13 @@ def test_help_and_version_into_a_stdout_that_cannot_be_written(tmp_path):
     with open("/dev/full", "w") as out:
         r = subprocess.run([str(BIN), "fmt", "--check", str(nb)], stdout=out, stderr=subprocess.PIPE, text=True)
     assert r.returncode == 2 and r.stderr == "nbstage fmt: <stdout>: No space left on device\n", r.stderr
+
+
+def test_a_file_that_opens_but_cannot_be_read_is_named_with_the_reason(tmp_path):
+    """A notebook for ingest, or label's --votes matrix, that opens but fails to read
+    (an I/O error: /proc/self/mem is a regular file whose read is EIO) was "read error"
+    with no reason, where a file that cannot be opened gets strerror's."""
+    r = run("ingest", "-q", "-o", tmp_path / "c.jsonl", "/proc/self/mem")
+    assert r.returncode == 0 and r.stderr == "ingest: bad notebook skipped: /proc/self/mem: Input/output error\n", r.stderr
+    r = run("label", "-q", "--votes", "/proc/self/mem")
+    assert r.returncode == 2 and r.stderr == "nbstage label: /proc/self/mem: read error: Input/output error\n", r.stderr
