@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -79,6 +80,11 @@ struct proxy {
      * missed that interrupt (CPython can miss a SIGINT that comes as the cell enters
      * a sleep: see SLEEPING_CELL in tests/integration/test_kernel.py). */
     int shutdown_requested;
+    /* The child is ending by itself, as asked: it replied to a cell that ran `exit` or
+     * `quit` with an ask_exit payload that keeps no kernel (note_ask_exit).  Its exit is
+     * then the end, not a death, and nothing is said of it, as nothing is by ipykernel
+     * alone; its exit status is ours. */
+    int exit_asked;
     int parent_exited; /* seen gone: we relay on until parent_deadline, then exit */
     long long parent_deadline;
     unsigned long n_bad[2]; /* malformed; badly signed or replayed */
@@ -364,6 +370,29 @@ static void fix_connect_reply(struct proxy *px, const struct wire_parts *wp)
     free(text);
 }
 
+/* An execute_reply's CONTENT, relayed: ipykernel, after a cell that ran `exit` or `quit`
+ * (ZMQExitAutocall -> ZMQInteractiveShell.ask_exit), says so in an ask_exit payload,
+ * and unless it says keepkernel (exit(keep_kernel=True)) it stops 0.1 s later and exits
+ * with status 0 (exit_now), without a shutdown_request: a notebook sends none, and
+ * jupyter console sends its own after this reply, which may reach us after the child
+ * has gone.  Before, that exit was taken for the kernel dying, and said in the server's
+ * log or the terminal of the console that started the kernel ("the wrapped kernel
+ * exited with status 0; exiting so that Jupyter restarts the kernel"), where ipykernel
+ * alone says nothing (tests/integration/test_console_existing.py).  A JSON tree only
+ * for a reply that names ask_exit. */
+static void note_ask_exit(struct proxy *px, const struct wire_frame *content)
+{
+    if (!memmem(content->data, content->len, "ask_exit", 8)) return;
+    json_t *c = frame_json(content), *item;
+    size_t i;
+    json_array_foreach(json_object_get(c, "payload"), i, item) {
+        const char *source = json_string_value(json_object_get(item, "source"));
+        if (source && strcmp(source, "ask_exit") == 0)
+            px->exit_asked = !json_is_true(json_object_get(item, "keepkernel"));
+    }
+    json_decref(c);
+}
+
 /* Child -> client on shell, control or stdin: replies carry the client's identities. */
 static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
 {
@@ -380,6 +409,8 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
             if (strcmp(type, "connect_reply") == 0) fix_connect_reply(px, &wp);
+            else if (ch == SHELL && strcmp(type, "execute_reply") == 0)
+                note_ask_exit(px, &px->views[wp.header + 3]);
         }
         mpart_send(to, &px->cur);
         touch(px, to);
@@ -561,6 +592,8 @@ static int handle_signals(struct proxy *px)
             drain_child(px, 300);
             tagorder_flush(px->tags);
             if (px->shutdown_requested) return 0;
+            if (px->exit_asked && WIFEXITED(px->cfg->child->status))
+                return child_exit_code(px->cfg->child); /* as asked: not a death */
             char how[96];
             child_describe_exit(px->cfg->child, how, sizeof how);
             logmsg("the wrapped kernel %s; exiting so that Jupyter restarts the kernel", how);
@@ -587,7 +620,7 @@ static int handle_signals(struct proxy *px)
  * not exited yet. */
 static int parent_gone(struct proxy *px)
 {
-    if (px->shutdown_requested) {
+    if (px->shutdown_requested || px->exit_asked) {
         if (!child_wait(px->cfg->child, EXIT_GRACE_MS)) child_stop(px->cfg->child, 1000);
         tagorder_flush(px->tags);
         return 0;

@@ -5,7 +5,8 @@
  * the poll loop that forwards untouched frames byte for byte, signature checks on
  * client messages, the iopub readiness nudge (and, for an ipykernel child, telling it
  * Jupyter's connection file), reading the code of execute_requests,
- * and the end of life: shutdown, SIGTERM, the child dying.  Each stage tag goes out
+ * and the end of life: shutdown, SIGTERM, the child dying (or ending as asked, after a
+ * cell that ran `exit`: an ask_exit payload in its execute_reply).  Each stage tag goes out
  * between the child's execute_input and its idle for that request (as soon as it is
  * classified with --tag-position top, at the idle with bottom): kernel/tagorder.h,
  * which the loop hands the requests to tag, the worker's answers and the child's

@@ -1023,7 +1023,10 @@ def test_sigterm_stops_the_child(specs, logs):
 def test_exit_in_a_cell_ends_the_kernel_with_ipykernels_status(specs, logs):
     """`exit()` in a cell: ipykernel replies, asks the frontend to close (an ask_exit
     payload) and exits with status 0.  The stage kernel ends the same way, not with
-    the 1 of a kernel that died (it said 1 before)."""
+    the 1 of a kernel that died (it said 1 before), and says nothing of it, as ipykernel
+    alone says nothing: that exit was asked for (it said "the wrapped kernel exited with
+    status 0; exiting so that Jupyter restarts the kernel" before; see
+    test_console_existing.py)."""
     codes = {}
     for name in ("python3", "nbs-signal"):
         k = Kernel(name, logs)
@@ -1036,6 +1039,7 @@ def test_exit_in_a_cell_ends_the_kernel_with_ipykernels_status(specs, logs):
             codes[name] = proc.returncode
         finally:
             k.close()
+        assert "nbstage-kernel" not in k.log.read_text(), k.log.read_text()
     assert codes == {"python3": 0, "nbs-signal": 0}, codes
 
 
