@@ -155,13 +155,12 @@ def comparable(msgs, path):
     out = []
     for m in msgs:
         kind, content = strip_volatile(m)
-        if kind == "stream":
-            text = re.sub(r'"key": "[^"]*"|"kernel_name": "[^"]*"|\d{4,}', "#", content["text"].replace(path, "FILE"))
-            if out and out[-1][0] == "stream" and out[-1][1]["name"] == content["name"]:
-                text = out.pop()[1]["text"] + text
-            content = {**content, "text": text}
+        if kind == "stream" and out and out[-1][0] == "stream" and out[-1][1]["name"] == content["name"]:
+            content = {**content, "text": out.pop()[1]["text"] + content["text"]}
         out.append((kind, content))
-    return out
+    volatile = re.compile(r'"key": "[^"]*"|"kernel_name": "[^"]*"|\d{4,}|(?<=pid )\d+')
+    return [(kind, {**c, "text": volatile.sub("#", c["text"].replace(path, "FILE"))} if kind == "stream" else c)
+            for kind, c in out]
 
 
 
