@@ -660,8 +660,15 @@ int cmd_summary(int argc, char **argv)
         }
         struct stat st;
         int dir = stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode);
-        if (dir && nb_is_notebook_name(argv[a])) { /* a mistake worth saying, as tag does */
-            walk_error(argv[a], "is a directory, not a notebook", &s);
+        if (dir && nb_is_notebook_name(argv[a])) { /* a mistake worth saying, as tag does: */
+            int met = fileonce_met(&s.met, argv[a]); /* once a folder */
+            if (met < 0) {
+                fprintf(stderr, "nbstage summary: %s: out of memory\n", argv[a]);
+                flush_window(&s);
+                rc = -1;
+                break;
+            }
+            if (!met) walk_error(argv[a], "is a directory, not a notebook", &s);
             continue;
         }
         long seen = s.seen, said = s.said;

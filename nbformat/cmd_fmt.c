@@ -285,8 +285,13 @@ int cmd_fmt(int argc, char **argv)
         }
         struct stat st;
         int dir = stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode);
-        if (dir && nb_is_notebook_name(argv[a])) { /* as tag says it */
-            walk_error(argv[a], "is a directory, not a notebook", &c);
+        if (dir && nb_is_notebook_name(argv[a])) { /* as tag says it: once a folder */
+            int met = fileonce_met(&c.done, argv[a]);
+            if (met < 0) {
+                c.oom = 1;
+                break;
+            }
+            if (!met) walk_error(argv[a], "is a directory, not a notebook", &c);
             continue;
         }
         long seen = c.seen, errors = c.errors;
