@@ -5,8 +5,9 @@
  * half a cells.jsonl and the old one as it was), the progress bar and the corpus
  * statistics of the reference study's section 2 on stderr.  Bad notebooks are listed
  * with their reason and skipped (one the walker could not stat, a dangling symlink,
- * too): one broken file never stops a corpus; a PATH with no notebook in it is said,
- * not fatal.  Two notebooks that would share an id (found under two PATHs, or named
+ * too): one broken file never stops a corpus, the others' cells are written, and the
+ * exit is 2 as for tag, summary and fmt; a PATH with no notebook in it is said, not
+ * fatal.  Two notebooks that would share an id (found under two PATHs, or named
  * in bytes that are not UTF-8) stop the run before anything is written; a file met
  * again under another name (a symlink, named twice) is skipped.  On a terminal,
  * control characters in the names and reasons it prints are shown as '?' (nb_say).  The per-notebook work is nbformat/ingest.c.
@@ -47,16 +48,19 @@ static void usage(FILE *to)
             "written twice under two ids, and counted in the statistics.\n\n"
             "Statistics go to stderr: notebooks, groups (top-level folders under PATH),\n"
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
-            "reason (bad notebooks, a dangling symlink among them, are skipped, never\n"
-            "fatal); a PATH without notebooks is said, even with -q.\n\n"
+            "reason.  A notebook that cannot be read (bad JSON, a dangling symlink) or a\n"
+            "folder under PATH that cannot be read is named and skipped: the cells of all\n"
+            "the others are still written (-o's file too), then the exit is 2.  A PATH\n"
+            "without notebooks is said, even with -q.\n\n"
             "options:\n"
             "  -o, --output FILE  write the lines to FILE (atomically) instead of stdout ('-')\n"
             "  -j, --jobs N       worker threads (default: the CPUs it may use, at most 8);\n"
             "                     the output is the same for any N\n"
             "  -q, --quiet        no statistics (bad notebooks are still listed)\n"
             "  -h, --help         this help\n\n"
-            "exit: 0 done (even with bad notebooks, or none), 2 usage or I/O error (a\n"
-            "missing PATH, an unwritable output, two notebooks with one id).\n");
+            "exit: 0 done (also with no notebooks), 2 usage or I/O error: some notebook or\n"
+            "folder could not be read (the others written), or a missing PATH, an\n"
+            "unwritable output, two notebooks with one id (these leave -o's file as it was).\n");
 }
 
 /* ---------------------------------------------------------------- the work list */
@@ -67,7 +71,9 @@ struct walk_ctx {
     size_t n, cap;
     int cur_arg;
     const char *cur_path; /* the PATH being walked */
-    int io_errors, oom;
+    int io_errors;   /* folders under a PATH that could not be read: input not read */
+    int path_errors; /* PATHs that could not be walked (missing): nothing committed */
+    int oom;
     struct fileonce met; /* the files listed: one met again is skipped */
     long again;          /* how many */
 };
@@ -116,7 +122,9 @@ static int is_notebook_name(const char *path)
 /* A notebook the walker found but could not stat (a dangling symlink, a symlink
  * loop, a file gone since the folder was read) is a bad notebook like one that cannot
  * be opened: listed with its reason by the worker and skipped, the rest still written.
- * A folder that cannot be read, or a PATH that does not exist, is an I/O error. */
+ * A folder under a PATH that cannot be read is input not read, as a bad notebook is
+ * (exit 2, the rest written); a PATH that does not exist or cannot be walked at all
+ * (most often a typo) leaves -o's old file. */
 static void walk_error(const char *path, const char *reason, void *vctx)
 {
     struct walk_ctx *c = vctx;
@@ -130,7 +138,8 @@ static void walk_error(const char *path, const char *reason, void *vctx)
         return;
     }
     nb_say(stderr, "nbstage ingest: %s: %s", path, reason);
-    c->io_errors++;
+    if (!strcmp(path, c->cur_path)) c->path_errors++;
+    else c->io_errors++;
 }
 
 static void free_items(struct walk_ctx *c)
@@ -312,7 +321,7 @@ int cmd_ingest(int argc, char **argv)
         wc.cur_arg = a;
         wc.cur_path = argv[a];
         size_t before = wc.n;
-        int errors = wc.io_errors;
+        int errors = wc.io_errors + wc.path_errors;
         long again = wc.again;
         struct stat st;
         if (is_notebook_name(argv[a]) && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -325,7 +334,8 @@ int cmd_ingest(int argc, char **argv)
         nb_walk(argv[a], collect, walk_error, &wc);
         /* A folder without notebooks is no error (exit 0, no lines), but most often
          * the wrong folder: said even with -q, as bad notebooks are. */
-        if (wc.n == before && wc.io_errors == errors && wc.again == again && !wc.oom)
+        if (wc.n == before && wc.io_errors + wc.path_errors == errors && wc.again == again &&
+            !wc.oom)
             nb_say(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found", argv[a]);
     }
     if (wc.oom) {
@@ -367,19 +377,24 @@ int cmd_ingest(int argc, char **argv)
         nb_say(stderr, "nbstage ingest: out of memory or threads");
         rc = EXIT_USAGE;
     }
-    if (wc.io_errors) rc = EXIT_USAGE;
+    if (wc.path_errors) rc = EXIT_USAGE;
     if (!outpath && !sc.write_errno && (fflush(out) || ferror(out))) sc.write_errno = errno ? errno : EIO;
     if (sc.write_errno) {
         nb_say(stderr, "nbstage ingest: %s: write error: %s", outpath ? outpath : "stdout",
                 strerror(sc.write_errno));
         rc = EXIT_USAGE;
     }
+    /* Input that could not be read (bad notebooks, a folder or PATH that could not be
+     * walked) is exit 2, as for tag, summary and fmt, but after every other notebook's
+     * cells are written: -o is committed all the same.  An output that failed, no
+     * memory, or a PATH that could not be walked leaves -o's old file. */
     if (outpath && rc != EXIT_OK) {
         outfile_abort(&of);
     } else if (outpath && outfile_commit(&of, &oe)) {
         nb_say(stderr, "nbstage ingest: %s", oe.msg);
         rc = EXIT_USAGE;
     }
+    int written = rc == EXIT_OK;
 
     for (size_t i = 0; i < sc.nbad; i++) {
         nb_say(stderr, "ingest: bad notebook skipped: %s", sc.bad[i]);
@@ -387,6 +402,24 @@ int cmd_ingest(int argc, char **argv)
     }
     free(sc.bad);
     if (!quiet) print_stats(&st, count_groups(&wc), wc.again, now() - t0);
+    if (st.bad || wc.io_errors) {
+        /* the reason for exit 2, said even with -q (the bad notebooks are) */
+        char what[96];
+        if (st.bad && wc.io_errors)
+            snprintf(what, sizeof what, "%ld notebook%s and %d folder%s", st.bad,
+                     st.bad == 1 ? "" : "s", wc.io_errors, wc.io_errors == 1 ? "" : "s");
+        else if (st.bad)
+            snprintf(what, sizeof what, "%ld notebook%s", st.bad, st.bad == 1 ? "" : "s");
+        else
+            snprintf(what, sizeof what, "%d folder%s", wc.io_errors, wc.io_errors == 1 ? "" : "s");
+        if (written)
+            nb_say(stderr, "nbstage ingest: %s could not be read (named above); the cells of the "
+                           "%ld notebook%s read are written%s%s", what, st.notebooks,
+                    st.notebooks == 1 ? "" : "s", outpath ? " to " : "", outpath ? outpath : "");
+        else
+            nb_say(stderr, "nbstage ingest: %s could not be read (named above)", what);
+        rc = EXIT_USAGE;
+    }
     free_items(&wc);
     return rc;
 }

@@ -39,7 +39,12 @@ mkdir -p "$WORK"
 t0=$(date +%s)
 
 echo "== 1/5 ingest $SHARED/corpus"
-"$NB" ingest -o "$WORK/cells.jsonl" "$SHARED/corpus"
+# A notebook of the corpus that cannot be read is exit 2 (ingest still writes the
+# others' cells): the shipped model is made from the whole corpus, as its provenance
+# says, so that stops here rather than training on part of it.
+"$NB" ingest -o "$WORK/cells.jsonl" "$SHARED/corpus" || {
+    echo "make-model: ingest failed (exit $?): see above; the shipped model is made from every notebook of $SHARED/corpus" >&2
+    exit 2; }
 
 echo "== 2/5 label (labeling functions + label model; cells and their statements)"
 "$NB" label -q --statements -o "$WORK/weak.jsonl" "$WORK/cells.jsonl"

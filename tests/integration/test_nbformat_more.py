@@ -8,10 +8,13 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
+import pytest
+
 # model: test_tag.py's fixture (for tag), asked for by name
-from test_tag import model, nbstage  # noqa: F401
+from test_tag import as_nobody, model, nbstage  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
@@ -30,7 +33,8 @@ def run(*args, **kw):
 def test_ingest_skips_a_dangling_notebook_symlink_and_writes_the_rest(tmp_path):
     """A broken symlink named *.ipynb (a notebook moved away) or a symlink loop is a bad
     notebook like an unreadable one: listed with its reason, skipped, the other
-    notebooks' lines written (exit 0).  It was an I/O error: exit 2 and no -o file."""
+    notebooks' lines written (exit 2, as for any notebook that cannot be read).  It was
+    an I/O error with no -o file."""
     d = tmp_path / "nbs"
     (d / "sub").mkdir(parents=True)
     (d / "a.ipynb").write_text(json.dumps(notebook("x = 1")))
@@ -39,7 +43,7 @@ def test_ingest_skips_a_dangling_notebook_symlink_and_writes_the_rest(tmp_path):
     (d / "loop.ipynb").symlink_to("loop.ipynb")
     out = tmp_path / "cells.jsonl"
     r = run("ingest", "-o", out, d)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 2, r.stderr
     ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
     assert ids == ["a.ipynb#0", "sub/b.ipynb#0"]
     assert f"bad notebook skipped: {d}/sub/moved.ipynb: No such file" in r.stderr
@@ -48,6 +52,66 @@ def test_ingest_skips_a_dangling_notebook_symlink_and_writes_the_rest(tmp_path):
     # the PATH itself missing is still a usage error
     r = run("ingest", "-o", out, tmp_path / "missing")
     assert r.returncode == 2
+
+
+def test_ingest_writes_the_readable_notebooks_and_exits_2_for_the_others(tmp_path):
+    """A crawl with broken files: ingest exited 0 after skipping them, where tag, summary
+    and fmt exit 2 for a notebook they could not read.  It now exits 2 too, after
+    writing every readable notebook's cells (-o committed, stdout alike), each bad one
+    named with its path and reason and the count said last, with -q too.  A PATH that
+    does not exist still leaves -o's old file (most often a typo)."""
+    d = tmp_path / "crawl"
+    (d / "u").mkdir(parents=True)
+    (d / "a.ipynb").write_text(json.dumps(notebook("x = 1")))
+    (d / "u" / "b.ipynb").write_text(json.dumps(notebook("y = 2", "z = 3")))
+    (d / "cut.ipynb").write_text(json.dumps(notebook("w = 4"))[:40])
+    (d / "u" / "empty.ipynb").write_text("")
+    out = tmp_path / "cells.jsonl"
+    for quiet in ([], ["-q"]):
+        out.write_text("old\n")
+        r = run("ingest", *quiet, "-o", out, d)
+        assert r.returncode == 2, r.stderr
+        assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == \
+            ["a.ipynb#0", "u/b.ipynb#0", "u/b.ipynb#1"]
+        assert re.search(rf"^ingest: bad notebook skipped: {re.escape(str(d))}/cut\.ipynb:1:\d+: .+$", r.stderr, re.M), r.stderr
+        assert f"ingest: bad notebook skipped: {d}/u/empty.ipynb: empty file\n" in r.stderr, r.stderr
+        assert r.stderr.endswith(f"nbstage ingest: 2 notebooks could not be read (named above); "
+                                 f"the cells of the 2 notebooks read are written to {out}\n"), r.stderr
+        assert (" 2 bad" in r.stderr) == (not quiet), r.stderr
+    r = run("ingest", "-q", d)  # stdout: the same lines, the same exit
+    assert r.returncode == 2 and len(r.stdout.splitlines()) == 3, r
+    assert r.stderr.endswith("the cells of the 2 notebooks read are written\n"), r.stderr
+    out.write_text("old\n")
+    r = run("ingest", "-q", "-o", out, d, tmp_path / "typo")
+    assert r.returncode == 2 and out.read_text() == "old\n", r.stderr
+    assert f"nbstage ingest: {tmp_path}/typo: No such file or directory" in r.stderr
+    # only readable notebooks: exit 0, nothing more said
+    r = run("ingest", "-q", "-o", out, d / "a.ipynb", d / "u" / "b.ipynb")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_ingest_names_a_folder_it_cannot_read_and_writes_the_rest(tmp_path):
+    """A folder of the crawl that cannot be read (another user's, mode 700) is input
+    not read, as a bad notebook is: named with its reason, the rest written, exit 2.
+    It stopped the run: no -o file."""
+    d = Path(tempfile.mkdtemp(prefix="nbstage-ingest-perm-"))
+    try:
+        d.chmod(0o777)
+        (d / "a.ipynb").write_text(json.dumps(notebook("x = 1")))
+        (d / "a.ipynb").chmod(0o644)
+        (d / "private").mkdir()
+        (d / "private" / "p.ipynb").write_text(json.dumps(notebook("y = 2")))
+        (d / "private").chmod(0o700)
+        out = d / "cells.jsonl"
+        r = run("ingest", "-q", "-o", out, d, **as_nobody())
+        assert r.returncode == 2, r.stderr
+        assert f"nbstage ingest: {d}/private: Permission denied\n" in r.stderr, r.stderr
+        assert r.stderr.endswith(f"nbstage ingest: 1 folder could not be read (named above); the cells "
+                                 f"of the 1 notebook read are written to {out}\n"), r.stderr
+        assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["a.ipynb#0"]
+    finally:
+        subprocess.run(["rm", "-rf", str(d)])
 
 
 def test_ingest_reads_what_python_reads_but_cannot_be_written_back(tmp_path):
@@ -430,6 +494,9 @@ def test_a_file_that_opens_but_cannot_be_read_is_named_with_the_reason(tmp_path)
     (an I/O error: /proc/self/mem is a regular file whose read is EIO) was "read error"
     with no reason, where a file that cannot be opened gets strerror's."""
     r = run("ingest", "-q", "-o", tmp_path / "c.jsonl", "/proc/self/mem")
-    assert r.returncode == 0 and r.stderr == "ingest: bad notebook skipped: /proc/self/mem: Input/output error\n", r.stderr
+    assert r.returncode == 2 and r.stderr == (
+        "ingest: bad notebook skipped: /proc/self/mem: Input/output error\n"
+        f"nbstage ingest: 1 notebook could not be read (named above); the cells of the 0 notebooks "
+        f"read are written to {tmp_path / 'c.jsonl'}\n"), r.stderr
     r = run("label", "-q", "--votes", "/proc/self/mem")
     assert r.returncode == 2 and r.stderr == "nbstage label: /proc/self/mem: read error: Input/output error\n", r.stderr
