@@ -4,7 +4,8 @@ programs under test, on notebooks and labels made here.  Each must exit as the R
 and its --help say, and leave the files it names.  A flag renamed in the code, or
 mistyped in the README, fails here.  Also what the commands' --help texts promise a
 newcomer about their defaults, and that `make fuzz`, a target the README lists and
-`make test` does not otherwise build, still builds and runs.
+`make test` does not otherwise build, still builds and runs.  And that every option and
+source file the README names still exists, so a renamed one cannot leave it stale.
 
 Helpers, the notebooks and the model are test_tag.py's.
 """
@@ -26,23 +27,28 @@ pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
 README = ROOT / "README.md"
 
 
-def readme_block(section: str) -> list:
-    """The command lines of the first indented code block after the heading SECTION."""
+def readme_block(section: str, n: int = 0) -> list:
+    """The command lines of the Nth (from 0) indented code block after the line SECTION
+    (a heading, or a line of its own such as "Commands for these rows:"), within that
+    section."""
     text = README.read_text(encoding="utf-8").splitlines()
-    i = text.index(section)
-    while not text[i].startswith("    "):
-        i += 1
-    lines = []
-    while i < len(text) and text[i].startswith("    "):
-        lines.append(text[i][4:])
-        i += 1
+    i = text.index(section) + 1
+    for k in range(n + 1):
+        while not text[i].startswith("    "):
+            assert not text[i].startswith("#"), f"{section}: no code block {n}"
+            i += 1
+        lines = []
+        while i < len(text) and text[i].startswith("    "):
+            lines.append(text[i][4:])
+            i += 1
     # a line ending in a backslash goes on in the next one, as in a shell
     return [l for l in "\n".join(lines).replace("\\\n", " ").splitlines() if l.strip()]
 
 
-def run(line: str, cwd: Path, model: Path):
-    env = dict(os.environ, PATH=f"{BINDIR.resolve()}:{os.environ['PATH']}", NBSTAGE_MODEL=str(model))
-    return subprocess.run(["sh", "-c", line], cwd=cwd, env=env, capture_output=True, text=True)
+def run(line: str, cwd: Path, model: Path, env=None):
+    env = dict(env or os.environ, PATH=f"{BINDIR.resolve()}:{os.environ['PATH']}", NBSTAGE_MODEL=str(model))
+    return subprocess.run(["sh", "-c", line], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_saved_notebooks_commands_as_written(model, tmp_path):
@@ -110,6 +116,15 @@ def test_training_commands_as_written(model, tmp_path):
               "confusion.svg", "stages.jsonl"):
         assert (tmp_path / f).stat().st_size > 0, f
     assert len((tmp_path / "stages.jsonl").read_text().splitlines()) == len(gold)
+    # the pipe the next paragraph shows: label's weak labels scored from stdin
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    pipes = re.findall(r"`(nbstage label [^`]*\| *nbstage eval [^`]*)`", text)
+    assert pipes, "the README's label | eval example is gone"
+    for line in pipes:
+        r = run(line, tmp_path, model)
+        assert r.returncode == 0, (line, r.stdout, r.stderr)
+        assert r.stdout.startswith("predictions: <stdin>\n"), r.stdout
+        assert re.search(r"^accuracy \d\.\d{4}, macro-F1 \d\.\d{4}", r.stdout, re.M), r.stdout
 
 
 def test_train_help_says_which_defaults_are_the_study_s():
@@ -136,3 +151,136 @@ def test_make_fuzz_builds_and_runs(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "fuzz: no crash, leak or sanitizer report" in r.stdout, r.stdout
+
+
+def jupyter_env(tmp_path: Path) -> dict:
+    """An environment whose Jupyter folders are TMP_PATH's own (no user's kernelspecs)."""
+    e = {k: v for k, v in os.environ.items()
+         if k not in ("JUPYTER_PATH", "JUPYTER_DATA_DIR", "XDG_DATA_HOME", "CONDA_PREFIX", "VIRTUAL_ENV")}
+    e.update(HOME=str(tmp_path / "home"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+             JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    (tmp_path / "home").mkdir()
+    return e
+
+
+@pytest.mark.skipif(shutil.which("jupyter") is None, reason="no jupyter command (make deps)")
+def test_in_jupyter_commands_as_written(model, tmp_path):
+    """### In Jupyter, both code blocks as written, with a HOME of their own: install-kernel,
+    `jupyter kernelspec list` shows nbstage, --remove takes it away; then, installed
+    again, nbconvert on the stage kernel and `tag --from-outputs`, after which every code
+    cell holds its stage (metadata and tag) and `tag --check` finds nothing to change."""
+    env = jupyter_env(tmp_path)
+    lines = readme_block("### In Jupyter")
+    assert [l.split("#")[0].split()[:2] for l in lines] == \
+        [["nbstage", "install-kernel"], ["jupyter", "kernelspec"], ["nbstage", "install-kernel"]], lines
+    for line in lines:
+        r = run(line, tmp_path, model, env)
+        assert r.returncode == 0, (line, r.stdout, r.stderr)
+        if "kernelspec list" in line:   # "# shows nbstage"
+            assert re.search(r"^\s*nbstage\s", r.stdout, re.M), r.stdout
+    r = run("jupyter kernelspec list", tmp_path, model, env)   # "# undo"
+    assert not re.search(r"^\s*nbstage\s", r.stdout, re.M), r.stdout
+
+    assert run(lines[0], tmp_path, model, env).returncode == 0
+    (tmp_path / "run.ipynb").write_text(make_nb(["import math", "x = [3, 1, 2]\nx.sort()",
+                                                  "print(math.fsum(x))"]))
+    block = readme_block("### In Jupyter", 1)
+    assert len(block) == 2 and "nbconvert" in block[0], block
+    for line in block:
+        r = run(line, tmp_path, model, env)
+        assert r.returncode == 0, (line, r.stdout, r.stderr)
+    nb = json.loads((tmp_path / "run.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    for c in code:
+        ws = c["metadata"]["workflow_stage"]
+        assert f"stage:{ws['stage']}" in c["metadata"]["tags"], c["metadata"]
+    r = run("nbstage tag --check run.ipynb", tmp_path, model, env)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+
+
+def test_figures_commands_as_written(model, tmp_path):
+    """Figures' "Commands for these rows", the nbstage lines as written, from a checkout
+    beside a ../shared made here (a corpus folder and labeled/dev.tsv in the labeling
+    guide's format: header row, `none` rows, more columns): ingest, then label --gold,
+    which prints the label model's and majority vote's accuracy and coverage, as the
+    README reads them.  `make model` (the slow one) is not run."""
+    rng = random.Random(8)
+    corpus = tmp_path / "shared" / "corpus"
+    corpus.mkdir(parents=True)
+    gold = ["cell_id\tlabel\tsecondary\tconfidence\tnote"]
+    for n in range(6):
+        sts = ["imports", "load", "explore", "prep", "train", "evaluate"]
+        srcs = [rng.choice(TEMPLATES[st]).format(f="data", c="age", n=rng.randint(1, 99)) for st in sts]
+        (corpus / f"repo{n % 2}" / f"nb{n}.ipynb").parent.mkdir(exist_ok=True)
+        (corpus / f"repo{n % 2}" / f"nb{n}.ipynb").write_text(make_nb(srcs + ["print('done')"]))
+        gold += [f"repo{n % 2}/nb{n}.ipynb#{k}\t{st}\t\th\t" for k, st in enumerate(sts)]
+        gold.append(f"repo{n % 2}/nb{n}.ipynb#6\tnone\t\tm\tnot a stage")
+    (tmp_path / "shared" / "labeled").mkdir()
+    (tmp_path / "shared" / "labeled" / "dev.tsv").write_text("\n".join(gold) + "\n")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    lines = readme_block("Commands for these rows:")
+    assert [l.split()[0] for l in lines] == ["nbstage", "nbstage", "make"], lines
+    for line in lines[:2]:
+        r = run(line, checkout, model)
+        assert r.returncode == 0, (line, r.stdout, r.stderr)
+    assert len((checkout / "cells.jsonl").read_text().splitlines()) == 6 * 7
+    assert re.search(r"^ *label model +accuracy \d\.\d{3} +coverage \d\.\d{3} ", r.stderr, re.M), r.stderr
+    assert re.search(r"^ *majority vote +accuracy \d\.\d{3} +coverage \d\.\d{3} ", r.stderr, re.M), r.stderr
+    assert "against 36 hand-labeled items" in r.stderr, r.stderr   # the 6 `none` left out
+    assert (checkout / "weak.jsonl").stat().st_size > 0
+
+
+def test_the_pre_commit_sample_names_hooks_that_exist():
+    """The .pre-commit-config.yaml sample of ### Saved notebooks names hooks that
+    .pre-commit-hooks.yaml provides (test_pre_commit.py runs them)."""
+    sample = readme_block("### Saved notebooks", 1)
+    ids = [l.split("id:")[1].strip() for l in sample if l.strip().startswith("- id:")]
+    provided = re.findall(r"^- id: (\S+)", (ROOT / ".pre-commit-hooks.yaml").read_text(), re.M)
+    assert ids and set(ids) <= set(provided), (ids, provided)
+    text = README.read_text(encoding="utf-8")
+    for hook in provided:
+        assert f"`{hook}`" in text, f"README does not name the hook {hook}"
+
+
+# Options the README gives to other programs than ours (nbconvert, jupyter console).
+NOT_OURS = {"--to", "--execute", "--inplace", "--ExecutePreprocessor", "--existing",
+            "--ZMQTerminalInteractiveShell"}
+
+
+def test_every_option_the_readme_names_is_in_a_help():
+    """Each --option the README names is in the --help of some command (or of
+    nbstage-kernel): an option renamed or removed leaves no stale name behind."""
+    helps = []
+    for cmd in ("ingest", "fmt", "label", "train", "eval", "classify", "tag", "summary",
+                "install-kernel"):
+        r = nbstage(cmd, "--help")
+        assert r.returncode == 0, (cmd, r.stderr)
+        helps.append(r.stdout)
+    r = subprocess.run([str(BINDIR / "nbstage-kernel"), "--help"], capture_output=True, text=True)
+    helps.append(r.stdout)
+    helps = "\n".join(helps)
+    named = set(re.findall(r"(?<![\w-])--[A-Za-z][\w-]*", README.read_text(encoding="utf-8")))
+    stale = sorted(o for o in named - NOT_OURS if not re.search(re.escape(o) + r"(?![\w-])", helps))
+    assert not stale, f"options the README names that no --help knows: {stale}"
+
+
+def test_every_source_file_the_readme_names_exists():
+    """Each source or script the README names (`model/infer_step.c`, `tagfind.c`,
+    `share/rules.txt`, ...) is in the tree: a path with a folder where it says, a bare
+    name in some folder of the tree."""
+    text = README.read_text(encoding="utf-8")
+    names = set(re.findall(r"`([\w./-]+\.(?:c|h|py|sh|txt|md|yaml|mjs))`", text))
+    files = {str(p.relative_to(ROOT)) for d in ("nbformat", "labeling", "model", "kernel", "tests", "share")
+             for p in (ROOT / d).rglob("*") if "node_modules" not in p.parts}
+    missing = []
+    for n in sorted(names):
+        if n.startswith(("../", "/", "~")) or n in ("mine.txt", ".pre-commit-config.yaml"):  # yours
+            continue
+        if "/" in n:
+            ok = (ROOT / n).exists()
+        else:
+            ok = (ROOT / n).exists() or any(f.endswith("/" + n) for f in files)
+        if not ok:
+            missing.append(n)
+    assert not missing, f"files the README names that are not in the tree: {missing}"
