@@ -271,8 +271,9 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             fprintf(out, "%s: rewrite in the canonical layout (tags unchanged)\n", name);
         j->rewritten = !same;
     } else if ((o->output && !strcmp(o->output, "-")) || (is_stdin && !o->output)) {
+        j->to_stdout = 1; /* OUT is memory: written to stdout, and checked, by deliver */
         if (fwrite(bytes, 1, outlen, out) != outlen) {
-            fprintf(err, "nbstage tag: <stdout>: %s\n", strerror(errno));
+            fprintf(err, "nbstage tag: %s: out of memory\n", name);
             j->failed = 1;
         }
         j->rewritten = !same;

@@ -71,6 +71,8 @@ struct tagjob {
     size_t out_len, err_len;
     int failed, rewritten, findings, skipped;
     int spliced; /* tagged on the fast path (model/tagfast.h) */
+    int to_stdout; /* OUT holds the notebook itself (-o -, or '-' alone): its
+                    * delivery is checked (model/tagrun.c) */
     struct tag_result res;
 };
 

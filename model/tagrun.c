@@ -3,6 +3,7 @@
  */
 #include "model/tagrun.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -153,15 +154,32 @@ static void deliver(size_t i, void *vwin)
     struct tagrun *r = w->r;
     struct tagjob *j = &r->jobs[w->first + i];
     /* the reports name files, and a crawled file's name may hold an escape sequence */
-    if (j->out_len) nb_show(stdout, j->out, j->out_len);
-    if (j->err_len || (j->failed && !j->err)) {
+    int out_errno = 0;
+    if (!j->to_stdout) {
+        if (j->out_len) nb_show(stdout, j->out, j->out_len);
+    } else if (!j->failed) {
+        /* The notebook itself on stdout (-o -, '-' alone: the one job of the run) is
+         * flushed here, so that one that did not reach stdout (a full disk, a closed
+         * stdout) is counted failed, not rewritten, and said with the failed write's
+         * errno (a notebook larger than stdio's buffer is written past it, and the
+         * final flush had nothing left to fail on: "Input/output error"). */
+        errno = 0;
+        nb_show(stdout, j->out, j->out_len);
+        if (fflush(stdout) || ferror(stdout)) out_errno = errno ? errno : EIO;
+    }
+    if (j->err_len || out_errno || (j->failed && !j->err)) {
         /* erase the bar first so the message starts on a clean line */
         pthread_mutex_lock(&r->bar.lock);
         if (r->bar.tty && r->bar.drawn) fputs("\r\033[K", stderr);
         r->bar.drawn = 0;
         if (j->err_len) nb_show(stderr, j->err, j->err_len);
-        else nb_say(stderr, "nbstage tag: %s: out of memory", j->path);
+        else if (j->failed && !j->err) nb_say(stderr, "nbstage tag: %s: out of memory", j->path);
+        if (out_errno) nb_say(stderr, "nbstage tag: <stdout>: %s", strerror(out_errno));
         pthread_mutex_unlock(&r->bar.lock);
+    }
+    if (out_errno) {
+        j->failed = 1;
+        r->stdout_said = 1;
     }
     if (j->skipped) r->skipped++;
     else if (j->failed) r->failed++;

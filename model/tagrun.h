@@ -64,6 +64,7 @@ struct tagrun {
     long failed, rewritten, unchanged, with_findings, skipped, sync_failed, spliced;
     int stdout_gone; /* a SIGPIPE ended the run (set by tagrun_all) */
     int stdout_errno; /* why the run's last flush of stdout failed, or 0 (ditto) */
+    int stdout_said; /* a notebook for stdout that did not reach it: said, counted failed */
     long code_cells, tagged, blank, kept, unreadable, changed_cells, stripped;
     long per_stage[N_STAGES];
 };

@@ -499,5 +499,38 @@ def test_a_stdout_that_cannot_be_written_is_named_with_its_reason(model, tmp_pat
             else:
                 r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, stderr=subprocess.PIPE, text=True,
                                    timeout=60)
-            assert r.returncode == 2 and r.stderr.endswith(f"nbstage tag: <stdout>: {why}\n"), (args, target, r.stderr)
+            said = f"nbstage tag: <stdout>: {why}\n"
+            if args[0] == "-o":  # the notebook itself: counted failed, so summed up under -q too
+                assert r.returncode == 2 and said in r.stderr and " 1 failed" in r.stderr, (args, target, r.stderr)
+            else:
+                assert r.returncode == 2 and r.stderr.endswith(said), (args, target, r.stderr)
+            assert r.stderr.count("<stdout>") == 1, (args, target, r.stderr)
             assert "Input/output error" not in r.stderr and nb.read_text() == text, (args, target)
+
+
+def test_a_notebook_that_does_not_reach_stdout_is_failed_not_rewritten(model, tmp_path):
+    """`tag -o - a.ipynb > /dev/full` (and `tag - < a.ipynb`) exited 2 but summed up
+    "1 notebook: 1 rewritten, 0 unchanged, 0 failed": the notebook was counted when
+    it went into the run's memory, before stdout refused it.  And a notebook larger
+    than stdio's buffer (most: 4 KiB) was said "<stdout>: Input/output error", the
+    write's errno lost.  Now it is 1 failed, with the write's reason, said once."""
+    small = tmp_path / "small.ipynb"
+    small.write_text(make_nb(SIMPLE))
+    big = tmp_path / "big.ipynb"
+    big.write_text(make_nb(SIMPLE * 30))
+    assert len(big.read_bytes()) > 16384
+    for nb in (small, big):
+        text = nb.read_text()
+        for argv, stdin in ((["-o", "-", str(nb)], None), (["-"], nb)):
+            with open("/dev/full", "w") as out, open(stdin or os.devnull) as inp:
+                r = subprocess.run([str(BIN), "tag", "-m", str(model), *argv], stdin=inp, stdout=out,
+                                   stderr=subprocess.PIPE, text=True, timeout=60)
+            assert r.returncode == 2, (nb, argv, r.stderr)
+            lines = r.stderr.splitlines()
+            assert lines[0] == "nbstage tag: <stdout>: No space left on device", (nb, argv, r.stderr)
+            assert lines[1] == "nbstage tag: 1 notebook: 0 rewritten, 0 unchanged, 1 failed", (nb, argv, r.stderr)
+            assert r.stderr.count("<stdout>") == 1 and nb.read_text() == text, (nb, argv, r.stderr)
+        # into a pipe or a file that takes it: 1 rewritten, as before
+        r = nbstage("tag", "-m", model, "-o", "-", nb)
+        assert r.returncode == 0 and "1 rewritten, 0 unchanged, 0 failed" in r.stderr, r.stderr
+        assert json.loads(r.stdout)["cells"][1]["metadata"]["tags"][0].startswith("stage:"), r.stdout[:300]
