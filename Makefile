@@ -115,7 +115,7 @@ model: all
 
 # The main job: build, install the kernelspec for this user, open the demo notebook.
 run: deps all
-	@sh share/run-demo.sh
+	@NBSTAGE_BIN=$(abspath $(BIN)) sh share/run-demo.sh
 
 # The programs find their model and rules beside themselves (BINDIR/../share/nbstage),
 # so that an installed tree can be moved: a DATADIR elsewhere would be installed and

@@ -284,3 +284,16 @@ def test_every_source_file_the_readme_names_exists():
         if not ok:
             missing.append(n)
     assert not missing, f"files the README names that are not in the tree: {missing}"
+
+
+def test_make_run_runs_the_programs_it_built(tmp_path):
+    """`make run`, the README's first command, builds the programs into BIN and must run
+    those: with `make run B=... BIN=...` (as parallel work trees build) share/run-demo.sh
+    ran the checkout's ./nbstage and ./nbstage-kernel instead, stale or missing ("is not
+    built"), since it was not told BIN as `make model` and `make bench` tell theirs.
+    The recipe is read with make -n, nothing is built or started."""
+    r = subprocess.run(["make", "-n", "--no-print-directory", "run", f"B={tmp_path}", f"BIN={tmp_path}"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    demo = [l for l in r.stdout.splitlines() if "run-demo.sh" in l]
+    assert demo and f"NBSTAGE_BIN={tmp_path}" in demo[-1].split(), demo
