@@ -47,7 +47,7 @@ static const char usage_text[] =
     "                       a --model it cannot read is named (the spec is still\n"
     "                       installed: the kernel reads the file each time it starts)\n"
     "\n"
-    "Exit status: 0 done, 1 nothing to remove, 2 usage or I/O error.\n";
+    "exit: 0 done, 1 nothing to remove, 2 usage or I/O error.\n";
 
 struct install_args {
     const char *wrap, *name, *display_name, *prefix, *model, *position, *min_confidence;
@@ -114,8 +114,12 @@ static int parse_args(int argc, char **argv, struct install_args *a)
             matched = 1;
             if (!strcmp(valued[k].opt, "--prefix") && set_scope(a, KS_PREFIX)) return -1;
         }
-        if (!matched) {
-            fprintf(stderr, "nbstage install-kernel: unknown argument '%s'\n%s", arg, usage_text);
+        if (!matched) { /* worded as getopt words it for the other commands */
+            if (arg[0] == '-' && arg[1])
+                fprintf(stderr, "nbstage install-kernel: unrecognized option '%s'\n%s", arg, usage_text);
+            else
+                fprintf(stderr, "nbstage install-kernel: unexpected argument '%s' (it takes options "
+                                "only)\n%s", arg, usage_text);
             return -1;
         }
     }
@@ -204,7 +208,7 @@ static int said(const char *done)
 {
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout)) return EXIT_OK;
-    fprintf(stderr, "nbstage install-kernel: stdout: write error: %s (the kernelspec is %s)\n",
+    fprintf(stderr, "nbstage install-kernel: <stdout>: write error: %s (the kernelspec is %s)\n",
             strerror(errno ? errno : EIO), done);
     return EXIT_USAGE;
 }

@@ -704,7 +704,7 @@ static int label_cells(const struct opts *o)
     /* -o is committed at the end, with the report (flush_out) */
     errno = 0;
     if (out == stdout && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "nbstage label: stdout: write error: %s\n", strerror(errno ? errno : EIO));
+        fprintf(stderr, "nbstage label: <stdout>: write error: %s\n", strerror(errno ? errno : EIO));
         goto out;
     }
     out = NULL;
@@ -952,7 +952,7 @@ static int label_matrix(const struct opts *o)
     /* -o is committed at the end, with the report (flush_out) */
     errno = 0;
     if (out == stdout && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "nbstage label: stdout: write error: %s\n", strerror(errno ? errno : EIO));
+        fprintf(stderr, "nbstage label: <stdout>: write error: %s\n", strerror(errno ? errno : EIO));
         goto out;
     }
     out = NULL;

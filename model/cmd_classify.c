@@ -259,7 +259,7 @@ static int run_stdin(const nbs_model *m, int jobs)
     }
     errno = 0;
     if (!io && (fflush(stdout) || ferror(stdout))) werr = errno ? errno : EIO, io = 1;
-    if (werr) fprintf(stderr, "nbstage classify: stdout: write error: %s\n", strerror(werr));
+    if (werr) fprintf(stderr, "nbstage classify: <stdout>: write error: %s\n", strerror(werr));
     for (int i = 0; i < CHUNK; i++) { free(lines[i]); free(outs[i].p); }
     /* each is answered in its place on stdout; the first named here, as label names its */
     if (bad) fprintf(stderr, "nbstage classify: <stdin>: %d bad input line%s; the first, %s\n", bad,
@@ -330,7 +330,7 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
     }
     errno = 0;
     if (fflush(stdout) || ferror(stdout)) {
-        fprintf(stderr, "nbstage classify: stdout: write error: %s\n", strerror(errno ? errno : EIO));
+        fprintf(stderr, "nbstage classify: <stdout>: write error: %s\n", strerror(errno ? errno : EIO));
         return EXIT_USAGE;
     }
     return EXIT_OK;

@@ -276,7 +276,7 @@ int cmd_eval(int argc, char **argv)
     }
     errno = 0;
     if (fflush(stdout) || ferror(stdout)) {
-        fprintf(stderr, "nbstage eval: stdout: write error: %s\n", strerror(errno ? errno : EIO));
+        fprintf(stderr, "nbstage eval: <stdout>: write error: %s\n", strerror(errno ? errno : EIO));
         goto out;
     }
     rc = EXIT_OK;

@@ -695,7 +695,7 @@ int cmd_summary(int argc, char **argv)
     model_free(model);
     if (fflush(stdout) || ferror(stdout)) {
         int e = s.out_errno ? s.out_errno : errno ? errno : EIO;
-        fprintf(stderr, "nbstage summary: <stdout>: %s\n", strerror(e));
+        fprintf(stderr, "nbstage summary: <stdout>: write error: %s\n", strerror(e));
         return EXIT_USAGE;
     }
     return (rc || s.errors) ? EXIT_USAGE : EXIT_OK;

@@ -249,7 +249,7 @@ int cmd_tag(int argc, char **argv)
     errno = 0;
     if (fflush(stdout) || ferror(stdout)) { /* the reports; a SIGPIPE came: EPIPE */
         int e = errno ? errno : r.stdout_errno ? r.stdout_errno : r.stdout_gone ? EPIPE : EIO;
-        if (!r.stdout_said) fprintf(stderr, "nbstage tag: <stdout>: %s\n", strerror(e));
+        if (!r.stdout_said) fprintf(stderr, "nbstage tag: <stdout>: write error: %s\n", strerror(e));
         return EXIT_USAGE;
     }
     if (r.failed || r.skipped || r.sync_failed) return EXIT_USAGE;

@@ -62,7 +62,7 @@ static int stdout_checked(const char *who, int rc)
     if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
     int e = errno ? errno : earlier;
     if (rc != EXIT_USAGE)
-        fprintf(stderr, "%s: stdout: write error%s%s\n", who, e ? ": " : "", e ? strerror(e) : "");
+        fprintf(stderr, "%s: <stdout>: write error%s%s\n", who, e ? ": " : "", e ? strerror(e) : "");
     return EXIT_USAGE;
 }
 

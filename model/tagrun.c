@@ -174,7 +174,7 @@ static void deliver(size_t i, void *vwin)
         r->bar.drawn = 0;
         if (j->err_len) nb_show(stderr, j->err, j->err_len);
         else if (j->failed && !j->err) nb_say(stderr, "nbstage tag: %s: out of memory", j->path);
-        if (out_errno) nb_say(stderr, "nbstage tag: <stdout>: %s", strerror(out_errno));
+        if (out_errno) nb_say(stderr, "nbstage tag: <stdout>: write error: %s", strerror(out_errno));
         pthread_mutex_unlock(&r->bar.lock);
     }
     if (out_errno) {

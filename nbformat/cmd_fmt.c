@@ -243,7 +243,7 @@ static int fmt_stdin(struct fmt_ctx *c)
             c->changed++;
         }
     } else if (fwrite(out, 1, outlen, stdout) != outlen || fflush(stdout)) {
-        nb_say(stderr, "nbstage fmt: <stdout>: %s", strerror(errno));
+        nb_say(stderr, "nbstage fmt: <stdout>: write error: %s", strerror(errno));
         c->errors++;
         c->stdout_said = 1;
     }
@@ -311,7 +311,7 @@ int cmd_fmt(int argc, char **argv)
      * not only exit 2 (the files themselves are written, or not, as said above) */
     errno = 0;
     if (fflush(stdout) || ferror(stdout)) {
-        if (!c.stdout_said) nb_say(stderr, "nbstage fmt: <stdout>: %s", strerror(errno ? errno : EIO));
+        if (!c.stdout_said) nb_say(stderr, "nbstage fmt: <stdout>: write error: %s", strerror(errno ? errno : EIO));
         return EXIT_USAGE;
     }
     if (c.errors) return EXIT_USAGE;

@@ -380,7 +380,7 @@ int cmd_ingest(int argc, char **argv)
     if (wc.path_errors) rc = EXIT_USAGE;
     if (!outpath && !sc.write_errno && (fflush(out) || ferror(out))) sc.write_errno = errno ? errno : EIO;
     if (sc.write_errno) {
-        nb_say(stderr, "nbstage ingest: %s: write error: %s", outpath ? outpath : "stdout",
+        nb_say(stderr, "nbstage ingest: %s: write error: %s", outpath ? outpath : "<stdout>",
                 strerror(sc.write_errno));
         rc = EXIT_USAGE;
     }

@@ -1111,10 +1111,12 @@ def test_eval_predictions_without_a_stage_field_are_refused(tiny, tmp_path):
     assert r.returncode == 0 and "coverage 0.0000" in r.stdout, r.stderr
 
 
-@pytest.mark.parametrize("cmd", ["ingest", "fmt", "label", "train", "eval", "classify", "tag", "summary"])
+@pytest.mark.parametrize("cmd", ["ingest", "fmt", "label", "train", "eval", "classify", "tag", "summary",
+                                 "install-kernel"])
 def test_option_errors_name_the_command_as_every_message_does(cmd):
     """getopt names argv[0]: its errors read 'summary: unrecognized option' where every
-    other message of the command begins 'nbstage summary:'."""
+    other message of the command begins 'nbstage summary:'.  install-kernel, which
+    parses its own options, said 'unknown argument' instead: now worded as the others."""
     r = run([cmd, "--no-such-option"])
     assert r.returncode == 2
     assert r.stderr.startswith(f"nbstage {cmd}: unrecognized option '--no-such-option'"), r.stderr
@@ -1174,7 +1176,7 @@ def test_a_stdout_that_cannot_be_written_is_named_with_the_reason(tiny, tmp_path
             else:  # stdout closed
                 r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", str(BIN)] + args, input=stdin,
                                    stderr=subprocess.PIPE, text=True, env=env, timeout=60)
-            assert r.returncode == 2 and r.stderr == f"{who}: stdout: write error: {why}\n", (args, target, r.stderr)
+            assert r.returncode == 2 and r.stderr == f"{who}: <stdout>: write error: {why}\n", (args, target, r.stderr)
 
 
 def test_eval_reads_stdin_from_dash(tiny, tmp_path):

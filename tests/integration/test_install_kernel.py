@@ -137,7 +137,8 @@ def test_a_model_the_kernel_cannot_read_is_named(env, tmp_path):
     (["--prefix"], "needs a value"),
     (["--tag-position", "left"], "top or bottom"),
     (["--min-confidence", "2"], "[0, 1]"),
-    (["--frobnicate"], "unknown argument"),
+    (["--frobnicate"], "nbstage install-kernel: unrecognized option '--frobnicate'\n"),
+    (["extra"], "nbstage install-kernel: unexpected argument 'extra' (it takes options only)\n"),
 ])
 def test_bad_arguments_are_refused(env, tmp_path, args, says):
     r = nbstage(env, *args)
@@ -281,5 +282,5 @@ def test_a_stdout_that_cannot_be_written_is_said(env, tmp_path):
                 r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, env=env, stderr=subprocess.PIPE,
                                    text=True, timeout=60)
             assert r.returncode == 2, (args, target, r.stderr)
-            assert r.stderr == f"nbstage install-kernel: stdout: write error: {why} (the kernelspec is {done})\n"
+            assert r.stderr == f"nbstage install-kernel: <stdout>: write error: {why} (the kernelspec is {done})\n"
             assert spec.exists() == (done == "installed"), (args, target)

@@ -460,7 +460,7 @@ def test_fmt_says_why_its_list_could_not_be_written(tmp_path):
             else:
                 r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, input=text, stderr=subprocess.PIPE,
                                    text=True, timeout=60)
-            assert r.returncode == 2 and r.stderr == f"nbstage fmt: <stdout>: {why}\n", (args, target, r.stderr)
+            assert r.returncode == 2 and r.stderr == f"nbstage fmt: <stdout>: write error: {why}\n", (args, target, r.stderr)
 
 
 def test_help_and_version_into_a_stdout_that_cannot_be_written(tmp_path):
@@ -481,12 +481,12 @@ def test_help_and_version_into_a_stdout_that_cannot_be_written(tmp_path):
             else:
                 r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, stderr=subprocess.PIPE, text=True,
                                    timeout=60)
-            assert r.returncode == 2 and r.stderr == f"{who}: stdout: write error: {why}\n", (args, target, r.stderr)
+            assert r.returncode == 2 and r.stderr == f"{who}: <stdout>: write error: {why}\n", (args, target, r.stderr)
     nb = tmp_path / "a.ipynb"
     nb.write_text(json.dumps(notebook("x = 1")))
     with open("/dev/full", "w") as out:
         r = subprocess.run([str(BIN), "fmt", "--check", str(nb)], stdout=out, stderr=subprocess.PIPE, text=True)
-    assert r.returncode == 2 and r.stderr == "nbstage fmt: <stdout>: No space left on device\n", r.stderr
+    assert r.returncode == 2 and r.stderr == "nbstage fmt: <stdout>: write error: No space left on device\n", r.stderr
 
 
 def test_a_file_that_opens_but_cannot_be_read_is_named_with_the_reason(tmp_path):

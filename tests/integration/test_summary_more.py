@@ -305,7 +305,7 @@ def test_a_full_disk_is_said_with_messages_between_maps(model, tmp_path):
                                 str(tmp_path / "empty"), str(nb)],
                                stdout=full, stderr=subprocess.PIPE, text=True)
         assert r.returncode == 2, r
-        assert r.stderr.endswith("nbstage summary: <stdout>: No space left on device\n"), r.stderr
+        assert r.stderr.endswith("nbstage summary: <stdout>: write error: No space left on device\n"), r.stderr
 
 
 def test_svg_kept_when_no_notebook_could_be_read(model, tmp_path):

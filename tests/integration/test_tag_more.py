@@ -499,7 +499,7 @@ def test_a_stdout_that_cannot_be_written_is_named_with_its_reason(model, tmp_pat
             else:
                 r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, stderr=subprocess.PIPE, text=True,
                                    timeout=60)
-            said = f"nbstage tag: <stdout>: {why}\n"
+            said = f"nbstage tag: <stdout>: write error: {why}\n"
             if args[0] == "-o":  # the notebook itself: counted failed, so summed up under -q too
                 assert r.returncode == 2 and said in r.stderr and " 1 failed" in r.stderr, (args, target, r.stderr)
             else:
@@ -527,7 +527,7 @@ def test_a_notebook_that_does_not_reach_stdout_is_failed_not_rewritten(model, tm
                                    stderr=subprocess.PIPE, text=True, timeout=60)
             assert r.returncode == 2, (nb, argv, r.stderr)
             lines = r.stderr.splitlines()
-            assert lines[0] == "nbstage tag: <stdout>: No space left on device", (nb, argv, r.stderr)
+            assert lines[0] == "nbstage tag: <stdout>: write error: No space left on device", (nb, argv, r.stderr)
             assert lines[1] == "nbstage tag: 1 notebook: 0 rewritten, 0 unchanged, 1 failed", (nb, argv, r.stderr)
             assert r.stderr.count("<stdout>") == 1 and nb.read_text() == text, (nb, argv, r.stderr)
         # into a pipe or a file that takes it: 1 rewritten, as before
