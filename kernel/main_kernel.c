@@ -17,6 +17,7 @@
  * Parent: as ipykernel does when JPY_PARENT_PID is set (and not 1), the kernel exits
  * when the process that started it dies; a pidfd of the parent tells the proxy loop.
  */
+#include <errno.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -101,6 +102,17 @@ static int watch_parent(pid_t *parent)
     return fd;
 }
 
+/* 0 when --help's or --version's text reached stdout, else 2 with the reason on stderr,
+ * as nbstage says it for its commands (a full disk, a closed stdout). */
+static int stdout_written(void)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    int e = errno;
+    fprintf(stderr, "nbstage-kernel: <stdout>: write error%s%s\n", e ? ": " : "", e ? strerror(e) : "");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     struct kernel_options opt;
@@ -109,8 +121,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "nbstage-kernel: %s\n%s", err, options_usage);
         return 2;
     }
-    if (opt.help) { fputs(options_usage, stdout); return 0; }
-    if (opt.version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return 0; }
+    if (opt.help) { fputs(options_usage, stdout); return stdout_written(); }
+    if (opt.version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return stdout_written(); }
     /* ignored options: said in the server's log (and in the notebook, the notice below),
      * the kernel runs (kernel/options.h) */
     for (const char *w = opt.warnings, *nl; (nl = strchr(w, '\n')); w = nl + 1)

@@ -1464,3 +1464,15 @@ def test_help_and_version():
     assert r.returncode == 0 and re.fullmatch(r"nbstage-kernel \d+\.\d+\.\d+\n", r.stdout), r.stdout
     n = subprocess.run([str(BIN.parent / "nbstage"), "--version"], capture_output=True, text=True)
     assert n.stdout.split()[1] == r.stdout.split()[1]  # one version for both programs
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_help_and_version_that_cannot_be_written_are_said():
+    """--help and --version into a stdout that cannot be written (a full disk: /dev/full)
+    exited 0 in silence, where nbstage's commands say it and exit 2 (README's exit
+    codes).  Now the same: exit 2 and the reason on stderr."""
+    for arg in ("--help", "--version"):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([str(BIN), arg], stdout=full, stderr=subprocess.PIPE, text=True, timeout=10)
+        assert r.returncode == 2, (arg, r.returncode, r.stderr)
+        assert re.fullmatch(r"nbstage-kernel: <stdout>: write error: No space left on device\n", r.stderr), r.stderr
