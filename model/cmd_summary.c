@@ -47,8 +47,9 @@ static void usage(FILE *to)
             "is read whatever its name, hidden or not); one without notebooks is said on\n"
             "stderr.  A file met again under another name (a symlink to it, or named twice)\n"
             "is shown once, under the name met first.\n"
-            "NOTEBOOK '-' reads standard input.  On a terminal the blocks (60 a row) and\n"
-            "the sequence fit its width (COLUMNS); into a pipe they do not wrap.\n\n"
+            "NOTEBOOK '-' is standard input (named <stdin>), given once.  On a terminal\n"
+            "the blocks (60 a row) and the sequence fit its width (COLUMNS); into a pipe\n"
+            "they do not wrap.\n\n"
             "options:\n"
             "  -m, --model FILE  classify with this model (default: the shipped one;\n"
             "                    NBSTAGE_MODEL)\n"
@@ -611,12 +612,8 @@ int cmd_summary(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    int stdin_given = 0;
-    for (int a = optind; a < argc; a++) stdin_given += !strcmp(argv[a], "-");
-    if (stdin_given > 1) {
-        fprintf(stderr, "nbstage summary: '-' (standard input) given %d times\n", stdin_given);
-        return EXIT_USAGE;
-    }
+    /* '-' as for every command that reads notebooks: once (summary writes none back) */
+    if (nb_stdin_rule("nbstage summary", argc - optind, argv + optind, 0)) return EXIT_USAGE;
     /* a --svg that cannot be written is said now, not after the whole run */
     nb_error svg_err;
     if (svg && !s.svg_only && outfile_check(svg, &svg_err)) {

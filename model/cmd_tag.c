@@ -43,7 +43,9 @@ static void usage(FILE *to)
             "A notebook that cannot be read or written is reported and left alone.  A file\n"
             "met again under another name (a symlink to it, or named twice) is passed over:\n"
             "listed and written once, under the name met first.\n"
-            "PATH '-' (alone) reads standard input and writes standard output.\n\n"
+            "PATH '-' is standard input (named <stdin>), given once; its notebook is\n"
+            "written to standard output, so '-' is then the only PATH (with --check or\n"
+            "--dry-run, which write no notebook, it may come with others).\n\n"
             "options:\n"
             "  -m, --model FILE      the model (default: the shipped one; NBSTAGE_MODEL)\n"
             "  -o, --output FILE     write the single notebook given to FILE ('-': stdout)\n"
@@ -187,15 +189,14 @@ int cmd_tag(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* '-' as for every command that reads notebooks: once (standard input is read
+     * once), and alone where its notebook is written back, to stdout (nb_stdin_rule) */
+    if (nb_stdin_rule("nbstage tag", argc - optind, argv + optind,
+                      !r.opt.check && !r.opt.dry_run))
+        return EXIT_USAGE;
     struct tagfind found = {0};
-    for (int a = optind; a < argc; a++) {
-        if (!strcmp(argv[a], "-") && argc - optind != 1) {
-            fprintf(stderr, "nbstage tag: '-' (standard input) must be the only PATH\n");
-            tagfind_free(&found);
-            return EXIT_USAGE;
-        }
+    for (int a = optind; a < argc; a++)
         if (tagfind_add(&found, argv[a])) goto oom;
-    }
     r.failed = found.failed; /* folders that could not be walked */
     if (r.opt.output && found.n != 1) {
         fprintf(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one\n",

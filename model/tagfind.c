@@ -42,7 +42,7 @@ static void walk_error(const char *path, const char *reason, void *vfind)
 int tagfind_add(struct tagfind *f, const char *arg)
 {
     struct stat st;
-    if (!strcmp(arg, "-")) return push(f, arg); /* (then the only PATH) */
+    if (!strcmp(arg, "-")) return push(f, arg); /* (given once: cmd_tag.c) */
     /* A folder named like a notebook (in any case, as the walk tells one) is a mistake
      * worth reporting, not walking. */
     if (nb_is_notebook_name(arg) && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))

@@ -38,9 +38,11 @@ static void usage(FILE *to)
             "recursively for *.ipynb in any case, skipping hidden files and folders,\n"
             ".ipynb_checkpoints among them) in nbformat's canonical layout: indent 1,\n"
             "sorted keys, UTF-8 unescaped, a final newline.  Canonical files are not\n"
-            "touched.  PATH '-' reads stdin and writes stdout.  Only nbformat 4 is\n"
-            "rewritten; a file that cannot be kept exactly (e.g. integers beyond 64 bits,\n"
-            "NaN) is refused with the reason, never altered.\n\n"
+            "touched.  Only nbformat 4 is rewritten; a file that cannot be kept exactly\n"
+            "(e.g. integers beyond 64 bits, NaN) is refused with the reason, never\n"
+            "altered.  PATH '-' is standard input (named <stdin>), given once; its\n"
+            "notebook is written to standard output, so '-' is then the only PATH (with\n"
+            "--check, which writes no notebook, it may come with others).\n\n"
             "options:\n"
             "  --check     change nothing; list the files that would change\n"
             "  --nbformat  also what nbformat.write does: multi-line text as lists of\n"
@@ -278,6 +280,9 @@ int cmd_fmt(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    /* '-' as for every command that reads notebooks: once, alone when its notebook
+     * is written back to stdout (a second '-' was read as an empty file) */
+    if (nb_stdin_rule("nbstage fmt", argc - optind, argv + optind, !c.check)) return EXIT_USAGE;
     for (int a = optind; a < argc; a++) {
         if (!strcmp(argv[a], "-")) {
             fmt_stdin(&c);

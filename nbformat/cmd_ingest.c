@@ -45,7 +45,8 @@ static void usage(FILE *to)
             "names that are not UTF-8, whose bytes become U+FFFD) are an error: give the\n"
             "folder that holds both, or rename them.  A file met again under another name\n"
             "(a symlink to a notebook read, or one named twice) is skipped, its cells not\n"
-            "written twice under two ids, and counted in the statistics.\n\n"
+            "written twice under two ids, and counted in the statistics.  PATH '-' is\n"
+            "standard input (named <stdin>, its cells' ids <stdin>#k), given once.\n\n"
             "Statistics go to stderr: notebooks, groups (top-level folders under PATH),\n"
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
             "reason.  A notebook that cannot be read (bad JSON, a dangling symlink) or a\n"
@@ -78,21 +79,9 @@ struct walk_ctx {
     long again;          /* how many */
 };
 
-static int collect(const char *path, const char *rel, void *vctx)
+/* One notebook onto the list: PATH to open, REL its id's first half. */
+static int add_item(struct walk_ctx *c, const char *path, const char *rel)
 {
-    struct walk_ctx *c = vctx;
-    /* a file met again under another name (a symlink beside it, named twice) would
-     * be its cells again under other ids, weighing twice in training: skipped, and
-     * counted in the statistics (nbformat/fileonce.h, as tag, fmt and summary take it) */
-    int met = fileonce_met(&c->met, path);
-    if (met) {
-        if (met > 0) {
-            c->again++;
-            return 0;
-        }
-        c->oom = 1;
-        return -1;
-    }
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 1024;
         struct ingest_item *p = realloc(c->items, cap * sizeof *p);
@@ -109,6 +98,24 @@ static int collect(const char *path, const char *rel, void *vctx)
     c->n++;
     if (!it->path || !it->rel) { c->oom = 1; return -1; }
     return 0;
+}
+
+static int collect(const char *path, const char *rel, void *vctx)
+{
+    struct walk_ctx *c = vctx;
+    /* a file met again under another name (a symlink beside it, named twice) would
+     * be its cells again under other ids, weighing twice in training: skipped, and
+     * counted in the statistics (nbformat/fileonce.h, as tag, fmt and summary take it) */
+    int met = fileonce_met(&c->met, path);
+    if (met) {
+        if (met > 0) {
+            c->again++;
+            return 0;
+        }
+        c->oom = 1;
+        return -1;
+    }
+    return add_item(c, path, rel);
 }
 
 /* PATH names a *.ipynb file, the suffix in any case as the walk takes it (not a bare
@@ -315,11 +322,18 @@ int cmd_ingest(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* '-' as for every command that reads notebooks: standard input, once */
+    if (nb_stdin_rule("nbstage ingest", argc - optind, argv + optind, 0)) return EXIT_USAGE;
+
     double t0 = now();
     struct walk_ctx wc = {0};
     for (int a = optind; a < argc && !wc.oom; a++) {
         wc.cur_arg = a;
         wc.cur_path = argv[a];
+        if (!strcmp(argv[a], "-")) { /* one notebook, its ids <stdin>#k */
+            add_item(&wc, "-", "<stdin>");
+            continue;
+        }
         size_t before = wc.n;
         int errors = wc.io_errors + wc.path_errors;
         long again = wc.again;

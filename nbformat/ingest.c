@@ -218,10 +218,12 @@ static void cell_line(struct worker *w, struct ingest_stats *st, const char *rel
     puts_(b, "}\n");
 }
 
-/* Reads PATH whole into w->file; NULL or the reason it could not. */
+/* Reads PATH ("-": standard input) whole into w->file; NULL or the reason it could
+ * not. */
 static const char *load(struct worker *w, const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    int is_stdin = !strcmp(path, "-");
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) return strerror(errno);
     w->file.n = 0;
     errno = 0; /* fread's, if it fails */
@@ -233,7 +235,7 @@ static const char *load(struct worker *w, const char *path)
         if (r == 0) break;
     }
     int bad = ferror(f), e = errno;
-    fclose(f);
+    if (!is_stdin) fclose(f);
     /* a folder named like a notebook given by name: said as tag, fmt and summary say it */
     if (bad) return e == EISDIR ? "is a directory, not a notebook" : strerror(e ? e : EIO);
     if (w->file.n == 0) return "empty file";
@@ -255,9 +257,10 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
     memset(r, 0, sizeof *r);
     w->out.n = 0;
     w->nhashes = 0;
+    const char *name = strcmp(it->path, "-") ? it->path : "<stdin>"; /* in messages */
     const char *why = load(w, it->path);
     if (why) {
-        r->error = error_text(it->path, why);
+        r->error = error_text(name, why);
         r->st.bad = 1;
         return;
     }
@@ -272,7 +275,7 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
         nb_error err;
         /* ingest only reads: duplicate keys, NaN, huge numbers and lone surrogates are
          * taken as Python's json takes them (the last key wins; null, U+FFFD) */
-        json_t *nb = nb_read_mem(w->file.p, w->file.n, it->path,
+        json_t *nb = nb_read_mem(w->file.p, w->file.n, name,
                                  NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &err);
         if (!nb) {
             r->error = strdup(err.msg);
@@ -294,7 +297,7 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
         json_decref(nb);
     }
     if (w->out.oom) {
-        r->error = error_text(it->path, "out of memory");
+        r->error = error_text(name, "out of memory");
         r->st = (struct ingest_stats){.bad = 1, .bytes = (long long)w->file.n};
         w->out.oom = 0;
         return;
@@ -315,7 +318,7 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
     if ((w->out.n && !r->lines) || (w->nhashes && !r->hashes)) {
         free(r->lines);
         free(r->hashes);
-        *r = (struct result){.error = error_text(it->path, "out of memory"),
+        *r = (struct result){.error = error_text(name, "out of memory"),
                              .st = {.bad = 1, .bytes = (long long)w->file.n}};
     }
 }

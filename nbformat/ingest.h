@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 struct ingest_item {
-    char *path; /* to open */
+    char *path; /* to open ("-": standard input, named <stdin> in messages) */
     char *rel;  /* path relative to the PATH given: the id's first half (written as
                  * it is, so valid UTF-8: see nb_utf8_lossy) */
 };

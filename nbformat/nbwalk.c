@@ -9,7 +9,7 @@
  * following symlinked folders (no loops, no duplicates), and REL, the path relative to
  * the one given.  The entry types readdir gives (d_type) spare an lstat and a stat per
  * file and folder; only symlinks and filesystems that do not fill d_type are looked at
- * with (l)stat.
+ * with (l)stat.  nb_stdin_rule: what PATH '-' may be, for every command.
  * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes),
  * and nb_say, nb_show and nb_unctrl: lines naming paths made fit for a terminal
  * (control characters shown as '?' when the stream is one).
@@ -175,6 +175,22 @@ size_t nb_unctrl(char *s, size_t n, int keep_newlines)
         }
     }
     return (size_t)(end - (unsigned char *)s);
+}
+
+int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_back)
+{
+    int dashes = 0;
+    for (int i = 0; i < npaths; i++) dashes += !strcmp(paths[i], "-");
+    if (dashes > 1) {
+        fprintf(stderr, "%s: '-' (standard input) given %d times: it is read once\n", who, dashes);
+        return -1;
+    }
+    if (dashes && writes_back && npaths > 1) {
+        fprintf(stderr, "%s: '-' (standard input) must be the only PATH: its notebook is "
+                        "written to standard output\n", who);
+        return -1;
+    }
+    return 0;
 }
 
 void nb_show(FILE *to, const char *buf, size_t n)

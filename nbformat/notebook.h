@@ -126,6 +126,14 @@ typedef int (*nb_walk_fn)(const char *path, const char *rel, void *ctx);
 typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx);
 int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx);
 
+/* The one rule for PATH '-' of the commands that take notebooks (ingest, fmt, tag,
+ * summary), as cat and jq take it: standard input, named <stdin>.  Given at most once
+ * (standard input is read once: a second '-' would be an empty file), and the only
+ * PATH where the command writes the notebook it read back (WRITES_BACK: fmt and tag
+ * then write it to standard output, which is then that notebook alone).  A breach is
+ * said on stderr as WHO's ("nbstage fmt") and returns -1; 0 when kept. */
+int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_back);
+
 /* One line of text (printf FMT, '\n' added) to TO.  When TO is a terminal, control
  * characters (bytes below 0x20, DEL, U+0080-U+009F) are shown as '?', as ls shows
  * them: a file name from a crawl, or the bytes of a malformed file quoted in a reason,

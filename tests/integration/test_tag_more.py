@@ -534,3 +534,49 @@ def test_a_notebook_that_does_not_reach_stdout_is_failed_not_rewritten(model, tm
         r = nbstage("tag", "-m", model, "-o", "-", nb)
         assert r.returncode == 0 and "1 rewritten, 0 unchanged, 0 failed" in r.stderr, r.stderr
         assert json.loads(r.stdout)["cells"][1]["metadata"]["tags"][0].startswith("stage:"), r.stdout[:300]
+
+
+# ------------------------------------------------------------------ '-': standard input
+
+def test_dash_is_standard_input_once_for_every_command_that_takes_notebooks(model, tmp_path):
+    """PATH '-' meant four things: fmt took it any number of times (`fmt - -`: the
+    second read said "<stdin>: empty file"), summary refused it twice, tag took it only
+    alone, even with --check, and ingest read a file named '-'.  One rule now, as cat
+    and jq take '-': standard input, named <stdin>, given at most once (refused before
+    any work); where the notebook read is written back (tag, fmt; not with --check or
+    --dry-run) it goes to stdout, and '-' must then be the only PATH."""
+    text = make_nb(SIMPLE)
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(text)
+    twice = "'-' (standard input) given 2 times: it is read once\n"
+    alone = "'-' (standard input) must be the only PATH: its notebook is written to standard output\n"
+    m = ["-m", model]
+    for cmd in (["ingest"], ["fmt"], ["fmt", "--check"], ["summary", *m], ["tag", *m], ["tag", "--check", *m]):
+        r = nbstage(*cmd, "-", nb, "-", input=text)
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", f"nbstage {cmd[0]}: {twice}"), (cmd, r)
+    for cmd in (["fmt"], ["tag", *m]):
+        r = nbstage(*cmd, "-", nb, input=text)
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", f"nbstage {cmd[0]}: {alone}"), (cmd, r)
+        assert nb.read_text() == text
+    # ingest: one notebook from stdin, its ids <stdin>#k, beside the others
+    r = nbstage("ingest", "-q", "-", nb, input=text)
+    assert r.returncode == 0, r.stderr
+    ids = [json.loads(line)["id"] for line in r.stdout.splitlines()]
+    n = len(ids) // 2
+    assert ids == [f"<stdin>#{k}" for k in (0, 1, 2, 5, 6, 7)] + [f"a.ipynb#{k}" for k in (0, 1, 2, 5, 6, 7)], ids
+    assert {json.loads(line)["notebook"] for line in r.stdout.splitlines()[:n]} == {"<stdin>"}
+    r = nbstage("ingest", "-q", "-", input="{")
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.startswith("ingest: bad notebook skipped: <stdin>:"), r
+    # with --check (and tag's --dry-run) nothing is written back: '-' may come with others
+    compact = json.dumps(json.loads(text))
+    r = nbstage("fmt", "--check", "-", nb, input=compact)
+    assert (r.returncode, r.stdout) == (1, "would reformat <stdin>\n"), r
+    r = nbstage("tag", "--check", "-q", *m, "-", nb, input=text)
+    assert r.returncode == 1 and r.stdout == f"<stdin>: 6 missing, 0 stale, 0 on blank cells\n{nb}: 6 missing, 0 stale, 0 on blank cells\n", r
+    r = nbstage("tag", "--dry-run", "-q", *m, nb, "-", input=text)
+    assert r.returncode == 0 and r.stdout.count("<stdin>#") == r.stdout.count(f"{nb}#") == 6, r.stdout
+    assert nb.read_text() == text
+    # each --help says it
+    for cmd in ("ingest", "fmt", "summary", "tag"):
+        h = " ".join(nbstage(cmd, "--help").stdout.split())
+        assert "'-' is standard input (named <stdin>" in h and "given once" in h, (cmd, h)
