@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lost_stdout import LOST_STDOUT, run_lost_stdout
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
 KEYS = ["load", "prep", "train", "evaluate", "explore", "imports"]
@@ -1167,15 +1169,9 @@ def test_a_stdout_that_cannot_be_written_is_named_with_the_reason(tiny, tmp_path
              (["classify", "--model", str(model), str(nb)], "nbstage classify"),
              (["classify", "--model", str(model), "--json", str(nb)], "nbstage classify")]
     for args, who in cases:
-        for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+        for target, why in LOST_STDOUT:
             stdin = cells.read_text() if args[-1] == str(model) else None
-            if target:
-                with open(target, "w") as out:
-                    r = subprocess.run([str(BIN)] + args, input=stdin, stdout=out, stderr=subprocess.PIPE, text=True,
-                                       env=env, timeout=60)
-            else:  # stdout closed
-                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", str(BIN)] + args, input=stdin,
-                                   stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+            r = run_lost_stdout([BIN] + args, target, input=stdin, env=env)
             assert r.returncode == 2 and r.stderr == f"{who}: <stdout>: write error: {why}\n", (args, target, r.stderr)
 
 

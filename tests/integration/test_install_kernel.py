@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from lost_stdout import LOST_STDOUT, run_lost_stdout
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT))
 NBSTAGE = BIN / "nbstage"
@@ -272,15 +274,9 @@ def test_a_stdout_that_cannot_be_written_is_said(env, tmp_path):
     is installed (or removed) all the same."""
     prefix = tmp_path / "pfx"
     spec = prefix / "share" / "jupyter" / "kernels" / "nbstage" / "kernel.json"
-    for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+    for target, why in LOST_STDOUT:
         for args, done in ((["--prefix", str(prefix)], "installed"), (["--remove", "--prefix", str(prefix)], "removed")):
-            argv = [str(NBSTAGE), "install-kernel", *args]
-            if target:
-                with open(target, "w") as out:
-                    r = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
-            else:
-                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, env=env, stderr=subprocess.PIPE,
-                                   text=True, timeout=60)
+            r = run_lost_stdout([NBSTAGE, "install-kernel", *args], target, env=env)
             assert r.returncode == 2, (args, target, r.stderr)
             assert r.stderr == f"nbstage install-kernel: <stdout>: write error: {why} (the kernelspec is {done})\n"
             assert spec.exists() == (done == "installed"), (args, target)

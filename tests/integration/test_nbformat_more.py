@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from lost_stdout import LOST_STDOUT, run_lost_stdout
+
 # model: test_tag.py's fixture (for tag), asked for by name
 from test_tag import as_nobody, model, nbstage  # noqa: F401
 
@@ -232,7 +234,6 @@ def test_fmt_leaves_a_file_saved_while_it_ran(tmp_path):
     last edits lost).  fmt now checks the file is the one it read, as tag does, and
     else leaves it and says so (exit 2).  A large notebook gives the moment: once fmt
     has read it all (/proc/PID/io), it is still parsing when the save comes."""
-    import time
     nb = notebook(*[f"x{k} = {k}\n" * 50 for k in range(3000)])
     for k, c in enumerate(nb["cells"]):
         c["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [f"{k} " * 400]}]
@@ -255,7 +256,6 @@ def test_fmt_leaves_a_file_saved_while_it_ran(tmp_path):
         p.wait()
         f.write_text(json.dumps(nb))  # finished before the save: try again
     else:
-        import pytest
         pytest.skip("fmt finished before the save three times")
     err = p.communicate(timeout=60)[1]
     assert f.read_text() == saved, err
@@ -451,15 +451,9 @@ def test_fmt_says_why_its_list_could_not_be_written(tmp_path):
     nb = tmp_path / "a.ipynb"
     text = json.dumps(notebook("x = 1"))  # not canonical
     for args in (["--check", nb], [nb], ["-"]):
-        for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+        for target, why in LOST_STDOUT:
             nb.write_text(text)
-            argv = [str(BIN), "fmt"] + [str(a) for a in args]
-            if target:
-                with open(target, "w") as out:
-                    r = subprocess.run(argv, input=text, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
-            else:
-                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, input=text, stderr=subprocess.PIPE,
-                                   text=True, timeout=60)
+            r = run_lost_stdout([BIN, "fmt", *args], target, input=text)
             assert r.returncode == 2 and r.stderr == f"nbstage fmt: <stdout>: write error: {why}\n", (args, target, r.stderr)
 
 
@@ -473,14 +467,8 @@ def test_help_and_version_into_a_stdout_that_cannot_be_written(tmp_path):
     lines = [(["--version"], "nbstage"), (["--help"], "nbstage"), (["help", "tag"], "nbstage tag")]
     lines += [([c, "--help"], f"nbstage {c}") for c in cmds]
     for args, who in lines:
-        for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
-            argv = [str(BIN)] + args
-            if target:
-                with open(target, "w") as out:
-                    r = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
-            else:
-                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, stderr=subprocess.PIPE, text=True,
-                                   timeout=60)
+        for target, why in LOST_STDOUT:
+            r = run_lost_stdout([BIN] + args, target)
             assert r.returncode == 2 and r.stderr == f"{who}: <stdout>: write error: {why}\n", (args, target, r.stderr)
     nb = tmp_path / "a.ipynb"
     nb.write_text(json.dumps(notebook("x = 1")))

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from lost_stdout import LOST_STDOUT, run_lost_stdout
+
 # model: test_tag.py's fixture, asked for by name
 from test_tag import BIN, SIMPLE, make_nb, model, nbstage, snapshot, tagged_cells  # noqa: F401
 
@@ -490,15 +492,9 @@ def test_a_stdout_that_cannot_be_written_is_named_with_its_reason(model, tmp_pat
     nb = tmp_path / "a.ipynb"
     text = make_nb(SIMPLE)
     for args in (["-o", "-"], ["--dry-run"], ["--check"]):
-        for target, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+        for target, why in LOST_STDOUT:
             nb.write_text(text)
-            argv = [str(BIN), "tag", "-q", "-m", str(model), *args, str(nb)]
-            if target:
-                with open(target, "w") as out:
-                    r = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60)
-            else:
-                r = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + argv, stderr=subprocess.PIPE, text=True,
-                                   timeout=60)
+            r = run_lost_stdout([BIN, "tag", "-q", "-m", model, *args, nb], target)
             said = f"nbstage tag: <stdout>: write error: {why}\n"
             if args[0] == "-o":  # the notebook itself: counted failed, so summed up under -q too
                 assert r.returncode == 2 and said in r.stderr and " 1 failed" in r.stderr, (args, target, r.stderr)
