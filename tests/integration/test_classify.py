@@ -1147,14 +1147,20 @@ def test_read_only_commands_read_what_python_reads(tiny, tmp_path):
     assert r.returncode == 2 and "NaN" in r.stderr
 
 
+def _three_cells(tmp_path):
+    """cells.jsonl of three cells of one notebook a.ipynb (imports, load, explore)."""
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"a.ipynb#{i}", "notebook": "a.ipynb", "source": s}) + "\n"
+                             for i, s in enumerate(["import os", "df = pd.read_csv(p)", "df.head()"])))
+    return cells
+
+
 def test_a_stdout_that_cannot_be_written_is_named_with_the_reason(tiny, tmp_path):
     """label, eval and classify said "stdout: write error" and no more into a full disk
     or a closed stdout (ingest, tag, summary and fmt give the reason); classify also
     said it after "out of memory".  Each now says why, exit 2."""
     d, model = tiny
-    cells = tmp_path / "cells.jsonl"
-    cells.write_text("".join(json.dumps({"id": f"a.ipynb#{i}", "notebook": "a.ipynb", "source": s}) + "\n"
-                             for i, s in enumerate(["import os", "df = pd.read_csv(p)", "df.head()"])))
+    cells = _three_cells(tmp_path)
     gold = tmp_path / "gold.tsv"
     gold.write_text("cell_id\tlabel\na.ipynb#0\timports\n")
     votes = tmp_path / "votes.tsv"
@@ -1181,9 +1187,7 @@ def test_eval_reads_stdin_from_dash(tiny, tmp_path):
     classify take '-' for standard input.  eval does too, naming it <stdin>; the
     scores are those of the same file given by name."""
     d, model = tiny
-    cells = tmp_path / "cells.jsonl"
-    cells.write_text("".join(json.dumps({"id": f"a.ipynb#{i}", "notebook": "a.ipynb", "source": s}) + "\n"
-                             for i, s in enumerate(["import os", "df = pd.read_csv(p)", "df.head()"])))
+    cells = _three_cells(tmp_path)
     gold = tmp_path / "gold.tsv"
     gold.write_text("cell_id\tlabel\na.ipynb#0\timports\na.ipynb#1\tload\n")
     env = dict(os.environ, NBSTAGE_RULES=str(ROOT / "share" / "rules.txt"))

@@ -177,6 +177,17 @@ def _pid_of(client):
     return int(re.search(r"pid (\d+)", "".join(texts)).group(1))
 
 
+def _close(k, console, *clients):
+    """The end of a session: CONSOLE (if started) closed, CLIENTS (those made) stopped,
+    kernel K shut down."""
+    if console is not None:
+        console.close(force=True)
+    for cl in clients:
+        if cl is not None:
+            cl.stop()
+    k.close()
+
+
 def _simple_session(env, tmp, logs, name):
     """On kernel NAME, started by a KernelManager (its client: the first), a second
     client and `jupyter console --existing --simple-prompt` attached: the console's own
@@ -264,12 +275,7 @@ def _simple_session(env, tmp, logs, name):
         second.drain()
         out["log"] = k.log.read_text()
     finally:
-        if c is not None:
-            c.close(force=True)
-        for cl in (first, second):
-            if cl is not None:
-                cl.stop()
-        k.close()
+        _close(k, c, first, second)
     return out, first, second
 
 
@@ -358,12 +364,7 @@ def _other_output_session(env, tmp, logs, name):
         first.drain()
         second.drain()
     finally:
-        if c is not None:
-            c.close(force=True)
-        for cl in (first, second):
-            if cl is not None:
-                cl.stop()
-        k.close()
+        _close(k, c, first, second)
     return out, first, second
 
 
