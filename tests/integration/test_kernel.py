@@ -24,6 +24,8 @@ import zmq
 from jupyter_client import KernelManager
 from jupyter_client.session import Session
 
+from lost_stdout import LOST_STDOUT, run_lost_stdout
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage-kernel"
 _model = os.environ.get("NBSTAGE_MODEL") or str(ROOT / "share" / "default.nbsm")
@@ -1468,11 +1470,11 @@ def test_help_and_version():
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 def test_help_and_version_that_cannot_be_written_are_said():
-    """--help and --version into a stdout that cannot be written (a full disk: /dev/full)
-    exited 0 in silence, where nbstage's commands say it and exit 2 (README's exit
-    codes).  Now the same: exit 2 and the reason on stderr."""
-    for arg in ("--help", "--version"):
-        with open("/dev/full", "w") as full:
-            r = subprocess.run([str(BIN), arg], stdout=full, stderr=subprocess.PIPE, text=True, timeout=10)
-        assert r.returncode == 2, (arg, r.returncode, r.stderr)
-        assert re.fullmatch(r"nbstage-kernel: <stdout>: write error: No space left on device\n", r.stderr), r.stderr
+    """--help and --version into a stdout that cannot be written (a full disk, a closed
+    stdout) exited 0 in silence, where nbstage's commands say it and exit 2 (README's
+    exit codes).  Now the same: exit 2 and the reason on stderr."""
+    for target, reason in LOST_STDOUT:
+        for arg in ("--help", "--version"):
+            r = run_lost_stdout([BIN, arg], target)
+            assert r.returncode == 2, (target, arg, r.returncode, r.stderr)
+            assert r.stderr == f"nbstage-kernel: <stdout>: write error: {reason}\n", (target, arg, r.stderr)
