@@ -263,8 +263,9 @@ static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 static void print_stats(const struct ingest_stats *st, long groups, long again, double secs)
 {
-    fprintf(stderr, "ingest: %ld notebooks in %ld groups (%.1f notebooks per group), %ld bad\n",
-            st->notebooks, groups, ratio((double)st->notebooks, (double)groups), st->bad);
+    fprintf(stderr, "ingest: %ld notebook%s in %ld group%s (%.1f notebooks per group), %ld bad\n",
+            st->notebooks, st->notebooks == 1 ? "" : "s", groups, groups == 1 ? "" : "s",
+            ratio((double)st->notebooks, (double)groups), st->bad);
     if (again)
         fprintf(stderr, "ingest: %ld notebook%s skipped, met again under another name (a symlink "
                         "to a notebook read, or one named twice)\n",

@@ -399,7 +399,7 @@ def test_ingest_takes_a_file_and_its_symlinks_once_as_tag_does(tmp_path):
         assert r.returncode == 0, r
         ids = [json.loads(line)["id"] for line in r.stdout.splitlines()]
         assert ids == ["a-link.ipynb#0", "a-link.ipynb#1", "c.ipynb#0"], r
-        assert "2 notebooks in 1 groups" in r.stderr and "no notebooks" not in r.stderr, r.stderr
+        assert "2 notebooks in 1 group " in r.stderr and "no notebooks" not in r.stderr, r.stderr
         skipped = len(args) - 1 + 1
         assert f"ingest: {skipped} notebook{'s' if skipped > 1 else ''} skipped, met again " \
                "under another name" in r.stderr, r.stderr
@@ -488,3 +488,12 @@ def test_a_file_that_opens_but_cannot_be_read_is_named_with_the_reason(tmp_path)
         f"read are written to {tmp_path / 'c.jsonl'}\n"), r.stderr
     r = run("label", "-q", "--votes", "/proc/self/mem")
     assert r.returncode == 2 and r.stderr == "nbstage label: /proc/self/mem: read error: Input/output error\n", r.stderr
+
+
+def test_ingest_counts_one_notebook_in_the_singular(tmp_path):
+    """`ingest` of one notebook said "1 notebooks in 1 groups"."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(json.dumps(notebook("x = 1")))
+    r = run("ingest", "-o", tmp_path / "cells.jsonl", nb)
+    assert r.returncode == 0, r.stderr
+    assert "ingest: 1 notebook in 1 group (1.0 notebooks per group), 0 bad\n" in r.stderr, r.stderr
