@@ -106,11 +106,7 @@ static int watch_parent(pid_t *parent)
  * as nbstage says it for its commands (a full disk, a closed stdout). */
 static int stdout_written(void)
 {
-    errno = 0;
-    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
-    int e = errno;
-    fprintf(stderr, "nbstage-kernel: <stdout>: write error%s%s\n", e ? ": " : "", e ? strerror(e) : "");
-    return 2;
+    return nb_stdout_flush("nbstage-kernel") ? 2 : 0;
 }
 
 int main(int argc, char **argv)

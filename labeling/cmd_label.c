@@ -702,11 +702,7 @@ static int label_cells(const struct opts *o)
         }
     }
     /* -o is committed at the end, with the report (flush_out) */
-    errno = 0;
-    if (out == stdout && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "nbstage label: <stdout>: write error: %s\n", strerror(errno ? errno : EIO));
-        goto out;
-    }
+    if (out == stdout && nb_stdout_flush("nbstage label")) goto out;
     out = NULL;
     double t4 = now();
 
@@ -950,11 +946,7 @@ static int label_matrix(const struct opts *o)
         fwrite(line, 1, (size_t)n0, out);
     }
     /* -o is committed at the end, with the report (flush_out) */
-    errno = 0;
-    if (out == stdout && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "nbstage label: <stdout>: write error: %s\n", strerror(errno ? errno : EIO));
-        goto out;
-    }
+    if (out == stdout && nb_stdout_flush("nbstage label")) goto out;
     out = NULL;
     double t4 = now();
     /* as in label_cells: a report to a file is committed with the labels, one to

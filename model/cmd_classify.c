@@ -328,12 +328,7 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             printf("%s\n", s < 0 ? "none" : stage_key[s]);
         }
     }
-    errno = 0;
-    if (fflush(stdout) || ferror(stdout)) {
-        fprintf(stderr, "nbstage classify: <stdout>: write error: %s\n", strerror(errno ? errno : EIO));
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
+    return nb_stdout_flush("nbstage classify") ? EXIT_USAGE : EXIT_OK;
 }
 
 static int run_file(const nbs_model *m, const char *path, int as_json)

@@ -274,11 +274,7 @@ int cmd_eval(int argc, char **argv)
             goto out;
         }
     }
-    errno = 0;
-    if (fflush(stdout) || ferror(stdout)) {
-        fprintf(stderr, "nbstage eval: <stdout>: write error: %s\n", strerror(errno ? errno : EIO));
-        goto out;
-    }
+    if (nb_stdout_flush("nbstage eval")) goto out;
     rc = EXIT_OK;
 out:
     if (in && in != stdin) fclose(in);

@@ -14,7 +14,6 @@
  * write, to a full disk or a closed stdout, is said and is exit 2, as coreutils'
  * close_stdout does, unless the command said it already (it returned 2).
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "model/blas_core.h"
 #include "model/commands.h"
 #include "model/version.h"
+#include "nbformat/notebook.h"
 
 static const struct {
     const char *name;
@@ -51,19 +51,15 @@ static void usage(FILE *to)
                 "Exit codes:\n0 ok, 1 findings, 2 usage or I/O error.\n");
 }
 
-/* RC, or EXIT_USAGE when stdout could not be written (said as WHO's).  The reason is
- * this fflush's, or when an earlier write failed (a --help longer than stdio's
- * buffer is written past it, and the failed part is not kept to be tried again) the
- * errno that write left, if nothing since has changed it; else none is claimed. */
+/* RC, or EXIT_USAGE when stdout could not be written (said as WHO's, unless the
+ * command said it already: it returned EXIT_USAGE). */
 static int stdout_checked(const char *who, int rc)
 {
-    int earlier = ferror(stdout) ? errno : 0;
-    errno = 0;
-    if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
-    int e = errno ? errno : earlier;
-    if (rc != EXIT_USAGE)
-        fprintf(stderr, "%s: <stdout>: write error%s%s\n", who, e ? ": " : "", e ? strerror(e) : "");
-    return EXIT_USAGE;
+    if (rc == EXIT_USAGE) {
+        fflush(stdout); /* said already, or a usage error: its reason is on stderr */
+        return rc;
+    }
+    return nb_stdout_flush(who) ? EXIT_USAGE : rc;
 }
 
 int main(int argc, char **argv)

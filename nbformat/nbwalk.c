@@ -193,6 +193,16 @@ int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_ba
     return 0;
 }
 
+int nb_stdout_flush(const char *who)
+{
+    int earlier = ferror(stdout) ? errno : 0;
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    int e = errno ? errno : earlier;
+    fprintf(stderr, "%s: <stdout>: write error%s%s\n", who, e ? ": " : "", e ? strerror(e) : "");
+    return -1;
+}
+
 void nb_show(FILE *to, const char *buf, size_t n)
 {
     char *copy;

@@ -142,6 +142,14 @@ int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_ba
 void nb_say(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* N bytes of BUF (whole lines) to TO, shown as nb_say shows them, newlines kept. */
 void nb_show(FILE *to, const char *buf, size_t n);
+
+/* Flushes stdout: 0 when all written to it got there, else -1 with
+ * "WHO: <stdout>: write error: REASON" on stderr (a full disk, a closed stdout), the
+ * one wording of every command.  The reason is the flush's errno, or, when an earlier
+ * write failed (stdio does not keep the failed part to try again, so the flush may
+ * have nothing left to fail on), the errno that write left if nothing since has
+ * changed it; else none is claimed. */
+int nb_stdout_flush(const char *who);
 /* S's N bytes with control characters as '?', in place (a newline kept if KEEP_NEWLINES;
  * a C1 control's two bytes become one '?'); the new length. */
 size_t nb_unctrl(char *s, size_t n, int keep_newlines);
