@@ -21,6 +21,7 @@
 
 #include "labeling/stage.h"
 #include "nbformat/notebook.h"
+#include "nbformat/sharefile.h"
 
 static void free_list(void **l, int n)
 {
@@ -466,22 +467,8 @@ int rules_default_path(char *out, size_t outlen)
 {
     const char *env = getenv("NBSTAGE_RULES");
     if (env && *env) { snprintf(out, outlen, "%s", env); return readable(out) ? 0 : -1; }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-        /* the repository root, a build tree two levels down, an installation */
-        static const char *const rel[] = {
-            "share/rules.txt", "../share/rules.txt", "../../share/rules.txt",
-            "../share/nbstage/rules.txt",
-        };
-        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-            snprintf(out, outlen, "%s/%s", exe, rel[i]);
-            if (readable(out)) return 0;
-        }
-    }
+    if (share_file_find("rules.txt", out, outlen) == 0) return 0;
+    /* a program copied away from its installation still finds an installed rule file */
     snprintf(out, outlen, "/usr/local/share/nbstage/rules.txt");
     return readable(out) ? 0 : -1;
 }

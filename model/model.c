@@ -30,6 +30,7 @@
 #include "model/vocab.h"
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
+#include "nbformat/sharefile.h"
 
 struct nbs_model {
     struct modelfile mf;
@@ -351,22 +352,7 @@ static void find_default(void)
         snprintf(default_path, sizeof default_path, "%s", env);
         return;
     }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash) return;
-    *slash = 0;
-    /* build tree (programs in the repo root), BIN=dir one level down, installed prefix */
-    static const char *const rel[] = {"/share/default.nbsm", "/../share/default.nbsm",
-                                      "/../share/nbstage/default.nbsm", "/../../share/default.nbsm"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        char p[PATH_MAX + 64];
-        snprintf(p, sizeof p, "%s%s", exe, rel[i]);
-        if (access(p, R_OK) == 0 && realpath(p, default_path)) return;
-    }
-    default_path[0] = 0;
+    share_file_find("default.nbsm", default_path, sizeof default_path);
 }
 
 const char *model_default_path(void)

@@ -67,8 +67,8 @@ void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int
 int model_output(const nbs_model *m, const float *h, float probs[N_STAGES]);
 
 /* The shipped default model: share/default.nbsm beside the program in a build tree,
- * or PREFIX/share/nbstage/default.nbsm for an installed one.  NBSTAGE_MODEL in the
- * environment overrides.  Returns a static path, or NULL when none is found. */
+ * or PREFIX/share/nbstage/default.nbsm for an installed one (nbformat/sharefile.h
+ * lists the places).  NBSTAGE_MODEL in the environment overrides.  Returns a static path, or NULL when none is found. */
 const char *model_default_path(void);
 
 #endif
