@@ -15,8 +15,9 @@
  * and it is told of each execute_request to tag, of the worker's answers and of input
  * requests and replies; it builds, signs and publishes the tags, and the notice
  * (cfg->notice: why this session has no stage tags, which options were ignored) in the
- * first such request's outputs.  Without a model there is no worker, and no request is
- * read but while the notice is owed.
+ * first such request's outputs (again in the next one's when that cell clears it).
+ * Without a model there is no worker, and no request is read but while the notice is
+ * owed or out in a cell still running (tagorder_notice_owed).
  */
 #include "kernel/proxy.h"
 

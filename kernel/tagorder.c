@@ -5,9 +5,10 @@
  * route -> message_kind), and handled by one function per kind: on_execute_input,
  * on_comm, on_output, on_clear, on_idle.  A message of another kind only lets a held
  * clear of its request go first (an update_display_data, that request's tag before
- * it: on_update).  The notice (tagorder.h) rides on the same routing: bound to a
- * request by tagorder_request (notice_bind), sent by on_execute_input, passed on at an
- * aborted request's idle.
+ * it: on_update).  The notice (tagorder.h) rides on the same routing: the requests it
+ * may go with are noted by tagorder_request (notice_candidate), it is sent by
+ * on_execute_input, and its cell's clear_output, idle and Output-widget captures are
+ * looked at by notice_route.
  */
 #include "kernel/tagorder.h"
 
@@ -56,9 +57,21 @@ struct tagorder {
     struct qnode *qhead, *qtail;     /* a held idle and what came after it (rule 9) */
     struct wire_frame *views;        /* of the message being routed */
     size_t views_cap;
-    char *notice;                    /* the notice's content, until it is out; NULL: none */
-    char *notice_parent;             /* its request's header frame, verbatim; NULL: none yet */
-    char notice_id[128];             /* that request's msg_id */
+    char *notice;                    /* the notice's content, while it is owed or its cell
+                                      * runs (a clear there owes it again); NULL: none */
+    int notice_owed;                 /* it goes out at the next candidate's execute_input */
+    struct notice_req *cand;         /* the requests it may go with, not started yet */
+    size_t n_cand, cap_cand;
+    char notice_id[128];             /* the request whose cell shows it, until its idle; "" */
+    int notice_wait;                 /* a clear_output(wait=True) of that request is out */
+    int notice_captured;             /* Output widgets capturing that request's outputs */
+};
+
+/* A request the notice may go with: its msg_id and header frame, verbatim (the
+ * notice's parent_header). */
+struct notice_req {
+    char id[128];
+    char *header;
 };
 
 static void say(const char *what)
@@ -238,34 +251,71 @@ static void publish_early(struct tagorder *t, struct pending *p)
 
 /* ---- the notice (tagorder.h) --------------------------------------------------------- */
 
-/* The owed notice goes with the request of header H (msg_id ID) when it has none yet. */
-static void notice_bind(struct tagorder *t, const struct wire_frame *h, const char *id)
+/* Notes the request of header H (msg_id ID) as one the notice may go with, while there
+ * is a notice to give (owed, or out in a cell that may clear it). */
+static void notice_candidate(struct tagorder *t, const struct wire_frame *h, const char *id)
 {
-    if (!t->notice || t->notice_parent) return;
+    if (!t->notice || strcmp(t->notice_id, id) == 0) return;
+    for (size_t i = 0; i < t->n_cand; i++)
+        if (strcmp(t->cand[i].id, id) == 0) return;
+    if (t->n_cand == t->cap_cand) {
+        size_t cap = t->cap_cand ? 2 * t->cap_cand : 8;
+        struct notice_req *nc = realloc(t->cand, cap * sizeof *nc);
+        if (!nc) return; /* then with a later request */
+        t->cand = nc, t->cap_cand = cap;
+    }
     char *copy = malloc(h->len + 1);
-    if (!copy) return; /* then with the next request */
+    if (!copy) return;
     memcpy(copy, h->data, h->len);
     copy[h->len] = 0;
-    t->notice_parent = copy;
-    snprintf(t->notice_id, sizeof t->notice_id, "%s", id);
+    struct notice_req *c = &t->cand[t->n_cand++];
+    snprintf(c->id, sizeof c->id, "%s", id);
+    c->header = copy;
 }
 
-static int notice_is_for(const struct tagorder *t, const char *id)
+/* The index of request ID among the candidates, or -1. */
+static long notice_cand_find(const struct tagorder *t, const char *id)
 {
-    return t->notice_parent && strcmp(t->notice_id, id) == 0;
+    for (size_t i = 0; i < t->n_cand; i++)
+        if (strcmp(t->cand[i].id, id) == 0) return (long)i;
+    return -1;
 }
 
-/* Its request is done without having started (aborted): the next one gets it. */
-static void notice_unbind(struct tagorder *t)
+/* Candidate I has started (or ended without starting: aborted): it is one no longer.
+ * The order of the others is kept. */
+static void notice_cand_remove(struct tagorder *t, size_t i)
 {
-    free(t->notice_parent);
-    t->notice_parent = NULL;
+    free(t->cand[i].header);
+    memmove(&t->cand[i], &t->cand[i + 1], (t->n_cand - i - 1) * sizeof *t->cand);
+    t->n_cand--;
+}
+
+/* The notice is said for good (its cell ended with it on show), or replaced: nothing
+ * of it is kept. */
+static void notice_forget(struct tagorder *t)
+{
+    free(t->notice);
+    t->notice = NULL;
+    t->notice_owed = 0;
+    while (t->n_cand) notice_cand_remove(t, t->n_cand - 1);
+    free(t->cand);
+    t->cand = NULL;
+    t->cap_cand = 0;
     t->notice_id[0] = 0;
+    t->notice_wait = t->notice_captured = 0;
 }
 
-/* Sends the notice, a stderr stream of its request, just after that request's
- * execute_input; it is said once, and forgotten. */
-static void notice_publish(struct tagorder *t)
+/* Its cell's outputs were cleared: it goes out again with the next candidate to start. */
+static void notice_owe_again(struct tagorder *t)
+{
+    t->notice_owed = 1;
+    t->notice_id[0] = 0;
+    t->notice_wait = t->notice_captured = 0;
+}
+
+/* Sends the notice, a stderr stream of candidate I, just after that request's
+ * execute_input; from then on that cell is watched for a clear (notice_route). */
+static void notice_publish(struct tagorder *t, size_t i)
 {
     char id[40], date[32], sig[WIRE_SIG_HEX_MAX + 1];
     wire_new_id(id, sizeof id, NULL);
@@ -274,16 +324,17 @@ static void notice_publish(struct tagorder *t)
     if (h) {
         static const char topic[] = "stream.stderr"; /* ipykernel's, for a stream */
         struct wire_frame fr[6];
-        wire_build(t->key, h, t->notice_parent, "{}", t->notice, sig, fr);
+        wire_build(t->key, h, t->cand[i].header, "{}", t->notice, sig, fr);
         zmq_send(t->iopub, topic, sizeof topic - 1, ZMQ_SNDMORE);
-        for (int i = 0; i < 6; i++) zmq_send(t->iopub, fr[i].data, fr[i].len, i < 5 ? ZMQ_SNDMORE : 0);
+        for (int k = 0; k < 6; k++) zmq_send(t->iopub, fr[k].data, fr[k].len, k < 5 ? ZMQ_SNDMORE : 0);
     } else {
         say("out of memory: the notice is only in this log");
     }
     free(h);
-    free(t->notice);
-    t->notice = NULL;
-    notice_unbind(t);
+    t->notice_owed = 0;
+    memcpy(t->notice_id, t->cand[i].id, sizeof t->notice_id);
+    t->notice_wait = t->notice_captured = 0;
+    notice_cand_remove(t, i);
 }
 
 /* ---- routing one iopub message -------------------------------------------------------- */
@@ -316,8 +367,8 @@ static enum kind message_kind(struct tagorder *t, const struct wire_parts *wp)
     frame_string(&t->views[wp->header], "msg_type", type, sizeof type);
     if (strcmp(type, "execute_input") == 0) return K_EXECUTE_INPUT;
     if (strcmp(type, "clear_output") == 0) return K_CLEAR;
-    if (t->early && strcmp(type, "comm_msg") == 0) return K_COMM;
-    if (t->clear_waits && is_output(type)) return K_OUTPUT;
+    if ((t->early || t->notice_id[0]) && strcmp(type, "comm_msg") == 0) return K_COMM;
+    if ((t->clear_waits || t->notice_wait) && is_output(type)) return K_OUTPUT;
     if (strcmp(type, "status") == 0) {
         char state[16];
         frame_string(&t->views[wp->header + 3], "execution_state", state, sizeof state);
@@ -333,12 +384,12 @@ static int send_on(struct tagorder *t, struct mpart *m)
 }
 
 /* Rules 1 and 3: the tag goes after the execute_input, at once when it may; the
- * notice, when it is this request's (NOTICE), goes first.  P is NULL for a request with
- * no tag to give (no worker) and the notice to give. */
-static int on_execute_input(struct tagorder *t, struct pending *p, struct mpart *m, int notice)
+ * notice, when it is this request's (candidate NOTICE, else -1), goes first.  P is NULL
+ * for a request with no tag to give (no worker) and the notice to give. */
+static int on_execute_input(struct tagorder *t, struct pending *p, struct mpart *m, long notice)
 {
     mpart_send(t->iopub, m);
-    if (notice) notice_publish(t);
+    if (notice >= 0) notice_publish(t, (size_t)notice);
     if (p) {
         p->started = 1;
         publish_early(t, p);
@@ -418,6 +469,46 @@ static int on_clear(struct tagorder *t, struct pending *p, struct mpart *m,
     return send_on(t, m);
 }
 
+/* The notice (tagorder.h): a message of kind KIND of request PARENT (the split message
+ * in t->views, WP).  A candidate's execute_input: the index of the candidate when the
+ * notice is to follow it, else -1.  The cell that shows the notice: a clear_output
+ * takes it away (a waiting one, at the cell's next output; not one an Output widget
+ * captures), and the notice is owed again; at its idle, with the notice on show, it is
+ * said for good.  Nothing is sent or held here. */
+static long notice_route(struct tagorder *t, enum kind kind, const char *parent,
+                         const struct wire_parts *wp)
+{
+    if (!t->notice || kind == K_OTHER) return -1;
+    long i = notice_cand_find(t, parent);
+    if (i >= 0) {
+        if (kind == K_EXECUTE_INPUT && t->notice_owed) return i;
+        if (kind == K_EXECUTE_INPUT || kind == K_IDLE) notice_cand_remove(t, (size_t)i);
+        return -1; /* started, with the notice out elsewhere; or aborted */
+    }
+    if (!t->notice_id[0] || strcmp(parent, t->notice_id) != 0) return -1;
+    switch (kind) {
+    case K_COMM: {
+        int n = t->notice_captured + capture_change(&t->views[wp->header + 3], parent);
+        t->notice_captured = n > 0 ? n : 0;
+        break;
+    }
+    case K_CLEAR:
+        if (t->notice_captured) break;
+        if (clear_says_wait(&t->views[wp->header + 3])) t->notice_wait = 1;
+        else notice_owe_again(t);
+        break;
+    case K_OUTPUT:
+        if (t->notice_wait && !t->notice_captured) notice_owe_again(t);
+        break;
+    case K_IDLE:
+        notice_forget(t); /* its cell is done, the notice on show there */
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
 /* Puts M at the front of the queue (rule 9): 0, or -1 when out of memory. */
 static int hold_front(struct tagorder *t, struct mpart *m)
 {
@@ -483,7 +574,7 @@ static int on_update(struct tagorder *t, struct mpart *m, const struct wire_part
 static int route(struct tagorder *t, struct mpart *m)
 {
     struct wire_parts wp;
-    if ((t->n_pend == 0 && !t->notice_parent) || mpart_views(m, &t->views, &t->views_cap) ||
+    if ((t->n_pend == 0 && !t->n_cand && !t->notice_id[0]) || mpart_views(m, &t->views, &t->views_cap) ||
         wire_split(t->views, m->n, &wp)) {
         clear_release(t);
         return send_on(t, m);
@@ -503,15 +594,15 @@ static int route(struct tagorder *t, struct mpart *m)
         if (kind == K_OTHER && on_update(t, m, &wp) == IOPUB_HELD) return IOPUB_HELD;
         if (kind != K_IDLE) clear_release(t);
     }
-    if (kind == K_EXECUTE_INPUT && notice_is_for(t, parent)) return on_execute_input(t, p, m, 1);
-    if (kind == K_IDLE && notice_is_for(t, parent)) notice_unbind(t); /* aborted: the next */
+    long notice = notice_route(t, kind, parent, &wp);
+    if (notice >= 0) return on_execute_input(t, p, m, notice);
     if (!p) return send_on(t, m);
     switch (kind) {
-    case K_EXECUTE_INPUT: return on_execute_input(t, p, m, 0);
+    case K_EXECUTE_INPUT: return on_execute_input(t, p, m, -1);
     case K_IDLE: return on_idle(t, p, m);
     case K_CLEAR: return on_clear(t, p, m, &wp);
     case K_OUTPUT: return on_output(t, p, m);
-    case K_COMM: return on_comm(t, p, m, &wp);
+    case K_COMM: return t->early ? on_comm(t, p, m, &wp) : send_on(t, m); /* rule 8 */
     case K_OTHER: break;
     }
     return send_on(t, m);
@@ -579,16 +670,13 @@ void tagorder_free(struct tagorder *t)
     tag_header_forget(t);
     mpart_free(&t->wclear);
     free(t->views);
-    free(t->notice);
-    free(t->notice_parent);
+    notice_forget(t);
     free(t);
 }
 
 int tagorder_set_notice(struct tagorder *t, const char *text)
 {
-    free(t->notice);
-    t->notice = NULL;
-    notice_unbind(t);
+    notice_forget(t);
     if (!text || !*text) return 0;
     json_t *c = json_pack("{s:s,s:s}", "name", "stderr", "text", text);
     if (!c) { /* not UTF-8 (a path, an argument): its bytes past ASCII as '?' */
@@ -601,12 +689,13 @@ int tagorder_set_notice(struct tagorder *t, const char *text)
     }
     t->notice = c ? json_dumps(c, JSON_COMPACT) : NULL;
     json_decref(c);
+    t->notice_owed = t->notice != NULL;
     return t->notice ? 0 : -1;
 }
 
 int tagorder_notice_owed(const struct tagorder *t)
 {
-    return t->notice != NULL;
+    return t->notice != NULL; /* owed, or out in a cell that may clear it */
 }
 
 void tagorder_learn_session(struct tagorder *t, const struct wire_frame *header)
@@ -634,7 +723,7 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
     char id[128];
     frame_string(h, "msg_id", id, sizeof id);
     if (!id[0]) return 0;
-    notice_bind(t, h, id);
+    notice_candidate(t, h, id);
     if (!t->worker || pending_find(t, id)) return 0;
     if (t->n_pend == t->cap_pend) {
         size_t cap = t->cap_pend ? 2 * t->cap_pend : 16;

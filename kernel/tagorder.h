@@ -61,10 +61,24 @@
  * its header the tags' (the child's session), published right after the child's
  * execute_input for it (rule 1; so before its idle, rule 2, and before its early tag),
  * and when the queue of rule 9 holds the execute_input, as it is released.  A request
- * the child aborts (an idle, no execute_input) passes it on to the next one.  A
- * clear_output in that cell clears it with the rest, as it would a warning the cell
- * printed: it is not sent again.  Nothing of the child's is changed or held for it,
- * and without a notice the routing is as above, message for message.
+ * the child aborts (an idle, no execute_input) passes it on to the next one.
+ *   Once means once on show.  A clear_output in the cell that shows the notice, before
+ * that cell's idle (a progress display that clears, `clear_output()` in the first
+ * cell), takes the notice away with the cell's outputs, and the user would never learn
+ * why there are no tags: so the notice is owed again, and goes out with the next
+ * request that would get a tag to start, the same way, its cell then the one watched.
+ * That next request may be queued already (Run All sends every cell at once): while
+ * the notice is owed or its cell runs, every such request is noted, and the first of
+ * them whose execute_input comes after the clear gets it.  Which clears count is the
+ * frontends' (nbclient, JupyterLab): one with wait=True takes the notice only at the
+ * cell's next output (as rule 5), so a cell ending in `print(x); clear_output(wait=True)`
+ * keeps it on show and it is not sent again; one while an Output widget captures the
+ * cell's outputs (rule 8) clears the widget, not the cell.  A clear from another
+ * request (a later cell) leaves it alone, and once its cell's idle is out with the
+ * notice on show it is said for good.  A restart is a new kernel process: it says
+ * the notice once again, whatever the old one's cells did.  Nothing of the child's is
+ * changed or held for it, and without a notice (none to give, or said for good) the
+ * routing is as above, message for message.
  *
  * The cost per relayed message: its msg_type (and a status's execution_state) read in
  * place, and the parent's msg_id of the few kinds that matter, while a request is
@@ -95,8 +109,9 @@ void tagorder_free(struct tagorder *t);
 /* The notice (see above): TEXT (lines ending in '\n') goes out as a stderr stream
  * right after the execute_input of the first request tagorder_request is told of from
  * now on, whether there is a worker or not.  0, or -1 when out of memory (nothing is
- * said then).  tagorder_notice_owed: 1 while it is not out yet (the proxy then hands
- * every execute_request with code to tagorder_request, even without a worker). */
+ * said then).  tagorder_notice_owed: 1 while it is not out yet, or out in a cell that
+ * is still running and may clear it (the proxy then hands every execute_request with
+ * code to tagorder_request, even without a worker). */
 int tagorder_set_notice(struct tagorder *t, const char *text);
 int tagorder_notice_owed(const struct tagorder *t);
 

@@ -14,6 +14,7 @@ which `nbstage tag --from-outputs` and `--strip-tag-outputs` leave alone.
 """
 import json
 import subprocess
+import time
 
 import nbformat
 import pytest
@@ -253,3 +254,148 @@ def test_through_nbclient_a_notice_beside_a_tag(specs, logs, tmp_path):
         assert not any(o["output_type"] == "display_data" for o in c.outputs)
     assert stderr_text(after.cells[1]) == stderr_text(code[0])
     assert [o["output_type"] for o in after.cells[1].outputs] == ["stream"]
+
+
+# ---- a clear_output in the notice's cell ---------------------------------------------
+
+CLEARS = "from IPython.display import clear_output\nprint('before')\nclear_output()\nprint('after')"
+
+
+def no_model_spec(specs, tmp_path, name):
+    return spec(specs, name, ["--model", str(tmp_path / "no-such.nbsm")])
+
+
+def child_messages(msgs):
+    """MSGS without the notices and the stage tags: what the child sent."""
+    return [m for m in msgs if m not in notices(msgs) and m not in stage_outputs(msgs)]
+
+
+def run_many(k, codes, timeout=60):
+    """Sends CODES at once (a Run All); returns each request's iopub messages, to its idle."""
+    ids = [k.kc.execute(c) for c in codes]
+    got = {i: [] for i in ids}
+    idle = set()
+    deadline = time.monotonic() + timeout
+    while idle != set(ids):
+        m = k.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        i = m["parent_header"].get("msg_id")
+        if i in got:
+            got[i].append(m)
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                idle.add(i)
+    for i in ids:
+        k.shell_reply(i)
+    return [got[i] for i in ids]
+
+
+@pytest.mark.parametrize("how", ["no-model", "ignored-option"])
+def test_a_cleared_notice_goes_out_again_with_the_next_cell(specs, logs, plain, tmp_path, how):
+    """The first cell clears its outputs (clear_output(), as a progress display does):
+    that takes the notice away with the rest, so it is owed again, and goes out with the
+    next cell as it went out the first time (after its execute_input, before its tag).
+    Before, it was never said again.  A later cell's clear_output does not bring it
+    back.  The child's messages are ipykernel's throughout."""
+    if how == "no-model":
+        name = no_model_spec(specs, tmp_path, "nbs-notice-clear")
+    else:
+        if not MODEL:
+            pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+        name = spec(specs, "nbs-notice-clear-opt", ["--frobnicate"], {"NBSTAGE_MODEL": MODEL})
+    k = Kernel(name, logs)
+    try:
+        _, msgs, reply = k.run(CLEARS)
+        assert reply["content"]["status"] == "ok"
+        [n] = notices(msgs)
+        types = [m["msg_type"] for m in msgs]
+        assert types.index("execute_input") < msgs.index(n) < types.index("clear_output")
+        assert [strip_volatile(m) for m in child_messages(msgs)] == \
+            [strip_volatile(m) for m in run_plain(plain, CLEARS)]
+        msg_id, msgs2, _ = k.run(CELL)
+        [n2] = notices(msgs2)
+        assert n2["content"] == n["content"] and n2["parent_header"]["msg_id"] == msg_id
+        assert n2["header"]["msg_id"] != n["header"]["msg_id"]
+        types = [m["msg_type"] for m in msgs2]
+        assert types.index("execute_input") + 1 == msgs2.index(n2) < len(msgs2) - 1
+        assert all(msgs2.index(n2) < msgs2.index(t) for t in stage_outputs(msgs2))
+        assert [strip_volatile(m) for m in child_messages(msgs2)] == \
+            [strip_volatile(m) for m in run_plain(plain, CELL)]
+        if how == "ignored-option":
+            assert len(stage_outputs(msgs)) == 2 and len(stage_outputs(msgs2)) == 1
+        # said again once: a later cell that clears does not owe it again
+        for code in (CLEARS, CELL):
+            _, msgs3, _ = k.run(code)
+            assert notices(msgs3) == [], code
+    finally:
+        k.close()
+
+
+WIDGET = ("import ipywidgets as w\nfrom IPython.display import display, clear_output\n"
+          "out = w.Output()\ndisplay(out)\nwith out:\n    print(1)\n    clear_output()\n")
+
+
+@pytest.mark.parametrize("code, again", [
+    # a waiting clear acts at the cell's next output: the notice goes with it
+    ("from IPython.display import clear_output\nclear_output(wait=True)\nprint('x')", True),
+    ("from IPython.display import clear_output, display\n"
+     "for i in range(3):\n    clear_output(wait=True)\n    display(i)", True),
+    # a cell ending in a waiting clear keeps its outputs, the notice with them
+    ("from IPython.display import clear_output\nprint('x')\nclear_output(wait=True)", False),
+    # an Output widget takes the clear: the cell keeps the notice
+    (WIDGET, False),
+], ids=["wait-then-output", "wait-loop", "wait-at-the-end", "output-widget"])
+def test_a_waiting_clear_takes_the_notice_at_the_next_output(specs, logs, tmp_path, code, again):
+    k = Kernel(no_model_spec(specs, tmp_path, "nbs-notice-wait"), logs)
+    try:
+        _, msgs, reply = k.run(code)
+        assert reply["content"]["status"] == "ok" and len(notices(msgs)) == 1
+        assert "clear_output" in [m["msg_type"] for m in msgs]
+        _, msgs2, _ = k.run(CELL)
+        assert len(notices(msgs2)) == (1 if again else 0)
+        _, msgs3, _ = k.run(CELL)
+        assert notices(msgs3) == []
+    finally:
+        k.close()
+
+
+def test_run_all_the_notice_cleared_goes_with_the_next_queued_cell(specs, logs, tmp_path):
+    """Run All sends every request before the first has run: the notice the first cell
+    clears goes out with the second, already queued, not with a cell run later.  A
+    restart is a new kernel process, which says it once again, as before."""
+    k = Kernel(no_model_spec(specs, tmp_path, "nbs-notice-runall"), logs)
+    try:
+        cells = run_many(k, [CLEARS, "x = 1", CELL, "y = 2"])
+        assert [len(notices(msgs)) for msgs in cells] == [1, 1, 0, 0]
+        [n] = notices(cells[1])
+        assert [m["msg_type"] for m in cells[1]] == ["status", "execute_input", "stream", "status"]
+        assert cells[1].index(n) == 2
+        _, msgs, _ = k.run(CELL)
+        assert notices(msgs) == []
+        # a clear before a restart: the new process says it in its first cell, once
+        k.run(CLEARS)
+        k.km.restart_kernel(now=True)
+        k.kc.wait_for_ready(timeout=60)
+        for count in (1, 0):
+            _, msgs, _ = k.run(CELL)
+            assert len(notices(msgs)) == count
+    finally:
+        k.close()
+
+
+def test_through_nbclient_a_first_cell_that_clears_leaves_the_notice_in_the_next(specs, logs, tmp_path):
+    """The saved notebook has the notice exactly once: in the second code cell, the first
+    having cleared its outputs; the third cell's clear changes nothing."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# a run"),
+                nbformat.v4.new_code_cell("from IPython.display import clear_output\n"
+                                          "print('working')\nclear_output()\nx = 3"),
+                nbformat.v4.new_code_cell("print(x)"),
+                nbformat.v4.new_code_cell("clear_output()\nprint('done')")]
+    name = no_model_spec(specs, tmp_path, "nbs-notice-nbclient-clear")
+    NotebookClient(nb, kernel_name=name, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    code = nb.cells[1:]
+    assert code[0].outputs == []
+    said = [stderr_text(c) for c in code]
+    assert said[0] == said[2] == "" and said[1].startswith("nbstage: no stage tags in this session: ")
+    assert [o["output_type"] for o in code[1].outputs] == ["stream", "stream"]
+    assert code[1].outputs[1]["text"] == "3\n"
+    assert sum(o.get("text", "").count("nbstage: ") for c in code for o in c.outputs) == 1
