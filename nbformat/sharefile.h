@@ -1,16 +1,20 @@
 /* sharefile.h — finding the files nbstage ships in share/ (the default model, the
  * default rules) from where the running program is.
  *
- * Owns: the one list of places a program looks, so that `nbstage`, `nbstage-kernel`
- * and every build of them agree.  Relative to the program's own folder:
- *   share/NAME              the programs in the repository root (plain `make`)
- *   ../share/NAME           BIN= one folder down
+ * Owns: the one rule by which `nbstage`, `nbstage-kernel` and every build of them find
+ * share/NAME, relative to the program's own folder:
  *   ../share/nbstage/NAME   an installation: PREFIX/bin beside PREFIX/share/nbstage
- *   ../../share/NAME        two folders down (build/san, the sanitizer build)
- *   ../../../share/NAME     three down (build/<tree>/san, a parallel work tree's)
- *   ../../../../share/NAME  four down (its sanitizer unit tests, build/<tree>/san/tests)
- * The first readable one wins.  The caller's environment override (NBSTAGE_MODEL,
- * NBSTAGE_RULES) comes before all of these and is the caller's business.
+ *                           (`make install`; the tree can be moved as a whole);
+ *   DIR/share/NAME          else, for the program's folder and the four above it, the
+ *                           nearest DIR that is an nbstage source tree: the programs in
+ *                           the repository root (plain `make`), BIN= a folder down, the
+ *                           sanitizer build (build/san), a parallel work tree's
+ *                           (build/<tree>/san) and its unit tests (build/<tree>/san/tests).
+ * Why a source tree must be recognised (by its own nbformat/sharefile.h): an installed
+ * program in /usr/local/bin would otherwise take any /usr/local/share/rules.txt or
+ * /usr/share/default.nbsm that some other package left there.
+ * The caller's environment override (NBSTAGE_MODEL, NBSTAGE_RULES) comes before all of
+ * these and is the caller's business.
  */
 #ifndef NBSTAGE_SHAREFILE_H
 #define NBSTAGE_SHAREFILE_H
@@ -18,7 +22,7 @@
 #include <stddef.h>
 
 /* The absolute, resolved path of share/NAME beside the program into OUT (CAP bytes):
- * 0, or -1 when none of the places above has a readable one (OUT is then ""). */
+ * 0, or -1 when neither place above has a readable one (OUT is then ""). */
 int share_file_find(const char *name, char *out, size_t cap);
 
 #endif

@@ -9,6 +9,7 @@ reads."""
 import json
 import os
 import re
+import shutil
 import stat
 import struct
 import subprocess
@@ -848,6 +849,24 @@ def test_make_install_runs_from_its_prefix_alone(tmp_path):
     r = subprocess.run([str(nbstage), "classify"], input='{"id": 1, "source": "x = 1"}\n',
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert r.returncode == 2 and "no model" in r.stderr and r.stdout == "", r.stderr
+
+    # nor in a share folder that is not nbstage's: PREFIX/share or the one above
+    # (/usr/local/share, /usr/share for /usr/local/bin), where other packages put files
+    for decoy in (prefix / "share", tmp_path / "share"):
+        decoy.mkdir(exist_ok=True)
+        shutil.copy(shipped, decoy / "default.nbsm")
+        shutil.copy(ROOT / "share" / "rules.txt", decoy / "rules.txt")
+    r = subprocess.run([str(nbstage), "classify"], input='{"id": 1, "source": "x = 1"}\n',
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 2 and "no model" in r.stderr and r.stdout == "", r.stderr
+    (prefix / "share" / "nbstage" / "rules.txt").unlink()
+    env_rules = {k: v for k, v in env.items() if k != "NBSTAGE_RULES"}
+    r = subprocess.run([str(nbstage), "label"], input='{"id": "a#0", "source": "import os"}\n',
+                       capture_output=True, text=True, env=env_rules, cwd=tmp_path, timeout=60)
+    assert r.returncode == 2 and "no default rule file" in r.stderr, r.stdout + r.stderr
+    for decoy in (prefix / "share", tmp_path / "share"):
+        (decoy / "default.nbsm").unlink()
+        (decoy / "rules.txt").unlink()
 
     r = subprocess.run(mk + ["uninstall"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
