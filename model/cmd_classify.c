@@ -5,7 +5,10 @@
  * in input order.  A line that is not such an object (no "id", a "source" that is not
  * a string or a list of strings) gets an {"id", "error"} answer in its place (the
  * line count always matches) and the exit code 1.  File mode
- * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb.
+ * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb;
+ * a .jsonl file is read as stdin is, line by line (the cells file label, train and
+ * eval take by name: classified as one cell of JSON text, it gave one stage for the
+ * whole corpus, exit 0).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,10 +33,12 @@ static void usage(FILE *to)
 {
     fprintf(to,
 "usage: nbstage classify [--model FILE] [-j N]          < cells.jsonl > stages.jsonl\n"
+"       nbstage classify [--model FILE] [-j N]          cells.jsonl > stages.jsonl\n"
 "       nbstage classify [--model FILE] [--json] FILE\n\n"
-"Without FILE (or with -), reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may also be a\n"
-"list of lines, as in .ipynb; other fields are ignored) and writes one line per input\n"
-"line, in order (lines of only white space are skipped):\n"
+"Without FILE (or with -), or with a FILE named *.jsonl (the cells file label,\n"
+"train and eval take), reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may\n"
+"also be a list of lines, as in .ipynb; other fields are ignored) and writes one\n"
+"line per input line, in order (lines of only white space are skipped):\n"
 "  {\"id\": ..., \"stage\": \"train\", \"confidence\": 0.93, \"probabilities\": {\"load\": p, ...}}\n"
 "\"confidence\" is the stage's probability to 3 decimals, the value `tag` saves and\n"
 "`summary` shows (compare them as they are: the 4-decimal probability, rounded\n"
@@ -40,14 +46,16 @@ static void usage(FILE *to)
 "A blank or comment-only source gets \"stage\": null.  A bad line (not JSON, no\n"
 "\"id\", a \"source\" that is not a string or a list of strings) gets\n"
 "{\"id\": ..., \"error\": \"...\"} and makes the exit code 1.\n\n"
-"With FILE: a .ipynb prints one line per code cell, \"<k>\\t<stage>\\t<confidence>\"\n"
-"(k counts code cells from 0, as ingest's ids do; blank cells say none); any other\n"
-"file is one cell and prints its stage.  --json prints the JSON objects instead.\n\n"
+"With another FILE: a .ipynb prints one line per code cell,\n"
+"\"<k>\\t<stage>\\t<confidence>\" (k counts code cells from 0, as ingest's ids do;\n"
+"blank cells say none); any other file is one cell and prints its stage.  --json\n"
+"prints the JSON objects instead.\n\n"
 "options:\n"
 "  --model FILE   the model (default: the shipped one, %s;\n"
 "                 NBSTAGE_MODEL overrides)\n"
-"  -j, --jobs N   worker threads for stdin mode (default: the CPUs it may use, at most 8)\n"
-"  --json         JSON output in file mode\n"
+"  -j, --jobs N   worker threads for JSON Lines (default: the CPUs it may use,\n"
+"                 at most 8)\n"
+"  --json         JSON output for a .ipynb or one cell\n"
 "  -h, --help     this help\n\n"
 "exit: 0 ok, 1 some input lines were bad, 2 usage, model or I/O error.\n",
             model_default_path() ? model_default_path() : "not found");
@@ -214,7 +222,8 @@ out:
     return NULL;
 }
 
-static int run_stdin(const nbs_model *m, int jobs)
+/* JSON Lines from IN, named NAME in messages (<stdin>, or a .jsonl file's path). */
+static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
 {
     static char *lines[CHUNK];
     static size_t caps[CHUNK], lens[CHUNK];
@@ -227,14 +236,14 @@ static int run_stdin(const nbs_model *m, int jobs)
     while (!eof) {
         c.n = 0;
         while (c.n < CHUNK) {
-            ssize_t r = getline(&lines[c.n], &caps[c.n], stdin);
+            ssize_t r = getline(&lines[c.n], &caps[c.n], in);
             if (r < 0) { eof = 1; break; }
             lineno++;
             if (jsonl_blank(lines[c.n], (size_t)r)) continue; /* blank lines carry no cell */
             linenos[c.n] = lineno;
             lens[c.n++] = (size_t)r;
         }
-        if (ferror(stdin)) { fprintf(stderr, "nbstage classify: <stdin>: read error: %s\n", strerror(errno)); io = 1; break; }
+        if (ferror(in)) { fprintf(stderr, "nbstage classify: %s: read error: %s\n", name, strerror(errno)); io = 1; break; }
         int t = jobs < 1 ? 1 : jobs;
         if (c.n < 64) t = 1; /* threads cost more than a few cells */
         pthread_t th[64];
@@ -262,7 +271,7 @@ static int run_stdin(const nbs_model *m, int jobs)
     if (werr) fprintf(stderr, "nbstage classify: <stdout>: write error: %s\n", strerror(werr));
     for (int i = 0; i < CHUNK; i++) { free(lines[i]); free(outs[i].p); }
     /* each is answered in its place on stdout; the first named here, as label names its */
-    if (bad) fprintf(stderr, "nbstage classify: <stdin>: %d bad input line%s; the first, %s\n", bad,
+    if (bad) fprintf(stderr, "nbstage classify: %s: %d bad input line%s; the first, %s\n", name, bad,
                      bad == 1 ? "" : "s", first);
     return io ? EXIT_USAGE : bad ? EXIT_FINDINGS : EXIT_OK;
 }
@@ -341,6 +350,14 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
     return rc;
 }
 
+/* A cells file by its name (.jsonl, in any case, as ingest, label and eval write and
+ * read it): JSON Lines, not one cell of Python. */
+static int is_jsonl_name(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 6 && strcasecmp(path + n - 6, ".jsonl") == 0 && path[n - 7] != '/';
+}
+
 int cmd_classify(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -383,7 +400,19 @@ int cmd_classify(int argc, char **argv)
     char err[NB_ERROR_MAX];
     nbs_model *m = model_load(model_path, err, sizeof err);
     if (!m) { fprintf(stderr, "nbstage classify: %s\n", err); return EXIT_USAGE; }
-    int rc = optind < argc && strcmp(argv[optind], "-") ? run_file(m, argv[optind], as_json) : run_stdin(m, jobs);
+    const char *file = optind < argc && strcmp(argv[optind], "-") ? argv[optind] : NULL;
+    int rc;
+    if (!file) rc = run_lines(m, jobs, stdin, "<stdin>");
+    else if (is_jsonl_name(file)) {
+        FILE *in = fopen(file, "r");
+        if (!in) {
+            fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", file, strerror(errno));
+            rc = EXIT_USAGE;
+        } else {
+            rc = run_lines(m, jobs, in, file);
+            fclose(in);
+        }
+    } else rc = run_file(m, argv[optind], as_json);
     model_free(m);
     return rc;
 }

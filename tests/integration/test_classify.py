@@ -258,6 +258,33 @@ def test_file_mode_upper_case_suffix_and_no_code(tiny):
     assert "prose.ipynb: no code cells" in r.stderr
 
 
+def test_a_cells_file_given_by_name_is_read_line_by_line(tiny, tmp_path):
+    """`classify cells.jsonl`, the cells file named as label, train and eval take it,
+    answers each line as `classify < cells.jsonl` does.  It was classified as one cell
+    of Python (the whole JSON text): one stage for the corpus, exit 0."""
+    _, model = tiny
+    cells = [{"id": "a.ipynb#0", "source": "import numpy as np"}, {"id": "a.ipynb#1", "source": "df.head()"},
+             {"id": "a.ipynb#2", "source": ["model.fit(X_train, y_train)\n"]}]
+    text = "".join(json.dumps(c) + "\n" for c in cells)
+    piped = run(["classify", "--model", str(model)], text)
+    assert piped.returncode == 0, piped.stderr
+    for name in ("cells.jsonl", "CELLS.JSONL"):
+        f = tmp_path / name
+        f.write_text(text)
+        r = run(["classify", "--model", str(model), str(f)])
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == piped.stdout and [json.loads(x)["id"] for x in r.stdout.splitlines()] == [
+            c["id"] for c in cells], r.stdout
+    # a bad line is answered in its place and named with the file's name, exit 1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(text + '{"id": "a.ipynb#3"}\n')
+    r = run(["classify", "--model", str(model), str(bad)])
+    assert r.returncode == 1 and len(r.stdout.splitlines()) == 4, (r.stdout, r.stderr)
+    assert r.stderr.startswith(f"nbstage classify: {bad}: 1 bad input line; the first, line 4: "), r.stderr
+    r = run(["classify", "--model", str(model), str(tmp_path / "missing.jsonl")])
+    assert r.returncode == 2 and "missing.jsonl: cannot open: No such file or directory" in r.stderr, r.stderr
+
+
 def test_bad_models_refused(tiny):
     d, model = tiny
     r = run(["classify", "--model", str(d / "nope.nbsm")], "")
