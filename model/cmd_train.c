@@ -645,7 +645,8 @@ int cmd_train(int argc, char **argv)
         /* `--curves curves.csv`, as Keras' CSVLogger takes a file name: curves.csv and
          * curves.svg, not curves.csv.csv */
         size_t n = strlen(o.curves);
-        if (n == 0 || o.curves[n - 1] == '/') { /* hidden files .csv and .svg, or DIR/.csv */
+        /* hidden files .csv and .svg, or DIR/.csv; '-' (stdout elsewhere) files -.csv and -.svg */
+        if (n == 0 || o.curves[n - 1] == '/' || !strcmp(o.curves, "-")) {
             fprintf(stderr, "nbstage train: --curves '%s': give a file name's start (--curves curves "
                             "writes curves.csv and curves.svg)\n", o.curves);
             return EXIT_USAGE;

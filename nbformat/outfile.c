@@ -121,9 +121,19 @@ static void release(struct outfile *o)
     *o = (struct outfile){.fd = -1};
 }
 
+/* "-" is standard output where a command takes it so, said before it calls us (ingest
+ * -o, label -o, summary --svg); here it would be a file named "-" that no one meant. */
+static int dash_refused(const char *path, nb_error *err)
+{
+    if (strcmp(path, "-")) return 0;
+    nb_set_error(err, "-: not standard output here: give a file name (./- for a file named '-')");
+    return -1;
+}
+
 int outfile_open(struct outfile *o, const char *path, nb_error *err)
 {
     *o = (struct outfile){.fd = -1};
+    if (dash_refused(path, err)) return -1;
     int special = nb_output_open_special(path, &o->fd, err);
     if (special < 0) return -1;
     if (!(o->path = strdup(path))) {
@@ -201,6 +211,7 @@ void outfile_abort(struct outfile *o)
 int outfile_check(const char *path, nb_error *err)
 {
     struct stat st;
+    if (dash_refused(path, err)) return -1;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             nb_set_error(err, "%s: is a folder", path);

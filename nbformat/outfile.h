@@ -15,8 +15,8 @@
  * an existing read-only file (no write bit, even for root) or one we may not write
  * is refused, and a folder too.  A device or a FIFO (/dev/null, /dev/stdout) is
  * written straight into, as a shell's `>` does (nb_output_open_special): a rename
- * would replace the node.  "-" means nothing here: callers that take it for stdout
- * say so themselves.
+ * would replace the node.  "-" is refused (a file named "-" is never what was meant;
+ * "./-" names one): callers that take it for stdout say so themselves, before.
  *
  * Why one writer: these outputs had six ways to be written, two of them (fopen "w")
  * losing the old file on any error and one following a symlink at a fixed PATH.tmp.

@@ -1248,3 +1248,33 @@ def test_eval_reads_stdin_from_dash(tiny, tmp_path):
         assert r.stdout == want.stdout.replace(named, "<stdin>"), (r.stdout, want.stdout)
     r = run(["eval", "--model", str(model), "--gold", str(gold), "-"], cells.read_text() + "{\n")
     assert r.returncode == 2 and r.stderr.startswith("nbstage eval: <stdin>:4: "), r.stderr
+
+
+def test_a_dash_where_standard_output_is_not_taken_makes_no_file(tiny, tmp_path):
+    """`train -o -`, `train --curves -`, `eval --errors -` / `--svg -` and `label
+    --report -` / `--svg -` made a file named "-" (or "-.csv" and "-.svg"), exit 0,
+    where ingest -o, label -o and summary --svg take '-' for standard output.  Each is
+    now refused before any work, exit 2, nothing made; "./-" still names such a file."""
+    d, model = tiny
+    cells = _three_cells(tmp_path)
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na.ipynb#0\timports\na.ipynb#1\tload\n")
+    weak = d / "weak.jsonl"
+    env = dict(os.environ, NBSTAGE_RULES=str(ROOT / "share" / "rules.txt"))
+    small = ["--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1"]
+    cases = [["train", *small, "-o", "-", str(weak)],
+             ["train", *small, "-o", "m.nbsm", "--curves", "-", str(weak)],
+             ["eval", "--model", str(model), "--gold", str(gold), "--errors", "-", str(cells)],
+             ["eval", "--model", str(model), "--gold", str(gold), "--svg", "-", str(cells)],
+             ["label", "-q", "--report", "-", "-o", "w.jsonl", str(cells)],
+             ["label", "-q", "--gold", str(gold), "--svg", "-", "-o", "w.jsonl", str(cells)]]
+    for args in cases:
+        r = subprocess.run([str(BIN)] + args, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stderr.startswith(f"nbstage {args[0]}: ") and ("'-'" in r.stderr), (args, r.stderr)
+        assert r.stdout == "", (args, r.stdout)
+        made = sorted(p.name for p in tmp_path.iterdir() if p.name not in ("cells.jsonl", "gold.tsv"))
+        assert made == [], (args, made)
+    r = subprocess.run([str(BIN), "train", *small, "-o", "./-", str(weak)], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and (tmp_path / "-").read_bytes()[:8] == b"NBSMODL\n", r.stderr

@@ -5,7 +5,8 @@
  * temporary left; the temporary's name noted before the file is made (what the
  * signal handler reads); a name near NAME_MAX (the temporary's cut at a character's
  * start); the old file's extended attributes kept; an empty name or one ending in
- * '/' refused before any work; two names for one output told (outfile_same); the
+ * '/' refused before any work, and "-" (standard output only where a command says
+ * so); two names for one output told (outfile_same); the
  * temporary removed by a signal that had the program's own handler at an earlier
  * open. */
 #include "tests/unit/unit.h"
@@ -161,6 +162,36 @@ static void empty_and_folder_names_are_refused_up_front(void **state)
     assert_non_null(strstr(err.msg, "ends in '/'"));
     assert_int_equal(outfile_check("newdir/", &err), -1);
     assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(chdir(cwd), 0);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* "-" is standard output where a command takes it so (ingest -o, label -o, summary
+ * --svg), which it says before calling outfile; anywhere else (train -o, eval --errors
+ * and --svg, label --report and --svg) it made a file named "-", exit 0.  Refused by
+ * the check and the open, with nothing made; "./-" still names that file. */
+static void a_dash_is_no_file_name(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_check("-", &err), -1);
+    assert_non_null(strstr(err.msg, "standard output"));
+    assert_non_null(strstr(err.msg, "./-"));
+    assert_int_equal(outfile_open(&o, "-", &err), -1);
+    assert_non_null(strstr(err.msg, "standard output"));
+    assert_null(o.f);
+    outfile_abort(&o);
+    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(outfile_check("./-", &err), 0);
+    assert_int_equal(outfile_open(&o, "./-", &err), 0);
+    fputs("x\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_content("-", "x\n");
     assert_int_equal(chdir(cwd), 0);
     unit_rm_rf(dir);
     free(dir);
@@ -506,6 +537,7 @@ int main(void)
         cmocka_unit_test(commit_keeps_the_mode_abort_keeps_the_file),
         cmocka_unit_test(read_only_files_and_folders_are_refused),
         cmocka_unit_test(empty_and_folder_names_are_refused_up_front),
+        cmocka_unit_test(a_dash_is_no_file_name),
         cmocka_unit_test(two_names_for_one_output_are_told),
         cmocka_unit_test(a_signal_after_the_programs_handler_removes_the_temporary),
         cmocka_unit_test(a_symlink_is_written_through),
