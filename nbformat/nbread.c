@@ -245,6 +245,16 @@ static const char *explain(const json_error_t *je, const char *buf, size_t len)
     return NULL;
 }
 
+/* Whether jansson stopped at a NUL byte outside a string: its lexer takes one for the
+ * end of the input ("... expected near end of file", "premature end of input") with the
+ * input not at its end.  POSITION counts the bytes read, that NUL the last of them; a
+ * NUL inside a string is refused as a control character, and one escaped is kept. */
+static int nul_taken_for_end(const json_error_t *je, const char *buf, size_t len)
+{
+    return (strstr(je->text, "end of file") || strstr(je->text, "end of input")) &&
+           je->position > 0 && (size_t)je->position <= len && buf[je->position - 1] == '\0';
+}
+
 /* ---------------------------------------------------------------- NB_LENIENT */
 
 /* Whether the number token S[0..N) is one jansson refuses: an integer beyond 64 bits
@@ -362,7 +372,10 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
     }
     if (!nb) {
         const char *why = explain(&je, buf, len);
-        if (je.line > 0)
+        if (je.line > 0 && nul_taken_for_end(&je, buf, len))
+            nb_set_error(err, "%s:%d:%d: a NUL byte outside any string: not JSON (a crash can leave "
+                    "a file zero-filled)", name, je.line, je.column);
+        else if (je.line > 0)
             nb_set_error(err, "%s:%d:%d: %s%s%s%s", name, je.line, je.column,
                     why ? why : je.text, why ? " (" : "", why ? je.text : "", why ? ")" : "");
         else

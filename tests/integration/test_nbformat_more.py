@@ -497,3 +497,20 @@ def test_ingest_counts_one_notebook_in_the_singular(tmp_path):
     r = run("ingest", "-o", tmp_path / "cells.jsonl", nb)
     assert r.returncode == 0, r.stderr
     assert "ingest: 1 notebook in 1 group (1.0 notebooks per group), 0 bad\n" in r.stderr, r.stderr
+
+
+def test_a_zero_filled_notebook_is_said_to_hold_a_nul_byte(model, tmp_path):
+    """A notebook a crash left zero-filled, or with zeros after its end, was refused as
+    "'[' or '{' expected near end of file" or "end of file expected near end of file"
+    (jansson takes a NUL byte for the end of the input), which hides what is there."""
+    good = json.dumps(notebook("x = 1")).encode()
+    (tmp_path / "zeros.ipynb").write_bytes(b"\0" * 4096)
+    (tmp_path / "tail.ipynb").write_bytes(good + b"\0" * 100)
+    for args in (["tag", "-q", "-m", model], ["fmt", "--check"], ["summary", "--saved"],
+                 ["ingest", "-q", "-o", tmp_path / "c.jsonl"]):
+        for name, col in (("zeros.ipynb", 1), ("tail.ipynb", len(good) + 1)):
+            r = run(*args, tmp_path / name)
+            assert r.returncode == 2, (args, r.stderr)
+            assert f"{name}:1:{col}: a NUL byte outside any string: not JSON" in r.stderr, \
+                (args, r.stderr)
+            assert "end of file" not in r.stderr, (args, r.stderr)

@@ -164,6 +164,38 @@ static void refuses_with_position_and_reason(void **state)
     }
 }
 
+/* A NUL byte outside any string (a file a crash left zero-filled, or with zeros after
+ * its end) is not JSON, and is said so where it is: jansson's lexer takes it for the
+ * end of the input, and said "'[' or '{' expected near end of file" of a 4 KiB file of
+ * zeros, or "end of file expected near end of file" of a notebook followed by zeros. */
+static void a_nul_byte_is_named_not_taken_for_the_end(void **state)
+{
+    (void)state;
+    static const char nb[] = "{\"nbformat\": 4, \"cells\": []}";
+    static char zeros[4096], tail[sizeof nb + 8], lead[sizeof nb + 3];
+    memcpy(tail, nb, sizeof nb - 1);               /* the notebook, then zeros */
+    memcpy(lead, " \n\0", 3);                       /* white space, a NUL, then it */
+    memcpy(lead + 3, nb, sizeof nb - 1);
+    static const char mid[] = "{\"nbformat\": 4,\0 \"cells\": []}"; /* between members */
+    const struct { const char *buf; size_t len; const char *at; } cases[] = {
+        {zeros, sizeof zeros, "t.ipynb:1:1: "},
+        {tail, sizeof tail, "t.ipynb:1:29: "},
+        {lead, sizeof lead, "t.ipynb:2:1: "},
+        {mid, sizeof mid - 1, "t.ipynb:1:16: "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nb_error err;
+        json_t *t = nb_read_mem(cases[i].buf, cases[i].len, "t.ipynb", 0, &err);
+        if (t || !strstr(err.msg, cases[i].at) || !strstr(err.msg, "NUL byte") ||
+            strstr(err.msg, "end of file"))
+            fail_msg("case %zu: got %s, error \"%s\"", i, t ? "a notebook" : "NULL", t ? "" : err.msg);
+    }
+    /* the end of the input itself is still the end of file */
+    nb_error err;
+    assert_null(nb_read_mem("{\"cells\": [", 11, "t.ipynb", 0, &err));
+    assert_null(strstr(err.msg, "NUL byte"));
+}
+
 /* NB_LENIENT (ingest): what Python's json reads but jansson cannot hold is read as
  * null or U+FFFD; escaped backslashes, surrogate pairs and look-alikes inside strings
  * are left as they are.  Without the flag such a file is refused. */
@@ -716,6 +748,7 @@ int main(void)
         cmocka_unit_test(floats_round_trip),
         cmocka_unit_test(reads_v4_and_keeps_unknown_fields),
         cmocka_unit_test(refuses_with_position_and_reason),
+        cmocka_unit_test(a_nul_byte_is_named_not_taken_for_the_end),
         cmocka_unit_test(reads_nul_in_strings_losslessly),
         cmocka_unit_test(lenient_reads_what_python_reads),
         cmocka_unit_test(upgrades_v3),
