@@ -410,7 +410,9 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
 /* The whole file in memory; NULL with ERR on failure. */
 static char *slurp(const char *path, size_t *len, nb_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO no one writes to would hold open() for ever; it is refused
+     * below, as anything but a regular file is (whose reads the flag does not change) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) { nb_set_error(err, "%s: %s", path, strerror(errno)); return NULL; }
     struct stat st;
     if (fstat(fd, &st)) {

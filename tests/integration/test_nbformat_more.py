@@ -499,6 +499,16 @@ def test_ingest_counts_one_notebook_in_the_singular(tmp_path):
     assert "ingest: 1 notebook in 1 group (1.0 notebooks per group), 0 bad\n" in r.stderr, r.stderr
 
 
+def test_a_fifo_named_like_a_notebook_is_refused_not_waited_on(model, tmp_path):
+    """`classify x.ipynb` on a FIFO no one writes to waited for ever in open(); the
+    other commands stat a PATH first and refuse it, and so does classify a FIFO not
+    named like a notebook: 'not a regular file', exit 2."""
+    fifo = tmp_path / "x.ipynb"
+    os.mkfifo(fifo)
+    r = run("classify", "--model", model, fifo, timeout=20)
+    assert r.returncode == 2 and "x.ipynb: not a regular file" in r.stderr, r.stderr
+
+
 def test_a_zero_filled_notebook_is_said_to_hold_a_nul_byte(model, tmp_path):
     """A notebook a crash left zero-filled, or with zeros after its end, was refused as
     "'[' or '{' expected near end of file" or "end of file expected near end of file"
