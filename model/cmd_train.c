@@ -4,7 +4,8 @@
  * dropping abstentions and exact duplicate cells, the per-class cap, the validation
  * split by notebook, the vocabulary (fitted on the training cells only), soft or hard
  * targets — then calling lstm_train (model/train.c) and writing the model file with
- * its provenance.  Ctrl-C (or SIGTERM) stops after the current batch and keeps the
+ * its provenance.  Cells of one stage (all of them, or the training ones after the
+ * split) are refused before training: the model would know that stage alone.  Ctrl-C (or SIGTERM) stops after the current batch and keeps the
  * best weights; stopped before the first epoch ends, it writes nothing.  So does a
  * run that diverged in its first epoch (train.h: non-finite weights are never kept).
  *
@@ -51,7 +52,8 @@ static void usage(FILE *to)
 "--cells (`nbstage ingest`'s output, joined by id).  Cells the label model\n"
 "abstained on (\"stage\": null) are left out; so are blank or comment-only sources\n"
 "(classify gives them no stage) and exact duplicate sources after the first.\n"
-"The validation set is whole notebooks (the part of the id before '#').\n"
+"The validation set is whole notebooks (the part of the id before '#').  Cells of\n"
+"one stage, or training cells left of one stage by the split, are refused.\n"
 "One progress line per epoch; Ctrl-C (or SIGTERM, as a batch scheduler sends at its\n"
 "time limit) stops cleanly and writes the best weights so far; before the first\n"
 "epoch has ended there are none, and nothing is written (an older MODEL is left as\n"
@@ -444,6 +446,18 @@ static long cap_classes(struct cellvec *cv, int cap, uint64_t seed, long counts[
     return dropped;
 }
 
+/* The one stage COUNTS has cells of, or -1 when it has none or several. */
+static int one_stage(const long counts[N_STAGES])
+{
+    int only = -1;
+    for (int k = 0; k < N_STAGES; k++)
+        if (counts[k]) {
+            if (only >= 0) return -1;
+            only = k;
+        }
+    return only;
+}
+
 /* Validation notebooks: notebooks in a seeded random order, taken until they hold
  * FRACTION of the cells, at least one (a fraction of a small corpus that rounds to no
  * cell would otherwise turn validation, and with it early stopping, off unsaid), never
@@ -722,6 +736,18 @@ int cmd_train(int argc, char **argv)
     long counts[N_STAGES];
     long capped = cap_classes(&cv, o.cap, o.cfg.seed, counts);
     if (capped < 0) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    /* One stage among the usable cells (before the cap, which keeps at least one cell
+     * of each): a model that can only ever answer it, trained without a word.
+     * Refused, as scikit-learn refuses data of one class, with what left the others out. */
+    int only = one_stage(counts);
+    if (only >= 0 && counts[only] >= 2) {
+        fprintf(stderr, "nbstage train: %s: every one of the %ld usable cells has the stage %s: a classifier "
+                        "needs at least 2 stages to learn (%zu lines: %zu abstained, %zu without source%s, %zu "
+                        "blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
+                o.weak, counts[only], stage_key[only], ws.lines, ws.abstained, ws.no_source,
+                ws.no_source && !o.cells ? "; give --cells" : "", ws.blank, ws.low_conf, dups);
+        goto out;
+    }
     if (cv.n < 2) { /* every reason a line was left out, as the log line below gives them */
         fprintf(stderr, "nbstage train: %s: %zu usable cells, 2 needed (%zu lines: %zu abstained, %zu without "
                         "source%s, %zu blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
@@ -734,6 +760,16 @@ int cmd_train(int argc, char **argv)
     size_t nval = o.val_split > 0 ? split_by_notebook(&cv, o.val_split, o.cfg.seed, is_val) : 0;
     if (nval == (size_t)-1) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     if (nval == cv.n) { fprintf(stderr, "nbstage train: no training cells left after the split\n"); goto out; }
+    /* The split takes whole notebooks: those of the other stages may all have gone to
+     * validation, and the training cells, of one stage, would teach only it. */
+    long tcounts[N_STAGES] = {0};
+    for (size_t i = 0; i < cv.n; i++) tcounts[cv.v[i].stage] += !is_val[i];
+    if ((only = one_stage(tcounts)) >= 0) {
+        fprintf(stderr, "nbstage train: %s: after the validation split, the %zu training cells all have the stage "
+                        "%s (the validation notebooks hold the other stages): a classifier needs at least 2 to "
+                        "learn; try another --seed or --val-split 0\n", o.weak, cv.n - nval, stage_key[only]);
+        goto out;
+    }
     if (build_vocab(&cv, is_val, o.vocab, o.assign_words ? TOKENIZE_ASSIGN_WORDS : 0, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     int used_threads = o.cfg.threads < LSTM_MAX_THREADS ? o.cfg.threads : LSTM_MAX_THREADS; /* train.c's cap */
     if (log) {

@@ -404,3 +404,50 @@ def test_blank_and_comment_only_sources_are_left_out(tmp_path):
     r = run(["train"] + SMALL + ["-o", tmp_path / "none.nbsm", weak])
     assert r.returncode == 2 and "0 usable cells" in r.stderr and "4 blank or comment-only" in r.stderr, r.stderr
     assert not (tmp_path / "none.nbsm").exists()
+
+
+def test_weak_labels_of_one_stage_are_refused_before_training(tmp_path):
+    """Weak labels whose usable cells all have one stage trained silently (exit 0) a
+    model that can only ever answer that stage; scikit-learn refuses such data ("needs
+    samples of at least 2 classes").  Now refused before training, the file and its
+    one stage named, exit 2, no model made; so is a --min-confidence that leaves one
+    stage, and a validation split that leaves the training cells one stage (the other
+    stages all in validation notebooks).  The cap keeps at least one cell of a class,
+    so it cannot leave one stage."""
+    model = tmp_path / "m.nbsm"
+    weak = tmp_path / "weak.jsonl"
+    lines = weak_lines(3, 4)
+    for x in lines:
+        x["stage"] = "load"
+        x["probabilities"] = {s: (0.9 if s == "load" else 0.02) for s in KEYS}
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    for extra in ([], ["--cap", "1"], ["--val-split", "0"]):
+        r = run(["train"] + SMALL + extra + ["-o", model, weak])
+        assert r.returncode == 2, (extra, r.stderr)
+        assert f"{weak}: every one of the 12 usable cells has the stage load" in r.stderr, (extra, r.stderr)
+        assert "epoch" not in r.stderr and not model.exists(), (extra, r.stderr)
+    # other stages there, but all below --min-confidence: the reason is counted
+    lines = weak_lines(6, 4)
+    for x in lines:
+        if x["stage"] != "load":
+            x["probabilities"] = {s: (0.3 if s == x["stage"] else 0.14) for s in KEYS}
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["--min-confidence", "0.5", "-o", model, weak])
+    assert r.returncode == 2 and "every one of the 4 usable cells has the stage load" in r.stderr, r.stderr
+    assert "20 below --min-confidence" in r.stderr and not model.exists(), r.stderr
+    # two notebooks of one stage each: the split takes one for validation, the
+    # training cells are left with the other's stage alone
+    lines = weak_lines(2, 4)
+    for x in lines:
+        st = "load" if x["id"].startswith("nb0") else "train"
+        x["stage"] = st
+        x["probabilities"] = {s: (0.9 if s == st else 0.02) for s in KEYS}
+        x["source"] += f"  # {x['id']}"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train"] + SMALL + ["-o", model, weak])
+    assert r.returncode == 2 and "epoch" not in r.stderr and not model.exists(), r.stderr
+    said = re.escape(f"{weak}: ") + (r"after the validation split, the 4 training cells all have the stage "
+                                     r"(load|train) \(the validation notebooks hold the other stages\).*--val-split 0")
+    assert re.search(said, r.stderr), r.stderr
+    r = run(["train"] + SMALL + ["-q", "--val-split", "0", "-o", model, weak])
+    assert r.returncode == 0 and model.exists(), r.stderr
