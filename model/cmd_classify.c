@@ -4,7 +4,8 @@
  * a chunk on worker threads (model_classify is thread-safe) and writes the answers
  * in input order.  A line that is not such an object (no "id", a "source" that is not
  * a string or a list of strings) gets an {"id", "error"} answer in its place (the
- * line count always matches) and the exit code 1.  File mode
+ * line count always matches) and the exit code 1; when the first bad line looks like
+ * a notebook's (one piped in), the message on stderr says how to give one.  File mode
  * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb;
  * a .jsonl file is read as stdin is, line by line (the cells file label, train and
  * eval take by name: classified as one cell of JSON text, it gave one stage for the
@@ -129,12 +130,24 @@ static void error_answer(struct buf *b, const char *id_json, const char *msg)
     json_decref(m);
 }
 
+/* Whether a bad line is a notebook's: a lone '{' (the first line of a notebook as
+ * Jupyter saves it, indented, which no JSON Lines line is) or an object with "cells"
+ * or "nbformat" (one saved on a single line).  `classify < analysis.ipynb` otherwise
+ * said only "111 bad input lines", leaving the user to guess why. */
+static int notebook_like(const char *line, size_t len, json_t *o)
+{
+    if (json_is_object(o)) return json_object_get(o, "cells") || json_object_get(o, "nbformat");
+    while (len && memchr(" \t\r\n", line[len - 1], 4)) len--;
+    while (len && memchr(" \t", *line, 2)) line++, len--;
+    return len == 1 && *line == '{';
+}
+
 /* Reads one input line.  A good line gives its cell's text (*TEXT, *N; NULL for a
  * source jansson could not join) and its id as JSON (*ID_JSON) and returns 0; a bad
  * one gets its error answer in OUT (newline included), its message ("line N: why")
- * in WHY, and returns 1. */
+ * in WHY, whether it looks like a notebook's in *NB_LIKE, and returns 1. */
 static int parse_line(const char *line, size_t len, long lineno, char **text, size_t *n,
-                      char **id_json, struct buf *out, char why[256])
+                      char **id_json, struct buf *out, char why[256], int *nb_like)
 {
     json_error_t je;
     json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, &je);
@@ -164,6 +177,7 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
     if (bad) {
         put(out, "\n", 1);
         memcpy(why, msg, sizeof msg);
+        *nb_like = notebook_like(line, len, o);
     }
     json_decref(o);
     return bad;
@@ -182,8 +196,9 @@ struct chunk {
     int n;
 };
 
-/* BAD: its bad lines; FIRST: the first one's message, for stderr */
-struct slice { struct chunk *c; int from, to, bad; char first[256]; };
+/* BAD: its bad lines; FIRST: the first one's message, for stderr; FIRST_NB: whether
+ * that line looks like a notebook's */
+struct slice { struct chunk *c; int from, to, bad; char first[256]; int first_nb; };
 
 static void *work(void *arg)
 {
@@ -204,10 +219,11 @@ static void *work(void *arg)
     for (int i = 0; i < k; i++) {
         int li = sl->from + i;
         char why[256];
+        int nb_like = 0;
         c->outs[li].n = 0;
         good[i] = !parse_line(c->lines[li], c->lens[li], c->linenos[li], &text[i], &n[i], &id_json[i],
-                              &c->outs[li], why);
-        if (!good[i] && !sl->bad++) memcpy(sl->first, why, sizeof why);
+                              &c->outs[li], why, &nb_like);
+        if (!good[i] && !sl->bad++) memcpy(sl->first, why, sizeof why), sl->first_nb = nb_like;
     }
     model_classify_many(c->m, (const char *const *)text, n, k, probs, best);
     for (int i = 0; i < k; i++) {
@@ -232,6 +248,7 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
     struct chunk c = {m, lines, lens, linenos, outs, 0};
     long lineno = 0;
     int bad = 0, io = 0, eof = 0, werr = 0; /* io: stop (said); werr: stdout's errno */
+    int first_nb = 0;
     char first[256] = "";
     while (!eof) {
         c.n = 0;
@@ -249,7 +266,7 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
         pthread_t th[64];
         struct slice sl[64];
         int started[64] = {0};
-        for (int k = 0; k < t; k++) sl[k] = (struct slice){&c, c.n * k / t, c.n * (k + 1) / t, 0, ""};
+        for (int k = 0; k < t; k++) sl[k] = (struct slice){&c, c.n * k / t, c.n * (k + 1) / t, 0, "", 0};
         for (int k = 1; k < t; k++) started[k] = pthread_create(&th[k], NULL, work, &sl[k]) == 0;
         work(&sl[0]);
         for (int k = 1; k < t; k++) {
@@ -257,7 +274,7 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
             else work(&sl[k]); /* no thread to be had: do its share here */
         }
         for (int k = 0; k < t; k++) {
-            if (sl[k].bad && !bad) memcpy(first, sl[k].first, sizeof first);
+            if (sl[k].bad && !bad) memcpy(first, sl[k].first, sizeof first), first_nb = sl[k].first_nb;
             bad += sl[k].bad;
         }
         for (int i = 0; i < c.n; i++) {
@@ -271,8 +288,11 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
     if (werr) fprintf(stderr, "nbstage classify: <stdout>: write error: %s\n", strerror(werr));
     for (int i = 0; i < CHUNK; i++) { free(lines[i]); free(outs[i].p); }
     /* each is answered in its place on stdout; the first named here, as label names its */
-    if (bad) fprintf(stderr, "nbstage classify: %s: %d bad input line%s; the first, %s\n", name, bad,
-                     bad == 1 ? "" : "s", first);
+    if (bad) fprintf(stderr, "nbstage classify: %s: %d bad input line%s; the first, %s%s\n", name, bad,
+                     bad == 1 ? "" : "s", first,
+                     first_nb ? " (it looks like a notebook: JSON Lines are read here, one {\"id\", \"source\"} "
+                                "object a line; give a notebook as FILE, `nbstage classify NOTEBOOK.ipynb`, or "
+                                "make such lines of it with `nbstage ingest`)" : "");
     return io ? EXIT_USAGE : bad ? EXIT_FINDINGS : EXIT_OK;
 }
 

@@ -1278,3 +1278,40 @@ def test_a_dash_where_standard_output_is_not_taken_makes_no_file(tiny, tmp_path)
     r = subprocess.run([str(BIN), "train", *small, "-o", "./-", str(weak)], cwd=tmp_path, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0 and (tmp_path / "-").read_bytes()[:8] == b"NBSMODL\n", r.stderr
+
+
+def test_a_notebook_on_stdin_is_said_to_be_one(tiny, tmp_path):
+    """`nbstage classify < analysis.ipynb` (a notebook where JSON Lines are read) said
+    "111 bad input lines; the first, line 1: ..." and no more, leaving the user to
+    guess.  When the first bad line is a lone '{' (a notebook as Jupyter saves it) or
+    an object with "cells" or "nbformat" (one on a single line), the message now says
+    it looks like a notebook and how one is given.  Exit code and answers unchanged;
+    other bad lines get no such words."""
+    _, model = tiny
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                     "source": ["import pandas as pd\n", "df = pd.read_csv('a.csv')"]},
+                    {"cell_type": "markdown", "metadata": {}, "source": ["# Title"]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    hint = ("(it looks like a notebook: JSON Lines are read here, one {\"id\", \"source\"} object a line; "
+            "give a notebook as FILE, `nbstage classify NOTEBOOK.ipynb`, or make such lines of it with "
+            "`nbstage ingest`)")
+    saved = json.dumps(nb, indent=1) + "\n"
+    for text, bad in ((saved, len(saved.splitlines())), (json.dumps(nb) + "\n", 1)):
+        r = run(["classify", "--model", str(model)], text)
+        assert r.returncode == 1 and len(r.stdout.splitlines()) == bad, (r.stdout, r.stderr)
+        assert r.stderr.startswith(f"nbstage classify: <stdin>: {bad} bad input line"), r.stderr
+        assert r.stderr.endswith(f" {hint}\n") and r.stderr.count("\n") == 1, r.stderr
+        assert "notebook" not in r.stdout
+    # a .jsonl file that holds a notebook: the same words
+    f = tmp_path / "cells.jsonl"
+    f.write_text(saved)
+    r = run(["classify", "--model", str(model), str(f)])
+    assert r.returncode == 1 and r.stderr.endswith(f" {hint}\n"), r.stderr
+    # JSON Lines with bad lines, and a good line with a "cells" field: no such words
+    text = ('{"id": "a", "source": "df.head()", "cells": 3}\n{"id": "b"}\nnot json\n{"cells": 1\n'
+            '{"id": "c", "source": "import os", "nbformat": 4}\n')
+    r = run(["classify", "--model", str(model)], text)
+    assert r.returncode == 1 and "3 bad input lines; the first, line 2: " in r.stderr, r.stderr
+    assert "notebook" not in r.stderr, r.stderr
+    r = run(["classify", "--model", str(model)], '[\n{"id": "a", "source": "x = 1"}\n]\n')
+    assert r.returncode == 1 and "notebook" not in r.stderr, r.stderr
