@@ -258,6 +258,7 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
         /* The child dies with us, even after kill -9 of the proxy. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent_pid) _exit(127);
+        setpgid(0, 0); /* its own process group: see child.h */
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
@@ -273,6 +274,7 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
         write_str(2, "\n");
         _exit(127);
     }
+    setpgid(pid, pid); /* as the child does: whichever runs first */
     c->pid = pid;
     rc = 0;
 out:
@@ -314,6 +316,12 @@ void child_stop(struct child *c, int grace_ms)
     if (child_wait(c, grace_ms)) return;
     kill(c->pid, SIGKILL);
     child_wait(c, 5000);
+}
+
+void child_signal(struct child *c, int sig)
+{
+    if (c->pid == 0) return;
+    if (kill(-c->pid, sig) != 0) kill(c->pid, sig); /* not its group's leader after all */
 }
 
 void child_describe_exit(const struct child *c, char *out, size_t outlen)

@@ -4,8 +4,8 @@
  * (same key and signature scheme as ours), starting the child from its kernelspec argv
  * ({connection_file} and {resource_dir} substituted) and env ($NAME and ${NAME}
  * expanded from ours, as jupyter_client expands them), the child's safety net
- * (PR_SET_PDEATHSIG, JPY_PARENT_PID, SIGINT back to default so that signal-mode
- * interrupts sent to our process group reach it), and reaping it.  The program is
+ * (PR_SET_PDEATHSIG, JPY_PARENT_PID, SIGINT back to default), its process group
+ * (child_signal), and reaping it.  The program is
  * looked up on the PATH the child gets (the kernelspec's env may set it), as
  * jupyter_client looks it up.  The child's environment names its connection file in
  * CHILD_CONNECTION_ENV, so that a wrapped kernelspec running nbstage-kernel again
@@ -42,6 +42,17 @@ int child_reaped(struct child *c);
 
 /* Waits up to TIMEOUT_MS for the child to exit; 1 when it has. */
 int child_wait(struct child *c, int timeout_ms);
+
+/* The child leads a process group of its own, as ipykernel alone leads the one
+ * Jupyter starts it in, and the proxy passes the signals it gets on to that group
+ * (child_signal): a signal-mode interrupt sent to our pid alone (VS Code's
+ * kill(pid, SIGINT), `kill -INT PID`) reaches the kernel and the processes its cell
+ * started, as one sent to our whole group (jupyter_client's killpg) does, and that
+ * one reaches them once, not twice; and ipykernel's own message-mode interrupt
+ * (killpg of its group when it leads one) reaches its subprocesses too.  Only a
+ * SIGKILL of our group is not passed on: the child dies by PR_SET_PDEATHSIG, the
+ * processes its cells started are left. */
+void child_signal(struct child *c, int sig);
 
 /* SIGTERM, up to GRACE_MS to exit, then SIGKILL; always reaps. */
 void child_stop(struct child *c, int grace_ms);

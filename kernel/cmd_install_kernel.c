@@ -280,8 +280,9 @@ int cmd_install_kernel(int argc, char **argv)
     const char *language = json_string_value(json_object_get(wrapped, "language"));
     const char *wrapped_display = json_string_value(json_object_get(wrapped, "display_name"));
     /* Jupyter interrupts the stage kernel as its spec says, and a signal-mode interrupt
-     * reaches the child too (our process group): the child's own mode is the one that
-     * works for it, "message" forwarded by the proxy, "signal" (the default) sent. */
+     * reaches the child too (passed on, kernel/child.h): the child's own mode is the
+     * one that works for it, "message" forwarded by the proxy, "signal" (the default)
+     * sent. */
     const char *mode = json_string_value(json_object_get(wrapped, "interrupt_mode"));
     const char *display = a.display_name;
     if (!display && default_wrap) display = "Python 3 (workflow stages)";

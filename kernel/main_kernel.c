@@ -10,9 +10,10 @@
  * shows them as a stderr stream in the first executed cell (options_notice,
  * kernel/tagorder.h "The notice").
  *
- * Signals: SIGINT is ignored (signal-mode interrupts go to the whole process group and
- * are the child's business); SIGCHLD, SIGTERM and SIGHUP are blocked and read from a
- * signalfd by the proxy loop.  The mask is set before any thread or child exists.
+ * Signals: SIGINT, SIGCHLD, SIGTERM and SIGHUP are blocked and read from a signalfd
+ * by the proxy loop, which passes SIGINT (a signal-mode interrupt, to our pid alone or
+ * to our process group) on to the child's own group (kernel/child.h).  The mask is set
+ * before any thread or child exists.
  *
  * Parent: as ipykernel does when JPY_PARENT_PID is set (and not 1), the kernel exits
  * when the process that started it dies; a pidfd of the parent tells the proxy loop.
@@ -147,10 +148,10 @@ int main(int argc, char **argv)
     pid_t parent;
     int parent_fd = watch_parent(&parent);
 
-    signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
+    sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);

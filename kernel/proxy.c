@@ -75,7 +75,7 @@ struct proxy {
      * Nothing hurries it: ipykernel replies at once but exits only when the cell it
      * is running ends (the shutdown stops its loop, not the cell), and alone it would
      * be left to finish that cell too.  Jupyter interrupts the kernel before its
-     * request (a SIGINT to our process group, or an interrupt_request relayed) and
+     * request (a SIGINT, passed on to the child, or an interrupt_request relayed) and
      * sends us SIGTERM when it is still there half its shutdown_wait_time later
      * (handle_signals stops the child then), as it does to ipykernel alone whose cell
      * missed that interrupt (CPython can miss a SIGINT that comes as the cell enters
@@ -584,7 +584,12 @@ static int handle_signals(struct proxy *px)
     struct signalfd_siginfo si;
     int code = -1;
     while (read(px->cfg->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGINT) { /* an interrupt: the child's (kernel/child.h) */
+            child_signal(px->cfg->child, SIGINT);
+            continue;
+        }
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
+            child_signal(px->cfg->child, SIGTERM); /* its group, as Jupyter's killpg reached it */
             child_stop(px->cfg->child, 1000);
             tagorder_flush(px->tags);
             return 0;

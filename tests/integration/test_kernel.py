@@ -816,6 +816,75 @@ def test_interrupt_message_mode(specs, logs):
     interrupt_in_message_mode("nbs-message", logs)
 
 
+# A cell whose subprocess says whether the interrupt reached it too: ipykernel alone
+# leads the process group Jupyter starts it in, and the signal its interrupt becomes
+# (Jupyter's killpg in signal mode, ipykernel's own killpg in message mode) reaches the
+# processes its cell started.
+SUBPROCESS_CELL = """import subprocess, sys
+p = subprocess.Popen([sys.executable, '-c', '''
+import os, signal, time
+signal.signal(signal.SIGINT, lambda *_: os._exit(3))
+print('started', flush=True)
+time.sleep(30)
+'''], stdout=subprocess.PIPE, text=True)
+print(p.stdout.readline(), end='', flush=True)
+try:
+    p.wait()
+finally:
+    print('subprocess', p.wait(), flush=True)"""
+
+
+@pytest.mark.parametrize("how", ["pid", "group", "message"])
+def test_an_interrupt_reaches_the_kernel_and_its_subprocesses_as_with_ipykernel_alone(specs, logs, how):
+    """pid: a signal-mode interrupt sent to the kernel's pid alone, as VS Code sends it
+    (kill(pid, SIGINT)) and as `kill -INT PID` does: ipykernel alone stops the cell
+    (KeyboardInterrupt); the stage kernel ignored the signal and the cell ran on, as
+    the child only got the SIGINTs sent to the whole process group.  message: an
+    interrupt_request, which ipykernel answers with a SIGINT to the process group it
+    leads; the child led none, so the cell's subprocess ran on until ipykernel killed
+    it.  Now the child leads a group of its own, and the proxy passes the SIGINT it
+    gets on to that group (kernel/child.h).  group: Jupyter's own signal-mode interrupt
+    (killpg), which reached the child and its subprocess before, and still does.
+    The pid case runs a cell without a subprocess: the proxy cannot tell a SIGINT to
+    its pid from one to its group, so it passes both to the child's group, where
+    ipykernel alone would get the first one alone."""
+    code = SLEEPING_CELL if how == "pid" else SUBPROCESS_CELL
+    started = "sleeping" if how == "pid" else "started"
+    seen = {}
+    for name in ("python3", "nbs-signal"):
+        k = Kernel(name, logs)
+        try:
+            cell = cell_started(k, code, printed=started)
+            time.sleep(0.3)
+            if how == "pid":
+                os.kill(k.pid, signal.SIGINT)
+            elif how == "group":
+                k.km.interrupt_kernel()
+            else:
+                k.kc.control_channel.send(k.kc.session.msg("interrupt_request", {}))
+            out, deadline = "", time.monotonic() + 10
+            try:
+                while True:  # the cell's outputs, up to its idle
+                    m = k.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+                    if m["parent_header"].get("msg_id") != cell:
+                        continue
+                    if m["msg_type"] == "stream":
+                        out += m["content"]["text"]
+                    if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                        break
+                reply = k.shell_reply(cell, timeout=5)["content"]
+                seen[name] = reply["status"], reply.get("ename")
+            except queue.Empty:
+                seen[name] = "no reply in 10 s"
+        finally:
+            k.close()
+        # the subprocess ended with the cell (its exit status, 3 from its handler,
+        # is 0 now and then, with ipykernel alone too: not what is compared)
+        seen[name] = (seen[name], bool(re.findall(r"subprocess -?\d+", out)))
+    assert seen["python3"] == (("error", "KeyboardInterrupt"), code == SUBPROCESS_CELL), seen
+    assert seen["nbs-signal"] == seen["python3"]
+
+
 def test_install_kernel_keeps_the_wrapped_kernels_interrupt_mode(specs, logs, tmp_path):
     """Jupyter interrupts a kernel as its kernelspec says.  A kernel whose spec asks for
     "message" mode may not survive a SIGINT, and a signal-mode interrupt of the stage
