@@ -49,6 +49,8 @@ void ruleset_free(struct ruleset *rs)
     free(rs->paths);
     for (size_t i = 0; i < rs->n_defs; i++) { free(rs->defs[i].name); free(rs->defs[i].re); }
     free(rs->defs);
+    for (size_t i = 0; i < rs->n_disabled; i++) free(rs->disabled[i].name);
+    free(rs->disabled);
     memset(rs, 0, sizeof *rs);
 }
 
@@ -65,7 +67,8 @@ static int escape_brace(const char *re, const char *p)
 }
 
 /* Expands {NAME} macros in RE (defined earlier with `define`); NULL with ERR set when
- * a name is unknown. */
+ * a name is unknown.  A brace PCRE2 reads as text is left alone: an escaped one
+ * (\{NAME} is the text "{NAME}") and any inside \Q...\E. */
 static char *expand(const struct ruleset *rs, const char *re, char *err, size_t errlen)
 {
     size_t cap = strlen(re) + 1, n = 0;
@@ -74,6 +77,17 @@ static char *expand(const struct ruleset *rs, const char *re, char *err, size_t 
     for (const char *p = re; *p;) {
         const char *add = p;
         size_t addn = 1;
+        if (p[0] == '\\' && p[1] == 'Q') { /* quoted up to \E (or the end) */
+            const char *e = strstr(p + 2, "\\E");
+            addn = e ? (size_t)(e + 2 - p) : strlen(p);
+            p += addn;
+            goto append;
+        }
+        if (p[0] == '\\' && p[1]) { /* an escape pair: \{ is a brace, \\ a backslash */
+            addn = 2;
+            p += 2;
+            goto append;
+        }
         if (p[0] == '{' && (isupper((unsigned char)p[1]) || p[1] == '_') && !escape_brace(re, p)) {
             const char *e = p + 1;
             while (isupper((unsigned char)*e) || isdigit((unsigned char)*e) || *e == '_') e++;
@@ -287,7 +301,38 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             q[rs->n_setup++] = c;
         } else if (strcmp(kw, "disable") == 0) {
             long k = find_rule(rs, arg);
-            if (k < 0) { nb_error_fmt(why, sizeof why, "disable: no rule named '%s'", arg); goto bad; }
+            size_t d;
+            for (d = 0; d < rs->n_disabled; d++)
+                if (strcmp(rs->disabled[d].name, arg) == 0) break;
+            if (k < 0 && d < rs->n_disabled) {
+                /* "no rule named" read as if the rule never was: an earlier file
+                 * disabled it, so this file's wish is done; within one file it is a
+                 * slip, said as a name defined twice is */
+                if (rs->disabled[d].file != file) { cur = -1; free(line); continue; }
+                nb_error_fmt(why, sizeof why, "rule %s is already disabled at line %d of this file", arg,
+                         rs->disabled[d].line);
+                goto bad;
+            }
+            if (k < 0) {
+                for (const char *const *b = rs->reserved; b && *b; b++)
+                    if (strcmp(*b, arg) == 0) {
+                        nb_error_fmt(why, sizeof why, "disable: '%s' is a built-in LF, not a rule (only rules can be "
+                                 "disabled)", arg);
+                        goto bad;
+                    }
+                nb_error_fmt(why, sizeof why, "disable: no rule named '%s'", arg);
+                goto bad;
+            }
+            if (d == rs->n_disabled) {
+                void *q = realloc(rs->disabled, (d + 1) * sizeof *rs->disabled);
+                char *nm = q ? strdup(arg) : NULL;
+                if (q) rs->disabled = q;
+                if (!nm) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
+                rs->disabled[d].name = nm;
+                rs->n_disabled++;
+            }
+            rs->disabled[d].file = file;
+            rs->disabled[d].line = lineno;
             rule_clear(&rs->rules[k]);
             memmove(&rs->rules[k], &rs->rules[k + 1], (rs->n - (size_t)k - 1) * sizeof *rs->rules);
             rs->n--;

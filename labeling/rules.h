@@ -42,6 +42,10 @@ struct ruleset {
     struct { int file, line; } *setup_at; /* [n_setup]: where each is, for messages */
     struct { char *name, *re; } *defs; /* `define` macros, expanded as {NAME} */
     size_t n_defs;
+    /* Rules removed by `disable`, and where: a later file's `disable` of one is done
+     * already (two files may each disable it, a file may be given twice). */
+    struct { char *name; int file, line; } *disabled;
+    size_t n_disabled;
     int files;                /* ruleset_load_text calls so far */
     char **paths;             /* [files]: the PATH each call named; a rule's file is paths[file - 1] */
     /* Names no rule may take (the built-in LFs'), NULL-terminated; set by the caller
@@ -52,7 +56,8 @@ struct ruleset {
 /* Adds the rules of PATH (or of TEXT[0..LEN), named PATH in messages) to RS.  On error
  * returns -1 with "path:line: reason" in ERR; RS keeps what was loaded before.  A rule
  * overrides one of the same name from an earlier file; two of one name in the same
- * file, or a name in RS->reserved, are errors. */
+ * file, or a name in RS->reserved, are errors.  `disable` of a rule an earlier file
+ * disabled does nothing; twice in one file it is an error, as a name defined twice. */
 int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen);
 int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const char *path,
                       char *err, size_t errlen);

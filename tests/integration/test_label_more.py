@@ -89,6 +89,40 @@ def test_pcre2_braces_are_not_taken_for_macros(tmp_path, cells):
     assert votes["a.ipynb#3"] == {"twice": "prep", "twice_k": "prep"}, votes
 
 
+def test_an_escaped_brace_is_text_not_a_macro(tmp_path, cells):
+    r"""PCRE2 reads \{ as a brace: `\{PLOT}` pasted the PLOT macro after the backslash
+    (a bad pattern: 'unmatched closing parenthesis ... with its macros expanded'), and
+    `\{NAME}` of no macro was 'unknown macro {NAME}'; \Q...\E likewise."""
+    src = tmp_path / "c.jsonl"
+    src.write_text(json.dumps({"id": "b.ipynb#0", "source": "cfg = {PLOT}"}) + "\n")
+    rules = tmp_path / "r.txt"
+    rules.write_text("rule brace evaluate\n  any = \\{PLOT}$\n"
+                     "rule brace_quoted evaluate\n  any \\Q{PLOT}\\E$\n"
+                     "rule brace_unknown evaluate\n  any \\{NOPE}|\\{PLOT}\n")
+    r = run(["label", "-q", "--rules", rules, src])
+    assert r.returncode == 0, r.stderr
+    votes = json.loads(r.stdout)["votes"]
+    assert {k: votes.get(k) for k in ("brace", "brace_quoted", "brace_unknown")} == \
+        {"brace": "evaluate", "brace_quoted": "evaluate", "brace_unknown": "evaluate"}, votes
+
+
+def test_two_files_may_disable_one_rule(tmp_path, cells):
+    """A team's rule file and one's own both disable a noisy shipped rule (or one file is
+    given twice): the second said 'disable: no rule named ...', exit 2, as if the rule
+    never was.  Within one file a second disable is still a slip, named with its line;
+    a built-in LF is said to be one."""
+    team, mine = tmp_path / "team.txt", tmp_path / "mine.txt"
+    team.write_text("disable load_read_file\n")
+    mine.write_text("# mine\r\ndisable load_read_file\r\n")
+    for files in ([team, mine], [team, team]):
+        r = run(["label", "-q"] + [a for f in files for a in ("--rules", f)] + [cells])
+        assert r.returncode == 0, r.stderr
+        assert "load_read_file" not in json.loads(r.stdout.splitlines()[1])["votes"]
+    refused(tmp_path, cells, "disable load_read_file\ndisable load_read_file\n",
+            "2: rule load_read_file is already disabled at line 1 of this file")
+    refused(tmp_path, cells, "disable imports_only\n", "1: disable: 'imports_only' is a built-in LF, not a rule")
+
+
 @pytest.mark.parametrize("other", [["--report"], ["--svg", "--gold"]])
 def test_two_outputs_naming_one_file_are_refused(tmp_path, cells, other):
     """-o and --report (or --svg) naming the same file: the report was renamed over the

@@ -2,13 +2,14 @@
  *
  * Bad rule files must fail with "file:line: reason" (a name defined twice in one file
  * or taken from a built-in LF, a bad pattern shown with its macros expanded, a file
- * with no directive at all); macros (never PCRE2's own braces, \p{L}, \g{NAME}),
- * levels, overrides and `disable` must do what share/rules.txt documents; patterns
- * see the code view, so comments and strings never match; a pattern that backtracks
- * catastrophically must give up at the match limit, in bounded time, and leave its
- * rule undecided only where no other line decides it, in the interpreter (a pattern
- * not JIT-compiled) at its own step, depth and heap limits too; and the shipped rule
- * file must load.
+ * with no directive at all); macros (never PCRE2's own braces, \p{L}, \g{NAME}, an
+ * escaped \{ or one in \Q...\E), levels, overrides and `disable` (a second one of a
+ * rule an earlier file disabled is done already) must do what share/rules.txt
+ * documents; patterns see the code view, so comments and strings never match; a
+ * pattern that backtracks catastrophically must give up at the match limit, in
+ * bounded time, and leave its rule undecided only where no other line decides it, in
+ * the interpreter (a pattern not JIT-compiled) at its own step, depth and heap limits
+ * too; and the shipped rule file must load.
  */
 #include "unit.h"
 
@@ -328,6 +329,72 @@ static void test_interpreter_limits_give_up(void **state)
     ruleset_free(&rs);
 }
 
+/* A brace PCRE2 reads as text is not a macro: an escaped one (\{NAME} matches the
+ * text "{NAME}", as PCRE2 reads it) and one inside \Q...\E.  The expander took
+ * \{PLOT} for the macro, pasting its group after the backslash (a bad pattern, or
+ * one that matched something else), and \{NAME} of no macro for an unknown one. */
+static void test_escaped_braces_are_text(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    const char *text =
+        "define AB (?:ab)\n"
+        "rule esc evaluate\n  any ^x = \\{AB}$\n"
+        "rule esc_unknown evaluate\n  any ^x = \\{NOPE}$\n"
+        "rule quoted evaluate\n  any ^x = \\Q{AB}\\E$\n"
+        "rule quoted_open evaluate\n  any ^x = \\Q{AB}\n"
+        "rule after_quote evaluate\n  any ^\\Q{\\E{AB}$\n"
+        "rule escaped_bs evaluate\n  any ^a\\\\{AB}$\n";
+    if (load(&rs, text, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_true(fires(&rs, "esc", "x = {AB}"));
+    assert_false(fires(&rs, "esc", "x = ab"));
+    assert_true(fires(&rs, "esc_unknown", "x = {NOPE}"));
+    assert_true(fires(&rs, "quoted", "x = {AB}"));
+    assert_false(fires(&rs, "quoted", "x = ab"));
+    assert_true(fires(&rs, "quoted_open", "x = {AB}"));
+    assert_true(fires(&rs, "after_quote", "{ab"));   /* the macro after \E is one */
+    assert_true(fires(&rs, "escaped_bs", "a\\ab")); /* \\ is a backslash: {AB} a macro */
+    ruleset_free(&rs);
+}
+
+/* `disable NAME` of a rule an earlier file disabled (two files that both disable a
+ * noisy shipped rule, or one file given twice) said "no rule named", as if the
+ * rule never was; now it is done already, and said so only within one file.  A
+ * built-in LF's name is said to be one. */
+static void test_disable_twice(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    static const char *const reserved[] = {"imports_only", NULL};
+    rs.reserved = reserved;
+    char err[512] = "";
+    if (load(&rs, "rule a load\n  any x\nrule b prep\n  any y\n", err, sizeof err)) fail_msg("%s", err);
+    const char *mine = "# mine\ndisable a\n";
+    if (ruleset_load_text(&rs, mine, strlen(mine), "mine.rules", err, sizeof err)) fail_msg("%s", err);
+    if (ruleset_load_text(&rs, mine, strlen(mine), "mine.rules", err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(rs.n, 1);
+    assert_string_equal(rs.rules[0].name, "b");
+    const char *twice = "disable b\n\ndisable b\n";
+    assert_int_equal(ruleset_load_text(&rs, twice, strlen(twice), "t2.rules", err, sizeof err), -1);
+    assert_string_equal(err, "t2.rules:3: rule b is already disabled at line 1 of this file");
+    ruleset_free(&rs);
+    /* a rule defined again after it was disabled is a rule: disabling it works */
+    memset(&rs, 0, sizeof rs);
+    rs.reserved = reserved;
+    if (load(&rs, "rule a load\n  any x\n", err, sizeof err)) fail_msg("%s", err);
+    const char *again = "disable a\nrule a train\n  any z\ndisable a\n";
+    if (ruleset_load_text(&rs, again, strlen(again), "u.rules", err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(rs.n, 0);
+    assert_int_equal(ruleset_load_text(&rs, "disable imports_only\n", 21, "v.rules", err, sizeof err), -1);
+    assert_string_equal(err, "v.rules:1: disable: 'imports_only' is a built-in LF, not a rule (only rules can be disabled)");
+    assert_int_equal(ruleset_load_text(&rs, "disable ghost\n", 14, "w.rules", err, sizeof err), -1);
+    assert_string_equal(err, "w.rules:1: disable: no rule named 'ghost'");
+    ruleset_free(&rs);
+}
+
 static void test_shipped_rules_load(void **state)
 {
     (void)state;
@@ -359,6 +426,8 @@ int main(void)
         cmocka_unit_test(test_bad_files_name_the_line),
         cmocka_unit_test(test_directives),
         cmocka_unit_test(test_windows_saved_file),
+        cmocka_unit_test(test_escaped_braces_are_text),
+        cmocka_unit_test(test_disable_twice),
         cmocka_unit_test(test_shipped_rules_load),
         cmocka_unit_test(test_match_limit_gives_up),
         cmocka_unit_test(test_interpreter_limits_give_up),
