@@ -48,12 +48,19 @@ void lf_report_print(FILE *to, const struct lf_report *r)
     }
     double dn = n ? (double)n : 1.0;
     fprintf(to, "LF analysis: %zu items, %zu with at least one vote (%.1f%%)\n", n, covered, 100.0 * covered / dn);
-    fprintf(to, "%-26s %-9s %-5s %8s %8s %8s", "lf", "stage", "level", "coverage", "overlaps", "conflicts");
+    /* as wide as the longest name: a rule of one's own may take up to 127 characters,
+     * and a longer one than the shipped rules' 26 pushed its row's columns out of line */
+    int w = 26;
+    for (int j = 0; j < m; j++) {
+        size_t l = strlen(r->name[j]);
+        if (l > (size_t)w) w = l > 200 ? 200 : (int)l;
+    }
+    fprintf(to, "%-*s %-9s %-5s %8s %8s %8s", w, "lf", "stage", "level", "coverage", "overlaps", "conflicts");
     if (r->model) fprintf(to, " %9s", "est.acc");
     if (r->gold) fprintf(to, " %6s %8s", "gold.n", "gold.acc");
     fprintf(to, "\n");
     for (int j = 0; j < m; j++) {
-        fprintf(to, "%-26s %-9s %-5s %7.2f%% %7.2f%% %8.2f%%", r->name[j],
+        fprintf(to, "%-*s %-9s %-5s %7.2f%% %7.2f%% %8.2f%%", w, r->name[j],
                 r->stage[j] >= 0 ? stage_key[r->stage[j]] : r->stage[j] == LF_NO_VOTES ? "-" : "any",
                 r->level ? level_name(r->level[j]) : "-",
                 100.0 * cov[j] / dn, 100.0 * ovl[j] / dn, 100.0 * cfl[j] / dn);

@@ -397,6 +397,29 @@ def test_a_cells_file_with_a_byte_order_mark_says_so(tmp_path, cells):
         r.stderr
 
 
+def test_a_long_rule_name_keeps_the_lf_analysis_in_columns(tmp_path, cells):
+    """A rule name may take 127 characters, but the table's name column was 26 wide:
+    a longer name pushed its row's stage, level and numbers out from under their
+    headings.  Now the column is as wide as the longest name."""
+    long_name = "explore_custom_plotting_library_calls"
+    rules = tmp_path / "r.txt"
+    rules.write_text(f"rule {long_name} explore\n  any \\.head\\(\n")
+    rep = tmp_path / "rep.txt"
+    r = run(["label", "--rules", rules, "--report", rep, "-o", os.devnull, cells])
+    assert r.returncode == 0, r.stderr
+    lines = rep.read_text().splitlines()
+    head = next(x for x in lines if x.startswith("lf "))
+    rows = [x for x in lines if x.split() and x.split()[0] in (long_name, "load_read_file", "prev_cell")]
+    assert len(rows) == 3, lines
+    for col in ("stage", "level", "coverage", "est.acc"):
+        end = head.index(col) + len(col)
+        for row in rows:  # each column's entries end where its heading does (right) or start there (left)
+            if col in ("stage", "level"):
+                assert row[head.index(col)] != " " and row[head.index(col) - 1] == " ", (col, head, row)
+            else:
+                assert row[end - 1] != " " and (end == len(row) or row[end] == " "), (col, head, row)
+
+
 def test_votes_prints_the_lf_analysis_of_its_columns(tmp_path):
     """`label --votes MATRIX.tsv` printed only the label model's timings (and with
     --truth its accuracy): no LF analysis, which --help promises for the command and
