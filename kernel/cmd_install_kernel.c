@@ -5,7 +5,8 @@
  * the folder there that differs from it only in case), finding nbstage-kernel beside
  * this program, checking the kernel to wrap exists (and is not itself a stage
  * kernel), and the defaults taken from it (display name, language, interrupt mode,
- * logos), and a warning when the kernel could not read the --model given.  kernel/kernelspec.h writes the files.
+ * resources), and warnings when the kernel could not read the --model given or
+ * Jupyter does not search the folder the spec went into.  kernel/kernelspec.h writes the files.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -40,7 +41,8 @@ static const char usage_text[] =
     "                       stages)\", or the wrapped kernel's name + \" (workflow stages)\")\n"
     "  --user               into the user's Jupyter data folder (the default)\n"
     "  --sys-prefix         into the active environment's share/jupyter (/usr for Debian's)\n"
-    "  --prefix P           into P/share/jupyter\n"
+    "  --prefix P           into P/share/jupyter (Jupyter looks there when JUPYTER_PATH\n"
+    "                       names it; a warning says so when it does not)\n"
     "  --remove             remove the kernelspec N from that place instead\n"
     "  --model FILE, --tag-position top|bottom, --no-badge, --min-confidence P\n"
     "                       passed on to nbstage-kernel (see nbstage-kernel --help);\n"
@@ -316,7 +318,7 @@ int cmd_install_kernel(int argc, char **argv)
         .kernel_path = kernel,
         .wrap = a.wrap,
         .options = options,
-        .logo_dir = found.dir,
+        .resource_dir = found.dir,
     };
     char installed[4096];
     if (kernelspec_install(kdir, &spec, installed, sizeof installed, err, sizeof err)) {
@@ -325,6 +327,15 @@ int cmd_install_kernel(int argc, char **argv)
     }
     printf("Installed kernelspec %s in %s\n  \"%s\", wraps %s (%s)\n", name, installed, display,
            a.wrap, found.dir);
+    if (!kernelspec_dir_searched(kdir)) {
+        /* as jupyter_client's install_kernel_spec warns ("The kernelspec may not be
+         * found"): --prefix P is a place Jupyter looks only when told */
+        char *slash = strrchr(kdir, '/');
+        if (slash) *slash = 0; /* KDIR is P/share/jupyter/kernels */
+        fprintf(stderr, "nbstage install-kernel: warning: %s/kernels is not among the folders "
+                        "Jupyter searches for kernels: it will not list %s until JUPYTER_PATH "
+                        "names %s\n", kdir, name, kdir);
+    }
     if (a.model) {
         /* The kernel loads it at each start and, failing, relays without tags, saying so
          * in the server's log and in the first cell run: a truncated copy or a file of

@@ -1,6 +1,7 @@
 /* kernelspec.c — writing and removing the stage kernel's kernelspec (see kernelspec.h). */
 #include "kernel/kernelspec.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Files a spec folder may hold besides kernel.json; removal takes exactly these. */
-static const char *const logo_files[] = {"logo-32x32.png", "logo-64x64.png", "logo-svg.svg"};
-#define N_LOGOS (sizeof logo_files / sizeof logo_files[0])
+/* 1 for a file a spec folder may hold besides kernel.json: the resources Jupyter's
+ * server offers a frontend (jupyter_server's kernelspec_model: kernel.js, kernel.css,
+ * and every logo-*, e.g. logo-64x64.png, logo-svg.svg, logo-128x128.png).  They are
+ * copied from the wrapped kernel, and removal takes exactly these. */
+static int is_resource(const char *name)
+{
+    return strcmp(name, "kernel.js") == 0 || strcmp(name, "kernel.css") == 0 ||
+           strncmp(name, "logo-", 5) == 0;
+}
 
 int kernelspec_name_ok(const char *name)
 {
@@ -64,6 +71,18 @@ int kernelspec_kernels_dir(enum kernelspec_scope scope, const char *prefix, char
         if (!prefix || !*prefix) {
             snprintf(err, errlen, "--prefix needs a folder");
             return -1;
+        }
+        if (prefix[0] != '/') { /* absolute, as jupyter_client makes it (abspath) */
+            char cwd[4096], abs[8192];
+            if (!getcwd(cwd, sizeof cwd)) {
+                snprintf(err, errlen, "--prefix %s: the current folder: %s", prefix, strerror(errno));
+                return -1;
+            }
+            if (snprintf(abs, sizeof abs, "%s/%s", cwd, prefix) >= (int)sizeof abs) {
+                snprintf(err, errlen, "kernelspec folder path too long (%s)", prefix);
+                return -1;
+            }
+            return join_path(out, cap, abs, "/share/jupyter/kernels", err, errlen);
         }
         return join_path(out, cap, prefix, "/share/jupyter/kernels", err, errlen);
     }
@@ -140,12 +159,21 @@ static int spec_is_ours(const char *dir)
     return ours;
 }
 
+/* 1 when DIR/NAME is a regular file (or a link to one). */
+static int regular_file(const char *dir, const char *name)
+{
+    char path[4400];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return 0;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 {
     FILE *in = fopen(from, "rb");
-    if (!in) { /* a logo the wrapped kernel does not have: none left from an earlier install */
-        unlink(to);
-        return 0;
+    if (!in) {
+        snprintf(err, errlen, "%s: %s", from, strerror(errno));
+        return -1;
     }
     FILE *out = fopen(to, "wb");
     if (!out) {
@@ -173,7 +201,7 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
                  spec->name ? spec->name : "");
         return -1;
     }
-    char dir[4096], path[4200], tmp[4200];
+    char dir[4096], path[4400], tmp[4200];
     if (snprintf(dir, sizeof dir, "%s/%s", kernels_dir, spec->name) >= (int)sizeof dir) {
         snprintf(err, errlen, "%s: path too long", kernels_dir);
         return -1;
@@ -183,13 +211,13 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
                               "(choose another --name)", dir);
         return -1;
     }
-    if (make_dirs(dir, err, errlen)) return -1;
-
+    /* made before the folder: one refused leaves no empty folder behind */
     json_t *ks = kernelspec_json(spec);
     if (!ks) {
         snprintf(err, errlen, "kernel.json: a name or path is not valid UTF-8 (or out of memory)");
         return -1;
     }
+    if (make_dirs(dir, err, errlen)) { json_decref(ks); return -1; }
     snprintf(path, sizeof path, "%s/kernel.json", dir);
     snprintf(tmp, sizeof tmp, "%s/.kernel.json.%ld", dir, (long)getpid());
     /* jupyter_client writes kernel.json with indent 1 as well */
@@ -200,12 +228,26 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
         unlink(tmp);
         return -1;
     }
-    for (size_t i = 0; spec->logo_dir && i < N_LOGOS; i++) {
-        char from[4200], to[4200];
-        snprintf(from, sizeof from, "%s/%s", spec->logo_dir, logo_files[i]);
-        snprintf(to, sizeof to, "%s/%s", dir, logo_files[i]);
-        if (copy_file(from, to, err, errlen)) return -1;
-    }
+    /* the wrapped kernel's resources, and none left from a kernel wrapped before */
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (is_resource(e->d_name) && !(spec->resource_dir && regular_file(spec->resource_dir, e->d_name))) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (d) closedir(d);
+    d = spec->resource_dir ? opendir(spec->resource_dir) : NULL;
+    rc = 0;
+    while (d && rc == 0 && (e = readdir(d)))
+        if (is_resource(e->d_name) && regular_file(spec->resource_dir, e->d_name)) {
+            char from[4400];
+            snprintf(from, sizeof from, "%s/%s", spec->resource_dir, e->d_name);
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            rc = copy_file(from, path, err, errlen);
+        }
+    if (d) closedir(d);
+    if (rc) return -1;
     if (dir_out) snprintf(dir_out, dir_cap, "%s", dir);
     return 0;
 }
@@ -217,7 +259,7 @@ int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size
                  name ? name : "");
         return -1;
     }
-    char dir[4096], path[4200];
+    char dir[4096], path[4400];
     if (snprintf(dir, sizeof dir, "%s/%s", kernels_dir, name) >= (int)sizeof dir) {
         snprintf(err, errlen, "%s: path too long", kernels_dir);
         return -1;
@@ -233,10 +275,14 @@ int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    for (size_t i = 0; i < N_LOGOS; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, logo_files[i]);
-        unlink(path); /* a logo that was never copied is no error */
-    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (is_resource(e->d_name)) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path); /* what will not go is said by rmdir below */
+        }
+    if (d) closedir(d);
     if (rmdir(dir) != 0) {
         snprintf(err, errlen, "%s: kernel.json removed, folder kept: %s", dir, strerror(errno));
         return -1;

@@ -2,7 +2,8 @@
  *
  * Owns: where a kernelspec goes (the user's Jupyter data dir, the environment's
  * prefix, or a given prefix, as `jupyter kernelspec install` puts them), the
- * kernel.json the stage kernel is started from, and removing a spec again (only one
+ * kernel.json the stage kernel is started from and the resources copied beside it
+ * (kernel.js, kernel.css, logo-*), and removing a spec again (only one
  * this module wrote: its kernel.json carries metadata.nbstage).  Finding the kernel
  * to wrap is kernel/kernelspec_find.h's job.
  */
@@ -27,7 +28,8 @@ struct kernelspec_spec {
     const char *kernel_path;  /* absolute path of the nbstage-kernel program */
     const char *wrap;         /* the wrapped kernelspec's name */
     const char *const *options; /* more nbstage-kernel arguments, NULL-terminated, or NULL */
-    const char *logo_dir;     /* copy logo-32x32.png, logo-64x64.png, logo-svg.svg from here */
+    const char *resource_dir; /* the wrapped spec's folder: its kernel.js, kernel.css and
+                                 logo-* files are copied, or NULL */
 };
 
 /* 1 when NAME is a usable kernel name (jupyter_client's rule: [a-zA-Z0-9._-]+). */
@@ -41,7 +43,7 @@ int kernelspec_kernels_dir(enum kernelspec_scope scope, const char *prefix, char
 json_t *kernelspec_json(const struct kernelspec_spec *spec);
 
 /* Creates KERNELS_DIR/NAME (and its parents) and writes kernel.json atomically, plus
- * the logos.  Replaces an earlier nbstage spec of that name; refuses to overwrite a
+ * the resources (only those of RESOURCE_DIR: none left from an earlier install).  Replaces an earlier nbstage spec of that name; refuses to overwrite a
  * kernelspec it did not write.  0 and the spec's folder in DIR_OUT, or -1 with a
  * reason in ERR. */
 int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *spec,

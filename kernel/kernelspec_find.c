@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,22 @@ int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, si
     }
     snprintf(err, errlen, "kernelspec \"%s\" not found in %s", name, searched);
     return -1;
+}
+
+int kernelspec_dir_searched(const char *kernels_dir)
+{
+    /* by realpath: "pfx/share/jupyter/kernels" is "/home/me/pfx/..." on JUPYTER_PATH */
+    char want[PATH_MAX];
+    if (!realpath(kernels_dir, want)) return 0;
+    char dirs[9][4096];
+    size_t n = data_dirs(dirs, 9);
+    for (size_t i = 0; i < n; i++) {
+        char kdir[4096], real[PATH_MAX];
+        if (join(kdir, sizeof kdir, dirs[i], "/kernels") == 0 && realpath(kdir, real) &&
+            strcmp(real, want) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 int kernelspec_runs_ipykernel(const struct found_kernelspec *ks)

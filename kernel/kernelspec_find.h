@@ -27,6 +27,11 @@ struct found_kernelspec {
  * "/p/kernel.json: argv is empty"). */
 int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, size_t errlen);
 
+/* 1 when KERNELS_DIR (an existing folder) is one of the kernels/ folders searched
+ * above, the same folder by another path too; 0 otherwise.  Jupyter searches the same
+ * ones: a kernelspec elsewhere is not listed. */
+int kernelspec_dir_searched(const char *kernels_dir);
+
 void kernelspec_found_free(struct found_kernelspec *ks);
 
 /* 1 when KS starts ipykernel: an argv entry is the module ipykernel_launcher or

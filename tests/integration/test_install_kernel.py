@@ -274,9 +274,100 @@ def test_a_stdout_that_cannot_be_written_is_said(env, tmp_path):
     is installed (or removed) all the same."""
     prefix = tmp_path / "pfx"
     spec = prefix / "share" / "jupyter" / "kernels" / "nbstage" / "kernel.json"
+    env = dict(env, JUPYTER_PATH=str(prefix / "share" / "jupyter"))  # no warning of that
     for target, why in LOST_STDOUT:
         for args, done in ((["--prefix", str(prefix)], "installed"), (["--remove", "--prefix", str(prefix)], "removed")):
             r = run_lost_stdout([NBSTAGE, "install-kernel", *args], target, env=env)
             assert r.returncode == 2, (args, target, r.stderr)
             assert r.stderr == f"nbstage install-kernel: <stdout>: write error: {why} (the kernelspec is {done})\n"
             assert spec.exists() == (done == "installed"), (args, target)
+
+
+def test_a_place_jupyter_does_not_search_is_warned(env, tmp_path):
+    """`python -m ipykernel install --prefix P` (jupyter_client's install_kernel_spec)
+    warns when P/share/jupyter/kernels is not among the folders Jupyter searches: the
+    kernelspec may not be found.  install-kernel said only "Installed", and `jupyter
+    kernelspec list` then did not show it.  It now warns too (exit 0, the spec is
+    written), naming JUPYTER_PATH; nothing is said where Jupyter looks."""
+    prefix = tmp_path / "pfx"
+    r = nbstage(env, "--prefix", str(prefix))
+    assert r.returncode == 0, r.stderr
+    kdir = prefix / "share" / "jupyter" / "kernels"
+    assert (kdir / "nbstage" / "kernel.json").is_file()
+    assert "nbstage" not in jupyter_kernels(env)
+    assert r.stderr == (f"nbstage install-kernel: warning: {kdir} is not among the folders "
+                        f"Jupyter searches for kernels: it will not list nbstage until "
+                        f"JUPYTER_PATH names {prefix / 'share' / 'jupyter'}\n"), r.stderr
+    seen = dict(env, JUPYTER_PATH=str(prefix / "share" / "jupyter"))
+    assert "nbstage" in jupyter_kernels(seen)
+    # the same place named relatively, or through JUPYTER_PATH: nothing to say
+    r = subprocess.run([str(NBSTAGE), "install-kernel", "--prefix", "pfx"], env=seen,
+                       cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    for args, e in ((["--user"], env), (["--user", "--name", "jd"], dict(env, JUPYTER_DATA_DIR=str(tmp_path / "jd")))):
+        r = nbstage(e, *args)
+        assert r.returncode == 0 and r.stderr == "", (args, r.stderr)
+    # removing says nothing of it
+    r = nbstage(env, "--prefix", str(prefix), "--remove")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_the_wrapped_kernels_resources_come_along(env, tmp_path):
+    """Jupyter's server serves a kernelspec's kernel.js, kernel.css and every logo-*
+    file (jupyter_server's kernelspec_model; the classic Notebook runs kernel.js, as
+    IRkernel's sets up its editor).  Only three logo names were copied: a wrapped
+    kernel's kernel.js, kernel.css or logo-128x128.png were lost.  Now the stage
+    kernel's spec offers the same resources as the kernel it wraps, none left from a
+    kernel wrapped before, and --remove takes them all."""
+    from_server = (
+        "import json, sys\n"
+        "from jupyter_server.services.kernelspecs.handlers import kernelspec_model\n"
+        "from jupyter_client.kernelspec import KernelSpecManager\n"
+        "class H: base_url = '/'\n"
+        "m = KernelSpecManager()\n"
+        "print(json.dumps({n: sorted(kernelspec_model(H, n, {}, m.get_kernel_spec(n).resource_dir)"
+        "['resources']) for n in sys.argv[1:]}))\n")
+
+    def resources(e, *names):
+        r = subprocess.run([PYTHON, "-Xfrozen_modules=off", "-c", from_server, *names], env=e,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    jp = tmp_path / "jp"
+    d = jp / "kernels" / "rlike"
+    d.mkdir(parents=True)
+    (d / "kernel.json").write_text(json.dumps(
+        {"argv": [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "R-like", "language": "python"}))
+    files = {"kernel.js": b"define([], function() { return {onload: function() {}}; });",
+             "kernel.css": b".x {}", "logo-128x128.png": b"\x89PNG 128", "logo-64x64.png": b"\x89PNG 64"}
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+    (d / "install.py").write_text("# not a resource Jupyter serves\n")
+    env = dict(env, JUPYTER_PATH=str(jp))
+    r = nbstage(env, "--wrap", "rlike", "--name", "st")
+    assert r.returncode == 0, r.stderr
+    got = resources(env, "rlike", "st")
+    assert got["st"] == got["rlike"] == ["kernel.css", "kernel.js", "logo-128x128", "logo-64x64"], got
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "st"
+    for name, data in files.items():
+        assert (spec / name).read_bytes() == data
+    assert sorted(p.name for p in spec.iterdir()) == sorted([*files, "kernel.json"])
+
+    r = nbstage(env, "--wrap", "python3", "--name", "st")  # none of rlike's left
+    assert r.returncode == 0, r.stderr
+    assert resources(env, "st")["st"] == ["logo-32x32", "logo-64x64", "logo-svg"]
+    assert nbstage(env, "--wrap", "rlike", "--name", "st").returncode == 0
+    r = nbstage(env, "--name", "st", "--remove")
+    assert r.returncode == 0, r.stderr
+    assert not spec.exists()
+
+
+def test_a_failed_install_leaves_no_empty_folder(env, tmp_path):
+    """A display name that is not UTF-8 is refused (exit 2), but the spec's folder had
+    been made first and was left behind, empty."""
+    r = nbstage(env, "--name", "bad", "--display-name", "caf\udce9")
+    assert r.returncode == 2 and "UTF-8" in r.stderr, r.stderr
+    kernels = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels"
+    assert not (kernels / "bad").exists()

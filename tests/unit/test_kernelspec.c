@@ -62,7 +62,7 @@ static const char *const extra[] = {"--tag-position", "top", NULL};
 static const struct kernelspec_spec spec = {
     .name = "stages", .display_name = "Python 3 (workflow stages)", .language = "python",
     .kernel_path = "/opt/bin/nbstage-kernel", .wrap = "python3", .options = extra,
-    .logo_dir = NULL,
+    .resource_dir = NULL,
 };
 
 static void kernel_json_content(void **state)
