@@ -8,7 +8,9 @@
 #
 # Environment (all optional):
 #   NBSTAGE_BIN       folder with nbstage and nbstage-kernel (default: the repository root)
-#   NBSTAGE_DEMO_DIR  the work folder (default: a new /tmp/nbstage-demo.XXXXXX)
+#   NBSTAGE_DEMO_DIR  the work folder (default: a new /tmp/nbstage-demo.XXXXXX); a
+#                     demo.ipynb already there is kept, so a folder named here keeps
+#                     the demo as it was saved from one run to the next
 #   NBSTAGE_PORT      the port (default: a free one)
 #   NBSTAGE_TOKEN     the server's token (default: a random one)
 #   PYTHON            the Python that runs Jupyter (default: Debian's /usr/bin/python3)
@@ -49,8 +51,14 @@ if [ -n "${NBSTAGE_DEMO_DIR:-}" ]; then
 else
     work=$(mktemp -d /tmp/nbstage-demo.XXXXXX) || die "cannot create a work folder in /tmp"
 fi
-cp "$here/demo.ipynb" "$work/demo.ipynb" || die "$work/demo.ipynb: cannot copy the demo"
-chmod u+w "$work/demo.ipynb"
+# A demo.ipynb already in a named work folder is the person's, run and saved there in
+# an earlier session: it is opened as it is, never copied over.
+if [ -e "$work/demo.ipynb" ]; then
+    say "keeping $work/demo.ipynb as it is (remove it for a fresh copy of the demo)"
+else
+    cp "$here/demo.ipynb" "$work/demo.ipynb" || die "$work/demo.ipynb: cannot copy the demo"
+    chmod u+w "$work/demo.ipynb"
+fi
 
 # A free loopback port: bind port 0 and read what the kernel gave (a race with another
 # program taking it in between is possible, and the server then says so).

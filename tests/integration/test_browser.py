@@ -144,6 +144,52 @@ def serve(tmp_path_factory, frontend):
         assert not left, f"processes left running after the server stopped: {what or left}"
 
 
+def test_run_demo_keeps_the_demo_already_in_its_work_folder(tmp_path):
+    """NBSTAGE_DEMO_DIR names a folder kept from one `make run` to the next: the
+    demo.ipynb the person ran, edited and saved there is theirs, and the next run
+    opens it as it is.  (run-demo.sh copied the shipped demo over it, every time,
+    without a word: the saved stages and edits were gone.)  Needs no browser."""
+    for prog in ("nbstage", "nbstage-kernel"):
+        if not os.access(BIN / prog, os.X_OK):
+            pytest.skip(f"{BIN / prog} is not built yet")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_"))}
+    env.update(HOME=str(tmp_path / "home"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               NBSTAGE_BIN=str(BIN), NBSTAGE_DEMO_DIR=str(tmp_path / "work"), PYTHON=PYTHON)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work").mkdir()
+    mine = json.loads((ROOT / "share" / "demo.ipynb").read_text())
+    mine["cells"].append({"cell_type": "markdown", "id": "mine", "metadata": {},
+                          "source": "My own notes, saved in the last session"})
+    mine["cells"][1]["metadata"] = {"tags": ["stage:imports"], "workflow_stage": {
+        "stage": "imports", "confidence": 0.986, "model": "nbstage-lstm-c65b97a2"}}
+    saved = json.dumps(mine, indent=1) + "\n"
+    (tmp_path / "work" / "demo.ipynb").write_text(saved)
+    log = open(tmp_path / "run-demo.log", "w")
+    proc = subprocess.Popen(["sh", str(ROOT / "share" / "run-demo.sh")], env=env,
+                            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 90
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            url = re.search(r"http://127\.0\.0\.1:\d+/notebooks/demo\.ipynb\?token=\w+", line)
+        assert url, "run-demo.sh printed no URL:\n" + (tmp_path / "run-demo.log").read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+    assert (tmp_path / "work" / "demo.ipynb").read_text() == saved
+    said = (tmp_path / "run-demo.log").read_text()
+    assert f"keeping {tmp_path / 'work' / 'demo.ipynb'}" in said, said
+
+
 def _drive(url, screenshot, tmp, name, mode="badge", steps=2):
     """Runs the browser script on URL in MODE (see run_notebook.mjs); its JSON report."""
     profile = tmp / f"chromium-{name}"
