@@ -215,6 +215,31 @@ static int said(const char *done)
     return EXIT_USAGE;
 }
 
+/* A reinstall replaces the kernelspec of that name, as `jupyter kernelspec install`
+ * does; where the one replaced ran another command (another nbstage-kernel, a --model
+ * or option of the user's own that `make run` or a plain reinstall does not repeat),
+ * it is said, so that the user can put it back.  OLD: the kernel.json that was there. */
+static void say_replaced(json_t *old, const char *installed)
+{
+    json_t *old_argv = json_object_get(old, "argv");
+    if (!json_is_array(old_argv)) return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/kernel.json", installed);
+    json_t *now = json_load_file(path, 0, NULL);
+    if (!json_equal(old_argv, json_object_get(now, "argv"))) {
+        fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec that ran:");
+        size_t i;
+        json_t *v;
+        json_array_foreach(old_argv, i, v)
+        {
+            const char *w = json_is_string(v) ? json_string_value(v) : "?";
+            fprintf(stderr, strpbrk(w, " \t\"'") ? " '%s'" : " %s", w);
+        }
+        fputc('\n', stderr);
+    }
+    json_decref(now);
+}
+
 static int do_remove(const struct install_args *a, const char *kdir, const char *name)
 {
     char err[4400];
@@ -320,13 +345,18 @@ int cmd_install_kernel(int argc, char **argv)
         .options = options,
         .resource_dir = found.dir,
     };
-    char installed[4096];
+    char installed[4096], old_path[4200];
+    snprintf(old_path, sizeof old_path, "%s/%s/kernel.json", kdir, name);
+    json_t *old = json_load_file(old_path, 0, NULL); /* NULL: nothing there (or unreadable) */
     if (kernelspec_install(kdir, &spec, installed, sizeof installed, err, sizeof err)) {
         fprintf(stderr, "nbstage install-kernel: %s\n", err);
+        json_decref(old);
         goto out;
     }
     printf("Installed kernelspec %s in %s\n  \"%s\", wraps %s (%s)\n", name, installed, display,
            a.wrap, found.dir);
+    say_replaced(old, installed);
+    json_decref(old);
     if (!kernelspec_dir_searched(kdir)) {
         /* as jupyter_client's install_kernel_spec warns ("The kernelspec may not be
          * found"): --prefix P is a place Jupyter looks only when told */

@@ -371,3 +371,18 @@ def test_a_failed_install_leaves_no_empty_folder(env, tmp_path):
     assert r.returncode == 2 and "UTF-8" in r.stderr, r.stderr
     kernels = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels"
     assert not (kernels / "bad").exists()
+
+
+def test_a_reinstall_that_drops_ones_options_says_what_ran_before(env, tmp_path):
+    # `make run` reinstalls "nbstage" for the user: options chosen at an earlier install
+    # (here --min-confidence and --tag-position) are lost, and the user must be told.
+    first = nbstage(env, "--user", "--min-confidence", "0.7", "--tag-position", "bottom")
+    assert first.returncode == 0, first.stderr
+    assert "replaces" not in first.stderr
+    again = nbstage(env, "--user")
+    assert again.returncode == 0, again.stderr
+    assert "replaces a kernelspec that ran" in again.stderr
+    assert "--tag-position bottom --min-confidence 0.7" in again.stderr
+    assert jupyter_kernels(env)["nbstage"]["spec"]["argv"][5:] == []
+    same = nbstage(env, "--user")  # the same command again: nothing lost, nothing said
+    assert same.returncode == 0 and "replaces" not in same.stderr, same.stderr
