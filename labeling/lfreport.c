@@ -110,6 +110,7 @@ void lf_report_print(FILE *to, const struct lf_report *r)
             same, same ? (double)lm_same / same : 0, same ? (double)mv_same / same : 0);
     fprintf(to, "\nlabel model, classification report:\n");
     metrics_print_report(to, &lm);
+    metrics_print_undefined(to, &lm); /* where sklearn warns, as eval says it */
     fprintf(to, "\nlabel model, confusion matrix (rows: hand label):\n");
     metrics_print_confusion(to, &lm);
 out:

@@ -476,3 +476,27 @@ def test_gold_that_cannot_score_is_exit_2_as_in_eval(tmp_path, cells):
     r = run(["label", "-q", "--gold", gold, "-o", out, cells])
     assert r.returncode == 0 and f"1 of 2 hand-labeled cells are not in {cells}" in r.stderr, r.stderr
     assert len(out.read_text().splitlines()) == len(CELLS)
+
+
+def test_gold_report_notes_ill_defined_figures_as_eval_does(tmp_path, cells):
+    """label --gold's classification report showed 0.000 for a class true but never
+    labeled (precision 0/0) and one labeled but never true (recall 0/0) without a word,
+    where scikit-learn warns and `eval` prints a note: the same report, scored on
+    label's own output by eval --predictions, said it.  Now both say it alike."""
+    gold, out = tmp_path / "gold.tsv", tmp_path / "out.jsonl"
+    # df.head() is explore to the rules: called train here, train is never labeled
+    # among the scored cells and explore never true
+    gold.write_text("cell_id\tlabel\na.ipynb#0\timports\na.ipynb#1\tload\na.ipynb#2\ttrain\na.ipynb#3\tprep\n")
+    r = run(["label", "--gold", gold, "-o", out, cells])
+    assert r.returncode == 0, r.stderr
+    assert "       train      0.000     0.000     0.000         1\n" in r.stderr, r.stderr
+    notes = [line for line in r.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == ["note: train: precision is ill-defined (no predicted cells) and set to 0.0, as scikit-learn does",
+                     "note: explore: recall is ill-defined (no true cells) and set to 0.0, as scikit-learn does"], r.stderr
+    e = run(["eval", "--predictions", "--gold", gold, out])
+    assert e.returncode == 0, e.stderr
+    assert [line for line in e.stdout.splitlines() if line.startswith("note: ")] == notes, e.stdout
+    # every class shown with both true and labeled cells: no note
+    gold.write_text("cell_id\tlabel\na.ipynb#0\timports\na.ipynb#1\tload\na.ipynb#3\tprep\n")
+    r = run(["label", "--gold", gold, "-o", out, cells])
+    assert r.returncode == 0 and "note:" not in r.stderr, r.stderr
