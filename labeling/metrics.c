@@ -97,6 +97,12 @@ double confusion_macro_f1_all(const struct confusion *c)
 
 void metrics_print_report(FILE *to, const struct confusion *c)
 {
+    if (!confusion_total(c)) {
+        /* no class to show: sklearn's report has no rows to print (it raises), and a
+         * table of 0.000 over 0 cells read as a model that got everything wrong */
+        fprintf(to, "no cell has a prediction: no classification report\n");
+        return;
+    }
     struct class_score s[N_STAGES];
     class_scores(c, s);
     const int w = 12; /* strlen("weighted avg") exceeds every stage key */

@@ -26,7 +26,8 @@ double confusion_macro_f1(const struct confusion *c);               /* over pred
  * sklearn's f1_score(y, p, average="macro") with "no prediction" a label of its own,
  * left out of the average (labels = the stages in y or p). */
 double confusion_macro_f1_all(const struct confusion *c);
-/* scikit-learn's classification_report(digits=3) layout, stage keys as names. */
+/* scikit-learn's classification_report(digits=3) layout, stage keys as names; one
+ * line saying so instead when no item has a prediction. */
 void metrics_print_report(FILE *to, const struct confusion *c);
 /* The notes that go with the report where sklearn warns (UndefinedMetricWarning): a
  * class shown with no predicted items has precision 0.0 by convention, one with no

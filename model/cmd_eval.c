@@ -255,8 +255,11 @@ int cmd_eval(int argc, char **argv)
      * sklearn does when "no prediction" is a label of its own); the report below is
      * over the predicted cells. */
     printf("accuracy %.4f, macro-F1 %.4f over %ld cells", acc_all, confusion_macro_f1_all(&conf), total);
-    if (conf.unlabeled) printf(" (cells without a prediction count as wrong; %.4f and %.4f over predicted ones)",
-                               confusion_accuracy(&conf), confusion_macro_f1(&conf));
+    if (conf.unlabeled && !confusion_total(&conf))
+        printf(" (no cell has a prediction)"); /* no "0.0000 over predicted ones" of none */
+    else if (conf.unlabeled)
+        printf(" (cells without a prediction count as wrong; %.4f and %.4f over predicted ones)",
+               confusion_accuracy(&conf), confusion_macro_f1(&conf));
     printf("\n");
     if (!quiet) {
         printf("\n");

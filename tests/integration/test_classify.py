@@ -1315,3 +1315,21 @@ def test_a_notebook_on_stdin_is_said_to_be_one(tiny, tmp_path):
     assert "notebook" not in r.stderr, r.stderr
     r = run(["classify", "--model", str(model)], '[\n{"id": "a", "source": "x = 1"}\n]\n')
     assert r.returncode == 1 and "notebook" not in r.stderr, r.stderr
+
+
+def test_eval_with_no_prediction_at_all_reports_no_figures_of_nothing(tiny):
+    """Every scored cell without a prediction (label's output with a --min-confidence
+    nothing passes): the first line went on '(...; 0.0000 and 0.0000 over predicted
+    ones)' and the report printed its header, no rows and averages of 0.000 over 0
+    cells, where sklearn has no report to give.  Now both say no cell has one; the
+    figures over all cells (misses) stay."""
+    d, _ = tiny
+    gold, preds = d / "null-gold.tsv", d / "null-preds.jsonl"
+    gold.write_text("cell_id\tlabel\na#0\tload\na#1\tprep\n")
+    preds.write_text('{"id": "a#0", "stage": null}\n{"id": "a#1", "stage": null}\n')
+    r = run(["eval", "--predictions", "--gold", str(gold), str(preds)])
+    assert r.returncode == 0, r.stderr
+    assert "accuracy 0.0000, macro-F1 0.0000 over 2 cells (no cell has a prediction)\n" in r.stdout, r.stdout
+    assert "\nno cell has a prediction: no classification report\n" in r.stdout, r.stdout
+    assert "precision" not in r.stdout and "macro avg" not in r.stdout, r.stdout
+    assert "unlabeled (no prediction): 2\n" in r.stdout, r.stdout

@@ -85,6 +85,25 @@ static void test_report_layout(void **state)
     free(got);
 }
 
+/* No item with a prediction (every one unlabeled, or none at all): the report printed
+ * its header, empty rows and averages of 0.000 over 0 items, figures of nothing where
+ * sklearn has no report (it raises); now one line says why there is none. */
+static void test_report_without_predictions(void **state)
+{
+    (void)state;
+    struct confusion c;
+    memset(&c, 0, sizeof c);
+    confusion_add(&c, 0, STAGE_NONE);
+    confusion_add(&c, 1, STAGE_NONE);
+    char *got = capture_report(&c, 0);
+    assert_string_equal(got, "no cell has a prediction: no classification report\n");
+    free(got);
+    memset(&c, 0, sizeof c);
+    got = capture_report(&c, 0);
+    assert_string_equal(got, "no cell has a prediction: no classification report\n");
+    free(got);
+}
+
 static void test_confusion_text_and_svg(void **state)
 {
     (void)state;
@@ -122,6 +141,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scores),
         cmocka_unit_test(test_report_layout),
+        cmocka_unit_test(test_report_without_predictions),
         cmocka_unit_test(test_confusion_text_and_svg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
