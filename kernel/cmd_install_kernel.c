@@ -48,6 +48,7 @@ static const char usage_text[] =
     "                       passed on to nbstage-kernel (see nbstage-kernel --help);\n"
     "                       a --model it cannot read is named (the spec is still\n"
     "                       installed: the kernel reads the file each time it starts)\n"
+    "  -h, --help           this help\n"
     "\n"
     "exit: 0 done, 1 nothing to remove, 2 usage or I/O error.\n";
 

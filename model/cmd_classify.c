@@ -52,12 +52,12 @@ static void usage(FILE *to)
 "blank cells say none); any other file is one cell and prints its stage.  --json\n"
 "prints the JSON objects instead.\n\n"
 "options:\n"
-"  --model FILE   the model (default: the shipped one, %s;\n"
-"                 NBSTAGE_MODEL overrides)\n"
-"  -j, --jobs N   worker threads for JSON Lines (default: the CPUs it may use,\n"
-"                 at most 8)\n"
-"  --json         JSON output for a .ipynb or one cell\n"
-"  -h, --help     this help\n\n"
+"  -m, --model FILE  the model (default: the shipped one, %s;\n"
+"                    NBSTAGE_MODEL overrides)\n"
+"  -j, --jobs N      worker threads for JSON Lines (default: the CPUs it may use,\n"
+"                    at most 8)\n"
+"  --json            JSON output for a .ipynb or one cell\n"
+"  -h, --help        this help\n\n"
 "exit: 0 ok, 1 some input lines were bad, 2 usage, model or I/O error.\n",
             model_default_path() ? model_default_path() : "not found");
 }

@@ -69,7 +69,7 @@ static void usage(FILE *to)
             "                    picture, on stdout; a FILE named *.ipynb is refused; FILE\n"
             "                    is left as it was when no notebook could be read)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR is set or\n"
-            "                    TERM=dumb), always, never\n"
+            "                    TERM=dumb), always, never (--colour WHEN alike)\n"
             "  -h, --help        this help\n\n"
             "exit: 0 ok, 2 usage error, a notebook or folder that could not be read, or an\n"
             "output (stdout, --svg FILE) that could not be written.\n");
