@@ -298,6 +298,34 @@ def test_check_hook_takes_notebooks_named_in_any_case(tmp_path):
     assert r.returncode == 0, r.out
 
 
+def test_hooks_pass_over_hidden_files_as_the_walk_does(tmp_path):
+    """A committed .ipynb_checkpoints/ copy, macOS's ._a.ipynb (AppleDouble, binary) and
+    a notebook in a hidden folder match `files: \\.ipynb$`, but `nbstage tag --check .`
+    (the walk, as in CI) passes them over as Jupyter's file browser hides them.  The
+    hooks were given them by name: the checkpoint's missing tags refused the commit,
+    the AppleDouble file failed it (exit 2, "a NUL byte"), and nbstage-tag rewrote the
+    checkpoint.  The hooks exclude them, as the walk does."""
+    repo = Repo(tmp_path, ["nbstage-tag-check", "nbstage-tag"])
+    a = repo.write("nbs/a.ipynb", make_nb(CLEAN))
+    assert repo.nbstage("tag", "-q", "nbs/a.ipynb").returncode == 0
+    hidden = {"nbs/.ipynb_checkpoints/a-checkpoint.ipynb": make_nb(EDA).encode(),
+              "nbs/._a.ipynb": b"\0\5\26\7\0\2\0\0Mac OS X        \0\0",
+              ".scratch/b.ipynb": make_nb(EDA).encode()}
+    for rel, data in hidden.items():
+        repo.write(rel, "")
+        (repo.path / rel).write_bytes(data)
+    walk = repo.nbstage("tag", "--check", ".")
+    assert walk.returncode == 0, walk.stdout + walk.stderr
+    r = repo.commit("nbs", ".scratch")
+    assert r.returncode == 0, r.out
+    assert re.search(r"^nbstage tag --check\.+Passed$", r.out, re.M), r.out
+    assert re.search(r"^nbstage tag\.+Passed$", r.out, re.M), r.out
+    assert sorted(repo.git("show", "--name-only", "--format=", "HEAD").stdout.split("\n")[:-1]) \
+        == sorted(["nbs/a.ipynb", *hidden]), "all of them committed"
+    assert {rel: (repo.path / rel).read_bytes() for rel in hidden} == hidden, "left as they were"
+    assert stages(a) and None not in stages(a)
+
+
 @pytest.mark.skipif(not (SHARED / "notebooks-with-outputs").is_dir(), reason="../shared absent")
 def test_check_hook_on_real_notebooks(tmp_path):
     """../shared/notebooks-with-outputs committed at once: the hook, in pre-commit's
