@@ -305,13 +305,17 @@ int cmd_ingest(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:j:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': outpath = strcmp(optarg, "-") ? optarg : NULL; break; /* '-': stdout */
-        case 'j':
-            jobs = (int)strtol(optarg, &end, 10);
-            if (*end || jobs < 1 || jobs > 256) {
+        case 'j': {
+            /* range-checked as a long: cast first, 4294967297 was 1 */
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || v < 1 || v > 256) {
                 nb_say(stderr, "nbstage ingest: -j wants a number of threads, 1 to 256");
                 return EXIT_USAGE;
             }
+            jobs = (int)v;
             break;
+        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;

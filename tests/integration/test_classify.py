@@ -1172,6 +1172,19 @@ def test_option_errors_name_the_command_as_every_message_does(cmd):
     assert r.returncode == 0 and f"usage: nbstage {cmd}" in r.stdout
 
 
+@pytest.mark.parametrize("cmd", ["ingest", "label", "classify", "tag"])
+def test_a_thread_count_beyond_int_is_refused(cmd, tmp_path):
+    """ingest cast strtol's long to int before its range check: -j 4294967297 became
+    1 and ran, where 0 or 257 are refused.  Every -j is now refused past its range
+    (label, classify and tag already were), exit 2, before any work."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    for j in ("4294967297", "99999999999999999999"):
+        r = run([cmd, "-j", j, str(nb)] if cmd in ("ingest", "tag") else [cmd, "-j", j], "")
+        assert r.returncode == 2 and r.stdout == "", (j, r.stdout, r.stderr)
+        assert "-j" in r.stderr or "--jobs" in r.stderr, r.stderr
+
+
 def test_read_only_commands_read_what_python_reads(tiny, tmp_path):
     """NaN in a cell's metadata (pandas' to_json writes it into outputs, Python's json
     reads it) and a key twice: classify and summary only read, as ingest does, so they
