@@ -586,6 +586,13 @@ int cmd_summary(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    /* a model given and not used is a mistake to say, not to drop, as tag
+     * --from-outputs and eval --predictions say it */
+    if (s.saved && model_path) {
+        fprintf(stderr, "nbstage summary: --saved shows the stages saved in the notebooks: "
+                        "no --model with it\n");
+        return EXIT_USAGE;
+    }
     if (!strcmp(when, "always")) {
         s.color = 1;
     } else if (!strcmp(when, "auto")) {

@@ -188,6 +188,13 @@ int cmd_tag(int argc, char **argv)
         fprintf(stderr, "nbstage tag: -o takes exactly one notebook\n");
         return EXIT_USAGE;
     }
+    /* a model given and not used is a mistake to say, not to drop (eval --predictions
+     * --model, label --votes --rules are refused alike) */
+    if (r.opt.from_outputs && model_path) {
+        fprintf(stderr, "nbstage tag: --from-outputs takes the stages the kernel left in the outputs: "
+                        "no --model with it\n");
+        return EXIT_USAGE;
+    }
 
     /* '-' as for every command that reads notebooks: once (standard input is read
      * once), and alone where its notebook is written back, to stdout (nb_stdin_rule) */

@@ -1185,6 +1185,31 @@ def test_a_thread_count_beyond_int_is_refused(cmd, tmp_path):
         assert "-j" in r.stderr or "--jobs" in r.stderr, r.stderr
 
 
+def test_a_model_given_to_a_mode_without_one_is_refused(tiny, tmp_path):
+    """tag --from-outputs and summary --saved use no model, and dropped a --model given
+    to them without a word (exit 0), where eval --predictions --model and label --votes
+    --rules are refused: the user meant one of the two.  Now refused alike, exit 2,
+    the notebook untouched."""
+    _, model = tiny
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "id": "c0",
+                                         "metadata": {}, "outputs": [], "source": "import os"}],
+                              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n")
+    before = nb.read_bytes()
+    for args, says in ((["tag", "--from-outputs", "--model", str(model)], "nbstage tag: --from-outputs"),
+                       (["tag", "--from-outputs", "-n", "-m", str(model)], "nbstage tag: --from-outputs"),
+                       (["summary", "--saved", "--model", str(model)], "nbstage summary: --saved"),
+                       (["summary", "-m", str(model), "--saved", "--json"], "nbstage summary: --saved")):
+        r = run([*args, str(nb)])
+        assert r.returncode == 2 and r.stdout == "", (args, r.stdout, r.stderr)
+        assert r.stderr.startswith(says) and "no --model" in r.stderr, (args, r.stderr)
+        assert nb.read_bytes() == before
+    # each alone is as before
+    assert run(["tag", "--from-outputs", "-n", str(nb)]).returncode == 0
+    assert run(["summary", "--saved", str(nb)]).returncode == 0
+    assert run(["summary", "--model", str(model), str(nb)]).returncode == 0
+
+
 def test_read_only_commands_read_what_python_reads(tiny, tmp_path):
     """NaN in a cell's metadata (pandas' to_json writes it into outputs, Python's json
     reads it) and a key twice: classify and summary only read, as ingest does, so they
