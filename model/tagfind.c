@@ -27,6 +27,7 @@ static int add_path(const char *path, const char *rel, void *vfind)
 {
     (void)rel;
     struct tagfind *f = vfind;
+    f->found++;
     int met = fileonce_met(&f->met, path);
     if (met) return met < 0 ? -1 : 0; /* out of memory, or met again */
     return push(f, path);
@@ -47,7 +48,11 @@ int tagfind_add(struct tagfind *f, const char *arg)
      * worth reporting, not walking. */
     if (nb_is_notebook_name(arg) && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
         return add_path(arg, arg, f);
-    return nb_walk(arg, add_path, walk_error, f) ? -1 : 0;
+    long found = f->found, failed = f->failed;
+    if (nb_walk(arg, add_path, walk_error, f)) return -1;
+    if (f->found == found && f->failed == failed && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+        nb_say(stderr, "nbstage tag: %s: no notebooks (.ipynb) found", arg);
+    return 0;
 }
 
 void tagfind_free(struct tagfind *f)

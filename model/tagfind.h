@@ -20,11 +20,14 @@ struct tagfind {
     char **path; /* path[0 .. n), malloc'd, in the order found, each file once */
     size_t n, cap;
     long failed;          /* folders that could not be walked (each reported on stderr) */
+    long found;           /* the files the walks met, those met again included */
     struct fileonce met;  /* the files listed */
 };
 
 /* Adds what the PATH argument ARG names ("-", standard input, as it is), but the files
- * listed already under another name.  0, or -1 when out of memory. */
+ * listed already under another name.  A folder without notebooks is said on stderr, as
+ * fmt, summary and ingest say it (most often the wrong folder, which --check would pass).
+ * 0, or -1 when out of memory. */
 int tagfind_add(struct tagfind *f, const char *arg);
 
 /* Frees the paths still in F, its array and its set of files met. */

@@ -576,3 +576,28 @@ def test_dash_is_standard_input_once_for_every_command_that_takes_notebooks(mode
     for cmd in ("ingest", "fmt", "summary", "tag"):
         h = " ".join(nbstage(cmd, "--help").stdout.split())
         assert "'-' is standard input (named <stdin>" in h and "given once" in h, (cmd, h)
+
+
+def test_a_folder_without_notebooks_is_said_as_fmt_summary_and_ingest_say_it(model, tmp_path):
+    """`tag --check -q wrong-folder/` (a pre-commit hook's or a script's typo for a
+    folder that exists) passed, exit 0, without a word: tag said nothing of a folder
+    without notebooks, where fmt, summary and ingest name it ('DIR: no notebooks
+    (.ipynb) found', even with -q; fmt's source even said tag did).  Now tag says it
+    too; still exit 0.  A folder whose notebooks were all met under another name is
+    not empty, and a folder with a notebook says nothing."""
+    empty = tmp_path / "empty"
+    (empty / ".ipynb_checkpoints").mkdir(parents=True)
+    (empty / ".ipynb_checkpoints" / "a-checkpoint.ipynb").write_text(make_nb(SIMPLE))
+    say = f"{empty}: no notebooks (.ipynb) found"
+    for args in (["tag", "-m", model], ["tag", "--check", "-q", "-m", model], ["tag", "-n", "-q", "-m", model],
+                 ["fmt", "--check", "-q"], ["summary", "-m", model], ["ingest", "-q"]):
+        r = nbstage(*args, empty)
+        assert r.returncode == 0, (args, r.stderr)
+        assert f"nbstage {args[0]}: {say}" in r.stderr.splitlines(), (args, r.stderr)
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "a.ipynb").write_text(make_nb(SIMPLE))
+    r = nbstage("tag", "--check", "-q", "-m", model, full, full / "a.ipynb")
+    assert "no notebooks" not in r.stderr, r.stderr
+    r = nbstage("tag", "-n", "-q", "-m", model, full / "a.ipynb", full)
+    assert "no notebooks" not in r.stderr, r.stderr
