@@ -1,6 +1,7 @@
 /* main_nbstage.c — the `nbstage` program: dispatches to a subcommand.
  *
- * Owns: the command table and the top-level --help, --version and `nbstage help CMD`;
+ * Owns: the command table and the top-level --help, --version and `nbstage help CMD`,
+ * and what an unknown command is told (the close command, or where options go);
  * a command runs with argv[0] "nbstage CMD" (model/commands.h).  Before dispatching,
  * `train` re-executes itself with OPENBLAS_CORETYPE when needed and every other
  * command stops OpenBLAS's idle threads (model/blas_core.h).
@@ -51,6 +52,55 @@ static void usage(FILE *to)
                 "Exit codes:\n0 ok, 1 findings, 2 usage or I/O error.\n");
 }
 
+/* The optimal string alignment distance between A and B (edits: insert, delete,
+ * substitute, swap two neighbours), at most 32 bytes each; 99 beyond. */
+static int distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 32 || m > 32) return 99;
+    int d[33][33];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[n][m];
+}
+
+/* An unknown command ARG said, with the command meant when one is close (a typo, as
+ * git suggests one, or the start of one name: `install`), or, for an option before
+ * the command (`nbstage -q tag`), where options go; then the usage. */
+static void unknown_command(const char *arg)
+{
+    if (arg[0] == '-' && arg[1]) {
+        fprintf(stderr, "nbstage: unknown option '%s' (a command's options go after it: "
+                        "nbstage COMMAND [OPTIONS])\n", arg);
+    } else {
+        const char *best = NULL;
+        int best_d = 99, ties = 0;
+        size_t n = strlen(arg);
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+            const char *name = commands[i].name;
+            /* one edit in a short name, two in a longer one; a start of 3 bytes or more */
+            int d = distance(arg, name), limit = n <= 4 ? 1 : 2;
+            if (d > limit) d = n >= 3 && !strncmp(arg, name, n) ? limit : 99;
+            if (d < best_d) best = name, best_d = d, ties = 0;
+            else if (d == best_d) ties++;
+        }
+        if (best && best_d < 99 && !ties)
+            fprintf(stderr, "nbstage: unknown command '%s'; did you mean '%s'?\n", arg, best);
+        else
+            fprintf(stderr, "nbstage: unknown command '%s'\n", arg);
+    }
+    usage(stderr);
+}
+
 /* RC, or EXIT_USAGE when stdout could not be written (said as WHO's, unless the
  * command said it already: it returned EXIT_USAGE). */
 static int stdout_checked(const char *who, int rc)
@@ -83,8 +133,7 @@ int main(int argc, char **argv)
                 char *args[] = {name, "--help", NULL};
                 return stdout_checked(name, commands[i].run(2, args));
             }
-        fprintf(stderr, "nbstage: unknown command '%s'\n", argv[2]);
-        usage(stderr);
+        unknown_command(argv[2]);
         return EXIT_USAGE;
     }
     /* Only training multiplies matrices through OpenBLAS (inference has its own step). */
@@ -99,7 +148,6 @@ int main(int argc, char **argv)
             argv[1] = name;
             return stdout_checked(name, commands[i].run(argc - 1, argv + 1));
         }
-    fprintf(stderr, "nbstage: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    unknown_command(argv[1]);
     return EXIT_USAGE;
 }

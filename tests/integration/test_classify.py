@@ -1210,6 +1210,27 @@ def test_a_model_given_to_a_mode_without_one_is_refused(tiny, tmp_path):
     assert run(["summary", "--model", str(model), str(nb)]).returncode == 0
 
 
+def test_an_unknown_command_suggests_the_close_one():
+    """`nbstage tga` said only "unknown command 'tga'" and the list, and an option
+    before the command (`nbstage -q tag`) was an "unknown command '-q'" too.  Now a
+    typo or the start of a name gets the command meant (as git suggests one), a word
+    near none gets none, and an option is said to go after its command; exit 2, the
+    usage on stderr, nothing on stdout, as before."""
+    cases = [(["tga"], "nbstage: unknown command 'tga'; did you mean 'tag'?\n"),
+             (["lable", "x.jsonl"], "nbstage: unknown command 'lable'; did you mean 'label'?\n"),
+             (["sumary"], "nbstage: unknown command 'sumary'; did you mean 'summary'?\n"),
+             (["install"], "nbstage: unknown command 'install'; did you mean 'install-kernel'?\n"),
+             (["help", "clasify"], "nbstage: unknown command 'clasify'; did you mean 'classify'?\n"),
+             (["nope"], "nbstage: unknown command 'nope'\n"),
+             (["x"], "nbstage: unknown command 'x'\n"),
+             (["-q", "tag"], "nbstage: unknown option '-q' (a command's options go after it: "
+                             "nbstage COMMAND [OPTIONS])\n")]
+    for args, first in cases:
+        r = run(args)
+        assert r.returncode == 2 and r.stdout == "", (args, r.stdout)
+        assert r.stderr.startswith(first) and "usage: nbstage COMMAND" in r.stderr, (args, r.stderr)
+
+
 def test_read_only_commands_read_what_python_reads(tiny, tmp_path):
     """NaN in a cell's metadata (pandas' to_json writes it into outputs, Python's json
     reads it) and a key twice: classify and summary only read, as ingest does, so they
