@@ -115,6 +115,19 @@ static void print_changes(FILE *out, const char *path, const struct tag_result *
     }
 }
 
+/* Is NB, as read from BUF, laid out as it would be written?  If not, a rewrite
+ * changes more than its tag lines (a file saved with indent 2, or compact), which
+ * --dry-run and the "tagged" line say: a team reading the diff should not be
+ * surprised.  Only asked of files off the fast path, which splices canonical ones. */
+static int laid_out_as_written(const json_t *nb, const char *buf, size_t len)
+{
+    size_t n = 0;
+    char *d = nb_dumps(nb, &n);
+    int same = !d || (n == len && !memcmp(d, buf, len)); /* (no memory: not said) */
+    free(d);
+    return same;
+}
+
 /* Same file as when we read it?  Editors save while batch jobs run. */
 static int same_file(const char *path, const struct stat *before)
 {
@@ -167,6 +180,7 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
     size_t len, outlen = 0;
     int is_stdin = !strcmp(j->path, "-");
     const char *name = is_stdin ? "<stdin>" : j->path;
+    const char *layout = o->nbformat_layout ? "nbformat.write's layout" : "the canonical layout";
     int in_place = !o->check && !o->dry_run && !o->output && !is_stdin, old_fd = -1;
     struct tagjob_prep *prep = j->prep;
     char *buf;
@@ -189,7 +203,7 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
     nb_error e;
     json_t *nb = NULL;
     char *bytes = NULL, *owned = NULL;
-    int same = 0;
+    int same = 0, relaid = 0; /* relaid: the layout changes too */
     struct tag_options to = {
         .model = o->model,
         .cache = o->cache,
@@ -237,6 +251,8 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             nb_strip_transient(nb);
             nb_split_lines(nb);
         }
+        if (o->dry_run || (in_place && !o->quiet))
+            relaid = !laid_out_as_written(nb, buf, len);
         /* --check needs the findings only, not the bytes */
         if (tag_notebook(nb, &to, &j->res) ||
             (!o->check && !(bytes = owned = nb_dumps(nb, &outlen)))) {
@@ -268,7 +284,10 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             fprintf(out, "%s: remove %ld tag output%s\n", name, j->res.outputs_stripped,
                     j->res.outputs_stripped == 1 ? "" : "s");
         if (!same && !j->res.n_changes && !j->res.outputs_stripped)
-            fprintf(out, "%s: rewrite in the canonical layout (tags unchanged)\n", name);
+            fprintf(out, "%s: rewrite in %s (tags unchanged)\n", name, layout);
+        else if (relaid)
+            fprintf(out, "%s: also rewrite in %s (the file is not in it: more than the tag "
+                         "lines change)\n", name, layout);
         j->rewritten = !same;
     } else if ((o->output && !strcmp(o->output, "-")) || (is_stdin && !o->output)) {
         j->to_stdout = 1; /* OUT is memory: written to stdout, and checked, by deliver */
@@ -307,11 +326,12 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
                 j->rewritten = 1;
                 long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
                 long k = j->res.outputs_stripped;
-                if (!o->quiet && k)
-                    fprintf(out, "tagged %s (%ld cell%s changed, %ld tag output%s removed)\n",
-                            j->path, n, n == 1 ? "" : "s", k, k == 1 ? "" : "s");
-                else if (!o->quiet)
-                    fprintf(out, "tagged %s (%ld cell%s changed)\n", j->path, n, n == 1 ? "" : "s");
+                if (!o->quiet) {
+                    fprintf(out, "tagged %s (%ld cell%s changed", j->path, n, n == 1 ? "" : "s");
+                    if (k) fprintf(out, ", %ld tag output%s removed", k, k == 1 ? "" : "s");
+                    if (relaid) fprintf(out, "; rewritten in %s", layout);
+                    fprintf(out, ")\n");
+                }
             }
         }
     }

@@ -486,6 +486,39 @@ def test_dry_run_changes_nothing(model, tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_dry_run_and_report_say_the_layout_changes_too(model, tmp_path):
+    """A notebook saved by another tool (indent 2, or compact JSON) is written back in
+    the canonical layout, so its diff is the whole file, not the tag lines.  --dry-run
+    listed the cells' tags alone (it named the layout only when no tag changed) and the
+    run said "tagged X (N cells changed)": nothing warned of the whole-file diff.  Both
+    say it now; a canonical notebook, on either path (--strip-tag-outputs takes the
+    jansson one), gets no such word."""
+    text = make_nb(SIMPLE)
+    tree = json.loads(text)
+    (tmp_path / "canonical.ipynb").write_text(text)
+    (tmp_path / "indent2.ipynb").write_text(json.dumps(tree, indent=2) + "\n")
+    (tmp_path / "compact.ipynb").write_text(json.dumps(tree, separators=(",", ":")))
+    names = ["canonical.ipynb", "indent2.ipynb", "compact.ipynb"]
+    for extra in ([], ["--strip-tag-outputs"]):
+        r = nbstage("tag", "-m", model, "-n", *extra, *names, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        added = [l for l in r.stdout.splitlines() if ": add " in l]
+        assert len(added) == 3 * 6, r.stdout  # the tags, as before
+        assert [l for l in r.stdout.splitlines() if "#" not in l] == [
+            f"{n}: also rewrite in the canonical layout (the file is not in it: more than "
+            "the tag lines change)" for n in names[1:]], r.stdout
+    r = nbstage("tag", "-m", model, *names, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "tagged canonical.ipynb (6 cells changed)",
+        "tagged indent2.ipynb (6 cells changed; rewritten in the canonical layout)",
+        "tagged compact.ipynb (6 cells changed; rewritten in the canonical layout)"], r.stdout
+    # and all three are now the same bytes: a second run changes nothing, says nothing
+    assert len({(tmp_path / n).read_bytes() for n in names}) == 1
+    r = nbstage("tag", "-m", model, "-n", *names, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == "", r.stdout
+
+
 # ------------------------------------------------------------------ -o
 
 def test_output_file_and_stdout(model, tmp_path):
