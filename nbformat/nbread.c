@@ -218,9 +218,25 @@ static int validate_v4(const json_t *nb, const char *name, nb_error *err)
     return 0;
 }
 
+/* Whether the line jansson stopped on is a merge conflict marker: seven '<', '=', '>'
+ * (or diff3's '|') at its start, then a space or its end.  A conflicted notebook is no
+ * JSON, and "invalid token near '<'" does not say why. */
+static int at_conflict_marker(const json_error_t *je, const char *buf, size_t len)
+{
+    size_t p = je->position > 0 ? (size_t)je->position - 1 : 0;
+    if (p >= len) return 0;
+    while (p > 0 && buf[p - 1] != '\n') p--;
+    if (len - p < 7 || !strchr("<=>|", buf[p]) || buf[p] == 0) return 0;
+    for (size_t i = 1; i < 7; i++)
+        if (buf[p + i] != buf[p]) return 0;
+    return len - p == 7 || buf[p + 7] == ' ' || buf[p + 7] == '\n' || buf[p + 7] == '\r';
+}
+
 /* A clearer reason than jansson's for what Python would read but we cannot keep. */
 static const char *explain(const json_error_t *je, const char *buf, size_t len)
 {
+    if (at_conflict_marker(je, buf, len))
+        return "a merge conflict marker: not JSON until the conflict is resolved";
     if (strstr(je->text, "too big integer"))
         return "integer beyond 64 bits: cannot be kept exactly";
     if (strstr(je->text, "real number overflow"))

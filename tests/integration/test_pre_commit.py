@@ -326,6 +326,41 @@ def test_hooks_pass_over_hidden_files_as_the_walk_does(tmp_path):
     assert stages(a) and None not in stages(a)
 
 
+def test_check_hook_on_a_merge_left_with_conflict_markers(tmp_path):
+    """A real merge whose notebooks conflict, one added with git's markers still in it:
+    the hook fails (exit 2), names that file and says it holds a merge conflict marker
+    (it said "invalid token near '<'"), leaves it as it is, and still lists the other
+    conflicted notebook, resolved by hand without its tags."""
+    repo = Repo(tmp_path, ["nbstage-tag-check"])
+    a = repo.write("a.ipynb", make_nb(CLEAN))
+    b = repo.write("b.ipynb", make_nb(EDA))
+    assert repo.nbstage("tag", "-q", "a.ipynb", "b.ipynb").returncode == 0
+    assert repo.commit("a.ipynb", "b.ipynb").returncode == 0
+    base = repo.git("branch", "--show-current").stdout.strip()
+    for branch, k in (("other", 0), (base, 1)):
+        if branch == "other":
+            repo.git("checkout", "-q", "-b", "other")
+        else:
+            repo.git("checkout", "-q", base)
+        for p in (a, b):
+            nb = json.loads(p.read_text())
+            next(c for c in nb["cells"] if c["cell_type"] == "code")["source"] = REPLACEMENTS[k]
+            p.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        assert repo.nbstage("tag", "-q", "a.ipynb", "b.ipynb").returncode == 0
+        assert repo.commit("a.ipynb", "b.ipynb", msg=branch).returncode == 0
+    m = repo.run(["git", "merge", "other"])
+    assert m.returncode != 0 and "CONFLICT" in m.stdout, m.stdout + m.stderr
+    assert "<<<<<<< " in a.read_text()
+    b.write_text(make_nb(EDA))  # resolved by hand, its tags not written
+    conflicted = a.read_bytes()
+    r = repo.commit("a.ipynb", "b.ipynb")
+    assert r.returncode != 0, r.out
+    assert "- exit code: 2" in r.out, r.out
+    assert re.search(r"^nbstage tag: a\.ipynb:\d+:1: a merge conflict marker", r.out, re.M), r.out
+    assert listed(r.out) == {"b.ipynb"}, r.out
+    assert a.read_bytes() == conflicted
+
+
 @pytest.mark.skipif(not (SHARED / "notebooks-with-outputs").is_dir(), reason="../shared absent")
 def test_check_hook_on_real_notebooks(tmp_path):
     """../shared/notebooks-with-outputs committed at once: the hook, in pre-commit's

@@ -196,6 +196,30 @@ static void a_nul_byte_is_named_not_taken_for_the_end(void **state)
     assert_null(strstr(err.msg, "NUL byte"));
 }
 
+/* A notebook left with git's conflict markers is said to hold one, where jansson's
+ * "invalid token near '<'" did not say why; a '<' that is no marker is not. */
+static void a_conflict_marker_is_named(void **state)
+{
+    (void)state;
+    static const char *const conflicted[] = {
+        "{\n \"cells\": [\n<<<<<<< HEAD\n  1,\n=======\n  2,\n>>>>>>> other\n ]\n}\n",
+        "{\n \"cells\": [\n  1\n<<<<<<< ours\n  ,2\n||||||| base\n=======\n>>>>>>> theirs\n]}",
+        "{\"cells\": [],\r\n<<<<<<<\r\n\"nbformat\": 4}",
+    };
+    for (size_t i = 0; i < sizeof conflicted / sizeof conflicted[0]; i++) {
+        nb_error err;
+        json_t *t = nb_read_mem(conflicted[i], strlen(conflicted[i]), "t.ipynb", 0, &err);
+        if (t || !strstr(err.msg, "t.ipynb:") || !strstr(err.msg, ": a merge conflict marker"))
+            fail_msg("case %zu: got %s, error \"%s\"", i, t ? "a notebook" : "NULL", t ? "" : err.msg);
+    }
+    static const char *const other[] = {"{\n<<< x\n}", "{\n<<<<<<<<\n}", "{\n <<<<<<< x\n}"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        nb_error err;
+        assert_null(nb_read_mem(other[i], strlen(other[i]), "t.ipynb", 0, &err));
+        if (strstr(err.msg, "conflict")) fail_msg("other %zu: \"%s\"", i, err.msg);
+    }
+}
+
 /* NB_LENIENT (ingest): what Python's json reads but jansson cannot hold is read as
  * null or U+FFFD; escaped backslashes, surrogate pairs and look-alikes inside strings
  * are left as they are.  Without the flag such a file is refused. */
@@ -749,6 +773,7 @@ int main(void)
         cmocka_unit_test(reads_v4_and_keeps_unknown_fields),
         cmocka_unit_test(refuses_with_position_and_reason),
         cmocka_unit_test(a_nul_byte_is_named_not_taken_for_the_end),
+        cmocka_unit_test(a_conflict_marker_is_named),
         cmocka_unit_test(reads_nul_in_strings_losslessly),
         cmocka_unit_test(lenient_reads_what_python_reads),
         cmocka_unit_test(upgrades_v3),
