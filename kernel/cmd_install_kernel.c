@@ -225,7 +225,7 @@ static void say_replaced(json_t *old, const char *installed)
     json_t *old_argv = json_object_get(old, "argv");
     if (!json_is_array(old_argv)) return;
     char path[4200];
-    snprintf(path, sizeof path, "%s/kernel.json", installed);
+    if (snprintf(path, sizeof path, "%s/kernel.json", installed) >= (int)sizeof path) return;
     json_t *now = json_load_file(path, 0, NULL);
     if (!json_equal(old_argv, json_object_get(now, "argv"))) {
         fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec that ran:");
@@ -347,8 +347,9 @@ int cmd_install_kernel(int argc, char **argv)
         .resource_dir = found.dir,
     };
     char installed[4096], old_path[4200];
-    snprintf(old_path, sizeof old_path, "%s/%s/kernel.json", kdir, name);
-    json_t *old = json_load_file(old_path, 0, NULL); /* NULL: nothing there (or unreadable) */
+    json_t *old = NULL; /* NULL: nothing there (or unreadable) */
+    if (snprintf(old_path, sizeof old_path, "%s/%s/kernel.json", kdir, name) < (int)sizeof old_path)
+        old = json_load_file(old_path, 0, NULL);
     if (kernelspec_install(kdir, &spec, installed, sizeof installed, err, sizeof err)) {
         fprintf(stderr, "nbstage install-kernel: %s\n", err);
         json_decref(old);
