@@ -26,6 +26,7 @@ text/html nor text/plain.  (tests/out/browser-nobadge.png)
 
 Skipped only when nbstage/nbstage-kernel are not built or no model exists.
 """
+import contextlib
 import json
 import os
 import re
@@ -62,6 +63,38 @@ def _procs_mentioning(text):
                 pass
     return pids
 
+
+
+@contextlib.contextmanager
+def _run_demo(env, log_path):
+    """share/run-demo.sh started as `make run` starts it, its stderr in LOG_PATH; yields
+    the (base URL, token) it printed, and stops it at the end: run-demo.sh passes
+    SIGTERM on to the server, which shuts its kernels down."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen(["sh", str(ROOT / "share" / "run-demo.sh")], env=env,
+                            stdout=subprocess.PIPE, stderr=log, text=True,
+                            start_new_session=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"(http://127\.0\.0\.1:\d+)/notebooks/demo\.ipynb\?token=(\w+)", line)
+            if m:
+                url = m.group(1), m.group(2)
+                break
+        assert url, "run-demo.sh printed no URL:\n" + log_path.read_text()
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -102,32 +135,10 @@ def serve(tmp_path_factory, frontend):
     (tmp / "config" / "nbconfig").mkdir(parents=True)
     (tmp / "config" / "nbconfig" / "notebook.json").write_text(
         json.dumps({"load_extensions": {"jupyter-js-widgets/extension": True}}))
-    log = open(tmp / "run-demo.log", "w")
-    proc = subprocess.Popen(["sh", str(ROOT / "share" / "run-demo.sh")], env=env,
-                            stdout=subprocess.PIPE, stderr=log, text=True,
-                            start_new_session=True)
-    url = None
-    deadline = time.monotonic() + 90
     try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            m = re.search(r"(http://127\.0\.0\.1:\d+)/notebooks/demo\.ipynb\?token=(\w+)", line)
-            if m:
-                url = m.group(1), m.group(2)
-                break
-        assert url, "run-demo.sh printed no URL:\n" + (tmp / "run-demo.log").read_text()
-        yield url[0], url[1], tmp / "work", env, tmp
+        with _run_demo(env, tmp / "run-demo.log") as url:
+            yield url[0], url[1], tmp / "work", env, tmp
     finally:
-        # run-demo.sh passes SIGTERM on to the server, which shuts its kernels down
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
         # nothing may outlive the server: not the server, not a kernel, not its child
         for _ in range(50):
             left = _procs_mentioning(str(tmp))
@@ -165,26 +176,8 @@ def test_run_demo_keeps_the_demo_already_in_its_work_folder(tmp_path):
         "stage": "imports", "confidence": 0.986, "model": "nbstage-lstm-c65b97a2"}}
     saved = json.dumps(mine, indent=1) + "\n"
     (tmp_path / "work" / "demo.ipynb").write_text(saved)
-    log = open(tmp_path / "run-demo.log", "w")
-    proc = subprocess.Popen(["sh", str(ROOT / "share" / "run-demo.sh")], env=env,
-                            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
-    try:
-        url = None
-        deadline = time.monotonic() + 90
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            url = re.search(r"http://127\.0\.0\.1:\d+/notebooks/demo\.ipynb\?token=\w+", line)
-        assert url, "run-demo.sh printed no URL:\n" + (tmp_path / "run-demo.log").read_text()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    with _run_demo(env, tmp_path / "run-demo.log"):
+        pass  # started, its URL printed: the demo it opens is the one in the folder
     assert (tmp_path / "work" / "demo.ipynb").read_text() == saved
     said = (tmp_path / "run-demo.log").read_text()
     assert f"keeping {tmp_path / 'work' / 'demo.ipynb'}" in said, said
