@@ -49,7 +49,9 @@ static char *substitute(const char *s, const char *conn_file, const char *resour
 static int resolve_program(const char *argv0, char *const *envp, char *out, size_t outlen)
 {
     if (strchr(argv0, '/')) {
-        snprintf(out, outlen, "%s", argv0);
+        /* one too long names no file: cut, it could name another program */
+        int n = snprintf(out, outlen, "%s", argv0);
+        if (n < 0 || (size_t)n >= outlen) return -1;
         return access(out, X_OK);
     }
     const char *path = NULL;
@@ -59,9 +61,9 @@ static int resolve_program(const char *argv0, char *const *envp, char *out, size
     while (*path) {
         const char *colon = strchr(path, ':');
         size_t len = colon ? (size_t)(colon - path) : strlen(path);
-        if (len + strlen(argv0) + 2 <= outlen) {
-            memcpy(out, len ? path : ".", len ? len : 1);
-            size_t l = len ? len : 1;
+        size_t l = len ? len : 1; /* an empty entry is ".", one byte more */
+        if (l + strlen(argv0) + 2 <= outlen) {
+            memcpy(out, len ? path : ".", l);
             out[l] = '/';
             strcpy(out + l + 1, argv0);
             if (access(out, X_OK) == 0) return 0;
