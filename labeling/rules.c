@@ -279,9 +279,11 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
                 if (strcmp(rs->defs[k].name, nm) == 0) break;
             if (k == rs->n_defs) {
                 void *q = realloc(rs->defs, (rs->n_defs + 1) * sizeof *rs->defs);
-                if (!q) { free(x); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
-                rs->defs = q;
-                rs->defs[k].name = strdup(nm);
+                if (q) rs->defs = q;
+                /* a def without its name would crash the next lookup (strcmp, strlen) */
+                char *name = q ? strdup(nm) : NULL;
+                if (!name) { free(x); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
+                rs->defs[k].name = name;
                 rs->n_defs++;
             } else {
                 free(rs->defs[k].re);

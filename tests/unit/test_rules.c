@@ -16,6 +16,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,40 @@ static void test_disable_twice(void **state)
     ruleset_free(&rs);
 }
 
+/* strdup, failing for one argument when asked: the rule parser's out-of-memory paths
+ * (this binary's definition is the one the library's objects link to). */
+static const char *strdup_fails_for;
+
+char *strdup(const char *s)
+{
+    if (strdup_fails_for && !strcmp(s, strdup_fails_for)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* A `define` whose name could not be copied (out of memory) was kept with a NULL
+ * name, and the next define or {MACRO} compared against it: a crash.  Now the file
+ * is refused at that line, as every other out-of-memory in it is. */
+static void test_define_out_of_memory(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512] = "";
+    strdup_fails_for = "LOADER";
+    int rc = load(&rs, "define LOADER read_csv\ndefine PLOT plot\nrule a load\n  any {LOADER}\n", err,
+                  sizeof err);
+    strdup_fails_for = NULL;
+    assert_int_equal(rc, -1);
+    assert_string_equal(err, "t.rules:1: out of memory");
+    ruleset_free(&rs);
+}
+
 static void test_shipped_rules_load(void **state)
 {
     (void)state;
@@ -428,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_windows_saved_file),
         cmocka_unit_test(test_escaped_braces_are_text),
         cmocka_unit_test(test_disable_twice),
+        cmocka_unit_test(test_define_out_of_memory),
         cmocka_unit_test(test_shipped_rules_load),
         cmocka_unit_test(test_match_limit_gives_up),
         cmocka_unit_test(test_interpreter_limits_give_up),
