@@ -271,6 +271,23 @@ static int nul_taken_for_end(const json_error_t *je, const char *buf, size_t len
            je->position > 0 && (size_t)je->position <= len && buf[je->position - 1] == '\0';
 }
 
+/* "UTF-16" or "UTF-32" when BUF is JSON text in one of them, else NULL: a byte-order
+ * mark (Windows PowerShell 5's > and Out-File write UTF-16 with FF FE), or, without one,
+ * a NUL beside the first character of a notebook ('{' or white space), as UTF-16 has
+ * for ASCII.  jansson said "invalid UTF-8 (unable to decode byte 0xff)" of the first and
+ * took the NUL of the second for a zero-filled file; neither said why. */
+static const char *utf16_or_32(const unsigned char *b, size_t len)
+{
+    if (len >= 4 && ((b[0] == 0xff && b[1] == 0xfe && !b[2] && !b[3]) ||
+                     (!b[0] && !b[1] && b[2] == 0xfe && b[3] == 0xff)))
+        return "UTF-32";
+    if (len >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff)))
+        return "UTF-16";
+    if (len >= 2 && (!b[0] != !b[1]) && strchr("{ \t\r\n", b[0] ? b[0] : b[1]))
+        return "UTF-16";
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- NB_LENIENT */
 
 /* Whether the number token S[0..N) is one jansson refuses: an integer beyond 64 bits
@@ -374,6 +391,12 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
     if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
         nb_set_error(err, "%s:1:1: starts with a UTF-8 byte-order mark (nbformat refuses it too)",
                 name);
+        return NULL;
+    }
+    const char *wide = utf16_or_32((const unsigned char *)buf, len);
+    if (wide) {
+        nb_set_error(err, "%s:1:1: %s text, not UTF-8 (nbformat refuses it too): save it as UTF-8",
+                name, wide);
         return NULL;
     }
     json_error_t je;

@@ -220,6 +220,54 @@ static void a_conflict_marker_is_named(void **state)
     }
 }
 
+/* A notebook saved as UTF-16 (Windows PowerShell 5's > and Out-File write it, with
+ * its byte-order mark) or UTF-32 is said to be one, where jansson's "invalid UTF-8
+ * (unable to decode byte 0xff)" did not say why and a UTF-16 file without the mark was
+ * said to hold "a NUL byte ... (a crash can leave a file zero-filled)".  A file of
+ * zeros, or a UTF-8 one with a NUL after white space, is still said as before. */
+static void a_utf16_notebook_is_named(void **state)
+{
+    (void)state;
+    static const char ascii[] = "{\"nbformat\": 4, \"cells\": []}\n";
+    enum { N = sizeof ascii - 1 };
+    static char le_bom[2 + 2 * N], be_bom[2 + 2 * N], le[2 * N], be[2 * N], le_ws[2 * N],
+        u32le[4 + 4 * N], u32be[4 + 4 * N];
+    memcpy(le_bom, "\xff\xfe", 2);
+    memcpy(be_bom, "\xfe\xff", 2);
+    memcpy(u32le, "\xff\xfe\0\0", 4);
+    memcpy(u32be, "\0\0\xfe\xff", 4);
+    for (size_t i = 0; i < N; i++) {
+        le_bom[2 + 2 * i] = le[2 * i] = ascii[i];
+        be_bom[3 + 2 * i] = be[2 * i + 1] = ascii[i];
+        u32le[4 + 4 * i] = u32be[7 + 4 * i] = ascii[i];
+    }
+    le_ws[0] = '\n'; /* white space before the '{' */
+    memcpy(le_ws + 2, le, sizeof le_ws - 2);
+    const struct { const char *buf; size_t len; const char *want; } cases[] = {
+        {le_bom, sizeof le_bom, "t.ipynb:1:1: UTF-16 text, not UTF-8"},
+        {be_bom, sizeof be_bom, "t.ipynb:1:1: UTF-16 text, not UTF-8"},
+        {le, sizeof le, "t.ipynb:1:1: UTF-16 text, not UTF-8"},
+        {be, sizeof be, "t.ipynb:1:1: UTF-16 text, not UTF-8"},
+        {le_ws, sizeof le_ws, "t.ipynb:1:1: UTF-16 text, not UTF-8"},
+        {u32le, sizeof u32le, "t.ipynb:1:1: UTF-32 text, not UTF-8"},
+        {u32be, sizeof u32be, "t.ipynb:1:1: UTF-32 text, not UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nb_error err;
+        json_t *t = nb_read_mem(cases[i].buf, cases[i].len, "t.ipynb", 0, &err);
+        if (t || !strstr(err.msg, cases[i].want) || !strstr(err.msg, "nbformat refuses it too"))
+            fail_msg("case %zu: got %s, error \"%s\"", i, t ? "a notebook" : "NULL", t ? "" : err.msg);
+    }
+    static const char zeros[64], lead[] = " \n\0{}";
+    nb_error err;
+    assert_null(nb_read_mem(zeros, sizeof zeros, "t.ipynb", 0, &err));
+    assert_null(strstr(err.msg, "UTF-"));
+    assert_null(nb_read_mem(lead, sizeof lead - 1, "t.ipynb", 0, &err));
+    assert_null(strstr(err.msg, "UTF-"));
+    assert_null(nb_read_mem("\xff{}", 3, "t.ipynb", 0, &err)); /* one stray byte: UTF-8's fault */
+    assert_non_null(strstr(err.msg, "invalid UTF-8"));
+}
+
 /* NB_LENIENT (ingest): what Python's json reads but jansson cannot hold is read as
  * null or U+FFFD; escaped backslashes, surrogate pairs and look-alikes inside strings
  * are left as they are.  Without the flag such a file is refused. */
@@ -774,6 +822,7 @@ int main(void)
         cmocka_unit_test(refuses_with_position_and_reason),
         cmocka_unit_test(a_nul_byte_is_named_not_taken_for_the_end),
         cmocka_unit_test(a_conflict_marker_is_named),
+        cmocka_unit_test(a_utf16_notebook_is_named),
         cmocka_unit_test(reads_nul_in_strings_losslessly),
         cmocka_unit_test(lenient_reads_what_python_reads),
         cmocka_unit_test(upgrades_v3),
