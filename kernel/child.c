@@ -58,7 +58,9 @@ static int resolve_program(const char *argv0, char *const *envp, char *out, size
     for (char *const *e = envp; *e && !path; e++)
         if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
     if (!path) path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
+    /* Every entry, the last one too: an empty one (PATH=":/x", "/x::/y", "/x:" or
+     * "") is the current folder, as for glibc's execvp and Python's Popen. */
+    for (;;) {
         const char *colon = strchr(path, ':');
         size_t len = colon ? (size_t)(colon - path) : strlen(path);
         size_t l = len ? len : 1; /* an empty entry is ".", one byte more */

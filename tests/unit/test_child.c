@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kernel/child.h"
@@ -73,11 +74,45 @@ static void a_path_too_long_is_not_cut_to_another_program(void **state)
     free(tmp);
 }
 
+/* The program in the current folder, found through an empty PATH entry at the end of
+ * PATH ("/nonexistent:") or through an empty PATH, as glibc's execvp and Python's Popen
+ * (jupyter_client's) find it; a leading one (":/nonexistent") was the only one searched.
+ * The program exits 7: it is the one that ran. */
+static void an_empty_last_path_entry_is_the_current_folder(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"PATH=/nonexistent:", "PATH=", "PATH=:/nonexistent",
+                                        "PATH=/nonexistent::/nonexistent2"};
+    char *tmp = unit_make_tmpdir("child");
+    setenv("TMPDIR", tmp, 1);
+    char cwd[4096], prog[600];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(prog, sizeof prog, "%s/nbstage-test-prog", tmp);
+    unit_write_file(prog, "#!/bin/sh\nexit 7\n");
+    assert_int_equal(chmod(prog, 0755), 0);
+    assert_int_equal(chdir(tmp), 0);
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        struct child c;
+        char err[8192] = "";
+        int rc = start("nbstage-test-prog", paths[i], &c, err, sizeof err);
+        if (rc != 0) print_error("%s: %s\n", paths[i], err);
+        assert_int_equal(rc, 0);
+        assert_int_equal(child_wait(&c, 10000), 1);
+        assert_int_equal(child_exit_code(&c), 7);
+        child_cleanup(&c);
+    }
+    assert_int_equal(chdir(cwd), 0);
+    unsetenv("TMPDIR");
+    unit_rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_name_that_just_fits_an_empty_path_entry),
         cmocka_unit_test(a_path_too_long_is_not_cut_to_another_program),
+        cmocka_unit_test(an_empty_last_path_entry_is_the_current_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
