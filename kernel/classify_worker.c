@@ -159,10 +159,14 @@ struct classify_worker *classify_worker_start(void *zctx, const nbs_model *m,
         zmq_setsockopt(ends[i], ZMQ_LINGER, &zero, sizeof zero);
     }
     if (zmq_bind(w->thread_end, ep) || zmq_connect(w->main_end, ep)) goto fail;
-    if (pthread_create(&w->thread, NULL, worker_main, w)) goto fail;
-    return w;
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    if (rc == 0) return w;
+    /* pthread_create returns its error; errno is not it */
+    snprintf(err, errlen, "classification worker: %s", strerror(rc));
+    goto out;
 fail:
     snprintf(err, errlen, "classification worker: %s", zmq_strerror(zmq_errno()));
+out:
     if (w->main_end) zmq_close(w->main_end);
     if (w->thread_end) zmq_close(w->thread_end);
     stage_output_free(w->out);

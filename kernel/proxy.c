@@ -509,8 +509,9 @@ static int setup(struct proxy *px, char *err, size_t errlen)
         connection_endpoint(kc, ch, ep, sizeof ep);
         if (!(*child[ch] = new_socket(px, child_type[ch], ep, 0, err, errlen))) return -1;
     }
-    if (pthread_create(&px->hb_thread, NULL, hb_main, px->c_hb)) {
-        snprintf(err, errlen, "heartbeat thread: %s", strerror(errno));
+    int rc = pthread_create(&px->hb_thread, NULL, hb_main, px->c_hb);
+    if (rc) { /* returned: errno is not it */
+        snprintf(err, errlen, "heartbeat thread: %s", strerror(rc));
         return -1;
     }
     px->hb_started = 1;
