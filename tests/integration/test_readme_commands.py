@@ -334,3 +334,43 @@ def test_every_option_a_command_accepts_is_in_its_help(cmd):
     assert h.returncode == 0, h.stderr
     missing = sorted(o for o in accepted if not re.search(r"(?<![\w-])" + re.escape(o) + r"(?![\w-])", h.stdout))
     assert not missing, f"{cmd} accepts {missing}, which its --help does not name"
+
+
+def test_every_environment_variable_the_readme_names_is_read():
+    """Each variable the README tells a user to set (`NBSTAGE_MODEL`, `NBSTAGE_DEMO_DIR`,
+    `SOURCE_DATE_EPOCH`, `TRAIN_OPTS`, ...) is read by the programs (getenv) or by the
+    share/ script the README sends it to: one renamed in the code cannot leave the
+    README telling users to set a variable nothing reads."""
+    named = set(re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b", README.read_text(encoding="utf-8")))
+    assert {"NBSTAGE_MODEL", "NBSTAGE_WRAP", "SOURCE_DATE_EPOCH"} <= named, named  # the README was read
+    c = "\n".join(p.read_text(encoding="utf-8") for d in ("nbformat", "labeling", "model", "kernel")
+                  for p in sorted((ROOT / d).glob("*.[ch]")))
+    sh = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "share").glob("*.sh")))
+    unread = sorted(v for v in named
+                    if f'getenv("{v}")' not in c and not re.search(r"\$\{?" + v + r"\b", sh))
+    assert not unread, f"variables the README names that nothing reads: {unread}"
+
+
+def test_the_layers_the_readme_states():
+    """The README's departures say the folders are layers (nbformat <- labeling <- model
+    <- kernel) and name the exceptions: a file that includes a higher layer's header is
+    allowed only when the README names it or that header.  An include added across the
+    layers fails here until the README says so (model/tagging.c's of
+    kernel/stage_output.h and every folder's commands' of model/commands.h were there,
+    unsaid, while the README gave the layers as strict)."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    m = re.search(r"The layers are (\w+(?: ← \w+)+)(.*?)(?=- \*\*|$)", text)
+    assert m, "the README no longer states the layers"
+    layers = m.group(1).split(" ← ")
+    assert sorted(layers) == ["kernel", "labeling", "model", "nbformat"], layers
+    named = set(re.findall(r"`([\w/]+\.[ch])`", m.group(2)))
+    rank = {d: i for i, d in enumerate(layers)}
+    upward = []
+    for d in layers:
+        for p in sorted((ROOT / d).glob("*.[ch]")):
+            f = f"{d}/{p.name}"
+            for inc in re.findall(r'^#include "(\w+)/([\w.]+)"', p.read_text(encoding="utf-8"), re.M):
+                h = "/".join(inc)
+                if inc[0] in rank and rank[inc[0]] > rank[d] and f not in named and h not in named:
+                    upward.append(f"{f} includes {h}")
+    assert not upward, f"includes against the README's layers, which it does not name: {upward}"
