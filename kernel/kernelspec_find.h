@@ -1,8 +1,8 @@
 /* kernelspec_find.h — finding the kernelspec the stage kernel wraps.
  *
  * Owns: resolving a kernel name ("python3") to its kernel.json the way jupyter_client
- * does: JUPYTER_PATH entries, the user data dir (JUPYTER_DATA_DIR or
- * ~/.local/share/jupyter), the prefix of the Python that started the kernel
+ * does: JUPYTER_PATH entries, the user data dir (JUPYTER_DATA_DIR, $XDG_DATA_HOME/jupyter
+ * or ~/.local/share/jupyter), the prefix of the Python that started the kernel
  * (JPY_PARENT_PID's: Jupyter's sys.prefix, an unactivated venv's too), the active
  * environment's prefix (CONDA_PREFIX, VIRTUAL_ENV), /usr/local/share/jupyter,
  * /usr/share/jupyter; names compare

@@ -32,7 +32,7 @@
  * the old exp with a degree-5 polynomial (11 uops, rel. error 2e-7; without the FMA
  * products): 786-799 (-3%), 769-780 (-5%) with one fp32 ln2 (10 uops);
  * the table with a degree-2 polynomial (9 uops, rel. error 1.9e-7, sigmoid 3.1e-7):
- * 730-743 (-10%), but the shipped model's padding state then cycles with period 2
+ * 730-743 (-10%), but the model shipped then had its padding state cycle with period 2
  * instead of reaching a fixed point (test_model_many; the shared start states of
  * model_start_class need it; with the degree-3 polynomial it is reached after ~55
  * steps, as before); the table with a two-part ln2 (10 uops with the degree-2

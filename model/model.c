@@ -1,7 +1,9 @@
 /* model.c — the stage classifier the kernel and the tagger embed (see model.h).
  *
  * Owns: a loaded model (the model file, its vocabulary's hash table, the LSTM states
- * after k padding steps), single-cell inference and finding the shipped model.
+ * after k padding steps), single-cell inference, several cells at once
+ * (model_classify_many, and model_run_many in parts: tag's and summary's batches) and
+ * finding the shipped model.
  *
  * Why it is fast: the embedding and the LSTM's input kernel were multiplied into one
  * table when the file was written, so an input step is a row lookup; and since the
