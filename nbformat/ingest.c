@@ -229,7 +229,10 @@ static const char *load(struct worker *w, const char *path)
     errno = 0; /* fread's, if it fails */
     for (;;) {
         char *d = room(&w->file, 1 << 16);
-        if (!d) { fclose(f); return "out of memory"; }
+        if (!d) {
+            if (!is_stdin) fclose(f); /* standard input stays open, as below */
+            return "out of memory";
+        }
         size_t r = fread(d, 1, w->file.cap - w->file.n, f);
         w->file.n += r;
         if (r == 0) break;
