@@ -231,6 +231,7 @@ static const char *load(struct worker *w, const char *path)
         char *d = room(&w->file, 1 << 16);
         if (!d) {
             if (!is_stdin) fclose(f); /* standard input stays open, as below */
+            w->file.oom = 0; /* the next notebook may fit */
             return "out of memory";
         }
         size_t r = fread(d, 1, w->file.cap - w->file.n, f);

@@ -27,7 +27,8 @@ void *realloc(void *p, size_t n)
     return real(p, n);
 }
 
-/* A notebook of one code cell of 200,000 bytes: past the worker's first 64 KB. */
+/* A notebook of one code cell of 1,000,000 bytes: its buffer doubles from 64 KB to
+ * 1 MB, and fails at 512 KB under realloc_fails_from = 512 KB. */
 static void write_big_notebook(const char *path)
 {
     FILE *f = fopen(path, "wb");
@@ -35,7 +36,7 @@ static void write_big_notebook(const char *path)
     fputs("{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"cells\": ["
           "{\"cell_type\": \"code\", \"execution_count\": null, \"metadata\": {}, \"outputs\": [],"
           " \"source\": \"x = '", f);
-    for (int i = 0; i < 200000; i++) fputc('a', f);
+    for (int i = 0; i < 1000000; i++) fputc('a', f);
     fputs("'\"}]}", f);
     assert_int_equal(fclose(f), 0);
 }
@@ -73,7 +74,7 @@ static void stdin_too_big_is_not_closed(void **state)
     struct got g = {{NULL, NULL}, {0, 0}};
     struct ingest_stats st;
     memset(&st, 0, sizeof st);
-    realloc_fails_from = 100000;
+    realloc_fails_from = 512 * 1024;
     int rc = ingest_run(items, 1, 1, sink, &g, &st);
     realloc_fails_from = 0;
     int open_after = fcntl(0, F_GETFD) != -1;
@@ -89,10 +90,39 @@ static void stdin_too_big_is_not_closed(void **state)
     free(tmp);
 }
 
+/* A notebook that did not fit left the worker's file buffer failed for good: every
+ * notebook that worker read after it was 'out of memory' too. */
+static void the_next_notebook_is_read(void **state)
+{
+    (void)state;
+    char *tmp = unit_make_tmpdir("ingest-oom");
+    char big[128], small[128];
+    snprintf(big, sizeof big, "%s/big.ipynb", tmp);
+    snprintf(small, sizeof small, "%s/small.ipynb", tmp);
+    write_big_notebook(big);
+    unit_write_file(small, "{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", \"source\": \"df.head()\"}]}");
+    struct ingest_item items[] = {{big, "big.ipynb"}, {small, "small.ipynb"}};
+    struct got g = {{NULL, NULL}, {0, 0}};
+    struct ingest_stats st;
+    memset(&st, 0, sizeof st);
+    realloc_fails_from = 512 * 1024;
+    int rc = ingest_run(items, 2, 1, sink, &g, &st); /* one worker reads both */
+    realloc_fails_from = 0;
+    assert_int_equal(rc, 0);
+    assert_non_null(g.error[0]);
+    assert_non_null(strstr(g.error[0], "big.ipynb: out of memory"));
+    if (g.error[1]) fail_msg("%s", g.error[1]);
+    assert_true(g.len[1] > 0);
+    free(g.error[0]);
+    unit_rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stdin_too_big_is_not_closed),
+        cmocka_unit_test(the_next_notebook_is_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
