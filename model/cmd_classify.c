@@ -6,7 +6,8 @@
  * a string or a list of strings) gets an {"id", "error"} answer in its place (the
  * line count always matches) and the exit code 1; when the first bad line looks like
  * a notebook's (one piped in), the message on stderr says how to give one.  File mode
- * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb;
+ * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb
+ * (none of a notebook that is not Python, nbformat/nblang.h: a note says so);
  * a .jsonl file is read as stdin is, line by line (the cells file label, train and
  * eval take by name: classified as one cell of JSON text, it gave one stage for the
  * whole corpus, exit 0).
@@ -27,6 +28,7 @@
 #include "model/model.h"
 #include "model/tagging.h"
 #include "nbformat/cpus.h"
+#include "nbformat/nblang.h"
 #include "nbformat/notebook.h"
 #include "nbformat/jsonl.h"
 
@@ -50,7 +52,9 @@ static void usage(FILE *to)
 "With another FILE: a .ipynb prints one line per code cell,\n"
 "\"<k>\\t<stage>\\t<confidence>\" (k counts code cells from 0, as ingest's ids do;\n"
 "blank cells say none); any other file is one cell and prints its stage.  --json\n"
-"prints the JSON objects instead.\n\n"
+"prints the JSON objects instead.  A .ipynb in another language than Python\n"
+"(metadata.language_info.name, else kernelspec.language; one with neither is\n"
+"Python) prints nothing: a note on stderr says so (exit 0).\n\n"
 "options:\n"
 "  -m, --model FILE  the model (default: the shipped one, %s;\n"
 "                    NBSTAGE_MODEL overrides)\n"
@@ -308,6 +312,16 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
         nb_error e;
         json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &e); /* read only */
         if (!nb) { fprintf(stderr, "nbstage classify: %s\n", e.msg); return EXIT_USAGE; }
+        /* another language's cells would get stages that mean nothing: said, not
+         * classified, and no error (tag and summary leave it alike; nbformat/nblang.h) */
+        struct nb_lang lang;
+        nb_lang_of_tree(nb, &lang);
+        if (!lang.python) {
+            json_decref(nb);
+            fprintf(stderr, "nbstage classify: %s: not Python (%s): not classified (the model "
+                            "reads Python)\n", path, lang.name);
+            return nb_stdout_flush("nbstage classify") ? EXIT_USAGE : EXIT_OK;
+        }
         int k = 0;
         for (size_t i = 0; i < nb_cell_count(nb); i++) {
             json_t *cell = nb_cell(nb, i);

@@ -3,7 +3,8 @@
  * Owns: the command: reading each notebook, getting each code cell's stage (from the
  * model, or with --saved from the stage kernel's tag outputs and the tags already in
  * the file), and handing the maps to model/stagemap.c for text, --json or --svg.
- * Reads only; never writes a notebook.  A file met again under another name (a symlink
+ * Reads only; never writes a notebook.  A notebook that is not Python (nbformat/nblang.h)
+ * gets a note instead of a map (with --saved, before it).  A file met again under another name (a symlink
  * beside it, named twice) is shown once (nbformat/fileonce.h), as tag and fmt take it.
  * For speed it borrows from ingest and tag: the byte scanner (nbformat/cellscan.h) for
  * the code cells, and tag's memo and batches (model/classcache.h, model/tagbatch.h)
@@ -29,6 +30,7 @@
 #include "model/workers.h"
 #include "nbformat/cellscan.h"
 #include "nbformat/fileonce.h"
+#include "nbformat/nblang.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 #include "nbformat/pysrc.h"
@@ -47,6 +49,11 @@ static void usage(FILE *to)
             "is read whatever its name, hidden or not); one without notebooks is said on\n"
             "stderr.  A file met again under another name (a symlink to it, or named twice)\n"
             "is shown once, under the name met first.\n"
+            "A notebook in another language than Python (metadata.language_info.name, else\n"
+            "kernelspec.language: R, Julia, ...; one with neither is Python) gets no map,\n"
+            "the model reads Python only: a note on stderr instead (exit 0), and with\n"
+            "--json a line {\"notebook\": PATH, \"language\": LANG, \"skipped\": \"not Python\"}.\n"
+            "With --saved its saved stages are shown, after the note.\n"
             "NOTEBOOK '-' is standard input (named <stdin>), given once.  On a terminal\n"
             "the blocks (60 a row) and the sequence fit its width (COLUMNS); into a pipe\n"
             "they do not wrap.\n\n"
@@ -134,6 +141,9 @@ struct pending_cell {
 struct pending {
     char *path;    /* the notebook, as shown (with an error MESSAGE: what failed) */
     char *message; /* instead of a map: said on stderr ("PATH: reason") */
+    char *note;    /* before the map: said on stderr */
+    int not_python; /* MESSAGE says so; --json gives a record in the map's place */
+    char lang[NB_LANG_NAME];
     int error;     /* MESSAGE counts as an error */
     size_t reason; /* an error's reason: MESSAGE + REASON (for --json's record) */
     char *text;    /* the code cells' sources back to back; lives until the batch ran */
@@ -159,6 +169,7 @@ static struct pending *pending_add(struct summary *s)
 
 static void pending_free(struct pending *e)
 {
+    free(e->note);
     free(e->text);
     free(e->cells);
     free(e->path);
@@ -212,6 +223,46 @@ static int show_error_json(const struct pending *e)
     free(path);
     free(reason);
     return line ? 0 : -1;
+}
+
+/* --json: E, a notebook that is not Python, as a line of its own among the maps:
+ * {"notebook": PATH, "language": LANG, "skipped": "not Python"}.  -1 when out of
+ * memory. */
+static int show_not_python_json(const struct pending *e)
+{
+    char *path = nb_utf8_lossy(e->path);
+    json_t *j = path ? json_pack("{s:s, s:s, s:s}", "notebook", path, "language", e->lang,
+                                 "skipped", "not Python")
+                     : NULL;
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (line) puts(line);
+    free(line);
+    json_decref(j);
+    free(path);
+    return line ? 0 : -1;
+}
+
+/* E, the notebook NAME, is not Python (nbformat/nblang.h): the model's stages would
+ * mean nothing, so no map, a note in its place (not an error).  With --saved the map
+ * of what is saved is shown, the note before it.  -1 when out of memory. */
+static int not_python(struct summary *s, struct pending *e, const char *name,
+                      const struct nb_lang *lang)
+{
+    static const char map[] = "%s: not Python (%s): no stage map (the model reads Python)";
+    static const char saved[] = "%s: not Python (%s): the stages saved in it, as saved";
+    const char *fmt = s->saved ? saved : map;
+    size_t n = strlen(fmt) + strlen(name) + strlen(lang->name) + 1;
+    char *m = malloc(n);
+    if (!m) return -1;
+    snprintf(m, n, fmt, name, lang->name);
+    if (s->saved) {
+        e->note = m;
+    } else {
+        e->message = m;
+        e->not_python = 1;
+        memcpy(e->lang, lang->name, sizeof e->lang);
+    }
+    return 0;
 }
 
 /* E's cells from NB (the jansson path: nbformat 3, --saved, what cellscan leaves): the
@@ -405,7 +456,15 @@ static int flush_window(struct summary *s)
                 fprintf(stderr, "nbstage summary: %s: out of memory\n", e->path);
                 rc = -1;
             }
+            if (e->not_python && s->json && !s->svg_only && show_not_python_json(e)) {
+                fprintf(stderr, "nbstage summary: %s: out of memory\n", e->path);
+                rc = -1;
+            }
         } else {
+            if (e->note) {
+                if (fflush(stdout) && !s->out_errno) s->out_errno = errno;
+                fprintf(stderr, "nbstage summary: %s\n", e->note);
+            }
             struct stagemap m;
             int bad = stagemap_init(&m, e->path, from);
             for (size_t i = 0; !bad && i < e->n; i++) {
@@ -482,7 +541,13 @@ static int summarize(const char *path, const char *rel, void *vs)
     const char *name = is_stdin ? "<stdin>" : path;
     struct pending *e = pending_add(s);
     if (!e || !(e->path = strdup(name))) goto oom_entry;
+    struct nb_lang lang;
     if (buf && len && !s->saved && cellscan_run(&s->scan, buf, len) == 0) {
+        nb_lang_of_metadata(buf + s->scan.meta_off, s->scan.meta_end - s->scan.meta_off, &lang);
+        if (!lang.python) {
+            if (not_python(s, e, name, &lang)) goto oom_entry;
+            goto done;
+        }
         if (cells_from_scan(s, e)) goto oom_entry;
     } else {
         nb_error err;
@@ -501,6 +566,17 @@ static int summarize(const char *path, const char *rel, void *vs)
             e->error = 1;
             s->said++;
             goto done;
+        }
+        nb_lang_of_tree(nb, &lang);
+        if (!lang.python) {
+            if (not_python(s, e, name, &lang)) {
+                json_decref(nb);
+                goto oom_entry;
+            }
+            if (!s->saved) {
+                json_decref(nb);
+                goto done;
+            }
         }
         int bad = cells_from_tree(s, nb, e);
         json_decref(nb);

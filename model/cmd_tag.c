@@ -1,7 +1,8 @@
 /* cmd_tag.c — `nbstage tag`: write stage tags into saved notebooks.
  *
  * Owns: the command: its options and --help, the model and the run's memo
- * (model/classcache.h), the summary, and the exit code.  The work is done by:
+ * (model/classcache.h), the summary (notebooks left alone as not Python among its
+ * counts, by language), and the exit code.  The work is done by:
  *   model/tagfind.h  the notebooks the PATH arguments name;
  *   model/tagrun.h   the run over them: windows read and classified ahead, worker
  *                    threads behind the -j compute gate, the reports in the order
@@ -44,6 +45,11 @@ static void usage(FILE *to)
             "met again under another name (a symlink to it, or named twice) is passed over:\n"
             "listed and written once, under the name met first.  A folder without\n"
             "notebooks is said on stderr (exit 0).\n"
+            "A notebook in another language than Python (metadata.language_info.name, else\n"
+            "kernelspec.language: R, Julia, Scala, SQL...; one with neither is Python) is\n"
+            "skipped, left byte for byte as it is, and counted in the summary (and listed,\n"
+            "without -q, or with --dry-run): the model reads Python only.  Not a finding\n"
+            "for --check.  To -o or standard output it is written as it came.\n"
             "PATH '-' is standard input (named <stdin>), given once; its notebook is\n"
             "written to standard output, so '-' is then the only PATH (with --check or\n"
             "--dry-run, which write no notebook, it may come with others).\n\n"
@@ -64,6 +70,8 @@ static void usage(FILE *to)
             "                        that cannot be read too)\n"
             "      --nbformat        also as nbformat.write: multi-line text as lists of\n"
             "                        lines, transient fields dropped (`fmt --nbformat`)\n"
+            "      --any-language    tag notebooks that are not Python too (their stages\n"
+            "                        are the Python model's guesses, most often wrong)\n"
             "  -j, --jobs N          notebooks read and classified at once (default: one\n"
             "                        per CPU); more may be waiting on the disk in a save\n"
             "  -q, --quiet           only errors and findings\n"
@@ -82,7 +90,7 @@ static double now(void)
 static void print_summary(const struct tagrun *r, double secs, int threads)
 {
     const struct tagjob_options *o = &r->opt;
-    long total = r->rewritten + r->unchanged + r->failed + r->skipped;
+    long total = r->rewritten + r->unchanged + r->failed + r->skipped + r->not_python.total;
     if (o->check) {
         fprintf(stderr, "nbstage tag: %ld notebook%s: %ld with missing or stale tags%s, %ld failed",
                 total, total == 1 ? "" : "s", r->with_findings,
@@ -90,6 +98,11 @@ static void print_summary(const struct tagrun *r, double secs, int threads)
     } else {
         fprintf(stderr, "nbstage tag: %ld notebook%s: %ld %s, %ld unchanged, %ld failed", total,
                 total == 1 ? "" : "s", r->rewritten, o->dry_run ? "to rewrite" : "rewritten", r->unchanged, r->failed);
+    }
+    if (r->not_python.total) {
+        fprintf(stderr, ", %ld skipped as not Python (", r->not_python.total);
+        nb_lang_tally_print(stderr, &r->not_python);
+        fputs("; --any-language tags them)", stderr);
     }
     if (r->skipped) fprintf(stderr, ", %ld not done (interrupted)", r->skipped);
     if (r->sync_failed)
@@ -145,6 +158,7 @@ int cmd_tag(int argc, char **argv)
         {"from-outputs", no_argument, NULL, 'F'},
         {"strip-tag-outputs", no_argument, NULL, 'S'},
         {"nbformat", no_argument, NULL, 'N'},
+        {"any-language", no_argument, NULL, 'A'},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -164,6 +178,7 @@ int cmd_tag(int argc, char **argv)
         case 'F': r.opt.from_outputs = 1; break;
         case 'S': r.opt.strip_outputs = 1; break;
         case 'N': r.opt.nbformat_layout = 1; break;
+        case 'A': r.opt.any_language = 1; break;
         case 'q': r.opt.quiet = 1; break;
         case 'j':
             if (parse_jobs(optarg, &r.opt.jobs)) {

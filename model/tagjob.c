@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nbformat/nblang.h"
 #include "nbformat/notebook.h"
 
 char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, size_t whylen,
@@ -219,11 +220,21 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
         int changed = 0;
         if (!tf || (prep && prep->fast == 1)) /* (the scan said no already) */
             fast = 1;
-        else if (prep && prep->fast == 0) /* scanned and classified ahead */
+        else if (prep && prep->fast == 0) { /* scanned and classified ahead */
+            if (!prep->lang.python) { /* (then not classified: model/tagrun.c) */
+                j->lang = prep->lang;
+                goto other_language;
+            }
             fast = tagfast_splice(tf, &prep->scan, buf, len, &to, prep->ans.stage, prep->ans.prob,
                                   !o->check, &j->res, &changed);
-        else
+        } else {
             fast = tagfast_notebook(tf, buf, len, &to, !o->check, &j->res, &changed);
+            if (fast == 0 && !o->any_language) {
+                nb_lang_of_metadata(buf + tf->scan.meta_off, tf->scan.meta_end - tf->scan.meta_off,
+                                    &j->lang);
+                if (!j->lang.python) goto other_language;
+            }
+        }
         if (fast < 0) {
             fprintf(err, "nbstage tag: %s: out of memory\n", name);
             j->failed = 1;
@@ -245,6 +256,10 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             fprintf(err, "nbstage tag: %s\n", e.msg);
             j->failed = 1;
             goto done;
+        }
+        if (!o->any_language) {
+            nb_lang_of_tree(nb, &j->lang);
+            if (!j->lang.python) goto other_language;
         }
         if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
             nb_rejoin_lines(nb);
@@ -334,6 +349,33 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
                 }
             }
         }
+    }
+    goto done;
+other_language:
+    /* Not Python (nbformat/nblang.h): the model's stages would mean nothing.  Left
+     * byte for byte as it is, in every mode; a notebook to be written out (-o, '-') is
+     * written as it came, the stream or file it was meant for not left empty. */
+    tag_result_free(&j->res);
+    memset(&j->res, 0, sizeof j->res);
+    j->not_python = 1;
+    if (o->check) {
+        /* no finding: nothing to do (the summary counts it) */
+    } else if (o->dry_run) {
+        fprintf(out, "%s: skip, not Python (%s)\n", name, j->lang.name);
+    } else if ((o->output && !strcmp(o->output, "-")) || (is_stdin && !o->output)) {
+        j->to_stdout = 1;
+        if (fwrite(buf, 1, len, out) != len) {
+            fprintf(err, "nbstage tag: %s: out of memory\n", name);
+            j->failed = 1;
+        }
+    } else if (o->output) {
+        tag_gate_leave(gate);
+        if (nb_save_atomic(o->output, buf, len, &e)) {
+            fprintf(err, "nbstage tag: %s\n", e.msg);
+            j->failed = 1;
+        }
+    } else if (!o->quiet) {
+        fprintf(out, "skipped %s (not Python: %s)\n", name, j->lang.name);
     }
 done:
     if (old_fd >= 0) {

@@ -5,7 +5,9 @@
  * report (--check's findings, --dry-run's changes per cell, the "tagged" line, the
  * cells whose tag output cannot be read, the reason it failed), and writing it back: in place, atomically (nb_save_atomic: a
  * kill at any moment leaves each file old or new) and only if it did not change
- * while being tagged, or to -o, or to standard output.
+ * while being tagged, or to -o, or to standard output.  A notebook that is not Python
+ * (nbformat/nblang.h's rule) is left byte for byte as it is (or copied as it came to -o
+ * or standard output), and said, unless --any-language.
  *
  * Output is the canonical layout `nbstage fmt` writes (json.dumps with indent 1 and
  * sorted keys, the tree kept as it is), so a canonical notebook's diff is its tag lines
@@ -37,6 +39,7 @@
 #include "model/model.h"
 #include "model/tagfast.h"
 #include "model/tagging.h"
+#include "nbformat/nblang.h"
 
 /* The command's options, shared by every job. */
 struct tagjob_options {
@@ -44,6 +47,7 @@ struct tagjob_options {
     struct classcache *cache; /* the model's answers, shared by the workers */
     const char *output; /* -o */
     int check, dry_run, from_outputs, strip_outputs, nbformat_layout, quiet, jobs;
+    int any_language; /* tag notebooks that are not Python too (--any-language) */
     struct fssync *fs;     /* deferred sync of in-place saves */
     struct closers *held;  /* replaced files, closed by the closers */
 };
@@ -61,6 +65,8 @@ struct tagjob_prep {
                     * for the fast path, -1 take tagfast_notebook as without a prep */
     struct canonscan scan;
     struct tag_answers ans; /* per code cell, filled by tagbatch_ask or tagbatch_run */
+    struct nb_lang lang;    /* when scanned: not Python is not classified (always Python
+                             * with --any-language) */
 };
 
 /* One notebook: its path, and what came of it (filled on a worker thread). */
@@ -71,6 +77,8 @@ struct tagjob {
     size_t out_len, err_len;
     int failed, rewritten, findings, skipped;
     int spliced; /* tagged on the fast path (model/tagfast.h) */
+    int not_python; /* left as it is: LANG is not Python (nbformat/nblang.h) */
+    struct nb_lang lang;
     int to_stdout; /* OUT holds the notebook itself (-o -, or '-' alone): its
                     * delivery is checked (model/tagrun.c) */
     struct tag_result res;

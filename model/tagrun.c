@@ -71,6 +71,12 @@ static void prepare_one(struct window *w, size_t i)
     struct tag_options to = {.model = o->model, .cache = o->cache};
     p->fast = tagfast_scan(&p->scan, p->buf, p->len, &to);
     if (p->fast) return;
+    p->lang = (struct nb_lang){.python = 1};
+    if (!o->any_language) { /* not Python: left alone by tagjob_tag, not classified */
+        nb_lang_of_metadata(p->buf + p->scan.meta_off, p->scan.meta_end - p->scan.meta_off,
+                            &p->lang);
+        if (!p->lang.python) return;
+    }
     if (tag_answers_room(&p->ans, p->scan.n)) {
         p->fast = -1;
         return;
@@ -183,6 +189,7 @@ static void deliver(size_t i, void *vwin)
     }
     if (j->skipped) r->skipped++;
     else if (j->failed) r->failed++;
+    else if (j->not_python) nb_lang_tally_add(&r->not_python, &j->lang);
     else if (j->rewritten) r->rewritten++;
     else r->unchanged++;
     if (j->findings) r->with_findings++;

@@ -474,7 +474,7 @@ static int cells(scanner *q, int level)
 int canonscan_run(struct canonscan *s, const char *buf, size_t len)
 {
     scanner q = {(uc *)buf, (uc *)buf + len, (uc *)buf, s, NULL, 1};
-    s->text_len = s->n = s->nitems = s->nsubs = 0;
+    s->text_len = s->n = s->nitems = s->nsubs = s->meta_off = s->meta_end = 0;
     int have_cells = 0, major = -1;
     uc *prev = NULL;
     size_t prevn = 0;
@@ -495,7 +495,9 @@ int canonscan_run(struct canonscan *s, const char *buf, size_t len)
             major = q.p - v == 1 && *v == '4' ? 4 : 0;
         } else if (is_key(k, kn, "metadata")) {
             if (*q.p != '{') return -1;
+            s->meta_off = (size_t)(q.p - q.base);
             TRY(object(&q, 1, REC_NONE));
+            s->meta_end = (size_t)(q.p - q.base);
         } else {
             TRY(value(&q, 1, REC_NONE, NULL));
         }

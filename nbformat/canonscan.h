@@ -54,6 +54,8 @@ struct canonscan {
     size_t nitems, items_cap;
     struct canon_item *subs;  /* workflow_stage members and tags elements */
     size_t nsubs, subs_cap;
+    size_t meta_off, meta_end; /* the notebook's own "metadata" object's bytes (both 0
+                                * when absent): its language, nbformat/nblang.h */
 };
 
 /* 0: BUF is a canonical v4 notebook and s->cells are its code cells; -1: take the

@@ -409,7 +409,7 @@ static int cells(scanner *q)
 int cellscan_run(struct cellscan *s, const char *buf, size_t len)
 {
     scanner q = {(uc *)buf, (uc *)buf + len, s, 1};
-    s->text_len = s->n = s->nkeys = 0;
+    s->text_len = s->n = s->nkeys = s->meta_off = s->meta_end = 0;
     int have_cells = 0, major = -1;
     skip_ws(&q);
     if (q.p >= q.end || *q.p != '{') return -1;
@@ -430,7 +430,9 @@ int cellscan_run(struct cellscan *s, const char *buf, size_t len)
             major = v == 4 ? 4 : 0;
         } else if (is_key(k, kn, "metadata")) {
             if (q.p >= q.end || *q.p != '{') return -1;
+            s->meta_off = (size_t)(q.p - (uc *)buf);
             TRY(object(&q));
+            s->meta_end = (size_t)(q.p - (uc *)buf);
         } else {
             TRY(value(&q, NULL));
         }

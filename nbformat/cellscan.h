@@ -28,6 +28,8 @@ struct cellscan {
     size_t n, cap;
     struct { const char *p; size_t n; } *keys; /* keys of the open objects (duplicates) */
     size_t nkeys, keys_cap;
+    size_t meta_off, meta_end; /* the notebook's own "metadata" object's bytes (both 0
+                                * when absent): its language, nbformat/nblang.h */
 };
 
 /* 0: scanned, s->cells are the code cells; -1: fall back to nb_read_mem. */

@@ -7,7 +7,8 @@
  * with their reason and skipped (one the walker could not stat, a dangling symlink,
  * too): one broken file never stops a corpus, the others' cells are written, and the
  * exit is 2 as for tag, summary and fmt; a PATH with no notebook in it is said, not
- * fatal.  Two notebooks that would share an id (found under two PATHs, or named
+ * fatal.  A notebook that is not Python (nbformat/nblang.h) is skipped and counted.
+ * Two notebooks that would share an id (found under two PATHs, or named
  * in bytes that are not UTF-8) stop the run before anything is written; a file met
  * again under another name (a symlink, named twice) is skipped.  On a terminal,
  * control characters in the names and reasons it prints are shown as '?' (nb_say).  The per-notebook work is nbformat/ingest.c.
@@ -41,6 +42,9 @@ static void usage(FILE *to)
             "   \"index\": k, \"execution_count\": n|null, \"source\": \"...\"}\n"
             "k counts the notebook's code cells from 0, dropped ones included.  Empty and\n"
             "comment-only cells are dropped (and counted).  nbformat 4 and 3 are read.\n"
+            "A notebook in another language than Python (metadata.language_info.name, else\n"
+            "kernelspec.language: R, Julia, ...; one with neither is Python) is skipped,\n"
+            "its cells not written, and counted in the statistics.\n"
             "Two notebooks that would get one id (the same path under two PATHs, or file\n"
             "names that are not UTF-8, whose bytes become U+FFFD) are an error: give the\n"
             "folder that holds both, or rename them.  A file met again under another name\n"
@@ -270,6 +274,12 @@ static void print_stats(const struct ingest_stats *st, long groups, long again, 
         fprintf(stderr, "ingest: %ld notebook%s skipped, met again under another name (a symlink "
                         "to a notebook read, or one named twice)\n",
                 again, again == 1 ? "" : "s");
+    if (st->not_python.total) {
+        fprintf(stderr, "ingest: %ld notebook%s skipped, not Python (", st->not_python.total,
+                st->not_python.total == 1 ? "" : "s");
+        nb_lang_tally_print(stderr, &st->not_python);
+        fputs("): the rules and the model read Python\n", stderr);
+    }
     fprintf(stderr,
             "ingest: %ld code cells, %ld kept: %.1f cells per notebook, %.1f lines per cell\n"
             "ingest: dropped %ld empty and %ld comment-only cells\n"

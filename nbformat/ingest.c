@@ -155,6 +155,8 @@ struct result {
     uint64_t *hashes;  /* of the kept sources, for the duplicate count */
     size_t nhashes;
     struct ingest_stats st;
+    struct nb_lang lang;
+    int not_python; /* skipped (st all 0 but bytes): LANG says which language */
     int done;
 };
 
@@ -271,6 +273,12 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
     r->st.bytes = (long long)w->file.n;
     long k = 0;
     if (cellscan_run(&w->scan, w->file.p, w->file.n) == 0) {
+        nb_lang_of_metadata(w->file.p + w->scan.meta_off, w->scan.meta_end - w->scan.meta_off,
+                            &r->lang);
+        if (!r->lang.python) { /* not training data for a Python model */
+            r->not_python = 1;
+            return;
+        }
         for (size_t i = 0; i < w->scan.n; i++) {
             const struct cellscan_cell *c = &w->scan.cells[i];
             cell_line(w, &r->st, it->rel, k++, w->scan.text + c->off, c->len, c->has_count, c->count);
@@ -284,6 +292,12 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
         if (!nb) {
             r->error = strdup(err.msg);
             r->st = (struct ingest_stats){.bad = 1, .bytes = (long long)w->file.n};
+            return;
+        }
+        nb_lang_of_tree(nb, &r->lang);
+        if (!r->lang.python) {
+            r->not_python = 1;
+            json_decref(nb);
             return;
         }
         size_t n = nb_cell_count(nb);
@@ -405,6 +419,7 @@ int ingest_run(const struct ingest_item *items, size_t n, int jobs, ingest_sink 
         pthread_mutex_unlock(&p.lock);
         struct result *r = &p.res[i];
         add_stats(st, &r->st);
+        if (r->not_python) nb_lang_tally_add(&st->not_python, &r->lang);
         for (size_t h = 0; h < r->nhashes; h++) {
             int dup = hashset_add(&seen, r->hashes[h]);
             if (dup < 0) { rc = -1; break; }

@@ -1,16 +1,19 @@
 /* ingest.h — the engine of `nbstage ingest`: notebooks to cell lines, on worker
  * threads, delivered in order.
  *
- * Owns: what one notebook gives (its code cells as JSON lines with ids
- * `<rel>#<k>`, k counting every code cell from 0, dropped ones included, so ids stay
- * stable whatever the dropping rules; empty and comment-only cells dropped), the
- * per-notebook statistics, and the thread pool.  The command (cmd_ingest.c) owns
- * paths, the output file and the report.
+ * Owns: what one notebook gives (nothing when it is not Python, by nbformat/nblang.h's
+ * rule: its cells would be training data in another language; else its code cells as
+ * JSON lines with ids `<rel>#<k>`, k counting every code cell from 0, dropped ones
+ * included, so ids stay stable whatever the dropping rules; empty and comment-only
+ * cells dropped), the per-notebook statistics, and the thread pool.  The command
+ * (cmd_ingest.c) owns paths, the output file and the report.
  */
 #ifndef NBSTAGE_INGEST_H
 #define NBSTAGE_INGEST_H
 
 #include <stddef.h>
+
+#include "nbformat/nblang.h"
 
 struct ingest_item {
     char *path; /* to open ("-": standard input, named <stdin> in messages) */
@@ -22,6 +25,8 @@ struct ingest_stats {
     long notebooks, bad, code_cells, kept, dropped_empty, dropped_comment, duplicates;
     long one_cell_notebooks, empty_notebooks, lines;
     long long bytes;
+    struct nb_lang_tally not_python; /* notebooks skipped: not Python (nbformat/nblang.h),
+                                      * counted in none of the above but bytes */
 };
 
 /* Receives item I's lines (LEN bytes, possibly 0) or, for a bad notebook, ERROR

@@ -1,0 +1,170 @@
+/* test_nblang.c — a notebook's language (nbformat/nblang.c), the one rule tag,
+ * summary, ingest and classify leave notebooks that are not Python by: which
+ * metadata says it (language_info.name first, kernelspec.language else, empty or
+ * not a string as absent), which names are Python (case and white space aside,
+ * versions), none taken as Python; the same answer from the tree as from the bytes
+ * the two byte scanners (canonscan: tag, cellscan: ingest and summary) find; the
+ * name as messages show it; and the tally the reports print. */
+#include "tests/unit/unit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "nbformat/canonscan.h"
+#include "nbformat/cellscan.h"
+#include "nbformat/nblang.h"
+#include "nbformat/notebook.h"
+
+/* The notebook with METADATA (a JSON object's text), one code cell, as nb_dumps
+ * writes it (so canonscan takes it too); its language by all three ways in, which
+ * must agree; *PY whether it is Python, NAME its name. */
+static void lang_of(const char *metadata, int *py, char *name)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"cells\": [{\"cell_type\": \"code\", \"execution_count\": null, \"id\": \"a\", "
+             "\"metadata\": {}, \"outputs\": [], \"source\": \"x <- 1\"}], \"metadata\": %s, "
+             "\"nbformat\": 4, \"nbformat_minor\": 5}",
+             metadata);
+    nb_error e;
+    json_t *nb = nb_read_mem(text, strlen(text), "t.ipynb", 0, &e);
+    assert_non_null(nb);
+    struct nb_lang tree, canon, cells;
+    nb_lang_of_tree(nb, &tree);
+    size_t len;
+    char *canonical = nb_dumps(nb, &len);
+    json_decref(nb);
+    struct canonscan cs = {0};
+    assert_int_equal(canonscan_run(&cs, canonical, len), 0);
+    nb_lang_of_metadata(canonical + cs.meta_off, cs.meta_end - cs.meta_off, &canon);
+    struct cellscan ls = {0};
+    assert_int_equal(cellscan_run(&ls, text, strlen(text)), 0);
+    nb_lang_of_metadata(text + ls.meta_off, ls.meta_end - ls.meta_off, &cells);
+    canonscan_free(&cs);
+    cellscan_free(&ls);
+    free(canonical);
+    assert_int_equal(tree.python, canon.python);
+    assert_int_equal(tree.python, cells.python);
+    assert_string_equal(tree.name, canon.name);
+    assert_string_equal(tree.name, cells.name);
+    *py = tree.python;
+    strcpy(name, tree.name);
+}
+
+static void expect(const char *metadata, int python, const char *name)
+{
+    int py;
+    char got[NB_LANG_NAME];
+    lang_of(metadata, &py, got);
+    if (py != python || strcmp(got, name))
+        fail_msg("%s: python %d name \"%s\", expected %d \"%s\"", metadata, py, got, python, name);
+}
+
+static void test_the_metadata_that_names_the_language(void **state)
+{
+    (void)state;
+    /* none given: Python (a notebook written by a script) */
+    expect("{}", 1, "");
+    expect("{\"kernelspec\": {\"name\": \"ir\"}}", 1, "");
+    /* IRkernel, IJulia, as Jupyter and VS Code save them */
+    expect("{\"kernelspec\": {\"display_name\": \"R\", \"language\": \"R\", \"name\": \"ir\"}, "
+           "\"language_info\": {\"codemirror_mode\": \"r\", \"name\": \"R\", \"version\": \"4.3.1\"}}",
+           0, "r");
+    expect("{\"kernelspec\": {\"language\": \"julia\", \"name\": \"julia-1.9\"}, "
+           "\"language_info\": {\"name\": \"julia\", \"version\": \"1.9.3\"}}", 0, "julia");
+    /* language_info.name first, kernelspec.language else */
+    expect("{\"language_info\": {\"name\": \"scala\"}}", 0, "scala");
+    expect("{\"kernelspec\": {\"language\": \"sql\"}}", 0, "sql");
+    expect("{\"kernelspec\": {\"language\": \"R\"}, \"language_info\": {\"name\": \"python\"}}", 1,
+           "python");
+    expect("{\"kernelspec\": {\"language\": \"python\"}, \"language_info\": {\"name\": \"R\"}}", 0,
+           "r");
+    /* empty, blank or not a string: as absent (one corpus notebook has name "") */
+    expect("{\"kernelspec\": {\"language\": \"python\"}, \"language_info\": {\"name\": \"\"}}", 1,
+           "python");
+    expect("{\"kernelspec\": {\"language\": \"R\"}, \"language_info\": {\"name\": \"  \"}}", 0, "r");
+    expect("{\"kernelspec\": {\"language\": \"R\"}, \"language_info\": {\"name\": 3}}", 0, "r");
+    expect("{\"kernelspec\": \"R\", \"language_info\": null}", 1, "");
+    /* a "language" elsewhere in the metadata is not the notebook's */
+    expect("{\"widgets\": {\"language\": \"R\"}, \"colab\": {\"language_info\": {\"name\": \"R\"}}}",
+           1, "");
+}
+
+static void test_pythons_spelled_every_way(void **state)
+{
+    (void)state;
+    const char *py[] = {"python", "Python", "PYTHON", "python2", "python3", "Python 3",
+                        " python3 ", "python3.11", "ipython", "IPython"};
+    for (size_t i = 0; i < sizeof py / sizeof *py; i++) {
+        char md[128];
+        snprintf(md, sizeof md, "{\"kernelspec\": {\"language\": \"%s\"}}", py[i]);
+        int got;
+        char name[NB_LANG_NAME];
+        lang_of(md, &got, name);
+        if (!got) fail_msg("\"%s\" is Python", py[i]);
+    }
+    const char *not_py[] = {"pythonic", "cpython", "python3x", "python.3", "py", "r", "julia",
+                            "javascript", "xpython"};
+    for (size_t i = 0; i < sizeof not_py / sizeof *not_py; i++) {
+        char md[128];
+        snprintf(md, sizeof md, "{\"language_info\": {\"name\": \"%s\"}}", not_py[i]);
+        int got;
+        char name[NB_LANG_NAME];
+        lang_of(md, &got, name);
+        if (got) fail_msg("\"%s\" is not Python", not_py[i]);
+    }
+}
+
+static void test_the_name_as_messages_show_it(void **state)
+{
+    (void)state;
+    /* trimmed, lower case, control characters and beyond ASCII as '?', cut to fit;
+     * escapes decoded (the jansson path and the scanners alike) */
+    expect("{\"language_info\": {\"name\": \" Scala \"}}", 0, "scala");
+    expect("{\"language_info\": {\"name\": \"q\\u001b[31m\"}}", 0, "q?[31m");
+    expect("{\"language_info\": {\"name\": \"\\u00e9l\"}}", 0, "??l");
+    expect("{\"language_info\": {\"name\": \"abcdefghijklmnopqrstuvwxyz0123456789\"}}", 0,
+           "abcdefghijklmnopqrstuvwxyz01234");
+}
+
+static void test_the_tally_the_reports_print(void **state)
+{
+    (void)state;
+    struct nb_lang_tally t = {0};
+    const char *met[] = {"julia", "r", "r", "scala", "r", "julia", "sql"};
+    for (size_t i = 0; i < sizeof met / sizeof *met; i++) {
+        struct nb_lang l = {0};
+        strcpy(l.name, met[i]);
+        nb_lang_tally_add(&t, &l);
+    }
+    char buf[256] = "";
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    nb_lang_tally_print(f, &t);
+    fclose(f);
+    assert_string_equal(buf, "r 3, julia 2, scala 1, sql 1"); /* most first, then as met */
+    assert_int_equal(t.total, 7);
+    /* beyond NB_LANG_KINDS languages: "other" */
+    struct nb_lang_tally many = {0};
+    for (int i = 0; i < NB_LANG_KINDS + 3; i++) {
+        struct nb_lang l = {0};
+        snprintf(l.name, sizeof l.name, "l%d", i);
+        nb_lang_tally_add(&many, &l);
+    }
+    memset(buf, 0, sizeof buf);
+    f = fmemopen(buf, sizeof buf, "w");
+    nb_lang_tally_print(f, &many);
+    fclose(f);
+    assert_non_null(strstr(buf, "l7 1, other 3"));
+    assert_int_equal(many.total, NB_LANG_KINDS + 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_metadata_that_names_the_language),
+        cmocka_unit_test(test_pythons_spelled_every_way),
+        cmocka_unit_test(test_the_name_as_messages_show_it),
+        cmocka_unit_test(test_the_tally_the_reports_print),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
