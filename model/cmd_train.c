@@ -204,18 +204,18 @@ static int read_cells(const char *path, struct srcmap *map)
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
         struct cell c = {0};
         json_t *sv = o ? json_object_get(o, "source") : NULL;
-        c.src = (o && id && jsonl_is_text(sv)) ? source_of(sv, &c.len) : NULL;
-        if (!c.src) {
+        if (!o || !id || !jsonl_is_text(sv)) {
             fprintf(stderr, "nbstage train: %s:%zu: %s\n", path, lineno,
                     o ? "needs a string \"id\" and a \"source\" (a string or a list of strings)" : je.text);
             json_decref(o);
             rc = -1;
             break;
         }
+        c.src = source_of(sv, &c.len); /* NULL: out of memory */
         c.id = strdup(id);
         c.line = lineno;
         json_decref(o);
-        if (!c.id || push(&cv, c)) { free(c.id); free(c.src); rc = -1; fprintf(stderr, "nbstage train: out of memory\n"); break; }
+        if (!c.src || !c.id || push(&cv, c)) { free(c.id); free(c.src); rc = -1; fprintf(stderr, "nbstage train: out of memory\n"); break; }
     }
     if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", path, strerror(errno)); rc = -1; }
     free(line);
@@ -322,15 +322,23 @@ static int read_weak(const struct opts *o, const struct srcmap *map, struct cell
             rc = -1;
             break;
         }
-        if (src) c.src = source_of(src, &c.len);
+        int oom = 0;
+        if (src) oom = !(c.src = source_of(src, &c.len));
         else if (map->v) {
             struct cell key = {.id = (char *)id};
             struct cell *hit = bsearch(&key, map->v, map->n, sizeof *map->v, by_id);
             if (hit) {
                 c.src = malloc(hit->len + 1);
                 if (c.src) memcpy(c.src, hit->src, hit->len + 1);
+                else oom = 1;
                 c.len = hit->len;
             }
+        }
+        if (oom) { /* not a label without a source, to be left out */
+            fprintf(stderr, "nbstage train: out of memory\n");
+            json_decref(obj);
+            rc = -1;
+            break;
         }
         if (!c.src) {
             if (st->no_source < sizeof st->missing / sizeof *st->missing) st->missing[st->no_source] = strdup(id);
