@@ -21,7 +21,8 @@ static int python_name(const char *s, size_t n)
         k[m++] = (char)lower(c);
     }
     k[m] = 0;
-    if (!strcmp(k, "ipython")) return 1;
+    /* sparkmagic's PySpark kernel says "pyspark": its cells are Python */
+    if (!strcmp(k, "ipython") || !strcmp(k, "pyspark")) return 1;
     if (strncmp(k, "python", 6)) return 0;
     for (const char *p = k + 6; *p; p++) /* a version: "python3", "python3.11" */
         if (!is_digit((unsigned char)*p) && !(*p == '.' && p > k + 6)) return 0;

@@ -9,7 +9,7 @@
  *     white space in it;
  *   - compared in ASCII lower case, white space left out: "python", "python2",
  *     "python3" (any "python" and a version, digits and dots: "python3.11") and
- *     "ipython" are Python;
+ *     "ipython" and "pyspark" (sparkmagic's PySpark kernel) are Python;
  *   - a notebook with neither is taken as Python: most notebooks written by scripts
  *     carry no language (55 of the shared corpus's 5,382).
  * Two ways in, one answer: a notebook's tree (nb_lang_of_tree), or the bytes of its

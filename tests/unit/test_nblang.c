@@ -94,7 +94,7 @@ static void test_pythons_spelled_every_way(void **state)
 {
     (void)state;
     const char *py[] = {"python", "Python", "PYTHON", "python2", "python3", "Python 3",
-                        " python3 ", "python3.11", "ipython", "IPython"};
+                        " python3 ", "python3.11", "ipython", "IPython", "pyspark", "PySpark"};
     for (size_t i = 0; i < sizeof py / sizeof *py; i++) {
         char md[128];
         snprintf(md, sizeof md, "{\"kernelspec\": {\"language\": \"%s\"}}", py[i]);
