@@ -166,19 +166,17 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
         info->job_votes = 1;
         return info->n_votes = 1;
     }
-    /* step 1: which rules match */
-    unsigned char fired[4096];
-    unsigned char *f = nr <= (int)sizeof fired ? fired : malloc((size_t)nr);
-    if (!f) return 0;
+    /* step 1: which rules match, marked in VOTES itself (a rule's stage, kept in step 2
+     * only if it may vote): no array to allocate, whatever the number of rules */
     int top_job = -1;                 /* highest rank among fired job rules */
     int job_stages = 0;               /* bit per stage with a fired job rule */
     int any_show = 0;
     for (int i = 0; i < nr; i++) {
         const struct rule *r = &s->rules.rules[i];
         int h = rule_matches(r, v, md);
-        f[i] = h > 0; /* a rule PCRE2 gave up on abstains */
         if (h < 0 && gave_up) { gave_up->code[i] = h; gave_up->n++; }
-        if (!f[i]) continue;
+        if (h <= 0) continue; /* a rule PCRE2 gave up on abstains */
+        votes[i] = (signed char)r->stage;
         if (r->level == LF_JOB) {
             job_stages |= 1 << r->stage;
             if (stage_rank[r->stage] > top_job) top_job = stage_rank[r->stage];
@@ -189,18 +187,18 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     /* step 2: who may vote */
     int n = 0;
     for (int i = 0; i < nr; i++) {
-        if (!f[i]) continue;
+        if (votes[i] == STAGE_NONE) continue; /* did not fire */
         const struct rule *r = &s->rules.rules[i];
         int ok = r->level == LF_JOB ? stage_rank[r->stage] == top_job
                : r->level == LF_SHOW ? (job_stages & ~(1 << r->stage)) == 0
                : job_stages == 0 && !any_show;
         if (ok) {
-            votes[i] = (signed char)r->stage;
             n++;
             info->job_votes += r->level == LF_JOB;
+        } else {
+            votes[i] = STAGE_NONE;
         }
     }
-    if (f != fired) free(f);
     return info->n_votes = n;
 }
 
