@@ -351,7 +351,9 @@ static int vote_all(const struct lfset *lfs, const struct cell *cells, size_t n,
     int started[8] = {0};
     if (jobs < 1) jobs = 1;
     if (jobs > 8) jobs = 8;
-    /* interleaved blocks balance notebooks of very different sizes */
+    /* one contiguous block of ceil(n / jobs) cells per thread: split by cells, not by
+     * notebooks, so a notebook of very many cells is shared out like any other; blocks
+     * in cell order, which the merge of the gave-up cells below relies on */
     size_t per = (n + (size_t)jobs - 1) / (size_t)jobs;
     for (int t = 0; t < jobs; t++) {
         jb[t] = (struct vote_job){ lfs, cells, votes, info, 0, 0, 0, {NULL, NULL, NULL, 0} };
