@@ -143,7 +143,8 @@ static int put_fstring_fields(struct buf *fields, struct buf *str, const char *s
         size_t x = k + 1;
         /* the "=" of a self-documenting field, f"{x=}", is no assignment */
         while (e > x && (s[e - 1] == ' ' || s[e - 1] == '\t')) e--;
-        if (e > x && s[e - 1] == '=' && !(e > x + 1 && strchr("=!<>", s[e - 2]))) e--;
+        /* (memchr: strchr would take a NUL byte before the '=' for its terminator) */
+        if (e > x && s[e - 1] == '=' && !(e > x + 1 && memchr("=!<>", s[e - 2], 4))) e--;
         struct pyview f;
         memset(&f, 0, sizeof f);
         if (build_views(&f, s + x, e - x, 1) < 0) return -1;

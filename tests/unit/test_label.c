@@ -85,6 +85,16 @@ static void test_fstring_fields(void **state)
     assert_null(strstr(v.code, "not.code"));           /* comments stay out */
     pyview_free(&v);
 
+    /* the "=" of f"{a\0=}" (a NUL byte before it) is self-documenting, as after any
+     * byte but = ! < > ("==", "!=", "<=", ">="): strchr("=!<>", 0) took the NUL for
+     * one of them and kept the "=" */
+    static const char nul_src[] = "print(f\"{a\0=} {a<=}\")";
+    static const char nul_code[] = "print(\"\")\n{a\0}{a<=}";
+    assert_int_equal(pyview_make(&v, nul_src, sizeof nul_src - 1), 0);
+    assert_int_equal(v.code_len, sizeof nul_code - 1);
+    assert_memory_equal(v.code, nul_code, sizeof nul_code - 1);
+    pyview_free(&v);
+
     /* unterminated fields and literals never fail */
     const char *bad[] = {"f'{", "f'{a", "f'{a:{b'", "f\"{'x}\"", "f'}}{{'", "rf'{a!'", "f'{x='"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
