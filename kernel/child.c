@@ -3,12 +3,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,19 +177,28 @@ static void write_str(int fd, const char *s)
     (void)r;
 }
 
-/* Removes DIR and the files in it (no subfolders are ever made). */
+/* Removes DIR and the files in it (no subfolders are ever made).  Plain syscalls
+ * (getdents64, not readdir's malloc): the keeper runs it too. */
 static void remove_dir(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char path[600];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-                unlink(path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        struct ent { /* the kernel's linux_dirent64 */
+            unsigned long long ino;
+            long long off;
+            unsigned short reclen;
+            unsigned char type;
+            char name[];
+        };
+        _Alignas(8) char buf[4096];
+        long n;
+        while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+            for (long at = 0; at < n;) {
+                const struct ent *e = (const struct ent *)(buf + at);
+                if (strcmp(e->name, ".") && strcmp(e->name, "..")) unlinkat(fd, e->name, 0);
+                at += e->reclen;
             }
-        closedir(d);
+        close(fd);
     }
     rmdir(dir);
 }
@@ -210,10 +222,79 @@ static void sweep_stale(const char *tmp)
     closedir(d);
 }
 
+/* The keeper's life (child.h): in the child's group GROUP, every signal it can block
+ * blocked, every file closed but its end of the socket pair RFD; one byte is our ordinary end
+ * (nothing to do), end of file our death (remove DIR, kill the group).  Plain
+ * syscalls only, as between fork and exec. */
+static _Noreturn void keeper_run(int rfd, pid_t group, const char *dir)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    prctl(PR_SET_NAME, "nbstage-keeper");
+    if (setpgid(0, group) != 0) _exit(0); /* the group is gone: nothing to guard */
+    if ((rfd > 0 && close_range(0, (unsigned)rfd - 1, 0) != 0) ||
+        close_range((unsigned)rfd + 1, ~0U, 0) != 0)
+        for (int fd = 0; fd < 1024; fd++) /* a kernel without close_range (before 5.9) */
+            if (fd != rfd) close(fd);
+    char byte;
+    ssize_t r;
+    while ((r = read(rfd, &byte, 1)) < 0 && errno == EINTR) {}
+    if (r != 0) _exit(0); /* the byte, or an error: do nothing */
+    remove_dir(dir);
+    killpg(group, SIGKILL); /* itself too, last */
+    _exit(0);
+}
+
+/* Forks the keeper of C's child (child.h).  Without one (no socket, no fork) the kernel
+ * runs as before it had one, and says so. */
+static void start_keeper(struct child *c)
+{
+    int fds[2]; /* a socket pair, not a pipe: send's MSG_NOSIGNAL needs no SIGPIPE set-up */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+        fprintf(stderr, "nbstage-kernel: no keeper for the wrapped kernel: socketpair: %s\n",
+                strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "nbstage-kernel: no keeper for the wrapped kernel: fork: %s\n", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return;
+    }
+    if (pid == 0) keeper_run(fds[0], c->pid, c->dir);
+    /* in the child's group before we return, whichever runs first: until then a
+     * SIGKILL of our group would take it too */
+    setpgid(pid, c->pid);
+    close(fds[0]);
+    c->keeper = pid;
+    c->keeper_fd = fds[1];
+}
+
+/* Our ordinary end, for the keeper: the byte, then up to a second for it to exit (it
+ * does at once; one stopped is left to init). */
+static void stop_keeper(struct child *c)
+{
+    if (c->keeper_fd >= 0) {
+        ssize_t w = send(c->keeper_fd, "x", 1, MSG_NOSIGNAL); /* EPIPE when it is gone */
+        (void)w;
+        close(c->keeper_fd);
+        c->keeper_fd = -1;
+    }
+    struct timespec step = {0, 5 * 1000 * 1000};
+    for (int waited = 0; c->keeper && waited <= 1000; waited += 5) {
+        pid_t r = waitpid(c->keeper, NULL, WNOHANG);
+        if (r == c->keeper || (r < 0 && errno != EINTR)) c->keeper = 0;
+        else nanosleep(&step, NULL);
+    }
+}
+
 int child_start(struct child *c, const struct found_kernelspec *ks,
                 const struct connection *parent, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
+    c->keeper_fd = -1;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || strlen(tmp) > 80) tmp = "/tmp"; /* ipc paths must stay short */
     sweep_stale(tmp);
@@ -280,6 +361,7 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
     }
     setpgid(pid, pid); /* as the child does: whichever runs first */
     c->pid = pid;
+    start_keeper(c);
     rc = 0;
 out:
     for (size_t i = 0; argv && i < ks->argc; i++) free(argv[i]);
@@ -344,6 +426,7 @@ int child_exit_code(const struct child *c)
 
 void child_cleanup(struct child *c)
 {
+    stop_keeper(c);
     if (c->dir[0]) {
         remove_dir(c->dir);
         c->dir[0] = 0;

@@ -5,7 +5,8 @@
  * ({connection_file} and {resource_dir} substituted) and env ($NAME and ${NAME}
  * expanded from ours, as jupyter_client expands them), the child's safety net
  * (PR_SET_PDEATHSIG, JPY_PARENT_PID, SIGINT back to default), its process group
- * (child_signal), and reaping it.  The program is
+ * (child_signal), the keeper that ends that group when we are killed (below), and
+ * reaping both.  The program is
  * looked up on the PATH the child gets (the kernelspec's env may set it), as
  * jupyter_client looks it up.  The child's environment names its connection file in
  * CHILD_CONNECTION_ENV, so that a wrapped kernelspec running nbstage-kernel again
@@ -29,11 +30,14 @@ struct child {
     char dir[200];          /* the private folder */
     char conn_file[300];    /* DIR/connection.json */
     struct connection conn; /* the child's connection: ipc in DIR */
+    pid_t keeper;           /* the keeper (below); 0 when none, or once reaped */
+    int keeper_fd;          /* our end of its socket pair; -1 when none */
 };
 
-/* Creates the private folder, writes the connection file and starts the child.
- * Call before any thread exists (the child only calls async-signal-safe functions
- * between fork and exec).  0, or -1 with a reason in ERR. */
+/* Creates the private folder, writes the connection file and starts the child and its
+ * keeper.  Call before any thread exists (the child only calls async-signal-safe
+ * functions between fork and exec, the keeper plain syscalls).  0, or -1 with a reason
+ * in ERR. */
 int child_start(struct child *c, const struct found_kernelspec *ks,
                 const struct connection *parent, char *err, size_t errlen);
 
@@ -49,9 +53,22 @@ int child_wait(struct child *c, int timeout_ms);
  * kill(pid, SIGINT), `kill -INT PID`) reaches the kernel and the processes its cell
  * started, as one sent to our whole group (jupyter_client's killpg) does, and that
  * one reaches them once, not twice; and ipykernel's own message-mode interrupt
- * (killpg of its group when it leads one) reaches its subprocesses too.  Only a
- * SIGKILL of our group is not passed on: the child dies by PR_SET_PDEATHSIG, the
- * processes its cells started are left. */
+ * (killpg of its group when it leads one) reaches its subprocesses too.
+ *
+ * The keeper.  A SIGKILL of our group (jupyter_client's restart_kernel(now=True),
+ * shutdown_kernel(now=True), a kernel that did not exit in time) cannot be passed on:
+ * the child died by PR_SET_PDEATHSIG and the processes its cells started were left
+ * running, where the same SIGKILL of ipykernel alone's group ends them.  So a tiny
+ * process forked with the child (plain syscalls, no zmq) joins the child's group and
+ * blocks reading a socket whose other end only we hold (close-on-exec).  child_cleanup,
+ * our every ordinary end, writes it one byte first: it exits and does nothing (a
+ * graceful shutdown leaves what ipykernel alone leaves).  End of file without the
+ * byte means we were killed (SIGKILL of our group, or of our pid alone, which it cannot
+ * tell apart and Jupyter never sends alone, or a crash): it removes the
+ * private folder and SIGKILLs the child's group, itself with it.  Being a member, it
+ * keeps that group's id from being freed and reused while it waits, so its killpg can
+ * only reach the child's group.  It blocks every catchable signal, those sent to the
+ * child's group too; ipykernel does not see it (not its descendant). */
 void child_signal(struct child *c, int sig);
 
 /* SIGTERM, up to GRACE_MS to exit, then SIGKILL; always reaps. */
@@ -65,7 +82,8 @@ void child_describe_exit(const struct child *c, char *out, size_t outlen);
  * killed it (a shell's 128 + N would look like our own death by that signal). */
 int child_exit_code(const struct child *c);
 
-/* Removes the private folder and everything in it; frees the connection. */
+/* Our ordinary end: tells the keeper to do nothing and reaps it, removes the private
+ * folder and everything in it, frees the connection. */
 void child_cleanup(struct child *c);
 
 #endif

@@ -219,7 +219,7 @@ def test_a_console_session_as_with_ipykernel_alone(env):
     with concurrent.futures.ThreadPoolExecutor(2) as pool:  # two terminals side by side
         runs = [pool.submit(_session, e, tmp, k) for k in ("python3", "nbstage")]
         (plain, _), (stage, pids) = [r.result() for r in runs]
-    assert len(pids) == 2, f"want the stage kernel and its child: {pids}"
+    assert len(pids) == 3, f"want the stage kernel, its child and its keeper: {pids}"
     for key in ("import", "print", "input", "x", "interrupt", "after", "connect", "inspect", "atexit"):
         got = _without_badge(key, stage[key])
         want = _lines(plain[key])

@@ -1063,22 +1063,166 @@ def test_jupyters_shutdown_and_restart_during_a_cell_need_no_sigterm(specs, logs
                 k.close()
 
 
+def keeper_of(proxy):
+    """The pids of PROXY's children: (the wrapped kernel's, the keeper's), by the name the
+    keeper gives itself (kernel/child.h); the keeper's is None when there is none."""
+    kids = [int(x) for x in Path(f"/proc/{proxy}/task/{proxy}/children").read_text().split()]
+    keepers = [p for p in kids if Path(f"/proc/{p}/comm").read_text().strip() == "nbstage-keeper"]
+    others = [p for p in kids if p not in keepers]
+    assert len(others) == 1 and len(keepers) <= 1, (others, keepers)
+    return others[0], (keepers[0] if keepers else None)
+
+
+def folder_gone(d, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while d.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not d.exists()
+
+
 def test_kill9_of_the_proxy_kills_the_child(specs, logs):
+    """And the keeper removes the private folder (it was left until the next stage kernel
+    started)."""
     k = Kernel("nbs-signal", logs)
     child = k.child_pid()
     d = child_dir(child)
     try:
         os.kill(k.pid, signal.SIGKILL)
         assert gone(child, 5), "the child outlived the proxy"
+        assert folder_gone(d), "the keeper removes the private folder"
     finally:
         k.close()
-    assert d.exists()  # nobody was left to remove it; the next stage kernel does
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_a_folder_left_by_a_killed_kernel_is_swept_by_the_next_one(specs, logs):
+    """The keeper killed too (kill -9 of each of our processes): nobody is left to remove
+    the private folder; the next stage kernel removes it."""
+    k = Kernel("nbs-signal", logs)
+    child = k.child_pid()
+    d = child_dir(child)
+    _, keeper = keeper_of(k.pid)
+    try:
+        os.kill(keeper, signal.SIGKILL)
+        os.kill(k.pid, signal.SIGKILL)
+        assert gone(child, 5), "the child outlived the proxy"
+    finally:
+        k.close()
+    assert d.exists()
     k2 = Kernel("nbs-signal", logs)
     try:
         assert not d.exists(), "a new kernel sweeps the folders of dead ones"
     finally:
         k2.close()
         shutil.rmtree(d, ignore_errors=True)
+
+
+# Processes a cell started: a subprocess, and one that left its parent (a shell's `&`,
+# as `!cmd &` or a daemon leaves it), both in the kernel's process group.  They ignore
+# SIGINT, as a script that catches KeyboardInterrupt does: jupyter_client interrupts
+# the kernel before every shutdown and restart, and a plain `sleep` dies of that.
+ORPHANS_CELL = """import subprocess
+p = subprocess.Popen(['sh', '-c', "trap '' INT; exec sleep 1000"])
+bg = subprocess.run(['sh', '-c', "trap '' INT; sleep 1000 >/dev/null 2>&1 & echo $!"],
+                    capture_output=True, text=True).stdout
+print(p.pid, bg.strip())"""
+
+
+def cell_pids(k, code):
+    _, msgs, reply = k.run(code)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    out = "".join(m["content"]["text"] for m in msgs
+                  if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+    pids = [int(x) for x in out.split()]
+    assert pids and all(Path(f"/proc/{p}").exists() for p in pids), out
+    return pids
+
+
+def kill_sleeps(pids):
+    """Ends what a test left running (a failed one, or one that asserts they live)."""
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep\0"):
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize("name", ["python3", "nbs-signal"])
+def test_a_hard_restart_ends_the_processes_a_cell_started_as_with_ipykernel_alone(specs, logs, name):
+    """restart_kernel(now=True) (and shutdown_kernel(now=True), or a kernel that does not
+    exit in time): jupyter_client SIGKILLs the kernel's process group, and ipykernel
+    alone takes the processes its cells started with it.  The stage kernel's child,
+    which leads a group of its own, died by PR_SET_PDEATHSIG and left them running
+    (a training script on after "Restart"); now its keeper kills that group
+    (kernel/child.h)."""
+    k = Kernel(name, logs)
+    pids = []
+    try:
+        pids = cell_pids(k, ORPHANS_CELL)
+        k.km.restart_kernel(now=True)
+        k.kc.wait_for_ready(timeout=60)
+        left = [p for p in pids if not gone(p, 5)]
+        assert not left, f"{name}: the cell's processes {left} outlived the restart"
+        _, _, reply = k.run("6 * 7")
+        assert reply["content"]["status"] == "ok"
+    finally:
+        k.close()
+        kill_sleeps(pids)
+
+
+def test_a_sigkill_of_the_stage_kernels_group_leaves_no_private_folder(specs, logs):
+    """Jupyter's SIGKILL of our group: the keeper removes the private folder (ipc files,
+    connection file) from TMPDIR, and nothing of ours is left; before, the folder stayed
+    until the next stage kernel started."""
+    tmp = Path(tempfile.mkdtemp(prefix="nbs-tmp-"))  # short: ipc paths must stay short
+    (specs / "kernels" / "nbs-tmpdir").mkdir(parents=True, exist_ok=True)
+    spec = json.loads((specs / "kernels" / "nbs-signal" / "kernel.json").read_text())
+    spec["env"] = {**spec["env"], "TMPDIR": str(tmp)}
+    (specs / "kernels" / "nbs-tmpdir" / "kernel.json").write_text(json.dumps(spec))
+    k = Kernel("nbs-tmpdir", logs)
+    try:
+        proxy = k.pid
+        child = k.child_pid()
+        d = child_dir(child)
+        assert d.parent == tmp
+        ours = list(keeper_of(proxy))
+        os.killpg(k.km.provisioner.pgid, signal.SIGKILL)
+        left = [p for p in [proxy] + ours if p and not gone(p, 5)]
+        assert not left, f"processes of ours left: {left}"
+        assert folder_gone(d), f"the private folder is left: {sorted(tmp.iterdir())}"
+        assert not [p for p in tmp.iterdir() if p.name.startswith("nbstage-kernel-")]
+    finally:
+        k.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("how", ["popen", "reparented"])
+def test_a_graceful_shutdown_leaves_a_cells_processes_as_ipykernel_alone_does(specs, logs, how):
+    """shutdown_kernel(now=False): jupyter_client interrupts, sends a shutdown_request
+    and waits for the kernel to exit; it kills the group only when the kernel is late.
+    reparented: a process that left the cell (a shell's `&`): ipykernel alone exits at
+    once and leaves it running, and so must the stage kernel, its keeper told to do
+    nothing.  popen: a subprocess (start_new_session=False) the cell did not wait for:
+    ipykernel 6.17 SIGTERMs it at exit, then waits on its zombie until jupyter_client,
+    tired of waiting, SIGTERMs the group; the stage kernel passes that on."""
+    seen = {}
+    for name in ("python3", "nbs-signal"):
+        k = Kernel(name, logs)
+        pids = []
+        try:
+            pids = cell_pids(k, ORPHANS_CELL)
+            pids = pids[:1] if how == "popen" else pids[1:]
+            if how == "reparented":  # reaped: no zombie child for ipykernel to wait on
+                k.run("p.kill(); p.wait()")
+            k.km.shutdown_kernel(now=False)
+            seen[name] = gone(pids[0], 3)
+        finally:
+            k.close()
+            kill_sleeps(pids)
+    if how == "reparented":
+        assert seen["python3"] is False, "ipykernel alone leaves the reparented one running"
+    assert seen["nbs-signal"] == seen["python3"], seen
 
 
 def test_sigterm_stops_the_child(specs, logs):
@@ -1195,14 +1339,13 @@ def test_the_kernel_exits_when_the_process_that_started_it_dies(specs, logs):
              "time.sleep(120)\n"], stdout=subprocess.PIPE, stderr=logf, text=True)
         try:
             proxy = int(server.stdout.readline())
-            children = Path(f"/proc/{proxy}/task/{proxy}/children").read_text().split()
-            assert len(children) == 1
-            child = int(children[0])
+            child, keeper = keeper_of(proxy)
         finally:
             server.kill()
             server.wait()
     try:
         assert gone(proxy, 3) and gone(child, 3), "the kernel outlived the server"
+        assert keeper is None or gone(keeper, 3), "the keeper outlived the kernel"
         assert "the process that started the kernel" in log.read_text()
     finally:
         for pid in (proxy, child):

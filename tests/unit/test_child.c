@@ -1,11 +1,14 @@
-/* test_child.c — starting the wrapped kernel: how its program is looked up (child.c).
- * Only refusals are tested here (no kernel is started); the kernel itself is started by
- * the integration tests. */
+/* test_child.c — starting the wrapped kernel: how its program is looked up (child.c),
+ * and what its keeper does when the stage kernel ends or is killed (a shell script
+ * stands in for the kernel); the kernel itself is started by the integration tests. */
 #include "tests/unit/unit.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel/child.h"
@@ -107,12 +110,122 @@ static void an_empty_last_path_entry_is_the_current_folder(void **state)
     free(tmp);
 }
 
+/* 1 when PID is gone or a zombie within 5 s. */
+static int pid_gone(pid_t pid)
+{
+    struct timespec step = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 250; i++) {
+        char path[64], stat[512] = "";
+        snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+        FILE *f = fopen(path, "r");
+        if (!f) return 1;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        const char *st = strrchr(stat, ')');
+        if (st && st[1] == ' ' && st[2] == 'Z') return 1;
+        nanosleep(&step, NULL);
+    }
+    return 0;
+}
+
+/* A "stage kernel" process that starts a child (a script that leaves a background
+ * sleep in its group, writes its pid to TMP/bg, then sleeps) and then either ends as
+ * the proxy ends (child_stop, child_cleanup: KILLED 0) or waits to be SIGKILLed.
+ * Returns the background sleep's pid; *DIR gets the private folder. */
+static pid_t run_proxy(const char *tmp, int killed, char *dir, size_t dirlen)
+{
+    char prog[600], bg[600], cmd[2048];
+    snprintf(prog, sizeof prog, "%s/kernel.sh", tmp);
+    snprintf(bg, sizeof bg, "%s/bg", tmp);
+    snprintf(cmd, sizeof cmd, "#!/bin/sh\nsleep 1000 >/dev/null 2>&1 &\necho $! > %s.new\n"
+             "mv %s.new %s\nexec sleep 1000\n", bg, bg, bg);
+    unit_write_file(prog, cmd);
+    assert_int_equal(chmod(prog, 0755), 0);
+    unlink(bg);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t proxy = fork();
+    assert_true(proxy >= 0);
+    if (proxy == 0) {
+        struct child c;
+        char err[1024];
+        if (start(prog, NULL, &c, err, sizeof err)) _exit(3);
+        if (write(fds[1], c.dir, strlen(c.dir) + 1) < 0) _exit(4);
+        for (int i = 0; i < 500 && access(bg, F_OK) != 0; i++) usleep(10000);
+        if (killed) pause();
+        pid_t keeper = c.keeper;
+        child_stop(&c, 1000);
+        child_cleanup(&c);
+        _exit(keeper > 0 && c.keeper == 0 && kill(keeper, 0) != 0 ? 0 : 5); /* reaped */
+    }
+    close(fds[1]);
+    ssize_t n = read(fds[0], dir, dirlen);
+    close(fds[0]);
+    assert_true(n > 0);
+    for (int i = 0; i < 500 && access(bg, F_OK) != 0; i++) usleep(10000);
+    FILE *f = fopen(bg, "r");
+    assert_non_null(f);
+    long pid = 0;
+    assert_int_equal(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    int st;
+    if (killed) kill(proxy, SIGKILL);
+    assert_int_equal(waitpid(proxy, &st, 0), proxy);
+    if (killed) assert_true(WIFSIGNALED(st));
+    else assert_int_equal(WEXITSTATUS(st), 0);
+    return (pid_t)pid;
+}
+
+/* The stage kernel SIGKILLed (as Jupyter kills its group): the keeper kills the
+ * child's group, the process its "cell" left in the background too, as the same
+ * SIGKILL of ipykernel alone's group does, and removes the private folder.  Before,
+ * the child died by PR_SET_PDEATHSIG and the background sleep ran on. */
+static void a_killed_kernel_takes_its_cells_processes_and_folder(void **state)
+{
+    (void)state;
+    char *tmp = unit_make_tmpdir("child");
+    setenv("TMPDIR", tmp, 1);
+    char dir[200];
+    pid_t bg = run_proxy(tmp, 1, dir, sizeof dir);
+    int bg_gone = pid_gone(bg);
+    if (!bg_gone) kill(bg, SIGKILL);
+    assert_true(bg_gone);
+    for (int i = 0; i < 250 && access(dir, F_OK) == 0; i++) usleep(20000);
+    assert_int_not_equal(access(dir, F_OK), 0);
+    unsetenv("TMPDIR");
+    unit_rm_rf(tmp);
+    free(tmp);
+}
+
+/* The stage kernel's ordinary end (child_cleanup): the keeper does nothing and is
+ * reaped; what the cell left in the background runs on, as after ipykernel alone's
+ * own exit.  The private folder is removed. */
+static void an_ordinary_end_leaves_them_as_ipykernel_alone(void **state)
+{
+    (void)state;
+    char *tmp = unit_make_tmpdir("child");
+    setenv("TMPDIR", tmp, 1);
+    char dir[200];
+    pid_t bg = run_proxy(tmp, 0, dir, sizeof dir);
+    usleep(200000);
+    int alive = kill(bg, 0) == 0;
+    kill(bg, SIGKILL);
+    assert_true(alive);
+    assert_int_not_equal(access(dir, F_OK), 0);
+    unsetenv("TMPDIR");
+    unit_rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_name_that_just_fits_an_empty_path_entry),
         cmocka_unit_test(a_path_too_long_is_not_cut_to_another_program),
         cmocka_unit_test(an_empty_last_path_entry_is_the_current_folder),
+        cmocka_unit_test(a_killed_kernel_takes_its_cells_processes_and_folder),
+        cmocka_unit_test(an_ordinary_end_leaves_them_as_ipykernel_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
