@@ -4,9 +4,11 @@
  * Owns: the command line, the spec's folder name (Jupyter's lower-case kernel name, or
  * the folder there that differs from it only in case), finding nbstage-kernel beside
  * this program, checking the kernel to wrap exists (and is not itself a stage
- * kernel), and the defaults taken from it (display name, language, interrupt mode,
- * resources), and warnings when the kernel could not read the --model given or
- * Jupyter does not search the folder the spec went into.  kernel/kernelspec.h writes the files.
+ * kernel, nor, unless --any-language, one of another language than Python by the rule
+ * the batch commands leave such notebooks alone by: nbformat/nblang.h), and the
+ * defaults taken from it (display name, language, interrupt mode, resources), and
+ * warnings when the kernel could not read the --model given or Jupyter does not search
+ * the folder the spec went into.  kernel/kernelspec.h writes the files.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -24,12 +26,13 @@
 #include "kernel/kernelspec_find.h"
 #include "model/commands.h"
 #include "model/model.h"
+#include "nbformat/nblang.h"
 
 static const char usage_text[] =
     "usage: nbstage install-kernel [--wrap NAME] [--name N] [--display-name D]\n"
     "                              [--user | --sys-prefix | --prefix P] [--remove]\n"
     "                              [--model FILE] [--tag-position top|bottom]\n"
-    "                              [--no-badge] [--min-confidence P]\n"
+    "                              [--no-badge] [--min-confidence P] [--any-language]\n"
     "\n"
     "Installs the kernelspec of the stage kernel, which runs the kernel NAME (default\n"
     "python3) and tags every executed cell with its workflow stage.\n"
@@ -44,6 +47,9 @@ static const char usage_text[] =
     "  --prefix P           into P/share/jupyter (Jupyter looks there when JUPYTER_PATH\n"
     "                       names it; a warning says so when it does not)\n"
     "  --remove             remove the kernelspec N from that place instead\n"
+    "  --any-language       wrap a kernel whose language is not Python too (refused\n"
+    "                       without it: its cells' stages would be the Python model's\n"
+    "                       guesses, most often wrong)\n"
     "  --model FILE, --tag-position top|bottom, --no-badge, --min-confidence P\n"
     "                       passed on to nbstage-kernel (see nbstage-kernel --help);\n"
     "                       a --model it cannot read is named (the spec is still\n"
@@ -55,7 +61,7 @@ static const char usage_text[] =
 struct install_args {
     const char *wrap, *name, *display_name, *prefix, *model, *position, *min_confidence;
     enum kernelspec_scope scope;
-    int scope_given, remove, no_badge;
+    int scope_given, remove, no_badge, any_language;
 };
 
 /* The value of option OPT at ARGV[*I] ("--opt value" or "--opt=value"), NULL when
@@ -101,6 +107,7 @@ static int parse_args(int argc, char **argv, struct install_args *a)
         if (!strcmp(arg, "--sys-prefix")) { if (set_scope(a, KS_SYS_PREFIX)) return -1; continue; }
         if (!strcmp(arg, "--remove")) { a->remove = 1; continue; }
         if (!strcmp(arg, "--no-badge")) { a->no_badge = 1; continue; }
+        if (!strcmp(arg, "--any-language")) { a->any_language = 1; continue; }
         int matched = 0, missing = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
             const char *v = option_value(argc, argv, &i, valued[k].opt, &missing);
@@ -305,7 +312,19 @@ int cmd_install_kernel(int argc, char **argv)
                 a.wrap, found.dir);
         goto out;
     }
-    const char *language = json_string_value(json_object_get(wrapped, "language"));
+    const json_t *language_v = json_object_get(wrapped, "language");
+    const char *language = json_string_value(language_v);
+    /* The rules and the model read Python: an R or Julia kernel's every cell would get
+     * a stage that means nothing, as tag would give an R notebook's without
+     * --any-language.  No "language" (or a blank one) is Python, as for a notebook. */
+    struct nb_lang lang;
+    nb_lang_of_name(language, json_string_length(language_v), &lang);
+    if (!lang.python && !a.any_language) {
+        fprintf(stderr, "nbstage install-kernel: --wrap %s: its language is %s, not Python: "
+                        "the stage kernel would give its cells stages that mean nothing "
+                        "(--any-language installs it all the same)\n", a.wrap, lang.name);
+        goto out;
+    }
     const char *wrapped_display = json_string_value(json_object_get(wrapped, "display_name"));
     /* Jupyter interrupts the stage kernel as its spec says, and a signal-mode interrupt
      * reaches the child too (passed on, kernel/child.h): the child's own mode is the

@@ -41,6 +41,24 @@ static const char *given(const json_t *obj, const char *key, size_t *n)
     return NULL;
 }
 
+void nb_lang_of_name(const char *s, size_t n, struct nb_lang *out)
+{
+    out->python = 1;
+    out->name[0] = 0;
+    if (!s) return; /* no language given: taken as Python */
+    /* the name to show: trimmed, lower case, printable ASCII */
+    size_t a = 0, b = n, m = 0;
+    while (a < b && is_space((unsigned char)s[a])) a++;
+    while (b > a && is_space((unsigned char)s[b - 1])) b--;
+    if (a == b) return; /* only white space: none given */
+    out->python = python_name(s, n);
+    for (size_t i = a; i < b && m + 1 < sizeof out->name; i++) {
+        unsigned char c = lower((unsigned char)s[i]);
+        out->name[m++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    out->name[m] = 0;
+}
+
 static void decide(const json_t *meta, struct nb_lang *out)
 {
     size_t n = 0;
@@ -48,19 +66,7 @@ static void decide(const json_t *meta, struct nb_lang *out)
                           "name", &n);
     if (!s) s = given(json_is_object(meta) ? json_object_get(meta, "kernelspec") : NULL,
                       "language", &n);
-    out->python = 1;
-    out->name[0] = 0;
-    if (!s) return; /* no language given: taken as Python */
-    out->python = python_name(s, n);
-    /* the name to show: trimmed, lower case, printable ASCII */
-    size_t a = 0, b = n, m = 0;
-    while (a < b && is_space((unsigned char)s[a])) a++;
-    while (b > a && is_space((unsigned char)s[b - 1])) b--;
-    for (size_t i = a; i < b && m + 1 < sizeof out->name; i++) {
-        unsigned char c = lower((unsigned char)s[i]);
-        out->name[m++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    out->name[m] = 0;
+    nb_lang_of_name(s, n, out);
 }
 
 void nb_lang_of_tree(const json_t *nb, struct nb_lang *out)

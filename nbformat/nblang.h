@@ -15,6 +15,8 @@
  * Two ways in, one answer: a notebook's tree (nb_lang_of_tree), or the bytes of its
  * top-level "metadata" object as the byte scanners find it (nb_lang_of_metadata:
  * nbformat/canonscan.h, nbformat/cellscan.h, which have checked those bytes as JSON).
+ * The same rule for a language given alone (nb_lang_of_name): a kernelspec's
+ * "language", which `install-kernel` will not wrap unless Python.
  * And a tally of the languages left alone, for the commands' reports ("r 2, julia 1").
  */
 #ifndef NBSTAGE_NBLANG_H
@@ -41,6 +43,10 @@ void nb_lang_of_tree(const json_t *nb, struct nb_lang *out);
  * the notebook has none).  The bytes must be JSON, as the scanners that give them
  * have checked; out of memory, the notebook is taken as Python. */
 void nb_lang_of_metadata(const char *meta, size_t len, struct nb_lang *out);
+
+/* The language named by S, N bytes (S NULL, or nothing but white space: none given,
+ * so Python): a kernel.json's "language" (kernel/cmd_install_kernel.c). */
+void nb_lang_of_name(const char *s, size_t n, struct nb_lang *out);
 
 /* Notebooks left alone, by language, for a command's report. */
 enum { NB_LANG_KINDS = 8 };

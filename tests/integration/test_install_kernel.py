@@ -182,6 +182,70 @@ def test_a_stage_kernel_run_through_env_is_not_wrapped(env, tmp_path):
     assert r.returncode == 2 and "itself a stage kernel" in r.stderr
 
 
+def other_language_kernels(jp):
+    """Kernelspecs as IRkernel, IJulia and others write them (argv never run here), and
+    ones Python by nblang's rule however spelled, or with no language at all."""
+    specs = {"ir": ("R", ["R", "--slave", "-e", "IRkernel::main()", "--args", "{connection_file}"]),
+             "julia-1.9": ("julia", ["julia", "-i", "{connection_file}"]),
+             "py-spelled": ("Python 3", [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"]),
+             "ipy": ("IPython", [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"]),
+             "spark": ("pyspark", [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"]),
+             "blank": ("  ", [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"]),
+             "nolang": (None, [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"])}
+    for name, (language, argv) in specs.items():
+        d = jp / "kernels" / name
+        d.mkdir(parents=True)
+        spec = {"argv": argv, "display_name": name}
+        if language is not None:
+            spec["language"] = language
+        (d / "kernel.json").write_text(json.dumps(spec))
+        (d / "logo-64x64.png").write_bytes(b"\x89PNG not really")
+
+
+@pytest.mark.parametrize("wrap, language", [("ir", "r"), ("julia-1.9", "julia")])
+def test_a_kernel_of_another_language_is_not_wrapped(env, tmp_path, wrap, language):
+    """tag, summary, ingest and classify leave a notebook that is not Python alone (its
+    cells would get the Python model's guesses), but install-kernel wrapped an R or
+    Julia kernel, whose every cell then got a badge that means nothing.  It now refuses
+    as for its other refusals (exit 2, nothing written, no empty folder), naming the
+    language and --any-language, which installs it all the same."""
+    jp = tmp_path / "jp"
+    other_language_kernels(jp)
+    env = dict(env, JUPYTER_PATH=str(jp))
+    kernels = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels"
+    for args in ([], ["--name", "st"]):
+        r = nbstage(env, "--wrap", wrap, *args)
+        assert r.returncode == 2, r.stderr
+        assert r.stdout == ""
+        assert r.stderr == (f"nbstage install-kernel: --wrap {wrap}: its language is {language}, "
+                            f"not Python: the stage kernel would give its cells stages that mean "
+                            f"nothing (--any-language installs it all the same)\n"), r.stderr
+        assert not (tmp_path / "home" / ".local").exists()
+    r = nbstage(env, "--wrap", wrap, "--any-language")
+    assert r.returncode == 0, r.stderr
+    spec = jupyter_kernels(env)[f"nbstage-{wrap}"]["spec"]
+    assert spec["language"] == {"r": "R"}.get(language, language)
+    assert spec["argv"][3:5] == ["--wrap", wrap]
+    assert (kernels / f"nbstage-{wrap}" / "logo-64x64.png").is_file()
+    # removing needs no --any-language
+    r = nbstage(env, "--name", f"nbstage-{wrap}", "--remove")
+    assert r.returncode == 0, r.stderr
+    assert list(kernels.iterdir()) == []
+
+
+@pytest.mark.parametrize("wrap", ["py-spelled", "ipy", "spark", "blank", "nolang"])
+def test_python_spelled_any_way_or_no_language_is_wrapped(env, tmp_path, wrap):
+    """Python as nblang.c reads it ("Python 3", IPython, pyspark: case and white space
+    aside), and a kernelspec with no language or a blank one, taken as Python as a
+    notebook without one is: installed without --any-language."""
+    jp = tmp_path / "jp"
+    other_language_kernels(jp)
+    env = dict(env, JUPYTER_PATH=str(jp))
+    r = nbstage(env, "--wrap", wrap, "--name", "st")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert jupyter_kernels(env)["st"]["spec"]["argv"][3:5] == ["--wrap", wrap]
+
+
 def test_a_reinstall_keeps_no_logo_of_the_kernel_wrapped_before(env, tmp_path):
     """install-kernel copies the wrapped kernel's logos; installed again over the same
     name to wrap a kernel without logos, it left the old ones, and Jupyter showed the
@@ -246,7 +310,7 @@ def test_names_are_jupyters_lower_case_names(env, tmp_path):
 def test_help(env):
     r = nbstage(env, "--help")
     assert r.returncode == 0
-    assert "--sys-prefix" in r.stdout and "--remove" in r.stdout
+    assert "--sys-prefix" in r.stdout and "--remove" in r.stdout and "--any-language" in r.stdout
 
 
 def test_installed_spec_starts_a_working_kernel(env):

@@ -3,8 +3,9 @@
  * metadata says it (language_info.name first, kernelspec.language else, empty or
  * not a string as absent), which names are Python (case and white space aside,
  * versions), none taken as Python; the same answer from the tree as from the bytes
- * the two byte scanners (canonscan: tag, cellscan: ingest and summary) find; the
- * name as messages show it; and the tally the reports print. */
+ * the two byte scanners (canonscan: tag, cellscan: ingest and summary) find, and from
+ * a language given alone (a kernelspec's, install-kernel); the name as messages show
+ * it; and the tally the reports print. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -115,6 +116,39 @@ static void test_pythons_spelled_every_way(void **state)
     }
 }
 
+static void test_a_language_given_alone(void **state)
+{
+    (void)state;
+    /* as a notebook's kernelspec.language gives it: the same answer, the same name */
+    const char *langs[] = {"python", "Python 3", " python3.11 ", "IPython", "PySpark", "R",
+                           "julia", " Scala ", "cpython", "python3x", "q\x1b[31m"};
+    for (size_t i = 0; i < sizeof langs / sizeof *langs; i++) {
+        char md[128];
+        json_t *s = json_string(langs[i]);
+        char *q = json_dumps(s, JSON_ENCODE_ANY);
+        snprintf(md, sizeof md, "{\"kernelspec\": {\"language\": %s}}", q);
+        free(q);
+        json_decref(s);
+        int py;
+        char name[NB_LANG_NAME];
+        lang_of(md, &py, name);
+        struct nb_lang l;
+        nb_lang_of_name(langs[i], strlen(langs[i]), &l);
+        if (l.python != py || strcmp(l.name, name))
+            fail_msg("\"%s\": python %d \"%s\" alone, %d \"%s\" in a notebook", langs[i], l.python,
+                     l.name, py, name);
+    }
+    /* none given, or blank: Python, no name */
+    struct nb_lang l = {0, "x"};
+    nb_lang_of_name(NULL, 0, &l);
+    assert_int_equal(l.python, 1);
+    assert_string_equal(l.name, "");
+    l.python = 0;
+    nb_lang_of_name(" \t", 2, &l);
+    assert_int_equal(l.python, 1);
+    assert_string_equal(l.name, "");
+}
+
 static void test_the_name_as_messages_show_it(void **state)
 {
     (void)state;
@@ -163,6 +197,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_metadata_that_names_the_language),
         cmocka_unit_test(test_pythons_spelled_every_way),
+        cmocka_unit_test(test_a_language_given_alone),
         cmocka_unit_test(test_the_name_as_messages_show_it),
         cmocka_unit_test(test_the_tally_the_reports_print),
     };
