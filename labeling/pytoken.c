@@ -62,6 +62,10 @@ static int put(struct buf *b, const char *s, size_t n)
 
 static int putc1(struct buf *b, char c) { return put(b, &c, 1); }
 
+/* The blanks [I, J) of the source, as the code view keeps them: at most
+ * PYVIEW_BLANK_RUN of a run (pytoken.h says why). */
+static size_t blank_run(size_t i, size_t j) { return j - i > PYVIEW_BLANK_RUN ? PYVIEW_BLANK_RUN : j - i; }
+
 /* The body [*A, *Z) of the literal whose opening quote is at Q and which ends at END:
  * inside its quotes, single or triple (an unterminated one runs to END). */
 static void literal_body(const char *s, size_t q, size_t end, size_t *a, size_t *z)
@@ -187,8 +191,8 @@ static int build_views(struct pyview *v, const char *s, size_t len, int expr)
         if (at_stmt) {
             size_t j = skip_blank(s, len, i);
             int line_start = i == 0 || s[i - 1] == '\n';
-            if (line_start) { ind = i; ind_len = j - i; }
-            if (j > i) { if (put(&code, s + i, j - i) < 0) goto oom; i = j; continue; }
+            if (line_start) { ind = i; ind_len = blank_run(i, j); }
+            if (j > i) { if (put(&code, s + i, blank_run(i, j)) < 0) goto oom; i = j; continue; }
             if (c == '%' || c == '!') { /* magic or shell line: code, verbatim to the line's end */
                 size_t e = i;
                 while (e < len && s[e] != '\n') e++;
@@ -209,6 +213,10 @@ static int build_views(struct pyview *v, const char *s, size_t len, int expr)
             if (put(&code, qq, 2) < 0 || put_string_contents(&str, s, q, end) < 0) goto oom;
             if (is_fstring(s, i, q) && put_fstring_fields(&fields, &str, s, q, end) < 0) goto oom;
             i = end;
+        } else if (c == ' ' || c == '\t') {
+            size_t j = skip_blank(s, len, i);
+            if (put(&code, s + i, blank_run(i, j)) < 0) goto oom;
+            i = j;
         } else if (is_ident((unsigned char)c)) {
             size_t e = i;
             while (e < len && is_ident((unsigned char)s[e])) e++;

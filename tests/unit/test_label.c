@@ -103,6 +103,50 @@ static void test_fstring_fields(void **state)
     }
 }
 
+/* A run of blanks longer than PYVIEW_BLANK_RUN keeps its first PYVIEW_BLANK_RUN in the
+ * code view: a continuation line after a megabyte of spaces cost the shipped
+ * `^\s*[\w, ]+=` patterns time quadratic in the run (minutes in `nbstage label`).
+ * Shorter runs, the strings view and the statements are as before. */
+static void test_blank_runs(void **state)
+{
+    (void)state;
+    enum { BIG = 1 << 20, R = PYVIEW_BLANK_RUN };
+    char *src = malloc(BIG + 4096), *want = malloc(4096);
+    assert_non_null(src);
+    assert_non_null(want);
+    size_t n = 0, w = 0;
+#define BOTH(text) do { memcpy(src + n, text, strlen(text)); n += strlen(text); \
+                        memcpy(want + w, text, strlen(text)); w += strlen(text); } while (0)
+#define RUN(c, k) do { memset(src + n, c, k); n += k; memset(want + w, c, (k) < R ? (k) : R); \
+                       w += (k) < R ? (k) : R; } while (0)
+    BOTH("x, y = foo(\n");
+    RUN(' ', BIG);                 /* a continuation line pushed a megabyte right */
+    BOTH("a,  b)\nif x:\n");
+    RUN('\t', 3 * R);              /* an indentation of tabs */
+    BOTH("y = 1");
+    RUN(' ', R + 1);               /* trailing blanks, one over */
+    BOTH("\nz = '");
+    memset(src + n, ' ', 300); n += 300; /* a string's blanks: the strings view keeps them */
+    BOTH("'\n");
+    RUN(' ', R);                   /* exactly R: kept whole */
+    BOTH("w = 2\n");
+#undef BOTH
+#undef RUN
+    struct pyview v;
+    assert_int_equal(pyview_make(&v, src, n), 0);
+    assert_int_equal(v.code_len, w);
+    assert_memory_equal(v.code, want, w);
+    assert_int_equal(v.strings_len, 301);
+    assert_int_equal(v.n_stmts, 5);
+    assert_memory_equal(v.code + v.stmts[2].start, "y = 1", 5);
+    assert_int_equal(v.stmts[2].indent, R);
+    assert_memory_equal(v.code + v.stmts[4].start, "w = 2", 5);
+    assert_int_equal(v.stmts[4].indent, R);
+    pyview_free(&v);
+    free(src);
+    free(want);
+}
+
 /* ---- the LF set ---- */
 
 static const char rules_text[] =
@@ -364,6 +408,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_views),
         cmocka_unit_test(test_fstring_fields),
+        cmocka_unit_test(test_blank_runs),
         cmocka_unit_test_setup_teardown(test_levels, setup_set, teardown_set),
         cmocka_unit_test_setup_teardown(test_imports_only, setup_set, teardown_set),
         cmocka_unit_test_setup_teardown(test_context, setup_set, teardown_set),
