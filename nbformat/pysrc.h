@@ -42,7 +42,7 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap);
  * blank lines before the first statement go with it (its offset is 0).  A cell that
  * starts with a cell magic (%%time, %%writefile) is one body and has no blocks (0).
  * Writes the first CAP offsets to POS and returns how many there are (possibly more
- * than CAP).  Used by `nbstage label --statements` (labeling/cmd_label.c). */
+ * than CAP).  Used by `nbstage label --statements` (labeling/cellread.c). */
 size_t pysrc_blocks(const char *src, size_t len, size_t *pos, size_t cap);
 
 /* Index just past the string literal whose opening quote is at SRC[I] (after any

@@ -1,0 +1,126 @@
+/* cellread.c — the cells `nbstage label` labels (cellread.h). */
+#include "labeling/cellread.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "nbformat/jsonl.h"
+#include "nbformat/notebook.h"
+#include "nbformat/pysrc.h"
+
+static char *dup_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out, size_t *skipped)
+{
+    struct label_cell *cells = NULL;
+    size_t n = 0, cap = 0, lineno = 0, lcap = 0;
+    char *line = NULL;
+    ssize_t len;
+    int rc = -1;
+    while ((len = getline(&line, &lcap, f)) >= 0) {
+        lineno++;
+        if (jsonl_blank(line, (size_t)len)) continue;
+        /* jansson quotes the mark it stops at, which no terminal shows: "'[' or '{'
+         * expected near ''".  JSON Lines has no byte-order mark, and it is refused
+         * as a notebook's is (nbformat/nbread.c) and as Python's json.loads refuses
+         * it: the line is skipped, said plainly. */
+        if (jsonl_bom(line, (size_t)len)) {
+            fprintf(stderr, "nbstage label: %s:%zu: skipped, %s with " JSONL_BOM_SAYS "\n",
+                    name, lineno, lineno == 1 ? "the file starts" : "the line starts");
+            (*skipped)++;
+            continue;
+        }
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
+        if (!o || !json_is_object(o)) {
+            fprintf(stderr, "nbstage label: %s:%zu: skipped, not a JSON object%s%s\n", name, lineno,
+                    o ? "" : ": ", o ? "" : je.text);
+            json_decref(o);
+            (*skipped)++;
+            continue;
+        }
+        /* a source may be nbformat's list of lines, as classify, eval and train take it */
+        if (!json_is_string(json_object_get(o, "id")) || !jsonl_is_text(json_object_get(o, "source"))) {
+            fprintf(stderr, "nbstage label: %s:%zu: skipped, needs a string \"id\" and a \"source\" "
+                            "(a string or a list of strings)\n", name, lineno);
+            json_decref(o);
+            (*skipped)++;
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            struct label_cell *q = realloc(cells, cap * sizeof *q);
+            if (!q) { json_decref(o); fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+            cells = q;
+        }
+        struct label_cell *c = &cells[n];
+        *c = (struct label_cell){0};
+        c->id = dup_str(o, "id");
+        c->notebook = dup_str(o, "notebook");
+        c->src = nb_cell_source(o, &c->src_len);
+        json_t *ix = json_object_get(o, "index");
+        c->index = json_is_integer(ix) ? (int)json_integer_value(ix) : -1;
+        json_decref(o);
+        n++;
+        if (!c->id || !c->src) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    }
+    if (ferror(f)) { fprintf(stderr, "nbstage label: %s: read error: %s\n", name, strerror(errno)); goto out; }
+    rc = 0;
+out:
+    free(line);
+    *out = cells;
+    *n_out = n;
+    return rc;
+}
+
+int cells_same_notebook(const struct label_cell *a, const struct label_cell *b)
+{
+    return a->notebook && b->notebook && strcmp(a->notebook, b->notebook) == 0;
+}
+
+int cells_add_statements(struct label_cell **cells, size_t n, size_t *n_sub)
+{
+    size_t total = n, cap = n;
+    *n_sub = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t nb = pysrc_blocks((*cells)[i].src, (*cells)[i].src_len, NULL, 0);
+        if (nb < 2) continue;
+        size_t *pos = malloc(nb * sizeof *pos);
+        if (!pos) { *n_sub = total - n; return -1; }
+        pysrc_blocks((*cells)[i].src, (*cells)[i].src_len, pos, nb);
+        if (total + nb > cap) {
+            cap = 2 * (total + nb);
+            struct label_cell *q = realloc(*cells, cap * sizeof *q);
+            if (!q) { free(pos); *n_sub = total - n; return -1; }
+            *cells = q;
+        }
+        const struct label_cell *c = &(*cells)[i];
+        for (size_t k = 0; k < nb; k++) {
+            size_t a = pos[k], z = k + 1 < nb ? pos[k + 1] : c->src_len;
+            struct label_cell *d = &(*cells)[total];
+            size_t idlen = strlen(c->id) + 24;
+            *d = (struct label_cell){ malloc(idlen), NULL, malloc(z - a + 1), z - a, -1, 1, i };
+            if (!d->id || !d->src) { free(d->id); free(d->src); free(pos); *n_sub = total - n; return -1; }
+            snprintf(d->id, idlen, "%s.s%zu", c->id, k);
+            memcpy(d->src, c->src + a, z - a);
+            d->src[z - a] = 0;
+            total++;
+        }
+        free(pos);
+    }
+    *n_sub = total - n;
+    return 0;
+}
+
+void cells_free(struct label_cell *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) { free(c[i].id); free(c[i].notebook); free(c[i].src); }
+    free(c);
+}

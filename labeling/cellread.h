@@ -1,0 +1,38 @@
+/* cellread.h — the cells `nbstage label` labels, as read from JSON Lines.
+ *
+ * Owns: reading `nbstage ingest`'s lines ("id" and "source", a string or nbformat's
+ * list of lines; "notebook" and "index" when there), skipping and naming each line
+ * that is not a cell (file:line; a byte-order mark named as such); the top-level
+ * statements --statements adds after the cells, each a cell of its own; whether two
+ * cells are neighbours in one notebook (for the context LFs).
+ */
+#ifndef NBSTAGE_CELLREAD_H
+#define NBSTAGE_CELLREAD_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct label_cell {
+    char *id, *notebook, *src;
+    size_t src_len;
+    int index;              /* -1 when absent */
+    int statement;          /* --statements: one top-level statement of a cell, written with its source */
+    size_t parent;          /* a statement's cell */
+};
+
+/* Reads every line of F (NAME in messages) into *OUT, *N_OUT cells; a line that is
+ * not a cell is said on stderr and counted in *SKIPPED.  -1 with a message when out
+ * of memory or on a read error (the cells read so far are in *OUT all the same). */
+int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out, size_t *skipped);
+
+/* --statements: appends, after the N cells read, one cell per top-level statement of
+ * every cell that has two or more (pysrc_blocks), in the order of the cells they come
+ * from; *N_SUB gets how many.  -1 when out of memory. */
+int cells_add_statements(struct label_cell **cells, size_t n, size_t *n_sub);
+
+/* Whether A and B name the same notebook (a cell without one has no neighbours). */
+int cells_same_notebook(const struct label_cell *a, const struct label_cell *b);
+
+void cells_free(struct label_cell *c, size_t n);
+
+#endif

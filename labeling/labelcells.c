@@ -1,0 +1,277 @@
+/* labelcells.c — `nbstage label` on cells: LF votes, the label model, weak labels.
+ *
+ * Owns: the cells mode, from the rules to the exit code.  Loads the rules (the
+ * default file, then each --rules file, and the built-ins), reads the cells
+ * (cellread.c; with --statements, each top-level statement of a cell added after
+ * them), checks that --gold can score before any work, votes with the LF set in
+ * parallel (lfvote.c), adds the context LFs in notebook order, counts the vote
+ * patterns, fits the label model on whole cells and writes one JSON line per cell in
+ * input order, each statement of a cell after it (weaklabel.c).  The LF analysis goes
+ * to stderr or --report, scored against --gold hand labels when given (with --svg,
+ * the confusion matrix).  -o and --report are committed together once everything is
+ * written (labelout.c); a report to stderr comes after the labels are in place.
+ * Exit 1 when input lines were skipped or PCRE2 gave up on a rule.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labeling/cellread.h"
+#include "labeling/gold.h"
+#include "labeling/labelcmd.h"
+#include "labeling/labelmodel.h"
+#include "labeling/labelout.h"
+#include "labeling/lfreport.h"
+#include "labeling/lfset.h"
+#include "labeling/lfvote.h"
+#include "labeling/metrics.h"
+#include "labeling/rules.h"
+#include "labeling/stage.h"
+#include "labeling/weaklabel.h"
+#include "model/commands.h"
+#include "nbformat/notebook.h"
+#include "nbformat/outfile.h"
+
+/* The shipped rules (unless --no-default-rules), each --rules file over them, and the
+ * built-ins.  -1 with the reason said (file:line for a bad rule). */
+static int load_rules(const struct label_opts *o, struct lfset *lfs)
+{
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    rs.reserved = lfset_builtin_names();
+    char err[NB_ERROR_MAX], path[4096];
+    if (!o->no_default) {
+        if (rules_default_path(path, sizeof path) < 0) {
+            const char *env = getenv("NBSTAGE_RULES");
+            if (env && *env) /* it was set: say what is wrong with it, not to set it */
+                fprintf(stderr, "nbstage label: NBSTAGE_RULES=%s: cannot read: %s\n", env, strerror(errno));
+            else
+                fprintf(stderr, "nbstage label: no default rule file (set NBSTAGE_RULES, or install share/rules.txt)\n");
+            return -1;
+        }
+        if (ruleset_load_file(&rs, path, err, sizeof err) < 0) goto bad;
+    }
+    for (int i = 0; i < o->n_rules; i++)
+        if (ruleset_load_file(&rs, o->rules[i], err, sizeof err) < 0) goto bad;
+    if (lfset_init(lfs, &rs) < 0) { ruleset_free(&rs); fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
+    return 0;
+bad:
+    fprintf(stderr, "nbstage label: %s\n", err);
+    ruleset_free(&rs);
+    return -1;
+}
+
+int label_cells(const struct label_opts *o)
+{
+    struct lfset lfs;
+    if (load_rules(o, &lfs) < 0) return EXIT_USAGE;
+    int rc = EXIT_USAGE, m = lfs.n;
+    struct label_cell *cells = NULL;
+    size_t n = 0, n_sub = 0, total = 0;
+    signed char *votes = NULL;
+    struct lf_cellinfo *info = NULL;
+    long *pat = NULL;
+    int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
+    int gave_up_lfs = 0;
+    struct lfvote_gave_up gu = {0};
+    double *pproba = NULL;
+    int *ppred = NULL;
+    struct lm_stats st;
+    struct label_model model;
+    struct gold gold;
+    memset(&st, 0, sizeof st);
+    memset(&model, 0, sizeof model);
+    memset(&gold, 0, sizeof gold);
+    FILE *out = NULL, *rep = NULL;
+    struct outfile oo = {0}, ro = {0};
+    char err[NB_ERROR_MAX];
+
+    if (o->gold && gold_load(&gold, o->gold, err, sizeof err) < 0) {
+        fprintf(stderr, "nbstage label: %s\n", err);
+        goto out;
+    }
+    FILE *in = stdin;
+    const char *inname = o->input ? o->input : "<stdin>";
+    if (o->input && !(in = fopen(o->input, "r"))) {
+        fprintf(stderr, "nbstage label: %s: cannot open: %s\n", o->input, strerror(errno));
+        goto out;
+    }
+    double t0 = label_now();
+    size_t skipped = 0;
+    int rd = cells_read(in, inname, &cells, &n, &skipped);
+    total = n;
+    if (in != stdin) fclose(in);
+    if (rd < 0) goto out;
+    if (o->gold) {
+        /* Scoring asked for that cannot happen is the --gold argument's error, as a
+         * bad row of it is, and as `eval` says it (exit 2): said before the work,
+         * nothing written.  Rows labeled none are left out of scoring, as eval's. */
+        size_t labeled_rows = 0, found = 0;
+        for (size_t i = 0; i < gold.n; i++) labeled_rows += gold.rows[i].label != STAGE_NONE;
+        for (size_t i = 0; i < n; i++) {
+            const struct gold_row *g = gold_find(&gold, cells[i].id);
+            found += g && g->label != STAGE_NONE;
+        }
+        if (labeled_rows == 0) { /* empty, the header alone, or only `none` rows */
+            fprintf(stderr, "nbstage label: %s: no cell labeled with a stage\n", o->gold);
+            goto out;
+        }
+        if (found == 0) {
+            fprintf(stderr, "nbstage label: none of the %zu hand-labeled cells of %s is in %s\n",
+                    labeled_rows, o->gold, inname);
+            if (n) gold_mismatch_hint(stderr, "nbstage label", &gold, cells[0].id);
+            goto out;
+        }
+        if (found < labeled_rows)
+            fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in %s\n",
+                    labeled_rows - found, labeled_rows, inname);
+    }
+    if (o->statements) {
+        int added = cells_add_statements(&cells, n, &n_sub);
+        total = n + n_sub;
+        if (added < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    }
+    double t1 = label_now();
+
+    votes = malloc((total ? total : 1) * (size_t)m);
+    info = calloc(total ? total : 1, sizeof *info);
+    pat = malloc((n ? n : 1) * sizeof *pat);
+    lm_pred = malloc((n ? n : 1) * sizeof *lm_pred);
+    mv_pred = malloc((n ? n : 1) * sizeof *mv_pred);
+    lm_all = malloc((n ? n : 1) * sizeof *lm_all);
+    if (!votes || !info || !pat || !lm_pred || !mv_pred || !lm_all || lm_stats_init(&st, m) < 0) {
+        fprintf(stderr, "nbstage label: out of memory\n");
+        goto out;
+    }
+    if (lfvote_gave_up_init(&gu, m) < 0 ||
+        lfvote_all(&lfs, cells, total, o->jobs, votes, info, &gu) < 0) {
+        fprintf(stderr, "nbstage label: out of memory while voting\n");
+        goto out;
+    }
+    gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
+    /* Context LFs and pattern counts, in input (notebook) order.  (A second round
+     * taking the previous cell's stage from a first fit of the label model instead of
+     * its votes was tried: no better on the development labels.) */
+    struct lm_options lo;
+    lm_options_default(&lo);
+    lo.threads = o->jobs;
+    for (size_t i = 0; i < n; i++) {
+        signed char *v = votes + i * (size_t)m;
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE };
+        if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
+            ctx.prev_stage = lf_majority(v - m, m);
+        if (i + 1 < n && cells_same_notebook(&cells[i], &cells[i + 1]))
+            ctx.next_stage = lfset_rule_majority(&lfs, v + m);
+        lfset_context(&lfs, &info[i], &ctx, v);
+        if ((pat[i] = lm_stats_add(&st, v, 1.0)) < 0) {
+            fprintf(stderr, "nbstage label: out of memory\n");
+            goto out;
+        }
+    }
+    /* A statement has no neighbours: the context LFs see none.  Statements are labeled
+     * by the model fitted on whole cells, not fitted on: they leave the cells' labels
+     * as they are without --statements. */
+    for (size_t i = n; i < total; i++) {
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE };
+        lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
+    }
+    double t2 = label_now();
+    if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
+    double t3 = label_now();
+    /* predict once per distinct pattern */
+    pproba = malloc((st.n ? st.n : 1) * LM_K * sizeof *pproba);
+    ppred = malloc((st.n ? st.n : 1) * sizeof *ppred);
+    if (!pproba || !ppred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    for (size_t p = 0; p < st.n; p++)
+        ppred[p] = lm_predict(&model, st.pat + p * (size_t)m, pproba + p * LM_K);
+
+    out = o->output ? labelout_open(&oo, o->output, "labels") : stdout;
+    if (!out) goto out;
+    size_t labeled = 0, unsure = 0, sub = n, sub_labeled = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *pr = pproba + (size_t)pat[i] * LM_K;
+        int voted = ppred[pat[i]] >= 0;
+        lm_all[i] = ppred[pat[i]];
+        lm_pred[i] = voted && pr[ppred[pat[i]]] >= o->min_conf && !weak_top_tied(pr, ppred[pat[i]])
+                         ? ppred[pat[i]] : -1;
+        unsure += voted && lm_pred[i] < 0;
+        mv_pred[i] = lm_majority_vote(votes + i * (size_t)m, m);
+        labeled += lm_pred[i] >= 0;
+        weak_write_cell(out, &cells[i], &lfs, votes + i * (size_t)m, lm_pred[i], voted, pr);
+        for (; sub < total && cells[sub].parent == i; sub++) { /* its statements follow it */
+            const signed char *v = votes + sub * (size_t)m;
+            double spr[LM_K];
+            int best = lm_predict(&model, v, spr);
+            int stage = best >= 0 && spr[best] >= o->min_conf && !weak_top_tied(spr, best) ? best : -1;
+            sub_labeled += stage >= 0;
+            weak_write_cell(out, &cells[sub], &lfs, v, stage, best >= 0, spr);
+        }
+    }
+    /* -o is committed at the end, with the report (labelout_flush) */
+    if (out == stdout && nb_stdout_flush("nbstage label")) goto out;
+    out = NULL;
+    double t4 = label_now();
+
+    if (o->gold) {
+        gold_ix = malloc((n ? n : 1) * sizeof *gold_ix);
+        if (!gold_ix) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+        for (size_t i = 0; i < n; i++) {
+            const struct gold_row *g = gold_find(&gold, cells[i].id);
+            gold_ix[i] = g ? g->label : GOLD_MISSING;
+        }
+    }
+    /* A report to a file (--report) is written before the outputs are committed, so
+     * that they are committed together; one to stderr after, so that a reader of
+     * stderr gone (`2>&1 | head`) cannot end the run before the labels are in place. */
+    int want_report = !o->quiet || o->report || o->gold;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (labelout_flush(&oo) < 0 || labelout_flush(&ro) < 0) goto out;
+            if (o->svg && gold_ix) { /* written and committed by metrics, before the report and the labels */
+                struct confusion c;
+                memset(&c, 0, sizeof c);
+                for (size_t i = 0; i < n; i++) if (gold_ix[i] >= 0) confusion_add(&c, gold_ix[i], lm_pred[i]);
+                if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
+                                                sizeof err) < 0) {
+                    fprintf(stderr, "nbstage label: %s\n", err);
+                    goto out;
+                }
+            }
+            if (labelout_commit(&ro) < 0 || labelout_commit(&oo) < 0) goto out;
+        }
+        if (!want_report || (pass == 0) != (o->report != NULL)) continue;
+        rep = o->report ? labelout_open(&ro, o->report, "report") : stderr;
+        if (!rep) goto out;
+        fprintf(rep, "label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
+                n, m, lfs.rules.n, N_LF_BUILTINS, st.n);
+        fprintf(rep, "label: %zu cells labeled (%.1f%%), %zu unlabeled (%zu of them voted on, but the "
+                "label model's confidence is below --min-confidence %.2f, or its best stages tie)\n", labeled,
+                n ? 100.0 * labeled / n : 0.0, n - labeled, unsure, o->min_conf);
+        if (o->statements)
+            fprintf(rep, "label: --statements: %zu statements of cells with two or more, written as cells of "
+                    "their own; %zu labeled\n", n_sub, sub_labeled);
+        fprintf(rep, "label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
+                t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+        struct lf_report r = {
+            .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .n = n,
+            .votes = votes, .gold = gold_ix, .lm_pred = lm_pred, .mv_pred = mv_pred, .model = &model,
+            .lm_pred_all = lm_all, .min_conf = o->min_conf,
+        };
+        lf_report_print(rep, &r);
+        rep = NULL;
+    }
+    rc = skipped || gave_up_lfs ? EXIT_FINDINGS : EXIT_OK;
+out:
+    outfile_abort(&oo); /* (nothing once committed) */
+    outfile_abort(&ro);
+    cells_free(cells, total);
+    free(votes); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(pproba); free(ppred);
+    lm_stats_free(&st);
+    lm_free(&model);
+    gold_free(&gold);
+    lfvote_gave_up_free(&gu);
+    lfset_free(&lfs);
+    return rc;
+}

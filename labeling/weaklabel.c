@@ -1,0 +1,65 @@
+/* weaklabel.c — what a weak label is written as (weaklabel.h). */
+#include "labeling/weaklabel.h"
+
+#include <string.h>
+
+#include "labeling/labelmodel.h"
+#include "labeling/stage.h"
+
+/* S[0..LEN) as a JSON string; a NUL inside (JSON's \u0000, which a source may hold)
+ * is written as \u0000, not taken for the end: a statement's "source" was cut there. */
+static void put_json_mem(FILE *f, const char *s, size_t len)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s, *e = p + len; p < e; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void put_json_string(FILE *f, const char *s)
+{
+    put_json_mem(f, s, strlen(s));
+}
+
+void weak_write_cell(FILE *f, const struct label_cell *c, const struct lfset *lfs,
+                     const signed char *votes, int stage, int voted, const double *proba)
+{
+    fputs("{\"id\": ", f);
+    put_json_string(f, c->id);
+    if (c->notebook) { fputs(", \"notebook\": ", f); put_json_string(f, c->notebook); }
+    if (c->index >= 0) fprintf(f, ", \"index\": %d", c->index);
+    if (c->statement) { fputs(", \"source\": ", f); put_json_mem(f, c->src, c->src_len); }
+    if (stage >= 0) fprintf(f, ", \"stage\": \"%s\", \"probabilities\": {", stage_key[stage]);
+    else fputs(", \"stage\": null, \"probabilities\": {", f);
+    if (voted)
+        for (int k = 0; k < N_STAGES; k++) {
+            char num[8];
+            num[weak_fmt4(num, proba[k])] = 0;
+            fprintf(f, "%s\"%s\": %s", k ? ", " : "", stage_key[k], num);
+        }
+    fputs("}, \"votes\": {", f);
+    int first = 1;
+    for (int j = 0; j < lfs->n; j++) {
+        if (votes[j] < 0) continue;
+        fprintf(f, "%s\"%s\": \"%s\"", first ? "" : ", ", lfs->name[j], stage_key[(int)votes[j]]);
+        first = 0;
+    }
+    fputs("}}\n", f);
+}
+
+int weak_top_tied(const double *p, int best)
+{
+    for (int k = 0; k < LM_K; k++)
+        if (k != best && p[best] - p[k] < 1e-9) return 1;
+    return 0;
+}

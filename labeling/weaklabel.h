@@ -1,0 +1,45 @@
+/* weaklabel.h — what a weak label is written as.
+ *
+ * Owns: the bytes of one cell's line of `nbstage label` ({"id", "notebook", "index",
+ * a statement's "source", "stage", "probabilities", "votes"}; a NUL in a string
+ * written as \u0000), a probability as "%.4f" prints it (the cells' lines and
+ * --votes' rows), and the tie that withholds a label, as Snorkel's does.
+ */
+#ifndef NBSTAGE_WEAKLABEL_H
+#define NBSTAGE_WEAKLABEL_H
+
+#include <stdio.h>
+
+#include "labeling/cellread.h"
+#include "labeling/lfset.h"
+
+/* P in [0, 1] as "%.4f" would print it, at OUT (6 bytes, no NUL), without printf's
+ * cost (a quarter of the time of `--votes` on a million rows went to printf; inline
+ * for that loop).  Returns 6. */
+static inline int weak_fmt4(char *out, double p)
+{
+    if (!(p > 0)) p = 0; /* also NaN */
+    long k = (long)(p * 10000.0 + 0.5);
+    if (k > 10000) k = 10000;
+    out[0] = (char)('0' + k / 10000);
+    out[1] = '.';
+    out[2] = (char)('0' + k / 1000 % 10);
+    out[3] = (char)('0' + k / 100 % 10);
+    out[4] = (char)('0' + k / 10 % 10);
+    out[5] = (char)('0' + k % 10);
+    return 6;
+}
+
+/* Whether another stage has BEST's probability in P[LM_K] (within 1e-9: EM's sums
+ * leave a symmetric tie a few ulps apart): a tie is no label, as Snorkel's
+ * LabelModel.predict abstains on one by default.  The lowest stage id won it, so
+ * 'load' was written for a cell whose posterior was 0.5 load, 0.5 prep. */
+int weak_top_tied(const double *p, int best);
+
+/* Cell C's line to F, VOTES[lfs->n] its LFs' votes.  STAGE is the label or -1; VOTED
+ * says whether any LF voted (then the probabilities PROBA[N_STAGES] are written even
+ * when the label is withheld as too unsure). */
+void weak_write_cell(FILE *f, const struct label_cell *c, const struct lfset *lfs,
+                     const signed char *votes, int stage, int voted, const double *proba);
+
+#endif
