@@ -1,7 +1,7 @@
 /* train.h — training the end model: mini-batches, spatial/input/recurrent dropout,
  * categorical cross-entropy, Adam, early stopping that restores the best weights,
- * learning curves.  The caller (cmd_train) prepares token sequences and targets,
- * splits off the validation set and writes the model file.
+ * learning curves.  The caller (cmd_train, through trainrun.c) prepares token sequences
+ * and targets, splits off the validation set and writes the model file.
  */
 #ifndef NBSTAGE_TRAIN_H
 #define NBSTAGE_TRAIN_H

@@ -1,7 +1,7 @@
 /* test_train_oom.c — `nbstage train` when a cell's source cannot be copied (out of
- * memory, cmd_train.c's source_of and the join by id): said as such, not as a bad line
- * or a label without a source.  malloc is this binary's own, failing for one size when
- * asked. */
+ * memory, model/trainread.c's copies of a line's source and of the one joined by id):
+ * said as such, not as a bad line or a label without a source.  malloc is this
+ * binary's own, failing for one size when asked. */
 #include "tests/unit/unit.h"
 
 #include <dlfcn.h>

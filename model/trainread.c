@@ -1,0 +1,244 @@
+/* trainread.c — the weak labels read and joined to their sources by id (trainread.h). */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/trainread.h"
+#include "nbformat/jsonl.h"
+#include "nbformat/notebook.h"
+#include "nbformat/pysrc.h"
+
+static int push(struct train_cells *cv, struct train_cell c)
+{
+    if (cv->n == cv->cap) {
+        size_t cap = cv->cap ? 2 * cv->cap : 4096;
+        void *p = realloc(cv->v, cap * sizeof *cv->v);
+        if (!p) return -1;
+        cv->v = p;
+        cv->cap = cap;
+    }
+    cv->v[cv->n++] = c;
+    return 0;
+}
+
+uint64_t trainread_hash(const char *s, size_t n, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdull; h ^= h >> 33;
+    return h;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct train_cell *)a)->id, ((const struct train_cell *)b)->id);
+}
+
+/* PATH to read, or standard input when PATH is trainread_stdin (given as '-', as label and
+ * classify take it; named so in messages and the model's provenance, as label names it). */
+const char trainread_stdin[] = "<stdin>";
+
+static FILE *open_input(const char *path)
+{
+    return path == trainread_stdin ? stdin : fopen(path, "r");
+}
+
+static void close_input(FILE *f)
+{
+    if (f != stdin) fclose(f);
+}
+
+/* Reads `nbstage ingest` lines: id -> source. */
+int trainread_sources(const char *path, struct train_srcmap *map)
+{
+    FILE *f = open_input(path);
+    if (!f) { fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, strerror(errno)); return -1; }
+    struct train_cells cv = {0};
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (jsonl_blank(line, (size_t)n)) continue;
+        if (jsonl_bom(line, (size_t)n)) {
+            fprintf(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", path, lineno,
+                    lineno == 1 ? "file" : "line");
+            rc = -1;
+            break;
+        }
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
+        const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+        struct train_cell c = {0};
+        json_t *sv = o ? json_object_get(o, "source") : NULL;
+        if (!o || !id || !jsonl_is_text(sv)) {
+            fprintf(stderr, "nbstage train: %s:%zu: %s\n", path, lineno,
+                    o ? "needs a string \"id\" and a \"source\" (a string or a list of strings)" : je.text);
+            json_decref(o);
+            rc = -1;
+            break;
+        }
+        c.src = nb_cell_source(o, &c.len); /* NULL: out of memory */
+        c.id = strdup(id);
+        c.line = lineno;
+        json_decref(o);
+        if (!c.src || !c.id || push(&cv, c)) { free(c.id); free(c.src); rc = -1; fprintf(stderr, "nbstage train: out of memory\n"); break; }
+    }
+    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", path, strerror(errno)); rc = -1; }
+    free(line);
+    close_input(f);
+    if (cv.n) qsort(cv.v, cv.n, sizeof *cv.v, by_id); /* an empty file: no array (NULL) */
+    /* One id, two sources (two ingest outputs joined with cat, each PATH's ids relative
+     * to it): a weak label could not tell which cell it is for, and the join would give
+     * both lines the one bsearch happens to find.  Refused, as ingest refuses the two
+     * notebooks that would give one id; the same cell twice is harmless. */
+    for (size_t i = 1; !rc && i < cv.n; i++) {
+        const struct train_cell *a = &cv.v[i - 1], *b = &cv.v[i];
+        if (strcmp(a->id, b->id) || (a->len == b->len && memcmp(a->src, b->src, a->len) == 0)) continue;
+        fprintf(stderr, "nbstage train: %s:%zu and %zu: one id, two sources (%s): a weak label could go with "
+                        "either; ids must be unique, as one `nbstage ingest` run of their common folder gives them\n",
+                path, a->line < b->line ? a->line : b->line, a->line < b->line ? b->line : a->line, a->id);
+        rc = -1;
+    }
+    map->v = cv.v;
+    map->n = cv.n;
+    return rc;
+}
+
+void trainread_free(struct train_cell *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) { free(v[i].id); free(v[i].src); }
+    free(v);
+}
+
+/* Reads the weak labels and joins the sources. */
+int trainread_weak(const char *path, double min_conf, int soft, const struct train_srcmap *map,
+                   struct train_cells *out, struct weak_stats *st)
+{
+    FILE *f = open_input(path);
+    if (!f) { fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, strerror(errno)); return -1; }
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (jsonl_blank(line, (size_t)n)) continue;
+        st->lines++;
+        if (jsonl_bom(line, (size_t)n)) {
+            fprintf(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", path, lineno,
+                    lineno == 1 ? "file" : "line");
+            rc = -1;
+            break;
+        }
+        json_error_t je;
+        json_t *obj = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
+        const char *id = obj ? json_string_value(json_object_get(obj, "id")) : NULL;
+        json_t *stage = obj ? json_object_get(obj, "stage") : NULL;
+        if (!obj || !id || !stage) {
+            fprintf(stderr, "nbstage train: %s:%zu: %s\n", path, lineno,
+                    obj ? "needs \"id\" and \"stage\"" : je.text);
+            json_decref(obj);
+            rc = -1;
+            break;
+        }
+        if (json_is_null(stage)) { st->abstained++; json_decref(obj); continue; }
+        int s = stage_from_key(json_string_value(stage));
+        if (s < 0) {
+            char *what = json_dumps(stage, JSON_ENCODE_ANY);
+            fprintf(stderr, "nbstage train: %s:%zu: unknown stage %s (load prep train evaluate explore "
+                            "imports, or null when the label model abstained)\n", path, lineno, what ? what : "");
+            free(what);
+            json_decref(obj);
+            rc = -1;
+            break;
+        }
+        struct train_cell c = {0};
+        c.stage = s;
+        /* Soft targets: the label model's probabilities, renormalised; else one-hot. */
+        json_t *pr = json_object_get(obj, "probabilities");
+        double sum = 0;
+        for (int k = 0; k < N_STAGES && json_is_object(pr); k++) {
+            double p = json_number_value(json_object_get(pr, stage_key[k]));
+            c.target[k] = (float)(p > 0 && isfinite(p) ? p : 0);
+            sum += c.target[k];
+        }
+        if (!isfinite(sum)) { /* a value beyond float's range (hand-made, 1e300): scaled by the largest */
+            double v[N_STAGES], top = 0;
+            for (int k = 0; k < N_STAGES; k++) {
+                double p = json_number_value(json_object_get(pr, stage_key[k]));
+                v[k] = p > 0 && isfinite(p) ? p : 0;
+                if (v[k] > top) top = v[k];
+            }
+            sum = 0;
+            for (int k = 0; k < N_STAGES; k++) sum += c.target[k] = (float)(v[k] / top);
+        }
+        if (sum <= 0) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; sum = 1; }
+        for (int k = 0; k < N_STAGES; k++) c.target[k] = (float)(c.target[k] / sum);
+        if (c.target[s] < min_conf) { st->low_conf++; json_decref(obj); continue; }
+        if (!soft) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; }
+
+        json_t *src = json_object_get(obj, "source");
+        if (src && !jsonl_is_text(src)) {
+            fprintf(stderr, "nbstage train: %s:%zu: \"source\" is not a string or a list of strings\n", path, lineno);
+            json_decref(obj);
+            rc = -1;
+            break;
+        }
+        int oom = 0;
+        if (src) oom = !(c.src = nb_cell_source(obj, &c.len));
+        else if (map->v) {
+            struct train_cell key = {.id = (char *)id};
+            struct train_cell *hit = bsearch(&key, map->v, map->n, sizeof *map->v, by_id);
+            if (hit) {
+                c.src = malloc(hit->len + 1);
+                if (c.src) memcpy(c.src, hit->src, hit->len + 1);
+                else oom = 1;
+                c.len = hit->len;
+            }
+        }
+        if (oom) { /* not a label without a source, to be left out */
+            fprintf(stderr, "nbstage train: out of memory\n");
+            json_decref(obj);
+            rc = -1;
+            break;
+        }
+        if (!c.src) {
+            if (st->no_source < sizeof st->missing / sizeof *st->missing) st->missing[st->no_source] = strdup(id);
+            st->no_source++;
+            json_decref(obj);
+            continue;
+        }
+        /* A blank or comment-only cell has no stage (the labeling guide; label
+         * abstains on it, classify, tag and the kernel say none): trained on, it
+         * taught the all-padding sequence a stage.  A user's own weak file, or a line
+         * joined from --cells, can still give it one.  Code with no word ("{}",
+         * "...") is kept: classify gives it a stage, from the same all-padding input. */
+        if (pysrc_is_blank(c.src, c.len)) {
+            st->blank++;
+            free(c.src);
+            json_decref(obj);
+            continue;
+        }
+        const char *nb = json_string_value(json_object_get(obj, "notebook"));
+        const char *hash = strrchr(id, '#');
+        c.group = nb ? trainread_hash(nb, strlen(nb), 0) : trainread_hash(id, hash ? (size_t)(hash - id) : strlen(id), 0);
+        c.id = strdup(id);
+        json_decref(obj);
+        if (!c.id || push(out, c)) {
+            free(c.id); free(c.src);
+            fprintf(stderr, "nbstage train: out of memory\n");
+            rc = -1;
+            break;
+        }
+    }
+    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", path, strerror(errno)); rc = -1; }
+    free(line);
+    close_input(f);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* trainread.h — the cells `nbstage train` learns from, as read: the weak labels
+ * (`nbstage label`'s lines) joined by id to their sources.
+ *
+ * Owns: reading --cells (`nbstage ingest`'s lines: id -> source, a string or nbformat's
+ * list of lines) and refusing one id with two sources; reading the weak labels, each
+ * line's target (the label model's probabilities renormalised, scaled first when beyond
+ * a float's range, one-hot with hard targets), its source (its own "source", else the
+ * one --cells has for its id) and its notebook group (the "notebook", else the id's part
+ * before '#'); counting what is left out and why (abstained, no source, blank or
+ * comment-only, below --min-confidence) and naming the first ids without a source; each
+ * bad line named as file:line (a byte-order mark as such), and out of memory said as
+ * such, never as a bad line or a label without a source.  '-' is standard input, named
+ * trainread_stdin ("<stdin>") in messages and the model's provenance.
+ */
+#ifndef NBSTAGE_TRAINREAD_H
+#define NBSTAGE_TRAINREAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "labeling/stage.h"
+
+/* The path of standard input: cmd_train gives this very pointer for '-' (compared as a
+ * pointer, so a file named "<stdin>" is still a file). */
+extern const char trainread_stdin[];
+
+struct train_cell {
+    char *id;
+    char *src;        /* owned */
+    size_t len;
+    float target[N_STAGES];
+    int stage;
+    uint64_t group;   /* hash of the notebook path */
+    size_t line;      /* --cells: the line it was read from, for messages */
+};
+
+struct train_cells { struct train_cell *v; size_t n, cap; };
+
+struct train_srcmap { struct train_cell *v; size_t n; }; /* sorted by id */
+
+struct weak_stats {
+    size_t lines, abstained, no_source, blank, low_conf;
+    char *missing[3];   /* the first ids without a source, to name them (malloc'd) */
+};
+
+/* Reads `nbstage ingest` lines from PATH into MAP: 0, or -1 with the reason said on
+ * stderr (what was read is in MAP all the same, for trainread_free). */
+int trainread_sources(const char *path, struct train_srcmap *map);
+
+/* Reads the weak labels of PATH into OUT, their sources joined from MAP (empty without
+ * --cells), the lines left out counted in ST: 0, or -1 with the reason said. */
+int trainread_weak(const char *path, double min_conf, int soft, const struct train_srcmap *map,
+                   struct train_cells *out, struct weak_stats *st);
+
+/* Frees N cells' ids and sources, and V. */
+void trainread_free(struct train_cell *v, size_t n);
+
+/* A keyed 64-bit hash of N bytes: the notebook groups here, and trainsplit.c's
+ * duplicate table and order of notebooks. */
+uint64_t trainread_hash(const char *s, size_t n, uint64_t seed);
+
+#endif

@@ -1,0 +1,158 @@
+/* trainrun.c — `nbstage train`'s run, from the inputs to the model file.
+ *
+ * Owns: the order of the run (--cells read, the weak labels read and joined
+ * (trainread.c), duplicates dropped, the class cap, the split by notebook
+ * (trainsplit.c), the vocabulary and the two sets (trainsets.c), the parameters,
+ * lstm_train (model/train.c: the epochs, their progress lines and the learning
+ * curves) with Ctrl-C caught (trainstop.c), the model written (trainsave.c)); the
+ * log lines before training (what was left out and why, the classes before the cap,
+ * the sets, the kernels and threads); and the refusals of data, each said with its
+ * reasons, exit 2, no model made: weak labels without a source named even with -q,
+ * cells of one stage (all of them, or the training ones after the split: the model
+ * would know that stage alone), fewer than 2 usable cells, no training cell left by
+ * the split, a run stopped (Ctrl-C, SIGTERM) before its first epoch ended, or one
+ * that diverged in its first epoch (train.h: non-finite weights are never kept).
+ * Stopped later, the best weights so far are written.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labeling/stage.h"
+#include "model/commands.h"
+#include "model/lstm.h"
+#include "model/tokenizer.h"
+#include "model/train.h"
+#include "model/traincmd.h"
+#include "model/trainread.h"
+#include "model/trainsave.h"
+#include "model/trainsets.h"
+#include "model/trainsplit.h"
+#include "model/trainstop.h"
+#include "model/vocab.h"
+
+int trainrun(const struct train_opts *o)
+{
+    FILE *log = o->quiet ? NULL : stderr;
+
+    int rc = EXIT_USAGE;
+    struct train_srcmap map = {0};
+    struct train_cells cv = {0};
+    struct weak_stats ws = {0};
+    unsigned char *is_val = NULL;
+    struct vocab v = {0};
+    struct lstm_params p = {0};
+    int *ttok = NULL, *vtok = NULL;
+    float *ttgt = NULL, *vtgt = NULL;
+    if (o->cells && trainread_sources(o->cells, &map)) goto out;
+    if (trainread_weak(o->weak, o->min_conf, o->soft, &map, &cv, &ws)) goto out;
+    /* Named even with -q: a --cells file from another ingest (or a stale one) would
+     * otherwise train on whatever part of the labels it happens to cover. */
+    if (ws.no_source) {
+        fprintf(stderr, "nbstage train: %zu of %zu weak labels have no source%s%s (", ws.no_source, ws.lines,
+                o->cells ? " in " : "; give --cells", o->cells ? o->cells : "");
+        for (size_t i = 0; i < sizeof ws.missing / sizeof *ws.missing && ws.missing[i]; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "", ws.missing[i]);
+        fprintf(stderr, "%s): left out\n", ws.no_source > sizeof ws.missing / sizeof *ws.missing ? ", ..." : "");
+    }
+    trainread_free(map.v, map.n);
+    map = (struct train_srcmap){0};
+    size_t dups = o->dedupe ? trainsplit_dedupe(&cv) : 0;
+    long counts[N_STAGES];
+    long capped = trainsplit_cap(&cv, o->cap, o->cfg.seed, counts);
+    if (capped < 0) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    /* One stage among the usable cells (before the cap, which keeps at least one cell
+     * of each): a model that can only ever answer it, trained without a word.
+     * Refused, as scikit-learn refuses data of one class, with what left the others out. */
+    int only = trainsplit_one_stage(counts);
+    if (only >= 0 && counts[only] >= 2) {
+        fprintf(stderr, "nbstage train: %s: every one of the %ld usable cells has the stage %s: a classifier "
+                        "needs at least 2 stages to learn (%zu lines: %zu abstained, %zu without source%s, %zu "
+                        "blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
+                o->weak, counts[only], stage_key[only], ws.lines, ws.abstained, ws.no_source,
+                ws.no_source && !o->cells ? "; give --cells" : "", ws.blank, ws.low_conf, dups);
+        goto out;
+    }
+    if (cv.n < 2) { /* every reason a line was left out, as the log line below gives them */
+        fprintf(stderr, "nbstage train: %s: %zu usable cells, 2 needed (%zu lines: %zu abstained, %zu without "
+                        "source%s, %zu blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
+                o->weak, cv.n, ws.lines, ws.abstained, ws.no_source, ws.no_source && !o->cells ? "; give --cells" : "",
+                ws.blank, ws.low_conf, dups);
+        goto out;
+    }
+    is_val = calloc(cv.n, 1);
+    if (!is_val) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    size_t nval = o->val_split > 0 ? trainsplit_by_notebook(&cv, o->val_split, o->cfg.seed, is_val) : 0;
+    if (nval == (size_t)-1) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    if (nval == cv.n) { fprintf(stderr, "nbstage train: no training cells left after the split\n"); goto out; }
+    /* The split takes whole notebooks: those of the other stages may all have gone to
+     * validation, and the training cells, of one stage, would teach only it. */
+    long tcounts[N_STAGES] = {0};
+    for (size_t i = 0; i < cv.n; i++) tcounts[cv.v[i].stage] += !is_val[i];
+    if ((only = trainsplit_one_stage(tcounts)) >= 0) {
+        fprintf(stderr, "nbstage train: %s: after the validation split, the %zu training cells all have the stage "
+                        "%s (the validation notebooks hold the other stages): a classifier needs at least 2 to "
+                        "learn; try another --seed or --val-split 0\n", o->weak, cv.n - nval, stage_key[only]);
+        goto out;
+    }
+    if (trainsets_vocab(&cv, is_val, o->vocab, o->assign_words ? TOKENIZE_ASSIGN_WORDS : 0, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    int used_threads = o->cfg.threads < LSTM_MAX_THREADS ? o->cfg.threads : LSTM_MAX_THREADS; /* train.c's cap */
+    if (log) {
+        fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu blank or comment-only, "
+                     "%zu below confidence, %zu duplicates dropped, %ld over the class cap of %d\n",
+                ws.lines, ws.abstained, ws.no_source, ws.blank, ws.low_conf, dups, capped, o->cap);
+        fprintf(log, "train: classes before the cap:");
+        for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
+        fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s, "
+                     "%s targets; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1,
+                o->assign_words ? " with assignment words" : "", o->soft ? "soft" : "hard", openblas_get_corename(),
+                used_threads, used_threads == 1 ? "" : "s");
+        if (o->val_split > 0 && nval == 0)
+            fprintf(log, "train: no validation set: the cells are all from one notebook, which is never split "
+                         "(no early stopping; the last epoch is kept)\n");
+    }
+    struct train_data td, vd;
+    if (trainsets_make(&cv, is_val, 0, &v, o->seq_len, &td, &ttok, &ttgt) ||
+        trainsets_make(&cv, is_val, 1, &v, o->seq_len, &vd, &vtok, &vtgt)) {
+        fprintf(stderr, "nbstage train: out of memory\n");
+        goto out;
+    }
+    /* The table has a row per id in use: a small vocabulary gives a small model. */
+    int rows = v.n < o->vocab ? (v.n < 2 ? 2 : v.n) : o->vocab;
+    if (lstm_params_init(&p, rows, o->embed, o->hidden, N_STAGES, o->cfg.seed)) {
+        fprintf(stderr, "nbstage train: out of memory for the parameters\n");
+        goto out;
+    }
+    struct train_config cfg = o->cfg; /* with the stop flag */
+    struct trainstop ts;
+    cfg.stop = trainstop_catch(&ts);
+    struct train_result res = {0};
+    int tr = lstm_train(&p, &cfg, &td, nval ? &vd : NULL, &res, log);
+    trainstop_release(&ts);
+    if (tr) { fprintf(stderr, "nbstage train: training failed\n"); goto out; }
+    /* Stopped before any epoch ended: the weights are a part-epoch's, never
+     * validated; writing them would replace a user's earlier model with a worse one. */
+    if (res.interrupted && res.epochs_run == 0) {
+        fprintf(stderr, "nbstage train: interrupted in epoch 1, before any epoch ended: no model written "
+                        "(%s left as it was)\n", o->out);
+        goto out;
+    }
+    /* Diverged in the first epoch: no weights that are numbers to write. */
+    if (res.diverged && res.epochs_run == 0) {
+        fprintf(stderr, "nbstage train: training diverged in epoch 1 (weights or losses no longer finite "
+                        "numbers; try a lower --lr or less dropout): no model written (%s left as it was)\n", o->out);
+        goto out;
+    }
+    if (trainsave_model(o, &p, &v, cv.n - nval, nval, &res, log)) goto out;
+    rc = EXIT_OK;
+out:
+    for (size_t i = 0; i < sizeof ws.missing / sizeof *ws.missing; i++) free(ws.missing[i]);
+    trainread_free(map.v, map.n);
+    trainread_free(cv.v, cv.n);
+    free(is_val);
+    vocab_free(&v);
+    lstm_params_free(&p);
+    free(ttok); free(vtok); free(ttgt); free(vtgt);
+    return rc;
+}

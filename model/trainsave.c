@@ -1,0 +1,40 @@
+/* trainsave.c — the model file `nbstage train` writes, with its provenance (trainsave.h). */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "model/modelfile.h"
+#include "model/trainsave.h"
+#include "nbformat/notebook.h"
+
+int trainsave_model(const struct train_opts *o, const struct lstm_params *p, const struct vocab *v,
+                    size_t ntrain, size_t nval, const struct train_result *res, FILE *log)
+{
+    /* room for the weak file's path whole (an open succeeded: at most PATH_MAX) and the
+     * settings after it: 1,024 bytes cut a long path's settings off (epochs, val_acc,
+     * dropout, seed), and could cut a character in two */
+    char info[PATH_MAX + 1024], when[32], vacc[64];
+    time_t now = o->have_sde ? o->sde_time : time(NULL);
+    struct tm tm_now;
+    if (!gmtime_r(&now, &tm_now)) memset(&tm_now, 0, sizeof tm_now); /* a clock past year 2^31 */
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm_now);
+    /* without validation cells (--val-split 0, one notebook) there is no val_acc */
+    if (nval) snprintf(vacc, sizeof vacc, "val_acc %.4f", res->best_val_acc);
+    else snprintf(vacc, sizeof vacc, "no validation set");
+    snprintf(info, sizeof info,
+             "nbstage train %s: %zu train / %zu validation cells from %s; %s targets; epochs %d of %d "
+             "(best %d, %s); dropout %.2f/%.2f/%.2f, batch %d, lr %g, cap %d, seed %lu%s%s",
+             when, ntrain, nval, o->weak, o->soft ? "soft" : "hard", res->epochs_run, o->cfg.max_epochs,
+             res->best_epoch, vacc, o->cfg.spatial_dropout, o->cfg.dropout, o->cfg.recurrent_dropout,
+             o->cfg.batch, o->cfg.lr, o->cap, o->cfg.seed, o->assign_words ? "; assignment words" : "",
+             res->interrupted ? "; interrupted" : res->diverged ? "; diverged" : "");
+    char err[NB_ERROR_MAX];
+    if (modelfile_write(o->out, p, v, o->seq_len, info, err, sizeof err)) {
+        fprintf(stderr, "nbstage train: %s\n", err);
+        return -1;
+    }
+    if (log) fprintf(log, "train: wrote %s (best epoch %d, %s%s)\n", o->out, res->best_epoch, vacc,
+                     res->interrupted ? ", interrupted" : res->diverged ? ", training diverged after it" : "");
+    return 0;
+}
