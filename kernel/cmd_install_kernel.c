@@ -49,7 +49,8 @@ static const char usage_text[] =
     "  --remove             remove the kernelspec N from that place instead\n"
     "  --any-language       wrap a kernel whose language is not Python too (refused\n"
     "                       without it: its cells' stages would be the Python model's\n"
-    "                       guesses, most often wrong)\n"
+    "                       guesses, most often wrong); passed on to nbstage-kernel,\n"
+    "                       which tags such a kernel's cells only when given it\n"
     "  --model FILE, --tag-position top|bottom, --no-badge, --min-confidence P\n"
     "                       passed on to nbstage-kernel (see nbstage-kernel --help);\n"
     "                       a --model it cannot read is named (the spec is still\n"
@@ -340,7 +341,7 @@ int cmd_install_kernel(int argc, char **argv)
     }
 
     /* the kernel starts in the notebook's folder: give it an absolute model path */
-    const char *options[8];
+    const char *options[10];
     int n_opt = 0;
     if (a.model) {
         if (!realpath(a.model, model_abs)) {
@@ -352,6 +353,9 @@ int cmd_install_kernel(int argc, char **argv)
     if (a.position) options[n_opt++] = "--tag-position", options[n_opt++] = a.position;
     if (a.no_badge) options[n_opt++] = "--no-badge";
     if (a.min_confidence) options[n_opt++] = "--min-confidence", options[n_opt++] = a.min_confidence;
+    /* asked for: the kernel would otherwise relay a kernel of another language untagged
+     * (kernel/main_kernel.c) */
+    if (a.any_language) options[n_opt++] = "--any-language";
     options[n_opt] = NULL;
 
     struct kernelspec_spec spec = {

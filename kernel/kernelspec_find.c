@@ -142,6 +142,8 @@ static int load_spec(const char *dir, struct found_kernelspec *ks, char *err, si
         snprintf(kv, len, "%s=%s", k, json_string_value(v));
         ks->env[ks->n_env++] = kv;
     }
+    const json_t *lang = json_object_get(root, "language");
+    nb_lang_of_name(json_string_value(lang), json_string_length(lang), &ks->lang);
     join(ks->dir, sizeof ks->dir, dir, ""); /* fits: dir + "/kernel.json" did */
     rc = 0;
 out:

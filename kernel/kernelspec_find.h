@@ -6,8 +6,9 @@
  * (JPY_PARENT_PID's: Jupyter's sys.prefix, an unactivated venv's too), the active
  * environment's prefix (CONDA_PREFIX, VIRTUAL_ENV), /usr/local/share/jupyter,
  * /usr/share/jupyter; names compare
- * case-insensitively, as jupyter_client lower-cases them.  Reads argv and env, and
- * tells from argv whether the kernel is ipykernel.  (Writing kernelspecs is
+ * case-insensitively, as jupyter_client lower-cases them.  Reads argv, env and
+ * language (by nbformat/nblang.h's rule), and tells from argv whether the kernel is
+ * ipykernel.  (Writing kernelspecs is
  * kernel/kernelspec.h's job.)
  */
 #ifndef NBSTAGE_KERNELSPEC_FIND_H
@@ -15,12 +16,15 @@
 
 #include <stddef.h>
 
+#include "nbformat/nblang.h"
+
 struct found_kernelspec {
     char dir[4096];   /* the kernelspec's folder (the {resource_dir}) */
     char **argv;      /* NULL-terminated, malloc'd */
     size_t argc;
     char **env;       /* "NAME=value" strings from the spec's "env", NULL-terminated */
     size_t n_env;
+    struct nb_lang lang; /* its "language": Python, or none given, or another */
 };
 
 /* 0 and fills KS; -1 with a reason in ERR ("kernelspec \"x\" not found in ...",

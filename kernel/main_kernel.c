@@ -4,6 +4,14 @@
  * kernel's kernelspec, the model (optional: without one the kernel relays and tags
  * nothing), signal set-up, the child, and handing over to the proxy loop.
  *
+ * A wrapped kernel whose language is not Python (its kernelspec's "language" by
+ * nbformat/nblang.h's rule, which install-kernel refuses such a kernel by) is relayed
+ * without a model, so untagged, unless --any-language: however the kernelspec came to
+ * wrap it (written by hand, NBSTAGE_WRAP, install-kernel --any-language, which writes
+ * --any-language into its argv), its cells' stages would be the Python model's guesses.
+ * The log says so at start; the notebook is not told (the user gets the kernel they
+ * chose, working, as without nbstage).
+ *
  * Telling the user: why the kernel runs without stage tags (no model found, or one
  * that cannot be read) and which options it ignored go to stderr (the Jupyter
  * server's log) at start, and once, the same reasons, into the notebook: the proxy
@@ -166,8 +174,14 @@ int main(int argc, char **argv)
         child_cleanup(&child);
     } else {
         static char why[NB_ERROR_MAX], notice[NB_ERROR_MAX + 2048];
-        model = load_model(opt.model, why, sizeof why); /* while the child starts up */
-        options_notice(&opt, model ? NULL : why, notice, sizeof notice);
+        int tags = ks.lang.python || opt.any_language;
+        if (!tags)
+            fprintf(stderr, "nbstage-kernel: --wrap %s: its language is %s, not Python; relaying "
+                            "without stage tags (--any-language tags its cells all the same)\n",
+                    opt.wrap, ks.lang.name);
+        else
+            model = load_model(opt.model, why, sizeof why); /* while the child starts up */
+        options_notice(&opt, model || !tags ? NULL : why, notice, sizeof notice);
         char *client_file = absolute(opt.connection_file);
         struct proxy_config cfg = {.client = &conn, .child = &child, .model = model,
                                    .display = &opt.display, .notice = notice, .signal_fd = sfd,

@@ -9,6 +9,7 @@
 const char options_usage[] =
     "usage: nbstage-kernel -f CONNECTION_FILE [--wrap NAME] [--model FILE]\n"
     "                      [--tag-position top|bottom] [--no-badge] [--min-confidence P]\n"
+    "                      [--any-language]\n"
     "A Jupyter kernel that runs the kernel NAME (default python3) as its child, relays\n"
     "every message, and tags each executed cell with its workflow stage.\n"
     "  --tag-position top     (default) the tag is published as soon as the cell has\n"
@@ -18,9 +19,13 @@ const char options_usage[] =
     "                         follows, which the frontend would otherwise apply to it)\n"
     "  --no-badge             no visible badge, only the stage in the output's metadata\n"
     "  --min-confidence P     no tag when the model is less sure than P (0..1)\n"
+    "  --any-language         tag the cells of a kernel whose language is not Python too\n"
+    "                         (without it such a kernel is relayed untagged, as its\n"
+    "                         stages would be the Python model's guesses)\n"
     "  --version              the version of nbstage\n"
     "Environment: NBSTAGE_WRAP, NBSTAGE_MODEL, NBSTAGE_TAG_POSITION, NBSTAGE_NO_BADGE,\n"
-    "NBSTAGE_MIN_CONFIDENCE (the command line wins; NBSTAGE_NO_BADGE is 1 or 0).\n"
+    "NBSTAGE_MIN_CONFIDENCE, NBSTAGE_ANY_LANGUAGE (the command line wins;\n"
+    "NBSTAGE_NO_BADGE and NBSTAGE_ANY_LANGUAGE are 1 or 0).\n"
     "A bad value or an unknown option is named on stderr (the Jupyter server's log) and,\n"
     "once, in the first executed cell's outputs, and ignored: the kernel runs as if it\n"
     "were not given.  So is a model that cannot be read (the kernel then runs untagged).\n";
@@ -57,14 +62,15 @@ static void set_min_confidence(struct kernel_options *o, const char *what, const
         o->display.min_confidence = p;
 }
 
-static void set_no_badge(struct kernel_options *o, const char *v)
+/* A yes/no variable WHAT into *FLAG. */
+static void set_flag(struct kernel_options *o, const char *what, const char *v, int *flag)
 {
     static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off", ""};
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-        if (strcasecmp(v, yes[i]) == 0) { o->display.no_badge = 1; return; }
+        if (strcasecmp(v, yes[i]) == 0) { *flag = 1; return; }
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-        if (strcasecmp(v, no[i]) == 0) { o->display.no_badge = 0; return; }
-    warn(o, "%s \"%s\": expected 1 or 0; ignored", "NBSTAGE_NO_BADGE", v);
+        if (strcasecmp(v, no[i]) == 0) { *flag = 0; return; }
+    warn(o, "%s \"%s\": expected 1 or 0; ignored", what, v);
 }
 
 static void from_env(struct kernel_options *o)
@@ -73,7 +79,8 @@ static void from_env(struct kernel_options *o)
     if ((v = getenv("NBSTAGE_WRAP")) && *v) o->wrap = v;
     if ((v = getenv("NBSTAGE_MODEL")) && *v) o->model = v;
     if ((v = getenv("NBSTAGE_TAG_POSITION")) && *v) set_position(o, "NBSTAGE_TAG_POSITION", v);
-    if ((v = getenv("NBSTAGE_NO_BADGE"))) set_no_badge(o, v);
+    if ((v = getenv("NBSTAGE_NO_BADGE"))) set_flag(o, "NBSTAGE_NO_BADGE", v, &o->display.no_badge);
+    if ((v = getenv("NBSTAGE_ANY_LANGUAGE"))) set_flag(o, "NBSTAGE_ANY_LANGUAGE", v, &o->any_language);
     if ((v = getenv("NBSTAGE_MIN_CONFIDENCE")) && *v) set_min_confidence(o, "NBSTAGE_MIN_CONFIDENCE", v);
 }
 
@@ -99,6 +106,7 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { o->help = 1; return 0; }
         if (strcmp(a, "--version") == 0) { o->version = 1; return 0; }
         else if (strcmp(a, "--no-badge") == 0) o->display.no_badge = 1;
+        else if (strcmp(a, "--any-language") == 0) o->any_language = 1;
         else if ((v = value_of("-f", argc, argv, &i)) || (v = value_of("--connection-file", argc, argv, &i)))
             o->connection_file = v;
         else if ((v = value_of("--wrap", argc, argv, &i))) o->wrap = v;

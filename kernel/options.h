@@ -2,10 +2,11 @@
  *
  *   nbstage-kernel -f CONNECTION_FILE [--wrap NAME] [--model FILE]
  *                  [--tag-position top|bottom] [--no-badge] [--min-confidence P]
+ *                  [--any-language]
  *
  * Each option also reads from the environment (the kernelspec's "env" can set them):
  * NBSTAGE_WRAP, NBSTAGE_MODEL, NBSTAGE_TAG_POSITION, NBSTAGE_NO_BADGE (1/0),
- * NBSTAGE_MIN_CONFIDENCE.  The command line wins.  "--opt=value" works too.
+ * NBSTAGE_MIN_CONFIDENCE, NBSTAGE_ANY_LANGUAGE (1/0).  The command line wins.  "--opt=value" works too.
  * The tag position defaults to top: the tag is then published as soon as it may be,
  * while the cell runs (kernel/tagorder.h).
  *
@@ -21,6 +22,10 @@
  * proxy shows once, in the first executed cell's outputs (kernel/tagorder.h, "The
  * notice").  A good --no-badge or --min-confidence is the user's choice, not a failure:
  * the cells go without a visible badge or a tag then, and nothing is said.
+ *
+ * --any-language: a wrapped kernel whose language is not Python (nbformat/nblang.h's
+ * rule, as install-kernel reads it) is relayed untagged without it, by whatever route
+ * it was chosen (a hand-written kernelspec, NBSTAGE_WRAP); main_kernel.c decides.
  */
 #ifndef NBSTAGE_OPTIONS_H
 #define NBSTAGE_OPTIONS_H
@@ -34,6 +39,7 @@ struct kernel_options {
     const char *wrap;                     /* kernelspec name, default "python3" */
     const char *model;                    /* NULL: model_default_path() */
     struct stage_display_options display; /* position, badge, minimum confidence */
+    int any_language;                     /* tag a kernel of another language than Python */
     int help;                             /* --help given */
     int version;                          /* --version given */
     char warnings[1024];                  /* "" or lines, each ending in '\n': what was ignored */

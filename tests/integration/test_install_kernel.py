@@ -233,6 +233,46 @@ def test_a_kernel_of_another_language_is_not_wrapped(env, tmp_path, wrap, langua
     assert list(kernels.iterdir()) == []
 
 
+def test_any_language_is_written_into_the_spec_and_its_kernel_tags(env, tmp_path):
+    """The stage kernel relays a kernel of another language untagged unless
+    --any-language: install-kernel --any-language, the user's choice, writes that option
+    into the kernelspec's argv, and the kernel it starts tags the cells of a kernel whose
+    kernelspec says R (ipykernel runs it here, so a real kernel answers)."""
+    jp = tmp_path / "jp"
+    d = jp / "kernels" / "fake-r"
+    d.mkdir(parents=True)
+    (d / "kernel.json").write_text(json.dumps(
+        {"argv": [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "fake R", "language": "R"}))
+    env = dict(env, JUPYTER_PATH=str(jp))
+    model = ROOT / "share" / "default.nbsm"
+    args = ["--model", str(model)] if model.is_file() else []
+    r = nbstage(env, "--wrap", "fake-r", "--any-language", *args)
+    assert r.returncode == 0, r.stderr
+    argv = jupyter_kernels(env)["nbstage-fake-r"]["spec"]["argv"]
+    assert argv[3:5] == ["--wrap", "fake-r"] and argv.count("--any-language") == 1, argv
+    if not model.is_file():
+        pytest.skip("no model (share/default.nbsm): the spec is checked, not its tags")
+    code = (
+        "import json\n"
+        "from jupyter_client.manager import start_new_kernel\n"
+        "km, kc = start_new_kernel(kernel_name='nbstage-fake-r', startup_timeout=60)\n"
+        "try:\n"
+        "    seen = []\n"
+        "    r = kc.execute_interactive('import numpy as np', timeout=60, output_hook=seen.append)\n"
+        "    print('status', r['content']['status'])\n"
+        "    for m in seen:\n"
+        "        if m['msg_type'] == 'display_data':\n"
+        "            print('stage', m['content']['metadata'].get('nbstage', {}).get('stage'))\n"
+        "finally:\n"
+        "    kc.stop_channels(); km.shutdown_kernel(now=True)\n")
+    r = subprocess.run([PYTHON, "-Xfrozen_modules=off", "-c", code], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "status ok" in r.stdout and "stage imports\n" in r.stdout, (r.stdout, r.stderr)
+    assert "not Python" not in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("wrap", ["py-spelled", "ipy", "spark", "blank", "nolang"])
 def test_python_spelled_any_way_or_no_language_is_wrapped(env, tmp_path, wrap):
     """Python as nblang.c reads it ("Python 3", IPython, pyspark: case and white space
@@ -243,7 +283,8 @@ def test_python_spelled_any_way_or_no_language_is_wrapped(env, tmp_path, wrap):
     env = dict(env, JUPYTER_PATH=str(jp))
     r = nbstage(env, "--wrap", wrap, "--name", "st")
     assert r.returncode == 0 and r.stderr == "", r.stderr
-    assert jupyter_kernels(env)["st"]["spec"]["argv"][3:5] == ["--wrap", wrap]
+    argv = jupyter_kernels(env)["st"]["spec"]["argv"]
+    assert argv[3:5] == ["--wrap", wrap] and "--any-language" not in argv, argv
 
 
 def test_a_reinstall_keeps_no_logo_of_the_kernel_wrapped_before(env, tmp_path):

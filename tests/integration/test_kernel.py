@@ -647,6 +647,106 @@ def test_bad_options_are_named_in_the_log_and_the_kernel_runs_without_them(specs
     assert "usage:" not in log
 
 
+# ---- a kernel of another language ---------------------------------------------------
+
+NOT_PYTHON = ("nbstage-kernel: --wrap fake-r: its language is r, not Python; relaying "
+              "without stage tags (--any-language tags its cells all the same)\n")
+
+
+def other_language_specs(specs):
+    """A kernel whose kernelspec says "language": "R" (ipykernel runs it, so a real
+    kernel answers), and stage kernels wrapping it by each route: --wrap in a
+    hand-written kernelspec, NBSTAGE_WRAP, and either with --any-language (argv or
+    NBSTAGE_ANY_LANGUAGE)."""
+    env = {"NBSTAGE_MODEL": MODEL} if MODEL else {}
+    kernels = {"fake-r": {"argv": ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f",
+                                   "{connection_file}"], "env": {}},
+               "nbs-r": {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "fake-r"], "env": env},
+               "nbs-r-env": {"argv": [str(BIN), "-f", "{connection_file}"],
+                             "env": {**env, "NBSTAGE_WRAP": "fake-r"}},
+               "nbs-r-any": {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "fake-r",
+                                      "--any-language"], "env": env},
+               "nbs-r-anyenv": {"argv": [str(BIN), "-f", "{connection_file}"],
+                                "env": {**env, "NBSTAGE_WRAP": "fake-r", "NBSTAGE_ANY_LANGUAGE": "1"}}}
+    for name, spec in kernels.items():
+        (specs / "kernels" / name).mkdir(parents=True, exist_ok=True)
+        (specs / "kernels" / name / "kernel.json").write_text(
+            json.dumps({**spec, "display_name": name, "language": "R"}))
+
+
+def run_cells(kc, code):
+    """CODE executed through client KC: (its iopub messages up to idle, its reply)."""
+    msg_id = kc.execute(code)
+    msgs = []
+    while True:
+        m = kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") == msg_id:
+            msgs.append(m)
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                break
+    reply = kc.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=30)
+    return msgs, reply
+
+
+@pytest.mark.parametrize("name", ["nbs-r", "nbs-r-env"])
+def test_a_kernel_of_another_language_is_relayed_untagged(specs, logs, name):
+    """install-kernel refuses a kernel whose language is not Python (52bc201), but a
+    hand-written kernelspec or NBSTAGE_WRAP still wrapped one, and each of its cells got
+    a stage that means nothing.  Now the stage kernel reads the wrapped kernelspec's
+    language as install-kernel does and, without --any-language, relays every message
+    untagged: each cell's outputs and reply are the wrapped kernel's alone (no stage
+    output, no notice), and the log says why, once."""
+    other_language_specs(specs)
+    k = Kernel(name, logs)
+    plain = KernelManager(kernel_name="fake-r")
+    plain.start_kernel()
+    pc = plain.client()
+    pc.start_channels()
+    try:
+        pc.wait_for_ready(timeout=60)
+        for code in CELLS:
+            _, msgs, reply = k.run(code)
+            want, preply = run_cells(pc, code)
+            assert [strip_volatile(m) for m in msgs] == [strip_volatile(m) for m in want], code
+            r, p = dict(reply["content"]), dict(preply["content"])
+            for d in (r, p):
+                for key in ("execution_count", "traceback", "engine_info"):
+                    d.pop(key, None)
+            assert r == p, code
+            assert stage_outputs(msgs) == []
+    finally:
+        pc.stop_channels()
+        plain.shutdown_kernel(now=True)
+        k.close()
+    log = k.log.read_text()
+    assert log.count(NOT_PYTHON) == 1, log
+    assert "no stage tags in this session" not in log and "nbstage-kernel: warning" not in log, log
+
+
+@pytest.mark.parametrize("name", ["nbs-r-any", "nbs-r-anyenv"])
+def test_any_language_tags_a_kernel_of_another_language(specs, logs, name):
+    """With --any-language (or NBSTAGE_ANY_LANGUAGE=1; install-kernel --any-language
+    writes the option into the kernelspec's argv) the cells of a kernel of another
+    language are tagged, as before, and the log says nothing of its language."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    other_language_specs(specs)
+    k = Kernel(name, logs)
+    try:
+        msg_id, msgs, reply = k.run("import pandas as pd\nimport numpy as np")
+        assert reply["content"]["status"] == "ok"
+        [tag] = stage_outputs(msgs)
+        assert tag["parent_header"]["msg_id"] == msg_id
+        assert tag["content"]["metadata"]["nbstage"]["stage"] == "imports"
+        assert [m["msg_type"] for m in msgs] == ["status", "execute_input", "display_data", "status"]
+    finally:
+        k.close()
+    log = k.log.read_text()
+    assert "not Python" not in log and "nbstage-kernel: warning" not in log, log
+
+
 @pytest.mark.parametrize("code,kw", [("x = 1", {"silent": True}), ("", {}), ("   \n\n", {}),
                                      ("# just a comment\n   # another", {})])
 def test_no_stage_output_for_silent_empty_or_comment_only(kernel, code, kw):
@@ -1674,6 +1774,9 @@ def test_a_kernel_in_jupyters_unactivated_venv_is_found(tmp_path):
 def test_help_and_version():
     r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and r.stdout.startswith("usage: nbstage-kernel -f")
+    for option in ("--wrap", "--model", "--tag-position", "--no-badge", "--min-confidence",
+                   "--any-language", "--version", "NBSTAGE_ANY_LANGUAGE"):
+        assert option in r.stdout, option
     r = subprocess.run([str(BIN), "--version"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and re.fullmatch(r"nbstage-kernel \d+\.\d+\.\d+\n", r.stdout), r.stdout
     n = subprocess.run([str(BIN.parent / "nbstage"), "--version"], capture_output=True, text=True)
