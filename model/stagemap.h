@@ -6,7 +6,7 @@
  * text (one block per cell, coloured on a terminal, a letter per stage otherwise, rows
  * and sequence fitted to the terminal's width), JSON for scripts, and SVG (a legend,
  * the sequence wrapped within the picture).  Knows nothing of files or models: the
- * command (cmd_summary.c) fills the map.
+ * command (cmd_summary.c; summarywindow.c) fills the map.
  */
 #ifndef NBSTAGE_STAGEMAP_H
 #define NBSTAGE_STAGEMAP_H

@@ -1,0 +1,78 @@
+/* summaryshow.c — what `nbstage summary` writes on stdout (summaryshow.h). */
+#include "model/summaryshow.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "model/summarysvg.h"
+#include "nbformat/notebook.h"
+
+/* The width of the terminal on stdout (COLUMNS, as the shell sets it, else the
+ * terminal's own), or 0 when stdout is no terminal: piped text keeps its rows of 60
+ * and its one-line sequence whatever the width. */
+int summaryshow_columns(void)
+{
+    if (!isatty(STDOUT_FILENO)) return 0;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long c = env ? strtol(env, &end, 10) : 0;
+    if (env && *env && !*end && c > 0 && c < 100000) return (int)c;
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    return 0;
+}
+
+/* --json: E, an error, as a line of its own among the maps, so that a script reading
+ * stdout knows which notebooks are missing from it and why: {"notebook": PATH,
+ * "error": REASON}.  -1 when out of memory. */
+int summaryshow_error_json(const struct summary_entry *e)
+{
+    char *path = nb_utf8_lossy(e->path), *reason = nb_utf8_lossy(e->message + e->reason);
+    json_t *j = path && reason ? json_pack("{s:s, s:s}", "notebook", path, "error", reason)
+                               : NULL;
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (line) puts(line);
+    free(line);
+    json_decref(j);
+    free(path);
+    free(reason);
+    return line ? 0 : -1;
+}
+
+/* Shows M as the options say and keeps it for --svg (M taken); -1 when out of memory. */
+int summaryshow_map(struct summary *s, struct stagemap *m)
+{
+    if (s->svg_only) {
+        /* nothing printed: the maps are kept for the picture */
+    } else if (s->json) {
+        json_t *j = stagemap_json(m);
+        char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                           JSON_REAL_PRECISION(6))
+                       : NULL;
+        json_decref(j);
+        if (!line) {
+            fprintf(stderr, "nbstage summary: %s: out of memory\n", m->name);
+            stagemap_free(m);
+            return -1;
+        }
+        puts(line);
+        free(line);
+    } else {
+        if (s->n) putchar('\n');
+        /* a name's control characters (an escape sequence in a crawled file's name)
+         * shown as '?' on a terminal, as ls shows them, not obeyed by it */
+        char *name = m->name, *shown = s->tty ? strdup(name) : NULL;
+        if (shown) {
+            shown[nb_unctrl(shown, strlen(shown), 0)] = '\0';
+            m->name = shown;
+        }
+        stagemap_print_text(stdout, m, s->color, s->columns);
+        m->name = name;
+        free(shown);
+    }
+    return summarysvg_keep(s, m);
+}
