@@ -59,6 +59,7 @@ int trainrun(const struct train_opts *o)
     trainread_free(map.v, map.n);
     map = (struct train_srcmap){0};
     size_t dups = o->dedupe ? trainsplit_dedupe(&cv) : 0;
+    if (dups == (size_t)-1) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     long counts[N_STAGES];
     long capped = trainsplit_cap(&cv, o->cap, o->cfg.seed, counts);
     if (capped < 0) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }

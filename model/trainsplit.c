@@ -9,14 +9,16 @@
 
 #include "model/trainsplit.h"
 
-/* Drops exact duplicate sources after their first appearance (in WEAK's order). */
+/* Drops exact duplicate sources after their first appearance (in WEAK's order).
+ * (size_t)-1 when out of memory: training on with the duplicates kept would weigh
+ * them twice and let them straddle the split, unsaid. */
 size_t trainsplit_dedupe(struct train_cells *cv)
 {
     size_t size = 16;
     while (size < 2 * cv->n) size *= 2;
     uint64_t *seen = calloc(size, sizeof *seen);
     size_t *who = calloc(size, sizeof *who);
-    if (!seen || !who) { free(seen); free(who); return 0; }
+    if (!seen || !who) { free(seen); free(who); return (size_t)-1; }
     size_t kept = 0, dropped = 0;
     for (size_t i = 0; i < cv->n; i++) {
         struct train_cell *c = &cv->v[i];

@@ -15,7 +15,7 @@
 #include "model/trainread.h"
 
 /* Drops exact duplicate sources after their first appearance (in WEAK's order); how
- * many.  0 when out of memory (none dropped). */
+ * many, or (size_t)-1 when out of memory (none dropped). */
 size_t trainsplit_dedupe(struct train_cells *cv);
 
 /* At most CAP cells of each class (0: no cap); how many were dropped, -1 when out of

@@ -1,7 +1,9 @@
 /* test_train_oom.c — `nbstage train` when a cell's source cannot be copied (out of
  * memory, model/trainread.c's copies of a line's source and of the one joined by id):
- * said as such, not as a bad line or a label without a source.  malloc is this
- * binary's own, failing for one size when asked. */
+ * said as such, not as a bad line or a label without a source; and when the table of
+ * sources that finds duplicates cannot be had (model/trainsplit.c): said, not trained
+ * on with the duplicates kept.  malloc and calloc are this binary's own, failing for
+ * one size when asked. */
 #include "tests/unit/unit.h"
 
 #include <dlfcn.h>
@@ -30,6 +32,27 @@ void *malloc(size_t n)
     static void *(*real)(size_t);
     if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
     return real(n);
+}
+
+/* calloc, failing for NMEMB == calloc_fails_nmemb elements of SIZE == 8 bytes (the
+ * dedupe's two tables); otherwise zeroed memory from the malloc above. */
+static size_t calloc_fails_nmemb;
+
+void *calloc(size_t nmemb, size_t size)
+{
+    if (calloc_fails_nmemb && nmemb == calloc_fails_nmemb && size == 8) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (size && nmemb > (size_t)-1 / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* through a volatile pointer: gcc would turn malloc then memset into calloc, this */
+    void *(*volatile zero)(void *, int, size_t) = memset;
+    void *p = malloc(nmemb * size);
+    if (p) zero(p, 0, nmemb * size);
+    return p;
 }
 
 static char dir[64];
@@ -141,11 +164,49 @@ static void a_weak_labels_source_that_cannot_be_copied(void **state)
     assert_int_equal(access(out, F_OK), -1);
 }
 
+/* Duplicates could not be looked for (trainsplit_dedupe's table, 16 slots for 4
+ * cells, out of memory): it dropped none and said nothing, and the model was trained
+ * with them (exit 0).  Now refused as train's other allocation failures are. */
+static void the_duplicates_table_that_cannot_be_had(void **state)
+{
+    (void)state;
+    char weak[128], out[128], path[128], *err;
+    snprintf(weak, sizeof weak, "%s/dup.jsonl", dir);
+    snprintf(out, sizeof out, "%s/dup.nbsm", dir);
+    FILE *f = fopen(weak, "wb");
+    assert_non_null(f);
+    fputs("{\"id\": \"a#0\", \"notebook\": \"a\", \"stage\": \"imports\", \"source\": \"import os\"}\n"
+          "{\"id\": \"a#1\", \"notebook\": \"a\", \"stage\": \"train\", \"source\": \"m.fit(x)\"}\n"
+          "{\"id\": \"b#0\", \"notebook\": \"b\", \"stage\": \"imports\", \"source\": \"import os\"}\n"
+          "{\"id\": \"b#1\", \"notebook\": \"b\", \"stage\": \"train\", \"source\": \"m.fit(y)\"}\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    char *argv[] = {"train", "-q", weak, "-o", out, "--epochs", "1", "--embed", "4", "--hidden", "4",
+                    "--val-split", "0", NULL};
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    calloc_fails_nmemb = 16;
+    int rc = cmd_train(13, argv);
+    calloc_fails_nmemb = 0;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(fd);
+    close(saved);
+    err = unit_read_file(path, NULL);
+    unlink(path);
+    if (!strstr(err, "nbstage train: out of memory\n")) fail_msg("exit %d: %s", rc, err);
+    assert_int_equal(rc, EXIT_USAGE);
+    assert_int_equal(access(out, F_OK), -1);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_cells_source_that_cannot_be_copied),
         cmocka_unit_test(a_weak_labels_source_that_cannot_be_copied),
+        cmocka_unit_test(the_duplicates_table_that_cannot_be_had),
     };
     return cmocka_run_group_tests_name("train_oom", tests, setup, teardown);
 }
