@@ -137,8 +137,10 @@ static void ingests_a_tree(void **state)
     static const char *lines[] = {
         "4 notebooks in 3 groups", "1 bad", "8 code cells, 5 kept",
         "dropped 2 empty and 1 comment-only", "1 exact-duplicate", "bad.ipynb:1:",
-        "nbstage ingest: 1 notebook could not be read (named above); the cells of the 4 "
-        "notebooks read are written to ",
+        /* one line split in two literals: parenthesised so that clang's
+         * -Wstring-concatenation knows the missing comma is meant */
+        ("nbstage ingest: 1 notebook could not be read (named above); the cells of the 4 "
+         "notebooks read are written to "),
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         if (!strstr(err, lines[i])) fail_msg("no \"%s\" in:\n%s", lines[i], err);

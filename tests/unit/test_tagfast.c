@@ -384,9 +384,10 @@ static void agrees_under_mutation(void **state)
     nbs_model *m = small_model();
     struct tag_options opt = {.model = m, .record = 1};
     const char *src[] = {"model.fit(x, y)", "df.head()\n# c", ""};
+    /* the second split in two literals: parenthesised for clang's -Wstring-concatenation */
     const char *meta[] = {"{\"tags\": [\"a\", \"stage:prep\"]}",
-                          "{\"b\": [1.5, \"\\u00e9\\n\"], \"workflow_stage\": {\"confidence\": "
-                          "0.5, \"model\": \"m\", \"stage\": \"load\"}}",
+                          ("{\"b\": [1.5, \"\\u00e9\\n\"], \"workflow_stage\": {\"confidence\": "
+                           "0.5, \"model\": \"m\", \"stage\": \"load\"}}"),
                           "{\"tags\": [\"stage:load\"]}"};
     size_t n;
     char *base = notebook(src, meta, 3, &n);
