@@ -118,6 +118,14 @@ static int stdout_written(void)
     return nb_stdout_flush("nbstage-kernel") ? 2 : 0;
 }
 
+/* How the log names the wrapped kernel's choice, before its name: as the user made it
+ * ("NBSTAGE_WRAP=ir", from a kernelspec's "env"; "--wrap ir" on the command line or
+ * the default python3), so one who never typed --wrap is not sent looking for it. */
+static const char *wrap_source(const struct kernel_options *o)
+{
+    return o->wrap_from_env ? "NBSTAGE_WRAP=" : "--wrap ";
+}
+
 int main(int argc, char **argv)
 {
     struct kernel_options opt;
@@ -148,7 +156,7 @@ int main(int argc, char **argv)
     }
     struct found_kernelspec ks;
     if (kernelspec_find(opt.wrap, &ks, err, sizeof err)) {
-        fprintf(stderr, "nbstage-kernel: --wrap %s: %s\n", opt.wrap, err);
+        fprintf(stderr, "nbstage-kernel: %s%s: %s\n", wrap_source(&opt), opt.wrap, err);
         connection_free(&conn);
         return 1;
     }
@@ -176,9 +184,9 @@ int main(int argc, char **argv)
         static char why[NB_ERROR_MAX], notice[NB_ERROR_MAX + 2048];
         int tags = ks.lang.python || opt.any_language;
         if (!tags)
-            fprintf(stderr, "nbstage-kernel: --wrap %s: its language is %s, not Python; relaying "
+            fprintf(stderr, "nbstage-kernel: %s%s: its language is %s, not Python; relaying "
                             "without stage tags (--any-language tags its cells all the same)\n",
-                    opt.wrap, ks.lang.name);
+                    wrap_source(&opt), opt.wrap, ks.lang.name);
         else
             model = load_model(opt.model, why, sizeof why); /* while the child starts up */
         options_notice(&opt, model || !tags ? NULL : why, notice, sizeof notice);

@@ -76,7 +76,7 @@ static void set_flag(struct kernel_options *o, const char *what, const char *v, 
 static void from_env(struct kernel_options *o)
 {
     const char *v;
-    if ((v = getenv("NBSTAGE_WRAP")) && *v) o->wrap = v;
+    if ((v = getenv("NBSTAGE_WRAP")) && *v) { o->wrap = v; o->wrap_from_env = 1; }
     if ((v = getenv("NBSTAGE_MODEL")) && *v) o->model = v;
     if ((v = getenv("NBSTAGE_TAG_POSITION")) && *v) set_position(o, "NBSTAGE_TAG_POSITION", v);
     if ((v = getenv("NBSTAGE_NO_BADGE"))) set_flag(o, "NBSTAGE_NO_BADGE", v, &o->display.no_badge);
@@ -109,7 +109,7 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
         else if (strcmp(a, "--any-language") == 0) o->any_language = 1;
         else if ((v = value_of("-f", argc, argv, &i)) || (v = value_of("--connection-file", argc, argv, &i)))
             o->connection_file = v;
-        else if ((v = value_of("--wrap", argc, argv, &i))) o->wrap = v;
+        else if ((v = value_of("--wrap", argc, argv, &i))) { o->wrap = v; o->wrap_from_env = 0; }
         else if ((v = value_of("--model", argc, argv, &i))) {
             if (*v) o->model = v; /* an empty one is ignored, as NBSTAGE_MODEL="" is */
             else warn(o, "%s \"%s\": no file named; ignored", "--model", v);

@@ -37,6 +37,7 @@
 struct kernel_options {
     const char *connection_file;          /* -f */
     const char *wrap;                     /* kernelspec name, default "python3" */
+    int wrap_from_env;                    /* WRAP is NBSTAGE_WRAP's: the log names that */
     const char *model;                    /* NULL: model_default_path() */
     struct stage_display_options display; /* position, badge, minimum confidence */
     int any_language;                     /* tag a kernel of another language than Python */

@@ -649,8 +649,10 @@ def test_bad_options_are_named_in_the_log_and_the_kernel_runs_without_them(specs
 
 # ---- a kernel of another language ---------------------------------------------------
 
-NOT_PYTHON = ("nbstage-kernel: --wrap fake-r: its language is r, not Python; relaying "
+NOT_PYTHON = ("nbstage-kernel: {}fake-r: its language is r, not Python; relaying "
               "without stage tags (--any-language tags its cells all the same)\n")
+# How the log names the choice: as the user made it (a kernelspec's "env" is not argv).
+WRAP_SAID = {"nbs-r": "--wrap ", "nbs-r-env": "NBSTAGE_WRAP="}
 
 
 def other_language_specs(specs):
@@ -721,7 +723,8 @@ def test_a_kernel_of_another_language_is_relayed_untagged(specs, logs, name):
         plain.shutdown_kernel(now=True)
         k.close()
     log = k.log.read_text()
-    assert log.count(NOT_PYTHON) == 1, log
+    # NBSTAGE_WRAP's choice was said as --wrap's, to a user who never typed --wrap
+    assert log.count(NOT_PYTHON.format(WRAP_SAID[name])) == 1, log
     assert "no stage tags in this session" not in log and "nbstage-kernel: warning" not in log, log
 
 
@@ -1673,6 +1676,13 @@ def test_bad_invocations_name_the_problem(tmp_path):
     r = subprocess.run([str(BIN), "-f", str(conn), "--wrap", "no-such-kernel"], capture_output=True,
                        text=True, timeout=10, env={**os.environ, "JUPYTER_PATH": str(tmp_path)})
     assert r.returncode == 1 and 'kernelspec "no-such-kernel" not found' in r.stderr
+    assert r.stderr.startswith("nbstage-kernel: --wrap no-such-kernel: "), r.stderr
+    # chosen through the environment (a kernelspec's "env"): said so, not as --wrap,
+    # which the command line still overrides
+    for argv, said in (([], "NBSTAGE_WRAP=no-such-kernel"), (["--wrap", "nor-this"], "--wrap nor-this")):
+        r = subprocess.run([str(BIN), "-f", str(conn)] + argv, capture_output=True, text=True, timeout=10,
+                           env={**os.environ, "JUPYTER_PATH": str(tmp_path), "NBSTAGE_WRAP": "no-such-kernel"})
+        assert r.returncode == 1 and r.stderr.startswith(f"nbstage-kernel: {said}: kernelspec "), r.stderr
     conn.write_text("{not json")
     r = subprocess.run([str(BIN), "-f", str(conn)], capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "c.json" in r.stderr
