@@ -18,6 +18,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -I. $(PKG_CFLAGS)
 CFLAGS   ?= -O2 -g
+# Each compile writes its own header dependencies beside its output (X.o -> X.d, a unit
+# test or bench binary X -> X.d), included below: a header edit rebuilds only what
+# includes it, directly or not.  -MP: a header deleted does not break the build.
+DEPFLAGS := -MMD -MP
 LDLIBS   := $(PKG_LIBS) -lm -pthread
 
 MODULES  := nbformat labeling model kernel
@@ -26,6 +30,7 @@ MAINS    := $(filter %/main_nbstage.c %/main_kernel.c,$(SRC))
 LIBSRC   := $(filter-out $(MAINS),$(SRC))
 HDRS     := $(foreach m,$(MODULES),$(wildcard $(m)/*.h))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_HDRS := $(wildcard tests/unit/*.h)
 
 # B: objects; BIN: the two programs.  Parallel work trees use their own, e.g.
 # `make B=build/me BIN=build/me`.
@@ -45,27 +50,34 @@ BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.
 .PHONY: all deps test unit unit-san integration bench fuzz model run install uninstall clean
 all: $(BIN)/nbstage $(BIN)/nbstage-kernel
 
-$(B)/%.o: %.c $(HDRS)
+# An output with no .d beside it yet depends on every header (a unit test also on
+# tests/unit/*.h), as all did before the .d files: one built by an older Makefile is
+# then still rebuilt by a header edit (once: that compile writes its .d).  $$* is the
+# pattern's stem, hence the second expansion.
+.SECONDEXPANSION:
+NO_DEPS_YET = $(if $(wildcard $(1).d),,$(HDRS) $(2))
+
+$(B)/%.o: %.c $$(call NO_DEPS_YET,$(B)/$$*)
 	@mkdir -p $(dir $@)
-	@echo "CC $<"; $(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+	@echo "CC $<"; $(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(CFLAGS) -c $< -o $@
 $(B)/libnbstage.a: $(LIBOBJ)
 	@rm -f $@; ar rcs $@ $^
 $(BIN)/nbstage: $(B)/model/main_nbstage.o $(B)/libnbstage.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/nbstage-kernel: $(B)/kernel/main_kernel.o $(B)/libnbstage.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/tests/%: tests/unit/%.c $(B)/libnbstage.a $(wildcard tests/unit/*.h)
+$(B)/tests/%: tests/unit/%.c $(B)/libnbstage.a $$(call NO_DEPS_YET,$(B)/tests/$$*,$(UNIT_HDRS))
 	@mkdir -p $(dir $@)
-	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libnbstage.a $(LDLIBS) -lcmocka
+	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $< $(B)/libnbstage.a $(LDLIBS) -lcmocka
 
-$(B)/bench/%: tests/bench/%.c $(B)/libnbstage.a
+$(B)/bench/%: tests/bench/%.c $(B)/libnbstage.a $$(call NO_DEPS_YET,$(B)/bench/$$*)
 	@mkdir -p $(dir $@)
-	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libnbstage.a $(LDLIBS)
+	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $< $(B)/libnbstage.a $(LDLIBS)
 
 # The sanitizer build: same sources, separate objects.
-$(SAN)/%.o: %.c $(HDRS)
+$(SAN)/%.o: %.c $$(call NO_DEPS_YET,$(SAN)/$$*)
 	@mkdir -p $(dir $@)
-	@echo "CC [san] $<"; $(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	@echo "CC [san] $<"; $(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(SAN_FLAGS) -c $< -o $@
 $(SAN)/libnbstage.a: $(SAN_LIBOBJ)
 	@rm -f $@; ar rcs $@ $^
 # The two programs built the same way, for the integration tests' sanitizer pass
@@ -76,9 +88,13 @@ $(SAN)/nbstage: $(SAN)/model/main_nbstage.o $(SAN)/libnbstage.a
 $(SAN)/nbstage-kernel: $(SAN)/kernel/main_kernel.o $(SAN)/libnbstage.a
 	@mkdir -p $(dir $@)
 	@echo "LINK $@"; $(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
-$(SAN)/tests/%: tests/unit/%.c $(SAN)/libnbstage.a $(wildcard tests/unit/*.h)
+$(SAN)/tests/%: tests/unit/%.c $(SAN)/libnbstage.a $$(call NO_DEPS_YET,$(SAN)/tests/$$*,$(UNIT_HDRS))
 	@mkdir -p $(dir $@)
-	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN)/libnbstage.a $(LDLIBS) -lcmocka
+	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN)/libnbstage.a $(LDLIBS) -lcmocka
+
+# The dependencies the compiles above wrote (none before the first build).
+-include $(patsubst %.c,$(B)/%.d,$(SRC)) $(patsubst %.c,$(SAN)/%.d,$(SRC)) \
+         $(UNITS:=.d) $(SAN_UNITS:=.d) $(BENCH_PROGS:=.d)
 
 # Debian packages for building, testing and benchmarking.  Idempotent; quiet when done.
 deps:

@@ -153,6 +153,54 @@ def test_make_fuzz_builds_and_runs(tmp_path):
     assert "fuzz: no crash, leak or sanitizer report" in r.stdout, r.stdout
 
 
+def includers(header: str) -> set:
+    """The library's and programs' .c files that include HEADER, directly or through
+    other headers (every include in the tree is "folder/file.h", from the root)."""
+    srcs = [p for d in ("nbformat", "labeling", "model", "kernel") for p in sorted((ROOT / d).glob("*.[ch]"))]
+    incs = {p.relative_to(ROOT).as_posix(): set(re.findall(r'^\s*#\s*include\s+"([^"]+)"',
+                                                         p.read_text(encoding="utf-8"), re.M))
+            for p in srcs}
+    reach = {header}
+    while True:
+        more = {f for f, i in incs.items() if i & reach} - reach
+        if not more:
+            return {f for f in reach if f.endswith(".c")}
+        reach |= more
+
+
+@pytest.mark.plain_build_only
+def test_a_header_edit_rebuilds_only_what_includes_it(tmp_path):
+    """The Makefile made every object depend on every header, so that any header edit
+    rebuilt the whole tree.  The compiles now write their dependencies (-MMD -MP): after
+    a build (here at -O0, in a scratch B), a newer nbformat/nblang.h remakes just the
+    objects whose source includes it, directly or not, and the links; a newer .c just its
+    object; an object with no .d yet (built by the older Makefile) still every header's.
+    Read with make -n -W (a file taken as new), so nothing in the tree is touched."""
+    mk = ["make", "--no-print-directory", f"B={tmp_path}", f"BIN={tmp_path}", "CFLAGS=-O0"]
+    r = subprocess.run(mk + ["-j2", "all"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+    def remade(new: str) -> list:
+        r = subprocess.run(mk + ["-n", "-W", new, "all"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return sorted(re.findall(r'^echo "CC (\S+)"', r.stdout, re.M)), r.stdout
+
+    want = includers("nbformat/nblang.h")
+    assert {"nbformat/nblang.c", "model/tagjob.c", "kernel/main_kernel.c"} <= want, want  # through headers
+    got, out = remade("nbformat/nblang.h")
+    assert got == sorted(want), (got, sorted(want))
+    assert f"-o {tmp_path}/nbstage " in out and f"-o {tmp_path}/nbstage-kernel " in out, out
+    assert remade("model/tagrun.c")[0] == ["model/tagrun.c"]
+    (tmp_path / "labeling" / "rules.d").unlink()  # as if labeling/rules.o were built before the .d files
+    assert remade("nbformat/nblang.h")[0] == sorted(want | {"labeling/rules.c"})
+    # the sanitizer build's objects alike (two of them: its whole build is slow)
+    san = [f"{tmp_path}/san/nbformat/nblang.o", f"{tmp_path}/san/labeling/rules.o"]
+    r = subprocess.run(mk + ["-j2"] + san, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    r = subprocess.run(mk + ["-n", "-W", "nbformat/nblang.h"] + san, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert re.findall(r'^echo "CC \[san\] (\S+)"', r.stdout, re.M) == ["nbformat/nblang.c"], r.stdout
+
+
 def jupyter_env(tmp_path: Path) -> dict:
     """An environment whose Jupyter folders are TMP_PATH's own (no user's kernelspecs)."""
     e = {k: v for k, v in os.environ.items()
