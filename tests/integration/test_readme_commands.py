@@ -352,12 +352,14 @@ COMMAND_SOURCES = {"ingest": "nbformat/cmd_ingest.c", "fmt": "nbformat/cmd_fmt.c
                    "label": "labeling/cmd_label.c", "train": "model/cmd_train.c",
                    "eval": "model/cmd_eval.c", "classify": "model/cmd_classify.c",
                    "tag": "model/cmd_tag.c", "summary": "model/cmd_summary.c",
-                   "install-kernel": "kernel/cmd_install_kernel.c"}
+                   "install-kernel": "kernel/cmd_install_kernel.c",
+                   "nbstage-kernel": "kernel/options.c"}  # the other program, not a command
 
 
 def accepted_options(src: str) -> set:
     """The options a command's source accepts: getopt_long's long-option table and
-    short-option string, or install-kernel's own parser's literals."""
+    short-option string, or install-kernel's or nbstage-kernel's own parser's literals
+    (strcmp(arg, "--x"), value_of("--x", ...))."""
     text = (ROOT / src).read_text(encoding="utf-8")
     opts = set()
     m = re.search(r'getopt_long\(argc, argv, "([^"]*)"', text)
@@ -367,7 +369,8 @@ def accepted_options(src: str) -> set:
         opts |= {f"--{name}" for name in re.findall(r'\{"([\w-]+)",', table)}
     else:
         opts |= set(re.findall(r'\{"(--[\w-]+)", offsetof', text))
-        opts |= set(re.findall(r'strcmp\(arg, "(-[\w-]+)"\)', text))
+        opts |= set(re.findall(r'strcmp\((?:arg|a), "(-[\w-]+)"\)', text))
+        opts |= set(re.findall(r'value_of\("(-[\w-]+)"', text))
     return opts
 
 
@@ -375,10 +378,15 @@ def accepted_options(src: str) -> set:
 def test_every_option_a_command_accepts_is_in_its_help(cmd):
     """An option the command takes but its --help does not name is found only by
     reading the source: eval took -m and -g, classify -m (tag and summary document
-    their -m), and summary --colour, none of them in --help."""
+    their -m), and summary --colour, none of them in --help; nbstage-kernel -h and
+    --connection-file (its usage line gave -f alone)."""
     accepted = accepted_options(COMMAND_SOURCES[cmd])
     assert "--help" in accepted and len(accepted) > 3, accepted  # the table was read
-    h = nbstage(cmd, "--help")
+    if cmd == "nbstage-kernel":
+        assert {"-f", "--wrap", "--model", "--min-confidence"} <= accepted, accepted
+        h = subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
+    else:
+        h = nbstage(cmd, "--help")
     assert h.returncode == 0, h.stderr
     missing = sorted(o for o in accepted if not re.search(r"(?<![\w-])" + re.escape(o) + r"(?![\w-])", h.stdout))
     assert not missing, f"{cmd} accepts {missing}, which its --help does not name"
