@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/summaryshow.h"
 #include "nbformat/notebook.h"
 
 /* E, the notebook NAME, is not Python (nbformat/nblang.h): the model's stages would
@@ -37,13 +38,10 @@ int summarylang_note(struct summary *s, struct summary_entry *e, const char *nam
 int summarylang_json(const struct summary_entry *e)
 {
     char *path = nb_utf8_lossy(e->path);
-    json_t *j = path ? json_pack("{s:s, s:s, s:s}", "notebook", path, "language", e->lang,
-                                 "skipped", "not Python")
-                     : NULL;
-    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (line) puts(line);
-    free(line);
-    json_decref(j);
+    int r = summaryshow_json_line(path ? json_pack("{s:s, s:s, s:s}", "notebook", path,
+                                                   "language", e->lang, "skipped",
+                                                   "not Python")
+                                       : NULL);
     free(path);
-    return line ? 0 : -1;
+    return r;
 }

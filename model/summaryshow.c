@@ -26,21 +26,29 @@ int summaryshow_columns(void)
     return 0;
 }
 
+/* --json: J, one record, printed as a line of its own (compact, its keys in the order
+ * packed) and released; J NULL (its packing ran out of memory) or no room to dump it:
+ * nothing printed, -1. */
+int summaryshow_json_line(json_t *j)
+{
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (line) puts(line);
+    free(line);
+    json_decref(j);
+    return line ? 0 : -1;
+}
+
 /* --json: E, an error, as a line of its own among the maps, so that a script reading
  * stdout knows which notebooks are missing from it and why: {"notebook": PATH,
  * "error": REASON}.  -1 when out of memory. */
 int summaryshow_error_json(const struct summary_entry *e)
 {
     char *path = nb_utf8_lossy(e->path), *reason = nb_utf8_lossy(e->message + e->reason);
-    json_t *j = path && reason ? json_pack("{s:s, s:s}", "notebook", path, "error", reason)
-                               : NULL;
-    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (line) puts(line);
-    free(line);
-    json_decref(j);
+    int r = summaryshow_json_line(
+        path && reason ? json_pack("{s:s, s:s}", "notebook", path, "error", reason) : NULL);
     free(path);
     free(reason);
-    return line ? 0 : -1;
+    return r;
 }
 
 /* Shows M as the options say and keeps it for --svg (M taken); -1 when out of memory. */

@@ -4,12 +4,14 @@
  * line between maps; the name's control characters shown as '?' on a terminal), or as
  * one JSON line (--json, JSON Lines), or nothing (--svg -, the picture alone); the
  * --json record of a notebook, folder or PATH that could not be read, in its map's
- * place; and the width that text fits (COLUMNS, else the terminal's; 0 into a pipe).
- * The record of a notebook that is not Python is summarylang.c's, the picture
- * summarysvg.c's.
+ * place, and the printing of any --json record as one line; and the width that text
+ * fits (COLUMNS, else the terminal's; 0 into a pipe).  What the record of a notebook
+ * that is not Python holds is summarylang.c's, the picture summarysvg.c's.
  */
 #ifndef NBSTAGE_SUMMARYSHOW_H
 #define NBSTAGE_SUMMARYSHOW_H
+
+#include <jansson.h>
 
 #include "model/stagemap.h"
 #include "model/summarycmd.h"
@@ -20,6 +22,10 @@ int summaryshow_columns(void);
 
 /* Shows M as the options say and keeps it for --svg (M taken); -1 when out of memory. */
 int summaryshow_map(struct summary *s, struct stagemap *m);
+
+/* --json: J, one record (taken; NULL when packing it ran out of memory), as a line of
+ * its own among the maps.  -1 when out of memory. */
+int summaryshow_json_line(json_t *j);
 
 /* --json: E, an error, as a line of its own among the maps.  -1 when out of memory. */
 int summaryshow_error_json(const struct summary_entry *e);
