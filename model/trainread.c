@@ -52,46 +52,85 @@ static void close_input(FILE *f)
     if (f != stdin) fclose(f);
 }
 
+/* One JSON Lines file being read (the --cells file or the weak labels). */
+struct reader {
+    FILE *f;
+    const char *path;
+    char *line;
+    size_t cap, lineno;
+};
+
+/* Opens PATH into R: 0, or -1 with the reason said. */
+static int reader_open(struct reader *r, const char *path)
+{
+    *r = (struct reader){.f = open_input(path), .path = path};
+    if (r->f) return 0;
+    fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, strerror(errno));
+    return -1;
+}
+
+/* R's next line that is not blank, parsed into *OBJ: 1; 0 at the end of the file;
+ * -1 with the reason said as PATH:LINE (a byte-order mark, or jansson's message: not
+ * JSON).  *NONBLANK, when not NULL, counts every line that is not blank, one refused
+ * for its mark too. */
+static int reader_next(struct reader *r, json_t **obj, size_t *nonblank)
+{
+    ssize_t n;
+    while ((n = getline(&r->line, &r->cap, r->f)) >= 0) {
+        r->lineno++;
+        if (jsonl_blank(r->line, (size_t)n)) continue;
+        if (nonblank) (*nonblank)++;
+        if (jsonl_bom(r->line, (size_t)n)) {
+            fprintf(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", r->path,
+                    r->lineno, r->lineno == 1 ? "file" : "line");
+            return -1;
+        }
+        json_error_t je;
+        *obj = json_loadb(r->line, (size_t)n, JSON_ALLOW_NUL, &je);
+        if (*obj) return 1;
+        fprintf(stderr, "nbstage train: %s:%zu: %s\n", r->path, r->lineno, je.text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes R; RC, or -1 after a read error (said) when RC was 0. */
+static int reader_close(struct reader *r, int rc)
+{
+    if (!rc && ferror(r->f)) {
+        fprintf(stderr, "nbstage train: %s: read error: %s\n", r->path, strerror(errno));
+        rc = -1;
+    }
+    free(r->line);
+    close_input(r->f);
+    return rc;
+}
+
 /* Reads `nbstage ingest` lines: id -> source. */
 int trainread_sources(const char *path, struct train_srcmap *map)
 {
-    FILE *f = open_input(path);
-    if (!f) { fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, strerror(errno)); return -1; }
+    struct reader r;
+    if (reader_open(&r, path)) return -1;
     struct train_cells cv = {0};
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
-    int rc = 0;
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (jsonl_blank(line, (size_t)n)) continue;
-        if (jsonl_bom(line, (size_t)n)) {
-            fprintf(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", path, lineno,
-                    lineno == 1 ? "file" : "line");
-            rc = -1;
-            break;
-        }
-        json_error_t je;
-        json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
-        const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+    json_t *o;
+    int rc = 0, got;
+    while ((got = reader_next(&r, &o, NULL)) > 0) {
+        const char *id = json_string_value(json_object_get(o, "id"));
         struct train_cell c = {0};
-        json_t *sv = o ? json_object_get(o, "source") : NULL;
-        if (!o || !id || !jsonl_is_text(sv)) {
-            fprintf(stderr, "nbstage train: %s:%zu: %s\n", path, lineno,
-                    o ? "needs a string \"id\" and a \"source\" (a string or a list of strings)" : je.text);
+        if (!id || !jsonl_is_text(json_object_get(o, "source"))) {
+            fprintf(stderr, "nbstage train: %s:%zu: needs a string \"id\" and a \"source\" (a string or a "
+                            "list of strings)\n", path, r.lineno);
             json_decref(o);
             rc = -1;
             break;
         }
         c.src = nb_cell_source(o, &c.len); /* NULL: out of memory */
         c.id = strdup(id);
-        c.line = lineno;
+        c.line = r.lineno;
         json_decref(o);
         if (!c.src || !c.id || push(&cv, c)) { free(c.id); free(c.src); rc = -1; fprintf(stderr, "nbstage train: out of memory\n"); break; }
     }
-    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", path, strerror(errno)); rc = -1; }
-    free(line);
-    close_input(f);
+    rc = reader_close(&r, got < 0 ? -1 : rc);
     if (cv.n) qsort(cv.v, cv.n, sizeof *cv.v, by_id); /* an empty file: no array (NULL) */
     /* One id, two sources (two ingest outputs joined with cat, each PATH's ids relative
      * to it): a weak label could not tell which cell it is for, and the join would give
@@ -120,29 +159,16 @@ void trainread_free(struct train_cell *v, size_t n)
 int trainread_weak(const char *path, double min_conf, int soft, const struct train_srcmap *map,
                    struct train_cells *out, struct weak_stats *st)
 {
-    FILE *f = open_input(path);
-    if (!f) { fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, strerror(errno)); return -1; }
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
-    int rc = 0;
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (jsonl_blank(line, (size_t)n)) continue;
-        st->lines++;
-        if (jsonl_bom(line, (size_t)n)) {
-            fprintf(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", path, lineno,
-                    lineno == 1 ? "file" : "line");
-            rc = -1;
-            break;
-        }
-        json_error_t je;
-        json_t *obj = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
-        const char *id = obj ? json_string_value(json_object_get(obj, "id")) : NULL;
-        json_t *stage = obj ? json_object_get(obj, "stage") : NULL;
-        if (!obj || !id || !stage) {
-            fprintf(stderr, "nbstage train: %s:%zu: %s\n", path, lineno,
-                    obj ? "needs \"id\" and \"stage\"" : je.text);
+    struct reader r;
+    if (reader_open(&r, path)) return -1;
+    json_t *obj;
+    int rc = 0, got;
+    while ((got = reader_next(&r, &obj, &st->lines)) > 0) {
+        size_t lineno = r.lineno;
+        const char *id = json_string_value(json_object_get(obj, "id"));
+        json_t *stage = json_object_get(obj, "stage");
+        if (!id || !stage) {
+            fprintf(stderr, "nbstage train: %s:%zu: needs \"id\" and \"stage\"\n", path, lineno);
             json_decref(obj);
             rc = -1;
             break;
@@ -237,8 +263,5 @@ int trainread_weak(const char *path, double min_conf, int soft, const struct tra
             break;
         }
     }
-    if (!rc && ferror(f)) { fprintf(stderr, "nbstage train: %s: read error: %s\n", path, strerror(errno)); rc = -1; }
-    free(line);
-    close_input(f);
-    return rc;
+    return reader_close(&r, got < 0 ? -1 : rc);
 }
