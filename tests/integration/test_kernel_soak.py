@@ -11,15 +11,14 @@ folder in TMPDIR (and no second folder there), the processes in the kernel's gro
 groups either) and zombies (none).  Counts, not sizes: RSS moves with the allocator.
 An audit measured the proxy flat over 20k executes and 30 restarts; this keeps it so.
 """
-import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from kernel_tmpdir import spec_with_own_tmpdir
 from test_kernel import (BIN, SLEEPING_CELL, Kernel, cell_started, child_dir, gone,  # noqa: F401
                          keeper_of, logs, specs)
 
@@ -109,11 +108,7 @@ def assert_no_growth(before, after, when):
 
 
 def test_a_long_session_leaves_the_proxy_as_it_was(specs, logs):
-    tmp = Path(tempfile.mkdtemp(prefix="nbs-soak-"))  # short: ipc paths must stay short
-    (specs / "kernels" / "nbs-soak").mkdir(parents=True, exist_ok=True)
-    spec = json.loads((specs / "kernels" / "nbs-signal" / "kernel.json").read_text())
-    spec["env"] = {**spec["env"], "TMPDIR": str(tmp)}
-    (specs / "kernels" / "nbs-soak" / "kernel.json").write_text(json.dumps(spec))
+    tmp = spec_with_own_tmpdir(specs, "nbs-soak", "nbs-soak-")
     k = Kernel("nbs-soak", logs)
     try:
         run_cells(k, 0, 50)
