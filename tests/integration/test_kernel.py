@@ -24,6 +24,7 @@ import zmq
 from jupyter_client import KernelManager
 from jupyter_client.session import Session
 
+from kernel_tmpdir import spec_with_own_tmpdir
 from lost_stdout import LOST_STDOUT, run_lost_stdout
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1278,11 +1279,7 @@ def test_a_sigkill_of_the_stage_kernels_group_leaves_no_private_folder(specs, lo
     """Jupyter's SIGKILL of our group: the keeper removes the private folder (ipc files,
     connection file) from TMPDIR, and nothing of ours is left; before, the folder stayed
     until the next stage kernel started."""
-    tmp = Path(tempfile.mkdtemp(prefix="nbs-tmp-"))  # short: ipc paths must stay short
-    (specs / "kernels" / "nbs-tmpdir").mkdir(parents=True, exist_ok=True)
-    spec = json.loads((specs / "kernels" / "nbs-signal" / "kernel.json").read_text())
-    spec["env"] = {**spec["env"], "TMPDIR": str(tmp)}
-    (specs / "kernels" / "nbs-tmpdir" / "kernel.json").write_text(json.dumps(spec))
+    tmp = spec_with_own_tmpdir(specs, "nbs-tmpdir", "nbs-tmp-")
     k = Kernel("nbs-tmpdir", logs)
     try:
         proxy = k.pid
