@@ -233,9 +233,13 @@ static void m_step(struct label_model *model, struct em *em, const double *acc, 
     for (int y = 0; y < LM_K; y++) { tot += w[y]; kv += em->voted[y]; }
     /* A class no LF ever votes is never the answer: nothing can speak against it
      * either (its LFs' abstains weigh nothing), so with a prior above zero it drew
-     * the items whose evidence is thin, on a small corpus even against every vote. */
+     * the items whose evidence is thin, on a small corpus even against every vote.
+     * When no LF votes anything anywhere, no class has more to say for it than
+     * another: every class is kept, the prior uniform (w is all 0).  Prior 0 for all
+     * was no distribution at all: a vector with a vote (a statement of --statements,
+     * predicted by the model fitted on its cells) came out NaN everywhere. */
     for (int y = 0; y < LM_K; y++) {
-        model->log_prior[y] = em->voted[y] ? log((w[y] + 1.0) / (tot + kv)) : -INFINITY;
+        model->log_prior[y] = em->voted[y] || !kv ? log((w[y] + 1.0) / (tot + (kv ? kv : LM_K))) : -INFINITY;
         em->base[y] = model->log_prior[y];
     }
     const double never = log(1e-9);

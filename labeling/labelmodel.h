@@ -15,7 +15,8 @@
  *     their abstains carry no evidence.
  * The E step computes each item's posterior over y; the M step re-estimates pi and mu
  * with small pseudo-counts (Beta/Dirichlet priors, see m_step).  A class that no LF
- * votes anywhere in the data has prior 0: nothing could speak for it or against it.  EM starts from the
+ * votes anywhere in the data has prior 0: nothing could speak for it or against it (when
+ * no LF votes at all, no class is set apart: the prior is uniform).  EM starts from the
  * majority vote's soft labels, so no random start is needed: the fit is
  * deterministic (and the same for any thread count up to float rounding).
  *

@@ -301,6 +301,27 @@ def test_statements_keep_a_nul_in_their_source(tmp_path):
     assert "".join(x["source"] for x in lines[1:]) == src, lines
 
 
+def test_statements_of_cells_no_lf_votes_get_probabilities_that_sum_to_1(tmp_path):
+    """A statement is labeled by the model fitted on the cells; when no LF voted on any
+    cell (one cell, `import os` then `foo = 1`, voted on by nothing as a whole), every
+    class had prior 0 and the statement `import os`, which imports_only votes, came out
+    NaN: written as 0.0000 for every stage, "stage": null.  Now its probabilities are
+    a distribution and its stage their argmax."""
+    cells = tmp_path / "c.jsonl"
+    cells.write_text(json.dumps({"id": "a#0", "notebook": "a", "source": "import os\nfoo = 1"}) + "\n")
+    for args in ([], ["--min-confidence", "0"]):
+        r = run(["label", "-q", "--statements", *args, cells])
+        assert r.returncode == 0, r.stderr
+        lines = [json.loads(x) for x in r.stdout.splitlines()]
+        assert [x["id"] for x in lines] == ["a#0", "a#0.s0", "a#0.s1"]
+        assert lines[0]["stage"] is None and lines[0]["probabilities"] == {} and lines[0]["votes"] == {}
+        st = lines[1]
+        assert st["votes"] == {"imports_only": "imports"}, st
+        assert abs(sum(st["probabilities"].values()) - 1) < 1e-3, st
+        assert st["stage"] == "imports" == max(st["probabilities"], key=st["probabilities"].get), st
+        assert lines[2]["stage"] is None and lines[2]["probabilities"] == {}
+
+
 def test_a_failed_svg_leaves_the_labels_as_they_were(tmp_path, cells):
     """--svg is written after the labels are flushed and before they are committed: an
     SVG that cannot be written leaves the old labels and the old picture."""

@@ -238,6 +238,39 @@ static void test_class_no_lf_votes_is_never_the_answer(void **state)
     lm_stats_free(&s);
 }
 
+/* A fit on a matrix with no vote at all (`nbstage label --statements` on a notebook
+ * whose one cell `import os; foo = 1` no LF votes on as a whole) is still a model: a
+ * vector with a vote (its statement `import os`, which imports_only votes) gets a
+ * distribution over the classes, the class most voted the likeliest.  Every class had
+ * prior 0 (no class voted), so every log-posterior was -inf and the posterior NaN
+ * (-inf - -inf); label wrote it as 0.0000 six times, "stage": null. */
+static void test_fit_without_any_vote_still_predicts(void **state)
+{
+    (void)state;
+    struct lm_stats s;
+    struct label_model m;
+    assert_int_equal(lm_stats_init(&s, 4), 0);
+    signed char abst[4] = {-1, -1, -1, -1};
+    assert_true(lm_stats_add(&s, abst, 3) >= 0);
+    assert_int_equal(lm_fit(&m, &s, NULL), 0);
+    signed char one[4] = {-1, 5, -1, -1}, two[4] = {2, 5, 2, -1};
+    const signed char *vv[2] = {one, two};
+    const int want[2] = {5, 2};
+    for (int i = 0; i < 2; i++) {
+        double p[LM_K], sum = 0;
+        int k = lm_predict(&m, vv[i], p);
+        for (int c = 0; c < LM_K; c++) { assert_false(isnan(p[c])); sum += p[c]; }
+        assert_true(fabs(sum - 1) < 1e-9);
+        if (k != want[i]) fail_msg("vector %d: argmax %d, want %d (p %.3f)", i, k, want[i], k >= 0 ? p[k] : -1.0);
+        for (int c = 0; c < LM_K; c++) if (c != k) assert_true(p[c] < p[k]);
+    }
+    for (int y = 0; y < LM_K; y++) assert_true(isfinite(m.log_prior[y])); /* uniform: none set apart */
+    for (int j = 0; j < 4; j++) assert_false(isnan(lm_lf_accuracy(&m, j)));
+    assert_int_equal(lm_predict(&m, abst, (double[LM_K]){0}), -1); /* still: no vote, no label */
+    lm_free(&m);
+    lm_stats_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_shards_threads_determinism),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_class_no_lf_votes_is_never_the_answer),
+        cmocka_unit_test(test_fit_without_any_vote_still_predicts),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
