@@ -360,7 +360,7 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
         _exit(127);
     }
     setpgid(pid, pid); /* as the child does: whichever runs first */
-    c->pid = pid;
+    c->pid = c->group = pid;
     start_keeper(c);
     rc = 0;
 out:
@@ -408,6 +408,17 @@ void child_signal(struct child *c, int sig)
 {
     if (c->pid == 0) return;
     if (kill(-c->pid, sig) != 0) kill(c->pid, sig); /* not its group's leader after all */
+}
+
+void child_kill_group(struct child *c)
+{
+    if (!c->keeper || !c->group || getpgid(c->keeper) != c->group) return;
+    killpg(c->group, SIGKILL);
+    /* it dies at once (SIGKILL): reaped here, so child_cleanup has nothing to wait for */
+    while (waitpid(c->keeper, NULL, 0) < 0 && errno == EINTR) {}
+    c->keeper = 0;
+    if (c->keeper_fd >= 0) close(c->keeper_fd);
+    c->keeper_fd = -1;
 }
 
 void child_describe_exit(const struct child *c, char *out, size_t outlen)

@@ -32,6 +32,7 @@ struct child {
     struct connection conn; /* the child's connection: ipc in DIR */
     pid_t keeper;           /* the keeper (below); 0 when none, or once reaped */
     int keeper_fd;          /* our end of its socket pair; -1 when none */
+    pid_t group;            /* the child's process group (its pid), kept after reaping */
 };
 
 /* Creates the private folder, writes the connection file and starts the child and its
@@ -68,8 +69,18 @@ int child_wait(struct child *c, int timeout_ms);
  * private folder and SIGKILLs the child's group, itself with it.  Being a member, it
  * keeps that group's id from being freed and reused while it waits, so its killpg can
  * only reach the child's group.  It blocks every catchable signal, those sent to the
- * child's group too; ipykernel does not see it (not its descendant). */
+ * child's group too; ipykernel does not see it (not its descendant).
+ * The child that dies by itself (os._exit, the OOM killer, a segfault) ends us
+ * normally, but Jupyter's restart then SIGKILLs our group, where ipykernel alone's
+ * leftovers die: so the proxy calls child_kill_group first, while the keeper still
+ * holds the group's id. */
 void child_signal(struct child *c, int sig);
+
+/* SIGKILLs the child's group once the child has ended without being asked to, as
+ * Jupyter's restart of a dead ipykernel kills its group: the processes its cells
+ * started, and the keeper (reaped here).  Only while the keeper, unreaped, is in
+ * that group (its id then cannot have been reused); else nothing. */
+void child_kill_group(struct child *c);
 
 /* SIGTERM, up to GRACE_MS to exit, then SIGKILL; always reaps. */
 void child_stop(struct child *c, int grace_ms);

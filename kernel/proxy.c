@@ -604,7 +604,10 @@ static int handle_signals(struct proxy *px)
             char how[96];
             child_describe_exit(px->cfg->child, how, sizeof how);
             logmsg("the wrapped kernel %s; exiting so that Jupyter restarts the kernel", how);
-            code = child_exit_code(px->cfg->child);
+            /* Jupyter's restart kills a dead ipykernel's group, leftovers too; ours it
+             * cannot reach once we are gone (kernel/child.h) */
+            child_kill_group(px->cfg->child);
+            return child_exit_code(px->cfg->child); /* the keeper's SIGCHLD is not a 2nd death */
         }
     }
     return code;

@@ -1422,6 +1422,73 @@ def test_child_death_is_the_kernel_dying_and_jupyter_restarts_it(specs, logs):
     assert "the wrapped kernel exited with status 3" in log.read_text()
 
 
+@pytest.mark.parametrize("name", ["python3", "nbs-signal"])
+def test_a_kernel_that_dies_by_itself_takes_its_cells_processes_at_the_auto_restart(specs, logs, name):
+    """The kernel dies by itself (os._exit here; the OOM killer, a segfault in a C
+    extension): Jupyter's restarter restarts it (restart_kernel(now=True)), whose kill
+    SIGKILLs the dead kernel's process group, and ipykernel alone's leftovers (a
+    subprocess a cell started) die with it.  The stage kernel's proxy had already
+    ended normally, its keeper told to do nothing, so that killpg of our group missed
+    the child's and the subprocess ran on; now the proxy kills the child's group when
+    the child ends without being asked to (kernel/child.h)."""
+    import asyncio
+    from jupyter_client.ioloop import AsyncIOLoopKernelManager
+
+    log = logs / f"died-{name}-{uuid.uuid4().hex[:8]}.log"
+    pids = []
+
+    async def run(kc, code):
+        reply = await kc.execute(code, reply=True, timeout=30)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
+    async def scenario():
+        km = AsyncIOLoopKernelManager(kernel_name=name)
+        with open(log, "w") as logf:
+            await km.start_kernel(stderr=logf)
+            km.start_restarter()
+            kc = km.client()
+            kc.start_channels()
+            try:
+                await kc.wait_for_ready(timeout=60)
+                first = km.provisioner.process
+                # ignores SIGINT, as fb23a12's cells do: Jupyter interrupts before a restart
+                await run(kc, "import os, signal, subprocess\n"
+                              "p = subprocess.Popen(['sleep', '1000'], preexec_fn=lambda: "
+                              "signal.signal(signal.SIGINT, signal.SIG_IGN))\n"
+                              "open(%r, 'w').write(str(p.pid))" % str(log.with_suffix(".pid")))
+                pids.append(int(log.with_suffix(".pid").read_text()))
+                assert Path(f"/proc/{pids[0]}").exists()
+                kc.execute("os._exit(1)")
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                    p = km.provisioner
+                    if p and p.process and p.process is not first and await km.is_alive():
+                        break
+                assert km.provisioner.process is not first, "no restart"
+                assert gone(pids[0], 10), f"{name}: the dead kernel's subprocess outlived the restart"
+                kc.stop_channels()
+                kc = km.client()
+                kc.start_channels()
+                await kc.wait_for_ready(timeout=30)
+                await run(kc, "6 * 7")
+            finally:
+                kc.stop_channels()
+                km.stop_restarter()
+                try:  # a restart still under way would fail the shutdown
+                    await asyncio.wait_for(asyncio.shield(km.ready), 30)
+                except Exception:
+                    pass
+                await km.shutdown_kernel(now=False)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        kill_sleeps(pids)
+    if name == "nbs-signal":  # said once: the keeper, killed too, is no second death
+        assert log.read_text().count("the wrapped kernel exited with status 1") == 1, log.read_text()
+
+
 def test_the_kernel_exits_when_the_process_that_started_it_dies(specs, logs):
     """ipykernel alone exits within a second when the Jupyter server that started it
     dies (JPY_PARENT_PID is set: its ParentPollerUnix).  So must the stage kernel, and
