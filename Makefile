@@ -40,6 +40,15 @@ LIBOBJ   := $(LIBSRC:%.c=$(B)/%.o)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SAN      := $(B)/san
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# clang links its sanitizer runtime into the binary unless -shared-libsan; gcc links
+# libasan.so.  The unit tests' allocation seams (test_*_oom.c, test_lfset_many.c) define
+# malloc or realloc and call the next one (dlsym RTLD_NEXT): ASan's when it is in a .so,
+# but glibc's when it is in the binary (the seam's definition replaces ASan's there),
+# and ASan then refuses glibc's blocks in free and realloc: a crash.  The runtime's
+# folder is not on the loader's path, hence the rpath.  gcc has no -print-runtime-dir:
+# nothing added.
+SAN_RTDIR := $(shell $(CC) -print-runtime-dir 2>/dev/null)
+SAN_LDFLAGS := $(if $(SAN_RTDIR),-shared-libsan -Xlinker -rpath -Xlinker $(SAN_RTDIR))
 SAN_LIBOBJ := $(LIBSRC:%.c=$(SAN)/%.o)
 SAN_UNITS  := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_PROGS  := $(SAN)/nbstage $(SAN)/nbstage-kernel
@@ -84,13 +93,13 @@ $(SAN)/libnbstage.a: $(SAN_LIBOBJ)
 # (in $(SAN), two folders below the source tree, so they find share/default.nbsm).
 $(SAN)/nbstage: $(SAN)/model/main_nbstage.o $(SAN)/libnbstage.a
 	@mkdir -p $(dir $@)
-	@echo "LINK $@"; $(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+	@echo "LINK $@"; $(CC) $(SAN_FLAGS) $(SAN_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(SAN)/nbstage-kernel: $(SAN)/kernel/main_kernel.o $(SAN)/libnbstage.a
 	@mkdir -p $(dir $@)
-	@echo "LINK $@"; $(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+	@echo "LINK $@"; $(CC) $(SAN_FLAGS) $(SAN_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(SAN)/tests/%: tests/unit/%.c $(SAN)/libnbstage.a $$(call NO_DEPS_YET,$(SAN)/tests/$$*,$(UNIT_HDRS))
 	@mkdir -p $(dir $@)
-	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN)/libnbstage.a $(LDLIBS) -lcmocka
+	@echo "LINK $@"; $(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(SAN_FLAGS) $(SAN_LDFLAGS) -o $@ $< $(SAN)/libnbstage.a $(LDLIBS) -lcmocka
 
 # The dependencies the compiles above wrote (none before the first build).
 -include $(patsubst %.c,$(B)/%.d,$(SRC)) $(patsubst %.c,$(SAN)/%.d,$(SRC)) \
