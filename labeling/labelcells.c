@@ -6,7 +6,9 @@
  * them), checks that --gold can score before any work, votes with the LF set in
  * parallel (lfvote.c), adds the context LFs in notebook order, counts the vote
  * patterns, fits the label model on whole cells and writes one JSON line per cell in
- * input order, each statement of a cell after it (weaklabel.c).  The LF analysis goes
+ * input order, each statement of a cell after it (weaklabel.c; a statement voted only
+ * stages no cell was voted is left unlabeled, labelmodel.h).  A posterior that is not
+ * a distribution is an internal error: said, nothing written.  The LF analysis goes
  * to stderr or --report, scored against --gold hand labels when given (with --svg,
  * the confusion matrix).  -o and --report are committed together once everything is
  * written (labelout.c); a report to stderr comes after the labels are in place.
@@ -62,6 +64,19 @@ bad:
     return -1;
 }
 
+/* A posterior lm_predict labeled with that is not a distribution is our bug: said, and
+ * nothing written (a NaN was once written 0.0000 for every stage, stage null).  0 when
+ * it is one. */
+static int bad_posterior(const char *id, const double *p)
+{
+    if (weak_is_distribution(p)) return 0;
+    fprintf(stderr, "nbstage label: internal error: the label model's probabilities for %s are not a "
+            "distribution (", id);
+    for (int k = 0; k < N_STAGES; k++) fprintf(stderr, "%s%s %g", k ? ", " : "", stage_key[k], p[k]);
+    fprintf(stderr, "); no labels written\n");
+    return -1;
+}
+
 int label_cells(const struct label_opts *o)
 {
     struct lfset lfs;
@@ -75,8 +90,8 @@ int label_cells(const struct label_opts *o)
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
     int gave_up_lfs = 0;
     struct lfvote_gave_up gu = {0};
-    double *pproba = NULL;
-    int *ppred = NULL;
+    double *pproba = NULL, *sproba = NULL;
+    int *ppred = NULL, *spred = NULL;
     struct lm_stats st;
     struct label_model model;
     struct gold gold;
@@ -185,6 +200,23 @@ int label_cells(const struct label_opts *o)
     if (!pproba || !ppred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
     for (size_t p = 0; p < st.n; p++)
         ppred[p] = lm_predict(&model, st.pat + p * (size_t)m, pproba + p * LM_K);
+    for (size_t i = 0; i < n; i++)
+        if (ppred[pat[i]] >= 0 && bad_posterior(cells[i].id, pproba + (size_t)pat[i] * LM_K)) goto out;
+    /* The statements, by the cells' model.  One voted only stages no cell was voted
+     * (its classes have prior 0 in that model) is not labeled (lm_predict): the model
+     * could only have put it, with certainty, in a stage none of its votes names. */
+    sproba = malloc((n_sub ? n_sub : 1) * LM_K * sizeof *sproba);
+    spred = malloc((n_sub ? n_sub : 1) * sizeof *spred);
+    if (!sproba || !spred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    size_t sub_unknown = 0;
+    for (size_t k = 0; k < n_sub; k++) {
+        const signed char *v = votes + (n + k) * (size_t)m;
+        int any = 0;
+        for (int j = 0; j < m; j++) any |= v[j] >= 0;
+        spred[k] = lm_predict(&model, v, sproba + k * LM_K);
+        sub_unknown += any && spred[k] < 0;
+        if (spred[k] >= 0 && bad_posterior(cells[n + k].id, sproba + k * LM_K)) goto out;
+    }
 
     out = o->output ? labelout_open(&oo, o->output, "labels") : stdout;
     if (!out) goto out;
@@ -201,8 +233,8 @@ int label_cells(const struct label_opts *o)
         weak_write_cell(out, &cells[i], &lfs, votes + i * (size_t)m, lm_pred[i], voted, pr);
         for (; sub < total && cells[sub].parent == i; sub++) { /* its statements follow it */
             const signed char *v = votes + sub * (size_t)m;
-            double spr[LM_K];
-            int best = lm_predict(&model, v, spr);
+            const double *spr = sproba + (sub - n) * LM_K;
+            int best = spred[sub - n];
             int stage = best >= 0 && spr[best] >= o->min_conf && !weak_top_tied(spr, best) ? best : -1;
             sub_labeled += stage >= 0;
             weak_write_cell(out, &cells[sub], &lfs, v, stage, best >= 0, spr);
@@ -250,7 +282,10 @@ int label_cells(const struct label_opts *o)
                 n ? 100.0 * labeled / n : 0.0, n - labeled, unsure, o->min_conf);
         if (o->statements)
             fprintf(rep, "label: --statements: %zu statements of cells with two or more, written as cells of "
-                    "their own; %zu labeled\n", n_sub, sub_labeled);
+                    "their own; %zu labeled%s", n_sub, sub_labeled, sub_unknown ? "" : "\n");
+        if (o->statements && sub_unknown)
+            fprintf(rep, "; %zu voted on but unlabeled: their votes name only stages no cell was voted, "
+                    "of which the label model fitted on the cells knows nothing\n", sub_unknown);
         fprintf(rep, "label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
                 t1 - t0, t2 - t1, t3 - t2, t4 - t3);
         struct lf_report r = {
@@ -267,7 +302,7 @@ out:
     outfile_abort(&ro);
     cells_free(cells, total);
     free(votes); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
-    free(pproba); free(ppred);
+    free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);
     lm_free(&model);
     gold_free(&gold);

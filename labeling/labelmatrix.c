@@ -4,9 +4,10 @@
  * abstain or a stage 0..5, all as long as the first; a spreadsheet's byte-order mark
  * and CRLF taken) and --truth's classes (one a line), fitting the label model and
  * writing "class<TAB>p0..p5" per row; with --truth, the label model's and majority
- * vote's accuracy and coverage.  The LF analysis of the columns (col1..colM, each's
- * stage the one it votes) goes to stderr or --report, as for cells.  -o and --report
- * are committed together once both are written (labelout.c).
+ * vote's accuracy and coverage (a posterior that is not a distribution is an internal
+ * error, said before anything is written).  The LF analysis of the columns
+ * (col1..colM, each's stage the one it votes) goes to stderr or --report, as for
+ * cells.  -o and --report are committed together once both are written (labelout.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -183,6 +184,15 @@ int label_matrix(const struct label_opts *o)
     if (!pproba || !ppred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
     for (size_t p = 0; p < st.n; p++) {
         ppred[p] = lm_predict(&model, st.pat + p * (size_t)m, pproba + p * LM_K);
+        if (ppred[p] >= 0 && !weak_is_distribution(pproba + p * LM_K)) { /* our bug: said, nothing written */
+            size_t row = 0;
+            while (row < n && (size_t)pat[row] != p) row++;
+            fprintf(stderr, "nbstage label: internal error: the label model's probabilities for row %zu of %s "
+                    "are not a distribution (", row + 1, o->votes);
+            for (int k = 0; k < LM_K; k++) fprintf(stderr, "%s%g", k ? " " : "", pproba[p * LM_K + k]);
+            fprintf(stderr, "); no labels written\n");
+            goto out;
+        }
         if (ppred[p] >= 0 && (pproba[p * LM_K + ppred[p]] < o->min_conf || weak_top_tied(pproba + p * LM_K, ppred[p])))
             ppred[p] = -1;
     }

@@ -359,9 +359,14 @@ out:
     return rc;
 }
 
+/* An item none of whose votes names a class the fit saw voted (a statement of
+ * --statements whose one vote is imports, the cells it was fitted on voted only load)
+ * is not labeled: those classes have prior 0, so the posterior could only be a class
+ * no vote names, with probability 1 -- the model contradicting every vote on no
+ * evidence but the absence of the item's own classes from the fit. */
 int lm_predict(const struct label_model *model, const signed char *votes, double *proba)
 {
-    int any = 0;
+    int any = 0, known = 0;
     double l[LM_K];
     for (int y = 0; y < LM_K; y++) {
         l[y] = model->base[y];
@@ -371,10 +376,11 @@ int lm_predict(const struct label_model *model, const signed char *votes, double
         int v = votes[j];
         if (v < 0 || v >= LM_K) continue;
         any = 1;
+        known |= model->log_prior[v] > -INFINITY;
         const double *d = model->delta + ((size_t)j * LM_K + v) * LM_K;
         for (int y = 0; y < LM_K; y++) l[y] += d[y];
     }
-    if (!any) return -1;
+    if (!any || !known) return -1;
     double mx = l[0], z = 0;
     int best = 0;
     for (int y = 1; y < LM_K; y++) if (l[y] > mx) { mx = l[y]; best = y; }

@@ -16,7 +16,10 @@
  * The E step computes each item's posterior over y; the M step re-estimates pi and mu
  * with small pseudo-counts (Beta/Dirichlet priors, see m_step).  A class that no LF
  * votes anywhere in the data has prior 0: nothing could speak for it or against it (when
- * no LF votes at all, no class is set apart: the prior is uniform).  EM starts from the
+ * no LF votes at all, no class is set apart: the prior is uniform).  An item predicted
+ * with a model fitted on other items (`label --statements`: statements by the cells'
+ * model) may be voted only such classes: it is left unlabeled (lm_predict), not put
+ * with certainty in a class none of its votes names.  EM starts from the
  * majority vote's soft labels, so no random start is needed: the fit is
  * deterministic (and the same for any thread count up to float rounding).
  *
@@ -78,7 +81,10 @@ int lm_fit(struct label_model *model, const struct lm_stats *s, const struct lm_
 void lm_free(struct label_model *model);
 
 /* Posterior over classes for VOTES[0..m) into PROBA[LM_K]; returns the argmax, or -1
- * (and all-zero PROBA) when no LF voted: unlabeled, never guessed. */
+ * (and all-zero PROBA) when no LF voted: unlabeled, never guessed.  Also -1 when every
+ * class VOTES name has prior 0 in MODEL (an item the fit did not see: no item of the
+ * fit was voted any of those classes): the posterior would put all its weight on
+ * classes no vote names. */
 int lm_predict(const struct label_model *model, const signed char *votes, double *proba);
 
 /* The estimated P(vote = class c | true class y) and P(abstain | y) for LF J. */

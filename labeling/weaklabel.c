@@ -1,6 +1,7 @@
 /* weaklabel.c — what a weak label is written as (weaklabel.h). */
 #include "labeling/weaklabel.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "labeling/labelmodel.h"
@@ -55,6 +56,16 @@ void weak_write_cell(FILE *f, const struct label_cell *c, const struct lfset *lf
         first = 0;
     }
     fputs("}}\n", f);
+}
+
+int weak_is_distribution(const double *p)
+{
+    double sum = 0;
+    for (int k = 0; k < LM_K; k++) {
+        if (!(p[k] >= 0 && p[k] <= 1)) return 0; /* also NaN */
+        sum += p[k];
+    }
+    return fabs(sum - 1) < 1e-6;
 }
 
 int weak_top_tied(const double *p, int best)

@@ -3,22 +3,28 @@
  * Owns: the bytes of one cell's line of `nbstage label` ({"id", "notebook", "index",
  * a statement's "source", "stage", "probabilities", "votes"}; a NUL in a string
  * written as \u0000), a probability as "%.4f" prints it (the cells' lines and
- * --votes' rows), and the tie that withholds a label, as Snorkel's does.
+ * --votes' rows; a NaN never printed as a number), what a posterior fit to be written
+ * is, and the tie that withholds a label, as Snorkel's does.
  */
 #ifndef NBSTAGE_WEAKLABEL_H
 #define NBSTAGE_WEAKLABEL_H
 
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "labeling/cellread.h"
 #include "labeling/lfset.h"
 
 /* P in [0, 1] as "%.4f" would print it, at OUT (6 bytes, no NUL), without printf's
  * cost (a quarter of the time of `--votes` on a million rows went to printf; inline
- * for that loop).  Returns 6. */
+ * for that loop).  Returns 6.  A NaN is written "NaN" (returns 3), never as a number:
+ * written 0.0000 it hid the label model's NaN posteriors (fbbea5b).  Callers check
+ * first (weak_is_distribution), so none should ever get here. */
 static inline int weak_fmt4(char *out, double p)
 {
-    if (!(p > 0)) p = 0; /* also NaN */
+    if (isnan(p)) { memcpy(out, "NaN", 3); return 3; }
+    if (!(p > 0)) p = 0;
     long k = (long)(p * 10000.0 + 0.5);
     if (k > 10000) k = 10000;
     out[0] = (char)('0' + k / 10000);
@@ -29,6 +35,12 @@ static inline int weak_fmt4(char *out, double p)
     out[5] = (char)('0' + k % 10);
     return 6;
 }
+
+/* Whether P[LM_K] is a distribution: each finite in [0, 1], their sum 1 within 1e-6.
+ * lm_predict's posteriors always are when it labels; one that is not is a bug of
+ * ours, for the caller to report as an internal error before writing a line (it was
+ * once NaN, written as 0.0000 for every stage). */
+int weak_is_distribution(const double *p);
 
 /* Whether another stage has BEST's probability in P[LM_K] (within 1e-9: EM's sums
  * leave a symmetric tie a few ulps apart): a tie is no label, as Snorkel's

@@ -322,6 +322,45 @@ def test_statements_of_cells_no_lf_votes_get_probabilities_that_sum_to_1(tmp_pat
         assert lines[2]["stage"] is None and lines[2]["probabilities"] == {}
 
 
+def test_a_statement_voted_only_stages_no_cell_was_voted_is_unlabeled(tmp_path):
+    """A statement is labeled by the model fitted on the cells.  On a small notebook whose
+    cells LFs voted only load and prep, the statement `import pandas as pd` (of a cell
+    `import pandas as pd` / `foo = 1`), whose one vote is imports_only's imports, came
+    out load with 0.80: the stages no cell was voted have prior 0 in that model, so it
+    could only contradict the vote, and `train` learned `import pandas as pd` as load.
+    Now the statement is unlabeled (stage null, no probabilities, its vote kept), the
+    summary says why, and train counts it with the abstentions."""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    srcs = ["df = pd.read_csv('x.csv')", "df = df.dropna()", "import pandas as pd\nfoo = 1"]
+    (nbs / "small.ipynb").write_text(json.dumps({
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
+                   "source": s} for i, s in enumerate(srcs)]}))
+    cells, weak = tmp_path / "cells.jsonl", tmp_path / "weak.jsonl"
+    r = run(["ingest", "-q", "-o", cells, nbs])
+    assert r.returncode == 0, r.stderr
+    for args in ([], ["--min-confidence", "0"]):
+        r = run(["label", "--statements", *args, "-o", weak, cells])
+        assert r.returncode == 0, r.stderr
+        lines = [json.loads(x) for x in weak.read_text().splitlines()]
+        assert [x["id"] for x in lines] == ["small.ipynb#0", "small.ipynb#1", "small.ipynb#2",
+                                            "small.ipynb#2.s0", "small.ipynb#2.s1"]
+        assert [x["stage"] for x in lines[:2]] == ["load", "prep"], lines
+        assert not any("imports" in x["votes"].values() for x in lines[:3]), lines  # no cell voted imports
+        st = lines[3]
+        assert st["source"] == "import pandas as pd\n" and st["votes"] == {"imports_only": "imports"}, st
+        assert st["stage"] is None and st["probabilities"] == {}, st
+        assert "; 0 labeled; 1 voted on but unlabeled: their votes name only stages no cell was voted" in r.stderr, \
+            r.stderr
+    r = run(["train", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "--val-split", "0",
+             "--cells", cells, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0, r.stderr
+    assert "train: 5 weak labels: 2 abstained," in r.stderr, r.stderr
+    assert "train: classes before the cap: load 2 prep 1 train 0 evaluate 0 explore 0 imports 0" in r.stderr, r.stderr
+
+
 def test_a_failed_svg_leaves_the_labels_as_they_were(tmp_path, cells):
     """--svg is written after the labels are flushed and before they are committed: an
     SVG that cannot be written leaves the old labels and the old picture."""

@@ -8,6 +8,7 @@
  */
 #include "unit.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "labeling/pytoken.h"
 #include "labeling/rules.h"
 #include "labeling/stage.h"
+#include "labeling/weaklabel.h"
 #include "model/commands.h"
 
 /* ---- views ---- */
@@ -403,6 +405,35 @@ static void test_command(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- writing a probability ---- */
+
+/* A NaN posterior was written 0.0000 (weak_fmt4 took NaN for 0): six zeros and "stage":
+ * null looked like an abstain and hid the label model's bug fbbea5b fixed.  A NaN is
+ * written NaN now, and the writers refuse a posterior that is not a distribution
+ * before writing (weak_is_distribution, an internal error). */
+static void test_a_nan_is_never_written_as_a_number(void **state)
+{
+    (void)state;
+    char b[8];
+    b[weak_fmt4(b, 0.25)] = 0;
+    assert_string_equal(b, "0.2500");
+    b[weak_fmt4(b, 1.0)] = 0;
+    assert_string_equal(b, "1.0000");
+    b[weak_fmt4(b, 0.0)] = 0;
+    assert_string_equal(b, "0.0000");
+    b[weak_fmt4(b, NAN)] = 0;
+    assert_string_equal(b, "NaN");
+    const double ok[LM_K] = {0.5, 0.25, 0.25, 0, 0, 0}, one[LM_K] = {0, 0, 0, 0, 0, 1};
+    assert_true(weak_is_distribution(ok));
+    assert_true(weak_is_distribution(one));
+    const double bad[][LM_K] = {
+        {NAN, NAN, NAN, NAN, NAN, NAN}, {NAN, 1, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0},
+        {0.5, 0.5, 0.5, 0, 0, 0}, {1.5, -0.5, 0, 0, 0, 0}, {INFINITY, 0, 0, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (weak_is_distribution(bad[i])) fail_msg("row %zu taken for a distribution", i);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_imports_only, setup_set, teardown_set),
         cmocka_unit_test_setup_teardown(test_context, setup_set, teardown_set),
         cmocka_unit_test(test_command),
+        cmocka_unit_test(test_a_nan_is_never_written_as_a_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -271,6 +271,46 @@ static void test_fit_without_any_vote_still_predicts(void **state)
     lm_stats_free(&s);
 }
 
+/* A model fitted on items voted only some classes, predicting an item it was not fitted
+ * on (`nbstage label --statements`: cells that LFs voted only load, one `import pandas
+ * as pd` / `foo = 1` whose statement `import pandas as pd` imports_only votes): the
+ * classes no item of the fit was voted have prior 0, and the statement came out load,
+ * 1.0000, against its only vote.  When every class an item is voted has prior 0, the
+ * item is unlabeled (-1, all-zero probabilities), as one without a vote; one with a
+ * vote for a class the fit knows keeps its label. */
+static void test_votes_only_for_classes_the_fit_never_saw_are_no_label(void **state)
+{
+    (void)state;
+    /* LF 0 votes load (0), LF 1 imports (5), LF 2 any class (a context LF) */
+    struct lm_stats s;
+    struct label_model m;
+    assert_int_equal(lm_stats_init(&s, 3), 0);
+    signed char a[3] = {0, -1, -1}, b[3] = {-1, -1, 0}, none[3] = {-1, -1, -1};
+    assert_true(lm_stats_add(&s, a, 1) >= 0);
+    assert_true(lm_stats_add(&s, b, 1) >= 0);
+    assert_true(lm_stats_add(&s, none, 2) >= 0);
+    assert_int_equal(lm_fit(&m, &s, NULL), 0);
+    assert_true(isfinite(m.log_prior[0]) && m.log_prior[5] == -INFINITY); /* as before */
+    static const signed char unseen[][3] = {{-1, 5, -1}, {-1, -1, 5}, {-1, 5, 3}, {-1, 5, 5}};
+    for (size_t i = 0; i < sizeof unseen / sizeof *unseen; i++) {
+        double p[LM_K];
+        for (int c = 0; c < LM_K; c++) p[c] = -1;
+        int k = lm_predict(&m, unseen[i], p);
+        if (k != -1) fail_msg("vector %zu, voted only classes of prior 0: labeled %d (p %.4f)", i, k, p[k]);
+        for (int c = 0; c < LM_K; c++) assert_true(p[c] == 0.0);
+    }
+    /* one vote for a class the fit knows: labeled as before, that class */
+    static const signed char mixed[][3] = {{0, 5, -1}, {-1, 5, 0}, {0, -1, -1}};
+    for (size_t i = 0; i < sizeof mixed / sizeof *mixed; i++) {
+        double p[LM_K], sum = 0;
+        assert_int_equal(lm_predict(&m, mixed[i], p), 0);
+        for (int c = 0; c < LM_K; c++) { assert_false(isnan(p[c])); sum += p[c]; }
+        assert_true(fabs(sum - 1) < 1e-9);
+    }
+    lm_free(&m);
+    lm_stats_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_class_no_lf_votes_is_never_the_answer),
         cmocka_unit_test(test_fit_without_any_vote_still_predicts),
+        cmocka_unit_test(test_votes_only_for_classes_the_fit_never_saw_are_no_label),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
