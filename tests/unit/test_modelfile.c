@@ -290,6 +290,185 @@ static void crc32c_known_answer(void **state)
     assert_int_equal(modelfile_crc32c("", 0), 0);
 }
 
+/* CRC-32C bit by bit, as its definition has it (reflected, polynomial 0x82F63B78). */
+static uint32_t crc32c_bitwise(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    }
+    return ~c;
+}
+
+/* Every length from 0 to 80 and every start within 8 bytes: the 8-byte steps and the
+ * byte steps after them (the known answer, 9 bytes, has a tail of one byte only). */
+static void crc32c_every_length_and_alignment(void **state)
+{
+    (void)state;
+    unsigned char buf[96];
+    for (int i = 0; i < 96; i++) buf[i] = (unsigned char)(i * 37 + 11);
+    for (size_t at = 0; at < 8; at++)
+        for (size_t n = 0; n <= 80; n++)
+            if (modelfile_crc32c(buf + at, n) != crc32c_bitwise(buf + at, n))
+                fail_msg("crc32c of %zu bytes at %zu: %#x, want %#x", n, at, modelfile_crc32c(buf + at, n),
+                         crc32c_bitwise(buf + at, n));
+}
+
+static uint64_t field64(const unsigned char *b, size_t at) { uint64_t v; memcpy(&v, b + at, 8); return v; }
+static uint32_t field32(const unsigned char *b, size_t at) { uint32_t v; memcpy(&v, b + at, 4); return v; }
+static size_t up64(size_t x) { return (x + 63) / 64 * 64; }
+
+/* The layout modelfile.h describes, computed here on its own: a writer and a reader
+ * that moved a section together would still agree with each other, and refuse every
+ * model written before (share/default.nbsm among them). */
+static void layout_is_the_documented_one(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    size_t V = 40, H = 8, G = 4 * H, C = 6, strlen_ = field32(f.bytes, 52);
+    size_t table = up64(MODELFILE_HEADER + strlen_), wh = up64(table + V * G * 4);
+    size_t wd = up64(wh + H * G * 4), bd = up64(wd + H * C * 4), size = bd + C * 4 + 4;
+    assert_int_equal(field64(f.bytes, 16), size);
+    assert_int_equal(f.size, size);
+    assert_int_equal(field64(f.bytes, 56), MODELFILE_HEADER);
+    assert_int_equal(field64(f.bytes, 64), table);
+    assert_int_equal(field64(f.bytes, 72), wh);
+    assert_int_equal(field64(f.bytes, 80), wd);
+    assert_int_equal(field64(f.bytes, 88), bd);
+    assert_memory_equal(f.bytes + wh, f.p.Wh, H * G * 4);
+    assert_memory_equal(f.bytes + wd, f.p.Wd, H * C * 4);
+    assert_memory_equal(f.bytes + bd, f.p.bd, C * 4);
+    free_fixture(&f);
+}
+
+/* The model shipped in the tree (tracked in git) is read: the tests that use it fall
+ * back to a random model when it cannot be loaded, so a reader that no longer reads it
+ * would go unnoticed there. */
+static void shipped_model_is_read(void **state)
+{
+    (void)state;
+    if (access("share/default.nbsm", R_OK) != 0) { skip(); return; }
+    struct modelfile mf;
+    char err[512];
+    if (modelfile_read("share/default.nbsm", &mf, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(mf.classes, 6);
+    assert_string_equal(mf.stage_keys[0], "load");
+    assert_string_equal(mf.stage_keys[5], "imports");
+    struct vocab w;
+    assert_int_equal(vocab_from_blob(&w, mf.words_blob, mf.words_len, (int)mf.words), 0);
+    vocab_free(&w);
+    modelfile_free(&mf);
+}
+
+/* The writer refuses sizes its reader would refuse (-1, the file left alone), and
+ * takes the smallest it accepts: 2 ids (padding and one word), 1 unit, 1 step. */
+static void write_refuses_inconsistent_sizes(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    char err[256];
+    struct lstm_params good = f.p, bad;
+    bad = good; bad.classes = 5;
+    assert_int_equal(modelfile_write(f.path, &bad, &f.v, 120, "", err, sizeof err), -1);
+    assert_non_null(strstr(err, "inconsistent model sizes"));
+    bad = good; bad.vocab = 1;
+    assert_int_equal(modelfile_write(f.path, &bad, &f.v, 120, "", err, sizeof err), -1);
+    bad = good; bad.hidden = 0;
+    assert_int_equal(modelfile_write(f.path, &bad, &f.v, 120, "", err, sizeof err), -1);
+    assert_int_equal(modelfile_write(f.path, &good, &f.v, 0, "", err, sizeof err), -1);
+    bad = good; bad.vocab = f.v.n - 1; /* fewer rows than words */
+    assert_int_equal(modelfile_write(f.path, &bad, &f.v, 120, "", err, sizeof err), -1);
+    size_t n;
+    char *still = unit_read_file(f.path, &n);
+    assert_non_null(still);
+    assert_int_equal(n, f.size);
+    assert_memory_equal(still, f.bytes, n);
+    free(still);
+
+    struct lstm_params tiny = {2, 1, 1, 6, NULL, NULL, NULL, NULL, NULL, NULL};
+    assert_int_equal(lstm_params_alloc(&tiny), 0);
+    struct vocab one;
+    assert_int_equal(vocab_from_blob(&one, "df", 3, 1), 0);
+    if (modelfile_write(f.path, &tiny, &one, 1, "", err, sizeof err)) fail_msg("%s", err);
+    struct modelfile mf;
+    if (modelfile_read(f.path, &mf, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(mf.vocab, 2);
+    assert_int_equal(mf.words, 1);
+    assert_int_equal(mf.seq_len, 1);
+    modelfile_free(&mf);
+    vocab_free(&one);
+    lstm_params_free(&tiny);
+    free_fixture(&f);
+}
+
+/* F's bytes with the 32-bit fields AT[i] set to VALUE[i] and the checksum made right
+ * again, parsed: NULL when accepted, else the message (static). */
+static const char *parse_resealed(const struct fixture *f, int n, const size_t *at, const uint32_t *value)
+{
+    static char err[256];
+    unsigned char *b = malloc(f->size);
+    memcpy(b, f->bytes, f->size);
+    for (int i = 0; i < n; i++) memcpy(b + at[i], &value[i], 4);
+    uint32_t crc = modelfile_crc32c(b, f->size - 4);
+    memcpy(b + f->size - 4, &crc, 4);
+    struct modelfile mf;
+    int rc = modelfile_parse(b, f->size, "m.nbsm", &mf, err, sizeof err);
+    free(b);
+    if (rc == 0) { modelfile_free(&mf); return NULL; }
+    return err;
+}
+
+/* The header's limits, each at its edge: a value just inside passes the header check
+ * (to be refused, if at all, by the section offsets it implies, which the file's do not
+ * match), one just outside is refused by it.  Both messages say "inconsistent": the
+ * words after it tell which check spoke. */
+static void header_limits_at_their_edges(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    static const char sizes[] = "m.nbsm: inconsistent sizes in the header";
+    static const char offsets[] = "m.nbsm: inconsistent section offsets";
+    static const struct { size_t at[2]; uint32_t value[2]; int n; const char *want; } cases[] = {
+        {{44}, {65536}, 1, NULL}, /* seq_len: no section depends on it */
+        {{44}, {65537}, 1, sizes},
+        {{44}, {1}, 1, NULL},
+        {{44}, {0}, 1, sizes},
+        {{40}, {2}, 1, offsets}, /* classes */
+        {{40}, {1}, 1, sizes},
+        {{40}, {16}, 1, offsets},
+        {{40}, {17}, 1, sizes},
+        {{36}, {4096}, 1, offsets}, /* hidden */
+        {{36}, {4097}, 1, sizes},
+        {{36}, {1}, 1, offsets},
+        {{36}, {0}, 1, sizes},
+        {{24, 28}, {2, 1}, 2, offsets}, /* vocab, words */
+        {{24, 28}, {1, 0}, 2, sizes},
+        {{24}, {1u << 22}, 1, offsets},
+        {{24}, {(1u << 22) + 1}, 1, sizes},
+        {{28}, {39}, 1, NULL}, /* words < vocab (40); the blob is read later, by the model */
+        {{28}, {40}, 1, sizes},
+        {{12}, {MODELFILE_HEADER + 64}, 1, sizes}, /* header size */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = parse_resealed(&f, cases[i].n, cases[i].at, cases[i].value);
+        const char *want = cases[i].want;
+        if (!want && got) fail_msg("field %zu = %u: refused: %s", cases[i].at[0], cases[i].value[0], got);
+        if (want && (!got || strcmp(got, want) != 0))
+            fail_msg("field %zu = %u: '%s', want '%s'", cases[i].at[0], cases[i].value[0], got ? got : "accepted", want);
+    }
+    /* the strings section's length: not past the end of the file */
+    size_t at52 = 52;
+    uint32_t past = (uint32_t)f.size + 1;
+    const char *got = parse_resealed(&f, 1, &at52, &past);
+    assert_non_null(got);
+    assert_string_equal(got, sizes);
+    free_fixture(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +481,11 @@ int main(void)
         cmocka_unit_test(lower_case_flag_round_trips),
         cmocka_unit_test(io_errors_name_the_file),
         cmocka_unit_test(crc32c_known_answer),
+        cmocka_unit_test(crc32c_every_length_and_alignment),
+        cmocka_unit_test(layout_is_the_documented_one),
+        cmocka_unit_test(shipped_model_is_read),
+        cmocka_unit_test(write_refuses_inconsistent_sizes),
+        cmocka_unit_test(header_limits_at_their_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
