@@ -70,7 +70,8 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
     m->v.tokenize = (mf->flags & MF_ASSIGN_WORDS ? TOKENIZE_ASSIGN_WORDS : 0) |
-                    (mf->flags & MF_UNICODE_LOWER ? 0 : TOKENIZE_ASCII_LOWER);
+                    (mf->flags & MF_UNICODE_LOWER ? 0 : TOKENIZE_ASCII_LOWER) |
+                    (getenv("NBSTAGE_PORTABLE") ? TOKENIZE_PORTABLE : 0);
     m->H = (int)mf->hidden;
     m->G = 4 * m->H;
     m->seq_len = (int)mf->seq_len;

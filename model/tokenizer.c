@@ -97,8 +97,10 @@ static uint64_t classify_block(const char *text, char *low, size_t n, size_t b, 
     return m; /* bits past N stay 0: the last word ends at N */
 }
 
-static int have_simd(void)
+/* FLAGS' TOKENIZE_PORTABLE asks for the byte loop (NBSTAGE_PORTABLE: tests compare the two). */
+static int have_simd(unsigned flags)
 {
+    if (flags & TOKENIZE_PORTABLE) return 0;
 #if defined(__x86_64__)
     return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
 #else
@@ -145,8 +147,9 @@ static int emit_marks(const size_t *marks, size_t n, size_t *at, size_t before, 
 /* Splits TEXT[0..N) and gives FN its words (lowered beyond ASCII when UNI_OK); and, when
  * N_MARKS > 0, the assignment word at each offset of MARKS (ascending, each a separator
  * byte) among them. */
-static int split_lower(const char *text, size_t n, const size_t *marks, size_t n_marks, int uni_ok, token_fn fn, void *ctx)
+static int split_lower(const char *text, size_t n, const size_t *marks, size_t n_marks, unsigned flags, token_fn fn, void *ctx)
 {
+    int uni_ok = !(flags & TOKENIZE_ASCII_LOWER);
     size_t at = 0;
     char stack_low[STACK_TEXT + TOKENIZER_PAD];
     uint64_t stack_bits[STACK_TEXT / 64];
@@ -158,7 +161,7 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
         bits = malloc(nb * sizeof *bits);
         if (!low || !bits) { free(low); free(bits); return -1; }
     }
-    int simd = have_simd();
+    int simd = have_simd(flags);
     uint64_t high, any_high = 0;
     for (size_t b = 0; b < nb; b++) bits[b] = classify_block(text, low, n, b, simd, &high), any_high |= high;
     int uni = uni_ok && any_high;
@@ -194,7 +197,7 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
 }
 
 /* Splits TEXT (comments already gone) with the assignment words. */
-static int split_with_marks(const char *text, size_t n, int uni_ok, token_fn fn, void *ctx)
+static int split_with_marks(const char *text, size_t n, unsigned flags, token_fn fn, void *ctx)
 {
     size_t stack_marks[64], *marks = stack_marks;
     size_t n_marks = pysrc_assignments(text, n, marks, 64);
@@ -202,7 +205,7 @@ static int split_with_marks(const char *text, size_t n, int uni_ok, token_fn fn,
         if (!(marks = malloc(n_marks * sizeof *marks))) return -1;
         pysrc_assignments(text, n, marks, n_marks);
     }
-    int r = split_lower(text, n, marks, n_marks, uni_ok, fn, ctx);
+    int r = split_lower(text, n, marks, n_marks, flags, fn, ctx);
     if (marks != stack_marks) free(marks);
     return r;
 }
@@ -216,9 +219,8 @@ int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn f
         if (!(stripped = pysrc_strip_comments(src, len, &n))) return -1;
         text = stripped;
     }
-    int uni_ok = !(flags & TOKENIZE_ASCII_LOWER);
-    int r = flags & TOKENIZE_ASSIGN_WORDS ? split_with_marks(text, n, uni_ok, fn, ctx)
-                                          : split_lower(text, n, NULL, 0, uni_ok, fn, ctx);
+    int r = flags & TOKENIZE_ASSIGN_WORDS ? split_with_marks(text, n, flags, fn, ctx)
+                                          : split_lower(text, n, NULL, 0, flags, fn, ctx);
     free(stripped);
     return r;
 }
@@ -262,7 +264,7 @@ int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, to
         return -1;
     }
     memset(low + len, 0, TOKENIZER_PAD);
-    int simd = have_simd(), r = 0;
+    int simd = have_simd(flags), r = 0;
     size_t ci = nc, pending = 0; /* comments [0, ci) may reach the blocks left */
     for (size_t k = (len + 63) / 64; k-- > 0 && !r;) {
         size_t base = 64 * k;

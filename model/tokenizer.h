@@ -56,8 +56,11 @@ int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, to
  * "=" is a filter character, so the word can never come out of the split itself.
  * TOKENIZE_ASCII_LOWER lower-cases ASCII letters only, bytes >= 0x80 kept as they are:
  * the split that models written before 2026-11-30 were counted with (their files lack
- * MF_UNICODE_LOWER), kept so that they read cells as they were trained to. */
-enum { TOKENIZE_ASSIGN_WORDS = 1, TOKENIZE_ASCII_LOWER = 2 };
+ * MF_UNICODE_LOWER), kept so that they read cells as they were trained to.
+ * TOKENIZE_PORTABLE is no departure: the same words from the plain byte loop instead of
+ * the AVX-512 one (model_load sets it under NBSTAGE_PORTABLE, as it picks the portable
+ * inference step; the tests compare the two, on CPUs that have both). */
+enum { TOKENIZE_ASSIGN_WORDS = 1, TOKENIZE_ASCII_LOWER = 2, TOKENIZE_PORTABLE = 4 };
 int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx);
 
 #endif

@@ -441,6 +441,62 @@ static void reverse_split_matches_forward(void **state)
         }
 }
 
+/* TOKENIZE_PORTABLE (the byte loop of classify_block) against the default split (the
+ * AVX-512 one on CPUs that have it: there the byte loop runs only under this flag), forward
+ * and backward, with each departure flag, on random text with comments, strings,
+ * assignments and letters beyond ASCII, across the 64-byte blocks and the 8 KB buffer. */
+static void same_words(const struct rwords *a, const struct rwords *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (int i = 0; i < a->n; i++) {
+        assert_int_equal(a->len[i], b->len[i]);
+        assert_memory_equal(a->w[i], b->w[i], a->len[i] < 80 ? a->len[i] : 80);
+    }
+}
+
+static void portable_split_matches_default(void **state)
+{
+    (void)state;
+    unsigned long long r = 777;
+    static const size_t lens[] = {0, 1, 9, 63, 64, 65, 130, 1000, 8191, 8193, 20000};
+    static const char alpha[] = "abXY_09  .(=\n\t\r'\"#AZaz";
+    static const char *const uni[] = {"\xce\xa3", "\xce\x91", "\xc3\x89", "\xe2\x84\xaa", "\xc4\xb0",
+                                      "\xf0\x90\x90\x80", "\xce", "\xff"};
+    static const unsigned flags[] = {0, TOKENIZE_ASCII_LOWER, TOKENIZE_ASSIGN_WORDS,
+                                     TOKENIZE_ASSIGN_WORDS | TOKENIZE_ASCII_LOWER};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int rep = 0; rep < 12; rep++) {
+            size_t n = lens[li];
+            char *src = malloc(n + 1);
+            for (size_t i = 0; i < n;) {
+                r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+                const char *u = uni[(r >> 20) % (sizeof uni / sizeof uni[0])];
+                if ((r >> 50) % 6 == 0 && i + strlen(u) <= n) {
+                    memcpy(src + i, u, strlen(u));
+                    i += strlen(u);
+                } else {
+                    src[i++] = rep % 4 == 3 && (r >> 40) % 40 ? (char)('A' + (r >> 8) % 26)
+                                                              : alpha[(r >> 16) % (sizeof alpha - 1)];
+                }
+            }
+            src[n] = 0;
+            for (size_t fi = 0; fi < sizeof flags / sizeof flags[0]; fi++) {
+                struct rwords d = {0}, p = {0};
+                assert_int_equal(tokenize_source_with(src, n, flags[fi], rcollect, &d), 0);
+                assert_int_equal(tokenize_source_with(src, n, flags[fi] | TOKENIZE_PORTABLE, rcollect, &p), 0);
+                same_words(&d, &p);
+                free(d.w); free(d.len); free(p.w); free(p.len);
+                if (flags[fi] & TOKENIZE_ASSIGN_WORDS) continue; /* forward only */
+                struct rwords rd = {0}, rp = {0};
+                assert_int_equal(tokenize_source_reverse_with(src, n, flags[fi], rcollect, &rd), 0);
+                assert_int_equal(tokenize_source_reverse_with(src, n, flags[fi] | TOKENIZE_PORTABLE, rcollect, &rp), 0);
+                same_words(&rd, &rp);
+                free(rd.w); free(rd.len); free(rp.w); free(rp.len);
+            }
+            free(src);
+        }
+}
+
 /* vocab_encode (the split read backwards, stopping at SEQ_LEN ids) against keeping the
  * last SEQ_LEN known words of the forward split. */
 struct fwd_ids { const struct vocab *v; int *ids; int n, cap; };
@@ -506,6 +562,7 @@ int main(void)
         cmocka_unit_test(split_matches_byte_loop),
         cmocka_unit_test(lookup_every_length),
         cmocka_unit_test(reverse_split_matches_forward),
+        cmocka_unit_test(portable_split_matches_default),
         cmocka_unit_test(encode_matches_forward),
         cmocka_unit_test(assignment_words),
         cmocka_unit_test(vocab_keeps_tokenize_flags),
