@@ -134,7 +134,9 @@ static char *real_folder_join(const char *file)
 static char *dangling_target(const char *path, nb_error *err)
 {
     char *cur = strdup(path), buf[PATH_MAX];
-    for (int hops = 0; cur && hops < 40; hops++) {
+    /* 40 links followed, as the kernel follows (its ELOOP limit, a shell's `>` too):
+     * the 41st name looked at is their end, or one link too many */
+    for (int hops = 0; cur && hops <= 40; hops++) {
         struct stat st;
         if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
             char *res = real_folder_join(cur);

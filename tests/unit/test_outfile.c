@@ -286,6 +286,48 @@ static void a_symlink_is_written_through(void **state)
     free(dir);
 }
 
+/* Makes DIR/c1 -> c2 -> ... -> cN -> target.nbsm (N links, the target not there). */
+static void link_chain(const char *dir, int n)
+{
+    for (int i = 1; i <= n; i++) {
+        char from[512], to[64];
+        snprintf(from, sizeof from, "%s/c%d", dir, i);
+        if (i < n) snprintf(to, sizeof to, "c%d", i + 1);
+        else snprintf(to, sizeof to, "target.nbsm");
+        assert_int_equal(symlink(to, from), 0);
+    }
+}
+
+/* A chain of symlinks to nothing, as long as the kernel follows (40 links: a shell's
+ * `>` and Python's open(path, "w") make the target), is written through; one more
+ * link is refused, as they refuse it (ELOOP), with nothing made. */
+static void a_dangling_chain_of_40_links_is_written_through(void **state)
+{
+    (void)state;
+    nb_error err;
+    struct stat st;
+    char *dir = unit_make_tmpdir("outfile"), first[512], target[512];
+    snprintf(first, sizeof first, "%s/c1", dir);
+    snprintf(target, sizeof target, "%s/target.nbsm", dir);
+    link_chain(dir, 40);
+    if (nb_save_atomic(first, "forty\n", 6, &err)) fail_msg("%s", err.msg);
+    assert_content(target, "forty\n");
+    assert_int_equal(lstat(first, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    unit_rm_rf(dir);
+    free(dir);
+    dir = unit_make_tmpdir("outfile");
+    snprintf(first, sizeof first, "%s/c1", dir);
+    snprintf(target, sizeof target, "%s/target.nbsm", dir);
+    link_chain(dir, 41);
+    assert_int_equal(nb_save_atomic(first, "41\n", 3, &err), -1);
+    assert_non_null(strstr(err.msg, "oo many levels of symbolic links")); /* ours or ELOOP */
+    assert_int_equal(access(target, F_OK), -1);
+    assert_int_equal(count_entries(dir), 41);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
 /* A symlink to nothing is written through, as a shell's `>` writes: the file is made
  * at its target (through a chain of links), the link kept; it was replaced by a file
  * of its own.  A target whose folder is not there is refused by the check, before any
@@ -512,6 +554,7 @@ static void extended_attributes_are_kept(void **state)
         skip(); /* a filesystem without user attributes */
     }
     assert_int_equal(setxattr(path, "user.big", big, sizeof big, 0), 0);
+    assert_int_equal(setxattr(path, "user.empty", "", 0, 0), 0); /* a value of 0 bytes */
     struct outfile o;
     nb_error err;
     assert_int_equal(outfile_open(&o, path, &err), 0);
@@ -526,6 +569,46 @@ static void extended_attributes_are_kept(void **state)
     assert_int_equal(nb_save_atomic(path, "newer\n", 6, &err), 0);
     assert_content(path, "newer\n");
     assert_int_equal(getxattr(path, "user.big", got, sizeof got), (ssize_t)sizeof big);
+    assert_int_equal(getxattr(path, "user.empty", got, sizeof got), 0);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* A path through a file (no folder there) is refused with the system's reason. */
+static void a_path_through_a_file_is_refused_with_the_reason(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512], want[600];
+    snprintf(path, sizeof path, "%s/file.txt", dir);
+    unit_write_file(path, "x\n");
+    snprintf(path, sizeof path, "%s/file.txt/nb.ipynb", dir);
+    nb_error err;
+    err.msg[0] = 0;
+    assert_int_equal(nb_save_atomic(path, "new\n", 4, &err), -1);
+    snprintf(want, sizeof want, "%s: %s", path, strerror(ENOTDIR));
+    assert_string_equal(err.msg, want);
+    assert_int_equal(count_entries(dir), 1);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* A file of another owner and group (root rewriting a user's file) keeps both.  Only
+ * root may give a file away: skipped otherwise. */
+static void owner_and_group_are_kept(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) skip();
+    char *dir = unit_make_tmpdir("outfile"), path[512];
+    snprintf(path, sizeof path, "%s/theirs.ipynb", dir);
+    unit_write_file(path, "old\n");
+    assert_int_equal(chown(path, 4321, 4322), 0);
+    nb_error err;
+    assert_int_equal(nb_save_atomic(path, "new\n", 4, &err), 0);
+    assert_content(path, "new\n");
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, 4321);
+    assert_int_equal(st.st_gid, 4322);
     unit_rm_rf(dir);
     free(dir);
 }
@@ -542,11 +625,14 @@ int main(void)
         cmocka_unit_test(a_signal_after_the_programs_handler_removes_the_temporary),
         cmocka_unit_test(a_symlink_is_written_through),
         cmocka_unit_test(a_dangling_symlink_is_written_through),
+        cmocka_unit_test(a_dangling_chain_of_40_links_is_written_through),
         cmocka_unit_test(a_fifo_is_written_straight_into),
         cmocka_unit_test(a_write_error_keeps_the_old_file),
         cmocka_unit_test(the_temporary_is_noted_before_it_is_made),
         cmocka_unit_test(a_name_near_name_max_gets_a_shorter_temporary),
         cmocka_unit_test(extended_attributes_are_kept),
+        cmocka_unit_test(owner_and_group_are_kept),
+        cmocka_unit_test(a_path_through_a_file_is_refused_with_the_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
