@@ -209,6 +209,15 @@ static void ids_are_unique_and_dates_look_like_jupyters(void **state)
     wire_new_id(small, sizeof small, "nbstage-");
     assert_int_equal(strlen(small), 11);
     assert_memory_equal(small, "nbstage-", 8);
+    /* a prefix as long as the buffer, or longer: the prefix cut, nothing written past */
+    for (size_t cap = 7; cap <= 9; cap++) {
+        char guard[64];
+        memset(guard, 'x', sizeof guard);
+        wire_new_id(guard, cap, "nbstage-");
+        assert_int_equal(strlen(guard), cap - 1);
+        assert_memory_equal(guard, "nbstage-", cap - 1 < 8 ? cap - 1 : 8);
+        for (size_t i = cap; i < sizeof guard; i++) assert_int_equal(guard[i], 'x');
+    }
 }
 
 /* The light lookup agrees with jansson wherever it answers, and answers for headers. */
@@ -321,6 +330,83 @@ static void prepared_key_signs_the_same(void **state)
     assert_string_equal(uuid_key, "3d1e9b5a-7c2f-4e0b-9a61-5f2c8d7e1b40");
 }
 
+/* An hmac-sha512 key (a session configured with signature_scheme hmac-sha512): the
+ * signature Python's hmac gives, 128 digits, over the four JSON frames only (a buffer
+ * after them is not signed), and a key prepared once stays prepared as it was. */
+static void sha512_key_signs_as_python_and_ignores_buffers(void **state)
+{
+    (void)state;
+    struct wire_key k = key_of(uuid_key);
+    assert_int_equal(wire_key_prepare_scheme(&k, 1), 0);
+    void *ready = k.ready;
+    assert_non_null(ready);
+    assert_int_equal(wire_key_prepare_scheme(&k, 0), 0); /* already prepared: unchanged */
+    assert_ptr_equal(k.ready, ready);
+    struct wire_frame json4[4] = {F("{\"msg_id\":\"a\"}"), F("{}"), F("{}"), F("{\"code\":\"x = 1\"}")};
+    char hex[WIRE_SIG_HEX_MAX + 1];
+    wire_sign(&k, json4, hex);
+    assert_string_equal(hex, "71e2005c1857dd105986bd75be2ee2cc8dfb1dfb23dfe44d7b4083a0c0db404a"
+                             "9dd82e27c22291bf358bd93a854f53086468ef05b67b6eff60b8e1829898009c");
+    /* delimiter, signature, the four frames, then a buffer: verified on the four */
+    struct wire_frame fr[7] = {F("<IDS|MSG>"), {(const unsigned char *)hex, WIRE_SIG_HEX_MAX},
+                               json4[0], json4[1], json4[2], json4[3], F("raw buffer")};
+    struct wire_parts p;
+    assert_int_equal(wire_split(fr, 7, &p), 0);
+    assert_int_equal(wire_verify(&k, fr, &p), 1);
+    fr[1].len = WIRE_SIG_HEX; /* a SHA-256-long prefix of it is not a SHA-512 signature */
+    assert_int_equal(wire_verify(&k, fr, &p), 0);
+    wire_key_release(&k);
+}
+
+/* The member lookup's edges: blanks of every kind between a scalar and what ends it are
+ * not part of it, and an object cut after a value (no '}') is malformed (-1), not an
+ * object without the key. */
+static void json_member_blanks_and_cut_objects(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {"{\"n\": 12 }", "{\"n\": 12\t}", "{\"n\": 12\n}",
+                                       "{\"n\": 12\r}", "{\"n\": 12 \r\n\t, \"m\": 0}"};
+    for (size_t d = 0; d < sizeof docs / sizeof *docs; d++) {
+        struct wire_frame f = {(const unsigned char *)docs[d], strlen(docs[d])};
+        size_t off = 0, len = 0;
+        assert_int_equal(wire_json_member(&f, "n", &off, &len), 1);
+        assert_int_equal(off, 6);
+        assert_int_equal(len, 2);
+    }
+    static const char *const cut[] = {"{\"n\": 12", "{\"n\": \"x\"", "{\"n\": \"x\" ",
+                                      "{\"m\": {}", "{\"n\": 1,"};
+    for (size_t d = 0; d < sizeof cut / sizeof *cut; d++) {
+        struct wire_frame f = {(const unsigned char *)cut[d], strlen(cut[d])};
+        size_t off, len;
+        char out[8];
+        assert_int_equal(wire_json_member(&f, "n", &off, &len), -1);
+        assert_int_equal(wire_json_string(&f, "n", out, sizeof out), -1);
+    }
+}
+
+/* A frame is zmq's bytes, with nothing after them: the lookup never reads past its end,
+ * whatever is cut where (run under ASan, a read one byte too far is an error). */
+static void json_member_reads_within_the_frame(void **state)
+{
+    (void)state;
+    const char *whole = "{ \"msg_type\" : \"a\\\"b\" , \"x\" : [1, {\"y\": \"}\"}] }";
+    size_t n = strlen(whole);
+    for (size_t cut = 0; cut <= n; cut++) {
+        /* the frame at the end of its block, even when empty (ASan lets a malloc(0)'s
+         * byte be read) */
+        unsigned char *block = malloc(cut + 1);
+        assert_non_null(block);
+        memcpy(block + 1, whole, cut);
+        struct wire_frame f = {block + 1, cut};
+        size_t off, len;
+        char out[16];
+        int r = wire_json_member(&f, "x", &off, &len);
+        assert_int_equal(r, cut == n ? 1 : -1);
+        (void)wire_json_string(&f, "msg_type", out, sizeof out);
+        free(block);
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -336,6 +422,9 @@ int main(void)
         cmocka_unit_test(json_string_agrees_with_jansson),
         cmocka_unit_test(json_member_agrees_with_jansson),
         cmocka_unit_test(prepared_key_signs_the_same),
+        cmocka_unit_test(sha512_key_signs_as_python_and_ignores_buffers),
+        cmocka_unit_test(json_member_blanks_and_cut_objects),
+        cmocka_unit_test(json_member_reads_within_the_frame),
         cmocka_unit_test(ids_are_unique_and_dates_look_like_jupyters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
