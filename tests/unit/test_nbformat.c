@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "nbformat/nbinternal.h"
 #include "nbformat/notebook.h"
 #include "nbformat/progress.h"
 
@@ -75,6 +76,56 @@ static void floats_round_trip(void **state)
         json_decref(v);
         json_decref(back);
     }
+}
+
+/* Powers of two, where the interval of decimals that read back is narrower below the
+ * value than above: there the correctly rounded 16-digit form misses and Python's
+ * repr is its upper neighbour (the last digit one more), not 17 digits.  Expected
+ * strings from Python's repr(). */
+static void floats_at_powers_of_two_like_python(void **state)
+{
+    (void)state;
+    static const struct { double x; const char *repr; } cases[] = {
+        {0x1.p-1017, "7.120236347223045e-307"},
+        {0x1.p-695, "6.083493012144512e-210"},
+        {0x1.p-296, "7.854549544476363e-90"},
+        {0x1.p+172, "5.986310706507379e+51"},
+        {0x1.p+534, "5.623642243178996e+160"},
+        {-0x1.p+976, "-6.386688990511104e+293"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[64];
+        nb_float_repr(cases[i].x, out, sizeof out);
+        assert_string_equal(out, cases[i].repr);
+    }
+}
+
+/* The writer's buffer grows by doubling from 4096 bytes and ends with a NUL after the
+ * text: outputs whose length is around a power of two, and an indented line (the
+ * second element) around it, are whole and terminated (under ASan, a write past the
+ * buffer is an error). */
+static void dumps_sizes_around_the_buffer_growth(void **state)
+{
+    (void)state;
+    const size_t around[] = {4096, 8192, 16384};
+    for (size_t a = 0; a < sizeof around / sizeof *around; a++)
+        for (size_t sn = around[a] - 32; sn <= around[a] - 14; sn++) {
+            char *str = malloc(sn + 1);
+            assert_non_null(str);
+            memset(str, 'x', sn);
+            str[sn] = 0;
+            json_t *v = json_pack("{s:[s,i]}", "a", str, 1);
+            size_t n;
+            char *out = nb_dumps(v, &n);
+            assert_non_null(out);
+            assert_int_equal(n, sn + 25);
+            assert_int_equal(strlen(out), n);
+            assert_memory_equal(out, "{\n \"a\": [\n  \"x", 14);
+            assert_string_equal(out + 13 + sn, "\",\n  1\n ]\n}\n");
+            free(out);
+            free(str);
+            json_decref(v);
+        }
 }
 
 /* ---------------------------------------------------------------- the reader */
@@ -151,6 +202,11 @@ static void refuses_with_position_and_reason(void **state)
         {"{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", \"source\": [1]}]}",
          "cells[0].source", 0},
         {"{\"nbformat\": 4, \"cells\": [], \"metadata\": []}", "metadata", 0},
+        {"{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", \"metadata\": []}]}",
+         "cells[0].metadata is not an object", 0},
+        {("{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"raw\"}, {\"cell_type\": \"code\", "
+          "\"outputs\": {}}]}"),
+         "cells[1].outputs is not a list", 0},
         {"{\"nbformat\": 4, \"cells\": []} trailing", "t.ipynb:1:", 0},
         {"{\"nbformat\": 3, \"worksheets\": [{\"cells\": 5}]}", "worksheets[0].cells",
          NB_ALLOW_V3},
@@ -205,17 +261,31 @@ static void a_conflict_marker_is_named(void **state)
         "{\n \"cells\": [\n<<<<<<< HEAD\n  1,\n=======\n  2,\n>>>>>>> other\n ]\n}\n",
         "{\n \"cells\": [\n  1\n<<<<<<< ours\n  ,2\n||||||| base\n=======\n>>>>>>> theirs\n]}",
         "{\"cells\": [],\r\n<<<<<<<\r\n\"nbformat\": 4}",
+        "{\n<<<<<<<\n \"cells\": []\n=======\n \"cells\": [1]\n>>>>>>>\n}\n", /* bare */
+        "{\n \"cells\": [],\n<<<<<<<", /* cut right after the marker */
     };
     for (size_t i = 0; i < sizeof conflicted / sizeof conflicted[0]; i++) {
         nb_error err;
-        json_t *t = nb_read_mem(conflicted[i], strlen(conflicted[i]), "t.ipynb", 0, &err);
+        /* an exact copy: under ASan, nothing past its end is read */
+        size_t len = strlen(conflicted[i]);
+        char *exact = malloc(len);
+        assert_non_null(exact);
+        memcpy(exact, conflicted[i], len);
+        json_t *t = nb_read_mem(exact, len, "t.ipynb", 0, &err);
+        free(exact);
         if (t || !strstr(err.msg, "t.ipynb:") || !strstr(err.msg, ": a merge conflict marker"))
             fail_msg("case %zu: got %s, error \"%s\"", i, t ? "a notebook" : "NULL", t ? "" : err.msg);
     }
-    static const char *const other[] = {"{\n<<< x\n}", "{\n<<<<<<<<\n}", "{\n <<<<<<< x\n}"};
+    static const char *const other[] = {"{\n<<< x\n}", "{\n<<<<<<<<\n}", "{\n <<<<<<< x\n}",
+                                        "{\n<<<"};
     for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
         nb_error err;
-        assert_null(nb_read_mem(other[i], strlen(other[i]), "t.ipynb", 0, &err));
+        size_t len = strlen(other[i]);
+        char *exact = malloc(len);
+        assert_non_null(exact);
+        memcpy(exact, other[i], len);
+        assert_null(nb_read_mem(exact, len, "t.ipynb", 0, &err));
+        free(exact);
         if (strstr(err.msg, "conflict")) fail_msg("other %zu: \"%s\"", i, err.msg);
     }
 }
@@ -264,6 +334,9 @@ static void a_utf16_notebook_is_named(void **state)
     assert_null(strstr(err.msg, "UTF-"));
     assert_null(nb_read_mem(lead, sizeof lead - 1, "t.ipynb", 0, &err));
     assert_null(strstr(err.msg, "UTF-"));
+    /* a NUL after a first byte that no notebook starts with: not taken for UTF-16 */
+    assert_null(nb_read_mem("x\0{\0}\0", 6, "t.ipynb", 0, &err));
+    assert_null(strstr(err.msg, "UTF-"));
     assert_null(nb_read_mem("\xff{}", 3, "t.ipynb", 0, &err)); /* one stray byte: UTF-8's fault */
     assert_non_null(strstr(err.msg, "invalid UTF-8"));
 }
@@ -297,6 +370,36 @@ static void lenient_reads_what_python_reads(void **state)
     /* malformed JSON still is, with the strict reader's position and reason */
     assert_null(read_str("{\"nbformat\": 4, \"cells\": [NaN,", NB_LENIENT, &err));
     assert_non_null(strstr(err.msg, "t.ipynb:1:"));
+}
+
+/* NB_LENIENT's copy judges each number on its own bytes (not on what a longer one
+ * before it left in the scratch buffer), at any length (127, 128 and 129 bytes: around
+ * that buffer's size), and keeps a surrogate pair whose high half is the last one
+ * (\udbff\udfff is U+10FFFF). */
+static void lenient_judges_each_number_alone(void **state)
+{
+    (void)state;
+    char big[3][130];
+    for (int k = 0; k < 3; k++) {
+        memset(big[k], '9', (size_t)(127 + k));
+        big[k][127 + k] = 0;
+    }
+    char s[1024];
+    snprintf(s, sizeof s,
+             "{\"nbformat\": 4, \"cells\": [], \"metadata\": {\"a\": [NaN,"
+             " 1000000000000000000000000000000000000000.5, 123456789012345678901234567890,"
+             " 10000000000000000000000000000000000000000.5, 9223372036854775807, %s, %s, %s],"
+             " \"u\": \"\\udbff\\udfff\"}}",
+             big[0], big[1], big[2]);
+    nb_error err;
+    json_t *nb = read_str(s, NB_LENIENT, &err);
+    if (!nb) fail_msg("%s", err.msg);
+    char *out = nb_dumps(json_object_get(nb, "metadata"), NULL);
+    assert_string_equal(out, "{\n \"a\": [\n  null,\n  1e+39,\n  null,\n  1e+40,\n"
+                             "  9223372036854775807,\n  null,\n  null,\n  null\n ],\n"
+                             " \"u\": \"\xf4\x8f\xbf\xbf\"\n}\n");
+    free(out);
+    json_decref(nb);
 }
 
 static void reads_nul_in_strings_losslessly(void **state)
@@ -625,6 +728,40 @@ static int valid_utf8(const char *s)
 /* A message naming a long path came out cut at 1,024 bytes, mid-character and without
  * its reason.  Any path the system opens comes out whole with its reason; a longer one
  * keeps its start and its end (the reason) with "..." between, cut between characters. */
+/* nb_error_copy into buffers too small for both ends (under 16 bytes): the start of
+ * the message, cut between characters (at most 3 bytes back, as a character is at most
+ * 4), always terminated, nothing written past SIZE bytes. */
+static void error_copy_into_tiny_buffers(void **state)
+{
+    (void)state;
+    static const char *chars[] = {"e", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    for (size_t c = 0; c < sizeof chars / sizeof *chars; c++) {
+        size_t cl = strlen(chars[c]);
+        char msg[100];
+        size_t n = 0;
+        while (n + cl < 60) { memcpy(msg + n, chars[c], cl); n += cl; }
+        msg[n] = 0;
+        for (size_t size = 0; size < 16; size++) {
+            char out[32];
+            memset(out, '#', sizeof out);
+            nb_error_copy(out, size, msg);
+            for (size_t i = size; i < sizeof out; i++) assert_int_equal(out[i], '#');
+            if (!size) continue;
+            size_t want = (size - 1) / cl * cl; /* the whole characters that fit */
+            assert_int_equal(out[want], 0);
+            assert_memory_equal(out, msg, want);
+        }
+    }
+    /* bytes that are not UTF-8 (continuation bytes only): 3 back at most, then cut */
+    char junk[40], out[16];
+    memset(junk, 0x80, sizeof junk - 1);
+    junk[sizeof junk - 1] = 0;
+    for (size_t size = 5; size < 16; size++) {
+        nb_error_copy(out, size, junk);
+        assert_int_equal(strlen(out), size - 4);
+    }
+}
+
 static void long_messages_whole_or_marked(void **state)
 {
     (void)state;
@@ -818,6 +955,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dumps_like_python),
         cmocka_unit_test(floats_round_trip),
+        cmocka_unit_test(floats_at_powers_of_two_like_python),
+        cmocka_unit_test(dumps_sizes_around_the_buffer_growth),
         cmocka_unit_test(reads_v4_and_keeps_unknown_fields),
         cmocka_unit_test(refuses_with_position_and_reason),
         cmocka_unit_test(a_nul_byte_is_named_not_taken_for_the_end),
@@ -825,6 +964,7 @@ int main(void)
         cmocka_unit_test(a_utf16_notebook_is_named),
         cmocka_unit_test(reads_nul_in_strings_losslessly),
         cmocka_unit_test(lenient_reads_what_python_reads),
+        cmocka_unit_test(lenient_judges_each_number_alone),
         cmocka_unit_test(upgrades_v3),
         cmocka_unit_test(split_lines_like_python),
         cmocka_unit_test(strips_transient),
@@ -833,6 +973,7 @@ int main(void)
         cmocka_unit_test(deferred_sync_save),
         cmocka_unit_test(read_file_errors_name_the_file),
         cmocka_unit_test(long_messages_whole_or_marked),
+        cmocka_unit_test(error_copy_into_tiny_buffers),
         cmocka_unit_test(walks_sorted_skipping_checkpoints),
         cmocka_unit_test(walk_reports_missing_path),
         cmocka_unit_test(utf8_lossy_keeps_valid_and_marks_the_rest),

@@ -351,7 +351,12 @@ static void reals_as_python_writes_them(void **state)
                                   "100000000000000000.0", "1234567890123456.0",
                                   "123456789012345.6", "0.1234567890123456789", "1e-05",
                                   "1e+16", "1e16", "1E+16", "1.5e+300", "1e400", "1e-400",
-                                  "5e-324", "2.5e-05", "0.1", "0.30000000000000004"};
+                                  "5e-324", "2.5e-05", "0.1", "0.30000000000000004",
+                                  /* 39, 40 and 41 bytes: longer than any repr, around the
+                                   * scanner's buffer for strtod (40) */
+                                  "1.0000000000000000000000000000000000001",
+                                  "1.00000000000000000000000000000000000001",
+                                  "1.000000000000000000000000000000000000001"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) real_verdict(fixed[i]);
     /* random digit strings, point and exponent anywhere */
     unsigned long long x = 0x243f6a8885a308d3ULL;

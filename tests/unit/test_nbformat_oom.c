@@ -1,0 +1,148 @@
+/* test_nbformat_oom.c — the canonical writer (nbformat/nbwrite.c) and the two byte
+ * scanners (nbformat/canonscan.c for tag, nbformat/cellscan.c for ingest and summary)
+ * when memory runs out.  Each growable buffer failing in turn: the writer returns NULL,
+ * a scan says "take the jansson path" (-1); never a half-filled result and never a
+ * write through NULL.  realloc is this binary's own, failing its Nth call when asked
+ * (all three grow their buffers with realloc). */
+#include "tests/unit/unit.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+
+#include "nbformat/canonscan.h"
+#include "nbformat/cellscan.h"
+#include "nbformat/notebook.h"
+
+/* realloc_calls counts the calls while realloc_armed; the realloc_fail_at-th fails. */
+static int realloc_armed;
+static size_t realloc_calls, realloc_fail_at;
+
+void *realloc(void *p, size_t n)
+{
+    if (realloc_armed && ++realloc_calls == realloc_fail_at) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    static void *(*real)(void *, size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "realloc");
+    return real(p, n);
+}
+
+/* A canonical notebook (nb_dumps's bytes) whose code cells fill every buffer of both
+ * scanners: sources and the NUL after each (text), metadata members (items), workflow_stage members and tags
+ * (subs), the cells themselves, and keys (cellscan's duplicate check). */
+static char *notebook(size_t *len)
+{
+    json_t *cells = json_array();
+    /* first a code cell with no source: the NUL after it is the text's first byte */
+    json_array_append_new(cells, json_pack("{s:s, s:n, s:{}, s:[], s:[]}", "cell_type", "code",
+                                           "execution_count", "metadata", "outputs", "source"));
+    for (int i = 0; i < 3; i++) {
+        json_t *c = json_pack("{s:s, s:n, s:{s:[s,s], s:{s:s}, s:i}, s:[], s:[s,s]}",
+                              "cell_type", "code", "execution_count", "metadata", "tags",
+                              "a", "stage:load", "workflow_stage", "stage", "load", "n", i,
+                              "outputs", "source", "import os\n", "x = 1");
+        assert_non_null(c);
+        json_array_append_new(cells, c);
+    }
+    json_t *nb = json_pack("{s:o, s:{}, s:i, s:i}", "cells", cells, "metadata", "nbformat", 4,
+                           "nbformat_minor", 5);
+    assert_non_null(nb);
+    char *text = nb_dumps(nb, len);
+    assert_non_null(text);
+    json_decref(nb);
+    return text;
+}
+
+/* Runs RUN on BUF failing the 1st, 2nd, ... realloc in turn, each time with new
+ * buffers, until a run makes no more calls than the one that failed: every failure
+ * must give -1; the run with no failure gives 0 and the 4 code cells. */
+#define EACH_FAILURE(type, run, free_fn, cells_n)                                              \
+    do {                                                                                       \
+        size_t failures = 0;                                                                   \
+        for (size_t at = 1;; at++) {                                                           \
+            type s;                                                                            \
+            memset(&s, 0, sizeof s);                                                           \
+            realloc_calls = 0, realloc_fail_at = at, realloc_armed = 1;                        \
+            int rc = run(&s, buf, len);                                                        \
+            realloc_armed = 0;                                                                 \
+            if (realloc_calls < at) { /* nothing failed */                                     \
+                assert_int_equal(rc, 0);                                                       \
+                assert_int_equal(s.cells_n, 4);                                                \
+                free_fn(&s);                                                                   \
+                break;                                                                         \
+            }                                                                                  \
+            assert_int_equal(rc, -1);                                                          \
+            failures++;                                                                        \
+            free_fn(&s);                                                                       \
+        }                                                                                      \
+        assert_true(failures >= 3); /* at least text, cells and one more were allocated */     \
+    } while (0)
+
+static void canonscan_refuses_when_a_buffer_cannot_grow(void **state)
+{
+    (void)state;
+    size_t len;
+    char *buf = notebook(&len);
+    EACH_FAILURE(struct canonscan, canonscan_run, canonscan_free, n);
+    free(buf);
+}
+
+static void cellscan_refuses_when_a_buffer_cannot_grow(void **state)
+{
+    (void)state;
+    size_t len;
+    char *buf = notebook(&len);
+    EACH_FAILURE(struct cellscan, cellscan_run, cellscan_free, n);
+    free(buf);
+}
+
+static void dumps_returns_null_when_its_buffer_cannot_grow(void **state)
+{
+    (void)state;
+    size_t len;
+    char *want = notebook(&len);
+    json_t *nb = nb_read_mem(want, len, "oom.ipynb", 0, NULL);
+    assert_non_null(nb);
+    /* a long source: the writer's buffer grows from 4096 to 16384 */
+    json_t *src = json_object_get(nb_cell(nb, 1), "source");
+    char big[10000];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    assert_int_equal(json_array_append_new(src, json_string(big)), 0);
+    realloc_armed = 0;
+    size_t wlen;
+    char *whole = nb_dumps(nb, &wlen);
+    assert_non_null(whole);
+    size_t failures = 0;
+    for (size_t at = 1;; at++) {
+        realloc_calls = 0, realloc_fail_at = at, realloc_armed = 1;
+        size_t n = 0;
+        char *out = nb_dumps(nb, &n);
+        realloc_armed = 0;
+        if (realloc_calls < at) {
+            assert_non_null(out);
+            assert_int_equal(n, wlen);
+            assert_memory_equal(out, whole, wlen);
+            free(out);
+            break;
+        }
+        assert_null(out);
+        failures++;
+    }
+    assert_int_equal(failures, 2); /* 4096, then 16384 (doubled twice at once) */
+    free(whole);
+    free(want);
+    json_decref(nb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(canonscan_refuses_when_a_buffer_cannot_grow),
+        cmocka_unit_test(cellscan_refuses_when_a_buffer_cannot_grow),
+        cmocka_unit_test(dumps_returns_null_when_its_buffer_cannot_grow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
