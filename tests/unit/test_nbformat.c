@@ -194,7 +194,10 @@ static void refuses_with_position_and_reason(void **state)
         {"{\"cells\": []}", "no \"nbformat\"", 0},
         {"{\"nbformat\": \"4\", \"cells\": []}", "not an integer", 0},
         {"{\"nbformat\": 2, \"cells\": []}", "nbformat 2 is not supported", NB_ALLOW_V3},
-        {"{\"nbformat\": 3, \"worksheets\": []}", "nbformat 3 is not supported", 0},
+        {"{\"nbformat\": 3, \"worksheets\": []}",
+         "nbformat 3 is not supported (only 4.x here; ingest reads v3)", 0},
+        {"{\"nbformat\": 5, \"cells\": []}", "nbformat 5 is not supported (only 4.x, and 3 for ingest)",
+         NB_ALLOW_V3},
         {"{\"nbformat\": 4}", "no \"cells\"", 0},
         {"{\"nbformat\": 4, \"cells\": {}}", "not a list", 0},
         {"{\"nbformat\": 4, \"cells\": [3]}", "cells[0] is not an object", 0},
@@ -321,6 +324,7 @@ static void a_utf16_notebook_is_named(void **state)
         {le_ws, sizeof le_ws, "t.ipynb:1:1: UTF-16 text, not UTF-8"},
         {u32le, sizeof u32le, "t.ipynb:1:1: UTF-32 text, not UTF-8"},
         {u32be, sizeof u32be, "t.ipynb:1:1: UTF-32 text, not UTF-8"},
+        {le_bom, 2, "t.ipynb:1:1: UTF-16 text, not UTF-8"}, /* the mark alone: empty text */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         nb_error err;

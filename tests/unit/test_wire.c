@@ -209,8 +209,11 @@ static void ids_are_unique_and_dates_look_like_jupyters(void **state)
     wire_new_id(small, sizeof small, "nbstage-");
     assert_int_equal(strlen(small), 11);
     assert_memory_equal(small, "nbstage-", 8);
-    /* a prefix as long as the buffer, or longer: the prefix cut, nothing written past */
-    for (size_t cap = 7; cap <= 9; cap++) {
+    /* a prefix as long as the buffer, or longer: the prefix cut; room for all but one
+     * digit, or for all: cut or whole; nothing written past the buffer */
+    static const size_t caps[] = {7, 8, 9, 40, 41};
+    for (size_t c = 0; c < sizeof caps / sizeof *caps; c++) {
+        size_t cap = caps[c];
         char guard[64];
         memset(guard, 'x', sizeof guard);
         wire_new_id(guard, cap, "nbstage-");
@@ -259,6 +262,18 @@ static void json_string_agrees_with_jansson(void **state)
     struct wire_frame f = {(const unsigned char *)docs[0], strlen(docs[0])};
     assert_int_equal(wire_json_string(&f, "msg_type", out, sizeof out), 1);
     assert_string_equal(out, "exe"); /* cut at the capacity */
+    /* a value exactly as long as the buffer, or one shorter: cut by one, or whole;
+     * nothing written past the buffer */
+    const char *four = "{\"msg_type\":\"abcd\"}";
+    struct wire_frame f4 = {(const unsigned char *)four, strlen(four)};
+    char guard[16];
+    memset(guard, '#', sizeof guard);
+    assert_int_equal(wire_json_string(&f4, "msg_type", guard, 4), 1);
+    assert_string_equal(guard, "abc");
+    for (size_t i = 4; i < sizeof guard; i++) assert_int_equal(guard[i], '#');
+    assert_int_equal(wire_json_string(&f4, "msg_type", guard, 5), 1);
+    assert_string_equal(guard, "abcd");
+    for (size_t i = 5; i < sizeof guard; i++) assert_int_equal(guard[i], '#');
 }
 
 /* The raw member lookup finds each top-level value as jansson reads it (re-parsed from
