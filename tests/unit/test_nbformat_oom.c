@@ -14,9 +14,12 @@
 #include "nbformat/cellscan.h"
 #include "nbformat/notebook.h"
 
-/* realloc_calls counts the calls while realloc_armed; the realloc_fail_at-th fails. */
-static int realloc_armed;
-static size_t realloc_calls, realloc_fail_at;
+/* realloc_calls counts the calls while realloc_armed; the realloc_fail_at-th fails.
+ * Per thread: only the test's own calls count (another thread of the process, one
+ * starting under ASan say, reallocs too: pthread_getattr_np does, and failing it
+ * aborted the run). */
+static _Thread_local int realloc_armed;
+static _Thread_local size_t realloc_calls, realloc_fail_at;
 
 void *realloc(void *p, size_t n)
 {
