@@ -22,10 +22,22 @@
 
 static struct cellscan scan;
 
+/* The scan of an exact heap copy of BUF: under ASan, a read one byte past the end
+ * (which a literal's NUL or a stack buffer's next byte would hide) is an error. */
+static int scan_exact(const char *buf, size_t len)
+{
+    char *exact = malloc(len ? len : 1);
+    assert_non_null(exact);
+    memcpy(exact, buf, len);
+    int rc = cellscan_run(&scan, exact + (len ? 0 : 1), len);
+    free(exact);
+    return rc;
+}
+
 /* 1 when the scanner took BUF (and agreed with jansson), 0 when it fell back. */
 static int differential(const char *buf, size_t len)
 {
-    if (cellscan_run(&scan, buf, len)) return 0;
+    if (scan_exact(buf, len)) return 0; /* its cells are copies: the bytes may go */
     nb_error err;
     json_t *nb = nb_read_mem(buf, len, "diff", NB_ALLOW_V3, &err);
     if (!nb) fail_msg("scanner accepted what jansson refuses: %s", err.msg);
@@ -115,7 +127,7 @@ static void agrees_on_tricky_notebooks(void **state)
         "{\"nbformat\": 4, \"cells\": [], \"metadata\": 3}",
     };
     for (size_t i = 0; i < sizeof fallback / sizeof fallback[0]; i++)
-        if (cellscan_run(&scan, fallback[i], strlen(fallback[i])) == 0)
+        if (scan_exact(fallback[i], strlen(fallback[i])) == 0)
             fail_msg("case %zu accepted: %s", i, fallback[i]);
 
     /* nesting deeper than the scanner goes: left to jansson, never a crash */
