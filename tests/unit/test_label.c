@@ -105,6 +105,52 @@ static void test_fstring_fields(void **state)
     }
 }
 
+/* What a mutation audit of labeling/pytoken.c found the tests above let through:
+ * a bare-string statement (disabled code, a docstring) followed by blanks, by
+ * another literal (implicit concatenation, on the line or after a backslash), by ';',
+ * '#', CRLF or the end of the cell is gone, its text in neither view (bare_string_end's
+ * skip_blank dropped, its backslash test `j + 1 < len` read as `j + 2`/`j - 1`/`j`, its
+ * `j >= len` read as `j > len`, each of its line-end tests inverted); a statement that
+ * only starts with a literal is code (`return 0` read as `return 1` skipped a byte of
+ * one at the start of the cell); in an f-string, a field's braces of a dict (the `}`
+ * at depth 1 read as depth 2 ran the field to the end), a lone "{{" at the end of the
+ * literal (`k + 1 < z` read as `k + 2 < z` made it a field), and the blanks before a
+ * self-documenting "=" (`||` read as `&&` kept "x = " as an assignment). */
+static void test_bare_strings_and_fstring_edges(void **state)
+{
+    (void)state;
+    static const struct { const char *src, *code, *strings; size_t stmts; } cases[] = {
+        {"'''doc''' \nx = 1", "\nx = 1", "", 1},
+        {"'a' 'b.fit(X)'\ny = 2", "\ny = 2", "", 1},
+        {"'a' \\\n  'b.fit(X)'\ny = 2", "\ny = 2", "", 1},
+        {"'''doc'''", "", "", 0},
+        {"x = 0\n'''doc'''", "x = 0\n", "", 1},
+        {"'doc'; z = 3", "; z = 3", "", 1},
+        {"'doc'  # c\nw = 4", "\nw = 4", "", 1},
+        {"'doc'\r\nv = 5", "\r\nv = 5", "", 1},
+        {"'-'.join(p)\nu = 6", "''.join(p)\nu = 6", "-\n", 2},
+        {"x = 1\n\"s\" in t", "x = 1\n\"\" in t", "s\n", 2},
+        {"print(f\"{ {'a': 1}['a']:>3} {y}\")", "print(\"\")\n{ {'': 1}['']}{y}",
+         "{ {'a': 1}['a']:>3} {y}\na\na\n", 2},
+        {"print(f\"{{\")", "print(\"\")", "{{\n", 1},
+        {"print(f\"{x = }\")", "print(\"\")\n{x }", "{x = }\n", 2},
+        {"print(f\"{x=!r}\")", "print(\"\")\n{x}", "{x=!r}\n", 2},
+        /* a backslash continuation in code; a magic line after a magic line is one statement */
+        {"x = a + \\\n    b\ny = 3", "x = a + \\\n    b\ny = 3", "", 2},
+        {"%a\n!pip x; y", "%a\n!pip x; y", "", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct pyview v;
+        assert_int_equal(pyview_make(&v, cases[i].src, strlen(cases[i].src)), 0);
+        if (strcmp(v.code, cases[i].code) || strcmp(v.strings, cases[i].strings))
+            fail_msg("case %zu: code [%s] strings [%s], want [%s] [%s]", i, v.code, v.strings, cases[i].code,
+                     cases[i].strings);
+        assert_int_equal(v.code_len, strlen(cases[i].code));
+        if (v.n_stmts != cases[i].stmts) fail_msg("case %zu: %zu statements, want %zu", i, v.n_stmts, cases[i].stmts);
+        pyview_free(&v);
+    }
+}
+
 /* A run of blanks longer than PYVIEW_BLANK_RUN keeps its first PYVIEW_BLANK_RUN in the
  * code view: a continuation line after a megabyte of spaces cost the shipped
  * `^\s*[\w, ]+=` patterns time quadratic in the run (minutes in `nbstage label`).
@@ -439,6 +485,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_views),
         cmocka_unit_test(test_fstring_fields),
+        cmocka_unit_test(test_bare_strings_and_fstring_edges),
         cmocka_unit_test(test_blank_runs),
         cmocka_unit_test_setup_teardown(test_levels, setup_set, teardown_set),
         cmocka_unit_test_setup_teardown(test_imports_only, setup_set, teardown_set),

@@ -311,6 +311,81 @@ static void test_votes_only_for_classes_the_fit_never_saw_are_no_label(void **st
     lm_stats_free(&s);
 }
 
+/* The histogram itself (a mutation audit of labeling/labelmodel.c: `found < 0` read
+ * as `found <= 0` counted the first pattern anew each time it came back, a second
+ * row of the same votes, which no fit above can tell from one row): a pattern seen
+ * again is the same row, its count added; out-of-range votes are abstains; a merge
+ * adds counts to the rows it shares. */
+static void test_stats_count_each_pattern_once(void **state)
+{
+    (void)state;
+    struct lm_stats s, t;
+    assert_int_equal(lm_stats_init(&s, 3), 0);
+    signed char a[3] = {0, -1, 2}, b[3] = {-1, -1, -1}, odd[3] = {9, -7, LM_K};
+    assert_int_equal(lm_stats_add(&s, a, 1), 0);
+    assert_int_equal(lm_stats_add(&s, b, 2), 1);
+    assert_int_equal(lm_stats_add(&s, a, 3), 0);
+    assert_int_equal(lm_stats_add(&s, odd, 4), 1);   /* every vote out of range: b */
+    assert_int_equal(s.n, 2);
+    assert_true(s.count[0] == 4 && s.count[1] == 6);
+    assert_int_equal(lm_stats_init(&t, 3), 0);
+    signed char c[3] = {1, 1, -1};
+    assert_int_equal(lm_stats_add(&t, a, 5), 0);
+    assert_int_equal(lm_stats_add(&t, c, 1), 1);
+    assert_int_equal(lm_stats_merge(&s, &t), 0);
+    assert_int_equal(s.n, 3);
+    assert_true(s.count[0] == 9 && s.count[1] == 6 && s.count[2] == 1);
+    assert_memory_equal(s.pat + 2 * 3, c, 3);
+    lm_stats_free(&t);
+    lm_stats_free(&s);
+}
+
+/* More of what the mutation audit of labeling/labelmodel.c found unchecked: items
+ * with no vote say nothing, so a thousand of them leave the fit as it was (`e >
+ * em.off[p]` read as `>=` fitted them too, and the tolerances of the tests above let
+ * the shifted prior through); the prior is a distribution (voted[y] = 2 instead of 1
+ * put twice the pseudo-counts in its denominator); a vote outside 0..LM_K-1 is an
+ * abstain to lm_predict too (`v >= LM_K` read as `v > LM_K` read log_prior[LM_K]);
+ * the accessors answer 0 out of range (their bounds check deleted read outside
+ * log_mu) and c = -1 is the abstain (`c < -1` read as `c <= -1` gave 0); a zeroed lm_stats (no LF) is refused (`m <= 0` read as `m < 0`). */
+static void test_abstains_and_bounds(void **state)
+{
+    (void)state;
+    struct lm_stats s;
+    struct label_model a, b;
+    signed char x[2] = {0, -1}, y[2] = {-1, 3}, xy[2] = {0, 3}, none[2] = {-1, -1};
+    assert_int_equal(lm_stats_init(&s, 2), 0);
+    assert_true(lm_stats_add(&s, x, 10) >= 0);
+    assert_true(lm_stats_add(&s, y, 7) >= 0);
+    assert_true(lm_stats_add(&s, xy, 2) >= 0);
+    assert_int_equal(lm_fit(&a, &s, NULL), 0);
+    assert_true(lm_stats_add(&s, none, 1000) >= 0);
+    assert_int_equal(lm_fit(&b, &s, NULL), 0);
+    assert_memory_equal(a.log_prior, b.log_prior, sizeof a.log_prior);
+    assert_memory_equal(a.log_mu, b.log_mu, 2 * LM_K * (LM_K + 1) * sizeof(double));
+    double sum = 0;
+    for (int k = 0; k < LM_K; k++) sum += exp(b.log_prior[k]);
+    assert_true(fabs(sum - 1) < 1e-12);
+    double p[LM_K], q[LM_K];
+    signed char out[2] = {LM_K, -1}, out_x[2] = {0, LM_K};
+    assert_int_equal(lm_predict(&b, out, p), -1);
+    for (int k = 0; k < LM_K; k++) assert_true(p[k] == 0.0);
+    assert_int_equal(lm_predict(&b, out_x, p), lm_predict(&b, x, q));
+    assert_memory_equal(p, q, sizeof p);
+    assert_true(lm_prob_vote(&b, -1, 0, 0) == 0 && lm_prob_vote(&b, 2, 0, 0) == 0);
+    assert_true(lm_prob_vote(&b, 0, -1, 0) == 0 && lm_prob_vote(&b, 0, LM_K, 0) == 0);
+    assert_true(lm_prob_vote(&b, 0, 0, -2) == 0 && lm_prob_vote(&b, 0, 0, LM_K) == 0);
+    assert_true(lm_prob_vote(&b, 0, 0, 0) > 0.5);
+    assert_true(lm_prob_vote(&b, 0, 3, -1) > 0.5); /* c = -1: P(abstain) */
+    assert_true(lm_lf_accuracy(&b, -1) == 0 && lm_lf_accuracy(&b, 2) == 0);
+    lm_free(&a);
+    lm_free(&b);
+    lm_stats_free(&s);
+    struct lm_stats zero;
+    memset(&zero, 0, sizeof zero);
+    assert_int_equal(lm_fit(&a, &zero, NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +395,8 @@ int main(void)
         cmocka_unit_test(test_class_no_lf_votes_is_never_the_answer),
         cmocka_unit_test(test_fit_without_any_vote_still_predicts),
         cmocka_unit_test(test_votes_only_for_classes_the_fit_never_saw_are_no_label),
+        cmocka_unit_test(test_stats_count_each_pattern_once),
+        cmocka_unit_test(test_abstains_and_bounds),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -136,6 +136,87 @@ static void test_confusion_text_and_svg(void **state)
     assert_non_null(strstr(err, "/nonexistent-dir/x.svg: "));
 }
 
+/* What a mutation audit found the tests above let through (each check names the
+ * mutant of labeling/metrics.c it kills):
+ *  - a truth or prediction one past the last stage is no stage (`>=` read as `>`
+ *    wrote m[6][0], which is `unlabeled`, or m[0][6], which is m[1][0]); a "none"
+ *    truth with no prediction is not scored (`||` read as `&&` counted it unlabeled);
+ *  - coverage when as many cells have no prediction as have one (`n + unlabeled`
+ *    read as `n - unlabeled` gave 0.0, not 0.5);
+ *  - macro-F1 over all cells computed first, not after confusion_macro_f1 left the
+ *    same per-class figures on the stack (dropping its class_scores call passed);
+ *  - the report's rows for a class true but never predicted (precision 0/0) and one
+ *    predicted but never true (recall 0/0), and the notes that go with them: the
+ *    expected text is scikit-learn's classification_report(y, p, labels=the five
+ *    shown, digits=3, zero_division=0) on the same pairs;
+ *  - the confusion matrix text in full, its header line too. */
+static void test_edges_and_ill_defined_classes(void **state)
+{
+    (void)state;
+    struct confusion c;
+    memset(&c, 0, sizeof c);
+    confusion_add(&c, N_STAGES, 0);          /* not a stage: ignored */
+    confusion_add(&c, STAGE_NONE, STAGE_NONE); /* hand label "none": not scored */
+    assert_int_equal(confusion_total(&c), 0);
+    assert_int_equal(c.unlabeled, 0);
+    confusion_add(&c, 0, N_STAGES);          /* not a stage: no prediction */
+    assert_int_equal(confusion_total(&c), 0);
+    assert_int_equal(c.unlabeled, 1);
+    assert_int_equal(c.unlabeled_of[0], 1);
+    assert_int_equal(c.m[1][0], 0);
+    confusion_add(&c, 2, 2);
+    assert_true(confusion_coverage(&c) == 0.5); /* one of two */
+    /* load: 0 of 1 (missed); train: 1 of 1: F1 0 and 1, macro 0.5 */
+    assert_true(fabs(confusion_macro_f1_all(&c) - 0.5) < 1e-12);
+
+    /* y = load load prep evaluate prep, p = load train prep explore prep */
+    static const int pairs[][2] = {{0, 0}, {0, 2}, {1, 1}, {3, 4}, {1, 1}};
+    memset(&c, 0, sizeof c);
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) confusion_add(&c, pairs[i][0], pairs[i][1]);
+    char *got = capture_report(&c, 0);
+    assert_string_equal(got,
+        "              precision    recall  f1-score   support\n\n"
+        "        load      1.000     0.500     0.667         2\n"
+        "        prep      1.000     1.000     1.000         2\n"
+        "       train      0.000     0.000     0.000         0\n"
+        "    evaluate      0.000     0.000     0.000         1\n"
+        "     explore      0.000     0.000     0.000         0\n\n"
+        "    accuracy                          0.600         5\n"
+        "   macro avg      0.400     0.300     0.333         5\n"
+        "weighted avg      0.800     0.600     0.667         5\n");
+    free(got);
+    assert_true(fabs(confusion_macro_f1(&c) - 1.0 / 3.0) < 1e-12);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    metrics_print_undefined(f, &c);
+    fclose(f);
+    assert_string_equal(buf,
+        "note: evaluate: precision is ill-defined (no predicted cells) and set to 0.0, as scikit-learn does\n"
+        "note: train, explore: recall is ill-defined (no true cells) and set to 0.0, as scikit-learn does\n");
+    free(buf);
+    got = capture_report(&c, 1);
+    assert_string_equal(got,
+        "true\\pred         load      prep     train  evaluate   explore   imports\n"
+        "load                 1         0         1         0         0         0\n"
+        "prep                 0         2         0         0         0         0\n"
+        "train                0         0         0         0         0         0\n"
+        "evaluate             0         0         0         0         1         0\n"
+        "explore              0         0         0         0         0         0\n"
+        "imports              0         0         0         0         0         0\n");
+    free(got);
+    /* every class shown has true and predicted cells: no note */
+    fill(&c);
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    metrics_print_undefined(f, &c);
+    fclose(f);
+    assert_string_equal(buf, "");
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_report_layout),
         cmocka_unit_test(test_report_without_predictions),
         cmocka_unit_test(test_confusion_text_and_svg),
+        cmocka_unit_test(test_edges_and_ill_defined_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

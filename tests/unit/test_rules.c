@@ -455,6 +455,31 @@ static void test_shipped_rules_load(void **state)
     ruleset_free(&rs);
 }
 
+/* What a mutation audit of labeling/rules.c found unchecked: blanks at a line's end
+ * are not part of its pattern (the trim's space or tab test read past the line
+ * end, `line[n]` for `line[n - 1]`: `any \bfoo\(  ` kept its two spaces), and
+ * a macro is found by its whole name (comparing one byte fewer, `e - p - 2`, took
+ * {AC} for the AB defined first). */
+static void test_trailing_blanks_and_macro_names(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    const char *text =
+        "define AB read_csv\n"
+        "define AC read_json\n"
+        "rule spaces load\n  any \\bfoo\\(  \n"
+        "rule tabs load\n  any \\bbar\\(\t\t\n"
+        "rule json load\n  any {AC}\n";
+    if (load(&rs, text, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_true(fires(&rs, "spaces", "foo(x)"));
+    assert_true(fires(&rs, "tabs", "bar(x)"));
+    assert_true(fires(&rs, "json", "pd.read_json(p)"));
+    assert_false(fires(&rs, "json", "pd.read_csv(p)"));
+    ruleset_free(&rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_disable_twice),
         cmocka_unit_test(test_define_out_of_memory),
         cmocka_unit_test(test_shipped_rules_load),
+        cmocka_unit_test(test_trailing_blanks_and_macro_names),
         cmocka_unit_test(test_match_limit_gives_up),
         cmocka_unit_test(test_interpreter_limits_give_up),
     };
