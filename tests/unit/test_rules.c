@@ -59,6 +59,14 @@ static void test_bad_files_name_the_line(void **state)
         /* said as too long, not as "expected: rule NAME STAGE" */
         {"rule aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa load\n",
          "t.rules:1: rule name of 129 characters (at most 127)"},
+        /* one over the limit is refused, not cut to 127 */
+        {"rule aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa load\n",
+         "t.rules:1: rule name of 128 characters (at most 127)"},
+        {"rule a\nany x\n", "t.rules:1: expected: rule NAME STAGE [job|show|hint]"},
+        /* a disabled rule takes no more patterns: they are not added to the rule before */
+        {"rule a load\nany x\nrule b prep\nany y\ndisable b\nany z\n", "t.rules:6: 'any' outside a rule"},
+        {"define lower x\n", "t.rules:1: expected: define NAME PATTERN (NAME in capitals)"},
+        {"define _X\n", "t.rules:1: expected: define NAME PATTERN (NAME in capitals)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct ruleset rs;
@@ -86,6 +94,16 @@ static void test_bad_files_name_the_line(void **state)
     assert_string_equal(err, "t.rules: no rules in it (only comments and blank lines)");
     assert_int_equal(load(&rs, "\xef\xbb\xbf", err, sizeof err), -1);
     assert_string_equal(err, "t.rules: no rules in it (an empty file)");
+    ruleset_free(&rs);
+    /* a NUL inside a line is named, not read as the line's end */
+    static const char nul[] = "rule a load\nany x\0y\n";
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(ruleset_load_text(&rs, nul, sizeof nul - 1, "t.rules", err, sizeof err), -1);
+    assert_string_equal(err, "t.rules:2: NUL byte in line");
+    ruleset_free(&rs);
+    /* a macro's name may start with '_' */
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(load(&rs, "define _X x+\nrule a load\nany {_X}y\n", err, sizeof err), 0);
     ruleset_free(&rs);
     memset(&rs, 0, sizeof rs);
     assert_int_equal(ruleset_load_file(&rs, "/nonexistent/rules.txt", err, sizeof err), -1);
