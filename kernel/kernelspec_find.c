@@ -75,7 +75,9 @@ static size_t data_dirs(char dirs[][4096], size_t cap)
     return n;
 }
 
-/* The entry of KDIR named NAME, compared case-insensitively; 0 when found. */
+/* The entry of KDIR named NAME, compared case-insensitively, that is a kernelspec: a
+ * folder holding a kernel.json file (jupyter_client's _is_kernel_dir: a folder without
+ * one is passed over, for the next data dir's); 0 when found. */
 static int find_entry(const char *kdir, const char *name, char *out, size_t outlen)
 {
     DIR *d = opendir(kdir);
@@ -84,10 +86,12 @@ static int find_entry(const char *kdir, const char *name, char *out, size_t outl
     int rc = -1;
     while ((e = readdir(d))) {
         if (strcasecmp(e->d_name, name) == 0) {
-            char sub[300];
+            char sub[300], json[4096];
             struct stat st;
             if (join(sub, sizeof sub, "/", e->d_name) == 0 &&
-                join(out, outlen, kdir, sub) == 0 && stat(out, &st) == 0 && S_ISDIR(st.st_mode)) { rc = 0; break; }
+                join(out, outlen, kdir, sub) == 0 && stat(out, &st) == 0 && S_ISDIR(st.st_mode) &&
+                join(json, sizeof json, out, "/kernel.json") == 0 && stat(json, &st) == 0 &&
+                S_ISREG(st.st_mode)) { rc = 0; break; }
         }
     }
     closedir(d);

@@ -6,7 +6,8 @@
  * (JPY_PARENT_PID's: Jupyter's sys.prefix, an unactivated venv's too), the active
  * environment's prefix (CONDA_PREFIX, VIRTUAL_ENV), /usr/local/share/jupyter,
  * /usr/share/jupyter; names compare
- * case-insensitively, as jupyter_client lower-cases them.  Reads argv, env and
+ * case-insensitively, as jupyter_client lower-cases them, and a folder without a
+ * kernel.json is passed over, as jupyter_client passes over it.  Reads argv, env and
  * language (by nbformat/nblang.h's rule), and tells from argv whether the kernel is
  * ipykernel.  (Writing kernelspecs is
  * kernel/kernelspec.h's job.)

@@ -3,8 +3,12 @@
  * (kernel/kernelspec_find.h).  Bad input gives a message naming the file and reason. */
 #include "unit.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kernel/connection.h"
@@ -94,6 +98,102 @@ static void connection_read_names_file_and_reason(void **state)
     struct connection c;
     assert_int_equal(connection_read("/nonexistent/c.json", &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/c.json"));
+}
+
+/* What Jupyter and other clients write, each accepted as it is meant (a mutation audit
+ * found these unread): no transport is tcp, no signature_scheme is hmac-sha256,
+ * hmac-sha512 is kept, ports 1 and 65535 are ports, an IPv6 address goes in brackets,
+ * and the scheme and kernel name survive connection_write. */
+static void connection_read_accepts_what_jupyter_writes(void **state)
+{
+    (void)state;
+    char path[128], err[256], ep[128];
+    snprintf(path, sizeof path, "%s/conn.json", dir);
+    unit_write_file(path, "{\"ip\": \"::1\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
+                          " \"control_port\": 4, \"hb_port\": 65535, \"key\": \"k\"}");
+    struct connection c;
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_string_equal(c.transport, "tcp");
+    assert_string_equal(c.signature_scheme, "hmac-sha256");
+    assert_int_equal(c.port[CH_SHELL], 1);
+    assert_int_equal(c.port[CH_HB], 65535);
+    connection_endpoint(&c, CH_HB, ep, sizeof ep);
+    assert_string_equal(ep, "tcp://[::1]:65535");
+    connection_free(&c);
+
+    unit_write_file(path, "{\"ip\": \"127.0.0.1\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
+                          " \"control_port\": 4, \"hb_port\": 5, \"key\": \"k\","
+                          " \"signature_scheme\": \"hmac-sha512\", \"kernel_name\": \"ir\"}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_string_equal(c.signature_scheme, "hmac-sha512");
+    char out[128];
+    snprintf(out, sizeof out, "%s/out.json", dir);
+    assert_int_equal(connection_write(out, &c, err, sizeof err), 0);
+    struct connection d;
+    assert_int_equal(connection_read(out, &d, err, sizeof err), 0);
+    assert_string_equal(d.signature_scheme, "hmac-sha512");
+    assert_string_equal(d.kernel_name, "ir");
+    connection_free(&d);
+    connection_free(&c);
+}
+
+/* Values a connection file may not hold, each named: ports 0 and 65536, an "ip" that is
+ * not a string or does not fit, a transport of one letter or longer than any. */
+static void connection_read_refuses_edges(void **state)
+{
+    (void)state;
+    char ip256[300], text[600];
+    memset(ip256, 'a', 256);
+    ip256[256] = 0;
+    const char *ports = "\"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4";
+    struct { char text[600]; const char *reason; } bad[] = {
+        {"", "\"hb_port\" is not a port number"}, {"", "\"hb_port\" is not a port number"},
+        {"", "\"ip\" is not a string of at most 255 bytes"},
+        {"", "\"ip\" is not a string of at most 255 bytes"},
+        {"", "unknown transport \"x\""}, {"", "\"transport\" is not a string of at most 7 bytes"},
+    };
+    snprintf(bad[0].text, sizeof bad[0].text, "{\"ip\": \"h\", %s, \"hb_port\": 0}", ports);
+    snprintf(bad[1].text, sizeof bad[1].text, "{\"ip\": \"h\", %s, \"hb_port\": 65536}", ports);
+    snprintf(bad[2].text, sizeof bad[2].text, "{\"ip\": 5, %s, \"hb_port\": 5}", ports);
+    snprintf(bad[3].text, sizeof bad[3].text, "{\"ip\": \"%s\", %s, \"hb_port\": 5}", ip256, ports);
+    snprintf(bad[4].text, sizeof bad[4].text, "{\"ip\": \"h\", \"transport\": \"x\", %s, \"hb_port\": 5}", ports);
+    snprintf(bad[5].text, sizeof bad[5].text, "{\"ip\": \"h\", \"transport\": \"tcpipcxy\", %s, \"hb_port\": 5}",
+             ports);
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/conn.json", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        unit_write_file(path, bad[i].text);
+        struct connection c;
+        assert_int_equal(connection_read(path, &c, err, sizeof err), -1);
+        if (!strstr(err, bad[i].reason)) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].reason);
+    }
+    /* 255 bytes fit */
+    ip256[255] = 0;
+    snprintf(text, sizeof text, "{\"ip\": \"%s\", %s, \"hb_port\": 5}", ip256, ports);
+    unit_write_file(path, text);
+    struct connection c;
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_int_equal(strlen(c.ip), 255);
+    /* a file that cannot be written is a failure, named */
+    snprintf(path, sizeof path, "%s/no/such/folder/c.json", dir);
+    err[0] = 0;
+    assert_int_equal(connection_write(path, &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no/such/folder/c.json: "));
+    /* one whose writes fail (/dev/full: ENOSPC) too, without retrying for ever; and no
+     * descriptor is left open, written or not */
+    int before = dup(0);
+    close(before);
+    if (access("/dev/full", W_OK) == 0) {
+        err[0] = 0;
+        assert_int_equal(connection_write("/dev/full", &c, err, sizeof err), -1);
+        assert_non_null(strstr(err, "/dev/full: write failed: "));
+    }
+    snprintf(path, sizeof path, "%s/written.json", dir);
+    assert_int_equal(connection_write(path, &c, err, sizeof err), 0);
+    int after = dup(0);
+    close(after);
+    assert_int_equal(after, before);
+    connection_free(&c);
 }
 
 static void options_from_argv_and_environment(void **state)
@@ -218,6 +318,117 @@ static void options_notice_says_why_in_whole_lines(void **state)
     assert_string_equal(out, "");
 }
 
+/* Every documented spelling and edge, each once (a mutation audit found them unread):
+ * 0 and 1 as minimum confidence, each yes/no word of NBSTAGE_NO_BADGE and
+ * NBSTAGE_ANY_LANGUAGE, --tag-position top over NBSTAGE_TAG_POSITION=bottom,
+ * NBSTAGE_WRAP and NBSTAGE_MODEL, --any-language, -h/--help/--version without -f, and
+ * the message for -f or --connection-file given last, without its value. */
+static void options_every_spelling_and_edge(void **state)
+{
+    (void)state;
+    struct kernel_options o;
+    char err[256];
+    static const char *const vars[] = {"NBSTAGE_WRAP", "NBSTAGE_MODEL", "NBSTAGE_TAG_POSITION",
+                                       "NBSTAGE_NO_BADGE", "NBSTAGE_ANY_LANGUAGE",
+                                       "NBSTAGE_MIN_CONFIDENCE"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) unsetenv(vars[i]);
+
+    char *zero[] = {"k", "-f", "c", "--min-confidence", "0", NULL};
+    assert_int_equal(options_parse(5, zero, &o, err, sizeof err), 0);
+    assert_string_equal(o.warnings, "");
+    assert_true(o.display.min_confidence == 0);
+    char *one[] = {"k", "-f", "c", "--min-confidence=1", NULL};
+    assert_int_equal(options_parse(4, one, &o, err, sizeof err), 0);
+    assert_string_equal(o.warnings, "");
+    assert_true(o.display.min_confidence == 1);
+
+    setenv("NBSTAGE_TAG_POSITION", "bottom", 1);
+    char *top[] = {"k", "-f", "c", "--tag-position=top", NULL};
+    assert_int_equal(options_parse(4, top, &o, err, sizeof err), 0);
+    assert_string_equal(o.warnings, "");
+    assert_int_equal(o.display.position_top, 1);
+    unsetenv("NBSTAGE_TAG_POSITION");
+
+    char *plain[] = {"k", "-f", "c", NULL};
+    static const char *const yes[] = {"1", "true", "YES", "On"}, *const no[] = {"0", "False", "no", "OFF", ""};
+    for (int want = 0; want < 2; want++) {
+        const char *const *words = want ? yes : no;
+        size_t n = want ? sizeof yes / sizeof *yes : sizeof no / sizeof *no;
+        for (size_t i = 0; i < n; i++) {
+            setenv("NBSTAGE_NO_BADGE", words[i], 1);
+            setenv("NBSTAGE_ANY_LANGUAGE", words[i], 1);
+            assert_int_equal(options_parse(3, plain, &o, err, sizeof err), 0);
+            if (o.warnings[0]) fail_msg("\"%s\": %s", words[i], o.warnings);
+            assert_int_equal(o.display.no_badge, want);
+            assert_int_equal(o.any_language, want);
+        }
+    }
+    unsetenv("NBSTAGE_NO_BADGE");
+    unsetenv("NBSTAGE_ANY_LANGUAGE");
+    char *any[] = {"k", "-f", "c", "--any-language", NULL};
+    assert_int_equal(options_parse(4, any, &o, err, sizeof err), 0);
+    assert_int_equal(o.any_language, 1);
+    assert_int_equal(o.display.no_badge, 0);
+
+    setenv("NBSTAGE_WRAP", "ir", 1);
+    setenv("NBSTAGE_MODEL", "/m.nbsm", 1);
+    assert_int_equal(options_parse(3, plain, &o, err, sizeof err), 0);
+    assert_string_equal(o.wrap, "ir");
+    assert_int_equal(o.wrap_from_env, 1); /* the log says where the name came from */
+    assert_string_equal(o.model, "/m.nbsm");
+    char *wrap[] = {"k", "-f", "c", "--wrap=python3", NULL};
+    assert_int_equal(options_parse(4, wrap, &o, err, sizeof err), 0);
+    assert_string_equal(o.wrap, "python3");
+    assert_int_equal(o.wrap_from_env, 0);
+    assert_string_equal(o.model, "/m.nbsm");
+    unsetenv("NBSTAGE_WRAP");
+    unsetenv("NBSTAGE_MODEL");
+    assert_int_equal(options_parse(3, plain, &o, err, sizeof err), 0);
+    assert_int_equal(o.wrap_from_env, 0);
+    assert_null(o.model);
+
+    char *help[][2] = {{"k", "-h"}, {"k", "--help"}, {"k", "--version"}};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(options_parse(2, help[i], &o, err, sizeof err), 0);
+        assert_int_equal(o.help, i < 2);
+        assert_int_equal(o.version, i == 2);
+    }
+    /* long lines cut at the end of the warnings, well inside it (under ASan, a write past
+     * it is caught: the short lines of options_refuse_bad_values overflowed into the
+     * struct's padding only) */
+    static char long_opt[401];
+    memset(long_opt, 'x', 400);
+    memcpy(long_opt, "--", 2);
+    char *longs[] = {"k", "-f", "c", long_opt, long_opt, long_opt, long_opt, NULL};
+    assert_int_equal(options_parse(7, longs, &o, err, sizeof err), 0);
+    size_t n = strlen(o.warnings);
+    assert_true(n == sizeof o.warnings - 1 && o.warnings[n - 1] == '\n');
+
+    char *last[][3] = {{"k", "--wrap=ir", "-f"}, {"k", "--wrap=ir", "--connection-file"}};
+    const char *why[] = {"-f needs a value", "--connection-file needs a value"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(options_parse(3, last[i], &o, err, sizeof err), -1);
+        assert_string_equal(err, why[i]);
+    }
+}
+
+/* A notice line goes in whole or not at all: with room for its text but not its NUL,
+ * snprintf cuts its newline, so it is left out. */
+static void options_notice_line_needs_room_for_its_nul(void **state)
+{
+    (void)state;
+    struct kernel_options o;
+    char err[256], out[256];
+    unsetenv("NBSTAGE_TAG_POSITION");
+    char *bad[] = {"k", "-f", "c", "--bogus", NULL};
+    assert_int_equal(options_parse(4, bad, &o, err, sizeof err), 0);
+    const char line[] = "nbstage: warning: unknown option or missing value: \"--bogus\"; ignored\n";
+    options_notice(&o, NULL, out, sizeof line);
+    assert_string_equal(out, line);
+    options_notice(&o, NULL, out, sizeof line - 1);
+    assert_string_equal(out, "");
+}
+
 static void kernelspec_found_through_jupyter_path(void **state)
 {
     (void)state;
@@ -249,6 +460,231 @@ static void kernelspec_found_through_jupyter_path(void **state)
     unsetenv("JUPYTER_PATH");
 }
 
+/* A kernelspec folder SUB/kernels/NAME under the test's folder, whose argv[0] is WHO. */
+static void spec_in(const char *sub, const char *name, const char *who)
+{
+    char path[512], cmd[640];
+    snprintf(path, sizeof path, "%s/%s/kernels/%s", dir, sub, name);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    strcat(path, "/kernel.json");
+    char text[256];
+    snprintf(text, sizeof text, "{\"argv\": [\"%s\", \"{connection_file}\"]}", who);
+    unit_write_file(path, text);
+}
+
+static const char *const data_vars[] = {"JUPYTER_PATH", "JUPYTER_DATA_DIR", "XDG_DATA_HOME", "HOME",
+                                        "CONDA_PREFIX", "VIRTUAL_ENV", "JPY_PARENT_PID"};
+
+/* argv[0] of the spec kernelspec_find gives for NAME ("" when none). */
+static const char *found_by(const char *name, char *out, size_t cap)
+{
+    struct found_kernelspec ks;
+    char err[2048];
+    out[0] = 0;
+    if (kernelspec_find(name, &ks, err, sizeof err) == 0) {
+        snprintf(out, cap, "%s", ks.argv[0]);
+        kernelspec_found_free(&ks);
+    }
+    return out;
+}
+
+/* jupyter_client's order, most specific first: JUPYTER_PATH, then the user's data dir
+ * (JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter: one of
+ * them), CONDA_PREFIX, VIRTUAL_ENV; kernelspec_dir_searched agrees, by any path to the
+ * folder; a name not found lists the folders searched, in that order.  A mutation audit
+ * found only JUPYTER_PATH tested. */
+static void kernelspec_data_dirs_in_jupyters_order(void **state)
+{
+    (void)state;
+    char buf[64], path[512], want[1024], err[2048];
+    static const char *const subs[] = {"jp", "dd", "xdg/jupyter", "home/.local/share/jupyter",
+                                       "conda/share/jupyter", "venv/share/jupyter"};
+    for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) spec_in(subs[i], "order", subs[i]);
+    for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
+    static const char *const vars[][2] = {{"JUPYTER_PATH", "jp"}, {"JUPYTER_DATA_DIR", "dd"},
+                                          {"XDG_DATA_HOME", "xdg"}, {"HOME", "home"},
+                                          {"CONDA_PREFIX", "conda"}, {"VIRTUAL_ENV", "venv"}};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, vars[i][1]);
+        setenv(vars[i][0], path, 1);
+    }
+    assert_string_equal(found_by("order", buf, sizeof buf), "jp");
+    unsetenv("JUPYTER_PATH");
+    assert_string_equal(found_by("order", buf, sizeof buf), "dd");
+    /* with JUPYTER_DATA_DIR set, XDG_DATA_HOME and HOME are not searched */
+    snprintf(path, sizeof path, "%s/dd/kernels/order", dir);
+    unit_rm_rf(path);
+    assert_string_equal(found_by("order", buf, sizeof buf), "conda/share/jupyter");
+    unsetenv("JUPYTER_DATA_DIR");
+    assert_string_equal(found_by("order", buf, sizeof buf), "xdg/jupyter");
+    unsetenv("XDG_DATA_HOME");
+    assert_string_equal(found_by("order", buf, sizeof buf), "home/.local/share/jupyter");
+    unsetenv("HOME");
+    assert_string_equal(found_by("order", buf, sizeof buf), "conda/share/jupyter");
+    unsetenv("CONDA_PREFIX");
+    assert_string_equal(found_by("order", buf, sizeof buf), "venv/share/jupyter");
+
+    /* the folders searched, named in order when the name is not found */
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, vars[i][1]);
+        setenv(vars[i][0], path, 1);
+    }
+    struct found_kernelspec ks;
+    assert_int_equal(kernelspec_find("absent", &ks, err, sizeof err), -1);
+    snprintf(want, sizeof want, "kernelspec \"absent\" not found in %s/jp/kernels, %s/dd/kernels, "
+             "%s/conda/share/jupyter/kernels, %s/venv/share/jupyter/kernels, "
+             "/usr/local/share/jupyter/kernels, /usr/share/jupyter/kernels", dir, dir, dir, dir);
+    assert_string_equal(err, want);
+
+    /* kernelspec_dir_searched: each of them, by another path too; not another folder */
+    for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+        if (i == 2 || i == 3) continue; /* not searched while JUPYTER_DATA_DIR is set */
+        snprintf(path, sizeof path, "%s/%s/kernels", dir, subs[i]);
+        if (!kernelspec_dir_searched(path)) fail_msg("%s not searched", path);
+    }
+    snprintf(path, sizeof path, "%s/jp/../jp/kernels", dir);
+    assert_int_equal(kernelspec_dir_searched(path), 1);
+    snprintf(path, sizeof path, "%s/xdg/jupyter/kernels", dir);
+    assert_int_equal(kernelspec_dir_searched(path), 0);
+    snprintf(path, sizeof path, "%s/no-such-folder", dir);
+    assert_int_equal(kernelspec_dir_searched(path), 0);
+    unsetenv("JUPYTER_DATA_DIR");
+    snprintf(path, sizeof path, "%s/xdg/jupyter/kernels", dir);
+    assert_int_equal(kernelspec_dir_searched(path), 1);
+    for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
+}
+
+/* A folder of the right name without a kernel.json is not a kernelspec: jupyter_client
+ * (_is_kernel_dir) passes over it to the next data dir, and so does kernelspec_find.
+ * It stopped there and failed ("kernel.json: unable to open"), so that an empty folder
+ * left in ~/.local/share/jupyter/kernels/python3 broke the stage kernel while Jupyter
+ * listed /usr/share's python3 (found by a mutation audit of kernelspec_find.c). */
+static void kernelspec_folder_without_kernel_json_is_passed_over(void **state)
+{
+    (void)state;
+    char buf[64], path[512], jp[600];
+    for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
+    spec_in("e2", "Skip", "e2");
+    snprintf(path, sizeof path, "mkdir -p '%s/e1/kernels/skip' '%s/e0/kernels/skip/kernel.json'", dir, dir);
+    assert_int_equal(system(path), 0);
+    snprintf(path, sizeof path, "%s/e1/kernels/skip/logo-64x64.png", dir);
+    unit_write_file(path, "not a kernelspec");
+    snprintf(jp, sizeof jp, "%s/e0:%s/e1:%s/e2", dir, dir, dir);
+    setenv("JUPYTER_PATH", jp, 1);
+    assert_string_equal(found_by("skip", buf, sizeof buf), "e2");
+    unsetenv("JUPYTER_PATH");
+}
+
+/* A process whose command line starts with ARGV0 (sleep, exec'd under that name), once
+ * /proc shows it. */
+static pid_t spawn_as(const char *argv0)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* it dies with the test, and does not hold the test's output open if the test
+         * crashes: whoever reads that output would wait for it */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl("/bin/sleep", argv0, "30", (char *)NULL);
+        _exit(127);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+    for (int i = 0; i < 400; i++) {
+        char line[512] = "";
+        FILE *f = fopen(path, "rb");
+        if (f) { size_t n = fread(line, 1, sizeof line - 1, f); line[n] = 0; fclose(f); }
+        if (strcmp(line, argv0) == 0) return pid;
+        usleep(5000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fail_msg("%s did not start", argv0);
+    return -1;
+}
+
+static void end(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* The prefix of the Python that started the kernel (JPY_PARENT_PID's command line:
+ * PREFIX/bin/python...) is searched, an unactivated venv's too; nothing else is taken
+ * for one.  Untested before (a mutation audit): every check in parent_prefix could go. */
+static void kernelspec_found_in_the_parent_pythons_prefix(void **state)
+{
+    (void)state;
+    char buf[64], path[512], kdir[512], pid[32];
+    for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
+    spec_in("pp/share/jupyter", "parent-spec", "pp");
+    snprintf(kdir, sizeof kdir, "%s/pp/share/jupyter/kernels", dir);
+    snprintf(path, sizeof path, "%s/pp/bin/python3.11", dir);
+    pid_t p = spawn_as(path);
+    snprintf(pid, sizeof pid, "%ld", (long)p);
+    setenv("JPY_PARENT_PID", pid, 1);
+    found_by("parent-spec", buf, sizeof buf);
+    int searched = kernelspec_dir_searched(kdir);
+    end(p); /* before any assertion: a failed test leaves no process behind */
+    assert_string_equal(buf, "pp");
+    assert_int_equal(searched, 1);
+    unsetenv("JPY_PARENT_PID");
+    assert_string_equal(found_by("parent-spec", buf, sizeof buf), "");
+    assert_int_equal(kernelspec_dir_searched(kdir), 0);
+    /* not a python, not in a bin/ folder, not an absolute path */
+    const char *not_python[] = {"%s/pp/bin/ruby", "%s/pp/python3", "pp/bin/python3"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, not_python[i], dir);
+        if (i == 2) snprintf(path, sizeof path, "%s", not_python[i]);
+        p = spawn_as(path);
+        snprintf(pid, sizeof pid, "%ld", (long)p);
+        setenv("JPY_PARENT_PID", pid, 1);
+        found_by("parent-spec", buf, sizeof buf);
+        end(p);
+        if (buf[0]) fail_msg("found through %s", path);
+    }
+    unsetenv("JPY_PARENT_PID");
+}
+
+/* What load_spec makes of a kernel.json: "env" as NAME=value strings (a value that is
+ * not a string skipped), and a refusal naming the file for an argv that is not an
+ * array of strings; an empty name is no name. */
+static void kernelspec_contents_read_and_refused(void **state)
+{
+    (void)state;
+    char path[512], jp[300], err[512];
+    for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
+    snprintf(jp, sizeof jp, "%s/c", dir);
+    setenv("JUPYTER_PATH", jp, 1);
+    spec_in("c", "envs", "x");
+    spec_in("c", "argv-str", "x");
+    spec_in("c", "argv-num", "x");
+    snprintf(path, sizeof path, "%s/c/kernels/envs/kernel.json", dir);
+    unit_write_file(path, "{\"argv\": [\"k\"], \"env\": {\"A\": \"1\", \"N\": 5, \"LONG\": \"two words\"}}");
+    snprintf(path, sizeof path, "%s/c/kernels/argv-str/kernel.json", dir);
+    unit_write_file(path, "{\"argv\": \"python3 -m k\"}");
+    snprintf(path, sizeof path, "%s/c/kernels/argv-num/kernel.json", dir);
+    unit_write_file(path, "{\"argv\": [\"python3\", 3]}");
+    struct found_kernelspec ks;
+    assert_int_equal(kernelspec_find("envs", &ks, err, sizeof err), 0);
+    assert_int_equal(ks.n_env, 2);
+    assert_string_equal(ks.env[0], "A=1");
+    assert_string_equal(ks.env[1], "LONG=two words");
+    assert_null(ks.env[2]);
+    kernelspec_found_free(&ks);
+    assert_int_equal(kernelspec_find("argv-str", &ks, err, sizeof err), -1);
+    assert_non_null(strstr(err, "argv-str/kernel.json: \"argv\" is not a non-empty array"));
+    assert_int_equal(kernelspec_find("argv-num", &ks, err, sizeof err), -1);
+    assert_non_null(strstr(err, "argv-num/kernel.json: \"argv\" has a non-string entry"));
+    assert_int_equal(kernelspec_find("", &ks, err, sizeof err), -1);
+    assert_string_equal(err, "kernelspec name \"\" is not valid");
+    unsetenv("JUPYTER_PATH");
+}
+
 /* An ipykernel child is told Jupyter's connection file (kernel/proxy.c); others run
  * no Python of ours. */
 static void kernelspec_tells_ipykernel_apart(void **state)
@@ -272,10 +708,18 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(connection_read_write_round_trip),
         cmocka_unit_test(connection_read_names_file_and_reason),
+        cmocka_unit_test(connection_read_accepts_what_jupyter_writes),
+        cmocka_unit_test(connection_read_refuses_edges),
         cmocka_unit_test(options_from_argv_and_environment),
         cmocka_unit_test(options_refuse_bad_values),
         cmocka_unit_test(options_notice_says_why_in_whole_lines),
+        cmocka_unit_test(options_every_spelling_and_edge),
+        cmocka_unit_test(options_notice_line_needs_room_for_its_nul),
         cmocka_unit_test(kernelspec_found_through_jupyter_path),
+        cmocka_unit_test(kernelspec_data_dirs_in_jupyters_order),
+        cmocka_unit_test(kernelspec_folder_without_kernel_json_is_passed_over),
+        cmocka_unit_test(kernelspec_found_in_the_parent_pythons_prefix),
+        cmocka_unit_test(kernelspec_contents_read_and_refused),
         cmocka_unit_test(kernelspec_tells_ipykernel_apart),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
