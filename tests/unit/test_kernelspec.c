@@ -147,6 +147,96 @@ static void install_replace_remove(void **state)
     assert_int_equal(system(rm), 0);
 }
 
+/* The edges a mutation audit found untested: each end of the name's character ranges,
+ * a relative --prefix (made absolute, as jupyter_client's abspath makes it), a scope
+ * that is none, the reason for a folder path that does not fit. */
+static void names_and_dirs_at_their_edges(void **state)
+{
+    (void)state;
+    assert_true(kernelspec_name_ok("azAZ09._-"));
+    static const char *const not_ok[] = {"`", "{", "@", "[", "/", ":", "a,b"};
+    for (size_t i = 0; i < sizeof not_ok / sizeof *not_ok; i++)
+        if (kernelspec_name_ok(not_ok[i])) fail_msg("\"%s\" taken for a name", not_ok[i]);
+    char out[4096], err[256], cwd[4096], want[4200];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(kernelspec_kernels_dir(KS_PREFIX, "rel/p", out, sizeof out, err, sizeof err), 0);
+    snprintf(want, sizeof want, "%s/rel/p/share/jupyter/kernels", cwd);
+    assert_string_equal(out, want);
+    err[0] = 0;
+    assert_int_equal(kernelspec_kernels_dir((enum kernelspec_scope)7, NULL, out, sizeof out, err, sizeof err), -1);
+    assert_string_equal(err, "unknown kernelspec scope");
+    char small[8];
+    assert_int_equal(kernelspec_kernels_dir(KS_PREFIX, "/opt/p", small, sizeof small, err, sizeof err), -1);
+    assert_string_equal(err, "kernelspec folder path too long (/opt/p)");
+    /* a path fits when its NUL does too */
+    char exact[sizeof "/opt/p/share/jupyter/kernels"];
+    assert_int_equal(kernelspec_kernels_dir(KS_PREFIX, "/opt/p", exact, sizeof exact, err, sizeof err), 0);
+    assert_string_equal(exact, "/opt/p/share/jupyter/kernels");
+    assert_int_equal(kernelspec_kernels_dir(KS_PREFIX, "/opt/p", exact, sizeof exact - 1, err, sizeof err), -1);
+}
+
+/* The wrapped kernel's resources: kernel.js, kernel.css and each logo-* regular file are
+ * copied byte for byte (one larger than the copy's 16 KB buffer), nothing else (a
+ * README, "logos.txt", a folder named logo-x); installed again from a folder without
+ * kernel.css, the old one goes; removing the spec takes them all.  Resources were only
+ * tested through Jupyter (test_install_kernel.py). */
+static void resources_copied_replaced_and_removed(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/nbstage-test-kernelspec-res.XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char res[300], kdir[300], path[4200], err[4400];
+    snprintf(res, sizeof res, "%s/wrapped", root);
+    snprintf(kdir, sizeof kdir, "%s/kernels", root);
+    snprintf(path, sizeof path, "%s/logo-x", res);
+    assert_int_equal(mkdir(res, 0755), 0);
+    assert_int_equal(mkdir(path, 0755), 0);
+    static const char *const files[] = {"kernel.js", "kernel.css", "logo-64x64.png", "README", "logos.txt"};
+    static char big[40000];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    big[sizeof big - 1] = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", res, files[i]);
+        unit_write_file(path, i == 2 ? big : files[i]);
+    }
+    struct kernelspec_spec sp = spec;
+    sp.resource_dir = res;
+    mode_t old_mask = umask(022);
+    char dir[4096];
+    assert_int_equal(kernelspec_install(kdir, &sp, dir, sizeof dir, err, sizeof err), 0);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        char *got = unit_read_file(path, NULL);
+        if (i < 3) {
+            if (!got) fail_msg("%s not copied", files[i]);
+            assert_string_equal(got, i == 2 ? big : files[i]);
+        } else if (got) {
+            fail_msg("%s copied", files[i]);
+        }
+        free(got);
+    }
+    snprintf(path, sizeof path, "%s/logo-x", dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+    struct stat st; /* folders made as `mkdir -p` makes them, 0755 under a umask of 022 */
+    assert_int_equal(stat(kdir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0755);
+    umask(old_mask);
+
+    snprintf(path, sizeof path, "%s/kernel.css", res);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(kernelspec_install(kdir, &sp, NULL, 0, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/kernel.css", dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/kernel.js", dir);
+    assert_int_equal(access(path, F_OK), 0);
+
+    assert_int_equal(kernelspec_remove(kdir, "stages", err, sizeof err), 0);
+    assert_int_not_equal(access(dir, F_OK), 0);
+    char rm[512];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", root);
+    assert_int_equal(system(rm), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +244,8 @@ int main(void)
         cmocka_unit_test(kernels_dirs_follow_jupyter),
         cmocka_unit_test(kernel_json_content),
         cmocka_unit_test(install_replace_remove),
+        cmocka_unit_test(names_and_dirs_at_their_edges),
+        cmocka_unit_test(resources_copied_replaced_and_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

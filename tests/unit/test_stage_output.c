@@ -176,6 +176,47 @@ static void model_names_are_escaped(void **state)
     json_decref(c);
 }
 
+/* The badge names its stage and model in its title (the tooltip), and its class names
+ * the stage (a mutation audit found either could go unnoticed). */
+static void badge_title_names_stage_and_model(void **state)
+{
+    (void)state;
+    json_t *c = stage_output_content(STAGE_TRAIN, probs_train, "nbstage-lstm-1a2b3c4d", NULL);
+    assert_non_null(c);
+    char want[256];
+    snprintf(want, sizeof want,
+             "<span class='nbstage-badge nbstage-train' title='%s (nbstage model nbstage-lstm-1a2b3c4d)' ",
+             stage_name[STAGE_TRAIN]);
+    if (strncmp(data_str(c, "text/html"), want, strlen(want)) != 0)
+        fail_msg("\"%s\" does not start with \"%s\"", data_str(c, "text/html"), want);
+    json_decref(c);
+}
+
+/* stage_output_text itself (not through stage_output_content, whose json_loads hid a
+ * bad number written as text that is not JSON) refuses a NaN, an infinity, a negative
+ * or a value above 1.0001 in every place, the first included; 1.0001 itself passes. */
+static void text_refuses_what_is_not_a_probability_anywhere(void **state)
+{
+    (void)state;
+    struct stage_output *so = stage_output_new("m", NULL);
+    assert_non_null(so);
+    const float bad[] = {NAN, INFINITY, -0.001f, 1.01f};
+    for (int at = 0; at < N_STAGES; at++) {
+        for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+            float p[N_STAGES] = {0.1f, 0.1f, 0.5f, 0.1f, 0.1f, 0.1f};
+            p[at] = bad[b];
+            char *text = stage_output_text(so, STAGE_TRAIN, p);
+            if (text) fail_msg("probability %d = %g gave %s", at, (double)bad[b], text);
+        }
+        float p[N_STAGES] = {0.1f, 0.1f, 0.5f, 0.1f, 0.1f, 0.1f};
+        p[at] = 1.0001f;
+        char *text = stage_output_text(so, STAGE_TRAIN, p);
+        assert_non_null(text);
+        free(text);
+    }
+    stage_output_free(so);
+}
+
 /* The content as it comes back in a saved notebook: an output object, through text. */
 static json_t *saved_output(const json_t *content)
 {
@@ -241,6 +282,14 @@ static void parse_refuses_other_outputs(void **state)
     int stage;
     double conf;
     assert_int_equal(stage_output_parse(NULL, &stage, &conf), -1);
+
+    /* a confidence of 0 is one, at the edge of [0, 1] */
+    json_t *z = json_loads("{\"metadata\": {\"nbstage\": {\"stage\": \"prep\", \"confidence\": 0.0}}}",
+                           0, NULL);
+    assert_int_equal(stage_output_parse(z, &stage, &conf), 0);
+    assert_int_equal(stage, STAGE_PREP);
+    assert_true(conf == 0.0);
+    json_decref(z);
 
     /* an integer confidence is still a number */
     json_t *o = json_loads("{\"metadata\": {\"nbstage\": {\"stage\": \"load\", \"confidence\": 1}}}",
@@ -351,6 +400,8 @@ int main(void)
         cmocka_unit_test(position_top_reaches_the_script),
         cmocka_unit_test(bad_input_gives_nothing),
         cmocka_unit_test(model_names_are_escaped),
+        cmocka_unit_test(badge_title_names_stage_and_model),
+        cmocka_unit_test(text_refuses_what_is_not_a_probability_anywhere),
         cmocka_unit_test(parse_reads_back_what_content_wrote),
         cmocka_unit_test(parse_refuses_other_outputs),
     };
