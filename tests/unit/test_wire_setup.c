@@ -70,6 +70,19 @@ static void connection_read_write_round_trip(void **state)
     connection_free(&d);
 }
 
+/* Case I, TEXT as conn.json in the test folder, is refused, and the message names the
+ * file and REASON. */
+static void refused(size_t i, const char *text, const char *reason)
+{
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/conn.json", dir);
+    unit_write_file(path, text);
+    struct connection c;
+    assert_int_equal(connection_read(path, &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "conn.json"));
+    if (!strstr(err, reason)) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, reason);
+}
+
 static void connection_read_names_file_and_reason(void **state)
 {
     (void)state;
@@ -86,15 +99,8 @@ static void connection_read_names_file_and_reason(void **state)
         {"{\"ip\": \"h\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4,"
          " \"hb_port\": 5, \"key\": 7}", "\"key\" is not a string"},
     };
-    char path[128], err[256];
-    snprintf(path, sizeof path, "%s/conn.json", dir);
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        unit_write_file(path, bad[i].text);
-        struct connection c;
-        assert_int_equal(connection_read(path, &c, err, sizeof err), -1);
-        assert_non_null(strstr(err, "conn.json"));
-        if (!strstr(err, bad[i].reason)) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].reason);
-    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) refused(i, bad[i].text, bad[i].reason);
+    char err[256];
     struct connection c;
     assert_int_equal(connection_read("/nonexistent/c.json", &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/c.json"));
@@ -159,14 +165,9 @@ static void connection_read_refuses_edges(void **state)
     snprintf(bad[4].text, sizeof bad[4].text, "{\"ip\": \"h\", \"transport\": \"x\", %s, \"hb_port\": 5}", ports);
     snprintf(bad[5].text, sizeof bad[5].text, "{\"ip\": \"h\", \"transport\": \"tcpipcxy\", %s, \"hb_port\": 5}",
              ports);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) refused(i, bad[i].text, bad[i].reason);
     char path[128], err[256];
     snprintf(path, sizeof path, "%s/conn.json", dir);
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        unit_write_file(path, bad[i].text);
-        struct connection c;
-        assert_int_equal(connection_read(path, &c, err, sizeof err), -1);
-        if (!strstr(err, bad[i].reason)) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].reason);
-    }
     /* 255 bytes fit */
     ip256[255] = 0;
     snprintf(text, sizeof text, "{\"ip\": \"%s\", %s, \"hb_port\": 5}", ip256, ports);
