@@ -1401,46 +1401,75 @@ def test_a_second_client_with_the_same_routing_id_takes_over(specs, logs):
         k.close()
 
 
+class RestartedKernel:
+    """A kernel as the notebook server runs it: AsyncIOLoopKernelManager with its
+    restarter (which restarts a kernel that dies), stderr to LOG, a ready client; `async
+    with` shuts it down gracefully, after a restart still under way."""
+
+    def __init__(self, name, log):
+        from jupyter_client.ioloop import AsyncIOLoopKernelManager
+        self.km = AsyncIOLoopKernelManager(kernel_name=name)
+        self.log = log
+
+    async def __aenter__(self):
+        self._logf = open(self.log, "w")
+        await self.km.start_kernel(stderr=self._logf)
+        self.km.start_restarter()
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            await self.kc.wait_for_ready(timeout=60)
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def restarted(self, first, timeout=30):
+        """Waits until the restarter has replaced process FIRST by a live kernel; then a
+        new client, as a frontend opens after the restart (same session id, so the same
+        routing id as the old one, which the new proxy may still hold), is ready."""
+        import asyncio
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            p = self.km.provisioner
+            if p and p.process and p.process is not first and await self.km.is_alive():
+                break
+        assert self.km.provisioner.process is not first, "no restart"
+        self.kc.stop_channels()
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        await self.kc.wait_for_ready(timeout=30)
+
+    async def __aexit__(self, *exc):
+        import asyncio
+        try:
+            self.kc.stop_channels()
+            self.km.stop_restarter()
+            try:  # a restart still under way would fail the shutdown
+                await asyncio.wait_for(asyncio.shield(self.km.ready), 30)
+            except Exception:
+                pass
+            await self.km.shutdown_kernel(now=False)
+        finally:
+            self._logf.close()
+
+
 def test_child_death_is_the_kernel_dying_and_jupyter_restarts_it(specs, logs):
     """The wrapped kernel dies: the proxy exits (status 1, the reason logged), and
     jupyter_client's restarter, as the notebook server runs it, starts a new one."""
     import asyncio
-    from jupyter_client.ioloop import AsyncIOLoopKernelManager
 
     log = logs / f"restarter-{uuid.uuid4().hex[:8]}.log"
 
     async def scenario():
-        km = AsyncIOLoopKernelManager(kernel_name="nbs-signal")
-        with open(log, "w") as logf:
-            await km.start_kernel(stderr=logf)
-            km.start_restarter()
-            kc = km.client()
-            kc.start_channels()
-            try:
-                await kc.wait_for_ready(timeout=60)
-                first = km.provisioner.process
-                kc.execute("import os; os._exit(3)")
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    await asyncio.sleep(0.1)
-                    p = km.provisioner
-                    if p and p.process and p.process is not first and await km.is_alive():
-                        break
-                assert first.returncode == 3, "the proxy must exit, with its child's status, when it dies"
-                assert km.provisioner.process is not first, "no restart"
-                # A new client, as a frontend opens after the restart (same session id,
-                # so the same routing id as the old one, which the new proxy may still
-                # hold): answered at once.
-                kc.stop_channels()
-                kc = km.client()
-                kc.start_channels()
-                await kc.wait_for_ready(timeout=20)
-                reply = await kc.execute("6 * 7", reply=True, timeout=30)
-                assert reply["content"]["status"] == "ok"
-            finally:
-                kc.stop_channels()
-                km.stop_restarter()
-                await km.shutdown_kernel(now=False)
+        async with RestartedKernel("nbs-signal", log) as k:
+            first = k.km.provisioner.process
+            k.kc.execute("import os; os._exit(3)")
+            await k.restarted(first)
+            assert first.returncode == 3, "the proxy must exit, with its child's status, when it dies"
+            reply = await k.kc.execute("6 * 7", reply=True, timeout=30)  # answered at once
+            assert reply["content"]["status"] == "ok"
 
     asyncio.run(scenario())
     assert "the wrapped kernel exited with status 3" in log.read_text()
@@ -1456,7 +1485,6 @@ def test_a_kernel_that_dies_by_itself_takes_its_cells_processes_at_the_auto_rest
     the child's and the subprocess ran on; now the proxy kills the child's group when
     the child ends without being asked to (kernel/child.h)."""
     import asyncio
-    from jupyter_client.ioloop import AsyncIOLoopKernelManager
 
     log = logs / f"died-{name}-{uuid.uuid4().hex[:8]}.log"
     pids = []
@@ -1466,44 +1494,19 @@ def test_a_kernel_that_dies_by_itself_takes_its_cells_processes_at_the_auto_rest
         assert reply["content"]["status"] == "ok", reply["content"]
 
     async def scenario():
-        km = AsyncIOLoopKernelManager(kernel_name=name)
-        with open(log, "w") as logf:
-            await km.start_kernel(stderr=logf)
-            km.start_restarter()
-            kc = km.client()
-            kc.start_channels()
-            try:
-                await kc.wait_for_ready(timeout=60)
-                first = km.provisioner.process
-                # ignores SIGINT, as fb23a12's cells do: Jupyter interrupts before a restart
-                await run(kc, "import os, signal, subprocess\n"
-                              "p = subprocess.Popen(['sleep', '1000'], preexec_fn=lambda: "
-                              "signal.signal(signal.SIGINT, signal.SIG_IGN))\n"
-                              "open(%r, 'w').write(str(p.pid))" % str(log.with_suffix(".pid")))
-                pids.append(int(log.with_suffix(".pid").read_text()))
-                assert Path(f"/proc/{pids[0]}").exists()
-                kc.execute("os._exit(1)")
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    await asyncio.sleep(0.1)
-                    p = km.provisioner
-                    if p and p.process and p.process is not first and await km.is_alive():
-                        break
-                assert km.provisioner.process is not first, "no restart"
-                assert gone(pids[0], 10), f"{name}: the dead kernel's subprocess outlived the restart"
-                kc.stop_channels()
-                kc = km.client()
-                kc.start_channels()
-                await kc.wait_for_ready(timeout=30)
-                await run(kc, "6 * 7")
-            finally:
-                kc.stop_channels()
-                km.stop_restarter()
-                try:  # a restart still under way would fail the shutdown
-                    await asyncio.wait_for(asyncio.shield(km.ready), 30)
-                except Exception:
-                    pass
-                await km.shutdown_kernel(now=False)
+        async with RestartedKernel(name, log) as k:
+            first = k.km.provisioner.process
+            # ignores SIGINT, as fb23a12's cells do: Jupyter interrupts before a restart
+            await run(k.kc, "import os, signal, subprocess\n"
+                            "p = subprocess.Popen(['sleep', '1000'], preexec_fn=lambda: "
+                            "signal.signal(signal.SIGINT, signal.SIG_IGN))\n"
+                            "open(%r, 'w').write(str(p.pid))" % str(log.with_suffix(".pid")))
+            pids.append(int(log.with_suffix(".pid").read_text()))
+            assert Path(f"/proc/{pids[0]}").exists()
+            k.kc.execute("os._exit(1)")
+            await k.restarted(first)
+            assert gone(pids[0], 10), f"{name}: the dead kernel's subprocess outlived the restart"
+            await run(k.kc, "6 * 7")
 
     try:
         asyncio.run(scenario())
