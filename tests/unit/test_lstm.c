@@ -60,6 +60,12 @@ static void gradcheck(int hid, int with_masks)
         w->use_in_mask = w->use_rec_mask = 1;
         for (int i = 0; i < NB * D; i++) w->in_mask[i] = lstm_rng_uniform(&r) < 0.3 ? 0.0f : 1.0f / 0.7f;
         for (int i = 0; i < NB * hid; i++) w->rec_mask[i] = lstm_rng_uniform(&r) < 0.3 ? 0.0f : 1.0f / 0.7f;
+        if (with_masks == 2)   /* sequence 0 keeps one recurrent unit, sequence 1 none, 2 all */
+            for (int j = 0; j < hid; j++) {
+                w->rec_mask[j] = j == 1 ? 1.0f / 0.7f : 0.0f;
+                w->rec_mask[hid + j] = 0.0f;
+                w->rec_mask[2 * hid + j] = 1.0f / 0.7f;
+            }
     }
     lstm_forward(&p, w, tok, NB, tg);
     lstm_backward(&p, w, tg, &g);
@@ -102,6 +108,10 @@ static void test_gradcheck_plain(void **state) { (void)state; gradcheck(HID, 0);
 static void test_gradcheck_dropout(void **state) { (void)state; gradcheck(HID, 1); }
 static void test_gradcheck_vector_cell(void **state) { (void)state; gradcheck(12, 0); }
 static void test_gradcheck_vector_cell_dropout(void **state) { (void)state; gradcheck(12, 1); }
+/* The recurrent mask's edges: a sequence with one kept unit and one with none (the
+ * per-sequence dW_h's early return was tested only for none: a mutation audit, helper
+ * 102, found 'if (r == 0) return' -> 'r == 1' alive). */
+static void test_gradcheck_recurrent_mask_edges(void **state) { (void)state; gradcheck(HID, 2); }
 
 /* The embedding gradient touches only the batch's rows, and clearing them leaves it zero. */
 static void test_sparse_embedding_grad(void **state)
@@ -196,6 +206,35 @@ static void test_adam(void **state)
     for (int i = 0; i < 2; i++) assert_true(fabs(x[i] + 0.01) < 1e-4);
 }
 
+/* Where the gradients are as small as epsilon (1e-7, added to sqrt(v) uncorrected),
+ * epsilon sets the step: on 11 weights (the vector path and the scalar tail) two steps
+ * against the rule in double, to 1e-3 of the step.  test_adam's gradients make
+ * sqrt(v) a million times epsilon, so a mutation audit (helper 102) found eps 1e-7 ->
+ * 5e-8 and the tail's 'sqrtf(vi) + eps' -> '- eps' alive. */
+static void test_adam_epsilon(void **state)
+{
+    (void)state;
+    enum { N = 11 };
+    struct adam a;
+    adam_init(&a, 0.01);
+    float w[N] = { 0 }, m[N] = { 0 }, v[N] = { 0 }, gr[N];
+    double W[N] = { 0 }, M[N] = { 0 }, Vv[N] = { 0 };
+    for (int s = 1; s <= 2; s++) {
+        for (int i = 0; i < N; i++) gr[i] = (float)(i + s) * 2e-8f;
+        adam_begin_step(&a);
+        adam_update(&a, w, gr, m, v, N);
+        double lr_t = 0.01 * sqrt(1 - pow(0.999, s)) / (1 - pow(0.9, s));
+        for (int i = 0; i < N; i++) {
+            double gi = gr[i];
+            M[i] = 0.9 * M[i] + 0.1 * gi;
+            Vv[i] = 0.999 * Vv[i] + 0.001 * gi * gi;
+            W[i] -= lr_t * M[i] / (sqrt(Vv[i]) + 1e-7);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        if (fabs(w[i] - W[i]) > 1e-3 * fabs(W[i])) fail_msg("w[%d] %.9g, expected %.9g", i, w[i], W[i]);
+}
+
 /* lstm_predict (table lookup path and gather path, one thread or three) equals the
  * forward pass. */
 static void test_predict_matches_forward(void **state)
@@ -223,6 +262,14 @@ static void test_predict_matches_forward(void **state)
     for (int i = 0; i < N * NC; i++) assert_true(fabsf(probs3[i] - probs[i]) < 1e-6f);
     tok[3] = V;   /* out of range: refused, not read */
     assert_int_equal(lstm_predict(&p, tok, N, T, probs), -1);
+    tok[3] = 0;   /* anywhere: the last sequence's last token too (':770 n * seq_len -> n / seq_len' lived) */
+    tok[N * T - 1] = V;
+    assert_int_equal(lstm_predict(&p, tok, N, T, probs), -1);
+    tok[N * T - 1] = -1;
+    assert_int_equal(lstm_predict(&p, tok, N, T, probs), -1);
+    tok[N * T - 1] = 0;
+    assert_int_equal(lstm_predict(&p, tok, N, 0, probs), -1);   /* no steps */
+    assert_int_equal(lstm_predict(&p, tok, N, T, probs), 0);
     lstm_work_free(w);
     lstm_params_free(&p);
 }
@@ -287,9 +334,11 @@ int main(void)
         cmocka_unit_test(test_gradcheck_dropout),
         cmocka_unit_test(test_gradcheck_vector_cell),
         cmocka_unit_test(test_gradcheck_vector_cell_dropout),
+        cmocka_unit_test(test_gradcheck_recurrent_mask_edges),
         cmocka_unit_test(test_sparse_embedding_grad),
         cmocka_unit_test(test_init),
         cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_adam_epsilon),
         cmocka_unit_test(test_predict_matches_forward),
         cmocka_unit_test(test_threads_same_gradients),
         cmocka_unit_test(test_threads_same_gradients_batch_path),
