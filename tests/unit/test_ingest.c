@@ -2,12 +2,15 @@
  * tree: ids, dropping, v3, bad notebooks, statistics, exit codes, atomic output. */
 #include "tests/unit/unit.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "model/commands.h"
+#include "nbformat/ingest.h"
 
 static char dir[64];
 
@@ -335,6 +338,148 @@ static void fmt_rewrites_only_what_changes(void **state)
     free(kept);
 }
 
+/* ---------------------------------------------------------------- ingest_run itself */
+
+struct collected {
+    char *text;
+    size_t len;
+};
+
+static int collect(size_t i, const char *lines, size_t len, const char *error, void *ctx)
+{
+    struct collected *c = ctx;
+    char head[32];
+    int hn = snprintf(head, sizeof head, "[%zu]", i);
+    size_t el = error ? strlen(error) + 1 : 0;
+    char *p = realloc(c->text, c->len + (size_t)hn + len + el + 1);
+    assert_non_null(p);
+    c->text = p;
+    memcpy(c->text + c->len, head, (size_t)hn);
+    c->len += (size_t)hn;
+    memcpy(c->text + c->len, lines, len);
+    c->len += len;
+    if (error) {
+        memcpy(c->text + c->len, error, el - 1);
+        c->text[c->len + el - 1] = '\n';
+        c->len += el;
+    }
+    c->text[c->len] = 0;
+    return 0;
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
+static int stop_at_first(size_t i, const char *lines, size_t len, const char *error, void *ctx)
+{
+    (void)i; (void)lines; (void)len; (void)error;
+    ++*(int *)ctx;
+    return 7;
+}
+
+/* The lines as Python's json.dumps(ensure_ascii=False) writes control characters
+ * (\uXXXX in lower-case hex, DEL as it is); exact duplicates counted over the run when
+ * their hash set grows well past its first 4096 slots (6000 distinct sources, each met
+ * twice); a notebook that cannot be opened counted as bad and named; the same output
+ * whatever the number of threads. */
+static void ingest_run_escapes_counts_and_names(void **state)
+{
+    (void)state;
+    put("run/c.ipynb",
+        "{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"cells\": ["
+        " {\"cell_type\": \"code\", \"execution_count\": 2, \"metadata\": {}, \"outputs\": [],"
+        "  \"source\": \"s = '\\u0001\\u001f\\u007f\\b\\f\\r\\u0010'\"}]}");
+    char path[512];
+    snprintf(path, sizeof path, "%s/run/many.ipynb", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"cells\": [", f);
+    for (int k = 0; k < 12000; k++)
+        fprintf(f, "%s{\"cell_type\": \"code\", \"execution_count\": null, \"metadata\": {},"
+                   " \"outputs\": [], \"source\": \"x = %d\\n\"}", k ? ", " : "", k % 6000);
+    fputs("]}", f);
+    assert_int_equal(fclose(f), 0);
+    char p0[512], p1[512], p2[512];
+    snprintf(p0, sizeof p0, "%s/run/c.ipynb", dir);
+    snprintf(p1, sizeof p1, "%s/run/many.ipynb", dir);
+    snprintf(p2, sizeof p2, "%s/run/missing.ipynb", dir);
+    put("run/r.ipynb", "{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {\"kernelspec\": "
+                       "{\"name\": \"ir\", \"language\": \"R\", \"display_name\": \"R\"}}, \"cells\": ["
+                       "{\"cell_type\": \"code\", \"execution_count\": 1, \"metadata\": {}, "
+                       "\"outputs\": [], \"source\": \"x <- 1\"}]}");
+    put("run/e.ipynb", "{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"cells\": ["
+                       "{\"cell_type\": \"markdown\", \"metadata\": {}, \"source\": \"# T\"}, "
+                       "{\"cell_type\": \"code\", \"execution_count\": null, \"metadata\": {}, "
+                       "\"outputs\": [], \"source\": \"# only\"}]}");
+    put("run/f.ipynb", "{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"cells\": []}");
+    put("run/bad.ipynb", "{");
+    put("run/r3.ipynb", "{\"nbformat\": 3, \"nbformat_minor\": 0, \"metadata\": {\"kernelspec\": "
+                        "{\"name\": \"ir\", \"language\": \"R\", \"display_name\": \"R\"}}, "
+                        "\"worksheets\": [{\"cells\": [{\"cell_type\": \"code\", \"input\": \"x <- 1\", "
+                        "\"language\": \"R\", \"outputs\": []}]}]}"); /* the jansson reader's path */
+    char p3[512], p4[512], p5[512], p6[512], p7[512];
+    snprintf(p3, sizeof p3, "%s/run/r.ipynb", dir);
+    snprintf(p4, sizeof p4, "%s/run/e.ipynb", dir);
+    snprintf(p5, sizeof p5, "%s/run/f.ipynb", dir);
+    snprintf(p6, sizeof p6, "%s/run/bad.ipynb", dir);
+    snprintf(p7, sizeof p7, "%s/run/r3.ipynb", dir);
+    struct ingest_item items[] = {{p0, "c.ipynb"}, {p2, "missing.ipynb"}, {p1, "many.ipynb"},
+                                  {p3, "r.ipynb"}, {p4, "e.ipynb"}, {p5, "f.ipynb"}, {p6, "bad.ipynb"},
+                                  {p7, "r3.ipynb"}};
+    int fds = open_fds();
+    char *first = NULL;
+    for (int jobs = 1; jobs <= 3; jobs += 2) {
+        struct collected c = {0};
+        struct ingest_stats st;
+        assert_int_equal(ingest_run(items, 8, jobs, collect, &c, &st), 0);
+        assert_int_equal(open_fds(), fds); /* every notebook closed */
+        assert_int_equal(st.not_python.total, 2); /* the R notebooks: tallied, no lines */
+        assert_int_equal(st.notebooks, 4);
+        assert_int_equal(st.bad, 2); /* missing, and bad.ipynb (the jansson reader's) */
+        assert_int_equal(st.code_cells, 12002);
+        assert_int_equal(st.kept, 12001);
+        assert_int_equal(st.dropped_comment, 1);
+        assert_int_equal(st.duplicates, 6000);
+        assert_int_equal(st.lines, 12001); /* "x = 1\n" is one line */
+        assert_int_equal(st.one_cell_notebooks, 1);
+        assert_int_equal(st.empty_notebooks, 2);
+        const char *want0 = "[0]{\"id\": \"c.ipynb#0\", \"notebook\": \"c.ipynb\", \"index\": 0, "
+                            "\"execution_count\": 2, \"source\": \"s = '\\u0001\\u001f\x7f\\b\\f\\r\\u0010'\"}\n"
+                            "[1]";
+        assert_memory_equal(c.text, want0, strlen(want0));
+        char want1[600];
+        snprintf(want1, sizeof want1, "[1]%s: %s\n[2]{\"id\": \"many.ipynb#0\"", p2, strerror(ENOENT));
+        assert_non_null(strstr(c.text, want1));
+        char last[1024];
+        snprintf(last, sizeof last, "{\"id\": \"many.ipynb#11999\", \"notebook\": \"many.ipynb\", "
+                 "\"index\": 11999, \"execution_count\": null, \"source\": \"x = 5999\\n\"}\n"
+                 "[3][4][5][6]%s:1:", p6);
+        const char *at = strstr(c.text, last);
+        assert_non_null(at);
+        /* nothing after but bad.ipynb's reason, one line, and nothing from r3.ipynb */
+        assert_true(strchr(at + strlen(last), '\n') == c.text + c.len - 4);
+        assert_string_equal(c.text + c.len - 4, "\n[7]");
+        if (!first) first = c.text;
+        else {
+            assert_string_equal(c.text, first);
+            free(c.text);
+        }
+    }
+    free(first);
+    /* a sink's non-zero stops the run and is what ingest_run returns */
+    int calls = 0;
+    struct ingest_stats st;
+    assert_int_equal(ingest_run(items, 8, 1, stop_at_first, &calls, &st), 7);
+    assert_int_equal(calls, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +489,7 @@ int main(void)
         cmocka_unit_test(ingest_takes_duplicate_keys_as_python),
         cmocka_unit_test(ingest_refuses_one_id_for_two_notebooks),
         cmocka_unit_test(fmt_rewrites_only_what_changes),
+        cmocka_unit_test(ingest_run_escapes_counts_and_names),
     };
     return cmocka_run_group_tests_name("ingest", tests, setup, teardown);
 }

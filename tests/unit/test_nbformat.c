@@ -4,6 +4,8 @@
  * the progress bar. */
 #include "tests/unit/unit.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -867,6 +869,7 @@ static void walks_sorted_skipping_checkpoints(void **state)
     assert_string_equal(s.list, "B/c.ipynb;a/z/x.ipynb;alias.ipynb;b/10.ipynb;b/2.ipynb;"
                                 "b/3.IPYNB;b/4.Ipynb;top.ipynb;");
     assert_true(nb_is_notebook_name("A.IPYNB") && nb_is_notebook_name("x/a.iPyNb"));
+    assert_true(nb_is_notebook_name(".ipynb") && !nb_is_notebook_name("ipynb")); /* the suffix alone */
     assert_false(nb_is_notebook_name("a.ipynb.txt") || nb_is_notebook_name("ipynb"));
 
     /* a file argument: REL is its base name; a trailing slash changes nothing */
@@ -904,6 +907,185 @@ static void walk_reports_missing_path(void **state)
     assert_int_equal(nb_walk("/tmp/nbstage-nope-does-not-exist", note, on_walk_error, &s), 0);
     assert_int_equal(errors_seen, 1);
     assert_string_equal(s.list, "");
+}
+
+/* What the walker hands FN and ON_ERROR: full paths joined with one '/' (a PATH given
+ * with a trailing slash too), and every path it cannot look at named with the reason. */
+struct walk_log { char text[8192]; };
+
+static int log_path(const char *path, const char *rel, void *ctx)
+{
+    struct walk_log *l = ctx;
+    snprintf(l->text + strlen(l->text), sizeof l->text - strlen(l->text), "%s|%s;", path, rel);
+    return 0;
+}
+
+static void log_error(const char *path, const char *reason, void *ctx)
+{
+    struct walk_log *l = ctx;
+    snprintf(l->text + strlen(l->text), sizeof l->text - strlen(l->text), "E %s: %s;", path, reason);
+}
+
+static void walk_names_paths_and_errors(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("nbwalk");
+    char cmd[1024], want[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mkdir s && touch a.ipynb s/b.ipynb z.ipynb && ln -s nowhere gone.ipynb && "
+             "ln -s self.ipynb self.ipynb && ln -s . loop && ln -s .. s/up", dir);
+    assert_int_equal(system(cmd), 0);
+    for (int slash = 0; slash < 2; slash++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s%s", dir, slash ? "/" : "");
+        struct walk_log l = {{0}};
+        assert_int_equal(nb_walk(p, log_path, log_error, &l), 0);
+        /* a dangling link and a link to itself are named with their reasons; the walk
+         * goes on after them; linked folders (a loop to '.', to '..') are not followed */
+        snprintf(want, sizeof want, "%s/a.ipynb|a.ipynb;E %s/gone.ipynb: %s;%s/s/b.ipynb|s/b.ipynb;"
+                 "E %s/self.ipynb: %s;%s/z.ipynb|z.ipynb;",
+                 dir, dir, strerror(ENOENT), dir, dir, strerror(ELOOP), dir);
+        assert_string_equal(l.text, want);
+    }
+    struct walk_log l = {{0}}; /* a PATH that is neither */
+    assert_int_equal(nb_walk("/dev/null", log_path, log_error, &l), 0);
+    assert_string_equal(l.text, "E /dev/null: not a regular file or folder;");
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* A folder the walker finds but cannot open (here its path is longer than PATH_MAX) is
+ * named with the reason, and its siblings are still walked. */
+static void walk_names_a_folder_it_cannot_open(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("nbwalk");
+    char name[201];
+    memset(name, 'd', 200);
+    name[200] = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    size_t depth = 0, plen = strlen(dir);
+    while (plen < 4096) { /* only the last folder's path is beyond PATH_MAX (4096 with its NUL) */
+        assert_int_equal(mkdirat(fd, name, 0755), 0);
+        int next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+        assert_true(next >= 0);
+        close(fd);
+        fd = next;
+        plen += 201;
+        depth++;
+    }
+    close(fd);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "touch '%s/zz.ipynb'", dir);
+    assert_int_equal(system(cmd), 0);
+    struct walk_log l = {{0}};
+    assert_int_equal(nb_walk(dir, log_path, log_error, &l), 0);
+    char *want = malloc(plen + 600), *w = want;
+    w += sprintf(w, "E %s", dir);
+    for (size_t k = 0; k < depth; k++) w += sprintf(w, "/%s", name);
+    sprintf(w, ": %s;%s/zz.ipynb|zz.ipynb;", strerror(ENAMETOOLONG), dir);
+    assert_string_equal(l.text, want);
+    free(want);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
+/* Many names in one folder (the name list grows past its first 64 slots): every
+ * notebook once, in byte order. */
+static void walk_many_names_in_one_folder(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("nbwalk");
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cd '%s' && for i in $(seq 100 299); do touch $i.ipynb x$i; done", dir);
+    assert_int_equal(system(cmd), 0);
+    struct seen *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    int fds = open_fds();
+    assert_int_equal(nb_walk(dir, note, on_no_error, s), 0);
+    assert_int_equal(open_fds(), fds); /* the folder closed */
+    char want[2048] = "";
+    for (int i = 100; i < 300; i++) sprintf(want + strlen(want), "%d.ipynb;", i);
+    assert_string_equal(s->list, want);
+    free(s);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* Paths shown to a terminal: C0 controls, DEL and UTF-8 C1 controls (two bytes) become
+ * one '?' each, newlines only when asked, the rest (a no-break space, a lone 0xc2 at
+ * the end) as it is; to what is not a terminal, nb_show and nb_say write the bytes as
+ * they are, a line longer than nb_say's 1024-byte buffer whole. */
+static void terminal_lines_shown_safely(void **state)
+{
+    (void)state;
+    static const char in[] = "a\x01" "b\n\x1f \x7f" "c\xc2\x80" "d\xc2\x9f\xc2\xa0\xc2\x7f" "e\xc2";
+    char *s = malloc(sizeof in - 1); /* no byte after it: under ASan, a read past the end fails */
+    assert_non_null(s);
+    memcpy(s, in, sizeof in - 1);
+    size_t n = nb_unctrl(s, sizeof in - 1, 1);
+    assert_int_equal(n, 17);
+    assert_memory_equal(s, "a?b\n? ?c?d?\xc2\xa0\xc2?e\xc2", 17);
+    memcpy(s, in, sizeof in - 1);
+    n = nb_unctrl(s, sizeof in - 1, 0);
+    assert_memory_equal(s, "a?b?? ?c?d?\xc2\xa0\xc2?e\xc2", 17);
+    free(s);
+    s = malloc(2); /* a lead byte at the very end, nothing removed before it */
+    assert_non_null(s);
+    memcpy(s, "x\xc2", 2);
+    assert_int_equal(nb_unctrl(s, 2, 0), 2);
+    assert_memory_equal(s, "x\xc2", 2);
+    free(s);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    nb_show(f, in, sizeof in - 1);
+    char long_name[3000];
+    memset(long_name, 'p', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    nb_say(f, "%s: %s", long_name, "x\x01");
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(len, sizeof in - 1 + sizeof long_name - 1 + 5);
+    assert_memory_equal(buf, in, sizeof in - 1);
+    assert_memory_equal(buf + sizeof in - 1, long_name, sizeof long_name - 1);
+    assert_memory_equal(buf + len - 5, ": x\x01\n", 5);
+    free(buf);
+    assert_int_equal(nb_stdout_flush("test"), 0);
+}
+
+/* '-' (standard input) once at most, and alone where the notebook is written back. */
+static void stdin_rule_refuses_two_dashes_and_company(void **state)
+{
+    (void)state;
+    char *one[] = {"-"}, *two[] = {"-", "-"}, *mixed[] = {"a.ipynb", "-"}, *none[] = {"a", "b"};
+    fflush(stderr);
+    int saved = dup(2), null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    int r1 = nb_stdin_rule("t", 1, one, 1), r2 = nb_stdin_rule("t", 2, two, 0),
+        r3 = nb_stdin_rule("t", 2, mixed, 1), r4 = nb_stdin_rule("t", 2, mixed, 0),
+        r5 = nb_stdin_rule("t", 2, none, 1);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(null);
+    assert_int_equal(r1, 0);
+    assert_int_equal(r2, -1);
+    assert_int_equal(r3, -1);
+    assert_int_equal(r4, 0);
+    assert_int_equal(r5, 0);
 }
 
 static void utf8_lossy_keeps_valid_and_marks_the_rest(void **state)
@@ -980,6 +1162,11 @@ int main(void)
         cmocka_unit_test(error_copy_into_tiny_buffers),
         cmocka_unit_test(walks_sorted_skipping_checkpoints),
         cmocka_unit_test(walk_reports_missing_path),
+        cmocka_unit_test(walk_names_paths_and_errors),
+        cmocka_unit_test(walk_names_a_folder_it_cannot_open),
+        cmocka_unit_test(walk_many_names_in_one_folder),
+        cmocka_unit_test(terminal_lines_shown_safely),
+        cmocka_unit_test(stdin_rule_refuses_two_dashes_and_company),
         cmocka_unit_test(utf8_lossy_keeps_valid_and_marks_the_rest),
         cmocka_unit_test(progress_counts_across_threads),
     };

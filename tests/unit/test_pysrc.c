@@ -29,6 +29,8 @@ static void strips_comments_not_strings(void **state)
     check_strip("# only\n# comments", "\n");
     check_strip("bar'#'#c", "bar'#'");
     check_strip("s = 'unterminated # x\ny = 1 # z", "s = 'unterminated # x\ny = 1 ");
+    /* empty triple-quoted strings */
+    check_strip("s = '''''' # c\nt = \"\"\"\"\"\" # d", "s = '''''' \nt = \"\"\"\"\"\" ");
 }
 
 /* The comment stripper as it was written before pysrc_comments (a byte-by-byte state
@@ -129,11 +131,45 @@ static void comments_match_reference(void **state)
 static void blank_cells(void **state)
 {
     (void)state;
-    assert_true(pysrc_is_blank("", 0));
+    assert_int_equal(pysrc_is_blank("", 0), 1); /* 1, not any true value (pysrc.h) */
     assert_true(pysrc_is_blank("  \n\t\n", 5));
     assert_true(pysrc_is_blank("# a\n  # b\n", 10));
     assert_false(pysrc_is_blank("# a\nx", 5));
     assert_false(pysrc_is_blank("%matplotlib inline", 18));
+}
+
+/* pysrc_string_start at each kind of byte: where the string's quote is, if one starts
+ * there.  A prefix (up to two letters) counts only at the start of a token; after a
+ * name, a quote still opens a string (pytoken.c's tokens start at the prefix). */
+static void string_starts_at_prefix_or_quote(void **state)
+{
+    (void)state;
+    static const struct { const char *src; size_t i; int yes; size_t quote; } c[] = {
+        {"'a'", 0, 1, 0},    {"\"a\"", 0, 1, 0},   {"r'a'", 0, 1, 1},   {"rb'a'", 0, 1, 2},
+        {"Rb\"a\"", 0, 1, 2}, {"x = rb'a'", 4, 1, 6}, {"x = f'a'", 4, 1, 5}, {"rbf'a'", 0, 0, 0},
+        {"xr'a'", 1, 0, 0},  {"xr'a'", 2, 1, 2},    {"x'a'", 1, 1, 1},   {"9b'a'", 1, 0, 0},
+        {"rb", 0, 0, 0},     {"r", 0, 0, 0},        {"(b'a')", 1, 1, 2}, {"_u'a'", 1, 0, 0},
+    };
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        size_t q = 99;
+        int yes = pysrc_string_start(c[k].src, strlen(c[k].src), c[k].i, &q);
+        if (yes != c[k].yes || (yes && q != c[k].quote))
+            fail_msg("pysrc_string_start(\"%s\", %zu): %d at %zu, want %d at %zu", c[k].src, c[k].i,
+                     yes, q, c[k].yes, c[k].quote);
+    }
+}
+
+/* SRC in a heap block of exactly its length (no NUL after it), so that under ASan a
+ * read one byte past the end is an error. */
+static size_t assignments_exact(const char *src)
+{
+    size_t len = strlen(src);
+    char *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    memcpy(copy, src, len);
+    size_t n = pysrc_assignments(copy, len, NULL, 0);
+    free(copy);
+    return n;
 }
 
 /* WANT: the assignment offsets as "3,10" ("" for none). */
@@ -162,6 +198,15 @@ static void finds_statement_assignments(void **state)
     check_assign("x: int = 5\ndef f(a=1, *, b=2) -> int: pass", "7");
     check_assign(")) x = 1", "5");                             /* unbalanced closers */
     check_assign("", "");
+    check_assign("x ==", "");                                  /* '==' at the very end */
+    assert_int_equal(assignments_exact("a=1\n  "), 1);         /* blanks to the end */
+    assert_int_equal(assignments_exact("a=1\n\t"), 1);
+    assert_int_equal(assignments_exact("a = r"), 1);           /* a prefix letter at the end */
+    assert_int_equal(assignments_exact("a = rb"), 1);
+    assert_int_equal(assignments_exact("a = ''"), 1);          /* a string at the end */
+    assert_int_equal(assignments_exact("a = 'x"), 1);          /* unterminated */
+    assert_int_equal(assignments_exact("a = '''x''"), 1);
+    assert_int_equal(assignments_exact("a = 1  # c"), 1);      /* a comment at the end */
     size_t pos[2];
     assert_int_equal(pysrc_assignments("a=1\nb=1\nc=1", 11, pos, 2), 3); /* counts past CAP */
     assert_int_equal(pos[0], 1);
@@ -202,6 +247,11 @@ static void finds_top_level_blocks(void **state)
     check_blocks("# only a comment\n", "");
     check_blocks("x = (\ny = 2\n", "x = (\ny = 2\n");
     check_blocks("x = 'open\ny = 2", "x = 'open\n|y = 2");
+    /* a keyword goes on the statement before only as a whole name: every letter and
+     * digit at either end of the ranges continues a name */
+    check_blocks("if x:\n  y = 1\nelse", "if x:\n  y = 1\nelse"); /* a keyword at the very end */
+    check_blocks("x = 1\nelsez = 2\nelseZ = 3\nelse9 = 4\nelse0 = 5\nelsea = 6\nelse_ = 7\nelse:\n  pass\n",
+                 "x = 1\n|elsez = 2\n|elseZ = 3\n|else9 = 4\n|else0 = 5\n|elsea = 6\n|else_ = 7\nelse:\n  pass\n");
 }
 
 static void stage_keys(void **state)
@@ -221,6 +271,7 @@ int main(void)
         cmocka_unit_test(comments_match_reference),
         cmocka_unit_test(blank_cells),
         cmocka_unit_test(finds_statement_assignments),
+        cmocka_unit_test(string_starts_at_prefix_or_quote),
         cmocka_unit_test(finds_top_level_blocks),
         cmocka_unit_test(stage_keys),
     };

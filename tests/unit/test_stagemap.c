@@ -215,6 +215,10 @@ static void test_json(void **state)
     assert_true(json_is_null(json_object_get(blank, "confidence")));
     assert_string_equal(json_string_value(json_object_get(json_array_get(cells, 0), "stage")),
                         "imports");
+    /* stage 0 (load) is a stage like the others, not null */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cells, 1), "stage")),
+                        "load");
+    assert_true(json_real_value(json_object_get(json_array_get(cells, 1), "confidence")) == 0.5);
     json_decref(j);
     stagemap_free(&m);
 }
@@ -303,6 +307,59 @@ static void test_svg_wraps_long_sequences(void **state)
     stagemap_free(&m);
 }
 
+static long svg_width(const struct stagemap *maps, size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(stagemap_write_svg(f, maps, n), 0);
+    fclose(f);
+    long width = 0, height = 0;
+    assert_int_equal(sscanf(strstr(buf, "<svg "), "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                                                  "width=\"%ld\" height=\"%ld\"", &width, &height),
+                     2);
+    free(buf);
+    return width;
+}
+
+/* The picture's width: the legend's boxes (110 px each: the stages, blank and untagged
+ * only when there are some), the widest row of blocks or the longest title (about
+ * 7.5 px a character), and a 16 px margin on each side. */
+static void test_svg_width(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    assert_int_equal(stagemap_init(&m, "n", "x"), 0);
+    assert_int_equal(svg_width(&m, 1), 2 * 16 + N_STAGES * 110);
+    assert_int_equal(stagemap_add(&m, STAGE_LOAD, 0.5, 1), 0);
+    assert_int_equal(svg_width(&m, 1), 2 * 16 + N_STAGES * 110);
+    assert_int_equal(stagemap_add(&m, STAGEMAP_BLANK, -1, 0), 0); /* one blank cell */
+    assert_int_equal(svg_width(&m, 1), 2 * 16 + (N_STAGES + 1) * 110);
+    assert_int_equal(stagemap_add(&m, STAGEMAP_UNTAGGED, -1, 1), 0); /* one untagged */
+    assert_int_equal(svg_width(&m, 1), 2 * 16 + (N_STAGES + 2) * 110);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(stagemap_write_svg(f, &m, 1), 0);
+    fclose(f);
+    assert_int_equal(count(buf, ">blank</text>"), 1); /* each in the legend once */
+    assert_int_equal(count(buf, ">untagged</text>"), 1);
+    free(buf);
+    stagemap_free(&m);
+
+    char name[202];
+    memset(name, 'n', 201);
+    name[201] = 0; /* 201 characters: (201 * 15 + 1) / 2 = 1508 px */
+    assert_int_equal(stagemap_init(&m, name, "x"), 0);
+    assert_int_equal(svg_width(&m, 1), 2 * 16 + 1508);
+    stagemap_free(&m);
+
+    assert_int_equal(stagemap_init(&m, "n", "x"), 0); /* 60 blocks a row, 16 px each */
+    for (int i = 0; i < 70; i++) assert_int_equal(stagemap_add(&m, STAGE_PREP, 0.5, 1), 0);
+    assert_int_equal(svg_width(&m, 1), 2 * 16 + 60 * 16);
+    stagemap_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_svg),
         cmocka_unit_test(test_svg_wraps_long_sequences),
+        cmocka_unit_test(test_svg_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
