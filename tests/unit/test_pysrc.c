@@ -199,6 +199,7 @@ static void finds_statement_assignments(void **state)
     check_assign(")) x = 1", "5");                             /* unbalanced closers */
     check_assign("", "");
     check_assign("x ==", "");                                  /* '==' at the very end */
+    check_assign("a ==\n!b = 1", "");      /* the line after '==' still begins a statement */
     assert_int_equal(assignments_exact("a=1\n  "), 1);         /* blanks to the end */
     assert_int_equal(assignments_exact("a=1\n\t"), 1);
     assert_int_equal(assignments_exact("a = r"), 1);           /* a prefix letter at the end */
@@ -250,6 +251,8 @@ static void finds_top_level_blocks(void **state)
     /* a keyword goes on the statement before only as a whole name: every letter and
      * digit at either end of the ranges continues a name */
     check_blocks("if x:\n  y = 1\nelse", "if x:\n  y = 1\nelse"); /* a keyword at the very end */
+    /* an indented shell line is skipped whole too: its '(' opens nothing */
+    check_blocks("if a:\n  !echo (\nc = 2\n", "if a:\n  !echo (\n|c = 2\n");
     check_blocks("x = 1\nelsez = 2\nelseZ = 3\nelse9 = 4\nelse0 = 5\nelsea = 6\nelse_ = 7\nelse:\n  pass\n",
                  "x = 1\n|elsez = 2\n|elseZ = 3\n|else9 = 4\n|else0 = 5\n|elsea = 6\n|else_ = 7\nelse:\n  pass\n");
 }
