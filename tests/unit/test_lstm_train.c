@@ -14,35 +14,10 @@
 
 #include "model/lstm.h"
 #include "model/train.h"
-
-enum { V = 40, D = 16, HID = 16, NC = 6, T = 20, NTRAIN = 600, NVAL = 200 };
+#include "tests/unit/unit_toy.h"
 
 /* Stated goal: at least 95% validation accuracy within 15 epochs. */
 #define TOY_ACCURACY 0.95
-
-struct toy { int tok[(NTRAIN + NVAL) * T]; float tg[(NTRAIN + NVAL) * NC]; };
-
-static void make_toy(struct toy *d)
-{
-    struct lstm_rng r;
-    lstm_rng_seed(&r, 2024);
-    for (int s = 0; s < NTRAIN + NVAL; s++) {
-        int len = 4 + (int)(lstm_rng_next(&r) % (T - 3)), cls = (int)(lstm_rng_next(&r) % NC);
-        int *tk = d->tok + s * T, pos = T - len + (int)(lstm_rng_next(&r) % len);
-        for (int t = 0; t < T; t++)
-            tk[t] = t < T - len ? 0 : 1 + NC + (int)(lstm_rng_next(&r) % (V - 1 - NC));
-        tk[pos] = 1 + cls;   /* markers are ids 1..6 */
-        for (int k = 0; k < NC; k++) d->tg[s * NC + k] = k == cls;
-    }
-}
-
-static struct train_config toy_config(void)
-{
-    struct train_config c = { 0 };
-    c.spatial_dropout = 0.1f; c.dropout = 0.1f; c.recurrent_dropout = 0.1f;
-    c.lr = 0.01f; c.batch = 32; c.max_epochs = 15; c.patience = 4; c.seed = 42; c.threads = 1;
-    return c;
-}
 
 static double accuracy(const struct lstm_params *p, const struct toy *d, int from, int n)
 {

@@ -16,33 +16,7 @@
 
 #include "model/lstm.h"
 #include "model/train.h"
-
-enum { V = 40, D = 16, HID = 16, NC = 6, T = 20, NTRAIN = 600, NVAL = 200 };
-
-/* test_lstm_train.c's toy problem: the class is which of 6 marker tokens a sequence holds. */
-struct toy { int tok[(NTRAIN + NVAL) * T]; float tg[(NTRAIN + NVAL) * NC]; };
-
-static void make_toy(struct toy *d)
-{
-    struct lstm_rng r;
-    lstm_rng_seed(&r, 2024);
-    for (int s = 0; s < NTRAIN + NVAL; s++) {
-        int len = 4 + (int)(lstm_rng_next(&r) % (T - 3)), cls = (int)(lstm_rng_next(&r) % NC);
-        int *tk = d->tok + s * T, pos = T - len + (int)(lstm_rng_next(&r) % len);
-        for (int t = 0; t < T; t++)
-            tk[t] = t < T - len ? 0 : 1 + NC + (int)(lstm_rng_next(&r) % (V - 1 - NC));
-        tk[pos] = 1 + cls;
-        for (int k = 0; k < NC; k++) d->tg[s * NC + k] = k == cls;
-    }
-}
-
-static struct train_config config(void)
-{
-    struct train_config c = { 0 };
-    c.spatial_dropout = 0.1f; c.dropout = 0.1f; c.recurrent_dropout = 0.1f;
-    c.lr = 0.01f; c.batch = 32; c.max_epochs = 15; c.patience = 4; c.seed = 42; c.threads = 1;
-    return c;
-}
+#include "tests/unit/unit_toy.h"
 
 /* Mean cross-entropy (Keras' clipping) and accuracy of P on N validation sequences. */
 static void score(const struct lstm_params *p, const struct toy *d, int n, double *loss, double *acc)
@@ -97,7 +71,7 @@ static void test_a_tie_is_no_improvement(void **state)
     char csv[64];
     snprintf(csv, sizeof csv, "/tmp/test_train_early_stop.%d.csv", (int)getpid());
     for (int patience = 0; patience <= 3; patience++) {
-        struct train_config cfg = config();
+        struct train_config cfg = toy_config();
         cfg.lr = 1e-30f;
         cfg.max_epochs = 8;
         cfg.patience = patience;
@@ -135,7 +109,7 @@ static void test_patience_starts_over_after_an_improvement(void **state)
     struct train_data tr = { 100, T, d.tok, d.tg }, va = { NVAL, T, d.tok + NTRAIN * T, d.tg + NTRAIN * NC };
     char csv[64];
     snprintf(csv, sizeof csv, "/tmp/test_train_early_stop.%d.csv", (int)getpid());
-    struct train_config cfg = config();
+    struct train_config cfg = toy_config();
     cfg.spatial_dropout = cfg.dropout = cfg.recurrent_dropout = 0.3f;   /* a noisy curve */
     cfg.patience = 3;
     cfg.max_epochs = 30;
