@@ -367,16 +367,6 @@ static int collect(size_t i, const char *lines, size_t len, const char *error, v
     return 0;
 }
 
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    while (readdir(d)) n++;
-    closedir(d);
-    return n;
-}
-
 static int stop_at_first(size_t i, const char *lines, size_t len, const char *error, void *ctx)
 {
     (void)i; (void)lines; (void)len; (void)error;
@@ -433,13 +423,13 @@ static void ingest_run_escapes_counts_and_names(void **state)
     struct ingest_item items[] = {{p0, "c.ipynb"}, {p2, "missing.ipynb"}, {p1, "many.ipynb"},
                                   {p3, "r.ipynb"}, {p4, "e.ipynb"}, {p5, "f.ipynb"}, {p6, "bad.ipynb"},
                                   {p7, "r3.ipynb"}};
-    int fds = open_fds();
+    int fds = unit_open_fds();
     char *first = NULL;
     for (int jobs = 1; jobs <= 3; jobs += 2) {
         struct collected c = {0};
         struct ingest_stats st;
         assert_int_equal(ingest_run(items, 8, jobs, collect, &c, &st), 0);
-        assert_int_equal(open_fds(), fds); /* every notebook closed */
+        assert_int_equal(unit_open_fds(), fds); /* every notebook closed */
         assert_int_equal(st.not_python.total, 2); /* the R notebooks: tallied, no lines */
         assert_int_equal(st.notebooks, 4);
         assert_int_equal(st.bad, 2); /* missing, and bad.ipynb (the jansson reader's) */

@@ -991,16 +991,6 @@ static void walk_names_a_folder_it_cannot_open(void **state)
     free(dir);
 }
 
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    while (readdir(d)) n++;
-    closedir(d);
-    return n;
-}
-
 /* Many names in one folder (the name list grows past its first 64 slots): every
  * notebook once, in byte order. */
 static void walk_many_names_in_one_folder(void **state)
@@ -1012,9 +1002,9 @@ static void walk_many_names_in_one_folder(void **state)
     assert_int_equal(system(cmd), 0);
     struct seen *s = calloc(1, sizeof *s);
     assert_non_null(s);
-    int fds = open_fds();
+    int fds = unit_open_fds();
     assert_int_equal(nb_walk(dir, note, on_no_error, s), 0);
-    assert_int_equal(open_fds(), fds); /* the folder closed */
+    assert_int_equal(unit_open_fds(), fds); /* the folder closed */
     char want[2048] = "";
     for (int i = 100; i < 300; i++) sprintf(want + strlen(want), "%d.ipynb;", i);
     assert_string_equal(s->list, want);

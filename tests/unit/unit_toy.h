@@ -38,4 +38,15 @@ static inline struct train_config toy_config(void)
     return c;
 }
 
+/* Every weight of P and Q (toy sizes) equal, bit for bit. */
+static inline void assert_same_weights(const struct lstm_params *p, const struct lstm_params *q)
+{
+    assert_memory_equal(p->E, q->E, (size_t)V * D * sizeof(float));
+    assert_memory_equal(p->Wx, q->Wx, (size_t)D * 4 * HID * sizeof(float));
+    assert_memory_equal(p->Wh, q->Wh, (size_t)HID * 4 * HID * sizeof(float));
+    assert_memory_equal(p->b, q->b, (size_t)4 * HID * sizeof(float));
+    assert_memory_equal(p->Wd, q->Wd, (size_t)HID * NC * sizeof(float));
+    assert_memory_equal(p->bd, q->bd, (size_t)NC * sizeof(float));
+}
+
 #endif
