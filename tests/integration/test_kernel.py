@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 import pytest
@@ -97,7 +96,15 @@ class Kernel:
         return self.km.provisioner.process.pid
 
     def run(self, code, timeout=30, **kw):
-        """Executes CODE; returns (msg_id, iopub messages for it up to idle, reply)."""
+        """Executes CODE; returns (msg_id, iopub messages for it up to idle, reply).
+
+        Without stop_on_error, unless a test asks for it: after an error ipykernel
+        aborts every execute_request that reaches it before its loop has run a
+        callback (call_later(0)) scheduled after the error's idle, and on a loaded
+        machine the next request sometimes does (ipykernel alone the same).  Seen in
+        CI: a print after an error came back aborted (busy, idle, no
+        execute_input)."""
+        kw.setdefault("stop_on_error", False)
         msg_id = self.kc.execute(code, **kw)
         msgs = []
         deadline = time.monotonic() + timeout
@@ -119,26 +126,10 @@ class Kernel:
                 return r
 
     def child_pid(self):
-        msg_id, msgs, _ = self.run("import os; print(os.getpid(), os.getppid())")
+        msg_id, msgs, reply = self.run("import os; print(os.getpid(), os.getppid())")
+        assert reply["content"]["status"] == "ok", reply["content"]
         out = stdout_of(msgs)
-        if not out:
-            # Seen once in CI (a restart test): the print's stream was not among the
-            # messages up to idle.  The stream message is what this helper needs, not
-            # its order (test_100k_printed_lines_arrive_complete_and_in_order checks
-            # order): wait for it, and say what came.
-            late = []
-            deadline = time.monotonic() + 10
-            while not stdout_of(late) and time.monotonic() < deadline:
-                try:
-                    m = self.kc.get_iopub_msg(timeout=0.5)
-                except queue.Empty:
-                    continue
-                if m["parent_header"].get("msg_id") == msg_id:
-                    late.append(m)
-            got = [m["msg_type"] for m in msgs] + ["(after idle)"] + [m["msg_type"] for m in late]
-            assert stdout_of(late), f"no stdout for the print; iopub for it: {got}"
-            warnings.warn(f"the print's stdout came after idle: {got}")
-            out = stdout_of(late)
+        assert out, f"no stdout for the print; iopub for it: {[m['msg_type'] for m in msgs]}"
         pid, ppid = map(int, out.split())
         assert ppid == self.pid, "the wrapped kernel is the proxy's child"
         return pid
@@ -212,7 +203,7 @@ def test_results_unchanged_against_plain_ipykernel(kernel, logs, specs):
         pc.wait_for_ready(timeout=60)
         for code in CELLS:
             _, msgs, reply = kernel.run(code)
-            pid = pc.execute(code)
+            pid = pc.execute(code, stop_on_error=False)  # as kernel.run: "1/0" is a cell
             want = []
             while True:
                 m = pc.get_iopub_msg(timeout=30)
