@@ -12,7 +12,9 @@ Helpers and the model are test_tag.py's.
 """
 import json
 import os
+import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -190,3 +192,27 @@ def test_classify_a_notebook_says_so_and_the_lines_mode_is_unchanged(model, mixe
     r = nbstage("classify", "-m", model, input=lines)
     assert r.returncode == 0, r.stderr
     assert [json.loads(l)["id"] for l in r.stdout.splitlines()] == [f"r#{i}" for i in range(len(R_CODE))]
+
+
+def test_fmt_formats_them_and_the_readme_names_the_commands_that_do_not(model, mixed):
+    """The README said such a notebook "is left alone by every command that reads
+    notebooks", and its Design that fmt tells the languages apart too; fmt, a layout
+    tool, formats an R notebook as any other (nbformat/nblang.h names tag, summary,
+    ingest and classify alone).  The README's list is checked against what each
+    command does with an R notebook in another layout."""
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8").split())
+    m = re.search(r"\) is left alone by ((?:`\w+`(?:, | and )?)+)", readme)
+    assert m, "the README does not name the commands that leave another language alone"
+    named = set(re.findall(r"`(\w+)`", m.group(1)))
+    r_nb = mixed / "analysis_r2.ipynb"  # indent 2: fmt and tag would rewrite a Python one
+    before = r_nb.read_bytes()
+    alone = set()
+    for cmd, args in {"tag": ["-m", model], "summary": ["-m", model],
+                      "classify": ["-m", model], "ingest": [], "fmt": []}.items():
+        r = nbstage(cmd, *args, r_nb)
+        assert r.returncode == 0, (cmd, r.stderr)
+        if r_nb.read_bytes() == before and "not Python" in r.stderr:
+            alone.add(cmd)
+        r_nb.write_bytes(before)
+    assert alone == {"tag", "summary", "classify", "ingest"}, alone
+    assert named == alone, f"the README names {sorted(named)}; {sorted(alone)} leave it alone"
