@@ -319,8 +319,14 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
         goto fail;
     }
     /* The rename itself is durable only once the folder is synced (deferred: by the
-     * caller's nb_sync_fs). */
-    if (sync_now) nb_sync_dir(dir);
+     * caller's nb_sync_fs).  A failed sync is the caller's error too, as a failed
+     * fsync of the data is, though the new file is in place: -2, and ERR says so. */
+    if (sync_now && nb_sync_dir(dir)) {
+        nb_set_error(err, "%s: written, but syncing its folder %s failed: %s (the new file "
+                          "may not be on disk)", path, dir, strerror(errno));
+        rc = -2;
+        goto out;
+    }
     rc = 0;
     goto out;
 fail:
@@ -333,10 +339,14 @@ out:
     return rc;
 }
 
-void nb_sync_dir(const char *dir)
+int nb_sync_dir(const char *dir)
 {
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) { fsync(dfd); close(dfd); }
+    if (dfd < 0) return 0;
+    int rc = fsync(dfd), e = errno;
+    close(dfd);
+    errno = e;
+    return rc ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- deferred sync */

@@ -74,7 +74,8 @@ void nb_strip_transient(json_t *nb);
 /* Writes BUF to PATH atomically: temp file in the same folder, fsync, rename, mode
  * of the existing file kept.  An existing file that is read-only (no write bit, even
  * for root) or not writable by us is refused.  On any error the old file is
- * untouched; -1 and ERR. */
+ * untouched; -1 and ERR.  -2 and ERR: the new file is in place, but the fsync of its
+ * folder after the rename failed (an I/O error: the rename may not be on disk). */
 int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err);
 
 /* nb_save_atomic with FLAGS.  NB_SAVE_DEFER_SYNC: no fsync of the file nor of its

@@ -191,7 +191,11 @@ int outfile_commit(struct outfile *o, nb_error *err)
         e = errno;
         nb_set_error(err, "%s: rename: %s", o->path, strerror(e));
     } else if (o->tmp) {
-        nb_sync_dir(o->dir); /* the rename durable too */
+        if (nb_sync_dir(o->dir)) { /* the rename durable too */
+            e = errno;
+            nb_set_error(err, "%s: written, but syncing its folder %s failed: %s (the new "
+                              "file may not be on disk)", o->path, o->dir, strerror(e));
+        }
         live_remove(o->tmp);
         free(o->tmp);
         o->tmp = NULL;

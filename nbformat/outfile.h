@@ -46,7 +46,9 @@ int outfile_open(struct outfile *o, const char *path, nb_error *err);
 
 /* Flushes, checks every write, fsyncs and renames over PATH (into a device or FIFO:
  * flushes and closes).  0; or -1 and ERR ("PATH: write error: reason"), the old file
- * untouched and the temporary removed.  Either way O is released. */
+ * untouched and the temporary removed; or -1 and ERR "PATH: written, but syncing its
+ * folder DIR failed: reason": the new file in place, its rename maybe not on disk.
+ * Either way O is released. */
 int outfile_commit(struct outfile *o, nb_error *err);
 
 /* Drops what was written: the temporary removed, PATH untouched.  A no-op on a

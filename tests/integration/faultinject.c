@@ -1,0 +1,214 @@
+/* faultinject.c — an LD_PRELOAD library that makes one libc call fail, for
+ * test_io_faults.py: the Nth call of one function on a file under one folder returns
+ * an error, as a full disk, a failing device or a lost permission would make it.
+ *
+ * Environment:
+ *   FAULT_FN     the function: open, read, write, close, fsync, syncfs, fchmod, rename,
+ *                mkostemp, unlink
+ *   FAULT_DIR    the folder (absolute, no trailing '/'): only calls on paths under it,
+ *                or on descriptors open on such paths, are counted
+ *   FAULT_NTH    which counted call fails (1 = the first); 0 counts only
+ *   FAULT_ERRNO  the errno it fails with
+ *   FAULT_COUNT  a file that receives the number of counted calls at exit
+ *
+ * Only the program's own calls are seen: libc's internal ones (stdio's writes,
+ * opendir) do not go through these symbols.  Counting is atomic, so a run with
+ * worker threads is counted too, but which call is the Nth is then the scheduler's.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *fault_fn, *fault_dir;
+static long fault_nth, fault_errno;
+static long counted;
+
+__attribute__((constructor)) static void fault_init(void)
+{
+    fault_fn = getenv("FAULT_FN");
+    fault_dir = getenv("FAULT_DIR");
+    const char *n = getenv("FAULT_NTH"), *e = getenv("FAULT_ERRNO");
+    fault_nth = n ? atol(n) : 0;
+    fault_errno = e ? atol(e) : EIO;
+}
+
+__attribute__((destructor)) static void fault_report(void)
+{
+    const char *path = getenv("FAULT_COUNT");
+    if (!path) return;
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "%ld\n", __atomic_load_n(&counted, __ATOMIC_SEQ_CST));
+    fclose(f);
+}
+
+static int under_dir(const char *path)
+{
+    if (!fault_dir || !path) return 0;
+    size_t n = strlen(fault_dir);
+    return strncmp(path, fault_dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static int fd_under_dir(int fd)
+{
+    char link[64], target[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 0) return 0;
+    target[n] = '\0';
+    return under_dir(target);
+}
+
+/* 1 when this call (of FN, on something under the folder) is the one to fail. */
+static int hit(const char *fn, int relevant)
+{
+    if (!relevant || !fault_fn || strcmp(fn, fault_fn) != 0) return 0;
+    long k = __atomic_add_fetch(&counted, 1, __ATOMIC_SEQ_CST);
+    if (fault_nth > 0 && k == fault_nth) {
+        errno = (int)fault_errno;
+        return 1;
+    }
+    return 0;
+}
+
+#define REAL(ret, name, ...) \
+    static ret (*real)(__VA_ARGS__); \
+    if (!real) real = (ret (*)(__VA_ARGS__))dlsym(RTLD_NEXT, name)
+
+static int open_common(const char *name, int dirfd, const char *path, int flags, mode_t mode)
+{
+    /* A relative path is taken as relative to the working directory: the tests give
+     * absolute ones. */
+    if (hit("open", under_dir(path))) return -1;
+    if (dirfd == AT_FDCWD && strcmp(name, "open") == 0) {
+        REAL(int, "open", const char *, int, ...);
+        return real(path, flags, mode);
+    }
+    if (dirfd == AT_FDCWD && strcmp(name, "open64") == 0) {
+        REAL(int, "open64", const char *, int, ...);
+        return real(path, flags, mode);
+    }
+    if (strcmp(name, "openat") == 0) {
+        REAL(int, "openat", int, const char *, int, ...);
+        return real(dirfd, path, flags, mode);
+    }
+    REAL(int, "openat64", int, const char *, int, ...);
+    return real(dirfd, path, flags, mode);
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+    return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
+}
+
+int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_arg(flags, ap);
+    va_end(ap);
+    return open_common("open", AT_FDCWD, path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_arg(flags, ap);
+    va_end(ap);
+    return open_common("open64", AT_FDCWD, path, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_arg(flags, ap);
+    va_end(ap);
+    return open_common("openat", dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_arg(flags, ap);
+    va_end(ap);
+    return open_common("openat64", dirfd, path, flags, mode);
+}
+
+ssize_t read(int fd, void *buf, size_t n)
+{
+    REAL(ssize_t, "read", int, void *, size_t);
+    if (fd > 2 && hit("read", fd_under_dir(fd))) return -1;
+    return real(fd, buf, n);
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    REAL(ssize_t, "write", int, const void *, size_t);
+    if (fd > 2 && hit("write", fd_under_dir(fd))) return -1;
+    return real(fd, buf, n);
+}
+
+int close(int fd)
+{
+    REAL(int, "close", int);
+    if (fd > 2 && hit("close", fd_under_dir(fd))) {
+        /* as Linux does on EIO: the descriptor is released all the same */
+        int e = errno;
+        real(fd);
+        errno = e;
+        return -1;
+    }
+    return real(fd);
+}
+
+int fsync(int fd)
+{
+    REAL(int, "fsync", int);
+    if (hit("fsync", fd_under_dir(fd))) return -1;
+    return real(fd);
+}
+
+int syncfs(int fd)
+{
+    REAL(int, "syncfs", int);
+    if (hit("syncfs", fd_under_dir(fd))) return -1;
+    return real(fd);
+}
+
+int fchmod(int fd, mode_t mode)
+{
+    REAL(int, "fchmod", int, mode_t);
+    if (hit("fchmod", fd_under_dir(fd))) return -1;
+    return real(fd, mode);
+}
+
+int rename(const char *from, const char *to)
+{
+    REAL(int, "rename", const char *, const char *);
+    if (hit("rename", under_dir(from) || under_dir(to))) return -1;
+    return real(from, to);
+}
+
+int mkostemp(char *template, int flags)
+{
+    REAL(int, "mkostemp", char *, int);
+    if (hit("mkostemp", under_dir(template))) return -1;
+    return real(template, flags);
+}
+
+int unlink(const char *path)
+{
+    REAL(int, "unlink", const char *);
+    if (hit("unlink", under_dir(path))) return -1;
+    return real(path);
+}

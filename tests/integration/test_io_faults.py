@@ -1,0 +1,222 @@
+"""test_io_faults.py — `nbstage tag` and `nbstage fmt` when a system call fails.
+
+A full disk, a failing device or a permission lost mid-run make one call fail: the
+read of a notebook, the temporary's creation, a write, its close, the rename, the
+final sync.  faultinject.c (an LD_PRELOAD library, built here with the system's cc)
+fails the Nth call of one function on the files of the test's folder, for every N
+the run makes.  Each time the run must not crash, and must keep the promises the
+README makes: every notebook is either its old bytes or exactly what a clean run
+writes, no temporary is left behind, a failure is reported with the notebook's path
+and the system's reason and makes the exit code 2, and a run that exits 0 has
+written every notebook.  The libraries' own calls (stdio, opendir) are not seen by
+the shim; the model and the rules are outside the folder and not failed.
+
+Left out of the sanitizer pass: ASan's runtime must come first in the preload list.
+"""
+import errno
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from test_tag import BIN, SIMPLE, make_nb, model  # noqa: F401  (model: a fixture)
+
+pytestmark = [pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built"),
+              pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler"),
+              pytest.mark.plain_build_only]
+
+HERE = Path(__file__).resolve().parent
+
+# function -> the errno it fails with (what that call meets on a sick system)
+FAULTS = {
+    "open": errno.EACCES,
+    "read": errno.EIO,
+    "mkostemp": errno.ENOSPC,
+    "write": errno.ENOSPC,
+    "fchmod": errno.EPERM,
+    "close": errno.EIO,
+    "fsync": errno.EIO,
+    "rename": errno.EXDEV,
+    "syncfs": errno.EIO,
+    "unlink": errno.EIO,
+}
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shim") / "faultinject.so"
+    r = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-shared",
+                        "-fPIC", "-o", str(out), str(HERE / "faultinject.c"), "-ldl"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def notebooks(d: Path):
+    """Three notebooks to tag, as {name: bytes}: the old bytes."""
+    d.mkdir(parents=True)
+    old = {}
+    for i, name in enumerate(("a.ipynb", "b.ipynb", "c.ipynb")):
+        text = make_nb(SIMPLE[i:] + SIMPLE[:i]).encode()
+        (d / name).write_bytes(text)
+        old[name] = text
+    return old
+
+
+def files(d: Path):
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
+
+
+def run(shim, d: Path, args, fn, nth, count_file):
+    env = dict(os.environ, LD_PRELOAD=str(shim), FAULT_FN=fn, FAULT_DIR=str(d.resolve()),
+               FAULT_NTH=str(nth), FAULT_ERRNO=str(FAULTS[fn]), FAULT_COUNT=str(count_file))
+    return subprocess.run([str(BIN), *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def sweep(shim, tmp_path, args_for, expect_used, make=notebooks):
+    """For each function: a counting run, then one run per counted call with that call
+    failing; yields (fn, nth, result, folder, old bytes, clean bytes).  MAKE writes the
+    notebooks into a folder."""
+    clean_dir = tmp_path / "clean"
+    old = make(clean_dir)
+    r = subprocess.run([str(BIN), *map(str, args_for(clean_dir))], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    clean = files(clean_dir)
+    assert clean != old, "the clean run writes something"
+    seen_used = set()
+    for fn in FAULTS:
+        d = tmp_path / f"count-{fn}"
+        make(d)
+        count_file = tmp_path / f"count-{fn}.txt"
+        r = run(shim, d, args_for(d), fn, 0, count_file)
+        assert r.returncode == 0, (fn, r.stderr)
+        assert files(d) == clean, f"counting {fn} changed the result"
+        calls = int(count_file.read_text())
+        if calls:
+            seen_used.add(fn)
+        for nth in range(1, calls + 1):
+            d = tmp_path / f"{fn}-{nth}"
+            make(d)
+            r = run(shim, d, args_for(d), fn, nth, tmp_path / "ignored.txt")
+            yield fn, nth, r, d, old, clean
+    assert expect_used <= seen_used, f"never called on the folder: {expect_used - seen_used}"
+
+
+def check(fn, nth, r, d, old, clean, reason):
+    what = f"{fn} #{nth} failing ({reason}): rc {r.returncode}\n{r.stderr}"
+    assert r.returncode in (0, 2), what  # never a crash (a signal is a negative code)
+    now = files(d)
+    temporaries = [n for n in now if n not in old]
+    if fn != "unlink":  # a failed unlink of a temporary is the one way to leave it
+        assert not temporaries, what
+    for name in old:
+        assert now[name] in (old[name], clean[name]), f"{name} cut or wrong; {what}"
+    if r.returncode == 0:
+        assert {n: now[n] for n in old} == clean, f"exit 0 but not every notebook written; {what}"
+        assert reason not in r.stderr, what
+    else:
+        assert reason in r.stderr, f"the reason is not said; {what}"
+        assert str(d.resolve()) in r.stderr or str(d) in r.stderr, f"no path named; {what}"
+
+
+def test_tag_in_place_survives_each_failing_call(shim, model, tmp_path):
+    """`nbstage tag -j 1 FOLDER`: every notebook old or new, reasons and paths said."""
+    failures = 0
+    for fn, nth, r, d, old, clean in sweep(
+            shim, tmp_path, lambda d: ["tag", "-q", "-m", model, "-j", 1, d],
+            expect_used={"open", "read", "mkostemp", "write", "fchmod", "close", "rename",
+                         "syncfs"}):
+        check(fn, nth, r, d, old, clean, os.strerror(FAULTS[fn]))
+        if fn in ("read", "mkostemp", "write", "fchmod", "rename", "syncfs"):
+            assert r.returncode == 2, (fn, nth, r.stderr)  # none of these is ignorable
+        if r.returncode == 2:
+            failures += 1
+            if fn != "syncfs":
+                # one notebook failed, the others were still tagged
+                now = files(d)
+                assert sum(now[n] == clean[n] for n in old) >= 2, (fn, nth, r.stderr)
+                assert "1 failed" in r.stderr, (fn, nth, r.stderr)
+    assert failures > 10
+
+
+def test_tag_to_a_file_survives_each_failing_call(shim, model, tmp_path):
+    """`nbstage tag -o OUT IN`: a single save, synced when it returns (fsync of the
+    data and of the folder): OUT is absent or complete."""
+    def args(d):
+        return ["tag", "-q", "-m", model, "-o", d / "out.ipynb", d / "a.ipynb"]
+    for fn, nth, r, d, old, clean in sweep(
+            shim, tmp_path, args, expect_used={"open", "read", "mkostemp", "write", "close",
+                                               "fsync", "rename"}):
+        what = f"{fn} #{nth}: rc {r.returncode}\n{r.stderr}"
+        assert r.returncode in (0, 2), what
+        now = files(d)
+        for name in old:
+            assert now[name] == old[name], f"the input changed; {what}"
+        extra = set(now) - set(old)
+        if fn != "unlink":
+            assert extra <= {"out.ipynb"}, what
+        if "out.ipynb" in now:
+            assert now["out.ipynb"] == clean["out.ipynb"], f"out.ipynb cut; {what}"
+        if r.returncode == 0:
+            assert "out.ipynb" in now, what
+        else:
+            assert os.strerror(FAULTS[fn]) in r.stderr, what
+        if fn in ("read", "mkostemp", "write", "fchmod", "fsync", "rename"):
+            # a single save is durable when it succeeds: the data's fsync and, after
+            # the rename, the folder's (#2) failing are both errors
+            assert r.returncode == 2, what
+        if fn == "fsync" and nth == 2:
+            assert "out.ipynb" in now and "may not be on disk" in r.stderr, what
+
+
+def test_an_output_file_survives_each_failing_call(shim, tmp_path):
+    """`nbstage ingest -o OUT FOLDER` writes its lines through stdio into a temporary
+    (kernel/outfile.c, shared by label, train, eval and classify's outputs): OUT is
+    absent or complete, and complete when the exit code is 0."""
+    def args(d):
+        return ["ingest", "-q", "-o", d / "cells.jsonl", d]
+
+    def one_notebook(d):
+        old = notebooks(d)
+        for name in ("b.ipynb", "c.ipynb"):
+            (d / name).unlink()
+        return {"a.ipynb": old["a.ipynb"]}
+    for fn, nth, r, d, old, clean in sweep(
+            shim, tmp_path, args, make=one_notebook,
+            expect_used={"mkostemp", "fchmod", "fsync", "rename"}):
+        what = f"{fn} #{nth}: rc {r.returncode}\n{r.stderr}"
+        assert r.returncode in (0, 1, 2), what
+        now = files(d)
+        assert now["a.ipynb"] == old["a.ipynb"], what
+        extra = set(now) - set(old)
+        if fn != "unlink":
+            assert extra <= {"cells.jsonl"}, what
+        if "cells.jsonl" in now:
+            assert now["cells.jsonl"] == clean["cells.jsonl"], f"cells.jsonl cut; {what}"
+        if r.returncode == 0:
+            assert "cells.jsonl" in now, what
+        if fn in ("mkostemp", "fchmod", "fsync", "rename"):
+            assert r.returncode != 0 and os.strerror(FAULTS[fn]) in r.stderr, what
+        if fn == "fsync" and nth == 2:
+            assert "cells.jsonl" in now and "may not be on disk" in r.stderr, what
+
+
+def test_fmt_survives_each_failing_call(shim, tmp_path):
+    """`nbstage fmt FILE...` rewrites in nbformat's layout, in place: given notebooks
+    with CRLF line ends, which it changes."""
+    def crlf(d):
+        old = notebooks(d)
+        for name, text in old.items():
+            (d / name).write_bytes(text.replace(b"\n", b"\r\n"))
+        return files(d)
+
+    def args(d):
+        return ["fmt", *(d / n for n in ("a.ipynb", "b.ipynb", "c.ipynb"))]
+    for fn, nth, r, d, old, clean in sweep(
+            shim, tmp_path, args, make=crlf,
+            expect_used={"open", "mkostemp", "write", "rename"}):  # it reads by stdio
+        check(fn, nth, r, d, old, clean, os.strerror(FAULTS[fn]))
