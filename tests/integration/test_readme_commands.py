@@ -392,6 +392,34 @@ def test_every_option_a_command_accepts_is_in_its_help(cmd):
     assert not missing, f"{cmd} accepts {missing}, which its --help does not name"
 
 
+@pytest.mark.parametrize("cmd", sorted(COMMAND_SOURCES))
+def test_every_option_a_command_accepts_is_described_in_its_help(cmd):
+    """Named in the usage line alone is not enough: nbstage-kernel --help listed
+    --wrap NAME and --model FILE in its usage and described every other option, so
+    a user (sent there by install-kernel --help for --model) learnt nothing of them.
+    Each option must be in a line of the help's text, not in its usage lines."""
+    accepted = accepted_options(COMMAND_SOURCES[cmd])
+    if cmd == "nbstage-kernel":
+        h = subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
+    else:
+        h = nbstage(cmd, "--help")
+    assert h.returncode == 0, h.stderr
+    usage = True
+    text = []
+    for line in h.stdout.splitlines():
+        # the usage lines: "usage: ..." and its continuations ("   [--x] ..." or a
+        # second form, "       nbstage cmd ...")
+        if line.startswith("usage:") or (usage and line.startswith(" ") and
+                                         (line.lstrip().startswith(("[", "nbstage")))):
+            continue
+        usage = False
+        text.append(line)
+    text = "\n".join(text)
+    undescribed = sorted(o for o in accepted
+                         if not re.search(r"(?<![\w-])" + re.escape(o) + r"(?![\w-])", text))
+    assert not undescribed, f"{cmd} --help names {undescribed} only in its usage line"
+
+
 def test_every_environment_variable_the_readme_names_is_read():
     """Each variable the README tells a user to set (`NBSTAGE_MODEL`, `NBSTAGE_DEMO_DIR`,
     `SOURCE_DATE_EPOCH`, `TRAIN_OPTS`, ...) is read by the programs (getenv) or by the
