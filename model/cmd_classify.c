@@ -8,9 +8,11 @@
  * a notebook's (one piped in), the message on stderr says how to give one.  File mode
  * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb
  * (none of a notebook that is not Python, nbformat/nblang.h: a note says so);
- * a .jsonl file is read as stdin is, line by line (the cells file label, train and
- * eval take by name: classified as one cell of JSON text, it gave one stage for the
- * whole corpus, exit 0).
+ * a .jsonl (or .ndjson) file is read as stdin is, line by line (the cells file label,
+ * train and eval take by name: classified as one cell of JSON text, it gave one stage
+ * for the whole corpus, exit 0).  Any other file whose text is a notebook or JSON
+ * Lines of cells (cells.json, a notebook saved as .json) is still one cell, but a
+ * note on stderr says what it looks like and how to give it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,8 +40,8 @@ static void usage(FILE *to)
 "usage: nbstage classify [--model FILE] [-j N]          < cells.jsonl > stages.jsonl\n"
 "       nbstage classify [--model FILE] [-j N]          cells.jsonl > stages.jsonl\n"
 "       nbstage classify [--model FILE] [--json] FILE\n\n"
-"Without FILE (or with -), or with a FILE named *.jsonl (the cells file label,\n"
-"train and eval take), reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may\n"
+"Without FILE (or with -), or with a FILE named *.jsonl or *.ndjson (the cells\n"
+"file label, train and eval take), reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may\n"
 "also be a list of lines, as in .ipynb; other fields are ignored) and writes one\n"
 "line per input line, in order (lines of only white space are skipped):\n"
 "  {\"id\": ..., \"stage\": \"train\", \"confidence\": 0.93, \"probabilities\": {\"load\": p, ...}}\n"
@@ -51,7 +53,8 @@ static void usage(FILE *to)
 "{\"id\": ..., \"error\": \"...\"} and makes the exit code 1.\n\n"
 "With another FILE: a .ipynb prints one line per code cell,\n"
 "\"<k>\\t<stage>\\t<confidence>\" (k counts code cells from 0, as ingest's ids do;\n"
-"blank cells say none); any other file is one cell and prints its stage.  --json\n"
+"blank cells say none); any other file is one cell and prints its stage (a note\n"
+"on stderr says when its text looks like a notebook or JSON Lines).  --json\n"
 "prints the JSON objects instead.  A .ipynb in another language than Python\n"
 "(metadata.language_info.name, else kernelspec.language; one with neither is\n"
 "Python) prints nothing: a note on stderr says so (exit 0).\n\n"
@@ -302,6 +305,26 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
 
 /* ------------------------------------------------------------------ file mode */
 
+/* What the text of a file given as one cell looks like when it is data rather than
+ * code: "a notebook" (a JSON object with "cells" or "nbformat"), "JSON Lines of
+ * cells" (its first line an object with "source"), else NULL.  Classified as one
+ * cell, such a file gets one stage that means nothing, so the caller says so. */
+static const char *data_like(const char *p, size_t n)
+{
+    while (n && memchr(" \t\r\n", *p, 4)) p++, n--;
+    if (!n || *p != '{') return NULL;
+    json_error_t je;
+    json_t *o = json_loadb(p, n, JSON_ALLOW_NUL, &je);
+    int nb = json_is_object(o) && (json_object_get(o, "cells") || json_object_get(o, "nbformat"));
+    json_decref(o);
+    if (nb) return "a notebook";
+    const char *eol = memchr(p, '\n', n);
+    o = json_loadb(p, eol ? (size_t)(eol - p) : n, JSON_ALLOW_NUL, &je);
+    int cells = json_is_object(o) && json_object_get(o, "source");
+    json_decref(o);
+    return cells ? "JSON Lines of cells" : NULL;
+}
+
 /* ID_PATH: PATH as the ids in --json give it (valid UTF-8, see run_file). */
 static int run_file_as(const nbs_model *m, const char *path, const char *id_path, int as_json)
 {
@@ -363,6 +386,13 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             free(text.p);
             return EXIT_USAGE;
         }
+        const char *looks = data_like(text.p ? text.p : "", text.n);
+        if (looks)
+            fprintf(stderr, "nbstage classify: %s: classified as one cell of code, but it looks like %s: %s\n",
+                    path, looks,
+                    strcmp(looks, "a notebook") == 0
+                        ? "name it *.ipynb for a stage per code cell"
+                        : "give them on stdin (`nbstage classify < FILE`) or in a file named *.jsonl");
         int s = model_classify(m, text.p ? text.p : "", text.n, probs);
         free(text.p);
         if (as_json) {
@@ -385,11 +415,13 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
 }
 
 /* A cells file by its name (.jsonl, in any case, as ingest, label and eval write and
- * read it): JSON Lines, not one cell of Python. */
+ * read it, or .ndjson, JSON Lines' other common suffix): JSON Lines, not one cell of
+ * Python. */
 static int is_jsonl_name(const char *path)
 {
     size_t n = strlen(path);
-    return n > 6 && strcasecmp(path + n - 6, ".jsonl") == 0 && path[n - 7] != '/';
+    return (n > 6 && strcasecmp(path + n - 6, ".jsonl") == 0 && path[n - 7] != '/') ||
+           (n > 7 && strcasecmp(path + n - 7, ".ndjson") == 0 && path[n - 8] != '/');
 }
 
 int cmd_classify(int argc, char **argv)

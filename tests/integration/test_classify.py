@@ -285,6 +285,44 @@ def test_a_cells_file_given_by_name_is_read_line_by_line(tiny, tmp_path):
     assert r.returncode == 2 and "missing.jsonl: cannot open: No such file or directory" in r.stderr, r.stderr
 
 
+def test_a_cells_file_or_notebook_under_another_name_is_said(tiny, tmp_path):
+    """JSON Lines' other common suffix, .ndjson, is read line by line as .jsonl is.  A
+    cells file named cells.json, or a notebook saved as nb.json, is still one cell of
+    code (a file of any other name is), but it printed one stage that meant nothing,
+    exit 0, without a word: a note on stderr now says what the text looks like and how
+    to give it."""
+    _, model = tiny
+    cells = [{"id": "a.ipynb#0", "source": "import numpy as np"}, {"id": "a.ipynb#1", "source": "df.head()"}]
+    text = "".join(json.dumps(c) + "\n" for c in cells)
+    piped = run(["classify", "--model", str(model)], text)
+    assert piped.returncode == 0, piped.stderr
+    for name in ("cells.ndjson", "CELLS.NDJSON"):
+        f = tmp_path / name
+        f.write_text(text)
+        r = run(["classify", "--model", str(model), str(f)])
+        assert (r.returncode, r.stdout, r.stderr) == (0, piped.stdout, ""), r.stderr
+    f = tmp_path / "cells.json"
+    f.write_text(text)
+    r = run(["classify", "--model", str(model), str(f)])
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 1, (r.stdout, r.stderr)
+    assert (f"nbstage classify: {f}: classified as one cell of code, but it looks like JSON Lines of "
+            "cells: give them on stdin") in r.stderr, r.stderr
+    nb = tmp_path / "nb.json"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "df.head()", "metadata": {},
+                                         "outputs": [], "execution_count": None}],
+                              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+    r = run(["classify", "--model", str(model), str(nb)])
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 1, (r.stdout, r.stderr)
+    assert f"nbstage classify: {nb}: classified as one cell of code, but it looks like a notebook: name it *.ipynb" \
+        in r.stderr, r.stderr
+    # code, a dict literal among it, is not remarked on
+    for code in ("df = pd.read_csv('x.csv')\n", '{"a": 1}\n', "{'source': 1}\n"):
+        f = tmp_path / "cell.py"
+        f.write_text(code)
+        r = run(["classify", "--model", str(model), str(f)])
+        assert (r.returncode, r.stderr) == (0, ""), (code, r.stderr)
+
+
 def test_bad_models_refused(tiny):
     d, model = tiny
     r = run(["classify", "--model", str(d / "nope.nbsm")], "")
