@@ -82,67 +82,32 @@ static int hit(const char *fn, int relevant)
     static ret (*real)(__VA_ARGS__); \
     if (!real) real = (ret (*)(__VA_ARGS__))dlsym(RTLD_NEXT, name)
 
-static int open_common(const char *name, int dirfd, const char *path, int flags, mode_t mode)
-{
-    /* A relative path is taken as relative to the working directory: the tests give
-     * absolute ones. */
-    if (hit("open", under_dir(path))) return -1;
-    if (dirfd == AT_FDCWD && strcmp(name, "open") == 0) {
-        REAL(int, "open", const char *, int, ...);
-        return real(path, flags, mode);
-    }
-    if (dirfd == AT_FDCWD && strcmp(name, "open64") == 0) {
-        REAL(int, "open64", const char *, int, ...);
-        return real(path, flags, mode);
-    }
-    if (strcmp(name, "openat") == 0) {
-        REAL(int, "openat", int, const char *, int, ...);
-        return real(dirfd, path, flags, mode);
-    }
-    REAL(int, "openat64", int, const char *, int, ...);
-    return real(dirfd, path, flags, mode);
-}
-
 static mode_t mode_arg(int flags, va_list ap)
 {
     return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
 }
 
-int open(const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return open_common("open", AT_FDCWD, path, flags, mode);
-}
-
-int open64(const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return open_common("open64", AT_FDCWD, path, flags, mode);
-}
-
-int openat(int dirfd, const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return open_common("openat", dirfd, path, flags, mode);
-}
-
-int openat64(int dirfd, const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return open_common("openat64", dirfd, path, flags, mode);
-}
+/* open, open64, openat, openat64: a path is taken as it is given (the tests give
+ * absolute ones), and the call passed on with its mode. */
+#define OPEN_AT(name, ...) \
+    int name(__VA_ARGS__ const char *path, int flags, ...) \
+    { \
+        va_list ap; \
+        va_start(ap, flags); \
+        mode_t mode = mode_arg(flags, ap); \
+        va_end(ap); \
+        if (hit("open", under_dir(path))) return -1; \
+        REAL(int, #name, __VA_ARGS__ const char *, int, ...); \
+        return real(OPEN_DIRFD_##name path, flags, mode); \
+    }
+#define OPEN_DIRFD_open
+#define OPEN_DIRFD_open64
+#define OPEN_DIRFD_openat dirfd,
+#define OPEN_DIRFD_openat64 dirfd,
+OPEN_AT(open)
+OPEN_AT(open64)
+OPEN_AT(openat, int dirfd,)
+OPEN_AT(openat64, int dirfd,)
 
 ssize_t read(int fd, void *buf, size_t n)
 {
