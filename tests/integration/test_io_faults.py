@@ -123,11 +123,14 @@ def check(fn, nth, r, d, old, clean, reason):
         assert str(d.resolve()) in r.stderr or str(d) in r.stderr, f"no path named; {what}"
 
 
-def test_tag_in_place_survives_each_failing_call(shim, model, tmp_path):
-    """`nbstage tag -j 1 FOLDER`: every notebook old or new, reasons and paths said."""
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_tag_in_place_survives_each_failing_call(shim, model, tmp_path, jobs):
+    """`nbstage tag -j N FOLDER`: every notebook old or new, reasons and paths said.
+    With two workers, which notebook's call is the Nth is the scheduler's choice, and
+    the same must hold."""
     failures = 0
     for fn, nth, r, d, old, clean in sweep(
-            shim, tmp_path, lambda d: ["tag", "-q", "-m", model, "-j", 1, d],
+            shim, tmp_path, lambda d: ["tag", "-q", "-m", model, "-j", jobs, d],
             expect_used={"open", "read", "mkostemp", "write", "fchmod", "close", "rename",
                          "syncfs"}):
         check(fn, nth, r, d, old, clean, os.strerror(FAULTS[fn]))
