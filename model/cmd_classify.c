@@ -5,7 +5,8 @@
  * in input order.  A line that is not such an object (no "id", a "source" that is not
  * a string or a list of strings) gets an {"id", "error"} answer in its place (the
  * line count always matches) and the exit code 1; when the first bad line looks like
- * a notebook's (one piped in), the message on stderr says how to give one.  File mode
+ * a notebook's (one piped in), or is not JSON at all (code piped in), the message on
+ * stderr says how to give it.  File mode
  * classifies a text file (.py or anything) as one cell, or each code cell of a .ipynb
  * (none of a notebook that is not Python, nbformat/nblang.h: a note says so);
  * a .jsonl (or .ndjson) file is read as stdin is, line by line (the cells file label,
@@ -137,16 +138,22 @@ static void error_answer(struct buf *b, const char *id_json, const char *msg)
     json_decref(m);
 }
 
-/* Whether a bad line is a notebook's: a lone '{' (the first line of a notebook as
- * Jupyter saves it, indented, which no JSON Lines line is) or an object with "cells"
- * or "nbformat" (one saved on a single line).  `classify < analysis.ipynb` otherwise
- * said only "111 bad input lines", leaving the user to guess why. */
+/* What a bad line looks like, for the hint on stderr: LIKE_NOTEBOOK, a notebook's (a
+ * lone '{', the first line of a notebook as Jupyter saves it, indented, which no JSON
+ * Lines line is, or an object with "cells" or "nbformat", one saved on a single
+ * line); LIKE_TEXT, not JSON at all, not even begun as JSON (code piped in,
+ * `echo 'df.head()' | nbstage classify`); else LIKE_NOTHING.  `classify <
+ * analysis.ipynb` otherwise said only "111 bad input lines", and piped code "'[' or
+ * '{' expected near 'df'", leaving the user to guess why. */
+enum { LIKE_NOTHING, LIKE_NOTEBOOK, LIKE_TEXT };
 static int notebook_like(const char *line, size_t len, json_t *o)
 {
-    if (json_is_object(o)) return json_object_get(o, "cells") || json_object_get(o, "nbformat");
+    if (json_is_object(o)) return json_object_get(o, "cells") || json_object_get(o, "nbformat") ? LIKE_NOTEBOOK : LIKE_NOTHING;
+    if (!o && jsonl_bom(line, len)) return LIKE_NOTHING; /* its own message says what to do */
     while (len && memchr(" \t\r\n", line[len - 1], 4)) len--;
     while (len && memchr(" \t", *line, 2)) line++, len--;
-    return len == 1 && *line == '{';
+    if (len == 1 && *line == '{') return LIKE_NOTEBOOK;
+    return !o && len && !strchr("{[\"", *line) ? LIKE_TEXT : LIKE_NOTHING;
 }
 
 /* Reads one input line.  A good line gives its cell's text (*TEXT, *N; NULL for a
@@ -297,9 +304,14 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
     /* each is answered in its place on stdout; the first named here, as label names its */
     if (bad) fprintf(stderr, "nbstage classify: %s: %d bad input line%s; the first, %s%s\n", name, bad,
                      bad == 1 ? "" : "s", first,
-                     first_nb ? " (it looks like a notebook: JSON Lines are read here, one {\"id\", \"source\"} "
-                                "object a line; give a notebook as FILE, `nbstage classify NOTEBOOK.ipynb`, or "
-                                "make such lines of it with `nbstage ingest`)" : "");
+                     first_nb == LIKE_NOTEBOOK
+                         ? " (it looks like a notebook: JSON Lines are read here, one {\"id\", \"source\"} "
+                           "object a line; give a notebook as FILE, `nbstage classify NOTEBOOK.ipynb`, or "
+                           "make such lines of it with `nbstage ingest`)"
+                     : first_nb == LIKE_TEXT
+                         ? " (it is not JSON: JSON Lines are read here, one {\"id\", \"source\"} object a "
+                           "line; give a cell of code as FILE, `nbstage classify cell.py`)"
+                         : "");
     return io ? EXIT_USAGE : bad ? EXIT_FINDINGS : EXIT_OK;
 }
 

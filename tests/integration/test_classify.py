@@ -1414,6 +1414,28 @@ def test_a_notebook_on_stdin_is_said_to_be_one(tiny, tmp_path):
     assert r.returncode == 1 and "notebook" not in r.stderr, r.stderr
 
 
+def test_code_on_stdin_is_said_to_be_given_as_a_file(tiny):
+    """`echo 'df.head()' | nbstage classify` (one cell of code where JSON Lines are
+    read, while `classify cell.py` takes it) said only "'[' or '{' expected near 'df'".
+    When the first bad line is not even begun as JSON, the message now says JSON Lines
+    are read here and how a cell of code is given.  Exit code and answers unchanged;
+    a bad line that is JSON, or begun as JSON, or a byte-order mark (its own words),
+    gets no such hint."""
+    _, model = tiny
+    hint = ("(it is not JSON: JSON Lines are read here, one {\"id\", \"source\"} object a line; "
+            "give a cell of code as FILE, `nbstage classify cell.py`)")
+    for code in ("df.head()\n", "import pandas as pd\ndf = pd.read_csv('a.csv')\n", "  # a comment\n"):
+        r = run(["classify", "--model", str(model)], code)
+        n = len(code.splitlines())
+        assert r.returncode == 1 and len(r.stdout.splitlines()) == n, (r.stdout, r.stderr)
+        assert r.stderr.startswith(f"nbstage classify: <stdin>: {n} bad input line"), r.stderr
+        assert r.stderr.endswith(f" {hint}\n") and r.stderr.count("\n") == 1, r.stderr
+        assert "cell.py" not in r.stdout
+    for text in ('{"id": "a"}\n', '{"id": "a", "source": \n', "[1, 2]\n", '"x"\n', "\ufeff" + '{"id": "a", "source": "x"}\n'):
+        r = run(["classify", "--model", str(model)], text)
+        assert r.returncode == 1 and "cell.py" not in r.stderr, (text, r.stderr)
+
+
 def test_eval_with_no_prediction_at_all_reports_no_figures_of_nothing(tiny):
     """Every scored cell without a prediction (label's output with a --min-confidence
     nothing passes): the first line went on '(...; 0.0000 and 0.0000 over predicted
