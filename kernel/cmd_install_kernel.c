@@ -127,10 +127,11 @@ static int parse_args(int argc, char **argv, struct install_args *a)
         }
         if (!matched) { /* worded as getopt words it for the other commands */
             if (arg[0] == '-' && arg[1])
-                fprintf(stderr, "nbstage install-kernel: unrecognized option '%s'\n%s", arg, usage_text);
+                fprintf(stderr, "nbstage install-kernel: unrecognized option '%s'\n", arg);
             else
                 fprintf(stderr, "nbstage install-kernel: unexpected argument '%s' (it takes options "
-                                "only)\n%s", arg, usage_text);
+                                "only)\n", arg);
+            cmd_usage_error(argv[0], usage_text);
             return -1;
         }
     }

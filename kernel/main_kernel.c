@@ -43,6 +43,7 @@
 #include "kernel/options.h"
 #include "kernel/proxy.h"
 #include "model/blas_core.h"
+#include "model/commands.h"
 #include "model/model.h"
 #include "model/version.h"
 #include "nbformat/notebook.h"
@@ -131,8 +132,8 @@ int main(int argc, char **argv)
     struct kernel_options opt;
     char err[1024];
     if (options_parse(argc, argv, &opt, err, sizeof err)) {
-        fprintf(stderr, "nbstage-kernel: %s\n%s", err, options_usage);
-        return 2;
+        fprintf(stderr, "nbstage-kernel: %s\n", err);
+        return cmd_usage_error("nbstage-kernel", options_usage);
     }
     if (opt.help) { fputs(options_usage, stdout); return stdout_written(); }
     if (opt.version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return stdout_written(); }

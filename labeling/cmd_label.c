@@ -163,14 +163,13 @@ int cmd_label(int argc, char **argv)
         }
         case 'q': o.quiet = 1; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
+        default: return cmd_usage_error(argv[0], usage);
         }
     }
     if (argc - optind > 1 || (o.votes && argc - optind > 0)) {
         if (o.votes) fprintf(stderr, "nbstage label: --votes reads MATRIX.tsv, not %s as well\n", argv[optind]);
         else fprintf(stderr, "nbstage label: one CELLS.jsonl, not %d files\n", argc - optind);
-        fputs(usage, stderr);
-        return EXIT_USAGE;
+        return cmd_usage_error(argv[0], usage);
     }
     if (o.truth && !o.votes) { fprintf(stderr, "nbstage label: --truth goes with --votes (use --gold for cells)\n"); return EXIT_USAGE; }
     /* an option the mode has no use for is a mistake to say, not to drop */

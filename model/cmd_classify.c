@@ -461,13 +461,12 @@ int cmd_classify(int argc, char **argv)
         }
         case 'J': as_json = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cmd_usage_error_fn(argv[0], usage);
         }
     }
     if (argc - optind > 1) {
         fprintf(stderr, "nbstage classify: one FILE, not %d files\n", argc - optind);
-        usage(stderr);
-        return EXIT_USAGE;
+        return cmd_usage_error_fn(argv[0], usage);
     }
     if (!model_path) model_path = model_default_path();
     if (!model_path) {

@@ -69,7 +69,7 @@ int cmd_eval(int argc, char **argv)
         case 'p': predictions = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cmd_usage_error_fn(argv[0], usage);
         }
     }
     if (optind != argc - 1 || !gold_path || (predictions && model_path)) {
@@ -78,8 +78,7 @@ int cmd_eval(int argc, char **argv)
             fprintf(stderr, "nbstage eval: --predictions scores the file's own stages: no --model with it\n");
         else if (optind > argc - 1) fprintf(stderr, "nbstage eval: no %s given\n", predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl");
         else fprintf(stderr, "nbstage eval: one %s, not %d files\n", predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl", argc - optind);
-        usage(stderr);
-        return EXIT_USAGE;
+        return cmd_usage_error_fn(argv[0], usage);
     }
     /* '-' is stdin, as for label, train and classify (`label cells.jsonl | eval
      * --predictions --gold G -`) */

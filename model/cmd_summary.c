@@ -107,13 +107,12 @@ int cmd_summary(int argc, char **argv)
         case 'S': svg = optarg; break;
         case 'C': when = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cmd_usage_error_fn(argv[0], usage);
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "nbstage summary: no NOTEBOOK given\n");
-        usage(stderr);
-        return EXIT_USAGE;
+        return cmd_usage_error_fn(argv[0], usage);
     }
     /* a model given and not used is a mistake to say, not to drop, as tag
      * --from-outputs and eval --predictions say it */

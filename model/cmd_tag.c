@@ -188,13 +188,12 @@ int cmd_tag(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cmd_usage_error_fn(argv[0], usage);
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "nbstage tag: no PATH given\n");
-        usage(stderr);
-        return EXIT_USAGE;
+        return cmd_usage_error_fn(argv[0], usage);
     }
     if (r.opt.check + r.opt.dry_run + (r.opt.output != NULL) > 1) {
         fprintf(stderr, "nbstage tag: --check, --dry-run and -o do not go together\n");

@@ -179,7 +179,7 @@ int cmd_train(int argc, char **argv)
             else if (!strcmp(optarg, "hard")) o.soft = 0;
             else { bad = 1; snprintf(bad_range, sizeof bad_range, "soft or hard"); }
             break;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cmd_usage_error_fn(argv[0], usage);
         }
         if (bad) {
             fprintf(stderr, "nbstage train: bad value '%s' for --%s: %s\n", optarg, longopts[li].name, bad_range);
@@ -190,8 +190,7 @@ int cmd_train(int argc, char **argv)
         if (optind > argc - 1) fprintf(stderr, "nbstage train: no WEAK.jsonl given\n");
         else if (optind < argc - 1) fprintf(stderr, "nbstage train: one WEAK.jsonl, not %d files\n", argc - optind);
         else fprintf(stderr, "nbstage train: no -o MODEL.nbsm given\n");
-        usage(stderr);
-        return EXIT_USAGE;
+        return cmd_usage_error_fn(argv[0], usage);
     }
     o.weak = argv[optind];
     if (o.cells && !strcmp(o.weak, "-") && !strcmp(o.cells, "-")) {

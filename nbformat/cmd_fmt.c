@@ -272,13 +272,12 @@ int cmd_fmt(int argc, char **argv)
         case 'q': c.quiet = 1; break;
         case 'n': c.nbformat_write = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cmd_usage_error_fn(argv[0], usage);
         }
     }
     if (optind >= argc) {
         nb_say(stderr, "nbstage fmt: no PATH given");
-        usage(stderr);
-        return EXIT_USAGE;
+        return cmd_usage_error_fn(argv[0], usage);
     }
     /* '-' as for every command that reads notebooks: once, alone when its notebook
      * is written back to stdout (a second '-' was read as an empty file) */

@@ -328,13 +328,12 @@ int cmd_ingest(int argc, char **argv)
         }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cmd_usage_error_fn(argv[0], usage);
         }
     }
     if (optind >= argc) {
         nb_say(stderr, "nbstage ingest: no PATH given");
-        usage(stderr);
-        return EXIT_USAGE;
+        return cmd_usage_error_fn(argv[0], usage);
     }
 
     /* '-' as for every command that reads notebooks: standard input, once */

@@ -1097,6 +1097,43 @@ def test_help_and_usage_errors():
     assert nbstage("version").stdout == v.stdout
 
 
+def usage_lines(help_text):
+    """A --help's usage lines: "usage: ..." and the indented lines that continue it."""
+    lines = help_text.splitlines()
+    n = 1
+    while n < len(lines) and lines[n].startswith(" "):
+        n += 1
+    return lines[:n]
+
+
+def test_a_usage_error_is_said_with_the_usage_lines_only():
+    """`nbstage tag -o` or `tag --bogus` printed its one-line error, then the whole
+    --help (50-60 lines) on stderr, which buried it.  Now, as GNU tools and git: the
+    error, the command's usage lines, "Try 'nbstage CMD --help' for more.", exit 2;
+    for every command, an unknown option, an option without its value or a missing
+    argument alike, and for nbstage-kernel."""
+    cases = [(["tag", "-o"], "option requires an argument"), (["tag", "--bogus"], "--bogus"),
+             (["tag"], "no PATH given"), (["fmt"], "no PATH given"), (["ingest", "-j"], "requires"),
+             (["summary"], "no NOTEBOOK given"), (["classify", "a", "b"], "one FILE, not 2"),
+             (["label", "a", "b"], "one CELLS.jsonl"), (["train", "w.jsonl"], "no -o MODEL.nbsm"),
+             (["eval", "x.jsonl"], "no --gold"), (["install-kernel", "x"], "unexpected argument 'x'")]
+    cases += [([c, "--no-such-option"], "no-such-option")
+              for c in ["ingest", "fmt", "label", "train", "eval", "classify", "tag", "summary",
+                        "install-kernel"]]
+    for args, why in cases:
+        r = nbstage(*args, stdin=subprocess.DEVNULL)
+        usage = usage_lines(nbstage(args[0], "--help").stdout)
+        lines = r.stderr.splitlines()
+        assert r.returncode == 2 and r.stdout == "", (args, r)
+        assert lines[0].startswith(f"nbstage {args[0]}: ") and why in lines[0], (args, r.stderr)
+        assert lines[1:] == usage + [f"Try 'nbstage {args[0]} --help' for more."], (args, r.stderr)
+    r = subprocess.run([str(KERNEL)], capture_output=True, text=True, timeout=10)
+    h = subprocess.run([str(KERNEL), "--help"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and len(usage_lines(h.stdout)) == 3, (r, h.stdout)
+    assert r.stderr.splitlines() == ["nbstage-kernel: no connection file (-f FILE)",
+                                     *usage_lines(h.stdout), "Try 'nbstage-kernel --help' for more."]
+
+
 def test_dash_output_is_stdout(tmp_path):
     """`-o -` is standard output for ingest and label, as for tag: no file named '-'."""
     nb = tmp_path / "n.ipynb"
