@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,7 +385,11 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             return EXIT_USAGE;
         }
         FILE *f = fopen(path, "rb");
-        if (!f) { fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", path, strerror(errno)); return EXIT_USAGE; }
+        if (!f) {
+            char why[PATH_MAX + 64];
+            fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", path, nb_path_strerror(path, errno, why, sizeof why));
+            return EXIT_USAGE;
+        }
         struct buf text = {0};
         char chunk[65536];
         size_t r;
@@ -483,7 +488,8 @@ int cmd_classify(int argc, char **argv)
     else if (is_jsonl_name(file)) {
         FILE *in = fopen(file, "r");
         if (!in) {
-            fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", file, strerror(errno));
+            char why[PATH_MAX + 64];
+            fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", file, nb_path_strerror(file, errno, why, sizeof why));
             rc = EXIT_USAGE;
         } else {
             rc = run_lines(m, jobs, in, file);

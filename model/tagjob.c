@@ -4,6 +4,7 @@
 #include "model/tagjob.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
     int is_stdin = !strcmp(path, "-");
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(why, whylen, "%s", strerror(errno));
+        char said[PATH_MAX + 64];
+        snprintf(why, whylen, "%s", nb_path_strerror(path, errno, said, sizeof said));
         return NULL;
     }
     if (is_stdin) {

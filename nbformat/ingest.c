@@ -9,6 +9,7 @@
 #include "nbformat/ingest.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -164,6 +165,7 @@ struct worker {
     struct pool *pool;
     pthread_t thread;
     struct cellscan scan; /* buffers reused from notebook to notebook */
+    char why[PATH_MAX + 64]; /* a reason load gives that is not strerror's */
     struct buf file, out;
     uint64_t *hashes;
     size_t nhashes, hashes_cap;
@@ -226,7 +228,7 @@ static const char *load(struct worker *w, const char *path)
 {
     int is_stdin = !strcmp(path, "-");
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) return strerror(errno);
+    if (!f) return nb_path_strerror(path, errno, w->why, sizeof w->why);
     w->file.n = 0;
     errno = 0; /* fread's, if it fails */
     for (;;) {

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -452,7 +453,11 @@ static char *slurp(const char *path, size_t *len, nb_error *err)
     /* O_NONBLOCK: a FIFO no one writes to would hold open() for ever; it is refused
      * below, as anything but a regular file is (whose reads the flag does not change) */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) { nb_set_error(err, "%s: %s", path, strerror(errno)); return NULL; }
+    if (fd < 0) {
+        char why[PATH_MAX + 64];
+        nb_set_error(err, "%s: %s", path, nb_path_strerror(path, errno, why, sizeof why));
+        return NULL;
+    }
     struct stat st;
     if (fstat(fd, &st)) {
         nb_set_error(err, "%s: %s", path, strerror(errno));

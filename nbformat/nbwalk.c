@@ -10,6 +10,7 @@
  * the one given.  The entry types readdir gives (d_type) spare an lstat and a stat per
  * file and folder; only symlinks and filesystems that do not fill d_type are looked at
  * with (l)stat.  nb_stdin_rule: what PATH '-' may be, for every command.
+ * nb_path_strerror: why a path could not be opened, a dangling symlink said as one.
  * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes),
  * and nb_say, nb_show and nb_unctrl: lines naming paths made fit for a terminal
  * (control characters shown as '?' when the stream is one).
@@ -17,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,33 @@ static char *join_path(const char *a, const char *b)
     if (slash) p[na++] = '/';
     memcpy(p + na, b, nb + 1);
     return p;
+}
+
+const char *nb_path_strerror(const char *path, int e, char *buf, size_t size)
+{
+    struct stat st;
+    char target[PATH_MAX];
+    ssize_t n;
+    if (e != ENOENT || lstat(path, &st) || !S_ISLNK(st.st_mode) ||
+        (n = readlink(path, target, sizeof target - 1)) < 0)
+        return strerror(e);
+    target[n] = 0;
+    /* the target as the system looks it up: relative to the link's folder */
+    char *copy = target[0] == '/' ? NULL : strdup(path);
+    char *at = copy ? join_path(dirname(copy), target) : NULL;
+    int chained = (at || target[0] == '/') && lstat(at ? at : target, &st) == 0; /* a link to a dangling link */
+    free(at);
+    free(copy);
+    snprintf(buf, size, "dangling symlink (its target %s %s)", target,
+             chained ? "is a dangling symlink too" : "does not exist");
+    return buf;
+}
+
+/* ON_ERROR told why PATH could not be looked at, errno E. */
+static void path_error(const char *path, int e, nb_walk_error_fn on_error, void *ctx)
+{
+    char why[PATH_MAX + 64];
+    if (on_error) on_error(path, nb_path_strerror(path, e, why, sizeof why), ctx);
 }
 
 static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
@@ -106,7 +135,7 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
             rc = walk_dir(full, r, fn, on_error, ctx);
         } else if (notebook) {
             if (stat(full, &st)) {
-                if (on_error) on_error(full, strerror(errno), ctx);
+                path_error(full, errno, on_error, ctx);
             } else if (S_ISREG(st.st_mode)) {
                 rc = fn(full, r, ctx);
             }
@@ -123,7 +152,7 @@ int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ct
 {
     struct stat st;
     if (stat(path, &st)) {
-        if (on_error) on_error(path, strerror(errno), ctx);
+        path_error(path, errno, on_error, ctx);
         return 0;
     }
     if (S_ISDIR(st.st_mode)) return walk_dir(path, "", fn, on_error, ctx);

@@ -127,6 +127,12 @@ typedef int (*nb_walk_fn)(const char *path, const char *rel, void *ctx);
 typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx);
 int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx);
 
+/* Why PATH could not be opened or stat'ed, E being the errno: strerror(E), but for a
+ * dangling symlink (E is ENOENT and PATH is a symlink, which `ls` shows) "dangling
+ * symlink (its target T does not exist)", written into BUF (SIZE bytes).  The one
+ * wording of every command that reads a notebook, or classify's files. */
+const char *nb_path_strerror(const char *path, int e, char *buf, size_t size);
+
 /* The one rule for PATH '-' of the commands that take notebooks (ingest, fmt, tag,
  * summary), as cat and jq take it: standard input, named <stdin>.  Given at most once
  * (standard input is read once: a second '-' would be an empty file), and the only

@@ -48,7 +48,7 @@ def test_ingest_skips_a_dangling_notebook_symlink_and_writes_the_rest(tmp_path):
     assert r.returncode == 2, r.stderr
     ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
     assert ids == ["a.ipynb#0", "sub/b.ipynb#0"]
-    assert f"bad notebook skipped: {d}/sub/moved.ipynb: No such file" in r.stderr
+    assert f"bad notebook skipped: {d}/sub/moved.ipynb: dangling symlink (its target gone.ipynb does not exist)" in r.stderr
     assert f"bad notebook skipped: {d}/loop.ipynb: Too many levels" in r.stderr
     assert "2 notebooks in 2 groups" in r.stderr and "2 bad" in r.stderr
     # the PATH itself missing is still a usage error

@@ -357,6 +357,36 @@ def test_every_command_takes_ipynb_in_any_case(model, tmp_path):
     assert f"{x}/inner.ipynb: " in r.stdout, r
 
 
+def test_a_dangling_symlink_is_said_as_one(model, tmp_path):
+    """A dangling symlink given as a notebook (or met in a folder walked) was reported
+    as "No such file or directory", though `ls` shows it.  Now every command that reads
+    notebooks (and classify's other files) says it is a dangling symlink and names its
+    target; a missing file is still "No such file or directory"."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "moved.ipynb").symlink_to("../gone.ipynb")
+    (tmp_path / "dang.ipynb").symlink_to("nowhere.ipynb")
+    (tmp_path / "chain.ipynb").symlink_to("dang.ipynb")
+    (tmp_path / "dang.py").symlink_to("nowhere.py")
+    (tmp_path / "dang.jsonl").symlink_to("nowhere.jsonl")
+    said = {"dang.ipynb": "dangling symlink (its target nowhere.ipynb does not exist)",
+            "d/moved.ipynb": "dangling symlink (its target ../gone.ipynb does not exist)",
+            "chain.ipynb": "dangling symlink (its target dang.ipynb is a dangling symlink too)"}
+    for cmd in (["tag", "-q", "-m", model], ["tag", "--check", "-m", model], ["fmt"],
+                ["fmt", "--check"], ["summary", "-m", model], ["ingest", "-q", "-o", "-"]):
+        for arg, why in said.items():
+            given = tmp_path / ("d" if arg.startswith("d/") else arg)  # a folder walked too
+            r = nbstage(*cmd, given)
+            assert r.returncode == 2 and f"{tmp_path}/{arg}: {why}\n" in r.stderr, (cmd, r.stderr)
+    r = nbstage("classify", "-m", model, tmp_path / "dang.ipynb")
+    assert r.returncode == 2 and r.stderr == f"nbstage classify: {tmp_path}/dang.ipynb: {said['dang.ipynb']}\n", r
+    for name in ("dang.py", "dang.jsonl"):
+        r = nbstage("classify", "-m", model, tmp_path / name)
+        target = name.replace("dang", "nowhere")
+        assert r.returncode == 2 and r.stderr == (f"nbstage classify: {tmp_path}/{name}: cannot open: "
+                                                  f"dangling symlink (its target {target} does not exist)\n"), r
+    r = nbstage("summary", "-m", model, tmp_path / "missing.ipynb")
+    assert r.stderr == f"nbstage summary: {tmp_path}/missing.ipynb: No such file or directory\n", r
+
 # ------------------------------------------------------------------ the kernel's tag outputs
 
 def _stage_outputs(cell):
