@@ -464,8 +464,9 @@ static char *slurp(const char *path, size_t *len, nb_error *err)
         close(fd);
         return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
-        nb_set_error(err, "%s: not a regular file", path);
+    if (!S_ISREG(st.st_mode)) { /* a folder said as tag, fmt and summary say it */
+        nb_set_error(err, "%s: %s", path,
+                     S_ISDIR(st.st_mode) ? "is a directory, not a notebook" : "not a regular file");
         close(fd);
         return NULL;
     }

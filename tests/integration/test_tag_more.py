@@ -343,6 +343,8 @@ def test_every_command_takes_ipynb_in_any_case(model, tmp_path):
         assert r.returncode == 2 and why in r.stderr and "inner" not in r.stdout, (cmd, r)
     r = nbstage("ingest", "-o", "-", x)  # ingest's bad notebooks are skipped, exit 2
     assert r.returncode == 2 and r.stdout == "" and why in r.stderr, r
+    r = nbstage("classify", "-m", model, x)  # it said "not a regular file"
+    assert r.returncode == 2 and r.stderr == f"nbstage classify: {why}\n", r
     # ... named twice and through a symlink: one folder, said once by each (the one
     # rule for a file met again, nbformat/fileonce.h; fmt and summary said it 3 times)
     (tmp_path / "y.ipynb").symlink_to("X.IPYNB")
