@@ -125,6 +125,13 @@ static void print_summary(const struct tagrun *r, double secs, int threads)
         fprintf(stderr, " %s %ld (%.0f%%)%s", stage_key[s], r->per_stage[s],
                 r->tagged ? 100.0 * (double)r->per_stage[s] / (double)r->tagged : 0.0,
                 s + 1 < N_STAGES ? "," : "");
+    /* how the run went: its rates and the most threads at work at once; none when no
+     * notebook was read (all failed before: missing paths), "0 threads" then */
+    if (!threads) {
+        fprintf(stderr, "\nnbstage tag: %.2f s, no notebook read, %s\n", secs,
+                o->from_outputs ? "stages from tag outputs" : model_name(o->model));
+        return;
+    }
     fprintf(stderr, "\nnbstage tag: %.2f s, %.1f notebooks/s, %.0f cells/s, %d thread%s, %s",
             secs, secs > 0 ? (double)(total - r->skipped) / secs : 0.0, /* those done */
             secs > 0 ? (double)r->code_cells / secs : 0.0, threads, threads == 1 ? "" : "s",

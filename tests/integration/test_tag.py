@@ -283,6 +283,20 @@ def test_default_jobs_are_the_cpus_it_may_run_on(model, tmp_path):
     assert ", 1 thread," in r.stderr.splitlines()[-1]
 
 
+def test_a_run_that_read_no_notebook_says_so_not_0_threads(model, tmp_path):
+    """`nbstage tag missing.ipynb` ended its summary with "..., 2139.1 notebooks/s, 0
+    cells/s, 0 threads, MODEL; 0 spliced, ...": the line tells how the reading and
+    classifying went, and none was done.  Now it says no notebook was read (the model
+    still named); a run that read one still gives its rates and threads."""
+    r = nbstage("tag", "-m", model, tmp_path / "missing.ipynb")
+    last = r.stderr.splitlines()[-1]
+    assert r.returncode == 2 and re.fullmatch(r"nbstage tag: \d+\.\d\d s, no notebook read, \S+", last), r.stderr
+    assert "thread" not in r.stderr and "notebooks/s" not in r.stderr, r.stderr
+    (tmp_path / "a.ipynb").write_text(make_nb(SIMPLE))
+    r = nbstage("tag", "-m", model, "-j", "1", tmp_path / "missing.ipynb", tmp_path / "a.ipynb")
+    assert r.returncode == 2 and ", 1 thread, " in r.stderr.splitlines()[-1], r.stderr
+
+
 def test_one_file_named_twice_is_tagged_once(model, tmp_path):
     """A file reached twice (named again, or through a symlink) is one job; a hard
     link is a file of its own name: both names end up tagged."""
