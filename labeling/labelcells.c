@@ -275,18 +275,18 @@ int label_cells(const struct label_opts *o)
         if (!want_report || (pass == 0) != (o->report != NULL)) continue;
         rep = o->report ? labelout_open(&ro, o->report, "report") : stderr;
         if (!rep) goto out;
-        fprintf(rep, "label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
+        fprintf(rep, "nbstage label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
                 n, m, lfs.rules.n, N_LF_BUILTINS, st.n);
-        fprintf(rep, "label: %zu cells labeled (%.1f%%), %zu unlabeled (%zu of them voted on, but the "
+        fprintf(rep, "nbstage label: %zu cells labeled (%.1f%%), %zu unlabeled (%zu of them voted on, but the "
                 "label model's confidence is below --min-confidence %.2f, or its best stages tie)\n", labeled,
                 n ? 100.0 * labeled / n : 0.0, n - labeled, unsure, o->min_conf);
         if (o->statements)
-            fprintf(rep, "label: --statements: %zu statements of cells with two or more, written as cells of "
+            fprintf(rep, "nbstage label: --statements: %zu statements of cells with two or more, written as cells of "
                     "their own; %zu labeled%s", n_sub, sub_labeled, sub_unknown ? "" : "\n");
         if (o->statements && sub_unknown)
             fprintf(rep, "; %zu voted on but unlabeled: their votes name only stages no cell was voted, "
                     "of which the label model fitted on the cells knows nothing\n", sub_unknown);
-        fprintf(rep, "label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
+        fprintf(rep, "nbstage label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
                 t1 - t0, t2 - t1, t3 - t2, t4 - t3);
         struct lf_report r = {
             .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .n = n,

@@ -5,6 +5,7 @@ a spreadsheet saves them.  Small synthetic cells only; the whole file runs in a 
 seconds."""
 import json
 import os
+import re
 import resource
 import subprocess
 from pathlib import Path
@@ -560,3 +561,20 @@ def test_gold_report_notes_ill_defined_figures_as_eval_does(tmp_path, cells):
     gold.write_text("cell_id\tlabel\na.ipynb#0\timports\na.ipynb#1\tload\na.ipynb#3\tprep\n")
     r = run(["label", "--gold", gold, "-o", out, cells])
     assert r.returncode == 0 and "note:" not in r.stderr, r.stderr
+
+
+def test_every_message_of_label_begins_nbstage_label(tmp_path):
+    """label's errors began "nbstage label:" and its statistics "label:" (cells, LFs,
+    timings), on the same stderr.  Now one prefix, as every other command has; in a
+    --report FILE too."""
+    cells = tmp_path / "c.jsonl"
+    cells.write_text(json.dumps({"id": "a#0", "source": "import pandas as pd\ndf = pd.read_csv('x')"})
+                     + "\nnot json\n")
+    rep = tmp_path / "rep.txt"
+    for args, out in ((["label", "--statements", cells], None), (["label", "--report", rep, cells], rep)):
+        r = run(args)
+        text = out.read_text() if out else r.stderr
+        assert r.returncode == 1 and "nbstage label: " + str(cells) + ":2: skipped" in r.stderr, r.stderr
+        prefixed = [line for line in text.splitlines() if re.match(r"[\w ]*label: ", line)]
+        assert len(prefixed) >= 3 and all(x.startswith("nbstage label: ") for x in prefixed), text
+        assert any(x.startswith("nbstage label: read ") for x in prefixed), text
