@@ -26,8 +26,8 @@
 static void usage(FILE *to)
 {
     fprintf(to,
-"usage: nbstage eval [--model FILE] --gold LABELS.tsv [--svg FILE] [--errors FILE] CELLS.jsonl\n"
-"       nbstage eval --predictions --gold LABELS.tsv [--svg FILE] [--errors FILE] PREDICTIONS.jsonl\n\n"
+"usage: nbstage eval [--model FILE] --gold LABELS.tsv [--svg FILE] [--errors FILE] [-q] CELLS.jsonl\n"
+"       nbstage eval --predictions --gold LABELS.tsv [--svg FILE] [--errors FILE] [-q] PREDICTIONS.jsonl\n\n"
 "Scores the model on the hand-labeled cells: CELLS.jsonl is `nbstage ingest`'s output\n"
 "(lines with \"id\" and \"source\"; - reads stdin, as for label, train and classify);\n"
 "only cells whose id is in LABELS.tsv are classified.  Prints accuracy, macro-F1,\n"

@@ -33,7 +33,7 @@
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: nbstage fmt [--check] [--nbformat] PATH...\n\n"
+            "usage: nbstage fmt [--check] [--nbformat] [-q] PATH...\n\n"
             "Rewrites notebooks (files, read whatever their name, or folders walked\n"
             "recursively for *.ipynb in any case, skipping hidden files and folders,\n"
             ".ipynb_checkpoints among them) in nbformat's canonical layout: indent 1,\n"

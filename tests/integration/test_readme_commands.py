@@ -420,6 +420,34 @@ def test_every_option_a_command_accepts_is_described_in_its_help(cmd):
     assert not undescribed, f"{cmd} --help names {undescribed} only in its usage line"
 
 
+@pytest.mark.parametrize("cmd", sorted(COMMAND_SOURCES))
+def test_a_usage_line_that_lists_options_lists_them_all(cmd):
+    """`nbstage fmt --help`'s usage line, "[--check] [--nbformat] PATH...", left out -q,
+    which its option list describes; eval's left out -q too.  A usage error now prints
+    the usage lines alone, so what they list is all a user sees there: either they say
+    [OPTIONS] (tag, summary, label, train) or they name every option the command takes
+    (in its short or its long form), but -h, --help and --version."""
+    if cmd == "nbstage-kernel":
+        h = subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
+    else:
+        h = nbstage(cmd, "--help")
+    assert h.returncode == 0, h.stderr
+    lines = h.stdout.splitlines()
+    n = 1
+    while n < len(lines) and lines[n].startswith(" "):
+        n += 1
+    usage = "\n".join(lines[:n])
+    if "[options]" in usage.lower():
+        return
+    same = {}
+    for short, long in re.findall(r"(?<![\w-])(-\w), (--[\w-]+)", h.stdout):
+        same[short], same[long] = long, short
+    unnamed = sorted(o for o in accepted_options(COMMAND_SOURCES[cmd]) - {"-h", "--help", "--version"}
+                     if not any(re.search(r"(?<![\w-])" + re.escape(x) + r"(?![\w-])", usage)
+                                for x in (o, same.get(o, o))))
+    assert not unnamed, f"{cmd}'s usage lines leave out {unnamed}:\n{usage}"
+
+
 def test_every_environment_variable_the_readme_names_is_read():
     """Each variable the README tells a user to set (`NBSTAGE_MODEL`, `NBSTAGE_DEMO_DIR`,
     `SOURCE_DATE_EPOCH`, `TRAIN_OPTS`, ...) is read by the programs (getenv) or by the
