@@ -448,6 +448,33 @@ def test_a_usage_line_that_lists_options_lists_them_all(cmd):
     assert not unnamed, f"{cmd}'s usage lines leave out {unnamed}:\n{usage}"
 
 
+def test_the_readmes_counts_of_languages_are_what_tag_and_ingest_print(model, tmp_path):
+    """The README's examples of the not-Python counts said "(r 1, julia 1)", and tag
+    and ingest print the most frequent first, then in the order met: "(julia 1, r 1)"
+    for a julia notebook named first.  Each example, made of notebooks met in the
+    reverse of its order, is what the program prints."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    tag_said = re.search(r"`(\d+) skipped as not Python \(([^;)]*)", text)
+    ingest_said = re.search(r"`ingest: (\d+) notebooks skipped, not Python \(([^)]*)\)`", text)
+    assert tag_said and ingest_said, "the README's examples were not found"
+    for cmd, said in ((["tag", "-m", model], tag_said), (["ingest", "-o", os.devnull], ingest_said)):
+        d = tmp_path / cmd[0]
+        d.mkdir()
+        counts = [(lang, int(n)) for lang, n in (x.split() for x in said.group(2).split(", "))]
+        assert sum(n for _, n in counts) == int(said.group(1)), said.group(0)
+        k = 0
+        for lang, n in reversed(counts):  # the last language named is met first
+            for _ in range(n):
+                meta = {"kernelspec": {"display_name": lang, "language": lang, "name": lang}}
+                (d / f"{k:02d}.ipynb").write_text(json.dumps(
+                    {"cells": [], "metadata": meta, "nbformat": 4, "nbformat_minor": 5}))
+                k += 1
+        r = nbstage(*cmd, d)
+        assert r.returncode == 0, r.stderr
+        assert f"{said.group(1)} skipped as not Python ({said.group(2)}" in r.stderr or \
+            f"{said.group(1)} notebooks skipped, not Python ({said.group(2)})" in r.stderr, (said.group(0), r.stderr)
+
+
 def test_every_environment_variable_the_readme_names_is_read():
     """Each variable the README tells a user to set (`NBSTAGE_MODEL`, `NBSTAGE_DEMO_DIR`,
     `SOURCE_DATE_EPOCH`, `TRAIN_OPTS`, ...) is read by the programs (getenv) or by the
