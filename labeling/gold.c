@@ -38,7 +38,7 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
     FILE *fp = fopen(path, "r");
-    if (!fp) { nb_error_fmt(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (!fp) { char why[512]; nb_error_fmt(err, errlen, "%s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why)); return -1; }
     char *line = NULL;
     size_t cap = 0, have = 0, lineno = 0;
     ssize_t len;

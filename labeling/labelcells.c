@@ -109,7 +109,8 @@ int label_cells(const struct label_opts *o)
     FILE *in = stdin;
     const char *inname = o->input ? o->input : "<stdin>";
     if (o->input && !(in = fopen(o->input, "r"))) {
-        fprintf(stderr, "nbstage label: %s: cannot open: %s\n", o->input, strerror(errno));
+        char why[512];
+        fprintf(stderr, "nbstage label: %s: cannot open: %s\n", o->input, nb_path_strerror(o->input, errno, why, sizeof why));
         goto out;
     }
     double t0 = label_now();

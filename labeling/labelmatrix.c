@@ -28,7 +28,7 @@
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "nbstage label: %s: cannot open: %s\n", path, strerror(errno)); return NULL; }
+    if (!f) { char why[512]; fprintf(stderr, "nbstage label: %s: cannot open: %s\n", path, nb_path_strerror(path, errno, why, sizeof why)); return NULL; }
     size_t cap = 1 << 20, n = 0;
     char *b = malloc(cap);
     errno = 0; /* fread's, if it fails */

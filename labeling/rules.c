@@ -383,7 +383,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
 int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { nb_error_fmt(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (!f) { char why[512]; nb_error_fmt(err, errlen, "%s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why)); return -1; }
     char *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {

@@ -129,7 +129,7 @@ int cmd_eval(int argc, char **argv)
     unsigned char *seen = calloc(g.n ? g.n : 1, 1);
     char *first_id = NULL; /* the cells' first id, to show when none matches */
     int rc = EXIT_USAGE;
-    if (!in) { fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", cells_path, strerror(errno)); goto out; }
+    if (!in) { char why[512]; fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", cells_path, nb_path_strerror(cells_path, errno, why, sizeof why)); goto out; }
     if (!seen) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
     if (errors_path) {
         if (outfile_open(&eo, errors_path, &oe)) {

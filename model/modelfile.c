@@ -273,7 +273,7 @@ int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t err
 {
     memset(mf, 0, sizeof *mf);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { nb_error_fmt(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (fd < 0) { char why[512]; nb_error_fmt(err, errlen, "%s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why)); return -1; }
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         nb_error_fmt(err, errlen, "%s: not a regular file", path);

@@ -65,7 +65,8 @@ static int reader_open(struct reader *r, const char *path)
 {
     *r = (struct reader){.f = open_input(path), .path = path};
     if (r->f) return 0;
-    fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, strerror(errno));
+    char why[512];
+    fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, nb_path_strerror(path, errno, why, sizeof why));
     return -1;
 }
 

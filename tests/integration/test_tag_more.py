@@ -389,6 +389,26 @@ def test_a_dangling_symlink_is_said_as_one(model, tmp_path):
     r = nbstage("summary", "-m", model, tmp_path / "missing.ipynb")
     assert r.stderr == f"nbstage summary: {tmp_path}/missing.ipynb: No such file or directory\n", r
 
+
+def test_a_dangling_symlink_is_said_as_one_by_the_pipeline_too(model, tmp_path):
+    """The pipeline's input files (label's cells, votes, gold labels and rules,
+    train's weak labels, eval's cells and gold, a model file) given as a dangling
+    symlink say so with its target, as the notebook readers do."""
+    (tmp_path / "dang").symlink_to("nowhere")
+    dang, why = tmp_path / "dang", "dangling symlink (its target nowhere does not exist)"
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text('{"id": "a.ipynb#0", "source": "import pandas as pd"}\n')
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na.ipynb#0\timports\n")
+    for args in (["label", "-q", dang], ["label", "-q", "--votes", dang],
+                 ["label", "-q", "--gold", dang, cells], ["label", "-q", "--rules", dang, cells],
+                 ["train", "-q", dang, "-o", tmp_path / "m.nbsm"],
+                 ["eval", "-m", model, "--gold", gold, dang], ["eval", "-m", model, "--gold", dang, cells],
+                 ["classify", "-m", dang, cells]):
+        r = nbstage(*args)
+        assert r.returncode == 2 and f"{dang}: cannot open: {why}" in r.stderr, (args, r.stderr)
+    assert not (tmp_path / "m.nbsm").exists()
+
 # ------------------------------------------------------------------ the kernel's tag outputs
 
 def _stage_outputs(cell):
