@@ -267,25 +267,25 @@ static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 static void print_stats(const struct ingest_stats *st, long groups, long again, double secs)
 {
-    fprintf(stderr, "ingest: %ld notebook%s in %ld group%s (%.1f notebooks per group), %ld bad\n",
+    fprintf(stderr, "nbstage ingest: %ld notebook%s in %ld group%s (%.1f notebooks per group), %ld bad\n",
             st->notebooks, st->notebooks == 1 ? "" : "s", groups, groups == 1 ? "" : "s",
             ratio((double)st->notebooks, (double)groups), st->bad);
     if (again)
-        fprintf(stderr, "ingest: %ld notebook%s skipped, met again under another name (a symlink "
+        fprintf(stderr, "nbstage ingest: %ld notebook%s skipped, met again under another name (a symlink "
                         "to a notebook read, or one named twice)\n",
                 again, again == 1 ? "" : "s");
     if (st->not_python.total) {
-        fprintf(stderr, "ingest: %ld notebook%s skipped, not Python (", st->not_python.total,
+        fprintf(stderr, "nbstage ingest: %ld notebook%s skipped, not Python (", st->not_python.total,
                 st->not_python.total == 1 ? "" : "s");
         nb_lang_tally_print(stderr, &st->not_python);
         fputs("): the rules and the model read Python\n", stderr);
     }
     fprintf(stderr,
-            "ingest: %ld code cells, %ld kept: %.1f cells per notebook, %.1f lines per cell\n"
-            "ingest: dropped %ld empty and %ld comment-only cells\n"
-            "ingest: %ld exact-duplicate cells (%.1f%% of kept); %ld one-cell notebooks, "
+            "nbstage ingest: %ld code cells, %ld kept: %.1f cells per notebook, %.1f lines per cell\n"
+            "nbstage ingest: dropped %ld empty and %ld comment-only cells\n"
+            "nbstage ingest: %ld exact-duplicate cells (%.1f%% of kept); %ld one-cell notebooks, "
             "%ld with no cell kept\n"
-            "ingest: %.1f MB in %.2f s: %.0f notebooks/s, %.1f MB/s\n",
+            "nbstage ingest: %.1f MB in %.2f s: %.0f notebooks/s, %.1f MB/s\n",
             st->code_cells, st->kept, ratio((double)st->kept, (double)st->notebooks),
             ratio((double)st->lines, (double)st->kept), st->dropped_empty, st->dropped_comment,
             st->duplicates, 100.0 * ratio((double)st->duplicates, (double)st->kept),
@@ -425,7 +425,7 @@ int cmd_ingest(int argc, char **argv)
     int written = rc == EXIT_OK;
 
     for (size_t i = 0; i < sc.nbad; i++) {
-        nb_say(stderr, "ingest: bad notebook skipped: %s", sc.bad[i]);
+        nb_say(stderr, "nbstage ingest: bad notebook skipped: %s", sc.bad[i]);
         free(sc.bad[i]);
     }
     free(sc.bad);

@@ -21,8 +21,8 @@ best_of_3() {
     for i in 1 2 3; do
         "$BIN/nbstage" ingest -j "$1" -o "$tmp/cells.jsonl" "$CORPUS" 2>"$tmp/stats.txt" || {
             cat "$tmp/stats.txt" >&2; exit 1; }
-        # "ingest: 142.4 MB in 0.70 s: 7688 notebooks/s, 203.4 MB/s"
-        s=$(sed -n 's/^ingest: .* MB in \([0-9.]*\) s:.*/\1/p' "$tmp/stats.txt")
+        # "nbstage ingest: 142.4 MB in 0.70 s: 7688 notebooks/s, 203.4 MB/s"
+        s=$(sed -n 's/^nbstage ingest: .* MB in \([0-9.]*\) s:.*/\1/p' "$tmp/stats.txt")
         if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; cp "$tmp/stats.txt" "$tmp/best.txt"; fi
     done
 }
@@ -30,9 +30,9 @@ JOBS=$(nproc 2>/dev/null || echo 1)
 [ "$JOBS" -gt 8 ] && JOBS=8
 for j in 1 "$JOBS"; do
     best_of_3 "$j"
-    n=$(sed -n 's/^ingest: \([0-9]*\) notebooks in.*/\1/p' "$tmp/best.txt")
+    n=$(sed -n 's/^nbstage ingest: \([0-9]*\) notebooks in.*/\1/p' "$tmp/best.txt")
     bad=$(sed -n 's/.*notebooks per group), \([0-9]*\) bad.*/\1/p' "$tmp/best.txt")
-    mb=$(sed -n 's/^ingest: \([0-9.]*\) MB in.*/\1/p' "$tmp/best.txt")
+    mb=$(sed -n 's/^nbstage ingest: \([0-9.]*\) MB in.*/\1/p' "$tmp/best.txt")
     cells=$(wc -l <"$tmp/cells.jsonl")
     total=$((n + bad))
     awk -v n="$total" -v mb="$mb" -v s="$best" -v c="$cells" -v j="$j" 'BEGIN{

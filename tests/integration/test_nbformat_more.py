@@ -75,7 +75,7 @@ def test_ingest_writes_the_readable_notebooks_and_exits_2_for_the_others(tmp_pat
         assert r.returncode == 2, r.stderr
         assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == \
             ["a.ipynb#0", "u/b.ipynb#0", "u/b.ipynb#1"]
-        assert re.search(rf"^ingest: bad notebook skipped: {re.escape(str(d))}/cut\.ipynb:1:\d+: .+$", r.stderr, re.M), r.stderr
+        assert re.search(rf"^nbstage ingest: bad notebook skipped: {re.escape(str(d))}/cut\.ipynb:1:\d+: .+$", r.stderr, re.M), r.stderr
         assert f"ingest: bad notebook skipped: {d}/u/empty.ipynb: empty file\n" in r.stderr, r.stderr
         assert r.stderr.endswith(f"nbstage ingest: 2 notebooks could not be read (named above); "
                                  f"the cells of the 2 notebooks read are written to {out}\n"), r.stderr
@@ -483,7 +483,7 @@ def test_a_file_that_opens_but_cannot_be_read_is_named_with_the_reason(tmp_path)
     with no reason, where a file that cannot be opened gets strerror's."""
     r = run("ingest", "-q", "-o", tmp_path / "c.jsonl", "/proc/self/mem")
     assert r.returncode == 2 and r.stderr == (
-        "ingest: bad notebook skipped: /proc/self/mem: Input/output error\n"
+        "nbstage ingest: bad notebook skipped: /proc/self/mem: Input/output error\n"
         f"nbstage ingest: 1 notebook could not be read (named above); the cells of the 0 notebooks "
         f"read are written to {tmp_path / 'c.jsonl'}\n"), r.stderr
     r = run("label", "-q", "--votes", "/proc/self/mem")
@@ -524,3 +524,19 @@ def test_a_zero_filled_notebook_is_said_to_hold_a_nul_byte(model, tmp_path):
             assert f"{name}:1:{col}: a NUL byte outside any string: not JSON" in r.stderr, \
                 (args, r.stderr)
             assert "end of file" not in r.stderr, (args, r.stderr)
+
+
+def test_every_message_of_ingest_begins_nbstage_ingest(tmp_path):
+    """ingest's statistics and its bad-notebook lines began "ingest:", its other errors
+    "nbstage ingest:", on the same stderr.  Now one prefix, as every other command has."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    (d / "a.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": "import os",
+                                                      "metadata": {}, "outputs": [],
+                                                      "execution_count": None}],
+                                           "metadata": {}, "nbformat": 4, "nbformat_minor": 4}))
+    (d / "cut.ipynb").write_text('{"cells": [')
+    r = run("ingest", "-o", tmp_path / "c.jsonl", d)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and len(lines) >= 6, r.stderr
+    assert all(x.startswith("nbstage ingest: ") for x in lines), r.stderr

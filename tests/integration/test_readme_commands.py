@@ -455,7 +455,7 @@ def test_the_readmes_counts_of_languages_are_what_tag_and_ingest_print(model, tm
     reverse of its order, is what the program prints."""
     text = " ".join(README.read_text(encoding="utf-8").split())
     tag_said = re.search(r"`(\d+) skipped as not Python \(([^;)]*)", text)
-    ingest_said = re.search(r"`ingest: (\d+) notebooks skipped, not Python \(([^)]*)\)`", text)
+    ingest_said = re.search(r"`nbstage ingest: (\d+) notebooks skipped, not Python \(([^)]*)\)`", text)
     assert tag_said and ingest_said, "the README's examples were not found"
     for cmd, said in ((["tag", "-m", model], tag_said), (["ingest", "-o", os.devnull], ingest_said)):
         d = tmp_path / cmd[0]

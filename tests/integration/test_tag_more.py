@@ -614,7 +614,7 @@ def test_dash_is_standard_input_once_for_every_command_that_takes_notebooks(mode
     assert ids == [f"<stdin>#{k}" for k in (0, 1, 2, 5, 6, 7)] + [f"a.ipynb#{k}" for k in (0, 1, 2, 5, 6, 7)], ids
     assert {json.loads(line)["notebook"] for line in r.stdout.splitlines()[:n]} == {"<stdin>"}
     r = nbstage("ingest", "-q", "-", input="{")
-    assert r.returncode == 2 and r.stdout == "" and r.stderr.startswith("ingest: bad notebook skipped: <stdin>:"), r
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.startswith("nbstage ingest: bad notebook skipped: <stdin>:"), r
     # with --check (and tag's --dry-run) nothing is written back: '-' may come with others
     compact = json.dumps(json.loads(text))
     r = nbstage("fmt", "--check", "-", nb, input=compact)
