@@ -112,13 +112,19 @@ static void axes(FILE *f, const struct panel *p, const char *title, const char *
             p->x0 + 14, (top + bottom) / 2.0, p->x0 + 14, (top + bottom) / 2.0, ylabel);
 }
 
+/* The member of PT at byte offset OFF (loss, acc, val_loss or val_acc). */
+static double value(const struct curve_point *pt, size_t off)
+{
+    return *(const double *)((const char *)pt + off);
+}
+
 /* One series: a polyline with a dot per epoch; absent values are skipped. */
 static void series(FILE *f, const struct panel *p, const struct curve_point *pts, int n,
                    size_t offset, const char *colour, const char *dash)
 {
     int any = 0;
     for (int i = 0; i < n; i++) {
-        double v = *(const double *)((const char *)&pts[i] + offset);
+        double v = value(&pts[i], offset);
         if (isnan(v)) continue;
         if (!any) fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", colour, dash);
         fprintf(f, "%s%.1f,%.1f", any ? " " : "", px(p, pts[i].epoch), py(p, v));
@@ -127,23 +133,70 @@ static void series(FILE *f, const struct panel *p, const struct curve_point *pts
     if (!any) return;
     fprintf(f, "\"/>\n");
     for (int i = 0; i < n; i++) {
-        double v = *(const double *)((const char *)&pts[i] + offset);
+        double v = value(&pts[i], offset);
         if (!isnan(v))
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px(p, pts[i].epoch), py(p, v), colour);
     }
 }
 
-/* At the top right, or the bottom right (accuracy curves rise to the top). */
-static void legend(FILE *f, const struct panel *p, int has_val, int bottom)
+/* The legend's box: LEGEND_W x LEGEND_H (two entries), its first entry's line at
+ * (x, y). */
+enum { LEGEND_W = 110, LEGEND_H = 40 };
+
+/* How much of the panel's two series (the members at offsets OFF[0], training, and
+ * OFF[1], validation) would lie under a legend at (X, Y): their polylines sampled
+ * along each segment, the samples inside the box. */
+static int legend_overlap(const struct panel *p, const struct curve_point *pts, int n,
+                          const size_t off[2], double x, double y)
 {
-    double x = p->x0 + PANEL_W - MR - 110, y = bottom ? PANEL_H - MB - 34 : MT + 14;
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f77b4\" stroke-width=\"2\"/>"
+    int hits = 0;
+    for (int s = 0; s < 2; s++) {
+        double x0 = NAN, y0 = NAN;
+        for (int i = 0; i < n; i++) {
+            double v = value(&pts[i], off[s]);
+            if (isnan(v)) continue;
+            double x1 = px(p, pts[i].epoch), y1 = py(p, v);
+            int steps = isnan(x0) ? 1 : 24;
+            for (int k = 1; k <= steps; k++) { /* the segment from the last point, and the point */
+                double t = (double)k / steps;
+                double sx = isnan(x0) ? x1 : x0 + t * (x1 - x0), sy = isnan(y0) ? y1 : y0 + t * (y1 - y0);
+                hits += sx >= x - 6 && sx <= x + LEGEND_W && sy >= y - 12 && sy <= y + LEGEND_H - 6;
+            }
+            x0 = x1;
+            y0 = y1;
+        }
+    }
+    return hits;
+}
+
+/* In the corner the curves leave free: top right first for the loss (it falls),
+ * bottom right for the accuracy (it rises), then the others; the one the curves cross
+ * least when none is free.  A validation loss that climbs back at the end (over-
+ * fitting) would otherwise run under a top-right legend. */
+static void legend(FILE *f, const struct panel *p, const struct curve_point *pts, int n,
+                   const size_t off[2], int has_val, int bottom)
+{
+    double right = p->x0 + PANEL_W - MR - LEGEND_W, left = p->x0 + ML + 12;
+    double top = MT + 14, low = PANEL_H - MB - 34;
+    double cx[4] = {right, right, left, left}, cy[4];
+    cy[0] = bottom ? low : top;
+    cy[1] = bottom ? top : low;
+    cy[2] = cy[0];
+    cy[3] = cy[1];
+    int best = 0, best_hits = -1;
+    for (int c = 0; c < 4 && best_hits != 0; c++) {
+        int hits = legend_overlap(p, pts, n, off, cx[c], cy[c]);
+        if (best_hits < 0 || hits < best_hits) { best = c; best_hits = hits; }
+    }
+    double x = cx[best], y = cy[best];
+    fprintf(f, "<g class=\"legend\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f77b4\" stroke-width=\"2\"/>"
                "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">training</text>\n",
             x, y, x + 22, y, x + 28, y + 4);
     if (has_val)
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ff7f0e\" stroke-width=\"2\" "
                    "stroke-dasharray=\"6 3\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">validation</text>\n",
                 x, y + 18, x + 22, y + 18, x + 28, y + 22);
+    fprintf(f, "</g>\n");
 }
 
 int curves_write_svg(const char *path, const struct curve_point *pts, int n, char *err, size_t errlen)
@@ -173,8 +226,10 @@ int curves_write_svg(const char *path, const struct curve_point *pts, int n, cha
     series(f, &loss, pts, n, offsetof(struct curve_point, val_loss), "#ff7f0e", dash);
     series(f, &acc, pts, n, offsetof(struct curve_point, acc), "#1f77b4", "");
     series(f, &acc, pts, n, offsetof(struct curve_point, val_acc), "#ff7f0e", dash);
-    legend(f, &loss, has_val, 0);
-    legend(f, &acc, has_val, 1);
+    const size_t loss_off[2] = {offsetof(struct curve_point, loss), offsetof(struct curve_point, val_loss)};
+    const size_t acc_off[2] = {offsetof(struct curve_point, acc), offsetof(struct curve_point, val_acc)};
+    legend(f, &loss, pts, n, loss_off, has_val, 0);
+    legend(f, &acc, pts, n, acc_off, has_val, 1);
     fprintf(f, "</svg>\n");
     return commit_out(&o, err, errlen);
 }
