@@ -80,7 +80,7 @@ static const char usage[] =
 "                   fitted on whole cells only): more, shorter examples for `train`;\n"
 "                   a statement whose votes name only stages no cell was voted is\n"
 "                   left unlabeled (\"stage\": null)\n"
-"  -j, --jobs N     threads (default: the CPUs it may use, at most 8)\n"
+"  -j, --jobs N     threads, 1 to 64 (default: the CPUs it may use, at most 8)\n"
 "  -q, --quiet      no analysis unless --report or --gold is given\n"
 "  -h, --help       this help\n"
 "\n"

@@ -63,8 +63,8 @@ static void usage(FILE *to)
 "options:\n"
 "  -m, --model FILE  the model (default: the shipped one, %s;\n"
 "                    NBSTAGE_MODEL overrides)\n"
-"  -j, --jobs N      worker threads for JSON Lines (default: the CPUs it may use,\n"
-"                    at most 8)\n"
+"  -j, --jobs N      worker threads for JSON Lines, 1 to 64 (default: the CPUs\n"
+"                    it may use, at most 8)\n"
 "  --json            JSON output for a .ipynb or one cell\n"
 "  -h, --help        this help\n\n"
 "exit: 0 ok, 1 some input lines were bad, 2 usage, model or I/O error.\n",

@@ -513,3 +513,20 @@ def test_the_layers_the_readme_states():
                 if inc[0] in rank and rank[inc[0]] > rank[d] and f not in named and h not in named:
                     upward.append(f"{f} includes {h}")
     assert not upward, f"includes against the README's layers, which it does not name: {upward}"
+
+
+@pytest.mark.parametrize("cmd,flag,hi", [("classify", "-j", 64), ("label", "-j", 64),
+                                         ("ingest", "-j", 256), ("train", "--threads", 256),
+                                         ("tag", "-j", 1024)])
+def test_each_thread_count_limit_is_said_in_help_and_kept(cmd, flag, hi, tmp_path):
+    """The thread-count options differ in their limits (tag's jobs may wait on the
+    disk; classify's and label's are CPU work in fixed arrays), which no --help said:
+    a user met them only as a refusal.  Each --help now says its range, and the
+    program refuses one more than it."""
+    r = nbstage(cmd, "--help")
+    assert r.returncode == 0 and f"1 to {hi}" in " ".join(r.stdout.split()), r.stdout
+    args = {"classify": [], "label": [tmp_path / "c.jsonl"], "ingest": [tmp_path],
+            "train": [tmp_path / "w.jsonl", "-o", tmp_path / "m.nbsm"], "tag": [tmp_path]}[cmd]
+    for bad in (0, hi + 1):
+        r = nbstage(cmd, flag, bad, *args, input="")
+        assert r.returncode == 2 and r.stderr, (bad, r.stderr)
