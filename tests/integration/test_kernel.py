@@ -81,15 +81,48 @@ class Kernel:
     def __init__(self, name, log_dir, key=None, scheme=None, **kw):
         self.log = Path(log_dir) / f"{name}-{uuid.uuid4().hex[:8]}.log"
         self._logf = open(self.log, "w")
-        self.km = KernelManager(kernel_name=name, **kw)
-        if key is not None:
-            self.km.session.key = key
-        if scheme is not None:
-            self.km.session.signature_scheme = scheme
-        self.km.start_kernel(stderr=self._logf)
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
+
+        def start():
+            self.km = KernelManager(kernel_name=name, **kw)
+            if key is not None:
+                self.km.session.key = key
+            if scheme is not None:
+                self.km.session.signature_scheme = scheme
+            self.km.start_kernel(stderr=self._logf)
+            self.kc = self.km.client()
+            self.kc.start_channels()
+        start()
+        # Started again, once, on new ports (a new KernelManager: a restart keeps its
+        # cached ports), if the kernel could not bind one that jupyter_client chose (it
+        # picks free ports and closes them, the kernel binds them later: another
+        # program, or a client's connection, may take one in between).  Seen with two
+        # passes side by side: ipykernel alone's iopub bind failed ("Address already in
+        # use") and it then hung in zmq_ctx_term at exit, so wait_for_ready gave up
+        # after 60 s (the stage kernel's proxy exits instead).  test_console.py retries
+        # the same way.
+        deadline = time.monotonic() + 60
+        for attempt in (1, 2):
+            try:
+                while True:
+                    try:
+                        self.kc.wait_for_ready(timeout=2)
+                        return
+                    except RuntimeError:
+                        if self._bind_failed() or time.monotonic() > deadline:
+                            raise
+            except RuntimeError:
+                if attempt == 2 or not self._bind_failed():
+                    raise
+            self.kc.stop_channels()
+            self.km.shutdown_kernel(now=True)
+            self._logf.close()
+            self.log.rename(self.log.with_suffix(".bind-failed.log"))
+            self._logf = open(self.log, "w")
+            start()
+            deadline = time.monotonic() + 60
+
+    def _bind_failed(self):
+        return "Address already in use" in self.log.read_text(errors="replace")
 
     @property
     def pid(self):
