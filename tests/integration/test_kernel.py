@@ -92,14 +92,28 @@ class Kernel:
             self.kc = self.km.client()
             self.kc.start_channels()
         start()
-        # Started again, once, on new ports (a new KernelManager: a restart keeps its
-        # cached ports), if the kernel could not bind one that jupyter_client chose (it
-        # picks free ports and closes them, the kernel binds them later: another
-        # program, or a client's connection, may take one in between).  Seen with two
-        # passes side by side: ipykernel alone's iopub bind failed ("Address already in
-        # use") and it then hung in zmq_ctx_term at exit, so wait_for_ready gave up
-        # after 60 s (the stage kernel's proxy exits instead).  test_console.py retries
-        # the same way.
+        try:
+            self._wait_ready(start)
+        except BaseException:
+            # A test never closes a Kernel it did not get: a kernel that never answered
+            # (one hung in zmq_ctx_term after a failed bind, or a proxy stuck on its
+            # way up) would be left running.
+            self.kc.stop_channels()
+            if self.km.has_kernel:
+                self.km.shutdown_kernel(now=True)
+            self._logf.close()
+            raise
+
+    def _wait_ready(self, start):
+        """Waits for the kernel START started to answer kernel_info.  It is started
+        again, once, on new ports (a new KernelManager: a restart keeps its cached
+        ports), if the kernel could not bind one that jupyter_client chose (it
+        picks free ports and closes them, the kernel binds them later: another
+        program, or a client's connection, may take one in between).  Seen with two
+        passes side by side: ipykernel alone's iopub bind failed ("Address already in
+        use") and it then hung in zmq_ctx_term at exit, so wait_for_ready gave up
+        after 60 s (the stage kernel's proxy exits instead).  test_console.py retries
+        the same way."""
         deadline = time.monotonic() + 60
         for attempt in (1, 2):
             try:
