@@ -1560,17 +1560,19 @@ def test_a_kernel_that_dies_by_itself_takes_its_cells_processes_at_the_auto_rest
         assert log.read_text().count("the wrapped kernel exited with status 1") == 1, log.read_text()
 
 
-def test_the_kernel_exits_when_the_process_that_started_it_dies(specs, logs):
+def test_the_kernel_exits_when_the_process_that_started_it_dies(specs, logs, tmp_path):
     """ipykernel alone exits within a second when the Jupyter server that started it
     dies (JPY_PARENT_PID is set: its ParentPollerUnix).  So must the stage kernel, and
-    its child with it; before, a server killed with -9 left both running for good."""
+    its child with it; before, a server killed with -9 left both running for good.
+    (The killed server cannot remove its connection file: it goes in TMP_PATH, not
+    /tmp, where jupyter_client would name one by mkstemp.)"""
     log = logs / f"orphan-{uuid.uuid4().hex[:8]}.log"
     with open(log, "w") as logf:
         server = subprocess.Popen(
             [sys.executable, "-c",
              "import sys, time\n"
              "from jupyter_client import KernelManager\n"
-             "km = KernelManager(kernel_name='nbs-signal')\n"
+             f"km = KernelManager(kernel_name='nbs-signal', connection_file={str(tmp_path / 'k.json')!r})\n"
              "km.start_kernel(stderr=sys.stderr)\n"
              "kc = km.client(); kc.start_channels(); kc.wait_for_ready(timeout=60)\n"
              "print(km.provisioner.process.pid, flush=True)\n"
