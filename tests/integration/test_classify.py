@@ -258,6 +258,18 @@ def test_file_mode_upper_case_suffix_and_no_code(tiny):
     assert "prose.ipynb: no code cells" in r.stderr
 
 
+def classify_by_name(model, tmp_path, text, names):
+    """`classify < TEXT`'s result (exit 0), and `classify FILE`'s for a file of each of
+    NAMES holding TEXT."""
+    piped = run(["classify", "--model", str(model)], text)
+    assert piped.returncode == 0, piped.stderr
+    named = []
+    for name in names:
+        (tmp_path / name).write_text(text)
+        named.append(run(["classify", "--model", str(model), str(tmp_path / name)]))
+    return piped, named
+
+
 def test_a_cells_file_given_by_name_is_read_line_by_line(tiny, tmp_path):
     """`classify cells.jsonl`, the cells file named as label, train and eval take it,
     answers each line as `classify < cells.jsonl` does.  It was classified as one cell
@@ -266,12 +278,8 @@ def test_a_cells_file_given_by_name_is_read_line_by_line(tiny, tmp_path):
     cells = [{"id": "a.ipynb#0", "source": "import numpy as np"}, {"id": "a.ipynb#1", "source": "df.head()"},
              {"id": "a.ipynb#2", "source": ["model.fit(X_train, y_train)\n"]}]
     text = "".join(json.dumps(c) + "\n" for c in cells)
-    piped = run(["classify", "--model", str(model)], text)
-    assert piped.returncode == 0, piped.stderr
-    for name in ("cells.jsonl", "CELLS.JSONL"):
-        f = tmp_path / name
-        f.write_text(text)
-        r = run(["classify", "--model", str(model), str(f)])
+    piped, named = classify_by_name(model, tmp_path, text, ("cells.jsonl", "CELLS.JSONL"))
+    for r in named:
         assert r.returncode == 0, r.stderr
         assert r.stdout == piped.stdout and [json.loads(x)["id"] for x in r.stdout.splitlines()] == [
             c["id"] for c in cells], r.stdout
@@ -294,12 +302,8 @@ def test_a_cells_file_or_notebook_under_another_name_is_said(tiny, tmp_path):
     _, model = tiny
     cells = [{"id": "a.ipynb#0", "source": "import numpy as np"}, {"id": "a.ipynb#1", "source": "df.head()"}]
     text = "".join(json.dumps(c) + "\n" for c in cells)
-    piped = run(["classify", "--model", str(model)], text)
-    assert piped.returncode == 0, piped.stderr
-    for name in ("cells.ndjson", "CELLS.NDJSON"):
-        f = tmp_path / name
-        f.write_text(text)
-        r = run(["classify", "--model", str(model), str(f)])
+    piped, named = classify_by_name(model, tmp_path, text, ("cells.ndjson", "CELLS.NDJSON"))
+    for r in named:
         assert (r.returncode, r.stdout, r.stderr) == (0, piped.stdout, ""), r.stderr
     f = tmp_path / "cells.json"
     f.write_text(text)

@@ -24,17 +24,22 @@ static char *svg_of(const struct curve_point *pts, int n)
     return text;
 }
 
+/* Where the I-th (from 0) NEEDLE in SVG begins; a missing one fails the test. */
+static const char *nth(const char *svg, const char *needle, int i)
+{
+    const char *p = NULL;
+    for (int k = 0; k <= i; k++) {
+        p = strstr(p ? p + 1 : svg, needle);
+        assert_non_null(p);
+    }
+    return p;
+}
+
 /* The I-th <polyline>'s points (loss, val_loss, acc, val_acc in that order) into XS,
  * YS; their count. */
 static int polyline(const char *svg, int i, double *xs, double *ys)
 {
-    const char *p = svg;
-    for (int k = 0; k <= i; k++) {
-        p = strstr(p, "<polyline");
-        assert_non_null(p);
-        p++;
-    }
-    p = strstr(p, "points=\"") + 8;
+    const char *p = strstr(nth(svg, "<polyline", i), "points=\"") + 8;
     int n = 0, used;
     while (sscanf(p, "%lf,%lf%n", &xs[n], &ys[n], &used) == 2) {
         n++;
@@ -46,13 +51,8 @@ static int polyline(const char *svg, int i, double *xs, double *ys)
 /* The I-th legend's first line start (0: loss panel, 1: accuracy panel). */
 static void legend_at(const char *svg, int i, double *x, double *y)
 {
-    const char *p = svg;
-    for (int k = 0; k <= i; k++) {
-        p = strstr(p, "<g class=\"legend\">");
-        assert_non_null(p);
-        p++;
-    }
-    assert_int_equal(sscanf(p, "g class=\"legend\"><line x1=\"%lf\" y1=\"%lf\"", x, y), 2);
+    const char *p = nth(svg, "<g class=\"legend\">", i);
+    assert_int_equal(sscanf(p, "<g class=\"legend\"><line x1=\"%lf\" y1=\"%lf\"", x, y), 2);
 }
 
 /* No point of polylines A and B, nor of the segments between them (sampled), inside
