@@ -31,6 +31,10 @@ static void lang_of(const char *metadata, int *py, char *name)
     json_t *nb = nb_read_mem(text, strlen(text), "t.ipynb", 0, &e);
     assert_non_null(nb);
     struct nb_lang tree, canon, cells;
+    /* each way in sets both fields: none left as the caller had it */
+    memset(&tree, 'x', sizeof tree);
+    memset(&canon, 'x', sizeof canon);
+    memset(&cells, 'x', sizeof cells);
     nb_lang_of_tree(nb, &tree);
     size_t len;
     char *canonical = nb_dumps(nb, &len);
@@ -95,7 +99,8 @@ static void test_pythons_spelled_every_way(void **state)
 {
     (void)state;
     const char *py[] = {"python", "Python", "PYTHON", "python2", "python3", "Python 3",
-                        " python3 ", "python3.11", "ipython", "IPython", "pyspark", "PySpark"};
+                        " python3 ", "python3.11", "python3.10", "python3.9", "ipython",
+                        "IPython", "pyspark", "PySpark"};
     for (size_t i = 0; i < sizeof py / sizeof *py; i++) {
         char md[128];
         snprintf(md, sizeof md, "{\"kernelspec\": {\"language\": \"%s\"}}", py[i]);
@@ -105,7 +110,7 @@ static void test_pythons_spelled_every_way(void **state)
         if (!got) fail_msg("\"%s\" is Python", py[i]);
     }
     const char *not_py[] = {"pythonic", "cpython", "python3x", "python.3", "py", "r", "julia",
-                            "javascript", "xpython"};
+                            "javascript", "xpython", "pytho3"};
     for (size_t i = 0; i < sizeof not_py / sizeof *not_py; i++) {
         char md[128];
         snprintf(md, sizeof md, "{\"language_info\": {\"name\": \"%s\"}}", not_py[i]);
@@ -114,6 +119,27 @@ static void test_pythons_spelled_every_way(void **state)
         lang_of(md, &got, name);
         if (got) fail_msg("\"%s\" is not Python", not_py[i]);
     }
+    /* the answer is 1, as nblang.h says, for each way of naming Python */
+    expect("{\"language_info\": {\"name\": \"PySpark\"}}", 1, "pyspark");
+    expect("{\"language_info\": {\"name\": \"IPython\"}}", 1, "ipython");
+    expect("{\"language_info\": {\"name\": \"Python 3.11\"}}", 1, "python 3.11");
+    /* a version as long as the name buffer holds (NB_LANG_NAME - 1 characters, spaces
+     * not counted) is still read; one more character and it is not Python (and nothing
+     * is written past the buffer) */
+    char v[NB_LANG_NAME + 2], md[128];
+    memset(v, '1', sizeof v);
+    memcpy(v, "python3.", 8);
+    v[NB_LANG_NAME - 1] = 0;
+    snprintf(md, sizeof md, "{\"language_info\": {\"name\": \" %s \"}}", v);
+    int got;
+    char name[NB_LANG_NAME];
+    lang_of(md, &got, name);
+    assert_int_equal(got, 1);
+    v[NB_LANG_NAME - 1] = '1';
+    v[NB_LANG_NAME] = 0;
+    snprintf(md, sizeof md, "{\"language_info\": {\"name\": \"%s\"}}", v);
+    lang_of(md, &got, name);
+    assert_int_equal(got, 0);
 }
 
 static void test_a_language_given_alone(void **state)
@@ -147,6 +173,11 @@ static void test_a_language_given_alone(void **state)
     nb_lang_of_name(" \t", 2, &l);
     assert_int_equal(l.python, 1);
     assert_string_equal(l.name, "");
+    /* only its N bytes are read: blank there, whatever follows */
+    l.python = 0;
+    nb_lang_of_name("   R", 2, &l);
+    assert_int_equal(l.python, 1);
+    assert_string_equal(l.name, "");
 }
 
 static void test_the_name_as_messages_show_it(void **state)
@@ -159,6 +190,10 @@ static void test_the_name_as_messages_show_it(void **state)
     expect("{\"language_info\": {\"name\": \"\\u00e9l\"}}", 0, "??l");
     expect("{\"language_info\": {\"name\": \"abcdefghijklmnopqrstuvwxyz0123456789\"}}", 0,
            "abcdefghijklmnopqrstuvwxyz01234");
+    /* every capital lowered, 'Z' too; the characters beside the capitals and the ends of
+     * printable ASCII kept, a space inside the name too (space and '~' are the bounds) */
+    expect("{\"language_info\": {\"name\": \"AZ @[`{ ~\"}}", 0, "az @[`{ ~");
+    expect("{\"language_info\": {\"name\": \"a\\u007fb\"}}", 0, "a?b");
 }
 
 static void test_the_tally_the_reports_print(void **state)
