@@ -479,6 +479,97 @@ static void upgrades_v3(void **state)
     json_decref(nb);
 }
 
+/* The parts of the v3 upgrade upgrades_v3 does not look at, as
+ * nbformat.v4.convert.upgrade does them: display_data's metadata kept (its mime
+ * aliases renamed) or made, its data's keys moved out of the output, application/json
+ * given as a string parsed, a heading's last line break dropped, its level capped, 1
+ * when missing, none when negative, html cells as markdown (raw ones
+ * kept), collapsed moved out of the cell, orig_nbformat moved into the metadata (which
+ * is made when missing), the result marked 4.4; and the malformed worksheets refused. */
+static void upgrades_v3_details(void **state)
+{
+    (void)state;
+    char levels[64 + sizeof " Deep"];
+    const char *s =
+        "{\"orig_nbformat\": 2, \"orig_nbformat_minor\": 1, \"nbformat\": 3,"
+        " \"nbformat_minor\": 0, \"worksheets\": [{\"cells\": ["
+        "  {\"cell_type\": \"heading\", \"level\": 65, \"source\": \"Deep\\n\"},"
+        "  {\"cell_type\": \"code\", \"collapsed\": true, \"input\": \"x\", \"outputs\": ["
+        "    {\"output_type\": \"display_data\", \"png\": \"AAA\","
+        "     \"metadata\": {\"png\": {\"width\": 9}}},"
+        "    {\"output_type\": \"display_data\", \"json\": \"{\\\"a\\\": 1}\"}]},"
+        "  {\"cell_type\": \"html\", \"source\": \"<b>x</b>\"},"
+        "  {\"cell_type\": \"raw\", \"source\": \"r\"},"
+        "  {\"cell_type\": \"heading\", \"source\": \"Plain\"},"
+        "  {\"cell_type\": \"heading\", \"level\": -3, \"source\": \"Neg\"}]}]}";
+    nb_error err;
+    json_t *nb = read_str(s, NB_ALLOW_V3, &err);
+    if (!nb) fail_msg("%s", err.msg);
+    assert_int_equal(json_integer_value(json_object_get(nb, "nbformat_minor")), 4);
+    assert_null(json_object_get(nb, "orig_nbformat"));
+    assert_null(json_object_get(nb, "orig_nbformat_minor"));
+    json_t *md = json_object_get(nb, "metadata");
+    assert_int_equal(json_integer_value(json_object_get(md, "orig_nbformat")), 2);
+    assert_int_equal(json_integer_value(json_object_get(md, "orig_nbformat_minor")), 1);
+    /* 64 '#' (the cap), a space, the line without its break */
+    memset(levels, '#', 64);
+    strcpy(levels + 64, " Deep");
+    char *src = nb_cell_source(nb_cell(nb, 0), NULL);
+    assert_string_equal(src, levels);
+    free(src);
+    json_t *code = nb_cell(nb, 1);
+    assert_null(json_object_get(code, "collapsed"));
+    assert_true(json_is_true(json_object_get(json_object_get(code, "metadata"), "collapsed")));
+    json_t *outs = json_object_get(code, "outputs");
+    json_t *o0 = json_array_get(outs, 0);
+    json_t *png = json_object_get(json_object_get(o0, "data"), "image/png");
+    assert_string_equal(json_string_value(png), "AAA");
+    json_t *omd = json_object_get(o0, "metadata");
+    json_t *width = json_object_get(json_object_get(omd, "image/png"), "width");
+    assert_int_equal(json_integer_value(width), 9);
+    assert_null(json_object_get(omd, "png"));
+    assert_null(json_object_get(o0, "png")); /* moved into data, not copied */
+    json_t *o1 = json_array_get(outs, 1);
+    assert_true(json_is_object(json_object_get(o1, "metadata")));
+    assert_int_equal(json_object_size(json_object_get(o1, "metadata")), 0);
+    json_t *js = json_object_get(json_object_get(o1, "data"), "application/json");
+    assert_int_equal(json_integer_value(json_object_get(js, "a")), 1);
+    assert_string_equal(nb_cell_type(nb_cell(nb, 2)), "markdown");
+    assert_string_equal(nb_cell_type(nb_cell(nb, 3)), "raw");
+    /* no level: 1; a source with no line break (its bytes exactly fill the buffer) */
+    src = nb_cell_source(nb_cell(nb, 4), NULL);
+    assert_string_equal(src, "# Plain");
+    free(src);
+    assert_null(json_object_get(nb_cell(nb, 0), "level"));
+    /* a negative level: no '#', as Python's "#" * level */
+    src = nb_cell_source(nb_cell(nb, 5), NULL);
+    assert_string_equal(src, " Neg");
+    free(src);
+    json_decref(nb);
+    /* no metadata at all: made, with Python's defaults (orig_nbformat or 3: 0 is 3) */
+    nb = read_str("{\"orig_nbformat\": 0, \"nbformat\": 3, \"nbformat_minor\": 0,"
+                  " \"worksheets\": []}", NB_ALLOW_V3, &err);
+    if (!nb) fail_msg("%s", err.msg);
+    md = json_object_get(nb, "metadata");
+    assert_int_equal(json_integer_value(json_object_get(md, "orig_nbformat")), 3);
+    assert_true(json_is_integer(json_object_get(md, "orig_nbformat_minor")));
+    assert_int_equal(json_integer_value(json_object_get(md, "orig_nbformat_minor")), 0);
+    json_decref(nb);
+    /* malformed worksheets: refused, saying where */
+    const char *bad[][2] = {
+        {"{\"nbformat\": 3, \"worksheets\": 3}", "worksheets is not a list"},
+        {"{\"nbformat\": 3, \"worksheets\": [{\"cells\": 1}]}",
+         "worksheets[0].cells is not a list"},
+        {"{\"nbformat\": 3, \"worksheets\": [{\"cells\": []}, {\"cells\": [{}, 2]}]}",
+         "worksheets[1].cells[1] is not an object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        nb = read_str(bad[i][0], NB_ALLOW_V3, &err);
+        if (nb) fail_msg("%s: read", bad[i][0]);
+        if (!strstr(err.msg, bad[i][1])) fail_msg("%s: \"%s\"", bad[i][0], err.msg);
+    }
+}
+
 /* ---------------------------------------------------------------- split / rejoin */
 
 static void split_lines_like_python(void **state)
@@ -1144,6 +1235,7 @@ int main(void)
         cmocka_unit_test(lenient_reads_what_python_reads),
         cmocka_unit_test(lenient_judges_each_number_alone),
         cmocka_unit_test(upgrades_v3),
+        cmocka_unit_test(upgrades_v3_details),
         cmocka_unit_test(split_lines_like_python),
         cmocka_unit_test(strips_transient),
         cmocka_unit_test(saves_atomically_keeping_mode),
