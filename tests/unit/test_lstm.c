@@ -173,6 +173,19 @@ static void test_init(void **state)
     lstm_params_free(&p);
 }
 
+/* Step S (from 1) of Keras' Adam (lr 0.01, betas 0.9 and 0.999, epsilon 1e-7 added
+ * to sqrt(v) uncorrected) in double: the reference adam_update is checked against. */
+static void adam_step_double(double *W, double *M, double *Vv, const float *gr, int n, int s)
+{
+    double lr_t = 0.01 * sqrt(1 - pow(0.999, s)) / (1 - pow(0.9, s));
+    for (int i = 0; i < n; i++) {
+        double gi = gr[i];
+        M[i] = 0.9 * M[i] + 0.1 * gi;
+        Vv[i] = 0.999 * Vv[i] + 0.001 * gi * gi;
+        W[i] -= lr_t * M[i] / (sqrt(Vv[i]) + 1e-7);
+    }
+}
+
 /* Adam against the rule computed in double for three steps, on 11 weights (the
  * 8-wide vector path and the scalar tail). */
 static void test_adam(void **state)
@@ -188,13 +201,7 @@ static void test_adam(void **state)
         for (int i = 0; i < N; i++) gr[i] = (float)(((i * 7 + s * 3) % 11) - 5) * 0.1f * (float)s;
         adam_begin_step(&a);
         adam_update(&a, w, gr, m, v, N);
-        double lr_t = 0.01 * sqrt(1 - pow(0.999, s)) / (1 - pow(0.9, s));
-        for (int i = 0; i < N; i++) {
-            double gi = gr[i];
-            M[i] = 0.9 * M[i] + 0.1 * gi;
-            Vv[i] = 0.999 * Vv[i] + 0.001 * gi * gi;
-            W[i] -= lr_t * M[i] / (sqrt(Vv[i]) + 1e-7);
-        }
+        adam_step_double(W, M, Vv, gr, N, s);
     }
     for (int i = 0; i < N; i++) assert_true(fabs(w[i] - W[i]) < 1e-6);
     /* Adam's first step moves a weight by about lr, whatever the gradient's size. */
@@ -223,13 +230,7 @@ static void test_adam_epsilon(void **state)
         for (int i = 0; i < N; i++) gr[i] = (float)(i + s) * 2e-8f;
         adam_begin_step(&a);
         adam_update(&a, w, gr, m, v, N);
-        double lr_t = 0.01 * sqrt(1 - pow(0.999, s)) / (1 - pow(0.9, s));
-        for (int i = 0; i < N; i++) {
-            double gi = gr[i];
-            M[i] = 0.9 * M[i] + 0.1 * gi;
-            Vv[i] = 0.999 * Vv[i] + 0.001 * gi * gi;
-            W[i] -= lr_t * M[i] / (sqrt(Vv[i]) + 1e-7);
-        }
+        adam_step_double(W, M, Vv, gr, N, s);
     }
     for (int i = 0; i < N; i++)
         if (fabs(w[i] - W[i]) > 1e-3 * fabs(W[i])) fail_msg("w[%d] %.9g, expected %.9g", i, w[i], W[i]);

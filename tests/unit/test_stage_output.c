@@ -283,21 +283,18 @@ static void parse_refuses_other_outputs(void **state)
     double conf;
     assert_int_equal(stage_output_parse(NULL, &stage, &conf), -1);
 
-    /* a confidence of 0 is one, at the edge of [0, 1] */
-    json_t *z = json_loads("{\"metadata\": {\"nbstage\": {\"stage\": \"prep\", \"confidence\": 0.0}}}",
-                           0, NULL);
-    assert_int_equal(stage_output_parse(z, &stage, &conf), 0);
-    assert_int_equal(stage, STAGE_PREP);
-    assert_true(conf == 0.0);
-    json_decref(z);
-
-    /* an integer confidence is still a number */
-    json_t *o = json_loads("{\"metadata\": {\"nbstage\": {\"stage\": \"load\", \"confidence\": 1}}}",
-                           0, NULL);
-    assert_int_equal(stage_output_parse(o, &stage, &conf), 0);
-    assert_int_equal(stage, STAGE_LOAD);
-    assert_true(conf == 1.0);
-    json_decref(o);
+    /* a confidence of 0 is one, at the edge of [0, 1]; an integer one is still a number */
+    const struct { const char *text; int stage; double conf; } edges[] = {
+        {"{\"metadata\": {\"nbstage\": {\"stage\": \"prep\", \"confidence\": 0.0}}}", STAGE_PREP, 0.0},
+        {"{\"metadata\": {\"nbstage\": {\"stage\": \"load\", \"confidence\": 1}}}", STAGE_LOAD, 1.0},
+    };
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        json_t *e = json_loads(edges[i].text, 0, NULL);
+        assert_int_equal(stage_output_parse(e, &stage, &conf), 0);
+        assert_int_equal(stage, edges[i].stage);
+        assert_true(conf == edges[i].conf);
+        json_decref(e);
+    }
 }
 
 /* The prebuilt path: every marker filled, numbers exactly round4(p), valid JSON. */
