@@ -229,7 +229,9 @@ size_t pysrc_blocks(const char *src, size_t len, size_t *pos, size_t cap)
             if (first && j + 1 < len && src[j] == '%' && src[j + 1] == '%') return 0; /* a cell magic owns the cell */
             /* a top-level line of code starts a block, unless it goes on the one before */
             if (j == i && !decorated && !continues_compound(src, len, j)) {
-                if (n < cap) pos[n] = first ? 0 : i; /* comments before the first go with it */
+                /* what comes before the first (comments, an indented line, an else with
+                 * nothing to go on) goes with it: the blocks cover the cell */
+                if (n < cap) pos[n] = n == 0 ? 0 : i;
                 n++;
             }
             first = 0;

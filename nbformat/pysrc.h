@@ -38,8 +38,9 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap);
 /* Where SRC's top-level statements start: the offset of each line of code at column 0
  * outside strings and brackets that begins a statement of its own (not else, elif,
  * except or finally, not the def or class under a decorator, which go with the lines
- * before them).  Block k is SRC[POS[k] .. POS[k+1]) (the last to LEN); comments and
- * blank lines before the first statement go with it (its offset is 0).  A cell that
+ * before them).  Block k is SRC[POS[k] .. POS[k+1]) (the last to LEN); whatever comes
+ * before the first statement (comments, blank lines, an indented line, an else) goes
+ * with it (its offset is 0), so the blocks cover SRC.  A cell that
  * starts with a cell magic (%%time, %%writefile) is one body and has no blocks (0).
  * Writes the first CAP offsets to POS and returns how many there are (possibly more
  * than CAP).  Used by `nbstage label --statements` (labeling/cellread.c). */

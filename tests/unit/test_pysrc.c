@@ -248,6 +248,11 @@ static void finds_top_level_blocks(void **state)
     check_blocks("# only a comment\n", "");
     check_blocks("x = (\ny = 2\n", "x = (\ny = 2\n");
     check_blocks("x = 'open\ny = 2", "x = 'open\n|y = 2");
+    /* an indented line or an else before the first statement goes with it as comments
+     * do: the blocks cover the cell (they once began at the first statement, and
+     * label --statements lost those lines; fuzz_cellsource) */
+    check_blocks("  x = 1\ny = 2\nz = 3\n", "  x = 1\ny = 2\n|z = 3\n");
+    check_blocks("# c\nelse:\n  pass\ny = 2\nz = 3", "# c\nelse:\n  pass\ny = 2\n|z = 3");
     /* a keyword goes on the statement before only as a whole name: every letter and
      * digit at either end of the ranges continues a name */
     check_blocks("if x:\n  y = 1\nelse", "if x:\n  y = 1\nelse"); /* a keyword at the very end */
