@@ -373,6 +373,54 @@ static void lookup_every_length(void **state)
     vocab_free(&v);
 }
 
+/* Words whose first 8 or 16 bytes are the same, many of them, so that their probe
+ * chains meet: the slot's second 8 bytes (and, past 16, the stored word) tell them
+ * apart.  And a freed vocabulary, or one of no words, is empty. */
+static void words_sharing_a_head_and_empty_vocabularies(void **state)
+{
+    (void)state;
+    struct vocab_counter *vc = vocab_counter_new();
+    char w[48];
+    for (int i = 0; i < 300; i++) {
+        int n = sprintf(w, "abcdefgh%03d", i); /* 11 bytes: head equal, tail differs */
+        assert_int_equal(vocab_counter_add(vc, w, (size_t)n), 0);
+        n = sprintf(w, "0123456789abcdefgh%03d", i); /* 21 bytes: 16 equal */
+        assert_int_equal(vocab_counter_add(vc, w, (size_t)n), 0);
+        n = sprintf(w, "01234567%03d_____xyz", i); /* 19 bytes: bytes 8..15 differ */
+        assert_int_equal(vocab_counter_add(vc, w, (size_t)n), 0);
+    }
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 1000, &v), 0);
+    vocab_counter_free(vc);
+    assert_int_equal(v.n, 901);
+    for (int id = 1; id < v.n; id++) assert_int_equal(vocab_lookup(&v, v.words[id], strlen(v.words[id])), id);
+    vocab_free(&v);
+    int ids[3] = {7, 7, 7};
+    assert_int_equal(vocab_lookup(&v, "abc", 3), 0);
+    assert_int_equal(vocab_encode(&v, "abc def", 7, ids, 3), 0);
+    assert_int_equal(ids[0] | ids[1] | ids[2], 0);
+    assert_int_equal(vocab_from_blob(&v, "", 0, 0), 0); /* no words: a vocabulary of none */
+    assert_int_equal(v.n, 1);
+    assert_int_equal(vocab_lookup(&v, "abc", 3), 0);
+    vocab_free(&v);
+}
+
+/* The counter's table grows past 32768 and 65536 distinct words without losing one
+ * (each word counted twice: one entry each, counts intact). */
+static void counter_keeps_every_word_as_it_grows(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 4; round++) {
+        struct vocab_counter *vc = vocab_counter_new();
+        char w[32];
+        for (int rep = 0; rep < 2; rep++)
+            for (int k = 0; k < 70000; k++)
+                assert_int_equal(vocab_counter_add(vc, w, (size_t)sprintf(w, "%c%d", "qxyz"[round], k)), 0);
+        assert_int_equal(vocab_counter_distinct(vc), 70000);
+        vocab_counter_free(vc);
+    }
+}
+
 /* tokenize_source_reverse against tokenize_source on random text with comments and
  * strings (so with masked comment bytes inside and across the 64-byte blocks), and
  * words that need str.lower() beyond ASCII, lengths
@@ -561,6 +609,8 @@ int main(void)
         cmocka_unit_test(blob_round_trip_and_refusals),
         cmocka_unit_test(split_matches_byte_loop),
         cmocka_unit_test(lookup_every_length),
+        cmocka_unit_test(words_sharing_a_head_and_empty_vocabularies),
+        cmocka_unit_test(counter_keeps_every_word_as_it_grows),
         cmocka_unit_test(reverse_split_matches_forward),
         cmocka_unit_test(portable_split_matches_default),
         cmocka_unit_test(encode_matches_forward),
