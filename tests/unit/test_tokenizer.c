@@ -406,7 +406,8 @@ static void words_sharing_a_head_and_empty_vocabularies(void **state)
 }
 
 /* The counter's table grows past 32768 and 65536 distinct words without losing one
- * (each word counted twice: one entry each, counts intact). */
+ * (each word counted twice: one entry each, counts intact), nor does the vocabulary
+ * built from it (one of the word sets has a word in the table's slot 0). */
 static void counter_keeps_every_word_as_it_grows(void **state)
 {
     (void)state;
@@ -417,6 +418,11 @@ static void counter_keeps_every_word_as_it_grows(void **state)
             for (int k = 0; k < 70000; k++)
                 assert_int_equal(vocab_counter_add(vc, w, (size_t)sprintf(w, "%c%d", "qxyz"[round], k)), 0);
         assert_int_equal(vocab_counter_distinct(vc), 70000);
+        /* and the vocabulary built from it, whatever slot each word is in */
+        struct vocab v;
+        assert_int_equal(vocab_build(vc, 100000, &v), 0);
+        assert_int_equal(v.n, 70001);
+        vocab_free(&v);
         vocab_counter_free(vc);
     }
 }
@@ -545,8 +551,11 @@ static void portable_split_matches_default(void **state)
         }
 }
 
-/* vocab_encode (the split read backwards, stopping at SEQ_LEN ids) against keeping the
- * last SEQ_LEN known words of the forward split. */
+/* vocab_encode (the split read backwards, stopping at SEQ_LEN ids; with
+ * TOKENIZE_ASSIGN_WORDS the forward split into a ring of SEQ_LEN ids, rotated at the end,
+ * or moved to the end when fewer) against keeping the last SEQ_LEN known words of the
+ * forward split: SEQ_LEN 1, 5, 120 and 600 (past the ring's 512-id stack buffer), the
+ * front zero-filled, whatever IDS held. */
 struct fwd_ids { const struct vocab *v; int *ids; int n, cap; };
 static int fwd_lookup(const char *w, size_t len, void *ctx)
 {
@@ -564,37 +573,73 @@ static int fwd_lookup(const char *w, size_t len, void *ctx)
 static void encode_matches_forward(void **state)
 {
     (void)state;
-    const char *texts[] = {"a b c d e f ab abc df fit x_train 'k' verylongwordthatisknown"};
-    struct vocab_counter *vc = count_texts(texts, 1);
-    struct vocab v;
-    assert_int_equal(vocab_build(vc, 100, &v), 0);
-    vocab_counter_free(vc);
-    static const char *const pieces[] = {"a", "b", "c", "zz", "ab", "abc", "df", "fit", "x_train",
-                                         "'k'", "verylongwordthatisknown", " ", "\n", ".", "(",
-                                         "# a b\n", "'#'", "\"a", "#", "\\", "A", "Fit"};
-    unsigned long long r = 31337;
-    for (int rep = 0; rep < 3000; rep++) {
-        size_t cap = 64 + (size_t)(rep % 7 == 0 ? 12000 : r % 600), n = 0;
-        char *src = malloc(cap + 32);
-        while (n < cap) {
-            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
-            const char *p = pieces[(r >> 16) % (sizeof pieces / sizeof pieces[0])];
-            memcpy(src + n, p, strlen(p));
-            n += strlen(p);
+    static const unsigned flags[] = {0, TOKENIZE_ASSIGN_WORDS};
+    for (int fi = 0; fi < 2; fi++) {
+        const char *texts[] = {"a b c d e f ab abc df fit x_train 'k' verylongwordthatisknown y = 1"};
+        struct vocab_counter *vc = vocab_counter_new();
+        vocab_counter_set_tokenize(vc, flags[fi]);
+        assert_int_equal(vocab_counter_add_source(vc, texts[0], strlen(texts[0])), 0);
+        struct vocab v;
+        assert_int_equal(vocab_build(vc, 100, &v), 0);
+        vocab_counter_free(vc);
+        assert_int_equal(v.tokenize, flags[fi]);
+        static const char *const pieces[] = {"a", "b", "c", "zz", "ab", "abc", "df", "fit", "x_train",
+                                             "'k'", "verylongwordthatisknown", " ", "\n", ".", "(",
+                                             "# a b\n", "'#'", "\"a", "#", "\\", "A", "Fit", "\ny = "};
+        unsigned long long r = 31337;
+        for (int rep = 0; rep < 3000; rep++) {
+            size_t cap = 64 + (size_t)(rep % 7 == 0 ? 12000 : r % 600), n = 0;
+            char *src = malloc(cap + 32);
+            while (n < cap) {
+                r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+                const char *p = pieces[(r >> 16) % (sizeof pieces / sizeof pieces[0])];
+                memcpy(src + n, p, strlen(p));
+                n += strlen(p);
+            }
+            static const int seqs[] = {5, 120, 1, 600};
+            int seq = seqs[rep % 4];
+            struct fwd_ids f = {&v, NULL, 0, 0};
+            assert_int_equal(tokenize_source_with(src, n, flags[fi], fwd_lookup, &f), 0);
+            int want[600] = {0}, got[600];
+            int k = f.n < seq ? f.n : seq;
+            for (int i = 0; i < k; i++) want[seq - k + i] = f.ids[f.n - k + i];
+            memset(got, 0x55, sizeof got);
+            assert_int_equal(vocab_encode(&v, src, n, got, seq), k);
+            assert_memory_equal(got, want, (size_t)seq * sizeof *got);
+            free(f.ids);
+            free(src);
         }
-        int seq = rep % 3 == 0 ? 5 : 120;
-        struct fwd_ids f = {&v, NULL, 0, 0};
-        assert_int_equal(tokenize_source(src, n, fwd_lookup, &f), 0);
-        int want[120] = {0}, got[120];
-        int k = f.n < seq ? f.n : seq;
-        for (int i = 0; i < k; i++) want[seq - k + i] = f.ids[f.n - k + i];
-        memset(got, 0x55, sizeof got);
-        assert_int_equal(vocab_encode(&v, src, n, got, seq), k);
-        assert_memory_equal(got, want, (size_t)seq * sizeof *got);
-        free(f.ids);
-        free(src);
+        /* no room: nothing encoded, nothing written */
+        int ids[2] = {7, 7};
+        assert_int_equal(vocab_encode(&v, "a b", 3, ids, 0), 0);
+        assert_int_equal(ids[0], 7);
+        vocab_free(&v);
     }
+}
+
+/* Words past 16 bytes alike but for their last byte, 13 of each 26 kept, many of them
+ * so that probe chains meet: the stored word is compared to its very end (a vocabulary
+ * of them built, each found, none of the others).  And what the API promises at its
+ * edges: a negative count is no blob's, a NULL counter is freed as nothing. */
+static void long_words_differ_to_their_last_byte(void **state)
+{
+    (void)state;
+    struct vocab_counter *vc = vocab_counter_new();
+    char w[48];
+    for (int i = 0; i < 300; i++)
+        for (char c = 'a'; c <= 'z'; c += 2)
+            assert_int_equal(vocab_counter_add(vc, w, (size_t)sprintf(w, "0123456789abcdefgh%03d%c", i, c)), 0);
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 10000, &v), 0);
+    vocab_counter_free(vc);
+    assert_int_equal(v.n, 300 * 13 + 1);
+    for (int id = 1; id < v.n; id++) assert_int_equal(vocab_lookup(&v, v.words[id], strlen(v.words[id])), id);
+    for (int i = 0; i < 300; i++)
+        for (char c = 'b'; c <= 'z'; c += 2)
+            assert_int_equal(vocab_lookup(&v, w, (size_t)sprintf(w, "0123456789abcdefgh%03d%c", i, c)), 0);
     vocab_free(&v);
+    assert_int_equal(vocab_from_blob(&v, "", 0, -1), -1);
+    vocab_counter_free(NULL);
 }
 
 int main(void)
@@ -616,6 +661,7 @@ int main(void)
         cmocka_unit_test(encode_matches_forward),
         cmocka_unit_test(assignment_words),
         cmocka_unit_test(vocab_keeps_tokenize_flags),
+        cmocka_unit_test(long_words_differ_to_their_last_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
