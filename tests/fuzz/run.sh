@@ -1,9 +1,12 @@
 #!/bin/sh
-# `make fuzz`: builds tests/fuzz/fuzz_nbformat.c (the notebook reader and writer) and
-# tests/fuzz/fuzz_wire.c (the kernel's light JSON lookups against jansson) with clang's
-# libFuzzer under ASan and UBSan, then runs each for a bounded time (FUZZ_SECONDS,
-# default 60) from the seeds here plus a few small notebooks of ../shared.  Any crash, leak or sanitizer report
-# fails the run, and libFuzzer leaves the input as $B/fuzz/crash-*.
+# `make fuzz`: builds tests/fuzz/fuzz_nbformat.c (the notebook reader and writer),
+# tests/fuzz/fuzz_wire.c (the kernel's light JSON lookups against jansson),
+# tests/fuzz/fuzz_tagfast.c (tag's fast path against its jansson path) and
+# tests/fuzz/fuzz_cellsource.c (a cell's source through pysrc, the tokenizers and the
+# shipped rules) with clang's libFuzzer under ASan and UBSan, then runs each for a
+# bounded time (FUZZ_SECONDS, default 60) from the seeds here plus a few small notebooks
+# of ../shared.  Any crash, leak, sanitizer report or mismatch fails the run, and
+# libFuzzer leaves the input as $B/fuzz/<prefix>crash-*.
 set -e
 cd "$(dirname "$0")/../.."
 B=${B:-build}
@@ -20,12 +23,29 @@ build() {   # build NAME PKGS SOURCES...: $out/NAME with libFuzzer, ASan and UBS
         -fno-sanitize-recover=undefined -fno-omit-frame-pointer -I. \
         $(pkg-config --cflags $pkgs) "$@" -o "$out/$name" $(pkg-config --libs $pkgs) -lm
 }
+# The library sources the last two targets share, compiled once into $out/libfuzz.a.
+LIBSRC="model/tagfast.c model/tagging.c model/classcache.c model/model.c model/infer_step.c
+    model/vocab.c model/tokenizer.c model/ulower.c model/modelfile.c model/lstm.c
+    model/lstm_cell.c nbformat/nb*.c nbformat/canonscan.c nbformat/pysrc.c nbformat/outfile.c
+    nbformat/sharefile.c nbformat/sigcatch.c kernel/stage_output.c labeling/stage.c
+    labeling/rules.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c"
+LIBPKGS="jansson openblas libpcre2-8 cmocka"
+lib() {   # $out/libfuzz.a from LIBSRC, instrumented for libFuzzer, ASan and UBSan
+    rm -rf "$out/obj" "$out/libfuzz.a"
+    mkdir -p "$out/obj"
+    for f in $LIBSRC; do
+        clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=undefined -fno-omit-frame-pointer -I. \
+            $(pkg-config --cflags $LIBPKGS) -c "$f" -o "$out/obj/$(echo "$f" | tr / _).o"
+    done
+    ar rcs "$out/libfuzz.a" "$out"/obj/*.o
+}
 run() {   # run NAME PREFIX LIBFUZZER-OPTIONS...: NAME for SECONDS_ on $out/PREFIX{corpus,seeds}
     name=$1 prefix=$2
     shift 2
     echo "fuzz: running $name for ${SECONDS_} s"
     ASAN_OPTIONS=detect_leaks=1 "$out/$name" -max_total_time="$SECONDS_" "$@" \
-        -timeout=10 -rss_limit_mb=2048 -dict=tests/fuzz/json.dict -print_final_stats=1 \
+        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$out/$prefix" "$out/${prefix}corpus" "$out/${prefix}seeds" \
         2>"$out/$name.log" || {
         tail -n 40 "$out/$name.log" >&2
@@ -43,7 +63,7 @@ if [ -d "$SHARED/notebooks-with-outputs" ]; then
     find "$SHARED/notebooks-with-outputs" -name '*.ipynb' -size -24k | sort | head -n 20 |
         while read -r f; do cp "$f" "$out/seeds/$(echo "$f" | cksum | cut -d' ' -f1).ipynb"; done
 fi
-run fuzz_nbformat "" -max_len=65536
+run fuzz_nbformat "" -max_len=65536 -dict=tests/fuzz/json.dict
 
 build fuzz_wire "jansson libsodium" tests/fuzz/fuzz_wire.c kernel/wire.c
 mkdir -p "$out/wire-corpus" "$out/wire-seeds"
@@ -51,5 +71,20 @@ printf '%s' '{"code":"pass","silent":false,"store_history":true,"user_expression
 printf '%s' '{"msg_id":"a","msg_type":"execute_request","username":"u","session":"s","date":"2026-11-29T10:00:00.000000Z","version":"5.3"}' >"$out/wire-seeds/header"
 # ASCII inputs: jansson refuses invalid UTF-8, so random bytes would seldom reach the
 # comparison (with them, 60 s finds a repeated msg_type the old scanner read first).
-run fuzz_wire wire- -max_len=4096 -only_ascii=1
+run fuzz_wire wire- -max_len=4096 -only_ascii=1 -dict=tests/fuzz/json.dict
+lib
+# tag's fast path: canonical notebooks (written by Python's json.dumps, as nb_dumps
+# writes them) and the small shared ones, which are canonical too.
+build fuzz_tagfast "$LIBPKGS" tests/fuzz/fuzz_tagfast.c "$out/libfuzz.a"
+mkdir -p "$out/tagfast-corpus" "$out/tagfast-seeds"
+cp tests/fuzz/tagfast-seeds/* "$out/tagfast-seeds/"
+cp "$out"/seeds/*.ipynb "$out/tagfast-seeds/"
+run fuzz_tagfast tagfast- -max_len=65536 -dict=tests/fuzz/json.dict
+
+# A cell's source: Python with magics, decorators, strings and UTF-8; up to 16 kB,
+# past the tokenizer's 8 kB on the stack.
+build fuzz_cellsource "$LIBPKGS" tests/fuzz/fuzz_cellsource.c "$out/libfuzz.a"
+mkdir -p "$out/cellsource-corpus" "$out/cellsource-seeds"
+cp tests/fuzz/cellsource-seeds/* "$out/cellsource-seeds/"
+run fuzz_cellsource cellsource- -max_len=16384 -dict=tests/fuzz/python.dict
 echo "fuzz: no crash, leak or sanitizer report"

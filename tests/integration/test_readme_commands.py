@@ -145,7 +145,7 @@ def test_make_fuzz_builds_and_runs(tmp_path):
     """`make fuzz`, one of the README's targets, stopped at its first compile since
     35d815e: tests/fuzz/fuzz_nbformat.c still compared canonscan's cells[k].index, a
     member that commit removed, and nothing in `make test` built the fuzz targets.
-    Here both are built as `make fuzz` builds them and run for a second each."""
+    Here all of them are built as `make fuzz` builds them and run for a second each."""
     r = subprocess.run(["make", "--no-print-directory", "fuzz", f"B={tmp_path}"],
                        cwd=ROOT, env=dict(os.environ, FUZZ_SECONDS="1", SHARED=str(tmp_path / "none")),
                        capture_output=True, text=True, timeout=600)

@@ -1,0 +1,16 @@
+try:
+    x = (1,
+         2)
+except ValueError as e:
+    y = r'\d+#' + b"\x00" + f"{x!r:>{w}}"
+finally:
+    z = 1 + \
+        2
+s = '''
+# not a comment
+k = 4
+'''
+X_train, X_test = train_test_split(df, test_size=0.2)
+sns.heatmap(df.corr()); plt.show()
+?df
+df.isnull().sum()
