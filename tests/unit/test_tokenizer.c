@@ -596,8 +596,9 @@ static void encode_matches_forward(void **state)
                 memcpy(src + n, p, strlen(p));
                 n += strlen(p);
             }
-            static const int seqs[] = {5, 120, 1, 600};
-            int seq = seqs[rep % 4];
+            /* 512 fills the encoder's stack buffer exactly; 600 takes the heap */
+            static const int seqs[] = {5, 120, 1, 600, 512};
+            int seq = seqs[rep % 5];
             struct fwd_ids f = {&v, NULL, 0, 0};
             assert_int_equal(tokenize_source_with(src, n, flags[fi], fwd_lookup, &f), 0);
             int want[600] = {0}, got[600];
@@ -640,6 +641,13 @@ static void long_words_differ_to_their_last_byte(void **state)
     vocab_free(&v);
     assert_int_equal(vocab_from_blob(&v, "", 0, -1), -1);
     vocab_counter_free(NULL);
+    /* a counter that saw no word: a vocabulary of padding alone, which finds nothing */
+    vc = vocab_counter_new();
+    assert_int_equal(vocab_build(vc, 100, &v), 0);
+    vocab_counter_free(vc);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(vocab_lookup(&v, "a", 1), 0);
+    vocab_free(&v);
 }
 
 int main(void)
