@@ -29,7 +29,8 @@ NB="$BIN/nbstage"
 # - the cells' top-level statements as cells of their own as well (`label
 #   --statements`, 436k more weak labels): 82.2% -> 83.8% (same seed, a scratch
 #   split), 81.0% -> 82.5% with the dev notebooks left out of training; the model
-#   this script makes scores 82.9% / 0.833.
+#   this script makes scores 82.9% / 0.833 (Sapphire Rapids, 2026-11-30) and 82.7% /
+#   0.831 (AMD Zen 4, 2026-12-01, after a fix to the statement split).
 TRAIN_OPTS=${TRAIN_OPTS:---epochs 6 --batch 256 --cap 0 --val-split 0.15 --patience 2 \
 --spatial-dropout 0.4 --dropout 0.3 --recurrent-dropout 0.3 --targets hard --seed 1}
 
