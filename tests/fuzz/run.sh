@@ -3,7 +3,11 @@
 # tests/fuzz/fuzz_wire.c (the kernel's light JSON lookups against jansson),
 # tests/fuzz/fuzz_tagfast.c (tag's fast path against its jansson path) and
 # tests/fuzz/fuzz_cellsource.c (a cell's source through pysrc, the tokenizers and the
-# shipped rules) with clang's libFuzzer under ASan and UBSan, then runs each for a
+# shipped rules), tests/fuzz/fuzz_modelfile.c (any bytes as a model file: loaded and
+# classifying, or refused), tests/fuzz/fuzz_rules.c (any bytes as a user's rule file:
+# parsed and voting, or refused naming the line) and tests/fuzz/fuzz_jsonl.c (any bytes
+# as label's cells and train's --cells and weak labels: read, or refused naming
+# file:line) with clang's libFuzzer under ASan and UBSan, then runs each for a
 # bounded time (FUZZ_SECONDS, default 60) from the seeds here plus a few small notebooks
 # of ../shared.  Any crash, leak, sanitizer report or mismatch fails the run, and
 # libFuzzer leaves the input as $B/fuzz/<prefix>crash-*.
@@ -23,12 +27,12 @@ build() {   # build NAME PKGS SOURCES...: $out/NAME with libFuzzer, ASan and UBS
         -fno-sanitize-recover=undefined -fno-omit-frame-pointer -I. \
         $(pkg-config --cflags $pkgs) "$@" -o "$out/$name" $(pkg-config --libs $pkgs) -lm
 }
-# The library sources the last two targets share, compiled once into $out/libfuzz.a.
+# The library sources the last five targets share, compiled once into $out/libfuzz.a.
 LIBSRC="model/tagfast.c model/tagging.c model/classcache.c model/model.c model/infer_step.c
     model/vocab.c model/tokenizer.c model/ulower.c model/modelfile.c model/lstm.c
     model/lstm_cell.c nbformat/nb*.c nbformat/canonscan.c nbformat/pysrc.c nbformat/outfile.c
     nbformat/sharefile.c nbformat/sigcatch.c kernel/stage_output.c labeling/stage.c
-    labeling/rules.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c"
+    labeling/rules.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c model/trainread.c"
 LIBPKGS="jansson openblas libpcre2-8 cmocka"
 lib() {   # $out/libfuzz.a from LIBSRC, instrumented for libFuzzer, ASan and UBSan
     rm -rf "$out/obj" "$out/libfuzz.a"
@@ -87,4 +91,27 @@ build fuzz_cellsource "$LIBPKGS" tests/fuzz/fuzz_cellsource.c "$out/libfuzz.a"
 mkdir -p "$out/cellsource-corpus" "$out/cellsource-seeds"
 cp tests/fuzz/cellsource-seeds/* "$out/cellsource-seeds/"
 run fuzz_cellsource cellsource- -max_len=16384 -dict=tests/fuzz/python.dict
+
+# A model file: the seeds are small random models (and truncated copies) the target
+# writes itself; its mutator mends the checksum (and most of the time the magic, the
+# offsets and the size) so that mutations reach the validation behind them.  96 kB
+# holds a model of hidden size 64, the AVX-512 step's.
+build fuzz_modelfile "$LIBPKGS" tests/fuzz/fuzz_modelfile.c "$out/libfuzz.a"
+mkdir -p "$out/modelfile-corpus" "$out/modelfile-seeds"
+FUZZ_WRITE_SEEDS="$out/modelfile-seeds" "$out/fuzz_modelfile" -runs=0 "$out/modelfile-seeds" \
+    2>"$out/fuzz_modelfile.log" || { tail -n 20 "$out/fuzz_modelfile.log" >&2; exit 1; }
+run fuzz_modelfile modelfile- -max_len=98304
+
+# A user's rule file, the shipped one among the seeds.
+build fuzz_rules "$LIBPKGS" tests/fuzz/fuzz_rules.c "$out/libfuzz.a"
+mkdir -p "$out/rules-corpus" "$out/rules-seeds"
+cp tests/fuzz/rules-seeds/* "$out/rules-seeds/"
+cp share/rules.txt "$out/rules-seeds/shipped.txt"
+run fuzz_rules rules- -max_len=65536 -dict=tests/fuzz/rules.dict
+
+# label's and train's JSON Lines.
+build fuzz_jsonl "$LIBPKGS" tests/fuzz/fuzz_jsonl.c "$out/libfuzz.a"
+mkdir -p "$out/jsonl-corpus" "$out/jsonl-seeds"
+cp tests/fuzz/jsonl-seeds/* "$out/jsonl-seeds/"
+run fuzz_jsonl jsonl- -max_len=16384 -dict=tests/fuzz/json.dict
 echo "fuzz: no crash, leak or sanitizer report"
