@@ -239,6 +239,14 @@ static int parse_owned(unsigned char *mem, size_t size, const char *name, struct
      * default list has '_') are not the ones the vocabulary was counted with. */
     if (strcmp(mf->filter, tokenizer_filter) != 0)
         FAIL("%s: the tokenizer's filter characters differ from this nbstage's (preprocessing not supported)", name);
+    /* The provenance line and the stage keys reach messages and `eval`'s report: a
+     * control character there (an escape sequence from a model of unknown origin, a
+     * newline from a path) is shown as '?'.  After the checksum, which is over the
+     * bytes as stored; MEM is our own copy. */
+    for (uint32_t k = 1; k < nfields; k++) {
+        char *f = (char *)mem + (fields[k] - (const char *)mem);
+        f[nb_unctrl(f, strlen(f), 0)] = 0;
+    }
     mf->info = fields[1];
     for (uint32_t k = 0; k < mf->classes; k++) mf->stage_keys[k] = fields[2 + k];
     mf->words_blob = s;

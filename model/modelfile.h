@@ -16,7 +16,8 @@
  * is truncated, has trailing bytes, fails the checksum, has another format version,
  * inconsistent sizes, or preprocessing settings (flags, filter characters) this
  * version's tokenizer does not apply is refused with a message naming the file and
- * the reason.
+ * the reason.  Control characters in the provenance line and the stage keys are read
+ * as '?' (they reach messages and reports).
  */
 #ifndef NBSTAGE_MODELFILE_H
 #define NBSTAGE_MODELFILE_H

@@ -1456,3 +1456,23 @@ def test_eval_with_no_prediction_at_all_reports_no_figures_of_nothing(tiny):
     assert "\nno cell has a prediction: no classification report\n" in r.stdout, r.stdout
     assert "precision" not in r.stdout and "macro avg" not in r.stdout, r.stdout
     assert "unlabeled (no prediction): 2\n" in r.stdout, r.stdout
+
+
+def test_eval_says_a_line_that_is_not_json_on_one_line(tiny, tmp_path):
+    """jansson's reason quotes the bytes near the error as they are: a line cut after a
+    backslash printed eval's message over two lines (the second naming no file), and an
+    escape sequence in the line reached the terminal.  Label and train already passed
+    the reason through nb_unctrl (6a21c05); eval now does too."""
+    d, model = tiny
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na#0\tload\n")
+    for bad in (b'{"id": "n\\\n', b'{"id": "\x1b[2J\x07\n'):
+        cells = tmp_path / "cells.jsonl"
+        cells.write_bytes(bad)
+        r = subprocess.run([str(BIN), "eval", "--model", str(model), "--gold", str(gold),
+                            str(cells)], capture_output=True, timeout=60)
+        err = r.stderr.decode("utf-8", "replace")
+        assert r.returncode == 2, (bad, err)
+        said = err.splitlines()
+        assert len(said) == 1 and said[0].startswith(f"nbstage eval: {cells}:1: "), (bad, err)
+        assert "\x1b" not in err and "\x07" not in err, (bad, err)

@@ -469,6 +469,40 @@ static void header_limits_at_their_edges(void **state)
     free_fixture(&f);
 }
 
+/* The provenance line and the stage keys come from the file, and messages and `eval`
+ * print them: a downloaded model could put a terminal's escape sequences there.  They
+ * are read with control characters as '?' (the checksum is over the bytes as stored). */
+static void control_characters_in_strings_are_shown_as_marks(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    char err[256];
+    if (modelfile_write(f.path, &f.p, &f.v, 120, "from \x1b[2J\nweak.jsonl\x07", err, sizeof err)) fail_msg("%s", err);
+    struct modelfile mf;
+    if (modelfile_read(f.path, &mf, err, sizeof err)) fail_msg("%s", err);
+    assert_string_equal(mf.info, "from ?[2J?weak.jsonl?");
+    modelfile_free(&mf);
+    /* a stage key with an escape in it, the file resealed: refused, the key shown safely */
+    size_t n = 0;
+    unsigned char *b = (unsigned char *)unit_read_file(f.path, &n);
+    assert_non_null(b);
+    unsigned char *k = memmem(b, n, "\0load\0", 6);
+    assert_non_null(k);
+    k[2] = 0x1b;
+    uint32_t crc = modelfile_crc32c(b, n - 4);
+    memcpy(b + n - 4, &crc, 4);
+    FILE *fp = fopen(f.path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+    free(b);
+    assert_null(model_load(f.path, err, sizeof err));
+    assert_non_null(strstr(err, "stage 0 is 'l?ad' in the model, 'load' here"));
+    assert_null(strchr(err, 0x1b));
+    free_fixture(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +520,7 @@ int main(void)
         cmocka_unit_test(shipped_model_is_read),
         cmocka_unit_test(write_refuses_inconsistent_sizes),
         cmocka_unit_test(header_limits_at_their_edges),
+        cmocka_unit_test(control_characters_in_strings_are_shown_as_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
