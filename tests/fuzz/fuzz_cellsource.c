@@ -37,13 +37,7 @@
 #include "model/vocab.h"
 #include "nbformat/pysrc.h"
 
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                     \
-        }                                                                                \
-    } while (0)
+#include "tests/fuzz/fuzz.h"
 
 static struct lfset lfs;
 static void *md;

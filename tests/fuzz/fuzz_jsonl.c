@@ -25,18 +25,13 @@
 
 #include "labeling/cellread.h"
 #include "model/trainread.h"
+/* CHECK writes to the real stderr: the target reads what the readers say on fd 2 */
+#define FUZZ_CHECK_FD real_stderr
+#include "tests/fuzz/fuzz.h"
 
 static int real_stderr = -1, said = -1, input = -1;
 static char input_path[64];
 static const char *name; /* the path as the readers name it */
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            dprintf(real_stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                     \
-        }                                                                                \
-    } while (0)
 
 /* stderr into SAID, emptied */
 static void capture(void)

@@ -40,13 +40,7 @@
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);
 
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                     \
-        }                                                                                \
-    } while (0)
+#include "tests/fuzz/fuzz.h"
 
 /* Header offsets (modelfile.c's, which the format fixes). */
 enum { H_VERSION = 8, H_HEADER = 12, H_SIZE = 16, H_VOCAB = 24, H_WORDS = 28, H_HIDDEN = 36,

@@ -22,13 +22,7 @@
 #include "labeling/rules.h"
 #include "labeling/stage.h"
 
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                     \
-        }                                                                                \
-    } while (0)
+#include "tests/fuzz/fuzz.h"
 
 static const char base[] =
     "# the base file: what a user's file may build on\n"
