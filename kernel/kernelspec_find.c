@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "nbformat/notebook.h" /* nb_unctrl */
+
 /* OUT = A + B when it fits in CAP; -1 otherwise (overlong paths are skipped, not cut). */
 static int join(char *out, size_t cap, const char *a, const char *b)
 {
@@ -123,7 +125,11 @@ static int load_spec(const char *dir, struct found_kernelspec *ks, char *err, si
     }
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
-    if (!root) { snprintf(err, errlen, "%s: %s", path, je.text); return -1; }
+    if (!root) {
+        je.text[nb_unctrl(je.text, strlen(je.text), 0)] = 0; /* jansson quotes bytes as they are */
+        snprintf(err, errlen, "%s: %s", path, je.text);
+        return -1;
+    }
     int rc = -1;
     json_t *argv = json_object_get(root, "argv"), *env = json_object_get(root, "env");
     if (!json_is_array(argv) || json_array_size(argv) == 0) {

@@ -1476,3 +1476,21 @@ def test_eval_says_a_line_that_is_not_json_on_one_line(tiny, tmp_path):
         said = err.splitlines()
         assert len(said) == 1 and said[0].startswith(f"nbstage eval: {cells}:1: "), (bad, err)
         assert "\x1b" not in err and "\x07" not in err, (bad, err)
+
+
+def test_classify_says_a_bad_line_on_one_line(tiny):
+    """classify's summary on stderr quotes the first bad line's reason, which jansson
+    takes from the bytes near the error as they are: a line cut after a backslash split
+    it over two lines, and an escape sequence would reach the terminal.  The reason is
+    now shown as label, train and eval show it (control characters as '?'), in the
+    error answer on stdout too."""
+    _, model = tiny
+    r = subprocess.run([str(BIN), "classify", "--model", str(model)], input=b'{"id": "b\\\n{"id": "\x1b[2J\x07\n',
+                       capture_output=True, timeout=60)
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 1, err
+    assert len(err.splitlines()) == 1 and "2 bad input lines; the first, line 1: invalid escape" in err, err
+    assert "\x1b" not in err and "\x07" not in err, err
+    answers = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert len(answers) == 2 and all(a["id"] is None for a in answers), answers
+    assert "\n" not in answers[0]["error"] and "\x1b" not in answers[1]["error"], answers

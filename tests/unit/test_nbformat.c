@@ -215,6 +215,9 @@ static void refuses_with_position_and_reason(void **state)
         {"{\"nbformat\": 4, \"cells\": []} trailing", "t.ipynb:1:", 0},
         {"{\"nbformat\": 3, \"worksheets\": [{\"cells\": 5}]}", "worksheets[0].cells",
          NB_ALLOW_V3},
+        /* jansson quotes the bytes near the error as they are: shown as '?' */
+        {"{\"cells\": \"a\\\n", "t.ipynb:2:0: invalid escape near '\"a\\?'", 0},
+        {"{\"cells\": \"a\\\x1b[2J", "invalid escape near '\"a\\?'", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         nb_error err;
@@ -222,6 +225,8 @@ static void refuses_with_position_and_reason(void **state)
         if (nb || !strstr(err.msg, cases[i].want))
             fail_msg("case %zu: got %s, error \"%s\", want \"%s\"", i, nb ? "a notebook" : "NULL",
                      nb ? "" : err.msg, cases[i].want);
+        for (const char *c = err.msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) fail_msg("case %zu: control character in \"%s\"", i, err.msg);
     }
 }
 

@@ -98,6 +98,8 @@ static void connection_read_names_file_and_reason(void **state)
          " \"hb_port\": 5, \"key\": \"k\", \"signature_scheme\": \"hmac-md5\"}", "hmac-md5"},
         {"{\"ip\": \"h\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4,"
          " \"hb_port\": 5, \"key\": 7}", "\"key\" is not a string"},
+        /* jansson quotes the bytes near the error as they are: shown as '?' */
+        {"{\"ip\": \"a\\\n", "invalid escape near '\"a\\?' (line 2)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) refused(i, bad[i].text, bad[i].reason);
     char err[256];
@@ -455,6 +457,9 @@ static void kernelspec_found_through_jupyter_path(void **state)
     kernelspec_found_free(&ks);
     assert_int_equal(kernelspec_find("broken", &ks, err, sizeof err), -1);
     assert_non_null(strstr(err, "broken/kernel.json"));
+    unit_write_file(path, "{\"argv\": [\"a\\\x1b[2J");   /* not JSON: said on one line, no escape */
+    assert_int_equal(kernelspec_find("broken", &ks, err, sizeof err), -1);
+    assert_non_null(strstr(err, "broken/kernel.json: invalid escape near '\"a\\?'"));
     assert_int_equal(kernelspec_find("absent", &ks, err, sizeof err), -1);
     assert_non_null(strstr(err, "kernelspec \"absent\" not found"));
     assert_int_equal(kernelspec_find("../a", &ks, err, sizeof err), -1);
