@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nbformat/notebook.h" /* nb_unctrl */
+#include "nbformat/notebook.h" /* nb_json_reason */
 
 const char *const conn_port_key[N_CHANNELS] = {"shell_port", "iopub_port", "stdin_port",
                                                "control_port", "hb_port"};
@@ -38,7 +38,7 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (!root) {
-        je.text[nb_unctrl(je.text, strlen(je.text), 0)] = 0; /* jansson quotes bytes as they are */
+        nb_json_reason(&je); /* one line, no escapes */
         snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
         return -1;
     }

@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "nbformat/notebook.h" /* nb_unctrl */
+#include "nbformat/notebook.h" /* nb_json_reason */
 
 /* OUT = A + B when it fits in CAP; -1 otherwise (overlong paths are skipped, not cut). */
 static int join(char *out, size_t cap, const char *a, const char *b)
@@ -126,7 +126,7 @@ static int load_spec(const char *dir, struct found_kernelspec *ks, char *err, si
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (!root) {
-        je.text[nb_unctrl(je.text, strlen(je.text), 0)] = 0; /* jansson quotes bytes as they are */
+        nb_json_reason(&je); /* one line, no escapes */
         snprintf(err, errlen, "%s: %s", path, je.text);
         return -1;
     }

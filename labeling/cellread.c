@@ -39,9 +39,7 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
         }
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
-        /* jansson quotes the bytes near the error as they are: a newline there split
-         * the message in two, an escape sequence reached the terminal */
-        if (!o) je.text[nb_unctrl(je.text, strlen(je.text), 0)] = 0;
+        if (!o) nb_json_reason(&je); /* one line, no escapes */
         if (!o || !json_is_object(o)) {
             fprintf(stderr, "nbstage label: %s:%zu: skipped, not a JSON object%s%s\n", name, lineno,
                     o ? "" : ": ", o ? "" : je.text);

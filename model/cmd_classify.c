@@ -166,8 +166,7 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
 {
     json_error_t je;
     json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, &je);
-    /* jansson quotes the bytes near the error as they are (a newline, an escape) */
-    if (!o) je.text[nb_unctrl(je.text, strlen(je.text), 0)] = 0;
+    if (!o) nb_json_reason(&je); /* one line, no escapes */
     json_t *id = o ? json_object_get(o, "id") : NULL;
     *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     *text = NULL;

@@ -157,8 +157,7 @@ int cmd_eval(int argc, char **argv)
         }
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
-        /* jansson quotes the bytes near the error as they are (a newline, an escape) */
-        if (!o) je.text[nb_unctrl(je.text, strlen(je.text), 0)] = 0;
+        if (!o) nb_json_reason(&je); /* one line, no escapes */
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
         if (id && !first_id && !(first_id = strdup(id))) {
             fprintf(stderr, "nbstage eval: out of memory\n");

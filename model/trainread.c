@@ -89,8 +89,7 @@ static int reader_next(struct reader *r, json_t **obj, size_t *nonblank)
         json_error_t je;
         *obj = json_loadb(r->line, (size_t)n, JSON_ALLOW_NUL, &je);
         if (*obj) return 1;
-        /* jansson quotes the bytes near the error raw (a newline, an escape sequence) */
-        je.text[nb_unctrl(je.text, strlen(je.text), 0)] = 0;
+        nb_json_reason(&je); /* one line, no escapes */
         fprintf(stderr, "nbstage train: %s:%zu: %s\n", r->path, r->lineno, je.text);
         return -1;
     }

@@ -411,8 +411,7 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
         free(copy);
     }
     if (!nb) {
-        /* jansson quotes the bytes near the error as they are (a newline, an escape) */
-        je.text[nb_unctrl(je.text, strlen(je.text), 0)] = 0;
+        nb_json_reason(&je); /* one line, no escapes */
         const char *why = explain(&je, buf, len);
         if (je.line > 0 && nul_taken_for_end(&je, buf, len))
             nb_set_error(err, "%s:%d:%d: a NUL byte outside any string: not JSON (a crash can leave "

@@ -206,6 +206,12 @@ size_t nb_unctrl(char *s, size_t n, int keep_newlines)
     return (size_t)(end - (unsigned char *)s);
 }
 
+const char *nb_json_reason(json_error_t *je)
+{
+    je->text[nb_unctrl(je->text, strlen(je->text), 0)] = 0;
+    return je->text;
+}
+
 int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_back)
 {
     int dashes = 0;

@@ -160,6 +160,11 @@ int nb_stdout_flush(const char *who);
 /* S's N bytes with control characters as '?', in place (a newline kept if KEEP_NEWLINES;
  * a C1 control's two bytes become one '?'); the new length. */
 size_t nb_unctrl(char *s, size_t n, int keep_newlines);
+/* jansson's reason for refusing a text (JE->text), made fit for one line of a message:
+ * jansson quotes the bytes near the error as they are, so a newline there split the
+ * line and an escape sequence reached the terminal.  Control characters become '?', in
+ * place; returns JE->text. */
+const char *nb_json_reason(json_error_t *je);
 
 /* PATH as valid UTF-8, for JSON and XML output: a malloc'd copy with each byte that
  * does not start a valid sequence (jansson's rules) replaced by U+FFFD.  A file name
