@@ -121,3 +121,31 @@ def test_the_rules_vote_the_guides_stage(votes, k):
         assert stage[1:] not in got.values(), f"{why}: voted {got} on\n{src}"
     else:
         assert got and set(got.values()) == {stage}, f"{why}: voted {got} on\n{src}"
+
+
+LABELS = ROOT / "tests" / "labels"
+KEYS = {"load", "prep", "train", "evaluate", "explore", "imports", "none"}
+
+
+def test_the_label_files_are_in_the_guides_format_and_disjoint():
+    """tests/labels/*.tsv: the guide's five columns, its keys and confidences, no cell in
+    two files or twice, none of dev.tsv's notebooks, and (with ../shared) real cells."""
+    shared = ROOT.parent / "shared"
+    dev = set()
+    if (shared / "labeled" / "dev.tsv").exists():
+        dev = {line.split("\t")[0].split("#")[0] for line in open(shared / "labeled" / "dev.tsv")}
+    seen = set()
+    for f in sorted(LABELS.glob("*.tsv")):
+        lines = f.read_text().splitlines()
+        assert lines[0] == "cell_id\tlabel\tsecondary\tconfidence\tnote", f
+        for line in lines[1:]:
+            cid, label, second, conf, _ = line.split("\t")
+            nb, _, k = cid.rpartition("#")
+            assert nb.endswith(".ipynb") and k.isdigit(), (f, cid)
+            assert label in KEYS and second in KEYS | {""} and conf in {"h", "m", "l"}, (f, line)
+            assert cid not in seen, (f, cid)
+            assert nb not in dev, (f, cid)
+            seen.add(cid)
+            if dev:
+                assert (shared / "corpus" / nb).is_file(), (f, cid)
+    assert len(seen) > 2000
