@@ -69,7 +69,7 @@ echo "== 5/5 the end model vs $DEV"
     --errors "$WORK/errors.tsv" "$WORK/cells.jsonl" >"$WORK/eval-end.txt"
 cat "$WORK/eval-end.txt"
 
-# Notebooks of the repositories dev.tsv does not draw from (tests/labels/README.md):
+# Notebooks dev.tsv does not sample (tests/labels/README.md):
 # dev.tsv is where the rules were tuned, so these say more about notebooks never seen.
 UNSEEN="tests/labels/unseen-tune.tsv tests/labels/unseen-held-out.tsv"
 : >"$WORK/eval-unseen.txt"
@@ -101,7 +101,7 @@ size=$(wc -c <"$OUT")
     echo "end model on $DEV:"
     sed 's/^/  /' "$WORK/eval-end.txt"
     echo
-    echo "on notebooks of the repositories dev.tsv does not draw from (tests/labels/):"
+    echo "on notebooks dev.tsv does not sample (tests/labels/README.md):"
     sed 's/^/  /' "$WORK/eval-unseen.txt"
 } >"$OUT.txt"
 echo
