@@ -99,6 +99,24 @@ CASES = [
     ("train: a model saved under another name", "train", "cnn_model.save('cnn_digits.keras')"),
     ("evaluate: a topic model's coherence", "evaluate",
      "cm = CoherenceModel(model=lda, texts=texts, dictionary=d, coherence='c_v')\nprint(cm.get_coherence())"),
+    # a third round (tests/labels, draw 6)
+    ("load: plt.imread reads an image, it draws nothing", "load",
+     "filepath = os.path.join(IMG_DIR, '33.jpg')\nimg = plt.imread(filepath)"),
+    ("load: a quandl download", "load", "stock2 = quandl.get('BSE/CPSE')"),
+    ("2: a hand loop of cross-validated candidates is tuning, train", "train",
+     "knn_scores = []\nfor i in range(1, 21):\n    knn = KNeighborsClassifier(n_neighbors=i)\n"
+     "    s = cross_val_score(knn, X, y, cv=10)\n    knn_scores.append(s.mean())"),
+    ("6: a topic model fitted as the analysis is train", "train",
+     "Lda = gensim.models.ldamodel.LdaModel\nldamodel = Lda(dtm, num_topics=3, id2word=dictionary, passes=50)"),
+    ("4: a topic model's topics shown are evaluate", "evaluate", "print(ldamodel.print_topics(num_topics=3, num_words=3))"),
+    ("train: pycaret's ensemble_model", "train", "bagged_dt = ensemble_model(dt)"),
+    ("train: a model pickled to a model file", "train", "import pickle\npickle.dump(regression, open('model.pkl', 'wb'))"),
+    ("evaluate: a table of models' scores", "evaluate",
+     "results = pd.DataFrame({\n    'Method': ['Baseline', 'RFE'],\n    'Accuracy': [baseline_score, rfe_score]\n})\n"
+     "display(results)"),
+    ("4: a plot of compared metrics is evaluate", "evaluate",
+     "compare_metrics = pd.DataFrame({'baseline': baseline_metrics, 'grid search': gs_metrics})\n"
+     "compare_metrics.plot.bar(figsize=(10, 8))"),
 ]
 
 
