@@ -37,6 +37,8 @@ from pathlib import Path
 
 import pytest
 
+from badge import badge_percent
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT))
 PYTHON = "/usr/bin/python3"
@@ -207,7 +209,7 @@ def _check_badges(report):
         ws = cell["metadata"]["workflow_stage"]
         stage, pct = cell["badges"][0].split()
         assert stage == ws["stage"] and stage in STAGES
-        assert pct == f"{round(ws['confidence'] * 100)}%"
+        assert pct == f"{badge_percent(ws['confidence'])}%"
         assert ws["model"]
         assert [t for t in cell["metadata"]["tags"] if t.startswith("stage:")] == [f"stage:{stage}"]
 

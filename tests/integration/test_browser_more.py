@@ -39,6 +39,8 @@ import pytest
 from test_browser import BIN, BROWSER_DIR, STAGES, server  # noqa: F401  (the module's server fixture)
 from test_kernel import gone
 
+from badge import badge_percent
+
 # Without a browser to drive, skipped (test_browser.py's fixture would fail instead,
 # naming `make deps`); the other reasons to skip are the fixture's own.
 pytestmark = pytest.mark.skipif(
@@ -110,7 +112,7 @@ def test_reopening_keeps_stage_tags_set_by_hand(server):
     assert final["dirty"] is False, final
 
     # the HTML export: each code cell shows its own badge, nothing else
-    pct = [f"{round(c['metadata']['workflow_stage']['confidence'] * 100)}%" for c in run]
+    pct = [f"{badge_percent(c['metadata']['workflow_stage']['confidence'])}%" for c in run]
     assert report["exported"] == [[f"{s} {p}"] for s, p in zip(stages, pct)], report["exported"]
     assert report["exportErrors"] == [], report["exportErrors"]
 
@@ -218,7 +220,7 @@ def test_untrusted_notebook_shows_saved_badges_as_text_and_tags_cells_run(server
     opened = report["opened"]
     assert opened["trusted"] is False and opened["dirty"] is False, opened
     for c, s, w in zip(opened["cells"], saved["cells"], ws):
-        assert c["text"].splitlines()[0] == f"{w['stage']} {round(w['confidence'] * 100)}%", c
+        assert c["text"].splitlines()[0] == f"{w['stage']} {badge_percent(w['confidence'])}%", c
         assert c["styled"] == 0 and c["scripts"] == 0, c
         assert _md(c) == s["metadata"], (c, s["metadata"])
 

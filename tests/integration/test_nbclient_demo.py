@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from badge import badge_percent
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT))
 PYTHON = "/usr/bin/python3"
@@ -116,7 +118,7 @@ def test_demo_every_code_cell_is_tagged(executed):
         assert abs(payload["confidence"] - max(payload["probabilities"].values())) <= 5.01e-4
         assert payload["confidence"] == round(payload["confidence"], 3)
         assert payload["model"]
-        pct = round(payload["confidence"] * 100)
+        pct = badge_percent(payload["confidence"])
         assert _text(tag["data"]["text/plain"]) == f"stage: {payload['stage']} ({pct}%)"
         assert "nbstage-badge" in _text(tag["data"]["text/html"])
         assert "workflow_stage" in _text(tag["data"]["application/javascript"])
