@@ -887,6 +887,8 @@ def test_make_install_runs_from_its_prefix_alone(tmp_path):
     # tree's own build folder (make B=x BIN=x); never objects built again in the sources
     if "NBSTAGE_BIN" in os.environ:
         b = os.environ.get("NBSTAGE_B", os.environ["NBSTAGE_BIN"])
+        if Path(b).resolve() == ROOT:  # the tree's own programs (NBSTAGE_BIN=.): its build folder
+            b = str(ROOT / "build")
         mk += [f"BIN={os.environ['NBSTAGE_BIN']}", f"B={b}"]
     r = subprocess.run(mk + ["install"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
