@@ -57,7 +57,8 @@ fi
 # The integration tests, then their sanitizer pass: the tests that drive the programs
 # through their paths (the kernel's relay, bad frames and odd signed requests, its
 # notice of a model it cannot read or of options it ignores, tag, summary, classify,
-# label, train, the notebook reader on the corpus and on odd files)
+# label, train, the notebook reader on the corpus and on odd files, tag and fmt with
+# each system call failed in turn)
 # again, with NBSTAGE_SAN_BIN's programs built under ASan+UBSan.  The sanitizers write
 # their reports to files (a program's stderr is often the test's to read), and any
 # report, a leak at exit included, is a failure even if the test itself passed.
@@ -80,7 +81,7 @@ san_pass() {   # runs in the background; its counts go to tests/out/integration-
         tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py \
         tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py \
         tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py \
-        tests/integration/test_train_more.py \
+        tests/integration/test_train_more.py tests/integration/test_io_faults.py \
         tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working \
         "tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]" \
         tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged >"$log" 2>&1

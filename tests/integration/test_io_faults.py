@@ -11,7 +11,9 @@ and the system's reason and makes the exit code 2, and a run that exits 0 has
 written every notebook.  The libraries' own calls (stdio, opendir) are not seen by
 the shim; the model and the rules are outside the folder and not failed.
 
-Left out of the sanitizer pass: ASan's runtime must come first in the preload list.
+In the sanitizer pass (the programs built under ASan+UBSan) the shim is preloaded after
+ASan's runtime, which must come first in the preload list: every failure path then runs
+under ASan and LeakSanitizer, and a leak on the way out is a failure.
 """
 import errno
 import os
@@ -24,8 +26,7 @@ import pytest
 from test_tag import BIN, SIMPLE, make_nb, model  # noqa: F401  (model: a fixture)
 
 pytestmark = [pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built"),
-              pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler"),
-              pytest.mark.plain_build_only]
+              pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")]
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,8 +70,21 @@ def files(d: Path):
     return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
 
 
+def asan_runtime():
+    """The ASan runtime BIN is linked with, or None (the plain build)."""
+    r = subprocess.run(["ldd", str(BIN)], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        if "libasan.so" in line and "=>" in line:
+            return line.split("=>")[1].split()[0]
+    return None
+
+
+PRELOAD_FIRST = asan_runtime()
+
+
 def run(shim, d: Path, args, fn, nth, count_file):
-    env = dict(os.environ, LD_PRELOAD=str(shim), FAULT_FN=fn, FAULT_DIR=str(d.resolve()),
+    preload = f"{PRELOAD_FIRST}:{shim}" if PRELOAD_FIRST else str(shim)
+    env = dict(os.environ, LD_PRELOAD=preload, FAULT_FN=fn, FAULT_DIR=str(d.resolve()),
                FAULT_NTH=str(nth), FAULT_ERRNO=str(FAULTS[fn]), FAULT_COUNT=str(count_file))
     return subprocess.run([str(BIN), *map(str, args)], env=env, capture_output=True,
                           text=True, timeout=120)
