@@ -117,6 +117,25 @@ CASES = [
     ("4: a plot of compared metrics is evaluate", "evaluate",
      "compare_metrics = pd.DataFrame({'baseline': baseline_metrics, 'grid search': gs_metrics})\n"
      "compare_metrics.plot.bar(figsize=(10, 8))"),
+    # a fourth round (tests/labels, draw 8)
+    ("evaluate: a bare score shown", "evaluate", "scores = cross_val_score(model, X, y, cv=5)\nscores"),
+    ("3: an estimator class of one's own is train", "train",
+     "class KDEClassifier(BaseEstimator, ClassifierMixin):\n    def fit(self, X, y):\n        return self\n"
+     "    def predict(self, X):\n        return X\n    def score(self, X, y):\n        return 1.0"),
+    ("3: a Keras callback class is train", "train",
+     "class myCallback(tf.keras.callbacks.Callback):\n    def on_epoch_end(self, epoch, logs={}):\n"
+     "        if logs.get('accuracy') > 0.999:\n            self.model.stop_training = True"),
+    ("prep: text augmentation", "prep",
+     "aug = naw.RandomWordAug(action='delete', aug_p=0.3)\ntest_sentence_aug = aug.augment(test_sentence)\n"
+     "print(test_sentence_aug)"),
+    ("8: a library version printed by an f-string is set-up", "imports",
+     "import cv2\nimport numpy as np\nprint(f\"OpenCV Version: {cv2.__version__}\")"),
+    ("load: video frames read with imageio v3", "load",
+     "video_frames = iio.imread('imageio:cockatoo.mp4')\nn_frames, height, width, _ = video_frames.shape"),
+    ("load: the TensorFlow tutorials' MNIST reader", "load",
+     "import input_data\nmnist = input_data.read_data_sets('/tmp/data/', one_hot=True)"),
+    ("evaluate: a topic model's coherence, alone in its cell", "evaluate",
+     "coherence = CoherenceModel(model=lda, texts=texts, dictionary=d).get_coherence()"),
 ]
 
 
