@@ -10,7 +10,7 @@ labelers, and OUT/PROMPT.md (labeler-prompt.md with OUT filled in).
         [--cells MIN-MAX] [--per-repo K] [--labelers K]
 
 Draws 1-2 were `--repos not-dev --cells 4-40 --per-repo 3`, draw 3 `--repos dev --cells
-4-40 --per-repo 4`, draws 4-7 `--repos all --cells 3-60 --per-repo 3` (draws 4-5 also
+4-40 --per-repo 4`, draws 4-9 `--repos all --cells 3-60 --per-repo 3` (draws 4-5 also
 cut a marked cell's shown text at 6,000 characters)."""
 import argparse
 import collections
