@@ -41,19 +41,9 @@ void *realloc(void *p, size_t n)
     return real(p, n);
 }
 
-/* calloc: zeroed memory from malloc (dlsym itself may call calloc: no RTLD_NEXT here) */
-void *calloc(size_t nmemb, size_t size)
-{
-    if (calloc_refuses || (size && nmemb > (size_t)-1 / size)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    /* through a volatile pointer: gcc would turn malloc then memset into calloc, this */
-    void *(*volatile zero)(void *, int, size_t) = memset;
-    void *p = malloc(nmemb * size);
-    if (p) zero(p, 0, nmemb * size);
-    return p;
-}
+/* calloc (unit_calloc.h) fails while calloc_refuses is set */
+static int refusing(size_t nmemb, size_t size) { (void)nmemb; (void)size; return calloc_refuses; }
+#include "tests/unit/unit_calloc.h"
 
 /* Source I: 100 bytes ('b's, then I in decimal), so that 20,000 of them (2 MB) make a
  * malloc'd arena grow from its first 1 MB, twice. */
@@ -137,6 +127,7 @@ static void test_a_failed_growth_keeps_what_was_kept(void **state)
 
 int main(void)
 {
+    calloc_fails = refusing;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_without_the_mapping_the_arena_grows),
         cmocka_unit_test(test_a_failed_growth_keeps_what_was_kept),

@@ -34,26 +34,11 @@ void *malloc(size_t n)
     return real(n);
 }
 
-/* calloc, failing for NMEMB == calloc_fails_nmemb elements of SIZE == 8 bytes (the
- * dedupe's two tables); otherwise zeroed memory from the malloc above. */
+/* calloc (unit_calloc.h) fails for NMEMB == calloc_fails_nmemb elements of 8 bytes (the
+ * dedupe's two tables). */
 static size_t calloc_fails_nmemb;
-
-void *calloc(size_t nmemb, size_t size)
-{
-    if (calloc_fails_nmemb && nmemb == calloc_fails_nmemb && size == 8) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (size && nmemb > (size_t)-1 / size) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    /* through a volatile pointer: gcc would turn malloc then memset into calloc, this */
-    void *(*volatile zero)(void *, int, size_t) = memset;
-    void *p = malloc(nmemb * size);
-    if (p) zero(p, 0, nmemb * size);
-    return p;
-}
+static int dedupe_tables(size_t nmemb, size_t size) { return nmemb == calloc_fails_nmemb && size == 8; }
+#include "tests/unit/unit_calloc.h"
 
 static char dir[64];
 
@@ -187,8 +172,10 @@ static void the_duplicates_table_that_cannot_be_had(void **state)
     int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 2);
     calloc_fails_nmemb = 16;
+    calloc_fails = dedupe_tables;
     int rc = cmd_train(13, argv);
     calloc_fails_nmemb = 0;
+    calloc_fails = NULL;
     fflush(stderr);
     dup2(saved, 2);
     close(fd);
