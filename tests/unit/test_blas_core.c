@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <dirent.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/blas_core.h"
 
@@ -20,13 +21,22 @@ static int threads_now(void)
     return n;
 }
 
+/* The thread count once the stopped workers are gone: OpenBLAS does not always join a
+ * worker it has told to exit (seen once in ~200 runs: 2 threads right after the stop,
+ * 1 a millisecond later), so the test waits for it, up to 2 s, before counting. */
+static int threads_settled(void)
+{
+    for (int ms = 0; ms < 2000 && threads_now() > 1; ms++) usleep(1000);
+    return threads_now();
+}
+
 static void test_stop_leaves_one_thread(void **state)
 {
     (void)state;
     int before = threads_now();
     assert_true(before >= 1);
     blas_threads_stop();
-    assert_int_equal(threads_now(), 1);
+    assert_int_equal(threads_settled(), 1);
     assert_int_equal(openblas_get_num_threads(), 1);
 }
 
@@ -42,7 +52,7 @@ static void test_blas_works_after_stop(void **state)
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) assert_float_equal(c[i * N + j], (float)(N * j), 0.0f);
     blas_threads_stop();
-    assert_int_equal(threads_now(), 1);
+    assert_int_equal(threads_settled(), 1);
 }
 
 int main(void)
