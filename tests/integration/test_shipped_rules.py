@@ -161,16 +161,16 @@ def test_the_rules_vote_the_guides_stage(votes, k):
 
 
 LABELS = ROOT / "tests" / "labels"
+SHARED = ROOT.parent / "shared"
 KEYS = {"load", "prep", "train", "evaluate", "explore", "imports", "none"}
 
 
 def test_the_label_files_are_in_the_guides_format_and_disjoint():
     """tests/labels/*.tsv: the guide's five columns, its keys and confidences, no cell in
     two files or twice, none of dev.tsv's notebooks, and (with ../shared) real cells."""
-    shared = ROOT.parent / "shared"
     dev = set()
-    if (shared / "labeled" / "dev.tsv").exists():
-        dev = {line.split("\t")[0].split("#")[0] for line in open(shared / "labeled" / "dev.tsv")}
+    if (SHARED / "labeled" / "dev.tsv").exists():
+        dev = {line.split("\t")[0].split("#")[0] for line in open(SHARED / "labeled" / "dev.tsv")}
     seen = set()
     for f in sorted(LABELS.glob("*.tsv")):
         lines = f.read_text().splitlines()
@@ -184,11 +184,9 @@ def test_the_label_files_are_in_the_guides_format_and_disjoint():
             assert nb not in dev, (f, cid)
             seen.add(cid)
             if dev:
-                assert (shared / "corpus" / nb).is_file(), (f, cid)
+                assert (SHARED / "corpus" / nb).is_file(), (f, cid)
     assert len(seen) > 2000
 
-
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.mark.plain_build_only  # labels the whole corpus: the sanitizer unit build reads it already
