@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "labeling/cellread.h"
+#include "labeling/flow.h"
 #include "labeling/gold.h"
 #include "labeling/labelcmd.h"
 #include "labeling/labelmodel.h"
@@ -85,6 +86,8 @@ int label_cells(const struct label_opts *o)
     struct label_cell *cells = NULL;
     size_t n = 0, n_sub = 0, total = 0;
     signed char *votes = NULL;
+    unsigned char *results = NULL; /* per row: reads a model's results (flow.h) */
+    unsigned char *no_evidence = NULL; /* per LF: its abstains say nothing (labelmodel.h) */
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
@@ -166,15 +169,22 @@ int label_cells(const struct label_opts *o)
         goto out;
     }
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
+    if (!(results = malloc(total ? total : 1)) || !(no_evidence = calloc((size_t)m, 1)) ||
+        flow_mark(cells, n, total, results) < 0) {
+        fprintf(stderr, "nbstage label: out of memory\n");
+        goto out;
+    }
     /* Context LFs and pattern counts, in input (notebook) order.  (A second round
      * taking the previous cell's stage from a first fit of the label model instead of
      * its votes was tried: no better on the development labels.) */
     struct lm_options lo;
     lm_options_default(&lo);
     lo.threads = o->jobs;
+    lo.no_abstain_evidence = no_evidence;
+    no_evidence[(int)lfs.rules.n + LF_BUILTIN_MODEL_OUTPUT] = 1;
     for (size_t i = 0; i < n; i++) {
         signed char *v = votes + i * (size_t)m;
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE };
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i] };
         if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
             ctx.prev_stage = lf_majority(v - m, m);
         if (i + 1 < n && cells_same_notebook(&cells[i], &cells[i + 1]))
@@ -185,11 +195,12 @@ int label_cells(const struct label_opts *o)
             goto out;
         }
     }
-    /* A statement has no neighbours: the context LFs see none.  Statements are labeled
-     * by the model fitted on whole cells, not fitted on: they leave the cells' labels
-     * as they are without --statements. */
+    /* A statement has no neighbours: the context LFs see none, but for model_output,
+     * which follows the names from the notebook's first cell up to the statement.
+     * Statements are labeled by the model fitted on whole cells, not fitted on: they
+     * leave the cells' labels as they are without --statements. */
     for (size_t i = n; i < total; i++) {
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE };
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i] };
         lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
     }
     double t2 = label_now();
@@ -302,7 +313,7 @@ out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
     cells_free(cells, total);
-    free(votes); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(votes); free(results); free(no_evidence); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);
     lm_free(&model);

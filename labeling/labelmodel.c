@@ -19,6 +19,7 @@ void lm_options_default(struct lm_options *o)
     o->max_iter = 100;
     o->tol = 1e-5;
     o->threads = 1;
+    o->no_abstain_evidence = NULL;
 }
 
 /* ---- the pattern histogram ---- */
@@ -136,6 +137,7 @@ struct em {
     double *delta;          /* [m][LM_K (c)][LM_K (y)]: log mu[y][1+c] - log mu[y][0] */
     double base[LM_K];      /* log pi[y] + sum_j log mu[j][y][abstain] */
     int voted[LM_K];        /* some LF votes class y somewhere in the data */
+    const unsigned char *silent; /* [m] or NULL: one-stage LFs whose abstains weigh nothing */
 };
 
 struct pass {
@@ -254,10 +256,13 @@ static void m_step(struct label_model *model, struct em *em, const double *acc, 
             }
             double a = (fin + 1.0) / (w[s] + 2.0), b = (fout + 0.1) / (tot - w[s] + 1.1);
             if (a < b) a = b;
+            /* a silent LF: its firing still says a/b for its stage, its abstaining
+             * nothing (a likelihood ratio, not a distribution over its outcomes) */
+            int silent = em->silent && em->silent[j];
             for (int y = 0; y < LM_K; y++) {
                 double p = y == s ? a : b;
                 for (int k = 0; k < NO; k++) lm[y * NO + k] = never;
-                lm[y * NO + 0] = log(1.0 - p);
+                lm[y * NO + 0] = silent ? 0.0 : log(1.0 - p);
                 lm[y * NO + 1 + s] = log(p);
                 em->base[y] += lm[y * NO + 0];
             }
@@ -331,6 +336,7 @@ int lm_fit(struct label_model *model, const struct lm_stats *s, const struct lm_
             else if (model->lf_stage[j] != v) model->lf_stage[j] = -1;
         }
     for (int j = 0; j < m; j++) if (model->lf_stage[j] == -2) model->lf_stage[j] = -1;
+    em.silent = opt->no_abstain_evidence;
 
     pass_all(&em, ps, t, 1, acc, w);
     double prev = -INFINITY;

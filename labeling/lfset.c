@@ -18,13 +18,14 @@ static const int stage_rank[N_STAGES] = {
 static const char *const builtin_name[N_LF_BUILTINS + 1] = {
     [LF_BUILTIN_IMPORTS_ONLY] = "imports_only", [LF_BUILTIN_PREV_CELL] = "prev_cell",
     [LF_BUILTIN_NEXT_CELL] = "next_cell", [LF_BUILTIN_AFTER_MODEL] = "after_model",
-    [N_LF_BUILTINS] = NULL,
+    [LF_BUILTIN_MODEL_OUTPUT] = "model_output", [N_LF_BUILTINS] = NULL,
 };
 static const struct { int stage, level; } builtin[N_LF_BUILTINS] = {
     [LF_BUILTIN_IMPORTS_ONLY] = {STAGE_IMPORTS, LF_JOB},
     [LF_BUILTIN_PREV_CELL] = {STAGE_NONE, LF_CONTEXT},
     [LF_BUILTIN_NEXT_CELL] = {STAGE_NONE, LF_CONTEXT},
     [LF_BUILTIN_AFTER_MODEL] = {STAGE_EVALUATE, LF_CONTEXT},
+    [LF_BUILTIN_MODEL_OUTPUT] = {STAGE_EVALUATE, LF_CONTEXT},
 };
 
 const char *const *lfset_builtin_names(void)
@@ -209,9 +210,24 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
     int q = ctx ? ctx->next_stage : STAGE_NONE;
     /* an imports-only cell is decided; the cell after the imports starts the work */
     if (info->empty || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
+    /* model_output: reading a model's results, the cell's plot or print of them is
+     * evaluate (guide rule 4), as if an evaluate job rule had fired: the explore votes
+     * yield.  Not where a rule saw other work (out-of-fold predictions stacked into
+     * features are prep, rule 6). */
+    if (ctx && ctx->reads_results) {
+        int other = 0;
+        for (int i = 0; i < b; i++)
+            other |= votes[i] >= 0 && votes[i] != STAGE_EXPLORE && votes[i] != STAGE_EVALUATE;
+        if (!other) {
+            for (int i = 0; i < b; i++)
+                if (votes[i] == STAGE_EXPLORE) votes[i] = STAGE_NONE;
+            votes[b + LF_BUILTIN_MODEL_OUTPUT] = STAGE_EVALUATE;
+            n++;
+        }
+    }
     /* A cell whose work a job rule recognised is decided by the rules; context
      * weighs in where only showing, hints or nothing was seen. */
-    if (info->job_votes > 0) return 0;
+    if (info->job_votes > 0) return n;
     if (q >= 0 && q != STAGE_IMPORTS && info->n_votes == 0) { /* fills gaps only */
         votes[b + LF_BUILTIN_NEXT_CELL] = (signed char)q;
         n++;

@@ -19,6 +19,12 @@
  *   next_cell     the next cell's stage (the majority of its rule votes).
  *   after_model   when the previous cell reached train or evaluate, a cell that only
  *                 shows, prints or plots something is read as evaluate.
+ *   model_output  a cell that reads a name holding a model's results (flow.h:
+ *                 `preds`, `scores`, `history`, assigned cells earlier), and that no
+ *                 rule gave a stage other than explore or evaluate, is evaluate
+ *                 (guide rules 2 and 4: showing or plotting a model's outputs); it
+ *                 acts as an evaluate job rule, so the explore votes of its plot or
+ *                 print yield to it.
  * prev_cell and next_cell fill gaps (cells no rule voted on); after_model votes
  * beside show rules.  They are weaker evidence, and the label model learns how much
  * weaker from the data.  A rule (or imports_only, through a `setup` pattern) whose
@@ -32,7 +38,7 @@
 #include "labeling/rules.h"
 
 enum { LF_BUILTIN_IMPORTS_ONLY, LF_BUILTIN_PREV_CELL, LF_BUILTIN_NEXT_CELL, LF_BUILTIN_AFTER_MODEL,
-       N_LF_BUILTINS };
+       LF_BUILTIN_MODEL_OUTPUT, N_LF_BUILTINS };
 
 struct lfset {
     struct ruleset rules;   /* owned */
@@ -46,6 +52,7 @@ struct lfset {
 struct lf_context {
     int prev_stage;         /* the previous cell's stage, or STAGE_NONE (first cell) */
     int next_stage;         /* the next cell's majority rule vote, or STAGE_NONE */
+    int reads_results;      /* the cell reads a name holding a model's results (flow.h) */
 };
 
 /* The built-in LFs' names, NULL-terminated: no rule may take one (struct ruleset's
@@ -78,7 +85,7 @@ struct lf_gave_up {
  * LFs that abstain because PCRE2 gave up.  Returns INFO->n_votes. */
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
                 struct lf_cellinfo *info, struct lf_gave_up *gave_up);
-/* The context LFs (prev_cell, after_model), added to VOTES of a cell whose INFO came
+/* The context LFs (prev_cell, next_cell, after_model, model_output), added to VOTES of a cell whose INFO came
  * from lfset_votes, given what is known of the previous cell.  Cells must be taken
  * in notebook order.  Returns the number of votes added. */
 int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,

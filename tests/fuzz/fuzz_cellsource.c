@@ -7,7 +7,8 @@
  * encoder uses, the assignment words of --assign-words, the portable and AVX-512
  * loops, ASCII-only and full lower-casing), model/tagging.c's line count, and the
  * labeling path (labeling/pytoken.c's views, the shipped share/rules.txt through
- * labeling/lfset.c, the context LFs, the `setup` patterns on each statement, and
+ * labeling/lfset.c, the context LFs and model_output's name tracking (labeling/flow.c),
+ * the `setup` patterns on each statement, and
  * label --statements' split, labeling/cellread.c).  And the cheap cross-checks:
  *   - pysrc_strip_comments removes exactly pysrc_comments' ranges;
  *   - pysrc_is_blank <=> the stripped text is all white space <=> no line of code;
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "labeling/cellread.h"
+#include "labeling/flow.h"
 #include "labeling/lfset.h"
 #include "labeling/pytoken.h"
 #include "labeling/rules.h"
@@ -245,12 +247,21 @@ static void vote(const char *src, size_t len, int context)
     if (context) {
         for (int prev = STAGE_NONE; prev < N_STAGES; prev++) {
             memcpy(again, votes, (size_t)lfs.n);
-            struct lf_context ctx = {prev, prev < 0 ? 0 : N_STAGES - 1 - prev};
+            struct lf_context ctx = {prev, prev < 0 ? 0 : N_STAGES - 1 - prev, prev & 1};
             lfset_context(&lfs, &info, &ctx, again);
             int m = lf_majority(again, lfs.n);
             CHECK(m == STAGE_NONE || (m >= 0 && m < N_STAGES));
         }
     }
+    /* model_output's name tracking, twice: the second pass starts from the names the
+     * first left, so the source reads its own results */
+    struct flow fl;
+    flow_init(&fl);
+    CHECK(flow_step(&fl, &v) >= 0);
+    int r2 = flow_step(&fl, &v);
+    CHECK(r2 == 0 || r2 == 1);
+    for (size_t i = 0; i < fl.n; i++) CHECK(fl.names[i][0] && !strchr(fl.names[i], ' '));
+    flow_free(&fl);
     for (size_t i = 0; i < v.n_stmts; i++) {
         size_t which = 0;
         int r = ruleset_is_setup(&lfs.rules, v.code + v.stmts[i].start,

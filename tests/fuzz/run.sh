@@ -32,7 +32,8 @@ LIBSRC="model/tagfast.c model/tagging.c model/classcache.c model/model.c model/i
     model/vocab.c model/tokenizer.c model/ulower.c model/modelfile.c model/lstm.c
     model/lstm_cell.c nbformat/nb*.c nbformat/canonscan.c nbformat/pysrc.c nbformat/outfile.c
     nbformat/sharefile.c nbformat/sigcatch.c kernel/stage_output.c labeling/stage.c
-    labeling/rules.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c model/trainread.c"
+    labeling/rules.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c labeling/flow.c
+    model/trainread.c"
 LIBPKGS="jansson openblas libpcre2-8 cmocka"
 lib() {   # $out/libfuzz.a from LIBSRC, instrumented for libFuzzer, ASan and UBSan
     rm -rf "$out/obj" "$out/libfuzz.a"

@@ -160,6 +160,44 @@ def test_the_rules_vote_the_guides_stage(votes, k):
         assert got and set(got.values()) == {stage}, f"{why}: voted {got} on\n{src}"
 
 
+# Cells of one notebook, in order: (guide rule, expected stage, "-stage" for "not that
+# stage", or "model_output" for "evaluate, model_output among its voters"; source).
+# model_output follows the names that hold a model's results (labeling/flow.h): names
+# no rule could know from the cell alone.
+NOTEBOOK = [
+    ("2: fit + predict is evaluate", "evaluate",
+     "rf = RandomForestClassifier()\nrf.fit(X_train, y_train)\nout = rf.predict(X_test)"),
+    ("4: a plot of predictions made cells earlier is evaluate", "model_output",
+     "plt.scatter(y_test, out)\nplt.show()"),
+    ("4: a summary of a name derived from them, too", "model_output", "gap = y_test - out\ngap.describe()"),
+    ("4: curves from a Keras history kept cells earlier", "model_output", "pd.DataFrame(h.history).plot()"),
+    ("4: scores collected in a loop, plotted", "model_output", "plt.plot(ks, acc)"),
+    ("6: predictions stacked into features are prep, not evaluate", "-evaluate",
+     "X_test['rf_out'] = out\nX_test = X_test.fillna(0)"),
+    ("a name reassigned from data no longer holds results", "explore", "out = df['price']\nsns.histplot(out)"),
+    ("... so a plot of it is explore", "explore", "sns.histplot(out)"),
+]
+NOTEBOOK_START = ["h = model.fit(X, y, epochs=5)", "hist = model.fit(X, y, epochs=5)\nh = hist",
+                  "acc = []\nfor k in ks:\n    acc.append(cross_val_score(KNeighborsClassifier(k), X, y).mean())"]
+
+
+def test_model_output_follows_results_through_a_notebook(tmp_path):
+    cells = tmp_path / "cells.jsonl"
+    src = NOTEBOOK_START + [c[2] for c in NOTEBOOK]
+    cells.write_text("".join(json.dumps({"id": f"nb.ipynb#{i}", "notebook": "nb.ipynb", "index": i, "source": s})
+                             + "\n" for i, s in enumerate(src)))
+    r = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = [json.loads(line)["votes"] for line in r.stdout.splitlines()][len(NOTEBOOK_START):]
+    for (why, want, code), v in zip(NOTEBOOK, got):
+        if want == "model_output":
+            assert "model_output" in v and set(v.values()) == {"evaluate"}, f"{why}: voted {v} on\n{code}"
+        elif want.startswith("-"):
+            assert want[1:] not in v.values(), f"{why}: voted {v} on\n{code}"
+        else:
+            assert v and set(v.values()) == {want}, f"{why}: voted {v} on\n{code}"
+
+
 LABELS = ROOT / "tests" / "labels"
 SHARED = ROOT.parent / "shared"
 KEYS = {"load", "prep", "train", "evaluate", "explore", "imports", "none"}
@@ -194,13 +232,13 @@ def test_the_label_files_are_in_the_guides_format_and_disjoint():
 def test_the_shipped_rules_score_no_worse_than_measured(tmp_path):
     """The label model with the shipped rules, fitted on the whole corpus, on dev.tsv and on
     the held-out file of tests/labels: at least the figures the README gives, less half a
-    point (87.5% and 77.4% on 2026-12-01).  A rule edit that breaks a pattern or a macro
+    point (87.6% and 78.4% on 2026-12-01, with model_output).  A rule edit that breaks a pattern or a macro
     shows here first: one that dropped a rule block by mistake scored 62% on dev."""
     cells, weak = tmp_path / "cells.jsonl", tmp_path / "weak.jsonl"
     for args in (["ingest", "-q", "-o", cells, SHARED / "corpus"], ["label", "-q", "-o", weak, cells]):
         r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=300)
         assert r.returncode == 0, r.stderr
-    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.870), (LABELS / "unseen-held-out.tsv", 0.769)):
+    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.870), (LABELS / "unseen-held-out.tsv", 0.779)):
         r = subprocess.run([str(BIN), "eval", "--predictions", "--gold", str(gold), str(weak)],
                            capture_output=True, text=True, env=ENV, timeout=120)
         assert r.returncode == 0, r.stderr

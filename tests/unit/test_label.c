@@ -238,8 +238,9 @@ static int idx(const char *name)
     return -1;
 }
 
-/* Votes of SRC as "name=stage,..." in LF order. */
-static const char *votes_of_ctx(const char *src, int prev, int next)
+/* Votes of SRC as "name=stage,..." in LF order; RESULTS: the cell reads a name holding
+ * a model's results (flow.h). */
+static const char *votes_of_flow(const char *src, int prev, int next, int results)
 {
     static char out[512];
     signed char v[64];
@@ -248,7 +249,7 @@ static const char *votes_of_ctx(const char *src, int prev, int next)
     assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
     void *md = rules_match_data();
     lfset_votes(&set, &pv, md, v, &info, NULL);
-    struct lf_context ctx = { prev, next };
+    struct lf_context ctx = { prev, next, results };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);
     pyview_free(&pv);
@@ -258,6 +259,11 @@ static const char *votes_of_ctx(const char *src, int prev, int next)
             snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s=%s", out[0] ? "," : "",
                      set.name[j], stage_key[(int)v[j]]);
     return out;
+}
+
+static const char *votes_of_ctx(const char *src, int prev, int next)
+{
+    return votes_of_flow(src, prev, next, 0);
 }
 
 static const char *votes_of(const char *src, int prev)
@@ -325,6 +331,20 @@ static void test_context(void **state)
     assert_string_equal(votes_of_ctx("foo(bar)", STAGE_LOAD, STAGE_TRAIN), "next_cell=train");
     assert_string_equal(votes_of_ctx("foo(bar)", STAGE_LOAD, STAGE_IMPORTS), "prev_cell=load");
     assert_string_equal(votes_of_ctx("foo(bar)", STAGE_NONE, STAGE_IMPORTS), "");
+    /* model_output: a cell reading a model's results (names followed by flow.h) that
+     * the rules call explore is evaluate, and the explore votes yield, as to an
+     * evaluate job rule */
+    assert_string_equal(votes_of_flow("df.value_counts()", STAGE_NONE, STAGE_NONE, 1), "model_output=evaluate");
+    assert_string_equal(votes_of_flow("df.head()", STAGE_EVALUATE, STAGE_NONE, 1),
+                        "after_model=evaluate,model_output=evaluate");
+    assert_string_equal(votes_of_flow("foo(preds)", STAGE_NONE, STAGE_LOAD, 1), "next_cell=load,model_output=evaluate");
+    assert_string_equal(votes_of_flow("m.predict(X)", STAGE_NONE, STAGE_NONE, 1), "predict=evaluate,model_output=evaluate");
+    /* ... but not where a rule saw other work (stacking predictions is prep), nor on
+     * an imports cell, nor on an empty one */
+    assert_string_equal(votes_of_flow("X = preds.drop('a')\nX.head()", STAGE_NONE, STAGE_NONE, 1), "drop=prep");
+    assert_string_equal(votes_of_flow("import os", STAGE_NONE, STAGE_NONE, 1), "imports_only=imports");
+    assert_string_equal(votes_of_flow("# preds", STAGE_NONE, STAGE_NONE, 1), "");
+    assert_string_equal(votes_of_flow("df.value_counts()", STAGE_NONE, STAGE_NONE, 0), "counts=explore");
     signed char v[4] = {STAGE_LOAD, STAGE_PREP, STAGE_PREP, STAGE_NONE};
     assert_int_equal(lf_majority(v, 4), STAGE_PREP);
     signed char t[2] = {STAGE_TRAIN, STAGE_LOAD};     /* tie: the furthest stage */

@@ -1,0 +1,330 @@
+/* flow.c — which names of a notebook hold a model's results (flow.h).
+ *
+ * Reads the code view (comments gone, strings reduced to their quotes) statement by
+ * statement with a small scanner of Python names: no parse tree, since a notebook's
+ * cells are often not valid Python on their own and a name's role shows in the
+ * characters around it (`.` before an attribute, `(` after a call, one `=` after an
+ * assignment's target or a keyword argument).
+ */
+#include "labeling/flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- scanning names */
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int name_start(unsigned char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+static int name_char(unsigned char c) { return name_start(c) || is_digit(c); }
+
+struct word {
+    const char *s;
+    size_t len;
+    int attr;   /* after a '.': an attribute or method, not a name of its own */
+    int call;   /* followed by '(' */
+    int assign; /* followed by one '=' (a target, or a keyword argument) */
+};
+
+/* The next name of S[*I..END) into W; 0 at the end.  Numbers (`1e5`, `0x1f`) are
+ * skipped whole, so their letters are not names. */
+static int next_word(const char *s, size_t *i, size_t end, struct word *w)
+{
+    size_t k = *i;
+    while (k < end) {
+        unsigned char c = (unsigned char)s[k];
+        if (is_digit(c)) { /* a number, letters and all */
+            while (k < end && (name_char((unsigned char)s[k]) || s[k] == '.')) k++;
+            continue;
+        }
+        if (!name_start(c)) { k++; continue; }
+        size_t a = k;
+        while (k < end && name_char((unsigned char)s[k])) k++;
+        size_t p = a;
+        while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '\t')) p--;
+        size_t q = k;
+        while (q < end && (s[q] == ' ' || s[q] == '\t')) q++;
+        *w = (struct word){ s + a, k - a, p > 0 && s[p - 1] == '.', q < end && s[q] == '(',
+                            q < end && s[q] == '=' && (q + 1 >= end || s[q + 1] != '=') };
+        *i = k;
+        return 1;
+    }
+    *i = end;
+    return 0;
+}
+
+static int word_is(const struct word *w, const char *name)
+{
+    return strlen(name) == w->len && memcmp(w->s, name, w->len) == 0;
+}
+
+static int word_in(const struct word *w, const char *const *list)
+{
+    for (; *list; list++)
+        if (word_is(w, *list)) return 1;
+    return 0;
+}
+
+static int word_ends(const struct word *w, const char *tail)
+{
+    size_t n = strlen(tail);
+    return w->len > n && memcmp(w->s + w->len - n, tail, n) == 0;
+}
+
+static const char *const keywords[] = {
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+    "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+    "return", "try", "while", "with", "yield", "self", "cls", NULL,
+};
+
+/* Calls whose value is a model's results: methods of a fitted model ... */
+static const char *const result_methods[] = {
+    "predict", "predict_proba", "predict_log_proba", "decision_function", "fit_predict",
+    "evaluate", "score", NULL,
+};
+/* ... and functions (sklearn.metrics and model_selection; any `*_score` too). */
+static const char *const result_functions[] = {
+    "cross_val_score", "cross_val_predict", "cross_validate", "confusion_matrix",
+    "classification_report", "roc_curve", "precision_recall_curve", "auc",
+    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "log_loss", "silhouette_samples", NULL,
+};
+/* Attributes a fit leaves on a model (and a Keras History's `.history`). */
+static const char *const result_attributes[] = {
+    "coef_", "intercept_", "feature_importances_", "cv_results_", "best_score_", "labels_",
+    "inertia_", "cluster_centers_", "history", "oob_score_", NULL,
+};
+
+/* ---------------------------------------------------------------- the name set */
+
+void flow_init(struct flow *f) { memset(f, 0, sizeof *f); }
+
+void flow_free(struct flow *f)
+{
+    for (size_t i = 0; i < f->n; i++) free(f->names[i]);
+    free(f->names);
+    memset(f, 0, sizeof *f);
+}
+
+static long flow_find(const struct flow *f, const char *s, size_t len)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strlen(f->names[i]) == len && memcmp(f->names[i], s, len) == 0) return (long)i;
+    return -1;
+}
+
+static int flow_add(struct flow *f, const char *s, size_t len)
+{
+    if (flow_find(f, s, len) >= 0) return 0;
+    if (f->n == f->cap) {
+        size_t nc = f->cap ? 2 * f->cap : 8;
+        char **p = realloc(f->names, nc * sizeof *p);
+        if (!p) return -1;
+        f->names = p;
+        f->cap = nc;
+    }
+    char *c = malloc(len + 1);
+    if (!c) return -1;
+    memcpy(c, s, len);
+    c[len] = 0;
+    f->names[f->n++] = c;
+    return 0;
+}
+
+static void flow_drop(struct flow *f, const char *s, size_t len)
+{
+    long i = flow_find(f, s, len);
+    if (i < 0) return;
+    free(f->names[i]);
+    f->names[i] = f->names[--f->n];
+}
+
+static int flow_copy(struct flow *dst, const struct flow *src)
+{
+    for (size_t i = 0; i < dst->n; i++) free(dst->names[i]);
+    dst->n = 0;
+    for (size_t i = 0; i < src->n; i++)
+        if (flow_add(dst, src->names[i], strlen(src->names[i])) < 0) return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- statements */
+
+/* Whether S[A..Z) reads a name F holds (names, not attributes, keyword arguments or
+ * targets). */
+static int span_reads(const struct flow *f, const char *s, size_t a, size_t z)
+{
+    if (f->n == 0) return 0;
+    struct word w;
+    for (size_t i = a; next_word(s, &i, z, &w);)
+        if (!w.attr && !w.assign && flow_find(f, w.s, w.len) >= 0) return 1;
+    return 0;
+}
+
+/* Whether S[A..Z) computes a model's results itself. */
+static int span_makes_results(const char *s, size_t a, size_t z)
+{
+    struct word w;
+    for (size_t i = a; next_word(s, &i, z, &w);) {
+        if (w.call && w.attr && word_in(&w, result_methods)) return 1;
+        if (w.call && (word_in(&w, result_functions) || word_ends(&w, "_score"))) return 1;
+        if (!w.call && w.attr && word_in(&w, result_attributes)) return 1;
+    }
+    return 0;
+}
+
+/* A Keras History: `hist = model.fit(...)`, `history = model.fit_generator(...)`. */
+static int span_fits(const char *s, size_t a, size_t z)
+{
+    struct word w;
+    for (size_t i = a; next_word(s, &i, z, &w);)
+        if (w.call && w.attr && (word_is(&w, "fit") || word_is(&w, "fit_generator"))) return 1;
+    return 0;
+}
+
+/* The offset of the assignment operator of statement S[A..Z) (`=`, `+=`, `-=`, `*=`,
+ * `/=` outside brackets, not `==`, `<=`, `>=`, `!=`, `:=`), and its length; 0 when
+ * it is not an assignment. */
+static size_t find_assign(const char *s, size_t a, size_t z, size_t *oplen)
+{
+    int depth = 0;
+    for (size_t k = a; k < z; k++) {
+        char c = s[k];
+        if (c == '(' || c == '[' || c == '{') depth++;
+        else if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
+        else if (c == '=' && depth == 0) {
+            if (k + 1 < z && s[k + 1] == '=') return 0;     /* a comparison first */
+            char p = k > a ? s[k - 1] : 0;
+            if (p == '=' || p == '!' || p == '<' || p == '>' || p == ':') return 0;
+            if (p == '+' || p == '-' || p == '*' || p == '/') { *oplen = 2; return k - 1; }
+            *oplen = 1;
+            return k;
+        } else if (c == ':' && depth == 0 && (k + 1 >= z || s[k + 1] != '=')) {
+            return 0; /* `for x in y:`, `def f():`, a lambda, an annotation */
+        }
+    }
+    return 0;
+}
+
+/* Marks (GIVES) or unmarks the targets of S[A..Z) (`a`, `a, b`, `(a, b)`, `a[i]`,
+ * `a.b`): a subscript or attribute target only ever gains the mark, since the rest of
+ * the object is what it was. */
+static int take_targets(struct flow *f, const char *s, size_t a, size_t z, int gives, int plain_op)
+{
+    int depth = 0;
+    for (size_t k = a; k < z;) {
+        char c = s[k];
+        if (c == '(' || c == '[') { depth++; k++; continue; }
+        if (c == ')' || c == ']') { if (depth > 0) depth--; k++; continue; }
+        if (!name_start((unsigned char)c) || (k > a && name_char((unsigned char)s[k - 1]))) { k++; continue; }
+        size_t e = k;
+        while (e < z && name_char((unsigned char)s[e])) e++;
+        size_t p = k;
+        while (p > a && (s[p - 1] == ' ' || s[p - 1] == '\t' || s[p - 1] == '*')) p--;
+        int starts = p == a || s[p - 1] == ',' || s[p - 1] == '(' || s[p - 1] == '[';
+        size_t q = e;
+        while (q < z && (s[q] == ' ' || s[q] == '\t')) q++;
+        int plain = q >= z || s[q] == ',' || s[q] == ')' || s[q] == ']';
+        struct word w = { s + k, e - k, 0, 0, 0 };
+        if (starts && depth <= 1 && !word_in(&w, keywords)) {
+            if (gives) {
+                if (flow_add(f, s + k, e - k) < 0) return -1;
+            } else if (plain && plain_op) {
+                flow_drop(f, s + k, e - k);
+            }
+        }
+        /* skip the rest of this target: its subscript or attribute chain */
+        k = e;
+        int d = 0;
+        while (k < z && (d > 0 || (s[k] != ',' && s[k] != ')' && s[k] != ']'))) {
+            if (s[k] == '(' || s[k] == '[') d++;
+            else if ((s[k] == ')' || s[k] == ']') && d > 0) d--;
+            k++;
+        }
+    }
+    return 0;
+}
+
+/* `name.append(...)`, `name.extend(...)` with results in the arguments. */
+static int take_append(struct flow *f, const char *s, size_t a, size_t z)
+{
+    size_t e = a;
+    if (e >= z || !name_start((unsigned char)s[e])) return 0;
+    while (e < z && name_char((unsigned char)s[e])) e++;
+    static const char *const fills[] = { ".append(", ".extend(", ".insert(", NULL };
+    for (const char *const *m = fills; *m; m++) {
+        size_t n = strlen(*m);
+        if (e + n <= z && memcmp(s + e, *m, n) == 0) {
+            if (span_makes_results(s, e + n, z) || span_reads(f, s, e + n, z))
+                return flow_add(f, s + a, e - a);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int take_statement(struct flow *f, const char *s, size_t a, size_t z)
+{
+    size_t oplen = 0, op = find_assign(s, a, z, &oplen);
+    if (!oplen) return take_append(f, s, a, z);
+    int gives = span_makes_results(s, op + oplen, z) || span_reads(f, s, op + oplen, z);
+    if (!gives && span_fits(s, op + oplen, z)) { /* hist = model.fit(...) */
+        struct word w;
+        for (size_t i = a; next_word(s, &i, op, &w);)
+            if (!w.attr && w.len >= 4 && memmem(w.s, w.len, "hist", 4)) gives = 1;
+    }
+    return take_targets(f, s, a, op, gives, oplen == 1);
+}
+
+int flow_step(struct flow *f, const struct pyview *v)
+{
+    int reads = 0;
+    for (size_t i = 0; i < v->n_stmts; i++) {
+        size_t a = v->stmts[i].start, z = v->stmts[i].end;
+        reads = reads || span_reads(f, v->code, a, z);
+        if (take_statement(f, v->code, a, z) < 0) return -1;
+    }
+    return reads;
+}
+
+/* ---------------------------------------------------------------- a whole input */
+
+int flow_mark(const struct label_cell *cells, size_t n, size_t total, unsigned char *out)
+{
+    struct flow f, before;
+    flow_init(&f);
+    flow_init(&before);
+    int rc = -1;
+    size_t st = n; /* the next statement row */
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || !cells_same_notebook(&cells[i], &cells[i - 1])) {
+            for (size_t k = 0; k < f.n; k++) free(f.names[k]);
+            f.n = 0;
+        }
+        struct pyview v;
+        if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
+        int have_statements = st < total && cells[st].parent == i;
+        if (have_statements && flow_copy(&before, &f) < 0) { pyview_free(&v); goto out; }
+        int r = flow_step(&f, &v);
+        pyview_free(&v);
+        if (r < 0) goto out;
+        out[i] = (unsigned char)r;
+        /* this cell's statements, each after the ones before it */
+        for (; st < total && cells[st].parent == i; st++) {
+            if (pyview_make(&v, cells[st].src, cells[st].src_len) < 0) goto out;
+            r = flow_step(&before, &v);
+            pyview_free(&v);
+            if (r < 0) goto out;
+            out[st] = (unsigned char)r;
+        }
+    }
+    for (; st < total; st++) out[st] = 0; /* (statements always follow their cells) */
+    rc = 0;
+out:
+    flow_free(&f);
+    flow_free(&before);
+    return rc;
+}

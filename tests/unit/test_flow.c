@@ -1,0 +1,135 @@
+/* test_flow.c — which names hold a model's results, followed through a notebook
+ * (labeling/flow.h): what gives a name the mark, what takes it away, what counts as
+ * reading it, and flow_mark over cells and their statements. */
+#include "unit.h"
+
+#include "labeling/cellread.h"
+#include "labeling/flow.h"
+#include "labeling/pytoken.h"
+
+/* Runs CELLS (NULL-terminated) through one flow; returns a string of 0/1, one per
+ * cell: whether it read results. */
+static const char *reads_of(const char *const *cells)
+{
+    static char out[64];
+    struct flow f;
+    flow_init(&f);
+    size_t i = 0;
+    for (; cells[i]; i++) {
+        struct pyview v;
+        assert_int_equal(pyview_make(&v, cells[i], strlen(cells[i])), 0);
+        int r = flow_step(&f, &v);
+        assert_true(r == 0 || r == 1);
+        out[i] = (char)('0' + r);
+        pyview_free(&v);
+    }
+    out[i] = 0;
+    flow_free(&f);
+    return out;
+}
+
+#define READS(...) reads_of((const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_results_give_the_mark(void **state)
+{
+    (void)state;
+    /* predictions, scores, metrics, fitted attributes, a Keras history */
+    assert_string_equal(READS("preds = model.predict(X_test)", "plt.scatter(y_test, preds)"), "01");
+    assert_string_equal(READS("p = clf.predict_proba(X)[:, 1]", "sns.histplot(p)"), "01");
+    assert_string_equal(READS("acc = accuracy_score(y, p)", "print(acc)"), "01");
+    assert_string_equal(READS("s = metrics.f1_score(y, p)", "s"), "01");
+    assert_string_equal(READS("results = model.evaluate(X, y)", "print(f'loss {results[0]}')"), "01");
+    assert_string_equal(READS("fpr, tpr, _ = roc_curve(y, p)", "plt.plot(fpr, tpr)"), "01");
+    assert_string_equal(READS("imp = rf.feature_importances_", "imp"), "01");
+    assert_string_equal(READS("history = model.fit(X, y, epochs=3)", "plt.plot(history.history['loss'])"), "01");
+    assert_string_equal(READS("hist = model.fit_generator(gen)", "hist"), "01");
+    /* a fit kept under another name is the fitted model, not results */
+    assert_string_equal(READS("model = model.fit(X, y)", "model"), "00");
+    assert_string_equal(READS("model.fit(X, y)", "model"), "00");
+}
+
+static void test_the_mark_flows_and_ends(void **state)
+{
+    (void)state;
+    /* derived from results: results */
+    assert_string_equal(READS("cm = confusion_matrix(y, p)", "cm_norm = cm / cm.sum(axis=1)", "sns.heatmap(cm_norm)"),
+                        "011");
+    /* a list filled with them, in a loop */
+    assert_string_equal(READS("scores = []\nfor k in ks:\n    scores.append(cross_val_score(m, X, y).mean())",
+                              "plt.plot(ks, scores)"),
+                        "01");
+    assert_string_equal(READS("res = {}\nfor n, m in models:\n    res[n] = m.score(X, y)", "pd.Series(res).plot()"),
+                        "01");
+    /* a column of predictions marks its frame; another column does not unmark it */
+    assert_string_equal(READS("test['y'] = model.predict(X_test)", "test['id'] = 1", "test.head()"), "011");
+    /* plainly reassigned from something else: no longer results */
+    assert_string_equal(READS("preds = model.predict(X)", "preds = [1, 2]", "print(preds)"), "000");
+    /* += keeps what was there */
+    assert_string_equal(READS("total = cross_val_score(m, X, y)", "total += 1", "total"), "011");
+    /* self and cls are never marked */
+    assert_string_equal(READS("self.p = m.predict(X)", "self.q"), "00");
+}
+
+static void test_what_reading_is(void **state)
+{
+    (void)state;
+    const char *give = "preds = model.predict(X)";
+    /* an attribute of something else, a keyword argument, a comment, a string, a
+     * number's letters, a comparison: not a read ... */
+    assert_string_equal(READS(give, "obj.preds"), "00");
+    assert_string_equal(READS(give, "f(preds=3)"), "00");
+    assert_string_equal(READS(give, "# preds"), "00");
+    assert_string_equal(READS(give, "print('preds')"), "00");
+    assert_string_equal(READS("e5 = m.score(X, y)", "x = 1e5"), "00");
+    assert_string_equal(READS(give, "preds2 = 1"), "00");
+    /* ... while a comparison, a subscript and an f-string's field are */
+    assert_string_equal(READS(give, "print((preds == y).mean())"), "01");
+    assert_string_equal(READS(give, "preds[:10]"), "01");
+    assert_string_equal(READS(give, "print(f'{preds.mean():.2f}')"), "01");
+    /* statement by statement: a cell's own results count from its next statement on,
+     * and a name it reassigns first is no longer results */
+    assert_string_equal(READS("preds = model.predict(X)\nplt.plot(preds)"), "1");
+    assert_string_equal(READS(give, "preds = df['y']\nsns.histplot(preds)"), "00");
+    assert_string_equal(READS(give, "preds = preds[:10]"), "01");
+}
+
+static struct label_cell cell(const char *nb, const char *src, int statement, size_t parent)
+{
+    return (struct label_cell){ (char *)"id", (char *)nb, (char *)src, strlen(src), 0, statement, parent };
+}
+
+static void test_mark_cells_and_statements(void **state)
+{
+    (void)state;
+    struct label_cell c[] = {
+        cell("a.ipynb", "p = m.predict(X)\nplt.plot(p)", 0, 0),       /* reads p after making it */
+        cell("a.ipynb", "plt.hist(p)", 0, 0),
+        cell("b.ipynb", "plt.hist(p)", 0, 0), /* another notebook: p is not its */
+        cell("b.ipynb", "p = 3\nq = m.score(X, y)", 0, 0),
+        /* --statements: each statement after its cell's earlier statements */
+        cell("a.ipynb", "p = m.predict(X)", 1, 0),
+        cell("a.ipynb", "plt.plot(p)", 1, 0),
+        cell("b.ipynb", "p = 3", 1, 3),
+        cell("b.ipynb", "q = m.score(X, y)", 1, 3),
+    };
+    unsigned char out[8];
+    memset(out, 9, sizeof out);
+    assert_int_equal(flow_mark(c, 4, 8, out), 0);
+    const unsigned char want[8] = { 1, 1, 0, 0, 0, 1, 0, 0 };
+    assert_memory_equal(out, want, sizeof want);
+    /* no statements at all */
+    memset(out, 9, sizeof out);
+    assert_int_equal(flow_mark(c, 4, 4, out), 0);
+    assert_memory_equal(out, want, 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_results_give_the_mark),
+        cmocka_unit_test(test_the_mark_flows_and_ends),
+        cmocka_unit_test(test_what_reading_is),
+        cmocka_unit_test(test_mark_cells_and_statements),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
