@@ -95,7 +95,8 @@ static const char *const result_functions[] = {
 /* Attributes a fit leaves on a model (and a Keras History's `.history`). */
 static const char *const result_attributes[] = {
     "coef_", "intercept_", "feature_importances_", "cv_results_", "best_score_", "labels_",
-    "inertia_", "cluster_centers_", "history", "oob_score_", NULL,
+    "inertia_", "cluster_centers_", "history", "oob_score_", "means_", "weights_",
+    "covariances_", "support_vectors_", NULL,
 };
 
 /* ---------------------------------------------------------------- the name set */
@@ -173,6 +174,15 @@ static int span_makes_results(const char *s, size_t a, size_t z)
         if (w.call && (word_in(&w, result_functions) || word_ends(&w, "_score"))) return 1;
         if (!w.call && w.attr && word_in(&w, result_attributes)) return 1;
     }
+    return 0;
+}
+
+/* Whether S[A..Z) reads a fitted model's attribute (`clf.coef_`, `km.labels_`). */
+static int span_reads_fitted(const char *s, size_t a, size_t z)
+{
+    struct word w;
+    for (size_t i = a; next_word(s, &i, z, &w);)
+        if (!w.call && w.attr && word_in(&w, result_attributes)) return 1;
     return 0;
 }
 
@@ -284,7 +294,7 @@ int flow_step(struct flow *f, const struct pyview *v)
     int reads = 0;
     for (size_t i = 0; i < v->n_stmts; i++) {
         size_t a = v->stmts[i].start, z = v->stmts[i].end;
-        reads = reads || span_reads(f, v->code, a, z);
+        reads = reads || span_reads(f, v->code, a, z) || span_reads_fitted(v->code, a, z);
         if (take_statement(f, v->code, a, z) < 0) return -1;
     }
     return reads;

@@ -16,7 +16,7 @@
  *     and a list or dict filled with them (`scores.append(...)`, `res[name] = ...`);
  *   - a name plainly reassigned from anything else no longer does.
  * A cell (or statement) "reads results" when one of its statements reads such a name,
- * assigned before that statement.
+ * assigned before that statement, or a fitted attribute itself (`print(clf.coef_)`).
  * Measured on the label files (tests/labels): of the cells the rules called explore
  * and that read results, the labelers called 21 of 21 evaluate on the tune file.
  */

@@ -178,6 +178,7 @@ NOTEBOOK = [
     ("4: a summary of a name derived from them, too", "model_output", "gap = y_test - out\ngap.describe()"),
     ("4: curves from a Keras history kept cells earlier", "model_output", "pd.DataFrame(h.history).plot()"),
     ("4: scores collected in a loop, plotted", "model_output", "plt.plot(ks, acc)"),
+    ("4: a fitted model's parameters, shown", "model_output", "gmm.means_"),
     ("6: predictions stacked into features are prep, not evaluate", "-evaluate",
      "X_test['rf_out'] = out\nX_test = X_test.fillna(0)"),
     ("a name reassigned from data no longer holds results", "explore", "out = df['price']\nsns.histplot(out)"),

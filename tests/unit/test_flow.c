@@ -40,9 +40,11 @@ static void test_results_give_the_mark(void **state)
     assert_string_equal(READS("s = metrics.f1_score(y, p)", "s"), "01");
     assert_string_equal(READS("results = model.evaluate(X, y)", "print(f'loss {results[0]}')"), "01");
     assert_string_equal(READS("fpr, tpr, _ = roc_curve(y, p)", "plt.plot(fpr, tpr)"), "01");
-    assert_string_equal(READS("imp = rf.feature_importances_", "imp"), "01");
+    assert_string_equal(READS("imp = rf.feature_importances_", "imp"), "11");
     assert_string_equal(READS("history = model.fit(X, y, epochs=3)", "plt.plot(history.history['loss'])"), "01");
     assert_string_equal(READS("hist = model.fit_generator(gen)", "hist"), "01");
+    /* a fitted attribute is read as results where it stands, too */
+    assert_string_equal(READS("print(clf.coef_)", "gmm.means_", "km.labels_[:10]", "df.labels"), "1110");
     /* a fit kept under another name is the fitted model, not results */
     assert_string_equal(READS("model = model.fit(X, y)", "model"), "00");
     assert_string_equal(READS("model.fit(X, y)", "model"), "00");
