@@ -165,18 +165,6 @@ static int span_reads(const struct flow *f, const char *s, size_t a, size_t z)
     return 0;
 }
 
-/* Whether S[A..Z) computes a model's results itself. */
-static int span_makes_results(const char *s, size_t a, size_t z)
-{
-    struct word w;
-    for (size_t i = a; next_word(s, &i, z, &w);) {
-        if (w.call && w.attr && word_in(&w, result_methods)) return 1;
-        if (w.call && (word_in(&w, result_functions) || word_ends(&w, "_score"))) return 1;
-        if (!w.call && w.attr && word_in(&w, result_attributes)) return 1;
-    }
-    return 0;
-}
-
 /* Whether S[A..Z) reads a fitted model's attribute (`clf.coef_`, `km.labels_`). */
 static int span_reads_fitted(const char *s, size_t a, size_t z)
 {
@@ -184,6 +172,18 @@ static int span_reads_fitted(const char *s, size_t a, size_t z)
     for (size_t i = a; next_word(s, &i, z, &w);)
         if (!w.call && w.attr && word_in(&w, result_attributes)) return 1;
     return 0;
+}
+
+/* Whether S[A..Z) computes a model's results itself: a prediction, score or metric
+ * call, or a fitted attribute. */
+static int span_makes_results(const char *s, size_t a, size_t z)
+{
+    struct word w;
+    for (size_t i = a; next_word(s, &i, z, &w);) {
+        if (w.call && w.attr && word_in(&w, result_methods)) return 1;
+        if (w.call && (word_in(&w, result_functions) || word_ends(&w, "_score"))) return 1;
+    }
+    return span_reads_fitted(s, a, z);
 }
 
 /* A Keras History: `hist = model.fit(...)`, `history = model.fit_generator(...)`. */
