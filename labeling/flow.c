@@ -103,35 +103,62 @@ static const char *const result_attributes[] = {
 
 void flow_init(struct flow *f) { memset(f, 0, sizeof *f); }
 
-void flow_free(struct flow *f)
+static void flow_clear(struct flow *f)
 {
     for (size_t i = 0; i < f->n; i++) free(f->names[i]);
+    f->n = 0;
+}
+
+void flow_free(struct flow *f)
+{
+    flow_clear(f);
     free(f->names);
+    free(f->len);
+    free(f->hash);
     memset(f, 0, sizeof *f);
+}
+
+static unsigned name_hash(const char *s, size_t len)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static long flow_find_hashed(const struct flow *f, const char *s, size_t len, unsigned h)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->hash[i] == h && f->len[i] == len && memcmp(f->names[i], s, len) == 0) return (long)i;
+    return -1;
 }
 
 static long flow_find(const struct flow *f, const char *s, size_t len)
 {
-    for (size_t i = 0; i < f->n; i++)
-        if (strlen(f->names[i]) == len && memcmp(f->names[i], s, len) == 0) return (long)i;
-    return -1;
+    return f->n ? flow_find_hashed(f, s, len, name_hash(s, len)) : -1;
 }
 
 static int flow_add(struct flow *f, const char *s, size_t len)
 {
-    if (flow_find(f, s, len) >= 0) return 0;
+    unsigned h = name_hash(s, len);
+    if (flow_find_hashed(f, s, len, h) >= 0 || f->n == FLOW_MAX_NAMES) return 0;
     if (f->n == f->cap) {
         size_t nc = f->cap ? 2 * f->cap : 8;
         char **p = realloc(f->names, nc * sizeof *p);
-        if (!p) return -1;
-        f->names = p;
+        if (p) f->names = p;
+        size_t *l = p ? realloc(f->len, nc * sizeof *l) : NULL;
+        if (l) f->len = l;
+        unsigned *hh = l ? realloc(f->hash, nc * sizeof *hh) : NULL;
+        if (!hh) return -1;
+        f->hash = hh;
         f->cap = nc;
     }
     char *c = malloc(len + 1);
     if (!c) return -1;
     memcpy(c, s, len);
     c[len] = 0;
-    f->names[f->n++] = c;
+    f->names[f->n] = c;
+    f->len[f->n] = len;
+    f->hash[f->n++] = h;
     return 0;
 }
 
@@ -140,15 +167,17 @@ static void flow_drop(struct flow *f, const char *s, size_t len)
     long i = flow_find(f, s, len);
     if (i < 0) return;
     free(f->names[i]);
-    f->names[i] = f->names[--f->n];
+    f->n--;
+    f->names[i] = f->names[f->n];
+    f->len[i] = f->len[f->n];
+    f->hash[i] = f->hash[f->n];
 }
 
 static int flow_copy(struct flow *dst, const struct flow *src)
 {
-    for (size_t i = 0; i < dst->n; i++) free(dst->names[i]);
-    dst->n = 0;
+    flow_clear(dst);
     for (size_t i = 0; i < src->n; i++)
-        if (flow_add(dst, src->names[i], strlen(src->names[i])) < 0) return -1;
+        if (flow_add(dst, src->names[i], src->len[i]) < 0) return -1;
     return 0;
 }
 
@@ -310,10 +339,7 @@ int flow_mark(const struct label_cell *cells, size_t n, size_t total, unsigned c
     int rc = -1;
     size_t st = n; /* the next statement row */
     for (size_t i = 0; i < n; i++) {
-        if (i == 0 || !cells_same_notebook(&cells[i], &cells[i - 1])) {
-            for (size_t k = 0; k < f.n; k++) free(f.names[k]);
-            f.n = 0;
-        }
+        if (i == 0 || !cells_same_notebook(&cells[i], &cells[i - 1])) flow_clear(&f);
         struct pyview v;
         if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
         int have_statements = st < total && cells[st].parent == i;

@@ -28,9 +28,15 @@
 #include "labeling/cellread.h"
 #include "labeling/pytoken.h"
 
-/* The names that hold a model's results at some point of a notebook. */
+/* The names that hold a model's results at some point of a notebook: at most
+ * FLOW_MAX_NAMES at once (a notebook that gives results to more keeps the ones it
+ * named first, until they are reassigned), so that no notebook, however long or
+ * strange, makes a cell cost more than FLOW_MAX_NAMES compares a name. */
+#define FLOW_MAX_NAMES 256
 struct flow {
-    char **names;
+    char **names;           /* NUL-terminated */
+    size_t *len;
+    unsigned *hash;
     size_t n, cap;
 };
 

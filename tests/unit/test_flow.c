@@ -95,6 +95,36 @@ static void test_what_reading_is(void **state)
     assert_string_equal(READS(give, "preds = preds[:10]"), "01");
 }
 
+/* At most FLOW_MAX_NAMES names at once: a notebook naming results in more keeps the
+ * first ones (so no notebook makes a cell cost more than that many compares a name). */
+static void test_names_are_bounded(void **state)
+{
+    (void)state;
+    struct flow f;
+    flow_init(&f);
+    char src[64];
+    for (int i = 0; i < FLOW_MAX_NAMES + 50; i++) {
+        struct pyview v;
+        snprintf(src, sizeof src, "r%d = m.predict(X)", i);
+        assert_int_equal(pyview_make(&v, src, strlen(src)), 0);
+        assert_int_equal(flow_step(&f, &v), 0);
+        pyview_free(&v);
+    }
+    assert_int_equal(f.n, FLOW_MAX_NAMES);
+    const struct { const char *src; int reads; } probe[] = {
+        {"print(r0)", 1}, {"print(r255)", 1}, {"print(r256)", 0}, {"print(r299)", 0},
+        {"r0 = 1", 0}, {"r256 = m.score(X, y)", 0}, {"print(r256)", 1},
+    };
+    for (size_t k = 0; k < sizeof probe / sizeof probe[0]; k++) {
+        struct pyview v;
+        assert_int_equal(pyview_make(&v, probe[k].src, strlen(probe[k].src)), 0);
+        int r = flow_step(&f, &v);
+        pyview_free(&v);
+        if (r != probe[k].reads) fail_msg("%s: reads %d", probe[k].src, r);
+    }
+    flow_free(&f);
+}
+
 static struct label_cell cell(const char *nb, const char *src, int statement, size_t parent)
 {
     return (struct label_cell){ (char *)"id", (char *)nb, (char *)src, strlen(src), 0, statement, parent };
@@ -131,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_results_give_the_mark),
         cmocka_unit_test(test_the_mark_flows_and_ends),
         cmocka_unit_test(test_what_reading_is),
+        cmocka_unit_test(test_names_are_bounded),
         cmocka_unit_test(test_mark_cells_and_statements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
