@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbformat/pysrc.h"
+
 /* ---------------------------------------------------------------- scanning names */
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
@@ -224,30 +226,6 @@ static int span_fits(const char *s, size_t a, size_t z)
     return 0;
 }
 
-/* The offset of the assignment operator of statement S[A..Z) (`=`, `+=`, `-=`, `*=`,
- * `/=` outside brackets, not `==`, `<=`, `>=`, `!=`, `:=`), and its length; 0 when
- * it is not an assignment. */
-static size_t find_assign(const char *s, size_t a, size_t z, size_t *oplen)
-{
-    int depth = 0;
-    for (size_t k = a; k < z; k++) {
-        char c = s[k];
-        if (c == '(' || c == '[' || c == '{') depth++;
-        else if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
-        else if (c == '=' && depth == 0) {
-            if (k + 1 < z && s[k + 1] == '=') return 0;     /* a comparison first */
-            char p = k > a ? s[k - 1] : 0;
-            if (p == '=' || p == '!' || p == '<' || p == '>' || p == ':') return 0;
-            if (p == '+' || p == '-' || p == '*' || p == '/') { *oplen = 2; return k - 1; }
-            *oplen = 1;
-            return k;
-        } else if (c == ':' && depth == 0 && (k + 1 >= z || s[k + 1] != '=')) {
-            return 0; /* `for x in y:`, `def f():`, a lambda, an annotation */
-        }
-    }
-    return 0;
-}
-
 /* Marks (GIVES) or unmarks the targets of S[A..Z) (`a`, `a, b`, `(a, b)`, `a[i]`,
  * `a.b`): a subscript or attribute target only ever gains the mark, since the rest of
  * the object is what it was. */
@@ -307,8 +285,13 @@ static int take_append(struct flow *f, const char *s, size_t a, size_t z)
 
 static int take_statement(struct flow *f, const char *s, size_t a, size_t z)
 {
-    size_t oplen = 0, op = find_assign(s, a, z, &oplen);
-    if (!oplen) return take_append(f, s, a, z);
+    /* the first assignment of the statement (nbformat/pysrc.h: outside brackets, not a
+     * comparison); an augmented one's operator starts before its '=' */
+    size_t eq;
+    if (pysrc_assignments(s + a, z - a, &eq, 1) == 0) return take_append(f, s, a, z);
+    size_t op = a + eq;
+    while (op > a && strchr("+-*/%&|^<>@", s[op - 1])) op--;
+    size_t oplen = a + eq + 1 - op;
     int gives = span_makes_results(s, op + oplen, z) || span_reads(f, s, op + oplen, z);
     if (!gives && span_fits(s, op + oplen, z)) { /* hist = model.fit(...) */
         struct word w;

@@ -66,6 +66,8 @@ static void test_the_mark_flows_and_ends(void **state)
     assert_string_equal(READS("test['y'] = model.predict(X_test)", "test['id'] = 1", "test.head()"), "011");
     /* plainly reassigned from something else: no longer results */
     assert_string_equal(READS("preds = model.predict(X)", "preds = [1, 2]", "print(preds)"), "000");
+    /* an annotated assignment is an assignment */
+    assert_string_equal(READS("p: np.ndarray = m.predict(X)", "p"), "01");
     /* += keeps what was there */
     assert_string_equal(READS("total = cross_val_score(m, X, y)", "total += 1", "total"), "011");
     /* self and cls are never marked */
