@@ -87,7 +87,6 @@ int label_cells(const struct label_opts *o)
     size_t n = 0, n_sub = 0, total = 0;
     signed char *votes = NULL;
     unsigned char *results = NULL; /* per row: reads a model's results (flow.h) */
-    unsigned char *no_evidence = NULL; /* per LF: its abstains say nothing (labelmodel.h) */
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
@@ -169,8 +168,7 @@ int label_cells(const struct label_opts *o)
         goto out;
     }
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
-    if (!(results = malloc(total ? total : 1)) || !(no_evidence = calloc((size_t)m, 1)) ||
-        flow_mark(cells, n, total, results) < 0) {
+    if (!(results = malloc(total ? total : 1)) || flow_mark(cells, n, total, results) < 0) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
@@ -180,8 +178,7 @@ int label_cells(const struct label_opts *o)
     struct lm_options lo;
     lm_options_default(&lo);
     lo.threads = o->jobs;
-    lo.no_abstain_evidence = no_evidence;
-    no_evidence[(int)lfs.rules.n + LF_BUILTIN_MODEL_OUTPUT] = 1;
+    lo.no_abstain_evidence = lfs.silent;
     for (size_t i = 0; i < n; i++) {
         signed char *v = votes + i * (size_t)m;
         struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i] };
@@ -313,7 +310,7 @@ out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
     cells_free(cells, total);
-    free(votes); free(results); free(no_evidence); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(votes); free(results); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);
     lm_free(&model);

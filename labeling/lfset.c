@@ -20,12 +20,14 @@ static const char *const builtin_name[N_LF_BUILTINS + 1] = {
     [LF_BUILTIN_NEXT_CELL] = "next_cell", [LF_BUILTIN_AFTER_MODEL] = "after_model",
     [LF_BUILTIN_MODEL_OUTPUT] = "model_output", [N_LF_BUILTINS] = NULL,
 };
-static const struct { int stage, level; } builtin[N_LF_BUILTINS] = {
-    [LF_BUILTIN_IMPORTS_ONLY] = {STAGE_IMPORTS, LF_JOB},
-    [LF_BUILTIN_PREV_CELL] = {STAGE_NONE, LF_CONTEXT},
-    [LF_BUILTIN_NEXT_CELL] = {STAGE_NONE, LF_CONTEXT},
-    [LF_BUILTIN_AFTER_MODEL] = {STAGE_EVALUATE, LF_CONTEXT},
-    [LF_BUILTIN_MODEL_OUTPUT] = {STAGE_EVALUATE, LF_CONTEXT},
+/* silent: it can fire only where a notebook's earlier cells made predictions, so its
+ * abstains say nothing against evaluate (labeling/labelmodel.h) */
+static const struct { int stage, level, silent; } builtin[N_LF_BUILTINS] = {
+    [LF_BUILTIN_IMPORTS_ONLY] = {STAGE_IMPORTS, LF_JOB, 0},
+    [LF_BUILTIN_PREV_CELL] = {STAGE_NONE, LF_CONTEXT, 0},
+    [LF_BUILTIN_NEXT_CELL] = {STAGE_NONE, LF_CONTEXT, 0},
+    [LF_BUILTIN_AFTER_MODEL] = {STAGE_EVALUATE, LF_CONTEXT, 0},
+    [LF_BUILTIN_MODEL_OUTPUT] = {STAGE_EVALUATE, LF_CONTEXT, 1},
 };
 
 const char *const *lfset_builtin_names(void)
@@ -42,7 +44,8 @@ int lfset_init(struct lfset *s, struct ruleset *rules)
     s->name = calloc((size_t)s->n, sizeof *s->name);
     s->stage = calloc((size_t)s->n, sizeof *s->stage);
     s->level = calloc((size_t)s->n, sizeof *s->level);
-    if (!s->name || !s->stage || !s->level) { lfset_free(s); return -1; }
+    s->silent = calloc((size_t)s->n, sizeof *s->silent);
+    if (!s->name || !s->stage || !s->level || !s->silent) { lfset_free(s); return -1; }
     for (size_t i = 0; i < s->rules.n; i++) {
         s->name[i] = s->rules.rules[i].name;
         s->stage[i] = s->rules.rules[i].stage;
@@ -53,6 +56,7 @@ int lfset_init(struct lfset *s, struct ruleset *rules)
         s->name[b + i] = builtin_name[i];
         s->stage[b + i] = builtin[i].stage;
         s->level[b + i] = builtin[i].level;
+        s->silent[b + i] = (unsigned char)builtin[i].silent;
     }
     return 0;
 }
@@ -63,6 +67,7 @@ void lfset_free(struct lfset *s)
     free(s->name);
     free(s->stage);
     free(s->level);
+    free(s->silent);
     memset(s, 0, sizeof *s);
 }
 

@@ -46,6 +46,8 @@ struct lfset {
     const char **name;      /* [n] */
     int *stage;             /* [n]; STAGE_NONE for an LF that may vote any stage */
     int *level;             /* [n] */
+    unsigned char *silent;  /* [n]: 1 when its abstains are no evidence against its
+                               stage (model_output; lm_options.no_abstain_evidence) */
 };
 
 /* What the context LFs know about the neighbouring cells of the same notebook. */
