@@ -106,6 +106,12 @@ CASES = [
     ("2: a hand loop of cross-validated candidates is tuning, train", "train",
      "knn_scores = []\nfor i in range(1, 21):\n    knn = KNeighborsClassifier(n_neighbors=i)\n"
      "    s = cross_val_score(knn, X, y, cv=10)\n    knn_scores.append(s.mean())"),
+    ("2: a hand loop that fits a model per candidate value and scores it is tuning, train", "train",
+     "accs = []\nfor depth in depth_list:\n    tree = DecisionTreeClassifier(max_depth=depth)\n"
+     "    tree.fit(X_train, y_train)\n    accs.append(accuracy_score(y_val, tree.predict(X_val)))"),
+    ("2: a loop that fits and scores models side by side is evaluate", "evaluate",
+     "for name, model in models:\n    model.fit(X_train, y_train)\n"
+     "    print(name, accuracy_score(y_val, model.predict(X_val)))"),
     ("6: a topic model fitted as the analysis is train", "train",
      "Lda = gensim.models.ldamodel.LdaModel\nldamodel = Lda(dtm, num_topics=3, id2word=dictionary, passes=50)"),
     ("4: a topic model's topics shown are evaluate", "evaluate", "print(ldamodel.print_topics(num_topics=3, num_words=3))"),
