@@ -8,6 +8,7 @@
  */
 #include "labeling/flow.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -314,36 +315,92 @@ int flow_step(struct flow *f, const struct pyview *v)
 
 /* ---------------------------------------------------------------- a whole input */
 
-int flow_mark(const struct label_cell *cells, size_t n, size_t total, unsigned char *out)
+/* Cells [LO, HI) (whole notebooks) and their statements, rows [ST, ST_HI). */
+struct mark_job {
+    const struct label_cell *cells;
+    size_t lo, hi, st, st_hi;
+    unsigned char *out;
+    int rc;
+};
+
+static void *mark_range(void *arg)
 {
+    struct mark_job *j = arg;
+    const struct label_cell *cells = j->cells;
     struct flow f, before;
     flow_init(&f);
     flow_init(&before);
-    int rc = -1;
-    size_t st = n; /* the next statement row */
-    for (size_t i = 0; i < n; i++) {
-        if (i == 0 || !cells_same_notebook(&cells[i], &cells[i - 1])) flow_clear(&f);
+    j->rc = -1;
+    size_t st = j->st; /* the next statement row */
+    for (size_t i = j->lo; i < j->hi; i++) {
+        if (i == j->lo || !cells_same_notebook(&cells[i], &cells[i - 1])) flow_clear(&f);
         struct pyview v;
         if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
-        int have_statements = st < total && cells[st].parent == i;
+        int have_statements = st < j->st_hi && cells[st].parent == i;
         if (have_statements && flow_copy(&before, &f) < 0) { pyview_free(&v); goto out; }
         int r = flow_step(&f, &v);
         pyview_free(&v);
         if (r < 0) goto out;
-        out[i] = (unsigned char)r;
+        j->out[i] = (unsigned char)r;
         /* this cell's statements, each after the ones before it */
-        for (; st < total && cells[st].parent == i; st++) {
+        for (; st < j->st_hi && cells[st].parent == i; st++) {
             if (pyview_make(&v, cells[st].src, cells[st].src_len) < 0) goto out;
             r = flow_step(&before, &v);
             pyview_free(&v);
             if (r < 0) goto out;
-            out[st] = (unsigned char)r;
+            j->out[st] = (unsigned char)r;
         }
     }
-    for (; st < total; st++) out[st] = 0; /* (statements always follow their cells) */
-    rc = 0;
+    j->rc = 0;
 out:
     flow_free(&f);
     flow_free(&before);
+    return NULL;
+}
+
+/* The first row of CELLS[N..TOTAL) whose parent is I or later (they are in their
+ * parents' order). */
+static size_t first_statement_of(const struct label_cell *cells, size_t n, size_t total, size_t i)
+{
+    size_t a = n, b = total;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (cells[m].parent < i) a = m + 1;
+        else b = m;
+    }
+    return a;
+}
+
+int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out)
+{
+    enum { MAX_JOBS = 8 };
+    struct mark_job jb[MAX_JOBS];
+    pthread_t th[MAX_JOBS];
+    int started[MAX_JOBS] = {0};
+    if (jobs < 1) jobs = 1;
+    if (jobs > MAX_JOBS) jobs = MAX_JOBS;
+    /* a block of about n / jobs cells per thread, each moved on to a notebook's first
+     * cell: the names flow within a notebook, so a notebook stays on one thread */
+    size_t per = (n + (size_t)jobs - 1) / (size_t)jobs, lo = 0;
+    for (int t = 0; t < jobs; t++) {
+        size_t hi = t + 1 == jobs ? n : per * (size_t)(t + 1);
+        if (hi < lo) hi = lo;
+        if (hi > n) hi = n;
+        while (hi > lo && hi < n && cells_same_notebook(&cells[hi], &cells[hi - 1])) hi++;
+        jb[t] = (struct mark_job){ cells, lo, hi, first_statement_of(cells, n, total, lo),
+                                   first_statement_of(cells, n, total, hi), out, 0 };
+        if (t + 1 == jobs) jb[t].st_hi = total; /* (statements always follow their cells) */
+        lo = hi;
+    }
+    for (size_t st = first_statement_of(cells, n, total, n); st < total; st++) out[st] = 0;
+    for (int t = 1; t < jobs; t++)
+        if (jb[t].lo < jb[t].hi && pthread_create(&th[t], NULL, mark_range, &jb[t]) == 0) started[t] = 1;
+        else mark_range(&jb[t]);
+    mark_range(&jb[0]);
+    int rc = jb[0].rc;
+    for (int t = 1; t < jobs; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        if (jb[t].rc < 0) rc = -1;
+    }
     return rc;
 }

@@ -51,7 +51,8 @@ int flow_step(struct flow *f, const struct pyview *v);
 /* For CELLS[0..N), in notebook order, and the statements after them (CELLS[N..TOTAL),
  * --statements, in their parents' order): OUT[i] = 1 when row i reads results, the
  * names followed from the notebook's first cell (a statement: from its cell's first
- * statement, as if the statements before it ran).  -1 when out of memory. */
-int flow_mark(const struct label_cell *cells, size_t n, size_t total, unsigned char *out);
+ * statement, as if the statements before it ran).  Up to JOBS threads (1 to 8), each
+ * on whole notebooks.  -1 when out of memory. */
+int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out);
 
 #endif

@@ -168,7 +168,7 @@ int label_cells(const struct label_opts *o)
         goto out;
     }
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
-    if (!(results = malloc(total ? total : 1)) || flow_mark(cells, n, total, results) < 0) {
+    if (!(results = malloc(total ? total : 1)) || flow_mark(cells, n, total, o->jobs, results) < 0) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }

@@ -12,18 +12,21 @@
 static void put_json_mem(FILE *f, const char *s, size_t len)
 {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s, *e = p + len; p < e; p++) {
+    const unsigned char *p = (const unsigned char *)s, *e = p + len, *run = p;
+    for (; p < e; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\') continue;
+        fwrite(run, 1, (size_t)(p - run), f); /* the plain bytes before it, in one call */
+        run = p + 1;
         switch (*p) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
         case '\n': fputs("\\n", f); break;
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-            else fputc(*p, f);
+        default: fprintf(f, "\\u%04x", *p);
         }
     }
+    fwrite(run, 1, (size_t)(p - run), f);
     fputc('"', f);
 }
 

@@ -148,13 +148,20 @@ static void test_mark_cells_and_statements(void **state)
     };
     unsigned char out[8];
     memset(out, 9, sizeof out);
-    assert_int_equal(flow_mark(c, 4, 8, out), 0);
+    assert_int_equal(flow_mark(c, 4, 8, 1, out), 0);
     const unsigned char want[8] = { 1, 1, 0, 0, 0, 1, 0, 0 };
     assert_memory_equal(out, want, sizeof want);
     /* no statements at all */
     memset(out, 9, sizeof out);
-    assert_int_equal(flow_mark(c, 4, 4, out), 0);
+    assert_int_equal(flow_mark(c, 4, 4, 1, out), 0);
     assert_memory_equal(out, want, 4);
+    /* on several threads: the same marks, however the notebooks are shared out (a
+     * block boundary inside a.ipynb moves on to b.ipynb; more threads than notebooks) */
+    for (int jobs = 2; jobs <= 9; jobs++) {
+        memset(out, 9, sizeof out);
+        assert_int_equal(flow_mark(c, 4, 8, jobs, out), 0);
+        assert_memory_equal(out, want, sizeof want);
+    }
 }
 
 int main(void)
