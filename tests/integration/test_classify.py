@@ -368,6 +368,32 @@ def test_eval_scores_against_gold(tiny):
     assert p.returncode == 0 and re.search(r"^accuracy " + re.escape(m.group(1)), p.stdout, re.M), p.stdout
 
 
+def test_eval_reports_by_the_labels_confidence_and_secondary(tmp_path):
+    """Where the hand labels fill the guide's confidence and secondary columns, eval
+    adds the accuracy per confidence and the accuracy that counts the secondary stage
+    as right too; without them, neither line."""
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text("".join(json.dumps({"id": i, "stage": s}) + "\n" for i, s in [
+        ("n#1", "load"), ("n#2", "explore"), ("n#3", "evaluate"), ("n#4", "explore"), ("n#5", None)]))
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\tsecondary\tconfidence\tnote\n"
+                    "n#1\tload\t\th\t\n"
+                    "n#2\tprep\texplore\tm\tplot after a small change\n"
+                    "n#3\ttrain\t\tl\t\n"
+                    "n#4\texplore\t\t\t\n"
+                    "n#5\tload\tprep\th\tno prediction: a miss\n")
+    r = run(["eval", "--predictions", "--gold", str(gold), str(pred)])
+    assert r.returncode == 0, r.stderr
+    assert "by the labels' confidence: h (sure) 0.5000 over 2, m 0.0000 over 1, l 0.0000 over 1 cells" in r.stdout
+    assert "the label or its secondary: accuracy 0.6000 (2 of 5 cells name a secondary stage)" in r.stdout
+    assert "accuracy 0.4000" in r.stdout
+    q = run(["eval", "-q", "--predictions", "--gold", str(gold), str(pred)])
+    assert q.stdout.count("\n") == 1 and q.stdout.startswith("accuracy 0.4000"), q.stdout
+    gold.write_text("cell_id\tlabel\n" + "".join(f"n#{i}\tload\n" for i in range(1, 6)))
+    r = run(["eval", "--predictions", "--gold", str(gold), str(pred)])
+    assert r.returncode == 0 and "confidence" not in r.stdout and "secondary" not in r.stdout, r.stdout
+
+
 def test_eval_refuses_a_source_that_is_not_text(tiny):
     """A cell whose "source" is not a string or a list of strings stops eval with its
     line, as a missing "source" does; it was scored as a cell without a prediction
