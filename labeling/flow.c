@@ -389,9 +389,9 @@ int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, 
         while (hi > lo && hi < n && cells_same_notebook(&cells[hi], &cells[hi - 1])) hi++;
         jb[t] = (struct mark_job){ cells, lo, hi, first_statement_of(cells, n, total, lo),
                                    first_statement_of(cells, n, total, hi), out, 0 };
-        if (t + 1 == jobs) jb[t].st_hi = total; /* (statements always follow their cells) */
         lo = hi;
     }
+    /* (statements always follow their cells; a row that does not is left unread) */
     for (size_t st = first_statement_of(cells, n, total, n); st < total; st++) out[st] = 0;
     for (int t = 1; t < jobs; t++)
         if (jb[t].lo < jb[t].hi && pthread_create(&th[t], NULL, mark_range, &jb[t]) == 0) started[t] = 1;

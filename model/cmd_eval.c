@@ -57,7 +57,7 @@ static void usage(FILE *to)
  * as the other defensible one.  A cell without a prediction is a miss, as above. */
 struct by_certainty {
     long n[3], right[3];    /* confidence h, m, l */
-    long n_all, either;     /* every scored cell; right by its label or its secondary */
+    long either;            /* right by its label or by its secondary */
     long with_secondary;
 };
 
@@ -68,12 +68,11 @@ static void by_certainty_add(struct by_certainty *b, const struct gold_row *row,
         b->n[k - levels]++;
         b->right[k - levels] += pred == row->label;
     }
-    b->n_all++;
     b->either += pred == row->label || (row->secondary != STAGE_NONE && pred == row->secondary);
     b->with_secondary += row->secondary != STAGE_NONE;
 }
 
-static void by_certainty_print(FILE *to, const struct by_certainty *b)
+static void by_certainty_print(FILE *to, const struct by_certainty *b, long scored)
 {
     static const char *const level_name[3] = {"h (sure)", "m", "l"};
     if (b->n[0] + b->n[1] + b->n[2] > 0) {
@@ -85,7 +84,7 @@ static void by_certainty_print(FILE *to, const struct by_certainty *b)
     }
     if (b->with_secondary)
         fprintf(to, "the label or its secondary: accuracy %.4f (%ld of %ld cells name a secondary stage)\n",
-                (double)b->either / (double)b->n_all, b->with_secondary, b->n_all);
+                (double)b->either / (double)scored, b->with_secondary, scored);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -304,7 +303,7 @@ int cmd_eval(int argc, char **argv)
                confusion_accuracy(&conf), confusion_macro_f1(&conf));
     printf("\n");
     if (!quiet) {
-        by_certainty_print(stdout, &bc);
+        by_certainty_print(stdout, &bc, scored);
         printf("\n");
         metrics_print_report(stdout, &conf);
         metrics_print_undefined(stdout, &conf);
