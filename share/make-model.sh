@@ -77,8 +77,8 @@ for g in $UNSEEN; do
     [ -f "$g" ] || continue
     echo "== the label model and the end model vs $g"
     { echo "$g:"
-      printf '  label model: '; "$NB" eval --predictions --gold "$g" "$WORK/weak.jsonl" | grep '^accuracy'
-      printf '  end model:   '; "$NB" eval --model "$WORK/model.nbsm" --gold "$g" "$WORK/cells.jsonl" | grep '^accuracy'
+      printf '  label model: '; "$NB" eval --predictions --gold "$g" "$WORK/weak.jsonl" | grep -E '^(accuracy|by the labels|the label or)' | sed '2,$s/^/               /'
+      printf '  end model:   '; "$NB" eval --model "$WORK/model.nbsm" --gold "$g" "$WORK/cells.jsonl" | grep -E '^(accuracy|by the labels|the label or)' | sed '2,$s/^/               /'
     } | tee -a "$WORK/eval-unseen.txt"
 done
 t3=$(date +%s)
