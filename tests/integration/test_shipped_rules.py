@@ -142,6 +142,36 @@ CASES = [
      "import input_data\nmnist = input_data.read_data_sets('/tmp/data/', one_hot=True)"),
     ("evaluate: a topic model's coherence, alone in its cell", "evaluate",
      "coherence = CoherenceModel(model=lda, texts=texts, dictionary=d).get_coherence()"),
+    # a fifth round (2026-12-01 evening, the tune file's sure cells)
+    ("8: imports with a runtime chosen by an environment variable are set-up", "imports",
+     "import os\nif 'WITH_MODIN' in os.environ and os.environ['WITH_MODIN'] == 'True':\n"
+     "    os.environ['MODIN_ENGINE'] = 'ray'\n    import ray\n    ray.init(num_cpus=2)\n"
+     "    import modin.pandas as pd\nelse:\n    import pandas as pd"),
+    ("8: a GPU check printed is set-up", "imports",
+     "import torch\nif torch.cuda.is_available():\n    device = torch.device('cuda')\n"
+     "    print('GPU:', torch.cuda.get_device_name(0))\nelse:\n    print('No GPU')"),
+    ("8: a module reloaded among imports is set-up", "imports", "import imp\nimport parser\nimp.reload(parser)"),
+    ("train: a gradient step written by hand", "train",
+     "for it in range(10000):\n    out = 1 / (1 + exp(-dot(X, weights)))\n"
+     "    weights += dot(X.T, (y - out) * out * (1 - out))"),
+    ("train: a model of one's own built with its hyper-parameters", "train",
+     "mbr = MBGDRegressor(batch_size=32, learning_rate=0.01, epochs=100)"),
+    ("6: t-SNE's learning rate does not make it a model", "-train",
+     "X_tsne = TSNE(learning_rate=50, perplexity=3).fit_transform(X_pairs)"),
+    ("evaluate: a metric printed under its name", "evaluate", "print('Start MSE:', m_1, 'Finish MSE:', m_end[-1])"),
+    ("2: a search's best score printed is train", "train", "print('Accuracy:', grid_search.best_score_)"),
+    ("prep: a column deleted", "prep", "del iris['class']\niris.head()"),
+    ("prep: a frame passed through a helper and kept", "prep", "df = add_loosing_matches(df)"),
+    ("prep: columns rewritten from themselves", "prep",
+     "all_data[cols] = all_data[cols] / all_data[cols].max()"),
+    ("load: a file read by a reader of its own is load, not a rewrite", "load",
+     "dcm = '../input/a.dcm'\ndcm = dicom.read_file(dcm)"),
+    ("2: a group-by summary rebound only to feed a plot is explore", "explore",
+     "df = df.groupby('sector')['n'].agg(['count', 'mean'])\nplt.bar(df.index, df['mean'])"),
+    ("2: a sample drawn for a plot is explore", "explore",
+     "x = df.sample(1000)\nsns.scatterplot(x='age', y='calories', data=x)"),
+    ("10: data written to an outputs folder is prep", "prep",
+     "kms = pd.DataFrame({'Id': rows['id'].astype(str)})\nkms.to_csv('../outputs_' + day + '/kms.csv')"),
 ]
 
 
@@ -241,7 +271,7 @@ def test_the_label_files_are_in_the_guides_format_and_disjoint():
 def test_the_shipped_rules_score_no_worse_than_measured(tmp_path):
     """The label model with the shipped rules, fitted on the whole corpus, on dev.tsv and on
     the held-out file of tests/labels: at least the figures the README gives, less half a
-    point (87.7% and 78.5% on 2026-12-01, with model_output).  A rule edit that breaks a pattern or a macro
+    point (87.8% and 78.7% on 2026-12-01, after the fifth round).  A rule edit that breaks a pattern or a macro
     shows here first: one that dropped a rule block by mistake scored 62% on dev."""
     cells, weak = tmp_path / "cells.jsonl", tmp_path / "weak.jsonl"
     for args in (["ingest", "-q", "-o", cells, SHARED / "corpus"], ["label", "-q", "-o", weak, cells]):
