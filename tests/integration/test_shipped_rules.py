@@ -172,6 +172,18 @@ CASES = [
      "x = df.sample(1000)\nsns.scatterplot(x='age', y='calories', data=x)"),
     ("10: data written to an outputs folder is prep", "prep",
      "kms = pd.DataFrame({'Id': rows['id'].astype(str)})\nkms.to_csv('../outputs_' + day + '/kms.csv')"),
+    ("3: TF1's weight variables are train", "train",
+     "weights = {\n    'h1': tf.Variable(tf.random_normal([784, 256])),\n"
+     "    'out': tf.Variable(tf.random_normal([256, 10]))\n}"),
+    ("3: a network called on its weights is not its predictions", "-evaluate",
+     "pred = alex_net(x, weights, biases, keep_prob)"),
+    ("3: a loss function is train, though it predicts", "train",
+     "def loss(x, y):\n    y_pred = forward(x)\n    return (y_pred - y) ** 2"),
+    ("3: a derivative written by hand is train", "train",
+     "def log_loss_deriv(ytrue, ypred):\n    return -(ytrue / ypred - (1 - ytrue) / (1 - ypred))"),
+    ("6: a pipeline that ends in a model is train", "train",
+     "pipeline = Pipeline(steps=[('preprocessor', preprocessor),\n"
+     "                           ('smote', SMOTE(n_jobs=-1)),\n                           ('model', model)])"),
 ]
 
 
