@@ -184,6 +184,10 @@ CASES = [
     ("6: a pipeline that ends in a model is train", "train",
      "pipeline = Pipeline(steps=[('preprocessor', preprocessor),\n"
      "                           ('smote', SMOTE(n_jobs=-1)),\n                           ('model', model)])"),
+    ("8: a toy dataset's bunch put into a frame is load", "load",
+     "df = pd.DataFrame(wine.data, columns=wine.feature_names)"),
+    ("9: a query read into a frame is load", "load",
+     "result = duckdb.sql('SELECT product, amount FROM sales').df()\nprint(result.head(5))"),
 ]
 
 
