@@ -90,6 +90,7 @@ int label_cells(const struct label_opts *o)
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
+    const struct gold_row **gold_rows = NULL; /* [n] for the report's lines on the labels' doubt */
     int gave_up_lfs = 0;
     struct lfvote_gave_up gu = {0};
     double *pproba = NULL, *sproba = NULL;
@@ -256,10 +257,12 @@ int label_cells(const struct label_opts *o)
 
     if (o->gold) {
         gold_ix = malloc((n ? n : 1) * sizeof *gold_ix);
-        if (!gold_ix) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+        gold_rows = malloc((n ? n : 1) * sizeof *gold_rows);
+        if (!gold_ix || !gold_rows) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
         for (size_t i = 0; i < n; i++) {
             const struct gold_row *g = gold_find(&gold, cells[i].id);
             gold_ix[i] = g ? g->label : GOLD_MISSING;
+            gold_rows[i] = g;
         }
     }
     /* A report to a file (--report) is written before the outputs are committed, so
@@ -299,8 +302,8 @@ int label_cells(const struct label_opts *o)
                 t1 - t0, t2 - t1, t3 - t2, t4 - t3);
         struct lf_report r = {
             .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .n = n,
-            .votes = votes, .gold = gold_ix, .lm_pred = lm_pred, .mv_pred = mv_pred, .model = &model,
-            .lm_pred_all = lm_all, .min_conf = o->min_conf,
+            .votes = votes, .gold = gold_ix, .gold_rows = gold_rows, .lm_pred = lm_pred, .mv_pred = mv_pred,
+            .model = &model, .lm_pred_all = lm_all, .min_conf = o->min_conf,
         };
         lf_report_print(rep, &r);
         rep = NULL;
@@ -311,6 +314,7 @@ out:
     outfile_abort(&ro);
     cells_free(cells, total);
     free(votes); free(results); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(gold_rows);
     free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);
     lm_free(&model);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labeling/labeldoubt.h"
 #include "labeling/metrics.h"
 #include "labeling/rules.h"
 #include "labeling/stage.h"
@@ -95,6 +96,13 @@ void lf_report_print(FILE *to, const struct lf_report *r)
         fprintf(to, "  label model    accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; every voted cell, "
                     "no --min-confidence)\n", confusion_accuracy(&all), confusion_coverage(&all),
                 confusion_macro_f1(&all), confusion_total(&all));
+    if (r->gold_rows) { /* the label model on the cells the labelers were sure of, and so on */
+        struct label_doubt d;
+        memset(&d, 0, sizeof d);
+        for (size_t i = 0; i < n; i++)
+            if (r->gold[i] >= 0 && r->gold_rows[i]) label_doubt_add(&d, r->gold_rows[i], r->lm_pred[i]);
+        label_doubt_print(to, &d, (long)scored, "  label model, ");
+    }
     fprintf(to, "  majority vote  accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; ties unlabeled)\n",
             confusion_accuracy(&mv), confusion_coverage(&mv), confusion_macro_f1(&mv), confusion_total(&mv));
     /* the fair comparison: the same cells */

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "labeling/gold.h"
+
 #include "labeling/labelmodel.h"
 
 #define GOLD_MISSING (-2) /* the item has no hand label */
@@ -24,6 +26,7 @@ struct lf_report {
     size_t n;                     /* items */
     const signed char *votes;     /* [n][m] */
     const int *gold;              /* [n] stage, STAGE_NONE ("none"), GOLD_MISSING; or NULL */
+    const struct gold_row *const *gold_rows; /* [n] each item's hand-label row (NULL where none), or NULL */
     const int *lm_pred;           /* [n] label model, -1 = unlabeled */
     const int *lm_pred_all;       /* [n] the same before --min-confidence, or NULL */
     double min_conf;

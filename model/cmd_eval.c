@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "labeling/gold.h"
+#include "labeling/labeldoubt.h"
 #include "labeling/metrics.h"
 #include "labeling/stage.h"
 #include "model/commands.h"
@@ -49,42 +50,6 @@ static void usage(FILE *to)
 "exit: 0 scored (a cell without a prediction is a miss, not an error), 2 usage or\n"
 "I/O error, or nothing to score: LABELS.tsv has a bad row, no cell labeled with a\n"
 "stage, or none of them in CELLS.jsonl (as `label --gold`; nothing written).\n");
-}
-
-/* The hand labels' own doubt (the guide's confidence and secondary columns): the
- * accuracy on the cells the labeler was sure of tells a classifier's errors from the
- * cells two stages fit, and "primary or secondary" counts an answer the labeler named
- * as the other defensible one.  A cell without a prediction is a miss, as above. */
-struct by_certainty {
-    long n[3], right[3];    /* confidence h, m, l */
-    long either;            /* right by its label or by its secondary */
-    long with_secondary;
-};
-
-static void by_certainty_add(struct by_certainty *b, const struct gold_row *row, int pred)
-{
-    const char *levels = "hml", *k = row->confidence ? strchr(levels, row->confidence) : NULL;
-    if (k) {
-        b->n[k - levels]++;
-        b->right[k - levels] += pred == row->label;
-    }
-    b->either += pred == row->label || (row->secondary != STAGE_NONE && pred == row->secondary);
-    b->with_secondary += row->secondary != STAGE_NONE;
-}
-
-static void by_certainty_print(FILE *to, const struct by_certainty *b, long scored)
-{
-    static const char *const level_name[3] = {"h (sure)", "m", "l"};
-    if (b->n[0] + b->n[1] + b->n[2] > 0) {
-        fprintf(to, "by the labels' confidence:");
-        for (int k = 0; k < 3; k++)
-            if (b->n[k]) fprintf(to, "%s %s %.4f over %ld", k ? "," : "", level_name[k],
-                                 (double)b->right[k] / (double)b->n[k], b->n[k]);
-        fprintf(to, " cells\n");
-    }
-    if (b->with_secondary)
-        fprintf(to, "the label or its secondary: accuracy %.4f (%ld of %ld cells name a secondary stage)\n",
-                (double)b->either / (double)scored, b->with_secondary, scored);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -180,8 +145,8 @@ int cmd_eval(int argc, char **argv)
 
     struct confusion conf;
     memset(&conf, 0, sizeof conf);
-    struct by_certainty bc;
-    memset(&bc, 0, sizeof bc);
+    struct label_doubt doubt; /* the hand labels' own doubt */
+    memset(&doubt, 0, sizeof doubt);
     char *line = NULL;
     size_t cap = 0, lineno = 0;
     ssize_t n;
@@ -254,7 +219,7 @@ int cmd_eval(int argc, char **argv)
             free(src);
         }
         confusion_add(&conf, row->label, pred);
-        by_certainty_add(&bc, row, pred);
+        label_doubt_add(&doubt, row, pred);
         scored++;
         if (errf && pred != row->label)
             fprintf(errf, "%s\t%s\t%s\t%.3f\n", id, stage_key[row->label], pred >= 0 ? stage_key[pred] : "none",
@@ -303,7 +268,7 @@ int cmd_eval(int argc, char **argv)
                confusion_accuracy(&conf), confusion_macro_f1(&conf));
     printf("\n");
     if (!quiet) {
-        by_certainty_print(stdout, &bc, scored);
+        label_doubt_print(stdout, &doubt, scored, "");
         printf("\n");
         metrics_print_report(stdout, &conf);
         metrics_print_undefined(stdout, &conf);

@@ -578,3 +578,30 @@ def test_every_message_of_label_begins_nbstage_label(tmp_path):
         prefixed = [line for line in text.splitlines() if re.match(r"[\w ]*label: ", line)]
         assert len(prefixed) >= 3 and all(x.startswith("nbstage label: ") for x in prefixed), text
         assert any(x.startswith("nbstage label: read ") for x in prefixed), text
+
+
+def test_label_gold_reports_the_labels_doubt_as_eval_does(tmp_path, cells):
+    """label --gold printed the label model's accuracy but not, as eval does, its
+    accuracy per hand-label confidence and with the secondary stage counted: the
+    figures the README gives for the label model had to be taken by eval from label's
+    output.  Now label says them, the same numbers as eval on its own output."""
+    gold, out = tmp_path / "gold.tsv", tmp_path / "out.jsonl"
+    gold.write_text("cell_id\tlabel\tsecondary\tconfidence\tnote\n"
+                    "a.ipynb#0\timports\t\th\t\n"
+                    "a.ipynb#1\tload\t\th\t\n"
+                    "a.ipynb#2\tload\texplore\tm\tshown after the read\n"
+                    "a.ipynb#3\tprep\t\th\t\n"
+                    "a.ipynb#4\ttrain\t\tl\t\n"
+                    "a.ipynb#5\tevaluate\t\th\t\n")
+    r = run(["label", "--gold", gold, "-o", out, cells])
+    assert r.returncode == 0, r.stderr
+    mine = [line[len("  label model, "):] for line in r.stderr.splitlines() if line.startswith("  label model, ")]
+    assert len(mine) == 2 and mine[0].startswith("by the labels' confidence: h (sure) ") \
+        and mine[1].startswith("the label or its secondary: accuracy "), r.stderr
+    e = run(["eval", "--predictions", "--gold", gold, out])
+    assert e.returncode == 0, e.stderr
+    assert [line for line in e.stdout.splitlines() if line.startswith(("by the labels'", "the label or"))] == mine
+    # a file without those columns: neither line
+    gold.write_text("cell_id\tlabel\na.ipynb#0\timports\na.ipynb#1\tload\n")
+    r = run(["label", "--gold", gold, "-o", out, cells])
+    assert r.returncode == 0 and "  label model, " not in r.stderr, r.stderr
