@@ -188,6 +188,10 @@ CASES = [
      "df = pd.DataFrame(wine.data, columns=wine.feature_names)"),
     ("9: a query read into a frame is load", "load",
      "result = duckdb.sql('SELECT product, amount FROM sales').df()\nprint(result.head(5))"),
+    ("load: an API read with requests.request", "load",
+     "response = requests.request('GET', url, params={'limit': 1000})\nres = json.loads(response.text)"),
+    ("8: numbers written into the cell with numpy's array imported by name are load", "load",
+     "inputs = array([[0, 0], [0, 1], [1, 0], [1, 1]])\noutputs = array([[0, 1, 1, 1]]).T"),
 ]
 
 
