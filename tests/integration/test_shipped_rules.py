@@ -192,6 +192,9 @@ CASES = [
      "response = requests.request('GET', url, params={'limit': 1000})\nres = json.loads(response.text)"),
     ("8: numbers written into the cell with numpy's array imported by name are load", "load",
      "inputs = array([[0, 0], [0, 1], [1, 0], [1, 1]])\noutputs = array([[0, 1, 1, 1]]).T"),
+    ("8: plot settings among imports are set-up, not a plot", "imports",
+     "import matplotlib.pyplot as plt\nplt.style.use('ggplot')\nfont = {'family': 'Verdana', 'weight': 'normal'}\n"
+     "plt.rc('font', **font)"),
 ]
 
 
