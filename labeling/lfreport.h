@@ -12,7 +12,6 @@
 #include <stdio.h>
 
 #include "labeling/gold.h"
-
 #include "labeling/labelmodel.h"
 
 #define GOLD_MISSING (-2) /* the item has no hand label */
