@@ -50,6 +50,7 @@ int lfset_init(struct lfset *s, struct ruleset *rules)
         s->name[i] = s->rules.rules[i].name;
         s->stage[i] = s->rules.rules[i].stage;
         s->level[i] = s->rules.rules[i].level;
+        s->silent[i] = (unsigned char)s->rules.rules[i].silent;
     }
     int b = (int)s->rules.n;
     for (int i = 0; i < N_LF_BUILTINS; i++) {

@@ -215,14 +215,22 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
         char *arg = p; /* the rest of the line, a pattern may contain spaces */
 
         if (strcmp(kw, "rule") == 0) {
-            char name[128], stage[32], level[32] = "job", extra[8];
+            char name[128], stage[32], level[32] = "job", flag[32] = "", extra[8];
             size_t namelen = strcspn(arg, " \t");
             if (namelen >= sizeof name) {
                 nb_error_fmt(why, sizeof why, "rule name of %zu characters (at most %zu)", namelen, sizeof name - 1);
                 goto bad;
             }
-            int k = sscanf(arg, "%127s %31s %31s %7s", name, stage, level, extra);
-            if (k < 2 || k > 3) { nb_error_fmt(why, sizeof why, "expected: rule NAME STAGE [job|show|hint]"); goto bad; }
+            int k = sscanf(arg, "%127s %31s %31s %31s %7s", name, stage, level, flag, extra);
+            if (k == 3 && strcmp(level, "silent") == 0) { /* the level left out */
+                strcpy(flag, level);
+                strcpy(level, "job");
+                k = 4;
+            }
+            if (k < 2 || k > 4 || (k == 4 && strcmp(flag, "silent") != 0)) {
+                nb_error_fmt(why, sizeof why, "expected: rule NAME STAGE [job|show|hint] [silent]");
+                goto bad;
+            }
             if (!valid_name(name)) { nb_error_fmt(why, sizeof why, "bad rule name '%s' (letters, digits, _ - .)", name); goto bad; }
             int st = stage_from_key(stage);
             if (st < 0) { nb_error_fmt(why, sizeof why, "unknown stage '%s' (load prep train evaluate explore imports)", stage); goto bad; }
@@ -256,6 +264,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             if (!r->name) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
             r->stage = st;
             r->level = lv;
+            r->silent = k == 4;
             r->line = lineno;
             r->file = file;
         } else if (strcmp(kw, "define") == 0) {

@@ -28,6 +28,8 @@ struct rule {
     char *name;
     int stage;
     int level;
+    int silent;               /* `silent`: its abstains are no evidence against its stage
+                                 (lm_options.no_abstain_evidence) */
     int line;                 /* where it starts in its file, for messages */
     int file;                 /* which ruleset_load_text call defined it (1, 2, ...) */
     void **any, **all, **none, **str; /* pcre2_code *, in four lists */

@@ -292,6 +292,30 @@ static void test_levels(void **state)
     assert_string_equal(votes_of("# m.fit(X)\nprint('m.predict(X)')", -1), "");
 }
 
+/* `rule NAME STAGE [LEVEL] silent` reaches the label model as the LF's silent flag
+ * (lm_options.no_abstain_evidence), and only for that rule; model_output is silent,
+ * the other built-ins are not. */
+static void test_silent_rules(void **state)
+{
+    (void)state;
+    static const char text[] = "rule loud prep\n  any \\bdropna\\b\n"
+                               "rule quiet prep silent\n  any \\bdel\\b\n"
+                               "rule quiet_show explore show silent\n  any \\.head\\b\n";
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[256];
+    if (ruleset_load_text(&rs, text, strlen(text), "t", err, sizeof err) != 0) fail_msg("%s", err);
+    struct lfset s;
+    assert_int_equal(lfset_init(&s, &rs), 0);
+    for (int j = 0; j < s.n; j++) {
+        int want = !strcmp(s.name[j], "quiet") || !strcmp(s.name[j], "quiet_show") ||
+                   !strcmp(s.name[j], "model_output");
+        if (s.silent[j] != want) fail_msg("LF %s: silent %d, want %d", s.name[j], s.silent[j], want);
+    }
+    assert_int_equal(s.level[2], LF_SHOW);
+    lfset_free(&s);
+}
+
 static void test_imports_only(void **state)
 {
     (void)state;
@@ -510,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_levels, setup_set, teardown_set),
         cmocka_unit_test_setup_teardown(test_imports_only, setup_set, teardown_set),
         cmocka_unit_test_setup_teardown(test_context, setup_set, teardown_set),
+        cmocka_unit_test(test_silent_rules),
         cmocka_unit_test(test_command),
         cmocka_unit_test(test_a_nan_is_never_written_as_a_number),
     };

@@ -62,7 +62,11 @@ static void test_bad_files_name_the_line(void **state)
         /* one over the limit is refused, not cut to 127 */
         {"rule aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa load\n",
          "t.rules:1: rule name of 128 characters (at most 127)"},
-        {"rule a\nany x\n", "t.rules:1: expected: rule NAME STAGE [job|show|hint]"},
+        {"rule a\nany x\n", "t.rules:1: expected: rule NAME STAGE [job|show|hint] [silent]"},
+        /* after the level only `silent`, and nothing after it */
+        {"rule a load job loud\nany x\n", "t.rules:1: expected: rule NAME STAGE [job|show|hint] [silent]"},
+        {"rule a load job silent x\nany x\n", "t.rules:1: expected: rule NAME STAGE [job|show|hint] [silent]"},
+        {"rule a load silent job\nany x\n", "t.rules:1: expected: rule NAME STAGE [job|show|hint] [silent]"},
         /* a disabled rule takes no more patterns: they are not added to the rule before */
         {"rule a load\nany x\nrule b prep\nany y\ndisable b\nany z\n", "t.rules:6: 'any' outside a rule"},
         {"define lower x\n", "t.rules:1: expected: define NAME PATTERN (NAME in capitals)"},
@@ -161,17 +165,27 @@ static void test_directives(void **state)
         "  string \\.csv\\b\n"
         "rule both explore hint\n"
         "  all \\.head\\s*\\(\n"
-        "  all \\.tail\\s*\\(\n";
+        "  all \\.tail\\s*\\(\n"
+        "rule narrow prep silent\n"
+        "  any \\bdel\\b\n"
+        "rule narrow_hint prep hint silent\n"
+        "  any \\bdropna\\b\n";
     struct ruleset rs;
     memset(&rs, 0, sizeof rs);
     char err[512];
     if (load(&rs, text, err, sizeof err) != 0) fail_msg("%s", err);
-    assert_int_equal(rs.n, 3);
+    assert_int_equal(rs.n, 5);
     assert_int_equal(rs.rules[0].stage, STAGE_LOAD);
     assert_int_equal(rs.rules[0].level, LF_JOB);
     assert_int_equal(rs.rules[1].level, LF_SHOW);
     assert_int_equal(rs.rules[2].level, LF_HINT);
     assert_int_equal(rs.rules[2].line, 11);
+    /* `silent`, with the level or without it (then job) */
+    assert_false(rs.rules[2].silent);
+    assert_int_equal(rs.rules[3].level, LF_JOB);
+    assert_true(rs.rules[3].silent);
+    assert_int_equal(rs.rules[4].level, LF_HINT);
+    assert_true(rs.rules[4].silent);
     assert_true(fires(&rs, "read", "df = pd.read_csv('x.csv')"));
     assert_true(fires(&rs, "read", "df = pd.read_json(p)"));        /* nested macro */
     assert_false(fires(&rs, "read", "df = pd.read_csv(p)\nm.fit(df)")); /* none */
@@ -191,9 +205,13 @@ static void test_directives(void **state)
     const char *user =
         "rule read prep\n  any \\bread_parquet\\s*\\(\n"
         "rule mine train\n  any \\bmy_fit\\s*\\(\n"
+        "rule narrow prep\n  any \\bdel\\b\n"
         "disable both\n";
     if (load(&rs, user, err, sizeof err) != 0) fail_msg("%s", err);
-    assert_int_equal(rs.n, 3);
+    assert_int_equal(rs.n, 5);
+    for (size_t i = 0; i < rs.n; i++) /* overridden without `silent`; the other kept */
+        if (!strcmp(rs.rules[i].name, "narrow") || !strcmp(rs.rules[i].name, "narrow_hint"))
+            assert_int_equal(rs.rules[i].silent, !strcmp(rs.rules[i].name, "narrow_hint"));
     assert_int_equal(rs.rules[0].stage, STAGE_PREP);
     assert_false(fires(&rs, "read", "pd.read_csv(p)"));
     assert_true(fires(&rs, "read", "pd.read_parquet(p)"));
