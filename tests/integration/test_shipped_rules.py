@@ -195,6 +195,17 @@ CASES = [
     ("8: plot settings among imports are set-up, not a plot", "imports",
      "import matplotlib.pyplot as plt\nplt.style.use('ggplot')\nfont = {'family': 'Verdana', 'weight': 'normal'}\n"
      "plt.rc('font', **font)"),
+    # 2026-12-01, sixth round (sure cells of the tune file)
+    ("6: a column transformer or an augmenting generator fitted is prep", "prep", "trf.fit(X_train)"),
+    ("6: ... named as such", "prep",
+     "datagen = ImageDataGenerator(rotation_range=20, zoom_range=0.2)\ndatagen.fit(X_train)"),
+    ("load: a raster read with rioxarray", "load", "raster = rxr.open_rasterio(path)\nraster"),
+    ("load: the rows of a document database's collection", "load",
+     "records = client[db][coll].find({}).sort([('timestamp', -1)]).limit(n)\ndf = pd.DataFrame(list(records))\n"
+     "print('Records shape:', df.shape)\ndf.head()"),
+    ("2: a training helper called on the data is train", "train",
+     "print('Training LightGBM...')\nlgb_oof, lgb_test, lgb_score = train_lightgbm(X, y, X_test, n_splits=5)"),
+    ("6: ... but a resampler's fit_resample is prep", "prep", "X_res, y_res = sm.fit_resample(X, y)"),
 ]
 
 
