@@ -206,6 +206,23 @@ CASES = [
     ("2: a training helper called on the data is train", "train",
      "print('Training LightGBM...')\nlgb_oof, lgb_test, lgb_score = train_lightgbm(X, y, X_test, n_splits=5)"),
     ("6: ... but a resampler's fit_resample is prep", "prep", "X_res, y_res = sm.fit_resample(X, y)"),
+    ("8: imports and a device printed in an f-string are imports", "imports",
+     "import torch\nimport numpy as np\ndevice = 'cuda:0' if torch.cuda.is_available() else 'cpu'\n"
+     "print(f'Using device: {device}')"),
+    ("8: memory freed (whole names deleted, gc.collect) is runtime set-up", "imports",
+     "del pandas_df, dask_df\ngc.collect()"),
+    ("8: ... but a column deleted is prep", "prep", "del df['Cabin']"),
+    ("8: training settings of a search or an agent are train", "train",
+     "N_OPTUNA_TRIALS = 75\nN_SPLITS = 10\nTARGET = 'loan_paid_back'"),
+    ("8: ... and of Q-learning", "train", "num_episodes = 2000\nalpha = 0.1\ngamma = 1"),
+    ("8: a tensor of numbers written in the cell is data", "load",
+     "x_data = torch.Tensor([[1.0], [2.0], [3.0]])\ny_data = torch.Tensor([[0], [0], [1]])"),
+    ("6: t-SNE only to look at data is explore, plotted here or not", "explore",
+     "tsne = TSNE(random_state=0)\nX_tsne = tsne.fit_transform(X_fruits_normalized)"),
+    ("6: ... and a PCA to two components", "explore",
+     "pca = PCA(n_components=2)\npca_2d_std = pca.fit_transform(X_std)"),
+    ("6: ... but PCA to more components is features (prep)", "prep",
+     "pca = PCA(n_components=50)\nX_pca = pca.fit_transform(X_scaled)"),
 ]
 
 
