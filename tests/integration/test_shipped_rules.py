@@ -223,6 +223,14 @@ CASES = [
      "pca = PCA(n_components=2)\npca_2d_std = pca.fit_transform(X_std)"),
     ("6: ... but PCA to more components is features (prep)", "prep",
      "pca = PCA(n_components=50)\nX_pca = pca.fit_transform(X_scaled)"),
+    ("2: a data file's first lines looked at from the shell are explore", "explore",
+     "!head -2 /content/RNN-HAR-2D-Pose-database/X_train.txt"),
+    ("2: a working copy of a frame kept is prep", "prep", "df1 = df.copy(deep=True)"),
+    ("2: ... but read and copied is still load", "load",
+     "data = pd.read_csv('../input/train.csv')\nparent_data = data.copy()"),
+    ("8: the working folder asked for is set-up", "imports", "import os\nos.getcwd()"),
+    ("2: a pipeline that ends in a model named as one is train", "train",
+     "pipe_logreg = make_pipeline(column_trans, logreg)"),
 ]
 
 
