@@ -301,7 +301,7 @@ int label_cells(const struct label_opts *o)
         fprintf(rep, "nbstage label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
                 t1 - t0, t2 - t1, t3 - t2, t4 - t3);
         struct lf_report r = {
-            .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .n = n,
+            .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .silent = lfs.silent, .n = n,
             .votes = votes, .gold = gold_ix, .gold_rows = gold_rows, .lm_pred = lm_pred, .mv_pred = mv_pred,
             .model = &model, .lm_pred_all = lm_all, .min_conf = o->min_conf,
         };

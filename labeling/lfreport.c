@@ -60,11 +60,15 @@ void lf_report_print(FILE *to, const struct lf_report *r)
     if (r->model) fprintf(to, " %9s", "est.acc");
     if (r->gold) fprintf(to, " %6s %8s", "gold.n", "gold.acc");
     fprintf(to, "\n");
+    int any_silent = 0;
     for (int j = 0; j < m; j++) {
+        char level[8];
+        int silent = r->silent && r->silent[j];
+        any_silent |= silent;
+        snprintf(level, sizeof level, "%s%s", r->level ? level_name(r->level[j]) : "-", silent ? "*" : "");
         fprintf(to, "%-*s %-9s %-5s %7.2f%% %7.2f%% %8.2f%%", w, r->name[j],
                 r->stage[j] >= 0 ? stage_key[r->stage[j]] : r->stage[j] == LF_NO_VOTES ? "-" : "any",
-                r->level ? level_name(r->level[j]) : "-",
-                100.0 * cov[j] / dn, 100.0 * ovl[j] / dn, 100.0 * cfl[j] / dn);
+                level, 100.0 * cov[j] / dn, 100.0 * ovl[j] / dn, 100.0 * cfl[j] / dn);
         /* an LF that never voted has no estimate, only its prior's (0.667) */
         if (r->model && cov[j]) fprintf(to, " %9.3f", lm_lf_accuracy(r->model, j));
         else if (r->model) fprintf(to, " %9s", "-");
@@ -74,6 +78,7 @@ void lf_report_print(FILE *to, const struct lf_report *r)
         }
         fprintf(to, "\n");
     }
+    if (any_silent) fprintf(to, "(*: silent, its abstains are no evidence against its stage)\n");
     if (r->model)
         fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations, mean log-likelihood %.4f\n",
                 r->model->iterations, r->model->loglik);

@@ -22,6 +22,8 @@ struct lf_report {
     const char *const *name;      /* [m] */
     const int *stage;             /* [m]; STAGE_NONE for "any", LF_NO_VOTES for '-' */
     const int *level;             /* [m] or NULL */
+    const unsigned char *silent;  /* [m] or NULL: 1 for an LF whose abstains weigh nothing
+                                     (lfset.h), its level printed with a '*' */
     size_t n;                     /* items */
     const signed char *votes;     /* [n][m] */
     const int *gold;              /* [n] stage, STAGE_NONE ("none"), GOLD_MISSING; or NULL */

@@ -481,6 +481,21 @@ def test_a_long_rule_name_keeps_the_lf_analysis_in_columns(tmp_path, cells):
                 assert row[end - 1] != " " and (end == len(row) or row[end] == " "), (col, head, row)
 
 
+def test_the_lf_analysis_marks_the_silent_lfs(tmp_path, cells):
+    """A rule declared `silent` (its abstains no evidence against its stage) looks like
+    any other in the LF analysis unless it is marked: its level and model_output's carry
+    a '*', explained under the table; the other rules' levels do not."""
+    rules = tmp_path / "r.txt"
+    rules.write_text("rule my_quiet_head explore show silent\n  any \\.head\\(\n")
+    rep = tmp_path / "rep.txt"
+    r = run(["label", "--rules", rules, "--report", rep, "-o", os.devnull, cells])
+    assert r.returncode == 0, r.stderr
+    rows = {x.split()[0]: x.split() for x in rep.read_text().splitlines() if x.split()}
+    assert rows["my_quiet_head"][1:3] == ["explore", "show*"], rows["my_quiet_head"]
+    assert rows["model_output"][2] == "ctx*" and rows["load_read_file"][2] == "job", rows
+    assert "(*: silent, its abstains are no evidence against its stage)" in rep.read_text()
+
+
 def test_votes_prints_the_lf_analysis_of_its_columns(tmp_path):
     """`label --votes MATRIX.tsv` printed only the label model's timings (and with
     --truth its accuracy): no LF analysis, which --help promises for the command and
