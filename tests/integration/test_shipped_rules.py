@@ -231,6 +231,33 @@ CASES = [
     ("8: the working folder asked for is set-up", "imports", "import os\nos.getcwd()"),
     ("2: a pipeline that ends in a model named as one is train", "train",
      "pipe_logreg = make_pipeline(column_trans, logreg)"),
+    # 2026-12-02, seventh round (sure cells of draw 11, now in the tune file)
+    ("2: a read converted in its own line is still load", "load",
+     "X_train = np.loadtxt(PATH + 'train.txt')\ny_train = np.loadtxt(PATH + 'train_labels.txt').astype(int)"),
+    ("6: a gensim dictionary and bag of words are prep", "prep",
+     "from gensim import corpora\ndictionary = corpora.Dictionary(doc_clean)\n"
+     "doc_term_matrix = [dictionary.doc2bow(doc) for doc in doc_clean]"),
+    ("2: graphlab's create fits a model: train", "train",
+     "svm_model = gl.svm_classifier.create(train, target='sponsored', features=features)"),
+    ("2: ... but its feature engineering is prep", "prep",
+     "hash_encoder = gl.feature_engineering.create(train, FeatureHasher(features=['tfidf']))"),
+    ("2: a Bayesian search by skopt is tuning: train", "train",
+     "gp_round = dummy_minimize(func=objective, dimensions=space, n_calls=10)"),
+    ("9: a Spark query only displayed is explore", "explore",
+     "spark.sql(\n    \"\"\"\n    SELECT borough, COUNT(*) FROM crashes GROUP BY borough\n    \"\"\"\n).show()"),
+    ("8: hyper-parameters in any case are train", "train",
+     "Hidden_size = 100\nBatch_size = 256\nN_layer = 2\nN_epoch = 50"),
+    ("8: ... and one setting of a model's parameters changed", "train",
+     "last_round = len(cv_results) - 1\nxgb_params['n_estimators'] = last_round + 100"),
+    ("10: prepared text written to a file is prep (a name starting with 'sub' is not a submission)", "prep",
+     "subjective_text.to_csv(data_dir + 'subjective_text_clean.csv', index=False, header=False)"),
+    ("2: data passed through a preparing helper and kept is prep", "prep",
+     "training_targets = preprocess_targets(california_housing_dataframe.head(12000))\ntraining_targets.describe()"),
+    ("2: a column filled cell by cell is prep", "prep",
+     "for x in range(len(addresses)):\n    addresses['Latitude'][x] = coord['Latitude'][x]\naddresses"),
+    ("2: a dataset cut into train, validation and test parts is prep", "prep",
+     "train = data.take(train_size)\nval = data.skip(train_size).take(val_size)\n"
+     "test = data.skip(train_size + val_size).take(test_size)"),
 ]
 
 
