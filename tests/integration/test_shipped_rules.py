@@ -258,6 +258,44 @@ CASES = [
     ("2: a dataset cut into train, validation and test parts is prep", "prep",
      "train = data.take(train_size)\nval = data.skip(train_size).take(val_size)\n"
      "test = data.skip(train_size + val_size).take(test_size)"),
+    # 2026-12-02, the eighth round (draw 12, tests/labels/unseen-draw12.tsv)
+    ("8: holoviews' extension and output are set-up, not plots: reading the dataset is load", "load",
+     "import xarray as xr\nimport geoviews as gv\ngv.extension('matplotlib')\ngv.output(size=150)\n"
+     "ens = xr.open_dataset('data/ensemble.nc').load()\nens"),
+    ("4: a plotting helper's method (`viz.bar_plot`) draws: explore", "explore",
+     "viz.bar_plot(x='country', y='tvtot', color='age')\nviz.bar_plot(x='country', y='rdtot', color='age')"),
+    ("prep: renaming a frame's columns is prep, shown or not", "prep",
+     "iris.columns = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'class']\niris.head()"),
+    ("prep: ... and so is setting its index", "prep", "df_subset.index = index\ndf_subset.head()"),
+    ("10: a prepared DMatrix saved is prep", "prep", "dtrain.save_binary('dtrain.buffer')\ndtest.save_binary('dtest.buffer')"),
+    ("train: a fitted regressor pickled is train", "train",
+     "with open('house_prices.pkl', 'wb') as file:\n    pickle.dump(reg, file)\n    print('saved')"),
+    ("6: a fitted preprocessor saved is prep, not a model saved", "prep",
+     "preprocessor = ColumnTransformer(transformers=[('num', StandardScaler(), num_cols)])\n"
+     "preprocessor.fit(X_train)\nX_train_processed = preprocessor.transform(X_train)\n"
+     "joblib.dump(preprocessor, 'data-preprocessor.pkl')"),
+    ("7: a prediction helper of the notebook's own called is evaluate", "evaluate",
+     "img, label = test_ds[45]\nplt.imshow(img.permute(1, 2, 0))\nprint('Predicted:', predict_image(img, model))"),
+    ("evaluate: metrics computed by a helper of one's own", "evaluate",
+     "mse, mae = compute_metrics(series_valid, naive_forecast)\nprint(f'mse: {mse:.2f}, mae: {mae:.2f}')"),
+    ("4: a fitted model's diagnostic plots are evaluate", "evaluate",
+     "fig = plt.figure(figsize=(12, 8))\nfig = sm.graphics.plot_partregress_grid(beef_model, fig=fig)"),
+    ("4: ... and so are Prophet's components", "evaluate", "model.plot_components(forecast)\nplt.show()"),
+    ("8: a dict of lists written in the cell, made a frame, is load", "load",
+     "weather_data = {\n    'day': ['1/1/2017', '1/2/2017'],\n    'temperature': [32, 35]\n}\n"
+     "df3 = pd.DataFrame(weather_data)\ndf3"),
+    ("4: ... but a table of models' scores typed in is not", "-load",
+     "learning_score = {\n    'algorithm': ['Logistic Regression', 'KNN'],\n    'recall': [90.74, 93.33]\n}\n"
+     "scores = pd.DataFrame(learning_score)\nscores"),
+    ("load: a Keras dataset module kept under a name, then loaded", "load",
+     "df = tf.keras.datasets.mnist\n(X_train, y_train), (X_test, y_test) = df.load_data()"),
+    ("8: an empty figure sized among the imports is set-up", "imports",
+     "import numpy as np\nimport matplotlib.pyplot as plt\nplt.figure(figsize=(12, 6))\nsns.set_style('whitegrid')"),
+    ("prep: data kept under a name that says it was prepared", "prep",
+     "transformed_train_df = pd.DataFrame(transformed_data_train, columns=all_feature_names)"),
+    ("prep: ... scaled by a helper, too", "prep",
+     "original_data = pd.DataFrame(ks.usd_goal_real)\nscaled_data = minmax_scaling(original_data, columns=['usd_goal_real'])\n"
+     "print(scaled_data.head())"),
 ]
 
 
@@ -357,14 +395,14 @@ def test_the_label_files_are_in_the_guides_format_and_disjoint():
 def test_the_shipped_rules_score_no_worse_than_measured(tmp_path):
     """The label model with the shipped rules, fitted on the whole corpus, on dev.tsv and on
     the held-out file of tests/labels: at least the figures the README gives, less half a
-    point (87.9% and 79.2% on 2026-12-02, after the seventh round).  A rule edit that breaks a
+    point (87.9% and 79.6% on 2026-12-02, after the eighth round).  A rule edit that breaks a
     pattern or a macro shows here first: one that dropped a rule block by mistake scored 62%
     on dev."""
     cells, weak = tmp_path / "cells.jsonl", tmp_path / "weak.jsonl"
     for args in (["ingest", "-q", "-o", cells, SHARED / "corpus"], ["label", "-q", "-o", weak, cells]):
         r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=300)
         assert r.returncode == 0, r.stderr
-    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.874), (LABELS / "unseen-held-out.tsv", 0.787)):
+    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.874), (LABELS / "unseen-held-out.tsv", 0.791)):
         r = subprocess.run([str(BIN), "eval", "--predictions", "--gold", str(gold), str(weak)],
                            capture_output=True, text=True, env=ENV, timeout=120)
         assert r.returncode == 0, r.stderr
