@@ -296,6 +296,34 @@ CASES = [
     ("prep: ... scaled by a helper, too", "prep",
      "original_data = pd.DataFrame(ks.usd_goal_real)\nscaled_data = minmax_scaling(original_data, columns=['usd_goal_real'])\n"
      "print(scaled_data.head())"),
+    # 2026-12-02, the ninth round (draw 13, tests/labels/unseen-draw13.tsv)
+    ("8: a magic that reports the environment is set-up", "imports", "%watermark -v -m -p numpy,pandas -g"),
+    ("8: IPython's figsize() among the imports is set-up", "imports",
+     "import pandas as pd\nfrom IPython.core.pylabtools import figsize\nfigsize(20, 10)"),
+    ("6: an ordinal encoder fitted is prep", "prep",
+     "oe = OrdinalEncoder(categories=[['Poor', 'Good'], ['UG', 'PG']])\noe.fit(X_train)"),
+    ("8: a dict of a model's parameters and its rounds are train; the time printed shows no data", "train",
+     "param = {'max_depth': 5, 'eta': 1, 'objective': 'binary:logistic'}\nnum_round = 300\n\n"
+     "print(datetime.datetime.now())"),
+    ("8: a learning-rate schedule's numbers are train", "train",
+     "head_lr_start = 1e-5\nhead_lr_max = 1e-4\nhead_lr_decay = .8"),
+    ("train: a Stan model compiled and sampled", "train",
+     "sm = pystan.StanModel(model_code=partial_pooling)\nfit = sm.sampling(data=pool_data, iter=1000, chains=2)"),
+    ("explore: a table of the frame's nulls and uniques", "explore",
+     "dq = pd.DataFrame(index=df.columns)\ndq['Null_Count'] = df.isnull().sum()\ndq['Uniques'] = df.nunique()\ndq"),
+    ("2: columns dropped in place after a heatmap are kept: prep", "prep",
+     "corr = X_train.corr()\nsns.heatmap(data=corr, annot=True)\nX_train.drop(columns=['a', 'b'], axis=1, inplace=True)"),
+    ("4: a helper that draws the fitted regression line is evaluate", "evaluate",
+     "values = estimate_coef(train['x'], train['y'])\nplot_regression_line(train['x'], train['y'], values)"),
+    ("6: a clustering fitted as the analysis, its labels taken, is train", "train",
+     "model = AgglomerativeClustering(n_clusters=5, linkage='ward')\ny_pred = model.fit_predict(X)"),
+    ("prep: a split made by hand with a shuffled index", "prep",
+     "indices = np.random.permutation(len(iris_X))\niris_X_train = iris_X[indices[:-10]]\n"
+     "iris_X_test = iris_X[indices[-10:]]"),
+    ("2: read + X/y under longer names is prep", "prep",
+     "df_eval = pd.read_csv('eval.csv')\nX_eval = df_eval[features]\ny_eval = df_eval[target]"),
+    ("explore: rows picked and shown", "explore",
+     "chipo.loc[(chipo['choice_description'] == '[Diet Coke]') & (chipo['item_name'] == 'Canned Soda')]"),
 ]
 
 
@@ -395,14 +423,14 @@ def test_the_label_files_are_in_the_guides_format_and_disjoint():
 def test_the_shipped_rules_score_no_worse_than_measured(tmp_path):
     """The label model with the shipped rules, fitted on the whole corpus, on dev.tsv and on
     the held-out file of tests/labels: at least the figures the README gives, less half a
-    point (87.9% and 79.6% on 2026-12-02, after the eighth round).  A rule edit that breaks a
+    point (88.1% and 79.8% on 2026-12-02, after the ninth round).  A rule edit that breaks a
     pattern or a macro shows here first: one that dropped a rule block by mistake scored 62%
     on dev."""
     cells, weak = tmp_path / "cells.jsonl", tmp_path / "weak.jsonl"
     for args in (["ingest", "-q", "-o", cells, SHARED / "corpus"], ["label", "-q", "-o", weak, cells]):
         r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=300)
         assert r.returncode == 0, r.stderr
-    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.874), (LABELS / "unseen-held-out.tsv", 0.791)):
+    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.876), (LABELS / "unseen-held-out.tsv", 0.793)):
         r = subprocess.run([str(BIN), "eval", "--predictions", "--gold", str(gold), str(weak)],
                            capture_output=True, text=True, env=ENV, timeout=120)
         assert r.returncode == 0, r.stderr
