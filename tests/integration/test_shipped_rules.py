@@ -324,6 +324,34 @@ CASES = [
      "df_eval = pd.read_csv('eval.csv')\nX_eval = df_eval[features]\ny_eval = df_eval[target]"),
     ("explore: rows picked and shown", "explore",
      "chipo.loc[(chipo['choice_description'] == '[Diet Coke]') & (chipo['item_name'] == 'Canned Soda')]"),
+    # 2026-12-02, the tenth round (draw 14, tests/labels/unseen-draw14.tsv)
+    ("prep: lags and rolling statistics kept as features", "prep",
+     "y_lag = sales.shift(1)\nmean_7 = y_lag.rolling(7).mean()\nstd_7 = y_lag.rolling(7).std()"),
+    ("prep: a series cut into windows by a helper", "prep",
+     "dataset = windowed_dataset(x_train, window_size, batch_size, shuffle_buffer_size)"),
+    ("prep: a frame appended to another and kept", "prep", "cars = cars1.append(cars2)\ncars"),
+    ("prep: missing values filled through a .loc written over several lines", "prep",
+     "avg = iris.loc[iris['class'] == 'a', 'w'].mean()\n\niris.loc[(iris['class'] == 'a') &\n"
+     "         (iris['w'].isnull()),\n         'w'] = avg"),
+    ("2: a sample drawn for a bokeh plot is explore", "explore",
+     "samples = df.sample(n=10000)\np = base_plot()\np.circle(x=samples['d'], y=samples['f'])\nshow(p)"),
+    ("4: a frame of accuracies plotted is evaluate", "evaluate",
+     "df_avg_accuracies = pd.DataFrame(avg_accuracies_per_feature)\n"
+     "sns.lineplot(data=df_avg_accuracies, x='n', y='avg_accuracy')"),
+    ("3: a perceptron written by hand is train", "train",
+     "def perceptron(X, y):\n    weights = np.ones(X.shape[1])\n    for i in range(1000):\n"
+     "        j = np.random.randint(0, 100)\n        y_hat = step(np.dot(X[j], weights))\n"
+     "        weights = weights + 0.1 * (y[j] - y_hat) * X[j]\n    return weights"),
+    ("train: an NLTK classifier's own train()", "train", "classifier_sklearn.train(training_data)"),
+    ("prep: rows split into train and test by year", "prep",
+     "tesla_train = tesla_stocks[tesla_stocks['Year'] < 2017]\ntesla_test = tesla_stocks[tesla_stocks['Year'] > 2016]"),
+    ("8: matplotlib's settings copied and changed are set-up", "imports",
+     "import matplotlib\ninline_rc = dict(matplotlib.rcParams)\nmatplotlib.rcParams['axes.labelsize'] = 16"),
+    ("6: a target encoder fitted on X is prep, not a training helper", "prep",
+     "encoder = MEstimateEncoder(cols=['MSSubClass'], m=3.0)\nencoder.fit(X_encode, y_encode)\n"
+     "X_train = encoder.transform(X_pretrain, y_train)"),
+    ("6: a label encoder made and fitted in one line is prep", "prep",
+     "LE = le().fit(data['year'])\nseries = series.set_index(LE.transform(series['year']))"),
 ]
 
 
