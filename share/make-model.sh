@@ -38,6 +38,13 @@ TRAIN_OPTS=${TRAIN_OPTS:---epochs 6 --batch 256 --cap 0 --val-split 0.15 --patie
 [ -d "$SHARED/corpus" ] || { echo "make-model: $SHARED/corpus not found" >&2; exit 2; }
 mkdir -p "$WORK"
 t0=$(date +%s)
+# The commit whose rules and code make the weak labels, taken now: HEAD may move while
+# the model trains, and the provenance must name what the labels came from.  A tree
+# with uncommitted changes to what the labels depend on says so.
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ "$COMMIT" != unknown ] && ! git diff --quiet HEAD -- share/rules.txt labeling model nbformat 2>/dev/null; then
+    COMMIT="$COMMIT with uncommitted changes"
+fi
 
 echo "== 1/5 ingest $SHARED/corpus"
 # A notebook of the corpus that cannot be read is exit 2 (ingest still writes the
@@ -88,7 +95,7 @@ size=$(wc -c <"$OUT")
 {
     echo "$(basename "$OUT") — the shipped default model of nbstage"
     echo
-    echo "made by: make model (share/make-model.sh), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "made by: make model (share/make-model.sh), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT"
     echo "data: $SHARED/corpus via nbstage ingest -> nbstage label --statements (default rules) -> nbstage train"
     echo "train options: $TRAIN_OPTS"
     echo "size: $size bytes; ingest+label $((t1 - t0)) s, train $((t2 - t1)) s, eval $((t3 - t2)) s on $(nproc) cores"
