@@ -352,6 +352,39 @@ CASES = [
      "X_train = encoder.transform(X_pretrain, y_train)"),
     ("6: a label encoder made and fitted in one line is prep", "prep",
      "LE = le().fit(data['year'])\nseries = series.set_index(LE.transform(series['year']))"),
+    # 2026-12-02, the eleventh round (draw 15, tests/labels/unseen-draw15.tsv)
+    ("4: a Bayesian model's trace plotted is evaluate", "evaluate", "az.plot_trace(trace);"),
+    ("10: a submission frame named *_sub written is evaluate", "evaluate",
+     "df_sample_sub.to_csv('logreg_seed_starter.csv', index=False)"),
+    ("3: a model class of one's own (fit and predict) is train", "train",
+     "class MeraRidgeGD:\n    def __init__(self, epochs, learning_rate):\n        self.epochs = epochs\n"
+     "    def fit(self, X_train, y_train):\n        self.coef_ = np.ones(X_train.shape[1])\n"
+     "    def predict(self, X_test):\n        return np.dot(X_test, self.coef_)"),
+    ("3: ... but a transformer class with fit() is not", "-train",
+     "class DropColumnTransformer(BaseEstimator, TransformerMixin):\n    def __init__(self, columns=None):\n"
+     "        self.columns = columns\n    def fit(self, X, y=None):\n        return self\n"
+     "    def transform(self, X):\n        return X.drop(columns=self.columns)"),
+    ("train: a gradient step written by hand, whatever its names", "train",
+     "def upd():\n    global a_guess, b_guess\n    y_pred = lin(a_guess, b_guess, x)\n    dydb = 2 * (y_pred - y)\n"
+     "    dyda = x * dydb\n    a_guess -= lr * dyda.mean()\n    b_guess -= lr * dydb.mean()"),
+    ("load: detectron2 datasets registered from annotation files", "load",
+     "register_coco_instances('train', {}, anno_folder + 'train.json', data_dir)\ntrain_ds = DatasetCatalog.get('train')"),
+    ("2: read + x/y tensors made of the array is prep", "prep",
+     "xy = np.loadtxt('diabetes.csv.gz', delimiter=',', dtype=np.float32)\nx_data = torch.from_numpy(xy[:, :-1])\n"
+     "y_data = torch.from_numpy(xy[:, [-1]])"),
+    ("2: read + train_x/train_y is prep", "prep",
+     "df = pd.read_csv('../input/train.csv')\ntrain = df.values\ntrain_y = train[:, 0].astype('int8')\n"
+     "train_x = train[:, 1:].astype('float64')"),
+    ("8: matplotlib's rc() and rcParams among the imports are set-up", "imports",
+     "%matplotlib inline\nimport numpy as np\nfrom matplotlib import pyplot as plt, rcParams, rc\n"
+     "rc('animation', html='html5')\nrcParams['figure.figsize'] = 3, 3\nnp.set_printoptions(precision=4)"),
+    ("8: a seed helper defined and called is set-up", "imports",
+     "def seed_everything(seed):\n    random.seed(seed)\n    np.random.seed(seed)\n\nseed_everything(42)"),
+    ("6: a one-hot encoder under another name, fitted, is prep", "prep",
+     "pclass_transf = OneHotEncoder(sparse=False)\npclass_transf.fit(df['Pclass'].values.reshape((-1, 1)))\n"
+     "pclass = pclass_transf.transform(df['Pclass'].values.reshape((-1, 1)))"),
+    ("6: a scaler spelt XScalar, fitted, is prep", "prep",
+     "XScalar = StandardScaler()\nXScalar.fit(mercedesBenz)\nscaledXTrain = XScalar.transform(mercedesBenz)"),
 ]
 
 
