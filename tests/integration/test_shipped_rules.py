@@ -385,6 +385,28 @@ CASES = [
      "pclass = pclass_transf.transform(df['Pclass'].values.reshape((-1, 1)))"),
     ("6: a scaler spelt XScalar, fitted, is prep", "prep",
      "XScalar = StandardScaler()\nXScalar.fit(mercedesBenz)\nscaledXTrain = XScalar.transform(mercedesBenz)"),
+    # 2026-12-02, the twelfth round (draw 16, tests/labels/unseen-draw16.tsv)
+    ("prep: outliers removed into a clean copy", "prep",
+     "z = np.abs(stats.zscore(df[cols]))\noutliers = (z > 3).any(axis=1)\nprint(outliers.sum())\n"
+     "df_clean = df[~outliers].copy()"),
+    ("3: gradient descent written as w = w + lr * ... is train", "train",
+     "def gd(X, y):\n    weights = np.ones(X.shape[1])\n    for i in range(5000):\n"
+     "        y_hat = sigmoid(np.dot(X, weights))\n        weights = weights + lr * (np.dot((y - y_hat), X) / X.shape[0])\n"
+     "    return weights"),
+    ("8: scikit-learn-intelex patched in is set-up", "imports", "from sklearnex import patch_sklearn\npatch_sklearn()"),
+    ("train: torch layers listed in a ModuleList", "train",
+     "up_stack = nn.ModuleList([Up(320, 512, 4), Up(576, 256, 4)]).to(DEVICE)\n"
+     "last_conv = nn.ConvTranspose2d(in_channels=160, out_channels=1, kernel_size=4)"),
+    ("explore: a table of null counts built by a helper and shown", "explore",
+     "def get_null_counts(df):\n    null_count_df = pd.DataFrame(df.isnull().sum().sort_values(ascending=False).reset_index())\n"
+     "    null_count_df.columns = ['column_name', 'null_counts']\n    return null_count_df\n\n"
+     "null_ = get_null_counts(df1)\nnull_.style.background_gradient(cmap='YlOrRd')"),
+    ("2: a group-by summary reset to feed a plot is explore", "explore",
+     "grouped = df.groupby(['locale'])['sales'].sum()\ngrouped = grouped.reset_index()\n"
+     "plt.bar(range(len(grouped)), grouped['sales'])\nplt.show()"),
+    ("2: a hyperopt objective is tuning: train", "train",
+     "def hyperopt_train_test(hpparams):\n    params_est = {'n_estimators': int(hpparams['n_estimators'])}\n"
+     "    clf = RandomForestClassifier(**params_est)\n    return cross_val_score(clf, X, y).mean()"),
 ]
 
 
@@ -484,14 +506,14 @@ def test_the_label_files_are_in_the_guides_format_and_disjoint():
 def test_the_shipped_rules_score_no_worse_than_measured(tmp_path):
     """The label model with the shipped rules, fitted on the whole corpus, on dev.tsv and on
     the held-out file of tests/labels: at least the figures the README gives, less half a
-    point (88.1% and 79.8% on 2026-12-02, after the ninth round).  A rule edit that breaks a
+    point (88.0% and 80.0% on 2026-12-02, after the twelfth round).  A rule edit that breaks a
     pattern or a macro shows here first: one that dropped a rule block by mistake scored 62%
     on dev."""
     cells, weak = tmp_path / "cells.jsonl", tmp_path / "weak.jsonl"
     for args in (["ingest", "-q", "-o", cells, SHARED / "corpus"], ["label", "-q", "-o", weak, cells]):
         r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=300)
         assert r.returncode == 0, r.stderr
-    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.876), (LABELS / "unseen-held-out.tsv", 0.793)):
+    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.875), (LABELS / "unseen-held-out.tsv", 0.795)):
         r = subprocess.run([str(BIN), "eval", "--predictions", "--gold", str(gold), str(weak)],
                            capture_output=True, text=True, env=ENV, timeout=120)
         assert r.returncode == 0, r.stderr
