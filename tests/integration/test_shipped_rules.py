@@ -407,6 +407,29 @@ CASES = [
     ("2: a hyperopt objective is tuning: train", "train",
      "def hyperopt_train_test(hpparams):\n    params_est = {'n_estimators': int(hpparams['n_estimators'])}\n"
      "    clf = RandomForestClassifier(**params_est)\n    return cross_val_score(clf, X, y).mean()"),
+    # 2026-12-02, the thirteenth round (draw 17, tests/labels/unseen-draw17.tsv)
+    ("6: an imputer's strategy= argument is not a TPU strategy", "-imports",
+     "mean_imputer = SimpleImputer(strategy='mean')\nmode_imputer = SimpleImputer(strategy='most_frequent')"),
+    ("8: pip install without ! is set-up", "imports", "pip install torch==1.2.0"),
+    ("8: fugue's notebook set-up", "imports", "from fugue_jupyter import setup\nsetup(run_js=True)"),
+    ("prep: a feature-engineering helper's result kept", "prep", "df = feature_engineer(train)\nprint(df.shape)\ndf.head()"),
+    ("2: value counts set into a small table to plot are explore", "explore",
+     "j_df = pd.DataFrame()\nj_df['yes'] = df[df['deposit'] == 'yes']['education'].value_counts()\n"
+     "j_df['no'] = df[df['deposit'] == 'no']['education'].value_counts()\nj_df.plot.bar(title='Education')"),
+    ("4: lifetimes' plots of a fitted customer model are evaluate", "evaluate",
+     "from lifetimes.plotting import plot_frequency_recency_matrix\nfig = plt.figure(figsize=(12, 8))\n"
+     "plot_frequency_recency_matrix(bgf)"),
+    ("train: a TF1 graph of placeholders and variables", "train",
+     "graph = tf.Graph()\nwith graph.as_default():\n    tf_train_dataset = tf.placeholder(tf.float32, shape=(batch_size, 784))\n"
+     "    weights = tf.Variable(tf.truncated_normal([784, 10]))\n    logits = tf.matmul(tf_train_dataset, weights)\n"
+     "    train_prediction = tf.nn.softmax(logits)"),
+    ("load: a read kept under a prepared-sounding name is still load", "load",
+     "resampled_df = pd.read_pickle(data_path + 'hourly_resampled.pkl')\nresampled_df"),
+    ("6: a Boruta selector fitted is prep", "prep",
+     "feat_selector = BorutaPy(clf, n_estimators='auto', random_state=17)\nfeat_selector.fit(X_with_noise.values, y)"),
+    ("explore: a camel-case plotting helper on the data", "explore", "plotImages(x)"),
+    ("4: ... and one named for a model's results is evaluate", "evaluate",
+     "plotModelResults(lr, X_train_scaled, X_test_scaled, y_train, y_test, plot_intervals=True)"),
 ]
 
 
