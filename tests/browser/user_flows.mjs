@@ -51,6 +51,21 @@ const report = { pageErrors: [], consoleErrors: [] };
 let inNotebook = true; // the exported page's own errors are not the notebook's
 
 const codeCells = () => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code');
+// Opens a menu of the menu bar until ITEM shows in it.  Bootstrap's dropdown can miss a
+// click that lands while the page is busy (cells running, outputs arriving): the menu
+// stays shut and the item hidden (a clean-clone CI run timed out on Kernel > Interrupt
+// that way).  A user clicks the menu again; so does this, up to five times.
+async function openMenu(page, menu, item) {
+    for (let tries = 1; ; tries++) {
+        await page.click(menu);
+        try {
+            await page.waitForSelector(item, { state: 'visible', timeout: 3000 });
+            return;
+        } catch (e) {
+            if (tries === 5) throw e;
+        }
+    }
+}
 // one code cell run as Notebook 6's Run does it, until it is numbered and the kernel idle
 async function runCell(page, i) {
     await page.evaluate(i => { Jupyter.notebook.select(i); Jupyter.notebook.execute_cells([i]); }, i);
@@ -145,7 +160,7 @@ async function revertDay(page) {
     const loaded = page.evaluate(() => new Promise(resolve =>
         Jupyter.notebook.events.one('checkpoint_restored.Notebook', () =>
             Jupyter.notebook.events.one('notebook_loaded.Notebook', () => resolve(true)))));
-    await page.click('#filelink');
+    await openMenu(page, '#filelink', '#restore_checkpoint');
     await page.hover('#restore_checkpoint');
     await page.click('#restore_checkpoint ul li a[href="#"]');
     await page.click('.modal-dialog .modal-footer button:has-text("Revert")');
@@ -204,7 +219,7 @@ async function restartDay(page) {
     });
     // Kernel > Interrupt, through the menu
     const t0 = Date.now();
-    await page.click('#kernellink');
+    await openMenu(page, '#kernellink', '#int_kernel > a');
     await page.click('#int_kernel > a');
     await page.waitForFunction(() => Jupyter.notebook.get_cells()
         .filter(c => c.cell_type === 'code').every(c => c.input_prompt_number !== '*'));
@@ -216,7 +231,7 @@ async function restartDay(page) {
     const ready = page.evaluate(() => new Promise(resolve =>
         Jupyter.notebook.events.one('kernel_restarting.Kernel', () =>
             Jupyter.notebook.events.one('kernel_ready.Kernel', () => resolve(true)))));
-    await page.click('#kernellink');
+    await openMenu(page, '#kernellink', '#restart_kernel > a');
     await page.click('#restart_kernel > a');
     await page.click('.modal-dialog .modal-footer button:has-text("Restart")');
     report.restarted = await ready;
