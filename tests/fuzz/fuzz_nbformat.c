@@ -5,7 +5,8 @@
  * (the writer is a fixed point); fmt's transformations hold up; and ingest's byte
  * scanner (cellscan) never accepts what the jansson reader refuses, nor reads
  * different code cells from it; nor does tag's canonical scanner (canonscan), which
- * also must take only what nb_dumps writes back byte for byte.
+ * also must take only what nb_dumps writes back byte for byte; and the notebook's
+ * language read from either scanner's metadata bytes is the one its tree gives.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,9 +15,22 @@
 
 #include "nbformat/canonscan.h"
 #include "nbformat/cellscan.h"
+#include "nbformat/nblang.h"
 #include "nbformat/notebook.h"
 
 static struct cellscan scan;
+
+/* The language read from the metadata's bytes (walked, not parsed) is the tree's. */
+static void check_language_agrees(const char *meta, size_t len, const json_t *nb, const char *by)
+{
+    struct nb_lang tree, bytes;
+    nb_lang_of_tree(nb, &tree);
+    nb_lang_of_metadata(meta, len, &bytes);
+    if (tree.python != bytes.python || strcmp(tree.name, bytes.name)) {
+        fprintf(stderr, "%s: the language from the bytes differs from the tree's\n", by);
+        abort();
+    }
+}
 
 static void check_scanner_agrees(const char *buf, size_t len, const json_t *nb)
 {
@@ -41,6 +55,7 @@ static void check_scanner_agrees(const char *buf, size_t len, const json_t *nb)
         free(src);
     }
     if (k != scan.n) { fprintf(stderr, "cellscan: too many code cells\n"); abort(); }
+    check_language_agrees(buf + scan.meta_off, scan.meta_end - scan.meta_off, nb, "cellscan");
 }
 
 static struct canonscan canon;
@@ -75,6 +90,7 @@ static void check_canonical_agrees(const char *buf, size_t len)
         k++;
     }
     if (k != canon.n) { fprintf(stderr, "canonscan: too many code cells\n"); abort(); }
+    check_language_agrees(buf + canon.meta_off, canon.meta_end - canon.meta_off, nb, "canonscan");
     free(out);
     json_decref(nb);
 }

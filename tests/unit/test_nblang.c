@@ -196,6 +196,63 @@ static void test_the_name_as_messages_show_it(void **state)
     expect("{\"language_info\": {\"name\": \"a\\u007fb\"}}", 0, "a?b");
 }
 
+/* nb_lang_of_metadata walks the bytes rather than parsing them (a notebook's metadata
+ * may carry megabytes of widget state): on METADATA's bytes, the answer of jansson's
+ * tree of them (a repeated key: the last wins, as the reading commands read notebooks:
+ * NB_DUP_KEYS), which must be PYTHON and NAME. */
+static void walk(const char *metadata, int python, const char *name)
+{
+    json_t *m = json_loadb(metadata, strlen(metadata), JSON_ALLOW_NUL, NULL);
+    assert_non_null(m);
+    json_t *nb = json_pack("{sO}", "metadata", m);
+    struct nb_lang tree, bytes;
+    memset(&bytes, 'x', sizeof bytes);
+    nb_lang_of_tree(nb, &tree);
+    nb_lang_of_metadata(metadata, strlen(metadata), &bytes);
+    json_decref(nb);
+    json_decref(m);
+    if (tree.python != python || strcmp(tree.name, name) || bytes.python != python ||
+        strcmp(bytes.name, name))
+        fail_msg("%s: tree %d \"%s\", bytes %d \"%s\", expected %d \"%s\"", metadata, tree.python,
+                 tree.name, bytes.python, bytes.name, python, name);
+}
+
+static void test_the_walk_over_the_bytes_answers_as_jansson(void **state)
+{
+    (void)state;
+    /* a repeated key: the last one, whatever it holds */
+    walk("{\"language_info\": {\"name\": \"R\"}, \"language_info\": {\"name\": \"julia\"}}", 0,
+         "julia");
+    walk("{\"language_info\": {\"name\": \"R\", \"name\": \"python\"}}", 1, "python");
+    walk("{\"language_info\": {\"name\": \"R\"}, \"language_info\": 3, "
+         "\"kernelspec\": {\"language\": \"scala\"}}", 0, "scala");
+    walk("{\"kernelspec\": {\"language\": \"R\"}, \"kernelspec\": [\"python\"]}", 1, "");
+    /* keys and brackets inside other values, strings with quotes and brackets in them */
+    const char *nested[] = {
+        "{\"widgets\": {\"state\": {\"a\": [1, {\"language_info\": \"x\"}, \"]}\\\"{\", "
+        "{\"kernelspec\": {\"language\": \"sql\"}}]}}, \"language_info\": {\"name\": \"julia\"}}",
+        "{\"a\": \"}\\\"{\\\\\", \"b\": [[], {}], \"kernelspec\": {\"x\": {\"language\": \"sql\"}, "
+        "\"language\": \"R\"}}",
+        /* literals beside them, white space wherever JSON allows it */
+        "{ \"a\" : true ,\"b\":-1.5e3, \"c\" :null,\n\t\"language_info\" :{ \"x\": false,"
+        "\r\n \"name\" : \"R\" } }",
+    };
+    const char *nested_name[] = {"julia", "r", "r"};
+    for (size_t i = 0; i < sizeof nested / sizeof *nested; i++) {
+        walk(nested[i], 0, nested_name[i]);
+        expect(nested[i], 0, nested_name[i]); /* and through both scanners */
+    }
+    walk("{\"language_info\": {}}", 1, "");
+    walk("{\"language_info\": {\"name\": \"\\u00e9\\u0000\"}, \"x\": \"\\u00e9\"}", 0, "???");
+    /* an escaped name is decoded (jansson decodes the token) */
+    walk("{\"language_info\": {\"name\": \"\\u0052\"}}", 0, "r");
+    expect("{\"language_info\": {\"name\": \"pyth\\u006fn3\"}}", 1, "python3");
+    /* the scanners take no escaped key; given one, the walk hands the bytes to jansson */
+    walk("{\"language_info\": {\"n\\u0061me\": \"R\"}}", 0, "r");
+    walk("{\"\\u006canguage_info\": {\"name\": \"R\"}, \"kernelspec\": {\"language\": \"sql\"}}", 0,
+         "r");
+}
+
 static void test_the_tally_the_reports_print(void **state)
 {
     (void)state;
@@ -234,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_pythons_spelled_every_way),
         cmocka_unit_test(test_a_language_given_alone),
         cmocka_unit_test(test_the_name_as_messages_show_it),
+        cmocka_unit_test(test_the_walk_over_the_bytes_answers_as_jansson),
         cmocka_unit_test(test_the_tally_the_reports_print),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
