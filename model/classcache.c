@@ -17,6 +17,7 @@
 #include "model/classcache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,11 @@ struct classcache {
     size_t arena_len, arena_cap;
     int mapped; /* arena is the reserved mapping (arena_cap = CLASSCACHE_MAX_BYTES) */
     long hits, misses;
+    /* The mapping's pages are made ready ahead of the sources, outside the lock (see
+     * populate_ahead): arena_mark is arena_len as the lock's holder last left it,
+     * populated how far the pages are ready, populating set while a thread readies. */
+    atomic_size_t arena_mark, populated;
+    atomic_flag populating;
 };
 
 /* A multiply-xorshift hash eight bytes at a time (FNV's byte loop showed in the
@@ -90,6 +96,9 @@ struct classcache *classcache_new(const nbs_model *m)
         c->arena_cap = CLASSCACHE_MAX_BYTES;
         c->mapped = 1;
     }
+    atomic_init(&c->arena_mark, 0);
+    atomic_init(&c->populated, 0);
+    atomic_flag_clear(&c->populating);
     pthread_mutex_init(&c->lock, NULL);
     return c;
 }
@@ -103,6 +112,36 @@ void classcache_free(struct classcache *c)
     if (c->mapped) munmap(c->arena, c->arena_cap);
     else free(c->arena);
     free(c);
+}
+
+/* Makes the mapping's pages ready POPULATE_AHEAD past the sources stored, before the
+ * caller takes the lock.  A page's first write faults it in, and inside the lock every
+ * other thread waited for it: on a VM a transparent huge page took 10-25 ms to come
+ * (host faults behind the guest's zeroing), and `tag -j 2` ran on one thread meanwhile.
+ * MADV_POPULATE_WRITE faults the pages in without writing to them, so it is safe
+ * beside a thread copying into the same pages; one thread at a time does it, the
+ * others go on.  Where the kernel lacks it (before Linux 5.14) pages fault as before. */
+enum { POPULATE_AHEAD = 4 << 20 };
+
+static void populate_ahead(struct classcache *c)
+{
+#ifdef MADV_POPULATE_WRITE
+    if (!c->mapped) return;
+    size_t want = atomic_load_explicit(&c->arena_mark, memory_order_relaxed) + POPULATE_AHEAD;
+    if (want <= atomic_load_explicit(&c->populated, memory_order_relaxed) ||
+        atomic_flag_test_and_set_explicit(&c->populating, memory_order_acquire))
+        return;
+    size_t from = atomic_load_explicit(&c->populated, memory_order_relaxed);
+    size_t to = (want + POPULATE_AHEAD) & ~((size_t)(2 << 20) - 1); /* whole huge pages */
+    if (to > CLASSCACHE_MAX_BYTES) to = CLASSCACHE_MAX_BYTES;
+    if (to > from) {
+        if (madvise(c->arena + from, to - from, MADV_POPULATE_WRITE)) to = CLASSCACHE_MAX_BYTES;
+        atomic_store_explicit(&c->populated, to, memory_order_relaxed); /* (failed: not again) */
+    }
+    atomic_flag_clear_explicit(&c->populating, memory_order_release);
+#else
+    (void)c;
+#endif
 }
 
 /* The slot holding SRC, or the empty slot where it would go.  Lock held. */
@@ -163,6 +202,7 @@ static struct rec *insert(struct classcache *c, uint64_t h, const char *src, siz
     *r = (struct rec){h, c->arena_len, len, NULL, 0, STAGE_NONE, 0};
     *s = (struct slot){(uint32_t)(c->used + 1), (uint32_t)(h >> 32)};
     c->arena_len += len;
+    atomic_store_explicit(&c->arena_mark, c->arena_len, memory_order_relaxed);
     c->used++;
     return r;
 }
@@ -205,6 +245,7 @@ int classcache_classify(struct classcache *c, const char *src, size_t len, float
     float probs[N_STAGES];
     int stage = model_classify(c->model, src, len, probs);
     *prob = stage >= 0 ? probs[stage] : 0.0f;
+    populate_ahead(c);
     pthread_mutex_lock(&c->lock);
     keep(c, h, src, len, stage, *prob);
     pthread_mutex_unlock(&c->lock);
@@ -225,6 +266,7 @@ int classcache_lookup(struct classcache *c, const char *src, size_t len, float *
 void classcache_store(struct classcache *c, const char *src, size_t len, int stage, float prob)
 {
     uint64_t h = hash_bytes(src, len);
+    populate_ahead(c);
     pthread_mutex_lock(&c->lock);
     keep(c, h, src, len, stage, prob);
     pthread_mutex_unlock(&c->lock);
@@ -235,6 +277,7 @@ int classcache_claim(struct classcache *c, const void *owner, uint32_t ticket, c
 {
     uint64_t h = hash_bytes(src, len);
     int stage;
+    populate_ahead(c);
     pthread_mutex_lock(&c->lock);
     struct slot *s = find(c, h, src, len);
     if (s->rec1) {
