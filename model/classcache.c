@@ -9,7 +9,8 @@
  * CLASSCACHE_MAX_BYTES reserved at the start (pages come as they are written) with
  * transparent huge pages asked for: its first writes were a third of a tag run's page
  * faults (~14k on the corpus), and a growing malloc'd arena also moved on each
- * doubling; malloc'd growth remains when the mapping cannot be had.  The lock is not
+ * doubling; malloc'd growth remains when the mapping cannot be had.  Its pages are made
+ * ready a little ahead of use, outside the lock (populate_ahead).  The lock is not
  * held while classifying: two threads meeting the same new source both classify it
  * and the second insert finds the first.  A claimed record (classcache_claim) is one
  * a batch will answer: the other callers take it as absent until then.
