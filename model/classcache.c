@@ -6,11 +6,13 @@
  * the halves agree: the table of 40-byte entries it replaces was 10 MB on the corpus
  * and each probe a cache miss), and the sources back to back in one growing arena
  * (offsets, so a realloc moves nothing we point to).  The arena is one mapping of
- * CLASSCACHE_MAX_BYTES reserved at the start (pages come as they are written) with
- * transparent huge pages asked for: its first writes were a third of a tag run's page
- * faults (~14k on the corpus), and a growing malloc'd arena also moved on each
- * doubling; malloc'd growth remains when the mapping cannot be had.  Its pages are made
- * ready a little ahead of use, outside the lock (populate_ahead).  The lock is not
+ * CLASSCACHE_MAX_BYTES reserved at the start (a growing malloc'd arena moved on each
+ * doubling; malloc'd growth remains when the mapping cannot be had), its pages made
+ * ready a little ahead of use, outside the lock (populate_ahead).  Transparent huge
+ * pages, asked for until 2026-12-02 to cut the arena's page faults (~14k on the
+ * corpus), were slower on the VMs measured: a 2 MB page comes back from the host
+ * whole (see populate_ahead), 4 KB ones mostly from pages the guest still holds (tag
+ * -j 1 6% and -j 2 3.5% less wall time without them).  The lock is not
  * held while classifying: two threads meeting the same new source both classify it
  * and the second insert finds the first.  A claimed record (classcache_claim) is one
  * a batch will answer: the other callers take it as absent until then.
@@ -90,9 +92,6 @@ struct classcache *classcache_new(const nbs_model *m)
     void *a = mmap(NULL, CLASSCACHE_MAX_BYTES, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (a != MAP_FAILED) {
-#ifdef MADV_HUGEPAGE
-        madvise(a, CLASSCACHE_MAX_BYTES, MADV_HUGEPAGE); /* (a hint: no matter if refused) */
-#endif
         c->arena = a;
         c->arena_cap = CLASSCACHE_MAX_BYTES;
         c->mapped = 1;
@@ -118,7 +117,9 @@ void classcache_free(struct classcache *c)
 /* Makes the mapping's pages ready POPULATE_AHEAD past the sources stored, before the
  * caller takes the lock.  A page's first write faults it in, and inside the lock every
  * other thread waited for it: on a VM a transparent huge page took 10-25 ms to come
- * (host faults behind the guest's zeroing), and `tag -j 2` ran on one thread meanwhile.
+ * (host faults behind the guest's zeroing: the guest hands whole free 2 MB blocks back
+ * to the host), and `tag -j 2` ran on one thread meanwhile; 4 KB pages cost less each
+ * but as much together.
  * MADV_POPULATE_WRITE faults the pages in without writing to them, so it is safe
  * beside a thread copying into the same pages; one thread at a time does it, the
  * others go on.  Where the kernel lacks it (before Linux 5.14) pages fault as before. */
@@ -133,7 +134,7 @@ static void populate_ahead(struct classcache *c)
         atomic_flag_test_and_set_explicit(&c->populating, memory_order_acquire))
         return;
     size_t from = atomic_load_explicit(&c->populated, memory_order_relaxed);
-    size_t to = (want + POPULATE_AHEAD) & ~((size_t)(2 << 20) - 1); /* whole huge pages */
+    size_t to = (want + POPULATE_AHEAD) & ~((size_t)(1 << 20) - 1); /* whole megabytes */
     if (to > CLASSCACHE_MAX_BYTES) to = CLASSCACHE_MAX_BYTES;
     if (to > from) {
         if (madvise(c->arena + from, to - from, MADV_POPULATE_WRITE)) to = CLASSCACHE_MAX_BYTES;
