@@ -83,6 +83,9 @@ static const char usage[] =
 "                   fitted on whole cells only): more, shorter examples for `train`;\n"
 "                   a statement whose votes name only stages no cell was voted is\n"
 "                   left unlabeled (\"stage\": null)\n"
+"  --profile        time each LF: the report (stderr, or --report) then lists the\n"
+"                   slowest, with the file and line that define them, their time,\n"
+"                   share and cost per cell (with -q: only that)\n"
 "  -j, --jobs N     threads, 1 to 64 (default: the CPUs it may use, at most 8)\n"
 "  -q, --quiet      no analysis unless --report or --gold is given\n"
 "  -h, --help       this help\n"
@@ -119,14 +122,14 @@ int cmd_label(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.jobs = default_jobs();
     o.min_conf = -1; /* the mode's default below */
-    enum { O_RULES = 256, O_NODEF, O_GOLD, O_REPORT, O_SVG, O_VOTES, O_TRUTH, O_MINCONF, O_STATEMENTS };
+    enum { O_RULES = 256, O_NODEF, O_GOLD, O_REPORT, O_SVG, O_VOTES, O_TRUTH, O_MINCONF, O_STATEMENTS, O_PROFILE };
     static const struct option lopts[] = {
         {"rules", required_argument, 0, O_RULES}, {"no-default-rules", no_argument, 0, O_NODEF},
         {"gold", required_argument, 0, O_GOLD}, {"report", required_argument, 0, O_REPORT},
         {"svg", required_argument, 0, O_SVG}, {"output", required_argument, 0, 'o'},
         {"votes", required_argument, 0, O_VOTES}, {"truth", required_argument, 0, O_TRUTH},
         {"min-confidence", required_argument, 0, O_MINCONF}, {"jobs", required_argument, 0, 'j'},
-        {"statements", no_argument, 0, O_STATEMENTS},
+        {"statements", no_argument, 0, O_STATEMENTS}, {"profile", no_argument, 0, O_PROFILE},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     optind = 0; /* GNU getopt: a full re-initialisation, so the command may run twice */
@@ -142,6 +145,7 @@ int cmd_label(int argc, char **argv)
             break;
         case O_NODEF: o.no_default = 1; break;
         case O_STATEMENTS: o.statements = 1; break;
+        case O_PROFILE: o.profile = 1; break;
         case O_GOLD: o.gold = optarg; break;
         case O_REPORT: o.report = optarg; break;
         case O_SVG: o.svg = optarg; break;
@@ -176,9 +180,9 @@ int cmd_label(int argc, char **argv)
     }
     if (o.truth && !o.votes) { fprintf(stderr, "nbstage label: --truth goes with --votes (use --gold for cells)\n"); return EXIT_USAGE; }
     /* an option the mode has no use for is a mistake to say, not to drop */
-    if (o.votes && (o.gold || o.svg || o.n_rules || o.no_default || o.statements)) {
+    if (o.votes && (o.gold || o.svg || o.n_rules || o.no_default || o.statements || o.profile)) {
         fprintf(stderr, "nbstage label: --votes runs the label model alone: no --rules, "
-                        "--no-default-rules, --statements, --gold or --svg (use --truth)\n");
+                        "--no-default-rules, --statements, --profile, --gold or --svg (use --truth)\n");
         return EXIT_USAGE;
     }
     if (o.svg && !o.gold) { fprintf(stderr, "nbstage label: --svg goes with --gold (the confusion matrix needs hand labels)\n"); return EXIT_USAGE; }

@@ -10,7 +10,8 @@
  * stages no cell was voted is left unlabeled, labelmodel.h).  A posterior that is not
  * a distribution is an internal error: said, nothing written.  The LF analysis goes
  * to stderr or --report, scored against --gold hand labels when given (with --svg,
- * the confusion matrix).  -o and --report are committed together once everything is
+ * the confusion matrix; with --profile, the time each LF took).  -o and --report are
+ * committed together once everything is
  * written (labelout.c); a report to stderr comes after the labels are in place.
  * Exit 1 when input lines were skipped or PCRE2 gave up on a rule.
  */
@@ -35,6 +36,59 @@
 #include "model/commands.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
+
+/* --profile: the LFs that took the longest, with where each is defined, its time in
+ * all threads together, its share and its cost per cell; the rest summed. */
+enum { PROFILE_SHOWN = 25 };
+
+static void print_profile(FILE *rep, const struct lfset *lfs, const uint64_t *ns, size_t items,
+                          int threads)
+{
+    int m = lfs->n, *order = malloc((size_t)m * sizeof *order);
+    if (!order) return;
+    uint64_t total = 0;
+    for (int k = 0; k < m; k++) {
+        order[k] = k;
+        total += ns[k];
+    }
+    for (int a = 1; a < m; a++) /* slowest first; insertion sort: a few hundred LFs */
+        for (int b = a; b > 0 && ns[order[b]] > ns[order[b - 1]]; b--) {
+            int t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    fprintf(rep, "LF time (--profile): %.2f s matching in %d thread%s, over %zu cells%s; each LF's own\n"
+            "time, the clock read between two LFs (some 20-40 ns a read, counted in the LFs')\n",
+            total * 1e-9, threads, threads == 1 ? "" : "s", items, items ? "" : " (nothing to time)");
+    fprintf(rep, "  %-32s %-8s %-24s %8s %7s %8s\n", "LF", "stage", "defined at", "time s", "share",
+            "us/cell");
+    const struct ruleset *rs = &lfs->rules;
+    uint64_t rest = 0;
+    int shown = 0;
+    for (int i = 0; i < m; i++) {
+        int k = order[i];
+        if (!ns[k]) continue; /* context LFs: not matched */
+        if (shown == PROFILE_SHOWN) {
+            rest += ns[k];
+            continue;
+        }
+        char where[512];
+        if ((size_t)k < rs->n) {
+            const char *path = rs->paths[rs->rules[k].file - 1], *base = strrchr(path, '/');
+            snprintf(where, sizeof where, "%s:%d", base ? base + 1 : path, rs->rules[k].line);
+        } else {
+            snprintf(where, sizeof where, "built-in");
+        }
+        fprintf(rep, "  %-32s %-8s %-24s %8.3f %6.1f%% %8.2f\n", lfs->name[k],
+                lfs->stage[k] >= 0 ? stage_key[lfs->stage[k]] : "any", where, ns[k] * 1e-9,
+                total ? 100.0 * ns[k] / total : 0.0, items ? ns[k] * 1e-3 / items : 0.0);
+        shown++;
+    }
+    if (rest) fprintf(rep, "  %-32s %-8s %-24s %8.3f %6.1f%%\n", "(the others)", "", "", rest * 1e-9,
+                      total ? 100.0 * rest / total : 0.0);
+    fputc('\n', rep);
+    free(order);
+}
 
 /* The shipped rules (unless --no-default-rules), each --rules file over them, and the
  * built-ins.  -1 with the reason said (file:line for a bad rule). */
@@ -93,6 +147,7 @@ int label_cells(const struct label_opts *o)
     const struct gold_row **gold_rows = NULL; /* [n] for the report's lines on the labels' doubt */
     int gave_up_lfs = 0;
     struct lfvote_gave_up gu = {0};
+    uint64_t *ns = NULL; /* --profile: nanoseconds per LF */
     double *pproba = NULL, *sproba = NULL;
     int *ppred = NULL, *spred = NULL;
     struct lm_stats st;
@@ -159,12 +214,14 @@ int label_cells(const struct label_opts *o)
     lm_pred = malloc((n ? n : 1) * sizeof *lm_pred);
     mv_pred = malloc((n ? n : 1) * sizeof *mv_pred);
     lm_all = malloc((n ? n : 1) * sizeof *lm_all);
-    if (!votes || !info || !pat || !lm_pred || !mv_pred || !lm_all || lm_stats_init(&st, m) < 0) {
+    if (o->profile) ns = calloc((size_t)m, sizeof *ns);
+    if (!votes || !info || !pat || !lm_pred || !mv_pred || !lm_all || lm_stats_init(&st, m) < 0 ||
+        (o->profile && !ns)) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
     if (lfvote_gave_up_init(&gu, m) < 0 ||
-        lfvote_all(&lfs, cells, total, o->jobs, votes, info, &gu) < 0) {
+        lfvote_all(&lfs, cells, total, o->jobs, votes, info, &gu, ns) < 0) {
         fprintf(stderr, "nbstage label: out of memory while voting\n");
         goto out;
     }
@@ -268,7 +325,7 @@ int label_cells(const struct label_opts *o)
     /* A report to a file (--report) is written before the outputs are committed, so
      * that they are committed together; one to stderr after, so that a reader of
      * stderr gone (`2>&1 | head`) cannot end the run before the labels are in place. */
-    int want_report = !o->quiet || o->report || o->gold;
+    int want_analysis = !o->quiet || o->report || o->gold, want_report = want_analysis || o->profile;
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
             if (labelout_flush(&oo) < 0 || labelout_flush(&ro) < 0) goto out;
@@ -300,6 +357,11 @@ int label_cells(const struct label_opts *o)
                     "of which the label model fitted on the cells knows nothing\n", sub_unknown);
         fprintf(rep, "nbstage label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
                 t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+        if (ns) print_profile(rep, &lfs, ns, total, o->jobs < 1 ? 1 : o->jobs > 8 ? 8 : o->jobs);
+        if (!want_analysis) { /* -q --profile: the times alone */
+            rep = NULL;
+            continue;
+        }
         struct lf_report r = {
             .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .silent = lfs.silent, .n = n,
             .votes = votes, .gold = gold_ix, .gold_rows = gold_rows, .lm_pred = lm_pred, .mv_pred = mv_pred,
@@ -320,6 +382,7 @@ out:
     lm_free(&model);
     gold_free(&gold);
     lfvote_gave_up_free(&gu);
+    free(ns);
     lfset_free(&lfs);
     return rc;
 }

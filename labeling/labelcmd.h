@@ -13,7 +13,7 @@
 
 struct label_opts {
     const char *rules[16];
-    int n_rules, no_default, quiet, jobs, statements;
+    int n_rules, no_default, quiet, jobs, statements, profile;
     const char *gold, *report, *svg, *output, *votes, *truth, *input; /* NULL: not given (-o, input: stdio) */
     double min_conf;
 };

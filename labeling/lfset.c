@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "labeling/stage.h"
 
@@ -149,8 +150,15 @@ static int shows_something(const struct pyview *v)
     return 1;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
-                struct lf_cellinfo *info, struct lf_gave_up *gave_up)
+                struct lf_cellinfo *info, struct lf_gave_up *gave_up, uint64_t *ns)
 {
     int nr = (int)s->rules.n, b = nr;
     for (int i = 0; i < s->n; i++) votes[i] = STAGE_NONE;
@@ -162,7 +170,13 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     info->empty = v->n_stmts == 0;
     info->n_votes = info->job_votes = 0;
     size_t which = 0;
+    uint64_t t = ns ? now_ns() : 0, u;
     int io = imports_only(s, v, md, &which);
+    if (ns) {
+        u = now_ns();
+        ns[b + LF_BUILTIN_IMPORTS_ONLY] += u - t;
+        t = u;
+    }
     if (io < 0 && gave_up) { /* abstains; the rules vote as on any other cell */
         gave_up->code[b + LF_BUILTIN_IMPORTS_ONLY] = io;
         gave_up->setup = which;
@@ -181,6 +195,11 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     for (int i = 0; i < nr; i++) {
         const struct rule *r = &s->rules.rules[i];
         int h = rule_matches(r, v, md);
+        if (ns) {
+            u = now_ns();
+            ns[i] += u - t;
+            t = u;
+        }
         if (h < 0 && gave_up) { gave_up->code[i] = h; gave_up->n++; }
         if (h <= 0) continue; /* a rule PCRE2 gave up on abstains */
         votes[i] = (signed char)r->stage;

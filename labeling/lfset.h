@@ -34,6 +34,8 @@
 #ifndef NBSTAGE_LFSET_H
 #define NBSTAGE_LFSET_H
 
+#include <stdint.h>
+
 #include "labeling/pytoken.h"
 #include "labeling/rules.h"
 
@@ -84,9 +86,11 @@ struct lf_gave_up {
 /* Fills VOTES[0..s->n) with a stage id or STAGE_NONE per LF, from the rules and
  * imports_only (context LFs abstain here).  MD from rules_match_data().  Independent
  * of other cells, so cells may be voted on in parallel.  GAVE_UP (may be NULL) gets the
- * LFs that abstain because PCRE2 gave up.  Returns INFO->n_votes. */
+ * LFs that abstain because PCRE2 gave up.  NS (may be NULL: not timed) gets, added per
+ * LF, the nanoseconds its matching took (`label --profile`; imports_only's include its
+ * `setup` patterns; the clock is read once between two LFs).  Returns INFO->n_votes. */
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
-                struct lf_cellinfo *info, struct lf_gave_up *gave_up);
+                struct lf_cellinfo *info, struct lf_gave_up *gave_up, uint64_t *ns);
 /* The context LFs (prev_cell, next_cell, after_model, model_output), added to VOTES of a cell whose INFO came
  * from lfset_votes, given what is known of the previous cell.  Cells must be taken
  * in notebook order.  Returns the number of votes added. */

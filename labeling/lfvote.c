@@ -32,6 +32,7 @@ struct vote_job {
     size_t lo, hi;
     int failed;
     struct lfvote_gave_up gu;
+    uint64_t *ns; /* [m] this thread's LF times, or NULL (not timed) */
 };
 
 static void *vote_range(void *arg)
@@ -45,7 +46,7 @@ static void *vote_range(void *arg)
     for (size_t i = j->lo; i < j->hi; i++) {
         struct pyview v;
         if (pyview_make(&v, j->cells[i].src, j->cells[i].src_len) < 0) { j->failed = 1; break; }
-        lfset_votes(j->lfs, &v, md, j->votes + i * (size_t)m, &j->info[i], &g);
+        lfset_votes(j->lfs, &v, md, j->votes + i * (size_t)m, &j->info[i], &g, j->ns);
         pyview_free(&v);
         for (int k = 0; g.n && k < m; k++) {
             if (!code[k] || j->gu.n[k]++) continue;
@@ -61,7 +62,7 @@ out:
 }
 
 int lfvote_all(const struct lfset *lfs, const struct label_cell *cells, size_t n, int jobs,
-               signed char *votes, struct lf_cellinfo *info, struct lfvote_gave_up *gu)
+               signed char *votes, struct lf_cellinfo *info, struct lfvote_gave_up *gu, uint64_t *ns)
 {
     struct vote_job jb[8];
     pthread_t th[8];
@@ -73,13 +74,15 @@ int lfvote_all(const struct lfset *lfs, const struct label_cell *cells, size_t n
      * in cell order, which the merge of the gave-up cells below relies on */
     size_t per = (n + (size_t)jobs - 1) / (size_t)jobs;
     for (int t = 0; t < jobs; t++) {
-        jb[t] = (struct vote_job){ lfs, cells, votes, info, 0, 0, 0, {NULL, NULL, NULL, 0} };
+        jb[t] = (struct vote_job){ lfs, cells, votes, info, 0, 0, 0, {NULL, NULL, NULL, 0}, NULL };
+        if (ns && !(jb[t].ns = calloc((size_t)lfs->n, sizeof *jb[t].ns))) jb[t].failed = 1;
         jb[t].lo = per * (size_t)t < n ? per * (size_t)t : n;
         jb[t].hi = jb[t].lo + per < n ? jb[t].lo + per : n;
-        if (t > 0 && pthread_create(&th[t], NULL, vote_range, &jb[t]) == 0) started[t] = 1;
-        else if (t > 0) vote_range(&jb[t]);
+        if (t == 0 || jb[t].failed) continue;
+        if (pthread_create(&th[t], NULL, vote_range, &jb[t]) == 0) started[t] = 1;
+        else vote_range(&jb[t]);
     }
-    vote_range(&jb[0]);
+    if (!jb[0].failed) vote_range(&jb[0]);
     int failed = jb[0].failed;
     for (int t = 1; t < jobs; t++) {
         if (started[t]) pthread_join(th[t], NULL);
@@ -96,7 +99,11 @@ int lfvote_all(const struct lfset *lfs, const struct label_cell *cells, size_t n
             }
             gu->n[k] += jb[t].gu.n[k];
         }
-    for (int t = 0; t < jobs; t++) lfvote_gave_up_free(&jb[t].gu);
+    for (int t = 0; t < jobs; t++) {
+        for (int k = 0; ns && jb[t].ns && k < lfs->n; k++) ns[k] += jb[t].ns[k];
+        free(jb[t].ns);
+        lfvote_gave_up_free(&jb[t].gu);
+    }
     return failed ? -1 : 0;
 }
 

@@ -11,6 +11,7 @@
 #define NBSTAGE_LFVOTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "labeling/cellread.h"
 #include "labeling/lfset.h"
@@ -31,10 +32,11 @@ void lfvote_gave_up_free(struct lfvote_gave_up *g);
 
 /* Votes on the N CELLS with LFS in JOBS threads (1..8): VOTES[i * lfs->n ...] and
  * INFO[i] per cell, as lfset_votes fills them; GU (from lfvote_gave_up_init) gets, per
- * LF, the cells PCRE2 gave up on (summed over the threads, the first in input order).
- * -1 when out of memory. */
+ * LF, the cells PCRE2 gave up on (summed over the threads, the first in input order);
+ * NS (NULL: not timed) gets added, per LF, the nanoseconds its matching took, summed
+ * over the threads.  -1 when out of memory. */
 int lfvote_all(const struct lfset *lfs, const struct label_cell *cells, size_t n, int jobs,
-               signed char *votes, struct lf_cellinfo *info, struct lfvote_gave_up *gu);
+               signed char *votes, struct lf_cellinfo *info, struct lfvote_gave_up *gu, uint64_t *ns);
 
 /* Said once per LF PCRE2 gave up on, even with -q (its votes are missing from those
  * cells, and the exit code is 1): where the rule (or imports_only's `setup` pattern)

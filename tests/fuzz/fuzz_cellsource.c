@@ -239,7 +239,7 @@ static void vote(const char *src, size_t len, int context)
     CHECK(votes && again && code);
     struct lf_cellinfo info;
     struct lf_gave_up gu = {code, 0, 0};
-    int nv = lfset_votes(&lfs, &v, md, votes, &info, &gu);
+    int nv = lfset_votes(&lfs, &v, md, votes, &info, &gu, NULL);
     CHECK(nv == info.n_votes && info.job_votes <= info.n_votes);
     for (int j = 0; j < lfs.n; j++) CHECK(votes[j] == STAGE_NONE || (votes[j] >= 0 && votes[j] < N_STAGES));
     int maj = lfset_rule_majority(&lfs, votes);

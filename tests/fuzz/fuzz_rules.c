@@ -90,7 +90,7 @@ static void vote(const struct lfset *lfs)
         struct lf_cellinfo info;
         memset(code, 0, (size_t)lfs->n * sizeof *code);
         struct lf_gave_up gu = {code, 0, 0};
-        int nv = lfset_votes(lfs, v, md, votes, &info, &gu);
+        int nv = lfset_votes(lfs, v, md, votes, &info, &gu, NULL);
         CHECK(nv == info.n_votes && info.job_votes <= info.n_votes);
         int gave = 0;
         for (int j = 0; j < lfs->n; j++) {

@@ -620,3 +620,61 @@ def test_label_gold_reports_the_labels_doubt_as_eval_does(tmp_path, cells):
     gold.write_text("cell_id\tlabel\na.ipynb#0\timports\na.ipynb#1\tload\n")
     r = run(["label", "--gold", gold, "-o", out, cells])
     assert r.returncode == 0 and "  label model, " not in r.stderr, r.stderr
+
+
+def test_profile_names_the_slow_rule_first_and_changes_no_label(tmp_path):
+    """`label --profile` times each LF: the report lists them slowest first, each with
+    the file:line that defines it, its time, its share (together 100%) and its cost per
+    cell; with -q that table alone.  The labels are those of a run without it.  A rule
+    that scans a whole 20 kB cell (a possessive class to its end, then a class that
+    fails) costs some 10 us a cell, an anchored literal some 0.1 us."""
+    cells = tmp_path / "long.jsonl"
+    rows = [{"id": f"p.ipynb#{k}", "notebook": "p.ipynb", "source": "y = 1\n" + "abc def " * 2500}
+            for k in range(20)] + [{"id": i, "notebook": i.split("#")[0], "source": s} for i, s in CELLS]
+    cells.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rules = tmp_path / "r.txt"
+    rules.write_text("rule slow_scan explore\n  any \\A(?:[a-z =\\n\\d]*+[#%]){1,}\n\n"
+                     "rule quick_anchor train\n  any \\Aqqq\n")
+    plain, timed = tmp_path / "plain.jsonl", tmp_path / "timed.jsonl"
+    r = run(["label", "-q", "--no-default-rules", "--rules", rules, "-o", plain, cells])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run(["label", "-q", "--profile", "--no-default-rules", "--rules", rules, "-o", timed, cells])
+    assert r.returncode == 0, r.stderr
+    assert timed.read_bytes() == plain.read_bytes()
+    assert "LF analysis" not in r.stderr  # -q: the times alone
+    lines = r.stderr.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("LF time (--profile):"))
+    assert f"over {len(rows)} cells" in lines[head], lines[head]
+    assert lines[head + 2].split() == ["LF", "stage", "defined", "at", "time", "s", "share", "us/cell"]
+    table = []
+    for line in lines[head + 3:]:
+        if not line.strip():
+            break
+        table.append(line.split())
+    assert table[0][:3] == ["slow_scan", "explore", "r.txt:1"], table
+    names = [row[0] for row in table]
+    assert "quick_anchor" in names and "imports_only" in names, names
+    assert len(names) == 3, names  # the two rules and imports_only (the built-in set-up rules)
+    assert not {"prev_cell", "next_cell", "after_model", "model_output"} & set(names)  # not matched, not timed
+    shares = [float(row[-2].rstrip("%")) for row in table]
+    assert abs(sum(shares) - 100) < 1.5, shares
+    slow_us, quick_us = float(table[0][-1]), float(table[names.index("quick_anchor")][-1])
+    assert slow_us > 10 * quick_us, table
+    # with --report the times go there, before the LF analysis
+    report = tmp_path / "report.txt"
+    r = run(["label", "--profile", "--no-default-rules", "--rules", rules, "--report", report, "-o", timed, cells])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    text = report.read_text()
+    assert text.index("LF time (--profile):") < text.index("LF analysis"), text
+    # the shipped rules: the slowest 25, then the others summed
+    r = run(["label", "-q", "--profile", "-o", timed, cells])
+    lines = r.stderr.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("LF time (--profile):"))
+    rows = [line.split() for line in lines[head + 3:] if line.strip()]
+    assert len(rows) == 26 and rows[-1][:2] == ["(the", "others)"], rows
+    assert all(row[2].startswith("rules.txt:") or row[2] == "built-in" for row in rows[:-1]), rows
+    # --votes has no LFs to time
+    votes = tmp_path / "v.tsv"
+    votes.write_text("0\t-1\n")
+    r = run(["label", "--votes", votes, "--profile"])
+    assert r.returncode == 2 and "--profile" in r.stderr, r.stderr

@@ -248,7 +248,7 @@ static const char *votes_of_flow(const char *src, int prev, int next, int result
     struct lf_cellinfo info;
     assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
     void *md = rules_match_data();
-    lfset_votes(&set, &pv, md, v, &info, NULL);
+    lfset_votes(&set, &pv, md, v, &info, NULL, NULL);
     struct lf_context ctx = { prev, next, results };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);

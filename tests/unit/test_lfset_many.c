@@ -59,7 +59,7 @@ static void a_cell_keeps_its_votes_past_4096_rules(void **state)
     assert_non_null(votes);
     struct lf_cellinfo info;
     malloc_fails_for = N_RULES; /* the fired-rules array of the code before */
-    int n = lfset_votes(&set, &pv, md, votes, &info, NULL);
+    int n = lfset_votes(&set, &pv, md, votes, &info, NULL, NULL);
     malloc_fails_for = 0;
     /* fit (train) fired, and r7 (explore), which a later stage's job rule silences */
     assert_int_equal(n, 1);
