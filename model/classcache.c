@@ -114,8 +114,9 @@ void classcache_free(struct classcache *c)
     free(c);
 }
 
-/* Makes the mapping's pages ready POPULATE_AHEAD past the sources stored, before the
- * caller takes the lock.  A page's first write faults it in, and inside the lock every
+/* Makes the mapping's pages ready ahead of the sources stored (as far ahead as they
+ * reach, between 256 kB and 4 MB, so that a run of a few notebooks readies little),
+ * before the caller takes the lock.  A page's first write faults it in, and inside the lock every
  * other thread waited for it: on a VM a transparent huge page took 10-25 ms to come
  * (host faults behind the guest's zeroing: the guest hands whole free 2 MB blocks back
  * to the host), and `tag -j 2` ran on one thread meanwhile; 4 KB pages cost less each
@@ -123,18 +124,20 @@ void classcache_free(struct classcache *c)
  * MADV_POPULATE_WRITE faults the pages in without writing to them, so it is safe
  * beside a thread copying into the same pages; one thread at a time does it, the
  * others go on.  Where the kernel lacks it (before Linux 5.14) pages fault as before. */
-enum { POPULATE_AHEAD = 4 << 20 };
+enum { POPULATE_MIN = 256 << 10, POPULATE_MAX = 4 << 20 };
 
 static void populate_ahead(struct classcache *c)
 {
 #ifdef MADV_POPULATE_WRITE
     if (!c->mapped) return;
-    size_t want = atomic_load_explicit(&c->arena_mark, memory_order_relaxed) + POPULATE_AHEAD;
+    size_t mark = atomic_load_explicit(&c->arena_mark, memory_order_relaxed);
+    size_t ahead = mark < POPULATE_MIN ? POPULATE_MIN : mark > POPULATE_MAX ? POPULATE_MAX : mark;
+    size_t want = mark + ahead < CLASSCACHE_MAX_BYTES ? mark + ahead : CLASSCACHE_MAX_BYTES;
     if (want <= atomic_load_explicit(&c->populated, memory_order_relaxed) ||
         atomic_flag_test_and_set_explicit(&c->populating, memory_order_acquire))
         return;
     size_t from = atomic_load_explicit(&c->populated, memory_order_relaxed);
-    size_t to = (want + POPULATE_AHEAD) & ~((size_t)(1 << 20) - 1); /* whole megabytes */
+    size_t to = (mark + 2 * ahead + 65535) & ~(size_t)65535; /* twice as far: fewer calls */
     if (to > CLASSCACHE_MAX_BYTES) to = CLASSCACHE_MAX_BYTES;
     if (to > from) {
         if (madvise(c->arena + from, to - from, MADV_POPULATE_WRITE)) to = CLASSCACHE_MAX_BYTES;
