@@ -108,6 +108,7 @@ static const char *string_end(const char *p, const char *e)
         q = json_skip_plain(q, end);
         if (q >= end) return NULL;
         if (*q == '"') return (const char *)q + 1;
+        if (*q == '\\' && end - q < 2) return NULL; /* (cut after its backslash) */
         q += *q == '\\' ? 2 : 1; /* an escape's second byte, or a byte beyond ASCII */
     }
 }
