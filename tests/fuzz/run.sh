@@ -38,11 +38,12 @@ LIBPKGS="jansson openblas libpcre2-8 cmocka"
 lib() {   # $out/libfuzz.a from LIBSRC, instrumented for libFuzzer, ASan and UBSan
     rm -rf "$out/obj" "$out/libfuzz.a"
     mkdir -p "$out/obj"
-    for f in $LIBSRC; do
-        clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
-            -fno-sanitize-recover=undefined -fno-omit-frame-pointer -I. \
-            $(pkg-config --cflags $LIBPKGS) -c "$f" -o "$out/obj/$(echo "$f" | tr / _).o"
-    done
+    # one compile per CPU at a time (xargs fails, and so the script, if one does)
+    cflags="$(pkg-config --cflags $LIBPKGS)"
+    printf '%s\n' $LIBSRC | xargs -P "$(nproc)" -I{} sh -c \
+        'clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=undefined -fno-omit-frame-pointer -I. $2 \
+            -c "$1" -o "$3/obj/$(echo "$1" | tr / _).o"' _ {} "$cflags" "$out"
     ar rcs "$out/libfuzz.a" "$out"/obj/*.o
 }
 run() {   # run NAME PREFIX LIBFUZZER-OPTIONS...: NAME for SECONDS_ on $out/PREFIX{corpus,seeds}
