@@ -430,6 +430,40 @@ CASES = [
     ("explore: a camel-case plotting helper on the data", "explore", "plotImages(x)"),
     ("4: ... and one named for a model's results is evaluate", "evaluate",
      "plotModelResults(lr, X_train_scaled, X_test_scaled, y_train, y_test, plot_intervals=True)"),
+    # 2026-12-02, the fourteenth round (draw 19, tests/labels/unseen-draw19.tsv)
+    ("9: an aggregate query shown, not kept, is explore", "explore",
+     'query = """\nSELECT repo, COUNT(commit) AS n\nFROM commits\nGROUP BY repo\n"""\n\n'
+     "github_repos.query_to_pandas_safe(query, max_gb_scanned=10)"),
+    ("9: ... kept in a frame it is load", "load",
+     'query = """\nSELECT repo, COUNT(commit) AS n\nFROM commits\nGROUP BY repo\n"""\n'
+     "counts = github_repos.query_to_pandas_safe(query, max_gb_scanned=10)"),
+    ("prep: a column set on a frame named history is not a training history", "prep",
+     "history['FRONTEIRA'] = history['id'].isin(fronteira['id']).astype(int)\n"
+     "history[['MUN', 'FRONTEIRA']].head(5)"),
+    ("5: rows dropped only to count them is explore", "explore",
+     "print('Initial size: {}'.format(X.shape))\nprint('After NaN omit size: {}'.format(X.dropna().shape))"),
+    ("prep: ... dropped and kept is prep", "prep", "X = X.dropna()\nprint(X.shape)"),
+    ("train: a hand-written gradient descent run", "train",
+     "W1, b1, W2, b2 = gradient_descent(X_train, Y_train, 0.10, 500)"),
+    ("train: a GAN trained on its data loader", "train", "gan.train(img_dl)"),
+    ("3: a TF1 graph's variables initialized", "train", "# Initializing the variables\ninit = tf.global_variables_initializer()"),
+    ("3: a regression fitted by hand", "train",
+     "def linear_regression(X, y):\n    beta = np.matmul(np.matmul(np.linalg.inv(np.matmul(X.T, X)), X.T), y)\n"
+     "    return beta"),
+    ("3: an optimizer's update rule", "train",
+     "def get_momentum_updates(params_and_grads, lr, rho):\n    res = []\n"
+     "    for p, g in params_and_grads:\n        up = theano.shared(p.get_value() * 0)\n"
+     "        res.append((p, p - lr * up))\n    return res"),
+    ("3: a learning-rate schedule", "train",
+     "class lr_sched():\n    def __init__(self, decay_epochs=100, total_epochs=200):\n"
+     "        self.decay_epochs = decay_epochs\n        self.total_epochs = total_epochs"),
+    ("-train: a job scheduler is no learning-rate schedule", "-train", "class Scheduler:\n    def __init__(self, sa_json):\n        self.client = connect(sa_json)"),
+    ("3: a helper that unpacks the data's archive is load", "load",
+     "def extract(filename):\n    tar = tarfile.open(filename)\n    tar.extractall()\n    tar.close()\n"
+     "    return os.listdir(filename[:-7])\n\ntrain_folders = extract(train_filename)"),
+    ("6: word vectors trained as features are not the model", "-train",
+     "w2v = Word2Vec(train['tokens'], size=150, window=3, min_count=2, sg=1)\n"
+     "skip_gram_model.train(train['tokens'], total_examples=len(train['tokens']), epochs=10)"),
 ]
 
 
