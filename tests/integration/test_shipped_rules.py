@@ -461,6 +461,24 @@ CASES = [
     ("3: a helper that unpacks the data's archive is load", "load",
      "def extract(filename):\n    tar = tarfile.open(filename)\n    tar.extractall()\n    tar.close()\n"
      "    return os.listdir(filename[:-7])\n\ntrain_folders = extract(train_filename)"),
+    # 2026-12-02, the fifteenth round (draw 20, tests/labels/unseen-draw20.tsv)
+    ("2: rows sorted and shown, not kept, is explore (a keyword argument is no assignment)", "explore",
+     "table.sort_values('Nota', ascending=False)[['Nome do Candidato', 'Nota']]"
+     ".reset_index(drop=True).head(50).tail(10)"),
+    ("... sorted and kept is prep", "prep", "table = table.sort_values('Nota').reset_index(drop=True)"),
+    ("prep: an encoder fitted in a chain is no model's fit", "prep",
+     "sample['SEX'] = preprocessing.LabelEncoder().fit(['Males', 'Females']).transform(sample.loc[:, 'SEX'])"),
+    ("prep: patsy's design matrices", "prep",
+     'outcome, predictors = dmatrices("riders ~ month + temp", data=sample)\npredictors'),
+    ("load: a file read line by line", "load",
+     "vector_vix = []\nwith open(path_to_dataset) as f:\n    next(f)\n    for line in f:\n"
+     "        fields = line.split(',')\n        vector_vix.append(float(fields[6]))"),
+    ("load: data collected by a helper", "load",
+     "tweet_collection_df = collect_tweets(keywords, count=5)\ntweet_collection_df"),
+    ("evaluate: a metric helper of the notebook's own", "evaluate",
+     "get_auc_lr_valid(train_data_features3.toarray(), sentiments)"),
+    ("4: a forecast plotted over the validation series", "evaluate",
+     "plt.figure(figsize=(10, 6))\nplot_series(time_valid, x_valid)\nplot_series(time_valid, rnn_forecast)"),
     ("6: word vectors trained as features are not the model", "-train",
      "w2v = Word2Vec(train['tokens'], size=150, window=3, min_count=2, sg=1)\n"
      "skip_gram_model.train(train['tokens'], total_examples=len(train['tokens']), epochs=10)"),
