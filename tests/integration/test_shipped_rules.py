@@ -482,6 +482,40 @@ CASES = [
     ("6: word vectors trained as features are not the model", "-train",
      "w2v = Word2Vec(train['tokens'], size=150, window=3, min_count=2, sg=1)\n"
      "skip_gram_model.train(train['tokens'], total_examples=len(train['tokens']), epochs=10)"),
+    # 2026-12-02, the sixteenth round (draw 21, tests/labels/unseen-draw21.tsv)
+    ("imports: a warnings silencer and display options with the imports", "imports",
+     "import warnings\ndef ignore_warn(*args, **kwargs):\n    pass\nwarnings.warn = ignore_warn\n"
+     "import numpy as np\nimport pandas as pd\npd.set_option('display.float_format', lambda x: '{:.3f}'.format(x))"),
+    ("8: a package installed by a bare conda line", "imports", "conda install protobuf"),
+    ("3: a forecasting helper that calls the model's predict", "evaluate",
+     "def model_forecast(model, series, window_size):\n    ds = tf.data.Dataset.from_tensor_slices(series)\n"
+     "    ds = ds.window(window_size, shift=1, drop_remainder=True)\n    ds = ds.batch(32).prefetch(1)\n"
+     "    forecast = model.predict(ds)\n    return forecast"),
+    ("evaluate: ... and its call", "evaluate",
+     "rnn_forecast = model_forecast(model, series[..., np.newaxis], window_size)\n"
+     "rnn_forecast = rnn_forecast[split_time - window_size:-1, -1, 0]"),
+    ("evaluate: a fitted model's coefficients put in a table", "evaluate",
+     "lasso1_coef = pd.DataFrame({'coef': lasso1.coef_, 'coef_abs': np.abs(lasso1.coef_)},\n"
+     "                           index=data.columns.drop('quality'))\nlasso1_coef.sort_values(by='coef_abs', ascending=False)"),
+    ("-evaluate: a model class of one's own sets its coefficients", "-evaluate",
+     "class MyRidge:\n    def __init__(self, alpha=0.1):\n        self.alpha = alpha\n        self.coef_ = None\n"
+     "    def fit(self, X, y):\n        self.coef_ = np.linalg.solve(X.T @ X + self.alpha * np.eye(X.shape[1]), X.T @ y)"),
+    ("4: an ROC curve drawn from its rates", "evaluate",
+     "plt.plot(roc['fpr'], roc['tpr'], 'bo-', label='model')\nplt.ylabel('True Positive Rate')"),
+    ("3: a network's layers drawn (Keras) is its definition", "train",
+     "generator_g = Generator()\ntf.keras.utils.plot_model(generator_g, show_shapes=True, dpi=64)"),
+    ("4: PyCaret's plot of a tuned model's AUC is evaluate", "evaluate", "plot_model(tuned_rf, plot='auc')"),
+    ("4: a Bayesian model's posterior drawn (PyMC)", "evaluate",
+     "pm.forestplot(trace, var_names=['p_Pfizer', 'p_Moderna'])"),
+    ("8: a frame of missing values written in the cell", "load",
+     'null_df = pd.DataFrame({"col1": [np.nan, np.nan, 1], "col2": [2, 3, np.nan]})'),
+    ("explore: an image shown by a helper of one's own", "explore", "cv_imshow(gray)"),
+    ("prep: an imputing helper called", "prep", "# empty means no alley access\ncat_imputation('Alley', 'None')"),
+    ("explore: a Yellowbrick visualizer of the features, fitted and shown, trains nothing", "-train",
+     "fig, ax = plt.subplots()\nvisualizer = Rank2D(algorithm='pearson')\nvisualizer.fit(X, y)\n"
+     "visualizer.transform(X)\nvisualizer.show()"),
+    ("evaluate: Yellowbrick's feature importances of a model", "evaluate",
+     "fig, ax = plt.subplots()\nviz = FeatureImportances(model)\nviz.fit(X, y)\nviz.show()"),
 ]
 
 
