@@ -516,6 +516,31 @@ CASES = [
      "visualizer.transform(X)\nvisualizer.show()"),
     ("evaluate: Yellowbrick's feature importances of a model", "evaluate",
      "fig, ax = plt.subplots()\nviz = FeatureImportances(model)\nviz.fit(X, y)\nviz.show()"),
+    # 2026-12-02, the seventeenth round (draw 22, tests/labels/unseen-draw22.tsv)
+    ("2: candidate values scored in a comprehension to choose one is tuning", "train",
+     "candidate_max_leaf_nodes = [5, 25, 50, 100, 250, 500]\n"
+     "scores = {leaf_size: get_mae(leaf_size, train_X, val_X, train_y, val_y) for leaf_size in candidate_max_leaf_nodes}\n"
+     "best_tree_size = min(scores, key=scores.get)"),
+    ("2: trained and its predictions got is evaluate", "evaluate", "amw.train_model()\n\namw.get_predictions()"),
+    ("evaluate: a metric helper's F1 printed", "evaluate", 'print("F1_test: %.5f" % (get_f1(X_test, y_test)))'),
+    ("load: a statsmodels dataset", "load", "data = sm.datasets.engel.load_pandas().data\ndata.head(10)"),
+    ("load: scipy's sample image", "load", "import cv2\nimport numpy as np\nfrom scipy import misc\ni = misc.ascent()"),
+    ("load: a shapefile read by GeoViews", "load",
+     "shape_path = '../data/districts.shp'\ndistricts = gv.Shape.from_shapefile(shape_path, crs=crs.PlateCarree())"),
+    ("prep: a tokenizer fitted by a helper", "prep",
+     "tokenizer = fit_tokenizer(sentences)\nword_index = tokenizer.word_index\n"
+     'print(f"Vocabulary contains {len(word_index)} words")'),
+    ("8: HoloViews' extension and defaults are set-up", "imports",
+     "import holoviews as hv\nfrom holoviews import opts\nhv.extension('bokeh', width=95)\n"
+     "opts.defaults(opts.Points(apply_ranges=False))"),
+    ("8: a TPU detected or the default strategy taken", "imports",
+     "try:\n    tpu = tf.distribute.cluster_resolver.TPUClusterResolver()\nexcept ValueError:\n    tpu = None\n"
+     "if tpu:\n    tf.tpu.experimental.initialize_tpu_system(tpu)\n    strategy = tf.distribute.experimental.TPUStrategy(tpu)\n"
+     "else:\n    strategy = tf.distribute.get_strategy()\nREPLICAS = strategy.num_replicas_in_sync\n"
+     "AUTO = tf.data.experimental.AUTOTUNE"),
+    ("4: a fitted model's loss curve drawn", "evaluate", "plt.plot(mlp.loss_curve_)\nplt.title('Loss Curve')"),
+    ("4: a loss kept in capitals drawn", "evaluate", "import matplotlib.pyplot as plt\nplt.plot(LOSS)"),
+    ("4: a helper that draws a k-NN's decision regions", "evaluate", "plot_fruit_knn(X_train, y_train, 5, 'uniform')"),
 ]
 
 
