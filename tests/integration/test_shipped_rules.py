@@ -541,6 +541,34 @@ CASES = [
     ("4: a fitted model's loss curve drawn", "evaluate", "plt.plot(mlp.loss_curve_)\nplt.title('Loss Curve')"),
     ("4: a loss kept in capitals drawn", "evaluate", "import matplotlib.pyplot as plt\nplt.plot(LOSS)"),
     ("4: a helper that draws a k-NN's decision regions", "evaluate", "plot_fruit_knn(X_train, y_train, 5, 'uniform')"),
+    # 2026-12-02, the eighteenth round (draw 23, tests/labels/unseen-draw23.tsv)
+    ("7: BigQuery ML evaluating a model", "evaluate",
+     "%%bigquery\nSELECT\n  *\nFROM ML.EVALUATE(MODEL `bqml_tutorial.sample_model`, (\n"
+     "  SELECT IF(totals.transactions IS NULL, 0, 1) AS label FROM `data.ga_sessions_*`))"),
+    ("3: BigQuery ML creating a model", "train",
+     "%%bigquery\nCREATE OR REPLACE MODEL `bqml_tutorial.sample_model`\nOPTIONS(model_type='logistic_reg') AS\n"
+     "SELECT label, os FROM `data.ga_sessions_*`"),
+    ("8: plotly's config file and the imports are set-up", "imports",
+     "import gc\nimport numpy as np\nimport plotly\nimport plotly.offline as py\npy.init_notebook_mode(connected=True)\n"
+     "plotly.tools.set_config_file(world_readable=True, sharing='public')"),
+    ("8: a pretty-printer made with the imports", "imports", "import Algorithmia\nimport pprint\n\npp = pprint.PrettyPrinter(indent=2)"),
+    ("4: a booster's evaluation record drawn", "evaluate",
+     "errors_by_iter = clf.evals_result()['validation_0']['merror']\nplt.plot(range(1, len(errors_by_iter) + 1), errors_by_iter)"),
+    ("2: a model built and assessed by a k-fold helper", "evaluate", "svm_clf = LinearSVC(C=1)\nkfold_assessment(svm_clf)"),
+    ("3: a helper of (y_true, y_fit) is a metric", "evaluate",
+     "def get_reward(y_true, y_fit):\n    R2 = 1 - np.sum((y_true - y_fit)**2) / np.sum((y_true - np.mean(y_true))**2)\n"
+     "    return np.sign(R2) * math.sqrt(abs(R2))"),
+    ("prep: pixel values replaced under a mask, kept", "prep", "sample_image[sample_image == -2000] = 0"),
+    ("prep: a value set at a position", "prep", "# remove the imputed value\ndf1.iloc[4, -1] = np.NaN\n\ndf1"),
+    ("-prep: ... not a loader's own pixels (a loader is load)", "-prep",
+     "def load_patient(patient_id):\n    imgs = {}\n    for f in glob.glob(patient_id + '/*.dcm'):\n"
+     "        img = dicom.read_file(f).pixel_array\n        img[img == -2000] = 0\n        imgs[f] = img\n    return imgs"),
+    ("load: netCDF4's Dataset imported by name", "load", "from netCDF4 import Dataset\ndata = Dataset('gistemp250.nc')"),
+    ("load: a web API's JSON made a frame", "load",
+     "temp_df = pd.DataFrame(response.json()['results'])[['id', 'title', 'overview']]"),
+    ("6: spaCy's document vectors kept as features", "prep",
+     "spam = pd.read_csv('../input/nlp-course/spam.csv')\nwith nlp.disable_pipes():\n"
+     "    doc_vectors = np.array([nlp(text).vector for text in spam.text])\ndoc_vectors.shape"),
 ]
 
 
