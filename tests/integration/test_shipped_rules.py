@@ -569,6 +569,31 @@ CASES = [
     ("6: spaCy's document vectors kept as features", "prep",
      "spam = pd.read_csv('../input/nlp-course/spam.csv')\nwith nlp.disable_pipes():\n"
      "    doc_vectors = np.array([nlp(text).vector for text in spam.text])\ndoc_vectors.shape"),
+    # 2026-12-02, the nineteenth round (draw 24, tests/labels/unseen-draw24.tsv)
+    ("prep: train, validation and test parts cut by position", "prep",
+     "valid_fraction = 0.1\nvalid_size = int(len(data) * valid_fraction)\n\ntrain = data[:-2 * valid_size]\n"
+     "valid = data[-2 * valid_size:-valid_size]\ntest = data[-valid_size:]"),
+    ("prep: ... or by head and tail", "prep",
+     "N_TRAINING = 160000\nN_VALIDATION = 100000\ntraining_examples = train_data.head(N_TRAINING)[[my_feature_name]].copy()\n"
+     "validation_examples = train_data.tail(N_VALIDATION)[[my_feature_name]].copy()"),
+    ("train: a training helper run", "train", "train_mnist()"),
+    ("4: a training cost history drawn", "evaluate",
+     "plt.title('Cost Function J')\nplt.xlabel('No. of iterations')\nplt.plot(past_costs)\nplt.show()"),
+    ("evaluate: Spark's binary classification metrics", "evaluate",
+     "from pyspark.mllib.evaluation import BinaryClassificationMetrics as metric\n"
+     "scoreAndLabels = sc.parallelize(results_list)\nmetrics = metric(scoreAndLabels)\n"
+     "print('The ROC score is : ', metrics.areaUnderROC)"),
+    ("prep: an ordered merge", "prep",
+     "tx_weather_suff = pd.merge_ordered(austin, houston, on='date', suffixes=['_aus', '_hus'])\nprint(tx_weather_suff)"),
+    ("3: a helper that maps a value to its band is prep", "prep",
+     "def age_category(age):\n    if age < 30:\n        return 1\n    elif age < 55:\n        return 2\n    else:\n        return 3"),
+    ("-prep: ... a plotting helper of a category is not", "-prep",
+     "def category_plots(category, data):\n    df = data[data['category'].isin(category)]\n"
+     "    fig, axes = plt.subplots()\n    sns.boxplot(x='mrp', y='brand', data=df, ax=axes)"),
+    ("2: a grid search over each model compared is tuning", "-evaluate",
+     "scores = []\nparams = [logistic_params, gbm_params]\nfor i, each_classifier in enumerate(classifiers):\n"
+     "    grid = GridSearchCV(each_classifier, params[i], cv=5)\n    grid.fit(X, y)\n"
+     "    scores.append(grid.best_score_)\nmodel_comparison = pd.DataFrame(scores)"),
 ]
 
 
