@@ -594,6 +594,18 @@ CASES = [
      "scores = []\nparams = [logistic_params, gbm_params]\nfor i, each_classifier in enumerate(classifiers):\n"
      "    grid = GridSearchCV(each_classifier, params[i], cv=5)\n    grid.fit(X, y)\n"
      "    scores.append(grid.best_score_)\nmodel_comparison = pd.DataFrame(scores)"),
+    # 2026-12-02, the twentieth round (draw 25, tests/labels/unseen-draw25.tsv)
+    ("10: a submission written with spaces around the dot", "evaluate",
+     "df_cross . to_csv('submission.csv', index=False)\n\ndf_cross"),
+    ("explore: a seaborn grid mapped with plots changes no data", "explore",
+     "grid = sns.PairGrid(data=df[df['year'] == 2007], vars=['life_exp', 'log_pop'], size=4)\n"
+     "grid = grid.map_upper(plt.scatter, color='darkred')\ngrid = grid.map_diag(plt.hist, bins=10)"),
+    ("5: train and test rows chosen by a condition through .loc", "prep",
+     "train = data.loc[data['date_id'] <= max_train_date].copy()\ntest = data.loc[data['date_id'] > max_train_date].copy()\n"
+     "print('train shape:', train.shape)"),
+    ("3: a loader of TFRecord files is load, its mapping included", "load",
+     "def load_dataset(filenames, labeled=True, ordered=False):\n    dataset = tf.data.TFRecordDataset(filenames)\n"
+     "    dataset = dataset.map(read_tfrecord, num_parallel_calls=tf.data.experimental.AUTOTUNE)\n    return dataset"),
 ]
 
 
