@@ -606,6 +606,27 @@ CASES = [
     ("3: a loader of TFRecord files is load, its mapping included", "load",
      "def load_dataset(filenames, labeled=True, ordered=False):\n    dataset = tf.data.TFRecordDataset(filenames)\n"
      "    dataset = dataset.map(read_tfrecord, num_parallel_calls=tf.data.experimental.AUTOTUNE)\n    return dataset"),
+    # 2026-12-02, the twenty-first round (draw 26, tests/labels/unseen-draw26.tsv)
+    ("4: a search's results drawn, nothing fitted, are model scores plotted", "evaluate",
+     "score_l1 = list(pd.Series(gridsearch.cv_results_).mean_test_score[::2])\nplt.figure(figsize=(15, 5))\n"
+     "plt.plot(range(len(score_l1)), score_l1, label='l1-regularization')\nplt.show()"),
+    ("4: a hyperopt run's trial losses drawn", "evaluate",
+     "tpe_results = np.array([[x['result']['loss'], x['misc']['vals']['max_depth'][0]] for x in trials.trials])\n"
+     "tpe_results_df = pd.DataFrame(tpe_results, columns=['score', 'max_depth'])\ntpe_results_df.plot(subplots=True)"),
+    ("train: spaCy's text classifier trained by hand", "train",
+     "optimizer = nlp.begin_training()\nlosses = {}\nfor epoch in range(10):\n    random.shuffle(train_data)\n"
+     "    for batch in minibatch(train_data, size=8):\n        for text, labels in batch:\n"
+     "            nlp.update([Example.from_dict(nlp.make_doc(text), labels)], sgd=optimizer, losses=losses)\n    print(losses)"),
+    ("3: a custom loss of (y_true, y_pred) is the model's objective", "train",
+     "def margin_loss(y_true, y_pred):\n    L = y_true * K.square(K.maximum(0., 0.9 - y_pred))\n    return K.mean(K.sum(L, 1))"),
+    ("evaluate: a prediction helper given the model", "evaluate",
+     "prediction_mdl(mdl2, row_info, X_test, name='Prediction at Test')"),
+    ("3: a training function that reads its history is train", "train",
+     "def train_mnist_conv():\n    model = tf.keras.models.Sequential([tf.keras.layers.Dense(10)])\n"
+     "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
+     "    history = model.fit(training_images, training_labels, epochs=20)\n"
+     "    return history.epoch, history.history['acc'][-1]"),
+    ("train: ... and its call, results unpacked", "train", "_, _ = train_mnist_conv()"),
 ]
 
 
