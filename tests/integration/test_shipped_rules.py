@@ -627,6 +627,22 @@ CASES = [
      "    history = model.fit(training_images, training_labels, epochs=20)\n"
      "    return history.epoch, history.history['acc'][-1]"),
     ("train: ... and its call, results unpacked", "train", "_, _ = train_mnist_conv()"),
+    # 2026-12-02, the twenty-second round (draw 28, tests/labels/unseen-draw28.tsv)
+    ("3: a loader that reads many files and concatenates them is load", "load",
+     "def load_all_annotations(base_path):\n    frames = []\n    for f in base_path.glob('train_annotation/*/*.parquet'):\n"
+     "        ann_df = pd.read_parquet(f)\n        ann_df['video_id'] = int(f.stem)\n        frames.append(ann_df)\n"
+     "    return pd.concat(frames, ignore_index=True)"),
+    ("8: an H2O cluster started with the imports", "imports", "import os\n\nimport h2o\n\nh2o.init(nthreads=-1, max_mem_size=8)"),
+    ("evaluate: H2O's performance report", "evaluate", "glm_model.model_performance().show()"),
+    ("2: an H2O grid search is tuning", "train",
+     "gbm_params = {'learn_rate': [0.0001, 0.001, 0.01, 0.1, 1]}\n"
+     "gbm_grid = H2OGridSearch(model=H2OGradientBoostingEstimator(ntrees=800), hyper_params=gbm_params)\n"
+     "gbm_grid.train(X, y, training_frame=training, validation_frame=validation)\n"
+     "gbm_gridperf = gbm_grid.get_grid(sort_by='auc', decreasing=True)\nprint(gbm_gridperf)"),
+    ("2: a helper that fits and scores over candidate alphas is a search", "train",
+     "def labels_spread_test(kernel, alphas, X_train, X_test, y_train, y_test):\n    roc_scores = []\n"
+     "    for alpha in alphas:\n        ls = LabelSpreading(kernel=kernel, alpha=alpha)\n        ls.fit(X_train, y_train)\n"
+     "        roc_scores.append(roc_auc_score(y_test, ls.predict_proba(X_test)[:, 1]))\n    plt.plot(alphas, roc_scores)"),
 ]
 
 
