@@ -404,3 +404,169 @@ int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, 
     }
     return rc;
 }
+
+/* ---------------------------------------------------------------- changes not kept */
+
+/* The names later cells of a notebook read: an open-addressing set of spans copied
+ * into one buffer, emptied between notebooks. */
+struct readset {
+    size_t *slot;  /* [cap] 1 + offset of the entry in buf, or 0 */
+    size_t cap, n;
+    char *buf;     /* entries: a size_t length, then the name */
+    size_t used, room;
+};
+
+static void readset_clear(struct readset *r)
+{
+    if (r->slot) memset(r->slot, 0, r->cap * sizeof *r->slot);
+    r->n = r->used = 0;
+}
+
+static const char *entry_name(const struct readset *r, size_t at, size_t *len)
+{
+    memcpy(len, r->buf + at, sizeof *len);
+    return r->buf + at + sizeof *len;
+}
+
+static int readset_has(const struct readset *r, const char *s, size_t len)
+{
+    if (!r->n) return 0;
+    for (size_t i = name_hash(s, len) & (r->cap - 1);; i = (i + 1) & (r->cap - 1)) {
+        if (!r->slot[i]) return 0;
+        size_t l;
+        const char *e = entry_name(r, r->slot[i] - 1, &l);
+        if (l == len && memcmp(e, s, len) == 0) return 1;
+    }
+}
+
+static int readset_add(struct readset *r, const char *s, size_t len)
+{
+    if (readset_has(r, s, len)) return 0;
+    if (2 * (r->n + 1) > r->cap) { /* grow to keep the table at most half full */
+        size_t nc = r->cap ? 2 * r->cap : 256, *ns = calloc(nc, sizeof *ns);
+        if (!ns) return -1;
+        for (size_t i = 0; i < r->cap; i++) {
+            if (!r->slot[i]) continue;
+            size_t l;
+            const char *e = entry_name(r, r->slot[i] - 1, &l);
+            size_t k = name_hash(e, l) & (nc - 1);
+            while (ns[k]) k = (k + 1) & (nc - 1);
+            ns[k] = r->slot[i];
+        }
+        free(r->slot);
+        r->slot = ns;
+        r->cap = nc;
+    }
+    size_t need = sizeof len + len;
+    if (r->used + need > r->room) {
+        size_t nr = r->room ? 2 * r->room : 4096;
+        while (nr < r->used + need) nr *= 2;
+        char *nb = realloc(r->buf, nr);
+        if (!nb) return -1;
+        r->buf = nb;
+        r->room = nr;
+    }
+    memcpy(r->buf + r->used, &len, sizeof len);
+    memcpy(r->buf + r->used + sizeof len, s, len);
+    size_t k = name_hash(s, len) & (r->cap - 1);
+    while (r->slot[k]) k = (k + 1) & (r->cap - 1);
+    r->slot[k] = r->used + 1;
+    r->used += need;
+    r->n++;
+    return 0;
+}
+
+/* Handles a plot keeps (`fig, ax = plt.subplots()`, `g = sns.FacetGrid(...)`): not
+ * data, so not a change kept or not. */
+static int plot_handle(const char *s, size_t len)
+{
+    static const char *const handles[] = { "_", "f", "g", "p", "plt", "axs", "axes", NULL };
+    for (const char *const *h = handles; *h; h++)
+        if (strlen(*h) == len && memcmp(*h, s, len) == 0) return 1;
+    return (len >= 3 && memcmp(s, "fig", 3) == 0) || (len >= 2 && memcmp(s, "ax", 2) == 0 &&
+            (len == 2 || is_digit((unsigned char)s[2]) || s[2] == '_'));
+}
+
+/* Whether V's top-level statements assign at least one name (not a plot's handle),
+ * and none that R holds, and change nothing in place.  `df['r'] = ...` assigns df:
+ * the frame is what is kept. */
+static int assigns_only_unread(const struct pyview *v, const struct readset *r)
+{
+    int any = 0;
+    for (size_t i = 0; i < v->n_stmts; i++) {
+        if (v->stmts[i].indent != 0) continue;
+        const char *s = v->code;
+        size_t a = v->stmts[i].start, z = v->stmts[i].end, eq;
+        if (memmem(s + a, z - a, "inplace", 7)) return 0; /* `df.drop(c, inplace=True)` keeps */
+        if (pysrc_assignments(s + a, z - a, &eq, 1) == 0) continue;
+        size_t op = a + eq;
+        if (op > a && strchr("+-*/%&|^<>@:", s[op - 1])) continue; /* x += 1 reads x */
+        /* the names that start a target: `a`, `a, b`, `(a, b)`, `a[i]`, `a.b` */
+        int depth = 0;
+        for (size_t k = a; k < op;) {
+            char c = s[k];
+            if (c == '(' || c == '[') { depth++; k++; continue; }
+            if (c == ')' || c == ']') { if (depth > 0) depth--; k++; continue; }
+            if (!name_start((unsigned char)c) || (k > a && (name_char((unsigned char)s[k - 1]) || s[k - 1] == '.'))) {
+                k++;
+                continue;
+            }
+            size_t e = k;
+            while (e < op && name_char((unsigned char)s[e])) e++;
+            if (depth == 0 || (depth == 1 && (s[k - 1] == '(' || s[k - 1] == ',' || s[k - 1] == ' '))) {
+                struct word w = { s + k, e - k, 0, 0, 0 };
+                if (!word_in(&w, keywords) && !plot_handle(s + k, e - k)) {
+                    if (readset_has(r, s + k, e - k)) return 0;
+                    any = 1;
+                }
+            }
+            /* past this target's subscripts and attributes */
+            int d = 0;
+            k = e;
+            while (k < op && (d > 0 || (s[k] != ',' && s[k] != ')' && s[k] != ']'))) {
+                if (s[k] == '(' || s[k] == '[') d++;
+                else if ((s[k] == ')' || s[k] == ']') && d > 0) d--;
+                k++;
+            }
+        }
+    }
+    return any;
+}
+
+/* Adds the names V reads to R: every name but attributes, keyword arguments and a
+ * plain assignment's targets. */
+static int add_reads(struct readset *r, const struct pyview *v)
+{
+    struct word w;
+    for (size_t i = 0; next_word(v->code, &i, v->code_len, &w);)
+        if (!w.attr && !w.assign && readset_add(r, w.s, w.len) < 0) return -1;
+    return 0;
+}
+
+int flow_mark_unkept(const struct label_cell *cells, size_t n, unsigned char *out)
+{
+    struct readset r = {0};
+    int rc = -1;
+    for (size_t hi = n; hi > 0;) {
+        size_t lo = hi - 1; /* the notebook of cells [lo, hi) */
+        while (lo > 0 && cells_same_notebook(&cells[lo - 1], &cells[hi - 1])) lo--;
+        readset_clear(&r);
+        for (size_t i = hi; i-- > lo;) {
+            /* a cell alone (no notebook, or a notebook of one cell) says nothing of
+             * what is read after it */
+            if (!cells[i].notebook || hi - lo == 1) { out[i] = 0; continue; }
+            struct pyview v;
+            if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
+            out[i] = (unsigned char)assigns_only_unread(&v, &r);
+            int bad = add_reads(&r, &v);
+            pyview_free(&v);
+            if (bad < 0) goto out;
+        }
+        hi = lo;
+    }
+    rc = 0;
+out:
+    free(r.slot);
+    free(r.buf);
+    return rc;
+}

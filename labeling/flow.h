@@ -55,4 +55,14 @@ int flow_step(struct flow *f, const struct pyview *v);
  * on whole notebooks.  -1 when out of memory. */
 int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out);
 
+/* For CELLS[0..N), in notebook order: OUT[i] = 1 when cell i assigns names at top
+ * level (a frame's column counts as the frame; a plot's handles, `fig, ax`, do not),
+ * changes nothing in place (`inplace=True`), and no later cell of its notebook reads
+ * any of those names: a change not kept (the guide's rule 2), the evidence of the
+ * built-in LF unkept_change (lfset.h).  Reads are names in the code view, not
+ * attributes, keyword arguments or plain targets.  A notebook's last cell is marked as
+ * any other (nothing reads it), but a cell alone (no notebook, or one cell) is not.
+ * -1 when out of memory. */
+int flow_mark_unkept(const struct label_cell *cells, size_t n, unsigned char *out);
+
 #endif

@@ -141,6 +141,7 @@ int label_cells(const struct label_opts *o)
     size_t n = 0, n_sub = 0, total = 0;
     signed char *votes = NULL;
     unsigned char *results = NULL; /* per row: reads a model's results (flow.h) */
+    unsigned char *unkept = NULL;  /* per cell: assigns only names never read again (flow.h) */
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
@@ -226,7 +227,8 @@ int label_cells(const struct label_opts *o)
         goto out;
     }
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
-    if (!(results = malloc(total ? total : 1)) || flow_mark(cells, n, total, o->jobs, results) < 0) {
+    if (!(results = malloc(total ? total : 1)) || flow_mark(cells, n, total, o->jobs, results) < 0 ||
+        !(unkept = malloc(n ? n : 1)) || flow_mark_unkept(cells, n, unkept) < 0) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
@@ -239,7 +241,7 @@ int label_cells(const struct label_opts *o)
     lo.no_abstain_evidence = lfs.silent;
     for (size_t i = 0; i < n; i++) {
         signed char *v = votes + i * (size_t)m;
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i] };
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], unkept[i] };
         if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
             ctx.prev_stage = lf_majority(v - m, m);
         if (i + 1 < n && cells_same_notebook(&cells[i], &cells[i + 1]))
@@ -255,7 +257,7 @@ int label_cells(const struct label_opts *o)
      * Statements are labeled by the model fitted on whole cells, not fitted on: they
      * leave the cells' labels as they are without --statements. */
     for (size_t i = n; i < total; i++) {
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i] };
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0 };
         lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
     }
     double t2 = label_now();
@@ -375,7 +377,7 @@ out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
     cells_free(cells, total);
-    free(votes); free(results); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(votes); free(results); free(unkept); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(gold_rows);
     free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);

@@ -19,7 +19,8 @@ static const int stage_rank[N_STAGES] = {
 static const char *const builtin_name[N_LF_BUILTINS + 1] = {
     [LF_BUILTIN_IMPORTS_ONLY] = "imports_only", [LF_BUILTIN_PREV_CELL] = "prev_cell",
     [LF_BUILTIN_NEXT_CELL] = "next_cell", [LF_BUILTIN_AFTER_MODEL] = "after_model",
-    [LF_BUILTIN_MODEL_OUTPUT] = "model_output", [N_LF_BUILTINS] = NULL,
+    [LF_BUILTIN_MODEL_OUTPUT] = "model_output", [LF_BUILTIN_UNKEPT_CHANGE] = "unkept_change",
+    [N_LF_BUILTINS] = NULL,
 };
 /* silent: it can fire only where a notebook's earlier cells made predictions, so its
  * abstains say nothing against evaluate (labeling/labelmodel.h) */
@@ -29,6 +30,7 @@ static const struct { int stage, level, silent; } builtin[N_LF_BUILTINS] = {
     [LF_BUILTIN_NEXT_CELL] = {STAGE_NONE, LF_CONTEXT, 0},
     [LF_BUILTIN_AFTER_MODEL] = {STAGE_EVALUATE, LF_CONTEXT, 0},
     [LF_BUILTIN_MODEL_OUTPUT] = {STAGE_EVALUATE, LF_CONTEXT, 1},
+    [LF_BUILTIN_UNKEPT_CHANGE] = {STAGE_EXPLORE, LF_CONTEXT, 0},
 };
 
 const char *const *lfset_builtin_names(void)
@@ -140,6 +142,34 @@ static int shows_statement(const char *s, size_t len)
     return 1;
 }
 
+/* Whether the code view draws: a call on a plotting module or a figure's axes
+ * (`plt.`, `sns.`, `px.`, `ax.`, `axes.`, `fig.`), or a frame's `.plot`, `.hist`,
+ * `.imshow`. */
+static int draws(const struct pyview *v)
+{
+    static const char *const before[] = { "plt", "sns", "px", "ax", "axes", "fig", NULL };
+    static const char *const after[] = { "plot", "hist", "imshow", NULL };
+    const char *s = v->code;
+    size_t n = v->code_len;
+    for (size_t k = 1; k + 1 < n; k++) {
+        if (s[k] != '.') continue;
+        size_t a = k; /* the name before the dot */
+        while (a > 0 && (isalnum((unsigned char)s[a - 1]) || s[a - 1] == '_')) a--;
+        size_t e = k + 1; /* the name after it, then the call */
+        while (e < n && (isalnum((unsigned char)s[e]) || s[e] == '_')) e++;
+        size_t q = e;
+        while (q < n && s[q] == ' ') q++;
+        int call = q < n && (s[q] == '(' || s[q] == '.');
+        if (!call || e == k + 1) continue;
+        for (const char *const *w = before; *w; w++)
+            if (strlen(*w) == k - a && memcmp(s + a, *w, k - a) == 0 &&
+                (a == 0 || s[a - 1] != '.')) return 1;
+        for (const char *const *w = after; *w; w++)
+            if (strlen(*w) == e - k - 1 && memcmp(s + k + 1, *w, e - k - 1) == 0) return 1;
+    }
+    return 0;
+}
+
 /* A cell that only shows things; used to read "what follows a model" as its
  * evaluation. */
 static int shows_something(const struct pyview *v)
@@ -168,7 +198,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     }
     info->shows = shows_something(v);
     info->empty = v->n_stmts == 0;
-    info->n_votes = info->job_votes = 0;
+    info->n_votes = info->job_votes = info->drew_then_prep = 0;
     size_t which = 0;
     uint64_t t = ns ? now_ns() : 0, u;
     int io = imports_only(s, v, md, &which);
@@ -211,6 +241,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
         }
     }
     /* step 2: who may vote */
+    info->drew_then_prep = top_job == stage_rank[STAGE_PREP] && (job_stages & 1 << STAGE_EXPLORE) && draws(v);
     int n = 0;
     for (int i = 0; i < nr; i++) {
         if (votes[i] == STAGE_NONE) continue; /* did not fire */
@@ -235,6 +266,14 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
     int q = ctx ? ctx->next_stage : STAGE_NONE;
     /* an imports-only cell is decided; the cell after the imports starts the work */
     if (info->empty || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
+    /* unkept_change: a cell that draws what it derived and keeps none of it is
+     * explore (guide rule 2), as if an explore job rule outranked the prep ones. */
+    if (ctx && ctx->unkept && info->drew_then_prep) {
+        for (int i = 0; i < b; i++)
+            if (votes[i] == STAGE_PREP) votes[i] = STAGE_NONE;
+        votes[b + LF_BUILTIN_UNKEPT_CHANGE] = STAGE_EXPLORE;
+        n++;
+    }
     /* model_output: reading a model's results, the cell's plot or print of them is
      * evaluate (guide rule 4), as if an evaluate job rule had fired: the explore votes
      * yield.  Not where a rule saw other work (out-of-fold predictions stacked into

@@ -25,6 +25,10 @@
  *                 (guide rules 2 and 4: showing or plotting a model's outputs); it
  *                 acts as an evaluate job rule, so the explore votes of its plot or
  *                 print yield to it.
+ *   unkept_change a cell that draws, and whose change a prep rule saw is never read
+ *                 again (it assigns only names no later cell reads, flow.h), is
+ *                 explore (guide rule 2: a change made only to look at it); it acts
+ *                 as an explore job rule that outranks prep: the prep votes yield.
  * prev_cell and next_cell fill gaps (cells no rule voted on); after_model votes
  * beside show rules.  They are weaker evidence, and the label model learns how much
  * weaker from the data.  A rule (or imports_only, through a `setup` pattern) whose
@@ -40,7 +44,7 @@
 #include "labeling/rules.h"
 
 enum { LF_BUILTIN_IMPORTS_ONLY, LF_BUILTIN_PREV_CELL, LF_BUILTIN_NEXT_CELL, LF_BUILTIN_AFTER_MODEL,
-       LF_BUILTIN_MODEL_OUTPUT, N_LF_BUILTINS };
+       LF_BUILTIN_MODEL_OUTPUT, LF_BUILTIN_UNKEPT_CHANGE, N_LF_BUILTINS };
 
 struct lfset {
     struct ruleset rules;   /* owned */
@@ -57,6 +61,7 @@ struct lf_context {
     int prev_stage;         /* the previous cell's stage, or STAGE_NONE (first cell) */
     int next_stage;         /* the next cell's majority rule vote, or STAGE_NONE */
     int reads_results;      /* the cell reads a name holding a model's results (flow.h) */
+    int unkept;             /* no later cell reads a name the cell assigns (flow.h) */
 };
 
 /* The built-in LFs' names, NULL-terminated: no rule may take one (struct ruleset's
@@ -73,6 +78,7 @@ struct lf_cellinfo {
     int job_votes;          /* of which from job-level rules (or imports_only) */
     int shows;              /* the cell only prints, displays, plots or shows values */
     int empty;              /* no code at all (comments, disabled code): no stage */
+    int drew_then_prep;     /* it draws, and an explore job rule yielded to a prep one */
 };
 
 /* The LFs of one cell whose answer hung on a match PCRE2 gave up on (a limit in
@@ -91,7 +97,7 @@ struct lf_gave_up {
  * `setup` patterns; the clock is read once between two LFs).  Returns INFO->n_votes. */
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
                 struct lf_cellinfo *info, struct lf_gave_up *gave_up, uint64_t *ns);
-/* The context LFs (prev_cell, next_cell, after_model, model_output), added to VOTES of a cell whose INFO came
+/* The context LFs (prev_cell, next_cell, after_model, model_output, unkept_change), added to VOTES of a cell whose INFO came
  * from lfset_votes, given what is known of the previous cell.  Cells must be taken
  * in notebook order.  Returns the number of votes added. */
 int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,

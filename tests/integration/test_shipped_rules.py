@@ -708,6 +708,31 @@ def test_model_output_follows_results_through_a_notebook(tmp_path):
         check_votes(why, want, code, v)
 
 
+# unkept_change reads ahead (labeling/flow.h): a cell that derives something and draws
+# it is prep when a later cell reads what it made, explore when none does.
+KEPT_NOTEBOOK = [
+    ("1: a read", "load", "df = pd.read_csv('houses.csv')"),
+    ("2: a column made, drawn, and read later: kept, so prep", "prep",
+     "df['ratio'] = df.price / df.area\nsns.histplot(df['ratio'])\nplt.show()"),
+    ("2: a subset derived only to draw it, never read again: explore", "unkept_change",
+     "fig, ax = plt.subplots()\nsmall = df[df.area < 50].copy()\nsmall['ratio'] = small.price / small.area\n"
+     "ax.scatter(small.area, small.ratio)"),
+    ("2: a change kept without a plot stays prep", "prep", "df = df.dropna()\ndf['ratio'].describe()"),
+]
+
+
+def test_unkept_change_reads_the_notebook_ahead(tmp_path):
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"nb.ipynb#{i}", "notebook": "nb.ipynb", "index": i, "source": c[2]})
+                             + "\n" for i, c in enumerate(KEPT_NOTEBOOK)))
+    r = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = [json.loads(line)["votes"] for line in r.stdout.splitlines()]
+    assert len(got) == len(KEPT_NOTEBOOK)
+    for (why, want, code), v in zip(KEPT_NOTEBOOK, got):
+        check_votes(why, want, code, v)
+
+
 LABELS = ROOT / "tests" / "labels"
 SHARED = ROOT.parent / "shared"
 KEYS = {"load", "prep", "train", "evaluate", "explore", "imports", "none"}

@@ -164,6 +164,32 @@ static void test_mark_cells_and_statements(void **state)
     }
 }
 
+/* flow_mark_unkept: a cell's names are kept when a later cell of its notebook reads
+ * one of them. */
+static void test_unkept_changes(void **state)
+{
+    (void)state;
+    struct label_cell c[] = {
+        cell("a.ipynb", "df = pd.read_csv(p)", 0, 0),                 /* df read below */
+        cell("a.ipynb", "df['r'] = df.a / df.b\nplt.hist(df.r)", 0, 0), /* df read below */
+        cell("a.ipynb", "tmp = df[df.a > 3]\nfig, ax = plt.subplots()\nax.plot(tmp.a)", 0, 0),
+        cell("a.ipynb", "fig, ax = plt.subplots()\nax.plot(df.a)", 0, 0), /* only handles */
+        cell("a.ipynb", "log = np.log(df.a)\nplt.hist(log)", 0, 0), /* `x.log` is no read */
+        cell("a.ipynb", "s = 0\nfor v in vals:\n    s += v", 0, 0),      /* s read below */
+        cell("a.ipynb", "y = s * 2\nf(tmp=1)\nz.log = 3\ntmp = 4", 0, 0), /* none of these read tmp */
+        cell("a.ipynb", "print(df.shape)", 0, 0),                         /* assigns nothing */
+        cell("b.ipynb", "c = df.corr()\nsns.heatmap(c)\ndf.drop(columns=k, inplace=True)", 0, 0),
+        cell("b.ipynb", "df = 1", 0, 0),       /* b's last cell: nothing later reads it */
+        cell("c.ipynb", "w = 2", 0, 0),        /* a notebook of one cell: no later cells to know of */
+        cell(NULL, "w = 2", 0, 0),             /* no notebook: the same */
+    };
+    const unsigned char want[] = { 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0 };
+    unsigned char out[sizeof want];
+    memset(out, 9, sizeof out);
+    assert_int_equal(flow_mark_unkept(c, sizeof want, out), 0);
+    assert_memory_equal(out, want, sizeof want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_what_reading_is),
         cmocka_unit_test(test_names_are_bounded),
         cmocka_unit_test(test_mark_cells_and_statements),
+        cmocka_unit_test(test_unkept_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
