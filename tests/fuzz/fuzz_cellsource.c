@@ -247,7 +247,7 @@ static void vote(const char *src, size_t len, int context)
     if (context) {
         for (int prev = STAGE_NONE; prev < N_STAGES; prev++) {
             memcpy(again, votes, (size_t)lfs.n);
-            struct lf_context ctx = {prev, prev < 0 ? 0 : N_STAGES - 1 - prev, prev & 1};
+            struct lf_context ctx = {prev, prev < 0 ? 0 : N_STAGES - 1 - prev, prev & 1, (prev & 2) != 0};
             lfset_context(&lfs, &info, &ctx, again);
             int m = lf_majority(again, lfs.n);
             CHECK(m == STAGE_NONE || (m >= 0 && m < N_STAGES));
@@ -262,6 +262,14 @@ static void vote(const char *src, size_t len, int context)
     CHECK(r2 == 0 || r2 == 1);
     for (size_t i = 0; i < fl.n; i++) CHECK(fl.names[i][0] && !strchr(fl.names[i], ' '));
     flow_free(&fl);
+    /* unkept_change's walk back: the source as both cells of a notebook (the first
+     * read by the second or not, each marked 0 or 1) */
+    struct label_cell two[2] = {
+        {(char *)"c#0", (char *)"c", (char *)src, len, 0, 0, 0},
+        {(char *)"c#1", (char *)"c", (char *)src, len, 1, 0, 0},
+    };
+    unsigned char kept[2] = {9, 9};
+    CHECK(flow_mark_unkept(two, 2, kept) == 0 && kept[0] <= 1 && kept[1] <= 1);
     for (size_t i = 0; i < v.n_stmts; i++) {
         size_t which = 0;
         int r = ruleset_is_setup(&lfs.rules, v.code + v.stmts[i].start,

@@ -105,7 +105,7 @@ static void vote(const struct lfset *lfs)
         CHECK(maj == STAGE_NONE || (maj >= 0 && maj < N_STAGES));
         for (int prev = STAGE_NONE; prev < N_STAGES; prev++) {
             memcpy(again, votes, (size_t)lfs->n);
-            struct lf_context ctx = {prev, prev < 0 ? 0 : N_STAGES - 1 - prev, prev & 1};
+            struct lf_context ctx = {prev, prev < 0 ? 0 : N_STAGES - 1 - prev, prev & 1, (prev & 2) != 0};
             lfset_context(lfs, &info, &ctx, again);
             int m = lf_majority(again, lfs->n);
             CHECK(m == STAGE_NONE || (m >= 0 && m < N_STAGES));

@@ -239,8 +239,8 @@ static int idx(const char *name)
 }
 
 /* Votes of SRC as "name=stage,..." in LF order; RESULTS: the cell reads a name holding
- * a model's results (flow.h). */
-static const char *votes_of_flow(const char *src, int prev, int next, int results)
+ * a model's results, UNKEPT: no later cell reads what it assigns (flow.h). */
+static const char *votes_of_notebook(const char *src, int prev, int next, int results, int unkept)
 {
     static char out[512];
     signed char v[64];
@@ -249,7 +249,7 @@ static const char *votes_of_flow(const char *src, int prev, int next, int result
     assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
     void *md = rules_match_data();
     lfset_votes(&set, &pv, md, v, &info, NULL, NULL);
-    struct lf_context ctx = { prev, next, results };
+    struct lf_context ctx = { prev, next, results, unkept };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);
     pyview_free(&pv);
@@ -259,6 +259,11 @@ static const char *votes_of_flow(const char *src, int prev, int next, int result
             snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s=%s", out[0] ? "," : "",
                      set.name[j], stage_key[(int)v[j]]);
     return out;
+}
+
+static const char *votes_of_flow(const char *src, int prev, int next, int results)
+{
+    return votes_of_notebook(src, prev, next, results, 0);
 }
 
 static const char *votes_of_ctx(const char *src, int prev, int next)
@@ -369,6 +374,18 @@ static void test_context(void **state)
     assert_string_equal(votes_of_flow("import os", STAGE_NONE, STAGE_NONE, 1), "imports_only=imports");
     assert_string_equal(votes_of_flow("# preds", STAGE_NONE, STAGE_NONE, 1), "");
     assert_string_equal(votes_of_flow("df.value_counts()", STAGE_NONE, STAGE_NONE, 0), "counts=explore");
+    /* unkept_change: a cell that draws what it derived, where an explore job rule
+     * yielded to a prep one, is explore when nothing it assigned is read later: the
+     * prep votes yield; read later, or not drawn, it stays prep */
+    const char *drawn = "s = df.drop('a')\ns.value_counts()\nplt.hist(s)";
+    assert_string_equal(votes_of_notebook(drawn, STAGE_NONE, STAGE_NONE, 0, 1), "unkept_change=explore");
+    assert_string_equal(votes_of_notebook(drawn, STAGE_NONE, STAGE_NONE, 0, 0), "drop=prep");
+    assert_string_equal(votes_of_notebook("s = df.drop('a')\ns.value_counts()", STAGE_NONE, STAGE_NONE, 0, 1),
+                        "drop=prep");
+    assert_string_equal(votes_of_notebook("s = df.drop('a')\nplt.hist(s)", STAGE_NONE, STAGE_NONE, 0, 1), "drop=prep");
+    /* ... before model_output, which may then take the cell */
+    assert_string_equal(votes_of_notebook(drawn, STAGE_NONE, STAGE_NONE, 1, 1),
+                        "model_output=evaluate,unkept_change=explore");
     signed char v[4] = {STAGE_LOAD, STAGE_PREP, STAGE_PREP, STAGE_NONE};
     assert_int_equal(lf_majority(v, 4), STAGE_PREP);
     signed char t[2] = {STAGE_TRAIN, STAGE_LOAD};     /* tie: the furthest stage */
