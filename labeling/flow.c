@@ -407,72 +407,99 @@ int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, 
 
 /* ---------------------------------------------------------------- changes not kept */
 
-/* The names later cells of a notebook read: an open-addressing set of spans copied
- * into one buffer, emptied between notebooks. */
-struct readset {
-    size_t *slot;  /* [cap] 1 + offset of the entry in buf, or 0 */
+/* The names live after a point of a notebook: read by a later statement before any
+ * statement rebinds them.  An open-addressing set of names copied into one buffer;
+ * a name rebound is flagged dead, not removed.  Emptied between notebooks. */
+struct liveset {
+    size_t *slot;          /* [cap] 1 + entry, or 0 */
     size_t cap, n;
-    char *buf;     /* entries: a size_t length, then the name */
+    size_t *off, *len;     /* [n] the entry's name in buf */
+    unsigned char *live;   /* [n] */
+    size_t ecap;
+    char *buf;
     size_t used, room;
 };
 
-static void readset_clear(struct readset *r)
+static void liveset_clear(struct liveset *r)
 {
     if (r->slot) memset(r->slot, 0, r->cap * sizeof *r->slot);
     r->n = r->used = 0;
 }
 
-static const char *entry_name(const struct readset *r, size_t at, size_t *len)
+static void liveset_free(struct liveset *r)
 {
-    memcpy(len, r->buf + at, sizeof *len);
-    return r->buf + at + sizeof *len;
+    free(r->slot);
+    free(r->off);
+    free(r->len);
+    free(r->live);
+    free(r->buf);
 }
 
-static int readset_has(const struct readset *r, const char *s, size_t len)
+/* The entry of S[0..LEN), or -1. */
+static long liveset_find(const struct liveset *r, const char *s, size_t len)
 {
-    if (!r->n) return 0;
+    if (!r->n) return -1;
     for (size_t i = name_hash(s, len) & (r->cap - 1);; i = (i + 1) & (r->cap - 1)) {
-        if (!r->slot[i]) return 0;
-        size_t l;
-        const char *e = entry_name(r, r->slot[i] - 1, &l);
-        if (l == len && memcmp(e, s, len) == 0) return 1;
+        if (!r->slot[i]) return -1;
+        size_t e = r->slot[i] - 1;
+        if (r->len[e] == len && memcmp(r->buf + r->off[e], s, len) == 0) return (long)e;
     }
 }
 
-static int readset_add(struct readset *r, const char *s, size_t len)
+static int liveset_is_live(const struct liveset *r, const char *s, size_t len)
 {
-    if (readset_has(r, s, len)) return 0;
+    long e = liveset_find(r, s, len);
+    return e >= 0 && r->live[e];
+}
+
+/* Marks S[0..LEN) live (LIVE) or dead; a dead name not in the set stays out. */
+static int liveset_mark(struct liveset *r, const char *s, size_t len, int live)
+{
+    long f = liveset_find(r, s, len);
+    if (f >= 0 || !live) {
+        if (f >= 0) r->live[f] = (unsigned char)live;
+        return 0;
+    }
+    if (r->n == r->ecap) {
+        size_t nc = r->ecap ? 2 * r->ecap : 256;
+        size_t *o = realloc(r->off, nc * sizeof *o);
+        if (o) r->off = o;
+        size_t *l = o ? realloc(r->len, nc * sizeof *l) : NULL;
+        if (l) r->len = l;
+        unsigned char *v = l ? realloc(r->live, nc) : NULL;
+        if (!v) return -1;
+        r->live = v;
+        r->ecap = nc;
+    }
     if (2 * (r->n + 1) > r->cap) { /* grow to keep the table at most half full */
-        size_t nc = r->cap ? 2 * r->cap : 256, *ns = calloc(nc, sizeof *ns);
+        size_t nc = r->cap ? 2 * r->cap : 512, *ns = calloc(nc, sizeof *ns);
         if (!ns) return -1;
-        for (size_t i = 0; i < r->cap; i++) {
-            if (!r->slot[i]) continue;
-            size_t l;
-            const char *e = entry_name(r, r->slot[i] - 1, &l);
-            size_t k = name_hash(e, l) & (nc - 1);
+        for (size_t e = 0; e < r->n; e++) {
+            size_t k = name_hash(r->buf + r->off[e], r->len[e]) & (nc - 1);
             while (ns[k]) k = (k + 1) & (nc - 1);
-            ns[k] = r->slot[i];
+            ns[k] = e + 1;
         }
         free(r->slot);
         r->slot = ns;
         r->cap = nc;
     }
-    size_t need = sizeof len + len;
-    if (r->used + need > r->room) {
+    if (r->used + len > r->room) {
         size_t nr = r->room ? 2 * r->room : 4096;
-        while (nr < r->used + need) nr *= 2;
+        while (nr < r->used + len) nr *= 2;
         char *nb = realloc(r->buf, nr);
         if (!nb) return -1;
         r->buf = nb;
         r->room = nr;
     }
-    memcpy(r->buf + r->used, &len, sizeof len);
-    memcpy(r->buf + r->used + sizeof len, s, len);
+    memcpy(r->buf + r->used, s, len);
+    size_t e = r->n++;
+    r->off[e] = r->used;
+    r->len[e] = len;
+    r->live[e] = 1;
+    r->used += len;
     size_t k = name_hash(s, len) & (r->cap - 1);
     while (r->slot[k]) k = (k + 1) & (r->cap - 1);
-    r->slot[k] = r->used + 1;
-    r->used += need;
-    r->n++;
+    r->slot[k] = e + 1;
     return 0;
 }
 
@@ -487,78 +514,127 @@ static int plot_handle(const char *s, size_t len)
             (len == 2 || is_digit((unsigned char)s[2]) || s[2] == '_'));
 }
 
-/* Whether V's top-level statements assign at least one name (not a plot's handle),
- * and none that R holds, and change nothing in place.  `df['r'] = ...` assigns df:
- * the frame is what is kept. */
-static int assigns_only_unread(const struct pyview *v, const struct readset *r)
+/* Calls EACH(ARG, name, len, plain) for every name that starts a target of the
+ * assignment S[A..OP) (`a`, `a, b`, `(a, b)`, `a[i]`, `a.b`), until one returns
+ * nonzero, which is returned; PLAIN when the target is the name itself (rebound), not
+ * its subscript or attribute. */
+static int each_target(void *arg, const char *s, size_t a, size_t op,
+                       int (*each)(void *, const char *, size_t, int))
 {
-    int any = 0;
+    int depth = 0;
+    for (size_t k = a; k < op;) {
+        char c = s[k];
+        if (c == '(' || c == '[') { depth++; k++; continue; }
+        if (c == ')' || c == ']') { if (depth > 0) depth--; k++; continue; }
+        if (!name_start((unsigned char)c) || (k > a && (name_char((unsigned char)s[k - 1]) || s[k - 1] == '.'))) {
+            k++;
+            continue;
+        }
+        size_t e = k;
+        while (e < op && name_char((unsigned char)s[e])) e++;
+        size_t q = e;
+        while (q < op && (s[q] == ' ' || s[q] == '\t')) q++;
+        int plain = q >= op || s[q] == ',' || s[q] == ')' || s[q] == ']';
+        struct word w = { s + k, e - k, 0, 0, 0 };
+        if (depth <= 1 && !word_in(&w, keywords)) {
+            int rc = each(arg, s + k, e - k, plain);
+            if (rc) return rc;
+        }
+        /* past this target's subscripts and attributes */
+        int d = 0;
+        k = e;
+        while (k < op && (d > 0 || (s[k] != ',' && s[k] != ')' && s[k] != ']'))) {
+            if (s[k] == '(' || s[k] == '[') d++;
+            else if ((s[k] == ')' || s[k] == ']') && d > 0) d--;
+            k++;
+        }
+    }
+    return 0;
+}
+
+/* The first '=' of a plain assignment S[A..Z) (not `+=` and the like), or 0. */
+static size_t plain_assignment(const char *s, size_t a, size_t z)
+{
+    size_t eq;
+    if (pysrc_assignments(s + a, z - a, &eq, 1) == 0) return 0;
+    size_t op = a + eq;
+    return op > a && !strchr("+-*/%&|^<>@:", s[op - 1]) ? op : 0;
+}
+
+struct assigned {
+    const struct liveset *live;
+    int any;                /* a name assigned that is not live */
+};
+
+/* 1 (stop) when the target is live after the cell: a change kept. */
+static int target_live(void *arg, const char *s, size_t len, int plain)
+{
+    struct assigned *t = arg;
+    (void)plain;
+    if (plot_handle(s, len)) return 0;
+    if (liveset_is_live(t->live, s, len)) return 1;
+    t->any = 1;
+    return 0;
+}
+
+static int target_rebound(void *arg, const char *s, size_t len, int plain)
+{
+    return plain ? liveset_mark(arg, s, len, 0) : 0;
+}
+
+/* Whether V's top-level statements assign at least one name (not a plot's handle),
+ * none that is live after V, and change nothing in place.  `df['r'] = ...` assigns
+ * df: the frame is what is kept. */
+static int assigns_only_dead(const struct pyview *v, const struct liveset *r)
+{
+    struct assigned t = { r, 0 };
     for (size_t i = 0; i < v->n_stmts; i++) {
         if (v->stmts[i].indent != 0) continue;
         const char *s = v->code;
-        size_t a = v->stmts[i].start, z = v->stmts[i].end, eq;
+        size_t a = v->stmts[i].start, z = v->stmts[i].end;
         if (memmem(s + a, z - a, "inplace", 7)) return 0; /* `df.drop(c, inplace=True)` keeps */
-        if (pysrc_assignments(s + a, z - a, &eq, 1) == 0) continue;
-        size_t op = a + eq;
-        if (op > a && strchr("+-*/%&|^<>@:", s[op - 1])) continue; /* x += 1 reads x */
-        /* the names that start a target: `a`, `a, b`, `(a, b)`, `a[i]`, `a.b` */
-        int depth = 0;
-        for (size_t k = a; k < op;) {
-            char c = s[k];
-            if (c == '(' || c == '[') { depth++; k++; continue; }
-            if (c == ')' || c == ']') { if (depth > 0) depth--; k++; continue; }
-            if (!name_start((unsigned char)c) || (k > a && (name_char((unsigned char)s[k - 1]) || s[k - 1] == '.'))) {
-                k++;
-                continue;
-            }
-            size_t e = k;
-            while (e < op && name_char((unsigned char)s[e])) e++;
-            if (depth == 0 || (depth == 1 && (s[k - 1] == '(' || s[k - 1] == ',' || s[k - 1] == ' '))) {
-                struct word w = { s + k, e - k, 0, 0, 0 };
-                if (!word_in(&w, keywords) && !plot_handle(s + k, e - k)) {
-                    if (readset_has(r, s + k, e - k)) return 0;
-                    any = 1;
-                }
-            }
-            /* past this target's subscripts and attributes */
-            int d = 0;
-            k = e;
-            while (k < op && (d > 0 || (s[k] != ',' && s[k] != ')' && s[k] != ']'))) {
-                if (s[k] == '(' || s[k] == '[') d++;
-                else if ((s[k] == ')' || s[k] == ']') && d > 0) d--;
-                k++;
-            }
-        }
+        size_t op = plain_assignment(s, a, z);
+        if (!op) continue;
+        if (each_target(&t, s, a, op, target_live)) return 0;
     }
-    return any;
+    return t.any;
 }
 
-/* Adds the names V reads to R: every name but attributes, keyword arguments and a
- * plain assignment's targets. */
-static int add_reads(struct readset *r, const struct pyview *v)
+/* Takes V's top-level statements last to first (each with the indented ones under
+ * it): the names a statement rebinds die, then the names it reads come alive. */
+static int live_before(struct liveset *r, const struct pyview *v)
 {
-    struct word w;
-    for (size_t i = 0; next_word(v->code, &i, v->code_len, &w);)
-        if (!w.attr && !w.assign && readset_add(r, w.s, w.len) < 0) return -1;
+    for (size_t hi = v->n_stmts; hi > 0;) {
+        size_t lo = hi - 1;
+        while (lo > 0 && v->stmts[lo].indent != 0) lo--;
+        const char *s = v->code;
+        size_t a = v->stmts[lo].start, z = v->stmts[hi - 1].end;
+        size_t op = v->stmts[lo].indent == 0 ? plain_assignment(s, a, v->stmts[lo].end) : 0;
+        if (op && each_target(r, s, a, op, target_rebound) < 0) return -1;
+        struct word w;
+        for (size_t k = a; next_word(s, &k, z, &w);)
+            if (!w.attr && !w.assign && liveset_mark(r, w.s, w.len, 1) < 0) return -1;
+        hi = lo;
+    }
     return 0;
 }
 
 int flow_mark_unkept(const struct label_cell *cells, size_t n, unsigned char *out)
 {
-    struct readset r = {0};
+    struct liveset r = {0};
     int rc = -1;
     for (size_t hi = n; hi > 0;) {
         size_t lo = hi - 1; /* the notebook of cells [lo, hi) */
         while (lo > 0 && cells_same_notebook(&cells[lo - 1], &cells[hi - 1])) lo--;
-        readset_clear(&r);
+        liveset_clear(&r);
         for (size_t i = hi; i-- > lo;) {
             /* a cell alone (no notebook, or a notebook of one cell) says nothing of
              * what is read after it */
             if (!cells[i].notebook || hi - lo == 1) { out[i] = 0; continue; }
             struct pyview v;
             if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
-            out[i] = (unsigned char)assigns_only_unread(&v, &r);
-            int bad = add_reads(&r, &v);
+            out[i] = (unsigned char)assigns_only_dead(&v, &r);
+            int bad = live_before(&r, &v);
             pyview_free(&v);
             if (bad < 0) goto out;
         }
@@ -566,7 +642,6 @@ int flow_mark_unkept(const struct label_cell *cells, size_t n, unsigned char *ou
     }
     rc = 0;
 out:
-    free(r.slot);
-    free(r.buf);
+    liveset_free(&r);
     return rc;
 }

@@ -57,12 +57,15 @@ int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, 
 
 /* For CELLS[0..N), in notebook order: OUT[i] = 1 when cell i assigns names at top
  * level (a frame's column counts as the frame; a plot's handles, `fig, ax`, do not),
- * changes nothing in place (`inplace=True`), and no later cell of its notebook reads
- * any of those names: a change not kept (the guide's rule 2), the evidence of the
- * built-in LF unkept_change (lfset.h).  Reads are names in the code view, not
- * attributes, keyword arguments or plain targets.  A notebook's last cell is marked as
- * any other (nothing reads it), but a cell alone (no notebook, or one cell) is not.
- * -1 when out of memory. */
+ * changes nothing in place (`inplace=True`), and none of those names is live after it:
+ * no later statement of its notebook reads one before another rebinds it (`t = df.b`
+ * then `print(t)` reads its own t).  A change not kept (the guide's rule 2), the
+ * evidence of the built-in LF unkept_change (lfset.h).  The notebook is walked
+ * backwards, statement by statement: a plain top-level assignment kills its targets,
+ * then every name the statement (with the lines indented under it) reads comes alive
+ * (names in the code view, not attributes or keyword arguments).  A notebook's last
+ * cell is marked as any other (nothing reads it), but a cell alone (no notebook, or
+ * one cell) is not.  -1 when out of memory. */
 int flow_mark_unkept(const struct label_cell *cells, size_t n, unsigned char *out);
 
 #endif

@@ -165,7 +165,7 @@ static void test_mark_cells_and_statements(void **state)
 }
 
 /* flow_mark_unkept: a cell's names are kept when a later cell of its notebook reads
- * one of them. */
+ * one of them before anything rebinds it. */
 static void test_unkept_changes(void **state)
 {
     (void)state;
@@ -182,8 +182,15 @@ static void test_unkept_changes(void **state)
         cell("b.ipynb", "df = 1", 0, 0),       /* b's last cell: nothing later reads it */
         cell("c.ipynb", "w = 2", 0, 0),        /* a notebook of one cell: no later cells to know of */
         cell(NULL, "w = 2", 0, 0),             /* no notebook: the same */
+        /* live, not merely named: a later cell that rebinds t before it reads it reads
+         * its own t; one that reads it first (`t = t + 1`) keeps the earlier one */
+        cell("d.ipynb", "t = df.a * 2\nplt.plot(t)", 0, 0),
+        cell("d.ipynb", "t = df.b\nprint(t)", 0, 0),
+        cell("d.ipynb", "u = t[0]\nplt.plot(u)", 0, 0),
+        cell("d.ipynb", "u = u + 1\nv = 2", 0, 0),
+        cell("d.ipynb", "print(u)", 0, 0),
     };
-    const unsigned char want[] = { 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0 };
+    const unsigned char want[] = { 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0 };
     unsigned char out[sizeof want];
     memset(out, 9, sizeof out);
     assert_int_equal(flow_mark_unkept(c, sizeof want, out), 0);
