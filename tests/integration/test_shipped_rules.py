@@ -643,6 +643,13 @@ CASES = [
      "def labels_spread_test(kernel, alphas, X_train, X_test, y_train, y_test):\n    roc_scores = []\n"
      "    for alpha in alphas:\n        ls = LabelSpreading(kernel=kernel, alpha=alpha)\n        ls.fit(X_train, y_train)\n"
      "        roc_scores.append(roc_auc_score(y_test, ls.predict_proba(X_test)[:, 1]))\n    plt.plot(alphas, roc_scores)"),
+    # 2026-12-02, from the rules' sure errors (data written in the cell, labeled load)
+    ("8: numbers written into the cell as arrays are load, not X/y made", "load",
+     "train_X = numpy.asarray([3.3, 4.4, 5.5, 6.71])\ntrain_Y = numpy.asarray([1.7, 2.76, 2.09, 3.19])\n"
+     "n_samples = train_X.shape[0]"),
+    ("8: ... or as frames", "load", "x = pd.DataFrame([2, 5, 11, 8])\ny = pd.DataFrame([15, 20, 24, 18])"),
+    ("8: ... or as a matrix and its labels", "load", "X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])\ny = np.array([0, 1, 1, 0])"),
+    ("2: an array made from the data is still X made: prep", "prep", "X = np.array(df['a'])\ny = df['b'].values"),
 ]
 
 
