@@ -320,12 +320,19 @@ struct mark_job {
     const struct label_cell *cells;
     size_t lo, hi, st, st_hi;
     unsigned char *out;
+    int unkept;             /* flow_mark_unkept's pass instead of flow_mark's */
     int rc;
 };
+
+static int unkept_range(const struct label_cell *cells, size_t lo, size_t hi, unsigned char *out);
 
 static void *mark_range(void *arg)
 {
     struct mark_job *j = arg;
+    if (j->unkept) {
+        j->rc = unkept_range(j->cells, j->lo, j->hi, j->out);
+        return NULL;
+    }
     const struct label_cell *cells = j->cells;
     struct flow f, before;
     flow_init(&f);
@@ -371,7 +378,9 @@ static size_t first_statement_of(const struct label_cell *cells, size_t n, size_
     return a;
 }
 
-int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out)
+/* Either pass (UNKEPT) over whole notebooks on up to JOBS threads. */
+static int mark_all(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out,
+                    int unkept)
 {
     enum { MAX_JOBS = 8 };
     struct mark_job jb[MAX_JOBS];
@@ -388,7 +397,7 @@ int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, 
         if (hi > n) hi = n;
         while (hi > lo && hi < n && cells_same_notebook(&cells[hi], &cells[hi - 1])) hi++;
         jb[t] = (struct mark_job){ cells, lo, hi, first_statement_of(cells, n, total, lo),
-                                   first_statement_of(cells, n, total, hi), out, 0 };
+                                   first_statement_of(cells, n, total, hi), out, unkept, 0 };
         lo = hi;
     }
     /* (statements always follow their cells; a row that does not is left unread) */
@@ -403,6 +412,11 @@ int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, 
         if (jb[t].rc < 0) rc = -1;
     }
     return rc;
+}
+
+int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out)
+{
+    return mark_all(cells, n, total, jobs, out, 0);
 }
 
 /* ---------------------------------------------------------------- changes not kept */
@@ -619,13 +633,14 @@ static int live_before(struct liveset *r, const struct pyview *v)
     return 0;
 }
 
-int flow_mark_unkept(const struct label_cell *cells, size_t n, unsigned char *out)
+/* Cells [FROM, TO): whole notebooks. */
+static int unkept_range(const struct label_cell *cells, size_t from, size_t to, unsigned char *out)
 {
     struct liveset r = {0};
     int rc = -1;
-    for (size_t hi = n; hi > 0;) {
+    for (size_t hi = to; hi > from;) {
         size_t lo = hi - 1; /* the notebook of cells [lo, hi) */
-        while (lo > 0 && cells_same_notebook(&cells[lo - 1], &cells[hi - 1])) lo--;
+        while (lo > from && cells_same_notebook(&cells[lo - 1], &cells[hi - 1])) lo--;
         liveset_clear(&r);
         for (size_t i = hi; i-- > lo;) {
             /* a cell alone (no notebook, or a notebook of one cell) says nothing of
@@ -644,4 +659,9 @@ int flow_mark_unkept(const struct label_cell *cells, size_t n, unsigned char *ou
 out:
     liveset_free(&r);
     return rc;
+}
+
+int flow_mark_unkept(const struct label_cell *cells, size_t n, int jobs, unsigned char *out)
+{
+    return mark_all(cells, n, n, jobs, out, 1);
 }

@@ -65,7 +65,8 @@ int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, 
  * then every name the statement (with the lines indented under it) reads comes alive
  * (names in the code view, not attributes or keyword arguments).  A notebook's last
  * cell is marked as any other (nothing reads it), but a cell alone (no notebook, or
- * one cell) is not.  -1 when out of memory. */
-int flow_mark_unkept(const struct label_cell *cells, size_t n, unsigned char *out);
+ * one cell) is not.  Up to JOBS threads (1 to 8), each on whole notebooks.  -1 when
+ * out of memory. */
+int flow_mark_unkept(const struct label_cell *cells, size_t n, int jobs, unsigned char *out);
 
 #endif

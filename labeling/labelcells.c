@@ -228,7 +228,7 @@ int label_cells(const struct label_opts *o)
     }
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
     if (!(results = malloc(total ? total : 1)) || flow_mark(cells, n, total, o->jobs, results) < 0 ||
-        !(unkept = malloc(n ? n : 1)) || flow_mark_unkept(cells, n, unkept) < 0) {
+        !(unkept = malloc(n ? n : 1)) || flow_mark_unkept(cells, n, o->jobs, unkept) < 0) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
