@@ -1,4 +1,5 @@
-/* flow.c — which names of a notebook hold a model's results (flow.h).
+/* flow.c — which names of a notebook hold a model's results, and which a cell
+ * assigns that are not live after it (flow.h).
  *
  * Reads the code view (comments gone, strings reduced to their quotes) statement by
  * statement with a small scanner of Python names: no parse tree, since a notebook's

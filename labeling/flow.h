@@ -1,6 +1,8 @@
-/* flow.h — which names of a notebook hold a model's results, cell after cell.
+/* flow.h — which names of a notebook hold a model's results, cell after cell, and
+ * which names a cell assigns that nothing after it reads.
  *
- * Owns: the data-flow evidence of the built-in LF model_output (lfset.h).  A cell
+ * Owns: the data-flow evidence of the built-in LFs model_output and unkept_change
+ * (lfset.h; unkept_change's at flow_mark_unkept below).  A cell
  * sees only its own code, so `plt.plot(history.history['loss'])` says "training
  * curve" by its words while `plt.scatter(y_test, preds)` or `print(results[1])` does
  * not: what `preds` and `results` hold was decided cells earlier.  The labeling

@@ -141,7 +141,7 @@ int label_cells(const struct label_opts *o)
     size_t n = 0, n_sub = 0, total = 0;
     signed char *votes = NULL;
     unsigned char *results = NULL; /* per row: reads a model's results (flow.h) */
-    unsigned char *unkept = NULL;  /* per cell: assigns only names never read again (flow.h) */
+    unsigned char *unkept = NULL;  /* per cell: none of the names it assigns is read later (flow.h) */
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
