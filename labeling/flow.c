@@ -321,17 +321,19 @@ struct mark_job {
     const struct label_cell *cells;
     size_t lo, hi, st, st_hi;
     unsigned char *out;
-    int unkept;             /* flow_mark_unkept's pass instead of flow_mark's */
+    const unsigned char *modelling; /* flow_mark_kept's pass (may be NULL) */
+    int kept;               /* flow_mark_kept's pass instead of flow_mark's */
     int rc;
 };
 
-static int unkept_range(const struct label_cell *cells, size_t lo, size_t hi, unsigned char *out);
+static int kept_range(const struct label_cell *cells, size_t lo, size_t hi,
+                      const unsigned char *modelling, unsigned char *out);
 
 static void *mark_range(void *arg)
 {
     struct mark_job *j = arg;
-    if (j->unkept) {
-        j->rc = unkept_range(j->cells, j->lo, j->hi, j->out);
+    if (j->kept) {
+        j->rc = kept_range(j->cells, j->lo, j->hi, j->modelling, j->out);
         return NULL;
     }
     const struct label_cell *cells = j->cells;
@@ -379,9 +381,10 @@ static size_t first_statement_of(const struct label_cell *cells, size_t n, size_
     return a;
 }
 
-/* Either pass (UNKEPT) over whole notebooks on up to JOBS threads. */
+/* Either pass (KEPT: flow_mark_kept's, with MODELLING) over whole notebooks on up to
+ * JOBS threads. */
 static int mark_all(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out,
-                    int unkept)
+                    int kept, const unsigned char *modelling)
 {
     enum { MAX_JOBS = 8 };
     struct mark_job jb[MAX_JOBS];
@@ -398,7 +401,7 @@ static int mark_all(const struct label_cell *cells, size_t n, size_t total, int 
         if (hi > n) hi = n;
         while (hi > lo && hi < n && cells_same_notebook(&cells[hi], &cells[hi - 1])) hi++;
         jb[t] = (struct mark_job){ cells, lo, hi, first_statement_of(cells, n, total, lo),
-                                   first_statement_of(cells, n, total, hi), out, unkept, 0 };
+                                   first_statement_of(cells, n, total, hi), out, modelling, kept, 0 };
         lo = hi;
     }
     /* (statements always follow their cells; a row that does not is left unread) */
@@ -417,19 +420,21 @@ static int mark_all(const struct label_cell *cells, size_t n, size_t total, int 
 
 int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out)
 {
-    return mark_all(cells, n, total, jobs, out, 0);
+    return mark_all(cells, n, total, jobs, out, 0, NULL);
 }
 
-/* ---------------------------------------------------------------- changes not kept */
+/* ------------------------------------------------------- changes kept and not kept */
 
 /* The names live after a point of a notebook: read by a later statement before any
- * statement rebinds them.  An open-addressing set of names copied into one buffer;
- * a name rebound is flagged dead, not removed.  Emptied between notebooks. */
+ * statement rebinds them, and whether one of those readers is a modelling cell's
+ * (feeds).  An open-addressing set of names copied into one buffer; a name rebound is
+ * flagged dead, not removed.  Emptied between notebooks. */
 struct liveset {
     size_t *slot;          /* [cap] 1 + entry, or 0 */
     size_t cap, n;
     size_t *off, *len;     /* [n] the entry's name in buf */
     unsigned char *live;   /* [n] */
+    unsigned char *feeds;  /* [n] read, while live, by a statement of a modelling cell */
     size_t ecap;
     char *buf;
     size_t used, room;
@@ -447,6 +452,7 @@ static void liveset_free(struct liveset *r)
     free(r->off);
     free(r->len);
     free(r->live);
+    free(r->feeds);
     free(r->buf);
 }
 
@@ -467,12 +473,22 @@ static int liveset_is_live(const struct liveset *r, const char *s, size_t len)
     return e >= 0 && r->live[e];
 }
 
-/* Marks S[0..LEN) live (LIVE) or dead; a dead name not in the set stays out. */
-static int liveset_mark(struct liveset *r, const char *s, size_t len, int live)
+static int liveset_feeds(const struct liveset *r, const char *s, size_t len)
+{
+    long e = liveset_find(r, s, len);
+    return e >= 0 && r->live[e] && r->feeds[e];
+}
+
+/* Marks S[0..LEN) read (LIVE; by a modelling cell's statement: FEEDS) or rebound
+ * (dead); a dead name not in the set stays out. */
+static int liveset_mark(struct liveset *r, const char *s, size_t len, int live, int feeds)
 {
     long f = liveset_find(r, s, len);
     if (f >= 0 || !live) {
-        if (f >= 0) r->live[f] = (unsigned char)live;
+        if (f >= 0) {
+            r->feeds[f] = (unsigned char)(live && (feeds || (r->live[f] && r->feeds[f])));
+            r->live[f] = (unsigned char)live;
+        }
         return 0;
     }
     if (r->n == r->ecap) {
@@ -482,8 +498,10 @@ static int liveset_mark(struct liveset *r, const char *s, size_t len, int live)
         size_t *l = o ? realloc(r->len, nc * sizeof *l) : NULL;
         if (l) r->len = l;
         unsigned char *v = l ? realloc(r->live, nc) : NULL;
-        if (!v) return -1;
-        r->live = v;
+        if (v) r->live = v;
+        unsigned char *fd = v ? realloc(r->feeds, nc) : NULL;
+        if (!fd) return -1;
+        r->feeds = fd;
         r->ecap = nc;
     }
     if (2 * (r->n + 1) > r->cap) { /* grow to keep the table at most half full */
@@ -511,6 +529,7 @@ static int liveset_mark(struct liveset *r, const char *s, size_t len, int live)
     r->off[e] = r->used;
     r->len[e] = len;
     r->live[e] = 1;
+    r->feeds[e] = (unsigned char)(feeds != 0);
     r->used += len;
     size_t k = name_hash(s, len) & (r->cap - 1);
     while (r->slot[k]) k = (k + 1) & (r->cap - 1);
@@ -594,7 +613,7 @@ static int target_live(void *arg, const char *s, size_t len, int plain)
 
 static int target_rebound(void *arg, const char *s, size_t len, int plain)
 {
-    return plain ? liveset_mark(arg, s, len, 0) : 0;
+    return plain ? liveset_mark(arg, s, len, 0, 0) : 0;
 }
 
 /* Whether V's top-level statements assign at least one name (not a plot's handle),
@@ -615,9 +634,30 @@ static int assigns_only_dead(const struct pyview *v, const struct liveset *r)
     return t.any;
 }
 
+/* 1 (stop) when the target, live after the cell, is read by a modelling cell. */
+static int target_feeds(void *arg, const char *s, size_t len, int plain)
+{
+    (void)plain;
+    return !plot_handle(s, len) && liveset_feeds(arg, s, len);
+}
+
+/* Whether one of V's top-level statements assigns a name (not a plot's handle) that a
+ * modelling cell reads after V before anything rebinds it: a change kept for the
+ * model. */
+static int assigns_for_model(const struct pyview *v, const struct liveset *r)
+{
+    for (size_t i = 0; i < v->n_stmts; i++) {
+        if (v->stmts[i].indent != 0) continue;
+        size_t a = v->stmts[i].start, op = plain_assignment(v->code, a, v->stmts[i].end);
+        if (op && each_target((void *)r, v->code, a, op, target_feeds)) return 1;
+    }
+    return 0;
+}
+
 /* Takes V's top-level statements last to first (each with the indented ones under
- * it): the names a statement rebinds die, then the names it reads come alive. */
-static int live_before(struct liveset *r, const struct pyview *v)
+ * it): the names a statement rebinds die, then the names it reads come alive, read by
+ * a modelling cell when MODELLING. */
+static int live_before(struct liveset *r, const struct pyview *v, int modelling)
 {
     for (size_t hi = v->n_stmts; hi > 0;) {
         size_t lo = hi - 1;
@@ -628,14 +668,15 @@ static int live_before(struct liveset *r, const struct pyview *v)
         if (op && each_target(r, s, a, op, target_rebound) < 0) return -1;
         struct word w;
         for (size_t k = a; next_word(s, &k, z, &w);)
-            if (!w.attr && !w.assign && liveset_mark(r, w.s, w.len, 1) < 0) return -1;
+            if (!w.attr && !w.assign && liveset_mark(r, w.s, w.len, 1, modelling) < 0) return -1;
         hi = lo;
     }
     return 0;
 }
 
 /* Cells [FROM, TO): whole notebooks. */
-static int unkept_range(const struct label_cell *cells, size_t from, size_t to, unsigned char *out)
+static int kept_range(const struct label_cell *cells, size_t from, size_t to,
+                      const unsigned char *modelling, unsigned char *out)
 {
     struct liveset r = {0};
     int rc = -1;
@@ -649,8 +690,9 @@ static int unkept_range(const struct label_cell *cells, size_t from, size_t to, 
             if (!cells[i].notebook || hi - lo == 1) { out[i] = 0; continue; }
             struct pyview v;
             if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
-            out[i] = (unsigned char)assigns_only_dead(&v, &r);
-            int bad = live_before(&r, &v);
+            out[i] = (unsigned char)(assigns_only_dead(&v, &r) ? FLOW_UNKEPT
+                                     : assigns_for_model(&v, &r) ? FLOW_FEEDS_MODEL : 0);
+            int bad = live_before(&r, &v, modelling && modelling[i]);
             pyview_free(&v);
             if (bad < 0) goto out;
         }
@@ -662,7 +704,8 @@ out:
     return rc;
 }
 
-int flow_mark_unkept(const struct label_cell *cells, size_t n, int jobs, unsigned char *out)
+int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char *modelling, int jobs,
+                   unsigned char *out)
 {
-    return mark_all(cells, n, n, jobs, out, 1);
+    return mark_all(cells, n, n, jobs, out, 1, modelling);
 }

@@ -1,8 +1,9 @@
 /* flow.h — which names of a notebook hold a model's results, cell after cell, and
- * which names a cell assigns that nothing after it reads.
+ * which names a cell assigns that nothing after it reads, or that a modelling cell
+ * reads.
  *
- * Owns: the data-flow evidence of the built-in LFs model_output and unkept_change
- * (lfset.h; unkept_change's at flow_mark_unkept below).  A cell
+ * Owns: the data-flow evidence of the built-in LFs model_output, unkept_change and
+ * feeds_model (lfset.h; the last two at flow_mark_kept below).  A cell
  * sees only its own code, so `plt.plot(history.history['loss'])` says "training
  * curve" by its words while `plt.scatter(y_test, preds)` or `print(results[1])` does
  * not: what `preds` and `results` hold was decided cells earlier.  The labeling
@@ -57,18 +58,29 @@ int flow_step(struct flow *f, const struct pyview *v);
  * on whole notebooks.  -1 when out of memory. */
 int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out);
 
-/* For CELLS[0..N), in notebook order: OUT[i] = 1 when cell i assigns names at top
- * level (a frame's column counts as the frame; a plot's handles, `fig, ax`, do not),
- * changes nothing in place (`inplace=True`), and none of those names is live after it:
- * no later statement of its notebook reads one before another rebinds it (`t = df.b`
- * then `print(t)` reads its own t).  A change not kept (the guide's rule 2), the
- * evidence of the built-in LF unkept_change (lfset.h).  The notebook is walked
- * backwards, statement by statement: a plain top-level assignment kills its targets,
- * then every name the statement (with the lines indented under it) reads comes alive
- * (names in the code view, not attributes or keyword arguments).  A notebook's last
- * cell is marked as any other (nothing reads it), but a cell alone (no notebook, or
- * one cell) is not.  Up to JOBS threads (1 to 8), each on whole notebooks.  -1 when
- * out of memory. */
-int flow_mark_unkept(const struct label_cell *cells, size_t n, int jobs, unsigned char *out);
+/* What flow_mark_kept says of a cell (one of them, or 0). */
+enum { FLOW_UNKEPT = 1, FLOW_FEEDS_MODEL = 2 };
+
+/* For CELLS[0..N), in notebook order, whether each cell's change is kept, and by whom:
+ *   - OUT[i] = FLOW_UNKEPT when cell i assigns names at top level (a frame's column
+ *     counts as the frame; a plot's handles, `fig, ax`, do not), changes nothing in
+ *     place (`inplace=True`), and none of those names is live after it: no later
+ *     statement of its notebook reads one before another rebinds it (`t = df.b` then
+ *     `print(t)` reads its own t).  A change not kept (the guide's rule 2), the
+ *     evidence of the built-in LF unkept_change (lfset.h).
+ *   - OUT[i] = FLOW_FEEDS_MODEL when one name cell i assigns at top level is read,
+ *     while live, by a statement of a cell that MODELLING marks (the caller's: cells
+ *     whose rules call them prep, train or evaluate; NULL: none).  Data derived and
+ *     kept for the model (the guide's prep: "derives new data for modelling"), the
+ *     evidence of the built-in LF feeds_model.
+ * The notebook is walked backwards, statement by statement: a plain top-level
+ * assignment kills its targets, then every name the statement (with the lines
+ * indented under it) reads comes alive (names in the code view, not attributes or
+ * keyword arguments), fed to a model if its cell is a modelling one or it already
+ * was.  A notebook's last cell is marked as any other (nothing reads it), but a cell
+ * alone (no notebook, or one cell) is not.  Up to JOBS threads (1 to 8), each on whole
+ * notebooks.  -1 when out of memory. */
+int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char *modelling, int jobs,
+                   unsigned char *out);
 
 #endif

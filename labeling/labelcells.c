@@ -141,7 +141,8 @@ int label_cells(const struct label_opts *o)
     size_t n = 0, n_sub = 0, total = 0;
     signed char *votes = NULL;
     unsigned char *results = NULL; /* per row: reads a model's results (flow.h) */
-    unsigned char *unkept = NULL;  /* per cell: none of the names it assigns is read later (flow.h) */
+    unsigned char *modelling = NULL; /* per cell: its rules call it prep, train or evaluate */
+    unsigned char *kept = NULL;      /* per cell: FLOW_UNKEPT, FLOW_FEEDS_MODEL or 0 (flow.h) */
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
@@ -228,7 +229,16 @@ int label_cells(const struct label_opts *o)
     }
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
     if (!(results = malloc(total ? total : 1)) || flow_mark(cells, n, total, o->jobs, results) < 0 ||
-        !(unkept = malloc(n ? n : 1)) || flow_mark_unkept(cells, n, o->jobs, unkept) < 0) {
+        !(modelling = malloc(n ? n : 1)) || !(kept = malloc(n ? n : 1))) {
+        fprintf(stderr, "nbstage label: out of memory\n");
+        goto out;
+    }
+    /* feeds_model's readers: cells whose rules call them prep, train or evaluate */
+    for (size_t i = 0; i < n; i++) {
+        int s = lfset_rule_majority(&lfs, votes + i * (size_t)m);
+        modelling[i] = s == STAGE_PREP || s == STAGE_TRAIN || s == STAGE_EVALUATE;
+    }
+    if (flow_mark_kept(cells, n, modelling, o->jobs, kept) < 0) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
@@ -241,7 +251,8 @@ int label_cells(const struct label_opts *o)
     lo.no_abstain_evidence = lfs.silent;
     for (size_t i = 0; i < n; i++) {
         signed char *v = votes + i * (size_t)m;
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], unkept[i] };
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], kept[i] == FLOW_UNKEPT,
+                                  kept[i] == FLOW_FEEDS_MODEL };
         if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
             ctx.prev_stage = lf_majority(v - m, m);
         if (i + 1 < n && cells_same_notebook(&cells[i], &cells[i + 1]))
@@ -257,7 +268,7 @@ int label_cells(const struct label_opts *o)
      * Statements are labeled by the model fitted on whole cells, not fitted on: they
      * leave the cells' labels as they are without --statements. */
     for (size_t i = n; i < total; i++) {
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0 };
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0, 0 };
         lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
     }
     double t2 = label_now();
@@ -377,7 +388,7 @@ out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
     cells_free(cells, total);
-    free(votes); free(results); free(unkept); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(votes); free(results); free(modelling); free(kept); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(gold_rows);
     free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);

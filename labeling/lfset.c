@@ -20,10 +20,12 @@ static const char *const builtin_name[N_LF_BUILTINS + 1] = {
     [LF_BUILTIN_IMPORTS_ONLY] = "imports_only", [LF_BUILTIN_PREV_CELL] = "prev_cell",
     [LF_BUILTIN_NEXT_CELL] = "next_cell", [LF_BUILTIN_AFTER_MODEL] = "after_model",
     [LF_BUILTIN_MODEL_OUTPUT] = "model_output", [LF_BUILTIN_UNKEPT_CHANGE] = "unkept_change",
-    [N_LF_BUILTINS] = NULL,
+    [LF_BUILTIN_FEEDS_MODEL] = "feeds_model", [N_LF_BUILTINS] = NULL,
 };
-/* silent: it can fire only where a notebook's earlier cells made predictions, so its
- * abstains say nothing against evaluate (labeling/labelmodel.h) */
+/* silent: model_output can fire only where a notebook's earlier cells made
+ * predictions, so its abstains say nothing against evaluate (labeling/labelmodel.h);
+ * feeds_model only where a later cell models, so its abstains say nothing against
+ * prep (counted as evidence, they turned 2,600 corpus prep cells explore) */
 static const struct { int stage, level, silent; } builtin[N_LF_BUILTINS] = {
     [LF_BUILTIN_IMPORTS_ONLY] = {STAGE_IMPORTS, LF_JOB, 0},
     [LF_BUILTIN_PREV_CELL] = {STAGE_NONE, LF_CONTEXT, 0},
@@ -31,6 +33,7 @@ static const struct { int stage, level, silent; } builtin[N_LF_BUILTINS] = {
     [LF_BUILTIN_AFTER_MODEL] = {STAGE_EVALUATE, LF_CONTEXT, 0},
     [LF_BUILTIN_MODEL_OUTPUT] = {STAGE_EVALUATE, LF_CONTEXT, 1},
     [LF_BUILTIN_UNKEPT_CHANGE] = {STAGE_EXPLORE, LF_CONTEXT, 0},
+    [LF_BUILTIN_FEEDS_MODEL] = {STAGE_PREP, LF_CONTEXT, 1},
 };
 
 const char *const *lfset_builtin_names(void)
@@ -199,6 +202,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     info->shows = shows_something(v);
     info->empty = v->n_stmts == 0;
     info->n_votes = info->job_votes = info->drew_then_prep = 0;
+    info->draws = draws(v);
     size_t which = 0;
     uint64_t t = ns ? now_ns() : 0, u;
     int io = imports_only(s, v, md, &which);
@@ -241,7 +245,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
         }
     }
     /* step 2: who may vote */
-    info->drew_then_prep = top_job == stage_rank[STAGE_PREP] && (job_stages & 1 << STAGE_EXPLORE) && draws(v);
+    info->drew_then_prep = top_job == stage_rank[STAGE_PREP] && (job_stages & 1 << STAGE_EXPLORE) && info->draws;
     int n = 0;
     for (int i = 0; i < nr; i++) {
         if (votes[i] == STAGE_NONE) continue; /* did not fire */
@@ -287,6 +291,32 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
                 if (votes[i] == STAGE_EXPLORE) votes[i] = STAGE_NONE;
             votes[b + LF_BUILTIN_MODEL_OUTPUT] = STAGE_EVALUATE;
             n++;
+        }
+    }
+    /* feeds_model: a cell that keeps what it derives for a later modelling cell
+     * prepares data (the guide's prep).  Beside prep rules it is one more prep vote
+     * (which is how the label model learns what its vote is worth); where the rules
+     * saw only showing, the explore show votes yield to it, and where they saw
+     * nothing, it speaks only where the neighbours' stage, which next_cell or prev_cell
+     * would give the cell, is explore. */
+    if (ctx && ctx->feeds_model && !info->draws && votes[b + LF_BUILTIN_MODEL_OUTPUT] < 0) {
+        int prep = 0, other = 0;
+        for (int i = 0; i < b; i++)
+            if (votes[i] >= 0) {
+                prep |= votes[i] == STAGE_PREP;
+                other |= votes[i] != STAGE_PREP && votes[i] != STAGE_EXPLORE;
+            }
+        int fill = q >= 0 && q != STAGE_IMPORTS ? q : p != STAGE_IMPORTS ? p : STAGE_NONE;
+        int after_model = (p == STAGE_TRAIN || p == STAGE_EVALUATE) && info->shows;
+        if (!other && info->job_votes > 0 && prep) {
+            votes[b + LF_BUILTIN_FEEDS_MODEL] = STAGE_PREP;
+            n++;
+        } else if (!other && info->job_votes == 0 &&
+                   (info->n_votes > 0 || (fill == STAGE_EXPLORE && !after_model))) {
+            for (int i = 0; i < b; i++)
+                if (votes[i] == STAGE_EXPLORE) votes[i] = STAGE_NONE;
+            votes[b + LF_BUILTIN_FEEDS_MODEL] = STAGE_PREP;
+            return n + 1;
         }
     }
     /* A cell whose work a job rule recognised is decided by the rules; context

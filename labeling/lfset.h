@@ -29,6 +29,12 @@
  *                 again (it assigns only names no later cell reads, flow.h), is
  *                 explore (guide rule 2: a change made only to look at it); it acts
  *                 as an explore job rule that outranks prep: the prep votes yield.
+ *   feeds_model   a cell no job rule voted on, that does not draw, whose rules saw at
+ *                 most explore showing (or nothing, its neighbours' stage being
+ *                 explore), and that assigns a name a later prep, train or evaluate
+ *                 cell reads (flow.h), is prep (the guide's prep "derives new data
+ *                 for modelling": `review = data[['text', 'label']]` read by a
+ *                 split); the explore votes of its print or bare expression yield.
  * prev_cell and next_cell fill gaps (cells no rule voted on); after_model votes
  * beside show rules.  They are weaker evidence, and the label model learns how much
  * weaker from the data.  A rule (or imports_only, through a `setup` pattern) whose
@@ -44,7 +50,7 @@
 #include "labeling/rules.h"
 
 enum { LF_BUILTIN_IMPORTS_ONLY, LF_BUILTIN_PREV_CELL, LF_BUILTIN_NEXT_CELL, LF_BUILTIN_AFTER_MODEL,
-       LF_BUILTIN_MODEL_OUTPUT, LF_BUILTIN_UNKEPT_CHANGE, N_LF_BUILTINS };
+       LF_BUILTIN_MODEL_OUTPUT, LF_BUILTIN_UNKEPT_CHANGE, LF_BUILTIN_FEEDS_MODEL, N_LF_BUILTINS };
 
 struct lfset {
     struct ruleset rules;   /* owned */
@@ -62,6 +68,7 @@ struct lf_context {
     int next_stage;         /* the next cell's majority rule vote, or STAGE_NONE */
     int reads_results;      /* the cell reads a name holding a model's results (flow.h) */
     int unkept;             /* no later cell reads a name the cell assigns (flow.h) */
+    int feeds_model;        /* a later modelling cell reads a name it assigns (flow.h) */
 };
 
 /* The built-in LFs' names, NULL-terminated: no rule may take one (struct ruleset's
@@ -78,6 +85,7 @@ struct lf_cellinfo {
     int job_votes;          /* of which from job-level rules (or imports_only) */
     int shows;              /* the cell only prints, displays, plots or shows values */
     int empty;              /* no code at all (comments, disabled code): no stage */
+    int draws;              /* it draws: a plotting call, `.plot(`, `.hist(`, `.imshow(` */
     int drew_then_prep;     /* it draws, and an explore job rule yielded to a prep one */
 };
 
@@ -97,7 +105,8 @@ struct lf_gave_up {
  * `setup` patterns; the clock is read once between two LFs).  Returns INFO->n_votes. */
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
                 struct lf_cellinfo *info, struct lf_gave_up *gave_up, uint64_t *ns);
-/* The context LFs (prev_cell, next_cell, after_model, model_output, unkept_change), added to VOTES of a cell whose INFO came
+/* The context LFs (prev_cell, next_cell, after_model, model_output, unkept_change,
+ * feeds_model), added to VOTES of a cell whose INFO came
  * from lfset_votes, given what is known of the previous cell.  Cells must be taken
  * in notebook order.  Returns the number of votes added. */
 int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,

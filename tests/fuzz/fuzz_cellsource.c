@@ -269,7 +269,8 @@ static void vote(const char *src, size_t len, int context)
         {(char *)"c#1", (char *)"c", (char *)src, len, 1, 0, 0},
     };
     unsigned char kept[2] = {9, 9};
-    CHECK(flow_mark_unkept(two, 2, 2, kept) == 0 && kept[0] <= 1 && kept[1] <= 1);
+    const unsigned char modelling[2] = { 1, 1 };
+    CHECK(flow_mark_kept(two, 2, modelling, 2, kept) == 0 && kept[0] <= FLOW_FEEDS_MODEL && kept[1] <= FLOW_FEEDS_MODEL);
     for (size_t i = 0; i < v.n_stmts; i++) {
         size_t which = 0;
         int r = ruleset_is_setup(&lfs.rules, v.code + v.stmts[i].start,

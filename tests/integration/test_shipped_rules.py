@@ -740,6 +740,37 @@ def test_unkept_change_reads_the_notebook_ahead(tmp_path):
         check_votes(why, want, code, v)
 
 
+# feeds_model reads ahead too (labeling/flow.h): what a cell derives and keeps for a
+# later prep, train or evaluate cell is prep, however the cell shows it; what only
+# later looks read is not.
+FEEDS_NOTEBOOK = [
+    ("1: a read", "load", "df = pd.read_csv('houses.csv')"),
+    ("prep: the features chosen, shown, and read by the split below", "feeds_model",
+     "features = [c for c in df.columns if c != 'price']\nprint(features)"),
+    ("prep: columns kept for the model, shown by a bare expression", "feeds_model",
+     "houses = df[['area', 'price']]\nhouses.head()"),
+    ("a subset read only by a later look stays explore", "explore",
+     "cheap = df[df.price < 1e5]\nprint(cheap.shape)"),
+    ("a later look", "explore", "cheap.describe()"),
+    ("a subset drawn is not fed, whoever reads it", "-prep",
+     "big = houses[houses.area > 200]\nplt.hist(big.price)"),
+    ("5: X and y", "prep", "X = houses[features]\ny = houses['price']\nprint(big.shape)"),
+    ("train", "train", "model = RandomForestRegressor()\nmodel.fit(X, y)"),
+]
+
+
+def test_feeds_model_reads_the_notebook_ahead(tmp_path):
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"nb.ipynb#{i}", "notebook": "nb.ipynb", "index": i, "source": c[2]})
+                             + "\n" for i, c in enumerate(FEEDS_NOTEBOOK)))
+    r = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = [json.loads(line)["votes"] for line in r.stdout.splitlines()]
+    assert len(got) == len(FEEDS_NOTEBOOK)
+    for (why, want, code), v in zip(FEEDS_NOTEBOOK, got):
+        check_votes(why, want, code, v)
+
+
 LABELS = ROOT / "tests" / "labels"
 SHARED = ROOT.parent / "shared"
 KEYS = {"load", "prep", "train", "evaluate", "explore", "imports", "none"}

@@ -164,7 +164,7 @@ static void test_mark_cells_and_statements(void **state)
     }
 }
 
-/* flow_mark_unkept: a cell's names are kept when a later cell of its notebook reads
+/* flow_mark_kept: a cell's names are kept when a later cell of its notebook reads
  * one of them before anything rebinds it. */
 static void test_unkept_changes(void **state)
 {
@@ -195,9 +195,41 @@ static void test_unkept_changes(void **state)
     /* on several threads, the same marks: each thread takes whole notebooks */
     for (int jobs = 1; jobs <= 9; jobs++) {
         memset(out, 9, sizeof out);
-        assert_int_equal(flow_mark_unkept(c, sizeof want, jobs, out), 0);
+        assert_int_equal(flow_mark_kept(c, sizeof want, NULL, jobs, out), 0);
         assert_memory_equal(out, want, sizeof want);
     }
+}
+
+/* flow_mark_kept: kept for a model when a modelling cell reads the name while it is
+ * still the one the cell assigned. */
+static void test_changes_kept_for_a_model(void **state)
+{
+    (void)state;
+    struct label_cell c[] = {
+        cell("e.ipynb", "cols = [k for k in df.columns if k != 'y']\nprint(cols)", 0, 0),
+        cell("e.ipynb", "print(df[cols].shape)", 0, 0),
+        cell("e.ipynb", "X = df[cols]", 0, 0),            /* modelling, and read by one */
+        cell("e.ipynb", "m.fit(X, y)", 0, 0),             /* modelling; assigns nothing */
+        cell("e.ipynb", "r = df.a\nprint(r)", 0, 0),      /* read below, not by a model */
+        cell("e.ipynb", "r = r * 2", 0, 0),               /* reads r, rebinds it for... */
+        cell("e.ipynb", "m.fit(r)", 0, 0),                /* ...this modelling cell */
+        cell("e.ipynb", "s = df.b\nprint(s)", 0, 0),      /* never read: not kept at all */
+        cell("f.ipynb", "z = df.c", 0, 0),                /* a plot's handle is no data: */
+        cell("f.ipynb", "fig = plt.figure()\nz.plot()", 0, 0),
+        cell("f.ipynb", "fig.savefig(z.name)", 0, 0),     /* a modelling cell (say) reads fig */
+    };
+    const unsigned char modelling[] = { 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1 };
+    const unsigned char want[] = { FLOW_FEEDS_MODEL, 0, FLOW_FEEDS_MODEL, 0, 0, FLOW_FEEDS_MODEL, 0,
+                                   FLOW_UNKEPT, FLOW_FEEDS_MODEL, 0, 0 };
+    unsigned char out[sizeof want];
+    for (int jobs = 1; jobs <= 4; jobs++) {
+        memset(out, 9, sizeof out);
+        assert_int_equal(flow_mark_kept(c, sizeof want, modelling, jobs, out), 0);
+        assert_memory_equal(out, want, sizeof want);
+    }
+    /* no cell models: nothing is kept for one */
+    assert_int_equal(flow_mark_kept(c, sizeof want, NULL, 1, out), 0);
+    for (size_t i = 0; i < sizeof want; i++) assert_int_not_equal(out[i], FLOW_FEEDS_MODEL);
 }
 
 int main(void)
@@ -209,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_names_are_bounded),
         cmocka_unit_test(test_mark_cells_and_statements),
         cmocka_unit_test(test_unkept_changes),
+        cmocka_unit_test(test_changes_kept_for_a_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "labeling/labelmodel.h"
+#include "labeling/flow.h"
 #include "labeling/lfset.h"
 #include "labeling/pytoken.h"
 #include "labeling/rules.h"
@@ -240,7 +241,7 @@ static int idx(const char *name)
 
 /* Votes of SRC as "name=stage,..." in LF order; RESULTS: the cell reads a name holding
  * a model's results, UNKEPT: no later cell reads what it assigns (flow.h). */
-static const char *votes_of_notebook(const char *src, int prev, int next, int results, int unkept)
+static const char *votes_of_notebook(const char *src, int prev, int next, int results, int kept)
 {
     static char out[512];
     signed char v[64];
@@ -249,7 +250,7 @@ static const char *votes_of_notebook(const char *src, int prev, int next, int re
     assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
     void *md = rules_match_data();
     lfset_votes(&set, &pv, md, v, &info, NULL, NULL);
-    struct lf_context ctx = { prev, next, results, unkept };
+    struct lf_context ctx = { prev, next, results, kept == FLOW_UNKEPT, kept == FLOW_FEEDS_MODEL };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);
     pyview_free(&pv);
@@ -298,8 +299,8 @@ static void test_levels(void **state)
 }
 
 /* `rule NAME STAGE [LEVEL] silent` reaches the label model as the LF's silent flag
- * (lm_options.no_abstain_evidence), and only for that rule; model_output is silent,
- * the other built-ins are not. */
+ * (lm_options.no_abstain_evidence), and only for that rule; model_output and
+ * feeds_model are silent, the other built-ins are not. */
 static void test_silent_rules(void **state)
 {
     (void)state;
@@ -314,7 +315,7 @@ static void test_silent_rules(void **state)
     assert_int_equal(lfset_init(&s, &rs), 0);
     for (int j = 0; j < s.n; j++) {
         int want = !strcmp(s.name[j], "quiet") || !strcmp(s.name[j], "quiet_show") ||
-                   !strcmp(s.name[j], "model_output");
+                   !strcmp(s.name[j], "model_output") || !strcmp(s.name[j], "feeds_model");
         if (s.silent[j] != want) fail_msg("LF %s: silent %d, want %d", s.name[j], s.silent[j], want);
     }
     assert_int_equal(s.level[2], LF_SHOW);
@@ -386,6 +387,27 @@ static void test_context(void **state)
     /* ... before model_output, which may then take the cell */
     assert_string_equal(votes_of_notebook(drawn, STAGE_NONE, STAGE_NONE, 1, 1),
                         "model_output=evaluate,unkept_change=explore");
+    /* feeds_model: what a later modelling cell reads is prep.  Where the rules saw
+     * only showing, the show votes yield; beside a prep job rule it is one more prep
+     * vote; not beside an explore job rule, nor where the cell draws, nor where
+     * model_output spoke */
+    const int F = FLOW_FEEDS_MODEL;
+    assert_string_equal(votes_of_notebook("X = df[cols]\nX.head()", STAGE_NONE, STAGE_NONE, 0, F), "feeds_model=prep");
+    assert_string_equal(votes_of_notebook("X = df[cols]\nX.head()", STAGE_NONE, STAGE_NONE, 0, 0), "head=explore");
+    assert_string_equal(votes_of_notebook("X = df.drop('a')", STAGE_NONE, STAGE_NONE, 0, F), "drop=prep,feeds_model=prep");
+    assert_string_equal(votes_of_notebook("c = df.value_counts()", STAGE_NONE, STAGE_NONE, 0, F), "counts=explore");
+    assert_string_equal(votes_of_notebook("X = df[cols]\nX.head()\nplt.hist(X)", STAGE_NONE, STAGE_NONE, 0, F),
+                        "head=explore");
+    assert_string_equal(votes_of_notebook("X = preds[cols]\nX.head()", STAGE_NONE, STAGE_NONE, 1, F),
+                        "model_output=evaluate");
+    /* no rule vote: only where the neighbours' stage (next_cell's, else prev_cell's)
+     * is explore, and not where after_model would read the cell as evaluate */
+    assert_string_equal(votes_of_notebook("a, b = g(d)", STAGE_NONE, STAGE_EXPLORE, 0, F), "feeds_model=prep");
+    assert_string_equal(votes_of_notebook("a, b = g(d)", STAGE_EXPLORE, STAGE_NONE, 0, F), "feeds_model=prep");
+    assert_string_equal(votes_of_notebook("a, b = g(d)", STAGE_NONE, STAGE_TRAIN, 0, F), "next_cell=train");
+    assert_string_equal(votes_of_notebook("a, b = g(d)", STAGE_EXPLORE, STAGE_IMPORTS, 0, F), "feeds_model=prep");
+    assert_string_equal(votes_of_notebook("print(a)", STAGE_TRAIN, STAGE_NONE, 0, F),
+                        "prev_cell=train,after_model=evaluate");
     signed char v[4] = {STAGE_LOAD, STAGE_PREP, STAGE_PREP, STAGE_NONE};
     assert_int_equal(lf_majority(v, 4), STAGE_PREP);
     signed char t[2] = {STAGE_TRAIN, STAGE_LOAD};     /* tie: the furthest stage */
