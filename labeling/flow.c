@@ -119,6 +119,7 @@ void flow_free(struct flow *f)
     free(f->names);
     free(f->len);
     free(f->hash);
+    free(f->kind);
     memset(f, 0, sizeof *f);
 }
 
@@ -141,10 +142,17 @@ static long flow_find(const struct flow *f, const char *s, size_t len)
     return f->n ? flow_find_hashed(f, s, len, name_hash(s, len)) : -1;
 }
 
-static int flow_add(struct flow *f, const char *s, size_t len)
+/* Adds S[0..LEN) as holding KIND (FLOW_RESULTS, FLOW_TRAINED); a name held already
+ * holds both. */
+static int flow_add(struct flow *f, const char *s, size_t len, int kind)
 {
     unsigned h = name_hash(s, len);
-    if (flow_find_hashed(f, s, len, h) >= 0 || f->n == FLOW_MAX_NAMES) return 0;
+    long at = flow_find_hashed(f, s, len, h);
+    if (at >= 0) {
+        f->kind[at] |= (unsigned char)kind;
+        return 0;
+    }
+    if (f->n == FLOW_MAX_NAMES) return 0;
     if (f->n == f->cap) {
         size_t nc = f->cap ? 2 * f->cap : 8;
         char **p = realloc(f->names, nc * sizeof *p);
@@ -152,8 +160,10 @@ static int flow_add(struct flow *f, const char *s, size_t len)
         size_t *l = p ? realloc(f->len, nc * sizeof *l) : NULL;
         if (l) f->len = l;
         unsigned *hh = l ? realloc(f->hash, nc * sizeof *hh) : NULL;
-        if (!hh) return -1;
-        f->hash = hh;
+        if (hh) f->hash = hh;
+        unsigned char *k = hh ? realloc(f->kind, nc) : NULL;
+        if (!k) return -1;
+        f->kind = k;
         f->cap = nc;
     }
     char *c = malloc(len + 1);
@@ -162,6 +172,7 @@ static int flow_add(struct flow *f, const char *s, size_t len)
     c[len] = 0;
     f->names[f->n] = c;
     f->len[f->n] = len;
+    f->kind[f->n] = (unsigned char)kind;
     f->hash[f->n++] = h;
     return 0;
 }
@@ -175,27 +186,31 @@ static void flow_drop(struct flow *f, const char *s, size_t len)
     f->names[i] = f->names[f->n];
     f->len[i] = f->len[f->n];
     f->hash[i] = f->hash[f->n];
+    f->kind[i] = f->kind[f->n];
 }
 
 static int flow_copy(struct flow *dst, const struct flow *src)
 {
     flow_clear(dst);
     for (size_t i = 0; i < src->n; i++)
-        if (flow_add(dst, src->names[i], src->len[i]) < 0) return -1;
+        if (flow_add(dst, src->names[i], src->len[i], src->kind[i]) < 0) return -1;
     return 0;
 }
 
 /* ---------------------------------------------------------------- statements */
 
-/* Whether S[A..Z) reads a name F holds (names, not attributes, keyword arguments or
- * targets). */
+/* What S[A..Z) reads of the names F holds (names, not attributes, keyword arguments or
+ * targets): FLOW_RESULTS, FLOW_TRAINED, both, or 0. */
 static int span_reads(const struct flow *f, const char *s, size_t a, size_t z)
 {
     if (f->n == 0) return 0;
     struct word w;
-    for (size_t i = a; next_word(s, &i, z, &w);)
-        if (!w.attr && !w.assign && flow_find(f, w.s, w.len) >= 0) return 1;
-    return 0;
+    int kinds = 0;
+    for (size_t i = a; next_word(s, &i, z, &w);) {
+        long k = !w.attr && !w.assign ? flow_find(f, w.s, w.len) : -1;
+        if (k >= 0) kinds |= f->kind[k];
+    }
+    return kinds;
 }
 
 /* Whether S[A..Z) reads a fitted model's attribute (`clf.coef_`, `km.labels_`). */
@@ -250,7 +265,7 @@ static int take_targets(struct flow *f, const char *s, size_t a, size_t z, int g
         struct word w = { s + k, e - k, 0, 0, 0 };
         if (starts && depth <= 1 && !word_in(&w, keywords)) {
             if (gives) {
-                if (flow_add(f, s + k, e - k) < 0) return -1;
+                if (flow_add(f, s + k, e - k, gives) < 0) return -1;
             } else if (plain && plain_op) {
                 flow_drop(f, s + k, e - k);
             }
@@ -277,15 +292,18 @@ static int take_append(struct flow *f, const char *s, size_t a, size_t z)
     for (const char *const *m = fills; *m; m++) {
         size_t n = strlen(*m);
         if (e + n <= z && memcmp(s + e, *m, n) == 0) {
-            if (span_makes_results(s, e + n, z) || span_reads(f, s, e + n, z))
-                return flow_add(f, s + a, e - a);
+            if (span_makes_results(s, e + n, z) || (span_reads(f, s, e + n, z) & FLOW_RESULTS))
+                return flow_add(f, s + a, e - a, FLOW_RESULTS);
             return 0;
         }
     }
     return 0;
 }
 
-static int take_statement(struct flow *f, const char *s, size_t a, size_t z)
+/* TRAINED: a top-level statement of a cell the rules call train, whose names hold
+ * the model it made or what its training gave (`w, b = train(X, y)`, `theta =
+ * minimize(...).x`). */
+static int take_statement(struct flow *f, const char *s, size_t a, size_t z, int trained)
 {
     /* the first assignment of the statement (nbformat/pysrc.h: outside brackets, not a
      * comparison); an augmented one's operator starts before its '=' */
@@ -294,22 +312,26 @@ static int take_statement(struct flow *f, const char *s, size_t a, size_t z)
     size_t op = a + eq;
     while (op > a && strchr("+-*/%&|^<>@", s[op - 1])) op--;
     size_t oplen = a + eq + 1 - op;
-    int gives = span_makes_results(s, op + oplen, z) || span_reads(f, s, op + oplen, z);
+    /* what is derived from results holds results; what a train cell made does not
+     * pass on (`X_plot = np.linspace(...)` beside a fit is not the model) */
+    int gives = span_makes_results(s, op + oplen, z) || (span_reads(f, s, op + oplen, z) & FLOW_RESULTS)
+                    ? FLOW_RESULTS : 0;
     if (!gives && span_fits(s, op + oplen, z)) { /* hist = model.fit(...) */
         struct word w;
         for (size_t i = a; next_word(s, &i, op, &w);)
-            if (!w.attr && w.len >= 4 && memmem(w.s, w.len, "hist", 4)) gives = 1;
+            if (!w.attr && w.len >= 4 && memmem(w.s, w.len, "hist", 4)) gives = FLOW_RESULTS;
     }
+    if (!gives && trained) gives = FLOW_TRAINED;
     return take_targets(f, s, a, op, gives, oplen == 1);
 }
 
-int flow_step(struct flow *f, const struct pyview *v)
+int flow_step(struct flow *f, const struct pyview *v, int trained)
 {
     int reads = 0;
     for (size_t i = 0; i < v->n_stmts; i++) {
         size_t a = v->stmts[i].start, z = v->stmts[i].end;
-        reads = reads || span_reads(f, v->code, a, z) || span_reads_fitted(v->code, a, z);
-        if (take_statement(f, v->code, a, z) < 0) return -1;
+        reads |= span_reads(f, v->code, a, z) | (span_reads_fitted(v->code, a, z) ? FLOW_RESULTS : 0);
+        if (take_statement(f, v->code, a, z, trained && v->stmts[i].indent == 0) < 0) return -1;
     }
     return reads;
 }
@@ -322,6 +344,7 @@ struct mark_job {
     size_t lo, hi, st, st_hi;
     unsigned char *out;
     const unsigned char *modelling; /* flow_mark_kept's pass (may be NULL) */
+    const unsigned char *trained;   /* flow_mark's (may be NULL) */
     int kept;               /* flow_mark_kept's pass instead of flow_mark's */
     int rc;
 };
@@ -348,14 +371,15 @@ static void *mark_range(void *arg)
         if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
         int have_statements = st < j->st_hi && cells[st].parent == i;
         if (have_statements && flow_copy(&before, &f) < 0) { pyview_free(&v); goto out; }
-        int r = flow_step(&f, &v);
+        int trained = j->trained && j->trained[i];
+        int r = flow_step(&f, &v, trained);
         pyview_free(&v);
         if (r < 0) goto out;
         j->out[i] = (unsigned char)r;
         /* this cell's statements, each after the ones before it */
         for (; st < j->st_hi && cells[st].parent == i; st++) {
             if (pyview_make(&v, cells[st].src, cells[st].src_len) < 0) goto out;
-            r = flow_step(&before, &v);
+            r = flow_step(&before, &v, trained);
             pyview_free(&v);
             if (r < 0) goto out;
             j->out[st] = (unsigned char)r;
@@ -381,10 +405,10 @@ static size_t first_statement_of(const struct label_cell *cells, size_t n, size_
     return a;
 }
 
-/* Either pass (KEPT: flow_mark_kept's, with MODELLING) over whole notebooks on up to
- * JOBS threads. */
+/* Either pass (KEPT: flow_mark_kept's, with MODELLING; else flow_mark's, with
+ * TRAINED) over whole notebooks on up to JOBS threads. */
 static int mark_all(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out,
-                    int kept, const unsigned char *modelling)
+                    int kept, const unsigned char *modelling, const unsigned char *trained)
 {
     enum { MAX_JOBS = 8 };
     struct mark_job jb[MAX_JOBS];
@@ -401,7 +425,7 @@ static int mark_all(const struct label_cell *cells, size_t n, size_t total, int 
         if (hi > n) hi = n;
         while (hi > lo && hi < n && cells_same_notebook(&cells[hi], &cells[hi - 1])) hi++;
         jb[t] = (struct mark_job){ cells, lo, hi, first_statement_of(cells, n, total, lo),
-                                   first_statement_of(cells, n, total, hi), out, modelling, kept, 0 };
+                                   first_statement_of(cells, n, total, hi), out, modelling, trained, kept, 0 };
         lo = hi;
     }
     /* (statements always follow their cells; a row that does not is left unread) */
@@ -418,9 +442,10 @@ static int mark_all(const struct label_cell *cells, size_t n, size_t total, int 
     return rc;
 }
 
-int flow_mark(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out)
+int flow_mark(const struct label_cell *cells, size_t n, size_t total, const unsigned char *trained, int jobs,
+              unsigned char *out)
 {
-    return mark_all(cells, n, total, jobs, out, 0, NULL);
+    return mark_all(cells, n, total, jobs, out, 0, NULL, trained);
 }
 
 /* ------------------------------------------------------- changes kept and not kept */
@@ -707,5 +732,5 @@ out:
 int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char *modelling, int jobs,
                    unsigned char *out)
 {
-    return mark_all(cells, n, n, jobs, out, 1, modelling);
+    return mark_all(cells, n, n, jobs, out, 1, modelling, NULL);
 }

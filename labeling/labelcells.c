@@ -141,6 +141,7 @@ int label_cells(const struct label_opts *o)
     size_t n = 0, n_sub = 0, total = 0;
     signed char *votes = NULL;
     unsigned char *results = NULL; /* per row: reads a model's results (flow.h) */
+    unsigned char *trained = NULL;   /* per cell: its rules call it train */
     unsigned char *modelling = NULL; /* per cell: its rules call it prep, train or evaluate */
     unsigned char *kept = NULL;      /* per cell: FLOW_UNKEPT, FLOW_FEEDS_MODEL or 0 (flow.h) */
     struct lf_cellinfo *info = NULL;
@@ -228,17 +229,20 @@ int label_cells(const struct label_opts *o)
         goto out;
     }
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
-    if (!(results = malloc(total ? total : 1)) || flow_mark(cells, n, total, o->jobs, results) < 0 ||
+    if (!(results = malloc(total ? total : 1)) || !(trained = malloc(n ? n : 1)) ||
         !(modelling = malloc(n ? n : 1)) || !(kept = malloc(n ? n : 1))) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
-    /* feeds_model's readers: cells whose rules call them prep, train or evaluate */
+    /* the flow's cells that train (model_output) and that model (feeds_model's readers),
+     * by their rules' majority */
     for (size_t i = 0; i < n; i++) {
         int s = lfset_rule_majority(&lfs, votes + i * (size_t)m);
+        trained[i] = s == STAGE_TRAIN;
         modelling[i] = s == STAGE_PREP || s == STAGE_TRAIN || s == STAGE_EVALUATE;
     }
-    if (flow_mark_kept(cells, n, modelling, o->jobs, kept) < 0) {
+    if (flow_mark(cells, n, total, trained, o->jobs, results) < 0 ||
+        flow_mark_kept(cells, n, modelling, o->jobs, kept) < 0) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
@@ -388,7 +392,7 @@ out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
     cells_free(cells, total);
-    free(votes); free(results); free(modelling); free(kept); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(votes); free(results); free(trained); free(modelling); free(kept); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(gold_rows);
     free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "labeling/flow.h"
 #include "labeling/stage.h"
 
 /* Position in the furthest-stage order; rules of stage imports come first, since a
@@ -282,7 +283,11 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
      * evaluate (guide rule 4), as if an evaluate job rule had fired: the explore votes
      * yield.  Not where a rule saw other work (out-of-fold predictions stacked into
      * features are prep, rule 6). */
-    if (ctx && ctx->reads_results) {
+    /* A cell that reads only what a train cell made (flow.h's FLOW_TRAINED) must be
+     * one the rules saw showing: with no rule vote, its stage is the neighbours'. */
+    int reads = ctx ? ctx->reads_results : 0;
+    if (reads == FLOW_TRAINED && info->n_votes == 0) reads = 0;
+    if (reads) {
         int other = 0;
         for (int i = 0; i < b; i++)
             other |= votes[i] >= 0 && votes[i] != STAGE_EXPLORE && votes[i] != STAGE_EVALUATE;

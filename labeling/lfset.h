@@ -24,7 +24,9 @@
  *                 rule gave a stage other than explore or evaluate, is evaluate
  *                 (guide rules 2 and 4: showing or plotting a model's outputs); it
  *                 acts as an evaluate job rule, so the explore votes of its plot or
- *                 print yield to it.
+ *                 print yield to it.  So is a cell that reads what a train cell made
+ *                 (`tree` after `tree = DecisionTreeRegressor().fit(X, y)`), where a
+ *                 rule saw it show.
  *   unkept_change a cell that draws, and whose change a prep rule saw is never read
  *                 again (it assigns only names no later cell reads, flow.h), is
  *                 explore (guide rule 2: a change made only to look at it); it acts
@@ -66,7 +68,8 @@ struct lfset {
 struct lf_context {
     int prev_stage;         /* the previous cell's stage, or STAGE_NONE (first cell) */
     int next_stage;         /* the next cell's majority rule vote, or STAGE_NONE */
-    int reads_results;      /* the cell reads a name holding a model's results (flow.h) */
+    int reads_results;      /* what it reads of names holding a model's results or what
+                               a train cell made: FLOW_RESULTS, FLOW_TRAINED (flow.h) */
     int unkept;             /* no later cell reads a name the cell assigns (flow.h) */
     int feeds_model;        /* a later modelling cell reads a name it assigns (flow.h) */
 };

@@ -715,6 +715,27 @@ def test_model_output_follows_results_through_a_notebook(tmp_path):
         check_votes(why, want, code, v)
 
 
+# model_output also follows what a train cell made (labeling/flow.h, FLOW_TRAINED): a
+# later look at the fitted model is evaluate (guide: "uses a trained model", "model
+# interpretation"); a look at the data is not.
+TRAINED_NOTEBOOK = ["df = pd.read_csv('houses.csv')", "X = df.drop(columns=['price'])\ny = df['price']",
+                    "tree = DecisionTreeRegressor(max_depth=3)\ntree.fit(X, y)", "tree",
+                    "df.head()", "print(tree.get_depth())"]
+
+
+def test_model_output_follows_what_training_made(tmp_path):
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"nb.ipynb#{i}", "notebook": "nb.ipynb", "index": i, "source": s})
+                             + "\n" for i, s in enumerate(TRAINED_NOTEBOOK)))
+    r = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode == 0, r.stderr
+    votes = [json.loads(line)["votes"] for line in r.stdout.splitlines()]
+    assert set(votes[2].values()) == {"train"}, votes[2]
+    for k in (3, 5):
+        assert votes[k].get("model_output") == "evaluate" and "explore" not in votes[k].values(), (k, votes[k])
+    assert "model_output" not in votes[4] and votes[4].get("explore_inspect") == "explore", votes[4]
+
+
 # unkept_change reads ahead (labeling/flow.h): a cell that derives something and draws
 # it is prep when a later cell reads what it made, explore when none does.
 KEPT_NOTEBOOK = [

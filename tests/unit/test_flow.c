@@ -18,7 +18,7 @@ static const char *reads_of(const char *const *cells)
     for (; cells[i]; i++) {
         struct pyview v;
         assert_int_equal(pyview_make(&v, cells[i], strlen(cells[i])), 0);
-        int r = flow_step(&f, &v);
+        int r = flow_step(&f, &v, 0);
         assert_true(r == 0 || r == 1);
         out[i] = (char)('0' + r);
         pyview_free(&v);
@@ -109,7 +109,7 @@ static void test_names_are_bounded(void **state)
         struct pyview v;
         snprintf(src, sizeof src, "r%d = m.predict(X)", i);
         assert_int_equal(pyview_make(&v, src, strlen(src)), 0);
-        assert_int_equal(flow_step(&f, &v), 0);
+        assert_int_equal(flow_step(&f, &v, 0), 0);
         pyview_free(&v);
     }
     assert_int_equal(f.n, FLOW_MAX_NAMES);
@@ -120,7 +120,7 @@ static void test_names_are_bounded(void **state)
     for (size_t k = 0; k < sizeof probe / sizeof probe[0]; k++) {
         struct pyview v;
         assert_int_equal(pyview_make(&v, probe[k].src, strlen(probe[k].src)), 0);
-        int r = flow_step(&f, &v);
+        int r = flow_step(&f, &v, 0);
         pyview_free(&v);
         if (r != probe[k].reads) fail_msg("%s: reads %d", probe[k].src, r);
     }
@@ -148,20 +148,65 @@ static void test_mark_cells_and_statements(void **state)
     };
     unsigned char out[8];
     memset(out, 9, sizeof out);
-    assert_int_equal(flow_mark(c, 4, 8, 1, out), 0);
+    assert_int_equal(flow_mark(c, 4, 8, NULL, 1, out), 0);
     const unsigned char want[8] = { 1, 1, 0, 0, 0, 1, 0, 0 };
     assert_memory_equal(out, want, sizeof want);
     /* no statements at all */
     memset(out, 9, sizeof out);
-    assert_int_equal(flow_mark(c, 4, 4, 1, out), 0);
+    assert_int_equal(flow_mark(c, 4, 4, NULL, 1, out), 0);
     assert_memory_equal(out, want, 4);
     /* on several threads: the same marks, however the notebooks are shared out (a
      * block boundary inside a.ipynb moves on to b.ipynb; more threads than notebooks) */
     for (int jobs = 2; jobs <= 9; jobs++) {
         memset(out, 9, sizeof out);
-        assert_int_equal(flow_mark(c, 4, 8, jobs, out), 0);
+        assert_int_equal(flow_mark(c, 4, 8, NULL, jobs, out), 0);
         assert_memory_equal(out, want, sizeof want);
     }
+}
+
+/* What a train cell assigns at top level holds its model (FLOW_TRAINED): read later,
+ * it is that kind; it does not pass on to names derived from it; a plain rebinding
+ * ends it; results and a trained name read together are both. */
+static void test_what_training_made(void **state)
+{
+    (void)state;
+    static const struct { const char *src; int trained, want; } steps[] = {
+        { "svm_model = SVC().fit(X, y)\nscale = 2", 1, 0 },
+        { "svm_model", 0, FLOW_TRAINED },
+        { "print(scale * 3)", 0, FLOW_TRAINED },
+        { "w = svm_model.coef_", 0, FLOW_RESULTS | FLOW_TRAINED },
+        { "plt.plot(w)", 0, FLOW_RESULTS },
+        { "copy = svm_model", 0, FLOW_TRAINED },
+        { "print(copy)", 0, 0 },
+        { "for k in ks:\n    m_k = fit_one(k)", 1, 0 },  /* indented: not top level */
+        { "print(m_k)", 0, 0 },
+        { "svm_model = 3", 0, 0 },
+        { "svm_model", 0, 0 },
+    };
+    struct flow f;
+    flow_init(&f);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        struct pyview v;
+        assert_int_equal(pyview_make(&v, steps[i].src, strlen(steps[i].src)), 0);
+        int r = flow_step(&f, &v, steps[i].trained);
+        pyview_free(&v);
+        if (r != steps[i].want) fail_msg("step %zu (%s): %d, want %d", i, steps[i].src, r, steps[i].want);
+    }
+    flow_free(&f);
+    /* flow_mark passes TRAINED[i] to cell i and to its statements */
+    struct label_cell c[] = {
+        cell("t.ipynb", "net = train_net(X, y)", 0, 0),
+        cell("t.ipynb", "plt.imshow(net.W1)", 0, 0),
+        cell("t.ipynb", "plt.imshow(net.W1)", 1, 1),  /* cell 1's statement */
+    };
+    const unsigned char trained[] = { 1, 0 };
+    unsigned char out[3];
+    assert_int_equal(flow_mark(c, 2, 3, trained, 1, out), 0);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], FLOW_TRAINED);
+    assert_int_equal(out[2], FLOW_TRAINED);
+    assert_int_equal(flow_mark(c, 2, 3, NULL, 1, out), 0);
+    assert_int_equal(out[1], 0);
 }
 
 /* flow_mark_kept: a cell's names are kept when a later cell of its notebook reads
@@ -240,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_what_reading_is),
         cmocka_unit_test(test_names_are_bounded),
         cmocka_unit_test(test_mark_cells_and_statements),
+        cmocka_unit_test(test_what_training_made),
         cmocka_unit_test(test_unkept_changes),
         cmocka_unit_test(test_changes_kept_for_a_model),
     };

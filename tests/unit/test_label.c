@@ -387,6 +387,13 @@ static void test_context(void **state)
     /* ... before model_output, which may then take the cell */
     assert_string_equal(votes_of_notebook(drawn, STAGE_NONE, STAGE_NONE, 1, 1),
                         "model_output=evaluate,unkept_change=explore");
+    /* model_output on a cell that reads only what a train cell made: where the rules
+     * saw it show (as for results); with no rule vote, not (its neighbours decide) */
+    const int T = FLOW_TRAINED;
+    assert_string_equal(votes_of_flow("svm_model.head()", STAGE_NONE, STAGE_NONE, T), "model_output=evaluate");
+    assert_string_equal(votes_of_flow("print(svm_model)", STAGE_NONE, STAGE_EXPLORE, T), "next_cell=explore");
+    assert_string_equal(votes_of_flow("print(svm_model)", STAGE_NONE, STAGE_EXPLORE, FLOW_RESULTS),
+                        "next_cell=explore,model_output=evaluate");
     /* feeds_model: what a later modelling cell reads is prep.  Where the rules saw
      * only showing, the show votes yield; beside a prep job rule it is one more prep
      * vote; not beside an explore job rule, nor where the cell draws, nor where
