@@ -702,15 +702,26 @@ NOTEBOOK_START = ["h = model.fit(X, y, epochs=5)", "hist = model.fit(X, y, epoch
                   "acc = []\nfor k in ks:\n    acc.append(cross_val_score(KNeighborsClassifier(k), X, y).mean())"]
 
 
-def test_model_output_follows_results_through_a_notebook(tmp_path):
+def votes_of_notebook(tmp_path, sources):
+    """`nbstage label` on SOURCES as the cells of one notebook, in order: each cell's votes."""
     cells = tmp_path / "cells.jsonl"
-    src = NOTEBOOK_START + [c[2] for c in NOTEBOOK]
     cells.write_text("".join(json.dumps({"id": f"nb.ipynb#{i}", "notebook": "nb.ipynb", "index": i, "source": s})
-                             + "\n" for i, s in enumerate(src)))
+                             + "\n" for i, s in enumerate(sources)))
     r = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=ENV, timeout=60)
     assert r.returncode == 0, r.stderr
-    got = [json.loads(line)["votes"] for line in r.stdout.splitlines()][len(NOTEBOOK_START):]
-    assert len(got) == len(NOTEBOOK)
+    votes = [json.loads(line)["votes"] for line in r.stdout.splitlines()]
+    assert len(votes) == len(sources)
+    return votes
+
+
+def check_notebook(tmp_path, cases):
+    """CASES (why, want, source) as one notebook: each cell's votes as check_votes wants."""
+    for (why, want, code), v in zip(cases, votes_of_notebook(tmp_path, [c[2] for c in cases])):
+        check_votes(why, want, code, v)
+
+
+def test_model_output_follows_results_through_a_notebook(tmp_path):
+    got = votes_of_notebook(tmp_path, NOTEBOOK_START + [c[2] for c in NOTEBOOK])[len(NOTEBOOK_START):]
     for (why, want, code), v in zip(NOTEBOOK, got):
         check_votes(why, want, code, v)
 
@@ -724,12 +735,7 @@ TRAINED_NOTEBOOK = ["df = pd.read_csv('houses.csv')", "X = df.drop(columns=['pri
 
 
 def test_model_output_follows_what_training_made(tmp_path):
-    cells = tmp_path / "cells.jsonl"
-    cells.write_text("".join(json.dumps({"id": f"nb.ipynb#{i}", "notebook": "nb.ipynb", "index": i, "source": s})
-                             + "\n" for i, s in enumerate(TRAINED_NOTEBOOK)))
-    r = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=ENV, timeout=60)
-    assert r.returncode == 0, r.stderr
-    votes = [json.loads(line)["votes"] for line in r.stdout.splitlines()]
+    votes = votes_of_notebook(tmp_path, TRAINED_NOTEBOOK)
     assert set(votes[2].values()) == {"train"}, votes[2]
     for k in (3, 5):
         assert votes[k].get("model_output") == "evaluate" and "explore" not in votes[k].values(), (k, votes[k])
@@ -750,15 +756,7 @@ KEPT_NOTEBOOK = [
 
 
 def test_unkept_change_reads_the_notebook_ahead(tmp_path):
-    cells = tmp_path / "cells.jsonl"
-    cells.write_text("".join(json.dumps({"id": f"nb.ipynb#{i}", "notebook": "nb.ipynb", "index": i, "source": c[2]})
-                             + "\n" for i, c in enumerate(KEPT_NOTEBOOK)))
-    r = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=ENV, timeout=60)
-    assert r.returncode == 0, r.stderr
-    got = [json.loads(line)["votes"] for line in r.stdout.splitlines()]
-    assert len(got) == len(KEPT_NOTEBOOK)
-    for (why, want, code), v in zip(KEPT_NOTEBOOK, got):
-        check_votes(why, want, code, v)
+    check_notebook(tmp_path, KEPT_NOTEBOOK)
 
 
 # feeds_model reads ahead too (labeling/flow.h): what a cell derives and keeps for a
@@ -781,15 +779,7 @@ FEEDS_NOTEBOOK = [
 
 
 def test_feeds_model_reads_the_notebook_ahead(tmp_path):
-    cells = tmp_path / "cells.jsonl"
-    cells.write_text("".join(json.dumps({"id": f"nb.ipynb#{i}", "notebook": "nb.ipynb", "index": i, "source": c[2]})
-                             + "\n" for i, c in enumerate(FEEDS_NOTEBOOK)))
-    r = subprocess.run([str(BIN), "label", "-q", str(cells)], capture_output=True, text=True, env=ENV, timeout=60)
-    assert r.returncode == 0, r.stderr
-    got = [json.loads(line)["votes"] for line in r.stdout.splitlines()]
-    assert len(got) == len(FEEDS_NOTEBOOK)
-    for (why, want, code), v in zip(FEEDS_NOTEBOOK, got):
-        check_votes(why, want, code, v)
+    check_notebook(tmp_path, FEEDS_NOTEBOOK)
 
 
 LABELS = ROOT / "tests" / "labels"
