@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labeling/stage.h"
 #include "nbformat/pysrc.h"
 
 /* ---------------------------------------------------------------- scanning names */
@@ -343,20 +344,25 @@ struct mark_job {
     const struct label_cell *cells;
     size_t lo, hi, st, st_hi;
     unsigned char *out;
-    const unsigned char *modelling; /* flow_mark_kept's pass (may be NULL) */
-    const unsigned char *trained;   /* flow_mark's (may be NULL) */
-    int kept;               /* flow_mark_kept's pass instead of flow_mark's */
+    enum { PASS_RESULTS, PASS_KEPT, PASS_HELPERS } pass; /* flow_mark's, _kept's, _helpers' */
+    const unsigned char *in; /* the pass's per-cell input: trained, modelling, stage + 1 */
     int rc;
 };
 
 static int kept_range(const struct label_cell *cells, size_t lo, size_t hi,
                       const unsigned char *modelling, unsigned char *out);
+static int helpers_range(const struct label_cell *cells, size_t from, size_t to, const unsigned char *stage1,
+                         unsigned char *out);
 
 static void *mark_range(void *arg)
 {
     struct mark_job *j = arg;
-    if (j->kept) {
-        j->rc = kept_range(j->cells, j->lo, j->hi, j->modelling, j->out);
+    if (j->pass == PASS_KEPT) {
+        j->rc = kept_range(j->cells, j->lo, j->hi, j->in, j->out);
+        return NULL;
+    }
+    if (j->pass == PASS_HELPERS) {
+        j->rc = helpers_range(j->cells, j->lo, j->hi, j->in, j->out);
         return NULL;
     }
     const struct label_cell *cells = j->cells;
@@ -371,7 +377,7 @@ static void *mark_range(void *arg)
         if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
         int have_statements = st < j->st_hi && cells[st].parent == i;
         if (have_statements && flow_copy(&before, &f) < 0) { pyview_free(&v); goto out; }
-        int trained = j->trained && j->trained[i];
+        int trained = j->in && j->in[i];
         int r = flow_step(&f, &v, trained);
         pyview_free(&v);
         if (r < 0) goto out;
@@ -405,10 +411,9 @@ static size_t first_statement_of(const struct label_cell *cells, size_t n, size_
     return a;
 }
 
-/* Either pass (KEPT: flow_mark_kept's, with MODELLING; else flow_mark's, with
- * TRAINED) over whole notebooks on up to JOBS threads. */
+/* PASS (with its per-cell input IN) over whole notebooks on up to JOBS threads. */
 static int mark_all(const struct label_cell *cells, size_t n, size_t total, int jobs, unsigned char *out,
-                    int kept, const unsigned char *modelling, const unsigned char *trained)
+                    int pass, const unsigned char *in)
 {
     enum { MAX_JOBS = 8 };
     struct mark_job jb[MAX_JOBS];
@@ -425,7 +430,7 @@ static int mark_all(const struct label_cell *cells, size_t n, size_t total, int 
         if (hi > n) hi = n;
         while (hi > lo && hi < n && cells_same_notebook(&cells[hi], &cells[hi - 1])) hi++;
         jb[t] = (struct mark_job){ cells, lo, hi, first_statement_of(cells, n, total, lo),
-                                   first_statement_of(cells, n, total, hi), out, modelling, trained, kept, 0 };
+                                   first_statement_of(cells, n, total, hi), out, pass, in, 0 };
         lo = hi;
     }
     /* (statements always follow their cells; a row that does not is left unread) */
@@ -445,7 +450,7 @@ static int mark_all(const struct label_cell *cells, size_t n, size_t total, int 
 int flow_mark(const struct label_cell *cells, size_t n, size_t total, const unsigned char *trained, int jobs,
               unsigned char *out)
 {
-    return mark_all(cells, n, total, jobs, out, 0, NULL, trained);
+    return mark_all(cells, n, total, jobs, out, PASS_RESULTS, trained);
 }
 
 /* ------------------------------------------------------- changes kept and not kept */
@@ -732,5 +737,82 @@ out:
 int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char *modelling, int jobs,
                    unsigned char *out)
 {
-    return mark_all(cells, n, n, jobs, out, 1, modelling, NULL);
+    return mark_all(cells, n, n, jobs, out, PASS_KEPT, modelling);
+}
+
+/* ---------------------------------------------------------------- helpers called */
+
+/* The name S[A..E) of a top-level `def NAME(`, or 0. */
+static size_t def_name(const char *s, size_t a, size_t z, size_t *e)
+{
+    if (z - a < 5 || memcmp(s + a, "def", 3) != 0 || (s[a + 3] != ' ' && s[a + 3] != '\t')) return 0;
+    size_t k = a + 4;
+    while (k < z && (s[k] == ' ' || s[k] == '\t')) k++;
+    if (k >= z || !name_start((unsigned char)s[k])) return 0;
+    *e = k;
+    while (*e < z && name_char((unsigned char)s[*e])) (*e)++;
+    return k;
+}
+
+/* Whether S[A..Z) is one plain call `NAME(...)` and nothing else; its name ends at *E. */
+static int bare_call(const char *s, size_t a, size_t z, size_t *e)
+{
+    if (a >= z || !name_start((unsigned char)s[a])) return 0;
+    size_t k = a;
+    while (k < z && name_char((unsigned char)s[k])) k++;
+    *e = k;
+    while (k < z && (s[k] == ' ' || s[k] == '\t')) k++;
+    if (k >= z || s[k] != '(') return 0;
+    int depth = 0;
+    for (; k < z; k++) {
+        if (s[k] == '(' || s[k] == '[' || s[k] == '{') depth++;
+        else if ((s[k] == ')' || s[k] == ']' || s[k] == '}') && --depth == 0) break;
+    }
+    return k + 1 == z; /* the call's ')' ends the statement */
+}
+
+/* Cells [FROM, TO): whole notebooks.  The helpers' stages ride in a flow's kinds
+ * (stage + 1). */
+static int helpers_range(const struct label_cell *cells, size_t from, size_t to, const unsigned char *stage1,
+                         unsigned char *out)
+{
+    struct flow defs;
+    flow_init(&defs);
+    int rc = -1;
+    for (size_t i = from; i < to; i++) {
+        if (i == from || !cells_same_notebook(&cells[i], &cells[i - 1])) flow_clear(&defs);
+        out[i] = 0;
+        struct pyview v;
+        if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
+        int called = -1, calls = 1, any = 0;
+        for (size_t k = 0; k < v.n_stmts; k++) {
+            if (v.stmts[k].indent != 0) continue;
+            size_t a = v.stmts[k].start, z = v.stmts[k].end, e;
+            long h = bare_call(v.code, a, z, &e) ? flow_find(&defs, v.code + a, e - a) : -1;
+            int s = h >= 0 ? defs.kind[h] - 1 : -1;
+            if (s < 0 || (called >= 0 && s != called)) calls = 0;
+            called = s;
+            any = 1;
+        }
+        if (calls && any && (called == STAGE_EXPLORE || called == STAGE_EVALUATE))
+            out[i] = (unsigned char)(called + 1);
+        /* then this cell's definitions, each standing for the cell's stage */
+        for (size_t k = 0; k < v.n_stmts && stage1[i] > 0; k++) {
+            size_t e, a = v.stmts[k].indent == 0 ? def_name(v.code, v.stmts[k].start, v.stmts[k].end, &e) : 0;
+            if (!a) continue;
+            flow_drop(&defs, v.code + a, e - a); /* redefined: the newer stands */
+            if (flow_add(&defs, v.code + a, e - a, stage1[i]) < 0) { pyview_free(&v); goto out; }
+        }
+        pyview_free(&v);
+    }
+    rc = 0;
+out:
+    flow_free(&defs);
+    return rc;
+}
+
+int flow_mark_helpers(const struct label_cell *cells, size_t n, const unsigned char *stage1, int jobs,
+                      unsigned char *out)
+{
+    return mark_all(cells, n, n, jobs, out, PASS_HELPERS, stage1);
 }

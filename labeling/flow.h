@@ -2,8 +2,9 @@
  * which names a cell assigns that nothing after it reads, or that a modelling cell
  * reads.
  *
- * Owns: the data-flow evidence of the built-in LFs model_output, unkept_change and
- * feeds_model (lfset.h; the last two at flow_mark_kept below).  A cell
+ * Owns: the data-flow evidence of the built-in LFs model_output, unkept_change,
+ * feeds_model and helper_call (lfset.h; the middle two at flow_mark_kept below, the
+ * last at flow_mark_helpers).  A cell
  * sees only its own code, so `plt.plot(history.history['loss'])` says "training
  * curve" by its words while `plt.scatter(y_test, preds)` or `print(results[1])` does
  * not: what `preds` and `results` hold was decided cells earlier.  The labeling
@@ -98,5 +99,16 @@ enum { FLOW_UNKEPT = 1, FLOW_FEEDS_MODEL = 2 };
  * notebooks.  -1 when out of memory. */
 int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char *modelling, int jobs,
                    unsigned char *out);
+
+/* For CELLS[0..N), in notebook order: OUT[i] = 1 + the stage of the helpers cell i
+ * calls, or 0.  A cell all of whose top-level statements are plain calls `name(...)` of
+ * functions defined (`def name(`) at top level by earlier cells of its notebook, all
+ * of one stage, explore or evaluate: a cell that runs one's own plotting helper does the
+ * helper's job (the guide's rule 3 labels the helper by what it is for).  STAGE1[j] is
+ * 1 + the stage of cell j (its rules' majority), 0 for none; a function takes the stage
+ * of the cell that last defined it.  Up to JOBS threads (1 to 8), each on whole
+ * notebooks.  -1 when out of memory. */
+int flow_mark_helpers(const struct label_cell *cells, size_t n, const unsigned char *stage1, int jobs,
+                      unsigned char *out);
 
 #endif

@@ -21,7 +21,8 @@ static const char *const builtin_name[N_LF_BUILTINS + 1] = {
     [LF_BUILTIN_IMPORTS_ONLY] = "imports_only", [LF_BUILTIN_PREV_CELL] = "prev_cell",
     [LF_BUILTIN_NEXT_CELL] = "next_cell", [LF_BUILTIN_AFTER_MODEL] = "after_model",
     [LF_BUILTIN_MODEL_OUTPUT] = "model_output", [LF_BUILTIN_UNKEPT_CHANGE] = "unkept_change",
-    [LF_BUILTIN_FEEDS_MODEL] = "feeds_model", [N_LF_BUILTINS] = NULL,
+    [LF_BUILTIN_FEEDS_MODEL] = "feeds_model", [LF_BUILTIN_HELPER_CALL] = "helper_call",
+    [N_LF_BUILTINS] = NULL,
 };
 /* silent: model_output can fire only where a notebook's earlier cells made
  * predictions, so its abstains say nothing against evaluate (labeling/labelmodel.h);
@@ -35,6 +36,7 @@ static const struct { int stage, level, silent; } builtin[N_LF_BUILTINS] = {
     [LF_BUILTIN_MODEL_OUTPUT] = {STAGE_EVALUATE, LF_CONTEXT, 1},
     [LF_BUILTIN_UNKEPT_CHANGE] = {STAGE_EXPLORE, LF_CONTEXT, 0},
     [LF_BUILTIN_FEEDS_MODEL] = {STAGE_PREP, LF_CONTEXT, 1},
+    [LF_BUILTIN_HELPER_CALL] = {STAGE_NONE, LF_CONTEXT, 0},
 };
 
 const char *const *lfset_builtin_names(void)
@@ -327,6 +329,11 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
     /* A cell whose work a job rule recognised is decided by the rules; context
      * weighs in where only showing, hints or nothing was seen. */
     if (info->job_votes > 0) return n;
+    /* helper_call: a cell that only runs one's own plotting helper does its job */
+    if (ctx && ctx->helper_stage >= 0 && info->n_votes == 0 && n == 0) {
+        votes[b + LF_BUILTIN_HELPER_CALL] = (signed char)ctx->helper_stage;
+        return 1;
+    }
     if (q >= 0 && q != STAGE_IMPORTS && info->n_votes == 0) { /* fills gaps only */
         votes[b + LF_BUILTIN_NEXT_CELL] = (signed char)q;
         n++;

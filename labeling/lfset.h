@@ -37,6 +37,11 @@
  *                 cell reads (flow.h), is prep (the guide's prep "derives new data
  *                 for modelling": `review = data[['text', 'label']]` read by a
  *                 split); the explore votes of its print or bare expression yield.
+ *   helper_call   a cell that only calls helpers an earlier cell defined, where that
+ *                 cell is explore or evaluate (a plotting helper: `graph_by("agent",
+ *                 cols)`), and no rule voted, takes the helper's stage (guide rule 3:
+ *                 a helper is labeled by what it is for; running it does that job);
+ *                 before the neighbours, which then do not vote.
  * prev_cell and next_cell fill gaps (cells no rule voted on); after_model votes
  * beside show rules.  They are weaker evidence, and the label model learns how much
  * weaker from the data.  A rule (or imports_only, through a `setup` pattern) whose
@@ -52,7 +57,8 @@
 #include "labeling/rules.h"
 
 enum { LF_BUILTIN_IMPORTS_ONLY, LF_BUILTIN_PREV_CELL, LF_BUILTIN_NEXT_CELL, LF_BUILTIN_AFTER_MODEL,
-       LF_BUILTIN_MODEL_OUTPUT, LF_BUILTIN_UNKEPT_CHANGE, LF_BUILTIN_FEEDS_MODEL, N_LF_BUILTINS };
+       LF_BUILTIN_MODEL_OUTPUT, LF_BUILTIN_UNKEPT_CHANGE, LF_BUILTIN_FEEDS_MODEL, LF_BUILTIN_HELPER_CALL,
+       N_LF_BUILTINS };
 
 struct lfset {
     struct ruleset rules;   /* owned */
@@ -72,6 +78,7 @@ struct lf_context {
                                a train cell made: FLOW_RESULTS, FLOW_TRAINED (flow.h) */
     int unkept;             /* no later cell reads a name the cell assigns (flow.h) */
     int feeds_model;        /* a later modelling cell reads a name it assigns (flow.h) */
+    int helper_stage;       /* the stage of the helpers it only calls, or STAGE_NONE (flow.h) */
 };
 
 /* The built-in LFs' names, NULL-terminated: no rule may take one (struct ruleset's
@@ -109,7 +116,7 @@ struct lf_gave_up {
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
                 struct lf_cellinfo *info, struct lf_gave_up *gave_up, uint64_t *ns);
 /* The context LFs (prev_cell, next_cell, after_model, model_output, unkept_change,
- * feeds_model), added to VOTES of a cell whose INFO came
+ * feeds_model, helper_call), added to VOTES of a cell whose INFO came
  * from lfset_votes, given what is known of the previous cell.  Cells must be taken
  * in notebook order.  Returns the number of votes added. */
 int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,

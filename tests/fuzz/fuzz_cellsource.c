@@ -271,6 +271,11 @@ static void vote(const char *src, size_t len, int context)
     unsigned char kept[2] = {9, 9};
     const unsigned char modelling[2] = { 1, 1 };
     CHECK(flow_mark_kept(two, 2, modelling, 2, kept) == 0 && kept[0] <= FLOW_FEEDS_MODEL && kept[1] <= FLOW_FEEDS_MODEL);
+    /* helper_call's walk: the first cell's definitions (as explore) called by the second */
+    const unsigned char stage1[2] = { 1 + STAGE_EXPLORE, 0 };
+    unsigned char helped[2] = {9, 9};
+    CHECK(flow_mark_helpers(two, 2, stage1, 1, helped) == 0 && helped[0] == 0 &&
+          (helped[1] == 0 || helped[1] == 1 + STAGE_EXPLORE));
     for (size_t i = 0; i < v.n_stmts; i++) {
         size_t which = 0;
         int r = ruleset_is_setup(&lfs.rules, v.code + v.stmts[i].start,

@@ -782,6 +782,22 @@ def test_feeds_model_reads_the_notebook_ahead(tmp_path):
     check_notebook(tmp_path, FEEDS_NOTEBOOK)
 
 
+# helper_call (labeling/flow.h): a cell that only runs one's own plotting helper does
+# the helper's job, where no rule can tell what the call does.
+HELPER_NOTEBOOK = [
+    ("1: a read", "load", "df = pd.read_csv('houses.csv')"),
+    ("4: a plotting helper", "explore", "def look_at(col):\n    sns.histplot(df[col])\n    plt.show()"),
+    ("run, it draws the data", "helper_call", "look_at('price')\nlook_at('area')"),
+    ("a cleaning helper", "prep", "def clean(d):\n    return d.dropna().reset_index(drop=True)"),
+    ("run, the neighbours speak, not helper_call", "-explore", "clean(df)"),
+    ("5: X and y", "prep", "X = df.drop(columns=['price'])\ny = df['price']"),
+]
+
+
+def test_helper_call_reads_what_a_helper_is_for(tmp_path):
+    check_notebook(tmp_path, HELPER_NOTEBOOK)
+
+
 LABELS = ROOT / "tests" / "labels"
 SHARED = ROOT.parent / "shared"
 KEYS = {"load", "prep", "train", "evaluate", "explore", "imports", "none"}

@@ -6,6 +6,7 @@
 #include "labeling/cellread.h"
 #include "labeling/flow.h"
 #include "labeling/pytoken.h"
+#include "labeling/stage.h"
 
 /* Runs CELLS (NULL-terminated) through one flow; returns a string of 0/1, one per
  * cell: whether it read results. */
@@ -277,6 +278,38 @@ static void test_changes_kept_for_a_model(void **state)
     for (size_t i = 0; i < sizeof want; i++) assert_int_not_equal(out[i], FLOW_FEEDS_MODEL);
 }
 
+/* flow_mark_helpers: a cell of plain calls to one's own helpers takes their cell's
+ * stage, explore or evaluate; the latest definition stands; anything else in the cell,
+ * a method call, a helper of another notebook or of a prep cell, and it does not. */
+static void test_helpers_called(void **state)
+{
+    (void)state;
+    struct label_cell c[] = {
+        cell("h.ipynb", "def graph_by(k, cols):\n    plt.bar(cols, k)", 0, 0),   /* explore */
+        cell("h.ipynb", "def score_of(m):\n    return m.score(X, y)", 0, 0),     /* evaluate */
+        cell("h.ipynb", "def clean(df):\n    return df.dropna()", 0, 0),       /* prep */
+        cell("h.ipynb", "graph_by('agent', cols)\ngraph_by(\n    'year', cols)", 0, 0),
+        cell("h.ipynb", "score_of(model)", 0, 0),
+        cell("h.ipynb", "graph_by('a', cols)\nscore_of(model)", 0, 0), /* two stages */
+        cell("h.ipynb", "clean(df)", 0, 0),                             /* a prep helper */
+        cell("h.ipynb", "x = graph_by('a', cols)", 0, 0),              /* not a plain call */
+        cell("h.ipynb", "graph_by('a', cols).show()", 0, 0),
+        cell("h.ipynb", "for k in ks:\n    graph_by(k, cols)", 0, 0),
+        cell("h.ipynb", "def graph_by(k):\n    return k", 0, 0),        /* redefined by a prep cell */
+        cell("h.ipynb", "graph_by('a')", 0, 0),
+        cell("i.ipynb", "score_of(model)", 0, 0),                       /* another notebook */
+    };
+    const unsigned char stage1[] = { 1 + STAGE_EXPLORE, 1 + STAGE_EVALUATE, 1 + STAGE_PREP, 0, 0, 0, 0, 0, 0, 0,
+                                     1 + STAGE_PREP, 0, 0 };
+    const unsigned char want[] = { 0, 0, 0, 1 + STAGE_EXPLORE, 1 + STAGE_EVALUATE, 0, 0, 0, 0, 0, 0, 0, 0 };
+    unsigned char out[sizeof want];
+    for (int jobs = 1; jobs <= 4; jobs++) {
+        memset(out, 9, sizeof out);
+        assert_int_equal(flow_mark_helpers(c, sizeof want, stage1, jobs, out), 0);
+        assert_memory_equal(out, want, sizeof want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_what_training_made),
         cmocka_unit_test(test_unkept_changes),
         cmocka_unit_test(test_changes_kept_for_a_model),
+        cmocka_unit_test(test_helpers_called),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -241,6 +241,8 @@ static int idx(const char *name)
 
 /* Votes of SRC as "name=stage,..." in LF order; RESULTS: the cell reads a name holding
  * a model's results, UNKEPT: no later cell reads what it assigns (flow.h). */
+static int helper_stage = STAGE_NONE; /* votes_of_notebook's ctx.helper_stage */
+
 static const char *votes_of_notebook(const char *src, int prev, int next, int results, int kept)
 {
     static char out[512];
@@ -250,7 +252,7 @@ static const char *votes_of_notebook(const char *src, int prev, int next, int re
     assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
     void *md = rules_match_data();
     lfset_votes(&set, &pv, md, v, &info, NULL, NULL);
-    struct lf_context ctx = { prev, next, results, kept == FLOW_UNKEPT, kept == FLOW_FEEDS_MODEL };
+    struct lf_context ctx = { prev, next, results, kept == FLOW_UNKEPT, kept == FLOW_FEEDS_MODEL, helper_stage };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);
     pyview_free(&pv);
@@ -394,6 +396,14 @@ static void test_context(void **state)
     assert_string_equal(votes_of_flow("print(svm_model)", STAGE_NONE, STAGE_EXPLORE, T), "next_cell=explore");
     assert_string_equal(votes_of_flow("print(svm_model)", STAGE_NONE, STAGE_EXPLORE, FLOW_RESULTS),
                         "next_cell=explore,model_output=evaluate");
+    /* helper_call: on a cell no rule voted on, the helper's stage, and the neighbours
+     * keep out; where a rule voted, or another context LF spoke, not */
+    helper_stage = STAGE_EXPLORE;
+    assert_string_equal(votes_of_ctx("graph_by('a', cols)", STAGE_PREP, STAGE_PREP), "helper_call=explore");
+    assert_string_equal(votes_of_ctx("graph_by(df.head())", STAGE_PREP, STAGE_PREP), "head=explore");
+    assert_string_equal(votes_of_flow("graph_by(preds)", STAGE_NONE, STAGE_NONE, FLOW_RESULTS), "model_output=evaluate");
+    helper_stage = STAGE_NONE;
+    assert_string_equal(votes_of_ctx("graph_by('a', cols)", STAGE_PREP, STAGE_PREP), "next_cell=prep");
     /* feeds_model: what a later modelling cell reads is prep.  Where the rules saw
      * only showing, the show votes yield; beside a prep job rule it is one more prep
      * vote; not beside an explore job rule, nor where the cell draws, nor where
