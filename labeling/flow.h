@@ -16,15 +16,15 @@
  *     any `*_score(`, `confusion_matrix(`, `classification_report(`, `roc_curve(`,
  *     ...), a fitted attribute (`.coef_`, `.feature_importances_`, `.cv_results_`,
  *     ...), or a Keras history (`history = model.fit(...)`);
+ *   - so does a name assigned from one that holds them (`cm_norm = cm / cm.sum(1)`),
+ *     and a list or dict filled with them (`scores.append(...)`, `res[name] = ...`);
+ *   - a name plainly reassigned from anything else no longer does;
  *   - a name a cell the rules call train assigns at top level holds what training
  *     made (`w, b = train(X, y)`, `theta = res.x`, `svm_model = SVC().fit(X, y)`),
  *     a second kind: a later look at it inspects a trained model (the guide's
  *     evaluate: "uses a trained model", "model interpretation"); it does not pass on
  *     to names derived from it, and model_output asks more of a cell that reads only
- *     this kind (lfset.h);
- *   - so does a name assigned from one that holds them (`cm_norm = cm / cm.sum(1)`),
- *     and a list or dict filled with them (`scores.append(...)`, `res[name] = ...`);
- *   - a name plainly reassigned from anything else no longer does.
+ *     this kind (lfset.h).
  * A cell (or statement) "reads results" when one of its statements reads such a name,
  * assigned before that statement, or a fitted attribute itself (`print(clf.coef_)`).
  * The second kind, measured on the label files (2026-12-02): of the cells it changed
