@@ -1,5 +1,6 @@
-/* flow.c — which names of a notebook hold a model's results, and which a cell
- * assigns that are not live after it (flow.h).
+/* flow.c — which names of a notebook hold a model's results or what a train cell
+ * made, which a cell assigns that are not live after it or that a modelling cell
+ * reads, and which of the notebook's own helpers a cell calls (flow.h).
  *
  * Reads the code view (comments gone, strings reduced to their quotes) statement by
  * statement with a small scanner of Python names: no parse tree, since a notebook's

@@ -204,8 +204,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     }
     info->shows = shows_something(v);
     info->empty = v->n_stmts == 0;
-    info->n_votes = info->job_votes = info->drew_then_prep = 0;
-    info->draws = draws(v);
+    info->n_votes = info->job_votes = info->drew_then_prep = info->draws = 0;
     size_t which = 0;
     uint64_t t = ns ? now_ns() : 0, u;
     int io = imports_only(s, v, md, &which);
@@ -224,6 +223,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
         info->job_votes = 1;
         return info->n_votes = 1;
     }
+    info->draws = draws(v); /* not for an imports cell: no context LF reads it there */
     /* step 1: which rules match, marked in VOTES itself (a rule's stage, kept in step 2
      * only if it may vote): no array to allocate, whatever the number of rules */
     int top_job = -1;                 /* highest rank among fired job rules */
