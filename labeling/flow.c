@@ -785,18 +785,20 @@ static int helpers_range(const struct label_cell *cells, size_t from, size_t to,
         out[i] = 0;
         struct pyview v;
         if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
-        int called = -1, calls = 1, any = 0;
+        int called = -1, calls = 1, any = 0, evaluates = 0;
         for (size_t k = 0; k < v.n_stmts; k++) {
             if (v.stmts[k].indent != 0) continue;
             size_t a = v.stmts[k].start, z = v.stmts[k].end, e;
             long h = bare_call(v.code, a, z, &e) ? flow_find(&defs, v.code + a, e - a) : -1;
             int s = h >= 0 ? defs.kind[h] - 1 : -1;
             if (s < 0 || (called >= 0 && s != called)) calls = 0;
+            evaluates |= s == STAGE_EVALUATE;
             called = s;
             any = 1;
         }
         if (calls && any && (called == STAGE_EXPLORE || called == STAGE_EVALUATE))
             out[i] = (unsigned char)(called + 1);
+        if (evaluates) out[i] |= FLOW_CALLS_EVALUATE;
         /* then this cell's definitions, each standing for the cell's stage */
         for (size_t k = 0; k < v.n_stmts && stage1[i] > 0; k++) {
             size_t e, a = v.stmts[k].indent == 0 ? def_name(v.code, v.stmts[k].start, v.stmts[k].end, &e) : 0;

@@ -261,7 +261,8 @@ int label_cells(const struct label_opts *o)
     for (size_t i = 0; i < n; i++) {
         signed char *v = votes + i * (size_t)m;
         struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], kept[i] == FLOW_UNKEPT,
-                                  kept[i] == FLOW_FEEDS_MODEL, (int)helpers[i] - 1 };
+                                  kept[i] == FLOW_FEEDS_MODEL, (int)(helpers[i] & 0x0f) - 1,
+                                  !!(helpers[i] & FLOW_CALLS_EVALUATE) };
         if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
             ctx.prev_stage = lf_majority(v - m, m);
         if (i + 1 < n && cells_same_notebook(&cells[i], &cells[i + 1]))
@@ -277,7 +278,7 @@ int label_cells(const struct label_opts *o)
      * Statements are labeled by the model fitted on whole cells, not fitted on: they
      * leave the cells' labels as they are without --statements. */
     for (size_t i = n; i < total; i++) {
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0, 0, STAGE_NONE };
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0, 0, STAGE_NONE, 0 };
         lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
     }
     double t2 = label_now();

@@ -22,12 +22,14 @@ static const char *const builtin_name[N_LF_BUILTINS + 1] = {
     [LF_BUILTIN_NEXT_CELL] = "next_cell", [LF_BUILTIN_AFTER_MODEL] = "after_model",
     [LF_BUILTIN_MODEL_OUTPUT] = "model_output", [LF_BUILTIN_UNKEPT_CHANGE] = "unkept_change",
     [LF_BUILTIN_FEEDS_MODEL] = "feeds_model", [LF_BUILTIN_HELPER_CALL] = "helper_call",
-    [N_LF_BUILTINS] = NULL,
+    [LF_BUILTIN_EVALUATE_CALL] = "evaluate_call", [N_LF_BUILTINS] = NULL,
 };
 /* silent: model_output can fire only where a notebook's earlier cells made
  * predictions, so its abstains say nothing against evaluate (labeling/labelmodel.h);
  * feeds_model only where a later cell models, so its abstains say nothing against
- * prep (counted as evidence, they turned 2,600 corpus prep cells explore) */
+ * prep (counted as evidence, they turned 2,600 corpus prep cells explore);
+ * evaluate_call only where a notebook defined an evaluate helper (and, voting alone as
+ * a several-stage LF, EM spread its cells over every stage) */
 static const struct { int stage, level, silent; } builtin[N_LF_BUILTINS] = {
     [LF_BUILTIN_IMPORTS_ONLY] = {STAGE_IMPORTS, LF_JOB, 0},
     [LF_BUILTIN_PREV_CELL] = {STAGE_NONE, LF_CONTEXT, 0},
@@ -37,6 +39,7 @@ static const struct { int stage, level, silent; } builtin[N_LF_BUILTINS] = {
     [LF_BUILTIN_UNKEPT_CHANGE] = {STAGE_EXPLORE, LF_CONTEXT, 0},
     [LF_BUILTIN_FEEDS_MODEL] = {STAGE_PREP, LF_CONTEXT, 1},
     [LF_BUILTIN_HELPER_CALL] = {STAGE_NONE, LF_CONTEXT, 0},
+    [LF_BUILTIN_EVALUATE_CALL] = {STAGE_EVALUATE, LF_CONTEXT, 1},
 };
 
 const char *const *lfset_builtin_names(void)
@@ -324,6 +327,18 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
                 if (votes[i] == STAGE_EXPLORE) votes[i] = STAGE_NONE;
             votes[b + LF_BUILTIN_FEEDS_MODEL] = STAGE_PREP;
             return n + 1;
+        }
+    }
+    /* evaluate_call: a cell that fits or prepares and then runs one's own evaluate
+     * helper (`clf.fit(X, y)` then `print_results(clf, X_val, y_val)`) reaches
+     * evaluate (guide rule 2), as if an evaluate job rule had fired. */
+    if (ctx && ctx->calls_evaluate && (info->n_votes > 0 || ctx->helper_stage < 0) && n == 0) {
+        int evaluates = 0;
+        for (int i = 0; i < b; i++) evaluates |= votes[i] == STAGE_EVALUATE;
+        if (!evaluates) {
+            for (int i = 0; i < b; i++) votes[i] = STAGE_NONE;
+            votes[b + LF_BUILTIN_EVALUATE_CALL] = STAGE_EVALUATE;
+            return 1;
         }
     }
     /* A cell whose work a job rule recognised is decided by the rules; context

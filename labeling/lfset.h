@@ -42,6 +42,11 @@
  *                 cols)`), and no rule voted, takes the helper's stage (guide rule 3:
  *                 a helper is labeled by what it is for; running it does that job);
  *                 before the neighbours, which then do not vote.
+ *   evaluate_call a cell whose rules saw work short of evaluate (a fit, a split) and
+ *                 that also calls, at top level, an evaluate helper an earlier cell
+ *                 defined (`clf.fit(X, y)` then `print_results(clf, X_val, y_val)`)
+ *                 reaches evaluate (guide rule 2: fit + score); it acts as an
+ *                 evaluate job rule, so the other votes yield.
  * prev_cell and next_cell fill gaps (cells no rule voted on); after_model votes
  * beside show rules.  They are weaker evidence, and the label model learns how much
  * weaker from the data.  A rule (or imports_only, through a `setup` pattern) whose
@@ -58,7 +63,7 @@
 
 enum { LF_BUILTIN_IMPORTS_ONLY, LF_BUILTIN_PREV_CELL, LF_BUILTIN_NEXT_CELL, LF_BUILTIN_AFTER_MODEL,
        LF_BUILTIN_MODEL_OUTPUT, LF_BUILTIN_UNKEPT_CHANGE, LF_BUILTIN_FEEDS_MODEL, LF_BUILTIN_HELPER_CALL,
-       N_LF_BUILTINS };
+       LF_BUILTIN_EVALUATE_CALL, N_LF_BUILTINS };
 
 struct lfset {
     struct ruleset rules;   /* owned */
@@ -79,6 +84,7 @@ struct lf_context {
     int unkept;             /* no later cell reads a name the cell assigns (flow.h) */
     int feeds_model;        /* a later modelling cell reads a name it assigns (flow.h) */
     int helper_stage;       /* the stage of the helpers it only calls, or STAGE_NONE (flow.h) */
+    int calls_evaluate;     /* one of its top-level statements calls an evaluate helper (flow.h) */
 };
 
 /* The built-in LFs' names, NULL-terminated: no rule may take one (struct ruleset's
@@ -116,7 +122,7 @@ struct lf_gave_up {
 int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed char *votes,
                 struct lf_cellinfo *info, struct lf_gave_up *gave_up, uint64_t *ns);
 /* The context LFs (prev_cell, next_cell, after_model, model_output, unkept_change,
- * feeds_model, helper_call), added to VOTES of a cell whose INFO came
+ * feeds_model, helper_call, evaluate_call), added to VOTES of a cell whose INFO came
  * from lfset_votes, given what is known of the previous cell.  Cells must be taken
  * in notebook order.  Returns the number of votes added. */
 int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,

@@ -70,7 +70,7 @@ def test_a_rule_defined_twice_in_one_file_is_refused(tmp_path, cells):
 
 
 @pytest.mark.parametrize("name", ["imports_only", "prev_cell", "next_cell", "after_model", "model_output",
-                                  "unkept_change", "feeds_model", "helper_call"])
+                                  "unkept_change", "feeds_model", "helper_call", "evaluate_call"])
 def test_a_rule_named_like_a_builtin_lf_is_refused(tmp_path, cells, name):
     """A rule named imports_only (or another built-in LF) was taken: two LFs of one
     name, two rows of it in the LF analysis, and a "votes" object with the same key

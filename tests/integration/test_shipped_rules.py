@@ -90,6 +90,14 @@ CASES = [
     ("6: model-based feature selection is prep", "prep",
      "model = SelectFromModel(clf, prefit=True)\ntrain_reduced = model.transform(X_train)"),
     ("8: a Python version check is set-up", "imports", "import sys\nassert sys.version_info >= (3, 5)"),
+    ("8: an import guarded by the Python version", "imports",
+     "import sys\nif sys.version_info.major == 2:\n    from urllib import urlopen\n"
+     "elif sys.version_info.major == 3:\n    from urllib.request import urlopen\nfrom sklearn import datasets"),
+    ("8: TF 1's logging quietened", "imports",
+     "import tensorflow as tf\ntf.logging.set_verbosity(tf.logging.ERROR)\nimport warnings\nwarnings.filterwarnings('ignore')"),
+    ("8: warnings silenced by an imported name, a plot style kept", "imports",
+     "import pandas as pd\nfrom warnings import simplefilter\nsimplefilter('ignore')\nplt.rc('figure', autolayout=True)\n"
+     "plot_params = dict(color='0.75', style='.-', legend=False)"),
     ("8: a seed set by assignment is set-up", "imports",
      "import random\nimport seaborn as sns\nrandom.seed = 42\nimport warnings\nwarnings.filterwarnings('ignore')"),
     ("8: an exercise checker's set-up is set-up", "imports",
@@ -783,7 +791,8 @@ def test_feeds_model_reads_the_notebook_ahead(tmp_path):
 
 
 # helper_call (labeling/flow.h): a cell that only runs one's own plotting helper does
-# the helper's job, where no rule can tell what the call does.
+# the helper's job, where no rule can tell what the call does; evaluate_call: a cell
+# that fits and then runs one's own evaluate helper is evaluate.
 HELPER_NOTEBOOK = [
     ("1: a read", "load", "df = pd.read_csv('houses.csv')"),
     ("4: a plotting helper", "explore", "def look_at(col):\n    sns.histplot(df[col])\n    plt.show()"),
@@ -791,6 +800,15 @@ HELPER_NOTEBOOK = [
     ("a cleaning helper", "prep", "def clean(d):\n    return d.dropna().reset_index(drop=True)"),
     ("run, the neighbours speak, not helper_call", "-explore", "clean(df)"),
     ("5: X and y", "prep", "X = df.drop(columns=['price'])\ny = df['price']"),
+    # evaluate_call: a fit, then one's own scoring helper run, reaches evaluate (rule 2)
+    ("3: a scoring helper", "evaluate",
+     "def print_results(m, X, y):\n    print(accuracy_score(y, m.predict(X)))"),
+    ("2: fit + the scoring helper run", "evaluate_call",
+     "clf = LogisticRegression().fit(X, y)\nprint_results(clf, X, y)"),
+    ("2: a search fitted, then scored by it", "evaluate_call",
+     "grid = GridSearchCV(SVC(), {'C': [1, 10]})\ngrid.fit(X, y)\nprint(grid.best_params_)\n"
+     "print_results(grid, X, y)"),
+    ("a fit alone stays train", "train", "svc = SVC().fit(X, y)"),
 ]
 
 

@@ -280,7 +280,9 @@ static void test_changes_kept_for_a_model(void **state)
 
 /* flow_mark_helpers: a cell of plain calls to one's own helpers takes their cell's
  * stage, explore or evaluate; the latest definition stands; anything else in the cell,
- * a method call, a helper of another notebook or of a prep cell, and it does not. */
+ * a method call, a helper of another notebook or of a prep cell, and it does not.  A
+ * top-level plain call of an evaluate helper is marked (FLOW_CALLS_EVALUATE) whatever
+ * else the cell holds. */
 static void test_helpers_called(void **state)
 {
     (void)state;
@@ -297,11 +299,14 @@ static void test_helpers_called(void **state)
         cell("h.ipynb", "for k in ks:\n    graph_by(k, cols)", 0, 0),
         cell("h.ipynb", "def graph_by(k):\n    return k", 0, 0),        /* redefined by a prep cell */
         cell("h.ipynb", "graph_by('a')", 0, 0),
+        cell("h.ipynb", "m = SVC().fit(X, y)\nscore_of(m)", 0, 0),     /* evaluate helper called */
+        cell("h.ipynb", "m = SVC()\nif a:\n    score_of(m)", 0, 0),  /* not at top level */
         cell("i.ipynb", "score_of(model)", 0, 0),                       /* another notebook */
     };
     const unsigned char stage1[] = { 1 + STAGE_EXPLORE, 1 + STAGE_EVALUATE, 1 + STAGE_PREP, 0, 0, 0, 0, 0, 0, 0,
-                                     1 + STAGE_PREP, 0, 0 };
-    const unsigned char want[] = { 0, 0, 0, 1 + STAGE_EXPLORE, 1 + STAGE_EVALUATE, 0, 0, 0, 0, 0, 0, 0, 0 };
+                                     1 + STAGE_PREP, 0, 0, 0, 0 };
+    const unsigned char E = FLOW_CALLS_EVALUATE;
+    const unsigned char want[] = { 0, 0, 0, 1 + STAGE_EXPLORE, (1 + STAGE_EVALUATE) | E, E, 0, 0, 0, 0, 0, 0, E, 0, 0 };
     unsigned char out[sizeof want];
     for (int jobs = 1; jobs <= 4; jobs++) {
         memset(out, 9, sizeof out);

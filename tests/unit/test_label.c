@@ -242,6 +242,7 @@ static int idx(const char *name)
 /* Votes of SRC as "name=stage,..." in LF order; RESULTS: the cell reads a name holding
  * a model's results, UNKEPT: no later cell reads what it assigns (flow.h). */
 static int helper_stage = STAGE_NONE; /* votes_of_notebook's ctx.helper_stage */
+static int calls_evaluate;            /* and its ctx.calls_evaluate */
 
 static const char *votes_of_notebook(const char *src, int prev, int next, int results, int kept)
 {
@@ -252,7 +253,8 @@ static const char *votes_of_notebook(const char *src, int prev, int next, int re
     assert_int_equal(pyview_make(&pv, src, strlen(src)), 0);
     void *md = rules_match_data();
     lfset_votes(&set, &pv, md, v, &info, NULL, NULL);
-    struct lf_context ctx = { prev, next, results, kept == FLOW_UNKEPT, kept == FLOW_FEEDS_MODEL, helper_stage };
+    struct lf_context ctx = { prev, next, results, kept == FLOW_UNKEPT, kept == FLOW_FEEDS_MODEL, helper_stage,
+                              calls_evaluate };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);
     pyview_free(&pv);
@@ -301,8 +303,8 @@ static void test_levels(void **state)
 }
 
 /* `rule NAME STAGE [LEVEL] silent` reaches the label model as the LF's silent flag
- * (lm_options.no_abstain_evidence), and only for that rule; model_output and
- * feeds_model are silent, the other built-ins are not. */
+ * (lm_options.no_abstain_evidence), and only for that rule; model_output,
+ * feeds_model and evaluate_call are silent, the other built-ins are not. */
 static void test_silent_rules(void **state)
 {
     (void)state;
@@ -317,7 +319,8 @@ static void test_silent_rules(void **state)
     assert_int_equal(lfset_init(&s, &rs), 0);
     for (int j = 0; j < s.n; j++) {
         int want = !strcmp(s.name[j], "quiet") || !strcmp(s.name[j], "quiet_show") ||
-                   !strcmp(s.name[j], "model_output") || !strcmp(s.name[j], "feeds_model");
+                   !strcmp(s.name[j], "model_output") || !strcmp(s.name[j], "feeds_model") ||
+                   !strcmp(s.name[j], "evaluate_call");
         if (s.silent[j] != want) fail_msg("LF %s: silent %d, want %d", s.name[j], s.silent[j], want);
     }
     assert_int_equal(s.level[2], LF_SHOW);
@@ -404,6 +407,20 @@ static void test_context(void **state)
     assert_string_equal(votes_of_flow("graph_by(preds)", STAGE_NONE, STAGE_NONE, FLOW_RESULTS), "model_output=evaluate");
     helper_stage = STAGE_NONE;
     assert_string_equal(votes_of_ctx("graph_by('a', cols)", STAGE_PREP, STAGE_PREP), "next_cell=prep");
+    /* evaluate_call: a fit, a split or a plot, then one's own evaluate helper run, is
+     * evaluate, and the other votes yield; not where a rule saw evaluate already, nor
+     * where helper_call speaks */
+    calls_evaluate = 1;
+    assert_string_equal(votes_of_ctx("clf = SVC().fit(X, y)\nprint_results(clf, X_val, y_val)", STAGE_NONE,
+                                     STAGE_NONE), "evaluate_call=evaluate");
+    assert_string_equal(votes_of_ctx("print_results(clf, clf.predict(X))", STAGE_NONE, STAGE_NONE),
+                        "predict=evaluate");
+    helper_stage = STAGE_EVALUATE;
+    assert_string_equal(votes_of_ctx("print_results(clf)", STAGE_NONE, STAGE_NONE), "helper_call=evaluate");
+    helper_stage = STAGE_NONE;
+    calls_evaluate = 0;
+    assert_string_equal(votes_of_ctx("clf = SVC().fit(X, y)\nprint_results(clf, X_val, y_val)", STAGE_NONE,
+                                     STAGE_NONE), "fit=train");
     /* feeds_model: what a later modelling cell reads is prep.  Where the rules saw
      * only showing, the show votes yield; beside a prep job rule it is one more prep
      * vote; not beside an explore job rule, nor where the cell draws, nor where
