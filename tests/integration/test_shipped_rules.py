@@ -658,6 +658,16 @@ CASES = [
     ("8: ... or as frames", "load", "x = pd.DataFrame([2, 5, 11, 8])\ny = pd.DataFrame([15, 20, 24, 18])"),
     ("8: ... or as a matrix and its labels", "load", "X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])\ny = np.array([0, 1, 1, 0])"),
     ("2: an array made from the data is still X made: prep", "prep", "X = np.array(df['a'])\ny = df['b'].values"),
+    # 2026-12-02 afternoon, from draw 30's sure errors
+    ("explore: pylab's bare calls draw", "explore",
+     "figure(figsize=(12, 5))\nsubplot(1, 2, 1)\nscatter(X_tsne[:, 0], X_tsne[:, 1], c=df['t'])\ntitle('TSNE')"),
+    ("explore: plotly's bare iplot of a map of the data", "explore",
+     "data = [dict(type='choropleth', locations=df.state, z=df['aqi'])]\nfigure = dict(data=data)\niplot(figure)"),
+    ("3: a test-time preprocessing helper is prep, not a test", "prep",
+     "def resize(image):\n    return tf.image.resize(image, [256, 256])\n\n"
+     "def preprocess_image_test(image):\n    image = resize(image)\n    return image"),
+    ("prep: values standardised by hand, in place", "prep",
+     "X_mean = X_train.mean(axis=0)\nX_std = X_train.std(axis=0)\nX_train -= X_mean\nX_train /= X_std"),
 ]
 
 
