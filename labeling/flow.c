@@ -772,6 +772,16 @@ static int bare_call(const char *s, size_t a, size_t z, size_t *e)
     return k + 1 == z; /* the call's ')' ends the statement */
 }
 
+/* The helper of DEFS that statement S[A..Z) runs, `name(...)` or `targets = name(...)`
+ * (`_, score = train_model(train, valid)`), or -1. */
+static long helper_called(const struct flow *defs, const char *s, size_t a, size_t z)
+{
+    size_t e, op = plain_assignment(s, a, z);
+    if (op)
+        for (a = op + 1; a < z && (s[a] == ' ' || s[a] == '\t');) a++;
+    return bare_call(s, a, z, &e) ? flow_find(defs, s + a, e - a) : -1;
+}
+
 /* Cells [FROM, TO): whole notebooks.  The helpers' stages ride in a flow's kinds
  * (stage + 1). */
 static int helpers_range(const struct label_cell *cells, size_t from, size_t to, const unsigned char *stage1,
@@ -788,8 +798,7 @@ static int helpers_range(const struct label_cell *cells, size_t from, size_t to,
         int called = -1, calls = 1, any = 0, evaluates = 0;
         for (size_t k = 0; k < v.n_stmts; k++) {
             if (v.stmts[k].indent != 0) continue;
-            size_t a = v.stmts[k].start, z = v.stmts[k].end, e;
-            long h = bare_call(v.code, a, z, &e) ? flow_find(&defs, v.code + a, e - a) : -1;
+            long h = helper_called(&defs, v.code, v.stmts[k].start, v.stmts[k].end);
             int s = h >= 0 ? defs.kind[h] - 1 : -1;
             if (s < 0 || (called >= 0 && s != called)) calls = 0;
             evaluates |= s == STAGE_EVALUATE;

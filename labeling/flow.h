@@ -101,10 +101,12 @@ int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char
                    unsigned char *out);
 
 /* For CELLS[0..N), in notebook order: OUT[i] = 1 + the stage of the helpers cell i
- * calls, or 0.  A cell all of whose top-level statements are plain calls `name(...)` of
- * functions defined (`def name(`) at top level by earlier cells of its notebook, all
- * of one stage, explore or evaluate: a cell that runs one's own plotting helper does the
- * helper's job (the guide's rule 3 labels the helper by what it is for).  STAGE1[j] is
+ * calls, or 0.  A cell all of whose top-level statements are plain calls `name(...)`
+ * (or `targets = name(...)`) of functions defined (`def name(`) at top level by earlier
+ * cells of its notebook, all of one stage, explore or evaluate: a cell that runs one's
+ * own plotting helper does the helper's job (the guide's rule 3 labels the helper by
+ * what it is for).  Plus FLOW_CALLS_EVALUATE where any top-level statement so calls an
+ * evaluate helper, whatever else the cell does (evaluate_call, lfset.h).  STAGE1[j] is
  * 1 + the stage of cell j (its rules' majority), 0 for none; a function takes the stage
  * of the cell that last defined it.  Up to JOBS threads (1 to 8), each on whole
  * notebooks.  -1 when out of memory. */

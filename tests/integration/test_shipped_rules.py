@@ -819,6 +819,9 @@ HELPER_NOTEBOOK = [
      "grid = GridSearchCV(SVC(), {'C': [1, 10]})\ngrid.fit(X, y)\nprint(grid.best_params_)\n"
      "print_results(grid, X, y)"),
     ("a fit alone stays train", "train", "svc = SVC().fit(X, y)"),
+    ("2: a split, then the scoring helper's result kept", "evaluate_call",
+     "X_tr, X_va, y_tr, y_va = train_test_split(X, y)\nacc = print_results(svc, X_va, y_va)"),
+    ("its result kept, the plotting helper's run is still a plot", "helper_call", "ax = look_at('year')"),
 ]
 
 

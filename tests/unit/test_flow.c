@@ -279,8 +279,9 @@ static void test_changes_kept_for_a_model(void **state)
 }
 
 /* flow_mark_helpers: a cell of plain calls to one's own helpers takes their cell's
- * stage, explore or evaluate; the latest definition stands; anything else in the cell,
- * a method call, a helper of another notebook or of a prep cell, and it does not.  A
+ * stage, explore or evaluate (its result kept or not); the latest definition stands;
+ * anything else in the cell, a method call, a helper of another notebook or of a prep
+ * cell, and it does not.  A
  * top-level plain call of an evaluate helper is marked (FLOW_CALLS_EVALUATE) whatever
  * else the cell holds. */
 static void test_helpers_called(void **state)
@@ -294,7 +295,7 @@ static void test_helpers_called(void **state)
         cell("h.ipynb", "score_of(model)", 0, 0),
         cell("h.ipynb", "graph_by('a', cols)\nscore_of(model)", 0, 0), /* two stages */
         cell("h.ipynb", "clean(df)", 0, 0),                             /* a prep helper */
-        cell("h.ipynb", "x = graph_by('a', cols)", 0, 0),              /* not a plain call */
+        cell("h.ipynb", "x = graph_by('a', cols)", 0, 0),              /* its result kept */
         cell("h.ipynb", "graph_by('a', cols).show()", 0, 0),
         cell("h.ipynb", "for k in ks:\n    graph_by(k, cols)", 0, 0),
         cell("h.ipynb", "def graph_by(k):\n    return k", 0, 0),        /* redefined by a prep cell */
@@ -306,7 +307,8 @@ static void test_helpers_called(void **state)
     const unsigned char stage1[] = { 1 + STAGE_EXPLORE, 1 + STAGE_EVALUATE, 1 + STAGE_PREP, 0, 0, 0, 0, 0, 0, 0,
                                      1 + STAGE_PREP, 0, 0, 0, 0 };
     const unsigned char E = FLOW_CALLS_EVALUATE;
-    const unsigned char want[] = { 0, 0, 0, 1 + STAGE_EXPLORE, (1 + STAGE_EVALUATE) | E, E, 0, 0, 0, 0, 0, 0, E, 0, 0 };
+    const unsigned char want[] = { 0, 0, 0, 1 + STAGE_EXPLORE, (1 + STAGE_EVALUATE) | E, E, 0, 1 + STAGE_EXPLORE, 0, 0,
+                                   0, 0, E, 0, 0 };
     unsigned char out[sizeof want];
     for (int jobs = 1; jobs <= 4; jobs++) {
         memset(out, 9, sizeof out);
