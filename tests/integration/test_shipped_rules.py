@@ -95,6 +95,14 @@ CASES = [
      "elif sys.version_info.major == 3:\n    from urllib.request import urlopen\nfrom sklearn import datasets"),
     ("8: TF 1's logging quietened", "imports",
      "import tensorflow as tf\ntf.logging.set_verbosity(tf.logging.ERROR)\nimport warnings\nwarnings.filterwarnings('ignore')"),
+    ("8: TF 1's session made for the GPU", "imports",
+     "config = tf.ConfigProto()\nconfig.gpu_options.allow_growth = True\nsess = tf.Session(config=config)"),
+    ("8: a seeding helper and a library's seeding", "imports",
+     "def seed_everything(seed=42):\n    pl.seed_everything(seed, workers=True)\n    np.random.seed(seed)\n"
+     "seed_everything(42)"),
+    ("8: the replicas printed, a banner, a random generator named", "imports",
+     "import numpy\nrng = numpy.random\nprint('=' * 80)\nREPLICAS = strategy.num_replicas_in_sync\n"
+     "print(f'REPLICAS: {REPLICAS}')"),
     ("8: warnings silenced by an imported name, a plot style kept", "imports",
      "import pandas as pd\nfrom warnings import simplefilter\nsimplefilter('ignore')\nplt.rc('figure', autolayout=True)\n"
      "plot_params = dict(color='0.75', style='.-', legend=False)"),
