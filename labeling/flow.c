@@ -96,7 +96,7 @@ static const char *const result_functions[] = {
     "cross_val_score", "cross_val_predict", "cross_validate", "confusion_matrix",
     "classification_report", "roc_curve", "precision_recall_curve", "auc",
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-    "log_loss", "silhouette_samples", NULL,
+    "log_loss", "silhouette_samples", "learning_curve", "validation_curve", "permutation_importance", NULL,
 };
 /* Attributes a fit leaves on a model (and a Keras History's `.history`). */
 static const char *const result_attributes[] = {
@@ -266,9 +266,11 @@ static int take_targets(struct flow *f, const char *s, size_t a, size_t z, int g
         int plain = q >= z || s[q] == ',' || s[q] == ')' || s[q] == ']';
         struct word w = { s + k, e - k, 0, 0, 0 };
         if (starts && depth <= 1 && !word_in(&w, keywords)) {
-            if (gives) {
+            /* a column or attribute a train cell sets (`train['y'] = ...`) is data,
+             * not what training made */
+            if (gives && (plain || gives != FLOW_TRAINED)) {
                 if (flow_add(f, s + k, e - k, gives) < 0) return -1;
-            } else if (plain && plain_op) {
+            } else if (!gives && plain && plain_op) {
                 flow_drop(f, s + k, e - k);
             }
         }

@@ -674,6 +674,18 @@ CASES = [
     ("3: a test-time preprocessing helper is prep, not a test", "prep",
      "def resize(image):\n    return tf.image.resize(image, [256, 256])\n\n"
      "def preprocess_image_test(image):\n    image = resize(image)\n    return image"),
+    # 2026-12-02 afternoon, from draw 32's sure errors
+    ("8: the GPU looked up and checked", "imports",
+     "import tensorflow as tf\ndevice_name = tf.test.gpu_device_name()\nif device_name != '/device:GPU:0':\n"
+     "    raise SystemError('GPU device not found')\nprint('Found GPU at: {}'.format(device_name))"),
+    ("8: Keras's mixed precision and a uv pip line are set-up", "imports",
+     "!uv pip install --system timm\nkeras.mixed_precision.set_global_policy('mixed_float16')"),
+    ("3: a ResNet block helper is train (its residual is not a model's residuals)", "train",
+     "def _shortcut(input, residual):\n    shortcut = Convolution2D(nb_filter=4, nb_row=1, nb_col=1)(input)\n"
+     "    return merge([shortcut, residual], mode='sum')"),
+    ("3: TF 1's weights made from an initial value are train", "train",
+     "def weight_variable(shape):\n    initial = tf.truncated_normal(shape, stddev=0.1)\n    return tf.Variable(initial)"),
+    ("TF 1's layer written out is train", "train", "activation = tf.nn.softmax(tf.matmul(x, W) + b)"),
     ("prep: values standardised by hand, in place", "prep",
      "X_mean = X_train.mean(axis=0)\nX_std = X_train.std(axis=0)\nX_train -= X_mean\nX_train /= X_std"),
 ]

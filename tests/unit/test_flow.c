@@ -41,6 +41,7 @@ static void test_results_give_the_mark(void **state)
     assert_string_equal(READS("s = metrics.f1_score(y, p)", "s"), "01");
     assert_string_equal(READS("results = model.evaluate(X, y)", "print(f'loss {results[0]}')"), "01");
     assert_string_equal(READS("fpr, tpr, _ = roc_curve(y, p)", "plt.plot(fpr, tpr)"), "01");
+    assert_string_equal(READS("sizes, tr, te = learning_curve(m, X, y)", "plt.plot(sizes, te.mean(1))"), "01");
     assert_string_equal(READS("imp = rf.feature_importances_", "imp"), "11");
     assert_string_equal(READS("history = model.fit(X, y, epochs=3)", "plt.plot(history.history['loss'])"), "01");
     assert_string_equal(READS("hist = model.fit_generator(gen)", "hist"), "01");
@@ -183,6 +184,9 @@ static void test_what_training_made(void **state)
         { "print(m_k)", 0, 0 },
         { "svm_model = 3", 0, 0 },
         { "svm_model", 0, 0 },
+        { "train['y'] = np.where(a, 1, 2)\nm = XGBClassifier().fit(X, y)", 1, 0 }, /* a column */
+        { "train['y'].hist()", 0, 0 },
+        { "m", 0, FLOW_TRAINED },
     };
     struct flow f;
     flow_init(&f);
