@@ -111,7 +111,7 @@ int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char
  * 1 + the stage of cell j (its rules' majority), 0 for none; a function takes the stage
  * of the cell that last defined it.  Up to JOBS threads (1 to 8), each on whole
  * notebooks.  -1 when out of memory. */
-enum { FLOW_CALLS_EVALUATE = 0x10 };
+enum { FLOW_HELPER_STAGE = 0x0f, FLOW_CALLS_EVALUATE = 0x10 }; /* OUT[i]'s two parts */
 int flow_mark_helpers(const struct label_cell *cells, size_t n, const unsigned char *stage1, int jobs,
                       unsigned char *out);
 

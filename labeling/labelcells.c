@@ -261,7 +261,7 @@ int label_cells(const struct label_opts *o)
     for (size_t i = 0; i < n; i++) {
         signed char *v = votes + i * (size_t)m;
         struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], kept[i] == FLOW_UNKEPT,
-                                  kept[i] == FLOW_FEEDS_MODEL, (int)(helpers[i] & 0x0f) - 1,
+                                  kept[i] == FLOW_FEEDS_MODEL, (int)(helpers[i] & FLOW_HELPER_STAGE) - 1,
                                   !!(helpers[i] & FLOW_CALLS_EVALUATE) };
         if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
             ctx.prev_stage = lf_majority(v - m, m);
