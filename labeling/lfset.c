@@ -331,8 +331,11 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
     }
     /* evaluate_call: a cell that fits or prepares and then runs one's own evaluate
      * helper (`clf.fit(X, y)` then `print_results(clf, X_val, y_val)`) reaches
-     * evaluate (guide rule 2), as if an evaluate job rule had fired. */
-    if (ctx && ctx->calls_evaluate && (info->n_votes > 0 || ctx->helper_stage < 0) && n == 0) {
+     * evaluate (guide rule 2), as if an evaluate job rule had fired.  Not where
+     * helper_call speaks (a cell of helper runs alone, no rule vote) nor where another
+     * context LF already did. */
+    int helper_speaks = ctx && ctx->helper_stage >= 0 && info->n_votes == 0;
+    if (ctx && ctx->calls_evaluate && !helper_speaks && n == 0) {
         int evaluates = 0;
         for (int i = 0; i < b; i++) evaluates |= votes[i] == STAGE_EVALUATE;
         if (!evaluates) {

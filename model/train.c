@@ -20,6 +20,8 @@
 #include <time.h>
 #if defined(__SSE2__)
 #include <xmmintrin.h>
+#define MXCSR_FTZ 0x8000 /* results that would be denormal are zero */
+#define MXCSR_DAZ 0x0040 /* denormal inputs are read as zero */
 #endif
 
 #include "model/adam.h"
@@ -172,7 +174,7 @@ static unsigned denormals_off(void)
 {
 #if defined(__SSE2__)
     unsigned old = _mm_getcsr();
-    _mm_setcsr(old | 0x8040); /* FTZ | DAZ */
+    _mm_setcsr(old | MXCSR_FTZ | MXCSR_DAZ);
     return old;
 #else
     return 0;
