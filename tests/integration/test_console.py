@@ -208,6 +208,14 @@ def _without_badge(key, text):
     return lines[:1] + lines[2:]
 
 
+PARENT_RACE = "[IPKernelApp] WARNING | Parent appears to have exited, shutting down."
+
+
+def _without_parent_race(lines):
+    """LINES without ipykernel's warning that its parent exited first (see the test)."""
+    return [ln for ln in lines if ln != PARENT_RACE]
+
+
 def _connect_info(lines):
     """LINES of %connect_info without the ports, key, file name and kernel name."""
     return [re.sub(r'"key": "[^"]*"|"kernel_name": "[^"]*"|kernel-\d+\.json|\d{4,5}', "#", ln)
@@ -235,9 +243,13 @@ def test_a_console_session_as_with_ipykernel_alone(env):
     assert "Return the number of items in a container." in stage["inspect"]
     # nothing of the javascript output (Notebook 6's metadata writer) anywhere
     assert "Javascript" not in "".join(str(v) for v in stage.values())
-    # exit: the console says it shuts the kernel down, and nothing else is printed
-    assert _lines(plain["exit"]) == ["exit", "Shutting down kernel", ""], plain["exit"]
-    assert _without_badge("exit", stage["exit"]) == _lines(plain["exit"]), stage["exit"]
+    # exit: the console says it shuts the kernel down, and nothing else is printed.
+    # ipykernel alone, on a loaded machine, may also print its parent poller's warning:
+    # the console exits on the shutdown reply, and the poller can see it gone before
+    # the kernel's own exit (seen in CI on the plain kernel). Either kernel may race so.
+    exit_plain = _without_parent_race(_lines(plain["exit"]))
+    assert exit_plain == ["exit", "Shutting down kernel", ""], plain["exit"]
+    assert _without_parent_race(_without_badge("exit", stage["exit"])) == exit_plain, stage["exit"]
     # the child shut down as ipykernel alone does: on the request, its atexit run
     assert plain["clean"], "ipykernel alone did not run its atexit handler"
     assert stage["clean"], "the wrapped kernel did not shut down cleanly on exit"
