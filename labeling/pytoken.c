@@ -20,6 +20,15 @@ static size_t skip_blank(const char *s, size_t len, size_t i)
     return i;
 }
 
+/* The end of the magic or shell line starting at I: its newline, or LEN.  A line that
+ * ends in a backslash goes on to the next, as IPython joins it before running it
+ * (`!pip install a \` then `    -U b` is one command). */
+static size_t magic_line_end(const char *s, size_t len, size_t i)
+{
+    while (i < len && (s[i] != '\n' || s[i - 1] == '\\' || (s[i - 1] == '\r' && s[i - 2] == '\\'))) i++;
+    return i;
+}
+
 /* When a statement starting at I is nothing but string literals (implicitly
  * concatenated, possibly with a backslash continuation or parentheses-free), returns
  * the index where it ends; otherwise 0.  Such a statement is disabled code. */
@@ -194,8 +203,7 @@ static int build_views(struct pyview *v, const char *s, size_t len, int expr)
             if (line_start) { ind = i; ind_len = blank_run(i, j); }
             if (j > i) { if (put(&code, s + i, blank_run(i, j)) < 0) goto oom; i = j; continue; }
             if (c == '%' || c == '!') { /* magic or shell line: code, verbatim to the line's end */
-                size_t e = i;
-                while (e < len && s[e] != '\n') e++;
+                size_t e = magic_line_end(s, len, i);
                 if (put(&code, s + i, e - i) < 0) goto oom;
                 i = e;
                 continue;
@@ -276,8 +284,7 @@ static int split_statements(struct pyview *v)
         if (i == start) {
             size_t j = skip_blank(s, len, i);
             if (j < len && (s[j] == '%' || s[j] == '!')) { /* a magic line is one statement */
-                size_t e = j;
-                while (e < len && s[e] != '\n') e++;
+                size_t e = magic_line_end(s, len, j);
                 if (add_stmt(v, &cap, s, j, e, line_start) < 0) return -1;
                 i = e;
                 start = e + 1;

@@ -139,6 +139,8 @@ static void test_bare_strings_and_fstring_edges(void **state)
         /* a backslash continuation in code; a magic line after a magic line is one statement */
         {"x = a + \\\n    b\ny = 3", "x = a + \\\n    b\ny = 3", "", 2},
         {"%a\n!pip x; y", "%a\n!pip x; y", "", 2},
+        /* a shell line continued by a backslash, as IPython joins it, is one statement */
+        {"!pip install a \\\n    -U b\nx = 1", "!pip install a \\\n    -U b\nx = 1", "", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct pyview v;
