@@ -72,12 +72,22 @@ echo "== 2/5 label (labeling functions + label model; cells and their statements
 "$NB" label -q --statements -o "$WORK/weak.jsonl" "$WORK/cells.jsonl"
 t1=$(date +%s)
 
+# train LOG CURVES OPTION...: one training run into $WORK/model.nbsm, its log in LOG
+# (tee shows the epochs as they come; the exit status travels through a file, removed
+# first: under set -e a failed run exits before writing it, and an earlier run's 0 must
+# not stand in for it)
+train() {
+    log=$1 curves=$2
+    shift 2
+    rm -f "$WORK/train.rc"
+    { "$NB" train "$@" --cells "$WORK/cells.jsonl" --curves "$curves" \
+        -o "$WORK/model.nbsm" "$WORK/weak.jsonl"; echo $? >"$WORK/train.rc"; } 2>&1 | tee "$log"
+    [ "$(cat "$WORK/train.rc")" = 0 ] || { echo "make-model: training failed (see $log)" >&2; exit 1; }
+}
+
 echo "== 3/5 train (LSTM on the weak labels): $TRAIN_OPTS"
 # shellcheck disable=SC2086
-# (tee shows the epochs as they come; the exit status travels through a file)
-{ "$NB" train $TRAIN_OPTS --cells "$WORK/cells.jsonl" --curves "$WORK/curves" \
-    -o "$WORK/model.nbsm" "$WORK/weak.jsonl"; echo $? >"$WORK/train.rc"; } 2>&1 | tee "$WORK/train.log"
-[ "$(cat "$WORK/train.rc")" = 0 ] || { echo "make-model: training failed" >&2; exit 1; }
+train "$WORK/train.log" "$WORK/curves" $TRAIN_OPTS
 REFIT_OPTS=
 if [ "${REFIT:-1}" != 0 ]; then
     # the validation run's best epoch, then the same settings on every notebook
@@ -87,9 +97,7 @@ if [ "${REFIT:-1}" != 0 ]; then
     mv "$WORK/model.nbsm" "$WORK/model-val.nbsm"
     echo "== 3/5 train again on every notebook, $best epochs (the validation run's best): $REFIT_OPTS"
     # shellcheck disable=SC2086
-    { "$NB" train $TRAIN_OPTS $REFIT_OPTS --cells "$WORK/cells.jsonl" --curves "$WORK/curves-all" \
-        -o "$WORK/model.nbsm" "$WORK/weak.jsonl"; echo $? >"$WORK/train.rc"; } 2>&1 | tee "$WORK/train-all.log"
-    [ "$(cat "$WORK/train.rc")" = 0 ] || { echo "make-model: training on every notebook failed" >&2; exit 1; }
+    train "$WORK/train-all.log" "$WORK/curves-all" $TRAIN_OPTS $REFIT_OPTS
 fi
 t2=$(date +%s)
 
