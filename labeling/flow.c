@@ -757,6 +757,25 @@ static size_t def_name(const char *s, size_t a, size_t z, size_t *e)
     return k;
 }
 
+/* Whether NAME[0..LEN) names a loader (`read_train_test_data`, `load_images`): it reads
+ * data whatever else its defining cell does (guide rule 3), so a call of it is no run of
+ * an evaluate helper.  `load_model`, `load_weights` and `load_learner` load a model. */
+static int loader_name(const char *name, size_t len)
+{
+    static const char *const verbs[] = {"load_", "read_", "fetch_", "download_"};
+    static const char *const models[] = {"model", "weights", "learner"};
+    for (size_t v = 0; v < sizeof verbs / sizeof *verbs; v++) {
+        size_t n = strlen(verbs[v]);
+        if (len <= n || memcmp(name, verbs[v], n) != 0) continue;
+        for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+            size_t k = strlen(models[m]);
+            if (len - n >= k && memcmp(name + n, models[m], k) == 0) return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 /* Whether S[A..Z) is one plain call `NAME(...)` and nothing else; its name ends at *E. */
 static int bare_call(const char *s, size_t a, size_t z, size_t *e)
 {
@@ -810,12 +829,13 @@ static int helpers_range(const struct label_cell *cells, size_t from, size_t to,
         if (calls && any && (called == STAGE_EXPLORE || called == STAGE_EVALUATE))
             out[i] = (unsigned char)(called + 1);
         if (evaluates) out[i] |= FLOW_CALLS_EVALUATE;
-        /* then this cell's definitions, each standing for the cell's stage */
+        /* then this cell's definitions, each standing for the cell's stage (a loader for load) */
         for (size_t k = 0; k < v.n_stmts && stage1[i] > 0; k++) {
             size_t e, a = v.stmts[k].indent == 0 ? def_name(v.code, v.stmts[k].start, v.stmts[k].end, &e) : 0;
             if (!a) continue;
             flow_drop(&defs, v.code + a, e - a); /* redefined: the newer stands */
-            if (flow_add(&defs, v.code + a, e - a, stage1[i]) < 0) { pyview_free(&v); goto out; }
+            unsigned char stage = loader_name(v.code + a, e - a) ? STAGE_LOAD + 1 : stage1[i];
+            if (flow_add(&defs, v.code + a, e - a, stage) < 0) { pyview_free(&v); goto out; }
         }
         pyview_free(&v);
     }

@@ -688,6 +688,20 @@ CASES = [
     ("TF 1's layer written out is train", "train", "activation = tf.nn.softmax(tf.matmul(x, W) + b)"),
     ("prep: values standardised by hand, in place", "prep",
      "X_mean = X_train.mean(axis=0)\nX_std = X_train.std(axis=0)\nX_train -= X_mean\nX_train /= X_std"),
+    # 2026-12-02 evening, draw 39
+    ("load: a torch Dataset whose items are read from files", "load",
+     "class MonetDataset(Dataset):\n    def __init__(self, root):\n        self.root = root\n"
+     "        self.files = os.listdir(root)\n    def __len__(self):\n        return len(self.files)\n"
+     "    def __getitem__(self, i):\n        img = Image.open(os.path.join(self.root, self.files[i])).convert('RGB')\n"
+     "        return self.transform(img)"),
+    ("prep: the same with its augmentations named", "prep",
+     "class MonetDataset(Dataset):\n    def __getitem__(self, i):\n        img = cv2.imread(self.paths[i])\n"
+     "        return A.HorizontalFlip(p=0.5)(image=img)['image']"),
+    ("explore: a series decomposed and tested for stationarity", "explore",
+     "sm.tsa.seasonal_decompose(df.price).plot()\nprint(sm.tsa.stattools.adfuller(df.price)[1])"),
+    ("train: a model of one's own class", "train", "conv_model = Net()\nconv_model"),
+    ("prep: word vectors are features (rule 6)", "-train",
+     "w2v_model = Word2Vec(sentences, size=100, window=3, min_count=2)"),
 ]
 
 
@@ -842,6 +856,10 @@ HELPER_NOTEBOOK = [
     ("2: a split, then the scoring helper's result kept", "evaluate_call",
      "X_tr, X_va, y_tr, y_va = train_test_split(X, y)\nacc = print_results(svc, X_va, y_va)"),
     ("its result kept, the plotting helper's run is still a plot", "helper_call", "ax = look_at('year')"),
+    ("3: a loader beside a scoring helper: the cell is evaluate", "evaluate",
+     "def read_split(path):\n    return pd.read_csv(path + 'train.csv'), pd.read_csv(path + 'test.csv')\n\n"
+     "def score_of(m, X, y):\n    return accuracy_score(y, m.predict(X))"),
+    ("the loader run reads (load), not an evaluate helper run", "load", "train, test = read_split('data/')"),
 ]
 
 
