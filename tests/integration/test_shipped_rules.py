@@ -702,6 +702,20 @@ CASES = [
     ("train: a model of one's own class", "train", "conv_model = Net()\nconv_model"),
     ("prep: word vectors are features (rule 6)", "-train",
      "w2v_model = Word2Vec(sentences, size=100, window=3, min_count=2)"),
+    # draw 40
+    ("load: TFRecords parsed into arrays are read", "load",
+     "ids, images = [], []\nfor f in tqdm(files):\n    ds = tf.data.TFRecordDataset(f)\n    ds = ds.map(parse_image)\n"
+     "    ids = ids + [str(r['id'].numpy()) for r in ds]\n    images = images + [r['image'].numpy() for r in ds]"),
+    ("prep: TFRecords batched and shuffled for a model", "prep",
+     "ds = tf.data.TFRecordDataset(files)\nds = ds.map(parse_image).shuffle(2048).batch(BATCH_SIZE)"),
+    ("imports: a library's log level, a logger, the csv field limit", "imports",
+     "import csv, sys, logging\nimport optuna\noptuna.logging.set_verbosity(optuna.logging.WARNING)\n"
+     "logger = logging.getLogger('lightning')\ncsv.field_size_limit(sys.maxsize)"),
+    ("imports: topic models imported, not built", "imports",
+     "import gensim\nfrom gensim.models import CoherenceModel, LdaModel, LsiModel, HdpModel"),
+    ("train: an LDA class named, then fitted", "train",
+     "Lda = gensim.models.ldamodel.LdaModel\nldamodel = Lda(doc_term_matrix, num_topics=3, id2word=dictionary, passes=50)"),
+    ("10: a stacked submission written", "evaluate", "StackingSubmission.to_csv('XGB.csv', index=False)\nStackingSubmission.head()"),
 ]
 
 
