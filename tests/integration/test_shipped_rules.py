@@ -716,6 +716,11 @@ CASES = [
     ("train: an LDA class named, then fitted", "train",
      "Lda = gensim.models.ldamodel.LdaModel\nldamodel = Lda(doc_term_matrix, num_topics=3, id2word=dictionary, passes=50)"),
     ("10: a stacked submission written", "evaluate", "StackingSubmission.to_csv('XGB.csv', index=False)\nStackingSubmission.head()"),
+    ("8: a config class of data paths and hyper-parameters: the furthest is train", "train",
+     "class CFG:\n    BASE_DIR = Path('/kaggle/input/nfl')\n    TRAIN_CSV = 'train.csv'\n\n"
+     "    epochs: int = 20\n    lr = 1e-3\n\nprint(CFG.BASE_DIR)"),
+    ("8: a config class of paths alone stays load", "load",
+     "class CFG:\n    BASE_DIR = '/kaggle/input/nfl/'\n    TRAIN_CSV = BASE_DIR + 'train.csv'"),
 ]
 
 
