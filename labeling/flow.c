@@ -794,13 +794,65 @@ static int bare_call(const char *s, size_t a, size_t z, size_t *e)
 }
 
 /* The helper of DEFS that statement S[A..Z) runs, `name(...)` or `targets = name(...)`
- * (`_, score = train_model(train, valid)`), or -1. */
-static long helper_called(const struct flow *defs, const char *s, size_t a, size_t z)
+ * (`_, score = train_model(train, valid)`), or -1; its name is S[*NA..*NE). */
+static long helper_called(const struct flow *defs, const char *s, size_t a, size_t z, size_t *na, size_t *ne)
 {
     size_t e, op = plain_assignment(s, a, z);
     if (op)
         for (a = op + 1; a < z && (s[a] == ' ' || s[a] == '\t');) a++;
-    return bare_call(s, a, z, &e) ? flow_find(defs, s + a, e - a) : -1;
+    *na = a, *ne = a;
+    if (!bare_call(s, a, z, &e)) return -1;
+    *ne = e;
+    return flow_find(defs, s + a, e - a);
+}
+
+/* Whether S[A..Z) holds WORD, ignoring case. */
+static int has_word_ci(const char *s, size_t a, size_t z, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t k = a; k + n <= z; k++) {
+        size_t i = 0;
+        while (i < n && (s[k + i] | 0x20) == word[i]) i++;
+        if (i == n) return 1;
+    }
+    return 0;
+}
+
+/* Whether a helper named S[A..E) draws or displays (`display_batch_of_images`,
+ * `plot_bands`, `plotMovingAverage`, `show_images`). */
+static int display_name(const char *s, size_t a, size_t e)
+{
+    static const char *const heads[] = {"display", "plot", "show", "visuali", "draw"};
+    for (size_t h = 0; h < sizeof heads / sizeof *heads; h++) {
+        size_t n = strlen(heads[h]);
+        if (e - a >= n && has_word_ci(s, a, a + n, heads[h])) return 1;
+    }
+    return 0;
+}
+
+/* A helper's kind is its stage + 1, and this bit when its body works a model
+ * (`plotKNN` fits a KNeighborsClassifier and draws its regions). */
+#define HELPER_WORKS_MODEL 0x40
+
+/* Whether the definition S[A..Z) fits, predicts or transforms with a model. */
+static int works_model(const char *s, size_t a, size_t z)
+{
+    static const char *const words[] = {".fit(", ".predict", "model", "transform(", ".score("};
+    for (size_t w = 0; w < sizeof words / sizeof *words; w++)
+        if (has_word_ci(s, a, z, words[w])) return 1;
+    return 0;
+}
+
+/* Whether the call S[A..Z) passes a model or its results (`show_predictions(model, X)`,
+ * `display_generated_samples(ds, monet_generator)`): a display helper shown a batch of
+ * data only (`display_batch_of_images(next(iter(ds)))`) looks at the data. */
+static int passes_results(const char *s, size_t a, size_t z)
+{
+    static const char *const words[] = {"model", "pred", "clf", "estimator", "generator", "history",
+                                        "learner", "result", "score", "net", "forecast", "fit", "pca", "kmeans"};
+    for (size_t w = 0; w < sizeof words / sizeof *words; w++)
+        if (has_word_ci(s, a, z, words[w])) return 1;
+    return 0;
 }
 
 /* Cells [FROM, TO): whole notebooks.  The helpers' stages ride in a flow's kinds
@@ -819,8 +871,15 @@ static int helpers_range(const struct label_cell *cells, size_t from, size_t to,
         int called = -1, calls = 1, any = 0, evaluates = 0;
         for (size_t k = 0; k < v.n_stmts; k++) {
             if (v.stmts[k].indent != 0) continue;
-            long h = helper_called(&defs, v.code, v.stmts[k].start, v.stmts[k].end);
-            int s = h >= 0 ? defs.kind[h] - 1 : -1;
+            size_t na, ne;
+            long h = helper_called(&defs, v.code, v.stmts[k].start, v.stmts[k].end, &na, &ne);
+            int s = h >= 0 ? (defs.kind[h] & ~HELPER_WORKS_MODEL) - 1 : -1;
+            /* a display helper of an evaluate cell (the TPU starters define
+             * `display_batch_of_images(batch, predictions=None)` there) that fits or
+             * predicts nothing itself, shown data only */
+            if (s == STAGE_EVALUATE && !(defs.kind[h] & HELPER_WORKS_MODEL) && display_name(v.code, na, ne) &&
+                !passes_results(v.code, ne, v.stmts[k].end))
+                s = STAGE_EXPLORE;
             if (s < 0 || (called >= 0 && s != called)) calls = 0;
             evaluates |= s == STAGE_EVALUATE;
             called = s;
@@ -835,6 +894,9 @@ static int helpers_range(const struct label_cell *cells, size_t from, size_t to,
             if (!a) continue;
             flow_drop(&defs, v.code + a, e - a); /* redefined: the newer stands */
             unsigned char stage = loader_name(v.code + a, e - a) ? STAGE_LOAD + 1 : stage1[i];
+            size_t body = k + 1; /* the body: the statements up to the next top-level one */
+            while (body < v.n_stmts && v.stmts[body].indent != 0) body++;
+            if (works_model(v.code, v.stmts[k].start, v.stmts[body - 1].end)) stage |= HELPER_WORKS_MODEL;
             if (flow_add(&defs, v.code + a, e - a, stage) < 0) { pyview_free(&v); goto out; }
         }
         pyview_free(&v);

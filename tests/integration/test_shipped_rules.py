@@ -886,6 +886,27 @@ def test_helper_call_reads_what_a_helper_is_for(tmp_path):
     check_notebook(tmp_path, HELPER_NOTEBOOK)
 
 
+# A display helper defined in an evaluate cell (the TPU starters' display_batch_of_images,
+# which can title each image with a prediction) looks at the data when it is shown a batch
+# of data only (guide rule 4); shown predictions, or fitting a model itself, it evaluates.
+DISPLAY_NOTEBOOK = [
+    ("4: display helpers beside a scoring one", "evaluate",
+     "def display_batch_of_images(batch, predictions=None):\n    for i, img in enumerate(batch):\n"
+     "        plt.subplot(4, 4, i + 1)\n        plt.imshow(img)\n        if predictions is not None:\n"
+     "            plt.title(CLASSES[predictions[i]])\n\n"
+     "def plot_knn(k):\n    clf = KNeighborsClassifier(n_neighbors=k)\n    clf.fit(X, y)\n"
+     "    plt.contourf(xx, yy, clf.predict(grid).reshape(xx.shape))\n\n"
+     "def score_of(m, X, y):\n    return accuracy_score(y, m.predict(X))"),
+    ("4: a batch of data shown", "-evaluate", "one_batch = next(ds_iter)\ndisplay_batch_of_images(one_batch)"),
+    ("4: predictions shown", "evaluate", "display_batch_of_images(images, predictions=preds)"),
+    ("4: the helper fits a model and draws its regions", "evaluate", "plot_knn(1)"),
+]
+
+
+def test_a_display_helper_shown_data_only_explores(tmp_path):
+    check_notebook(tmp_path, DISPLAY_NOTEBOOK)
+
+
 LABELS = ROOT / "tests" / "labels"
 SHARED = ROOT.parent / "shared"
 KEYS = {"load", "prep", "train", "evaluate", "explore", "imports", "none"}
