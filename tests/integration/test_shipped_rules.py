@@ -719,6 +719,9 @@ CASES = [
     ("8: a config class of data paths and hyper-parameters: the furthest is train", "train",
      "class CFG:\n    BASE_DIR = Path('/kaggle/input/nfl')\n    TRAIN_CSV = 'train.csv'\n\n"
      "    epochs: int = 20\n    lr = 1e-3\n\nprint(CFG.BASE_DIR)"),
+    ("8: a cell of constants among which the model's hyper-parameters: train", "train",
+     "import os\nimport torch\n!pip install -q timm\nDATA_DIR = '/kaggle/input/csiro'\nIMG_SIZE = 224\n"
+     "CNN_EPOCHS = 5\nLR = 1e-3\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu'\nSEED = 42"),
     ("8: a config class of paths alone stays load", "load",
      "class CFG:\n    BASE_DIR = '/kaggle/input/nfl/'\n    TRAIN_CSV = BASE_DIR + 'train.csv'"),
 ]
