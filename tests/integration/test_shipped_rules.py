@@ -722,6 +722,18 @@ CASES = [
     ("8: a cell of constants among which the model's hyper-parameters: train", "train",
      "import os\nimport torch\n!pip install -q timm\nDATA_DIR = '/kaggle/input/csiro'\nIMG_SIZE = 224\n"
      "CNN_EPOCHS = 5\nLR = 1e-3\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu'\nSEED = 42"),
+    # draw 42
+    ("2: a Bayesian optimisation of hyper-parameters is tuning", "train",
+     "XGB_BO = BayesianOptimization(XGB_CV, {'max_depth': (2, 6.99), 'gamma': (0.1, 5)})"),
+    ("train: an AutoML regressor, its import in the cell", "train",
+     "from tpot import TPOTRegressor\nauto = TPOTRegressor(generations=3, population_size=9, verbosity=2)"),
+    ("imports: plotly's template and palette are settings", "imports",
+     "import plotly.io as pio\nimport plotly.express as px\ncolors = px.colors.qualitative.Prism\n"
+     "pio.templates.default = 'plotly_white'"),
+    ("3: a chunked CSV loader is load", "load",
+     "def df_load(file, batch_size, skip=1):\n    reader = pd.read_csv(file, chunksize=batch_size)\n"
+     "    return pd.concat(chunk for i, chunk in enumerate(reader) if i % skip == 0)"),
+    ("train: a Keras layer called on the tensor", "train", "x = GlobalMaxPool1D()(x)"),
     ("8: a config class of paths alone stays load", "load",
      "class CFG:\n    BASE_DIR = '/kaggle/input/nfl/'\n    TRAIN_CSV = BASE_DIR + 'train.csv'"),
 ]
