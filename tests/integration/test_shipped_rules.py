@@ -734,6 +734,9 @@ CASES = [
      "def df_load(file, batch_size, skip=1):\n    reader = pd.read_csv(file, chunksize=batch_size)\n"
      "    return pd.concat(chunk for i, chunk in enumerate(reader) if i % skip == 0)"),
     ("train: a Keras layer called on the tensor", "train", "x = GlobalMaxPool1D()(x)"),
+    ("8: data paths and the model's hyper-parameters in one cell: train", "train",
+     "TRAIN_DIR = '../input/train/'\nTEST_DIR = '../input/test/'\nIMG_SIZE = 224\nBATCH_SIZE = 32\nEPOCHS = 10\n"
+     "print(len(os.listdir(TRAIN_DIR)))"),
     ("8: a config class of paths alone stays load", "load",
      "class CFG:\n    BASE_DIR = '/kaggle/input/nfl/'\n    TRAIN_CSV = BASE_DIR + 'train.csv'"),
 ]
