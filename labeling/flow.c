@@ -880,12 +880,17 @@ static int helpers_range(const struct label_cell *cells, size_t from, size_t to,
             if (s == STAGE_EVALUATE && !(defs.kind[h] & HELPER_WORKS_MODEL) && display_name(v.code, na, ne) &&
                 !passes_results(v.code, ne, v.stmts[k].end))
                 s = STAGE_EXPLORE;
+            /* a scoring helper whose result is kept as the best setting
+             * (`best_c = printing_Kfold_scores(X, y)`) tunes (guide rule 2) */
+            if (s == STAGE_EVALUATE && na > v.stmts[k].start &&
+                has_word_ci(v.code, v.stmts[k].start, na, "best"))
+                s = STAGE_TRAIN;
             if (s < 0 || (called >= 0 && s != called)) calls = 0;
             evaluates |= s == STAGE_EVALUATE;
             called = s;
             any = 1;
         }
-        if (calls && any && (called == STAGE_EXPLORE || called == STAGE_EVALUATE))
+        if (calls && any && (called == STAGE_EXPLORE || called == STAGE_EVALUATE || called == STAGE_TRAIN))
             out[i] = (unsigned char)(called + 1);
         if (evaluates) out[i] |= FLOW_CALLS_EVALUATE;
         /* then this cell's definitions, each standing for the cell's stage (a loader for load) */

@@ -734,6 +734,11 @@ CASES = [
      "def df_load(file, batch_size, skip=1):\n    reader = pd.read_csv(file, chunksize=batch_size)\n"
      "    return pd.concat(chunk for i, chunk in enumerate(reader) if i % skip == 0)"),
     ("train: a Keras layer called on the tensor", "train", "x = GlobalMaxPool1D()(x)"),
+    # draw 43
+    ("9: a query read with pandas and only shown", "explore",
+     "pd.read_sql(\n    \"\"\"\n    SELECT * FROM Country WHERE CountryCode = 'AFG'\n    \"\"\", con)"),
+    ("9: the same kept by a name is load", "load",
+     "country = pd.read_sql(\"SELECT * FROM Country\", con)"),
     ("8: data paths and the model's hyper-parameters in one cell: train", "train",
      "TRAIN_DIR = '../input/train/'\nTEST_DIR = '../input/test/'\nIMG_SIZE = 224\nBATCH_SIZE = 32\nEPOCHS = 10\n"
      "print(len(os.listdir(TRAIN_DIR)))"),
@@ -872,7 +877,7 @@ def test_feeds_model_reads_the_notebook_ahead(tmp_path):
 
 
 # helper_call (labeling/flow.h): a cell that only runs one's own plotting helper does
-# the helper's job, where no rule can tell what the call does; evaluate_call: a cell
+# the helper's job (explore, evaluate or train), where no rule can tell what the call does; evaluate_call: a cell
 # that fits and then runs one's own evaluate helper is evaluate.
 HELPER_NOTEBOOK = [
     ("1: a read", "load", "df = pd.read_csv('houses.csv')"),
@@ -897,6 +902,12 @@ HELPER_NOTEBOOK = [
      "def read_split(path):\n    return pd.read_csv(path + 'train.csv'), pd.read_csv(path + 'test.csv')\n\n"
      "def score_of(m, X, y):\n    return accuracy_score(y, m.predict(X))"),
     ("the loader run reads (load), not an evaluate helper run", "load", "train, test = read_split('data/')"),
+    ("2: the scoring helper's result kept as the best setting tunes", "train",
+     "best_c = print_results(X_va, y_va)"),
+    ("3: a training-loop helper", "train",
+     "def run_epochs(loader):\n    for xb, yb in loader:\n        optimizer.zero_grad()\n"
+     "        loss = criterion(net(xb), yb)\n        loss.backward()\n        optimizer.step()"),
+    ("its run trains", "train", "run_epochs(train_loader)"),
 ]
 
 
