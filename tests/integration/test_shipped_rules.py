@@ -737,6 +737,12 @@ CASES = [
     # draw 43
     ("9: a query read with pandas and only shown", "explore",
      "pd.read_sql(\n    \"\"\"\n    SELECT * FROM Country WHERE CountryCode = 'AFG'\n    \"\"\", con)"),
+    ("3: a LightningModule whose validation step computes a metric is the model: train", "train",
+     "import torch.nn as nn\nimport pytorch_lightning as pl\n\nclass Regressor(pl.LightningModule):\n"
+     "    def __init__(self):\n        super().__init__()\n        self.net = nn.Linear(10, 1)\n"
+     "    def training_step(self, batch, i):\n        x, y = batch\n        return nn.functional.mse_loss(self.net(x), y)\n"
+     "    def validation_step(self, batch, i):\n        x, y = batch\n        preds = self.net(x)\n"
+     "        self.log('val_r2', r2_score(y.cpu(), preds.cpu()))"),
     ("9: the same kept by a name is load", "load",
      "country = pd.read_sql(\"SELECT * FROM Country\", con)"),
     ("8: data paths and the model's hyper-parameters in one cell: train", "train",
