@@ -743,6 +743,9 @@ CASES = [
      "    def training_step(self, batch, i):\n        x, y = batch\n        return nn.functional.mse_loss(self.net(x), y)\n"
      "    def validation_step(self, batch, i):\n        x, y = batch\n        preds = self.net(x)\n"
      "        self.log('val_r2', r2_score(y.cpu(), preds.cpu()))"),
+    ("imports: imports made quiet, and the author's name", "imports",
+     "__author__ = 'Tilii'\nimport warnings\nwith warnings.catch_warnings():\n    warnings.filterwarnings('ignore')\n"
+     "    import numpy as np\n    import pandas as pd\n%matplotlib inline"),
     ("9: the same kept by a name is load", "load",
      "country = pd.read_sql(\"SELECT * FROM Country\", con)"),
     ("8: data paths and the model's hyper-parameters in one cell: train", "train",
