@@ -66,7 +66,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     batches = [[] for _ in range(a.labelers)]
     for i, (p, nb) in enumerate(pick):
-        srcs = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        # a cell whose source is null (seen in the corpus) is an empty cell, as ingest reads it
+        srcs = ["".join(c["source"]) if isinstance(c.get("source"), list) else (c.get("source") or "")
                 for c in nb["cells"] if c["cell_type"] == "code"]
         idx = [k for k, s in enumerate(srcs) if not blank(s)]
         batches[i % a.labelers].append((p, srcs, sorted(rng.sample(idx, min(6, len(idx))))))
