@@ -746,6 +746,17 @@ CASES = [
     ("imports: imports made quiet, and the author's name", "imports",
      "__author__ = 'Tilii'\nimport warnings\nwith warnings.catch_warnings():\n    warnings.filterwarnings('ignore')\n"
      "    import numpy as np\n    import pandas as pd\n%matplotlib inline"),
+    # draw 44
+    ("load: a Dataset class reading a CSV, after its imports, with its instances", "load",
+     "import os\nimport pandas as pd\nfrom torch.utils.data import Dataset\n\nclass TweetDataset(Dataset):\n"
+     "    def __init__(self, train=True):\n        self.data = pd.read_csv('train.csv' if train else 'test.csv')\n"
+     "    def __getitem__(self, i):\n        return self.data.iloc[i]['text']\n\n"
+     "train_dataset = TweetDataset(train=True)\ntest_dataset = TweetDataset(train=False)"),
+    ("load: a torchvision dataset built from a folder on disk", "load",
+     "mnist_dataset = MNIST(root='data/', train=True, transform=transforms.ToTensor())\nprint(mnist_dataset)"),
+    ("7: a TF Hub module made a layer to fine-tune", "train",
+     "module_url = 'https://tfhub.dev/tensorflow/bert_en_uncased_L-24_H-1024_A-16/1'\n"
+     "bert_layer = hub.KerasLayer(module_url, trainable=True)"),
     ("9: the same kept by a name is load", "load",
      "country = pd.read_sql(\"SELECT * FROM Country\", con)"),
     ("8: data paths and the model's hyper-parameters in one cell: train", "train",
