@@ -990,14 +990,14 @@ def test_the_label_files_are_in_the_guides_format_and_disjoint():
 def test_the_shipped_rules_score_no_worse_than_measured(tmp_path):
     """The label model with the shipped rules, fitted on the whole corpus, on dev.tsv and on
     the held-out file of tests/labels: at least the figures the README gives, less half a
-    point (88.5% and 82.7% on 2026-12-02, cee3a86).  A rule edit that breaks a
+    point (88.8% and 82.7% on 2026-12-02, b476fdd).  A rule edit that breaks a
     pattern or a macro shows here first: one that dropped a rule block by mistake scored 62%
     on dev."""
     cells, weak = tmp_path / "cells.jsonl", tmp_path / "weak.jsonl"
     for args in (["ingest", "-q", "-o", cells, SHARED / "corpus"], ["label", "-q", "-o", weak, cells]):
         r = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=300)
         assert r.returncode == 0, r.stderr
-    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.880), (LABELS / "unseen-held-out.tsv", 0.821)):
+    for gold, floor in ((SHARED / "labeled" / "dev.tsv", 0.883), (LABELS / "unseen-held-out.tsv", 0.821)):
         r = subprocess.run([str(BIN), "eval", "--predictions", "--gold", str(gold), str(weak)],
                            capture_output=True, text=True, env=ENV, timeout=120)
         assert r.returncode == 0, r.stderr
