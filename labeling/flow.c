@@ -855,6 +855,26 @@ static int passes_results(const char *s, size_t a, size_t z)
     return 0;
 }
 
+/* The stage of the helper of DEFS that statement S[A..Z) runs, as this call uses it, or -1
+ * when it runs none. */
+static int call_stage(const struct flow *defs, const char *s, size_t a, size_t z)
+{
+    size_t na, ne;
+    long h = helper_called(defs, s, a, z, &na, &ne);
+    if (h < 0) return -1;
+    int stage = (defs->kind[h] & ~HELPER_WORKS_MODEL) - 1;
+    if (stage != STAGE_EVALUATE) return stage;
+    /* a display helper of an evaluate cell (the TPU starters define
+     * `display_batch_of_images(batch, predictions=None)` there) that fits or predicts
+     * nothing itself, shown data only */
+    if (!(defs->kind[h] & HELPER_WORKS_MODEL) && display_name(s, na, ne) && !passes_results(s, ne, z))
+        return STAGE_EXPLORE;
+    /* a scoring helper whose result is kept as the best setting
+     * (`best_c = printing_Kfold_scores(X, y)`) tunes (guide rule 2) */
+    if (na > a && has_word_ci(s, a, na, "best")) return STAGE_TRAIN;
+    return stage;
+}
+
 /* Cells [FROM, TO): whole notebooks.  The helpers' stages ride in a flow's kinds
  * (stage + 1). */
 static int helpers_range(const struct label_cell *cells, size_t from, size_t to, const unsigned char *stage1,
@@ -871,20 +891,7 @@ static int helpers_range(const struct label_cell *cells, size_t from, size_t to,
         int called = -1, calls = 1, any = 0, evaluates = 0;
         for (size_t k = 0; k < v.n_stmts; k++) {
             if (v.stmts[k].indent != 0) continue;
-            size_t na, ne;
-            long h = helper_called(&defs, v.code, v.stmts[k].start, v.stmts[k].end, &na, &ne);
-            int s = h >= 0 ? (defs.kind[h] & ~HELPER_WORKS_MODEL) - 1 : -1;
-            /* a display helper of an evaluate cell (the TPU starters define
-             * `display_batch_of_images(batch, predictions=None)` there) that fits or
-             * predicts nothing itself, shown data only */
-            if (s == STAGE_EVALUATE && !(defs.kind[h] & HELPER_WORKS_MODEL) && display_name(v.code, na, ne) &&
-                !passes_results(v.code, ne, v.stmts[k].end))
-                s = STAGE_EXPLORE;
-            /* a scoring helper whose result is kept as the best setting
-             * (`best_c = printing_Kfold_scores(X, y)`) tunes (guide rule 2) */
-            if (s == STAGE_EVALUATE && na > v.stmts[k].start &&
-                has_word_ci(v.code, v.stmts[k].start, na, "best"))
-                s = STAGE_TRAIN;
+            int s = call_stage(&defs, v.code, v.stmts[k].start, v.stmts[k].end);
             if (s < 0 || (called >= 0 && s != called)) calls = 0;
             evaluates |= s == STAGE_EVALUATE;
             called = s;
