@@ -764,6 +764,28 @@ CASES = [
      "print(len(os.listdir(TRAIN_DIR)))"),
     ("8: a config class of paths alone stays load", "load",
      "class CFG:\n    BASE_DIR = '/kaggle/input/nfl/'\n    TRAIN_CSV = BASE_DIR + 'train.csv'"),
+    # 2026-12-03
+    ("8: constants naming data files, with a message printed, are load", "load",
+     "PATH_IA = '/kaggle/input/cafa-6/IA.tsv'\nTRAIN_TERMS_TSV = '/kaggle/input/cafa-6/Train/train_terms.tsv'\n"
+     "print('File paths are set!')"),
+    ("8: the device chosen and printed after the imports is set-up", "imports",
+     "import torch\nDEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'\nprint('Device:', DEVICE)"),
+    ("8: an optional library's import guarded by a flag is set-up", "imports",
+     "warnings.filterwarnings('ignore')\ntry:\n    from xgboost import XGBClassifier\n    XGBOOST_AVAILABLE = True\n"
+     "except ImportError:\n    XGBOOST_AVAILABLE = False"),
+    ("8: versions printed through f-string fields are set-up", "imports",
+     "import numpy as np\nimport sklearn\nprint(f'NumPy version: {np.__version__}')\n"
+     "print(f'scikit-learn version: {sklearn.__version__}')"),
+    ("8: a GPU check called bare is set-up", "imports", "tf.test.is_gpu_available()"),
+    ("6: a transformer made and fitted by name is prep, not a model's fit", "prep",
+     "bow = CountVectorizer(max_features=300, analyzer='char')\nbow.fit(texts)\nX = bow.transform(texts)"),
+    ("6: an imputer fitted is prep", "-train", "median_imputer.fit(x_val_copy)"),
+    ("3: a GAN's discriminator made is train", "train",
+     "G_AB = GeneratorResNet(3, num_residual_blocks=9)\nD_B = Discriminator(3)"),
+    ("10: predictions named *_pred written to a file are evaluate", "evaluate",
+     "df_pred.to_csv('test_scores.csv', index=False)"),
+    ("4: a model's scores printed alone are evaluate", "evaluate",
+     "print(cv_scores)\nprint('Validation MAE: {}'.format(rf_val_mae))"),
 ]
 
 
