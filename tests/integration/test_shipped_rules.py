@@ -786,6 +786,13 @@ CASES = [
      "df_pred.to_csv('test_scores.csv', index=False)"),
     ("4: a model's scores printed alone are evaluate", "evaluate",
      "print(cv_scores)\nprint('Validation MAE: {}'.format(rf_val_mae))"),
+    ("4: a partial dependence plot of a fitted model is evaluate", "evaluate",
+     "my_model = GradientBoostingRegressor()\nmy_model.fit(X, y)\n"
+     "plot_partial_dependence(my_model, features=[0, 2], X=X)"),
+    ("8: output folders made beside the imports are set-up", "imports",
+     "import torch\nimport timm\n!mkdir logs\n!mkdir saved_models"),
+    ("8: numpy's error settings kept by _ are set-up", "imports",
+     "import numpy as np\n_ = np.seterr(divide='ignore', invalid='ignore')"),
 ]
 
 
