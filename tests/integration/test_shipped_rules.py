@@ -793,6 +793,15 @@ CASES = [
      "import torch\nimport timm\n!mkdir logs\n!mkdir saved_models"),
     ("8: numpy's error settings kept by _ are set-up", "imports",
      "import numpy as np\n_ = np.seterr(divide='ignore', invalid='ignore')"),
+    ("10: submission files read and blended with weights are evaluate", "evaluate",
+     "a = pd.read_csv('/kaggle/input/subs/submission_0.92684.csv')\n"
+     "b = pd.read_csv('/kaggle/input/subs/submission_0.92672.csv')\n"
+     "sub = pd.read_csv('/kaggle/input/s5e11/sample_submission.csv')\n"
+     "sub['target'] = a['target'] * 0.6 + b['target'] * 0.4"),
+    ("10: a frame written as sub_*.csv is predictions", "evaluate", "base1.to_csv('subm1imp.csv')"),
+    ("6: a categorical encoder's helper is no network's encoder", "-train",
+     "def label_encoder(train, test, columns):\n    for col in columns:\n"
+     "        train[col] = LabelEncoder().fit_transform(train[col])"),
 ]
 
 
