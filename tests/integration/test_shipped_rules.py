@@ -802,6 +802,11 @@ CASES = [
     ("6: a categorical encoder's helper is no network's encoder", "-train",
      "def label_encoder(train, test, columns):\n    for col in columns:\n"
      "        train[col] = LabelEncoder().fit_transform(train[col])"),
+    ("8: a GPU checked and cuda settings beside the imports are set-up", "imports",
+     "import torch\ntorch.backends.cuda.enable_flash_sdp(False)\n"
+     "if (not torch.cuda.is_available()): print('Sorry - GPU required!')"),
+    ("8: %time alone and colorama's colours beside the imports are set-up", "imports",
+     "%time\nimport numpy as np\nfrom colorama import Fore\ny_ = Fore.YELLOW\nr_ = Fore.RED"),
 ]
 
 
