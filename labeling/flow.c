@@ -307,6 +307,16 @@ static int take_append(struct flow *f, const char *s, size_t a, size_t z)
 /* TRAINED: a top-level statement of a cell the rules call train, whose names hold
  * the model it made or what its training gave (`w, b = train(X, y)`, `theta =
  * minimize(...).x`). */
+/* Whether S[A..Z) splits data (`train_test_split(X, y)`): its parts are data, not
+ * what the train cell beside it made. */
+static int span_splits(const char *s, size_t a, size_t z)
+{
+    struct word w;
+    for (size_t i = a; next_word(s, &i, z, &w);)
+        if (w.call && word_is(&w, "train_test_split")) return 1;
+    return 0;
+}
+
 static int take_statement(struct flow *f, const char *s, size_t a, size_t z, int trained)
 {
     /* the first assignment of the statement (nbformat/pysrc.h: outside brackets, not a
@@ -325,7 +335,7 @@ static int take_statement(struct flow *f, const char *s, size_t a, size_t z, int
         for (size_t i = a; next_word(s, &i, op, &w);)
             if (!w.attr && w.len >= 4 && memmem(w.s, w.len, "hist", 4)) gives = FLOW_RESULTS;
     }
-    if (!gives && trained) gives = FLOW_TRAINED;
+    if (!gives && trained && !span_splits(s, op + oplen, z)) gives = FLOW_TRAINED;
     return take_targets(f, s, a, op, gives, oplen == 1);
 }
 

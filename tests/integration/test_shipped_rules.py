@@ -899,6 +899,18 @@ def test_model_output_follows_what_training_made(tmp_path):
     assert "model_output" not in votes[4] and votes[4].get("explore_inspect") == "explore", votes[4]
 
 
+# A split made in the cell that trains is data, not what training made.
+SPLIT_TRAINED_NOTEBOOK = ["df = pd.read_csv('churn.csv')",
+                          "X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.5)\n"
+                          "pipe = make_pipeline(StandardScaler(), LogisticRegression())\npipe.fit(X_train, y_train)",
+                          "c_train = Counter(y_train)\nc_train"]
+
+
+def test_a_split_beside_a_fit_is_not_what_training_made(tmp_path):
+    votes = votes_of_notebook(tmp_path, SPLIT_TRAINED_NOTEBOOK)
+    assert "model_output" not in votes[2] and "evaluate" not in votes[2].values(), votes[2]
+
+
 # unkept_change reads ahead (labeling/flow.h): a cell that derives something and draws
 # it is prep when a later cell reads what it made, explore when none does.
 KEPT_NOTEBOOK = [
