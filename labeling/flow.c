@@ -304,9 +304,6 @@ static int take_append(struct flow *f, const char *s, size_t a, size_t z)
     return 0;
 }
 
-/* TRAINED: a top-level statement of a cell the rules call train, whose names hold
- * the model it made or what its training gave (`w, b = train(X, y)`, `theta =
- * minimize(...).x`). */
 /* Whether S[A..Z) splits data (`train_test_split(X, y)`): its parts are data, not
  * what the train cell beside it made. */
 static int span_splits(const char *s, size_t a, size_t z)
@@ -317,6 +314,9 @@ static int span_splits(const char *s, size_t a, size_t z)
     return 0;
 }
 
+/* TRAINED: a top-level statement of a cell the rules call train, whose names hold
+ * the model it made or what its training gave (`w, b = train(X, y)`, `theta =
+ * minimize(...).x`). */
 static int take_statement(struct flow *f, const char *s, size_t a, size_t z, int trained)
 {
     /* the first assignment of the statement (nbformat/pysrc.h: outside brackets, not a

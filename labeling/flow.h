@@ -63,8 +63,8 @@ void flow_free(struct flow *f);
 /* Takes V's statements in order: what they read of the names F holds (set by an
  * earlier cell or an earlier statement of V; a fitted attribute read counts as
  * results), while its assignments go into F (every top-level one when V is a train
- * cell's code: TRAINED, but for a `train_test_split`'s parts, which are data).  FLOW_RESULTS, FLOW_TRAINED, both or 0; -1 when out of
- * memory. */
+ * cell's code: TRAINED, but for a `train_test_split`'s parts, which are data).
+ * FLOW_RESULTS, FLOW_TRAINED, both or 0; -1 when out of memory. */
 int flow_step(struct flow *f, const struct pyview *v, int trained);
 
 /* For CELLS[0..N), in notebook order, and the statements after them (CELLS[N..TOTAL),
