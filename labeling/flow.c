@@ -314,6 +314,19 @@ static int span_splits(const char *s, size_t a, size_t z)
     return 0;
 }
 
+/* Whether S[A..OP) is one plain name that S[R..Z) starts from, through an attribute
+ * or a subscript (`df = df.fillna(0)`, `X = X[cols]`): the data rebound, changed,
+ * beside a fit in a train cell, not what training made. */
+static int span_rebinds_self(const char *s, size_t a, size_t op, size_t r, size_t z)
+{
+    struct word t, w;
+    size_t i = a, j = r;
+    if (!next_word(s, &i, op, &t) || t.attr || next_word(s, &i, op, &w)) return 0;
+    if (!next_word(s, &j, z, &w) || w.attr || w.call || w.len != t.len || memcmp(w.s, t.s, t.len) != 0) return 0;
+    while (j < z && (s[j] == ' ' || s[j] == '\t')) j++;
+    return j < z && (s[j] == '.' || s[j] == '[') && !span_fits(s, r, z);
+}
+
 /* TRAINED: a top-level statement of a cell the rules call train, whose names hold
  * the model it made or what its training gave (`w, b = train(X, y)`, `theta =
  * minimize(...).x`). */
@@ -335,7 +348,8 @@ static int take_statement(struct flow *f, const char *s, size_t a, size_t z, int
         for (size_t i = a; next_word(s, &i, op, &w);)
             if (!w.attr && w.len >= 4 && memmem(w.s, w.len, "hist", 4)) gives = FLOW_RESULTS;
     }
-    if (!gives && trained && !span_splits(s, op + oplen, z)) gives = FLOW_TRAINED;
+    if (!gives && trained && !span_splits(s, op + oplen, z) && !span_rebinds_self(s, a, op, op + oplen, z))
+        gives = FLOW_TRAINED;
     return take_targets(f, s, a, op, gives, oplen == 1);
 }
 

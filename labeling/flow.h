@@ -21,7 +21,8 @@
  *   - a name plainly reassigned from anything else no longer does;
  *   - a name a cell the rules call train assigns at top level holds what training
  *     made (`w, b = train(X, y)`, `theta = res.x`, `svm_model = SVC().fit(X, y)`;
- *     not a column or attribute it sets, `train['y'] = ...`, which is data),
+ *     not a column or attribute it sets, `train['y'] = ...`, nor the data rebound
+ *     from itself, `df = df.fillna(0)`, which are data),
  *     a second kind: a later look at it inspects a trained model (the guide's
  *     evaluate: "uses a trained model", "model interpretation"); it does not pass on
  *     to names derived from it, and model_output asks more of a cell that reads only

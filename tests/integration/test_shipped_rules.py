@@ -807,6 +807,9 @@ CASES = [
      "if (not torch.cuda.is_available()): print('Sorry - GPU required!')"),
     ("8: %time alone and colorama's colours beside the imports are set-up", "imports",
      "%time\nimport numpy as np\nfrom colorama import Fore\ny_ = Fore.YELLOW\nr_ = Fore.RED"),
+    # 2026-12-03 (session 40)
+    ("8: data made by scikit-learn's generators, named X and y, is load", "load",
+     "X, y = make_regression(n_samples=100, n_features=1, noise=20, random_state=13)"),
 ]
 
 
@@ -908,6 +911,18 @@ SPLIT_TRAINED_NOTEBOOK = ["df = pd.read_csv('churn.csv')",
 
 def test_a_split_beside_a_fit_is_not_what_training_made(tmp_path):
     votes = votes_of_notebook(tmp_path, SPLIT_TRAINED_NOTEBOOK)
+    assert "model_output" not in votes[2] and "evaluate" not in votes[2].values(), votes[2]
+
+
+# the data rebound from itself beside a fit (`players = players.fillna(0)`) is data too
+REBOUND_TRAINED_NOTEBOOK = ["players = pd.read_sql(query, conn)",
+                            "players = players.fillna(0)\nmodel = TSNE(n_components=2)\n"
+                            "tsne_comp = model.fit_transform(players[stats_cols])",
+                            "sns.kdeplot(players.potential, shade=True)"]
+
+
+def test_data_rebound_beside_a_fit_is_not_what_training_made(tmp_path):
+    votes = votes_of_notebook(tmp_path, REBOUND_TRAINED_NOTEBOOK)
     assert "model_output" not in votes[2] and "evaluate" not in votes[2].values(), votes[2]
 
 
