@@ -810,6 +810,9 @@ CASES = [
     # 2026-12-03 (session 40)
     ("8: data made by scikit-learn's generators, named X and y, is load", "load",
      "X, y = make_regression(n_samples=100, n_features=1, noise=20, random_state=13)"),
+    ("3: a helper named for drawing draws, whatever else its name says", "explore",
+     "def outliers_visualisation(var, var_out):\n    f, ax = plt.subplots(nrows=1, ncols=2)\n"
+     "    sns.distplot(var, ax=ax[0])\n    sns.boxenplot(var_out, ax=ax[1])\n    plt.show()"),
 ]
 
 
