@@ -245,6 +245,17 @@ static int span_fits(const char *s, size_t a, size_t z)
     return 0;
 }
 
+/* Whether the target at S[Q..Z), past its name, selects the rows whose values are
+ * missing (`.loc[df['x'].isna(), 'x']`, `[df.x.isnull()]`). */
+static int fills_missing(const char *s, size_t q, size_t z)
+{
+    if (q >= z || (s[q] != '.' && s[q] != '[')) return 0;
+    struct word w;
+    for (size_t i = q; next_word(s, &i, z, &w);)
+        if (w.call && w.attr && (word_is(&w, "isna") || word_is(&w, "isnull"))) return 1;
+    return 0;
+}
+
 /* Marks (GIVES) or unmarks the targets of S[A..Z) (`a`, `a, b`, `(a, b)`, `a[i]`,
  * `a.b`): a subscript or attribute target only ever gains the mark, since the rest of
  * the object is what it was. */
@@ -267,8 +278,9 @@ static int take_targets(struct flow *f, const char *s, size_t a, size_t z, int g
         struct word w = { s + k, e - k, 0, 0, 0 };
         if (starts && depth <= 1 && !word_in(&w, keywords)) {
             /* a column or attribute a train cell sets (`train['y'] = ...`) is data,
-             * not what training made */
-            if (gives && (plain || gives != FLOW_TRAINED)) {
+             * not what training made; nor do missing values filled in by a model
+             * (`df.loc[df.x.isna(), 'x'] = preds`, imputation) make a frame its results */
+            if (gives && (plain || gives != FLOW_TRAINED) && !(gives == FLOW_RESULTS && fills_missing(s, q, z))) {
                 if (flow_add(f, s + k, e - k, gives) < 0) return -1;
             } else if (!gives && plain && plain_op) {
                 flow_drop(f, s + k, e - k);

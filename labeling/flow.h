@@ -18,6 +18,8 @@
  *     ...), or a Keras history (`history = model.fit(...)`);
  *   - so does a name assigned from one that holds them (`cm_norm = cm / cm.sum(1)`),
  *     and a list or dict filled with them (`scores.append(...)`, `res[name] = ...`);
+ *     but not a frame whose missing values a model filled in (`df.loc[df.x.isna(),
+ *     'x'] = m.predict(...)`: imputation, the frame stays data);
  *   - a name plainly reassigned from anything else no longer does;
  *   - a name a cell the rules call train assigns at top level holds what training
  *     made (`w, b = train(X, y)`, `theta = res.x`, `svm_model = SVC().fit(X, y)`;

@@ -929,6 +929,18 @@ def test_data_rebound_beside_a_fit_is_not_what_training_made(tmp_path):
     assert "model_output" not in votes[2] and "evaluate" not in votes[2].values(), votes[2]
 
 
+# missing values filled in by a model's predictions (imputation) leave the frame data
+IMPUTED_NOTEBOOK = ["data = pd.read_csv('cabins.csv')",
+                    "m = LinearRegression()\nm.fit(X_known, y_known)\n"
+                    "data.loc[data['Cabin_number'].isna(), 'Cabin_number'] = m.predict(X_missing)",
+                    "data['Age_group']"]
+
+
+def test_values_imputed_by_a_model_leave_the_frame_data(tmp_path):
+    votes = votes_of_notebook(tmp_path, IMPUTED_NOTEBOOK)
+    assert "model_output" not in votes[2], votes[2]  # (after_model still reads the cell before)
+
+
 # unkept_change reads ahead (labeling/flow.h): a cell that derives something and draws
 # it is prep when a later cell reads what it made, explore when none does.
 KEPT_NOTEBOOK = [
