@@ -813,6 +813,9 @@ CASES = [
     ("3: a helper named for drawing draws, whatever else its name says", "explore",
      "def outliers_visualisation(var, var_out):\n    f, ax = plt.subplots(nrows=1, ncols=2)\n"
      "    sns.distplot(var, ax=ax[0])\n    sns.boxenplot(var_out, ax=ax[1])\n    plt.show()"),
+    ("2: a dropna inside a print changes nothing: a look at the data", "explore",
+     "print('Average funding:', funding['AmountInUSD'].dropna().sort_values().mean())"),
+    ("2: a fill shown as it is still prepares (the tutorials' way)", "prep", "df.fillna(method='bfill')"),
 ]
 
 
