@@ -816,6 +816,8 @@ CASES = [
     ("2: a dropna inside a print changes nothing: a look at the data", "explore",
      "print('Average funding:', funding['AmountInUSD'].dropna().sort_values().mean())"),
     ("2: a fill shown as it is still prepares (the tutorials' way)", "prep", "df.fillna(method='bfill')"),
+    ("5: files counted and printed are a look at the data", "explore",
+     "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
 
 
