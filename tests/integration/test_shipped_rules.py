@@ -816,6 +816,9 @@ CASES = [
     ("2: a dropna inside a print changes nothing: a look at the data", "explore",
      "print('Average funding:', funding['AmountInUSD'].dropna().sort_values().mean())"),
     ("2: a fill shown as it is still prepares (the tutorials' way)", "prep", "df.fillna(method='bfill')"),
+    ("3: a loss function of one's own, named loss_fn, is train", "train",
+     "def disc_loss_fn(real, generated):\n    loss_real = bce(tf.ones_like(real), real)\n"
+     "    loss_fake = bce(tf.zeros_like(generated), generated)\n    return (loss_real + loss_fake) / 2"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
