@@ -280,8 +280,8 @@ static int take_targets(struct flow *f, const char *s, size_t a, size_t z, int g
             /* a column or attribute a train cell sets (`train['y'] = ...`) is data,
              * not what training made; nor do missing values filled in by a model
              * (`df.loc[df.x.isna(), 'x'] = preds`, imputation) make a frame its results */
-            if (gives && (plain || gives != FLOW_TRAINED) && !(gives == FLOW_RESULTS && fills_missing(s, q, z))) {
-                if (flow_add(f, s + k, e - k, gives) < 0) return -1;
+            if (gives && (plain || gives != FLOW_TRAINED) && !((gives & FLOW_RESULTS) && fills_missing(s, q, z))) {
+                if (flow_add(f, s + k, e - k, plain ? gives : gives & ~FLOW_WHOLE) < 0) return -1;
             } else if (!gives && plain && plain_op) {
                 flow_drop(f, s + k, e - k);
             }
@@ -309,7 +309,7 @@ static int take_append(struct flow *f, const char *s, size_t a, size_t z)
         size_t n = strlen(*m);
         if (e + n <= z && memcmp(s + e, *m, n) == 0) {
             if (span_makes_results(s, e + n, z) || (span_reads(f, s, e + n, z) & FLOW_RESULTS))
-                return flow_add(f, s + a, e - a, FLOW_RESULTS);
+                return flow_add(f, s + a, e - a, FLOW_RESULTS | FLOW_WHOLE);
             return 0;
         }
     }
@@ -353,12 +353,13 @@ static int take_statement(struct flow *f, const char *s, size_t a, size_t z, int
     size_t oplen = a + eq + 1 - op;
     /* what is derived from results holds results; what a train cell made does not
      * pass on (`X_plot = np.linspace(...)` beside a fit is not the model) */
-    int gives = span_makes_results(s, op + oplen, z) || (span_reads(f, s, op + oplen, z) & FLOW_RESULTS)
-                    ? FLOW_RESULTS : 0;
+    int makes = span_makes_results(s, op + oplen, z), rd = span_reads(f, s, op + oplen, z);
+    int gives = makes || (rd & FLOW_RESULTS) ? FLOW_RESULTS : 0;
+    if (gives && (makes || (rd & FLOW_WHOLE))) gives |= FLOW_WHOLE;
     if (!gives && span_fits(s, op + oplen, z)) { /* hist = model.fit(...) */
         struct word w;
         for (size_t i = a; next_word(s, &i, op, &w);)
-            if (!w.attr && w.len >= 4 && memmem(w.s, w.len, "hist", 4)) gives = FLOW_RESULTS;
+            if (!w.attr && w.len >= 4 && memmem(w.s, w.len, "hist", 4)) gives = FLOW_RESULTS | FLOW_WHOLE;
     }
     if (!gives && trained && !span_splits(s, op + oplen, z) && !span_rebinds_self(s, a, op, op + oplen, z))
         gives = FLOW_TRAINED;
@@ -370,7 +371,7 @@ int flow_step(struct flow *f, const struct pyview *v, int trained)
     int reads = 0;
     for (size_t i = 0; i < v->n_stmts; i++) {
         size_t a = v->stmts[i].start, z = v->stmts[i].end;
-        reads |= span_reads(f, v->code, a, z) | (span_reads_fitted(v->code, a, z) ? FLOW_RESULTS : 0);
+        reads |= span_reads(f, v->code, a, z) | (span_reads_fitted(v->code, a, z) ? FLOW_RESULTS | FLOW_WHOLE : 0);
         if (take_statement(f, v->code, a, z, trained && v->stmts[i].indent == 0) < 0) return -1;
     }
     return reads;

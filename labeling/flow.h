@@ -51,7 +51,10 @@
  * named first, until they are reassigned), so that no notebook, however long or
  * strange, makes a cell cost more than FLOW_MAX_NAMES compares a name. */
 #define FLOW_MAX_NAMES 256
-enum { FLOW_RESULTS = 1, FLOW_TRAINED = 2 }; /* what a name holds; bits */
+/* FLOW_WHOLE beside FLOW_RESULTS: the name holds results as a whole (`preds =
+ * m.predict(X)`, `scores`), not a frame that only gained a column of them
+ * (`df['pred'] = preds`), nor what is derived from such a frame */
+enum { FLOW_RESULTS = 1, FLOW_TRAINED = 2, FLOW_WHOLE = 4 }; /* what a name holds; bits */
 struct flow {
     char **names;           /* NUL-terminated */
     size_t *len;

@@ -293,12 +293,18 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
     int reads = ctx ? ctx->reads_results : 0;
     if (reads == FLOW_TRAINED && info->n_votes == 0) reads = 0;
     if (reads) {
+        /* prep work on a model's results as a whole (flow.h's FLOW_WHOLE: predictions
+         * put into a frame, written out) that no later model reads is evaluate too;
+         * read by a model, it is prep (stacking).  Not a frame that merely holds a
+         * column of them (cluster labels kept as a feature), whose later prep is prep. */
+        int prep_ok = (reads & FLOW_WHOLE) && !(ctx && ctx->feeds_model);
         int other = 0;
         for (int i = 0; i < b; i++)
-            other |= votes[i] >= 0 && votes[i] != STAGE_EXPLORE && votes[i] != STAGE_EVALUATE;
+            other |= votes[i] >= 0 && votes[i] != STAGE_EXPLORE && votes[i] != STAGE_EVALUATE &&
+                     !(prep_ok && votes[i] == STAGE_PREP);
         if (!other) {
             for (int i = 0; i < b; i++)
-                if (votes[i] == STAGE_EXPLORE) votes[i] = STAGE_NONE;
+                if (votes[i] == STAGE_EXPLORE || votes[i] == STAGE_PREP) votes[i] = STAGE_NONE;
             votes[b + LF_BUILTIN_MODEL_OUTPUT] = STAGE_EVALUATE;
             n++;
         }

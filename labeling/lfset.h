@@ -80,7 +80,8 @@ struct lf_context {
     int prev_stage;         /* the previous cell's stage, or STAGE_NONE (first cell) */
     int next_stage;         /* the next cell's majority rule vote, or STAGE_NONE */
     int reads_results;      /* what it reads of names holding a model's results or what
-                               a train cell made: FLOW_RESULTS, FLOW_TRAINED (flow.h) */
+                               a train cell made: FLOW_RESULTS (with FLOW_WHOLE),
+                               FLOW_TRAINED (flow.h) */
     int unkept;             /* no later cell reads a name the cell assigns (flow.h) */
     int feeds_model;        /* a later modelling cell reads a name it assigns (flow.h) */
     int helper_stage;       /* the stage of the helpers it only calls, or STAGE_NONE (flow.h) */

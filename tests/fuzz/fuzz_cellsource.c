@@ -259,7 +259,7 @@ static void vote(const char *src, size_t len, int context)
     flow_init(&fl);
     CHECK(flow_step(&fl, &v, 1) >= 0);
     int r2 = flow_step(&fl, &v, 0);
-    CHECK(r2 >= 0 && r2 <= (FLOW_RESULTS | FLOW_TRAINED));
+    CHECK(r2 >= 0 && r2 <= (FLOW_RESULTS | FLOW_TRAINED | FLOW_WHOLE) && (!(r2 & FLOW_WHOLE) || (r2 & FLOW_RESULTS)));
     for (size_t i = 0; i < fl.n; i++) CHECK(fl.names[i][0] && !strchr(fl.names[i], ' '));
     flow_free(&fl);
     /* unkept_change's walk back: the source as both cells of a notebook (the first

@@ -864,8 +864,9 @@ NOTEBOOK = [
     ("4: curves from a Keras history kept cells earlier", "model_output", "pd.DataFrame(h.history).plot()"),
     ("4: scores collected in a loop, plotted", "model_output", "plt.plot(ks, acc)"),
     ("4: a fitted model's parameters, shown", "model_output", "gmm.means_"),
-    ("6: predictions stacked into features are prep, not evaluate", "-evaluate",
+    ("6: predictions stacked into features a later model reads are prep, not evaluate", "-evaluate",
      "X_test['rf_out'] = out\nX_test = X_test.fillna(0)"),
+    ("the model that reads them", "train", "meta = LogisticRegression()\nmeta.fit(X_test, y_test)"),
     ("a name reassigned from data no longer holds results", "explore", "out = df['price']\nsns.histplot(out)"),
     ("... so a plot of it is explore", "explore", "sns.histplot(out)"),
 ]
@@ -935,6 +936,21 @@ REBOUND_TRAINED_NOTEBOOK = ["players = pd.read_sql(query, conn)",
 def test_data_rebound_beside_a_fit_is_not_what_training_made(tmp_path):
     votes = votes_of_notebook(tmp_path, REBOUND_TRAINED_NOTEBOOK)
     assert "model_output" not in votes[2] and "evaluate" not in votes[2].values(), votes[2]
+
+
+# predictions put into a frame and written out, read by no later model, are evaluate
+# (rule 4); out-of-fold predictions kept as a feature a later model reads are prep (rule 6)
+PREDICTIONS_OUT_NOTEBOOK = ["df = pd.read_csv('train.csv')",
+                            "m = LogisticRegression().fit(X, y)\ny_valid_pred = m.predict_proba(X_valid)[:, 1]",
+                            "val = pd.DataFrame()\nval['target'] = y_valid_pred\nval.to_csv('valid.csv', index=False)",
+                            "df['oof'] = y_valid_pred\ndf['oof_sq'] = df['oof'] ** 2",
+                            "m2 = LogisticRegression().fit(df[['oof', 'oof_sq']], y)"]
+
+
+def test_predictions_written_out_are_evaluate_and_stacked_ones_prep(tmp_path):
+    votes = votes_of_notebook(tmp_path, PREDICTIONS_OUT_NOTEBOOK)
+    assert votes[2].get("model_output") == "evaluate" and "prep" not in votes[2].values(), votes[2]
+    assert "model_output" not in votes[3] and "prep" in votes[3].values(), votes[3]
 
 
 # missing values filled in by a model's predictions (imputation) leave the frame data

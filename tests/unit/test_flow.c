@@ -9,7 +9,7 @@
 #include "labeling/stage.h"
 
 /* Runs CELLS (NULL-terminated) through one flow; returns a string of 0/1, one per
- * cell: whether it read results. */
+ * cell: whether it read results (whole or not: test_a_column_of_results). */
 static const char *reads_of(const char *const *cells)
 {
     static char out[64];
@@ -20,8 +20,8 @@ static const char *reads_of(const char *const *cells)
         struct pyview v;
         assert_int_equal(pyview_make(&v, cells[i], strlen(cells[i])), 0);
         int r = flow_step(&f, &v, 0);
-        assert_true(r == 0 || r == 1);
-        out[i] = (char)('0' + r);
+        assert_true(r == 0 || r == FLOW_RESULTS || r == (FLOW_RESULTS | FLOW_WHOLE));
+        out[i] = (char)('0' + (r & FLOW_RESULTS));
         pyview_free(&v);
     }
     out[i] = 0;
@@ -99,6 +99,34 @@ static void test_what_reading_is(void **state)
     assert_string_equal(READS(give, "preds = preds[:10]"), "01");
 }
 
+/* A frame that gained a column of results holds results, but not as a whole
+ * (FLOW_WHOLE): nor does what is derived from it; a name made from whole results
+ * does. */
+static void test_a_column_of_results(void **state)
+{
+    (void)state;
+    static const char *const steps[][2] = {
+        { "preds = m.predict(X_test)", "" },
+        { "df['pred'] = preds", "RW" },
+        { "df.head()", "R" },
+        { "sub = df[df.pred > 0]\nsub.shape", "R" },
+        { "errs = preds - y_test\nerrs.mean()", "RW" },
+        { "scores = []\nscores.append(accuracy_score(y, p))", "" },
+        { "plt.plot(scores)", "RW" },
+    };
+    struct flow f;
+    flow_init(&f);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        struct pyview v;
+        assert_int_equal(pyview_make(&v, steps[i][0], strlen(steps[i][0])), 0);
+        int r = flow_step(&f, &v, 0);
+        pyview_free(&v);
+        int want = (strchr(steps[i][1], 'R') ? FLOW_RESULTS : 0) | (strchr(steps[i][1], 'W') ? FLOW_WHOLE : 0);
+        if (r != want) fail_msg("step %zu (%s): %d, want %d", i, steps[i][0], r, want);
+    }
+    flow_free(&f);
+}
+
 /* At most FLOW_MAX_NAMES names at once: a notebook naming results in more keeps the
  * first ones (so no notebook makes a cell cost more than that many compares a name). */
 static void test_names_are_bounded(void **state)
@@ -124,7 +152,7 @@ static void test_names_are_bounded(void **state)
         assert_int_equal(pyview_make(&v, probe[k].src, strlen(probe[k].src)), 0);
         int r = flow_step(&f, &v, 0);
         pyview_free(&v);
-        if (r != probe[k].reads) fail_msg("%s: reads %d", probe[k].src, r);
+        if ((r & FLOW_RESULTS) != probe[k].reads) fail_msg("%s: reads %d", probe[k].src, r);
     }
     flow_free(&f);
 }
@@ -151,7 +179,8 @@ static void test_mark_cells_and_statements(void **state)
     unsigned char out[8];
     memset(out, 9, sizeof out);
     assert_int_equal(flow_mark(c, 4, 8, NULL, 1, out), 0);
-    const unsigned char want[8] = { 1, 1, 0, 0, 0, 1, 0, 0 };
+    const unsigned char W = FLOW_RESULTS | FLOW_WHOLE;
+    const unsigned char want[8] = { W, W, 0, 0, 0, W, 0, 0 };
     assert_memory_equal(out, want, sizeof want);
     /* no statements at all */
     memset(out, 9, sizeof out);
@@ -176,8 +205,8 @@ static void test_what_training_made(void **state)
         { "svm_model = SVC().fit(X, y)\nscale = 2", 1, 0 },
         { "svm_model", 0, FLOW_TRAINED },
         { "print(scale * 3)", 0, FLOW_TRAINED },
-        { "w = svm_model.coef_", 0, FLOW_RESULTS | FLOW_TRAINED },
-        { "plt.plot(w)", 0, FLOW_RESULTS },
+        { "w = svm_model.coef_", 0, FLOW_RESULTS | FLOW_WHOLE | FLOW_TRAINED },
+        { "plt.plot(w)", 0, FLOW_RESULTS | FLOW_WHOLE },
         { "copy = svm_model", 0, FLOW_TRAINED },
         { "print(copy)", 0, 0 },
         { "for k in ks:\n    m_k = fit_one(k)", 1, 0 },  /* indented: not top level */
@@ -327,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_results_give_the_mark),
         cmocka_unit_test(test_the_mark_flows_and_ends),
         cmocka_unit_test(test_what_reading_is),
+        cmocka_unit_test(test_a_column_of_results),
         cmocka_unit_test(test_names_are_bounded),
         cmocka_unit_test(test_mark_cells_and_statements),
         cmocka_unit_test(test_what_training_made),
