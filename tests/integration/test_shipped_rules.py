@@ -819,6 +819,11 @@ CASES = [
     ("3: a loss function of one's own, named loss_fn, is train", "train",
      "def disc_loss_fn(real, generated):\n    loss_real = bce(tf.ones_like(real), real)\n"
      "    loss_fake = bce(tf.zeros_like(generated), generated)\n    return (loss_real + loss_fake) / 2"),
+    ("5: a normal curve fitted to the target to draw it is a look at the data", "-train",
+     "sns.distplot(target, fit=norm)\n(mu, sigma) = norm.fit(df['price'])\nprint(mu, sigma)"),
+    ("3: numbered loss functions of one's own are train", "train",
+     "with strategy.scope():\n    def discriminator_loss1(real, generated):\n"
+     "        return tf.reduce_mean(tf.math.minimum(0.0, real - 1.0))"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
