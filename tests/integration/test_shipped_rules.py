@@ -824,6 +824,9 @@ CASES = [
     ("3: numbered loss functions of one's own are train", "train",
      "with strategy.scope():\n    def discriminator_loss1(real, generated):\n"
      "        return tf.reduce_mean(tf.math.minimum(0.0, real - 1.0))"),
+    ("6: cluster distances kept as features are prep", "prep",
+     "kmeans = KMeans(n_clusters=10, n_init=10)\nX_cd = kmeans.fit_transform(X_scaled)\n"
+     "X_cd = pd.DataFrame(X_cd, columns=[f'Centroid_{i}' for i in range(10)])\nX = X.join(X_cd)"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
