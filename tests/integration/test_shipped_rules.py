@@ -827,6 +827,13 @@ CASES = [
     ("6: cluster distances kept as features are prep", "prep",
      "kmeans = KMeans(n_clusters=10, n_init=10)\nX_cd = kmeans.fit_transform(X_scaled)\n"
      "X_cd = pd.DataFrame(X_cd, columns=[f'Centroid_{i}' for i in range(10)])\nX = X.join(X_cd)"),
+    ("8: a loss made for training is train", "train",
+     "loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)"),
+    ("2: a loader of one's own called under a type annotation, and shown, is load", "load",
+     "train: pl.DataFrame = load_trainset()\nprint(train.tail(3))"),
+    ("3: a helper that reads data and resets its index loads", "load",
+     "def get_fred_data(series_list, start_date, end_date):\n"
+     "    df = pdr.DataReader(series_list, 'fred', start_date, end_date)\n    return df.reset_index()"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
