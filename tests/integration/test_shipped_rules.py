@@ -834,6 +834,11 @@ CASES = [
     ("3: a helper that reads data and resets its index loads", "load",
      "def get_fred_data(series_list, start_date, end_date):\n"
      "    df = pdr.DataReader(series_list, 'fred', start_date, end_date)\n    return df.reset_index()"),
+    ("3: a helper that draws is explore, whatever frames it makes inside", "explore",
+     "def show_images(df_sample, n=12):\n    df_sorted = df_sample.sort_values(by='target').reset_index(drop=True)\n"
+     "    df_sorted['label'] = df_sorted['target'].round(1)\n    fig, axes = plt.subplots(3, 4)\n"
+     "    for ax, (_, row) in zip(axes.flat, df_sorted.iterrows()):\n        ax.imshow(Image.open(row.path))\n"
+     "        ax.set_title(row.label)\n\nshow_images(train_df)"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
