@@ -839,6 +839,11 @@ CASES = [
      "    df_sorted['label'] = df_sorted['target'].round(1)\n    fig, axes = plt.subplots(3, 4)\n"
      "    for ax, (_, row) in zip(axes.flat, df_sorted.iterrows()):\n        ax.imshow(Image.open(row.path))\n"
      "        ax.set_title(row.label)\n\nshow_images(train_df)"),
+    ("4: a generator's output drawn is evaluate", "evaluate",
+     "example_sample = next(ds_iter)\ngenerated_sample = photo_generator(example_sample)\n"
+     "plt.imshow(generated_sample[0] * 0.5 + 0.5)\nplt.show()"),
+    ("4: losses collected by hand under a model's name, drawn, are evaluate", "evaluate",
+     "plt.figure(figsize=(10, 4))\nplt.plot(ems2_losses['val'], label='EMS2')\nplt.legend()"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
