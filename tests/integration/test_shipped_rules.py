@@ -844,6 +844,14 @@ CASES = [
      "plt.imshow(generated_sample[0] * 0.5 + 0.5)\nplt.show()"),
     ("4: losses collected by hand under a model's name, drawn, are evaluate", "evaluate",
      "plt.figure(figsize=(10, 4))\nplt.plot(ems2_losses['val'], label='EMS2')\nplt.legend()"),
+    ("5: a missing-value table made and its columns named is a look at the data", "explore",
+     "missing_df = df.isnull().sum(axis=0).reset_index()\nmissing_df.columns = ['column_name', 'missing_count']\n"
+     "missing_df = missing_df.sort_values(by='missing_count')\nmissing_df"),
+    ("3: an encoder helper that encodes categories prepares", "-train",
+     "def encoder(df):\n    for ft in categorical_cols:\n        df[ft] = LabelEncoder().fit_transform(df[ft])\n    return df"),
+    ("8: a module search path set and stale modules dropped, beside imports, is set-up", "imports",
+     "import sys\nsys.path.append('/kaggle/input/utils')\nif 'datasets' in sys.modules:\n"
+     "    del sys.modules['datasets']\nimport prep_data"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
