@@ -852,6 +852,11 @@ CASES = [
     ("8: a module search path set and stale modules dropped, beside imports, is set-up", "imports",
      "import sys\nsys.path.append('/kaggle/input/utils')\nif 'datasets' in sys.modules:\n"
      "    del sys.modules['datasets']\nimport prep_data"),
+    ("3: a stacking model made is train", "train",
+     "stack_gen = StackingCVRegressor(regressors=(ridge, lasso, gbr), meta_regressor=xgboost)"),
+    ("3: a learning-rate schedule of one's own is train", "train",
+     "def exponential_schedule_with_warmup(epoch):\n    if epoch < 3:\n        return 1e-4 * (epoch + 1)\n"
+     "    return 3e-4 * 0.8 ** (epoch - 3)"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
