@@ -857,6 +857,8 @@ CASES = [
     ("3: a learning-rate schedule of one's own is train", "train",
      "def exponential_schedule_with_warmup(epoch):\n    if epoch < 3:\n        return 1e-4 * (epoch + 1)\n"
      "    return 3e-4 * 0.8 ** (epoch - 3)"),
+    ("7: a prediction helper named predict, its result kept as a submission, is evaluate", "evaluate",
+     "submission_df = predict('ProtBERT')"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
