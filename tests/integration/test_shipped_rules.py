@@ -859,6 +859,10 @@ CASES = [
      "    return 3e-4 * 0.8 ** (epoch - 3)"),
     ("7: a prediction helper named predict, its result kept as a submission, is evaluate", "evaluate",
      "submission_df = predict('ProtBERT')"),
+    ("6: factor analysis fitted to make features prepares", "-train",
+     "fa = FactorAnalysis(n_components=5, rotation='varimax')\nfa.fit(X_train[numerics])"),
+    ("6: a vectorizer fitted at once on the texts prepares", "-train",
+     "counts_vectorizer = CountVectorizer(max_features=10000-1).fit(\n    itertools.chain(df['q1'], df['q2']))"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
 ]
