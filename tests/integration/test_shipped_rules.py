@@ -965,20 +965,16 @@ SPLIT_TRAINED_NOTEBOOK = ["df = pd.read_csv('churn.csv')",
                           "c_train = Counter(y_train)\nc_train"]
 
 
-def test_a_split_beside_a_fit_is_not_what_training_made(tmp_path):
-    votes = votes_of_notebook(tmp_path, SPLIT_TRAINED_NOTEBOOK)
-    assert "model_output" not in votes[2] and "evaluate" not in votes[2].values(), votes[2]
-
-
-# the data rebound from itself beside a fit (`players = players.fillna(0)`) is data too
+# So is the data rebound from itself beside a fit (`players = players.fillna(0)`).
 REBOUND_TRAINED_NOTEBOOK = ["players = pd.read_sql(query, conn)",
                             "players = players.fillna(0)\nmodel = TSNE(n_components=2)\n"
                             "tsne_comp = model.fit_transform(players[stats_cols])",
                             "sns.kdeplot(players.potential, shade=True)"]
 
 
-def test_data_rebound_beside_a_fit_is_not_what_training_made(tmp_path):
-    votes = votes_of_notebook(tmp_path, REBOUND_TRAINED_NOTEBOOK)
+@pytest.mark.parametrize("notebook", [SPLIT_TRAINED_NOTEBOOK, REBOUND_TRAINED_NOTEBOOK], ids=["split", "rebound"])
+def test_data_beside_a_fit_is_not_what_training_made(tmp_path, notebook):
+    votes = votes_of_notebook(tmp_path, notebook)
     assert "model_output" not in votes[2] and "evaluate" not in votes[2].values(), votes[2]
 
 
