@@ -44,9 +44,8 @@ def main():
     a = ap.parse_args()
     lo, hi = map(int, a.cells.split("-"))
     manifest = {r["path"]: r for r in csv.DictReader(open(SHARED / "corpus/MANIFEST.tsv"), delimiter="\t")}
-    dev = {line.split("\t")[0].split("#")[0] for line in open(SHARED / "labeled/dev.tsv")} - {"cell_id"}
-    dev_repos = {manifest[p]["repo"] for p in dev}
-    drawn = {line.split("\t")[0] for line in open(SHARED / "labeled/dev.tsv")}  # cell ids
+    drawn = {line.split("\t")[0] for line in open(SHARED / "labeled/dev.tsv")} - {"cell_id"}  # cell ids
+    dev_repos = {manifest[c.split("#")[0]]["repo"] for c in drawn}
     for f in glob.glob(os.path.join(os.path.dirname(os.path.abspath(a.out)), "*", "batch*.ids")):
         drawn |= {line.strip() for line in open(f)}
     for f in Path(__file__).parent.glob("*.tsv"):  # the cells labeled already
