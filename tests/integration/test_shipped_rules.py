@@ -865,6 +865,65 @@ CASES = [
      "counts_vectorizer = CountVectorizer(max_features=10000-1).fit(\n    itertools.chain(df['q1'], df['q2']))"),
     ("5: files counted and printed are a look at the data", "explore",
      "print(len(os.listdir('/tmp/cats-v-dogs/training/cats/')))\nprint(len(os.listdir('/tmp/cats-v-dogs/training/dogs/')))"),
+    # rules round: explore called prep
+    ("2: a group-by summary made in the cell, a column set on it and drawn, is explore", "explore",
+     "ctr = df.groupby('day')['click'].agg(['sum', 'count']).reset_index()\nctr['rate'] = ctr['sum'] / ctr['count']\n"
+     "sns.barplot(x='day', y='rate', data=ctr)\nplt.show()"),
+    ("4: a figure's axes flattened to draw histograms of the data is explore", "explore",
+     "fig, axes = plt.subplots(2, 3, figsize=(15, 8))\naxes = axes.flatten()\nfor ax, col in zip(axes, num_cols):\n"
+     "    ax.hist(train[col], bins=50)\n    ax.set_title(col)\nplt.show()"),
+    ("2: a group-by count kept in a frame and shown sorted is explore", "explore",
+     "top = pd.DataFrame({'count': strikes.groupby(['species']).size()}).reset_index()\n"
+     "top.sort_values(['count'], ascending=False).head(10)"),
+    # rules round: the TRAIN boundary
+    ("3: a Keras layer of one's own is part of the model, train", "train",
+     "class Attention(Layer):\n    def build(self, input_shape):\n"
+     "        self.W = self.add_weight(shape=(input_shape[-1],), name='att_W')\n"
+     "    def call(self, x):\n        eij = K.reshape(K.dot(x, K.reshape(self.W, (-1, 1))), (-1, self.step_dim))\n"
+     "        a = K.exp(eij)\n        return K.sum(x * K.expand_dims(a), axis=1)"),
+    ("6: a class of one's own with fit() and transform() is a feature step, prep", "prep",
+     "class FreqEncoder:\n    def fit(self, X, cols):\n"
+     "        self.maps = {c: X[c].value_counts(normalize=True) for c in cols}\n        return self\n"
+     "    def transform(self, X):\n        X = X.copy()\n        for c, m in self.maps.items():\n"
+     "            X[c + '_freq'] = X[c].map(m)\n        return X"),
+    ("8: a model's hyper-parameters set and printed are train; the print only shows them", "train",
+     "N_SPLITS = 5\nparams = {'max_depth': 6, 'learning_rate': 0.05, 'n_estimators': 500}\n"
+     "print('XGBoost configuration')\nfor k, v in params.items():\n    print(f'  {k}: {v}')"),
+    ("2: a hand-written loop cross-validating one candidate after another is tuning, train", "train",
+     "estimators = [10, 50, 100, 200]\nmeans = []\nfor n in estimators:\n"
+     "    model = RandomForestRegressor(n_estimators=n)\n"
+     "    scores = cross_val_score(model, X, y, cv=5, scoring='neg_mean_absolute_error')\n"
+     "    means.append(-scores.mean())\n    print(n, -scores.mean())"),
+    ("prep: an augmenting image generator fitted to the images is augmentation set-up", "prep",
+     "train_aug = ImageDataGenerator(rotation_range=10, zoom_range=0.1, width_shift_range=0.1)\n"
+     "train_aug.fit(X_train)\ntrain_gen = train_aug.flow(X_train, y_train, batch_size=64)"),
+    ("2: a training loop, then the model scored on the test loader after it, is evaluate", "evaluate",
+     "for epoch in range(5):\n    for xb, yb in train_loader:\n        loss = criterion(model(xb), yb)\n"
+     "        optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n\n"
+     "correct = 0\nwith torch.no_grad():\n    for xb, yb in test_loader:\n"
+     "        correct += (model(xb).argmax(1) == yb).sum().item()\n"
+     "accuracy = correct / len(test_data)\nprint(f'Test accuracy: {accuracy:.4f}')"),
+    # rules round: the LOAD boundary
+    ("load: a web page fetched and parsed in the cell is scraping, load", "load",
+     "page = requests.get(url)\nsoup = BeautifulSoup(page.text, 'html.parser')\n"
+     "titles = [h.get_text() for h in soup.find_all('h2')]"),
+    ("load: a dataset kept in many files, read in a loop and stacked, is loading", "load",
+     "frames = []\nfor f in sorted(glob.glob('data/week_*.csv')):\n    part = pd.read_csv(f)\n"
+     "    frames.append(part)\ntrain = pd.concat(frames, ignore_index=True)"),
+    ("load: a tf.data dataset read from files and batched on the same line is load", "load",
+     "train_ds = load_dataset(TRAIN_FILENAMES).batch(1)\nraw = tf.data.TFRecordDataset(filenames).batch(10)"),
+    ("3: an image-reading helper that swaps OpenCV's colour order to RGB is load", "load",
+     "def read_image(path):\n    img = cv2.imread(path)\n    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)"),
+    # rules round: evaluate/explore boundary
+    ("3: a stationarity-test helper run on the data is a look at it", "explore",
+     "def test_stationarity(timeseries):\n    rolmean = timeseries.rolling(window=12).mean()\n"
+     "    plt.plot(timeseries)\n    plt.plot(rolmean)\n    plt.show()\n"
+     "    dftest = adfuller(timeseries, autolag='AIC')\n    print(dftest[1])\n\ntest_stationarity(ts)"),
+    ("3: a helper that plots features' mutual information with the target looks at the data", "explore",
+     "def plot_mi_scores(scores):\n    scores = scores.sort_values(ascending=True)\n    width = np.arange(len(scores))\n"
+     "    plt.barh(width, scores)\n    plt.yticks(width, list(scores.index))\n\nplot_mi_scores(mi_scores)"),
+    ("4: cross-validation scores drawn are a model's results", "evaluate",
+     "fig, ax = plt.subplots(figsize=(8, 5))\ncv_scores['test_r2'].mean().plot(ax=ax, logx=True, xlabel='alpha')\nplt.show()"),
 ]
 
 
