@@ -924,6 +924,11 @@ CASES = [
      "    plt.barh(width, scores)\n    plt.yticks(width, list(scores.index))\n\nplot_mi_scores(mi_scores)"),
     ("4: cross-validation scores drawn are a model's results", "evaluate",
      "fig, ax = plt.subplots(figsize=(8, 5))\ncv_scores['test_r2'].mean().plot(ax=ax, logx=True, xlabel='alpha')\nplt.show()"),
+    # rules round: prep called explore or left to context
+    ("2: a column inserted into a frame, then shown, is prep", "prep",
+     "df.insert(0, 'Country', names)\ndf.head()"),
+    ("2: an image filtered and kept, then shown, is prep", "prep",
+     "blur = cv2.GaussianBlur(gray, (21, 21), 0)\nplt.imshow(blur, cmap='gray')\nplt.axis('off')\nplt.show()"),
 ]
 
 
