@@ -79,6 +79,20 @@ static int word_ends(const struct word *w, const char *tail)
     return w->len > n && memcmp(w->s + w->len - n, tail, n) == 0;
 }
 
+/* Whether W names a constant (`FIG_SIZE`, `BATCH_SIZE`, `TRAIN_DIR`): two or more
+ * characters, no lower-case letter. */
+static int word_constant(const struct word *w)
+{
+    if (w->len < 2) return 0;
+    int letter = 0;
+    for (size_t i = 0; i < w->len; i++) {
+        unsigned char c = (unsigned char)w->s[i];
+        if ((c >= 'a' && c <= 'z') || c >= 0x80) return 0;
+        letter |= c >= 'A' && c <= 'Z';
+    }
+    return letter;
+}
+
 static const char *const keywords[] = {
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
     "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
@@ -258,8 +272,8 @@ static int fills_missing(const char *s, size_t q, size_t z)
 
 /* Marks (GIVES) or unmarks the targets of S[A..Z) (`a`, `a, b`, `(a, b)`, `a[i]`,
  * `a.b`): a subscript or attribute target only ever gains the mark, since the rest of
- * the object is what it was. */
-static int take_targets(struct flow *f, const char *s, size_t a, size_t z, int gives, int plain_op)
+ * the object is what it was.  SETTINGS: a constant's name (`FIG_SIZE`) is not marked. */
+static int take_targets(struct flow *f, const char *s, size_t a, size_t z, int gives, int plain_op, int settings)
 {
     int depth = 0;
     for (size_t k = a; k < z;) {
@@ -276,7 +290,9 @@ static int take_targets(struct flow *f, const char *s, size_t a, size_t z, int g
         while (q < z && (s[q] == ' ' || s[q] == '\t')) q++;
         int plain = q >= z || s[q] == ',' || s[q] == ')' || s[q] == ']';
         struct word w = { s + k, e - k, 0, 0, 0 };
-        if (starts && depth <= 1 && !word_in(&w, keywords)) {
+        /* a constant (`FIG_SIZE`, `TRAIN_DIR`) is a setting, never what training made */
+        int setting = settings && word_constant(&w);
+        if (starts && depth <= 1 && !word_in(&w, keywords) && !setting) {
             /* a column or attribute a train cell sets (`train['y'] = ...`) is data,
              * not what training made; nor do missing values filled in by a model
              * (`df.loc[df.x.isna(), 'x'] = preds`, imputation) make a frame its results */
@@ -339,6 +355,30 @@ static int span_rebinds_self(const char *s, size_t a, size_t op, size_t r, size_
     return j < z && (s[j] == '.' || s[j] == '[') && !span_fits(s, r, z);
 }
 
+/* Whether S[A..Z) builds or fits a model: a class called (`MLPClassifier(`,
+ * `keras.Sequential(`) or a fit, as `ANN = MLPClassifier(...)` names a model in
+ * capitals, not a setting. */
+static int span_constructs(const char *s, size_t a, size_t z)
+{
+    struct word w;
+    for (size_t i = a; next_word(s, &i, z, &w);)
+        if (w.call && w.s[0] >= 'A' && w.s[0] <= 'Z') return 1;
+    return span_fits(s, a, z);
+}
+
+/* Whether S[A..Z) holds an empty list or dict (`[]`, `{'loss': []}`): what a
+ * training loop fills, not a setting. */
+static int span_empty_container(const char *s, size_t a, size_t z)
+{
+    for (size_t k = a; k < z; k++)
+        if (s[k] == '[' || s[k] == '{') {
+            size_t q = k + 1;
+            while (q < z && (s[q] == ' ' || s[q] == '\t')) q++;
+            if (q < z && s[q] == (s[k] == '[' ? ']' : '}')) return 1;
+        }
+    return 0;
+}
+
 /* TRAINED: a top-level statement of a cell the rules call train, whose names hold
  * the model it made or what its training gave (`w, b = train(X, y)`, `theta =
  * minimize(...).x`). */
@@ -363,7 +403,69 @@ static int take_statement(struct flow *f, const char *s, size_t a, size_t z, int
     }
     if (!gives && trained && !span_splits(s, op + oplen, z) && !span_rebinds_self(s, a, op, op + oplen, z))
         gives = FLOW_TRAINED;
-    return take_targets(f, s, a, op, gives, oplen == 1);
+    /* nor are the constants a train cell also sets (`FIG_SIZE = (12, 12)`, `TARGET =
+     * 'y'`, `TRAIN_FILES = glob(...)`): settings (the guide's rule 8), not a trained
+     * model, unless a model is built into one (`ANN = MLPClassifier()`) or training
+     * fills one (`METRICS = {'loss': []}`) */
+    int settings = gives == FLOW_TRAINED && !span_constructs(s, op + oplen, z) &&
+                   !span_empty_container(s, op + oplen, z);
+    return take_targets(f, s, a, op, gives, oplen == 1, settings);
+}
+
+/* What the targets S[A..Z) of a plain assignment read of the names F holds: their
+ * subscripts and the objects whose items or attributes they set (`df[m] = ...` reads
+ * df and m), but not a name bound whole that held only what a train cell made (`X, y
+ * = make_moons()`, `fig, ax = plt.subplots()` after a train cell set X and fig).  A
+ * name that held results and is bound again (`rmse, w = fit_and_score(...)`) mostly
+ * gets results again, so it counts. */
+static int targets_read(const struct flow *f, const char *s, size_t a, size_t z)
+{
+    if (f->n == 0) return 0;
+    enum { MAX_DEPTH = 32 };
+    unsigned char sub[MAX_DEPTH]; /* per open bracket: a subscript (`df[`) or a call */
+    int depth = 0, in_sub = 0, kinds = 0;
+    for (size_t k = a; k < z;) {
+        unsigned char c = (unsigned char)s[k];
+        if (c == '(' || c == '[') {
+            size_t p = k;
+            while (p > a && (s[p - 1] == ' ' || s[p - 1] == '\t')) p--;
+            int is_sub = p > a && (name_char((unsigned char)s[p - 1]) || s[p - 1] == ')' || s[p - 1] == ']');
+            if (depth < MAX_DEPTH) sub[depth] = (unsigned char)is_sub;
+            depth++;
+            in_sub += is_sub;
+            k++;
+            continue;
+        }
+        if (c == ')' || c == ']') {
+            if (depth > 0 && --depth < MAX_DEPTH) in_sub -= sub[depth];
+            k++;
+            continue;
+        }
+        if (is_digit(c) || !name_start(c) || (k > a && name_char((unsigned char)s[k - 1]))) { k++; continue; }
+        size_t e = k;
+        while (e < z && name_char((unsigned char)s[e])) e++;
+        size_t p = k, q = e;
+        while (p > a && (s[p - 1] == ' ' || s[p - 1] == '\t' || s[p - 1] == '*')) p--;
+        while (q < z && (s[q] == ' ' || s[q] == '\t')) q++;
+        int attr = p > a && s[p - 1] == '.';
+        int bound = !in_sub && (p == a || s[p - 1] == ',' || s[p - 1] == '(' || s[p - 1] == '[') &&
+                    (q >= z || s[q] == ',' || s[q] == ')' || s[q] == ']');
+        int alone = q >= z; /* `x = ...`: bound, and never read */
+        long at = !attr && !alone ? flow_find(f, s + k, e - k) : -1;
+        if (at >= 0 && (!bound || (f->kind[at] & FLOW_RESULTS))) kinds |= f->kind[at];
+        k = e;
+    }
+    return kinds;
+}
+
+/* What the statement S[A..Z) reads of the names F holds: its value, and its targets
+ * as targets_read says. */
+static int statement_reads(const struct flow *f, const char *s, size_t a, size_t z)
+{
+    size_t eq;
+    if (pysrc_assignments(s + a, z - a, &eq, 1) == 0 || a + eq == a || strchr("+-*/%&|^<>@:!=", s[a + eq - 1]))
+        return span_reads(f, s, a, z);
+    return targets_read(f, s, a, a + eq) | span_reads(f, s, a + eq + 1, z);
 }
 
 int flow_step(struct flow *f, const struct pyview *v, int trained)
@@ -371,7 +473,7 @@ int flow_step(struct flow *f, const struct pyview *v, int trained)
     int reads = 0;
     for (size_t i = 0; i < v->n_stmts; i++) {
         size_t a = v->stmts[i].start, z = v->stmts[i].end;
-        reads |= span_reads(f, v->code, a, z) | (span_reads_fitted(v->code, a, z) ? FLOW_RESULTS | FLOW_WHOLE : 0);
+        reads |= statement_reads(f, v->code, a, z) | (span_reads_fitted(v->code, a, z) ? FLOW_RESULTS | FLOW_WHOLE : 0);
         if (take_statement(f, v->code, a, z, trained && v->stmts[i].indent == 0) < 0) return -1;
     }
     return reads;

@@ -24,13 +24,18 @@
  *   - a name a cell the rules call train assigns at top level holds what training
  *     made (`w, b = train(X, y)`, `theta = res.x`, `svm_model = SVC().fit(X, y)`;
  *     not a column or attribute it sets, `train['y'] = ...`, nor the data rebound
- *     from itself, `df = df.fillna(0)`, which are data),
+ *     from itself, `df = df.fillna(0)`, which are data, nor a
+ *     constant it sets, `FIG_SIZE = (12, 8)`, `TRAIN_FILES = glob(...)`, a setting
+ *     unless a model is built into it, `ANN = MLPClassifier()`, or training fills it,
+ *     `METRICS = {'loss': []}`),
  *     a second kind: a later look at it inspects a trained model (the guide's
  *     evaluate: "uses a trained model", "model interpretation"); it does not pass on
  *     to names derived from it, and model_output asks more of a cell that reads only
  *     this kind (lfset.h).
  * A cell (or statement) "reads results" when one of its statements reads such a name,
- * assigned before that statement, or a fitted attribute itself (`print(clf.coef_)`).
+ * assigned before that statement, or a fitted attribute itself (`print(clf.coef_)`);
+ * a name only bound again beside others (`X, y = make_moons()`, `fig, ax =
+ * plt.subplots()`) is not read when it held only what a train cell made.
  * The second kind, measured on the label files (2026-12-02): of the cells it changed
  * where the labels were read, 38 right and 17 wrong; held-out 81.7% -> 82.0%.  Passed
  * on to derived names and counted on cells no rule voted on, it broke more than it

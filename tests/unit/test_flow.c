@@ -197,7 +197,8 @@ static void test_mark_cells_and_statements(void **state)
 
 /* What a train cell assigns at top level holds its model (FLOW_TRAINED): read later,
  * it is that kind; it does not pass on to names derived from it; a plain rebinding
- * ends it; results and a trained name read together are both. */
+ * ends it; results and a trained name read together are both; a constant it sets
+ * (`FIG_SIZE`) does not. */
 static void test_what_training_made(void **state)
 {
     (void)state;
@@ -216,6 +217,21 @@ static void test_what_training_made(void **state)
         { "train['y'] = np.where(a, 1, 2)\nm = XGBClassifier().fit(X, y)", 1, 0 }, /* a column */
         { "train['y'].hist()", 0, 0 },
         { "m", 0, FLOW_TRAINED },
+        /* a constant a train cell sets is a setting, not its model; but a model or
+         * a record training fills may be named in capitals */
+        { "FIG_SIZE = (12, 8)\nTRAIN_FILES = tf.io.gfile.glob(PATH)\nANN = MLPClassifier()\n"
+          "METRICS = {'loss': []}", 1, 0 },
+        { "plt.figure(figsize=FIG_SIZE)", 0, 0 },
+        { "show_batch(load_dataset(TRAIN_FILES))", 0, 0 },
+        { "print(ANN.n_layers_)", 0, FLOW_TRAINED },
+        { "plt.plot(METRICS['loss'])", 0, FLOW_TRAINED },
+        /* names a train cell set, bound again together, are not read (`X, y =`), but
+         * a subscript of a target is, and so is a name that held results */
+        { "clf = SVC().fit(X_tr, y_tr)\nX = iris.data\nfig, ax = plt.subplots()", 1, 0 },
+        { "X, y = make_moons(100)\nfig, ax = plt.subplots()\nax.scatter(X[:, 0], X[:, 1])", 0, 0 },
+        { "a, b = clf, 2", 0, FLOW_TRAINED },
+        { "rmse = mean_squared_error(y, p)", 0, 0 },
+        { "rmse, w = fit_and_score(X, y)", 0, FLOW_RESULTS | FLOW_WHOLE },
     };
     struct flow f;
     flow_init(&f);
