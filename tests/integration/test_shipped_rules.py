@@ -929,6 +929,11 @@ CASES = [
      "df.insert(0, 'Country', names)\ndf.head()"),
     ("2: an image filtered and kept, then shown, is prep", "prep",
      "blur = cv2.GaussianBlur(gray, (21, 21), 0)\nplt.imshow(blur, cmap='gray')\nplt.axis('off')\nplt.show()"),
+    # rules round: feeds_model (data kept for a model) where it is wrong
+    ("2: the columns of one dtype listed and printed are a look at the dtypes, explore", "explore_dtype_columns",
+     "s = (X_train.dtypes == 'object')\nobject_cols = list(s[s].index)\nprint('Categorical variables:')\nprint(object_cols)"),
+    ("2: a list of columns written only to show those columns' missing rows is a look at the data", "explore_columns_shown",
+     "garage_cols = ['GarageType', 'GarageQual', 'GarageCond']\nhouses[garage_cols][houses['GarageType'].isnull() == True]"),
 ]
 
 
