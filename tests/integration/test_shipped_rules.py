@@ -934,6 +934,26 @@ CASES = [
      "s = (X_train.dtypes == 'object')\nobject_cols = list(s[s].index)\nprint('Categorical variables:')\nprint(object_cols)"),
     ("2: a list of columns written only to show those columns' missing rows is a look at the data", "explore_columns_shown",
      "garage_cols = ['GarageType', 'GarageQual', 'GarageCond']\nhouses[garage_cols][houses['GarageType'].isnull() == True]"),
+    # rules round: the EVALUATE/PREP boundary
+    ("6: a pretrained network's hidden states taken as features are prep, not a model's output", "prep",
+     "def get_embedding(text):\n    inputs = tokenizer(text, return_tensors='pt')\n    with torch.no_grad():\n"
+     "        outputs = model(**inputs)\n    return outputs.last_hidden_state.mean(dim=1).squeeze().numpy()\n\n"
+     "train_emb = np.stack([get_embedding(t) for t in train_texts])"),
+    ("prep: a column merged into a table of game results (a word ending in results) is no submission", "prep",
+     "seasonresults['WSeed'] = seasonresults[['Season', 'WTeamID']].merge(seeds, how='left', on=['Season', 'WTeamID'])['Seed']"),
+    ("10: a submission file written line by line holds predictions", "evaluate",
+     "with open('submission.csv', 'w') as f:\n    f.write('id,label\\n')\n"
+     "    for i, label in zip(test_ids, labels):\n        f.write(f'{i},{label}\\n')"),
+    ("3: a helper that builds the test set's feature matrix prepares data; no model is tested", "prep",
+     "def build_test_matrix(test_df, features):\n    X_test = test_df[features].copy()\n"
+     "    X_test['cat'] = X_test['cat'].astype('category')\n    return X_test"),
+    ("3: a competition metric in Kaggle's form (solution, submission) is evaluate, whatever its name", "evaluate",
+     "def adjusted_sharpe(solution: pd.DataFrame, submission: pd.DataFrame) -> float:\n"
+     "    solution['position'] = submission['prediction']\n"
+     "    excess = solution['position'] * solution['forward_returns'] - solution['risk_free_rate']\n"
+     "    return excess.mean() / excess.std()"),
+    ("10: predictions set as attributes of the submission frame are evaluate", "evaluate",
+     "sample_sub.EAP = test_prob['EAP']\nsample_sub.HPL = test_prob['HPL']"),
 ]
 
 
