@@ -954,6 +954,27 @@ CASES = [
      "    return excess.mean() / excess.std()"),
     ("10: predictions set as attributes of the submission frame are evaluate", "evaluate",
      "sample_sub.EAP = test_prob['EAP']\nsample_sub.HPL = test_prob['HPL']"),
+    # rules round: the IMPORTS boundary (environment set-up)
+    ("a tf.data pipeline that prefetches with AUTOTUNE is not set-up", "-imports",
+     "train_ds = (raw_ds\n    .map(parse_image)\n    .batch(BATCH_SIZE)\n    .prefetch(AUTOTUNE))"),
+    ("8: mixed precision and XLA switched for the run are set-up", "imports",
+     "MIXED_PRECISION = False\nXLA_ACCELERATE = False\n\nif MIXED_PRECISION:\n"
+     "    if tpu: policy = tf.keras.mixed_precision.experimental.Policy('mixed_bfloat16')\n"
+     "    else: policy = tf.keras.mixed_precision.experimental.Policy('mixed_float16')\n"
+     "    mixed_precision.set_policy(policy)\n\nif XLA_ACCELERATE:\n    tf.config.optimizer.set_jit(True)"),
+    ("a Python module fetched for the code to import is set-up, not data", "imports",
+     "!wget --quiet https://raw.githubusercontent.com/tensorflow/models/master/official/nlp/bert/tokenization.py\n"
+     "import tokenization"),
+    ("8: memory cleared between runs, and a helper that clears it, are set-up", "imports",
+     "import gc\nimport torch\n\ndef clear_memory():\n    torch.cuda.empty_cache()\n    gc.collect()\n\n"
+     "cpu = torch.device('cpu')\ntf.reset_default_graph()"),
+    ("a course's input files linked where its checker looks are set-up", "imports",
+     "import os\nif not os.path.exists('../input/train.csv'):\n"
+     "    os.symlink('../input/home-data-for-ml-course/train.csv', '../input/train.csv')\n"
+     "from learntools.core import binder\nbinder.bind(globals())\nprint('Setup Complete')"),
+    ("a service logged into with a key from the environment is set-up", "imports",
+     "from dotenv import load_dotenv\nimport os\n\nload_dotenv()\nAPI_KEY = os.getenv('WANDB_KEY')\n"
+     "wandb.login(key=API_KEY)"),
 ]
 
 
