@@ -975,6 +975,10 @@ CASES = [
     ("a service logged into with a key from the environment is set-up", "imports",
      "from dotenv import load_dotenv\nimport os\n\nload_dotenv()\nAPI_KEY = os.getenv('WANDB_KEY')\n"
      "wandb.login(key=API_KEY)"),
+    # rules round: show-level explore rules deciding another stage's cell
+    ("2: data read and only its number of distinct values printed, like its shape, is load", "load",
+     "sessions = pd.read_csv('sessions.csv')\nprint('users:', len(sessions.user_id.unique()))\n"
+     "print(f'labs: {sessions[\"lab_id\"].nunique()}')"),
 ]
 
 
