@@ -175,7 +175,8 @@ CASES = [
     ("6: t-SNE's learning rate does not make it a model", "-train",
      "X_tsne = TSNE(learning_rate=50, perplexity=3).fit_transform(X_pairs)"),
     ("evaluate: a metric printed under its name", "evaluate", "print('Start MSE:', m_1, 'Finish MSE:', m_end[-1])"),
-    ("2: a search's best score printed is train", "train", "print('Accuracy:', grid_search.best_score_)"),
+    ("2: a search's best score printed is train", "train",
+     "grid_search.fit(X, y)\nprint('Accuracy:', grid_search.best_score_)"),
     ("prep: a column deleted", "prep", "del iris['class']\niris.head()"),
     ("prep: a frame passed through a helper and kept", "prep", "df = add_loosing_matches(df)"),
     ("prep: columns rewritten from themselves", "prep",
@@ -979,6 +980,25 @@ CASES = [
     ("2: data read and only its number of distinct values printed, like its shape, is load", "load",
      "sessions = pd.read_csv('sessions.csv')\nprint('users:', len(sessions.user_id.unique()))\n"
      "print(f'labs: {sessions[\"lab_id\"].nunique()}')"),
+    # rules round: the TRAIN/EVALUATE boundary
+    ("2, 8: the hyper-parameters a search or a CV model chose, only shown, are train", "train",
+     "print('Best params:', study.best_params)\nprint('alpha:', lasso_cv.alpha_)"),
+    ("2: a finished search's score or results table, only shown, is a score reported: evaluate", "evaluate",
+     "results = pd.DataFrame(grid_search.cv_results_)\nprint(np.sqrt(-grid_search.best_score_))\nresults"),
+    ("6: a topic model fitted as the analysis, its topics printed, is train", "train",
+     "lda = LdaModel(corpus=doc_term_matrix, num_topics=5, id2word=dictionary, passes=30)\n"
+     "pprint(lda.print_topics(num_words=4))"),
+    ("a network's summary or trainable parameters shown, like model.summary(), are train", "train",
+     "monet_generator.summary()\nlora_model.print_trainable_parameters()"),
+    ("3: a network's output layer named predictions, or a symbolic graph's cost minimized, is the model: train", "train",
+     "x = base_model.output\npredictions = tf.keras.layers.Dense(5, activation='softmax')(x)\n"
+     "model = tf.keras.models.Model(inputs=base_model.input, outputs=predictions)\n"
+     "cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(pred, y))\n"
+     "optimizer = tf.train.AdamOptimizer(learning_rate=0.01).minimize(cost)"),
+    ("2: models fitted over the candidates in a list and scored (BIC, elbow) is tuning: train", "train",
+     "n_components = np.arange(1, 21)\n"
+     "models = [GaussianMixture(n, covariance_type='full').fit(X)\n          for n in n_components]\n"
+     "plt.plot(n_components, [m.bic(X) for m in models], label='BIC')"),
 ]
 
 
