@@ -769,16 +769,41 @@ static size_t plain_assignment(const char *s, size_t a, size_t z)
 
 struct assigned {
     const struct liveset *live;
+    const char *end;        /* the code view's end */
     int any;                /* a name assigned that is not live */
+    int columns;            /* a live frame's column set by name (`df['r'] = ...`) */
 };
 
-/* 1 (stop) when the target is live after the cell: a change kept. */
+/* Whether S[0..LEN), a target's name, is followed (up to END) by one subscript that
+ * is a string literal alone and then by the assignment's `=`: a column set by its
+ * name (`df['ratio'] = a / b`, in the code view `df[''] = a / b`). */
+static int column_target(const char *s, size_t len, const char *end)
+{
+    const char *p = s + len;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    if (p >= end || *p++ != '[') return 0;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    if (end - p < 2 || (p[0] != '"' && p[0] != '\'') || p[1] != p[0]) return 0;
+    p += 2;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    if (p >= end || *p++ != ']') return 0;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    return p < end && *p == '=' && (p + 1 >= end || p[1] != '=');
+}
+
+/* 1 (stop) when the target is live after the cell: a change kept.  A live frame's
+ * column set by name is left to columns_unread (the frame lives on, the column may
+ * not). */
 static int target_live(void *arg, const char *s, size_t len, int plain)
 {
     struct assigned *t = arg;
     (void)plain;
     if (plot_handle(s, len)) return 0;
-    if (liveset_is_live(t->live, s, len)) return 1;
+    if (liveset_is_live(t->live, s, len)) {
+        if (plain || !column_target(s, len, t->end)) return 1;
+        t->columns = 1;
+        return 0;
+    }
     t->any = 1;
     return 0;
 }
@@ -789,11 +814,13 @@ static int target_rebound(void *arg, const char *s, size_t len, int plain)
 }
 
 /* Whether V's top-level statements assign at least one name (not a plot's handle),
- * none that is live after V, and change nothing in place.  `df['r'] = ...` assigns
- * df: the frame is what is kept. */
+ * none that is live after V, and change nothing in place: 1; 2 when the only live
+ * targets are columns set by name (`df['r'] = ...` of a frame read later), for
+ * columns_unread to judge; else 0.  `df.loc[m, 'r'] = ...` assigns df: the frame is
+ * what is kept. */
 static int assigns_only_dead(const struct pyview *v, const struct liveset *r)
 {
-    struct assigned t = { r, 0 };
+    struct assigned t = { r, v->code + v->code_len, 0, 0 };
     for (size_t i = 0; i < v->n_stmts; i++) {
         if (v->stmts[i].indent != 0) continue;
         const char *s = v->code;
@@ -803,7 +830,67 @@ static int assigns_only_dead(const struct pyview *v, const struct liveset *r)
         if (!op) continue;
         if (each_target(&t, s, a, op, target_live)) return 0;
     }
-    return t.any;
+    return t.columns ? 2 : t.any;
+}
+
+/* Whether SRC[0..LEN) names the column NAME[0..N): quoted whole (`'ratio'`, `"ratio"`)
+ * or as an attribute (`df.ratio`, not `df.ratios` nor the method `s.str.len()`). */
+static int names_column(const char *src, size_t len, const char *name, size_t n)
+{
+    for (const char *p = src, *end = src + len; p < end;) {
+        const char *q = memmem(p, (size_t)(end - p), name, n);
+        if (!q) return 0;
+        const char *e = q + n;
+        if (q > src && (q[-1] == '\'' || q[-1] == '"') && e < end && *e == q[-1]) return 1;
+        if (q > src && q[-1] == '.' && (e >= end || (!name_char((unsigned char)*e) && *e != '('))) return 1;
+        p = q + 1;
+    }
+    return 0;
+}
+
+/* Whether every column cell I sets by name at top level in its source (lines
+ * `df['ratio'] = ...` at column 0) is new, named by no earlier cell of the notebook
+ * CELLS[LO, HI), and read by no later one: columns made only for what the cell itself
+ * does with them (the guide's rule 2, a change not kept; `df['len'] = df.text.str.len()`
+ * then `sns.histplot(df['len'])`).  A column named before or rewritten from itself
+ * (`df['x'] = df['x'].astype(int)`), or named after, is kept; a cell where none is found is too. */
+static int columns_unread(const struct label_cell *cells, size_t lo, size_t hi, size_t i)
+{
+    const char *s = cells[i].src, *end = s + cells[i].src_len;
+    int found = 0;
+    for (const char *ln = s; ln < end;) {
+        const char *nl = memchr(ln, '\n', (size_t)(end - ln));
+        const char *le = nl ? nl : end, *p = ln;
+        if (p < le && name_start((unsigned char)*p)) {
+            while (p < le && name_char((unsigned char)*p)) p++;
+            while (p < le && (*p == ' ' || *p == '\t')) p++;
+            if (p < le && *p == '[') {
+                p++;
+                while (p < le && (*p == ' ' || *p == '\t')) p++;
+                char quote = p < le ? *p : 0;
+                if (quote != '\'' && quote != '"') quote = 0;
+                const char *c = quote ? p + 1 : p, *ce = c;
+                if (quote)
+                    while (ce < le && *ce != quote && *ce != '\\') ce++;
+                const char *q = ce < le ? ce + 1 : le;
+                while (q < le && (*q == ' ' || *q == '\t')) q++;
+                if (quote && ce < le && *ce == quote && ce > c && q < le && *q == ']') {
+                    q++;
+                    while (q < le && (*q == ' ' || *q == '\t')) q++;
+                    if (q < le && *q == '=' && (q + 1 >= le || q[1] != '=')) {
+                        size_t n = (size_t)(ce - c);
+                        /* the column rewritten from itself (`df['x'] = df['x'].astype(int)`) was there before */
+                        if (names_column(q + 1, (size_t)(le - q - 1), c, n)) return 0;
+                        for (size_t j = lo; j < hi; j++)
+                            if (j != i && names_column(cells[j].src, cells[j].src_len, c, n)) return 0;
+                        found = 1;
+                    }
+                }
+            }
+        }
+        ln = nl ? nl + 1 : end;
+    }
+    return found;
 }
 
 /* 1 (stop) when the target, live after the cell, is read by a modelling cell. */
@@ -862,7 +949,9 @@ static int kept_range(const struct label_cell *cells, size_t from, size_t to,
             if (!cells[i].notebook || hi - lo == 1) { out[i] = 0; continue; }
             struct pyview v;
             if (pyview_make(&v, cells[i].src, cells[i].src_len) < 0) goto out;
-            out[i] = (unsigned char)(assigns_only_dead(&v, &r) ? FLOW_UNKEPT
+            int dead = assigns_only_dead(&v, &r);
+            if (dead == 2) dead = columns_unread(cells, lo, hi, i);
+            out[i] = (unsigned char)(dead ? FLOW_UNKEPT
                                      : assigns_for_model(&v, &r) ? FLOW_FEEDS_MODEL : 0);
             int bad = live_before(&r, &v, modelling && modelling[i]);
             pyview_free(&v);

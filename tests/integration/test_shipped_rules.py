@@ -999,6 +999,12 @@ CASES = [
      "n_components = np.arange(1, 21)\n"
      "models = [GaussianMixture(n, covariance_type='full').fit(X)\n          for n in n_components]\n"
      "plt.plot(n_components, [m.bic(X) for m in models], label='BIC')"),
+    # rules round: EXPLORE cells the weak labels called PREP
+    ("2: a crosstab made in the cell and only its own share column derived is a look at the data", "explore",
+     "churn = pd.crosstab(index=df['month'], columns=df['target'])\nchurn['%'] = round(churn[1] / churn[0] * 100, 2)"),
+    ("correlations of the columns with the target, shown, are a look at the data", "explore",
+     "corr = df.drop(['id', 'y'], axis=1).corrwith(df.y)\nprint('max', corr.max())\ncorr.sort_values()"),
+    ("a column's dtype shown is a look at the data", "explore", "# check the date column\nlandslides['date'].dtype"),
 ]
 
 

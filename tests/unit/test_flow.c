@@ -266,7 +266,7 @@ static void test_unkept_changes(void **state)
     (void)state;
     struct label_cell c[] = {
         cell("a.ipynb", "df = pd.read_csv(p)", 0, 0),                 /* df read below */
-        cell("a.ipynb", "df['r'] = df.a / df.b\nplt.hist(df.r)", 0, 0), /* df read below */
+        cell("a.ipynb", "df['r'] = df.a / df.b\nplt.hist(df.r)", 0, 0), /* df read below, its new r never */
         cell("a.ipynb", "tmp = df[df.a > 3]\nfig, ax = plt.subplots()\nax.plot(tmp.a)", 0, 0),
         cell("a.ipynb", "fig, ax = plt.subplots()\nax.plot(df.a)", 0, 0), /* only handles */
         cell("a.ipynb", "log = np.log(df.a)\nplt.hist(log)", 0, 0), /* `x.log` is no read */
@@ -285,10 +285,33 @@ static void test_unkept_changes(void **state)
         cell("d.ipynb", "u = u + 1\nv = 2", 0, 0),
         cell("d.ipynb", "print(u)", 0, 0),
     };
-    const unsigned char want[] = { 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0 };
+    const unsigned char want[] = { 0, 1, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0 };
     unsigned char out[sizeof want];
     /* on several threads, the same marks: each thread takes whole notebooks */
     for (int jobs = 1; jobs <= 9; jobs++) {
+        memset(out, 9, sizeof out);
+        assert_int_equal(flow_mark_kept(c, sizeof want, NULL, jobs, out), 0);
+        assert_memory_equal(out, want, sizeof want);
+    }
+}
+
+/* flow_mark_kept: a column a cell makes by name in a frame that lives on is kept only
+ * when another cell of the notebook names it (before: it was there already; after: it
+ * is read), or the cell rewrites it from itself. */
+static void test_unkept_columns(void **state)
+{
+    (void)state;
+    struct label_cell c[] = {
+        cell("g.ipynb", "df = pd.read_csv(p)\nprint(df['old'].mean())", 0, 0),
+        cell("g.ipynb", "df['len'] = df.text.str.len()\nsns.histplot(df['len'])", 0, 0), /* only for its plot */
+        cell("g.ipynb", "df['n'] = df.a + 1\nplt.hist(df.n)", 0, 0),          /* named below */
+        cell("g.ipynb", "df['a'] = df['a'].astype(int)\nplt.hist(df.a)", 0, 0), /* rewritten from itself */
+        cell("g.ipynb", "df['old'] = df.x * 2\nplt.plot(df.old)", 0, 0),       /* named above */
+        cell("g.ipynb", "model.fit(df[['n']], y)", 0, 0),
+    };
+    const unsigned char want[] = { 0, FLOW_UNKEPT, 0, 0, 0, 0 };
+    unsigned char out[sizeof want];
+    for (int jobs = 1; jobs <= 2; jobs++) {
         memset(out, 9, sizeof out);
         assert_int_equal(flow_mark_kept(c, sizeof want, NULL, jobs, out), 0);
         assert_memory_equal(out, want, sizeof want);
@@ -377,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_mark_cells_and_statements),
         cmocka_unit_test(test_what_training_made),
         cmocka_unit_test(test_unkept_changes),
+        cmocka_unit_test(test_unkept_columns),
         cmocka_unit_test(test_changes_kept_for_a_model),
         cmocka_unit_test(test_helpers_called),
     };
