@@ -1005,6 +1005,29 @@ CASES = [
     ("correlations of the columns with the target, shown, are a look at the data", "explore",
      "corr = df.drop(['id', 'y'], axis=1).corrwith(df.y)\nprint('max', corr.max())\ncorr.sort_values()"),
     ("a column's dtype shown is a look at the data", "explore", "# check the date column\nlandslides['date'].dtype"),
+    # rules round: the TRAIN boundary with prep and explore
+    ("cross-validation folds set up, beside their number, are a split: prep", "prep",
+     "N_SPLITS = 5\nskf = StratifiedKFold(n_splits=N_SPLITS, shuffle=True, random_state=42)"),
+    ("6: an embedding matrix filled from pretrained word vectors is features: prep", "prep",
+     "EMBEDDING_DIM = 50\nembedding_matrix = np.zeros((len(word_index) + 1, EMBEDDING_DIM))\n"
+     "for word, i in word_index.items():\n    embedding_vector = embeddings_index.get(word)\n"
+     "    if embedding_vector is not None:\n        embedding_matrix[i] = embedding_vector"),
+    ("3: an exercise's blank where the model is to be made and fitted is for training", "train",
+     "# Specify the model\niowa_model = ____\n\n# Fit iowa_model with the training data.\n____\nstep_2.check()"),
+    ("3: ... and one where its predictions and error are to be computed, for evaluating", "evaluate",
+     "# Get predictions\npredictions_2 = ____ # Your code here\n\n# Calculate MAE\nmae_2 = ____\nstep_2.check()"),
+    ("6: a model made and fitted only inside a feature selector is feature selection: prep", "prep",
+     "from mlxtend.feature_selection import SequentialFeatureSelector as SFS\nknn = KNeighborsClassifier(n_neighbors=4)\n"
+     "sfs1 = SFS(knn, k_features=3, forward=True, scoring='accuracy', cv=5)\nsfs1 = sfs1.fit(X, y)\n"
+     "print(sfs1.k_feature_idx_)"),
+    ("3: a Lightning DataModule (setup, train_dataloader) feeds a model; it trains none", "-train",
+     "class ImageDataModule(pl.LightningDataModule):\n    def __init__(self, train_df, batch_size=8):\n"
+     "        super().__init__()\n        self.train_df = train_df\n        self.batch_size = batch_size\n\n"
+     "    def setup(self, stage=None):\n        self.train_ds = ImageDataset(self.train_df)\n\n"
+     "    def train_dataloader(self):\n        return DataLoader(self.train_ds, batch_size=self.batch_size, shuffle=True)"),
+    ("3: a network written by hand, its activation and forward pass, is the model: train", "train",
+     "def relu(x):\n    x[x < 0] = 0\n    return x\n\n"
+     "def feed_forward(X, weights):\n    h = relu(np.dot(X, weights[0]))\n    return np.dot(h, weights[1])"),
 ]
 
 
