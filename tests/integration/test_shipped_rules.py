@@ -1028,6 +1028,24 @@ CASES = [
     ("3: a network written by hand, its activation and forward pass, is the model: train", "train",
      "def relu(x):\n    x[x < 0] = 0\n    return x\n\n"
      "def feed_forward(X, weights):\n    h = relu(np.dot(X, weights[0]))\n    return np.dot(h, weights[1])"),
+    # rules round: the LOAD boundary (third wave)
+    ("3: helpers that read the data are load, though they concatenate, split lines or set columns", "load",
+     "import glob\n\ndef read_week(path):\n    df = pd.read_csv(path)\n    df['week'] = path[-6:-4]\n    return df\n\n"
+     "def load_all(pattern):\n    frames = [read_week(p) for p in sorted(glob.glob(pattern))]\n"
+     "    return pd.concat(frames, ignore_index=True)\n\ntrain = load_all('../input/train/*.csv')\ntrain.head()"),
+    ("8: text written into the cell as its only statements is data made in the cell", "load",
+     "doc1 = \"Sugar is bad to consume. My sister likes to have sugar.\"\n"
+     "doc2 = \"My father spends a lot of time driving my sister around.\"\n"
+     "reviews = [\n    'The cake is great and the service was quick',\n    'awful',\n]\ndocs = [doc1, doc2]"),
+    ("a lookup written for cleaning text is text preparation, not data made in the cell", "prep",
+     "contraction_mapping = {\"ain't\": \"is not\", \"aren't\": \"are not\", "
+     "\"can't\": \"can not\", \"couldn't\": \"could not\", \"didn't\": \"did not\", "
+     "\"doesn't\": \"does not\", \"don't\": \"do not\", \"hadn't\": \"had not\", "
+     "\"hasn't\": \"has not\", \"haven't\": \"have not\", \"isn't\": \"is not\", "
+     "\"mightn't\": \"might not\", \"mustn't\": \"must not\", \"needn't\": \"need not\", "
+     "\"shan't\": \"shall not\", \"shouldn't\": \"should not\", \"wasn't\": \"was not\", "
+     "\"weren't\": \"were not\", \"won't\": \"will not\", \"wouldn't\": \"would not\", "
+     "\"mayn't\": \"may not\"}"),
 ]
 
 
