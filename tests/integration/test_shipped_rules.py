@@ -1046,6 +1046,16 @@ CASES = [
      "\"shan't\": \"shall not\", \"shouldn't\": \"should not\", \"wasn't\": \"was not\", "
      "\"weren't\": \"were not\", \"won't\": \"will not\", \"wouldn't\": \"would not\", "
      "\"mayn't\": \"may not\"}"),
+    # rules round: the EVALUATE/PREP boundary (third wave)
+    ("6: a pretrained network's outputs kept as bottleneck features are prep, not predictions", "prep",
+     "vgg_bottleneck = VGG16(weights='imagenet', include_top=False, pooling='avg')\n"
+     "train_vgg_bf = vgg_bottleneck.predict(Xtr, batch_size=32)\nvalid_vgg_bf = vgg_bottleneck.predict(Xv, batch_size=32)"),
+    ("6: the features RFE chose, read off the selector, are feature selection (prep), not a model's output", "prep",
+     "print(rfe.support_)\nprint(rfe.ranking_)"),
+    ("6: out-of-fold predictions put side by side as a next model's features are prep", "prep",
+     "meta_train = np.column_stack([oof_lgb, oof_cat, oof_xgb])\nmeta_test = np.column_stack([test_lgb, test_cat, test_xgb])"),
+    ("10: a submission frame put together from ids and predictions is evaluate", "evaluate",
+     "submission = pd.concat([test_ids, pd.Series(pred_rf, name='SalePrice')], axis=1)\nsubmission.head()"),
 ]
 
 
