@@ -379,6 +379,80 @@ static int span_empty_container(const char *s, size_t a, size_t z)
     return 0;
 }
 
+/* Whether W names a submission frame (`sub`, `submission_df`, `final_sub`, `subm1`,
+ * `finalSubmission`): one of its parts, split at '_' and digits, is sub, subm, submit or
+ * submission, or the name holds "ubmission" (camel case).  Not a plural: Meta Kaggle's
+ * table of `submissions` is data, and its columns are set as any frame's. */
+static int word_submission(const struct word *w)
+{
+    static const char *const parts[] = { "sub", "subm", "submit", "submission", NULL };
+    if (memmem(w->s, w->len, "ubmission", 9)) return !word_ends(w, "ubmissions");
+    for (size_t i = 0; i < w->len;) {
+        while (i < w->len && (w->s[i] == '_' || is_digit((unsigned char)w->s[i]))) i++;
+        size_t a = i;
+        while (i < w->len && w->s[i] != '_' && !is_digit((unsigned char)w->s[i])) i++;
+        struct word p = { w->s + a, i - a, 0, 0, 0 };
+        if (p.len && word_in(&p, parts)) return 1;
+    }
+    return 0;
+}
+
+/* A submission frame written out or filled at a cell's top level (`sub.to_csv(...)`,
+ * `submission['target'] = preds`, `sub.EAP = p`): it holds the predictions, whatever
+ * made them (a helper, a network called, a loop), so a later look at it (`sub.head()`,
+ * `len(submission_df)`) looks at a model's results (the guide's evaluate: "writing
+ * predictions or a submission file"), while the competition's sample file looked at
+ * before it is filled stays data.  A column derived from the frame itself
+ * (`sample_sub['lead'] = sample_sub['id'].str.split('_')`, Meta Kaggle's
+ * `submissions['PublicScore'] = submissions['PublicScore'].astype(float)`) is no
+ * prediction. */
+/* Whether S[A..Z) reads the name W (not as an attribute). */
+static int span_names(const char *s, size_t a, size_t z, const struct word *w)
+{
+    struct word v;
+    for (size_t i = a; next_word(s, &i, z, &v);)
+        if (!v.attr && v.len == w->len && memcmp(v.s, w->s, w->len) == 0) return 1;
+    return 0;
+}
+
+static int take_submission(struct flow *f, const char *s, size_t a, size_t z)
+{
+    struct word w, m;
+    size_t i = a;
+    if (!next_word(s, &i, z, &w) || w.attr || w.s != s + a || !word_submission(&w)) return 0;
+    size_t q = i;
+    while (q < z && (s[q] == ' ' || s[q] == '\t')) q++;
+    if (q < z && s[q] == '.') {
+        size_t j = q;
+        if (!next_word(s, &j, z, &m)) return 0;
+        if (!m.call) {
+            /* an attribute set: `sub.EAP = p`, `sub.loc[:, 'y'] = p` (not the index or
+             * columns renamed) */
+            size_t eq;
+            if (!word_is(&m, "columns") && !word_is(&m, "index") &&
+                pysrc_assignments(s + a, z - a, &eq, 1) > 0 && a + eq > j && !span_names(s, a + eq + 1, z, &w))
+                return flow_add(f, w.s, w.len, FLOW_RESULTS | FLOW_WHOLE);
+            return 0;
+        }
+        static const char *const writes[] = { "to_csv", "to_parquet", "to_json", "to_excel", "to_feather", NULL };
+        return word_in(&m, writes) ? flow_add(f, w.s, w.len, FLOW_RESULTS | FLOW_WHOLE) : 0;
+    }
+    /* a column set: `sub['target'] = preds` (one subscript: `df_sub['Age'].loc[1] = 100`
+     * changes one value of a frame cut from the data) */
+    size_t eq;
+    if (q >= z || s[q] != '[' || pysrc_assignments(s + a, z - a, &eq, 1) == 0 || a + eq <= q ||
+        strchr("=!<>", s[a + eq - 1]) || span_names(s, a + eq + 1, z, &w))
+        return 0;
+    int depth = 0;
+    size_t k = q;
+    for (; k < a + eq; k++) {
+        if (s[k] == '[' || s[k] == '(') depth++;
+        else if ((s[k] == ']' || s[k] == ')') && --depth == 0) break;
+    }
+    for (k++; k < a + eq && (s[k] == ' ' || s[k] == '\t'); k++) {}
+    return k == a + eq ? flow_add(f, w.s, w.len, FLOW_RESULTS | FLOW_WHOLE) : 0;
+}
+
 /* TRAINED: a top-level statement of a cell the rules call train, whose names hold
  * the model it made or what its training gave (`w, b = train(X, y)`, `theta =
  * minimize(...).x`). */
@@ -475,6 +549,7 @@ int flow_step(struct flow *f, const struct pyview *v, int trained)
         size_t a = v->stmts[i].start, z = v->stmts[i].end;
         reads |= statement_reads(f, v->code, a, z) | (span_reads_fitted(v->code, a, z) ? FLOW_RESULTS | FLOW_WHOLE : 0);
         if (take_statement(f, v->code, a, z, trained && v->stmts[i].indent == 0) < 0) return -1;
+        if (v->stmts[i].indent == 0 && take_submission(f, v->code, a, z) < 0) return -1;
     }
     return reads;
 }
@@ -1059,13 +1134,15 @@ static int display_name(const char *s, size_t a, size_t e)
 }
 
 /* A helper's kind is its stage + 1, and this bit when its body works a model
- * (`plotKNN` fits a KNeighborsClassifier and draws its regions). */
+ * (`plotKNN` fits a KNeighborsClassifier and draws its regions) or reads a training
+ * history (`def plot_perf(name)` drawing `historys[name].history['loss']`). */
 #define HELPER_WORKS_MODEL 0x40
 
-/* Whether the definition S[A..Z) fits, predicts or transforms with a model. */
+/* Whether the definition S[A..Z) fits, predicts or transforms with a model, or reads
+ * what training recorded. */
 static int works_model(const char *s, size_t a, size_t z)
 {
-    static const char *const words[] = {".fit(", ".predict", "model", "transform(", ".score("};
+    static const char *const words[] = {".fit(", ".predict", "model", "transform(", ".score(", "history"};
     for (size_t w = 0; w < sizeof words / sizeof *words; w++)
         if (has_word_ci(s, a, z, words[w])) return 1;
     return 0;

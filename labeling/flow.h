@@ -20,6 +20,9 @@
  *     and a list or dict filled with them (`scores.append(...)`, `res[name] = ...`);
  *     but not a frame whose missing values a model filled in (`df.loc[df.x.isna(),
  *     'x'] = m.predict(...)`: imputation, the frame stays data);
+ *   - so does a submission frame written out or filled at a cell's top level
+ *     (`sub.to_csv(...)`, `submission['target'] = p`), whatever made the predictions;
+ *     the competition's sample file looked at before that is data;
  *   - a name plainly reassigned from anything else no longer does;
  *   - a name a cell the rules call train assigns at top level holds what training
  *     made (`w, b = train(X, y)`, `theta = res.x`, `svm_model = SVC().fit(X, y)`;

@@ -1056,6 +1056,19 @@ CASES = [
      "meta_train = np.column_stack([oof_lgb, oof_cat, oof_xgb])\nmeta_test = np.column_stack([test_lgb, test_cat, test_xgb])"),
     ("10: a submission frame put together from ids and predictions is evaluate", "evaluate",
      "submission = pd.concat([test_ids, pd.Series(pred_rf, name='SalePrice')], axis=1)\nsubmission.head()"),
+    # rules round: the EVALUATE/EXPLORE boundary
+    ("4: XGBoost's importances (get_fscore) put in a frame and drawn are model interpretation", "evaluate",
+     "imp = model.get_fscore()\nfi = pd.DataFrame({'feature': list(imp.keys()), 'score': list(imp.values())})\n"
+     "fi = fi.sort_values('score', ascending=False)\nsns.barplot(x='score', y='feature', data=fi.head(20))"),
+    ("4: test images drawn under predicted labels kept in a name with pred as a part are evaluate", "evaluate",
+     "plt.figure(figsize=(10, 10))\nfor i in range(25):\n    plt.subplot(5, 5, i + 1)\n"
+     "    plt.title(str(y_test_pred_labels[i]))\n    plt.imshow(x_test[i].reshape(28, 28), cmap='gray')"),
+    ("7: a Hugging Face pipeline made for a task is a pretrained model set up to answer, evaluate", "evaluate",
+     "from transformers import pipeline\n\nsummarizer = pipeline('summarization', model='facebook/bart-large-cnn')"),
+    ("7: OpenCV's pretrained Haar cascade run on an image and drawn is a pretrained model predicting", "evaluate",
+     "face_cascade = cv2.CascadeClassifier('haarcascade_frontalface_default.xml')\n"
+     "faces = face_cascade.detectMultiScale(gray, 1.3, 5)\nfor (x, y, w, h) in faces:\n"
+     "    cv2.rectangle(img, (x, y), (x + w, y + h), (255, 0, 0), 2)\nplt.imshow(img)"),
 ]
 
 

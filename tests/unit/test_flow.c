@@ -127,6 +127,42 @@ static void test_a_column_of_results(void **state)
     flow_free(&f);
 }
 
+/* A submission frame written out or filled holds the predictions, however they were
+ * made; the competition's sample file looked at before that is data, and so are
+ * columns derived from the frame itself, a value of a frame cut from the data, and
+ * Meta Kaggle's table of submissions. */
+static void test_a_submission_frame(void **state)
+{
+    (void)state;
+    /* looked at before it is filled: data; after: the model's results */
+    assert_string_equal(READS("submission = pd.read_csv('sample_submission.csv')", "submission.head()",
+                              "submission['target'] = net_outputs", "submission.head()"),
+                        "0001");
+    assert_string_equal(READS("sub = pd.DataFrame({'id': ids, 'label': labels})\nsub.to_csv('s.csv')", "sub.head()",
+                              "len(sub)"),
+                        "011");
+    assert_string_equal(READS("final_sub.to_csv('submission.csv')", "final_sub.describe()"), "01");
+    assert_string_equal(READS("submission_df = run_all(test)", "submission_df.to_csv('submission.csv')",
+                              "len(submission_df)"),
+                        "001");
+    assert_string_equal(READS("sample_sub.EAP = probs[:, 0]", "sample_sub"), "01");
+    assert_string_equal(READS("finalSubmission.to_csv('s.csv')", "finalSubmission"), "01");
+    /* bound again from the sample file: data again */
+    assert_string_equal(READS("sub.to_csv('a.csv')", "sub = pd.read_csv('sample_submission.csv')", "sub.head()"),
+                        "000");
+    /* a column derived from the frame itself; a value of a frame cut from the data; a
+     * plural (Meta Kaggle's Submissions.csv); the columns renamed; a word that only
+     * starts with sub */
+    assert_string_equal(READS("sample_sub['lead'] = sample_sub['id'].str.split('_').str[2]", "sample_sub.head()"),
+                        "00");
+    assert_string_equal(READS("df_sub['Age'].loc[1] = 100", "df_sub.mean()"), "00");
+    assert_string_equal(READS("submissions['IsScored'] = scored", "submissions.head()"), "00");
+    assert_string_equal(READS("sub.columns = ['id', 'y']", "sub.head()"), "00");
+    assert_string_equal(READS("subset.to_csv('part.csv')", "subset.head()"), "00");
+    /* inside a function: a local name, not the notebook's */
+    assert_string_equal(READS("def save(sub):\n    sub.to_csv('s.csv')", "sub.head()"), "00");
+}
+
 /* At most FLOW_MAX_NAMES names at once: a notebook naming results in more keeps the
  * first ones (so no notebook makes a cell cost more than that many compares a name). */
 static void test_names_are_bounded(void **state)
@@ -389,6 +425,29 @@ static void test_helpers_called(void **state)
     }
 }
 
+/* A display helper an evaluate cell defines is a look at the data where its body works
+ * no model and the call passes none (the TPU starters' `display_batch(batch,
+ * predictions=None)`), but one whose body draws a training history is evaluate
+ * however it is called (`plot_perf('Xception')`). */
+static void test_display_helpers(void **state)
+{
+    (void)state;
+    struct label_cell c[] = {
+        cell("d.ipynb", "def plot_perf(name):\n    h = historys[name]\n    plt.plot(h.history['loss'])", 0, 0),
+        cell("d.ipynb", "def display_batch(batch, predictions=None):\n    plt.imshow(batch[0])", 0, 0),
+        cell("d.ipynb", "plot_perf('Xception')", 0, 0),
+        cell("d.ipynb", "display_batch(next(iter(ds)))", 0, 0),
+        cell("d.ipynb", "display_batch(batch, preds)", 0, 0),
+    };
+    const unsigned char stage1[] = { 1 + STAGE_EVALUATE, 1 + STAGE_EVALUATE, 0, 0, 0 };
+    const unsigned char E = FLOW_CALLS_EVALUATE;
+    const unsigned char want[] = { 0, 0, (1 + STAGE_EVALUATE) | E, 1 + STAGE_EXPLORE, (1 + STAGE_EVALUATE) | E };
+    unsigned char out[sizeof want];
+    memset(out, 9, sizeof out);
+    assert_int_equal(flow_mark_helpers(c, sizeof want, stage1, 1, out), 0);
+    assert_memory_equal(out, want, sizeof want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_the_mark_flows_and_ends),
         cmocka_unit_test(test_what_reading_is),
         cmocka_unit_test(test_a_column_of_results),
+        cmocka_unit_test(test_a_submission_frame),
         cmocka_unit_test(test_names_are_bounded),
         cmocka_unit_test(test_mark_cells_and_statements),
         cmocka_unit_test(test_what_training_made),
@@ -403,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_unkept_columns),
         cmocka_unit_test(test_changes_kept_for_a_model),
         cmocka_unit_test(test_helpers_called),
+        cmocka_unit_test(test_display_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
