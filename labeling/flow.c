@@ -1046,6 +1046,24 @@ int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char
     return mark_all(cells, n, n, jobs, out, PASS_KEPT, modelling);
 }
 
+/* ---------------------------------------------------------------- fitting cells */
+
+int flow_fits_model(const char *src, size_t len)
+{
+    static const char *const verbs[] = {"fit", "fit_generator", "train"};
+    struct pyview v;
+    if (pyview_make(&v, src, len) < 0) return -1;
+    int fits = 0;
+    struct word w;
+    for (size_t k = 0; !fits && next_word(v.code, &k, v.code_len, &w);) {
+        if (!w.attr || !w.call) continue;
+        for (size_t j = 0; j < sizeof verbs / sizeof *verbs; j++)
+            fits |= w.len == strlen(verbs[j]) && memcmp(w.s, verbs[j], w.len) == 0;
+    }
+    pyview_free(&v);
+    return fits;
+}
+
 /* ---------------------------------------------------------------- helpers called */
 
 /* The name S[A..E) of a top-level `def NAME(`, or 0. */

@@ -119,6 +119,13 @@ enum { FLOW_UNKEPT = 1, FLOW_FEEDS_MODEL = 2 };
 int flow_mark_kept(const struct label_cell *cells, size_t n, const unsigned char *modelling, int jobs,
                    unsigned char *out);
 
+/* Whether the code of SRC[0..LEN) fits a model: calls a method `.fit(`, `.fit_generator(`
+ * or `.train(` (not a transformer's `.fit_transform(`, nor `.fit_resample(`).  A cell the
+ * rules call evaluate that fits (`clf.fit(feats, y)` then scored) reads the names it
+ * fits on as a model does, while one that only writes or shows predictions does not
+ * (model_output, lfset.c).  1, 0, or -1 when out of memory. */
+int flow_fits_model(const char *src, size_t len);
+
 /* For CELLS[0..N), in notebook order: OUT[i] = 1 + the stage of the helpers cell i
  * calls, or 0.  A cell all of whose top-level statements are plain calls `name(...)`
  * (or `targets = name(...)`) of functions defined (`def name(`) at top level by earlier

@@ -146,6 +146,8 @@ int label_cells(const struct label_opts *o)
     unsigned char *stage1 = NULL;    /* per cell: 1 + its rules' majority stage, or 0 */
     unsigned char *helpers = NULL;   /* per cell: 1 + the stage of the helpers it only calls, or 0 */
     unsigned char *kept = NULL;      /* per cell: FLOW_UNKEPT, FLOW_FEEDS_MODEL or 0 (flow.h) */
+    unsigned char *fits = NULL;      /* per cell: its rules call it prep or train */
+    unsigned char *kept_fit = NULL;  /* per cell: as kept, the readers only prep or train cells */
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
@@ -233,7 +235,8 @@ int label_cells(const struct label_opts *o)
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
     if (!(results = malloc(total ? total : 1)) || !(trained = malloc(n ? n : 1)) ||
         !(modelling = malloc(n ? n : 1)) || !(kept = malloc(n ? n : 1)) ||
-        !(stage1 = malloc(n ? n : 1)) || !(helpers = malloc(n ? n : 1))) {
+        !(stage1 = malloc(n ? n : 1)) || !(helpers = malloc(n ? n : 1)) ||
+        !(fits = malloc(n ? n : 1)) || !(kept_fit = malloc(n ? n : 1))) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
     }
@@ -244,9 +247,16 @@ int label_cells(const struct label_opts *o)
         trained[i] = s == STAGE_TRAIN;
         stage1[i] = (unsigned char)(s + 1);
         modelling[i] = s == STAGE_PREP || s == STAGE_TRAIN || s == STAGE_EVALUATE;
+        fits[i] = s == STAGE_PREP || s == STAGE_TRAIN;
+        if (s == STAGE_EVALUATE) {
+            int f = flow_fits_model(cells[i].src, cells[i].src_len);
+            if (f < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+            fits[i] = (unsigned char)f;
+        }
     }
     if (flow_mark(cells, n, total, trained, o->jobs, results) < 0 ||
         flow_mark_kept(cells, n, modelling, o->jobs, kept) < 0 ||
+        flow_mark_kept(cells, n, fits, o->jobs, kept_fit) < 0 ||
         flow_mark_helpers(cells, n, stage1, o->jobs, helpers) < 0) {
         fprintf(stderr, "nbstage label: out of memory\n");
         goto out;
@@ -262,7 +272,8 @@ int label_cells(const struct label_opts *o)
         signed char *v = votes + i * (size_t)m;
         struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], kept[i] == FLOW_UNKEPT,
                                   kept[i] == FLOW_FEEDS_MODEL, (int)(helpers[i] & FLOW_HELPER_STAGE) - 1,
-                                  !!(helpers[i] & FLOW_CALLS_EVALUATE) };
+                                  !!(helpers[i] & FLOW_CALLS_EVALUATE),
+                                  kept[i] == FLOW_FEEDS_MODEL && kept_fit[i] != FLOW_FEEDS_MODEL };
         if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
             ctx.prev_stage = lf_majority(v - m, m);
         if (i + 1 < n && cells_same_notebook(&cells[i], &cells[i + 1]))
@@ -278,7 +289,7 @@ int label_cells(const struct label_opts *o)
      * Statements are labeled by the model fitted on whole cells, not fitted on: they
      * leave the cells' labels as they are without --statements. */
     for (size_t i = n; i < total; i++) {
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0, 0, STAGE_NONE, 0 };
+        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0, 0, STAGE_NONE, 0, 0 };
         lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
     }
     double t2 = label_now();
@@ -398,7 +409,7 @@ out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
     cells_free(cells, total);
-    free(votes); free(results); free(trained); free(modelling); free(kept); free(stage1); free(helpers); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(votes); free(results); free(trained); free(modelling); free(kept); free(fits); free(kept_fit); free(stage1); free(helpers); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(gold_rows);
     free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);

@@ -297,7 +297,7 @@ int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
          * put into a frame, written out) that no later model reads is evaluate too;
          * read by a model, it is prep (stacking).  Not a frame that merely holds a
          * column of them (cluster labels kept as a feature), whose later prep is prep. */
-        int prep_ok = (reads & FLOW_WHOLE) && !(ctx && ctx->feeds_model);
+        int prep_ok = (reads & FLOW_WHOLE) && !(ctx && ctx->feeds_model && !ctx->feeds_evaluate_only);
         int other = 0;
         for (int i = 0; i < b; i++)
             other |= votes[i] >= 0 && votes[i] != STAGE_EXPLORE && votes[i] != STAGE_EVALUATE &&

@@ -86,6 +86,8 @@ struct lf_context {
     int feeds_model;        /* a later modelling cell reads a name it assigns (flow.h) */
     int helper_stage;       /* the stage of the helpers it only calls, or STAGE_NONE (flow.h) */
     int calls_evaluate;     /* one of its top-level statements calls an evaluate helper (flow.h) */
+    int feeds_evaluate_only; /* feeds_model, but no later prep or train cell reads what it
+                               assigns: only evaluate cells do (a submission written) */
 };
 
 /* The built-in LFs' names, NULL-terminated: no rule may take one (struct ruleset's

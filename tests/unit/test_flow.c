@@ -448,6 +448,23 @@ static void test_display_helpers(void **state)
     assert_memory_equal(out, want, sizeof want);
 }
 
+/* flow_fits_model: a cell that fits reads the names it fits on as a model does */
+static void test_a_cell_that_fits(void **state)
+{
+    (void)state;
+    const char *fits[] = {"clf.fit(feats, y)\nprint(accuracy_score(y_v, clf.predict(f_v)))",
+                          "h = model.fit_generator(gen, epochs=3)", "bst = xgb_model.train(params, dtrain)",
+                          "m = LogisticRegression().fit(X, y)"};
+    for (size_t i = 0; i < sizeof fits / sizeof *fits; i++)
+        assert_int_equal(flow_fits_model(fits[i], strlen(fits[i])), 1);
+    /* a transformer fitted, a resampling, a call named fit, a comment or a string are no fit */
+    const char *not_fits[] = {"X = scaler.fit_transform(X)", "X_r, y_r = sm.fit_resample(X, y)",
+                              "fit(X, y)", "# clf.fit(X, y)\nsub.to_csv('s.csv')", "print('.fit(')",
+                              "sub['y'] = preds\nsub.to_csv('submission.csv', index=False)"};
+    for (size_t i = 0; i < sizeof not_fits / sizeof *not_fits; i++)
+        assert_int_equal(flow_fits_model(not_fits[i], strlen(not_fits[i])), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_changes_kept_for_a_model),
         cmocka_unit_test(test_helpers_called),
         cmocka_unit_test(test_display_helpers),
+        cmocka_unit_test(test_a_cell_that_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

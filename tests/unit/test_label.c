@@ -245,6 +245,7 @@ static int idx(const char *name)
  * a model's results, UNKEPT: no later cell reads what it assigns (flow.h). */
 static int helper_stage = STAGE_NONE; /* votes_of_notebook's ctx.helper_stage */
 static int calls_evaluate;            /* and its ctx.calls_evaluate */
+static int feeds_evaluate_only;       /* and its ctx.feeds_evaluate_only */
 
 static const char *votes_of_notebook(const char *src, int prev, int next, int results, int kept)
 {
@@ -256,7 +257,7 @@ static const char *votes_of_notebook(const char *src, int prev, int next, int re
     void *md = rules_match_data();
     lfset_votes(&set, &pv, md, v, &info, NULL, NULL);
     struct lf_context ctx = { prev, next, results, kept == FLOW_UNKEPT, kept == FLOW_FEEDS_MODEL, helper_stage,
-                              calls_evaluate };
+                              calls_evaluate, feeds_evaluate_only };
     lfset_context(&set, &info, &ctx, v);
     rules_match_data_free(md);
     pyview_free(&pv);
@@ -436,6 +437,14 @@ static void test_context(void **state)
                         "head=explore");
     assert_string_equal(votes_of_notebook("X = preds[cols]\nX.head()", STAGE_NONE, STAGE_NONE, 1, F),
                         "model_output=evaluate");
+    /* model_output and prep work on whole results: read by a later model (stacking), prep;
+     * read only by later evaluate cells that fit nothing (a submission written), evaluate */
+    const int W = FLOW_RESULTS | FLOW_WHOLE;
+    assert_string_equal(votes_of_notebook("X = preds.drop('a')", STAGE_NONE, STAGE_NONE, W, 0), "model_output=evaluate");
+    assert_string_equal(votes_of_notebook("X = preds.drop('a')", STAGE_NONE, STAGE_NONE, W, F), "drop=prep,feeds_model=prep");
+    feeds_evaluate_only = 1;
+    assert_string_equal(votes_of_notebook("X = preds.drop('a')", STAGE_NONE, STAGE_NONE, W, F), "model_output=evaluate");
+    feeds_evaluate_only = 0;
     /* no rule vote: only where the neighbours' stage (next_cell's, else prev_cell's)
      * is explore, and not where after_model would read the cell as evaluate */
     assert_string_equal(votes_of_notebook("a, b = g(d)", STAGE_NONE, STAGE_EXPLORE, 0, F), "feeds_model=prep");
