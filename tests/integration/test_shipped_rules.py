@@ -1069,6 +1069,13 @@ CASES = [
      "face_cascade = cv2.CascadeClassifier('haarcascade_frontalface_default.xml')\n"
      "faces = face_cascade.detectMultiScale(gray, 1.3, 5)\nfor (x, y, w, h) in faces:\n"
      "    cv2.rectangle(img, (x, y), (x + w, y + h), (255, 0, 0), 2)\nplt.imshow(img)"),
+    # rules round: prep cells called explore
+    ("3: a filling helper named in camel case is prep, though its body reads a shape", "prep",
+     "def FillSpend(dataset, feature):\n    idx = dataset[dataset[feature].isnull()].index\n"
+     "    dataset[feature][idx] = 0\n    print(dataset.shape)"),
+    ("a sparse user-item matrix built from the data and kept is prep", "prep",
+     "users = list(np.sort(df['user_id'].unique()))\nitems = list(df['item_id'].unique())\n"
+     "ratings = sparse.csr_matrix((df['rating'], (df['user_id'], df['item_id'])), shape=(len(users), len(items)))"),
 ]
 
 
