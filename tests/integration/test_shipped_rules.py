@@ -1076,6 +1076,22 @@ CASES = [
     ("a sparse user-item matrix built from the data and kept is prep", "prep",
      "users = list(np.sort(df['user_id'].unique()))\nitems = list(df['item_id'].unique())\n"
      "ratings = sparse.csr_matrix((df['rating'], (df['user_id'], df['item_id'])), shape=(len(users), len(items)))"),
+    # rules round: gold EVALUATE called PREP, TRAIN and EVALUATE swapped
+    ("2: a grid search, then its chosen model scored on the test set, is fit + score: evaluate", "evaluate",
+     "grid = GridSearchCV(LogisticRegression(), {'C': [0.1, 1, 10]}, cv=5)\ngrid.fit(X_train, y_train)\n"
+     "y_pred = grid.predict(X_test)\nprint(accuracy_score(y_test, y_pred))"),
+    ("4: a clustering fitted and its labels drawn is a model's output plotted: evaluate", "evaluate",
+     "kmeans = KMeans(n_clusters=4, random_state=0)\nkmeans.fit(X)\n"
+     "plt.scatter(X[:, 0], X[:, 1], c=kmeans.labels_, cmap='viridis')"),
+    ("3: a run-length encoding helper puts predicted masks in a submission's form: evaluate", "evaluate",
+     "def rle_encoding(x):\n    dots = np.where(x.T.flatten() == 1)[0]\n    run_lengths = []\n    prev = -2\n"
+     "    for b in dots:\n        if b > prev + 1:\n            run_lengths.extend((b + 1, 0))\n"
+     "        run_lengths[-1] += 1\n        prev = b\n    return run_lengths"),
+    ("10: predictions put into a submission frame named subm are evaluate", "evaluate",
+     "subm['target'] = [1 if p > 0.5 else 0 for p in test_probs]"),
+    ("4: a model fitted, then a line drawn from its coefficients over the data, is evaluate", "evaluate",
+     "reg = LinearRegression()\nreg.fit(X, y)\nxs = np.linspace(0, 10, 100)\n"
+     "plt.scatter(X, y)\nplt.plot(xs, reg.intercept_ + reg.coef_[0] * xs, 'r')"),
 ]
 
 
