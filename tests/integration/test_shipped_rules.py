@@ -1092,6 +1092,17 @@ CASES = [
     ("4: a model fitted, then a line drawn from its coefficients over the data, is evaluate", "evaluate",
      "reg = LinearRegression()\nreg.fit(X, y)\nxs = np.linspace(0, 10, 100)\n"
      "plt.scatter(X, y)\nplt.plot(xs, reg.intercept_ + reg.coef_[0] * xs, 'r')"),
+    # rules round: cells only the context LFs voted on (fourth wave)
+    ("9: a connection to a database opened at the top level is load", "load",
+     "import duckdb\n# Open a connection\nconn = duckdb.connect('data/bank.db')"),
+    ("imports with matplotlib's magic written `% matplotlib` and a style set through `style.use` are imports", "imports",
+     "import pandas as pd\nfrom matplotlib import style\n% matplotlib inline\nstyle.use('ggplot')"),
+    ("a column name taken out of a list of feature columns, alone in a cell, adjusts the features: prep", "prep",
+     "numerical.remove('TargetD')"),
+    ("a recommender asked for its recommendations uses a trained model: evaluate", "evaluate",
+     "improved_recommendations('The Dark Knight')"),
+    ("8: early-stopping patience and batch size set are hyper-parameters: train", "train",
+     "patience = 10\nbatchsize = 128"),
 ]
 
 
