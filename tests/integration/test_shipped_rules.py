@@ -1103,6 +1103,26 @@ CASES = [
      "improved_recommendations('The Dark Knight')"),
     ("8: early-stopping patience and batch size set are hyper-parameters: train", "train",
      "patience = 10\nbatchsize = 128"),
+    # rules round: EVALUATE cells called explore or load (fourth wave)
+    ("7: a saved model unpickled under a name that says so is loaded to predict, evaluate", "evaluate",
+     "with open('rf_param_model', 'rb') as f:\n    best_rf_model = pickle.load(f)\n\nbest_rf_model"),
+    ("10: a folder of generated images zipped as the submission is writing predictions, evaluate", "evaluate",
+     "import shutil\nshutil.make_archive('/kaggle/working/images', 'zip', '../images')\n"
+     "print(len(os.listdir('../images')))"),
+    ("3: a run-length encoder of masks is for writing predicted masks, evaluate", "evaluate",
+     "def rle_encoding(x):\n    dots = np.where(x.T.flatten() == 1)[0]\n    run_lengths = []\n    prev = -2\n"
+     "    for b in dots:\n        if (b > prev + 1): run_lengths.extend((b + 1, 0))\n"
+     "        run_lengths[-1] += 1\n        prev = b\n    return run_lengths"),
+    ("a table of models and their scores put together compares models, evaluate, not data written in the cell", "evaluate",
+     "models = pd.DataFrame({\n    'Model': ['Support Vector Machines', 'KNN', 'Logistic Regression'],\n"
+     "    'Score': [acc_svc, acc_knn, acc_lr]})\nmodels.sort_values(by='Score', ascending=False)"),
+    ("a series decomposed and its residuals drawn is a look at the data, explore, not a model's residuals", "explore",
+     "decomposition = sm.tsa.seasonal_decompose(df_date_index, model='multiplicative', freq=7)\n"
+     "trend = decomposition.trend\nseasonal = decomposition.seasonal\nresidual = decomposition.resid\n"
+     "plt.subplot(411)\nplt.plot(df_date_index, label='Original')\nplt.subplot(414)\nplt.plot(residual, label='Residuals')"),
+    ("4: XGBoost's evaluation sets read by their keys and drawn are training curves, evaluate", "evaluate",
+     "fig, ax = plt.subplots()\nax.plot(x_axis, results['validation_0']['merror'], label='Train')\n"
+     "ax.plot(x_axis, results['validation_1']['merror'], label='Test')\nax.legend()\nplt.show()"),
 ]
 
 
