@@ -1123,6 +1123,13 @@ CASES = [
     ("4: XGBoost's evaluation sets read by their keys and drawn are training curves, evaluate", "evaluate",
      "fig, ax = plt.subplots()\nax.plot(x_axis, results['validation_0']['merror'], label='Train')\n"
      "ax.plot(x_axis, results['validation_1']['merror'], label='Test')\nax.legend()\nplt.show()"),
+    # rules round: gold LOAD called PREP or EXPLORE, PREP called LOAD (fifth wave)
+    ("a file read without a header and its columns named is still reading it, load, as read_csv's names= would be", "load",
+     "data = pd.read_csv('processed.cleveland.data.txt', sep=',', header=None)\n"
+     "data.columns = ['age', 'sex', 'pain', 'restbp', 'chol', 'fbs']"),
+    ("a parsed page's table rows taken out and collected is scraping, load, though the page was fetched in an earlier cell", "load",
+     "table = []\nfor row in soup.find('tbody').find_all('tr'):\n"
+     "    table.append([td.text.strip() for td in row.find_all('td')])"),
 ]
 
 
