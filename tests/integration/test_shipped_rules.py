@@ -1130,6 +1130,13 @@ CASES = [
     ("a parsed page's table rows taken out and collected is scraping, load, though the page was fetched in an earlier cell", "load",
      "table = []\nfor row in soup.find('tbody').find_all('tr'):\n"
      "    table.append([td.text.strip() for td in row.find_all('td')])"),
+    # rules round: EXPLORE cells called PREP (fifth wave)
+    ("a statistical test run on subsets of the data is a look at it, explore; the subsets only feed the test", "explore",
+     "survived_age = df[df['survived'] == 1]['age'].dropna()\ndied_age = df[df['survived'] == 0]['age'].dropna()\n"
+     "t_stat, p_val = stats.ttest_ind(survived_age, died_age, equal_var=False)\nprint(t_stat, p_val)"),
+    ("a table of dtypes built, its columns renamed and counted only to be read is explore, not prep", "explore",
+     "dtype_df = train_df.dtypes.reset_index()\ndtype_df.columns = ['Count', 'Column Type']\n"
+     "dtype_df.groupby('Column Type').aggregate('count').reset_index()"),
 ]
 
 
