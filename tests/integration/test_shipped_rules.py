@@ -1137,6 +1137,10 @@ CASES = [
     ("a table of dtypes built, its columns renamed and counted only to be read is explore, not prep", "explore",
      "dtype_df = train_df.dtypes.reset_index()\ndtype_df.columns = ['Count', 'Column Type']\n"
      "dtype_df.groupby('Column Type').aggregate('count').reset_index()"),
+    # rules round: evaluate cells gold calls prep or explore
+    ("a clustering model fitted, its cluster ids set as a column through .loc, derives features: prep, not evaluate or train", "prep",
+     "coords = np.hstack((coord_pickup, coord_dropoff))\nkmeans = MiniBatchKMeans(n_clusters=10, batch_size=10000).fit(coords)\n"
+     "for df in (train, test):\n    df.loc[:, 'loc_cluster'] = kmeans.predict(df[['lat', 'lon']])"),
 ]
 
 
