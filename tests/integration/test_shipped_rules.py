@@ -1141,6 +1141,17 @@ CASES = [
     ("a clustering model fitted, its cluster ids set as a column through .loc, derives features: prep, not evaluate or train", "prep",
      "coords = np.hstack((coord_pickup, coord_dropoff))\nkmeans = MiniBatchKMeans(n_clusters=10, batch_size=10000).fit(coords)\n"
      "for df in (train, test):\n    df.loc[:, 'loc_cluster'] = kmeans.predict(df[['lat', 'lon']])"),
+    # rules round: gold explore called load (fifth wave)
+    ("images opened only to tally their sizes look at the data, explore, not load", "explore",
+     "shapes_set = set()\nfor name in os.listdir(IMG_DIR):\n    img = cv2.imread(os.path.join(IMG_DIR, name))\n"
+     "    shapes_set.add(img.shape)\nprint('unique shapes:', len(shapes_set))"),
+    # rules round: gold TRAIN called explore (fifth wave)
+    ("a learning-rate schedule drawn is optimizer set-up, train, not a plot of the data", "train",
+     "learning_rates = [custom_lr_scheduler(epoch) for epoch in range(0, 30)]\n"
+     "plt.figure(figsize=(10, 6))\nplt.plot(range(0, 30), learning_rates, marker='o')\n"
+     "plt.title('Learning Rate Schedule')\nplt.show()"),
+    ("Vowpal Wabbit run from the shell writing its model is fitting, train", "train",
+     "!vw --oaa 3 train.vw -f model.vw -b 24 --loss_function logistic --passes 30"),
 ]
 
 
