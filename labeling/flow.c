@@ -397,15 +397,6 @@ static int word_submission(const struct word *w)
     return 0;
 }
 
-/* A submission frame written out or filled at a cell's top level (`sub.to_csv(...)`,
- * `submission['target'] = preds`, `sub.EAP = p`): it holds the predictions, whatever
- * made them (a helper, a network called, a loop), so a later look at it (`sub.head()`,
- * `len(submission_df)`) looks at a model's results (the guide's evaluate: "writing
- * predictions or a submission file"), while the competition's sample file looked at
- * before it is filled stays data.  A column derived from the frame itself
- * (`sample_sub['lead'] = sample_sub['id'].str.split('_')`, Meta Kaggle's
- * `submissions['PublicScore'] = submissions['PublicScore'].astype(float)`) is no
- * prediction. */
 /* Whether S[A..Z) reads the name W (not as an attribute). */
 static int span_names(const char *s, size_t a, size_t z, const struct word *w)
 {
@@ -415,6 +406,15 @@ static int span_names(const char *s, size_t a, size_t z, const struct word *w)
     return 0;
 }
 
+/* A submission frame written out or filled at a cell's top level (`sub.to_csv(...)`,
+ * `submission['target'] = preds`, `sub.EAP = p`): it holds the predictions, whatever
+ * made them (a helper, a network called, a loop), so a later look at it (`sub.head()`,
+ * `len(submission_df)`) looks at a model's results (the guide's evaluate: "writing
+ * predictions or a submission file"), while the competition's sample file looked at
+ * before it is filled stays data.  A column derived from the frame itself
+ * (`sample_sub['lead'] = sample_sub['id'].str.split('_')`, Meta Kaggle's
+ * `submissions['PublicScore'] = submissions['PublicScore'].astype(float)`) is no
+ * prediction. */
 static int take_submission(struct flow *f, const char *s, size_t a, size_t z)
 {
     struct word w, m;
