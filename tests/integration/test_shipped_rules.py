@@ -1152,6 +1152,16 @@ CASES = [
      "plt.title('Learning Rate Schedule')\nplt.show()"),
     ("Vowpal Wabbit run from the shell writing its model is fitting, train", "train",
      "!vw --oaa 3 train.vw -f model.vw -b 24 --loss_function logistic --passes 30"),
+    # round 2
+    ("2: a pivot table of counts built, its index reset, columns named, sorted and printed is a table read for insight, explore", "explore",
+     "print('Positions and their counts:')\npos = player.pivot_table(index=['position'], aggfunc='size')\n"
+     "pos = pos.reset_index()\npos.columns = ['Position', 'Count']\npos = pos.sort_values('Count', ascending=False)\nprint(pos)"),
+    # round 3
+    ("4: a cell that only shows a model's forecasts, made cells earlier, looks at its output: evaluate", "evaluate",
+     "print(rnn_forecast)"),
+    ("7: a pretrained detector run on an image and its detections drawn is a model used to predict, evaluate", "evaluate",
+     "image = mp.Image.create_from_file(IMAGE_FILE)\ndetection_result = detector.detect(image)\n"
+     "annotated = visualize(np.copy(image.numpy_view()), detection_result)\nplt.imshow(annotated)"),
 ]
 
 
