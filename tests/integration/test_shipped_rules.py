@@ -1162,6 +1162,9 @@ CASES = [
     ("7: a pretrained detector run on an image and its detections drawn is a model used to predict, evaluate", "evaluate",
      "image = mp.Image.create_from_file(IMAGE_FILE)\ndetection_result = detector.detect(image)\n"
      "annotated = visualize(np.copy(image.numpy_view()), detection_result)\nplt.imshow(annotated)"),
+    # round 5
+    ("a clustering fitted and asked for the clusters of the same data, nothing drawn nor scored, is the analysis itself: train", "train",
+     "from sklearn.cluster import KMeans\nkmeans = KMeans(n_clusters=4)\nkmeans.fit(X)\ny_kmeans = kmeans.predict(X)"),
 ]
 
 
