@@ -1165,6 +1165,18 @@ CASES = [
     # round 5
     ("a clustering fitted and asked for the clusters of the same data, nothing drawn nor scored, is the analysis itself: train", "train",
      "from sklearn.cluster import KMeans\nkmeans = KMeans(n_clusters=4)\nkmeans.fit(X)\ny_kmeans = kmeans.predict(X)"),
+    # round 7
+    ("3: a report helper that names no model, prediction or score reports on the data (missing values): explore, not evaluate", "explore",
+     "def null_report(df):\n    counts = df.isnull().sum()\n    share = counts / len(df)\n"
+     "    display(pd.DataFrame({'n_null': counts, 'p_null': share}))"),
+    # round 8
+    ("a mathematical-programming model's decision variables made is the model defined, train", "train",
+     "y = cp.Variable(len(cost), boolean=True)"),
+    ("a TF1 network's layer written out, its weights made by the tutorial's helpers, is the model built, train", "train",
+     "W_conv1 = weight_variable([5, 5, 1, 32])\nb_conv1 = bias_variable([32])\nx_image = tf.reshape(x, [-1, 28, 28, 1])\n"
+     "h_conv1 = tf.nn.relu(conv2d(x_image, W_conv1) + b_conv1)\nh_pool1 = max_pool_2x2(h_conv1)"),
+    ("6: a k-means of the notebook's own run on the data is clustering as the analysis itself, train", "train",
+     "labels, centers, km = c.kmeans_clustering(3)"),
 ]
 
 
