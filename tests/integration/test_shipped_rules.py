@@ -1177,6 +1177,17 @@ CASES = [
      "h_conv1 = tf.nn.relu(conv2d(x_image, W_conv1) + b_conv1)\nh_pool1 = max_pool_2x2(h_conv1)"),
     ("6: a k-means of the notebook's own run on the data is clustering as the analysis itself, train", "train",
      "labels, centers, km = c.kmeans_clustering(3)"),
+    # round 6
+    ("7: a trained GAN generator put in inference mode and run on photos, its outputs saved, is a model used: evaluate", "evaluate",
+     "G_BA.eval()\nfor f in files:\n    img = transform(Image.open(f)).unsqueeze(0)\n"
+     "    fake = G_BA(img).detach().cpu()\n    save_image(fake, os.path.join(out_dir, os.path.basename(f)))"),
+    ("a models' scores table grown row by row under the name result compares models, evaluate", "evaluate",
+     "result = result.append(pd.Series({'Model': 'SVC', 'Test Accuracy': svc_test_accuracy}), ignore_index=True)\nresult"),
+    ("10: a file named as a submission in short form inside a longer name holds predictions, evaluate", "evaluate",
+     "last = pd.merge(test_orders, last_products, on='user_id', how='left')[['order_id', 'products']]\n"
+     "last.to_csv('dumb2_subm.csv', index=False)"),
+    ("2: one's own helper's result averaged as the cell's value reports a cross-validated score, evaluate", "evaluate",
+     "data = df[['shot_distance', 'shot_made_flag']].dropna()\ntest_it(data).mean()"),
 ]
 
 
