@@ -1188,6 +1188,24 @@ CASES = [
      "last.to_csv('dumb2_subm.csv', index=False)"),
     ("2: one's own helper's result averaged as the cell's value reports a cross-validated score, evaluate", "evaluate",
      "data = df[['shot_distance', 'shot_made_flag']].dropna()\ntest_it(data).mean()"),
+    # round 9.3
+    ("8: a batch size passed to a data reader on a call's continuation line is a keyword argument, not a hyper-parameter: load", "load",
+     "input_path = '../input/'\ndf_num = df_load(input_path + 'train_numeric.csv',\n                 batch_size=100000)"),
+    # round 9.4
+    ("a dataset built from a folder of images and wrapped in a DataLoader, nothing else, is data brought in: load", "load",
+     "photo_ds = PhotoDataset('../input/gan-getting-started/photo_jpg/')\n"
+     "photo_dl = DataLoader(photo_ds, batch_size=1, shuffle=True, num_workers=2)"),
+    # round 9.2
+    ("2: a working copy made in the cell, its columns set only to feed the box plots drawn after, explore", "explore",
+     "df = diamonds_df.copy()\ndf['color'] = df['color'].map({'J': 0, 'I': 1, 'H': 2})\n"
+     "sns.boxplot(x='color', y='price', data=df)"),
+    # round 9.5
+    ("3: Frechet Inception Distance helpers, a generative model's score, are evaluate (not the GAN's training)", "eval_fid",
+     "with strategy.scope():\n    def calculate_frechet_distance(mu1, sigma1, mu2, sigma2):\n"
+     "        covmean = tf.linalg.sqrtm(tf.matmul(sigma1, sigma2))\n"
+     "        return tf.reduce_sum((mu1 - mu2) ** 2) + tf.linalg.trace(sigma1 + sigma2 - 2.0 * covmean)\n"
+     "    def FID(images, gen_model):\n        act = inception_model.predict(gen_model(images))\n"
+     "        return calculate_frechet_distance(mu1, sigma1, mu2, sigma2)"),
 ]
 
 
@@ -1334,9 +1352,11 @@ KEPT_NOTEBOOK = [
     ("1: a read", "load", "df = pd.read_csv('houses.csv')"),
     ("2: a column made, drawn, and read later: kept, so prep", "prep",
      "df['ratio'] = df.price / df.area\nsns.histplot(df['ratio'])\nplt.show()"),
-    ("2: a subset derived only to draw it, never read again: explore", "unkept_change",
+    ("2: a subset derived only to draw it, never read again: explore", "explore",
      "fig, ax = plt.subplots()\nsmall = df[df.area < 50].copy()\nsmall['ratio'] = small.price / small.area\n"
      "ax.scatter(small.area, small.ratio)"),
+    ("2: a column of the live frame made only to draw it, never named again: explore", "unkept_change",
+     "fig, ax = plt.subplots()\ndf['per_room'] = df.area / df.rooms\nax.scatter(df.area, df['per_room'])"),
     ("2: a change kept without a plot stays prep", "prep", "df = df.dropna()\ndf['ratio'].describe()"),
 ]
 
