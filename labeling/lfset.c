@@ -232,6 +232,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     int top_job = -1;                 /* highest rank among fired job rules */
     int job_stages = 0;               /* bit per stage with a fired job rule */
     int any_show = 0;
+    rules_match_begin(md, v); /* a pattern several rules share is matched once */
     for (int i = 0; i < nr; i++) {
         const struct rule *r = &s->rules.rules[i];
         int h = rule_matches(r, v, md);
@@ -250,6 +251,7 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
             any_show = 1;
         }
     }
+    rules_match_begin(md, NULL); /* V is the caller's: nothing of it is kept past here */
     /* step 2: who may vote */
     info->drew_then_prep = top_job == stage_rank[STAGE_PREP] && (job_stages & 1 << STAGE_EXPLORE) && info->draws;
     int n = 0;

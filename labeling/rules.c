@@ -29,13 +29,14 @@ static void free_list(void **l, int n)
     free(l);
 }
 
+/* The lists hold the ruleset's patterns (freed with it), not their own. */
 static void rule_clear(struct rule *r)
 {
     free(r->name);
-    free_list(r->any, r->n_any);
-    free_list(r->all, r->n_all);
-    free_list(r->none, r->n_none);
-    free_list(r->str, r->n_str);
+    free(r->any);
+    free(r->all);
+    free(r->none);
+    free(r->str);
     memset(r, 0, sizeof *r);
 }
 
@@ -51,6 +52,12 @@ void ruleset_free(struct ruleset *rs)
     free(rs->defs);
     for (size_t i = 0; i < rs->n_disabled; i++) free(rs->disabled[i].name);
     free(rs->disabled);
+    for (size_t i = 0; i < rs->n_patterns; i++) {
+        pcre2_code_free(rs->patterns[i]->code);
+        free(rs->patterns[i]->text);
+        free(rs->patterns[i]);
+    }
+    free(rs->patterns);
     memset(rs, 0, sizeof *rs);
 }
 
@@ -122,10 +129,9 @@ static char *expand(const struct ruleset *rs, const char *re, char *err, size_t 
     return out;
 }
 
-static pcre2_code *compile(const struct ruleset *rs, const char *re, char *err, size_t errlen)
+/* RE compiled, with the macros expanded into X (the caller's, freed by it). */
+static pcre2_code *compile_expanded(const char *re, const char *x, char *err, size_t errlen)
 {
-    char *x = expand(rs, re, err, errlen);
-    if (!x) return NULL;
     int code;
     PCRE2_SIZE off;
     pcre2_code *c = pcre2_compile((PCRE2_SPTR)x, PCRE2_ZERO_TERMINATED, PCRE2_MULTILINE, &code, &off, NULL);
@@ -144,13 +150,50 @@ static pcre2_code *compile(const struct ruleset *rs, const char *re, char *err, 
     } else {
         pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* best effort: the interpreter is correct too */
     }
+    return c;
+}
+
+static pcre2_code *compile(const struct ruleset *rs, const char *re, char *err, size_t errlen)
+{
+    char *x = expand(rs, re, err, errlen);
+    if (!x) return NULL;
+    pcre2_code *c = compile_expanded(re, x, err, errlen);
     free(x);
     return c;
 }
 
-static int push(void ***list, int *n, void *item)
+/* RS's pattern for RE on the strings view (STRINGS) or the code: the one already
+ * compiled from the same expanded text for the same view, or a new one.  NULL with
+ * the reason in ERR. */
+static struct rule_pattern *intern(struct ruleset *rs, const char *re, int strings, char *err, size_t errlen)
 {
-    void **p = realloc(*list, (size_t)(*n + 1) * sizeof **list);
+    char *x = expand(rs, re, err, errlen);
+    if (!x) return NULL;
+    for (size_t i = 0; i < rs->n_patterns; i++) {
+        struct rule_pattern *p = rs->patterns[i];
+        if (p->strings == strings && strcmp(p->text, x) == 0) { free(x); return p; }
+    }
+    struct rule_pattern *p = NULL, **q = realloc(rs->patterns, (rs->n_patterns + 1) * sizeof *q);
+    if (q) rs->patterns = q;
+    if (!q || !(p = calloc(1, sizeof *p))) {
+        free(x);
+        nb_error_fmt(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!(p->code = compile_expanded(re, x, err, errlen))) { free(x); free(p); return NULL; }
+    size_t jit = 0;
+    pcre2_pattern_info(p->code, PCRE2_INFO_JITSIZE, &jit);
+    p->jit = jit != 0;
+    p->strings = strings;
+    p->id = (int)rs->n_patterns;
+    p->text = x;
+    q[rs->n_patterns++] = p;
+    return p;
+}
+
+static int push(struct rule_pattern ***list, int *n, struct rule_pattern *item)
+{
+    struct rule_pattern **p = realloc(*list, (size_t)(*n + 1) * sizeof **list);
     if (!p) return -1;
     p[(*n)++] = item;
     *list = p;
@@ -352,14 +395,14 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
                    strcmp(kw, "string") == 0) {
             if (cur < 0) { nb_error_fmt(why, sizeof why, "'%s' outside a rule (start one with: rule NAME STAGE)", kw); goto bad; }
             if (!*arg) { nb_error_fmt(why, sizeof why, "expected: %s PATTERN", kw); goto bad; }
-            pcre2_code *c = compile(rs, arg, why, sizeof why);
+            struct rule_pattern *c = intern(rs, arg, kw[0] == 's', why, sizeof why);
             if (!c) goto bad;
             struct rule *r = &rs->rules[cur];
             int rc = kw[0] == 'a' && kw[1] == 'n' ? push(&r->any, &r->n_any, c)
                    : kw[0] == 'a' ? push(&r->all, &r->n_all, c)
                    : kw[0] == 'n' ? push(&r->none, &r->n_none, c)
                    : push(&r->str, &r->n_str, c);
-            if (rc < 0) { pcre2_code_free(c); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
+            if (rc < 0) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
         } else {
             nb_error_fmt(why, sizeof why, "unknown keyword '%s' (rule, any, all, none, string, define, setup, disable)", kw);
             goto bad;
@@ -415,10 +458,17 @@ int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t er
 }
 
 /* A thread's scratch: PCRE2's match data, and match contexts with the limits, for
- * JIT-compiled patterns and for the interpreter (which counts its steps its own way). */
+ * JIT-compiled patterns and for the interpreter (which counts its steps its own way);
+ * and the answers of the rule patterns on the current view (rules_match_begin):
+ * answer[id] holds for it when stamp[id] == gen. */
 struct matcher {
     pcre2_match_data *md;
     pcre2_match_context *jit, *interp;
+    const struct pyview *view;
+    unsigned gen;
+    unsigned *stamp;
+    int *answer;
+    size_t cap;
 };
 
 void *rules_match_data(void)
@@ -443,7 +493,19 @@ void rules_match_data_free(void *md)
     pcre2_match_data_free(m->md);
     pcre2_match_context_free(m->jit);
     pcre2_match_context_free(m->interp);
+    free(m->stamp);
+    free(m->answer);
     free(m);
+}
+
+void rules_match_begin(void *md, const struct pyview *v)
+{
+    struct matcher *m = md;
+    m->view = v;
+    if (++m->gen == 0) { /* wrapped: no stamp may look current */
+        if (m->cap) memset(m->stamp, 0, m->cap * sizeof *m->stamp);
+        m->gen = 1;
+    }
 }
 
 void rules_error_message(int code, char *out, size_t outlen)
@@ -459,13 +521,41 @@ int rules_error_is_limit(int code)
 }
 
 /* 1 match, 0 no match, or PCRE2's negative error code when it gave up. */
-static int hit(void *re, const char *s, size_t len, void *md)
+static int match(void *re, int jit, const char *s, size_t len, struct matcher *m)
 {
-    struct matcher *m = md;
-    size_t jit = 0;
-    pcre2_pattern_info(re, PCRE2_INFO_JITSIZE, &jit);
     int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, jit ? m->jit : m->interp);
     return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : rc;
+}
+
+static int hit(void *re, const char *s, size_t len, void *md)
+{
+    size_t jit = 0;
+    pcre2_pattern_info(re, PCRE2_INFO_JITSIZE, &jit);
+    return match(re, jit != 0, s, len, md);
+}
+
+/* Whether P matches its view of V, found once per view begun (rules_match_begin). */
+static int pattern_hit(const struct rule_pattern *p, const struct pyview *v, struct matcher *m)
+{
+    const char *s = p->strings ? v->strings : v->code;
+    size_t len = p->strings ? v->strings_len : v->code_len;
+    if (m->view != v) return match(p->code, p->jit, s, len, m);
+    size_t id = (size_t)p->id;
+    if (id >= m->cap) {
+        size_t cap = 2 * id + 64;
+        unsigned *st = realloc(m->stamp, cap * sizeof *st);
+        if (st) m->stamp = st;
+        int *an = st ? realloc(m->answer, cap * sizeof *an) : NULL;
+        if (!an) return match(p->code, p->jit, s, len, m); /* out of memory: not kept */
+        m->answer = an;
+        memset(m->stamp + m->cap, 0, (cap - m->cap) * sizeof *st);
+        m->cap = cap;
+    }
+    if (m->stamp[id] != m->gen) {
+        m->answer[id] = match(p->code, p->jit, s, len, m);
+        m->stamp[id] = m->gen;
+    }
+    return m->answer[id];
 }
 
 /* A rule is (any_1 or any_2 ...) and all_1 and ... and string_1 ... and not none_1 ...,
@@ -478,7 +568,7 @@ int rule_matches(const struct rule *r, const struct pyview *v, void *md)
     if (r->n_any) {
         int ok = 0;
         for (int i = 0; !ok && i < r->n_any; i++) {
-            h = hit(r->any[i], v->code, v->code_len, md);
+            h = pattern_hit(r->any[i], v, md);
             if (h > 0) ok = 1;
             else if (h < 0 && !unknown) unknown = h;
         }
@@ -486,17 +576,17 @@ int rule_matches(const struct rule *r, const struct pyview *v, void *md)
         else if (!unknown) return 0;
     }
     for (int i = 0; i < r->n_all; i++) {
-        h = hit(r->all[i], v->code, v->code_len, md);
+        h = pattern_hit(r->all[i], v, md);
         if (h == 0) return 0;
         if (h < 0 && !unknown) unknown = h;
     }
     for (int i = 0; i < r->n_str; i++) {
-        h = hit(r->str[i], v->strings, v->strings_len, md);
+        h = pattern_hit(r->str[i], v, md);
         if (h == 0) return 0;
         if (h < 0 && !unknown) unknown = h;
     }
     for (int i = 0; i < r->n_none; i++) {
-        h = hit(r->none[i], v->code, v->code_len, md);
+        h = pattern_hit(r->none[i], v, md);
         if (h > 0) return 0;
         if (h < 0 && !unknown) unknown = h;
     }

@@ -24,6 +24,19 @@ enum lf_level {
     LF_CONTEXT = 3, /* the built-in context LFs: vote beside the rules (lfset.h) */
 };
 
+/* A compiled pattern, one per distinct text (macros expanded) and view: the
+ * ruleset's lines that say the same thing share it ({MODELCLASSDEF} is in 27 rules),
+ * so that a cell's answer to it is found once (rules_match_begin; `label --profile`
+ * charges that match to the first rule that asks).  Measured 2026-12-03 on 20,000
+ * corpus cells, `label -j 1`: 7% less CPU, the same labels byte for byte. */
+struct rule_pattern {
+    void *code;  /* pcre2_code * */
+    int jit;     /* compiled by PCRE2's JIT (else its interpreter runs it) */
+    int strings; /* matched against the strings view (a `string` line), not the code */
+    int id;      /* its index in the ruleset's patterns */
+    char *text;  /* with macros expanded: what tells two patterns apart */
+};
+
 struct rule {
     char *name;
     int stage;
@@ -32,7 +45,7 @@ struct rule {
                                  (lm_options.no_abstain_evidence) */
     int line;                 /* where it starts in its file, for messages */
     int file;                 /* which ruleset_load_text call defined it (1, 2, ...) */
-    void **any, **all, **none, **str; /* pcre2_code *, in four lists */
+    struct rule_pattern **any, **all, **none, **str; /* in four lists; the ruleset's */
     int n_any, n_all, n_none, n_str;
 };
 
@@ -53,6 +66,8 @@ struct ruleset {
     /* Names no rule may take (the built-in LFs'), NULL-terminated; set by the caller
      * before loading, or NULL. */
     const char *const *reserved;
+    struct rule_pattern **patterns; /* every rule line's, distinct; freed with the set */
+    size_t n_patterns;
 };
 
 /* Adds the rules of PATH (or of TEXT[0..LEN), named PATH in messages) to RS.  On error
@@ -69,6 +84,11 @@ void ruleset_free(struct ruleset *rs);
  * NULL when out of memory. */
 void *rules_match_data(void);
 void rules_match_data_free(void *md);
+/* Tells MD that the rules are now matched against the views V: each pattern's answer
+ * on V is found once and remembered until the next call; V NULL ends that.  Matches
+ * against any other view remember nothing.  End it (or begin again) before V is
+ * freed: a new view made at the same address is another view. */
+void rules_match_begin(void *md, const struct pyview *v);
 
 /* PCRE2's limits on one match, so that a pattern that backtracks catastrophically
  * (nested quantifiers such as (a+)+ or (\w+\s?)*) costs bounded time on a cell: some

@@ -323,7 +323,7 @@ static void test_interpreter_limits_give_up(void **state)
     if (load(&rs, text, err, sizeof err)) fail_msg("%s", err);
     for (int i = 0; i < 3; i++) {
         size_t jit = 1;
-        assert_int_equal(pcre2_pattern_info(rs.rules[i].any[0], PCRE2_INFO_JITSIZE, &jit), 0);
+        assert_int_equal(pcre2_pattern_info(rs.rules[i].any[0]->code, PCRE2_INFO_JITSIZE, &jit), 0);
         assert_int_equal(jit, 0); /* the interpreter's */
     }
     uint32_t have_jit = 0;
@@ -393,6 +393,51 @@ static void test_escaped_braces_are_text(void **state)
     assert_true(fires(&rs, "quoted_open", "x = {AB}"));
     assert_true(fires(&rs, "after_quote", "{ab"));   /* the macro after \E is one */
     assert_true(fires(&rs, "escaped_bs", "a\\ab")); /* \\ is a backslash: {AB} a macro */
+    ruleset_free(&rs);
+}
+
+/* Lines that say the same pattern once macros are expanded share one compiled
+ * pattern (per view: an `any` and a `string` line of the same text do not), and its
+ * answer on a view is remembered from rules_match_begin(V) to its end (begin NULL):
+ * a new view at the same address, begun again, is matched afresh, and after the end
+ * nothing is answered from memory. */
+static void test_shared_patterns_remember_one_view(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    const char *text = "define FIT \\.fit\\(\n"
+                       "rule a train\n  any {FIT}\n"
+                       "rule b train\n  any \\.fit\\(\n  none plot\n"
+                       "rule c evaluate\n  string \\.fit\\(\n";
+    if (load(&rs, text, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(rs.n, 3);
+    assert_ptr_equal(rs.rules[0].any[0], rs.rules[1].any[0]);
+    assert_ptr_not_equal(rs.rules[0].any[0], rs.rules[2].str[0]);
+    assert_int_equal(rs.n_patterns, 3);
+    void *md = rules_match_data();
+    assert_non_null(md);
+    static const struct { const char *src; int a, b, c; } cells[] = {
+        {"m.fit(x, y)", 1, 1, 0},
+        {"m.fit(x, y)\nplot(m)", 1, 0, 0},
+        {"print('.fit(')", 0, 0, 1},
+        {"m.predict(x)", 0, 0, 0},
+    };
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof cells / sizeof *cells; i++) {
+            struct pyview v; /* the same address every time */
+            assert_int_equal(pyview_make(&v, cells[i].src, strlen(cells[i].src)), 0);
+            if (round == 0) rules_match_begin(md, &v);
+            for (int twice = 0; twice < 2; twice++) {
+                assert_int_equal(rule_matches(&rs.rules[0], &v, md), cells[i].a);
+                assert_int_equal(rule_matches(&rs.rules[1], &v, md), cells[i].b);
+                assert_int_equal(rule_matches(&rs.rules[2], &v, md), cells[i].c);
+            }
+            if (round == 0) rules_match_begin(md, NULL);
+            pyview_free(&v);
+        }
+    rules_match_data_free(md);
     ruleset_free(&rs);
 }
 
@@ -523,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_directives),
         cmocka_unit_test(test_windows_saved_file),
         cmocka_unit_test(test_escaped_braces_are_text),
+        cmocka_unit_test(test_shared_patterns_remember_one_view),
         cmocka_unit_test(test_disable_twice),
         cmocka_unit_test(test_define_out_of_memory),
         cmocka_unit_test(test_shipped_rules_load),
