@@ -45,6 +45,9 @@ void ruleset_free(struct ruleset *rs)
     for (size_t i = 0; i < rs->n; i++) rule_clear(&rs->rules[i]);
     free(rs->rules);
     free_list(rs->setup, (int)rs->n_setup);
+    for (size_t i = 0; i < rs->n_setup; i++) free(rs->setup_re[i]);
+    free(rs->setup_re);
+    pcre2_code_free(rs->setup_any);
     free(rs->setup_at);
     for (int i = 0; i < rs->files; i++) free(rs->paths[i]);
     free(rs->paths);
@@ -216,6 +219,57 @@ static int valid_name(const char *s)
     return 1;
 }
 
+/* Whether pattern X may stand as one branch of an alternation and mean there what it
+ * means alone.  Not when it has a verb: some must open a whole pattern ((*NO_JIT)),
+ * others act beyond their branch ((*COMMIT) fails the whole match); nor when it
+ * names a group by its number (\1, \g2, \g{3}, \g<4>, a condition (?(1)...), a call
+ * (?1) or (?+1), (?R)): the branches before it shift the numbers (relative \g{-1}
+ * stays right); nor a branch reset (?|...).  Cautious: a false no only costs speed. */
+static int joinable(const char *x)
+{
+    if (strstr(x, "(*")) return 0;
+    for (const char *p = x; *p; p++) {
+        if (p[0] == '(' && p[1] == '?' &&
+            (p[2] == '(' || p[2] == '|' || p[2] == '+' || p[2] == 'R' || (p[2] >= '0' && p[2] <= '9')))
+            return 0;
+        if (*p != '\\') continue;
+        const char *q = p + 1;
+        if (*q == 'g') q += q[1] == '{' || q[1] == '<' || q[1] == '\'' ? 2 : 1;
+        if (*q >= '1' && *q <= '9') return 0;
+        if (!*++p) break; /* the escaped character is not a backslash of its own */
+    }
+    return 1;
+}
+
+/* RS->setup_any: every `setup` pattern as one alternation, so that a statement is
+ * matched once instead of once per pattern (~130 shipped: imports_only was the
+ * costliest LF, ~100 us a cell).  It answers as the list does: a branch matches
+ * where its pattern alone matches, and none matches only where no pattern does;
+ * when PCRE2 gives up on the whole, or a pattern cannot join, the list decides.
+ * Nothing is lost when it cannot be built. */
+static void join_setup(struct ruleset *rs)
+{
+    pcre2_code_free(rs->setup_any);
+    rs->setup_any = NULL;
+    size_t len = 1;
+    for (size_t i = 0; i < rs->n_setup; i++) {
+        if (!joinable(rs->setup_re[i])) return;
+        len += strlen(rs->setup_re[i]) + 6;
+    }
+    char *all = rs->n_setup > 1 ? malloc(len) : NULL;
+    if (!all) return;
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n_setup; i++)
+        k += (size_t)sprintf(all + k, "%s(?:%s)", i ? "|" : "", rs->setup_re[i]);
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)all, k, PCRE2_MULTILINE, &code, &off, NULL);
+    free(all);
+    if (!c) return;
+    pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
+    rs->setup_any = c;
+}
+
 int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const char *path,
                       char *err, size_t errlen)
 {
@@ -343,13 +397,18 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             rs->defs[k].re = x;
         } else if (strcmp(kw, "setup") == 0) {
             if (!*arg) { nb_error_fmt(why, sizeof why, "expected: setup PATTERN"); goto bad; }
-            pcre2_code *c = compile(rs, arg, why, sizeof why);
-            if (!c) goto bad;
+            char *x = expand(rs, arg, why, sizeof why);
+            if (!x) goto bad;
+            pcre2_code *c = compile_expanded(arg, x, why, sizeof why);
+            if (!c) { free(x); goto bad; }
             void **q = realloc(rs->setup, (rs->n_setup + 1) * sizeof *q);
             if (q) rs->setup = q;
-            void *at = q ? realloc(rs->setup_at, (rs->n_setup + 1) * sizeof *rs->setup_at) : NULL;
-            if (!at) { pcre2_code_free(c); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
+            char **qr = q ? realloc(rs->setup_re, (rs->n_setup + 1) * sizeof *qr) : NULL;
+            if (qr) rs->setup_re = qr;
+            void *at = qr ? realloc(rs->setup_at, (rs->n_setup + 1) * sizeof *rs->setup_at) : NULL;
+            if (!at) { pcre2_code_free(c); free(x); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
             rs->setup_at = at;
+            rs->setup_re[rs->n_setup] = x;
             rs->setup_at[rs->n_setup].file = file;
             rs->setup_at[rs->n_setup].line = lineno;
             q[rs->n_setup++] = c;
@@ -429,6 +488,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             return -1;
         }
     }
+    join_setup(rs);
     return 0;
 }
 
@@ -595,6 +655,10 @@ int rule_matches(const struct rule *r, const struct pyview *v, void *md)
 
 int ruleset_is_setup(const struct ruleset *rs, const char *s, size_t len, void *md, size_t *which)
 {
+    if (rs->setup_any) {
+        int h = hit(rs->setup_any, s, len, md);
+        if (h >= 0) return h; /* else the list says which pattern gave up, if one does */
+    }
     int unknown = 0;
     for (size_t i = 0; i < rs->n_setup; i++) {
         int h = hit(rs->setup[i], s, len, md);

@@ -54,6 +54,9 @@ struct ruleset {
     size_t n;
     void **setup;             /* statements the imports built-in counts as set-up */
     size_t n_setup;
+    char **setup_re;          /* [n_setup]: each with its macros expanded */
+    void *setup_any;          /* all of them as one alternation, tried first; NULL:
+                                 none, or one that cannot join (ruleset_is_setup) */
     struct { int file, line; } *setup_at; /* [n_setup]: where each is, for messages */
     struct { char *name, *re; } *defs; /* `define` macros, expanded as {NAME} */
     size_t n_defs;

@@ -441,6 +441,45 @@ static void test_shared_patterns_remember_one_view(void **state)
     ruleset_free(&rs);
 }
 
+/* The `setup` patterns are tried as one alternation, which must answer as the list
+ * does; a pattern that would mean something else as a branch (a numbered
+ * back-reference, a verb) leaves the list to answer alone. */
+static void test_setup_patterns_joined(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    if (load(&rs, "setup ^%matplotlib\\b\nsetup ^(?s)with warnings\\..*:\nsetup ^(\\w+)\\.seed\\(\\g{-1}\\)\n",
+             err, sizeof err))
+        fail_msg("%s", err);
+    assert_non_null(rs.setup_any);
+    static const struct { const char *stmt; int want; } cases[] = {
+        {"%matplotlib inline", 1}, {"%matplotlibx", 0}, {"with warnings.catch():\n    pass", 1},
+        {"rng.seed(rng)", 1}, {"rng.seed(np)", 0}, {"x = 1\n%matplotlib inline", 1}, {"df.head()", 0},
+        {"aa", 0},
+    };
+    void *md = rules_match_data();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        assert_int_equal(ruleset_is_setup(&rs, cases[i].stmt, strlen(cases[i].stmt), md, NULL), cases[i].want);
+    /* a second file's \1 cannot join (in the alternation it would name group 2) */
+    if (ruleset_load_text(&rs, "setup ^(a)\\1$\n", 14, "more.rules", err, sizeof err)) fail_msg("%s", err);
+    assert_null(rs.setup_any);
+    assert_int_equal(ruleset_is_setup(&rs, "aa", 2, md, NULL), 1);
+    assert_int_equal(ruleset_is_setup(&rs, "rng.seed(rng)", 13, md, NULL), 1);
+    assert_int_equal(ruleset_is_setup(&rs, "df.head()", 9, md, NULL), 0);
+    ruleset_free(&rs);
+    static const char *const alone[] = {"setup x\nsetup (*COMMIT)y\n", "setup x\nsetup (a)(?1)\n",
+                                        "setup x\nsetup (?|(a)|(b))\\g{1}\n", "setup x\nsetup \\g<1>(b)\n"};
+    for (size_t i = 0; i < sizeof alone / sizeof *alone; i++) {
+        memset(&rs, 0, sizeof rs);
+        if (load(&rs, alone[i], err, sizeof err)) fail_msg("%s: %s", alone[i], err);
+        assert_null(rs.setup_any);
+        ruleset_free(&rs);
+    }
+    rules_match_data_free(md);
+}
+
 /* `disable NAME` of a rule an earlier file disabled (two files that both disable a
  * noisy shipped rule, or one file given twice) said "no rule named", as if the
  * rule never was; now it is done already, and said so only within one file.  A
@@ -569,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_windows_saved_file),
         cmocka_unit_test(test_escaped_braces_are_text),
         cmocka_unit_test(test_shared_patterns_remember_one_view),
+        cmocka_unit_test(test_setup_patterns_joined),
         cmocka_unit_test(test_disable_twice),
         cmocka_unit_test(test_define_out_of_memory),
         cmocka_unit_test(test_shipped_rules_load),
