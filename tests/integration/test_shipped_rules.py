@@ -1206,6 +1206,26 @@ CASES = [
      "        return tf.reduce_sum((mu1 - mu2) ** 2) + tf.linalg.trace(sigma1 + sigma2 - 2.0 * covmean)\n"
      "    def FID(images, gen_model):\n        act = inception_model.predict(gen_model(images))\n"
      "        return calculate_frechet_distance(mu1, sigma1, mu2, sigma2)"),
+    # round 10.3
+    ("8: random numbers drawn into a frame in the cell and only shown after are data made in the cell: load", "load",
+     "rng = np.random.RandomState(42)\ndf = pd.DataFrame(rng.randint(0, 10, (3, 4)),\n"
+     "                  columns=['A', 'B', 'C', 'D'])\ndf"),
+    ("8: constants naming the data folders, only those paths printed, are load (the prints look at no data)", "load",
+     "DATA_DIR = Path('/kaggle/input/ecg')\nTRAIN_DIR = DATA_DIR / 'train'\n"
+     "print(\"Paths set:\")\nprint(f\"Data path: {DATA_DIR}\")\nprint(TRAIN_DIR)"),
+    # round 10.4
+    ("8: a cell of constants, a feature list over several lines among them, that sets the model's "
+     "hyper-parameters (L1_RATIO, MAX_ITER) is train", "train_constants_cell",
+     "BASE_DIR = pathlib.Path('/kaggle/input/market')\nSEED = 42\nFEATURES = [\n    'S2', 'E2',\n    'P8',\n]\n"
+     "CV = 5\nL1_RATIO = 0.5\nMAX_ITER = 100000"),
+    # round 10.1
+    ("a column of a frame named results derived from its own column (units converted) changes a table, not predictions: prep", "prep",
+     "results2['btc'] = results2['satoshis'].apply(lambda x: x / 1e8)"),
+    ("2/4: a table of models' scores pivoted by a metric's column compares models' scores, evaluate", "evaluate",
+     "df_pivot = df_results.pivot(index='Model', columns='Dataset', values='F1-score')"),
+    # round 10.5
+    ("8: pretrained weights copied into the library's cache, like credentials into ~/.kaggle, are set-up: imports", "imports",
+     "!cp ../input/keras-pretrained-models/resnet50* ~/.keras/models/"),
 ]
 
 
