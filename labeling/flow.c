@@ -470,6 +470,10 @@ static int take_statement(struct flow *f, const char *s, size_t a, size_t z, int
     int makes = span_makes_results(s, op + oplen, z), rd = span_reads(f, s, op + oplen, z);
     int gives = makes || (rd & FLOW_RESULTS) ? FLOW_RESULTS : 0;
     if (gives && (makes || (rd & FLOW_WHOLE))) gives |= FLOW_WHOLE;
+    /* the parts of a split of a frame that only gained a column of results (`y =
+     * picked['age']` of the rows a model picked, then `train_test_split(X, y)`) are
+     * data for a new model, not the results (a split of whole results still is) */
+    if (gives && !makes && !(rd & FLOW_WHOLE) && span_splits(s, op + oplen, z)) gives = 0;
     if (!gives && span_fits(s, op + oplen, z)) { /* hist = model.fit(...) */
         struct word w;
         for (size_t i = a; next_word(s, &i, op, &w);)

@@ -1339,6 +1339,23 @@ def test_data_beside_a_fit_is_not_what_training_made(tmp_path, notebook):
     assert "model_output" not in votes[2] and "evaluate" not in votes[2].values(), votes[2]
 
 
+# round 10.2
+# A frame that only gained a column of predictions, its rows the model picked split
+# again for a new model: the parts are data (labeling/flow.c), so counting the new
+# target's classes is explore, not a look at the first model's results.
+SPLIT_OF_PICKED_NOTEBOOK = ["df = pd.read_csv('clients.csv')",
+                            "pipe = make_pipeline(StandardScaler(), LogisticRegression())\npipe.fit(X_train, y_train)",
+                            "X_val['predicted'] = pipe.predict(X_val)",
+                            "picked = X_val[X_val['predicted'] == 1].reset_index(drop=True)\ny = picked['age']",
+                            "X_tr, X_te, y_tr, y_te = train_test_split(picked[cols], y, test_size=0.5)",
+                            "c_train = Counter(y_tr)\nc_train"]
+
+
+def test_a_split_of_picked_rows_is_data(tmp_path):
+    votes = votes_of_notebook(tmp_path, SPLIT_OF_PICKED_NOTEBOOK)
+    assert "model_output" not in votes[5] and "evaluate" not in votes[5].values(), votes[5]
+
+
 # predictions put into a frame and written out, read by no later model, are evaluate
 # (rule 4); out-of-fold predictions kept as a feature a later model reads are prep (rule 6)
 PREDICTIONS_OUT_NOTEBOOK = ["df = pd.read_csv('train.csv')",

@@ -101,7 +101,7 @@ static void test_what_reading_is(void **state)
 
 /* A frame that gained a column of results holds results, but not as a whole
  * (FLOW_WHOLE): nor does what is derived from it; a name made from whole results
- * does. */
+ * does.  The parts of a split of such a frame are data. */
 static void test_a_column_of_results(void **state)
 {
     (void)state;
@@ -111,6 +111,12 @@ static void test_a_column_of_results(void **state)
         { "df.head()", "R" },
         { "sub = df[df.pred > 0]\nsub.shape", "R" },
         { "errs = preds - y_test\nerrs.mean()", "RW" },
+        /* a split of such a frame is data for a new model (Counter(y_tr) explores it);
+         * a split of whole results is results still */
+        { "age = sub['age']\nX_tr, X_te, y_tr, y_te = train_test_split(sub, age)", "R" },
+        { "Counter(y_tr)\nX_te.head()", "" },
+        { "p_a, p_b = train_test_split(preds)", "RW" },
+        { "p_b.mean()", "RW" },
         { "scores = []\nscores.append(accuracy_score(y, p))", "" },
         { "plt.plot(scores)", "RW" },
     };
