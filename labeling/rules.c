@@ -412,6 +412,10 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             rs->setup_at[rs->n_setup].file = file;
             rs->setup_at[rs->n_setup].line = lineno;
             q[rs->n_setup++] = c;
+            /* the alternation lacks this one until the file has loaded (join_setup);
+             * should the file fail, the list answers alone */
+            pcre2_code_free(rs->setup_any);
+            rs->setup_any = NULL;
         } else if (strcmp(kw, "disable") == 0) {
             long k = find_rule(rs, arg);
             size_t d;

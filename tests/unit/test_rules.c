@@ -462,6 +462,13 @@ static void test_setup_patterns_joined(void **state)
     void *md = rules_match_data();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         assert_int_equal(ruleset_is_setup(&rs, cases[i].stmt, strlen(cases[i].stmt), md, NULL), cases[i].want);
+    /* a file that fails after a setup line leaves that line in the list, which then
+     * answers alone: the alternation of the lines before would miss it */
+    const char *broken = "setup ^tqdm\\.pandas\\(\nsetup (\n";
+    assert_int_equal(ruleset_load_text(&rs, broken, strlen(broken), "broken.rules", err, sizeof err), -1);
+    assert_null(rs.setup_any);
+    assert_int_equal(ruleset_is_setup(&rs, "tqdm.pandas()", 13, md, NULL), 1);
+    assert_int_equal(ruleset_is_setup(&rs, "%matplotlib inline", 18, md, NULL), 1);
     /* a second file's \1 cannot join (in the alternation it would name group 2) */
     if (ruleset_load_text(&rs, "setup ^(a)\\1$\n", 14, "more.rules", err, sizeof err)) fail_msg("%s", err);
     assert_null(rs.setup_any);
