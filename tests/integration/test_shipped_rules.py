@@ -1226,6 +1226,27 @@ CASES = [
     # round 10.5
     ("8: pretrained weights copied into the library's cache, like credentials into ~/.kaggle, are set-up: imports", "imports",
      "!cp ../input/keras-pretrained-models/resnet50* ~/.keras/models/"),
+    # round 11.4
+    ("2: a cell that only makes a group-by's aggregate table and shapes it under its own name (pivot, sort) "
+     "is a summary read for insight or drawn next: explore, not prep", "explore",
+     "visits = df.groupby(['month', 'weekday'])['visits'].mean().reset_index()\n"
+     "visits = visits.pivot('weekday', 'month', 'visits')\nvisits.sort_index(inplace=True)"),
+    # round 11.2
+    ("a dataset object built from folders named by strings or a path variable, with no DataLoader: dataset objects "
+     "from files on disk are load", "load_dataset_root",
+     "ds = MonetPhotoDataset('../input/gan/monet_jpg', '../input/gan/photo_jpg', transform)\nval_ds = WaterDataset(csv_path)"),
+    ("a test set got from the notebook's TFRecord-reading helper and re-batched only to peek at is the dataset read: load", "load",
+     "test_dataset = get_test_dataset()\ntest_dataset = test_dataset.unbatch().batch(20)\ntest_batch = iter(test_dataset)"),
+    # round 11.1
+    ("4: a bar plot whose title names a model's score (log losses of several models) plots model results: evaluate", "evaluate",
+     "plt.figure(figsize=(15, 10))\nplt.bar(np.arange(len(res)), res.LogLoss)\n"
+     "plt.title('Log losses of ensembling methods')\nplt.show()"),
+    # round 11.3
+    ("2: a loop that hands each candidate max_leaf_nodes to one's own fit-and-score helper to choose one is "
+     "tuning: train", "train",
+     "for max_leaf_nodes in [5, 50, 500, 5000]:\n"
+     "    my_mae = get_mae(max_leaf_nodes, train_X, val_X, train_y, val_y)\n"
+     "    print(\"Max leaf nodes: %d  MAE: %d\" % (max_leaf_nodes, my_mae))"),
 ]
 
 
