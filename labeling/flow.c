@@ -238,13 +238,30 @@ static int span_reads_fitted(const char *s, size_t a, size_t z)
     return 0;
 }
 
+/* Whether W names one's own prediction helper, called as a function of its own
+ * (`sub = predict(test_loader)`, `preds = make_predictions(model, X)`,
+ * `out = run_inference(paths)`): what it returns is predictions, as a model's
+ * `.predict(` does. */
+static int word_own_predict(const struct word *w)
+{
+    static const char *const heads[] = { "predict", "inference", NULL };
+    static const char *const tails[] = { "_predict", "_predictions", "_preds", "_inference", NULL };
+    /* (not `predict_gender(df)`, `predict_age(row)`: a helper that derives a feature
+     * from the data, whose frame stays data) */
+    if (word_in(w, heads)) return 1;
+    for (const char *const *t = tails; *t; t++)
+        if (word_ends(w, *t)) return 1;
+    return 0;
+}
+
 /* Whether S[A..Z) computes a model's results itself: a prediction, score or metric
- * call, or a fitted attribute. */
+ * call (a model's method, or one's own prediction helper), or a fitted attribute. */
 static int span_makes_results(const char *s, size_t a, size_t z)
 {
     struct word w;
     for (size_t i = a; next_word(s, &i, z, &w);) {
         if (w.call && w.attr && word_in(&w, result_methods)) return 1;
+        if (w.call && !w.attr && word_own_predict(&w)) return 1;
         if (w.call && (word_in(&w, result_functions) || word_ends(&w, "_score"))) return 1;
     }
     return span_reads_fitted(s, a, z);

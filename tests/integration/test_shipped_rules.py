@@ -1247,6 +1247,40 @@ CASES = [
      "for max_leaf_nodes in [5, 50, 500, 5000]:\n"
      "    my_mae = get_mae(max_leaf_nodes, train_X, val_X, train_y, val_y)\n"
      "    print(\"Max leaf nodes: %d  MAE: %d\" % (max_leaf_nodes, my_mae))"),
+    # round 12.2
+    ("7: a pretrained OpenCV DNN network read and run on an image is a pretrained model used to predict: evaluate", "evaluate",
+     "net = cv2.dnn.readNetFromCaffe(proto_file, model_file)\nblob = cv2.dnn.blobFromImage(img, 1.0, (300, 300))\n"
+     "net.setInput(blob)\ndetections = net.forward()"),
+    ("4/7: what one's own inference helper returns is predictions; shown, it is a model's output looked at: evaluate", "evaluate",
+     "submission_resnet = inference(model)\nsubmission_resnet.head(5)"),
+    ("4: a validation split's indices drawn are data, not a model's results: explore", "explore",
+     "for trn_idx, val_idx in folds.split(target, target):\n"
+     "    plt.plot(np.hstack((target.iloc[trn_idx].values, target.iloc[val_idx].values)))\nplt.title('KFold')"),
+    # round 12.4
+    ("2: a helper that makes a topic model for each candidate number of topics and scores its coherence, "
+     "to choose one, is tuning: train", "train",
+     "def compute_coherence_values(dictionary, corpus, texts, limit, start=2, step=3):\n"
+     "    coherence_values = []\n"
+     "    for num_topics in range(start, limit, step):\n"
+     "        model = LdaModel(corpus=corpus, num_topics=num_topics, id2word=dictionary)\n"
+     "        cm = CoherenceModel(model=model, texts=texts, dictionary=dictionary, coherence='c_v')\n"
+     "        coherence_values.append(cm.get_coherence())\n"
+     "    return coherence_values"),
+    ("4: a loop that fits a model for each alpha only to draw its fitted curve, no candidate scored, shows "
+     "fitted curves over data: evaluate, not tuning", "evaluate",
+     "alphas = [0, 1, 5, 10, 30]\nplt.scatter(X, y)\nfor a in alphas:\n    L = Lasso(alpha=a)\n"
+     "    L.fit(X_train, y_train)\n    plt.plot(X_test, L.predict(X_test), label='alpha={}'.format(a))\n"
+     "plt.legend()\nplt.show()"),
+    # round 12.1
+    ("2: columns made only to feed one's own plotting helper called bare (`seasonal_plot(X, ...)`) are part of "
+     "the plot: explore, not prep", "explore",
+     "X = average_sales.to_frame()\nX['week'] = X.index.week\nX['day'] = X.index.dayofweek\n"
+     "seasonal_plot(X, y='sales', period='week', freq='day')"),
+    # round 12.3
+    ("2: a generator set up to augment the images (rotation, flips) and read from a folder does two jobs; "
+     "the augmentation set-up is the furthest: prep", "prep",
+     "train_datagen = ImageDataGenerator(rescale=1./255, rotation_range=40, horizontal_flip=True)\n"
+     "train_generator = train_datagen.flow_from_directory(train_dir, target_size=(150, 150), batch_size=20)"),
 ]
 
 

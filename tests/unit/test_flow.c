@@ -45,6 +45,11 @@ static void test_results_give_the_mark(void **state)
     assert_string_equal(READS("imp = rf.feature_importances_", "imp"), "11");
     assert_string_equal(READS("history = model.fit(X, y, epochs=3)", "plt.plot(history.history['loss'])"), "01");
     assert_string_equal(READS("hist = model.fit_generator(gen)", "hist"), "01");
+    /* one's own prediction helper, called as a function, returns predictions */
+    assert_string_equal(READS("sub = predict(test_loader)", "len(sub)"), "01");
+    assert_string_equal(READS("p = make_predictions(m, X)", "r = run_inference(paths)", "print(p, r)"), "001");
+    assert_string_equal(READS("d = predictors(X)", "d"), "00");
+    assert_string_equal(READS("df = predict_gender(df)", "df.head()"), "00");
     /* a fitted attribute is read as results where it stands, too */
     assert_string_equal(READS("print(clf.coef_)", "gmm.means_", "km.labels_[:10]", "df.labels"), "1110");
     /* a fit kept under another name is the fitted model, not results */
