@@ -1281,6 +1281,29 @@ CASES = [
      "the augmentation set-up is the furthest: prep", "prep",
      "train_datagen = ImageDataGenerator(rescale=1./255, rotation_range=40, horizontal_flip=True)\n"
      "train_generator = train_datagen.flow_from_directory(train_dir, target_size=(150, 150), batch_size=20)"),
+    # round 13.2
+    ("8: the shape of a network's input set alone is the model's configuration: train", "train",
+     "input_shape = (28, 28, 1)"),
+    ("2: a course's blank where the best tree size found by a search is to be stored is the search: train", "train",
+     "candidate_max_leaf_nodes = [5, 25, 50, 100, 250, 500]\nbest_tree_size = ____\nstep_1.check()"),
+    ("4: a network graph of the data made with pyvis and drawn to a page is a plot of the data: explore, "
+     "not a model", "explore",
+     "net = Network(notebook=True)\nnet.add_nodes([1, 2], label=['Alex', 'Cathy'])\nnet.add_edge(1, 2)\n"
+     "net.show('nodes.html')"),
+    # round 13.1
+    ("2: a boosting library's own data containers built from in-memory X/y (`xgb.DMatrix`, `lgb.Dataset`), "
+     "with no parameters set and no training, put the data in the form the model reads: prep", "prep",
+     "dtrain = xgb.DMatrix(X_train, label=y_train)\ndvalid = xgb.DMatrix(X_valid, label=y_valid)\n"
+     "watchlist = [(dtrain, 'train'), (dvalid, 'valid')]"),
+    # round 13.3
+    ("2: a path constant passed to the notebook's own drawing helper (`color_hist_visualization(path)`) is a "
+     "look at the data: explore, not load", "explore",
+     "img_path = '../input/gan-getting-started/monet_jpg/05b493ff42.jpg'\ncolor_hist_visualization(img_path)\n"
+     "channels_visualization(img_path)"),
+    # round 13.4
+    ("load: the files of a cloud storage bucket listed, like the input folder's, are load", "load",
+     "blobs = gcs.list_blobs(prefix, None, bucket_name)\nnames = []\nfor blob in blobs:\n"
+     "    if blob.name.endswith('.mp4'):\n        names.append(blob.name)\nprint(len(names))"),
 ]
 
 
