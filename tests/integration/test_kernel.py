@@ -1274,8 +1274,11 @@ def test_kill9_of_the_proxy_kills_the_child(specs, logs):
 
 def test_a_folder_left_by_a_killed_kernel_is_swept_by_the_next_one(specs, logs):
     """The keeper killed too (kill -9 of each of our processes): nobody is left to remove
-    the private folder; the next stage kernel removes it."""
-    k = Kernel("nbs-signal", logs)
+    the private folder; the next stage kernel removes it.  The kernels run with a TMPDIR
+    of their own: any stage kernel started in the shared one (the sanitizer pass runs
+    beside this one) would sweep the folder before the first assert."""
+    tmp = spec_with_own_tmpdir(specs, "nbs-sweep", "nbs-sweep-")
+    k = Kernel("nbs-sweep", logs)
     child = k.child_pid()
     d = child_dir(child)
     _, keeper = keeper_of(k.pid)
@@ -1285,13 +1288,13 @@ def test_a_folder_left_by_a_killed_kernel_is_swept_by_the_next_one(specs, logs):
         assert gone(child, 5), "the child outlived the proxy"
     finally:
         k.close()
-    assert d.exists()
-    k2 = Kernel("nbs-signal", logs)
+    assert d.exists() and d.parent == tmp
+    k2 = Kernel("nbs-sweep", logs)
     try:
         assert not d.exists(), "a new kernel sweeps the folders of dead ones"
     finally:
         k2.close()
-        shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # Processes a cell started: a subprocess, and one that left its parent (a shell's `&`,
