@@ -1304,6 +1304,49 @@ CASES = [
     ("load: the files of a cloud storage bucket listed, like the input folder's, are load", "load",
      "blobs = gcs.list_blobs(prefix, None, bucket_name)\nnames = []\nfor blob in blobs:\n"
      "    if blob.name.endswith('.mp4'):\n        names.append(blob.name)\nprint(len(names))"),
+    # round 14.2
+    ("explore: one expression showing a look at the data, nothing kept (a quantile, a sparse row's non-zero "
+     "entries, a vectorizer's vocabulary) is explore, not prep", "explore",
+     "df_train['SalePrice'].quantile(0.995)"),
+    # round 14.3
+    ("4: values drawn over a training's epochs (`np.arange(epochs)` on the x axis) are a training curve: "
+     "evaluate, not a plot of the data", "evaluate",
+     "x = np.arange(epochs)\nplt.plot(x, v_acc)\nplt.plot(x, t_acc)\nplt.show()"),
+    # round 14.4
+    ("load: TFRecord reading helpers, the image decoded, cast and reshaped inside, are load (rule 3), "
+     "not prep", "load",
+     "IMAGE_SIZE = [256, 256]\n\ndef decode_image(image):\n    image = tf.image.decode_jpeg(image, channels=3)\n"
+     "    image = (tf.cast(image, tf.float32) / 127.5) - 1\n    image = tf.reshape(image, [*IMAGE_SIZE, 3])\n"
+     "    return image\n\ndef read_tfrecord(example):\n    fmt = {'image': tf.io.FixedLenFeature([], tf.string)}\n"
+     "    example = tf.io.parse_single_example(example, fmt)\n    return decode_image(example['image'])"),
+    ("load: a torch Dataset reading images from a folder is load (rule 3), its own resize and tensor "
+     "transforms part of reading them; no random augmentation", "load",
+     "class ArtDataset(Dataset):\n    def __init__(self, img_dir):\n"
+     "        self.paths = [os.path.join(img_dir, p) for p in os.listdir(img_dir)]\n"
+     "        self.transform = transforms.Compose([transforms.Resize(64), transforms.ToTensor()])\n\n"
+     "    def __len__(self):\n        return len(self.paths)\n\n    def __getitem__(self, i):\n"
+     "        return self.transform(Image.open(self.paths[i]).convert('RGB'))\n\n"
+     "class PhotoDataset(Dataset):\n    def __init__(self, img_dir):\n"
+     "        self.paths = sorted(glob.glob(img_dir + '/*.jpg'))\n\n    def __len__(self):\n"
+     "        return len(self.paths)\n\n    def __getitem__(self, i):\n        return Image.open(self.paths[i])"),
+    ("load: a GloVe file opened and its lines split into a dict of vectors is reading the file, not "
+     "text preparation", "load",
+     "embeddings_index = {}\nf = open('glove.6B.100d.txt')\nfor line in f:\n    values = line.split()\n"
+     "    embeddings_index[values[0]] = np.asarray(values[1:], dtype='float32')\nf.close()"),
+    # round 14.5
+    ("3: a gradient-step training loop that keeps the best checkpoint, with the `validate` helper that picks it, "
+     "is training: train", "train",
+     "def train_one_epoch(model, loader, optimizer):\n    model.train()\n    for x, y in loader:\n"
+     "        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n"
+     "        optimizer.step()\n\ndef validate(model, loader):\n    model.eval()\n    with torch.no_grad():\n"
+     "        return sum(criterion(model(x), y).item() for x, y in loader) / len(loader)\n\n"
+     "best = 1e9\nfor epoch in range(EPOCHS):\n    train_one_epoch(model, train_loader, optimizer)\n"
+     "    v = validate(model, val_loader)\n    if v < best:\n        best = v\n"
+     "        torch.save(model.state_dict(), 'best.pt')"),
+    # round 14.1
+    ("prep: rows kept between two bounds of one column under a new frame's name are outlier trimming, "
+     "not a look at a subset", "prep",
+     "new_df = df[(df['cgpa'] < 8.80) & (df['cgpa'] > 5.11)]\nnew_df"),
 ]
 
 
