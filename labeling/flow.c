@@ -276,11 +276,40 @@ static int span_fits(const char *s, size_t a, size_t z)
     return 0;
 }
 
+/* Whether S[0..Q) assigns the name S[N..N+LEN) at a line's start from a line that finds
+ * missing values (`nan_rows = df.x.isnull()`). */
+static int mask_of_missing(const char *s, size_t q, size_t n, size_t len)
+{
+    for (size_t k = 0; k + len < q; k++) {
+        if ((k > 0 && s[k - 1] != '\n') || memcmp(s + k, s + n, len) != 0 || name_char((unsigned char)s[k + len]))
+            continue;
+        size_t e = k + len;
+        while (e < q && (s[e] == ' ' || s[e] == '\t')) e++;
+        if (e + 1 >= q || s[e] != '=' || s[e + 1] == '=') continue;
+        size_t eol = e;
+        while (eol < q && s[eol] != '\n') eol++;
+        struct word w;
+        for (size_t i = e + 1; next_word(s, &i, eol, &w);)
+            if (w.call && w.attr && (word_is(&w, "isna") || word_is(&w, "isnull"))) return 1;
+    }
+    return 0;
+}
+
 /* Whether the target at S[Q..Z), past its name, selects the rows whose values are
- * missing (`.loc[df['x'].isna(), 'x']`, `[df.x.isnull()]`). */
+ * missing (`.loc[df['x'].isna(), 'x']`, `[df.x.isnull()]`, or `.loc[nan_rows, 'x']`
+ * where the cell made `nan_rows = df.x.isnull()` before). */
 static int fills_missing(const char *s, size_t q, size_t z)
 {
     if (q >= z || (s[q] != '.' && s[q] != '[')) return 0;
+    if (z - q > 5 && memcmp(s + q, ".loc[", 5) == 0) {
+        size_t k = q + 5;
+        while (k < z && (s[k] == ' ' || s[k] == '\t')) k++;
+        size_t n = k;
+        while (k < z && name_char((unsigned char)s[k])) k++;
+        size_t len = k - n;
+        while (k < z && (s[k] == ' ' || s[k] == '\t')) k++;
+        if (len && name_start((unsigned char)s[n]) && k < z && s[k] == ',' && mask_of_missing(s, q, n, len)) return 1;
+    }
     struct word w;
     for (size_t i = q; next_word(s, &i, z, &w);)
         if (w.call && w.attr && (word_is(&w, "isna") || word_is(&w, "isnull"))) return 1;

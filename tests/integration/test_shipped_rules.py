@@ -1347,6 +1347,23 @@ CASES = [
     ("prep: rows kept between two bounds of one column under a new frame's name are outlier trimming, "
      "not a look at a subset", "prep",
      "new_df = df[(df['cgpa'] < 8.80) & (df['cgpa'] > 5.11)]\nnew_df"),
+    # round 15.2
+    ("3: a helper named for a look at the data (missing counts) that builds its table inside and is "
+     "called to show it is explore", "explore",
+     "def get_null_counts(df):\n    nulls = pd.DataFrame(df.isnull().sum().reset_index())\n"
+     "    nulls.columns = ['column', 'null_count']\n    nulls['pct'] = nulls['null_count'] / len(df) * 100\n"
+     "    return nulls.sort_values('null_count', ascending=False)\n\nget_null_counts(train)"),
+    # round 15.3
+    ("3: a helper that min-max normalises what it is given, whatever its name, prepares data: prep", "prep",
+     "def audio_norm(data):\n    max_data = np.max(data)\n    min_data = np.min(data)\n"
+     "    data = (data - min_data) / (max_data - min_data + 1e-6)\n    return data - 0.5"),
+    # round 15.5
+    ("prep: a cell that is one merge of two frames, its result only shown, does the merge: prep", "prep",
+     "pd.merge(df_a, df_b, on='subject_id', how='inner')"),
+    ("prep: a read whose call, continued over lines, ends in a column dropped is read + drop: prep (rule 2)", "prep",
+     "df = pd.read_csv(\n    'book_sales.csv',\n    index_col='Date',\n).drop('Paperback', axis=1)\ndf.head()"),
+    ("prep: a read, then the target taken from it under its own name, is read + define y: prep (rule 2)", "prep",
+     "train = pd.read_json('train.json')\ntarget_train = train['is_iceberg']\ntest = pd.read_json('test.json')"),
 ]
 
 
@@ -1502,6 +1519,20 @@ IMPUTED_NOTEBOOK = ["data = pd.read_csv('cabins.csv')",
 def test_values_imputed_by_a_model_leave_the_frame_data(tmp_path):
     votes = votes_of_notebook(tmp_path, IMPUTED_NOTEBOOK)
     assert "model_output" not in votes[2], votes[2]  # (after_model still reads the cell before)
+
+
+# round 15.1
+# the rows to fill picked by a mask the cell made first (`nan_rows = df.x.isnull()`, then
+# `df.loc[nan_rows, 'x'] = y` with `y = lr.predict(...)`): imputation still, the frame stays data
+IMPUTED_BY_MASK_NOTEBOOK = ["data = pd.read_csv('houses.csv')",
+                            "nan_lot = data.LotFrontage.isnull()\nlr = Ridge()\nlr.fit(X_known, y_known)\n"
+                            "y = lr.predict(X_missing)\ndata.loc[nan_lot, 'LotFrontage'] = y",
+                            "sns.violinplot(x='Street', y='SalePrice', data=data)"]
+
+
+def test_values_imputed_through_a_mask_leave_the_frame_data(tmp_path):
+    votes = votes_of_notebook(tmp_path, IMPUTED_BY_MASK_NOTEBOOK)
+    assert "model_output" not in votes[2], votes[2]
 
 
 # unkept_change reads ahead (labeling/flow.h): a cell that derives something and draws

@@ -71,6 +71,11 @@ static void test_the_mark_flows_and_ends(void **state)
                         "01");
     /* a column of predictions marks its frame; another column does not unmark it */
     assert_string_equal(READS("test['y'] = model.predict(X_test)", "test['id'] = 1", "test.head()"), "011");
+    /* missing values a model filled in, through a mask made before: imputation, data;
+     * a mask of another kind, or every row, is a column of results */
+    assert_string_equal(READS("nan = df.x.isnull()\ny = lr.predict(X)\ndf.loc[nan, 'x'] = y", "df.head()"), "10");
+    assert_string_equal(READS("va = df.t == 3\ny = lr.predict(X)\ndf.loc[va, 'p'] = y", "df.head()"), "11");
+    assert_string_equal(READS("y = lr.predict(X)\ndf.loc[:, 'p'] = y", "df.head()"), "11");
     /* plainly reassigned from something else: no longer results */
     assert_string_equal(READS("preds = model.predict(X)", "preds = [1, 2]", "print(preds)"), "000");
     /* an annotated assignment is an assignment */
