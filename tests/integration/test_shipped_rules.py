@@ -1516,11 +1516,6 @@ IMPUTED_NOTEBOOK = ["data = pd.read_csv('cabins.csv')",
                     "data['Age_group']"]
 
 
-def test_values_imputed_by_a_model_leave_the_frame_data(tmp_path):
-    votes = votes_of_notebook(tmp_path, IMPUTED_NOTEBOOK)
-    assert "model_output" not in votes[2], votes[2]  # (after_model still reads the cell before)
-
-
 # round 15.1
 # the rows to fill picked by a mask the cell made first (`nan_rows = df.x.isnull()`, then
 # `df.loc[nan_rows, 'x'] = y` with `y = lr.predict(...)`): imputation still, the frame stays data
@@ -1530,9 +1525,10 @@ IMPUTED_BY_MASK_NOTEBOOK = ["data = pd.read_csv('houses.csv')",
                             "sns.violinplot(x='Street', y='SalePrice', data=data)"]
 
 
-def test_values_imputed_through_a_mask_leave_the_frame_data(tmp_path):
-    votes = votes_of_notebook(tmp_path, IMPUTED_BY_MASK_NOTEBOOK)
-    assert "model_output" not in votes[2], votes[2]
+@pytest.mark.parametrize("notebook", [IMPUTED_NOTEBOOK, IMPUTED_BY_MASK_NOTEBOOK], ids=["in-place", "through-a-mask"])
+def test_values_imputed_by_a_model_leave_the_frame_data(tmp_path, notebook):
+    votes = votes_of_notebook(tmp_path, notebook)
+    assert "model_output" not in votes[2], votes[2]  # (after_model still reads the cell before)
 
 
 # unkept_change reads ahead (labeling/flow.h): a cell that derives something and draws
