@@ -276,6 +276,15 @@ static int span_fits(const char *s, size_t a, size_t z)
     return 0;
 }
 
+/* Whether S[I..END) calls `.isna()` or `.isnull()`. */
+static int finds_missing(const char *s, size_t i, size_t end)
+{
+    struct word w;
+    while (next_word(s, &i, end, &w))
+        if (w.call && w.attr && (word_is(&w, "isna") || word_is(&w, "isnull"))) return 1;
+    return 0;
+}
+
 /* Whether S[0..Q) assigns the name S[N..N+LEN) at a line's start from a line that finds
  * missing values (`nan_rows = df.x.isnull()`). */
 static int mask_of_missing(const char *s, size_t q, size_t n, size_t len)
@@ -288,9 +297,7 @@ static int mask_of_missing(const char *s, size_t q, size_t n, size_t len)
         if (e + 1 >= q || s[e] != '=' || s[e + 1] == '=') continue;
         size_t eol = e;
         while (eol < q && s[eol] != '\n') eol++;
-        struct word w;
-        for (size_t i = e + 1; next_word(s, &i, eol, &w);)
-            if (w.call && w.attr && (word_is(&w, "isna") || word_is(&w, "isnull"))) return 1;
+        if (finds_missing(s, e + 1, eol)) return 1;
     }
     return 0;
 }
@@ -310,10 +317,7 @@ static int fills_missing(const char *s, size_t q, size_t z)
         while (k < z && (s[k] == ' ' || s[k] == '\t')) k++;
         if (len && name_start((unsigned char)s[n]) && k < z && s[k] == ',' && mask_of_missing(s, q, n, len)) return 1;
     }
-    struct word w;
-    for (size_t i = q; next_word(s, &i, z, &w);)
-        if (w.call && w.attr && (word_is(&w, "isna") || word_is(&w, "isnull"))) return 1;
-    return 0;
+    return finds_missing(s, q, z);
 }
 
 /* Marks (GIVES) or unmarks the targets of S[A..Z) (`a`, `a, b`, `(a, b)`, `a[i]`,
