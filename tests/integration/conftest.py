@@ -8,10 +8,24 @@ and turn an exact message sequence into a flaky failure that has nothing to do w
 the proxy (seen: 1 run in 4 of test_kernel.py).  debugpy's own switch silences it; the
 kernels inherit it from this process's environment.
 """
+import atexit
 import os
+import shutil
 import signal
+import tempfile
 
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+# Every IPython kernel keeps its input history in IPYTHONDIR, a SQLite file written
+# at start and at exit.  The plain and sanitizer passes run side by side, and with
+# one ~/.ipython for both, every kernel of either pass wrote the same file: a lock held
+# by one showed in another as "The history saving thread hit an unexpected error"
+# in a cell's output (seen by holding that lock by hand).  Each pytest run gets a
+# folder of its own, as each user has one.  (test_console.py's consoles keep theirs
+# under their HOME.)
+_IPYTHONDIR = tempfile.mkdtemp(prefix="nbstage-tests-ipython-")
+os.environ["IPYTHONDIR"] = _IPYTHONDIR
+atexit.register(shutil.rmtree, _IPYTHONDIR, True)
 
 # A test run started under nohup, or as a background job of a script, has SIGHUP or
 # SIGINT ignored, and so would every program a test starts (exec keeps an ignored

@@ -59,7 +59,7 @@ def env(tmp_path_factory):
     if subprocess.run(["/usr/bin/python3", "-c", "import jupyter_console"]).returncode:
         pytest.skip("jupyter console is not installed (Debian's jupyter-console: make deps)")
     tmp = tmp_path_factory.mktemp("console")
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_"))}
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_", "IPYTHONDIR"))}
     e.update(HOME=str(tmp / "home"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
              JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
              NBSTAGE_MODEL=_model(), PYDEVD_DISABLE_FILE_VALIDATION="1", TERM="xterm")
