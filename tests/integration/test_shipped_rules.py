@@ -1364,6 +1364,28 @@ CASES = [
      "df = pd.read_csv(\n    'book_sales.csv',\n    index_col='Date',\n).drop('Paperback', axis=1)\ndf.head()"),
     ("prep: a read, then the target taken from it under its own name, is read + define y: prep (rule 2)", "prep",
      "train = pd.read_json('train.json')\ntarget_train = train['is_iceberg']\ntest = pd.read_json('test.json')"),
+    # round 16.1
+    ("prep: rows picked by a condition on the frame's own column and kept under a new name, nothing shown, derive new data: prep", "prep",
+     "df_subset = df[df['IndicatorCode'].isin(chosen_indicators)]\nrecent = df[df['year'] > 2012]"),
+    # round 16.2
+    ("2: a column made only to feed the plot and dropped again at the cell's end is part of the plot: "
+     "explore", "explore",
+     "train['na_count'] = train.isna().sum(axis=1)\nplt.figure(figsize=(10, 4))\n"
+     "sns.countplot(data=train, x='na_count', hue='Transported')\nplt.title('Missing values per row')\n"
+     "train.drop('na_count', axis=1, inplace=True)"),
+    # round 16.3
+    ("2: a model's own predict_ method run on the test data, its predictions then normalised per user, "
+     "uses the model: evaluate", "evaluate",
+     "test['conversions'] = conv_model.predict_probabilities(test[['channel', 'device']], model)\n"
+     "user_sums = test.groupby('user_id')['conversions'].transform('sum')\n"
+     "test['conversions'] = test['conversions'] / user_sums"),
+    # round 16.4
+    ("2: read + one look at missing values shown is load", "load",
+     "import pandas as pd\ndf = pd.read_csv('titanic.csv')\ndf.head()\ndf.isna().sum()"),
+    # round 16.5
+    ("evaluate: a cell of prints only, one of them a name holding a model's score, looks at results "
+     "(rule 4), not at data", "evaluate",
+     "print(rmse_model3)\nprint('-------')\nprint(r2model3)"),
 ]
 
 
