@@ -20,9 +20,12 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 # at start and at exit.  The plain and sanitizer passes run side by side, and with
 # one ~/.ipython for both, every kernel of either pass wrote the same file: a lock held
 # by one showed in another as "The history saving thread hit an unexpected error"
-# in a cell's output (seen by holding that lock by hand).  Each pytest run gets a
-# folder of its own, as each user has one.  (test_console.py's consoles keep theirs
-# under their HOME.)
+# in a cell's output, and made its exit late by SQLite's 5 s busy timeout for each
+# write that waited (measured by holding the lock by hand: `exit` ended ipykernel in
+# 5.46 s instead of 0.41 s).  Likely what CI saw once: the stage kernel still there
+# 20 s after an attached console's `exit` (test_console_existing.py).  Each pytest run
+# gets a folder of its own, as each user has one.  (test_console.py's consoles keep
+# theirs under their HOME.)
 _IPYTHONDIR = tempfile.mkdtemp(prefix="nbstage-tests-ipython-")
 os.environ["IPYTHONDIR"] = _IPYTHONDIR
 atexit.register(shutil.rmtree, _IPYTHONDIR, True)
