@@ -176,5 +176,25 @@ try {
     }));
 } catch (e) {
     report.error = String(e && e.stack || e);
+    // What the page showed when it failed, for the test's message: each code cell's
+    // prompt and stage outputs, the kernel's state, and a screenshot beside the one
+    // a passing run takes (a failure seen once in CI left nothing to go on).
+    try {
+        const page = context.pages()[0];
+        report.atFailure = await page.evaluate(() => ({
+            kernel: window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel ?
+                { connected: Jupyter.notebook.kernel.is_connected(),
+                  indicator: document.querySelector('#kernel_indicator_icon').className } : null,
+            cells: window.Jupyter && Jupyter.notebook ?
+                Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code').map(c => ({
+                    prompt: c.input_prompt_number,
+                    badges: c.element[0].querySelectorAll('.output .nbstage-badge').length,
+                    outputs: c.output_area.outputs.map(o => o.output_type),
+                })) : null,
+        }));
+        await page.screenshot({ path: screenshot.replace(/\.png$/, '-failed.png') });
+    } catch (e2) {
+        report.atFailureError = String(e2);
+    }
 }
 await finishRun(context, watchdog, report);

@@ -194,7 +194,9 @@ def _drive(url, screenshot, tmp, name, mode="badge", steps=2):
                        capture_output=True, text=True, timeout=180)
     assert r.stdout.strip(), f"no report from the browser script (exit {r.returncode}):\n{r.stderr}"
     report = json.loads(r.stdout)
-    assert r.returncode == 0 and "error" not in report, report.get("error", r.stderr)
+    assert r.returncode == 0 and "error" not in report, \
+        f"{report.get('error', r.stderr)}\nat the failure: {report.get('atFailure')}" \
+        f"{report.get('atFailureError', '')}; menu retries: {report.get('menuRetries')}"
     assert report["pageErrors"] == [], report["pageErrors"]
     assert report["saved"] is True and report["dirtyAfterSave"] is False
     return report
