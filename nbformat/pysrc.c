@@ -157,12 +157,51 @@ static size_t skip_code(const char *src, size_t len, size_t i, int *depth)
     return i;
 }
 
+/* 1 for the bytes pysrc_assignments must look at: a newline, '=', a comment, a quote,
+ * a bracket.  Every other byte (names, prefix letters, spaces, operators) is passed
+ * over: a quote opens a string wherever it is (a prefix decides where the string token
+ * begins, never where it ends), and no '=' is inside a name. */
+static int assign_stop(unsigned char c)
+{
+    switch (c) {
+    case '\n': case '=': case '#': case '"': case '\'':
+    case '(': case '[': case '{': case ')': case ']': case '}':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The first index from I on of a byte assign_stop takes, or LEN; 16 bytes at a time
+ * with SSE2 (the byte loop before took most of a cell's encoding with "=" words). */
+static size_t find_assign_stop(const char *src, size_t i, size_t len)
+{
+#if defined(__SSE2__)
+    /* ( ) and " # differ in their last bit; [ ] and { } differ from each other by 0x20 */
+    const __m128i fe = _mm_set1_epi8((char)0xFE), x20 = _mm_set1_epi8(0x20);
+    const __m128i paren = _mm_set1_epi8('('), quote2 = _mm_set1_epi8('"'), quote1 = _mm_set1_epi8('\'');
+    const __m128i curly_open = _mm_set1_epi8('{'), curly_close = _mm_set1_epi8('}');
+    const __m128i eq = _mm_set1_epi8('='), nl = _mm_set1_epi8('\n');
+    for (; i + 16 <= len; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        __m128i even = _mm_and_si128(x, fe), low = _mm_or_si128(x, x20);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(even, paren), _mm_cmpeq_epi8(even, quote2)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(low, curly_open), _mm_cmpeq_epi8(low, curly_close)));
+        hit = _mm_or_si128(hit, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote1), _mm_cmpeq_epi8(x, eq)),
+                                             _mm_cmpeq_epi8(x, nl)));
+        int m = _mm_movemask_epi8(hit);
+        if (m) return i + (size_t)__builtin_ctz((unsigned)m);
+    }
+#endif
+    while (i < len && !assign_stop((unsigned char)src[i])) i++;
+    return i;
+}
+
 size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
 {
     size_t n = 0, i = 0;
     int depth = 0, line_start = 1;
     while (i < len) {
-        unsigned char c = (unsigned char)src[i];
         if (line_start) { /* a statement's first byte: a magic or a shell line? */
             while (i < len && (src[i] == ' ' || src[i] == '\t')) i++;
             line_start = 0;
@@ -170,6 +209,9 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
                 while (i < len && src[i] != '\n') i++;
             continue;
         }
+        i = find_assign_stop(src, i, len);
+        if (i >= len) break;
+        char c = src[i];
         if (c == '\n') {
             line_start = depth == 0; /* inside brackets a line goes on the statement */
             i++;
@@ -183,8 +225,10 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
                 n++;
             }
             i++;
+        } else if (c == '"' || c == '\'') {
+            i = pysrc_skip_string(src, len, i);
         } else {
-            i = skip_code(src, len, i, &depth);
+            i = skip_code(src, len, i, &depth); /* a comment or a bracket */
         }
     }
     return n;

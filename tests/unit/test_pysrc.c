@@ -215,6 +215,71 @@ static void finds_statement_assignments(void **state)
 }
 
 /* Blocks as "|"-joined texts, to compare in one string. */
+/* pysrc_assignments as it was written before its SIMD search (a byte-by-byte scanner
+ * that also looks at string prefixes and skips names as runs), kept as the reference. */
+static size_t ref_assignments(const char *src, size_t len, size_t *pos, size_t cap)
+{
+    size_t n = 0, i = 0, q;
+    int depth = 0, line_start = 1;
+    while (i < len) {
+        char c = src[i];
+        if (line_start) {
+            while (i < len && (src[i] == ' ' || src[i] == '\t')) i++;
+            line_start = 0;
+            if (i < len && (src[i] == '%' || src[i] == '!' || src[i] == '?'))
+                while (i < len && src[i] != '\n') i++;
+        } else if (c == '\n') {
+            line_start = depth == 0;
+            i++;
+        } else if (c == '=') {
+            if (i + 1 < len && src[i + 1] == '=') { i += 2; continue; }
+            char p = i ? src[i - 1] : 0;
+            int compare = p == '!' || ((p == '<' || p == '>') && !(i >= 2 && src[i - 2] == p));
+            if (!compare && depth == 0) {
+                if (n < cap) pos[n] = i;
+                n++;
+            }
+            i++;
+        } else if (c == '#') {
+            while (i < len && src[i] != '\n') i++;
+        } else if (strchr("\"'rRbBuUfF", c) && c && pysrc_string_start(src, len, i, &q)) {
+            i = ref_skip_string(src, len, q);
+        } else if (ref_is_ident((unsigned char)c)) {
+            while (i < len && ref_is_ident((unsigned char)src[i])) i++;
+        } else {
+            if (c == '(' || c == '[' || c == '{') depth++;
+            else if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
+            i++;
+        }
+    }
+    return n;
+}
+
+/* pysrc_assignments against the reference on random text dense in what it looks at
+ * ('=', comparisons, brackets of both kinds, quotes and prefixes, '#', magics, line
+ * ends), lengths around the 16-byte steps, in a heap block of exactly its length. */
+static void assignments_match_reference(void **state)
+{
+    (void)state;
+    unsigned long long r = 4242;
+    static const char alpha[] = "ab rbfU==<>!%?\"'#\\\n\n x1()[]{}:.\t\x80";
+    for (int rep = 0; rep < 20000; rep++) {
+        size_t n = (size_t)(r % (rep < 10000 ? 48 : 300));
+        char *src = malloc(n ? n : 1);
+        assert_non_null(src);
+        for (size_t i = 0; i < n; i++) {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            src[i] = alpha[(r >> 16) % (sizeof alpha - 1)];
+        }
+        size_t want[64], got[64];
+        size_t nw = ref_assignments(src, n, want, 64), ng = pysrc_assignments(src, n, got, 64);
+        assert_int_equal(ng, nw);
+        assert_memory_equal(got, want, (nw < 64 ? nw : 64) * sizeof *want);
+        free(src);
+        r += (unsigned long long)rep;
+    }
+}
+
 static void check_blocks(const char *src, const char *want)
 {
     size_t pos[32], n = pysrc_blocks(src, strlen(src), pos, 32), len = strlen(src);
@@ -279,6 +344,7 @@ int main(void)
         cmocka_unit_test(comments_match_reference),
         cmocka_unit_test(blank_cells),
         cmocka_unit_test(finds_statement_assignments),
+        cmocka_unit_test(assignments_match_reference),
         cmocka_unit_test(string_starts_at_prefix_or_quote),
         cmocka_unit_test(finds_top_level_blocks),
         cmocka_unit_test(stage_keys),
