@@ -245,24 +245,30 @@ enum { STACK_COMMENTS = 32 };
  * the same words, as a comment runs from a '#' to just before a newline or the end,
  * and '#' and the newline are separators themselves.  Words across blocks: PENDING
  * is the end of a word that reaches down to the bottom of the block read before. */
-int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx)
+/* Gives FN, reading backwards, the assignment words of MARKS[0 .. *LEFT) after offset A
+ * (marks are separators, so none lies inside the word), then the word TEXT[A..E). */
+static int give_after_marks(const char *text, size_t n, const char *low, size_t a, size_t e, int uni,
+                            const size_t *marks, size_t *left, token_fn fn, void *ctx)
+{
+    while (*left && marks[*left - 1] > a) {
+        --*left;
+        int r = fn(assign_word, 1, ctx);
+        if (r) return r;
+    }
+    return give(text, n, low, a, e, uni, fn, ctx);
+}
+
+/* The backward split of SRC with its comments at POS (NC of them, as pysrc_comments gives
+ * them) and the assignment words at MARKS (N_MARKS, ascending). */
+static int split_reverse(const char *src, size_t len, unsigned flags, const size_t *pos, size_t nc,
+                         const size_t *marks, size_t n_marks, token_fn fn, void *ctx)
 {
     /* UNI: a byte >= 0x80 in the blocks read so far, which hold every word given so far
      * (each lies in the block being read and the ones above it) */
     int uni_ok = !(flags & TOKENIZE_ASCII_LOWER), uni = 0;
-    size_t stack_pos[2 * STACK_COMMENTS], *pos = stack_pos, nc = 0;
-    if (memchr(src, '#', len)) { /* else no comment */
-        nc = pysrc_comments(src, len, pos, STACK_COMMENTS);
-        if (nc > STACK_COMMENTS) {
-            if (!(pos = malloc(2 * nc * sizeof *pos))) return -1;
-            pysrc_comments(src, len, pos, nc);
-        }
-    }
+    size_t left = n_marks; /* marks [0, left) not given yet */
     char stack_low[STACK_TEXT + TOKENIZER_PAD], *low = stack_low;
-    if (len > STACK_TEXT && !(low = malloc(len + TOKENIZER_PAD))) {
-        if (pos != stack_pos) free(pos);
-        return -1;
-    }
+    if (len > STACK_TEXT && !(low = malloc(len + TOKENIZER_PAD))) return -1;
     memset(low + len, 0, TOKENIZER_PAD);
     int simd = have_simd(flags), r = 0;
     size_t ci = nc, pending = 0; /* comments [0, ci) may reach the blocks left */
@@ -277,11 +283,11 @@ int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, to
         }
         if (pending) {
             if (!(w >> 63)) { /* the word began at this block's end */
-                r = give(src, len, low, base + 64, pending, uni, fn, ctx);
+                r = give_after_marks(src, len, low, base + 64, pending, uni, marks, &left, fn, ctx);
             } else {
                 if (!~w) continue; /* the whole block is in the word */
                 size_t z = 63 - (size_t)__builtin_clzll(~w); /* the space before it */
-                r = give(src, len, low, base + z + 1, pending, uni, fn, ctx);
+                r = give_after_marks(src, len, low, base + z + 1, pending, uni, marks, &left, fn, ctx);
                 w &= (1ull << z) - 1;
             }
             pending = 0;
@@ -291,16 +297,58 @@ int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, to
             uint64_t gaps = ~w & bit_range(0, top);
             if (!gaps) { /* down to bit 0: it may go on in the block below */
                 if (k) pending = end;
-                else r = give(src, len, low, 0, end, uni, fn, ctx);
+                else r = give_after_marks(src, len, low, 0, end, uni, marks, &left, fn, ctx);
                 break;
             }
             size_t z = 63 - (size_t)__builtin_clzll(gaps);
-            r = give(src, len, low, base + z + 1, end, uni, fn, ctx);
+            r = give_after_marks(src, len, low, base + z + 1, end, uni, marks, &left, fn, ctx);
             w &= (1ull << z) - 1;
         }
     }
-    if (!r && pending) r = give(src, len, low, 0, pending, uni, fn, ctx);
+    if (!r && pending) r = give_after_marks(src, len, low, 0, pending, uni, marks, &left, fn, ctx);
+    while (!r && left) left--, r = fn(assign_word, 1, ctx); /* before the first word */
     if (low != stack_low) free(low);
+    return r;
+}
+
+/* With the assignment words the marks are where the forward split finds them: in the
+ * text without its comments (pysrc_assignments on a stripped copy), which is then split
+ * backwards as it is (it has no comment left). */
+static int reverse_with_marks(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx)
+{
+    const char *text = src;
+    size_t n = len;
+    char *stripped = NULL;
+    if (memchr(src, '#', len)) { /* else nothing to strip */
+        if (!(stripped = pysrc_strip_comments(src, len, &n))) return -1;
+        text = stripped;
+    }
+    size_t stack_marks[64], *marks = stack_marks;
+    size_t n_marks = memchr(text, '=', n) ? pysrc_assignments(text, n, marks, 64) : 0;
+    int r = -1;
+    if (n_marks > 64) {
+        if (!(marks = malloc(n_marks * sizeof *marks))) goto out;
+        pysrc_assignments(text, n, marks, n_marks);
+    }
+    r = split_reverse(text, n, flags, NULL, 0, marks, n_marks, fn, ctx);
+out:
+    if (marks != stack_marks) free(marks);
+    free(stripped);
+    return r;
+}
+
+int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx)
+{
+    if (flags & TOKENIZE_ASSIGN_WORDS) return reverse_with_marks(src, len, flags, fn, ctx);
+    size_t stack_pos[2 * STACK_COMMENTS], *pos = stack_pos, nc = 0;
+    if (memchr(src, '#', len)) { /* else no comment */
+        nc = pysrc_comments(src, len, pos, STACK_COMMENTS);
+        if (nc > STACK_COMMENTS) {
+            if (!(pos = malloc(2 * nc * sizeof *pos))) return -1;
+            pysrc_comments(src, len, pos, nc);
+        }
+    }
+    int r = split_reverse(src, len, flags, pos, nc, NULL, 0, fn, ctx);
     if (pos != stack_pos) free(pos);
     return r;
 }

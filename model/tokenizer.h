@@ -43,8 +43,9 @@ int tokenize_source(const char *src, size_t len, token_fn fn, void *ctx);
  * before the words given is never split.  Returns what FN returned, else 0; -1 when out
  * of memory. */
 int tokenize_source_reverse(const char *src, size_t len, token_fn fn, void *ctx);
-/* The same with tokenize_source_with's FLAGS (TOKENIZE_ASSIGN_WORDS aside, which needs
- * the whole text: use tokenize_source_with for it). */
+/* The same with tokenize_source_with's FLAGS.  With TOKENIZE_ASSIGN_WORDS the whole text
+ * is read once for its assignments (pysrc_assignments, on a copy without its comments
+ * when it has any), and the words are still split and given from the last. */
 int tokenize_source_reverse_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx);
 
 /* Departures from the study's split, chosen per model (the model file records them):

@@ -269,28 +269,9 @@ int vocab_build(const struct vocab_counter *c, int max_ids, struct vocab *v)
 
 /* ------------------------------------------------------------------ encoding */
 
-struct encoding {
-    const struct vocab *v;
-    int *ring; /* the caller's IDS, used as a ring of the last SEQ_LEN ids */
-    int seq_len, at; /* at = seen % seq_len, kept without a division per word */
-    long seen;
-};
-
-static int encode_one(const char *w, size_t len, void *ctx)
-{
-    struct encoding *e = ctx;
-    int id = lookup_padded(e->v, w, len); /* tokenize_source pads every word */
-    if (id) { /* rare words are dropped, not UNKed */
-        e->ring[e->at] = id;
-        if (++e->at == e->seq_len) e->at = 0;
-        e->seen++;
-    }
-    return 0;
-}
-
-/* The study's split read backwards: the ids go into IDS from its end, and the words
- * before the last SEQ_LEN known ones are never looked up (40% of the corpus's words
- * are in the 4% of cells longer than that). */
+/* The split read backwards: the ids go into IDS from its end, and the words before the
+ * last SEQ_LEN known ones are never looked up (40% of the corpus's words are in the 4%
+ * of cells longer than that). */
 struct rev_encoding {
     const struct vocab *v;
     int *ids;
@@ -307,27 +288,9 @@ static int encode_rev(const char *w, size_t len, void *ctx)
 
 int vocab_encode(const struct vocab *v, const char *src, size_t len, int *ids, int seq_len)
 {
-    struct encoding e = {v, ids, seq_len, 0, 0};
     if (seq_len <= 0) return 0;
-    if (!(v->tokenize & TOKENIZE_ASSIGN_WORDS)) {
-        struct rev_encoding r = {v, ids, seq_len};
-        if (tokenize_source_reverse_with(src, len, v->tokenize, encode_rev, &r) < 0) return -1;
-        memset(ids, 0, (size_t)r.left * sizeof *ids);
-        return seq_len - r.left;
-    }
-    if (tokenize_source_with(src, len, v->tokenize, encode_one, &e)) return -1;
-    int n = e.seen < seq_len ? (int)e.seen : seq_len;
-    if (e.seen > seq_len) {
-        /* Rotate the ring so the oldest kept id comes first. */
-        int start = (int)(e.seen % seq_len);
-        int tmp[512], *buf = seq_len <= 512 ? tmp : malloc((size_t)seq_len * sizeof *buf);
-        if (!buf) return -1;
-        for (int i = 0; i < seq_len; i++) buf[i] = ids[(start + i) % seq_len];
-        memcpy(ids, buf, (size_t)seq_len * sizeof *ids);
-        if (buf != tmp) free(buf);
-    } else {
-        memmove(ids + (seq_len - n), ids, (size_t)n * sizeof *ids);
-        memset(ids, 0, (size_t)(seq_len - n) * sizeof *ids);
-    }
-    return n;
+    struct rev_encoding r = {v, ids, seq_len};
+    if (tokenize_source_reverse_with(src, len, v->tokenize, encode_rev, &r) < 0) return -1;
+    memset(ids, 0, (size_t)r.left * sizeof *ids);
+    return seq_len - r.left;
 }

@@ -16,9 +16,10 @@
  *     the first 0;
  *   - the reverse split gives the forward split's words, last first, for every flag;
  *     the portable loop gives the AVX-512 loop's words;
- *   - the assignment words are the plain words with one "=" per assignment;
- *   - vocab_encode's last 120 ids (reverse split, or the ring with assignment words)
- *     are those of the forward words looked up one by one.
+ *   - the assignment words are the plain words with one "=" per assignment, and
+ *     the reverse split gives them too, last first;
+ *   - vocab_encode's last 120 ids (the reverse split, with or without assignment
+ *     words) are those of the forward words looked up one by one.
  * The rules are read once, from $NBSTAGE_RULES or share/rules.txt (run from the
  * repository's root, as tests/fuzz/run.sh does).
  */
@@ -141,8 +142,11 @@ static void check_tokenizer(const char *src, size_t len)
     words_free(&def);
 
     /* the assignment words: the plain words, and "=" once per assignment */
-    struct words asg;
+    struct words asg, rasg;
     split(src, len, TOKENIZE_ASSIGN_WORDS, 0, &asg);
+    split(src, len, TOKENIZE_ASSIGN_WORDS, 1, &rasg);
+    same_words(&asg, &rasg, 1);
+    words_free(&rasg);
     size_t stripped_len;
     char *stripped = pysrc_strip_comments(src, len, &stripped_len);
     CHECK(stripped);
@@ -157,7 +161,7 @@ static void check_tokenizer(const char *src, size_t len)
     CHECK(k == plain.n);
     CHECK(eq == n_assign);
 
-    /* the encoders: last SEQ ids, reverse split (plain) and ring (assignment words) */
+    /* the encoders: last SEQ ids, from the reverse split (plain and assignment words) */
     int ids[SEQ], want[SEQ];
     const struct words *by[2] = {&plain, &asg};
     for (int v = 0; v < 2; v++) {

@@ -427,8 +427,9 @@ static void counter_keeps_every_word_as_it_grows(void **state)
     }
 }
 
-/* tokenize_source_reverse against tokenize_source on random text with comments and
- * strings (so with masked comment bytes inside and across the 64-byte blocks), and
+/* tokenize_source_reverse against tokenize_source, with and without the assignment
+ * words, on random text with comments, strings and '=' (so with masked comment bytes
+ * inside and across the 64-byte blocks, and marks among the words), and
  * words that need str.lower() beyond ASCII, lengths
  * around the blocks and past the 8 KB stack buffer: the same words in the opposite
  * order, each padded; and stopping after K words gives the last K. */
@@ -453,7 +454,7 @@ static void reverse_split_matches_forward(void **state)
     (void)state;
     unsigned long long r = 4242;
     static const size_t lens[] = {0, 1, 5, 63, 64, 65, 128, 129, 300, 1000, 8191, 8193, 20000};
-    static const char alpha[] = "abcXY_09  .(\n\t'\"#AZaz";
+    static const char alpha[] = "abcXY_09  .(\n\t'\"#AZaz=";
     /* Σ (whose lower case reads its neighbours, across blocks too), Α, É, a combining
      * accent, the Kelvin sign, İ, a modifier letter, a 4-byte letter, a cut sequence */
     static const char *const uni[] = {"\xce\xa3", "\xce\xa3", "\xce\x91", "\xc3\x89", "\xcc\x81",
@@ -475,23 +476,26 @@ static void reverse_split_matches_forward(void **state)
                                                    : alpha[(r >> 16) % (sizeof alpha - 1)];
             }
             src[n] = 0;
-            struct rwords f = {0}, b = {0};
-            assert_int_equal(tokenize_source(src, n, rcollect, &f), 0);
-            assert_int_equal(tokenize_source_reverse(src, n, rcollect, &b), 0);
-            assert_int_equal(b.n, f.n);
-            for (int i = 0; i < f.n; i++) {
-                size_t len = f.len[f.n - 1 - i];
-                assert_int_equal(b.len[i], len);
-                assert_memory_equal(b.w[i], f.w[f.n - 1 - i], len < 80 ? len : 80);
+            for (unsigned flags = 0; flags <= TOKENIZE_ASSIGN_WORDS; flags += TOKENIZE_ASSIGN_WORDS) {
+                struct rwords f = {0}, b = {0};
+                assert_int_equal(tokenize_source_with(src, n, flags, rcollect, &f), 0);
+                assert_int_equal(tokenize_source_reverse_with(src, n, flags, rcollect, &b), 0);
+                assert_int_equal(b.n, f.n);
+                for (int i = 0; i < f.n; i++) {
+                    size_t len = f.len[f.n - 1 - i];
+                    assert_int_equal(b.len[i], len);
+                    assert_memory_equal(b.w[i], f.w[f.n - 1 - i], len < 80 ? len : 80);
+                }
+                if (f.n > 1) {
+                    struct rwords s = {.stop = 1 + (int)(r % (unsigned)f.n)};
+                    assert_int_equal(tokenize_source_reverse_with(src, n, flags, rcollect, &s), 1);
+                    assert_int_equal(s.n, s.stop);
+                    for (int i = 0; i < s.n; i++) assert_int_equal(s.len[i], b.len[i]);
+                    free(s.w); free(s.len);
+                }
+                free(f.w); free(f.len); free(b.w); free(b.len);
             }
-            if (f.n > 1) {
-                struct rwords s = {.stop = 1 + (int)(r % (unsigned)f.n)};
-                assert_int_equal(tokenize_source_reverse(src, n, rcollect, &s), 1);
-                assert_int_equal(s.n, s.stop);
-                for (int i = 0; i < s.n; i++) assert_int_equal(s.len[i], b.len[i]);
-                free(s.w); free(s.len);
-            }
-            free(f.w); free(f.len); free(b.w); free(b.len); free(src);
+            free(src);
         }
 }
 
@@ -540,7 +544,6 @@ static void portable_split_matches_default(void **state)
                 assert_int_equal(tokenize_source_with(src, n, flags[fi] | TOKENIZE_PORTABLE, rcollect, &p), 0);
                 same_words(&d, &p);
                 free(d.w); free(d.len); free(p.w); free(p.len);
-                if (flags[fi] & TOKENIZE_ASSIGN_WORDS) continue; /* forward only */
                 struct rwords rd = {0}, rp = {0};
                 assert_int_equal(tokenize_source_reverse_with(src, n, flags[fi], rcollect, &rd), 0);
                 assert_int_equal(tokenize_source_reverse_with(src, n, flags[fi] | TOKENIZE_PORTABLE, rcollect, &rp), 0);
@@ -551,11 +554,9 @@ static void portable_split_matches_default(void **state)
         }
 }
 
-/* vocab_encode (the split read backwards, stopping at SEQ_LEN ids; with
- * TOKENIZE_ASSIGN_WORDS the forward split into a ring of SEQ_LEN ids, rotated at the end,
- * or moved to the end when fewer) against keeping the last SEQ_LEN known words of the
- * forward split: SEQ_LEN 1, 5, 120 and 600 (past the ring's 512-id stack buffer), the
- * front zero-filled, whatever IDS held. */
+/* vocab_encode (the split read backwards, stopping at SEQ_LEN ids) against keeping the
+ * last SEQ_LEN known words of the forward split, with and without the assignment
+ * words: SEQ_LEN 1, 5, 120, 512 and 600, the front zero-filled, whatever IDS held. */
 struct fwd_ids { const struct vocab *v; int *ids; int n, cap; };
 static int fwd_lookup(const char *w, size_t len, void *ctx)
 {
@@ -596,7 +597,6 @@ static void encode_matches_forward(void **state)
                 memcpy(src + n, p, strlen(p));
                 n += strlen(p);
             }
-            /* 512 fills the encoder's stack buffer exactly; 600 takes the heap */
             static const int seqs[] = {5, 120, 1, 600, 512};
             int seq = seqs[rep % 5];
             struct fwd_ids f = {&v, NULL, 0, 0};
