@@ -196,32 +196,51 @@ static int split_lower(const char *text, size_t n, const size_t *marks, size_t n
     return r;
 }
 
-/* Splits TEXT (comments already gone) with the assignment words. */
-static int split_with_marks(const char *text, size_t n, unsigned flags, token_fn fn, void *ctx)
+/* A cell's source as the splits read it: without its comments (a copy, when it has
+ * any) and, when asked for, the offsets of its assignments in that text (for the
+ * assignment words; none to look for without an '='). */
+struct marked_text {
+    const char *text;
+    size_t n;
+    char *stripped;
+    size_t stack_marks[64], *marks, n_marks;
+};
+
+static int marked_text_open(const char *src, size_t len, int want_marks, struct marked_text *t)
 {
-    size_t stack_marks[64], *marks = stack_marks;
-    size_t n_marks = pysrc_assignments(text, n, marks, 64);
-    if (n_marks > 64) {
-        if (!(marks = malloc(n_marks * sizeof *marks))) return -1;
-        pysrc_assignments(text, n, marks, n_marks);
+    t->text = src;
+    t->n = len;
+    t->stripped = NULL;
+    t->marks = t->stack_marks;
+    t->n_marks = 0;
+    if (memchr(src, '#', len)) { /* else nothing to strip */
+        if (!(t->stripped = pysrc_strip_comments(src, len, &t->n))) return -1;
+        t->text = t->stripped;
     }
-    int r = split_lower(text, n, marks, n_marks, flags, fn, ctx);
-    if (marks != stack_marks) free(marks);
-    return r;
+    if (want_marks && memchr(t->text, '=', t->n))
+        t->n_marks = pysrc_assignments(t->text, t->n, t->stack_marks, 64);
+    if (t->n_marks > 64) {
+        if (!(t->marks = malloc(t->n_marks * sizeof *t->marks))) {
+            free(t->stripped);
+            return -1;
+        }
+        pysrc_assignments(t->text, t->n, t->marks, t->n_marks);
+    }
+    return 0;
+}
+
+static void marked_text_close(struct marked_text *t)
+{
+    if (t->marks != t->stack_marks) free(t->marks);
+    free(t->stripped);
 }
 
 int tokenize_source_with(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx)
 {
-    const char *text = src;
-    size_t n = len;
-    char *stripped = NULL;
-    if (memchr(src, '#', len)) { /* else nothing to strip */
-        if (!(stripped = pysrc_strip_comments(src, len, &n))) return -1;
-        text = stripped;
-    }
-    int r = flags & TOKENIZE_ASSIGN_WORDS ? split_with_marks(text, n, flags, fn, ctx)
-                                          : split_lower(text, n, NULL, 0, flags, fn, ctx);
-    free(stripped);
+    struct marked_text t;
+    if (marked_text_open(src, len, flags & TOKENIZE_ASSIGN_WORDS, &t)) return -1;
+    int r = split_lower(t.text, t.n, t.marks, t.n_marks, flags, fn, ctx);
+    marked_text_close(&t);
     return r;
 }
 
@@ -312,28 +331,14 @@ static int split_reverse(const char *src, size_t len, unsigned flags, const size
 }
 
 /* With the assignment words the marks are where the forward split finds them: in the
- * text without its comments (pysrc_assignments on a stripped copy), which is then split
- * backwards as it is (it has no comment left). */
+ * text without its comments, which is then split backwards as it is (it has no
+ * comment left). */
 static int reverse_with_marks(const char *src, size_t len, unsigned flags, token_fn fn, void *ctx)
 {
-    const char *text = src;
-    size_t n = len;
-    char *stripped = NULL;
-    if (memchr(src, '#', len)) { /* else nothing to strip */
-        if (!(stripped = pysrc_strip_comments(src, len, &n))) return -1;
-        text = stripped;
-    }
-    size_t stack_marks[64], *marks = stack_marks;
-    size_t n_marks = memchr(text, '=', n) ? pysrc_assignments(text, n, marks, 64) : 0;
-    int r = -1;
-    if (n_marks > 64) {
-        if (!(marks = malloc(n_marks * sizeof *marks))) goto out;
-        pysrc_assignments(text, n, marks, n_marks);
-    }
-    r = split_reverse(text, n, flags, NULL, 0, marks, n_marks, fn, ctx);
-out:
-    if (marks != stack_marks) free(marks);
-    free(stripped);
+    struct marked_text t;
+    if (marked_text_open(src, len, 1, &t)) return -1;
+    int r = split_reverse(t.text, t.n, flags, NULL, 0, t.marks, t.n_marks, fn, ctx);
+    marked_text_close(&t);
     return r;
 }
 
