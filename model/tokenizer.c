@@ -258,12 +258,6 @@ static uint64_t bit_range(size_t a, size_t b)
 
 enum { STACK_COMMENTS = 32 };
 
-/* The blocks are read from the last one down, so a caller that stops early (the
- * encoder, once it has its last SEQ_LEN words) never lower-cases or splits the rest.
- * Comments are not cut out of a copy: their bytes count as separators, which gives
- * the same words, as a comment runs from a '#' to just before a newline or the end,
- * and '#' and the newline are separators themselves.  Words across blocks: PENDING
- * is the end of a word that reaches down to the bottom of the block read before. */
 /* Gives FN, reading backwards, the assignment words of MARKS[0 .. *LEFT) after offset A
  * (marks are separators, so none lies inside the word), then the word TEXT[A..E). */
 static int give_after_marks(const char *text, size_t n, const char *low, size_t a, size_t e, int uni,
@@ -277,8 +271,14 @@ static int give_after_marks(const char *text, size_t n, const char *low, size_t 
     return give(text, n, low, a, e, uni, fn, ctx);
 }
 
-/* The backward split of SRC with its comments at POS (NC of them, as pysrc_comments gives
- * them) and the assignment words at MARKS (N_MARKS, ascending). */
+/* The backward split of SRC, its comments at POS (NC of them, as pysrc_comments gives
+ * them), with the assignment words at MARKS (N_MARKS, ascending) among its words.
+ * The blocks are read from the last one down, so a caller that stops early (the
+ * encoder, once it has its last SEQ_LEN words) never lower-cases or splits the rest.
+ * Comments are not cut out of a copy: their bytes count as separators, which gives
+ * the same words, as a comment runs from a '#' to just before a newline or the end,
+ * and '#' and the newline are separators themselves.  Words across blocks: PENDING
+ * is the end of a word that reaches down to the bottom of the block read before. */
 static int split_reverse(const char *src, size_t len, unsigned flags, const size_t *pos, size_t nc,
                          const size_t *marks, size_t n_marks, token_fn fn, void *ctx)
 {
