@@ -61,6 +61,8 @@ static void usage(FILE *to)
 "  --seq-len N              words per cell, the last ones (120)\n"
 "  --assign-words           a word \"=\" where a statement assigns (off: the study's\n"
 "                           split turns '=' into a space; see model/tokenizer.h)\n"
+"  --oov-word               unknown words read as one word, as Keras' oov_token (off:\n"
+"                           they are dropped, as in the study)\n"
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
 "  --threads N              threads, 1 to 256, each a share of every batch, calling\n"
@@ -131,7 +133,7 @@ int cmd_train(int argc, char **argv)
     o.cfg.threads = cpus_usable();
     enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
            O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
-           O_THREADS, O_CURVES, O_ASSIGN };
+           O_THREADS, O_CURVES, O_ASSIGN, O_OOV };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"cells", required_argument, 0, O_CELLS},
         {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
@@ -144,7 +146,7 @@ int cmd_train(int argc, char **argv)
         {"embed", required_argument, 0, O_EMBED}, {"hidden", required_argument, 0, O_HIDDEN},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"curves", required_argument, 0, O_CURVES}, {"quiet", no_argument, 0, 'q'},
-        {"assign-words", no_argument, 0, O_ASSIGN},
+        {"assign-words", no_argument, 0, O_ASSIGN}, {"oov-word", no_argument, 0, O_OOV},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     optind = 1;
@@ -175,6 +177,7 @@ int cmd_train(int argc, char **argv)
         case O_MINCONF: bad |= parse_float(optarg, 0, 1, &o.min_conf); break;
         case O_KEEPDUP: o.dedupe = 0; break;
         case O_ASSIGN: o.assign_words = 1; break;
+        case O_OOV: o.oov_word = 1; break;
         case O_TARGETS:
             if (!strcmp(optarg, "soft")) o.soft = 1;
             else if (!strcmp(optarg, "hard")) o.soft = 0;

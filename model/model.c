@@ -69,6 +69,7 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
         nb_error_fmt(err, errlen, "%s: %s", path, r == -2 ? "out of memory" : "bad vocabulary section");
         goto fail;
     }
+    if (mf->flags & MF_OOV_WORD) m->v.oov_id = 1; /* modelfile_parse checked word 1 */
     m->v.tokenize = (mf->flags & MF_ASSIGN_WORDS ? TOKENIZE_ASSIGN_WORDS : 0) |
                     (mf->flags & MF_UNICODE_LOWER ? 0 : TOKENIZE_ASCII_LOWER) |
                     (getenv("NBSTAGE_PORTABLE") ? TOKENIZE_PORTABLE : 0);

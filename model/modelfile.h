@@ -39,6 +39,7 @@ enum { /* preprocessing flags: the first four always set by this version's write
     MF_TRUNCATE_PRE = 8,
     MF_ASSIGN_WORDS = 16, /* the "=" word (tokenizer.h TOKENIZE_ASSIGN_WORDS) */
     MF_UNICODE_LOWER = 32, /* str.lower() beyond ASCII; absent: TOKENIZE_ASCII_LOWER */
+    MF_OOV_WORD = 64,      /* word 1 is VOCAB_OOV_WORD, read for every unknown word */
 };
 
 struct modelfile {

@@ -97,7 +97,7 @@ int trainrun(const struct train_opts *o)
                         "learn; try another --seed or --val-split 0\n", o->weak, cv.n - nval, stage_key[only]);
         goto out;
     }
-    if (trainsets_vocab(&cv, is_val, o->vocab, o->assign_words ? TOKENIZE_ASSIGN_WORDS : 0, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    if (trainsets_vocab(&cv, is_val, o->vocab, o->assign_words ? TOKENIZE_ASSIGN_WORDS : 0, o->oov_word, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
     int used_threads = o->cfg.threads < LSTM_MAX_THREADS ? o->cfg.threads : LSTM_MAX_THREADS; /* train.c's cap */
     if (log) {
         fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu blank or comment-only, "
@@ -105,9 +105,11 @@ int trainrun(const struct train_opts *o)
                 ws.lines, ws.abstained, ws.no_source, ws.blank, ws.low_conf, dups, capped, o->cap);
         fprintf(log, "train: classes before the cap:");
         for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
-        fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s, "
+        fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s%s, "
                      "%s targets; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1,
-                o->assign_words ? " with assignment words" : "", o->soft ? "soft" : "hard", openblas_get_corename(),
+                o->assign_words ? " with assignment words" : "",
+                o->oov_word ? (o->assign_words ? " and an out-of-vocabulary word" : " with an out-of-vocabulary word") : "",
+                o->soft ? "soft" : "hard", openblas_get_corename(),
                 used_threads, used_threads == 1 ? "" : "s");
         if (o->val_split > 0 && nval == 0)
             fprintf(log, "train: no validation set: the cells are all from one notebook, which is never split "

@@ -5,11 +5,12 @@
 #include "model/trainsets.h"
 
 int trainsets_vocab(const struct train_cells *cv, const unsigned char *is_val, int max_ids,
-                    unsigned tokenize, struct vocab *v)
+                    unsigned tokenize, int oov, struct vocab *v)
 {
     struct vocab_counter *vc = vocab_counter_new();
     if (!vc) return -1;
     vocab_counter_set_tokenize(vc, tokenize);
+    vocab_counter_set_oov(vc, oov);
     for (size_t i = 0; i < cv->n; i++)
         if (!is_val[i] && vocab_counter_add_source(vc, cv->v[i].src, cv->v[i].len)) {
             vocab_counter_free(vc);

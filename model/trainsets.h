@@ -12,10 +12,10 @@
 #include "model/vocab.h"
 
 /* The vocabulary of the cells with IS_VAL[i] == 0, at most MAX_IDS ids (padding
- * included), words split with TOKENIZE's flags (model/tokenizer.h).  -1 when out of
- * memory. */
+ * included), words split with TOKENIZE's flags (model/tokenizer.h), with the
+ * out-of-vocabulary word when OOV is non-zero (model/vocab.h).  -1 when out of memory. */
 int trainsets_vocab(const struct train_cells *cv, const unsigned char *is_val, int max_ids,
-                    unsigned tokenize, struct vocab *v);
+                    unsigned tokenize, int oov, struct vocab *v);
 
 /* The set of the cells with IS_VAL[i] == WANT_VAL into D, its sequences in *TOK and
  * targets in *TGT (malloc'd, the caller's to free even when it fails).  -1 when out of

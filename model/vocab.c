@@ -162,9 +162,11 @@ struct vocab_counter {
     struct counted *items; /* open addressing; word == NULL: empty */
     size_t size, used;
     unsigned tokenize;
+    int oov;
 };
 
 void vocab_counter_set_tokenize(struct vocab_counter *c, unsigned flags) { c->tokenize = flags; }
+void vocab_counter_set_oov(struct vocab_counter *c, int oov) { c->oov = oov != 0; }
 
 struct vocab_counter *vocab_counter_new(void)
 {
@@ -247,19 +249,26 @@ int vocab_build(const struct vocab_counter *c, int max_ids, struct vocab *v)
     for (size_t i = 0; i < c->size; i++)
         if (c->items[i].word) all[k++] = &c->items[i];
     qsort(all, k, sizeof *all, by_rank);
-    size_t keep = k < (size_t)(max_ids - 1) ? k : (size_t)(max_ids - 1);
-    size_t bytes = 0;
+    size_t room = max_ids - 1 > c->oov ? (size_t)(max_ids - 1 - c->oov) : 0;
+    size_t keep = k < room ? k : room;
+    size_t bytes = c->oov ? sizeof VOCAB_OOV_WORD : 0;
     for (size_t i = 0; i < keep; i++) bytes += all[i]->len + 1;
-    v->n = (int)keep + 1;
+    v->n = (int)keep + 1 + c->oov;
     v->tokenize = c->tokenize;
+    v->oov_id = c->oov;
     v->own = malloc(bytes ? bytes : 1);
     v->words = malloc((size_t)v->n * sizeof *v->words);
     if (!v->own || !v->words) { free(all); vocab_free(v); return -1; }
     v->words[0] = "";
     char *p = v->own;
+    if (c->oov) {
+        memcpy(p, VOCAB_OOV_WORD, sizeof VOCAB_OOV_WORD);
+        v->words[1] = p;
+        p += sizeof VOCAB_OOV_WORD;
+    }
     for (size_t i = 0; i < keep; i++) {
         memcpy(p, all[i]->word, all[i]->len + 1);
-        v->words[i + 1] = p;
+        v->words[i + 1 + c->oov] = p;
         p += all[i]->len + 1;
     }
     free(all);
@@ -282,6 +291,7 @@ static int encode_rev(const char *w, size_t len, void *ctx)
 {
     struct rev_encoding *e = ctx;
     int id = lookup_padded(e->v, w, len); /* tokenize_source_reverse pads every word */
+    if (!id) id = e->v->oov_id;
     if (id) e->ids[--e->left] = id;
     return e->left == 0; /* full: stop */
 }

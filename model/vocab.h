@@ -1,7 +1,8 @@
 /* vocab.h — the vocabulary: words to ids, as Keras' Tokenizer(num_words=N) numbers them.
  *
  * Owns: counting words over the training cells, keeping the N-1 most frequent as ids
- * 1..N-1 (0 is padding; rarer words are dropped, as Keras does without an oov_token),
+ * 1..N-1 (0 is padding; rarer words are dropped, as Keras does without an oov_token,
+ * or, with the out-of-vocabulary word, all read as id 1, as Keras' oov_token does),
  * the word -> id hash table used at inference, and turning a cell's source into its
  * id sequence, front-padded and front-truncated (Keras `pre`/`pre`) to SEQ_LEN.
  * Ties in frequency go to the word seen first, which is what Keras' stable sort over
@@ -29,7 +30,14 @@ struct vocab {
     uint32_t mask;      /* slots has mask+1 entries, a power of two */
     char *own;          /* the words' storage when the vocab owns it, else NULL */
     unsigned tokenize;  /* tokenize_source_with flags the words were counted with */
+    int oov_id;         /* the id every unknown word reads as (1), or 0: dropped */
 };
+
+/* The out-of-vocabulary word, id 1 of a vocabulary that has one (Keras' Tokenizer with
+ * oov_token: the N-2 most frequent words are then ids 2..N-1).  Its '<' and '>' are
+ * filter characters, so no word of a cell can be it. */
+#define VOCAB_OOV_WORD "<oov>"
+
 
 /* The id of a word, 0 when it is not in the vocabulary. */
 int vocab_lookup(const struct vocab *v, const char *w, size_t len);
@@ -52,15 +60,19 @@ int vocab_counter_add(struct vocab_counter *c, const char *w, size_t len); /* -1
 /* The tokenize_source_with flags for vocab_counter_add_source (default 0, the study's
  * split); a vocabulary built from C encodes with the same. */
 void vocab_counter_set_tokenize(struct vocab_counter *c, unsigned flags);
+/* With OOV non-zero, vocab_build gives the vocabulary the out-of-vocabulary word. */
+void vocab_counter_set_oov(struct vocab_counter *c, int oov);
 /* Tokenizes SRC (model/tokenizer.h) and counts its words.  -1: out of memory. */
 int vocab_counter_add_source(struct vocab_counter *c, const char *src, size_t len);
 size_t vocab_counter_distinct(const struct vocab_counter *c);
 
-/* Keeps the MAX_IDS-1 most frequent words (ties: first seen first) as ids 1...
+/* Keeps the MAX_IDS-1 most frequent words (ties: first seen first) as ids 1... (with
+ * the out-of-vocabulary word: it is id 1, and the MAX_IDS-2 most frequent ids 2...).
  * -1 when out of memory. */
 int vocab_build(const struct vocab_counter *c, int max_ids, struct vocab *v);
 
-/* SRC's ids: the last SEQ_LEN in-vocabulary words, front-padded with 0, into IDS.
+/* SRC's ids: the last SEQ_LEN in-vocabulary words (every word, unknown ones as
+ * oov_id, when the vocabulary has the out-of-vocabulary word), front-padded with 0, into IDS.
  * Returns how many of the SEQ_LEN are words (the rest, at the front, are 0), or -1 when
  * out of memory. */
 int vocab_encode(const struct vocab *v, const char *src, size_t len, int *ids, int seq_len);

@@ -236,6 +236,56 @@ static void refused_resealed(const struct fixture *f, size_t at, uint32_t value,
     free(b);
 }
 
+/* A vocabulary with the out-of-vocabulary word (Keras' oov_token) is written with
+ * MF_OOV_WORD, and a model loaded from it reads an unknown word as that word: "zz df"
+ * differs from "df" only then.  A file that claims the word without having it first
+ * is refused. */
+static void oov_word_flag_round_trips(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    char err[256];
+    nbs_model *plain = model_load(f.path, err, sizeof err);
+    if (!plain) fail_msg("%s", err);
+    float p1[N_STAGES], p2[N_STAGES];
+    model_classify(plain, "zz df", 5, p1); /* the study's: an unknown word is dropped */
+    model_classify(plain, "df", 2, p2);
+    assert_memory_equal(p1, p2, sizeof p1);
+    /* the fixture's flags word with MF_OOV_WORD added, its word 1 being "import": refused */
+    uint32_t flags;
+    memcpy(&flags, f.bytes + 48, 4);
+    refused_resealed(&f, 48, flags | MF_OOV_WORD, "out-of-vocabulary word is not the vocabulary's first");
+
+    struct vocab_counter *vc = vocab_counter_new();
+    vocab_counter_set_oov(vc, 1);
+    const char *text = "df = pd.read_csv('x.csv') df.head() model.fit(x, y)";
+    assert_int_equal(vocab_counter_add_source(vc, text, strlen(text)), 0);
+    struct vocab v;
+    assert_int_equal(vocab_build(vc, 40, &v), 0);
+    vocab_counter_free(vc);
+    assert_string_equal(v.words[1], VOCAB_OOV_WORD);
+    if (modelfile_write(f.path, &f.p, &v, 120, "unit test", err, sizeof err)) fail_msg("%s", err);
+    struct modelfile mf;
+    if (modelfile_read(f.path, &mf, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(mf.flags & MF_OOV_WORD, MF_OOV_WORD);
+    modelfile_free(&mf);
+    nbs_model *m = model_load(f.path, err, sizeof err);
+    if (!m) fail_msg("%s", err);
+    model_classify(m, "zz df", 5, p1);
+    model_classify(m, "df", 2, p2);
+    assert_memory_not_equal(p1, p2, sizeof p1);
+    int ids[120];
+    assert_int_equal(model_encode(m, "zz df <oov>", 11, ids), 3); /* "<oov>" is "oov", unknown too */
+    assert_int_equal(ids[117], 1);
+    assert_int_equal(ids[118], vocab_lookup(&v, "df", 2));
+    assert_int_equal(ids[119], 1);
+    model_free(m);
+    model_free(plain);
+    vocab_free(&v);
+    free_fixture(&f);
+}
+
 static void other_versions_refused(void **state)
 {
     (void)state;
@@ -513,6 +563,7 @@ int main(void)
         cmocka_unit_test(other_filters_refused),
         cmocka_unit_test(assignment_words_flag_round_trips),
         cmocka_unit_test(lower_case_flag_round_trips),
+        cmocka_unit_test(oov_word_flag_round_trips),
         cmocka_unit_test(io_errors_name_the_file),
         cmocka_unit_test(crc32c_known_answer),
         cmocka_unit_test(crc32c_every_length_and_alignment),

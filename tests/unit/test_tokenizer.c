@@ -185,6 +185,23 @@ static void encodes_pre_padded_pre_truncated(void **state)
     int zeros[5] = {0};
     assert_memory_equal(ids, zeros, sizeof zeros);
     vocab_free(&v);
+
+    /* With the out-of-vocabulary word (Keras' oov_token): it is id 1, the words come
+     * after it, and every unknown word reads as it and counts toward the 5 kept. */
+    vc = count_texts(texts, 1);
+    vocab_counter_set_oov(vc, 1);
+    assert_int_equal(vocab_build(vc, 6, &v), 0); /* <oov>=1 a=2 ... d=5; e, f unknown */
+    vocab_counter_free(vc);
+    assert_int_equal(v.n, 6);
+    assert_string_equal(v.words[1], VOCAB_OOV_WORD);
+    assert_int_equal(vocab_lookup(&v, "a", 1), 2);
+    assert_int_equal(vocab_encode(&v, "b zz c", 6, ids, 5), 3);
+    int want5[] = {0, 0, 3, 1, 4};
+    assert_memory_equal(ids, want5, sizeof want5);
+    assert_int_equal(vocab_encode(&v, longer, strlen(longer), ids, 5), 5);
+    int want6[] = {1, 1, 1, 2, 3}; /* e f zz a b */
+    assert_memory_equal(ids, want6, sizeof want6);
+    vocab_free(&v);
 }
 
 static void blob_round_trip_and_refusals(void **state)
