@@ -29,8 +29,10 @@
 
 #include "labeling/stage.h"
 #include "model/commands.h"
+#include "model/context.h"
 #include "model/model.h"
 #include "model/tagging.h"
+#include "model/trainread.h"
 #include "nbformat/cpus.h"
 #include "nbformat/nblang.h"
 #include "nbformat/notebook.h"
@@ -162,7 +164,7 @@ static int notebook_like(const char *line, size_t len, json_t *o)
  * one gets its error answer in OUT (newline included), its message ("line N: why")
  * in WHY, whether it looks like a notebook's in *NB_LIKE, and returns 1. */
 static int parse_line(const char *line, size_t len, long lineno, char **text, size_t *n,
-                      char **id_json, struct buf *out, char why[256], int *nb_like)
+                      char **id_json, uint64_t *group, struct buf *out, char why[256], int *nb_like)
 {
     json_error_t je;
     json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, &je);
@@ -189,6 +191,10 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
     } else {
         *text = nb_cell_source(o, n);
         bad = 0;
+        /* its notebook, as train groups cells: "notebook", else the id's part before '#' */
+        const char *nb = json_string_value(json_object_get(o, "notebook")), *ids = json_string_value(id);
+        const char *hash = ids ? strrchr(ids, '#') : NULL;
+        *group = nb ? trainread_hash(nb, strlen(nb), 1) : ids ? trainread_hash(ids, hash ? (size_t)(hash - ids) : strlen(ids), 1) : 0;
     }
     if (bad) {
         put(out, "\n", 1);
@@ -203,6 +209,7 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
 
 enum { CHUNK = 4096 };
 
+/* A chunk of input lines and, per line, what the passes make of it. */
 struct chunk {
     const nbs_model *m;
     char **lines;
@@ -210,48 +217,122 @@ struct chunk {
     long *linenos;
     struct buf *outs;
     int n;
+    char *text[CHUNK];     /* a good line's source (NULL: none could be joined) */
+    size_t tlen[CHUNK];
+    char *id_json[CHUNK];
+    int good[CHUNK];
+    uint64_t group[CHUNK]; /* its notebook's hash; 0: none */
+    const char *prev[CHUNK]; /* a context model's: the cell before it (context_next) */
+    size_t plen[CHUNK];
 };
 
 /* BAD: its bad lines; FIRST: the first one's message, for stderr; FIRST_NB: whether
  * that line looks like a notebook's */
 struct slice { struct chunk *c; int from, to, bad; char first[256]; int first_nb; };
 
-static void *work(void *arg)
+/* Pass 1, on the threads: the slice's lines parsed; bad ones answered. */
+static void *parse_slice(void *arg)
+{
+    struct slice *sl = arg;
+    struct chunk *c = sl->c;
+    for (int li = sl->from; li < sl->to; li++) {
+        char why[256];
+        int nb_like = 0;
+        c->outs[li].n = 0;
+        c->group[li] = 0;
+        c->good[li] = !parse_line(c->lines[li], c->lens[li], c->linenos[li], &c->text[li], &c->tlen[li],
+                                  &c->id_json[li], &c->group[li], &c->outs[li], why, &nb_like);
+        if (!c->good[li] && !sl->bad++) memcpy(sl->first, why, sizeof why), sl->first_nb = nb_like;
+    }
+    return NULL;
+}
+
+/* Pass 2, in order: each good line's predecessor, a line of the same notebook just
+ * before it (ingest's order), which may be in an earlier chunk: the cursor then
+ * points at CARRY's copy (keep_context).  Only for a model that reads context. */
+struct carry { struct context_cursor cur; uint64_t group; char *copy; size_t cap; int oom; };
+
+static void link_context(struct chunk *c, struct carry *k)
+{
+    for (int i = 0; i < c->n; i++) {
+        c->prev[i] = NULL, c->plen[i] = 0;
+        if (!c->good[i] || !c->text[i]) continue;
+        if (c->group[i] != k->group || !c->group[i]) k->cur = (struct context_cursor){0};
+        k->group = c->group[i];
+        context_next(&k->cur, c->text[i], c->tlen[i], &c->prev[i], &c->plen[i]);
+    }
+}
+
+/* After the chunk's pass 3: the cursor's cell copied, for the next chunk's first lines
+ * (the chunk's texts are freed; the copy pass 3 read from is not overwritten before). */
+static void keep_context(struct carry *k)
+{
+    if (k->cur.prev && k->cur.prev != k->copy) { /* this chunk's text, freed after it */
+        if (k->cap < k->cur.plen + 1) {
+            char *p = realloc(k->copy, k->cur.plen + 1);
+            if (!p) { k->oom = 1; k->cur = (struct context_cursor){0}; return; }
+            k->copy = p, k->cap = k->cur.plen + 1;
+        }
+        memcpy(k->copy, k->cur.prev, k->cur.plen);
+        k->cur.prev = k->copy;
+    }
+}
+
+/* Pass 3, on the threads: the slice's good cells classified together
+ * (model_classify_many runs cells of similar length side by side), answered in order. */
+static void *classify_slice(void *arg)
 {
     struct slice *sl = arg;
     struct chunk *c = sl->c;
     int k = sl->to - sl->from;
     if (k <= 0) return NULL;
-    /* Parse the slice's lines, classify its good cells together (model_classify_many
-     * runs cells of similar length side by side), then answer in input order. */
-    char **text = calloc((size_t)k, sizeof *text), **id_json = calloc((size_t)k, sizeof *id_json);
-    size_t *n = calloc((size_t)k, sizeof *n);
-    int *good = calloc((size_t)k, sizeof *good), *best = calloc((size_t)k, sizeof *best);
+    char **text = c->text + sl->from, **read = text;
+    size_t *n = c->tlen + sl->from, *rn = n;
+    int *best = calloc((size_t)k, sizeof *best);
     float (*probs)[N_STAGES] = calloc((size_t)k, sizeof *probs);
-    if (!text || !id_json || !n || !good || !best || !probs) {
+    char **ctx = NULL;
+    size_t *cn = NULL;
+    int oom = !best || !probs;
+    if (!oom && model_reads_context(c->m)) { /* the texts a context model reads */
+        ctx = calloc((size_t)k, sizeof *ctx);
+        cn = calloc((size_t)k, sizeof *cn);
+        oom = !ctx || !cn;
+        for (int i = 0; !oom && i < k; i++) {
+            if (!text[i]) continue;
+            size_t cap = 0;
+            cn[i] = context_text(c->prev[sl->from + i], c->plen[sl->from + i], text[i], n[i], &ctx[i], &cap);
+            oom = cn[i] == (size_t)-1;
+        }
+        read = ctx, rn = cn;
+    }
+    if (oom) {
         for (int i = 0; i < k; i++) c->outs[sl->from + i].oom = 1;
-        goto out;
+    } else {
+        model_classify_many(c->m, (const char *const *)read, rn, k, probs, best);
+        for (int i = 0; i < k; i++) {
+            if (!c->good[sl->from + i]) continue;
+            struct buf *o = &c->outs[sl->from + i];
+            const char *id = c->id_json[sl->from + i];
+            answer(o, id ? id : "null", text[i] ? best[i] : STAGE_NONE, probs[i]);
+            put(o, "\n", 1);
+        }
     }
-    for (int i = 0; i < k; i++) {
-        int li = sl->from + i;
-        char why[256];
-        int nb_like = 0;
-        c->outs[li].n = 0;
-        good[i] = !parse_line(c->lines[li], c->lens[li], c->linenos[li], &text[i], &n[i], &id_json[i],
-                              &c->outs[li], why, &nb_like);
-        if (!good[i] && !sl->bad++) memcpy(sl->first, why, sizeof why), sl->first_nb = nb_like;
-    }
-    model_classify_many(c->m, (const char *const *)text, n, k, probs, best);
-    for (int i = 0; i < k; i++) {
-        if (!good[i]) continue;
-        struct buf *o = &c->outs[sl->from + i];
-        answer(o, id_json[i] ? id_json[i] : "null", text[i] ? best[i] : STAGE_NONE, probs[i]);
-        put(o, "\n", 1);
-    }
-out:
-    for (int i = 0; text && id_json && i < k; i++) { free(text[i]); free(id_json[i]); }
-    free(text), free(id_json), free(n), free(good), free(best), free(probs);
+    for (int i = 0; ctx && i < k; i++) free(ctx[i]);
+    free(ctx), free(cn), free(best), free(probs);
     return NULL;
+}
+
+/* Runs PASS over the chunk's T slices, on threads where they can be had. */
+static void run_pass(void *(*pass)(void *), struct slice *sl, int t)
+{
+    pthread_t th[64];
+    int started[64] = {0};
+    for (int k = 1; k < t; k++) started[k] = pthread_create(&th[k], NULL, pass, &sl[k]) == 0;
+    pass(&sl[0]);
+    for (int k = 1; k < t; k++) {
+        if (started[k]) pthread_join(th[k], NULL);
+        else pass(&sl[k]); /* no thread to be had: do its share here */
+    }
 }
 
 /* JSON Lines from IN, named NAME in messages (<stdin>, or a .jsonl file's path). */
@@ -261,7 +342,9 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
     static size_t caps[CHUNK], lens[CHUNK];
     static long linenos[CHUNK];
     static struct buf outs[CHUNK];
-    struct chunk c = {m, lines, lens, linenos, outs, 0};
+    static struct chunk c;
+    c = (struct chunk){.m = m, .lines = lines, .lens = lens, .linenos = linenos, .outs = outs};
+    struct carry carry = {0};
     long lineno = 0;
     int bad = 0, io = 0, eof = 0, werr = 0; /* io: stop (said); werr: stdout's errno */
     int first_nb = 0;
@@ -279,15 +362,16 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
         if (ferror(in)) { fprintf(stderr, "nbstage classify: %s: read error: %s\n", name, strerror(errno)); io = 1; break; }
         int t = jobs < 1 ? 1 : jobs;
         if (c.n < 64) t = 1; /* threads cost more than a few cells */
-        pthread_t th[64];
         struct slice sl[64];
-        int started[64] = {0};
         for (int k = 0; k < t; k++) sl[k] = (struct slice){&c, c.n * k / t, c.n * (k + 1) / t, 0, "", 0};
-        for (int k = 1; k < t; k++) started[k] = pthread_create(&th[k], NULL, work, &sl[k]) == 0;
-        work(&sl[0]);
-        for (int k = 1; k < t; k++) {
-            if (started[k]) pthread_join(th[k], NULL);
-            else work(&sl[k]); /* no thread to be had: do its share here */
+        run_pass(parse_slice, sl, t);
+        if (model_reads_context(m)) link_context(&c, &carry);
+        run_pass(classify_slice, sl, t);
+        if (model_reads_context(m)) keep_context(&carry);
+        for (int i = 0; i < c.n; i++) {
+            free(c.text[i]), free(c.id_json[i]);
+            c.text[i] = c.id_json[i] = NULL;
+            if (carry.oom) outs[i].oom = 1;
         }
         for (int k = 0; k < t; k++) {
             if (sl[k].bad && !bad) memcpy(first, sl[k].first, sizeof first), first_nb = sl[k].first_nb;
@@ -303,6 +387,7 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
     if (!io && (fflush(stdout) || ferror(stdout))) werr = errno ? errno : EIO, io = 1;
     if (werr) fprintf(stderr, "nbstage classify: <stdout>: write error: %s\n", strerror(werr));
     for (int i = 0; i < CHUNK; i++) { free(lines[i]); free(outs[i].p); }
+    free(carry.copy);
     /* each is answered in its place on stdout; the first named here, as label names its */
     if (bad) fprintf(stderr, "nbstage classify: %s: %d bad input line%s; the first, %s%s\n", name, bad,
                      bad == 1 ? "" : "s", first,

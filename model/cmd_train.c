@@ -63,6 +63,11 @@ static void usage(FILE *to)
 "                           split turns '=' into a space; see model/tokenizer.h)\n"
 "  --oov-word               unknown words read as one word, as Keras' oov_token (off:\n"
 "                           they are dropped, as in the study)\n"
+"  --context                each cell read after the last 3 code lines of the cell\n"
+"                           before it in its notebook and the word nbstagectx (off:\n"
+"                           the cell alone, as in the study; see model/context.h).\n"
+"                           Needs --cells in ingest's order; classify, eval, tag,\n"
+"                           summary and the kernel then give each cell its predecessor"
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
 "  --threads N              threads, 1 to 256, each a share of every batch, calling\n"
@@ -133,7 +138,7 @@ int cmd_train(int argc, char **argv)
     o.cfg.threads = cpus_usable();
     enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
            O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
-           O_THREADS, O_CURVES, O_ASSIGN, O_OOV };
+           O_THREADS, O_CURVES, O_ASSIGN, O_OOV, O_CONTEXT };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"cells", required_argument, 0, O_CELLS},
         {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
@@ -147,6 +152,7 @@ int cmd_train(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"curves", required_argument, 0, O_CURVES}, {"quiet", no_argument, 0, 'q'},
         {"assign-words", no_argument, 0, O_ASSIGN}, {"oov-word", no_argument, 0, O_OOV},
+        {"context", no_argument, 0, O_CONTEXT},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     optind = 1;
@@ -178,6 +184,7 @@ int cmd_train(int argc, char **argv)
         case O_KEEPDUP: o.dedupe = 0; break;
         case O_ASSIGN: o.assign_words = 1; break;
         case O_OOV: o.oov_word = 1; break;
+        case O_CONTEXT: o.context = 1; break;
         case O_TARGETS:
             if (!strcmp(optarg, "soft")) o.soft = 1;
             else if (!strcmp(optarg, "hard")) o.soft = 0;

@@ -26,6 +26,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "model/context.h"
 #include "model/infer_step.h"
 #include "model/modelfile.h"
 #include "model/tokenizer.h"
@@ -70,6 +71,7 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
     if (mf->flags & MF_OOV_WORD) m->v.oov_id = 1; /* modelfile_parse checked word 1 */
+    m->v.context = (mf->flags & MF_CONTEXT) != 0;
     m->v.tokenize = (mf->flags & MF_ASSIGN_WORDS ? TOKENIZE_ASSIGN_WORDS : 0) |
                     (mf->flags & MF_UNICODE_LOWER ? 0 : TOKENIZE_ASCII_LOWER) |
                     (getenv("NBSTAGE_PORTABLE") ? TOKENIZE_PORTABLE : 0);
@@ -337,6 +339,24 @@ int model_classify(const nbs_model *m, const char *src, size_t len, float probs[
     int n = vocab_encode(&m->v, src, len, buf, m->seq_len);
     int best = n < 0 ? STAGE_NONE : model_classify_ids(m, buf + (m->seq_len - n), n, probs);
     if (buf != ids) free(buf);
+    return best;
+}
+
+int model_reads_context(const nbs_model *m) { return m && m->v.context; }
+
+int model_classify_after(const nbs_model *m, const char *prev, size_t plen, const char *src, size_t len,
+                         float probs[N_STAGES])
+{
+    if (!model_reads_context(m) || !src) return model_classify(m, src, len, probs);
+    char stack[2048], *text = stack;
+    size_t n = context_text_len(prev, plen, src, len);
+    if (n >= sizeof stack && !(text = malloc(n + 1))) {
+        for (int s = 0; s < N_STAGES; s++) probs[s] = 0;
+        return STAGE_NONE;
+    }
+    context_text_put(text, prev, plen, src, len);
+    int best = model_classify(m, text, n, probs);
+    if (text != stack) free(text);
     return best;
 }
 

@@ -23,6 +23,17 @@ void model_free(nbs_model *m);
  * or STAGE_NONE when the source is empty or comments only (PROBS then all 0). */
 int model_classify(const nbs_model *m, const char *src, size_t len, float probs[N_STAGES]);
 
+/* Whether M reads a cell after the last lines of the cell before it (model/context.h;
+ * `nbstage train --context`).  Such a model classifies context_text(prev, cell), which
+ * model_classify_after builds; model_classify of the bare cell reads it as a notebook's
+ * first.  Callers that walk a notebook give each cell its predecessor (context_next). */
+int model_reads_context(const nbs_model *m);
+
+/* model_classify of cell SRC after PREV (PLEN bytes; NULL: the first cell); the same as
+ * model_classify of SRC for a model without context.  STAGE_NONE also when out of memory. */
+int model_classify_after(const nbs_model *m, const char *prev, size_t plen, const char *src, size_t len,
+                         float probs[N_STAGES]);
+
 /* A short name for the model, written into cell metadata ("nbstage-lstm-1a2b3c4d"). */
 const char *model_name(const nbs_model *m);
 

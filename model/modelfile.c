@@ -137,7 +137,7 @@ int modelfile_write(const char *path, const struct lstm_params *p, const struct 
     put32(buf, H_FLAGS, MF_LOWERCASE | MF_STRIP_COMMENTS | MF_PAD_PRE | MF_TRUNCATE_PRE |
                             (v->tokenize & TOKENIZE_ASSIGN_WORDS ? MF_ASSIGN_WORDS : 0) |
                             (v->tokenize & TOKENIZE_ASCII_LOWER ? 0 : MF_UNICODE_LOWER) |
-                            (v->oov_id ? MF_OOV_WORD : 0));
+                            (v->oov_id ? MF_OOV_WORD : 0) | (v->context ? MF_CONTEXT : 0));
     put32(buf, H_STRLEN, (uint32_t)strings_len);
     put64(buf, H_STRINGS, l.strings_off);
     put64(buf, H_TABLE, l.table_off);
@@ -224,7 +224,7 @@ static int parse_owned(unsigned char *mem, size_t size, const char *name, struct
         get64(mem, H_WH) != l.wh_off || get64(mem, H_WD) != l.wd_off || get64(mem, H_BD) != l.bd_off)
         FAIL("%s: inconsistent section offsets", name);
     const uint32_t all = MF_LOWERCASE | MF_STRIP_COMMENTS | MF_PAD_PRE | MF_TRUNCATE_PRE;
-    if ((mf->flags & ~(uint32_t)(MF_ASSIGN_WORDS | MF_UNICODE_LOWER | MF_OOV_WORD)) != all) FAIL("%s: preprocessing flags %#x are not supported", name, mf->flags);
+    if ((mf->flags & ~(uint32_t)(MF_ASSIGN_WORDS | MF_UNICODE_LOWER | MF_OOV_WORD | MF_CONTEXT)) != all) FAIL("%s: preprocessing flags %#x are not supported", name, mf->flags);
 
     const char *s = (const char *)mem + l.strings_off, *end = s + strings_len;
     const char *fields[2 + 16];

@@ -40,6 +40,7 @@ enum { /* preprocessing flags: the first four always set by this version's write
     MF_ASSIGN_WORDS = 16, /* the "=" word (tokenizer.h TOKENIZE_ASSIGN_WORDS) */
     MF_UNICODE_LOWER = 32, /* str.lower() beyond ASCII; absent: TOKENIZE_ASCII_LOWER */
     MF_OOV_WORD = 64,      /* word 1 is VOCAB_OOV_WORD, read for every unknown word */
+    MF_CONTEXT = 128,      /* a cell is read after the previous cell's last lines (model/context.h) */
 };
 
 struct modelfile {

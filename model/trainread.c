@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/trainread.h"
+#include "model/context.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
@@ -116,6 +117,8 @@ int trainread_sources(const char *path, struct train_srcmap *map)
     struct train_cells cv = {0};
     json_t *o;
     int rc = 0, got;
+    struct context_cursor cur = {0};
+    uint64_t last_nb = 0;
     while ((got = reader_next(&r, &o, NULL)) > 0) {
         const char *id = json_string_value(json_object_get(o, "id"));
         struct train_cell c = {0};
@@ -129,6 +132,12 @@ int trainread_sources(const char *path, struct train_srcmap *map)
         c.src = nb_cell_source(o, &c.len); /* NULL: out of memory */
         c.id = strdup(id);
         c.line = r.lineno;
+        /* the predecessor: pointers to sources stay put while cv.v moves */
+        const char *nb = json_string_value(json_object_get(o, "notebook")), *hash = strrchr(id, '#');
+        uint64_t g = nb ? trainread_hash(nb, strlen(nb), 0) : trainread_hash(id, hash ? (size_t)(hash - id) : strlen(id), 0);
+        if (g != last_nb || cv.n == 0) cur = (struct context_cursor){0};
+        last_nb = g;
+        if (c.src) context_next(&cur, c.src, c.len, &c.prev, &c.prev_len);
         json_decref(o);
         if (!c.src || !c.id || push(&cv, c)) { free(c.id); free(c.src); rc = -1; fprintf(stderr, "nbstage train: out of memory\n"); break; }
     }
@@ -157,20 +166,107 @@ void trainread_free(struct train_cell *v, size_t n)
     free(v);
 }
 
+/* The cell of MAP with ID[0..LEN), or NULL. */
+static const struct train_cell *find(const struct train_srcmap *map, const char *id, size_t len)
+{
+    if (!map->v) return NULL;
+    char stack[512], *key = len < sizeof stack ? stack : malloc(len + 1);
+    if (!key) return NULL;
+    memcpy(key, id, len);
+    key[len] = 0;
+    struct train_cell k = {.id = key};
+    const struct train_cell *hit = bsearch(&k, map->v, map->n, sizeof *map->v, by_id);
+    if (key != stack) free(key);
+    return hit;
+}
+
+/* The statement number K of a statement's id (CELL.sK): its CELL's length, or 0 when
+ * ID is no statement's. */
+static size_t statement_of(const char *id, long *k)
+{
+    const char *s = strrchr(id, '.');
+    if (!s || s[1] != 's' || !s[2] || !strchr(id, '#') || s < strrchr(id, '#')) return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(s + 2, &end, 10);
+    if (*end || errno || v < 0 || s[2] == '-' || s[2] == '+') return 0;
+    *k = v;
+    return (size_t)(s - id);
+}
+
+/* What a context model reads for the line ID with its own source: its predecessor
+ * (trainread.h, trainread_weak).  LAST holds the previous statement line's id and raw
+ * source. */
+struct last_stmt { char *cell; long k; char *src; size_t len; };
+
+static const char *own_prev(const struct train_srcmap *map, const struct last_stmt *last, const char *id,
+                            size_t *plen)
+{
+    long k = 0;
+    size_t cl = statement_of(id, &k);
+    *plen = 0;
+    if (cl && k > 0) {
+        if (last->cell && strlen(last->cell) == cl && !memcmp(last->cell, id, cl) && last->k < k) {
+            *plen = last->len;
+            return last->src;
+        }
+        return NULL;
+    }
+    const struct train_cell *c = find(map, id, cl ? cl : strlen(id));
+    if (!c) return NULL;
+    *plen = c->prev_len;
+    return c->prev;
+}
+
+/* The text of OBJ's own source after its predecessor, malloc'd into *TEXT; a statement's
+ * source becomes LAST.  -1 when out of memory. */
+static int own_text(const struct train_srcmap *map, struct last_stmt *last, const char *id, json_t *obj,
+                    char **text, size_t *len)
+{
+    size_t n, plen, cap = 0;
+    char *src = nb_cell_source(obj, &n);
+    if (!src) return -1;
+    const char *prev = own_prev(map, last, id, &plen);
+    *len = context_text(prev, plen, src, n, text, &cap);
+    if (*len == (size_t)-1) { free(src); return -1; }
+    long k;
+    size_t cl = statement_of(id, &k);
+    if (!cl) { free(src); return 0; }
+    char *cell = strndup(id, cl);
+    if (!cell) { free(src); return -1; }
+    free(last->cell), free(last->src);
+    *last = (struct last_stmt){cell, k, src, n};
+    return 0;
+}
+
 /* Reads the weak labels and joins the sources. */
-int trainread_weak(const char *path, double min_conf, int soft, const struct train_srcmap *map,
+int trainread_weak(const char *path, double min_conf, int soft, int context, const struct train_srcmap *map,
                    struct train_cells *out, struct weak_stats *st)
 {
     struct reader r;
     if (reader_open(&r, path)) return -1;
     json_t *obj;
     int rc = 0, got;
+    struct last_stmt last = {0};
+    char *ctx_src = NULL; /* this line's text with its context, until c takes it */
+    size_t ctx_len = 0;
     while ((got = reader_next(&r, &obj, &st->lines)) > 0) {
         size_t lineno = r.lineno;
         const char *id = json_string_value(json_object_get(obj, "id"));
         json_t *stage = json_object_get(obj, "stage");
         if (!id || !stage) {
             fprintf(stderr, "nbstage train: %s:%zu: needs \"id\" and \"stage\"\n", path, lineno);
+            json_decref(obj);
+            rc = -1;
+            break;
+        }
+        /* A statement's predecessor is the one before it, labeled or not: its text is
+         * made before anything is left out. */
+        free(ctx_src);
+        ctx_src = NULL;
+        json_t *own = json_object_get(obj, "source");
+        if (context && own && jsonl_is_text(own) && own_text(map, &last, id, obj, &ctx_src, &ctx_len)) {
+            fprintf(stderr, "nbstage train: out of memory\n");
             json_decref(obj);
             rc = -1;
             break;
@@ -219,11 +315,16 @@ int trainread_weak(const char *path, double min_conf, int soft, const struct tra
             break;
         }
         int oom = 0;
-        if (src) oom = !(c.src = nb_cell_source(obj, &c.len));
+        if (src && context) c.src = ctx_src, c.len = ctx_len, ctx_src = NULL;
+        else if (src) oom = !(c.src = nb_cell_source(obj, &c.len));
         else if (map->v) {
             struct train_cell key = {.id = (char *)id};
             struct train_cell *hit = bsearch(&key, map->v, map->n, sizeof *map->v, by_id);
-            if (hit) {
+            if (hit && context) {
+                size_t cap = 0;
+                c.len = context_text(hit->prev, hit->prev_len, hit->src, hit->len, &c.src, &cap);
+                if (c.len == (size_t)-1) free(c.src), c.src = NULL, oom = 1;
+            } else if (hit) {
                 c.src = malloc(hit->len + 1);
                 if (c.src) memcpy(c.src, hit->src, hit->len + 1);
                 else oom = 1;
@@ -265,5 +366,7 @@ int trainread_weak(const char *path, double min_conf, int soft, const struct tra
             break;
         }
     }
+    free(ctx_src);
+    free(last.cell), free(last.src);
     return reader_close(&r, got < 0 ? -1 : rc);
 }

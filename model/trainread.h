@@ -32,6 +32,9 @@ struct train_cell {
     int stage;
     uint64_t group;   /* hash of the notebook path */
     size_t line;      /* --cells: the line it was read from, for messages */
+    const char *prev; /* --cells: the notebook's code cell before it (context_next), borrowed from
+                       * another cell's src; NULL for the first */
+    size_t prev_len;
 };
 
 struct train_cells { struct train_cell *v; size_t n, cap; };
@@ -44,12 +47,20 @@ struct weak_stats {
 };
 
 /* Reads `nbstage ingest` lines from PATH into MAP: 0, or -1 with the reason said on
- * stderr (what was read is in MAP all the same, for trainread_free). */
+ * stderr (what was read is in MAP all the same, for trainread_free).  Each cell's PREV
+ * is the nearest earlier line of the same notebook (its "notebook", else its id's part
+ * before '#'; ingest writes a notebook's cells together, in order) that counts as
+ * context. */
 int trainread_sources(const char *path, struct train_srcmap *map);
 
 /* Reads the weak labels of PATH into OUT, their sources joined from MAP (empty without
- * --cells), the lines left out counted in ST: 0, or -1 with the reason said. */
-int trainread_weak(const char *path, double min_conf, int soft, const struct train_srcmap *map,
+ * --cells), the lines left out counted in ST: 0, or -1 with the reason said.  With
+ * CONTEXT each source is the text a context model reads (model/context.h): a cell
+ * joined from MAP after its predecessor there; a line with its own source whose id is
+ * a statement's (`label --statements`: CELL.sK) after statement K-1 of that cell (the
+ * last one read before it), the first statement after the cell's predecessor; any
+ * other line with its own source after its id's predecessor in MAP, if it has one. */
+int trainread_weak(const char *path, double min_conf, int soft, int context, const struct train_srcmap *map,
                    struct train_cells *out, struct weak_stats *st);
 
 /* Frees N cells' ids and sources, and V. */

@@ -46,7 +46,7 @@ int trainrun(const struct train_opts *o)
     int *ttok = NULL, *vtok = NULL;
     float *ttgt = NULL, *vtgt = NULL;
     if (o->cells && trainread_sources(o->cells, &map)) goto out;
-    if (trainread_weak(o->weak, o->min_conf, o->soft, &map, &cv, &ws)) goto out;
+    if (trainread_weak(o->weak, o->min_conf, o->soft, o->context, &map, &cv, &ws)) goto out;
     /* Named even with -q: a --cells file from another ingest (or a stale one) would
      * otherwise train on whatever part of the labels it happens to cover. */
     if (ws.no_source) {
@@ -98,6 +98,7 @@ int trainrun(const struct train_opts *o)
         goto out;
     }
     if (trainsets_vocab(&cv, is_val, o->vocab, o->assign_words ? TOKENIZE_ASSIGN_WORDS : 0, o->oov_word, &v)) { fprintf(stderr, "nbstage train: out of memory\n"); goto out; }
+    v.context = o->context; /* the sources above are already the texts it reads */
     int used_threads = o->cfg.threads < LSTM_MAX_THREADS ? o->cfg.threads : LSTM_MAX_THREADS; /* train.c's cap */
     if (log) {
         fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu blank or comment-only, "
@@ -106,10 +107,11 @@ int trainrun(const struct train_opts *o)
         fprintf(log, "train: classes before the cap:");
         for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
         fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s%s, "
-                     "%s targets; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1,
+                     "%s targets%s; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1,
                 o->assign_words ? " with assignment words" : "",
                 o->oov_word ? (o->assign_words ? " and an out-of-vocabulary word" : " with an out-of-vocabulary word") : "",
-                o->soft ? "soft" : "hard", openblas_get_corename(),
+                o->soft ? "soft" : "hard", o->context ? ", each cell after its predecessor's last lines" : "",
+                openblas_get_corename(),
                 used_threads, used_threads == 1 ? "" : "s");
         if (o->val_split > 0 && nval == 0)
             fprintf(log, "train: no validation set: the cells are all from one notebook, which is never split "

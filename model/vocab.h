@@ -31,6 +31,7 @@ struct vocab {
     char *own;          /* the words' storage when the vocab owns it, else NULL */
     unsigned tokenize;  /* tokenize_source_with flags the words were counted with */
     int oov_id;         /* the id every unknown word reads as (1), or 0: dropped */
+    int context;        /* 1: a cell is read after its predecessor's last lines (model/context.h) */
 };
 
 /* The out-of-vocabulary word, id 1 of a vocabulary that has one (Keras' Tokenizer with

@@ -55,7 +55,7 @@ static void read_weak(const char *path)
     struct train_srcmap map = {0};
     struct train_cells out = {0};
     struct weak_stats st = {0};
-    assert_int_equal(trainread_weak(path, 0, 1, &map, &out, &st), -1);
+    assert_int_equal(trainread_weak(path, 0, 1, 0, &map, &out, &st), -1);
     trainread_free(out.v, out.n);
 }
 

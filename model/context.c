@@ -1,0 +1,120 @@
+/* context.c — the text a context model reads for a cell (see context.h). */
+#include "model/context.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbformat/pysrc.h"
+
+/* Python's str.strip() white space, ASCII part (the training data's definition). */
+static int white(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
+
+int context_counts(const char *src, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!white((unsigned char)src[i])) return 1;
+    return 0;
+}
+
+/* 1 when LINE[0..N) is a code line: a non-white character, not '#' first. */
+static int code_line(const char *line, size_t n)
+{
+    size_t i = 0;
+    while (i < n && white((unsigned char)line[i])) i++;
+    return i < n && line[i] != '#';
+}
+
+/* PREV's last CONTEXT_LINES code lines: returns how many there are (k), their
+ * [start, end) in the last k rows of AT, in order. */
+static int tail_lines(const char *prev, size_t plen, size_t at[CONTEXT_LINES][2])
+{
+    int k = 0;
+    size_t end = plen;
+    while (k < CONTEXT_LINES) {
+        size_t start = end;
+        while (start > 0 && prev[start - 1] != '\n') start--;
+        if (code_line(prev + start, end - start)) {
+            k++;
+            at[CONTEXT_LINES - k][0] = start;
+            at[CONTEXT_LINES - k][1] = end;
+        }
+        if (start == 0) break;
+        end = start - 1; /* before the '\n' */
+    }
+    return k;
+}
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+    if (*buf && *cap >= need) return 0;
+    size_t n = *cap ? *cap : 256;
+    while (n < need) n *= 2;
+    char *p = realloc(*buf, n);
+    if (!p) return -1;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* The pieces of the text: K context lines at AT, whether SRC is blank. */
+struct parts { size_t at[CONTEXT_LINES][2]; int k, blank; };
+
+static void parts_of(const char *prev, size_t plen, const char *src, size_t len, struct parts *pt)
+{
+    pt->k = 0;
+    pt->blank = pysrc_is_blank(src, len);
+    if (prev && !pt->blank) pt->k = tail_lines(prev, plen, pt->at);
+}
+
+static size_t parts_len(const char *prev, const struct parts *pt, size_t len)
+{
+    if (pt->blank) return len;
+    size_t n = len + sizeof CONTEXT_WORD; /* the word and its '\n' */
+    for (int i = CONTEXT_LINES - pt->k; i < CONTEXT_LINES; i++) n += pt->at[i][1] - pt->at[i][0] + 1;
+    if (prev && pt->k == 0) n++;
+    return n;
+}
+
+size_t context_text_len(const char *prev, size_t plen, const char *src, size_t len)
+{
+    struct parts pt;
+    parts_of(prev, plen, src, len, &pt);
+    return parts_len(prev, &pt, len);
+}
+
+void context_text_put(char *dst, const char *prev, size_t plen, const char *src, size_t len)
+{
+    struct parts pt;
+    parts_of(prev, plen, src, len, &pt);
+    char *p = dst;
+    if (!pt.blank) {
+        /* Python's "\n".join(lines) + "\n" + word + "\n" + src: each line and its '\n';
+         * a PREV without code lines still gives the one '\n' */
+        for (int i = CONTEXT_LINES - pt.k; i < CONTEXT_LINES; i++) {
+            size_t n = pt.at[i][1] - pt.at[i][0];
+            memcpy(p, prev + pt.at[i][0], n);
+            p += n;
+            *p++ = '\n';
+        }
+        if (prev && pt.k == 0) *p++ = '\n';
+        memcpy(p, CONTEXT_WORD "\n", sizeof CONTEXT_WORD);
+        p += sizeof CONTEXT_WORD;
+    }
+    memcpy(p, src, len);
+    p[len] = 0;
+}
+
+size_t context_text(const char *prev, size_t plen, const char *src, size_t len, char **buf, size_t *cap)
+{
+    size_t n = context_text_len(prev, plen, src, len);
+    if (grow(buf, cap, n + 1)) return (size_t)-1;
+    context_text_put(*buf, prev, plen, src, len);
+    return n;
+}
+
+void context_next(struct context_cursor *cur, const char *src, size_t len, const char **prev, size_t *plen)
+{
+    *prev = cur->prev;
+    *plen = cur->plen;
+    if (context_counts(src, len)) cur->prev = src, cur->plen = len;
+}
