@@ -192,9 +192,7 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
         *text = nb_cell_source(o, n);
         bad = 0;
         /* its notebook, as train groups cells: "notebook", else the id's part before '#' */
-        const char *nb = json_string_value(json_object_get(o, "notebook")), *ids = json_string_value(id);
-        const char *hash = ids ? strrchr(ids, '#') : NULL;
-        *group = nb ? trainread_hash(nb, strlen(nb), 1) : ids ? trainread_hash(ids, hash ? (size_t)(hash - ids) : strlen(ids), 1) : 0;
+        *group = trainread_group(json_string_value(json_object_get(o, "notebook")), json_string_value(id));
     }
     if (bad) {
         put(out, "\n", 1);

@@ -19,7 +19,9 @@
 #include "labeling/metrics.h"
 #include "labeling/stage.h"
 #include "model/commands.h"
+#include "model/context.h"
 #include "model/model.h"
+#include "model/trainread.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
@@ -131,6 +133,8 @@ int cmd_eval(int argc, char **argv)
     nb_error oe;
     unsigned char *seen = calloc(g.n ? g.n : 1, 1);
     char *first_id = NULL; /* the cells' first id, to show when none matches */
+    char *src = NULL; /* the line's source, when read */
+    struct context_trail trail = {0};
     int rc = EXIT_USAGE;
     if (!in) { char why[512]; fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", cells_path, nb_path_strerror(cells_path, errno, why, sizeof why)); goto out; }
     if (!seen) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
@@ -176,6 +180,21 @@ int cmd_eval(int argc, char **argv)
             free(line);
             goto out;
         }
+        /* A context model reads each cell after its predecessor: every line is one, gold or not. */
+        free(src);
+        src = NULL;
+        const char *prev = NULL;
+        size_t len = 0, plen = 0;
+        json_t *sv = json_object_get(o, "source");
+        if (m && model_reads_context(m) && sv && jsonl_is_text(sv) &&
+            (!(src = nb_cell_source(o, &len)) ||
+             context_trail_next(&trail, trainread_group(json_string_value(json_object_get(o, "notebook")), id),
+                                src, len, &prev, &plen))) {
+            fprintf(stderr, "nbstage eval: out of memory\n");
+            json_decref(o);
+            free(line);
+            goto out;
+        }
         const struct gold_row *row = gold_find(&g, id);
         if (!row || row->label == STAGE_NONE) { json_decref(o); continue; }
         if (seen[row - g.rows]++) { dup++; json_decref(o); continue; }
@@ -199,7 +218,6 @@ int cmd_eval(int argc, char **argv)
             }
             if (pred >= 0) probs[pred] = (float)json_number_value(json_object_get(json_object_get(o, "probabilities"), stage_key[pred]));
         } else {
-            json_t *sv = json_object_get(o, "source");
             if (!sv) {
                 fprintf(stderr, "nbstage eval: %s:%zu: no \"source\" (is this `nbstage ingest` output?)\n", cells_path, lineno);
                 json_decref(o);
@@ -212,11 +230,13 @@ int cmd_eval(int argc, char **argv)
                 free(line);
                 goto out;
             }
-            size_t len;
-            char *src = nb_cell_source(o, &len);
-            if (!src) { fprintf(stderr, "nbstage eval: out of memory\n"); json_decref(o); free(line); goto out; }
-            pred = model_classify(m, src, len, probs);
-            free(src);
+            if (!src && !(src = nb_cell_source(o, &len))) {
+                fprintf(stderr, "nbstage eval: out of memory\n");
+                json_decref(o);
+                free(line);
+                goto out;
+            }
+            pred = model_classify_after(m, prev, plen, src, len, probs);
         }
         confusion_add(&conf, row->label, pred);
         label_doubt_add(&doubt, row, pred);
@@ -296,6 +316,8 @@ out:
     }
     free(seen);
     free(first_id);
+    free(src);
+    context_trail_free(&trail);
     model_free(m);
     gold_free(&g);
     return rc;

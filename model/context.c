@@ -118,3 +118,27 @@ void context_next(struct context_cursor *cur, const char *src, size_t len, const
     *plen = cur->plen;
     if (context_counts(src, len)) cur->prev = src, cur->plen = len;
 }
+
+int context_trail_next(struct context_trail *t, unsigned long long group, const char *src, size_t len,
+                       const char **prev, size_t *plen)
+{
+    if (!group || group != t->group) t->have = 0;
+    t->group = group;
+    *prev = t->have ? t->buf[t->which] : NULL;
+    *plen = t->have ? t->len[t->which] : 0;
+    if (!context_counts(src, len)) return 0;
+    int w = !t->which; /* the other buffer: *PREV stays as it is */
+    if (grow(&t->buf[w], &t->cap[w], len + 1)) return -1;
+    memcpy(t->buf[w], src, len);
+    t->buf[w][len] = 0;
+    t->len[w] = len;
+    t->which = w;
+    t->have = 1;
+    return 0;
+}
+
+void context_trail_free(struct context_trail *t)
+{
+    free(t->buf[0]), free(t->buf[1]);
+    *t = (struct context_trail){0};
+}

@@ -26,6 +26,14 @@ static int push(struct train_cells *cv, struct train_cell c)
     return 0;
 }
 
+uint64_t trainread_group(const char *nb, const char *id)
+{
+    if (nb) return trainread_hash(nb, strlen(nb), 0);
+    if (!id) return 0;
+    const char *hash = strrchr(id, '#');
+    return trainread_hash(id, hash ? (size_t)(hash - id) : strlen(id), 0);
+}
+
 uint64_t trainread_hash(const char *s, size_t n, uint64_t seed)
 {
     uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
@@ -133,8 +141,7 @@ int trainread_sources(const char *path, struct train_srcmap *map)
         c.id = strdup(id);
         c.line = r.lineno;
         /* the predecessor: pointers to sources stay put while cv.v moves */
-        const char *nb = json_string_value(json_object_get(o, "notebook")), *hash = strrchr(id, '#');
-        uint64_t g = nb ? trainread_hash(nb, strlen(nb), 0) : trainread_hash(id, hash ? (size_t)(hash - id) : strlen(id), 0);
+        uint64_t g = trainread_group(json_string_value(json_object_get(o, "notebook")), id);
         if (g != last_nb || cv.n == 0) cur = (struct context_cursor){0};
         last_nb = g;
         if (c.src) context_next(&cur, c.src, c.len, &c.prev, &c.prev_len);
@@ -354,9 +361,7 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
             json_decref(obj);
             continue;
         }
-        const char *nb = json_string_value(json_object_get(obj, "notebook"));
-        const char *hash = strrchr(id, '#');
-        c.group = nb ? trainread_hash(nb, strlen(nb), 0) : trainread_hash(id, hash ? (size_t)(hash - id) : strlen(id), 0);
+        c.group = trainread_group(json_string_value(json_object_get(obj, "notebook")), id);
         c.id = strdup(id);
         json_decref(obj);
         if (!c.id || push(out, c)) {

@@ -66,6 +66,11 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
 /* Frees N cells' ids and sources, and V. */
 void trainread_free(struct train_cell *v, size_t n);
 
+/* The notebook a line belongs to, hashed: its "notebook" NB, else its ID's part before
+ * '#'; 0 when both are NULL.  Train's groups and, for a context model, whose
+ * predecessor a line can be (classify, eval). */
+uint64_t trainread_group(const char *nb, const char *id);
+
 /* A keyed 64-bit hash of N bytes: the notebook groups here, and trainsplit.c's
  * duplicate table and order of notebooks. */
 uint64_t trainread_hash(const char *s, size_t n, uint64_t seed);
