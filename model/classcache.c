@@ -18,6 +18,7 @@
  * a batch will answer: the other callers take it as absent until then.
  */
 #include "model/classcache.h"
+#include "model/context.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -254,6 +255,19 @@ int classcache_classify(struct classcache *c, const char *src, size_t len, float
     pthread_mutex_lock(&c->lock);
     keep(c, h, src, len, stage, *prob);
     pthread_mutex_unlock(&c->lock);
+    return stage;
+}
+
+int classcache_classify_after(struct classcache *c, const char *prev, size_t plen, const char *src, size_t len,
+                              float *prob)
+{
+    if (!model_reads_context(c->model)) return classcache_classify(c, src, len, prob);
+    char stack[2048], *text = stack;
+    size_t n = context_text_len(prev, plen, src, len);
+    if (n >= sizeof stack && !(text = malloc(n + 1))) { *prob = 0; return STAGE_NONE; }
+    context_text_put(text, prev, plen, src, len);
+    int stage = classcache_classify(c, text, n, prob);
+    if (text != stack) free(text);
     return stage;
 }
 

@@ -29,6 +29,12 @@ void classcache_free(struct classcache *c);
  * with probs[stage] in *PROB (0 for STAGE_NONE). */
 int classcache_classify(struct classcache *c, const char *src, size_t len, float *prob);
 
+/* The same for cell SRC after PREV (model_classify_after): for a context model the
+ * memo's key is the text it reads, predecessor's lines included.  STAGE_NONE when out
+ * of memory. */
+int classcache_classify_after(struct classcache *c, const char *prev, size_t plen, const char *src, size_t len,
+                              float *prob);
+
 /* The pieces of classcache_classify, for callers that classify many sources together
  * (model/tagbatch.h).  classcache_lookup: the stored stage (prob in *PROB), or
  * CLASSCACHE_ABSENT (also for a source claimed and not answered yet); counts nothing.

@@ -443,14 +443,22 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             return nb_stdout_flush("nbstage classify") ? EXIT_USAGE : EXIT_OK;
         }
         int k = 0;
+        struct context_trail trail = {0}; /* each cell after its predecessor, for a context model */
         for (size_t i = 0; i < nb_cell_count(nb); i++) {
             json_t *cell = nb_cell(nb, i);
             const char *type = nb_cell_type(cell);
             if (!type || strcmp(type, "code")) continue;
-            size_t n;
+            size_t n, plen = 0;
+            const char *prev = NULL;
             char *src = nb_cell_source(cell, &n);
-            if (!src) { json_decref(nb); fprintf(stderr, "nbstage classify: out of memory\n"); return EXIT_USAGE; }
-            int s = model_classify(m, src, n, probs);
+            if (!src || (model_reads_context(m) && context_trail_next(&trail, 1, src, n, &prev, &plen))) {
+                free(src);
+                context_trail_free(&trail);
+                json_decref(nb);
+                fprintf(stderr, "nbstage classify: out of memory\n");
+                return EXIT_USAGE;
+            }
+            int s = model_classify_after(m, prev, plen, src, n, probs);
             free(src);
             if (as_json) {
                 print_answer(json_sprintf("%s#%d", id_path, k), s, probs);
@@ -459,6 +467,7 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             }
             k++;
         }
+        context_trail_free(&trail);
         json_decref(nb);
         /* nothing on stdout is the right answer, but say why, or it looks like a failure */
         if (k == 0) fprintf(stderr, "nbstage classify: %s: no code cells\n", path);

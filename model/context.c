@@ -9,12 +9,7 @@
 /* Python's str.strip() white space, ASCII part (the training data's definition). */
 static int white(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
 
-int context_counts(const char *src, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!white((unsigned char)src[i])) return 1;
-    return 0;
-}
+int context_counts(const char *src, size_t len) { return !pysrc_is_blank(src, len); }
 
 /* 1 when LINE[0..N) is a code line: a non-white character, not '#' first. */
 static int code_line(const char *line, size_t n)

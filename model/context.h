@@ -9,9 +9,9 @@
  *
  * A code line is one with a non-white character that is not a comment line ('#' first
  * after white space); lines are split at '\n' and kept as they are.  PREV is the
- * nearest earlier code cell of the notebook with a non-white character (context_counts),
- * in the kernel the last cell run; NULL for the first (the text then starts with the
- * word).  A blank or comment-only SRC (pysrc_is_blank) is read alone: it gets no stage
+ * nearest earlier code cell of the notebook that is not blank or comments only
+ * (context_counts), in the kernel the last such cell run; NULL for the first (the text
+ * then starts with the word).  A blank or comment-only SRC (pysrc_is_blank) is read alone: it gets no stage
  * either way.  The model reads the last seq_len words of the text (Keras' truncation
  * at the front), so a long cell pushes its context out, and a short one is read after
  * the few words that set it up.
@@ -33,7 +33,9 @@
 #define CONTEXT_LINES 3
 #define CONTEXT_WORD "nbstagectx" /* letters only: the tokenizer keeps it as one word */
 
-/* 1 when SRC can be the context of the cells after it: it has a non-white character. */
+/* 1 when SRC can be the context of the cells after it: it is not blank or comments
+ * only (pysrc_is_blank).  Such cells are not in ingest's output, which the model was
+ * trained from, so they are skipped here too. */
 int context_counts(const char *src, size_t len);
 
 /* The text for cell SRC (LEN bytes) after PREV (PLEN bytes; NULL: none), written to *BUF

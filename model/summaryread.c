@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/context.h"
 #include "model/summarylang.h"
 #include "model/summarywindow.h"
 #include "model/tagbatch.h"
@@ -96,9 +97,12 @@ static int cells_from_scan(struct summary *s, struct summary_entry *e)
  * batch.  -1 when out of memory. */
 static int ask_cells(struct summary *s, struct summary_entry *e)
 {
+    struct context_cursor cur = {0}; /* each cell after its predecessor, for a context model */
     for (size_t i = 0; i < e->n; i++) {
         struct summary_cell *c = &e->cells[i];
-        const char *src = e->text + c->off;
+        const char *src = e->text + c->off, *prev;
+        size_t plen;
+        context_next(&cur, src, c->len, &prev, &plen);
         if (pysrc_is_blank(src, c->len)) {
             c->stage = STAGEMAP_BLANK;
             c->conf = -1;
@@ -106,7 +110,7 @@ static int ask_cells(struct summary *s, struct summary_entry *e)
         }
         c->lines = tag_code_lines(src, c->len);
         if (s->saved) continue;
-        int got = tagbatch_ask(s->batch, src, c->len, &c->stage, &c->prob);
+        int got = tagbatch_ask_after(s->batch, prev, plen, src, c->len, &c->stage, &c->prob);
         if (got < 0) return -1;
         if (!got) s->window_bytes += c->len;
     }

@@ -40,6 +40,12 @@ void tagbatch_gate(struct tagbatch *b, sem_t *gate);
  * then.  -1: out of memory.  Safe from many threads. */
 int tagbatch_ask(struct tagbatch *b, const char *src, size_t len, int *stage, float *prob);
 
+/* tagbatch_ask for cell SRC after PREV (model_classify_after): for a model that reads
+ * context, the text is made and kept here until tagbatch_run (PREV and SRC need not
+ * outlive the call then; STAGE and PROB must); the same as tagbatch_ask otherwise. */
+int tagbatch_ask_after(struct tagbatch *b, const char *prev, size_t plen, const char *src, size_t len,
+                       int *stage, float *prob);
+
 /* Answers every queued request, each distinct source classified once on up to
  * THREADS threads, and stores the answers in the memo; the queue is then empty.
  * Falls back to one cell at a time when memory is short: same answers. */

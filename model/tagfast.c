@@ -8,6 +8,7 @@
  * copied as they were (same level, same bytes), workflow_stage and tags written out.
  */
 #include "model/tagfast.h"
+#include "model/context.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -424,12 +425,15 @@ int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
     struct canonscan *s = &tf->scan;
     if (tagfast_scan(s, buf, len, opt)) return 1;
     if (tag_answers_room(&tf->ans, s->n)) return -1;
+    struct context_cursor cur = {0}; /* each cell after its predecessor, for a context model */
     for (size_t i = 0; i < s->n; i++) {
         const struct canon_cell *c = &s->cells[i];
-        const char *src = s->text + c->src_off;
+        const char *src = s->text + c->src_off, *prev;
+        size_t plen;
+        context_next(&cur, src, c->src_len, &prev, &plen);
         float p = 0, probs[N_STAGES];
-        int st = opt->cache ? classcache_classify(opt->cache, src, c->src_len, &p)
-                            : model_classify(opt->model, src, c->src_len, probs);
+        int st = opt->cache ? classcache_classify_after(opt->cache, prev, plen, src, c->src_len, &p)
+                            : model_classify_after(opt->model, prev, plen, src, c->src_len, probs);
         if (st >= 0 && !opt->cache) p = probs[st];
         tf->ans.stage[i] = st;
         tf->ans.prob[i] = p;

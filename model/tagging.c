@@ -6,6 +6,7 @@
 
 #include "kernel/stage_output.h"
 #include "model/classcache.h"
+#include "model/context.h"
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
 
@@ -248,9 +249,10 @@ int tag_result_add(struct tag_result *res, int record, size_t cell, enum tag_cha
     return 0;
 }
 
-/* What CELL (a code cell) should carry; its lines of code in *LINES. */
-static int wanted(const json_t *cell, const struct tag_options *opt, struct cell_tag *want,
-                  long *lines, int *unreadable)
+/* What CELL (a code cell) should carry; its lines of code in *LINES.  TRAIL: the
+ * notebook's cells so far, for a model that reads each after its predecessor. */
+static int wanted(const json_t *cell, const struct tag_options *opt, struct context_trail *trail,
+                  struct cell_tag *want, long *lines, int *unreadable)
 {
     size_t len;
     int rc;
@@ -259,11 +261,17 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cell
     *lines = 0;
     *unreadable = 0;
     if (!opt->from_outputs) {
+        const char *prev = NULL;
+        size_t plen = 0;
+        if (model_reads_context(opt->model) && context_trail_next(trail, 1, src, len, &prev, &plen)) {
+            free(src);
+            return -1;
+        }
         /* model_classify says STAGE_NONE exactly for blank cells (it runs the same
          * pysrc_is_blank): no second pass over the source here */
         float probs[N_STAGES], p = 0;
-        int s = opt->cache ? classcache_classify(opt->cache, src, len, &p)
-                           : model_classify(opt->model, src, len, probs);
+        int s = opt->cache ? classcache_classify_after(opt->cache, prev, plen, src, len, &p)
+                           : model_classify_after(opt->model, prev, plen, src, len, probs);
         if (s >= 0 && !opt->cache) p = probs[s];
         if (s >= 0)
             *want = (struct cell_tag){s, tag_round(p), model_name(opt->model)};
@@ -280,7 +288,19 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cell
     return 0;
 }
 
+static int tag_cells(json_t *nb, const struct tag_options *opt, struct tag_result *res,
+                     struct context_trail *trail);
+
 int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *res)
+{
+    struct context_trail trail = {0};
+    int rc = tag_cells(nb, opt, res, &trail);
+    context_trail_free(&trail);
+    return rc;
+}
+
+static int tag_cells(json_t *nb, const struct tag_options *opt, struct tag_result *res,
+                     struct context_trail *trail)
 {
     memset(res, 0, sizeof *res);
     size_t n = nb_cell_count(nb);
@@ -292,7 +312,7 @@ int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *r
         struct cell_tag want;
         long lines;
         int unreadable;
-        if (wanted(cell, opt, &want, &lines, &unreadable)) return -1;
+        if (wanted(cell, opt, trail, &want, &lines, &unreadable)) return -1;
         if (unreadable) { /* said by the caller, with the cell's id */
             size_t *u = realloc(res->unreadable, (res->n_unreadable + 1) * sizeof *u);
             if (!u) return -1;

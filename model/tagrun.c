@@ -2,6 +2,7 @@
  * (see tagrun.h: "Windows", and why more threads than -j).
  */
 #include "model/tagrun.h"
+#include "model/context.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -81,10 +82,14 @@ static void prepare_one(struct window *w, size_t i)
         p->fast = -1;
         return;
     }
+    struct context_cursor cur = {0}; /* each cell after its predecessor, for a context model */
     for (size_t c = 0; c < p->scan.n; c++) {
         const struct canon_cell *cell = &p->scan.cells[c];
-        if (tagbatch_ask(r->batch, p->scan.text + cell->src_off, cell->src_len, &p->ans.stage[c],
-                         &p->ans.prob[c]) < 0) {
+        const char *prev;
+        size_t plen;
+        context_next(&cur, p->scan.text + cell->src_off, cell->src_len, &prev, &plen);
+        if (tagbatch_ask_after(r->batch, prev, plen, p->scan.text + cell->src_off, cell->src_len,
+                               &p->ans.stage[c], &p->ans.prob[c]) < 0) {
             /* (requests already queued still get answered, into p: harmless) */
             p->fast = -1;
             return;
