@@ -176,6 +176,8 @@ out:
 
 void *classify_worker_socket(struct classify_worker *w) { return w->main_end; }
 
+int classify_worker_reads_context(const struct classify_worker *w) { return model_reads_context(w->model); }
+
 int classify_worker_wants(const struct classify_worker *w, size_t len)
 {
     /* the test hooks slow the thread down to reach the proxy's paths: every job goes */

@@ -55,6 +55,10 @@ struct classify_worker *classify_worker_start(void *zctx, const nbs_model *m,
 /* The proxy's end of the PAIR, to poll for answers (ZMQ_POLLIN). */
 void *classify_worker_socket(struct classify_worker *w);
 
+/* 1 when the model reads each cell after the last lines of the one run before it
+ * (model/context.h): the jobs' sources are then context_text's. */
+int classify_worker_reads_context(const struct classify_worker *w);
+
 /* 1 when a cell of LEN bytes is worth queueing for the thread; 0 when the caller
  * had better claim and run it itself (short cells). */
 int classify_worker_wants(const struct classify_worker *w, size_t len);

@@ -11,6 +11,7 @@
  * looked at by notice_route.
  */
 #include "kernel/tagorder.h"
+#include "model/context.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,10 @@ struct tagorder {
     char notice_id[128];             /* the request whose cell shows it, until its idle; "" */
     int notice_wait;                 /* a clear_output(wait=True) of that request is out */
     int notice_captured;             /* Output widgets capturing that request's outputs */
+    char *prev;                      /* the last cell classified, the next one's context */
+    size_t plen, pcap;               /* (a model that reads context: model/context.h) */
+    char *text;                      /* the text made for a job, context and cell */
+    size_t tcap;
 };
 
 /* A request the notice may go with: its msg_id and header frame, verbatim (the
@@ -671,6 +676,8 @@ void tagorder_free(struct tagorder *t)
     mpart_free(&t->wclear);
     free(t->views);
     notice_forget(t);
+    free(t->prev);
+    free(t->text);
     free(t);
 }
 
@@ -718,6 +725,20 @@ int tagorder_knows_session(const struct tagorder *t)
     return t->session[0] != 0;
 }
 
+/* Keeps SRC as the next cell's predecessor (its job already holds its own text); -1
+ * when out of memory. */
+static int remember(struct tagorder *t, const char *src, size_t len)
+{
+    if (len + 1 > t->pcap) {
+        char *p = realloc(t->prev, len + 1);
+        if (!p) return -1;
+        t->prev = p, t->pcap = len + 1;
+    }
+    memcpy(t->prev, src, len);
+    t->plen = len;
+    return 0;
+}
+
 int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char *src, size_t len)
 {
     char id[128];
@@ -731,7 +752,16 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
         if (np) t->pend = np, t->cap_pend = cap;
     }
     char *hcopy = malloc(h->len + 1);
-    struct classify_job *job = classify_job_new(id, src, len);
+    /* A context model reads the cell after the last lines of the cell run before it,
+     * in this kernel process (a restart starts a new one: no predecessor). */
+    const char *text = src;
+    size_t tlen = len;
+    if (classify_worker_reads_context(t->worker)) {
+        tlen = context_text(t->plen ? t->prev : NULL, t->plen, src, len, &t->text, &t->tcap);
+        text = tlen == (size_t)-1 ? NULL : t->text;
+    }
+    struct classify_job *job = text ? classify_job_new(id, text, tlen) : NULL;
+    if (job && text != src && remember(t, src, len)) classify_job_release(job), job = NULL;
     if (t->n_pend == t->cap_pend || !hcopy || !job) {
         free(hcopy);
         classify_job_release(job);
@@ -745,7 +775,7 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
     memcpy(p->id, id, strlen(id) + 1); /* both 128 bytes */
     p->header = hcopy;
     p->job = job;
-    if (classify_worker_wants(t->worker, len)) {
+    if (classify_worker_wants(t->worker, tlen)) {
         /* Should the queue refuse it, the job stays unclaimed and runs here at the
          * cell's idle. */
         classify_worker_submit(t->worker, job);

@@ -6,8 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/classcache.h"
+#include "model/context.h"
 #include "model/model.h"
 #include "model/modelfile.h"
+#include "model/tagbatch.h"
 #include "model/tokenizer.h"
 #include "model/train.h"
 #include "model/vocab.h"
@@ -283,6 +286,74 @@ static void oov_word_flag_round_trips(void **state)
     model_free(m);
     model_free(plain);
     vocab_free(&v);
+    free_fixture(&f);
+}
+
+/* A model trained with --context (MF_CONTEXT): the flag round-trips, and every way
+ * of classifying a cell after its predecessor reads context_text's text: the model,
+ * the run's memo and the batch, bit for bit.  A model without the flag reads the cell
+ * alone, whatever the predecessor. */
+static void context_flag_round_trips(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    char err[256];
+    nbs_model *plain = model_load(f.path, err, sizeof err);
+    if (!plain) fail_msg("%s", err);
+    const char *prev = "df = pd.read_csv('x.csv')\nmodel.fit(x_train, y_train)", *src = "df.head()";
+    float p1[N_STAGES], p2[N_STAGES];
+    assert_false(model_reads_context(plain));
+    int s1 = model_classify_after(plain, prev, strlen(prev), src, strlen(src), p1);
+    int s2 = model_classify(plain, src, strlen(src), p2);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(p1, p2, sizeof p1);
+
+    f.v.context = 1;
+    if (modelfile_write(f.path, &f.p, &f.v, 120, "unit test", err, sizeof err)) fail_msg("%s", err);
+    struct modelfile mf;
+    if (modelfile_read(f.path, &mf, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(mf.flags & MF_CONTEXT, MF_CONTEXT);
+    modelfile_free(&mf);
+    nbs_model *m = model_load(f.path, err, sizeof err);
+    if (!m) fail_msg("%s", err);
+    assert_true(model_reads_context(m));
+    char *text = NULL;
+    size_t cap = 0, n = context_text(prev, strlen(prev), src, strlen(src), &text, &cap);
+    s1 = model_classify_after(m, prev, strlen(prev), src, strlen(src), p1);
+    s2 = model_classify(m, text, n, p2);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(p1, p2, sizeof p1);
+    /* the context changes what the model reads: "df" and "model" are words it knows */
+    float alone[N_STAGES];
+    model_classify_after(m, NULL, 0, src, strlen(src), alone);
+    assert_memory_not_equal(p1, alone, sizeof p1);
+    /* a blank cell is none, context or not */
+    assert_int_equal(model_classify_after(m, prev, strlen(prev), "# x", 3, p2), STAGE_NONE);
+
+    struct classcache *cc = classcache_new(m);
+    float prob;
+    for (int round = 0; round < 2; round++) { /* classified, then from the memo */
+        assert_int_equal(classcache_classify_after(cc, prev, strlen(prev), src, strlen(src), &prob), s1);
+        assert_memory_equal(&prob, &p1[s1], sizeof prob);
+    }
+    struct tagbatch *b = tagbatch_new(m, NULL);
+    int st[2];
+    float pr[2];
+    char copy[64];
+    strcpy(copy, src); /* the batch keeps its own text: the caller's may change */
+    assert_int_equal(tagbatch_ask_after(b, prev, strlen(prev), copy, strlen(copy), &st[0], &pr[0]), 0);
+    memset(copy, 'x', strlen(copy));
+    assert_int_equal(tagbatch_ask_after(b, NULL, 0, src, strlen(src), &st[1], &pr[1]), 0);
+    tagbatch_run(b, 2);
+    assert_int_equal(st[0], s1);
+    assert_memory_equal(&pr[0], &p1[s1], sizeof pr[0]);
+    assert_memory_equal(&pr[1], &alone[st[1]], sizeof pr[1]);
+    tagbatch_free(b);
+    classcache_free(cc);
+    free(text);
+    model_free(m);
+    model_free(plain);
     free_fixture(&f);
 }
 
@@ -564,6 +635,7 @@ int main(void)
         cmocka_unit_test(assignment_words_flag_round_trips),
         cmocka_unit_test(lower_case_flag_round_trips),
         cmocka_unit_test(oov_word_flag_round_trips),
+        cmocka_unit_test(context_flag_round_trips),
         cmocka_unit_test(io_errors_name_the_file),
         cmocka_unit_test(crc32c_known_answer),
         cmocka_unit_test(crc32c_every_length_and_alignment),
