@@ -24,11 +24,11 @@ int trainsave_model(const struct train_opts *o, const struct lstm_params *p, con
     else snprintf(vacc, sizeof vacc, "no validation set");
     snprintf(info, sizeof info,
              "nbstage train %s: %zu train / %zu validation cells from %s; %s targets; epochs %d of %d "
-             "(best %d, %s); dropout %.2f/%.2f/%.2f, batch %d, lr %g, cap %d, seed %lu%s%s%s",
+             "(best %d, %s); dropout %.2f/%.2f/%.2f, batch %d, lr %g, cap %d, seed %lu%s%s%s%s",
              when, ntrain, nval, o->weak, o->soft ? "soft" : "hard", res->epochs_run, o->cfg.max_epochs,
              res->best_epoch, vacc, o->cfg.spatial_dropout, o->cfg.dropout, o->cfg.recurrent_dropout,
              o->cfg.batch, o->cfg.lr, o->cap, o->cfg.seed, o->assign_words ? "; assignment words" : "",
-             o->oov_word ? "; out-of-vocabulary word" : "",
+             o->oov_word ? "; out-of-vocabulary word" : "", o->context ? "; context" : "",
              res->interrupted ? "; interrupted" : res->diverged ? "; diverged" : "");
     char err[NB_ERROR_MAX];
     if (modelfile_write(o->out, p, v, o->seq_len, info, err, sizeof err)) {
