@@ -123,11 +123,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < map.n; i++) CHECK(map.v[i].id && map.v[i].src && map.v[i].line <= lines);
     struct train_srcmap none = {0};
     const struct train_srcmap *maps[2] = {src_rc == 0 ? &map : &none, &none};
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 8; k++) { /* min-confidence, soft, with --cells, --context */
         struct train_cells out = {0};
         struct weak_stats st = {0};
         capture();
-        int wrc = trainread_weak(name, k & 1 ? 0.5 : 0.0, k < 2, maps[k / 2], &out, &st);
+        int wrc = trainread_weak(name, k & 1 ? 0.5 : 0.0, (k & 3) < 2, k >= 4, maps[(k & 3) / 2], &out, &st);
         check_said("nbstage train", lines);
         CHECK(st.lines <= lines && out.n <= st.lines);
         CHECK(wrc == 0 || wrc == -1);
