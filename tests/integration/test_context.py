@@ -12,12 +12,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+
+from test_kernel import STAGE_MIME, stage_outputs
+from test_kernel_notice import run_plain
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
@@ -208,7 +210,8 @@ def test_the_kernel_reads_each_cell_after_the_one_run_before(world):
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(spec_dir)
     km = KernelManager(kernel_name="nbs-ctx")
-    km.start_kernel(stderr=open(d / f"kernel-{uuid.uuid4().hex[:6]}.log", "w"))
+    log = open(d / f"kernel-{uuid.uuid4().hex[:6]}.log", "w")
+    km.start_kernel(stderr=log)
     kc = km.client()
     kc.start_channels()
     try:
@@ -220,17 +223,7 @@ def test_the_kernel_reads_each_cell_after_the_one_run_before(world):
         code = [src for _, src in notebook_cells(2)]
         k = 0
         for src in code:
-            msg_id = kc.execute(src)
-            tags = []
-            while True:
-                m = kc.get_iopub_msg(timeout=30)
-                if m["parent_header"].get("msg_id") != msg_id:
-                    continue
-                if m["msg_type"] == "display_data" and \
-                        "application/vnd.nbstage.stage+json" in m["content"]["data"]:
-                    tags.append(m["content"]["data"]["application/vnd.nbstage.stage+json"])
-                if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-                    break
+            tags = [m["content"]["data"][STAGE_MIME] for m in stage_outputs(run_plain(kc, src))]
             want = preds.get(f"nb02.ipynb#{k}")
             if want is None:
                 assert tags == [], src
@@ -241,6 +234,7 @@ def test_the_kernel_reads_each_cell_after_the_one_run_before(world):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+        log.close()
         if old is None:
             os.environ.pop("JUPYTER_PATH", None)
         else:

@@ -57,6 +57,16 @@ static void free_fixture(struct fixture *f)
     unlink(f->path);
 }
 
+/* The fixture's file, loaded. */
+static nbs_model *fixture_model(struct fixture *f)
+{
+    make_file(f);
+    char err[256];
+    nbs_model *m = model_load(f->path, err, sizeof err);
+    if (!m) fail_msg("%s", err);
+    return m;
+}
+
 static void round_trip(void **state)
 {
     (void)state;
@@ -247,10 +257,8 @@ static void oov_word_flag_round_trips(void **state)
 {
     (void)state;
     struct fixture f;
-    make_file(&f);
     char err[256];
-    nbs_model *plain = model_load(f.path, err, sizeof err);
-    if (!plain) fail_msg("%s", err);
+    nbs_model *plain = fixture_model(&f);
     float p1[N_STAGES], p2[N_STAGES];
     model_classify(plain, "zz df", 5, p1); /* the study's: an unknown word is dropped */
     model_classify(plain, "df", 2, p2);
@@ -297,10 +305,8 @@ static void context_flag_round_trips(void **state)
 {
     (void)state;
     struct fixture f;
-    make_file(&f);
     char err[256];
-    nbs_model *plain = model_load(f.path, err, sizeof err);
-    if (!plain) fail_msg("%s", err);
+    nbs_model *plain = fixture_model(&f);
     const char *prev = "df = pd.read_csv('x.csv')\nmodel.fit(x_train, y_train)", *src = "df.head()";
     float p1[N_STAGES], p2[N_STAGES];
     assert_false(model_reads_context(plain));
