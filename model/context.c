@@ -114,7 +114,7 @@ void context_next(struct context_cursor *cur, const char *src, size_t len, const
     if (context_counts(src, len)) cur->prev = src, cur->plen = len;
 }
 
-int context_trail_next(struct context_trail *t, unsigned long long group, const char *src, size_t len,
+int context_trail_next(struct context_trail *t, uint64_t group, const char *src, size_t len,
                        const char **prev, size_t *plen)
 {
     if (!group || group != t->group) t->have = 0;

@@ -29,6 +29,7 @@
 #define NBSTAGE_CONTEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONTEXT_LINES 3
 #define CONTEXT_WORD "nbstagectx" /* letters only: the tokenizer keeps it as one word */
@@ -58,8 +59,8 @@ void context_next(struct context_cursor *cur, const char *src, size_t len, const
 /* The same for cells whose sources do not outlive the call (eval's lines): each one
  * that counts is copied.  GROUP names the cell's notebook (trainread_group; 0: one of
  * its own); *PREV stays valid until the next call.  -1 when out of memory. */
-struct context_trail { unsigned long long group; char *buf[2]; size_t len[2], cap[2]; int which, have; };
-int context_trail_next(struct context_trail *t, unsigned long long group, const char *src, size_t len,
+struct context_trail { uint64_t group; char *buf[2]; size_t len[2], cap[2]; int which, have; };
+int context_trail_next(struct context_trail *t, uint64_t group, const char *src, size_t len,
                        const char **prev, size_t *plen);
 void context_trail_free(struct context_trail *t);
 
