@@ -218,12 +218,17 @@ def test_the_kernel_reads_each_cell_after_the_one_run_before(world):
         kc.wait_for_ready(timeout=60)
         # notebook 2's cells, run in order, with its blank and comment-only cells
         # (not tagged, and nobody's predecessor): each tag is classify's for that cell.
-        # The cells define nothing they use: pd is not imported, so some fail; the tag
-        # does not depend on the outcome.
+        # The cells define nothing they use, so most fail; the tag does not depend on
+        # the outcome.  Sent with stop_on_error false: after an error ipykernel aborts
+        # the requests that reach it before its abort window closes (the next cell,
+        # sent at the idle, on a slow machine), and an aborted request is not run, so
+        # gets no tag.
         code = [src for _, src in notebook_cells(2)]
         k = 0
         for src in code:
-            tags = [m["content"]["data"][STAGE_MIME] for m in stage_outputs(run_plain(kc, src))]
+            msgs = run_plain(kc, src, stop_on_error=False)
+            assert any(m["msg_type"] == "execute_input" for m in msgs), (k, src, msgs)
+            tags = [m["content"]["data"][STAGE_MIME] for m in stage_outputs(msgs)]
             want = preds.get(f"nb02.ipynb#{k}")
             if want is None:
                 assert tags == [], src

@@ -53,8 +53,8 @@ def plain():
     km.shutdown_kernel(now=True)
 
 
-def run_plain(kc, code):
-    mid = kc.execute(code)
+def run_plain(kc, code, **execute_options):
+    mid = kc.execute(code, **execute_options)
     msgs = []
     while True:
         m = kc.get_iopub_msg(timeout=30)
