@@ -28,6 +28,8 @@ struct pending {
     int published;            /* its tag is out (early publication), not cleared since */
     int clear_wait;           /* a clear_output(wait=True) of it is out, no output since */
     int captured;             /* ipywidgets Output widgets capturing its outputs now */
+    int mid_line;             /* its last stream text ended inside a line (rule 11) ... */
+    int line_wait;            /* ... and its early tag waits for the line's end */
     /* The tag message, built as soon as the cell is classified (tag_build), so that it
      * follows the execute_input (or precedes the idle) without a pause for the IO
      * thread to wake up twice: header in tag_header, or tag_slow when that is short. */
@@ -249,6 +251,7 @@ static void publish_early(struct tagorder *t, struct pending *p)
 {
     if (!t->early || p->published || !p->started || p->held || p->captured) return;
     if (!classify_job_done(p->job) && !classify_job_wait(p->job)) return;
+    if (p->mid_line) { p->line_wait = 1; return; } /* rule 11: at the line's end */
     publish_tag(t, p);
     p->published = 1;
     if (t->wclear.n && strcmp(t->wclear_id, p->id) == 0) clear_release(t); /* after the tag */
@@ -352,7 +355,9 @@ enum kind {
     K_EXECUTE_INPUT, /* the request has started (rule 1) */
     K_IDLE,          /* the request is done (rule 2) */
     K_CLEAR,         /* clear_output (rules 4 to 8) */
-    K_OUTPUT,        /* an output, while some waiting clear is out (rule 5) */
+    K_OUTPUT,        /* an output, while some waiting clear is out (rule 5) or an
+                      * early tag is owed (rule 11) */
+    K_STREAM,        /* a stream output, then */
     K_COMM,          /* a comm_msg, with early tags: a capture may begin or end (rule 8) */
 };
 
@@ -364,6 +369,16 @@ static int is_output(const char *type)
            strcmp(type, "execute_result") == 0 || strcmp(type, "error") == 0;
 }
 
+/* 1 when some started request's early tag is not out yet: its outputs are looked at
+ * (rule 11).  Once out, the relay of a print flood does not read them. */
+static int early_tag_owed(const struct tagorder *t)
+{
+    if (!t->early) return 0;
+    for (size_t i = 0; i < t->n_pend; i++)
+        if (t->pend[i].started && !t->pend[i].published && !t->pend[i].captured) return 1;
+    return 0;
+}
+
 /* The kind of the split message in t->views: its msg_type read in place, and for a
  * status its execution_state. */
 static enum kind message_kind(struct tagorder *t, const struct wire_parts *wp)
@@ -373,7 +388,8 @@ static enum kind message_kind(struct tagorder *t, const struct wire_parts *wp)
     if (strcmp(type, "execute_input") == 0) return K_EXECUTE_INPUT;
     if (strcmp(type, "clear_output") == 0) return K_CLEAR;
     if ((t->early || t->notice_id[0]) && strcmp(type, "comm_msg") == 0) return K_COMM;
-    if ((t->clear_waits || t->notice_wait) && is_output(type)) return K_OUTPUT;
+    if ((t->clear_waits || t->notice_wait || early_tag_owed(t)) && is_output(type))
+        return strcmp(type, "stream") == 0 ? K_STREAM : K_OUTPUT;
     if (strcmp(type, "status") == 0) {
         char state[16];
         frame_string(&t->views[wp->header + 3], "execution_state", state, sizeof state);
@@ -431,14 +447,44 @@ static int on_comm(struct tagorder *t, struct pending *p, struct mpart *m,
     return IOPUB_SENT;
 }
 
-/* Rule 5: the waiting clear is done now, and took the tag with it. */
-static int on_output(struct tagorder *t, struct pending *p, struct mpart *m)
+/* 1 when the text of the stream message's CONTENT ends a line, 0 when it ends inside
+ * one, -1 when it says nothing (empty, or not read here).  A last line with a carriage
+ * return counts as ended: a progress bar rewrites it, again and again, and a tag that
+ * waited for its end would wait for the whole loop.  Read in place, back from the end
+ * of the raw JSON string: an escape \n or \r is an 'n' or 'r' after an odd run of
+ * backslashes. */
+static int stream_ends_line(const struct wire_frame *c)
+{
+    size_t off, len;
+    if (wire_json_member(c, "text", &off, &len) != 1 || len < 3 || c->data[off] != '"')
+        return -1;
+    const unsigned char *v = c->data + off + 1;
+    size_t n = len - 2;
+    for (size_t i = n; i-- > 0;) {
+        if (v[i] != 'n' && v[i] != 'r') continue;
+        size_t b = 0;
+        while (b < i && v[i - 1 - b] == '\\') b++;
+        if (b % 2 == 0) continue; /* the letter itself */
+        return v[i] == 'r' || i == n - 1;
+    }
+    return 0;
+}
+
+/* Rule 5: the waiting clear is done now, and took the tag with it.  Rule 11: an early
+ * tag that waited for the end of a line goes after the output that ends it. */
+static int on_output(struct tagorder *t, struct pending *p, struct mpart *m, int ends_line)
 {
     if (p->clear_wait && !p->captured) {
         clear_wait_end(t, p);
         p->published = 0;
     }
-    return send_on(t, m);
+    if (ends_line >= 0) p->mid_line = !ends_line && t->early && !p->published && !p->captured;
+    send_on(t, m);
+    if (p->line_wait && !p->mid_line) {
+        p->line_wait = 0;
+        publish_early(t, p);
+    }
+    return IOPUB_SENT;
 }
 
 /* 1 when the clear_output's CONTENT says wait=True. */
@@ -503,6 +549,7 @@ static long notice_route(struct tagorder *t, enum kind kind, const char *parent,
         else notice_owe_again(t);
         break;
     case K_OUTPUT:
+    case K_STREAM:
         if (t->notice_wait && !t->notice_captured) notice_owe_again(t);
         break;
     case K_IDLE:
@@ -606,7 +653,8 @@ static int route(struct tagorder *t, struct mpart *m)
     case K_EXECUTE_INPUT: return on_execute_input(t, p, m, -1);
     case K_IDLE: return on_idle(t, p, m);
     case K_CLEAR: return on_clear(t, p, m, &wp);
-    case K_OUTPUT: return on_output(t, p, m);
+    case K_OUTPUT: return on_output(t, p, m, 1);
+    case K_STREAM: return on_output(t, p, m, stream_ends_line(&t->views[wp.header + 3]));
     case K_COMM: return t->early ? on_comm(t, p, m, &wp) : send_on(t, m); /* rule 8 */
     case K_OTHER: break;
     }

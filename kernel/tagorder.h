@@ -52,6 +52,12 @@
  *     classified (for a short cell, before the child's execute_input is in), so at
  *     publication it follows the message before it at once, and the zmq IO thread
  *     mostly takes both in one wake-up.
+ * 11. Not inside a line.  ipykernel may send one print's text in two stream messages
+ *     ("p", then "\n", when its IO thread flushes between the two writes), and the
+ *     frontends join consecutive stream outputs into one.  An early tag that is ready
+ *     while the request's last stream text ends inside a line waits for the line's end
+ *     (a stream text ending in a newline, or another output), or the idle.  Not for a
+ *     line with a carriage return: a progress bar rewrites it until its loop ends.
  *
  * The notice.  When the session runs without stage tags (no model, or one that cannot
  * be read) or with options ignored, main_kernel.c says why in the server's log, and

@@ -73,6 +73,19 @@ def stdout_of(msgs):
                    if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
 
 
+def join_streams(outputs):
+    """OUTPUTS (dicts with output_type, name, text) as Notebook and JupyterLab show them:
+    consecutive stream outputs of one name are one (nbclient keeps each message)."""
+    out = []
+    for o in outputs:
+        if out and o["output_type"] == "stream" and out[-1]["output_type"] == "stream" \
+                and out[-1]["name"] == o["name"]:
+            out[-1] = {**out[-1], "text": out[-1]["text"] + o["text"]}
+        else:
+            out.append(dict(o))
+    return out
+
+
 class Kernel:
     """A started kernel with its client and the proxy's stderr log.  KW goes to the
     KernelManager (transport="ipc"); KEY, when given, is the session's signing key, and
@@ -469,11 +482,13 @@ def test_a_display_updated_after_a_waiting_clear_keeps_the_cells_outputs(specs, 
         nb = nbformat.v4.new_notebook(
             cells=[nbformat.v4.new_code_cell(c) for c in UPDATE_AFTER_CLEAR_CELLS])
         NotebookClient(nb, kernel_name=kernel_name, timeout=60).execute()
-        return [[{k: o.get(k) for k in ("output_type", "text", "data")} for o in c.outputs]
-                for c in nb.cells]
+        # as the frontends show them: ipykernel may send print('p') as 'p' then '\n',
+        # as it flushes; a tag between the two would show (rule 11 keeps it out)
+        return [join_streams([{k: o.get(k) for k in ("output_type", "name", "text", "data")}
+                              for o in c.outputs]) for c in nb.cells]
 
     want = outputs("python3")
-    assert want[1] == [{"output_type": "stream", "text": "p\n", "data": None}]
+    assert want[1] == [{"output_type": "stream", "name": "stdout", "text": "p\n", "data": None}]
     for name in ("nbs-signal", "nbs-bottom", "nbs-held", "nbs-late"):
         for code, plain, got in zip(UPDATE_AFTER_CLEAR_CELLS, want, outputs(name)):
             tags = [o for o in got if STAGE_MIME in (o["data"] or {})]
@@ -600,6 +615,35 @@ def test_early_tag_from_a_slow_worker_goes_out_while_the_cell_runs(specs, logs):
         assert reply["content"]["status"] == "ok"
         assert [m["msg_type"] for m in msgs] == \
             ["status", "execute_input", "display_data", "stream", "status"]
+    finally:
+        k.close()
+
+
+def test_an_early_tag_waits_for_the_end_of_a_line(specs, logs):
+    """nbs-held: the answer comes 0.4 s into the cell, while its first line is half
+    written ('p' flushed, the rest 1 s later).  The frontends join consecutive stream
+    outputs; a tag between them would show 'p' and 'q' on two lines with the tag in
+    between.  So the tag waits for the line's end.  A progress bar's line (a carriage
+    return) is not waited for: the tag goes out while the loop still runs."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    k = Kernel("nbs-held", logs)
+    try:
+        _, msgs, _ = k.run("import sys, time\nsys.stdout.write('p'); sys.stdout.flush()\n"
+                           "time.sleep(1)\nprint('q')\nprint('r')")
+        outs = [m for m in msgs if m["msg_type"] in ("stream", "display_data")]
+        kinds = [m["msg_type"] for m in outs]
+        assert kinds[-1] == "display_data" and kinds.count("display_data") == 1, kinds
+        assert STAGE_MIME in outs[-1]["content"]["data"]
+        assert "".join(m["content"]["text"] for m in outs[:-1]) == "pq\nr\n"
+        # the bar: its first frames, the tag (0.4 s in, the loop running), the rest
+        _, msgs, _ = k.run("import sys, time\nfor i in range(4):\n"
+                           "    sys.stderr.write(f'\\r{i}/3'); sys.stderr.flush(); time.sleep(0.4)\n"
+                           "sys.stderr.write('\\n')")
+        kinds = [m["msg_type"] for m in msgs if m["msg_type"] in ("stream", "display_data")]
+        assert kinds.count("display_data") == 1, kinds
+        tag = kinds.index("display_data")
+        assert 0 < tag < len(kinds) - 1, kinds
     finally:
         k.close()
 
