@@ -229,25 +229,39 @@ static void tell_connection_file(struct proxy *px)
 
 /* ---- relaying ------------------------------------------------------------------------- */
 
+/* 1 when the member of raw JSON text V[0..N) is the literal true, 0 for false, -1 for
+ * anything else. */
+static int json_literal_bool(const unsigned char *v, size_t n)
+{
+    if (n == 4 && memcmp(v, "true", 4) == 0) return 1;
+    if (n == 5 && memcmp(v, "false", 5) == 0) return 0;
+    return -1;
+}
+
 /* The code of an execute_request's content C when it may be classified: not silent,
- * not blank.  Read in place when "code" is a plain ASCII string without escapes and
- * "silent" a literal (every `pass`-like cell: no JSON tree); otherwise through jansson,
- * and then *TREE holds what SRC points into (the caller's to free). */
-static const char *request_code(const struct wire_frame *c, size_t *len, json_t **tree)
+ * not blank; *HISTORY is 0 when it says store_history false (the spec's default is
+ * true).  Read in place when "code" is a plain ASCII string without escapes and
+ * "silent" and "store_history" literals or absent (every `pass`-like cell: no JSON
+ * tree); otherwise through jansson, and then *TREE holds what SRC points into (the
+ * caller's to free). */
+static const char *request_code(const struct wire_frame *c, size_t *len, int *history,
+                                json_t **tree)
 {
     *tree = NULL;
-    size_t off, n, soff, sn;
+    size_t off, n, soff, sn, hoff, hn;
     int has_code = wire_json_member(c, "code", &off, &n);
     int has_silent = has_code == 1 ? wire_json_member(c, "silent", &soff, &sn) : -1;
-    if (has_code == 1 && has_silent >= 0 && n >= 2 && c->data[off] == '"') {
+    int has_hist = has_silent >= 0 ? wire_json_member(c, "store_history", &hoff, &hn) : -1;
+    if (has_code == 1 && has_silent >= 0 && has_hist >= 0 && n >= 2 && c->data[off] == '"') {
         const unsigned char *v = c->data + off + 1;
         size_t k = 0;
         while (k < n - 2 && v[k] >= 0x20 && v[k] < 0x7f && v[k] != '\\' && v[k] != '"') k++;
-        int literal = has_silent == 0 || (sn == 4 && memcmp(c->data + soff, "true", 4) == 0) ||
-                      (sn == 5 && memcmp(c->data + soff, "false", 5) == 0);
-        if (k == n - 2 && literal) {
-            if (has_silent == 1 && sn == 4) return NULL; /* silent: true */
+        int silent = has_silent == 0 ? 0 : json_literal_bool(c->data + soff, sn);
+        int hist = has_hist == 0 ? 1 : json_literal_bool(c->data + hoff, hn);
+        if (k == n - 2 && silent >= 0 && hist >= 0) {
+            if (silent) return NULL;
             *len = k;
+            *history = hist;
             return pysrc_is_blank((const char *)v, k) ? NULL : (const char *)v;
         }
     }
@@ -258,6 +272,7 @@ static const char *request_code(const struct wire_frame *c, size_t *len, json_t 
     json_t *code = json_object_get(content, "code");
     const char *src = json_string_value(code);
     *len = json_string_length(code);
+    *history = !json_is_false(json_object_get(content, "store_history"));
     if (!src || json_is_true(json_object_get(content, "silent")) || pysrc_is_blank(src, *len)) {
         json_decref(content);
         return NULL;
@@ -273,8 +288,9 @@ static void maybe_classify(struct proxy *px, const struct wire_frame *h, const s
 {
     json_t *tree;
     size_t len;
-    const char *src = request_code(c, &len, &tree);
-    if (src && tagorder_request(px->tags, h, src, len))
+    int history = 1;
+    const char *src = request_code(c, &len, &history, &tree);
+    if (src && tagorder_request(px->tags, h, src, len, history))
         touch(px, classify_worker_socket(px->worker));
     json_decref(tree);
 }

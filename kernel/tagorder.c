@@ -787,7 +787,8 @@ static int remember(struct tagorder *t, const char *src, size_t len)
     return 0;
 }
 
-int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char *src, size_t len)
+int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char *src, size_t len,
+                     int history)
 {
     char id[128];
     frame_string(h, "msg_id", id, sizeof id);
@@ -801,7 +802,8 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
     }
     char *hcopy = malloc(h->len + 1);
     /* A context model reads the cell after the last lines of the cell run before it,
-     * in this kernel process (a restart starts a new one: no predecessor). */
+     * in this kernel process (a restart starts a new one: no predecessor); code run
+     * without history is no cell of the user's, so it is nobody's predecessor. */
     const char *text = src;
     size_t tlen = len;
     if (classify_worker_reads_context(t->worker)) {
@@ -809,7 +811,7 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
         text = tlen == (size_t)-1 ? NULL : t->text;
     }
     struct classify_job *job = text ? classify_job_new(id, text, tlen) : NULL;
-    if (job && text != src && remember(t, src, len)) classify_job_release(job), job = NULL;
+    if (job && text != src && history && remember(t, src, len)) classify_job_release(job), job = NULL;
     if (t->n_pend == t->cap_pend || !hcopy || !job) {
         free(hcopy);
         classify_job_release(job);

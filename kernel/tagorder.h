@@ -132,9 +132,13 @@ int tagorder_knows_session(const struct tagorder *t);
  * yet; without a worker that is all).  A short cell is classified here at once, while the
  * child starts on it, and its tag built (rule 10); a longer one is queued for the
  * worker: then 1 (a message was sent on the worker's socket).  0 otherwise, also when
- * the request is not tagged (a msg_id seen before, out of memory). */
+ * the request is not tagged (a msg_id seen before, out of memory).
+ * A model that reads context reads the cell after the last one run with HISTORY 1
+ * (store_history: a notebook's or a console's cell), and a request with HISTORY 0
+ * (code a tool runs for itself, as a variable inspector does after every cell) is
+ * tagged but is no cell's predecessor. */
 int tagorder_request(struct tagorder *t, const struct wire_frame *header, const char *src,
-                     size_t len);
+                     size_t len, int history);
 
 /* The worker has answered for request ID (classify_worker_result): its tag may go out
  * now, and a held idle with it. */

@@ -223,9 +223,15 @@ def test_the_kernel_reads_each_cell_after_the_one_run_before(world):
         # the requests that reach it before its abort window closes (the next cell,
         # sent at the idle, on a slow machine), and an aborted request is not run, so
         # gets no tag.
+        # Between the cells a tool runs code of its own, without history, as a variable
+        # inspector does after every cell: tagged, but no cell's predecessor (its words
+        # are a load cell's, which would turn the "result" followers into load).
         code = [src for _, src in notebook_cells(2)]
+        tool = LEAD["load"].format(999)
         k = 0
         for src in code:
+            msgs = run_plain(kc, tool, stop_on_error=False, store_history=False)
+            assert len(stage_outputs(msgs)) == 1  # the tool's code is tagged too
             msgs = run_plain(kc, src, stop_on_error=False)
             assert any(m["msg_type"] == "execute_input" for m in msgs), (k, src, msgs)
             tags = [m["content"]["data"][STAGE_MIME] for m in stage_outputs(msgs)]
