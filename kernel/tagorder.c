@@ -28,6 +28,8 @@ struct pending {
     int published;            /* its tag is out (early publication), not cleared since */
     int clear_wait;           /* a clear_output(wait=True) of it is out, no output since */
     int captured;             /* ipywidgets Output widgets capturing its outputs now */
+    size_t cell_len;          /* a context model's cell run with history: its code, the
+                               * last CELL_LEN bytes of the job's text */
     int mid_line;             /* its last stream text ended inside a line (rule 11) ... */
     int line_wait;            /* ... and its early tag waits for the line's end */
     /* The tag message, built as soon as the cell is classified (tag_build), so that it
@@ -70,6 +72,9 @@ struct tagorder {
     int notice_captured;             /* Output widgets capturing that request's outputs */
     char *prev;                      /* the last cell classified, the next one's context */
     size_t plen, pcap;               /* (a model that reads context: model/context.h) */
+    char prev_id[128];               /* the request of that cell; "" */
+    char *ran;                       /* the last such cell the child started, which is */
+    size_t rlen, rcap;               /* the context again when requests after it abort */
     char *text;                      /* the text made for a job, context and cell */
     size_t tcap;
 };
@@ -404,6 +409,43 @@ static int send_on(struct tagorder *t, struct mpart *m)
     return IOPUB_SENT;
 }
 
+/* ---- a context model's predecessor ---------------------------------------------------- */
+
+/* Copies SRC[0..LEN) into *BUF (capacity *CAP; its length in *N); -1 when out of
+ * memory, and then *BUF is left as it was. */
+static int keep_copy(char **buf, size_t *n, size_t *cap, const char *src, size_t len)
+{
+    if (len + 1 > *cap) {
+        char *p = realloc(*buf, len + 1);
+        if (!p) return -1;
+        *buf = p, *cap = len + 1;
+    }
+    if (len) memcpy(*buf, src, len);
+    *n = len;
+    return 0;
+}
+
+/* P's cell has started: it is what ran last. */
+static void started_cell(struct tagorder *t, const struct pending *p)
+{
+    if (!p->cell_len) return;
+    size_t n;
+    const char *text = classify_job_text(p->job, &n);
+    if (keep_copy(&t->ran, &t->rlen, &t->rcap, text + n - p->cell_len, p->cell_len))
+        say("out of memory: the next cell may be read after one that did not run");
+}
+
+/* P's request was aborted (after an error, ipykernel aborts what waits behind it):
+ * when its cell is the next one's predecessor, the last cell that started is again.
+ * (Requests are classified as they come, the next after the one before, so those
+ * queued behind an error were read after cells that never ran: they are aborted too.) */
+static void aborted_cell(struct tagorder *t, const struct pending *p)
+{
+    if (!p->cell_len || strcmp(p->id, t->prev_id) != 0) return;
+    if (keep_copy(&t->prev, &t->plen, &t->pcap, t->ran, t->rlen)) t->plen = 0;
+    t->prev_id[0] = 0;
+}
+
 /* Rules 1 and 3: the tag goes after the execute_input, at once when it may; the
  * notice, when it is this request's (candidate NOTICE, else -1), goes first.  P is NULL
  * for a request with no tag to give (no worker) and the notice to give. */
@@ -413,6 +455,7 @@ static int on_execute_input(struct tagorder *t, struct pending *p, struct mpart 
     if (notice >= 0) notice_publish(t, (size_t)notice);
     if (p) {
         p->started = 1;
+        started_cell(t, p);
         publish_early(t, p);
     }
     return IOPUB_SENT;
@@ -586,8 +629,10 @@ static int on_idle(struct tagorder *t, struct pending *p, struct mpart *m)
         p->held = 1;
         if (hold_front(t, m) == 0) return IOPUB_HELD;
         say("out of memory: an idle went out untagged");
-    } else {
+    } else if (p->started) {
         publish_tag(t, p);
+    } else {
+        aborted_cell(t, p); /* rule 1: no tag */
     }
     clear_release(t); /* a clear held back for P goes after its tag (rule 6) */
     pending_remove(t, p);
@@ -725,6 +770,7 @@ void tagorder_free(struct tagorder *t)
     free(t->views);
     notice_forget(t);
     free(t->prev);
+    free(t->ran);
     free(t->text);
     free(t);
 }
@@ -773,20 +819,6 @@ int tagorder_knows_session(const struct tagorder *t)
     return t->session[0] != 0;
 }
 
-/* Keeps SRC as the next cell's predecessor (its job already holds its own text); -1
- * when out of memory. */
-static int remember(struct tagorder *t, const char *src, size_t len)
-{
-    if (len + 1 > t->pcap) {
-        char *p = realloc(t->prev, len + 1);
-        if (!p) return -1;
-        t->prev = p, t->pcap = len + 1;
-    }
-    memcpy(t->prev, src, len);
-    t->plen = len;
-    return 0;
-}
-
 int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char *src, size_t len,
                      int history)
 {
@@ -811,7 +843,8 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
         text = tlen == (size_t)-1 ? NULL : t->text;
     }
     struct classify_job *job = text ? classify_job_new(id, text, tlen) : NULL;
-    if (job && text != src && history && remember(t, src, len)) classify_job_release(job), job = NULL;
+    if (job && text != src && history && keep_copy(&t->prev, &t->plen, &t->pcap, src, len))
+        classify_job_release(job), job = NULL;
     if (t->n_pend == t->cap_pend || !hcopy || !job) {
         free(hcopy);
         classify_job_release(job);
@@ -825,6 +858,10 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
     memcpy(p->id, id, strlen(id) + 1); /* both 128 bytes */
     p->header = hcopy;
     p->job = job;
+    if (text != src && history) {
+        p->cell_len = len;
+        memcpy(t->prev_id, id, sizeof id);
+    }
     if (classify_worker_wants(t->worker, tlen)) {
         /* Should the queue refuse it, the job stays unclaimed and runs here at the
          * cell's idle. */
