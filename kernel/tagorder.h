@@ -4,8 +4,9 @@
  * prebuilt tag message), every well-formed child iopub message on its way to the
  * clients (the relay loop, kernel/proxy.c, hands each one over), a
  * clear_output(wait=True) held back, the idles held until their cell is classified
- * and what queues behind them, and the publication of the tags on Jupyter's iopub
- * socket.
+ * and what queues behind them, the publication of the tags on Jupyter's iopub
+ * socket, and for a model that reads context the cell each request is read after (the
+ * last one requested with history; after an abort, the last one that started).
  *
  * The rules, each kept in one place of tagorder.c:
  *
