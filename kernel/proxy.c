@@ -281,16 +281,20 @@ static const char *request_code(const struct wire_frame *c, size_t *len, int *hi
     return src;
 }
 
-/* An execute_request (HEADER and CONTENT frames), just forwarded: with real code, its
- * tag is owed (tagorder_request classifies a short cell at once, hands a longer one to
- * the worker), and the notice when it is owed still. */
-static void maybe_classify(struct proxy *px, const struct wire_frame *h, const struct wire_frame *c)
+/* An execute_request (HEADER, METADATA and CONTENT frames), just forwarded: with real
+ * code, its tag is owed (tagorder_request classifies a short cell at once, hands a
+ * longer one to the worker), and the notice when it is owed still.  The metadata's
+ * cellId (JupyterLab and Notebook 7 send one) tells a cell run again. */
+static void maybe_classify(struct proxy *px, const struct wire_frame *h, const struct wire_frame *md,
+                           const struct wire_frame *c)
 {
     json_t *tree;
     size_t len;
     int history = 1;
     const char *src = request_code(c, &len, &history, &tree);
-    if (src && tagorder_request(px->tags, h, src, len, history))
+    char cell_id[128];
+    if (src) frame_string(md, "cellId", cell_id, sizeof cell_id);
+    if (src && tagorder_request(px->tags, h, src, len, history, cell_id))
         touch(px, classify_worker_socket(px->worker));
     json_decref(tree);
 }
@@ -320,9 +324,9 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
             continue;
         }
         /* An execute_request goes to the child first and is looked at after: its
-         * header and content stay readable through references of their own (zmq
-         * shares the buffer of all but the shortest frames, no copy). */
-        zmq_msg_t keep[2];
+         * header, metadata and content stay readable through references of their own
+         * (zmq shares the buffer of all but the shortest frames, no copy). */
+        zmq_msg_t keep[3];
         int kept = 0;
         if (ch == STDIN) {
             tagorder_input_reply(px->tags); /* answered */
@@ -331,11 +335,14 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
             if (ch == SHELL && (px->worker || tagorder_notice_owed(px->tags)) &&
                 strcmp(type, "execute_request") == 0) {
-                zmq_msg_init(&keep[0]);
-                zmq_msg_init(&keep[1]);
-                kept = zmq_msg_copy(&keep[0], &px->cur.f[wp.header]) == 0 &&
-                       zmq_msg_copy(&keep[1], &px->cur.f[wp.header + 3]) == 0;
-                if (!kept) { zmq_msg_close(&keep[0]); zmq_msg_close(&keep[1]); }
+                static const int part[3] = {0, 2, 3}; /* header, metadata, content */
+                kept = 1;
+                for (int i = 0; i < 3; i++) {
+                    zmq_msg_init(&keep[i]);
+                    kept = kept && zmq_msg_copy(&keep[i], &px->cur.f[wp.header + part[i]]) == 0;
+                }
+                if (!kept)
+                    for (int i = 0; i < 3; i++) zmq_msg_close(&keep[i]);
             } else if (strcmp(type, "shutdown_request") == 0) {
                 px->shutdown_requested = 1;
             }
@@ -343,11 +350,11 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
         mpart_send(to, &px->cur);
         touch(px, to);
         if (kept) {
-            struct wire_frame h = {zmq_msg_data(&keep[0]), zmq_msg_size(&keep[0])};
-            struct wire_frame c = {zmq_msg_data(&keep[1]), zmq_msg_size(&keep[1])};
-            maybe_classify(px, &h, &c);
-            zmq_msg_close(&keep[0]);
-            zmq_msg_close(&keep[1]);
+            struct wire_frame f[3];
+            for (int i = 0; i < 3; i++)
+                f[i] = (struct wire_frame){zmq_msg_data(&keep[i]), zmq_msg_size(&keep[i])};
+            maybe_classify(px, &f[0], &f[1], &f[2]);
+            for (int i = 0; i < 3; i++) zmq_msg_close(&keep[i]);
         }
     }
     return k < BATCH;

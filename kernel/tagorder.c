@@ -11,6 +11,7 @@
  * looked at by notice_route.
  */
 #include "kernel/tagorder.h"
+#include "kernel/cellchain.h"
 #include "model/context.h"
 
 #include <stdio.h>
@@ -28,8 +29,7 @@ struct pending {
     int published;            /* its tag is out (early publication), not cleared since */
     int clear_wait;           /* a clear_output(wait=True) of it is out, no output since */
     int captured;             /* ipywidgets Output widgets capturing its outputs now */
-    size_t cell_len;          /* a context model's cell run with history: its code, the
-                               * last CELL_LEN bytes of the job's text */
+    struct chain_cell *cell;  /* a context model's cell run with history (cellchain.h) */
     int mid_line;             /* its last stream text ended inside a line (rule 11) ... */
     int line_wait;            /* ... and its early tag waits for the line's end */
     /* The tag message, built as soon as the cell is classified (tag_build), so that it
@@ -70,11 +70,8 @@ struct tagorder {
     char notice_id[128];             /* the request whose cell shows it, until its idle; "" */
     int notice_wait;                 /* a clear_output(wait=True) of that request is out */
     int notice_captured;             /* Output widgets capturing that request's outputs */
-    char *prev;                      /* the last cell classified, the next one's context */
-    size_t plen, pcap;               /* (a model that reads context: model/context.h) */
-    char prev_id[128];               /* the request of that cell; "" */
-    char *ran;                       /* the last such cell the child started, which is */
-    size_t rlen, rcap;               /* the context again when requests after it abort */
+    struct cellchain *chain;         /* a model that reads context: what each cell is
+                                      * read after (model/context.h); else NULL */
     char *text;                      /* the text made for a job, context and cell */
     size_t tcap;
 };
@@ -106,6 +103,7 @@ static void pending_remove(struct tagorder *t, struct pending *p)
     free(p->header);
     free(p->tag_slow);
     classify_job_release(p->job);
+    chain_cell_free(p->cell);
     *p = t->pend[--t->n_pend];
 }
 
@@ -409,43 +407,6 @@ static int send_on(struct tagorder *t, struct mpart *m)
     return IOPUB_SENT;
 }
 
-/* ---- a context model's predecessor ---------------------------------------------------- */
-
-/* Copies SRC[0..LEN) into *BUF (capacity *CAP; its length in *N); -1 when out of
- * memory, and then *BUF is left as it was. */
-static int keep_copy(char **buf, size_t *n, size_t *cap, const char *src, size_t len)
-{
-    if (len + 1 > *cap) {
-        char *p = realloc(*buf, len + 1);
-        if (!p) return -1;
-        *buf = p, *cap = len + 1;
-    }
-    if (len) memcpy(*buf, src, len);
-    *n = len;
-    return 0;
-}
-
-/* P's cell has started: it is what ran last. */
-static void started_cell(struct tagorder *t, const struct pending *p)
-{
-    if (!p->cell_len) return;
-    size_t n;
-    const char *text = classify_job_text(p->job, &n);
-    if (keep_copy(&t->ran, &t->rlen, &t->rcap, text + n - p->cell_len, p->cell_len))
-        say("out of memory: the next cell may be read after one that did not run");
-}
-
-/* P's request was aborted (after an error, ipykernel aborts what waits behind it):
- * when its cell is the next one's predecessor, the last cell that started is again.
- * (Requests are classified as they come, the next after the one before, so those
- * queued behind an error were read after cells that never ran: they are aborted too.) */
-static void aborted_cell(struct tagorder *t, const struct pending *p)
-{
-    if (!p->cell_len || strcmp(p->id, t->prev_id) != 0) return;
-    if (keep_copy(&t->prev, &t->plen, &t->pcap, t->ran, t->rlen)) t->plen = 0;
-    t->prev_id[0] = 0;
-}
-
 /* Rules 1 and 3: the tag goes after the execute_input, at once when it may; the
  * notice, when it is this request's (candidate NOTICE, else -1), goes first.  P is NULL
  * for a request with no tag to give (no worker) and the notice to give. */
@@ -455,7 +416,7 @@ static int on_execute_input(struct tagorder *t, struct pending *p, struct mpart 
     if (notice >= 0) notice_publish(t, (size_t)notice);
     if (p) {
         p->started = 1;
-        started_cell(t, p);
+        if (p->cell) cellchain_started(t->chain, p->cell); /* what ran last */
         publish_early(t, p);
     }
     return IOPUB_SENT;
@@ -632,7 +593,7 @@ static int on_idle(struct tagorder *t, struct pending *p, struct mpart *m)
     } else if (p->started) {
         publish_tag(t, p);
     } else {
-        aborted_cell(t, p); /* rule 1: no tag */
+        if (p->cell) cellchain_aborted(t->chain, p->cell); /* rule 1: no tag */
     }
     clear_release(t); /* a clear held back for P goes after its tag (rule 6) */
     pending_remove(t, p);
@@ -751,6 +712,10 @@ struct tagorder *tagorder_new(void *iopub, const struct wire_key *key,
     struct tagorder *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->iopub = iopub, t->key = key, t->worker = worker, t->early = early;
+    if (worker && classify_worker_reads_context(worker) && !(t->chain = cellchain_new())) {
+        free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -769,8 +734,7 @@ void tagorder_free(struct tagorder *t)
     mpart_free(&t->wclear);
     free(t->views);
     notice_forget(t);
-    free(t->prev);
-    free(t->ran);
+    cellchain_free(t->chain);
     free(t->text);
     free(t);
 }
@@ -820,7 +784,7 @@ int tagorder_knows_session(const struct tagorder *t)
 }
 
 int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char *src, size_t len,
-                     int history)
+                     int history, const char *cell_id)
 {
     char id[128];
     frame_string(h, "msg_id", id, sizeof id);
@@ -833,21 +797,25 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
         if (np) t->pend = np, t->cap_pend = cap;
     }
     char *hcopy = malloc(h->len + 1);
-    /* A context model reads the cell after the last lines of the cell run before it,
-     * in this kernel process (a restart starts a new one: no predecessor); code run
-     * without history is no cell of the user's, so it is nobody's predecessor. */
+    /* A context model reads the cell after the one cellchain.h says: a restart is a
+     * new process, with no predecessor. */
     const char *text = src;
     size_t tlen = len;
-    if (classify_worker_reads_context(t->worker)) {
-        tlen = context_text(t->plen ? t->prev : NULL, t->plen, src, len, &t->text, &t->tcap);
+    struct chain_cell *cell = NULL;
+    if (t->chain) {
+        const char *before;
+        size_t blen;
+        if (history) cell = cellchain_ask(t->chain, cell_id, src, len, &before, &blen);
+        else cellchain_last(t->chain, &before, &blen);
+        if (history && !cell) say("out of memory: the next cell may be read after another");
+        tlen = context_text(before, blen, src, len, &t->text, &t->tcap);
         text = tlen == (size_t)-1 ? NULL : t->text;
     }
     struct classify_job *job = text ? classify_job_new(id, text, tlen) : NULL;
-    if (job && text != src && history && keep_copy(&t->prev, &t->plen, &t->pcap, src, len))
-        classify_job_release(job), job = NULL;
     if (t->n_pend == t->cap_pend || !hcopy || !job) {
         free(hcopy);
         classify_job_release(job);
+        chain_cell_free(cell);
         say("out of memory; cell not tagged");
         return 0;
     }
@@ -858,10 +826,7 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
     memcpy(p->id, id, strlen(id) + 1); /* both 128 bytes */
     p->header = hcopy;
     p->job = job;
-    if (text != src && history) {
-        p->cell_len = len;
-        memcpy(t->prev_id, id, sizeof id);
-    }
+    p->cell = cell;
     if (classify_worker_wants(t->worker, tlen)) {
         /* Should the queue refuse it, the job stays unclaimed and runs here at the
          * cell's idle. */

@@ -5,8 +5,8 @@
  * clients (the relay loop, kernel/proxy.c, hands each one over), a
  * clear_output(wait=True) held back, the idles held until their cell is classified
  * and what queues behind them, the publication of the tags on Jupyter's iopub
- * socket, and for a model that reads context the cell each request is read after (the
- * last one requested with history; after an abort, the last one that started).
+ * socket, and for a model that reads context the record of the cells run
+ * (kernel/cellchain.h), told when each request starts or is aborted.
  *
  * The rules, each kept in one place of tagorder.c:
  *
@@ -134,12 +134,12 @@ int tagorder_knows_session(const struct tagorder *t);
  * child starts on it, and its tag built (rule 10); a longer one is queued for the
  * worker: then 1 (a message was sent on the worker's socket).  0 otherwise, also when
  * the request is not tagged (a msg_id seen before, out of memory).
- * A model that reads context reads the cell after the last one run with HISTORY 1
- * (store_history: a notebook's or a console's cell), and a request with HISTORY 0
- * (code a tool runs for itself, as a variable inspector does after every cell) is
- * tagged but is no cell's predecessor. */
+ * A model that reads context reads the cell after the one kernel/cellchain.h says:
+ * HISTORY is the request's store_history (0: code a tool runs for itself, as a variable
+ * inspector does after every cell, tagged but no cell's predecessor), CELL_ID the
+ * frontend's id for the cell (the request's metadata.cellId; "" when none). */
 int tagorder_request(struct tagorder *t, const struct wire_frame *header, const char *src,
-                     size_t len, int history);
+                     size_t len, int history, const char *cell_id);
 
 /* The worker has answered for request ID (classify_worker_result): its tag may go out
  * now, and a held idle with it. */

@@ -295,3 +295,56 @@ def test_after_an_error_the_kernel_reads_a_cell_after_the_last_that_ran(world, t
         tags = tags_of(run_plain(kc, "result", stop_on_error=False))
         assert len(tags) == 1 and tags[0]["stage"] == want["stage"], (tags, want, after_queued)
         assert abs(tags[0]["confidence"] - want["confidence"]) < 1e-9
+
+
+def run_cell(kc, code, cell_id):
+    """Executes CODE as JupyterLab runs a cell: metadata.cellId CELL_ID."""
+    msg = kc.session.msg("execute_request",
+                         {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                          "allow_stdin": False, "stop_on_error": False},
+                         metadata={"cellId": cell_id})
+    kc.shell_channel.send(msg)
+    mid = msg["header"]["msg_id"]
+    msgs = []
+    while True:
+        m = kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") == mid:
+            msgs.append(m)
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                return msgs
+
+
+@pytest.mark.skipif(not KBIN.exists(), reason=f"{KBIN} not built")
+def test_a_cell_run_again_is_read_as_it_was_the_last_time(world, tmp_path):
+    """Re-running a cell keeps its tag: it is read after what it was read after the
+    last time, not after itself.  Without ids, a cell run again is the same code; with
+    the frontend's cellId (JupyterLab, Notebook 7), the same cell, edited or not."""
+    d, model = world
+    lead = LEAD["train"].format(3)
+    edited = "result\nresult"
+
+    def expected(cells):
+        lines = tmp_path / "exp.jsonl"
+        lines.write_text("".join(json.dumps({"id": f"e#{i}", "notebook": "e", "source": s}) + "\n"
+                                 for i, s in enumerate(cells)))
+        return classify_lines(model, lines)[f"e#{len(cells) - 1}"]
+
+    want = expected([lead, "result"])
+    want_edited = expected([lead, edited])
+    # what the fixes are not: each cell read after itself, or after its old version
+    assert expected(["result", "result"])["probabilities"] != want["probabilities"]
+    assert expected(["result", edited])["probabilities"] != want_edited["probabilities"]
+
+    def check(tags, w):
+        assert len(tags) == 1 and tags[0]["stage"] == w["stage"], (tags, w)
+        assert abs(tags[0]["confidence"] - w["confidence"]) < 1e-9
+
+    with context_kernel(d, model) as kc:
+        run_plain(kc, lead, stop_on_error=False)
+        for _ in range(3):
+            check(tags_of(run_plain(kc, "result", stop_on_error=False)), want)
+    with context_kernel(d, model) as kc:
+        run_cell(kc, lead, "cell-lead")
+        check(tags_of(run_cell(kc, "result", "cell-r")), want)
+        check(tags_of(run_cell(kc, edited, "cell-r")), want_edited)
+        check(tags_of(run_cell(kc, "result", "cell-r")), want)
