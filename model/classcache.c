@@ -263,9 +263,10 @@ int classcache_classify_after(struct classcache *c, const char *prev, size_t ple
 {
     if (!model_reads_context(c->model)) return classcache_classify(c, src, len, prob);
     char stack[2048], *text = stack;
-    size_t n = context_text_len(prev, plen, src, len);
+    struct context_plan pl;
+    size_t n = context_plan(&pl, prev, plen, src, len);
     if (n >= sizeof stack && !(text = malloc(n + 1))) { *prob = 0; return STAGE_NONE; }
-    context_text_put(text, prev, plen, src, len);
+    context_plan_put(&pl, text, prev, src, len);
     int stage = classcache_classify(c, text, n, prob);
     if (text != stack) free(text);
     return stage;

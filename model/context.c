@@ -51,47 +51,32 @@ static int grow(char **buf, size_t *cap, size_t need)
     return 0;
 }
 
-/* The pieces of the text: K context lines at AT, whether SRC is blank. */
-struct parts { size_t at[CONTEXT_LINES][2]; int k, blank; };
-
-static void parts_of(const char *prev, size_t plen, const char *src, size_t len, struct parts *pt)
+size_t context_plan(struct context_plan *pl, const char *prev, size_t plen, const char *src, size_t len)
 {
-    pt->k = 0;
-    pt->blank = pysrc_is_blank(src, len);
-    if (prev && !pt->blank) pt->k = tail_lines(prev, plen, pt->at);
-}
-
-static size_t parts_len(const char *prev, const struct parts *pt, size_t len)
-{
-    if (pt->blank) return len;
+    pl->k = 0;
+    pl->blank = pysrc_is_blank(src, len);
+    if (prev && !pl->blank) pl->k = tail_lines(prev, plen, pl->at);
+    if (pl->blank) return len;
     size_t n = len + sizeof CONTEXT_WORD; /* the word and its '\n' */
-    for (int i = CONTEXT_LINES - pt->k; i < CONTEXT_LINES; i++) n += pt->at[i][1] - pt->at[i][0] + 1;
-    if (prev && pt->k == 0) n++;
+    for (int i = CONTEXT_LINES - pl->k; i < CONTEXT_LINES; i++) n += pl->at[i][1] - pl->at[i][0] + 1;
+    if (prev && pl->k == 0) n++;
     return n;
 }
 
-size_t context_text_len(const char *prev, size_t plen, const char *src, size_t len)
+void context_plan_put(const struct context_plan *pl, char *dst, const char *prev, const char *src,
+                      size_t len)
 {
-    struct parts pt;
-    parts_of(prev, plen, src, len, &pt);
-    return parts_len(prev, &pt, len);
-}
-
-void context_text_put(char *dst, const char *prev, size_t plen, const char *src, size_t len)
-{
-    struct parts pt;
-    parts_of(prev, plen, src, len, &pt);
     char *p = dst;
-    if (!pt.blank) {
+    if (!pl->blank) {
         /* Python's "\n".join(lines) + "\n" + word + "\n" + src: each line and its '\n';
          * a PREV without code lines still gives the one '\n' */
-        for (int i = CONTEXT_LINES - pt.k; i < CONTEXT_LINES; i++) {
-            size_t n = pt.at[i][1] - pt.at[i][0];
-            memcpy(p, prev + pt.at[i][0], n);
+        for (int i = CONTEXT_LINES - pl->k; i < CONTEXT_LINES; i++) {
+            size_t n = pl->at[i][1] - pl->at[i][0];
+            memcpy(p, prev + pl->at[i][0], n);
             p += n;
             *p++ = '\n';
         }
-        if (prev && pt.k == 0) *p++ = '\n';
+        if (prev && pl->k == 0) *p++ = '\n';
         memcpy(p, CONTEXT_WORD "\n", sizeof CONTEXT_WORD);
         p += sizeof CONTEXT_WORD;
     }
@@ -101,9 +86,10 @@ void context_text_put(char *dst, const char *prev, size_t plen, const char *src,
 
 size_t context_text(const char *prev, size_t plen, const char *src, size_t len, char **buf, size_t *cap)
 {
-    size_t n = context_text_len(prev, plen, src, len);
+    struct context_plan pl;
+    size_t n = context_plan(&pl, prev, plen, src, len);
     if (grow(buf, cap, n + 1)) return (size_t)-1;
-    context_text_put(*buf, prev, plen, src, len);
+    context_plan_put(&pl, *buf, prev, src, len);
     return n;
 }
 

@@ -45,10 +45,13 @@ int context_counts(const char *src, size_t len);
  * the caller's to free). */
 size_t context_text(const char *prev, size_t plen, const char *src, size_t len, char **buf, size_t *cap);
 
-/* The same in two steps, for a caller with its own storage: the text's length (its NUL
- * not counted), then the text written to DST, which has room for it and the NUL. */
-size_t context_text_len(const char *prev, size_t plen, const char *src, size_t len);
-void context_text_put(char *dst, const char *prev, size_t plen, const char *src, size_t len);
+/* The same in two steps, for a caller with its own storage: context_plan finds the
+ * text's pieces once and returns its length (its NUL not counted); context_plan_put
+ * writes it to DST, which has room for it and the NUL, from the same PREV and SRC. */
+struct context_plan { size_t at[CONTEXT_LINES][2]; int k, blank; };
+size_t context_plan(struct context_plan *pl, const char *prev, size_t plen, const char *src, size_t len);
+void context_plan_put(const struct context_plan *pl, char *dst, const char *prev, const char *src,
+                      size_t len);
 
 /* A cursor over one notebook's code cells in order: context_next gives the PREV of
  * the cell it is told about, then remembers that cell when it counts.  The pointers

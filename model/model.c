@@ -349,12 +349,13 @@ int model_classify_after(const nbs_model *m, const char *prev, size_t plen, cons
 {
     if (!model_reads_context(m) || !src) return model_classify(m, src, len, probs);
     char stack[2048], *text = stack;
-    size_t n = context_text_len(prev, plen, src, len);
+    struct context_plan pl;
+    size_t n = context_plan(&pl, prev, plen, src, len);
     if (n >= sizeof stack && !(text = malloc(n + 1))) {
         for (int s = 0; s < N_STAGES; s++) probs[s] = 0;
         return STAGE_NONE;
     }
-    context_text_put(text, prev, plen, src, len);
+    context_plan_put(&pl, text, prev, src, len);
     int best = model_classify(m, text, n, probs);
     if (text != stack) free(text);
     return best;

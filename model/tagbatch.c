@@ -194,12 +194,13 @@ int tagbatch_ask_after(struct tagbatch *b, const char *prev, size_t plen, const 
                        int *stage, float *prob)
 {
     if (!model_reads_context(b->model)) return tagbatch_ask(b, src, len, stage, prob);
-    size_t n = context_text_len(prev, plen, src, len);
+    struct context_plan pl;
+    size_t n = context_plan(&pl, prev, plen, src, len);
     pthread_mutex_lock(&b->lock);
     char *text = text_room(b, n + 1);
     pthread_mutex_unlock(&b->lock);
     if (!text) return -1;
-    context_text_put(text, prev, plen, src, len);
+    context_plan_put(&pl, text, prev, src, len);
     return tagbatch_ask(b, text, n, stage, prob);
 }
 

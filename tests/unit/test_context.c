@@ -16,9 +16,10 @@ static char *text_of(const char *prev, const char *src)
     assert_true(n != (size_t)-1);
     assert_int_equal(n, strlen(buf));
     /* the two-step form gives the same bytes */
-    assert_int_equal(context_text_len(prev, prev ? strlen(prev) : 0, src, strlen(src)), n);
+    struct context_plan pl;
+    assert_int_equal(context_plan(&pl, prev, prev ? strlen(prev) : 0, src, strlen(src)), n);
     char *two = malloc(n + 1);
-    context_text_put(two, prev, prev ? strlen(prev) : 0, src, strlen(src));
+    context_plan_put(&pl, two, prev, src, strlen(src));
     assert_string_equal(two, buf);
     free(two);
     return buf;
