@@ -83,12 +83,6 @@ int classify_job_done(const struct classify_job *j)
 
 const char *classify_job_content(const struct classify_job *j) { return j->content; }
 
-const char *classify_job_text(const struct classify_job *j, size_t *len)
-{
-    *len = j->len;
-    return j->src;
-}
-
 /* With the worker's store of DONE then load of WAITING (worker_main), sequentially
  * consistent both: either this load sees DONE, or the worker sees WAITING and answers. */
 int classify_job_wait(struct classify_job *j)

@@ -42,10 +42,6 @@ int classify_job_done(const struct classify_job *job);
  * come: ignore it).  Without this call the worker sends no answer. */
 int classify_job_wait(struct classify_job *job);
 
-/* The text JOB classifies (its LEN bytes in *LEN), for as long as the caller holds
- * its reference. */
-const char *classify_job_text(const struct classify_job *job, size_t *len);
-
 /* The display_data content as JSON text, or NULL when nothing is to be shown; valid
  * once done, for as long as the caller holds its reference. */
 const char *classify_job_content(const struct classify_job *job);
