@@ -129,6 +129,7 @@ void cellchain_last(const struct cellchain *c, const char **code, size_t *len)
 
 void cellchain_started(struct cellchain *c, struct chain_cell *cell)
 {
+    if (!cell->serial) return; /* started already */
     struct snap t = c->ran; /* a swap: the record keeps the old buffers, to be freed */
     c->ran = cell->s;
     cell->s = t;

@@ -135,8 +135,9 @@ static void an_abort_with_nothing_run_leaves_no_predecessor(void **state)
     cellchain_aborted(r.c, r.cells[a]); /* not the last asked */
     cellchain_aborted(r.c, r.cells[b]);
     run1(&r, "", "z = 3", NULL);
-    /* a record that started is never an abort's */
+    /* a record that started is never an abort's, nor started twice */
     cellchain_aborted(r.c, r.cells[r.n - 1]);
+    cellchain_started(r.c, r.cells[r.n - 1]);
     run1(&r, "", "w = 4", "z = 3");
     end(&r);
 }
