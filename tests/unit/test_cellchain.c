@@ -136,9 +136,12 @@ static void an_abort_with_nothing_run_leaves_no_predecessor(void **state)
     cellchain_aborted(r.c, r.cells[b]);
     run1(&r, "", "z = 3", NULL);
     /* a record that started is never an abort's, nor started twice */
-    cellchain_aborted(r.c, r.cells[r.n - 1]);
-    cellchain_started(r.c, r.cells[r.n - 1]);
-    run1(&r, "", "w = 4", "z = 3");
+    int z = r.n - 1;
+    cellchain_aborted(r.c, r.cells[z]);
+    cellchain_started(r.c, r.cells[z]);
+    int w = ask(&r, "", "w = 4", "z = 3");
+    cellchain_aborted(r.c, r.cells[w]); /* back to z = 3, the last that started */
+    run1(&r, "", "v = 5", "z = 3");
     end(&r);
 }
 
