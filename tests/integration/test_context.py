@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from test_kernel import STAGE_MIME, stage_outputs
-from test_kernel_notice import run_plain
+from test_kernel_notice import iopub_until_idle, run_plain
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
@@ -304,14 +304,7 @@ def run_cell(kc, code, cell_id):
                           "allow_stdin": False, "stop_on_error": False},
                          metadata={"cellId": cell_id})
     kc.shell_channel.send(msg)
-    mid = msg["header"]["msg_id"]
-    msgs = []
-    while True:
-        m = kc.get_iopub_msg(timeout=30)
-        if m["parent_header"].get("msg_id") == mid:
-            msgs.append(m)
-            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-                return msgs
+    return iopub_until_idle(kc, msg["header"]["msg_id"])
 
 
 @pytest.mark.skipif(not KBIN.exists(), reason=f"{KBIN} not built")

@@ -53,8 +53,8 @@ def plain():
     km.shutdown_kernel(now=True)
 
 
-def run_plain(kc, code, **execute_options):
-    mid = kc.execute(code, **execute_options)
+def iopub_until_idle(kc, mid):
+    """The iopub messages of request MID, up to its idle."""
     msgs = []
     while True:
         m = kc.get_iopub_msg(timeout=30)
@@ -63,6 +63,10 @@ def run_plain(kc, code, **execute_options):
         msgs.append(m)
         if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
             return msgs
+
+
+def run_plain(kc, code, **execute_options):
+    return iopub_until_idle(kc, kc.execute(code, **execute_options))
 
 
 def truncated_model(tmp_path):
