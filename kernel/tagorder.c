@@ -451,29 +451,6 @@ static int on_comm(struct tagorder *t, struct pending *p, struct mpart *m,
     return IOPUB_SENT;
 }
 
-/* 1 when the text of the stream message's CONTENT ends a line, 0 when it ends inside
- * one, -1 when it says nothing (empty, or not read here).  A last line with a carriage
- * return counts as ended: a progress bar rewrites it, again and again, and a tag that
- * waited for its end would wait for the whole loop.  Read in place, back from the end
- * of the raw JSON string: an escape \n or \r is an 'n' or 'r' after an odd run of
- * backslashes. */
-static int stream_ends_line(const struct wire_frame *c)
-{
-    size_t off, len;
-    if (wire_json_member(c, "text", &off, &len) != 1 || len < 3 || c->data[off] != '"')
-        return -1;
-    const unsigned char *v = c->data + off + 1;
-    size_t n = len - 2;
-    for (size_t i = n; i-- > 0;) {
-        if (v[i] != 'n' && v[i] != 'r') continue;
-        size_t b = 0;
-        while (b < i && v[i - 1 - b] == '\\') b++;
-        if (b % 2 == 0) continue; /* the letter itself */
-        return v[i] == 'r' || i == n - 1;
-    }
-    return 0;
-}
-
 /* Rule 5: the waiting clear is done now, and took the tag with it.  Rule 11: an early
  * tag that waited for the end of a line goes after the output that ends it. */
 static int on_output(struct tagorder *t, struct pending *p, struct mpart *m, int ends_line)
@@ -660,7 +637,7 @@ static int route(struct tagorder *t, struct mpart *m)
     case K_IDLE: return on_idle(t, p, m);
     case K_CLEAR: return on_clear(t, p, m, &wp);
     case K_OUTPUT: return on_output(t, p, m, 1);
-    case K_STREAM: return on_output(t, p, m, stream_ends_line(&t->views[wp.header + 3]));
+    case K_STREAM: return on_output(t, p, m, wire_text_ends_line(&t->views[wp.header + 3]));
     case K_COMM: return t->early ? on_comm(t, p, m, &wp) : send_on(t, m); /* rule 8 */
     case K_OTHER: break;
     }

@@ -228,6 +228,27 @@ int wire_json_string(const struct wire_frame *f, const char *key, char *out, siz
     return 1;
 }
 
+int wire_text_ends_line(const struct wire_frame *f)
+{
+    size_t off, len;
+    if (wire_json_member(f, "text", &off, &len) != 1 || len < 3 || f->data[off] != '"')
+        return -1;
+    /* back from the end of the raw string: an escape \n, \r or \u is an 'n', 'r' or 'u'
+     * after an odd run of backslashes (a \u escape might be either: not read here;
+     * Python's json never writes one for them) */
+    const unsigned char *v = f->data + off + 1;
+    size_t n = len - 2;
+    for (size_t i = n; i-- > 0;) {
+        if (v[i] != 'n' && v[i] != 'r' && v[i] != 'u') continue;
+        size_t b = 0;
+        while (b < i && v[i - 1 - b] == '\\') b++;
+        if (b % 2 == 0) continue; /* the letter itself */
+        if (v[i] == 'u') return -1;
+        return v[i] == 'r' || i == n - 1;
+    }
+    return 0;
+}
+
 void wire_new_id(char *out, size_t outlen, const char *prefix)
 {
     /* Random bytes taken from libsodium a pool at a time: one getrandom(2) per 32 ids,

@@ -90,6 +90,13 @@ int wire_json_member(const struct wire_frame *f, const char *key, size_t *off, s
  * -1: not understood here (malformed, or the value has escapes): use a JSON parser. */
 int wire_json_string(const struct wire_frame *f, const char *key, char *out, size_t cap);
 
+/* Whether the string member "text" of the JSON object in F (a stream message's
+ * content) ends a line, read in place from its end: 1 when its last line is ended (a
+ * final "\n") or has a carriage return (a progress bar rewrites that line), 0 when it
+ * ends inside a line, -1 when it says nothing (no such string, empty, or a \u escape
+ * in its last line). */
+int wire_text_ends_line(const struct wire_frame *f);
+
 /* A fresh message id: 32 lower-case hex digits from libsodium's CSPRNG, NUL-terminated
  * (33 bytes).  PREFIX, when not NULL, is copied in front (caller sizes OUT). */
 void wire_new_id(char *out, size_t outlen, const char *prefix);

@@ -36,6 +36,7 @@
 #include "model/model.h"
 #include "model/modelfile.h"
 #include "model/tokenizer.h"
+#include "nbformat/pysrc.h"
 #include "tests/unit/unit_model.h"
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);
@@ -186,7 +187,8 @@ static void classify(const nbs_model *m)
     char own[4096];
     size_t n = 0;
     int ids = model_vocab_ids(m);
-    CHECK(ids >= 2);
+    CHECK(ids >= 1); /* the padding id; a vocabulary of no words is a model too (every
+                      * cell is then read as padding, and gets one answer) */
     for (int id = 1; id < ids; id++) {
         const char *w = model_word(m, id);
         CHECK(w && *w);
@@ -217,7 +219,9 @@ static void classify(const nbs_model *m)
     float probs[N_STAGES];
     int s = model_classify_ids(m, enc + seq - k, k, probs);
     CHECK(s == STAGE_NONE || (s >= 0 && s < N_STAGES));
-    CHECK(!memcmp(probs, one[1], sizeof probs)); /* model_classify is encode + classify_ids */
+    /* model_classify is encode + classify_ids, for a text with code (a blank one gets
+     * STAGE_NONE, as ours is with a vocabulary of no words) */
+    if (!pysrc_is_blank(own, n)) CHECK(!memcmp(probs, one[1], sizeof probs));
     free(enc);
     CHECK(strncmp(model_name(m), "nbstage-lstm-", 13) == 0);
     (void)model_info(m);

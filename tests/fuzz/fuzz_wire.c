@@ -1,10 +1,11 @@
 /* fuzz_wire.c — libFuzzer target for the proxy's light JSON lookups (kernel/wire.c).
  *
- * Owns: the properties no frame may break.  wire_json_member and wire_json_string
- * never read outside the frame (ASan), and wherever jansson reads the frame as an
- * object they agree with it: the member they find is the one jansson keeps (the last
- * of a repeated key), re-parsed equal to jansson's value; "absent" only when jansson
- * has no such key.  Why it matters: the proxy decides what a message is (msg_type) and
+ * Owns: the properties no frame may break.  wire_json_member, wire_json_string and
+ * wire_text_ends_line never read outside the frame (ASan), and wherever jansson reads
+ * the frame as an object they agree with it: the member they find is the one jansson
+ * keeps (the last of a repeated key), re-parsed equal to jansson's value; "absent" only
+ * when jansson has no such key; a stream text's line end, when answered, is that of
+ * the text jansson decodes.  Why it matters: the proxy decides what a message is (msg_type) and
  * which code to classify from these lookups, while the wrapped kernel acts on what a
  * full JSON parser reads.
  */
@@ -49,11 +50,28 @@ static void check_key(const unsigned char *data, size_t size, json_t *j, const c
     }
 }
 
+/* wire_text_ends_line against the text jansson decodes: when it answers, its answer is
+ * the decoded text's (ends in '\n', or has a '\r' after its last '\n'). */
+static void check_ends_line(const unsigned char *data, size_t size, json_t *j)
+{
+    struct wire_frame f = {data, size};
+    int r = wire_text_ends_line(&f);
+    json_t *text = json_is_object(j) ? json_object_get(j, "text") : NULL;
+    if (r == -1 || !j) return;
+    if (!json_is_string(text)) { fprintf(stderr, "ends_line answered without a text\n"); abort(); }
+    const char *v = json_string_value(text);
+    size_t n = json_string_length(text), last = n;
+    while (last > 0 && v[last - 1] != '\n') last--; /* the last line: v[last..n) */
+    int want = (n > 0 && v[n - 1] == '\n') || memchr(v + last, '\r', n - last) != NULL;
+    if (n == 0 || r != want) { fprintf(stderr, "ends_line %d, the text says %d\n", r, want); abort(); }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *j = json_loadb((const char *)data, size, JSON_ALLOW_NUL, NULL);
-    static const char *const keys[] = {"code", "msg_type", "silent", "a"};
+    static const char *const keys[] = {"code", "msg_type", "silent", "text", "a"};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) check_key(data, size, j, keys[k]);
+    check_ends_line(data, size, j);
     json_decref(j);
     return 0;
 }

@@ -422,6 +422,37 @@ static void json_member_reads_within_the_frame(void **state)
     }
 }
 
+/* JSON CONTENT's text: ends a line (1), inside one (0), or says nothing (-1). */
+static int ends_line(const char *content)
+{
+    struct wire_frame f = {(const unsigned char *)content, strlen(content)};
+    return wire_text_ends_line(&f);
+}
+
+static void text_ends_line_as_python_wrote_it(void **state)
+{
+    (void)state;
+    assert_int_equal(ends_line("{\"name\": \"stdout\", \"text\": \"p\\n\"}"), 1);
+    assert_int_equal(ends_line("{\"name\": \"stdout\", \"text\": \"p\"}"), 0);
+    assert_int_equal(ends_line("{\"text\": \"a\\nb\\n\", \"name\": \"stderr\"}"), 1);
+    assert_int_equal(ends_line("{\"text\": \"a\\nb\"}"), 0);
+    /* a backslash then the letter n: no newline */
+    assert_int_equal(ends_line("{\"text\": \"C:\\\\n\"}"), 0);
+    /* a backslash, then a newline */
+    assert_int_equal(ends_line("{\"text\": \"C:\\\\\\n\"}"), 1);
+    /* a progress bar's line: its updates never wait */
+    assert_int_equal(ends_line("{\"text\": \"\\r 10%\"}"), 1);
+    assert_int_equal(ends_line("{\"text\": \"done\\n\\r 10%\"}"), 1);
+    assert_int_equal(ends_line("{\"text\": \"\\r 10%\\nnext\"}"), 0);
+    /* nothing to say: empty, absent, not a string, a \u escape in the last line */
+    assert_int_equal(ends_line("{\"text\": \"\"}"), -1);
+    assert_int_equal(ends_line("{\"name\": \"stdout\"}"), -1);
+    assert_int_equal(ends_line("{\"text\": 5}"), -1);
+    assert_int_equal(ends_line("{\"text\": \"caf\\u00e9\"}"), -1);
+    assert_int_equal(ends_line("{\"text\": \"caf\\u00e9\\n\"}"), 1);
+    assert_int_equal(ends_line("{\"text\": \"p"), -1); /* cut */
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -440,6 +471,7 @@ int main(void)
         cmocka_unit_test(sha512_key_signs_as_python_and_ignores_buffers),
         cmocka_unit_test(json_member_blanks_and_cut_objects),
         cmocka_unit_test(json_member_reads_within_the_frame),
+        cmocka_unit_test(text_ends_line_as_python_wrote_it),
         cmocka_unit_test(ids_are_unique_and_dates_look_like_jupyters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
