@@ -67,7 +67,7 @@ static void usage(FILE *to)
 "                           before it in its notebook and the word nbstagectx (off:\n"
 "                           the cell alone, as in the study; see model/context.h).\n"
 "                           Needs --cells in ingest's order; classify, eval, tag,\n"
-"                           summary and the kernel then give each cell its predecessor"
+"                           summary and the kernel then give each cell its predecessor\n"
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
 "  --threads N              threads, 1 to 256, each a share of every batch, calling\n"

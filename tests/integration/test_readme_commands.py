@@ -421,6 +421,20 @@ def test_every_option_a_command_accepts_is_described_in_its_help(cmd):
 
 
 @pytest.mark.parametrize("cmd", sorted(COMMAND_SOURCES))
+def test_no_help_line_runs_two_entries_together(cmd):
+    """A C string without its \\n joins two lines of the options list: train --help
+    printed "...give each cell its predecessor  --embed N, --hidden N    layer sizes",
+    and no line named --embed.  Every option entry starts its own line."""
+    if cmd == "nbstage-kernel":
+        h = subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
+    else:
+        h = nbstage(cmd, "--help")
+    assert h.returncode == 0, h.stderr
+    joined = [line for line in h.stdout.splitlines() if re.search(r"[^\s.] {2,}--?[a-z]", line)]
+    assert not joined, f"{cmd} --help: an option entry inside a line: {joined}"
+
+
+@pytest.mark.parametrize("cmd", sorted(COMMAND_SOURCES))
 def test_a_usage_line_that_lists_options_lists_them_all(cmd):
     """`nbstage fmt --help`'s usage line, "[--check] [--nbformat] PATH...", left out -q,
     which its option list describes; eval's left out -q too.  A usage error now prints
