@@ -127,6 +127,42 @@ def test_training_commands_as_written(model, tmp_path):
         assert re.search(r"^accuracy \d\.\d{4}, macro-F1 \d\.\d{4}", r.stdout, re.M), r.stdout
 
 
+def test_the_default_models_recipe_is_make_models_and_runs(model, tmp_path):
+    """The README's recipe for training as the default model was trained, on one's own
+    corpus: its train options are make-model.sh's TRAIN_OPTS (all but --seed, whose
+    default is the same 1), so that the two cannot drift apart; and the three lines
+    run as written (fewer epochs and a small embedding, for time) and write the model,
+    which records the assignment words and the context."""
+    lines = readme_block("trains once more on every notebook, with `--val-split 0` and the best epoch count):")
+    assert [l.split()[:2] for l in lines] == [["nbstage", "ingest"], ["nbstage", "label"], ["nbstage", "train"]], lines
+    script = (ROOT / "share/make-model.sh").read_text(encoding="utf-8")
+    m = re.search(r"TRAIN_OPTS=\$\{TRAIN_OPTS:-(.*?)\}\n", script, re.S)
+    assert m, "make-model.sh: no TRAIN_OPTS default"
+    shipped = m.group(1).replace("\\\n", " ").split()
+    assert shipped[-2:] == ["--seed", "1"], shipped
+    words = lines[2].split()
+    readme_opts = [w for w in words[2:] if w not in ("weak.jsonl", "--cells", "cells.jsonl", "-o", "my.nbsm")]
+    assert readme_opts == shipped[:-2], (readme_opts, shipped)
+    assert "--statements" in lines[1].split()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rng = random.Random(7)
+    for n in range(8):
+        srcs = [rng.choice(TEMPLATES[st]).format(f="data", c="age", n=rng.randint(1, 99))
+                for st in ("imports", "load", "explore", "prep", "train", "evaluate")]
+        (corpus / f"nb{n}.ipynb").write_text(make_nb(srcs))
+    for line in lines:
+        if line.split()[1] == "train":
+            line = line.replace("--epochs 6", "--epochs 2 --embed 16")
+        r = run(line, tmp_path, model)
+        assert r.returncode == 0, (line, r.stdout, r.stderr)
+    r = run("nbstage classify --model my.nbsm cells.jsonl", tmp_path, model)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 8 * 6 and '"stage": null' not in r.stdout, r.stdout[:500]
+    data = (tmp_path / "my.nbsm").read_bytes()
+    assert b"assignment words" in data and b"; context" in data
+
+
 def test_train_help_says_which_defaults_are_the_study_s():
     """`nbstage train --help` said 'study's settings in brackets where they differ from
     the default', but showed no brackets, so every default read as the study's; one is
