@@ -392,6 +392,13 @@ COMMAND_SOURCES = {"ingest": "nbformat/cmd_ingest.c", "fmt": "nbformat/cmd_fmt.c
                    "nbstage-kernel": "kernel/options.c"}  # the other program, not a command
 
 
+def command_help(cmd: str):
+    """`nbstage CMD --help`, or `nbstage-kernel --help` for the other program."""
+    if cmd == "nbstage-kernel":
+        return subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
+    return nbstage(cmd, "--help")
+
+
 def accepted_options(src: str) -> set:
     """The options a command's source accepts: getopt_long's long-option table and
     short-option string, or install-kernel's or nbstage-kernel's own parser's literals
@@ -420,9 +427,7 @@ def test_every_option_a_command_accepts_is_in_its_help(cmd):
     assert "--help" in accepted and len(accepted) > 3, accepted  # the table was read
     if cmd == "nbstage-kernel":
         assert {"-f", "--wrap", "--model", "--min-confidence"} <= accepted, accepted
-        h = subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
-    else:
-        h = nbstage(cmd, "--help")
+    h = command_help(cmd)
     assert h.returncode == 0, h.stderr
     missing = sorted(o for o in accepted if not re.search(r"(?<![\w-])" + re.escape(o) + r"(?![\w-])", h.stdout))
     assert not missing, f"{cmd} accepts {missing}, which its --help does not name"
@@ -435,10 +440,7 @@ def test_every_option_a_command_accepts_is_described_in_its_help(cmd):
     a user (sent there by install-kernel --help for --model) learnt nothing of them.
     Each option must be in a line of the help's text, not in its usage lines."""
     accepted = accepted_options(COMMAND_SOURCES[cmd])
-    if cmd == "nbstage-kernel":
-        h = subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
-    else:
-        h = nbstage(cmd, "--help")
+    h = command_help(cmd)
     assert h.returncode == 0, h.stderr
     usage = True
     text = []
@@ -461,10 +463,7 @@ def test_no_help_line_runs_two_entries_together(cmd):
     """A C string without its \\n joins two lines of the options list: train --help
     printed "...give each cell its predecessor  --embed N, --hidden N    layer sizes",
     and no line named --embed.  Every option entry starts its own line."""
-    if cmd == "nbstage-kernel":
-        h = subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
-    else:
-        h = nbstage(cmd, "--help")
+    h = command_help(cmd)
     assert h.returncode == 0, h.stderr
     joined = [line for line in h.stdout.splitlines() if re.search(r"[^\s.] {2,}--?[a-z]", line)]
     assert not joined, f"{cmd} --help: an option entry inside a line: {joined}"
@@ -477,10 +476,7 @@ def test_a_usage_line_that_lists_options_lists_them_all(cmd):
     the usage lines alone, so what they list is all a user sees there: either they say
     [OPTIONS] (tag, summary, label, train) or they name every option the command takes
     (in its short or its long form), but -h, --help and --version."""
-    if cmd == "nbstage-kernel":
-        h = subprocess.run([str(BINDIR / cmd), "--help"], capture_output=True, text=True, timeout=10)
-    else:
-        h = nbstage(cmd, "--help")
+    h = command_help(cmd)
     assert h.returncode == 0, h.stderr
     lines = h.stdout.splitlines()
     n = 1
