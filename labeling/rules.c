@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,6 +529,7 @@ int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t er
 struct matcher {
     pcre2_match_data *md;
     pcre2_match_context *jit, *interp;
+    pcre2_jit_stack *jit_stack; /* NULL where PCRE2 has no JIT */
     const struct pyview *view;
     unsigned gen;
     unsigned *stamp;
@@ -543,10 +545,10 @@ void *rules_match_data(void)
     m->jit = pcre2_match_context_create(NULL);
     m->interp = pcre2_match_context_create(NULL);
     if (!m->md || !m->jit || !m->interp) { rules_match_data_free(m); return NULL; }
-    pcre2_set_match_limit(m->jit, RULES_MATCH_LIMIT);
-    pcre2_set_match_limit(m->interp, RULES_MATCH_LIMIT_INTERP);
     pcre2_set_depth_limit(m->interp, RULES_DEPTH_LIMIT);
     pcre2_set_heap_limit(m->interp, RULES_HEAP_LIMIT);
+    m->jit_stack = pcre2_jit_stack_create(32 * 1024, RULES_JIT_STACK, NULL);
+    if (m->jit_stack) pcre2_jit_stack_assign(m->jit, NULL, m->jit_stack);
     return m;
 }
 
@@ -557,6 +559,7 @@ void rules_match_data_free(void *md)
     pcre2_match_data_free(m->md);
     pcre2_match_context_free(m->jit);
     pcre2_match_context_free(m->interp);
+    pcre2_jit_stack_free(m->jit_stack);
     free(m->stamp);
     free(m->answer);
     free(m);
@@ -584,10 +587,22 @@ int rules_error_is_limit(int code)
            code == PCRE2_ERROR_HEAPLIMIT || code == PCRE2_ERROR_JIT_STACKLIMIT;
 }
 
+/* The match limit for a view of LEN bytes: LIMIT, or PER_BYTE steps a byte on a view
+ * long enough for that to be more (rules.h). */
+static uint32_t limit_for(uint32_t limit, uint32_t per_byte, size_t len)
+{
+    uint64_t scaled = (uint64_t)len * per_byte;
+    if (scaled <= limit) return limit;
+    return scaled < UINT32_MAX ? (uint32_t)scaled : UINT32_MAX;
+}
+
 /* 1 match, 0 no match, or PCRE2's negative error code when it gave up. */
 static int match(void *re, int jit, const char *s, size_t len, struct matcher *m)
 {
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, jit ? m->jit : m->interp);
+    pcre2_match_context *ctx = jit ? m->jit : m->interp;
+    pcre2_set_match_limit(ctx, jit ? limit_for(RULES_MATCH_LIMIT, RULES_MATCH_PER_BYTE, len)
+                                   : limit_for(RULES_MATCH_LIMIT_INTERP, RULES_MATCH_PER_BYTE_INTERP, len));
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, ctx);
     return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : rc;
 }
 

@@ -102,11 +102,24 @@ void rules_match_begin(void *md, const struct pyview *v);
  * for a pattern JIT could not compile), a depth of 300 and 30 KiB of heap
  * (2026-11-30): each limit leaves ten times that and more.  The depth and heap limits
  * bind the interpreter only; JIT has its own stack, whose overflow is one more error
- * that gives up.  label --help, the README and share/rules.txt quote the JIT limit. */
+ * that gives up.  label --help, the README and share/rules.txt quote the JIT limit.
+ * A view longer than 15.6 kB gets RULES_MATCH_PER_BYTE steps a byte instead, so that
+ * the bound is on the time a byte of code costs, not a cell: a pattern that is linear
+ * but scans with a lookahead at every position (prep_dataset_objects' `(?s:.*?)`
+ * before its hyper-parameter test) needs more than 1,000,000 steps on a 300 kB cell
+ * of data written out (a dict literal of 20,000 lines), and gave up on it. */
 #define RULES_MATCH_LIMIT 1000000u        /* PCRE2's unit, with JIT: backtracking steps */
 #define RULES_MATCH_LIMIT_INTERP 3000000u /* the interpreter's steps are its own: ~70 ms */
+#define RULES_MATCH_PER_BYTE 64u          /* with JIT; ~0.2 us a byte */
+#define RULES_MATCH_PER_BYTE_INTERP 192u  /* the interpreter's, in the same ratio */
 #define RULES_DEPTH_LIMIT 100000u         /* backtracking frames (interpreter) */
 #define RULES_HEAP_LIMIT 32768u           /* KiB for those frames (interpreter) */
+/* The JIT's stack, per thread, which grows as a match needs it up to this size.  A
+ * pattern that is linear, not catastrophic, can still keep a frame per repetition:
+ * explore_print's `\w+(?:\.\w+)*` on a line `df.x.x.x...` 3,000 names deep overflowed
+ * PCRE2's default 32 KiB, and the rule gave up on the cell (label then exits 1).  What
+ * bounds a match's work is the match limit above, not the stack. */
+#define RULES_JIT_STACK (8u << 20)
 
 /* 1 when rule R fires on V, 0 when it does not, or a negative PCRE2 error code
  * (PCRE2_ERROR_MATCHLIMIT, _DEPTHLIMIT, _HEAPLIMIT, ...) when PCRE2 gave up on one

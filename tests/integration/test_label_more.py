@@ -423,6 +423,40 @@ def test_a_rule_that_backtracks_catastrophically_gives_up_in_bounded_time(tmp_pa
     assert cpu < 3.0, cpu
 
 
+def test_the_shipped_rules_read_long_ordinary_cells_to_the_end(tmp_path):
+    """Long code that is not pathological must not make a rule give up: a chain of
+    3,000 attribute names and one of 3,000 subscripts on a line (explore_print's
+    `\\w+(?:\\.\\w+)*` overflowed PCRE2's default JIT stack), a dict of 20,000 lines
+    written in the cell (prep_dataset_objects' lookahead at every position needed more
+    than the 1,000,000 steps of the match limit, which now grows with the cell), and a
+    string of a megabyte.  label exits 0, says nothing of giving up, and votes."""
+    srcs = ["df" + ".x" * 3000 + "\n",
+            "df" + "[0]" * 3000 + "\n",
+            "d = {\n" + "".join(f"    'k{i}': {i},\n" for i in range(20000)) + "}\n",
+            "s = '" + "x" * 1000000 + "'\n"]
+    cells = tmp_path / "long.jsonl"
+    cells.write_text("".join(json.dumps({"id": f"long.ipynb#{k}", "notebook": "long.ipynb", "source": s}) + "\n"
+                             for k, s in enumerate(srcs)))
+    r = run(["label", "-q", "-j", "1", cells])
+    assert r.returncode == 0, r.stderr
+    assert "gave up" not in r.stderr, r.stderr
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [o["stage"] for o in out[:3]] == ["explore", "explore", "load"], [(o["stage"], o["votes"]) for o in out]
+    assert out[0]["votes"].get("explore_print") == "explore"
+    assert out[2]["votes"].get("load_long_literal") == "load"
+    # the limits as label --help, the README and share/rules.txt quote them
+    h = (ROOT / "labeling/rules.h").read_text()
+    limit = int(re.search(r"#define RULES_MATCH_LIMIT (\d+)u", h).group(1))
+    per_byte = int(re.search(r"#define RULES_MATCH_PER_BYTE (\d+)u", h).group(1))
+    kb = f"{limit / per_byte / 1000:.1f} kB"
+    quoted = f"{limit:,} steps, or {per_byte} a byte on a cell over {kb}"
+    assert quoted in " ".join(run(["label", "--help"]).stdout.split()), quoted
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"({limit:,} steps," in readme and f"on a cell over {kb}, {per_byte} steps a byte" in readme
+    rules_txt = " ".join((ROOT / "share/rules.txt").read_text().split())
+    assert f"{limit:,} steps, or {per_byte} a byte # on a cell over {kb}" in rules_txt
+
+
 def test_a_setup_pattern_that_backtracks_names_its_line(tmp_path):
     """A `setup` pattern (imports_only's) that gives up is named by its file:line;
     imports_only abstains on that cell and the rules vote on it instead."""

@@ -292,6 +292,58 @@ static void test_match_limit_gives_up(void **state)
     ruleset_free(&rs);
 }
 
+/* Long but ordinary code: a pattern that is linear, not catastrophic, finishes however
+ * long the cell.  A repetition a frame deep on JIT's stack (`\w+(?:\.\w+)*` on a chain
+ * of 3,000 names overflowed PCRE2's default 32 KiB), and a lookahead tried at every
+ * position of a 300 kB cell (over 1,000,000 steps, the floor of the match limit, which
+ * grows with the cell: RULES_MATCH_PER_BYTE); a catastrophic pattern on that cell still
+ * gives up. */
+static void test_long_cells_are_matched_not_given_up(void **state)
+{
+    (void)state;
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    if (load(&rs, "rule chain explore\n  any ^\\s*\\w+(?:\\.\\w+)*\\s*$\n"
+                  "rule scan prep\n  any \\A(?!(?s:.*?)\\b(?:epochs|lr)\\s*=\\s*\\d)(?s:.*?)\\bDMatrix\\(\n"
+                  "rule evil train\n  any ^(\\w+\\s?)*$\n",
+             err, sizeof err))
+        fail_msg("%s", err);
+    void *md = rules_match_data();
+    size_t n = 3000, len = 2 + 2 * n;
+    char *chain = malloc(len + 1);
+    assert_non_null(chain);
+    memcpy(chain, "df", 2);
+    for (size_t i = 0; i < n; i++) memcpy(chain + 2 + 2 * i, ".x", 2);
+    chain[len] = 0;
+    struct pyview v;
+    assert_int_equal(pyview_make(&v, chain, len), 0);
+    assert_int_equal(rule_matches(&rs.rules[0], &v, md), 1);
+    pyview_free(&v);
+    free(chain);
+    /* 24,000 lines of `    'k1': 1,` (a dict written out), then the call the scan looks for */
+    size_t lines = 24000;
+    char *big = malloc(lines * 16 + 64);
+    assert_non_null(big);
+    size_t at = 0;
+    for (size_t i = 0; i < lines; i++) at += (size_t)sprintf(big + at, "    'k%zu': 1,\n", i % 1000);
+    at += (size_t)sprintf(big + at, "d = xgb.DMatrix(X)\n");
+    assert_true(at > 300000);
+    assert_int_equal(pyview_make(&v, big, at), 0);
+    assert_int_equal(rule_matches(&rs.rules[1], &v, md), 1);
+    /* the same length of words and spaces ending in '!': (\w+\s?)* tries every split */
+    memset(big, 'a', at - 1);
+    for (size_t i = 0; i < 60; i++) big[5 * i + 4] = ' ';
+    big[at - 1] = '!';
+    pyview_free(&v);
+    assert_int_equal(pyview_make(&v, big, at), 0);
+    assert_int_equal(rule_matches(&rs.rules[2], &v, md), PCRE2_ERROR_MATCHLIMIT);
+    pyview_free(&v);
+    free(big);
+    rules_match_data_free(md);
+    ruleset_free(&rs);
+}
+
 /* A cell of N copies of C followed by TAIL, its views made. */
 static void make_cell(struct pyview *v, char **src, size_t n, char c, const char *tail)
 {
@@ -623,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_shipped_rules_load),
         cmocka_unit_test(test_trailing_blanks_and_macro_names),
         cmocka_unit_test(test_match_limit_gives_up),
+        cmocka_unit_test(test_long_cells_are_matched_not_given_up),
         cmocka_unit_test(test_interpreter_limits_give_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
