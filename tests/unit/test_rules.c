@@ -32,6 +32,14 @@ static int load(struct ruleset *rs, const char *text, char *err, size_t n)
     return ruleset_load_text(rs, text, strlen(text), "t.rules", err, n);
 }
 
+/* RS := the rules of TEXT, which must load. */
+static void must_load(struct ruleset *rs, const char *text)
+{
+    char err[512];
+    memset(rs, 0, sizeof *rs);
+    if (load(rs, text, err, sizeof err)) fail_msg("%s", err);
+}
+
 /* Each bad file and the start of the message it must produce. */
 static void test_bad_files_name_the_line(void **state)
 {
@@ -248,16 +256,12 @@ static void test_match_limit_gives_up(void **state)
 {
     (void)state;
     struct ruleset rs;
-    memset(&rs, 0, sizeof rs);
-    char err[512];
-    if (load(&rs, "rule fine load\n  any ^x\n"
-                  "rule evil train\n  any ^(\\w+\\s?)*$\n"
-                  "rule evil_none train\n  any a\n  none ^(\\w+\\s?)*$\n"
-                  "rule evil_or train\n  any ^(\\w+\\s?)*$\n  any aaaa\n"
-                  "rule evil_and train\n  any ^(\\w+\\s?)*$\n  all zzz\n"
-                  "setup ^(\\w+\\s?)*$\n",
-             err, sizeof err))
-        fail_msg("%s", err);
+    must_load(&rs, "rule fine load\n  any ^x\n"
+                   "rule evil train\n  any ^(\\w+\\s?)*$\n"
+                   "rule evil_none train\n  any a\n  none ^(\\w+\\s?)*$\n"
+                   "rule evil_or train\n  any ^(\\w+\\s?)*$\n  any aaaa\n"
+                   "rule evil_and train\n  any ^(\\w+\\s?)*$\n  all zzz\n"
+                   "setup ^(\\w+\\s?)*$\n");
     char src[4096];
     memset(src, 'a', sizeof src);
     for (int i = 0; i < 60; i++) src[5 * i + 4] = ' ';
@@ -302,13 +306,9 @@ static void test_long_cells_are_matched_not_given_up(void **state)
 {
     (void)state;
     struct ruleset rs;
-    memset(&rs, 0, sizeof rs);
-    char err[512];
-    if (load(&rs, "rule chain explore\n  any ^\\s*\\w+(?:\\.\\w+)*\\s*$\n"
-                  "rule scan prep\n  any \\A(?!(?s:.*?)\\b(?:epochs|lr)\\s*=\\s*\\d)(?s:.*?)\\bDMatrix\\(\n"
-                  "rule evil train\n  any ^(\\w+\\s?)*$\n",
-             err, sizeof err))
-        fail_msg("%s", err);
+    must_load(&rs, "rule chain explore\n  any ^\\s*\\w+(?:\\.\\w+)*\\s*$\n"
+                   "rule scan prep\n  any \\A(?!(?s:.*?)\\b(?:epochs|lr)\\s*=\\s*\\d)(?s:.*?)\\bDMatrix\\(\n"
+                   "rule evil train\n  any ^(\\w+\\s?)*$\n");
     void *md = rules_match_data();
     size_t n = 3000, len = 2 + 2 * n;
     char *chain = malloc(len + 1);
