@@ -224,6 +224,12 @@ int cmd_label(int argc, char **argv)
                                 "input\n", opt[i], outs[i], in_opt[k], ins[k]);
                 return EXIT_USAGE;
             }
+        /* the cells piped in (label - -o c.jsonl < c.jsonl) have no name to compare */
+        if (outs[i] && !o.input && !o.votes && outfile_is_stdin(outs[i])) {
+            fprintf(stderr, "nbstage label: %s %s is the file piped in as CELLS.jsonl ('-'): the output would "
+                            "replace the input\n", opt[i], outs[i]);
+            return EXIT_USAGE;
+        }
     }
     return o.votes ? label_matrix(&o) : label_cells(&o);
 }

@@ -70,6 +70,14 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
                      path, lineno, label == -2 ? f[1] : f[2]);
             goto fail;
         }
+        /* the guide's h, m or l, or empty: another word would drop the cell from the
+         * report's lines by the labels' doubt without a word */
+        const char *conf = nf > 3 ? f[3] : "";
+        if (conf[0] && (conf[1] || !strchr("hml", conf[0]))) {
+            nb_error_fmt(err, errlen, "%s:%zu: confidence '%s': expected h, m or l (clear, some doubt, ambiguous), "
+                         "or nothing", path, lineno, conf);
+            goto fail;
+        }
         if (g->n == have) {
             have = have ? 2 * have : 1024;
             void *p = realloc(g->rows, have * sizeof *g->rows);
@@ -80,7 +88,7 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         r->cell_id = strdup(f[0]);
         r->label = label;
         r->secondary = sec;
-        r->confidence = (nf > 3) ? f[3][0] : 0;
+        r->confidence = conf[0];
         r->line = lineno;
         if (!r->cell_id) { nb_error_fmt(err, errlen, "%s: out of memory", path); goto fail; }
         g->n++;

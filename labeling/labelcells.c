@@ -349,12 +349,21 @@ int label_cells(const struct label_opts *o)
     if (o->gold) {
         gold_ix = malloc((n ? n : 1) * sizeof *gold_ix);
         gold_rows = malloc((n ? n : 1) * sizeof *gold_rows);
-        if (!gold_ix || !gold_rows) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+        unsigned char *scored = calloc(gold.n ? gold.n : 1, 1);
+        if (!gold_ix || !gold_rows || !scored) { free(scored); fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+        size_t dup = 0;
         for (size_t i = 0; i < n; i++) {
             const struct gold_row *g = gold_find(&gold, cells[i].id);
+            /* a hand label scores one cell: an id met again (CELLS twice, cat a b)
+             * is labeled but not scored again, as eval counts it */
+            if (g && scored[g - gold.rows]++) { g = NULL; dup++; }
             gold_ix[i] = g ? g->label : GOLD_MISSING;
             gold_rows[i] = g;
         }
+        free(scored);
+        if (dup)
+            fprintf(stderr, "nbstage label: %s: %zu hand-labeled id%s met again, each scored once against "
+                            "--gold (duplicate ids ignored)\n", inname, dup, dup == 1 ? "" : "s");
     }
     /* A report to a file (--report) is written before the outputs are committed, so
      * that they are committed together; one to stderr after, so that a reader of

@@ -209,8 +209,13 @@ int metrics_write_confusion_svg(const char *path, const struct confusion *c, con
                     share > 0.6 ? "white" : "black", c->m[t][p]);
         }
     }
-    fprintf(f, "<text x=\"%d\" y=\"%d\">true (rows) · accuracy %.3f · coverage %.3f</text>\n",
-            left, top + N_STAGES * cell + 28, confusion_accuracy(c), confusion_coverage(c));
+    /* the accuracy the report's first line gives (a cell without a prediction is a miss),
+     * and the matrix's own (over the predicted cells) beside it when they differ */
+    long n = confusion_total(c), all = n + c->unlabeled;
+    fprintf(f, "<text x=\"%d\" y=\"%d\">true (rows) · accuracy %.3f", left, top + N_STAGES * cell + 28,
+            all ? confusion_accuracy(c) * (double)n / (double)all : 0.0);
+    if (c->unlabeled && n) fprintf(f, " (%.3f over predicted cells)", confusion_accuracy(c));
+    fprintf(f, " · coverage %.3f</text>\n", confusion_coverage(c));
     fprintf(f, "</svg>\n");
     if (outfile_commit(&o, &e)) {
         nb_error_copy(err, errlen, e.msg);

@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,8 @@ static void usage(FILE *to)
 "Without FILE (or with -), or with a FILE named *.jsonl or *.ndjson (the cells\n"
 "file label, train and eval take), reads JSON Lines {\"id\": ..., \"source\": \"...\"} (source may\n"
 "also be a list of lines, as in .ipynb; other fields but \"notebook\" are ignored) and writes one\n"
-"line per input line, in order (lines of only white space are skipped):\n"
+"line per input line, in order (lines of only white space are skipped), each as soon as no\n"
+"more input is waiting (a program may write a line and read its answer):\n"
 "  {\"id\": ..., \"stage\": \"train\", \"confidence\": 0.93, \"probabilities\": {\"load\": p, ...}}\n"
 "\"confidence\" is the stage's probability to 3 decimals, the value `tag` saves and\n"
 "`summary` shows (compare them as they are: the 4-decimal probability, rounded\n"
@@ -336,7 +338,23 @@ static void run_pass(void *(*pass)(void *), struct slice *sl, int t)
     }
 }
 
-/* JSON Lines from IN, named NAME in messages (<stdin>, or a .jsonl file's path). */
+/* Whether reading IN would not wait: bytes in its stdio buffer (glibc's FILE fields,
+ * as gnulib's freadahead reads them; elsewhere only the descriptor is asked, which
+ * may answer a chunk early, never late), or ready on its descriptor: a file always
+ * is, a pipe once its writer has written. */
+static int input_ready(FILE *in)
+{
+#ifdef __GLIBC__
+    if (in->_IO_read_ptr < in->_IO_read_end) return 1;
+#endif
+    struct pollfd p = {.fd = fileno(in), .events = POLLIN};
+    return poll(&p, 1, 0) != 0;
+}
+
+/* JSON Lines from IN, named NAME in messages (<stdin>, or a .jsonl file's path).
+ * A chunk ends at CHUNK lines, or where the next line has not come yet: a program
+ * that writes a line and waits for its answer (a pipe to a long-lived classify) gets
+ * it then, instead of after 4,095 more lines or the end of the input. */
 static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
 {
     static char *lines[CHUNK];
@@ -353,6 +371,7 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
     while (!eof) {
         c.n = 0;
         while (c.n < CHUNK) {
+            if (c.n > 0 && !input_ready(in)) break; /* answer what came, then wait */
             ssize_t r = getline(&lines[c.n], &caps[c.n], in);
             if (r < 0) { eof = 1; break; }
             lineno++;
@@ -383,6 +402,9 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
             if (fwrite(outs[i].p, 1, outs[i].n, stdout) != outs[i].n) { werr = errno ? errno : EIO; io = 1; break; }
         }
         if (io) break;
+        /* the chunk's answers out now (a pipe's stdout is fully buffered) */
+        errno = 0;
+        if (!eof && fflush(stdout)) { werr = errno ? errno : EIO; io = 1; break; }
     }
     errno = 0;
     if (!io && (fflush(stdout) || ferror(stdout))) werr = errno ? errno : EIO, io = 1;

@@ -101,12 +101,16 @@ int cmd_eval(int argc, char **argv)
                         "the first\n", svg, errors_path);
         return EXIT_USAGE;
     }
-    /* an output over an input (--errors cells.jsonl): the cells or the hand labels lost */
-    const char *ins[] = {cells_path, gold_path}, *in_opt[] = {predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl", "--gold"};
+    /* an output over an input (--errors cells.jsonl, --svg m.nbsm): the cells, the hand
+     * labels or the model lost; the cells piped in (`- --errors c.jsonl < c.jsonl`) too */
+    if (!predictions && !model_path) model_path = model_default_path();
+    const char *ins[] = {cells_path, gold_path, model_path};
+    const char *in_opt[] = {predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl", "--gold", "--model"};
     const char *outs[] = {svg, errors_path}, *out_opt[] = {"--svg", "--errors"};
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < 3; i++)
         for (size_t k = 0; k < 2; k++)
-            if (outs[k] && !(i == 0 && from_stdin) && outfile_same(outs[k], ins[i])) {
+            if (outs[k] && ins[i] &&
+                (i == 0 && from_stdin ? outfile_is_stdin(outs[k]) : outfile_same(outs[k], ins[i]))) {
                 fprintf(stderr, "nbstage eval: %s %s and %s %s are the same file: the output would replace the "
                                 "input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
                 return EXIT_USAGE;
@@ -117,7 +121,6 @@ int cmd_eval(int argc, char **argv)
     if (gold_load(&g, gold_path, err, sizeof err)) { fprintf(stderr, "nbstage eval: %s\n", err); return EXIT_USAGE; }
     nbs_model *m = NULL;
     if (!predictions) {
-        if (!model_path) model_path = model_default_path();
         if (!model_path) {
             fprintf(stderr, "nbstage eval: no model: give --model FILE (no share/default.nbsm beside the program)\n");
             gold_free(&g);

@@ -239,8 +239,8 @@ int cmd_train(int argc, char **argv)
     const char *ins[] = {o.weak, o.cells}, *in_opt[] = {"WEAK.jsonl", "--cells"};
     const char *outs[] = {o.out, o.curves ? csv : NULL, o.curves ? svg : NULL}, *out_opt[] = {"-o", "--curves", "--curves"};
     for (size_t i = 0; i < sizeof ins / sizeof *ins; i++)
-        for (size_t k = 0; ins[i] && ins[i] != trainread_stdin && k < sizeof outs / sizeof *outs; k++)
-            if (outs[k] && outfile_same(outs[k], ins[i])) {
+        for (size_t k = 0; ins[i] && k < sizeof outs / sizeof *outs; k++)
+            if (outs[k] && (ins[i] == trainread_stdin ? outfile_is_stdin(outs[k]) : outfile_same(outs[k], ins[i]))) {
                 fprintf(stderr, "nbstage train: %s %s and %s %s are the same file: the output would replace "
                                 "the input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
                 return EXIT_USAGE;

@@ -338,6 +338,21 @@ int cmd_ingest(int argc, char **argv)
 
     /* '-' as for every command that reads notebooks: standard input, once */
     if (nb_stdin_rule("nbstage ingest", argc - optind, argv + optind, 0)) return EXIT_USAGE;
+    /* -o over a notebook (`ingest a.ipynb -o a.ipynb`, the output's name forgotten):
+     * its cells' lines would replace it, exit 0.  A notebook's name anywhere, as the
+     * walk takes any file of that name; a PATH given (or piped in) whatever its name. */
+    if (outpath && nb_is_notebook_name(outpath)) {
+        nb_say(stderr, "nbstage ingest: -o %s: a notebook's name; the cells' lines would replace it "
+                       "(give the lines' file, e.g. cells.jsonl)", outpath);
+        return EXIT_USAGE;
+    }
+    for (int a = optind; outpath && a < argc; a++)
+        if (!strcmp(argv[a], "-") ? outfile_is_stdin(outpath) : outfile_same(outpath, argv[a])) {
+            nb_say(stderr, "nbstage ingest: -o %s and %s%s are the same file: the output would replace "
+                           "the input", outpath, strcmp(argv[a], "-") ? "PATH " : "the notebook piped in ",
+                   strcmp(argv[a], "-") ? argv[a] : "('-')");
+            return EXIT_USAGE;
+        }
 
     double t0 = now();
     struct walk_ctx wc = {0};

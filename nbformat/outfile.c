@@ -11,7 +11,8 @@
  * SIGHUP ends the program (ingest -o of a large corpus is a hidden file of ~100 MB):
  * a handler, installed where the signal's action is the default one, removes them and
  * lets the signal end the program as before (git's tempfile.c does the same).
- * Also the test of two output options naming one file (outfile_same).
+ * Also the test of two output options naming one file (outfile_same), or an output
+ * naming the file piped in as standard input (outfile_is_stdin).
  */
 #include "nbformat/outfile.h"
 
@@ -278,4 +279,11 @@ int outfile_same(const char *a, const char *b)
     int same = ta && tb ? strcmp(ta, tb) == 0 : strcmp(a, b) == 0;
     free(ta); free(tb);
     return same;
+}
+
+int outfile_is_stdin(const char *path)
+{
+    struct stat si, sp;
+    return fstat(STDIN_FILENO, &si) == 0 && S_ISREG(si.st_mode) && stat(path, &sp) == 0 &&
+           si.st_dev == sp.st_dev && si.st_ino == sp.st_ino;
 }

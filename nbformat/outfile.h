@@ -68,4 +68,8 @@ int outfile_check(const char *path, nb_error *err);
  * commands with more than one output option (label, train, eval) to refuse. */
 int outfile_same(const char *a, const char *b);
 
+/* Whether output PATH is the regular file standard input reads (`label - -o c.jsonl
+ * < c.jsonl`): the input given as '-' has no name to compare with outfile_same. */
+int outfile_is_stdin(const char *path);
+
 #endif

@@ -9,6 +9,7 @@ reads."""
 import json
 import os
 import re
+import select
 import shutil
 import stat
 import struct
@@ -143,6 +144,36 @@ def test_stdin_answers_in_order_and_match_reference(tiny):
     assert "πινακασ" in ref["index"] and "πινακας" not in ref["index"]
     r = run(["classify", "-", "--model", str(model)], json.dumps(cells[0]) + "\n")  # "-" is stdin
     assert r.returncode == 0 and json.loads(r.stdout)["id"] == cells[0]["id"], r.stderr
+
+
+def test_a_line_written_is_answered_before_the_next_comes():
+    """classify read 4,096 lines, or its input to the end, before it answered: a program
+    that writes a cell to a long-lived classify and waits for the answer waited for
+    ever.  Each line is answered once no more have come; the answers are those of the
+    whole input read at once, the shipped model's reading of a cell after the one
+    before it included."""
+    model = ROOT / "share" / "default.nbsm"
+    lines = [{"id": "nb.ipynb#0", "source": "import pandas as pd"},
+             {"id": "nb.ipynb#1", "source": "df = pd.read_csv('a.csv')"},
+             {"id": "nb.ipynb#2", "source": "score"},
+             {"id": "nb.ipynb#3", "source": "df.head()"}]
+    whole = run(["classify", "--model", str(model)], stdin="".join(json.dumps(x) + "\n" for x in lines))
+    assert whole.returncode == 0 and whole.stdout.count("\n") == len(lines), whole.stderr
+    p = subprocess.Popen([str(BIN), "classify", "--model", str(model)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    got = []
+    try:
+        for x in lines:
+            p.stdin.write(json.dumps(x) + "\n")
+            p.stdin.flush()
+            assert select.select([p.stdout], [], [], 60)[0], f"no answer to {x} while the input stays open"
+            got.append(p.stdout.readline())
+        p.stdin.close()
+        assert p.wait(60) == 0 and p.stdout.read() == "", p.stderr.read()
+    finally:
+        p.kill()
+        p.wait()
+    assert "".join(got) == whole.stdout
 
 
 def test_bad_lines_and_blank_cells(tiny):

@@ -365,6 +365,26 @@ def test_a_statement_voted_only_stages_no_cell_was_voted_is_unlabeled(tmp_path):
     assert "train: classes before the cap: load 2 prep 1 train 0 evaluate 0 explore 0 imports 0" in r.stderr, r.stderr
 
 
+def test_a_hand_label_scores_one_cell_when_ids_repeat(tmp_path, cells):
+    """`label --gold` of a cells file given twice (cat a b) scored each hand label twice,
+    the report's count doubled, without a word; eval scores an id once.  Now the cells
+    met again are labeled but scored once, and stderr says so."""
+    gold = tmp_path / "g.tsv"
+    gold.write_text("cell_id\tlabel\n" + "".join(f"{i}\t{s}\n" for i, s in
+                                                    (("a.ipynb#0", "imports"), ("a.ipynb#1", "load"))))
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text(cells.read_text() * 2)
+    once = run(["label", "--gold", gold, "-o", tmp_path / "once.jsonl", cells])
+    both = run(["label", "--gold", gold, "-o", tmp_path / "both.jsonl", twice])
+    assert once.returncode == 0 and both.returncode == 0, both.stderr
+    count = re.compile(r"against (\d+) hand-labeled items")
+    assert count.findall(once.stderr) == ["2"] and count.findall(both.stderr) == ["2"], both.stderr
+    assert f"{twice}: 2 hand-labeled ids met again, each scored once against --gold" in both.stderr
+    assert "scored once" not in once.stderr
+    # every cell is still labeled (the label model fits on all of them)
+    assert len((tmp_path / "both.jsonl").read_text().splitlines()) == 2 * len(cells.read_text().splitlines())
+
+
 def test_a_failed_svg_leaves_the_labels_as_they_were(tmp_path, cells):
     """--svg is written after the labels are flushed and before they are committed: an
     SVG that cannot be written leaves the old labels and the old picture."""

@@ -331,6 +331,46 @@ def test_an_output_over_an_input_is_refused(weak, tmp_path):
     assert (tmp_path / "weak.jsonl.csv").exists()
 
 
+def test_an_output_over_the_model_or_the_file_piped_in_is_refused(weak, tmp_path):
+    """eval --svg m.nbsm (or --errors) over the model it scores replaced the model, exit 0;
+    and an input given as '-' was never compared with the outputs: `label - -o c.jsonl <
+    c.jsonl`, `eval - --errors c.jsonl < c.jsonl`, `train - -o w.jsonl < w.jsonl` and
+    `train --cells -` replaced the file piped in.  `ingest a.ipynb -o a.ipynb` replaced
+    the notebook with its cells' lines.  Each is refused before any work, nothing changed."""
+    model = tmp_path / "m.nbsm"
+    r = run(["train"] + SMALL + ["-q", "-o", model, weak])
+    assert r.returncode == 0, r.stderr
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text("".join(json.dumps({"id": x["id"], "source": x["source"]}) + "\n"
+                             for x in map(json.loads, weak.read_text().splitlines())))
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("nb0.ipynb#0\tload\n")
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "x = 1", "metadata": {},
+                                         "outputs": [], "execution_count": None}],
+                              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    kept = {p: p.read_bytes() for p in (model, cells, weak, gold, nb)}
+    for args, stdin in ((["eval", "--model", model, "--gold", gold, "--svg", model, cells], None),
+                        (["eval", "--model", model, "--gold", gold, "--errors", model, cells], None),
+                        (["eval", "--model", model, "--gold", gold, "--errors", cells, "-"], cells),
+                        (["label", "-q", "-", "-o", cells], cells),
+                        (["label", "-q", "-o", cells], cells),
+                        (["train"] + SMALL + ["-o", weak, "-"], weak),
+                        (["train"] + SMALL + ["--cells", "-", "-o", cells, weak], cells),
+                        (["ingest", nb, "-o", nb], None),
+                        (["ingest", "-", "-o", cells], cells)):
+        with open(stdin or os.devnull, "rb") as f:
+            r = subprocess.run([str(BIN)] + [str(a) for a in args], stdin=f, capture_output=True, text=True,
+                               timeout=120)
+        assert r.returncode == 2 and "would replace" in r.stderr, (args, r.stderr)
+        assert "epoch" not in r.stderr and r.stdout == "", (args, r.stderr)
+    assert {p: p.read_bytes() for p in kept} == kept
+    # a file that is not the one piped in is written as before
+    r = subprocess.run([str(BIN), "label", "-q", "-", "-o", tmp_path / "weak2.jsonl"], stdin=open(cells, "rb"),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and (tmp_path / "weak2.jsonl").stat().st_size > 0, r.stderr
+
+
 def test_a_source_date_epoch_that_is_no_time_is_refused_before_training(weak, tmp_path):
     """SOURCE_DATE_EPOCH past year 9999 crashed train at its very end (gmtime's NULL
     given to strftime: SIGSEGV, no model), and one that is no number of seconds

@@ -2,7 +2,8 @@
  * twice (same label: once; different: the error names the first row and both stages,
  * `load` included), a missing file's reason, UTF-16 named even when its first line is
  * the byte-order mark alone, a UTF-8 byte-order mark, header and CRLF skipped, lookups,
- * and the mismatch hint quoting the file's first id. */
+ * the mismatch hint quoting the file's first id, and a confidence other than h, m or l
+ * refused. */
 #include "unit.h"
 
 #include "labeling/gold.h"
@@ -74,6 +75,19 @@ static void refusals_say_why(void **state)
     const char one[] = "c#0\n";
     assert_int_equal(load(&g, one, sizeof one - 1, err, sizeof err), -1);
     assert_non_null(strstr(err, ":1: expected at least 2"));
+    /* a confidence that is not the guide's h, m or l dropped the cell from the lines by
+     * the labels' doubt, unsaid; empty is none */
+    const char bad_conf[] = "c#0\tload\t\th\nc#1\tprep\t\t\tnote\nc#2\tprep\t\tH\n";
+    assert_int_equal(load(&g, bad_conf, sizeof bad_conf - 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":3: confidence 'H': expected h, m or l"));
+    const char long_conf[] = "c#0\tload\t\thigh\n";
+    assert_int_equal(load(&g, long_conf, sizeof long_conf - 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":1: confidence 'high'"));
+    const char good[] = "c#0\tload\t\th\nc#1\tprep\t\t\tnote\nc#2\tprep\t\tl\n";
+    assert_int_equal(load(&g, good, sizeof good - 1, err, sizeof err), 0);
+    assert_int_equal(g.rows[0].confidence, 'h');
+    assert_int_equal(g.rows[1].confidence, 0);
+    gold_free(&g);
 }
 
 static void spreadsheet_export_and_hint(void **state)

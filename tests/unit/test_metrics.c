@@ -132,6 +132,13 @@ static void test_confusion_text_and_svg(void **state)
     assert_non_null(strstr(svg, "<svg "));
     assert_non_null(strstr(svg, "a &lt;title&gt; &amp; more"));
     assert_non_null(strstr(svg, "</svg>\n"));
+    /* the footer's accuracy is the report's first line's, the cell without a prediction
+     * a miss; the matrix's own beside it */
+    char want[160];
+    double total = (double)confusion_total(&c);
+    snprintf(want, sizeof want, "accuracy %.3f (%.3f over predicted cells) · coverage %.3f",
+             confusion_accuracy(&c) * total / (total + 1), confusion_accuracy(&c), confusion_coverage(&c));
+    assert_non_null(strstr(svg, want));
     assert_int_equal(metrics_write_confusion_svg("/nonexistent-dir/x.svg", &c, "t", err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent-dir/x.svg: "));
 }
