@@ -234,12 +234,34 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
     return n;
 }
 
+/* The length of the white space character Python's str.isspace() sees at S (UTF-8),
+ * or 0: C's six, the separators 0x1c-0x1f, and U+0085, U+00A0, U+1680, U+2000-U+200A,
+ * U+2028, U+2029, U+202F, U+205F, U+3000.  IPython runs nothing for a cell that is
+ * all such white space (a full-width space typed into an empty cell), so it has no
+ * stage to tag, and ipykernel gives it no execution count. */
+static size_t py_space_len(const unsigned char *s, size_t n)
+{
+    if (isspace(s[0]) || (s[0] >= 0x1c && s[0] <= 0x1f)) return 1;
+    if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0)) return 2;
+    if (n < 3) return 0;
+    unsigned cp = (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
+    if ((s[0] & 0xf0) != 0xe0 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80) return 0;
+    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+                   cp == 0x205f || cp == 0x3000
+               ? 3
+               : 0;
+}
+
 int pysrc_is_blank(const char *src, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (src[i] == '#') {
-            while (i < len && src[i] != '\n') i++;
-        } else if (!isspace((unsigned char)src[i])) {
+    const unsigned char *s = (const unsigned char *)src;
+    for (size_t i = 0; i < len;) {
+        size_t w;
+        if (s[i] == '#') {
+            while (i < len && s[i] != '\n') i++;
+        } else if ((w = py_space_len(s + i, len - i))) {
+            i += w;
+        } else {
             return 0;
         }
     }

@@ -858,7 +858,10 @@ def test_any_language_tags_a_kernel_of_another_language(specs, logs, name):
 
 
 @pytest.mark.parametrize("code,kw", [("x = 1", {"silent": True}), ("", {}), ("   \n\n", {}),
-                                     ("# just a comment\n   # another", {})])
+                                     ("# just a comment\n   # another", {}),
+                                     # Python's white space: a full-width space typed into an
+                                     # empty cell runs nothing in IPython (no execution count)
+                                     ("\u3000", {}), ("\u00a0\n\u2028", {})])
 def test_no_stage_output_for_silent_empty_or_comment_only(kernel, code, kw):
     _, msgs, reply = kernel.run(code, **kw)
     assert reply["content"]["status"] == "ok"

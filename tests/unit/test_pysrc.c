@@ -136,6 +136,31 @@ static void blank_cells(void **state)
     assert_true(pysrc_is_blank("# a\n  # b\n", 10));
     assert_false(pysrc_is_blank("# a\nx", 5));
     assert_false(pysrc_is_blank("%matplotlib inline", 18));
+    /* White space as Python's str.isspace() has it, every code point tried: IPython runs
+     * nothing for a cell of only U+3000 (a full-width space), so it gets no stage. */
+    static const unsigned py_space[] = {0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0,
+                                        0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+                                        0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000};
+    size_t k = 0;
+    for (unsigned cp = 1; cp < 0x110000; cp++) {
+        if ((cp >= 0xd800 && cp < 0xe000) || cp == '#') continue; /* a surrogate; a comment */
+        char u[8];
+        size_t n = cp < 0x80 ? (u[0] = (char)cp, 1)
+                   : cp < 0x800 ? (u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), 2)
+                   : cp < 0x10000 ? (u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3f)),
+                                     u[2] = (char)(0x80 | (cp & 0x3f)), 3)
+                                  : (u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3f)),
+                                     u[2] = (char)(0x80 | (cp >> 6 & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), 4);
+        int want = k < sizeof py_space / sizeof *py_space && py_space[k] == cp;
+        k += want;
+        if (pysrc_is_blank(u, n) != want) fail_msg("U+%04X: blank %d, Python's isspace %d", cp, !want, want);
+        u[n] = '\n';
+        if (pysrc_is_blank(u, n + 1) != want) fail_msg("U+%04X and a newline", cp);
+    }
+    assert_int_equal(k, sizeof py_space / sizeof *py_space);
+    assert_true(pysrc_is_blank("# a\n\xe3\x80\x80\xc2\xa0\n", 9));
+    assert_false(pysrc_is_blank("\xe3\x80", 2)); /* a cut sequence is no space */
+    assert_false(pysrc_is_blank("\xe2\x80\x8b", 3)); /* U+200B, zero width, is not Python's */
 }
 
 /* pysrc_string_start at each kind of byte: where the string's quote is, if one starts
