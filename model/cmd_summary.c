@@ -155,6 +155,15 @@ int cmd_summary(int argc, char **argv)
         fprintf(stderr, "nbstage summary: %s\n", svg_err.msg);
         return EXIT_USAGE;
     }
+    /* a notebook of another name given (`--svg nb.json nb.json`), or the model */
+    for (int a = optind; svg && !s.svg_only && a <= argc; a++) {
+        const char *in = a < argc ? argv[a] : model_path;
+        if (in && (!strcmp(in, "-") ? outfile_is_stdin(svg) : outfile_same(svg, in))) {
+            fprintf(stderr, "nbstage summary: --svg %s and %s are the same file: the picture would replace "
+                            "the input\n", svg, strcmp(in, "-") ? in : "the notebook piped in ('-')");
+            return EXIT_USAGE;
+        }
+    }
 
     nbs_model *model = NULL;
     if (!s.saved) {

@@ -315,7 +315,7 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
         j->rewritten = !same;
     } else if (o->output) {
         tag_gate_leave(gate);
-        if (nb_save_atomic(o->output, bytes, outlen, &e)) {
+        if (nb_save_output(o->output, bytes, outlen, &e)) {
             fprintf(err, "nbstage tag: %s\n", e.msg);
             j->failed = 1;
         } else {
@@ -372,7 +372,7 @@ other_language:
         }
     } else if (o->output) {
         tag_gate_leave(gate);
-        if (nb_save_atomic(o->output, buf, len, &e)) {
+        if (nb_save_output(o->output, buf, len, &e)) {
             fprintf(err, "nbstage tag: %s\n", e.msg);
             j->failed = 1;
         }

@@ -493,6 +493,8 @@ int canonscan_run(struct canonscan *s, const char *buf, size_t len)
             uc *v = q.p;
             if (value(&q, 1, REC_NONE, NULL) != CANON_INT) return -1;
             major = q.p - v == 1 && *v == '4' ? 4 : 0;
+        } else if (is_key(k, kn, "nbformat_minor")) {
+            if (value(&q, 1, REC_NONE, NULL) != CANON_INT) return -1; /* nb_read_mem's to refuse */
         } else if (is_key(k, kn, "metadata")) {
             if (*q.p != '{') return -1;
             s->meta_off = (size_t)(q.p - q.base);

@@ -428,6 +428,8 @@ int cellscan_run(struct cellscan *s, const char *buf, size_t len)
             long long v = 0;
             if (value(&q, &v) != V_INT) return -1;
             major = v == 4 ? 4 : 0;
+        } else if (is_key(k, kn, "nbformat_minor")) {
+            if (value(&q, NULL) != V_INT) return -1; /* nb_read_mem's to refuse */
         } else if (is_key(k, kn, "metadata")) {
             if (q.p >= q.end || *q.p != '{') return -1;
             s->meta_off = (size_t)(q.p - (uc *)buf);

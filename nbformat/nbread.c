@@ -187,6 +187,12 @@ static int validate_v4(const json_t *nb, const char *name, nb_error *err)
         nb_set_error(err, "%s: \"metadata\" is not an object", name);
         return -1;
     }
+    /* "5" or 5.0: Python's nbformat.read fails on it (none missing: it reads that) */
+    json_t *minor = json_object_get(nb, "nbformat_minor");
+    if (minor && !json_is_integer(minor)) {
+        nb_set_error(err, "%s: \"nbformat_minor\" is not an integer", name);
+        return -1;
+    }
     size_t i;
     json_t *cell;
     json_array_foreach(cells, i, cell) {

@@ -37,7 +37,7 @@
  *    The write() errors we can see at once (ENOSPC, EFBIG, EDQUOT) still fail the save
  *    and leave the old file untouched, as without the flag.
  *
- * Also nb_output_open_special: the other outputs (ingest's lines, a model file, the
+ * Also nb_output_open_special (and nb_save_output, tag -o's): the other outputs (ingest's lines, a model file, the
  * learning curves...) are saved by a rename too (outfile.c), except into a device or
  * a FIFO; and the parts of the save outfile.c shares (nbinternal.h): where the save
  * of PATH goes and whether it may (nb_save_target), the temporary beside it
@@ -88,6 +88,20 @@ int nb_output_open_special(const char *path, int *fd, nb_error *err)
         return -1;
     }
     return 1;
+}
+
+int nb_save_output(const char *path, const char *buf, size_t len, nb_error *err)
+{
+    int fd, special = nb_output_open_special(path, &fd, err);
+    if (special == 0) return nb_save_atomic(path, buf, len, err);
+    if (special < 0) return -1;
+    int rc = write_all(fd, buf, len);
+    if (rc) nb_set_error(err, "%s: write error: %s", path, strerror(errno));
+    if (close(fd) && !rc && errno != EINTR) {
+        nb_set_error(err, "%s: write error: %s", path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
 }
 
 int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)

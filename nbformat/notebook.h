@@ -95,6 +95,11 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
  * an open that fails, is -1 and ERR. */
 int nb_output_open_special(const char *path, int *fd, nb_error *err);
 
+/* BUF[0..LEN) as the output file PATH (`tag -o`): straight into a device or FIFO
+ * (nb_output_open_special: `-o /dev/null`, `-o >(wc -c)`), else nb_save_atomic.
+ * 0, or -1 and ERR. */
+int nb_save_output(const char *path, const char *buf, size_t len, nb_error *err);
+
 /* A descriptor on PATH's filesystem (the file, else its folder) for nb_sync_fs;
  * -1 and ERR. */
 int nb_sync_fs_open(const char *path, nb_error *err);

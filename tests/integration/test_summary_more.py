@@ -41,6 +41,18 @@ def test_svg_never_replaces_a_notebook(model, tmp_path):
         assert r.stdout == ""
     assert (a.read_bytes(), b.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ipynb", "b.IPYNB"]
+    # a notebook under another name, given or piped in, and the model: inputs too
+    j = tmp_path / "nb.json"
+    j.write_text(make_nb(SIMPLE))
+    m = tmp_path / "m.nbsm"
+    shutil.copy(model, m)
+    kept = j.read_bytes(), m.read_bytes()
+    for args, stdin in ((["--svg", j, j], None), (["--svg", j, "-"], j), (["-m", m, "--svg", m, a], None)):
+        with open(stdin or os.devnull, "rb") as f:
+            r = subprocess.run([str(BIN), "summary", "-m", str(model)] + [str(x) for x in args], stdin=f,
+                               capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and "the picture would replace the input" in r.stderr, (args, r.stderr)
+    assert (j.read_bytes(), m.read_bytes()) == kept
 
 
 # ------------------------------------------------------------------ what is read

@@ -553,6 +553,28 @@ def test_output_file_and_stdout(model, tmp_path):
     assert nbstage("tag", "-m", model, "-o", out, tmp_path).returncode == 2
 
 
+def test_output_into_a_device_or_fifo_is_written_into(model, tmp_path):
+    """`tag -o /dev/null`, `-o /dev/stdout` and a FIFO (`-o >(gzip > a.gz)`) failed,
+    exit 2, "cannot create a temporary file in /proc/.../fd": a rename cannot put a file
+    there.  They are written straight into, as ingest's -o and summary's --svg are."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    before = nb.read_bytes()
+    want = nbstage("tag", "-m", model, "-o", "-", nb).stdout
+    assert nbstage("tag", "-q", "-m", model, "-o", os.devnull, nb).returncode == 0
+    r = nbstage("tag", "-q", "-m", model, "-o", "/dev/stdout", nb)
+    assert r.returncode == 0 and r.stdout == want, r.stderr
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    r = nbstage("tag", "-q", "-m", model, "-o", fifo, nb)
+    got = reader.communicate(timeout=60)[0].decode()
+    assert r.returncode == 0 and got == want, r.stderr
+    assert fifo.is_fifo() and nb.read_bytes() == before
+    r = nbstage("tag", "-q", "-m", model, "-o", tmp_path, nb)  # a folder is still no output
+    assert r.returncode == 2 and f"{tmp_path}: is a folder" in r.stderr
+
+
 def test_output_onto_a_read_only_file_refused(model, tmp_path):
     """-o onto a read-only file (the input itself, or another), and fmt of a read-only
     notebook, are refused as tag in place refuses it: rename() would replace it."""
@@ -635,6 +657,10 @@ BAD = {
     "latin1.ipynb": make_nb(["x = 'caf\u00e9'"]).encode("latin-1"),
     "empty.ipynb": b"",
     "not-a-notebook.ipynb": b"[1, 2, 3]\n",
+    # nbformat_minor not an integer: Python's nbformat.read fails on both; in the
+    # canonical layout, so that tag's fast path meets them first
+    "minor-real.ipynb": make_nb(["import os"]).replace('"nbformat_minor": 5', '"nbformat_minor": 5.0').encode(),
+    "minor-text.ipynb": make_nb(["import os"]).replace('"nbformat_minor": 5', '"nbformat_minor": "5"').encode(),
 }
 REASONS = {
     "malformed.ipynb": "malformed.ipynb:1:",
@@ -644,6 +670,8 @@ REASONS = {
     "latin1.ipynb": "invalid UTF-8",
     "empty.ipynb": "empty file",
     "not-a-notebook.ipynb": "not a notebook",
+    "minor-real.ipynb": '"nbformat_minor" is not an integer',
+    "minor-text.ipynb": '"nbformat_minor" is not an integer',
     "readonly.ipynb": "read-only file, left untouched",
 }
 
@@ -672,7 +700,7 @@ def test_bad_files_reported_and_untouched(model, tmp_path):
         assert after[name][0] != before[name][0]
         assert all(s in STAGES for s, _ in tagged_cells(json.loads(after[name][0]))
                    if s is not None)
-    assert "8 failed" in r.stderr
+    assert "10 failed" in r.stderr
     assert oct((d / "readonly.ipynb").stat().st_mode & 0o777) == "0o444"
     # the folder named like a notebook, given by name
     r = nbstage("tag", "-m", model, d / "x.ipynb")
