@@ -37,9 +37,9 @@
  *    The write() errors we can see at once (ENOSPC, EFBIG, EDQUOT) still fail the save
  *    and leave the old file untouched, as without the flag.
  *
- * Also nb_output_open_special (and nb_save_output, tag -o's): the other outputs (ingest's lines, a model file, the
+ * Also nb_output_open_special: the other outputs (ingest's lines, a model file, the
  * learning curves...) are saved by a rename too (outfile.c), except into a device or
- * a FIFO; and the parts of the save outfile.c shares (nbinternal.h): where the save
+ * a FIFO, as tag -o's notebook is (nb_save_output); and the parts of the save outfile.c shares (nbinternal.h): where the save
  * of PATH goes and whether it may (nb_save_target), the temporary beside it
  * (nb_save_mktemp), the old owner and attributes (nb_save_owner), the folder's fsync
  * (nb_sync_dir).
