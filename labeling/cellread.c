@@ -38,7 +38,7 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
             continue;
         }
         json_error_t je;
-        json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
+        json_t *o = nb_json_loadb_lenient(line, (size_t)len, JSON_ALLOW_NUL, &je);
         if (!o) nb_json_reason(&je); /* one line, no escapes */
         if (!o || !json_is_object(o)) {
             fprintf(stderr, "nbstage label: %s:%zu: skipped, not a JSON object%s%s\n", name, lineno,

@@ -172,7 +172,7 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
                       char **id_json, uint64_t *group, struct buf *out, char why[256], int *nb_like)
 {
     json_error_t je;
-    json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, &je);
+    json_t *o = nb_json_loadb_lenient(line, len, JSON_ALLOW_NUL, &je);
     if (!o) nb_json_reason(&je); /* one line, no escapes */
     json_t *id = o ? json_object_get(o, "id") : NULL;
     *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
@@ -436,12 +436,12 @@ static const char *data_like(const char *p, size_t n)
     while (n && memchr(" \t\r\n", *p, 4)) p++, n--;
     if (!n || *p != '{') return NULL;
     json_error_t je;
-    json_t *o = json_loadb(p, n, JSON_ALLOW_NUL, &je);
+    json_t *o = nb_json_loadb_lenient(p, n, JSON_ALLOW_NUL, &je);
     int nb = json_is_object(o) && (json_object_get(o, "cells") || json_object_get(o, "nbformat"));
     json_decref(o);
     if (nb) return "a notebook";
     const char *eol = memchr(p, '\n', n);
-    o = json_loadb(p, eol ? (size_t)(eol - p) : n, JSON_ALLOW_NUL, &je);
+    o = nb_json_loadb_lenient(p, eol ? (size_t)(eol - p) : n, JSON_ALLOW_NUL, &je);
     int cells = json_is_object(o) && json_object_get(o, "source");
     json_decref(o);
     return cells ? "JSON Lines of cells" : NULL;
@@ -528,7 +528,8 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
                     strcmp(looks, "a notebook") == 0
                         ? "name it *.ipynb for a stage per code cell"
                         : "give them on stdin (`nbstage classify < FILE`) or in a file named *.jsonl");
-        int s = model_classify(m, text.p ? text.p : "", text.n, probs);
+        /* read as a notebook's first cell, as every other command reads a cell alone */
+        int s = model_classify_after(m, NULL, 0, text.p ? text.p : "", text.n, probs);
         free(text.p);
         if (as_json) {
             print_answer(json_string(id_path), s, probs);

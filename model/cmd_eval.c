@@ -170,7 +170,7 @@ int cmd_eval(int argc, char **argv)
             goto out;
         }
         json_error_t je;
-        json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
+        json_t *o = nb_json_loadb_lenient(line, (size_t)n, JSON_ALLOW_NUL, &je);
         if (!o) nb_json_reason(&je); /* one line, no escapes */
         const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
         if (id && !first_id && !(first_id = strdup(id))) {
@@ -210,6 +210,13 @@ int cmd_eval(int argc, char **argv)
             if (!st && !json_object_get(o, "error")) { /* classify's bad lines: no prediction */
                 fprintf(stderr, "nbstage eval: %s:%zu: no \"stage\" (is this `nbstage classify` or "
                                 "`nbstage label` output?)\n", cells_path, lineno);
+                json_decref(o);
+                free(line);
+                goto out;
+            }
+            if (st && !json_is_string(st) && !json_is_null(st)) { /* a class index, true, a list */
+                fprintf(stderr, "nbstage eval: %s:%zu: \"stage\" is not a stage key (a string such as \"train\") "
+                                "or null\n", cells_path, lineno);
                 json_decref(o);
                 free(line);
                 goto out;

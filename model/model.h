@@ -25,8 +25,9 @@ int model_classify(const nbs_model *m, const char *src, size_t len, float probs[
 
 /* Whether M reads a cell after the last lines of the cell before it (model/context.h;
  * `nbstage train --context`).  Such a model classifies context_text(prev, cell), which
- * model_classify_after builds; model_classify of the bare cell reads it as a notebook's
- * first.  Callers that walk a notebook give each cell its predecessor (context_next). */
+ * model_classify_after builds; a cell alone is a notebook's first (PREV NULL: the text
+ * starts with the separator word), never the bare cell, which such a model was not
+ * trained on.  Callers that walk a notebook give each cell its predecessor (context_next). */
 int model_reads_context(const nbs_model *m);
 
 /* model_classify of cell SRC after PREV (PLEN bytes; NULL: the first cell); the same as

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,24 @@ int modelfile_write(const char *path, const struct lstm_params *p, const struct 
 
 /* ------------------------------------------------------------------ reading */
 
+/* The index of the first of N floats at P whose exponent bits are all ones (an
+ * infinity or a NaN), SIZE_MAX if none: bit tests, which vectorize, and no float
+ * compares, which -ffast-math builds of a caller could fold away. */
+static size_t first_non_finite(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        if ((v & 0x7f800000u) == 0x7f800000u) return i;
+    }
+    return SIZE_MAX;
+}
+
+static const char *section_of(const struct layout *l, size_t at)
+{
+    return at < l->wh_off ? "embedding table" : at < l->wd_off ? "LSTM recurrent" : at < l->bd_off ? "output" : "output bias";
+}
+
 #define FAIL(...) do { nb_error_fmt(err, errlen, __VA_ARGS__); goto fail; } while (0)
 
 /* Validates MEM[0..SIZE) (ours to keep on success, freed on failure). */
@@ -255,6 +274,14 @@ static int parse_owned(unsigned char *mem, size_t size, const char *name, struct
     if ((mf->flags & MF_OOV_WORD) &&
         (mf->words < 1 || mf->words_len < sizeof VOCAB_OOV_WORD || memcmp(s, VOCAB_OOV_WORD, sizeof VOCAB_OOV_WORD)))
         FAIL("%s: the out-of-vocabulary word is not the vocabulary's first", name);
+    /* A NaN or an infinity (a file written by other code: train never keeps one) would
+     * give every cell NaN probabilities, stage 'load', and print them as JSON that is
+     * not JSON.  The sections and the zeros aligning them run from the table to the
+     * checksum: one pass, about a millisecond for the shipped model. */
+    size_t bad = first_non_finite(mem + l.table_off, (l.crc_off - l.table_off) / 4);
+    if (bad != SIZE_MAX)
+        FAIL("%s: a weight is not a finite number (%s section)", name,
+             section_of(&l, l.table_off + 4 * bad));
     mf->table = (const float *)(mem + l.table_off);
     mf->Wh = (const float *)(mem + l.wh_off);
     mf->Wd = (const float *)(mem + l.wd_off);

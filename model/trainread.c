@@ -96,7 +96,7 @@ static int reader_next(struct reader *r, json_t **obj, size_t *nonblank)
             return -1;
         }
         json_error_t je;
-        *obj = json_loadb(r->line, (size_t)n, JSON_ALLOW_NUL, &je);
+        *obj = nb_json_loadb_lenient(r->line, (size_t)n, JSON_ALLOW_NUL, &je);
         if (*obj) return 1;
         nb_json_reason(&je); /* one line, no escapes */
         fprintf(stderr, "nbstage train: %s:%zu: %s\n", r->path, r->lineno, je.text);

@@ -387,6 +387,18 @@ static char *lenient_copy(const char *buf, size_t len, size_t *out)
     return o;
 }
 
+json_t *nb_json_loadb_lenient(const char *buf, size_t len, size_t jflags, json_error_t *je)
+{
+    json_t *o = json_loadb(buf, len, jflags, je);
+    if (o) return o;
+    size_t n;
+    char *copy = lenient_copy(buf, len, &n);
+    json_error_t je2;
+    if (copy) o = json_loadb(copy, n, jflags, &je2);
+    free(copy);
+    return o;
+}
+
 json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb_error *err)
 {
     if (!name) name = "<memory>";
@@ -408,14 +420,7 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
     }
     json_error_t je;
     size_t jflags = JSON_ALLOW_NUL | ((flags & NB_DUP_KEYS) ? 0 : JSON_REJECT_DUPLICATES);
-    json_t *nb = json_loadb(buf, len, jflags, &je);
-    if (!nb && (flags & NB_LENIENT)) {
-        size_t n;
-        char *copy = lenient_copy(buf, len, &n);
-        json_error_t je2;
-        if (copy) nb = json_loadb(copy, n, jflags, &je2);
-        free(copy);
-    }
+    json_t *nb = (flags & NB_LENIENT) ? nb_json_loadb_lenient(buf, len, jflags, &je) : json_loadb(buf, len, jflags, &je);
     if (!nb) {
         nb_json_reason(&je); /* one line, no escapes */
         const char *why = explain(&je, buf, len);

@@ -50,6 +50,12 @@ enum {
                       * a lone surrogate escape U+FFFD */
 };
 
+/* json_loadb(BUF, LEN, JFLAGS), and when it fails, again on a copy read as NB_LENIENT
+ * reads (NaN, Infinity, numbers out of range -> null; a lone surrogate -> U+FFFD): for
+ * the JSON Lines readers, whose lines Python's json.dumps may have written (NaN in a
+ * field they ignore).  *JE is the first attempt's error. */
+json_t *nb_json_loadb_lenient(const char *buf, size_t len, size_t jflags, json_error_t *je);
+
 /* Parses and validates a notebook.  NULL on error, with ERR filled. */
 json_t *nb_read_file(const char *path, int flags, nb_error *err);
 json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb_error *err);

@@ -609,6 +609,40 @@ def test_cells_with_a_nul_character_go_through_the_pipeline(tiny):
     assert r.returncode == 0 and all(a["stage"] in KEYS for a in answers) and len(answers) == 3, r.stdout + r.stderr
 
 
+def test_lines_python_wrote_with_nan_in_another_field_are_read(tiny):
+    """Python's json.dumps writes NaN, Infinity and integers beyond 64 bits, which
+    jansson refuses; in a field these commands ignore ("score", "n"), the line was
+    refused all the same: classify answered {"id": null, "error": ...}, label skipped
+    it, train and eval stopped.  They read it as the notebook reader does (NB_LENIENT):
+    those values as null."""
+    d, model = tiny
+    cells, weak, gold, preds = (d / f"nan-{n}" for n in ("cells.jsonl", "weak.jsonl", "gold.tsv", "preds.jsonl"))
+    srcs = ["import pandas as pd", "df = pd.read_csv('a.csv')", "model.fit(X, y)"]
+    cells.write_text("".join(json.dumps({"id": f"q.ipynb#{i}", "notebook": "q.ipynb", "source": s,
+                                         "score": float("nan"), "n": 2 ** 70, "w": float("-inf")}) + "\n"
+                             for i, s in enumerate(srcs)))
+    assert "NaN" in cells.read_text() and "-Infinity" in cells.read_text()
+    r = run(["classify", "--model", str(model)], cells.read_text())
+    answers = [json.loads(x) for x in r.stdout.splitlines()]
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [a["id"] for a in answers] == ["q.ipynb#0", "q.ipynb#1", "q.ipynb#2"] and all(a["stage"] in KEYS for a in answers)
+    r = run(["label", "-q", "-o", str(weak), str(cells)])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert len(weak.read_text().splitlines()) == 3
+    r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "--val-split", "0",
+             "--cells", str(cells), "-o", str(d / "nan.nbsm"), str(weak)])
+    assert r.returncode == 0, r.stderr
+    gold.write_text("cell_id\tlabel\nq.ipynb#1\tload\n")
+    r = run(["eval", "-q", "--model", str(model), "--gold", str(gold), str(cells)])
+    assert r.returncode == 0 and "over 1 cells" in r.stdout, r.stderr
+    preds.write_text("".join(json.dumps({**a, "score": float("nan")}) + "\n" for a in answers))
+    r = run(["eval", "-q", "--predictions", "--gold", str(gold), str(preds)])
+    assert r.returncode == 0 and "over 1 cells" in r.stdout, r.stderr
+    # what no reading makes JSON is still refused with its line
+    r = run(["classify", "--model", str(model)], '{"id": "x", "source": "a", "s": NaNa}\n')
+    assert r.returncode == 1 and json.loads(r.stdout)["error"], r.stdout
+
+
 def test_label_takes_a_source_as_a_list_of_lines(tiny):
     """A cell whose "source" is nbformat's list of lines (as in the .ipynb itself):
     classify, eval and train join it; label skipped the line (exit 1).  Now it votes
@@ -1258,6 +1292,13 @@ def test_eval_predictions_without_a_stage_field_are_refused(tiny, tmp_path):
     preds.write_text(json.dumps({"id": "a#0", "stage": None}) + "\n" + json.dumps({"id": "a#1", "error": "bad"}) + "\n")
     r = run(["eval", "--predictions", "--gold", str(gold), str(preds)])
     assert r.returncode == 0 and "coverage 0.0000" in r.stdout, r.stderr
+    # a class index (as scikit-learn's predict gives), true or a list was scored as no
+    # prediction, "accuracy 0.0000", exit 0: it is refused with its line, as train does
+    for bad in (0, True, ["train"]):
+        preds.write_text(json.dumps({"id": "a#0", "stage": "load"}) + "\n" + json.dumps({"id": "a#1", "stage": bad}) + "\n")
+        r = run(["eval", "--predictions", "--gold", str(gold), str(preds)])
+        assert r.returncode == 2 and r.stdout == "", (bad, r.stdout)
+        assert f"{preds}:2: \"stage\" is not a stage key" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("cmd", ["ingest", "fmt", "label", "train", "eval", "classify", "tag", "summary",

@@ -120,6 +120,12 @@ def test_the_model_file_says_it_reads_context_and_the_context_matters(world):
                      json.dumps({"id": "solo2", "source": "result"}) + "\n")
     a = classify_lines(model, alone)
     assert a["solo"]["probabilities"] == a["solo2"]["probabilities"]
+    # and so is a file of code given by name (it was read bare, without the separator)
+    py = d / "result.py"
+    py.write_text("result")
+    r = run("classify", "-m", model, "--json", py)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["probabilities"] == a["solo"]["probabilities"]
 
 
 def test_classify_in_chunks_on_threads_gives_each_line_its_predecessor(world):

@@ -470,6 +470,45 @@ static void layout_is_the_documented_one(void **state)
     free_fixture(&f);
 }
 
+/* A weight that is not a finite number, in any section, is refused at load even with
+ * its checksum made right (a file written by other code): it gave every cell NaN
+ * probabilities, stage 'load', printed as JSON that is not JSON.  The last float of
+ * each section and the first of the table, each a NaN and an infinity. */
+static void non_finite_weights_refused(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_file(&f);
+    size_t V = 40, H = 8, G = 4 * H, C = 6;
+    size_t table = field64(f.bytes, 64), wh = field64(f.bytes, 72), wd = field64(f.bytes, 80),
+           bd = field64(f.bytes, 88);
+    const struct { size_t at; const char *section; } where[] = {
+        {table, "embedding table"}, {table + (V * G - 1) * 4, "embedding table"},
+        {wh + (H * G - 1) * 4, "LSTM recurrent"}, {wd + (H * C - 1) * 4, "output section"},
+        {bd + (C - 1) * 4, "output bias"},
+    };
+    const uint32_t bits[] = {0x7fc00000u /* NaN */, 0xff800000u /* -inf */};
+    for (size_t i = 0; i < sizeof where / sizeof *where; i++)
+        for (size_t k = 0; k < 2; k++) {
+            char want[64];
+            snprintf(want, sizeof want, "not a finite number (%s", where[i].section);
+            refused_resealed(&f, where[i].at, bits[k], want);
+        }
+    /* the largest finite float is a weight like any other */
+    unsigned char *b = malloc(f.size);
+    memcpy(b, f.bytes, f.size);
+    uint32_t big = 0x7f7fffffu, crc;
+    memcpy(b + bd, &big, 4);
+    crc = modelfile_crc32c(b, f.size - 4);
+    memcpy(b + f.size - 4, &crc, 4);
+    struct modelfile mf;
+    char err[256];
+    assert_int_equal(modelfile_parse(b, f.size, "m.nbsm", &mf, err, sizeof err), 0);
+    modelfile_free(&mf);
+    free(b);
+    free_fixture(&f);
+}
+
 /* The model shipped in the tree (tracked in git) is read: the tests that use it fall
  * back to a random model when it cannot be loaded, so a reader that no longer reads it
  * would go unnoticed there. */
@@ -638,6 +677,7 @@ int main(void)
         cmocka_unit_test(corrupted_files_refused),
         cmocka_unit_test(other_versions_refused),
         cmocka_unit_test(other_filters_refused),
+        cmocka_unit_test(non_finite_weights_refused),
         cmocka_unit_test(assignment_words_flag_round_trips),
         cmocka_unit_test(lower_case_flag_round_trips),
         cmocka_unit_test(oov_word_flag_round_trips),
