@@ -174,7 +174,9 @@ static char *badge_html(int stage, const char *model)
  * HTML goes without the closing tags, which the HTML parser supplies at the end of
  * innerHTML's input.  The cell is looked up one tick later, when the output is in its
  * cell (Notebook 6 runs the script before it appends the output to the page).  The
- * stage: tag replaces an older one where it was.  Assigning a new metadata object makes
+ * stage: tag replaces an older one where it was; "tags" that is not a list (the
+ * notebook's schema wants one) is the user's and kept, only workflow_stage set, as
+ * `nbstage tag` refuses to replace it.  Assigning a new metadata object makes
  * the cell toolbar (tags) redraw; the notebook is marked dirty only when something
  * changed (fields compared one by one: a notebook saved by Python has its keys sorted).
  * Only a live output writes the cell's metadata.  Notebook 6 runs the saved scripts
@@ -197,16 +199,16 @@ static const char js_tail[] =
     "if(!el)return;if(html)el.innerHTML=html;N=N&&N.notebook;"
     "if(!N||!N.get_cells||!p)return;K.forEach(k=>w[k]=p[k]);"
     "function f(){var x=N.get_cells().find(y=>o&&y.output_area===o||"
-    "y.element&&y.element[0]&&y.element[0].contains(el)),a,m,g,u=[],i=-1,q;"
+    "y.element&&y.element[0]&&y.element[0].contains(el)),a,m,g,u=[],i=-1,q,b;"
     "if(!x||!el.isConnected){if(++n<40)setTimeout(f,50);return}"
     "a=el.closest('.output_area');if(a&&!html)a.style.display='none';"
     "if(a&&at_top&&a.previousSibling)a.parentNode.prepend(a);"
     "if(!(o&&o.outputs||[]).some(y=>y.transient&&y.metadata==d))return;"
-    "m=x.metadata||{};g=Array.isArray(m.tags)?m.tags:[];"
+    "m=x.metadata||{};g=Array.isArray(m.tags)?m.tags:[];b=m.tags!==void 0&&g!==m.tags;"
     "g.forEach(t=>typeof t=='string'&&!t.indexOf('stage:')?i<0&&(i=u.length):u.push(t));"
     "u.splice(i<0?u.length:i,0,'stage:'+w.stage);q=m.workflow_stage;"
-    "if(q&&K.every(k=>q[k]===w[k])&&J(u)==J(g))return;"
-    "x.metadata=Object.assign({},m,{workflow_stage:w,tags:u});N.set_dirty(true)}"
+    "if(q&&K.every(k=>q[k]===w[k])&&(b||J(u)==J(g)))return;"
+    "x.metadata=Object.assign({},m,{workflow_stage:w},b?{}:{tags:u});N.set_dirty(true)}"
     "setTimeout(f,0)})(typeof element<'u'?element:null,this,typeof md<'u'?md:null)";
 
 static char *metadata_js(const char *html, int top)

@@ -123,7 +123,8 @@ static int tag_stage_of(const char *buf, const struct canon_item *it)
 }
 
 /* Fills V for cell C; -1 when an escaped string there would need decoding (the
- * jansson path compares decoded strings with strcmp, NULs and all). */
+ * jansson path compares decoded strings with strcmp, NULs and all), or when "tags" is
+ * not a list (the jansson path refuses the notebook: tag_tags_not_a_list). */
 static int view(const struct canonscan *s, const char *buf, const struct canon_cell *c,
                 struct view *v)
 {
@@ -138,7 +139,8 @@ static int view(const struct canonscan *s, const char *buf, const struct canon_c
         v->parts = s->subs + c->ws_first;
         v->nparts = c->ws_n;
     }
-    if (v->tags && v->tags->kind == CANON_ARRAY && c->tags_n) {
+    if (v->tags && v->tags->kind != CANON_ARRAY) return -1;
+    if (v->tags && c->tags_n) {
         v->elems = s->subs + c->tags_first;
         v->nelems = c->tags_n;
     }

@@ -55,7 +55,8 @@ int tag_current(const json_t *cell, double *conf);
 
 enum tag_change tag_compare(const json_t *cell, const struct cell_tag *want);
 
-/* Makes CELL carry WANT.  0 or -1 (out of memory: CELL may be half changed). */
+/* Makes CELL carry WANT.  0 or -1: out of memory (CELL may be half changed), or a
+ * stage for a cell whose "tags" is not a list (CELL untouched; see below). */
 int tag_apply(json_t *cell, const struct cell_tag *want);
 
 /* A cell's stage from the kernel's live tag output (the last readable one if several).
@@ -105,6 +106,11 @@ struct tag_result {
     struct tag_cell_change *changes; /* record: one per changed cell (malloc'd) */
     size_t n_changes;
 };
+
+/* The first code cell (index among all cells) whose metadata "tags" is there but not
+ * a list, as nbformat's schema wants, else -1.  tag refuses such a notebook: writing
+ * its stage tag would replace the value ("tags": "mine"), which is the user's. */
+long tag_tags_not_a_list(const json_t *nb);
 
 /* Tags every code cell of NB (a validated v4 tree) in place.  0, or -1 when out of
  * memory.  Free RES->changes and RES->unreadable with tag_result_free. */

@@ -263,6 +263,14 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             nb_lang_of_tree(nb, &j->lang);
             if (!j->lang.python) goto other_language;
         }
+        long bad_tags = tag_tags_not_a_list(nb);
+        if (bad_tags >= 0) {
+            fprintf(err, "nbstage tag: %s: cells[%ld].metadata.tags is not a list of strings, as nbformat "
+                         "requires; a stage tag would replace it: make it a list (\"tags\": [...])\n",
+                    name, bad_tags);
+            j->failed = 1;
+            goto done;
+        }
         if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
             nb_rejoin_lines(nb);
             nb_strip_transient(nb);

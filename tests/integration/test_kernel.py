@@ -375,6 +375,55 @@ def test_stage_output_with_the_right_parent_before_idle(kernel):
     assert tags2[0]["header"]["msg_id"] != tag["header"]["msg_id"]
 
 
+# The stage output's script run in node against the few pieces of Notebook 6 it
+# touches (the cell found by its output area, the output's live record with its
+# transient, set_dirty): what it leaves in a cell's metadata for each "tags" it meets.
+# The browser tests run it in the real page; this checks the cases a page cannot open
+# without a validation dialog ("tags" that is not a list).
+SCRIPT_HARNESS = r"""
+const [js, cases] = [process.argv[1], JSON.parse(process.argv[2])];
+const out = [];
+for (const meta of cases) {
+  const el = {innerHTML: "", isConnected: true, closest: () => null, parentNode: null};
+  const d = JSON.parse(process.argv[3]);
+  const o = {outputs: [{transient: {}, metadata: d}]};
+  const cell = {output_area: o, metadata: meta};
+  let dirty = false;
+  globalThis.window = {Jupyter: {notebook: {get_cells: () => [cell], set_dirty: v => { dirty = v; }}}};
+  globalThis.document = {currentScript: null};
+  new Function("element", "md", js).call(o, el, d);
+  out.push(new Promise(r => setTimeout(() => r({metadata: cell.metadata, dirty}), 20)));
+}
+Promise.all(out).then(r => console.log(JSON.stringify(r)));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node (make deps)")
+def test_stage_script_keeps_tags_that_are_not_a_list(kernel):
+    """The script replaced a cell's "tags" that is not a list ("mine", an object) by a
+    list of the stage tag alone: the user's value was lost, as `nbstage tag` lost it.
+    It now keeps such a value and sets only workflow_stage; a list gets the stage tag
+    where an older one stood, the rest kept."""
+    if not MODEL:
+        pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    _, msgs, _ = kernel.run("import os")
+    [tag] = stage_outputs(msgs)
+    js, md = tag["content"]["data"]["application/javascript"], tag["content"]["metadata"]
+    stage = md["nbstage"]["stage"]
+    cases = [{}, {"tags": ["a", "stage:old", "b"]}, {"tags": "mine"}, {"tags": {"owner": "ann"}},
+             {"tags": None, "collapsed": True}]
+    r = subprocess.run(["node", "-e", SCRIPT_HARNESS, js, json.dumps(cases), json.dumps(md)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert all(g["dirty"] and g["metadata"]["workflow_stage"] == md["nbstage"] for g in got), got
+    assert got[0]["metadata"]["tags"] == [f"stage:{stage}"]
+    assert got[1]["metadata"]["tags"] == ["a", f"stage:{stage}", "b"]
+    assert got[2]["metadata"]["tags"] == "mine"
+    assert got[3]["metadata"]["tags"] == {"owner": "ann"}
+    assert got[4]["metadata"]["tags"] is None and got[4]["metadata"]["collapsed"] is True
+
+
 def test_tag_position_top_publishes_early_and_bottom_at_the_idle(kernel, specs, logs):
     """top (the default): the tag goes out as soon as the cell has started (its
     execute_input is out) and is classified.  A short cell is classified by the proxy

@@ -661,6 +661,12 @@ BAD = {
     # canonical layout, so that tag's fast path meets them first
     "minor-real.ipynb": make_nb(["import os"]).replace('"nbformat_minor": 5', '"nbformat_minor": 5.0').encode(),
     "minor-text.ipynb": make_nb(["import os"]).replace('"nbformat_minor": 5', '"nbformat_minor": "5"').encode(),
+    # a code cell's "tags" that is not a list (nbformat.validate refuses it): the stage
+    # tag replaced it, the user's value lost.  Canonical (the fast path) and indent 2.
+    "tags-text.ipynb": make_nb([("import os", {"tags": ["mine"]})]).replace('"tags": [\n     "mine"\n    ]',
+                                                                            '"tags": "mine"').encode(),
+    "tags-object.ipynb": make_nb(["import os", ("df.head()", {"tags": ["a"]})]).replace(
+        '"tags": [\n     "a"\n    ]', '"tags": {"owner": "ann"}').replace('\n ', '\n  ').encode(),
 }
 REASONS = {
     "malformed.ipynb": "malformed.ipynb:1:",
@@ -672,6 +678,8 @@ REASONS = {
     "not-a-notebook.ipynb": "not a notebook",
     "minor-real.ipynb": '"nbformat_minor" is not an integer',
     "minor-text.ipynb": '"nbformat_minor" is not an integer',
+    "tags-text.ipynb": "cells[1].metadata.tags is not a list of strings",
+    "tags-object.ipynb": "cells[2].metadata.tags is not a list of strings",
     "readonly.ipynb": "read-only file, left untouched",
 }
 
@@ -700,8 +708,12 @@ def test_bad_files_reported_and_untouched(model, tmp_path):
         assert after[name][0] != before[name][0]
         assert all(s in STAGES for s, _ in tagged_cells(json.loads(after[name][0]))
                    if s is not None)
-    assert "10 failed" in r.stderr
+    assert "12 failed" in r.stderr
     assert oct((d / "readonly.ipynb").stat().st_mode & 0o777) == "0o444"
+    # --check and --dry-run say it too: the run they preview would refuse the file
+    for mode in ("--check", "--dry-run"):
+        r = nbstage("tag", "-m", model, mode, d / "tags-text.ipynb")
+        assert r.returncode == 2 and "metadata.tags is not a list" in r.stderr, (mode, r.stderr)
     # the folder named like a notebook, given by name
     r = nbstage("tag", "-m", model, d / "x.ipynb")
     assert r.returncode == 2 and f"{d}/x.ipynb: is a directory, not a notebook" in r.stderr

@@ -97,11 +97,11 @@ static void test_apply_adds_and_replaces(void **state)
     assert_int_equal(tag_compare(c, &train), TAG_SAME);
     json_decref(c);
 
-    /* "tags" that is not a list becomes one */
-    c = code_cell("x", "{\"tags\": \"oops\"}");
-    assert_int_equal(tag_apply(c, &train), 0);
-    assert_meta(c, "{\"tags\": [\"stage:train\"], \"workflow_stage\": {\"stage\": \"train\", "
-                   "\"confidence\": 0.93, \"model\": \"m1\"}}");
+    /* "tags" that is not a list is the user's: never replaced (it was, by a list of the
+     * stage tag alone); tag refuses such a notebook first (tag_tags_not_a_list) */
+    c = code_cell("x", "{\"tags\": \"mine\"}");
+    assert_int_equal(tag_apply(c, &train), -1);
+    assert_meta(c, "{\"tags\": \"mine\"}");
     json_decref(c);
 }
 
