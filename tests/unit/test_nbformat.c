@@ -186,6 +186,7 @@ static void refuses_with_position_and_reason(void **state)
         {"\xef\xbb\xbf{\"nbformat\": 4, \"cells\": []}", "byte-order mark", 0},
         {"{\"nbformat\": 4, \"cells\": [], \"n\": 123456789012345678901234567890}",
          "beyond 64 bits", 0},
+        {"{\"nbformat\": 4, \"cells\": [], \"n\": -9223372036854775809}", "beyond 64 bits", 0},
         {"{\"nbformat\": 4, \"cells\": [], \"n\": NaN}", "NaN/Infinity", 0},
         {"{\"nbformat\": 4, \"cells\": [], \"n\": -Infinity}", "NaN/Infinity", 0},
         {"{\"nbformat\": 4, \"cells\": [], \"n\": 1e999}", "too large", 0},
