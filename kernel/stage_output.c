@@ -204,11 +204,11 @@ static const char js_tail[] =
     "a=el.closest('.output_area');if(a&&!html)a.style.display='none';"
     "if(a&&at_top&&a.previousSibling)a.parentNode.prepend(a);"
     "if(!(o&&o.outputs||[]).some(y=>y.transient&&y.metadata==d))return;"
-    "m=x.metadata||{};g=Array.isArray(m.tags)?m.tags:[];b=m.tags!==void 0&&g!==m.tags;"
-    "g.forEach(t=>typeof t=='string'&&!t.indexOf('stage:')?i<0&&(i=u.length):u.push(t));"
-    "u.splice(i<0?u.length:i,0,'stage:'+w.stage);q=m.workflow_stage;"
-    "if(q&&K.every(k=>q[k]===w[k])&&(b||J(u)==J(g)))return;"
-    "x.metadata=Object.assign({},m,{workflow_stage:w},b?{}:{tags:u});N.set_dirty(true)}"
+    "m=x.metadata||{};g=m.tags;b=g===void 0||Array.isArray(g);"
+    "(b&&g||[]).forEach(t=>typeof t=='string'&&!t.indexOf('stage:')?i<0&&(i=u.length):u.push(t));"
+    "b?u.splice(i<0?u.length:i,0,'stage:'+w.stage):u=g;q=m.workflow_stage;"
+    "if(q&&K.every(k=>q[k]===w[k])&&J(u)==J(g))return;"
+    "x.metadata=Object.assign({},m,{workflow_stage:w,tags:u});N.set_dirty(true)}"
     "setTimeout(f,0)})(typeof element<'u'?element:null,this,typeof md<'u'?md:null)";
 
 static char *metadata_js(const char *html, int top)

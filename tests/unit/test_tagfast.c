@@ -110,7 +110,7 @@ static const char *const edge_meta[] = {
     "{\"a\": 1, \"collapsed\": false, \"tags\": [\"stage:load\", \"x\", \"stage:prep\"], "
     "\"workflow_stage\": {\"confidence\": 0.5, \"model\": \"m\", \"stage\": \"prep\"}, "
     "\"zzz\": {\"nested\": [1, 2.5, null]}}",
-    "{\"ta\": 2, \"tags\": \"not a list\", \"tags_x\": 1, \"workflow_stage\": 7}",
+    "{\"ta\": 2, \"tags\": [\"t\"], \"tags_x\": 1, \"workflow_stage\": 7}",
     "{\"tags\": [], \"workflow_stage\": {\"confidence\": 1, \"model\": \"m\", \"stage\": \"zzz\","
     " \"x\": true}}",
     "{\"tags\": [1, {\"a\": [1, 2]}, \"stage:train\", [\"stage:load\"]]}",
@@ -179,6 +179,17 @@ static void edge_cases(void **state)
     free(once);
     free(twice);
     free(buf);
+    /* "tags" that is not a list, even on a blank cell: not for this path (tag refuses
+     * the notebook on the jansson path: the stage tag would replace the user's value) */
+    const char *bad[] = {"{\"tags\": \"not a list\"}", "{\"tags\": {\"a\": 1}}", "{\"tags\": null}"};
+    for (size_t k = 0; k < 3; k++)
+        for (size_t at = 0; at < 2; at++) {
+            const char *meta[2] = {"{}", "{}"}, *two[2] = {"model.fit(x, y)", "# blank"};
+            meta[at] = bad[k];
+            buf = notebook(two, meta, 2, &len);
+            assert_int_equal(tagfast_notebook(&tf, buf, len, &opt, 1, &r, &changed), 1);
+            free(buf);
+        }
     model_free(m);
 }
 
