@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "labeling/labelcmd.h"
+#include "labeling/rules.h"
 #include "model/commands.h"
 #include "nbformat/cpus.h"
 #include "nbformat/notebook.h"
@@ -218,6 +219,10 @@ int cmd_label(int argc, char **argv)
         const char *ins[20] = {o.input, o.gold, o.votes, o.truth}, *in_opt[20] = {"CELLS.jsonl", "--gold", "--votes", "--truth"};
         size_t n_in = 4;
         for (int r = 0; r < o.n_rules && n_in < 20; r++) ins[n_in] = o.rules[r], in_opt[n_in++] = "--rules";
+        /* and the default rules (NBSTAGE_RULES's or the shipped file): every later run fails on them */
+        char def_rules[4096];
+        if (!o.no_default && n_in < 20 && rules_default_path(def_rules, sizeof def_rules) == 0)
+            ins[n_in] = def_rules, in_opt[n_in++] = "the default rules";
         for (size_t k = 0; outs[i] && k < n_in; k++)
             if (ins[k] && outfile_same(outs[i], ins[k])) {
                 fprintf(stderr, "nbstage label: %s %s and %s %s are the same file: the output would replace the "

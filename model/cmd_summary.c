@@ -155,7 +155,9 @@ int cmd_summary(int argc, char **argv)
         fprintf(stderr, "nbstage summary: %s\n", svg_err.msg);
         return EXIT_USAGE;
     }
-    /* a notebook of another name given (`--svg nb.json nb.json`), or the model */
+    /* a notebook of another name given (`--svg nb.json nb.json`), or the model (given,
+     * NBSTAGE_MODEL's or the shipped one) */
+    if (!s.saved && !model_path) model_path = model_default_path();
     for (int a = optind; svg && !s.svg_only && a <= argc; a++) {
         const char *in = a < argc ? argv[a] : model_path;
         if (in && (!strcmp(in, "-") ? outfile_is_stdin(svg) : outfile_same(svg, in))) {

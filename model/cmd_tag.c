@@ -27,6 +27,7 @@
 #include "model/tagrun.h"
 #include "model/workers.h"
 #include "nbformat/notebook.h"
+#include "nbformat/outfile.h"
 
 static void usage(FILE *to)
 {
@@ -247,6 +248,15 @@ int cmd_tag(int argc, char **argv)
         if (!model_path) {
             fprintf(stderr, "nbstage tag: no model: none shipped beside the program and "
                             "NBSTAGE_MODEL unset; give one with --model FILE\n");
+            for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
+            free(r.jobs);
+            return EXIT_USAGE;
+        }
+        /* -o over the model (given, NBSTAGE_MODEL's or the shipped one): a notebook
+         * written over it, exit 0, and every later run without a model */
+        if (r.opt.output && strcmp(r.opt.output, "-") && outfile_same(r.opt.output, model_path)) {
+            fprintf(stderr, "nbstage tag: -o %s and the model %s are the same file: the output would replace "
+                            "the input\n", r.opt.output, model_path);
             for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
             free(r.jobs);
             return EXIT_USAGE;

@@ -336,7 +336,10 @@ def test_an_output_over_the_model_or_the_file_piped_in_is_refused(weak, tmp_path
     and an input given as '-' was never compared with the outputs: `label - -o c.jsonl <
     c.jsonl`, `eval - --errors c.jsonl < c.jsonl`, `train - -o w.jsonl < w.jsonl` and
     `train --cells -` replaced the file piped in.  `ingest a.ipynb -o a.ipynb` replaced
-    the notebook with its cells' lines.  Each is refused before any work, nothing changed."""
+    the notebook with its cells' lines.  `tag -o` and `summary --svg` over the model
+    taken from NBSTAGE_MODEL (or the shipped one), and `label -o`/`--report` over the
+    default rules (NBSTAGE_RULES, or share/rules.txt), replaced them, exit 0: every later
+    run failed.  Each is refused before any work, nothing changed."""
     model = tmp_path / "m.nbsm"
     r = run(["train"] + SMALL + ["-q", "-o", model, weak])
     assert r.returncode == 0, r.stderr
@@ -349,7 +352,10 @@ def test_an_output_over_the_model_or_the_file_piped_in_is_refused(weak, tmp_path
     nb.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "x = 1", "metadata": {},
                                          "outputs": [], "execution_count": None}],
                               "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    kept = {p: p.read_bytes() for p in (model, cells, weak, gold, nb)}
+    rules = tmp_path / "rules.txt"
+    rules.write_bytes((ROOT / "share" / "rules.txt").read_bytes())
+    kept = {p: p.read_bytes() for p in (model, cells, weak, gold, nb, rules)}
+    by_env = dict(os.environ, NBSTAGE_MODEL=str(model), NBSTAGE_RULES=str(rules))
     for args, stdin in ((["eval", "--model", model, "--gold", gold, "--svg", model, cells], None),
                         (["eval", "--model", model, "--gold", gold, "--errors", model, cells], None),
                         (["eval", "--model", model, "--gold", gold, "--errors", cells, "-"], cells),
@@ -358,10 +364,15 @@ def test_an_output_over_the_model_or_the_file_piped_in_is_refused(weak, tmp_path
                         (["train"] + SMALL + ["-o", weak, "-"], weak),
                         (["train"] + SMALL + ["--cells", "-", "-o", cells, weak], cells),
                         (["ingest", nb, "-o", nb], None),
-                        (["ingest", "-", "-o", cells], cells)):
+                        (["ingest", "-", "-o", cells], cells),
+                        (["tag", "-o", model, nb], None),
+                        (["tag", "-m", model, "-o", tmp_path / "." / "m.nbsm", nb], None),
+                        (["summary", "--svg", model, nb], None),
+                        (["label", "-q", cells, "-o", rules], None),
+                        (["label", "-q", cells, "--report", rules], None)):
         with open(stdin or os.devnull, "rb") as f:
             r = subprocess.run([str(BIN)] + [str(a) for a in args], stdin=f, capture_output=True, text=True,
-                               timeout=120)
+                               timeout=120, env=by_env)
         assert r.returncode == 2 and "would replace" in r.stderr, (args, r.stderr)
         assert "epoch" not in r.stderr and r.stdout == "", (args, r.stderr)
     assert {p: p.read_bytes() for p in kept} == kept
