@@ -53,8 +53,9 @@ static const char usage_text[] =
     "                       which tags such a kernel's cells only when given it\n"
     "  --model FILE, --tag-position top|bottom, --no-badge, --min-confidence P\n"
     "                       passed on to nbstage-kernel (see nbstage-kernel --help);\n"
-    "                       a --model it cannot read is named (the spec is still\n"
-    "                       installed: the kernel reads the file each time it starts)\n"
+    "                       a --model that does not exist is refused; one it cannot\n"
+    "                       read is named (the spec is still installed: the kernel\n"
+    "                       reads the file each time it starts)\n"
     "  -h, --help           this help\n"
     "\n"
     "exit: 0 done, 1 nothing to remove, 2 usage or I/O error.\n";
