@@ -1386,6 +1386,13 @@ CASES = [
     ("evaluate: a cell of prints only, one of them a name holding a model's score, looks at results "
      "(rule 4), not at data", "evaluate",
      "print(rmse_model3)\nprint('-------')\nprint(r2model3)"),
+    # 2026-12-05: a keyword alone on its line is no value shown (explore_print took it for one)
+    ("a keyword alone on its line shows nothing: a folder made, no look at data", "-explore",
+     "for d in ['out', 'models']:\n    try:\n        os.makedirs(d)\n    except OSError:\n        pass"),
+    ("a keyword alone on its line shows nothing: an empty class", "-explore", "class Config:\n    pass"),
+    ("a keyword alone on its line shows nothing: a search loop", "-explore",
+     "def first_big(xs):\n    for x in xs:\n        if x > 10:\n            break\n    return"),
+    ("... but a name alone on its line shows it", "explore_print", "counts = df['label'].value_counts()\ncounts"),
 ]
 
 
