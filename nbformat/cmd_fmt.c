@@ -282,6 +282,12 @@ int cmd_fmt(int argc, char **argv)
     /* '-' as for every command that reads notebooks: once, alone when its notebook
      * is written back to stdout (a second '-' was read as an empty file) */
     if (nb_stdin_rule("nbstage fmt", argc - optind, argv + optind, !c.check)) return EXIT_USAGE;
+    /* The list of files rewritten, a line at a time even into a file: a signal ends the
+     * run (outfile.c removes its temporary and re-raises), and a buffered list lost the
+     * last files rewritten.  Not with '-', whose notebook goes to stdout. */
+    int piped_notebook = 0;
+    for (int a = optind; a < argc; a++) piped_notebook |= !strcmp(argv[a], "-");
+    if (!piped_notebook) setvbuf(stdout, NULL, _IOLBF, 0);
     for (int a = optind; a < argc; a++) {
         if (!strcmp(argv[a], "-")) {
             fmt_stdin(&c);

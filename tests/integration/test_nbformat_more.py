@@ -543,3 +543,35 @@ def test_every_message_of_ingest_begins_nbstage_ingest(tmp_path):
     lines = r.stderr.splitlines()
     assert r.returncode == 2 and len(lines) >= 6, r.stderr
     assert all(x.startswith("nbstage ingest: ") for x in lines), r.stderr
+
+
+def test_fmt_stopped_by_a_signal_has_listed_every_file_it_rewrote(tmp_path):
+    """`fmt many > fmt.log`, stopped by Ctrl-C or SIGTERM: the list of rewritten files,
+    buffered into the file, lost its last lines (547 listed, 593 rewritten; the log cut
+    mid-line), so the user could not tell which files changed.  It is written a line at
+    a time now: the log is whole lines, and names every file rewritten (the last one
+    may be rewritten just before its line)."""
+    import signal
+    import time
+    d = tmp_path / "many"
+    d.mkdir()
+    text = json.dumps(notebook("import os", "x = 1"), indent=2)  # not canonical
+    for i in range(3000):
+        (d / f"nb{i:04d}.ipynb").write_text(text)
+    log = tmp_path / "fmt.log"
+    with open(log, "wb") as out:
+        p = subprocess.Popen([str(BIN), "fmt", str(d)], stdout=out, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while log.stat().st_size < 4 * 4096 and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=60)
+    listed = log.read_text()
+    assert listed.endswith("\n"), listed[-200:]
+    lines = listed.splitlines()
+    assert all(l.startswith("reformatted ") for l in lines), lines[-3:]
+    rewritten = {str(f) for f in d.iterdir() if f.read_text() != text}
+    named = {l[len("reformatted "):] for l in lines}
+    assert named <= rewritten and len(rewritten - named) <= 1, (len(named), len(rewritten))
+    assert len(named) > 100
+    assert not [f for f in d.iterdir() if not f.name.endswith(".ipynb")]  # no temporaries left
