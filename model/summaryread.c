@@ -36,6 +36,10 @@ static int saved_stage(const json_t *cell, double *conf)
         stage = tag_current(cell, conf);
     }
     if (stage < 0) stage = STAGEMAP_UNTAGGED;
+    /* one figure everywhere, to 3 decimals; a saved one that is no probability (1e300,
+     * edited by hand) is none, and an untagged cell has none */
+    if (stage == STAGEMAP_UNTAGGED || !(*conf >= 0 && *conf <= 1)) *conf = -1;
+    else *conf = tag_round(*conf);
     return stage;
 }
 
@@ -85,7 +89,7 @@ static int cells_from_scan(struct summary *s, struct summary_entry *e)
     const struct cellscan *sc = &s->scan;
     if (sc->n && !(e->cells = calloc(sc->n, sizeof *e->cells))) return -1;
     if (!(e->text = malloc(sc->text_len + 1))) return -1;
-    memcpy(e->text, sc->text, sc->text_len);
+    if (sc->text_len) memcpy(e->text, sc->text, sc->text_len); /* (no code: SC->TEXT may be NULL) */
     e->text_len = sc->text_len;
     for (size_t i = 0; i < sc->n; i++)
         e->cells[e->n++] = (struct summary_cell){.off = sc->cells[i].off,

@@ -38,8 +38,10 @@ int tag_current(const json_t *cell, double *conf)
     if (json_is_object(ws)) {
         int s = stage_from_key(json_string_value(json_object_get(ws, "stage")));
         json_t *c = json_object_get(ws, "confidence");
-        if (conf && json_is_number(c)) *conf = json_number_value(c);
-        if (s >= 0) return s;
+        if (s >= 0) { /* (a confidence beside no stage is nobody's: not the tags') */
+            if (conf && json_is_number(c)) *conf = json_number_value(c);
+            return s;
+        }
     }
     json_t *tags = json_object_get(meta, "tags");
     size_t i;

@@ -248,6 +248,33 @@ def test_saved_reads_the_kernels_tag_outputs(tmp_path):
     assert after["cells"] == doc["cells"]
 
 
+def test_saved_confidence_is_a_probability_to_3_decimals_and_none_when_untagged(tmp_path):
+    """--saved gave an untagged cell the confidence beside its unknown stage ("Load":
+    {"stage": null, "confidence": 0.5}, the picture "untagged (50%)"), a confidence of
+    1e300 as 1e+300 (a 300-digit percentage in the picture) and 0.123456789 as 0.123457.
+    A confidence is one figure to 3 decimals everywhere; one that is no probability is
+    none; an untagged cell has none.  A notebook without code cells is mapped clean
+    (the scanner had no text: memcpy from NULL, which UBSan reports)."""
+    def ws(stage, conf):
+        return {"workflow_stage": {"stage": stage, "confidence": conf, "model": "m"}}
+    nb = json.loads(make_nb([("x = 1", ws("Load", 0.5)), ("y = 2", ws("load", 1e300)),
+                             ("z = 3", ws("prep", 0.123456789)),
+                             ("w = 4", {**ws("bogus", 0.7), "tags": ["stage:train"]})]))
+    path = tmp_path / "odd.ipynb"
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True) + "\n")
+    env = {**os.environ, "NBSTAGE_MODEL": str(tmp_path / "none.nbsm")}
+    r = nbstage("summary", "--saved", "--json", path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert [(c["stage"], c["confidence"]) for c in json.loads(r.stdout)["cells"]] == [
+        (None, None), ("load", None), ("prep", 0.123), ("train", None)]
+    r = nbstage("summary", "--saved", "--svg", "-", path, env=env)
+    assert r.returncode == 0 and "untagged (" not in r.stdout and "e+300" not in r.stdout, r.stdout
+    empty = tmp_path / "no-code.ipynb"
+    empty.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}) + "\n")
+    r = nbstage("summary", "--json", empty)
+    assert r.returncode == 0 and json.loads(r.stdout)["cells"] == [] and "runtime error" not in r.stderr, r.stderr
+
+
 def test_help_describes_the_json_and_the_share(model, tmp_path):
     """--json is 'for scripts', but --help named none of its fields but "index", nor
     what a line of code is and what a share is of."""
