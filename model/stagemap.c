@@ -267,9 +267,16 @@ static void xml_text(FILE *out, const char *text)
         case '&': fputs("&amp;", out); break;
         case '"': fputs("&quot;", out); break;
         default:
-            /* control characters are not allowed in XML 1.0 */
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') fputc('?', out);
-            else fputc(*s, out);
+            /* control characters are not allowed in XML 1.0, nor U+FFFE and U+FFFF
+             * (EF BF BE, EF BF BF: valid UTF-8, and a file name may hold them) */
+            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') {
+                fputc('?', out);
+            } else if (!memcmp(s, "\xef\xbf", 2) && ((unsigned char)s[2] & 0xfe) == 0xbe) {
+                fputc('?', out);
+                s += 2;
+            } else {
+                fputc(*s, out);
+            }
         }
     }
     free(valid);
