@@ -171,13 +171,6 @@ struct worker {
     size_t nhashes, hashes_cap;
 };
 
-static int is_whitespace(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strchr(" \t\n\r\f\v", s[i])) return 0;
-    return 1;
-}
-
 static long count_lines(const char *s, size_t n)
 {
     if (n == 0) return 0;
@@ -190,7 +183,9 @@ static void cell_line(struct worker *w, struct ingest_stats *st, const char *rel
                       const char *src, size_t len, int has_count, long long count)
 {
     if (pysrc_is_blank(src, len)) {
-        if (is_whitespace(src, len)) st->dropped_empty++;
+        /* empty: white space alone, as Python's str.isspace() has it (a full-width
+         * space is no comment) */
+        if (!memchr(src, '#', len)) st->dropped_empty++;
         else st->dropped_comment++;
         return;
     }

@@ -158,8 +158,8 @@ static void upgrade_cell(json_t *cell)
 int nb_upgrade_v3(json_t *nb, const char *name, nb_error *err)
 {
     json_t *ws = json_object_get(nb, "worksheets");
-    if (ws && !json_is_array(ws)) {
-        nb_set_error(err, "%s: nbformat 3: worksheets is not a list", name);
+    if (!json_is_array(ws)) { /* none at all: not read as an empty notebook (nbformat refuses it) */
+        nb_set_error(err, "%s: nbformat 3: %s", name, ws ? "worksheets is not a list" : "no \"worksheets\" list");
         return -1;
     }
     json_t *md = json_object_get(nb, "metadata");

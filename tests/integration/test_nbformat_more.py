@@ -575,3 +575,14 @@ def test_fmt_stopped_by_a_signal_has_listed_every_file_it_rewrote(tmp_path):
     assert named <= rewritten and len(rewritten - named) <= 1, (len(named), len(rewritten))
     assert len(named) > 100
     assert not [f for f in d.iterdir() if not f.name.endswith(".ipynb")]  # no temporaries left
+
+
+def test_ingest_counts_a_cell_of_unicode_white_space_as_empty(tmp_path):
+    """A cell of a full-width space or a no-break space is empty (Python's str.strip()
+    leaves nothing), as the kernel and tag already read it; ingest counted it among
+    the comment-only cells."""
+    nb = tmp_path / "spaces.ipynb"
+    nb.write_text(json.dumps(notebook("\u3000", "\u00a0\n", " \t", "# a comment", "x = 1")))
+    r = run("ingest", nb, "-o", tmp_path / "cells.jsonl")
+    assert r.returncode == 0, r.stderr
+    assert "dropped 3 empty and 1 comment-only cells" in r.stderr, r.stderr

@@ -564,6 +564,7 @@ static void upgrades_v3_details(void **state)
     /* malformed worksheets: refused, saying where */
     const char *bad[][2] = {
         {"{\"nbformat\": 3, \"worksheets\": 3}", "worksheets is not a list"},
+        {"{\"nbformat\": 3, \"nbformat_minor\": 0, \"metadata\": {}}", "no \"worksheets\" list"},
         {"{\"nbformat\": 3, \"worksheets\": [{\"cells\": 1}]}",
          "worksheets[0].cells is not a list"},
         {"{\"nbformat\": 3, \"worksheets\": [{\"cells\": []}, {\"cells\": [{}, 2]}]}",
