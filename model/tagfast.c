@@ -158,13 +158,15 @@ static int current(const struct view *v, double *conf)
     if (v->parts) {
         const struct canon_item *st = member(v->buf, v->parts, v->nparts, "stage");
         const struct canon_item *cf = member(v->buf, v->parts, v->nparts, "confidence");
-        if (cf && (cf->kind == CANON_INT || cf->kind == CANON_REAL))
-            *conf = strtod(v->buf + cf->val_off, NULL); /* stops at the token's end */
         if (st && st->kind == CANON_STRING) {
             size_t n;
             const char *p = str_of(v->buf, st, &n);
             int s = stage_of(p, n);
-            if (s >= 0) return s;
+            if (s >= 0) { /* (as tag_current: a confidence beside no stage is none) */
+                if (cf && (cf->kind == CANON_INT || cf->kind == CANON_REAL))
+                    *conf = strtod(v->buf + cf->val_off, NULL); /* stops at the token's end */
+                return s;
+            }
         }
     }
     for (size_t i = 0; i < v->nelems; i++) {
