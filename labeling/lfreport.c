@@ -22,7 +22,8 @@ void lf_report_print(FILE *to, const struct lf_report *r)
     long *cov = calloc((size_t)m, sizeof *cov), *ovl = calloc((size_t)m, sizeof *ovl);
     long *cfl = calloc((size_t)m, sizeof *cfl), *gn = calloc((size_t)m, sizeof *gn);
     long *gok = calloc((size_t)m, sizeof *gok);
-    if (!cov || !ovl || !cfl || !gn || !gok) { fprintf(to, "lf report: out of memory\n"); goto out; }
+    double *post = calloc((size_t)m, sizeof *post);
+    if (!cov || !ovl || !cfl || !gn || !gok || !post) { fprintf(to, "lf report: out of memory\n"); goto out; }
     size_t covered = 0, scored = 0;
     for (size_t i = 0; i < n; i++) {
         const signed char *v = r->votes + i * (size_t)m;
@@ -36,6 +37,18 @@ void lf_report_print(FILE *to, const struct lf_report *r)
         if (nv) covered++;
         int g = r->gold ? r->gold[i] : GOLD_MISSING;
         if (g >= 0) scored++;
+        /* A several-stage LF's firing is not in the model (labelmodel.h): P(right |
+         * votes) from its confusion rows alone weighs the classes by their prior, not by
+         * where it fires (0.48 for an LF always right).  Its estimate is the model's
+         * posterior of the stage it voted, averaged over the items it voted on. */
+        int several = 0;
+        for (int j = 0; j < m && !several; j++) several = v[j] >= 0 && r->stage[j] == STAGE_NONE;
+        if (several && r->model) {
+            double p[LM_K];
+            lm_predict(r->model, v, p); /* all 0 where it cannot say: counts as wrong */
+            for (int j = 0; j < m; j++)
+                if (v[j] >= 0 && v[j] < LM_K && r->stage[j] == STAGE_NONE) post[j] += p[(int)v[j]];
+        }
         for (int j = 0; j < m; j++) {
             if (v[j] < 0) continue;
             cov[j]++;
@@ -70,7 +83,8 @@ void lf_report_print(FILE *to, const struct lf_report *r)
                 r->stage[j] >= 0 ? stage_key[r->stage[j]] : r->stage[j] == LF_NO_VOTES ? "-" : "any",
                 level, 100.0 * cov[j] / dn, 100.0 * ovl[j] / dn, 100.0 * cfl[j] / dn);
         /* an LF that never voted has no estimate, only its prior's (0.667) */
-        if (r->model && cov[j]) fprintf(to, " %9.3f", lm_lf_accuracy(r->model, j));
+        if (r->model && cov[j])
+            fprintf(to, " %9.3f", r->stage[j] == STAGE_NONE ? post[j] / cov[j] : lm_lf_accuracy(r->model, j));
         else if (r->model) fprintf(to, " %9s", "-");
         if (r->gold) {
             if (gn[j]) fprintf(to, " %6ld %8.3f", gn[j], (double)gok[j] / gn[j]);
@@ -127,5 +141,5 @@ void lf_report_print(FILE *to, const struct lf_report *r)
     fprintf(to, "\nlabel model, confusion matrix (rows: hand label):\n");
     metrics_print_confusion(to, &lm);
 out:
-    free(cov); free(ovl); free(cfl); free(gn); free(gok);
+    free(cov); free(ovl); free(cfl); free(gn); free(gok); free(post);
 }
