@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -295,11 +296,19 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
 {
     memset(c, 0, sizeof *c);
     c->keeper_fd = -1;
+    /* TMPDIR as Python's tempfile takes it: where it is missing, cannot be written, or
+     * too long for the sockets' paths (DIR/k-5 within sun_path's 108 bytes), /tmp; a
+     * stale TMPDIR (a cleaned-up job folder) kept the kernel from starting, where
+     * ipykernel alone starts. */
     const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp || strlen(tmp) > 80) tmp = "/tmp"; /* ipc paths must stay short */
-    sweep_stale(tmp);
-    snprintf(c->dir, sizeof c->dir, "%s/nbstage-kernel-%ld-XXXXXX", tmp, (long)getpid());
-    if (!mkdtemp(c->dir)) { /* mkdtemp makes it 0700: the endpoints are ours alone */
+    char probe[64];
+    int probe_len = snprintf(probe, sizeof probe, "/nbstage-kernel-%ld-XXXXXX/k-5", (long)getpid());
+    if (!tmp || !*tmp || strlen(tmp) + (size_t)probe_len >= sizeof ((struct sockaddr_un *)0)->sun_path) tmp = "/tmp";
+    for (int attempt = 0;; attempt++) {
+        sweep_stale(tmp);
+        snprintf(c->dir, sizeof c->dir, "%s/nbstage-kernel-%ld-XXXXXX", tmp, (long)getpid());
+        if (mkdtemp(c->dir)) break; /* mkdtemp makes it 0700: the endpoints are ours alone */
+        if (attempt == 0 && strcmp(tmp, "/tmp")) { tmp = "/tmp"; continue; }
         snprintf(err, errlen, "%s: %s", c->dir, strerror(errno));
         c->dir[0] = 0;
         return -1;

@@ -1469,6 +1469,36 @@ def test_a_sigkill_of_the_stage_kernels_group_leaves_no_private_folder(specs, lo
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.mark.parametrize("which", ["missing", "too-long"])
+def test_a_tmpdir_it_cannot_use_falls_back_to_tmp_as_python_does(specs, logs, which):
+    """A TMPDIR that does not exist (a cleaned-up job folder), or whose ipc paths would
+    not fit a socket address (76 characters and more: the kernel fell back only past
+    80), stopped the stage kernel at its start, dead for Jupyter, where ipykernel alone
+    starts (Python's tempfile falls back to /tmp).  It now puts its private folder in
+    /tmp then, and runs."""
+    base = Path(tempfile.mkdtemp(prefix="nbs-tmp-"))
+    try:
+        if which == "missing":
+            tmpdir = base / "gone" / "away"
+        else:
+            tmpdir = base / ("d" * (80 - len(str(base)) - 1))
+            tmpdir.mkdir()
+            assert len(str(tmpdir)) == 80  # its sockets DIR/nbstage-kernel-PID-XXXXXX/k-5: over 107
+        (specs / "kernels" / "nbs-badtmp").mkdir(parents=True, exist_ok=True)
+        spec = json.loads((specs / "kernels" / "nbs-signal" / "kernel.json").read_text())
+        spec["env"] = {**spec["env"], "TMPDIR": str(tmpdir)}
+        (specs / "kernels" / "nbs-badtmp" / "kernel.json").write_text(json.dumps(spec))
+        k = Kernel("nbs-badtmp", logs)
+        try:
+            _, msgs, reply = k.run("print(6 * 7)")
+            assert reply["content"]["status"] == "ok" and stdout_of(msgs).strip() == "42"
+            assert child_dir(k.child_pid()).parent == Path("/tmp")
+        finally:
+            k.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.mark.parametrize("how", ["popen", "reparented"])
 def test_a_graceful_shutdown_leaves_a_cells_processes_as_ipykernel_alone_does(specs, logs, how):
     """shutdown_kernel(now=False): jupyter_client interrupts, sends a shutdown_request
