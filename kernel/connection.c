@@ -47,10 +47,14 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
     if (copy_str(root, "transport", c->transport, sizeof c->transport, 0, path, err, errlen) ||
         copy_str(root, "ip", c->ip, sizeof c->ip, 1, path, err, errlen) ||
         copy_str(root, "signature_scheme", c->signature_scheme, sizeof c->signature_scheme, 0,
-                 path, err, errlen) ||
-        copy_str(root, "kernel_name", c->kernel_name, sizeof c->kernel_name, 0, path, err,
-                 errlen))
+                 path, err, errlen))
         goto out;
+    /* Only passed on to the child's connection file: one that is no kernelspec's name
+     * (longer than a folder's name may be, not a string) is left out, not fatal; at 128
+     * bytes it stopped the kernel, where ipykernel alone starts. */
+    json_t *kn = json_object_get(root, "kernel_name");
+    if (json_is_string(kn) && json_string_length(kn) < sizeof c->kernel_name)
+        memcpy(c->kernel_name, json_string_value(kn), json_string_length(kn) + 1);
     if (!c->transport[0]) strcpy(c->transport, "tcp");
     if (strcmp(c->transport, "tcp") != 0 && strcmp(c->transport, "ipc") != 0) {
         snprintf(err, errlen, "%s: unknown transport \"%s\"", path, c->transport);

@@ -20,7 +20,7 @@ struct connection {
     unsigned char *key;         /* the signing key's bytes (malloc'd, may be empty) */
     size_t key_len;
     char signature_scheme[32];  /* "hmac-sha256" or "hmac-sha512" */
-    char kernel_name[128];
+    char kernel_name[256];      /* a kernelspec's folder name: at most NAME_MAX bytes */
 };
 
 /* Reads PATH into C; 0 on success, -1 with "PATH: reason" in ERR.  Only hmac-sha256

@@ -442,6 +442,17 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
     return k < BATCH;
 }
 
+/* Whether PARENT (a header) is one of send_own's requests: its msg_id starts with
+ * NUDGE_PREFIX.  The text anywhere else (a client's username "nbstage-nudge-bot") is
+ * the client's: its output was dropped.  The search first, the lookup only then. */
+static int is_own_parent(const struct wire_frame *parent)
+{
+    char id[64];
+    return memmem(parent->data, parent->len, NUDGE_PREFIX, sizeof NUDGE_PREFIX - 1) &&
+           wire_json_string(parent, "msg_id", id, sizeof id) == 1 &&
+           !strncmp(id, NUDGE_PREFIX, sizeof NUDGE_PREFIX - 1);
+}
+
 static int relay_iopub(struct proxy *px)
 {
     int k;
@@ -452,7 +463,7 @@ static int relay_iopub(struct proxy *px)
             continue;
         }
         const struct wire_frame *parent = &px->views[wp.header + 1];
-        if (memmem(parent->data, parent->len, NUDGE_PREFIX, sizeof NUDGE_PREFIX - 1)) {
+        if (is_own_parent(parent)) {
             if (!px->ready) {
                 tagorder_learn_session(px->tags, &px->views[wp.header]);
                 tell_connection_file(px); /* before any client request */

@@ -259,6 +259,23 @@ def test_two_clients_on_one_kernel_each_get_their_replies_and_all_of_iopub(specs
         k.close()
 
 
+def test_a_client_whose_headers_name_the_proxys_prefix_gets_its_output(specs, logs):  # noqa: F811
+    """The proxy drops the iopub messages of its own requests (msg_id "nbstage-nudge-...");
+    it looked for that text anywhere in the parent header, so a client whose username
+    (or session) held it got no busy, execute_input, stream or idle, and waited for
+    ever.  Only the parent's msg_id is compared now."""
+    k = Kernel("nbs-signal", logs)
+    try:
+        k.kc.session.username = "nbstage-nudge-bot"
+        _, msgs, reply = k.run("print('hello')", timeout=30)
+        assert reply["content"]["status"] == "ok"
+        types = [m["msg_type"] for m in msgs]
+        assert types[0] == "status" and "execute_input" in types and types[-1] == "status", types
+        assert "hello" in "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream")
+    finally:
+        k.close()
+
+
 def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs):  # noqa: F811
     """The proxy reads each execute_request's code in place to classify it.  Requests
     signed with the right key but whose content a client should never send (code not a

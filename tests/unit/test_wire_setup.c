@@ -143,6 +143,27 @@ static void connection_read_accepts_what_jupyter_writes(void **state)
     assert_string_equal(d.kernel_name, "ir");
     connection_free(&d);
     connection_free(&c);
+
+    /* a kernelspec name of 130 bytes (a folder's name may have 255): read, and passed on;
+     * one longer than any folder's name, or not a string, is left out, not fatal (it
+     * stopped the kernel at 128 bytes) */
+    char name[300], text[700];
+    const size_t lens[] = {130, 255, 256, 299};
+    for (size_t i = 0; i < 4; i++) {
+        memset(name, 'n', lens[i]);
+        name[lens[i]] = 0;
+        snprintf(text, sizeof text, "{\"ip\": \"127.0.0.1\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
+                                    " \"control_port\": 4, \"hb_port\": 5, \"key\": \"k\", \"kernel_name\": \"%s\"}", name);
+        unit_write_file(path, text);
+        assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+        assert_string_equal(c.kernel_name, lens[i] <= 255 ? name : "");
+        connection_free(&c);
+    }
+    unit_write_file(path, "{\"ip\": \"127.0.0.1\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
+                          " \"control_port\": 4, \"hb_port\": 5, \"key\": \"k\", \"kernel_name\": 7}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_string_equal(c.kernel_name, "");
+    connection_free(&c);
 }
 
 /* Values a connection file may not hold, each named: ports 0 and 65536, an "ip" that is
