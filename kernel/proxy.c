@@ -244,6 +244,21 @@ static int json_literal_bool(const unsigned char *v, size_t n)
  * "silent" and "store_history" literals or absent (every `pass`-like cell: no JSON
  * tree); otherwise through jansson, and then *TREE holds what SRC points into (the
  * caller's to free). */
+/* Python's bool(V) for a JSON value (NULL, absent: false). */
+static int py_truthy(const json_t *v)
+{
+    if (!v) return 0;
+    switch (json_typeof(v)) {
+    case JSON_TRUE: return 1;
+    case JSON_INTEGER: return json_integer_value(v) != 0;
+    case JSON_REAL: return json_real_value(v) != 0;
+    case JSON_STRING: return json_string_length(v) != 0;
+    case JSON_ARRAY: return json_array_size(v) != 0;
+    case JSON_OBJECT: return json_object_size(v) != 0;
+    default: return 0; /* false, null */
+    }
+}
+
 static const char *request_code(const struct wire_frame *c, size_t *len, int *history,
                                 json_t **tree)
 {
@@ -272,8 +287,10 @@ static const char *request_code(const struct wire_frame *c, size_t *len, int *hi
     json_t *code = json_object_get(content, "code");
     const char *src = json_string_value(code);
     *len = json_string_length(code);
-    *history = !json_is_false(json_object_get(content, "store_history"));
-    if (!src || json_is_true(json_object_get(content, "silent")) || pysrc_is_blank(src, *len)) {
+    /* as ipykernel reads them: by Python's truth (0 and null are false), absent the default */
+    json_t *hv = json_object_get(content, "store_history");
+    *history = hv ? py_truthy(hv) : 1;
+    if (!src || py_truthy(json_object_get(content, "silent")) || pysrc_is_blank(src, *len)) {
         json_decref(content);
         return NULL;
     }

@@ -252,12 +252,14 @@ def test_the_kernel_reads_each_cell_after_the_one_run_before(world):
         # gets no tag.
         # Between the cells a tool runs code of its own, without history, as a variable
         # inspector does after every cell: tagged, but no cell's predecessor (its words
-        # are a load cell's, which would turn the "result" followers into load).
+        # are a load cell's, which would turn the "result" followers into load).  Its
+        # store_history false, 0 or null: each false to ipykernel (Python's truth); the
+        # proxy took 0 and null for true, and the tool's code for the next predecessor.
         code = [src for _, src in notebook_cells(2)]
         tool = LEAD["load"].format(999)
         k = 0
         for src in code:
-            msgs = run_plain(kc, tool, stop_on_error=False, store_history=False)
+            msgs = run_plain(kc, tool, stop_on_error=False, store_history=(False, 0, None)[k % 3])
             assert len(stage_outputs(msgs)) == 1  # the tool's code is tagged too
             msgs = run_plain(kc, src, stop_on_error=False)
             assert any(m["msg_type"] == "execute_input" for m in msgs), (k, src, msgs)
