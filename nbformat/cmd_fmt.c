@@ -65,6 +65,8 @@ struct fmt_ctx {
     struct fileonce done; /* the files met */
     int oom;
     int stdout_said; /* a failed write of `fmt -`'s notebook, already said */
+    int list_errno;  /* the first failed write of a list line (stdout is line-buffered:
+                      * the error comes then, not at the final flush) */
 };
 
 /* A folder may hold a notebook and a symlink to it (or `fmt dir dir/a.ipynb` names it
@@ -74,6 +76,14 @@ struct fmt_ctx {
 /* PATH, just replaced by a new file (a new inode), noted again as met: a symlink to it
  * later in the walk is still the same file.  (A failure only costs a second look, which
  * finds the file canonical.) */
+/* One line of the list ("reformatted PATH"), its write error kept for the end. */
+static void list_line(struct fmt_ctx *c, const char *what, const char *path)
+{
+    errno = 0;
+    nb_say(stdout, "%s %s", what, path);
+    if (ferror(stdout) && !c->list_errno) c->list_errno = errno ? errno : EIO;
+}
+
 static void met_again(struct fmt_ctx *c, const char *path)
 {
     if (!c->oom && fileonce_met(&c->done, path) < 0) c->oom = 1;
@@ -199,7 +209,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
     } else if (outlen == len && !memcmp(out, buf, len)) {
         c->same++;
     } else if (c->check) {
-        nb_say(stdout, "would reformat %s", path);
+        list_line(c, "would reformat", path);
         c->changed++;
     } else if (!same_file(path, &st)) {
         nb_say(stderr, "nbstage fmt: %s: changed while being formatted, left as it is now",
@@ -209,7 +219,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
         nb_say(stderr, "nbstage fmt: %s", err.msg);
         c->errors++;
     } else {
-        if (!c->quiet) nb_say(stdout, "reformatted %s", path);
+        if (!c->quiet) list_line(c, "reformatted", path);
         c->changed++;
         met_again(c, path);
     }
@@ -321,7 +331,8 @@ int cmd_fmt(int argc, char **argv)
      * not only exit 2 (the files themselves are written, or not, as said above) */
     errno = 0;
     if (fflush(stdout) || ferror(stdout)) {
-        if (!c.stdout_said) nb_say(stderr, "nbstage fmt: <stdout>: write error: %s", strerror(errno ? errno : EIO));
+        int e = c.list_errno ? c.list_errno : errno ? errno : EIO;
+        if (!c.stdout_said) nb_say(stderr, "nbstage fmt: <stdout>: write error: %s", strerror(e));
         return EXIT_USAGE;
     }
     if (c.errors) return EXIT_USAGE;
