@@ -583,27 +583,34 @@ def test_train_refuses_a_source_that_is_not_text(tiny):
         assert r.returncode == 2 and "src-cells.jsonl:2:" in r.stderr and "source" in r.stderr, (src, r.stderr)
 
 
+def through_label_train_and_eval(d, model, cells, stem, gold_id):
+    """label, train --cells and eval --model on CELLS, each exit 0 (eval scoring the one
+    hand label GOLD_ID: load); label's lines."""
+    weak, gold = d / f"{stem}-weak.jsonl", d / f"{stem}-gold.tsv"
+    r = run(["label", "-q", "-o", str(weak), str(cells)])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "--val-split", "0",
+             "--cells", str(cells), "-o", str(d / f"{stem}.nbsm"), str(weak)])
+    assert r.returncode == 0, r.stderr
+    gold.write_text(f"cell_id\tlabel\n{gold_id}\tload\n")
+    r = run(["eval", "-q", "--model", str(model), "--gold", str(gold), str(cells)])
+    assert r.returncode == 0 and "over 1 cells" in r.stdout, r.stderr
+    return [json.loads(x) for x in weak.read_text().splitlines()]
+
+
 def test_cells_with_a_nul_character_go_through_the_pipeline(tiny):
     """ingest writes a cell whose source holds a NUL character as "\\u0000" (valid JSON,
     as nbformat reads it); label skipped that line (exit 1), train --cells stopped at
     it (exit 2), eval stopped at it, classify answered an error: jansson refuses
     \\u0000 unless asked.  Now each reads it like any other cell."""
     d, model = tiny
-    cells, weak, gold = d / "nul-cells.jsonl", d / "nul-weak.jsonl", d / "nul-gold.tsv"
+    cells = d / "nul-cells.jsonl"
     srcs = ["import pandas as pd", "df = pd.read_csv('a\0.csv')\ndf.head()", "model.fit(X, y)"]
     cells.write_text("".join(json.dumps({"id": f"n.ipynb#{i}", "notebook": "n.ipynb", "index": i, "source": s}) + "\n"
                              for i, s in enumerate(srcs)))
     assert "\\u0000" in cells.read_text()
-    r = run(["label", "-q", "-o", str(weak), str(cells)])
-    assert r.returncode == 0 and r.stderr == "", r.stderr
-    rows = [json.loads(x) for x in weak.read_text().splitlines()]
+    rows = through_label_train_and_eval(d, model, cells, "nul", "n.ipynb#1")
     assert [x["id"] for x in rows] == ["n.ipynb#0", "n.ipynb#1", "n.ipynb#2"] and rows[1]["stage"] == "load", rows
-    r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "--val-split", "0",
-             "--cells", str(cells), "-o", str(d / "nul.nbsm"), str(weak)])
-    assert r.returncode == 0, r.stderr
-    gold.write_text("cell_id\tlabel\nn.ipynb#1\tload\n")
-    r = run(["eval", "-q", "--model", str(model), "--gold", str(gold), str(cells)])
-    assert r.returncode == 0 and "over 1 cells" in r.stdout, r.stderr
     r = run(["classify", "--model", str(model)], cells.read_text())
     answers = [json.loads(x) for x in r.stdout.splitlines()]
     assert r.returncode == 0 and all(a["stage"] in KEYS for a in answers) and len(answers) == 3, r.stdout + r.stderr
@@ -616,7 +623,7 @@ def test_lines_python_wrote_with_nan_in_another_field_are_read(tiny):
     it, train and eval stopped.  They read it as the notebook reader does (NB_LENIENT):
     those values as null."""
     d, model = tiny
-    cells, weak, gold, preds = (d / f"nan-{n}" for n in ("cells.jsonl", "weak.jsonl", "gold.tsv", "preds.jsonl"))
+    cells, gold, preds = d / "nan-cells.jsonl", d / "nan-gold.tsv", d / "nan-preds.jsonl"
     srcs = ["import pandas as pd", "df = pd.read_csv('a.csv')", "model.fit(X, y)"]
     cells.write_text("".join(json.dumps({"id": f"q.ipynb#{i}", "notebook": "q.ipynb", "source": s,
                                          "score": float("nan"), "n": 2 ** 70, "w": float("-inf")}) + "\n"
@@ -626,15 +633,7 @@ def test_lines_python_wrote_with_nan_in_another_field_are_read(tiny):
     answers = [json.loads(x) for x in r.stdout.splitlines()]
     assert r.returncode == 0, r.stdout + r.stderr
     assert [a["id"] for a in answers] == ["q.ipynb#0", "q.ipynb#1", "q.ipynb#2"] and all(a["stage"] in KEYS for a in answers)
-    r = run(["label", "-q", "-o", str(weak), str(cells)])
-    assert r.returncode == 0 and r.stderr == "", r.stderr
-    assert len(weak.read_text().splitlines()) == 3
-    r = run(["train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "--val-split", "0",
-             "--cells", str(cells), "-o", str(d / "nan.nbsm"), str(weak)])
-    assert r.returncode == 0, r.stderr
-    gold.write_text("cell_id\tlabel\nq.ipynb#1\tload\n")
-    r = run(["eval", "-q", "--model", str(model), "--gold", str(gold), str(cells)])
-    assert r.returncode == 0 and "over 1 cells" in r.stdout, r.stderr
+    assert len(through_label_train_and_eval(d, model, cells, "nan", "q.ipynb#1")) == 3
     preds.write_text("".join(json.dumps({**a, "score": float("nan")}) + "\n" for a in answers))
     r = run(["eval", "-q", "--predictions", "--gold", str(gold), str(preds)])
     assert r.returncode == 0 and "over 1 cells" in r.stdout, r.stderr
