@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <poll.h>
@@ -298,6 +299,25 @@ static const char *request_code(const struct wire_frame *c, size_t *len, int *hi
     return src;
 }
 
+/* The frontend's cellId in metadata MD, as the key cellchain compares (into OUT, CAP >=
+ * 40 bytes; "" when none): a digest of its whole JSON text.  A copy cut at some length
+ * made every cell of a notebook one cell where the ids differ only at their end:
+ * VS Code's are the notebook's URI, then '#' and the cell's fragment. */
+static void cell_key(const struct wire_frame *md, char *out, size_t cap)
+{
+    size_t off, n;
+    out[0] = 0;
+    int found = wire_json_member(md, "cellId", &off, &n);
+    if (found < 0) { /* not understood here: jansson's copy, cut (one frontend in a thousand) */
+        frame_string(md, "cellId", out, cap);
+        return;
+    }
+    if (found == 0 || n <= 2 || md->data[off] != '"') return; /* none, "", or not a string */
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the raw text, quotes and all */
+    for (size_t i = 0; i < n; i++) h = (h ^ md->data[off + i]) * 1099511628211ull;
+    snprintf(out, cap, "id:%016llx:%zu", (unsigned long long)h, n);
+}
+
 /* An execute_request (HEADER, METADATA and CONTENT frames), just forwarded: with real
  * code, its tag is owed (tagorder_request classifies a short cell at once, hands a
  * longer one to the worker), and the notice when it is owed still.  The metadata's
@@ -310,7 +330,7 @@ static void maybe_classify(struct proxy *px, const struct wire_frame *h, const s
     int history = 1;
     const char *src = request_code(c, &len, &history, &tree);
     char cell_id[128];
-    if (src) frame_string(md, "cellId", cell_id, sizeof cell_id);
+    if (src) cell_key(md, cell_id, sizeof cell_id);
     if (src && tagorder_request(px->tags, h, src, len, history, cell_id))
         touch(px, classify_worker_socket(px->worker));
     json_decref(tree);

@@ -55,9 +55,10 @@ static void usage(FILE *to)
 "`summary` shows (compare them as they are: the 4-decimal probability, rounded\n"
 "again, can differ in the last digit); the probabilities have 4 decimals.\n"
 "A blank or comment-only source gets \"stage\": null.  A model trained with\n"
-"--context reads each line after the one before it of the same \"notebook\" (else\n"
-"the same id up to '#'), as ingest writes a notebook's cells; a line of neither is\n"
-"read as a notebook's first cell.  A bad line (not JSON, no\n"
+"--context reads each line after the line just before it when that one is of the\n"
+"same \"notebook\" (else the same id up to '#'), as ingest writes a notebook's\n"
+"cells together; a line of neither, or after another notebook's, is read as a\n"
+"notebook's first cell.  A bad line (not JSON, no\n"
 "\"id\", a \"source\" that is not a string or a list of strings) gets\n"
 "{\"id\": ..., \"error\": \"...\"} and makes the exit code 1.\n\n"
 "With another FILE: a .ipynb prints one line per code cell,\n"
@@ -197,7 +198,7 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
         *text = nb_cell_source(o, n);
         bad = 0;
         /* its notebook, as train groups cells: "notebook", else the id's part before '#' */
-        *group = trainread_group(json_string_value(json_object_get(o, "notebook")), json_string_value(id));
+        *group = trainread_context_group(json_string_value(json_object_get(o, "notebook")), json_string_value(id));
     }
     if (bad) {
         put(out, "\n", 1);

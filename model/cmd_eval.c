@@ -193,7 +193,7 @@ int cmd_eval(int argc, char **argv)
         json_t *sv = json_object_get(o, "source");
         if (m && model_reads_context(m) && sv && jsonl_is_text(sv) &&
             (!(src = nb_cell_source(o, &len)) ||
-             context_trail_next(&trail, trainread_group(json_string_value(json_object_get(o, "notebook")), id),
+             context_trail_next(&trail, trainread_context_group(json_string_value(json_object_get(o, "notebook")), id),
                                 src, len, &prev, &plen))) {
             fprintf(stderr, "nbstage eval: out of memory\n");
             json_decref(o);

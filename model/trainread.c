@@ -34,6 +34,11 @@ uint64_t trainread_group(const char *nb, const char *id)
     return trainread_hash(id, hash ? (size_t)(hash - id) : strlen(id), 0);
 }
 
+uint64_t trainread_context_group(const char *nb, const char *id)
+{
+    return nb || (id && strchr(id, '#')) ? trainread_group(nb, id) : 0;
+}
+
 uint64_t trainread_hash(const char *s, size_t n, uint64_t seed)
 {
     uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
@@ -141,8 +146,8 @@ int trainread_sources(const char *path, struct train_srcmap *map)
         c.id = strdup(id);
         c.line = r.lineno;
         /* the predecessor: pointers to sources stay put while cv.v moves */
-        uint64_t g = trainread_group(json_string_value(json_object_get(o, "notebook")), id);
-        if (g != last_nb || cv.n == 0) cur = (struct context_cursor){0};
+        uint64_t g = trainread_context_group(json_string_value(json_object_get(o, "notebook")), id);
+        if (g != last_nb || !g || cv.n == 0) cur = (struct context_cursor){0};
         last_nb = g;
         if (c.src) context_next(&cur, c.src, c.len, &c.prev, &c.prev_len);
         json_decref(o);

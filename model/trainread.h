@@ -71,6 +71,12 @@ void trainread_free(struct train_cell *v, size_t n);
  * predecessor a line can be (classify, eval). */
 uint64_t trainread_group(const char *nb, const char *id);
 
+/* The group whose lines a context model reads one after the other: trainread_group's,
+ * but 0 (a cell of its own, read as a first cell) for an ID without '#' and no NB.
+ * Such an id names no notebook: two lines of one id in a row (a program that sends
+ * every query as "cell") are not one notebook's cells. */
+uint64_t trainread_context_group(const char *nb, const char *id);
+
 /* A keyed 64-bit hash of N bytes: the notebook groups here, and trainsplit.c's
  * duplicate table and order of notebooks. */
 uint64_t trainread_hash(const char *s, size_t n, uint64_t seed);

@@ -120,6 +120,15 @@ def test_the_model_file_says_it_reads_context_and_the_context_matters(world):
                      json.dumps({"id": "solo2", "source": "result"}) + "\n")
     a = classify_lines(model, alone)
     assert a["solo"]["probabilities"] == a["solo2"]["probabilities"]
+    # ... also after a line of the same id without '#' (a program's every query "cell"):
+    # such an id names no notebook (it was hashed whole, so the two lines were one's)
+    for jobs in (1, 2):
+        same = d / "same-id.jsonl"
+        same.write_text(json.dumps({"id": "cell", "source": LEAD["train"].format(3)}) + "\n" +
+                        json.dumps({"id": "cell", "source": "result"}) + "\n")
+        r = run("classify", "-m", model, "-j", jobs, same)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout.splitlines()[1])["probabilities"] == a["solo"]["probabilities"]
     # and so is a file of code given by name (it was read bare, without the separator)
     py = d / "result.py"
     py.write_text("result")
@@ -349,3 +358,12 @@ def test_a_cell_run_again_is_read_as_it_was_the_last_time(world, tmp_path):
         check(tags_of(run_cell(kc, "result", "cell-r")), want)
         check(tags_of(run_cell(kc, edited, "cell-r")), want_edited)
         check(tags_of(run_cell(kc, "result", "cell-r")), want)
+    # VS Code's ids: the notebook's URI, then '#' and the cell's fragment.  Cut to 127
+    # bytes, a long path made every cell one cell: each read as the one run before.
+    uri = "vscode-notebook-cell:/home/user/" + "project/" * 15 + "analysis.ipynb#"
+    assert len(uri) > 127
+    with context_kernel(d, model) as kc:
+        run_cell(kc, lead, uri + "W0sZmlsZQ==")
+        check(tags_of(run_cell(kc, "result", uri + "W1sZmlsZQ==")), want)
+        check(tags_of(run_cell(kc, "result", uri + "W1sZmlsZQ==")), want)  # run again
+        check(tags_of(run_cell(kc, "result", uri + "W2sZmlsZQ==")), expected([lead, "result", "result"]))
