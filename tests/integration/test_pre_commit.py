@@ -211,24 +211,29 @@ def test_check_hook_refuses_untagged_and_stale_notebooks(tmp_path):
 
 
 def test_tag_hook_rewrites_the_notebooks_then_the_commit_passes(tmp_path):
+    """-o.ipynb at the top: pre-commit passes the names after the entry's options, and
+    without a `--` it was read as `-o .ipynb` (the hook 'Passed', nothing tagged, a
+    stray .ipynb written)."""
     repo = Repo(tmp_path, ["nbstage-tag"])
     a = repo.write("clean.ipynb", make_nb(CLEAN))
     b = repo.write("analysis/eda notes.ipynb", make_nb(EDA))
-    r = repo.commit("clean.ipynb", "analysis/eda notes.ipynb")
+    c = repo.write("-o.ipynb", make_nb(EDA))
+    r = repo.commit("clean.ipynb", "analysis/eda notes.ipynb", "-o.ipynb")
     # pre-commit's way with a fixer: it changed files, so this commit is refused ...
     assert r.returncode != 0, r.out
     assert re.search(r"^nbstage tag\.+Failed$", r.out, re.M), r.out
     assert MODIFIED in r.out, r.out
     assert repo.head_count() == 1
     # ... and the files in the tree are tagged (the staged ones are not, yet)
-    assert None not in stages(a) + stages(b)
-    assert repo.nbstage("tag", "--check", "clean.ipynb",
-                        "analysis/eda notes.ipynb").returncode == 0
+    assert None not in stages(a) + stages(b) + stages(c)
+    assert not (repo.path / ".ipynb").exists()
+    assert repo.nbstage("tag", "--check", "--", "clean.ipynb",
+                        "analysis/eda notes.ipynb", "-o.ipynb").returncode == 0
     assert sorted(repo.git("diff", "--name-only").stdout.splitlines()) == \
-        ["analysis/eda notes.ipynb", "clean.ipynb"]
+        ["-o.ipynb", "analysis/eda notes.ipynb", "clean.ipynb"]
     # the user adds the hook's changes: the second commit passes, the hook changes nothing
     tagged = (a.read_bytes(), b.read_bytes())
-    r = repo.commit("clean.ipynb", "analysis/eda notes.ipynb")
+    r = repo.commit("clean.ipynb", "analysis/eda notes.ipynb", "-o.ipynb")
     assert r.returncode == 0, r.out
     assert re.search(r"^nbstage tag\.+Passed$", r.out, re.M), r.out
     assert repo.head_count() == 2
