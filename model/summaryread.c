@@ -272,7 +272,7 @@ void summaryread_walk_error(const char *path, const char *reason, void *vs)
     struct summary *s = vs;
     if (summarywindow_error(s, path, reason)) {
         /* out of memory: said at once, out of order */
-        fprintf(stderr, "nbstage summary: %s: %s\n", path, reason);
+        nb_say(stderr, "nbstage summary: %s: %s", path, reason);
         s->errors++;
         s->said++;
     }

@@ -36,7 +36,7 @@ static int add_path(const char *path, const char *rel, void *vfind)
 static void walk_error(const char *path, const char *reason, void *vfind)
 {
     struct tagfind *f = vfind;
-    fprintf(stderr, "nbstage tag: %s: %s\n", path, reason);
+    nb_say(stderr, "nbstage tag: %s: %s", path, reason); /* a name's control characters as '?' on a terminal */
     f->failed++;
 }
 

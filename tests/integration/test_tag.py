@@ -728,6 +728,42 @@ def as_nobody():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_a_folder_it_cannot_read_is_named_on_a_terminal_without_its_control_characters(model):
+    """A folder the walk cannot open was named with fprintf: its name's escape sequences
+    (a window title, a colour) reached the terminal raw, where every other message
+    shows a control character as '?'."""
+    import pty
+    d = Path(tempfile.mkdtemp(prefix="nbstage-tag-esc-"))
+    try:
+        d.chmod(0o777)
+        m = d / "model.nbsm"
+        shutil.copy(model, m)
+        m.chmod(0o644)
+        bad = d / "evil\x1b]0;TITLE\x07\x1b[31mRED"
+        bad.mkdir()
+        bad.chmod(0o000)
+        master, slave = pty.openpty()
+        r = subprocess.run([str(BIN), "tag", "-m", str(m), str(d)], stdin=slave, stdout=slave, stderr=slave,
+                           timeout=60, **as_nobody())
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(master)
+        assert r.returncode == 2, out
+        assert b"evil?]0;TITLE??[31mRED: " in out and b"\x1b" not in out, out
+    finally:
+        bad.chmod(0o700)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_permission_errors_as_another_user(model, tmp_path):
     # a world-writable folder, as nobody could not enter pytest's own
     d = Path(tempfile.mkdtemp(prefix="nbstage-tag-perm-"))
