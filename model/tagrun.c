@@ -167,7 +167,15 @@ static void deliver(size_t i, void *vwin)
     /* the reports name files, and a crawled file's name may hold an escape sequence */
     int out_errno = 0;
     if (!j->to_stdout) {
-        if (j->out_len) nb_show(stdout, j->out, j->out_len);
+        if (j->out_len) { /* on the bar's terminal: the bar erased first, as for stderr below */
+            pthread_mutex_lock(&r->bar.lock);
+            if (r->bar.tty && r->bar.drawn && isatty(STDOUT_FILENO)) {
+                fputs("\r\033[K", stderr);
+                r->bar.drawn = 0;
+            }
+            nb_show(stdout, j->out, j->out_len);
+            pthread_mutex_unlock(&r->bar.lock);
+        }
     } else if (!j->failed) {
         /* The notebook itself on stdout (-o -, '-' alone: the one job of the run) is
          * flushed here, so that one that did not reach stdout (a full disk, a closed

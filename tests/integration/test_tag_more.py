@@ -653,3 +653,23 @@ def test_a_folder_without_notebooks_is_said_as_fmt_summary_and_ingest_say_it(mod
     assert "no notebooks" not in r.stderr, r.stderr
     r = nbstage("tag", "-n", "-q", "-m", model, full / "a.ipynb", full)
     assert "no notebooks" not in r.stderr, r.stderr
+
+
+def test_reports_on_the_bars_terminal_start_on_a_line_of_their_own(model, tmp_path):
+    """With stdout and stderr on one terminal, the progress bar (stderr) was erased only
+    before stderr's messages: a 'tagged PATH' report (stdout) was glued to the bar,
+    'tag [###...] 146/5382  2%  13s lefttagged w2/...'."""
+    from test_summary_more import on_a_terminal
+    d = tmp_path / "many"
+    d.mkdir()
+    text = make_nb(["import pandas as pd", "df = pd.read_csv('a.csv')", "df.head()"])
+    for i in range(2000):
+        (d / f"n{i:04d}.ipynb").write_text(text)
+    rc, out = on_a_terminal([BIN, "tag", "-m", model, "-j", "1", d])
+    assert rc == 0, out[-500:]
+    assert out.count("tagged ") >= 2000
+    # the bar's line ends "... 13s left" and its erase-to-end; a report must come after a
+    # carriage return (the bar erased), never right after the bar
+    glued = re.findall(r"\] +\d+/\d+ [^\r\n]*\x1b\[Ktagged", out)
+    assert not glued, glued[:2]
+    assert "left\x1b[K" in out and "\x1b[Ktagged" in out  # (the bar was drawn, and erased before a report)
