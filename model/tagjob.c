@@ -344,7 +344,11 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             /* deferred sync (model/fssync.h), unless no descriptor on the
              * file's filesystem could be had for the final syncfs */
             unsigned flags = fssync_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
-            if (nb_save_atomic_flags(j->path, bytes, outlen, flags, &e)) {
+            int saved = nb_save_atomic_if(j->path, bytes, outlen, flags, &st, &e);
+            if (saved == -3) { /* saved in place while the new version was written */
+                fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n", j->path);
+                j->failed = 1;
+            } else if (saved) {
                 fprintf(err, "nbstage tag: %s\n", e.msg);
                 j->failed = 1;
             } else {

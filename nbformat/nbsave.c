@@ -310,6 +310,21 @@ void nb_save_owner(int fd, const struct nb_save_target *t)
 int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,
                          nb_error *err)
 {
+    return nb_save_atomic_if(path, buf, len, flags, NULL, err);
+}
+
+/* Whether PATH is the file WAS describes. */
+static int still(const char *path, const struct stat *was)
+{
+    struct stat now;
+    return stat(path, &now) == 0 && now.st_ino == was->st_ino && now.st_dev == was->st_dev &&
+           now.st_size == was->st_size && now.st_mtim.tv_sec == was->st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == was->st_mtim.tv_nsec;
+}
+
+int nb_save_atomic_if(const char *path, const char *buf, size_t len, unsigned flags,
+                      const struct stat *was, nb_error *err)
+{
     int sync_now = !(flags & NB_SAVE_DEFER_SYNC);
     struct nb_save_target t;
     if (nb_save_target(path, &t, err)) return -1;
@@ -328,6 +343,14 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
         goto fail;
     }
     fd = -1;
+    /* Writing the temporary takes a while (a large file, a slow disk): a save in place
+     * meanwhile would be replaced by the old text's new version.  Looked at last, the
+     * window left is the rename's own. */
+    if (was && !still(t.target, was)) {
+        nb_set_error(err, "%s: changed while being written, left as it is now", path);
+        rc = -3;
+        goto fail;
+    }
     if (rename(tmp, t.target)) {
         nb_set_error(err, "%s: rename: %s", path, strerror(errno));
         goto fail;

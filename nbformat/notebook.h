@@ -92,6 +92,14 @@ int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)
 int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,
                          nb_error *err);
 
+/* nb_save_atomic_flags, while PATH is still the file WAS (its stat when read: inode,
+ * size, modification time), looked at again just before the rename: -3 when it is not
+ * (an editor or Jupyter saved it in place meanwhile), the temporary removed and PATH
+ * left as it is now.  WAS NULL: no such check. */
+struct stat;
+int nb_save_atomic_if(const char *path, const char *buf, size_t len, unsigned flags,
+                      const struct stat *was, nb_error *err);
+
 /* How a program's output file PATH is written.  A temporary beside it renamed over
  * it is right for a regular file or a new name (0), but PATH may name something else:
  * /dev/null, /dev/stdout, a FIFO.  A rename would replace that node with a plain file

@@ -9,7 +9,7 @@ python3-nbclient python3-nbconvert python3-nbformat jupyter-notebook jupyter-cli
 jupyter-console python3-nbclassic
 python3-ipywidgets jupyter-nbextension-jupyter-js-widgets
 python3-pandas python3-sklearn pre-commit
-python3-torch chromium nodejs npm"
+python3-torch chromium nodejs npm strace"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -673,3 +673,28 @@ def test_reports_on_the_bars_terminal_start_on_a_line_of_their_own(model, tmp_pa
     glued = re.findall(r"\] +\d+/\d+ [^\r\n]*\x1b\[Ktagged", out)
     assert not glued, glued[:2]
     assert "left\x1b[K" in out and "\x1b[Ktagged" in out  # (the bar was drawn, and erased before a report)
+
+
+def test_a_save_in_place_while_the_new_version_is_written_is_kept(model, tmp_path):
+    """tag looked whether the notebook had changed (a Jupyter autosave, an editor's save
+    in place) before writing its temporary, not after: a save landing while the new
+    version was written and renamed over it was lost, exit 0 (one in 15,000 edits of
+    a corpus run, by a helper's count).  It looks again just before the rename.  The
+    window is widened here by strace delaying the temporary's fchmod by a second."""
+    import shutil as sh
+    if not sh.which("strace"):
+        pytest.skip("needs strace (make deps)")
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    edited = make_nb(SIMPLE + ["print('my edit')"])
+    p = subprocess.Popen(["strace", "-f", "-qq", "-o", str(tmp_path / "strace.log"),
+                          "-e", "inject=fchmod:delay_enter=1000000", str(BIN), "tag", "-m", str(model), str(nb)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # tag is in its delayed fchmod, the temporary written
+    nb.write_text(edited)  # saved in place, as jupyter_server and most editors save
+    out, err = p.communicate(timeout=60)
+    if "ptrace" in err.lower() and "nbstage tag" not in err:
+        pytest.skip(f"strace cannot trace here: {err.strip()}")
+    assert p.returncode == 2 and "changed while being tagged, left as it is now" in err, (p.returncode, out, err)
+    assert nb.read_text() == edited
+    assert [f.name for f in tmp_path.iterdir() if f.name != "strace.log"] == ["a.ipynb"]  # no temporary left
