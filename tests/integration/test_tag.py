@@ -727,19 +727,26 @@ def as_nobody():
     return {"user": "nobody", "group": "nogroup", "extra_groups": []}
 
 
+def folder_for_nobody(model, prefix):
+    """A world-writable folder (nobody could not enter pytest's own) holding a copy of
+    MODEL that nobody may read: (the folder, the model)."""
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    d.chmod(0o777)
+    m = d / "model.nbsm"
+    shutil.copy(model, m)
+    m.chmod(0o644)
+    return d, m
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_a_folder_it_cannot_read_is_named_on_a_terminal_without_its_control_characters(model):
     """A folder the walk cannot open was named with fprintf: its name's escape sequences
     (a window title, a colour) reached the terminal raw, where every other message
     shows a control character as '?'."""
     import pty
-    d = Path(tempfile.mkdtemp(prefix="nbstage-tag-esc-"))
+    d, m = folder_for_nobody(model, "nbstage-tag-esc-")
+    bad = d / "evil\x1b]0;TITLE\x07\x1b[31mRED"
     try:
-        d.chmod(0o777)
-        m = d / "model.nbsm"
-        shutil.copy(model, m)
-        m.chmod(0o644)
-        bad = d / "evil\x1b]0;TITLE\x07\x1b[31mRED"
         bad.mkdir()
         bad.chmod(0o000)
         master, slave = pty.openpty()
@@ -759,19 +766,15 @@ def test_a_folder_it_cannot_read_is_named_on_a_terminal_without_its_control_char
         assert r.returncode == 2, out
         assert b"evil?]0;TITLE??[31mRED: " in out and b"\x1b" not in out, out
     finally:
-        bad.chmod(0o700)
+        if bad.exists():
+            bad.chmod(0o700)
         shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_permission_errors_as_another_user(model, tmp_path):
-    # a world-writable folder, as nobody could not enter pytest's own
-    d = Path(tempfile.mkdtemp(prefix="nbstage-tag-perm-"))
+    d, m = folder_for_nobody(model, "nbstage-tag-perm-")
     try:
-        d.chmod(0o777)
-        m = d / "model.nbsm"
-        shutil.copy(model, m)
-        m.chmod(0o644)
         good = d / "good.ipynb"
         good.write_text(make_nb(SIMPLE))
         os.chown(good, 65534, 65534)
