@@ -275,8 +275,8 @@ def test_check_hook_on_many_files_in_batches(tmp_path):
     assert listed(r.out) == untagged, r.out
     calls = [int(x) for x in log.read_text().split()]
     # pre-commit passes the files in batches, one per CPU, run at once; each batch is
-    # `nbstage tag --check --quiet f1 f2 ...` (3 arguments before the files)
-    assert sum(calls) == len(calls) * 3 + len(names), calls
+    # `nbstage tag --check --quiet -- f1 f2 ...` (4 arguments before the files)
+    assert sum(calls) == len(calls) * 4 + len(names), calls
     if (os.cpu_count() or 1) > 1:  # (a hook with require_serial: true gets one batch)
         assert len(calls) > 1, f"pre-commit ran one batch, not one per CPU: {calls}"
     assert repo.nbstage("tag", "-q", *untagged).returncode == 0
