@@ -131,16 +131,6 @@ static int laid_out_as_written(const json_t *nb, const char *buf, size_t len)
     return same;
 }
 
-/* Same file as when we read it?  Editors save while batch jobs run. */
-static int same_file(const char *path, const struct stat *before)
-{
-    struct stat now;
-    return stat(path, &now) == 0 && now.st_ino == before->st_ino &&
-           now.st_dev == before->st_dev && now.st_size == before->st_size &&
-           now.st_mtim.tv_sec == before->st_mtim.tv_sec &&
-           now.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
-}
-
 /* Each thread's fast-path buffers, kept across its notebooks, freed when it ends
  * (the calling thread's by tagjob_thread_end). */
 static pthread_key_t tagfast_key;
@@ -334,33 +324,27 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
          * folder other threads are creating and renaming files in, and may wait on
          * its lock (measured: access() was the longest wait inside the gate). */
         tag_gate_leave(gate);
-        /* (a read-only file, or one we may not write, nb_save_atomic refuses: rename()
-         * would replace it) */
-        if (!same_file(j->path, &st)) {
-            fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n",
-                    j->path);
+        /* A read-only file, or one we may not write, nb_save_atomic refuses (rename()
+         * would replace it); one saved in place since it was read, it leaves as it
+         * is, looked at just before its rename.  Deferred sync (model/fssync.h), unless
+         * no descriptor on the file's filesystem could be had for the final syncfs. */
+        unsigned flags = fssync_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
+        int saved = nb_save_atomic_if(j->path, bytes, outlen, flags, &st, &e);
+        if (saved == -3) { /* saved in place while the new version was written */
+            fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n", j->path);
+            j->failed = 1;
+        } else if (saved) {
+            fprintf(err, "nbstage tag: %s\n", e.msg);
             j->failed = 1;
         } else {
-            /* deferred sync (model/fssync.h), unless no descriptor on the
-             * file's filesystem could be had for the final syncfs */
-            unsigned flags = fssync_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
-            int saved = nb_save_atomic_if(j->path, bytes, outlen, flags, &st, &e);
-            if (saved == -3) { /* saved in place while the new version was written */
-                fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n", j->path);
-                j->failed = 1;
-            } else if (saved) {
-                fprintf(err, "nbstage tag: %s\n", e.msg);
-                j->failed = 1;
-            } else {
-                j->rewritten = 1;
-                long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
-                long k = j->res.outputs_stripped;
-                if (!o->quiet) {
-                    fprintf(out, "tagged %s (%ld cell%s changed", j->path, n, n == 1 ? "" : "s");
-                    if (k) fprintf(out, ", %ld tag output%s removed", k, k == 1 ? "" : "s");
-                    if (relaid) fprintf(out, "; rewritten in %s", layout);
-                    fprintf(out, ")\n");
-                }
+            j->rewritten = 1;
+            long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
+            long k = j->res.outputs_stripped;
+            if (!o->quiet) {
+                fprintf(out, "tagged %s (%ld cell%s changed", j->path, n, n == 1 ? "" : "s");
+                if (k) fprintf(out, ", %ld tag output%s removed", k, k == 1 ? "" : "s");
+                if (relaid) fprintf(out, "; rewritten in %s", layout);
+                fprintf(out, ")\n");
             }
         }
     }

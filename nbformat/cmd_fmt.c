@@ -153,17 +153,6 @@ static char *canonical(const char *buf, size_t len, const char *name, int nbform
     return out;
 }
 
-/* Same file as when we read it?  Jupyter autosaves while fmt runs: its save must not
- * be replaced by the old text reformatted (as tag checks, model/tagjob.c). */
-static int same_file(const char *path, const struct stat *before)
-{
-    struct stat now;
-    return before->st_ino && stat(path, &now) == 0 && now.st_ino == before->st_ino &&
-           now.st_dev == before->st_dev && now.st_size == before->st_size &&
-           now.st_mtim.tv_sec == before->st_mtim.tv_sec &&
-           now.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
-}
-
 /* PATH replaced by BUF atomically (a write error reported by outfile_commit). */
 static int save(const char *path, const char *buf, size_t len, nb_error *err)
 {
@@ -211,7 +200,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
     } else if (c->check) {
         list_line(c, "would reformat", path);
         c->changed++;
-    } else if (!same_file(path, &st)) {
+    } else if (!nb_file_unchanged(path, &st)) { /* a Jupyter autosave meanwhile: kept */
         nb_say(stderr, "nbstage fmt: %s: changed while being formatted, left as it is now",
                 path);
         c->errors++;

@@ -313,11 +313,10 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
     return nb_save_atomic_if(path, buf, len, flags, NULL, err);
 }
 
-/* Whether PATH is the file WAS describes. */
-static int still(const char *path, const struct stat *was)
+int nb_file_unchanged(const char *path, const struct stat *was)
 {
     struct stat now;
-    return stat(path, &now) == 0 && now.st_ino == was->st_ino && now.st_dev == was->st_dev &&
+    return was->st_ino && stat(path, &now) == 0 && now.st_ino == was->st_ino && now.st_dev == was->st_dev &&
            now.st_size == was->st_size && now.st_mtim.tv_sec == was->st_mtim.tv_sec &&
            now.st_mtim.tv_nsec == was->st_mtim.tv_nsec;
 }
@@ -346,7 +345,7 @@ int nb_save_atomic_if(const char *path, const char *buf, size_t len, unsigned fl
     /* Writing the temporary takes a while (a large file, a slow disk): a save in place
      * meanwhile would be replaced by the old text's new version.  Looked at last, the
      * window left is the rename's own. */
-    if (was && !still(t.target, was)) {
+    if (was && !nb_file_unchanged(t.target, was)) {
         nb_set_error(err, "%s: changed while being written, left as it is now", path);
         rc = -3;
         goto fail;

@@ -96,7 +96,12 @@ int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned
  * size, modification time), looked at again just before the rename: -3 when it is not
  * (an editor or Jupyter saved it in place meanwhile), the temporary removed and PATH
  * left as it is now.  WAS NULL: no such check. */
+/* Whether PATH (symlinks followed) is still the file WAS describes: the same inode,
+ * size and modification time (WAS with inode 0: never).  tag and fmt ask it of a
+ * notebook they read, before replacing it: Jupyter autosaves while they run. */
 struct stat;
+int nb_file_unchanged(const char *path, const struct stat *was);
+
 int nb_save_atomic_if(const char *path, const char *buf, size_t len, unsigned flags,
                       const struct stat *was, nb_error *err);
 
