@@ -68,6 +68,7 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
         c->src = nb_cell_source(o, &c->src_len);
         json_t *ix = json_object_get(o, "index");
         c->index = json_is_integer(ix) ? (int)json_integer_value(ix) : -1;
+        c->line = lineno;
         json_decref(o);
         n++;
         if (!c->id || !c->src) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
@@ -107,7 +108,7 @@ int cells_add_statements(struct label_cell **cells, size_t n, size_t *n_sub)
             size_t a = pos[k], z = k + 1 < nb ? pos[k + 1] : c->src_len;
             struct label_cell *d = &(*cells)[total];
             size_t idlen = strlen(c->id) + 24;
-            *d = (struct label_cell){ malloc(idlen), NULL, malloc(z - a + 1), z - a, -1, 1, i };
+            *d = (struct label_cell){ malloc(idlen), NULL, malloc(z - a + 1), z - a, -1, 1, i, 0 };
             if (!d->id || !d->src) { free(d->id); free(d->src); free(pos); *n_sub = total - n; return -1; }
             snprintf(d->id, idlen, "%s.s%zu", c->id, k);
             memcpy(d->src, c->src + a, z - a);

@@ -18,6 +18,7 @@ struct label_cell {
     int index;              /* -1 when absent */
     int statement;          /* --statements: one top-level statement of a cell, written with its source */
     size_t parent;          /* a statement's cell */
+    size_t line;            /* in the file read, from 1 (0: a statement, written by label) */
 };
 
 /* Reads every line of F (NAME in messages) into *OUT, *N_OUT cells; a line that is

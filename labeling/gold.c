@@ -152,3 +152,43 @@ void gold_mismatch_hint(FILE *to, const char *who, const struct gold *g, const c
     fprintf(to, "%s: the hand labels' ids look like '%s', the cells' like '%s' (an id is the notebook's "
                 "path relative to the PATH given to ingest, then #k)\n", who, first->cell_id, cell_id);
 }
+
+int gold_seen_init(struct gold_seen *s, const struct gold *g)
+{
+    size_t n = g->n ? g->n : 1;
+    s->line = calloc(n, sizeof *s->line);
+    s->src = calloc(n, sizeof *s->src);
+    s->len = calloc(n, sizeof *s->len);
+    if (s->line && s->src && s->len) return 0;
+    free(s->line); free(s->src); free(s->len);
+    memset(s, 0, sizeof *s);
+    return -1;
+}
+
+int gold_seen_add(struct gold_seen *s, const struct gold *g, const struct gold_row *row, size_t line,
+                  const char *src, size_t len, size_t *first)
+{
+    size_t i = (size_t)(row - g->rows);
+    if (!s->line[i]) {
+        s->line[i] = line ? line : 1;
+        if (src) {
+            if (!(s->src[i] = malloc(len ? len : 1))) return -1;
+            memcpy(s->src[i], src, len);
+            s->len[i] = len;
+        }
+        return 0;
+    }
+    *first = s->line[i];
+    if (src && s->src[i] && (len != s->len[i] || memcmp(src, s->src[i], len))) return 2;
+    return 1;
+}
+
+int gold_seen_met(const struct gold_seen *s, size_t i) { return s->line[i] != 0; }
+
+void gold_seen_free(struct gold_seen *s, const struct gold *g)
+{
+    if (s->src)
+        for (size_t i = 0; i < g->n; i++) free(s->src[i]);
+    free(s->line); free(s->src); free(s->len);
+    memset(s, 0, sizeof *s);
+}

@@ -190,9 +190,27 @@ int label_cells(const struct label_opts *o)
          * nothing written.  Rows labeled none are left out of scoring, as eval's. */
         size_t labeled_rows = 0, found = 0;
         for (size_t i = 0; i < gold.n; i++) labeled_rows += gold.rows[i].label != STAGE_NONE;
-        for (size_t i = 0; i < n; i++) {
+        struct gold_seen seen;
+        if (gold_seen_init(&seen, &gold) < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+        int met = 0;
+        size_t i = 0, first = 0;
+        for (; i < n; i++) {
             const struct gold_row *g = gold_find(&gold, cells[i].id);
-            found += g && g->label != STAGE_NONE;
+            if (!g || g->label == STAGE_NONE) continue;
+            /* the same cell twice is scored once; another cell under the id is refused,
+             * as eval and train refuse it */
+            if ((met = gold_seen_add(&seen, &gold, g, cells[i].line, cells[i].src, cells[i].src_len, &first)) < 0 ||
+                met == 2)
+                break;
+            found += met == 0;
+        }
+        gold_seen_free(&seen, &gold);
+        if (met < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+        if (met == 2) {
+            fprintf(stderr, "nbstage label: %s:%zu and %zu: one id, two sources (%s): its hand label could go with "
+                            "either; ids must be unique, as one `nbstage ingest` run of their common folder "
+                            "gives them\n", inname, first, cells[i].line, cells[i].id);
+            goto out;
         }
         if (labeled_rows == 0) { /* empty, the header alone, or only `none` rows */
             fprintf(stderr, "nbstage label: %s: no cell labeled with a stage\n", o->gold);

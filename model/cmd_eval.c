@@ -136,13 +136,14 @@ int cmd_eval(int argc, char **argv)
     FILE *errf = NULL;
     struct outfile eo = {0}; /* --errors: written atomically, committed only on success */
     nb_error oe;
-    unsigned char *seen = calloc(g.n ? g.n : 1, 1);
+    struct gold_seen seen = {0};
+    int seen_ok = gold_seen_init(&seen, &g) == 0;
     char *first_id = NULL; /* the cells' first id, to show when none matches */
     char *src = NULL; /* the line's source, when read */
     struct context_trail trail = {0};
     int rc = EXIT_USAGE;
     if (!in) { char why[512]; fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", cells_path, nb_path_strerror(cells_path, errno, why, sizeof why)); goto out; }
-    if (!seen) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
+    if (!seen_ok) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
     if (errors_path) {
         if (outfile_open(&eo, errors_path, &oe)) {
             fprintf(stderr, "nbstage eval: %s\n", oe.msg);
@@ -202,7 +203,25 @@ int cmd_eval(int argc, char **argv)
         }
         const struct gold_row *row = gold_find(&g, id);
         if (!row || row->label == STAGE_NONE) { json_decref(o); continue; }
-        if (seen[row - g.rows]++) { dup++; json_decref(o); continue; }
+        /* the same cell again is scored once; another cell under its id is refused */
+        if (sv && jsonl_is_text(sv) && !src && !(src = nb_cell_source(o, &len))) {
+            fprintf(stderr, "nbstage eval: out of memory\n");
+            json_decref(o);
+            free(line);
+            goto out;
+        }
+        size_t first = 0;
+        int met = gold_seen_add(&seen, &g, row, lineno, src, len, &first);
+        if (met < 0 || met == 2) {
+            if (met < 0) fprintf(stderr, "nbstage eval: out of memory\n");
+            else fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two sources (%s): its hand label could go "
+                                 "with either; ids must be unique, as one `nbstage ingest` run of their common "
+                                 "folder gives them\n", cells_path, first, lineno, id);
+            json_decref(o);
+            free(line);
+            goto out;
+        }
+        if (met) { dup++; json_decref(o); continue; }
         int pred = STAGE_NONE;
         float probs[N_STAGES] = {0};
         if (predictions) {
@@ -266,7 +285,7 @@ int cmd_eval(int argc, char **argv)
     for (size_t i = 0; i < g.n; i++) {
         if (g.rows[i].label == STAGE_NONE) { none++; continue; }
         labeled++;
-        if (!seen[i]) missing++;
+        if (!gold_seen_met(&seen, i)) missing++;
     }
     if (labeled == 0) { /* empty, the header alone, or only `none` rows */
         fprintf(stderr, "nbstage eval: %s: no cell labeled with a stage\n", gold_path);
@@ -326,7 +345,7 @@ out:
         fprintf(stderr, "nbstage eval: %s\n", oe.msg);
         rc = EXIT_USAGE;
     }
-    free(seen);
+    gold_seen_free(&seen, &g);
     free(first_id);
     free(src);
     context_trail_free(&trail);

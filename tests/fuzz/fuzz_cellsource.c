@@ -302,7 +302,7 @@ static void check_labeling(const char *src, size_t len)
     CHECK(cells && copy);
     memcpy(copy, src, len);
     copy[len] = 0;
-    cells[0] = (struct label_cell){strdup("nb.ipynb#0"), NULL, copy, len, 0, 0, 0};
+    cells[0] = (struct label_cell){strdup("nb.ipynb#0"), NULL, copy, len, 0, 0, 0, 0};
     CHECK(cells[0].id);
     CHECK(cells_add_statements(&cells, 1, &n_sub) == 0);
     CHECK(n_sub != 1);

@@ -385,6 +385,32 @@ def test_a_hand_label_scores_one_cell_when_ids_repeat(tmp_path, cells):
     assert len((tmp_path / "both.jsonl").read_text().splitlines()) == 2 * len(cells.read_text().splitlines())
 
 
+def test_one_id_with_two_sources_is_refused_by_label_and_eval(tmp_path, cells):
+    """Two ingest outputs joined with cat, each PATH's ids relative to it, give two cells
+    one id.  `label --gold` and `eval` scored the first line met against the hand label
+    (a wrong accuracy, exit 0, "(duplicate ids ignored)"); `train` refuses the same join.
+    Now both refuse it too, naming both lines, before writing anything."""
+    gold = tmp_path / "g.tsv"
+    gold.write_text("cell_id\tlabel\na.ipynb#1\tload\n")
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"id": "a.ipynb#1", "notebook": "a.ipynb", "source": "model.fit(X, y)"}) + "\n")
+    joined = tmp_path / "joined.jsonl"
+    joined.write_text(cells.read_text() + other.read_text())
+    n = len(cells.read_text().splitlines())
+    want = f"{joined}:2 and {n + 1}: one id, two sources (a.ipynb#1)"
+    out = tmp_path / "out.jsonl"
+    r = run(["label", "--gold", gold, "-o", out, joined])
+    assert r.returncode == 2 and want in r.stderr, r.stderr
+    assert not out.exists()
+    r = run(["eval", "--gold", gold, joined])
+    assert r.returncode == 2 and want in r.stderr and "accuracy" not in r.stdout, (r.stdout, r.stderr)
+    # the same cell given twice is still scored once, by both
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text(cells.read_text() * 2)
+    r = run(["eval", "--gold", gold, twice])
+    assert r.returncode == 0 and "over 1 cells" in r.stdout and "(duplicate ids ignored)" in r.stdout, r.stdout
+
+
 def test_a_failed_svg_leaves_the_labels_as_they_were(tmp_path, cells):
     """--svg is written after the labels are flushed and before they are committed: an
     SVG that cannot be written leaves the old labels and the old picture."""

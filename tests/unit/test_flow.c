@@ -211,7 +211,7 @@ static void test_names_are_bounded(void **state)
 
 static struct label_cell cell(const char *nb, const char *src, int statement, size_t parent)
 {
-    return (struct label_cell){ (char *)"id", (char *)nb, (char *)src, strlen(src), 0, statement, parent };
+    return (struct label_cell){ (char *)"id", (char *)nb, (char *)src, strlen(src), 0, statement, parent, 0 };
 }
 
 static void test_mark_cells_and_statements(void **state)
