@@ -172,16 +172,31 @@ static size_t group_len(const char *rel)
     return slash ? (size_t)(slash - rel) : 0;
 }
 
-/* Distinct (PATH, top folder) pairs: the walk is sorted, so a group is new exactly
- * when it differs from the previous notebook's. */
-static long count_groups(const struct walk_ctx *c)
+/* Distinct (PATH, top folder) pairs of the notebooks read (READ[i]), the notebooks
+ * right in PATH one group: they sort among its folders, so a set, not runs. */
+static const struct walk_ctx *grp_ctx;
+static int cmp_group(const void *a, const void *b)
 {
+    const struct walk_ctx *c = grp_ctx;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (c->arg[x] != c->arg[y]) return c->arg[x] < c->arg[y] ? -1 : 1;
+    const char *r = c->items[x].rel, *q = c->items[y].rel;
+    size_t lr = group_len(r), lq = group_len(q);
+    int k = memcmp(r, q, lr < lq ? lr : lq);
+    return k ? k : (lr > lq) - (lr < lq);
+}
+
+static long count_groups(const struct walk_ctx *c, const unsigned char *read)
+{
+    size_t *ix = malloc((c->n ? c->n : 1) * sizeof *ix), m = 0;
+    if (!ix) return 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (read[i]) ix[m++] = i;
+    grp_ctx = c;
+    qsort(ix, m, sizeof *ix, cmp_group);
     long g = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const char *r = c->items[i].rel, *prev = i ? c->items[i - 1].rel : NULL;
-        size_t gl = group_len(r);
-        if (!i || c->arg[i] != c->arg[i - 1] || gl != group_len(prev) || memcmp(r, prev, gl)) g++;
-    }
+    for (size_t i = 0; i < m; i++) g += !i || cmp_group(&ix[i - 1], &ix[i]) != 0;
+    free(ix);
     return g;
 }
 
@@ -233,6 +248,9 @@ static long shared_ids(const struct walk_ctx *c)
 struct sink_ctx {
     FILE *out;
     struct progress *bar;
+    const struct ingest_stats *st; /* the run's totals, item I counted when the sink sees it */
+    long notebooks;                /* st->notebooks at the sink's last call */
+    unsigned char *read;           /* [n] item I was read as a notebook (not bad, not skipped) */
     char **bad;
     size_t nbad;
     int write_errno;
@@ -241,6 +259,10 @@ struct sink_ctx {
 static int sink(size_t i, const char *lines, size_t len, const char *error, void *vctx)
 {
     struct sink_ctx *s = vctx;
+    if (s->st->notebooks > s->notebooks) {
+        s->read[i] = 1;
+        s->notebooks = s->st->notebooks;
+    }
     if (error) {
         char **p = realloc(s->bad, (s->nbad + 1) * sizeof *p);
         if (p) {
@@ -411,10 +433,10 @@ int cmd_ingest(int argc, char **argv)
 
     struct progress bar;
     progress_start(&bar, "ingest", (long)wc.n);
-    struct sink_ctx sc = {.out = out, .bar = &bar};
-    struct ingest_stats st;
+    struct ingest_stats st = {0};
+    struct sink_ctx sc = {.out = out, .bar = &bar, .st = &st, .read = calloc(wc.n ? wc.n : 1, 1)};
     int rc = EXIT_OK;
-    int r = ingest_run(wc.items, wc.n, jobs, sink, &sc, &st);
+    int r = sc.read ? ingest_run(wc.items, wc.n, jobs, sink, &sc, &st) : -1;
     progress_end(&bar);
     if (r < 0) {
         nb_say(stderr, "nbstage ingest: out of memory or threads");
@@ -444,7 +466,8 @@ int cmd_ingest(int argc, char **argv)
         free(sc.bad[i]);
     }
     free(sc.bad);
-    if (!quiet) print_stats(&st, count_groups(&wc), wc.again, now() - t0);
+    if (!quiet) print_stats(&st, count_groups(&wc, sc.read), wc.again, now() - t0);
+    free(sc.read);
     if (st.bad || wc.io_errors) {
         /* the reason for exit 2, said even with -q (the bad notebooks are) */
         char what[96];

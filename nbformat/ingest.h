@@ -31,7 +31,8 @@ struct ingest_stats {
 
 /* Receives item I's lines (LEN bytes, possibly 0) or, for a bad notebook, ERROR
  * ("path:line:col: reason") — always from the thread that called ingest_run, in
- * item order.  Non-zero stops the run (e.g. a write error). */
+ * item order, after ingest_run's ST counts item I.  Non-zero stops the run (e.g. a
+ * write error). */
 typedef int (*ingest_sink)(size_t i, const char *lines, size_t len, const char *error, void *ctx);
 
 /* Ingests ITEMS[0..N) with JOBS worker threads (1 or more).  ST gets the totals;

@@ -502,6 +502,24 @@ def test_ingest_counts_one_notebook_in_the_singular(tmp_path):
     assert "ingest: 1 notebook in 1 group (1.0 notebooks per group), 0 bad\n" in r.stderr, r.stderr
 
 
+def test_ingest_counts_the_groups_of_the_notebooks_it_read(tmp_path):
+    """Groups are PATH's top-level folders, PATH itself the group of the notebooks right
+    in it.  They were counted as runs of the sorted walk, so notebooks in PATH sorting
+    on both sides of a folder made two groups, and a bad notebook's folder counted with
+    no notebook read in it ("1 notebook in 2 groups (0.5 notebooks per group)")."""
+    d = tmp_path / "nbs"
+    for name in ("a.ipynb", "m/x.ipynb", "n/y.ipynb", "z.ipynb"):
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).write_text(json.dumps(notebook("x = 1")))
+    r = run("ingest", "-o", tmp_path / "c.jsonl", d)
+    assert r.returncode == 0 and "ingest: 4 notebooks in 3 groups (1.3 notebooks per group), 0 bad" in r.stderr, \
+        r.stderr
+    (d / "n" / "y.ipynb").write_text("")
+    r = run("ingest", "-o", tmp_path / "c.jsonl", d)
+    assert r.returncode == 2 and "ingest: 3 notebooks in 2 groups (1.5 notebooks per group), 1 bad" in r.stderr, \
+        r.stderr
+
+
 def test_a_fifo_named_like_a_notebook_is_refused_not_waited_on(model, tmp_path):
     """`classify x.ipynb` on a FIFO no one writes to waited for ever in open(); the
     other commands stat a PATH first and refuse it, and so does classify a FIFO not
