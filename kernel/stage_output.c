@@ -198,17 +198,17 @@ static const char js_tail[] =
     "K=['stage','confidence','model'],w={},J=JSON.stringify;"
     "if(!el)return;if(html)el.innerHTML=html;N=N&&N.notebook;"
     "if(!N||!N.get_cells||!p)return;K.forEach(k=>w[k]=p[k]);"
-    "function f(){var x=N.get_cells().find(y=>o&&y.output_area===o||"
-    "y.element&&y.element[0]&&y.element[0].contains(el)),a,m,g,u=[],i=-1,q,b;"
-    "if(!x||!el.isConnected){if(++n<40)setTimeout(f,50);return}"
+    "function c(){return N.get_cells().find(y=>y.output_area===o||y.element?.[0]?.contains(el))}"
+    "function f(){var x=c(),a;if(!x||!el.isConnected){if(++n<40)setTimeout(f,50);return}"
     "a=el.closest('.output_area');if(a&&!html)a.style.display='none';"
-    "if(a&&at_top&&a.previousSibling)a.parentNode.prepend(a);"
-    "if(!(o&&o.outputs||[]).some(y=>y.transient&&y.metadata==d))return;"
+    "if(a&&at_top&&a.previousSibling)a.parentNode.prepend(a)}"
+    "o?.events?.one('output_added.OutputArea',(_,v)=>{var x=c(),m,g,u=[],i=-1,q,b;v=v.output;"
+    "if(!x||v.metadata!=d||!v.transient)return;"
     "m=x.metadata||{};g=m.tags;b=g===void 0||Array.isArray(g);"
     "(b&&g||[]).forEach(t=>typeof t=='string'&&!t.indexOf('stage:')?i<0&&(i=u.length):u.push(t));"
     "b?u.splice(i<0?u.length:i,0,'stage:'+w.stage):u=g;q=m.workflow_stage;"
     "if(q&&K.every(k=>q[k]===w[k])&&J(u)==J(g))return;"
-    "x.metadata=Object.assign({},m,{workflow_stage:w,tags:u});N.set_dirty(true)}"
+    "x.metadata=Object.assign({},m,{workflow_stage:w,tags:u});N.set_dirty(true)});"
     "setTimeout(f,0)})(typeof element<'u'?element:null,this,typeof md<'u'?md:null)";
 
 static char *metadata_js(const char *html, int top)

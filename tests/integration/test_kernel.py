@@ -376,22 +376,34 @@ def test_stage_output_with_the_right_parent_before_idle(kernel):
 
 
 # The stage output's script run in node against the few pieces of Notebook 6 it
-# touches (the cell found by its output area, the output's live record with its
-# transient, set_dirty): what it leaves in a cell's metadata for each "tags" it meets.
-# The browser tests run it in the real page; this checks the cases a page cannot open
-# without a validation dialog ("tags" that is not a list).
+# touches (the cell found by its output area, OutputArea.append_output's order: the
+# script evaluated, the record pushed, output_added triggered with it, in one tick;
+# set_dirty): what it leaves in a cell's metadata for each "tags" it meets.  A live
+# output's record has the message's transient, one loaded from JSON (argv[4] "loaded")
+# none.  The output is cleared right after, before the script's next tick, as a
+# clear_output(wait=True) and a display update do.  The browser tests run it in the
+# real page; this checks the cases a page cannot open without a validation dialog
+# ("tags" that is not a list).
 SCRIPT_HARNESS = r"""
-const [js, cases] = [process.argv[1], JSON.parse(process.argv[2])];
+const [js, cases, loaded] = [process.argv[1], JSON.parse(process.argv[2]), process.argv[4] === "loaded"];
 const out = [];
 for (const meta of cases) {
   const el = {innerHTML: "", isConnected: true, closest: () => null, parentNode: null};
   const d = JSON.parse(process.argv[3]);
-  const o = {outputs: [{transient: {}, metadata: d}]};
+  const handlers = [];
+  const o = {outputs: [], events: {one: (name, h) => handlers.push([name, h])}};
   const cell = {output_area: o, metadata: meta};
   let dirty = false;
   globalThis.window = {Jupyter: {notebook: {get_cells: () => [cell], set_dirty: v => { dirty = v; }}}};
   globalThis.document = {currentScript: null};
+  const record = loaded ? {output_type: "display_data", metadata: d}
+                        : {output_type: "display_data", metadata: d, transient: {}};
   new Function("element", "md", js).call(o, el, d);
+  o.outputs.push(record);
+  for (const [name, h] of handlers.splice(0))
+    if (name === "output_added.OutputArea") h({}, {output: record, output_area: o});
+  o.outputs = [];
+  el.isConnected = false;
   out.push(new Promise(r => setTimeout(() => r({metadata: cell.metadata, dirty}), 20)));
 }
 Promise.all(out).then(r => console.log(JSON.stringify(r)));
@@ -403,7 +415,9 @@ def test_stage_script_keeps_tags_that_are_not_a_list(kernel):
     """The script replaced a cell's "tags" that is not a list ("mine", an object) by a
     list of the stage tag alone: the user's value was lost, as `nbstage tag` lost it.
     It now keeps such a value and sets only workflow_stage; a list gets the stage tag
-    where an older one stood, the rest kept."""
+    where an older one stood, the rest kept.  And it writes in the tick the output is
+    added: it looked for the output's record one tick later, and a clear_output(wait=True)
+    with a display update in between (a progress display) had left it nothing to find."""
     if not MODEL:
         pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
     _, msgs, _ = kernel.run("import os")
@@ -422,6 +436,11 @@ def test_stage_script_keeps_tags_that_are_not_a_list(kernel):
     assert got[2]["metadata"]["tags"] == "mine"
     assert got[3]["metadata"]["tags"] == {"owner": "ann"}
     assert got[4]["metadata"]["tags"] is None and got[4]["metadata"]["collapsed"] is True
+    # an output loaded from JSON (a notebook opened, a cell pasted) draws, writes nothing
+    r = subprocess.run(["node", "-e", SCRIPT_HARNESS, js, json.dumps(cases), json.dumps(md), "loaded"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [{"metadata": c, "dirty": False} for c in cases], r.stdout
 
 
 def test_tag_position_top_publishes_early_and_bottom_at_the_idle(kernel, specs, logs):
