@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 {
     struct kernel_options opt;
     char err[1024];
+    blas_core_reexec(argv, 0); /* first: OpenBLAS's threads can hang even the exit (model/blas_core.h) */
     if (options_parse(argc, argv, &opt, err, sizeof err)) {
         fprintf(stderr, "nbstage-kernel: %s\n", err);
         return cmd_usage_error("nbstage-kernel", options_usage);

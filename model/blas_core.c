@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 const char *blas_core_better(void)
@@ -27,14 +28,32 @@ const char *blas_core_better(void)
     return NULL;
 }
 
-void blas_core_reexec_if_generic(char **argv)
+/* Which variables the exec set, for the program run again to unset ("CN": coretype,
+ * number of threads). */
+#define BLAS_SET_MARK "NBSTAGE_BLAS_SET"
+
+void blas_core_reexec(char **argv, int train)
 {
-    if (getenv("OPENBLAS_CORETYPE")) return; /* the user's, or ours after the exec */
-    const char *better = blas_core_better();
-    if (!better) return;
-    if (setenv("OPENBLAS_CORETYPE", better, 1)) return;
+    const char *mark = getenv(BLAS_SET_MARK);
+    if (mark) { /* run again: OpenBLAS has read them, give the user's environment back */
+        if (strchr(mark, 'C')) unsetenv("OPENBLAS_CORETYPE");
+        if (strchr(mark, 'N')) unsetenv("OPENBLAS_NUM_THREADS");
+        unsetenv(BLAS_SET_MARK);
+        return;
+    }
+    char set[3] = "";
+    const char *better = train && !getenv("OPENBLAS_CORETYPE") ? blas_core_better() : NULL;
+    if (better && !setenv("OPENBLAS_CORETYPE", better, 1)) strcat(set, "C");
+    struct rlimit as;
+    if (!getenv("OPENBLAS_NUM_THREADS") && getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        !setenv("OPENBLAS_NUM_THREADS", "1", 1))
+        strcat(set, "N");
+    if (!set[0] || setenv(BLAS_SET_MARK, set, 1)) return;
     execv("/proc/self/exe", argv);
-    unsetenv("OPENBLAS_CORETYPE"); /* the exec failed: carry on as we were */
+    /* the exec failed: carry on as we were */
+    if (strchr(set, 'C')) unsetenv("OPENBLAS_CORETYPE");
+    if (strchr(set, 'N')) unsetenv("OPENBLAS_NUM_THREADS");
+    unsetenv(BLAS_SET_MARK);
 }
 
 /* Exported by OpenBLAS's pthread build (its fork handler uses it), not declared in

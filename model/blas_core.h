@@ -15,10 +15,20 @@
  * is not the generic fallback, or the CPU has nothing better). */
 const char *blas_core_better(void);
 
-/* If blas_core_better() names a set and OPENBLAS_CORETYPE is unset, sets it and
- * re-executes /proc/self/exe with ARGV; returns only when nothing was done or the
- * exec failed (then OpenBLAS's own choice stands: slower, still correct). */
-void blas_core_reexec_if_generic(char **argv);
+/* Re-executes /proc/self/exe with ARGV once, with what OpenBLAS must read before main:
+ *  - TRAIN: OPENBLAS_CORETYPE=blas_core_better() when that names a set and the user
+ *    set none;
+ *  - under an address-space limit (ulimit -v, a batch scheduler's h_vmem), unless the
+ *    user set OPENBLAS_NUM_THREADS: OPENBLAS_NUM_THREADS=1.  Debian's OpenBLAS 0.3.21
+ *    starts a worker thread per core before main, and each allocates a 128 MB buffer;
+ *    one that cannot retries for ever, and blas_threads_stop() waits for it: every
+ *    command hung at 100% CPU.  Nothing here multiplies in parallel through OpenBLAS
+ *    (train's threads each call it single-threaded), so no worker is needed.
+ * In the program run again, the variables it set are unset at once (OpenBLAS has read
+ * them), so that the kernel's child and anything else started sees the user's
+ * environment.  Returns when nothing was to be done, or the exec failed (then as
+ * before: slower, or the hang OpenBLAS has). */
+void blas_core_reexec(char **argv, int train);
 
 /* For programs that never multiply in parallel (everything but `nbstage train`):
  * one BLAS thread, and OpenBLAS's worker threads stopped.  Debian's pthread build

@@ -114,6 +114,8 @@ static int stdout_checked(const char *who, int rc)
 
 int main(int argc, char **argv)
 {
+    /* first: OpenBLAS's threads, started before main, can hang even the exit */
+    blas_core_reexec(argv, argc > 1 && !strcmp(argv[1], "train"));
     signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) { usage(stderr); return EXIT_USAGE; }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
@@ -137,8 +139,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     /* Only training multiplies matrices through OpenBLAS (inference has its own step). */
-    if (!strcmp(argv[1], "train")) blas_core_reexec_if_generic(argv);
-    else blas_threads_stop();
+    if (strcmp(argv[1], "train")) blas_threads_stop();
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) {
             /* getopt names argv[0] in its errors: "nbstage tag: unrecognized option",

@@ -228,3 +228,31 @@ def test_fmt_survives_each_failing_call(shim, tmp_path):
             shim, tmp_path, args, make=crlf,
             expect_used={"open", "mkostemp", "write", "rename"}):  # it reads by stdio
         check(fn, nth, r, d, old, clean, os.strerror(FAULTS[fn]))
+
+
+@pytest.mark.plain_build_only  # ASan reserves terabytes of address space: no limit fits it
+def test_every_program_runs_under_an_address_space_limit(tmp_path, model):  # noqa: F811
+    """Under `ulimit -v` (a batch scheduler's h_vmem) every program hung at 100% CPU
+    before doing anything, even `--help`: Debian's OpenBLAS starts a worker thread per
+    core before main, each allocates a 128 MB buffer, one that cannot retries for ever,
+    and the program waits for it to stop (blas_threads_stop, or the library's own exit).
+    Under such a limit the programs now run again with OPENBLAS_NUM_THREADS=1 (no
+    worker; nothing multiplies in parallel through OpenBLAS)."""
+    import resource
+    limit = 150 << 20
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    d = tmp_path / "nbs"
+    d.mkdir()
+    (d / "a.ipynb").write_text(make_nb(SIMPLE))
+    env = dict(os.environ, NBSTAGE_MODEL=str(model))
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    for args in (["tag", "-q", str(d)], ["fmt", "--check", str(d)], ["summary", str(d)], ["--help"]):
+        r = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120, env=env,
+                           preexec_fn=limited)
+        assert r.returncode == 0, (args, r.stderr)
+    assert "stage:" in (d / "a.ipynb").read_text()
+    r = subprocess.run([BIN.parent / "nbstage-kernel", "--help"], capture_output=True, text=True, timeout=120,
+                       env=env, preexec_fn=limited)
+    assert r.returncode == 0 and "usage" in r.stdout.lower(), r.stderr

@@ -88,10 +88,10 @@ def join_streams(outputs):
 
 class Kernel:
     """A started kernel with its client and the proxy's stderr log.  KW goes to the
-    KernelManager (transport="ipc"); KEY, when given, is the session's signing key, and
-    SCHEME its signature scheme."""
+    KernelManager (transport="ipc"), START_KW to its start_kernel (and so to Popen); KEY,
+    when given, is the session's signing key, and SCHEME its signature scheme."""
 
-    def __init__(self, name, log_dir, key=None, scheme=None, **kw):
+    def __init__(self, name, log_dir, key=None, scheme=None, start_kw=None, **kw):
         self.log = Path(log_dir) / f"{name}-{uuid.uuid4().hex[:8]}.log"
         self._logf = open(self.log, "w")
 
@@ -101,7 +101,7 @@ class Kernel:
                 self.km.session.key = key
             if scheme is not None:
                 self.km.session.signature_scheme = scheme
-            self.km.start_kernel(stderr=self._logf)
+            self.km.start_kernel(stderr=self._logf, **(start_kw or {}))
             self.kc = self.km.client()
             self.kc.start_channels()
         start()
@@ -441,6 +441,34 @@ def test_stage_script_keeps_tags_that_are_not_a_list(kernel):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [{"metadata": c, "dirty": False} for c in cases], r.stdout
+
+
+@pytest.mark.plain_build_only  # ASan reserves terabytes of address space: no limit fits it
+def test_under_an_address_space_limit_the_child_gets_the_users_environment(specs, logs):
+    """Under `ulimit -v` the stage kernel runs itself again with OPENBLAS_NUM_THREADS=1
+    (its OpenBLAS workers would hang it: test_io_faults.py), and unsets it at once: the
+    wrapped kernel, and the user's numpy in it, must see the environment the user gave."""
+    import resource
+    limit = 16 << 30
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    old = os.environ.pop("OPENBLAS_NUM_THREADS", None)
+    try:
+        k = Kernel("nbs-signal", logs, start_kw={"preexec_fn": limited})
+    finally:
+        if old is not None:
+            os.environ["OPENBLAS_NUM_THREADS"] = old
+    try:
+        _, msgs, _ = k.run("import os, resource\n"
+                           "print(resource.getrlimit(resource.RLIMIT_AS)[0], "
+                           "[os.environ.get(v) for v in ('OPENBLAS_NUM_THREADS', 'OPENBLAS_CORETYPE', "
+                           "'NBSTAGE_BLAS_SET')])")
+        assert stdout_of(msgs) == f"{limit} [None, None, None]\n", msgs
+        if MODEL:
+            assert len(stage_outputs(msgs)) == 1
+    finally:
+        k.close()
 
 
 def test_tag_position_top_publishes_early_and_bottom_at_the_idle(kernel, specs, logs):
