@@ -426,8 +426,16 @@ int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,
 {
     memset(res, 0, sizeof *res);
     *changed = 0;
+    if (tagfast_scan(&tf->scan, buf, len, opt)) return 1;
+    return tagfast_classify(tf, buf, len, opt, want_bytes, res, changed);
+}
+
+int tagfast_classify(struct tagfast *tf, const char *buf, size_t len, const struct tag_options *opt,
+                     int want_bytes, struct tag_result *res, int *changed)
+{
+    memset(res, 0, sizeof *res);
+    *changed = 0;
     struct canonscan *s = &tf->scan;
-    if (tagfast_scan(s, buf, len, opt)) return 1;
     if (tag_answers_room(&tf->ans, s->n)) return -1;
     struct context_cursor cur = {0}; /* each cell after its predecessor, for a context model */
     for (size_t i = 0; i < s->n; i++) {

@@ -54,6 +54,11 @@ void tagfast_free(struct tagfast *tf);
  * tagfast_splice: the rest, given each code cell's stage (or STAGE_NONE) and its
  * probability as classcache_classify gives them; returns as tagfast_notebook. */
 int tagfast_scan(struct canonscan *s, const char *buf, size_t len, const struct tag_options *opt);
+/* The rest of tagfast_notebook once tagfast_scan(&tf->scan, BUF...) has said 0: each
+ * code cell classified, then spliced (so that a caller may look at the scan first:
+ * the notebook's language, and classify nothing it would skip). */
+int tagfast_classify(struct tagfast *tf, const char *buf, size_t len, const struct tag_options *opt,
+                     int want_bytes, struct tag_result *res, int *changed);
 int tagfast_splice(struct tagfast *tf, const struct canonscan *s, const char *buf, size_t len,
                    const struct tag_options *opt, const int *stage, const float *prob,
                    int want_bytes, struct tag_result *res, int *changed);

@@ -219,13 +219,13 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             }
             fast = tagfast_splice(tf, &prep->scan, buf, len, &to, prep->ans.stage, prep->ans.prob,
                                   !o->check, &j->res, &changed);
-        } else {
-            fast = tagfast_notebook(tf, buf, len, &to, !o->check, &j->res, &changed);
-            if (fast == 0 && !o->any_language) {
+        } else if (!tagfast_scan(&tf->scan, buf, len, &to)) { /* standard input, a big file */
+            if (!o->any_language) { /* before the model's work, which a skip would throw away */
                 nb_lang_of_metadata(buf + tf->scan.meta_off, tf->scan.meta_end - tf->scan.meta_off,
                                     &j->lang);
                 if (!j->lang.python) goto other_language;
             }
+            fast = tagfast_classify(tf, buf, len, &to, !o->check, &j->res, &changed);
         }
         if (fast < 0) {
             fprintf(err, "nbstage tag: %s: out of memory\n", name);
@@ -249,7 +249,7 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             j->failed = 1;
             goto done;
         }
-        if (!o->any_language) {
+        if (!o->any_language && !o->from_outputs) { /* --from-outputs: no model, any language */
             nb_lang_of_tree(nb, &j->lang);
             if (!j->lang.python) goto other_language;
         }

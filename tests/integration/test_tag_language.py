@@ -125,6 +125,29 @@ def test_tag_any_language_tags_them_anyway(model, mixed):
         assert all(st for st, _ in tags), f"{name}: {tags}"
 
 
+def test_from_outputs_takes_an_any_language_kernels_stages(tmp_path):
+    """An R notebook run headless on an `install-kernel --any-language` stage kernel holds
+    tag outputs; `tag --from-outputs` (no model) skipped it as not Python, so the
+    README's headless recipe left the stages in the outputs.  It now takes them, and
+    strips them with --strip-tag-outputs, in any language."""
+    from test_tag import STAGE_MIME
+    nb = json.loads(make_nb(R_CODE[:2], metadata=IRKERNEL))
+    payload = {"stage": "load", "confidence": 0.9, "model": "nbstage-lstm-abc"}
+    nb["cells"][2]["outputs"] = [
+        {"output_type": "display_data", "data": {"text/plain": ["stage: load"], STAGE_MIME: payload},
+         "metadata": {"nbstage": payload}}]
+    path = tmp_path / "r.ipynb"
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    none = {**os.environ, "NBSTAGE_MODEL": str(tmp_path / "none.nbsm")}
+    r = nbstage("tag", "--from-outputs", "--check", "--strip-tag-outputs", path, env=none)
+    assert r.returncode == 1 and "1 tag output to remove" in r.stdout, (r.stdout, r.stderr)
+    r = nbstage("tag", "--from-outputs", "--strip-tag-outputs", path, env=none)
+    assert r.returncode == 0 and "not Python" not in r.stdout + r.stderr, r.stderr
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[2]["metadata"]["tags"] == ["stage:load"] and cells[2]["outputs"] == []
+    assert "tags" not in cells[1]["metadata"]  # no tag output: left as it was
+
+
 def test_tag_writes_one_to_stdout_or_o_as_it_came(model, mixed, tmp_path):
     for name in ("analysis_r.ipynb", "analysis_r2.ipynb"):
         text = (mixed / name).read_bytes()
