@@ -80,18 +80,19 @@ try {
                 (mode === 'nobadge' ? c.metadata.workflow_stage
                                     : c.element[0].querySelector('.output .nbstage-badge'))));
     }, mode);
-    // The stage output's script draws the badge at once but writes the cell's metadata
-    // one tick later (it looks the cell up once the output is in the page), so a cell
-    // can show its badge and be numbered while its metadata is still the old one: at
-    // position bottom the badge is the cell's last output, just before its reply.  Seen
-    // under load as a stale workflow_stage in the report.  So wait until every cell's
-    // metadata says what its stage output says; bounded, so that when it never does the
-    // report shows the cells as they are and the test's assertions say what differs.
+    // A cell can be numbered while its metadata is still the old one (the stage
+    // script writes it when its output is added; until 2026-12-05 one tick later, seen
+    // under load as a stale workflow_stage in the report).  So wait until every cell's
+    // metadata says what its stage output says (a cell whose output was cleared, a
+    // progress display, has none left: its metadata is enough); bounded, so that when it
+    // never does the report shows the cells as they are and the test's assertions say
+    // what differs.
     if (mode !== 'plainwidget')
         await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')
             .every(c => {
                 const o = c.output_area.outputs.find(o => o.data && o.data['application/vnd.nbstage.stage+json']);
                 const p = o && o.metadata && o.metadata.nbstage, ws = c.metadata.workflow_stage;
+                if (!o) return !!ws;
                 return p && ws && ['stage', 'confidence', 'model'].every(k => ws[k] === p[k]);
             }), null, { timeout: 20000 }).catch(() => {});
     await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { state: 'attached' });
