@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nbformat/notebook.h" /* nb_json_reason */
@@ -32,20 +34,51 @@ static int copy_str(json_t *root, const char *name, char *dst, size_t cap, int r
     return 0;
 }
 
+/* ipykernel's key when the file has none: jupyter_client's new_id(), a uuid4 string */
+static int random_key(struct connection *c)
+{
+    unsigned char b[16];
+    randombytes_buf(b, sizeof b);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    if (!(c->key = malloc(37))) return -1;
+    char *o = (char *)c->key;
+    for (int i = 0; i < 16; i++) o += sprintf(o, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", b[i]);
+    c->key_len = 36;
+    return 0;
+}
+
 int connection_read(const char *path, struct connection *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) {
-        nb_json_reason(&je); /* one line, no escapes */
-        snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
+    json_t *root = NULL;
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    if (!f && errno == ENOENT) { /* ipykernel's way: it is ours to create */
+        c->created = 1;
+        root = json_object();
+    } else if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
+    } else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        snprintf(err, errlen, "%s: a folder, not a connection file", path);
+        return -1;
+    } else {
+        root = json_loadf(f, 0, &je);
+        fclose(f);
+        if (!root) {
+            nb_json_reason(&je); /* one line, no escapes */
+            snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
+            return -1;
+        }
     }
     int rc = -1;
+    if (!root) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
     if (!json_is_object(root)) { snprintf(err, errlen, "%s: not a JSON object", path); goto out; }
     if (copy_str(root, "transport", c->transport, sizeof c->transport, 0, path, err, errlen) ||
-        copy_str(root, "ip", c->ip, sizeof c->ip, 1, path, err, errlen) ||
+        copy_str(root, "ip", c->ip, sizeof c->ip, 0, path, err, errlen) ||
         copy_str(root, "signature_scheme", c->signature_scheme, sizeof c->signature_scheme, 0,
                  path, err, errlen))
         goto out;
@@ -56,25 +89,52 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
     if (json_is_string(kn) && json_string_length(kn) < sizeof c->kernel_name)
         memcpy(c->kernel_name, json_string_value(kn), json_string_length(kn) + 1);
     if (!c->transport[0]) strcpy(c->transport, "tcp");
-    if (strcmp(c->transport, "tcp") != 0 && strcmp(c->transport, "ipc") != 0) {
+    int ipc = strcmp(c->transport, "ipc") == 0;
+    if (strcmp(c->transport, "tcp") != 0 && !ipc) {
         snprintf(err, errlen, "%s: unknown transport \"%s\"", path, c->transport);
         goto out;
     }
+    if (!json_object_get(root, "ip")) { /* jupyter_client's defaults */
+        const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+        int stem = dot && (!slash || dot > slash) ? (int)(dot - path) : (int)strlen(path);
+        if (!ipc) strcpy(c->ip, "127.0.0.1");
+        else if (snprintf(c->ip, sizeof c->ip, "%.*s-ipc", stem, path) >= (int)sizeof c->ip) {
+            snprintf(err, errlen, "%s: too long a path for the ipc sockets beside it", path);
+            goto out;
+        }
+        c->filled = 1;
+    }
     for (int ch = 0; ch < N_CHANNELS; ch++) {
         json_t *v = json_object_get(root, conn_port_key[ch]);
-        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 65535) {
+        if (!v || (json_is_integer(v) && json_integer_value(v) == 0)) { /* made up when bound */
+            c->filled = 1;
+            continue;
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
             snprintf(err, errlen, "%s: \"%s\" is not a port number", path, conn_port_key[ch]);
             goto out;
         }
         c->port[ch] = (int)json_integer_value(v);
     }
+    for (int ch = 0, next = 1; ipc && ch < N_CHANNELS; ch++) { /* ipykernel: the first unused */
+        char sock[300];
+        for (; !c->port[ch]; next++) {
+            int taken = 0;
+            for (int k = 0; k < N_CHANNELS; k++) taken |= c->port[k] == next;
+            snprintf(sock, sizeof sock, "%s-%d", c->ip, next);
+            if (!taken && access(sock, F_OK) != 0) c->port[ch] = next;
+        }
+    }
     json_t *key = json_object_get(root, "key");
     if (key && !json_is_string(key)) { snprintf(err, errlen, "%s: \"key\" is not a string", path); goto out; }
-    const char *k = key ? json_string_value(key) : "";
-    c->key_len = key ? json_string_length(key) : 0;
-    c->key = malloc(c->key_len + 1);
-    if (!c->key) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
-    memcpy(c->key, k, c->key_len + 1);
+    if (!key) {
+        if (random_key(c)) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+        c->filled = 1;
+    } else {
+        c->key_len = json_string_length(key);
+        if (!(c->key = malloc(c->key_len + 1))) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+        memcpy(c->key, json_string_value(key), c->key_len + 1);
+    }
     /* jupyter_client's Session takes any hashlib name; libsodium has these two */
     if (c->key_len > 0 && c->signature_scheme[0] && strcmp(c->signature_scheme, "hmac-sha256") != 0 &&
         strcmp(c->signature_scheme, "hmac-sha512") != 0) {
@@ -93,12 +153,14 @@ out:
 
 void connection_endpoint(const struct connection *c, int ch, char *out, size_t outlen)
 {
+    char port[16] = "*";
+    if (c->port[ch]) snprintf(port, sizeof port, "%d", c->port[ch]);
     if (strcmp(c->transport, "ipc") == 0)
         snprintf(out, outlen, "ipc://%s-%d", c->ip, c->port[ch]);
     else if (strchr(c->ip, ':')) /* IPv6 literal */
-        snprintf(out, outlen, "tcp://[%s]:%d", c->ip, c->port[ch]);
+        snprintf(out, outlen, "tcp://[%s]:%s", c->ip, port);
     else
-        snprintf(out, outlen, "tcp://%s:%d", c->ip, c->port[ch]);
+        snprintf(out, outlen, "tcp://%s:%s", c->ip, port);
 }
 
 int connection_write(const char *path, const struct connection *c, char *err, size_t errlen)
@@ -114,8 +176,19 @@ int connection_write(const char *path, const struct connection *c, char *err, si
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(root);
     if (!text) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    /* A temporary renamed over PATH (a regular file, or none yet): a client polling for
+     * the file (one written back with the ports bound) never reads half of it.  Anything
+     * else (a symlink, a device) is written through, in place.  0600: it holds the key. */
     int rc = -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); /* holds the key */
+    char tmp[4200];
+    struct stat st;
+    int atomic = lstat(path, &st) == 0 ? S_ISREG(st.st_mode) : errno == ENOENT;
+    if (atomic && snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: too long a path", path);
+        free(text);
+        return -1;
+    }
+    int fd = atomic ? mkostemp(tmp, O_CLOEXEC) : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
     } else {
@@ -126,8 +199,13 @@ int connection_write(const char *path, const struct connection *c, char *err, si
             if (w <= 0) break;
             off += (size_t)w;
         }
-        if (off == n && close(fd) == 0) rc = 0;
-        else { snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno)); if (off != n) close(fd); }
+        int werr = off == n ? 0 : errno ? errno : EIO;
+        int closed = close(fd);
+        if (!werr && closed == 0 && (!atomic || rename(tmp, path) == 0)) rc = 0;
+        else {
+            snprintf(err, errlen, "%s: write failed: %s", path, strerror(werr ? werr : errno));
+            if (atomic) unlink(tmp);
+        }
     }
     free(text);
     return rc;

@@ -21,14 +21,22 @@ struct connection {
     size_t key_len;
     char signature_scheme[32];  /* "hmac-sha256" or "hmac-sha512" */
     char kernel_name[256];      /* a kernelspec's folder name: at most NAME_MAX bytes */
+    int filled;                 /* something made up: write the file back once bound */
+    int created;                /* PATH did not exist: ours, removed at exit (ipykernel's way) */
 };
 
 /* Reads PATH into C; 0 on success, -1 with "PATH: reason" in ERR.  Only hmac-sha256
  * (Jupyter's default) and hmac-sha512 (or an empty key) are accepted: jupyter_client's
- * Session takes any hashlib name, libsodium has these two. */
+ * Session takes any hashlib name, libsodium has these two.  What the file lacks is made
+ * up as ipykernel makes it, and C->filled set: the whole file when it does not exist
+ * (C->created), "ip" (127.0.0.1; for ipc, PATH without its extension and "-ipc"), a
+ * port (0: tcp binds any free one; ipc takes the first unused number from 1), "key"
+ * (a random one, so that a client that reads the file back can sign; a missing key is
+ * not an empty one).  The file is then written back once the ports are bound. */
 int connection_read(const char *path, struct connection *c, char *err, size_t errlen);
 
-/* The ZeroMQ endpoint of channel CH ("tcp://127.0.0.1:5555", "ipc:///d/k-1"). */
+/* The ZeroMQ endpoint of channel CH ("tcp://127.0.0.1:5555", "ipc:///d/k-1"; port 0:
+ * "tcp://127.0.0.1:*", any free port). */
 void connection_endpoint(const struct connection *c, int ch, char *out, size_t outlen);
 
 /* Writes C to PATH (mode 0600) as Jupyter would; 0 or -1 with a reason in ERR. */

@@ -572,14 +572,28 @@ static void *new_socket(struct proxy *px, int type, const char *endpoint, int bi
 
 static int setup(struct proxy *px, char *err, size_t errlen)
 {
-    const struct connection *cc = px->cfg->client, *kc = &px->cfg->child->conn;
+    struct connection *cc = px->cfg->client;
+    const struct connection *kc = &px->cfg->child->conn;
     char ep[400];
     static const int client_type[N_CHANNELS] = {ZMQ_ROUTER, ZMQ_PUB, ZMQ_ROUTER, ZMQ_ROUTER, ZMQ_ROUTER};
     void **client[N_CHANNELS] = {&px->c_shell, &px->c_iopub, &px->c_stdin, &px->c_control, &px->c_hb};
     for (int ch = 0; ch < N_CHANNELS; ch++) {
         connection_endpoint(cc, ch, ep, sizeof ep);
         if (!(*client[ch] = new_socket(px, client_type[ch], ep, 1, err, errlen))) return -1;
+        if (!cc->port[ch]) { /* tcp://ip:*: the port libzmq chose */
+            char last[400];
+            size_t n = sizeof last;
+            const char *colon;
+            if (zmq_getsockopt(*client[ch], ZMQ_LAST_ENDPOINT, last, &n) || !(colon = strrchr(last, ':'))) {
+                snprintf(err, errlen, "bind %s: no port known", ep);
+                return -1;
+            }
+            cc->port[ch] = atoi(colon + 1);
+        }
     }
+    /* What the connection file lacked, made up as ipykernel makes it, written back for
+     * the clients to read (kernel/connection.h) */
+    if (cc->filled && px->cfg->client_file && connection_write(px->cfg->client_file, cc, err, errlen)) return -1;
     static const int child_type[N_CHANNELS - 1] = {ZMQ_DEALER, ZMQ_SUB, ZMQ_DEALER, ZMQ_DEALER};
     void **child[N_CHANNELS - 1] = {&px->k_shell, &px->k_iopub, &px->k_stdin, &px->k_control};
     for (int ch = 0; ch < N_CHANNELS - 1; ch++) {

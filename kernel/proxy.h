@@ -24,7 +24,8 @@
 #include "model/model.h"
 
 struct proxy_config {
-    const struct connection *client; /* from Jupyter's connection file */
+    struct connection *client;       /* from Jupyter's connection file; ports it left to
+                                        the kernel (0) are filled in once bound */
     struct child *child;             /* started; its connection names our peer sockets */
     const nbs_model *model;          /* NULL: relay only, tag nothing */
     const struct stage_display_options *display;

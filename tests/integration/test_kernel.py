@@ -1984,9 +1984,9 @@ def test_100k_printed_lines_arrive_complete_and_in_order(kernel):
 def test_bad_invocations_name_the_problem(tmp_path):
     r = subprocess.run([str(BIN)], capture_output=True, text=True, timeout=10)
     assert r.returncode == 2 and "no connection file" in r.stderr
-    r = subprocess.run([str(BIN), "-f", str(tmp_path / "missing.json")], capture_output=True,
-                       text=True, timeout=10)
-    assert r.returncode == 1 and "missing.json" in r.stderr
+    r = subprocess.run([str(BIN), "-f", str(tmp_path)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and r.stderr == f"nbstage-kernel: {tmp_path}: a folder, not a connection file\n", \
+        r.stderr
     conn = tmp_path / "c.json"
     conn.write_text(json.dumps({"ip": "127.0.0.1", "transport": "tcp", "key": "k",
                                 "signature_scheme": "hmac-sha256", "shell_port": 1, "iopub_port": 2,
@@ -2004,11 +2004,59 @@ def test_bad_invocations_name_the_problem(tmp_path):
     conn.write_text("{not json")
     r = subprocess.run([str(BIN), "-f", str(conn)], capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "c.json" in r.stderr
-    r = subprocess.run([str(BIN), "-f", "x", "--tag-position", "middle"], capture_output=True,
-                       text=True, timeout=10)  # said, ignored; then the missing file ends it
+    r = subprocess.run([str(BIN), "-f", str(tmp_path), "--tag-position", "middle"], capture_output=True,
+                       text=True, timeout=10)  # said, ignored; then the folder ends it
     assert r.returncode == 1 and "top or bottom; ignored" in r.stderr
     r = subprocess.run([str(BIN), "-f", "x", "--wrap"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 2 and "--wrap needs a value" in r.stderr
+
+
+def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_path, specs):
+    """ipykernel launched by hand (`-f my.json`, then `jupyter console --existing
+    my.json`) fills in what the connection file lacks and writes it back: the whole
+    file when there is none (removed again at exit), ports given as 0 or not at all, a
+    key (a random one: a missing key is not an empty one).  The stage kernel refused
+    each ("is not a port number", exit 1) and, without a key, ran unsigned where a
+    client reading the file could not talk to it."""
+    from jupyter_client import BlockingKernelClient
+    cases = {"missing.json": None,
+             "zero.json": {"ip": "127.0.0.1", "transport": "tcp", "shell_port": 0, "iopub_port": 0,
+                           "stdin_port": 0, "control_port": 0, "hb_port": 0},
+             "ipc.json": {"transport": "ipc"}}
+    for name, given in cases.items():
+        path = tmp_path / name
+        if given is not None:
+            path.write_text(json.dumps(given))
+        p = subprocess.Popen([str(BIN), "-f", str(path), "--wrap", "python3"], stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not (path.exists() and "key" in json.loads(path.read_text() or "{}")):
+                assert p.poll() is None and time.monotonic() < deadline, p.stderr.read() if p.poll() is not None else name
+                time.sleep(0.05)
+            info = json.loads(path.read_text())
+            assert len(info["key"]) == 36 and info["signature_scheme"] == "hmac-sha256", info
+            assert all(info[k] > 0 for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"))
+            assert info["ip"] == ("127.0.0.1" if name != "ipc.json" else str(tmp_path / "ipc-ipc")), info
+            assert path.stat().st_mode & 0o777 == 0o600
+            kc = BlockingKernelClient(connection_file=str(path))
+            kc.load_connection_file()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=30)
+                out = []
+                r = kc.execute_interactive("print(6 * 7)", timeout=30,
+                                           output_hook=lambda m: out.append(m["content"].get("text", "")))
+                assert r["content"]["status"] == "ok" and "".join(out) == "42\n", out
+                kc.shutdown()
+            finally:
+                kc.stop_channels()
+            assert p.wait(timeout=20) == 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        # the file it made is removed with it, as ipykernel removes its own; one given stays
+        assert path.exists() == (given is not None), name
 
 
 def test_a_wrapped_spec_that_runs_the_stage_kernel_again_stops_at_once(tmp_path):

@@ -89,8 +89,8 @@ static void connection_read_names_file_and_reason(void **state)
     static const struct { const char *text, *reason; } bad[] = {
         {"{not json", "conn.json: "},
         {"[1, 2]", "not a JSON object"},
-        {"{\"ip\": \"127.0.0.1\", \"shell_port\": 1}", "\"iopub_port\" is not a port number"},
-        {"{\"shell_port\": 1}", "no \"ip\""},
+        {"{\"ip\": \"127.0.0.1\", \"shell_port\": 1, \"iopub_port\": -1}", "\"iopub_port\" is not a port number"},
+        {"{\"shell_port\": \"1\"}", "\"shell_port\" is not a port number"},
         {"{\"ip\": \"h\", \"transport\": \"udp\"}", "unknown transport \"udp\""},
         {"{\"ip\": \"h\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4,"
          " \"hb_port\": 70000}", "\"hb_port\" is not a port number"},
@@ -104,8 +104,59 @@ static void connection_read_names_file_and_reason(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) refused(i, bad[i].text, bad[i].reason);
     char err[256];
     struct connection c;
-    assert_int_equal(connection_read("/nonexistent/c.json", &c, err, sizeof err), -1);
-    assert_non_null(strstr(err, "/nonexistent/c.json"));
+    assert_int_equal(connection_read(dir, &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "a folder, not a connection file"));
+}
+
+/* What the file lacks is made up as ipykernel makes it, and said (filled): no file at
+ * all (created: the kernel's to remove), ports 0 or missing (tcp: bound to any; ipc:
+ * the first numbers unused), no ip, no key (a random uuid4, not an empty key). */
+static void connection_read_fills_in_what_is_missing(void **state)
+{
+    (void)state;
+    char path[160], err[256], ep[128];
+    snprintf(path, sizeof path, "%s/none.json", dir);
+    struct connection c, d;
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_true(c.created && c.filled);
+    assert_string_equal(c.transport, "tcp");
+    assert_string_equal(c.ip, "127.0.0.1");
+    assert_string_equal(c.signature_scheme, "hmac-sha256");
+    assert_int_equal(c.key_len, 36);
+    assert_int_equal(((const char *)c.key)[14], '4'); /* uuid4 */
+    connection_endpoint(&c, CH_SHELL, ep, sizeof ep);
+    assert_string_equal(ep, "tcp://127.0.0.1:*");
+    assert_int_equal(connection_read(path, &d, err, sizeof err), 0);
+    assert_memory_not_equal(c.key, d.key, 36); /* random */
+    connection_free(&c);
+    connection_free(&d);
+
+    /* all given: nothing made up */
+    snprintf(path, sizeof path, "%s/conn.json", dir);
+    unit_write_file(path, "{\"ip\": \"h\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
+                          " \"control_port\": 4, \"hb_port\": 5, \"key\": \"\"}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_true(!c.created && !c.filled && c.key_len == 0); /* an empty key is no signing */
+    connection_free(&c);
+
+    /* ipc: the ports made up skip those given and the sockets that exist */
+    snprintf(path, sizeof path, "%s/k.json", dir);
+    char sock[200];
+    snprintf(sock, sizeof sock, "%s/k-ipc-1", dir);
+    unit_write_file(sock, "");
+    unit_write_file(path, "{\"transport\": \"ipc\", \"iopub_port\": 2, \"key\": \"k\"}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_true(c.filled && !c.created);
+    char want[200];
+    snprintf(want, sizeof want, "%s/k-ipc", dir);
+    assert_string_equal(c.ip, want);
+    assert_int_equal(c.port[CH_SHELL], 3);
+    assert_int_equal(c.port[CH_IOPUB], 2);
+    assert_int_equal(c.port[CH_STDIN], 4);
+    assert_int_equal(c.port[CH_CONTROL], 5);
+    assert_int_equal(c.port[CH_HB], 6);
+    connection_free(&c);
+    unlink(sock);
 }
 
 /* What Jupyter and other clients write, each accepted as it is meant (a mutation audit
@@ -181,7 +232,7 @@ static void connection_read_refuses_edges(void **state)
         {"", "\"ip\" is not a string of at most 255 bytes"},
         {"", "unknown transport \"x\""}, {"", "\"transport\" is not a string of at most 7 bytes"},
     };
-    snprintf(bad[0].text, sizeof bad[0].text, "{\"ip\": \"h\", %s, \"hb_port\": 0}", ports);
+    snprintf(bad[0].text, sizeof bad[0].text, "{\"ip\": \"h\", %s, \"hb_port\": -1}", ports);
     snprintf(bad[1].text, sizeof bad[1].text, "{\"ip\": \"h\", %s, \"hb_port\": 65536}", ports);
     snprintf(bad[2].text, sizeof bad[2].text, "{\"ip\": 5, %s, \"hb_port\": 5}", ports);
     snprintf(bad[3].text, sizeof bad[3].text, "{\"ip\": \"%s\", %s, \"hb_port\": 5}", ip256, ports);
@@ -737,6 +788,7 @@ int main(void)
         cmocka_unit_test(connection_read_names_file_and_reason),
         cmocka_unit_test(connection_read_accepts_what_jupyter_writes),
         cmocka_unit_test(connection_read_refuses_edges),
+        cmocka_unit_test(connection_read_fills_in_what_is_missing),
         cmocka_unit_test(options_from_argv_and_environment),
         cmocka_unit_test(options_refuse_bad_values),
         cmocka_unit_test(options_notice_says_why_in_whole_lines),
