@@ -48,6 +48,22 @@ void fileonce_free(struct fileonce *o)
     *o = (struct fileonce){0};
 }
 
+/* One directory entry under two names: equal realpaths, or the same last name in
+ * folders that are one folder (a bind mount shows a folder at a second path, with
+ * the same device and inode; a hard link is another entry, and so another file). */
+static int same_entry(const char *a, const char *b)
+{
+    if (!strcmp(a, b)) return 1;
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    if (!sa || !sb || strcmp(sa, sb)) return 0;
+    char *da = strndup(a, (size_t)(sa - a) + (sa == a)), *db = strndup(b, (size_t)(sb - b) + (sb == b));
+    struct stat x, y;
+    int same = da && db && stat(da, &x) == 0 && stat(db, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+    free(da);
+    free(db);
+    return same;
+}
+
 int fileonce_met(struct fileonce *o, const char *path)
 {
     struct stat st;
@@ -63,7 +79,7 @@ int fileonce_met(struct fileonce *o, const char *path)
             free(real);
             return -1;
         }
-        if (!strcmp(real, d->real)) {
+        if (same_entry(real, d->real)) {
             free(real);
             return 1;
         }

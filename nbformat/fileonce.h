@@ -2,10 +2,12 @@
  *
  * Owns: the one rule tag (model/tagfind.c), fmt, summary and ingest share for "the
  * same file" while they walk their PATHs (a folder may hold a notebook and a symlink
- * to it; `cmd dir dir/a.ipynb` names one twice): equal realpaths, looked for only
- * among paths whose stat gives a device and inode met before, so that a walk pays one
- * stat per file and a realpath only for such pairs.  A hard link shares an inode but
- * is another name to a rename, and so another file to all of them.  A path that cannot
+ * to it; `cmd dir dir/a.ipynb` names one twice; a bind mount shows a folder twice):
+ * one directory entry, its realpaths equal or its last name the same in folders of
+ * one device and inode, looked for only among paths whose stat gives a device and
+ * inode met before, so that a walk pays one stat per file and a realpath only for
+ * such pairs.  A hard link shares an inode but is another entry, another name to a
+ * rename, and so another file to all of them.  A path that cannot
  * be stat'd is no file yet: each mention is kept, and each read says why.  The first
  * name met is the one kept, so the order is the walk's.
  */

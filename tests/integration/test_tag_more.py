@@ -700,3 +700,26 @@ def test_a_save_in_place_while_the_new_version_is_written_is_kept(model, tmp_pat
     assert p.returncode == 2 and "changed while being tagged, left as it is now" in err, (p.returncode, out, err)
     assert nb.read_text() == edited
     assert [f.name for f in tmp_path.iterdir() if f.name != "strace.log"] == ["a.ipynb"]  # no temporary left
+
+
+def test_a_folder_bind_mounted_twice_is_one_folder(model, tmp_path):  # noqa: F811
+    """A container volume mounted at two paths: `tag src dst` tagged the notebook under
+    both names, and the second rename found the inode the first had put in place ("changed
+    while being tagged", exit 2); ingest wrote its cells twice.  One directory entry
+    seen twice is one file (the same last name in folders of one device and inode); a
+    hard link is still another file."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    dst.mkdir()
+    (src / "a.ipynb").write_text(make_nb(SIMPLE))
+    os.link(src / "a.ipynb", src / "hard.ipynb")
+    if subprocess.run(["mount", "--bind", str(src), str(dst)], capture_output=True).returncode:
+        pytest.skip("cannot bind-mount here (needs root and a container that allows mount)")
+    try:
+        r = nbstage("tag", "-m", model, src, dst)
+        assert r.returncode == 0 and "changed while being tagged" not in r.stderr, r.stderr
+        assert "2 notebooks: 2 rewritten" in r.stderr, r.stderr
+        r = nbstage("ingest", "-o", tmp_path / "c.jsonl", src, dst)
+        assert r.returncode == 0 and "2 notebooks skipped, met again under another name" in r.stderr, r.stderr
+    finally:
+        subprocess.run(["umount", str(dst)], check=True)
