@@ -208,6 +208,21 @@ int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err)
                          !(t->mode & 0222) ? "read-only file" : strerror(errno));
             goto fail;
         }
+        /* In a sticky folder (/tmp, a shared 1777 one) only the file's owner, the
+         * folder's or root may replace it: the rename would fail at the end, as
+         * "Operation not permitted", a colleague's notebook that is ours to write
+         * but not to replace.  Said before any work. */
+        uid_t me = geteuid();
+        struct stat dir;
+        char *copy = strdup(t->target);
+        if (me != 0 && st->st_uid != me && copy && stat(dirname(copy), &dir) == 0 && (dir.st_mode & S_ISVTX) &&
+            dir.st_uid != me) {
+            free(copy);
+            nb_set_error(err, "%s: owned by another user in a folder with the sticky bit (as /tmp): only "
+                              "its owner may replace it, left untouched", path);
+            goto fail;
+        }
+        free(copy);
     } else if (errno == ENOENT) {
         if (nb_save_new_name(path, err)) goto fail;
         mode_t um = umask(0);

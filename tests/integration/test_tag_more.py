@@ -19,6 +19,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import struct
 import subprocess
@@ -723,3 +724,26 @@ def test_a_folder_bind_mounted_twice_is_one_folder(model, tmp_path):  # noqa: F8
         assert r.returncode == 0 and "2 notebooks skipped, met again under another name" in r.stderr, r.stderr
     finally:
         subprocess.run(["umount", str(dst)], check=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_another_users_notebook_in_a_sticky_folder_is_refused_before_any_work(model, tmp_path):  # noqa: F811
+    """In a sticky folder (/tmp, a shared 1777 one) a colleague's notebook that we may
+    write but, not owning it, not replace: tag wrote its temporary, then the rename
+    failed as "rename: Operation not permitted".  Now said before any work, and why."""
+    from test_tag import as_nobody, folder_for_nobody
+    d, m = folder_for_nobody(model, "nbstage-sticky-")
+    try:
+        d.chmod(0o1777)
+        nb = d / "theirs.ipynb"
+        nb.write_text(make_nb(SIMPLE))
+        nb.chmod(0o666)  # root's, writable by all
+        before = nb.read_bytes()
+        r = subprocess.run([str(BIN), "tag", "-m", str(m), str(nb)], capture_output=True, text=True,
+                           timeout=60, **as_nobody())
+        assert r.returncode == 2, r.stderr
+        assert f"{nb}: owned by another user in a folder with the sticky bit (as /tmp): only its owner may " \
+               "replace it, left untouched" in r.stderr, r.stderr
+        assert nb.read_bytes() == before and sorted(p.name for p in d.iterdir()) == ["model.nbsm", "theirs.ipynb"]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
