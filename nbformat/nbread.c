@@ -467,6 +467,11 @@ static char *slurp(const char *path, size_t *len, nb_error *err)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         char why[PATH_MAX + 64];
+        struct stat sock;
+        if (errno == ENXIO && stat(path, &sock) == 0 && S_ISSOCK(sock.st_mode)) { /* opens as nothing */
+            nb_set_error(err, "%s: not a regular file", path);
+            return NULL;
+        }
         nb_set_error(err, "%s: %s", path, nb_path_strerror(path, errno, why, sizeof why));
         return NULL;
     }

@@ -528,6 +528,16 @@ def test_a_fifo_named_like_a_notebook_is_refused_not_waited_on(model, tmp_path):
     os.mkfifo(fifo)
     r = run("classify", "--model", model, fifo, timeout=20)
     assert r.returncode == 2 and "x.ipynb: not a regular file" in r.stderr, r.stderr
+    # a socket: open() fails (ENXIO), which said "No such device or address"
+    import socket
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(tmp_path / "s.ipynb"))
+        r = run("classify", "--model", model, tmp_path / "s.ipynb", timeout=20)
+        assert r.returncode == 2 and r.stderr == f"nbstage classify: {tmp_path}/s.ipynb: not a regular file\n", \
+            r.stderr
+    finally:
+        sock.close()
 
 
 def test_a_zero_filled_notebook_is_said_to_hold_a_nul_byte(model, tmp_path):
