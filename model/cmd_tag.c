@@ -107,6 +107,8 @@ static void print_summary(const struct tagrun *r, double secs, int threads)
         nb_lang_tally_print(stderr, &r->not_python);
         fputs("; --any-language tags them)", stderr);
     }
+    if (r->folders_failed)
+        fprintf(stderr, ", %ld folder%s could not be read", r->folders_failed, r->folders_failed == 1 ? "" : "s");
     if (r->skipped) fprintf(stderr, ", %ld not done (interrupted)", r->skipped);
     if (r->sync_failed)
         fprintf(stderr, ", %ld filesystem%s failed to sync", r->sync_failed,
@@ -229,7 +231,8 @@ int cmd_tag(int argc, char **argv)
     struct tagfind found = {0};
     for (int a = optind; a < argc; a++)
         if (tagfind_add(&found, argv[a])) goto oom;
-    r.failed = found.failed; /* folders that could not be walked */
+    r.failed = found.failed; /* paths that could not be looked at */
+    r.folders_failed = found.folders_failed;
     if (r.opt.output && found.n != 1) {
         fprintf(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one\n",
                 argv[optind]);
@@ -283,7 +286,7 @@ int cmd_tag(int argc, char **argv)
     double t0 = now();
     int threads = tagrun_all(&r);
     double secs = now() - t0;
-    if (!r.opt.quiet || r.failed || r.skipped || r.sync_failed)
+    if (!r.opt.quiet || r.failed || r.folders_failed || r.skipped || r.sync_failed)
         print_summary(&r, secs, threads);
     classcache_free(r.opt.cache);
     model_free(model);
@@ -294,7 +297,7 @@ int cmd_tag(int argc, char **argv)
         if (!r.stdout_said) fprintf(stderr, "nbstage tag: <stdout>: write error: %s\n", strerror(e));
         return EXIT_USAGE;
     }
-    if (r.failed || r.skipped || r.sync_failed) return EXIT_USAGE;
+    if (r.failed || r.folders_failed || r.skipped || r.sync_failed) return EXIT_USAGE;
     return (r.opt.check && r.with_findings) ? EXIT_FINDINGS : EXIT_OK;
 oom: /* (while finding the notebooks) */
     fprintf(stderr, "nbstage tag: out of memory\n");

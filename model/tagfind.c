@@ -37,7 +37,9 @@ static void walk_error(const char *path, const char *reason, void *vfind)
 {
     struct tagfind *f = vfind;
     nb_say(stderr, "nbstage tag: %s: %s", path, reason); /* a name's control characters as '?' on a terminal */
-    f->failed++;
+    struct stat st; /* a folder is said as one, not counted as a notebook that failed */
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) f->folders_failed++;
+    else f->failed++;
 }
 
 int tagfind_add(struct tagfind *f, const char *arg)
@@ -48,9 +50,9 @@ int tagfind_add(struct tagfind *f, const char *arg)
      * worth reporting, not walking. */
     if (nb_is_notebook_name(arg) && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
         return add_path(arg, arg, f);
-    long found = f->found, failed = f->failed;
+    long found = f->found, failed = f->failed + f->folders_failed;
     if (nb_walk(arg, add_path, walk_error, f)) return -1;
-    if (f->found == found && f->failed == failed && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+    if (f->found == found && f->failed + f->folders_failed == failed && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
         nb_say(stderr, "nbstage tag: %s: no notebooks (.ipynb) found", arg);
     return 0;
 }

@@ -19,7 +19,9 @@
 struct tagfind {
     char **path; /* path[0 .. n), malloc'd, in the order found, each file once */
     size_t n, cap;
-    long failed;          /* folders that could not be walked (each reported on stderr) */
+    long failed;          /* paths that could not be looked at, not folders (each reported
+                           * on stderr): a dangling symlink, a PATH that does not exist */
+    long folders_failed;  /* folders that could not be walked (each reported on stderr) */
     long found;           /* the files the walks met, those met again included */
     struct fileonce met;  /* the files listed */
 };

@@ -62,6 +62,7 @@ struct tagrun {
     struct tagbatch *batch; /* the classifications asked for (see "Windows") */
     /* totals, kept by the delivering thread (failed may start above 0) */
     long failed, rewritten, unchanged, with_findings, skipped, sync_failed, spliced;
+    long folders_failed; /* folders the walk could not read (model/tagfind.h): exit 2 too */
     struct nb_lang_tally not_python; /* left as they are (model/tagjob.h) */
     int stdout_gone; /* a SIGPIPE ended the run (set by tagrun_all) */
     int stdout_errno; /* why the run's last flush of stdout failed, or 0 (ditto) */

@@ -789,6 +789,10 @@ def test_permission_errors_as_another_user(model, tmp_path):
         (locked / "c.ipynb").write_text(make_nb(SIMPLE))
         os.chown(locked / "c.ipynb", 65534, 65534)
         locked.chmod(0o555)  # the file is nobody's, but the folder takes no temporaries
+        closed = d / "closed"  # a folder nobody may not read: said as a folder, not a notebook
+        closed.mkdir()
+        (closed / "d.ipynb").write_text(make_nb(SIMPLE))
+        closed.chmod(0o700)
         before = snapshot(d)
         r = nbstage("tag", "-m", m, d, **as_nobody())
         assert r.returncode == 2, r.stderr
@@ -801,7 +805,8 @@ def test_permission_errors_as_another_user(model, tmp_path):
             rel = str(p.relative_to(d))
             assert after[rel] == before[rel], rel
         assert after["good.ipynb"][0] != before["good.ipynb"][0]
-        assert "3 failed" in err
+        assert f"{closed}: Permission denied" in err
+        assert "nbstage tag: 4 notebooks: 1 rewritten, 0 unchanged, 3 failed, 1 folder could not be read\n" in err, err
     finally:
         subprocess.run(["chmod", "-R", "u+rwx", str(d)])
         shutil.rmtree(d, ignore_errors=True)
