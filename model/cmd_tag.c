@@ -80,7 +80,7 @@ static void usage(FILE *to)
             "  -q, --quiet           only errors and findings\n"
             "  -h, --help            this help\n\n"
             "exit: 0 done (or nothing stale), 1 --check found missing or stale tags,\n"
-            "2 usage error, or some notebook could not be read or written.\n");
+            "2 usage error, or some notebook (or folder) could not be read or written.\n");
 }
 
 static double now(void)
