@@ -102,12 +102,14 @@ int trainrun(const struct train_opts *o)
     int used_threads = o->cfg.threads < LSTM_MAX_THREADS ? o->cfg.threads : LSTM_MAX_THREADS; /* train.c's cap */
     if (log) {
         fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu blank or comment-only, "
-                     "%zu below confidence, %zu duplicates dropped, %ld over the class cap of %d\n",
-                ws.lines, ws.abstained, ws.no_source, ws.blank, ws.low_conf, dups, capped, o->cap);
+                     "%zu below confidence, %zu duplicates dropped, ",
+                ws.lines, ws.abstained, ws.no_source, ws.blank, ws.low_conf, dups);
+        if (o->cap > 0) fprintf(log, "%ld over the class cap of %d\n", capped, o->cap);
+        else fputs("no class cap\n", log);
         fprintf(log, "train: classes before the cap:");
         for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
-        fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d words%s%s, "
-                     "%s targets%s; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1,
+        fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d word%s%s%s, "
+                     "%s targets%s; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1, v.n - 1 == 1 ? "" : "s",
                 o->assign_words ? " with assignment words" : "",
                 o->oov_word ? (o->assign_words ? " and an out-of-vocabulary word" : " with an out-of-vocabulary word") : "",
                 o->soft ? "soft" : "hard", o->context ? ", each cell after its predecessor's last lines" : "",
