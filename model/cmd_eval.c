@@ -210,10 +210,26 @@ int cmd_eval(int argc, char **argv)
             free(line);
             goto out;
         }
+        /* --predictions without sources (classify's and label's lines): two stages for
+         * one id are two cells under it, or one cell read two ways; either way its hand
+         * label cannot score both */
         size_t first = 0;
-        int met = gold_seen_add(&seen, &g, row, lineno, src, len, &first);
+        const char *key = src, *stage = NULL;
+        size_t klen = len;
+        if (!src && predictions) {
+            json_t *st = json_object_get(o, "stage");
+            stage = json_is_string(st) ? json_string_value(st) : "null";
+            key = stage;
+            klen = strlen(stage);
+        }
+        int met = gold_seen_add(&seen, &g, row, lineno, key, klen, &first);
         if (met < 0 || met == 2) {
             if (met < 0) fprintf(stderr, "nbstage eval: out of memory\n");
+            else if (stage)
+                fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two predictions (%s): two cells under "
+                                "one id, or one read two ways; its hand label could go with either; ids must "
+                                "be unique, as one `nbstage ingest` run of their common folder gives them\n",
+                        cells_path, first, lineno, id);
             else fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two sources (%s): its hand label could go "
                                  "with either; ids must be unique, as one `nbstage ingest` run of their common "
                                  "folder gives them\n", cells_path, first, lineno, id);

@@ -404,6 +404,11 @@ def test_one_id_with_two_sources_is_refused_by_label_and_eval(tmp_path, cells):
     assert not out.exists()
     r = run(["eval", "--gold", gold, joined])
     assert r.returncode == 2 and want in r.stderr and "accuracy" not in r.stdout, (r.stdout, r.stderr)
+    # predictions carry no source: two stages for the id say the same (label's lines here)
+    weak = tmp_path / "weak.jsonl"
+    assert run(["label", "-q", "-o", weak, joined]).returncode == 0
+    r = run(["eval", "--predictions", "--gold", gold, weak])
+    assert r.returncode == 2 and f"{weak}:2 and {n + 1}: one id, two predictions (a.ipynb#1)" in r.stderr, r.stderr
     # the same cell given twice is still scored once, by both
     twice = tmp_path / "twice.jsonl"
     twice.write_text(cells.read_text() * 2)
