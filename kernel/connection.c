@@ -48,6 +48,23 @@ static int random_key(struct connection *c)
     return 0;
 }
 
+/* ipc's made-up "ip", as jupyter_client makes it: os.path.splitext of the connection
+ * file's absolute path, then "-ipc" (a name's leading dots are no extension's).  -1:
+ * too long. */
+static int ipc_prefix(const char *path, char *out, size_t cap)
+{
+    char cwd[4096] = "";
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *name = base;
+    while (*name == '.') name++;
+    const char *dot = strrchr(name, '.');
+    int stem = dot ? (int)(dot - path) : (int)strlen(path);
+    int n = snprintf(out, cap, "%s%s%.*s-ipc", cwd, cwd[0] ? "/" : "", stem, path);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 int connection_read(const char *path, struct connection *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -95,10 +112,8 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
         goto out;
     }
     if (!json_object_get(root, "ip")) { /* jupyter_client's defaults */
-        const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
-        int stem = dot && (!slash || dot > slash) ? (int)(dot - path) : (int)strlen(path);
         if (!ipc) strcpy(c->ip, "127.0.0.1");
-        else if (snprintf(c->ip, sizeof c->ip, "%.*s-ipc", stem, path) >= (int)sizeof c->ip) {
+        else if (ipc_prefix(path, c->ip, sizeof c->ip)) {
             snprintf(err, errlen, "%s: too long a path for the ipc sockets beside it", path);
             goto out;
         }
@@ -163,6 +178,20 @@ void connection_endpoint(const struct connection *c, int ch, char *out, size_t o
         snprintf(out, outlen, "tcp://%s:%s", c->ip, port);
 }
 
+/* The folders of PATH that do not exist, made 0700 (ipykernel: os.makedirs(..., 0o700)).
+ * 0, or -1 with errno. */
+static int make_folders(const char *path)
+{
+    char d[4200];
+    if (snprintf(d, sizeof d, "%s", path) >= (int)sizeof d) { errno = ENAMETOOLONG; return -1; }
+    for (char *p = d + 1; (p = strchr(p, '/')); p++) {
+        *p = 0;
+        if (mkdir(d, 0700) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
 int connection_write(const char *path, const struct connection *c, char *err, size_t errlen)
 {
     json_t *root = json_object();
@@ -188,7 +217,15 @@ int connection_write(const char *path, const struct connection *c, char *err, si
         free(text);
         return -1;
     }
-    int fd = atomic ? mkostemp(tmp, O_CLOEXEC) : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    int fd = atomic ? mkostemp(tmp, O_CLOEXEC) : -1;
+    if (fd < 0 && atomic && errno == ENOENT && c->created && !make_folders(path)) { /* ipykernel's makedirs */
+        snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+        fd = mkostemp(tmp, O_CLOEXEC);
+    }
+    if (fd < 0) { /* a folder that takes no temporary (ipykernel writes in place), a symlink, a device */
+        atomic = 0;
+        fd = open(path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
+    }
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
     } else {
@@ -203,7 +240,8 @@ int connection_write(const char *path, const struct connection *c, char *err, si
         int closed = close(fd);
         if (!werr && closed == 0 && (!atomic || rename(tmp, path) == 0)) rc = 0;
         else {
-            snprintf(err, errlen, "%s: write failed: %s", path, strerror(werr ? werr : errno));
+            snprintf(err, errlen, "%s: %s failed: %s", path, werr || closed ? "write" : "rename",
+                     strerror(werr ? werr : errno));
             if (atomic) unlink(tmp);
         }
     }

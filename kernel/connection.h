@@ -22,7 +22,8 @@ struct connection {
     char signature_scheme[32];  /* "hmac-sha256" or "hmac-sha512" */
     char kernel_name[256];      /* a kernelspec's folder name: at most NAME_MAX bytes */
     int filled;                 /* something made up: write the file back once bound */
-    int created;                /* PATH did not exist: ours, removed at exit (ipykernel's way) */
+    int created;                /* PATH did not exist: ours, removed at exit once written */
+    int written;                /* written back (kernel/proxy.c) */
 };
 
 /* Reads PATH into C; 0 on success, -1 with "PATH: reason" in ERR.  Only hmac-sha256

@@ -199,7 +199,7 @@ int main(int argc, char **argv)
                                    .ipykernel = kernelspec_runs_ipykernel(&ks),
                                    .parent = parent, .parent_fd = parent_fd};
         code = proxy_run(&cfg);
-        if (conn.created && client_file) unlink(client_file); /* made here: ours to remove */
+        if (conn.created && conn.written && client_file) unlink(client_file); /* made here: ours to remove */
         free(client_file);
         child_cleanup(&child);
     }

@@ -593,7 +593,10 @@ static int setup(struct proxy *px, char *err, size_t errlen)
     }
     /* What the connection file lacked, made up as ipykernel makes it, written back for
      * the clients to read (kernel/connection.h) */
-    if (cc->filled && px->cfg->client_file && connection_write(px->cfg->client_file, cc, err, errlen)) return -1;
+    if (cc->filled && px->cfg->client_file) {
+        if (connection_write(px->cfg->client_file, cc, err, errlen)) return -1;
+        cc->written = 1;
+    }
     static const int child_type[N_CHANNELS - 1] = {ZMQ_DEALER, ZMQ_SUB, ZMQ_DEALER, ZMQ_DEALER};
     void **child[N_CHANNELS - 1] = {&px->k_shell, &px->k_iopub, &px->k_stdin, &px->k_control};
     for (int ch = 0; ch < N_CHANNELS - 1; ch++) {

@@ -48,9 +48,10 @@ static void usage(FILE *to)
             "Two notebooks that would get one id (the same path under two PATHs, or file\n"
             "names that are not UTF-8, whose bytes become U+FFFD) are an error: give the\n"
             "folder that holds both, or rename them.  A file met again under another name\n"
-            "(a symlink to a notebook read, or one named twice) is skipped, its cells not\n"
-            "written twice under two ids, and counted in the statistics.  PATH '-' is\n"
-            "standard input (named <stdin>, its cells' ids <stdin>#k), given once.\n\n"
+            "(a symlink to a notebook read, one named twice, a folder bind-mounted at a\n"
+            "second path) is skipped, its cells not written twice under two ids, and\n"
+            "counted in the statistics.  PATH '-' is standard input (named <stdin>, its\n"
+            "cells' ids <stdin>#k), given once.\n\n"
             "Statistics go to stderr: notebooks, groups (top-level folders under PATH),\n"
             "cells, means, dropped and duplicate cells, and each bad notebook with its\n"
             "reason.  A notebook that cannot be read (bad JSON, a dangling symlink) or a\n"
@@ -294,7 +295,7 @@ static void print_stats(const struct ingest_stats *st, long groups, long again, 
             ratio((double)st->notebooks, (double)groups), st->bad);
     if (again)
         fprintf(stderr, "nbstage ingest: %ld notebook%s skipped, met again under another name (a symlink "
-                        "to a notebook read, or one named twice)\n",
+                        "to a notebook read, one named twice, a bind mount)\n",
                 again, again == 1 ? "" : "s");
     if (st->not_python.total) {
         fprintf(stderr, "nbstage ingest: %ld notebook%s skipped, not Python (", st->not_python.total,

@@ -2019,24 +2019,37 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
     each ("is not a port number", exit 1) and, without a key, ran unsigned where a
     client reading the file could not talk to it."""
     from jupyter_client import BlockingKernelClient
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "link.json").symlink_to("target.json")  # dangling: written through, as Python does
     cases = {"missing.json": None,
              "zero.json": {"ip": "127.0.0.1", "transport": "tcp", "shell_port": 0, "iopub_port": 0,
                            "stdin_port": 0, "control_port": 0, "hb_port": 0},
-             "ipc.json": {"transport": "ipc"}}
+             "ipc.json": {"transport": "ipc"},
+             "w/r.ipc.json": {"transport": "ipc"},  # given relative: its sockets' path is made absolute
+             "new/folder/k.json": None,  # ipykernel makes the folders
+             "w/link.json": None}
     for name, given in cases.items():
         path = tmp_path / name
         if given is not None:
             path.write_text(json.dumps(given))
-        p = subprocess.Popen([str(BIN), "-f", str(path), "--wrap", "python3"], stderr=subprocess.PIPE, text=True)
+        arg = str(path) if name != "w/r.ipc.json" else "r.ipc.json"
+        p = subprocess.Popen([str(BIN), "-f", arg, "--wrap", "python3"], stderr=subprocess.PIPE, text=True,
+                             cwd=tmp_path / "w")
         try:
             deadline = time.monotonic() + 30
-            while not (path.exists() and "key" in json.loads(path.read_text() or "{}")):
+            def written():  # a symlink's target is written in place: it may be read half-written
+                try:
+                    return "key" in json.loads(path.read_text())
+                except (OSError, ValueError):
+                    return False
+            while not written():
                 assert p.poll() is None and time.monotonic() < deadline, p.stderr.read() if p.poll() is not None else name
                 time.sleep(0.05)
             info = json.loads(path.read_text())
             assert len(info["key"]) == 36 and info["signature_scheme"] == "hmac-sha256", info
             assert all(info[k] > 0 for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"))
-            assert info["ip"] == ("127.0.0.1" if name != "ipc.json" else str(tmp_path / "ipc-ipc")), info
+            ipc = {"ipc.json": str(tmp_path / "ipc-ipc"), "w/r.ipc.json": str(tmp_path / "w" / "r.ipc-ipc")}
+            assert info["ip"] == ipc.get(name, "127.0.0.1"), info
             assert path.stat().st_mode & 0o777 == 0o600
             kc = BlockingKernelClient(connection_file=str(path))
             kc.load_connection_file()
@@ -2057,6 +2070,7 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
                 p.wait()
         # the file it made is removed with it, as ipykernel removes its own; one given stays
         assert path.exists() == (given is not None), name
+    assert (tmp_path / "w" / "target.json").is_file()  # the link's target, made through it
 
 
 def test_a_wrapped_spec_that_runs_the_stage_kernel_again_stops_at_once(tmp_path):
