@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 {
     struct kernel_options opt;
     char err[1024];
+    nb_hold_std_fds(); /* before any file or socket is opened (nbformat/notebook.h) */
     blas_core_reexec(argv, 0); /* first: OpenBLAS's threads can hang even the exit (model/blas_core.h) */
     if (options_parse(argc, argv, &opt, err, sizeof err)) {
         fprintf(stderr, "nbstage-kernel: %s\n", err);

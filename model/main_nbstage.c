@@ -114,6 +114,7 @@ static int stdout_checked(const char *who, int rc)
 
 int main(int argc, char **argv)
 {
+    nb_hold_std_fds(); /* before any file is opened (nbformat/notebook.h) */
     /* first: OpenBLAS's threads, started before main, can hang even the exit */
     blas_core_reexec(argv, argc > 1 && !strcmp(argv[1], "train"));
     signal(SIGXFSZ, SIG_IGN);

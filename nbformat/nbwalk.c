@@ -17,6 +17,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -226,6 +227,15 @@ int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_ba
         return -1;
     }
     return 0;
+}
+
+void nb_hold_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int got = open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY) | O_NOCTTY); /* the lowest free: FD */
+        if (got >= 0 && got != fd) { dup2(got, fd); close(got); }
+    }
 }
 
 int nb_stdout_flush(const char *who)

@@ -174,6 +174,13 @@ void nb_say(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* N bytes of BUF (whole lines) to TO, shown as nb_say shows them, newlines kept. */
 void nb_show(FILE *to, const char *buf, size_t n);
 
+/* At a program's start: each of descriptors 0, 1 and 2 that is closed (a cron job, a
+ * daemon, `nbstage tag dir >&-`) is held by /dev/null opened the other way round (0
+ * write-only, 1 and 2 read-only), so that reading or writing it still fails as on a
+ * closed one (EBADF), but no file the program opens is given its number: a temporary
+ * that got descriptor 1 had `tag`'s report lines written into it, then renamed over
+ * a notebook. */
+void nb_hold_std_fds(void);
 /* Flushes stdout: 0 when all written to it got there, else -1 with
  * "WHO: <stdout>: write error: REASON" on stderr (a full disk, a closed stdout), the
  * one wording of every command.  The reason is the flush's errno, or, when an earlier
