@@ -169,10 +169,7 @@ static void deliver(size_t i, void *vwin)
     if (!j->to_stdout) {
         if (j->out_len) { /* on the bar's terminal: the bar erased first, as for stderr below */
             pthread_mutex_lock(&r->bar.lock);
-            if (r->bar.tty && r->bar.drawn && isatty(STDOUT_FILENO)) {
-                fputs("\r\033[K", stderr);
-                r->bar.drawn = 0;
-            }
+            if (isatty(STDOUT_FILENO)) progress_erase_locked(&r->bar);
             nb_show(stdout, j->out, j->out_len);
             pthread_mutex_unlock(&r->bar.lock);
         }
@@ -189,8 +186,7 @@ static void deliver(size_t i, void *vwin)
     if (j->err_len || out_errno || (j->failed && !j->err)) {
         /* erase the bar first so the message starts on a clean line */
         pthread_mutex_lock(&r->bar.lock);
-        if (r->bar.tty && r->bar.drawn) fputs("\r\033[K", stderr);
-        r->bar.drawn = 0;
+        progress_erase_locked(&r->bar);
         if (j->err_len) nb_show(stderr, j->err, j->err_len);
         else if (j->failed && !j->err) nb_say(stderr, "nbstage tag: %s: out of memory", j->path);
         if (out_errno) nb_say(stderr, "nbstage tag: <stdout>: write error: %s", strerror(out_errno));
@@ -271,7 +267,7 @@ int tagrun_all(struct tagrun *r)
     atomic_store(&interrupted, 0);
     atomic_store(&stdout_gone, 0);
 
-    progress_start(&r->bar, "tag", (long)r->n);
+    progress_start(&r->bar, "tag", (long)r->n, r->opt.quiet);
     sem_init(&r->compute, 0, (unsigned)r->opt.jobs);
     int writes = !r->opt.check && !r->opt.dry_run;
     int threads = 0, fanout = r->opt.jobs * (writes ? WRITE_FANOUT : 1);

@@ -433,7 +433,7 @@ int cmd_ingest(int argc, char **argv)
     }
 
     struct progress bar;
-    progress_start(&bar, "ingest", (long)wc.n);
+    progress_start(&bar, "ingest", (long)wc.n, quiet);
     struct ingest_stats st = {0};
     struct sink_ctx sc = {.out = out, .bar = &bar, .st = &st, .read = calloc(wc.n ? wc.n : 1, 1)};
     int rc = EXIT_OK;

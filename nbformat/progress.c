@@ -2,7 +2,9 @@
 #include "nbformat/progress.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,15 +15,38 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void progress_start(struct progress *p, const char *what, long total)
+/* The terminal's width: its own, else COLUMNS, else 80. */
+static int columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    int n = c ? atoi(c) : 0;
+    return n > 0 ? n : 80;
+}
+
+void progress_start(struct progress *p, const char *what, long total, int quiet)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     p->what = what ? what : "";
     p->total = total;
-    p->tty = isatty(STDERR_FILENO);
+    p->tty = !quiet && isatty(STDERR_FILENO);
+    p->cols = p->tty ? columns() : 80;
     p->start = now();
     p->last_draw = 0;
+}
+
+/* Puts LINE where the last one was: \r, the line, spaces over what is left of the
+ * old one, \r-free ends so that the cursor stays after the text.  Called with the
+ * lock held. */
+static void put(struct progress *p, const char *line)
+{
+    int n = (int)strlen(line);
+    fprintf(stderr, "\r%s%*s", line, p->drawn > n ? p->drawn - n : 0, "");
+    if (p->drawn > n) fprintf(stderr, "\r%s", line);
+    fflush(stderr);
+    p->drawn = n;
 }
 
 /* Called with the lock held. */
@@ -30,25 +55,33 @@ static void draw(struct progress *p, int force)
     double t = now();
     if (!force && t - p->last_draw < 0.1) return;
     p->last_draw = t;
-    char line[160];
+    char line[160], tail[96];
     double el = t - p->start;
+    /* at most the width less one: a line that fills the last column wraps on some */
+    int room = p->cols - 1 < (int)sizeof line - 1 ? p->cols - 1 : (int)sizeof line - 1;
+    if (room < 1) room = 1;
     if (p->total > 0) {
-        enum { W = 30 };
         long d = p->done > p->total ? p->total : p->done;
-        int fill = (int)((double)d * W / (double)p->total);
-        char bar[W + 1];
-        for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
-        bar[W] = 0;
         double eta = d > 0 ? el * (double)(p->total - d) / (double)d : 0;
-        snprintf(line, sizeof line, "%s [%s] %ld/%ld %3d%%  %.0fs left", p->what, bar, d,
-                 p->total, (int)(100.0 * (double)d / (double)p->total), eta);
+        snprintf(tail, sizeof tail, " %ld/%ld %3d%%  %.0fs left", d, p->total,
+                 (int)(100.0 * (double)d / (double)p->total), eta);
+        /* the bar takes what the words leave, up to 30; under 5 there is none */
+        int w = room - (int)strlen(p->what) - (int)strlen(tail) - 3;
+        if (w > 30) w = 30;
+        if (w >= 5) {
+            char bar[31];
+            int fill = (int)((double)d * w / (double)p->total);
+            for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '.';
+            bar[w] = 0;
+            snprintf(line, sizeof line, "%s [%s]%s", p->what, bar, tail);
+        } else {
+            snprintf(line, sizeof line, "%s%s", p->what, tail);
+        }
     } else {
         snprintf(line, sizeof line, "%s: %ld  %.0fs", p->what, p->done, el);
     }
-    /* \r and erase-to-end: the bar overwrites itself in place */
-    fprintf(stderr, "\r%s\033[K", line);
-    fflush(stderr);
-    p->drawn = 1;
+    line[room] = 0;
+    put(p, line);
 }
 
 void progress_update(struct progress *p, long done)
@@ -68,14 +101,19 @@ void progress_add(struct progress *p, long n)
     pthread_mutex_unlock(&p->lock);
 }
 
-void progress_end(struct progress *p)
+void progress_erase_locked(struct progress *p)
 {
-    pthread_mutex_lock(&p->lock);
     if (p->tty && p->drawn) {
-        fprintf(stderr, "\r\033[K");
+        fprintf(stderr, "\r%*s\r", p->drawn, "");
         fflush(stderr);
     }
     p->drawn = 0;
+}
+
+void progress_end(struct progress *p)
+{
+    pthread_mutex_lock(&p->lock);
+    progress_erase_locked(p);
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_destroy(&p->lock);
 }

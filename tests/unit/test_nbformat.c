@@ -1216,7 +1216,7 @@ static void *worker(void *arg)
 static void progress_counts_across_threads(void **state)
 {
     (void)state;
-    progress_start(&shared_bar, "test", 4000);
+    progress_start(&shared_bar, "test", 4000, 0);
     pthread_t t[4];
     for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, worker, NULL);
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
