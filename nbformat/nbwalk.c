@@ -192,6 +192,19 @@ char *nb_utf8_lossy(const char *path)
     return out;
 }
 
+/* The length of the valid UTF-8 sequence at P (before END), or 0. */
+static int utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    int n = *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+    if (!n || end - p < n) return 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if ((*p == 0xe0 && p[1] < 0xa0) || (*p == 0xed && p[1] > 0x9f) || (*p == 0xf0 && p[1] < 0x90) ||
+        (*p == 0xf4 && p[1] > 0x8f))
+        return 0; /* overlong, a surrogate, past U+10FFFF */
+    return n;
+}
+
 size_t nb_unctrl(char *s, size_t n, int keep_newlines)
 {
     unsigned char *p = (unsigned char *)s, *end = p + n;
@@ -202,6 +215,11 @@ size_t nb_unctrl(char *s, size_t n, int keep_newlines)
             p[0] = '?'; /* a C1 control in UTF-8: two bytes, one '?' */
             memmove(p + 1, p + 2, (size_t)(end - p - 2));
             end--;
+        } else if (*p >= 0x80) {
+            int k = utf8_seq(p, end);
+            if (k) p += k - 1;
+            else if (*p <= 0x9f) *p = '?'; /* a lone C1 byte: 0x9b opens an escape sequence on
+                                            * an 8-bit terminal (xterm, Latin-1 consoles) */
         }
     }
     return (size_t)(end - (unsigned char *)s);

@@ -189,7 +189,8 @@ void nb_hold_std_fds(void);
  * changed it; else none is claimed. */
 int nb_stdout_flush(const char *who);
 /* S's N bytes with control characters as '?', in place (a newline kept if KEEP_NEWLINES;
- * a C1 control's two bytes become one '?'); the new length. */
+ * a C1 control's two UTF-8 bytes become one '?', and so does a lone byte 0x80-0x9f that
+ * is no part of a valid UTF-8 sequence); the new length. */
 size_t nb_unctrl(char *s, size_t n, int keep_newlines);
 /* jansson's reason for refusing a text (JE->text), made fit for one line of a message:
  * jansson quotes the bytes near the error as they are, so a newline there split the

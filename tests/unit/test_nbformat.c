@@ -1113,8 +1113,8 @@ static void walk_many_names_in_one_folder(void **state)
     free(dir);
 }
 
-/* Paths shown to a terminal: C0 controls, DEL and UTF-8 C1 controls (two bytes) become
- * one '?' each, newlines only when asked, the rest (a no-break space, a lone 0xc2 at
+/* Paths shown to a terminal: C0 controls, DEL, UTF-8 C1 controls (two bytes) and lone
+ * C1 bytes become one '?' each, newlines only when asked, the rest (a no-break space, a lone 0xc2 at
  * the end) as it is; to what is not a terminal, nb_show and nb_say write the bytes as
  * they are, a line longer than nb_say's 1024-byte buffer whole. */
 static void terminal_lines_shown_safely(void **state)
@@ -1136,6 +1136,16 @@ static void terminal_lines_shown_safely(void **state)
     memcpy(s, "x\xc2", 2);
     assert_int_equal(nb_unctrl(s, 2, 0), 2);
     assert_memory_equal(s, "x\xc2", 2);
+    free(s);
+    /* a lone C1 byte, not part of a UTF-8 sequence (0x9b opens an escape sequence on an
+     * 8-bit terminal), becomes '?'; the same byte inside a valid sequence (U+00DB, the
+     * euro sign, an emoji) and a Latin-1 letter (0xe9) stay */
+    static const char c1[] = "a\x9b" "31m \xc3\x9b \xe2\x82\xac \xf0\x9f\x98\x80 \xe9\x9b";
+    s = malloc(sizeof c1 - 1);
+    assert_non_null(s);
+    memcpy(s, c1, sizeof c1 - 1);
+    assert_int_equal(nb_unctrl(s, sizeof c1 - 1, 0), sizeof c1 - 1);
+    assert_memory_equal(s, "a?31m \xc3\x9b \xe2\x82\xac \xf0\x9f\x98\x80 \xe9?", sizeof c1 - 1);
     free(s);
 
     char *buf = NULL;
