@@ -86,6 +86,26 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
 
 static const char *stage_or_none(int s) { return s >= 0 ? stage_key[s] : "none"; }
 
+/* PATH's bytes are now BUF[0..LEN). */
+static int holds(const char *path, const char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    int same = 0;
+    if (fd < 0) return 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len) {
+        char chunk[65536];
+        size_t off = 0;
+        ssize_t n;
+        while (off < len && (n = read(fd, chunk, sizeof chunk)) > 0 && (size_t)n <= len - off &&
+               !memcmp(chunk, buf + off, (size_t)n))
+            off += (size_t)n;
+        same = off == len;
+    }
+    close(fd);
+    return same;
+}
+
 static void print_changes(FILE *out, const char *path, const struct tag_result *res)
 {
     for (size_t i = 0; i < res->n_changes; i++) {
@@ -330,7 +350,10 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
          * no descriptor on the file's filesystem could be had for the final syncfs. */
         unsigned flags = fssync_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
         int saved = nb_save_atomic_if(j->path, bytes, outlen, flags, &st, &e);
-        if (saved == -3) { /* saved in place while the new version was written */
+        if (saved == -3 && holds(j->path, bytes, outlen)) {
+            /* changed into what this run would write (another `tag` of the same folder,
+             * as two black runs do): nothing is lost, nothing to do */
+        } else if (saved == -3) { /* saved in place while the new version was written */
             fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n", j->path);
             j->failed = 1;
         } else if (saved) {

@@ -817,3 +817,19 @@ def test_the_progress_bar_fits_the_terminal_and_keeps_out_of_quiet_runs(model, t
     assert b"\x1b" not in out
     rc, out = _on_a_terminal([str(BIN), "tag", "-m", str(model), "-q", str(d)], 80)
     assert rc == 0 and b"tag [" not in out and b"\r" not in out.replace(b"\r\n", b""), out[:300]
+
+
+def test_two_runs_on_one_folder_both_succeed(model, tmp_path):  # noqa: F811
+    """Two `tag` runs of one folder at once (two pre-commit hooks, a script run twice):
+    the one that finished second found each notebook renamed by the first ("changed
+    while being tagged", exit 2, all of them failed) although each held what it would
+    have written.  A file changed into what the run would write is now done, not
+    failed; one changed into anything else still is (test above)."""
+    d = tmp_path / "nbs"
+    notebooks(d, 400)
+    runs = [subprocess.Popen([str(BIN), "tag", "-q", "-m", str(model), str(d)], stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    errs = [p.communicate(timeout=120)[1] for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], errs
+    assert all("changed while being tagged" not in e for e in errs), errs
+    assert all("stage:" in f.read_text() for f in d.glob("*.ipynb"))
