@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nbformat/notebook.h" /* nb_json_reason */
 
@@ -24,9 +25,40 @@ static int join(char *out, size_t cap, const char *a, const char *b)
     return 0;
 }
 
+/* ARG0 of process PID made absolute, in place, as the system found it: a path with a
+ * slash from PID's working folder (`venv/bin/python -m notebook`), a bare name from the
+ * PATH (ours is the server's: `python -m notebook` in an activated venv).  0 when done. */
+static int absolute_arg0(long pid, char *arg0, size_t cap)
+{
+    char full[4096];
+    if (strchr(arg0, '/')) {
+        char link[64], cwd[4096];
+        snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
+        ssize_t k = readlink(link, cwd, sizeof cwd - 1);
+        if (k <= 0) return -1;
+        cwd[k] = 0;
+        if (snprintf(full, sizeof full, "%s/%s", cwd, arg0) >= (int)sizeof full) return -1;
+    } else {
+        const char *path = getenv("PATH");
+        int found = 0;
+        while (path && *path && !found) {
+            const char *colon = strchr(path, ':');
+            int len = colon ? (int)(colon - path) : (int)strlen(path);
+            if (len > 0 && snprintf(full, sizeof full, "%.*s/%s", len, path, arg0) < (int)sizeof full &&
+                full[0] == '/' && access(full, X_OK) == 0)
+                found = 1;
+            path = colon ? colon + 1 : NULL;
+        }
+        if (!found) return -1;
+    }
+    if (strlen(full) >= cap) return -1;
+    strcpy(arg0, full);
+    return 0;
+}
+
 /* The sys.prefix of the Python that started us, when JPY_PARENT_PID names it (as
- * jupyter_client does) and its command line starts with an absolute path to a python:
- * PREFIX/bin/pythonX -> PREFIX, whose share/jupyter Jupyter searches (ENV_JUPYTER_PATH)
+ * jupyter_client does) and its command line starts with a path to a python (made
+ * absolute: absolute_arg0): PREFIX/bin/pythonX -> PREFIX, whose share/jupyter Jupyter searches (ENV_JUPYTER_PATH)
  * even when its virtual environment was never activated (no VIRTUAL_ENV: `venv/bin/
  * jupyter notebook`, run from its shebang).  A venv's python is a symlink out of it,
  * so the path as written, not /proc's exe, tells the prefix.  0 when found. */
@@ -42,6 +74,7 @@ static int parent_prefix(char *out, size_t cap)
     size_t n = fread(arg0, 1, sizeof arg0 - 1, f);
     fclose(f);
     arg0[n] = 0; /* the first argument ends at its NUL */
+    if (arg0[0] != '/' && absolute_arg0(pid, arg0, sizeof arg0)) return -1;
     char *bin = strrchr(arg0, '/');
     if (arg0[0] != '/' || !bin || strncmp(bin + 1, "python", 6) != 0) return -1;
     *bin = 0;

@@ -656,11 +656,12 @@ static void kernelspec_folder_without_kernel_json_is_passed_over(void **state)
 
 /* A process whose command line starts with ARGV0 (sleep, exec'd under that name), once
  * /proc shows it. */
-static pid_t spawn_as(const char *argv0)
+static pid_t spawn_in(const char *cwd, const char *argv0)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        if (cwd && chdir(cwd)) _exit(127);
         /* it dies with the test, and does not hold the test's output open if the test
          * crashes: whoever reads that output would wait for it */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -684,6 +685,8 @@ static pid_t spawn_as(const char *argv0)
     fail_msg("%s did not start", argv0);
     return -1;
 }
+
+static pid_t spawn_as(const char *argv0) { return spawn_in(NULL, argv0); }
 
 static void end(pid_t pid)
 {
@@ -713,7 +716,29 @@ static void kernelspec_found_in_the_parent_pythons_prefix(void **state)
     unsetenv("JPY_PARENT_PID");
     assert_string_equal(found_by("parent-spec", buf, sizeof buf), "");
     assert_int_equal(kernelspec_dir_searched(kdir), 0);
-    /* not a python, not in a bin/ folder, not an absolute path */
+    /* a relative path, from the parent's working folder (`venv/bin/python -m notebook`);
+     * a bare name, from the PATH (`python -m notebook` in an activated venv) */
+    char bin[512], exe[600];
+    snprintf(bin, sizeof bin, "%s/pp/bin", dir);
+    snprintf(exe, sizeof exe, "%s/python3", bin);
+    mkdir(bin, 0755);
+    unit_write_file(exe, "");
+    chmod(exe, 0755);
+    const char *old_path = getenv("PATH");
+    char *saved = old_path ? strdup(old_path) : NULL;
+    setenv("PATH", bin, 1);
+    for (int i = 0; i < 2; i++) {
+        p = spawn_in(dir, i ? "python3" : "pp/bin/python3");
+        snprintf(pid, sizeof pid, "%ld", (long)p);
+        setenv("JPY_PARENT_PID", pid, 1);
+        found_by("parent-spec", buf, sizeof buf);
+        end(p);
+        if (strcmp(buf, "pp")) fail_msg("not found through %s", i ? "python3 on PATH" : "pp/bin/python3 from its cwd");
+    }
+    if (saved) setenv("PATH", saved, 1); else unsetenv("PATH");
+    free(saved);
+    unlink(exe);
+    /* not a python, not in a bin/ folder, a relative path from elsewhere */
     const char *not_python[] = {"%s/pp/bin/ruby", "%s/pp/python3", "pp/bin/python3"};
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, not_python[i], dir);
