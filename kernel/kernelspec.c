@@ -61,10 +61,11 @@ int kernelspec_kernels_dir(enum kernelspec_scope scope, const char *prefix, char
         return -1;
     case KS_SYS_PREFIX:
         /* sys.prefix of the Python that runs Jupyter: the active environment's, else
-         * Debian's /usr */
-        if ((v = getenv("CONDA_PREFIX")) && *v)
-            return join_path(out, cap, v, "/share/jupyter/kernels", err, errlen);
+         * Debian's /usr.  A venv activated over conda's base is the Python run, as
+         * `python -m ipykernel install --sys-prefix` finds it: VIRTUAL_ENV first. */
         if ((v = getenv("VIRTUAL_ENV")) && *v)
+            return join_path(out, cap, v, "/share/jupyter/kernels", err, errlen);
+        if ((v = getenv("CONDA_PREFIX")) && *v)
             return join_path(out, cap, v, "/share/jupyter/kernels", err, errlen);
         return join_path(out, cap, "/usr", "/share/jupyter/kernels", err, errlen);
     case KS_PREFIX:

@@ -102,7 +102,7 @@ static size_t data_dirs(char dirs[][4096], size_t cap)
     else if (n < cap && xdg && *xdg) snprintf(dirs[n++], 4096, "%s/jupyter", xdg);
     else if (n < cap && home && *home) snprintf(dirs[n++], 4096, "%s/.local/share/jupyter", home);
     if (n < cap && parent_prefix(dirs[n], 4096) == 0) n++;
-    const char *envs[2] = {getenv("CONDA_PREFIX"), getenv("VIRTUAL_ENV")};
+    const char *envs[2] = {getenv("VIRTUAL_ENV"), getenv("CONDA_PREFIX")}; /* a venv over conda: the venv's */
     for (int i = 0; i < 2; i++)
         if (n < cap && envs[i] && *envs[i]) snprintf(dirs[n++], 4096, "%s/share/jupyter", envs[i]);
     if (n < cap) snprintf(dirs[n++], 4096, "/usr/local/share/jupyter");

@@ -49,7 +49,14 @@ static void kernels_dirs_follow_jupyter(void **state)
     setenv("VIRTUAL_ENV", "/venv", 1);
     assert_int_equal(kernelspec_kernels_dir(KS_SYS_PREFIX, NULL, out, sizeof out, err, sizeof err), 0);
     assert_string_equal(out, "/venv/share/jupyter/kernels");
+    /* a venv activated over conda's base: the venv's, as ipykernel install --sys-prefix */
+    setenv("CONDA_PREFIX", "/conda", 1);
+    assert_int_equal(kernelspec_kernels_dir(KS_SYS_PREFIX, NULL, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "/venv/share/jupyter/kernels");
     unsetenv("VIRTUAL_ENV");
+    assert_int_equal(kernelspec_kernels_dir(KS_SYS_PREFIX, NULL, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "/conda/share/jupyter/kernels");
+    unsetenv("CONDA_PREFIX");
 
     assert_int_equal(kernelspec_kernels_dir(KS_PREFIX, "/opt/p", out, sizeof out, err, sizeof err), 0);
     assert_string_equal(out, "/opt/p/share/jupyter/kernels");

@@ -569,7 +569,8 @@ static const char *found_by(const char *name, char *out, size_t cap)
 
 /* jupyter_client's order, most specific first: JUPYTER_PATH, then the user's data dir
  * (JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter: one of
- * them), CONDA_PREFIX, VIRTUAL_ENV; kernelspec_dir_searched agrees, by any path to the
+ * them), sys.prefix's (VIRTUAL_ENV, then CONDA_PREFIX: a venv activated over conda's
+ * base is the Python run); kernelspec_dir_searched agrees, by any path to the
  * folder; a name not found lists the folders searched, in that order.  A mutation audit
  * found only JUPYTER_PATH tested. */
 static void kernelspec_data_dirs_in_jupyters_order(void **state)
@@ -593,15 +594,15 @@ static void kernelspec_data_dirs_in_jupyters_order(void **state)
     /* with JUPYTER_DATA_DIR set, XDG_DATA_HOME and HOME are not searched */
     snprintf(path, sizeof path, "%s/dd/kernels/order", dir);
     unit_rm_rf(path);
-    assert_string_equal(found_by("order", buf, sizeof buf), "conda/share/jupyter");
+    assert_string_equal(found_by("order", buf, sizeof buf), "venv/share/jupyter");
     unsetenv("JUPYTER_DATA_DIR");
     assert_string_equal(found_by("order", buf, sizeof buf), "xdg/jupyter");
     unsetenv("XDG_DATA_HOME");
     assert_string_equal(found_by("order", buf, sizeof buf), "home/.local/share/jupyter");
     unsetenv("HOME");
-    assert_string_equal(found_by("order", buf, sizeof buf), "conda/share/jupyter");
-    unsetenv("CONDA_PREFIX");
     assert_string_equal(found_by("order", buf, sizeof buf), "venv/share/jupyter");
+    unsetenv("VIRTUAL_ENV");
+    assert_string_equal(found_by("order", buf, sizeof buf), "conda/share/jupyter");
 
     /* the folders searched, named in order when the name is not found */
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
@@ -611,7 +612,7 @@ static void kernelspec_data_dirs_in_jupyters_order(void **state)
     struct found_kernelspec ks;
     assert_int_equal(kernelspec_find("absent", &ks, err, sizeof err), -1);
     snprintf(want, sizeof want, "kernelspec \"absent\" not found in %s/jp/kernels, %s/dd/kernels, "
-             "%s/conda/share/jupyter/kernels, %s/venv/share/jupyter/kernels, "
+             "%s/venv/share/jupyter/kernels, %s/conda/share/jupyter/kernels, "
              "/usr/local/share/jupyter/kernels, /usr/share/jupyter/kernels", dir, dir, dir, dir);
     assert_string_equal(err, want);
 
