@@ -146,7 +146,7 @@ run: deps all
 # so that an installed tree can be moved: a DATADIR elsewhere would be installed and
 # never found, and is refused.
 install: all
-	@[ "$$(dirname "$(BINDIR)")/share" = "$(DATADIR)" ] || { echo "make install: DATADIR ($(DATADIR)) must be BINDIR/../share ($$(dirname "$(BINDIR)")/share): nbstage finds its model there, beside itself" >&2; exit 2; }
+	@[ "$$(realpath -ms "$$(dirname "$$(realpath -ms "$(BINDIR)")")/share")" = "$$(realpath -ms "$(DATADIR)")" ] || { echo "make install: DATADIR ($(DATADIR)) must be BINDIR/../share ($$(dirname "$(BINDIR)")/share): nbstage finds its model there, beside itself" >&2; exit 2; }
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/nbstage
 	install -m 755 $(BIN)/nbstage $(BIN)/nbstage-kernel $(DESTDIR)$(BINDIR)/
 	install -m 644 share/default.nbsm share/rules.txt $(DESTDIR)$(DATADIR)/nbstage/

@@ -967,12 +967,13 @@ def test_train_uses_openblas_kernels_for_this_cpu(tiny):
 def test_make_install_runs_from_its_prefix_alone(tmp_path):
     """`make install PREFIX=P` gives programs that find their model under P/share/nbstage
     (never in this source tree), a kernelspec that starts the installed kernel, and
-    `make uninstall` takes it all away again."""
+    `make uninstall` takes it all away again.  PREFIX is given with a trailing slash, as
+    tab completion writes it: its DATADIR check compared "P//share" with "P/share"."""
     shipped = ROOT / "share" / "default.nbsm"
     if not shipped.exists():
         pytest.skip("share/default.nbsm not built yet")
     prefix = tmp_path / "prefix"
-    mk = ["make", "-s", "-C", str(ROOT), f"PREFIX={prefix}"]
+    mk = ["make", "-s", "-C", str(ROOT), f"PREFIX={prefix}/"]
     # the programs and objects make test built (NBSTAGE_B, the Makefile's B), or a work
     # tree's own build folder (make B=x BIN=x); never objects built again in the sources
     if "NBSTAGE_BIN" in os.environ:
