@@ -248,6 +248,24 @@ static void say_replaced(json_t *old, const char *installed)
         }
         fputc('\n', stderr);
     }
+    /* what a reinstall drops besides argv: a kernelspec's env (the README's other way
+     * to set the kernel's options) and a display name of the user's */
+    json_t *old_env = json_object_get(old, "env");
+    if (json_object_size(old_env) && !json_equal(old_env, json_object_get(now, "env"))) {
+        fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec whose \"env\" set:");
+        const char *k;
+        json_t *v;
+        json_object_foreach(old_env, k, v)
+        {
+            const char *w = json_is_string(v) ? json_string_value(v) : "?";
+            fprintf(stderr, strpbrk(w, " \t\"'") ? " %s='%s'" : " %s=%s", k, w);
+        }
+        fputc('\n', stderr);
+    }
+    json_t *old_name = json_object_get(old, "display_name");
+    if (json_is_string(old_name) && !json_equal(old_name, json_object_get(now, "display_name")))
+        fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec shown as \"%s\" "
+                        "(--display-name keeps a name of yours)\n", json_string_value(old_name));
     json_decref(now);
 }
 

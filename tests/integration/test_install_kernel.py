@@ -491,3 +491,22 @@ def test_a_reinstall_that_drops_ones_options_says_what_ran_before(env, tmp_path)
     assert jupyter_kernels(env)["nbstage"]["spec"]["argv"][5:] == []
     same = nbstage(env, "--user")  # the same command again: nothing lost, nothing said
     assert same.returncode == 0 and "replaces" not in same.stderr, same.stderr
+
+
+def test_a_reinstall_that_drops_an_env_or_a_display_name_says_so(env, tmp_path):
+    """The README offers a kernelspec's "env" as the other way to set the kernel's options;
+    a reinstall (`make run`'s) dropped it, and a display name of the user's, without a
+    word, as it once dropped options (test above)."""
+    first = nbstage(env, "--user", "--display-name", "Mine")
+    assert first.returncode == 0, first.stderr
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage" / "kernel.json"
+    d = json.loads(spec.read_text())
+    d["env"] = {"NBSTAGE_TAG_POSITION": "bottom", "NBSTAGE_MIN_CONFIDENCE": "0.9"}
+    spec.write_text(json.dumps(d))
+    again = nbstage(env, "--user")
+    assert again.returncode == 0, again.stderr
+    assert 'replaces a kernelspec whose "env" set: NBSTAGE_TAG_POSITION=bottom NBSTAGE_MIN_CONFIDENCE=0.9' \
+        in again.stderr, again.stderr
+    assert 'replaces a kernelspec shown as "Mine"' in again.stderr, again.stderr
+    same = nbstage(env, "--user")
+    assert same.returncode == 0 and "replaces" not in same.stderr, same.stderr
