@@ -192,6 +192,27 @@ static int is_stage_kernel(const struct found_kernelspec *ks, json_t *wrapped)
     return 0;
 }
 
+/* --name N where Jupyter already lists another kernel N (`--name ir`, over the R
+ * kernel): said, as the name of the kernel it wraps is refused (a stage kernel of ours
+ * in another folder is no news). */
+static void warn_if_it_hides(const char *name, const char *kdir)
+{
+    struct found_kernelspec other;
+    char err[4400], path[4200], mine[PATH_MAX], theirs[PATH_MAX];
+    if (kernelspec_find(name, &other, err, sizeof err)) return;
+    snprintf(path, sizeof path, "%s/kernel.json", other.dir);
+    json_t *spec = json_load_file(path, 0, NULL);
+    int same = realpath(kdir, mine) && realpath(other.dir, theirs) && !strncmp(theirs, mine, strlen(mine)) &&
+               theirs[strlen(mine)] == '/';
+    if (!same && !is_stage_kernel(&other, spec))
+        fprintf(stderr, "nbstage install-kernel: warning: --name \"%s\" is the name of the kernel in %s (%s): "
+                        "Jupyter will list one of the two only\n", name, other.dir,
+                json_is_string(json_object_get(spec, "display_name"))
+                    ? json_string_value(json_object_get(spec, "display_name")) : "no display name");
+    json_decref(spec);
+    kernelspec_found_free(&other);
+}
+
 /* The folder in KDIR for the kernel NAME: Jupyter knows kernels by their folder's name
  * in lower case (jupyter_client lists "MyStage/" as mystage, and `jupyter kernelspec
  * install` writes names in lower case), so an existing folder whose name differs only
@@ -315,6 +336,7 @@ int cmd_install_kernel(int argc, char **argv)
                         "choose another name\n", name);
         return EXIT_USAGE;
     }
+    warn_if_it_hides(name, kdir);
     char kernel[PATH_MAX];
     if (kernel_program(kernel, sizeof kernel)) return EXIT_USAGE;
 

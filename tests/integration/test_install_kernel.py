@@ -510,3 +510,19 @@ def test_a_reinstall_that_drops_an_env_or_a_display_name_says_so(env, tmp_path):
     assert 'replaces a kernelspec shown as "Mine"' in again.stderr, again.stderr
     same = nbstage(env, "--user")
     assert same.returncode == 0 and "replaces" not in same.stderr, same.stderr
+
+
+def test_a_name_another_kernel_has_is_said(env, tmp_path):
+    """`--name ir` installed a stage kernel that hid the R kernel of that name in
+    Jupyter's list, without a word, where the name of the kernel it wraps is refused."""
+    other = tmp_path / "jp" / "kernels" / "fake-r"
+    other.mkdir(parents=True)
+    (other / "kernel.json").write_text(json.dumps({"argv": ["R", "-f", "{connection_file}"],
+                                                   "display_name": "R", "language": "R"}))
+    e = dict(env, JUPYTER_PATH=str(tmp_path / "jp"))
+    r = nbstage(e, "--user", "--name", "fake-r")
+    assert r.returncode == 0, r.stderr
+    assert f'warning: --name "fake-r" is the name of the kernel in {other} (R): Jupyter will list one of ' \
+           "the two only" in r.stderr, r.stderr
+    r = nbstage(e, "--user", "--name", "stages")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
