@@ -793,6 +793,9 @@ def test_permission_errors_as_another_user(model, tmp_path):
         closed.mkdir()
         (closed / "d.ipynb").write_text(make_nb(SIMPLE))
         closed.chmod(0o700)
+        half = d / "half"  # listed, not searchable: its folder cannot even be stat'd
+        (half / "sub").mkdir(parents=True)
+        half.chmod(0o744)
         before = snapshot(d)
         r = nbstage("tag", "-m", m, d, **as_nobody())
         assert r.returncode == 2, r.stderr
@@ -806,7 +809,8 @@ def test_permission_errors_as_another_user(model, tmp_path):
             assert after[rel] == before[rel], rel
         assert after["good.ipynb"][0] != before["good.ipynb"][0]
         assert f"{closed}: Permission denied" in err
-        assert "nbstage tag: 4 notebooks: 1 rewritten, 0 unchanged, 3 failed, 1 folder could not be read\n" in err, err
+        assert f"{half}/sub: Permission denied" in err
+        assert "nbstage tag: 4 notebooks: 1 rewritten, 0 unchanged, 3 failed, 2 folders could not be read\n" in err, err
     finally:
         subprocess.run(["chmod", "-R", "u+rwx", str(d)])
         shutil.rmtree(d, ignore_errors=True)
