@@ -216,13 +216,24 @@ int cmd_eval(int argc, char **argv)
         size_t first = 0;
         const char *key = src, *stage = NULL;
         size_t klen = len;
-        if (!src && predictions) {
+        char *both = NULL; /* --predictions: the source (if any) and the stage */
+        if (predictions) {
             json_t *st = json_object_get(o, "stage");
             stage = json_is_string(st) ? json_string_value(st) : "null";
-            key = stage;
-            klen = strlen(stage);
+            klen = (src ? len : 0) + 1 + strlen(stage);
+            if (!(both = malloc(klen))) {
+                fprintf(stderr, "nbstage eval: out of memory\n");
+                json_decref(o);
+                free(line);
+                goto out;
+            }
+            if (src) memcpy(both, src, len);
+            both[src ? len : 0] = 0;
+            memcpy(both + (src ? len : 0) + 1, stage, strlen(stage));
+            key = both;
         }
         int met = gold_seen_add(&seen, &g, row, lineno, key, klen, &first);
+        free(both);
         if (met < 0 || met == 2) {
             if (met < 0) fprintf(stderr, "nbstage eval: out of memory\n");
             else if (stage)

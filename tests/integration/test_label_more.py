@@ -409,6 +409,12 @@ def test_one_id_with_two_sources_is_refused_by_label_and_eval(tmp_path, cells):
     assert run(["label", "-q", "-o", weak, joined]).returncode == 0
     r = run(["eval", "--predictions", "--gold", gold, weak])
     assert r.returncode == 2 and f"{weak}:2 and {n + 1}: one id, two predictions (a.ipynb#1)" in r.stderr, r.stderr
+    # lines with a source, the same one, and two stages: two predictions too
+    two = tmp_path / "two.jsonl"
+    two.write_text("".join(json.dumps({"id": "a.ipynb#1", "source": "x = 1", "stage": s}) + "\n"
+                           for s in ("load", "train")))
+    r = run(["eval", "--predictions", "--gold", gold, two])
+    assert r.returncode == 2 and f"{two}:1 and 2: one id, two predictions (a.ipynb#1)" in r.stderr, r.stderr
     # the same cell given twice is still scored once, by both
     twice = tmp_path / "twice.jsonl"
     twice.write_text(cells.read_text() * 2)
