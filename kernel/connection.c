@@ -51,10 +51,39 @@ static int random_key(struct connection *c)
 /* ipc's made-up "ip", as jupyter_client makes it: os.path.splitext of the connection
  * file's absolute path, then "-ipc" (a name's leading dots are no extension's).  -1:
  * too long. */
+/* PATH normalised in place as Python's os.path.normpath does it (an absolute path):
+ * no "//", no "." and no ".." component. */
+static void normalise(char *path)
+{
+    char *out = path, *p = path;
+    while (*p) {
+        while (*p == '/') p++;
+        char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 0) break;
+        if (n == 1 && p[0] == '.') {
+            /* nothing */
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            while (out > path && *--out != '/') {}
+        } else {
+            *out++ = '/';
+            memmove(out, p, n);
+            out += n;
+        }
+        p += n;
+    }
+    if (out == path) *out++ = '/';
+    *out = 0;
+}
+
 static int ipc_prefix(const char *path, char *out, size_t cap)
 {
-    char cwd[4096] = "";
+    char cwd[4096] = "", whole[8200];
     if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    if (snprintf(whole, sizeof whole, "%s/%s", cwd, path) >= (int)sizeof whole) return -1;
+    normalise(whole); /* os.path.abspath: "./k.json" and "../k.json" as Python has them */
+    path = whole;
+    cwd[0] = 0;
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *name = base;

@@ -350,10 +350,10 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
          * no descriptor on the file's filesystem could be had for the final syncfs. */
         unsigned flags = fssync_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
         int saved = nb_save_atomic_if(j->path, bytes, outlen, flags, &st, &e);
-        if (saved == -3 && holds(j->path, bytes, outlen)) {
-            /* changed into what this run would write (another `tag` of the same folder,
-             * as two black runs do): nothing is lost, nothing to do */
-        } else if (saved == -3) { /* saved in place while the new version was written */
+        /* changed into what this run would write (another `tag` of the same folder, as
+         * two black runs do): nothing is lost, and the file is as this run leaves it */
+        if (saved == -3 && holds(j->path, bytes, outlen)) saved = 0;
+        if (saved == -3) { /* saved in place while the new version was written */
             fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n", j->path);
             j->failed = 1;
         } else if (saved) {

@@ -57,9 +57,11 @@ static void draw(struct progress *p, int force)
     p->last_draw = t;
     char line[160], tail[96];
     double el = t - p->start;
-    /* at most the width less one: a line that fills the last column wraps on some */
+    /* at most the width less one (a line that fills the last column wraps on some), the
+     * width asked again each time: the terminal may have been resized */
+    p->cols = columns();
     int room = p->cols - 1 < (int)sizeof line - 1 ? p->cols - 1 : (int)sizeof line - 1;
-    if (room < 1) room = 1;
+    if (room < 1) return;
     if (p->total > 0) {
         long d = p->done > p->total ? p->total : p->done;
         double eta = d > 0 ? el * (double)(p->total - d) / (double)d : 0;

@@ -157,6 +157,20 @@ static void connection_read_fills_in_what_is_missing(void **state)
     assert_int_equal(c.port[CH_HB], 6);
     connection_free(&c);
     unlink(sock);
+
+    /* given relative, with "./" and "..": the prefix as os.path.abspath makes it */
+    char here[4096], sub[200];
+    assert_non_null(getcwd(here, sizeof here));
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    mkdir(sub, 0755);
+    assert_int_equal(chdir(sub), 0);
+    unit_write_file("../r.json", "{\"transport\": \"ipc\", \"key\": \"k\"}");
+    int rc = connection_read("./.././r.json", &c, err, sizeof err);
+    assert_int_equal(chdir(here), 0);
+    assert_int_equal(rc, 0);
+    snprintf(want, sizeof want, "%s/r-ipc", dir);
+    assert_string_equal(c.ip, want);
+    connection_free(&c);
 }
 
 /* What Jupyter and other clients write, each accepted as it is meant (a mutation audit
