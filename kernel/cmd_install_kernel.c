@@ -251,7 +251,7 @@ static int said(const char *done)
  * does; where the one replaced ran another command (another nbstage-kernel, a --model
  * or option of the user's own that `make run` or a plain reinstall does not repeat),
  * it is said, so that the user can put it back.  OLD: the kernel.json that was there. */
-static void say_replaced(json_t *old, const char *installed)
+static void say_replaced(json_t *old, const char *installed, int display_given)
 {
     json_t *old_argv = json_object_get(old, "argv");
     if (!json_is_array(old_argv)) return;
@@ -284,7 +284,10 @@ static void say_replaced(json_t *old, const char *installed)
         fputc('\n', stderr);
     }
     json_t *old_name = json_object_get(old, "display_name");
-    if (json_is_string(old_name) && !json_equal(old_name, json_object_get(now, "display_name")))
+    const char *on = json_string_value(old_name), *def = " (workflow stages)";
+    size_t ol = on ? strlen(on) : 0, dl = strlen(def);
+    int was_default = ol >= dl && !strcmp(on + ol - dl, def); /* as install-kernel names them */
+    if (on && !display_given && !was_default && !json_equal(old_name, json_object_get(now, "display_name")))
         fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec shown as \"%s\" "
                         "(--display-name keeps a name of yours)\n", json_string_value(old_name));
     json_decref(now);
@@ -422,7 +425,7 @@ int cmd_install_kernel(int argc, char **argv)
     }
     printf("Installed kernelspec %s in %s\n  \"%s\", wraps %s (%s)\n", name, installed, display,
            a.wrap, found.dir);
-    say_replaced(old, installed);
+    say_replaced(old, installed, a.display_name != NULL);
     json_decref(old);
     if (!kernelspec_dir_searched(kdir)) {
         /* as jupyter_client's install_kernel_spec warns ("The kernelspec may not be

@@ -48,9 +48,6 @@ static int random_key(struct connection *c)
     return 0;
 }
 
-/* ipc's made-up "ip", as jupyter_client makes it: os.path.splitext of the connection
- * file's absolute path, then "-ipc" (a name's leading dots are no extension's).  -1:
- * too long. */
 /* PATH normalised in place as Python's os.path.normpath does it (an absolute path):
  * no "//", no "." and no ".." component. */
 static void normalise(char *path)
@@ -76,6 +73,9 @@ static void normalise(char *path)
     *out = 0;
 }
 
+/* ipc's made-up "ip", as jupyter_client makes it: os.path.splitext of the connection
+ * file's absolute path, then "-ipc" (a name's leading dots are no extension's).  -1:
+ * too long. */
 static int ipc_prefix(const char *path, char *out, size_t cap)
 {
     char cwd[4096] = "", whole[8200];

@@ -15,7 +15,7 @@
 
 enum kernelspec_scope {
     KS_USER,       /* JUPYTER_DATA_DIR, $XDG_DATA_HOME/jupyter or ~/.local/share/jupyter */
-    KS_SYS_PREFIX, /* $CONDA_PREFIX, $VIRTUAL_ENV, else /usr (Debian's sys.prefix) */
+    KS_SYS_PREFIX, /* $VIRTUAL_ENV, $CONDA_PREFIX, else /usr (Debian's sys.prefix) */
     KS_PREFIX      /* PREFIX/share/jupyter */
 };
 

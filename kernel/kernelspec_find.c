@@ -27,25 +27,32 @@ static int join(char *out, size_t cap, const char *a, const char *b)
 
 /* ARG0 of process PID made absolute, in place, as the system found it: a path with a
  * slash from PID's working folder (`venv/bin/python -m notebook`), a bare name from the
- * PATH (ours is the server's: `python -m notebook` in an activated venv).  0 when done. */
+ * PATH (ours is the server's: `python -m notebook` in an activated venv), the first
+ * entry whose file is PID's program (a venv's python is a symlink to it; a relative or
+ * empty entry is PID's working folder's, as its shell read it).  0 when done. */
 static int absolute_arg0(long pid, char *arg0, size_t cap)
 {
-    char full[4096];
+    char full[4096], link[64], cwd[4096];
+    snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
+    ssize_t k = readlink(link, cwd, sizeof cwd - 1);
+    cwd[k > 0 ? k : 0] = 0;
     if (strchr(arg0, '/')) {
-        char link[64], cwd[4096];
-        snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
-        ssize_t k = readlink(link, cwd, sizeof cwd - 1);
-        if (k <= 0) return -1;
-        cwd[k] = 0;
-        if (snprintf(full, sizeof full, "%s/%s", cwd, arg0) >= (int)sizeof full) return -1;
+        if (!cwd[0] || snprintf(full, sizeof full, "%s/%s", cwd, arg0) >= (int)sizeof full) return -1;
     } else {
+        struct stat exe, st;
+        snprintf(link, sizeof link, "/proc/%ld/exe", pid);
+        if (stat(link, &exe)) return -1;
         const char *path = getenv("PATH");
         int found = 0;
-        while (path && *path && !found) {
+        while (path && !found) {
             const char *colon = strchr(path, ':');
             int len = colon ? (int)(colon - path) : (int)strlen(path);
-            if (len > 0 && snprintf(full, sizeof full, "%.*s/%s", len, path, arg0) < (int)sizeof full &&
-                full[0] == '/' && access(full, X_OK) == 0)
+            while (len > 1 && path[len - 1] == '/') len--; /* "~/venv/bin/" */
+            int rel = len == 0 || path[0] != '/';
+            if ((!rel || cwd[0]) &&
+                snprintf(full, sizeof full, "%s%s%.*s%s%s", rel ? cwd : "", rel ? "/" : "", len, path,
+                         len ? "/" : "", arg0) < (int)sizeof full &&
+                stat(full, &st) == 0 && st.st_dev == exe.st_dev && st.st_ino == exe.st_ino)
                 found = 1;
             path = colon ? colon + 1 : NULL;
         }

@@ -4,7 +4,7 @@
  * does: JUPYTER_PATH entries, the user data dir (JUPYTER_DATA_DIR, $XDG_DATA_HOME/jupyter
  * or ~/.local/share/jupyter), the prefix of the Python that started the kernel
  * (JPY_PARENT_PID's: Jupyter's sys.prefix, an unactivated venv's too), the active
- * environment's prefix (CONDA_PREFIX, VIRTUAL_ENV), /usr/local/share/jupyter,
+ * environment's prefix (VIRTUAL_ENV, then CONDA_PREFIX), /usr/local/share/jupyter,
  * /usr/share/jupyter; names compare
  * case-insensitively, as jupyter_client lower-cases them, and a folder without a
  * kernel.json is passed over, as jupyter_client passes over it.  Reads argv, env and

@@ -216,23 +216,30 @@ int cmd_eval(int argc, char **argv)
         size_t first = 0;
         const char *key = src, *stage = NULL;
         size_t klen = len;
-        char *both = NULL; /* --predictions: the source (if any) and the stage */
+        char *both = NULL; /* --predictions: the source's length and bytes (if any), the stage */
+        size_t slen = src ? len : 0;
         if (predictions) {
             json_t *st = json_object_get(o, "stage");
             stage = json_is_string(st) ? json_string_value(st) : "null";
-            klen = (src ? len : 0) + 1 + strlen(stage);
+            klen = sizeof slen + slen + strlen(stage);
             if (!(both = malloc(klen))) {
                 fprintf(stderr, "nbstage eval: out of memory\n");
                 json_decref(o);
                 free(line);
                 goto out;
             }
-            if (src) memcpy(both, src, len);
-            both[src ? len : 0] = 0;
-            memcpy(both + (src ? len : 0) + 1, stage, strlen(stage));
+            memcpy(both, &slen, sizeof slen);
+            if (slen) memcpy(both + sizeof slen, src, slen);
+            memcpy(both + sizeof slen + slen, stage, strlen(stage));
             key = both;
         }
         int met = gold_seen_add(&seen, &g, row, lineno, key, klen, &first);
+        if (met == 2 && stage) { /* the same source met before: the stages differ */
+            const char *was = seen.src[row - g.rows];
+            size_t wlen;
+            memcpy(&wlen, was, sizeof wlen);
+            if (wlen != slen || memcmp(was + sizeof wlen, key + sizeof slen, slen)) stage = NULL;
+        }
         free(both);
         if (met < 0 || met == 2) {
             if (met < 0) fprintf(stderr, "nbstage eval: out of memory\n");

@@ -37,12 +37,9 @@ static void walk_error(const char *path, const char *reason, void *vfind)
 {
     struct tagfind *f = vfind;
     nb_say(stderr, "nbstage tag: %s: %s", path, reason); /* a name's control characters as '?' on a terminal */
-    /* a folder is said as one, not counted as a notebook that failed; one that cannot
-     * even be stat'd (its parent readable, not searchable) is told by its name, as
-     * ingest tells them: a walk reports a path not named like a notebook for a folder */
-    struct stat st;
-    int folder = stat(path, &st) == 0 ? S_ISDIR(st.st_mode) : !nb_is_notebook_name(path);
-    if (folder) f->folders_failed++;
+    /* a folder is said as one, not counted as a notebook that failed (the walk knows:
+     * one that cannot even be stat'd, its parent listed but not searchable, too) */
+    if (nb_walk_error_is_folder()) f->folders_failed++;
     else f->failed++;
 }
 

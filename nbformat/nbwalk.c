@@ -88,12 +88,24 @@ static void path_error(const char *path, int e, nb_walk_error_fn on_error, void 
     if (on_error) on_error(path, nb_path_strerror(path, e, why, sizeof why), ctx);
 }
 
+/* Set while ON_ERROR is told of a folder that could not be read (nb_walk_error_is_folder). */
+static _Thread_local int folder_error;
+
+int nb_walk_error_is_folder(void) { return folder_error; }
+
+static void folder_failed(const char *path, const char *reason, nb_walk_error_fn on_error, void *ctx)
+{
+    folder_error = 1;
+    if (on_error) on_error(path, reason, ctx);
+    folder_error = 0;
+}
+
 static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
                     nb_walk_error_fn on_error, void *ctx)
 {
     DIR *d = opendir(path);
     if (!d) {
-        if (on_error) on_error(path, strerror(errno), ctx);
+        folder_failed(path, strerror(errno), on_error, ctx);
         return 0;
     }
     struct entry *names = NULL;
@@ -112,14 +124,17 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
         if (!(names[n].name = strdup(de->d_name))) break;
         names[n++].type = de->d_type;
     }
-    if (errno && on_error) on_error(path, strerror(errno), ctx);
+    if (errno) folder_failed(path, strerror(errno), on_error, ctx);
     closedir(d);
     if (n) qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && !rc; i++) {
         const char *name = names[i].name;
         unsigned char type = names[i].type;
         int notebook = nb_is_notebook_name(name);
-        if (type == DT_REG && !notebook) continue; /* nothing to look at */
+        /* nothing to look at: a file, a symlink, a FIFO... not named like a notebook (a
+         * symlinked folder is not followed); only a type the folder does not tell is
+         * looked at */
+        if (type != DT_DIR && type != DT_UNKNOWN && !notebook) continue;
         char *full = join_path(path, name);
         char *r = rel[0] ? join_path(rel, name) : strdup(name);
         struct stat lst, st;

@@ -149,6 +149,10 @@ int nb_is_notebook_name(const char *name);
  * caller through ON_ERROR (may be NULL). */
 typedef int (*nb_walk_fn)(const char *path, const char *rel, void *ctx);
 typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx);
+/* Inside an ON_ERROR call: 1 when PATH is a folder that could not be read (opened or
+ * listed), 0 for anything else (a PATH that does not exist, an entry that cannot be
+ * looked at). */
+int nb_walk_error_is_folder(void);
 int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx);
 
 /* Why PATH could not be opened or stat'ed, E being the errno: strerror(E), but for a

@@ -43,8 +43,11 @@ void progress_start(struct progress *p, const char *what, long total, int quiet)
 static void put(struct progress *p, const char *line)
 {
     int n = (int)strlen(line);
-    fprintf(stderr, "\r%s%*s", line, p->drawn > n ? p->drawn - n : 0, "");
-    if (p->drawn > n) fprintf(stderr, "\r%s", line);
+    /* spaces over the old line, no further than the width less one: the terminal may
+     * have narrowed since it was drawn (and has wrapped it already) */
+    int old = p->drawn < p->cols - 1 ? p->drawn : p->cols - 1;
+    fprintf(stderr, "\r%s%*s", line, old > n ? old - n : 0, "");
+    if (old > n) fprintf(stderr, "\r%s", line);
     fflush(stderr);
     p->drawn = n;
 }
@@ -106,7 +109,8 @@ void progress_add(struct progress *p, long n)
 void progress_erase_locked(struct progress *p)
 {
     if (p->tty && p->drawn) {
-        fprintf(stderr, "\r%*s\r", p->drawn, "");
+        int cols = columns();
+        fprintf(stderr, "\r%*s\r", p->drawn < cols - 1 ? p->drawn : cols - 1, "");
         fflush(stderr);
     }
     p->drawn = 0;

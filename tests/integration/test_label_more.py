@@ -415,6 +415,11 @@ def test_one_id_with_two_sources_is_refused_by_label_and_eval(tmp_path, cells):
                            for s in ("load", "train")))
     r = run(["eval", "--predictions", "--gold", gold, two])
     assert r.returncode == 2 and f"{two}:1 and 2: one id, two predictions (a.ipynb#1)" in r.stderr, r.stderr
+    # two sources, one stage: said as two sources
+    two.write_text("".join(json.dumps({"id": "a.ipynb#1", "source": src, "stage": "load"}) + "\n"
+                           for src in ("x = 1", "y = 2")))
+    r = run(["eval", "--predictions", "--gold", gold, two])
+    assert r.returncode == 2 and f"{two}:1 and 2: one id, two sources (a.ipynb#1)" in r.stderr, r.stderr
     # the same cell given twice is still scored once, by both
     twice = tmp_path / "twice.jsonl"
     twice.write_text(cells.read_text() * 2)

@@ -737,12 +737,14 @@ static void kernelspec_found_in_the_parent_pythons_prefix(void **state)
     snprintf(bin, sizeof bin, "%s/pp/bin", dir);
     snprintf(exe, sizeof exe, "%s/python3", bin);
     mkdir(bin, 0755);
-    unit_write_file(exe, "");
-    chmod(exe, 0755);
+    assert_int_equal(symlink("/bin/sleep", exe), 0); /* as a venv's python: a symlink to the program */
     const char *old_path = getenv("PATH");
     char *saved = old_path ? strdup(old_path) : NULL;
-    setenv("PATH", bin, 1);
-    for (int i = 0; i < 2; i++) {
+    char path_var[1200]; /* a trailing slash, and a relative entry first, as shells take them */
+    snprintf(path_var, sizeof path_var, "%s/:/bin", bin);
+    setenv("PATH", path_var, 1);
+    for (int i = 0; i < 3; i++) {
+        if (i == 2) setenv("PATH", "pp/bin:/bin", 1); /* from the parent's working folder */
         p = spawn_in(dir, i ? "python3" : "pp/bin/python3");
         snprintf(pid, sizeof pid, "%ld", (long)p);
         setenv("JPY_PARENT_PID", pid, 1);
