@@ -82,15 +82,11 @@ static int ipc_prefix(const char *path, char *out, size_t cap)
     if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = 0;
     if (snprintf(whole, sizeof whole, "%s/%s", cwd, path) >= (int)sizeof whole) return -1;
     normalise(whole); /* os.path.abspath: "./k.json" and "../k.json" as Python has them */
-    path = whole;
-    cwd[0] = 0;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    const char *name = base;
+    const char *name = strrchr(whole, '/') + 1; /* normalised: absolute, so a '/' there is */
     while (*name == '.') name++;
     const char *dot = strrchr(name, '.');
-    int stem = dot ? (int)(dot - path) : (int)strlen(path);
-    int n = snprintf(out, cap, "%s%s%.*s-ipc", cwd, cwd[0] ? "/" : "", stem, path);
+    int stem = dot ? (int)(dot - whole) : (int)strlen(whole);
+    int n = snprintf(out, cap, "%.*s-ipc", stem, whole);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
