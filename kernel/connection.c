@@ -203,18 +203,16 @@ void connection_endpoint(const struct connection *c, int ch, char *out, size_t o
         snprintf(out, outlen, "tcp://%s:%s", c->ip, port);
 }
 
-/* The folders of PATH that do not exist, made 0700 (ipykernel: os.makedirs(..., 0o700)).
- * 0, or -1 with errno. */
-static int make_folders(const char *path)
+
+/* The folders above the file PATH that do not exist, made 0700 (ipykernel:
+ * os.makedirs(..., 0o700)); 0, or -1. */
+static int make_parent(const char *path)
 {
-    char d[4200];
-    if (snprintf(d, sizeof d, "%s", path) >= (int)sizeof d) { errno = ENAMETOOLONG; return -1; }
-    for (char *p = d + 1; (p = strchr(p, '/')); p++) {
-        *p = 0;
-        if (mkdir(d, 0700) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return 0;
+    char d[4200], why[4400];
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return 0;
+    if (snprintf(d, sizeof d, "%.*s", (int)(slash - path), path) >= (int)sizeof d) return -1;
+    return nb_make_folders(d, 0700, why, sizeof why);
 }
 
 int connection_write(const char *path, const struct connection *c, char *err, size_t errlen)
@@ -243,7 +241,7 @@ int connection_write(const char *path, const struct connection *c, char *err, si
         return -1;
     }
     int fd = atomic ? mkostemp(tmp, O_CLOEXEC) : -1;
-    if (fd < 0 && atomic && errno == ENOENT && c->created && !make_folders(path)) { /* ipykernel's makedirs */
+    if (fd < 0 && atomic && errno == ENOENT && c->created && !make_parent(path)) { /* ipykernel's makedirs */
         snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
         fd = mkostemp(tmp, O_CLOEXEC);
     }

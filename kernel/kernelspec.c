@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nbformat/notebook.h" /* nb_make_folders */
+
 /* 1 for a file a spec folder may hold besides kernel.json: the resources Jupyter's
  * server offers a frontend (jupyter_server's kernelspec_model: kernel.js, kernel.css,
  * and every logo-*, e.g. logo-64x64.png, logo-svg.svg, logo-128x128.png).  They are
@@ -120,32 +122,6 @@ fail:
     return NULL;
 }
 
-/* mkdir -p with mode 0755. */
-static int make_dirs(const char *path, char *err, size_t errlen)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof buf) { snprintf(err, errlen, "%s: path too long", path); return -1; }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "%s: %s", buf, strerror(errno));
-                return -1;
-            }
-            struct stat st;
-            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
-                snprintf(err, errlen, "%s: not a folder", buf);
-                return -1;
-            }
-            *p = c;
-            if (!c) break;
-        }
-    }
-    return 0;
-}
 
 /* 1 when DIR/kernel.json exists and was written by nbstage, 0 when it exists and was
  * not, -1 when there is none. */
@@ -218,7 +194,7 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
         snprintf(err, errlen, "kernel.json: a name or path is not valid UTF-8 (or out of memory)");
         return -1;
     }
-    if (make_dirs(dir, err, errlen)) { json_decref(ks); return -1; }
+    if (nb_make_folders(dir, 0755, err, errlen)) { json_decref(ks); return -1; }
     snprintf(path, sizeof path, "%s/kernel.json", dir);
     snprintf(tmp, sizeof tmp, "%s/.kernel.json.%ld", dir, (long)getpid());
     /* jupyter_client writes kernel.json with indent 1 as well */

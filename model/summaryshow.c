@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "model/summarysvg.h"
@@ -17,13 +16,8 @@
 int summaryshow_columns(void)
 {
     if (!isatty(STDOUT_FILENO)) return 0;
-    const char *env = getenv("COLUMNS");
-    char *end;
-    long c = env ? strtol(env, &end, 10) : 0;
-    if (env && *env && !*end && c > 0 && c < 100000) return (int)c;
-    struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-    return 0;
+    int c = nb_env_columns();
+    return c ? c : nb_tty_columns(STDOUT_FILENO);
 }
 
 /* --json: J, one record, printed as a line of its own (compact, its keys in the order

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,6 +259,46 @@ int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_ba
         fprintf(stderr, "%s: '-' (standard input) must be the only PATH: its notebook is "
                         "written to standard output\n", who);
         return -1;
+    }
+    return 0;
+}
+
+int nb_env_columns(void)
+{
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long c = env && *env ? strtol(env, &end, 10) : 0;
+    return c > 0 && c < 100000 && !*end ? (int)c : 0;
+}
+
+int nb_tty_columns(int fd)
+{
+    struct winsize ws;
+    return ioctl(fd, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+}
+
+int nb_make_folders(const char *path, unsigned mode, char *err, size_t errlen)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) { snprintf(err, errlen, "%s: path too long", path); return -1; }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST) {
+                snprintf(err, errlen, "%s: %s", buf, strerror(errno));
+                return -1;
+            }
+            struct stat st;
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                snprintf(err, errlen, "%s: not a folder", buf);
+                return -1;
+            }
+            *p = c;
+            if (!c) break;
+        }
     }
     return 0;
 }

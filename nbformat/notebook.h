@@ -175,6 +175,14 @@ int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_ba
  * may hold an escape sequence the terminal would obey (ESC ] 52 sets its clipboard).
  * Into a pipe or a file the line is as it is. */
 void nb_say(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A terminal's width: COLUMNS when it is a number from 1 to 99,999 (else 0), and FD's
+ * terminal's own (else 0).  Each user picks its order: the map on stdout takes COLUMNS
+ * first, the progress bar on stderr the terminal's. */
+int nb_env_columns(void);
+int nb_tty_columns(int fd);
+/* The folders of PATH (PATH itself included) that do not exist, made with MODE (mkdir
+ * -p); 0, or -1 with "FOLDER: reason" in ERR. */
+int nb_make_folders(const char *path, unsigned mode, char *err, size_t errlen);
 /* N bytes of BUF (whole lines) to TO, shown as nb_say shows them, newlines kept. */
 void nb_show(FILE *to, const char *buf, size_t n);
 

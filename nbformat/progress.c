@@ -1,10 +1,10 @@
 /* progress.c — the terminal progress bar (see progress.h). */
 #include "nbformat/progress.h"
+#include "nbformat/notebook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,11 +18,9 @@ static double now(void)
 /* The terminal's width: its own, else COLUMNS, else 80. */
 static int columns(void)
 {
-    struct winsize ws;
-    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-    const char *c = getenv("COLUMNS");
-    int n = c ? atoi(c) : 0;
-    return n > 0 ? n : 80;
+    int c = nb_tty_columns(STDERR_FILENO);
+    if (!c) c = nb_env_columns();
+    return c ? c : 80;
 }
 
 void progress_start(struct progress *p, const char *what, long total, int quiet)
