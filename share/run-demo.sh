@@ -65,6 +65,10 @@ fi
 port=${NBSTAGE_PORT:-$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 token=${NBSTAGE_TOKEN:-$("$python" -c 'import secrets; print(secrets.token_hex(24))')}
 url="http://127.0.0.1:$port/notebooks/demo.ipynb?token=$token"
+# The token goes to the server in its environment, never on a command line: any user
+# of the machine can read another's command lines (ps), and with the token run code as
+# its owner. Notebook 6 and jupyter_server both read JUPYTER_TOKEN.
+export JUPYTER_TOKEN="$token"
 
 # Jupyter refuses root unless told; as root (a container, CI) tell it.
 allow_root=""
@@ -73,12 +77,11 @@ allow_root=""
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 if [ "$frontend" = notebook ]; then
     "$python" -Xfrozen_modules=off -m notebook --no-browser --ip=127.0.0.1 --port="$port" \
-        --port-retries=0 --notebook-dir="$work" --NotebookApp.token="$token" \
-        --NotebookApp.open_browser=False $allow_root &
+        --port-retries=0 --notebook-dir="$work" --NotebookApp.open_browser=False $allow_root &
 else  # what /usr/bin/jupyter-nbclassic runs, with this Python
     "$python" -Xfrozen_modules=off -c 'import sys; from nbclassic.notebookapp import main; sys.exit(main())' \
         --no-browser --ip=127.0.0.1 --port="$port" --port-retries=0 --ServerApp.root_dir="$work" \
-        --ServerApp.token="$token" --ServerApp.open_browser=False $allow_root &
+        --ServerApp.open_browser=False $allow_root &
 fi
 server=$!
 # A background job of a script ignores SIGINT, so Ctrl-C is passed on as SIGTERM,
@@ -90,8 +93,8 @@ trap 'kill -TERM "$server" 2>/dev/null || true' EXIT
 
 # Wait until the server answers, so that the URL printed works at once.
 i=0
-until "$python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-        "http://127.0.0.1:$port/api/status?token=$token" 2>/dev/null; do
+until "$python" -c 'import os, sys, urllib.request; urllib.request.urlopen(sys.argv[1] + os.environ["JUPYTER_TOKEN"], timeout=2)' \
+        "http://127.0.0.1:$port/api/status?token=" 2>/dev/null; do
     kill -0 "$server" 2>/dev/null || { wait "$server" || true; die "Jupyter Notebook did not start"; }
     i=$((i + 1))
     [ "$i" -lt 120 ] || { stop; die "Jupyter Notebook did not answer on port $port within 60 s"; }

@@ -185,6 +185,32 @@ def test_run_demo_keeps_the_demo_already_in_its_work_folder(tmp_path):
     assert f"keeping {tmp_path / 'work' / 'demo.ipynb'}" in said, said
 
 
+def token_is_secret(base, token):
+    """The server wants the token, and no command line on the machine shows it: any
+    user may read another's (ps), and with the token run code as its owner.
+    (run-demo.sh passed it as --NotebookApp.token=..., a local user's way in.)"""
+    import urllib.error
+    import urllib.request
+    with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=10) as r:
+        assert r.status == 200
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"{base}/api/contents", timeout=10)
+    assert e.value.code == 403
+    shown = {}
+    for d in Path("/proc").iterdir():
+        try:
+            line = (d / "cmdline").read_bytes() if d.name.isdigit() else b""
+        except OSError:
+            continue
+        if token.encode() in line:
+            shown[d.name] = line.replace(b"\0", b" ").decode(errors="replace")[:300]
+    assert not shown, f"the server's token is on these command lines: {shown}"
+
+
+def test_the_token_is_on_no_command_line(server):
+    token_is_secret(server[0], server[1])
+
+
 def _drive(url, screenshot, tmp, name, mode="badge", steps=2):
     """Runs the browser script on URL in MODE (see run_notebook.mjs); its JSON report."""
     profile = tmp / f"chromium-{name}"

@@ -22,7 +22,7 @@ import subprocess
 
 import pytest
 
-from test_browser import PYTHON, demo_run_all, serve
+from test_browser import PYTHON, demo_run_all, serve, token_is_secret
 from test_browser_more import interrupt_and_restart, pytestmark  # noqa: F401  (skip without a browser)
 
 FAVICONS = ("Failed to load resource: the server responded with a status of 403",
@@ -51,3 +51,7 @@ def test_demo_run_all_badges_and_saved_metadata_on_nbclassic(classic_server):
 
 def test_interrupt_and_restart_on_nbclassic(classic_server):
     interrupt_and_restart(classic_server, console_ok=FAVICONS)
+
+
+def test_the_token_is_on_no_command_line_on_nbclassic(classic_server):
+    token_is_secret(classic_server[0], classic_server[1])
