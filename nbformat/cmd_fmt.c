@@ -153,11 +153,12 @@ static char *canonical(const char *buf, size_t len, const char *name, int nbform
     return out;
 }
 
-/* PATH replaced by BUF atomically (a write error reported by outfile_commit). */
-static int save(const char *path, const char *buf, size_t len, nb_error *err)
+/* PATH, still the file WAS (as read), replaced by BUF atomically (a write error, or
+ * PATH now another file, reported by outfile_commit). */
+static int save(const char *path, const struct stat *was, const char *buf, size_t len, nb_error *err)
 {
     struct outfile o;
-    if (outfile_open(&o, path, err)) return -1;
+    if (outfile_replace(&o, path, was, err)) return -1;
     fwrite(buf, 1, len, o.f);
     return outfile_commit(&o, err);
 }
@@ -204,7 +205,7 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
         nb_say(stderr, "nbstage fmt: %s: changed while being formatted, left as it is now",
                 path);
         c->errors++;
-    } else if (save(path, out, outlen, &err)) {
+    } else if (save(path, &st, out, outlen, &err)) {
         nb_say(stderr, "nbstage fmt: %s", err.msg);
         c->errors++;
     } else {

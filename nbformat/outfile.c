@@ -131,12 +131,16 @@ static int dash_refused(const char *path, nb_error *err)
     return -1;
 }
 
-int outfile_open(struct outfile *o, const char *path, nb_error *err)
+static int open_as(struct outfile *o, const char *path, const struct stat *was, nb_error *err)
 {
     *o = (struct outfile){.fd = -1};
     if (dash_refused(path, err)) return -1;
-    int special = nb_output_open_special(path, &o->fd, err);
+    int special = was ? 0 : nb_output_open_special(path, &o->fd, err);
     if (special < 0) return -1;
+    if (was) {
+        o->replacing = 1;
+        o->was = *was;
+    }
     if (!(o->path = strdup(path))) {
         nb_set_error(err, "%s: out of memory", path);
         goto fail;
@@ -174,6 +178,16 @@ fail:
     return -1;
 }
 
+int outfile_open(struct outfile *o, const char *path, nb_error *err)
+{
+    return open_as(o, path, NULL, err);
+}
+
+int outfile_replace(struct outfile *o, const char *path, const struct stat *was, nb_error *err)
+{
+    return open_as(o, path, was, err);
+}
+
 int outfile_commit(struct outfile *o, nb_error *err)
 {
     if (!o->f) {
@@ -188,6 +202,10 @@ int outfile_commit(struct outfile *o, nb_error *err)
     o->f = NULL;
     if (e) {
         nb_set_error(err, "%s: write error: %s", o->path, strerror(e));
+    } else if (o->replacing && !nb_file_unchanged(o->target, &o->was)) {
+        /* looked at last, so the window left is the rename's own (as nb_save_atomic_if) */
+        e = ESTALE;
+        nb_set_error(err, "%s: changed while being written, left as it is now", o->path);
     } else if (o->tmp && rename(o->tmp, o->target)) {
         e = errno;
         nb_set_error(err, "%s: rename: %s", o->path, strerror(e));

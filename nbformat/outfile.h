@@ -25,6 +25,7 @@
 #define NBSTAGE_OUTFILE_H
 
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "nbformat/notebook.h"
 
@@ -37,12 +38,23 @@ struct outfile {
     char *dir;    /* the target's folder, fsynced after the rename */
     int fd;       /* under F */
     int werr;     /* the first write error's errno (stdio's own is not kept) */
+    int replacing;       /* outfile_replace: the rename only while TARGET is WAS */
+    struct stat was;
 };
 
 /* Opens PATH for writing: 0, or -1 and ERR ("PATH: read-only file, left untouched",
  * "PATH: is a folder", "PATH: cannot create a temporary file in DIR: reason"...).
  * The struct must stay where it is until committed or aborted (F refers to it). */
 int outfile_open(struct outfile *o, const char *path, nb_error *err);
+
+/* outfile_open for a file read before and now rewritten (fmt's notebooks): PATH must
+ * be a regular file (a device or FIFO is refused, never written into), and the commit
+ * renames over it only while it is still the file WAS describes (its stat when read:
+ * nb_file_unchanged), looked at just before the rename; else -1 and ERR "PATH:
+ * changed while being written, left as it is now", the temporary removed.  Someone
+ * who may change the folder (a colleague's tree, a Jupyter autosave) cannot have the
+ * name point elsewhere between the read and the write and get another file replaced. */
+int outfile_replace(struct outfile *o, const char *path, const struct stat *was, nb_error *err);
 
 /* Flushes, checks every write, fsyncs and renames over PATH (into a device or FIFO:
  * flushes and closes).  0; or -1 and ERR ("PATH: write error: reason"), the old file

@@ -8,7 +8,7 @@
  * '/' refused before any work, and "-" (standard output only where a command says
  * so); two names for one output told (outfile_same); the
  * temporary removed by a signal that had the program's own handler at an earlier
- * open. */
+ * open; outfile_replace renaming only over the file read. */
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -613,6 +613,63 @@ static void owner_and_group_are_kept(void **state)
     free(dir);
 }
 
+/* outfile_replace (fmt's notebooks): the rename happens only while the name is still
+ * the file read.  A file put in its place meanwhile, or the name pointed at another
+ * file between the read and the write (a symlink swapped in a tree someone else may
+ * change), is left as it is, and no temporary stays; a FIFO is refused, not written
+ * into; the file read, unchanged, is replaced. */
+static void a_replace_renames_only_over_the_file_read(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512], other[512], link[512], fifo[512];
+    snprintf(path, sizeof path, "%s/nb.ipynb", dir);
+    snprintf(other, sizeof other, "%s/other.txt", dir);
+    snprintf(link, sizeof link, "%s/link.ipynb", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.ipynb", dir);
+    unit_write_file(path, "read\n");
+    struct stat was;
+    assert_int_equal(stat(path, &was), 0);
+    nb_error err;
+    struct outfile o;
+
+    /* unchanged: replaced */
+    assert_int_equal(outfile_replace(&o, path, &was, &err), 0);
+    fputs("new\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_content(path, "new\n");
+
+    /* another file renamed into its place while the new text was written: kept */
+    assert_int_equal(stat(path, &was), 0);
+    assert_int_equal(outfile_replace(&o, path, &was, &err), 0);
+    fputs("newer\n", o.f);
+    unit_write_file(other, "someone else's\n");
+    assert_int_equal(rename(other, path), 0);
+    assert_int_equal(outfile_commit(&o, &err), -1);
+    assert_non_null(strstr(err.msg, "changed while being written, left as it is now"));
+    assert_content(path, "someone else's\n");
+    assert_int_equal(count_entries(dir), 1);
+
+    /* the name read was a link to NB; it points at OTHER by the time of the write */
+    assert_int_equal(stat(path, &was), 0);
+    unit_write_file(other, "private\n");
+    assert_int_equal(symlink(other, link), 0);
+    assert_int_equal(outfile_replace(&o, link, &was, &err), 0);
+    fputs("planted\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), -1);
+    assert_content(other, "private\n");
+    assert_content(path, "someone else's\n");
+    assert_int_equal(count_entries(dir), 3);
+
+    /* a FIFO is no notebook to rewrite: refused before any work (it would block, or
+     * be written into) */
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(outfile_replace(&o, fifo, &was, &err), -1);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_int_equal(count_entries(dir), 4);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +689,7 @@ int main(void)
         cmocka_unit_test(a_name_near_name_max_gets_a_shorter_temporary),
         cmocka_unit_test(extended_attributes_are_kept),
         cmocka_unit_test(owner_and_group_are_kept),
+        cmocka_unit_test(a_replace_renames_only_over_the_file_read),
         cmocka_unit_test(a_path_through_a_file_is_refused_with_the_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
