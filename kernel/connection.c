@@ -228,13 +228,15 @@ int connection_write(const char *path, const struct connection *c, char *err, si
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(root);
     if (!text) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    /* A temporary renamed over PATH (a regular file, or none yet): a client polling for
-     * the file (one written back with the ports bound) never reads half of it.  Anything
-     * else (a symlink, a device) is written through, in place.  0600: it holds the key. */
+    /* A temporary renamed over PATH (a regular file, a symlink, or none yet): a client
+     * polling for the file (one written back with the ports bound) never reads half of
+     * it.  A symlink is replaced, not written through, as ipykernel's secure_write
+     * removes it first: its target may be readable by others (a 0644 file), and the
+     * file holds the key, so it is a new 0600 one.  A device is written in place. */
     int rc = -1;
     char tmp[4200];
     struct stat st;
-    int atomic = lstat(path, &st) == 0 ? S_ISREG(st.st_mode) : errno == ENOENT;
+    int atomic = lstat(path, &st) == 0 ? S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) : errno == ENOENT;
     if (atomic && snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
         snprintf(err, errlen, "%s: too long a path", path);
         free(text);
@@ -245,9 +247,13 @@ int connection_write(const char *path, const struct connection *c, char *err, si
         snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
         fd = mkostemp(tmp, O_CLOEXEC);
     }
-    if (fd < 0) { /* a folder that takes no temporary (ipykernel writes in place), a symlink, a device */
+    if (fd < 0) { /* a folder that takes no temporary (ipykernel writes in place), a device */
         atomic = 0;
         fd = open(path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
+        /* an existing file keeps its mode on open: made 0600 as ipykernel's would be
+         * (best effort: one of another owner cannot be) */
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+            (void)fchmod(fd, 0600);
     }
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));

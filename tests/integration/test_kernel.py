@@ -2020,24 +2020,32 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
     client reading the file could not talk to it."""
     from jupyter_client import BlockingKernelClient
     (tmp_path / "w").mkdir()
-    (tmp_path / "w" / "link.json").symlink_to("target.json")  # dangling: written through, as Python does
+    # A symlink is replaced by a new 0600 file, as ipykernel's secure_write replaces it
+    # (it holds the key: the target may be readable by others, as public.json is here);
+    # the stage kernel wrote the key through it, into a 0644 file.
+    (tmp_path / "w" / "link.json").symlink_to("target.json")  # dangling
+    (tmp_path / "w" / "public.json").write_text(json.dumps({"ip": "127.0.0.1", "transport": "tcp"}))
+    (tmp_path / "w" / "public.json").chmod(0o644)
+    (tmp_path / "w" / "linked.json").symlink_to("public.json")
     cases = {"missing.json": None,
              "zero.json": {"ip": "127.0.0.1", "transport": "tcp", "shell_port": 0, "iopub_port": 0,
                            "stdin_port": 0, "control_port": 0, "hb_port": 0},
              "ipc.json": {"transport": "ipc"},
              "w/r.ipc.json": {"transport": "ipc"},  # given relative: its sockets' path is made absolute
              "new/folder/k.json": None,  # ipykernel makes the folders
-             "w/link.json": None}
+             "w/link.json": None,
+             "w/linked.json": None}
     for name, given in cases.items():
         path = tmp_path / name
         if given is not None:
             path.write_text(json.dumps(given))
+        existed = path.exists()
         arg = str(path) if name != "w/r.ipc.json" else "r.ipc.json"
         p = subprocess.Popen([str(BIN), "-f", arg, "--wrap", "python3"], stderr=subprocess.PIPE, text=True,
                              cwd=tmp_path / "w")
         try:
             deadline = time.monotonic() + 30
-            def written():  # a symlink's target is written in place: it may be read half-written
+            def written():
                 try:
                     return "key" in json.loads(path.read_text())
                 except (OSError, ValueError):
@@ -2050,7 +2058,7 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
             assert all(info[k] > 0 for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"))
             ipc = {"ipc.json": str(tmp_path / "ipc-ipc"), "w/r.ipc.json": str(tmp_path / "w" / "r.ipc-ipc")}
             assert info["ip"] == ipc.get(name, "127.0.0.1"), info
-            assert path.stat().st_mode & 0o777 == 0o600
+            assert path.stat().st_mode & 0o777 == 0o600 and not path.is_symlink()
             kc = BlockingKernelClient(connection_file=str(path))
             kc.load_connection_file()
             kc.start_channels()
@@ -2069,8 +2077,9 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
                 p.kill()
                 p.wait()
         # the file it made is removed with it, as ipykernel removes its own; one given stays
-        assert path.exists() == (given is not None), name
-    assert (tmp_path / "w" / "target.json").is_file()  # the link's target, made through it
+        assert path.exists() == existed, name
+    assert not (tmp_path / "w" / "target.json").exists()
+    assert json.loads((tmp_path / "w" / "public.json").read_text()) == {"ip": "127.0.0.1", "transport": "tcp"}
 
 
 def test_a_wrapped_spec_that_runs_the_stage_kernel_again_stops_at_once(tmp_path):
