@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +153,11 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", from, strerror(errno));
         return -1;
     }
-    FILE *out = fopen(to, "wb");
+    /* never through a symlink planted at TO (0666 & ~umask, as fopen makes it) */
+    int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+    FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!out) {
+        if (fd >= 0) close(fd);
         snprintf(err, errlen, "%s: %s", to, strerror(errno));
         fclose(in);
         return -1;
@@ -196,12 +200,25 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
     }
     if (nb_make_folders(dir, 0755, err, errlen)) { json_decref(ks); return -1; }
     snprintf(path, sizeof path, "%s/kernel.json", dir);
-    snprintf(tmp, sizeof tmp, "%s/.kernel.json.%ld", dir, (long)getpid());
+    /* a temporary of a name no one can guess (mkostemp: never a file or symlink planted
+     * there), given the mode a new file gets (mkostemp's is 0600; kernel.json is read by
+     * every user's Jupyter in a system install) */
+    snprintf(tmp, sizeof tmp, "%s/.kernel.json.XXXXXX", dir);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot create a temporary file: %s", dir, strerror(errno));
+        json_decref(ks);
+        return -1;
+    }
+    mode_t um = umask(0);
+    umask(um);
     /* jupyter_client writes kernel.json with indent 1 as well */
-    int rc = json_dump_file(ks, tmp, JSON_INDENT(1) | JSON_SORT_KEYS);
+    errno = 0;
+    int rc = fchmod(fd, 0666 & ~um) ? -1 : json_dumpfd(ks, fd, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(ks);
+    if (close(fd) != 0) rc = -1;
     if (rc != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
         unlink(tmp);
         return -1;
     }
