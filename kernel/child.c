@@ -358,7 +358,7 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
         dfl.sa_handler = SIG_DFL;
         sigaction(SIGINT, &dfl, NULL); /* the proxy ignores it; the kernel must not */
         sigaction(SIGPIPE, &dfl, NULL);
-        sigaction(SIGTERM, &dfl, NULL);
+        /* SIGTERM and SIGHUP as we got them: ignored only if our starter ignored them */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

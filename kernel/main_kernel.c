@@ -18,7 +18,8 @@
  * shows them as a stderr stream in the first executed cell (options_notice,
  * kernel/tagorder.h "The notice").
  *
- * Signals: SIGINT, SIGCHLD, SIGTERM and SIGHUP are blocked and read from a signalfd
+ * Signals: SIGINT, SIGCHLD, SIGTERM and SIGHUP (these two unless inherited ignored) are
+ * blocked and read from a signalfd
  * by the proxy loop, which passes SIGINT (a signal-mode interrupt, to our pid alone or
  * to our process group) on to the child's own group (kernel/child.h).  The mask is set
  * before any thread or child exists.
@@ -172,8 +173,13 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    /* A hang-up or termination the kernel's starter ignores (nohup, a script's
+     * background job) stays ignored, by us and (inherited) by the child, as by the
+     * wrapped kernel alone: a blocked signal is queued for the signalfd even when
+     * ignored, and would end the kernel. */
+    struct sigaction inherited;
+    if (sigaction(SIGTERM, NULL, &inherited) || inherited.sa_handler != SIG_IGN) sigaddset(&set, SIGTERM);
+    if (sigaction(SIGHUP, NULL, &inherited) || inherited.sa_handler != SIG_IGN) sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     int code = 1;

@@ -2170,6 +2170,27 @@ def test_a_kernel_in_jupyters_unactivated_venv_is_found(tmp_path):
     assert "OUT 42" in r.stdout, r.stderr[-3000:]
 
 
+def test_a_hangup_or_term_its_starter_ignores_is_ignored_as_by_ipykernel_alone(specs, logs):
+    """Started with SIGHUP and SIGTERM ignored (nohup, a script's background job: the
+    disposition is inherited across exec), ipykernel alone ignores both; the stage
+    kernel read them from its signalfd all the same (a blocked signal is queued even
+    when ignored) and stopped itself and its child."""
+    def ignore():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for name in ("python3", "nbs-signal"):
+        k = Kernel(name, logs, start_kw={"preexec_fn": ignore})
+        try:
+            os.kill(k.km.provisioner.pid, signal.SIGHUP)
+            os.kill(k.km.provisioner.pid, signal.SIGTERM)
+            time.sleep(1)
+            assert k.km.is_alive(), (name, k.log.read_text())
+            _, msgs, reply = k.run("print(6 * 7)")
+            assert reply["content"]["status"] == "ok" and stdout_of(msgs) == "42\n", name
+        finally:
+            k.close()
+
+
 def test_help_and_version():
     r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and r.stdout.startswith("usage: nbstage-kernel -f")
