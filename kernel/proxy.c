@@ -496,7 +496,8 @@ static int relay_iopub(struct proxy *px)
     for (k = 0; k < BATCH && mpart_recv(px->k_iopub, &px->cur) == 1; k++) {
         struct wire_parts wp;
         if (cur_views(px) || wire_split(px->views, px->cur.n, &wp)) {
-            mpart_send(px->c_iopub, &px->cur); /* not ours to judge */
+            /* not ours to judge, but in its place: behind a held idle (tagorder rule 9) */
+            tagorder_iopub(px->tags, &px->cur);
             continue;
         }
         const struct wire_frame *parent = &px->views[wp.header + 1];

@@ -2191,6 +2191,43 @@ def test_a_hangup_or_term_its_starter_ignores_is_ignored_as_by_ipykernel_alone(s
             k.close()
 
 
+def test_a_child_message_it_cannot_read_keeps_its_place_behind_a_held_idle(specs, logs):
+    """A message on the child's iopub that is not a Jupyter message (no delimiter) was
+    relayed at once, ahead of an idle held back for its request's tag (and of all
+    queued behind it); now it keeps its place.  ipykernel sends none; a cell can (its
+    iopub socket), here after its idle, while the slow worker holds that idle."""
+    k = Kernel("nbs-held", logs)
+    sub = k.km.connect_iopub()
+    try:
+        k.run("pass")  # the raw subscriber is connected by now
+        code = ("import threading, time\n"
+                "def later():\n"
+                "    time.sleep(0.1)\n"
+                "    get_ipython().kernel.iopub_socket.send_multipart([b'nbstage-junk'])\n"
+                "threading.Thread(target=later).start()\n"
+                "x = 1\n")
+        msg_id = k.kc.execute(code)
+        assert k.shell_reply(msg_id)["content"]["status"] == "ok"
+        seen = []  # (msg_type, execution_state) of this request's messages, and the junk
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and "junk" not in seen:
+            if not sub.poll(200):
+                continue
+            frames = sub.recv_multipart()
+            if frames == [b"nbstage-junk"]:
+                seen.append("junk")
+                continue
+            i = frames.index(b"<IDS|MSG>")
+            header, parent, content = (json.loads(frames[i + j]) for j in (2, 3, 5))
+            if parent.get("msg_id") == msg_id:
+                seen.append((header["msg_type"], content.get("execution_state")))
+        assert "junk" in seen, seen
+        assert ("status", "idle") in seen[:seen.index("junk")], seen
+    finally:
+        sub.close(linger=0)
+        k.close()
+
+
 def test_help_and_version():
     r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and r.stdout.startswith("usage: nbstage-kernel -f")
