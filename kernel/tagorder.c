@@ -609,11 +609,12 @@ static int on_update(struct tagorder *t, struct mpart *m, const struct wire_part
 static int route(struct tagorder *t, struct mpart *m)
 {
     struct wire_parts wp;
-    if ((t->n_pend == 0 && !t->n_cand && !t->notice_id[0]) || mpart_views(m, &t->views, &t->views_cap) ||
-        wire_split(t->views, m->n, &wp)) {
+    if (t->n_pend == 0 && !t->n_cand && !t->notice_id[0]) {
         clear_release(t);
         return send_on(t, m);
     }
+    /* not a Jupyter message: no request's output, so a held clear stays held (rule 6) */
+    if (mpart_views(m, &t->views, &t->views_cap) || wire_split(t->views, m->n, &wp)) return send_on(t, m);
     enum kind kind = message_kind(t, &wp);
     struct pending *p = NULL;
     char parent[128] = "";

@@ -2227,6 +2227,37 @@ def test_a_child_message_it_cannot_read_keeps_its_place_behind_a_held_idle(specs
     finally:
         sub.close(linger=0)
         k.close()
+    # Nor does it release a clear_output(wait=True) held for the cell's tag (rule 6):
+    # with the tag at the idle, the clear must go after the tag, or the tag (the next
+    # output) clears the printed line that ipykernel alone leaves on show.
+    k = Kernel("nbs-bottom", logs)
+    sub = k.km.connect_iopub()
+    try:
+        k.run("pass")
+        msg_id = k.kc.execute("print('x')\nfrom IPython.display import clear_output\n"
+                              "clear_output(wait=True)\n"
+                              "get_ipython().kernel.iopub_socket.send_multipart([b'nbstage-junk'])\n")
+        seen = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and ("status", "idle") not in seen:
+            if not sub.poll(200):
+                continue
+            frames = sub.recv_multipart()
+            if frames == [b"nbstage-junk"]:
+                seen.append("junk")
+                continue
+            i = frames.index(b"<IDS|MSG>")
+            header, parent, content = (json.loads(frames[i + j]) for j in (2, 3, 5))
+            if parent.get("msg_id") != msg_id:
+                continue
+            kind = header["msg_type"]
+            seen.append("tag" if STAGE_MIME in content.get("data", {}) else
+                        (kind, content.get("execution_state")))
+        assert "junk" in seen and "tag" in seen and ("clear_output", None) in seen, seen
+        assert seen.index("tag") < seen.index(("clear_output", None)), seen
+    finally:
+        sub.close(linger=0)
+        k.close()
 
 
 def test_help_and_version():
