@@ -65,10 +65,17 @@ fi
 port=${NBSTAGE_PORT:-$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 token=${NBSTAGE_TOKEN:-$("$python" -c 'import secrets; print(secrets.token_hex(24))')}
 url="http://127.0.0.1:$port/notebooks/demo.ipynb?token=$token"
-# The token goes to the server in its environment, never on a command line: any user
-# of the machine can read another's command lines (ps), and with the token run code as
-# its owner. Notebook 6 and jupyter_server both read JUPYTER_TOKEN.
-export JUPYTER_TOKEN="$token"
+# The token reaches the server on no command line: any user of the machine may read
+# another's (ps), and with the token run code as its owner.  The server takes it from
+# its environment and removes it there (its kernels, and a cell that prints
+# os.environ, never see it), then gives it to Jupyter as a command-line option inside
+# the process, which outranks a token set in the user's Jupyter config.
+export NBSTAGE_SERVER_TOKEN="$token"
+serve='import os, sys
+from importlib import import_module
+app, option = sys.argv.pop(1), sys.argv.pop(1)
+token = os.environ.pop("NBSTAGE_SERVER_TOKEN")
+sys.exit(import_module(app).main(argv=sys.argv[1:] + [option + token]))'
 
 # Jupyter refuses root unless told; as root (a container, CI) tell it.
 allow_root=""
@@ -76,10 +83,12 @@ allow_root=""
 # Debian's ipykernel prints a debugger warning on every start without these.
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 if [ "$frontend" = notebook ]; then
-    "$python" -Xfrozen_modules=off -m notebook --no-browser --ip=127.0.0.1 --port="$port" \
-        --port-retries=0 --notebook-dir="$work" --NotebookApp.open_browser=False $allow_root &
+    # what `python3 -m notebook` runs
+    "$python" -Xfrozen_modules=off -c "$serve" notebook.notebookapp --NotebookApp.token= \
+        --no-browser --ip=127.0.0.1 --port="$port" --port-retries=0 --notebook-dir="$work" \
+        --NotebookApp.open_browser=False $allow_root &
 else  # what /usr/bin/jupyter-nbclassic runs, with this Python
-    "$python" -Xfrozen_modules=off -c 'import sys; from nbclassic.notebookapp import main; sys.exit(main())' \
+    "$python" -Xfrozen_modules=off -c "$serve" nbclassic.notebookapp --ServerApp.token= \
         --no-browser --ip=127.0.0.1 --port="$port" --port-retries=0 --ServerApp.root_dir="$work" \
         --ServerApp.open_browser=False $allow_root &
 fi
@@ -93,7 +102,7 @@ trap 'kill -TERM "$server" 2>/dev/null || true' EXIT
 
 # Wait until the server answers, so that the URL printed works at once.
 i=0
-until "$python" -c 'import os, sys, urllib.request; urllib.request.urlopen(sys.argv[1] + os.environ["JUPYTER_TOKEN"], timeout=2)' \
+until "$python" -c 'import os, sys, urllib.request; urllib.request.urlopen(sys.argv[1] + os.environ["NBSTAGE_SERVER_TOKEN"], timeout=2)' \
         "http://127.0.0.1:$port/api/status?token=" 2>/dev/null; do
     kill -0 "$server" 2>/dev/null || { wait "$server" || true; die "Jupyter Notebook did not start"; }
     i=$((i + 1))

@@ -137,6 +137,10 @@ def serve(tmp_path_factory, frontend):
     (tmp / "config" / "nbconfig").mkdir(parents=True)
     (tmp / "config" / "nbconfig" / "notebook.json").write_text(
         json.dumps({"load_extensions": {"jupyter-js-widgets/extension": True}}))
+    # A user's config with a token of its own: the demo's token (on no command line)
+    # must still outrank it, as --NotebookApp.token did.
+    for name, app in (("jupyter_notebook_config.py", "NotebookApp"), ("jupyter_server_config.py", "ServerApp")):
+        (tmp / "config" / name).write_text(f"c.{app}.token = 'a-token-of-the-users-config'\n")
     try:
         with _run_demo(env, tmp / "run-demo.log") as url:
             yield url[0], url[1], tmp / "work", env, tmp
@@ -188,9 +192,29 @@ def test_run_demo_keeps_the_demo_already_in_its_work_folder(tmp_path):
 def token_is_secret(base, token):
     """The server wants the token, and no command line on the machine shows it: any
     user may read another's (ps), and with the token run code as its owner.
-    (run-demo.sh passed it as --NotebookApp.token=..., a local user's way in.)"""
+    (run-demo.sh passed it as --NotebookApp.token=..., a local user's way in.)  Nor
+    does a kernel's environment hold it (a cell printing os.environ would save it in
+    the notebook)."""
     import urllib.error
     import urllib.request
+    req = urllib.request.Request(f"{base}/api/kernels?token={token}", method="POST",
+                                 data=json.dumps({"name": "nbstage"}).encode())
+    with urllib.request.urlopen(req, timeout=30) as r:
+        kernel_id = json.loads(r.read())["id"]
+    try:
+        pids = []
+        for _ in range(100):
+            pids = _procs_mentioning(f"kernel-{kernel_id}.json")
+            if pids:
+                break
+            time.sleep(0.1)
+        assert pids, "the kernel the server started was not found"
+        for pid in pids:
+            assert token.encode() not in Path(f"/proc/{pid}/environ").read_bytes(), \
+                Path(f"/proc/{pid}/cmdline").read_bytes()
+    finally:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{base}/api/kernels/{kernel_id}?token={token}", method="DELETE"), timeout=30).close()
     with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=10) as r:
         assert r.status == 200
     with pytest.raises(urllib.error.HTTPError) as e:
