@@ -247,15 +247,28 @@ int connection_write(const char *path, const struct connection *c, char *err, si
         snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
         fd = mkostemp(tmp, O_CLOEXEC);
     }
+    int private_err = 0;
     if (fd < 0) { /* a folder that takes no temporary (ipykernel writes in place), a device */
         atomic = 0;
-        fd = open(path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
-        /* an existing file keeps its mode on open: made 0600 as ipykernel's would be
-         * (best effort: one of another owner cannot be) */
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
-            (void)fchmod(fd, 0600);
+        /* Never through a symlink (it would not be replaced here), and an existing file,
+         * which keeps its mode on open, made 0600 before it is cut and written, or
+         * refused: ipykernel's secure_write raises on a mode it cannot set. */
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (((st.st_mode & 077) && fchmod(fd, 0600)) || ftruncate(fd, 0)) {
+                private_err = errno;
+                close(fd);
+                fd = -1;
+            }
+        }
     }
-    if (fd < 0) {
+    if (fd < 0 && private_err) {
+        snprintf(err, errlen, "%s: cannot make it private (mode %04o): %s; it would hold the key",
+                 path, (unsigned)(st.st_mode & 07777), strerror(private_err));
+    } else if (fd < 0 && errno == ELOOP) {
+        snprintf(err, errlen, "%s: a symlink in a folder where no new file can be made: "
+                              "not written through (it would hold the key)", path);
+    } else if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
     } else {
         size_t n = strlen(text), off = 0;

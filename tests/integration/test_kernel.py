@@ -2083,6 +2083,35 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
     assert json.loads((tmp_path / "w" / "public.json").read_text()) == {"ip": "127.0.0.1", "transport": "tcp"}
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+def test_a_connection_file_it_cannot_make_private_is_refused():
+    """In a folder that takes no new file (so no temporary to rename), the file is
+    written in place, as ipykernel writes it: never through a symlink (the key went
+    into the link's target), and only once it is 0600 (one of another owner, 0666, got
+    the key and stayed world-readable; ipykernel's secure_write refuses that too)."""
+    top = Path(tempfile.mkdtemp(prefix="nbstage-conn-private-"))
+    try:
+        top.chmod(0o755)
+        (top / "ro").mkdir(mode=0o755)
+        (top / "pub").mkdir(mode=0o755)
+        given = json.dumps({"ip": "127.0.0.1", "transport": "tcp"})
+        (top / "ro" / "shared.json").write_text(given)
+        (top / "ro" / "shared.json").chmod(0o666)  # root's: nobody may write it, not chmod it
+        (top / "pub" / "target.json").write_text(given)
+        os.chown(top / "pub" / "target.json", 65534, 65534)
+        (top / "ro" / "link.json").symlink_to(top / "pub" / "target.json")
+        for name, said in (("shared.json", "cannot make it private (mode 0666)"),
+                           ("link.json", "a symlink in a folder where no new file can be made")):
+            r = subprocess.run([str(BIN), "-f", str(top / "ro" / name), "--wrap", "python3"],
+                               capture_output=True, text=True, timeout=30, user=65534, group=65534,
+                               extra_groups=[], env={**os.environ, "HOME": str(top)})
+            assert r.returncode == 1 and said in r.stderr, (name, r.returncode, r.stderr)
+        assert (top / "ro" / "shared.json").read_text() == given
+        assert (top / "pub" / "target.json").read_text() == given
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def test_a_wrapped_spec_that_runs_the_stage_kernel_again_stops_at_once(tmp_path):
     """A kernelspec that wraps itself through /usr/bin/env (or a script, or a symlink
     of another name) passed the check of argv[0]'s name: each stage kernel started the
