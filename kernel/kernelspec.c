@@ -146,32 +146,75 @@ static int regular_file(const char *dir, const char *name)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int copy_file(const char *from, const char *to, char *err, size_t errlen)
+/* A temporary for DIR/NAME (TMP, of TMPCAP bytes): a name no one can guess (mkostemp:
+ * never a file or symlink planted there), given the mode a new file gets (mkostemp's is
+ * 0600; a system install is read by every user's Jupyter).  The caller writes it and
+ * renames it over DIR/NAME, so that a symlink there is replaced, never written through.
+ * Its descriptor, or -1 and ERR. */
+static int temp_for(const char *dir, const char *name, char *tmp, size_t tmpcap, char *err, size_t errlen)
+{
+    if (snprintf(tmp, tmpcap, "%s/.%s.XXXXXX", dir, name) >= (int)tmpcap) {
+        snprintf(err, errlen, "%s/%s: path too long", dir, name);
+        return -1;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    mode_t um = umask(0);
+    umask(um);
+    if (fd >= 0 && fchmod(fd, 0666 & ~um)) {
+        close(fd);
+        unlink(tmp);
+        fd = -1;
+    }
+    if (fd < 0) snprintf(err, errlen, "%s: cannot create a temporary file: %s", dir, strerror(errno));
+    return fd;
+}
+
+/* TMP (written, closed: OK says whether all went well) renamed over DIR/NAME; 0, or -1,
+ * ERR and TMP removed. */
+static int temp_commit(const char *tmp, int ok, const char *dir, const char *name, char *err, size_t errlen)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (ok && rename(tmp, path) == 0) return 0;
+    snprintf(err, errlen, "%s: %s", path, ok ? strerror(errno) : "write error");
+    unlink(tmp);
+    return -1;
+}
+
+/* FROM copied to DIR/NAME through a temporary. */
+static int copy_file(const char *from, const char *dir, const char *name, char *err, size_t errlen)
 {
     FILE *in = fopen(from, "rb");
     if (!in) {
         snprintf(err, errlen, "%s: %s", from, strerror(errno));
         return -1;
     }
-    /* never through a symlink planted at TO (0666 & ~umask, as fopen makes it) */
-    int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+    char tmp[4400];
+    int fd = temp_for(dir, name, tmp, sizeof tmp, err, errlen);
     FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!out) {
-        if (fd >= 0) close(fd);
-        snprintf(err, errlen, "%s: %s", to, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+            snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        }
         fclose(in);
         return -1;
     }
     char buf[16384];
     size_t n;
-    int rc = 0;
+    int ok = 1;
     while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) { rc = -1; break; }
-    if (ferror(in)) rc = -1;
-    if (fclose(out) != 0) rc = -1;
+        if (fwrite(buf, 1, n, out) != n) { ok = 0; break; }
+    if (ferror(in)) ok = 0;
+    if (fclose(out) != 0) ok = 0;
     fclose(in);
-    if (rc) snprintf(err, errlen, "%s: could not copy from %s", to, from);
-    return rc;
+    if (!ok) {
+        unlink(tmp);
+        snprintf(err, errlen, "%s/%s: could not copy from %s", dir, name, from);
+        return -1;
+    }
+    return temp_commit(tmp, 1, dir, name, err, errlen);
 }
 
 int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *spec,
@@ -199,29 +242,16 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
         return -1;
     }
     if (nb_make_folders(dir, 0755, err, errlen)) { json_decref(ks); return -1; }
-    snprintf(path, sizeof path, "%s/kernel.json", dir);
-    /* a temporary of a name no one can guess (mkostemp: never a file or symlink planted
-     * there), given the mode a new file gets (mkostemp's is 0600; kernel.json is read by
-     * every user's Jupyter in a system install) */
-    snprintf(tmp, sizeof tmp, "%s/.kernel.json.XXXXXX", dir);
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    int fd = temp_for(dir, "kernel.json", tmp, sizeof tmp, err, errlen);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temporary file: %s", dir, strerror(errno));
         json_decref(ks);
         return -1;
     }
-    mode_t um = umask(0);
-    umask(um);
     /* jupyter_client writes kernel.json with indent 1 as well */
-    errno = 0;
-    int rc = fchmod(fd, 0666 & ~um) ? -1 : json_dumpfd(ks, fd, JSON_INDENT(1) | JSON_SORT_KEYS);
+    int ok = json_dumpfd(ks, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0;
     json_decref(ks);
-    if (close(fd) != 0) rc = -1;
-    if (rc != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
-        unlink(tmp);
-        return -1;
-    }
+    if (close(fd) != 0) ok = 0;
+    if (temp_commit(tmp, ok, dir, "kernel.json", err, errlen)) return -1;
     /* the wrapped kernel's resources, and none left from a kernel wrapped before */
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -232,13 +262,12 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
         }
     if (d) closedir(d);
     d = spec->resource_dir ? opendir(spec->resource_dir) : NULL;
-    rc = 0;
+    int rc = 0;
     while (d && rc == 0 && (e = readdir(d)))
         if (is_resource(e->d_name) && regular_file(spec->resource_dir, e->d_name)) {
             char from[4400];
             snprintf(from, sizeof from, "%s/%s", spec->resource_dir, e->d_name);
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            rc = copy_file(from, path, err, errlen);
+            rc = copy_file(from, dir, e->d_name, err, errlen);
         }
     if (d) closedir(d);
     if (rc) return -1;

@@ -186,9 +186,9 @@ static void names_and_dirs_at_their_edges(void **state)
 /* The wrapped kernel's resources: kernel.js, kernel.css and each logo-* regular file are
  * copied byte for byte (one larger than the copy's 16 KB buffer), nothing else (a
  * README, "logos.txt", a folder named logo-x); installed again from a folder without
- * kernel.css, the old one goes; removing the spec takes them all.  kernel.json gets a
- * new file's mode and leaves no temporary; a symlink planted at a resource's name is
- * not written through.  Resources were only
+ * kernel.css, the old one goes; removing the spec takes them all.  kernel.json and the
+ * resources get a new file's mode and leave no temporary; a symlink at their names is
+ * replaced, not written through.  Resources were only
  * tested through Jupyter (test_install_kernel.py). */
 static void resources_copied_replaced_and_removed(void **state)
 {
@@ -240,19 +240,24 @@ static void resources_copied_replaced_and_removed(void **state)
     for (struct dirent *e; (e = readdir(d));)
         if (!strncmp(e->d_name, ".kernel.json", 12)) fail_msg("temporary %s left", e->d_name);
     closedir(d);
-    /* a symlink planted where a resource is copied is not written through */
+    /* a symlink where a resource is copied (planted, or a user's) is replaced by the
+     * new file, not written through */
     char victim[300];
     snprintf(victim, sizeof victim, "%s/victim.txt", root);
     unit_write_file(victim, "mine\n");
     snprintf(path, sizeof path, "%s/kernel.js", dir);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(symlink(victim, path), 0);
-    assert_int_equal(kernelspec_install(kdir, &sp, NULL, 0, err, sizeof err), -1);
+    assert_int_equal(kernelspec_install(kdir, &sp, NULL, 0, err, sizeof err), 0);
     char *kept = unit_read_file(victim, NULL);
     assert_string_equal(kept, "mine\n");
     free(kept);
-    assert_int_equal(unlink(path), 0);
-    assert_int_equal(kernelspec_install(kdir, &sp, NULL, 0, err, sizeof err), 0);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0644);
+    char *js = unit_read_file(path, NULL);
+    assert_string_equal(js, "kernel.js");
+    free(js);
     umask(old_mask);
 
     snprintf(path, sizeof path, "%s/kernel.css", res);
