@@ -2211,8 +2211,10 @@ def test_a_hangup_or_term_its_starter_ignores_is_ignored_as_by_ipykernel_alone(s
     for name in ("python3", "nbs-signal"):
         k = Kernel(name, logs, start_kw={"preexec_fn": ignore})
         try:
-            os.kill(k.km.provisioner.pid, signal.SIGHUP)
-            os.kill(k.km.provisioner.pid, signal.SIGTERM)
+            pids = [k.km.provisioner.pid] + ([k.child_pid()] if name != "python3" else [])
+            for pid in pids:  # the stage kernel's child inherits them ignored, too
+                os.kill(pid, signal.SIGHUP)
+                os.kill(pid, signal.SIGTERM)
             time.sleep(1)
             assert k.km.is_alive(), (name, k.log.read_text())
             _, msgs, reply = k.run("print(6 * 7)")
