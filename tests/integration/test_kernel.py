@@ -2223,36 +2223,45 @@ def test_a_hangup_or_term_its_starter_ignores_is_ignored_as_by_ipykernel_alone(s
             k.close()
 
 
+def _raw_iopub_until(sub, msg_id, done):
+    """What a raw subscriber SUB sees for request MSG_ID, in order, until DONE(seen):
+    "junk" for the frame [b'nbstage-junk'], "tag" for a stage output, else (msg_type,
+    execution_state)."""
+    seen = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not done(seen):
+        if not sub.poll(200):
+            continue
+        frames = sub.recv_multipart()
+        if frames == [b"nbstage-junk"]:
+            seen.append("junk")
+            continue
+        i = frames.index(b"<IDS|MSG>")
+        header, parent, content = (json.loads(frames[i + j]) for j in (2, 3, 5))
+        if parent.get("msg_id") == msg_id:
+            seen.append("tag" if STAGE_MIME in content.get("data", {}) else
+                        (header["msg_type"], content.get("execution_state")))
+    return seen
+
+
 def test_a_child_message_it_cannot_read_keeps_its_place_behind_a_held_idle(specs, logs):
     """A message on the child's iopub that is not a Jupyter message (no delimiter) was
     relayed at once, ahead of an idle held back for its request's tag (and of all
     queued behind it); now it keeps its place.  ipykernel sends none; a cell can (its
     iopub socket), here after its idle, while the slow worker holds that idle."""
+    junk = "get_ipython().kernel.iopub_socket.send_multipart([b'nbstage-junk'])\n"
     k = Kernel("nbs-held", logs)
     sub = k.km.connect_iopub()
     try:
         k.run("pass")  # the raw subscriber is connected by now
-        code = ("import threading, time\n"
-                "def later():\n"
-                "    time.sleep(0.1)\n"
-                "    get_ipython().kernel.iopub_socket.send_multipart([b'nbstage-junk'])\n"
-                "threading.Thread(target=later).start()\n"
-                "x = 1\n")
-        msg_id = k.kc.execute(code)
+        msg_id = k.kc.execute("import threading, time\n"
+                              "def later():\n"
+                              "    time.sleep(0.1)\n"
+                              "    " + junk +
+                              "threading.Thread(target=later).start()\n"
+                              "x = 1\n")
         assert k.shell_reply(msg_id)["content"]["status"] == "ok"
-        seen = []  # (msg_type, execution_state) of this request's messages, and the junk
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and "junk" not in seen:
-            if not sub.poll(200):
-                continue
-            frames = sub.recv_multipart()
-            if frames == [b"nbstage-junk"]:
-                seen.append("junk")
-                continue
-            i = frames.index(b"<IDS|MSG>")
-            header, parent, content = (json.loads(frames[i + j]) for j in (2, 3, 5))
-            if parent.get("msg_id") == msg_id:
-                seen.append((header["msg_type"], content.get("execution_state")))
+        seen = _raw_iopub_until(sub, msg_id, lambda seen: "junk" in seen)
         assert "junk" in seen, seen
         assert ("status", "idle") in seen[:seen.index("junk")], seen
     finally:
@@ -2266,24 +2275,8 @@ def test_a_child_message_it_cannot_read_keeps_its_place_behind_a_held_idle(specs
     try:
         k.run("pass")
         msg_id = k.kc.execute("print('x')\nfrom IPython.display import clear_output\n"
-                              "clear_output(wait=True)\n"
-                              "get_ipython().kernel.iopub_socket.send_multipart([b'nbstage-junk'])\n")
-        seen = []
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and ("status", "idle") not in seen:
-            if not sub.poll(200):
-                continue
-            frames = sub.recv_multipart()
-            if frames == [b"nbstage-junk"]:
-                seen.append("junk")
-                continue
-            i = frames.index(b"<IDS|MSG>")
-            header, parent, content = (json.loads(frames[i + j]) for j in (2, 3, 5))
-            if parent.get("msg_id") != msg_id:
-                continue
-            kind = header["msg_type"]
-            seen.append("tag" if STAGE_MIME in content.get("data", {}) else
-                        (kind, content.get("execution_state")))
+                              "clear_output(wait=True)\n" + junk)
+        seen = _raw_iopub_until(sub, msg_id, lambda seen: ("status", "idle") in seen)
         assert "junk" in seen and "tag" in seen and ("clear_output", None) in seen, seen
         assert seen.index("tag") < seen.index(("clear_output", None)), seen
     finally:
