@@ -12,7 +12,8 @@
 #                     demo.ipynb already there is kept, so a folder named here keeps
 #                     the demo as it was saved from one run to the next
 #   NBSTAGE_PORT      the port (default: a free one)
-#   NBSTAGE_TOKEN     the server's token (default: a random one)
+#   NBSTAGE_TOKEN     the server's token (default: a random one); letters, digits, '.',
+#                     '_' and '-'
 #   PYTHON            the Python that runs Jupyter (default: Debian's /usr/bin/python3)
 #   NBSTAGE_FRONTEND  notebook (default: Notebook 6's own server) or nbclassic (the same
 #                     classic page served by jupyter_server: Debian's python3-nbclassic)
@@ -64,6 +65,12 @@ fi
 # program taking it in between is possible, and the server then says so).
 port=${NBSTAGE_PORT:-$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 token=${NBSTAGE_TOKEN:-$("$python" -c 'import secrets; print(secrets.token_hex(24))')}
+unset NBSTAGE_TOKEN  # nor in the kernels' environment (below)
+# It goes into a URL as it is, and Jupyter's option parser rewrites a leading '~' or
+# surrounding quotes: letters, digits, '.', '_' and '-' only.
+case $token in
+    '' | *[!A-Za-z0-9._-]*) die "NBSTAGE_TOKEN: use letters, digits, '.', '_' and '-' only" ;;
+esac
 url="http://127.0.0.1:$port/notebooks/demo.ipynb?token=$token"
 # The token reaches the server on no command line: any user of the machine may read
 # another's (ps), and with the token run code as its owner.  The server takes it from

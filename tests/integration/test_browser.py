@@ -33,6 +33,7 @@ import re
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,8 @@ def serve(tmp_path_factory, frontend):
                JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
                NBSTAGE_BIN=str(BIN), NBSTAGE_DEMO_DIR=str(tmp / "work"),
                NBSTAGE_MODEL=_model(), PYTHON=PYTHON, NBSTAGE_FRONTEND=frontend)
+    if frontend == "nbclassic":  # a token of the user's own: token_is_secret checks it too
+        env["NBSTAGE_TOKEN"] = "given" + uuid.uuid4().hex
     (tmp / "home").mkdir()
     # two more kernelspecs: for the position-bottom notebook and the no-badge one
     for name, display, opts in (("nbstage-bottom", "stages at the bottom", ["--tag-position", "bottom"]),
@@ -187,6 +190,20 @@ def test_run_demo_keeps_the_demo_already_in_its_work_folder(tmp_path):
     assert (tmp_path / "work" / "demo.ipynb").read_text() == saved
     said = (tmp_path / "run-demo.log").read_text()
     assert f"keeping {tmp_path / 'work' / 'demo.ipynb'}" in said, said
+
+
+def test_run_demo_refuses_a_token_that_would_not_survive(tmp_path):
+    """A token goes into the printed URL as it is, and Jupyter's option parser rewrites
+    a leading '~' or surrounding quotes: such an NBSTAGE_TOKEN made the server want
+    another token than the one printed, and run-demo.sh waited 60 s on 403s.  It is
+    refused at once, saying why.  Needs no browser."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_"))}
+    env.update(HOME=str(tmp_path), NBSTAGE_BIN=str(BIN), NBSTAGE_DEMO_DIR=str(tmp_path / "work"),
+               PYTHON=PYTHON)
+    for token in ("'abc'", "~", "a&b=c"):
+        r = subprocess.run(["sh", str(ROOT / "share" / "run-demo.sh")], env={**env, "NBSTAGE_TOKEN": token},
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "NBSTAGE_TOKEN: use letters, digits" in r.stderr, (token, r.stderr)
 
 
 def token_is_secret(base, token):
