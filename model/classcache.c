@@ -253,7 +253,7 @@ int classcache_classify(struct classcache *c, const char *src, size_t len, float
     *prob = stage >= 0 ? probs[stage] : 0.0f;
     populate_ahead(c);
     pthread_mutex_lock(&c->lock);
-    keep(c, h, src, len, stage, *prob);
+    if (stage != MODEL_NO_MEMORY) keep(c, h, src, len, stage, *prob); /* no answer to keep */
     pthread_mutex_unlock(&c->lock);
     return stage;
 }
@@ -265,7 +265,7 @@ int classcache_classify_after(struct classcache *c, const char *prev, size_t ple
     char stack[2048], *text = stack;
     struct context_plan pl;
     size_t n = context_plan(&pl, prev, plen, src, len);
-    if (n >= sizeof stack && !(text = malloc(n + 1))) { *prob = 0; return STAGE_NONE; }
+    if (n >= sizeof stack && !(text = malloc(n + 1))) { *prob = 0; return MODEL_NO_MEMORY; }
     context_plan_put(&pl, text, prev, src, len);
     int stage = classcache_classify(c, text, n, prob);
     if (text != stack) free(text);

@@ -316,6 +316,10 @@ static void *classify_slice(void *arg)
         for (int i = 0; i < k; i++) {
             if (!c->good[sl->from + i]) continue;
             struct buf *o = &c->outs[sl->from + i];
+            if (text[i] && best[i] == MODEL_NO_MEMORY) { /* as a chunk out of memory */
+                o->oom = 1;
+                continue;
+            }
             const char *id = c->id_json[sl->from + i];
             answer(o, id ? id : "null", text[i] ? best[i] : STAGE_NONE, probs[i]);
             put(o, "\n", 1);
@@ -486,6 +490,12 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             }
             int s = model_classify_after(m, prev, plen, src, n, probs);
             free(src);
+            if (s == MODEL_NO_MEMORY) {
+                context_trail_free(&trail);
+                json_decref(nb);
+                fprintf(stderr, "nbstage classify: out of memory\n");
+                return EXIT_USAGE;
+            }
             if (as_json) {
                 print_answer(json_sprintf("%s#%d", id_path, k), s, probs);
             } else {
@@ -532,6 +542,10 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
         /* read as a notebook's first cell, as every other command reads a cell alone */
         int s = model_classify_after(m, NULL, 0, text.p ? text.p : "", text.n, probs);
         free(text.p);
+        if (s == MODEL_NO_MEMORY) {
+            fprintf(stderr, "nbstage classify: out of memory\n");
+            return EXIT_USAGE;
+        }
         if (as_json) {
             print_answer(json_string(id_path), s, probs);
         } else {

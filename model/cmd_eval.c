@@ -302,6 +302,12 @@ int cmd_eval(int argc, char **argv)
                 goto out;
             }
             pred = model_classify_after(m, prev, plen, src, len, probs);
+            if (pred == MODEL_NO_MEMORY) { /* no answer: not a miss to score */
+                fprintf(stderr, "nbstage eval: out of memory\n");
+                json_decref(o);
+                free(line);
+                goto out;
+            }
         }
         confusion_add(&conf, row->label, pred);
         label_doubt_add(&doubt, row, pred);

@@ -138,7 +138,7 @@ int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_
         int safe[512], *buf = n <= 512 ? safe : malloc((size_t)n * sizeof *buf);
         if (!buf) {
             for (int s = 0; s < N_STAGES; s++) probs[s] = 0;
-            return STAGE_NONE;
+            return MODEL_NO_MEMORY;
         }
         for (int t = 0; t < n; t++) buf[t] = ids[t] < 0 || (unsigned)ids[t] >= m->mf.vocab ? 0 : ids[t];
         m->run(m->mf.table, buf, n, m->mf.Wh, H, h, c);
@@ -234,7 +234,10 @@ void model_classify_many(const nbs_model *m, const char *const *src, const size_
             if (!s || pysrc_is_blank(s, len[from + i])) continue;
             int *row = ids + (size_t)nrun * L;
             int w = vocab_encode(&m->v, s, len[from + i], row, L);
-            if (w < 0) continue;
+            if (w < 0) { /* the tokenizer's malloc */
+                best[from + i] = MODEL_NO_MEMORY;
+                continue;
+            }
             rows[nrun] = row + (L - w);
             n[nrun] = w;
             at[nrun++] = from + i;
@@ -335,9 +338,9 @@ int model_classify(const nbs_model *m, const char *src, size_t len, float probs[
     for (int s = 0; s < N_STAGES; s++) probs[s] = 0;
     if (!m || !src || pysrc_is_blank(src, len)) return STAGE_NONE;
     int ids[4096], *buf = m->seq_len <= 4096 ? ids : malloc((size_t)m->seq_len * sizeof *buf);
-    if (!buf) return STAGE_NONE;
-    int n = vocab_encode(&m->v, src, len, buf, m->seq_len);
-    int best = n < 0 ? STAGE_NONE : model_classify_ids(m, buf + (m->seq_len - n), n, probs);
+    if (!buf) return MODEL_NO_MEMORY;
+    int n = vocab_encode(&m->v, src, len, buf, m->seq_len); /* -1: the tokenizer's malloc */
+    int best = n < 0 ? MODEL_NO_MEMORY : model_classify_ids(m, buf + (m->seq_len - n), n, probs);
     if (buf != ids) free(buf);
     return best;
 }
@@ -353,7 +356,7 @@ int model_classify_after(const nbs_model *m, const char *prev, size_t plen, cons
     size_t n = context_plan(&pl, prev, plen, src, len);
     if (n >= sizeof stack && !(text = malloc(n + 1))) {
         for (int s = 0; s < N_STAGES; s++) probs[s] = 0;
-        return STAGE_NONE;
+        return MODEL_NO_MEMORY;
     }
     context_plan_put(&pl, text, prev, src, len);
     int best = model_classify(m, text, n, probs);

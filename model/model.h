@@ -20,7 +20,10 @@ nbs_model *model_load(const char *path, char *err, size_t errlen);
 void model_free(nbs_model *m);
 
 /* Probabilities per stage (guide order) for one cell's source; returns the argmax,
- * or STAGE_NONE when the source is empty or comments only (PROBS then all 0). */
+ * or STAGE_NONE when the source is empty or comments only (PROBS then all 0), or
+ * MODEL_NO_MEMORY when a buffer could not be had: no answer, which a caller must not
+ * take for a blank cell (tag would remove the cell's tag), nor keep in a memo. */
+#define MODEL_NO_MEMORY (-3)
 int model_classify(const nbs_model *m, const char *src, size_t len, float probs[N_STAGES]);
 
 /* Whether M reads a cell after the last lines of the cell before it (model/context.h;
@@ -31,7 +34,7 @@ int model_classify(const nbs_model *m, const char *src, size_t len, float probs[
 int model_reads_context(const nbs_model *m);
 
 /* model_classify of cell SRC after PREV (PLEN bytes; NULL: the first cell); the same as
- * model_classify of SRC for a model without context.  STAGE_NONE also when out of memory. */
+ * model_classify of SRC for a model without context (MODEL_NO_MEMORY too). */
 int model_classify_after(const nbs_model *m, const char *prev, size_t plen, const char *src, size_t len,
                          float probs[N_STAGES]);
 

@@ -98,8 +98,9 @@ int summarywindow_flush(struct summary *s)
             int bad = stagemap_init(&m, e->path, from);
             for (size_t i = 0; !bad && i < e->n; i++) {
                 const struct summary_cell *c = &e->cells[i];
+                bad = c->stage == MODEL_NO_MEMORY; /* no answer: not a blank cell to show */
                 double conf = s->saved ? c->conf : c->stage >= 0 ? tag_round(c->prob) : -1;
-                bad = stagemap_add(&m, c->stage, conf, c->lines);
+                if (!bad) bad = stagemap_add(&m, c->stage, conf, c->lines);
             }
             if (bad) {
                 stagemap_free(&m);

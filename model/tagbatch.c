@@ -234,7 +234,8 @@ static void encode_chunk(const struct share *sh, size_t from, size_t to)
     size_t k = 0;
     for (size_t d = from; d < to; d++) {
         struct request *r = &b->q[b->own[d]];
-        int w = pysrc_is_blank(r->src, r->len) ? -1 : model_encode(m, r->src, r->len, x->row);
+        int blank = pysrc_is_blank(r->src, r->len);
+        int w = blank ? -1 : model_encode(m, r->src, r->len, x->row);
         /* (a pool even for w = 0, a cell of unknown words only: memcpy wants one) */
         if (w >= 0 && (x->len + (size_t)w > x->cap || !x->pool)) {
             size_t cap = 2 * (x->len + (size_t)w) + 4096;
@@ -253,9 +254,10 @@ static void encode_chunk(const struct share *sh, size_t from, size_t to)
             }
         }
         b->words[d] = w;
-        if (w < 0) { /* blank, or no memory to encode: model_classify's answer for both */
-            set(r, STAGE_NONE, 0.0f);
-            recs[k] = r->rec, stages[k] = STAGE_NONE, probs[k++] = 0.0f;
+        if (w < 0) { /* blank, or no memory to encode: model_classify's answers */
+            int s = blank ? STAGE_NONE : MODEL_NO_MEMORY;
+            set(r, s, 0.0f);
+            recs[k] = r->rec, stages[k] = s, probs[k++] = 0.0f;
             continue;
         }
         memcpy(x->pool + x->len, x->row + (L - w), (size_t)w * sizeof *x->pool);
@@ -611,10 +613,10 @@ void tagbatch_run(struct tagbatch *b, int threads)
             free(start);
             pass(b, threads, ne, classify_chunk);
         }
-        /* a follower takes its owner's answer */
-        for (size_t i = 0; i < n; i++)
-            if (q[i].owner != i) set(&q[i], *q[q[i].owner].stage, *q[q[i].owner].prob);
     }
+    /* a follower takes its owner's answer (each way above answers the owners alone) */
+    for (size_t i = 0; i < n; i++)
+        if (q[i].owner != i) set(&q[i], *q[q[i].owner].stage, *q[q[i].owner].prob);
     if (b->cache) classcache_count(b->cache, b->hits + (long)(n - nd), (long)nd);
     b->n = 0;
     b->hits = 0;

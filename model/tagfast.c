@@ -363,6 +363,8 @@ int tagfast_splice(struct tagfast *tf, const struct canonscan *s, const char *bu
 {
     memset(res, 0, sizeof *res);
     *changed = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (stage[i] == MODEL_NO_MEMORY) return -1; /* no answer, not a blank cell: untouched */
     const char *model = model_name(opt->model);
     struct view v;
     size_t copied = 0;

@@ -52,7 +52,8 @@ void tagfast_free(struct tagfast *tf);
  * made together in between (model/tagbatch.h).  tagfast_scan: 0 when BUF is for this
  * path (S then holds its code cells, s->cells[i] is cell i), 1 when not.
  * tagfast_splice: the rest, given each code cell's stage (or STAGE_NONE) and its
- * probability as classcache_classify gives them; returns as tagfast_notebook. */
+ * probability as classcache_classify gives them; returns as tagfast_notebook (-1 also
+ * when a stage is MODEL_NO_MEMORY: no answer, the notebook fails untouched). */
 int tagfast_scan(struct canonscan *s, const char *buf, size_t len, const struct tag_options *opt);
 /* The rest of tagfast_notebook once tagfast_scan(&tf->scan, BUF...) has said 0: each
  * code cell classified, then spliced (so that a caller may look at the scan first:

@@ -274,6 +274,10 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cont
         float probs[N_STAGES], p = 0;
         int s = opt->cache ? classcache_classify_after(opt->cache, prev, plen, src, len, &p)
                            : model_classify_after(opt->model, prev, plen, src, len, probs);
+        if (s == MODEL_NO_MEMORY) { /* not a blank cell: the notebook fails, untouched */
+            free(src);
+            return -1;
+        }
         if (s >= 0 && !opt->cache) p = probs[s];
         if (s >= 0)
             *want = (struct cell_tag){s, tag_round(p), model_name(opt->model)};

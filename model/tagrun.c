@@ -121,6 +121,16 @@ static void deliver_nothing(size_t i, void *vrun)
     (void)vrun;
 }
 
+/* The notebook J's window read ahead, and the descriptor of its old file, let go. */
+static void drop_read_ahead(struct tagjob *j)
+{
+    if (!j->prep) return;
+    free(j->prep->buf);
+    j->prep->buf = NULL;
+    if (j->prep->old_fd >= 0) close(j->prep->old_fd);
+    j->prep->old_fd = -1;
+}
+
 /* Worker thread: one notebook, its report into memory. */
 static void run_job(size_t i, void *vwin)
 {
@@ -129,12 +139,7 @@ static void run_job(size_t i, void *vwin)
     struct tagjob *j = &r->jobs[w->first + i];
     if (atomic_load_explicit(&interrupted, memory_order_relaxed)) {
         j->skipped = 1;
-        if (j->prep) { /* read ahead, never to be written */
-            free(j->prep->buf);
-            j->prep->buf = NULL;
-            if (j->prep->old_fd >= 0) close(j->prep->old_fd);
-            j->prep->old_fd = -1;
-        }
+        drop_read_ahead(j); /* never to be written */
     } else {
         FILE *out = open_memstream(&j->out, &j->out_len);
         FILE *err = open_memstream(&j->err, &j->err_len);
@@ -145,6 +150,7 @@ static void run_job(size_t i, void *vwin)
             free(j->err);
             j->out = j->err = NULL;
             j->out_len = j->err_len = 0;
+            drop_read_ahead(j);
             j->failed = 1; /* reported by deliver() */
         } else {
             struct tag_gate gate;

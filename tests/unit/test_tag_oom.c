@@ -1,0 +1,145 @@
+/* test_tag_oom.c — classifying when memory runs out: an answer that could not be had
+ * (MODEL_NO_MEMORY) is never taken for a blank cell (tag removed a cell's tag and saved
+ * the file, exit 0), never kept in the memo, fails the notebook on both of tag's paths,
+ * and a batch whose working room cannot be had still answers every ask (a second ask
+ * of the same text got nothing: a crash in tag, or a stage from an earlier notebook).
+ * malloc is this binary's own, failing when asked.  The shipped model (it reads each
+ * cell after its predecessor, the text whose buffer fails here). */
+#include "tests/unit/unit.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/classcache.h"
+#include "model/model.h"
+#include "model/tagbatch.h"
+#include "model/tagfast.h"
+#include "model/tagging.h"
+#include "nbformat/canonscan.h"
+#include "nbformat/notebook.h"
+
+/* The next malloc of at least malloc_fails_from bytes fails (0: none does). */
+static size_t malloc_fails_from;
+
+void *malloc(size_t n)
+{
+    if (malloc_fails_from && n >= malloc_fails_from) {
+        malloc_fails_from = 0;
+        errno = ENOMEM;
+        return NULL;
+    }
+    static void *(*real)(size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
+    return real(n);
+}
+
+static nbs_model *model;
+
+/* A cell of code of about 3,000 bytes: its context text needs a buffer of its own
+ * (model_classify_after's and classcache's stack holds 2,048). */
+static char long_cell[4096];
+
+static int setup(void **state)
+{
+    (void)state;
+    char why[256];
+    model = model_load("share/default.nbsm", why, sizeof why);
+    size_t at = 0;
+    while (at + 60 < 3000)
+        at += (size_t)snprintf(long_cell + at, sizeof long_cell - at,
+                               "df['c%zu'] = df['a'].fillna(0) * 2 + df['b'].mean()\n", at);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    model_free(model);
+    return 0;
+}
+
+static void no_memory_is_no_blank_answer(void **state)
+{
+    (void)state;
+    if (!model || !model_reads_context(model)) skip();
+    size_t len = strlen(long_cell);
+    float probs[N_STAGES], p;
+    int want = model_classify_after(model, NULL, 0, long_cell, len, probs);
+    assert_true(want >= 0);
+    malloc_fails_from = 2048;
+    assert_int_equal(model_classify_after(model, NULL, 0, long_cell, len, probs), MODEL_NO_MEMORY);
+
+    struct classcache *c = classcache_new(model);
+    assert_non_null(c);
+    malloc_fails_from = 2048;
+    assert_int_equal(classcache_classify_after(c, NULL, 0, long_cell, len, &p), MODEL_NO_MEMORY);
+    /* and nothing kept: asked again, the real answer */
+    assert_int_equal(classcache_classify_after(c, NULL, 0, long_cell, len, &p), want);
+    classcache_free(c);
+}
+
+/* Both of tag's ways through a notebook fail it, rather than remove the cell's tag. */
+static void no_memory_fails_the_notebook(void **state)
+{
+    (void)state;
+    if (!model || !model_reads_context(model)) skip();
+    json_t *nb = json_pack("{s:[{s:s, s:n, s:{s:[s]}, s:[], s:s}], s:{}, s:i, s:i}", "cells",
+                           "cell_type", "code", "execution_count", "metadata", "tags", "stage:prep",
+                           "outputs", "source", long_cell, "metadata", "nbformat", 4, "nbformat_minor", 5);
+    assert_non_null(nb);
+    struct tag_options opt = {.model = model};
+    struct tag_result res;
+    malloc_fails_from = 2048;
+    assert_int_not_equal(tag_notebook(nb, &opt, &res), 0); /* the jansson path */
+    tag_result_free(&res);
+
+    size_t len;
+    char *buf = nb_dumps(nb, &len);
+    json_decref(nb);
+    assert_non_null(buf);
+    struct tagfast tf = {0};
+    int changed;
+    assert_int_equal(tagfast_scan(&tf.scan, buf, len, &opt), 0);
+    malloc_fails_from = 2048;
+    assert_int_equal(tagfast_classify(&tf, buf, len, &opt, 1, &res, &changed), -1); /* the fast path */
+    tagfast_free(&tf);
+    free(buf);
+}
+
+/* tagbatch_run without room for its passes answers one cell at a time: the second ask
+ * of a text (a follower of the first) is answered too. */
+static void a_batch_without_room_answers_every_ask(void **state)
+{
+    (void)state;
+    if (!model) skip();
+    struct classcache *c = classcache_new(model);
+    struct tagbatch *b = tagbatch_new(model, c);
+    assert_non_null(b);
+    const char *src = "from sklearn.linear_model import LogisticRegression\n"
+                      "clf = LogisticRegression().fit(X_train, y_train)\n";
+    int s1 = 777, s2 = 777;
+    float p1 = -1, p2 = -1, probs[N_STAGES];
+    assert_int_equal(tagbatch_ask(b, src, strlen(src), &s1, &p1), 0);
+    assert_int_equal(tagbatch_ask(b, src, strlen(src), &s2, &p2), 0);
+    malloc_fails_from = 1; /* the first malloc of the run: its working room */
+    tagbatch_run(b, 1);
+    malloc_fails_from = 0;
+    int want = model_classify(model, src, strlen(src), probs);
+    assert_int_equal(s1, want);
+    assert_int_equal(s2, want);
+    assert_true(p2 == p1);
+    tagbatch_free(b);
+    classcache_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(no_memory_is_no_blank_answer),
+        cmocka_unit_test(no_memory_fails_the_notebook),
+        cmocka_unit_test(a_batch_without_room_answers_every_ask),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
