@@ -304,24 +304,30 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
     char probe[64];
     int probe_len = snprintf(probe, sizeof probe, "/nbstage-kernel-%ld-XXXXXX/k-5", (long)getpid());
     if (!tmp || !*tmp || strlen(tmp) + (size_t)probe_len >= sizeof ((struct sockaddr_un *)0)->sun_path) tmp = "/tmp";
-    for (int attempt = 0;; attempt++) {
-        sweep_stale(tmp);
-        snprintf(c->dir, sizeof c->dir, "%s/nbstage-kernel-%ld-XXXXXX", tmp, (long)getpid());
-        if (mkdtemp(c->dir)) break; /* mkdtemp makes it 0700: the endpoints are ours alone */
-        if (attempt == 0 && strcmp(tmp, "/tmp")) { tmp = "/tmp"; continue; }
-        snprintf(err, errlen, "%s: %s", c->dir, strerror(errno));
-        c->dir[0] = 0;
-        return -1;
-    }
-    snprintf(c->conn_file, sizeof c->conn_file, "%s/connection.json", c->dir);
     c->conn = *parent;
     c->conn.key = malloc(parent->key_len + 1);
     if (!c->conn.key) { snprintf(err, errlen, "out of memory"); return -1; }
     memcpy(c->conn.key, parent->key, parent->key_len + 1);
     strcpy(c->conn.transport, "ipc");
-    snprintf(c->conn.ip, sizeof c->conn.ip, "%s/k", c->dir);
     for (int ch = 0; ch < N_CHANNELS; ch++) c->conn.port[ch] = ch + 1;
-    if (connection_write(c->conn_file, &c->conn, err, errlen)) return -1;
+    for (int attempt = 0;; attempt++) {
+        sweep_stale(tmp);
+        snprintf(c->dir, sizeof c->dir, "%s/nbstage-kernel-%ld-XXXXXX", tmp, (long)getpid());
+        if (mkdtemp(c->dir)) { /* mkdtemp makes it 0700: the endpoints are ours alone */
+            snprintf(c->conn_file, sizeof c->conn_file, "%s/connection.json", c->dir);
+            snprintf(c->conn.ip, sizeof c->conn.ip, "%s/k", c->dir);
+            if (connection_write(c->conn_file, &c->conn, err, errlen) == 0) break;
+            /* A folder but no file: a full filesystem (Python's tempfile writes a file
+             * to tell whether a folder can be written, and so goes on to /tmp) */
+            unlink(c->conn_file);
+            rmdir(c->dir);
+        } else {
+            snprintf(err, errlen, "%s: %s", c->dir, strerror(errno));
+        }
+        if (attempt == 0 && strcmp(tmp, "/tmp")) { tmp = "/tmp"; continue; }
+        c->dir[0] = 0;
+        return -1;
+    }
 
     char prog[4096];
     char **argv = calloc(ks->argc + 1, sizeof *argv);

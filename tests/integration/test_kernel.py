@@ -1517,17 +1517,35 @@ def test_a_sigkill_of_the_stage_kernels_group_leaves_no_private_folder(specs, lo
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.mark.parametrize("which", ["missing", "too-long"])
+@pytest.mark.parametrize("which", ["missing", "too-long", "full"])
 def test_a_tmpdir_it_cannot_use_falls_back_to_tmp_as_python_does(specs, logs, which):
     """A TMPDIR that does not exist (a cleaned-up job folder), or whose ipc paths would
     not fit a socket address (76 characters and more: the kernel fell back only past
-    80), stopped the stage kernel at its start, dead for Jupyter, where ipykernel alone
-    starts (Python's tempfile falls back to /tmp).  It now puts its private folder in
-    /tmp then, and runs."""
+    80), or on a full filesystem (a folder can be made there, not a file), stopped the
+    stage kernel at its start, dead for Jupyter, where ipykernel alone starts (Python's
+    tempfile falls back to /tmp).  It now puts its private folder in /tmp then, and
+    runs.  "full" needs a tmpfs of its own (root, and mount allowed)."""
     base = Path(tempfile.mkdtemp(prefix="nbs-tmp-"))
+    mounted = False
     try:
         if which == "missing":
             tmpdir = base / "gone" / "away"
+        elif which == "full":
+            tmpdir = base / "full"
+            tmpdir.mkdir()
+            r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(tmpdir)],
+                               capture_output=True, text=True)
+            if r.returncode:
+                pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+            mounted = True
+            fd = os.open(tmpdir / "filler", os.O_WRONLY | os.O_CREAT)
+            try:
+                while os.write(fd, b"x" * 4096):
+                    pass
+            except OSError:
+                pass  # full
+            finally:
+                os.close(fd)
         else:
             tmpdir = base / ("d" * (80 - len(str(base)) - 1))
             tmpdir.mkdir()
@@ -1543,7 +1561,11 @@ def test_a_tmpdir_it_cannot_use_falls_back_to_tmp_as_python_does(specs, logs, wh
             assert child_dir(k.child_pid()).parent == Path("/tmp")
         finally:
             k.close()
+        if mounted:
+            assert [p.name for p in tmpdir.iterdir()] == ["filler"]  # nothing of ours left there
     finally:
+        if mounted:
+            subprocess.run(["umount", str(tmpdir)], check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 
