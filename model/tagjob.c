@@ -282,9 +282,13 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             goto done;
         }
         if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
-            nb_rejoin_lines(nb);
+            int laid = nb_rejoin_lines(nb);
             nb_strip_transient(nb);
-            nb_split_lines(nb);
+            if (laid || nb_split_lines(nb)) {
+                fprintf(err, "nbstage tag: %s: out of memory\n", name);
+                j->failed = 1;
+                goto done;
+            }
         }
         if (o->dry_run || (in_place && !o->quiet))
             relaid = !laid_out_as_written(nb, buf, len);

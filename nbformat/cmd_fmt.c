@@ -141,13 +141,14 @@ static char *canonical(const char *buf, size_t len, const char *name, int nbform
 {
     json_t *nb = nb_read_mem(buf, len, name, 0, err);
     if (!nb) return NULL;
+    int laid = 0;
     if (nbformat_write) {
         dup_ids_said(nb, name);
-        nb_rejoin_lines(nb);
+        laid = nb_rejoin_lines(nb);
         nb_strip_transient(nb);
-        nb_split_lines(nb);
+        laid |= nb_split_lines(nb);
     }
-    char *out = nb_dumps(nb, outlen);
+    char *out = laid ? NULL : nb_dumps(nb, outlen);
     json_decref(nb);
     if (!out) snprintf(err->msg, sizeof err->msg, "%s: out of memory", name); /* (read: fits) */
     return out;

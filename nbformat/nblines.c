@@ -24,46 +24,54 @@ size_t nb_line_break_len(const unsigned char *s, size_t n, size_t i)
     return 0;
 }
 
+/* The lines of STR, or NULL when out of memory (a line left out would be text lost). */
 static json_t *splitlines(const json_t *str)
 {
     const unsigned char *s = (const unsigned char *)json_string_value(str);
     size_t n = json_string_length(str), start = 0;
     json_t *arr = json_array();
-    if (!arr) return NULL;
-    for (size_t i = 0; i < n;) {
+    int failed = !arr;
+    for (size_t i = 0; !failed && i < n;) {
         size_t k = nb_line_break_len(s, n, i);
         if (k) {
             i += k;
-            json_array_append_new(arr, json_stringn((const char *)s + start, i - start));
+            failed = json_array_append_new(arr, json_stringn((const char *)s + start, i - start));
             start = i;
         } else {
             i++;
         }
     }
-    if (start < n) json_array_append_new(arr, json_stringn((const char *)s + start, n - start));
+    if (!failed && start < n) failed = json_array_append_new(arr, json_stringn((const char *)s + start, n - start));
+    if (failed) {
+        json_decref(arr);
+        return NULL;
+    }
     return arr;
 }
 
-static void split_field(json_t *obj, const char *key)
+/* The layout passes: -1 when out of memory (the field then as it was). */
+static int split_field(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
-    if (!json_is_string(v)) return;
+    if (!json_is_string(v)) return 0;
     json_t *arr = splitlines(v);
-    if (arr) json_object_set_new(obj, key, arr);
+    return arr ? json_object_set_new(obj, key, arr) : -1;
 }
 
-static void split_mimebundle(json_t *data)
+static int split_mimebundle(json_t *data)
 {
-    if (!json_is_object(data)) return;
+    if (!json_is_object(data)) return 0;
     const char *key;
     json_t *val;
     void *tmp;
+    int rc = 0;
     json_object_foreach_safe(data, tmp, key, val) {
         if (json_is_string(val) && (!strncmp(key, "text/", 5) ||
                                     !strcmp(key, "application/javascript") ||
                                     !strcmp(key, "image/svg+xml")))
-            split_field(data, key);
+            rc |= split_field(data, key);
     }
+    return rc;
 }
 
 /* nbformat's _rejoin_mimebundle: lists of strings under non-JSON mime types. */
@@ -82,44 +90,48 @@ static int all_strings(const json_t *arr)
     return 1;
 }
 
-static void join_field(json_t *obj, const char *key)
+static int join_field(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
-    if (!json_is_array(v) || !all_strings(v)) return;
+    if (!json_is_array(v) || !all_strings(v)) return 0;
     size_t n;
     char *s = nb_join_text(v, &n);
-    if (s) json_object_set_new(obj, key, json_stringn(s, n));
+    int rc = s ? json_object_set_new(obj, key, json_stringn(s, n)) : -1;
     free(s);
+    return rc;
 }
 
-static void rejoin_mimebundle(json_t *data)
+static int rejoin_mimebundle(json_t *data)
 {
-    if (!json_is_object(data)) return;
+    if (!json_is_object(data)) return 0;
     const char *key;
     json_t *val;
     void *tmp;
-    json_object_foreach_safe(data, tmp, key, val) if (!is_json_mime(key)) join_field(data, key);
+    int rc = 0;
+    json_object_foreach_safe(data, tmp, key, val) if (!is_json_mime(key)) rc |= join_field(data, key);
+    return rc;
 }
 
 /* The text fields nbformat splits and rejoins: cell sources, attachments, rich output
  * data, and output text.  One walk serves both directions; as in nbformat, split_lines
  * touches only stream outputs' text while rejoin_lines joins any output's "text". */
 struct text_ops {
-    void (*field)(json_t *obj, const char *key);
-    void (*bundle)(json_t *data);
+    int (*field)(json_t *obj, const char *key);
+    int (*bundle)(json_t *data);
     int any_output_text;
 };
 
-static void walk_text(json_t *nb, const struct text_ops *op)
+static int walk_text(json_t *nb, const struct text_ops *op)
 {
     size_t i;
     json_t *cell;
+    int rc = 0;
     json_array_foreach(json_object_get(nb, "cells"), i, cell) {
         if (!json_is_object(cell)) continue;
-        op->field(cell, "source");
+        rc |= op->field(cell, "source");
         const char *k;
         json_t *att;
-        json_object_foreach(json_object_get(cell, "attachments"), k, att) op->bundle(att);
+        json_object_foreach(json_object_get(cell, "attachments"), k, att) rc |= op->bundle(att);
         const char *type = json_string_value(json_object_get(cell, "cell_type"));
         if (!type || strcmp(type, "code")) continue;
         size_t j;
@@ -128,23 +140,24 @@ static void walk_text(json_t *nb, const struct text_ops *op)
             const char *ot = json_string_value(json_object_get(out, "output_type"));
             if (!ot || !*ot) continue;
             if (!strcmp(ot, "execute_result") || !strcmp(ot, "display_data"))
-                op->bundle(json_object_get(out, "data"));
+                rc |= op->bundle(json_object_get(out, "data"));
             else if (op->any_output_text || !strcmp(ot, "stream"))
-                op->field(out, "text");
+                rc |= op->field(out, "text");
         }
     }
+    return rc ? -1 : 0;
 }
 
-void nb_split_lines(json_t *nb)
+int nb_split_lines(json_t *nb)
 {
     static const struct text_ops split = {split_field, split_mimebundle, 0};
-    walk_text(nb, &split);
+    return walk_text(nb, &split);
 }
 
-void nb_rejoin_lines(json_t *nb)
+int nb_rejoin_lines(json_t *nb)
 {
     static const struct text_ops rejoin = {join_field, rejoin_mimebundle, 1};
-    walk_text(nb, &rejoin);
+    return walk_text(nb, &rejoin);
 }
 
 void nb_strip_transient(json_t *nb)

@@ -65,13 +65,15 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
 char *nb_dumps(const json_t *nb, size_t *len);
 
 /* nbformat's split_lines: multi-line strings in source, stream text and text mime
- * data become lists of lines, as nbformat.write does (used by `nbstage fmt`). */
-void nb_split_lines(json_t *nb);
+ * data become lists of lines, as nbformat.write does (used by `nbstage fmt`).  -1 when
+ * out of memory (each field then whole, or already split: no text lost, but not the
+ * layout asked for), else 0. */
+int nb_split_lines(json_t *nb);
 
 /* nbformat's rejoin_lines, which its reader applies: lists of strings in source,
  * output text and non-JSON mime data become single strings.  `fmt` is rejoin, strip,
  * split, dump: the layout nbformat.write(nbformat.read(...)) gives. */
-void nb_rejoin_lines(json_t *nb);
+int nb_rejoin_lines(json_t *nb); /* -1 when out of memory, as nb_split_lines */
 
 /* nbformat's strip_transient (also done by nbformat.write): drops metadata's
  * orig_nbformat, orig_nbformat_minor and signature, and each cell's metadata.trusted. */

@@ -1,0 +1,79 @@
+/* test_nblines_oom.c — nbformat's layout passes (nbformat/nblines.c, `fmt --nbformat`
+ * and `tag --nbformat`) when memory runs out at any of their allocations: they say so
+ * (-1), and no text is lost either way.  A line whose copy failed was left out of the
+ * list in silence, and fmt saved the notebook without it, exit 0.  malloc is this
+ * binary's own, failing at the Nth call when asked. */
+#include "tests/unit/unit.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+
+#include "nbformat/nbinternal.h"
+#include "nbformat/notebook.h"
+
+static int malloc_fails_in; /* the Nth malloc from now fails (0: none) */
+
+void *malloc(size_t n)
+{
+    if (malloc_fails_in && --malloc_fails_in == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    static void *(*real)(size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
+    return real(n);
+}
+
+static const char *const text = "import pandas as pd\ndf = pd.read_csv('a.csv')\ndf = df.dropna()\nmodel.fit(df)\n";
+
+/* The text of FIELD (a string or a list of strings), joined. */
+static char *joined(const json_t *field)
+{
+    if (json_is_string(field)) return strdup(json_string_value(field));
+    size_t n;
+    return nb_join_text(field, &n);
+}
+
+static json_t *notebook(int as_list)
+{
+    json_t *src = json_string(text);
+    if (as_list) {
+        json_t *nb = json_pack("{s:[{s:s, s:o}]}", "cells", "cell_type", "markdown", "source", src);
+        assert_int_equal(nb_split_lines(nb), 0);
+        return nb;
+    }
+    return json_pack("{s:[{s:s, s:o}]}", "cells", "cell_type", "markdown", "source", src);
+}
+
+static void no_line_is_lost_when_memory_runs_out(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (int pass = 0; pass < 2; pass++) { /* split, then rejoin */
+        for (int nth = 1; nth <= 40; nth++) {
+            json_t *nb = notebook(pass);
+            assert_non_null(nb);
+            malloc_fails_in = nth;
+            int rc = pass ? nb_rejoin_lines(nb) : nb_split_lines(nb);
+            int failed = malloc_fails_in == 0; /* the Nth malloc was made, and failed */
+            malloc_fails_in = 0;
+            if (failed) failures++;
+            assert_int_equal(rc, failed ? -1 : 0); /* said when, and only when, it failed */
+            char *got = joined(json_object_get(json_array_get(json_object_get(nb, "cells"), 0), "source"));
+            assert_non_null(got);
+            assert_string_equal(got, text);
+            free(got);
+            json_decref(nb);
+        }
+    }
+    assert_true(failures > 4); /* the passes' own allocations were reached */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(no_line_is_lost_when_memory_runs_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
