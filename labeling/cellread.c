@@ -69,11 +69,12 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
         json_t *ix = json_object_get(o, "index");
         c->index = json_is_integer(ix) ? (int)json_integer_value(ix) : -1;
         c->line = lineno;
+        int lost_nb = !c->notebook && json_is_string(json_object_get(o, "notebook")); /* its copy failed */
         json_decref(o);
         n++;
-        if (!c->id || !c->src) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+        if (!c->id || !c->src || lost_nb) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
     }
-    if (ferror(f)) { fprintf(stderr, "nbstage label: %s: read error: %s\n", name, strerror(errno)); goto out; }
+    if (jsonl_read_failed(f)) { fprintf(stderr, "nbstage label: %s: read error: %s\n", name, strerror(errno)); goto out; }
     rc = 0;
 out:
     free(line);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
 
 static int cmp_row(const void *a, const void *b)
@@ -93,8 +94,9 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         if (!r->cell_id) { nb_error_fmt(err, errlen, "%s: out of memory", path); goto fail; }
         g->n++;
     }
-    /* a folder opens, then fails its first read (EISDIR): not an empty label file */
-    if (ferror(fp)) {
+    /* a folder opens, then fails its first read (EISDIR): not an empty label file; and
+     * out of memory is no end of the file (nbformat/jsonl.h) */
+    if (jsonl_read_failed(fp)) {
         nb_error_fmt(err, errlen, "%s: read error: %s", path, strerror(errno));
         goto fail;
     }

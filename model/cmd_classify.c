@@ -384,7 +384,11 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
             linenos[c.n] = lineno;
             lens[c.n++] = (size_t)r;
         }
-        if (ferror(in)) { fprintf(stderr, "nbstage classify: %s: read error: %s\n", name, strerror(errno)); io = 1; break; }
+        if (ferror(in) || (eof && jsonl_read_failed(in))) {
+            fprintf(stderr, "nbstage classify: %s: read error: %s\n", name, strerror(errno));
+            io = 1;
+            break;
+        }
         int t = jobs < 1 ? 1 : jobs;
         if (c.n < 64) t = 1; /* threads cost more than a few cells */
         struct slice sl[64];

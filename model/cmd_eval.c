@@ -319,7 +319,7 @@ int cmd_eval(int argc, char **argv)
     }
     int read_errno = errno; /* getline's, before free may touch it */
     free(line);
-    if (ferror(in)) { fprintf(stderr, "nbstage eval: %s: read error: %s\n", cells_path, strerror(read_errno)); goto out; }
+    if (jsonl_read_failed(in)) { fprintf(stderr, "nbstage eval: %s: read error: %s\n", cells_path, strerror(read_errno)); goto out; }
 
     long labeled = 0, none = 0, missing = 0;
     for (size_t i = 0; i < g.n; i++) {

@@ -113,7 +113,7 @@ static int reader_next(struct reader *r, json_t **obj, size_t *nonblank)
 /* Closes R; RC, or -1 after a read error (said) when RC was 0. */
 static int reader_close(struct reader *r, int rc)
 {
-    if (!rc && ferror(r->f)) {
+    if (!rc && jsonl_read_failed(r->f)) { /* reader_next stopped at the end, or failed */
         fprintf(stderr, "nbstage train: %s: read error: %s\n", r->path, strerror(errno));
         rc = -1;
     }

@@ -5,7 +5,14 @@
 #define NBSTAGE_JSONL_H
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+
+/* Whether the -1 that getline(3) just returned on F is a failure, not the end of the
+ * input: glibc before 2.37 sets no error flag when it cannot grow the line (errno
+ * ENOMEM), and a reader that took that for the end went on with part of its input,
+ * exit 0.  (ferror alone misses it; the end sets feof.) */
+static inline int jsonl_read_failed(FILE *f) { return ferror(f) || !feof(f); }
 
 /* 1 when the N bytes at S are JSON white space only (RFC 8259: space, tab, CR, LF):
  * such a line holds no record and is skipped, so a file saved on Windows (a last
