@@ -209,8 +209,9 @@ int summaryread_notebook(const char *path, const char *rel, void *vs)
     struct summary_entry *e = summarywindow_add(s);
     if (!e || !(e->path = strdup(name))) goto oom_entry;
     struct nb_lang lang;
-    if (buf && len && !s->saved && cellscan_run(&s->scan, buf, len) == 0) {
-        nb_lang_of_metadata(buf + s->scan.meta_off, s->scan.meta_end - s->scan.meta_off, &lang);
+    /* (the language unknown, out of memory: the notebook read whole, below) */
+    if (buf && len && !s->saved && cellscan_run(&s->scan, buf, len) == 0 &&
+        nb_lang_of_metadata(buf + s->scan.meta_off, s->scan.meta_end - s->scan.meta_off, &lang) == 0) {
         if (!lang.python) {
             if (summarylang_note(s, e, name, &lang)) goto oom_entry;
             goto done;

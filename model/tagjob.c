@@ -240,12 +240,12 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             fast = tagfast_splice(tf, &prep->scan, buf, len, &to, prep->ans.stage, prep->ans.prob,
                                   !o->check, &j->res, &changed);
         } else if (!tagfast_scan(&tf->scan, buf, len, &to)) { /* standard input, a big file */
-            if (!o->any_language) { /* before the model's work, which a skip would throw away */
-                nb_lang_of_metadata(buf + tf->scan.meta_off, tf->scan.meta_end - tf->scan.meta_off,
-                                    &j->lang);
-                if (!j->lang.python) goto other_language;
-            }
-            fast = tagfast_classify(tf, buf, len, &to, !o->check, &j->res, &changed);
+            /* the language before the model's work, which a skip would throw away (unknown,
+             * out of memory: the notebook read whole, below) */
+            int unknown = !o->any_language && nb_lang_of_metadata(buf + tf->scan.meta_off,
+                                                                  tf->scan.meta_end - tf->scan.meta_off, &j->lang);
+            if (!unknown && !o->any_language && !j->lang.python) goto other_language;
+            if (!unknown) fast = tagfast_classify(tf, buf, len, &to, !o->check, &j->res, &changed);
         }
         if (fast < 0) {
             fprintf(err, "nbstage tag: %s: out of memory\n", name);

@@ -74,8 +74,11 @@ static void prepare_one(struct window *w, size_t i)
     if (p->fast) return;
     p->lang = (struct nb_lang){.python = 1};
     if (!o->any_language) { /* not Python: left alone by tagjob_tag, not classified */
-        nb_lang_of_metadata(p->buf + p->scan.meta_off, p->scan.meta_end - p->scan.meta_off,
-                            &p->lang);
+        if (nb_lang_of_metadata(p->buf + p->scan.meta_off, p->scan.meta_end - p->scan.meta_off,
+                                &p->lang)) {
+            p->fast = 1; /* the language unknown: tagjob_tag reads the notebook whole */
+            return;
+        }
         if (!p->lang.python) return;
     }
     if (tag_answers_room(&p->ans, p->scan.n)) {

@@ -269,9 +269,9 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
     }
     r->st.bytes = (long long)w->file.n;
     long k = 0;
-    if (cellscan_run(&w->scan, w->file.p, w->file.n) == 0) {
-        nb_lang_of_metadata(w->file.p + w->scan.meta_off, w->scan.meta_end - w->scan.meta_off,
-                            &r->lang);
+    /* (the language unknown, out of memory: the notebook read whole, below) */
+    if (cellscan_run(&w->scan, w->file.p, w->file.n) == 0 &&
+        nb_lang_of_metadata(w->file.p + w->scan.meta_off, w->scan.meta_end - w->scan.meta_off, &r->lang) == 0) {
         if (!r->lang.python) { /* not training data for a Python model */
             r->not_python = 1;
             return;

@@ -183,24 +183,27 @@ static int string_member(const char *p, const char *e, const char *key, json_t *
     return *s ? 0 : -1;
 }
 
-void nb_lang_of_metadata(const char *meta, size_t len, struct nb_lang *out)
+int nb_lang_of_metadata(const char *meta, size_t len, struct nb_lang *out)
 {
     out->python = 1;
     out->name[0] = 0;
     /* Neither key in it (the scanners take no escaped key): no language. */
-    if (!len || !memmem(meta, len, "\"language", 9)) return;
+    if (!len || !memmem(meta, len, "\"language", 9)) return 0;
     const char *e = meta + len, *k[2] = {"language_info", "kernelspec"}, *v[2], *ve[2];
     json_t *name = NULL, *language = NULL;
+    int rc = 0;
     if (!members(meta, e, k, 2, v, ve) && !string_member(v[0], ve[0], "name", &name) &&
         !string_member(v[1], ve[1], "language", &language)) {
         decide(name, language, out);
-    } else { /* (NULL, out of memory: Python) */
+    } else {
         json_t *m = json_loadb(meta, len, JSON_ALLOW_NUL, NULL);
-        decide_tree(m, out);
+        if (m) decide_tree(m, out);
+        else rc = -1; /* JSON, as said: out of memory */
         json_decref(m);
     }
     json_decref(name);
     json_decref(language);
+    return rc;
 }
 
 void nb_lang_tally_add(struct nb_lang_tally *t, const struct nb_lang *l)

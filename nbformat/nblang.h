@@ -41,8 +41,10 @@ void nb_lang_of_tree(const json_t *nb, struct nb_lang *out);
 
 /* The same from the bytes of the top-level "metadata" object, META[0..LEN) (LEN 0:
  * the notebook has none).  The bytes must be JSON, as the scanners that give them
- * have checked; out of memory, the notebook is taken as Python. */
-void nb_lang_of_metadata(const char *meta, size_t len, struct nb_lang *out);
+ * have checked.  0; or -1 when out of memory, the language unknown (never "Python":
+ * tag would have tagged an R notebook): the caller reads the notebook whole instead
+ * (nb_lang_of_tree), which fails as out of memory in turn. */
+int nb_lang_of_metadata(const char *meta, size_t len, struct nb_lang *out);
 
 /* The language named by S, N bytes (S NULL, or nothing but white space: none given,
  * so Python): a kernel.json's "language" (kernel/cmd_install_kernel.c). */

@@ -1,7 +1,8 @@
 /* test_nblines_oom.c — nbformat's layout passes (nbformat/nblines.c, `fmt --nbformat`
  * and `tag --nbformat`) when memory runs out at any of their allocations: they say so
  * (-1), and no text is lost either way.  A line whose copy failed was left out of the
- * list in silence, and fmt saved the notebook without it, exit 0.  malloc is this
+ * list in silence, and fmt saved the notebook without it, exit 0.  And the language
+ * read from a notebook's metadata bytes (nbformat/nblang.c) then.  malloc is this
  * binary's own, failing at the Nth call when asked. */
 #include "tests/unit/unit.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "nbformat/nbinternal.h"
+#include "nbformat/nblang.h"
 #include "nbformat/notebook.h"
 
 static int malloc_fails_in; /* the Nth malloc from now fails (0: none) */
@@ -70,10 +72,38 @@ static void no_line_is_lost_when_memory_runs_out(void **state)
     assert_true(failures > 4); /* the passes' own allocations were reached */
 }
 
+/* An R notebook's language, when memory runs out while it is read from the metadata's
+ * bytes, is unknown (-1: the caller reads the notebook whole), never Python: tag
+ * tagged such a notebook, ingest wrote its cells as Python training data. */
+static void a_language_not_read_is_not_python(void **state)
+{
+    (void)state;
+    const char *meta = "{\"kernelspec\": {\"display_name\": \"R\", \"language\": \"R\", \"name\": \"ir\"}, "
+                       "\"language_info\": {\"name\": \"R\"}}";
+    int failures = 0;
+    for (int nth = 1; nth <= 20; nth++) {
+        struct nb_lang lang;
+        malloc_fails_in = nth;
+        int rc = nb_lang_of_metadata(meta, strlen(meta), &lang);
+        int failed = malloc_fails_in == 0;
+        malloc_fails_in = 0;
+        failures += failed;
+        if (rc == 0) {
+            assert_false(lang.python);
+            assert_string_equal(lang.name, "r");
+        } else {
+            assert_int_equal(rc, -1);
+            assert_true(failed);
+        }
+    }
+    assert_true(failures > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_line_is_lost_when_memory_runs_out),
+        cmocka_unit_test(a_language_not_read_is_not_python),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
