@@ -219,14 +219,20 @@ static const struct rec *answered(struct classcache *c, uint64_t h, const char *
     struct slot *s = find(c, h, src, len);
     if (!s->rec1) return NULL;
     const struct rec *r = &c->recs[s->rec1 - 1];
-    return r->owner ? NULL : r;
+    /* claimed and not answered yet, or answered MODEL_NO_MEMORY (no answer: asked again) */
+    return r->owner || r->stage == MODEL_NO_MEMORY ? NULL : r;
 }
 
 /* Keeps STAGE and PROB for SRC unless it is there already (answered or claimed: a
  * claim is answered by its batch with the same numbers).  Lock held. */
 static void keep(struct classcache *c, uint64_t h, const char *src, size_t len, int stage, float prob)
 {
-    if (find(c, h, src, len)->rec1) return; /* another thread was first */
+    struct slot *s = find(c, h, src, len);
+    if (s->rec1) { /* another thread was first; or a batch had no answer, which this is */
+        struct rec *was = &c->recs[s->rec1 - 1];
+        if (!was->owner && was->stage == MODEL_NO_MEMORY) was->stage = stage, was->prob = prob;
+        return;
+    }
     struct rec *r = insert(c, h, src, len);
     if (r) {
         r->stage = stage;
@@ -301,8 +307,13 @@ int classcache_claim(struct classcache *c, const void *owner, uint32_t ticket, c
     pthread_mutex_lock(&c->lock);
     struct slot *s = find(c, h, src, len);
     if (s->rec1) {
-        const struct rec *r = &c->recs[s->rec1 - 1];
-        if (!r->owner) {
+        struct rec *r = &c->recs[s->rec1 - 1];
+        if (!r->owner && r->stage == MODEL_NO_MEMORY) { /* no answer was had: ask again */
+            stage = CLASSCACHE_ABSENT;
+            *rec = (uint32_t)(r - c->recs);
+            r->owner = owner;
+            r->ticket = ticket;
+        } else if (!r->owner) {
             stage = r->stage;
             *prob = r->prob;
         } else if (r->owner == owner) {

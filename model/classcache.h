@@ -58,7 +58,10 @@ void classcache_count(struct classcache *c, long hits, long misses);
 #define CLASSCACHE_NO_REC UINT32_MAX
 int classcache_claim(struct classcache *c, const void *owner, uint32_t ticket, const char *src,
                      size_t len, float *prob, uint32_t *rec, uint32_t *claimer);
-/* Answers the claimed records REC[i] (CLASSCACHE_NO_REC ones skipped), one lock. */
+/* Answers the claimed records REC[i] (CLASSCACHE_NO_REC ones skipped), one lock.  An
+ * answer of MODEL_NO_MEMORY is none: the source is absent to lookups again, and the
+ * next batch that asks claims it (a passing shortage failed every later notebook with
+ * that cell). */
 void classcache_answer(struct classcache *c, const uint32_t *rec, const int *stage, const float *prob,
                        size_t n);
 

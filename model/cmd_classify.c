@@ -316,12 +316,14 @@ static void *classify_slice(void *arg)
         for (int i = 0; i < k; i++) {
             if (!c->good[sl->from + i]) continue;
             struct buf *o = &c->outs[sl->from + i];
-            if (text[i] && best[i] == MODEL_NO_MEMORY) { /* as a chunk out of memory */
+            /* as a chunk out of memory: no text (its join failed; a good line has a
+             * source), or no answer */
+            if (!text[i] || best[i] == MODEL_NO_MEMORY) {
                 o->oom = 1;
                 continue;
             }
             const char *id = c->id_json[sl->from + i];
-            answer(o, id ? id : "null", text[i] ? best[i] : STAGE_NONE, probs[i]);
+            answer(o, id ? id : "null", best[i], probs[i]);
             put(o, "\n", 1);
         }
     }

@@ -153,6 +153,10 @@ int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_
  * one after the other (a cell's output took ~1,000 cycles, mostly add latency). */
 static int output(const nbs_model *m, const float *h, float probs[N_STAGES])
 {
+    if (isnan(h[0])) { /* a state model_run_many could not advance (out of memory) */
+        for (int s = 0; s < N_STAGES; s++) probs[s] = 0;
+        return MODEL_NO_MEMORY;
+    }
     int H = m->H;
     float z[N_STAGES], mx = -INFINITY, sum = 0;
     const float *Wd = m->mf.Wd;
@@ -283,11 +287,14 @@ void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int
     if (!order || !start || !buf || !hg || !cg) { /* one at a time: the same numbers */
         for (int i = 0; i < count; i++) {
             int k = clamp_len(m, n[i]);
-            int *one = malloc((size_t)(k ? k : 1) * sizeof *one);
-            if (!one) continue; /* (nothing better to do: left as it was) */
+            int safe[4096], *one = k <= 4096 ? safe : malloc((size_t)k * sizeof *one);
+            if (!one) { /* not run: marked, so that model_output answers MODEL_NO_MEMORY */
+                h[(size_t)i * H] = c[(size_t)i * H] = NAN;
+                continue;
+            }
             for (int t = 0; t < k; t++) one[t] = ids[i][t] < 0 || (unsigned)ids[i][t] >= m->mf.vocab ? 0 : ids[i][t];
             if (k) m->run(m->mf.table, one, k, m->mf.Wh, H, h + (size_t)i * H, c + (size_t)i * H);
-            free(one);
+            if (one != safe) free(one);
         }
         goto done;
     }

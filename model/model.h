@@ -71,8 +71,10 @@ void model_classify_many(const nbs_model *m, const char *const *src, const size_
  * model_run_many advances COUNT states (H, C: COUNT x model_hidden floats each, in
  * place) by N[i] steps over IDS[i]; a cell run as a prefix of an even number of steps
  * and then its rest gets exactly the numbers of one run (the AVX-512 walk direction
- * follows the parity of the step, see infer_step.h).  model_output: the
- * probabilities and the argmax from a cell's last state. */
+ * follows the parity of the step, see infer_step.h).  A state it could not advance
+ * (out of memory, a cell of over 4,096 words) it marks NaN.  model_output: the
+ * probabilities and the argmax from a cell's last state; MODEL_NO_MEMORY for a marked
+ * one. */
 int model_hidden(const nbs_model *m);
 /* Encoded ids are below this (1 .. n-1 are words). */
 int model_vocab_ids(const nbs_model *m);

@@ -335,10 +335,10 @@ static void classify_chunk(const struct share *sh, size_t from, size_t to)
         struct request *r = &b->q[b->own[b->order[from + (size_t)i]]];
         float probs[N_STAGES];
         int best = model_output(b->model, x->h + (size_t)i * H, probs);
-        set(r, best, probs[best]);
+        set(r, best, best >= 0 ? probs[best] : 0.0f); /* MODEL_NO_MEMORY: no answer */
         recs[i] = r->rec;
         stages[i] = best;
-        prob[i] = probs[best];
+        prob[i] = best >= 0 ? probs[best] : 0.0f;
     }
     if (b->cache) classcache_answer(b->cache, recs, stages, prob, (size_t)k);
 }

@@ -20,11 +20,17 @@
 #include "nbformat/canonscan.h"
 #include "nbformat/notebook.h"
 
-/* The next malloc of at least malloc_fails_from bytes fails (0: none does). */
+/* The next malloc of at least malloc_fails_from bytes fails (0: none does); every one
+ * while malloc_fails_all. */
 static size_t malloc_fails_from;
+static int malloc_fails_all;
 
 void *malloc(size_t n)
 {
+    if (malloc_fails_all) {
+        errno = ENOMEM;
+        return NULL;
+    }
     if (malloc_fails_from && n >= malloc_fails_from) {
         malloc_fails_from = 0;
         errno = ENOMEM;
@@ -134,12 +140,70 @@ static void a_batch_without_room_answers_every_ask(void **state)
     classcache_free(c);
 }
 
+/* model_run_many with no memory at all for its groups runs each cell alone, on the
+ * stack: the same states as with (a cell left unrun got an answer from its start
+ * state, which tag wrote). */
+static void a_run_without_memory_runs_each_cell_alone(void **state)
+{
+    (void)state;
+    if (!model) skip();
+    int H = model_hidden(model), L = model_seq_len(model);
+    enum { CELLS = 3 };
+    int ids[CELLS][120], n[CELLS] = {7, 40, 120};
+    const int *rows[CELLS];
+    if (L < 120 || H > 256) skip();
+    for (int i = 0; i < CELLS; i++) {
+        for (int t = 0; t < 120; t++) ids[i][t] = 1 + (i * 131 + t * 17) % (model_vocab_ids(model) - 1);
+        rows[i] = ids[i];
+    }
+    static float h[2][CELLS * 256], c[2][CELLS * 256];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < CELLS; i++) model_start_state(model, n[i], h[pass] + i * H, c[pass] + i * H);
+        malloc_fails_all = pass; /* every allocation fails */
+        model_run_many(model, rows, n, CELLS, h[pass], c[pass]);
+        malloc_fails_all = 0;
+    }
+    for (int i = 0; i < CELLS; i++) {
+        float p0[N_STAGES], p1[N_STAGES];
+        assert_int_equal(model_output(model, h[1] + i * H, p1), model_output(model, h[0] + i * H, p0));
+        assert_memory_equal(p0, p1, sizeof p0);
+    }
+}
+
+/* A batch's answer MODEL_NO_MEMORY is no answer the memo keeps: the source is absent
+ * again, and the next batch to ask claims it and answers it. */
+static void the_memo_keeps_no_answer_that_was_not_had(void **state)
+{
+    (void)state;
+    if (!model) skip();
+    struct classcache *c = classcache_new(model);
+    const char *src = "model.fit(X, y)\n";
+    size_t len = strlen(src);
+    float p = -1;
+    uint32_t rec = CLASSCACHE_NO_REC, claimer;
+    int first, second, none = MODEL_NO_MEMORY, real = 2;
+    float zero = 0, prob = 0.5f;
+    assert_int_equal(classcache_claim(c, &first, 0, src, len, &p, &rec, &claimer), CLASSCACHE_ABSENT);
+    assert_int_not_equal(rec, CLASSCACHE_NO_REC);
+    classcache_answer(c, &rec, &none, &zero, 1);
+    assert_int_equal(classcache_lookup(c, src, len, &p), CLASSCACHE_ABSENT);
+    rec = CLASSCACHE_NO_REC;
+    assert_int_equal(classcache_claim(c, &second, 7, src, len, &p, &rec, &claimer), CLASSCACHE_ABSENT);
+    assert_int_not_equal(rec, CLASSCACHE_NO_REC);
+    classcache_answer(c, &rec, &real, &prob, 1);
+    assert_int_equal(classcache_lookup(c, src, len, &p), real);
+    assert_true(p == prob);
+    classcache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_memory_is_no_blank_answer),
         cmocka_unit_test(no_memory_fails_the_notebook),
         cmocka_unit_test(a_batch_without_room_answers_every_ask),
+        cmocka_unit_test(a_run_without_memory_runs_each_cell_alone),
+        cmocka_unit_test(the_memo_keeps_no_answer_that_was_not_had),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
