@@ -38,6 +38,14 @@ nbclassic) "$python" -c 'import nbclassic' 2>/dev/null \
 *) die "NBSTAGE_FRONTEND=$frontend: expected notebook or nbclassic" ;;
 esac
 [ -f "$here/demo.ipynb" ] || die "$here/demo.ipynb: missing"
+# The token first: one refused installs nothing and makes no work folder.
+token=${NBSTAGE_TOKEN:-$("$python" -c 'import secrets; print(secrets.token_hex(24))')}
+unset NBSTAGE_TOKEN  # nor in the kernels' environment (where it is used, below)
+# It goes into a URL as it is, and Jupyter's option parser rewrites a leading '~' or
+# surrounding quotes: letters, digits, '.', '_' and '-' only.
+case $token in
+    '' | *[!A-Za-z0-9._-]*) die "NBSTAGE_TOKEN: use letters, digits, '.', '_' and '-' only" ;;
+esac
 
 # Without a model the kernel still relays everything, but shows no stage tags.
 if [ -z "${NBSTAGE_MODEL:-}" ] && [ ! -f "$root/share/default.nbsm" ]; then
@@ -64,13 +72,6 @@ fi
 # A free loopback port: bind port 0 and read what the kernel gave (a race with another
 # program taking it in between is possible, and the server then says so).
 port=${NBSTAGE_PORT:-$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-token=${NBSTAGE_TOKEN:-$("$python" -c 'import secrets; print(secrets.token_hex(24))')}
-unset NBSTAGE_TOKEN  # nor in the kernels' environment (below)
-# It goes into a URL as it is, and Jupyter's option parser rewrites a leading '~' or
-# surrounding quotes: letters, digits, '.', '_' and '-' only.
-case $token in
-    '' | *[!A-Za-z0-9._-]*) die "NBSTAGE_TOKEN: use letters, digits, '.', '_' and '-' only" ;;
-esac
 url="http://127.0.0.1:$port/notebooks/demo.ipynb?token=$token"
 # The token reaches the server on no command line: any user of the machine may read
 # another's (ps), and with the token run code as its owner.  The server takes it from

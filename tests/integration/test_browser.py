@@ -204,6 +204,8 @@ def test_run_demo_refuses_a_token_that_would_not_survive(tmp_path):
         r = subprocess.run(["sh", str(ROOT / "share" / "run-demo.sh")], env={**env, "NBSTAGE_TOKEN": token},
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and "NBSTAGE_TOKEN: use letters, digits" in r.stderr, (token, r.stderr)
+    # refused before anything was made: no kernelspec installed, no work folder
+    assert not (tmp_path / "work").exists() and not (tmp_path / ".local").exists()
 
 
 def token_is_secret(base, token):
