@@ -11,6 +11,20 @@
 
 /* ---------------------------------------------------------------- v3 upgrade */
 
+/* Set when a change below could not be made for want of memory: the upgrade then
+ * fails, rather than go on with a cell's source, or a cell, lost in silence. */
+static _Thread_local int short_of_memory;
+
+static void put(json_t *obj, const char *key, json_t *v)
+{
+    if (json_object_set_new(obj, key, v)) short_of_memory = 1;
+}
+
+static void put_shared(json_t *obj, const char *key, json_t *v)
+{
+    if (json_object_set(obj, key, v)) short_of_memory = 1;
+}
+
 static const struct { const char *alias, *mime; } mime_map[] = {
     {"text", "text/plain"},       {"html", "text/html"},
     {"svg", "image/svg+xml"},     {"png", "image/png"},
@@ -24,7 +38,7 @@ static void to_mime_keys(json_t *d)
     for (size_t i = 0; i < sizeof mime_map / sizeof mime_map[0]; i++) {
         json_t *v = json_object_get(d, mime_map[i].alias);
         if (!v) continue;
-        json_object_set(d, mime_map[i].mime, v);
+        put_shared(d, mime_map[i].mime, v);
         json_object_del(d, mime_map[i].alias);
     }
 }
@@ -36,10 +50,10 @@ static void rename_key(json_t *obj, const char *key, const char *newkey, json_t 
     if (v) {
         json_incref(v);
         json_object_del(obj, key);
-        json_object_set_new(obj, newkey, v);
+        put(obj, newkey, v);
         json_decref(deflt);
     } else {
-        json_object_set_new(obj, newkey, deflt);
+        put(obj, newkey, deflt);
     }
 }
 
@@ -49,9 +63,9 @@ static void upgrade_output(json_t *out)
     if (!ot) return;
     if (!strcmp(ot, "pyout") || !strcmp(ot, "display_data")) {
         if (!json_is_object(json_object_get(out, "metadata")))
-            json_object_set_new(out, "metadata", json_object());
+            put(out, "metadata", json_object());
         if (!strcmp(ot, "pyout")) {
-            json_object_set_new(out, "output_type", json_string("execute_result"));
+            put(out, "output_type", json_string("execute_result"));
             rename_key(out, "prompt_number", "execution_count", json_null());
         }
         json_t *data = json_object();
@@ -62,7 +76,7 @@ static void upgrade_output(json_t *out)
             if (!strcmp(k, "output_type") || !strcmp(k, "execution_count") ||
                 !strcmp(k, "metadata"))
                 continue;
-            json_object_set(data, k, v);
+            put_shared(data, k, v);
             json_object_del(out, k);
         }
         to_mime_keys(data);
@@ -72,11 +86,11 @@ static void upgrade_output(json_t *out)
         if (json_is_string(js)) {
             json_t *parsed = json_loadb(json_string_value(js), json_string_length(js),
                                         JSON_DECODE_ANY, NULL);
-            if (parsed) json_object_set_new(data, "application/json", parsed);
+            if (parsed) put(data, "application/json", parsed);
         }
-        json_object_set_new(out, "data", data);
+        put(out, "data", data);
     } else if (!strcmp(ot, "pyerr")) {
-        json_object_set_new(out, "output_type", json_string("error"));
+        put(out, "output_type", json_string("error"));
     } else if (!strcmp(ot, "stream")) {
         rename_key(out, "stream", "name", json_string("stdout"));
     }
@@ -111,20 +125,20 @@ static char *heading_line(const json_t *src)
 static void upgrade_cell(json_t *cell)
 {
     if (!json_is_object(json_object_get(cell, "metadata")))
-        json_object_set_new(cell, "metadata", json_object());
+        put(cell, "metadata", json_object());
     const char *t = json_string_value(json_object_get(cell, "cell_type"));
     if (!t) return;
     if (!strcmp(t, "code")) {
         json_object_del(cell, "language");
         json_t *collapsed = json_object_get(cell, "collapsed");
         if (collapsed) {
-            json_object_set(json_object_get(cell, "metadata"), "collapsed", collapsed);
+            put_shared(json_object_get(cell, "metadata"), "collapsed", collapsed);
             json_object_del(cell, "collapsed");
         }
         rename_key(cell, "input", "source", json_string(""));
         rename_key(cell, "prompt_number", "execution_count", json_null());
         json_t *outs = json_object_get(cell, "outputs");
-        if (!json_is_array(outs)) json_object_set_new(cell, "outputs", json_array());
+        if (!json_is_array(outs)) put(cell, "outputs", json_array());
         size_t i;
         json_t *o;
         json_array_foreach(json_object_get(cell, "outputs"), i, o) upgrade_output(o);
@@ -137,18 +151,19 @@ static void upgrade_cell(json_t *cell)
         if (!line) return;
         size_t n = strlen(line);
         char *src = malloc((size_t)level + n + 2);
+        if (!src) short_of_memory = 1;
         if (src) {
             memset(src, '#', (size_t)level);
             src[level] = ' ';
             memcpy(src + level + 1, line, n + 1);
-            json_object_set_new(cell, "source", json_string(src));
+            put(cell, "source", json_string(src));
         }
         free(src);
         free(line);
-        json_object_set_new(cell, "cell_type", json_string("markdown"));
+        put(cell, "cell_type", json_string("markdown"));
         json_object_del(cell, "level");
     } else if (!strcmp(t, "html")) {
-        json_object_set_new(cell, "cell_type", json_string("markdown"));
+        put(cell, "cell_type", json_string("markdown"));
     }
 }
 
@@ -157,6 +172,7 @@ static void upgrade_cell(json_t *cell)
  * without ids. */
 int nb_upgrade_v3(json_t *nb, const char *name, nb_error *err)
 {
+    short_of_memory = 0;
     json_t *ws = json_object_get(nb, "worksheets");
     if (!json_is_array(ws)) { /* none at all: not read as an empty notebook (nbformat refuses it) */
         nb_set_error(err, "%s: nbformat 3: %s", name, ws ? "worksheets is not a list" : "no \"worksheets\" list");
@@ -165,20 +181,21 @@ int nb_upgrade_v3(json_t *nb, const char *name, nb_error *err)
     json_t *md = json_object_get(nb, "metadata");
     if (!json_is_object(md)) {
         md = json_object();
-        json_object_set_new(nb, "metadata", md);
+        put(nb, "metadata", md);
     }
     /* Python: orig_nbformat or 3, orig_nbformat_minor or 0 */
     json_t *on = json_object_get(nb, "orig_nbformat");
     json_t *onm = json_object_get(nb, "orig_nbformat_minor");
-    json_object_set_new(md, "orig_nbformat", json_is_integer(on) && json_integer_value(on)
+    put(md, "orig_nbformat", json_is_integer(on) && json_integer_value(on)
                                                  ? json_incref(on) : json_integer(3));
-    json_object_set_new(md, "orig_nbformat_minor", json_is_integer(onm) && json_integer_value(onm)
+    put(md, "orig_nbformat_minor", json_is_integer(onm) && json_integer_value(onm)
                                                        ? json_incref(onm) : json_integer(0));
     json_object_del(nb, "orig_nbformat");
     json_object_del(nb, "orig_nbformat_minor");
-    json_object_set_new(nb, "nbformat", json_integer(4));
-    json_object_set_new(nb, "nbformat_minor", json_integer(4));
+    put(nb, "nbformat", json_integer(4));
+    put(nb, "nbformat_minor", json_integer(4));
     json_t *cells = json_array();
+    if (!cells) short_of_memory = 1;
     size_t i, j;
     json_t *w, *cell;
     json_array_foreach(ws, i, w) {
@@ -196,12 +213,16 @@ int nb_upgrade_v3(json_t *nb, const char *name, nb_error *err)
                 return -1;
             }
             upgrade_cell(cell);
-            json_array_append(cells, cell);
+            if (json_array_append(cells, cell)) short_of_memory = 1;
         }
     }
-    json_object_set_new(nb, "cells", cells);
+    put(nb, "cells", cells);
     json_object_del(nb, "worksheets");
     json_object_del(md, "name");
     json_object_del(md, "signature");
+    if (short_of_memory) {
+        nb_set_error(err, "%s: out of memory", name);
+        return -1;
+    }
     return 0;
 }

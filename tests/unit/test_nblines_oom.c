@@ -2,7 +2,8 @@
  * and `tag --nbformat`) when memory runs out at any of their allocations: they say so
  * (-1), and no text is lost either way.  A line whose copy failed was left out of the
  * list in silence, and fmt saved the notebook without it, exit 0.  And the language
- * read from a notebook's metadata bytes (nbformat/nblang.c) then.  malloc is this
+ * read from a notebook's metadata bytes (nbformat/nblang.c), and nbformat 3's upgrade
+ * (nbformat/nbv3.c), then.  malloc is this
  * binary's own, failing at the Nth call when asked. */
 #include "tests/unit/unit.h"
 
@@ -99,11 +100,55 @@ static void a_language_not_read_is_not_python(void **state)
     assert_true(failures > 0);
 }
 
+/* An nbformat 3 notebook upgraded when memory runs out at any allocation: it fails as
+ * out of memory, or every cell is there with its source (a cell's source, or a whole
+ * cell, was lost in silence, and ingest wrote the rest, exit 0). */
+static void a_v3_upgrade_loses_no_cell(void **state)
+{
+    (void)state;
+    char v3[4096];
+    size_t at = (size_t)snprintf(v3, sizeof v3, "{\"nbformat\": 3, \"nbformat_minor\": 0, \"metadata\": {}, "
+                                                    "\"worksheets\": [{\"cells\": [");
+    for (int i = 0; i < 12; i++)
+        at += (size_t)snprintf(v3 + at, sizeof v3 - at, "%s{\"cell_type\": \"code\", \"input\": \"x%d = %d\", "
+                               "\"prompt_number\": %d, \"outputs\": [{\"output_type\": \"pyout\", "
+                               "\"text\": \"%d\", \"prompt_number\": %d}]}",
+                               i ? ", " : "", i, i, i, i, i);
+    snprintf(v3 + at, sizeof v3 - at, "]}]}");
+    int failures = 0;
+    for (int nth = 1; nth <= 400; nth++) {
+        json_t *nb = json_loads(v3, 0, NULL);
+        assert_non_null(nb);
+        nb_error err;
+        malloc_fails_in = nth;
+        int rc = nb_upgrade_v3(nb, "v3.ipynb", &err);
+        int failed = malloc_fails_in == 0;
+        malloc_fails_in = 0;
+        failures += failed;
+        if (rc) {
+            assert_true(failed);
+            assert_string_equal(err.msg, "v3.ipynb: out of memory");
+        } else {
+            json_t *cells = json_object_get(nb, "cells");
+            assert_int_equal(json_array_size(cells), 12);
+            for (int i = 0; i < 12; i++) {
+                char want[32];
+                snprintf(want, sizeof want, "x%d = %d", i, i);
+                assert_string_equal(json_string_value(json_object_get(json_array_get(cells, (size_t)i), "source")),
+                                    want);
+            }
+        }
+        json_decref(nb);
+    }
+    assert_true(failures > 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_line_is_lost_when_memory_runs_out),
         cmocka_unit_test(a_language_not_read_is_not_python),
+        cmocka_unit_test(a_v3_upgrade_loses_no_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
