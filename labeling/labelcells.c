@@ -428,7 +428,10 @@ int label_cells(const struct label_opts *o)
             .votes = votes, .gold = gold_ix, .gold_rows = gold_rows, .lm_pred = lm_pred, .mv_pred = mv_pred,
             .model = &model, .lm_pred_all = lm_all, .min_conf = o->min_conf,
         };
-        lf_report_print(rep, &r);
+        if (lf_report_print(rep, &r)) {
+            fprintf(stderr, "nbstage label: out of memory\n");
+            goto out;
+        }
         rep = NULL;
     }
     rc = skipped || gave_up_lfs ? EXIT_FINDINGS : EXIT_OK;

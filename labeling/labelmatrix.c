@@ -282,7 +282,10 @@ int label_matrix(const struct label_opts *o)
             .m = m, .name = lf_names, .stage = lf_stage, .level = NULL, .n = n, .votes = v, .gold = truth,
             .model = &model, .min_conf = o->min_conf, .table_only = 1,
         };
-        lf_report_print(rep, &lr);
+        if (lf_report_print(rep, &lr)) {
+            fprintf(stderr, "nbstage label: out of memory\n");
+            goto out;
+        }
     }
     rc = EXIT_OK;
 out:

@@ -15,15 +15,16 @@ static const char *level_name(int l)
     return l == LF_JOB ? "job" : l == LF_SHOW ? "show" : l == LF_HINT ? "hint" : l == LF_CONTEXT ? "ctx" : "-";
 }
 
-void lf_report_print(FILE *to, const struct lf_report *r)
+int lf_report_print(FILE *to, const struct lf_report *r)
 {
+    int rc = -1;
     int m = r->m;
     size_t n = r->n;
     long *cov = calloc((size_t)m, sizeof *cov), *ovl = calloc((size_t)m, sizeof *ovl);
     long *cfl = calloc((size_t)m, sizeof *cfl), *gn = calloc((size_t)m, sizeof *gn);
     long *gok = calloc((size_t)m, sizeof *gok);
     double *post = calloc((size_t)m, sizeof *post);
-    if (!cov || !ovl || !cfl || !gn || !gok || !post) { fprintf(to, "lf report: out of memory\n"); goto out; }
+    if (!cov || !ovl || !cfl || !gn || !gok || !post) goto out;
     size_t covered = 0, scored = 0;
     for (size_t i = 0; i < n; i++) {
         const signed char *v = r->votes + i * (size_t)m;
@@ -96,7 +97,10 @@ void lf_report_print(FILE *to, const struct lf_report *r)
     if (r->model)
         fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations, mean log-likelihood %.4f\n",
                 r->model->iterations, r->model->loglik);
-    if (!r->gold || r->table_only) goto out;
+    if (!r->gold || r->table_only) { /* the table alone */
+        rc = 0;
+        goto out;
+    }
     struct confusion lm, mv, all;
     memset(&lm, 0, sizeof lm);
     memset(&mv, 0, sizeof mv);
@@ -140,6 +144,8 @@ void lf_report_print(FILE *to, const struct lf_report *r)
     metrics_print_undefined(to, &lm); /* where sklearn warns, as eval says it */
     fprintf(to, "\nlabel model, confusion matrix (rows: hand label):\n");
     metrics_print_confusion(to, &lm);
+    rc = 0;
 out:
     free(cov); free(ovl); free(cfl); free(gn); free(gok); free(post);
+    return rc;
 }

@@ -36,6 +36,8 @@ struct lf_report {
     int table_only;               /* the table (gold columns included), not the gold summary */
 };
 
-void lf_report_print(FILE *to, const struct lf_report *r);
+/* 0, or -1 when out of memory (nothing more printed: the caller fails, and commits no
+ * report file). */
+int lf_report_print(FILE *to, const struct lf_report *r);
 
 #endif

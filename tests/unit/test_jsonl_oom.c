@@ -2,7 +2,8 @@
  * memory) fails, and does not stop as at the end of the file: glibc before 2.37 sets
  * no error flag then, and `label` (labeling/cellread.c) and `train` (model/trainread.c)
  * went on with the lines before it, exit 0.  realloc is this binary's own (getline
- * grows its line with it), failing for getline's sizes from realloc_fails_from up. */
+ * grows its line with it), failing for getline's sizes from realloc_fails_from up.
+ * And label's LF analysis without memory for its tables (calloc, unit_calloc.h). */
 #include "tests/unit/unit.h"
 
 #include <dlfcn.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include "labeling/cellread.h"
+#include "labeling/labelmodel.h"
+#include "labeling/lfreport.h"
 #include "model/trainread.h"
 
 static size_t realloc_fails_from; /* 0: none fails */
@@ -75,10 +78,39 @@ static void a_line_that_cannot_be_read_is_no_end_of_file(void **state)
     free(dir);
 }
 
+/* The LF analysis that cannot have its tables says so (-1) and prints nothing more:
+ * it printed "lf report: out of memory" into the report, which label committed as the
+ * report, exit 0. */
+static int every_calloc(size_t nmemb, size_t size) { (void)nmemb, (void)size; return 1; }
+#include "tests/unit/unit_calloc.h"
+
+static void a_report_without_memory_is_a_failure(void **state)
+{
+    (void)state;
+    const char *name[1] = {"lf"};
+    int stage[1] = {0};
+    signed char votes[2] = {0, -1};
+    struct label_model model;
+    memset(&model, 0, sizeof model);
+    struct lf_report r = {.m = 1, .name = name, .stage = stage, .n = 2, .votes = votes, .model = &model,
+                          .table_only = 1};
+    char buf[4096];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    assert_non_null(f);
+    calloc_fails = every_calloc;
+    int rc = lf_report_print(f, &r);
+    calloc_fails = NULL;
+    long said = ftell(f);
+    fclose(f);
+    assert_int_equal(rc, -1);
+    assert_int_equal(said, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_line_that_cannot_be_read_is_no_end_of_file),
+        cmocka_unit_test(a_report_without_memory_is_a_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
