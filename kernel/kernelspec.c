@@ -193,10 +193,10 @@ static int copy_file(const char *from, const char *dir, const char *name, char *
     int fd = temp_for(dir, name, tmp, sizeof tmp, err, errlen);
     FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!out) {
-        if (fd >= 0) {
+        if (fd >= 0) { /* fdopen's reason, before close and unlink can change errno */
+            snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
             close(fd);
             unlink(tmp);
-            snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         }
         fclose(in);
         return -1;
