@@ -12,7 +12,6 @@ count() {   # count LOG: add cmocka's PASSED/FAILED totals
     pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
 }
 count_pytest() {   # count_pytest LOG RC: add pytest's totals; a failed run counts at least once
-    tail -n 40 "$1"
     line=$(grep -E '[0-9]+ (passed|failed|error)' "$1" | tail -1)
     p=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p;s/^\([0-9]*\) passed.*/\1/p' | head -1)
     f=$(echo "$line" | grep -oE '[0-9]+ (failed|error)' | awk '{s+=$1} END{print s+0}')
@@ -62,54 +61,87 @@ fi
 # again, with NBSTAGE_SAN_BIN's programs built under ASan+UBSan.  The sanitizers write
 # their reports to files (a program's stderr is often the test's to read), and any
 # report, a leak at exit included, is a failure even if the test itself passed.
-# The two passes run side by side, as the unit lists do: much of their time is spent
-# waiting on kernels that start, sleep or are interrupted, so two cores finish both in
-# little more than the longer one takes.  Each has its own temporary folder; every test
-# keeps its kernelspecs, HOME and logs to itself, so they do not meet.
-san_pass() {   # runs in the background; its counts go to tests/out/integration-san.counts
+#
+# Three pytest runs go side by side: the plain pass in two parts (the kernel's and the
+# consoles' tests, then every other file) and the sanitizer pass.  One pytest uses
+# less than a core (much of its time is spent waiting on kernels that start, sleep or
+# are interrupted), and the plain pass alone took longer than the other two together:
+# run as one, it was the whole wait (10 to 12 of 13 to 15 minutes on a 2-core host,
+# 2026-12-05).  Each run has its own temporary folder; every test keeps its
+# kernelspecs, HOME and logs to itself, so they do not meet.
+KERNEL_TESTS="tests/integration/test_kernel.py tests/integration/test_kernel_corners.py
+    tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
+    tests/integration/test_console.py tests/integration/test_console_existing.py"
+SAN_TESTS="tests/integration/test_kernel.py tests/integration/test_classify.py tests/integration/test_tag.py
+    tests/integration/test_tag_more.py tests/integration/test_label_more.py
+    tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py
+    tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py
+    tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py
+    tests/integration/test_train_more.py tests/integration/test_io_faults.py
+    tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
+    tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]
+    tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged"
+
+pytest_pass() {   # pytest_pass NAME PYTEST-ARGS...: one run, in the background; its log is
+                  # tests/out/NAME.log and its counts go to tests/out/NAME.counts
+    name=$1; shift
     pass=0; fail=0; skip=0
-    echo "== integration-san (pytest, the programs under ASan+UBSan)"
-    log=tests/out/integration-san.log
-    reports=$(pwd)/tests/out/san-reports
-    rm -rf "$reports"; mkdir -p "$reports"; chmod 1777 "$reports"  # also for a test's "nobody"
-    basetemp=$(mktemp -d "${TMPDIR:-/tmp}/nbstage-san.XXXXXX")
-    ASAN_OPTIONS=detect_leaks=1:log_path=$reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports/ubsan \
-        NBSTAGE_BIN=$NBSTAGE_SAN_BIN $PYTHON -m pytest -q -p no:cacheprovider -m "not plain_build_only" \
-        --basetemp="$basetemp" \
-        tests/integration/test_kernel.py tests/integration/test_classify.py tests/integration/test_tag.py \
-        tests/integration/test_tag_more.py tests/integration/test_label_more.py \
-        tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py \
-        tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py \
-        tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py \
-        tests/integration/test_train_more.py tests/integration/test_io_faults.py \
-        tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working \
-        "tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]" \
-        tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged >"$log" 2>&1
+    log=tests/out/$name.log
+    basetemp=$(mktemp -d "${TMPDIR:-/tmp}/nbstage-$name.XXXXXX")
+    $PYTHON -m pytest -q -p no:cacheprovider --basetemp="$basetemp" "$@" >"$log" 2>&1
     count_pytest "$log" $?
     rm -rf "$basetemp"
+    echo "$pass $fail $skip" >tests/out/$name.counts
+}
+san_pass() {   # the sanitizer pass: pytest_pass, then any sanitizer report is a failure
+    reports=$(pwd)/tests/out/san-reports
+    rm -rf "$reports"; mkdir -p "$reports"; chmod 1777 "$reports"  # also for a test's "nobody"
+    export ASAN_OPTIONS=detect_leaks=1:log_path=$reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports/ubsan
+    export NBSTAGE_BIN="$NBSTAGE_SAN_BIN"
+    set -f  # SAN_TESTS split at blanks, not expanded: a test's [parameter] is no pattern
+    # shellcheck disable=SC2086
+    pytest_pass integration-san -m "not plain_build_only" $SAN_TESTS
+    set +f
+    read -r pass fail skip <tests/out/integration-san.counts || { pass=0; fail=1; skip=0; }
     for r in "$reports"/*; do
         [ -f "$r" ] || continue
         echo "sanitizer report $r:"; cat "$r"; fail=$((fail + 1))
     done
     echo "$pass $fail $skip" >tests/out/integration-san.counts
 }
-san_pid=""
-if [ -z "$NBSTAGE_UNIT_ONLY" ] && [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
-    rm -f tests/out/integration-san.counts
-    ( san_pass ) >tests/out/integration-san.phase.log 2>&1 &
-    san_pid=$!
-fi
+add_counts() {   # add_counts NAME: NAME's counts into the totals; none written is a failure
+    read -r p f s <tests/out/"$1".counts || { p=0; f=1; s=0; }
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0}))
+}
+
 if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
-    echo "== integration (pytest, real Jupyter)"
-    log=tests/out/integration.log
-    $PYTHON -m pytest -q -p no:cacheprovider tests/integration >"$log" 2>&1
-    count_pytest "$log" $?
-fi
-if [ -n "$san_pid" ]; then
-    wait $san_pid
-    cat tests/out/integration-san.phase.log
-    read -r p f s <tests/out/integration-san.counts || { p=0; f=1; s=0; }
-    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    passes="integration-kernel integration-rest"
+    rm -f tests/out/integration-*.counts
+    ignore=""
+    for f in $KERNEL_TESTS; do ignore="$ignore --ignore=$f"; done
+    # shellcheck disable=SC2086
+    ( pytest_pass integration-kernel $KERNEL_TESTS ) &
+    pids=$!
+    # shellcheck disable=SC2086
+    ( pytest_pass integration-rest tests/integration $ignore ) &
+    pids="$pids $!"
+    if [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
+        ( san_pass >tests/out/integration-san.phase.log 2>&1 ) &
+        pids="$pids $!"
+        passes="$passes integration-san"
+    fi
+    # shellcheck disable=SC2086
+    wait $pids
+    for name in $passes; do
+        case $name in
+        integration-san) echo "== integration-san (pytest, the programs under ASan+UBSan)"
+                         cat tests/out/integration-san.phase.log ;;
+        integration-kernel) echo "== integration, the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
+        *) echo "== integration, the other tests (pytest, real Jupyter, a real browser)" ;;
+        esac
+        tail -n 40 tests/out/$name.log
+        add_counts $name
+    done
 fi
 echo
 if [ "$skip" -gt 0 ]; then echo "tests: $pass passed, $fail failed, $skip skipped"
