@@ -62,28 +62,30 @@ fi
 # their reports to files (a program's stderr is often the test's to read), and any
 # report, a leak at exit included, is a failure even if the test itself passed.
 #
-# Three pytest runs go side by side: the plain pass in two parts (the kernel's and the
-# consoles' tests, then every other file) and the sanitizer pass.  One pytest uses
-# less than a core (much of its time is spent waiting on kernels that start, sleep or
-# are interrupted), and the plain pass alone took longer than the other two together:
-# run as one, it was the whole wait (10 to 12 of 13 to 15 minutes on a 2-core host,
-# 2026-12-05).  Each run has its own temporary folder; every test keeps its
-# kernelspecs, HOME and logs to itself, so they do not meet.
+# Four pytest runs go side by side, each pass in two parts: the kernel's (and the
+# consoles') tests, and the others.  One pytest uses less than a core (much of its
+# time is spent waiting on kernels that start, sleep or are interrupted), and the plain
+# pass run as one was the whole wait: 10 to 12 of 13 to 15 minutes on a 2-core host
+# (2026-12-05; split in two, the sanitizer pass whole was then the wait, 9.8 minutes).
+# Each run has its own temporary folder; every test keeps its kernelspecs, HOME and
+# logs to itself, so they do not meet.
 KERNEL_TESTS="tests/integration/test_kernel.py tests/integration/test_kernel_corners.py
     tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
     tests/integration/test_console.py tests/integration/test_console_existing.py"
-SAN_TESTS="tests/integration/test_kernel.py tests/integration/test_classify.py tests/integration/test_tag.py
+SAN_KERNEL_TESTS="tests/integration/test_kernel.py
+    tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
+    tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]
+    tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged"
+SAN_OTHER_TESTS="tests/integration/test_classify.py tests/integration/test_tag.py
     tests/integration/test_tag_more.py tests/integration/test_label_more.py
     tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py
     tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py
     tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py
-    tests/integration/test_train_more.py tests/integration/test_io_faults.py
-    tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
-    tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]
-    tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged"
+    tests/integration/test_train_more.py tests/integration/test_io_faults.py"
+SAN_REPORTS=$(pwd)/tests/out/san-reports
 
-pytest_pass() {   # pytest_pass NAME PYTEST-ARGS...: one run, in the background; its log is
-                  # tests/out/NAME.log and its counts go to tests/out/NAME.counts
+pytest_pass() {   # pytest_pass NAME PYTEST-ARGS...: one run, meant for the background; its
+                  # log is tests/out/NAME.log and its counts go to tests/out/NAME.counts
     name=$1; shift
     pass=0; fail=0; skip=0
     log=tests/out/$name.log
@@ -91,23 +93,14 @@ pytest_pass() {   # pytest_pass NAME PYTEST-ARGS...: one run, in the background;
     $PYTHON -m pytest -q -p no:cacheprovider --basetemp="$basetemp" "$@" >"$log" 2>&1
     count_pytest "$log" $?
     rm -rf "$basetemp"
-    echo "$pass $fail $skip" >tests/out/$name.counts
+    echo "$pass $fail $skip" >tests/out/"$name".counts
 }
-san_pass() {   # the sanitizer pass: pytest_pass, then any sanitizer report is a failure
-    reports=$(pwd)/tests/out/san-reports
-    rm -rf "$reports"; mkdir -p "$reports"; chmod 1777 "$reports"  # also for a test's "nobody"
-    export ASAN_OPTIONS=detect_leaks=1:log_path=$reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports/ubsan
+san_pytest_pass() {   # san_pytest_pass NAME TESTS: pytest_pass with the sanitizers' programs
+    export ASAN_OPTIONS=detect_leaks=1:log_path=$SAN_REPORTS/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$SAN_REPORTS/ubsan
     export NBSTAGE_BIN="$NBSTAGE_SAN_BIN"
-    set -f  # SAN_TESTS split at blanks, not expanded: a test's [parameter] is no pattern
+    set -f  # TESTS split at blanks, not expanded: a test's [parameter] is no pattern
     # shellcheck disable=SC2086
-    pytest_pass integration-san -m "not plain_build_only" $SAN_TESTS
-    set +f
-    read -r pass fail skip <tests/out/integration-san.counts || { pass=0; fail=1; skip=0; }
-    for r in "$reports"/*; do
-        [ -f "$r" ] || continue
-        echo "sanitizer report $r:"; cat "$r"; fail=$((fail + 1))
-    done
-    echo "$pass $fail $skip" >tests/out/integration-san.counts
+    pytest_pass "$1" -m "not plain_build_only" $2
 }
 add_counts() {   # add_counts NAME: NAME's counts into the totals; none written is a failure
     read -r p f s <tests/out/"$1".counts || { p=0; f=1; s=0; }
@@ -115,7 +108,6 @@ add_counts() {   # add_counts NAME: NAME's counts into the totals; none written 
 }
 
 if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
-    passes="integration-kernel integration-rest"
     rm -f tests/out/integration-*.counts
     ignore=""
     for f in $KERNEL_TESTS; do ignore="$ignore --ignore=$f"; done
@@ -123,24 +115,32 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     ( pytest_pass integration-kernel $KERNEL_TESTS ) &
     pids=$!
     # shellcheck disable=SC2086
-    ( pytest_pass integration-rest tests/integration $ignore ) &
+    ( pytest_pass integration-other tests/integration $ignore ) &
     pids="$pids $!"
+    passes="integration-kernel integration-other"; reports=""
     if [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
-        ( san_pass >tests/out/integration-san.phase.log 2>&1 ) &
+        rm -rf "$SAN_REPORTS"; mkdir -p "$SAN_REPORTS"; chmod 1777 "$SAN_REPORTS"  # also for a test's "nobody"
+        ( san_pytest_pass integration-san-kernel "$SAN_KERNEL_TESTS" ) &
         pids="$pids $!"
-        passes="$passes integration-san"
+        ( san_pytest_pass integration-san-other "$SAN_OTHER_TESTS" ) &
+        pids="$pids $!"
+        passes="$passes integration-san-kernel integration-san-other"; reports=$SAN_REPORTS
     fi
     # shellcheck disable=SC2086
     wait $pids
     for name in $passes; do
         case $name in
-        integration-san) echo "== integration-san (pytest, the programs under ASan+UBSan)"
-                         cat tests/out/integration-san.phase.log ;;
-        integration-kernel) echo "== integration, the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
-        *) echo "== integration, the other tests (pytest, real Jupyter, a real browser)" ;;
+        integration-kernel) echo "== integration: the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
+        integration-other) echo "== integration: the other tests (pytest, real Jupyter, a real browser)" ;;
+        integration-san-kernel) echo "== integration-san: the kernel's tests again, the programs under ASan+UBSan" ;;
+        integration-san-other) echo "== integration-san: the other tests again, the programs under ASan+UBSan" ;;
         esac
-        tail -n 40 tests/out/$name.log
-        add_counts $name
+        tail -n 40 tests/out/"$name".log
+        add_counts "$name"
+    done
+    for r in ${reports:+"$reports"/*}; do
+        [ -f "$r" ] || continue
+        echo "sanitizer report $r:"; cat "$r"; fail=$((fail + 1))
     done
 fi
 echo
