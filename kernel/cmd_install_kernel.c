@@ -27,6 +27,7 @@
 #include "model/commands.h"
 #include "model/model.h"
 #include "nbformat/nblang.h"
+#include "nbformat/jsonload.h"
 
 static const char usage_text[] =
     "usage: nbstage install-kernel [--wrap NAME] [--name N] [--display-name D]\n"
@@ -201,7 +202,7 @@ static void warn_if_it_hides(const char *name, const char *kdir)
     char err[4400], path[4200], mine[PATH_MAX], theirs[PATH_MAX];
     if (kernelspec_find(name, &other, err, sizeof err)) return;
     snprintf(path, sizeof path, "%s/kernel.json", other.dir);
-    json_t *spec = json_load_file(path, 0, NULL);
+    json_t *spec = nb_json_load_file(path, 0, NULL);
     int same = realpath(kdir, mine) && realpath(other.dir, theirs) && !strncmp(theirs, mine, strlen(mine)) &&
                theirs[strlen(mine)] == '/';
     if (!same && !is_stage_kernel(&other, spec))
@@ -257,7 +258,7 @@ static void say_replaced(json_t *old, const char *installed, int display_given)
     if (!json_is_array(old_argv)) return;
     char path[4200];
     if (snprintf(path, sizeof path, "%s/kernel.json", installed) >= (int)sizeof path) return;
-    json_t *now = json_load_file(path, 0, NULL);
+    json_t *now = nb_json_load_file(path, 0, NULL);
     if (!json_equal(old_argv, json_object_get(now, "argv"))) {
         fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec that ran:");
         size_t i;
@@ -352,7 +353,7 @@ int cmd_install_kernel(int argc, char **argv)
     json_t *wrapped = NULL;
     char model_abs[PATH_MAX], display_buf[1024], spec_path[4200];
     snprintf(spec_path, sizeof spec_path, "%s/kernel.json", found.dir);
-    wrapped = json_load_file(spec_path, 0, NULL); /* found already validated it */
+    wrapped = nb_json_load_file(spec_path, 0, NULL); /* found already validated it */
     if (is_stage_kernel(&found, wrapped)) {
         fprintf(stderr, "nbstage install-kernel: --wrap %s: %s is itself a stage kernel\n",
                 a.wrap, found.dir);
@@ -417,7 +418,7 @@ int cmd_install_kernel(int argc, char **argv)
     char installed[4096], old_path[4200];
     json_t *old = NULL; /* NULL: nothing there (or unreadable) */
     if (snprintf(old_path, sizeof old_path, "%s/%s/kernel.json", kdir, name) < (int)sizeof old_path)
-        old = json_load_file(old_path, 0, NULL);
+        old = nb_json_load_file(old_path, 0, NULL);
     if (kernelspec_install(kdir, &spec, installed, sizeof installed, err, sizeof err)) {
         fprintf(stderr, "nbstage install-kernel: %s\n", err);
         json_decref(old);

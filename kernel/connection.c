@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "nbformat/notebook.h" /* nb_json_reason */
+#include "nbformat/jsonload.h"
 
 const char *const conn_port_key[N_CHANNELS] = {"shell_port", "iopub_port", "stdin_port",
                                                "control_port", "hb_port"};
@@ -108,7 +109,7 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
         snprintf(err, errlen, "%s: a folder, not a connection file", path);
         return -1;
     } else {
-        root = json_loadf(f, 0, &je);
+        root = nb_json_loadf(f, 0, &je);
         fclose(f);
         if (!root) {
             nb_json_reason(&je); /* one line, no escapes */

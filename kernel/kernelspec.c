@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "nbformat/notebook.h" /* nb_make_folders */
+#include "nbformat/jsonload.h"
 
 /* 1 for a file a spec folder may hold besides kernel.json: the resources Jupyter's
  * server offers a frontend (jupyter_server's kernelspec_model: kernel.js, kernel.css,
@@ -131,7 +132,7 @@ static int spec_is_ours(const char *dir)
     char path[4200];
     snprintf(path, sizeof path, "%s/kernel.json", dir);
     if (access(path, F_OK) != 0) return -1;
-    json_t *j = json_load_file(path, 0, NULL);
+    json_t *j = nb_json_load_file(path, 0, NULL);
     int ours = json_is_object(json_object_get(json_object_get(j, "metadata"), "nbstage"));
     json_decref(j);
     return ours;

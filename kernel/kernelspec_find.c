@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nbformat/notebook.h" /* nb_json_reason */
+#include "nbformat/jsonload.h"
 
 /* OUT = A + B when it fits in CAP; -1 otherwise (overlong paths are skipped, not cut). */
 static int join(char *out, size_t cap, const char *a, const char *b)
@@ -164,7 +165,7 @@ static int load_spec(const char *dir, struct found_kernelspec *ks, char *err, si
         return -1;
     }
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    json_t *root = nb_json_load_file(path, 0, &je);
     if (!root) {
         nb_json_reason(&je); /* one line, no escapes */
         snprintf(err, errlen, "%s: %s", path, je.text);

@@ -1,5 +1,6 @@
 /* mpart.c — one Jupyter message as the relay holds it (see mpart.h). */
 #include "kernel/mpart.h"
+#include "nbformat/jsonload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -68,7 +69,7 @@ int mpart_views(struct mpart *m, struct wire_frame **views, size_t *cap)
 
 json_t *frame_json(const struct wire_frame *f)
 {
-    return json_loadb((const char *)f->data, f->len, 0, NULL);
+    return nb_json_loadb((const char *)f->data, f->len, 0, NULL);
 }
 
 /* On every relayed message: the light scanner first, jansson only for what it leaves. */

@@ -43,6 +43,7 @@
 #include "kernel/tagorder.h"
 #include "kernel/wire.h"
 #include "nbformat/pysrc.h"
+#include "nbformat/jsonload.h"
 
 #define NUDGE_PREFIX "nbstage-nudge-"
 #define NUDGE_EVERY_MS 200
@@ -284,7 +285,7 @@ static const char *request_code(const struct wire_frame *c, size_t *len, int *hi
     /* A NUL in the code (\u0000) is kept, as the notebook reader keeps it (nbread.c):
      * without JSON_ALLOW_NUL jansson refuses the whole content, and a cell that the
      * child starts (execute_input) would go untagged. */
-    json_t *content = json_loadb((const char *)c->data, c->len, JSON_ALLOW_NUL, NULL);
+    json_t *content = nb_json_loadb((const char *)c->data, c->len, JSON_ALLOW_NUL, NULL);
     json_t *code = json_object_get(content, "code");
     const char *src = json_string_value(code);
     *len = json_string_length(code);

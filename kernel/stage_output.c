@@ -23,6 +23,7 @@
  * (payload twice, a longer script carrying the stage again); now about 2.1 KB.
  */
 #include "kernel/stage_output.h"
+#include "nbformat/jsonload.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -378,7 +379,7 @@ json_t *stage_output_content(int stage, const float probs[N_STAGES], const char 
 {
     struct stage_output *so = stage_output_new(model_name, opt);
     char *text = stage_output_text(so, stage, probs);
-    json_t *content = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *content = text ? nb_json_loads(text, 0, NULL) : NULL;
     free(text);
     stage_output_free(so);
     return content;

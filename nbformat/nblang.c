@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nbformat/jsonbytes.h"
+#include "nbformat/jsonload.h"
 
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -179,7 +180,7 @@ static int string_member(const char *p, const char *e, const char *key, json_t *
     if (!p || *p != '{') return 0; /* absent, or not an object: nothing here */
     if (members(p, e, k, 1, &v, &ve)) return -1;
     if (!v || *v != '"') return 0;
-    *s = json_loadb(v, (size_t)(ve - v), JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    *s = nb_json_loadb(v, (size_t)(ve - v), JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     return *s ? 0 : -1;
 }
 
@@ -196,7 +197,7 @@ int nb_lang_of_metadata(const char *meta, size_t len, struct nb_lang *out)
         !string_member(v[1], ve[1], "language", &language)) {
         decide(name, language, out);
     } else {
-        json_t *m = json_loadb(meta, len, JSON_ALLOW_NUL, NULL);
+        json_t *m = nb_json_loadb(meta, len, JSON_ALLOW_NUL, NULL);
         if (m) decide_tree(m, out);
         else rc = -1; /* JSON, as said: out of memory */
         json_decref(m);

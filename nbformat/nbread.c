@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "nbformat/jsonbytes.h"
+#include "nbformat/jsonload.h"
 #include "nbformat/nbinternal.h"
 
 /* ---------------------------------------------------------------- errors */
@@ -389,13 +390,18 @@ static char *lenient_copy(const char *buf, size_t len, size_t *out)
 
 json_t *nb_json_loadb_lenient(const char *buf, size_t len, size_t jflags, json_error_t *je)
 {
-    json_t *o = json_loadb(buf, len, jflags, je);
-    if (o) return o;
+    json_t *o = nb_json_loadb(buf, len, jflags, je);
+    if (o || nb_json_error_is_memory(je)) return o; /* no memory is no bad escape */
     size_t n;
     char *copy = lenient_copy(buf, len, &n);
     json_error_t je2;
-    if (copy) o = json_loadb(copy, n, jflags, &je2);
+    o = copy ? nb_json_loadb(copy, n, jflags, &je2) : NULL;
     free(copy);
+    /* a second try that ran out of memory may have read it: say that, not the first error */
+    if (!o && (!copy || nb_json_error_is_memory(&je2)) && je) {
+        if (copy) *je = je2;
+        else nb_json_error_set_memory(je);
+    }
     return o;
 }
 
@@ -420,7 +426,7 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
     }
     json_error_t je;
     size_t jflags = JSON_ALLOW_NUL | ((flags & NB_DUP_KEYS) ? 0 : JSON_REJECT_DUPLICATES);
-    json_t *nb = (flags & NB_LENIENT) ? nb_json_loadb_lenient(buf, len, jflags, &je) : json_loadb(buf, len, jflags, &je);
+    json_t *nb = (flags & NB_LENIENT) ? nb_json_loadb_lenient(buf, len, jflags, &je) : nb_json_loadb(buf, len, jflags, &je);
     if (!nb) {
         nb_json_reason(&je); /* one line, no escapes */
         const char *why = explain(&je, buf, len);

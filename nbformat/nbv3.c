@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nbformat/nbinternal.h"
+#include "nbformat/jsonload.h"
 
 /* ---------------------------------------------------------------- v3 upgrade */
 
@@ -84,7 +85,7 @@ static void upgrade_output(json_t *out)
         /* v3 kept application/json as a string of JSON */
         json_t *js = json_object_get(data, "application/json");
         if (json_is_string(js)) {
-            json_t *parsed = json_loadb(json_string_value(js), json_string_length(js),
+            json_t *parsed = nb_json_loadb(json_string_value(js), json_string_length(js),
                                         JSON_DECODE_ANY, NULL);
             if (parsed) put(data, "application/json", parsed);
         }

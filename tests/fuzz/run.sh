@@ -30,7 +30,7 @@ build() {   # build NAME PKGS SOURCES...: $out/NAME with libFuzzer, ASan and UBS
 # The library sources the last five targets share, compiled once into $out/libfuzz.a.
 LIBSRC="model/tagfast.c model/tagging.c model/classcache.c model/context.c model/model.c model/infer_step.c
     model/vocab.c model/tokenizer.c model/ulower.c model/modelfile.c model/lstm.c
-    model/lstm_cell.c nbformat/nb*.c nbformat/canonscan.c nbformat/pysrc.c nbformat/outfile.c
+    model/lstm_cell.c nbformat/nb*.c nbformat/jsonload.c nbformat/canonscan.c nbformat/pysrc.c nbformat/outfile.c
     nbformat/sharefile.c nbformat/sigcatch.c kernel/stage_output.c labeling/stage.c
     labeling/rules.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c labeling/flow.c
     model/trainread.c"
@@ -61,7 +61,7 @@ run() {   # run NAME PREFIX LIBFUZZER-OPTIONS...: NAME for SECONDS_ on $out/PREF
     grep -E '^stat::number_of_executed_units|^Done' "$out/$name.log" || true
 }
 
-build fuzz_nbformat jansson tests/fuzz/fuzz_nbformat.c nbformat/nb*.c nbformat/cellscan.c \
+build fuzz_nbformat jansson tests/fuzz/fuzz_nbformat.c nbformat/nb*.c nbformat/jsonload.c nbformat/cellscan.c \
     nbformat/canonscan.c
 cp tests/fuzz/seeds/* "$out/seeds/"
 # Real notebooks make good seeds; the small ones keep each run fast.
