@@ -62,13 +62,13 @@ fi
 # their reports to files (a program's stderr is often the test's to read), and any
 # report, a leak at exit included, is a failure even if the test itself passed.
 #
-# Four pytest runs go side by side, each pass in two parts: the kernel's (and the
-# consoles') tests, and the others.  One pytest uses less than a core (much of its
-# time is spent waiting on kernels that start, sleep or are interrupted), and the plain
-# pass run as one was the whole wait: 10 to 12 of 13 to 15 minutes on a 2-core host
-# (2026-12-05; split in two, the sanitizer pass whole was then the wait, 9.8 minutes).
-# Each run has its own temporary folder; every test keeps its kernelspecs, HOME and
-# logs to itself, so they do not meet.
+# Four pytest runs, two at a time: each pass in two parts, the kernel's (and the
+# consoles') tests and the others, each plain part followed by the other sanitizer part
+# (the two sequences take about as long).  Run as two passes side by side, the plain one
+# was the whole wait (10 to 12 of 13 to 15 minutes on a 2-core host, 2026-12-05); four
+# runs at once took longer than two (more CPU in all: waits spent polling, caches
+# shared four ways).  Each run has its own temporary folder and range of ports; every
+# test keeps its kernelspecs, HOME and logs to itself, so they do not meet.
 KERNEL_TESTS="tests/integration/test_kernel.py tests/integration/test_kernel_corners.py
     tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
     tests/integration/test_console.py tests/integration/test_console_existing.py"
@@ -84,23 +84,24 @@ SAN_OTHER_TESTS="tests/integration/test_classify.py tests/integration/test_tag.p
     tests/integration/test_train_more.py tests/integration/test_io_faults.py"
 SAN_REPORTS=$(pwd)/tests/out/san-reports
 
-pytest_pass() {   # pytest_pass NAME PYTEST-ARGS...: one run, meant for the background; its
-                  # log is tests/out/NAME.log and its counts go to tests/out/NAME.counts
-    name=$1; shift
+pytest_pass() {   # pytest_pass NAME PORTS PYTEST-ARGS...: one run, meant for the background;
+                  # its log is tests/out/NAME.log and its counts go to tests/out/NAME.counts.
+                  # PORTS: the kernels' TCP ports, a range no other run uses (conftest.py)
+    name=$1; ports=$2; shift 2
     pass=0; fail=0; skip=0
     log=tests/out/$name.log
     basetemp=$(mktemp -d "${TMPDIR:-/tmp}/nbstage-$name.XXXXXX")
-    $PYTHON -m pytest -q -p no:cacheprovider --basetemp="$basetemp" "$@" >"$log" 2>&1
+    NBSTAGE_TEST_PORTS=$ports $PYTHON -m pytest -q -p no:cacheprovider --basetemp="$basetemp" "$@" >"$log" 2>&1
     count_pytest "$log" $?
     rm -rf "$basetemp"
     echo "$pass $fail $skip" >tests/out/"$name".counts
 }
-san_pytest_pass() {   # san_pytest_pass NAME TESTS: pytest_pass with the sanitizers' programs
+san_pytest_pass() {   # san_pytest_pass NAME PORTS TESTS: pytest_pass with the sanitizers' programs
     export ASAN_OPTIONS=detect_leaks=1:log_path=$SAN_REPORTS/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$SAN_REPORTS/ubsan
     export NBSTAGE_BIN="$NBSTAGE_SAN_BIN"
     set -f  # TESTS split at blanks, not expanded: a test's [parameter] is no pattern
     # shellcheck disable=SC2086
-    pytest_pass "$1" -m "not plain_build_only" $2
+    pytest_pass "$1" "$2" -m "not plain_build_only" $3
 }
 add_counts() {   # add_counts NAME: NAME's counts into the totals; none written is a failure
     read -r p f s <tests/out/"$1".counts || { p=0; f=1; s=0; }
@@ -111,21 +112,19 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     rm -f tests/out/integration-*.counts
     ignore=""
     for f in $KERNEL_TESTS; do ignore="$ignore --ignore=$f"; done
-    # shellcheck disable=SC2086
-    ( pytest_pass integration-kernel $KERNEL_TESTS ) &
-    pids=$!
-    # shellcheck disable=SC2086
-    ( pytest_pass integration-other tests/integration $ignore ) &
-    pids="$pids $!"
-    passes="integration-kernel integration-other"; reports=""
+    passes="integration-kernel integration-other"; reports=""; san=""
     if [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
         rm -rf "$SAN_REPORTS"; mkdir -p "$SAN_REPORTS"; chmod 1777 "$SAN_REPORTS"  # also for a test's "nobody"
-        ( san_pytest_pass integration-san-kernel "$SAN_KERNEL_TESTS" ) &
-        pids="$pids $!"
-        ( san_pytest_pass integration-san-other "$SAN_OTHER_TESTS" ) &
-        pids="$pids $!"
-        passes="$passes integration-san-kernel integration-san-other"; reports=$SAN_REPORTS
+        passes="$passes integration-san-kernel integration-san-other"; reports=$SAN_REPORTS; san=1
     fi
+    # shellcheck disable=SC2086
+    ( pytest_pass integration-kernel 20000-22999 $KERNEL_TESTS
+      [ -z "$san" ] || san_pytest_pass integration-san-other 29000-31999 "$SAN_OTHER_TESTS" ) &
+    pids=$!
+    # shellcheck disable=SC2086
+    ( pytest_pass integration-other 23000-25999 tests/integration $ignore
+      [ -z "$san" ] || san_pytest_pass integration-san-kernel 26000-28999 "$SAN_KERNEL_TESTS" ) &
+    pids="$pids $!"
     # shellcheck disable=SC2086
     wait $pids
     for name in $passes; do

@@ -48,3 +48,41 @@ for _sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
 # makes (test_nbformat_corpus), to keep `make test` short.
 def pytest_configure(config):
     config.addinivalue_line("markers", "plain_build_only: left out of the sanitizer pass")
+
+
+# jupyter_client picks a kernel's ports by binding port 0 and closing the socket; the
+# kernel binds them later, and any connection another process opens in between may be
+# given the same port from the system's ephemeral range (jupyter_client#487): the
+# kernel then dies with "Address already in use".  With four pytest runs starting
+# kernels side by side (tests/run.sh), seen once in four runs of make test.  Each run
+# there gets a range of its own below the ephemeral one (NBSTAGE_TEST_PORTS, "LO-HI"),
+# which nothing hands out unasked, and takes its ports in turn from it, each checked
+# free by a bind.  Unset (pytest run by hand), jupyter_client's own choice stands.
+def _ports_in_turn(spec):
+    import socket
+    from jupyter_client.connect import LocalPortCache
+    lo, hi = (int(x) for x in spec.split("-"))
+    turn = {"next": lo}
+
+    def find_available_port(self, ip):
+        for _ in range(hi - lo + 1):
+            port = turn["next"]
+            turn["next"] = lo + (port + 1 - lo) % (hi - lo + 1)
+            if port in self.currently_used_ports:
+                continue
+            s = socket.socket()
+            try:
+                s.bind((ip, port))
+            except OSError:
+                continue
+            finally:
+                s.close()
+            self.currently_used_ports.add(port)
+            return port
+        raise RuntimeError(f"no free port in NBSTAGE_TEST_PORTS={spec}")
+
+    LocalPortCache.find_available_port = find_available_port
+
+
+if os.environ.get("NBSTAGE_TEST_PORTS"):
+    _ports_in_turn(os.environ["NBSTAGE_TEST_PORTS"])
