@@ -252,17 +252,12 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
     int ok = json_dumpfd(ks, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0;
     json_decref(ks);
     if (close(fd) != 0) ok = 0;
-    if (temp_commit(tmp, ok, dir, "kernel.json", err, errlen)) return -1;
-    /* the wrapped kernel's resources, and none left from a kernel wrapped before */
-    DIR *d = opendir(dir);
+    if (!ok) return temp_commit(tmp, 0, dir, "kernel.json", err, errlen);
+    /* The wrapped kernel's resources before kernel.json, which is renamed into place
+     * last: a copy that fails leaves the kernelspec that was there, not the new
+     * kernel.json beside the old kernel's resources. */
+    DIR *d = spec->resource_dir ? opendir(spec->resource_dir) : NULL;
     struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (is_resource(e->d_name) && !(spec->resource_dir && regular_file(spec->resource_dir, e->d_name))) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    if (d) closedir(d);
-    d = spec->resource_dir ? opendir(spec->resource_dir) : NULL;
     int rc = 0;
     while (d && rc == 0 && (e = readdir(d)))
         if (is_resource(e->d_name) && regular_file(spec->resource_dir, e->d_name)) {
@@ -271,7 +266,19 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
             rc = copy_file(from, dir, e->d_name, err, errlen);
         }
     if (d) closedir(d);
-    if (rc) return -1;
+    if (rc) {
+        unlink(tmp);
+        return -1;
+    }
+    if (temp_commit(tmp, 1, dir, "kernel.json", err, errlen)) return -1;
+    /* and none left from a kernel wrapped before */
+    d = opendir(dir);
+    while (d && (e = readdir(d)))
+        if (is_resource(e->d_name) && !(spec->resource_dir && regular_file(spec->resource_dir, e->d_name))) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (d) closedir(d);
     if (dir_out) snprintf(dir_out, dir_cap, "%s", dir);
     return 0;
 }

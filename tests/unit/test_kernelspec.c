@@ -2,7 +2,9 @@
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -275,6 +277,54 @@ static void resources_copied_replaced_and_removed(void **state)
     assert_int_equal(system(rm), 0);
 }
 
+/* A resource that cannot be copied (here a file-size limit stops its write) fails the
+ * install and leaves the kernelspec that was there: kernel.json was renamed into place
+ * first, and the failure left the new kernel.json beside the old kernel's resources. */
+static void a_resource_that_cannot_be_copied_leaves_the_spec_there(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/nbstage-test-kernelspec-fail.XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char res[300], kdir[300], path[4200], err[4400], dir[4096];
+    snprintf(res, sizeof res, "%s/wrapped", root);
+    snprintf(kdir, sizeof kdir, "%s/kernels", root);
+    assert_int_equal(mkdir(res, 0755), 0);
+    static char big[40000];
+    memset(big, 'x', sizeof big - 1);
+    snprintf(path, sizeof path, "%s/logo-64x64.png", res);
+    unit_write_file(path, big);
+
+    assert_int_equal(kernelspec_install(kdir, &spec, dir, sizeof dir, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/kernel.json", dir);
+    char *before = unit_read_file(path, NULL);
+
+    struct kernelspec_spec other = spec;
+    other.display_name = "Another kernel";
+    other.resource_dir = res;
+    struct rlimit old, small = {.rlim_cur = 10000};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN); /* the write fails with EFBIG instead */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int rc = kernelspec_install(kdir, &other, NULL, 0, err, sizeof err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(rc, -1);
+    char *after = unit_read_file(path, NULL);
+    assert_string_equal(after, before);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            fail_msg("temporary %s left", e->d_name);
+    closedir(d);
+    free(before);
+    free(after);
+    char rm[512];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", root);
+    assert_int_equal(system(rm), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +334,7 @@ int main(void)
         cmocka_unit_test(install_replace_remove),
         cmocka_unit_test(names_and_dirs_at_their_edges),
         cmocka_unit_test(resources_copied_replaced_and_removed),
+        cmocka_unit_test(a_resource_that_cannot_be_copied_leaves_the_spec_there),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
