@@ -182,16 +182,17 @@ static int temp_commit(const char *tmp, int ok, const char *dir, const char *nam
     return -1;
 }
 
-/* FROM copied to DIR/NAME through a temporary. */
-static int copy_file(const char *from, const char *dir, const char *name, char *err, size_t errlen)
+/* FROM copied to a temporary in DIR for NAME, TMP (written, closed; renamed by the
+ * caller); 0, or -1 and ERR with nothing left. */
+static int copy_to_temp(const char *from, const char *dir, const char *name, char *tmp, size_t tmpcap,
+                        char *err, size_t errlen)
 {
     FILE *in = fopen(from, "rb");
     if (!in) {
         snprintf(err, errlen, "%s: %s", from, strerror(errno));
         return -1;
     }
-    char tmp[4400];
-    int fd = temp_for(dir, name, tmp, sizeof tmp, err, errlen);
+    int fd = temp_for(dir, name, tmp, tmpcap, err, errlen);
     FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!out) {
         if (fd >= 0) { /* fdopen's reason, before close and unlink can change errno */
@@ -215,7 +216,52 @@ static int copy_file(const char *from, const char *dir, const char *name, char *
         snprintf(err, errlen, "%s/%s: could not copy from %s", dir, name, from);
         return -1;
     }
-    return temp_commit(tmp, 1, dir, name, err, errlen);
+    return 0;
+}
+
+/* The new files of an install, written as temporaries and renamed into place together
+ * once all are written: a copy that fails leaves the kernelspec that was there. */
+struct staged {
+    size_t n;
+    struct { char tmp[4400], name[256]; } *file;
+};
+
+static int stage_resources(const char *dir, const char *resource_dir, struct staged *st, char *err,
+                           size_t errlen)
+{
+    DIR *d = resource_dir ? opendir(resource_dir) : NULL;
+    struct dirent *e;
+    int rc = 0;
+    while (d && rc == 0 && (e = readdir(d))) {
+        if (!is_resource(e->d_name) || !regular_file(resource_dir, e->d_name)) continue;
+        void *more = realloc(st->file, (st->n + 1) * sizeof *st->file);
+        if (!more) {
+            snprintf(err, errlen, "%s: out of memory", dir);
+            rc = -1;
+            break;
+        }
+        st->file = more;
+        char from[4400];
+        snprintf(from, sizeof from, "%s/%s", resource_dir, e->d_name);
+        snprintf(st->file[st->n].name, sizeof st->file[st->n].name, "%s", e->d_name);
+        rc = copy_to_temp(from, dir, e->d_name, st->file[st->n].tmp, sizeof st->file[st->n].tmp, err, errlen);
+        if (rc == 0) st->n++;
+    }
+    if (d) closedir(d);
+    return rc;
+}
+
+/* ST's temporaries renamed into place (COMMIT) or removed; the first failure in ERR. */
+static int staged_end(struct staged *st, int commit, const char *dir, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        if (commit && rc == 0) rc = temp_commit(st->file[i].tmp, 1, dir, st->file[i].name, err, errlen);
+        else unlink(st->file[i].tmp);
+    }
+    free(st->file);
+    *st = (struct staged){0};
+    return rc;
 }
 
 int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *spec,
@@ -242,37 +288,36 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
         snprintf(err, errlen, "kernel.json: a name or path is not valid UTF-8 (or out of memory)");
         return -1;
     }
+    int existed = access(dir, F_OK) == 0;
     if (nb_make_folders(dir, 0755, err, errlen)) { json_decref(ks); return -1; }
     int fd = temp_for(dir, "kernel.json", tmp, sizeof tmp, err, errlen);
     if (fd < 0) {
         json_decref(ks);
+        if (!existed) rmdir(dir);
         return -1;
     }
     /* jupyter_client writes kernel.json with indent 1 as well */
     int ok = json_dumpfd(ks, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0;
     json_decref(ks);
     if (close(fd) != 0) ok = 0;
-    if (!ok) return temp_commit(tmp, 0, dir, "kernel.json", err, errlen);
-    /* The wrapped kernel's resources before kernel.json, which is renamed into place
-     * last: a copy that fails leaves the kernelspec that was there, not the new
-     * kernel.json beside the old kernel's resources. */
-    DIR *d = spec->resource_dir ? opendir(spec->resource_dir) : NULL;
-    struct dirent *e;
-    int rc = 0;
-    while (d && rc == 0 && (e = readdir(d)))
-        if (is_resource(e->d_name) && regular_file(spec->resource_dir, e->d_name)) {
-            char from[4400];
-            snprintf(from, sizeof from, "%s/%s", spec->resource_dir, e->d_name);
-            rc = copy_file(from, dir, e->d_name, err, errlen);
-        }
-    if (d) closedir(d);
-    if (rc) {
+    /* The wrapped kernel's resources, all written before any is renamed into place,
+     * and kernel.json last: a copy that fails leaves the kernelspec that was there (it
+     * left the new kernel.json, or new resources, beside the old ones), and a first
+     * install that fails no folder (one without kernel.json that remove calls not
+     * installed). */
+    struct staged st = {0};
+    if (!ok) snprintf(err, errlen, "%s/kernel.json: write error", dir);
+    if (!ok || stage_resources(dir, spec->resource_dir, &st, err, errlen) ||
+        staged_end(&st, 1, dir, err, errlen)) {
+        staged_end(&st, 0, dir, err, errlen);
         unlink(tmp);
+        if (!existed) rmdir(dir);
         return -1;
     }
     if (temp_commit(tmp, 1, dir, "kernel.json", err, errlen)) return -1;
     /* and none left from a kernel wrapped before */
-    d = opendir(dir);
+    DIR *d = opendir(dir);
+    struct dirent *e;
     while (d && (e = readdir(d)))
         if (is_resource(e->d_name) && !(spec->resource_dir && regular_file(spec->resource_dir, e->d_name))) {
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);

@@ -391,7 +391,7 @@ static char *lenient_copy(const char *buf, size_t len, size_t *out)
 json_t *nb_json_loadb_lenient(const char *buf, size_t len, size_t jflags, json_error_t *je)
 {
     json_t *o = nb_json_loadb(buf, len, jflags, je);
-    if (o || nb_json_error_is_memory(je)) return o; /* no memory is no bad escape */
+    if (o || (je && nb_json_error_is_memory(je))) return o; /* no memory is no bad escape */
     size_t n;
     char *copy = lenient_copy(buf, len, &n);
     json_error_t je2;

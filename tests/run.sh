@@ -67,8 +67,9 @@ fi
 # (the two sequences take about as long).  Run as two passes side by side, the plain one
 # was the whole wait (10 to 12 of 13 to 15 minutes on a 2-core host, 2026-12-05); four
 # runs at once took longer than two (more CPU in all: waits spent polling, caches
-# shared four ways).  Each run has its own temporary folder and range of ports; every
-# test keeps its kernelspecs, HOME and logs to itself, so they do not meet.
+# shared four ways).  Each run has its own temporary folder and range of ports for the
+# kernels it starts (conftest.py); every test keeps its kernelspecs, HOME and logs to
+# itself, so they do not meet.
 KERNEL_TESTS="tests/integration/test_kernel.py tests/integration/test_kernel_corners.py
     tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
     tests/integration/test_console.py tests/integration/test_console_existing.py"
@@ -86,7 +87,7 @@ SAN_REPORTS=$(pwd)/tests/out/san-reports
 
 pytest_pass() {   # pytest_pass NAME PORTS PYTEST-ARGS...: one run, meant for the background;
                   # its log is tests/out/NAME.log and its counts go to tests/out/NAME.counts.
-                  # PORTS: the kernels' TCP ports, a range no other run uses (conftest.py)
+                  # PORTS: its kernels' TCP ports, a range no other run uses (conftest.py)
     name=$1; ports=$2; shift 2
     pass=0; fail=0; skip=0
     log=tests/out/$name.log

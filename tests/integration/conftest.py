@@ -56,12 +56,26 @@ def pytest_configure(config):
 # kernel then dies with "Address already in use".  With four pytest runs starting
 # kernels side by side (tests/run.sh), seen once in four runs of make test.  Each run
 # there gets a range of its own below the ephemeral one (NBSTAGE_TEST_PORTS, "LO-HI"),
-# which nothing hands out unasked, and takes its ports in turn from it, each checked
-# free by a bind.  Unset (pytest run by hand), jupyter_client's own choice stands.
+# which nothing hands out unasked, and the kernels this process starts (most of the
+# tests') take their ports in turn from it, each checked free by a bind.  Those that
+# a program the tests start starts in turn (a console, a notebook server, nbconvert)
+# still take jupyter_client's choice, as does every kernel when the variable is unset
+# (pytest run by hand) or the range meets the ephemeral one.
+def _ephemeral_ports():
+    try:
+        lo, hi = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def _ports_in_turn(spec):
     import socket
     from jupyter_client.connect import LocalPortCache
     lo, hi = (int(x) for x in spec.split("-"))
+    elo, ehi = _ephemeral_ports()
+    if not (hi < elo or lo > ehi):
+        return
     turn = {"next": lo}
 
     def find_available_port(self, ip):

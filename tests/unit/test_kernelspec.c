@@ -278,46 +278,69 @@ static void resources_copied_replaced_and_removed(void **state)
 }
 
 /* A resource that cannot be copied (here a file-size limit stops its write) fails the
- * install and leaves the kernelspec that was there: kernel.json was renamed into place
- * first, and the failure left the new kernel.json beside the old kernel's resources. */
+ * install and leaves the kernelspec that was there, every file as it was: kernel.json
+ * was renamed into place first, and each resource once copied, so that the failure
+ * left the new kernel.json, or the new kernel.js, beside the old kernel's other files.
+ * A first install that fails leaves no folder (remove would call it not installed). */
 static void a_resource_that_cannot_be_copied_leaves_the_spec_there(void **state)
 {
     (void)state;
     char root[] = "/tmp/nbstage-test-kernelspec-fail.XXXXXX";
     assert_non_null(mkdtemp(root));
-    char res[300], kdir[300], path[4200], err[4400], dir[4096];
-    snprintf(res, sizeof res, "%s/wrapped", root);
+    char old_res[300], new_res[300], kdir[300], path[4200], err[4400], dir[4096];
+    snprintf(old_res, sizeof old_res, "%s/old", root);
+    snprintf(new_res, sizeof new_res, "%s/new", root);
     snprintf(kdir, sizeof kdir, "%s/kernels", root);
-    assert_int_equal(mkdir(res, 0755), 0);
+    assert_int_equal(mkdir(old_res, 0755), 0);
+    assert_int_equal(mkdir(new_res, 0755), 0);
+    /* the big one fails; whichever order readdir gives, the others are small */
+    static const char *const names[] = {"kernel.js", "kernel.css", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg"};
     static char big[40000];
     memset(big, 'x', sizeof big - 1);
-    snprintf(path, sizeof path, "%s/logo-64x64.png", res);
-    unit_write_file(path, big);
-
-    assert_int_equal(kernelspec_install(kdir, &spec, dir, sizeof dir, err, sizeof err), 0);
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", old_res, names[i]);
+        unit_write_file(path, "old");
+        snprintf(path, sizeof path, "%s/%s", new_res, names[i]);
+        unit_write_file(path, i == 2 ? big : "new");
+    }
+    struct kernelspec_spec one = spec, other = spec;
+    one.resource_dir = old_res;
+    other.display_name = "Another kernel";
+    other.resource_dir = new_res;
+    assert_int_equal(kernelspec_install(kdir, &one, dir, sizeof dir, err, sizeof err), 0);
     snprintf(path, sizeof path, "%s/kernel.json", dir);
     char *before = unit_read_file(path, NULL);
 
-    struct kernelspec_spec other = spec;
-    other.display_name = "Another kernel";
-    other.resource_dir = res;
     struct rlimit old, small = {.rlim_cur = 10000};
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
     small.rlim_max = old.rlim_max;
     void (*was)(int) = signal(SIGXFSZ, SIG_IGN); /* the write fails with EFBIG instead */
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
     int rc = kernelspec_install(kdir, &other, NULL, 0, err, sizeof err);
+    struct kernelspec_spec first = other;
+    first.name = "first";
+    int rc_first = kernelspec_install(kdir, &first, NULL, 0, err, sizeof err);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, was);
+
     assert_int_equal(rc, -1);
     char *after = unit_read_file(path, NULL);
     assert_string_equal(after, before);
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        char *kept = unit_read_file(path, NULL);
+        if (strcmp(kept, "old")) fail_msg("%s was replaced by the install that failed", names[i]);
+        free(kept);
+    }
     DIR *d = opendir(dir);
     assert_non_null(d);
     for (struct dirent *e; (e = readdir(d));)
         if (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
             fail_msg("temporary %s left", e->d_name);
     closedir(d);
+    assert_int_equal(rc_first, -1);
+    snprintf(path, sizeof path, "%s/first", kdir);
+    assert_int_not_equal(access(path, F_OK), 0);
     free(before);
     free(after);
     char rm[512];
