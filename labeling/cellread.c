@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "nbformat/jsonl.h"
+#include "nbformat/jsonload.h"
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
 
@@ -39,6 +40,10 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
         }
         json_error_t je;
         json_t *o = nb_json_loadb_lenient(line, (size_t)len, JSON_ALLOW_NUL, &je);
+        if (!o && nb_json_error_is_memory(&je)) { /* no bad line: the run fails */
+            fprintf(stderr, "nbstage label: %s:%zu: out of memory\n", name, lineno);
+            goto out;
+        }
         if (!o) nb_json_reason(&je); /* one line, no escapes */
         if (!o || !json_is_object(o)) {
             fprintf(stderr, "nbstage label: %s:%zu: skipped, not a JSON object%s%s\n", name, lineno,

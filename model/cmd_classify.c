@@ -38,6 +38,7 @@
 #include "nbformat/nblang.h"
 #include "nbformat/notebook.h"
 #include "nbformat/jsonl.h"
+#include "nbformat/jsonload.h"
 
 static void usage(FILE *to)
 {
@@ -174,6 +175,13 @@ static int parse_line(const char *line, size_t len, long lineno, char **text, si
 {
     json_error_t je;
     json_t *o = nb_json_loadb_lenient(line, len, JSON_ALLOW_NUL, &je);
+    if (!o && nb_json_error_is_memory(&je)) { /* no bad line: the run fails (as pass 3's) */
+        *id_json = *text = NULL;
+        *n = 0;
+        out->oom = 1;
+        snprintf(why, 256, "line %ld: out of memory", lineno);
+        return 1;
+    }
     if (!o) nb_json_reason(&je); /* one line, no escapes */
     json_t *id = o ? json_object_get(o, "id") : NULL;
     *id_json = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;

@@ -17,6 +17,18 @@
 #include "model/trainread.h"
 
 static size_t realloc_fails_from; /* 0: none fails */
+static int malloc_fails_in;        /* 0: none fails; N: the Nth malloc from now */
+
+void *malloc(size_t n)
+{
+    if (malloc_fails_in && --malloc_fails_in == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    static void *(*real)(size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
+    return real(n);
+}
 
 /* getline's sizes alone: glibc's getdelim starts a line at 120 bytes and doubles it
  * (jansson's buffers, also grown by realloc, are powers of two) */
@@ -78,6 +90,48 @@ static void a_line_that_cannot_be_read_is_no_end_of_file(void **state)
     free(dir);
 }
 
+/* Each allocation of a read failed in turn (jansson's among them): every cell read
+ * whole, or the read fails.  A line jansson could not parse for want of memory was
+ * "skipped, not a JSON object: out of memory", and label went on without the cell. */
+static void a_line_parsed_without_memory_fails_the_read(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("jsonl-oom-parse"), path[512];
+    snprintf(path, sizeof path, "%s/cells.jsonl", dir);
+    FILE *w = fopen(path, "w");
+    assert_non_null(w);
+    for (int i = 0; i < 3; i++) {
+        fprintf(w, "{\"id\": \"n.ipynb#%d\", \"notebook\": \"n.ipynb\", \"source\": \"", i);
+        for (int k = 0; k < 300; k++) fprintf(w, "x_%d = read_csv('a.csv'); ", k);
+        fputs("\"}\n", w);
+    }
+    assert_int_equal(fclose(w), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    struct label_cell *cells;
+    size_t n, skipped = 0;
+    int failures = 0;
+    for (int k = 1; k < 100000; k++) {
+        rewind(f);
+        skipped = 0;
+        malloc_fails_in = k;
+        int rc = cells_read(f, path, &cells, &n, &skipped);
+        int failed = malloc_fails_in == 0;
+        malloc_fails_in = 0;
+        if (rc == 0) {
+            assert_int_equal(n, 3);
+            assert_int_equal(skipped, 0);
+        }
+        cells_free(cells, n);
+        if (!failed) break;
+        failures += rc != 0;
+    }
+    assert_true(failures > 10);
+    fclose(f);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
 /* The LF analysis that cannot have its tables says so (-1) and prints nothing more:
  * it printed "lf report: out of memory" into the report, which label committed as the
  * report, exit 0. */
@@ -111,6 +165,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_line_that_cannot_be_read_is_no_end_of_file),
         cmocka_unit_test(a_report_without_memory_is_a_failure),
+        cmocka_unit_test(a_line_parsed_without_memory_fails_the_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
