@@ -62,22 +62,23 @@ fi
 # their reports to files (a program's stderr is often the test's to read), and any
 # report, a leak at exit included, is a failure even if the test itself passed.
 #
-# Four pytest runs, two at a time: each pass in two parts, the kernel's (and the
-# consoles') tests and the others, each plain part followed by the other sanitizer part
-# (the two sequences take about as long).  Run as two passes side by side, the plain one
-# was the whole wait (10 to 12 of 13 to 15 minutes on a 2-core host, 2026-12-05); four
-# runs at once took longer than two (more CPU in all: waits spent polling, caches
-# shared four ways).  Each run has its own temporary folder and range of ports for the
-# kernels it starts (conftest.py); every test keeps its kernelspecs, HOME and logs to
-# itself, so they do not meet.
+# Three pytest runs side by side: the plain pass in two parts (the kernel's and the
+# consoles' tests; the others) and the sanitizer pass.  One pytest uses less than a
+# core (much of its time is spent waiting on kernels that start, sleep or are
+# interrupted).  Measured on a 2-core host (2026-12-05, make test through .ci/run):
+# the two passes side by side, 13 to 15 minutes, the plain one the whole wait; these
+# three, 11.8; four (each pass in two), 13.0; the four two at a time, 14.4.  Each run
+# has its own temporary folder and range of ports for the kernels it starts
+# (conftest.py); every test keeps its kernelspecs, HOME and logs to itself, so they do
+# not meet.
 KERNEL_TESTS="tests/integration/test_kernel.py tests/integration/test_kernel_corners.py
     tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
     tests/integration/test_console.py tests/integration/test_console_existing.py"
-SAN_KERNEL_TESTS="tests/integration/test_kernel.py
+SAN_TESTS="tests/integration/test_kernel.py
     tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
     tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]
-    tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged"
-SAN_OTHER_TESTS="tests/integration/test_classify.py tests/integration/test_tag.py
+    tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged
+    tests/integration/test_classify.py tests/integration/test_tag.py
     tests/integration/test_tag_more.py tests/integration/test_label_more.py
     tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py
     tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py
@@ -113,27 +114,26 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     rm -f tests/out/integration-*.counts
     ignore=""
     for f in $KERNEL_TESTS; do ignore="$ignore --ignore=$f"; done
-    passes="integration-kernel integration-other"; reports=""; san=""
-    if [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
-        rm -rf "$SAN_REPORTS"; mkdir -p "$SAN_REPORTS"; chmod 1777 "$SAN_REPORTS"  # also for a test's "nobody"
-        passes="$passes integration-san-kernel integration-san-other"; reports=$SAN_REPORTS; san=1
-    fi
     # shellcheck disable=SC2086
-    ( pytest_pass integration-kernel 20000-22999 $KERNEL_TESTS
-      [ -z "$san" ] || san_pytest_pass integration-san-other 29000-31999 "$SAN_OTHER_TESTS" ) &
+    ( pytest_pass integration-kernel 20000-22999 $KERNEL_TESTS ) &
     pids=$!
     # shellcheck disable=SC2086
-    ( pytest_pass integration-other 23000-25999 tests/integration $ignore
-      [ -z "$san" ] || san_pytest_pass integration-san-kernel 26000-28999 "$SAN_KERNEL_TESTS" ) &
+    ( pytest_pass integration-other 23000-25999 tests/integration $ignore ) &
     pids="$pids $!"
+    passes="integration-kernel integration-other"; reports=""
+    if [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
+        rm -rf "$SAN_REPORTS"; mkdir -p "$SAN_REPORTS"; chmod 1777 "$SAN_REPORTS"  # also for a test's "nobody"
+        ( san_pytest_pass integration-san 26000-28999 "$SAN_TESTS" ) &
+        pids="$pids $!"
+        passes="$passes integration-san"; reports=$SAN_REPORTS
+    fi
     # shellcheck disable=SC2086
     wait $pids
     for name in $passes; do
         case $name in
         integration-kernel) echo "== integration: the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
         integration-other) echo "== integration: the other tests (pytest, real Jupyter, a real browser)" ;;
-        integration-san-kernel) echo "== integration-san: the kernel's tests again, the programs under ASan+UBSan" ;;
-        integration-san-other) echo "== integration-san: the other tests again, the programs under ASan+UBSan" ;;
+        integration-san) echo "== integration-san: the programs under ASan+UBSan (pytest, real Jupyter)" ;;
         esac
         tail -n 40 tests/out/"$name".log
         add_counts "$name"
