@@ -3,8 +3,10 @@
  * no error flag then, and `label` (labeling/cellread.c) and `train` (model/trainread.c)
  * went on with the lines before it, exit 0.  realloc is this binary's own (getline
  * grows its line with it), failing for getline's sizes from realloc_fails_from up.
- * And label's LF analysis without memory for its tables (calloc, unit_calloc.h). */
+ * And label's LF analysis without memory for its tables (calloc, unit_calloc.h), and a
+ * read with each of its mallocs failed in turn (unit_malloc.h). */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_malloc.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -17,18 +19,6 @@
 #include "model/trainread.h"
 
 static size_t realloc_fails_from; /* 0: none fails */
-static int malloc_fails_in;        /* 0: none fails; N: the Nth malloc from now */
-
-void *malloc(size_t n)
-{
-    if (malloc_fails_in && --malloc_fails_in == 0) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    static void *(*real)(size_t);
-    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
-    return real(n);
-}
 
 /* getline's sizes alone: glibc's getdelim starts a line at 120 bytes and doubles it
  * (jansson's buffers, also grown by realloc, are powers of two) */

@@ -7,6 +7,7 @@
  * strings without escapes: in a number or after a backslash, the same failure can trip
  * an assertion of jansson's own, an abort (jsonload.h). */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_malloc.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,18 +17,6 @@
 #include "nbformat/jsonload.h"
 #include "nbformat/notebook.h"
 
-static int malloc_fails_in; /* 0: none fails; N: the Nth call from now */
-
-void *malloc(size_t n)
-{
-    if (malloc_fails_in && --malloc_fails_in == 0) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    static void *(*real)(size_t);
-    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
-    return real(n);
-}
 
 /* A notebook whose cells' sources are long enough for jansson's buffers to grow many
  * times, with non-ASCII text in them. */

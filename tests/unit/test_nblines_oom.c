@@ -6,6 +6,7 @@
  * (nbformat/nbv3.c), then.  malloc is this
  * binary's own, failing at the Nth call when asked. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_malloc.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -15,18 +16,6 @@
 #include "nbformat/nblang.h"
 #include "nbformat/notebook.h"
 
-static int malloc_fails_in; /* the Nth malloc from now fails (0: none) */
-
-void *malloc(size_t n)
-{
-    if (malloc_fails_in && --malloc_fails_in == 0) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    static void *(*real)(size_t);
-    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
-    return real(n);
-}
 
 static const char *const text = "import pandas as pd\ndf = pd.read_csv('a.csv')\ndf = df.dropna()\nmodel.fit(df)\n";
 
