@@ -754,14 +754,17 @@ def test_profile_names_the_slow_rule_first_and_changes_no_label(tmp_path):
     """`label --profile` times each LF: the report lists them slowest first, each with
     the file:line that defines it, its time, its share (together 100%) and its cost per
     cell; with -q that table alone.  The labels are those of a run without it.  A rule
-    that scans a whole 20 kB cell (a possessive class to its end, then a class that
-    fails) costs some 10 us a cell, an anchored literal some 0.1 us."""
+    that scans the rest of a 6 kB cell from each of its characters (a negative
+    lookahead in a loop: quadratic) costs some 10 ms a cell, an anchored literal some
+    0.1 us: 0.2 s in all, so that a run preempted for a few milliseconds (three pytest
+    runs share two cores in `make test`) still puts it first (the rule that scanned a
+    20 kB cell once took 1 ms in all, and a preemption put imports_only first in CI)."""
     cells = tmp_path / "long.jsonl"
-    rows = [{"id": f"p.ipynb#{k}", "notebook": "p.ipynb", "source": "y = 1\n" + "abc def " * 2500}
+    rows = [{"id": f"p.ipynb#{k}", "notebook": "p.ipynb", "source": "y = 1\n" + "abc def " * 750}
             for k in range(20)] + [{"id": i, "notebook": i.split("#")[0], "source": s} for i, s in CELLS]
     cells.write_text("".join(json.dumps(r) + "\n" for r in rows))
     rules = tmp_path / "r.txt"
-    rules.write_text("rule slow_scan explore\n  any \\A(?:[a-z =\\n\\d]*+[#%]){1,}\n\n"
+    rules.write_text("rule slow_scan explore\n  any \\A(?:(?![a-z =\\n\\d]*+[#%])[a-z =\\n\\d])*+\\z\n\n"
                      "rule quick_anchor train\n  any \\Aqqq\n")
     plain, timed = tmp_path / "plain.jsonl", tmp_path / "timed.jsonl"
     r = run(["label", "-q", "--no-default-rules", "--rules", rules, "-o", plain, cells])
