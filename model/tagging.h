@@ -27,7 +27,11 @@
 #include "model/model.h"
 
 #define TAG_PREFIX "stage:"
-#define TAG_KEEP (-3) /* "leave this cell as it is" (from-outputs, no output found) */
+#define TAG_KEEP (-4) /* "leave this cell as it is" (from-outputs, no output found) */
+/* Apart from the model's answers, so that an answer passed on unchecked is never read
+ * as "keep the old tag" (MODEL_NO_MEMORY was -3 too). */
+_Static_assert(TAG_KEEP != STAGE_NONE && TAG_KEEP != MODEL_NO_MEMORY && TAG_KEEP < 0,
+               "TAG_KEEP must be no stage and no answer of the model");
 
 /* What one code cell should carry. */
 struct cell_tag {
