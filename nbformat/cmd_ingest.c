@@ -264,12 +264,13 @@ static int sink(size_t i, const char *lines, size_t len, const char *error, void
         s->read[i] = 1;
         s->notebooks = s->st->notebooks;
     }
-    if (error) {
+    if (error) { /* said after the output is settled; now, if it cannot be kept */
         char **p = realloc(s->bad, (s->nbad + 1) * sizeof *p);
-        if (p) {
-            s->bad = p;
-            if ((p[s->nbad] = strdup(error))) s->nbad++;
-        }
+        if (p) s->bad = p;
+        if (!p || !(p[s->nbad] = strdup(error)))
+            nb_say(stderr, "nbstage ingest: bad notebook skipped: %s", error);
+        else
+            s->nbad++;
     }
     if (len && fwrite(lines, 1, len, s->out) != len) {
         s->write_errno = errno ? errno : EIO;

@@ -422,7 +422,15 @@ int ingest_run(const struct ingest_item *items, size_t n, int jobs, ingest_sink 
             if (dup < 0) { rc = -1; break; }
             st->duplicates += dup;
         }
-        int s = sink(i, r->lines ? r->lines : "", r->len, r->error, ctx);
+        /* a bad notebook whose reason could not be copied (no memory) is still named */
+        char lost[PATH_MAX + 64];
+        const char *error = r->error;
+        if (r->st.bad && !error) {
+            snprintf(lost, sizeof lost, "%s: out of memory for the reason it could not be read",
+                     strcmp(items[i].path, "-") ? items[i].path : "<stdin>");
+            error = lost;
+        }
+        int s = sink(i, r->lines ? r->lines : "", r->len, error, ctx);
         if (s && rc == 0) rc = s;
         free(r->lines);
         free(r->error);

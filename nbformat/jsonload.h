@@ -12,7 +12,11 @@
  *
  * Not mended: in a number, or just after a backslash in a string, the same failure
  * trips one of jansson's assertions instead: an abort, which loses nothing written
- * (every write is atomic), where the dropped byte would have been saved. */
+ * (every write is atomic), where the dropped byte would have been saved.  Elsewhere
+ * too jansson 2.14 does not survive every failed allocation: reading an nbformat 3
+ * notebook, one crashed json_loadb (SIGSEGV, under ASan) and another corrupted the
+ * heap (glibc's abort at the thread's exit), found by test_ingest's allocation-failure
+ * test, which therefore leaves jansson's allocations alone. */
 #ifndef NBSTAGE_JSONLOAD_H
 #define NBSTAGE_JSONLOAD_H
 #include <jansson.h>

@@ -1,6 +1,7 @@
 /* test_ingest.c — `nbstage ingest` and `nbstage fmt` run as commands on a small
  * tree: ids, dropping, v3, bad notebooks, statistics, exit codes, atomic output. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_malloc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -148,6 +149,55 @@ static void ingests_a_tree(void **state)
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         if (!strstr(err, lines[i])) fail_msg("no \"%s\" in:\n%s", lines[i], err);
     free(err);
+}
+
+/* ingest with the Nth allocation from its start failing (FAIL_AT); how many were left
+ * in MALLOC_LEFT (above 0: the run made fewer than N, none failed) */
+static int fail_at, malloc_left;
+static int ingest_failing(int argc, char **argv)
+{
+    malloc_fails_in = fail_at;
+    int rc = cmd_ingest(argc, argv);
+    malloc_left = malloc_fails_in;
+    malloc_fails_in = 0;
+    return rc;
+}
+
+/* jansson's own allocations, never failed here: jansson itself does not survive every
+ * one (nbformat/jsonload.h), and this test is about ingest's */
+static void *unfailing_malloc(size_t n)
+{
+    static void *(*real)(size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
+    return real(n);
+}
+
+static void a_bad_notebook_is_named_whatever_allocation_fails(void **state)
+{
+    (void)state;
+    /* "could not be read (named above)" promises the name: a reason whose copy (its
+     * text, or its place in the list said at the end) could not be allocated was
+     * lost, and the name with it */
+    json_malloc_t jm;
+    json_free_t jf;
+    json_get_alloc_funcs(&jm, &jf);
+    json_set_alloc_funcs(unfailing_malloc, free);
+    char out[128], corpus[128], *err;
+    snprintf(out, sizeof out, "%s/cells.jsonl", dir);
+    snprintf(corpus, sizeof corpus, "%s/corpus", dir);
+    char *argv[] = {"ingest", "-q", "-j", "1", "-o", out, corpus, NULL};
+    int runs = 0;
+    for (fail_at = 1;; fail_at++, runs++) {
+        int rc = run(&err, 7, argv, ingest_failing);
+        assert_int_not_equal(rc, EXIT_OK); /* bad.ipynb, or no memory */
+        if ((strstr(err, "1 notebook could not") || strstr(err, "1 notebook and")) &&
+            !strstr(err, "g2/bad.ipynb"))
+            fail_msg("allocation %d failed: the bad notebook is not named in:\n%s", fail_at, err);
+        free(err);
+        if (malloc_left > 0) break;
+    }
+    json_set_alloc_funcs(jm, jf);
+    assert_true(runs > 10);
 }
 
 static void ingests_one_file_and_refuses_bad_usage(void **state)
@@ -475,6 +525,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ingests_a_tree),
         cmocka_unit_test(ingests_one_file_and_refuses_bad_usage),
+        cmocka_unit_test(a_bad_notebook_is_named_whatever_allocation_fails),
         cmocka_unit_test(ingest_says_a_folder_has_no_notebooks),
         cmocka_unit_test(ingest_takes_duplicate_keys_as_python),
         cmocka_unit_test(ingest_refuses_one_id_for_two_notebooks),
