@@ -134,12 +134,17 @@ int label_matrix(const struct label_opts *o)
         char *tb = slurp(o->truth, &len);
         if (!tb) goto out;
         truth = malloc((n ? n : 1) * sizeof *truth);
+        if (!truth) { /* not "0 classes for N rows", which blames the file */
+            fprintf(stderr, "nbstage label: out of memory\n");
+            free(tb);
+            goto out;
+        }
         size_t k = 0, line = 0;
         /* line by line, blank ones skipped as in the matrix but counted, so that a
          * message names the line an editor shows (strtok skipped them uncounted) */
         char *t = tb, *end = tb + len;
         if (len >= 3 && !memcmp(tb, "\xef\xbb\xbf", 3)) t += 3; /* a spreadsheet's UTF-8 */
-        for (; truth && t < end; ) {
+        while (t < end) {
             char *nl = memchr(t, '\n', (size_t)(end - t));
             char *e = nl ? nl : end;
             line++;
@@ -163,7 +168,7 @@ int label_matrix(const struct label_opts *o)
             t = e + 1;
         }
         free(tb);
-        if (!truth || k != n) {
+        if (k != n) {
             fprintf(stderr, "nbstage label: %s: %zu classes for %zu matrix rows\n", o->truth, k, n);
             goto out;
         }

@@ -7,7 +7,10 @@
  * output lines, --votes mode, --gold report, bad input and bad rule files.
  */
 #include "unit.h"
+#include "tests/unit/unit_malloc.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -502,6 +505,48 @@ static int run(const char *args)
     return cmd_label(argc, argv);
 }
 
+/* --votes/--truth with each allocation failing in turn: a run either succeeds or says
+ * "out of memory" (or ENOMEM's strerror, where fopen failed), never blames a file that is fine (a failed allocation for the
+ * classes read "0 classes for 5 matrix rows") */
+static void test_votes_without_memory_blames_no_file(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/test_label_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_file("m.tsv", "0\t-1\t0\n1\t1\t-1\n-1\t-1\t-1\n2\t-1\t2\n0\t0\t0\n");
+    write_file("t.txt", "0\n1\n0\n2\n0\n");
+    char errpath[160];
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
+    int failed_runs = 0, left;
+    for (int n = 1;; n++) {
+        fflush(stderr);
+        int saved = dup(2), fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_true(saved >= 0 && fd >= 0);
+        dup2(fd, 2);
+        malloc_fails_in = n;
+        int rc = run("--votes @m.tsv --truth @t.txt -q -o @p.tsv --report @vrep.txt");
+        left = malloc_fails_in;
+        malloc_fails_in = 0;
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        close(fd);
+        const char *err = read_file("stderr.txt"); /* read_file's own buffer */
+        assert_non_null(err);
+        if (rc != EXIT_OK) {
+            failed_runs++;
+            if ((!strstr(err, "out of memory") && !strstr(err, strerror(ENOMEM))) ||
+                strstr(err, "classes for"))
+                fail_msg("allocation %d failed: exit %d, said:\n%s", n, rc, err);
+        }
+        if (left > 0) break;
+    }
+    assert_true(failed_runs > 3);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_command(void **state)
 {
     (void)state;
@@ -620,6 +665,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_context, setup_set, teardown_set),
         cmocka_unit_test(test_silent_rules),
         cmocka_unit_test(test_command),
+        cmocka_unit_test(test_votes_without_memory_blames_no_file),
         cmocka_unit_test(test_a_nan_is_never_written_as_a_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
