@@ -253,6 +253,12 @@ static char *error_text(const char *path, const char *reason)
     return e;
 }
 
+/* An item as messages name it. */
+static const char *item_name(const struct ingest_item *it)
+{
+    return strcmp(it->path, "-") ? it->path : "<stdin>";
+}
+
 /* One notebook into R.  The byte scanner takes nearly all; the jansson reader the
  * rest (nbformat 3, odd corners) and says why a bad one is bad. */
 static void process(struct worker *w, const struct ingest_item *it, struct result *r)
@@ -260,7 +266,7 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
     memset(r, 0, sizeof *r);
     w->out.n = 0;
     w->nhashes = 0;
-    const char *name = strcmp(it->path, "-") ? it->path : "<stdin>"; /* in messages */
+    const char *name = item_name(it);
     const char *why = load(w, it->path);
     if (why) {
         r->error = error_text(name, why);
@@ -427,7 +433,7 @@ int ingest_run(const struct ingest_item *items, size_t n, int jobs, ingest_sink 
         const char *error = r->error;
         if (r->st.bad && !error) {
             snprintf(lost, sizeof lost, "%s: out of memory for the reason it could not be read",
-                     strcmp(items[i].path, "-") ? items[i].path : "<stdin>");
+                     item_name(&items[i]));
             error = lost;
         }
         int s = sink(i, r->lines ? r->lines : "", r->len, error, ctx);
