@@ -681,7 +681,10 @@ def test_a_save_in_place_while_the_new_version_is_written_is_kept(model, tmp_pat
     in place) before writing its temporary, not after: a save landing while the new
     version was written and renamed over it was lost, exit 0 (one in 15,000 edits of
     a corpus run, by a helper's count).  It looks again just before the rename.  The
-    window is widened here by strace delaying the temporary's fchmod by a second."""
+    window is widened here by strace delaying the temporary's fchmod (which comes right
+    after the temporary is written) by three seconds, and the edit waits for a whole
+    temporary: a fixed sleep lost the race to the sanitizer build's slow start under
+    strace (the edit landed before tag read the notebook, CI of 2026-12-05)."""
     import shutil as sh
     if not sh.which("strace"):
         pytest.skip("needs strace (make deps)")
@@ -689,11 +692,23 @@ def test_a_save_in_place_while_the_new_version_is_written_is_kept(model, tmp_pat
     nb.write_text(make_nb(SIMPLE))
     edited = make_nb(SIMPLE + ["print('my edit')"])
     p = subprocess.Popen(["strace", "-f", "-qq", "-o", str(tmp_path / "strace.log"),
-                          "-e", "inject=fchmod:delay_enter=1000000", str(BIN), "tag", "-m", str(model), str(nb)],
+                          "-e", "inject=fchmod:delay_enter=3000000", str(BIN), "tag", "-m", str(model), str(nb)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          # LeakSanitizer cannot run under ptrace (the ASan build's run)
                          env={**os.environ, "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"})
-    time.sleep(0.5)  # tag is in its delayed fchmod, the temporary written
+    def temporary_written():
+        for f in tmp_path.iterdir():
+            if f.name in ("a.ipynb", "strace.log"):
+                continue
+            try:
+                return json.loads(f.read_text())["cells"] is not None  # whole: tag is in its fchmod
+            except (OSError, ValueError, KeyError):
+                return False
+        return False
+    deadline = time.monotonic() + 60
+    while not temporary_written() and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert p.poll() is None, p.communicate()
     nb.write_text(edited)  # saved in place, as jupyter_server and most editors save
     out, err = p.communicate(timeout=60)
     if "ptrace" in err.lower() and "nbstage tag" not in err:
