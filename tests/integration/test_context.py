@@ -310,8 +310,18 @@ def test_after_an_error_the_kernel_reads_a_cell_after_the_last_that_ran(world, t
                 replies[r["parent_header"]["msg_id"]] = r["content"]["status"]
         assert replies == {first: "error", second: "aborted"}
         # ipykernel ends its abort window at its next turn; the stage kernel is not
-        # what is tested here, so wait for it
-        time.sleep(0.5)
+        # what is tested here, so wait for it: a silent `pass` (no tag, no place in
+        # the chain) until one is not aborted (a fixed sleep could be too short on a
+        # loaded host)
+        deadline = time.monotonic() + 30
+        while True:
+            probe = kc.execute("pass", silent=True)
+            r = kc.get_shell_msg(timeout=30)
+            while r["parent_header"].get("msg_id") != probe:
+                r = kc.get_shell_msg(timeout=30)
+            if r["content"]["status"] != "aborted" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         tags = tags_of(run_plain(kc, "result", stop_on_error=False))
         assert len(tags) == 1 and tags[0]["stage"] == want["stage"], (tags, want, after_queued)
         assert abs(tags[0]["confidence"] - want["confidence"]) < 1e-9
