@@ -506,8 +506,8 @@ static int run(const char *args)
 }
 
 /* --votes/--truth with each allocation failing in turn: a run either succeeds or says
- * "out of memory" (or ENOMEM's strerror, where fopen failed), never blames a file that is fine (a failed allocation for the
- * classes read "0 classes for 5 matrix rows") */
+ * "out of memory" (or ENOMEM's strerror, where fopen failed), never blames a file that
+ * is fine (a failed allocation for the classes read "0 classes for 5 matrix rows") */
 static void test_votes_without_memory_blames_no_file(void **state)
 {
     (void)state;

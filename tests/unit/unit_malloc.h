@@ -13,15 +13,21 @@
 
 static int malloc_fails_in; /* 0: none fails; N: the Nth call from now */
 
+/* The malloc under this one, never failed (for allocations a test leaves alone). */
+static void *real_malloc(size_t n)
+{
+    static void *(*real)(size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
+    return real(n);
+}
+
 void *malloc(size_t n)
 {
     if (malloc_fails_in && --malloc_fails_in == 0) {
         errno = ENOMEM;
         return NULL;
     }
-    static void *(*real)(size_t);
-    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
-    return real(n);
+    return real_malloc(n);
 }
 
 #endif
