@@ -67,7 +67,7 @@ fi
 # core (much of its time is spent waiting on kernels that start, sleep or are
 # interrupted).  Measured on a 2-core host (2026-12-05, make test through .ci/run):
 # the two passes side by side, 13 to 15 minutes, the plain one the whole wait; these
-# three, 11.8 to 14.5; four (each pass in two), 13.0; the four two at a time, 14.4; eight
+# three, 11.8 to 16.1; four (each pass in two), 13.0; the four two at a time, 14.4; eight
 # chunks from a queue, three at a time, 11.7 minutes of integration against 11.0 for these three.
 # Back to back, the integration tests alone: two passes 13.7 minutes, these three 11.8.  Each run
 # has its own temporary folder and range of ports for the kernels it starts
