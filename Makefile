@@ -56,7 +56,7 @@ SAN_PROGS  := $(SAN)/nbstage $(SAN)/nbstage-kernel
 # breaks their link fails the tests and not a later `make bench`.
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all deps test unit unit-san integration bench fuzz model run install uninstall clean
+.PHONY: all deps test test-long unit unit-san integration bench fuzz model run install uninstall clean
 all: $(BIN)/nbstage $(BIN)/nbstage-kernel
 
 # An output with no .d beside it yet depends on every header (a unit test also on
@@ -127,6 +127,12 @@ unit-san: $(SAN_UNITS)
 # Integration tests alone (real Jupyter, real browser), then their sanitizer pass.
 integration: all $(SAN_PROGS)
 	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_B=$(abspath $(B)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) sh tests/run.sh
+# The integration tests left out of `make test` for their time (marked long): `make fuzz`
+# built and run, a header edit rebuilding what includes it, the shipped rules scored on
+# the whole corpus.  A few minutes.
+test-long: deps all
+	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_B=$(abspath $(B)) \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider -m long tests/integration
 
 bench: deps all $(BENCH_PROGS)
 	@NBSTAGE_BIN=$(abspath $(BIN)) B=$(B) sh tests/bench/run.sh

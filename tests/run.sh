@@ -37,47 +37,53 @@ run_units() {   # run_units PHASE BINARY...: each binary, its log and last line;
 # The unit binaries before "--" are the optimised ones, after it the sanitizer ones.
 # The two lists run side by side (each binary is one thread, and there are two cores
 # at least); the sanitizer list's output follows the other's.
-plain=""; san=""; seen=0
-for t in "$@"; do
-    if [ "$t" = "--" ]; then seen=1; elif [ $seen -eq 0 ]; then plain="$plain $t"; else san="$san $t"; fi
-done
-if [ -n "$san" ]; then
-    ( pass=0; fail=0; run_units unit-san $san; echo "$pass $fail" >tests/out/unit-san.counts ) \
-        >tests/out/unit-san.phase.log 2>&1 &
-    san_pid=$!
-fi
-run_units unit $plain
-if [ -n "$san" ]; then
-    wait $san_pid
-    cat tests/out/unit-san.phase.log
-    read -r p f <tests/out/unit-san.counts || { p=0; f=1; }
-    pass=$((pass + p)); fail=$((fail + f))
-fi
-# The integration tests, then their sanitizer pass: the tests that drive the programs
+run_all_units() {   # run_all_units UNIT-BINARIES... -- SAN-UNIT-BINARIES...
+    plain=""; san=""; seen=0
+    for t in "$@"; do
+        if [ "$t" = "--" ]; then seen=1; elif [ $seen -eq 0 ]; then plain="$plain $t"; else san="$san $t"; fi
+    done
+    if [ -n "$san" ]; then
+        ( pass=0; fail=0; run_units unit-san $san; echo "$pass $fail" >tests/out/unit-san.counts ) \
+            >tests/out/unit-san.phase.log 2>&1 &
+        san_pid=$!
+    fi
+    run_units unit $plain
+    if [ -n "$san" ]; then
+        wait $san_pid
+        cat tests/out/unit-san.phase.log
+        read -r p f <tests/out/unit-san.counts || { p=0; f=1; }
+        pass=$((pass + p)); fail=$((fail + f))
+    fi
+}
+# The integration tests, and their sanitizer pass: the tests that drive the programs
 # through their paths (the kernel's relay, bad frames and odd signed requests, its
 # notice of a model it cannot read or of options it ignores, tag, summary, classify,
 # label, train, the notebook reader on the corpus and on odd files, tag and fmt with
-# each system call failed in turn)
-# again, with NBSTAGE_SAN_BIN's programs built under ASan+UBSan.  The sanitizers write
-# their reports to files (a program's stderr is often the test's to read), and any
-# report, a leak at exit included, is a failure even if the test itself passed.
+# each system call failed in turn) again, with NBSTAGE_SAN_BIN's programs built under
+# ASan+UBSan.  The sanitizers write their reports to files (a program's stderr is often
+# the test's to read), and any report, a leak at exit included, is a failure even if
+# the test itself passed.  The tests marked `long` (they build the tree or the fuzz
+# targets again, or label the whole corpus) are left to `make test-long`.
 #
-# Three pytest runs side by side: the plain pass in two parts (the kernel's and the
-# consoles' tests; the others) and the sanitizer pass.  One pytest uses less than a
-# core (much of its time is spent waiting on kernels that start, sleep or are
-# interrupted).  Measured on a 2-core host (2026-12-05, make test through .ci/run):
-# the two passes side by side, 13 to 15 minutes, the plain one the whole wait; these
-# three, 11.8 to 16.1; four (each pass in two), 13.0; the four two at a time, 14.4; eight
-# chunks from a queue, three at a time, 11.7 minutes of integration against 11.0 for these three.
-# Back to back, the integration tests alone: two passes 13.7 minutes, these three 11.8.  Each run
-# has its own temporary folder and range of ports for the kernels it starts
-# (conftest.py); every test keeps its kernelspecs, HOME and logs to itself, so they do
-# not meet.
-KERNEL_TESTS="tests/integration/test_kernel.py tests/integration/test_kernel_corners.py
+# The relay's own tests (test_kernel.py) run once, against the sanitizer build: they
+# spend most of their time waiting on ipykernel, and took the same ~135 CPU-seconds
+# under either build (2026-12-05), so a second run against the optimised build bought
+# nothing the sanitizers do not check.  Its tests marked plain_build_only, and every
+# other test that starts the stage kernel (the consoles, nbclient, the browser, the
+# contexts, the notices, the soak), run the optimised build.
+#
+# Three background jobs, started before the unit tests (which then run beside them):
+# the kernel's tests (the optimised build's, then test_kernel.py under the sanitizers),
+# the other tests, and the sanitizer pass of the other programs.  One pytest uses less
+# than a core (much of its time is spent waiting on kernels that start, sleep or are
+# interrupted).  Each run has its own temporary folder and range of ports for the
+# kernels it starts (conftest.py); every test keeps its kernelspecs, HOME and logs to
+# itself, so they do not meet.
+KERNEL_TESTS="tests/integration/test_kernel_corners.py
     tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
     tests/integration/test_console.py tests/integration/test_console_existing.py"
-SAN_TESTS="tests/integration/test_kernel.py
-    tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
+RELAY_TESTS=tests/integration/test_kernel.py
+SAN_TESTS="tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
     tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]
     tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged
     tests/integration/test_classify.py tests/integration/test_tag.py
@@ -90,7 +96,7 @@ SAN_REPORTS=$(pwd)/tests/out/san-reports
 
 pytest_pass() {   # pytest_pass NAME PORTS PYTEST-ARGS...: one run, meant for the background;
                   # its log is tests/out/NAME.log and its counts go to tests/out/NAME.counts.
-                  # PORTS: its kernels' TCP ports, a range no other run uses (conftest.py)
+                  # PORTS: its kernels' TCP ports, a range no other job uses (conftest.py)
     name=$1; ports=$2; shift 2
     pass=0; fail=0; skip=0
     log=tests/out/$name.log
@@ -101,41 +107,60 @@ pytest_pass() {   # pytest_pass NAME PORTS PYTEST-ARGS...: one run, meant for th
     echo "$pass $fail $skip" >tests/out/"$name".counts
 }
 san_pytest_pass() {   # san_pytest_pass NAME PORTS TESTS: pytest_pass with the sanitizers' programs
-    export ASAN_OPTIONS=detect_leaks=1:log_path=$SAN_REPORTS/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$SAN_REPORTS/ubsan
-    export NBSTAGE_BIN="$NBSTAGE_SAN_BIN"
-    set -f  # TESTS split at blanks, not expanded: a test's [parameter] is no pattern
-    # shellcheck disable=SC2086
-    pytest_pass "$1" "$2" -m "not plain_build_only" $3
+    (   export ASAN_OPTIONS=detect_leaks=1:log_path=$SAN_REPORTS/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$SAN_REPORTS/ubsan
+        export NBSTAGE_BIN="$NBSTAGE_SAN_BIN"
+        set -f  # TESTS split at blanks, not expanded: a test's [parameter] is no pattern
+        # shellcheck disable=SC2086
+        pytest_pass "$1" "$2" -m "not plain_build_only and not long" $3 )
 }
 add_counts() {   # add_counts NAME: NAME's counts into the totals; none written is a failure
     read -r p f s <tests/out/"$1".counts || { p=0; f=1; s=0; }
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0}))
 }
 
+integration=""
 if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
+    integration=1
     rm -f tests/out/integration-*.counts
+    san_ok=""; reports=""
+    if [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
+        san_ok=1; reports=$SAN_REPORTS
+        rm -rf "$SAN_REPORTS"; mkdir -p "$SAN_REPORTS"; chmod 1777 "$SAN_REPORTS"  # also for a test's "nobody"
+    fi
     ignore=""
-    for f in $KERNEL_TESTS; do ignore="$ignore --ignore=$f"; done
+    for f in $KERNEL_TESTS $RELAY_TESTS; do ignore="$ignore --ignore=$f"; done
     # shellcheck disable=SC2086
-    ( pytest_pass integration-kernel 20000-22999 $KERNEL_TESTS ) &
+    (   pytest_pass integration-kernel 20000-22999 -m "not long" $KERNEL_TESTS
+        if [ -n "$san_ok" ]; then
+            pytest_pass integration-relay 20000-22999 -m "plain_build_only and not long" $RELAY_TESTS
+            san_pytest_pass integration-san-relay 20000-22999 $RELAY_TESTS
+        else  # no sanitizer build: the relay's tests against the optimised one
+            pytest_pass integration-relay 20000-22999 -m "not long" $RELAY_TESTS
+        fi ) &
     pids=$!
     # shellcheck disable=SC2086
-    ( pytest_pass integration-other 23000-25999 tests/integration $ignore ) &
+    ( pytest_pass integration-other 23000-25999 -m "not long" tests/integration $ignore ) &
     pids="$pids $!"
-    passes="integration-kernel integration-other"; reports=""
-    if [ -n "$NBSTAGE_SAN_BIN" ] && [ -x "$NBSTAGE_SAN_BIN/nbstage-kernel" ]; then
-        rm -rf "$SAN_REPORTS"; mkdir -p "$SAN_REPORTS"; chmod 1777 "$SAN_REPORTS"  # also for a test's "nobody"
+    passes="integration-kernel integration-relay integration-other"
+    if [ -n "$san_ok" ]; then
         ( san_pytest_pass integration-san 26000-28999 "$SAN_TESTS" ) &
         pids="$pids $!"
-        passes="$passes integration-san"; reports=$SAN_REPORTS
+        passes="$passes integration-san-relay integration-san"
     fi
+fi
+
+run_all_units "$@"
+
+if [ -n "$integration" ]; then
     # shellcheck disable=SC2086
     wait $pids
     for name in $passes; do
         case $name in
         integration-kernel) echo "== integration: the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
+        integration-relay) echo "== integration: the relay's tests for the optimised build (pytest, real Jupyter)" ;;
         integration-other) echo "== integration: the other tests (pytest, real Jupyter, a real browser)" ;;
-        integration-san) echo "== integration-san: the programs under ASan+UBSan (pytest, real Jupyter)" ;;
+        integration-san-relay) echo "== integration-san: the relay's tests, the kernel under ASan+UBSan (pytest, real Jupyter)" ;;
+        integration-san) echo "== integration-san: the other programs under ASan+UBSan (pytest, real Jupyter)" ;;
         esac
         tail -n 40 tests/out/"$name".log
         add_counts "$name"

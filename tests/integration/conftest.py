@@ -46,8 +46,13 @@ for _sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
 # it at random moments (nothing the sanitizers look at, and its timing is tuned to the
 # optimised build), and the whole-corpus reads that the sanitizer unit build already
 # makes (test_nbformat_corpus), to keep `make test` short.
+#
+# The tests marked long are left out of `make test` (tests/run.sh) and run by `make
+# test-long`: they build the tree or the fuzz targets again, or label the whole corpus,
+# about 150 CPU-seconds of the 2 cores that `make test` has 10 minutes of.
 def pytest_configure(config):
     config.addinivalue_line("markers", "plain_build_only: left out of the sanitizer pass")
+    config.addinivalue_line("markers", "long: left out of make test, run by make test-long")
 
 
 # jupyter_client picks a kernel's ports by binding port 0 and closing the socket; the

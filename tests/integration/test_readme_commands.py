@@ -175,6 +175,7 @@ def test_train_help_says_which_defaults_are_the_study_s():
     assert "(soft" in targets and "study" in targets and "hard" in targets.split("(soft")[1], targets
 
 
+@pytest.mark.long  # builds the library again with clang
 @pytest.mark.plain_build_only
 @pytest.mark.skipif(shutil.which("clang") is None, reason="clang absent (make deps)")
 def test_make_fuzz_builds_and_runs(tmp_path):
@@ -204,6 +205,7 @@ def includers(header: str) -> set:
         reach |= more
 
 
+@pytest.mark.long  # builds the tree again
 @pytest.mark.plain_build_only
 def test_a_header_edit_rebuilds_only_what_includes_it(tmp_path):
     """The Makefile made every object depend on every header, so that any header edit

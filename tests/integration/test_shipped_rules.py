@@ -1691,6 +1691,7 @@ def test_the_label_files_are_in_the_guides_format_and_disjoint():
 
 
 
+@pytest.mark.long  # labels the whole corpus: ~70 CPU-seconds
 @pytest.mark.plain_build_only  # labels the whole corpus: the sanitizer unit build reads it already
 @pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="../shared/corpus is not here")
 def test_the_shipped_rules_score_no_worse_than_measured(tmp_path):
