@@ -73,8 +73,8 @@ run_all_units() {   # run_all_units UNIT-BINARIES... -- SAN-UNIT-BINARIES...
 # contexts, the notices, the soak), run the optimised build.
 #
 # Three background jobs, started before the unit tests (which then run beside them):
-# the kernel's tests (the optimised build's, then test_kernel.py under the sanitizers),
-# the other tests, and the sanitizer pass of the other programs.  One pytest uses less
+# the kernel's tests (the optimised build's, then the sanitizer pass of the kernel and
+# of install-kernel), the other tests, and the sanitizer pass of the other programs.  One pytest uses less
 # than a core (much of its time is spent waiting on kernels that start, sleep or are
 # interrupted).  Each run has its own temporary folder and range of ports for the
 # kernels it starts (conftest.py); every test keeps its kernelspecs, HOME and logs to
@@ -83,14 +83,17 @@ KERNEL_TESTS="tests/integration/test_kernel_corners.py
     tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
     tests/integration/test_console.py tests/integration/test_console_existing.py"
 RELAY_TESTS=tests/integration/test_kernel.py
-SAN_TESTS="tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
+# The sanitizer pass: the kernel's part (run in the kernel's job, which waits more than
+# it computes), then the other programs'.
+SAN_KERNEL_TESTS="tests/integration/test_kernel.py
+    tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
     tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]
     tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged
-    tests/integration/test_classify.py tests/integration/test_tag.py
+    tests/integration/test_install_kernel.py tests/integration/test_nbclient_demo.py"
+SAN_TESTS="tests/integration/test_classify.py tests/integration/test_tag.py
     tests/integration/test_tag_more.py tests/integration/test_label_more.py
     tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py
-    tests/integration/test_nbformat_python.py tests/integration/test_install_kernel.py
-    tests/integration/test_nbclient_demo.py tests/integration/test_outputs.py
+    tests/integration/test_nbformat_python.py tests/integration/test_outputs.py
     tests/integration/test_train_more.py tests/integration/test_io_faults.py"
 SAN_REPORTS=$(pwd)/tests/out/san-reports
 
@@ -133,7 +136,7 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     (   pytest_pass integration-kernel 20000-22999 -m "not long" $KERNEL_TESTS
         if [ -n "$san_ok" ]; then
             pytest_pass integration-relay 20000-22999 -m "plain_build_only and not long" $RELAY_TESTS
-            san_pytest_pass integration-san-relay 20000-22999 $RELAY_TESTS
+            san_pytest_pass integration-san-kernel 20000-22999 "$SAN_KERNEL_TESTS"
         else  # no sanitizer build: the relay's tests against the optimised one
             pytest_pass integration-relay 20000-22999 -m "not long" $RELAY_TESTS
         fi ) &
@@ -145,7 +148,7 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     if [ -n "$san_ok" ]; then
         ( san_pytest_pass integration-san 26000-28999 "$SAN_TESTS" ) &
         pids="$pids $!"
-        passes="$passes integration-san-relay integration-san"
+        passes="$passes integration-san-kernel integration-san"
     fi
 fi
 
@@ -159,7 +162,7 @@ if [ -n "$integration" ]; then
         integration-kernel) echo "== integration: the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
         integration-relay) echo "== integration: the relay's tests for the optimised build (pytest, real Jupyter)" ;;
         integration-other) echo "== integration: the other tests (pytest, real Jupyter, a real browser)" ;;
-        integration-san-relay) echo "== integration-san: the relay's tests, the kernel under ASan+UBSan (pytest, real Jupyter)" ;;
+        integration-san-kernel) echo "== integration-san: the kernel under ASan+UBSan, and its installs (pytest, real Jupyter)" ;;
         integration-san) echo "== integration-san: the other programs under ASan+UBSan (pytest, real Jupyter)" ;;
         esac
         tail -n 40 tests/out/"$name".log
