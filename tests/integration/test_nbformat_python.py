@@ -145,6 +145,7 @@ def comment_only(src):
 
 
 @needs_shared
+@pytest.mark.plain_build_only  # the corpus: unit-san's test_nbformat_corpus reads it
 def test_ingest_gives_every_cell_with_its_id(tmp_path):
     out = tmp_path / "cells.jsonl"
     r = subprocess.run([str(BIN), "ingest", "-o", str(out), str(SHARED / "corpus")],
