@@ -69,6 +69,10 @@ static void usage(FILE *to)
 "                           the cell alone, as in the study; see model/context.h).\n"
 "                           Needs --cells in ingest's order; classify, eval, tag,\n"
 "                           summary and the kernel then give each cell its predecessor\n"
+"  --round-recurrent        write the recurrent weights rounded to bf16 values (8\n"
+"                           bits of mantissa; training and val_acc use fp32): with\n"
+"                           --hidden 64 and AVX-512 one cell's inference then reads\n"
+"                           half the bytes, the same numbers (model/infer_step.h)\n"
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
 "  --threads N              threads, 1 to 256, each a share of every batch, calling\n"
@@ -139,7 +143,7 @@ int cmd_train(int argc, char **argv)
     o.cfg.threads = cpus_usable();
     enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
            O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
-           O_THREADS, O_CURVES, O_ASSIGN, O_OOV, O_CONTEXT };
+           O_THREADS, O_CURVES, O_ASSIGN, O_OOV, O_CONTEXT, O_ROUND };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"cells", required_argument, 0, O_CELLS},
         {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
@@ -153,7 +157,7 @@ int cmd_train(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"curves", required_argument, 0, O_CURVES}, {"quiet", no_argument, 0, 'q'},
         {"assign-words", no_argument, 0, O_ASSIGN}, {"oov-word", no_argument, 0, O_OOV},
-        {"context", no_argument, 0, O_CONTEXT},
+        {"context", no_argument, 0, O_CONTEXT}, {"round-recurrent", no_argument, 0, O_ROUND},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     optind = 1;
@@ -186,6 +190,7 @@ int cmd_train(int argc, char **argv)
         case O_ASSIGN: o.assign_words = 1; break;
         case O_OOV: o.oov_word = 1; break;
         case O_CONTEXT: o.context = 1; break;
+        case O_ROUND: o.round_recurrent = 1; break;
         case O_TARGETS:
             if (!strcmp(optarg, "soft")) o.soft = 1;
             else if (!strcmp(optarg, "hard")) o.soft = 0;

@@ -10,6 +10,8 @@
 #ifndef NBSTAGE_INFER_STEP_H
 #define NBSTAGE_INFER_STEP_H
 
+#include <stdint.h>
+
 /* N steps: step t reads the 4H input-side gate sums at TABLE + IDS[t] * 4H (every
  * id valid); H and C (H floats each) are the state, updated in place.  The AVX-512
  * version walks Wh's rows forwards and backwards on alternate steps (it keeps most of
@@ -22,6 +24,16 @@ void infer_run_portable(const float *table, const int *ids, int n, const float *
 
 /* The fastest version for H on this CPU; the portable one when PORTABLE is set. */
 infer_run_fn infer_run_choose(int H, int portable);
+
+/* Recurrent weights that are all bf16 values (their low 16 bits zero: a model written
+ * with `train --round-recurrent`) can be walked from half the bytes.  infer_pack_bf16
+ * packs such a WH (H = 64) into OUT (H * 2H uint32_t, 32 KB, 64-byte aligned for
+ * speed): 0, or -1 when H is not 64 or a weight is not a bf16 value (OUT then
+ * unspecified).  infer_run_choose_bf16 gives the kernel that reads it, to be called
+ * with OUT (cast) as its Wh: the same numbers, bit for bit, as infer_run_choose's on
+ * WH; NULL when there is none for H on this CPU, or PORTABLE is set. */
+int infer_pack_bf16(const float *Wh, int H, uint32_t *out);
+infer_run_fn infer_run_choose_bf16(int H, int portable);
 
 /* Several cells advanced together, so that each row of Wh read feeds several cells'
  * sums (a single cell's step is bound by loading Wh, not by the FMAs).  Cell s (of S,

@@ -43,6 +43,11 @@ struct nbs_model {
     int pad_fixed; /* from this many padding steps on the state no longer changes (bit for bit) */
     infer_run_fn run;
     infer_many_fn many;
+    /* a single cell's walk: run on mf.Wh, or the bf16 kernel on Wh packed (when every
+     * recurrent weight is a bf16 value): the same numbers either way */
+    infer_run_fn run_one;
+    const float *Wh_one;
+    uint32_t *Wh_bf16;
     char name[32];
 };
 
@@ -80,6 +85,19 @@ nbs_model *model_load(const char *path, char *err, size_t errlen)
     m->seq_len = (int)mf->seq_len;
     m->run = infer_run_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
     m->many = infer_many_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
+    m->run_one = m->run;
+    m->Wh_one = mf->Wh;
+    infer_run_fn bf16 = infer_run_choose_bf16(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
+    if (bf16) {
+        m->Wh_bf16 = aligned_alloc(64, (size_t)m->H * 2 * m->H * sizeof *m->Wh_bf16); /* 32 KB */
+        if (m->Wh_bf16 && infer_pack_bf16(mf->Wh, m->H, m->Wh_bf16) == 0) {
+            m->run_one = bf16;
+            m->Wh_one = (const float *)(const void *)m->Wh_bf16;
+        } else { /* not bf16 values (or no memory for the copy): the fp32 walk */
+            free(m->Wh_bf16);
+            m->Wh_bf16 = NULL;
+        }
+    }
     m->pad_h = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_h);
     m->pad_c = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_c);
     if (!m->pad_h || !m->pad_c) { nb_error_fmt(err, errlen, "%s: out of memory", path); goto fail; }
@@ -113,6 +131,7 @@ void model_free(nbs_model *m)
     modelfile_free(&m->mf);
     free(m->pad_h);
     free(m->pad_c);
+    free(m->Wh_bf16);
     free(m);
 }
 
@@ -141,7 +160,7 @@ int model_classify_ids(const nbs_model *m, const int *ids, int n, float probs[N_
             return MODEL_NO_MEMORY;
         }
         for (int t = 0; t < n; t++) buf[t] = ids[t] < 0 || (unsigned)ids[t] >= m->mf.vocab ? 0 : ids[t];
-        m->run(m->mf.table, buf, n, m->mf.Wh, H, h, c);
+        m->run_one(m->mf.table, buf, n, m->Wh_one, H, h, c);
         if (buf != safe) free(buf);
     }
     return output(m, h, probs);

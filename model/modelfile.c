@@ -102,6 +102,21 @@ enum {
     H_STRINGS = 56, H_TABLE = 64, H_WH = 72, H_WD = 80, H_BD = 88,
 };
 
+void modelfile_round_bf16(float *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, w + i, sizeof u);
+        if ((u & 0x7F800000u) == 0x7F800000u) { /* inf stays; a NaN keeps a payload bit */
+            if (u & 0x007FFFFFu) u |= 0x00400000u;
+        } else {
+            u += 0x7FFFu + ((u >> 16) & 1u); /* to nearest, ties to even (may carry into the exponent) */
+        }
+        u &= 0xFFFF0000u;
+        memcpy(w + i, &u, sizeof u);
+    }
+}
+
 /* ------------------------------------------------------------------ writing */
 
 static const char *const default_keys[] = {"load", "prep", "train", "evaluate", "explore", "imports"};

@@ -72,6 +72,12 @@ int modelfile_parse(const void *buf, size_t len, const char *name, struct modelf
                     char *err, size_t errlen);
 void modelfile_free(struct modelfile *mf);
 
+/* Rounds W[0..N) to bf16 values (the nearest, ties to even; 8 bits of mantissa, fp32's
+ * exponent), in place: what `train --round-recurrent` does to Wh before writing, so
+ * that single-cell inference can read it from half the bytes (infer_pack_bf16) with
+ * the same numbers.  Infinities stay; a NaN stays a NaN. */
+void modelfile_round_bf16(float *w, size_t n);
+
 /* CRC-32C (Castagnoli), hardware-accelerated where the CPU has SSE4.2. */
 uint32_t modelfile_crc32c(const void *buf, size_t len);
 

@@ -15,7 +15,8 @@
 struct train_opts {
     const char *weak, *cells, *out, *curves;
     struct train_config cfg;
-    int cap, soft, dedupe, vocab, seq_len, embed, hidden, quiet, assign_words, oov_word, context;
+    int cap, soft, dedupe, vocab, seq_len, embed, hidden, quiet, assign_words, oov_word, context,
+        round_recurrent;
     double val_split, min_conf;
     int have_sde;     /* SOURCE_DATE_EPOCH set: the model's date is sde_time, not now */
     time_t sde_time;

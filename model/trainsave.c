@@ -1,6 +1,7 @@
 /* trainsave.c — the model file `nbstage train` writes, with its provenance (trainsave.h). */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,8 +31,21 @@ int trainsave_model(const struct train_opts *o, const struct lstm_params *p, con
              o->cfg.batch, o->cfg.lr, o->cap, o->cfg.seed, o->assign_words ? "; assignment words" : "",
              o->oov_word ? "; out-of-vocabulary word" : "", o->context ? "; context" : "",
              res->interrupted ? "; interrupted" : res->diverged ? "; diverged" : "");
+    if (o->round_recurrent) strncat(info, "; recurrent weights rounded to bf16", sizeof info - strlen(info) - 1);
     char err[NB_ERROR_MAX];
-    if (modelfile_write(o->out, p, v, o->seq_len, info, err, sizeof err)) {
+    /* --round-recurrent: a rounded copy of Wh is written; P (the weights training goes
+     * on from, or keeps as its best) is left as it is */
+    struct lstm_params rounded = *p;
+    size_t nwh = (size_t)p->hidden * 4 * (size_t)p->hidden;
+    if (o->round_recurrent) {
+        rounded.Wh = malloc(nwh * sizeof *rounded.Wh);
+        if (!rounded.Wh) { fprintf(stderr, "nbstage train: out of memory\n"); return -1; }
+        memcpy(rounded.Wh, p->Wh, nwh * sizeof *rounded.Wh);
+        modelfile_round_bf16(rounded.Wh, nwh);
+    }
+    int bad = modelfile_write(o->out, &rounded, v, o->seq_len, info, err, sizeof err);
+    if (o->round_recurrent) free(rounded.Wh);
+    if (bad) {
         fprintf(stderr, "nbstage train: %s\n", err);
         return -1;
     }

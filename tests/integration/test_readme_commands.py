@@ -132,7 +132,7 @@ def test_the_default_models_recipe_is_make_models_and_runs(model, tmp_path):
     corpus: its train options are make-model.sh's TRAIN_OPTS (all but --seed, whose
     default is the same 1), so that the two cannot drift apart; and the three lines
     run as written (fewer epochs and a small embedding, for time) and write the model,
-    which records the assignment words and the context."""
+    which records the assignment words, the context and the rounding."""
     lines = readme_block("trains once more on every notebook, with `--val-split 0` and the best epoch count):")
     assert [l.split()[:2] for l in lines] == [["nbstage", "ingest"], ["nbstage", "label"], ["nbstage", "train"]], lines
     script = (ROOT / "share/make-model.sh").read_text(encoding="utf-8")
@@ -161,6 +161,7 @@ def test_the_default_models_recipe_is_make_models_and_runs(model, tmp_path):
     assert len(r.stdout.splitlines()) == 8 * 6 and '"stage": null' not in r.stdout, r.stdout[:500]
     data = (tmp_path / "my.nbsm").read_bytes()
     assert b"assignment words" in data and b"; context" in data
+    assert b"; recurrent weights rounded to bf16" in data
 
 
 def test_train_help_says_which_defaults_are_the_study_s():

@@ -4,7 +4,8 @@
  *
  * Tolerances (stated in infer_step.c): sigmoid 4e-7 relative for |x| <= 40 and 1e-17
  * absolute beyond (the clamp), tanh 4e-7 absolute; the state (h, c) after 120 steps
- * within 2e-6 of the double step, for both kernels. */
+ * within 2e-6 of the double step, for both kernels.  And the bf16 kernel (weights all
+ * bf16 values, packed) gives the fp32 AVX-512 kernel's numbers bit for bit. */
 #include "tests/unit/unit.h"
 
 #include <math.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "model/infer_step.h"
+#include "model/modelfile.h"
 
 static void activations_match_double(void **state)
 {
@@ -109,11 +111,81 @@ static void avx512_step_matches_portable_and_double(void **state)
     check_steps(0.05f, 30.0f); /* inputs past the clamps */
 }
 
+/* Weights rounded to bf16 (modelfile_round_bf16), packed: the bf16 walk gives the fp32
+ * walk's h and c bit for bit, in one call, one step a call and uneven pieces (odd and
+ * even lengths: the walk direction), at three scales; weights not all bf16 values are
+ * refused, and so is a hidden size other than 64. */
+static void bf16_walk_equals_the_fp32_walk(void **state)
+{
+    (void)state;
+    infer_run_fn fast = infer_run_choose(64, 0), bf16 = infer_run_choose_bf16(64, 0);
+    if (fast == infer_run_portable) skip();
+    assert_non_null(bf16);
+    assert_null(infer_run_choose_bf16(64, 1));
+    assert_null(infer_run_choose_bf16(32, 0));
+    static float Wh[64 * 256], table[121 * 256];
+    static uint32_t packed[64 * 128] __attribute__((aligned(64)));
+    static int ids[120];
+    const float scales[][2] = {{0.15f, 1.0f}, {0.5f, 4.0f}, {0.05f, 30.0f}};
+    for (int sc = 0; sc < 3; sc++) {
+        for (int i = 0; i < 64 * 256; i++) Wh[i] = urand(scales[sc][0]);
+        for (int i = 0; i < 121 * 256; i++) table[i] = urand(scales[sc][1]);
+        for (int t = 0; t < 120; t++) ids[t] = 1 + (t * 41 + sc) % 120;
+        assert_int_equal(infer_pack_bf16(Wh, 64, packed), -1); /* fp32 weights: refused */
+        modelfile_round_bf16(Wh, 64 * 256);
+        assert_int_equal(infer_pack_bf16(Wh, 32, packed), -1);
+        assert_int_equal(infer_pack_bf16(Wh, 64, packed), 0);
+        const float *Wp = (const float *)(const void *)packed;
+        static const int lengths[] = {1, 2, 7, 119, 120};
+        for (int li = 0; li < 5; li++) {
+            int n = lengths[li];
+            float hf[64] = {0}, cf[64] = {0}, hb[64] = {0}, cb[64] = {0}, h1[64] = {0}, c1[64] = {0};
+            fast(table, ids, n, Wh, 64, hf, cf);
+            bf16(table, ids, n, Wp, 64, hb, cb);
+            for (int t = 0; t < n; t++) bf16(table, ids + t, 1, Wp, 64, h1, c1);
+            float h2[64] = {0}, c2[64] = {0};
+            for (int t = 0; t < n; t++) fast(table, ids + t, 1, Wh, 64, h2, c2);
+            assert_memory_equal(hf, hb, sizeof hf);
+            assert_memory_equal(cf, cb, sizeof cf);
+            assert_memory_equal(h1, h2, sizeof h1);
+            assert_memory_equal(c1, c2, sizeof c1);
+        }
+    }
+    /* one weight off a bf16 value, anywhere: refused */
+    for (int at = 0; at < 64 * 256; at += 4093) {
+        float keep = Wh[at];
+        Wh[at] = nextafterf(Wh[at], 1.0f);
+        assert_int_equal(infer_pack_bf16(Wh, 64, packed), -1);
+        Wh[at] = keep;
+    }
+}
+
+/* Round to nearest, ties to even, on the bits; infinities and NaN kept. */
+static void round_bf16_to_nearest_even(void **state)
+{
+    (void)state;
+    uint32_t in[] = {0x3F800000u, 0x3F808000u, 0x3F818000u, 0x3F807FFFu, 0x3F808001u, 0x7F7FFFFFu,
+                     0x7F800000u, 0xFF800000u, 0x7FC00001u, 0x00000001u, 0x80000000u};
+    uint32_t want[] = {0x3F800000u, 0x3F800000u, 0x3F820000u, 0x3F800000u, 0x3F810000u, 0x7F800000u,
+                       0x7F800000u, 0xFF800000u, 0x7FC00000u, 0x00000000u, 0x80000000u};
+    float f[11];
+    memcpy(f, in, sizeof f);
+    modelfile_round_bf16(f, 11);
+    for (int i = 0; i < 11; i++) {
+        uint32_t got;
+        memcpy(&got, f + i, sizeof got);
+        if (i == 8) assert_true(isnan(f[i]));
+        else assert_int_equal(got, want[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(activations_match_double),
         cmocka_unit_test(avx512_step_matches_portable_and_double),
+        cmocka_unit_test(bf16_walk_equals_the_fp32_walk),
+        cmocka_unit_test(round_bf16_to_nearest_even),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
