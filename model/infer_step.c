@@ -90,6 +90,22 @@
  * and rcp14 + Newton each fix their result bits); the gates' ~324 uops a step were
  * what was left to cut, and the table exp above cut them to 276, not bit-identically
  * (~70 ticks a step: the gates now cost ~160).
+ * The bf16 walk (run_bf16_avx512_h64, 2026-12-06, the AMD Zen 4 VM, whose L1 is 32 KB):
+ * when every weight of Wh is a bf16 value (a model written by `train --round-recurrent`;
+ * the loader checks), Wh is packed two weights to a 32-bit lane, 32 KB, and each 64-byte
+ * load gives two registers of fp32 weights by a shift and a mask: the same FMAs on the
+ * same values, bit for bit (test_infer_step), from a matrix that stays in L1.  Unlike
+ * fp16 through vcvtph2ps above, the widening is two integer uops, which Zen 4 issues
+ * beside the FMAs.  Measured (TSC ticks a step, p50, bench_infer's interleaved series,
+ * shipped weights): 982-1,185 -> 650-728; one cell from text, p50 46.5-56.3 us ->
+ * 31.4-35.5 us (four alternating runs); in a microbenchmark of the step alone, with
+ * nothing else touching L1, p50 707-740 -> 568-591 (the minimum the same, ~540: the
+ * gain is the L1 misses, which the f32 walk suffers most when anything else ran
+ * between cells).  The same packing for the several-cell kernel (two packed loads a
+ * row and quarter instead of four): bit-identical, but no faster (batch of 4 cells a
+ * walk: 29,300-36,700 seq/s against 32,400-36,100 on 1 thread; `tag -j 2` in memory
+ * 1.81-2.19 s against 1.88-2.30 s, three alternating runs each): each row's loads
+ * there already feed 16 FMAs, so it was not held up by them; not kept.
  * Tried and dropped for the several-cell kernel (2026-11-29, an Emerald Rapids VM): a
  * 256-bit twin (EVEX ymm: per lane the same vrangeps, vscalefps, vrcp14ps and FMAs,
  * column eighths where run_many_avx512_h64 has quarters, 16 sums in registers), chosen
