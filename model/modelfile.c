@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -218,7 +219,44 @@ static const char *section_of(const struct layout *l, size_t at)
 #define FAIL(...) do { nb_error_fmt(err, errlen, __VA_ARGS__); goto fail; } while (0)
 
 /* Validates MEM[0..SIZE) (ours to keep on success, freed on failure). */
-static int parse_owned(unsigned char *mem, size_t size, const char *name, struct modelfile *mf,
+/* The memory a model file is read into: SIZE bytes, 64-byte aligned.  A model of the
+ * study's size (8.3 MB) goes on transparent huge pages where the system gives them for
+ * the asking (THP "madvise"): a mapping of whole 2 MB blocks, 5 pages instead of 2,000.
+ * On the AMD Zen 4 VM a load in a new process took 45-48 ms, most of it faulting in and
+ * TLB-missing 4 KB pages (the read, then the checksum), and 1.9-2.4 ms so (the tail past
+ * the last whole block on small pages: ~10 ms).  The price is up to 2 MB of address
+ * space past the file's end: not taken under an address-space limit (ulimit -v), where
+ * the programs already run close to it (OpenBLAS, threads' stacks and arenas), nor when
+ * the mapping cannot be had.  *MAP_LEN: the mapping's length (model_mem_free's
+ * munmap), 0 when malloc'd. */
+static void *model_mem_alloc(size_t size, size_t *map_len)
+{
+    const size_t huge = (size_t)2 << 20;
+    struct rlimit as;
+    *map_len = 0;
+    if (size >= 2 * huge && getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur == RLIM_INFINITY) {
+        size_t len = (size + huge - 1) / huge * huge;
+        char *p = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) { /* the 2 MB-aligned LEN bytes inside kept, the rest unmapped */
+            char *a = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+            if (a > p) munmap(p, (size_t)(a - p));
+            if (p + len + huge > a + len) munmap(a + len, (size_t)(p + len + huge - (a + len)));
+            (void)madvise(a, len, MADV_HUGEPAGE); /* a hint: refused, small pages */
+            *map_len = len;
+            return a;
+        }
+    }
+    void *mem = NULL;
+    return posix_memalign(&mem, 64, size ? size : 1) ? NULL : mem;
+}
+
+static void model_mem_free(void *mem, size_t map_len)
+{
+    if (map_len) munmap(mem, map_len);
+    else free(mem);
+}
+
+static int parse_owned(unsigned char *mem, size_t size, size_t map_len, const char *name, struct modelfile *mf,
                        char *err, size_t errlen)
 {
     memset(mf, 0, sizeof *mf);
@@ -305,9 +343,10 @@ static int parse_owned(unsigned char *mem, size_t size, const char *name, struct
     mf->checksum = crc;
     mf->mem = mem;
     mf->size = size;
+    mf->map_len = map_len;
     return 0;
 fail:
-    free(mem);
+    model_mem_free(mem, map_len);
     memset(mf, 0, sizeof *mf);
     return -1;
 }
@@ -321,7 +360,7 @@ int modelfile_parse(const void *buf, size_t len, const char *name, struct modelf
         return -1;
     }
     if (len) memcpy(mem, buf, len);
-    return parse_owned(mem, len, name, mf, err, errlen);
+    return parse_owned(mem, len, 0, name, mf, err, errlen);
 }
 
 int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t errlen)
@@ -340,29 +379,20 @@ int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t err
         close(fd);
         return -1;
     }
-    size_t size = (size_t)st.st_size;
-    void *mem = NULL;
-    /* A model of the study's size (8.3 MB) on transparent huge pages where the system
-     * gives them for the asking (THP "madvise"): 5 pages instead of 2,000.  On the AMD
-     * Zen 4 VM a load in a new process took 45-48 ms, most of it faulting in and
-     * TLB-missing 4 KB pages (the read, then the checksum), and 1.6-7.5 ms so; with
-     * the tail past the last whole 2 MB block left on small pages, 10-16 ms.  The
-     * price: up to 2 MB of memory past the file's end. */
-    size_t huge = (size_t)2 << 20, align = size >= 2 * huge ? huge : 64;
-    size_t cap = align == huge ? (size + huge - 1) / huge * huge : size ? size : 1;
-    if (posix_memalign(&mem, align, cap)) {
+    size_t size = (size_t)st.st_size, map_len;
+    void *mem = model_mem_alloc(size, &map_len);
+    if (!mem) {
         nb_error_fmt(err, errlen, "%s: out of memory", path);
         close(fd);
         return -1;
     }
-    if (align == huge) (void)madvise(mem, cap, MADV_HUGEPAGE); /* a hint: refused, small pages */
     size_t got = 0;
     while (got < size) {
         ssize_t r = read(fd, (char *)mem + got, size - got);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             nb_error_fmt(err, errlen, "%s: read error: %s", path, strerror(errno));
-            free(mem);
+            model_mem_free(mem, map_len);
             close(fd);
             return -1;
         }
@@ -370,11 +400,11 @@ int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t err
         got += (size_t)r;
     }
     close(fd);
-    return parse_owned(mem, got, path, mf, err, errlen);
+    return parse_owned(mem, got, map_len, path, mf, err, errlen);
 }
 
 void modelfile_free(struct modelfile *mf)
 {
-    free(mf->mem);
+    if (mf->mem) model_mem_free(mf->mem, mf->map_len);
     memset(mf, 0, sizeof *mf);
 }

@@ -46,6 +46,7 @@ enum { /* preprocessing flags: the first four always set by this version's write
 struct modelfile {
     void *mem;          /* the whole file, 64-byte aligned; everything below points in */
     size_t size;
+    size_t map_len;     /* mem is a mapping of this length (huge pages), 0: malloc'd */
     uint32_t version, vocab, words, embed, hidden, classes, seq_len, flags;
     uint32_t checksum;  /* CRC-32C of the file but its last 4 bytes */
     const char *filter; /* the tokenizer's filter characters */
