@@ -282,30 +282,49 @@ AVX512 ALWAYS_INLINE static inline __m512 gates16(const __m512 *a, int q, float 
 #define ROW16(q, k)                                                                     \
     do {                                                                                \
         __m512 hk = _mm512_permutexvar_ps(_mm512_set1_epi32(k), hv[q]);                 \
-        const float *w = Wh + 256 * (16 * (q) + (k));                                   \
-        _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++)                           \
-            a[j] = _mm512_fmadd_ps(hk, _mm512_loadu_ps(w + 16 * j), a[j]);              \
+        if (bf16) { /* 8 loads of 32 packed weights, each widened to 2 registers */     \
+            const uint32_t *w = Wp + 128 * (16 * (q) + (k));                            \
+            _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++) {                       \
+                __m512i x = _mm512_loadu_si512(w + 16 * m);                             \
+                a[2 * m] = _mm512_fmadd_ps(hk, _mm512_castsi512_ps(_mm512_slli_epi32(x, 16)), a[2 * m]); \
+                a[2 * m + 1] = _mm512_fmadd_ps(hk, _mm512_castsi512_ps(_mm512_and_si512(x, hi16)), a[2 * m + 1]); \
+            }                                                                           \
+        } else {                                                                        \
+            const float *w = Wh + 256 * (16 * (q) + (k));                               \
+            _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++)                       \
+                a[j] = _mm512_fmadd_ps(hk, _mm512_loadu_ps(w + 16 * j), a[j]);          \
+        }                                                                               \
     } while (0)
 
 /* Row K of h-block QH, columns of gate blocks Q and Q+1 only (8 sums, 8 FMA chains:
- * still two FMAs a cycle). */
+ * still two FMAs a cycle; Q even, so with bf16 the two blocks are one packed pair). */
 #define ROW8(qh, k, q)                                                                  \
     do {                                                                                \
         __m512 hk = _mm512_permutexvar_ps(_mm512_set1_epi32(k), hv[qh]);                \
-        const float *w = Wh + 256 * (16 * (qh) + (k));                                  \
-        _Pragma("GCC unroll 2") for (int b = q; b < q + 2; b++)                         \
-            _Pragma("GCC unroll 4") for (int g = 0; g < 16; g += 4)                     \
-                a[g + b] = _mm512_fmadd_ps(hk, _mm512_loadu_ps(w + 16 * (g + b)), a[g + b]); \
+        if (bf16) {                                                                     \
+            const uint32_t *w = Wp + 128 * (16 * (qh) + (k));                           \
+            _Pragma("GCC unroll 4") for (int g = 0; g < 16; g += 4) {                   \
+                __m512i x = _mm512_loadu_si512(w + 8 * (g + q));                        \
+                a[g + q] = _mm512_fmadd_ps(hk, _mm512_castsi512_ps(_mm512_slli_epi32(x, 16)), a[g + q]); \
+                a[g + q + 1] = _mm512_fmadd_ps(hk, _mm512_castsi512_ps(_mm512_and_si512(x, hi16)), a[g + q + 1]); \
+            }                                                                           \
+        } else {                                                                        \
+            const float *w = Wh + 256 * (16 * (qh) + (k));                              \
+            _Pragma("GCC unroll 2") for (int b = q; b < q + 2; b++)                     \
+                _Pragma("GCC unroll 4") for (int g = 0; g < 16; g += 4)                 \
+                    a[g + b] = _mm512_fmadd_ps(hk, _mm512_loadu_ps(w + 16 * (g + b)), a[g + b]); \
+        }                                                                               \
     } while (0)
 
 /* The last 16 rows of each walk first finish the columns of the two gate blocks the
  * next walk reads first; their gates then run beside the other columns' FMAs, and the
  * next step can start before the last two blocks' gates are done (~4%). */
-AVX512 static void run_avx512_h64(const float *table, const int *ids, int n, const float *Wh, int H,
-                                  float *h, float *c)
+AVX512 ALWAYS_INLINE static inline void walk_avx512_h64(const float *table, const int *ids, int n, const float *Wh,
+                                                        float *h, float *c, int bf16)
 {
+    const uint32_t *Wp = (const uint32_t *)(const void *)Wh; /* with BF16: infer_pack_bf16's array */
+    const __m512i hi16 = _mm512_set1_epi32((int)0xFFFF0000u);
     __m512 hv[4], hn[4];
-    (void)H;
     _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hv[q] = _mm512_loadu_ps(h + 16 * q);
     for (int t = 0; t < n; t++) {
         const float *xg = table + 256 * (size_t)ids[t];
@@ -328,6 +347,25 @@ AVX512 static void run_avx512_h64(const float *table, const int *ids, int n, con
         _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hv[q] = hn[q];
     }
     _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) _mm512_storeu_ps(h + 16 * q, hv[q]);
+}
+
+AVX512 static void run_avx512_h64(const float *table, const int *ids, int n, const float *Wh, int H,
+                                  float *h, float *c)
+{
+    (void)H;
+    walk_avx512_h64(table, ids, n, Wh, h, c, 0);
+}
+
+/* The single-cell walk over Wh stored as bf16 pairs (infer_pack_bf16): each 64-byte
+ * load carries 32 weights, widened to two registers of fp32 by a shift and a mask
+ * (integer uops, off the FMA ports on Zen 4).  Wh is then 32 KB instead of 64 and
+ * stays in L1 where it streamed from L2.  The weights are the same fp32 values, the
+ * sums the same, in the same order: bit-identical to run_avx512_h64 on Wh. */
+AVX512 static void run_bf16_avx512_h64(const float *table, const int *ids, int n, const float *Wpacked, int H,
+                                       float *h, float *c)
+{
+    (void)H;
+    walk_avx512_h64(table, ids, n, Wpacked, h, c, 1);
 }
 
 /* Four cells together: per step, for each quarter of the 256 gate columns, the 4 x 4
@@ -408,63 +446,6 @@ AVX512 static void run_many_avx512_h64(const float *table, const int *const *ids
     }
 }
 
-
-/* The single-cell walk over Wh stored as bf16 pairs (infer_pack_bf16): each 64-byte
- * load carries 32 weights, widened to two registers of fp32 by a shift and a mask
- * (integer uops, off the FMA ports on Zen 4).  Wh is then 32 KB instead of 64 and
- * stays in L1 where it streamed from L2.  The weights are the same fp32 values, the
- * sums the same, in the same order: bit-identical to run_avx512_h64 on Wh. */
-#define ROW16_BF16(q, k)                                                                \
-    do {                                                                                \
-        __m512 hk = _mm512_permutexvar_ps(_mm512_set1_epi32(k), hv[q]);                 \
-        const uint32_t *w = Wp + 128 * (16 * (q) + (k));                                \
-        _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++) {                           \
-            __m512i x = _mm512_loadu_si512(w + 16 * m);                                 \
-            a[2 * m] = _mm512_fmadd_ps(hk, _mm512_castsi512_ps(_mm512_slli_epi32(x, 16)), a[2 * m]); \
-            a[2 * m + 1] = _mm512_fmadd_ps(hk, _mm512_castsi512_ps(_mm512_and_si512(x, hi16)), a[2 * m + 1]); \
-        }                                                                               \
-    } while (0)
-/* ROW8 over bf16 pairs: the columns of gate blocks Q and Q+1 are one pair (Q even). */
-#define ROW8_BF16(qh, k, q)                                                             \
-    do {                                                                                \
-        __m512 hk = _mm512_permutexvar_ps(_mm512_set1_epi32(k), hv[qh]);                \
-        const uint32_t *w = Wp + 128 * (16 * (qh) + (k));                               \
-        _Pragma("GCC unroll 4") for (int g = 0; g < 16; g += 4) {                       \
-            __m512i x = _mm512_loadu_si512(w + 8 * (g + q));                            \
-            a[g + q] = _mm512_fmadd_ps(hk, _mm512_castsi512_ps(_mm512_slli_epi32(x, 16)), a[g + q]); \
-            a[g + q + 1] = _mm512_fmadd_ps(hk, _mm512_castsi512_ps(_mm512_and_si512(x, hi16)), a[g + q + 1]); \
-        }                                                                               \
-    } while (0)
-
-AVX512 static void run_bf16_avx512_h64(const float *table, const int *ids, int n, const float *Wpacked, int H,
-                                       float *h, float *c)
-{
-    const uint32_t *Wp = (const uint32_t *)(const void *)Wpacked; /* infer_pack_bf16's uint32_t array */
-    const __m512i hi16 = _mm512_set1_epi32((int)0xFFFF0000u);
-    __m512 hv[4], hn[4];
-    (void)H;
-    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hv[q] = _mm512_loadu_ps(h + 16 * q);
-    for (int t = 0; t < n; t++) {
-        const float *xg = table + 256 * (size_t)ids[t];
-        __m512 a[16];
-        _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++) a[j] = _mm512_loadu_ps(xg + 16 * j);
-        if (t & 1) { /* the same walk as run_avx512_h64 */
-            _Pragma("GCC unroll 3") for (int q = 3; q >= 1; q--) for (int k = 15; k >= 0; k--) ROW16_BF16(q, k);
-            for (int k = 15; k >= 0; k--) ROW8_BF16(0, k, 0);
-            hn[0] = gates16(a, 0, c); hn[1] = gates16(a, 1, c);
-            for (int k = 15; k >= 0; k--) ROW8_BF16(0, k, 2);
-            hn[2] = gates16(a, 2, c); hn[3] = gates16(a, 3, c);
-        } else {
-            _Pragma("GCC unroll 3") for (int q = 0; q < 3; q++) for (int k = 0; k < 16; k++) ROW16_BF16(q, k);
-            for (int k = 0; k < 16; k++) ROW8_BF16(3, k, 2);
-            hn[3] = gates16(a, 3, c); hn[2] = gates16(a, 2, c);
-            for (int k = 0; k < 16; k++) ROW8_BF16(3, k, 0);
-            hn[1] = gates16(a, 1, c); hn[0] = gates16(a, 0, c);
-        }
-        _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) hv[q] = hn[q];
-    }
-    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) _mm512_storeu_ps(h + 16 * q, hv[q]);
-}
 
 AVX512 static void acts_avx512(const float *x, float *sig, float *tnh, int n)
 {
