@@ -47,9 +47,8 @@ struct nbs_model {
      * recurrent weight is a bf16 value): the same numbers either way */
     infer_run_fn run_one;
     const float *Wh_one;
-    /* the packed weights (H = 64: 32 KB), at a 64-byte boundary inside (a buffer of
-     * their own changed how the heap reused the file's 8 MB between loads: a reload
-     * took 35 ms instead of 3) */
+    /* the packed weights (H = 64: 32 KB), at a 64-byte boundary inside: part of the
+     * model's one allocation, so packing them cannot fail */
     unsigned char bf16_space[64 * 128 * sizeof(uint32_t) + 64];
     char name[32];
 };
