@@ -218,7 +218,6 @@ static const char *section_of(const struct layout *l, size_t at)
 
 #define FAIL(...) do { nb_error_fmt(err, errlen, __VA_ARGS__); goto fail; } while (0)
 
-/* Validates MEM[0..SIZE) (ours to keep on success, freed on failure). */
 /* The memory a model file is read into: SIZE bytes, 64-byte aligned.  A model of the
  * study's size (8.3 MB) goes on transparent huge pages where the system gives them for
  * the asking (THP "madvise"): a mapping of whole 2 MB blocks, 5 pages instead of 2,000.
@@ -256,6 +255,8 @@ static void model_mem_free(void *mem, size_t map_len)
     else free(mem);
 }
 
+/* Validates MEM[0..SIZE) (ours to keep on success, freed on failure: model_mem_alloc's,
+ * MAP_LEN its mapping's length). */
 static int parse_owned(unsigned char *mem, size_t size, size_t map_len, const char *name, struct modelfile *mf,
                        char *err, size_t errlen)
 {
@@ -354,13 +355,14 @@ fail:
 int modelfile_parse(const void *buf, size_t len, const char *name, struct modelfile *mf,
                     char *err, size_t errlen)
 {
-    void *mem = NULL;
-    if (posix_memalign(&mem, 64, len ? len : 1)) {
+    size_t map_len;
+    void *mem = model_mem_alloc(len, &map_len);
+    if (!mem) {
         nb_error_fmt(err, errlen, "%s: out of memory", name);
         return -1;
     }
     if (len) memcpy(mem, buf, len);
-    return parse_owned(mem, len, 0, name, mf, err, errlen);
+    return parse_owned(mem, len, map_len, name, mf, err, errlen);
 }
 
 int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t errlen)
