@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/blockmem.h"
 #include "model/context.h"
 #include "nbformat/pysrc.h"
 
@@ -88,33 +89,10 @@ struct tagbatch {
     size_t runs, runs_cap;
     sem_t *gate; /* held by each classifying thread (tagbatch_gate), or NULL */
     /* a context model's texts (tagbatch_ask_after), until the run that answers them:
-     * blocks that never move, so the requests' pointers stay good */
-    struct textblock { struct textblock *next; size_t used, cap; char data[]; } *texts;
+     * blocks that never move, so the requests' pointers stay good, reused from window
+     * to window */
+    struct blockmem texts;
 };
-
-/* Room for N bytes among the texts; NULL when out of memory.  Under the lock. */
-static char *text_room(struct tagbatch *b, size_t n)
-{
-    struct textblock *t = b->texts;
-    if (!t || t->cap - t->used < n) {
-        size_t cap = n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
-        if (!(t = malloc(sizeof *t + cap))) return NULL;
-        *t = (struct textblock){b->texts, 0, cap};
-        b->texts = t;
-    }
-    char *p = t->data + t->used;
-    t->used += n;
-    return p;
-}
-
-static void texts_free(struct tagbatch *b)
-{
-    while (b->texts) {
-        struct textblock *t = b->texts;
-        b->texts = t->next;
-        free(t);
-    }
-}
 
 struct tagbatch *tagbatch_new(const nbs_model *m, struct classcache *cache)
 {
@@ -122,6 +100,7 @@ struct tagbatch *tagbatch_new(const nbs_model *m, struct classcache *cache)
     if (!b) return NULL;
     b->model = m;
     b->cache = cache;
+    b->texts.block = (size_t)1 << 20;
     pthread_mutex_init(&b->lock, NULL);
     return b;
 }
@@ -131,7 +110,7 @@ void tagbatch_gate(struct tagbatch *b, sem_t *gate) { b->gate = gate; }
 void tagbatch_free(struct tagbatch *b)
 {
     if (!b) return;
-    texts_free(b);
+    blockmem_free(&b->texts);
     pthread_mutex_destroy(&b->lock);
     free(b->q);
     for (int t = 0; t < MAX_THREADS; t++) {
@@ -197,7 +176,7 @@ int tagbatch_ask_after(struct tagbatch *b, const char *prev, size_t plen, const 
     struct context_plan pl;
     size_t n = context_plan(&pl, prev, plen, src, len);
     pthread_mutex_lock(&b->lock);
-    char *text = text_room(b, n + 1);
+    char *text = blockmem_take(&b->texts, n + 1);
     pthread_mutex_unlock(&b->lock);
     if (!text) return -1;
     context_plan_put(&pl, text, prev, src, len);
@@ -620,5 +599,5 @@ void tagbatch_run(struct tagbatch *b, int threads)
     if (b->cache) classcache_count(b->cache, b->hits + (long)(n - nd), (long)nd);
     b->n = 0;
     b->hits = 0;
-    texts_free(b);
+    blockmem_rewind(&b->texts);
 }

@@ -14,8 +14,11 @@
 #include "nbformat/notebook.h"
 
 char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, size_t whylen,
-                  int *keep, long long *budget)
+                  int *keep, long long *budget, struct read_room *room, int *in_room)
 {
+    int heap;
+    if (!in_room) in_room = &heap;
+    *in_room = 0;
     int is_stdin = !strcmp(path, "-");
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -46,12 +49,28 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
         close(fd);
         return NULL;
     }
-    size_t cap = (size_t)st->st_size + 4096, n = 0;
-    char *buf = malloc(cap);
+    /* in ROOM when there is one: room for the size and one byte more, so that the
+     * read which finds the end has somewhere to look (a file that grew meanwhile moves
+     * to the heap) */
+    size_t cap = (size_t)st->st_size + (room ? 2 : 4096), n = 0;
+    char *buf = NULL;
+    if (room && !is_stdin) {
+        pthread_mutex_lock(&room->lock);
+        buf = blockmem_take(&room->mem, cap);
+        pthread_mutex_unlock(&room->lock);
+    }
+    *in_room = buf != NULL;
+    if (!buf) buf = malloc(cap);
     while (buf) {
         if (n + 1 >= cap) { /* the file grew while we read it */
-            char *p = realloc(buf, cap * 2);
-            if (!p) { free(buf); buf = NULL; break; }
+            char *p = *in_room ? malloc(cap * 2) : realloc(buf, cap * 2);
+            if (!p) {
+                if (!*in_room) free(buf);
+                buf = NULL;
+                break;
+            }
+            if (*in_room) memcpy(p, buf, n);
+            *in_room = 0;
             buf = p;
             cap *= 2;
         }
@@ -59,7 +78,7 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) {
             snprintf(why, whylen, "%s", strerror(errno));
-            free(buf);
+            if (!*in_room) free(buf);
             if (!is_stdin) close(fd);
             return NULL;
         }
@@ -76,7 +95,7 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
     }
     if (n == 0) {
         snprintf(why, whylen, "empty file");
-        free(buf);
+        if (!*in_room) free(buf);
         return NULL;
     }
     buf[n] = 0;
@@ -197,8 +216,10 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
     int in_place = !o->check && !o->dry_run && !o->output && !is_stdin, old_fd = -1;
     struct tagjob_prep *prep = j->prep;
     char *buf;
+    int borrowed = 0; /* BUF is in the window's read room: not ours to free */
     if (prep) { /* read ahead: the file is ours now */
         buf = prep->buf;
+        borrowed = prep->in_room;
         len = prep->len;
         st = prep->st;
         old_fd = prep->old_fd;
@@ -206,7 +227,8 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
         prep->old_fd = -1;
         if (!buf) snprintf(why, sizeof why, "%s", prep->why);
     } else {
-        buf = tagjob_read(j->path, &len, &st, why, sizeof why, in_place ? &old_fd : NULL, NULL);
+        buf = tagjob_read(j->path, &len, &st, why, sizeof why, in_place ? &old_fd : NULL, NULL, NULL,
+                          NULL);
     }
     if (!buf) {
         fprintf(err, "nbstage tag: %s: %s\n", name, why);
@@ -409,5 +431,5 @@ done:
     }
     free(owned);
     json_decref(nb);
-    free(buf);
+    if (!borrowed) free(buf);
 }

@@ -28,11 +28,13 @@
 #define NBSTAGE_TAGJOB_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "model/blockmem.h"
 #include "model/classcache.h"
 #include "model/closers.h"
 #include "model/fssync.h"
@@ -58,6 +60,7 @@ struct tagjob_options {
 struct tagjob_prep {
     char *buf; /* the file (handed to tagjob_tag), NULL when the read failed */
     size_t len;
+    int in_room; /* BUF is in the window's read room (struct read_room), not malloc'd */
     struct stat st;
     int old_fd;
     char why[512]; /* why the read failed */
@@ -104,13 +107,23 @@ static inline void tag_gate_leave(struct tag_gate *g)
     g->held = 0;
 }
 
-/* The file's bytes (malloc'd, *LEN of them, NUL after) and its identity in *ST (to
- * notice a file changed while we worked).  PATH "-" is standard input.  KEEP (may be
- * NULL) gets the open descriptor instead of its being closed (see model/closers.h).
- * BUDGET (may be NULL): the bytes a window may still read ahead, the file's size taken
- * from it.  NULL and WHY when the file cannot be read, WHY "" when over the budget. */
+/* Where a window's files are read (model/tagrun.h), rewound when the window's
+ * buffers are reused: a window's worth of pages touched once per run, not once per
+ * file (model/blockmem.h says why that matters). */
+struct read_room {
+    struct blockmem mem;
+    pthread_mutex_t lock;
+};
+
+/* The file's bytes (*LEN of them, NUL after) and its identity in *ST (to notice a
+ * file changed while we worked).  PATH "-" is standard input.  KEEP (may be NULL) gets
+ * the open descriptor instead of its being closed (see model/closers.h).  BUDGET (may
+ * be NULL): the bytes a window may still read ahead, the file's size taken from it.
+ * ROOM (may be NULL): where to put the bytes; *IN_ROOM (may be NULL) says whether they
+ * went there (else they are malloc'd, the caller's to free).  NULL and WHY when the
+ * file cannot be read, WHY "" when over the budget. */
 char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, size_t whylen,
-                  int *keep, long long *budget);
+                  int *keep, long long *budget, struct read_room *room, int *in_room);
 
 /* Tags J's notebook with options O (read here, or taken from J->prep), its report
  * written to OUT and ERR, the outcome in J.  Called inside GATE, which it leaves before

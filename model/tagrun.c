@@ -35,6 +35,9 @@ static void on_signal(int sig)
 
 enum { WINDOW_NOTEBOOKS = 512 };
 #define WINDOW_BYTES ((long long)256 << 20)
+/* The read room's blocks: a notebook of the shared corpus is 17 KB at the median,
+ * 143 KB at the 99th percentile; a larger one gets a block of its own. */
+#define READ_BLOCK ((size_t)4 << 20)
 
 /* A window of notebooks (see "Windows"): jobs[first .. first + count), pool[i] read
  * ahead for job first + i, the bytes it may still read ahead.  Two of them take
@@ -44,6 +47,7 @@ struct window {
     size_t first, count;
     struct tagjob_prep *pool;
     long long budget;
+    struct read_room room; /* the window's files, rewound when the window is reused */
 };
 
 static void prep_free(struct tagjob_prep *p)
@@ -65,7 +69,7 @@ static void prepare_one(struct window *w, size_t i)
     int in_place = !o->check && !o->dry_run && !o->output;
     p->old_fd = -1;
     p->buf = tagjob_read(j->path, &p->len, &p->st, p->why, sizeof p->why,
-                         in_place ? &p->old_fd : NULL, &w->budget);
+                         in_place ? &p->old_fd : NULL, &w->budget, &w->room, &p->in_room);
     if (!p->buf && !p->why[0]) return; /* over the window's budget: run_job reads it */
     j->prep = p;
     if (!p->buf) return; /* the reason is reported by tagjob_tag */
@@ -128,7 +132,7 @@ static void deliver_nothing(size_t i, void *vrun)
 static void drop_read_ahead(struct tagjob *j)
 {
     if (!j->prep) return;
-    free(j->prep->buf);
+    if (!j->prep->in_room) free(j->prep->buf);
     j->prep->buf = NULL;
     if (j->prep->old_fd >= 0) close(j->prep->old_fd);
     j->prep->old_fd = -1;
@@ -288,6 +292,10 @@ int tagrun_all(struct tagrun *r)
     closers_start(&held, &old_nofile, fanout, &ahead_fds);
     if (window) window = ahead_fds / 2 ? ahead_fds / 2 : 1;
     struct window win[2] = {{.r = r}, {.r = r}};
+    for (int b = 0; b < 2; b++) {
+        win[b].room.mem.block = READ_BLOCK;
+        pthread_mutex_init(&win[b].room.lock, NULL);
+    }
     if (!ahead || !window) window = r->n;
     if (ahead && window > 0) {
         win[0].pool = calloc(window, sizeof *win[0].pool);
@@ -312,6 +320,7 @@ int tagrun_all(struct tagrun *r)
         w->count = r->n - first < window ? r->n - first : window;
         if (w->pool) { /* while the window before is saved */
             w->budget = WINDOW_BYTES;
+            blockmem_rewind(&w->room.mem); /* (its jobs were all saved: see "Windows") */
             workers_run(r->opt.jobs, (w->count + PREPARE_STEP - 1) / PREPARE_STEP, prepare_job,
                         deliver_nothing, w);
             tagbatch_run(r->batch, r->opt.jobs);
@@ -330,6 +339,8 @@ int tagrun_all(struct tagrun *r)
         if (win[b].pool)
             for (size_t i = 0; i < window; i++) prep_free(&win[b].pool[i]);
         free(win[b].pool);
+        blockmem_free(&win[b].room.mem);
+        pthread_mutex_destroy(&win[b].room.lock);
     }
     tagbatch_free(r->batch);
     if (threads > r->opt.jobs) threads = r->opt.jobs; /* the others only wait on saves */

@@ -1,0 +1,71 @@
+/* test_blockmem.c — pieces from reused blocks (model/blockmem.h): pieces do not
+ * overlap and keep their bytes until the rewind, a rewind hands the same blocks out
+ * again (the point: no fresh pages), a piece above the block size gets a block of its
+ * own that the rewind lets go, and the current block keeps its room meanwhile. */
+#include "tests/unit/unit.h"
+
+#include "model/blockmem.h"
+
+static void pieces_keep_their_bytes_until_the_rewind(void **state)
+{
+    (void)state;
+    struct blockmem m = {.block = 1000};
+    char *p[50];
+    for (int i = 0; i < 50; i++) { /* 50 x 97 bytes: five blocks */
+        p[i] = blockmem_take(&m, 97);
+        assert_non_null(p[i]);
+        memset(p[i], 'a' + i % 26, 97);
+    }
+    for (int i = 0; i < 50; i++)
+        for (int k = 0; k < 97; k++) assert_int_equal(p[i][k], 'a' + i % 26);
+    blockmem_free(&m);
+    assert_null(m.in_use);
+    assert_null(m.spare);
+}
+
+static void a_rewind_hands_the_same_blocks_out_again(void **state)
+{
+    (void)state;
+    struct blockmem m = {.block = 1000};
+    char *first[30], *again[30];
+    for (int i = 0; i < 30; i++) first[i] = blockmem_take(&m, 300); /* 3 a block */
+    blockmem_rewind(&m);
+    assert_null(m.in_use);
+    for (int i = 0; i < 30; i++) again[i] = blockmem_take(&m, 300);
+    /* every piece of the second round lies in a block of the first */
+    for (int i = 0; i < 30; i++) {
+        int found = 0;
+        for (int k = 0; k < 30 && !found; k++) found = again[i] == first[k];
+        assert_true(found);
+    }
+    assert_null(m.spare); /* all ten reused, none new */
+    blockmem_free(&m);
+}
+
+static void a_large_piece_has_a_block_of_its_own(void **state)
+{
+    (void)state;
+    struct blockmem m = {.block = 1000};
+    char *a = blockmem_take(&m, 100);
+    char *big = blockmem_take(&m, 5000);
+    char *b = blockmem_take(&m, 100);
+    assert_non_null(a), assert_non_null(big), assert_non_null(b);
+    memset(big, 'x', 5000);
+    assert_ptr_equal(b, a + 100); /* the current block kept its room */
+    memset(a, 'y', 200);
+    for (int k = 0; k < 5000; k++) assert_int_equal(big[k], 'x');
+    blockmem_rewind(&m);
+    /* the usual block is handed out again first (the large one was let go) */
+    assert_ptr_equal(blockmem_take(&m, 10), a);
+    blockmem_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pieces_keep_their_bytes_until_the_rewind),
+        cmocka_unit_test(a_rewind_hands_the_same_blocks_out_again),
+        cmocka_unit_test(a_large_piece_has_a_block_of_its_own),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
