@@ -5,6 +5,8 @@ cd "$(dirname "$0")/../.."
 echo "nbstage bench — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+# what the host charges for page faults, system calls and wake-ups (host_costs.c)
+"${B:-build}/bench/host_costs" || echo "bench: host_costs not measured" >&2
 status=0
 for b in tests/bench/bench_*.sh; do
     [ -f "$b" ] || continue
