@@ -1,0 +1,138 @@
+/* test_tagjob_read.c — a notebook's bytes read by tagjob_read (model/tagjob.h): into a
+ * window's read room, pieces of the room's blocks holding each file's bytes; a file
+ * that holds more than its size said (a /proc file, whose size is 0, stands for one
+ * that grew while read) moved to the heap with every byte; the heap alone without a
+ * room; the window's budget; and the reasons for a folder and an empty file. */
+#include "tests/unit/unit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/tagjob.h"
+
+static char dir[] = "/tmp/nbstage-tagjob-read-XXXXXX";
+
+static char *write_file(const char *name, const char *bytes)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(bytes, f);
+    fclose(f);
+    return path;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static void files_are_read_into_the_room(void **state)
+{
+    (void)state;
+    struct read_room room = {.mem = {.block = 4096}};
+    pthread_mutex_init(&room.lock, NULL);
+    char why[256];
+    struct stat st;
+    size_t len_a, len_b;
+    int in_a, in_b;
+    char *a = tagjob_read(write_file("a.ipynb", "{\"cells\": []}\n"), &len_a, &st, why, sizeof why, NULL,
+                          NULL, &room, &in_a);
+    char *b = tagjob_read(write_file("b.ipynb", "{}"), &len_b, &st, why, sizeof why, NULL, NULL, &room,
+                          &in_b);
+    assert_non_null(a), assert_non_null(b);
+    assert_true(in_a), assert_true(in_b);
+    assert_int_equal(len_a, 14), assert_int_equal(len_b, 2);
+    assert_string_equal(a, "{\"cells\": []}\n"); /* NUL-terminated */
+    assert_string_equal(b, "{}");
+    assert_ptr_equal(b, a + 14 + 2); /* the next piece of the same block */
+    blockmem_free(&room.mem);
+    pthread_mutex_destroy(&room.lock);
+}
+
+/* The bytes of PATH as read with plain stdio, for comparison. */
+static size_t slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+static void a_file_longer_than_its_size_moves_to_the_heap(void **state)
+{
+    (void)state;
+    struct read_room room = {.mem = {.block = 4096}};
+    pthread_mutex_init(&room.lock, NULL);
+    char why[256], want[65536];
+    struct stat st;
+    size_t len;
+    int in_room = -1;
+    const char *path = "/proc/self/maps"; /* size 0, and thousands of bytes */
+    char *got = tagjob_read(path, &len, &st, why, sizeof why, NULL, NULL, &room, &in_room);
+    assert_non_null(got);
+    assert_int_equal(in_room, 0); /* malloc'd: the caller's to free */
+    assert_true(len > 100);
+    /* the same first lines as stdio reads (the maps themselves may differ a little
+     * from one read to the next: compare the first line, the program's own text) */
+    size_t n = slurp(path, want, sizeof want);
+    assert_true(n > 100);
+    const char *nl = strchr(want, '\n');
+    assert_non_null(nl);
+    assert_memory_equal(got, want, (size_t)(nl - want) + 1);
+    assert_int_equal(got[len], 0);
+    free(got);
+    /* without a room, the heap as before */
+    got = tagjob_read(path, &len, &st, why, sizeof why, NULL, NULL, NULL, &in_room);
+    assert_non_null(got);
+    assert_int_equal(in_room, 0);
+    assert_memory_equal(got, want, (size_t)(nl - want) + 1);
+    free(got);
+    blockmem_free(&room.mem);
+    pthread_mutex_destroy(&room.lock);
+}
+
+static void the_budget_and_the_reasons(void **state)
+{
+    (void)state;
+    struct read_room room = {.mem = {.block = 4096}};
+    pthread_mutex_init(&room.lock, NULL);
+    char why[256];
+    struct stat st;
+    size_t len;
+    int in_room;
+    long long budget = 10;
+    const char *big = write_file("big.ipynb", "{\"cells\": [], \"metadata\": {}}");
+    assert_null(tagjob_read(big, &len, &st, why, sizeof why, NULL, &budget, &room, &in_room));
+    assert_string_equal(why, ""); /* over the budget: not a failure */
+    assert_null(tagjob_read(dir, &len, &st, why, sizeof why, NULL, NULL, &room, &in_room));
+    assert_string_equal(why, "is a directory, not a notebook");
+    assert_null(tagjob_read(write_file("empty.ipynb", ""), &len, &st, why, sizeof why, NULL, NULL, &room,
+                            &in_room));
+    assert_string_equal(why, "empty file");
+    blockmem_free(&room.mem);
+    pthread_mutex_destroy(&room.lock);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(files_are_read_into_the_room),
+        cmocka_unit_test(a_file_longer_than_its_size_moves_to_the_heap),
+        cmocka_unit_test(the_budget_and_the_reasons),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
