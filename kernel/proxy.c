@@ -91,6 +91,7 @@ struct proxy {
     int parent_exited; /* seen gone: we relay on until parent_deadline, then exit */
     long long parent_deadline;
     unsigned long n_bad[2]; /* malformed; badly signed or replayed */
+    unsigned long n_untagged; /* execute_requests passed on whose code could not be read */
     void *polled[N_POLLED];
     int polled_fd[N_POLLED]; /* ZMQ_FD of each */
     /* 1: the socket may hold messages its ZMQ_FD will not announce, so it is read (to
@@ -134,6 +135,17 @@ static void count_bad(struct proxy *px, int kind, const char *chan, const char *
     unsigned long n = ++px->n_bad[kind];
     if (n <= 20 || n % 1000 == 0)
         logmsg("%s message on %s dropped (%lu so far)", what, chan, n);
+}
+
+/* An execute_request passed on to the child whose code could not be read here (its
+ * content not JSON, or no memory): the cell goes untagged, which the log says (as
+ * count_bad, the first 20 and then every 1000th). */
+static void untagged(struct proxy *px, const char *why)
+{
+    unsigned long n = ++px->n_untagged;
+    if (n <= 20 || n % 1000 == 0)
+        logmsg("an execute_request's code could not be read (%s): its cell is not tagged (%lu so far)",
+               why, n);
 }
 
 /* The worker's answers: cells it has classified, whose tags may go out now. */
@@ -262,9 +274,10 @@ static int py_truthy(const json_t *v)
 }
 
 static const char *request_code(const struct wire_frame *c, size_t *len, int *history,
-                                json_t **tree)
+                                json_t **tree, json_error_t *je)
 {
     *tree = NULL;
+    je->text[0] = 0;
     size_t off, n, soff, sn, hoff, hn;
     int has_code = wire_json_member(c, "code", &off, &n);
     int has_silent = has_code == 1 ? wire_json_member(c, "silent", &soff, &sn) : -1;
@@ -285,7 +298,8 @@ static const char *request_code(const struct wire_frame *c, size_t *len, int *hi
     /* A NUL in the code (\u0000) is kept, as the notebook reader keeps it (nbread.c):
      * without JSON_ALLOW_NUL jansson refuses the whole content, and a cell that the
      * child starts (execute_input) would go untagged. */
-    json_t *content = nb_json_loadb((const char *)c->data, c->len, JSON_ALLOW_NUL, NULL);
+    json_t *content = nb_json_loadb((const char *)c->data, c->len, JSON_ALLOW_NUL, je);
+    if (!content && !je->text[0]) snprintf(je->text, sizeof je->text, "out of memory");
     json_t *code = json_object_get(content, "code");
     const char *src = json_string_value(code);
     *len = json_string_length(code);
@@ -327,9 +341,11 @@ static void maybe_classify(struct proxy *px, const struct wire_frame *h, const s
                            const struct wire_frame *c)
 {
     json_t *tree;
+    json_error_t je;
     size_t len;
     int history = 1;
-    const char *src = request_code(c, &len, &history, &tree);
+    const char *src = request_code(c, &len, &history, &tree, &je);
+    if (!src && je.text[0]) untagged(px, je.text);
     char cell_id[128];
     if (src) cell_key(md, cell_id, sizeof cell_id);
     if (src && tagorder_request(px->tags, h, src, len, history, cell_id))
@@ -379,8 +395,10 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
                     zmq_msg_init(&keep[i]);
                     kept = kept && zmq_msg_copy(&keep[i], &px->cur.f[wp.header + part[i]]) == 0;
                 }
-                if (!kept)
+                if (!kept) {
                     for (int i = 0; i < 3; i++) zmq_msg_close(&keep[i]);
+                    untagged(px, "out of memory");
+                }
             } else if (strcmp(type, "shutdown_request") == 0) {
                 px->shutdown_requested = 1;
             }

@@ -282,7 +282,10 @@ def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs): 
     string, null, bad UTF-8, a lone surrogate escape, 2 MB of code, a key twice,
     frames that are not objects, content that is not JSON, a header without msg_id) go
     to ipykernel, which logs 'Got bad msg' or 'Invalid Message' and answers what it can;
-    the proxy must neither crash nor stop relaying.  The next cell runs and is tagged."""
+    the proxy must neither crash nor stop relaying.  The next cell runs and is tagged.
+    The three whose content jansson cannot read (a lone surrogate, bad UTF-8, not JSON)
+    go untagged, and the proxy's log says why, once each (the others are read, and
+    have no code to tag)."""
     import hmac
     import os
     import zmq
@@ -320,6 +323,15 @@ def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs): 
         assert reply["content"]["status"] == "ok"
         assert any(m["msg_type"] == "stream" and "still here" in m["content"]["text"] for m in msgs)
         assert any(STAGE_MIME in m["content"].get("data", {}) for m in msgs)
+        # the three whose content jansson cannot read (a lone surrogate, bad UTF-8, not
+        # JSON) went untagged, and the log says why, each once
+        log = k.log.read_text()
+        said = [line for line in log.splitlines() if "could not be read" in line]
+        assert len(said) == 3, log
+        assert "invalid Unicode '\\uD800'" in said[0], said
+        assert "0xff" in said[1], said
+        assert "expected near 'not'" in said[2], said
+        assert said[2].endswith("its cell is not tagged (3 so far)"), said
     finally:
         s.close(0)
         ctx.term()
