@@ -1,6 +1,7 @@
 /* blockmem.c — see blockmem.h. */
 #include "model/blockmem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 struct memblock {
@@ -13,16 +14,17 @@ char *blockmem_take(struct blockmem *m, size_t n)
 {
     struct memblock *b = m->in_use;
     if (!b || b->cap - b->used < n) {
-        if (n <= m->block && m->spare) { /* a block of an earlier round */
+        if (m->spare && m->spare->cap >= n) { /* a block of an earlier round */
             b = m->spare;
             m->spare = b->next;
         } else {
             size_t cap = n > m->block ? n : m->block;
-            if (!(b = malloc(sizeof *b + cap))) return NULL;
+            if (cap > SIZE_MAX - sizeof *b || !(b = malloc(sizeof *b + cap))) return NULL;
             b->cap = cap;
         }
         b->used = 0;
-        /* a block of its own goes behind the current one, which still has room */
+        /* A piece above the block size fills a block of its own: that goes behind the
+         * current block, whose room (if any) is left for the next pieces. */
         if (m->in_use && n > m->block) {
             b->next = m->in_use->next;
             m->in_use->next = b;
@@ -38,12 +40,15 @@ char *blockmem_take(struct blockmem *m, size_t n)
 
 void blockmem_rewind(struct blockmem *m)
 {
+    size_t kept = 0;
+    for (struct memblock *b = m->spare; b; b = b->next) kept += b->cap;
     while (m->in_use) {
         struct memblock *b = m->in_use;
         m->in_use = b->next;
-        if (b->cap > m->block) {
+        if (b->cap > m->block || kept + b->cap > m->keep) {
             free(b);
         } else {
+            kept += b->cap;
             b->next = m->spare;
             m->spare = b;
         }

@@ -3,11 +3,12 @@
  * Owns: a bump allocator over a chain of blocks for data that lives until one point
  * (a window of `nbstage tag`: its files read ahead, a context model's texts), then
  * is dropped all at once.  Rewinding keeps the blocks for the next round instead of
- * freeing them: on a VM a fresh page's first touch costs about 10 us (the host hands
- * it in too), and a run that mallocs and frees its buffers touches new pages again
- * and again (glibc gives freed memory back, or cannot reuse its holes).  A piece
- * larger than the block size gets a block of its own, let go at the rewind, so what
- * is kept stays a few blocks.  Not thread-safe: the caller locks.
+ * freeing them: on a VM a fresh page's first touch can cost 10 us (the host hands it
+ * in too), and a run that mallocs and frees its buffers touches new pages again and
+ * again (glibc gives freed memory back, or cannot reuse its holes).  What a rewind
+ * keeps is bounded: usual-size blocks up to KEEP bytes; a piece larger than the block
+ * size gets a block of its own, let go at the rewind.  Not thread-safe: the caller
+ * locks, and no piece may be taken while the memory is rewound or freed.
  */
 #ifndef NBSTAGE_BLOCKMEM_H
 #define NBSTAGE_BLOCKMEM_H
@@ -15,7 +16,8 @@
 #include <stddef.h>
 
 struct blockmem {
-    size_t block;             /* the usual block's size, set before first use */
+    size_t block;             /* the usual block's size */
+    size_t keep;              /* the most bytes of blocks a rewind keeps */
     struct memblock *in_use;  /* the current block first */
     struct memblock *spare;   /* rewound, for the next round */
 };
@@ -24,10 +26,11 @@ struct blockmem {
  * blockmem_free; NULL when out of memory. */
 char *blockmem_take(struct blockmem *m, size_t n);
 
-/* Every piece handed out is dropped; the usual-size blocks kept for reuse. */
+/* Every piece handed out is dropped; usual-size blocks kept for reuse, up to KEEP
+ * bytes of them. */
 void blockmem_rewind(struct blockmem *m);
 
-/* Everything let go; M is empty (its block size kept). */
+/* Everything let go; M is empty (its sizes kept). */
 void blockmem_free(struct blockmem *m);
 
 #endif

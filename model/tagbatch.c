@@ -101,6 +101,7 @@ struct tagbatch *tagbatch_new(const nbs_model *m, struct classcache *cache)
     b->model = m;
     b->cache = cache;
     b->texts.block = (size_t)1 << 20;
+    b->texts.keep = (size_t)64 << 20; /* a corpus window's texts take a few MB */
     pthread_mutex_init(&b->lock, NULL);
     return b;
 }

@@ -217,7 +217,7 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
     struct tagjob_prep *prep = j->prep;
     char *buf;
     int borrowed = 0; /* BUF is in the window's read room: not ours to free */
-    if (prep) { /* read ahead: the file is ours now */
+    if (prep) { /* read ahead: the file is ours now (or lent, in the window's read room) */
         buf = prep->buf;
         borrowed = prep->in_room;
         len = prep->len;

@@ -119,9 +119,11 @@ struct read_room {
  * file changed while we worked).  PATH "-" is standard input.  KEEP (may be NULL) gets
  * the open descriptor instead of its being closed (see model/closers.h).  BUDGET (may
  * be NULL): the bytes a window may still read ahead, the file's size taken from it.
- * ROOM (may be NULL): where to put the bytes; *IN_ROOM (may be NULL) says whether they
- * went there (else they are malloc'd, the caller's to free).  NULL and WHY when the
- * file cannot be read, WHY "" when over the budget. */
+ * ROOM (may be NULL): where to put the bytes, taken under its lock (never for
+ * standard input, nor for a file that grew while read); *IN_ROOM (may be NULL) says
+ * whether they went there (else they are malloc'd, the caller's to free), and means
+ * nothing when NULL is returned.  No read may overlap a rewind of ROOM.  NULL and WHY
+ * when the file cannot be read, WHY "" when over the budget. */
 char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, size_t whylen,
                   int *keep, long long *budget, struct read_room *room, int *in_room);
 

@@ -35,9 +35,12 @@ static void on_signal(int sig)
 
 enum { WINDOW_NOTEBOOKS = 512 };
 #define WINDOW_BYTES ((long long)256 << 20)
-/* The read room's blocks: a notebook of the shared corpus is 17 KB at the median,
- * 143 KB at the 99th percentile; a larger one gets a block of its own. */
+/* The read room's blocks (model/blockmem.h): a notebook of the shared corpus is 17 KB
+ * at the median, 143 KB at the 99th percentile, and a window of 512 of them ~14 MB; a
+ * file over 4 MB gets a block of its own.  Past a window, up to READ_KEEP bytes of
+ * blocks are kept for the next (a window of large files may take WINDOW_BYTES). */
 #define READ_BLOCK ((size_t)4 << 20)
+#define READ_KEEP ((size_t)64 << 20)
 
 /* A window of notebooks (see "Windows"): jobs[first .. first + count), pool[i] read
  * ahead for job first + i, the bytes it may still read ahead.  Two of them take
@@ -294,6 +297,7 @@ int tagrun_all(struct tagrun *r)
     struct window win[2] = {{.r = r}, {.r = r}};
     for (int b = 0; b < 2; b++) {
         win[b].room.mem.block = READ_BLOCK;
+        win[b].room.mem.keep = READ_KEEP;
         pthread_mutex_init(&win[b].room.lock, NULL);
     }
     if (!ahead || !window) window = r->n;

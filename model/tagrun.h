@@ -23,11 +23,12 @@
  * two windows take turns with two pools of read-ahead slots; window k + 2 starts
  * only after window k's saver is joined, so a slot is never in use twice, and
  * the reports still come in order (window k's all delivered before k + 1's).
- * Memory: a window holds its files (two at once now); past
- * WINDOW_BYTES of them the rest of the window is read by run_job itself and
- * classified one cell at a time through the memo, as is any notebook not for the
- * fast path (jansson path), standard input and --from-outputs / --nbformat /
- * --strip-tag-outputs runs.
+ * Memory: a window holds its files (two at once now), read into blocks that are
+ * kept for the window after next (model/blockmem.h: no fresh pages each window, up
+ * to READ_KEEP bytes of them); past WINDOW_BYTES of them the rest of the window is
+ * read by run_job itself and classified one cell at a time through the memo, as is
+ * any notebook not for the fast path (jansson path), standard input and
+ * --from-outputs / --nbformat / --strip-tag-outputs runs.
  *
  * Why more threads than -j: a save may still wait on the disk (a full page cache
  * throttles write(); -o fsyncs), so -j N counts the notebooks being read, classified

@@ -1,7 +1,8 @@
 /* test_blockmem.c — pieces from reused blocks (model/blockmem.h): pieces do not
  * overlap and keep their bytes until the rewind, a rewind hands the same blocks out
  * again (the point: no fresh pages), a piece above the block size gets a block of its
- * own that the rewind lets go, and the current block keeps its room meanwhile. */
+ * own that the rewind lets go, the current block keeps its room meanwhile, a rewind
+ * keeps no more than its bound, and a kept block too small for a piece is passed over. */
 #include "tests/unit/unit.h"
 
 #include "model/blockmem.h"
@@ -9,7 +10,7 @@
 static void pieces_keep_their_bytes_until_the_rewind(void **state)
 {
     (void)state;
-    struct blockmem m = {.block = 1000};
+    struct blockmem m = {.block = 1000, .keep = 1 << 20};
     char *p[50];
     for (int i = 0; i < 50; i++) { /* 50 x 97 bytes: five blocks */
         p[i] = blockmem_take(&m, 97);
@@ -26,7 +27,7 @@ static void pieces_keep_their_bytes_until_the_rewind(void **state)
 static void a_rewind_hands_the_same_blocks_out_again(void **state)
 {
     (void)state;
-    struct blockmem m = {.block = 1000};
+    struct blockmem m = {.block = 1000, .keep = 1 << 20};
     char *first[30], *again[30];
     for (int i = 0; i < 30; i++) first[i] = blockmem_take(&m, 300); /* 3 a block */
     blockmem_rewind(&m);
@@ -45,7 +46,7 @@ static void a_rewind_hands_the_same_blocks_out_again(void **state)
 static void a_large_piece_has_a_block_of_its_own(void **state)
 {
     (void)state;
-    struct blockmem m = {.block = 1000};
+    struct blockmem m = {.block = 1000, .keep = 1 << 20};
     char *a = blockmem_take(&m, 100);
     char *big = blockmem_take(&m, 5000);
     char *b = blockmem_take(&m, 100);
@@ -60,12 +61,45 @@ static void a_large_piece_has_a_block_of_its_own(void **state)
     blockmem_free(&m);
 }
 
+static void a_rewind_keeps_no_more_than_keep(void **state)
+{
+    (void)state;
+    struct blockmem m = {.block = 1000, .keep = 3000};
+    char *first[10];
+    for (int i = 0; i < 10; i++) first[i] = blockmem_take(&m, 1000); /* ten full blocks */
+    blockmem_rewind(&m);
+    /* three kept: the next three pieces are in blocks of the first round */
+    for (int i = 0; i < 3; i++) {
+        char *p = blockmem_take(&m, 1000);
+        int found = 0;
+        for (int k = 0; k < 10 && !found; k++) found = p == first[k];
+        assert_true(found);
+    }
+    assert_null(m.spare);
+    blockmem_free(&m);
+}
+
+static void a_spare_block_too_small_is_not_handed_out(void **state)
+{
+    (void)state;
+    struct blockmem m = {.block = 100, .keep = 1 << 20};
+    assert_non_null(blockmem_take(&m, 100));
+    blockmem_rewind(&m);
+    m.block = 200; /* blocks made before are smaller than a piece may now be */
+    char *p = blockmem_take(&m, 200);
+    assert_non_null(p);
+    memset(p, 'z', 200); /* ASan: a 100-byte block here would overflow */
+    blockmem_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pieces_keep_their_bytes_until_the_rewind),
         cmocka_unit_test(a_rewind_hands_the_same_blocks_out_again),
         cmocka_unit_test(a_large_piece_has_a_block_of_its_own),
+        cmocka_unit_test(a_rewind_keeps_no_more_than_keep),
+        cmocka_unit_test(a_spare_block_too_small_is_not_handed_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ static int teardown(void **state)
 static void files_are_read_into_the_room(void **state)
 {
     (void)state;
-    struct read_room room = {.mem = {.block = 4096}};
+    struct read_room room = {.mem = {.block = 4096, .keep = 1 << 20}};
     pthread_mutex_init(&room.lock, NULL);
     char why[256];
     struct stat st;
@@ -75,7 +75,7 @@ static size_t slurp(const char *path, char *buf, size_t cap)
 static void a_file_longer_than_its_size_moves_to_the_heap(void **state)
 {
     (void)state;
-    struct read_room room = {.mem = {.block = 4096}};
+    struct read_room room = {.mem = {.block = 4096, .keep = 1 << 20}};
     pthread_mutex_init(&room.lock, NULL);
     char why[256], want[65536];
     struct stat st;
@@ -108,7 +108,7 @@ static void a_file_longer_than_its_size_moves_to_the_heap(void **state)
 static void the_budget_and_the_reasons(void **state)
 {
     (void)state;
-    struct read_room room = {.mem = {.block = 4096}};
+    struct read_room room = {.mem = {.block = 4096, .keep = 1 << 20}};
     pthread_mutex_init(&room.lock, NULL);
     char why[256];
     struct stat st;
