@@ -12,38 +12,50 @@
 
 #include "model/tagjob.h"
 
-static char dir[] = "/tmp/nbstage-tagjob-read-XXXXXX";
+static char *dir; /* the tests' folder (setup) */
 
+/* DIR/NAME holding BYTES (a static buffer: the next call reuses it). */
 static char *write_file(const char *name, const char *bytes)
 {
     static char path[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(bytes, f);
-    fclose(f);
+    unit_write_file(path, bytes);
     return path;
 }
 
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
+    dir = unit_make_tmpdir("tagjob-read");
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
+    unit_rm_rf(dir);
+    free(dir);
+    return 0;
+}
+
+/* A read room of 4 KB blocks, as a window's (model/tagrun.c) with smaller blocks. */
+static void room_init(struct read_room *room)
+{
+    *room = (struct read_room){.mem = {.block = 4096, .keep = 1 << 20}};
+    pthread_mutex_init(&room->lock, NULL);
+}
+
+static void room_free(struct read_room *room)
+{
+    blockmem_free(&room->mem);
+    pthread_mutex_destroy(&room->lock);
 }
 
 static void files_are_read_into_the_room(void **state)
 {
     (void)state;
-    struct read_room room = {.mem = {.block = 4096, .keep = 1 << 20}};
-    pthread_mutex_init(&room.lock, NULL);
+    struct read_room room;
+    room_init(&room);
     char why[256];
     struct stat st;
     size_t len_a, len_b;
@@ -58,8 +70,7 @@ static void files_are_read_into_the_room(void **state)
     assert_string_equal(a, "{\"cells\": []}\n"); /* NUL-terminated */
     assert_string_equal(b, "{}");
     assert_ptr_equal(b, a + 14 + 2); /* the next piece of the same block */
-    blockmem_free(&room.mem);
-    pthread_mutex_destroy(&room.lock);
+    room_free(&room);
 }
 
 /* The bytes of PATH as read with plain stdio, for comparison. */
@@ -75,8 +86,8 @@ static size_t slurp(const char *path, char *buf, size_t cap)
 static void a_file_longer_than_its_size_moves_to_the_heap(void **state)
 {
     (void)state;
-    struct read_room room = {.mem = {.block = 4096, .keep = 1 << 20}};
-    pthread_mutex_init(&room.lock, NULL);
+    struct read_room room;
+    room_init(&room);
     char why[256], want[65536];
     struct stat st;
     size_t len;
@@ -101,15 +112,14 @@ static void a_file_longer_than_its_size_moves_to_the_heap(void **state)
     assert_int_equal(in_room, 0);
     assert_memory_equal(got, want, (size_t)(nl - want) + 1);
     free(got);
-    blockmem_free(&room.mem);
-    pthread_mutex_destroy(&room.lock);
+    room_free(&room);
 }
 
 static void the_budget_and_the_reasons(void **state)
 {
     (void)state;
-    struct read_room room = {.mem = {.block = 4096, .keep = 1 << 20}};
-    pthread_mutex_init(&room.lock, NULL);
+    struct read_room room;
+    room_init(&room);
     char why[256];
     struct stat st;
     size_t len;
@@ -123,8 +133,7 @@ static void the_budget_and_the_reasons(void **state)
     assert_null(tagjob_read(write_file("empty.ipynb", ""), &len, &st, why, sizeof why, NULL, NULL, &room,
                             &in_room));
     assert_string_equal(why, "empty file");
-    blockmem_free(&room.mem);
-    pthread_mutex_destroy(&room.lock);
+    room_free(&room);
 }
 
 int main(void)
