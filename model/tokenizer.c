@@ -14,14 +14,15 @@
 
 const char tokenizer_filter[] = "!\"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\n";
 
-/* 1 = separator: the filter characters, the split character ' ', and NUL.  Kept in
- * step with tokenizer_filter by test_tokenizer. */
+/* 1 = separator: the filter characters, the split character ' ', NUL, and the other
+ * ASCII white space ('\r', '\v', '\f'; tokenizer.h says why).  Kept in step with
+ * tokenizer_filter by test_tokenizer. */
 static const unsigned char sep[256] = {
     [0] = 1, [' '] = 1, ['!'] = 1, ['"'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1,
     ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1,
     [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1, ['['] = 1,
     ['\\'] = 1, [']'] = 1, ['^'] = 1, ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1,
-    ['\t'] = 1, ['\n'] = 1,
+    ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\v'] = 1, ['\f'] = 1,
 };
 
 int tokenizer_is_separator(unsigned char c) { return sep[c]; }

@@ -5,8 +5,13 @@
  *     !"#$%&()*+,-./:;<=>?@[\]^`{|}~\t\n      (Keras' list with '_' taken out)
  * become spaces, and the text is split on ' ' with empty pieces dropped — exactly
  * keras.preprocessing.text.text_to_word_sequence(s, filters=F, lower=True, split=" ").
- * So "\r", "\f" and "\v" are *not* separators (they are not in Keras' list).
- * One difference from Keras: a NUL byte separates (Keras keeps it in the word).
+ * Two differences from Keras: a NUL byte separates (Keras keeps it in the word), and
+ * so do "\r", "\v" and "\f", which are not in Keras' list.  Why: a cell saved with
+ * Windows line ends ("\r\n") is the same code as one saved with "\n", and must read
+ * as the same words; under Keras' split "\r" became a word of its own or the end of
+ * the word before it ("x\r"), and such a cell could change stage.  Model files keep
+ * Keras' filter string (the check at load is unchanged); these four bytes separate
+ * whatever the model, since no model counted words with them inside usefully.
  * Lower-casing is str.lower()'s beyond ASCII too (model/ulower.h: "ВАШ КОД" gives
  * "ваш код", "É" "é", a final "Σ" "ς"), for the words that have a byte >= 0x80;
  * models counted before 2026-11-30 lower-cased ASCII only, and say so in their file

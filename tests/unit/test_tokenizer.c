@@ -3,6 +3,7 @@
  * Expected words are derived by hand from keras.preprocessing.text:
  *   text_to_word_sequence(s, filters='!"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\n', lower=True, split=' ')
  * = s.lower(), every filter character -> ' ', s.split(' '), empty pieces dropped;
+ * except that NUL, '\r', '\v' and '\f' separate too (tokenizer.h says why);
  * Tokenizer(num_words=N): word_counts in first-seen order, stable sort by count
  * descending, ids from 1, texts_to_sequences drops ids >= N; pad_sequences(maxlen,
  * padding='pre', truncating='pre').
@@ -49,7 +50,9 @@ static void splits_like_keras(void **state)
     check("X_train, y = DF.Fit(x)  # model.fit(X)", "x_train|y|df|fit|x"); /* comment stripped, _ kept */
     check("print('#not a comment')", "print|'|not|a|comment'");
     check("%matplotlib inline\n!pip install xgboost==1.0", "matplotlib|inline|pip|install|xgboost|1|0");
-    check("a\rb c\fd\te\nf", "a\rb|c\fd|e|f"); /* only space, \t and \n split */
+    check("a\rb c\fd\te\nf\vg\x01h", "a|b|c|d|e|f|g\x01h"); /* all ASCII white space splits, not \x01 */
+    /* Windows line ends read as the same words (Keras' split made "x\r" and "\r" words) */
+    check("df = df.dropna()\r\nx = [\r\n'a',\r\n]\r\n", "df|df|dropna|x|'a'");
     check("df[df['A']>0].groupby(\"B\").mean()", "df|df|'a'|0|groupby|b|mean");
     check("x = {'k': [1, 2]}; y @= z ^ w | v ~ u", "x|'k'|1|2|y|z|w|v|u");
     check("", "");
@@ -98,7 +101,8 @@ static void separator_table_matches_filter(void **state)
 {
     (void)state;
     for (int c = 0; c < 256; c++) {
-        int want = c == ' ' || c == 0 || (c && strchr(tokenizer_filter, c) != NULL);
+        int want = c == ' ' || c == 0 || c == '\r' || c == '\v' || c == '\f' ||
+                   (c && strchr(tokenizer_filter, c) != NULL);
         if (tokenizer_is_separator((unsigned char)c) != want) fail_msg("byte %d: separator table disagrees", c);
     }
     assert_null(strchr(tokenizer_filter, '_'));
@@ -307,6 +311,7 @@ static void assignment_words(void **state)
     check_with("df = df.dropna()", "df|=|df|dropna");
     check_with("df.dropna()", "df|dropna");
     check_with("X_train, y = f(a=1)  # z = 2\nif x == 1: y += 1", "x_train|y|=|f|a|1|if|x|1|y|=|1");
+    check_with("X_train, y = f(a=1)  # z = 2\r\nif x == 1: y += 1\r\n", "x_train|y|=|f|a|1|if|x|1|y|=|1");
     check_with("s = 'a = b'", "s|=|'a|b'");
     check_with("=", "=");
     check_with("x=", "x|=");
