@@ -88,6 +88,32 @@ out:
     return rc;
 }
 
+static int by_id_then_line(const void *x, const void *y)
+{
+    const struct label_cell *a = *(const struct label_cell *const *)x, *b = *(const struct label_cell *const *)y;
+    int d = strcmp(a->id, b->id);
+    return d ? d : (a->line > b->line) - (a->line < b->line);
+}
+
+int cells_id_clash(const struct label_cell *c, size_t n, size_t *first, size_t *second, const char **id)
+{
+    if (n < 2) return 0;
+    const struct label_cell **v = malloc(n * sizeof *v);
+    if (!v) return -1;
+    for (size_t i = 0; i < n; i++) v[i] = &c[i];
+    qsort(v, n, sizeof *v, by_id_then_line);
+    int found = 0;
+    for (size_t i = 1; i < n; i++) {
+        const struct label_cell *a = v[i - 1], *b = v[i];
+        if (strcmp(a->id, b->id) || (a->src_len == b->src_len && (!a->src_len || memcmp(a->src, b->src, a->src_len) == 0)))
+            continue;
+        if (!found || a->line < *first) { *first = a->line; *second = b->line; *id = a->id; }
+        found = 1;
+    }
+    free(v);
+    return found;
+}
+
 int cells_same_notebook(const struct label_cell *a, const struct label_cell *b)
 {
     return a->notebook && b->notebook && strcmp(a->notebook, b->notebook) == 0;

@@ -38,6 +38,13 @@ static int split_tabs(char *line, char **f, int n)
 int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
+    /* "-" is standard input for the JSON Lines inputs only: the cells or predictions
+     * may come from there, and the hand labels are read first, in full */
+    if (!strcmp(path, "-")) {
+        nb_error_fmt(err, errlen, "--gold -: the hand labels are read from a file, not standard input "
+                     "(./- names a file called -)");
+        return -1;
+    }
     FILE *fp = fopen(path, "r");
     if (!fp) { char why[512]; nb_error_fmt(err, errlen, "%s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why)); return -1; }
     char *line = NULL;
@@ -66,6 +73,13 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         }
         int label = stage_from_key(f[1]);
         int sec = (nf > 2 && f[2][0]) ? stage_from_key(f[2]) : STAGE_NONE;
+        /* a first row that names columns ("id<TAB>label", as pandas writes it) is a
+         * header under another name: said as such, not as a stage called "label" */
+        if (lineno == 1 && label == -2 && (!strcmp(f[1], "label") || !strcmp(f[1], "stage"))) {
+            nb_error_fmt(err, errlen, "%s:1: a header row must start with cell_id (cell_id<TAB>label...), "
+                         "or be left out", path);
+            goto fail;
+        }
         if (label == -2 || sec == -2) {
             nb_error_fmt(err, errlen, "%s:%zu: unknown stage '%s' (load prep train evaluate explore imports, or none)",
                      path, lineno, label == -2 ? f[1] : f[2]);

@@ -109,8 +109,15 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
         }
         if (ruleset_load_file(&rs, path, err, sizeof err) < 0) goto bad;
     }
-    for (int i = 0; i < o->n_rules; i++)
+    for (int i = 0; i < o->n_rules; i++) {
+        if (!strcmp(o->rules[i], "-")) { /* standard input is the cells' alone, as --gold says */
+            fprintf(stderr, "nbstage label: --rules -: rules are read from a file, not standard input "
+                            "(./- names a file called -)\n");
+            ruleset_free(&rs);
+            return -1;
+        }
         if (ruleset_load_file(&rs, o->rules[i], err, sizeof err) < 0) goto bad;
+    }
     if (lfset_init(lfs, &rs) < 0) { ruleset_free(&rs); fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
     return 0;
 bad:
@@ -184,6 +191,16 @@ int label_cells(const struct label_opts *o)
     total = n;
     if (in != stdin) fclose(in);
     if (rd < 0) goto out;
+    size_t first = 0, second = 0;
+    const char *clash = NULL;
+    int cl = cells_id_clash(cells, n, &first, &second, &clash);
+    if (cl < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    if (cl) {
+        fprintf(stderr, "nbstage label: %s:%zu and %zu: one id, two sources (%s): a weak label could go with "
+                        "either; ids must be unique, as one `nbstage ingest` run of their common folder gives them\n",
+                inname, first, second, clash);
+        goto out;
+    }
     if (o->gold) {
         /* Scoring asked for that cannot happen is the --gold argument's error, as a
          * bad row of it is, and as `eval` says it (exit 2): said before the work,
@@ -193,25 +210,18 @@ int label_cells(const struct label_opts *o)
         struct gold_seen seen;
         if (gold_seen_init(&seen, &gold) < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
         int met = 0;
-        size_t i = 0, first = 0;
-        for (; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
             const struct gold_row *g = gold_find(&gold, cells[i].id);
             if (!g || g->label == STAGE_NONE) continue;
-            /* the same cell twice is scored once; another cell under the id is refused,
-             * as eval and train refuse it */
-            if ((met = gold_seen_add(&seen, &gold, g, cells[i].line, cells[i].src, cells[i].src_len, &first)) < 0 ||
-                met == 2)
+            /* the same cell twice is scored once (another cell under the id was refused
+             * above) */
+            size_t seen_at;
+            if ((met = gold_seen_add(&seen, &gold, g, cells[i].line, cells[i].src, cells[i].src_len, &seen_at)) < 0)
                 break;
             found += met == 0;
         }
         gold_seen_free(&seen, &gold);
         if (met < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-        if (met == 2) {
-            fprintf(stderr, "nbstage label: %s:%zu and %zu: one id, two sources (%s): its hand label could go with "
-                            "either; ids must be unique, as one `nbstage ingest` run of their common folder "
-                            "gives them\n", inname, first, cells[i].line, cells[i].id);
-            goto out;
-        }
         if (labeled_rows == 0) { /* empty, the header alone, or only `none` rows */
             fprintf(stderr, "nbstage label: %s: no cell labeled with a stage\n", o->gold);
             goto out;
@@ -405,6 +415,11 @@ int label_cells(const struct label_opts *o)
         if (!want_report || (pass == 0) != (o->report != NULL)) continue;
         rep = o->report ? labelout_open(&ro, o->report, "report") : stderr;
         if (!rep) goto out;
+        if (!want_analysis) { /* -q --profile: the times alone, as its help says */
+            if (ns) print_profile(rep, &lfs, ns, total, o->jobs < 1 ? 1 : o->jobs > 8 ? 8 : o->jobs);
+            rep = NULL;
+            continue;
+        }
         fprintf(rep, "nbstage label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
                 n, m, lfs.rules.n, N_LF_BUILTINS, st.n);
         fprintf(rep, "nbstage label: %zu cells labeled (%.1f%%), %zu unlabeled (%zu of them voted on, but the "
@@ -419,10 +434,6 @@ int label_cells(const struct label_opts *o)
         fprintf(rep, "nbstage label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
                 t1 - t0, t2 - t1, t3 - t2, t4 - t3);
         if (ns) print_profile(rep, &lfs, ns, total, o->jobs < 1 ? 1 : o->jobs > 8 ? 8 : o->jobs);
-        if (!want_analysis) { /* -q --profile: the times alone */
-            rep = NULL;
-            continue;
-        }
         struct lf_report r = {
             .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .silent = lfs.silent, .n = n,
             .votes = votes, .gold = gold_ix, .gold_rows = gold_rows, .lm_pred = lm_pred, .mv_pred = mv_pred,

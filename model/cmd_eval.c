@@ -49,6 +49,7 @@ static void usage(FILE *to)
 "  --predictions     score PREDICTIONS.jsonl's \"stage\" fields, no model\n"
 "  --svg FILE        the confusion matrix as an SVG picture\n"
 "  --errors FILE     the misclassified cells as TSV: id, true, predicted, confidence\n"
+"                    (the last two empty for a cell without a prediction)\n"
 "  -q, --quiet       only the accuracy and macro-F1 line\n"
 "  -h, --help        this help\n\n"
 "exit: 0 scored (a cell without a prediction is a miss, not an error), 2 usage or\n"
@@ -312,9 +313,11 @@ int cmd_eval(int argc, char **argv)
         confusion_add(&conf, row->label, pred);
         label_doubt_add(&doubt, row, pred);
         scored++;
-        if (errf && pred != row->label)
-            fprintf(errf, "%s\t%s\t%s\t%.3f\n", id, stage_key[row->label], pred >= 0 ? stage_key[pred] : "none",
-                    pred >= 0 ? probs[pred] : 0.0);
+        /* a cell without a prediction: empty fields, not "none" (a hand label's stage) */
+        if (errf && pred != row->label && pred >= 0)
+            fprintf(errf, "%s\t%s\t%s\t%.3f\n", id, stage_key[row->label], stage_key[pred], probs[pred]);
+        else if (errf && pred != row->label)
+            fprintf(errf, "%s\t%s\t\t\n", id, stage_key[row->label]);
         json_decref(o);
     }
     int read_errno = errno; /* getline's, before free may touch it */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "labeling/stage.h"
 #include "model/commands.h"
@@ -31,6 +32,16 @@
 #include "model/trainsplit.h"
 #include "model/trainstop.h"
 #include "model/vocab.h"
+
+/* " (OUT left as it was)" when OUT is there to be left, else "": said when no model is
+ * written, so that a user does not look for an earlier model that never was. */
+static const char *kept_note(const char *out, char *buf, size_t len)
+{
+    struct stat st;
+    if (lstat(out, &st) < 0) return "";
+    snprintf(buf, len, " (%s left as it was)", out);
+    return buf;
+}
 
 int trainrun(const struct train_opts *o)
 {
@@ -131,6 +142,7 @@ int trainrun(const struct train_opts *o)
         fprintf(stderr, "nbstage train: out of memory for the parameters\n");
         goto out;
     }
+    char kept[4200];
     struct train_config cfg = o->cfg; /* with the stop flag */
     struct trainstop ts;
     cfg.stop = trainstop_catch(&ts);
@@ -141,14 +153,15 @@ int trainrun(const struct train_opts *o)
     /* Stopped before any epoch ended: the weights are a part-epoch's, never
      * validated; writing them would replace a user's earlier model with a worse one. */
     if (res.interrupted && res.epochs_run == 0) {
-        fprintf(stderr, "nbstage train: interrupted in epoch 1, before any epoch ended: no model written "
-                        "(%s left as it was)\n", o->out);
+        fprintf(stderr, "nbstage train: interrupted in epoch 1, before any epoch ended: no model written%s\n",
+                kept_note(o->out, kept, sizeof kept));
         goto out;
     }
     /* Diverged in the first epoch: no weights that are numbers to write. */
     if (res.diverged && res.epochs_run == 0) {
         fprintf(stderr, "nbstage train: training diverged in epoch 1 (weights or losses no longer finite "
-                        "numbers; try a lower --lr or less dropout): no model written (%s left as it was)\n", o->out);
+                        "numbers; try a lower --lr or less dropout): no model written%s\n",
+                kept_note(o->out, kept, sizeof kept));
         goto out;
     }
     if (trainsave_model(o, &p, &v, cv.n - nval, nval, &res, log)) goto out;

@@ -455,6 +455,13 @@ def test_eval_predictions_without_a_stage_count_as_misses(tiny):
     assert r.returncode == 0, r.stderr
     assert "accuracy 0.5000, macro-F1 0.5833 over 4 cells (cells without a prediction count as wrong; " \
            "0.6667 and 0.6667 over predicted ones)" in r.stdout, r.stdout
+    # --errors leaves the cell without a prediction its predicted and confidence fields
+    # empty: it wrote "none", which in a hand-label file is a stage of its own
+    errors = d / "miss-errors.tsv"
+    r = run(["eval", "-q", "--predictions", "--gold", str(gold), "--errors", str(errors), str(preds)])
+    assert r.returncode == 0, r.stderr
+    assert errors.read_text() == ("cell_id\ttrue\tpredicted\tconfidence\n"
+                                  "a#1\tload\t\t\na#3\tprep\tload\t0.000\n"), errors.read_text()
 
 
 def test_eval_notes_classes_without_support_as_sklearn_warns(tiny):
@@ -881,7 +888,7 @@ def test_ctrl_c_in_the_first_epoch_writes_nothing(tiny):
     rest = p.communicate(timeout=120)[1]
     log = "".join(seen) + rest
     assert "epoch 1/100000: interrupted after" in rest, log
-    assert p.returncode == 2 and "no model written" in rest, log
+    assert p.returncode == 2 and f"no model written ({out} left as it was)" in rest, log
     assert out.read_bytes() == b"an earlier model"
 
 
@@ -1131,6 +1138,15 @@ def test_inputs_that_cannot_be_read_are_named_with_the_reason(tiny, tmp_path):
                      ["train", "-q", "--epochs", "1", "--cells", str(path), "-o", str(d / "rd.nbsm"), str(weak)]):
             r = run(args)
             assert r.returncode == 2 and f"{path}: " in r.stderr and why in r.stderr, (args, r.stderr)
+    # "--gold -" said "-: cannot open: No such file or directory"
+    for args in (["eval", "--model", str(model), "--gold", "-", str(cells)],
+                 ["label", "-q", "--gold", "-", "-o", str(d / "rd-weak.jsonl"), str(cells)]):
+        r = run(args, gold.read_text())
+        assert r.returncode == 2 and r.stderr == f"nbstage {args[0]}: --gold -: the hand labels are read from a " \
+            "file, not standard input (./- names a file called -)\n", (args, r.stderr)
+    r = run(["label", "-q", "--rules", "-", "-o", str(d / "rd-weak.jsonl"), str(cells)], "rule x load /x/\n")
+    assert r.returncode == 2 and r.stderr == "nbstage label: --rules -: rules are read from a file, not standard " \
+        "input (./- names a file called -)\n", r.stderr
     fd = os.open(folder, os.O_RDONLY)
     try:
         r = subprocess.run([str(BIN), "classify", "--model", str(model)], stdin=fd, capture_output=True, text=True,
@@ -1248,6 +1264,15 @@ def test_a_gold_label_it_does_not_know_lists_the_keys(tiny, tmp_path):
                  ["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)]):
         r = run(args)
         assert r.returncode == 2 and r.stderr == f"nbstage {args[0]}: {want}", (args, r.stderr)
+    # a header under other names (pandas' "id<TAB>label") is said as a header, not as
+    # a stage called "label"
+    for header in ("id\tlabel", "cell\tstage\tsecondary"):
+        gold.write_text(header + "\na#0\tload\n")
+        want = f"{gold}:1: a header row must start with cell_id (cell_id<TAB>label...), or be left out\n"
+        for args in (["eval", "--model", str(model), "--gold", str(gold), str(cells)],
+                     ["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)]):
+            r = run(args)
+            assert r.returncode == 2 and r.stderr == f"nbstage {args[0]}: {want}", (args, r.stderr)
 
 
 def test_ids_that_never_match_are_shown(tiny, tmp_path):

@@ -404,9 +404,19 @@ def test_one_id_with_two_sources_is_refused_by_label_and_eval(tmp_path, cells):
     assert not out.exists()
     r = run(["eval", "--gold", gold, joined])
     assert r.returncode == 2 and want in r.stderr and "accuracy" not in r.stdout, (r.stdout, r.stderr)
-    # predictions carry no source: two stages for the id say the same (label's lines here)
+    # `label` without --gold refuses it too (it accepted it, and `train` refused its
+    # labels), as does `label --statements`
     weak = tmp_path / "weak.jsonl"
-    assert run(["label", "-q", "-o", weak, joined]).returncode == 0
+    for extra in ([], ["--statements"]):
+        r = run(["label", "-q", *extra, "-o", weak, joined])
+        assert r.returncode == 2 and want in r.stderr and "a weak label could go with either" in r.stderr, r.stderr
+        assert not weak.exists()
+    # predictions carry no source: two stages for the id say the same (label's lines of
+    # each part, joined)
+    parts = [tmp_path / "w1.jsonl", tmp_path / "w2.jsonl"]
+    for part, src in zip(parts, (cells, other)):
+        assert run(["label", "-q", "-o", part, src]).returncode == 0
+    weak.write_text(parts[0].read_text() + parts[1].read_text())
     r = run(["eval", "--predictions", "--gold", gold, weak])
     assert r.returncode == 2 and f"{weak}:2 and {n + 1}: one id, two predictions (a.ipynb#1)" in r.stderr, r.stderr
     # lines with a source, the same one, and two stages: two predictions too
@@ -775,6 +785,7 @@ def test_profile_names_the_slow_rule_first_and_changes_no_label(tmp_path):
     assert "LF analysis" not in r.stderr  # -q: the times alone
     lines = r.stderr.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("LF time (--profile):"))
+    assert head == 0, r.stderr  # nothing before them (it said the three summary lines first)
     assert f"over {len(rows)} cells" in lines[head], lines[head]
     assert lines[head + 2].split() == ["LF", "stage", "defined", "at", "time", "s", "share", "us/cell"]
     table = []
