@@ -113,8 +113,8 @@ static void print_summary(const struct tagrun *r, double secs, int threads)
     if (r->sync_failed)
         fprintf(stderr, ", %ld filesystem%s failed to sync", r->sync_failed,
                 r->sync_failed == 1 ? "" : "s");
-    fprintf(stderr, "\nnbstage tag: %ld code cells: %ld tagged, %ld blank", r->code_cells,
-            r->tagged, r->blank);
+    fprintf(stderr, "\nnbstage tag: %ld code cell%s: %ld tagged, %ld blank", r->code_cells,
+            r->code_cells == 1 ? "" : "s", r->tagged, r->blank);
     if (o->from_outputs) {
         fprintf(stderr, ", %ld without a tag output", r->kept - r->unreadable);
         if (r->unreadable) fprintf(stderr, " and %ld with an unreadable one", r->unreadable);

@@ -124,7 +124,8 @@ static int tag_stage_of(const char *buf, const struct canon_item *it)
 
 /* Fills V for cell C; -1 when an escaped string there would need decoding (the
  * jansson path compares decoded strings with strcmp, NULs and all), or when "tags" is
- * not a list (the jansson path refuses the notebook: tag_tags_not_a_list). */
+ * not a list of strings (the jansson path refuses the notebook:
+ * tag_tags_not_a_list_of_strings). */
 static int view(const struct canonscan *s, const char *buf, const struct canon_cell *c,
                 struct view *v)
 {
@@ -147,7 +148,7 @@ static int view(const struct canonscan *s, const char *buf, const struct canon_c
     for (size_t i = 0; i < v->nparts; i++)
         if (v->parts[i].esc) return -1;
     for (size_t i = 0; i < v->nelems; i++)
-        if (v->elems[i].esc) return -1;
+        if (v->elems[i].esc || v->elems[i].kind != CANON_STRING) return -1;
     return 0;
 }
 

@@ -125,7 +125,7 @@ int tag_apply(json_t *cell, const struct cell_tag *want)
         }
         return 0;
     }
-    if (tags && !json_is_array(tags)) return -1; /* the user's: never replaced (tag_tags_not_a_list) */
+    if (tags && !json_is_array(tags)) return -1; /* the user's: never replaced (tag_tags_not_a_list_of_strings) */
     json_t *ws = json_pack("{s:s, s:f, s:s}", "stage", stage_key[want->stage], "confidence",
                            want->confidence, "model", want->model);
     if (!ws || json_object_set_new(meta, "workflow_stage", ws)) return -1;
@@ -297,14 +297,17 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cont
 static int tag_cells(json_t *nb, const struct tag_options *opt, struct tag_result *res,
                      struct context_trail *trail);
 
-long tag_tags_not_a_list(const json_t *nb)
+long tag_tags_not_a_list_of_strings(const json_t *nb)
 {
     size_t n = nb_cell_count(nb);
     for (size_t i = 0; i < n; i++) {
         json_t *cell = nb_cell(nb, i);
         const char *type = nb_cell_type(cell);
         json_t *tags = json_object_get(cell_meta(cell), "tags");
-        if (type && !strcmp(type, "code") && tags && !json_is_array(tags)) return (long)i;
+        if (!type || strcmp(type, "code") || !tags) continue;
+        if (!json_is_array(tags)) return (long)i;
+        for (size_t k = 0; k < json_array_size(tags); k++)
+            if (!json_is_string(json_array_get(tags, k))) return (long)i;
     }
     return -1;
 }

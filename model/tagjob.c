@@ -295,10 +295,10 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             nb_lang_of_tree(nb, &j->lang);
             if (!j->lang.python) goto other_language;
         }
-        long bad_tags = tag_tags_not_a_list(nb);
+        long bad_tags = tag_tags_not_a_list_of_strings(nb);
         if (bad_tags >= 0) {
             fprintf(err, "nbstage tag: %s: cells[%ld].metadata.tags is not a list of strings, as nbformat "
-                         "requires; a stage tag would replace it: make it a list (\"tags\": [...])\n",
+                         "requires, and a stage tag cannot go into it: make it one (\"tags\": [\"...\"])\n",
                     name, bad_tags);
             j->failed = 1;
             goto done;

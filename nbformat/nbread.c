@@ -246,7 +246,7 @@ static const char *explain(const json_error_t *je, const char *buf, size_t len)
     if (at_conflict_marker(je, buf, len))
         return "a merge conflict marker: not JSON until the conflict is resolved";
     if (strstr(je->text, "too big integer") || strstr(je->text, "too big negative integer"))
-        return "integer beyond 64 bits: cannot be kept exactly";
+        return "integer beyond 64 bits (signed: -2^63 to 2^63-1): cannot be kept exactly";
     if (strstr(je->text, "real number overflow"))
         return "number too large for a double (Python would turn it into Infinity)";
     if (strstr(je->text, "duplicate object key"))

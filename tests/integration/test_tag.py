@@ -667,6 +667,10 @@ BAD = {
                                                                             '"tags": "mine"').encode(),
     "tags-object.ipynb": make_nb(["import os", ("df.head()", {"tags": ["a"]})]).replace(
         '"tags": [\n     "a"\n    ]', '"tags": {"owner": "ann"}').replace('\n ', '\n  ').encode(),
+    # a list with a number in it (nbformat.validate refuses it too): the stage tag was
+    # added and the list written back as it was
+    "tags-number.ipynb": make_nb(["import os", ("df.head()", {"tags": ["mine"]})]).replace(
+        '"tags": [\n     "mine"\n    ]', '"tags": [\n     "mine",\n     1\n    ]').encode(),
 }
 REASONS = {
     "malformed.ipynb": "malformed.ipynb:1:",
@@ -680,6 +684,7 @@ REASONS = {
     "minor-text.ipynb": '"nbformat_minor" is not an integer',
     "tags-text.ipynb": "cells[1].metadata.tags is not a list of strings",
     "tags-object.ipynb": "cells[2].metadata.tags is not a list of strings",
+    "tags-number.ipynb": "cells[2].metadata.tags is not a list of strings",
     "readonly.ipynb": "read-only file, left untouched",
 }
 
@@ -708,7 +713,7 @@ def test_bad_files_reported_and_untouched(model, tmp_path):
         assert after[name][0] != before[name][0]
         assert all(s in STAGES for s, _ in tagged_cells(json.loads(after[name][0]))
                    if s is not None)
-    assert "12 failed" in r.stderr
+    assert "13 failed" in r.stderr
     assert oct((d / "readonly.ipynb").stat().st_mode & 0o777) == "0o444"
     # --check and --dry-run say it too: the run they preview would refuse the file
     for mode in ("--check", "--dry-run"):

@@ -98,7 +98,7 @@ static void test_apply_adds_and_replaces(void **state)
     json_decref(c);
 
     /* "tags" that is not a list is the user's: never replaced (it was, by a list of the
-     * stage tag alone); tag refuses such a notebook first (tag_tags_not_a_list) */
+     * stage tag alone); tag refuses such a notebook first (tag_tags_not_a_list_of_strings) */
     c = code_cell("x", "{\"tags\": \"mine\"}");
     assert_int_equal(tag_apply(c, &train), -1);
     assert_meta(c, "{\"tags\": \"mine\"}");

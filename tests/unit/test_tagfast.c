@@ -113,7 +113,7 @@ static const char *const edge_meta[] = {
     "{\"ta\": 2, \"tags\": [\"t\"], \"tags_x\": 1, \"workflow_stage\": 7}",
     "{\"tags\": [], \"workflow_stage\": {\"confidence\": 1, \"model\": \"m\", \"stage\": \"zzz\","
     " \"x\": true}}",
-    "{\"tags\": [1, {\"a\": [1, 2]}, \"stage:train\", [\"stage:load\"]]}",
+    "{\"tags\": [\"1\", \"stage:train\", \"stage:loadx\"]}",
     "{\"scrolled\": true}",
     "{\"ExecuteTime\": {\"end_time\": \"2020\"}, \"b\": [], \"c\": {}}",
     "{\"workflow_stage\": {\"confidence\": 0.25, \"model\": \"other\", \"stage\": \"explore\"}}",
@@ -139,6 +139,17 @@ static void edge_cases(void **state)
     char *buf = notebook(edge_src, edge_meta, N_EDGE, &len);
     assert_int_equal(differential(buf, len, &opt, NULL, NULL), 0);
     free(buf);
+    /* ... as is a cell whose tags are not all strings (tag refuses the notebook there,
+     * tag_tags_not_a_list_of_strings; the splice added its tag to the list) */
+    {
+        const char *meta[2] = {"{\"tags\": [\"a\", 1]}", "{}"}, *code[2] = {"import os", "x = 1"};
+        char *odd = notebook(code, meta, 2, &len);
+        assert_int_equal(differential(odd, len, &opt, NULL, NULL), 0);
+        json_t *nb = parse(odd);
+        assert_int_equal(tag_tags_not_a_list_of_strings(nb), 0);
+        json_decref(nb);
+        free(odd);
+    }
     /* ... a blank one is not */
     const char *src[N_EDGE];
     memcpy(src, edge_src, sizeof src);
