@@ -144,8 +144,8 @@ static void print_changes(FILE *out, const char *path, const struct tag_result *
         case TAG_REMOVE:
             fprintf(out, "remove %s (empty or comments only)\n", stage_or_none(c->old_stage));
             break;
-        case TAG_REFRESH:
-            if (c->old_conf >= 0)
+        case TAG_REFRESH: /* the same confidence to 3 decimals: its model or metadata changed */
+            if (c->old_conf >= 0 && tag_round(c->old_conf) != tag_round(c->new_conf))
                 fprintf(out, "%s confidence %.3f -> %.3f\n", stage_key[c->new_stage], c->old_conf,
                         c->new_conf);
             else
@@ -340,6 +340,12 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             fputc('\n', out);
         }
     } else if (o->dry_run) {
+        /* the real run would refuse to replace it: said as it would say it */
+        if (!same && !is_stdin && nb_save_check(j->path, &e)) {
+            fprintf(err, "nbstage tag: %s\n", e.msg);
+            j->failed = 1;
+            goto done;
+        }
         print_changes(out, name, &j->res);
         if (j->res.outputs_stripped)
             fprintf(out, "%s: remove %ld tag output%s\n", name, j->res.outputs_stripped,

@@ -239,6 +239,14 @@ fail:
     return -1;
 }
 
+int nb_save_check(const char *path, nb_error *err)
+{
+    struct nb_save_target t = {0};
+    if (nb_save_target(path, &t, err)) return -1;
+    free(t.real);
+    return 0;
+}
+
 int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,
                    void (*note)(char *tmp, int live), nb_error *err)
 {

@@ -94,18 +94,24 @@ int nb_save_atomic(const char *path, const char *buf, size_t len, nb_error *err)
 int nb_save_atomic_flags(const char *path, const char *buf, size_t len, unsigned flags,
                          nb_error *err);
 
-/* nb_save_atomic_flags, while PATH is still the file WAS (its stat when read: inode,
- * size, modification time), looked at again just before the rename: -3 when it is not
- * (an editor or Jupyter saved it in place meanwhile), the temporary removed and PATH
- * left as it is now.  WAS NULL: no such check. */
 /* Whether PATH (symlinks followed) is still the file WAS describes: the same inode,
  * size and modification time (WAS with inode 0: never).  tag and fmt ask it of a
  * notebook they read, before replacing it: Jupyter autosaves while they run. */
 struct stat;
 int nb_file_unchanged(const char *path, const struct stat *was);
 
+/* nb_save_atomic_flags, while PATH is still the file WAS (its stat when read: inode,
+ * size, modification time), looked at again just before the rename: -3 when it is not
+ * (an editor or Jupyter saved it in place meanwhile), the temporary removed and PATH
+ * left as it is now.  WAS NULL: no such check. */
 int nb_save_atomic_if(const char *path, const char *buf, size_t len, unsigned flags,
                       const struct stat *was, nb_error *err);
+
+/* What nb_save_atomic would say of PATH before writing anything: 0 when it would go on
+ * to write, else -1 and its reason in ERR (a read-only file, one we may not write, not
+ * a regular file, another user's in a sticky folder).  For a preview (`tag --dry-run`)
+ * that must name the files the real run would refuse. */
+int nb_save_check(const char *path, nb_error *err);
 
 /* How a program's output file PATH is written.  A temporary beside it renamed over
  * it is right for a regular file or a new name (0), but PATH may name something else:

@@ -482,6 +482,8 @@ def test_confidence_or_model_change_is_refreshed_not_a_finding(model, tmp_path):
     assert r.stdout.splitlines()[0].startswith(f"{nb}#0: ")
     assert " confidence 0.500 -> " in r.stdout.splitlines()[0]
     assert r.stdout.splitlines()[1].startswith(f"{nb}#1: ")
+    # the model alone changed: said as such (it said "confidence 1.000 -> 1.000")
+    assert r.stdout.splitlines()[1].endswith(" (model or metadata refreshed)"), r.stdout
     assert nbstage("tag", "-m", model, nb).stdout == f"tagged {nb} (2 cells changed)\n"
     assert nb.read_text() == good
 
@@ -719,6 +721,10 @@ def test_bad_files_reported_and_untouched(model, tmp_path):
     for mode in ("--check", "--dry-run"):
         r = nbstage("tag", "-m", model, mode, d / "tags-text.ipynb")
         assert r.returncode == 2 and "metadata.tags is not a list" in r.stderr, (mode, r.stderr)
+    # --dry-run names the read-only file the run refuses (it listed it to rewrite, exit 0)
+    r = nbstage("tag", "-m", model, "--dry-run", d / "readonly.ipynb")
+    assert r.returncode == 2 and f"{d}/readonly.ipynb: read-only file, left untouched" in r.stderr, r.stderr
+    assert r.stdout == "" and "1 failed" in r.stderr, (r.stdout, r.stderr)
     # the folder named like a notebook, given by name
     r = nbstage("tag", "-m", model, d / "x.ipynb")
     assert r.returncode == 2 and f"{d}/x.ipynb: is a directory, not a notebook" in r.stderr
