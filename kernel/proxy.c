@@ -206,12 +206,15 @@ static char *py_literal(const char *s)
  * output dropped with its iopub messages, and the code runs through exec in a
  * namespace of its own, so it leaves no name behind.  Only for an ipykernel child
  * (the code is Python); its files and sockets are set up already, and it reads the
- * path only when asked. */
+ * path only when asked.  The same code takes CHILD_CONNECTION_ENV out of the child's
+ * environment: it served at the child's exec (kernel/child.h), and ipykernel alone has
+ * no such variable for a cell, `!env` or a subprocess to see. */
 static void tell_connection_file(struct proxy *px)
 {
     if (!px->cfg->ipykernel || !px->cfg->client_file) return;
     static const char inner[] =
-        "import sys\n"
+        "import os, sys\n"
+        "os.environ.pop('" CHILD_CONNECTION_ENV "', None)\n"
         "from ipykernel.kernelapp import IPKernelApp as A\n"
         "if A.initialized():\n"
         "    A.instance().connection_file = %s\n"

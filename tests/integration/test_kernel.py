@@ -315,12 +315,16 @@ def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
     to 5), so the proxy tells it Jupyter's once it is up; before, a user pasting that
     JSON, or `jupyter console --existing` with that path, reached the child behind the
     proxy's back.  Telling it leaves no trace: a fresh kernel's first cell is cell 1,
-    with the names and input history of ipykernel alone."""
+    with the names and input history of ipykernel alone, and no variable of ours in its
+    environment."""
     look = "print(sorted(globals()), _ih, _i, _ii)"
     code = ("%connect_info\n"
             "from ipykernel import get_connection_file as _gcf\n"
             "print('FILE=' + _gcf()); del _gcf\n"
-            "import sys; print('ARGV=' + repr(sys.argv[1:]))")
+            "import sys; print('ARGV=' + repr(sys.argv[1:]))\n"
+            "import os, subprocess\n"
+            "print('ENV=' + repr(sorted(k for k in os.environ if k.startswith('NBSTAGE_CHILD'))))\n"
+            "print('SUBENV=' + repr(subprocess.run(['env'], capture_output=True, text=True).stdout.count('NBSTAGE_CHILD')))")
     seen = {}
     for name in ("python3", "nbs-signal"):
         k = Kernel(name, logs)
@@ -338,6 +342,9 @@ def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
             assert f"FILE={k.km.connection_file}\n" in text, name
             assert f"ARGV={['-f', k.km.connection_file]!r}\n" in text, name
             assert os.path.basename(k.km.connection_file) in text.split("--existing")[2], name
+            # the variable a nested stage kernel is caught by served at the child's
+            # start: neither a cell nor its subprocesses see it, as with ipykernel alone
+            assert "ENV=[]\n" in text and "SUBENV=0\n" in text, (name, text)
         finally:
             k.close()
     assert seen["nbs-signal"] == seen["python3"]
