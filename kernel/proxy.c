@@ -206,7 +206,9 @@ static char *py_literal(const char *s)
  * output dropped with its iopub messages, and the code runs through exec in a
  * namespace of its own, so it leaves no name behind.  Only for an ipykernel child
  * (the code is Python); its files and sockets are set up already, and it reads the
- * path only when asked.  The same code takes CHILD_CONNECTION_ENV out of the child's
+ * path only when asked.  IPKernelApp's transport, ip and ports are set to Jupyter's
+ * too (read only when its sockets were bound, and by code that looks for where
+ * clients connect).  The same code takes CHILD_CONNECTION_ENV out of the child's
  * environment: it served at the child's exec (kernel/child.h), and ipykernel alone has
  * no such variable for a cell, `!env` or a subprocess to see. */
 static void tell_connection_file(struct proxy *px)
@@ -217,13 +219,21 @@ static void tell_connection_file(struct proxy *px)
         "os.environ.pop('" CHILD_CONNECTION_ENV "', None)\n"
         "from ipykernel.kernelapp import IPKernelApp as A\n"
         "if A.initialized():\n"
-        "    A.instance().connection_file = %s\n"
-        "    sys.argv[:] = [%s if a == %s else a for a in sys.argv]\n";
+        "    a = A.instance()\n"
+        "    a.connection_file = %s\n"
+        "    sys.argv[:] = [%s if x == %s else x for x in sys.argv]\n"
+        "    a.transport, a.ip = %s, %s\n"
+        "    a.shell_port, a.iopub_port, a.stdin_port, a.control_port, a.hb_port = %d, %d, %d, %d, %d\n";
     static const char outer[] = "try:\n    exec(%s, {})\nexcept Exception:\n    pass\n";
+    const struct connection *cl = px->cfg->client;
     char *ours = py_literal(px->cfg->client_file), *theirs = py_literal(px->cfg->child->conn_file);
+    char *tr = py_literal(cl->transport), *ip = py_literal(cl->ip);
     char *code = NULL, *lit = NULL, *cs = NULL;
-    size_t n = ours && theirs ? sizeof inner + 2 * strlen(ours) + strlen(theirs) : 0;
-    if (n && (code = malloc(n))) snprintf(code, n, inner, ours, ours, theirs);
+    size_t n = ours && theirs && tr && ip ? sizeof inner + 2 * strlen(ours) + strlen(theirs) + strlen(tr) +
+                                                strlen(ip) + N_CHANNELS * 12 : 0;
+    if (n && (code = malloc(n)))
+        snprintf(code, n, inner, ours, ours, theirs, tr, ip, cl->port[CH_SHELL], cl->port[CH_IOPUB],
+                 cl->port[CH_STDIN], cl->port[CH_CONTROL], cl->port[CH_HB]);
     if (code && (lit = py_literal(code))) {
         n = sizeof outer + strlen(lit);
         free(code);
@@ -242,6 +252,8 @@ static void tell_connection_file(struct proxy *px)
     free(lit);
     free(ours);
     free(theirs);
+    free(tr);
+    free(ip);
 }
 
 /* ---- relaying ------------------------------------------------------------------------- */

@@ -322,6 +322,9 @@ def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
             "from ipykernel import get_connection_file as _gcf\n"
             "print('FILE=' + _gcf()); del _gcf\n"
             "import sys; print('ARGV=' + repr(sys.argv[1:]))\n"
+            "from ipykernel.kernelapp import IPKernelApp as _A; _a = _A.instance()\n"
+            "print('APP=' + repr((_a.transport, _a.ip, _a.shell_port, _a.iopub_port, _a.stdin_port,\n"
+            "                     _a.control_port, _a.hb_port))); del _A, _a\n"
             "import os, subprocess\n"
             "print('ENV=' + repr(sorted(k for k in os.environ if k.startswith('NBSTAGE_CHILD'))))\n"
             "print('SUBENV=' + repr(subprocess.run(['env'], capture_output=True, text=True).stdout.count('NBSTAGE_CHILD')))")
@@ -345,6 +348,10 @@ def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
             # the variable a nested stage kernel is caught by served at the child's
             # start: neither a cell nor its subprocesses see it, as with ipykernel alone
             assert "ENV=[]\n" in text and "SUBENV=0\n" in text, (name, text)
+            # IPKernelApp's own record of where clients connect: Jupyter's sockets too
+            app = (want["transport"], want["ip"], *(want[f"{c}_port"] for c in
+                                                    ("shell", "iopub", "stdin", "control", "hb")))
+            assert f"APP={app!r}\n" in text, (name, text)
         finally:
             k.close()
     assert seen["nbs-signal"] == seen["python3"]
