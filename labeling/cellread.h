@@ -33,10 +33,10 @@ int cells_add_statements(struct label_cell **cells, size_t n, size_t *n_sub);
 
 /* One id given to two different sources (two ingest outputs joined with cat, each
  * PATH's ids relative to it): 1 with the two lines in *FIRST < *SECOND and the id in
- * *ID, the clash with the earliest first line; 0 when there is none (the same cell twice is harmless);
- * -1 when out of memory.  Why refused: a weak label written for the id could go with
- * either cell (train refuses the join, eval and label --gold too), and the rules that
- * read a cell's neighbours would take the two notebooks for one. */
+ * *ID, the clash with the earliest first line; 0 when there is none (the same cell
+ * twice is harmless); -1 when out of memory.  Why refused: a weak label written for
+ * the id could go with either cell (train refuses the join, eval and label --gold
+ * too), and the rules that read a cell's neighbours would take two notebooks for one. */
 int cells_id_clash(const struct label_cell *c, size_t n, size_t *first, size_t *second, const char **id);
 
 /* Whether A and B name the same notebook (a cell without one has no neighbours). */
