@@ -313,6 +313,9 @@ def test_an_attached_console_and_a_second_client_as_with_ipykernel_alone(env, sp
         got, want = _without_badge(key, stage[key]), _lines(plain[key])
         if key == "connect":
             got, want = _conn_info(got, stage["file"]), _conn_info(want, plain["file"])
+        if key == "interrupt":  # colours left out: IPython highlights the expression the
+            # SIGINT landed in, `time.sleep(0.05)` or none (the loop), as timing has it
+            got, want = [ANSI.sub("", ln) for ln in got], [ANSI.sub("", ln) for ln in want]
         assert got == want, f"{key}: stage kernel\n{got}\nipykernel alone\n{want}"
     assert _lines(stage["eof"]) == _lines(plain["eof"]) == ["y", "keeping kernel alive", ""], stage["eof"]
     assert "Out[1]: 42" in _lines(stage["print"]) and "Out[3]: 'bob'" in _lines(stage["x"])
