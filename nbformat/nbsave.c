@@ -310,10 +310,17 @@ void nb_save_owner(int fd, const struct nb_save_target *t)
     if (!t->existed) return;
     /* The old file's owner and group, too (root re-tagging users' files, a folder
      * shared by a group): as `sed -i` does, the group alone when the owner cannot be
-     * given away.  Before fchmod: a chown may clear set-id bits. */
-    if ((t->st.st_uid != geteuid() || t->st.st_gid != getegid()) &&
+     * given away.  Compared with what the temporary got, not with our own ids: in a
+     * setgid folder (or on a grpid mount) it has the folder's group.  Before fchmod:
+     * a chown may clear set-id bits. */
+    struct stat made;
+    if ((fstat(fd, &made) || made.st_uid != t->st.st_uid || made.st_gid != t->st.st_gid) &&
         fchown(fd, t->st.st_uid, t->st.st_gid))
         (void)!fchown(fd, (uid_t)-1, t->st.st_gid);
+    /* The temporary inherited the folder's default ACL, if it has one, as its access
+     * ACL: gone, so that the file has the old one's below or none (the folder's could
+     * give others access the old file did not). */
+    (void)fremovexattr(fd, "system.posix_acl_access");
     /* And its extended attributes: a user's (user.*) and a POSIX ACL (an extra user
      * or group with write access in a shared folder, system.posix_acl_access), which
      * a new file would not have.  Best effort, as the owner: one we may not set

@@ -4,7 +4,8 @@
  * into, a write error (EFBIG under RLIMIT_FSIZE) keeping the old file, and never a
  * temporary left; the temporary's name noted before the file is made (what the
  * signal handler reads); a name near NAME_MAX (the temporary's cut at a character's
- * start); the old file's extended attributes kept; an empty name or one ending in
+ * start); the old file's extended attributes kept, and its group in a setgid folder,
+ * and a folder's default ACL not added to a file that had none; an empty name or one ending in
  * '/' refused before any work, and "-" (standard output only where a command says
  * so); two names for one output told (outfile_same); the
  * temporary removed by a signal that had the program's own handler at an earlier
@@ -613,6 +614,105 @@ static void owner_and_group_are_kept(void **state)
     free(dir);
 }
 
+/* In a setgid folder a new file takes the folder's group: a rewrite must keep the old
+ * file's group all the same, or the folder's group gains access to it (by tag and by
+ * fmt -o alike: both save through nb_save_owner).  The folder's group is one the
+ * program need not belong to, so only root can set the scene: skipped otherwise. */
+static void the_group_is_kept_in_a_setgid_folder(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) skip();
+    char *dir = unit_make_tmpdir("outfile"), path[512];
+    snprintf(path, sizeof path, "%s/mine.ipynb", dir);
+    unit_write_file(path, "old\n");
+    assert_int_equal(chmod(path, 0660), 0);
+    assert_int_equal(chown(dir, (uid_t)-1, 4322), 0);
+    assert_int_equal(chmod(dir, 02777), 0);
+    struct stat was, st;
+    assert_int_equal(stat(path, &was), 0);
+    assert_int_not_equal(was.st_gid, 4322);
+    nb_error err;
+    assert_int_equal(nb_save_atomic(path, "new\n", 4, &err), 0);
+    assert_content(path, "new\n");
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_gid, was.st_gid);
+    assert_int_equal(st.st_uid, was.st_uid);
+    assert_int_equal(st.st_mode & 07777, 0660);
+    struct outfile o;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    fputs("newer\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_gid, was.st_gid);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* A POSIX ACL in its xattr form: version 2, then (tag, permissions, id) entries in
+ * tag order.  Here user::rwx user:65534:rw- group::r-x mask::rwx other::r-x. */
+static size_t acl_giving_65534_rw(unsigned char *buf)
+{
+    static const struct { unsigned tag, perm, id; } e[] = {
+        {0x01, 7, 0xffffffffu}, {0x02, 6, 65534}, {0x04, 5, 0xffffffffu},
+        {0x10, 7, 0xffffffffu}, {0x20, 5, 0xffffffffu}};
+    size_t n = 0;
+    buf[n++] = 2, buf[n++] = 0, buf[n++] = 0, buf[n++] = 0;
+    for (size_t i = 0; i < sizeof e / sizeof e[0]; i++) {
+        buf[n++] = (unsigned char)e[i].tag, buf[n++] = (unsigned char)(e[i].tag >> 8);
+        buf[n++] = (unsigned char)e[i].perm, buf[n++] = 0;
+        for (int b = 0; b < 32; b += 8) buf[n++] = (unsigned char)(e[i].id >> b);
+    }
+    return n;
+}
+
+/* A folder's default ACL is inherited by every new file, so by the temporary too: a
+ * file that had no ACL must come back without one (the folder's would let another
+ * user read a 0640 file), with its mode; a file that had one keeps its own. */
+static void a_folders_default_acl_is_not_added_to_the_file(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512], withacl[512];
+    snprintf(path, sizeof path, "%s/secret.ipynb", dir);
+    snprintf(withacl, sizeof withacl, "%s/shared.ipynb", dir);
+    unit_write_file(path, "old\n");
+    unit_write_file(withacl, "old\n");
+    assert_int_equal(chmod(path, 0640), 0);
+    unsigned char acl[64];
+    size_t acl_len = acl_giving_65534_rw(acl);
+    if (setxattr(withacl, "system.posix_acl_access", acl, acl_len, 0)) {
+        assert_true(errno == ENOTSUP || errno == EOPNOTSUPP);
+        unit_rm_rf(dir);
+        free(dir);
+        skip(); /* a filesystem without POSIX ACLs */
+    }
+    struct stat shared_was;
+    assert_int_equal(stat(withacl, &shared_was), 0);
+    assert_int_equal(setxattr(dir, "system.posix_acl_default", acl, acl_len, 0), 0);
+    nb_error err;
+    char got[256];
+    assert_int_equal(nb_save_atomic(path, "new\n", 4, &err), 0);
+    assert_content(path, "new\n");
+    assert_int_equal(getxattr(path, "system.posix_acl_access", got, sizeof got), -1);
+    assert_int_equal(errno, ENODATA);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    struct outfile o;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    fputs("newer\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_int_equal(getxattr(path, "system.posix_acl_access", got, sizeof got), -1);
+    assert_int_equal(errno, ENODATA);
+    /* the file with an ACL of its own keeps it, and its mode */
+    assert_int_equal(nb_save_atomic(withacl, "new\n", 4, &err), 0);
+    assert_int_equal(getxattr(withacl, "system.posix_acl_access", got, sizeof got), (ssize_t)acl_len);
+    assert_memory_equal(got, acl, acl_len);
+    assert_int_equal(stat(withacl, &st), 0);
+    assert_int_equal(st.st_mode & 07777, shared_was.st_mode & 07777);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
 /* outfile_replace (fmt's notebooks): the rename happens only while the name is still
  * the file read.  A file put in its place meanwhile, or the name pointed at another
  * file between the read and the write (a symlink swapped in a tree someone else may
@@ -689,6 +789,8 @@ int main(void)
         cmocka_unit_test(a_name_near_name_max_gets_a_shorter_temporary),
         cmocka_unit_test(extended_attributes_are_kept),
         cmocka_unit_test(owner_and_group_are_kept),
+        cmocka_unit_test(the_group_is_kept_in_a_setgid_folder),
+        cmocka_unit_test(a_folders_default_acl_is_not_added_to_the_file),
         cmocka_unit_test(a_replace_renames_only_over_the_file_read),
         cmocka_unit_test(a_path_through_a_file_is_refused_with_the_reason),
     };
