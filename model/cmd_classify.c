@@ -36,6 +36,7 @@
 #include "model/trainread.h"
 #include "nbformat/cpus.h"
 #include "nbformat/nblang.h"
+#include "nbformat/jsonbytes.h"
 #include "nbformat/notebook.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/jsonload.h"
@@ -65,7 +66,8 @@ static void usage(FILE *to)
 "With another FILE: a .ipynb prints one line per code cell,\n"
 "\"<k>\\t<stage>\\t<confidence>\" (k counts code cells from 0, as ingest's ids do;\n"
 "blank cells say none); any other file is one cell and prints its stage (a note\n"
-"on stderr says when its text looks like a notebook or JSON Lines).  --json\n"
+"on stderr says when its text looks like a notebook, JSON Lines or binary\n"
+"data).  --json\n"
 "prints the JSON objects instead.  A .ipynb in another language than Python\n"
 "(metadata.language_info.name, else kernelspec.language; one with neither is\n"
 "Python) prints nothing: a note on stderr says so (exit 0).\n\n"
@@ -447,11 +449,19 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
 /* ------------------------------------------------------------------ file mode */
 
 /* What the text of a file given as one cell looks like when it is data rather than
- * code: "a notebook" (a JSON object with "cells" or "nbformat"), "JSON Lines of
- * cells" (its first line an object with "source"), else NULL.  Classified as one
+ * code: binary data (a NUL byte, or bytes that are not UTF-8), "a notebook" (a JSON
+ * object with "cells" or "nbformat"), "JSON Lines of cells" (its first line an object
+ * with "source"), else NULL.  Classified as one
  * cell, such a file gets one stage that means nothing, so the caller says so. */
 static const char *data_like(const char *p, size_t n)
 {
+    /* a NUL byte or bytes that are not UTF-8: a program, an image, a pickle */
+    const unsigned char *u = (const unsigned char *)p, *end = u + n;
+    while (u < end) {
+        int k = *u == 0 ? 0 : *u < 0x80 ? 1 : json_utf8_len(u, end);
+        if (!k) return "binary data, not UTF-8 text";
+        u += k;
+    }
     while (n && memchr(" \t\r\n", *p, 4)) p++, n--;
     if (!n || *p != '{') return NULL;
     json_error_t je;
@@ -552,7 +562,9 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
                     path, looks,
                     strcmp(looks, "a notebook") == 0
                         ? "name it *.ipynb for a stage per code cell"
-                        : "give them on stdin (`nbstage classify < FILE`) or in a file named *.jsonl");
+                    : strcmp(looks, "JSON Lines of cells") == 0
+                        ? "give them on stdin (`nbstage classify < FILE`) or in a file named *.jsonl"
+                        : "give a file of Python code, or a notebook");
         /* read as a notebook's first cell, as every other command reads a cell alone */
         int s = model_classify_after(m, NULL, 0, text.p ? text.p : "", text.n, probs);
         free(text.p);

@@ -350,12 +350,22 @@ def test_a_cells_file_or_notebook_under_another_name_is_said(tiny, tmp_path):
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 1, (r.stdout, r.stderr)
     assert f"nbstage classify: {nb}: classified as one cell of code, but it looks like a notebook: name it *.ipynb" \
         in r.stderr, r.stderr
-    # code, a dict literal among it, is not remarked on
-    for code in ("df = pd.read_csv('x.csv')\n", '{"a": 1}\n', "{'source': 1}\n"):
+    # code, a dict literal or a non-ASCII string among it, is not remarked on
+    for code in ("df = pd.read_csv('x.csv')\n", '{"a": 1}\n', "{'source': 1}\n", "print('café ≥ 1')\n"):
         f = tmp_path / "cell.py"
-        f.write_text(code)
+        f.write_text(code, encoding="utf-8")
         r = run(["classify", "--model", str(model), str(f)])
         assert (r.returncode, r.stderr) == (0, ""), (code, r.stderr)
+    # a binary file (a program, a pickle) or text in another encoding: one stage, as
+    # for any file, but said (it printed a stage without a word; QA, 2026-12-06)
+    for name, data in (("prog", b"\x7fELF\x02\x01\x01\x00\x00\x00import os\n"),
+                       ("latin1.py", "print('café')\n".encode("latin-1"))):
+        f = tmp_path / name
+        f.write_bytes(data)
+        r = run(["classify", "--model", str(model), str(f)])
+        assert r.returncode == 0 and len(r.stdout.splitlines()) == 1, (name, r.stdout, r.stderr)
+        assert r.stderr == (f"nbstage classify: {f}: classified as one cell of code, but it looks like binary "
+                            "data, not UTF-8 text: give a file of Python code, or a notebook\n"), r.stderr
 
 
 def test_bad_models_refused(tiny):
