@@ -3,6 +3,8 @@
 #include "nbformat/jsonload.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +72,34 @@ int mpart_views(struct mpart *m, struct wire_frame **views, size_t *cap)
 json_t *frame_json(const struct wire_frame *f)
 {
     return nb_json_loadb((const char *)f->data, f->len, 0, NULL);
+}
+
+/* FNV-1a over N bytes of S, then its length: the key of an id too long to keep. */
+static void id_digest(const unsigned char *s, size_t n, char out[MSG_ID_CAP])
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
+    snprintf(out, MSG_ID_CAP, "#%016llx:%zu", (unsigned long long)h, n);
+}
+
+void frame_id(const struct wire_frame *f, const char *key, char out[MSG_ID_CAP])
+{
+    size_t off, len;
+    out[0] = 0;
+    if (wire_json_member(f, key, &off, &len) == 1 && len >= 2 && f->data[off] == '"' &&
+        !memchr(f->data + off, '\\', len)) { /* no escapes: the raw text is the id */
+        if (len - 2 < MSG_ID_CAP) memcpy(out, f->data + off + 1, len - 2), out[len - 2] = 0;
+        else id_digest(f->data + off + 1, len - 2, out);
+        return;
+    }
+    json_t *j = frame_json(f);
+    json_t *v = json_object_get(j, key);
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v);
+        if (n < MSG_ID_CAP && !memchr(json_string_value(v), 0, n)) memcpy(out, json_string_value(v), n + 1);
+        else id_digest((const unsigned char *)json_string_value(v), n, out);
+    }
+    json_decref(j);
 }
 
 /* On every relayed message: the light scanner first, jansson only for what it leaves. */

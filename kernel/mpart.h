@@ -45,4 +45,11 @@ json_t *frame_json(const struct wire_frame *f);
  * CAP - 1; empty when absent). */
 void frame_string(const struct wire_frame *f, const char *key, char *out, size_t cap);
 
+/* A message id (the string member KEY of F) as the proxy compares ids, in OUT: the id
+ * itself when it is shorter than MSG_ID_CAP bytes, else "#" and a digest of the whole
+ * of it with its length (the protocol sets no length, and two ids cut at the same
+ * length, session and all, named one request); empty when absent. */
+#define MSG_ID_CAP 128
+void frame_id(const struct wire_frame *f, const char *key, char out[MSG_ID_CAP]);
+
 #endif

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +70,9 @@ struct proxy {
     pthread_t hb_thread;
     int hb_started;
     int ready; /* the child's iopub has answered a nudge */
+    /* The msg_id prefix of our own requests: NUDGE_PREFIX and this process's random
+     * hex, so that a client's request cannot pass for one of ours by its id. */
+    char own_prefix[sizeof NUDGE_PREFIX + 17];
     unsigned nudges;
     struct mpart cur;
     struct wire_frame *views;
@@ -159,12 +163,12 @@ static int handle_worker(struct proxy *px)
 
 /* ---- the proxy's own requests ------------------------------------------------------- */
 
-/* Sends the child a request of our own on shell: msg_id NUDGE_PREFIX..., so that its
+/* Sends the child a request of our own on shell: msg_id px->own_prefix..., so that its
  * reply (no client identity) and its iopub messages are dropped, not relayed. */
 static void send_own(struct proxy *px, const char *type, const char *content)
 {
-    char id[64], date[32], sig[WIRE_SIG_HEX_MAX + 1];
-    wire_new_id(id, sizeof id, NUDGE_PREFIX);
+    char id[96], date[32], sig[WIRE_SIG_HEX_MAX + 1];
+    wire_new_id(id, sizeof id, px->own_prefix);
     wire_now_iso(date);
     json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "msg_id", id, "msg_type", type,
                           "session", "nbstage-kernel", "username", "nbstage", "date", date,
@@ -514,14 +518,15 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
 }
 
 /* Whether PARENT (a header) is one of send_own's requests: its msg_id starts with
- * NUDGE_PREFIX.  The text anywhere else (a client's username "nbstage-nudge-bot") is
- * the client's: its output was dropped.  The search first, the lookup only then. */
-static int is_own_parent(const struct wire_frame *parent)
+ * px->own_prefix.  The text anywhere else (a client's username "nbstage-nudge-bot"),
+ * or NUDGE_PREFIX alone in a client's msg_id, is the client's: its output was
+ * dropped.  The search first, the lookup only then. */
+static int is_own_parent(const struct proxy *px, const struct wire_frame *parent)
 {
-    char id[64];
-    return memmem(parent->data, parent->len, NUDGE_PREFIX, sizeof NUDGE_PREFIX - 1) &&
-           wire_json_string(parent, "msg_id", id, sizeof id) == 1 &&
-           !strncmp(id, NUDGE_PREFIX, sizeof NUDGE_PREFIX - 1);
+    char id[96];
+    size_t n = strlen(px->own_prefix);
+    return memmem(parent->data, parent->len, px->own_prefix, n) &&
+           wire_json_string(parent, "msg_id", id, sizeof id) == 1 && !strncmp(id, px->own_prefix, n);
 }
 
 static int relay_iopub(struct proxy *px)
@@ -535,7 +540,7 @@ static int relay_iopub(struct proxy *px)
             continue;
         }
         const struct wire_frame *parent = &px->views[wp.header + 1];
-        if (is_own_parent(parent)) {
+        if (is_own_parent(px, parent)) {
             if (!px->ready) {
                 tagorder_learn_session(px->tags, &px->views[wp.header]);
                 tell_connection_file(px); /* before any client request */
@@ -565,8 +570,10 @@ static void *hb_main(void *arg)
     return NULL;
 }
 
-static void *new_socket(struct proxy *px, int type, const char *endpoint, int bind, char *err,
-                        size_t errlen)
+/* A socket of TYPE bound or connected to ENDPOINT.  UNBOUNDED: no high-water mark (the
+ * relayed channels); else libzmq's 1,000 messages a peer, as ipykernel's heartbeat has. */
+static void *new_socket(struct proxy *px, int type, const char *endpoint, int bind, int unbounded,
+                        char *err, size_t errlen)
 {
     void *s = zmq_socket(px->ctx, type);
     if (!s) { snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(zmq_errno())); return NULL; }
@@ -576,9 +583,14 @@ static void *new_socket(struct proxy *px, int type, const char *endpoint, int bi
      * here, ~8 kB a message, until it reads or goes (171 MB over 20,000 lines of 1 kB).
      * A limit per client (libzmq's 1,000, as ipykernel has; or 10,000) drops a fast
      * cell's output for a client that does read: at 10,000, a cell printing 40,000
-     * lines lost the idle, and the client waited for ever. */
-    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+     * lines lost the idle, and the client waited for ever.  Not the heartbeat: anyone
+     * who reaches its port (nothing there is signed) could grow the echo's queue
+     * without end by not reading (8,000 pings of 64 kB: 18 -> 528 MB, QA 2026-12-06);
+     * ipykernel's stops at libzmq's limit and drops the rest, as this one now does. */
+    if (unbounded) {
+        zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+        zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+    }
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl); /* the child binds late */
     if (strncmp(endpoint, "tcp://[", 7) == 0) zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);
@@ -614,7 +626,7 @@ static int setup(struct proxy *px, char *err, size_t errlen)
     void **client[N_CHANNELS] = {&px->c_shell, &px->c_iopub, &px->c_stdin, &px->c_control, &px->c_hb};
     for (int ch = 0; ch < N_CHANNELS; ch++) {
         connection_endpoint(cc, ch, ep, sizeof ep);
-        if (!(*client[ch] = new_socket(px, client_type[ch], ep, 1, err, errlen))) return -1;
+        if (!(*client[ch] = new_socket(px, client_type[ch], ep, 1, ch != CH_HB, err, errlen))) return -1;
         if (!cc->port[ch]) { /* tcp://ip:*: the port libzmq chose */
             char last[400];
             size_t n = sizeof last;
@@ -636,7 +648,7 @@ static int setup(struct proxy *px, char *err, size_t errlen)
     void **child[N_CHANNELS - 1] = {&px->k_shell, &px->k_iopub, &px->k_stdin, &px->k_control};
     for (int ch = 0; ch < N_CHANNELS - 1; ch++) {
         connection_endpoint(kc, ch, ep, sizeof ep);
-        if (!(*child[ch] = new_socket(px, child_type[ch], ep, 0, err, errlen))) return -1;
+        if (!(*child[ch] = new_socket(px, child_type[ch], ep, 0, 1, err, errlen))) return -1;
     }
     int rc = pthread_create(&px->hb_thread, NULL, hb_main, px->c_hb);
     if (rc) { /* returned: errno is not it */
@@ -785,6 +797,13 @@ int proxy_run(const struct proxy_config *cfg)
     struct proxy *px = calloc(1, sizeof *px);
     if (!px) { logmsg("out of memory"); child_stop(cfg->child, 1000); return 1; }
     px->cfg = cfg;
+    {
+        unsigned char r[8];
+        char hex[17];
+        randombytes_buf(r, sizeof r);
+        for (int i = 0; i < 8; i++) snprintf(hex + 2 * i, 3, "%02x", r[i]);
+        snprintf(px->own_prefix, sizeof px->own_prefix, "%s%s", NUDGE_PREFIX, hex);
+    }
     px->key = (struct wire_key){cfg->client->key, cfg->client->key_len, NULL};
     int sha512 = strcmp(cfg->client->signature_scheme, "hmac-sha512") == 0;
     int no_key = wire_key_prepare_scheme(&px->key, sha512);

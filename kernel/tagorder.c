@@ -20,7 +20,7 @@
 
 /* An execute_request being tagged, until its idle has been relayed. */
 struct pending {
-    char id[128];             /* the request's msg_id */
+    char id[MSG_ID_CAP];      /* the request's msg_id (frame_id) */
     char *header;             /* the request's header frame, verbatim: the tag's parent_header */
     struct classify_job *job; /* our reference */
     int started;              /* the child published execute_input (aborted requests are not) */
@@ -57,7 +57,7 @@ struct tagorder {
     size_t n_pend, cap_pend;
     unsigned clear_waits;            /* entries with clear_wait set: outputs are then looked at */
     struct mpart wclear;             /* a clear_output(wait=True) held back (rule 6) ... */
-    char wclear_id[128];             /* ... of this request */
+    char wclear_id[MSG_ID_CAP];      /* ... of this request */
     int in_input;                    /* the child asked for input, no answer or idle since */
     struct qnode *qhead, *qtail;     /* a held idle and what came after it (rule 9) */
     struct wire_frame *views;        /* of the message being routed */
@@ -67,7 +67,7 @@ struct tagorder {
     int notice_owed;                 /* it goes out at the next candidate's execute_input */
     struct notice_req *cand;         /* the requests it may go with, not started yet */
     size_t n_cand, cap_cand;
-    char notice_id[128];             /* the request whose cell shows it, until its idle; "" */
+    char notice_id[MSG_ID_CAP];      /* the request whose cell shows it, until its idle; "" */
     int notice_wait;                 /* a clear_output(wait=True) of that request is out */
     int notice_captured;             /* Output widgets capturing that request's outputs */
     struct cellchain *chain;         /* a model that reads context: what each cell is
@@ -79,7 +79,7 @@ struct tagorder {
 /* A request the notice may go with: its msg_id and header frame, verbatim (the
  * notice's parent_header). */
 struct notice_req {
-    char id[128];
+    char id[MSG_ID_CAP];
     char *header;
 };
 
@@ -435,8 +435,10 @@ static int capture_change(const struct wire_frame *content, const char *id)
     struct wire_frame data = {content->data + off, len};
     if (wire_json_member(&data, "state", &off, &len) != 1) return 0;
     struct wire_frame state = {data.data + off, len};
-    char v[128];
-    if (wire_json_string(&state, "msg_id", v, sizeof v) != 1) return 0;
+    char v[MSG_ID_CAP];
+    size_t moff, mlen; /* a string member, "" or the request's id */
+    if (wire_json_member(&state, "msg_id", &moff, &mlen) != 1 || state.data[moff] != '"') return 0;
+    frame_id(&state, "msg_id", v);
     return !v[0] ? -1 : strcmp(v, id) == 0 ? 1 : 0;
 }
 
@@ -617,9 +619,9 @@ static int route(struct tagorder *t, struct mpart *m)
     if (mpart_views(m, &t->views, &t->views_cap) || wire_split(t->views, m->n, &wp)) return send_on(t, m);
     enum kind kind = message_kind(t, &wp);
     struct pending *p = NULL;
-    char parent[128] = "";
+    char parent[MSG_ID_CAP] = "";
     if (kind != K_OTHER || t->wclear.n) {
-        frame_string(&t->views[wp.header + 1], "msg_id", parent, sizeof parent);
+        frame_id(&t->views[wp.header + 1], "msg_id", parent);
         if (kind != K_OTHER) p = pending_find(t, parent);
     }
     /* rule 6: a held clear goes out before its request's next message, but after the
@@ -764,8 +766,8 @@ int tagorder_knows_session(const struct tagorder *t)
 int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char *src, size_t len,
                      int history, const char *cell_id)
 {
-    char id[128];
-    frame_string(h, "msg_id", id, sizeof id);
+    char id[MSG_ID_CAP];
+    frame_id(h, "msg_id", id);
     if (!id[0]) return 0;
     notice_candidate(t, h, id);
     if (!t->worker || pending_find(t, id)) return 0;
@@ -801,7 +803,7 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
     hcopy[h->len] = 0;
     struct pending *p = &t->pend[t->n_pend++];
     memset(p, 0, sizeof *p);
-    memcpy(p->id, id, strlen(id) + 1); /* both 128 bytes */
+    memcpy(p->id, id, strlen(id) + 1); /* both MSG_ID_CAP bytes */
     p->header = hcopy;
     p->job = job;
     p->cell = cell;

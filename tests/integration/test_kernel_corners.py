@@ -276,6 +276,115 @@ def test_a_client_whose_headers_name_the_proxys_prefix_gets_its_output(specs, lo
         k.close()
 
 
+def _rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def test_a_heartbeat_client_that_never_reads_does_not_grow_the_proxy(specs, logs):  # noqa: F811
+    """The heartbeat is unsigned: anyone who reaches its port may ping.  Its echo queue
+    had no limit, so a client that pinged and never read grew the proxy by all it sent
+    (8,000 pings of 64 kB: 18 -> 528 MB; QA, 2026-12-06).  It now stops at libzmq's
+    1,000 messages a peer and drops the rest, as ipykernel's does; the pings of a
+    client that reads are still echoed.  256 MB sent here: the proxy may keep a
+    bounded part of it (at most ~2,000 pings of 32 kB queued), not all of it."""
+    import zmq
+    from test_kernel import raw_socket
+    k = Kernel("nbs-signal", logs)
+    flood = None
+    try:
+        before = _rss_kb(k.pid)
+        flood = raw_socket(k, "hb", zmq.DEALER)
+        flood.setsockopt(zmq.RCVHWM, 1)
+        flood.setsockopt(zmq.RCVBUF, 4096)
+        blob = b"p" * 32768
+        sent = 0
+        deadline = time.monotonic() + 60
+        while sent < 8000 and time.monotonic() < deadline:
+            try:
+                flood.send(blob, zmq.NOBLOCK)
+                sent += 1
+            except zmq.Again:
+                time.sleep(0.01)  # the proxy stopped taking them in: as it should
+        time.sleep(2)
+        grown_mb = (_rss_kb(k.pid) - before) / 1024
+        assert grown_mb < 150, f"the proxy grew by {grown_mb:.0f} MB for {sent} unread pings of 32 kB"
+        echo = raw_socket(k, "hb", zmq.REQ)
+        try:
+            echo.send(b"ping")
+            assert echo.poll(10000) and echo.recv() == b"ping", "another client's ping was not echoed"
+        finally:
+            echo.close()
+        assert k.run("1 + 1")[2]["content"]["status"] == "ok"
+    finally:
+        if flood is not None:
+            flood.close()
+        k.close()
+
+
+def _tags_per_request(k, ids, timeout=30):
+    """The stage outputs on iopub for each of IDS (requests sent back to back), up to
+    every one's idle."""
+    tags, idle = {i: 0 for i in ids}, set()
+    deadline = time.monotonic() + timeout
+    while idle != set(ids):
+        m = k.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        p = m["parent_header"].get("msg_id")
+        if p not in tags:
+            continue
+        tags[p] += m["msg_type"] == "display_data" and STAGE_MIME in m["content"]["data"]
+        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+            idle.add(p)
+    return [tags[i] for i in ids]
+
+
+def test_long_message_ids_that_share_a_prefix_are_told_apart(specs, logs):  # noqa: F811
+    """jupyter_client's msg_ids are "<session>_<pid>_<n>".  The proxy compared ids cut
+    at 127 bytes, so with a session id of 130 characters the four cells of a Run All
+    were one request to it: tags [1, 0, 0, 0] (QA, 2026-12-06).  Ids past that length
+    are now compared by a digest of the whole."""
+    k = Kernel("nbs-signal", logs)
+    try:
+        cells = ["import pandas as pd", "df = pd.read_csv('x.csv')", "df.head()", "model.fit(X, y)"]
+        for session in ("s" * 130, "s" * 300, "short"):
+            k.kc.session.session = session
+            ids = [k.kc.execute(c, stop_on_error=False) for c in cells]
+            assert len({i[:127] for i in ids}) == (1 if len(session) > 127 else 4)
+            assert _tags_per_request(k, ids) == [1, 1, 1, 1], session
+    finally:
+        k.close()
+
+
+def test_a_client_msg_id_with_the_proxys_prefix_gets_its_output(specs, logs):  # noqa: F811
+    """The proxy's own requests are told by their msg_id's prefix; "nbstage-nudge-"
+    alone was that prefix, so a client request whose msg_id began so had its reply
+    but no busy, execute_input, stream or idle, and a frontend waited for ever (QA,
+    2026-12-06).  The prefix now holds random hex of the proxy's own."""
+    k = Kernel("nbs-signal", logs)
+    try:
+        msg = k.kc.session.msg("execute_request", {"code": "print('hello')", "silent": False,
+                                                   "store_history": True, "user_expressions": {},
+                                                   "allow_stdin": False, "stop_on_error": False})
+        msg["header"]["msg_id"] = msg["msg_id"] = "nbstage-nudge-" + msg["header"]["msg_id"]
+        k.kc.shell_channel.send(msg)
+        msgs = []
+        deadline = time.monotonic() + 30
+        while not (msgs and msgs[-1]["msg_type"] == "status"
+                   and msgs[-1]["content"]["execution_state"] == "idle"):
+            m = k.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if m["parent_header"].get("msg_id") == msg["msg_id"]:
+                msgs.append(m)
+        types = [m["msg_type"] for m in msgs]
+        assert types[0] == "status" and "execute_input" in types, types
+        assert "hello" in "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream")
+        assert any(m["msg_type"] == "display_data" and STAGE_MIME in m["content"]["data"] for m in msgs), types
+        assert k.shell_reply(msg["msg_id"])["content"]["status"] == "ok"
+    finally:
+        k.close()
+
+
 def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs):  # noqa: F811
     """The proxy reads each execute_request's code in place to classify it.  Requests
     signed with the right key but whose content a client should never send (code not a

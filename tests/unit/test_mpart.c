@@ -1,8 +1,8 @@
 /* test_mpart.c — kernel/mpart.h over a real zmq pair (inproc): a message is received
  * whole, frame for frame (past the first 16 frames the array grows), sent on as it
  * came, viewed for kernel/wire.h, and a string member read from a JSON frame by the
- * light scanner or, where it gives up, by jansson.  Until now only the integration
- * tests reached this module. */
+ * light scanner or, where it gives up, by jansson, and a message id whole or by a
+ * digest (frame_id).  Until now only the integration tests reached this module. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -162,11 +162,55 @@ static void string_members_by_either_reader(void **state)
     assert_null(frame_json(&bad));
 }
 
+/* frame_id: an id shorter than MSG_ID_CAP as it is, by either reader; a longer one as
+ * a digest of the whole, the same by either reader (escaped or not), and different
+ * for ids that differ only past the first 127 bytes. */
+static void message_ids_whole_or_by_digest(void **state)
+{
+    (void)state;
+    char out[MSG_ID_CAP], other[MSG_ID_CAP], json[1200], esc[1200];
+    const char *plain = "{\"msg_id\": \"abc_1_2\"}", *escaped = "{\"msg_id\": \"ab\\u0063_1_2\"}";
+    struct wire_frame f = {(const unsigned char *)plain, strlen(plain)};
+    frame_id(&f, "msg_id", out);
+    assert_string_equal(out, "abc_1_2");
+    f = (struct wire_frame){(const unsigned char *)escaped, strlen(escaped)};
+    frame_id(&f, "msg_id", out);
+    assert_string_equal(out, "abc_1_2");
+    f = (struct wire_frame){(const unsigned char *)"{\"msg_type\": \"x\"}", 17}; /* no id */
+    frame_id(&f, "msg_id", out);
+    assert_string_equal(out, "");
+    char id[600];
+    memset(id, 's', 500);
+    for (int last = 0; last < 2; last++) {
+        snprintf(id + 500, sizeof id - 500, "_4242_%d", last);
+        snprintf(json, sizeof json, "{\"session\": \"s\", \"msg_id\": \"%s\"}", id);
+        f = (struct wire_frame){(const unsigned char *)json, strlen(json)};
+        frame_id(&f, "msg_id", last ? other : out);
+    }
+    assert_int_equal(out[0], '#');
+    assert_true(strlen(out) < MSG_ID_CAP);
+    assert_string_not_equal(out, other);
+    /* the same long id with an escape in it: jansson's reading, the same digest */
+    snprintf(id + 500, sizeof id - 500, "_4242_%d", 1);
+    snprintf(esc, sizeof esc, "{\"msg_id\": \"\\u0073%s\"}", id + 1);
+    f = (struct wire_frame){(const unsigned char *)esc, strlen(esc)};
+    frame_id(&f, "msg_id", out);
+    assert_string_equal(out, other);
+    /* just short enough: as it is */
+    memset(id, 'a', MSG_ID_CAP - 1);
+    id[MSG_ID_CAP - 1] = 0;
+    snprintf(json, sizeof json, "{\"msg_id\": \"%s\"}", id);
+    f = (struct wire_frame){(const unsigned char *)json, strlen(json)};
+    frame_id(&f, "msg_id", out);
+    assert_string_equal(out, id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(received_whole_viewed_and_sent_on_as_it_came),
         cmocka_unit_test(string_members_by_either_reader),
+        cmocka_unit_test(message_ids_whole_or_by_digest),
     };
     return cmocka_run_group_tests(tests, pair_up, pair_down);
 }
