@@ -352,13 +352,20 @@ static void cell_key(const struct wire_frame *md, char *out, size_t cap)
     snprintf(out, cap, "id:%016llx:%zu", (unsigned long long)h, n);
 }
 
-/* An execute_request (HEADER, METADATA and CONTENT frames), just forwarded: with real
- * code, its tag is owed (tagorder_request classifies a short cell at once, hands a
- * longer one to the worker), and the notice when it is owed still.  The metadata's
- * cellId (JupyterLab and Notebook 7 send one) tells a cell run again. */
-static void maybe_classify(struct proxy *px, const struct wire_frame *h, const struct wire_frame *md,
-                           const struct wire_frame *c)
+/* An execute_request (HEADER, PARENT header, METADATA and CONTENT frames), just
+ * forwarded: with real code, its tag is owed (tagorder_request classifies a short cell
+ * at once, hands a longer one to the worker), and the notice when it is owed still.
+ * The metadata's cellId (JupyterLab and Notebook 7 send one) tells a cell run again.
+ * A request with a part that Python's json cannot read, ipykernel drops unrun ("Invalid
+ * Message"): awaited here, it was a cell the next one was read after, and its entry
+ * waited for an idle that never came (QA, 2026-12-06). */
+static void maybe_classify(struct proxy *px, const struct wire_frame *h, const struct wire_frame *parent,
+                           const struct wire_frame *md, const struct wire_frame *c)
 {
+    if (!wire_json_valid(h) || !wire_json_valid(parent) || !wire_json_valid(md) || !wire_json_valid(c)) {
+        untagged(px, "a part of it is not JSON that ipykernel reads, so ipykernel drops it unrun");
+        return;
+    }
     json_t *tree;
     json_error_t je;
     size_t len;
@@ -399,7 +406,7 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
         /* An execute_request goes to the child first and is looked at after: its
          * header, metadata and content stay readable through references of their own
          * (zmq shares the buffer of all but the shortest frames, no copy). */
-        zmq_msg_t keep[3];
+        zmq_msg_t keep[4];
         int kept = 0;
         if (ch == STDIN) {
             tagorder_input_reply(px->tags); /* answered */
@@ -408,14 +415,13 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
             if (ch == SHELL && (px->worker || tagorder_notice_owed(px->tags)) &&
                 strcmp(type, "execute_request") == 0) {
-                static const int part[3] = {0, 2, 3}; /* header, metadata, content */
-                kept = 1;
-                for (int i = 0; i < 3; i++) {
+                kept = 1; /* header, parent header, metadata, content */
+                for (int i = 0; i < 4; i++) {
                     zmq_msg_init(&keep[i]);
-                    kept = kept && zmq_msg_copy(&keep[i], &px->cur.f[wp.header + part[i]]) == 0;
+                    kept = kept && zmq_msg_copy(&keep[i], &px->cur.f[wp.header + i]) == 0;
                 }
                 if (!kept) {
-                    for (int i = 0; i < 3; i++) zmq_msg_close(&keep[i]);
+                    for (int i = 0; i < 4; i++) zmq_msg_close(&keep[i]);
                     untagged(px, "out of memory");
                 }
             } else if (strcmp(type, "shutdown_request") == 0) {
@@ -425,11 +431,11 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
         mpart_send(to, &px->cur);
         touch(px, to);
         if (kept) {
-            struct wire_frame f[3];
-            for (int i = 0; i < 3; i++)
+            struct wire_frame f[4];
+            for (int i = 0; i < 4; i++)
                 f[i] = (struct wire_frame){zmq_msg_data(&keep[i]), zmq_msg_size(&keep[i])};
-            maybe_classify(px, &f[0], &f[1], &f[2]);
-            for (int i = 0; i < 3; i++) zmq_msg_close(&keep[i]);
+            maybe_classify(px, &f[0], &f[1], &f[2], &f[3]);
+            for (int i = 0; i < 4; i++) zmq_msg_close(&keep[i]);
         }
     }
     return k < BATCH;

@@ -228,6 +228,122 @@ int wire_json_string(const struct wire_frame *f, const char *key, char *out, siz
     return 1;
 }
 
+/* ---- wire_json_valid: Python's JSON grammar, in place ---- */
+
+static const unsigned char *py_ws(const unsigned char *p, const unsigned char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+static int is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* P at a '"': just past the string's closing quote, or NULL. */
+static const unsigned char *py_string(const unsigned char *p, const unsigned char *e)
+{
+    for (p++; p < e; p++) {
+        if (*p == '"') return p + 1;
+        if (*p < 0x20) return NULL; /* strict: a raw control character */
+        if (*p != '\\') continue;
+        if (++p >= e) return NULL;
+        if (*p == 'u') {
+            if (e - p < 5 || !is_hex(p[1]) || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4])) return NULL;
+            p += 4; /* a lone surrogate is still a string to Python */
+        } else if (!memchr("\"\\/bfnrt", *p, 8)) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static const unsigned char *py_digits(const unsigned char *p, const unsigned char *e)
+{
+    const unsigned char *s = p;
+    while (p < e && *p >= '0' && *p <= '9') p++;
+    return p > s ? p : NULL;
+}
+
+static const unsigned char *py_literal(const unsigned char *p, const unsigned char *e, const char *w)
+{
+    size_t n = strlen(w);
+    return (size_t)(e - p) >= n && memcmp(p, w, n) == 0 ? p + n : NULL;
+}
+
+/* P at a scalar: just past it, or NULL. */
+static const unsigned char *py_scalar(const unsigned char *p, const unsigned char *e)
+{
+    if (*p == '"') return py_string(p, e);
+    if (*p == 't') return py_literal(p, e, "true");
+    if (*p == 'f') return py_literal(p, e, "false");
+    if (*p == 'n') return py_literal(p, e, "null");
+    if (*p == 'N') return py_literal(p, e, "NaN");
+    if (*p == 'I') return py_literal(p, e, "Infinity");
+    if (*p == '-') {
+        if (++p < e && *p == 'I') return py_literal(p, e, "Infinity");
+    }
+    if (p >= e) return NULL;
+    if (*p == '0') p++;
+    else if (!(p = py_digits(p, e))) return NULL;
+    if (p < e && *p == '.' && !(p = py_digits(p + 1, e))) return NULL;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        if (++p < e && (*p == '+' || *p == '-')) p++;
+        if (!(p = py_digits(p, e))) return NULL;
+    }
+    return p;
+}
+
+int wire_json_valid(const struct wire_frame *f)
+{
+    const unsigned char *p = f->data, *e = p + f->len;
+    unsigned char open[WIRE_JSON_DEPTH]; /* '{' or '[' of each container open */
+    size_t depth = 0;
+    for (;;) {
+        /* a value */
+        p = py_ws(p, e);
+        if (p >= e) return 0;
+        if (*p == '{' || *p == '[') {
+            if (depth == WIRE_JSON_DEPTH) return 0;
+            unsigned char c = *p;
+            open[depth++] = c;
+            p = py_ws(p + 1, e);
+            if (p < e && *p == (c == '{' ? '}' : ']')) {
+                p++, depth--; /* empty */
+            } else {
+                if (c == '{') { /* the first key */
+                    if (p >= e || *p != '"' || !(p = py_string(p, e))) return 0;
+                    p = py_ws(p, e);
+                    if (p >= e || *p++ != ':') return 0;
+                }
+                continue;
+            }
+        } else if (!(p = py_scalar(p, e))) {
+            return 0;
+        }
+        /* after a value: the containers it ends, then the next member or element */
+        for (;;) {
+            p = py_ws(p, e);
+            if (depth == 0) return p == e;
+            if (p >= e) return 0;
+            unsigned char c = open[depth - 1];
+            if (*p == (c == '{' ? '}' : ']')) {
+                p++, depth--;
+                continue;
+            }
+            if (*p++ != ',') return 0;
+            if (c == '{') {
+                p = py_ws(p, e);
+                if (p >= e || *p != '"' || !(p = py_string(p, e))) return 0;
+                p = py_ws(p, e);
+                if (p >= e || *p++ != ':') return 0;
+            }
+            break;
+        }
+    }
+}
+
 int wire_text_ends_line(const struct wire_frame *f)
 {
     size_t off, len;

@@ -4,7 +4,8 @@
  * and buffers; HMAC-SHA256 and HMAC-SHA512 signing and checking (libsodium, any key
  * length: the schemes of jupyter_client's Session that libsodium has); building
  * a new signed message from JSON text; finding a top-level member of a JSON frame
- * without a parser (what the proxy reads of every message).  No socket code here: frames are (data, len)
+ * without a parser (what the proxy reads of every message), and whether a frame is
+ * JSON that Python reads (what ipykernel drops).  No socket code here: frames are (data, len)
  * views, so the proxy can forward the untouched zmq frames byte for byte and the unit
  * tests can feed anything at all.
  *
@@ -96,6 +97,15 @@ int wire_json_string(const struct wire_frame *f, const char *key, char *out, siz
  * ends inside a line, -1 when it says nothing (no such string, empty, or a \u escape
  * in its last line). */
 int wire_text_ends_line(const struct wire_frame *f);
+
+/* Whether F is one JSON text that Python's json.loads reads, as jupyter_client's
+ * Session reads each part of a message (after decoding UTF-8, bad bytes replaced):
+ * NaN, Infinity and -Infinity are numbers, a control character inside a string is an
+ * error, and nesting deeper than WIRE_JSON_DEPTH is refused (Python's recursion limit
+ * refuses it somewhere below 1,000).  A message with a part it cannot read, ipykernel
+ * drops as "Invalid Message": never run, never answered.  Checked in place, no tree. */
+#define WIRE_JSON_DEPTH 900
+int wire_json_valid(const struct wire_frame *f);
 
 /* A fresh message id: 32 lower-case hex digits from libsodium's CSPRNG, NUL-terminated
  * (33 bytes).  PREFIX, when not NULL, is copied in front (caller sizes OUT). */

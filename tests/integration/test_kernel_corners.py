@@ -385,6 +385,62 @@ def test_a_client_msg_id_with_the_proxys_prefix_gets_its_output(specs, logs):  #
         k.close()
 
 
+def test_a_request_ipykernel_drops_unrun_is_no_cell_to_read_after(specs, logs):  # noqa: F811
+    """A signed execute_request with a part Python's json cannot read (a parent header
+    that is not JSON; a content with a bad literal after a code the proxy reads in
+    place) is dropped by ipykernel as "Invalid Message": never run, no busy, no idle.
+    The proxy awaited it all the same, so the next cell was read after code that never
+    ran, and its entry was never freed (QA, 2026-12-06).  Now the next cell gets the
+    tag it gets after the cell that did run last, and the log says why the dropped one
+    was passed over."""
+    import hmac
+    import os
+    import zmq
+    k = Kernel("nbs-signal", logs)
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.DEALER)
+    s.connect(f"tcp://127.0.0.1:{k.km.shell_port}")
+    first, nxt = "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})", "df.head()"
+    ghost = ("from sklearn.ensemble import RandomForestClassifier\nclf = RandomForestClassifier()\n"
+             "clf.fit(X_train, y_train)")  # df.head() after it: explore 0.852, not 0.995
+
+    def tag_of(code):
+        _, msgs, reply = k.run(code)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        data = [m["content"]["data"][STAGE_MIME] for m in msgs
+                if m["msg_type"] == "display_data" and STAGE_MIME in m["content"]["data"]]
+        assert len(data) == 1, [m["msg_type"] for m in msgs]
+        return data[0]["stage"], data[0]["confidence"]
+
+    def send_signed(frames):
+        h = hmac.new(k.km.session.key, digestmod=hashlib.sha256)
+        for f in frames:
+            h.update(f)
+        s.send_multipart([b"<IDS|MSG>", h.hexdigest().encode(), *frames])
+
+    def header():
+        return json.dumps({"msg_id": os.urandom(8).hex(), "session": "ghost", "username": "u",
+                           "date": "2026-01-01T00:00:00Z", "msg_type": "execute_request",
+                           "version": "5.3"}).encode()
+
+    try:
+        tag_of(first)
+        want = tag_of(nxt)  # the next cell read after the first
+        content = json.dumps({"code": ghost, "silent": False, "store_history": True,
+                              "user_expressions": {}, "allow_stdin": False}).encode()
+        one_line = b'{"code": "clf.fit(X_train, y_train)", "silent": false, "store_history": tru}'
+        for parent, body in ((b"{broken", content), (b"{}", one_line)):
+            tag_of(first)
+            send_signed([header(), parent, b"{}", body])
+            assert tag_of(nxt) == want, f"read after the dropped request ({parent!r})"
+        said = [line for line in k.log.read_text().splitlines() if "ipykernel drops it unrun" in line]
+        assert len(said) == 2, k.log.read_text()
+    finally:
+        s.close(0)
+        ctx.term()
+        k.close()
+
+
 def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs):  # noqa: F811
     """The proxy reads each execute_request's code in place to classify it.  Requests
     signed with the right key but whose content a client should never send (code not a
@@ -394,7 +450,8 @@ def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs): 
     the proxy must neither crash nor stop relaying.  The next cell runs and is tagged.
     The three whose content jansson cannot read (a lone surrogate, bad UTF-8, not JSON)
     go untagged, and the proxy's log says why, once each (the others are read, and
-    have no code to tag)."""
+    have no code to tag); the one that is not JSON to Python either, ipykernel drops
+    unrun, and the log says that."""
     import hmac
     import os
     import zmq
@@ -439,7 +496,7 @@ def test_signed_requests_with_odd_content_leave_the_proxy_working(specs, logs): 
         assert len(said) == 3, log
         assert "invalid Unicode '\\uD800'" in said[0], said
         assert "0xff" in said[1], said
-        assert "expected near 'not'" in said[2], said
+        assert "not JSON that ipykernel reads, so ipykernel drops it unrun" in said[2], said
         assert said[2].endswith("its cell is not tagged (3 so far)"), said
     finally:
         s.close(0)

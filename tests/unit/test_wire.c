@@ -1,4 +1,5 @@
-/* test_wire.c — kernel/wire.h: framing, HMAC-SHA256 signatures, and malformed input.
+/* test_wire.c — kernel/wire.h: framing, HMAC-SHA256 signatures, malformed input, and
+ * JSON validity as Python's json reads it.
  * Reference signatures come from Python's hmac module (what jupyter_client uses). */
 #include "unit.h"
 
@@ -453,6 +454,85 @@ static void text_ends_line_as_python_wrote_it(void **state)
     assert_int_equal(ends_line("{\"text\": \"p"), -1); /* cut */
 }
 
+/* wire_json_valid against Python's json.loads (each row's answer is what
+ * json.loads gave, 2026-12-06, Python 3.11): a part of a message that Python cannot
+ * read makes ipykernel drop the message unrun, and the proxy must not await its cell. */
+static void json_valid_as_python_reads_it(void **state)
+{
+    (void)state;
+    static const struct { const char *text; int valid; } cases[] = {
+        {"{}", 1},
+        {"[]", 1},
+        {" {\"a\": 1} ", 1},
+        {"{\"a\":[1,2,{\"b\":null}],\"c\":\"x\"}", 1},
+        {"NaN", 1},
+        {"-Infinity", 1},
+        {"Infinity", 1},
+        {"-NaN", 0},
+        {"1e400", 1},
+        {"-0", 1},
+        {"01", 0},
+        {"1.", 0},
+        {".5", 0},
+        {"-", 0},
+        {"1e", 0},
+        {"1e+", 0},
+        {"1E-5", 1},
+        {"0.0e0", 1},
+        {"\"\\u00e9\"", 1},
+        {"\"\\ud800\"", 1},
+        {"\"\\x\"", 0},
+        {"\"\\u12\"", 0},
+        {"\"a\x01""b\"", 0},
+        {"\"a\x09""b\"", 0},
+        {"[1,]", 0},
+        {"{\"a\":1,}", 0},
+        {"{\"a\" 1}", 0},
+        {"{1:2}", 0},
+        {"{}x", 0},
+        {"{} {}", 0},
+        {"", 0},
+        {" ", 0},
+        {"tru", 0},
+        {"true", 1},
+        {"nul", 0},
+        {"[1 2]", 0},
+        {"{\"a\":1 \"b\":2}", 0},
+        {"\xef""\xbb""\xbf""{}", 0},
+        {"\"\\/\"", 1},
+        {"[[]]", 1},
+        {"[{}]", 1},
+        {"{\"a\":{}}", 1},
+        {"\"unterminated", 0},
+        {"[", 0},
+        {"]", 0},
+        {"{\"a\":", 0},
+        {"{\"code\": \"print(1)\", \"silent\": tru}", 0},
+        {"\x0c""{}", 0},
+        {"{}\x0b""", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct wire_frame f = {(const unsigned char *)cases[i].text, strlen(cases[i].text)};
+        if (wire_json_valid(&f) != cases[i].valid)
+            fail_msg("case %zu (%s): want %d", i, cases[i].text, cases[i].valid);
+    }
+    /* bytes that are not UTF-8 in a string: Python replaces them, and reads on */
+    struct wire_frame bad_utf8 = {(const unsigned char *)"{\"a\": \"\xff\xfe\"}", 11};
+    assert_int_equal(wire_json_valid(&bad_utf8), 1);
+    /* a NUL byte within the frame: not JSON */
+    struct wire_frame nul = {(const unsigned char *)"{}\0", 3};
+    assert_int_equal(wire_json_valid(&nul), 0);
+    /* nesting: WIRE_JSON_DEPTH levels read, one more refused (Python: RecursionError) */
+    static char deep[2 * WIRE_JSON_DEPTH + 3];
+    for (int extra = 0; extra < 2; extra++) {
+        size_t n = WIRE_JSON_DEPTH + (size_t)extra;
+        memset(deep, '[', n);
+        memset(deep + n, ']', n);
+        struct wire_frame d = {(const unsigned char *)deep, 2 * n};
+        assert_int_equal(wire_json_valid(&d), !extra);
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -473,6 +553,7 @@ int main(void)
         cmocka_unit_test(json_member_reads_within_the_frame),
         cmocka_unit_test(text_ends_line_as_python_wrote_it),
         cmocka_unit_test(ids_are_unique_and_dates_look_like_jupyters),
+        cmocka_unit_test(json_valid_as_python_reads_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
