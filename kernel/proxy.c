@@ -134,11 +134,22 @@ static int cur_views(struct proxy *px)
     return mpart_views(&px->cur, &px->views, &px->views_cap);
 }
 
-static void count_bad(struct proxy *px, int kind, const char *chan, const char *what)
+static void count_bad(struct proxy *px, int kind, const char *chan, const char *what, const char *detail)
 {
     unsigned long n = ++px->n_bad[kind];
     if (n <= 20 || n % 1000 == 0)
-        logmsg("%s message on %s dropped (%lu so far)", what, chan, n);
+        logmsg("%s message on %s dropped (%s%s%lu so far)", what, chan, detail ? detail : "",
+               detail ? "; " : "", n);
+}
+
+/* What is wrong with px->cur, which wire_split refused: for the log. */
+static const char *malformed_why(const struct proxy *px)
+{
+    if (!px->views || px->views_cap < px->cur.n) return "out of memory";
+    for (size_t i = 0; i < px->cur.n; i++)
+        if (px->views[i].len == sizeof WIRE_DELIM - 1 && !memcmp(px->views[i].data, WIRE_DELIM, sizeof WIRE_DELIM - 1))
+            return "fewer than five frames after <IDS|MSG>";
+    return "no <IDS|MSG> delimiter";
 }
 
 /* An execute_request passed on to the child whose code could not be read here (its
@@ -389,17 +400,17 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
     for (k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
         struct wire_parts wp;
         if (cur_views(px) || wire_split(px->views, px->cur.n, &wp)) {
-            count_bad(px, 0, chan_name[ch], "malformed");
+            count_bad(px, 0, chan_name[ch], "malformed", malformed_why(px));
             mpart_close(&px->cur);
             continue;
         }
         if (!wire_verify(&px->key, px->views, &wp)) {
-            count_bad(px, 1, chan_name[ch], "badly signed");
+            count_bad(px, 1, chan_name[ch], "badly signed", NULL);
             mpart_close(&px->cur);
             continue;
         }
         if (px->seen && replay_seen(px->seen, px->views[wp.sig].data, px->views[wp.sig].len)) {
-            count_bad(px, 1, chan_name[ch], "replayed (its signature was seen before)");
+            count_bad(px, 1, chan_name[ch], "replayed", "its signature was seen before");
             mpart_close(&px->cur);
             continue;
         }
