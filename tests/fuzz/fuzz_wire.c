@@ -5,7 +5,9 @@
  * the frame as an object they agree with it: the member they find is the one jansson
  * keeps (the last of a repeated key), re-parsed equal to jansson's value; "absent" only
  * when jansson has no such key; a stream text's line end, when answered, is that of
- * the text jansson decodes.  Why it matters: the proxy decides what a message is (msg_type) and
+ * the text jansson decodes; wire_json_valid accepts every text jansson reads (nested
+ * less deep than its limit, no NUL: Python's grammar is jansson's and NaN, Infinity,
+ * lone surrogates and bytes that are not UTF-8 besides).  Why it matters: the proxy decides what a message is (msg_type) and
  * which code to classify from these lookups, while the wrapped kernel acts on what a
  * full JSON parser reads.
  */
@@ -66,8 +68,23 @@ static void check_ends_line(const unsigned char *data, size_t size, json_t *j)
     if (n == 0 || r != want) { fprintf(stderr, "ends_line %d, the text says %d\n", r, want); abort(); }
 }
 
+/* Whatever jansson reads (any value at the top, no NUL), Python reads too, unless it
+ * nests deeper than WIRE_JSON_DEPTH (counted as brackets anywhere: an upper bound). */
+static void check_valid(const unsigned char *data, size_t size)
+{
+    struct wire_frame f = {data, size};
+    int r = wire_json_valid(&f);
+    if (memchr(data, 0, size)) return;
+    size_t brackets = 0;
+    for (size_t i = 0; i < size; i++) brackets += data[i] == '[' || data[i] == '{';
+    json_t *any = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
+    if (any && brackets <= WIRE_JSON_DEPTH && !r) { fprintf(stderr, "valid JSON refused\n"); abort(); }
+    json_decref(any);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_valid(data, size);
     json_t *j = json_loadb((const char *)data, size, JSON_ALLOW_NUL, NULL);
     static const char *const keys[] = {"code", "msg_type", "silent", "text", "a"};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) check_key(data, size, j, keys[k]);
