@@ -288,6 +288,7 @@ int cmd_tag(int argc, char **argv)
     double secs = now() - t0;
     if (!r.opt.quiet || r.failed || r.folders_failed || r.skipped || r.sync_failed)
         print_summary(&r, secs, threads);
+    nb_walk_say_leftovers("nbstage tag");
     classcache_free(r.opt.cache);
     model_free(model);
     free(r.jobs);

@@ -314,6 +314,7 @@ int cmd_fmt(int argc, char **argv)
             nb_say(stderr, "nbstage fmt: %s: no notebooks (.ipynb) found", argv[a]);
     }
     fileonce_free(&c.done);
+    nb_walk_say_leftovers("nbstage fmt");
     if (c.oom) {
         nb_say(stderr, "nbstage fmt: out of memory");
         return EXIT_USAGE;

@@ -7,7 +7,8 @@
  * among them; as Jupyter's file browser does: an editor's lock or backup (.#a.ipynb,
  * Emacs' dangling symlink) and macOS' AppleDouble ._a.ipynb are not notebooks), not
  * following symlinked folders (no loops, no duplicates), and REL, the path relative to
- * the one given.  The entry types readdir gives (d_type) spare an lstat and a stat per
+ * the one given; the hidden temporaries of saves that were killed, counted as they are
+ * passed over (nb_walk_leftovers).  The entry types readdir gives (d_type) spare an lstat and a stat per
  * file and folder; only symlinks and filesystems that do not fill d_type are looked at
  * with (l)stat.  nb_stdin_rule: what PATH '-' may be, for every command.
  * nb_path_strerror: why a path could not be opened, a dangling symlink said as one.
@@ -27,6 +28,7 @@
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nbformat/jsonbytes.h"
@@ -101,6 +103,47 @@ static void folder_failed(const char *path, const char *reason, nb_walk_error_fn
     folder_error = 0;
 }
 
+/* nb_walk_leftovers' count and first path; the walks run on the main thread. */
+static size_t leftovers;
+static char *first_leftover;
+
+/* NAME, hidden in folder PATH: one of nb_save_mktemp's temporaries, old enough to be
+ * no live save's, is counted. */
+static void note_leftover(const char *path, const char *name)
+{
+    static const char tag[] = ".nbstage-";
+    size_t n = strlen(name), t = sizeof tag - 1;
+    if (n < 1 + t + 6 || memcmp(name + n - 6 - t, tag, t)) return;
+    for (size_t i = n - 6; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+              (name[i] >= '0' && name[i] <= '9')))
+            return;
+    char *full = join_path(path, name);
+    struct stat st;
+    if (full && lstat(full, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > 60) {
+        leftovers++;
+        if (!first_leftover) first_leftover = full, full = NULL;
+    }
+    free(full);
+}
+
+size_t nb_walk_leftovers(const char **first)
+{
+    *first = first_leftover;
+    return leftovers;
+}
+
+void nb_walk_say_leftovers(const char *cmd)
+{
+    if (!leftovers) return;
+    if (leftovers == 1)
+        nb_say(stderr, "%s: %s: a temporary file left by a save that was killed (not a notebook; "
+                       "remove it)", cmd, first_leftover);
+    else
+        nb_say(stderr, "%s: %zu temporary files left by saves that were killed, %s the first (not "
+                       "notebooks; remove them)", cmd, leftovers, first_leftover);
+}
+
 static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
                     nb_walk_error_fn on_error, void *ctx)
 {
@@ -115,7 +158,10 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
     int rc = 0;
     errno = 0;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue; /* hidden (and . and ..) */
+        if (de->d_name[0] == '.') { /* hidden (and . and ..) */
+            if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN) note_leftover(path, de->d_name);
+            continue;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             struct entry *p = realloc(names, cap * sizeof *names);

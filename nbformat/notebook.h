@@ -163,6 +163,15 @@ typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx
 int nb_walk_error_is_folder(void);
 int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx);
 
+/* The temporaries a save left behind that the walks so far passed over as hidden
+ * files: nb_save_mktemp's ".NAME.nbstage-XXXXXX", regular files untouched for a
+ * minute (a run killed before its rename: SIGKILL, the OOM killer).  How many, and the
+ * first one's path in *FIRST (NULL when none).  tag and fmt name them at the end, or
+ * they would pile up unseen (Jupyter's file browser hides them too). */
+size_t nb_walk_leftovers(const char **first);
+/* Names them on stderr, after CMD ("nbstage tag"): nothing when there are none. */
+void nb_walk_say_leftovers(const char *cmd);
+
 /* Why PATH could not be opened or stat'ed, E being the errno: strerror(E), but for a
  * dangling symlink (E is ENOENT and PATH is a symlink, which `ls` shows) "dangling
  * symlink (its target T does not exist)", written into BUF (SIZE bytes).  The one

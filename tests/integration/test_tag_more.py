@@ -848,3 +848,34 @@ def test_two_runs_on_one_folder_both_succeed(model, tmp_path):  # noqa: F811
     assert [p.returncode for p in runs] == [0, 0], errs
     assert all("changed while being tagged" not in e for e in errs), errs
     assert all("stage:" in f.read_text() for f in d.glob("*.ipynb"))
+
+
+def test_temporaries_left_by_a_killed_save_are_named(model, tmp_path):  # noqa: F811
+    """A tag or fmt killed by SIGKILL (or the OOM killer) leaves its hidden temporary
+    `.NAME.ipynb.nbstage-XXXXXX`; later runs passed over it as a hidden file, and they
+    piled up unseen (QA, 2026-12-06).  tag and fmt now name those untouched for a
+    minute, and leave them be (exit code unchanged); a fresh one may be a live save of
+    another run and is not named, nor a hidden file of another name."""
+    d = tmp_path / "nbs"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.ipynb").write_text(make_nb(SIMPLE))
+    old = d / "sub" / ".a.ipynb.nbstage-Ab12Cd"
+    old.write_text("{\"cells\": [")  # what a killed save leaves: part of a notebook
+    fresh = d / ".b.ipynb.nbstage-Zz9999"
+    fresh.write_text("{")
+    other = d / ".c.ipynb.nbstage-too-long"
+    other.write_text("{")
+    for f in (old, other):
+        os.utime(f, (time.time() - 600, time.time() - 600))
+    for args in (["tag", "-q", "--model", model, d], ["tag", "--check", "--model", model, d],
+                 ["fmt", "--check", d]):
+        r = nbstage(*args)
+        assert r.returncode == 0, (args, r.stderr)
+        said = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
+        assert said == [f"nbstage {args[0]}: {old}: a temporary file left by a save that was killed "
+                        "(not a notebook; remove it)"], (args, r.stderr)
+    assert old.read_text() == "{\"cells\": [" and fresh.exists() and other.exists()
+    os.utime(fresh, (time.time() - 600, time.time() - 600))
+    r = nbstage("tag", "--check", "--model", model, d)
+    assert (f"nbstage tag: 2 temporary files left by saves that were killed, {fresh} the first "
+            "(not notebooks; remove them)") in r.stderr, r.stderr
