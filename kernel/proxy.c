@@ -134,12 +134,17 @@ static int cur_views(struct proxy *px)
     return mpart_views(&px->cur, &px->views, &px->views_cap);
 }
 
+/* A client message of px->cur dropped: said in the log with the peer's address (TCP;
+ * libzmq knows it for the frames it received), the first 20 and then every 1000th. */
 static void count_bad(struct proxy *px, int kind, const char *chan, const char *what, const char *detail)
 {
     unsigned long n = ++px->n_bad[kind];
-    if (n <= 20 || n % 1000 == 0)
-        logmsg("%s message on %s dropped (%s%s%lu so far)", what, chan, detail ? detail : "",
-               detail ? "; " : "", n);
+    if (n <= 20 || n % 1000 == 0) {
+        const char *peer = px->cur.n ? zmq_msg_gets(&px->cur.f[0], "Peer-Address") : NULL;
+        if (peer && !*peer) peer = NULL; /* ipc: no address */
+        logmsg("%s message on %s%s%s dropped (%s%s%lu so far)", what, chan, peer ? " from " : "",
+               peer ? peer : "", detail ? detail : "", detail ? "; " : "", n);
+    }
 }
 
 /* What is wrong with px->cur, which wire_split refused: for the log. */

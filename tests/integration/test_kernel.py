@@ -1842,10 +1842,12 @@ def test_wrong_key_gets_no_reply_and_the_kernel_lives(kernel, tmp_path):
     assert not marker.exists(), "a badly signed execute_request was run"
     _, _, reply = kernel.run("1 + 1")
     assert reply["content"]["status"] == "ok"
-    assert "badly signed message on shell dropped" in kernel.log.read_text()
+    # with the peer's address (TCP), for whoever reads the log after an intrusion
+    assert "badly signed message on shell from 127.0.0.1 dropped" in kernel.log.read_text()
     # the log says what was wrong with each (QA: "malformed" alone said little)
-    assert "malformed message on shell dropped (fewer than five frames after <IDS|MSG>; " in kernel.log.read_text()
-    assert "malformed message on shell dropped (no <IDS|MSG> delimiter; " in kernel.log.read_text()
+    assert "malformed message on shell from 127.0.0.1 dropped (fewer than five frames after <IDS|MSG>; " \
+        in kernel.log.read_text()
+    assert "malformed message on shell from 127.0.0.1 dropped (no <IDS|MSG> delimiter; " in kernel.log.read_text()
 
 
 def test_a_replayed_message_is_dropped_as_ipykernel_drops_it(kernel, tmp_path):
@@ -1884,8 +1886,8 @@ def test_a_replayed_message_is_dropped_as_ipykernel_drops_it(kernel, tmp_path):
     _, _, reply = kernel.run("1 + 1")  # and the kernel goes on
     assert reply["content"]["status"] == "ok"
     log = kernel.log.read_text()
-    assert "replayed message on shell dropped (its signature was seen before; " in log
-    assert "replayed message on control dropped (its signature was seen before; " in log
+    assert "replayed message on shell from 127.0.0.1 dropped (its signature was seen before; " in log
+    assert "replayed message on control from 127.0.0.1 dropped (its signature was seen before; " in log
     assert "Duplicate Signature" not in log, "the replay reached the child"
 
 
