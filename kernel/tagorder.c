@@ -24,6 +24,8 @@ struct pending {
     char *header;             /* the request's header frame, verbatim: the tag's parent_header */
     struct classify_job *job; /* our reference */
     int started;              /* the child published execute_input (aborted requests are not) */
+    int seen;                 /* the child published anything for it (dropped requests: never) */
+    unsigned long seq;        /* the order requests went to the child in */
     int held;                 /* its idle waits at the front of the queue */
     int upd_held;             /* an update_display_data waits there, behind its held clear */
     int published;            /* its tag is out (early publication), not cleared since */
@@ -50,6 +52,8 @@ struct tagorder {
     const struct wire_key *key;
     struct classify_worker *worker;
     int early;                       /* --tag-position top: rule 3 */
+    unsigned long requests;          /* the last pending's seq */
+    unsigned long dropped;           /* requests the child never answered, given up */
     char session[128], username[128], version[16];
     char *th;                        /* the tag header template (tag_header_fast) */
     size_t th_len, th_id, th_date;   /* its length, where msg_id and date go */
@@ -606,6 +610,34 @@ static int on_update(struct tagorder *t, struct mpart *m, const struct wire_part
     return IOPUB_SENT;
 }
 
+/* The child's first execute_input or idle for a request after the one of sequence SEQ:
+ * ipykernel (6, which Debian has) serves shell requests one after the other, so an
+ * earlier request it has said nothing of will never be answered (subshells, in
+ * ipykernel 7, would run some side by side: this would then give up one still queued
+ * and leave it untagged).  It dropped it unrun: a part Session.deserialize refused that the
+ * proxy's checks let through (proxy.c: wire_json_valid), such as an integer of more
+ * than 4,300 digits or a header date that is no date.  Its entry is freed, or every
+ * such request would stay until the kernel ends, with its code. */
+static void drop_unanswered(struct tagorder *t, unsigned long seq)
+{
+    for (size_t i = 0; i < t->n_pend;) {
+        struct pending *q = &t->pend[i];
+        if (q->seen || q->seq > seq) {
+            i++;
+            continue;
+        }
+        if (q->cell) cellchain_aborted(t->chain, q->cell);
+        unsigned long n = ++t->dropped;
+        if (n <= 20 || n % 1000 == 0) {
+            char line[160];
+            snprintf(line, sizeof line, "an execute_request the wrapped kernel never answered "
+                     "(it dropped it unrun) is no longer awaited (%lu so far)", n);
+            say(line);
+        }
+        pending_remove(t, q); /* the last entry moves into slot i */
+    }
+}
+
 /* Relays one child iopub message (taken from M), or holds it back.  Assumes the queue
  * is empty. */
 static int route(struct tagorder *t, struct mpart *m)
@@ -623,6 +655,11 @@ static int route(struct tagorder *t, struct mpart *m)
     if (kind != K_OTHER || t->wclear.n) {
         frame_id(&t->views[wp.header + 1], "msg_id", parent);
         if (kind != K_OTHER) p = pending_find(t, parent);
+        if (p && !p->seen) {
+            p->seen = 1;
+            drop_unanswered(t, p->seq - 1);
+            p = pending_find(t, parent); /* entries moved */
+        }
     }
     /* rule 6: a held clear goes out before its request's next message, but after the
      * tag its idle brings, or an update_display_data brings (on_update).  Another
@@ -803,6 +840,7 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
     hcopy[h->len] = 0;
     struct pending *p = &t->pend[t->n_pend++];
     memset(p, 0, sizeof *p);
+    p->seq = ++t->requests;
     memcpy(p->id, id, strlen(id) + 1); /* both MSG_ID_CAP bytes */
     p->header = hcopy;
     p->job = job;

@@ -435,6 +435,24 @@ def test_a_request_ipykernel_drops_unrun_is_no_cell_to_read_after(specs, logs): 
             assert tag_of(nxt) == want, f"read after the dropped request ({parent!r})"
         said = [line for line in k.log.read_text().splitlines() if "ipykernel drops it unrun" in line]
         assert len(said) == 2, k.log.read_text()
+        # JSON both read, but ipykernel's Session refuses it all the same: a header date
+        # that is no date (extract_dates), an integer of 5,000 digits (Python's limit
+        # on int from text).  The proxy cannot know before, but ipykernel answers
+        # requests in order: at the next request's first answer the dropped one is
+        # given up (its entry held its code until the kernel ended; QA, 2026-12-06).
+        bad_date = json.loads(header())
+        bad_date["date"] = "2026-13-45T99:99:99Z"
+        big_int = (b'{"code": "clf.fit(X_train, y_train)", "silent": false, "store_history": true, '
+                   b'"n": ' + b"7" * 5000 + b"}")  # one line of code: read in place, as a `pass` is
+        for frames in ([json.dumps(bad_date).encode(), b"{}", b"{}", content],
+                       [header(), b"{}", b"{}", big_int]):
+            send_signed(frames)
+            tag_of(first)
+        given_up = [line for line in k.log.read_text().splitlines() if "never answered" in line]
+        assert len(given_up) == 2 and given_up[-1].endswith("(2 so far)"), k.log.read_text()
+        assert k.log.read_text().count("Invalid Message") == 4, k.log.read_text()
+        tag_of(first)
+        assert tag_of(nxt) == want  # and the cells after read as before
     finally:
         s.close(0)
         ctx.term()
