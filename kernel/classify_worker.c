@@ -6,6 +6,7 @@
  * claim is a compare-and-swap, so exactly one thread runs it.
  */
 #include "kernel/classify_worker.h"
+#include "kernel/wire.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,7 +31,7 @@ struct classify_job {
     char *src; /* in the same allocation, after the job */
     size_t len;
     char *content; /* written by the claimer before state becomes DONE */
-    char id[128];
+    char id[MSG_ID_CAP];
 };
 
 struct classify_worker {

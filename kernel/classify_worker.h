@@ -4,8 +4,8 @@
  * (kernel/stage_output.h, prebuilt at start), fed by the proxy over an inproc PAIR
  * socket, so relaying never waits on the model; and the jobs it shares with the proxy.
  *
- * Short cells are run by the proxy itself (classify_worker_wants), right after their
- * request has been forwarded: cheaper than the hand-off to the thread.
+ * Short cells are run on the relay thread (tagorder.c, when classify_worker_wants says
+ * so), right after their request has been forwarded: cheaper than the hand-off.
  *
  * Why jobs can be claimed by either side: on a busy machine the worker thread may not
  * get a CPU for milliseconds.  When the child's idle for a cell arrives and the worker

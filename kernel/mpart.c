@@ -96,7 +96,7 @@ void frame_id(const struct wire_frame *f, const char *key, char out[MSG_ID_CAP])
     json_t *v = json_object_get(j, key);
     if (json_is_string(v)) {
         size_t n = json_string_length(v);
-        if (n < MSG_ID_CAP && !memchr(json_string_value(v), 0, n)) memcpy(out, json_string_value(v), n + 1);
+        if (n < MSG_ID_CAP) memcpy(out, json_string_value(v), n + 1); /* no NUL: parsed without JSON_ALLOW_NUL */
         else id_digest((const unsigned char *)json_string_value(v), n, out);
     }
     json_decref(j);
@@ -109,7 +109,7 @@ void frame_string(const struct wire_frame *f, const char *key, char *out, size_t
     out[0] = 0;
     json_t *j = frame_json(f);
     json_t *v = json_object_get(j, key);
-    if (json_is_string(v)) { /* on every relayed header: no printf machinery */
+    if (json_is_string(v)) { /* no printf machinery: it was on every header once */
         size_t n = json_string_length(v) < cap - 1 ? json_string_length(v) : cap - 1;
         memcpy(out, json_string_value(v), n);
         out[n] = 0;

@@ -2,8 +2,9 @@
  *
  * Owns: a multipart message as the zmq frames it was received in (so that what is
  * forwarded is what was received, byte for byte), views of those frames for
- * kernel/wire.h, and reading a string member of a JSON frame (what the relay reads of
- * every message: the light scanner first, jansson only for what it leaves).  Shared
+ * kernel/wire.h, reading a string member of a JSON frame (what the relay reads of
+ * every message: the light scanner first, jansson only for what it leaves), and a
+ * message id as the relay compares ids (frame_id: whole, or by a digest).  Shared
  * by the relay loop (kernel/proxy.c) and the tag's place in iopub (kernel/tagorder.c).
  */
 #ifndef NBSTAGE_MPART_H
@@ -48,8 +49,7 @@ void frame_string(const struct wire_frame *f, const char *key, char *out, size_t
 /* A message id (the string member KEY of F) as the proxy compares ids, in OUT: the id
  * itself when it is shorter than MSG_ID_CAP bytes, else "#" and a digest of the whole
  * of it with its length (the protocol sets no length, and two ids cut at the same
- * length, session and all, named one request); empty when absent. */
-#define MSG_ID_CAP 128
+ * length, session and all, named one request); empty when absent.  MSG_ID_CAP: wire.h. */
 void frame_id(const struct wire_frame *f, const char *key, char out[MSG_ID_CAP]);
 
 #endif

@@ -72,7 +72,7 @@ struct proxy {
     int ready; /* the child's iopub has answered a nudge */
     /* The msg_id prefix of our own requests: NUDGE_PREFIX and this process's random
      * hex, so that a client's request cannot pass for one of ours by its id. */
-    char own_prefix[sizeof NUDGE_PREFIX + 17];
+    char own_prefix[sizeof NUDGE_PREFIX + 16];
     unsigned nudges;
     struct mpart cur;
     struct wire_frame *views;
@@ -158,8 +158,9 @@ static const char *malformed_why(const struct proxy *px)
 }
 
 /* An execute_request passed on to the child whose code could not be read here (its
- * content not JSON, or no memory): the cell goes untagged, which the log says (as
- * count_bad, the first 20 and then every 1000th). */
+ * content not JSON, a part that Python's json would refuse, or no memory): the cell
+ * goes untagged, which the log says (as count_bad, the first 20 and then every
+ * 1000th). */
 static void untagged(struct proxy *px, const char *why)
 {
     unsigned long n = ++px->n_untagged;
@@ -171,7 +172,7 @@ static void untagged(struct proxy *px, const char *why)
 /* The worker's answers: cells it has classified, whose tags may go out now. */
 static int handle_worker(struct proxy *px)
 {
-    char id[128];
+    char id[MSG_ID_CAP];
     while (classify_worker_result(px->worker, id, sizeof id) == 0)
         tagorder_classified(px->tags, id);
     return 1; /* read to EAGAIN */
@@ -287,12 +288,6 @@ static int json_literal_bool(const unsigned char *v, size_t n)
     return -1;
 }
 
-/* The code of an execute_request's content C when it may be classified: not silent,
- * not blank; *HISTORY is 0 when it says store_history false (the spec's default is
- * true).  Read in place when "code" is a plain ASCII string without escapes and
- * "silent" and "store_history" literals or absent (every `pass`-like cell: no JSON
- * tree); otherwise through jansson, and then *TREE holds what SRC points into (the
- * caller's to free). */
 /* Python's bool(V) for a JSON value (NULL, absent: false). */
 static int py_truthy(const json_t *v)
 {
@@ -308,6 +303,12 @@ static int py_truthy(const json_t *v)
     }
 }
 
+/* The code of an execute_request's content C when it may be classified: not silent,
+ * not blank; *HISTORY is 0 when it says store_history false (the spec's default is
+ * true).  Read in place when "code" is a plain ASCII string without escapes and
+ * "silent" and "store_history" literals or absent (every `pass`-like cell: no JSON
+ * tree); otherwise through jansson, and then *TREE holds what SRC points into (the
+ * caller's to free). */
 static const char *request_code(const struct wire_frame *c, size_t *len, int *history,
                                 json_t **tree, json_error_t *je)
 {
@@ -419,9 +420,9 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
             mpart_close(&px->cur);
             continue;
         }
-        /* An execute_request goes to the child first and is looked at after: its
-         * header, metadata and content stay readable through references of their own
-         * (zmq shares the buffer of all but the shortest frames, no copy). */
+        /* An execute_request goes to the child first and is looked at after: its four
+         * JSON parts stay readable through references of their own (zmq shares the
+         * buffer of all but the shortest frames, no copy). */
         zmq_msg_t keep[4];
         int kept = 0;
         if (ch == STDIN) {
@@ -606,9 +607,10 @@ static void *new_socket(struct proxy *px, int type, const char *endpoint, int bi
      * A limit per client (libzmq's 1,000, as ipykernel has; or 10,000) drops a fast
      * cell's output for a client that does read: at 10,000, a cell printing 40,000
      * lines lost the idle, and the client waited for ever.  Not the heartbeat: anyone
-     * who reaches its port (nothing there is signed) could grow the echo's queue
-     * without end by not reading (8,000 pings of 64 kB: 18 -> 528 MB, QA 2026-12-06);
-     * ipykernel's stops at libzmq's limit and drops the rest, as this one now does. */
+     * who reaches its port (nothing there is signed) grew the echo's queue by all it
+     * sent, by not reading (8,000 pings of 64 kB: 18 -> 528 MB, QA 2026-12-06).  Like
+     * ipykernel's, it now keeps at most libzmq's 1,000 messages a peer each way and
+     * drops the rest; pings of any size are still echoed, as ipykernel echoes them. */
     if (unbounded) {
         zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
         zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
@@ -821,9 +823,9 @@ int proxy_run(const struct proxy_config *cfg)
     px->cfg = cfg;
     {
         unsigned char r[8];
-        char hex[17];
+        char hex[2 * sizeof r + 1];
         randombytes_buf(r, sizeof r);
-        for (int i = 0; i < 8; i++) snprintf(hex + 2 * i, 3, "%02x", r[i]);
+        sodium_bin2hex(hex, sizeof hex, r, sizeof r);
         snprintf(px->own_prefix, sizeof px->own_prefix, "%s%s", NUDGE_PREFIX, hex);
     }
     px->key = (struct wire_key){cfg->client->key, cfg->client->key_len, NULL};

@@ -440,10 +440,11 @@ static int capture_change(const struct wire_frame *content, const char *id)
     if (wire_json_member(&data, "state", &off, &len) != 1) return 0;
     struct wire_frame state = {data.data + off, len};
     char v[MSG_ID_CAP];
-    size_t moff, mlen; /* a string member, "" or the request's id */
+    size_t moff, mlen; /* a string member: "" (the capture ends) or a request's id */
     if (wire_json_member(&state, "msg_id", &moff, &mlen) != 1 || state.data[moff] != '"') return 0;
+    if (mlen == 2) return -1;
     frame_id(&state, "msg_id", v);
-    return !v[0] ? -1 : strcmp(v, id) == 0 ? 1 : 0;
+    return v[0] && strcmp(v, id) == 0 ? 1 : 0; /* "": not read (a state jansson refuses) */
 }
 
 /* Rule 8: a capture begins or ends; at its end the early tag may go. */
@@ -832,6 +833,7 @@ int tagorder_request(struct tagorder *t, const struct wire_frame *h, const char 
     if (t->n_pend == t->cap_pend || !hcopy || !job) {
         free(hcopy);
         classify_job_release(job);
+        if (cell) cellchain_aborted(t->chain, cell); /* asked, but never awaited */
         chain_cell_free(cell);
         say("out of memory; cell not tagged");
         return 0;

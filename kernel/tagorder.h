@@ -1,8 +1,9 @@
 /* tagorder.h — where and when a request's stage tag goes in the iopub stream.
  *
  * Owns: the execute_requests being tagged (each with its classification job and its
- * prebuilt tag message), every well-formed child iopub message on its way to the
- * clients (the relay loop, kernel/proxy.c, hands each one over), a
+ * prebuilt tag message, given up when the child never answers one), every child
+ * iopub message on its way to the clients (the relay loop, kernel/proxy.c, hands each
+ * one over; one that is no Jupyter message is passed on in its place), a
  * clear_output(wait=True) held back, the idles held until their cell is classified
  * and what queues behind them, the publication of the tags on Jupyter's iopub
  * socket, and for a model that reads context the record of the cells run

@@ -232,8 +232,7 @@ int wire_json_string(const struct wire_frame *f, const char *key, char *out, siz
 
 static const unsigned char *py_ws(const unsigned char *p, const unsigned char *e)
 {
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
-    return p;
+    return p + skip_ws(p, 0, (size_t)(e - p)); /* JSON's four, as Python's */
 }
 
 static int is_hex(unsigned char c)
@@ -266,7 +265,7 @@ static const unsigned char *py_digits(const unsigned char *p, const unsigned cha
     return p > s ? p : NULL;
 }
 
-static const unsigned char *py_literal(const unsigned char *p, const unsigned char *e, const char *w)
+static const unsigned char *py_word(const unsigned char *p, const unsigned char *e, const char *w)
 {
     size_t n = strlen(w);
     return (size_t)(e - p) >= n && memcmp(p, w, n) == 0 ? p + n : NULL;
@@ -276,13 +275,13 @@ static const unsigned char *py_literal(const unsigned char *p, const unsigned ch
 static const unsigned char *py_scalar(const unsigned char *p, const unsigned char *e)
 {
     if (*p == '"') return py_string(p, e);
-    if (*p == 't') return py_literal(p, e, "true");
-    if (*p == 'f') return py_literal(p, e, "false");
-    if (*p == 'n') return py_literal(p, e, "null");
-    if (*p == 'N') return py_literal(p, e, "NaN");
-    if (*p == 'I') return py_literal(p, e, "Infinity");
+    if (*p == 't') return py_word(p, e, "true");
+    if (*p == 'f') return py_word(p, e, "false");
+    if (*p == 'n') return py_word(p, e, "null");
+    if (*p == 'N') return py_word(p, e, "NaN");
+    if (*p == 'I') return py_word(p, e, "Infinity");
     if (*p == '-') {
-        if (++p < e && *p == 'I') return py_literal(p, e, "Infinity");
+        if (++p < e && *p == 'I') return py_word(p, e, "Infinity");
     }
     if (p >= e) return NULL;
     if (*p == '0') p++;

@@ -5,7 +5,8 @@
  * length: the schemes of jupyter_client's Session that libsodium has); building
  * a new signed message from JSON text; finding a top-level member of a JSON frame
  * without a parser (what the proxy reads of every message), and whether a frame is
- * JSON that Python reads (what ipykernel drops).  No socket code here: frames are (data, len)
+ * JSON that Python reads (most of what ipykernel drops; tagorder.c gives up the rest
+ * when the child answers a later request first).  No socket code here: frames are (data, len)
  * views, so the proxy can forward the untouched zmq frames byte for byte and the unit
  * tests can feed anything at all.
  *
@@ -18,6 +19,9 @@
 #include <stddef.h>
 
 #define WIRE_DELIM "<IDS|MSG>"
+/* The bytes a message id is kept in wherever the proxy compares ids (mpart.h's
+ * frame_id: longer ones by a digest), the classify worker's answers included. */
+#define MSG_ID_CAP 128
 #define WIRE_SIG_HEX 64      /* hex digits of an HMAC-SHA256 */
 #define WIRE_SIG_HEX_MAX 128 /* of an HMAC-SHA512, the longest */
 
@@ -101,8 +105,9 @@ int wire_text_ends_line(const struct wire_frame *f);
 /* Whether F is one JSON text that Python's json.loads reads, as jupyter_client's
  * Session reads each part of a message (after decoding UTF-8, bad bytes replaced):
  * NaN, Infinity and -Infinity are numbers, a control character inside a string is an
- * error, and nesting deeper than WIRE_JSON_DEPTH is refused (Python's recursion limit
- * refuses it somewhere below 1,000).  A message with a part it cannot read, ipykernel
+ * error, and nesting deeper than WIRE_JSON_DEPTH is refused (Debian's Python 3.11
+ * refuses it somewhere below 1,000, by its recursion limit; later Pythons read deeper,
+ * and such a request then only goes untagged).  A message with a part it cannot read, ipykernel
  * drops as "Invalid Message": never run, never answered.  Checked in place, no tree. */
 #define WIRE_JSON_DEPTH 900
 int wire_json_valid(const struct wire_frame *f);

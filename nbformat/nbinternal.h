@@ -51,8 +51,10 @@ int nb_save_new_name(const char *path, nb_error *err);
  * fills it in place) and, if making it fails, before the buffer is freed (LIVE 0). */
 int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,
                    void (*note)(char *tmp, int live), nb_error *err);
-/* Gives FD the old file's owner and group (the group alone if the owner cannot be)
- * and its extended attributes (POSIX ACLs among them; those we may not set left out). */
+/* Gives FD the old file's owner and group (the group alone if the owner cannot be;
+ * compared with FD's own, which a setgid folder sets) and its extended attributes
+ * (POSIX ACLs among them; those we may not set left out), after removing the access
+ * ACL FD inherited from a folder's default ACL. */
 void nb_save_owner(int fd, const struct nb_save_target *t);
 /* fsync of the folder DIR, so a rename in it is durable: -1 and errno when the fsync
  * fails (an I/O error: the rename may not be on disk), 0 otherwise, also when the

@@ -2,11 +2,14 @@
  *
  * Owns: nb_save_atomic: a temporary file in the same folder, fsync, rename, the
  * folder synced, the old file's mode, owner, group and extended attributes (POSIX
- * ACLs among them: nbformat.write, writing in place, keeps them) kept, symlinks
+ * ACLs among them: nbformat.write, writing in place, keeps them) kept, also in a
+ * setgid folder, and no ACL a folder's default gives the temporary, symlinks
  * written through (one to nothing made at its target, as a shell's `>` does); an
  * empty name or one ending in '/' refused (nb_save_new_name); a read-only file (no
  * write bit, or not writable by us) refused, as writing it would be; on any error
- * the old file is untouched and the temporary removed.  nb_save_atomic_flags with
+ * the old file is untouched and the temporary removed.  nb_save_atomic_if: only while
+ * the file is still the one read (nb_file_unchanged), else it is left as it is now.
+ * nb_save_check: the same refusals, nothing written (tag --dry-run).  nb_save_atomic_flags with
  * NB_SAVE_DEFER_SYNC: the same without the two fsyncs, the durability left to one
  * nb_sync_fs per filesystem once a batch is written.
  *
@@ -39,10 +42,10 @@
  *
  * Also nb_output_open_special: the other outputs (ingest's lines, a model file, the
  * learning curves...) are saved by a rename too (outfile.c), except into a device or
- * a FIFO, as tag -o's notebook is (nb_save_output); and the parts of the save outfile.c shares (nbinternal.h): where the save
- * of PATH goes and whether it may (nb_save_target), the temporary beside it
- * (nb_save_mktemp), the old owner and attributes (nb_save_owner), the folder's fsync
- * (nb_sync_dir).
+ * a FIFO, as tag -o's notebook is (nb_save_output).  And the parts of the save that
+ * outfile.c shares (nbinternal.h): where the save of PATH goes and whether it may
+ * (nb_save_target), the temporary beside it (nb_save_mktemp), the old owner and
+ * attributes (nb_save_owner), the folder's fsync (nb_sync_dir).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -159,7 +162,11 @@ static char *dangling_target(const char *path, nb_error *err)
             return res;
         }
         ssize_t n = readlink(cur, buf, sizeof buf - 1);
-        if (n < 0) break;
+        if (n < 0) { /* a link gone or unreadable since the lstat: its own reason */
+            nb_set_error(err, "%s: %s: %s", path, cur, strerror(errno));
+            free(cur);
+            return NULL;
+        }
         buf[n] = 0;
         char *next;
         if (buf[0] == '/') {
