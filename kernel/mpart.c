@@ -22,6 +22,28 @@ void mpart_free(struct mpart *m)
     m->cap = 0;
 }
 
+/* Out of memory for M's frames: the rest of its message is read and dropped, so that
+ * SOCK is left at a message's start (a caller that stopped here, the socket taken as
+ * drained, could wait for a ZMQ_FD edge that never comes); 1 with M empty, which every
+ * caller drops as no Jupyter message.  -1 when nothing of it had been read yet. */
+static int drop_rest(void *sock, struct mpart *m)
+{
+    int more = m->n && zmq_msg_more(&m->f[m->n - 1]);
+    mpart_close(m);
+    if (!more) return -1;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, 0) < 0) { /* the rest of a message is there whole */
+            zmq_msg_close(&part);
+            break;
+        }
+        more = zmq_msg_more(&part);
+        zmq_msg_close(&part);
+    }
+    return 1;
+}
+
 int mpart_recv(void *sock, struct mpart *m)
 {
     mpart_close(m);
@@ -29,7 +51,7 @@ int mpart_recv(void *sock, struct mpart *m)
         if (m->n == m->cap) {
             size_t cap = m->cap ? 2 * m->cap : 16;
             zmq_msg_t *f = realloc(m->f, cap * sizeof *f);
-            if (!f) { mpart_close(m); return -1; }
+            if (!f) return drop_rest(sock, m);
             m->f = f, m->cap = cap;
         }
         zmq_msg_t *part = &m->f[m->n];

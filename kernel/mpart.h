@@ -28,7 +28,8 @@ void mpart_close(struct mpart *m);
 /* Closes M's frames and frees its array. */
 void mpart_free(struct mpart *m);
 
-/* 1: a whole message received from SOCK into M (emptied first); 0: none waiting;
+/* 1: a whole message received from SOCK into M (emptied first; M empty when there was
+ * no memory for its frames: the message is read and dropped); 0: none waiting;
  * -1: error. */
 int mpart_recv(void *sock, struct mpart *m);
 

@@ -150,7 +150,7 @@ static void count_bad(struct proxy *px, int kind, const char *chan, const char *
 /* What is wrong with px->cur, which wire_split refused: for the log. */
 static const char *malformed_why(const struct proxy *px)
 {
-    if (!px->views || px->views_cap < px->cur.n) return "out of memory";
+    if (!px->views || px->views_cap < px->cur.n || !px->cur.n) return "out of memory";
     for (size_t i = 0; i < px->cur.n; i++)
         if (px->views[i].len == sizeof WIRE_DELIM - 1 && !memcmp(px->views[i].data, WIRE_DELIM, sizeof WIRE_DELIM - 1))
             return "fewer than five frames after <IDS|MSG>";

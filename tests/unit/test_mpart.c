@@ -1,15 +1,33 @@
 /* test_mpart.c — kernel/mpart.h over a real zmq pair (inproc): a message is received
  * whole, frame for frame (past the first 16 frames the array grows), sent on as it
  * came, viewed for kernel/wire.h, and a string member read from a JSON frame by the
- * light scanner or, where it gives up, by jansson, and a message id whole or by a
- * digest (frame_id).  Until now only the integration tests reached this module. */
+ * light scanner or, where it gives up, by jansson, a message id whole or by a digest
+ * (frame_id), and a message dropped whole when its frames find no memory.  Until now only the integration tests reached this module. */
 #include "tests/unit/unit.h"
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "kernel/mpart.h"
+
+/* realloc: refuses one block of REFUSE_SIZE bytes, once, when asked (the frame array's
+ * growth); anything else goes through. */
+static size_t refuse_size;
+
+void *realloc(void *p, size_t n)
+{
+    static void *(*real)(void *, size_t);
+    if (refuse_size && n == refuse_size) {
+        refuse_size = 0;
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "realloc");
+    return real(p, n);
+}
 
 static void *ctx, *a, *b, *sub; /* sub: a socket that cannot send */
 
@@ -162,6 +180,31 @@ static void string_members_by_either_reader(void **state)
     assert_null(frame_json(&bad));
 }
 
+/* Out of memory halfway through a message (its frame array cannot grow past 16): the
+ * rest of it is read and dropped, and an empty message returned, which the relay drops
+ * as malformed; the next message comes whole.  It returned -1 with the rest still in
+ * the socket: the relay took the socket as drained, and the rest came later as a
+ * message of its own (review, 2026-12-06). */
+static void a_message_without_memory_is_dropped_whole(void **state)
+{
+    (void)state;
+    struct mpart m = {0};
+    send_frames(a, 20);
+    send_frames(a, 2);
+    refuse_size = 32 * sizeof(zmq_msg_t);
+    assert_int_equal(recv_wait(b, &m), 1);
+    assert_int_equal(refuse_size, 0); /* it was asked for, and refused */
+    assert_int_equal(m.n, 0);
+    assert_int_equal(recv_wait(b, &m), 1);
+    assert_int_equal(m.n, 2);
+    char t[128];
+    frame_text(1, t, sizeof t);
+    assert_int_equal(zmq_msg_size(&m.f[1]), strlen(t));
+    assert_memory_equal(zmq_msg_data(&m.f[1]), t, strlen(t));
+    assert_int_equal(mpart_recv(b, &m), 0);
+    mpart_free(&m);
+}
+
 /* frame_id: an id shorter than MSG_ID_CAP as it is, by either reader; a longer one as
  * a digest of the whole, the same by either reader (escaped or not), and different
  * for ids that differ only past the first 127 bytes. */
@@ -211,6 +254,7 @@ int main(void)
         cmocka_unit_test(received_whole_viewed_and_sent_on_as_it_came),
         cmocka_unit_test(string_members_by_either_reader),
         cmocka_unit_test(message_ids_whole_or_by_digest),
+        cmocka_unit_test(a_message_without_memory_is_dropped_whole),
     };
     return cmocka_run_group_tests(tests, pair_up, pair_down);
 }
