@@ -118,7 +118,8 @@ void frame_id(const struct wire_frame *f, const char *key, char out[MSG_ID_CAP])
     json_t *v = json_object_get(j, key);
     if (json_is_string(v)) {
         size_t n = json_string_length(v);
-        if (n < MSG_ID_CAP) memcpy(out, json_string_value(v), n + 1); /* no NUL: parsed without JSON_ALLOW_NUL */
+        /* no NUL inside: parsed without JSON_ALLOW_NUL */
+        if (n < MSG_ID_CAP) memcpy(out, json_string_value(v), n + 1);
         else id_digest((const unsigned char *)json_string_value(v), n, out);
     }
     json_decref(j);

@@ -151,9 +151,11 @@ static void count_bad(struct proxy *px, int kind, const char *chan, const char *
 static const char *malformed_why(const struct proxy *px)
 {
     if (!px->views || px->views_cap < px->cur.n || !px->cur.n) return "out of memory";
-    for (size_t i = 0; i < px->cur.n; i++)
-        if (px->views[i].len == sizeof WIRE_DELIM - 1 && !memcmp(px->views[i].data, WIRE_DELIM, sizeof WIRE_DELIM - 1))
+    for (size_t i = 0; i < px->cur.n; i++) {
+        const struct wire_frame *v = &px->views[i];
+        if (v->len == sizeof WIRE_DELIM - 1 && !memcmp(v->data, WIRE_DELIM, v->len))
             return "fewer than five frames after <IDS|MSG>";
+    }
     return "no <IDS|MSG> delimiter";
 }
 

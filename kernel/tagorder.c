@@ -24,7 +24,7 @@ struct pending {
     char *header;             /* the request's header frame, verbatim: the tag's parent_header */
     struct classify_job *job; /* our reference */
     int started;              /* the child published execute_input (aborted requests are not) */
-    int seen;                 /* the child published anything for it (dropped requests: never) */
+    int seen;                 /* the child published its execute_input or idle (a dropped one: never) */
     unsigned long seq;        /* the order requests went to the child in */
     int held;                 /* its idle waits at the front of the queue */
     int upd_held;             /* an update_display_data waits there, behind its held clear */
@@ -615,10 +615,10 @@ static int on_update(struct tagorder *t, struct mpart *m, const struct wire_part
  * ipykernel (6, which Debian has) serves shell requests one after the other, so an
  * earlier request it has said nothing of will never be answered (subshells, in
  * ipykernel 7, would run some side by side: this would then give up one still queued
- * and leave it untagged).  It dropped it unrun: a part Session.deserialize refused that the
- * proxy's checks let through (proxy.c: wire_json_valid), such as an integer of more
- * than 4,300 digits or a header date that is no date.  Its entry is freed, or every
- * such request would stay until the kernel ends, with its code. */
+ * and leave it untagged).  It dropped it unrun: a part Session.deserialize refused
+ * that the proxy's checks let through (proxy.c: wire_json_valid), such as an integer
+ * of more than 4,300 digits or a header date that is no date.  Its entry is freed, or
+ * every such request would stay until the kernel ends, with its code. */
 static void drop_unanswered(struct tagorder *t, unsigned long seq)
 {
     for (size_t i = 0; i < t->n_pend;) {
