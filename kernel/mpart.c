@@ -99,9 +99,7 @@ json_t *frame_json(const struct wire_frame *f)
 /* FNV-1a over N bytes of S, then its length: the key of an id too long to keep. */
 static void id_digest(const unsigned char *s, size_t n, char out[MSG_ID_CAP])
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
-    snprintf(out, MSG_ID_CAP, "#%016llx:%zu", (unsigned long long)h, n);
+    snprintf(out, MSG_ID_CAP, "#%016llx:%zu", (unsigned long long)frame_fnv1a(s, n), n);
 }
 
 void frame_id(const struct wire_frame *f, const char *key, char out[MSG_ID_CAP])

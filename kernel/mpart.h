@@ -11,6 +11,7 @@
 #define NBSTAGE_MPART_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <zmq.h>
 
@@ -52,5 +53,14 @@ void frame_string(const struct wire_frame *f, const char *key, char *out, size_t
  * of it with its length (the protocol sets no length, and two ids cut at the same
  * length, session and all, named one request); empty when absent.  MSG_ID_CAP: wire.h. */
 void frame_id(const struct wire_frame *f, const char *key, char out[MSG_ID_CAP]);
+
+/* FNV-1a of N bytes at P: the digest the proxy keys what it cannot keep whole by (a
+ * long msg_id here, a frontend's cellId in proxy.c). */
+static inline uint64_t frame_fnv1a(const void *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ull;
+    return h;
+}
 
 #endif

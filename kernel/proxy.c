@@ -147,16 +147,12 @@ static void count_bad(struct proxy *px, int kind, const char *chan, const char *
     }
 }
 
-/* What is wrong with px->cur, which wire_split refused: for the log. */
-static const char *malformed_why(const struct proxy *px)
+/* What is wrong with px->cur, for the log: SPLIT is wire_split's answer, or 1 when
+ * its views could not be made. */
+static const char *malformed_why(const struct proxy *px, int split)
 {
-    if (!px->views || px->views_cap < px->cur.n || !px->cur.n) return "out of memory";
-    for (size_t i = 0; i < px->cur.n; i++) {
-        const struct wire_frame *v = &px->views[i];
-        if (v->len == sizeof WIRE_DELIM - 1 && !memcmp(v->data, WIRE_DELIM, v->len))
-            return "fewer than five frames after <IDS|MSG>";
-    }
-    return "no <IDS|MSG> delimiter";
+    if (split > 0 || !px->cur.n) return "out of memory"; /* no views, or mpart_recv's */
+    return split == WIRE_TOO_FEW ? "fewer than five frames after <IDS|MSG>" : "no <IDS|MSG> delimiter";
 }
 
 /* An execute_request passed on to the child whose code could not be read here (its
@@ -366,9 +362,8 @@ static void cell_key(const struct wire_frame *md, char *out, size_t cap)
         return;
     }
     if (found == 0 || n <= 2 || md->data[off] != '"') return; /* none, "", or not a string */
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over the raw text, quotes and all */
-    for (size_t i = 0; i < n; i++) h = (h ^ md->data[off + i]) * 1099511628211ull;
-    snprintf(out, cap, "id:%016llx:%zu", (unsigned long long)h, n);
+    /* over the raw text, quotes and all */
+    snprintf(out, cap, "id:%016llx:%zu", (unsigned long long)frame_fnv1a(md->data + off, n), n);
 }
 
 /* An execute_request (HEADER, PARENT header, METADATA and CONTENT frames), just
@@ -407,8 +402,9 @@ static int relay_client(struct proxy *px, void *from, void *to, enum chan ch)
     int k;
     for (k = 0; k < BATCH && mpart_recv(from, &px->cur) == 1; k++) {
         struct wire_parts wp;
-        if (cur_views(px) || wire_split(px->views, px->cur.n, &wp)) {
-            count_bad(px, 0, chan_name[ch], "malformed", malformed_why(px));
+        int split = cur_views(px) ? 1 : wire_split(px->views, px->cur.n, &wp);
+        if (split) {
+            count_bad(px, 0, chan_name[ch], "malformed", malformed_why(px, split));
             mpart_close(&px->cur);
             continue;
         }

@@ -18,7 +18,7 @@ int wire_split(const struct wire_frame *frames, size_t n, struct wire_parts *p)
     const size_t dlen = sizeof WIRE_DELIM - 1;
     for (size_t i = 0; i < n; i++) {
         if (frames[i].len == dlen && memcmp(frames[i].data, WIRE_DELIM, dlen) == 0) {
-            if (n - i < 6) return -1; /* delimiter, signature, four JSON frames */
+            if (n - i < 6) return WIRE_TOO_FEW; /* delimiter, signature, four JSON frames */
             p->n_ids = i;
             p->sig = i + 1;
             p->header = i + 2;
@@ -26,7 +26,7 @@ int wire_split(const struct wire_frame *frames, size_t n, struct wire_parts *p)
             return 0;
         }
     }
-    return -1;
+    return WIRE_NO_DELIM;
 }
 
 static void hex_lower(const unsigned char *in, size_t n, char *out)

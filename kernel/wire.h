@@ -38,8 +38,9 @@ struct wire_parts {
     size_t n_buffers; /* frames after content */
 };
 
-/* 0 and fills P when FRAMES has a delimiter followed by at least five frames;
- * -1 when the message is malformed (no delimiter, too few frames). */
+/* 0 and fills P when FRAMES has a delimiter followed by at least five frames; when
+ * the message is malformed, WIRE_NO_DELIM or WIRE_TOO_FEW (frames after it). */
+enum { WIRE_NO_DELIM = -1, WIRE_TOO_FEW = -2 };
 int wire_split(const struct wire_frame *frames, size_t n, struct wire_parts *p);
 
 /* A signing key.  An empty key means "no signing" (Jupyter's convention): signatures

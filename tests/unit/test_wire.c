@@ -80,12 +80,12 @@ static void split_refuses_malformed_messages(void **state)
     (void)state;
     struct wire_parts p;
     struct wire_frame none[1] = {F("x")};
-    assert_int_equal(wire_split(none, 0, &p), -1);
-    assert_int_equal(wire_split(none, 1, &p), -1);
+    assert_int_equal(wire_split(none, 0, &p), WIRE_NO_DELIM);
+    assert_int_equal(wire_split(none, 1, &p), WIRE_NO_DELIM);
     struct wire_frame short_msg[5] = {F("id"), F(WIRE_DELIM), F("sig"), F("{}"), F("{}")};
-    assert_int_equal(wire_split(short_msg, 5, &p), -1);
+    assert_int_equal(wire_split(short_msg, 5, &p), WIRE_TOO_FEW);
     struct wire_frame no_delim[6] = {F("<IDS|MSG"), F("sig"), F("{}"), F("{}"), F("{}"), F("{}")};
-    assert_int_equal(wire_split(no_delim, 6, &p), -1);
+    assert_int_equal(wire_split(no_delim, 6, &p), WIRE_NO_DELIM);
     struct wire_frame delim_prefix[7] = {F("<IDS|MSG>x"), F(WIRE_DELIM), F("s"), F("{}"), F("{}"),
                                          F("{}"), F("{}")};
     assert_int_equal(wire_split(delim_prefix, 7, &p), 0); /* only an exact delimiter counts */
