@@ -87,7 +87,8 @@ static const char usage[] =
 "                   which follows the names up to the statement; the label model is\n"
 "                   fitted on whole cells only): more, shorter examples for `train`;\n"
 "                   a statement whose votes name only stages no cell was voted is\n"
-"                   left unlabeled (\"stage\": null)\n"
+"                   left unlabeled (\"stage\": null), unless no cell was voted\n"
+"                   anything (then its votes decide)\n"
 "  --profile        time each LF: the report (stderr, or --report) then lists the\n"
 "                   slowest, with the file and line that define them, their time,\n"
 "                   share and cost per cell (with -q: only that)\n"
@@ -217,12 +218,15 @@ int cmd_label(int argc, char **argv)
             }
         /* an output over an input (label cells.jsonl -o cells.jsonl): the cells, the
          * hand labels or a rule file replaced, exit 0 */
-        const char *ins[20] = {o.input, o.gold, o.votes, o.truth}, *in_opt[20] = {"CELLS.jsonl", "--gold", "--votes", "--truth"};
+        /* room for every input: with 16 --rules, a fixed 20 once left the default rules out */
+        enum { N_INS = 4 + sizeof o.rules / sizeof o.rules[0] + 1 };
+        const char *ins[N_INS] = {o.input, o.gold, o.votes, o.truth},
+                   *in_opt[N_INS] = {"CELLS.jsonl", "--gold", "--votes", "--truth"};
         size_t n_in = 4;
-        for (int r = 0; r < o.n_rules && n_in < 20; r++) ins[n_in] = o.rules[r], in_opt[n_in++] = "--rules";
+        for (int r = 0; r < o.n_rules; r++) ins[n_in] = o.rules[r], in_opt[n_in++] = "--rules";
         /* and the default rules (NBSTAGE_RULES's or the shipped file): every later run fails on them */
         char def_rules[4096];
-        if (!o.no_default && n_in < 20 && rules_default_path(def_rules, sizeof def_rules) == 0)
+        if (!o.no_default && rules_default_path(def_rules, sizeof def_rules) == 0)
             ins[n_in] = def_rules, in_opt[n_in++] = "the default rules";
         for (size_t k = 0; outs[i] && k < n_in; k++)
             if (ins[k] && outfile_same(outs[i], ins[k])) {

@@ -148,6 +148,24 @@ def test_two_outputs_naming_one_file_are_refused(tmp_path, cells, other):
     assert r.returncode == 0, r.stderr
 
 
+def test_an_output_over_the_default_rules_is_refused_with_every_rules_option_used(tmp_path, cells):
+    """With 16 --rules files (the most label takes) the default rule file fell off the
+    end of the inputs an output may not replace: `-o` over it wrote the labels there,
+    exit 0, and every later run failed on its first line."""
+    default = tmp_path / "mine.txt"
+    default.write_text((ROOT / "share" / "rules.txt").read_text())
+    extra = []
+    for k in range(16):
+        f = tmp_path / f"r{k}.txt"
+        f.write_text(f"rule extra{k} load\nany zzzq{k}\n")
+        extra += ["--rules", f]
+    for n in (15, 16):
+        r = run(["label", "-q", *extra[:2 * n], "-o", default, cells], env=dict(ENV, NBSTAGE_RULES=str(default)))
+        assert r.returncode == 2, (n, r.stderr)
+        assert f"the default rules {default} are the same file" in r.stderr, (n, r.stderr)
+        assert default.read_text() == (ROOT / "share" / "rules.txt").read_text(), n
+
+
 def limit_file_size(nbytes):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
 
