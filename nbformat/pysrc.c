@@ -82,6 +82,14 @@ size_t pysrc_skip_string(const char *src, size_t len, size_t i)
     return len;
 }
 
+/* The end of the line at I: its '\n' or '\r' (an old Mac line end, which Python
+ * reads as one: `# load\rdf = 1` is a comment and a statement), or LEN. */
+static size_t line_end(const char *src, size_t i, size_t len)
+{
+    while (i < len && src[i] != '\n' && src[i] != '\r') i++;
+    return i;
+}
+
 /* The next comment from *I on: 1 with it in [*A, *B) (and *I = *B), 0 when none is
  * left.  Outside comments and strings every quote opens a string: a prefix (rb, f, ...)
  * decides where the string token starts, never where it ends nor whether a '#' is in
@@ -97,9 +105,8 @@ static int next_comment(const char *src, size_t len, size_t *i, size_t *a, size_
             return 0;
         }
         if (src[j] == '#') {
-            const char *nl = memchr(src + j, '\n', len - j);
             *a = j;
-            *i = *b = nl ? (size_t)(nl - src) : len;
+            *i = *b = line_end(src, j, len);
             return 1;
         }
         j = pysrc_skip_string(src, len, j);
@@ -144,7 +151,7 @@ static size_t skip_code(const char *src, size_t len, size_t i, int *depth)
     unsigned char c = (unsigned char)src[i];
     size_t q;
     if (c == '#') {
-        while (i < len && src[i] != '\n') i++;
+        i = line_end(src, i, len);
     } else if (may_start_string(c) && pysrc_string_start(src, len, i, &q)) {
         i = pysrc_skip_string(src, len, q);
     } else if (is_ident(c)) {
@@ -206,7 +213,7 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
             while (i < len && (src[i] == ' ' || src[i] == '\t')) i++;
             line_start = 0;
             if (i < len && (src[i] == '%' || src[i] == '!' || src[i] == '?'))
-                while (i < len && src[i] != '\n') i++;
+                i = line_end(src, i, len);
             continue;
         }
         i = find_assign_stop(src, i, len);
@@ -258,7 +265,7 @@ int pysrc_is_blank(const char *src, size_t len)
     for (size_t i = 0; i < len;) {
         size_t w;
         if (s[i] == '#') {
-            while (i < len && s[i] != '\n') i++;
+            i = line_end(src, i, len);
         } else if ((w = py_space_len(s + i, len - i))) {
             i += w;
         } else {
@@ -303,7 +310,7 @@ size_t pysrc_blocks(const char *src, size_t len, size_t *pos, size_t cap)
             first = 0;
             decorated = j == i && src[j] == '@';
             if (src[j] == '%' || src[j] == '!' || src[j] == '?') /* magic or shell: to the line's end */
-                while (j < len && src[j] != '\n') j++;
+                j = line_end(src, j, len);
             i = j;
             continue;
         }

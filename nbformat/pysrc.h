@@ -17,7 +17,7 @@
 char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len);
 
 /* Where SRC's '#' comments are: comment k is SRC[POS[2k] .. POS[2k+1]), from its '#' to
- * just before the newline that ends it (or LEN).  Writes the first CAP comments, in
+ * just before the '\n' or '\r' that ends it (or LEN).  Writes the first CAP comments, in
  * order, to POS (2 * CAP entries) and returns how many there are (possibly more than
  * CAP).  pysrc_strip_comments removes exactly these ranges.  Why both: the tokenizer
  * reads the words around the comments in place instead of from a stripped copy. */

@@ -46,6 +46,8 @@ static void the_last_three_code_lines_then_the_word(void **state)
     expect("model.fit(X, y)  # go\t", "score", "model.fit(X, y)  # go\t\nnbstagectx\nscore");
     /* '\r' is white space to strip(), and stays in the line */
     expect("a = 1\r\n\r\nb = 2\r\n", "y", "a = 1\r\nb = 2\r\nnbstagectx\ny");
+    /* a lone '\r' (old Mac line ends) ends a line, as Python reads it */
+    expect("a = 1\rb = 2\r# note\rc = 3\rd = 4\r", "x", "b = 2\nc = 3\nd = 4\nnbstagectx\nx");
     /* a predecessor with no code line still gives its '\n' (Python: "" + "\n") */
     expect("# only a comment\n\n", "y", "\nnbstagectx\ny");
     expect("", "y", "\nnbstagectx\ny");

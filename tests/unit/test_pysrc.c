@@ -28,6 +28,10 @@ static void strips_comments_not_strings(void **state)
     check_strip("p = rb'#x' + f\"{a}#\"", "p = rb'#x' + f\"{a}#\"");
     check_strip("# only\n# comments", "\n");
     check_strip("bar'#'#c", "bar'#'");
+    /* a comment ends at a lone '\r' too (old Mac line ends, which Python reads as line
+     * ends: the cell below is a comment and a statement), and before "\r\n" */
+    check_strip("# load\rdf = 1\r", "\rdf = 1\r");
+    check_strip("x = 1 # a\r\ny = 2", "x = 1 \r\ny = 2");
     check_strip("s = 'unterminated # x\ny = 1 # z", "s = 'unterminated # x\ny = 1 ");
     /* empty triple-quoted strings */
     check_strip("s = '''''' # c\nt = \"\"\"\"\"\" # d", "s = '''''' \nt = \"\"\"\"\"\" ");
@@ -65,7 +69,7 @@ static char *ref_strip(const char *src, size_t len, size_t *out_len)
     while (i < len) {
         char c = src[i];
         if (c == '#') {
-            while (i < len && src[i] != '\n') i++;
+            while (i < len && src[i] != '\n' && src[i] != '\r') i++;
         } else if (strchr("\"'rRbBuUfF", c) && c && pysrc_string_start(src, len, i, &q)) {
             size_t end = ref_skip_string(src, len, q);
             memcpy(out + o, src + i, end - i);
@@ -91,7 +95,7 @@ static void comments_match_reference(void **state)
 {
     (void)state;
     unsigned long long r = 777;
-    static const char alpha[] = "ab rRbBfuU\"\"''###\\\\\n\n x=1(),.\t";
+    static const char alpha[] = "ab rRbBfuU\"\"''###\\\\\n\n\r x=1(),.\t";
     for (int rep = 0; rep < 4000; rep++) {
         size_t n = (size_t)(r % (rep < 2000 ? 40 : 400));
         char *src = malloc(n + 1);
@@ -111,7 +115,7 @@ static void comments_match_reference(void **state)
         for (size_t c = 0; c < k; c++) {
             assert_true(pos[2 * c] >= from && pos[2 * c] < pos[2 * c + 1] && pos[2 * c + 1] <= n);
             assert_int_equal(src[pos[2 * c]], '#');
-            assert_true(pos[2 * c + 1] == n || src[pos[2 * c + 1]] == '\n');
+            assert_true(pos[2 * c + 1] == n || src[pos[2 * c + 1]] == '\n' || src[pos[2 * c + 1]] == '\r');
             assert_memory_equal(want + kept, src + from, pos[2 * c] - from);
             kept += pos[2 * c] - from;
             from = pos[2 * c + 1];
@@ -136,6 +140,8 @@ static void blank_cells(void **state)
     assert_true(pysrc_is_blank("# a\n  # b\n", 10));
     assert_false(pysrc_is_blank("# a\nx", 5));
     assert_false(pysrc_is_blank("%matplotlib inline", 18));
+    assert_false(pysrc_is_blank("# load\rdf = 1\r", 14)); /* a comment, then code: Python runs it */
+    assert_true(pysrc_is_blank("# a\r# b\r\n", 9));
     /* White space as Python's str.isspace() has it, every code point tried: IPython runs
      * nothing for a cell of only U+3000 (a full-width space), so it gets no stage. */
     static const unsigned py_space[] = {0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0,

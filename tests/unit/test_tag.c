@@ -354,6 +354,11 @@ static void test_code_lines(void **state)
     assert_int_equal(tag_code_lines("x", 1), 1);
     s = "s = '''\n\n'''\n";
     assert_int_equal(tag_code_lines(s, strlen(s)), 2);
+    /* old Mac line ends (a lone '\r') end lines too; "\r\n" is one end */
+    s = "# load\rx = 1\ry = 2\r";
+    assert_int_equal(tag_code_lines(s, strlen(s)), 2);
+    s = "# load\r\nx = 1\r\n\r\ny = 2\r\n";
+    assert_int_equal(tag_code_lines(s, strlen(s)), 2);
 }
 
 /* ---- workers */
