@@ -45,6 +45,9 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
     }
     /* a read ahead within a window's byte budget only ("" in WHY: over it) */
     if (budget && __atomic_sub_fetch(budget, (long long)st->st_size, __ATOMIC_RELAXED) < 0) {
+        /* given back: one large file would otherwise leave the window's smaller ones
+         * all to be read at their save */
+        __atomic_add_fetch(budget, (long long)st->st_size, __ATOMIC_RELAXED);
         why[0] = 0;
         close(fd);
         return NULL;

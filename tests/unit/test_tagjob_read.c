@@ -130,6 +130,15 @@ static void the_budget_and_the_reasons(void **state)
     const char *big = write_file("big.ipynb", "{\"cells\": [], \"metadata\": {}}");
     assert_null(tagjob_read(big, &len, &st, why, sizeof why, NULL, &budget, &room, &in_room));
     assert_string_equal(why, ""); /* over the budget: not a failure */
+    /* and the budget is given back: a smaller file after it is still read ahead (a
+     * large one took it below zero for the rest of its window) */
+    assert_int_equal(budget, 10);
+    char *small = tagjob_read(write_file("small.ipynb", "{}"), &len, &st, why, sizeof why, NULL, &budget, &room,
+                              &in_room);
+    assert_non_null(small);
+    assert_int_equal(len, 2);
+    assert_int_equal(budget, 8);
+    if (!in_room) free(small);
     assert_null(tagjob_read(dir, &len, &st, why, sizeof why, NULL, NULL, &room, &in_room));
     assert_string_equal(why, "is a directory, not a notebook");
     assert_null(tagjob_read(write_file("empty.ipynb", ""), &len, &st, why, sizeof why, NULL, NULL, &room,
