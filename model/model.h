@@ -72,7 +72,8 @@ void model_classify_many(const nbs_model *m, const char *const *src, const size_
  * place) by N[i] steps over IDS[i]; a cell run as a prefix of an even number of steps
  * and then its rest gets exactly the numbers of one run (the AVX-512 walk direction
  * follows the parity of the step, see infer_step.h).  A state it could not advance
- * (out of memory, a cell of over 4,096 words) it marks NaN.  model_output: the
+ * (out of memory, which only a cell of over 4,096 words, whose ids are copied to the
+ * heap, or the run's own buffers can meet) it marks NaN.  model_output: the
  * probabilities and the argmax from a cell's last state; MODEL_NO_MEMORY for a marked
  * one. */
 int model_hidden(const nbs_model *m);

@@ -10,7 +10,7 @@
 static uint32_t next_cp(const unsigned char *s, size_t n, size_t *i)
 {
     unsigned c = s[*i];
-    size_t len = c < 0x80 ? 1 : c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    size_t len = c < 0x80 ? 1 : c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
     if (len == 1) return ++*i, c;
     if (len == 0 || *i + len > n) return ++*i, 0xFFFD;
     uint32_t cp = c & (0x7F >> len);

@@ -28,7 +28,8 @@ size_t pysrc_comments(const char *src, size_t len, size_t *pos, size_t cap);
 int pysrc_is_blank(const char *src, size_t len);
 
 /* Where SRC assigns at statement level: the offsets of the '=' of every assignment
- * outside strings, comments and brackets (so not a keyword argument or a default),
+ * outside strings, comments and brackets (so not a keyword argument or a def's default;
+ * a top-level lambda's default, `f = lambda x, y=2: x`, is counted: no bracket holds it),
  * augmented ones included ("+=", "<<=": the offset of their '='), comparisons
  * ("==", "!=", "<=", ">=") not.  A line that is an IPython magic or shell escape (first
  * non-blank byte %, ! or ?, outside brackets) has none.  Writes the first CAP offsets,

@@ -68,6 +68,9 @@ static void splits_like_keras(void **state)
     check("\xc4\xb0stanbul", "i\xcc\x87stanbul"); /* İ lowers to two code points */
     check("\xe2\x84\xaa" "elvin", "kelvin"); /* the Kelvin sign lowers to ASCII */
     check("\xe1\xbe\x88 \xc7\x85", "\xe1\xbe\x80|\xc7\x86"); /* ᾈ ǅ: title case */
+    /* Invalid UTF-8 is copied as it is: 0xF5-0xFF begin no sequence (0xFF 0xBC 0xA1 was
+     * read as U+FF21, a full-width 'A', and written as its lower case, a real word) */
+    check("x = \xff\xbc\xa1 \xf8\x80\x80 \xf5\x80\x80\x80" "A", "x|\xff\xbc\xa1|\xf8\x80\x80|\xf5\x80\x80\x80" "a");
     /* The final sigma: ς after a cased letter and not before one, case-ignorable code
      * points ('.', '\'', ...) skipped both ways, across separators. */
     check("\xce\x9f\xce\x94\xce\x9f\xce\xa3 \xce\x9f\xce\x94\xce\x9f\xce\xa3.\xce\x91",
