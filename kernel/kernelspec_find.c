@@ -93,29 +93,85 @@ static int parent_prefix(char *out, size_t cap)
     return join(out, cap, arg0, "/share/jupyter");
 }
 
-/* The data directories, most specific first; returns how many were filled. */
-static size_t data_dirs(char dirs[][4096], size_t cap)
+/* jupyter_core's envset: set unless empty-valued or no, n, false, off, 0, 0.0 */
+static int env_set(const char *name)
 {
-    size_t n = 0;
+    const char *v = getenv(name);
+    static const char *const no[] = {"no", "n", "false", "off", "0", "0.0"};
+    if (!v) return 0;
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (strcasecmp(v, no[i]) == 0) return 0;
+    return 1;
+}
+
+struct dir_list {
+    char (*d)[4096];
+    size_t n, cap;
+};
+
+/* Adds DIR unless it is empty, too long or already listed (Jupyter lists none twice
+ * where it matters: the user site dir only when it is not the data dir). */
+static void add_dir(struct dir_list *l, const char *a, const char *b)
+{
+    char dir[4096];
+    if (!a || !a[0] || l->n == l->cap || join(dir, sizeof dir, a, b)) return;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->d[i], dir) == 0) return;
+    memcpy(l->d[l->n++], dir, strlen(dir) + 1);
+}
+
+/* The data directories, most specific first, in jupyter_core's jupyter_path() order:
+ * JUPYTER_PATH's entries; the user's (the data dir, then Python's user site,
+ * $PYTHONUSERBASE or ~/.local, + share/jupyter, unless PYTHONNOUSERSITE) and the
+ * environment's (the prefix of the Python that started us; VIRTUAL_ENV, CONDA_PREFIX),
+ * the environment's first when JUPYTER_PREFER_ENV_PATH is set; then the system's.  As
+ * many as there are (a fixed 9 once left the system folders out after 6 JUPYTER_PATH
+ * entries).  Malloc'd in L->d; -1 when out of memory. */
+static int data_dirs(struct dir_list *l)
+{
     const char *jp = getenv("JUPYTER_PATH");
-    while (jp && *jp && n < cap) {
+    size_t entries = 1;
+    for (const char *p = jp; p && *p; p++) entries += *p == ':';
+    l->n = 0;
+    l->cap = entries + 8;
+    if (!(l->d = malloc(l->cap * sizeof *l->d))) return -1;
+    while (jp && *jp) {
         const char *colon = strchr(jp, ':');
         size_t len = colon ? (size_t)(colon - jp) : strlen(jp);
-        if (len > 0 && len < 4096) { memcpy(dirs[n], jp, len); dirs[n++][len] = 0; }
+        while (len > 1 && jp[len - 1] == '/') len--; /* Jupyter strips a trailing separator */
+        char one[4096];
+        if (len > 0 && len < sizeof one) {
+            memcpy(one, jp, len);
+            one[len] = 0;
+            add_dir(l, one, "");
+        }
         jp = colon ? colon + 1 : NULL;
     }
-    const char *dd = getenv("JUPYTER_DATA_DIR"), *home = getenv("HOME"),
-               *xdg = getenv("XDG_DATA_HOME");
-    if (n < cap && dd && *dd) snprintf(dirs[n++], 4096, "%s", dd);
-    else if (n < cap && xdg && *xdg) snprintf(dirs[n++], 4096, "%s/jupyter", xdg);
-    else if (n < cap && home && *home) snprintf(dirs[n++], 4096, "%s/.local/share/jupyter", home);
-    if (n < cap && parent_prefix(dirs[n], 4096) == 0) n++;
-    const char *envs[2] = {getenv("VIRTUAL_ENV"), getenv("CONDA_PREFIX")}; /* a venv over conda: the venv's */
-    for (int i = 0; i < 2; i++)
-        if (n < cap && envs[i] && *envs[i]) snprintf(dirs[n++], 4096, "%s/share/jupyter", envs[i]);
-    if (n < cap) snprintf(dirs[n++], 4096, "/usr/local/share/jupyter");
-    if (n < cap) snprintf(dirs[n++], 4096, "/usr/share/jupyter");
-    return n;
+    const char *home = getenv("HOME"), *dd = getenv("JUPYTER_DATA_DIR"), *xdg = getenv("XDG_DATA_HOME"),
+               *userbase = getenv("PYTHONUSERBASE"), *nousersite = getenv("PYTHONNOUSERSITE");
+    char prefix[4096];
+    int have_prefix = parent_prefix(prefix, sizeof prefix) == 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == env_set("JUPYTER_PREFER_ENV_PATH")) { /* the user's */
+            if (dd && *dd) add_dir(l, dd, "");
+            else if (xdg && *xdg) add_dir(l, xdg, "/jupyter");
+            else add_dir(l, home, "/.local/share/jupyter");
+            if (!(nousersite && *nousersite)) {
+                if (userbase && *userbase) add_dir(l, userbase, "/share/jupyter");
+                else add_dir(l, home, "/.local/share/jupyter");
+            }
+        } else { /* the environment's, but for the system's below */
+            const char *envs[3] = {have_prefix ? prefix : NULL, getenv("VIRTUAL_ENV"), getenv("CONDA_PREFIX")};
+            for (int i = 0; i < 3; i++) {
+                char dir[4096];
+                if (!envs[i] || join(dir, sizeof dir, envs[i], i ? "/share/jupyter" : "")) continue;
+                if (strcmp(dir, "/usr/local/share/jupyter") && strcmp(dir, "/usr/share/jupyter")) add_dir(l, dir, "");
+            }
+        }
+    }
+    add_dir(l, "/usr/local/share/jupyter", "");
+    add_dir(l, "/usr/share/jupyter", "");
+    return 0;
 }
 
 /* The entry of KDIR named NAME, compared case-insensitively, that is a kernelspec: a
@@ -210,18 +266,25 @@ int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, si
         snprintf(err, errlen, "kernelspec name \"%s\" is not valid", name);
         return -1;
     }
-    char dirs[9][4096];
-    size_t n = data_dirs(dirs, 9);
+    struct dir_list dirs;
+    if (data_dirs(&dirs)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     char searched[2048] = "";
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < dirs.n; i++) {
         char kdir[4096], dir[4096];
-        if (join(kdir, sizeof kdir, dirs[i], "/kernels")) continue;
-        if (find_entry(kdir, name, dir, sizeof dir) == 0) return load_spec(dir, ks, err, errlen);
+        if (join(kdir, sizeof kdir, dirs.d[i], "/kernels")) continue;
+        if (find_entry(kdir, name, dir, sizeof dir) == 0) {
+            free(dirs.d);
+            return load_spec(dir, ks, err, errlen);
+        }
         size_t used = strlen(searched);
         if (used + strlen(kdir) + 3 < sizeof searched)
             snprintf(searched + used, sizeof searched - used, "%s%.*s", used ? ", " : "",
                      (int)(sizeof searched - used - 3), kdir);
     }
+    free(dirs.d);
     snprintf(err, errlen, "kernelspec \"%s\" not found in %s", name, searched);
     return -1;
 }
@@ -231,15 +294,16 @@ int kernelspec_dir_searched(const char *kernels_dir)
     /* by realpath: "pfx/share/jupyter/kernels" is "/home/me/pfx/..." on JUPYTER_PATH */
     char want[PATH_MAX];
     if (!realpath(kernels_dir, want)) return 0;
-    char dirs[9][4096];
-    size_t n = data_dirs(dirs, 9);
-    for (size_t i = 0; i < n; i++) {
+    struct dir_list dirs;
+    if (data_dirs(&dirs)) return 0;
+    int found = 0;
+    for (size_t i = 0; i < dirs.n && !found; i++) {
         char kdir[4096], real[PATH_MAX];
-        if (join(kdir, sizeof kdir, dirs[i], "/kernels") == 0 && realpath(kdir, real) &&
-            strcmp(real, want) == 0)
-            return 1;
+        found = join(kdir, sizeof kdir, dirs.d[i], "/kernels") == 0 && realpath(kdir, real) &&
+                strcmp(real, want) == 0;
     }
-    return 0;
+    free(dirs.d);
+    return found;
 }
 
 int kernelspec_runs_ipykernel(const struct found_kernelspec *ks)

@@ -1,10 +1,12 @@
 /* kernelspec_find.h — finding the kernelspec the stage kernel wraps.
  *
  * Owns: resolving a kernel name ("python3") to its kernel.json the way jupyter_client
- * does: JUPYTER_PATH entries, the user data dir (JUPYTER_DATA_DIR, $XDG_DATA_HOME/jupyter
- * or ~/.local/share/jupyter), the prefix of the Python that started the kernel
- * (JPY_PARENT_PID's: Jupyter's sys.prefix, an unactivated venv's too), the active
- * environment's prefix (VIRTUAL_ENV, then CONDA_PREFIX), /usr/local/share/jupyter,
+ * does, in jupyter_core's jupyter_path() order: JUPYTER_PATH entries; the user's (the
+ * data dir: JUPYTER_DATA_DIR, $XDG_DATA_HOME/jupyter or ~/.local/share/jupyter; then
+ * Python's user site, $PYTHONUSERBASE or ~/.local, + share/jupyter) and the
+ * environment's (the prefix of the Python that started the kernel, JPY_PARENT_PID's:
+ * Jupyter's sys.prefix, an unactivated venv's too; then VIRTUAL_ENV, CONDA_PREFIX),
+ * the environment's first when JUPYTER_PREFER_ENV_PATH is set; /usr/local/share/jupyter,
  * /usr/share/jupyter; names compare
  * case-insensitively, as jupyter_client lower-cases them, and a folder without a
  * kernel.json is passed over, as jupyter_client passes over it.  Reads argv, env and

@@ -101,6 +101,54 @@ def test_jupyter_data_dir_and_prefix_scopes(env, tmp_path):
     assert "stages-b" not in jupyter_kernels(env)
 
 
+def _spec_dir(env, name, python=PYTHON):
+    """The folder of kernelspec NAME as jupyter_client finds it, run by PYTHON."""
+    r = subprocess.run([python, "-Xfrozen_modules=off", "-c",
+                        "import sys; from jupyter_client.kernelspec import KernelSpecManager as K; "
+                        f"print(K().find_kernel_specs()[{name!r}])"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def _spec(d, argv0="/usr/bin/python3"):
+    d.mkdir(parents=True)
+    (d / "kernel.json").write_text(json.dumps({"argv": [argv0, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                               "display_name": d.name, "language": "python"}))
+
+
+@pytest.mark.parametrize("layout", ["long JUPYTER_PATH", "user site", "prefer env", "env after user"])
+def test_the_kernel_wrapped_is_the_one_jupyter_finds(env, tmp_path, layout):
+    """The folders searched for the wrapped kernelspec are jupyter_core's, in its order.
+    Before: at most 9, JUPYTER_PATH's first (7 entries left /usr/share/jupyter out:
+    python3 "not found"); Python's user site (~/.local/share/jupyter, where `pip install
+    --user ipykernel` puts its kernelspec) was not searched when JUPYTER_DATA_DIR or
+    XDG_DATA_HOME named another data dir; JUPYTER_PREFER_ENV_PATH was not read, so the
+    user's kernelspec of a name was wrapped where Jupyter runs its environment's."""
+    python, name = PYTHON, "python3"
+    if layout == "long JUPYTER_PATH":
+        env["JUPYTER_PATH"] = ":".join(str(tmp_path / f"p{i}") for i in range(12))
+    elif layout == "user site":
+        env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+        name = "userpy"
+        _spec(tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / name)
+    else:
+        venv = tmp_path / "venv"
+        subprocess.run([PYTHON, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True,
+                       timeout=60)
+        python, name = str(venv / "bin" / "python"), "envpy"
+        env["VIRTUAL_ENV"] = str(venv)  # an activated venv, where install-kernel runs
+        env["JUPYTER_PREFER_ENV_PATH"] = "1" if layout == "prefer env" else "0"
+        _spec(venv / "share" / "jupyter" / "kernels" / name, str(venv / "bin" / "python"))
+        _spec(tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / name)
+    want = _spec_dir(env, name, python)
+    if layout == "prefer env":
+        assert want.startswith(str(tmp_path / "venv")), want
+    r = nbstage(env, "--name", "stages", "--wrap", name)
+    assert r.returncode == 0, r.stderr
+    assert f"wraps {name} ({want})" in r.stdout, r.stdout
+
+
 def test_model_path_is_made_absolute(env, tmp_path):
     model = tmp_path / "m.nbsm"
     model.write_bytes(b"not checked here; the kernel reads it")
