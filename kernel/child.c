@@ -19,19 +19,22 @@
 
 extern char **environ;
 
-/* S with every {connection_file} and {resource_dir} replaced; malloc'd. */
-static char *substitute(const char *s, const char *conn_file, const char *resource_dir)
+/* S with every {connection_file}, {resource_dir} and {prefix} (Jupyter's sys.prefix,
+ * as jupyter_client's format_kernel_cmd has it; left as it is when not known)
+ * replaced; malloc'd. */
+static char *substitute(const char *s, const char *conn_file, const char *resource_dir, const char *prefix)
 {
-    static const char *const keys[2] = {"{connection_file}", "{resource_dir}"};
-    const char *vals[2] = {conn_file, resource_dir};
+    static const char *const keys[3] = {"{connection_file}", "{resource_dir}", "{prefix}"};
+    const char *vals[3] = {conn_file, resource_dir, prefix};
+    int n_keys = prefix[0] ? 3 : 2;
     size_t cap = strlen(s) + 1;
     for (const char *p = s; *p; p++)
-        if (*p == '{') cap += strlen(conn_file) + strlen(resource_dir);
+        if (*p == '{') cap += strlen(conn_file) + strlen(resource_dir) + strlen(prefix);
     char *out = malloc(cap), *o = out;
     if (!out) return NULL;
     while (*s) {
         int hit = 0;
-        for (int k = 0; k < 2 && !hit; k++) {
+        for (int k = 0; k < n_keys && !hit; k++) {
             size_t kl = strlen(keys[k]);
             if (strncmp(s, keys[k], kl) == 0) {
                 size_t vl = strlen(vals[k]);
@@ -336,7 +339,7 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
     int rc = -1;
     if (!argv || !envp) { snprintf(err, errlen, "out of memory"); goto out; }
     for (size_t i = 0; i < ks->argc; i++)
-        if (!(argv[i] = substitute(ks->argv[i], c->conn_file, ks->dir))) {
+        if (!(argv[i] = substitute(ks->argv[i], c->conn_file, ks->dir, ks->prefix))) {
             snprintf(err, errlen, "out of memory");
             goto out;
         }

@@ -70,7 +70,7 @@ static int absolute_arg0(long pid, char *arg0, size_t cap)
  * even when its virtual environment was never activated (no VIRTUAL_ENV: `venv/bin/
  * jupyter notebook`, run from its shebang).  A venv's python is a symlink out of it,
  * so the path as written, not /proc's exe, tells the prefix.  0 when found. */
-static int parent_prefix(char *out, size_t cap)
+static int parent_python_prefix(char *out, size_t cap)
 {
     const char *v = getenv("JPY_PARENT_PID");
     long pid = v ? strtol(v, NULL, 10) : 0;
@@ -90,7 +90,13 @@ static int parent_prefix(char *out, size_t cap)
     if (!prefix_end || strcmp(prefix_end, "/bin") != 0) return -1;
     *prefix_end = 0;
     if (!arg0[0]) return -1;
-    return join(out, cap, arg0, "/share/jupyter");
+    return join(out, cap, arg0, "");
+}
+
+static int parent_prefix(char *out, size_t cap)
+{
+    char prefix[4096];
+    return parent_python_prefix(prefix, sizeof prefix) ? -1 : join(out, cap, prefix, "/share/jupyter");
 }
 
 /* jupyter_core's envset: set unless empty-valued or no, n, false, off, 0, 0.0 */
@@ -252,6 +258,7 @@ static int load_spec(const char *dir, struct found_kernelspec *ks, char *err, si
     const json_t *lang = json_object_get(root, "language");
     nb_lang_of_name(json_string_value(lang), json_string_length(lang), &ks->lang);
     join(ks->dir, sizeof ks->dir, dir, ""); /* fits: dir + "/kernel.json" did */
+    if (parent_python_prefix(ks->prefix, sizeof ks->prefix)) ks->prefix[0] = 0;
     rc = 0;
 out:
     json_decref(root);
@@ -314,6 +321,19 @@ int kernelspec_runs_ipykernel(const struct found_kernelspec *ks)
         if (strcmp(a, "ipykernel_launcher") == 0 || strcmp(a, "ipykernel") == 0 ||
             strcmp(base, "ipykernel_launcher.py") == 0)
             return 1;
+    }
+    return 0;
+}
+
+int kernelspec_append_args(struct found_kernelspec *ks, const char *const *args, size_t n)
+{
+    if (!n) return 0;
+    char **argv = realloc(ks->argv, (ks->argc + n + 1) * sizeof *argv);
+    if (!argv) return -1;
+    ks->argv = argv;
+    for (size_t i = 0; i < n; i++) {
+        if (!(argv[ks->argc] = strdup(args[i]))) return -1;
+        argv[++ks->argc] = NULL;
     }
     return 0;
 }

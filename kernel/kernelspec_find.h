@@ -23,6 +23,7 @@
 
 struct found_kernelspec {
     char dir[4096];   /* the kernelspec's folder (the {resource_dir}) */
+    char prefix[4096]; /* Jupyter's sys.prefix (the {prefix}), "" when not known */
     char **argv;      /* NULL-terminated, malloc'd */
     size_t argc;
     char **env;       /* "NAME=value" strings from the spec's "env", NULL-terminated */
@@ -38,6 +39,10 @@ int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, si
  * above, the same folder by another path too; 0 otherwise.  Jupyter searches the same
  * ones: a kernelspec elsewhere is not listed. */
 int kernelspec_dir_searched(const char *kernels_dir);
+
+/* Appends ARGS[0..N) to KS's argv (copies): a frontend's extra arguments, which
+ * jupyter_client puts after the kernelspec's argv.  0, or -1 when out of memory. */
+int kernelspec_append_args(struct found_kernelspec *ks, const char *const *args, size_t n);
 
 void kernelspec_found_free(struct found_kernelspec *ks);
 

@@ -164,6 +164,13 @@ int main(int argc, char **argv)
         connection_free(&conn);
         return 1;
     }
+    /* the frontend's extra arguments for the kernel (traitlets settings), after its argv */
+    if (kernelspec_append_args(&ks, opt.child_args, (size_t)opt.n_child_args)) {
+        fprintf(stderr, "nbstage-kernel: out of memory\n");
+        kernelspec_found_free(&ks);
+        connection_free(&conn);
+        return 1;
+    }
     nbs_model *model = NULL;
     pid_t parent;
     int parent_fd = watch_parent(&parent);

@@ -1,6 +1,7 @@
 /* options.c — parsing the stage kernel's options (see options.h). */
 #include "kernel/options.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,23 @@ static const char *value_of(const char *name, int argc, char **argv, int *i)
     return NULL;
 }
 
+/* 1 for a traitlets setting, "--Class.trait=value" (Class and trait Python names, the
+ * trait's own dots allowed: --Session.key=..., --IPKernelApp.matplotlib=inline). */
+static int traitlets_setting(const char *a)
+{
+    if (strncmp(a, "--", 2) != 0 || !(isalpha((unsigned char)a[2]) || a[2] == '_')) return 0;
+    int dots = 0;
+    for (a += 2; *a && *a != '='; a++) {
+        if (*a == '.') {
+            if (a[-1] == '.' || !(isalpha((unsigned char)a[1]) || a[1] == '_')) return 0;
+            dots++;
+        } else if (!isalnum((unsigned char)*a) && *a != '_') {
+            return 0;
+        }
+    }
+    return *a == '=' && dots > 0;
+}
+
 int options_parse(int argc, char **argv, struct kernel_options *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
@@ -127,6 +145,8 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
         else if (strcmp(a, "-f") == 0 || strcmp(a, "--connection-file") == 0 || strcmp(a, "--wrap") == 0) {
             snprintf(err, errlen, "%s needs a value", a);
             return -1;
+        } else if (traitlets_setting(a) && o->n_child_args < OPTIONS_CHILD_ARGS) {
+            o->child_args[o->n_child_args++] = a; /* the wrapped kernel's */
         } else
             warn(o, "unknown option or missing value: \"%s\"%s; ignored", a, "");
     }

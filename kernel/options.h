@@ -23,6 +23,11 @@
  * notice").  A good --no-badge or --min-confidence is the user's choice, not a failure:
  * the cells go without a visible badge or a tag then, and nothing is said.
  *
+ * A traitlets setting, "--Class.trait=value" (what a frontend's extra_arguments add to
+ * the kernelspec's argv: nbconvert's --ExecutePreprocessor.extra_arguments, jupyter
+ * console's), is the wrapped kernel's: kept in CHILD_ARGS, in order, and given to it
+ * after its own argv, where jupyter_client would have put it.
+ *
  * --any-language: a wrapped kernel whose language is not Python (nbformat/nblang.h's
  * rule, as install-kernel reads it) is relayed untagged without it, by whatever route
  * it was chosen (a hand-written kernelspec, NBSTAGE_WRAP); main_kernel.c decides.
@@ -34,6 +39,8 @@
 
 #include "kernel/stage_output.h"
 
+enum { OPTIONS_CHILD_ARGS = 64 };
+
 struct kernel_options {
     const char *connection_file;          /* -f */
     const char *wrap;                     /* kernelspec name, default "python3" */
@@ -44,6 +51,8 @@ struct kernel_options {
     int help;                             /* --help given */
     int version;                          /* --version given */
     char warnings[1024];                  /* "" or lines, each ending in '\n': what was ignored */
+    const char *child_args[OPTIONS_CHILD_ARGS]; /* "--Class.trait=value" settings, argv's */
+    int n_child_args;
 };
 
 /* 0 and fills O (with what it ignored in O->warnings); -1 with the reason in ERR

@@ -403,3 +403,46 @@ def test_through_nbclient_a_first_cell_that_clears_leaves_the_notice_in_the_next
     assert [o["output_type"] for o in code[1].outputs] == ["stream", "stream"]
     assert code[1].outputs[1]["text"] == "3\n"
     assert sum(o.get("text", "").count("nbstage: ") for c in code for o in c.outputs) == 1
+
+
+def test_a_frontends_extra_arguments_reach_the_wrapped_kernel(specs, logs):
+    """KernelManager.start_kernel(extra_arguments=...) appends them to the kernelspec's
+    argv (nbconvert's --ExecutePreprocessor.extra_arguments, jupyter console's extra
+    arguments).  The stage kernel warned about each in the first cell ("unknown option
+    ... ignored", saved into the notebook) and dropped them; traitlets settings now go
+    to the wrapped kernel after its own argv, as with ipykernel alone.  Anything else
+    is still warned about and ignored."""
+    args = ["--InteractiveShell.autocall=2", "--HistoryManager.hist_file=:memory:", "--frobnicate"]
+    code = "ip = get_ipython(); print(ip.autocall, ip.history_manager.hist_file)"
+    seen = {}
+    for name in ("python3", "nbs-signal"):
+        k = Kernel(name, logs, start_kw={"extra_arguments": args[:2] if name == "python3" else args})
+        try:
+            _, msgs, reply = k.run(code)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            seen[name] = "".join(m["content"]["text"] for m in msgs
+                                 if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+            if name == "nbs-signal":
+                said = [m["content"]["text"] for m in notices(msgs)]
+                assert said == ['nbstage: warning: unknown option or missing value: "--frobnicate"; ignored\n'], said
+        finally:
+            k.close()
+    assert seen["python3"] == "2 :memory:\n" == seen["nbs-signal"], seen
+
+
+def test_prefix_in_the_wrapped_kernelspec_is_jupyters(specs, logs):
+    """jupyter_client puts its sys.prefix for {prefix} in a kernelspec's argv; the stage
+    kernel ran "{prefix}/bin/python3" as it was written ("program not found")."""
+    d = specs / "kernels" / "pfx"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "kernel.json").write_text(json.dumps(
+        {"argv": ["{prefix}/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "pfx", "language": "python"}))
+    name = spec(specs, "nbs-pfx", ["--wrap", "pfx"])
+    for n in ("pfx", name):
+        k = Kernel(n, logs)
+        try:
+            _, msgs, reply = k.run("import sys; print(sys.executable)")
+            assert reply["content"]["status"] == "ok", reply["content"]
+        finally:
+            k.close()

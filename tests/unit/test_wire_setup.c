@@ -518,6 +518,32 @@ static void options_notice_line_needs_room_for_its_nul(void **state)
     assert_string_equal(out, "");
 }
 
+/* A frontend's extra arguments (jupyter_client appends them to the kernelspec's argv):
+ * traitlets settings are the wrapped kernel's, in order; anything else is warned about. */
+static void options_keep_traitlets_settings_for_the_child(void **state)
+{
+    (void)state;
+    struct kernel_options o;
+    char err[256];
+    unsetenv("NBSTAGE_TAG_POSITION");
+    char *argv[] = {"k", "--InteractiveShell.autocall=2", "-f", "c", "--HistoryManager.hist_file=:memory:",
+                    "--IPKernelApp.matplotlib=inline", "--_P.x_1.y=", "--x=1", "--a.b", "--.a=1", "--a..b=1",
+                    "--a.1=2", "--Session.key", "v", NULL};
+    assert_int_equal(options_parse(14, argv, &o, err, sizeof err), 0);
+    assert_int_equal(o.n_child_args, 4);
+    assert_string_equal(o.child_args[0], "--InteractiveShell.autocall=2");
+    assert_string_equal(o.child_args[1], "--HistoryManager.hist_file=:memory:");
+    assert_string_equal(o.child_args[2], "--IPKernelApp.matplotlib=inline");
+    assert_string_equal(o.child_args[3], "--_P.x_1.y=");
+    static const char *const said[] = {"--x=1", "--a.b", "--.a=1", "--a..b=1", "--a.1=2", "--Session.key", "v"};
+    for (size_t i = 0; i < sizeof said / sizeof *said; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "\"%s\"; ignored", said[i]);
+        if (!strstr(o.warnings, want)) fail_msg("%s not warned about: %s", said[i], o.warnings);
+    }
+    assert_string_equal(o.connection_file, "c");
+}
+
 static void kernelspec_found_through_jupyter_path(void **state)
 {
     (void)state;
@@ -566,7 +592,8 @@ static void spec_in(const char *sub, const char *name, const char *who)
 }
 
 static const char *const data_vars[] = {"JUPYTER_PATH", "JUPYTER_DATA_DIR", "XDG_DATA_HOME", "HOME",
-                                        "CONDA_PREFIX", "VIRTUAL_ENV", "JPY_PARENT_PID"};
+                                        "CONDA_PREFIX", "VIRTUAL_ENV", "JPY_PARENT_PID", "PYTHONUSERBASE",
+                                        "PYTHONNOUSERSITE", "JUPYTER_PREFER_ENV_PATH"};
 
 /* argv[0] of the spec kernelspec_find gives for NAME ("" when none). */
 static const char *found_by(const char *name, char *out, size_t cap)
@@ -605,14 +632,29 @@ static void kernelspec_data_dirs_in_jupyters_order(void **state)
     assert_string_equal(found_by("order", buf, sizeof buf), "jp");
     unsetenv("JUPYTER_PATH");
     assert_string_equal(found_by("order", buf, sizeof buf), "dd");
-    /* with JUPYTER_DATA_DIR set, XDG_DATA_HOME and HOME are not searched */
+    /* with JUPYTER_DATA_DIR set, XDG_DATA_HOME is not searched; HOME's .local/share/
+     * jupyter is, as Python's user site (Jupyter searches it after the data dir, unless
+     * PYTHONNOUSERSITE; $PYTHONUSERBASE/share/jupyter in its place) */
     snprintf(path, sizeof path, "%s/dd/kernels/order", dir);
     unit_rm_rf(path);
+    assert_string_equal(found_by("order", buf, sizeof buf), "home/.local/share/jupyter");
+    setenv("PYTHONNOUSERSITE", "1", 1);
     assert_string_equal(found_by("order", buf, sizeof buf), "venv/share/jupyter");
+    unsetenv("PYTHONNOUSERSITE");
+    snprintf(path, sizeof path, "%s/conda", dir);
+    setenv("PYTHONUSERBASE", path, 1);
+    assert_string_equal(found_by("order", buf, sizeof buf), "conda/share/jupyter");
+    unsetenv("PYTHONUSERBASE");
     unsetenv("JUPYTER_DATA_DIR");
     assert_string_equal(found_by("order", buf, sizeof buf), "xdg/jupyter");
     unsetenv("XDG_DATA_HOME");
     assert_string_equal(found_by("order", buf, sizeof buf), "home/.local/share/jupyter");
+    /* JUPYTER_PREFER_ENV_PATH: the environment's folders before the user's */
+    setenv("JUPYTER_PREFER_ENV_PATH", "1", 1);
+    assert_string_equal(found_by("order", buf, sizeof buf), "venv/share/jupyter");
+    setenv("JUPYTER_PREFER_ENV_PATH", "Off", 1); /* jupyter_core's no, n, false, off, 0, 0.0 */
+    assert_string_equal(found_by("order", buf, sizeof buf), "home/.local/share/jupyter");
+    unsetenv("JUPYTER_PREFER_ENV_PATH");
     unsetenv("HOME");
     assert_string_equal(found_by("order", buf, sizeof buf), "venv/share/jupyter");
     unsetenv("VIRTUAL_ENV");
@@ -626,13 +668,14 @@ static void kernelspec_data_dirs_in_jupyters_order(void **state)
     struct found_kernelspec ks;
     assert_int_equal(kernelspec_find("absent", &ks, err, sizeof err), -1);
     snprintf(want, sizeof want, "kernelspec \"absent\" not found in %s/jp/kernels, %s/dd/kernels, "
-             "%s/venv/share/jupyter/kernels, %s/conda/share/jupyter/kernels, "
-             "/usr/local/share/jupyter/kernels, /usr/share/jupyter/kernels", dir, dir, dir, dir);
+             "%s/home/.local/share/jupyter/kernels, %s/venv/share/jupyter/kernels, "
+             "%s/conda/share/jupyter/kernels, /usr/local/share/jupyter/kernels, /usr/share/jupyter/kernels",
+             dir, dir, dir, dir, dir);
     assert_string_equal(err, want);
 
     /* kernelspec_dir_searched: each of them, by another path too; not another folder */
     for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
-        if (i == 2 || i == 3) continue; /* not searched while JUPYTER_DATA_DIR is set */
+        if (i == 2) continue; /* not searched while JUPYTER_DATA_DIR is set */
         snprintf(path, sizeof path, "%s/%s/kernels", dir, subs[i]);
         if (!kernelspec_dir_searched(path)) fail_msg("%s not searched", path);
     }
@@ -836,6 +879,7 @@ int main(void)
         cmocka_unit_test(options_notice_says_why_in_whole_lines),
         cmocka_unit_test(options_every_spelling_and_edge),
         cmocka_unit_test(options_notice_line_needs_room_for_its_nul),
+        cmocka_unit_test(options_keep_traitlets_settings_for_the_child),
         cmocka_unit_test(kernelspec_found_through_jupyter_path),
         cmocka_unit_test(kernelspec_data_dirs_in_jupyters_order),
         cmocka_unit_test(kernelspec_folder_without_kernel_json_is_passed_over),
