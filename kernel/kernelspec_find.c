@@ -99,10 +99,9 @@ static int parent_prefix(char *out, size_t cap)
     return parent_python_prefix(prefix, sizeof prefix) ? -1 : join(out, cap, prefix, "/share/jupyter");
 }
 
-/* jupyter_core's envset: set unless empty-valued or no, n, false, off, 0, 0.0 */
-static int env_set(const char *name)
+/* jupyter_core's envset of a variable's value V: set unless no, n, false, off, 0, 0.0 */
+static int env_set(const char *v)
 {
-    const char *v = getenv(name);
     static const char *const no[] = {"no", "n", "false", "off", "0", "0.0"};
     if (!v) return 0;
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
@@ -158,7 +157,7 @@ static int data_dirs(struct dir_list *l)
     char prefix[4096];
     int have_prefix = parent_prefix(prefix, sizeof prefix) == 0;
     for (int pass = 0; pass < 2; pass++) {
-        if (pass == env_set("JUPYTER_PREFER_ENV_PATH")) { /* the user's */
+        if (pass == env_set(getenv("JUPYTER_PREFER_ENV_PATH"))) { /* the user's */
             if (dd && *dd) add_dir(l, dd, "");
             else if (xdg && *xdg) add_dir(l, xdg, "/jupyter");
             else add_dir(l, home, "/.local/share/jupyter");

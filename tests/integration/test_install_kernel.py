@@ -117,6 +117,8 @@ def _spec(d, argv0="/usr/bin/python3"):
                                                "display_name": d.name, "language": "python"}))
 
 
+# the search is kernelspec_find.c's, which test_wire_setup runs under the sanitizers
+@pytest.mark.plain_build_only
 @pytest.mark.parametrize("layout", ["long JUPYTER_PATH", "user site", "prefer env", "env after user"])
 def test_the_kernel_wrapped_is_the_one_jupyter_finds(env, tmp_path, layout):
     """The folders searched for the wrapped kernelspec are jupyter_core's, in its order.

@@ -332,7 +332,8 @@ def test_the_pre_commit_sample_names_hooks_that_exist():
 
 # Options the README gives to other programs than ours (nbconvert, jupyter console).
 NOT_OURS = {"--to", "--execute", "--inplace", "--ExecutePreprocessor", "--existing",
-            "--ZMQTerminalInteractiveShell", "--HistoryManager"}
+            "--ZMQTerminalInteractiveShell", "--HistoryManager",
+            "--Class"}  # traitlets' --Class.trait=value, which the stage kernel passes on
 
 
 def test_every_option_the_readme_names_is_in_a_help():
