@@ -117,7 +117,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 PARALLEL = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS))
 test: deps
 	@$(MAKE) --no-print-directory $(PARALLEL) all $(UNITS) $(SAN_UNITS) $(SAN_PROGS) $(BENCH_PROGS)
-	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_B=$(abspath $(B)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) \
+	@NBSTAGE_BIN="$(abspath $(BIN))" NBSTAGE_B="$(abspath $(B))" NBSTAGE_SAN_BIN="$(abspath $(SAN))" \
 	    sh tests/run.sh $(UNITS) -- $(SAN_UNITS)
 
 unit: $(UNITS)
@@ -126,39 +126,44 @@ unit-san: $(SAN_UNITS)
 	@NBSTAGE_UNIT_ONLY=1 sh tests/run.sh -- $(SAN_UNITS)
 # Integration tests alone (real Jupyter, real browser), then their sanitizer pass.
 integration: all $(SAN_PROGS)
-	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_B=$(abspath $(B)) NBSTAGE_SAN_BIN=$(abspath $(SAN)) sh tests/run.sh
+	@NBSTAGE_BIN="$(abspath $(BIN))" NBSTAGE_B="$(abspath $(B))" NBSTAGE_SAN_BIN="$(abspath $(SAN))" sh tests/run.sh
 # The integration tests left out of `make test` for their time (marked long): `make fuzz`
 # built and run, a header edit rebuilding what includes it, the shipped rules scored on
 # the whole corpus.  About a minute and a half on 2 cores (93.7 s, 2026-12-05).
-test-long: deps all
-	@NBSTAGE_BIN=$(abspath $(BIN)) NBSTAGE_B=$(abspath $(B)) \
+# run, bench and test-long build in a make started after deps (as test does): the
+# compiler flags come from pkg-config, which a new machine has only once deps has run.
+test-long: deps
+	@$(MAKE) --no-print-directory $(PARALLEL) all
+	@NBSTAGE_BIN="$(abspath $(BIN))" NBSTAGE_B="$(abspath $(B))" \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider -m long tests/integration
 
-bench: deps all $(BENCH_PROGS)
-	@NBSTAGE_BIN=$(abspath $(BIN)) B=$(B) sh tests/bench/run.sh
+bench: deps
+	@$(MAKE) --no-print-directory $(PARALLEL) all $(BENCH_PROGS)
+	@NBSTAGE_BIN="$(abspath $(BIN))" B="$(B)" sh tests/bench/run.sh
 
 fuzz:
 	@B=$(B) sh tests/fuzz/run.sh
 
 # Rebuild the shipped default model from ../shared/corpus: ingest -> label -> train.
 model: all
-	@NBSTAGE_BIN=$(abspath $(BIN)) sh share/make-model.sh $(SHARED)
+	@NBSTAGE_BIN="$(abspath $(BIN))" sh share/make-model.sh $(SHARED)
 
 # The main job: build, install the kernelspec for this user, open the demo notebook.
-run: deps all
-	@NBSTAGE_BIN=$(abspath $(BIN)) sh share/run-demo.sh
+run: deps
+	@$(MAKE) --no-print-directory $(PARALLEL) all
+	@NBSTAGE_BIN="$(abspath $(BIN))" sh share/run-demo.sh
 
 # The programs find their model and rules beside themselves (BINDIR/../share/nbstage),
 # so that an installed tree can be moved: a DATADIR elsewhere would be installed and
 # never found, and is refused.
 install: all
 	@[ "$$(realpath -ms "$$(dirname "$$(realpath -ms "$(BINDIR)")")/share")" = "$$(realpath -ms "$(DATADIR)")" ] || { echo "make install: DATADIR ($(DATADIR)) must be BINDIR/../share ($$(dirname "$(BINDIR)")/share): nbstage finds its model there, beside itself" >&2; exit 2; }
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/nbstage
-	install -m 755 $(BIN)/nbstage $(BIN)/nbstage-kernel $(DESTDIR)$(BINDIR)/
-	install -m 644 share/default.nbsm share/rules.txt $(DESTDIR)$(DATADIR)/nbstage/
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(DATADIR)/nbstage"
+	install -m 755 "$(BIN)/nbstage" "$(BIN)/nbstage-kernel" "$(DESTDIR)$(BINDIR)/"
+	install -m 644 share/default.nbsm share/rules.txt "$(DESTDIR)$(DATADIR)/nbstage/"
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nbstage $(DESTDIR)$(BINDIR)/nbstage-kernel
-	rm -rf $(DESTDIR)$(DATADIR)/nbstage
+	rm -f "$(DESTDIR)$(BINDIR)/nbstage" "$(DESTDIR)$(BINDIR)/nbstage-kernel"
+	rm -rf "$(DESTDIR)$(DATADIR)/nbstage"
 
 clean:
-	rm -rf $(B) nbstage nbstage-kernel
+	rm -rf "$(B)" "$(BIN)/nbstage" "$(BIN)/nbstage-kernel"

@@ -79,7 +79,8 @@ t0=$(date +%s)
 # the model trains, and the provenance must name what the labels came from.  A tree
 # with uncommitted changes to what the labels depend on says so.
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ "$COMMIT" != unknown ] && ! git diff --quiet HEAD -- share/rules.txt labeling model nbformat 2>/dev/null; then
+# (untracked files too: the Makefile compiles every .c it finds)
+if [ "$COMMIT" != unknown ] && [ -n "$(git status --porcelain -- share/rules.txt labeling model nbformat 2>/dev/null)" ]; then
     COMMIT="$COMMIT with uncommitted changes"
 fi
 
@@ -141,9 +142,12 @@ UNSEEN="tests/labels/unseen-tune.tsv tests/labels/unseen-held-out.tsv"
 for g in $UNSEEN; do
     [ -f "$g" ] || continue
     echo "== the label model and the end model vs $g"
+    # each eval to a file first: its failure must stop the run, not leave an empty score
+    "$NB" eval --predictions --gold "$g" "$WORK/weak.jsonl" >"$WORK/eval-label.txt" || exit 1
+    "$NB" eval --model "$WORK/model.nbsm" --gold "$g" "$WORK/cells.jsonl" >"$WORK/eval-end.txt" || exit 1
     { echo "$g:"
-      printf '  label model: '; "$NB" eval --predictions --gold "$g" "$WORK/weak.jsonl" | grep -E '^(accuracy|by the labels|the label or)' | sed '2,$s/^/               /'
-      printf '  end model:   '; "$NB" eval --model "$WORK/model.nbsm" --gold "$g" "$WORK/cells.jsonl" | grep -E '^(accuracy|by the labels|the label or)' | sed '2,$s/^/               /'
+      printf '  label model: '; grep -E '^(accuracy|by the labels|the label or)' "$WORK/eval-label.txt" | sed '2,$s/^/               /'
+      printf '  end model:   '; grep -E '^(accuracy|by the labels|the label or)' "$WORK/eval-end.txt" | sed '2,$s/^/               /'
     } | tee -a "$WORK/eval-unseen.txt"
 done
 t3=$(date +%s)

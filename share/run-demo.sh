@@ -19,6 +19,7 @@
 #                     classic page served by jupyter_server: Debian's python3-nbclassic)
 set -eu
 
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 bin=${NBSTAGE_BIN:-$root}

@@ -6,10 +6,11 @@
 PYTHON=${PYTHON:-/usr/bin/python3}
 mkdir -p tests/out
 pass=0; fail=0; skip=0; phase=unit
-count() {   # count LOG: add cmocka's PASSED/FAILED totals
+count() {   # count LOG: add cmocka's PASSED/FAILED/SKIPPED totals (the summary's lines)
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
-    pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+    s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
+    pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
 }
 count_pytest() {   # count_pytest LOG RC: add pytest's totals; a failed run counts at least once
     line=$(grep -E '[0-9]+ (passed|failed|error)' "$1" | tail -1)
@@ -26,10 +27,14 @@ run_units() {   # run_units PHASE BINARY...: each binary, its log and last line;
         echo "== $phase $(basename "$t")"
         if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$t" >"$log" 2>&1; then
             count "$log"
+            # an exit 0 before cmocka's summary (a test that called exit) is a failure
+            grep -q '^\[  PASSED  \] [0-9]* test' "$log" || { fail=$((fail + 1)); cat "$log"; }
         else
             count "$log"; cat "$log"
-            # a crash before cmocka's summary still counts as a failure
-            grep -q '^\[  FAILED  \]' "$log" || fail=$((fail + 1))
+            # A crash before cmocka's summary still counts as a failure.  Its per-test
+            # "[  FAILED  ] name" lines are no summary: a test failed, then a crash (an
+            # abort, a sanitizer's report) ended the binary, counted 0 failed before.
+            [ "${f:-0}" -gt 0 ] || fail=$((fail + 1))
         fi
         tail -n 1 "$log"
     done
@@ -43,7 +48,8 @@ run_all_units() {   # run_all_units UNIT-BINARIES... -- SAN-UNIT-BINARIES...
         if [ "$t" = "--" ]; then seen=1; elif [ $seen -eq 0 ]; then plain="$plain $t"; else san="$san $t"; fi
     done
     if [ -n "$san" ]; then
-        ( pass=0; fail=0; run_units unit-san $san; echo "$pass $fail" >tests/out/unit-san.counts ) \
+        rm -f tests/out/unit-san.counts  # a killed pass must not leave the last run's standing
+        ( pass=0; fail=0; skip=0; run_units unit-san $san; echo "$pass $fail $skip" >tests/out/unit-san.counts ) \
             >tests/out/unit-san.phase.log 2>&1 &
         san_pid=$!
     fi
@@ -51,8 +57,8 @@ run_all_units() {   # run_all_units UNIT-BINARIES... -- SAN-UNIT-BINARIES...
     if [ -n "$san" ]; then
         wait $san_pid
         cat tests/out/unit-san.phase.log
-        read -r p f <tests/out/unit-san.counts || { p=0; f=1; }
-        pass=$((pass + p)); fail=$((fail + f))
+        read -r p f s <tests/out/unit-san.counts || { p=0; f=1; s=0; }
+        pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0}))
     fi
 }
 # The integration tests, and their sanitizer pass: the tests that drive the programs
@@ -112,7 +118,8 @@ pytest_pass() {   # pytest_pass NAME PORTS PYTEST-ARGS...: one run, meant for th
     echo "$pass $fail $skip" >tests/out/"$name".counts
 }
 san_pytest_pass() {   # san_pytest_pass NAME PORTS TESTS: pytest_pass with the sanitizers' programs
-    (   export ASAN_OPTIONS=detect_leaks=1:log_path=$SAN_REPORTS/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$SAN_REPORTS/ubsan
+    (   # the paths quoted: the sanitizers read a space as the end of an option
+        export ASAN_OPTIONS="detect_leaks=1:log_path='$SAN_REPORTS/asan'" UBSAN_OPTIONS="print_stacktrace=1:log_path='$SAN_REPORTS/ubsan'"
         export NBSTAGE_BIN="$NBSTAGE_SAN_BIN"
         set -f  # TESTS split at blanks, not expanded: a test's [parameter] is no pattern
         # shellcheck disable=SC2086

@@ -12,6 +12,7 @@
 # counter) and with the portable (non-AVX-512) step for comparison.
 # The C side benches share/default.nbsm when it exists, else a study-size model with
 # random weights (the cost does not depend on the weights).
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -84,8 +85,10 @@ awk -v c50="$(get latency_p50_us)" -v i50="$(get latency_ids_p50_us)" -v p50="$(
 
 # End to end: nbstage classify over real corpus cells (JSON parse, tokenize, LSTM, JSON out).
 if [ -n "$MODEL" ] && [ -d "$SHARED/corpus" ] && [ -x "$BIN/nbstage" ]; then
-    "$BIN/nbstage" ingest -q -o "$tmp/cells.jsonl" "$SHARED/corpus" 2>/dev/null
+    "$BIN/nbstage" ingest -q -o "$tmp/cells.jsonl" "$SHARED/corpus" || { echo "bench_infer: ingest failed" >&2; exit 1; }
     n=$(wc -l <"$tmp/cells.jsonl")
-    s=$( { /usr/bin/time -f "%e" "$BIN/nbstage" classify --model "$MODEL" <"$tmp/cells.jsonl" >/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -f "%e" -o "$tmp/classify.time" "$BIN/nbstage" classify --model "$MODEL" <"$tmp/cells.jsonl" >/dev/null ||
+        { echo "bench_infer: classify failed" >&2; exit 1; }
+    s=$(tail -1 "$tmp/classify.time")
     awk -v n="$n" -v s="$s" -v j="$NCPU" 'BEGIN{ printf "C      nbstage classify, %d corpus cells (real lengths), -j %d: %.2f s, %.0f cells/s\n", n, j, s, n/s }'
 fi

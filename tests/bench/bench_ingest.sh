@@ -4,6 +4,7 @@
 # same files, same order) and the ratio (goal: at least 10x).  The C figure is the
 # best of 3 runs, the Python one of 1 (it takes ~10 s); both with the files in the
 # page cache (a first pass reads them all).
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}

@@ -14,6 +14,7 @@
 # `pass` is classified and tagged).
 # NBSTAGE_KERNEL_BASE=path/to/another/nbstage-kernel adds that build (with tags) to the
 # same rotation, for a before/after comparison under the same load.
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}

@@ -5,6 +5,7 @@
 # as quoted in issue 3 (Snorkel is not installable here: its figures are quoted, not
 # measured); then `nbstage label` over the whole corpus (cells/s) and its accuracy
 # on the development labels (label model and majority vote).
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 PYTHON=${PYTHON:-/usr/bin/python3}

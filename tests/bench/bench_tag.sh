@@ -19,6 +19,7 @@
 # tree) and how many cells the run's classification memo answered.
 # Then, where /dev/shm is a tmpfs with room, the same runs in memory (see the end).
 set -e
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 cd "$(dirname "$0")/../.."
 BIN=${NBSTAGE_BIN:-.}
 SHARED=${SHARED:-../shared}
@@ -79,10 +80,16 @@ run_tag() {   # run_tag LABEL DIR ARGS...: times `nbstage tag ARGS DIR`
     label=$1 dir=$2
     shift 2
     t0=$(now)
-    # failures are counted below; --check exits 1 on findings
+    # failures are counted below; --check exits 1 on findings; anything else (a crash,
+    # a usage error) gives no figure
+    rc=0
     /usr/bin/time -f "%U %S" -o "$TMP/cpu" \
-        "$BIN/nbstage" tag -m "$MODEL" "$@" "$dir" >/dev/null 2>"$TMP/err" || :
+        "$BIN/nbstage" tag -m "$MODEL" "$@" "$dir" >/dev/null 2>"$TMP/err" || rc=$?
     t1=$(now)
+    if [ "$rc" -gt 1 ]; then
+        echo "bench_tag: nbstage tag $* failed (exit $rc):" >&2; cat "$TMP/err" >&2
+        exit 1
+    fi
     s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     cpu=$(awk '{ s = $1 + $2 } END { printf "%.3f", s }' "$TMP/cpu")
     cells=$(sed -n 's/^nbstage tag: \([0-9]*\) code cells.*/\1/p' "$TMP/err")

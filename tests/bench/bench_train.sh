@@ -12,6 +12,7 @@
 # (OpenBLAS 0.3.21 does not know every recent processor and falls back to its slow
 # Prescott kernels; `nbstage train` then picks SkylakeX or Haswell, see
 # model/blas_core.h), or BENCH_CORETYPE=NAME for both; the header says which.
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 cd "$(dirname "$0")/../.."
 B=${B:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `make bench`: every tests/bench/bench_*.sh in turn, under one header naming the machine
 # and the date.  Each script prints its own figures, beside its baseline.
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 cd "$(dirname "$0")/../.."
 echo "nbstage bench — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"

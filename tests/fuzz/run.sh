@@ -12,6 +12,7 @@
 # of ../shared.  Any crash, leak, sanitizer report or mismatch fails the run, and
 # libFuzzer leaves the input as $B/fuzz/<prefix>crash-*.
 set -e
+unset CDPATH  # the cd below must not follow a user's CDPATH to another tree
 cd "$(dirname "$0")/../.."
 B=${B:-build}
 SECONDS_=${FUZZ_SECONDS:-60}
