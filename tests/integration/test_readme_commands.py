@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -384,7 +385,7 @@ def test_make_run_runs_the_programs_it_built(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     demo = [l for l in r.stdout.splitlines() if "run-demo.sh" in l]
-    assert demo and f"NBSTAGE_BIN={tmp_path}" in demo[-1].split(), demo
+    assert demo and f"NBSTAGE_BIN={tmp_path}" in shlex.split(demo[-1]), demo  # quoted: a path may hold a space
 
 
 # Each command's source, where its option table is.
