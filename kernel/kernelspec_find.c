@@ -93,12 +93,6 @@ static int parent_python_prefix(char *out, size_t cap)
     return join(out, cap, arg0, "");
 }
 
-static int parent_prefix(char *out, size_t cap)
-{
-    char prefix[4096];
-    return parent_python_prefix(prefix, sizeof prefix) ? -1 : join(out, cap, prefix, "/share/jupyter");
-}
-
 /* jupyter_core's envset of a variable's value V: set unless no, n, false, off, 0, 0.0 */
 static int env_set(const char *v)
 {
@@ -155,7 +149,7 @@ static int data_dirs(struct dir_list *l)
     const char *home = getenv("HOME"), *dd = getenv("JUPYTER_DATA_DIR"), *xdg = getenv("XDG_DATA_HOME"),
                *userbase = getenv("PYTHONUSERBASE"), *nousersite = getenv("PYTHONNOUSERSITE");
     char prefix[4096];
-    int have_prefix = parent_prefix(prefix, sizeof prefix) == 0;
+    int have_prefix = parent_python_prefix(prefix, sizeof prefix) == 0;
     for (int pass = 0; pass < 2; pass++) {
         if (pass == env_set(getenv("JUPYTER_PREFER_ENV_PATH"))) { /* the user's */
             if (dd && *dd) add_dir(l, dd, "");
@@ -169,7 +163,7 @@ static int data_dirs(struct dir_list *l)
             const char *envs[3] = {have_prefix ? prefix : NULL, getenv("VIRTUAL_ENV"), getenv("CONDA_PREFIX")};
             for (int i = 0; i < 3; i++) {
                 char dir[4096];
-                if (!envs[i] || join(dir, sizeof dir, envs[i], i ? "/share/jupyter" : "")) continue;
+                if (!envs[i] || join(dir, sizeof dir, envs[i], "/share/jupyter")) continue;
                 if (strcmp(dir, "/usr/local/share/jupyter") && strcmp(dir, "/usr/share/jupyter")) add_dir(l, dir, "");
             }
         }
