@@ -19,13 +19,6 @@ static int code_line(const char *line, size_t n)
     return i < n && line[i] != '#';
 }
 
-/* 1 when S[I] ends a line: a '\n', or a '\r' not before one (an old Mac line end,
- * which Python reads as one; in "\r\n" the '\n' ends it, as before). */
-static int ends_line(const char *s, size_t i, size_t len)
-{
-    return s[i] == '\n' || (s[i] == '\r' && (i + 1 == len || s[i + 1] != '\n'));
-}
-
 /* PREV's last CONTEXT_LINES code lines: returns how many there are (k), their
  * [start, end) in the last k rows of AT, in order. */
 static int tail_lines(const char *prev, size_t plen, size_t at[CONTEXT_LINES][2])
@@ -34,7 +27,7 @@ static int tail_lines(const char *prev, size_t plen, size_t at[CONTEXT_LINES][2]
     size_t end = plen;
     while (k < CONTEXT_LINES) {
         size_t start = end;
-        while (start > 0 && !ends_line(prev, start - 1, plen)) start--;
+        while (start > 0 && !pysrc_ends_line(prev, start - 1, plen)) start--;
         if (code_line(prev + start, end - start)) {
             k++;
             at[CONTEXT_LINES - k][0] = start;

@@ -212,8 +212,7 @@ long tag_code_lines(const char *src, size_t len)
     long lines = 0;
     int seen = 0;
     for (size_t i = 0; i <= n; i++) {
-        /* a '\r' not before a '\n' ends a line too (old Mac line ends: Python reads them) */
-        if (i == n || code[i] == '\n' || (code[i] == '\r' && (i + 1 == n || code[i + 1] != '\n'))) {
+        if (i == n || pysrc_ends_line(code, i, n)) {
             lines += seen;
             seen = 0;
         } else if (code[i] != ' ' && code[i] != '\t' && code[i] != '\r' && code[i] != '\f' &&

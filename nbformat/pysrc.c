@@ -86,8 +86,11 @@ size_t pysrc_skip_string(const char *src, size_t len, size_t i)
  * reads as one: `# load\rdf = 1` is a comment and a statement), or LEN. */
 static size_t line_end(const char *src, size_t i, size_t len)
 {
-    while (i < len && src[i] != '\n' && src[i] != '\r') i++;
-    return i;
+    /* memchr twice, the second within the line: comment stripping is on every cell's path */
+    const char *nl = memchr(src + i, '\n', len - i);
+    size_t end = nl ? (size_t)(nl - src) : len;
+    const char *cr = memchr(src + i, '\r', end - i);
+    return cr ? (size_t)(cr - src) : end;
 }
 
 /* The next comment from *I on: 1 with it in [*A, *B) (and *I = *B), 0 when none is

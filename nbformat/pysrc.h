@@ -27,6 +27,13 @@ size_t pysrc_comments(const char *src, size_t len, size_t *pos, size_t cap);
  * (the pipeline drops such cells, and the kernel and tag give them no stage). */
 int pysrc_is_blank(const char *src, size_t len);
 
+/* 1 when S[I] (of LEN bytes) ends a line: a '\n', or a '\r' not before one (an old Mac
+ * line end, which Python reads as one; in "\r\n" the '\n' ends it). */
+static inline int pysrc_ends_line(const char *s, size_t i, size_t len)
+{
+    return s[i] == '\n' || (s[i] == '\r' && (i + 1 == len || s[i + 1] != '\n'));
+}
+
 /* Where SRC assigns at statement level: the offsets of the '=' of every assignment
  * outside strings, comments and brackets (so not a keyword argument or a def's default;
  * a top-level lambda's default, `f = lambda x, y=2: x`, is counted: no bracket holds it),
