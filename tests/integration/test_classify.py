@@ -918,7 +918,11 @@ def test_sigterm_keeps_the_best_weights_as_ctrl_c_does(tiny):
     rest = p.communicate(timeout=120)[1]
     log = "".join(seen) + rest
     assert p.returncode == 0 and "interrupted" in rest, log
-    assert re.search(r"wrote .* \(best epoch [12], val_acc [0-9.]+, interrupted\)", rest), log
+    # the best of the epochs that finished: epochs this small (0.1 s) may finish a third
+    # before the signal lands (seen in CI's sanitizer pass)
+    m = re.search(r"wrote .* \(best epoch (\d+), val_acc [0-9.]+, interrupted\)", rest)
+    finished = {int(e) for e in re.findall(r"^epoch (\d+)/\d+: loss .* val_acc", log, flags=re.M)}
+    assert m and int(m.group(1)) in finished and {1, 2} <= finished, log
     r = run(["classify", "--model", str(out)], '{"id": 1, "source": "df.head()"}\n')
     assert r.returncode == 0 and json.loads(r.stdout)["stage"] in KEYS, r.stderr
 
