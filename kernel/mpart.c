@@ -1,5 +1,6 @@
 /* mpart.c — one Jupyter message as the relay holds it (see mpart.h). */
 #include "kernel/mpart.h"
+#include "kernel/wire_json.h"
 #include "nbformat/jsonload.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
  *
  * Owns: a multipart message as the zmq frames it was received in (so that what is
  * forwarded is what was received, byte for byte), views of those frames for
- * kernel/wire.h, reading a string member of a JSON frame (what the relay reads of
+ * kernel/wire.h and wire_json.h, reading a string member of a JSON frame (what the relay reads of
  * every message: the light scanner first, jansson only for what it leaves), and a
  * message id as the relay compares ids (frame_id: whole, or by a digest).  Shared
  * by the relay loop (kernel/proxy.c) and the tag's place in iopub (kernel/tagorder.c).

@@ -43,6 +43,7 @@
 #include "kernel/replay.h"
 #include "kernel/tagorder.h"
 #include "kernel/wire.h"
+#include "kernel/wire_json.h"
 #include "nbformat/pysrc.h"
 #include "nbformat/jsonload.h"
 

@@ -12,6 +12,7 @@
  */
 #include "kernel/tagorder.h"
 #include "kernel/cellchain.h"
+#include "kernel/wire_json.h"
 #include "model/context.h"
 
 #include <stdio.h>

@@ -3,12 +3,10 @@
  * Owns: splitting a multipart message into identities, signature, the four JSON frames
  * and buffers; HMAC-SHA256 and HMAC-SHA512 signing and checking (libsodium, any key
  * length: the schemes of jupyter_client's Session that libsodium has); building
- * a new signed message from JSON text; finding a top-level member of a JSON frame
- * without a parser (what the proxy reads of every message), and whether a frame is
- * JSON that Python reads (most of what ipykernel drops; tagorder.c gives up the rest
- * when the child answers a later request first).  No socket code here: frames are (data, len)
- * views, so the proxy can forward the untouched zmq frames byte for byte and the unit
- * tests can feed anything at all.
+ * a new signed message from JSON text; message ids and dates.  Reading the JSON frames
+ * in place is wire_json.h's.  No socket code here: frames are (data, len) views, so the
+ * proxy can forward the untouched zmq frames byte for byte and the unit tests can feed
+ * anything at all.
  *
  *   [identities..., "<IDS|MSG>", signature, header, parent_header, metadata, content,
  *    buffers...]
@@ -80,38 +78,6 @@ int wire_verify(const struct wire_key *key, const struct wire_frame *frames,
 size_t wire_build(const struct wire_key *key, const char *header, const char *parent,
                   const char *metadata, const char *content, char *sig,
                   struct wire_frame out[6]);
-
-/* Where the value of the top-level member KEY of the JSON object in F is, without
- * building a tree: 1 and its raw text at F->data[*OFF .. *OFF + *LEN) (a string with its
- * quotes and escapes as they are); 0: F is an object without KEY; -1: not understood
- * here (malformed, or not an object).  The value itself is only skipped, not checked.
- * A key given twice: the last one, as jansson and Python's json read it; a top-level
- * key with an escape in it: -1 (it may spell KEY). */
-int wire_json_member(const struct wire_frame *f, const char *key, size_t *off, size_t *len);
-
-/* Looks up the string member KEY of the JSON object in F without building a tree (the
- * proxy reads msg_type, msg_id and execution_state from every relayed message).
- * 1: found, its value copied into OUT (NUL-terminated, cut at CAP - 1 bytes);
- * 0: F is an object without such a string member (OUT empty);
- * -1: not understood here (malformed, or the value has escapes): use a JSON parser. */
-int wire_json_string(const struct wire_frame *f, const char *key, char *out, size_t cap);
-
-/* Whether the string member "text" of the JSON object in F (a stream message's
- * content) ends a line, read in place from its end: 1 when its last line is ended (a
- * final "\n") or has a carriage return (a progress bar rewrites that line), 0 when it
- * ends inside a line, -1 when it says nothing (no such string, empty, or a \u escape
- * in its last line). */
-int wire_text_ends_line(const struct wire_frame *f);
-
-/* Whether F is one JSON text that Python's json.loads reads, as jupyter_client's
- * Session reads each part of a message (after decoding UTF-8, bad bytes replaced):
- * NaN, Infinity and -Infinity are numbers, a control character inside a string is an
- * error, and nesting deeper than WIRE_JSON_DEPTH is refused (Debian's Python 3.11
- * refuses it somewhere below 1,000, by its recursion limit; later Pythons read deeper,
- * and such a request then only goes untagged).  A message with a part it cannot read, ipykernel
- * drops as "Invalid Message": never run, never answered.  Checked in place, no tree. */
-#define WIRE_JSON_DEPTH 900
-int wire_json_valid(const struct wire_frame *f);
 
 /* A fresh message id: 32 lower-case hex digits from libsodium's CSPRNG, NUL-terminated
  * (33 bytes).  PREFIX, when not NULL, is copied in front (caller sizes OUT). */

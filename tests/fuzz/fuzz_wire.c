@@ -1,4 +1,4 @@
-/* fuzz_wire.c — libFuzzer target for the proxy's light JSON lookups (kernel/wire.c).
+/* fuzz_wire.c — libFuzzer target for the proxy's light JSON lookups (kernel/wire_json.c).
  *
  * Owns: the properties no frame may break.  wire_json_member, wire_json_string and
  * wire_text_ends_line never read outside the frame (ASan), and wherever jansson reads
@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "kernel/wire.h"
+#include "kernel/wire_json.h"
 
 static void check_key(const unsigned char *data, size_t size, json_t *j, const char *key)
 {

@@ -72,7 +72,7 @@ if [ -d "$SHARED/notebooks-with-outputs" ]; then
 fi
 run fuzz_nbformat "" -max_len=65536 -dict=tests/fuzz/json.dict
 
-build fuzz_wire "jansson libsodium" tests/fuzz/fuzz_wire.c kernel/wire.c
+build fuzz_wire "jansson libsodium" tests/fuzz/fuzz_wire.c kernel/wire.c kernel/wire_json.c
 mkdir -p "$out/wire-corpus" "$out/wire-seeds"
 printf '%s' '{"code":"pass","silent":false,"store_history":true,"user_expressions":{},"allow_stdin":true}' >"$out/wire-seeds/content"
 printf '%s' '{"msg_id":"a","msg_type":"execute_request","username":"u","session":"s","date":"2026-11-29T10:00:00.000000Z","version":"5.3"}' >"$out/wire-seeds/header"

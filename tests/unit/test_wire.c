@@ -1,4 +1,4 @@
-/* test_wire.c — kernel/wire.h: framing, HMAC-SHA256 signatures, malformed input, and
+/* test_wire.c — kernel/wire.h and wire_json.h: framing, HMAC-SHA256 signatures, malformed input, and
  * JSON validity as Python's json reads it.
  * Reference signatures come from Python's hmac module (what jupyter_client uses). */
 #include "unit.h"
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "kernel/wire.h"
+#include "kernel/wire_json.h"
 
 #define F(s) ((struct wire_frame){(const unsigned char *)(s), sizeof(s) - 1})
 
