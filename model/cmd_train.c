@@ -210,6 +210,13 @@ int cmd_train(int argc, char **argv)
         return cmd_usage_error_fn(argv[0], usage);
     }
     o.weak = argv[optind];
+    /* Without the notebooks' cells in order a weak line has no predecessor: the model
+     * would be trained on cells alone and then used on cells after their context. */
+    if (o.context && !o.cells) {
+        fprintf(stderr, "nbstage train: --context needs --cells (ingest's lines, a notebook's cells in their "
+                        "order: each cell is read after the one before it)\n");
+        return EXIT_USAGE;
+    }
     if (o.cells && !strcmp(o.weak, "-") && !strcmp(o.cells, "-")) {
         fprintf(stderr, "nbstage train: WEAK.jsonl and --cells cannot both be standard input ('-')\n");
         return EXIT_USAGE;

@@ -252,6 +252,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     struct adam opt;
     adam_init(&opt, cfg->lr);
 
+    const char *curves_csv = cfg->curves_csv, *curves_svg = cfg->curves_svg;
     int status = 0, wait = 0, have_best = 0;
     double best_acc = -1;
     for (int epoch = 1; epoch <= cfg->max_epochs; epoch++) {
@@ -318,12 +319,15 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             fprintf(progress, " - %.1f s\n", cp->seconds);
             fflush(progress);
         }
+        /* The curves are a side output: one that cannot be written (a full disk, its
+         * folder removed, a FIFO's open cut short by Ctrl-C) is said once and dropped,
+         * and the epochs, which may have taken hours, go on to a model. */
         char err[4200];
-        if ((cfg->curves_csv && curves_write_csv(cfg->curves_csv, t.curve, epoch, err, sizeof err) < 0) ||
-            (cfg->curves_svg && curves_write_svg(cfg->curves_svg, t.curve, epoch, err, sizeof err) < 0)) {
-            fprintf(errf, "train: %s\n", err);
-            status = -1;
-            break;
+        if ((curves_csv && curves_write_csv(curves_csv, t.curve, epoch, err, sizeof err) < 0) ||
+            (curves_svg && curves_write_svg(curves_svg, t.curve, epoch, err, sizeof err) < 0)) {
+            fprintf(errf, "train: %s; no more learning curves are written, training goes on\n", err);
+            res->curves_failed = 1;
+            curves_csv = curves_svg = NULL;
         }
         /* Early stopping as Keras' EarlyStopping(monitor="val_accuracy", patience,
          * restore_best_weights=True): strictly better is an improvement.  Without a

@@ -45,6 +45,8 @@ struct train_result {
     int interrupted;     /* stopped by cfg->stop */
     int diverged;        /* stopped at an epoch that left non-finite weights or losses
                           * (not counted in epochs_run, never the best) */
+    int curves_failed;   /* a curves file could not be written (said on stderr): no
+                          * more were written, training went on */
 };
 
 /* Keras' initialisers: uniform(-0.05, 0.05) embedding, Glorot-uniform kernel,

@@ -165,6 +165,11 @@ int trainrun(const struct train_opts *o)
         goto out;
     }
     if (trainsave_model(o, &p, &v, cv.n - nval, nval, &res, log)) goto out;
+    /* The model is there, but a script must not take the run for whole. */
+    if (res.curves_failed) {
+        fprintf(stderr, "nbstage train: %s is written, but its learning curves are not (said above)\n", o->out);
+        goto out;
+    }
     rc = EXIT_OK;
 out:
     for (size_t i = 0; i < sizeof ws.missing / sizeof *ws.missing; i++) free(ws.missing[i]);

@@ -1346,6 +1346,35 @@ def test_curves_given_as_a_file_name(tiny, tmp_path):
         assert sorted(p.name for p in out.iterdir()) == ["curves.csv", "curves.svg", "m.nbsm"], given
 
 
+def test_curves_that_cannot_be_written_cost_no_model(tiny, tmp_path):
+    """The curves are rewritten after every epoch.  One that could not be written (a
+    full disk here: curves.csv is /dev/full) ended the training with "training failed"
+    and no model, whatever epochs had finished.  It is now said once, the training goes
+    on, the model is written, and the exit is 2 so that a script sees the curves are
+    missing."""
+    d, _ = tiny
+    (tmp_path / "curves.csv").symlink_to("/dev/full")
+    r = run(["train", "--embed", "8", "--hidden", "4", "--epochs", "3", "--patience", "3", "--threads", "1",
+             "--curves", str(tmp_path / "curves"), "-o", str(tmp_path / "m.nbsm"), str(d / "weak.jsonl")])
+    assert r.returncode == 2, r.stderr
+    assert "No space left on device; no more learning curves are written, training goes on" in r.stderr, r.stderr
+    assert "epoch 3/3" in r.stderr and "training failed" not in r.stderr, r.stderr
+    assert f"{tmp_path / 'm.nbsm'} is written, but its learning curves are not" in r.stderr, r.stderr
+    c = run(["classify", "--model", str(tmp_path / "m.nbsm"), "-"], stdin='{"id": "a#0", "source": "x = 1"}\n')
+    assert c.returncode == 0 and c.stdout.strip(), c.stderr
+
+
+def test_context_without_the_cells_is_refused(tiny, tmp_path):
+    """`train --context` on weak lines that carry their own source, without --cells,
+    trained every cell as a notebook's first (no lines before it) while its log said
+    "each cell after its predecessor's last lines"; classify, tag and the kernel then
+    read each cell after its predecessor.  It is refused before any work."""
+    d, _ = tiny
+    r = run(["train", "--context", "--epochs", "1", "-o", str(tmp_path / "m.nbsm"), str(d / "weak.jsonl")])
+    assert r.returncode == 2 and "--context needs --cells" in r.stderr, r.stderr
+    assert not (tmp_path / "m.nbsm").exists()
+
+
 def test_eval_predictions_without_a_stage_field_are_refused(tiny, tmp_path):
     """`eval --predictions` on ingest's cells (no "stage" at all, the wrong file) scored
     every cell as a miss: "accuracy 0.0000", exit 0.  A line without "stage" now stops
