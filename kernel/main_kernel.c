@@ -204,7 +204,7 @@ int main(int argc, char **argv)
                             "without stage tags (--any-language tags its cells all the same)\n",
                     wrap_source(&opt), opt.wrap, ks.lang.name);
         else
-            model = load_model(opt.model, why, sizeof why); /* while the child starts up */
+            model = load_model(opt.model_from_env ? NULL : opt.model, why, sizeof why); /* while the child starts up */
         options_notice(&opt, model || !tags ? NULL : why, notice, sizeof notice);
         char *client_file = absolute(opt.connection_file);
         struct proxy_config cfg = {.client = &conn, .child = &child, .model = model,

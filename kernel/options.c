@@ -85,7 +85,7 @@ static void from_env(struct kernel_options *o)
 {
     const char *v;
     if ((v = getenv("NBSTAGE_WRAP")) && *v) { o->wrap = v; o->wrap_from_env = 1; }
-    if ((v = getenv("NBSTAGE_MODEL")) && *v) o->model = v;
+    if ((v = getenv("NBSTAGE_MODEL")) && *v) { o->model = v; o->model_from_env = 1; }
     if ((v = getenv("NBSTAGE_TAG_POSITION")) && *v) set_position(o, "NBSTAGE_TAG_POSITION", v);
     if ((v = getenv("NBSTAGE_NO_BADGE"))) set_flag(o, "NBSTAGE_NO_BADGE", v, &o->display.no_badge);
     if ((v = getenv("NBSTAGE_ANY_LANGUAGE"))) set_flag(o, "NBSTAGE_ANY_LANGUAGE", v, &o->any_language);
@@ -136,7 +136,7 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
             o->connection_file = v;
         else if ((v = value_of("--wrap", argc, argv, &i))) { o->wrap = v; o->wrap_from_env = 0; }
         else if ((v = value_of("--model", argc, argv, &i))) {
-            if (*v) o->model = v; /* an empty one is ignored, as NBSTAGE_MODEL="" is */
+            if (*v) o->model = v, o->model_from_env = 0; /* an empty one is ignored, as NBSTAGE_MODEL="" is */
             else warn(o, "%s \"%s\": no file named; ignored", "--model", v);
         }
         else if ((v = value_of("--tag-position", argc, argv, &i))) set_position(o, "--tag-position", v);

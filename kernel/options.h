@@ -46,6 +46,8 @@ struct kernel_options {
     const char *wrap;                     /* kernelspec name, default "python3" */
     int wrap_from_env;                    /* WRAP is NBSTAGE_WRAP's: the log names that */
     const char *model;                    /* NULL: model_default_path() */
+    int model_from_env;                   /* MODEL is NBSTAGE_MODEL's (model_default_path's
+                                             too, which names it so in errors) */
     struct stage_display_options display; /* position, badge, minimum confidence */
     int any_language;                     /* tag a kernel of another language than Python */
     int help;                             /* --help given */

@@ -68,7 +68,10 @@ int gold_load(struct gold *g, const char *path, char *err, size_t errlen)
         char *f[5] = {0};
         int nf = split_tabs(line, f, 5);
         if (nf < 2) {
-            nb_error_fmt(err, errlen, "%s:%zu: expected at least 2 tab-separated fields", path, lineno);
+            /* ingest's cells or label's lines given as the hand labels (arguments swapped) */
+            const char *hint = line[0] == '{' ? " (this line is JSON: the hand labels are the labeling guide's TSV, "
+                                                "cell_id<TAB>label...; are the cells and the labels swapped?)" : "";
+            nb_error_fmt(err, errlen, "%s:%zu: expected at least 2 tab-separated fields%s", path, lineno, hint);
             goto fail;
         }
         int label = stage_from_key(f[1]);

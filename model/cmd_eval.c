@@ -50,7 +50,8 @@ static void usage(FILE *to)
 "  --svg FILE        the confusion matrix as an SVG picture\n"
 "  --errors FILE     the misclassified cells as TSV: id, true, predicted, confidence\n"
 "                    (the last two empty for a cell without a prediction)\n"
-"  -q, --quiet       only the accuracy and macro-F1 line\n"
+"  -q, --quiet       only the accuracy and macro-F1 line (and on stderr how many\n"
+"                    hand-labeled cells were not found)\n"
 "  -h, --help        this help\n\n"
 "exit: 0 scored (a cell without a prediction is a miss, not an error), 2 usage or\n"
 "I/O error, or nothing to score: LABELS.tsv has a bad row, no cell labeled with a\n"
@@ -342,6 +343,9 @@ int cmd_eval(int argc, char **argv)
     long total = confusion_total(&conf) + conf.unlabeled;
     double acc_all = total ? (double)(conf.m[0][0] + conf.m[1][1] + conf.m[2][2] + conf.m[3][3] +
                                       conf.m[4][4] + conf.m[5][5]) / (double)total : 0;
+    if (quiet && missing) /* the line below alone would pass for a score of every gold cell */
+        fprintf(stderr, "nbstage eval: %ld of the %ld cells labeled in %s are not in %s: scored without them\n",
+                missing, labeled, gold_path, cells_path);
     if (!quiet) {
         if (m) printf("model: %s (%s)\n  %s\n", model_name(m), model_path, model_info(m));
         else printf("predictions: %s\n", cells_path);

@@ -77,7 +77,8 @@ static void usage(FILE *to)
             "  -j, --jobs N          notebooks read and classified at once, 1 to 1024\n"
             "                        (default: one per CPU); more than the CPUs may help\n"
             "                        while some wait on the disk in a save\n"
-            "  -q, --quiet           only errors and findings\n"
+            "  -q, --quiet           only errors and findings (and when some failed, one line\n"
+            "                        counting the notebooks)\n"
             "  -h, --help            this help\n\n"
             "exit: 0 done (or nothing stale), 1 --check found missing or stale tags,\n"
             "2 usage error, or some notebook (or folder) could not be read or written.\n");
@@ -90,7 +91,8 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void print_summary(const struct tagrun *r, double secs, int threads)
+/* BRIEF (-q): the notebooks' line alone, which says what failed or was not done. */
+static void print_summary(const struct tagrun *r, double secs, int threads, int brief)
 {
     const struct tagjob_options *o = &r->opt;
     long total = r->rewritten + r->unchanged + r->failed + r->skipped + r->not_python.total;
@@ -113,6 +115,7 @@ static void print_summary(const struct tagrun *r, double secs, int threads)
     if (r->sync_failed)
         fprintf(stderr, ", %ld filesystem%s failed to sync", r->sync_failed,
                 r->sync_failed == 1 ? "" : "s");
+    if (brief) { fputc('\n', stderr); return; }
     fprintf(stderr, "\nnbstage tag: %ld code cell%s: %ld tagged, %ld blank", r->code_cells,
             r->code_cells == 1 ? "" : "s", r->tagged, r->blank);
     if (o->from_outputs) {
@@ -239,6 +242,12 @@ int cmd_tag(int argc, char **argv)
         tagfind_free(&found);
         return EXIT_USAGE;
     }
+    nb_error oerr; /* -o that cannot be written (a folder, no such folder): said before any work */
+    if (r.opt.output && strcmp(r.opt.output, "-") && outfile_check(r.opt.output, &oerr)) {
+        fprintf(stderr, "nbstage tag: %s\n", oerr.msg);
+        tagfind_free(&found);
+        return EXIT_USAGE;
+    }
     /* one job per notebook, in the order found (the jobs take the paths) */
     if (found.n && !(r.jobs = calloc(found.n, sizeof *r.jobs))) goto oom;
     for (size_t i = 0; i < found.n; i++) r.jobs[i].path = found.path[i];
@@ -287,7 +296,7 @@ int cmd_tag(int argc, char **argv)
     int threads = tagrun_all(&r);
     double secs = now() - t0;
     if (!r.opt.quiet || r.failed || r.folders_failed || r.skipped || r.sync_failed)
-        print_summary(&r, secs, threads);
+        print_summary(&r, secs, threads, r.opt.quiet);
     nb_walk_say_leftovers("nbstage tag");
     classcache_free(r.opt.cache);
     model_free(model);

@@ -55,7 +55,27 @@ struct nbs_model {
 
 /* ------------------------------------------------------------------ loading */
 
+/* model_default_path's, below; FROM_ENV when NBSTAGE_MODEL named it. */
+static char default_path[PATH_MAX];
+static int default_from_env;
+
+static nbs_model *load_file(const char *path, char *err, size_t errlen);
+
 nbs_model *model_load(const char *path, char *err, size_t errlen)
+{
+    nbs_model *m = load_file(path, err, errlen);
+    /* A bad NBSTAGE_MODEL, set for the kernel and forgotten, is named as such: the
+     * user never typed the path the message begins with. */
+    static const char env[] = "NBSTAGE_MODEL=";
+    size_t k = sizeof env - 1;
+    if (!m && path == default_path && default_from_env && strlen(err) + k < errlen) {
+        memmove(err + k, err, strlen(err) + 1);
+        memcpy(err, env, k);
+    }
+    return m;
+}
+
+static nbs_model *load_file(const char *path, char *err, size_t errlen)
 {
     nbs_model *m = calloc(1, sizeof *m);
     if (!m) { nb_error_fmt(err, errlen, "%s: out of memory", path); return NULL; }
@@ -395,13 +415,12 @@ int model_encode(const nbs_model *m, const char *src, size_t len, int *ids)
 
 /* ------------------------------------------------------------------ the shipped model */
 
-static char default_path[PATH_MAX];
-
 static void find_default(void)
 {
     const char *env = getenv("NBSTAGE_MODEL");
     if (env && *env) {
         snprintf(default_path, sizeof default_path, "%s", env);
+        default_from_env = 1;
         return;
     }
     share_file_find("default.nbsm", default_path, sizeof default_path);

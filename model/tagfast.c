@@ -351,7 +351,7 @@ int tagfast_scan(struct canonscan *s, const char *buf, size_t len, const struct 
 {
     if (opt->from_outputs || opt->strip_outputs || !opt->model) return 1;
     if (!plain_name(model_name(opt->model))) return 1;
-    if (canonscan_run(s, buf, len)) return 1;
+    if (canonscan_run(s, buf, len) || s->noncode_stage) return 1;
     struct view v;
     for (size_t i = 0; i < s->n; i++) /* before any work: all or nothing */
         if (view(s, buf, &s->cells[i], &v)) return 1;

@@ -320,6 +320,16 @@ int tag_notebook(json_t *nb, const struct tag_options *opt, struct tag_result *r
     return rc;
 }
 
+/* 1 when CELL's metadata holds a workflow_stage or a stage: tag. */
+static int carries_stage(const json_t *cell)
+{
+    json_t *meta = cell_meta(cell), *tags = json_object_get(meta, "tags");
+    if (json_object_get(meta, "workflow_stage")) return 1;
+    for (size_t i = 0; i < json_array_size(tags); i++)
+        if (is_stage_tag(json_array_get(tags, i))) return 1;
+    return 0;
+}
+
 static int tag_cells(json_t *nb, const struct tag_options *opt, struct tag_result *res,
                      struct context_trail *trail)
 {
@@ -328,7 +338,16 @@ static int tag_cells(json_t *nb, const struct tag_options *opt, struct tag_resul
     for (size_t i = 0; i < n; i++) {
         json_t *cell = nb_cell(nb, i);
         const char *type = nb_cell_type(cell);
-        if (!type || strcmp(type, "code")) continue;
+        if (!type || strcmp(type, "code")) {
+            /* A code cell made markdown or raw after it ran keeps its metadata (Notebook
+             * 6 copies it over): its stage would be there for good, shown in the tags
+             * toolbar and read by tools that act on tags.  Only code cells have one. */
+            if (carries_stage(cell)) {
+                res->noncode_cleared++;
+                if (tag_apply(cell, &(struct cell_tag){.stage = STAGE_NONE})) return -1;
+            }
+            continue;
+        }
         res->code_cells++;
         struct cell_tag want;
         long lines;
@@ -376,5 +395,5 @@ void tag_result_free(struct tag_result *res)
 
 long tag_findings(const struct tag_result *res)
 {
-    return res->missing + res->stale + res->removed;
+    return res->missing + res->stale + res->removed + res->noncode_cleared;
 }

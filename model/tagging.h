@@ -107,6 +107,7 @@ struct tag_result {
     long lines[N_STAGES];    /* count_lines: their lines of code (no comments, no blank lines) */
     long missing, stale, removed, refreshed; /* cells per tag_change */
     long outputs_stripped;
+    long noncode_cleared;    /* markdown or raw cells whose stage marks were removed */
     struct tag_cell_change *changes; /* record: one per changed cell (malloc'd) */
     size_t n_changes;
 };
@@ -126,7 +127,8 @@ void tag_result_free(struct tag_result *res);
 int tag_result_add(struct tag_result *res, int record, size_t cell, enum tag_change kind,
                    int old_stage, double old_conf, const struct cell_tag *want);
 
-/* Findings for --check: cells whose tag is missing or stale, or blank cells with one. */
+/* Findings for --check: cells whose tag is missing or stale, or blank, markdown or raw
+ * cells with one. */
 long tag_findings(const struct tag_result *res);
 
 /* Lines of code in SRC: lines with something besides white space once comments are

@@ -300,9 +300,11 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
         }
         long bad_tags = tag_tags_not_a_list_of_strings(nb);
         if (bad_tags >= 0) {
-            fprintf(err, "nbstage tag: %s: cells[%ld].metadata.tags is not a list of strings, as nbformat "
+            long code = 0; /* the cell named as every command names it, path#K (code cells from 0) */
+            for (long i = 0; i < bad_tags; i++) code += !strcmp(nb_cell_type(nb_cell(nb, (size_t)i)), "code");
+            fprintf(err, "nbstage tag: %s#%ld: cells[%ld].metadata.tags is not a list of strings, as nbformat "
                          "requires, and a stage tag cannot go into it: make it one (\"tags\": [\"...\"])\n",
-                    name, bad_tags);
+                    name, code, bad_tags);
             j->failed = 1;
             goto done;
         }
@@ -337,6 +339,8 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
         if (j->findings) {
             fprintf(out, "%s: %ld missing, %ld stale, %ld on blank cells", name, j->res.missing,
                     j->res.stale, j->res.removed);
+            if (j->res.noncode_cleared)
+                fprintf(out, ", %ld on markdown or raw cells", j->res.noncode_cleared);
             if (j->res.outputs_stripped)
                 fprintf(out, ", %ld tag output%s to remove", j->res.outputs_stripped,
                         j->res.outputs_stripped == 1 ? "" : "s");
@@ -350,10 +354,13 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             goto done;
         }
         print_changes(out, name, &j->res);
+        if (j->res.noncode_cleared)
+            fprintf(out, "%s: remove the stage of %ld markdown or raw cell%s (made so after it ran)\n", name,
+                    j->res.noncode_cleared, j->res.noncode_cleared == 1 ? "" : "s");
         if (j->res.outputs_stripped)
             fprintf(out, "%s: remove %ld tag output%s\n", name, j->res.outputs_stripped,
                     j->res.outputs_stripped == 1 ? "" : "s");
-        if (!same && !j->res.n_changes && !j->res.outputs_stripped)
+        if (!same && !j->res.n_changes && !j->res.outputs_stripped && !j->res.noncode_cleared)
             fprintf(out, "%s: rewrite in %s (tags unchanged)\n", name, layout);
         else if (relaid)
             fprintf(out, "%s: also rewrite in %s (the file is not in it: more than the tag "
@@ -396,7 +403,7 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             j->failed = 1;
         } else {
             j->rewritten = 1;
-            long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
+            long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed + j->res.noncode_cleared;
             long k = j->res.outputs_stripped;
             if (!o->quiet) {
                 fprintf(out, "tagged %s (%ld cell%s changed", j->path, n, n == 1 ? "" : "s");

@@ -226,7 +226,8 @@ static void deliver(size_t i, void *vwin)
         r->kept += j->res.kept;
         r->unreadable += (long)j->res.n_unreadable;
         r->stripped += j->res.outputs_stripped;
-        r->changed_cells += j->res.missing + j->res.stale + j->res.removed + j->res.refreshed;
+        r->changed_cells += j->res.missing + j->res.stale + j->res.removed + j->res.refreshed +
+                            j->res.noncode_cleared;
         for (int s = 0; s < N_STAGES; s++) r->per_stage[s] += j->res.per_stage[s];
     }
     tag_result_free(&j->res);

@@ -267,7 +267,11 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
         const char *id = json_string_value(json_object_get(obj, "id"));
         json_t *stage = json_object_get(obj, "stage");
         if (!id || !stage) {
-            fprintf(stderr, "nbstage train: %s:%zu: needs \"id\" and \"stage\"\n", path, lineno);
+            /* ingest's cells given where label's weak labels go: say which step is missing */
+            int cells = id && !stage && json_object_get(obj, "source");
+            fprintf(stderr, "nbstage train: %s:%zu: needs \"id\" and \"stage\"%s\n", path, lineno,
+                    cells ? " (a cell without a label, as `nbstage ingest` writes: give the weak labels of "
+                            "`nbstage label` here, and these cells as --cells)" : "");
             json_decref(obj);
             rc = -1;
             break;

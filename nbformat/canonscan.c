@@ -444,6 +444,10 @@ static int cell(scanner *q, int level)
     q->cell = NULL;
     if (is_code < 0) return -1; /* no cell_type: nb_read_mem says why */
     if (!is_code) {
+        const char *m = (const char *)q->base + c.meta_off;
+        size_t mn = c.meta_end - c.meta_off;
+        if (c.has_meta && (memmem(m, mn, "\"workflow_stage\"", 16) || memmem(m, mn, "\"stage:", 7)))
+            s->noncode_stage = 1;
         s->text_len = c.src_off;
         s->nitems = c.meta_first;
         return 0;
@@ -475,6 +479,7 @@ int canonscan_run(struct canonscan *s, const char *buf, size_t len)
 {
     scanner q = {(uc *)buf, (uc *)buf + len, (uc *)buf, s, NULL, 1};
     s->text_len = s->n = s->nitems = s->nsubs = s->meta_off = s->meta_end = 0;
+    s->noncode_stage = 0;
     int have_cells = 0, major = -1;
     uc *prev = NULL;
     size_t prevn = 0;

@@ -56,6 +56,8 @@ struct canonscan {
     size_t nsubs, subs_cap;
     size_t meta_off, meta_end; /* the notebook's own "metadata" object's bytes (both 0
                                 * when absent): its language, nbformat/nblang.h */
+    int noncode_stage; /* a markdown or raw cell's metadata may hold a stage (its bytes
+                        * name "workflow_stage" or "stage:"): tag removes it, not here */
 };
 
 /* 0: BUF is a canonical v4 notebook and s->cells are its code cells; -1: take the

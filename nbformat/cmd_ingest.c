@@ -344,7 +344,7 @@ int cmd_ingest(int argc, char **argv)
             errno = 0;
             long v = strtol(optarg, &end, 10);
             if (errno || *end || v < 1 || v > 256) {
-                nb_say(stderr, "nbstage ingest: -j wants a number of threads, 1 to 256");
+                nb_say(stderr, "nbstage ingest: -j wants a number of threads from 1 to 256, not '%s'", optarg);
                 return EXIT_USAGE;
             }
             jobs = (int)v;

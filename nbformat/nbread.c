@@ -194,8 +194,9 @@ static int validate_v4(const json_t *nb, const char *name, nb_error *err)
         nb_set_error(err, "%s: \"nbformat_minor\" is not an integer", name);
         return -1;
     }
-    size_t i;
+    size_t i, code = 0; /* code cells before this one */
     json_t *cell;
+    char at[64]; /* a code cell as every command names it, path#K, then where it is */
     json_array_foreach(cells, i, cell) {
         if (!json_is_object(cell)) {
             nb_set_error(err, "%s: cells[%zu] is not an object", name, i);
@@ -205,21 +206,25 @@ static int validate_v4(const json_t *nb, const char *name, nb_error *err)
             nb_set_error(err, "%s: cells[%zu] has no cell_type string", name, i);
             return -1;
         }
+        int is_code = !strcmp(json_string_value(json_object_get(cell, "cell_type")), "code");
+        if (is_code) snprintf(at, sizeof at, "#%zu: cells[%zu]", code, i);
+        else snprintf(at, sizeof at, ": cells[%zu]", i);
+        code += is_code;
         /* null is kept: Python writes it back and it reads as an empty source */
         json_t *src = json_object_get(cell, "source");
         if (src && !json_is_null(src) && !is_text(src)) {
-            nb_set_error(err, "%s: cells[%zu].source is neither a string nor a list of strings",
-                    name, i);
+            nb_set_error(err, "%s%s.source is neither a string nor a list of strings",
+                    name, at);
             return -1;
         }
         json_t *cmd = json_object_get(cell, "metadata");
         if (cmd && !json_is_object(cmd)) {
-            nb_set_error(err, "%s: cells[%zu].metadata is not an object", name, i);
+            nb_set_error(err, "%s%s.metadata is not an object", name, at);
             return -1;
         }
         json_t *outs = json_object_get(cell, "outputs");
         if (outs && !json_is_array(outs)) {
-            nb_set_error(err, "%s: cells[%zu].outputs is not a list", name, i);
+            nb_set_error(err, "%s%s.outputs is not a list", name, at);
             return -1;
         }
     }
@@ -245,6 +250,11 @@ static const char *explain(const json_error_t *je, const char *buf, size_t len)
 {
     if (at_conflict_marker(je, buf, len))
         return "a merge conflict marker: not JSON until the conflict is resolved";
+    /* a script, a CSV, JSON Lines given where a notebook was expected */
+    if (strstr(je->text, "'[' or '{' expected near") && !strstr(je->text, "end of file"))
+        return "not a notebook, which is one JSON object";
+    if (strstr(je->text, "end of file expected near '{'"))
+        return "more than one JSON object: JSON Lines (such as ingest's cells), not a notebook";
     if (strstr(je->text, "too big integer") || strstr(je->text, "too big negative integer"))
         return "integer beyond 64 bits (signed: -2^63 to 2^63-1): cannot be kept exactly";
     if (strstr(je->text, "real number overflow"))
@@ -457,7 +467,8 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
         if (nb_upgrade_v3(nb, name, err)) { json_decref(nb); return NULL; }
     } else if (v != 4) {
         nb_set_error(err, "%s: nbformat %" JSON_INTEGER_FORMAT " is not supported (%s)", name, v,
-                v == 3 ? "only 4.x here; ingest reads v3" : "only 4.x, and 3 for ingest");
+                v == 3 ? "only 4.x here; ingest, classify and summary read v3"
+                       : flags & NB_ALLOW_V3 ? "only 4.x and 3 here" : "only 4.x here");
         json_decref(nb);
         return NULL;
     }

@@ -29,8 +29,8 @@
 //
 // MODE restart (instead): NOTEBOOK_URL's first code cell prints the kernel's pid and
 // its parent's (the stage kernel's), the second sleeps.  Run All; once the sleeping
-// cell has its badge, Kernel > Interrupt; then Kernel > Restart and its dialog; when
-// the kernel is ready again the first cell runs again.  The report has the cells
+// cell has its badge and has printed, Kernel > Interrupt; then Kernel > Restart and its
+// dialog; when the kernel is ready again the first cell runs again.  The report has the cells
 // after the interrupt and after the rerun, and how long the interrupt took.
 //
 // usage: node user_flows.mjs NOTEBOOK_URL USER_DATA_DIR [TIMEOUT_MS] [reopen|edit|revert|untrusted|restart] [NEW_SOURCE]
@@ -84,7 +84,8 @@ async function editDay(page) {
     await runCell(page, 0);
     for (let i = 1; i < sleeper; i++) if (order[i] === 'code') await runCell(page, i);
     await page.evaluate(i => { Jupyter.notebook.select(i); Jupyter.notebook.execute_cells([i]); }, sleeper);
-    await page.waitForFunction(i => Jupyter.notebook.get_cell(i).element[0].querySelector('.output .nbstage-badge'), sleeper);
+    await page.waitForFunction(i => Jupyter.notebook.get_cell(i).element[0].querySelector('.output .nbstage-badge') &&
+        Jupyter.notebook.get_cell(i).output_area.outputs.some(o => o.output_type === 'stream' && o.text.includes('sleeping')), sleeper);
     await page.evaluate(() => Jupyter.notebook.kernel.interrupt());
     await page.waitForFunction(i => Jupyter.notebook.get_cell(i).input_prompt_number !== '*', sleeper);
     await page.evaluate(() => { Jupyter.notebook.select(0); Jupyter.notebook.copy_cell();
@@ -215,6 +216,7 @@ async function restartDay(page) {
     await page.waitForFunction(() => {
         const cells = Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code');
         return cells[1].element[0].querySelector('.output .nbstage-badge') &&
+               cells[1].output_area.outputs.some(o => o.output_type === 'stream' && o.text.includes('sleeping')) &&
                cells[0].output_area.outputs.some(o => o.output_type === 'stream');
     });
     // Kernel > Interrupt, through the menu

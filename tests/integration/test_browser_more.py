@@ -50,6 +50,10 @@ pytestmark = pytest.mark.skipif(
 
 CELLS = ["import os\nimport sys", "data = open(os.devnull).read()\nprint(len(data))"]
 
+# A cell the interrupt always ends: the flows interrupt it once it has printed, inside
+# short sleeps (a SIGINT as a cell starts can be lost: see test_kernel.SLEEPING_CELL).
+SLEEPER = "import time\nprint('sleeping', flush=True)\nfor _ in range(1200):\n    time.sleep(0.05)"
+
 
 def _flows(url, tmp, name, *mode, console_ok=()):
     """user_flows.mjs's report; console errors that contain a CONSOLE_OK string are
@@ -168,7 +172,7 @@ def test_rerun_edit_interrupt_paste_undelete(server):
              "metadata": {}, "source": "# only a comment\n# and another"},
             {"cell_type": "markdown", "id": "e2", "metadata": {}, "source": "# Notes"},
             {"cell_type": "code", "execution_count": None, "id": "e3", "outputs": [],
-             "metadata": {}, "source": "import time\ntime.sleep(30)"},
+             "metadata": {}, "source": SLEEPER},
     ])
     (work / "edit.ipynb").write_text(json.dumps(nb))
     report = _flows(f"{base}/notebooks/edit.ipynb?token={token}", tmp, "edit", "edit", TRAIN)
@@ -245,7 +249,7 @@ def interrupt_and_restart(server, console_ok=()):
         {"cell_type": "code", "execution_count": None, "id": "r0", "outputs": [], "metadata": {},
          "source": "import os\nprint(os.getpid(), os.getppid())"},
         {"cell_type": "code", "execution_count": None, "id": "r1", "outputs": [], "metadata": {},
-         "source": "import time\ntime.sleep(60)"},
+         "source": SLEEPER},
     ])
     (work / "restart.ipynb").write_text(json.dumps(nb))
     report = _flows(f"{base}/notebooks/restart.ipynb?token={token}", tmp, "restart", "restart",

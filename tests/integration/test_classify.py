@@ -372,6 +372,11 @@ def test_bad_models_refused(tiny):
     d, model = tiny
     r = run(["classify", "--model", str(d / "nope.nbsm")], "")
     assert r.returncode == 2 and "nope.nbsm: cannot open" in r.stderr
+    # NBSTAGE_MODEL, perhaps set for the kernel long ago, is named (as label names NBSTAGE_RULES)
+    for cmd in (["classify", "-"], ["tag", "--check", "-"], ["summary", "-"]):
+        r = subprocess.run([str(BIN), *cmd], input="", capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, NBSTAGE_MODEL=str(d / "nope.nbsm")))
+        assert r.returncode == 2 and f"NBSTAGE_MODEL={d / 'nope.nbsm'}: cannot open" in r.stderr, (cmd, r.stderr)
     b = bytearray(model.read_bytes())
     b[len(b) // 2] ^= 1
     bad = d / "bad.nbsm"
@@ -1373,6 +1378,22 @@ def test_context_without_the_cells_is_refused(tiny, tmp_path):
     r = run(["train", "--context", "--epochs", "1", "-o", str(tmp_path / "m.nbsm"), str(d / "weak.jsonl")])
     assert r.returncode == 2 and "--context needs --cells" in r.stderr, r.stderr
     assert not (tmp_path / "m.nbsm").exists()
+
+
+def test_eval_quiet_still_says_gold_cells_not_found(tmp_path):
+    """`eval -q` printed the accuracy line alone, which then passed for a score of every
+    hand-labeled cell when some were not in the cells given (without -q the "gold:"
+    line says how many).  The count now goes to stderr."""
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na#0\tload\na#1\tprep\nb#0\ttrain\n")
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(json.dumps({"id": "a#0", "stage": "load"}) + "\n" + json.dumps({"id": "a#1", "stage": "prep"}) + "\n")
+    r = run(["eval", "-q", "--predictions", "--gold", str(gold), str(preds)])
+    assert r.returncode == 0 and r.stdout == "accuracy 1.0000, macro-F1 1.0000 over 2 cells\n", r.stdout
+    assert r.stderr == f"nbstage eval: 1 of the 3 cells labeled in {gold} are not in {preds}: scored without them\n"
+    preds.write_text(preds.read_text() + json.dumps({"id": "b#0", "stage": "train"}) + "\n")
+    r = run(["eval", "-q", "--predictions", "--gold", str(gold), str(preds)])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
 def test_eval_predictions_without_a_stage_field_are_refused(tiny, tmp_path):

@@ -170,8 +170,12 @@ def _session(env, tmp, kernel):
         _expect(c, PROMPT, "the prompt after input()")
         out["input"] = asked + c.before
         run("x", "x")
-        c.sendline("import time; time.sleep(30)")
-        time.sleep(1.5)
+        # Ctrl-C once the cell has printed, in its short sleeps: a SIGINT as a cell
+        # starts can be lost, on ipykernel alone too (test_kernel.SLEEPING_CELL); the
+        # word is split in the code, so that its echo does not match
+        c.sendline("import time; print('sleep' + 'ing', flush=True); [time.sleep(0.05) for _ in range(600)]")
+        _expect(c, "sleeping", "the cell's output before Ctrl-C")
+        time.sleep(0.3)
         t = time.monotonic()
         c.sendintr()
         _expect(c, PROMPT, "the prompt after Ctrl-C", timeout=10)

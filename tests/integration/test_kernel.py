@@ -243,6 +243,19 @@ def strip_volatile(m):
     return m["msg_type"], c
 
 
+def joined(msgs):
+    """strip_volatile of each message, consecutive streams of one name joined: ipykernel
+    sends what a stream holds 0.2 s after its first write, so print('x') is one message
+    or two ('x', then '\\n') by the timing of each run."""
+    out = []
+    for m in msgs:
+        kind, c = strip_volatile(m)
+        if kind == "stream" and out and out[-1][0] == "stream" and out[-1][1]["name"] == c["name"]:
+            c = {**c, "text": out.pop()[1]["text"] + c["text"]}
+        out.append((kind, c))
+    return out
+
+
 # ---- results ------------------------------------------------------------------------
 
 CELLS = [
@@ -275,8 +288,8 @@ def test_results_unchanged_against_plain_ipykernel(kernel, logs, specs):
             preply = pc.get_shell_msg(timeout=30)
             while preply["parent_header"].get("msg_id") != pid:  # e.g. wait_for_ready's
                 preply = pc.get_shell_msg(timeout=30)
-            got = [strip_volatile(m) for m in msgs if m not in stage_outputs(msgs)]
-            assert got == [strip_volatile(m) for m in want], code
+            got = joined([m for m in msgs if m not in stage_outputs(msgs)])
+            assert got == joined(want), code
             r, p = dict(reply["content"]), dict(preply["content"])
             for d in (r, p):
                 d.pop("execution_count", None)
@@ -615,13 +628,20 @@ def test_a_control_request_during_a_waiting_clear_leaves_the_cells_outputs(specs
     output that cleared the cell: 'x' was lost, in every frontend."""
     if not MODEL:
         pytest.skip("no model (NBSTAGE_MODEL or share/default.nbsm)")
+    flag = Path(tempfile.mkdtemp()) / "cleared"
+    # the cell says it has cleared by a file: any output of its would let the clear out
     code = ("import time\nfrom IPython.display import clear_output\nprint('x')\n"
-            "clear_output(wait=True)\ntime.sleep(1.5)")
+            f"clear_output(wait=True)\nopen({str(flag)!r}, 'w').close()\ntime.sleep(1.5)")
     for name in ("nbs-bottom", "nbs-held"):
         k = Kernel(name, logs)
         try:
+            flag.unlink(missing_ok=True)
             msg_id = k.kc.execute(code)
-            time.sleep(0.7)  # the clear is out of the child and held; the cell sleeps
+            deadline = time.monotonic() + 30
+            while not flag.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert flag.exists(), name
+            time.sleep(0.2)  # the clear is out of the child (its IOPub thread) and held; the cell sleeps
             for t in ("kernel_info_request", "usage_request"):
                 k.kc.control_channel.send(k.kc.session.msg(t, {}))
             msgs = []
@@ -1097,11 +1117,12 @@ def test_input_and_getpass_round_trip(kernel):
 # ---- interrupts ---------------------------------------------------------------------
 
 def interrupt_sleep(k):
-    msg_id = k.kc.execute("import time; time.sleep(60)")
-    while True:  # wait until it is really running
-        m = k.kc.get_iopub_msg(timeout=30)
-        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
-            break
+    # Interrupted once the cell has printed, so inside its time.sleep(60): a SIGINT at
+    # its execute_input may come while IPython is still in its pre_execute callbacks,
+    # which swallow it, or as the sleep begins, which CPython may then not end (3 in 80
+    # interrupts lost so on ipykernel alone, under load; see SLEEPING_CELL).
+    msg_id = cell_started(k, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)",
+                          printed="sleeping", stop_on_error=True)
     time.sleep(0.3)
     t0 = time.monotonic()
     k.km.interrupt_kernel()

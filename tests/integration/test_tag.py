@@ -684,9 +684,9 @@ REASONS = {
     "not-a-notebook.ipynb": "not a notebook",
     "minor-real.ipynb": '"nbformat_minor" is not an integer',
     "minor-text.ipynb": '"nbformat_minor" is not an integer',
-    "tags-text.ipynb": "cells[1].metadata.tags is not a list of strings",
-    "tags-object.ipynb": "cells[2].metadata.tags is not a list of strings",
-    "tags-number.ipynb": "cells[2].metadata.tags is not a list of strings",
+    "tags-text.ipynb": "tags-text.ipynb#0: cells[1].metadata.tags is not a list of strings",
+    "tags-object.ipynb": "tags-object.ipynb#1: cells[2].metadata.tags is not a list of strings",
+    "tags-number.ipynb": "tags-number.ipynb#1: cells[2].metadata.tags is not a list of strings",
     "readonly.ipynb": "read-only file, left untouched",
 }
 

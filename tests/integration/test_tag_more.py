@@ -26,6 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from lost_stdout import LOST_STDOUT, run_lost_stdout
@@ -143,7 +144,8 @@ def test_a_signal_mid_run_ends_it_cleanly(model, tmp_path, sig, jobs):
     d = tmp_path / "nbs"
     text = notebooks(d, 4000)  # long enough that the signal lands mid-run, even on a busy host
     first = d / "nb0000.ipynb"
-    p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-q", "-j", str(jobs), str(d)],
+    # (not -q: its rate line is checked below; -q says only the notebooks' counts)
+    p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-j", str(jobs), str(d)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # signal as soon as the first notebook is tagged: the run is under way
     deadline = time.monotonic() + 30
@@ -879,3 +881,57 @@ def test_temporaries_left_by_a_killed_save_are_named(model, tmp_path):  # noqa: 
     r = nbstage("tag", "--check", "--model", model, d)
     assert (f"nbstage tag: 2 temporary files left by saves that were killed, {fresh} the first "
             "(not notebooks; remove them)") in r.stderr, r.stderr
+
+
+def test_quiet_failures_and_an_output_that_cannot_be_written(model, tmp_path):
+    """`-q` is "only errors and findings": a run with a failure printed its errors and
+    then all four lines of statistics, timing included; now only the notebooks' line,
+    which counts what failed.  `-o` naming a folder, or a file in a missing folder, was
+    refused only after the notebook had been read and classified (with "0 code cells ...
+    0 of 18 classifications memoised" beside it); it is now refused before any work."""
+    good = tmp_path / "good.ipynb"
+    good.write_text(make_nb(SIMPLE))
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text('{"cells": [')
+    r = nbstage("tag", "-q", "-m", model, bad, good)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines() == [
+        f"nbstage tag: {bad}:1:11: ']' expected near end of file",
+        "nbstage tag: 2 notebooks: 1 rewritten, 0 unchanged, 1 failed"], r.stderr
+    before = good.read_bytes()
+    (tmp_path / "folder").mkdir()
+    for out, why in ((tmp_path / "folder", "is a folder"), (tmp_path / "nowhere" / "x.ipynb", "No such file")):
+        r = nbstage("tag", "-m", model, "-o", out, good)
+        assert r.returncode == 2 and why in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1 and "classifications" not in r.stderr, r.stderr
+    assert good.read_bytes() == before
+
+
+def test_a_cell_made_markdown_after_it_ran_loses_its_stage(model, tmp_path):
+    """Notebook 6 keeps a cell's metadata when its type changes (Esc M, Esc R): a cell
+    that ran in the stage kernel and was then made markdown or raw kept its
+    `workflow_stage` and `stage:` tag for good, and `tag --check` called the notebook
+    clean.  Only code cells have a stage: `tag` removes it from the others (their other
+    tags kept), `--check` and `--dry-run` say so, and a second run changes nothing."""
+    f = tmp_path / "a.ipynb"
+    f.write_text(make_nb(SIMPLE))
+    ran = nbstage("tag", "-m", model, f)  # the code cells' own tags
+    assert ran.returncode == 0, ran.stderr
+    nb = json.loads(f.read_text())
+    ws = {"stage": "load", "confidence": 0.9, "model": "m"}
+    nb["cells"][0]["metadata"] = {"workflow_stage": ws, "tags": ["mine", "stage:load"]}
+    nb["cells"].append({"cell_type": "raw", "id": "raw", "metadata": {"tags": ["stage:train"]}, "source": "x"})
+    (tmp_path / "plain.ipynb").write_text(nbformat.writes(nbformat.from_dict(nb)) + "\n")
+    r = nbstage("tag", "--check", "-m", model, tmp_path / "plain.ipynb")
+    assert r.returncode == 1 and "0 missing, 0 stale, 0 on blank cells, 2 on markdown or raw cells" in r.stdout, r
+    r = nbstage("tag", "--dry-run", "-m", model, tmp_path / "plain.ipynb")
+    assert "remove the stage of 2 markdown or raw cells" in r.stdout, r.stdout
+    r = nbstage("tag", "-m", model, tmp_path / "plain.ipynb")
+    assert r.returncode == 0 and "(2 cells changed)" in r.stdout, r
+    after = json.loads((tmp_path / "plain.ipynb").read_text())
+    assert after["cells"][0]["metadata"] == {"tags": ["mine"]}
+    assert after["cells"][-1]["metadata"] == {}
+    assert [c["metadata"] for c in after["cells"] if c["cell_type"] == "code"] == \
+        [c["metadata"] for c in json.loads(f.read_text())["cells"] if c["cell_type"] == "code"]
+    r = nbstage("tag", "--check", "-m", model, tmp_path / "plain.ipynb")
+    assert r.returncode == 0, r

@@ -67,10 +67,10 @@ static char *notebook(const char *const *src, const char *const *meta, size_t n,
                               "outputs", "source", src[i]);
         if (meta[i]) json_object_set_new(c, "metadata", parse(meta[i]));
         json_array_append_new(cells, c);
-        if (i == 1)
+        if (i == 1) /* a markdown cell's tags, not a stage (tag would remove one) */
             json_array_append_new(cells, json_pack("{s:s, s:{s:[s]}, s:s}", "cell_type",
                                                    "markdown", "metadata", "tags",
-                                                   "stage:load", "source", "# x"));
+                                                   "stage", "source", "# x"));
     }
     json_t *nb = json_pack("{s:o, s:{s:{s:s}}, s:i, s:i}", "cells", cells, "metadata",
                            "kernelspec", "name", "python3", "nbformat", 4, "nbformat_minor", 5);
@@ -149,6 +149,21 @@ static void edge_cases(void **state)
         assert_int_equal(tag_tags_not_a_list_of_strings(nb), 0);
         json_decref(nb);
         free(odd);
+    }
+    /* ... as is a markdown or raw cell that may carry a stage (tag removes it) */
+    {
+        const char *meta[2] = {"{}", "{}"}, *code[2] = {"import os", "x = 1"};
+        char *plain = notebook(code, meta, 2, &len);
+        assert_int_equal(differential(plain, len, &opt, NULL, NULL), 1);
+        const char *marks[] = {"[\n     \"stage:load\"\n    ]", "[\n     \"mine\",\n     \"stage:x\"\n    ]"};
+        for (size_t k = 0; k < 2; k++) {
+            char *at = strstr(plain, "[\n     \"stage\"\n    ]"), marked[4096];
+            assert_non_null(at);
+            snprintf(marked, sizeof marked, "%.*s%s%s", (int)(at - plain), plain, marks[k],
+                     at + strlen("[\n     \"stage\"\n    ]"));
+            assert_int_equal(differential(marked, strlen(marked), &opt, NULL, NULL), 0);
+        }
+        free(plain);
     }
     /* ... a blank one is not */
     const char *src[N_EDGE];

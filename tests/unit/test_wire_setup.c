@@ -465,11 +465,16 @@ static void options_every_spelling_and_edge(void **state)
     assert_string_equal(o.wrap, "ir");
     assert_int_equal(o.wrap_from_env, 1); /* the log says where the name came from */
     assert_string_equal(o.model, "/m.nbsm");
+    assert_int_equal(o.model_from_env, 1); /* errors name NBSTAGE_MODEL */
     char *wrap[] = {"k", "-f", "c", "--wrap=python3", NULL};
     assert_int_equal(options_parse(4, wrap, &o, err, sizeof err), 0);
     assert_string_equal(o.wrap, "python3");
     assert_int_equal(o.wrap_from_env, 0);
     assert_string_equal(o.model, "/m.nbsm");
+    char *given[] = {"k", "-f", "c", "--model", "/n.nbsm", NULL};
+    assert_int_equal(options_parse(5, given, &o, err, sizeof err), 0);
+    assert_string_equal(o.model, "/n.nbsm");
+    assert_int_equal(o.model_from_env, 0);
     unsetenv("NBSTAGE_WRAP");
     unsetenv("NBSTAGE_MODEL");
     assert_int_equal(options_parse(3, plain, &o, err, sizeof err), 0);
