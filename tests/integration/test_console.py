@@ -175,11 +175,12 @@ def _session(env, tmp, kernel):
         # word is split in the code, so that its echo does not match
         c.sendline("import time; print('sleep' + 'ing', flush=True); [time.sleep(0.05) for _ in range(600)]")
         _expect(c, "sleeping", "the cell's output before Ctrl-C")
+        started = c.before + c.after  # the echoed input, the badge, the printed word
         time.sleep(0.3)
         t = time.monotonic()
         c.sendintr()
         _expect(c, PROMPT, "the prompt after Ctrl-C", timeout=10)
-        out["interrupt"] = c.before
+        out["interrupt"] = started + c.before
         out["interrupt_s"] = time.monotonic() - t
         run("after", "1 + 1")
         run("connect", "%connect_info")
