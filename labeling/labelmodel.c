@@ -132,11 +132,10 @@ struct em {
     const struct lm_stats *s;
     size_t *off;            /* [P+1] into ent */
     int *ent;               /* j * LM_K + c for each vote of each pattern */
-    size_t *pidx;           /* patterns with at least one vote */
-    size_t np;
     double *delta;          /* [m][LM_K (c)][LM_K (y)]: log mu[y][1+c] - log mu[y][0] */
     double base[LM_K];      /* log pi[y] + sum_j log mu[j][y][abstain] */
     int voted[LM_K];        /* some LF votes class y somewhere in the data */
+    int any_vote;           /* some LF votes somewhere */
     const unsigned char *silent; /* [m] or NULL: one-stage LFs whose abstains weigh nothing */
 };
 
@@ -158,11 +157,14 @@ static void *run_pass(void *arg)
     memset(ps->w, 0, sizeof ps->w);
     ps->loglik = ps->items = 0;
     for (size_t k = ps->lo; k < ps->hi; k++) {
-        size_t p = em->pidx[k];
+        size_t p = k;
         double c = em->s->count[p], q[LM_K];
         if (ps->init) {
+            /* the majority vote's soft label; an item with no vote: spread over the
+             * classes voted anywhere (the others have prior 0) */
             double tot = 0;
-            for (int y = 0; y < LM_K; y++) q[y] = 0.01;
+            int none = em->off[p] == em->off[p + 1];
+            for (int y = 0; y < LM_K; y++) q[y] = none ? em->voted[y] || !em->any_vote : 0.01;
             for (size_t e = em->off[p]; e < em->off[p + 1]; e++) q[em->ent[e] % LM_K] += 1.0;
             for (int y = 0; y < LM_K; y++) tot += q[y];
             for (int y = 0; y < LM_K; y++) q[y] /= tot;
@@ -192,13 +194,14 @@ static void *run_pass(void *arg)
 /* One pass over all patterns on T threads; sums into ACC/W, returns mean loglik. */
 static double pass_all(struct em *em, struct pass *ps, int t, int init, double *acc, double *w)
 {
-    size_t per = (em->np + (size_t)t - 1) / (size_t)t;
+    size_t np = em->s->n;
+    size_t per = (np + (size_t)t - 1) / (size_t)t;
     pthread_t th[64];
     int started[64] = {0};
     for (int i = 0; i < t; i++) {
         ps[i].em = em;
-        ps[i].lo = per * (size_t)i < em->np ? per * (size_t)i : em->np;
-        ps[i].hi = ps[i].lo + per < em->np ? ps[i].lo + per : em->np;
+        ps[i].lo = per * (size_t)i < np ? per * (size_t)i : np;
+        ps[i].hi = ps[i].lo + per < np ? ps[i].lo + per : np;
         ps[i].init = init;
         if (i > 0 && pthread_create(&th[i], NULL, run_pass, &ps[i]) == 0) started[i] = 1;
         else if (i > 0) run_pass(&ps[i]); /* no thread to be had: do it here */
@@ -308,23 +311,25 @@ int lm_fit(struct label_model *model, const struct lm_stats *s, const struct lm_
     model->lf_stage = malloc((size_t)m * sizeof *model->lf_stage);
     em.off = malloc((s->n + 1) * sizeof *em.off);
     em.ent = malloc((nvotes ? nvotes : 1) * sizeof *em.ent);
-    em.pidx = malloc((s->n ? s->n : 1) * sizeof *em.pidx);
     em.delta = malloc(na * sizeof *em.delta);
     double *acc = malloc(na * sizeof *acc), w[LM_K];
     struct pass *ps = calloc((size_t)t, sizeof *ps);
     int rc = -1;
-    if (!model->log_mu || !model->lf_stage || !em.off || !em.ent || !em.pidx || !em.delta || !acc || !ps) goto out;
+    if (!model->log_mu || !model->lf_stage || !em.off || !em.ent || !em.delta || !acc || !ps) goto out;
     for (int i = 0; i < t; i++)
         if (!(ps[i].acc = malloc(na * sizeof *ps[i].acc))) goto out;
+    /* Every pattern is fitted, the one of no vote too: a one-stage LF's abstain is
+     * evidence (1 - a for its stage), and fitting the voted items alone (as until
+     * 2026-12-06) drove a towards 1 where coverage is low. */
     size_t e = 0;
     for (size_t p = 0; p < s->n; p++) {
         em.off[p] = e;
         const signed char *v = s->pat + p * (size_t)m;
         for (int j = 0; j < m; j++)
             if (v[j] >= 0) em.ent[e++] = j * LM_K + v[j];
-        if (e > em.off[p]) em.pidx[em.np++] = p; /* all-abstain patterns say nothing */
     }
     for (size_t k = 0; k < e; k++) em.voted[em.ent[k] % LM_K] = 1;
+    em.any_vote = e > 0;
     em.off[s->n] = e;
     /* which LFs only ever vote one stage (-2: never voted yet, -1: several) */
     for (int j = 0; j < m; j++) model->lf_stage[j] = -2;
@@ -359,7 +364,6 @@ out:
     free(acc);
     free(em.off);
     free(em.ent);
-    free(em.pidx);
     free(em.delta);
     if (rc < 0) lm_free(model);
     return rc;

@@ -26,8 +26,9 @@
  * no LF votes at all, no class is set apart: the prior is uniform).  An item predicted
  * with a model fitted on other items (`label --statements`: statements by the cells'
  * model) may be voted only such classes: it is left unlabeled (lm_predict), not put
- * with certainty in a class none of its votes names.  EM starts from the
- * majority vote's soft labels, so no random start is needed: the fit is
+ * with certainty in a class none of its votes names.  Items no LF votes on are fitted
+ * too: abstains being evidence, they say how often each LF stays silent on its own
+ * stage.  EM starts from the majority vote's soft labels, so no random start is needed: the fit is
  * deterministic (and the same for any thread count up to float rounding).
  *
  * Sufficient statistics: the likelihood depends on the data only through the distinct
