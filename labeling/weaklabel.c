@@ -74,6 +74,6 @@ int weak_is_distribution(const double *p)
 int weak_top_tied(const double *p, int best)
 {
     for (int k = 0; k < LM_K; k++)
-        if (k != best && p[best] - p[k] < 1e-9) return 1;
+        if (k != best && p[best] - p[k] < 1e-5) return 1;
     return 0;
 }

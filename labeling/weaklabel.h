@@ -44,9 +44,9 @@ static inline int weak_fmt4(char *out, double p)
  * once NaN, written as 0.0000 for every stage). */
 int weak_is_distribution(const double *p);
 
-/* Whether another stage has BEST's probability in P[LM_K] (within 1e-9: EM's sums
- * leave a symmetric tie a few ulps apart): a tie is no label, as Snorkel's
- * LabelModel.predict abstains on one by default.  The lowest stage id won it, so
+/* Whether another stage has BEST's probability in P[LM_K], within 1e-5 as Snorkel's
+ * probs_to_preds takes it (its tol; EM's sums leave a symmetric tie a few ulps apart):
+ * a tie is no label, as Snorkel's LabelModel.predict abstains on one by default.  The lowest stage id won it, so
  * 'load' was written for a cell whose posterior was 0.5 load, 0.5 prep. */
 int weak_top_tied(const double *p, int best);
 
