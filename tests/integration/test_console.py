@@ -170,10 +170,12 @@ def _session(env, tmp, kernel):
         _expect(c, PROMPT, "the prompt after input()")
         out["input"] = asked + c.before
         run("x", "x")
-        # Ctrl-C once the cell has printed, in its short sleeps: a SIGINT as a cell
-        # starts can be lost, on ipykernel alone too (test_kernel.SLEEPING_CELL); the
-        # word is split in the code, so that its echo does not match
-        c.sendline("import time; print('sleep' + 'ing', flush=True); [time.sleep(0.05) for _ in range(600)]")
+        # Ctrl-C once the cell has printed, inside its sleep: a SIGINT as a cell starts
+        # can be lost, on ipykernel alone too (test_kernel.SLEEPING_CELL).  One sleep,
+        # so that the traceback is the same on both kernels (in a loop of short ones it
+        # showed the frame the signal fell in).  The word is split in the code, so that
+        # its echo does not match.
+        c.sendline("import time; print('sleep' + 'ing', flush=True); time.sleep(30)")
         _expect(c, "sleeping", "the cell's output before Ctrl-C")
         started = c.before + c.after  # the echoed input, the badge, the printed word
         time.sleep(0.3)
