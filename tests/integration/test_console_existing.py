@@ -43,7 +43,7 @@ from jupyter_client import BlockingKernelClient
 
 from test_console import (BADGE, PROMPT, STAGES, _connect_info, _expect, _kernel_pids, _lines, _start,
                           _without_badge, env)  # noqa: F401
-from test_kernel import STAGE_MIME, Kernel, gone, logs, specs, strip_volatile  # noqa: F401
+from test_kernel import STAGE_MIME, Kernel, gone, joined, logs, specs  # noqa: F401
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -149,15 +149,10 @@ def tags_out(group, name):
 
 def comparable(msgs, path):
     """Messages as compared between kernels: type and content without what differs
-    between runs (strip_volatile; in streams the connection file's PATH, the ports, key
+    between runs (test_kernel.joined; in streams the connection file's PATH, the ports, key
     and kernel name %connect_info prints, pids); consecutive streams of one name joined
     (how ipykernel splits a stream depends on timing)."""
-    out = []
-    for m in msgs:
-        kind, content = strip_volatile(m)
-        if kind == "stream" and out and out[-1][0] == "stream" and out[-1][1]["name"] == content["name"]:
-            content = {**content, "text": out.pop()[1]["text"] + content["text"]}
-        out.append((kind, content))
+    out = joined(msgs)
     volatile = re.compile(r'"key": "[^"]*"|"kernel_name": "[^"]*"|\d{4,}|(?<=pid )\d+')
     return [(kind, {**c, "text": volatile.sub("#", c["text"].replace(path, "FILE"))} if kind == "stream" else c)
             for kind, c in out]
