@@ -28,8 +28,9 @@
  * model) may be voted only such classes: it is left unlabeled (lm_predict), not put
  * with certainty in a class none of its votes names.  Items no LF votes on are fitted
  * too: abstains being evidence, they say how often each LF stays silent on its own
- * stage.  EM starts from the majority vote's soft labels, so no random start is needed: the fit is
- * deterministic (and the same for any thread count up to float rounding).
+ * stage.  EM starts from the majority vote's soft labels, so no random start is
+ * needed: the fit is deterministic (and the same for any thread count up to float
+ * rounding).
  *
  * Sufficient statistics: the likelihood depends on the data only through the distinct
  * vote vectors and how often each occurs.  `lm_stats` is that histogram; stats of two

@@ -46,8 +46,9 @@ int weak_is_distribution(const double *p);
 
 /* Whether another stage has BEST's probability in P[LM_K], within 1e-5 as Snorkel's
  * probs_to_preds takes it (its tol; EM's sums leave a symmetric tie a few ulps apart):
- * a tie is no label, as Snorkel's LabelModel.predict abstains on one by default.  The lowest stage id won it, so
- * 'load' was written for a cell whose posterior was 0.5 load, 0.5 prep. */
+ * a tie is no label, as Snorkel's LabelModel.predict abstains on one by default.  The
+ * lowest stage id won it, so 'load' was written for a cell whose posterior was 0.5
+ * load, 0.5 prep. */
 int weak_top_tied(const double *p, int best);
 
 /* Cell C's line to F, VOTES[lfs->n] its LFs' votes.  STAGE is the label or -1; VOTED

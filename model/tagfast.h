@@ -11,7 +11,8 @@
  * Left to the jansson path (return 1): --from-outputs and --strip-tag-outputs (they
  * read and change outputs), a notebook canonscan refuses, a code cell without
  * metadata that needs a tag, escaped strings in tags or workflow_stage, a model name
- * that would need escaping, a markdown or raw cell whose metadata may hold a stage.  The caller handles the --nbformat layout (not here).
+ * that would need escaping, a markdown or raw cell whose metadata may hold a stage.
+ * The caller handles the --nbformat layout (not here).
  */
 #ifndef NBSTAGE_TAGFAST_H
 #define NBSTAGE_TAGFAST_H
