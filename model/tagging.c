@@ -297,17 +297,22 @@ static int wanted(const json_t *cell, const struct tag_options *opt, struct cont
 static int tag_cells(json_t *nb, const struct tag_options *opt, struct tag_result *res,
                      struct context_trail *trail);
 
-long tag_tags_not_a_list_of_strings(const json_t *nb)
+long tag_tags_not_a_list_of_strings(const json_t *nb, long *code)
 {
     size_t n = nb_cell_count(nb);
+    long k_code = -1;
     for (size_t i = 0; i < n; i++) {
         json_t *cell = nb_cell(nb, i);
         const char *type = nb_cell_type(cell);
+        if (!type || strcmp(type, "code")) continue;
+        k_code++;
         json_t *tags = json_object_get(cell_meta(cell), "tags");
-        if (!type || strcmp(type, "code") || !tags) continue;
-        if (!json_is_array(tags)) return (long)i;
-        for (size_t k = 0; k < json_array_size(tags); k++)
-            if (!json_is_string(json_array_get(tags, k))) return (long)i;
+        int bad = tags && !json_is_array(tags);
+        for (size_t k = 0; !bad && k < json_array_size(tags); k++)
+            bad = !json_is_string(json_array_get(tags, k));
+        if (!bad) continue;
+        if (code) *code = k_code;
+        return (long)i;
     }
     return -1;
 }

@@ -113,10 +113,11 @@ struct tag_result {
 };
 
 /* The first code cell (index among all cells) whose metadata "tags" is there but not
- * a list of strings, as nbformat's schema wants, else -1.  tag refuses such a notebook:
+ * a list of strings, as nbformat's schema wants, else -1; *CODE (when not NULL) gets
+ * its index among the code cells, as cells are named path#K.  tag refuses such a notebook:
  * writing its stage tag would replace the value ("tags": "mine"), which is the user's,
  * or add to a list the schema refuses (["mine", 1]) and write it back as valid. */
-long tag_tags_not_a_list_of_strings(const json_t *nb);
+long tag_tags_not_a_list_of_strings(const json_t *nb, long *code);
 
 /* Tags every code cell of NB (a validated v4 tree) in place.  0, or -1 when out of
  * memory.  Free RES->changes and RES->unreadable with tag_result_free. */

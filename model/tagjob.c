@@ -298,10 +298,9 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
             nb_lang_of_tree(nb, &j->lang);
             if (!j->lang.python) goto other_language;
         }
-        long bad_tags = tag_tags_not_a_list_of_strings(nb);
+        long code;
+        long bad_tags = tag_tags_not_a_list_of_strings(nb, &code);
         if (bad_tags >= 0) {
-            long code = 0; /* the cell named as every command names it, path#K (code cells from 0) */
-            for (long i = 0; i < bad_tags; i++) code += !strcmp(nb_cell_type(nb_cell(nb, (size_t)i)), "code");
             fprintf(err, "nbstage tag: %s#%ld: cells[%ld].metadata.tags is not a list of strings, as nbformat "
                          "requires, and a stage tag cannot go into it: make it one (\"tags\": [\"...\"])\n",
                     name, code, bad_tags);

@@ -146,7 +146,7 @@ static void edge_cases(void **state)
         char *odd = notebook(code, meta, 2, &len);
         assert_int_equal(differential(odd, len, &opt, NULL, NULL), 0);
         json_t *nb = parse(odd);
-        assert_int_equal(tag_tags_not_a_list_of_strings(nb), 0);
+        assert_int_equal(tag_tags_not_a_list_of_strings(nb, NULL), 0);
         json_decref(nb);
         free(odd);
     }
