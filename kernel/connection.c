@@ -218,15 +218,17 @@ static int make_parent(const char *path)
 
 int connection_write(const char *path, const struct connection *c, char *err, size_t errlen)
 {
+    /* Every member checked: a file written without its key (out of memory) would start
+     * a kernel that rejects every message, a hang with no error. */
     json_t *root = json_object();
-    json_object_set_new(root, "transport", json_string(c->transport));
-    json_object_set_new(root, "ip", json_string(c->ip));
-    for (int ch = 0; ch < N_CHANNELS; ch++)
-        json_object_set_new(root, conn_port_key[ch], json_integer(c->port[ch]));
-    json_object_set_new(root, "key", json_stringn((const char *)c->key, c->key_len));
-    json_object_set_new(root, "signature_scheme", json_string(c->signature_scheme));
-    json_object_set_new(root, "kernel_name", json_string(c->kernel_name));
-    char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+    int bad = !root || json_object_set_new(root, "transport", json_string(c->transport)) ||
+              json_object_set_new(root, "ip", json_string(c->ip));
+    for (int ch = 0; ch < N_CHANNELS && !bad; ch++)
+        bad = json_object_set_new(root, conn_port_key[ch], json_integer(c->port[ch]));
+    bad = bad || json_object_set_new(root, "key", json_stringn((const char *)c->key, c->key_len)) ||
+          json_object_set_new(root, "signature_scheme", json_string(c->signature_scheme)) ||
+          json_object_set_new(root, "kernel_name", json_string(c->kernel_name));
+    char *text = bad ? NULL : json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(root);
     if (!text) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
     /* A temporary renamed over PATH (a regular file, a symlink, or none yet): a client

@@ -205,22 +205,26 @@ static int copy_to_temp(const char *from, const char *dir, const char *name, cha
     }
     char buf[16384];
     size_t n;
-    int ok = 1;
+    int why = 0; /* the first failure's errno: the reason said */
     while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) { ok = 0; break; }
-    if (ferror(in)) ok = 0;
-    if (fclose(out) != 0) ok = 0;
+        if (fwrite(buf, 1, n, out) != n) { why = errno ? errno : EIO; break; }
+    if (!why && ferror(in)) why = errno ? errno : EIO;
+    /* on disk before the rename: else a power loss can leave an empty file in place */
+    if (!why && (fflush(out) != 0 || fsync(fileno(out)) != 0)) why = errno ? errno : EIO;
+    if (fclose(out) != 0 && !why) why = errno ? errno : EIO;
     fclose(in);
-    if (!ok) {
+    if (why) {
         unlink(tmp);
-        snprintf(err, errlen, "%s/%s: could not copy from %s", dir, name, from);
+        snprintf(err, errlen, "%s/%s: could not copy from %s: %s", dir, name, from, strerror(why));
         return -1;
     }
     return 0;
 }
 
-/* The new files of an install, written as temporaries and renamed into place together
- * once all are written: a copy that fails leaves the kernelspec that was there. */
+/* The new files of an install, written as temporaries (each fsynced) and renamed into
+ * place one after the other once all are written: a copy that fails leaves the
+ * kernelspec that was there.  A rename that fails (an I/O error, all being in one
+ * folder) can leave the resources renamed before it new beside the old kernel.json. */
 struct staged {
     size_t n;
     struct { char tmp[4400], name[256]; } *file;
@@ -296,17 +300,30 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
         if (!existed) rmdir(dir);
         return -1;
     }
-    /* jupyter_client writes kernel.json with indent 1 as well */
-    int ok = json_dumpfd(ks, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0;
+    /* jupyter_client writes kernel.json with indent 1 as well.  Dumped to memory and
+     * written here: json_dumpfd (jansson 2.14) ignores a failed write of an object's
+     * key, and a full disk then left a kernel.json without "argv" and said nothing. */
+    char *text = json_dumps(ks, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(ks);
-    if (close(fd) != 0) ok = 0;
+    int why = text ? 0 : ENOMEM; /* the first failure's errno: the reason said */
+    for (size_t off = 0, len = text ? strlen(text) : 0; !why && off < len;) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) why = w < 0 ? errno : EIO;
+        else off += (size_t)w;
+    }
+    free(text);
+    /* an empty kernel.json after a power loss: Jupyter would drop the kernel */
+    if (!why && fsync(fd) != 0) why = errno;
+    if (close(fd) != 0 && !why) why = errno;
+    int ok = !why;
     /* The wrapped kernel's resources, all written before any is renamed into place,
      * and kernel.json last: a copy that fails leaves the kernelspec that was there (it
      * left the new kernel.json, or new resources, beside the old ones), and a first
      * install that fails no folder (one without kernel.json that remove calls not
      * installed). */
     struct staged st = {0};
-    if (!ok) snprintf(err, errlen, "%s/kernel.json: write error", dir);
+    if (!ok) snprintf(err, errlen, "%s/kernel.json: %s", dir, strerror(why));
     if (!ok || stage_resources(dir, spec->resource_dir, &st, err, errlen) ||
         staged_end(&st, 1, dir, err, errlen)) {
         staged_end(&st, 0, dir, err, errlen);
@@ -324,6 +341,10 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
             unlink(path);
         }
     if (d) closedir(d);
+    if (nb_sync_dir(dir)) { /* the renames and removals durable too */
+        snprintf(err, errlen, "%s: installed, but syncing the folder failed: %s", dir, strerror(errno));
+        return -1;
+    }
     if (dir_out) snprintf(dir_out, dir_cap, "%s", dir);
     return 0;
 }

@@ -147,6 +147,9 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
             return -1;
         } else if (traitlets_setting(a) && o->n_child_args < OPTIONS_CHILD_ARGS) {
             o->child_args[o->n_child_args++] = a; /* the wrapped kernel's */
+        } else if (traitlets_setting(a)) { /* the 64 below is OPTIONS_CHILD_ARGS */
+            _Static_assert(OPTIONS_CHILD_ARGS == 64, "the warning names the limit");
+            warn(o, "too many --Class.trait=value settings (at most 64): \"%s\"%s; ignored", a, "");
         } else
             warn(o, "unknown option or missing value: \"%s\"%s; ignored", a, "");
     }

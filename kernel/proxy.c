@@ -474,13 +474,15 @@ static int replace_frame(struct proxy *px, size_t i, const char *data, size_t le
 static void fix_connect_reply(struct proxy *px, const struct wire_parts *wp)
 {
     json_t *c = frame_json(&px->views[wp->header + 3]);
-    int changed = 0;
-    for (int ch = 0; ch < N_CHANNELS && json_is_object(c); ch++)
+    int changed = 0, bad = 0;
+    for (int ch = 0; ch < N_CHANNELS && json_is_object(c) && !bad; ch++)
         if (json_is_integer(json_object_get(c, conn_port_key[ch]))) {
-            json_object_set_new(c, conn_port_key[ch], json_integer(px->cfg->client->port[ch]));
+            bad = json_object_set_new(c, conn_port_key[ch], json_integer(px->cfg->client->port[ch]));
             changed = 1;
         }
-    char *text = changed ? json_dumps(c, JSON_COMPACT) : NULL;
+    /* Out of memory halfway: the reply goes on as the child wrote it, not half fixed. */
+    if (bad) logmsg("out of memory: connect_reply relayed with the child's ports");
+    char *text = changed && !bad ? json_dumps(c, JSON_COMPACT) : NULL;
     json_decref(c);
     if (!text) return;
     char sig[WIRE_SIG_HEX_MAX + 1];

@@ -65,10 +65,11 @@ static int parse_matrix(const char *path, const char *b, size_t len, signed char
         line++;
         const char *e = memchr(p, '\n', (size_t)(end - p));
         if (!e) e = end;
+        const char *next = e < end ? e + 1 : end; /* the next line, taken before the '\r' goes */
         const char *q = p;
         int k = 0;
         if (e > p && e[-1] == '\r') e--;
-        if (q == e) { p = (*e == '\r') ? e + 2 : e + 1; continue; } /* blank line */
+        if (q == e) { p = next; continue; } /* blank line */
         while (q < e) {
             int neg = 0;
             if (*q == '-') { neg = 1; q++; }
@@ -94,7 +95,7 @@ static int parse_matrix(const char *path, const char *b, size_t len, signed char
         }
         memcpy(v + n * (size_t)m, row, (size_t)m);
         n++;
-        p = (e < end && *e == '\r') ? e + 2 : e + 1;
+        p = next;
     }
     if (m <= 0) { free(v); fprintf(stderr, "nbstage label: %s: no rows\n", path); return -1; }
     *out = v;

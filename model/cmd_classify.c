@@ -125,16 +125,20 @@ static void answer(struct buf *b, const char *id_json, int stage, const float *p
     puts_(b, "}}");
 }
 
-/* One answer line on stdout for the id IDV (a JSON value, taken; NULL prints null). */
-static void print_answer(json_t *idv, int stage, const float *probs)
+/* One answer line on stdout for the id IDV (a JSON value, taken); 0, or -1 when out of
+ * memory (IDV NULL included), with nothing printed: half a line, or an id of null,
+ * would pass for an answer. */
+static int print_answer(json_t *idv, int stage, const float *probs)
 {
     char *id = idv ? json_dumps(idv, JSON_ENCODE_ANY) : NULL;
     struct buf b = {0};
-    answer(&b, id ? id : "null", stage, probs);
-    if (b.p) printf("%s\n", b.p);
+    if (id) answer(&b, id, stage, probs);
+    int ok = id && b.p && !b.oom;
+    if (ok) printf("%s\n", b.p);
     free(b.p);
     free(id);
     json_decref(idv);
+    return ok ? 0 : -1;
 }
 
 static void error_answer(struct buf *b, const char *id_json, const char *msg)
@@ -520,9 +524,12 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
                 fprintf(stderr, "nbstage classify: out of memory\n");
                 return EXIT_USAGE;
             }
-            if (as_json) {
-                print_answer(json_sprintf("%s#%d", id_path, k), s, probs);
-            } else {
+            if (as_json && print_answer(json_sprintf("%s#%d", id_path, k), s, probs)) {
+                context_trail_free(&trail);
+                json_decref(nb);
+                fprintf(stderr, "nbstage classify: out of memory\n");
+                return EXIT_USAGE;
+            } else if (!as_json) {
                 printf("%d\t%s\t%.3f\n", k, s < 0 ? "none" : stage_key[s], s < 0 ? 0.0 : tag_round(probs[s]));
             }
             k++;
@@ -572,9 +579,10 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             fprintf(stderr, "nbstage classify: out of memory\n");
             return EXIT_USAGE;
         }
-        if (as_json) {
-            print_answer(json_string(id_path), s, probs);
-        } else {
+        if (as_json && print_answer(json_string(id_path), s, probs)) {
+            fprintf(stderr, "nbstage classify: out of memory\n");
+            return EXIT_USAGE;
+        } else if (!as_json) {
             printf("%s\n", s < 0 ? "none" : stage_key[s]);
         }
     }
@@ -610,7 +618,7 @@ int cmd_classify(int argc, char **argv)
     const char *model_path = NULL;
     int ncpu = cpus_usable();
     int jobs = ncpu > 8 ? 8 : ncpu, as_json = 0, c;
-    optind = 1;
+    optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     while ((c = getopt_long(argc, argv, "m:j:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;

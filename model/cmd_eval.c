@@ -68,7 +68,7 @@ int cmd_eval(int argc, char **argv)
     };
     const char *model_path = NULL, *gold_path = NULL, *svg = NULL, *errors_path = NULL;
     int predictions = 0, quiet = 0, c;
-    optind = 1;
+    optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     while ((c = getopt_long(argc, argv, "m:g:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;

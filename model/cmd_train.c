@@ -160,7 +160,7 @@ int cmd_train(int argc, char **argv)
         {"context", no_argument, 0, O_CONTEXT}, {"round-recurrent", no_argument, 0, O_ROUND},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
-    optind = 1;
+    optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     int c, bad = 0, seed = 1, li = 0;
     double x;
     while ((c = getopt_long(argc, argv, "o:qh", longopts, &li)) != -1) {

@@ -395,8 +395,9 @@ static int source(scanner *q, int level, int decode)
     }
 }
 
-/* One cell, an object at indent LEVEL; a code cell is added to s->cells. */
-static int cell(scanner *q, int level)
+/* One cell, an object at indent LEVEL; a code cell is added to s->cells.  Leaves
+ * q->cell pointing at its own frame and q->depth one up: cell() puts both back. */
+static int cell_members(scanner *q, int level)
 {
     struct canonscan *s = q->s;
     struct canon_cell c = {.src_off = s->text_len, .meta_first = s->nitems};
@@ -440,8 +441,6 @@ static int cell(scanner *q, int level)
         TRY(more);
         if (!more) break;
     }
-    q->depth--;
-    q->cell = NULL;
     if (is_code < 0) return -1; /* no cell_type: nb_read_mem says why */
     if (!is_code) {
         const char *m = (const char *)q->base + c.meta_off;
@@ -458,6 +457,18 @@ static int cell(scanner *q, int level)
     if (grow((void **)&s->cells, &s->cap, s->n + 1, sizeof *s->cells, 256)) return -1;
     s->cells[s->n++] = c;
     return 0;
+}
+
+/* cell_members, then q->cell cleared and q->depth restored, whatever it returned: a
+ * scanner that failed is thrown away today, but must not keep a pointer into a dead
+ * frame. */
+static int cell(scanner *q, int level)
+{
+    int depth = q->depth;
+    int r = cell_members(q, level);
+    q->cell = NULL;
+    q->depth = depth;
+    return r;
 }
 
 static int cells(scanner *q, int level)

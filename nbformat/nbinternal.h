@@ -56,11 +56,6 @@ int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,
  * (POSIX ACLs among them; those we may not set left out), after removing the access
  * ACL FD inherited from a folder's default ACL. */
 void nb_save_owner(int fd, const struct nb_save_target *t);
-/* fsync of the folder DIR, so a rename in it is durable: -1 and errno when the fsync
- * fails (an I/O error: the rename may not be on disk), 0 otherwise, also when the
- * folder cannot be opened to sync (a folder we may write but not read: nothing more
- * can be done). */
-int nb_sync_dir(const char *dir);
 
 /* nbformat.v4.convert.upgrade from 3, in place (see nbv3.c). */
 int nb_upgrade_v3(json_t *nb, const char *name, nb_error *err);

@@ -127,6 +127,11 @@ int nb_output_open_special(const char *path, int *fd, nb_error *err);
  * 0, or -1 and ERR. */
 int nb_save_output(const char *path, const char *buf, size_t len, nb_error *err);
 
+/* fsync of the folder DIR, so a rename in it is durable: -1 and errno when the fsync
+ * fails (an I/O error: the rename may not be on disk), 0 otherwise, also when the
+ * folder cannot be opened to sync (a folder we may write but not read: nothing more
+ * can be done). */
+int nb_sync_dir(const char *dir);
 /* A descriptor on PATH's filesystem (the file, else its folder) for nb_sync_fs;
  * -1 and ERR. */
 int nb_sync_fs_open(const char *path, nb_error *err);

@@ -230,6 +230,69 @@ def test_fmt_survives_each_failing_call(shim, tmp_path):
         check(fn, nth, r, d, old, clean, os.strerror(FAULTS[fn]))
 
 
+def spec_files(d: Path):
+    """The files under D's kernelspec folders, as {relative path: bytes}."""
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_install_kernel_survives_each_failing_call(shim, tmp_path):
+    """`nbstage install-kernel --prefix P` over an older install of it: kernel.json and
+    the logos are written as temporaries, fsynced, renamed, and the folder synced.
+    Whatever call fails, kernel.json is the old file or the new one, never cut; no
+    temporary is left; exit 0 means the new spec is in place, exit 2 says the reason."""
+    env0 = dict(os.environ, HOME=str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+
+    def install(d, display, extra_env=None):
+        return subprocess.run([str(BIN), "install-kernel", "--prefix", str(d / "p"),
+                               "--display-name", display], capture_output=True, text=True,
+                              timeout=60, env=dict(env0, **(extra_env or {})))
+
+    def old_install(d):
+        d.mkdir(parents=True)
+        r = install(d, "old name")
+        assert r.returncode == 0, r.stderr
+        return spec_files(d)
+
+    spec = "p/share/jupyter/kernels/nbstage/kernel.json"
+    clean_dir = tmp_path / "clean"
+    old = old_install(clean_dir)
+    assert install(clean_dir, "new name").returncode == 0
+    clean = spec_files(clean_dir)
+    assert clean[spec] != old[spec] and set(clean) == set(old)
+    seen = set()
+    preload = f"{PRELOAD_FIRST}:{shim}" if PRELOAD_FIRST else str(shim)
+
+    def fault(fn, d, nth, count_file):
+        return dict(LD_PRELOAD=preload, FAULT_FN=fn, FAULT_DIR=str(d.resolve()),
+                    FAULT_ERRNO=str(FAULTS[fn]), FAULT_NTH=str(nth), FAULT_COUNT=str(count_file))
+    for fn in ("open", "mkostemp", "write", "fchmod", "close", "fsync", "rename", "unlink"):
+        d = tmp_path / f"count-{fn}"
+        old_install(d)
+        count_file = tmp_path / f"count-{fn}.txt"
+        r = install(d, "new name", fault(fn, d, 0, count_file))
+        assert r.returncode == 0 and spec_files(d) == clean, (fn, r.stderr)
+        calls = int(count_file.read_text())
+        seen.add(fn) if calls else None
+        for nth in range(1, calls + 1):
+            d = tmp_path / f"{fn}-{nth}"
+            old_install(d)
+            r = install(d, "new name", fault(fn, d, nth, tmp_path / "ignored.txt"))
+            what = f"{fn} #{nth}: rc {r.returncode}\n{r.stderr}"
+            assert r.returncode in (0, 2), what
+            now = spec_files(d)
+            assert now[spec] in (old[spec], clean[spec]), f"kernel.json cut; {what}"
+            if fn != "unlink":  # a failed unlink of a temporary is the one way to leave one
+                assert set(now) == set(old), f"a temporary left, or a file lost; {what}"
+            if r.returncode == 0:
+                assert now[spec] == clean[spec], what
+            else:
+                assert os.strerror(FAULTS[fn]) in r.stderr, what
+            if fn in ("mkostemp", "write", "fsync", "rename"):
+                assert r.returncode == 2, what
+    assert {"mkostemp", "write", "fsync", "rename"} <= seen, seen
+
+
 @pytest.mark.plain_build_only  # ASan reserves terabytes of address space: no limit fits it
 def test_every_program_runs_under_an_address_space_limit(tmp_path, model):  # noqa: F811
     """Under `ulimit -v` (a batch scheduler's h_vmem) every program hung at 100% CPU

@@ -547,6 +547,21 @@ static void options_keep_traitlets_settings_for_the_child(void **state)
         if (!strstr(o.warnings, want)) fail_msg("%s not warned about: %s", said[i], o.warnings);
     }
     assert_string_equal(o.connection_file, "c");
+    /* past the 64 kept, a setting is said as one too many, not as an unknown option */
+    char *many[3 + OPTIONS_CHILD_ARGS + 2];
+    char names[OPTIONS_CHILD_ARGS + 1][32];
+    many[0] = "k", many[1] = "-f", many[2] = "c";
+    for (int i = 0; i <= OPTIONS_CHILD_ARGS; i++) {
+        snprintf(names[i], sizeof names[i], "--C.t%d=1", i);
+        many[3 + i] = names[i];
+    }
+    many[3 + OPTIONS_CHILD_ARGS + 1] = NULL;
+    assert_int_equal(options_parse(3 + OPTIONS_CHILD_ARGS + 1, many, &o, err, sizeof err), 0);
+    assert_int_equal(o.n_child_args, OPTIONS_CHILD_ARGS);
+    char want[96];
+    snprintf(want, sizeof want, "too many --Class.trait=value settings (at most %d): \"--C.t%d=1\"; ignored",
+             OPTIONS_CHILD_ARGS, OPTIONS_CHILD_ARGS);
+    if (!strstr(o.warnings, want)) fail_msg("\"%s\" lacks \"%s\"", o.warnings, want);
 }
 
 static void kernelspec_found_through_jupyter_path(void **state)
