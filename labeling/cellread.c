@@ -18,6 +18,12 @@ static char *dup_str(json_t *o, const char *key)
     return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
+/* The first lines skipped are each said; past them one count at the end (a file of
+ * the wrong kind, such as classify's output, would otherwise fill the terminal with a
+ * line for each of its lines). */
+enum { SKIPS_SAID = 10 };
+#define SAY_SKIP(...) do { if (++*skipped <= SKIPS_SAID) fprintf(stderr, __VA_ARGS__); } while (0)
+
 int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out, size_t *skipped)
 {
     struct label_cell *cells = NULL;
@@ -33,9 +39,8 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
          * as a notebook's is (nbformat/nbread.c) and as Python's json.loads refuses
          * it: the line is skipped, said plainly. */
         if (jsonl_bom(line, (size_t)len)) {
-            fprintf(stderr, "nbstage label: %s:%zu: skipped, %s with " JSONL_BOM_SAYS "\n",
-                    name, lineno, lineno == 1 ? "the file starts" : "the line starts");
-            (*skipped)++;
+            SAY_SKIP("nbstage label: %s:%zu: skipped, %s with " JSONL_BOM_SAYS "\n",
+                     name, lineno, lineno == 1 ? "the file starts" : "the line starts");
             continue;
         }
         json_error_t je;
@@ -46,18 +51,16 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
         }
         if (!o) nb_json_reason(&je); /* one line, no escapes */
         if (!o || !json_is_object(o)) {
-            fprintf(stderr, "nbstage label: %s:%zu: skipped, not a JSON object%s%s\n", name, lineno,
-                    o ? "" : ": ", o ? "" : je.text);
+            SAY_SKIP("nbstage label: %s:%zu: skipped, not a JSON object%s%s\n", name, lineno,
+                     o ? "" : ": ", o ? "" : je.text);
             json_decref(o);
-            (*skipped)++;
             continue;
         }
         /* a source may be nbformat's list of lines, as classify, eval and train take it */
         if (!json_is_string(json_object_get(o, "id")) || !jsonl_is_text(json_object_get(o, "source"))) {
-            fprintf(stderr, "nbstage label: %s:%zu: skipped, needs a string \"id\" and a \"source\" "
-                            "(a string or a list of strings)\n", name, lineno);
+            SAY_SKIP("nbstage label: %s:%zu: skipped, needs a string \"id\" and a \"source\" "
+                     "(a string or a list of strings)\n", name, lineno);
             json_decref(o);
-            (*skipped)++;
             continue;
         }
         if (n == cap) {
@@ -80,6 +83,9 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
         if (!c->id || !c->src || lost_nb) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
     }
     if (jsonl_read_failed(f)) { fprintf(stderr, "nbstage label: %s: read error: %s\n", name, strerror(errno)); goto out; }
+    if (*skipped > SKIPS_SAID)
+        fprintf(stderr, "nbstage label: %s: %zu more lines skipped (%zu in all)\n", name,
+                *skipped - SKIPS_SAID, *skipped);
     rc = 0;
 out:
     free(line);

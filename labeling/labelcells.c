@@ -191,6 +191,14 @@ int label_cells(const struct label_opts *o)
     total = n;
     if (in != stdin) fclose(in);
     if (rd < 0) goto out;
+    /* No cell to label is the input's error, as train's and eval's: said, and nothing
+     * written.  Before, the wrong file given (classify's output) replaced the weak
+     * labels already in -o with an empty file. */
+    if (n == 0) {
+        fprintf(stderr, "nbstage label: %s: no cells (the JSON Lines `nbstage ingest` writes: one "
+                        "code cell a line, with an \"id\" and a \"source\"); nothing written\n", inname);
+        goto out;
+    }
     size_t first = 0, second = 0;
     const char *clash = NULL;
     int cl = cells_id_clash(cells, n, &first, &second, &clash);

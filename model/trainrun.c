@@ -10,11 +10,12 @@
  * reasons, exit 2, no model made: weak labels without a source named even with -q,
  * cells of one stage (all of them, or the training ones after the split: the model
  * would know that stage alone), fewer than 2 usable cells, no training cell left by
- * the split, a run stopped (Ctrl-C, SIGTERM) before its first epoch ended, or one
+ * the split, a run stopped (Ctrl-C, SIGTERM, SIGHUP) before its first epoch ended, or one
  * that diverged in its first epoch (train.h: non-finite weights are never kept).
  * Stopped later, the best weights so far are written.
  */
 #include <cblas.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,10 @@ static const char *kept_note(const char *out, char *buf, size_t len)
 int trainrun(const struct train_opts *o)
 {
     FILE *log = o->quiet ? NULL : stderr;
+    /* A reader of the progress lines that went away (`| head`, a tee killed with its
+     * terminal) must not throw the run away: the writes fail with EPIPE, unread, and
+     * the model is still written. */
+    signal(SIGPIPE, SIG_IGN);
 
     int rc = EXIT_USAGE;
     struct train_srcmap map = {0};

@@ -1,4 +1,4 @@
-/* trainstop.c — Ctrl-C and SIGTERM during `nbstage train`'s epochs (trainstop.h). */
+/* trainstop.c — Ctrl-C, SIGTERM and SIGHUP during `nbstage train`'s epochs (trainstop.h). */
 #include <signal.h>
 #include <stdatomic.h>
 
@@ -16,11 +16,13 @@ atomic_int *trainstop_catch(struct trainstop *ts)
 {
     atomic_store(&stop_flag, 0);
     /* SIGTERM too: a batch scheduler's time limit should keep the best epoch as
-     * Ctrl-C does.  A second signal acts as usual (SA_RESETHAND). */
+     * Ctrl-C does; and SIGHUP, a closed terminal or a dropped ssh session, as tag
+     * ends on it.  A second signal acts as usual (SA_RESETHAND). */
     struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND};
     sigemptyset(&sa.sa_mask);
     sig_catch_unless_ignored(SIGINT, &sa, &ts->old_int);
     sig_catch_unless_ignored(SIGTERM, &sa, &ts->old_term);
+    sig_catch_unless_ignored(SIGHUP, &sa, &ts->old_hup);
     return &stop_flag;
 }
 
@@ -28,4 +30,5 @@ void trainstop_release(const struct trainstop *ts)
 {
     sigaction(SIGINT, &ts->old_int, NULL);
     sigaction(SIGTERM, &ts->old_term, NULL);
+    sigaction(SIGHUP, &ts->old_hup, NULL);
 }

@@ -1,8 +1,9 @@
-/* trainstop.h — Ctrl-C and SIGTERM during `nbstage train`'s epochs.
+/* trainstop.h — Ctrl-C, SIGTERM and SIGHUP during `nbstage train`'s epochs.
  *
  * Owns: the stop flag lstm_train reads after each batch (model/train.h: the batch
- * finished, the best weights kept), set by SIGINT or SIGTERM (a batch scheduler's
- * time limit should keep the best epoch as Ctrl-C does); the handlers set for the
+ * finished, the best weights kept), set by SIGINT, SIGTERM or SIGHUP (a batch
+ * scheduler's time limit, or a closed terminal, should keep the best epoch as Ctrl-C
+ * does); the handlers set for the
  * epochs alone, only where the signal is not ignored (nbformat/sigcatch.h), a second
  * signal acting as usual (SA_RESETHAND), the handlers before restored after.
  */
@@ -12,7 +13,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
-struct trainstop { struct sigaction old_int, old_term; };
+struct trainstop { struct sigaction old_int, old_term, old_hup; };
 
 /* Clears the stop flag, sets the handlers (the ones before saved in TS); the flag,
  * for train_config.stop. */

@@ -1,7 +1,7 @@
 /* sigcatch.h — how a command that stops cleanly on a signal catches it.
  *
  * Owns: setting a command's handler only where the signal is not ignored (tag on
- * SIGINT, SIGTERM, SIGHUP and SIGPIPE; train on SIGINT and SIGTERM).  A signal
+ * SIGINT, SIGTERM, SIGHUP and SIGPIPE; train on SIGINT, SIGTERM and SIGHUP).  A signal
  * ignored when the program starts stays ignored: nohup ignores SIGHUP, and a
  * background job of a non-interactive shell (`nbstage train ... &` in a script)
  * starts with SIGINT ignored, so that a Ctrl-C meant for the foreground leaves it

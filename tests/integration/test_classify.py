@@ -907,19 +907,21 @@ def test_ctrl_c_in_the_first_epoch_writes_nothing(tiny):
     assert out.read_bytes() == b"an earlier model"
 
 
-def test_sigterm_keeps_the_best_weights_as_ctrl_c_does(tiny):
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_sigterm_keeps_the_best_weights_as_ctrl_c_does(tiny, signame):
     """A batch scheduler's time limit sends SIGTERM: like Ctrl-C, it stops after the
     current batch and writes the best finished epoch (it killed the run, nothing
-    written, exit -15)."""
+    written, exit -15).  A closed terminal or a dropped ssh session sends SIGHUP, which
+    killed the run as well."""
     import signal
     d, _ = tiny
-    out = d / "terminated.nbsm"
+    out = d / f"terminated-{signame}.nbsm"
     p = start_slow_train(d, out, ["--embed", "16", "--hidden", "8", "--batch", "64"])
     seen = []
     while not seen or not seen[-1].startswith("epoch 2/"):
         seen.append(p.stderr.readline())
         assert seen[-1], "".join(seen)
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(getattr(signal, signame))
     rest = p.communicate(timeout=120)[1]
     log = "".join(seen) + rest
     assert p.returncode == 0 and "interrupted" in rest, log
@@ -928,6 +930,23 @@ def test_sigterm_keeps_the_best_weights_as_ctrl_c_does(tiny):
     m = re.search(r"wrote .* \(best epoch (\d+), val_acc [0-9.]+, interrupted\)", rest)
     finished = {int(e) for e in re.findall(r"^epoch (\d+)/\d+: loss .* val_acc", log, flags=re.M)}
     assert m and int(m.group(1)) in finished and {1, 2} <= finished, log
+    r = run(["classify", "--model", str(out)], '{"id": 1, "source": "df.head()"}\n')
+    assert r.returncode == 0 and json.loads(r.stdout)["stage"] in KEYS, r.stderr
+
+
+def test_a_reader_that_goes_away_stops_nothing(tiny):
+    """`nbstage train ... 2>&1 | head -4`, or a tee killed with its terminal: the next
+    progress line met a pipe with no reader, and SIGPIPE killed the run, no model
+    written.  Now the lines go unread and the model is written, exit 0."""
+    d, _ = tiny
+    out = d / "unread.nbsm"
+    p = subprocess.Popen([str(BIN), "train", "--embed", "16", "--hidden", "8", "--epochs", "3",
+                          "--batch", "64", "--threads", "1", "-o", str(out), str(slow_weak(d))],
+                         stderr=subprocess.PIPE, text=True)
+    first = p.stderr.readline()
+    assert first, "no line at all"
+    p.stderr.close()  # the reader goes; at least three epoch lines are still to come
+    assert p.wait(timeout=120) == 0, p.returncode
     r = run(["classify", "--model", str(out)], '{"id": 1, "source": "df.head()"}\n')
     assert r.returncode == 0 and json.loads(r.stdout)["stage"] in KEYS, r.stderr
 

@@ -213,12 +213,28 @@ def test_the_lf_analysis_columns_are_defined_and_an_idle_lf_has_no_estimate(tmp_
     assert rows["never"][3:7] == ["0.00%", "0.00%", "0.00%", "-"], rows["never"]
     assert rows["after_model"][-1] == "-"
     assert float(rows["reads"][6]) > 0.5, rows["reads"]
+
+
+def test_no_cells_to_label_is_an_error_and_keeps_the_output(tmp_path, cells):
+    """The wrong file given (classify's lines, an empty file) replaced the weak labels
+    already in -o with an empty file, exit 1 or 0, with a line on stderr for every line
+    of the input.  Now: exit 2, the output and the report as they were, and at most ten
+    skipped lines said, then their count."""
+    out, rep = tmp_path / "weak.jsonl", tmp_path / "rep.txt"
+    r = run(["label", "-q", "-o", out, "--report", rep, cells])
+    assert r.returncode == 0, r.stderr
+    before = out.read_bytes(), rep.read_bytes()
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    r = run(["label", "--no-default-rules", "--rules", rules, "--report", rep, "-o", os.devnull, empty])
-    assert r.returncode == 0, r.stderr
-    rows = {line.split()[0]: line.split() for line in rep.read_text().splitlines() if line.split()}
-    assert rows["reads"][-1] == "-", rows["reads"]
+    stages = tmp_path / "stages.jsonl"  # classify's output: ids, no sources
+    stages.write_text("".join(f'{{"id": "a.ipynb#{i}", "stage": "load"}}\n' for i in range(25)))
+    for wrong in (empty, stages):
+        r = run(["label", "-o", out, "--report", rep, wrong])
+        assert r.returncode == 2, r.stderr
+        assert f"{wrong}: no cells" in r.stderr and "nothing written" in r.stderr, r.stderr
+        assert (out.read_bytes(), rep.read_bytes()) == before
+    said = [line for line in r.stderr.splitlines() if "skipped, needs" in line]
+    assert len(said) == 10 and "15 more lines skipped (25 in all)" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("text,why", [(b"", "an empty file"), (b"\xef\xbb\xbf", "an empty file"),
