@@ -252,6 +252,37 @@ static int own_text(const struct train_srcmap *map, struct last_stmt *last, cons
 }
 
 /* Reads the weak labels and joins the sources. */
+static int by_id_then_line(const void *x, const void *y)
+{
+    const struct train_cell *a = *(const struct train_cell *const *)x, *b = *(const struct train_cell *const *)y;
+    int c = strcmp(a->id, b->id);
+    return c ? c : (a->line > b->line) - (a->line < b->line);
+}
+
+/* One id labeled with two stages (two weak files joined with cat, one of them edited):
+ * the cell would be trained towards both.  Refused, as label and eval refuse one id
+ * with two sources or two hand labels; 0, or -1 said.  The same label twice is a
+ * duplicate, which the dedupe drops (or --keep-duplicates keeps). */
+static int weak_id_clash(const char *path, const struct train_cells *cv)
+{
+    if (cv->n < 2) return 0;
+    const struct train_cell **by = malloc(cv->n * sizeof *by);
+    if (!by) { fprintf(stderr, "nbstage train: out of memory\n"); return -1; }
+    for (size_t i = 0; i < cv->n; i++) by[i] = &cv->v[i];
+    qsort(by, cv->n, sizeof *by, by_id_then_line);
+    int rc = 0;
+    for (size_t i = 1; i < cv->n && !rc; i++) {
+        const struct train_cell *a = by[i - 1], *b = by[i];
+        if (strcmp(a->id, b->id) || a->stage == b->stage) continue;
+        fprintf(stderr, "nbstage train: %s:%zu and %zu: one id, two stages (%s: %s, then %s): the cell would "
+                        "be trained towards both; give each cell one weak label, as `nbstage label` writes them\n",
+                path, a->line, b->line, a->id, stage_key[a->stage], stage_key[b->stage]);
+        rc = -1;
+    }
+    free(by);
+    return rc;
+}
+
 int trainread_weak(const char *path, double min_conf, int soft, int context, const struct train_srcmap *map,
                    struct train_cells *out, struct weak_stats *st)
 {
@@ -372,6 +403,7 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
         }
         c.group = trainread_group(json_string_value(json_object_get(obj, "notebook")), id);
         c.id = strdup(id);
+        c.line = lineno;
         json_decref(obj);
         if (!c.id || push(out, c)) {
             free(c.id); free(c.src);
@@ -382,5 +414,6 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
     }
     free(ctx_src);
     free(last.cell), free(last.src);
-    return reader_close(&r, got < 0 ? -1 : rc);
+    rc = reader_close(&r, got < 0 ? -1 : rc);
+    return rc ? rc : weak_id_clash(path, out);
 }

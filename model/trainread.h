@@ -31,7 +31,7 @@ struct train_cell {
     float target[N_STAGES];
     int stage;
     uint64_t group;   /* hash of the notebook path */
-    size_t line;      /* --cells: the line it was read from, for messages */
+    size_t line;      /* the line it was read from (of --cells, or of the weak labels), for messages */
     const char *prev; /* --cells: the notebook's code cell before it (context_next), borrowed from
                        * another cell's src; NULL for the first */
     size_t prev_len;
@@ -59,7 +59,8 @@ int trainread_sources(const char *path, struct train_srcmap *map);
  * joined from MAP after its predecessor there; a line with its own source whose id is
  * a statement's (`label --statements`: CELL.sK) after statement K-1 of that cell (the
  * last one read before it), the first statement after the cell's predecessor; any
- * other line with its own source after its id's predecessor in MAP, if it has one. */
+ * other line with its own source after its id's predecessor in MAP, if it has one.
+ * One id labeled with two stages is refused (-1, said). */
 int trainread_weak(const char *path, double min_conf, int soft, int context, const struct train_srcmap *map,
                    struct train_cells *out, struct weak_stats *st);
 

@@ -195,6 +195,26 @@ def test_cells_with_one_id_and_two_sources_are_refused(tmp_path):
     assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
+def test_one_id_with_two_stages_is_refused(tmp_path):
+    """Two weak files joined with cat, one of them edited, gave a cell two labels, and
+    it was trained towards both without a word (with --keep-duplicates, as the README's
+    recipe runs it; without, whichever came first).  Refused now, with both lines; the
+    same label twice still trains."""
+    lines = weak_lines(3, 4)
+    other = dict(lines[5], stage="train" if lines[5]["stage"] != "train" else "load")
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines + [other]))
+    for extra in ([], ["--keep-duplicates"]):
+        r = run(["train"] + SMALL + extra + ["-o", tmp_path / "m.nbsm", weak])
+        assert r.returncode == 2, r.stderr
+        assert (f"weak.jsonl:6 and 13: one id, two stages (nb1.ipynb#1: {lines[5]['stage']}, then "
+                f"{other['stage']})") in r.stderr, r.stderr
+        assert "epoch" not in r.stderr and not (tmp_path / "m.nbsm").exists()
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines + [lines[5]]))
+    r = run(["train"] + SMALL + ["-q", "--keep-duplicates", "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
 def test_a_byte_order_mark_is_named_by_train_eval_and_classify(tmp_path):
     """A JSON Lines file saved with a UTF-8 byte-order mark (Notepad, Excel) made train,
     eval and classify quote the invisible mark: "'[' or '{' expected near ''".  label
