@@ -98,6 +98,7 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
     memset(&rs, 0, sizeof rs);
     rs.reserved = lfset_builtin_names();
     char err[NB_ERROR_MAX], path[4096];
+    const char *via = "", *via_value = ""; /* where the file was named, when not given */
     if (!o->no_default) {
         if (rules_default_path(path, sizeof path) < 0) {
             const char *env = getenv("NBSTAGE_RULES");
@@ -107,7 +108,12 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
                 fprintf(stderr, "nbstage label: no default rule file (set NBSTAGE_RULES, or install share/rules.txt)\n");
             return -1;
         }
-        if (ruleset_load_file(&rs, path, err, sizeof err) < 0) goto bad;
+        if (ruleset_load_file(&rs, path, err, sizeof err) < 0) {
+            /* a variable set long ago: named, as a file it cannot read names it */
+            const char *env = getenv("NBSTAGE_RULES");
+            if (env && *env) via = "NBSTAGE_RULES=", via_value = env;
+            goto bad;
+        }
     }
     for (int i = 0; i < o->n_rules; i++) {
         if (!strcmp(o->rules[i], "-")) { /* standard input is the cells' alone, as --gold says */
@@ -121,7 +127,7 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
     if (lfset_init(lfs, &rs) < 0) { ruleset_free(&rs); fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
     return 0;
 bad:
-    fprintf(stderr, "nbstage label: %s\n", err);
+    fprintf(stderr, "nbstage label: %s%s%s%s\n", via, via_value, *via ? ": " : "", err);
     ruleset_free(&rs);
     return -1;
 }

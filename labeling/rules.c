@@ -375,6 +375,14 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
             for (const char *c = nm; *c; c++)
                 if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_') okname = 0;
             if (!okname || !*v) { nb_error_fmt(why, sizeof why, "expected: define NAME PATTERN (NAME in capitals)"); goto bad; }
+            /* a later file redefines by name, as it overrides a rule; within one file a
+             * second define of a name is a slip, as a second rule of a name is */
+            for (size_t d = 0; d < rs->n_defs; d++)
+                if (strcmp(rs->defs[d].name, nm) == 0 && rs->defs[d].file == file) {
+                    nb_error_fmt(why, sizeof why, "macro %s is already defined at line %d of this file", nm,
+                                 rs->defs[d].line);
+                    goto bad;
+                }
             /* a macro may use earlier macros; store it expanded, checked by compiling */
             char *x = expand(rs, v, why, sizeof why);
             if (!x) goto bad;
@@ -396,6 +404,8 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
                 free(rs->defs[k].re);
             }
             rs->defs[k].re = x;
+            rs->defs[k].file = file;
+            rs->defs[k].line = lineno;
         } else if (strcmp(kw, "setup") == 0) {
             if (!*arg) { nb_error_fmt(why, sizeof why, "expected: setup PATTERN"); goto bad; }
             char *x = expand(rs, arg, why, sizeof why);

@@ -58,7 +58,7 @@ struct ruleset {
     void *setup_any;          /* all of them as one alternation, tried first; NULL:
                                  none, or one that cannot join (ruleset_is_setup) */
     struct { int file, line; } *setup_at; /* [n_setup]: where each is, for messages */
-    struct { char *name, *re; } *defs; /* `define` macros, expanded as {NAME} */
+    struct { char *name, *re; int file, line; } *defs; /* `define` macros, expanded as {NAME} */
     size_t n_defs;
     /* Rules removed by `disable`, and where: a later file's `disable` of one is done
      * already (two files may each disable it, a file may be given twice). */
@@ -76,8 +76,9 @@ struct ruleset {
 /* Adds the rules of PATH (or of TEXT[0..LEN), named PATH in messages) to RS.  On error
  * returns -1 with "path:line: reason" in ERR; RS keeps what was loaded before.  A rule
  * overrides one of the same name from an earlier file; two of one name in the same
- * file, or a name in RS->reserved, are errors.  `disable` of a rule an earlier file
- * disabled does nothing; twice in one file it is an error, as a name defined twice. */
+ * file, or a name in RS->reserved, are errors; so is a macro defined twice in one file
+ * (a later file redefines it).  `disable` of a rule an earlier file disabled does
+ * nothing; twice in one file it is an error, as a name defined twice. */
 int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen);
 int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const char *path,
                       char *err, size_t errlen);

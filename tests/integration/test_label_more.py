@@ -278,6 +278,13 @@ def test_small_option_slips_are_named(tmp_path, cells):
     r = run(["label", "-q", cells], env=env)
     assert r.returncode == 2, r.stderr
     assert f"NBSTAGE_RULES={tmp_path / 'gone.txt'}: cannot read: No such file or directory" in r.stderr, r.stderr
+    # a mistake in the file it names is said with the variable too; --rules' without it
+    bad = tmp_path / "bad.txt"
+    bad.write_text("rule bad_re explore\n  any foo(bar\n")
+    r = run(["label", "-q", cells], env=dict(ENV, NBSTAGE_RULES=str(bad)))
+    assert r.returncode == 2 and f"label: NBSTAGE_RULES={bad}: {bad}:2: bad pattern" in r.stderr, r.stderr
+    r = run(["label", "-q", "--no-default-rules", "--rules", bad, cells])
+    assert r.returncode == 2 and f"label: {bad}:2: bad pattern" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("mode", ["cells", "votes"])

@@ -79,6 +79,8 @@ static void test_bad_files_name_the_line(void **state)
         {"rule a load\nany x\nrule b prep\nany y\ndisable b\nany z\n", "t.rules:6: 'any' outside a rule"},
         {"define lower x\n", "t.rules:1: expected: define NAME PATTERN (NAME in capitals)"},
         {"define _X\n", "t.rules:1: expected: define NAME PATTERN (NAME in capitals)"},
+        /* one file, one macro per name, as one rule per name: the second replaced the first */
+        {"define FOO foo\ndefine FOO bar\n", "t.rules:2: macro FOO is already defined at line 1 of this file"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct ruleset rs;
@@ -116,6 +118,9 @@ static void test_bad_files_name_the_line(void **state)
     /* a macro's name may start with '_' */
     memset(&rs, 0, sizeof rs);
     assert_int_equal(load(&rs, "define _X x+\nrule a load\nany {_X}y\n", err, sizeof err), 0);
+    /* a later file redefines a macro, as it overrides a rule */
+    assert_int_equal(load(&rs, "define _X z+\nrule b load\nany {_X}y\n", err, sizeof err), 0);
+    assert_string_equal(rs.defs[0].re, "z+");
     ruleset_free(&rs);
     memset(&rs, 0, sizeof rs);
     assert_int_equal(ruleset_load_file(&rs, "/nonexistent/rules.txt", err, sizeof err), -1);
