@@ -218,8 +218,8 @@ int cmd_summary(int argc, char **argv)
         rc = nb_walk(argv[a], summaryread_notebook, summaryread_walk_error, &s);
         /* most often the wrong folder: said, as ingest says it (exit 0 still) */
         if (!rc && dir && s.seen == seen && s.said == said &&
-            summarywindow_message(&s, 0, "%s: no notebooks (.ipynb) found", argv[a], NULL))
-            fprintf(stderr, "nbstage summary: %s: no notebooks (.ipynb) found\n", argv[a]);
+            summarywindow_message(&s, 0, "%s: no notebooks (.ipynb) found%s", argv[a], nb_walk_unfollowed()))
+            fprintf(stderr, "nbstage summary: %s: no notebooks (.ipynb) found%s\n", argv[a], nb_walk_unfollowed());
     }
     if (!rc) rc = summarywindow_flush(&s);
     if (!rc && svg && !s.svg_only && !s.n && s.errors) {

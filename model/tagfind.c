@@ -54,7 +54,7 @@ int tagfind_add(struct tagfind *f, const char *arg)
     long found = f->found, failed = f->failed + f->folders_failed;
     if (nb_walk(arg, add_path, walk_error, f)) return -1;
     if (f->found == found && f->failed + f->folders_failed == failed && stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-        nb_say(stderr, "nbstage tag: %s: no notebooks (.ipynb) found", arg);
+        nb_say(stderr, "nbstage tag: %s: no notebooks (.ipynb) found%s", arg, nb_walk_unfollowed());
     return 0;
 }
 

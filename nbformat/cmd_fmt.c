@@ -311,7 +311,7 @@ int cmd_fmt(int argc, char **argv)
         /* most often the wrong folder, and --check would pass on it: said (exit 0 still,
          * as tag, ingest and summary do) */
         if (dir && c.seen == seen && c.errors == errors)
-            nb_say(stderr, "nbstage fmt: %s: no notebooks (.ipynb) found", argv[a]);
+            nb_say(stderr, "nbstage fmt: %s: no notebooks (.ipynb) found%s", argv[a], nb_walk_unfollowed());
     }
     fileonce_free(&c.done);
     nb_walk_say_leftovers("nbstage fmt");

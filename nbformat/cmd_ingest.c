@@ -403,7 +403,7 @@ int cmd_ingest(int argc, char **argv)
          * the wrong folder: said even with -q, as bad notebooks are. */
         if (wc.n == before && wc.io_errors + wc.path_errors == errors && wc.again == again &&
             !wc.oom)
-            nb_say(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found", argv[a]);
+            nb_say(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found%s", argv[a], nb_walk_unfollowed());
     }
     if (wc.oom) {
         nb_say(stderr, "nbstage ingest: out of memory");

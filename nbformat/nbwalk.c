@@ -144,6 +144,35 @@ void nb_walk_say_leftovers(const char *cmd)
                        "notebooks; remove them)", cmd, leftovers, first_leftover);
 }
 
+/* The symlinked folders the current nb_walk passed over, and the first one's path. */
+static size_t unfollowed;
+static char *first_unfollowed;
+static char unfollowed_said[4200 + 96];
+
+/* NAME in folder PATH, a symlink: counted when it leads to a folder. */
+static void note_symlink(const char *path, const char *name)
+{
+    char *full = join_path(path, name);
+    struct stat st;
+    if (full && stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+        unfollowed++;
+        if (!first_unfollowed) first_unfollowed = full, full = NULL;
+    }
+    free(full);
+}
+
+const char *nb_walk_unfollowed(void)
+{
+    if (!unfollowed) return "";
+    if (unfollowed == 1)
+        snprintf(unfollowed_said, sizeof unfollowed_said, " (its symlinked folder %s is not followed)",
+                 first_unfollowed);
+    else
+        snprintf(unfollowed_said, sizeof unfollowed_said, " (its %zu symlinked folders, %s the first, are "
+                 "not followed)", unfollowed, first_unfollowed);
+    return unfollowed_said;
+}
+
 static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
                     nb_walk_error_fn on_error, void *ctx)
 {
@@ -181,7 +210,10 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
         /* nothing to look at: a file, a symlink, a FIFO... not named like a notebook (a
          * symlinked folder is not followed); only a type the folder does not tell is
          * looked at */
-        if (type != DT_DIR && type != DT_UNKNOWN && !notebook) continue;
+        if (type != DT_DIR && type != DT_UNKNOWN && !notebook) {
+            if (type == DT_LNK) note_symlink(path, name);
+            continue;
+        }
         char *full = join_path(path, name);
         char *r = rel[0] ? join_path(rel, name) : strdup(name);
         struct stat lst, st;
@@ -196,6 +228,8 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
         } else if (S_ISDIR(lst.st_mode)) {
             /* symlinked folders are not followed: no loops, no duplicates */
             rc = walk_dir(full, r, fn, on_error, ctx);
+        } else if (S_ISLNK(lst.st_mode) && !notebook) {
+            note_symlink(path, name);
         } else if (notebook) {
             if (stat(full, &st)) {
                 path_error(full, errno, on_error, ctx);
@@ -213,6 +247,9 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
 
 int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx)
 {
+    unfollowed = 0;
+    free(first_unfollowed);
+    first_unfollowed = NULL;
     struct stat st;
     if (stat(path, &st)) {
         path_error(path, errno, on_error, ctx);

@@ -167,6 +167,11 @@ typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx
  * looked at). */
 int nb_walk_error_is_folder(void);
 int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ctx);
+/* For the "no notebooks found" message after an nb_walk: "" when it passed over no
+ * symlinked folder, else " (its symlinked folder F is not followed)" or " (its N
+ * symlinked folders, F the first, are not followed)": a corpus laid out as links
+ * otherwise looked like an empty folder, and `tag --check` passed on it. */
+const char *nb_walk_unfollowed(void);
 
 /* The temporaries a save left behind that the walks so far passed over as hidden
  * files: nb_save_mktemp's ".NAME.nbstage-XXXXXX", regular files untouched for a

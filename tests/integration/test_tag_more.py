@@ -658,6 +658,32 @@ def test_a_folder_without_notebooks_is_said_as_fmt_summary_and_ingest_say_it(mod
     assert "no notebooks" not in r.stderr, r.stderr
 
 
+def test_a_folder_of_symlinked_folders_says_they_are_not_followed(model, tmp_path):
+    """A corpus laid out as links to folders looked like an empty folder: 'no notebooks
+    (.ipynb) found', and `tag --check` passed on it.  Symlinked folders are still not
+    followed (no loops, no duplicates), but the message now says so."""
+    real = tmp_path / "real"
+    for name in ("p1", "p2"):
+        (real / name).mkdir(parents=True)
+        (real / name / "a.ipynb").write_text(make_nb(SIMPLE))
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "p1").symlink_to(real / "p1")
+    (links / "p2").symlink_to(real / "p2")
+    (links / "notes.txt").symlink_to(real / "p1" / "a.ipynb")  # a link to a file is no folder
+    for args in (["tag", "--check", "-q", "-m", model], ["fmt", "--check", "-q"], ["summary", "-m", model],
+                 ["ingest", "-q"]):
+        r = nbstage(*args, links)
+        assert r.returncode == 0, (args, r.stderr)
+        assert (f"nbstage {args[0]}: {links}: no notebooks (.ipynb) found (its 2 symlinked folders, "
+                f"{links / 'p1'} the first, are not followed)") in r.stderr.splitlines(), (args, r.stderr)
+    (links / "p2").unlink()
+    r = nbstage("tag", "--check", "-q", "-m", model, links, tmp_path / "real")
+    assert f"{links}: no notebooks (.ipynb) found (its symlinked folder {links / 'p1'} is not followed)" \
+        in r.stderr, r.stderr
+    assert "real: no notebooks" not in r.stderr, r.stderr  # the next folder's walk starts afresh
+
+
 def test_reports_on_the_bars_terminal_start_on_a_line_of_their_own(model, tmp_path):
     """With stdout and stderr on one terminal, the progress bar (stderr) was erased only
     before stderr's messages: a 'tagged PATH' report (stdout) was glued to the bar,
