@@ -29,13 +29,6 @@
 #include "model/lstm_cell.h"
 #include "model/train.h"
 
-size_t lstm_params_count(const struct lstm_params *p)
-{
-    size_t G = lstm_gates(p);
-    return (size_t)p->vocab * p->embed + (size_t)p->embed * G + (size_t)p->hidden * G + G +
-           (size_t)p->hidden * p->classes + (size_t)p->classes;
-}
-
 void lstm_params_free(struct lstm_params *p)
 {
     if (!p) return;

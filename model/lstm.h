@@ -56,7 +56,6 @@ static inline double lstm_rng_uniform(struct lstm_rng *r)
 
 /* Sizes of the parameter blocks, in floats. */
 static inline size_t lstm_gates(const struct lstm_params *p) { return 4 * (size_t)p->hidden; }
-size_t lstm_params_count(const struct lstm_params *p);
 
 /* Allocates zeroed blocks with P's dimensions already set (vocab, embed, hidden,
  * classes); -1 when out of memory (nothing then left allocated). */

@@ -71,7 +71,7 @@ void stagemap_free(struct stagemap *m)
     memset(m, 0, sizeof *m);
 }
 
-char stagemap_letter(int stage)
+static char stagemap_letter(int stage)
 {
     if (stage >= 0 && stage < N_STAGES) return look[stage].letter;
     return stage == STAGEMAP_BLANK ? '.' : '?';

@@ -41,9 +41,6 @@ int stagemap_init(struct stagemap *m, const char *name, const char *model);
 int stagemap_add(struct stagemap *m, int stage, double confidence, long lines);
 void stagemap_free(struct stagemap *m);
 
-/* The letter of a stage in plain output: L P T E X I, '.' blank, '?' untagged. */
-char stagemap_letter(int stage);
-
 /* Stage runs in order, blank cells skipped: "imports > load > explore x4".  malloc'd;
  * "" for a notebook without staged cells; NULL when out of memory. */
 char *stagemap_sequence(const struct stagemap *m);

@@ -166,7 +166,6 @@ static const char *output_model(const json_t *output)
     return NULL;
 }
 
-int tag_is_stage_output(const json_t *output) { return has_stage_marks(output); }
 
 int tag_from_outputs(const json_t *cell, struct cell_tag *want)
 {
@@ -194,7 +193,7 @@ int tag_strip_outputs(json_t *cell)
     if (!json_is_array(outs)) return 0;
     int n = 0;
     for (size_t i = 0; i < json_array_size(outs);) {
-        if (tag_is_stage_output(json_array_get(outs, i))) {
+        if (has_stage_marks(json_array_get(outs, i))) {
             json_array_remove(outs, i);
             n++;
         } else {

@@ -68,9 +68,6 @@ int tag_apply(json_t *cell, const struct cell_tag *want);
  * no tag output; -2 when it has some but none can be read. */
 int tag_from_outputs(const json_t *cell, struct cell_tag *want);
 
-/* 1 when OUTPUT is one of the kernel's stage outputs (readable or not). */
-int tag_is_stage_output(const json_t *output);
-
 /* Removes the kernel's stage outputs from CELL; how many. */
 int tag_strip_outputs(json_t *cell);
 

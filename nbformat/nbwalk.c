@@ -8,7 +8,7 @@
  * Emacs' dangling symlink) and macOS' AppleDouble ._a.ipynb are not notebooks), not
  * following symlinked folders (no loops, no duplicates), and REL, the path relative to
  * the one given; the hidden temporaries of saves that were killed, counted as they are
- * passed over (nb_walk_leftovers).  The entry types readdir gives (d_type) spare an lstat and a stat per
+ * passed over (nb_walk_say_leftovers).  The entry types readdir gives (d_type) spare an lstat and a stat per
  * file and folder; only symlinks and filesystems that do not fill d_type are looked at
  * with (l)stat.  nb_stdin_rule: what PATH '-' may be, for every command.
  * nb_path_strerror: why a path could not be opened, a dangling symlink said as one.
@@ -103,7 +103,7 @@ static void folder_failed(const char *path, const char *reason, nb_walk_error_fn
     folder_error = 0;
 }
 
-/* nb_walk_leftovers' count and first path; the walks run on the main thread. */
+/* The leftovers' count and first path; the walks run on the main thread. */
 static size_t leftovers;
 static char *first_leftover;
 
@@ -125,12 +125,6 @@ static void note_leftover(const char *path, const char *name)
         if (!first_leftover) first_leftover = full, full = NULL;
     }
     free(full);
-}
-
-size_t nb_walk_leftovers(const char **first)
-{
-    *first = first_leftover;
-    return leftovers;
 }
 
 void nb_walk_say_leftovers(const char *cmd)

@@ -173,13 +173,12 @@ int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ct
  * otherwise looked like an empty folder, and `tag --check` passed on it. */
 const char *nb_walk_unfollowed(void);
 
-/* The temporaries a save left behind that the walks so far passed over as hidden
- * files: nb_save_mktemp's ".NAME.nbstage-XXXXXX", regular files untouched for a
- * minute (a run killed before its rename: SIGKILL, the OOM killer).  How many, and the
- * first one's path in *FIRST (NULL when none).  tag and fmt name them at the end, or
- * they would pile up unseen (Jupyter's file browser hides them too). */
-size_t nb_walk_leftovers(const char **first);
-/* Names them on stderr, after CMD ("nbstage tag"): nothing when there are none. */
+/* Names on stderr, after CMD ("nbstage tag"), the temporaries a save left behind that
+ * the walks so far passed over as hidden files: nb_save_mktemp's
+ * ".NAME.nbstage-XXXXXX", regular files untouched for a minute (a run killed before
+ * its rename: SIGKILL, the OOM killer); how many, and the first one's path; nothing
+ * when there are none.  tag and fmt name them at the end, or they would pile up
+ * unseen (Jupyter's file browser hides them too). */
 void nb_walk_say_leftovers(const char *cmd);
 
 /* Why PATH could not be opened or stat'ed, E being the errno: strerror(E), but for a
