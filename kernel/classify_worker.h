@@ -1,7 +1,7 @@
 /* classify_worker.h — classifying executed cells off the relay path.
  *
  * Owns: one thread that runs the model on a cell's source and builds its stage output
- * (kernel/stage_output.h, prebuilt at start), fed by the proxy over an inproc PAIR
+ * (model/stage_output.h, prebuilt at start), fed by the proxy over an inproc PAIR
  * socket, so relaying never waits on the model; and the jobs it shares with the proxy.
  *
  * Short cells are run on the relay thread (tagorder.c, when classify_worker_wants says
@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "kernel/stage_output.h"
+#include "model/stage_output.h"
 #include "model/model.h"
 
 struct classify_worker;

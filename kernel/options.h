@@ -37,7 +37,7 @@
 
 #include <stddef.h>
 
-#include "kernel/stage_output.h"
+#include "model/stage_output.h"
 
 enum { OPTIONS_CHILD_ARGS = 64 };
 

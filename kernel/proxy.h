@@ -20,7 +20,7 @@
 
 #include "kernel/child.h"
 #include "kernel/connection.h"
-#include "kernel/stage_output.h"
+#include "model/stage_output.h"
 #include "model/model.h"
 
 struct proxy_config {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/stage_output.h"
+#include "model/stage_output.h"
 #include "model/classcache.h"
 #include "model/context.h"
 #include "nbformat/notebook.h"
@@ -177,7 +177,7 @@ int tag_from_outputs(const json_t *cell, struct cell_tag *want)
     if (json_is_array(outs)) json_array_foreach(outs, i, o) {
             if (!has_stage_marks(o)) continue;
             marked = 1;
-            /* (kernel/stage_output.c reads the payload) */
+            /* (model/stage_output.c reads the payload) */
             if (stage_output_parse(o, &s, &c)) continue;
             /* the last one wins: the latest classification */
             const char *m = output_model(o);

@@ -9,7 +9,7 @@
  * dropped.  Markdown and raw cells are never touched.  Confidences are rounded to 3
  * decimals so their repr is short and a re-read gives the same double: that is what
  * makes a second run byte-identical.
- * Also the kernel's live tag outputs (kernel/stage_output.h): reading a cell's stage
+ * Also the kernel's live tag outputs (model/stage_output.h): reading a cell's stage
  * from them (--from-outputs, and `summary --saved`) and removing them
  * (--strip-tag-outputs).  A tag output is a display output with the kernel's marks
  * (the payload's MIME type, or "nbstage" in its metadata), its payload readable or not:

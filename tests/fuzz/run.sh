@@ -32,7 +32,7 @@ build() {   # build NAME PKGS SOURCES...: $out/NAME with libFuzzer, ASan and UBS
 LIBSRC="model/tagfast.c model/tagging.c model/classcache.c model/context.c model/model.c model/infer_step.c
     model/vocab.c model/tokenizer.c model/ulower.c model/modelfile.c model/lstm.c
     model/lstm_cell.c nbformat/nb*.c nbformat/jsonload.c nbformat/canonscan.c nbformat/pysrc.c nbformat/outfile.c
-    nbformat/sharefile.c nbformat/sigcatch.c kernel/stage_output.c labeling/stage.c
+    nbformat/sharefile.c nbformat/sigcatch.c model/stage_output.c labeling/stage.c
     labeling/rules.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c labeling/flow.c
     model/trainread.c"
 LIBPKGS="jansson openblas libpcre2-8 cmocka"

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernel/stage_output.h"
+#include "model/stage_output.h"
 
 static const float probs_train[N_STAGES] = {0.01f, 0.02f, 0.93f, 0.02f, 0.01f, 0.01f};
 

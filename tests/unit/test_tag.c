@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernel/stage_output.h"
+#include "model/stage_output.h"
 #include "model/tagging.h"
 #include "model/workers.h"
 #include "nbformat/notebook.h"

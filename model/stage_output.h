@@ -1,4 +1,5 @@
-/* stage_output.h — what the stage kernel shows for a classified cell.
+/* stage_output.h — what the stage kernel shows for a classified cell (here in model/,
+ * below the kernel, as `nbstage tag --from-outputs` reads it back too).
  *
  * Owns: the content of the iopub display_data that carries the live tag:
  *   data: text/plain ("stage: train (93%)"), text/html (a small coloured badge),

@@ -22,7 +22,7 @@
  * parsed by the client and saved in the notebook for every executed cell.  It was 2.5 KB
  * (payload twice, a longer script carrying the stage again); now about 2.1 KB.
  */
-#include "kernel/stage_output.h"
+#include "model/stage_output.h"
 #include "nbformat/jsonload.h"
 
 #include <math.h>
