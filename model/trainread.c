@@ -132,6 +132,7 @@ int trainread_sources(const char *path, struct train_srcmap *map)
     int rc = 0, got;
     struct context_cursor cur = {0};
     uint64_t last_nb = 0;
+    json_int_t last_ix = -1;
     while ((got = reader_next(&r, &o, NULL)) > 0) {
         const char *id = json_string_value(json_object_get(o, "id"));
         struct train_cell c = {0};
@@ -147,7 +148,14 @@ int trainread_sources(const char *path, struct train_srcmap *map)
         c.line = r.lineno;
         /* the predecessor: pointers to sources stay put while cv.v moves */
         uint64_t g = trainread_context_group(json_string_value(json_object_get(o, "notebook")), id);
-        if (g != last_nb || !g || cv.n == 0) cur = (struct context_cursor){0};
+        if (g != last_nb || !g || cv.n == 0) cur = (struct context_cursor){0}, last_ix = -1;
+        /* ingest's "index" going back within a notebook: the lines were sorted or
+         * shuffled, and the line before a cell is not its predecessor */
+        json_t *ixv = json_object_get(o, "index");
+        json_int_t ix = json_is_integer(ixv) ? json_integer_value(ixv) : -1;
+        if (ix >= 0 && last_ix >= 0 && ix <= last_ix && !map->disorder_line)
+            map->disorder_line = r.lineno, map->disorder_ix = ix, map->disorder_after = last_ix;
+        last_ix = ix;
         last_nb = g;
         if (c.src) context_next(&cur, c.src, c.len, &c.prev, &c.prev_len);
         json_decref(o);

@@ -39,7 +39,14 @@ struct train_cell {
 
 struct train_cells { struct train_cell *v; size_t n, cap; };
 
-struct train_srcmap { struct train_cell *v; size_t n; }; /* sorted by id */
+struct train_srcmap {
+    struct train_cell *v; size_t n; /* sorted by id */
+    /* The first line whose ingest "index" is not above the one of the line before it
+     * in the same notebook (0: none), and the two indices: the file is not in its
+     * notebooks' order, which a context model's predecessors need. */
+    size_t disorder_line;
+    long long disorder_ix, disorder_after;
+};
 
 struct weak_stats {
     size_t lines, abstained, no_source, blank, low_conf;

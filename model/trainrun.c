@@ -62,6 +62,12 @@ int trainrun(const struct train_opts *o)
     int *ttok = NULL, *vtok = NULL;
     float *ttgt = NULL, *vtgt = NULL;
     if (o->cells && trainread_sources(o->cells, &map)) goto out;
+    if (o->context && map.disorder_line) {
+        fprintf(stderr, "nbstage train: %s:%zu: cell index %lld after %lld of the same notebook: --context reads "
+                        "each cell after the line before it, so --cells must keep ingest's order (not sorted "
+                        "or shuffled)\n", o->cells, map.disorder_line, map.disorder_ix, map.disorder_after);
+        goto out;
+    }
     if (trainread_weak(o->weak, o->min_conf, o->soft, o->context, &map, &cv, &ws)) goto out;
     /* Named even with -q: a --cells file from another ingest (or a stale one) would
      * otherwise train on whatever part of the labels it happens to cover. */

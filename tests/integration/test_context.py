@@ -137,6 +137,30 @@ def test_the_model_file_says_it_reads_context_and_the_context_matters(world):
     assert json.loads(r.stdout)["probabilities"] == a["solo"]["probabilities"]
 
 
+def test_train_refuses_cells_out_of_their_notebooks_order(world, tmp_path):
+    """`sort cells.jsonl` puts #10 before #2, and each cell was then trained after
+    another notebook line than its predecessor, without a word.  train --context now
+    refuses cells whose ingest index goes back within a notebook; without --context
+    the order does not matter and the same file trains."""
+    d, _ = world
+    lines = (d / "cells.jsonl").read_text().splitlines()
+    first_nb = json.loads(lines[0])["notebook"]
+    ours = [x for x in lines if json.loads(x)["notebook"] == first_nb]
+    assert len(ours) >= 3
+    swapped = [ours[1], ours[0]] + ours[2:] + [x for x in lines if x not in ours]
+    cells = tmp_path / "sorted.jsonl"
+    cells.write_text("".join(x + "\n" for x in swapped))
+    common = ["--cells", cells, "--embed", "8", "--hidden", "4", "--vocab", "100", "--seq-len", "12",
+              "--threads", "1", "--epochs", "1", "-q", "-o", tmp_path / "m.nbsm", d / "weak.jsonl"]
+    r = run("train", "--context", *common)
+    i0, i1 = (json.loads(x)["index"] for x in ours[:2])
+    assert r.returncode == 2, r.stderr
+    assert f"sorted.jsonl:2: cell index {i0} after {i1} of the same notebook" in r.stderr, r.stderr
+    assert not (tmp_path / "m.nbsm").exists()
+    r = run("train", *common)
+    assert r.returncode == 0, r.stderr
+
+
 def test_classify_in_chunks_on_threads_gives_each_line_its_predecessor(world):
     """Over 4,096 lines the reader works in chunks: a notebook cut by a chunk's end
     still gives its next line the last cell of the chunk before."""
