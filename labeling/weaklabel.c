@@ -1,6 +1,7 @@
 /* weaklabel.c — what a weak label is written as (weaklabel.h). */
 #include "labeling/weaklabel.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -35,6 +36,13 @@ static void put_json_string(FILE *f, const char *s)
     put_json_mem(f, s, strlen(s));
 }
 
+uint64_t weak_source_digest(const char *src, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)src[i]) * 0x100000001b3u;
+    return h;
+}
+
 void weak_write_cell(FILE *f, const struct label_cell *c, const struct lfset *lfs,
                      const signed char *votes, int stage, int voted, const double *proba)
 {
@@ -43,6 +51,7 @@ void weak_write_cell(FILE *f, const struct label_cell *c, const struct lfset *lf
     if (c->notebook) { fputs(", \"notebook\": ", f); put_json_string(f, c->notebook); }
     if (c->index >= 0) fprintf(f, ", \"index\": %d", c->index);
     if (c->statement) { fputs(", \"source\": ", f); put_json_mem(f, c->src, c->src_len); }
+    else fprintf(f, ", \"source_digest\": \"%016" PRIx64 "\"", weak_source_digest(c->src, c->src_len));
     if (stage >= 0) fprintf(f, ", \"stage\": \"%s\", \"probabilities\": {", stage_key[stage]);
     else fputs(", \"stage\": null, \"probabilities\": {", f);
     if (voted)

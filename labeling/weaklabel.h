@@ -10,6 +10,7 @@
 #define NBSTAGE_WEAKLABEL_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,7 +52,15 @@ int weak_is_distribution(const double *p);
  * load, 0.5 prep. */
 int weak_top_tied(const double *p, int best);
 
-/* Cell C's line to F, VOTES[lfs->n] its LFs' votes.  STAGE is the label or -1; VOTED
+/* The digest of a cell's source that its weak label carries ("source_digest", 16 hex
+ * digits of FNV-1a 64 over the bytes nb_cell_source gives): train joins the label to
+ * the source --cells has by id, which is a position, and a notebook edited and ingested
+ * again since label ran would give the label another cell's source without it.  Not a
+ * guard against anyone, only against a stale file. */
+uint64_t weak_source_digest(const char *src, size_t len);
+
+/* Cell C's line to F, VOTES[lfs->n] its LFs' votes; a cell's own line (not a
+ * statement's, which carries its source) has its source_digest.  STAGE is the label or -1; VOTED
  * says whether any LF voted (then the probabilities PROBA[N_STAGES] are written even
  * when the label is withheld as too unsure). */
 void weak_write_cell(FILE *f, const struct label_cell *c, const struct lfset *lfs,

@@ -1,5 +1,6 @@
 /* trainread.c — the weak labels read and joined to their sources by id (trainread.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 #include "model/trainread.h"
 #include "model/context.h"
+#include "labeling/weaklabel.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
@@ -260,6 +262,17 @@ static int own_text(const struct train_srcmap *map, struct last_stmt *last, cons
 }
 
 /* Reads the weak labels and joins the sources. */
+/* 1 when the weak line OBJ carries the digest of another source than HIT's: the
+ * notebook changed and was ingested again since label ran (weaklabel.h). */
+static int source_changed(json_t *obj, const struct train_cell *hit)
+{
+    const char *d = json_string_value(json_object_get(obj, "source_digest"));
+    if (!d) return 0; /* a line of an older label, or made by hand: nothing to check */
+    char want[17];
+    snprintf(want, sizeof want, "%016" PRIx64, weak_source_digest(hit->src, hit->len));
+    return strcmp(d, want) != 0;
+}
+
 static int by_id_then_line(const void *x, const void *y)
 {
     const struct train_cell *a = *(const struct train_cell *const *)x, *b = *(const struct train_cell *const *)y;
@@ -375,6 +388,13 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
         else if (map->v) {
             struct train_cell key = {.id = (char *)id};
             struct train_cell *hit = bsearch(&key, map->v, map->n, sizeof *map->v, by_id);
+            if (hit && source_changed(obj, hit)) {
+                if (st->changed < sizeof st->changed_ids / sizeof *st->changed_ids)
+                    st->changed_ids[st->changed] = strdup(id);
+                st->changed++;
+                json_decref(obj);
+                continue;
+            }
             if (hit && context) {
                 size_t cap = 0;
                 c.len = context_text(hit->prev, hit->prev_len, hit->src, hit->len, &c.src, &cap);

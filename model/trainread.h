@@ -51,6 +51,8 @@ struct train_srcmap {
 struct weak_stats {
     size_t lines, abstained, no_source, blank, low_conf;
     char *missing[3];   /* the first ids without a source, to name them (malloc'd) */
+    size_t changed;     /* labels whose source_digest is not of --cells' source */
+    char *changed_ids[3]; /* the first of them (malloc'd) */
 };
 
 /* Reads `nbstage ingest` lines from PATH into MAP: 0, or -1 with the reason said on

@@ -78,6 +78,16 @@ int trainrun(const struct train_opts *o)
             fprintf(stderr, "%s%s", i ? ", " : "", ws.missing[i]);
         fprintf(stderr, "%s): left out\n", ws.no_source > sizeof ws.missing / sizeof *ws.missing ? ", ..." : "");
     }
+    /* Named even with -q, as missing sources are: the notebooks changed since label
+     * ran, and the labels left would teach the stages of cells that are not there. */
+    if (ws.changed) {
+        fprintf(stderr, "nbstage train: %zu of %zu weak labels were made from another source than %s has (",
+                ws.changed, ws.lines, o->cells);
+        for (size_t i = 0; i < sizeof ws.changed_ids / sizeof *ws.changed_ids && ws.changed_ids[i]; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "", ws.changed_ids[i]);
+        fprintf(stderr, "%s): left out; the notebooks changed since `nbstage label` ran: label them again\n",
+                ws.changed > sizeof ws.changed_ids / sizeof *ws.changed_ids ? ", ..." : "");
+    }
     trainread_free(map.v, map.n);
     map = (struct train_srcmap){0};
     size_t dups = o->dedupe ? trainsplit_dedupe(&cv) : 0;
@@ -89,19 +99,21 @@ int trainrun(const struct train_opts *o)
      * of each): a model that can only ever answer it, trained without a word.
      * Refused, as scikit-learn refuses data of one class, with what left the others out. */
     int only = trainsplit_one_stage(counts);
+    char changed[64] = "";
+    if (ws.changed) snprintf(changed, sizeof changed, ", %zu of a changed source", ws.changed);
     if (only >= 0 && counts[only] >= 2) {
         fprintf(stderr, "nbstage train: %s: every one of the %ld usable cells has the stage %s: a classifier "
-                        "needs at least 2 stages to learn (%zu lines: %zu abstained, %zu without source%s, %zu "
+                        "needs at least 2 stages to learn (%zu lines: %zu abstained, %zu without source%s%s, %zu "
                         "blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
                 o->weak, counts[only], stage_key[only], ws.lines, ws.abstained, ws.no_source,
-                ws.no_source && !o->cells ? "; give --cells" : "", ws.blank, ws.low_conf, dups);
+                ws.no_source && !o->cells ? "; give --cells" : "", changed, ws.blank, ws.low_conf, dups);
         goto out;
     }
     if (cv.n < 2) { /* every reason a line was left out, as the log line below gives them */
         fprintf(stderr, "nbstage train: %s: %zu usable cells, 2 needed (%zu lines: %zu abstained, %zu without "
-                        "source%s, %zu blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
+                        "source%s%s, %zu blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
                 o->weak, cv.n, ws.lines, ws.abstained, ws.no_source, ws.no_source && !o->cells ? "; give --cells" : "",
-                ws.blank, ws.low_conf, dups);
+                changed, ws.blank, ws.low_conf, dups);
         goto out;
     }
     is_val = calloc(cv.n, 1);
@@ -123,9 +135,9 @@ int trainrun(const struct train_opts *o)
     v.context = o->context; /* the sources above are already the texts it reads */
     int used_threads = o->cfg.threads < LSTM_MAX_THREADS ? o->cfg.threads : LSTM_MAX_THREADS; /* train.c's cap */
     if (log) {
-        fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source, %zu blank or comment-only, "
+        fprintf(log, "train: %zu weak labels: %zu abstained, %zu without source%s, %zu blank or comment-only, "
                      "%zu below confidence, %zu duplicates dropped, ",
-                ws.lines, ws.abstained, ws.no_source, ws.blank, ws.low_conf, dups);
+                ws.lines, ws.abstained, ws.no_source, changed, ws.blank, ws.low_conf, dups);
         if (o->cap > 0) fprintf(log, "%ld over the class cap of %d\n", capped, o->cap);
         else fputs("no class cap\n", log);
         fprintf(log, "train: classes before the cap:");
@@ -184,6 +196,7 @@ int trainrun(const struct train_opts *o)
     rc = EXIT_OK;
 out:
     for (size_t i = 0; i < sizeof ws.missing / sizeof *ws.missing; i++) free(ws.missing[i]);
+    for (size_t i = 0; i < sizeof ws.changed_ids / sizeof *ws.changed_ids; i++) free(ws.changed_ids[i]);
     trainread_free(map.v, map.n);
     trainread_free(cv.v, cv.n);
     free(is_val);

@@ -215,6 +215,39 @@ def test_one_id_with_two_stages_is_refused(tmp_path):
     assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
+def test_weak_labels_of_notebooks_changed_since_label_ran_are_left_out(tmp_path):
+    """Ids are positions (PATH#K): a notebook edited (a cell inserted at the top) and
+    ingested again gave each weak label of it the source of the cell before, and train
+    said only that one label had no source.  label now writes each cell's
+    source_digest; train leaves out, and names, the labels whose --cells source is
+    another, even with -q."""
+    def notebook(path, sources):
+        cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                  "outputs": [], "source": src} for i, src in enumerate(sources)]
+        path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(6):
+        notebook(corpus / f"nb{n}.ipynb", [SOURCES[k].format(n) for k in KEYS])
+    cells, weak = tmp_path / "cells.jsonl", tmp_path / "weak.jsonl"
+    assert run(["ingest", "-q", "-o", cells, corpus]).returncode == 0
+    r = run(["label", "-q", "-o", weak, cells])
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in weak.read_text().splitlines()]
+    assert all(len(x["source_digest"]) == 16 for x in lines)
+    r = run(["train"] + SMALL + ["-q", "--cells", cells, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    notebook(corpus / "nb2.ipynb", ["import os"] + [SOURCES[k].format(2) for k in KEYS])
+    assert run(["ingest", "-q", "-o", cells, corpus]).returncode == 0
+    r = run(["train"] + SMALL + ["-q", "--cells", cells, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0, r.stderr
+    said = [x for x in r.stderr.splitlines() if "another source" in x]
+    n_labeled = sum(1 for x in lines if x["id"].startswith("nb2.ipynb#") and x["stage"])
+    assert said and said[0].startswith(f"nbstage train: {n_labeled} of {len(lines)} weak labels were made from "
+                                       f"another source than {cells} has (nb2.ipynb#0, nb2.ipynb#1, nb2.ipynb#2, "
+                                       "...): left out"), r.stderr
+
+
 def test_a_byte_order_mark_is_named_by_train_eval_and_classify(tmp_path):
     """A JSON Lines file saved with a UTF-8 byte-order mark (Notepad, Excel) made train,
     eval and classify quote the invisible mark: "'[' or '{' expected near ''".  label
