@@ -553,10 +553,10 @@ def test_train_on_one_notebook(tiny):
     d, _ = tiny
     weak = d / "one-notebook.jsonl"
     lines = []
-    for k, (stage, srcs) in enumerate((s, v) for s, v in PROTOTYPES.items()):
-        for i, src in enumerate(srcs):
+    for stage, srcs in PROTOTYPES.items():
+        for src in srcs:  # one id per cell (3 * k + i gave two cells one id, two stages)
             p = {s: (0.9 if s == stage else 0.02) for s in KEYS}
-            lines.append({"id": f"solo.ipynb#{3 * k + i}", "stage": stage, "probabilities": p, "source": src})
+            lines.append({"id": f"solo.ipynb#{len(lines)}", "stage": stage, "probabilities": p, "source": src})
     weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
     out = d / "solo.nbsm"
     r = run(["train", "--embed", "8", "--hidden", "4", "--epochs", "2", "--threads", "1",
@@ -678,7 +678,7 @@ def test_label_takes_a_source_as_a_list_of_lines(tiny):
     a, b = [json.loads(x) for x in r.stdout.splitlines()]
     assert a["votes"] == b["votes"] and "load" in a["votes"].values(), r.stdout
     r = run(["label", "-q"], json.dumps({"id": "x#0", "source": ["x", 3]}) + "\n")
-    assert r.returncode == 1 and "<stdin>:1: skipped" in r.stderr, r.stderr
+    assert r.returncode == 2 and "<stdin>:1: skipped" in r.stderr and "<stdin>: no cells" in r.stderr, r.stderr
 
 
 def test_label_statements_feed_train(tiny):
