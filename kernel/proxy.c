@@ -65,10 +65,11 @@ struct proxy {
     struct replay_set *seen; /* signatures let through (NULL: empty key, nothing signed) */
     void *ctx;
     void *c_shell, *c_control, *c_stdin, *c_iopub, *c_hb; /* Jupyter's side */
-    void *k_shell, *k_control, *k_stdin, *k_iopub;        /* the child's side */
+    void *k_shell, *k_control, *k_stdin, *k_iopub, *k_hb; /* the child's side */
     struct classify_worker *worker;
     struct tagorder *tags; /* the stage tags' place in iopub */
     pthread_t hb_thread;
+    void *hb_pair[2]; /* the heartbeat thread's sockets: c_hb and k_hb, handed over */
     int hb_started;
     int ready; /* the child's iopub has answered a nudge */
     /* The msg_id prefix of our own requests: NUDGE_PREFIX and this process's random
@@ -584,13 +585,21 @@ static int relay_iopub(struct proxy *px)
 
 /* ---- set-up and end ------------------------------------------------------------------- */
 
+/* The heartbeat, passed on to the child's and back: a ping is answered only while the
+ * wrapped kernel answers it, as with that kernel alone.  (An echo of our own kept
+ * answering while the child was frozen: SIGSTOP, `docker pause`, a debugger's attach;
+ * a client that watches the heartbeat, `jupyter console --existing`, then waited for
+ * ever.)  Both sockets are the thread's; zmq_proxy returns when the context is shut
+ * down. */
 static void *hb_main(void *arg)
 {
-    void *hb = arg;
-    zmq_proxy(hb, hb, NULL); /* an echo: returns when the context is shut down */
+    void **hb = arg; /* {Jupyter's ROUTER, the DEALER to the child's} */
+    zmq_proxy(hb[0], hb[1], NULL);
     int zero = 0;
-    zmq_setsockopt(hb, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_close(hb);
+    for (int i = 0; i < 2; i++) {
+        zmq_setsockopt(hb[i], ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(hb[i]);
+    }
     return NULL;
 }
 
@@ -669,19 +678,20 @@ static int setup(struct proxy *px, char *err, size_t errlen)
         if (connection_write(px->cfg->client_file, cc, err, errlen)) return -1;
         cc->written = 1;
     }
-    static const int child_type[N_CHANNELS - 1] = {ZMQ_DEALER, ZMQ_SUB, ZMQ_DEALER, ZMQ_DEALER};
-    void **child[N_CHANNELS - 1] = {&px->k_shell, &px->k_iopub, &px->k_stdin, &px->k_control};
-    for (int ch = 0; ch < N_CHANNELS - 1; ch++) {
+    static const int child_type[N_CHANNELS] = {ZMQ_DEALER, ZMQ_SUB, ZMQ_DEALER, ZMQ_DEALER, ZMQ_DEALER};
+    void **child[N_CHANNELS] = {&px->k_shell, &px->k_iopub, &px->k_stdin, &px->k_control, &px->k_hb};
+    for (int ch = 0; ch < N_CHANNELS; ch++) {
         connection_endpoint(kc, ch, ep, sizeof ep);
-        if (!(*child[ch] = new_socket(px, child_type[ch], ep, 0, 1, err, errlen))) return -1;
+        if (!(*child[ch] = new_socket(px, child_type[ch], ep, 0, ch != CH_HB, err, errlen))) return -1;
     }
-    int rc = pthread_create(&px->hb_thread, NULL, hb_main, px->c_hb);
+    px->hb_pair[0] = px->c_hb, px->hb_pair[1] = px->k_hb;
+    int rc = pthread_create(&px->hb_thread, NULL, hb_main, px->hb_pair);
     if (rc) { /* returned: errno is not it */
         snprintf(err, errlen, "heartbeat thread: %s", strerror(rc));
         return -1;
     }
     px->hb_started = 1;
-    px->c_hb = NULL; /* the thread's now */
+    px->c_hb = px->k_hb = NULL; /* the thread's now */
     if (px->cfg->model) {
         px->worker = classify_worker_start(px->ctx, px->cfg->model, px->cfg->display, err, errlen);
         if (!px->worker) return -1;
@@ -712,7 +722,7 @@ static void teardown(struct proxy *px)
 {
     classify_worker_stop(px->worker);
     void *socks[] = {px->c_shell, px->c_control, px->c_stdin, px->c_iopub, px->c_hb,
-                     px->k_shell, px->k_control, px->k_stdin, px->k_iopub};
+                     px->k_shell, px->k_control, px->k_stdin, px->k_iopub, px->k_hb};
     int zero = 0;
     for (size_t i = 0; i < sizeof socks / sizeof *socks; i++) {
         if (!socks[i]) continue;

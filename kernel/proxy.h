@@ -1,7 +1,8 @@
 /* proxy.h — the stage kernel's relay between Jupyter and the wrapped kernel.
  *
  * Owns: the client-side sockets (shell/control/stdin ROUTERs, iopub PUB, heartbeat
- * echo thread), the child-side sockets (DEALERs sharing one routing id, iopub SUB),
+ * ROUTER), the child-side sockets (DEALERs sharing one routing id, iopub SUB, the
+ * heartbeat's DEALER; a thread passes the heartbeat on to the child's and back),
  * the poll loop that forwards untouched frames byte for byte, signature checks on
  * client messages, the iopub readiness nudge (and, for an ipykernel child, telling it
  * Jupyter's connection file), reading the code of execute_requests,

@@ -1944,6 +1944,31 @@ def test_heartbeat_echoes(kernel):
     assert kernel.kc.is_alive()
 
 
+def test_heartbeat_is_the_wrapped_kernels(kernel):
+    """The proxy echoed the heartbeat itself, so a wrapped kernel frozen whole (SIGSTOP,
+    `docker pause`, a debugger attached) still looked alive to a client that watches
+    the heartbeat (jupyter console --existing, KernelClient.is_alive without a
+    manager), where with ipykernel alone the pings go unanswered.  They are now passed
+    on to the child's heartbeat and back."""
+    child = kernel.child_pid()
+    s = raw_socket(kernel, "hb", zmq.REQ)
+    s.setsockopt(zmq.REQ_RELAXED, 1)  # a ping may go unanswered, and the next be sent
+    try:
+        s.send(b"before")
+        assert s.poll(10000) and s.recv() == b"before"
+        os.kill(child, signal.SIGSTOP)
+        try:
+            s.send(b"frozen")
+            assert not s.poll(1500), "a frozen kernel's heartbeat was answered"
+        finally:
+            os.kill(child, signal.SIGCONT)
+        assert s.poll(10000) and s.recv() == b"frozen", "the ping was not answered once the kernel ran again"
+    finally:
+        s.close()
+    _, _, reply = kernel.run("1 + 1")
+    assert reply["content"]["status"] == "ok"
+
+
 @pytest.mark.parametrize("how", ["ipc transport", "unsigned session", "hmac-sha512 session"])
 def test_ipc_transport_and_unsigned_sessions(specs, logs, how):
     """Jupyter may hand a kernel a connection file with transport "ipc", with an empty
