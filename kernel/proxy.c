@@ -1,14 +1,15 @@
 /* proxy.c — the relay loop between Jupyter and the wrapped kernel (see proxy.h).
  *
  * One thread polls everything (poll(2) on the sockets' ZMQ_FDs, see proxy_run); the
- * heartbeat is echoed by zmq_proxy in its own thread.  An execute_request is forwarded
+ * heartbeat is passed on to the child's and back by zmq_proxy in its own thread.  An execute_request is forwarded
  * first and read after (its code in place when it is a plain string), so the child
  * never waits for us; short cells are then classified at once, while the child starts
  * on them, longer ones in kernel/classify_worker.c.  Frames are moved as zmq_msg_t
  * (kernel/mpart.h) from one socket to the other, so what is forwarded is what was
  * received, byte for byte; only the readiness nudges (and the request that tells an
- * ipykernel child Jupyter's connection file) are built and signed here, and a
- * connect_reply edited (the child names its private ports).
+ * ipykernel child Jupyter's connection file) are built and signed here, and two
+ * replies edited: connect_reply (the child names its private ports) and usage_reply
+ * (its pid, its memory without ours).
  *
  * Where and when each stage tag goes in the iopub stream is kernel/tagorder.c's (its
  * rules are in tagorder.h): every child iopub message is handed to it (relay_iopub),
@@ -469,9 +470,25 @@ static int replace_frame(struct proxy *px, size_t i, const char *data, size_t le
     return 0;
 }
 
+/* The reply in px->cur given the content C (taken; NULL: left as it was) and signed
+ * again; WHAT names it in the log when memory runs out. */
+static void put_content(struct proxy *px, const struct wire_parts *wp, json_t *c, const char *what)
+{
+    char *text = c ? json_dumps(c, JSON_COMPACT) : NULL;
+    if (c && !text) logmsg("out of memory: %s relayed as the child wrote it", what);
+    json_decref(c);
+    if (!text) return;
+    char sig[WIRE_SIG_HEX_MAX + 1];
+    if (replace_frame(px, wp->header + 3, text, strlen(text)) == 0 && cur_views(px) == 0) {
+        wire_sign(&px->key, &px->views[wp->header], sig);
+        if (replace_frame(px, wp->sig, sig, strlen(sig))) logmsg("out of memory: %s unsigned", what);
+    }
+    free(text);
+}
+
 /* A connect_reply names the ports of the kernel that wrote it: for the child, its
  * private ipc ones (1 to 5).  ipykernel alone names the ports its clients connect to,
- * so those go in, and the reply is signed again. */
+ * so those go in. */
 static void fix_connect_reply(struct proxy *px, const struct wire_parts *wp)
 {
     json_t *c = frame_json(&px->views[wp->header + 3]);
@@ -483,15 +500,38 @@ static void fix_connect_reply(struct proxy *px, const struct wire_parts *wp)
         }
     /* Out of memory halfway: the reply goes on as the child wrote it, not half fixed. */
     if (bad) logmsg("out of memory: connect_reply relayed with the child's ports");
-    char *text = changed && !bad ? json_dumps(c, JSON_COMPACT) : NULL;
-    json_decref(c);
-    if (!text) return;
-    char sig[WIRE_SIG_HEX_MAX + 1];
-    if (replace_frame(px, wp->header + 3, text, strlen(text)) == 0 && cur_views(px) == 0) {
-        wire_sign(&px->key, &px->views[wp->header], sig);
-        if (replace_frame(px, wp->sig, sig, strlen(sig))) logmsg("out of memory: connect_reply unsigned");
-    }
-    free(text);
+    if (!changed || bad) json_decref(c), c = NULL;
+    put_content(px, wp, c, "connect_reply");
+}
+
+/* Our resident memory in bytes (/proc/self/statm), or -1. */
+static long long own_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long size, resident;
+    int ok = f && fscanf(f, "%lld %lld", &size, &resident) == 2;
+    if (f) fclose(f);
+    return ok ? resident * sysconf(_SC_PAGESIZE) : -1;
+}
+
+/* A usage_reply (ipykernel 6.11+, on control) is about the process that wrote it and
+ * its children: for the child, its pid, and its memory without ours.  ipykernel alone
+ * gives the pid Jupyter started, and that process's memory with its children's: so
+ * our pid goes in, and our resident memory is added (a tool such as
+ * jupyter-resource-usage shows it).  kernel_cpu is left as it is: ours is a sample over
+ * an interval, which a reply cannot take, and small beside the kernel's. */
+static void fix_usage_reply(struct proxy *px, const struct wire_parts *wp)
+{
+    json_t *c = frame_json(&px->views[wp->header + 3]);
+    json_t *mem = json_object_get(c, "kernel_memory");
+    long long rss = own_rss();
+    int bad = !json_is_integer(json_object_get(c, "pid")) ||
+              json_object_set_new(c, "pid", json_integer((json_int_t)getpid()));
+    if (!bad && json_is_number(mem) && rss > 0)
+        bad = json_is_integer(mem) ? json_object_set_new(c, "kernel_memory", json_integer(json_integer_value(mem) + rss))
+                                   : json_object_set_new(c, "kernel_memory", json_real(json_number_value(mem) + (double)rss));
+    if (bad) json_decref(c), c = NULL; /* not ipykernel's reply, or out of memory: as it came */
+    put_content(px, wp, c, "usage_reply");
 }
 
 /* An execute_reply's CONTENT, relayed: ipykernel, after a cell that ran `exit` or `quit`
@@ -533,6 +573,7 @@ static int relay_child(struct proxy *px, void *from, void *to, enum chan ch)
             char type[64];
             frame_string(&px->views[wp.header], "msg_type", type, sizeof type);
             if (strcmp(type, "connect_reply") == 0) fix_connect_reply(px, &wp);
+            else if (strcmp(type, "usage_reply") == 0) fix_usage_reply(px, &wp);
             else if (ch == SHELL && strcmp(type, "execute_reply") == 0)
                 note_ask_exit(px, &px->views[wp.header + 3]);
         }

@@ -321,6 +321,25 @@ def test_connect_reply_names_the_ports_clients_use(kernel):
         assert reply["content"] == {**want, "status": "ok"}
 
 
+def test_usage_reply_is_about_the_process_jupyter_started(kernel):
+    """ipykernel's usage_reply (6.11+, on control; jupyter-resource-usage reads it) gives
+    the pid Jupyter started and that process's memory with its children's.  The child's
+    named itself and left the proxy out; the proxy now puts its own pid in and adds its
+    resident memory."""
+    kc = kernel.kc
+    msg = kc.session.msg("usage_request", {})
+    kc.control_channel.send(msg)
+    reply = kc.get_control_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+        reply = kc.get_control_msg(timeout=30)
+    assert reply["msg_type"] == "usage_reply", reply
+    c = reply["content"]
+    assert c["pid"] == kernel.pid, (c["pid"], kernel.pid, kernel.child_pid())
+    rss = lambda pid: int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGESIZE")
+    both = rss(kernel.pid) + rss(kernel.child_pid())
+    assert 0.7 * both < c["kernel_memory"] < 1.5 * both, (c["kernel_memory"], both)
+
+
 def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
     """In a cell, `%connect_info`, ipykernel's get_connection_file() and sys.argv name
     the connection file the kernel was started with, and print its contents: ipykernel
