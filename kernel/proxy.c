@@ -504,11 +504,20 @@ static void fix_connect_reply(struct proxy *px, const struct wire_parts *wp)
     put_content(px, wp, c, "connect_reply");
 }
 
-/* Our resident memory in bytes (/proc/self/statm), or -1. */
-static long long own_rss(void)
+/* Our memory in bytes as ipykernel's usage_reply counts a process's: its proportional
+ * set size (psutil's memory_full_info().pss: /proc/self/smaps_rollup), else its
+ * resident set (/proc/self/statm); -1 when neither can be read. */
+static long long own_memory(void)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long long kb = -1;
+    while (f && kb < 0 && fgets(line, sizeof line, f))
+        if (sscanf(line, "Pss: %lld kB", &kb) != 1) kb = -1;
+    if (f) fclose(f);
+    if (kb >= 0) return kb * 1024;
     long long size, resident;
+    f = fopen("/proc/self/statm", "r");
     int ok = f && fscanf(f, "%lld %lld", &size, &resident) == 2;
     if (f) fclose(f);
     return ok ? resident * sysconf(_SC_PAGESIZE) : -1;
@@ -517,14 +526,14 @@ static long long own_rss(void)
 /* A usage_reply (ipykernel 6.11+, on control) is about the process that wrote it and
  * its children: for the child, its pid, and its memory without ours.  ipykernel alone
  * gives the pid Jupyter started, and that process's memory with its children's: so
- * our pid goes in, and our resident memory is added (a tool such as
+ * our pid goes in, and our memory is added (a tool such as
  * jupyter-resource-usage shows it).  kernel_cpu is left as it is: ours is a sample over
  * an interval, which a reply cannot take, and small beside the kernel's. */
 static void fix_usage_reply(struct proxy *px, const struct wire_parts *wp)
 {
     json_t *c = frame_json(&px->views[wp->header + 3]);
     json_t *mem = json_object_get(c, "kernel_memory");
-    long long rss = own_rss();
+    long long rss = own_memory();
     int bad = !json_is_integer(json_object_get(c, "pid")) ||
               json_object_set_new(c, "pid", json_integer((json_int_t)getpid()));
     if (!bad && json_is_number(mem) && rss > 0)

@@ -235,12 +235,17 @@ def test_weak_labels_of_notebooks_changed_since_label_ran_are_left_out(tmp_path)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(x) for x in weak.read_text().splitlines()]
     assert all(len(x["source_digest"]) == 16 for x in lines)
-    r = run(["train"] + SMALL + ["-q", "--cells", cells, "-o", tmp_path / "m.nbsm", weak])
-    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run(["train"] + SMALL + ["--cells", cells, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0, r.stderr
+    used = lambda log: sum(map(int, re.search(r"(\d+) training cells, (\d+) validation cells", log).groups()))
+    before = used(r.stderr)
     notebook(corpus / "nb2.ipynb", ["import os"] + [SOURCES[k].format(2) for k in KEYS])
     assert run(["ingest", "-q", "-o", cells, corpus]).returncode == 0
     r = run(["train"] + SMALL + ["-q", "--cells", cells, "-o", tmp_path / "m.nbsm", weak])
     assert r.returncode == 0, r.stderr
+    r_log = run(["train"] + SMALL + ["--cells", cells, "-o", tmp_path / "m2.nbsm", weak])
+    n_changed = sum(1 for x in lines if x["id"].startswith("nb2.ipynb#") and x["stage"])
+    assert used(r_log.stderr) == before - n_changed, r_log.stderr  # left out, not trained on
     said = [x for x in r.stderr.splitlines() if "another source" in x]
     n_labeled = sum(1 for x in lines if x["id"].startswith("nb2.ipynb#") and x["stage"])
     assert said and said[0].startswith(f"nbstage train: {n_labeled} of {len(lines)} weak labels were made from "
