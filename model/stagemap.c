@@ -252,6 +252,21 @@ oom:
 
 /* ---------------------------------------------------------------- SVG */
 
+/* A title's width in bold 12 px sans, over- rather than underestimated (a name cut off
+ * at the picture's edge; the width once counted 7.5 px a byte, and an all-capitals name
+ * ran 80 px past it): capitals and m, w about 10-11 px, other ASCII 7.5, a character of
+ * two or more bytes 12 (CJK is square), the bytes after its first none. */
+static long title_px(const char *name)
+{
+    double px = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p >= 0x80) px += (*p & 0xc0) == 0xc0 ? 12 : 0;
+        else if ((*p >= 'A' && *p <= 'Z') || *p == 'm' || *p == 'w') px += 11;
+        else px += 7.5;
+    }
+    return (long)px + 1;
+}
+
 static void xml_text(FILE *out, const char *text)
 {
     /* XML is UTF-8 here, a file name may not be */
@@ -297,8 +312,7 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
     }
     long width = 2 * PAD + (long)widest * (CELL_W + GAP);
     for (size_t k = 0; k < n; k++) {
-        /* room for the title too: about 7.5 px a character in bold 12 px sans */
-        long w = 2 * PAD + (long)(strlen(maps[k].name) * 15 + 1) / 2;
+        long w = 2 * PAD + title_px(maps[k].name); /* room for the title too */
         if (w > width) width = w;
     }
     /* the legend: the stages, and the blank and untagged blocks when there are some
@@ -347,8 +361,9 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
     y += LEGEND_H;
     for (size_t k = 0; k < n; k++) {
         const struct stagemap *m = &maps[k];
-        fprintf(out, "<g class=\"notebook\">\n<text x=\"%d\" y=\"%ld\" font-weight=\"bold\">", PAD,
-                y + TITLE_H - 5);
+        /* the name as on disk: SVG folds runs of spaces into one unless told not to */
+        fprintf(out, "<g class=\"notebook\">\n<text x=\"%d\" y=\"%ld\" font-weight=\"bold\" "
+                     "xml:space=\"preserve\">", PAD, y + TITLE_H - 5);
         xml_text(out, m->name);
         fprintf(out, "</text>\n");
         y += TITLE_H;

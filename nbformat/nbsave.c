@@ -250,8 +250,19 @@ int nb_save_check(const char *path, nb_error *err)
 {
     struct nb_save_target t = {0};
     if (nb_save_target(path, &t, err)) return -1;
+    /* The temporary goes beside the target: a folder we may not write (a file ours in
+     * a folder that is not, a read-only filesystem) fails the save at nb_save_mktemp,
+     * so the preview says it as the save would. */
+    char *copy = strdup(t.target);
+    const char *d = copy ? dirname(copy) : NULL;
+    int rc = 0;
+    if (d && access(d, W_OK | X_OK)) {
+        nb_set_error(err, "%s: cannot create a temporary file in %s: %s", path, d, strerror(errno));
+        rc = -1;
+    }
+    free(copy);
     free(t.real);
-    return 0;
+    return rc;
 }
 
 int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,

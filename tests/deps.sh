@@ -8,7 +8,7 @@ python3 python3-numpy python3-pytest python3-ipykernel python3-jupyter-client
 python3-nbclient python3-nbconvert python3-nbformat jupyter-notebook jupyter-client
 jupyter-console python3-nbclassic
 python3-ipywidgets jupyter-nbextension-jupyter-js-widgets
-python3-pandas python3-sklearn pre-commit
+python3-pandas python3-sklearn pre-commit python3-pexpect
 python3-torch chromium nodejs npm strace"
 missing=""
 for p in $PKGS; do
@@ -26,6 +26,7 @@ if [ -n "$missing" ]; then
 fi
 # playwright-core drives Debian's chromium in the browser test (no browser download).
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    # a failure stops here: the browser tests would otherwise fail later, or skip
     (cd tests/browser && npm install --silent --no-audit --no-fund >/dev/null 2>&1) \
-        || echo "deps: warning: npm install in tests/browser failed" >&2
+        || { echo "deps: npm install in tests/browser failed (the browser tests need playwright-core)" >&2; exit 1; }
 fi

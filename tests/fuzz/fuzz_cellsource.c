@@ -251,7 +251,12 @@ static void vote(const char *src, size_t len, int context)
     if (context) {
         for (int prev = STAGE_NONE; prev < N_STAGES; prev++) {
             memcpy(again, votes, (size_t)lfs.n);
-            struct lf_context ctx = {prev, prev < 0 ? 0 : N_STAGES - 1 - prev, prev & 1, (prev & 2) != 0};
+            struct lf_context ctx = {.prev_stage = prev, .next_stage = prev < 0 ? 0 : N_STAGES - 1 - prev,
+                                     .reads_results = prev & 1, .unkept = (prev & 2) != 0,
+                                     .feeds_model = (prev & 4) != 0,
+                                     .helper_stage = prev < 0 ? STAGE_NONE : (prev + 2) % N_STAGES,
+                                     .calls_evaluate = (prev & 1) != 0,
+                                     .feeds_evaluate_only = (prev & 5) == 5};
             lfset_context(&lfs, &info, &ctx, again);
             int m = lf_majority(again, lfs.n);
             CHECK(m == STAGE_NONE || (m >= 0 && m < N_STAGES));
@@ -269,8 +274,8 @@ static void vote(const char *src, size_t len, int context)
     /* unkept_change's walk back: the source as both cells of a notebook (the first
      * read by the second or not, each marked 0 or 1) */
     struct label_cell two[2] = {
-        {(char *)"c#0", (char *)"c", (char *)src, len, 0, 0, 0},
-        {(char *)"c#1", (char *)"c", (char *)src, len, 1, 0, 0},
+        {.id = (char *)"c#0", .notebook = (char *)"c", .src = (char *)src, .src_len = len, .index = 0},
+        {.id = (char *)"c#1", .notebook = (char *)"c", .src = (char *)src, .src_len = len, .index = 1},
     };
     unsigned char kept[2] = {9, 9};
     const unsigned char modelling[2] = { 1, 1 };

@@ -68,7 +68,7 @@ static float seed_rand(float a)
 static void write_bytes(const char *dir, const char *name, const void *buf, size_t len)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK(snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path);
     FILE *f = fopen(path, "wb");
     CHECK(f && fwrite(buf, 1, len, f) == len && fclose(f) == 0);
 }

@@ -139,6 +139,29 @@ def test_map_fits_a_narrow_terminal(model, tmp_path):
         assert lines[-7:] == plain[-7:]  # the table
 
 
+def test_svg_titles_fit_and_keep_their_spaces(model, tmp_path):
+    """An all-capitals name ran 80 px past the picture's edge (its width counted 7.5 px a
+    byte; bold capitals are 9-11 px), and a name with a run of spaces was drawn with one
+    (SVG folds white space), so two notebooks showed one title."""
+    import xml.etree.ElementTree as ET
+    caps = "MY_FINAL_MODEL_COMPARISON_RANDOM_FOREST_XGBOOST_LIGHTGBM_CATBOOST_HOUSE_PRICES_2024.ipynb"
+    spaced = "report   final.ipynb"
+    for name in (caps, spaced, "report final.ipynb"):
+        (tmp_path / name).write_text(make_nb(SIMPLE[:2]))
+    svg = tmp_path / "map.svg"
+    r = nbstage("summary", "-m", model, "--svg", svg, *(tmp_path / n for n in (caps, spaced)))
+    assert r.returncode == 0, r.stderr
+    root = ET.parse(svg).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    titles = {t.text: t for t in root.iter(f"{ns}text") if t.get("font-weight") == "bold"}
+    assert str(tmp_path / spaced) in titles, list(titles)
+    assert titles[str(tmp_path / spaced)].get("{http://www.w3.org/XML/1998/namespace}space") == "preserve"
+    # room for the capitals at 10 px each and the rest at 6 (DejaVu Sans Bold at 12 px:
+    # 7.6-11.7 px a capital)
+    need = sum(10 if c.isupper() else 6 for c in str(tmp_path / caps))
+    assert int(root.get("width")) >= need, (root.get("width"), need)
+
+
 def test_svg_that_cannot_be_written_fails_before_the_run(model, tmp_path):
     """--svg into a missing folder (or over a read-only file) was found out at the
     very end, after every notebook had been read and classified and the maps printed:

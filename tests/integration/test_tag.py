@@ -824,6 +824,11 @@ def test_permission_errors_as_another_user(model, tmp_path):
         assert f"{closed}: Permission denied" in err
         assert f"{half}/sub: Permission denied" in err and "lnk" not in err and "fifo" not in err, err
         assert "nbstage tag: 4 notebooks: 1 rewritten, 0 unchanged, 3 failed, 2 folders could not be read\n" in err, err
+        # --dry-run previews the same failures: the folder that takes no temporary too
+        # (it listed c.ipynb to rewrite, exit 0, where the run fails)
+        r = nbstage("tag", "-m", m, "--dry-run", locked / "c.ipynb", **as_nobody())
+        assert r.returncode == 2 and f"{locked}/c.ipynb: cannot create a temporary file in {locked}: " \
+            "Permission denied" in r.stderr and r.stdout == "", (r.stdout, r.stderr)
     finally:
         subprocess.run(["chmod", "-R", "u+rwx", str(d)])
         shutil.rmtree(d, ignore_errors=True)
