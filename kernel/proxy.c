@@ -1,7 +1,7 @@
 /* proxy.c — the relay loop between Jupyter and the wrapped kernel (see proxy.h).
  *
  * One thread polls everything (poll(2) on the sockets' ZMQ_FDs, see proxy_run); the
- * heartbeat is passed on to the child's and back by zmq_proxy in its own thread.  An execute_request is forwarded
+ * heartbeat is passed on to the child's and back in its own thread (kernel/heartbeat.h).  An execute_request is forwarded
  * first and read after (its code in place when it is a plain string), so the child
  * never waits for us; short cells are then classified at once, while the child starts
  * on them, longer ones in kernel/classify_worker.c.  Frames are moved as zmq_msg_t
@@ -40,6 +40,7 @@
 #include <zmq.h>
 
 #include "kernel/classify_worker.h"
+#include "kernel/heartbeat.h"
 #include "kernel/mpart.h"
 #include "kernel/replay.h"
 #include "kernel/tagorder.h"
@@ -69,9 +70,7 @@ struct proxy {
     void *k_shell, *k_control, *k_stdin, *k_iopub, *k_hb; /* the child's side */
     struct classify_worker *worker;
     struct tagorder *tags; /* the stage tags' place in iopub */
-    pthread_t hb_thread;
-    void *hb_pair[2]; /* the heartbeat thread's sockets: c_hb and k_hb, handed over */
-    int hb_started;
+    struct heartbeat *hb; /* its thread has c_hb and k_hb (kernel/heartbeat.h) */
     int ready; /* the child's iopub has answered a nudge */
     /* The msg_id prefix of our own requests: NUDGE_PREFIX and this process's random
      * hex, so that a client's request cannot pass for one of ours by its id. */
@@ -635,24 +634,6 @@ static int relay_iopub(struct proxy *px)
 
 /* ---- set-up and end ------------------------------------------------------------------- */
 
-/* The heartbeat, passed on to the child's and back: a ping is answered only while the
- * wrapped kernel answers it, as with that kernel alone.  (An echo of our own kept
- * answering while the child was frozen: SIGSTOP, `docker pause`, a debugger's attach;
- * a client that watches the heartbeat, `jupyter console --existing`, then waited for
- * ever.)  Both sockets are the thread's; zmq_proxy returns when the context is shut
- * down. */
-static void *hb_main(void *arg)
-{
-    void **hb = arg; /* {Jupyter's ROUTER, the DEALER to the child's} */
-    zmq_proxy(hb[0], hb[1], NULL);
-    int zero = 0;
-    for (int i = 0; i < 2; i++) {
-        zmq_setsockopt(hb[i], ZMQ_LINGER, &zero, sizeof zero);
-        zmq_close(hb[i]);
-    }
-    return NULL;
-}
-
 /* A socket of TYPE bound or connected to ENDPOINT.  UNBOUNDED: no high-water mark (the
  * relayed channels); else libzmq's 1,000 messages a peer, as ipykernel's heartbeat has. */
 static void *new_socket(struct proxy *px, int type, const char *endpoint, int bind, int unbounded,
@@ -734,13 +715,7 @@ static int setup(struct proxy *px, char *err, size_t errlen)
         connection_endpoint(kc, ch, ep, sizeof ep);
         if (!(*child[ch] = new_socket(px, child_type[ch], ep, 0, ch != CH_HB, err, errlen))) return -1;
     }
-    px->hb_pair[0] = px->c_hb, px->hb_pair[1] = px->k_hb;
-    int rc = pthread_create(&px->hb_thread, NULL, hb_main, px->hb_pair);
-    if (rc) { /* returned: errno is not it */
-        snprintf(err, errlen, "heartbeat thread: %s", strerror(rc));
-        return -1;
-    }
-    px->hb_started = 1;
+    if (!(px->hb = heartbeat_start(px->c_hb, px->k_hb, err, errlen))) return -1;
     px->c_hb = px->k_hb = NULL; /* the thread's now */
     if (px->cfg->model) {
         px->worker = classify_worker_start(px->ctx, px->cfg->model, px->cfg->display, err, errlen);
@@ -779,8 +754,8 @@ static void teardown(struct proxy *px)
         if (i >= 5) zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof zero); /* child is gone */
         zmq_close(socks[i]);
     }
-    zmq_ctx_shutdown(px->ctx); /* ends the heartbeat's zmq_proxy */
-    if (px->hb_started) pthread_join(px->hb_thread, NULL);
+    zmq_ctx_shutdown(px->ctx); /* ends the heartbeat's thread */
+    heartbeat_join(px->hb);
     zmq_ctx_term(px->ctx);
     tagorder_free(px->tags);
     wire_key_release(&px->key);

@@ -2,7 +2,7 @@
  *
  * Owns: the client-side sockets (shell/control/stdin ROUTERs, iopub PUB, heartbeat
  * ROUTER), the child-side sockets (DEALERs sharing one routing id, iopub SUB, the
- * heartbeat's DEALER; a thread passes the heartbeat on to the child's and back),
+ * heartbeat's DEALER, both handed to kernel/heartbeat.h's thread),
  * the poll loop that forwards untouched frames byte for byte, signature checks on
  * client messages, the iopub readiness nudge (and, for an ipykernel child, telling it
  * Jupyter's connection file), reading the code of execute_requests,

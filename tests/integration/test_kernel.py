@@ -1999,6 +1999,43 @@ def test_heartbeat_is_the_wrapped_kernels(kernel):
     assert reply["content"]["status"] == "ok"
 
 
+def test_heartbeat_answers_while_the_wrapped_kernel_starts(tmp_path, specs):
+    """The stage kernel writes the connection file it completes before its child has
+    bound anything; ipykernel alone writes it once its heartbeat is bound.  A client
+    without a manager (`jupyter console --existing`, jupyter_client's wait_for_ready)
+    reads the file and takes one second without an echo for a dead kernel: with the
+    pings passed on to a child still starting (2 s here, a loaded machine in CI), it
+    gave up ("Kernel died before replying to kernel_info").  Until the child's
+    heartbeat answers, the stage kernel echoes."""
+    from jupyter_client import BlockingKernelClient
+    (specs / "kernels" / "slowpy").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "slowpy" / "kernel.json").write_text(json.dumps({
+        "argv": ["sh", "-c", 'sleep 2; exec /usr/bin/python3 -m ipykernel_launcher -f "$0"', "{connection_file}"],
+        "display_name": "slow", "language": "python"}))
+    conn = tmp_path / "slow.json"
+    p = subprocess.Popen([str(BIN), "-f", str(conn), "--wrap", "slowpy"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (conn.exists() and "key" in conn.read_text()):
+            assert p.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        kc = BlockingKernelClient(connection_file=str(conn))
+        kc.load_connection_file()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            r = kc.execute_interactive("1 + 1", timeout=30)
+            assert r["content"]["status"] == "ok"
+            kc.shutdown()
+        finally:
+            kc.stop_channels()
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 @pytest.mark.parametrize("how", ["ipc transport", "unsigned session", "hmac-sha512 session"])
 def test_ipc_transport_and_unsigned_sessions(specs, logs, how):
     """Jupyter may hand a kernel a connection file with transport "ipc", with an empty

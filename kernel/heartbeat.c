@@ -1,0 +1,116 @@
+/* heartbeat.c — Jupyter's heartbeat passed on to the wrapped kernel's (heartbeat.h). */
+#include "kernel/heartbeat.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+/* What we send the child's heartbeat to learn it is up: one frame, which no client's
+ * ping is (a ROUTER puts its peer's id before what the peer sends). */
+static const char PROBE[] = "nbstage-heartbeat-probe";
+
+struct heartbeat {
+    void *client, *child;
+    pthread_t thread;
+};
+
+enum { MAX_FRAMES = 16 };
+
+/* One message from FROM, into F (its frame count in *N; frames past MAX_FRAMES are
+ * read and dropped).  0, or -1 when the context is ending (or any other failure). */
+static int recv_message(void *from, zmq_msg_t *f, int *n)
+{
+    int more = 1;
+    *n = 0;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, from, 0) < 0) {
+            zmq_msg_close(&m);
+            if (zmq_errno() == EINTR) continue;
+            for (int i = 0; i < *n; i++) zmq_msg_close(&f[i]);
+            *n = 0;
+            return -1;
+        }
+        more = zmq_msg_more(&m);
+        if (*n < MAX_FRAMES) f[(*n)++] = m;
+        else zmq_msg_close(&m);
+    }
+    return 0;
+}
+
+/* F[0..N) sent on TO without waiting: a peer whose queue is full loses the message
+ * (a ROUTER drops it by itself; a DEALER says EAGAIN at the first frame).  The frames
+ * are closed either way. */
+static void send_message(void *to, zmq_msg_t *f, int n)
+{
+    int i = 0;
+    for (; i < n; i++)
+        if (zmq_msg_send(&f[i], to, (i + 1 < n ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) break;
+    for (; i < n; i++) zmq_msg_close(&f[i]);
+}
+
+static void *run(void *arg)
+{
+    struct heartbeat *h = arg;
+    int ready = 0; /* the child's heartbeat has answered the probe */
+    /* queued until the child binds its heartbeat (the DEALER connects on its own) */
+    zmq_send(h->child, PROBE, sizeof PROBE - 1, ZMQ_DONTWAIT);
+    zmq_pollitem_t items[2] = {{h->client, 0, ZMQ_POLLIN, 0}, {h->child, 0, ZMQ_POLLIN, 0}};
+    zmq_msg_t f[MAX_FRAMES];
+    int n;
+    for (;;) {
+        if (zmq_poll(items, 2, -1) < 0) {
+            if (zmq_errno() == EINTR) continue;
+            break; /* ETERM: the context is shut down */
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            if (recv_message(h->client, f, &n)) break;
+            send_message(ready ? h->child : h->client, f, n); /* on, or echoed while it starts */
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            if (recv_message(h->child, f, &n)) break;
+            if (n == 1 && zmq_msg_size(&f[0]) == sizeof PROBE - 1 &&
+                memcmp(zmq_msg_data(&f[0]), PROBE, sizeof PROBE - 1) == 0) {
+                ready = 1;
+                zmq_msg_close(&f[0]);
+            } else {
+                send_message(h->client, f, n);
+            }
+        }
+    }
+    int zero = 0;
+    zmq_setsockopt(h->client, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(h->child, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(h->client);
+    zmq_close(h->child);
+    return NULL;
+}
+
+struct heartbeat *heartbeat_start(void *client, void *child, char *err, size_t errlen)
+{
+    struct heartbeat *h = malloc(sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "heartbeat: out of memory");
+        return NULL;
+    }
+    h->client = client;
+    h->child = child;
+    int rc = pthread_create(&h->thread, NULL, run, h);
+    if (rc) { /* returned: errno is not it */
+        snprintf(err, errlen, "heartbeat thread: %s", strerror(rc));
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void heartbeat_join(struct heartbeat *hb)
+{
+    if (!hb) return;
+    pthread_join(hb->thread, NULL);
+    free(hb);
+}

@@ -1,0 +1,34 @@
+/* heartbeat.h — the stage kernel's heartbeat: Jupyter's pings passed on to the wrapped
+ * kernel's heartbeat and its echoes passed back, once that kernel has answered.
+ *
+ * Owns: the thread that serves Jupyter's heartbeat socket (a ROUTER) and the DEALER
+ * to the child's heartbeat.  Why both ways:
+ *   - Passed on, a ping is answered only while the wrapped kernel answers it: one
+ *     frozen whole (SIGSTOP, `docker pause`, a debugger attached) goes unanswered, as
+ *     it does alone, and a client that watches the heartbeat (jupyter console
+ *     --existing, a KernelClient without a manager) sees it.  An echo of our own hid it.
+ *   - But the stage kernel writes a connection file it completes before its child has
+ *     bound anything, where ipykernel alone writes it once its heartbeat is bound; and
+ *     jupyter_client's wait_for_ready (without a manager) takes one second without an
+ *     echo for a kernel that died.  So until the child's heartbeat has answered a
+ *     probe of ours, pings are echoed here, as ipykernel's would be by then.
+ * Sends never block: a message past libzmq's 1,000 a peer is dropped, as ipykernel's
+ * heartbeat drops it, so a client that pings and never reads cannot grow us.
+ */
+#ifndef NBSTAGE_HEARTBEAT_H
+#define NBSTAGE_HEARTBEAT_H
+
+#include <stddef.h>
+
+struct heartbeat;
+
+/* Starts the thread on CLIENT (Jupyter's heartbeat, a bound ROUTER) and CHILD (a
+ * DEALER connected to the child's heartbeat), which it takes and closes at its end.
+ * NULL and ERR when the thread cannot start (the sockets are then still the caller's). */
+struct heartbeat *heartbeat_start(void *client, void *child, char *err, size_t errlen);
+
+/* Waits for the thread, which ends once the sockets' context is shut down
+ * (zmq_ctx_shutdown), and frees HB.  NULL: nothing. */
+void heartbeat_join(struct heartbeat *hb);
+
+#endif
