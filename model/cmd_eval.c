@@ -58,7 +58,26 @@ static void usage(FILE *to)
 "stage, or none of them in CELLS.jsonl (as `label --gold`; nothing written).\n");
 }
 
-int cmd_eval(int argc, char **argv)
+/* What a run reads, writes and counts. */
+struct eval_run {
+    const char *model_path, *gold_path, *svg, *errors_path, *cells_path;
+    int predictions, quiet, from_stdin;
+    struct gold g;
+    nbs_model *m;           /* NULL with --predictions */
+    FILE *in, *errf;        /* errf: --errors' file, or NULL */
+    struct outfile eo;      /* --errors: written atomically, committed only on success */
+    struct gold_seen seen;  /* the gold cells met, and their sources */
+    char *first_id;         /* the cells' first id, to show when none matches */
+    char *src;              /* the current line's source, when read */
+    size_t len;
+    struct context_trail trail;
+    struct confusion conf;
+    struct label_doubt doubt; /* the hand labels' own doubt */
+    long scored, dup;
+};
+
+/* The options into R; EXIT_OK to go on, else the exit code (--help, a usage error). */
+static int eval_options(struct eval_run *r, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'}, {"gold", required_argument, 0, 'g'},
@@ -66,337 +85,340 @@ int cmd_eval(int argc, char **argv)
         {"predictions", no_argument, 0, 'p'}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
-    const char *model_path = NULL, *gold_path = NULL, *svg = NULL, *errors_path = NULL;
-    int predictions = 0, quiet = 0, c;
+    int c;
     optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     while ((c = getopt_long(argc, argv, "m:g:qh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'm': model_path = optarg; break;
-        case 'g': gold_path = optarg; break;
-        case 's': svg = optarg; break;
-        case 'e': errors_path = optarg; break;
-        case 'p': predictions = 1; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
+        case 'm': r->model_path = optarg; break;
+        case 'g': r->gold_path = optarg; break;
+        case 's': r->svg = optarg; break;
+        case 'e': r->errors_path = optarg; break;
+        case 'p': r->predictions = 1; break;
+        case 'q': r->quiet = 1; break;
+        case 'h': usage(stdout); return -1;
         default: return cmd_usage_error_fn(argv[0], usage);
         }
     }
-    if (optind != argc - 1 || !gold_path || (predictions && model_path)) {
-        if (!gold_path) fprintf(stderr, "nbstage eval: no --gold LABELS.tsv given\n");
-        else if (predictions && model_path)
+    const char *what = r->predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl";
+    if (optind != argc - 1 || !r->gold_path || (r->predictions && r->model_path)) {
+        if (!r->gold_path) fprintf(stderr, "nbstage eval: no --gold LABELS.tsv given\n");
+        else if (r->predictions && r->model_path)
             fprintf(stderr, "nbstage eval: --predictions scores the file's own stages: no --model with it\n");
-        else if (optind > argc - 1) fprintf(stderr, "nbstage eval: no %s given\n", predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl");
-        else fprintf(stderr, "nbstage eval: one %s, not %d files\n", predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl", argc - optind);
+        else if (optind > argc - 1) fprintf(stderr, "nbstage eval: no %s given\n", what);
+        else fprintf(stderr, "nbstage eval: one %s, not %d files\n", what, argc - optind);
         return cmd_usage_error_fn(argv[0], usage);
     }
     /* '-' is stdin, as for label, train and classify (`label cells.jsonl | eval
      * --predictions --gold G -`) */
-    int from_stdin = !strcmp(argv[optind], "-");
-    const char *cells_path = from_stdin ? "<stdin>" : argv[optind];
+    r->from_stdin = !strcmp(argv[optind], "-");
+    r->cells_path = r->from_stdin ? "<stdin>" : argv[optind];
     /* The picture is written last: checked now, as label and train check theirs, so
      * that a missing folder is not found after the report has been printed. */
     nb_error ce;
-    if (svg && outfile_check(svg, &ce)) { fprintf(stderr, "nbstage eval: %s\n", ce.msg); return EXIT_USAGE; }
+    if (r->svg && outfile_check(r->svg, &ce)) { fprintf(stderr, "nbstage eval: %s\n", ce.msg); return EXIT_USAGE; }
     /* --errors is committed after the picture: it would replace it */
-    if (svg && errors_path && outfile_same(svg, errors_path)) {
+    if (r->svg && r->errors_path && outfile_same(r->svg, r->errors_path)) {
         fprintf(stderr, "nbstage eval: --svg %s and --errors %s are the same file: the second would replace "
-                        "the first\n", svg, errors_path);
+                        "the first\n", r->svg, r->errors_path);
         return EXIT_USAGE;
     }
     /* an output over an input (--errors cells.jsonl, --svg m.nbsm): the cells, the hand
      * labels or the model lost; the cells piped in (`- --errors c.jsonl < c.jsonl`) too */
-    if (!predictions && !model_path) model_path = model_default_path();
-    const char *ins[] = {cells_path, gold_path, model_path};
-    const char *in_opt[] = {predictions ? "PREDICTIONS.jsonl" : "CELLS.jsonl", "--gold", "--model"};
-    const char *outs[] = {svg, errors_path}, *out_opt[] = {"--svg", "--errors"};
+    if (!r->predictions && !r->model_path) r->model_path = model_default_path();
+    const char *ins[] = {r->cells_path, r->gold_path, r->model_path};
+    const char *in_opt[] = {what, "--gold", "--model"};
+    const char *outs[] = {r->svg, r->errors_path}, *out_opt[] = {"--svg", "--errors"};
     for (size_t i = 0; i < 3; i++)
         for (size_t k = 0; k < 2; k++)
             if (outs[k] && ins[i] &&
-                (i == 0 && from_stdin ? outfile_is_stdin(outs[k]) : outfile_same(outs[k], ins[i]))) {
+                (i == 0 && r->from_stdin ? outfile_is_stdin(outs[k]) : outfile_same(outs[k], ins[i]))) {
                 fprintf(stderr, "nbstage eval: %s %s and %s %s are the same file: the output would replace the "
                                 "input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
                 return EXIT_USAGE;
             }
+    return EXIT_OK;
+}
 
+/* The gold file, the model, the input and --errors' file opened into R; 0, or -1 said. */
+static int eval_open(struct eval_run *r)
+{
     char err[NB_ERROR_MAX];
-    struct gold g;
-    if (gold_load(&g, gold_path, err, sizeof err)) { fprintf(stderr, "nbstage eval: %s\n", err); return EXIT_USAGE; }
-    nbs_model *m = NULL;
-    if (!predictions) {
-        if (!model_path) {
+    if (gold_load(&r->g, r->gold_path, err, sizeof err)) { fprintf(stderr, "nbstage eval: %s\n", err); return -1; }
+    if (!r->predictions) {
+        if (!r->model_path) {
             fprintf(stderr, "nbstage eval: no model: give --model FILE (no share/default.nbsm beside the program)\n");
-            gold_free(&g);
-            return EXIT_USAGE;
+            return -1;
         }
-        if (!(m = model_load(model_path, err, sizeof err))) {
-            fprintf(stderr, "nbstage eval: %s\n", err);
-            gold_free(&g);
-            return EXIT_USAGE;
-        }
+        if (!(r->m = model_load(r->model_path, err, sizeof err))) { fprintf(stderr, "nbstage eval: %s\n", err); return -1; }
     }
-    FILE *in = from_stdin ? stdin : fopen(cells_path, "r");
-    FILE *errf = NULL;
-    struct outfile eo = {0}; /* --errors: written atomically, committed only on success */
-    nb_error oe;
-    struct gold_seen seen = {0};
-    int seen_ok = gold_seen_init(&seen, &g) == 0;
-    char *first_id = NULL; /* the cells' first id, to show when none matches */
-    char *src = NULL; /* the line's source, when read */
-    struct context_trail trail = {0};
-    int rc = EXIT_USAGE;
-    if (!in) { char why[512]; fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", cells_path, nb_path_strerror(cells_path, errno, why, sizeof why)); goto out; }
-    if (!seen_ok) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
-    if (errors_path) {
-        if (outfile_open(&eo, errors_path, &oe)) {
-            fprintf(stderr, "nbstage eval: %s\n", oe.msg);
-            goto out;
-        }
-        errf = eo.f;
+    if (!(r->in = r->from_stdin ? stdin : fopen(r->cells_path, "r"))) {
+        char why[512];
+        fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", r->cells_path,
+                nb_path_strerror(r->cells_path, errno, why, sizeof why));
+        return -1;
     }
-    if (errf) fprintf(errf, "cell_id\ttrue\tpredicted\tconfidence\n");
+    if (gold_seen_init(&r->seen, &r->g)) { fprintf(stderr, "nbstage eval: out of memory\n"); return -1; }
+    if (r->errors_path) {
+        nb_error oe;
+        if (outfile_open(&r->eo, r->errors_path, &oe)) { fprintf(stderr, "nbstage eval: %s\n", oe.msg); return -1; }
+        r->errf = r->eo.f;
+        fprintf(r->errf, "cell_id\ttrue\tpredicted\tconfidence\n");
+    }
+    return 0;
+}
 
-    struct confusion conf;
-    memset(&conf, 0, sizeof conf);
-    struct label_doubt doubt; /* the hand labels' own doubt */
-    memset(&doubt, 0, sizeof doubt);
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
-    long scored = 0, dup = 0;
-    while ((n = getline(&line, &cap, in)) >= 0) {
-        lineno++;
-        if (jsonl_blank(line, (size_t)n)) continue;
-        if (jsonl_bom(line, (size_t)n)) {
-            fprintf(stderr, "nbstage eval: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", cells_path, lineno,
-                    lineno == 1 ? "file" : "line");
-            free(line);
-            goto out;
-        }
-        json_error_t je;
-        json_t *o = nb_json_loadb_lenient(line, (size_t)n, JSON_ALLOW_NUL, &je);
-        if (!o) nb_json_reason(&je); /* one line, no escapes */
-        const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
-        if (id && !first_id && !(first_id = strdup(id))) {
-            fprintf(stderr, "nbstage eval: out of memory\n");
-            json_decref(o);
-            free(line);
-            goto out;
-        }
-        if (!id) {
-            fprintf(stderr, "nbstage eval: %s:%zu: %s\n", cells_path, lineno, o ? "no string \"id\"" : je.text);
-            json_decref(o);
-            free(line);
-            goto out;
-        }
-        /* A context model reads each cell after its predecessor: every line is one, gold or not. */
-        free(src);
-        src = NULL;
-        const char *prev = NULL;
-        size_t len = 0, plen = 0;
-        json_t *sv = json_object_get(o, "source");
-        if (m && model_reads_context(m) && sv && jsonl_is_text(sv) &&
-            (!(src = nb_cell_source(o, &len)) ||
-             context_trail_next(&trail, trainread_context_group(json_string_value(json_object_get(o, "notebook")), id),
-                                src, len, &prev, &plen))) {
-            fprintf(stderr, "nbstage eval: out of memory\n");
-            json_decref(o);
-            free(line);
-            goto out;
-        }
-        const struct gold_row *row = gold_find(&g, id);
-        if (!row || row->label == STAGE_NONE) { json_decref(o); continue; }
-        /* the same cell again is scored once; another cell under its id is refused */
-        if (sv && jsonl_is_text(sv) && !src && !(src = nb_cell_source(o, &len))) {
-            fprintf(stderr, "nbstage eval: out of memory\n");
-            json_decref(o);
-            free(line);
-            goto out;
-        }
-        /* --predictions without sources (classify's and label's lines): two stages for
-         * one id are two cells under it, or one cell read two ways; either way its hand
-         * label cannot score both */
-        size_t first = 0;
-        const char *key = src, *stage = NULL;
-        size_t klen = len;
-        char *both = NULL; /* --predictions: the source's length and bytes (if any), the stage */
-        size_t slen = src ? len : 0;
-        if (predictions) {
-            json_t *st = json_object_get(o, "stage");
-            stage = json_is_string(st) ? json_string_value(st) : "null";
-            klen = sizeof slen + slen + strlen(stage);
-            if (!(both = malloc(klen))) {
-                fprintf(stderr, "nbstage eval: out of memory\n");
-                json_decref(o);
-                free(line);
-                goto out;
-            }
-            memcpy(both, &slen, sizeof slen);
-            if (slen) memcpy(both + sizeof slen, src, slen);
-            memcpy(both + sizeof slen + slen, stage, strlen(stage));
-            key = both;
-        }
-        int met = gold_seen_add(&seen, &g, row, lineno, key, klen, &first);
-        if (met == 2 && stage) { /* the same source met before: the stages differ */
-            const char *was = seen.src[row - g.rows];
-            size_t wlen;
-            memcpy(&wlen, was, sizeof wlen);
-            if (wlen != slen || memcmp(was + sizeof wlen, key + sizeof slen, slen)) stage = NULL;
-        }
-        free(both);
-        if (met < 0 || met == 2) {
-            if (met < 0) fprintf(stderr, "nbstage eval: out of memory\n");
-            else if (stage)
-                fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two predictions (%s): two cells under "
-                                "one id, or one read two ways; its hand label could go with either; ids must "
-                                "be unique, as one `nbstage ingest` run of their common folder gives them\n",
-                        cells_path, first, lineno, id);
-            else fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two sources (%s): its hand label could go "
-                                 "with either; ids must be unique, as one `nbstage ingest` run of their common "
-                                 "folder gives them\n", cells_path, first, lineno, id);
-            json_decref(o);
-            free(line);
-            goto out;
-        }
-        if (met) { dup++; json_decref(o); continue; }
-        int pred = STAGE_NONE;
-        float probs[N_STAGES] = {0};
-        if (predictions) {
-            json_t *st = json_object_get(o, "stage");
-            if (!st && !json_object_get(o, "error")) { /* classify's bad lines: no prediction */
-                fprintf(stderr, "nbstage eval: %s:%zu: no \"stage\" (is this `nbstage classify` or "
-                                "`nbstage label` output?)\n", cells_path, lineno);
-                json_decref(o);
-                free(line);
-                goto out;
-            }
-            if (st && !json_is_string(st) && !json_is_null(st)) { /* a class index, true, a list */
-                fprintf(stderr, "nbstage eval: %s:%zu: \"stage\" is not a stage key (a string such as \"train\") "
-                                "or null\n", cells_path, lineno);
-                json_decref(o);
-                free(line);
-                goto out;
-            }
-            pred = json_is_string(st) ? stage_from_key(json_string_value(st)) : STAGE_NONE;
-            if (pred == -2) {
-                fprintf(stderr, "nbstage eval: %s:%zu: unknown stage '%s'\n", cells_path, lineno, json_string_value(st));
-                json_decref(o);
-                free(line);
-                goto out;
-            }
-            if (pred >= 0) probs[pred] = (float)json_number_value(json_object_get(json_object_get(o, "probabilities"), stage_key[pred]));
-        } else {
-            if (!sv) {
-                fprintf(stderr, "nbstage eval: %s:%zu: no \"source\" (is this `nbstage ingest` output?)\n", cells_path, lineno);
-                json_decref(o);
-                free(line);
-                goto out;
-            }
-            if (!jsonl_is_text(sv)) { /* else scored as a blank cell, a quiet miss */
-                fprintf(stderr, "nbstage eval: %s:%zu: \"source\" is not a string or a list of strings\n", cells_path, lineno);
-                json_decref(o);
-                free(line);
-                goto out;
-            }
-            if (!src && !(src = nb_cell_source(o, &len))) {
-                fprintf(stderr, "nbstage eval: out of memory\n");
-                json_decref(o);
-                free(line);
-                goto out;
-            }
-            pred = model_classify_after(m, prev, plen, src, len, probs);
-            if (pred == MODEL_NO_MEMORY) { /* no answer: not a miss to score */
-                fprintf(stderr, "nbstage eval: out of memory\n");
-                json_decref(o);
-                free(line);
-                goto out;
-            }
-        }
-        confusion_add(&conf, row->label, pred);
-        label_doubt_add(&doubt, row, pred);
-        scored++;
-        /* a cell without a prediction: empty fields, not "none" (a hand label's stage) */
-        if (errf && pred != row->label && pred >= 0)
-            fprintf(errf, "%s\t%s\t%s\t%.3f\n", id, stage_key[row->label], stage_key[pred], probs[pred]);
-        else if (errf && pred != row->label)
-            fprintf(errf, "%s\t%s\t\t\n", id, stage_key[row->label]);
-        json_decref(o);
+/* ID's line, O, already met as SRC (or, --predictions, as its source and STAGE): 0 a
+ * first meeting, 1 the same cell again (counted, not scored), -1 when refused or out
+ * of memory (said).  One id with two sources is two cells under it; with two
+ * predictions and no sources (classify's and label's lines), two cells or one read two
+ * ways: either way its hand label cannot score both. */
+static int met_before(struct eval_run *r, const struct gold_row *row, json_t *o, const char *id, size_t lineno)
+{
+    size_t first = 0;
+    const char *key = r->src, *stage = NULL;
+    size_t klen = r->len, slen = r->src ? r->len : 0;
+    char *both = NULL; /* --predictions: the source's length and bytes (if any), the stage */
+    if (r->predictions) {
+        json_t *st = json_object_get(o, "stage");
+        stage = json_is_string(st) ? json_string_value(st) : "null";
+        klen = sizeof slen + slen + strlen(stage);
+        if (!(both = malloc(klen))) { fprintf(stderr, "nbstage eval: out of memory\n"); return -1; }
+        memcpy(both, &slen, sizeof slen);
+        if (slen) memcpy(both + sizeof slen, r->src, slen);
+        memcpy(both + sizeof slen + slen, stage, strlen(stage));
+        key = both;
     }
-    int read_errno = errno; /* getline's, before free may touch it */
-    free(line);
-    if (jsonl_read_failed(in)) { fprintf(stderr, "nbstage eval: %s: read error: %s\n", cells_path, strerror(read_errno)); goto out; }
+    int met = gold_seen_add(&r->seen, &r->g, row, lineno, key, klen, &first);
+    if (met == 2 && stage) { /* the same source met before: the stages differ */
+        const char *was = r->seen.src[row - r->g.rows];
+        size_t wlen;
+        memcpy(&wlen, was, sizeof wlen);
+        if (wlen != slen || memcmp(was + sizeof wlen, key + sizeof slen, slen)) stage = NULL;
+    }
+    free(both);
+    if (met < 0) fprintf(stderr, "nbstage eval: out of memory\n");
+    else if (met == 2 && stage)
+        fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two predictions (%s): two cells under "
+                        "one id, or one read two ways; its hand label could go with either; ids must "
+                        "be unique, as one `nbstage ingest` run of their common folder gives them\n",
+                r->cells_path, first, lineno, id);
+    else if (met == 2)
+        fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two sources (%s): its hand label could go "
+                        "with either; ids must be unique, as one `nbstage ingest` run of their common "
+                        "folder gives them\n", r->cells_path, first, lineno, id);
+    if (met < 0 || met == 2) return -1;
+    if (met) r->dup++;
+    return met ? 1 : 0;
+}
 
+/* The stage predicted for line O (its own with --predictions, else the model's, after
+ * PREV[0..PLEN)) into *PRED and PROBS; 0, or -1 said. */
+static int predict(struct eval_run *r, json_t *o, size_t lineno, const char *prev, size_t plen, int *pred,
+                   float *probs)
+{
+    *pred = STAGE_NONE;
+    if (r->predictions) {
+        json_t *st = json_object_get(o, "stage");
+        if (!st && !json_object_get(o, "error")) { /* classify's bad lines: no prediction */
+            fprintf(stderr, "nbstage eval: %s:%zu: no \"stage\" (is this `nbstage classify` or "
+                            "`nbstage label` output?)\n", r->cells_path, lineno);
+            return -1;
+        }
+        if (st && !json_is_string(st) && !json_is_null(st)) { /* a class index, true, a list */
+            fprintf(stderr, "nbstage eval: %s:%zu: \"stage\" is not a stage key (a string such as \"train\") "
+                            "or null\n", r->cells_path, lineno);
+            return -1;
+        }
+        *pred = json_is_string(st) ? stage_from_key(json_string_value(st)) : STAGE_NONE;
+        if (*pred == -2) {
+            fprintf(stderr, "nbstage eval: %s:%zu: unknown stage '%s'\n", r->cells_path, lineno, json_string_value(st));
+            return -1;
+        }
+        if (*pred >= 0)
+            probs[*pred] = (float)json_number_value(json_object_get(json_object_get(o, "probabilities"), stage_key[*pred]));
+        return 0;
+    }
+    json_t *sv = json_object_get(o, "source");
+    if (!sv) {
+        fprintf(stderr, "nbstage eval: %s:%zu: no \"source\" (is this `nbstage ingest` output?)\n", r->cells_path, lineno);
+        return -1;
+    }
+    if (!jsonl_is_text(sv)) { /* else scored as a blank cell, a quiet miss */
+        fprintf(stderr, "nbstage eval: %s:%zu: \"source\" is not a string or a list of strings\n", r->cells_path, lineno);
+        return -1;
+    }
+    if (!r->src && !(r->src = nb_cell_source(o, &r->len))) { fprintf(stderr, "nbstage eval: out of memory\n"); return -1; }
+    *pred = model_classify_after(r->m, prev, plen, r->src, r->len, probs);
+    if (*pred == MODEL_NO_MEMORY) { /* no answer: not a miss to score */
+        fprintf(stderr, "nbstage eval: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* One line of the input, LINE[0..N) at LINENO: scored if its id is a hand-labeled
+ * cell's; 0, or -1 said. */
+static int eval_line(struct eval_run *r, const char *line, size_t n, size_t lineno)
+{
+    if (jsonl_blank(line, n)) return 0;
+    if (jsonl_bom(line, n)) {
+        fprintf(stderr, "nbstage eval: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", r->cells_path, lineno,
+                lineno == 1 ? "file" : "line");
+        return -1;
+    }
+    json_error_t je;
+    json_t *o = nb_json_loadb_lenient(line, n, JSON_ALLOW_NUL, &je);
+    if (!o) nb_json_reason(&je); /* one line, no escapes */
+    const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+    int rc = -1;
+    if (id && !r->first_id && !(r->first_id = strdup(id))) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
+    if (!id) {
+        fprintf(stderr, "nbstage eval: %s:%zu: %s\n", r->cells_path, lineno, o ? "no string \"id\"" : je.text);
+        goto out;
+    }
+    /* A context model reads each cell after its predecessor: every line is one, gold or not. */
+    free(r->src);
+    r->src = NULL;
+    r->len = 0;
+    const char *prev = NULL;
+    size_t plen = 0;
+    json_t *sv = json_object_get(o, "source");
+    if (r->m && model_reads_context(r->m) && sv && jsonl_is_text(sv) &&
+        (!(r->src = nb_cell_source(o, &r->len)) ||
+         context_trail_next(&r->trail, trainread_context_group(json_string_value(json_object_get(o, "notebook")), id),
+                            r->src, r->len, &prev, &plen))) {
+        fprintf(stderr, "nbstage eval: out of memory\n");
+        goto out;
+    }
+    const struct gold_row *row = gold_find(&r->g, id);
+    if (!row || row->label == STAGE_NONE) { rc = 0; goto out; }
+    /* the same cell again is scored once; another cell under its id is refused */
+    if (sv && jsonl_is_text(sv) && !r->src && !(r->src = nb_cell_source(o, &r->len))) {
+        fprintf(stderr, "nbstage eval: out of memory\n");
+        goto out;
+    }
+    int met = met_before(r, row, o, id, lineno);
+    if (met) { rc = met > 0 ? 0 : -1; goto out; }
+    int pred;
+    float probs[N_STAGES] = {0};
+    if (predict(r, o, lineno, prev, plen, &pred, probs)) goto out;
+    confusion_add(&r->conf, row->label, pred);
+    label_doubt_add(&r->doubt, row, pred);
+    r->scored++;
+    /* a cell without a prediction: empty fields, not "none" (a hand label's stage) */
+    if (r->errf && pred != row->label && pred >= 0)
+        fprintf(r->errf, "%s\t%s\t%s\t%.3f\n", id, stage_key[row->label], stage_key[pred], probs[pred]);
+    else if (r->errf && pred != row->label)
+        fprintf(r->errf, "%s\t%s\t\t\n", id, stage_key[row->label]);
+    rc = 0;
+out:
+    json_decref(o);
+    return rc;
+}
+
+/* The scores printed (and --svg drawn); 0, or -1 said (nothing to score, or a write
+ * failed). */
+static int eval_report(struct eval_run *r)
+{
     long labeled = 0, none = 0, missing = 0;
-    for (size_t i = 0; i < g.n; i++) {
-        if (g.rows[i].label == STAGE_NONE) { none++; continue; }
+    for (size_t i = 0; i < r->g.n; i++) {
+        if (r->g.rows[i].label == STAGE_NONE) { none++; continue; }
         labeled++;
-        if (!gold_seen_met(&seen, i)) missing++;
+        if (!gold_seen_met(&r->seen, i)) missing++;
     }
     if (labeled == 0) { /* empty, the header alone, or only `none` rows */
-        fprintf(stderr, "nbstage eval: %s: no cell labeled with a stage\n", gold_path);
-        goto out;
+        fprintf(stderr, "nbstage eval: %s: no cell labeled with a stage\n", r->gold_path);
+        return -1;
     }
-    if (scored == 0) {
-        fprintf(stderr, "nbstage eval: none of the %ld hand-labeled cells of %s is in %s\n", labeled, gold_path, cells_path);
-        if (first_id) gold_mismatch_hint(stderr, "nbstage eval", &g, first_id);
-        goto out;
+    if (r->scored == 0) {
+        fprintf(stderr, "nbstage eval: none of the %ld hand-labeled cells of %s is in %s\n", labeled, r->gold_path,
+                r->cells_path);
+        if (r->first_id) gold_mismatch_hint(stderr, "nbstage eval", &r->g, r->first_id);
+        return -1;
     }
-    long total = confusion_total(&conf) + conf.unlabeled;
-    double acc_all = total ? (double)(conf.m[0][0] + conf.m[1][1] + conf.m[2][2] + conf.m[3][3] +
-                                      conf.m[4][4] + conf.m[5][5]) / (double)total : 0;
-    if (quiet && missing) /* the line below alone would pass for a score of every gold cell */
+    const struct confusion *conf = &r->conf;
+    long total = confusion_total(conf) + conf->unlabeled;
+    double acc_all = total ? (double)(conf->m[0][0] + conf->m[1][1] + conf->m[2][2] + conf->m[3][3] +
+                                      conf->m[4][4] + conf->m[5][5]) / (double)total : 0;
+    if (r->quiet && missing) /* the line below alone would pass for a score of every gold cell */
         fprintf(stderr, "nbstage eval: %ld of the %ld cells labeled in %s are not in %s: scored without them\n",
-                missing, labeled, gold_path, cells_path);
-    if (!quiet) {
-        if (m) printf("model: %s (%s)\n  %s\n", model_name(m), model_path, model_info(m));
-        else printf("predictions: %s\n", cells_path);
-        printf("gold: %s: %ld cells labeled, %ld labeled none (left out), %ld not in %s%s\n", gold_path,
-               labeled, none, missing, cells_path, dup ? " (duplicate ids ignored)" : "");
-        if (conf.unlabeled)
-            printf("coverage %.4f (%ld of %ld scored cells have a prediction)\n", confusion_coverage(&conf),
-                   confusion_total(&conf), total);
+                missing, labeled, r->gold_path, r->cells_path);
+    if (!r->quiet) {
+        if (r->m) printf("model: %s (%s)\n  %s\n", model_name(r->m), r->model_path, model_info(r->m));
+        else printf("predictions: %s\n", r->cells_path);
+        printf("gold: %s: %ld cells labeled, %ld labeled none (left out), %ld not in %s%s\n", r->gold_path,
+               labeled, none, missing, r->cells_path, r->dup ? " (duplicate ids ignored)" : "");
+        if (conf->unlabeled)
+            printf("coverage %.4f (%ld of %ld scored cells have a prediction)\n", confusion_coverage(conf),
+                   confusion_total(conf), total);
     }
     /* Both figures of this line count a cell without a prediction as wrong (as
      * sklearn does when "no prediction" is a label of its own); the report below is
      * over the predicted cells. */
-    printf("accuracy %.4f, macro-F1 %.4f over %ld cells", acc_all, confusion_macro_f1_all(&conf), total);
-    if (conf.unlabeled && !confusion_total(&conf))
+    printf("accuracy %.4f, macro-F1 %.4f over %ld cells", acc_all, confusion_macro_f1_all(conf), total);
+    if (conf->unlabeled && !confusion_total(conf))
         printf(" (no cell has a prediction)"); /* no "0.0000 over predicted ones" of none */
-    else if (conf.unlabeled)
+    else if (conf->unlabeled)
         printf(" (cells without a prediction count as wrong; %.4f and %.4f over predicted ones)",
-               confusion_accuracy(&conf), confusion_macro_f1(&conf));
+               confusion_accuracy(conf), confusion_macro_f1(conf));
     printf("\n");
-    if (!quiet) {
-        label_doubt_print(stdout, &doubt, scored, "");
+    if (!r->quiet) {
+        label_doubt_print(stdout, &r->doubt, r->scored, "");
         printf("\n");
-        metrics_print_report(stdout, &conf);
-        metrics_print_undefined(stdout, &conf);
+        metrics_print_report(stdout, conf);
+        metrics_print_undefined(stdout, conf);
         printf("\nconfusion matrix (rows: true, columns: predicted)\n");
-        metrics_print_confusion(stdout, &conf);
+        metrics_print_confusion(stdout, conf);
     }
-    if (svg) {
+    if (r->svg) {
         char title[256];
-        snprintf(title, sizeof title, "%s vs hand labels", m ? model_name(m) : "predictions");
+        snprintf(title, sizeof title, "%s vs hand labels", r->m ? model_name(r->m) : "predictions");
         char why[NB_ERROR_MAX];
-        if (metrics_write_confusion_svg(svg, &conf, title, why, sizeof why)) {
+        if (metrics_write_confusion_svg(r->svg, conf, title, why, sizeof why)) {
             fprintf(stderr, "nbstage eval: %s\n", why);
-            goto out;
+            return -1;
         }
     }
-    if (nb_stdout_flush("nbstage eval")) goto out;
-    rc = EXIT_OK;
-out:
-    if (in && in != stdin) fclose(in);
-    if (errf && rc != EXIT_OK) {
-        outfile_abort(&eo); /* the old file stays */
-    } else if (errf && outfile_commit(&eo, &oe)) {
-        fprintf(stderr, "nbstage eval: %s\n", oe.msg);
-        rc = EXIT_USAGE;
+    return nb_stdout_flush("nbstage eval") ? -1 : 0;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    struct eval_run r;
+    memset(&r, 0, sizeof r);
+    int rc = eval_options(&r, argc, argv);
+    if (rc) return rc < 0 ? EXIT_OK : rc; /* -1: --help was printed */
+    rc = EXIT_USAGE;
+    if (eval_open(&r)) goto out;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    int failed = 0;
+    while (!failed && (n = getline(&line, &cap, r.in)) >= 0) failed = eval_line(&r, line, (size_t)n, ++lineno) < 0;
+    int read_errno = errno; /* getline's, before free may touch it */
+    free(line);
+    if (failed) goto out;
+    if (jsonl_read_failed(r.in)) {
+        fprintf(stderr, "nbstage eval: %s: read error: %s\n", r.cells_path, strerror(read_errno));
+        goto out;
     }
-    gold_seen_free(&seen, &g);
-    free(first_id);
-    free(src);
-    context_trail_free(&trail);
-    model_free(m);
-    gold_free(&g);
+    if (eval_report(&r) == 0) rc = EXIT_OK;
+out:
+    if (r.in && r.in != stdin) fclose(r.in);
+    if (r.errf && rc != EXIT_OK) {
+        outfile_abort(&r.eo); /* the old file stays */
+    } else if (r.errf) {
+        nb_error oe;
+        if (outfile_commit(&r.eo, &oe)) {
+            fprintf(stderr, "nbstage eval: %s\n", oe.msg);
+            rc = EXIT_USAGE;
+        }
+    }
+    gold_seen_free(&r.seen, &r.g);
+    free(r.first_id);
+    free(r.src);
+    context_trail_free(&r.trail);
+    model_free(r.m);
+    gold_free(&r.g);
     return rc;
 }
