@@ -34,6 +34,7 @@
 #include "labeling/stage.h"
 #include "labeling/weaklabel.h"
 #include "model/commands.h"
+#include "nbformat/clock.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
@@ -209,7 +210,7 @@ int label_cells(const struct label_opts *o)
         fprintf(stderr, "nbstage label: %s: cannot open: %s\n", o->input, nb_path_strerror(o->input, errno, why, sizeof why));
         goto out;
     }
-    double t0 = label_now();
+    double t0 = nb_now();
     size_t skipped = 0;
     int rd = cells_read(in, inname, &cells, &n, &skipped);
     total = n;
@@ -273,7 +274,7 @@ int label_cells(const struct label_opts *o)
         total = n + n_sub;
         if (added < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
     }
-    double t1 = label_now();
+    double t1 = nb_now();
 
     votes = malloc((total ? total : 1) * (size_t)m);
     info = calloc(total ? total : 1, sizeof *info);
@@ -353,9 +354,9 @@ int label_cells(const struct label_opts *o)
         struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0, 0, STAGE_NONE, 0, 0 };
         lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
     }
-    double t2 = label_now();
+    double t2 = nb_now();
     if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
-    double t3 = label_now();
+    double t3 = nb_now();
     /* predict once per distinct pattern */
     pproba = malloc((st.n ? st.n : 1) * LM_K * sizeof *pproba);
     ppred = malloc((st.n ? st.n : 1) * sizeof *ppred);
@@ -405,7 +406,7 @@ int label_cells(const struct label_opts *o)
     /* -o is committed at the end, with the report (labelout_flush) */
     if (out == stdout && nb_stdout_flush("nbstage label")) goto out;
     out = NULL;
-    double t4 = label_now();
+    double t4 = nb_now();
 
     if (o->gold) {
         gold_ix = malloc((n ? n : 1) * sizeof *gold_ix);

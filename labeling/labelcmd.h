@@ -3,13 +3,11 @@
  * label model, and labelmatrix.c, `--votes`, the label model alone on a matrix.
  *
  * Owns: the options as parsed and checked (the outputs checked writable and distinct
- * from each other and from the inputs, --min-confidence's default for the mode set),
- * and the run's clocks for the timing lines of the LF analysis.
+ * from each other and from the inputs, --min-confidence's default for the mode set).
+ * (The timing lines of the LF analysis read nbformat/clock.h.)
  */
 #ifndef NBSTAGE_LABELCMD_H
 #define NBSTAGE_LABELCMD_H
-
-#include <time.h>
 
 struct label_opts {
     const char *rules[16];
@@ -22,18 +20,5 @@ struct label_opts {
 int label_cells(const struct label_opts *o);
 int label_matrix(const struct label_opts *o);
 
-static inline double label_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static inline double label_cpu_now(void) /* process CPU time, all threads: honest on a busy machine */
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 #endif

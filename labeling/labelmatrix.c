@@ -21,6 +21,7 @@
 #include "labeling/stage.h"
 #include "labeling/weaklabel.h"
 #include "model/commands.h"
+#include "nbformat/clock.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
@@ -125,7 +126,7 @@ int label_matrix(const struct label_opts *o)
     memset(&model, 0, sizeof model);
     FILE *out = NULL;
     struct outfile oo = {0}, ro = {0};
-    double t0 = label_now();
+    double t0 = nb_now();
     char *b = slurp(o->votes, &len);
     if (!b) return EXIT_USAGE;
     int prc = parse_matrix(o->votes, b, len, &v, &n, &m);
@@ -174,17 +175,17 @@ int label_matrix(const struct label_opts *o)
             goto out;
         }
     }
-    double t1 = label_now(), c1 = label_cpu_now();
+    double t1 = nb_now(), c1 = nb_cpu_now();
     pat = malloc(n * sizeof *pat);
     if (!pat || lm_stats_init(&st, m) < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
     for (size_t i = 0; i < n; i++)
         if ((pat[i] = lm_stats_add(&st, v + i * (size_t)m, 1.0)) < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-    double t1b = label_now();
+    double t1b = nb_now();
     struct lm_options lo;
     lm_options_default(&lo);
     lo.threads = o->jobs;
     if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
-    double t2 = label_now(), c2 = label_cpu_now();
+    double t2 = nb_now(), c2 = nb_cpu_now();
     pproba = malloc((st.n ? st.n : 1) * LM_K * sizeof *pproba);
     ppred = malloc((st.n ? st.n : 1) * sizeof *ppred);
     if (!pproba || !ppred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
@@ -202,7 +203,7 @@ int label_matrix(const struct label_opts *o)
         if (ppred[p] >= 0 && (pproba[p * LM_K + ppred[p]] < o->min_conf || weak_top_tied(pproba + p * LM_K, ppred[p])))
             ppred[p] = -1;
     }
-    double t3 = label_now(), c3 = label_cpu_now();
+    double t3 = nb_now(), c3 = nb_cpu_now();
     out = o->output ? labelout_open(&oo, o->output, "labels") : stdout;
     if (!out) goto out;
     for (size_t i = 0; i < n; i++) {
@@ -218,7 +219,7 @@ int label_matrix(const struct label_opts *o)
     /* -o is committed at the end, with the report (labelout_flush) */
     if (out == stdout && nb_stdout_flush("nbstage label")) goto out;
     out = NULL;
-    double t4 = label_now();
+    double t4 = nb_now();
     /* as in label_cells: a report to a file is committed with the labels, one to
      * stderr is written once they are in place */
     FILE *rep = stderr;

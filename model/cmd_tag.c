@@ -26,6 +26,7 @@
 #include "model/tagfind.h"
 #include "model/tagrun.h"
 #include "model/workers.h"
+#include "nbformat/clock.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
@@ -82,13 +83,6 @@ static void usage(FILE *to)
             "  -h, --help            this help\n\n"
             "exit: 0 done (or nothing stale), 1 --check found missing or stale tags,\n"
             "2 usage error, or some notebook (or folder) could not be read or written.\n");
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* BRIEF (-q): the notebooks' line alone, which says what failed or was not done. */
@@ -292,9 +286,9 @@ int cmd_tag(int argc, char **argv)
         }
     }
 
-    double t0 = now();
+    double t0 = nb_now();
     int threads = tagrun_all(&r);
-    double secs = now() - t0;
+    double secs = nb_now() - t0;
     if (!r.opt.quiet || r.failed || r.folders_failed || r.skipped || r.sync_failed)
         print_summary(&r, secs, threads, r.opt.quiet);
     nb_walk_say_leftovers("nbstage tag");

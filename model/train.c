@@ -27,13 +27,7 @@
 #include "model/adam.h"
 #include "model/curves.h"
 #include "model/lstm.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "nbformat/clock.h"
 
 static int argmax(const float *v, int n)
 {
@@ -256,7 +250,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     int status = 0, wait = 0, have_best = 0;
     double best_acc = -1;
     for (int epoch = 1; epoch <= cfg->max_epochs; epoch++) {
-        double t0 = now_seconds(), loss_sum = 0;
+        double t0 = nb_now(), loss_sum = 0;
         long right = 0, seen = 0;
         for (int i = train->n - 1; i > 0; i--) {   /* Fisher-Yates */
             int j = (int)(lstm_rng_next(&rng) % (uint64_t)(i + 1)), tmp = t.order[i];
@@ -301,7 +295,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             status = -1;
             break;
         }
-        cp->seconds = now_seconds() - t0;
+        cp->seconds = nb_now() - t0;
         /* Diverged (overflow; e.g. gradients exploding through many padding steps of
          * a small LSTM under strong recurrent dropout): this epoch's weights are not
          * numbers, so it ends the run and never counts as the best. */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "model/commands.h"
+#include "nbformat/clock.h"
 #include "nbformat/cpus.h"
 #include "nbformat/fileonce.h"
 #include "nbformat/ingest.h"
@@ -280,13 +281,6 @@ static int sink(size_t i, const char *lines, size_t len, const char *error, void
     return 0;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 static void print_stats(const struct ingest_stats *st, long groups, long again, double secs)
@@ -378,7 +372,7 @@ int cmd_ingest(int argc, char **argv)
             return EXIT_USAGE;
         }
 
-    double t0 = now();
+    double t0 = nb_now();
     struct walk_ctx wc = {0};
     for (int a = optind; a < argc && !wc.oom; a++) {
         wc.cur_arg = a;
@@ -468,7 +462,7 @@ int cmd_ingest(int argc, char **argv)
         free(sc.bad[i]);
     }
     free(sc.bad);
-    if (!quiet) print_stats(&st, count_groups(&wc, sc.read), wc.again, now() - t0);
+    if (!quiet) print_stats(&st, count_groups(&wc, sc.read), wc.again, nb_now() - t0);
     free(sc.read);
     if (st.bad || wc.io_errors) {
         /* the reason for exit 2, said even with -q (the bad notebooks are) */

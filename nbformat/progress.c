@@ -1,5 +1,7 @@
 /* progress.c — the terminal progress bar (see progress.h). */
 #include "nbformat/progress.h"
+
+#include "nbformat/clock.h"
 #include "nbformat/notebook.h"
 
 #include <stdio.h>
@@ -7,13 +9,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* The terminal's width: its own, else COLUMNS, else 80. */
 static int columns(void)
@@ -31,7 +26,7 @@ void progress_start(struct progress *p, const char *what, long total, int quiet)
     p->total = total;
     p->tty = !quiet && isatty(STDERR_FILENO);
     p->cols = p->tty ? columns() : 80;
-    p->start = now();
+    p->start = nb_now();
     p->last_draw = 0;
 }
 
@@ -53,7 +48,7 @@ static void put(struct progress *p, const char *line)
 /* Called with the lock held. */
 static void draw(struct progress *p, int force)
 {
-    double t = now();
+    double t = nb_now();
     if (!force && t - p->last_draw < 0.1) return;
     p->last_draw = t;
     char line[160], tail[96];
