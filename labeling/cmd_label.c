@@ -121,17 +121,11 @@ static const char usage[] =
  * --min-confidence 0 labels every cell with a vote. */
 #define DEFAULT_MIN_CONFIDENCE 0.4
 
-static int default_jobs(void)
-{
-    int n = cpus_usable();
-    return n > 8 ? 8 : n;
-}
-
 int cmd_label(int argc, char **argv)
 {
     struct label_opts o;
     memset(&o, 0, sizeof o);
-    o.jobs = default_jobs();
+    o.jobs = cpus_usable_up_to(8);
     o.min_conf = -1; /* the mode's default below */
     enum { O_RULES = 256, O_NODEF, O_GOLD, O_REPORT, O_SVG, O_VOTES, O_TRUTH, O_MINCONF, O_STATEMENTS, O_PROFILE };
     static const struct option lopts[] = {

@@ -311,12 +311,6 @@ static void print_stats(const struct ingest_stats *st, long groups, long again, 
             ratio((double)(st->notebooks + st->bad), secs), ratio((double)st->bytes / 1e6, secs));
 }
 
-static int default_jobs(void)
-{
-    int n = cpus_usable();
-    return n > 8 ? 8 : n;
-}
-
 int cmd_ingest(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -327,7 +321,7 @@ int cmd_ingest(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *outpath = NULL;
-    int quiet = 0, jobs = default_jobs(), c;
+    int quiet = 0, jobs = cpus_usable_up_to(8), c;
     char *end;
     optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     while ((c = getopt_long(argc, argv, "o:j:qh", opts, NULL)) != -1) {

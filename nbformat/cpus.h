@@ -12,4 +12,12 @@
 /* The CPUs this process may run on, at least 1. */
 int cpus_usable(void);
 
+/* cpus_usable(), at most CAP: a command's default -j where more threads buy nothing
+ * (ingest's and label's 8). */
+static inline int cpus_usable_up_to(int cap)
+{
+    int n = cpus_usable();
+    return n > cap ? cap : n;
+}
+
 #endif
