@@ -8,8 +8,10 @@
 #include "labeling/labelmodel.h"
 #include "labeling/stage.h"
 
-/* S[0..LEN) as a JSON string; a NUL inside (JSON's \u0000, which a source may hold)
- * is written as \u0000, not taken for the end: a statement's "source" was cut there. */
+/* S[0..LEN) as a JSON string, escaped as Python's json.dumps(ensure_ascii=False) and
+ * ingest (nbformat/ingest.c) escape it; a NUL inside (JSON's \u0000, which a source
+ * may hold) is written as \u0000, not taken for the end: a statement's "source" was
+ * cut there. */
 static void put_json_mem(FILE *f, const char *s, size_t len)
 {
     fputc('"', f);
@@ -24,6 +26,8 @@ static void put_json_mem(FILE *f, const char *s, size_t len)
         case '\n': fputs("\\n", f); break;
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
+        case '\b': fputs("\\b", f); break;
+        case '\f': fputs("\\f", f); break;
         default: fprintf(f, "\\u%04x", *p);
         }
     }

@@ -350,6 +350,13 @@ def test_statements_keep_a_nul_in_their_source(tmp_path):
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x["id"] for x in lines] == ["z#0", "z#0.s0", "z#0.s1"]
     assert "".join(x["source"] for x in lines[1:]) == src, lines
+    # control characters escaped as Python's json.dumps and ingest escape them
+    src = 'x = 1\nprint("\b\f\x01")'
+    cells.write_text(json.dumps({"id": "z#0", "source": src}) + "\n")
+    r = run(["label", "-q", "--statements", cells])
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.splitlines()[-1]
+    assert json.dumps('print("\b\f\x01")') in last, last
 
 
 def test_statements_of_cells_no_lf_votes_get_probabilities_that_sum_to_1(tmp_path):
