@@ -164,6 +164,70 @@ static int bad_posterior(const char *id, const double *p)
     return -1;
 }
 
+/* The data-flow evidence (flow.h) and the context LFs (lfset_context) added to the
+ * VOTES of CELLS[0..N) (whole cells, in notebook order) and of their statements
+ * CELLS[N..TOTAL), and the cells' vote patterns counted into ST (PAT[i]: cell i's).
+ * 0, or -1 when out of memory. */
+static int context_votes(const struct lfset *lfs, const struct label_cell *cells, size_t n, size_t total,
+                         int jobs, signed char *votes, struct lf_cellinfo *info, struct lm_stats *st, long *pat)
+{
+    int m = lfs->n, rc = -1;
+    unsigned char *results = malloc(total ? total : 1); /* per row: reads a model's results */
+    unsigned char *trained = malloc(n ? n : 1);   /* per cell: its rules call it train */
+    unsigned char *modelling = malloc(n ? n : 1); /* its rules call it prep, train or evaluate */
+    unsigned char *stage1 = malloc(n ? n : 1);    /* 1 + its rules' majority stage, or 0 */
+    unsigned char *helpers = malloc(n ? n : 1);   /* 1 + the stage of the helpers it only calls, or 0 */
+    unsigned char *kept = malloc(n ? n : 1);      /* FLOW_UNKEPT, FLOW_FEEDS_MODEL or 0 */
+    unsigned char *fits = malloc(n ? n : 1);      /* its rules call it prep or train (or it fits) */
+    unsigned char *kept_fit = malloc(n ? n : 1);  /* as kept, the readers only prep or train cells */
+    if (!results || !trained || !modelling || !stage1 || !helpers || !kept || !fits || !kept_fit) goto out;
+    /* the flow's cells that train (model_output) and that model (feeds_model's readers),
+     * by their rules' majority */
+    for (size_t i = 0; i < n; i++) {
+        int s = lfset_rule_majority(lfs, votes + i * (size_t)m);
+        trained[i] = s == STAGE_TRAIN;
+        stage1[i] = (unsigned char)(s + 1);
+        modelling[i] = s == STAGE_PREP || s == STAGE_TRAIN || s == STAGE_EVALUATE;
+        fits[i] = s == STAGE_PREP || s == STAGE_TRAIN;
+        if (s == STAGE_EVALUATE) {
+            int f = flow_fits_model(cells[i].src, cells[i].src_len);
+            if (f < 0) goto out;
+            fits[i] = (unsigned char)f;
+        }
+    }
+    if (flow_mark(cells, n, total, trained, jobs, results) < 0 ||
+        flow_mark_kept(cells, n, modelling, jobs, kept) < 0 || flow_mark_kept(cells, n, fits, jobs, kept_fit) < 0 ||
+        flow_mark_helpers(cells, n, stage1, jobs, helpers) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        signed char *v = votes + i * (size_t)m;
+        struct lf_context ctx = {.prev_stage = STAGE_NONE, .next_stage = STAGE_NONE, .reads_results = results[i],
+                                 .unkept = kept[i] == FLOW_UNKEPT, .feeds_model = kept[i] == FLOW_FEEDS_MODEL,
+                                 .helper_stage = (int)(helpers[i] & FLOW_HELPER_STAGE) - 1,
+                                 .calls_evaluate = !!(helpers[i] & FLOW_CALLS_EVALUATE),
+                                 .feeds_evaluate_only = kept[i] == FLOW_FEEDS_MODEL && kept_fit[i] != FLOW_FEEDS_MODEL};
+        if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
+            ctx.prev_stage = lf_majority(v - m, m);
+        if (i + 1 < n && cells_same_notebook(&cells[i], &cells[i + 1]))
+            ctx.next_stage = lfset_rule_majority(lfs, v + m);
+        lfset_context(lfs, &info[i], &ctx, v);
+        if ((pat[i] = lm_stats_add(st, v, 1.0)) < 0) goto out;
+    }
+    /* A statement has no neighbours: the context LFs see none, but for model_output,
+     * which follows the names from the notebook's first cell up to the statement.
+     * Statements are labeled by the model fitted on whole cells, not fitted on: they
+     * leave the cells' labels as they are without --statements. */
+    for (size_t i = n; i < total; i++) {
+        struct lf_context ctx = {.prev_stage = STAGE_NONE, .next_stage = STAGE_NONE, .reads_results = results[i],
+                                 .helper_stage = STAGE_NONE};
+        lfset_context(lfs, &info[i], &ctx, votes + i * (size_t)m);
+    }
+    rc = 0;
+out:
+    free(results); free(trained); free(modelling); free(stage1); free(helpers); free(kept); free(fits); free(kept_fit);
+    return rc;
+}
+
 int label_cells(const struct label_opts *o)
 {
     struct lfset lfs;
@@ -172,14 +236,6 @@ int label_cells(const struct label_opts *o)
     struct label_cell *cells = NULL;
     size_t n = 0, n_sub = 0, total = 0;
     signed char *votes = NULL;
-    unsigned char *results = NULL; /* per row: reads a model's results (flow.h) */
-    unsigned char *trained = NULL;   /* per cell: its rules call it train */
-    unsigned char *modelling = NULL; /* per cell: its rules call it prep, train or evaluate */
-    unsigned char *stage1 = NULL;    /* per cell: 1 + its rules' majority stage, or 0 */
-    unsigned char *helpers = NULL;   /* per cell: 1 + the stage of the helpers it only calls, or 0 */
-    unsigned char *kept = NULL;      /* per cell: FLOW_UNKEPT, FLOW_FEEDS_MODEL or 0 (flow.h) */
-    unsigned char *fits = NULL;      /* per cell: its rules call it prep or train */
-    unsigned char *kept_fit = NULL;  /* per cell: as kept, the readers only prep or train cells */
     struct lf_cellinfo *info = NULL;
     long *pat = NULL;
     int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
@@ -295,65 +351,17 @@ int label_cells(const struct label_opts *o)
     }
     gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
     if (!o->quiet) say_idle_rules(&lfs, votes, total, o->no_default ? 1 : 2);
-    if (!(results = malloc(total ? total : 1)) || !(trained = malloc(n ? n : 1)) ||
-        !(modelling = malloc(n ? n : 1)) || !(kept = malloc(n ? n : 1)) ||
-        !(stage1 = malloc(n ? n : 1)) || !(helpers = malloc(n ? n : 1)) ||
-        !(fits = malloc(n ? n : 1)) || !(kept_fit = malloc(n ? n : 1))) {
-        fprintf(stderr, "nbstage label: out of memory\n");
-        goto out;
-    }
-    /* the flow's cells that train (model_output) and that model (feeds_model's readers),
-     * by their rules' majority */
-    for (size_t i = 0; i < n; i++) {
-        int s = lfset_rule_majority(&lfs, votes + i * (size_t)m);
-        trained[i] = s == STAGE_TRAIN;
-        stage1[i] = (unsigned char)(s + 1);
-        modelling[i] = s == STAGE_PREP || s == STAGE_TRAIN || s == STAGE_EVALUATE;
-        fits[i] = s == STAGE_PREP || s == STAGE_TRAIN;
-        if (s == STAGE_EVALUATE) {
-            int f = flow_fits_model(cells[i].src, cells[i].src_len);
-            if (f < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-            fits[i] = (unsigned char)f;
-        }
-    }
-    if (flow_mark(cells, n, total, trained, o->jobs, results) < 0 ||
-        flow_mark_kept(cells, n, modelling, o->jobs, kept) < 0 ||
-        flow_mark_kept(cells, n, fits, o->jobs, kept_fit) < 0 ||
-        flow_mark_helpers(cells, n, stage1, o->jobs, helpers) < 0) {
-        fprintf(stderr, "nbstage label: out of memory\n");
-        goto out;
-    }
     /* Context LFs and pattern counts, in input (notebook) order.  (A second round
      * taking the previous cell's stage from a first fit of the label model instead of
      * its votes was tried: no better on the development labels.) */
+    if (context_votes(&lfs, cells, n, total, o->jobs, votes, info, &st, pat)) {
+        fprintf(stderr, "nbstage label: out of memory\n");
+        goto out;
+    }
     struct lm_options lo;
     lm_options_default(&lo);
     lo.threads = o->jobs;
     lo.no_abstain_evidence = lfs.silent;
-    for (size_t i = 0; i < n; i++) {
-        signed char *v = votes + i * (size_t)m;
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], kept[i] == FLOW_UNKEPT,
-                                  kept[i] == FLOW_FEEDS_MODEL, (int)(helpers[i] & FLOW_HELPER_STAGE) - 1,
-                                  !!(helpers[i] & FLOW_CALLS_EVALUATE),
-                                  kept[i] == FLOW_FEEDS_MODEL && kept_fit[i] != FLOW_FEEDS_MODEL };
-        if (i > 0 && cells_same_notebook(&cells[i], &cells[i - 1]))
-            ctx.prev_stage = lf_majority(v - m, m);
-        if (i + 1 < n && cells_same_notebook(&cells[i], &cells[i + 1]))
-            ctx.next_stage = lfset_rule_majority(&lfs, v + m);
-        lfset_context(&lfs, &info[i], &ctx, v);
-        if ((pat[i] = lm_stats_add(&st, v, 1.0)) < 0) {
-            fprintf(stderr, "nbstage label: out of memory\n");
-            goto out;
-        }
-    }
-    /* A statement has no neighbours: the context LFs see none, but for model_output,
-     * which follows the names from the notebook's first cell up to the statement.
-     * Statements are labeled by the model fitted on whole cells, not fitted on: they
-     * leave the cells' labels as they are without --statements. */
-    for (size_t i = n; i < total; i++) {
-        struct lf_context ctx = { STAGE_NONE, STAGE_NONE, results[i], 0, 0, STAGE_NONE, 0, 0 };
-        lfset_context(&lfs, &info[i], &ctx, votes + i * (size_t)m);
-    }
     double t2 = nb_now();
     if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
     double t3 = nb_now();
@@ -484,7 +492,7 @@ out:
     outfile_abort(&oo); /* (nothing once committed) */
     outfile_abort(&ro);
     cells_free(cells, total);
-    free(votes); free(results); free(trained); free(modelling); free(kept); free(fits); free(kept_fit); free(stage1); free(helpers); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
+    free(votes); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
     free(gold_rows);
     free(pproba); free(ppred); free(sproba); free(spred);
     lm_stats_free(&st);
