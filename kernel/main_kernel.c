@@ -55,7 +55,7 @@ static nbs_model *load_model(const char *path, char *why, size_t cap)
 {
     if (!path) path = model_default_path();
     if (!path) {
-        snprintf(why, cap, "no model found (set NBSTAGE_MODEL or --model)");
+        snprintf(why, cap, "no model found: %s (set NBSTAGE_MODEL or --model)", model_default_missing());
     } else {
         nbs_model *m = model_load(path, why, cap);
         if (m) return m;

@@ -37,6 +37,7 @@
 #include "nbformat/clock.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
+#include "nbformat/sharefile.h"
 
 /* --profile: the LFs that took the longest, with where each is defined, its time in
  * all threads together, its share and its cost per cell; the rest summed. */
@@ -103,10 +104,13 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
     if (!o->no_default) {
         if (rules_default_path(path, sizeof path) < 0) {
             const char *env = getenv("NBSTAGE_RULES");
+            char where[4096];
             if (env && *env) /* it was set: say what is wrong with it, not to set it */
                 fprintf(stderr, "nbstage label: NBSTAGE_RULES=%s: cannot read: %s\n", env, strerror(errno));
             else
-                fprintf(stderr, "nbstage label: no default rule file (set NBSTAGE_RULES, or install share/rules.txt)\n");
+                fprintf(stderr, "nbstage label: no default rule file: %s is missing (reinstall nbstage, set "
+                                "NBSTAGE_RULES, or give --no-default-rules --rules FILE)\n",
+                        share_file_expected("rules.txt", where, sizeof where));
             return -1;
         }
         if (ruleset_load_file(&rs, path, err, sizeof err) < 0) {

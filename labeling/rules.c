@@ -706,8 +706,5 @@ int rules_default_path(char *out, size_t outlen)
 {
     const char *env = getenv("NBSTAGE_RULES");
     if (env && *env) { snprintf(out, outlen, "%s", env); return readable(out) ? 0 : -1; }
-    if (share_file_find("rules.txt", out, outlen) == 0) return 0;
-    /* a program copied away from its installation still finds an installed rule file */
-    snprintf(out, outlen, "/usr/local/share/nbstage/rules.txt");
-    return readable(out) ? 0 : -1;
+    return share_file_find("rules.txt", out, outlen);
 }

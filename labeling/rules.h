@@ -141,8 +141,9 @@ void rules_error_message(int code, char *out, size_t outlen);
 int rules_error_is_limit(int code);
 
 /* The default rule file: $NBSTAGE_RULES, else share/rules.txt found from the program's
- * own location (repository, build tree or installation: nbformat/sharefile.h), else
- * /usr/local/share/nbstage/rules.txt.  Writes the path into OUT; -1 when none is found. */
+ * own location (repository, build tree or installation: nbformat/sharefile.h; not
+ * another installation's, which may be another version's).  Writes the path into OUT;
+ * -1 when none is found. */
 int rules_default_path(char *out, size_t outlen);
 
 #endif

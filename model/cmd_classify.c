@@ -643,8 +643,8 @@ int cmd_classify(int argc, char **argv)
     }
     if (!model_path) model_path = model_default_path();
     if (!model_path) {
-        fprintf(stderr, "nbstage classify: no model: share/default.nbsm is not beside the program; "
-                        "give --model FILE or set NBSTAGE_MODEL\n");
+        fprintf(stderr, "nbstage classify: no model: %s (reinstall nbstage, or give --model FILE or set "
+                        "NBSTAGE_MODEL)\n", model_default_missing());
         return EXIT_USAGE;
     }
     char err[NB_ERROR_MAX];

@@ -146,7 +146,8 @@ static int eval_open(struct eval_run *r)
     if (gold_load(&r->g, r->gold_path, err, sizeof err)) { fprintf(stderr, "nbstage eval: %s\n", err); return -1; }
     if (!r->predictions) {
         if (!r->model_path) {
-            fprintf(stderr, "nbstage eval: no model: give --model FILE (no share/default.nbsm beside the program)\n");
+            fprintf(stderr, "nbstage eval: no model: %s (reinstall nbstage, or give --model FILE or set "
+                            "NBSTAGE_MODEL)\n", model_default_missing());
             return -1;
         }
         if (!(r->m = model_load(r->model_path, err, sizeof err))) { fprintf(stderr, "nbstage eval: %s\n", err); return -1; }

@@ -171,8 +171,8 @@ int cmd_summary(int argc, char **argv)
     if (!s.saved) {
         if (!model_path) model_path = model_default_path();
         if (!model_path) {
-            fprintf(stderr, "nbstage summary: no model: none shipped beside the program and "
-                            "NBSTAGE_MODEL unset; give one with --model FILE, or use --saved\n");
+            fprintf(stderr, "nbstage summary: no model: %s (reinstall nbstage, give --model FILE or set "
+                            "NBSTAGE_MODEL, or use --saved)\n", model_default_missing());
             return EXIT_USAGE;
         }
         char why[NB_ERROR_MAX];

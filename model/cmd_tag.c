@@ -253,8 +253,8 @@ int cmd_tag(int argc, char **argv)
     if (!r.opt.from_outputs) {
         if (!model_path) model_path = model_default_path();
         if (!model_path) {
-            fprintf(stderr, "nbstage tag: no model: none shipped beside the program and "
-                            "NBSTAGE_MODEL unset; give one with --model FILE\n");
+            fprintf(stderr, "nbstage tag: no model: %s (reinstall nbstage, or give --model FILE or set "
+                            "NBSTAGE_MODEL)\n", model_default_missing());
             for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
             free(r.jobs);
             return EXIT_USAGE;

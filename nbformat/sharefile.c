@@ -7,17 +7,30 @@
 #include <string.h>
 #include <unistd.h>
 
-/* DIR/REL/NAME resolved into OUT when readable: 0, else -1. */
-static int take(const char *dir, const char *rel, const char *name, char *out, size_t cap)
+/* DIR/REL/NAME resolved into OUT when readable: 0, else -1.  With ANY, written into
+ * OUT whether it is there or not (its folder resolved when it exists): the place it
+ * was looked for, for a message. */
+static int take(const char *dir, const char *rel, const char *name, char *out, size_t cap, int any)
 {
     char p[PATH_MAX + 64], resolved[PATH_MAX];
     snprintf(p, sizeof p, "%s/%s%s", dir, rel, name);
-    if (access(p, R_OK) != 0 || !realpath(p, resolved) || strlen(resolved) >= cap) return -1;
-    memcpy(out, resolved, strlen(resolved) + 1);
-    return 0;
+    if (access(p, R_OK) == 0 && realpath(p, resolved) && strlen(resolved) < cap) {
+        memcpy(out, resolved, strlen(resolved) + 1);
+        return 0;
+    }
+    if (any) { /* DIR and REL's leading "../" resolved (they exist), the rest as given */
+        char up[PATH_MAX + 64];
+        size_t k = 0;
+        while (!strncmp(rel + k, "../", 3)) k += 3;
+        snprintf(up, sizeof up, "%s/%.*s", dir, (int)k, rel);
+        if (realpath(up, resolved)) snprintf(out, cap, "%s/%s%s", resolved, rel + k, name);
+        else snprintf(out, cap, "%s", p);
+    }
+    return -1;
 }
 
-int share_file_find(const char *name, char *out, size_t cap)
+/* share_file_find's search; with ANY, OUT says where NAME was looked for last. */
+static int locate(const char *name, char *out, size_t cap, int any)
 {
     if (cap) out[0] = 0;
     char dir[PATH_MAX];
@@ -27,7 +40,12 @@ int share_file_find(const char *name, char *out, size_t cap)
     char *slash = strrchr(dir, '/');
     if (!slash) return -1;
     *slash = 0;
-    if (take(dir, "../share/nbstage/", name, out, cap) == 0) return 0;
+    /* An installation's programs are in PREFIX/bin.  Only there does ../share/nbstage
+     * come first: a checkout's ./nbstage (in the tree's root) took the parent folder's
+     * share/nbstage, an earlier `make install PREFIX=$HOME`, over its own share/. */
+    const char *base = strrchr(dir, '/');
+    int in_bin = strcmp(base ? base + 1 : dir, "bin") == 0;
+    if (in_bin && take(dir, "../share/nbstage/", name, out, cap, 0) == 0) return 0;
     static const char *const up[] = {"", "../", "../../", "../../../", "../../../../"};
     for (size_t i = 0; i < sizeof up / sizeof up[0]; i++) {
         char marker[PATH_MAX + 64];
@@ -35,7 +53,20 @@ int share_file_find(const char *name, char *out, size_t cap)
         if (access(marker, F_OK) != 0) continue;
         char rel[32];
         snprintf(rel, sizeof rel, "%sshare/", up[i]);
-        return take(dir, rel, name, out, cap);
+        return take(dir, rel, name, out, cap, any);
     }
-    return -1;
+    return take(dir, "../share/nbstage/", name, out, cap, any);
+}
+
+int share_file_find(const char *name, char *out, size_t cap)
+{
+    int rc = locate(name, out, cap, 0);
+    if (rc && cap) out[0] = 0;
+    return rc;
+}
+
+const char *share_file_expected(const char *name, char *out, size_t cap)
+{
+    if (locate(name, out, cap, 1) && cap && !out[0]) snprintf(out, cap, "share/%s beside the program", name);
+    return out;
 }

@@ -3,13 +3,18 @@
  *
  * Owns: the one rule by which `nbstage`, `nbstage-kernel` and every build of them find
  * share/NAME, relative to the program's own folder:
- *   ../share/nbstage/NAME   an installation: PREFIX/bin beside PREFIX/share/nbstage
- *                           (`make install`; the tree can be moved as a whole);
+ *   ../share/nbstage/NAME   an installation: a program in PREFIX/bin, beside
+ *                           PREFIX/share/nbstage (`make install`; the tree can be moved
+ *                           as a whole);
  *   DIR/share/NAME          else, for the program's folder and the four above it, the
  *                           nearest DIR that is an nbstage source tree: the programs in
  *                           the repository root (plain `make`), BIN= a folder down, the
  *                           sanitizer build (build/san), a parallel work tree's
- *                           (build/<tree>/san) and its unit tests (build/<tree>/san/tests).
+ *                           (build/<tree>/san) and its unit tests (build/<tree>/san/tests);
+ *   ../share/nbstage/NAME   last, for a program not in a folder named bin (a copy of an
+ *                           installation's binaries put elsewhere).
+ * A checkout's program never takes its parent folder's share/nbstage (an earlier
+ * `make install PREFIX=$HOME` beside the checkout).
  * Why a source tree must be recognised (by its own nbformat/sharefile.h): an installed
  * program in /usr/local/bin would otherwise take any /usr/local/share/rules.txt or
  * /usr/share/default.nbsm that some other package left there.
@@ -22,7 +27,12 @@
 #include <stddef.h>
 
 /* The absolute, resolved path of share/NAME beside the program into OUT (CAP bytes):
- * 0, or -1 when neither place above has a readable one (OUT is then ""). */
+ * 0, or -1 when the place above has no readable one (OUT is then ""). */
 int share_file_find(const char *name, char *out, size_t cap);
+
+/* Where share_file_find looks for NAME (found or not), into OUT; OUT.  For the
+ * message when it is missing: an installation's PREFIX/share/nbstage/NAME, a source
+ * tree's share/NAME. */
+const char *share_file_expected(const char *name, char *out, size_t cap);
 
 #endif

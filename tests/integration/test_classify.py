@@ -989,6 +989,31 @@ def test_shipped_model_is_found():
 
 
 
+def test_a_checkout_uses_its_own_share_not_its_parents(tmp_path):
+    """A checkout's ./nbstage looked for ../share/nbstage/ first: with the checkout in
+    ~/nbstage and an earlier `make install PREFIX=$HOME`, it took that installed model
+    (or, here, a broken file) over its own share/, without a word.  Only a program in a
+    folder named bin (PREFIX/bin) takes ../share/nbstage first."""
+    tree = tmp_path / "nbstage"
+    (tree / "nbformat").mkdir(parents=True)
+    (tree / "share").mkdir()
+    (tree / "nbformat" / "sharefile.h").write_text("")  # the source tree's mark
+    shutil.copy(BIN, tree / "nbstage")
+    shutil.copy(ROOT / "share" / "default.nbsm", tree / "share" / "default.nbsm")
+    (tmp_path / "share" / "nbstage").mkdir(parents=True)
+    (tmp_path / "share" / "nbstage" / "default.nbsm").write_text("not a model\n")
+    env = {k: v for k, v in os.environ.items() if k != "NBSTAGE_MODEL"}
+    r = subprocess.run([str(tree / "nbstage"), "classify"], input='{"id": 1, "source": "import os"}\n',
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout)["stage"] == "imports", r.stderr
+    # a program in PREFIX/bin takes PREFIX/share/nbstage, not a source tree around it
+    (tmp_path / "bin").mkdir()
+    shutil.copy(BIN, tmp_path / "bin" / "nbstage")
+    r = subprocess.run([str(tmp_path / "bin" / "nbstage"), "classify", "--help"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert str(tmp_path / "share" / "nbstage" / "default.nbsm") in r.stdout, r.stdout
+
+
 @pytest.mark.plain_build_only  # reads the whole corpus: the sanitizer pass reads it elsewhere
 @pytest.mark.skipif(not (ROOT.parent / "shared" / "corpus").is_dir(), reason="../shared/corpus is not here")
 def test_the_shipped_model_scores_no_worse_than_measured(tmp_path):

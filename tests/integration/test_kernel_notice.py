@@ -160,7 +160,9 @@ def test_no_model_found_is_said(specs, logs, plain, tmp_path):
     (specs / "kernels" / "nbs-notice-none" / "kernel.json").write_text(json.dumps(s))
     k = Kernel("nbs-notice-none", logs)
     try:
-        check_first_cells(k, plain, ["nbstage: no stage tags in this session: no model found "
+        # where the shipped model was looked for is named: a program in PREFIX/bin, here
+        check_first_cells(k, plain, ["nbstage: no stage tags in this session: no model found: "
+                                     f"{(tmp_path / 'share' / 'nbstage' / 'default.nbsm')} is missing "
                                      "(set NBSTAGE_MODEL or --model)"])
     finally:
         k.close()
