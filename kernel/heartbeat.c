@@ -8,9 +8,17 @@
 #include <string.h>
 #include <zmq.h>
 
-/* What we send the child's heartbeat to learn it is up: one frame, which no client's
- * ping is (a ROUTER puts its peer's id before what the peer sends). */
+/* What we send the child's heartbeat to learn it is up: an empty delimiter and PROBE,
+ * as a REQ client sends a ping, so that a kernel whose heartbeat is a REP socket (the
+ * messaging spec's; ipykernel's is a ROUTER echo) answers it too: a REP drops a
+ * request without the delimiter.  No client's ping comes back so: a ROUTER puts its
+ * peer's (non-empty) id first. */
 static const char PROBE[] = "nbstage-heartbeat-probe";
+
+/* Until it is answered, the probe is sent again this often (ms): one lost (a child
+ * that bound its heartbeat late and dropped what came first) must not leave the
+ * echo ours for the whole session. */
+enum { PROBE_EVERY_MS = 1000 };
 
 struct heartbeat {
     void *client, *child;
@@ -53,19 +61,37 @@ static void send_message(void *to, zmq_msg_t *f, int n)
     for (; i < n; i++) zmq_msg_close(&f[i]);
 }
 
+/* The probe on the DEALER to the child (queued until the child binds its heartbeat;
+ * the DEALER connects on its own); a full queue drops it, and the next one goes. */
+static void probe(void *child)
+{
+    if (zmq_send(child, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
+        zmq_send(child, PROBE, sizeof PROBE - 1, ZMQ_DONTWAIT);
+}
+
+static int is_probe(zmq_msg_t *f, int n)
+{
+    return n == 2 && zmq_msg_size(&f[0]) == 0 && zmq_msg_size(&f[1]) == sizeof PROBE - 1 &&
+           memcmp(zmq_msg_data(&f[1]), PROBE, sizeof PROBE - 1) == 0;
+}
+
 static void *run(void *arg)
 {
     struct heartbeat *h = arg;
     int ready = 0; /* the child's heartbeat has answered the probe */
-    /* queued until the child binds its heartbeat (the DEALER connects on its own) */
-    zmq_send(h->child, PROBE, sizeof PROBE - 1, ZMQ_DONTWAIT);
+    probe(h->child);
     zmq_pollitem_t items[2] = {{h->client, 0, ZMQ_POLLIN, 0}, {h->child, 0, ZMQ_POLLIN, 0}};
     zmq_msg_t f[MAX_FRAMES];
     int n;
     for (;;) {
-        if (zmq_poll(items, 2, -1) < 0) {
+        int got = zmq_poll(items, 2, ready ? -1 : PROBE_EVERY_MS);
+        if (got < 0) {
             if (zmq_errno() == EINTR) continue;
             break; /* ETERM: the context is shut down */
+        }
+        if (got == 0) { /* not answered yet */
+            probe(h->child);
+            continue;
         }
         if (items[0].revents & ZMQ_POLLIN) {
             if (recv_message(h->client, f, &n)) break;
@@ -73,10 +99,9 @@ static void *run(void *arg)
         }
         if (items[1].revents & ZMQ_POLLIN) {
             if (recv_message(h->child, f, &n)) break;
-            if (n == 1 && zmq_msg_size(&f[0]) == sizeof PROBE - 1 &&
-                memcmp(zmq_msg_data(&f[0]), PROBE, sizeof PROBE - 1) == 0) {
+            if (is_probe(f, n)) { /* the first answer, or a later one to a probe sent again */
                 ready = 1;
-                zmq_msg_close(&f[0]);
+                for (int i = 0; i < n; i++) zmq_msg_close(&f[i]);
             } else {
                 send_message(h->client, f, n);
             }

@@ -1999,6 +1999,87 @@ def test_heartbeat_is_the_wrapped_kernels(kernel):
     assert reply["content"]["status"] == "ok"
 
 
+REP_HEARTBEAT = """# ipykernel with its heartbeat on a REP socket, as the messaging spec describes it
+import errno
+import zmq
+import ipykernel.heartbeat as h
+def run(self):
+    self.name = "Heartbeat"
+    self.socket = self.context.socket(zmq.REP)
+    self.socket.linger = 1000
+    self._bind_socket()
+    while True:
+        try:
+            self.socket.send(self.socket.recv())
+        except zmq.ZMQError as e:
+            if e.errno == errno.EINTR:
+                continue
+            self.socket.close()
+            break
+h.Heartbeat.run = run
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+def test_a_rep_heartbeat_is_passed_on_too(tmp_path, specs):
+    """The messaging spec's heartbeat is a REP socket (ipykernel's is a ROUTER echo).  A
+    REP drops a request without the empty delimiter, and the probe that tells the stage
+    kernel its child's heartbeat is up was one frame: never answered, so the stage
+    kernel echoed every ping itself for the whole session, a frozen kernel included
+    (review of 2026-12-06).  The probe now comes as a REQ's ping does."""
+    from jupyter_client import BlockingKernelClient
+    script = tmp_path / "repkernel.py"
+    script.write_text(REP_HEARTBEAT)
+    (specs / "kernels" / "reppy").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "reppy" / "kernel.json").write_text(json.dumps({
+        "argv": ["/usr/bin/python3", str(script), "-f", "{connection_file}"],
+        "display_name": "rep heartbeat", "language": "python"}))
+    conn = tmp_path / "rep.json"
+    p = subprocess.Popen([str(BIN), "-f", str(conn), "--wrap", "reppy"], stderr=subprocess.PIPE, text=True)
+    kc = None
+    try:
+        deadline = time.monotonic() + 30
+        while not (conn.exists() and "key" in conn.read_text()):
+            assert p.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        kc = BlockingKernelClient(connection_file=str(conn))
+        kc.load_connection_file()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        out = []
+        kc.execute_interactive("import os; print(os.getpid())", timeout=30,
+                               output_hook=lambda m: out.append(m["content"].get("text", "")))
+        child = int("".join(out))
+        info = json.loads(conn.read_text())
+        ctx = zmq.Context.instance()
+        s = ctx.socket(zmq.REQ)
+        s.setsockopt(zmq.REQ_RELAXED, 1)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(f"tcp://{info['ip']}:{info['hb_port']}")
+        try:
+            s.send(b"before")
+            assert s.poll(10000) and s.recv() == b"before"
+            time.sleep(1.5)  # past one re-sent probe, whichever answered
+            os.kill(child, signal.SIGSTOP)
+            try:
+                s.send(b"frozen")
+                assert not s.poll(1500), "a frozen kernel's heartbeat was answered"
+            finally:
+                os.kill(child, signal.SIGCONT)
+            assert s.poll(10000) and s.recv() == b"frozen"
+        finally:
+            s.close()
+        kc.shutdown()
+        assert p.wait(timeout=20) == 0
+    finally:
+        if kc is not None:
+            kc.stop_channels()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_heartbeat_answers_while_the_wrapped_kernel_starts(tmp_path, specs):
     """The stage kernel writes the connection file it completes before its child has
     bound anything; ipykernel alone writes it once its heartbeat is bound.  A client
