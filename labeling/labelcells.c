@@ -137,10 +137,14 @@ bad:
     return -1;
 }
 
-/* A rule of the user's own files (FIRST_OWN: the first ruleset file that is theirs, 2
- * after the shipped one) that voted on no cell: said with its file and line, once
- * each.  In the LF table it is one 0.00% row among ~150, and the cause is most often
- * the pattern (a '#' in it starts a comment, a word misspelt). */
+/* A rule of the user's own files, those --rules gives (FIRST_OWN: the first of them
+ * in the ruleset, 2 after the default one, 1 with --no-default-rules), that voted on
+ * no cell: said with its file and line, once each.  (The default file, NBSTAGE_RULES'
+ * too, is most often the shipped rules or a copy: on a small input most of its ~150
+ * rules vote on nothing, and saying each would bury the rest.)  In the LF
+ * table it is one 0.00% row among ~150.  Its patterns matched no cell (a '#' in one
+ * starts a comment, a word misspelt), or wherever they matched a stronger rule of the
+ * cell held the vote (a hint or show rule under a job rule): the message says both. */
 static void say_idle_rules(const struct lfset *lfs, const signed char *votes, size_t total, int first_own)
 {
     int m = lfs->n;
@@ -150,7 +154,8 @@ static void say_idle_rules(const struct lfset *lfs, const signed char *votes, si
         size_t i = 0;
         while (i < total && votes[i * (size_t)m + j] < 0) i++;
         if (i == total)
-            fprintf(stderr, "nbstage label: %s:%d: rule %s voted on no cell\n", lfs->rules.paths[r->file - 1],
+            fprintf(stderr, "nbstage label: %s:%d: rule %s voted on no cell (its patterns matched none, or a "
+                            "stronger rule held the vote wherever they did)\n", lfs->rules.paths[r->file - 1],
                     r->line, r->name);
     }
 }

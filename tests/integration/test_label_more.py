@@ -213,7 +213,9 @@ def test_the_lf_analysis_columns_are_defined_and_an_idle_lf_has_no_estimate(tmp_
     assert rows["never"][3:7] == ["0.00%", "0.00%", "0.00%", "-"], rows["never"]
     # a rule of one's own that never voted is said with its file and line, not only as
     # one 0.00% row among ~150 (unless -q); the shipped rules are not the user's to mend
-    assert f"nbstage label: {rules}:3: rule never voted on no cell" in r.stderr.splitlines(), r.stderr
+    said = (f"nbstage label: {rules}:3: rule never voted on no cell (its patterns matched none, or a stronger "
+            "rule held the vote wherever they did)")
+    assert said in r.stderr.splitlines(), r.stderr
     assert "reads voted on no cell" not in r.stderr and r.stderr.count("voted on no cell") == 1, r.stderr
     r = run(["label", "-q", "--no-default-rules", "--rules", rules, "-o", os.devnull, cells])
     assert "voted on no cell" not in r.stderr, r.stderr
@@ -860,7 +862,9 @@ def test_profile_names_the_slow_rule_first_and_changes_no_label(tmp_path):
     report = tmp_path / "report.txt"
     r = run(["label", "--profile", "--no-default-rules", "--rules", rules, "--report", report, "-o", timed, cells])
     # stderr has only the note on the rule that matched nothing (\Aqqq), a warning, not analysis
-    assert r.returncode == 0 and r.stderr == f"nbstage label: {rules}:4: rule quick_anchor voted on no cell\n", r.stderr
+    assert r.returncode == 0 and r.stderr == (f"nbstage label: {rules}:4: rule quick_anchor voted on no cell (its "
+                                              "patterns matched none, or a stronger rule held the vote wherever "
+                                              "they did)\n"), r.stderr
     text = report.read_text()
     assert text.index("LF time (--profile):") < text.index("LF analysis"), text
     # the shipped rules: the slowest 25, then the others summed

@@ -678,10 +678,13 @@ def test_a_folder_of_symlinked_folders_says_they_are_not_followed(model, tmp_pat
         assert (f"nbstage {args[0]}: {links}: no notebooks (.ipynb) found (its 2 symlinked folders, "
                 f"{links / 'p1'} the first, are not followed)") in r.stderr.splitlines(), (args, r.stderr)
     (links / "p2").unlink()
-    r = nbstage("tag", "--check", "-q", "-m", model, links, tmp_path / "real")
-    assert f"{links}: no notebooks (.ipynb) found (its symlinked folder {links / 'p1'} is not followed)" \
-        in r.stderr, r.stderr
-    assert "real: no notebooks" not in r.stderr, r.stderr  # the next folder's walk starts afresh
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = nbstage("tag", "--check", "-q", "-m", model, links, empty)
+    assert f"nbstage tag: {links}: no notebooks (.ipynb) found (its symlinked folder {links / 'p1'} is not " \
+        "followed)" in r.stderr.splitlines(), r.stderr
+    # the next folder's walk starts afresh: no symlinked folder of the one before said for it
+    assert f"nbstage tag: {empty}: no notebooks (.ipynb) found" in r.stderr.splitlines(), r.stderr
 
 
 def test_reports_on_the_bars_terminal_start_on_a_line_of_their_own(model, tmp_path):
