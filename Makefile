@@ -161,9 +161,12 @@ install: all
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(DATADIR)/nbstage"
 	install -m 755 "$(BIN)/nbstage" "$(BIN)/nbstage-kernel" "$(DESTDIR)$(BINDIR)/"
 	install -m 644 share/default.nbsm share/rules.txt "$(DESTDIR)$(DATADIR)/nbstage/"
+# What install put there, and the folder only if that leaves it empty (a user's own
+# model kept beside the shipped one stays).
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/nbstage" "$(DESTDIR)$(BINDIR)/nbstage-kernel"
-	rm -rf "$(DESTDIR)$(DATADIR)/nbstage"
+	rm -f "$(DESTDIR)$(DATADIR)/nbstage/default.nbsm" "$(DESTDIR)$(DATADIR)/nbstage/rules.txt"
+	rmdir "$(DESTDIR)$(DATADIR)/nbstage" 2>/dev/null || true
 
 clean:
 	rm -rf "$(B)" "$(BIN)/nbstage" "$(BIN)/nbstage-kernel"

@@ -114,8 +114,9 @@ static int parse_args(int argc, char **argv, struct install_args *a)
         int matched = 0, missing = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
             const char *v = option_value(argc, argv, &i, valued[k].opt, &missing);
-            if (missing) {
-                fprintf(stderr, "nbstage install-kernel: %s needs a value\n", valued[k].opt);
+            if (missing) { /* worded, and followed by the usage lines, as getopt's commands do */
+                fprintf(stderr, "nbstage install-kernel: option '%s' requires an argument\n", valued[k].opt);
+                cmd_usage_error(argv[0], usage_text);
                 return -1;
             }
             if (!v) continue;
@@ -446,6 +447,11 @@ int cmd_install_kernel(int argc, char **argv)
         if (m) model_free(m);
         else fprintf(stderr, "nbstage install-kernel: warning: --model %s: the stage kernel cannot read it, and "
                              "will run without stage tags until it can: %s\n", a.model, why);
+    } else if (!model_default_path()) {
+        /* the shipped model, which the kernel looks for beside itself: gone, the
+         * kernel runs untagged (an installation with its share/ removed) */
+        fprintf(stderr, "nbstage install-kernel: warning: no model: %s: the stage kernel will run without "
+                        "stage tags until it is there (or reinstall with --model FILE)\n", model_default_missing());
     }
     rc = said("installed");
 out:

@@ -1160,9 +1160,17 @@ def test_make_install_runs_from_its_prefix_alone(tmp_path):
         (decoy / "default.nbsm").unlink()
         (decoy / "rules.txt").unlink()
 
+    # a user's own file beside the shipped ones stays (uninstall was rm -rf of the folder)
+    mine = prefix / "share" / "nbstage" / "mine.nbsm"
+    mine.write_text("a user's model\n")
     r = subprocess.run(mk + ["uninstall"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert not (prefix / "bin" / "nbstage").exists() and not (prefix / "share" / "nbstage").exists()
+    assert r.returncode == 0 and r.stderr == "", r.stdout + r.stderr
+    assert not (prefix / "bin" / "nbstage").exists()
+    assert sorted(p.name for p in (prefix / "share" / "nbstage").iterdir()) == ["mine.nbsm"]
+    mine.unlink()
+    r = subprocess.run(mk + ["uninstall"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stdout + r.stderr
+    assert not (prefix / "share" / "nbstage").exists()
 
 
 def _read_fifo(path):

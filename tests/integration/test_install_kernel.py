@@ -6,6 +6,7 @@ runs) and from jupyter_client's KernelSpecManager.
 """
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -186,7 +187,8 @@ def test_a_model_the_kernel_cannot_read_is_named(env, tmp_path):
     (["--name", "bad/name"], "kernel name"),
     (["--name", "python3"], "would hide"),
     (["--user", "--sys-prefix"], "choose one"),
-    (["--prefix"], "needs a value"),
+    (["--prefix"], "nbstage install-kernel: option '--prefix' requires an argument\nusage: nbstage install-kernel"),
+    (["--model"], "nbstage install-kernel: option '--model' requires an argument\nusage: nbstage install-kernel"),
     (["--tag-position", "left"], "top or bottom"),
     (["--min-confidence", "2"], "[0, 1]"),
     (["--frobnicate"], "nbstage install-kernel: unrecognized option '--frobnicate'\n"),
@@ -197,6 +199,21 @@ def test_bad_arguments_are_refused(env, tmp_path, args, says):
     assert r.returncode == 2
     assert says in r.stderr
     assert not (tmp_path / "home" / ".local").exists()
+
+
+def test_no_default_model_is_warned(env, tmp_path):
+    """An installation whose share/ lost the model: the kernelspec was installed with no
+    word, and the kernel ran untagged.  As --model that cannot be read, it is warned."""
+    alone = tmp_path / "inst" / "bin"
+    alone.mkdir(parents=True)
+    for prog in (NBSTAGE, KERNEL):
+        shutil.copy(prog, alone / prog.name)
+    e = {k: v for k, v in env.items() if k != "NBSTAGE_MODEL"}
+    r = subprocess.run([str(alone / "nbstage"), "install-kernel"], env=e, capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert (f"warning: no model: {tmp_path / 'inst' / 'share' / 'nbstage' / 'default.nbsm'} is missing: the stage "
+            "kernel will run without stage tags") in r.stderr, r.stderr
 
 
 def test_foreign_kernelspecs_are_left_alone(env, tmp_path):
