@@ -23,6 +23,7 @@
 #include "labeling/stage.h"
 
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_context.h"
 
 static const char base[] =
     "# the base file: what a user's file may build on\n"
@@ -105,12 +106,7 @@ static void vote(const struct lfset *lfs)
         CHECK(maj == STAGE_NONE || (maj >= 0 && maj < N_STAGES));
         for (int prev = STAGE_NONE; prev < N_STAGES; prev++) {
             memcpy(again, votes, (size_t)lfs->n);
-            struct lf_context ctx = {.prev_stage = prev, .next_stage = prev < 0 ? 0 : N_STAGES - 1 - prev,
-                                     .reads_results = prev & 1, .unkept = (prev & 2) != 0,
-                                     .feeds_model = (prev & 4) != 0,
-                                     .helper_stage = prev < 0 ? STAGE_NONE : (prev + 2) % N_STAGES,
-                                     .calls_evaluate = (prev & 1) != 0,
-                                     .feeds_evaluate_only = (prev & 5) == 5};
+            struct lf_context ctx = fuzz_context(prev);
             lfset_context(lfs, &info, &ctx, again);
             int m = lf_majority(again, lfs->n);
             CHECK(m == STAGE_NONE || (m >= 0 && m < N_STAGES));

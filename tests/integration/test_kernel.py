@@ -6,6 +6,7 @@ a print flood.
 The kernelspecs live in a temporary JUPYTER_PATH; the program comes from NBSTAGE_BIN.
 Stage tags are asserted when a model is available (NBSTAGE_MODEL or share/default.nbsm).
 """
+import contextlib
 import json
 import os
 import queue
@@ -2022,21 +2023,19 @@ kernelapp.launch_new_instance()
 """
 
 
-def test_a_rep_heartbeat_is_passed_on_too(tmp_path, specs):
-    """The messaging spec's heartbeat is a REP socket (ipykernel's is a ROUTER echo).  A
-    REP drops a request without the empty delimiter, and the probe that tells the stage
-    kernel its child's heartbeat is up was one frame: never answered, so the stage
-    kernel echoed every ping itself for the whole session, a frozen kernel included
-    (review of 2026-12-06).  The probe now comes as a REQ's ping does."""
+@contextlib.contextmanager
+def started_by_hand(specs, tmp_path, name, argv):
+    """The stage kernel started by hand (`nbstage-kernel -f FILE --wrap NAME`) around a
+    kernelspec NAME of ARGV, and a client of the file it completes, made ready as a
+    client without a manager is (jupyter_client's wait_for_ready: the heartbeat, then
+    kernel_info).  Yields (client, connection info); at the end the kernel is shut
+    down through the client and must exit 0."""
     from jupyter_client import BlockingKernelClient
-    script = tmp_path / "repkernel.py"
-    script.write_text(REP_HEARTBEAT)
-    (specs / "kernels" / "reppy").mkdir(parents=True, exist_ok=True)
-    (specs / "kernels" / "reppy" / "kernel.json").write_text(json.dumps({
-        "argv": ["/usr/bin/python3", str(script), "-f", "{connection_file}"],
-        "display_name": "rep heartbeat", "language": "python"}))
-    conn = tmp_path / "rep.json"
-    p = subprocess.Popen([str(BIN), "-f", str(conn), "--wrap", "reppy"], stderr=subprocess.PIPE, text=True)
+    (specs / "kernels" / name).mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / name / "kernel.json").write_text(json.dumps({
+        "argv": argv, "display_name": name, "language": "python"}))
+    conn = tmp_path / f"{name}.json"
+    p = subprocess.Popen([str(BIN), "-f", str(conn), "--wrap", name], stderr=subprocess.PIPE, text=True)
     kc = None
     try:
         deadline = time.monotonic() + 30
@@ -2047,13 +2046,32 @@ def test_a_rep_heartbeat_is_passed_on_too(tmp_path, specs):
         kc.load_connection_file()
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
+        yield kc, json.loads(conn.read_text())
+        kc.shutdown()
+        assert p.wait(timeout=20) == 0
+    finally:
+        if kc is not None:
+            kc.stop_channels()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_a_rep_heartbeat_is_passed_on_too(tmp_path, specs):
+    """The messaging spec's heartbeat is a REP socket (ipykernel's is a ROUTER echo).  A
+    REP drops a request without the empty delimiter, and the probe that tells the stage
+    kernel its child's heartbeat is up was one frame: never answered, so the stage
+    kernel echoed every ping itself for the whole session, a frozen kernel included
+    (review of 2026-12-06).  The probe now comes as a REQ's ping does."""
+    script = tmp_path / "repkernel.py"
+    script.write_text(REP_HEARTBEAT)
+    argv = ["/usr/bin/python3", str(script), "-f", "{connection_file}"]
+    with started_by_hand(specs, tmp_path, "reppy", argv) as (kc, info):
         out = []
         kc.execute_interactive("import os; print(os.getpid())", timeout=30,
                                output_hook=lambda m: out.append(m["content"].get("text", "")))
         child = int("".join(out))
-        info = json.loads(conn.read_text())
-        ctx = zmq.Context.instance()
-        s = ctx.socket(zmq.REQ)
+        s = zmq.Context.instance().socket(zmq.REQ)
         s.setsockopt(zmq.REQ_RELAXED, 1)
         s.setsockopt(zmq.LINGER, 0)
         s.connect(f"tcp://{info['ip']}:{info['hb_port']}")
@@ -2070,14 +2088,6 @@ def test_a_rep_heartbeat_is_passed_on_too(tmp_path, specs):
             assert s.poll(10000) and s.recv() == b"frozen"
         finally:
             s.close()
-        kc.shutdown()
-        assert p.wait(timeout=20) == 0
-    finally:
-        if kc is not None:
-            kc.stop_channels()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
 
 
 def test_heartbeat_answers_while_the_wrapped_kernel_starts(tmp_path, specs):
@@ -2088,33 +2098,10 @@ def test_heartbeat_answers_while_the_wrapped_kernel_starts(tmp_path, specs):
     pings passed on to a child still starting (2 s here, a loaded machine in CI), it
     gave up ("Kernel died before replying to kernel_info").  Until the child's
     heartbeat answers, the stage kernel echoes."""
-    from jupyter_client import BlockingKernelClient
-    (specs / "kernels" / "slowpy").mkdir(parents=True, exist_ok=True)
-    (specs / "kernels" / "slowpy" / "kernel.json").write_text(json.dumps({
-        "argv": ["sh", "-c", 'sleep 2; exec /usr/bin/python3 -m ipykernel_launcher -f "$0"', "{connection_file}"],
-        "display_name": "slow", "language": "python"}))
-    conn = tmp_path / "slow.json"
-    p = subprocess.Popen([str(BIN), "-f", str(conn), "--wrap", "slowpy"], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not (conn.exists() and "key" in conn.read_text()):
-            assert p.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
-        kc = BlockingKernelClient(connection_file=str(conn))
-        kc.load_connection_file()
-        kc.start_channels()
-        try:
-            kc.wait_for_ready(timeout=60)
-            r = kc.execute_interactive("1 + 1", timeout=30)
-            assert r["content"]["status"] == "ok"
-            kc.shutdown()
-        finally:
-            kc.stop_channels()
-        assert p.wait(timeout=20) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    argv = ["sh", "-c", 'sleep 2; exec /usr/bin/python3 -m ipykernel_launcher -f "$0"', "{connection_file}"]
+    with started_by_hand(specs, tmp_path, "slowpy", argv) as (kc, _):
+        r = kc.execute_interactive("1 + 1", timeout=30)
+        assert r["content"]["status"] == "ok"
 
 
 @pytest.mark.parametrize("how", ["ipc transport", "unsigned session", "hmac-sha512 session"])
