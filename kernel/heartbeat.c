@@ -8,6 +8,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "nbformat/clock.h"
+
 /* What we send the child's heartbeat to learn it is up: an empty delimiter and PROBE,
  * as a REQ client sends a ping, so that a kernel whose heartbeat is a REP socket (the
  * messaging spec's; ipykernel's is a ROUTER echo) answers it too: a REP drops a
@@ -80,18 +82,25 @@ static void *run(void *arg)
     struct heartbeat *h = arg;
     int ready = 0; /* the child's heartbeat has answered the probe */
     probe(h->child);
+    double next_probe = nb_now() + PROBE_EVERY_MS / 1e3;
     zmq_pollitem_t items[2] = {{h->client, 0, ZMQ_POLLIN, 0}, {h->child, 0, ZMQ_POLLIN, 0}};
     zmq_msg_t f[MAX_FRAMES];
     int n;
     for (;;) {
-        int got = zmq_poll(items, 2, ready ? -1 : PROBE_EVERY_MS);
-        if (got < 0) {
+        /* by the clock, not by a quiet poll: a client pings every second too */
+        long wait_ms = -1;
+        if (!ready) {
+            double left = next_probe - nb_now();
+            if (left <= 0) {
+                probe(h->child);
+                next_probe = nb_now() + PROBE_EVERY_MS / 1e3;
+                left = PROBE_EVERY_MS / 1e3;
+            }
+            wait_ms = (long)(left * 1e3) + 1;
+        }
+        if (zmq_poll(items, 2, wait_ms) < 0) {
             if (zmq_errno() == EINTR) continue;
             break; /* ETERM: the context is shut down */
-        }
-        if (got == 0) { /* not answered yet */
-            probe(h->child);
-            continue;
         }
         if (items[0].revents & ZMQ_POLLIN) {
             if (recv_message(h->client, f, &n)) break;
