@@ -2088,6 +2088,75 @@ def test_a_rep_heartbeat_is_passed_on_too(tmp_path, specs):
             s.close()
 
 
+DEAF_AT_FIRST = """# ipykernel whose heartbeat (a ROUTER echo) drops what comes in its first 2 s
+import errno, time, zmq
+import ipykernel.heartbeat as h
+def run(self):
+    self.name = "Heartbeat"
+    self.socket = self.context.socket(zmq.ROUTER)
+    self.socket.linger = 1000
+    self._bind_socket()
+    t0 = time.monotonic()
+    while True:
+        try:
+            m = self.socket.recv_multipart()
+            if time.monotonic() - t0 > 2:
+                self.socket.send_multipart(m)
+        except zmq.ZMQError as e:
+            if e.errno == errno.EINTR:
+                continue
+            self.socket.close()
+            break
+h.Heartbeat.run = run
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+def test_a_lost_probe_is_sent_again_while_clients_ping(tmp_path, specs):
+    """The probe is sent again until the child's heartbeat answers.  It was sent again
+    only when a second passed with nothing on the sockets, and a client pinging every
+    second (jupyter_client's heartbeat does) kept that from happening: a lost first probe
+    left the echo the proxy's for the whole session (review of 2026-12-06).  Here the
+    child drops all it gets in its first 2 s while a client pings every half second."""
+    import threading
+    script = tmp_path / "deaf.py"
+    script.write_text(DEAF_AT_FIRST)
+    argv = ["/usr/bin/python3", str(script), "-f", "{connection_file}"]
+    with started_by_hand(specs, tmp_path, "deafpy", argv) as (kc, info):
+        out = []
+        kc.execute_interactive("import os; print(os.getpid())", timeout=30,
+                               output_hook=lambda m: out.append(m["content"].get("text", "")))
+        child = int("".join(out))
+        stop = threading.Event()
+
+        def pinger():
+            p = zmq.Context.instance().socket(zmq.REQ)
+            p.setsockopt(zmq.LINGER, 0)
+            p.setsockopt(zmq.REQ_RELAXED, 1)
+            p.connect(f"tcp://{info['ip']}:{info['hb_port']}")
+            while not stop.is_set():
+                p.send(b"p")
+                if p.poll(400):
+                    p.recv()
+                time.sleep(0.1)
+            p.close()
+        th = threading.Thread(target=pinger)
+        th.start()
+        try:
+            time.sleep(4)  # well past the child's 2 s of dropping, pings all the while
+            s = zmq.Context.instance().socket(zmq.REQ)
+            s.setsockopt(zmq.LINGER, 0)
+            s.connect(f"tcp://{info['ip']}:{info['hb_port']}")
+            try:
+                unanswered_while_frozen(s, child)
+            finally:
+                s.close()
+        finally:
+            stop.set()
+            th.join()
+
+
 def test_heartbeat_answers_while_the_wrapped_kernel_starts(tmp_path, specs):
     """The stage kernel writes the connection file it completes before its child has
     bound anything; ipykernel alone writes it once its heartbeat is bound.  A client
