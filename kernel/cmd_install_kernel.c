@@ -28,6 +28,7 @@
 #include "model/model.h"
 #include "nbformat/nblang.h"
 #include "nbformat/jsonload.h"
+#include "nbformat/sharefile.h"
 
 static const char usage_text[] =
     "usage: nbstage install-kernel [--wrap NAME] [--name N] [--display-name D]\n"
@@ -447,11 +448,21 @@ int cmd_install_kernel(int argc, char **argv)
         if (m) model_free(m);
         else fprintf(stderr, "nbstage install-kernel: warning: --model %s: the stage kernel cannot read it, and "
                              "will run without stage tags until it can: %s\n", a.model, why);
-    } else if (!model_default_path()) {
-        /* the shipped model, which the kernel looks for beside itself: gone, the
-         * kernel runs untagged (an installation with its share/ removed) */
-        fprintf(stderr, "nbstage install-kernel: warning: no model: %s: the stage kernel will run without "
-                        "stage tags until it is there (or reinstall with --model FILE)\n", model_default_missing());
+    } else {
+        /* The kernel, started by Jupyter, takes the shipped model beside itself, or
+         * NBSTAGE_MODEL if Jupyter's own environment has it: this one's is not recorded
+         * in the kernelspec.  The shipped one gone, the kernel runs untagged (an
+         * installation with its share/ removed). */
+        char shipped[4096];
+        const char *env = getenv("NBSTAGE_MODEL");
+        if (env && *env)
+            fprintf(stderr, "nbstage install-kernel: warning: NBSTAGE_MODEL=%s is not recorded in the kernelspec: "
+                            "the stage kernel reads it only where Jupyter's environment has it too (--model "
+                            "records it)\n", env);
+        if (share_file_find("default.nbsm", shipped, sizeof shipped))
+            fprintf(stderr, "nbstage install-kernel: warning: no model: %s: the stage kernel will run without "
+                            "stage tags until it is there (or reinstall with --model FILE)\n",
+                    model_default_missing());
     }
     rc = said("installed");
 out:

@@ -44,7 +44,10 @@ static int locate(const char *name, char *out, size_t cap, int any)
      * come first: a checkout's ./nbstage (in the tree's root) took the parent folder's
      * share/nbstage, an earlier `make install PREFIX=$HOME`, over its own share/. */
     const char *base = strrchr(dir, '/');
-    int in_bin = strcmp(base ? base + 1 : dir, "bin") == 0;
+    char own_marker[PATH_MAX + 32];
+    snprintf(own_marker, sizeof own_marker, "%s/nbformat/sharefile.h", dir);
+    /* (a checkout in a folder named bin is a checkout) */
+    int in_bin = strcmp(base ? base + 1 : dir, "bin") == 0 && access(own_marker, F_OK) != 0;
     if (in_bin && take(dir, "../share/nbstage/", name, out, cap, 0) == 0) return 0;
     static const char *const up[] = {"", "../", "../../", "../../../", "../../../../"};
     for (size_t i = 0; i < sizeof up / sizeof up[0]; i++) {

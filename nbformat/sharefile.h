@@ -3,7 +3,8 @@
  *
  * Owns: the one rule by which `nbstage`, `nbstage-kernel` and every build of them find
  * share/NAME, relative to the program's own folder:
- *   ../share/nbstage/NAME   an installation: a program in PREFIX/bin, beside
+ *   ../share/nbstage/NAME   an installation: a program in PREFIX/bin (not a source
+ *                           tree's root that happens to be named bin), beside
  *                           PREFIX/share/nbstage (`make install`; the tree can be moved
  *                           as a whole);
  *   DIR/share/NAME          else, for the program's folder and the four above it, the

@@ -1006,6 +1006,14 @@ def test_a_checkout_uses_its_own_share_not_its_parents(tmp_path):
     r = subprocess.run([str(tree / "nbstage"), "classify"], input='{"id": 1, "source": "import os"}\n',
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0 and json.loads(r.stdout)["stage"] == "imports", r.stderr
+    # a checkout whose folder is named bin is a checkout all the same
+    named_bin = tmp_path / "b" / "bin"
+    shutil.copytree(tree, named_bin)
+    (tmp_path / "b" / "share" / "nbstage").mkdir(parents=True)
+    (tmp_path / "b" / "share" / "nbstage" / "default.nbsm").write_text("not a model\n")
+    r = subprocess.run([str(named_bin / "nbstage"), "classify"], input='{"id": 1, "source": "import os"}\n',
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout)["stage"] == "imports", r.stderr
     # a program in PREFIX/bin takes PREFIX/share/nbstage, not a source tree around it
     (tmp_path / "bin").mkdir()
     shutil.copy(BIN, tmp_path / "bin" / "nbstage")

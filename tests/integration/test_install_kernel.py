@@ -201,6 +201,9 @@ def test_bad_arguments_are_refused(env, tmp_path, args, says):
     assert not (tmp_path / "home" / ".local").exists()
 
 
+MODEL_FILE = ROOT / "share" / "default.nbsm"
+
+
 def test_no_default_model_is_warned(env, tmp_path):
     """An installation whose share/ lost the model: the kernelspec was installed with no
     word, and the kernel ran untagged.  As --model that cannot be read, it is warned."""
@@ -212,8 +215,14 @@ def test_no_default_model_is_warned(env, tmp_path):
     r = subprocess.run([str(alone / "nbstage"), "install-kernel"], env=e, capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0, r.stderr
-    assert (f"warning: no model: {tmp_path / 'inst' / 'share' / 'nbstage' / 'default.nbsm'} is missing: the stage "
-            "kernel will run without stage tags") in r.stderr, r.stderr
+    missing = (f"warning: no model: {tmp_path / 'inst' / 'share' / 'nbstage' / 'default.nbsm'} is missing: the "
+               "stage kernel will run without stage tags")
+    assert missing in r.stderr, r.stderr
+    # NBSTAGE_MODEL here is no model there: the kernelspec does not record it
+    r = subprocess.run([str(alone / "nbstage"), "install-kernel"], env=dict(e, NBSTAGE_MODEL=str(MODEL_FILE)),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and missing in r.stderr, r.stderr
+    assert f"warning: NBSTAGE_MODEL={MODEL_FILE} is not recorded in the kernelspec" in r.stderr, r.stderr
 
 
 def test_foreign_kernelspecs_are_left_alone(env, tmp_path):
