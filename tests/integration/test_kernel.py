@@ -1975,6 +1975,14 @@ def test_heartbeat_echoes(kernel):
     assert kernel.kc.is_alive()
 
 
+def heartbeat_req(info):
+    """A REQ socket on the heartbeat of the connection INFO."""
+    s = zmq.Context.instance().socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(f"tcp://{info['ip']}:{info['hb_port']}")
+    return s
+
+
 def unanswered_while_frozen(s, child, settle=0.0):
     """Pings on S (a REQ on the stage kernel's heartbeat): answered, then, SETTLE seconds
     later and with the wrapped kernel CHILD stopped (SIGSTOP), not answered within
@@ -2008,18 +2016,22 @@ def test_heartbeat_is_the_wrapped_kernels(kernel):
     assert reply["content"]["status"] == "ok"
 
 
-REP_HEARTBEAT = """# ipykernel with its heartbeat on a REP socket, as the messaging spec describes it
-import errno
-import zmq
+def heartbeat_kernel(socket_type, echo):
+    """A Python script: ipykernel with its heartbeat a SOCKET_TYPE socket ("REP" or
+    "ROUTER") whose loop runs ECHO (statements on self.socket and t0, the time it
+    started) for each request."""
+    body = "\n".join("            " + line for line in echo.splitlines())
+    return f"""import errno, time, zmq
 import ipykernel.heartbeat as h
 def run(self):
     self.name = "Heartbeat"
-    self.socket = self.context.socket(zmq.REP)
+    self.socket = self.context.socket(zmq.{socket_type})
     self.socket.linger = 1000
     self._bind_socket()
+    t0 = time.monotonic()
     while True:
         try:
-            self.socket.send(self.socket.recv())
+{body}
         except zmq.ZMQError as e:
             if e.errno == errno.EINTR:
                 continue
@@ -2031,14 +2043,22 @@ kernelapp.launch_new_instance()
 """
 
 
+# the messaging spec's heartbeat
+REP_HEARTBEAT = heartbeat_kernel("REP", "self.socket.send(self.socket.recv())")
+
+
 @contextlib.contextmanager
 def started_by_hand(specs, tmp_path, name, argv):
     """The stage kernel started by hand (`nbstage-kernel -f FILE --wrap NAME`) around a
-    kernelspec NAME of ARGV, and a client of the file it completes, made ready as a
-    client without a manager is (jupyter_client's wait_for_ready: the heartbeat, then
-    kernel_info).  Yields (client, connection info); at the end the kernel is shut
-    down through the client and must exit 0."""
+    kernelspec NAME of ARGV (a list, or a Python script's text to run with
+    /usr/bin/python3), and a client of the file it completes, made ready as a client
+    without a manager is (jupyter_client's wait_for_ready: the heartbeat, then
+    kernel_info).  Yields (client, connection info, the wrapped kernel's pid); at the
+    end the kernel is shut down through the client and must exit 0."""
     from jupyter_client import BlockingKernelClient
+    if isinstance(argv, str):
+        (tmp_path / f"{name}.py").write_text(argv)
+        argv = ["/usr/bin/python3", str(tmp_path / f"{name}.py"), "-f", "{connection_file}"]
     (specs / "kernels" / name).mkdir(parents=True, exist_ok=True)
     (specs / "kernels" / name / "kernel.json").write_text(json.dumps({
         "argv": argv, "display_name": name, "language": "python"}))
@@ -2054,7 +2074,10 @@ def started_by_hand(specs, tmp_path, name, argv):
         kc.load_connection_file()
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
-        yield kc, json.loads(conn.read_text())
+        out = []
+        kc.execute_interactive("import os; print(os.getpid())", timeout=30,
+                               output_hook=lambda m: out.append(m["content"].get("text", "")))
+        yield kc, json.loads(conn.read_text()), int("".join(out))
         kc.shutdown()
         assert p.wait(timeout=20) == 0
     finally:
@@ -2071,46 +2094,18 @@ def test_a_rep_heartbeat_is_passed_on_too(tmp_path, specs):
     kernel its child's heartbeat is up was one frame: never answered, so the stage
     kernel echoed every ping itself for the whole session, a frozen kernel included
     (review of 2026-12-06).  The probe now comes as a REQ's ping does."""
-    script = tmp_path / "repkernel.py"
-    script.write_text(REP_HEARTBEAT)
-    argv = ["/usr/bin/python3", str(script), "-f", "{connection_file}"]
-    with started_by_hand(specs, tmp_path, "reppy", argv) as (kc, info):
-        out = []
-        kc.execute_interactive("import os; print(os.getpid())", timeout=30,
-                               output_hook=lambda m: out.append(m["content"].get("text", "")))
-        child = int("".join(out))
-        s = zmq.Context.instance().socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
-        s.connect(f"tcp://{info['ip']}:{info['hb_port']}")
+    with started_by_hand(specs, tmp_path, "reppy", REP_HEARTBEAT) as (kc, info, child):
+        s = heartbeat_req(info)
         try:
             unanswered_while_frozen(s, child, settle=1.5)  # past one re-sent probe, whichever answered
         finally:
             s.close()
 
 
-DEAF_AT_FIRST = """# ipykernel whose heartbeat (a ROUTER echo) drops what comes in its first 2 s
-import errno, time, zmq
-import ipykernel.heartbeat as h
-def run(self):
-    self.name = "Heartbeat"
-    self.socket = self.context.socket(zmq.ROUTER)
-    self.socket.linger = 1000
-    self._bind_socket()
-    t0 = time.monotonic()
-    while True:
-        try:
-            m = self.socket.recv_multipart()
-            if time.monotonic() - t0 > 2:
-                self.socket.send_multipart(m)
-        except zmq.ZMQError as e:
-            if e.errno == errno.EINTR:
-                continue
-            self.socket.close()
-            break
-h.Heartbeat.run = run
-from ipykernel import kernelapp
-kernelapp.launch_new_instance()
-"""
+# ipykernel's heartbeat (a ROUTER echo), but dropping what comes in its first 2 s
+DEAF_AT_FIRST = heartbeat_kernel("ROUTER", """m = self.socket.recv_multipart()
+if time.monotonic() - t0 > 2:
+    self.socket.send_multipart(m)""")
 
 
 def test_a_lost_probe_is_sent_again_while_clients_ping(tmp_path, specs):
@@ -2120,21 +2115,12 @@ def test_a_lost_probe_is_sent_again_while_clients_ping(tmp_path, specs):
     left the echo the proxy's for the whole session (review of 2026-12-06).  Here the
     child drops all it gets in its first 2 s while a client pings every half second."""
     import threading
-    script = tmp_path / "deaf.py"
-    script.write_text(DEAF_AT_FIRST)
-    argv = ["/usr/bin/python3", str(script), "-f", "{connection_file}"]
-    with started_by_hand(specs, tmp_path, "deafpy", argv) as (kc, info):
-        out = []
-        kc.execute_interactive("import os; print(os.getpid())", timeout=30,
-                               output_hook=lambda m: out.append(m["content"].get("text", "")))
-        child = int("".join(out))
+    with started_by_hand(specs, tmp_path, "deafpy", DEAF_AT_FIRST) as (kc, info, child):
         stop = threading.Event()
 
         def pinger():
-            p = zmq.Context.instance().socket(zmq.REQ)
-            p.setsockopt(zmq.LINGER, 0)
+            p = heartbeat_req(info)
             p.setsockopt(zmq.REQ_RELAXED, 1)
-            p.connect(f"tcp://{info['ip']}:{info['hb_port']}")
             while not stop.is_set():
                 p.send(b"p")
                 if p.poll(400):
@@ -2145,9 +2131,7 @@ def test_a_lost_probe_is_sent_again_while_clients_ping(tmp_path, specs):
         th.start()
         try:
             time.sleep(4)  # well past the child's 2 s of dropping, pings all the while
-            s = zmq.Context.instance().socket(zmq.REQ)
-            s.setsockopt(zmq.LINGER, 0)
-            s.connect(f"tcp://{info['ip']}:{info['hb_port']}")
+            s = heartbeat_req(info)
             try:
                 unanswered_while_frozen(s, child)
             finally:
@@ -2166,7 +2150,7 @@ def test_heartbeat_answers_while_the_wrapped_kernel_starts(tmp_path, specs):
     gave up ("Kernel died before replying to kernel_info").  Until the child's
     heartbeat answers, the stage kernel echoes."""
     argv = ["sh", "-c", 'sleep 2; exec /usr/bin/python3 -m ipykernel_launcher -f "$0"', "{connection_file}"]
-    with started_by_hand(specs, tmp_path, "slowpy", argv) as (kc, _):
+    with started_by_hand(specs, tmp_path, "slowpy", argv) as (kc, _, _):
         r = kc.execute_interactive("1 + 1", timeout=30)
         assert r["content"]["status"] == "ok"
 
