@@ -1993,6 +1993,13 @@ def unanswered_while_frozen(s, child, settle=0.0):
     time.sleep(settle)
     os.kill(child, signal.SIGSTOP)
     try:
+        # stopped once every thread says so: kill() returns before that, and on a busy
+        # machine a thread still running could echo the ping (seen, under four busy loops)
+        deadline = time.monotonic() + 10
+        while not all(Path(t, "stat").read_text().rsplit(")", 1)[1].split()[0] in "tT"
+                      for t in Path(f"/proc/{child}/task").iterdir()):
+            assert time.monotonic() < deadline, "the wrapped kernel did not stop"
+            time.sleep(0.01)
         s.send(b"frozen")
         assert not s.poll(1500), "a frozen kernel's heartbeat was answered"
     finally:
