@@ -42,7 +42,11 @@ static void usage(FILE *to)
 "so far; before the first epoch has ended there are none, and nothing is written\n"
 "(an older MODEL is left as it was).  While it still reads its input, the signal\n"
 "ends it at once, as it ends any program (exit 130, 143 or 129), also writing\n"
-"nothing.  A reader of the progress lines that goes away (| head) stops nothing.\n\n"
+"nothing.  A reader of the progress lines that goes away (| head) stops nothing.\n"
+"With --checkpoint FILE, the run's whole state is written to FILE after every\n"
+"epoch, and the same command run again after a stop (or a crash) goes on from\n"
+"there, to the same model an unstopped run makes; FILE is removed once the run\n"
+"has ended and the model is written.\n\n"
 "options (defaults in parentheses; they are the study's settings, but for --targets):\n"
 "  -o, --output FILE        the model file (required)\n"
 "  --cells FILE             cells with sources, joined to WEAK by id (-: stdin)\n"
@@ -81,6 +85,11 @@ static void usage(FILE *to)
 "                           at most 16)\n"
 "  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg (a .csv\n"
 "                           or .svg ending of PREFIX is dropped)\n"
+"  --checkpoint FILE        the run's state after each epoch (weights, Adam's, the\n"
+"                           best epoch's, the random stream), resumed from when\n"
+"                           there; another run's is refused.  --epochs may be\n"
+"                           raised on resuming, --threads changed (the model then\n"
+"                           differs from an unstopped run's, as with any --threads)\n"
 "  -q, --quiet              no progress lines\n"
 "  -h, --help               this help\n\n"
 "The file is the same, byte for byte, for the same inputs, options and --threads,\n"
@@ -144,7 +153,7 @@ int cmd_train(int argc, char **argv)
     o.cfg.threads = cpus_usable();
     enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
            O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
-           O_THREADS, O_CURVES, O_ASSIGN, O_OOV, O_CONTEXT, O_ROUND };
+           O_THREADS, O_CURVES, O_ASSIGN, O_OOV, O_CONTEXT, O_ROUND, O_CHECKPOINT };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"cells", required_argument, 0, O_CELLS},
         {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
@@ -156,7 +165,8 @@ int cmd_train(int argc, char **argv)
         {"vocab", required_argument, 0, O_VOCAB}, {"seq-len", required_argument, 0, O_SEQ},
         {"embed", required_argument, 0, O_EMBED}, {"hidden", required_argument, 0, O_HIDDEN},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
-        {"curves", required_argument, 0, O_CURVES}, {"quiet", no_argument, 0, 'q'},
+        {"curves", required_argument, 0, O_CURVES}, {"checkpoint", required_argument, 0, O_CHECKPOINT},
+        {"quiet", no_argument, 0, 'q'},
         {"assign-words", no_argument, 0, O_ASSIGN}, {"oov-word", no_argument, 0, O_OOV},
         {"context", no_argument, 0, O_CONTEXT}, {"round-recurrent", no_argument, 0, O_ROUND},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
@@ -171,6 +181,7 @@ int cmd_train(int argc, char **argv)
         case 'h': usage(stdout); return EXIT_OK;
         case O_CELLS: o.cells = optarg; break;
         case O_CURVES: o.curves = optarg; break;
+        case O_CHECKPOINT: o.cfg.checkpoint = optarg; break;
         case O_EPOCHS: bad |= parse_int(optarg, 1, 100000, &o.cfg.max_epochs); break;
         case O_BATCH: bad |= parse_int(optarg, 1, 1 << 20, &o.cfg.batch); break;
         case O_PATIENCE: bad |= parse_int(optarg, 0, 100000, &o.cfg.patience); break;
@@ -241,7 +252,15 @@ int cmd_train(int argc, char **argv)
         o.cfg.curves_csv = csv;
         o.cfg.curves_svg = svg;
     }
-    if (check_output(o.out) || (o.curves && (check_output(csv) || check_output(svg)))) return EXIT_USAGE;
+    const char *ckpt = o.cfg.checkpoint;
+    if (ckpt && !strcmp(ckpt, "-")) {
+        fprintf(stderr, "nbstage train: --checkpoint '-': a checkpoint is a file, read back on resuming (./- names "
+                        "one)\n");
+        return EXIT_USAGE;
+    }
+    if (check_output(o.out) || (o.curves && (check_output(csv) || check_output(svg))) ||
+        (ckpt && check_output(ckpt)))
+        return EXIT_USAGE;
     /* the model is written last: over a curves file of the same name, the run's curves lost */
     if (o.curves && (outfile_same(o.out, csv) || outfile_same(o.out, svg))) {
         fprintf(stderr, "nbstage train: -o %s and the curves' %s (--curves %s) are the same file: the model "
@@ -251,7 +270,17 @@ int cmd_train(int argc, char **argv)
     /* an output over an input (-o weak.jsonl, a slip of the tab key): the labels or
      * the cells were replaced by the model, exit 0 */
     const char *ins[] = {o.weak, o.cells}, *in_opt[] = {"WEAK.jsonl", "--cells"};
-    const char *outs[] = {o.out, o.curves ? csv : NULL, o.curves ? svg : NULL}, *out_opt[] = {"-o", "--curves", "--curves"};
+    const char *outs[] = {o.out, o.curves ? csv : NULL, o.curves ? svg : NULL, ckpt},
+               *out_opt[] = {"-o", "--curves", "--curves", "--checkpoint"};
+    /* outputs over each other: the checkpoint replaced by the model, or the curves by
+     * the checkpoint */
+    for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
+        for (size_t k = i + 1; outs[i] && k < sizeof outs / sizeof *outs; k++)
+            if (outs[k] && outfile_same(outs[i], outs[k])) {
+                fprintf(stderr, "nbstage train: %s %s and %s %s are the same file: one would replace the other\n",
+                        out_opt[i], outs[i], out_opt[k], outs[k]);
+                return EXIT_USAGE;
+            }
     for (size_t i = 0; i < sizeof ins / sizeof *ins; i++)
         for (size_t k = 0; ins[i] && k < sizeof outs / sizeof *outs; k++)
             if (outs[k] && (ins[i] == trainread_stdin ? outfile_is_stdin(outs[k]) : outfile_same(outs[k], ins[i]))) {

@@ -61,13 +61,18 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const unsig
 }
 #endif
 
-uint32_t modelfile_crc32c(const void *buf, size_t len)
+uint32_t modelfile_crc32c_more(uint32_t crc, const void *buf, size_t len)
 {
-    uint32_t c = 0xffffffffu;
+    uint32_t c = ~crc;
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("sse4.2")) return ~crc_hw(c, buf, len);
 #endif
     return ~crc_soft(c, buf, len);
+}
+
+uint32_t modelfile_crc32c(const void *buf, size_t len)
+{
+    return modelfile_crc32c_more(0, buf, len);
 }
 
 /* ------------------------------------------------------------------ layout */

@@ -81,5 +81,8 @@ void modelfile_round_bf16(float *w, size_t n);
 
 /* CRC-32C (Castagnoli), hardware-accelerated where the CPU has SSE4.2. */
 uint32_t modelfile_crc32c(const void *buf, size_t len);
+/* The CRC-32C of the bytes before (CRC, 0 for none) and then BUF: a file's checksum
+ * taken a piece at a time, as the training checkpoint writes and reads it. */
+uint32_t modelfile_crc32c_more(uint32_t crc, const void *buf, size_t len);
 
 #endif

@@ -25,6 +25,7 @@
 #endif
 
 #include "model/adam.h"
+#include "model/checkpoint.h"
 #include "model/curves.h"
 #include "model/lstm.h"
 #include "nbformat/clock.h"
@@ -247,9 +248,42 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     adam_init(&opt, cfg->lr);
 
     const char *curves_csv = cfg->curves_csv, *curves_svg = cfg->curves_svg;
-    int status = 0, wait = 0, have_best = 0;
+    int status = 0, wait = 0, have_best = 0, first_epoch = 1;
     double best_acc = -1;
-    for (int epoch = 1; epoch <= cfg->max_epochs; epoch++) {
+    struct checkpoint_run run;
+    char err[4200];
+    if (cfg->checkpoint) {
+        checkpoint_run_of(&run, cfg, p, train, has_val ? val : NULL);
+        struct checkpoint_state cs = {.order = t.order, .curve = t.curve, .p = p, .m = &t.m, .v = &t.v,
+                                      .best = &t.best};
+        int got = checkpoint_read(cfg->checkpoint, &run, cfg->max_epochs, &cs, err, sizeof err);
+        if (got < 0) {
+            fprintf(errf, "train: %s\n", err);
+            status = -1;
+            goto done;
+        }
+        if (got) { /* where the run stood at the end of epoch cs.epoch */
+            first_epoch = cs.epoch + 1;
+            wait = cs.wait;
+            have_best = cs.have_best;
+            best_acc = cs.best_score;
+            opt.step = cs.adam_step;
+            memcpy(rng.s, cs.rng, sizeof rng.s);
+            res->resumed_from = res->epochs_run = cs.epoch;
+            res->best_epoch = cs.best_epoch;
+            res->best_val_acc = cs.best_val_acc;
+            res->best_val_loss = cs.best_val_loss;
+            if (progress) {
+                fprintf(progress, "resuming from %s: %d of %d epochs done", cfg->checkpoint, cs.epoch,
+                        cfg->max_epochs);
+                if (have_best && has_val) fprintf(progress, ", best epoch %d (val_acc %.4f)", res->best_epoch,
+                                                  res->best_val_acc);
+                fputc('\n', progress);
+                fflush(progress);
+            }
+        }
+    }
+    for (int epoch = first_epoch; epoch <= cfg->max_epochs; epoch++) {
         double t0 = nb_now(), loss_sum = 0;
         long right = 0, seen = 0;
         for (int i = train->n - 1; i > 0; i--) {   /* Fisher-Yates */
@@ -316,7 +350,6 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
         /* The curves are a side output: one that cannot be written (a full disk, its
          * folder removed, a FIFO's open cut short by Ctrl-C) is said once and dropped,
          * and the epochs, which may have taken hours, go on to a model. */
-        char err[4200];
         if ((curves_csv && curves_write_csv(curves_csv, t.curve, epoch, err, sizeof err) < 0) ||
             (curves_svg && curves_write_svg(curves_svg, t.curve, epoch, err, sizeof err) < 0)) {
             fprintf(errf, "train: %s; no more learning curves are written, training goes on\n", err);
@@ -342,10 +375,26 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
                                   wait, wait == 1 ? "" : "s", res->best_epoch);
             break;
         }
+        /* As the curves: a checkpoint that cannot be written is said once and no more
+         * are tried; the run goes on (only a stop from now on cannot be resumed). */
+        if (cfg->checkpoint && !res->checkpoint_failed) {
+            struct checkpoint_state cs = {
+                .epoch = epoch, .wait = wait, .have_best = have_best, .best_epoch = res->best_epoch,
+                .adam_step = opt.step, .best_score = best_acc, .best_val_acc = res->best_val_acc,
+                .best_val_loss = res->best_val_loss, .order = t.order, .curve = t.curve, .p = p, .m = &t.m,
+                .v = &t.v, .best = &t.best};
+            memcpy(cs.rng, rng.s, sizeof cs.rng);
+            if (checkpoint_write(cfg->checkpoint, &run, &cs, err, sizeof err) < 0) {
+                fprintf(errf, "train: %s; no more checkpoints are written, training goes on (a stop from now on "
+                              "cannot be resumed from it)\n", err);
+                res->checkpoint_failed = 1;
+            }
+        }
     }
     /* Keep the best epoch's weights; an interruption before the first epoch ends keeps
      * the weights as they are, a first epoch that diverged the initial ones. */
     if (have_best || res->diverged) lstm_params_copy(p, &t.best);
+done:
     trainer_free(&t);
     denormals_restore(mxcsr);
     openblas_set_num_threads(cfg->threads > 0 ? cfg->threads : blas_threads);

@@ -25,6 +25,9 @@ struct train_config {
                               * 0 = as many as OpenBLAS has */
     const char *curves_csv;  /* per-epoch loss/accuracy, train and validation; may be NULL */
     const char *curves_svg;  /* the same as a plot; may be NULL */
+    const char *checkpoint;  /* the run's state written here after every epoch, and read
+                              * back at the start when it is there (model/checkpoint.h);
+                              * may be NULL */
     atomic_int *stop;        /* set (by a SIGINT handler) to stop after this batch */
 };
 
@@ -47,6 +50,9 @@ struct train_result {
                           * (not counted in epochs_run, never the best) */
     int curves_failed;   /* a curves file could not be written (said on stderr): no
                           * more were written, training went on */
+    int resumed_from;    /* the epoch cfg->checkpoint had reached, 0: a fresh run */
+    int checkpoint_failed; /* cfg->checkpoint could not be written (said on stderr): no
+                            * more were tried, training went on */
 };
 
 /* Keras' initialisers: uniform(-0.05, 0.05) embedding, Glorot-uniform kernel,
@@ -58,7 +64,10 @@ void lstm_params_free(struct lstm_params *p);
 
 /* Trains P in place; on return P holds the weights of the best validation epoch (the
  * initial ones when a diverged first epoch left none, see train_result.diverged).
- * One progress line per epoch to PROGRESS (may be NULL).  -1 on error. */
+ * With cfg->checkpoint, a checkpoint of this run found there is resumed (P's weights
+ * are then the checkpoint's), and one is written after every epoch.  One progress
+ * line per epoch to PROGRESS (may be NULL).  -1 on error (said on stderr; a
+ * checkpoint that cannot be resumed is one). */
 int lstm_train(struct lstm_params *p, const struct train_config *cfg,
                const struct train_data *train, const struct train_data *val,
                struct train_result *res, FILE *progress);

@@ -15,11 +15,13 @@
  * Stopped later, the best weights so far are written.
  */
 #include <cblas.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "labeling/stage.h"
 #include "model/commands.h"
@@ -42,6 +44,29 @@ static const char *kept_note(const char *out, char *buf, size_t len)
     if (lstat(out, &st) < 0) return "";
     snprintf(buf, len, " (%s left as it was)", out);
     return buf;
+}
+
+/* After the model is written: a run that ended (its epochs, early stopping, a
+ * divergence) has no more use for its checkpoint, which is removed, as Keras'
+ * BackupAndRestore removes its own; a stopped one keeps it, and is told how to go
+ * on.  -1 when it could not be removed (said): the same command would otherwise
+ * take it for a run to resume. */
+static int checkpoint_settle(const struct train_opts *o, const struct train_result *res, FILE *log)
+{
+    const char *ckpt = o->cfg.checkpoint;
+    if (res->interrupted) {
+        struct stat st;
+        if (log && stat(ckpt, &st) == 0)
+            fprintf(log, "train: the same command resumes the run from %s\n", ckpt);
+        return 0;
+    }
+    if (unlink(ckpt) < 0 && errno != ENOENT) {
+        fprintf(stderr, "nbstage train: %s is written, but its finished run's checkpoint %s cannot be removed "
+                        "(%s): remove it before training again with the same inputs and options, or the run "
+                        "resumes from it\n", o->out, ckpt, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 int trainrun(const struct train_opts *o)
@@ -188,6 +213,7 @@ int trainrun(const struct train_opts *o)
         goto out;
     }
     if (trainsave_model(o, &p, &v, cv.n - nval, nval, &res, log)) goto out;
+    if (o->cfg.checkpoint && checkpoint_settle(o, &res, log)) goto out;
     /* The model is there, but a script must not take the run for whole. */
     if (res.curves_failed) {
         fprintf(stderr, "nbstage train: %s is written, but its learning curves are not (said above)\n", o->out);
