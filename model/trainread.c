@@ -370,7 +370,8 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
             sum = 0;
             for (int k = 0; k < N_STAGES; k++) sum += c.target[k] = (float)(v[k] / top);
         }
-        if (sum <= 0) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; sum = 1; }
+        int no_probs = sum <= 0;
+        if (no_probs) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; sum = 1; }
         for (int k = 0; k < N_STAGES; k++) c.target[k] = (float)(c.target[k] / sum);
         if (c.target[s] < min_conf) { st->low_conf++; json_decref(obj); continue; }
         if (!soft) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; }
@@ -439,6 +440,7 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
             rc = -1;
             break;
         }
+        st->no_probs += no_probs;
     }
     free(ctx_src);
     free(last.cell), free(last.src);

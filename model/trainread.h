@@ -53,6 +53,8 @@ struct weak_stats {
     char *missing[3];   /* the first ids without a source, to name them (malloc'd) */
     size_t changed;     /* labels whose source_digest is not of --cells' source */
     char *changed_ids[3]; /* the first of them (malloc'd) */
+    size_t no_probs;    /* labels kept that give no probabilities: their soft targets
+                         * are one-hot (said in the log, not taken for the label model's) */
 };
 
 /* Reads `nbstage ingest` lines from PATH into MAP: 0, or -1 with the reason said on

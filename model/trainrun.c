@@ -94,6 +94,7 @@ int trainrun(const struct train_opts *o)
         goto out;
     }
     if (trainread_weak(o->weak, o->min_conf, o->soft, o->context, &map, &cv, &ws)) goto out;
+    size_t labels_kept = cv.n; /* before duplicates are dropped */
     /* Named even with -q: a --cells file from another ingest (or a stale one) would
      * otherwise train on whatever part of the labels it happens to cover. */
     if (ws.no_source) {
@@ -167,11 +168,18 @@ int trainrun(const struct train_opts *o)
         else fputs("no class cap\n", log);
         fprintf(log, "train: classes before the cap:");
         for (int k = 0; k < N_STAGES; k++) fprintf(log, " %s %ld", stage_key[k], counts[k]);
+        /* soft targets from lines without probabilities (a user's own weak file) are
+         * one-hot: said, so that the log does not claim the label model's */
+        char one_hot[96] = "";
+        if (o->soft && ws.no_probs == labels_kept)
+            snprintf(one_hot, sizeof one_hot, " (no label gives probabilities: one-hot)");
+        else if (o->soft && ws.no_probs)
+            snprintf(one_hot, sizeof one_hot, " (one-hot for the %zu labels without probabilities)", ws.no_probs);
         fprintf(log, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d word%s%s%s, "
-                     "%s targets%s; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1, v.n - 1 == 1 ? "" : "s",
+                     "%s targets%s%s; OpenBLAS %s kernels, %d thread%s\n", cv.n - nval, nval, v.n - 1, v.n - 1 == 1 ? "" : "s",
                 o->assign_words ? " with assignment words" : "",
                 o->oov_word ? (o->assign_words ? " and an out-of-vocabulary word" : " with an out-of-vocabulary word") : "",
-                o->soft ? "soft" : "hard", o->context ? ", each cell after its predecessor's last lines" : "",
+                o->soft ? "soft" : "hard", one_hot, o->context ? ", each cell after its predecessor's last lines" : "",
                 openblas_get_corename(),
                 used_threads, used_threads == 1 ? "" : "s");
         if (o->val_split > 0 && nval == 0)

@@ -560,3 +560,22 @@ def test_weak_labels_of_one_stage_are_refused_before_training(tmp_path):
     assert re.search(said, r.stderr), r.stderr
     r = run(["train"] + SMALL + ["-q", "--val-split", "0", "-o", model, weak])
     assert r.returncode == 0 and model.exists(), r.stderr
+
+
+def test_soft_targets_from_labels_without_probabilities_are_said_to_be_one_hot(tmp_path):
+    """A user's own weak file may give a stage without the label model's probabilities:
+    those targets are one-hot, and the log said "soft targets" all the same."""
+    lines = weak_lines(10, 4)
+    for i, x in enumerate(lines):
+        if i % 4 == 0:
+            del x["probabilities"]
+    some, none = tmp_path / "some.jsonl", tmp_path / "none.jsonl"
+    some.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    none.write_text("".join(json.dumps({k: v for k, v in x.items() if k != "probabilities"}) + "\n"
+                            for x in lines))
+    for weak, said in [(some, "soft targets (one-hot for the 10 labels without probabilities)"),
+                       (none, "soft targets (no label gives probabilities: one-hot)")]:
+        r = run(["train", *SMALL, "-o", tmp_path / "m.nbsm", weak])
+        assert r.returncode == 0 and said in r.stderr, r.stderr
+    r = run(["train", *SMALL, "--targets", "hard", "-o", tmp_path / "m.nbsm", none])
+    assert r.returncode == 0 and "hard targets;" in r.stderr, r.stderr
