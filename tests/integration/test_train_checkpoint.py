@@ -13,17 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from test_train_more import KEYS, SOURCES
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
-KEYS = ["load", "prep", "train", "evaluate", "explore", "imports"]
-SOURCES = {
-    "load": "df = pd.read_csv('data{}.csv')",
-    "prep": "df = df.fillna({})",
-    "train": "model.fit(X, y, epochs={})",
-    "evaluate": "print(accuracy_score(y_test, pred), {})",
-    "explore": "df.head({})",
-    "imports": "import numpy as np{}",
-}
 # Epochs of ~0.25 s here (1,200 cells, 225 batches each): a SIGTERM sent on epoch 1's
 # line lands in epoch 2 or, late, in a later one, with the run's 7 more epochs ahead.
 SETTINGS = ["--vocab", "300", "--embed", "128", "--hidden", "64", "--seq-len", "100", "--batch", "4",

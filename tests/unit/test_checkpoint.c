@@ -211,17 +211,23 @@ static void assert_refused(struct train_config cfg, const struct train_data *tra
     free(now);
 }
 
-/* Another learning rate, seed, batch, patience or data: refused, the file kept. */
-static void test_another_runs_checkpoint_is_refused(void **state)
+/* The checkpoint a run of 2 epochs leaves at ckpt: its bytes, and their length. */
+static unsigned char *two_epochs_checkpoint(size_t *len)
 {
-    (void)state;
     unlink(ckpt);
     struct lstm_params p;
     struct train_result r;
     assert_int_equal(run(config(2, ckpt), 1, &p, &r, NULL), 0);
     lstm_params_free(&p);
+    return slurp(ckpt, len);
+}
+
+/* Another learning rate, seed, batch, patience or data: refused, the file kept. */
+static void test_another_runs_checkpoint_is_refused(void **state)
+{
+    (void)state;
     size_t len;
-    unsigned char *bytes = slurp(ckpt, &len);
+    unsigned char *bytes = two_epochs_checkpoint(&len);
     struct train_config c = config(EPOCHS, ckpt);
     c.lr *= 2;
     assert_refused(c, &tr, bytes, len);
@@ -249,13 +255,8 @@ static void test_another_runs_checkpoint_is_refused(void **state)
 static void test_a_damaged_checkpoint_is_refused(void **state)
 {
     (void)state;
-    unlink(ckpt);
-    struct lstm_params p;
-    struct train_result r;
-    assert_int_equal(run(config(2, ckpt), 1, &p, &r, NULL), 0);
-    lstm_params_free(&p);
     size_t len;
-    unsigned char *good = slurp(ckpt, &len);
+    unsigned char *good = two_epochs_checkpoint(&len);
     unsigned char *bad = malloc(len + 1);
     assert_non_null(bad);
     for (size_t cut = 0; cut < len; cut += cut < 256 ? 1 : 997) {
@@ -278,6 +279,8 @@ static void test_a_damaged_checkpoint_is_refused(void **state)
     unlink(ckpt);
     assert_int_equal(mkdir(ckpt, 0700), 0);
     struct train_config c = config(EPOCHS, ckpt);
+    struct lstm_params p;
+    struct train_result r;
     assert_int_equal(lstm_params_init(&p, V, D, HID, NC, 1), 0);
     assert_int_equal(lstm_train(&p, &c, &tr, &va, &r, NULL), -1);
     lstm_params_free(&p);
