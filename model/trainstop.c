@@ -1,8 +1,10 @@
 /* trainstop.c — Ctrl-C, SIGTERM and SIGHUP during `nbstage train`'s epochs (trainstop.h). */
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 
 #include "model/trainstop.h"
+#include "nbformat/outfile.h"
 #include "nbformat/sigcatch.h"
 
 /* An atomic, not a volatile sig_atomic_t: the signal may be taken by any thread
@@ -10,7 +12,19 @@
  * safe in a handler. */
 static atomic_int stop_flag;
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free to be set in a signal handler");
-static void on_stop(int sig) { (void)sig; atomic_store_explicit(&stop_flag, 1, memory_order_relaxed); }
+/* The first signal asks for a stop; SA_RESETHAND has put the default action back for
+ * the second, which ends the program.  A file being written then (the checkpoint,
+ * ~70 MB, written after every epoch; the curves) was opened while this handler was
+ * set, so outfile set none of its own: set now, the second signal also removes the
+ * file's temporary. */
+static void on_stop(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    atomic_store_explicit(&stop_flag, 1, memory_order_relaxed);
+    outfile_catch_end_signals();
+    errno = saved;
+}
 
 atomic_int *trainstop_catch(struct trainstop *ts)
 {

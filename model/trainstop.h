@@ -5,7 +5,8 @@
  * scheduler's time limit, or a closed terminal, should keep the best epoch as Ctrl-C
  * does); the handlers set for the
  * epochs alone, only where the signal is not ignored (nbformat/sigcatch.h), a second
- * signal acting as usual (SA_RESETHAND), the handlers before restored after.
+ * signal acting as usual (SA_RESETHAND), after removing the temporary of a file being
+ * written (nbformat/outfile.h), the handlers before restored after.
  */
 #ifndef NBSTAGE_TRAINSTOP_H
 #define NBSTAGE_TRAINSTOP_H

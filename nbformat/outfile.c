@@ -49,7 +49,7 @@ static void on_end_signal(int sig)
  * looked at on every open, not once: train's own handlers, set while it trains (when
  * it writes its curves), are gone again when it writes its model, and a second Ctrl-C
  * during that write left the model's temporary (megabytes, hidden) behind. */
-static void install_handlers(void)
+void outfile_catch_end_signals(void)
 {
     for (size_t i = 0; i < sizeof end_signals / sizeof *end_signals; i++) {
         struct sigaction old;
@@ -157,7 +157,7 @@ static int open_as(struct outfile *o, const char *path, const struct stat *was, 
          * thread it lands, finds it from the moment it is made (until then unlink
          * finds nothing, barring a clash with another program's temporary of the same
          * random name during mkostemp's retry); the handlers first, for the same reason. */
-        install_handlers();
+        outfile_catch_end_signals();
         if ((o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, live_note, err)) < 0) goto fail;
         nb_save_owner(o->fd, &t);
         if (fchmod(o->fd, t.mode)) {

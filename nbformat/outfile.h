@@ -68,6 +68,13 @@ int outfile_commit(struct outfile *o, nb_error *err);
  * path may call it on every outfile. */
 void outfile_abort(struct outfile *o);
 
+/* Sets the handler that removes the temporaries still open and then ends the program
+ * as the signal would have, for each of SIGINT, SIGTERM and SIGHUP whose action is the
+ * default one (outfile_open does it on every open).  Async-signal-safe: a command's
+ * own handler that resets itself (train's) calls it, so that the second signal, which
+ * ends the program, removes a temporary opened while that handler was set. */
+void outfile_catch_end_signals(void);
+
 /* Whether outfile_open(PATH) would be refused, without creating anything: for a long
  * run (train) to fail before its first epoch rather than at its end.  0, or -1 and ERR
  * as outfile_open's, or "cannot create PATH: DIR: reason" when PATH's folder is
