@@ -38,13 +38,14 @@ void checkpoint_run_of(struct checkpoint_run *r, const struct train_config *cfg,
 
 /* ---- the fields, in file order, for the writer and the reader alike ------------- */
 
-/* One piece of the file: the writer writes it, the reader reads it in place; both
- * take it into the checksum.  PUT's FAILED keeps the first error (stdio's, later). */
+/* The file a piece at a time: the writer writes each piece, the reader reads it in
+ * place; both take it into the running checksum.  FAILED: a short read or write (the
+ * pieces after it are skipped; stdio or outfile knows why). */
 struct piece_io {
     FILE *f;
     int reading;
     uint32_t crc;
-    int failed;  /* a short read or write */
+    int failed;
 };
 
 static void piece(struct piece_io *io, void *buf, size_t len)
@@ -55,15 +56,19 @@ static void piece(struct piece_io *io, void *buf, size_t len)
     io->crc = modelfile_crc32c_more(io->crc, buf, len);
 }
 
-static void params_io(struct piece_io *io, struct lstm_params *p)
+/* The running checksum as a piece of its own: written, or read and compared (0 when
+ * it does not match). */
+static int checksum_io(struct piece_io *io)
 {
-    size_t G = lstm_gates(p);
-    piece(io, p->E, (size_t)p->vocab * p->embed * sizeof *p->E);
-    piece(io, p->Wx, (size_t)p->embed * G * sizeof *p->Wx);
-    piece(io, p->Wh, (size_t)p->hidden * G * sizeof *p->Wh);
-    piece(io, p->b, G * sizeof *p->b);
-    piece(io, p->Wd, (size_t)p->hidden * p->classes * sizeof *p->Wd);
-    piece(io, p->bd, (size_t)p->classes * sizeof *p->bd);
+    uint32_t want = io->crc, crc = want;
+    piece(io, &crc, sizeof crc);
+    return io->failed || crc == want;
+}
+
+static void header_io(struct piece_io *io, char magic[8], uint32_t head[2])
+{
+    piece(io, magic, 8);
+    piece(io, head, 2 * sizeof *head);
 }
 
 static void run_io(struct piece_io *io, struct checkpoint_run *r)
@@ -77,17 +82,20 @@ static void run_io(struct piece_io *io, struct checkpoint_run *r)
     piece(io, r->data_crc, sizeof r->data_crc);
 }
 
-/* The state's scalars, then its curve points (EPOCH of them: read first). */
-static void state_io(struct piece_io *io, struct checkpoint_state *s, int n_train, int max_epochs)
+static void numbers_io(struct piece_io *io, struct checkpoint_state *s)
 {
-    int32_t *ints[] = {&s->epoch, &s->wait, &s->have_best, &s->best_epoch};
+    int32_t *ints[] = {&s->epoch, &s->wait, &s->have_best, &s->best_epoch, &s->threads};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) piece(io, ints[i], sizeof *ints[i]);
     piece(io, &s->adam_step, sizeof s->adam_step);
     double *doubles[] = {&s->best_score, &s->best_val_acc, &s->best_val_loss};
     for (size_t i = 0; i < sizeof doubles / sizeof *doubles; i++) piece(io, doubles[i], sizeof *doubles[i]);
     piece(io, s->rng, sizeof s->rng);
-    /* a count the arrays cannot hold is the reader's to refuse, before they are read */
-    if (io->failed || s->epoch < 0 || s->epoch > max_epochs) return;
+}
+
+/* S's arrays: its EPOCH curve points (EPOCH already checked to fit), the batch order,
+ * the four parameter sets. */
+static void arrays_io(struct piece_io *io, struct checkpoint_state *s, int n_train)
+{
     for (int e = 0; e < s->epoch; e++) {
         struct curve_point *c = &s->curve[e];
         int32_t epoch = c->epoch;
@@ -97,6 +105,17 @@ static void state_io(struct piece_io *io, struct checkpoint_state *s, int n_trai
         for (size_t i = 0; i < sizeof d / sizeof *d; i++) piece(io, d[i], sizeof *d[i]);
     }
     piece(io, s->order, (size_t)n_train * sizeof *s->order);
+    struct lstm_params *sets[] = {s->p, s->m, s->v, s->best};
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        struct lstm_params *p = sets[i];
+        size_t G = lstm_gates(p);
+        piece(io, p->E, (size_t)p->vocab * p->embed * sizeof *p->E);
+        piece(io, p->Wx, (size_t)p->embed * G * sizeof *p->Wx);
+        piece(io, p->Wh, (size_t)p->hidden * G * sizeof *p->Wh);
+        piece(io, p->b, G * sizeof *p->b);
+        piece(io, p->Wd, (size_t)p->hidden * p->classes * sizeof *p->Wd);
+        piece(io, p->bd, (size_t)p->classes * sizeof *p->bd);
+    }
 }
 
 /* ---- writing ------------------------------------------------------------------ */
@@ -111,20 +130,15 @@ int checkpoint_write(const char *path, const struct checkpoint_run *r, const str
     char magic[8];
     memcpy(magic, CHECKPOINT_MAGIC, sizeof magic);
     uint32_t head[2] = {CHECKPOINT_VERSION, BYTE_ORDER_MARK};
-    piece(&io, magic, sizeof magic);
-    piece(&io, head, sizeof head);
-    /* the pieces are written from copies: the io functions take non-const pointers,
-     * as the reader fills the same fields */
+    /* copies: the io functions take what the reader fills, not const */
     struct checkpoint_run run = *r;
     struct checkpoint_state st = *s;
+    header_io(&io, magic, head);
     run_io(&io, &run);
-    uint32_t head_crc = io.crc; /* the settings are judged before the rest is read */
-    piece(&io, &head_crc, sizeof head_crc);
-    state_io(&io, &st, r->n_train, s->epoch);
-    struct lstm_params *sets[] = {s->p, s->m, s->v, s->best};
-    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) params_io(&io, sets[i]);
-    uint32_t crc = io.crc;
-    piece(&io, &crc, sizeof crc);
+    numbers_io(&io, &st);
+    checksum_io(&io);
+    arrays_io(&io, &st, r->n_train);
+    checksum_io(&io);
     if (io.failed) { /* ENOSPC, EFBIG...: the older checkpoint stays */
         int why = o.werr ? o.werr : errno;
         outfile_abort(&o);
@@ -176,8 +190,9 @@ static int run_differs(const struct checkpoint_run *a, const struct checkpoint_r
     return 0;
 }
 
-int checkpoint_read(const char *path, const struct checkpoint_run *r, int max_epochs,
-                    struct checkpoint_state *s, char *err, size_t errlen)
+/* Opens PATH to read a checkpoint and reads its header: 1 and *F (with IO over it)
+ * when it is one; 0 when there is no file; -1 and ERR otherwise. */
+static int open_checkpoint(const char *path, FILE **f, struct piece_io *io, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(path, &st) < 0) {
@@ -185,56 +200,75 @@ int checkpoint_read(const char *path, const struct checkpoint_run *r, int max_ep
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (S_ISDIR(st.st_mode)) { snprintf(err, errlen, "%s: is a folder, not a checkpoint", path); return -1; }
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
-    struct piece_io io = {.f = f, .reading = 1};
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s, not a checkpoint (a regular file, written after each epoch and read back)",
+                 path, S_ISDIR(st.st_mode) ? "a folder" : "a device, FIFO or socket");
+        return -1;
+    }
+    if (!(*f = fopen(path, "rb"))) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    *io = (struct piece_io){.f = *f, .reading = 1};
     char magic[8];
     uint32_t head[2];
+    header_io(io, magic, head);
+    if (io->failed || memcmp(magic, CHECKPOINT_MAGIC, 8))
+        snprintf(err, errlen, "%s: not an nbstage training checkpoint", path);
+    else if (head[1] != BYTE_ORDER_MARK)
+        snprintf(err, errlen, "%s: written on a machine of the other byte order", path);
+    else if (head[0] != CHECKPOINT_VERSION)
+        snprintf(err, errlen, "%s: checkpoint format version %u, this nbstage reads %u", path, head[0],
+                 CHECKPOINT_VERSION);
+    else return 1;
+    fclose(*f);
+    return -1;
+}
+
+int checkpoint_peek(const char *path, char *err, size_t errlen)
+{
+    FILE *f;
+    struct piece_io io;
+    int got = open_checkpoint(path, &f, &io, err, errlen);
+    if (got == 1) fclose(f);
+    return got < 0 ? -1 : 0;
+}
+
+/* Whether S's numbers can be a run's at its end of epoch S->epoch (checked by the
+ * head checksum already: this is for a file made by hand). */
+static int numbers_valid(const struct checkpoint_state *s)
+{
+    return s->epoch >= 1 && s->wait >= 0 && s->wait < s->epoch && (s->have_best == 0 || s->have_best == 1) &&
+           s->best_epoch >= 0 && s->best_epoch <= s->epoch && s->threads >= 0 && s->adam_step >= 0;
+}
+
+int checkpoint_read(const char *path, const struct checkpoint_run *r, int max_epochs,
+                    struct checkpoint_state *s, char *err, size_t errlen)
+{
+    FILE *f;
+    struct piece_io io;
+    int got = open_checkpoint(path, &f, &io, err, errlen);
+    if (got < 1) return got;
     struct checkpoint_run theirs;
     char what[256];
     int rc = -1;
-    piece(&io, magic, sizeof magic);
-    if (io.failed || memcmp(magic, CHECKPOINT_MAGIC, 8)) {
-        snprintf(err, errlen, "%s: not an nbstage training checkpoint", path);
-        goto out;
-    }
-    piece(&io, head, sizeof head);
-    if (!io.failed && head[1] != BYTE_ORDER_MARK) {
-        snprintf(err, errlen, "%s: written on a machine of the other byte order", path);
-        goto out;
-    }
-    if (!io.failed && head[0] != CHECKPOINT_VERSION) {
-        snprintf(err, errlen, "%s: checkpoint format version %u, this nbstage reads %u", path, head[0],
-                 CHECKPOINT_VERSION);
-        goto out;
-    }
     run_io(&io, &theirs);
-    uint32_t head_want = io.crc, head_crc;
-    piece(&io, &head_crc, sizeof head_crc);
+    numbers_io(&io, s);
+    if (!checksum_io(&io)) { snprintf(err, errlen, "%s: checksum mismatch (corrupted file)", path); goto out; }
     if (io.failed) goto short_file;
-    if (head_crc != head_want) { snprintf(err, errlen, "%s: checksum mismatch (corrupted file)", path); goto out; }
     if (run_differs(&theirs, r, what, sizeof what)) {
         snprintf(err, errlen, "%s: another run's checkpoint (%s): give that run's inputs and options to resume "
                               "it, or remove the file to start over", path, what);
         goto out;
     }
-    state_io(&io, s, r->n_train, max_epochs);
-    if (io.failed) goto short_file;
-    if (s->epoch < 1 || s->epoch > max_epochs) {
-        if (s->epoch > max_epochs)
-            snprintf(err, errlen, "%s: the run is at epoch %d, past --epochs %d: give --epochs %d or more to "
-                                  "resume it", path, s->epoch, max_epochs, s->epoch);
-        else snprintf(err, errlen, "%s: corrupted (epoch %d)", path, s->epoch);
+    if (!numbers_valid(s)) { snprintf(err, errlen, "%s: corrupted (the state's numbers)", path); goto out; }
+    if (s->epoch > max_epochs) {
+        snprintf(err, errlen, "%s: the run is at epoch %d, past --epochs %d: give --epochs %d or more to resume it",
+                 path, s->epoch, max_epochs, s->epoch);
         goto out;
     }
-    struct lstm_params *sets[] = {s->p, s->m, s->v, s->best};
-    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) params_io(&io, sets[i]);
-    uint32_t want = io.crc, crc;
-    piece(&io, &crc, sizeof crc);
+    arrays_io(&io, s, r->n_train);
+    int whole = checksum_io(&io);
     if (io.failed) goto short_file;
+    if (!whole) { snprintf(err, errlen, "%s: checksum mismatch (corrupted file)", path); goto out; }
     if (fgetc(f) != EOF) { snprintf(err, errlen, "%s: corrupted (bytes after its end)", path); goto out; }
-    if (crc != want) { snprintf(err, errlen, "%s: checksum mismatch (corrupted file)", path); goto out; }
     for (int i = 0; i < r->n_train; i++)
         if (s->order[i] < 0 || s->order[i] >= r->n_train) {
             snprintf(err, errlen, "%s: corrupted (batch order)", path);
@@ -243,7 +277,8 @@ int checkpoint_read(const char *path, const struct checkpoint_run *r, int max_ep
     rc = 1;
     goto out;
 short_file:
-    if (ferror(f)) snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+    /* fread's errno is kept only when the stream says it failed */
+    if (ferror(f)) snprintf(err, errlen, "%s: read error", path);
     else snprintf(err, errlen, "%s: truncated", path);
 out:
     fclose(f);

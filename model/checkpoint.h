@@ -22,11 +22,12 @@
  * else is refused, with what differs, and the file left as it is.
  *
  * Layout (the host's byte order, which a marker checks): "NBSCKPT\n", the version,
- * the run's settings and a CRC-32C of the bytes so far (a damaged file is not taken
- * for another run's), the state, the curves' points, the batch order, the four
- * parameter sets (weights, Adam's m and v, the best epoch's), and last a CRC-32C of
- * every byte before it.  Written atomically (nbformat/outfile.h), so a stop during a
- * write leaves the last epoch's checkpoint whole.
+ * the run's settings, the state's numbers and a CRC-32C of the bytes so far (so that
+ * a damaged file is said to be damaged, not another run's or at another epoch), the
+ * curves' points, the batch order, the four parameter sets (weights, Adam's m and v,
+ * the best epoch's), and last a CRC-32C of every byte before it.  Written atomically
+ * (nbformat/outfile.h), so a stop during a write leaves the last epoch's checkpoint
+ * whole.
  */
 #ifndef NBSTAGE_CHECKPOINT_H
 #define NBSTAGE_CHECKPOINT_H
@@ -51,8 +52,12 @@ struct checkpoint_state {
     int32_t epoch;        /* epochs done */
     int32_t wait;         /* early stopping: epochs in a row without a better val_acc */
     int32_t have_best, best_epoch;
+    int32_t threads;      /* the run's threads: not the run's identity, but another
+                           * count gives other bytes (said on resuming) */
     int64_t adam_step;
-    double best_score, best_val_acc, best_val_loss;
+    double best_score;    /* what early stopping compares: val_acc, or the epoch
+                           * without a validation set */
+    double best_val_acc, best_val_loss;
     uint64_t rng[4];
     int *order;                /* n_train: the batch order, shuffled again each epoch */
     struct curve_point *curve; /* EPOCH points */
@@ -67,6 +72,12 @@ void checkpoint_run_of(struct checkpoint_run *r, const struct train_config *cfg,
  * checkpoint at PATH is then left as it was). */
 int checkpoint_write(const char *path, const struct checkpoint_run *r, const struct checkpoint_state *s,
                      char *err, size_t errlen);
+
+/* Whether PATH can be a checkpoint to resume, before a run reads its inputs: 0 when
+ * there is no file (a fresh run) or it begins as this version's checkpoints do; -1
+ * and "PATH: reason" in ERR when it is not a regular file (a FIFO would block the
+ * run, /dev/null is no checkpoint), cannot be read, or is not one. */
+int checkpoint_peek(const char *path, char *err, size_t errlen);
 
 /* Reads PATH into S, whose arrays are the caller's: ORDER of R->n_train, CURVE of
  * MAX_EPOCHS points, and the four parameter sets allocated at R's sizes.  1 when read

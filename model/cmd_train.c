@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/checkpoint.h"
 #include "model/commands.h"
 #include "model/lstm.h"
 #include "model/traincmd.h"
@@ -288,6 +289,13 @@ int cmd_train(int argc, char **argv)
                                 "the input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
                 return EXIT_USAGE;
             }
+    /* a checkpoint there that cannot be one (a FIFO would block the run, another
+     * file, another version) is said now, not once the inputs are read */
+    char err[NB_ERROR_MAX];
+    if (ckpt && checkpoint_peek(ckpt, err, sizeof err)) {
+        fprintf(stderr, "nbstage train: --checkpoint %s\n", err);
+        return EXIT_USAGE;
+    }
     /* SOURCE_DATE_EPOCH (reproducible-builds.org): two runs of the same command give
      * byte-identical files (cmp), whatever minute they end in.  Read now: a value that
      * is no time was ignored unsaid (the file not reproducible after all), and one past

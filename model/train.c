@@ -116,12 +116,21 @@ static void draw_masks(struct lstm_rng *r, const struct train_config *cfg, struc
         for (size_t i = 0; i < (size_t)B * H; i++) w->rec_mask[i] = keep(r, cfg->recurrent_dropout);
 }
 
+/* A run's state: what a checkpoint keeps (model/checkpoint.h), and its buffers. */
 struct trainer {
     struct lstm_params grad, m, v, best;
     struct lstm_work *work;
     int *order, *btok;
     float *btarget, *probs;
     struct curve_point *curve;
+    struct lstm_rng rng;  /* the batch order's shuffles and the dropout masks */
+    struct adam opt;
+    /* early stopping */
+    int wait, have_best;
+    double best_score;    /* val_acc, or the epoch without a validation set */
+    int nthreads;
+    const char *curves_csv, *curves_svg; /* NULL once one could not be written */
+    int saved_epoch;      /* the last epoch the checkpoint holds, 0: none */
 };
 
 static void trainer_free(struct trainer *t)
@@ -191,6 +200,96 @@ static int stop_requested(const struct train_config *cfg)
     return cfg->stop && atomic_load_explicit(cfg->stop, memory_order_relaxed);
 }
 
+/* The curves of T's first EPOCHS epochs.  A side output: one that cannot be written
+ * (a full disk, its folder removed, a FIFO's open cut short by Ctrl-C) is said once
+ * and dropped, and the epochs, which may have taken hours, go on to a model. */
+static void write_curves(struct trainer *t, int epochs, struct train_result *res, FILE *errf)
+{
+    char err[4200];
+    if ((t->curves_csv && curves_write_csv(t->curves_csv, t->curve, epochs, err, sizeof err) < 0) ||
+        (t->curves_svg && curves_write_svg(t->curves_svg, t->curve, epochs, err, sizeof err) < 0)) {
+        fprintf(errf, "train: %s; no more learning curves are written, training goes on\n", err);
+        res->curves_failed = 1;
+        t->curves_csv = t->curves_svg = NULL;
+    }
+}
+
+/* The checkpoint's view of T, P and RES at the end of EPOCH. */
+static struct checkpoint_state state_now(struct trainer *t, struct lstm_params *p, int epoch,
+                                         const struct train_result *res)
+{
+    struct checkpoint_state cs = {
+        .epoch = epoch, .wait = t->wait, .have_best = t->have_best, .best_epoch = res->best_epoch,
+        .threads = t->nthreads, .adam_step = t->opt.step, .best_score = t->best_score,
+        .best_val_acc = res->best_val_acc, .best_val_loss = res->best_val_loss, .order = t->order,
+        .curve = t->curve, .p = p, .m = &t->m, .v = &t->v, .best = &t->best};
+    memcpy(cs.rng, t->rng.s, sizeof cs.rng);
+    return cs;
+}
+
+/* The run from cfg->checkpoint, when it holds one of RUN: T, P and RES as they stood
+ * at its epoch's end, the curves so far written again.  The first epoch to run (1
+ * without a checkpoint), or -1 when it cannot be resumed (said). */
+static int resume(struct trainer *t, struct lstm_params *p, const struct train_config *cfg,
+                  const struct checkpoint_run *run, int has_val, struct train_result *res, FILE *progress,
+                  FILE *errf)
+{
+    char err[4200];
+    struct checkpoint_state cs = {.order = t->order, .curve = t->curve, .p = p, .m = &t->m, .v = &t->v,
+                                  .best = &t->best};
+    int got = checkpoint_read(cfg->checkpoint, run, cfg->max_epochs, &cs, err, sizeof err);
+    if (got < 0) {
+        fprintf(errf, "train: %s\n", err);
+        res->checkpoint_refused = 1;
+        return -1;
+    }
+    if (!got) return 1;
+    t->wait = cs.wait;
+    t->have_best = cs.have_best;
+    t->best_score = cs.best_score;
+    t->opt.step = cs.adam_step;
+    memcpy(t->rng.s, cs.rng, sizeof t->rng.s);
+    t->saved_epoch = cs.epoch;
+    res->resumed_from = res->epochs_run = cs.epoch;
+    res->best_epoch = cs.best_epoch;
+    res->best_val_acc = cs.best_val_acc;
+    res->best_val_loss = cs.best_val_loss;
+    if (progress) {
+        fprintf(progress, "resuming from %s: %d of %d epochs done", cfg->checkpoint, cs.epoch, cfg->max_epochs);
+        if (t->have_best && has_val)
+            fprintf(progress, ", best epoch %d (val_acc %.4f)", res->best_epoch, res->best_val_acc);
+        if (cs.threads != t->nthreads)
+            fprintf(progress, "; %d thread%s where the run had %d: a sound training, but not the bytes an "
+                              "unstopped run makes", t->nthreads, t->nthreads == 1 ? "" : "s", cs.threads);
+        fputc('\n', progress);
+        fflush(progress);
+    }
+    /* a run resumed with no epoch left (its model could not be written) has its
+     * curves all the same */
+    write_curves(t, cs.epoch, res, errf);
+    return cs.epoch + 1;
+}
+
+/* The checkpoint at the end of EPOCH.  As the curves: one that cannot be written is
+ * said once and no more are tried, and the run goes on. */
+static void save_checkpoint(struct trainer *t, struct lstm_params *p, const struct train_config *cfg,
+                            const struct checkpoint_run *run, int epoch, struct train_result *res, FILE *errf)
+{
+    char err[4200];
+    struct checkpoint_state cs = state_now(t, p, epoch, res);
+    if (checkpoint_write(cfg->checkpoint, run, &cs, err, sizeof err) == 0) {
+        t->saved_epoch = epoch;
+        return;
+    }
+    res->checkpoint_failed = 1;
+    if (t->saved_epoch)
+        fprintf(errf, "train: %s; no more checkpoints are written, training goes on (a stop resumes from epoch "
+                      "%d, the last one written)\n", err, t->saved_epoch);
+    else
+        fprintf(errf, "train: %s; no checkpoints are written, training goes on (a stop cannot be resumed)\n",
+                err);
+}
+
 int lstm_train(struct lstm_params *p, const struct train_config *cfg,
                const struct train_data *train, const struct train_data *val,
                struct train_result *res, FILE *progress)
@@ -241,53 +340,28 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
     openblas_set_num_threads(1);
     unsigned mxcsr = denormals_off();
 
-    struct lstm_rng rng;
-    lstm_rng_seed(&rng, (uint64_t)cfg->seed ^ 0x5eed7a11c0ffeeULL);
+    lstm_rng_seed(&t.rng, (uint64_t)cfg->seed ^ 0x5eed7a11c0ffeeULL);
     for (int i = 0; i < train->n; i++) t.order[i] = i;
-    struct adam opt;
-    adam_init(&opt, cfg->lr);
+    adam_init(&t.opt, cfg->lr);
+    t.best_score = -1;
+    t.nthreads = nthreads;
+    t.curves_csv = cfg->curves_csv;
+    t.curves_svg = cfg->curves_svg;
 
-    const char *curves_csv = cfg->curves_csv, *curves_svg = cfg->curves_svg;
-    int status = 0, wait = 0, have_best = 0, first_epoch = 1;
-    double best_acc = -1;
+    int status = 0, first_epoch = 1;
     struct checkpoint_run run;
-    char err[4200];
     if (cfg->checkpoint) {
         checkpoint_run_of(&run, cfg, p, train, has_val ? val : NULL);
-        struct checkpoint_state cs = {.order = t.order, .curve = t.curve, .p = p, .m = &t.m, .v = &t.v,
-                                      .best = &t.best};
-        int got = checkpoint_read(cfg->checkpoint, &run, cfg->max_epochs, &cs, err, sizeof err);
-        if (got < 0) {
-            fprintf(errf, "train: %s\n", err);
+        if ((first_epoch = resume(&t, p, cfg, &run, has_val, res, progress, errf)) < 0) {
             status = -1;
             goto done;
-        }
-        if (got) { /* where the run stood at the end of epoch cs.epoch */
-            first_epoch = cs.epoch + 1;
-            wait = cs.wait;
-            have_best = cs.have_best;
-            best_acc = cs.best_score;
-            opt.step = cs.adam_step;
-            memcpy(rng.s, cs.rng, sizeof rng.s);
-            res->resumed_from = res->epochs_run = cs.epoch;
-            res->best_epoch = cs.best_epoch;
-            res->best_val_acc = cs.best_val_acc;
-            res->best_val_loss = cs.best_val_loss;
-            if (progress) {
-                fprintf(progress, "resuming from %s: %d of %d epochs done", cfg->checkpoint, cs.epoch,
-                        cfg->max_epochs);
-                if (have_best && has_val) fprintf(progress, ", best epoch %d (val_acc %.4f)", res->best_epoch,
-                                                  res->best_val_acc);
-                fputc('\n', progress);
-                fflush(progress);
-            }
         }
     }
     for (int epoch = first_epoch; epoch <= cfg->max_epochs; epoch++) {
         double t0 = nb_now(), loss_sum = 0;
         long right = 0, seen = 0;
         for (int i = train->n - 1; i > 0; i--) {   /* Fisher-Yates */
-            int j = (int)(lstm_rng_next(&rng) % (uint64_t)(i + 1)), tmp = t.order[i];
+            int j = (int)(lstm_rng_next(&t.rng) % (uint64_t)(i + 1)), tmp = t.order[i];
             t.order[i] = t.order[j]; t.order[j] = tmp;
         }
         for (int s = 0; s < train->n && !stop_requested(cfg); s += B) {
@@ -297,13 +371,13 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
                 memcpy(t.btok + (size_t)k * T, train->tokens + (size_t)src * T, (size_t)T * sizeof(int));
                 memcpy(t.btarget + (size_t)k * C, train->targets + (size_t)src * C, (size_t)C * sizeof(float));
             }
-            draw_masks(&rng, cfg, t.work, nb, D, H);
+            draw_masks(&t.rng, cfg, t.work, nb, D, H);
             double l = lstm_forward(p, t.work, t.btok, nb, t.btarget);
             for (int k = 0; k < nb; k++)
                 right += argmax(t.work->probs + (size_t)k * C, C) == argmax(t.btarget + (size_t)k * C, C);
             lstm_backward(p, t.work, t.btarget, &t.grad);
-            adam_begin_step(&opt);
-            struct adam_job aj = { &opt, p, &t };
+            adam_begin_step(&t.opt);
+            struct adam_job aj = { &t.opt, p, &t };
             lstm_parallel(nthreads, adam_part, &aj);
             lstm_grad_clear_rows(p, t.work, &t.grad);
             loss_sum += l * nb;
@@ -324,7 +398,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
         cp->loss = loss_sum / seen;
         cp->acc = (double)right / seen;
         cp->val_loss = cp->val_acc = NAN;
-        if (has_val && evaluate(p, val, t.probs, nthreads, &cp->val_loss, &cp->val_acc) < 0) {
+        if (has_val && evaluate(p, val, t.probs, t.nthreads, &cp->val_loss, &cp->val_acc) < 0) {
             fprintf(errf, "train: out of memory evaluating\n");
             status = -1;
             break;
@@ -347,53 +421,31 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             fprintf(progress, " - %.1f s\n", cp->seconds);
             fflush(progress);
         }
-        /* The curves are a side output: one that cannot be written (a full disk, its
-         * folder removed, a FIFO's open cut short by Ctrl-C) is said once and dropped,
-         * and the epochs, which may have taken hours, go on to a model. */
-        if ((curves_csv && curves_write_csv(curves_csv, t.curve, epoch, err, sizeof err) < 0) ||
-            (curves_svg && curves_write_svg(curves_svg, t.curve, epoch, err, sizeof err) < 0)) {
-            fprintf(errf, "train: %s; no more learning curves are written, training goes on\n", err);
-            res->curves_failed = 1;
-            curves_csv = curves_svg = NULL;
-        }
+        write_curves(&t, epoch, res, errf);
         /* Early stopping as Keras' EarlyStopping(monitor="val_accuracy", patience,
          * restore_best_weights=True): strictly better is an improvement.  Without a
          * validation set every epoch counts as the best (the last weights are kept). */
         double score = has_val ? cp->val_acc : (double)epoch;
-        if (score > best_acc) {
-            best_acc = score;
-            wait = 0;
-            have_best = 1;
+        if (score > t.best_score) {
+            t.best_score = score;
+            t.wait = 0;
+            t.have_best = 1;
             res->best_epoch = epoch;
             res->best_val_acc = cp->val_acc;
             res->best_val_loss = cp->val_loss;
             lstm_params_copy(&t.best, p);
-        } else if (++wait >= cfg->patience) {
+        } else if (++t.wait >= cfg->patience) {
             /* WAIT, not the patience: with --patience 0 (Keras' semantics: the first epoch
              * without a better val_acc stops, as with 1) this said "for 0 epochs" */
             if (progress) fprintf(progress, "early stopping: no better val_acc for %d epoch%s, best epoch %d\n",
-                                  wait, wait == 1 ? "" : "s", res->best_epoch);
+                                  t.wait, t.wait == 1 ? "" : "s", res->best_epoch);
             break;
         }
-        /* As the curves: a checkpoint that cannot be written is said once and no more
-         * are tried; the run goes on (only a stop from now on cannot be resumed). */
-        if (cfg->checkpoint && !res->checkpoint_failed) {
-            struct checkpoint_state cs = {
-                .epoch = epoch, .wait = wait, .have_best = have_best, .best_epoch = res->best_epoch,
-                .adam_step = opt.step, .best_score = best_acc, .best_val_acc = res->best_val_acc,
-                .best_val_loss = res->best_val_loss, .order = t.order, .curve = t.curve, .p = p, .m = &t.m,
-                .v = &t.v, .best = &t.best};
-            memcpy(cs.rng, rng.s, sizeof cs.rng);
-            if (checkpoint_write(cfg->checkpoint, &run, &cs, err, sizeof err) < 0) {
-                fprintf(errf, "train: %s; no more checkpoints are written, training goes on (a stop from now on "
-                              "cannot be resumed from it)\n", err);
-                res->checkpoint_failed = 1;
-            }
-        }
+        if (cfg->checkpoint && !res->checkpoint_failed) save_checkpoint(&t, p, cfg, &run, epoch, res, errf);
     }
     /* Keep the best epoch's weights; an interruption before the first epoch ends keeps
      * the weights as they are, a first epoch that diverged the initial ones. */
-    if (have_best || res->diverged) lstm_params_copy(p, &t.best);
+    if (t.have_best || res->diverged) lstm_params_copy(p, &t.best);
 done:
     trainer_free(&t);
     denormals_restore(mxcsr);

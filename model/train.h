@@ -53,6 +53,8 @@ struct train_result {
     int resumed_from;    /* the epoch cfg->checkpoint had reached, 0: a fresh run */
     int checkpoint_failed; /* cfg->checkpoint could not be written (said on stderr): no
                             * more were tried, training went on */
+    int checkpoint_refused; /* cfg->checkpoint could not be resumed (said on stderr):
+                             * lstm_train returned -1 before any epoch */
 };
 
 /* Keras' initialisers: uniform(-0.05, 0.05) embedding, Glorot-uniform kernel,

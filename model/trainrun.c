@@ -16,6 +16,7 @@
  */
 #include <cblas.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +61,14 @@ static int checkpoint_settle(const struct train_opts *o, const struct train_resu
             fprintf(log, "train: the same command resumes the run from %s\n", ckpt);
         return 0;
     }
-    if (unlink(ckpt) < 0 && errno != ENOENT) {
+    /* through a symlink the checkpoints were written to its target: that is the file
+     * to remove (the link, left dangling, is where the next run writes again) */
+    char target[PATH_MAX];
+    const char *file = realpath(ckpt, target) ? target : ckpt;
+    if (unlink(file) < 0 && errno != ENOENT) {
         fprintf(stderr, "nbstage train: %s is written, but its finished run's checkpoint %s cannot be removed "
                         "(%s): remove it before training again with the same inputs and options, or the run "
-                        "resumes from it\n", o->out, ckpt, strerror(errno));
+                        "resumes from it\n", o->out, file, strerror(errno));
         return -1;
     }
     return 0;
@@ -205,7 +210,10 @@ int trainrun(const struct train_opts *o)
     struct train_result res = {0};
     int tr = lstm_train(&p, &cfg, &td, nval ? &vd : NULL, &res, log);
     trainstop_release(&ts);
-    if (tr) { fprintf(stderr, "nbstage train: training failed\n"); goto out; }
+    if (tr) { /* a checkpoint refused was said, and training never began */
+        if (!res.checkpoint_refused) fprintf(stderr, "nbstage train: training failed\n");
+        goto out;
+    }
     /* Stopped before any epoch ended: the weights are a part-epoch's, never
      * validated; writing them would replace a user's earlier model with a worse one. */
     if (res.interrupted && res.epochs_run == 0) {

@@ -26,9 +26,9 @@ ENV = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
 pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
 
 
-def run(args, **kw):
-    return subprocess.run([str(BIN)] + [str(a) for a in args], capture_output=True, text=True, timeout=300,
-                          env=ENV, **kw)
+def run(args, timeout=300):
+    return subprocess.run([str(BIN)] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                          env=ENV)
 
 
 @pytest.fixture
@@ -45,15 +45,17 @@ def weak(tmp_path):
     return path
 
 
-def stopped_by_sigterm(weak, out, ckpt, after_epoch):
-    """`train --checkpoint CKPT` with SIGTERM once epoch AFTER_EPOCH's line is out; its stderr."""
-    p = subprocess.Popen([str(BIN), "train", *SETTINGS, "-o", str(out), "--checkpoint", str(ckpt), str(weak)],
-                         stderr=subprocess.PIPE, text=True, env=ENV)
+def stopped_by_sigterm(weak, out, ckpt, after_epoch, more=()):
+    """`train --checkpoint CKPT` with SIGTERM a little after epoch AFTER_EPOCH's line is
+    out (most likely in the next epoch's batches, past its checkpoint's write); its stderr."""
+    p = subprocess.Popen([str(BIN), "train", *SETTINGS, *map(str, more), "-o", str(out), "--checkpoint", str(ckpt),
+                          str(weak)], stderr=subprocess.PIPE, text=True, env=ENV)
     seen, deadline = [], time.monotonic() + 120
     while time.monotonic() < deadline:
         seen.append(p.stderr.readline())
         if not seen[-1] or seen[-1].startswith(f"epoch {after_epoch}/"):
             break
+    time.sleep(0.05)
     p.send_signal(signal.SIGTERM)
     log = "".join(seen) + p.communicate(timeout=120)[1]
     assert p.returncode == 0, log
@@ -65,7 +67,8 @@ def test_a_run_stopped_by_sigterm_resumes_to_the_same_model(weak, tmp_path):
     r = run(["train", *SETTINGS, "-o", whole, "--curves", tmp_path / "whole", weak])
     assert r.returncode == 0, r.stderr
     out, ckpt = tmp_path / "m.nbsm", tmp_path / "run.ckpt"
-    log = stopped_by_sigterm(weak, out, ckpt, 1)
+    log = stopped_by_sigterm(weak, out, ckpt, 1, ["--curves", tmp_path / "m"])
+    curves_then = (tmp_path / "m.csv").read_text().splitlines()
     stopped = re.search(r"^epoch (\d+)/8: interrupted after \d+ of \d+ sequences$", log, re.M)
     assert stopped, log
     done = int(stopped.group(1)) - 1
@@ -79,10 +82,25 @@ def test_a_run_stopped_by_sigterm_resumes_to_the_same_model(weak, tmp_path):
     assert not re.search(rf"^epoch {done}/8:", r.stderr, re.M), r.stderr  # not run again
     assert out.read_bytes() == whole.read_bytes()
     assert not ckpt.exists(), "the finished run's checkpoint is removed"
-    # the curves hold every epoch, those before the stop included, as the unstopped run's
-    def rows(path):
-        return [line.rsplit(",", 1)[0] for line in path.read_text().splitlines()]
-    assert rows(tmp_path / "m.csv") == rows(tmp_path / "whole.csv")
+    # the curves hold every epoch, those before the stop as they were (their seconds
+    # too), and their numbers are the unstopped run's
+    curves = (tmp_path / "m.csv").read_text().splitlines()
+    assert curves[:done + 1] == curves_then
+    def numbers(lines):
+        return [line.rsplit(",", 1)[0] for line in lines]
+    assert numbers(curves) == numbers((tmp_path / "whole.csv").read_text().splitlines())
+
+
+def test_a_checkpoint_through_a_symlink_is_removed_where_it_was_written(weak, tmp_path):
+    (tmp_path / "scratch").mkdir()
+    target, link, out = tmp_path / "scratch" / "run.ckpt", tmp_path / "run.ckpt", tmp_path / "m.nbsm"
+    link.symlink_to(target)
+    log = stopped_by_sigterm(weak, out, link, 1)
+    assert "interrupted" in log and target.is_file() and link.is_symlink(), log
+    r = run(["train", *SETTINGS, "-o", out, "--checkpoint", link, weak])
+    assert r.returncode == 0 and f"resuming from {link}" in r.stderr, r.stderr
+    assert not target.exists(), "the checkpoint written through the link is removed"
+    assert link.is_symlink()
 
 
 def test_another_runs_or_a_damaged_checkpoint_is_refused_and_kept(weak, tmp_path):
@@ -122,3 +140,19 @@ def test_a_checkpoint_over_another_output_or_an_input_is_refused(weak, tmp_path)
         r = run(["train", *SETTINGS, *args, weak])
         assert r.returncode == 2 and said in r.stderr, (args, r.stderr)
         assert "epoch 1/" not in r.stderr and not out.exists()
+
+
+def test_what_cannot_be_a_checkpoint_is_refused_before_the_inputs_are_read(weak, tmp_path):
+    """A FIFO blocked the run (after reading its inputs) until it was killed; /dev/null
+    and another file were refused only once the inputs were read."""
+    fifo, other = tmp_path / "fifo", tmp_path / "notes.txt"
+    os.mkfifo(fifo)
+    other.write_text("not a checkpoint\n")
+    for ckpt, said in [(fifo, "a device, FIFO or socket, not a checkpoint"),
+                       ("/dev/null", "a device, FIFO or socket, not a checkpoint"),
+                       (other, "not an nbstage training checkpoint"),
+                       (tmp_path, "is a folder")]:
+        r = run(["train", *SETTINGS, "-o", tmp_path / "m.nbsm", "--checkpoint", ckpt, weak], timeout=60)
+        assert r.returncode == 2 and f"{ckpt}: {said}" in r.stderr, (ckpt, r.stderr)
+        assert "weak labels" not in r.stderr, r.stderr  # the inputs were not read
+    assert other.read_text() == "not a checkpoint\n"

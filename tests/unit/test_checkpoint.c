@@ -10,6 +10,7 @@
  */
 #include "unit.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 
 #include "model/checkpoint.h"
 #include "model/lstm.h"
+#include "model/modelfile.h"
 #include "model/train.h"
 #include "tests/unit/unit_toy.h"
 
@@ -239,11 +241,15 @@ static void test_another_runs_checkpoint_is_refused(void **state)
     assert_refused(c, &tr, bytes, len);
     c = config(EPOCHS, ckpt); c.recurrent_dropout = 0.2f;
     assert_refused(c, &tr, bytes, len);
-    /* one target of one training sequence changed */
+    /* one target, or one token, of one training sequence changed (other weak labels;
+     * the same cells read after their predecessors, --context) */
     static struct toy other;
     memcpy(&other, &d, sizeof other);
     other.tg[5 * NC] = 1 - other.tg[5 * NC];
     struct train_data tr2 = {NTRAIN, T, other.tok, other.tg};
+    assert_refused(config(EPOCHS, ckpt), &tr2, bytes, len);
+    memcpy(&other, &d, sizeof other);
+    other.tok[7 * T + T - 1] = other.tok[7 * T + T - 1] % (V - 1) + 1;
     assert_refused(config(EPOCHS, ckpt), &tr2, bytes, len);
     /* ... and a run past its epochs: --epochs 1 for a checkpoint of 2 */
     assert_refused(config(1, ckpt), &tr, bytes, len);
@@ -287,6 +293,164 @@ static void test_a_damaged_checkpoint_is_refused(void **state)
     assert_int_equal(rmdir(ckpt), 0);
 }
 
+/* ---- checkpoint_read directly: what it says ------------------------------------- */
+
+static struct lstm_params sets[4];
+static int order[NTRAIN];
+static struct curve_point curve[EPOCHS];
+
+/* checkpoint_read of ckpt as a run R would, up to EPOCHS epochs: its result, and ERR. */
+static int read_as(const struct checkpoint_run *r, char *err, size_t len)
+{
+    for (int i = 0; i < 4; i++) {
+        lstm_params_free(&sets[i]);
+        sets[i] = (struct lstm_params){.vocab = V, .embed = D, .hidden = HID, .classes = NC};
+        assert_int_equal(lstm_params_alloc(&sets[i]), 0);
+    }
+    struct checkpoint_state s = {.order = order, .curve = curve, .p = &sets[0], .m = &sets[1], .v = &sets[2],
+                                 .best = &sets[3]};
+    err[0] = 0;
+    return checkpoint_read(ckpt, r, EPOCHS, &s, err, len);
+}
+
+static void assert_said(const struct checkpoint_run *r, const char *what)
+{
+    char err[1024];
+    assert_int_equal(read_as(r, err, sizeof err), -1);
+    if (!strstr(err, what)) fail_msg("'%s' does not say '%s'", err, what);
+    assert_non_null(strstr(err, ckpt));
+}
+
+/* The run the toy checkpoints are of (config(.., ckpt), the toy's sets). */
+static struct checkpoint_run toy_run(void)
+{
+    struct checkpoint_run r;
+    struct lstm_params p = {.vocab = V, .embed = D, .hidden = HID, .classes = NC};
+    struct train_config c = config(EPOCHS, ckpt);
+    checkpoint_run_of(&r, &c, &p, &tr, &va);
+    return r;
+}
+
+/* Each setting that differs is named, with both values. */
+static void test_what_differs_is_said(void **state)
+{
+    (void)state;
+    size_t len;
+    free(two_epochs_checkpoint(&len));
+    struct checkpoint_run want = toy_run(), r;
+    char err[1024];
+    assert_int_equal(read_as(&want, err, sizeof err), 1);
+    assert_int_equal(order[0] >= 0, 1);
+    const struct { size_t off; const char *said; } ints[] = {
+        {offsetof(struct checkpoint_run, n_train), "training cells 600 there, 601 here"},
+        {offsetof(struct checkpoint_run, n_val), "validation cells 200 there, 201 here"},
+        {offsetof(struct checkpoint_run, seq_len), "--seq-len 20 there, 21 here"},
+        {offsetof(struct checkpoint_run, vocab), "vocabulary rows 40 there, 41 here"},
+        {offsetof(struct checkpoint_run, embed), "--embed 16 there, 17 here"},
+        {offsetof(struct checkpoint_run, hidden), "--hidden 16 there, 17 here"},
+        {offsetof(struct checkpoint_run, classes), "classes 6 there, 7 here"},
+        {offsetof(struct checkpoint_run, batch), "--batch 32 there, 33 here"},
+        {offsetof(struct checkpoint_run, patience), "--patience 100 there, 101 here"},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        r = want;
+        (*(int32_t *)((char *)&r + ints[i].off))++;
+        assert_said(&r, ints[i].said);
+    }
+    r = want; r.lr = 0.02f; assert_said(&r, "--lr 0.01 there, 0.02 here");
+    r = want; r.spatial_dropout = 0.5f; assert_said(&r, "--spatial-dropout 0.1 there, 0.5 here");
+    r = want; r.dropout = 0.5f; assert_said(&r, "--dropout 0.1 there, 0.5 here");
+    r = want; r.recurrent_dropout = 0.5f; assert_said(&r, "--recurrent-dropout 0.1 there, 0.5 here");
+    r = want; r.seed = 7; assert_said(&r, "--seed 42 there, 7 here");
+    for (int k = 0; k < 4; k++) {
+        r = want;
+        r.data_crc[k] ^= 1;
+        assert_said(&r, k < 2 ? "other training cells or targets" : "other validation cells or targets");
+    }
+}
+
+/* The header's marks, a damaged byte of the settings or of the epoch count (said to
+ * be damaged, not another run's or past --epochs), and numbers no run can have in a
+ * file whose checksums were made to match (by hand). */
+static void test_a_damaged_header_or_state_is_said_to_be(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *good = two_epochs_checkpoint(&len), *bad = malloc(len);
+    assert_non_null(bad);
+    struct checkpoint_run want = toy_run();
+    const struct { size_t at; unsigned char x; const char *said; } cases[] = {
+        {0, 'X', "not an nbstage training checkpoint"},
+        {8, 9, "checkpoint format version 9, this nbstage reads 1"},
+        {12, 0x05, "written on a machine of the other byte order"},
+        {16, 0x01, "checksum mismatch"},              /* n_train */
+        {16 + 76 + 3, 0x01, "checksum mismatch"},     /* the epoch's high byte */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        memcpy(bad, good, len);
+        bad[cases[i].at] = cases[i].at < 8 ? cases[i].x : bad[cases[i].at] ^ cases[i].x;
+        if (cases[i].at == 8) bad[8] = 9, bad[9] = bad[10] = bad[11] = 0;
+        spit(ckpt, bad, len);
+        assert_said(&want, cases[i].said);
+    }
+    /* early stopping's count at INT_MAX, with both checksums made again */
+    memcpy(bad, good, len);
+    int32_t wait = INT32_MAX;
+    const size_t numbers = 16 + 76, head_crc = numbers + 84;
+    memcpy(bad + numbers + 4, &wait, sizeof wait);
+    uint32_t crc = modelfile_crc32c(bad, head_crc);
+    memcpy(bad + head_crc, &crc, sizeof crc);
+    crc = modelfile_crc32c(bad, len - 4);
+    memcpy(bad + len - 4, &crc, sizeof crc);
+    spit(ckpt, bad, len);
+    assert_said(&want, "corrupted (the state's numbers)");
+    free(bad);
+    free(good);
+    for (int i = 0; i < 4; i++) lstm_params_free(&sets[i]);
+}
+
+/* A checkpoint at --epochs already (the run's model could not be written): resumed
+ * with no epoch to run, to the run's weights and result, its curves written.  And a
+ * resumed run stopped before its first epoch ends: the checkpoint's best weights,
+ * not "interrupted in epoch 1". */
+static void test_a_run_resumed_at_its_end_or_stopped_at_once(void **state)
+{
+    (void)state;
+    struct lstm_params whole, p;
+    struct train_result rw, r;
+    assert_int_equal(run(config(2, NULL), 1, &whole, &rw, NULL), 0);
+    free(two_epochs_checkpoint(&(size_t){0}));
+    char csv[sizeof ckpt + 8];
+    snprintf(csv, sizeof csv, "%s.csv", ckpt);
+    unlink(csv);
+    struct train_config c = config(2, ckpt);
+    c.curves_csv = csv;
+    assert_int_equal(run(c, 99, &p, &r, NULL), 0);
+    assert_int_equal(r.resumed_from, 2);
+    assert_same_result(&rw, &r);
+    assert_same_weights(&whole, &p);
+    lstm_params_free(&p);
+    size_t n;
+    char *rows = unit_read_file(csv, &n);
+    assert_non_null(rows);
+    assert_non_null(strstr(rows, "\n1,"));
+    assert_non_null(strstr(rows, "\n2,"));
+    free(rows);
+    unlink(csv);
+
+    atomic_int stop = 1;
+    c = config(EPOCHS, ckpt);
+    c.stop = &stop;
+    assert_int_equal(run(c, 99, &p, &r, NULL), 0);
+    assert_true(r.interrupted);
+    assert_int_equal(r.resumed_from, 2);
+    assert_int_equal(r.epochs_run, 2);
+    assert_int_equal(r.best_epoch, rw.best_epoch);
+    assert_same_weights(&whole, &p);
+    lstm_params_free(&p);
+    lstm_params_free(&whole);
+}
+
 /* A checkpoint in a folder that is not there: said, not tried again, and every epoch
  * still runs, to the weights of a run without one. */
 static void test_a_checkpoint_that_cannot_be_written_leaves_training_going(void **state)
@@ -311,6 +475,9 @@ int main(void)
         cmocka_unit_test(test_epochs_may_be_raised_on_resuming),
         cmocka_unit_test(test_another_runs_checkpoint_is_refused),
         cmocka_unit_test(test_a_damaged_checkpoint_is_refused),
+        cmocka_unit_test(test_what_differs_is_said),
+        cmocka_unit_test(test_a_damaged_header_or_state_is_said_to_be),
+        cmocka_unit_test(test_a_run_resumed_at_its_end_or_stopped_at_once),
         cmocka_unit_test(test_a_checkpoint_that_cannot_be_written_leaves_training_going),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
