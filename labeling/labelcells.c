@@ -237,169 +237,256 @@ out:
     return rc;
 }
 
-int label_cells(const struct label_opts *o)
-{
+/* One run of the cells mode: what its steps hand each other, all freed together
+ * (label_run_free; a member is zeroed until its step fills it). */
+struct label_run {
     struct lfset lfs;
-    if (load_rules(o, &lfs) < 0) return EXIT_USAGE;
-    int rc = EXIT_USAGE, m = lfs.n;
-    struct label_cell *cells = NULL;
-    size_t n = 0, n_sub = 0, total = 0;
-    signed char *votes = NULL;
-    struct lf_cellinfo *info = NULL;
-    long *pat = NULL;
-    int *lm_pred = NULL, *mv_pred = NULL, *gold_ix = NULL, *lm_all = NULL;
-    const struct gold_row **gold_rows = NULL; /* [n] for the report's lines on the labels' doubt */
-    int gave_up_lfs = 0;
-    struct lfvote_gave_up gu = {0};
-    uint64_t *ns = NULL; /* --profile: nanoseconds per LF */
-    double *pproba = NULL, *sproba = NULL;
-    int *ppred = NULL, *spred = NULL;
+    struct gold gold;                   /* --gold's hand labels */
+    const char *inname;                 /* the input, or <stdin> */
+    struct label_cell *cells;           /* [total]: the n cells read, then their n_sub statements */
+    size_t n, n_sub, total, skipped;    /* skipped: input lines that were not a cell */
+    signed char *votes;                 /* [total][m] */
+    struct lf_cellinfo *info;           /* [total] */
+    long *pat;                          /* [n]: each cell's vote pattern in st */
+    int *lm_pred, *mv_pred, *lm_all;    /* [n]: the weak label, the majority vote, the model's best */
+    int *gold_ix;                       /* [n] --gold: the hand label scored, or GOLD_MISSING */
+    const struct gold_row **gold_rows;  /* [n] for the report's lines on the labels' doubt */
+    double *pproba, *sproba;            /* [st.n][LM_K] per pattern, [n_sub][LM_K] per statement */
+    int *ppred, *spred;                 /* lm_predict's stage for each, -1 none */
     struct lm_stats st;
     struct label_model model;
-    struct gold gold;
-    memset(&st, 0, sizeof st);
-    memset(&model, 0, sizeof model);
-    memset(&gold, 0, sizeof gold);
-    FILE *out = NULL, *rep = NULL;
-    struct outfile oo = {0}, ro = {0};
-    char err[NB_ERROR_MAX];
+    struct lfvote_gave_up gu;
+    int gave_up_lfs;                    /* LFs PCRE2 gave up on (exit 1) */
+    uint64_t *ns;                       /* --profile: nanoseconds per LF */
+    size_t labeled, unsure, sub_labeled, sub_unknown; /* the report's counts */
+    struct outfile oo, ro;              /* -o and --report, committed together */
+    double t0, t1, t2, t3, t4;          /* read, LFs, fit, predict+write: the report's times */
+};
 
-    if (o->gold && gold_load(&gold, o->gold, err, sizeof err) < 0) {
-        fprintf(stderr, "nbstage label: %s\n", err);
-        goto out;
-    }
+static void label_run_free(struct label_run *r)
+{
+    outfile_abort(&r->oo); /* (nothing once committed) */
+    outfile_abort(&r->ro);
+    cells_free(r->cells, r->total);
+    free(r->votes); free(r->info); free(r->pat); free(r->lm_pred); free(r->mv_pred); free(r->gold_ix);
+    free(r->lm_all); free(r->gold_rows);
+    free(r->pproba); free(r->ppred); free(r->sproba); free(r->spred);
+    lm_stats_free(&r->st);
+    lm_free(&r->model);
+    gold_free(&r->gold);
+    lfvote_gave_up_free(&r->gu);
+    free(r->ns);
+    lfset_free(&r->lfs);
+}
+
+/* The cells of the input (the file named, or standard input), the read timed from t0.
+ * An input with no cell, or with one id on two sources, is refused here, before any
+ * work.  -1 with the reason said. */
+static int read_cells(const struct label_opts *o, struct label_run *r)
+{
     FILE *in = stdin;
-    const char *inname = o->input ? o->input : "<stdin>";
+    r->inname = o->input ? o->input : "<stdin>";
     if (o->input && !(in = fopen(o->input, "r"))) {
         char why[512];
         fprintf(stderr, "nbstage label: %s: cannot open: %s\n", o->input, nb_path_strerror(o->input, errno, why, sizeof why));
-        goto out;
+        return -1;
     }
-    double t0 = nb_now();
-    size_t skipped = 0;
-    int rd = cells_read(in, inname, &cells, &n, &skipped);
-    total = n;
+    r->t0 = nb_now();
+    int rd = cells_read(in, r->inname, &r->cells, &r->n, &r->skipped);
+    r->total = r->n; /* the cells read so far are freed on failure too */
     if (in != stdin) fclose(in);
-    if (rd < 0) goto out;
+    if (rd < 0) return -1;
     /* No cell to label is the input's error, as train's and eval's: said, and nothing
      * written.  Before, the wrong file given (classify's output) replaced the weak
      * labels already in -o with an empty file. */
-    if (n == 0) {
+    if (r->n == 0) {
         fprintf(stderr, "nbstage label: %s: no cells (the JSON Lines `nbstage ingest` writes: one "
-                        "code cell a line, with an \"id\" and a \"source\"); nothing written\n", inname);
-        goto out;
+                        "code cell a line, with an \"id\" and a \"source\"); nothing written\n", r->inname);
+        return -1;
     }
     size_t first = 0, second = 0;
     const char *clash = NULL;
-    int cl = cells_id_clash(cells, n, &first, &second, &clash);
-    if (cl < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
+    int cl = cells_id_clash(r->cells, r->n, &first, &second, &clash);
+    if (cl < 0) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
     if (cl) {
         fprintf(stderr, "nbstage label: %s:%zu and %zu: one id, two sources (%s): a weak label could go with "
                         "either; ids must be unique, as one `nbstage ingest` run of their common folder gives them\n",
-                inname, first, second, clash);
-        goto out;
+                r->inname, first, second, clash);
+        return -1;
     }
-    if (o->gold) {
-        /* Scoring asked for that cannot happen is the --gold argument's error, as a
-         * bad row of it is, and as `eval` says it (exit 2): said before the work,
-         * nothing written.  Rows labeled none are left out of scoring, as eval's. */
-        size_t labeled_rows = 0, found = 0;
-        for (size_t i = 0; i < gold.n; i++) labeled_rows += gold.rows[i].label != STAGE_NONE;
-        struct gold_seen seen;
-        if (gold_seen_init(&seen, &gold) < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-        int met = 0;
-        for (size_t i = 0; i < n; i++) {
-            const struct gold_row *g = gold_find(&gold, cells[i].id);
-            if (!g || g->label == STAGE_NONE) continue;
-            /* the same cell twice is scored once (another cell under the id was refused
-             * above) */
-            size_t seen_at;
-            if ((met = gold_seen_add(&seen, &gold, g, cells[i].line, cells[i].src, cells[i].src_len, &seen_at)) < 0)
-                break;
-            found += met == 0;
-        }
-        gold_seen_free(&seen, &gold);
-        if (met < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-        if (labeled_rows == 0) { /* empty, the header alone, or only `none` rows */
-            fprintf(stderr, "nbstage label: %s: no cell labeled with a stage\n", o->gold);
-            goto out;
-        }
-        if (found == 0) {
-            fprintf(stderr, "nbstage label: none of the %zu hand-labeled cells of %s is in %s\n",
-                    labeled_rows, o->gold, inname);
-            if (n) gold_mismatch_hint(stderr, "nbstage label", &gold, cells[0].id);
-            goto out;
-        }
-        if (found < labeled_rows)
-            fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in %s\n",
-                    labeled_rows - found, labeled_rows, inname);
-    }
-    if (o->statements) {
-        int added = cells_add_statements(&cells, n, &n_sub);
-        total = n + n_sub;
-        if (added < 0) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-    }
-    double t1 = nb_now();
+    return 0;
+}
 
-    votes = malloc((total ? total : 1) * (size_t)m);
-    info = calloc(total ? total : 1, sizeof *info);
-    pat = malloc((n ? n : 1) * sizeof *pat);
-    lm_pred = malloc((n ? n : 1) * sizeof *lm_pred);
-    mv_pred = malloc((n ? n : 1) * sizeof *mv_pred);
-    lm_all = malloc((n ? n : 1) * sizeof *lm_all);
-    if (o->profile) ns = calloc((size_t)m, sizeof *ns);
-    if (!votes || !info || !pat || !lm_pred || !mv_pred || !lm_all || lm_stats_init(&st, m) < 0 ||
-        (o->profile && !ns)) {
+/* --gold: whether it can score the cells read.  Scoring asked for that cannot happen
+ * is the --gold argument's error, as a bad row of it is, and as `eval` says it (exit
+ * 2): said before the work, nothing written (-1).  Rows labeled none are left out of
+ * scoring, as eval's; the hand-labeled cells missing from the input are said. */
+static int check_gold_scorable(const struct label_opts *o, const struct label_run *r)
+{
+    const struct gold *gold = &r->gold;
+    size_t labeled_rows = 0, found = 0;
+    for (size_t i = 0; i < gold->n; i++) labeled_rows += gold->rows[i].label != STAGE_NONE;
+    struct gold_seen seen;
+    if (gold_seen_init(&seen, gold) < 0) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
+    int met = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct label_cell *c = &r->cells[i];
+        const struct gold_row *g = gold_find(gold, c->id);
+        if (!g || g->label == STAGE_NONE) continue;
+        /* the same cell twice is scored once (another cell under the id was refused
+         * by read_cells) */
+        size_t seen_at;
+        if ((met = gold_seen_add(&seen, gold, g, c->line, c->src, c->src_len, &seen_at)) < 0)
+            break;
+        found += met == 0;
+    }
+    gold_seen_free(&seen, gold);
+    if (met < 0) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
+    if (labeled_rows == 0) { /* empty, the header alone, or only `none` rows */
+        fprintf(stderr, "nbstage label: %s: no cell labeled with a stage\n", o->gold);
+        return -1;
+    }
+    if (found == 0) {
+        fprintf(stderr, "nbstage label: none of the %zu hand-labeled cells of %s is in %s\n",
+                labeled_rows, o->gold, r->inname);
+        if (r->n) gold_mismatch_hint(stderr, "nbstage label", gold, r->cells[0].id);
+        return -1;
+    }
+    if (found < labeled_rows)
+        fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in %s\n",
+                labeled_rows - found, labeled_rows, r->inname);
+    return 0;
+}
+
+/* --statements: each cell's top-level statements appended after the cells (total
+ * counts them at once, so that those appended are freed on failure too).  -1 said
+ * when out of memory. */
+static int add_statements(const struct label_opts *o, struct label_run *r)
+{
+    if (!o->statements) return 0;
+    int added = cells_add_statements(&r->cells, r->n, &r->n_sub);
+    r->total = r->n + r->n_sub;
+    if (added < 0) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
+    return 0;
+}
+
+/* The arrays sized by the cells (the votes, the patterns, the labels for the report,
+ * --profile's times) and the pattern counts, all before the work.  -1 said when out of
+ * memory. */
+static int alloc_votes(const struct label_opts *o, struct label_run *r)
+{
+    int m = r->lfs.n;
+    size_t n = r->n, total = r->total;
+    r->votes = malloc((total ? total : 1) * (size_t)m);
+    r->info = calloc(total ? total : 1, sizeof *r->info);
+    r->pat = malloc((n ? n : 1) * sizeof *r->pat);
+    r->lm_pred = malloc((n ? n : 1) * sizeof *r->lm_pred);
+    r->mv_pred = malloc((n ? n : 1) * sizeof *r->mv_pred);
+    r->lm_all = malloc((n ? n : 1) * sizeof *r->lm_all);
+    if (o->profile) r->ns = calloc((size_t)m, sizeof *r->ns);
+    if (!r->votes || !r->info || !r->pat || !r->lm_pred || !r->mv_pred || !r->lm_all ||
+        lm_stats_init(&r->st, m) < 0 || (o->profile && !r->ns)) {
         fprintf(stderr, "nbstage label: out of memory\n");
-        goto out;
+        return -1;
     }
-    if (lfvote_gave_up_init(&gu, m) < 0 ||
-        lfvote_all(&lfs, cells, total, o->jobs, votes, info, &gu, ns) < 0) {
+    return 0;
+}
+
+/* The LF votes on every cell and statement, in parallel; the LFs PCRE2 gave up on said
+ * (even with -q), the user's rules that voted on no cell said (not with -q); then the
+ * context LFs and the cells' vote patterns.  -1 said when out of memory. */
+static int vote_cells(const struct label_opts *o, struct label_run *r)
+{
+    if (lfvote_gave_up_init(&r->gu, r->lfs.n) < 0 ||
+        lfvote_all(&r->lfs, r->cells, r->total, o->jobs, r->votes, r->info, &r->gu, r->ns) < 0) {
         fprintf(stderr, "nbstage label: out of memory while voting\n");
-        goto out;
+        return -1;
     }
-    gave_up_lfs = lfvote_say_gave_up(&lfs, &gu, cells, total);
-    if (!o->quiet) say_idle_rules(&lfs, votes, total, o->no_default ? 1 : 2);
+    r->gave_up_lfs = lfvote_say_gave_up(&r->lfs, &r->gu, r->cells, r->total);
+    if (!o->quiet) say_idle_rules(&r->lfs, r->votes, r->total, o->no_default ? 1 : 2);
     /* Context LFs and pattern counts, in input (notebook) order.  (A second round
      * taking the previous cell's stage from a first fit of the label model instead of
      * its votes was tried: no better on the development labels.) */
-    if (context_votes(&lfs, cells, n, total, o->jobs, votes, info, &st, pat)) {
+    if (context_votes(&r->lfs, r->cells, r->n, r->total, o->jobs, r->votes, r->info, &r->st, r->pat)) {
         fprintf(stderr, "nbstage label: out of memory\n");
-        goto out;
+        return -1;
     }
+    return 0;
+}
+
+/* The label model fitted on the cells' vote patterns (the statements are not fitted
+ * on), timed from t2 to t3.  -1 said when out of memory. */
+static int fit_model(const struct label_opts *o, struct label_run *r)
+{
     struct lm_options lo;
     lm_options_default(&lo);
     lo.threads = o->jobs;
-    lo.no_abstain_evidence = lfs.silent;
-    double t2 = nb_now();
-    if (lm_fit(&model, &st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); goto out; }
-    double t3 = nb_now();
-    /* predict once per distinct pattern */
-    pproba = malloc((st.n ? st.n : 1) * LM_K * sizeof *pproba);
-    ppred = malloc((st.n ? st.n : 1) * sizeof *ppred);
-    if (!pproba || !ppred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-    for (size_t p = 0; p < st.n; p++)
-        ppred[p] = lm_predict(&model, st.pat + p * (size_t)m, pproba + p * LM_K);
-    for (size_t i = 0; i < n; i++)
-        if (ppred[pat[i]] >= 0 && bad_posterior(cells[i].id, pproba + (size_t)pat[i] * LM_K)) goto out;
-    /* The statements, by the cells' model.  One voted only stages no cell was voted
-     * (its classes have prior 0 in that model) is not labeled (lm_predict): the model
-     * could only have put it, with certainty, in a stage none of its votes names. */
-    sproba = malloc((n_sub ? n_sub : 1) * LM_K * sizeof *sproba);
-    spred = malloc((n_sub ? n_sub : 1) * sizeof *spred);
-    if (!sproba || !spred) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-    size_t sub_unknown = 0;
+    lo.no_abstain_evidence = r->lfs.silent;
+    r->t2 = nb_now();
+    if (lm_fit(&r->model, &r->st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); return -1; }
+    r->t3 = nb_now();
+    return 0;
+}
+
+/* The model's posterior and stage for each distinct vote pattern, predicted once per
+ * pattern (many cells share one), and each cell's posterior checked (bad_posterior).
+ * -1 said: out of memory, or a posterior that is not a distribution. */
+static int predict_patterns(struct label_run *r)
+{
+    int m = r->lfs.n;
+    r->pproba = malloc((r->st.n ? r->st.n : 1) * LM_K * sizeof *r->pproba);
+    r->ppred = malloc((r->st.n ? r->st.n : 1) * sizeof *r->ppred);
+    if (!r->pproba || !r->ppred) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
+    double *pproba = r->pproba;
+    int *ppred = r->ppred;
+    const long *pat = r->pat;
+    for (size_t p = 0; p < r->st.n; p++)
+        ppred[p] = lm_predict(&r->model, r->st.pat + p * (size_t)m, pproba + p * LM_K);
+    for (size_t i = 0; i < r->n; i++)
+        if (ppred[pat[i]] >= 0 && bad_posterior(r->cells[i].id, pproba + (size_t)pat[i] * LM_K)) return -1;
+    return 0;
+}
+
+/* The statements, by the cells' model.  One voted only stages no cell was voted (its
+ * classes have prior 0 in that model) is not labeled (lm_predict): the model could
+ * only have put it, with certainty, in a stage none of its votes names; sub_unknown
+ * counts them for the report.  -1 said, as predict_patterns. */
+static int predict_statements(struct label_run *r)
+{
+    int m = r->lfs.n;
+    size_t n = r->n, n_sub = r->n_sub;
+    r->sproba = malloc((n_sub ? n_sub : 1) * LM_K * sizeof *r->sproba);
+    r->spred = malloc((n_sub ? n_sub : 1) * sizeof *r->spred);
+    if (!r->sproba || !r->spred) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
+    double *sproba = r->sproba;
+    int *spred = r->spred;
     for (size_t k = 0; k < n_sub; k++) {
-        const signed char *v = votes + (n + k) * (size_t)m;
+        const signed char *v = r->votes + (n + k) * (size_t)m;
         int any = 0;
         for (int j = 0; j < m; j++) any |= v[j] >= 0;
-        spred[k] = lm_predict(&model, v, sproba + k * LM_K);
-        sub_unknown += any && spred[k] < 0;
-        if (spred[k] >= 0 && bad_posterior(cells[n + k].id, sproba + k * LM_K)) goto out;
+        spred[k] = lm_predict(&r->model, v, sproba + k * LM_K);
+        r->sub_unknown += any && spred[k] < 0;
+        if (spred[k] >= 0 && bad_posterior(r->cells[n + k].id, sproba + k * LM_K)) return -1;
     }
+    return 0;
+}
 
-    out = o->output ? labelout_open(&oo, o->output, "labels") : stdout;
-    if (!out) goto out;
+/* The weak labels: one JSON line per cell in input order, its statements after it, to
+ * -o (committed at the end, with the report: labelout_flush) or stdout.  A stage under
+ * --min-confidence or tied with another is left unlabeled; each cell's label, majority
+ * vote and the model's best stage are kept for the report, with the counts.  -1 said. */
+static int write_labels(const struct label_opts *o, struct label_run *r)
+{
+    FILE *out = o->output ? labelout_open(&r->oo, o->output, "labels") : stdout;
+    if (!out) return -1;
+    int m = r->lfs.n;
+    size_t n = r->n, total = r->total;
+    const struct label_cell *cells = r->cells;
+    const signed char *votes = r->votes;
+    const long *pat = r->pat;
+    const double *pproba = r->pproba, *sproba = r->sproba;
+    const int *ppred = r->ppred, *spred = r->spred;
+    int *lm_pred = r->lm_pred, *mv_pred = r->mv_pred, *lm_all = r->lm_all;
     size_t labeled = 0, unsure = 0, sub = n, sub_labeled = 0;
     for (size_t i = 0; i < n; i++) {
         const double *pr = pproba + (size_t)pat[i] * LM_K;
@@ -410,105 +497,135 @@ int label_cells(const struct label_opts *o)
         unsure += voted && lm_pred[i] < 0;
         mv_pred[i] = lm_majority_vote(votes + i * (size_t)m, m);
         labeled += lm_pred[i] >= 0;
-        weak_write_cell(out, &cells[i], &lfs, votes + i * (size_t)m, lm_pred[i], voted, pr);
+        weak_write_cell(out, &cells[i], &r->lfs, votes + i * (size_t)m, lm_pred[i], voted, pr);
         for (; sub < total && cells[sub].parent == i; sub++) { /* its statements follow it */
             const signed char *v = votes + sub * (size_t)m;
             const double *spr = sproba + (sub - n) * LM_K;
             int best = spred[sub - n];
             int stage = best >= 0 && spr[best] >= o->min_conf && !weak_top_tied(spr, best) ? best : -1;
             sub_labeled += stage >= 0;
-            weak_write_cell(out, &cells[sub], &lfs, v, stage, best >= 0, spr);
+            weak_write_cell(out, &cells[sub], &r->lfs, v, stage, best >= 0, spr);
         }
     }
-    /* -o is committed at the end, with the report (labelout_flush) */
-    if (out == stdout && nb_stdout_flush("nbstage label")) goto out;
-    out = NULL;
-    double t4 = nb_now();
+    r->labeled = labeled, r->unsure = unsure, r->sub_labeled = sub_labeled;
+    if (out == stdout && nb_stdout_flush("nbstage label")) return -1;
+    return 0;
+}
 
-    if (o->gold) {
-        gold_ix = malloc((n ? n : 1) * sizeof *gold_ix);
-        gold_rows = malloc((n ? n : 1) * sizeof *gold_rows);
-        unsigned char *scored = calloc(gold.n ? gold.n : 1, 1);
-        if (!gold_ix || !gold_rows || !scored) { free(scored); fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
-        size_t dup = 0;
-        for (size_t i = 0; i < n; i++) {
-            const struct gold_row *g = gold_find(&gold, cells[i].id);
-            /* a hand label scores one cell: an id met again (CELLS twice, cat a b)
-             * is labeled but not scored again, as eval counts it */
-            if (g && scored[g - gold.rows]++) { g = NULL; dup++; }
-            gold_ix[i] = g ? g->label : GOLD_MISSING;
-            gold_rows[i] = g;
-        }
-        free(scored);
-        if (dup)
-            fprintf(stderr, "nbstage label: %s: %zu hand-labeled id%s met again, each scored once against "
-                            "--gold (duplicate ids ignored)\n", inname, dup, dup == 1 ? "" : "s");
+/* --gold: each cell's hand label to score against, and its row for the report.  A hand
+ * label scores one cell: an id met again (CELLS twice, cat a b) is labeled but not
+ * scored again, as eval counts it (said, with how many).  -1 said when out of memory. */
+static int match_gold(struct label_run *r)
+{
+    size_t n = r->n;
+    r->gold_ix = malloc((n ? n : 1) * sizeof *r->gold_ix);
+    r->gold_rows = malloc((n ? n : 1) * sizeof *r->gold_rows);
+    unsigned char *scored = calloc(r->gold.n ? r->gold.n : 1, 1);
+    if (!r->gold_ix || !r->gold_rows || !scored) { free(scored); fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
+    size_t dup = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct gold_row *g = gold_find(&r->gold, r->cells[i].id);
+        if (g && scored[g - r->gold.rows]++) { g = NULL; dup++; }
+        r->gold_ix[i] = g ? g->label : GOLD_MISSING;
+        r->gold_rows[i] = g;
     }
+    free(scored);
+    if (dup)
+        fprintf(stderr, "nbstage label: %s: %zu hand-labeled id%s met again, each scored once against "
+                        "--gold (duplicate ids ignored)\n", r->inname, dup, dup == 1 ? "" : "s");
+    return 0;
+}
+
+/* The report, to --report (its temporary, committed with the labels) or stderr: with
+ * -q --profile the LF times alone, as its help says; else the counts and times, the LF
+ * times with --profile, and the LF analysis (lfreport.c), scored when --gold is given.
+ * -1 said. */
+static int write_report(const struct label_opts *o, struct label_run *r, int want_analysis)
+{
+    FILE *rep = o->report ? labelout_open(&r->ro, o->report, "report") : stderr;
+    if (!rep) return -1;
+    int m = r->lfs.n, threads = o->jobs < 1 ? 1 : o->jobs > 8 ? 8 : o->jobs; /* lfvote's */
+    size_t n = r->n;
+    if (!want_analysis) {
+        if (r->ns) print_profile(rep, &r->lfs, r->ns, r->total, threads);
+        return 0;
+    }
+    fprintf(rep, "nbstage label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
+            n, m, r->lfs.rules.n, N_LF_BUILTINS, r->st.n);
+    fprintf(rep, "nbstage label: %zu cells labeled (%.1f%%), %zu unlabeled (%zu of them voted on, but the "
+            "label model's confidence is below --min-confidence %.2f, or its best stages tie)\n", r->labeled,
+            n ? 100.0 * r->labeled / n : 0.0, n - r->labeled, r->unsure, o->min_conf);
+    if (o->statements)
+        fprintf(rep, "nbstage label: --statements: %zu statements of cells with two or more, written as cells of "
+                "their own; %zu labeled%s", r->n_sub, r->sub_labeled, r->sub_unknown ? "" : "\n");
+    if (o->statements && r->sub_unknown)
+        fprintf(rep, "; %zu voted on but unlabeled: their votes name only stages no cell was voted, "
+                "of which the label model fitted on the cells knows nothing\n", r->sub_unknown);
+    fprintf(rep, "nbstage label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
+            r->t1 - r->t0, r->t2 - r->t1, r->t3 - r->t2, r->t4 - r->t3);
+    if (r->ns) print_profile(rep, &r->lfs, r->ns, r->total, threads);
+    struct lf_report lr = {
+        .m = m, .name = r->lfs.name, .stage = r->lfs.stage, .level = r->lfs.level, .silent = r->lfs.silent,
+        .n = n, .votes = r->votes, .gold = r->gold_ix, .gold_rows = r->gold_rows, .lm_pred = r->lm_pred,
+        .mv_pred = r->mv_pred, .model = &r->model, .lm_pred_all = r->lm_all, .min_conf = o->min_conf,
+    };
+    if (lf_report_print(rep, &lr)) {
+        fprintf(stderr, "nbstage label: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* -o and --report flushed, then the --svg confusion matrix written (and committed by
+ * metrics, before the report and the labels), then the report and the labels
+ * committed.  -1 said. */
+static int commit_outputs(const struct label_opts *o, struct label_run *r)
+{
+    if (labelout_flush(&r->oo) < 0 || labelout_flush(&r->ro) < 0) return -1;
+    if (o->svg && r->gold_ix) {
+        struct confusion c;
+        char err[NB_ERROR_MAX];
+        memset(&c, 0, sizeof c);
+        for (size_t i = 0; i < r->n; i++) if (r->gold_ix[i] >= 0) confusion_add(&c, r->gold_ix[i], r->lm_pred[i]);
+        if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
+                                        sizeof err) < 0) {
+            fprintf(stderr, "nbstage label: %s\n", err);
+            return -1;
+        }
+    }
+    if (labelout_commit(&r->ro) < 0 || labelout_commit(&r->oo) < 0) return -1;
+    return 0;
+}
+
+int label_cells(const struct label_opts *o)
+{
+    struct label_run r;
+    memset(&r, 0, sizeof r);
+    if (load_rules(o, &r.lfs) < 0) return EXIT_USAGE;
+    int rc = EXIT_USAGE;
+    char err[NB_ERROR_MAX];
+
+    if (o->gold && gold_load(&r.gold, o->gold, err, sizeof err) < 0) {
+        fprintf(stderr, "nbstage label: %s\n", err);
+        goto out;
+    }
+    if (read_cells(o, &r) < 0 || (o->gold && check_gold_scorable(o, &r) < 0) || add_statements(o, &r) < 0)
+        goto out;
+    r.t1 = nb_now();
+    if (alloc_votes(o, &r) < 0 || vote_cells(o, &r) < 0 || fit_model(o, &r) < 0 || predict_patterns(&r) < 0 ||
+        predict_statements(&r) < 0 || write_labels(o, &r) < 0)
+        goto out;
+    r.t4 = nb_now();
+    if (o->gold && match_gold(&r) < 0) goto out;
     /* A report to a file (--report) is written before the outputs are committed, so
      * that they are committed together; one to stderr after, so that a reader of
      * stderr gone (`2>&1 | head`) cannot end the run before the labels are in place. */
     int want_analysis = !o->quiet || o->report || o->gold, want_report = want_analysis || o->profile;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            if (labelout_flush(&oo) < 0 || labelout_flush(&ro) < 0) goto out;
-            if (o->svg && gold_ix) { /* written and committed by metrics, before the report and the labels */
-                struct confusion c;
-                memset(&c, 0, sizeof c);
-                for (size_t i = 0; i < n; i++) if (gold_ix[i] >= 0) confusion_add(&c, gold_ix[i], lm_pred[i]);
-                if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
-                                                sizeof err) < 0) {
-                    fprintf(stderr, "nbstage label: %s\n", err);
-                    goto out;
-                }
-            }
-            if (labelout_commit(&ro) < 0 || labelout_commit(&oo) < 0) goto out;
-        }
-        if (!want_report || (pass == 0) != (o->report != NULL)) continue;
-        rep = o->report ? labelout_open(&ro, o->report, "report") : stderr;
-        if (!rep) goto out;
-        if (!want_analysis) { /* -q --profile: the times alone, as its help says */
-            if (ns) print_profile(rep, &lfs, ns, total, o->jobs < 1 ? 1 : o->jobs > 8 ? 8 : o->jobs);
-            rep = NULL;
-            continue;
-        }
-        fprintf(rep, "nbstage label: %zu cells, %d LFs (%zu rules + %d built-ins), %zu distinct vote patterns\n",
-                n, m, lfs.rules.n, N_LF_BUILTINS, st.n);
-        fprintf(rep, "nbstage label: %zu cells labeled (%.1f%%), %zu unlabeled (%zu of them voted on, but the "
-                "label model's confidence is below --min-confidence %.2f, or its best stages tie)\n", labeled,
-                n ? 100.0 * labeled / n : 0.0, n - labeled, unsure, o->min_conf);
-        if (o->statements)
-            fprintf(rep, "nbstage label: --statements: %zu statements of cells with two or more, written as cells of "
-                    "their own; %zu labeled%s", n_sub, sub_labeled, sub_unknown ? "" : "\n");
-        if (o->statements && sub_unknown)
-            fprintf(rep, "; %zu voted on but unlabeled: their votes name only stages no cell was voted, "
-                    "of which the label model fitted on the cells knows nothing\n", sub_unknown);
-        fprintf(rep, "nbstage label: read %.2f s, LFs %.2f s, fit %.3f s, predict+write %.2f s\n\n",
-                t1 - t0, t2 - t1, t3 - t2, t4 - t3);
-        if (ns) print_profile(rep, &lfs, ns, total, o->jobs < 1 ? 1 : o->jobs > 8 ? 8 : o->jobs);
-        struct lf_report r = {
-            .m = m, .name = lfs.name, .stage = lfs.stage, .level = lfs.level, .silent = lfs.silent, .n = n,
-            .votes = votes, .gold = gold_ix, .gold_rows = gold_rows, .lm_pred = lm_pred, .mv_pred = mv_pred,
-            .model = &model, .lm_pred_all = lm_all, .min_conf = o->min_conf,
-        };
-        if (lf_report_print(rep, &r)) {
-            fprintf(stderr, "nbstage label: out of memory\n");
-            goto out;
-        }
-        rep = NULL;
-    }
-    rc = skipped || gave_up_lfs ? EXIT_FINDINGS : EXIT_OK;
+    if (want_report && o->report && write_report(o, &r, want_analysis) < 0) goto out;
+    if (commit_outputs(o, &r) < 0) goto out;
+    if (want_report && !o->report && write_report(o, &r, want_analysis) < 0) goto out;
+    rc = r.skipped || r.gave_up_lfs ? EXIT_FINDINGS : EXIT_OK;
 out:
-    outfile_abort(&oo); /* (nothing once committed) */
-    outfile_abort(&ro);
-    cells_free(cells, total);
-    free(votes); free(info); free(pat); free(lm_pred); free(mv_pred); free(gold_ix); free(lm_all);
-    free(gold_rows);
-    free(pproba); free(ppred); free(sproba); free(spred);
-    lm_stats_free(&st);
-    lm_free(&model);
-    gold_free(&gold);
-    lfvote_gave_up_free(&gu);
-    free(ns);
-    lfset_free(&lfs);
+    label_run_free(&r);
     return rc;
 }
