@@ -207,244 +207,360 @@ void tagjob_thread_end(void)
     }
 }
 
-void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FILE *err,
-                struct tag_gate *gate)
-{
-    char why[512];
+/* One notebook being tagged: what the steps of tagjob_tag share. */
+struct job_state {
+    struct tagjob *j;
+    const struct tagjob_options *o;
+    FILE *out, *err;
+    struct tag_gate *gate;
+    const char *name; /* the path, or "<stdin>" */
+    int is_stdin, in_place;
+    char *buf; /* the file, LEN bytes */
+    size_t len;
     struct stat st;
-    size_t len, outlen = 0;
-    int is_stdin = !strcmp(j->path, "-");
-    const char *name = is_stdin ? "<stdin>" : j->path;
-    const char *layout = o->nbformat_layout ? "nbformat.write's layout" : "the canonical layout";
-    int in_place = !o->check && !o->dry_run && !o->output && !is_stdin, old_fd = -1;
-    struct tagjob_prep *prep = j->prep;
-    char *buf;
-    int borrowed = 0; /* BUF is in the window's read room: not ours to free */
+    int old_fd;   /* the file's descriptor, the closers' if it is replaced (-1: none) */
+    int borrowed; /* BUF is in the window's read room: not ours to free */
+    struct tag_options to;
+    json_t *nb;          /* the jansson path's tree */
+    char *bytes, *owned; /* what to write, OUTLEN bytes (OWNED: malloc'd here, else
+                          * the thread's fast-path buffer or BUF) */
+    size_t outlen;
+    int same, relaid; /* relaid: the layout changes too */
+};
+
+/* What a step of tagjob_tag came to: tagged (BYTES ready unless --check), not for the
+ * fast path (the jansson path's then), not Python (left as it is), failed (said). */
+enum { JOB_TAGGED, JOB_UNSPLICED, JOB_NOT_PYTHON, JOB_FAILED };
+
+static const char *layout_name(const struct tagjob_options *o)
+{
+    return o->nbformat_layout ? "nbformat.write's layout" : "the canonical layout";
+}
+
+/* -o -, or '-' alone: the notebook itself goes to standard output. */
+static int goes_to_stdout(const struct job_state *t)
+{
+    return (t->o->output && !strcmp(t->o->output, "-")) || (t->is_stdin && !t->o->output);
+}
+
+/* The notebook's bytes: taken from its read ahead (J->prep), or read now.  Said, and
+ * the job failed, when it cannot be read. */
+static int take_notebook(struct job_state *t)
+{
+    struct tagjob_prep *prep = t->j->prep;
+    char why[512];
     if (prep) { /* read ahead: the file is ours now (or lent, in the window's read room) */
-        buf = prep->buf;
-        borrowed = prep->in_room;
-        len = prep->len;
-        st = prep->st;
-        old_fd = prep->old_fd;
+        t->buf = prep->buf;
+        t->borrowed = prep->in_room;
+        t->len = prep->len;
+        t->st = prep->st;
+        t->old_fd = prep->old_fd;
         prep->buf = NULL;
         prep->old_fd = -1;
-        if (!buf) snprintf(why, sizeof why, "%s", prep->why);
+        if (!t->buf) snprintf(why, sizeof why, "%s", prep->why);
     } else {
-        buf = tagjob_read(j->path, &len, &st, why, sizeof why, in_place ? &old_fd : NULL, NULL, NULL,
-                          NULL);
+        t->buf = tagjob_read(t->j->path, &t->len, &t->st, why, sizeof why,
+                             t->in_place ? &t->old_fd : NULL, NULL, NULL, NULL);
     }
-    if (!buf) {
-        fprintf(err, "nbstage tag: %s: %s\n", name, why);
+    if (!t->buf) {
+        fprintf(t->err, "nbstage tag: %s: %s\n", t->name, why);
+        t->j->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* The fast path: a canonical notebook tagged from its bytes and spliced, no tree
+ * (tagfast.h), with the classifications asked for ahead when it was scanned ahead.
+ * JOB_UNSPLICED for anything else (and when the language cannot be read from the
+ * metadata's bytes), which the jansson path decides. */
+static int tag_spliced(struct job_state *t)
+{
+    struct tagjob *j = t->j;
+    const struct tagjob_options *o = t->o;
+    struct tagjob_prep *prep = j->prep;
+    struct tagfast *tf = thread_tagfast();
+    int fast = 1, changed = 0;
+    if (!tf || (prep && prep->fast == 1)) /* (the scan said no already) */
+        fast = 1;
+    else if (prep && prep->fast == 0) { /* scanned and classified ahead */
+        if (!prep->lang.python) { /* (then not classified: model/tagrun.c) */
+            j->lang = prep->lang;
+            return JOB_NOT_PYTHON;
+        }
+        fast = tagfast_splice(tf, &prep->scan, t->buf, t->len, &t->to, prep->ans.stage, prep->ans.prob,
+                              !o->check, &j->res, &changed);
+    } else if (!tagfast_scan(&tf->scan, t->buf, t->len, &t->to)) { /* standard input, a big file */
+        /* the language before the model's work, which a skip would throw away (unknown,
+         * out of memory: the notebook read whole, on the jansson path) */
+        int unknown = !o->any_language && nb_lang_of_metadata(t->buf + tf->scan.meta_off,
+                                                              tf->scan.meta_end - tf->scan.meta_off, &j->lang);
+        if (!unknown && !o->any_language && !j->lang.python) return JOB_NOT_PYTHON;
+        if (!unknown) fast = tagfast_classify(tf, t->buf, t->len, &t->to, !o->check, &j->res, &changed);
+    }
+    if (fast < 0) {
+        fprintf(t->err, "nbstage tag: %s: out of memory\n", t->name);
+        j->failed = 1;
+        return JOB_FAILED;
+    }
+    if (fast) return JOB_UNSPLICED;
+    j->spliced = 1;
+    /* as the jansson path decides it: by the bytes */
+    t->same = !changed || (!o->check && tf->out_len == t->len && !memcmp(tf->out, t->buf, t->len));
+    if (!o->check) {
+        t->bytes = changed ? tf->out : t->buf;
+        t->outlen = changed ? tf->out_len : t->len;
+    }
+    return JOB_TAGGED;
+}
+
+/* The jansson path: the notebook read into a tree (which gives the reason a file is
+ * refused), checked, tagged and dumped. */
+static int tag_tree(struct job_state *t)
+{
+    struct tagjob *j = t->j;
+    const struct tagjob_options *o = t->o;
+    nb_error e;
+    t->nb = nb_read_mem(t->buf, t->len, t->name, 0, &e);
+    if (!t->nb) {
+        fprintf(t->err, "nbstage tag: %s\n", e.msg);
+        j->failed = 1;
+        return JOB_FAILED;
+    }
+    if (!o->any_language && !o->from_outputs) { /* --from-outputs: no model, any language */
+        nb_lang_of_tree(t->nb, &j->lang);
+        if (!j->lang.python) return JOB_NOT_PYTHON;
+    }
+    long code;
+    long bad_tags = tag_tags_not_a_list_of_strings(t->nb, &code);
+    if (bad_tags >= 0) {
+        fprintf(t->err, "nbstage tag: %s#%ld: cells[%ld].metadata.tags is not a list of strings, as nbformat "
+                        "requires, and a stage tag cannot go into it: make it one (\"tags\": [\"...\"])\n",
+                t->name, code, bad_tags);
+        j->failed = 1;
+        return JOB_FAILED;
+    }
+    if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
+        int laid = nb_rejoin_lines(t->nb);
+        nb_strip_transient(t->nb);
+        if (laid || nb_split_lines(t->nb)) {
+            fprintf(t->err, "nbstage tag: %s: out of memory\n", t->name);
+            j->failed = 1;
+            return JOB_FAILED;
+        }
+    }
+    if (o->dry_run || (t->in_place && !o->quiet))
+        t->relaid = !laid_out_as_written(t->nb, t->buf, t->len);
+    /* --check needs the findings only, not the bytes */
+    if (tag_notebook(t->nb, &t->to, &j->res) ||
+        (!o->check && !(t->bytes = t->owned = nb_dumps(t->nb, &t->outlen)))) {
+        fprintf(t->err, "nbstage tag: %s: out of memory\n", t->name);
+        j->failed = 1;
+        return JOB_FAILED;
+    }
+    t->same = t->bytes && t->outlen == t->len && !memcmp(t->bytes, t->buf, t->len);
+    return JOB_TAGGED;
+}
+
+/* --check's line: what a run with the same options would change. */
+static void report_check(const struct job_state *t)
+{
+    const struct tag_result *res = &t->j->res;
+    if (!t->j->findings) return;
+    fprintf(t->out, "%s: %ld missing, %ld stale, %ld on blank cells", t->name, res->missing, res->stale,
+            res->removed);
+    if (res->noncode_cleared) fprintf(t->out, ", %ld on markdown or raw cells", res->noncode_cleared);
+    if (res->outputs_stripped)
+        fprintf(t->out, ", %ld tag output%s to remove", res->outputs_stripped,
+                res->outputs_stripped == 1 ? "" : "s");
+    fputc('\n', t->out);
+}
+
+/* --dry-run's report: the changes per cell, and a rewrite that changes more than
+ * them.  A file the real run would refuse to replace fails, said as it would say it. */
+static void report_dry_run(const struct job_state *t)
+{
+    struct tagjob *j = t->j;
+    const struct tag_result *res = &j->res;
+    nb_error e;
+    if (!t->same && !t->is_stdin && nb_save_check(j->path, &e)) {
+        fprintf(t->err, "nbstage tag: %s\n", e.msg);
         j->failed = 1;
         return;
     }
+    print_changes(t->out, t->name, res);
+    if (res->noncode_cleared)
+        fprintf(t->out, "%s: remove the stage of %ld markdown or raw cell%s (made so after it ran)\n", t->name,
+                res->noncode_cleared, res->noncode_cleared == 1 ? "" : "s");
+    if (res->outputs_stripped)
+        fprintf(t->out, "%s: remove %ld tag output%s\n", t->name, res->outputs_stripped,
+                res->outputs_stripped == 1 ? "" : "s");
+    if (!t->same && !res->n_changes && !res->outputs_stripped && !res->noncode_cleared)
+        fprintf(t->out, "%s: rewrite in %s (tags unchanged)\n", t->name, layout_name(t->o));
+    else if (t->relaid)
+        fprintf(t->out, "%s: also rewrite in %s (the file is not in it: more than the tag "
+                        "lines change)\n", t->name, layout_name(t->o));
+    j->rewritten = !t->same;
+}
+
+/* N bytes of DATA to OUT, which is memory: written to stdout, and checked, by
+ * deliver (model/tagrun.c). */
+static void write_to_stdout(const struct job_state *t, const char *data, size_t n)
+{
+    t->j->to_stdout = 1;
+    if (fwrite(data, 1, n, t->out) != n) {
+        fprintf(t->err, "nbstage tag: %s: out of memory\n", t->name);
+        t->j->failed = 1;
+    }
+}
+
+/* N bytes of DATA to -o, the gate left first.  0 when written, else said and failed. */
+static int write_to_output(const struct job_state *t, const char *data, size_t n)
+{
     nb_error e;
-    json_t *nb = NULL;
-    char *bytes = NULL, *owned = NULL;
-    int same = 0, relaid = 0; /* relaid: the layout changes too */
-    struct tag_options to = {
-        .model = o->model,
-        .cache = o->cache,
-        .from_outputs = o->from_outputs,
-        .strip_outputs = o->strip_outputs,
-        .record = o->dry_run,
-    };
-    /* The fast path first: a canonical notebook spliced, no tree (tagfast.h).  The
-     * --nbformat layout is not its business. */
-    int fast = 1;
-    if (!o->nbformat_layout) {
-        struct tagfast *tf = thread_tagfast();
-        int changed = 0;
-        if (!tf || (prep && prep->fast == 1)) /* (the scan said no already) */
-            fast = 1;
-        else if (prep && prep->fast == 0) { /* scanned and classified ahead */
-            if (!prep->lang.python) { /* (then not classified: model/tagrun.c) */
-                j->lang = prep->lang;
-                goto other_language;
-            }
-            fast = tagfast_splice(tf, &prep->scan, buf, len, &to, prep->ans.stage, prep->ans.prob,
-                                  !o->check, &j->res, &changed);
-        } else if (!tagfast_scan(&tf->scan, buf, len, &to)) { /* standard input, a big file */
-            /* the language before the model's work, which a skip would throw away (unknown,
-             * out of memory: the notebook read whole, below) */
-            int unknown = !o->any_language && nb_lang_of_metadata(buf + tf->scan.meta_off,
-                                                                  tf->scan.meta_end - tf->scan.meta_off, &j->lang);
-            if (!unknown && !o->any_language && !j->lang.python) goto other_language;
-            if (!unknown) fast = tagfast_classify(tf, buf, len, &to, !o->check, &j->res, &changed);
-        }
-        if (fast < 0) {
-            fprintf(err, "nbstage tag: %s: out of memory\n", name);
-            j->failed = 1;
-            goto done;
-        }
-        if (fast == 0) {
-            j->spliced = 1;
-            /* as the jansson path decides it: by the bytes */
-            same = !changed || (!o->check && tf->out_len == len && !memcmp(tf->out, buf, len));
-            if (!o->check) {
-                bytes = changed ? tf->out : buf;
-                outlen = changed ? tf->out_len : len;
-            }
-        }
+    tag_gate_leave(t->gate);
+    if (nb_save_output(t->o->output, data, n, &e)) {
+        fprintf(t->err, "nbstage tag: %s\n", e.msg);
+        t->j->failed = 1;
+        return -1;
     }
-    if (fast) {
-        nb = nb_read_mem(buf, len, name, 0, &e);
-        if (!nb) {
-            fprintf(err, "nbstage tag: %s\n", e.msg);
-            j->failed = 1;
-            goto done;
-        }
-        if (!o->any_language && !o->from_outputs) { /* --from-outputs: no model, any language */
-            nb_lang_of_tree(nb, &j->lang);
-            if (!j->lang.python) goto other_language;
-        }
-        long code;
-        long bad_tags = tag_tags_not_a_list_of_strings(nb, &code);
-        if (bad_tags >= 0) {
-            fprintf(err, "nbstage tag: %s#%ld: cells[%ld].metadata.tags is not a list of strings, as nbformat "
-                         "requires, and a stage tag cannot go into it: make it one (\"tags\": [\"...\"])\n",
-                    name, code, bad_tags);
-            j->failed = 1;
-            goto done;
-        }
-        if (o->nbformat_layout) { /* nbformat.write's layout, as `fmt --nbformat` */
-            int laid = nb_rejoin_lines(nb);
-            nb_strip_transient(nb);
-            if (laid || nb_split_lines(nb)) {
-                fprintf(err, "nbstage tag: %s: out of memory\n", name);
-                j->failed = 1;
-                goto done;
-            }
-        }
-        if (o->dry_run || (in_place && !o->quiet))
-            relaid = !laid_out_as_written(nb, buf, len);
-        /* --check needs the findings only, not the bytes */
-        if (tag_notebook(nb, &to, &j->res) ||
-            (!o->check && !(bytes = owned = nb_dumps(nb, &outlen)))) {
-            fprintf(err, "nbstage tag: %s: out of memory\n", name);
-            j->failed = 1;
-            goto done;
-        }
-        same = bytes && outlen == len && !memcmp(bytes, buf, len);
+    return 0;
+}
+
+/* The "tagged" line of a file saved in place (not with -q). */
+static void say_tagged(const struct job_state *t)
+{
+    const struct tag_result *res = &t->j->res;
+    long n = res->missing + res->stale + res->removed + res->refreshed + res->noncode_cleared;
+    long k = res->outputs_stripped;
+    fprintf(t->out, "tagged %s (%ld cell%s changed", t->j->path, n, n == 1 ? "" : "s");
+    if (k) fprintf(t->out, ", %ld tag output%s removed", k, k == 1 ? "" : "s");
+    if (t->relaid) fprintf(t->out, "; rewritten in %s", layout_name(t->o));
+    fprintf(t->out, ")\n");
+}
+
+/* The file replaced by its new bytes, atomically (nb_save_atomic: a kill at any
+ * moment leaves it old or new), unless it changed since it was read. */
+static void save_in_place(const struct job_state *t)
+{
+    struct tagjob *j = t->j;
+    nb_error e;
+    /* From here on only the file system: the checks below look paths up in a
+     * folder other threads are creating and renaming files in, and may wait on
+     * its lock (measured: access() was the longest wait inside the gate). */
+    tag_gate_leave(t->gate);
+    /* A read-only file, or one we may not write, nb_save_atomic refuses (rename()
+     * would replace it); one saved in place since it was read, it leaves as it
+     * is, looked at just before its rename.  Deferred sync (model/fssync.h), unless
+     * no descriptor on the file's filesystem could be had for the final syncfs. */
+    unsigned flags = fssync_register(t->o->fs, t->st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
+    int saved = nb_save_atomic_if(j->path, t->bytes, t->outlen, flags, &t->st, &e);
+    /* changed into what this run would write (another `tag` of the same folder, as
+     * two black runs do): nothing is lost, and the file is as this run leaves it */
+    if (saved == -3 && holds(j->path, t->bytes, t->outlen)) saved = 0;
+    if (saved == -3) { /* saved in place while the new version was written */
+        fprintf(t->err, "nbstage tag: %s: changed while being tagged, left as it is now\n", j->path);
+        j->failed = 1;
+    } else if (saved) {
+        fprintf(t->err, "nbstage tag: %s\n", e.msg);
+        j->failed = 1;
+    } else {
+        j->rewritten = 1;
+        if (!t->o->quiet) say_tagged(t);
     }
+}
+
+/* A tagged notebook's report, and its bytes where the options send them: --check's
+ * findings, --dry-run's changes, standard output, -o, or the file itself (only if its
+ * bytes change). */
+static void finish_tagged(const struct job_state *t)
+{
+    struct tagjob *j = t->j;
+    const struct tagjob_options *o = t->o;
     /* said in every mode, -q too: the user would take such a cell for one never run */
     for (size_t i = 0; i < j->res.n_unreadable; i++)
-        fprintf(err, "nbstage tag: %s#%zu: its tag output cannot be read (no known stage "
-                     "and confidence in it); tags kept\n", name, j->res.unreadable[i]);
+        fprintf(t->err, "nbstage tag: %s#%zu: its tag output cannot be read (no known stage "
+                        "and confidence in it); tags kept\n", t->name, j->res.unreadable[i]);
     /* with --strip-tag-outputs, tag outputs left in the file are findings too: the
      * check is what a run with the same options would change */
     j->findings = tag_findings(&j->res) > 0 || j->res.outputs_stripped > 0;
     if (o->check) {
-        if (j->findings) {
-            fprintf(out, "%s: %ld missing, %ld stale, %ld on blank cells", name, j->res.missing,
-                    j->res.stale, j->res.removed);
-            if (j->res.noncode_cleared)
-                fprintf(out, ", %ld on markdown or raw cells", j->res.noncode_cleared);
-            if (j->res.outputs_stripped)
-                fprintf(out, ", %ld tag output%s to remove", j->res.outputs_stripped,
-                        j->res.outputs_stripped == 1 ? "" : "s");
-            fputc('\n', out);
-        }
+        report_check(t);
     } else if (o->dry_run) {
-        /* the real run would refuse to replace it: said as it would say it */
-        if (!same && !is_stdin && nb_save_check(j->path, &e)) {
-            fprintf(err, "nbstage tag: %s\n", e.msg);
-            j->failed = 1;
-            goto done;
-        }
-        print_changes(out, name, &j->res);
-        if (j->res.noncode_cleared)
-            fprintf(out, "%s: remove the stage of %ld markdown or raw cell%s (made so after it ran)\n", name,
-                    j->res.noncode_cleared, j->res.noncode_cleared == 1 ? "" : "s");
-        if (j->res.outputs_stripped)
-            fprintf(out, "%s: remove %ld tag output%s\n", name, j->res.outputs_stripped,
-                    j->res.outputs_stripped == 1 ? "" : "s");
-        if (!same && !j->res.n_changes && !j->res.outputs_stripped && !j->res.noncode_cleared)
-            fprintf(out, "%s: rewrite in %s (tags unchanged)\n", name, layout);
-        else if (relaid)
-            fprintf(out, "%s: also rewrite in %s (the file is not in it: more than the tag "
-                         "lines change)\n", name, layout);
-        j->rewritten = !same;
-    } else if ((o->output && !strcmp(o->output, "-")) || (is_stdin && !o->output)) {
-        j->to_stdout = 1; /* OUT is memory: written to stdout, and checked, by deliver */
-        if (fwrite(bytes, 1, outlen, out) != outlen) {
-            fprintf(err, "nbstage tag: %s: out of memory\n", name);
-            j->failed = 1;
-        }
-        j->rewritten = !same;
+        report_dry_run(t);
+    } else if (goes_to_stdout(t)) {
+        write_to_stdout(t, t->bytes, t->outlen);
+        j->rewritten = !t->same;
     } else if (o->output) {
-        tag_gate_leave(gate);
-        if (nb_save_output(o->output, bytes, outlen, &e)) {
-            fprintf(err, "nbstage tag: %s\n", e.msg);
-            j->failed = 1;
-        } else {
-            j->rewritten = 1;
-        }
-    } else if (!same) {
-        /* From here on only the file system: the checks below look paths up in a
-         * folder other threads are creating and renaming files in, and may wait on
-         * its lock (measured: access() was the longest wait inside the gate). */
-        tag_gate_leave(gate);
-        /* A read-only file, or one we may not write, nb_save_atomic refuses (rename()
-         * would replace it); one saved in place since it was read, it leaves as it
-         * is, looked at just before its rename.  Deferred sync (model/fssync.h), unless
-         * no descriptor on the file's filesystem could be had for the final syncfs. */
-        unsigned flags = fssync_register(o->fs, st.st_dev, j->path) ? 0 : NB_SAVE_DEFER_SYNC;
-        int saved = nb_save_atomic_if(j->path, bytes, outlen, flags, &st, &e);
-        /* changed into what this run would write (another `tag` of the same folder, as
-         * two black runs do): nothing is lost, and the file is as this run leaves it */
-        if (saved == -3 && holds(j->path, bytes, outlen)) saved = 0;
-        if (saved == -3) { /* saved in place while the new version was written */
-            fprintf(err, "nbstage tag: %s: changed while being tagged, left as it is now\n", j->path);
-            j->failed = 1;
-        } else if (saved) {
-            fprintf(err, "nbstage tag: %s\n", e.msg);
-            j->failed = 1;
-        } else {
-            j->rewritten = 1;
-            long n = j->res.missing + j->res.stale + j->res.removed + j->res.refreshed + j->res.noncode_cleared;
-            long k = j->res.outputs_stripped;
-            if (!o->quiet) {
-                fprintf(out, "tagged %s (%ld cell%s changed", j->path, n, n == 1 ? "" : "s");
-                if (k) fprintf(out, ", %ld tag output%s removed", k, k == 1 ? "" : "s");
-                if (relaid) fprintf(out, "; rewritten in %s", layout);
-                fprintf(out, ")\n");
-            }
-        }
+        if (!write_to_output(t, t->bytes, t->outlen)) j->rewritten = 1;
+    } else if (!t->same) {
+        save_in_place(t);
     }
-    goto done;
-other_language:
-    /* Not Python (nbformat/nblang.h): the model's stages would mean nothing.  Left
-     * byte for byte as it is, in every mode; a notebook to be written out (-o, '-') is
-     * written as it came, the stream or file it was meant for not left empty. */
+}
+
+/* Not Python (nbformat/nblang.h): the model's stages would mean nothing.  Left
+ * byte for byte as it is, in every mode; a notebook to be written out (-o, '-') is
+ * written as it came, the stream or file it was meant for not left empty. */
+static void leave_not_python(const struct job_state *t)
+{
+    struct tagjob *j = t->j;
+    const struct tagjob_options *o = t->o;
     tag_result_free(&j->res);
     memset(&j->res, 0, sizeof j->res);
     j->not_python = 1;
     if (o->check) {
         /* no finding: nothing to do (the summary counts it) */
     } else if (o->dry_run) {
-        fprintf(out, "%s: skip, not Python (%s)\n", name, j->lang.name);
-    } else if ((o->output && !strcmp(o->output, "-")) || (is_stdin && !o->output)) {
-        j->to_stdout = 1;
-        if (fwrite(buf, 1, len, out) != len) {
-            fprintf(err, "nbstage tag: %s: out of memory\n", name);
-            j->failed = 1;
-        }
+        fprintf(t->out, "%s: skip, not Python (%s)\n", t->name, j->lang.name);
+    } else if (goes_to_stdout(t)) {
+        write_to_stdout(t, t->buf, t->len);
     } else if (o->output) {
-        tag_gate_leave(gate);
-        if (nb_save_output(o->output, buf, len, &e)) {
-            fprintf(err, "nbstage tag: %s\n", e.msg);
-            j->failed = 1;
-        }
+        write_to_output(t, t->buf, t->len);
     } else if (!o->quiet) {
-        fprintf(out, "skipped %s (not Python: %s)\n", name, j->lang.name);
+        fprintf(t->out, "skipped %s (not Python: %s)\n", t->name, j->lang.name);
     }
-done:
-    if (old_fd >= 0) {
-        if (j->rewritten) closers_hold(o->held, old_fd, (long long)st.st_size); /* the closers' */
-        else close(old_fd);
+}
+
+/* The old file's descriptor to the closers if the file was replaced (else closed),
+ * and what was allocated freed. */
+static void release(struct job_state *t)
+{
+    if (t->old_fd >= 0) {
+        if (t->j->rewritten) closers_hold(t->o->held, t->old_fd, (long long)t->st.st_size); /* the closers' */
+        else close(t->old_fd);
     }
-    free(owned);
-    json_decref(nb);
-    if (!borrowed) free(buf);
+    free(t->owned);
+    json_decref(t->nb);
+    if (!t->borrowed) free(t->buf);
+}
+
+void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FILE *err,
+                struct tag_gate *gate)
+{
+    int is_stdin = !strcmp(j->path, "-");
+    struct job_state t = {
+        .j = j,
+        .o = o,
+        .out = out,
+        .err = err,
+        .gate = gate,
+        .name = is_stdin ? "<stdin>" : j->path,
+        .is_stdin = is_stdin,
+        .in_place = !o->check && !o->dry_run && !o->output && !is_stdin,
+        .old_fd = -1,
+        .to = {
+            .model = o->model,
+            .cache = o->cache,
+            .from_outputs = o->from_outputs,
+            .strip_outputs = o->strip_outputs,
+            .record = o->dry_run,
+        },
+    };
+    if (take_notebook(&t)) return;
+    /* The fast path first; the --nbformat layout is not its business. */
+    int step = o->nbformat_layout ? JOB_UNSPLICED : tag_spliced(&t);
+    if (step == JOB_UNSPLICED) step = tag_tree(&t);
+    if (step == JOB_TAGGED) finish_tagged(&t);
+    else if (step == JOB_NOT_PYTHON) leave_not_python(&t);
+    release(&t);
 }
