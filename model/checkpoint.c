@@ -90,6 +90,8 @@ static void numbers_io(struct piece_io *io, struct checkpoint_state *s)
     double *doubles[] = {&s->best_score, &s->best_val_acc, &s->best_val_loss};
     for (size_t i = 0; i < sizeof doubles / sizeof *doubles; i++) piece(io, doubles[i], sizeof *doubles[i]);
     piece(io, s->rng, sizeof s->rng);
+    piece(io, s->made_by, sizeof s->made_by);
+    s->made_by[sizeof s->made_by - 1] = 0; /* read from a file made by hand, too */
 }
 
 /* S's arrays: its EPOCH curve points (EPOCH already checked to fit), the batch order,

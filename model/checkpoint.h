@@ -59,6 +59,8 @@ struct checkpoint_state {
                            * without a validation set */
     double best_val_acc, best_val_loss;
     uint64_t rng[4];
+    char made_by[48];     /* "nbstage VERSION, OpenBLAS CORE": what computed the run
+                           * (another gives other bytes on resuming: said) */
     int *order;                /* n_train: the batch order, shuffled again each epoch */
     struct curve_point *curve; /* EPOCH points */
     struct lstm_params *p, *m, *v, *best; /* the weights, Adam's moments, the best epoch's */

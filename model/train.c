@@ -28,6 +28,7 @@
 #include "model/checkpoint.h"
 #include "model/curves.h"
 #include "model/lstm.h"
+#include "model/version.h"
 #include "nbformat/clock.h"
 
 static int argmax(const float *v, int n)
@@ -214,6 +215,13 @@ static void write_curves(struct trainer *t, int epochs, struct train_result *res
     }
 }
 
+/* What computes this run: another nbstage, or OpenBLAS's kernels for another CPU,
+ * gives a resumed run other bytes than the unstopped run's. */
+static void made_by(char *buf, size_t len)
+{
+    snprintf(buf, len, "nbstage %s, OpenBLAS %s", NBSTAGE_VERSION, openblas_get_corename());
+}
+
 /* The checkpoint's view of T, P and RES at the end of EPOCH. */
 static struct checkpoint_state state_now(struct trainer *t, struct lstm_params *p, int epoch,
                                          const struct train_result *res)
@@ -224,6 +232,7 @@ static struct checkpoint_state state_now(struct trainer *t, struct lstm_params *
         .best_val_acc = res->best_val_acc, .best_val_loss = res->best_val_loss, .order = t->order,
         .curve = t->curve, .p = p, .m = &t->m, .v = &t->v, .best = &t->best};
     memcpy(cs.rng, t->rng.s, sizeof cs.rng);
+    made_by(cs.made_by, sizeof cs.made_by);
     return cs;
 }
 
@@ -258,9 +267,14 @@ static int resume(struct trainer *t, struct lstm_params *p, const struct train_c
         fprintf(progress, "resuming from %s: %d of %d epochs done", cfg->checkpoint, cs.epoch, cfg->max_epochs);
         if (t->have_best && has_val)
             fprintf(progress, ", best epoch %d (val_acc %.4f)", res->best_epoch, res->best_val_acc);
+        char now[sizeof cs.made_by];
+        made_by(now, sizeof now);
         if (cs.threads != t->nthreads)
             fprintf(progress, "; %d thread%s where the run had %d: a sound training, but not the bytes an "
                               "unstopped run makes", t->nthreads, t->nthreads == 1 ? "" : "s", cs.threads);
+        else if (strcmp(now, cs.made_by))
+            fprintf(progress, "; %s where the run had %s: a sound training, but not the bytes an unstopped run "
+                              "makes", now, cs.made_by);
         fputc('\n', progress);
         fflush(progress);
     }
@@ -378,7 +392,7 @@ int lstm_train(struct lstm_params *p, const struct train_config *cfg,
             lstm_backward(p, t.work, t.btarget, &t.grad);
             adam_begin_step(&t.opt);
             struct adam_job aj = { &t.opt, p, &t };
-            lstm_parallel(nthreads, adam_part, &aj);
+            lstm_parallel(t.nthreads, adam_part, &aj);
             lstm_grad_clear_rows(p, t.work, &t.grad);
             loss_sum += l * nb;
             seen += nb;

@@ -396,7 +396,7 @@ static void test_a_damaged_header_or_state_is_said_to_be(void **state)
     /* early stopping's count at INT_MAX, with both checksums made again */
     memcpy(bad, good, len);
     int32_t wait = INT32_MAX;
-    const size_t numbers = 16 + 76, head_crc = numbers + 84;
+    const size_t numbers = 16 + 76, head_crc = numbers + 84 + 48;
     memcpy(bad + numbers + 4, &wait, sizeof wait);
     uint32_t crc = modelfile_crc32c(bad, head_crc);
     memcpy(bad + head_crc, &crc, sizeof crc);
@@ -407,6 +407,51 @@ static void test_a_damaged_header_or_state_is_said_to_be(void **state)
     free(bad);
     free(good);
     for (int i = 0; i < 4; i++) lstm_params_free(&sets[i]);
+}
+
+/* The progress lines of a resumed run of CFG (from weights of seed 1). */
+static char *resumed_progress(struct train_config cfg)
+{
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    assert_non_null(f);
+    struct lstm_params p;
+    struct train_result r;
+    assert_int_equal(run(cfg, 1, &p, &r, f), 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(r.resumed_from, 2);
+    lstm_params_free(&p);
+    return text;
+}
+
+/* Another thread count, or a checkpoint computed by another nbstage or OpenBLAS's
+ * kernels for another CPU: resumed (a sound training), and said not to give the
+ * unstopped run's bytes. */
+static void test_a_resume_on_other_threads_or_code_is_said(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *good = two_epochs_checkpoint(&len);
+    struct train_config c = config(EPOCHS, ckpt);
+    c.threads = 2;
+    char *said = resumed_progress(c);
+    if (!strstr(said, "; 2 threads where the run had 1: a sound training, but not the bytes"))
+        fail_msg("%s", said);
+    free(said);
+
+    const size_t made_by = 16 + 76 + 84, head_crc = made_by + 48;
+    char other[48] = "nbstage 0.0.1, OpenBLAS Prescott";
+    memcpy(good + made_by, other, sizeof other);
+    uint32_t crc = modelfile_crc32c(good, head_crc);
+    memcpy(good + head_crc, &crc, sizeof crc);
+    crc = modelfile_crc32c(good, len - 4);
+    memcpy(good + len - 4, &crc, sizeof crc);
+    spit(ckpt, good, len);
+    said = resumed_progress(config(EPOCHS, ckpt));
+    if (!strstr(said, "where the run had nbstage 0.0.1, OpenBLAS Prescott: a sound training")) fail_msg("%s", said);
+    free(said);
+    free(good);
 }
 
 /* A checkpoint at --epochs already (the run's model could not be written): resumed
@@ -478,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_what_differs_is_said),
         cmocka_unit_test(test_a_damaged_header_or_state_is_said_to_be),
         cmocka_unit_test(test_a_run_resumed_at_its_end_or_stopped_at_once),
+        cmocka_unit_test(test_a_resume_on_other_threads_or_code_is_said),
         cmocka_unit_test(test_a_checkpoint_that_cannot_be_written_leaves_training_going),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
