@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,12 @@ enum { PROBE_EVERY_MS = 1000 };
 struct heartbeat {
     void *client, *child;
     pthread_t thread;
+    atomic_int watching;          /* heartbeat_watch was called: probe every second */
+    atomic_llong last_answer_ms;  /* nb_now in ms when the child last answered */
+    atomic_int answered;          /* it has, once at least */
 };
+
+static long long clock_ms(void) { return (long long)(nb_now() * 1e3); }
 
 enum { MAX_FRAMES = 16 };
 
@@ -87,9 +93,12 @@ static void *run(void *arg)
     zmq_msg_t f[MAX_FRAMES];
     int n;
     for (;;) {
-        /* by the clock, not by a quiet poll: a client pings every second too */
-        long wait_ms = -1;
-        if (!ready) {
+        /* by the clock, not by a quiet poll: a client pings every second too.  Once
+         * ready, a wake-up a second still, to see whether the proxy asked to watch
+         * (heartbeat_watch): one cheap wake-up, where a socket to be told would be a
+         * third to serve. */
+        long wait_ms = PROBE_EVERY_MS;
+        if (!ready || atomic_load_explicit(&h->watching, memory_order_relaxed)) {
             double left = next_probe - nb_now();
             if (left <= 0) {
                 probe(h->child);
@@ -108,6 +117,8 @@ static void *run(void *arg)
         }
         if (items[1].revents & ZMQ_POLLIN) {
             if (recv_message(h->child, f, &n)) break;
+            atomic_store_explicit(&h->last_answer_ms, clock_ms(), memory_order_relaxed);
+            atomic_store_explicit(&h->answered, 1, memory_order_relaxed);
             if (is_probe(f, n)) { /* the first answer, or a later one to a probe sent again */
                 ready = 1;
                 for (int i = 0; i < n; i++) zmq_msg_close(&f[i]);
@@ -133,6 +144,9 @@ struct heartbeat *heartbeat_start(void *client, void *child, char *err, size_t e
     }
     h->client = client;
     h->child = child;
+    atomic_init(&h->watching, 0);
+    atomic_init(&h->answered, 0);
+    atomic_init(&h->last_answer_ms, clock_ms());
     int rc = pthread_create(&h->thread, NULL, run, h);
     if (rc) { /* returned: errno is not it */
         snprintf(err, errlen, "heartbeat thread: %s", strerror(rc));
@@ -147,4 +161,17 @@ void heartbeat_join(struct heartbeat *hb)
     if (!hb) return;
     pthread_join(hb->thread, NULL);
     free(hb);
+}
+
+void heartbeat_watch(struct heartbeat *hb)
+{
+    if (!hb || atomic_load(&hb->watching)) return;
+    atomic_store(&hb->last_answer_ms, clock_ms()); /* the quiet is counted from now */
+    atomic_store(&hb->watching, 1);
+}
+
+long long heartbeat_quiet_ms(struct heartbeat *hb)
+{
+    if (!hb || !atomic_load(&hb->answered)) return 0; /* a heartbeat that never answered says nothing */
+    return clock_ms() - atomic_load(&hb->last_answer_ms);
 }

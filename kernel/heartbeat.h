@@ -27,6 +27,17 @@ struct heartbeat;
  * NULL and ERR when the thread cannot start (the sockets are then still the caller's). */
 struct heartbeat *heartbeat_start(void *client, void *child, char *err, size_t errlen);
 
+/* From now on the child's heartbeat is probed every second, and heartbeat_quiet_ms
+ * counts from its last answer (from this call at most).  The proxy's way to see a
+ * child that is ending but does not end: ipykernel's teardown ends its heartbeat
+ * first (IPKernelApp.close), and a child still running a cell, or ignoring an
+ * ask_exit, goes on answering. */
+void heartbeat_watch(struct heartbeat *hb);
+
+/* Milliseconds since the child's heartbeat last answered; 0 for NULL, or while it has
+ * never answered (a kernel without a working heartbeat is not taken for a stuck one). */
+long long heartbeat_quiet_ms(struct heartbeat *hb);
+
 /* Waits for the thread, which ends once the sockets' context is shut down
  * (zmq_ctx_shutdown), and frees HB.  NULL: nothing. */
 void heartbeat_join(struct heartbeat *hb);

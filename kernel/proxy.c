@@ -54,6 +54,8 @@
 #define EXIT_GRACE_MS 3000 /* for the child to exit by itself when the parent went after a
                             * shutdown_request (see parent_gone) */
 #define PARENT_SETTLE_MS 300 /* relaying on once the parent is gone (see parent_gone) */
+#define HUNG_END_MS 15000  /* a child ending, its heartbeat silent this long, is stuck
+                            * (see ending_but_stuck) */
 #define BATCH 256          /* messages taken from one socket per poll round */
 
 /* The sockets the loop reads, in the order it serves them: the child's output first
@@ -94,6 +96,7 @@ struct proxy {
      * then the end, not a death, and nothing is said of it, as nothing is by ipykernel
      * alone; its exit status is ours. */
     int exit_asked;
+    int watching_end; /* heartbeat_watch called for one of the two above */
     int parent_exited; /* seen gone: we relay on until parent_deadline, then exit */
     long long parent_deadline;
     unsigned long n_bad[2]; /* malformed; badly signed or replayed */
@@ -814,6 +817,30 @@ static int handle_signals(struct proxy *px)
     return code;
 }
 
+/* The child is ending, as a shutdown_request or a cell's `exit` asked, but is stuck:
+ * its heartbeat has been silent HUNG_END_MS, and it is still there.  ipykernel 6.17
+ * can deadlock in its own teardown: when the shutdown_request that jupyter console
+ * sends after an `exit` reaches the control thread as the main thread, 0.1 s after
+ * that `exit`, closes the IOPub thread, the control thread blocks for good sending to
+ * that thread's closed event pipe, and the main thread joins it for good (seen in CI,
+ * and at will by sending the request 0.11 s after the `exit`'s reply; ipykernel alone
+ * hangs so too, more rarely, as the request reaches it sooner).  Jupyter kills such a
+ * kernel when it asked for the shutdown itself, but not when another client did, or
+ * a notebook's `exit`: the kernel then hung there for good, its sockets closed, and a
+ * notebook waited for the restart.  The heartbeat tells that end from a long one:
+ * IPKernelApp.close ends it first, while a cell still running (a shutdown_request
+ * waits for it) or the user's atexit handlers (they run before close) leave it
+ * answering, as does a kernel that ignores an ask_exit. */
+static int ending_but_stuck(struct proxy *px)
+{
+    if (!px->shutdown_requested && !px->exit_asked) return 0;
+    if (!px->watching_end) {
+        heartbeat_watch(px->hb);
+        px->watching_end = 1;
+    }
+    return px->hb && heartbeat_quiet_ms(px->hb) >= HUNG_END_MS;
+}
+
 /* Our parent is gone: ipykernel alone exits then (its ParentPollerUnix, when
  * JPY_PARENT_PID is set), and so must we, or a Jupyter server killed with -9 would
  * leave us and the child running for good.  Returns the exit code, ipykernel's.
@@ -892,6 +919,15 @@ int proxy_run(const struct proxy_config *cfg)
             next_parent_check = t + 1000;
         }
         if (px->parent_exited && t >= px->parent_deadline) { code = parent_gone(px); break; }
+        if (ending_but_stuck(px)) {
+            logmsg("the wrapped kernel was asked to end (%s) and has not, its heartbeat silent "
+                   "for %d s: stuck in its own shutdown; stopping it",
+                   px->exit_asked ? "a cell ran exit" : "a shutdown_request", HUNG_END_MS / 1000);
+            child_stop(cfg->child, 1000);
+            tagorder_flush(px->tags);
+            code = 0;
+            break;
+        }
         if (!px->ready && t >= next_nudge) {
             nudge(px);
             next_nudge = t + NUDGE_EVERY_MS;
@@ -943,6 +979,8 @@ int proxy_run(const struct proxy_config *cfg)
             timeout = next_parent_check - t > 0 ? (int)(next_parent_check - t) : 0;
         if (px->parent_exited && (timeout < 0 || px->parent_deadline - t < timeout))
             timeout = px->parent_deadline - t > 0 ? (int)(px->parent_deadline - t) : 0;
+        if ((px->shutdown_requested || px->exit_asked) && (timeout < 0 || timeout > 1000))
+            timeout = 1000; /* ending_but_stuck, once a second (set in this pass, maybe) */
         if (busy) timeout = 0;
         if (poll(pfd, n, timeout) < 0) {
             if (errno == EINTR) continue;

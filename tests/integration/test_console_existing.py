@@ -19,7 +19,10 @@ must be the same but for the stage tags themselves:
   `exit` runs in the kernel, whose execute_reply carries an ask_exit payload without
   keepkernel: the console prints "Shutting down kernel" and sends a shutdown_request, and
   the kernel ends (exit status 0, no process left, nothing in its log), on ipykernel
-  alone too.  While it lives the first client keeps working;
+  alone too.  While it lives the first client keeps working.  ipykernel 6.17 can
+  deadlock in its teardown then (that request against its own end, 0.1 s after the
+  `exit`): alone it hangs for good, its heartbeat silent, which is let pass; the stage
+  kernel stops such a child 15 s on and says so, its one line in the log;
 - with --ZMQTerminalInteractiveShell.include_other_output=True (the full prompt: the
   simple one fails on another client's input in 6.4.4, on any kernel) the console shows
   the other clients' cells, "Remote In [N]:", their outputs, and on the stage kernel
@@ -187,6 +190,22 @@ def _proc_state(pid):
         return f"pid {pid}: gone"
 
 
+def _heartbeat_silent(km, timeout_ms=3000):
+    """Whether the kernel of KM leaves a heartbeat ping unanswered for TIMEOUT_MS."""
+    s = km.connect_hb()
+    try:
+        s.send(b"ping")
+        return not s.poll(timeout_ms)
+    finally:
+        s.close(linger=0)
+
+
+# What the stage kernel says when its child is stuck in ipykernel's own teardown
+# (kernel/proxy.c, ending_but_stuck), and stops it.
+STUCK = ("nbstage-kernel: the wrapped kernel was asked to end (a cell ran exit) and has not, "
+         "its heartbeat silent for 15 s: stuck in its own shutdown; stopping it")
+
+
 def _close(k, console, *clients):
     """The end of a session: CONSOLE (if started) closed, CLIENTS (those made) stopped,
     kernel K shut down."""
@@ -283,6 +302,7 @@ def _simple_session(env, tmp, logs, name):
         # passes, the stage kernel was once still there 20 s after the console's exit)
         out["gone"] = [gone(p, 60) for p in pids]
         out["left"] = [_proc_state(p) for p in pids]
+        out["hb_silent"] = not out["gone"][0] and _heartbeat_silent(k.km)
         out["status"] = k.km.provisioner.process.wait(timeout=5) if out["gone"][0] else None
         first.drain()
         second.drain()
@@ -321,10 +341,17 @@ def test_an_attached_console_and_a_second_client_as_with_ipykernel_alone(env, sp
         assert out["first_input"] == out["second_cell"] == out["first_after_eof"] == "ok", (name, out)
         assert out["interrupt_reply"]["msg_type"] == "interrupt_reply", (name, out["interrupt_reply"])
         assert out["alive_after_eof"], f"{name}: Ctrl-D in the attached console ended the kernel"
+        if name == "python3" and not any(out["gone"]) and out["hb_silent"]:
+            # ipykernel 6.17's own deadlock at the end (kernel/proxy.c, ending_but_stuck):
+            # the console's shutdown_request reached its control thread as its main
+            # thread, 0.1 s after the `exit`, closed the IOPub thread; it hangs for good,
+            # its heartbeat silent.  Not ours to fix; the stage kernel stops its child so.
+            continue
         assert out["gone"] == [True, True], \
             f"{name}: a kernel process outlived the console's exit: {out['left']}\n{out['log']}"
         assert out["status"] == 0, f"{name}: exit status {out['status']} after the console's exit"
-    assert "nbstage-kernel" not in stage["log"], stage["log"]
+    # nothing said, or (that deadlock, in the child) that it was stopped
+    assert stage["log"].strip() in ("", STUCK), stage["log"]
     # iopub: each client saw every request of every client, the same on both kernels
     # but for the tags; stdin: each input_request went to the client that asked
     for (c1, c2), name in (((p1, p2), "python3"), ((s1, s2), STAGE_KERNEL)):

@@ -6,6 +6,7 @@ a print flood.
 The kernelspecs live in a temporary JUPYTER_PATH; the program comes from NBSTAGE_BIN.
 Stage tags are asserted when a model is available (NBSTAGE_MODEL or share/default.nbsm).
 """
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -1694,6 +1695,49 @@ def test_exit_in_a_cell_ends_the_kernel_with_ipykernels_status(specs, logs):
             k.close()
         assert "nbstage-kernel" not in k.log.read_text(), k.log.read_text()
     assert codes == {"python3": 0, "nbs-signal": 0}, codes
+
+
+# ipykernel 6.17's teardown deadlock (kernel/proxy.c, ending_but_stuck), made certain:
+# IPKernelApp.close ends the heartbeat, then stops the IOPub thread, which here never
+# returns, as the control thread's send to that thread's closed pipe never did.
+STUCK_TEARDOWN = ("import threading\nfrom ipykernel.kernelapp import IPKernelApp\n"
+                  "IPKernelApp.instance().iopub_thread.stop = threading.Event().wait")
+# A long end of the user's own: atexit handlers run before close, heartbeat still up.
+LONG_ATEXIT = "import atexit, time\natexit.register(time.sleep, 18)"
+
+
+def _exit_after(setup, specs, logs):
+    """A stage kernel that ran SETUP, then `exit()`: (seconds from the reply to the
+    end, exit status, its log)."""
+    k = Kernel("nbs-signal", logs)
+    try:
+        assert k.run(setup)[2]["content"]["status"] == "ok"
+        _, _, reply = k.run("exit()")
+        assert reply["content"]["payload"][0]["source"] == "ask_exit"
+        t = time.monotonic()
+        status = k.km.provisioner.process.wait(timeout=60)
+        return time.monotonic() - t, status, k.log.read_text()
+    finally:
+        k.close()
+
+
+def test_a_child_stuck_in_its_own_shutdown_is_stopped_and_one_still_ending_is_not(specs, logs):
+    """A wrapped kernel asked to end (`exit`) that is still there 15 s after its
+    heartbeat stopped is stuck in its teardown: ipykernel alone hangs there for good,
+    its sockets closed (a notebook then waits for good for the restart; Jupyter kills
+    it only when it asked for the shutdown itself).  The stage kernel stops it, exits
+    0 as asked, and says why.  One whose end is long but alive (the user's atexit
+    handlers, 18 s here) answers its heartbeat and is left to end by itself."""
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        stuck = pool.submit(_exit_after, STUCK_TEARDOWN, specs, logs)
+        slow = pool.submit(_exit_after, LONG_ATEXIT, specs, logs)
+        (t_stuck, st_stuck, log_stuck), (t_slow, st_slow, log_slow) = stuck.result(), slow.result()
+    assert st_stuck == 0 and 14 < t_stuck < 40, (st_stuck, t_stuck, log_stuck)
+    assert log_stuck.strip() == ("nbstage-kernel: the wrapped kernel was asked to end (a cell ran "
+                                 "exit) and has not, its heartbeat silent for 15 s: stuck in its "
+                                 "own shutdown; stopping it"), log_stuck
+    assert st_slow == 0 and t_slow > 17, (st_slow, t_slow, log_slow)
+    assert "nbstage-kernel" not in log_slow, log_slow
 
 
 def test_a_second_client_with_the_same_routing_id_takes_over(specs, logs):
