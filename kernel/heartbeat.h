@@ -28,7 +28,8 @@ struct heartbeat;
 struct heartbeat *heartbeat_start(void *client, void *child, char *err, size_t errlen);
 
 /* From now on the child's heartbeat is probed every second, and heartbeat_quiet_ms
- * counts from its last answer (from this call at most).  The proxy's way to see a
+ * counts from its last answer (from the first call at most; later calls do nothing;
+ * NULL: nothing).  The proxy's way to see a
  * child that is ending but does not end: ipykernel's teardown ends its heartbeat
  * first (IPKernelApp.close), and a child still running a cell, or ignoring an
  * ask_exit, goes on answering. */

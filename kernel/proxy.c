@@ -96,7 +96,6 @@ struct proxy {
      * then the end, not a death, and nothing is said of it, as nothing is by ipykernel
      * alone; its exit status is ours. */
     int exit_asked;
-    int watching_end; /* heartbeat_watch called for one of the two above */
     int parent_exited; /* seen gone: we relay on until parent_deadline, then exit */
     long long parent_deadline;
     unsigned long n_bad[2]; /* malformed; badly signed or replayed */
@@ -834,11 +833,8 @@ static int handle_signals(struct proxy *px)
 static int ending_but_stuck(struct proxy *px)
 {
     if (!px->shutdown_requested && !px->exit_asked) return 0;
-    if (!px->watching_end) {
-        heartbeat_watch(px->hb);
-        px->watching_end = 1;
-    }
-    return px->hb && heartbeat_quiet_ms(px->hb) >= HUNG_END_MS;
+    heartbeat_watch(px->hb); /* the first call starts the watch, the others do nothing */
+    return heartbeat_quiet_ms(px->hb) >= HUNG_END_MS;
 }
 
 /* Our parent is gone: ipykernel alone exits then (its ParentPollerUnix, when
