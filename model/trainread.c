@@ -371,6 +371,9 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
             for (int k = 0; k < N_STAGES; k++) sum += c.target[k] = (float)(v[k] / top);
         }
         int no_probs = sum <= 0;
+        /* label writes 4 decimals (a sum off by 3e-4 at most); a sum far from 1 is a
+         * hand-made file's (percentages, counts), whose scaling is said */
+        int rescaled = !no_probs && fabs(sum - 1) > 0.01;
         if (no_probs) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; sum = 1; }
         for (int k = 0; k < N_STAGES; k++) c.target[k] = (float)(c.target[k] / sum);
         if (c.target[s] < min_conf) { st->low_conf++; json_decref(obj); continue; }
@@ -441,6 +444,7 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
             break;
         }
         st->no_probs += no_probs;
+        if (rescaled && !st->rescaled++) st->rescaled_line = lineno, st->rescaled_sum = sum;
     }
     free(ctx_src);
     free(last.cell), free(last.src);

@@ -55,6 +55,10 @@ struct weak_stats {
     char *changed_ids[3]; /* the first of them (malloc'd) */
     size_t no_probs;    /* labels kept that give no probabilities: their soft targets
                          * are one-hot (said in the log, not taken for the label model's) */
+    size_t rescaled;    /* labels kept whose probabilities do not sum to 1 (within 0.01:
+                         * a hand-made file, percentages): scaled to, and said in the log */
+    size_t rescaled_line; /* the first of them: its line, and its sum */
+    double rescaled_sum;
 };
 
 /* Reads `nbstage ingest` lines from PATH into MAP: 0, or -1 with the reason said on

@@ -187,6 +187,10 @@ int trainrun(const struct train_opts *o)
                 o->soft ? "soft" : "hard", one_hot, o->context ? ", each cell after its predecessor's last lines" : "",
                 openblas_get_corename(),
                 used_threads, used_threads == 1 ? "" : "s");
+        if (ws.rescaled) /* the targets, and --min-confidence, read them scaled */
+            fprintf(log, "train: %zu %s probabilities do not sum to 1 (the first, line %zu of %s, sums "
+                         "to %g): each scaled to sum to 1\n", ws.rescaled, ws.rescaled == 1 ? "label's" : "labels'",
+                    ws.rescaled_line, o->weak, ws.rescaled_sum);
         if (o->val_split > 0 && nval == 0)
             fprintf(log, "train: no validation set: the cells are all from one notebook, which is never split "
                          "(no early stopping; the last epoch is kept)\n");

@@ -579,3 +579,26 @@ def test_soft_targets_from_labels_without_probabilities_are_said_to_be_one_hot(t
         assert r.returncode == 0 and said in r.stderr, r.stderr
     r = run(["train", *SMALL, "--targets", "hard", "-o", tmp_path / "m.nbsm", none])
     assert r.returncode == 0 and "hard targets;" in r.stderr, r.stderr
+
+
+def test_probabilities_that_do_not_sum_to_one_are_scaled_and_said(tmp_path):
+    """A hand-made weak file may give percentages, or numbers that sum to 3: each label's
+    probabilities are scaled to sum to 1, as before, but now the log says so, naming the
+    first line and its sum.  label's own files (4 decimals, 0.9 + 5 x 0.02) say nothing."""
+    lines = weak_lines(10, 4)
+    for i, x in enumerate(lines):
+        if i in (2, 5):
+            x["probabilities"] = {s: v * 100 for s, v in x["probabilities"].items()}
+        if i == 7:
+            x["probabilities"] = {s: v * 3 for s, v in x["probabilities"].items()}
+    weak = tmp_path / "w.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train", *SMALL, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0, r.stderr
+    said = f"train: 3 labels' probabilities do not sum to 1 (the first, line 3 of {weak}, sums to 100): " \
+           "each scaled to sum to 1"
+    assert said in r.stderr, r.stderr
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("".join(json.dumps(x) + "\n" for x in weak_lines(10, 4)))
+    r = run(["train", *SMALL, "-o", tmp_path / "m.nbsm", plain])
+    assert r.returncode == 0 and "do not sum to 1" not in r.stderr, r.stderr
