@@ -377,8 +377,10 @@ def test_windows_saved_while_the_next_is_prepared(model, tmp_path):
     -j 1, and of a run that reads few notebooks ahead (tight descriptor limit)."""
     n = 1300
     runs = {}
+    src = many_notebooks(tmp_path / "src", n)  # made once (nbformat takes seconds), copied
     for name, j, limit in (("j1", 1, None), ("j2", 2, None), ("tight", 2, 200)):
-        d = many_notebooks(tmp_path / name, n)
+        d = tmp_path / name
+        copy_tree(src, d)
         cmd = [str(BIN), "tag", "-m", str(model), "-j", str(j), str(d)]
         if limit:
             cmd = ["sh", "-c", f'ulimit -n {limit} && exec "$@"', "sh", *cmd]
