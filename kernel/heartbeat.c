@@ -29,6 +29,7 @@ struct heartbeat {
     atomic_int watching;          /* heartbeat_watch was called: probe every second */
     atomic_llong last_answer_ms;  /* nb_now in ms when the child last answered */
     atomic_int answered;          /* it has, once at least */
+    atomic_int unanswered;        /* probes sent since its last answer (or the watch) */
 };
 
 static long long clock_ms(void) { return (long long)(nb_now() * 1e3); }
@@ -102,6 +103,7 @@ static void *run(void *arg)
             double left = next_probe - nb_now();
             if (left <= 0) {
                 probe(h->child);
+                atomic_fetch_add_explicit(&h->unanswered, 1, memory_order_relaxed);
                 next_probe = nb_now() + PROBE_EVERY_MS / 1e3;
                 left = PROBE_EVERY_MS / 1e3;
             }
@@ -119,6 +121,7 @@ static void *run(void *arg)
             if (recv_message(h->child, f, &n)) break;
             atomic_store_explicit(&h->last_answer_ms, clock_ms(), memory_order_relaxed);
             atomic_store_explicit(&h->answered, 1, memory_order_relaxed);
+            atomic_store_explicit(&h->unanswered, 0, memory_order_relaxed);
             if (is_probe(f, n)) { /* the first answer, or a later one to a probe sent again */
                 ready = 1;
                 for (int i = 0; i < n; i++) zmq_msg_close(&f[i]);
@@ -146,6 +149,7 @@ struct heartbeat *heartbeat_start(void *client, void *child, char *err, size_t e
     h->child = child;
     atomic_init(&h->watching, 0);
     atomic_init(&h->answered, 0);
+    atomic_init(&h->unanswered, 0);
     atomic_init(&h->last_answer_ms, clock_ms());
     int rc = pthread_create(&h->thread, NULL, run, h);
     if (rc) { /* returned: errno is not it */
@@ -167,11 +171,19 @@ void heartbeat_watch(struct heartbeat *hb)
 {
     if (!hb || atomic_load(&hb->watching)) return;
     atomic_store(&hb->last_answer_ms, clock_ms()); /* the quiet is counted from now */
+    atomic_store(&hb->unanswered, 0);
     atomic_store(&hb->watching, 1);
 }
 
 long long heartbeat_quiet_ms(struct heartbeat *hb)
 {
     if (!hb || !atomic_load(&hb->answered)) return 0; /* a heartbeat that never answered says nothing */
-    return clock_ms() - atomic_load(&hb->last_answer_ms);
+    /* Silence is only what probes actually sent went unanswered: time that passed
+     * while we were not running (our process SIGSTOPped, a cgroup frozen: `docker
+     * pause`) sent none, and must not count, or the check made first thing after the
+     * thaw, before the probe it prompts is answered, would take a healthy child for a
+     * stuck one. */
+    long long quiet = clock_ms() - atomic_load(&hb->last_answer_ms);
+    long long probed = (long long)atomic_load(&hb->unanswered) * PROBE_EVERY_MS;
+    return quiet < probed ? quiet : probed;
 }

@@ -35,8 +35,10 @@ struct heartbeat *heartbeat_start(void *client, void *child, char *err, size_t e
  * ask_exit, goes on answering. */
 void heartbeat_watch(struct heartbeat *hb);
 
-/* Milliseconds since the child's heartbeat last answered; 0 for NULL, or while it has
- * never answered (a kernel without a working heartbeat is not taken for a stuck one). */
+/* Milliseconds since the child's heartbeat last answered, counting only time in which
+ * probes were sent (a second per probe unanswered: a freeze of this process counts
+ * for none); 0 for NULL, or while it has never answered (a kernel without a working
+ * heartbeat is not taken for a stuck one). */
 long long heartbeat_quiet_ms(struct heartbeat *hb);
 
 /* Waits for the thread, which ends once the sockets' context is shut down
