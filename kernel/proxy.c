@@ -834,7 +834,10 @@ static int ending_but_stuck(struct proxy *px)
 {
     if (!px->shutdown_requested && !px->exit_asked) return 0;
     heartbeat_watch(px->hb); /* the first call starts the watch, the others do nothing */
-    return heartbeat_quiet_ms(px->hb) >= HUNG_END_MS;
+    /* A child that has just exited, its SIGCHLD not read yet, is not stuck: its end
+     * is handle_signals' to tell (its status, what it still has to say).  Reaped here,
+     * it is reaped there too (child_reaped). */
+    return heartbeat_quiet_ms(px->hb) >= HUNG_END_MS && !child_reaped(px->cfg->child);
 }
 
 /* Our parent is gone: ipykernel alone exits then (its ParentPollerUnix, when
