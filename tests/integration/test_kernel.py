@@ -1740,6 +1740,30 @@ def test_a_child_stuck_in_its_own_shutdown_is_stopped_and_one_still_ending_is_no
     assert "nbstage-kernel" not in log_slow, log_slow
 
 
+def test_a_frozen_proxy_does_not_take_its_ending_child_for_a_stuck_one(specs, logs):
+    """The proxy and its child frozen together for longer than the 15 s (SIGSTOP, as a
+    cgroup freezer or `docker pause` does) while the child runs its long atexit
+    handlers: no probe went unanswered in that time, so the thaw is no silence, and
+    the child ends by itself.  Before, the first check after the thaw stopped it."""
+    k = Kernel("nbs-signal", logs)
+    try:
+        child = k.child_pid()
+        assert k.run("import atexit, time\natexit.register(time.sleep, 25)")[2]["content"]["status"] == "ok"
+        k.run("exit()")
+        time.sleep(2)
+        for p in (child, k.pid):
+            os.kill(p, signal.SIGSTOP)
+        time.sleep(16)
+        for p in (child, k.pid):
+            os.kill(p, signal.SIGCONT)
+        t = time.monotonic()
+        assert k.km.provisioner.process.wait(timeout=60) == 0
+        assert time.monotonic() - t > 4, k.log.read_text()
+        assert "nbstage-kernel" not in k.log.read_text(), k.log.read_text()
+    finally:
+        k.close()
+
+
 def test_a_second_client_with_the_same_routing_id_takes_over(specs, logs):
     """jupyter_client gives every client of one KernelManager the session id as its
     routing id.  A client that connects while another with that id is still connected
