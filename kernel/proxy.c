@@ -923,6 +923,9 @@ int proxy_run(const struct proxy_config *cfg)
                    "for %d s: stuck in its own shutdown; stopping it",
                    px->exit_asked ? "a cell ran exit" : "a shutdown_request", HUNG_END_MS / 1000);
             child_stop(cfg->child, 1000);
+            /* a forced end, as Jupyter's kill of a kernel that did not end: its group
+             * goes too, the processes its cells started (kernel/child.h) */
+            child_kill_group(cfg->child);
             tagorder_flush(px->tags);
             code = 0;
             break;

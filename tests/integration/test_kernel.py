@@ -1700,51 +1700,35 @@ def test_exit_in_a_cell_ends_the_kernel_with_ipykernels_status(specs, logs):
 # ipykernel 6.17's teardown deadlock (kernel/proxy.c, ending_but_stuck), made certain:
 # IPKernelApp.close ends the heartbeat, then stops the IOPub thread, which here never
 # returns, as the control thread's send to that thread's closed pipe never did.
+# A process its cell started goes too, as with Jupyter's kill of a kernel that did not end.
 STUCK_TEARDOWN = ("import threading\nfrom ipykernel.kernelapp import IPKernelApp\n"
-                  "IPKernelApp.instance().iopub_thread.stop = threading.Event().wait")
+                  "IPKernelApp.instance().iopub_thread.stop = threading.Event().wait\n"
+                  "import subprocess\nprint('pid', subprocess.Popen(['sleep', '300']).pid)")
 # A long end of the user's own: atexit handlers run before close, heartbeat still up.
 LONG_ATEXIT = "import atexit, time\natexit.register(time.sleep, 18)"
 
 
 def _exit_after(setup, specs, logs):
     """A stage kernel that ran SETUP, then `exit()`: (seconds from the reply to the
-    end, exit status, its log)."""
+    end, exit status, its log, what SETUP printed)."""
     k = Kernel("nbs-signal", logs)
     try:
-        assert k.run(setup)[2]["content"]["status"] == "ok"
+        _, msgs, reply = k.run(setup)
+        assert reply["content"]["status"] == "ok"
         _, _, reply = k.run("exit()")
         assert reply["content"]["payload"][0]["source"] == "ask_exit"
         t = time.monotonic()
         status = k.km.provisioner.process.wait(timeout=60)
-        return time.monotonic() - t, status, k.log.read_text()
+        return time.monotonic() - t, status, k.log.read_text(), stdout_of(msgs)
     finally:
         k.close()
 
 
-def test_a_child_stuck_in_its_own_shutdown_is_stopped_and_one_still_ending_is_not(specs, logs):
-    """A wrapped kernel asked to end (`exit`) that is still there 15 s after its
-    heartbeat stopped is stuck in its teardown: ipykernel alone hangs there for good,
-    its sockets closed (a notebook then waits for good for the restart; Jupyter kills
-    it only when it asked for the shutdown itself).  The stage kernel stops it, exits
-    0 as asked, and says why.  One whose end is long but alive (the user's atexit
-    handlers, 18 s here) answers its heartbeat and is left to end by itself."""
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        stuck = pool.submit(_exit_after, STUCK_TEARDOWN, specs, logs)
-        slow = pool.submit(_exit_after, LONG_ATEXIT, specs, logs)
-        (t_stuck, st_stuck, log_stuck), (t_slow, st_slow, log_slow) = stuck.result(), slow.result()
-    assert st_stuck == 0 and 14 < t_stuck < 40, (st_stuck, t_stuck, log_stuck)
-    assert log_stuck.strip() == ("nbstage-kernel: the wrapped kernel was asked to end (a cell ran "
-                                 "exit) and has not, its heartbeat silent for 15 s: stuck in its "
-                                 "own shutdown; stopping it"), log_stuck
-    assert st_slow == 0 and t_slow > 17, (st_slow, t_slow, log_slow)
-    assert "nbstage-kernel" not in log_slow, log_slow
-
-
-def test_a_frozen_proxy_does_not_take_its_ending_child_for_a_stuck_one(specs, logs):
-    """The proxy and its child frozen together for longer than the 15 s (SIGSTOP, as a
-    cgroup freezer or `docker pause` does) while the child runs its long atexit
-    handlers: no probe went unanswered in that time, so the thaw is no silence, and
-    the child ends by itself.  Before, the first check after the thaw stopped it."""
+def _frozen_while_ending(specs, logs):
+    """A stage kernel whose child runs its long atexit handlers (25 s) after `exit()`,
+    the proxy and the child frozen together for 16 s meanwhile (SIGSTOP, as a cgroup
+    freezer or `docker pause` does): (seconds from the thaw to the end, exit status,
+    its log)."""
     k = Kernel("nbs-signal", logs)
     try:
         child = k.child_pid()
@@ -1757,11 +1741,38 @@ def test_a_frozen_proxy_does_not_take_its_ending_child_for_a_stuck_one(specs, lo
         for p in (child, k.pid):
             os.kill(p, signal.SIGCONT)
         t = time.monotonic()
-        assert k.km.provisioner.process.wait(timeout=60) == 0
-        assert time.monotonic() - t > 4, k.log.read_text()
-        assert "nbstage-kernel" not in k.log.read_text(), k.log.read_text()
+        status = k.km.provisioner.process.wait(timeout=60)
+        return time.monotonic() - t, status, k.log.read_text()
     finally:
         k.close()
+
+
+def test_a_child_stuck_in_its_own_shutdown_is_stopped_and_one_still_ending_is_not(specs, logs):
+    """A wrapped kernel asked to end (`exit`) that is still there 15 s after its
+    heartbeat stopped is stuck in its teardown: ipykernel alone hangs there for good,
+    its sockets closed (a notebook then waits for good for the restart; Jupyter kills
+    it only when it asked for the shutdown itself).  The stage kernel stops it, exits
+    0 as asked, and says why; the processes its cells started go with it, as with
+    Jupyter's kill of a kernel that did not end.  One whose end is long but alive (the
+    user's atexit handlers, 18 s here) answers its heartbeat and is left to end by
+    itself.  So is one frozen with the proxy for longer than the 15 s: no probe went
+    unanswered in that time, so the thaw is no silence (before, the first check after
+    the thaw stopped it)."""
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        stuck = pool.submit(_exit_after, STUCK_TEARDOWN, specs, logs)
+        slow = pool.submit(_exit_after, LONG_ATEXIT, specs, logs)
+        frozen = pool.submit(_frozen_while_ending, specs, logs)
+        (t_stuck, st_stuck, log_stuck, out), (t_slow, st_slow, log_slow, _) = stuck.result(), slow.result()
+        t_frozen, st_frozen, log_frozen = frozen.result()
+    assert st_frozen == 0 and t_frozen > 4 and "nbstage-kernel" not in log_frozen, \
+        (st_frozen, t_frozen, log_frozen)
+    assert st_stuck == 0 and 14 < t_stuck < 40, (st_stuck, t_stuck, log_stuck)
+    assert gone(int(re.search(r"pid (\d+)", out).group(1)), 5), "the cell's sleep outlived the stop"
+    assert log_stuck.strip() == ("nbstage-kernel: the wrapped kernel was asked to end (a cell ran "
+                                 "exit) and has not, its heartbeat silent for 15 s: stuck in its "
+                                 "own shutdown; stopping it"), log_stuck
+    assert st_slow == 0 and t_slow > 17, (st_slow, t_slow, log_slow)
+    assert "nbstage-kernel" not in log_slow, log_slow
 
 
 def test_a_second_client_with_the_same_routing_id_takes_over(specs, logs):
