@@ -79,8 +79,8 @@ run_all_units() {   # run_all_units UNIT-BINARIES... -- SAN-UNIT-BINARIES...
 # contexts, the notices, the soak), run the optimised build.
 #
 # Three background jobs, started before the unit tests (which then run beside them):
-# the kernel's tests (the optimised build's, then the sanitizer pass of the kernel and
-# of install-kernel), the other tests, and the sanitizer pass of the other programs.
+# the kernel's tests (the optimised build's, then the sanitizer pass of the kernel),
+# the other tests, and the sanitizer pass of the other programs and of install-kernel.
 # One pytest uses less than a core (much of its time is spent waiting on kernels that
 # start, sleep or are interrupted).  Measured on a 2-core host (2026-12-05, make test
 # through .ci/run): the three jobs end within a minute of each other, and the whole
@@ -96,9 +96,11 @@ RELAY_TESTS=tests/integration/test_kernel.py
 SAN_KERNEL_TESTS="tests/integration/test_kernel.py
     tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
     tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]
-    tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged
-    tests/integration/test_install_kernel.py tests/integration/test_nbclient_demo.py"
-SAN_TESTS="tests/integration/test_classify.py tests/integration/test_tag.py
+    tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged"
+# install-kernel's and nbclient's (35 s) run in the other job: the kernel's was the last
+# to end by a minute and a half (2026-12-06).
+SAN_TESTS="tests/integration/test_install_kernel.py tests/integration/test_nbclient_demo.py
+    tests/integration/test_classify.py tests/integration/test_tag.py
     tests/integration/test_tag_more.py tests/integration/test_label_more.py
     tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py
     tests/integration/test_nbformat_python.py tests/integration/test_outputs.py
@@ -171,8 +173,8 @@ if [ -n "$integration" ]; then
         integration-kernel) echo "== integration: the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
         integration-relay) echo "== integration: the relay's tests for the optimised build (pytest, real Jupyter)" ;;
         integration-other) echo "== integration: the other tests (pytest, real Jupyter, a real browser)" ;;
-        integration-san-kernel) echo "== integration-san: the kernel under ASan+UBSan, and its installs (pytest, real Jupyter)" ;;
-        integration-san) echo "== integration-san: the other programs under ASan+UBSan (pytest, real Jupyter)" ;;
+        integration-san-kernel) echo "== integration-san: the kernel under ASan+UBSan (pytest, real Jupyter)" ;;
+        integration-san) echo "== integration-san: the other programs, and the kernel's installs, under ASan+UBSan (pytest, real Jupyter)" ;;
         esac
         tail -n 40 tests/out/"$name".log
         add_counts "$name"
