@@ -271,238 +271,415 @@ static void join_setup(struct ruleset *rs)
     rs->setup_any = c;
 }
 
+/* One ruleset_load_text call's progress: what its directives read and move. */
+struct loader {
+    struct ruleset *rs;
+    int file;      /* this call's number, as a rule's file (1, 2, ...) */
+    int lineno;    /* the line being read, from 1 */
+    long cur;      /* index of the rule being filled, or -1 */
+    char why[512]; /* what is wrong with the line, said as "path:line: why" */
+};
+
+/* A `rule` line's fields, checked. */
+struct rule_header {
+    char name[128];
+    int stage, level, silent;
+};
+
+/* Records PATH as RS's next file, the one its rules name (rule.file, paths[file - 1]);
+ * that file's number, or -1 when out of memory. */
+static int add_path(struct ruleset *rs, const char *path)
+{
+    char **paths = realloc(rs->paths, (size_t)(rs->files + 1) * sizeof *paths);
+    if (paths) rs->paths = paths;
+    if (!paths || !(rs->paths[rs->files] = strdup(path))) return -1;
+    return ++rs->files;
+}
+
+/* Where TEXT's first line starts: after the byte-order mark a Windows editor's UTF-8
+ * starts with (CRLF is trimmed line by line, in next_line). */
+static size_t skip_bom(const char *text, size_t len)
+{
+    return len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
+}
+
+/* A copy of the line at *POS in TEXT[0..LEN), its line end (\r too) and trailing
+ * blanks cut, *N its length; *POS moved past it.  NULL when out of memory. */
+static char *next_line(const char *text, size_t len, size_t *pos, size_t *np)
+{
+    size_t e = *pos;
+    while (e < len && text[e] != '\n') e++;
+    size_t n = e - *pos;
+    char *line = malloc(n + 1);
+    if (!line) return NULL;
+    memcpy(line, text + *pos, n);
+    line[n] = 0;
+    *pos = e + 1;
+    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
+    *np = n;
+    return line;
+}
+
+/* P past its spaces and tabs. */
+static char *skip_blanks(char *p)
+{
+    while (*p == ' ' || *p == '\t') p++;
+    return p;
+}
+
+/* Ends the word at S with a NUL; what follows it, blanks skipped. */
+static char *split_word(char *s)
+{
+    while (*s && *s != ' ' && *s != '\t') s++;
+    if (*s) *s++ = 0;
+    return skip_blanks(s);
+}
+
+/* Whether NAME is one of RS->reserved (a built-in LF's). */
+static int is_reserved(const struct ruleset *rs, const char *name)
+{
+    for (const char *const *b = rs->reserved; b && *b; b++)
+        if (strcmp(*b, name) == 0) return 1;
+    return 0;
+}
+
+/* H from a `rule` line's ARG, `NAME STAGE [job|show|hint] [silent]`; -1 with WHY set
+ * when a field is missing, extra or wrong. */
+static int parse_rule_header(const char *arg, struct rule_header *h, char *why, size_t whylen)
+{
+    char stage[32], level[32] = "job", flag[32] = "", extra[8];
+    size_t namelen = strcspn(arg, " \t");
+    if (namelen >= sizeof h->name) {
+        nb_error_fmt(why, whylen, "rule name of %zu characters (at most %zu)", namelen, sizeof h->name - 1);
+        return -1;
+    }
+    int k = sscanf(arg, "%127s %31s %31s %31s %7s", h->name, stage, level, flag, extra);
+    if (k == 3 && strcmp(level, "silent") == 0) { /* the level left out */
+        strcpy(flag, level);
+        strcpy(level, "job");
+        k = 4;
+    }
+    if (k < 2 || k > 4 || (k == 4 && strcmp(flag, "silent") != 0)) {
+        nb_error_fmt(why, whylen, "expected: rule NAME STAGE [job|show|hint] [silent]");
+        return -1;
+    }
+    if (!valid_name(h->name)) { nb_error_fmt(why, whylen, "bad rule name '%s' (letters, digits, _ - .)", h->name); return -1; }
+    h->stage = stage_from_key(stage);
+    if (h->stage < 0) { nb_error_fmt(why, whylen, "unknown stage '%s' (load prep train evaluate explore imports)", stage); return -1; }
+    h->level = strcmp(level, "job") == 0 ? LF_JOB : strcmp(level, "show") == 0 ? LF_SHOW
+             : strcmp(level, "hint") == 0 ? LF_HINT : -1;
+    if (h->level < 0) { nb_error_fmt(why, whylen, "unknown level '%s' (job, show or hint)", level); return -1; }
+    h->silent = k == 4;
+    return 0;
+}
+
+/* The index of the rule to fill for a name found at CUR (-1: not found): that one
+ * cleared (a later file overrides), or a new empty one at the end; -1 when out of
+ * memory. */
+static long rule_slot(struct ruleset *rs, long cur)
+{
+    if (cur >= 0) {
+        rule_clear(&rs->rules[cur]); /* a later file overrides */
+        return cur;
+    }
+    void *q = realloc(rs->rules, (rs->n + 1) * sizeof *rs->rules);
+    if (!q) return -1;
+    rs->rules = q;
+    cur = (long)rs->n++;
+    memset(&rs->rules[cur], 0, sizeof rs->rules[cur]);
+    return cur;
+}
+
+/* `rule NAME STAGE [LEVEL] [silent]`: starts rule NAME, which the pattern lines after
+ * it fill. */
+static int load_rule(struct loader *ld, const char *arg)
+{
+    struct ruleset *rs = ld->rs;
+    struct rule_header h;
+    if (parse_rule_header(arg, &h, ld->why, sizeof ld->why) < 0) return -1;
+    if (is_reserved(rs, h.name)) {
+        nb_error_fmt(ld->why, sizeof ld->why, "rule name '%s' is a built-in LF's (pick another name)", h.name);
+        return -1;
+    }
+    ld->cur = find_rule(rs, h.name);
+    /* a later file overrides by name; within one file a second rule of the
+     * same name is a slip (a copy pasted and not renamed) that lost an LF */
+    if (ld->cur >= 0 && rs->rules[ld->cur].file == ld->file) {
+        nb_error_fmt(ld->why, sizeof ld->why, "rule %s is already defined at line %d of this file", h.name,
+                     rs->rules[ld->cur].line);
+        return -1;
+    }
+    if ((ld->cur = rule_slot(rs, ld->cur)) < 0) { nb_error_fmt(ld->why, sizeof ld->why, "out of memory"); return -1; }
+    struct rule *r = &rs->rules[ld->cur];
+    r->name = strdup(h.name);
+    if (!r->name) { nb_error_fmt(ld->why, sizeof ld->why, "out of memory"); return -1; }
+    r->stage = h.stage;
+    r->level = h.level;
+    r->silent = h.silent;
+    r->line = ld->lineno;
+    r->file = ld->file;
+    return 0;
+}
+
+/* Whether NM is a macro name: capitals, digits and _, not starting with a digit. */
+static int valid_macro_name(const char *nm)
+{
+    int ok = isupper((unsigned char)nm[0]) || nm[0] == '_';
+    for (const char *c = nm; *c; c++)
+        if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_') ok = 0;
+    return ok;
+}
+
+/* The index of macro NM in RS->defs, or RS->n_defs when there is none. */
+static size_t find_macro(const struct ruleset *rs, const char *nm)
+{
+    size_t k;
+    for (k = 0; k < rs->n_defs; k++)
+        if (strcmp(rs->defs[k].name, nm) == 0) break;
+    return k;
+}
+
+/* Sets macro K of RS (a new one named NM when K is n_defs) to X, which it then owns;
+ * -1 when out of memory, X still the caller's. */
+static int set_macro(struct loader *ld, size_t k, const char *nm, char *x)
+{
+    struct ruleset *rs = ld->rs;
+    if (k == rs->n_defs) {
+        void *q = realloc(rs->defs, (rs->n_defs + 1) * sizeof *rs->defs);
+        if (q) rs->defs = q;
+        /* a def without its name would crash the next lookup (strcmp, strlen) */
+        char *name = q ? strdup(nm) : NULL;
+        if (!name) return -1;
+        rs->defs[k].name = name;
+        rs->n_defs++;
+    } else {
+        free(rs->defs[k].re);
+    }
+    rs->defs[k].re = x;
+    rs->defs[k].file = ld->file;
+    rs->defs[k].line = ld->lineno;
+    return 0;
+}
+
+/* `define NAME PATTERN`: macro {NAME}, which may use earlier macros; stored expanded,
+ * checked by compiling. */
+static int load_define(struct loader *ld, char *arg)
+{
+    struct ruleset *rs = ld->rs;
+    const char *nm = arg;
+    char *v = split_word(arg);
+    if (!valid_macro_name(nm) || !*v) {
+        nb_error_fmt(ld->why, sizeof ld->why, "expected: define NAME PATTERN (NAME in capitals)");
+        return -1;
+    }
+    /* a later file redefines by name, as it overrides a rule; within one file a
+     * second define of a name is a slip, as a second rule of a name is */
+    size_t k = find_macro(rs, nm);
+    if (k < rs->n_defs && rs->defs[k].file == ld->file) {
+        nb_error_fmt(ld->why, sizeof ld->why, "macro %s is already defined at line %d of this file", nm,
+                     rs->defs[k].line);
+        return -1;
+    }
+    char *x = expand(rs, v, ld->why, sizeof ld->why);
+    if (!x) return -1;
+    pcre2_code *chk = compile(rs, v, ld->why, sizeof ld->why);
+    if (!chk) { free(x); return -1; }
+    pcre2_code_free(chk);
+    if (set_macro(ld, k, nm, x) < 0) { free(x); nb_error_fmt(ld->why, sizeof ld->why, "out of memory"); return -1; }
+    return 0;
+}
+
+/* Room in RS's three setup arrays for one more pattern; -1 when out of memory (the
+ * arrays that grew stay, their length unchanged). */
+static int setup_room(struct ruleset *rs)
+{
+    void **q = realloc(rs->setup, (rs->n_setup + 1) * sizeof *q);
+    if (q) rs->setup = q;
+    char **qr = q ? realloc(rs->setup_re, (rs->n_setup + 1) * sizeof *qr) : NULL;
+    if (qr) rs->setup_re = qr;
+    void *at = qr ? realloc(rs->setup_at, (rs->n_setup + 1) * sizeof *rs->setup_at) : NULL;
+    if (!at) return -1;
+    rs->setup_at = at;
+    return 0;
+}
+
+/* `setup PATTERN`: a statement the imports built-in counts as set-up. */
+static int load_setup(struct loader *ld, const char *arg)
+{
+    struct ruleset *rs = ld->rs;
+    if (!*arg) { nb_error_fmt(ld->why, sizeof ld->why, "expected: setup PATTERN"); return -1; }
+    char *x = expand(rs, arg, ld->why, sizeof ld->why);
+    if (!x) return -1;
+    pcre2_code *c = compile_expanded(arg, x, ld->why, sizeof ld->why);
+    if (!c) { free(x); return -1; }
+    if (setup_room(rs) < 0) {
+        pcre2_code_free(c);
+        free(x);
+        nb_error_fmt(ld->why, sizeof ld->why, "out of memory");
+        return -1;
+    }
+    rs->setup_re[rs->n_setup] = x;
+    rs->setup_at[rs->n_setup].file = ld->file;
+    rs->setup_at[rs->n_setup].line = ld->lineno;
+    rs->setup[rs->n_setup++] = c;
+    /* the alternation lacks this one until the file has loaded (join_setup);
+     * should the file fail, the list answers alone */
+    pcre2_code_free(rs->setup_any);
+    rs->setup_any = NULL;
+    return 0;
+}
+
+/* The index of NAME in RS->disabled, or RS->n_disabled when it is not there. */
+static size_t find_disabled(const struct ruleset *rs, const char *name)
+{
+    size_t d;
+    for (d = 0; d < rs->n_disabled; d++)
+        if (strcmp(rs->disabled[d].name, name) == 0) break;
+    return d;
+}
+
+/* Notes NAME as disabled at the loader's line, in entry D of RS->disabled (a new one
+ * when D is n_disabled); -1 when out of memory. */
+static int note_disabled(struct loader *ld, size_t d, const char *name)
+{
+    struct ruleset *rs = ld->rs;
+    if (d == rs->n_disabled) {
+        void *q = realloc(rs->disabled, (d + 1) * sizeof *rs->disabled);
+        char *nm = q ? strdup(name) : NULL;
+        if (q) rs->disabled = q;
+        if (!nm) return -1;
+        rs->disabled[d].name = nm;
+        rs->n_disabled++;
+    }
+    rs->disabled[d].file = ld->file;
+    rs->disabled[d].line = ld->lineno;
+    return 0;
+}
+
+/* Removes rule K from RS, the rules after it moved down (they keep their order). */
+static void remove_rule(struct ruleset *rs, long k)
+{
+    rule_clear(&rs->rules[k]);
+    memmove(&rs->rules[k], &rs->rules[k + 1], (rs->n - (size_t)k - 1) * sizeof *rs->rules);
+    rs->n--;
+}
+
+/* `disable NAME`: removes rule NAME, loaded before; no rule is being filled after it. */
+static int load_disable(struct loader *ld, const char *arg)
+{
+    struct ruleset *rs = ld->rs;
+    long k = find_rule(rs, arg);
+    size_t d = find_disabled(rs, arg);
+    if (k < 0 && d < rs->n_disabled) {
+        /* "no rule named" read as if the rule never was: an earlier file
+         * disabled it, so this file's wish is done; within one file it is a
+         * slip, said as a name defined twice is */
+        if (rs->disabled[d].file != ld->file) { ld->cur = -1; return 0; }
+        nb_error_fmt(ld->why, sizeof ld->why, "rule %s is already disabled at line %d of this file", arg,
+                     rs->disabled[d].line);
+        return -1;
+    }
+    if (k < 0) {
+        if (is_reserved(rs, arg))
+            nb_error_fmt(ld->why, sizeof ld->why, "disable: '%s' is a built-in LF, not a rule (only rules can be "
+                         "disabled)", arg);
+        else
+            nb_error_fmt(ld->why, sizeof ld->why, "disable: no rule named '%s'", arg);
+        return -1;
+    }
+    if (note_disabled(ld, d, arg) < 0) { nb_error_fmt(ld->why, sizeof ld->why, "out of memory"); return -1; }
+    remove_rule(rs, k);
+    ld->cur = -1;
+    return 0;
+}
+
+/* `any`, `all`, `none` or `string` (KW) PATTERN: a line of the rule being filled. */
+static int load_pattern(struct loader *ld, const char *kw, const char *arg)
+{
+    if (ld->cur < 0) {
+        nb_error_fmt(ld->why, sizeof ld->why, "'%s' outside a rule (start one with: rule NAME STAGE)", kw);
+        return -1;
+    }
+    if (!*arg) { nb_error_fmt(ld->why, sizeof ld->why, "expected: %s PATTERN", kw); return -1; }
+    struct rule_pattern *c = intern(ld->rs, arg, kw[0] == 's', ld->why, sizeof ld->why);
+    if (!c) return -1;
+    struct rule *r = &ld->rs->rules[ld->cur];
+    int rc = kw[0] == 'a' && kw[1] == 'n' ? push(&r->any, &r->n_any, c)
+           : kw[0] == 'a' ? push(&r->all, &r->n_all, c)
+           : kw[0] == 'n' ? push(&r->none, &r->n_none, c)
+           : push(&r->str, &r->n_str, c);
+    if (rc < 0) { nb_error_fmt(ld->why, sizeof ld->why, "out of memory"); return -1; }
+    return 0;
+}
+
+/* The directive KW with its argument ARG (the rest of the line); -1 with LD->why set. */
+static int load_directive(struct loader *ld, const char *kw, char *arg)
+{
+    if (strcmp(kw, "rule") == 0) return load_rule(ld, arg);
+    if (strcmp(kw, "define") == 0) return load_define(ld, arg);
+    if (strcmp(kw, "setup") == 0) return load_setup(ld, arg);
+    if (strcmp(kw, "disable") == 0) return load_disable(ld, arg);
+    if (strcmp(kw, "any") == 0 || strcmp(kw, "all") == 0 || strcmp(kw, "none") == 0 ||
+        strcmp(kw, "string") == 0)
+        return load_pattern(ld, kw, arg);
+    nb_error_fmt(ld->why, sizeof ld->why, "unknown keyword '%s' (rule, any, all, none, string, define, setup, disable)", kw);
+    return -1;
+}
+
+/* LINE, of N bytes trimmed at its end: 1 when it is a directive, 0 when it is blank
+ * or a comment, -1 with LD->why set when it is wrong. */
+static int load_line(struct loader *ld, char *line, size_t n)
+{
+    char *kw = skip_blanks(line);
+    if (*kw == 0 || *kw == '#') return 0;
+    if (memchr(line, 0, n) != NULL && strlen(line) != n) {
+        nb_error_fmt(ld->why, sizeof ld->why, "NUL byte in line");
+        return -1;
+    }
+    char *arg = split_word(kw); /* the rest of the line, a pattern may contain spaces */
+    return load_directive(ld, kw, arg) < 0 ? -1 : 1;
+}
+
+/* 0, or -1 with ERR naming RS's first rule with no any/all/string pattern: one that
+ * could never fire. */
+static int check_rules_can_fire(const struct ruleset *rs, const char *path, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *r = &rs->rules[i];
+        if (r->n_any + r->n_all + r->n_str == 0) {
+            nb_error_fmt(err, errlen, "%s:%d: rule %s has no any/all/string pattern, it could never fire",
+                         path, r->line, r->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const char *path,
                       char *err, size_t errlen)
 {
-    char why[512];
-    long cur = -1; /* index of the rule being filled */
-    int lineno = 0, file, directives = 0;
-    size_t pos = 0;
-    char **paths = realloc(rs->paths, (size_t)(rs->files + 1) * sizeof *paths);
-    if (paths) rs->paths = paths;
-    if (!paths || !(rs->paths[rs->files] = strdup(path))) {
-        nb_error_fmt(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    file = ++rs->files;
-    /* a Windows editor's UTF-8 starts with a byte-order mark (CRLF is trimmed below) */
-    if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) pos = 3;
+    struct loader ld = { .rs = rs, .cur = -1 };
+    int directives = 0;
+    if ((ld.file = add_path(rs, path)) < 0) { nb_error_fmt(err, errlen, "%s: out of memory", path); return -1; }
+    size_t pos = skip_bom(text, len);
     while (pos < len) {
-        size_t e = pos;
-        while (e < len && text[e] != '\n') e++;
-        lineno++;
-        size_t n = e - pos;
-        char *line = malloc(n + 1);
+        size_t n;
+        ld.lineno++;
+        char *line = next_line(text, len, &pos, &n);
         if (!line) { nb_error_fmt(err, errlen, "%s: out of memory", path); return -1; }
-        memcpy(line, text + pos, n);
-        line[n] = 0;
-        pos = e + 1;
-        while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
-        char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
-        if (*p == 0 || *p == '#') { free(line); continue; }
-        directives++;
-        if (memchr(line, 0, n) != NULL && strlen(line) != n) {
-            nb_error_fmt(why, sizeof why, "NUL byte in line");
-            goto bad;
-        }
-        char *kw = p;
-        while (*p && *p != ' ' && *p != '\t') p++;
-        if (*p) *p++ = 0;
-        while (*p == ' ' || *p == '\t') p++;
-        char *arg = p; /* the rest of the line, a pattern may contain spaces */
-
-        if (strcmp(kw, "rule") == 0) {
-            char name[128], stage[32], level[32] = "job", flag[32] = "", extra[8];
-            size_t namelen = strcspn(arg, " \t");
-            if (namelen >= sizeof name) {
-                nb_error_fmt(why, sizeof why, "rule name of %zu characters (at most %zu)", namelen, sizeof name - 1);
-                goto bad;
-            }
-            int k = sscanf(arg, "%127s %31s %31s %31s %7s", name, stage, level, flag, extra);
-            if (k == 3 && strcmp(level, "silent") == 0) { /* the level left out */
-                strcpy(flag, level);
-                strcpy(level, "job");
-                k = 4;
-            }
-            if (k < 2 || k > 4 || (k == 4 && strcmp(flag, "silent") != 0)) {
-                nb_error_fmt(why, sizeof why, "expected: rule NAME STAGE [job|show|hint] [silent]");
-                goto bad;
-            }
-            if (!valid_name(name)) { nb_error_fmt(why, sizeof why, "bad rule name '%s' (letters, digits, _ - .)", name); goto bad; }
-            int st = stage_from_key(stage);
-            if (st < 0) { nb_error_fmt(why, sizeof why, "unknown stage '%s' (load prep train evaluate explore imports)", stage); goto bad; }
-            int lv = strcmp(level, "job") == 0 ? LF_JOB : strcmp(level, "show") == 0 ? LF_SHOW
-                   : strcmp(level, "hint") == 0 ? LF_HINT : -1;
-            if (lv < 0) { nb_error_fmt(why, sizeof why, "unknown level '%s' (job, show or hint)", level); goto bad; }
-            for (const char *const *b = rs->reserved; b && *b; b++)
-                if (strcmp(*b, name) == 0) {
-                    nb_error_fmt(why, sizeof why, "rule name '%s' is a built-in LF's (pick another name)", name);
-                    goto bad;
-                }
-            cur = find_rule(rs, name);
-            /* a later file overrides by name; within one file a second rule of the
-             * same name is a slip (a copy pasted and not renamed) that lost an LF */
-            if (cur >= 0 && rs->rules[cur].file == file) {
-                nb_error_fmt(why, sizeof why, "rule %s is already defined at line %d of this file", name,
-                         rs->rules[cur].line);
-                goto bad;
-            }
-            if (cur >= 0) {
-                rule_clear(&rs->rules[cur]); /* a later file overrides */
-            } else {
-                void *q = realloc(rs->rules, (rs->n + 1) * sizeof *rs->rules);
-                if (!q) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
-                rs->rules = q;
-                cur = (long)rs->n++;
-                memset(&rs->rules[cur], 0, sizeof rs->rules[cur]);
-            }
-            struct rule *r = &rs->rules[cur];
-            r->name = strdup(name);
-            if (!r->name) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
-            r->stage = st;
-            r->level = lv;
-            r->silent = k == 4;
-            r->line = lineno;
-            r->file = file;
-        } else if (strcmp(kw, "define") == 0) {
-            char *v = arg;
-            while (*v && *v != ' ' && *v != '\t') v++;
-            if (*v) *v++ = 0;
-            while (*v == ' ' || *v == '\t') v++;
-            const char *nm = arg;
-            int okname = isupper((unsigned char)nm[0]) || nm[0] == '_';
-            for (const char *c = nm; *c; c++)
-                if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_') okname = 0;
-            if (!okname || !*v) { nb_error_fmt(why, sizeof why, "expected: define NAME PATTERN (NAME in capitals)"); goto bad; }
-            /* a later file redefines by name, as it overrides a rule; within one file a
-             * second define of a name is a slip, as a second rule of a name is */
-            for (size_t d = 0; d < rs->n_defs; d++)
-                if (strcmp(rs->defs[d].name, nm) == 0 && rs->defs[d].file == file) {
-                    nb_error_fmt(why, sizeof why, "macro %s is already defined at line %d of this file", nm,
-                                 rs->defs[d].line);
-                    goto bad;
-                }
-            /* a macro may use earlier macros; store it expanded, checked by compiling */
-            char *x = expand(rs, v, why, sizeof why);
-            if (!x) goto bad;
-            pcre2_code *chk = compile(rs, v, why, sizeof why);
-            if (!chk) { free(x); goto bad; }
-            pcre2_code_free(chk);
-            size_t k;
-            for (k = 0; k < rs->n_defs; k++)
-                if (strcmp(rs->defs[k].name, nm) == 0) break;
-            if (k == rs->n_defs) {
-                void *q = realloc(rs->defs, (rs->n_defs + 1) * sizeof *rs->defs);
-                if (q) rs->defs = q;
-                /* a def without its name would crash the next lookup (strcmp, strlen) */
-                char *name = q ? strdup(nm) : NULL;
-                if (!name) { free(x); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
-                rs->defs[k].name = name;
-                rs->n_defs++;
-            } else {
-                free(rs->defs[k].re);
-            }
-            rs->defs[k].re = x;
-            rs->defs[k].file = file;
-            rs->defs[k].line = lineno;
-        } else if (strcmp(kw, "setup") == 0) {
-            if (!*arg) { nb_error_fmt(why, sizeof why, "expected: setup PATTERN"); goto bad; }
-            char *x = expand(rs, arg, why, sizeof why);
-            if (!x) goto bad;
-            pcre2_code *c = compile_expanded(arg, x, why, sizeof why);
-            if (!c) { free(x); goto bad; }
-            void **q = realloc(rs->setup, (rs->n_setup + 1) * sizeof *q);
-            if (q) rs->setup = q;
-            char **qr = q ? realloc(rs->setup_re, (rs->n_setup + 1) * sizeof *qr) : NULL;
-            if (qr) rs->setup_re = qr;
-            void *at = qr ? realloc(rs->setup_at, (rs->n_setup + 1) * sizeof *rs->setup_at) : NULL;
-            if (!at) { pcre2_code_free(c); free(x); nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
-            rs->setup_at = at;
-            rs->setup_re[rs->n_setup] = x;
-            rs->setup_at[rs->n_setup].file = file;
-            rs->setup_at[rs->n_setup].line = lineno;
-            q[rs->n_setup++] = c;
-            /* the alternation lacks this one until the file has loaded (join_setup);
-             * should the file fail, the list answers alone */
-            pcre2_code_free(rs->setup_any);
-            rs->setup_any = NULL;
-        } else if (strcmp(kw, "disable") == 0) {
-            long k = find_rule(rs, arg);
-            size_t d;
-            for (d = 0; d < rs->n_disabled; d++)
-                if (strcmp(rs->disabled[d].name, arg) == 0) break;
-            if (k < 0 && d < rs->n_disabled) {
-                /* "no rule named" read as if the rule never was: an earlier file
-                 * disabled it, so this file's wish is done; within one file it is a
-                 * slip, said as a name defined twice is */
-                if (rs->disabled[d].file != file) { cur = -1; free(line); continue; }
-                nb_error_fmt(why, sizeof why, "rule %s is already disabled at line %d of this file", arg,
-                         rs->disabled[d].line);
-                goto bad;
-            }
-            if (k < 0) {
-                for (const char *const *b = rs->reserved; b && *b; b++)
-                    if (strcmp(*b, arg) == 0) {
-                        nb_error_fmt(why, sizeof why, "disable: '%s' is a built-in LF, not a rule (only rules can be "
-                                 "disabled)", arg);
-                        goto bad;
-                    }
-                nb_error_fmt(why, sizeof why, "disable: no rule named '%s'", arg);
-                goto bad;
-            }
-            if (d == rs->n_disabled) {
-                void *q = realloc(rs->disabled, (d + 1) * sizeof *rs->disabled);
-                char *nm = q ? strdup(arg) : NULL;
-                if (q) rs->disabled = q;
-                if (!nm) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
-                rs->disabled[d].name = nm;
-                rs->n_disabled++;
-            }
-            rs->disabled[d].file = file;
-            rs->disabled[d].line = lineno;
-            rule_clear(&rs->rules[k]);
-            memmove(&rs->rules[k], &rs->rules[k + 1], (rs->n - (size_t)k - 1) * sizeof *rs->rules);
-            rs->n--;
-            cur = -1;
-        } else if (strcmp(kw, "any") == 0 || strcmp(kw, "all") == 0 || strcmp(kw, "none") == 0 ||
-                   strcmp(kw, "string") == 0) {
-            if (cur < 0) { nb_error_fmt(why, sizeof why, "'%s' outside a rule (start one with: rule NAME STAGE)", kw); goto bad; }
-            if (!*arg) { nb_error_fmt(why, sizeof why, "expected: %s PATTERN", kw); goto bad; }
-            struct rule_pattern *c = intern(rs, arg, kw[0] == 's', why, sizeof why);
-            if (!c) goto bad;
-            struct rule *r = &rs->rules[cur];
-            int rc = kw[0] == 'a' && kw[1] == 'n' ? push(&r->any, &r->n_any, c)
-                   : kw[0] == 'a' ? push(&r->all, &r->n_all, c)
-                   : kw[0] == 'n' ? push(&r->none, &r->n_none, c)
-                   : push(&r->str, &r->n_str, c);
-            if (rc < 0) { nb_error_fmt(why, sizeof why, "out of memory"); goto bad; }
-        } else {
-            nb_error_fmt(why, sizeof why, "unknown keyword '%s' (rule, any, all, none, string, define, setup, disable)", kw);
-            goto bad;
-        }
+        int rc = load_line(&ld, line, n);
         free(line);
-        continue;
-    bad:
-        free(line);
-        nb_error_fmt(err, errlen, "%s:%d: %s", path, lineno, why);
-        return -1;
+        if (rc < 0) { nb_error_fmt(err, errlen, "%s:%d: %s", path, ld.lineno, ld.why); return -1; }
+        directives += rc;
     }
     /* `--rules mine.txt` naming an empty file (a script's output that failed, the
      * wrong file) ran on the other rules without a word */
     if (!directives) {
         nb_error_fmt(err, errlen, "%s: no rules in it (%s)", path,
-                 lineno ? "only comments and blank lines" : "an empty file");
+                     ld.lineno ? "only comments and blank lines" : "an empty file");
         return -1;
     }
-    for (size_t i = 0; i < rs->n; i++) {
-        struct rule *r = &rs->rules[i];
-        if (r->n_any + r->n_all + r->n_str == 0) {
-            nb_error_fmt(err, errlen, "%s:%d: rule %s has no any/all/string pattern, it could never fire",
-                     path, r->line, r->name);
-            return -1;
-        }
-    }
+    if (check_rules_can_fire(rs, path, err, errlen) < 0) return -1;
     join_setup(rs);
     return 0;
 }
