@@ -2,7 +2,8 @@
  * kernel's heartbeat and its echoes passed back, once that kernel has answered.
  *
  * Owns: the thread that serves Jupyter's heartbeat socket (a ROUTER) and the DEALER
- * to the child's heartbeat.  Why both ways:
+ * to the child's heartbeat, and, once the proxy watches a child that is ending
+ * (heartbeat_watch), how long that heartbeat has been silent.  Why both ways:
  *   - Passed on, a ping is answered only while the wrapped kernel answers it: one
  *     frozen whole (SIGSTOP, `docker pause`, a debugger attached) goes unanswered, as
  *     it does alone, and a client that watches the heartbeat (jupyter console
