@@ -311,7 +311,34 @@ static void print_stats(const struct ingest_stats *st, long groups, long again, 
             ratio((double)(st->notebooks + st->bad), secs), ratio((double)st->bytes / 1e6, secs));
 }
 
-int cmd_ingest(int argc, char **argv)
+/* ---------------------------------------------------------------- the command */
+
+/* One run of ingest: its options and what its steps hand each other, all freed
+ * together (ingest_call_free; a member is zeroed until its step fills it). */
+struct ingest_call {
+    const char *outpath; /* -o's file; NULL for stdout ('-') */
+    int quiet, jobs;
+    double t0;           /* the walk's start: the statistics' time */
+    struct walk_ctx wc;  /* the notebooks to read */
+    FILE *out;           /* stdout or -o's temporary */
+    struct outfile of;
+    struct progress bar;
+    struct ingest_stats st;
+    struct sink_ctx sc;  /* the notebooks read and the bad ones' reasons */
+    int rc;
+    int written;         /* the output is in place (stdout, or -o committed) */
+};
+
+static void ingest_call_free(struct ingest_call *r)
+{
+    for (size_t i = 0; i < r->sc.nbad; i++) free(r->sc.bad[i]);
+    free(r->sc.bad);
+    free(r->sc.read);
+    free_items(&r->wc);
+}
+
+/* -o, -j, -q and -h into R.  The exit code to stop with, or -1 to go on. */
+static int parse_options(int argc, char **argv, struct ingest_call *r)
 {
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -320,13 +347,13 @@ int cmd_ingest(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *outpath = NULL;
-    int quiet = 0, jobs = cpus_usable_up_to(8), c;
+    int c;
     char *end;
+    r->jobs = cpus_usable_up_to(8);
     optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     while ((c = getopt_long(argc, argv, "o:j:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': outpath = strcmp(optarg, "-") ? optarg : NULL; break; /* '-': stdout */
+        case 'o': r->outpath = strcmp(optarg, "-") ? optarg : NULL; break; /* '-': stdout */
         case 'j': {
             /* range-checked as a long: cast first, 4294967297 was 1 */
             errno = 0;
@@ -335,10 +362,10 @@ int cmd_ingest(int argc, char **argv)
                 nb_say(stderr, "nbstage ingest: -j wants a number of threads from 1 to 256, not '%s'", optarg);
                 return EXIT_USAGE;
             }
-            jobs = (int)v;
+            r->jobs = (int)v;
             break;
         }
-        case 'q': quiet = 1; break;
+        case 'q': r->quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cmd_usage_error_fn(argv[0], usage);
         }
@@ -347,135 +374,194 @@ int cmd_ingest(int argc, char **argv)
         nb_say(stderr, "nbstage ingest: no PATH given");
         return cmd_usage_error_fn(argv[0], usage);
     }
+    return -1;
+}
 
+/* The PATHs and -o refused before any is read: '-' twice, -o a notebook or an input.
+ * -1 with the reason said. */
+static int check_paths(int argc, char **argv, const char *outpath)
+{
     /* '-' as for every command that reads notebooks: standard input, once */
-    if (nb_stdin_rule("nbstage ingest", argc - optind, argv + optind, 0)) return EXIT_USAGE;
+    if (nb_stdin_rule("nbstage ingest", argc - optind, argv + optind, 0)) return -1;
     /* -o over a notebook (`ingest a.ipynb -o a.ipynb`, the output's name forgotten):
      * its cells' lines would replace it, exit 0.  A notebook's name anywhere, as the
      * walk takes any file of that name; a PATH given (or piped in) whatever its name. */
     if (outpath && nb_is_notebook_name(outpath)) {
         nb_say(stderr, "nbstage ingest: -o %s: a notebook's name; the cells' lines would replace it "
                        "(give the lines' file, e.g. cells.jsonl)", outpath);
-        return EXIT_USAGE;
+        return -1;
     }
     for (int a = optind; outpath && a < argc; a++)
         if (!strcmp(argv[a], "-") ? outfile_is_stdin(outpath) : outfile_same(outpath, argv[a])) {
             nb_say(stderr, "nbstage ingest: -o %s and %s%s are the same file: the output would replace "
                            "the input", outpath, strcmp(argv[a], "-") ? "PATH " : "the notebook piped in ",
                    strcmp(argv[a], "-") ? argv[a] : "('-')");
-            return EXIT_USAGE;
+            return -1;
         }
+    return 0;
+}
 
-    double t0 = nb_now();
-    struct walk_ctx wc = {0};
-    for (int a = optind; a < argc && !wc.oom; a++) {
-        wc.cur_arg = a;
-        wc.cur_path = argv[a];
-        if (!strcmp(argv[a], "-")) { /* one notebook, its ids <stdin>#k */
-            add_item(&wc, "-", "<stdin>");
-            continue;
-        }
-        size_t before = wc.n;
-        int errors = wc.io_errors + wc.path_errors;
-        long again = wc.again;
-        struct stat st;
-        if (is_notebook_name(argv[a]) && stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode)) {
-            /* a folder named like a notebook (any case) given by name: a bad notebook
-             * the worker names, as tag, fmt and summary refuse it, not a folder walked */
-            const char *slash = strrchr(argv[a], '/');
-            collect(argv[a], slash ? slash + 1 : argv[a], &wc);
-            continue;
-        }
-        nb_walk(argv[a], collect, walk_error, &wc);
-        /* A folder without notebooks is no error (exit 0, no lines), but most often
-         * the wrong folder: said even with -q, as bad notebooks are. */
-        if (wc.n == before && wc.io_errors + wc.path_errors == errors && wc.again == again &&
-            !wc.oom)
-            nb_say(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found%s", argv[a], nb_walk_unfollowed());
+/* The notebooks of PATH (argv[A]) onto WC's list; a PATH without any said. */
+static void walk_path(struct walk_ctx *wc, int a, const char *path)
+{
+    wc->cur_arg = a;
+    wc->cur_path = path;
+    if (!strcmp(path, "-")) { /* one notebook, its ids <stdin>#k */
+        add_item(wc, "-", "<stdin>");
+        return;
     }
-    if (wc.oom) {
+    size_t before = wc->n;
+    int errors = wc->io_errors + wc->path_errors;
+    long again = wc->again;
+    struct stat st;
+    if (is_notebook_name(path) && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* a folder named like a notebook (any case) given by name: a bad notebook
+         * the worker names, as tag, fmt and summary refuse it, not a folder walked */
+        const char *slash = strrchr(path, '/');
+        collect(path, slash ? slash + 1 : path, wc);
+        return;
+    }
+    nb_walk(path, collect, walk_error, wc);
+    /* A folder without notebooks is no error (exit 0, no lines), but most often
+     * the wrong folder: said even with -q, as bad notebooks are. */
+    if (wc->n == before && wc->io_errors + wc->path_errors == errors && wc->again == again &&
+        !wc->oom)
+        nb_say(stderr, "nbstage ingest: %s: no notebooks (.ipynb) found%s", path, nb_walk_unfollowed());
+}
+
+/* Every PATH's notebooks onto R's list, timed from here.  -1 with the reason said
+ * (out of memory). */
+static int walk_paths(int argc, char **argv, struct ingest_call *r)
+{
+    r->t0 = nb_now();
+    for (int a = optind; a < argc && !r->wc.oom; a++) walk_path(&r->wc, a, argv[a]);
+    if (r->wc.oom) {
         nb_say(stderr, "nbstage ingest: out of memory");
-        free_items(&wc);
-        return EXIT_USAGE;
+        return -1;
     }
+    return 0;
+}
+
+/* No two notebooks on WC's list with one id.  -1 with the pairs (or no memory) said. */
+static int check_ids(const struct walk_ctx *wc)
+{
     /* one PATH's walk gives each notebook its own relative path, but not its own id
      * when a name is not UTF-8 */
-    long shared = wc.n > 1 ? shared_ids(&wc) : 0;
+    long shared = wc->n > 1 ? shared_ids(wc) : 0;
     if (shared) {
         if (shared < 0) nb_say(stderr, "nbstage ingest: out of memory");
-        free_items(&wc);
-        return EXIT_USAGE;
+        return -1;
     }
+    return 0;
+}
 
+/* R's output: stdout, or -o's temporary.  -1 with the reason said. */
+static int open_output(struct ingest_call *r)
+{
     /* -o: written atomically (outfile: a temporary renamed over OUTPATH once complete,
      * a device or FIFO written straight into); an error leaves the old file. */
-    FILE *out = stdout;
-    struct outfile of = {0};
     nb_error oe;
-    if (outpath) {
-        if (outfile_open(&of, outpath, &oe)) {
+    r->out = stdout;
+    if (r->outpath) {
+        if (outfile_open(&r->of, r->outpath, &oe)) {
             nb_say(stderr, "nbstage ingest: %s", oe.msg);
-            free_items(&wc);
-            return EXIT_USAGE;
+            return -1;
         }
-        out = of.f;
+        r->out = r->of.f;
     }
+    return 0;
+}
 
-    struct progress bar;
-    progress_start(&bar, "ingest", (long)wc.n, quiet);
-    struct ingest_stats st = {0};
-    struct sink_ctx sc = {.out = out, .bar = &bar, .st = &st, .read = calloc(wc.n ? wc.n : 1, 1)};
-    int rc = EXIT_OK;
-    int r = sc.read ? ingest_run(wc.items, wc.n, jobs, sink, &sc, &st) : -1;
-    progress_end(&bar);
-    if (r < 0) {
+/* Every notebook on the list read and its lines written, under the progress bar;
+ * R's rc EXIT_USAGE when the run could not be done. */
+static void ingest_notebooks(struct ingest_call *r)
+{
+    progress_start(&r->bar, "ingest", (long)r->wc.n, r->quiet);
+    r->sc = (struct sink_ctx){.out = r->out, .bar = &r->bar, .st = &r->st,
+                              .read = calloc(r->wc.n ? r->wc.n : 1, 1)};
+    r->rc = EXIT_OK;
+    int res = r->sc.read ? ingest_run(r->wc.items, r->wc.n, r->jobs, sink, &r->sc, &r->st) : -1;
+    progress_end(&r->bar);
+    if (res < 0) {
         nb_say(stderr, "nbstage ingest: out of memory or threads");
-        rc = EXIT_USAGE;
+        r->rc = EXIT_USAGE;
     }
-    if (wc.path_errors) rc = EXIT_USAGE;
-    if (!outpath && !sc.write_errno && (fflush(out) || ferror(out))) sc.write_errno = errno ? errno : EIO;
-    if (sc.write_errno) {
-        nb_say(stderr, "nbstage ingest: %s: write error: %s", outpath ? outpath : "<stdout>",
-                strerror(sc.write_errno));
-        rc = EXIT_USAGE;
+}
+
+/* The output flushed, and -o committed or, after any error, left as it was; R's rc
+ * and written say how it went. */
+static void settle_output(struct ingest_call *r)
+{
+    struct sink_ctx *sc = &r->sc;
+    nb_error oe;
+    if (r->wc.path_errors) r->rc = EXIT_USAGE;
+    if (!r->outpath && !sc->write_errno && (fflush(r->out) || ferror(r->out)))
+        sc->write_errno = errno ? errno : EIO;
+    if (sc->write_errno) {
+        nb_say(stderr, "nbstage ingest: %s: write error: %s", r->outpath ? r->outpath : "<stdout>",
+                strerror(sc->write_errno));
+        r->rc = EXIT_USAGE;
     }
     /* Input that could not be read (bad notebooks, a folder or PATH that could not be
      * walked) is exit 2, as for tag, summary and fmt, but after every other notebook's
      * cells are written: -o is committed all the same.  An output that failed, no
      * memory, or a PATH that could not be walked leaves -o's old file. */
-    if (outpath && rc != EXIT_OK) {
-        outfile_abort(&of);
-    } else if (outpath && outfile_commit(&of, &oe)) {
+    if (r->outpath && r->rc != EXIT_OK) {
+        outfile_abort(&r->of);
+    } else if (r->outpath && outfile_commit(&r->of, &oe)) {
         nb_say(stderr, "nbstage ingest: %s", oe.msg);
-        rc = EXIT_USAGE;
+        r->rc = EXIT_USAGE;
     }
-    int written = rc == EXIT_OK;
+    r->written = r->rc == EXIT_OK;
+}
 
-    for (size_t i = 0; i < sc.nbad; i++) {
-        nb_say(stderr, "nbstage ingest: bad notebook skipped: %s", sc.bad[i]);
-        free(sc.bad[i]);
+/* Each bad notebook kept by the sink, with its reason. */
+static void say_bad_notebooks(const struct sink_ctx *sc)
+{
+    for (size_t i = 0; i < sc->nbad; i++)
+        nb_say(stderr, "nbstage ingest: bad notebook skipped: %s", sc->bad[i]);
+}
+
+/* The reason for exit 2 when some input could not be read, said even with -q (the
+ * bad notebooks are); R's rc EXIT_USAGE then. */
+static void say_unread(struct ingest_call *r)
+{
+    const struct ingest_stats *st = &r->st;
+    int io_errors = r->wc.io_errors;
+    if (!st->bad && !io_errors) return;
+    char what[96];
+    if (st->bad && io_errors)
+        snprintf(what, sizeof what, "%ld notebook%s and %d folder%s", st->bad,
+                 st->bad == 1 ? "" : "s", io_errors, io_errors == 1 ? "" : "s");
+    else if (st->bad)
+        snprintf(what, sizeof what, "%ld notebook%s", st->bad, st->bad == 1 ? "" : "s");
+    else
+        snprintf(what, sizeof what, "%d folder%s", io_errors, io_errors == 1 ? "" : "s");
+    if (r->written)
+        nb_say(stderr, "nbstage ingest: %s could not be read (named above); the cells of the "
+                       "%ld notebook%s read are written%s%s", what, st->notebooks,
+                st->notebooks == 1 ? "" : "s", r->outpath ? " to " : "", r->outpath ? r->outpath : "");
+    else
+        nb_say(stderr, "nbstage ingest: %s could not be read (named above)", what);
+    r->rc = EXIT_USAGE;
+}
+
+int cmd_ingest(int argc, char **argv)
+{
+    struct ingest_call r;
+    memset(&r, 0, sizeof r);
+    int stop = parse_options(argc, argv, &r);
+    if (stop >= 0) return stop;
+    if (check_paths(argc, argv, r.outpath) < 0) return EXIT_USAGE;
+    if (walk_paths(argc, argv, &r) < 0 || check_ids(&r.wc) < 0 || open_output(&r) < 0) {
+        ingest_call_free(&r);
+        return EXIT_USAGE;
     }
-    free(sc.bad);
-    if (!quiet) print_stats(&st, count_groups(&wc, sc.read), wc.again, nb_now() - t0);
-    free(sc.read);
-    if (st.bad || wc.io_errors) {
-        /* the reason for exit 2, said even with -q (the bad notebooks are) */
-        char what[96];
-        if (st.bad && wc.io_errors)
-            snprintf(what, sizeof what, "%ld notebook%s and %d folder%s", st.bad,
-                     st.bad == 1 ? "" : "s", wc.io_errors, wc.io_errors == 1 ? "" : "s");
-        else if (st.bad)
-            snprintf(what, sizeof what, "%ld notebook%s", st.bad, st.bad == 1 ? "" : "s");
-        else
-            snprintf(what, sizeof what, "%d folder%s", wc.io_errors, wc.io_errors == 1 ? "" : "s");
-        if (written)
-            nb_say(stderr, "nbstage ingest: %s could not be read (named above); the cells of the "
-                           "%ld notebook%s read are written%s%s", what, st.notebooks,
-                    st.notebooks == 1 ? "" : "s", outpath ? " to " : "", outpath ? outpath : "");
-        else
-            nb_say(stderr, "nbstage ingest: %s could not be read (named above)", what);
-        rc = EXIT_USAGE;
-    }
-    free_items(&wc);
-    return rc;
+    ingest_notebooks(&r);
+    settle_output(&r); /* -o committed (or left) before anything more is said */
+    say_bad_notebooks(&r.sc);
+    if (!r.quiet) print_stats(&r.st, count_groups(&r.wc, r.sc.read), r.wc.again, nb_now() - r.t0);
+    say_unread(&r);
+    ingest_call_free(&r);
+    return r.rc;
 }
