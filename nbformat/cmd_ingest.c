@@ -190,6 +190,7 @@ static int cmp_group(const void *a, const void *b)
 
 static long count_groups(const struct walk_ctx *c, const unsigned char *read)
 {
+    if (!read) return 0; /* its calloc failed: nothing was read (ingest_notebooks) */
     size_t *ix = malloc((c->n ? c->n : 1) * sizeof *ix), m = 0;
     if (!ix) return 0;
     for (size_t i = 0; i < c->n; i++)
