@@ -83,7 +83,21 @@ static void usage(FILE *to)
             "output (stdout, --svg FILE) that could not be written.\n");
 }
 
-int cmd_summary(int argc, char **argv)
+/* One summary run: its options and what its steps hand each other, freed together
+ * (summary_run_free; a member is zeroed until its step fills it). */
+struct summary_run {
+    struct summary s;          /* what summaryread, summarywindow, summaryshow and summarysvg share */
+    const char *model_path;    /* --model, else the default once looked up */
+    const char *svg;           /* --svg FILE, or NULL */
+    const char *when;          /* --color's word */
+    int first;                 /* argv's first NOTEBOOK */
+    nbs_model *model;          /* loaded (not --saved) */
+    struct classcache *cache;  /* the memo of the run's sources (not --saved) */
+};
+
+/* The options into R, first set to the first NOTEBOOK; -1 to go on, else the exit
+ * code (--help, a usage error said). */
+static int parse_options(int argc, char **argv, struct summary_run *r)
 {
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
@@ -95,17 +109,15 @@ int cmd_summary(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct summary s = {0};
-    const char *model_path = NULL, *svg = NULL, *when = "auto";
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'm': model_path = optarg; break;
-        case 's': s.saved = 1; break;
-        case 'J': s.json = 1; break;
-        case 'S': svg = optarg; break;
-        case 'C': when = optarg; break;
+        case 'm': r->model_path = optarg; break;
+        case 's': r->s.saved = 1; break;
+        case 'J': r->s.json = 1; break;
+        case 'S': r->svg = optarg; break;
+        case 'C': r->when = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cmd_usage_error_fn(argv[0], usage);
         }
@@ -114,131 +126,217 @@ int cmd_summary(int argc, char **argv)
         fprintf(stderr, "nbstage summary: no NOTEBOOK given\n");
         return cmd_usage_error_fn(argv[0], usage);
     }
-    /* a model given and not used is a mistake to say, not to drop, as tag
-     * --from-outputs and eval --predictions say it */
-    if (s.saved && model_path) {
-        fprintf(stderr, "nbstage summary: --saved shows the stages saved in the notebooks: "
-                        "no --model with it\n");
-        return EXIT_USAGE;
-    }
+    r->first = optind;
+    return -1;
+}
+
+/* --color's word into s.color; -1 said when it is none of auto, always, never. */
+static int set_color(struct summary_run *r)
+{
+    const char *when = r->when;
     if (!strcmp(when, "always")) {
-        s.color = 1;
+        r->s.color = 1;
     } else if (!strcmp(when, "auto")) {
         const char *term = getenv("TERM"), *no = getenv("NO_COLOR");
-        s.color = isatty(STDOUT_FILENO) && !(no && *no) && !(term && !strcmp(term, "dumb"));
+        r->s.color = isatty(STDOUT_FILENO) && !(no && *no) && !(term && !strcmp(term, "dumb"));
     } else if (strcmp(when, "never")) {
         fprintf(stderr, "nbstage summary: --color wants auto, always or never, not '%s'\n",
                 when);
-        return EXIT_USAGE;
+        return -1;
     }
+    return 0;
+}
+
+/* The options checked together and the output's settings (width, terminal, --svg)
+ * set; -1 said when they do not go together. */
+static int check_options(struct summary_run *r)
+{
+    struct summary *s = &r->s;
+    const char *svg = r->svg;
+    /* a model given and not used is a mistake to say, not to drop, as tag
+     * --from-outputs and eval --predictions say it */
+    if (s->saved && r->model_path) {
+        fprintf(stderr, "nbstage summary: --saved shows the stages saved in the notebooks: "
+                        "no --model with it\n");
+        return -1;
+    }
+    if (set_color(r)) return -1;
     /* `--svg a.ipynb b.ipynb`, the picture's name forgotten: the picture would replace
      * the notebook a.ipynb */
     if (svg && nb_is_notebook_name(svg)) {
         fprintf(stderr, "nbstage summary: --svg %s: a notebook's name; the picture would "
                         "replace it (give the picture's file, e.g. map.svg)\n", svg);
-        return EXIT_USAGE;
+        return -1;
     }
-    s.columns = summaryshow_columns();
-    s.tty = isatty(STDOUT_FILENO);
-    s.keep = svg != NULL;
-    s.svg_only = svg && !strcmp(svg, "-");
-    if (s.svg_only && s.json) {
+    s->columns = summaryshow_columns();
+    s->tty = isatty(STDOUT_FILENO);
+    s->keep = svg != NULL;
+    s->svg_only = svg && !strcmp(svg, "-");
+    if (s->svg_only && s->json) {
         fprintf(stderr, "nbstage summary: --json and --svg - would both write to stdout\n");
-        return EXIT_USAGE;
+        return -1;
     }
+    return 0;
+}
 
-    /* '-' as for every command that reads notebooks: once (summary writes none back) */
-    if (nb_stdin_rule("nbstage summary", argc - optind, argv + optind, 0)) return EXIT_USAGE;
-    /* a --svg that cannot be written is said now, not after the whole run */
-    nb_error svg_err;
-    if (svg && !s.svg_only && outfile_check(svg, &svg_err)) {
-        fprintf(stderr, "nbstage summary: %s\n", svg_err.msg);
-        return EXIT_USAGE;
-    }
-    /* a notebook of another name given (`--svg nb.json nb.json`), or the model (given,
-     * NBSTAGE_MODEL's or the shipped one) */
-    if (!s.saved && !model_path) model_path = model_default_path();
-    for (int a = optind; svg && !s.svg_only && a <= argc; a++) {
-        const char *in = a < argc ? argv[a] : model_path;
+/* The --svg FILE (not -) that would replace an input: a notebook of another name given
+ * (`--svg nb.json nb.json`), or the model (given, NBSTAGE_MODEL's or the shipped one),
+ * looked up now; -1 said when it is one of them. */
+static int check_svg_not_input(int argc, char **argv, struct summary_run *r)
+{
+    const char *svg = r->svg;
+    if (!r->s.saved && !r->model_path) r->model_path = model_default_path();
+    for (int a = r->first; svg && !r->s.svg_only && a <= argc; a++) {
+        const char *in = a < argc ? argv[a] : r->model_path;
         if (in && (!strcmp(in, "-") ? outfile_is_stdin(svg) : outfile_same(svg, in))) {
             fprintf(stderr, "nbstage summary: --svg %s and %s are the same file: the picture would replace "
                             "the input\n", svg, strcmp(in, "-") ? in : "the notebook piped in ('-')");
-            return EXIT_USAGE;
+            return -1;
         }
     }
+    return 0;
+}
 
-    nbs_model *model = NULL;
-    if (!s.saved) {
-        if (!model_path) model_path = model_default_path();
-        if (!model_path) {
-            fprintf(stderr, "nbstage summary: no model: %s (reinstall nbstage, give --model FILE or set "
-                            "NBSTAGE_MODEL, or use --saved)\n", model_default_missing());
-            return EXIT_USAGE;
-        }
-        char why[NB_ERROR_MAX];
-        if (!(model = model_load(model_path, why, sizeof why))) {
-            fprintf(stderr, "nbstage summary: %s\n", why);
-            return EXIT_USAGE;
-        }
-        s.model = model;
+/* The notebooks' and --svg's checks before any work: '-' once, --svg writable and not
+ * an input; -1 said. */
+static int check_inputs(int argc, char **argv, struct summary_run *r)
+{
+    /* '-' as for every command that reads notebooks: once (summary writes none back) */
+    if (nb_stdin_rule("nbstage summary", argc - r->first, argv + r->first, 0)) return -1;
+    /* a --svg that cannot be written is said now, not after the whole run */
+    nb_error svg_err;
+    if (r->svg && !r->s.svg_only && outfile_check(r->svg, &svg_err)) {
+        fprintf(stderr, "nbstage summary: %s\n", svg_err.msg);
+        return -1;
     }
-    struct classcache *cache = NULL;
-    if (model) {
-        /* as tag: a memo of the run's sources, and batches on every CPU */
-        cache = classcache_new(model);
-        s.batch = cache ? tagbatch_new(model, cache) : NULL;
-        s.threads = workers_default();
-        if (!s.batch) {
-            fprintf(stderr, "nbstage summary: out of memory\n");
-            classcache_free(cache);
-            model_free(model);
-            return EXIT_USAGE;
-        }
+    return check_svg_not_input(argc, argv, r);
+}
+
+/* The model loaded (not --saved) into model and s.model; -1 said when there is none
+ * or it cannot be read. */
+static int load_model(struct summary_run *r)
+{
+    if (r->s.saved) return 0;
+    if (!r->model_path) r->model_path = model_default_path();
+    if (!r->model_path) {
+        fprintf(stderr, "nbstage summary: no model: %s (reinstall nbstage, give --model FILE or set "
+                        "NBSTAGE_MODEL, or use --saved)\n", model_default_missing());
+        return -1;
     }
+    char why[NB_ERROR_MAX];
+    if (!(r->model = model_load(r->model_path, why, sizeof why))) {
+        fprintf(stderr, "nbstage summary: %s\n", why);
+        return -1;
+    }
+    r->s.model = r->model;
+    return 0;
+}
+
+/* As tag: a memo of the run's sources, and batches on every CPU (with a model); -1
+ * said when out of memory, the memo and the model freed. */
+static int start_batches(struct summary_run *r)
+{
+    if (!r->model) return 0;
+    r->cache = classcache_new(r->model);
+    r->s.batch = r->cache ? tagbatch_new(r->model, r->cache) : NULL;
+    r->s.threads = workers_default();
+    if (!r->s.batch) {
+        fprintf(stderr, "nbstage summary: out of memory\n");
+        classcache_free(r->cache);
+        model_free(r->model);
+        return -1;
+    }
+    return 0;
+}
+
+/* A folder named like a notebook, said once (a mistake worth saying, as tag does);
+ * -1 said when out of memory, the window flushed. */
+static int say_folder_named_notebook(const char *path, struct summary *s)
+{
+    int met = fileonce_met(&s->met, path); /* once a folder */
+    if (met < 0) {
+        fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
+        summarywindow_flush(s);
+        return -1;
+    }
+    if (!met) summaryread_walk_error(path, "is a directory, not a notebook", s);
+    return 0;
+}
+
+/* A NOTEBOOK argument shown: '-', a notebook, or a folder walked (one without
+ * notebooks said, as ingest says it, exit 0 still); nonzero to stop the run. */
+static int summarize_argument(const char *path, struct summary *s)
+{
+    if (!strcmp(path, "-")) return summaryread_notebook(path, path, s);
+    struct stat st;
+    int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (dir && nb_is_notebook_name(path)) return say_folder_named_notebook(path, s);
+    long seen = s->seen, said = s->said;
+    int rc = nb_walk(path, summaryread_notebook, summaryread_walk_error, s);
+    /* most often the wrong folder: said, as ingest says it (exit 0 still) */
+    if (!rc && dir && s->seen == seen && s->said == said &&
+        summarywindow_message(s, 0, "%s: no notebooks (.ipynb) found%s", path, nb_walk_unfollowed()))
+        fprintf(stderr, "nbstage summary: %s: no notebooks (.ipynb) found%s\n", path, nb_walk_unfollowed());
+    return rc;
+}
+
+/* The NOTEBOOK arguments shown in order, the window flushed at the end; nonzero when
+ * the run stopped early. */
+static int summarize_arguments(int argc, char **argv, struct summary_run *r)
+{
     int rc = 0;
-    for (int a = optind; a < argc && !rc; a++) {
-        if (!strcmp(argv[a], "-")) {
-            rc = summaryread_notebook(argv[a], argv[a], &s);
-            continue;
-        }
-        struct stat st;
-        int dir = stat(argv[a], &st) == 0 && S_ISDIR(st.st_mode);
-        if (dir && nb_is_notebook_name(argv[a])) { /* a mistake worth saying, as tag does: */
-            int met = fileonce_met(&s.met, argv[a]); /* once a folder */
-            if (met < 0) {
-                fprintf(stderr, "nbstage summary: %s: out of memory\n", argv[a]);
-                summarywindow_flush(&s);
-                rc = -1;
-                break;
-            }
-            if (!met) summaryread_walk_error(argv[a], "is a directory, not a notebook", &s);
-            continue;
-        }
-        long seen = s.seen, said = s.said;
-        rc = nb_walk(argv[a], summaryread_notebook, summaryread_walk_error, &s);
-        /* most often the wrong folder: said, as ingest says it (exit 0 still) */
-        if (!rc && dir && s.seen == seen && s.said == said &&
-            summarywindow_message(&s, 0, "%s: no notebooks (.ipynb) found%s", argv[a], nb_walk_unfollowed()))
-            fprintf(stderr, "nbstage summary: %s: no notebooks (.ipynb) found%s\n", argv[a], nb_walk_unfollowed());
-    }
-    if (!rc) rc = summarywindow_flush(&s);
-    if (!rc && svg && !s.svg_only && !s.n && s.errors) {
+    for (int a = r->first; a < argc && !rc; a++) rc = summarize_argument(argv[a], &r->s);
+    if (!rc) rc = summarywindow_flush(&r->s);
+    return rc;
+}
+
+/* The --svg picture written after a run that went through (RC 0), or left alone when
+ * no notebook could be read; RC, or -1 when it could not be written. */
+static int write_svg(struct summary_run *r, int rc)
+{
+    struct summary *s = &r->s;
+    if (!rc && r->svg && !s->svg_only && !s->n && s->errors) {
         /* a picture of nothing would replace the last good one */
-        fprintf(stderr, "nbstage summary: %s: not written (no notebook could be read)\n", svg);
-    } else if (!rc && svg && summarysvg_write(svg, &s)) {
+        fprintf(stderr, "nbstage summary: %s: not written (no notebook could be read)\n", r->svg);
+    } else if (!rc && r->svg && summarysvg_write(r->svg, s)) {
         rc = -1;
     }
-    summarysvg_free(&s);
-    free(s.pending);
-    fileonce_free(&s.met);
-    cellscan_free(&s.scan);
-    tagbatch_free(s.batch);
-    classcache_free(cache);
-    model_free(model);
+    return rc;
+}
+
+/* Frees what R's steps allocated. */
+static void summary_run_free(struct summary_run *r)
+{
+    summarysvg_free(&r->s);
+    free(r->s.pending);
+    fileonce_free(&r->s.met);
+    cellscan_free(&r->s.scan);
+    tagbatch_free(r->s.batch);
+    classcache_free(r->cache);
+    model_free(r->model);
+}
+
+/* The exit code, stdout flushed: 2 when it could not be written (said), when the run
+ * stopped (RC) or a notebook could not be read, else 0. */
+static int exit_code(const struct summary_run *r, int rc)
+{
     if (fflush(stdout) || ferror(stdout)) {
-        int e = s.out_errno ? s.out_errno : errno ? errno : EIO;
+        int e = r->s.out_errno ? r->s.out_errno : errno ? errno : EIO;
         fprintf(stderr, "nbstage summary: <stdout>: write error: %s\n", strerror(e));
         return EXIT_USAGE;
     }
-    return (rc || s.errors) ? EXIT_USAGE : EXIT_OK;
+    return (rc || r->s.errors) ? EXIT_USAGE : EXIT_OK;
+}
+
+int cmd_summary(int argc, char **argv)
+{
+    struct summary_run r = {.when = "auto"};
+    int rc = parse_options(argc, argv, &r);
+    if (rc >= 0) return rc;
+    if (check_options(&r) || check_inputs(argc, argv, &r) || load_model(&r) || start_batches(&r))
+        return EXIT_USAGE;
+    rc = summarize_arguments(argc, argv, &r);
+    rc = write_svg(&r, rc);
+    summary_run_free(&r);
+    return exit_code(&r, rc);
 }
