@@ -816,6 +816,13 @@ static int handle_signals(struct proxy *px)
     return code;
 }
 
+/* The child was asked to end: a shutdown_request passed on, or a cell's `exit` it
+ * replied to (see the two fields). */
+static int asked_to_end(const struct proxy *px)
+{
+    return px->shutdown_requested || px->exit_asked;
+}
+
 /* The child is ending, as a shutdown_request or a cell's `exit` asked, but is stuck:
  * its heartbeat has been silent HUNG_END_MS, and it is still there.  ipykernel 6.17
  * can deadlock in its own teardown: when the shutdown_request that jupyter console
@@ -832,7 +839,7 @@ static int handle_signals(struct proxy *px)
  * answering, as does a kernel that ignores an ask_exit. */
 static int ending_but_stuck(struct proxy *px)
 {
-    if (!px->shutdown_requested && !px->exit_asked) return 0;
+    if (!asked_to_end(px)) return 0;
     heartbeat_watch(px->hb); /* the first call starts the watch, the others do nothing */
     /* A child that has just exited, its SIGCHLD not read yet, is not stuck: its end
      * is handle_signals' to tell (its status, what it still has to say).  Reaped here,
@@ -857,7 +864,7 @@ static int ending_but_stuck(struct proxy *px)
  * not exited yet. */
 static int parent_gone(struct proxy *px)
 {
-    if (px->shutdown_requested || px->exit_asked) {
+    if (asked_to_end(px)) {
         if (!child_wait(px->cfg->child, EXIT_GRACE_MS)) child_stop(px->cfg->child, 1000);
         tagorder_flush(px->tags);
         return 0;
@@ -981,7 +988,7 @@ int proxy_run(const struct proxy_config *cfg)
             timeout = next_parent_check - t > 0 ? (int)(next_parent_check - t) : 0;
         if (px->parent_exited && (timeout < 0 || px->parent_deadline - t < timeout))
             timeout = px->parent_deadline - t > 0 ? (int)(px->parent_deadline - t) : 0;
-        if ((px->shutdown_requested || px->exit_asked) && (timeout < 0 || timeout > 1000))
+        if (asked_to_end(px) && (timeout < 0 || timeout > 1000))
             timeout = 1000; /* ending_but_stuck, once a second (set in this pass, maybe) */
         if (busy) timeout = 0;
         if (poll(pfd, n, timeout) < 0) {
