@@ -79,14 +79,14 @@ run_all_units() {   # run_all_units UNIT-BINARIES... -- SAN-UNIT-BINARIES...
 # contexts, the notices, the soak), run the optimised build.
 #
 # Three background jobs, started before the unit tests (which then run beside them):
-# the kernel's tests (the optimised build's, then the sanitizer pass of the kernel),
-# the other tests, and the sanitizer pass of the other programs and of install-kernel.
-# One pytest uses less than a core (much of its time is spent waiting on kernels that
-# start, sleep or are interrupted).  Measured on a 2-core host (2026-12-05, make test
-# through .ci/run): the three jobs end within a minute of each other, and the whole
-# takes about 20 CPU-minutes (README, "make test's time").  Each run has its own
-# temporary folder and range of ports for the kernels it starts (conftest.py); every
-# test keeps its kernelspecs, HOME and logs to itself, so they do not meet.
+# the kernel's tests (the optimised build's, then the sanitizer pass of the kernel);
+# the other tests, then the sanitizer pass of install-kernel and nbclient; and the
+# sanitizer pass of the other programs.  One pytest uses less than a core (much of its
+# time is spent waiting on kernels that start, sleep or are interrupted), but the three
+# together keep two cores busy: `make test` is CPU-bound, and only less CPU shortens it
+# (README, "make test's time").  Each run has its own temporary folder and range of
+# ports for the kernels it starts (conftest.py); every test keeps its kernelspecs, HOME
+# and logs to itself, so they do not meet.
 KERNEL_TESTS="tests/integration/test_kernel_corners.py
     tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
     tests/integration/test_console.py tests/integration/test_console_existing.py"
@@ -97,10 +97,14 @@ SAN_KERNEL_TESTS="tests/integration/test_kernel.py
     tests/integration/test_kernel_corners.py::test_signed_requests_with_odd_content_leave_the_proxy_working
     tests/integration/test_kernel_notice.py::test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell[truncated]
     tests/integration/test_kernel_notice.py::test_ignored_options_are_said_and_the_cell_is_still_tagged"
-# install-kernel's and nbclient's (35 s) run in the other job: the kernel's was the last
-# to end by a minute and a half (2026-12-06).
-SAN_TESTS="tests/integration/test_install_kernel.py tests/integration/test_nbclient_demo.py
-    tests/integration/test_classify.py tests/integration/test_tag.py
+# The files below run once, against the sanitizer build (but for their tests marked
+# plain_build_only, which run against the optimised one): as with the relay's, a second
+# run against the optimised build checked nothing the sanitizer pass does not, and cost
+# ~130 CPU-seconds of the ~18 CPU-minutes `make test` has (2026-12-06, per-test CPU
+# measured with getrusage).  install-kernel's and nbclient's start kernels and wait on
+# them, so they run in the other job, after its own tests, to even out the jobs' ends.
+SAN_OTHER_TESTS="tests/integration/test_install_kernel.py tests/integration/test_nbclient_demo.py"
+SAN_TESTS="tests/integration/test_classify.py tests/integration/test_tag.py
     tests/integration/test_tag_more.py tests/integration/test_label_more.py
     tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py
     tests/integration/test_nbformat_python.py tests/integration/test_outputs.py
@@ -143,6 +147,8 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     fi
     ignore=""
     for f in $KERNEL_TESTS $RELAY_TESTS; do ignore="$ignore --ignore=$f"; done
+    # with a sanitizer build, the files of its pass run their plain_build_only tests alone
+    [ -n "$san_ok" ] && for f in $SAN_TESTS $SAN_OTHER_TESTS; do ignore="$ignore --ignore=$f"; done
     # shellcheck disable=SC2086
     (   pytest_pass integration-kernel 20000-22999 -m "not long" $KERNEL_TESTS
         if [ -n "$san_ok" ]; then
@@ -153,13 +159,17 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
         fi ) &
     pids=$!
     # shellcheck disable=SC2086
-    ( pytest_pass integration-other 23000-25999 -m "not long" tests/integration $ignore ) &
+    (   pytest_pass integration-other 23000-25999 -m "not long" tests/integration $ignore
+        if [ -n "$san_ok" ]; then
+            pytest_pass integration-other-plain 23000-25999 -m "plain_build_only and not long" $SAN_TESTS $SAN_OTHER_TESTS
+            san_pytest_pass integration-san-other 23000-25999 "$SAN_OTHER_TESTS"
+        fi ) &
     pids="$pids $!"
     passes="integration-kernel integration-relay integration-other"
     if [ -n "$san_ok" ]; then
         ( san_pytest_pass integration-san 26000-28999 "$SAN_TESTS" ) &
         pids="$pids $!"
-        passes="$passes integration-san-kernel integration-san"
+        passes="$passes integration-other-plain integration-san-kernel integration-san-other integration-san"
     fi
 fi
 
@@ -173,8 +183,10 @@ if [ -n "$integration" ]; then
         integration-kernel) echo "== integration: the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
         integration-relay) echo "== integration: the relay's tests for the optimised build (pytest, real Jupyter)" ;;
         integration-other) echo "== integration: the other tests (pytest, real Jupyter, a real browser)" ;;
+        integration-other-plain) echo "== integration: the optimised build's own tests in the files of the sanitizer pass (pytest)" ;;
         integration-san-kernel) echo "== integration-san: the kernel under ASan+UBSan (pytest, real Jupyter)" ;;
-        integration-san) echo "== integration-san: the other programs, and the kernel's installs, under ASan+UBSan (pytest, real Jupyter)" ;;
+        integration-san-other) echo "== integration-san: the kernel's installs and nbclient under ASan+UBSan (pytest, real Jupyter)" ;;
+        integration-san) echo "== integration-san: the other programs under ASan+UBSan (pytest)" ;;
         esac
         tail -n 40 tests/out/"$name".log
         add_counts "$name"
