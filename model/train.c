@@ -304,165 +304,301 @@ static void save_checkpoint(struct trainer *t, struct lstm_params *p, const stru
                 err);
 }
 
-int lstm_train(struct lstm_params *p, const struct train_config *cfg,
-               const struct train_data *train, const struct train_data *val,
-               struct train_result *res, FILE *progress)
+/* One lstm_train call: what it was given, the settings derived from them, and the
+ * trainer its steps share (trainer_free frees it; a member is zeroed until its step
+ * fills it). */
+struct train_run {
+    struct lstm_params *p;
+    const struct train_config *cfg;
+    const struct train_data *train, *val;
+    struct train_result *res;
+    FILE *progress, *errf;
+    int has_val;          /* a validation set with sequences */
+    int T;                /* the sequences' length */
+    int B;                /* a batch's sequences: cfg->batch, at most the training set */
+    int blas_threads;     /* OpenBLAS's threads before the run, given back after it */
+    unsigned mxcsr;       /* the floating-point settings before the run (denormals_off) */
+    struct trainer t;
+    struct checkpoint_run run; /* the run's identity in its checkpoint (cfg->checkpoint) */
+};
+
+/* The settings and both data sets checked against the model; -1 said on errf. */
+static int check_run(struct train_run *r)
 {
-    FILE *errf = stderr;
-    memset(res, 0, sizeof *res);
-    res->best_val_acc = NAN; res->best_val_loss = NAN;
-    if (!train || train->n < 1 || train->seq_len < 1) {
-        fprintf(errf, "train: no training sequences\n");
+    const struct train_config *cfg = r->cfg;
+    if (!r->train || r->train->n < 1 || r->train->seq_len < 1) {
+        fprintf(r->errf, "train: no training sequences\n");
         return -1;
     }
-    int T = train->seq_len, C = p->classes, D = p->embed, H = p->hidden;
+    r->T = r->train->seq_len;
     if (cfg->batch < 1 || cfg->max_epochs < 1 || cfg->patience < 0 || !(cfg->lr > 0) ||
         !(cfg->spatial_dropout >= 0 && cfg->spatial_dropout < 1) ||
         !(cfg->dropout >= 0 && cfg->dropout < 1) ||
         !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1)) {
-        fprintf(errf, "train: bad settings (batch %d, epochs %d, patience %d, lr %g, dropout %g/%g/%g)\n",
+        fprintf(r->errf, "train: bad settings (batch %d, epochs %d, patience %d, lr %g, dropout %g/%g/%g)\n",
                 cfg->batch, cfg->max_epochs, cfg->patience, cfg->lr, cfg->spatial_dropout,
                 cfg->dropout, cfg->recurrent_dropout);
         return -1;
     }
-    int has_val = val && val->n > 0;
-    if (check_data("training", train, p, T, errf) < 0 || (has_val && check_data("validation", val, p, T, errf) < 0))
+    r->has_val = r->val && r->val->n > 0;
+    if (check_data("training", r->train, r->p, r->T, r->errf) < 0 ||
+        (r->has_val && check_data("validation", r->val, r->p, r->T, r->errf) < 0))
         return -1;
+    return 0;
+}
+
+/* The trainer's buffers for the run's threads, batch and validation set; -1 said
+ * (out of memory), what was allocated freed. */
+static int trainer_alloc(struct train_run *r)
+{
+    struct lstm_params *p = r->p;
+    struct trainer *t = &r->t;
+    int C = p->classes, T = r->T;
     /* Our threads split each batch (and the validation set) by sequences and call
      * OpenBLAS single-threaded: two levels of threads on few cores only fight. */
-    int blas_threads = openblas_get_num_threads();
-    int nthreads = cfg->threads > 0 ? cfg->threads : blas_threads;
+    r->blas_threads = openblas_get_num_threads();
+    int nthreads = r->cfg->threads > 0 ? r->cfg->threads : r->blas_threads;
     if (nthreads > LSTM_MAX_THREADS) nthreads = LSTM_MAX_THREADS;
 
-    int B = cfg->batch < train->n ? cfg->batch : train->n;
-    struct trainer t;
-    memset(&t, 0, sizeof t);
-    int nval = has_val ? val->n : 0;
-    if (alloc_like(&t.grad, p) < 0 || alloc_like(&t.m, p) < 0 || alloc_like(&t.v, p) < 0 ||
-        alloc_like(&t.best, p) < 0 || !(t.work = lstm_work_new(p, B, T)) ||
-        lstm_work_set_threads(t.work, p, nthreads) < 0 ||
-        !(t.order = malloc((size_t)train->n * sizeof(int))) ||
-        !(t.btok = malloc((size_t)B * T * sizeof(int))) ||
-        !(t.btarget = malloc((size_t)B * C * sizeof(float))) ||
-        !(t.probs = malloc(((size_t)nval + 1) * C * sizeof(float))) ||
-        !(t.curve = calloc((size_t)cfg->max_epochs, sizeof *t.curve))) {
-        fprintf(errf, "train: out of memory\n");
-        trainer_free(&t);
+    int B = r->B = r->cfg->batch < r->train->n ? r->cfg->batch : r->train->n;
+    memset(t, 0, sizeof *t);
+    int nval = r->has_val ? r->val->n : 0;
+    if (alloc_like(&t->grad, p) < 0 || alloc_like(&t->m, p) < 0 || alloc_like(&t->v, p) < 0 ||
+        alloc_like(&t->best, p) < 0 || !(t->work = lstm_work_new(p, B, T)) ||
+        lstm_work_set_threads(t->work, p, nthreads) < 0 ||
+        !(t->order = malloc((size_t)r->train->n * sizeof(int))) ||
+        !(t->btok = malloc((size_t)B * T * sizeof(int))) ||
+        !(t->btarget = malloc((size_t)B * C * sizeof(float))) ||
+        !(t->probs = malloc(((size_t)nval + 1) * C * sizeof(float))) ||
+        !(t->curve = calloc((size_t)r->cfg->max_epochs, sizeof *t->curve))) {
+        fprintf(r->errf, "train: out of memory\n");
+        trainer_free(t);
         return -1;
     }
-    lstm_params_copy(&t.best, p);
+    t->nthreads = nthreads;
+    return 0;
+}
+
+/* The trainer at the start of a fresh run (the initial weights as the best so far, the
+ * seeded stream, the order unshuffled, Adam at step 0), OpenBLAS single-threaded and
+ * denormals off until trainer_end. */
+static void trainer_start(struct train_run *r)
+{
+    struct trainer *t = &r->t;
+    const struct train_config *cfg = r->cfg;
+    lstm_params_copy(&t->best, r->p);
     openblas_set_num_threads(1);
-    unsigned mxcsr = denormals_off();
+    r->mxcsr = denormals_off();
 
-    lstm_rng_seed(&t.rng, (uint64_t)cfg->seed ^ 0x5eed7a11c0ffeeULL);
-    for (int i = 0; i < train->n; i++) t.order[i] = i;
-    adam_init(&t.opt, cfg->lr);
-    t.best_score = -1;
-    t.nthreads = nthreads;
-    t.curves_csv = cfg->curves_csv;
-    t.curves_svg = cfg->curves_svg;
+    lstm_rng_seed(&t->rng, (uint64_t)cfg->seed ^ 0x5eed7a11c0ffeeULL);
+    for (int i = 0; i < r->train->n; i++) t->order[i] = i;
+    adam_init(&t->opt, cfg->lr);
+    t->best_score = -1;
+    t->curves_csv = cfg->curves_csv;
+    t->curves_svg = cfg->curves_svg;
+}
 
-    int status = 0, first_epoch = 1;
-    struct checkpoint_run run;
-    if (cfg->checkpoint) {
-        checkpoint_run_of(&run, cfg, p, train, has_val ? val : NULL);
-        if ((first_epoch = resume(&t, p, cfg, &run, has_val, res, progress, errf)) < 0) {
-            status = -1;
-            goto done;
-        }
+/* The first epoch to run: 1, or the one after cfg->checkpoint's, the trainer as it
+ * stood then; -1 when the checkpoint cannot be resumed (said). */
+static int first_epoch(struct train_run *r)
+{
+    if (!r->cfg->checkpoint) return 1;
+    checkpoint_run_of(&r->run, r->cfg, r->p, r->train, r->has_val ? r->val : NULL);
+    return resume(&r->t, r->p, r->cfg, &r->run, r->has_val, r->res, r->progress, r->errf);
+}
+
+/* An epoch's sums over the batches trained. */
+struct epoch_sums {
+    double loss;  /* each batch's mean loss times its sequences */
+    long right;   /* sequences whose most likely class is the target's */
+    long seen;    /* sequences trained */
+};
+
+/* The training set's order shuffled for the epoch (Fisher-Yates on the run's stream). */
+static void shuffle_order(struct trainer *t, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(lstm_rng_next(&t->rng) % (uint64_t)(i + 1)), tmp = t->order[i];
+        t->order[i] = t->order[j]; t->order[j] = tmp;
     }
-    for (int epoch = first_epoch; epoch <= cfg->max_epochs; epoch++) {
-        double t0 = nb_now(), loss_sum = 0;
-        long right = 0, seen = 0;
-        for (int i = train->n - 1; i > 0; i--) {   /* Fisher-Yates */
-            int j = (int)(lstm_rng_next(&t.rng) % (uint64_t)(i + 1)), tmp = t.order[i];
-            t.order[i] = t.order[j]; t.order[j] = tmp;
-        }
-        for (int s = 0; s < train->n && !stop_requested(cfg); s += B) {
-            int nb = train->n - s < B ? train->n - s : B;
-            for (int k = 0; k < nb; k++) {
-                int src = t.order[s + k];
-                memcpy(t.btok + (size_t)k * T, train->tokens + (size_t)src * T, (size_t)T * sizeof(int));
-                memcpy(t.btarget + (size_t)k * C, train->targets + (size_t)src * C, (size_t)C * sizeof(float));
-            }
-            draw_masks(&t.rng, cfg, t.work, nb, D, H);
-            double l = lstm_forward(p, t.work, t.btok, nb, t.btarget);
-            for (int k = 0; k < nb; k++)
-                right += argmax(t.work->probs + (size_t)k * C, C) == argmax(t.btarget + (size_t)k * C, C);
-            lstm_backward(p, t.work, t.btarget, &t.grad);
-            adam_begin_step(&t.opt);
-            struct adam_job aj = { &t.opt, p, &t };
-            lstm_parallel(t.nthreads, adam_part, &aj);
-            lstm_grad_clear_rows(p, t.work, &t.grad);
-            loss_sum += l * nb;
-            seen += nb;
-        }
-        /* Stopped before the epoch's last batch: a part-epoch, never validated nor kept.
-         * A stop that came during the last batch leaves the whole epoch trained: it is
-         * validated and counted as any (it was thrown away, "interrupted after 1740 of
-         * 1740 sequences"), and the next epoch stops before its first batch. */
-        if (stop_requested(cfg) && seen < train->n) {
-            res->interrupted = 1;
-            if (progress) fprintf(progress, "epoch %d/%d: interrupted after %ld of %d sequences\n",
-                                  epoch, cfg->max_epochs, seen, train->n);
-            break;
-        }
-        struct curve_point *cp = &t.curve[epoch - 1];
-        cp->epoch = epoch;
-        cp->loss = loss_sum / seen;
-        cp->acc = (double)right / seen;
-        cp->val_loss = cp->val_acc = NAN;
-        if (has_val && evaluate(p, val, t.probs, t.nthreads, &cp->val_loss, &cp->val_acc) < 0) {
-            fprintf(errf, "train: out of memory evaluating\n");
-            status = -1;
-            break;
-        }
-        cp->seconds = nb_now() - t0;
-        /* Diverged (overflow; e.g. gradients exploding through many padding steps of
-         * a small LSTM under strong recurrent dropout): this epoch's weights are not
-         * numbers, so it ends the run and never counts as the best. */
-        if (!isfinite(cp->loss) || (has_val && !isfinite(cp->val_loss)) || !params_finite(p)) {
-            res->diverged = 1;
-            if (progress) fprintf(progress, "epoch %d/%d: diverged: the weights or losses are no longer finite "
-                                            "numbers (a lower learning rate or less dropout may help)\n",
-                                  epoch, cfg->max_epochs);
-            break;
-        }
-        res->epochs_run = epoch;
-        if (progress) {
-            fprintf(progress, "epoch %d/%d: loss %.4f - acc %.4f", epoch, cfg->max_epochs, cp->loss, cp->acc);
-            if (has_val) fprintf(progress, " - val_loss %.4f - val_acc %.4f", cp->val_loss, cp->val_acc);
-            fprintf(progress, " - %.1f s\n", cp->seconds);
-            fflush(progress);
-        }
-        write_curves(&t, epoch, res, errf);
-        /* Early stopping as Keras' EarlyStopping(monitor="val_accuracy", patience,
-         * restore_best_weights=True): strictly better is an improvement.  Without a
-         * validation set every epoch counts as the best (the last weights are kept). */
-        double score = has_val ? cp->val_acc : (double)epoch;
-        if (score > t.best_score) {
-            t.best_score = score;
-            t.wait = 0;
-            t.have_best = 1;
-            res->best_epoch = epoch;
-            res->best_val_acc = cp->val_acc;
-            res->best_val_loss = cp->val_loss;
-            lstm_params_copy(&t.best, p);
-        } else if (++t.wait >= cfg->patience) {
-            /* WAIT, not the patience: with --patience 0 (Keras' semantics: the first epoch
-             * without a better val_acc stops, as with 1) this said "for 0 epochs" */
-            if (progress) fprintf(progress, "early stopping: no better val_acc for %d epoch%s, best epoch %d\n",
-                                  t.wait, t.wait == 1 ? "" : "s", res->best_epoch);
-            break;
-        }
-        if (cfg->checkpoint && !res->checkpoint_failed) save_checkpoint(&t, p, cfg, &run, epoch, res, errf);
+}
+
+/* One step: the NB sequences from the order's position S gathered into a batch, their
+ * masks drawn, forward and backward, Adam on every block; the batch added to E. */
+static void train_batch(struct train_run *r, int s, int nb, struct epoch_sums *e)
+{
+    struct lstm_params *p = r->p;
+    struct trainer *t = &r->t;
+    const struct train_data *train = r->train;
+    int T = r->T, C = p->classes;
+    for (int k = 0; k < nb; k++) {
+        int src = t->order[s + k];
+        memcpy(t->btok + (size_t)k * T, train->tokens + (size_t)src * T, (size_t)T * sizeof(int));
+        memcpy(t->btarget + (size_t)k * C, train->targets + (size_t)src * C, (size_t)C * sizeof(float));
+    }
+    draw_masks(&t->rng, r->cfg, t->work, nb, p->embed, p->hidden);
+    double l = lstm_forward(p, t->work, t->btok, nb, t->btarget);
+    for (int k = 0; k < nb; k++)
+        e->right += argmax(t->work->probs + (size_t)k * C, C) == argmax(t->btarget + (size_t)k * C, C);
+    lstm_backward(p, t->work, t->btarget, &t->grad);
+    adam_begin_step(&t->opt);
+    struct adam_job aj = { &t->opt, p, t };
+    lstm_parallel(t->nthreads, adam_part, &aj);
+    lstm_grad_clear_rows(p, t->work, &t->grad);
+    e->loss += l * nb;
+    e->seen += nb;
+}
+
+/* The epoch's batches in the shuffled order, until the last or a stop. */
+static void train_batches(struct train_run *r, struct epoch_sums *e)
+{
+    int n = r->train->n, B = r->B;
+    for (int s = 0; s < n && !stop_requested(r->cfg); s += B)
+        train_batch(r, s, n - s < B ? n - s : B, e);
+}
+
+/* 1 when a stop came before the epoch's last batch (said): a part-epoch, never
+ * validated nor kept.  A stop that came during the last batch leaves the whole epoch
+ * trained: it is validated and counted as any (it was thrown away, "interrupted after
+ * 1740 of 1740 sequences"), and the next epoch stops before its first batch. */
+static int interrupted(struct train_run *r, int epoch, const struct epoch_sums *e)
+{
+    if (!(stop_requested(r->cfg) && e->seen < r->train->n)) return 0;
+    r->res->interrupted = 1;
+    if (r->progress) fprintf(r->progress, "epoch %d/%d: interrupted after %ld of %d sequences\n",
+                             epoch, r->cfg->max_epochs, e->seen, r->train->n);
+    return 1;
+}
+
+/* The epoch's point of the curves: its training loss and accuracy from E, the
+ * validation set's, and its seconds since T0; -1 said when out of memory. */
+static int record_epoch(struct train_run *r, int epoch, const struct epoch_sums *e, double t0)
+{
+    struct curve_point *cp = &r->t.curve[epoch - 1];
+    cp->epoch = epoch;
+    cp->loss = e->loss / e->seen;
+    cp->acc = (double)e->right / e->seen;
+    cp->val_loss = cp->val_acc = NAN;
+    if (r->has_val && evaluate(r->p, r->val, r->t.probs, r->t.nthreads, &cp->val_loss, &cp->val_acc) < 0) {
+        fprintf(r->errf, "train: out of memory evaluating\n");
+        return -1;
+    }
+    cp->seconds = nb_now() - t0;
+    return 0;
+}
+
+/* 1 when the epoch diverged (said). Overflow, e.g. gradients exploding through many
+ * padding steps of a small LSTM under strong recurrent dropout: this epoch's weights
+ * are not numbers, so it ends the run and never counts as the best. */
+static int diverged(struct train_run *r, const struct curve_point *cp)
+{
+    if (isfinite(cp->loss) && (!r->has_val || isfinite(cp->val_loss)) && params_finite(r->p)) return 0;
+    r->res->diverged = 1;
+    if (r->progress) fprintf(r->progress, "epoch %d/%d: diverged: the weights or losses are no longer finite "
+                                          "numbers (a lower learning rate or less dropout may help)\n",
+                             cp->epoch, r->cfg->max_epochs);
+    return 1;
+}
+
+/* The epoch's progress line. */
+static void say_epoch(struct train_run *r, const struct curve_point *cp)
+{
+    FILE *progress = r->progress;
+    if (!progress) return;
+    fprintf(progress, "epoch %d/%d: loss %.4f - acc %.4f", cp->epoch, r->cfg->max_epochs, cp->loss, cp->acc);
+    if (r->has_val) fprintf(progress, " - val_loss %.4f - val_acc %.4f", cp->val_loss, cp->val_acc);
+    fprintf(progress, " - %.1f s\n", cp->seconds);
+    fflush(progress);
+}
+
+/* Early stopping as Keras' EarlyStopping(monitor="val_accuracy", patience,
+ * restore_best_weights=True): strictly better is an improvement, its weights kept as
+ * the best.  Without a validation set every epoch counts as the best (the last
+ * weights are kept).  1 when the patience ran out (said). */
+static int early_stop(struct train_run *r, const struct curve_point *cp)
+{
+    struct trainer *t = &r->t;
+    struct train_result *res = r->res;
+    double score = r->has_val ? cp->val_acc : (double)cp->epoch;
+    if (score > t->best_score) {
+        t->best_score = score;
+        t->wait = 0;
+        t->have_best = 1;
+        res->best_epoch = cp->epoch;
+        res->best_val_acc = cp->val_acc;
+        res->best_val_loss = cp->val_loss;
+        lstm_params_copy(&t->best, r->p);
+    } else if (++t->wait >= r->cfg->patience) {
+        /* WAIT, not the patience: with --patience 0 (Keras' semantics: the first epoch
+         * without a better val_acc stops, as with 1) this said "for 0 epochs" */
+        if (r->progress) fprintf(r->progress, "early stopping: no better val_acc for %d epoch%s, best epoch %d\n",
+                                 t->wait, t->wait == 1 ? "" : "s", res->best_epoch);
+        return 1;
+    }
+    return 0;
+}
+
+enum { EPOCH_NEXT, EPOCH_LAST, EPOCH_FAILED };
+
+/* One epoch trained, validated, said, drawn, weighed for early stopping and
+ * checkpointed: EPOCH_NEXT to go on, EPOCH_LAST when the run ends with it (a stop,
+ * divergence, early stopping), EPOCH_FAILED when out of memory (said). */
+static int run_epoch(struct train_run *r, int epoch)
+{
+    double t0 = nb_now();
+    struct epoch_sums e = {0};
+    shuffle_order(&r->t, r->train->n);
+    train_batches(r, &e);
+    if (interrupted(r, epoch, &e)) return EPOCH_LAST;
+    if (record_epoch(r, epoch, &e, t0) < 0) return EPOCH_FAILED;
+    const struct curve_point *cp = &r->t.curve[epoch - 1];
+    if (diverged(r, cp)) return EPOCH_LAST;
+    r->res->epochs_run = epoch;
+    say_epoch(r, cp);
+    write_curves(&r->t, epoch, r->res, r->errf);
+    if (early_stop(r, cp)) return EPOCH_LAST;
+    if (r->cfg->checkpoint && !r->res->checkpoint_failed)
+        save_checkpoint(&r->t, r->p, r->cfg, &r->run, epoch, r->res, r->errf);
+    return EPOCH_NEXT;
+}
+
+/* The epochs from FIRST to the last or the run's end, then the best epoch's weights
+ * into p; 0, or -1 when out of memory (said). */
+static int train_epochs(struct train_run *r, int first)
+{
+    int status = 0;
+    for (int epoch = first; epoch <= r->cfg->max_epochs; epoch++) {
+        int e = run_epoch(r, epoch);
+        if (e == EPOCH_FAILED) status = -1;
+        if (e != EPOCH_NEXT) break;
     }
     /* Keep the best epoch's weights; an interruption before the first epoch ends keeps
      * the weights as they are, a first epoch that diverged the initial ones. */
-    if (t.have_best || res->diverged) lstm_params_copy(p, &t.best);
-done:
-    trainer_free(&t);
-    denormals_restore(mxcsr);
-    openblas_set_num_threads(cfg->threads > 0 ? cfg->threads : blas_threads);
+    if (r->t.have_best || r->res->diverged) lstm_params_copy(r->p, &r->t.best);
+    return status;
+}
+
+/* The trainer freed, the floating-point settings and OpenBLAS's threads as they were
+ * (cfg->threads when it was given). */
+static void trainer_end(struct train_run *r)
+{
+    trainer_free(&r->t);
+    denormals_restore(r->mxcsr);
+    openblas_set_num_threads(r->cfg->threads > 0 ? r->cfg->threads : r->blas_threads);
+}
+
+int lstm_train(struct lstm_params *p, const struct train_config *cfg,
+               const struct train_data *train, const struct train_data *val,
+               struct train_result *res, FILE *progress)
+{
+    struct train_run r = {.p = p, .cfg = cfg, .train = train, .val = val, .res = res,
+                          .progress = progress, .errf = stderr};
+    memset(res, 0, sizeof *res);
+    res->best_val_acc = NAN; res->best_val_loss = NAN;
+    if (check_run(&r) < 0 || trainer_alloc(&r) < 0) return -1;
+    trainer_start(&r);
+    int first = first_epoch(&r);
+    int status = first < 0 ? -1 : train_epochs(&r, first);
+    trainer_end(&r);
     return status;
 }
