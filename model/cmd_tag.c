@@ -157,7 +157,18 @@ static int parse_jobs(const char *s, int *out)
     return 0;
 }
 
-int cmd_tag(int argc, char **argv)
+/* One tag run: its options, what its steps hand each other, and the run over the
+ * notebooks (model/tagrun.h); a member is zeroed until its step fills it. */
+struct tag_call {
+    struct tagrun r;           /* the options, the jobs, the counts */
+    const char *model_path;    /* --model, else the default once looked up */
+    int first;                 /* argv's first PATH */
+    nbs_model *model;          /* loaded (not --from-outputs) */
+};
+
+/* The options into C, first set to the first PATH; -1 to go on, else the exit code
+ * (--help, a usage error said). */
+static int parse_options(int argc, char **argv, struct tag_call *c)
 {
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
@@ -173,24 +184,22 @@ int cmd_tag(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct tagrun r = {0};
-    const char *model_path = NULL;
-    r.opt.jobs = workers_default();
-    int c;
+    struct tagjob_options *o = &c->r.opt;
+    int ch;
     optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
-    while ((c = getopt_long(argc, argv, "m:o:nj:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model_path = optarg; break;
-        case 'o': r.opt.output = optarg; break;
-        case 'c': r.opt.check = 1; break;
-        case 'n': r.opt.dry_run = 1; break;
-        case 'F': r.opt.from_outputs = 1; break;
-        case 'S': r.opt.strip_outputs = 1; break;
-        case 'N': r.opt.nbformat_layout = 1; break;
-        case 'A': r.opt.any_language = 1; break;
-        case 'q': r.opt.quiet = 1; break;
+    while ((ch = getopt_long(argc, argv, "m:o:nj:qh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'm': c->model_path = optarg; break;
+        case 'o': o->output = optarg; break;
+        case 'c': o->check = 1; break;
+        case 'n': o->dry_run = 1; break;
+        case 'F': o->from_outputs = 1; break;
+        case 'S': o->strip_outputs = 1; break;
+        case 'N': o->nbformat_layout = 1; break;
+        case 'A': o->any_language = 1; break;
+        case 'q': o->quiet = 1; break;
         case 'j':
-            if (parse_jobs(optarg, &r.opt.jobs)) {
+            if (parse_jobs(optarg, &o->jobs)) {
                 fprintf(stderr, "nbstage tag: -j wants a number of threads from 1 to 1024, "
                                 "not '%s'\n", optarg);
                 return EXIT_USAGE;
@@ -204,107 +213,168 @@ int cmd_tag(int argc, char **argv)
         fprintf(stderr, "nbstage tag: no PATH given\n");
         return cmd_usage_error_fn(argv[0], usage);
     }
-    if (r.opt.check + r.opt.dry_run + (r.opt.output != NULL) > 1) {
+    c->first = optind;
+    return -1;
+}
+
+/* The options checked together, and '-' among the PATHs; -1 said when they do not go
+ * together. */
+static int check_options(int argc, char **argv, const struct tag_call *c)
+{
+    const struct tagjob_options *o = &c->r.opt;
+    if (o->check + o->dry_run + (o->output != NULL) > 1) {
         fprintf(stderr, "nbstage tag: --check, --dry-run and -o do not go together\n");
-        return EXIT_USAGE;
+        return -1;
     }
-    if (r.opt.output && argc - optind != 1) {
+    if (o->output && argc - c->first != 1) {
         fprintf(stderr, "nbstage tag: -o takes exactly one notebook\n");
-        return EXIT_USAGE;
+        return -1;
     }
     /* a model given and not used is a mistake to say, not to drop (eval --predictions
      * --model, label --votes --rules are refused alike) */
-    if (r.opt.from_outputs && model_path) {
+    if (o->from_outputs && c->model_path) {
         fprintf(stderr, "nbstage tag: --from-outputs takes the stages the kernel left in the outputs: "
                         "no --model with it\n");
-        return EXIT_USAGE;
+        return -1;
     }
-
     /* '-' as for every command that reads notebooks: once (standard input is read
      * once), and alone where its notebook is written back, to stdout (nb_stdin_rule) */
-    if (nb_stdin_rule("nbstage tag", argc - optind, argv + optind,
-                      !r.opt.check && !r.opt.dry_run))
-        return EXIT_USAGE;
-    struct tagfind found = {0};
-    for (int a = optind; a < argc; a++)
-        if (tagfind_add(&found, argv[a])) goto oom;
-    r.failed = found.failed; /* paths that could not be looked at */
-    r.folders_failed = found.folders_failed;
-    if (r.opt.output && found.n != 1) {
-        fprintf(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one\n",
-                argv[optind]);
-        tagfind_free(&found);
-        return EXIT_USAGE;
+    if (nb_stdin_rule("nbstage tag", argc - c->first, argv + c->first, !o->check && !o->dry_run))
+        return -1;
+    return 0;
+}
+
+/* -o's checks once the notebooks are found: one notebook, and a FILE that can be
+ * written (not a folder, its folder there), said before any work; -1 said. */
+static int check_output(char **argv, const struct tag_call *c, const struct tagfind *found)
+{
+    const char *output = c->r.opt.output;
+    if (output && found->n != 1) {
+        fprintf(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one\n", argv[c->first]);
+        return -1;
     }
-    nb_error oerr; /* -o that cannot be written (a folder, no such folder): said before any work */
-    if (r.opt.output && strcmp(r.opt.output, "-") && outfile_check(r.opt.output, &oerr)) {
+    nb_error oerr;
+    if (output && strcmp(output, "-") && outfile_check(output, &oerr)) {
         fprintf(stderr, "nbstage tag: %s\n", oerr.msg);
-        tagfind_free(&found);
-        return EXIT_USAGE;
+        return -1;
     }
-    /* one job per notebook, in the order found (the jobs take the paths) */
-    if (found.n && !(r.jobs = calloc(found.n, sizeof *r.jobs))) goto oom;
-    for (size_t i = 0; i < found.n; i++) r.jobs[i].path = found.path[i];
-    r.n = found.n;
+    return 0;
+}
+
+/* The notebooks the PATHs name, one job each in the order found (the jobs take the
+ * paths), and the paths that could not be looked at counted; -1 said. */
+static int find_notebooks(int argc, char **argv, struct tag_call *c)
+{
+    struct tagrun *r = &c->r;
+    struct tagfind found = {0};
+    for (int a = c->first; a < argc; a++)
+        if (tagfind_add(&found, argv[a])) goto oom;
+    r->failed = found.failed; /* paths that could not be looked at */
+    r->folders_failed = found.folders_failed;
+    if (check_output(argv, c, &found)) {
+        tagfind_free(&found);
+        return -1;
+    }
+    if (found.n && !(r->jobs = calloc(found.n, sizeof *r->jobs))) goto oom;
+    for (size_t i = 0; i < found.n; i++) r->jobs[i].path = found.path[i];
+    r->n = found.n;
     found.n = 0; /* (the jobs have the paths) */
     tagfind_free(&found);
-
-    nbs_model *model = NULL;
-    if (!r.opt.from_outputs) {
-        if (!model_path) model_path = model_default_path();
-        if (!model_path) {
-            fprintf(stderr, "nbstage tag: no model: %s (reinstall nbstage, or give --model FILE or set "
-                            "NBSTAGE_MODEL)\n", model_default_missing());
-            for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
-            free(r.jobs);
-            return EXIT_USAGE;
-        }
-        /* -o over the model (given, NBSTAGE_MODEL's or the shipped one): a notebook
-         * written over it, exit 0, and every later run without a model */
-        if (r.opt.output && strcmp(r.opt.output, "-") && outfile_same(r.opt.output, model_path)) {
-            fprintf(stderr, "nbstage tag: -o %s and the model %s are the same file: the output would replace "
-                            "the input\n", r.opt.output, model_path);
-            for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
-            free(r.jobs);
-            return EXIT_USAGE;
-        }
-        char why[NB_ERROR_MAX];
-        model = model_load(model_path, why, sizeof why);
-        if (!model) {
-            fprintf(stderr, "nbstage tag: %s\n", why);
-            for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
-            free(r.jobs);
-            return EXIT_USAGE;
-        }
-        r.opt.model = model;
-        if (!(r.opt.cache = classcache_new(model))) {
-            fprintf(stderr, "nbstage tag: out of memory\n");
-            model_free(model);
-            for (size_t i = 0; i < r.n; i++) free(r.jobs[i].path);
-            free(r.jobs);
-            return EXIT_USAGE;
-        }
-    }
-
-    double t0 = nb_now();
-    int threads = tagrun_all(&r);
-    double secs = nb_now() - t0;
-    if (!r.opt.quiet || r.failed || r.folders_failed || r.skipped || r.sync_failed)
-        print_summary(&r, secs, threads, r.opt.quiet);
-    nb_walk_say_leftovers("nbstage tag");
-    classcache_free(r.opt.cache);
-    model_free(model);
-    free(r.jobs);
-    errno = 0;
-    if (fflush(stdout) || ferror(stdout)) { /* the reports; a SIGPIPE came: EPIPE */
-        int e = errno ? errno : r.stdout_errno ? r.stdout_errno : r.stdout_gone ? EPIPE : EIO;
-        if (!r.stdout_said) fprintf(stderr, "nbstage tag: <stdout>: write error: %s\n", strerror(e));
-        return EXIT_USAGE;
-    }
-    if (r.failed || r.folders_failed || r.skipped || r.sync_failed) return EXIT_USAGE;
-    return (r.opt.check && r.with_findings) ? EXIT_FINDINGS : EXIT_OK;
-oom: /* (while finding the notebooks) */
+    return 0;
+oom:
     fprintf(stderr, "nbstage tag: out of memory\n");
     tagfind_free(&found);
-    return EXIT_USAGE;
+    return -1;
+}
+
+/* The jobs and their paths freed, for a run that ends before tagrun_all. */
+static void jobs_free(struct tagrun *r)
+{
+    for (size_t i = 0; i < r->n; i++) free(r->jobs[i].path);
+    free(r->jobs);
+}
+
+/* The model loaded (not --from-outputs) with the run's memo; -1 said when there is
+ * none, -o would replace it, it cannot be read, or out of memory. */
+static int load_model(struct tag_call *c)
+{
+    struct tagjob_options *o = &c->r.opt;
+    if (o->from_outputs) return 0;
+    if (!c->model_path) c->model_path = model_default_path();
+    if (!c->model_path) {
+        fprintf(stderr, "nbstage tag: no model: %s (reinstall nbstage, or give --model FILE or set "
+                        "NBSTAGE_MODEL)\n", model_default_missing());
+        return -1;
+    }
+    /* -o over the model (given, NBSTAGE_MODEL's or the shipped one): a notebook
+     * written over it, exit 0, and every later run without a model */
+    if (o->output && strcmp(o->output, "-") && outfile_same(o->output, c->model_path)) {
+        fprintf(stderr, "nbstage tag: -o %s and the model %s are the same file: the output would replace "
+                        "the input\n", o->output, c->model_path);
+        return -1;
+    }
+    char why[NB_ERROR_MAX];
+    if (!(c->model = model_load(c->model_path, why, sizeof why))) {
+        fprintf(stderr, "nbstage tag: %s\n", why);
+        return -1;
+    }
+    o->model = c->model;
+    if (!(o->cache = classcache_new(c->model))) {
+        fprintf(stderr, "nbstage tag: out of memory\n");
+        model_free(c->model);
+        c->model = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The notebooks tagged, and the summary said (with -q only when something failed or
+ * was not done), then the folders nb_walk left out. */
+static void tag_notebooks(struct tag_call *c)
+{
+    struct tagrun *r = &c->r;
+    double t0 = nb_now();
+    int threads = tagrun_all(r);
+    double secs = nb_now() - t0;
+    if (!r->opt.quiet || r->failed || r->folders_failed || r->skipped || r->sync_failed)
+        print_summary(r, secs, threads, r->opt.quiet);
+    nb_walk_say_leftovers("nbstage tag");
+}
+
+/* Frees what C's steps allocated after the run (tagrun_all has the jobs' paths). */
+static void tag_call_free(struct tag_call *c)
+{
+    classcache_free(c->r.opt.cache);
+    model_free(c->model);
+    free(c->r.jobs);
+}
+
+/* The exit code, stdout flushed: 2 when it could not be written (said unless the run
+ * said it), or a notebook, folder or filesystem failed, or the run was interrupted; 1
+ * when --check found something; else 0. */
+static int exit_code(const struct tagrun *r)
+{
+    errno = 0;
+    if (fflush(stdout) || ferror(stdout)) { /* the reports; a SIGPIPE came: EPIPE */
+        int e = errno ? errno : r->stdout_errno ? r->stdout_errno : r->stdout_gone ? EPIPE : EIO;
+        if (!r->stdout_said) fprintf(stderr, "nbstage tag: <stdout>: write error: %s\n", strerror(e));
+        return EXIT_USAGE;
+    }
+    if (r->failed || r->folders_failed || r->skipped || r->sync_failed) return EXIT_USAGE;
+    return (r->opt.check && r->with_findings) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+int cmd_tag(int argc, char **argv)
+{
+    struct tag_call c = {.r.opt.jobs = workers_default()};
+    int rc = parse_options(argc, argv, &c);
+    if (rc >= 0) return rc;
+    if (check_options(argc, argv, &c) || find_notebooks(argc, argv, &c)) return EXIT_USAGE;
+    if (load_model(&c)) {
+        jobs_free(&c.r);
+        return EXIT_USAGE;
+    }
+    tag_notebooks(&c);
+    tag_call_free(&c);
+    return exit_code(&c.r);
 }
