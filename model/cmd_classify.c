@@ -34,6 +34,7 @@
 #include "model/model.h"
 #include "model/tagging.h"
 #include "model/trainread.h"
+#include "nbformat/bytebuf.h"
 #include "nbformat/cpus.h"
 #include "nbformat/nblang.h"
 #include "nbformat/jsonbytes.h"
@@ -84,27 +85,15 @@ static void usage(FILE *to)
 
 /* ------------------------------------------------------------------ one answer */
 
-struct buf { char *p; size_t n, cap; int oom; };
+/* 256 bytes first: an answer line, its six probabilities and a short id, fits. */
+enum { BUF_FIRST = 256 };
 
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->n + n + 1 > cap) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
+/* printf reads an answer as a C string: the NUL kept after it. */
+static void put(struct bytebuf *b, const char *s, size_t n) { bytebuf_putz(b, s, n, BUF_FIRST); }
+static void puts_(struct bytebuf *b, const char *s) { put(b, s, strlen(s)); }
 
 /* The answer object for a classified source, without a trailing newline. */
-static void answer(struct buf *b, const char *id_json, int stage, const float *probs)
+static void answer(struct bytebuf *b, const char *id_json, int stage, const float *probs)
 {
     char tmp[64];
     puts_(b, "{\"id\": ");
@@ -131,7 +120,7 @@ static void answer(struct buf *b, const char *id_json, int stage, const float *p
 static int print_answer(json_t *idv, int stage, const float *probs)
 {
     char *id = idv ? json_dumps(idv, JSON_ENCODE_ANY) : NULL;
-    struct buf b = {0};
+    struct bytebuf b = {0};
     if (id) answer(&b, id, stage, probs);
     int ok = id && b.p && !b.oom;
     if (ok) printf("%s\n", b.p);
@@ -141,7 +130,7 @@ static int print_answer(json_t *idv, int stage, const float *probs)
     return ok ? 0 : -1;
 }
 
-static void error_answer(struct buf *b, const char *id_json, const char *msg)
+static void error_answer(struct bytebuf *b, const char *id_json, const char *msg)
 {
     json_t *m = json_string(msg);
     char *s = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
@@ -177,7 +166,7 @@ static int notebook_like(const char *line, size_t len, json_t *o)
  * one gets its error answer in OUT (newline included), its message ("line N: why")
  * in WHY, whether it looks like a notebook's in *NB_LIKE, and returns 1. */
 static int parse_line(const char *line, size_t len, long lineno, char **text, size_t *n,
-                      char **id_json, uint64_t *group, struct buf *out, char why[256], int *nb_like)
+                      char **id_json, uint64_t *group, struct bytebuf *out, char why[256], int *nb_like)
 {
     json_error_t je;
     json_t *o = nb_json_loadb_lenient(line, len, JSON_ALLOW_NUL, &je);
@@ -233,7 +222,7 @@ struct chunk {
     char **lines;
     size_t *lens;
     long *linenos;
-    struct buf *outs;
+    struct bytebuf *outs;
     int n;
     char *text[CHUNK];     /* a good line's source (NULL: none could be joined) */
     size_t tlen[CHUNK];
@@ -329,7 +318,7 @@ static void *classify_slice(void *arg)
         model_classify_many(c->m, (const char *const *)read, rn, k, probs, best);
         for (int i = 0; i < k; i++) {
             if (!c->good[sl->from + i]) continue;
-            struct buf *o = &c->outs[sl->from + i];
+            struct bytebuf *o = &c->outs[sl->from + i];
             /* as a chunk out of memory: no text (its join failed; a good line has a
              * source), or no answer */
             if (!text[i] || best[i] == MODEL_NO_MEMORY) {
@@ -381,7 +370,7 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
     static char *lines[CHUNK];
     static size_t caps[CHUNK], lens[CHUNK];
     static long linenos[CHUNK];
-    static struct buf outs[CHUNK];
+    static struct bytebuf outs[CHUNK];
     static struct chunk c;
     c = (struct chunk){.m = m, .lines = lines, .lens = lens, .linenos = linenos, .outs = outs};
     struct carry carry = {0};
@@ -550,7 +539,7 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", path, nb_path_strerror(path, errno, why, sizeof why));
             return EXIT_USAGE;
         }
-        struct buf text = {0};
+        struct bytebuf text = {0};
         char chunk[65536];
         size_t r;
         errno = 0;

@@ -23,6 +23,7 @@
  * (payload twice, a longer script carrying the stage again); now about 2.1 KB.
  */
 #include "model/stage_output.h"
+#include "nbformat/bytebuf.h"
 #include "nbformat/jsonload.h"
 
 #include <math.h>
@@ -49,33 +50,13 @@ double stage_confidence(double p)
     return round(p * 1000.0) / 1000.0;
 }
 
-/* A growable string; on allocation failure it goes to the "failed" state and every
- * later append is a no-op, so callers check once at the end. */
-struct sbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) { b->failed = 1; return; }
-        b->s = p, b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void sb_puts(struct sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+/* The pieces built here are read as C strings (a template is strlen'd, ws appended
+ * whole): putz keeps the NUL.  256 bytes first; they are built once, at the start. */
+static void sb_putn(struct bytebuf *b, const char *s, size_t n) { bytebuf_putz(b, s, n, 256); }
+static void sb_puts(struct bytebuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
 
 /* Text for an HTML element or a double-quoted attribute. */
-static void sb_put_html(struct sbuf *b, const char *s)
+static void sb_put_html(struct bytebuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -106,7 +87,7 @@ static int is_marker(char c) { return c == MK_CONF || c == MK_PCT || c == MK_PRO
  * written "<\/" there, so that "</script>" cannot end the script early where an HTML
  * export inlines it.  Other slashes stay as they are: escaped, each would cost bytes
  * twice over in the saved notebook. */
-static void sb_put_escaped(struct sbuf *b, const char *s, int js)
+static void sb_put_escaped(struct bytebuf *b, const char *s, int js)
 {
     while (*s) {
         size_t n = 0;
@@ -115,7 +96,7 @@ static void sb_put_escaped(struct sbuf *b, const char *s, int js)
             json_t *str = json_stringn(s, n);
             char *lit = str ? json_dumps(str, JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
             json_decref(str);
-            if (!lit) { b->failed = 1; return; }
+            if (!lit) { b->oom = 1; return; }
             size_t len = strlen(lit) - 2; /* without the quotes */
             for (const char *c = lit + 1, *e = lit + 1 + len; c < e;) {
                 const char *lt = js ? memchr(c, '<', (size_t)(e - c)) : NULL;
@@ -131,7 +112,7 @@ static void sb_put_escaped(struct sbuf *b, const char *s, int js)
     }
 }
 
-static void sb_put_literal(struct sbuf *b, const char *s)
+static void sb_put_literal(struct bytebuf *b, const char *s)
 {
     sb_puts(b, "\"");
     sb_put_escaped(b, s, 0);
@@ -145,7 +126,7 @@ static void sb_put_literal(struct sbuf *b, const char *s)
  * string literal, where a double quote costs three more bytes of escapes (\\\"). */
 static char *badge_html(int stage, const char *model)
 {
-    struct sbuf b = {0};
+    struct bytebuf b = {0};
     sb_puts(&b, "<span class='nbstage-badge nbstage-");
     sb_puts(&b, stage_key[stage]);
     /* what a screen reader says beside "train 93%" */
@@ -159,8 +140,8 @@ static char *badge_html(int stage, const char *model)
     sb_puts(&b, ";color:#fff;font:600 11px/1.7 sans-serif'>");
     sb_puts(&b, stage_key[stage]);
     sb_puts(&b, " <span style='font-weight:400'>\x02%" BADGE_END);
-    if (b.failed) { free(b.s); return NULL; }
-    return b.s;
+    if (b.oom) { free(b.p); return NULL; }
+    return b.p;
 }
 
 /* The classic Notebook 6 part, saved in every tagged cell's output, hence terse.
@@ -217,18 +198,18 @@ static const char js_tail[] =
 
 static char *metadata_js(const char *html, int top)
 {
-    struct sbuf b = {0};
+    struct bytebuf b = {0};
     sb_puts(&b, js_head);
     if (html) { /* without BADGE_END */
         size_t n = strlen(html) - (sizeof BADGE_END - 1);
         char *open = strndup(html, n);
-        if (open) sb_put_escaped(&b, open, 1); else b.failed = 1;
+        if (open) sb_put_escaped(&b, open, 1); else b.oom = 1;
         free(open);
     }
     sb_puts(&b, top ? "\",at_top=true" : "\",at_top=false");
     sb_puts(&b, js_tail);
-    if (b.failed) { free(b.s); return NULL; }
-    return b.s;
+    if (b.oom) { free(b.p); return NULL; }
+    return b.p;
 }
 
 /* The display_data content of STAGE with the markers in place of the numbers.  The
@@ -237,7 +218,7 @@ static char *metadata_js(const char *html, int top)
  * `nbstage tag --from-outputs` read, without the six probabilities. */
 static char *content_template(int stage, const char *model, const struct stage_display_options *opt)
 {
-    struct sbuf b = {0}, ws = {0};
+    struct bytebuf b = {0}, ws = {0};
     char *html = opt->no_badge ? NULL : badge_html(stage, model);
     char *js = metadata_js(html, opt->position_top);
     sb_puts(&ws, "{\"stage\":");
@@ -249,21 +230,21 @@ static char *content_template(int stage, const char *model, const struct stage_d
         sb_puts(&b, "\"text/plain\":\"stage: ");
         sb_puts(&b, stage_key[stage]);
         sb_puts(&b, " (\x02%)\",\"text/html\":");
-        if (html) sb_put_literal(&b, html); else b.failed = 1;
+        if (html) sb_put_literal(&b, html); else b.oom = 1;
         sb_puts(&b, ",");
     }
     sb_puts(&b, "\"application/javascript\":");
-    if (js) sb_put_literal(&b, js); else b.failed = 1;
+    if (js) sb_put_literal(&b, js); else b.oom = 1;
     sb_puts(&b, ",\"" STAGE_MIME "\":");
-    if (ws.s) sb_puts(&b, ws.s);
+    if (ws.p) sb_puts(&b, ws.p);
     sb_puts(&b, ",\"probabilities\":\x03}},\"metadata\":{\"nbstage\":");
-    if (ws.s) sb_puts(&b, ws.s);
+    if (ws.p) sb_puts(&b, ws.p);
     sb_puts(&b, "}},\"transient\":{}}");
     free(html);
     free(js);
-    if (ws.failed || b.failed) { free(ws.s); free(b.s); return NULL; }
-    free(ws.s);
-    return b.s;
+    if (ws.oom || b.oom) { free(ws.p); free(b.p); return NULL; }
+    free(ws.p);
+    return b.p;
 }
 
 struct stage_output {

@@ -20,19 +20,10 @@
 
 /* ---------------------------------------------------------------- output buffer */
 
+/* 64 KiB first: one buffer per thread, grown to the largest notebook and kept. */
 static int put(struct tagfast *tf, const void *p, size_t n)
 {
-    if (tf->out_len + n > tf->out_cap) {
-        size_t cap = tf->out_cap ? tf->out_cap : 65536;
-        while (cap < tf->out_len + n) cap *= 2;
-        char *o = realloc(tf->out, cap);
-        if (!o) return -1;
-        tf->out = o;
-        tf->out_cap = cap;
-    }
-    if (n) memcpy(tf->out + tf->out_len, p, n);
-    tf->out_len += n;
-    return 0;
+    return bytebuf_put(&tf->out, p, n, 1 << 16);
 }
 
 static int puts_(struct tagfast *tf, const char *s) { return put(tf, s, strlen(s)); }
@@ -369,7 +360,8 @@ int tagfast_splice(struct tagfast *tf, const struct canonscan *s, const char *bu
     const char *model = model_name(opt->model);
     struct view v;
     size_t copied = 0;
-    tf->out_len = 0;
+    tf->out.n = 0;
+    tf->out.oom = 0; /* a notebook that failed before: this one may fit */
     for (size_t i = 0; i < s->n; i++) {
         const struct canon_cell *c = &s->cells[i];
         const char *src = s->text + c->src_off;
@@ -459,7 +451,7 @@ int tagfast_classify(struct tagfast *tf, const char *buf, size_t len, const stru
 void tagfast_free(struct tagfast *tf)
 {
     canonscan_free(&tf->scan);
-    free(tf->out);
+    free(tf->out.p);
     tag_answers_free(&tf->ans);
     memset(tf, 0, sizeof *tf);
 }

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "model/tagging.h"
+#include "nbformat/bytebuf.h"
 #include "nbformat/canonscan.h"
 
 /* A notebook's classifications, one per code cell, in arrays that grow and stay. */
@@ -35,13 +36,12 @@ void tag_answers_free(struct tag_answers *a);
 /* One per thread, reused across notebooks: buffers grow once and stay. */
 struct tagfast {
     struct canonscan scan;
-    char *out; /* the new bytes, when tagfast_notebook says they changed */
-    size_t out_len, out_cap;
+    struct bytebuf out; /* the new bytes (p, n), when tagfast_notebook says they changed */
     struct tag_answers ans; /* tagfast_notebook's classifications */
 };
 
 /* Tags BUF[0..LEN) as tag_notebook would tag its tree.  0: done, RES filled, and
- * *CHANGED says whether any cell's tag changes; then, when WANT_BYTES, tf->out holds
+ * *CHANGED says whether any cell's tag changes; then, when WANT_BYTES, tf->out.p holds
  * the new file (what nb_dumps would give).  1: not for this path (RES empty), take
  * the jansson path.  -1: out of memory.  Free RES with tag_result_free. */
 int tagfast_notebook(struct tagfast *tf, const char *buf, size_t len,

@@ -306,10 +306,10 @@ static int tag_spliced(struct job_state *t)
     if (fast) return JOB_UNSPLICED;
     j->spliced = 1;
     /* as the jansson path decides it: by the bytes */
-    t->same = !changed || (!o->check && tf->out_len == t->len && !memcmp(tf->out, t->buf, t->len));
+    t->same = !changed || (!o->check && tf->out.n == t->len && !memcmp(tf->out.p, t->buf, t->len));
     if (!o->check) {
-        t->bytes = changed ? tf->out : t->buf;
-        t->outlen = changed ? tf->out_len : t->len;
+        t->bytes = changed ? tf->out.p : t->buf;
+        t->outlen = changed ? tf->out.n : t->len;
     }
     return JOB_TAGGED;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbformat/bytebuf.h"
 #include "nbformat/cellscan.h"
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
@@ -24,40 +25,17 @@ enum { WINDOW = 256 };
 
 /* ---------------------------------------------------------------- a growing buffer */
 
-struct buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-};
+/* A worker's buffers (a notebook's bytes, its cell lines) start at 64 KiB and stay
+ * grown from notebook to notebook. */
+enum { BUF_FIRST = 1 << 16 };
 
-static char *room(struct buf *b, size_t need)
-{
-    if (b->oom) return NULL;
-    if (b->n + need > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->n + need) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return NULL; }
-        b->p = p;
-        b->cap = cap;
-    }
-    return b->p + b->n;
-}
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (n == 0) return; /* memcpy wants real pointers even for nothing */
-    char *d = room(b, n);
-    if (!d) return;
-    memcpy(d, s, n);
-    b->n += n;
-}
-
-static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
+static char *room(struct bytebuf *b, size_t need) { return bytebuf_room(b, need, BUF_FIRST); }
+static void put(struct bytebuf *b, const char *s, size_t n) { bytebuf_put(b, s, n, BUF_FIRST); }
+static void puts_(struct bytebuf *b, const char *s) { put(b, s, strlen(s)); }
 
 /* The opening quote and escaped body of a JSON string as Python's
  * json.dumps(ensure_ascii=False) writes it; the caller may add more and close it. */
-static void put_string_open(struct buf *b, const char *s, size_t n)
+static void put_string_open(struct bytebuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     char *d = room(b, 6 * n + 1); /* the worst case: every byte as \u00XX */
@@ -82,7 +60,7 @@ static void put_string_open(struct buf *b, const char *s, size_t n)
     b->n += (size_t)(d - start);
 }
 
-static void put_string(struct buf *b, const char *s, size_t n)
+static void put_string(struct bytebuf *b, const char *s, size_t n)
 {
     put_string_open(b, s, n);
     put(b, "\"", 1);
@@ -166,7 +144,7 @@ struct worker {
     pthread_t thread;
     struct cellscan scan; /* buffers reused from notebook to notebook */
     char why[PATH_MAX + 64]; /* a reason load gives that is not strerror's */
-    struct buf file, out;
+    struct bytebuf file, out;
     uint64_t *hashes;
     size_t nhashes, hashes_cap;
 };
@@ -200,7 +178,7 @@ static void cell_line(struct worker *w, struct ingest_stats *st, const char *rel
     }
     w->hashes[w->nhashes++] = hash_bytes(src, len);
 
-    struct buf *b = &w->out;
+    struct bytebuf *b = &w->out;
     size_t rl = strlen(rel);
     char num[64];
     /* the id is the notebook's path plus "#k", escaped as one string */

@@ -12,46 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbformat/bytebuf.h"
 #include "nbformat/nbinternal.h"
 
 /* ---------------------------------------------------------------- growable buffer */
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
+/* 4 KiB first: nb_dumps builds each file in a fresh buffer.  The NUL room kept after
+ * the bytes is the terminator nb_dumps returns with. */
+enum { SB_FIRST = 4096 };
 
-static int sb_grow(sbuf *b, size_t more)
-{
-    if (b->oom) return -1;
-    if (b->n + more + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->n + more + 1) {
-        if (cap > SIZE_MAX / 2) { b->oom = 1; return -1; }
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p) { b->oom = 1; return -1; }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (sb_grow(b, n)) return;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-}
-
-static void sb_putc(sbuf *b, char c)
-{
-    if (sb_grow(b, 1)) return;
-    b->p[b->n++] = c;
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_put(struct bytebuf *b, const char *s, size_t n) { bytebuf_putz(b, s, n, SB_FIRST); }
+static void sb_putc(struct bytebuf *b, char c) { bytebuf_putz(b, &c, 1, SB_FIRST); }
+static void sb_puts(struct bytebuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
 /* ---------------------------------------------------------------- Python float repr */
 
@@ -126,7 +98,7 @@ void nb_float_repr(double x, char *out, size_t outsz) { py_float_repr(x, out, ou
 
 /* Python's json escapes with ensure_ascii=False: the two-character forms for " \ \n
  * \r \t \b \f, \u00xx (lowercase) for other control characters, everything else raw. */
-static void dump_string(sbuf *b, const char *s, size_t n)
+static void dump_string(struct bytebuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     sb_putc(b, '"');
@@ -160,9 +132,9 @@ static void dump_string(sbuf *b, const char *s, size_t n)
     sb_putc(b, '"');
 }
 
-static void newline_indent(sbuf *b, int level)
+static void newline_indent(struct bytebuf *b, int level)
 {
-    if (sb_grow(b, (size_t)level + 1)) return;
+    if (!bytebuf_room(b, (size_t)level + 2, SB_FIRST)) return; /* and the NUL's */
     b->p[b->n++] = '\n';
     memset(b->p + b->n, ' ', (size_t)level);
     b->n += (size_t)level;
@@ -175,7 +147,7 @@ static int cmp_keys(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void dump_value(sbuf *b, const json_t *v, int level)
+static void dump_value(struct bytebuf *b, const json_t *v, int level)
 {
     char num[64];
     switch (json_typeof(v)) {
@@ -235,7 +207,7 @@ static void dump_value(sbuf *b, const json_t *v, int level)
 char *nb_dumps(const json_t *nb, size_t *len)
 {
     if (!nb) return NULL;
-    sbuf b = {0};
+    struct bytebuf b = {0};
     dump_value(&b, nb, 0);
     sb_putc(&b, '\n');
     if (b.oom) { free(b.p); return NULL; }

@@ -70,10 +70,10 @@ static inline int unit_tag_differential(struct tagfast *tf, const char *buf, siz
         assert_int_equal(dlen, len);
         assert_memory_equal(want, buf, len);
     } else {
-        if (tf->out_len != dlen || memcmp(tf->out, want, dlen)) {
+        if (tf->out.n != dlen || memcmp(tf->out.p, want, dlen)) {
             size_t k = 0;
-            while (k < dlen && k < tf->out_len && tf->out[k] == want[k]) k++;
-            fail_msg("bytes differ at %zu:\n fast: %.80s\n json: %.80s", k, tf->out + k, want + k);
+            while (k < dlen && k < tf->out.n && tf->out.p[k] == want[k]) k++;
+            fail_msg("bytes differ at %zu:\n fast: %.80s\n json: %.80s", k, tf->out.p + k, want + k);
         }
     }
     /* --check: the same findings without the bytes */
