@@ -78,15 +78,17 @@ run_all_units() {   # run_all_units UNIT-BINARIES... -- SAN-UNIT-BINARIES...
 # other test that starts the stage kernel (the consoles, nbclient, the browser, the
 # contexts, the notices, the soak), run the optimised build.
 #
-# Three background jobs, started before the unit tests (which then run beside them):
-# the kernel's tests (the optimised build's, then the sanitizer pass of the kernel);
-# the other tests, then the sanitizer pass of install-kernel and nbclient; and the
-# sanitizer pass of the other programs.  One pytest uses less than a core (much of its
-# time is spent waiting on kernels that start, sleep or are interrupted), but the three
-# together keep two cores busy: `make test` is CPU-bound, and only less CPU shortens it
-# (README, "make test's time").  Each run has its own temporary folder and range of
-# ports for the kernels it starts (conftest.py); every test keeps its kernelspecs, HOME
-# and logs to itself, so they do not meet.
+# Four background jobs, started before the unit tests (which then run beside them):
+# the kernel's and the consoles' tests, then the sanitizer pass of install-kernel and
+# nbclient, then two of the browser's files; the sanitizer pass of the kernel, then of
+# the failing system calls; the other tests; and the sanitizer pass of the other
+# programs.  One pytest uses about
+# half a core (much of its time is spent waiting on kernels that start, sleep or are
+# interrupted), so four keep two cores busy, where three left a sixth of them idle;
+# beyond that `make test` is CPU-bound, and only less CPU shortens it (README, "make
+# test's time").  Each run has its own temporary folder and range of ports for the
+# kernels it starts (conftest.py); every test keeps its kernelspecs, HOME and logs to
+# itself, so they do not meet.
 KERNEL_TESTS="tests/integration/test_kernel_corners.py
     tests/integration/test_kernel_notice.py tests/integration/test_kernel_soak.py
     tests/integration/test_console.py tests/integration/test_console_existing.py"
@@ -102,13 +104,17 @@ SAN_KERNEL_TESTS="tests/integration/test_kernel.py
 # run against the optimised build checked nothing the sanitizer pass does not, and cost
 # ~130 CPU-seconds of the ~18 CPU-minutes `make test` has (2026-12-06, per-test CPU
 # measured with getrusage).  install-kernel's and nbclient's start kernels and wait on
-# them, so they run in the other job, after its own tests, to even out the jobs' ends.
+# them, so they run in the kernel's job, after its own tests, to even out the jobs' ends.
 SAN_OTHER_TESTS="tests/integration/test_install_kernel.py tests/integration/test_nbclient_demo.py"
+SAN_FAULT_TESTS=tests/integration/test_io_faults.py
 SAN_TESTS="tests/integration/test_classify.py tests/integration/test_tag.py
     tests/integration/test_tag_more.py tests/integration/test_label_more.py
     tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py
     tests/integration/test_nbformat_python.py tests/integration/test_outputs.py
-    tests/integration/test_train_more.py tests/integration/test_io_faults.py"
+    tests/integration/test_train_more.py"
+SAN_FILES="$SAN_TESTS $SAN_OTHER_TESTS $SAN_FAULT_TESTS"
+# Two of the browser's files, run in the kernel's job (see the jobs below).
+LATE_TESTS="tests/integration/test_browser_more.py tests/integration/test_browser_nbclassic.py"
 SAN_REPORTS=$(pwd)/tests/out/san-reports
 
 pytest_pass() {   # pytest_pass NAME PORTS PYTEST-ARGS...: one run, meant for the background;
@@ -147,29 +153,36 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
     fi
     ignore=""
     for f in $KERNEL_TESTS $RELAY_TESTS; do ignore="$ignore --ignore=$f"; done
-    # with a sanitizer build, the files of its pass run their plain_build_only tests alone
-    [ -n "$san_ok" ] && for f in $SAN_TESTS $SAN_OTHER_TESTS; do ignore="$ignore --ignore=$f"; done
-    # shellcheck disable=SC2086
-    (   pytest_pass integration-kernel 20000-22999 -m "not long" $KERNEL_TESTS
-        if [ -n "$san_ok" ]; then
+    if [ -z "$san_ok" ]; then  # no sanitizer build: two jobs, every test against the optimised one
+        # shellcheck disable=SC2086
+        (   pytest_pass integration-kernel 20000-22999 -m "not long" $KERNEL_TESTS
+            pytest_pass integration-relay 20000-22999 -m "not long" $RELAY_TESTS ) &
+        pids=$!
+        # shellcheck disable=SC2086
+        ( pytest_pass integration-other 23000-25999 -m "not long" tests/integration $ignore ) &
+        pids="$pids $!"
+        passes="integration-kernel integration-relay integration-other"
+    else
+        # the files of the sanitizer pass run their plain_build_only tests alone; the
+        # jobs' parts are laid out so that the four end within a minute or so
+        for f in $SAN_FILES $LATE_TESTS; do ignore="$ignore --ignore=$f"; done
+        # shellcheck disable=SC2086
+        (   pytest_pass integration-kernel 20000-22999 -m "not long" $KERNEL_TESTS
             pytest_pass integration-relay 20000-22999 -m "plain_build_only and not long" $RELAY_TESTS
-            san_pytest_pass integration-san-kernel 20000-22999 "$SAN_KERNEL_TESTS"
-        else  # no sanitizer build: the relay's tests against the optimised one
-            pytest_pass integration-relay 20000-22999 -m "not long" $RELAY_TESTS
-        fi ) &
-    pids=$!
-    # shellcheck disable=SC2086
-    (   pytest_pass integration-other 23000-25999 -m "not long" tests/integration $ignore
-        if [ -n "$san_ok" ]; then
-            pytest_pass integration-other-plain 23000-25999 -m "plain_build_only and not long" $SAN_TESTS $SAN_OTHER_TESTS
-            san_pytest_pass integration-san-other 23000-25999 "$SAN_OTHER_TESTS"
-        fi ) &
-    pids="$pids $!"
-    passes="integration-kernel integration-relay integration-other"
-    if [ -n "$san_ok" ]; then
+            san_pytest_pass integration-san-other 20000-22999 "$SAN_OTHER_TESTS"
+            pytest_pass integration-late 20000-22999 -m "not long" $LATE_TESTS ) &
+        pids=$!
+        (   san_pytest_pass integration-san-kernel 29000-31999 "$SAN_KERNEL_TESTS"
+            san_pytest_pass integration-san-faults 29000-31999 "$SAN_FAULT_TESTS" ) &
+        pids="$pids $!"
+        # shellcheck disable=SC2086
+        (   pytest_pass integration-other 23000-25999 -m "not long" tests/integration $ignore
+            pytest_pass integration-other-plain 23000-25999 -m "plain_build_only and not long" $SAN_FILES ) &
+        pids="$pids $!"
         ( san_pytest_pass integration-san 26000-28999 "$SAN_TESTS" ) &
         pids="$pids $!"
-        passes="$passes integration-other-plain integration-san-kernel integration-san-other integration-san"
+        passes="integration-kernel integration-relay integration-late integration-other integration-other-plain"
+        passes="$passes integration-san-kernel integration-san-other integration-san-faults integration-san"
     fi
 fi
 
@@ -183,9 +196,11 @@ if [ -n "$integration" ]; then
         integration-kernel) echo "== integration: the kernel's and the consoles' tests (pytest, real Jupyter)" ;;
         integration-relay) echo "== integration: the relay's tests for the optimised build (pytest, real Jupyter)" ;;
         integration-other) echo "== integration: the other tests (pytest, real Jupyter, a real browser)" ;;
+        integration-late) echo "== integration: more of the browser's tests (pytest, a real browser)" ;;
         integration-other-plain) echo "== integration: the optimised build's own tests in the files of the sanitizer pass (pytest)" ;;
         integration-san-kernel) echo "== integration-san: the kernel under ASan+UBSan (pytest, real Jupyter)" ;;
         integration-san-other) echo "== integration-san: the kernel's installs and nbclient under ASan+UBSan (pytest, real Jupyter)" ;;
+        integration-san-faults) echo "== integration-san: each system call failed in turn, under ASan+UBSan (pytest)" ;;
         integration-san) echo "== integration-san: the other programs under ASan+UBSan (pytest)" ;;
         esac
         tail -n 40 tests/out/"$name".log
