@@ -310,144 +310,210 @@ static int do_remove(const struct install_args *a, const char *kdir, const char 
     return said("removed");
 }
 
-int cmd_install_kernel(int argc, char **argv)
-{
+/* One install-kernel call: its options and what its steps hand each other; a member is
+ * zeroed until its step fills it. */
+struct install_call {
     struct install_args a;
-    int prc = parse_args(argc, argv, &a);
-    if (prc) return prc > 0 ? EXIT_OK : EXIT_USAGE;
+    int default_wrap;              /* --wrap python3, in any case */
+    const char *name;              /* the spec's name, then its folder's (spec_folder) */
+    char name_buf[300];            /* the default name */
+    char kdir[4096];               /* the kernels folder of the scope chosen */
+    char folder[4096];             /* spec_folder's answer */
+    char kernel[PATH_MAX];         /* nbstage-kernel */
+    struct found_kernelspec found; /* the kernel wrapped */
+    json_t *wrapped;               /* its kernel.json */
+    const char *language;          /* its "language", or NULL */
+    const char *display;           /* --display-name, else the default */
+    char display_buf[1024];
+    char model_abs[PATH_MAX];      /* --model made absolute */
+    const char *options[10];       /* passed on to nbstage-kernel, NULL-terminated */
+};
 
-    int default_wrap = strcasecmp(a.wrap, "python3") == 0;
-    char name_buf[300];
-    const char *name = a.name;
-    if (!name) {
-        snprintf(name_buf, sizeof name_buf, default_wrap ? "nbstage" : "nbstage-%s", a.wrap);
-        name = name_buf;
+/* The spec's name: --name, else nbstage (or nbstage-NAME for another kernel); -1 said
+ * when Jupyter could not take it for a folder's name. */
+static int choose_name(struct install_call *c)
+{
+    c->default_wrap = strcasecmp(c->a.wrap, "python3") == 0;
+    c->name = c->a.name;
+    if (!c->name) {
+        snprintf(c->name_buf, sizeof c->name_buf, c->default_wrap ? "nbstage" : "nbstage-%s", c->a.wrap);
+        c->name = c->name_buf;
     }
-    if (!kernelspec_name_ok(name)) {
+    if (!kernelspec_name_ok(c->name)) {
         fprintf(stderr, "nbstage install-kernel: kernel name \"%s\": use letters, digits, "
-                        "'.', '_' and '-'\n", name);
-        return EXIT_USAGE;
+                        "'.', '_' and '-'\n", c->name);
+        return -1;
     }
-    char kdir[4096], err[4400];
-    if (kernelspec_kernels_dir(a.scope, a.prefix, kdir, sizeof kdir, err, sizeof err)) {
+    return 0;
+}
+
+/* The kernels folder of the scope chosen, and the name of the spec's folder in it
+ * (spec_folder: an existing one that differs only in case is the name's); -1 said. */
+static int find_spec_folder(struct install_call *c)
+{
+    char err[4400];
+    if (kernelspec_kernels_dir(c->a.scope, c->a.prefix, c->kdir, sizeof c->kdir, err, sizeof err)) {
         fprintf(stderr, "nbstage install-kernel: %s\n", err);
-        return EXIT_USAGE;
+        return -1;
     }
-    char folder[4096];
-    name = spec_folder(kdir, name, folder, sizeof folder);
-    if (a.remove) return do_remove(&a, kdir, name);
+    c->name = spec_folder(c->kdir, c->name, c->folder, sizeof c->folder);
+    return 0;
+}
 
-    if (strcasecmp(name, a.wrap) == 0) {
+/* A name that would hide the kernel wrapped is refused (-1 said); one that another
+ * kernel Jupyter lists has is said (warn_if_it_hides). */
+static int check_name(const struct install_call *c)
+{
+    if (strcasecmp(c->name, c->a.wrap) == 0) {
         fprintf(stderr, "nbstage install-kernel: --name \"%s\" would hide the kernel it wraps; "
-                        "choose another name\n", name);
-        return EXIT_USAGE;
+                        "choose another name\n", c->name);
+        return -1;
     }
-    warn_if_it_hides(name, kdir);
-    char kernel[PATH_MAX];
-    if (kernel_program(kernel, sizeof kernel)) return EXIT_USAGE;
+    warn_if_it_hides(c->name, c->kdir);
+    return 0;
+}
 
-    struct found_kernelspec found;
-    if (kernelspec_find(a.wrap, &found, err, sizeof err)) {
+/* The kernel to wrap found as Jupyter finds it, and its kernel.json read; -1 said when
+ * there is none (then nothing is left to free). */
+static int find_wrapped(struct install_call *c)
+{
+    char err[4400], spec_path[4200];
+    if (kernelspec_find(c->a.wrap, &c->found, err, sizeof err)) {
         fprintf(stderr, "nbstage install-kernel: --wrap: %s\n", err);
-        return EXIT_USAGE;
+        return -1;
     }
-    int rc = EXIT_USAGE;
-    json_t *wrapped = NULL;
-    char model_abs[PATH_MAX], display_buf[1024], spec_path[4200];
-    snprintf(spec_path, sizeof spec_path, "%s/kernel.json", found.dir);
-    wrapped = nb_json_load_file(spec_path, 0, NULL); /* found already validated it */
-    if (is_stage_kernel(&found, wrapped)) {
+    snprintf(spec_path, sizeof spec_path, "%s/kernel.json", c->found.dir);
+    c->wrapped = nb_json_load_file(spec_path, 0, NULL); /* found already validated it */
+    return 0;
+}
+
+/* The kernel wrapped refused (-1 said) when it is a stage kernel itself, or not a
+ * Python one without --any-language; its language kept. */
+static int check_wrapped(struct install_call *c)
+{
+    if (is_stage_kernel(&c->found, c->wrapped)) {
         fprintf(stderr, "nbstage install-kernel: --wrap %s: %s is itself a stage kernel\n",
-                a.wrap, found.dir);
-        goto out;
+                c->a.wrap, c->found.dir);
+        return -1;
     }
-    const json_t *language_v = json_object_get(wrapped, "language");
-    const char *language = json_string_value(language_v);
+    const json_t *language_v = json_object_get(c->wrapped, "language");
+    c->language = json_string_value(language_v);
     /* The rules and the model read Python: an R or Julia kernel's every cell would get
      * a stage that means nothing, as tag would give an R notebook's without
      * --any-language.  No "language" (or a blank one) is Python, as for a notebook. */
     struct nb_lang lang;
-    nb_lang_of_name(language, json_string_length(language_v), &lang);
-    if (!lang.python && !a.any_language) {
+    nb_lang_of_name(c->language, json_string_length(language_v), &lang);
+    if (!lang.python && !c->a.any_language) {
         fprintf(stderr, "nbstage install-kernel: --wrap %s: its language is %s, not Python: "
                         "the stage kernel would give its cells stages that mean nothing "
-                        "(--any-language installs it all the same)\n", a.wrap, lang.name);
-        goto out;
+                        "(--any-language installs it all the same)\n", c->a.wrap, lang.name);
+        return -1;
     }
-    const char *wrapped_display = json_string_value(json_object_get(wrapped, "display_name"));
+    return 0;
+}
+
+/* The name in Jupyter's menus: --display-name, else the wrapped kernel's (or --wrap's)
+ * with " (workflow stages)". */
+static void choose_display(struct install_call *c)
+{
+    const char *wrapped_display = json_string_value(json_object_get(c->wrapped, "display_name"));
+    c->display = c->a.display_name;
+    if (!c->display && c->default_wrap) c->display = "Python 3 (workflow stages)";
+    if (!c->display) {
+        snprintf(c->display_buf, sizeof c->display_buf, "%s (workflow stages)",
+                 wrapped_display ? wrapped_display : c->a.wrap);
+        c->display = c->display_buf;
+    }
+}
+
+/* The options passed on to nbstage-kernel, in its argv's order; -1 said when --model
+ * cannot be made absolute. */
+static int kernel_options(struct install_call *c)
+{
+    const struct install_args *a = &c->a;
+    const char **options = c->options;
+    int n_opt = 0;
+    /* the kernel starts in the notebook's folder: give it an absolute model path */
+    if (a->model) {
+        if (!realpath(a->model, c->model_abs)) {
+            fprintf(stderr, "nbstage install-kernel: --model %s: %s\n", a->model, strerror(errno));
+            return -1;
+        }
+        options[n_opt++] = "--model", options[n_opt++] = c->model_abs;
+    }
+    if (a->position) options[n_opt++] = "--tag-position", options[n_opt++] = a->position;
+    if (a->no_badge) options[n_opt++] = "--no-badge";
+    if (a->min_confidence) options[n_opt++] = "--min-confidence", options[n_opt++] = a->min_confidence;
+    /* asked for: the kernel would otherwise relay a kernel of another language untagged
+     * (kernel/main_kernel.c) */
+    if (a->any_language) options[n_opt++] = "--any-language";
+    options[n_opt] = NULL;
+    return 0;
+}
+
+/* The spec written (kernel/kernelspec.h), said on stdout, and what the one it replaced
+ * ran that this one does not (say_replaced); -1 said when it could not be written. */
+static int install_spec(const struct install_call *c)
+{
     /* Jupyter interrupts the stage kernel as its spec says, and a signal-mode interrupt
      * reaches the child too (passed on, kernel/child.h): the child's own mode is the
      * one that works for it, "message" forwarded by the proxy, "signal" (the default)
      * sent. */
-    const char *mode = json_string_value(json_object_get(wrapped, "interrupt_mode"));
-    const char *display = a.display_name;
-    if (!display && default_wrap) display = "Python 3 (workflow stages)";
-    if (!display) {
-        snprintf(display_buf, sizeof display_buf, "%s (workflow stages)",
-                 wrapped_display ? wrapped_display : a.wrap);
-        display = display_buf;
-    }
-
-    /* the kernel starts in the notebook's folder: give it an absolute model path */
-    const char *options[10];
-    int n_opt = 0;
-    if (a.model) {
-        if (!realpath(a.model, model_abs)) {
-            fprintf(stderr, "nbstage install-kernel: --model %s: %s\n", a.model, strerror(errno));
-            goto out;
-        }
-        options[n_opt++] = "--model", options[n_opt++] = model_abs;
-    }
-    if (a.position) options[n_opt++] = "--tag-position", options[n_opt++] = a.position;
-    if (a.no_badge) options[n_opt++] = "--no-badge";
-    if (a.min_confidence) options[n_opt++] = "--min-confidence", options[n_opt++] = a.min_confidence;
-    /* asked for: the kernel would otherwise relay a kernel of another language untagged
-     * (kernel/main_kernel.c) */
-    if (a.any_language) options[n_opt++] = "--any-language";
-    options[n_opt] = NULL;
-
+    const char *mode = json_string_value(json_object_get(c->wrapped, "interrupt_mode"));
     struct kernelspec_spec spec = {
-        .name = name,
-        .display_name = display,
-        .language = language ? language : "python",
+        .name = c->name,
+        .display_name = c->display,
+        .language = c->language ? c->language : "python",
         .interrupt_mode = mode && strcmp(mode, "message") == 0 ? "message" : "signal",
-        .metadata = json_object_get(wrapped, "metadata"),
-        .kernel_path = kernel,
-        .wrap = a.wrap,
-        .options = options,
-        .resource_dir = found.dir,
+        .metadata = json_object_get(c->wrapped, "metadata"),
+        .kernel_path = c->kernel,
+        .wrap = c->a.wrap,
+        .options = c->options,
+        .resource_dir = c->found.dir,
     };
-    char installed[4096], old_path[4200];
+    char installed[4096], old_path[4200], err[4400];
     json_t *old = NULL; /* NULL: nothing there (or unreadable) */
-    if (snprintf(old_path, sizeof old_path, "%s/%s/kernel.json", kdir, name) < (int)sizeof old_path)
+    if (snprintf(old_path, sizeof old_path, "%s/%s/kernel.json", c->kdir, c->name) < (int)sizeof old_path)
         old = nb_json_load_file(old_path, 0, NULL);
-    if (kernelspec_install(kdir, &spec, installed, sizeof installed, err, sizeof err)) {
+    if (kernelspec_install(c->kdir, &spec, installed, sizeof installed, err, sizeof err)) {
         fprintf(stderr, "nbstage install-kernel: %s\n", err);
         json_decref(old);
-        goto out;
+        return -1;
     }
-    printf("Installed kernelspec %s in %s\n  \"%s\", wraps %s (%s)\n", name, installed, display,
-           a.wrap, found.dir);
-    say_replaced(old, installed, a.display_name != NULL);
+    printf("Installed kernelspec %s in %s\n  \"%s\", wraps %s (%s)\n", c->name, installed, c->display,
+           c->a.wrap, c->found.dir);
+    say_replaced(old, installed, c->a.display_name != NULL);
     json_decref(old);
-    if (!kernelspec_dir_searched(kdir)) {
-        /* as jupyter_client's install_kernel_spec warns ("The kernelspec may not be
-         * found"): --prefix P is a place Jupyter looks only when told */
-        char *slash = strrchr(kdir, '/');
-        if (slash) *slash = 0; /* KDIR is P/share/jupyter/kernels */
-        fprintf(stderr, "nbstage install-kernel: warning: %s/kernels is not among the folders "
-                        "Jupyter searches for kernels: it will not list %s until JUPYTER_PATH "
-                        "names %s\n", kdir, name, kdir);
-    }
-    if (a.model) {
+    return 0;
+}
+
+/* As jupyter_client's install_kernel_spec warns ("The kernelspec may not be found"):
+ * --prefix P is a place Jupyter looks only when told. */
+static void warn_if_not_searched(const struct install_call *c)
+{
+    if (kernelspec_dir_searched(c->kdir)) return;
+    char share[sizeof c->kdir]; /* P/share/jupyter, KDIR being P/share/jupyter/kernels */
+    memcpy(share, c->kdir, sizeof share);
+    char *slash = strrchr(share, '/');
+    if (slash) *slash = 0;
+    fprintf(stderr, "nbstage install-kernel: warning: %s/kernels is not among the folders "
+                    "Jupyter searches for kernels: it will not list %s until JUPYTER_PATH "
+                    "names %s\n", share, c->name, share);
+}
+
+/* The model the kernel will read checked now, when the spec is already in place: said
+ * when it cannot be read, or when it may not be the one the user means. */
+static void warn_about_model(const struct install_call *c)
+{
+    if (c->a.model) {
         /* The kernel loads it at each start and, failing, relays without tags, saying so
          * in the server's log and in the first cell run: a truncated copy or a file of
          * another version would show in Jupyter as badges that never come, until then. */
         char why[1024];
-        nbs_model *m = model_load(model_abs, why, sizeof why);
+        nbs_model *m = model_load(c->model_abs, why, sizeof why);
         if (m) model_free(m);
         else fprintf(stderr, "nbstage install-kernel: warning: --model %s: the stage kernel cannot read it, and "
-                             "will run without stage tags until it can: %s\n", a.model, why);
+                             "will run without stage tags until it can: %s\n", c->a.model, why);
     } else {
         /* The kernel, started by Jupyter, takes the shipped model beside itself, or
          * NBSTAGE_MODEL if Jupyter's own environment has it: this one's is not recorded
@@ -464,9 +530,32 @@ int cmd_install_kernel(int argc, char **argv)
                             "stage tags until it is there (or reinstall with --model FILE)\n",
                     model_default_missing());
     }
+}
+
+/* Frees what find_wrapped took. */
+static void install_call_free(struct install_call *c)
+{
+    json_decref(c->wrapped);
+    kernelspec_found_free(&c->found);
+}
+
+int cmd_install_kernel(int argc, char **argv)
+{
+    struct install_call c = {0};
+    int prc = parse_args(argc, argv, &c.a);
+    if (prc) return prc > 0 ? EXIT_OK : EXIT_USAGE;
+    if (choose_name(&c) || find_spec_folder(&c)) return EXIT_USAGE;
+    if (c.a.remove) return do_remove(&c.a, c.kdir, c.name);
+    if (check_name(&c) || kernel_program(c.kernel, sizeof c.kernel) || find_wrapped(&c))
+        return EXIT_USAGE;
+    int rc = EXIT_USAGE;
+    if (check_wrapped(&c)) goto out;
+    choose_display(&c);
+    if (kernel_options(&c) || install_spec(&c)) goto out;
+    warn_if_not_searched(&c);
+    warn_about_model(&c);
     rc = said("installed");
 out:
-    json_decref(wrapped);
-    kernelspec_found_free(&found);
+    install_call_free(&c);
     return rc;
 }
