@@ -143,15 +143,30 @@ static int parse_float(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
-int cmd_train(int argc, char **argv)
+/* One train command: the options handed to the run, and the curves' two file names
+ * they point to (o.cfg.curves_csv and curves_svg). */
+struct train_call {
+    struct train_opts o;
+    char csv[4096], svg[4096]; /* --curves PREFIX's PREFIX.csv and PREFIX.svg */
+};
+
+/* The defaults: the study's settings, but soft targets; as many threads as the CPUs
+ * it may use. */
+static void set_defaults(struct train_opts *o)
 {
-    struct train_opts o = {
+    *o = (struct train_opts){
         .cfg = {.spatial_dropout = 0.8f, .dropout = 0.8f, .recurrent_dropout = 0.8f, .lr = 0.001f,
                 .batch = 256, .max_epochs = 15, .patience = 7, .seed = 1, .threads = 0},
         .cap = 5000, .soft = 1, .dedupe = 1, .vocab = 8000, .seq_len = 120, .embed = 512,
         .hidden = 64, .val_split = 0.25,
     };
-    o.cfg.threads = cpus_usable();
+    o->cfg.threads = cpus_usable();
+}
+
+/* The options into O, and WEAK.jsonl and -o required; -1 to go on, else the exit code
+ * (--help, a usage error said). */
+static int parse_options(int argc, char **argv, struct train_opts *o)
+{
     enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
            O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
            O_THREADS, O_CURVES, O_ASSIGN, O_OOV, O_CONTEXT, O_ROUND, O_CHECKPOINT };
@@ -177,36 +192,36 @@ int cmd_train(int argc, char **argv)
     double x;
     while ((c = getopt_long(argc, argv, "o:qh", longopts, &li)) != -1) {
         switch (c) {
-        case 'o': o.out = optarg; break;
-        case 'q': o.quiet = 1; break;
+        case 'o': o->out = optarg; break;
+        case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        case O_CELLS: o.cells = optarg; break;
-        case O_CURVES: o.curves = optarg; break;
-        case O_CHECKPOINT: o.cfg.checkpoint = optarg; break;
-        case O_EPOCHS: bad |= parse_int(optarg, 1, 100000, &o.cfg.max_epochs); break;
-        case O_BATCH: bad |= parse_int(optarg, 1, 1 << 20, &o.cfg.batch); break;
-        case O_PATIENCE: bad |= parse_int(optarg, 0, 100000, &o.cfg.patience); break;
-        case O_CAP: bad |= parse_int(optarg, 0, 1 << 30, &o.cap); break;
-        case O_VOCAB: bad |= parse_int(optarg, 2, 1 << 22, &o.vocab); break;
-        case O_SEQ: bad |= parse_int(optarg, 1, 65536, &o.seq_len); break;
-        case O_EMBED: bad |= parse_int(optarg, 1, 8192, &o.embed); break;
-        case O_HIDDEN: bad |= parse_int(optarg, 1, 1024, &o.hidden); break;
-        case O_SEED: bad |= parse_int(optarg, 0, 1 << 30, &seed); o.cfg.seed = (unsigned long)seed; break;
-        case O_THREADS: bad |= parse_int(optarg, 1, 256, &o.cfg.threads); break;
-        case O_LR: bad |= parse_float(optarg, 1e-7, 10, &x); o.cfg.lr = (float)x; break;
-        case O_SDROP: bad |= parse_float(optarg, 0, 0.99, &x); o.cfg.spatial_dropout = (float)x; break;
-        case O_DROP: bad |= parse_float(optarg, 0, 0.99, &x); o.cfg.dropout = (float)x; break;
-        case O_RDROP: bad |= parse_float(optarg, 0, 0.99, &x); o.cfg.recurrent_dropout = (float)x; break;
-        case O_VAL: bad |= parse_float(optarg, 0, 0.9, &o.val_split); break;
-        case O_MINCONF: bad |= parse_float(optarg, 0, 1, &o.min_conf); break;
-        case O_KEEPDUP: o.dedupe = 0; break;
-        case O_ASSIGN: o.assign_words = 1; break;
-        case O_OOV: o.oov_word = 1; break;
-        case O_CONTEXT: o.context = 1; break;
-        case O_ROUND: o.round_recurrent = 1; break;
+        case O_CELLS: o->cells = optarg; break;
+        case O_CURVES: o->curves = optarg; break;
+        case O_CHECKPOINT: o->cfg.checkpoint = optarg; break;
+        case O_EPOCHS: bad |= parse_int(optarg, 1, 100000, &o->cfg.max_epochs); break;
+        case O_BATCH: bad |= parse_int(optarg, 1, 1 << 20, &o->cfg.batch); break;
+        case O_PATIENCE: bad |= parse_int(optarg, 0, 100000, &o->cfg.patience); break;
+        case O_CAP: bad |= parse_int(optarg, 0, 1 << 30, &o->cap); break;
+        case O_VOCAB: bad |= parse_int(optarg, 2, 1 << 22, &o->vocab); break;
+        case O_SEQ: bad |= parse_int(optarg, 1, 65536, &o->seq_len); break;
+        case O_EMBED: bad |= parse_int(optarg, 1, 8192, &o->embed); break;
+        case O_HIDDEN: bad |= parse_int(optarg, 1, 1024, &o->hidden); break;
+        case O_SEED: bad |= parse_int(optarg, 0, 1 << 30, &seed); o->cfg.seed = (unsigned long)seed; break;
+        case O_THREADS: bad |= parse_int(optarg, 1, 256, &o->cfg.threads); break;
+        case O_LR: bad |= parse_float(optarg, 1e-7, 10, &x); o->cfg.lr = (float)x; break;
+        case O_SDROP: bad |= parse_float(optarg, 0, 0.99, &x); o->cfg.spatial_dropout = (float)x; break;
+        case O_DROP: bad |= parse_float(optarg, 0, 0.99, &x); o->cfg.dropout = (float)x; break;
+        case O_RDROP: bad |= parse_float(optarg, 0, 0.99, &x); o->cfg.recurrent_dropout = (float)x; break;
+        case O_VAL: bad |= parse_float(optarg, 0, 0.9, &o->val_split); break;
+        case O_MINCONF: bad |= parse_float(optarg, 0, 1, &o->min_conf); break;
+        case O_KEEPDUP: o->dedupe = 0; break;
+        case O_ASSIGN: o->assign_words = 1; break;
+        case O_OOV: o->oov_word = 1; break;
+        case O_CONTEXT: o->context = 1; break;
+        case O_ROUND: o->round_recurrent = 1; break;
         case O_TARGETS:
-            if (!strcmp(optarg, "soft")) o.soft = 1;
-            else if (!strcmp(optarg, "hard")) o.soft = 0;
+            if (!strcmp(optarg, "soft")) o->soft = 1;
+            else if (!strcmp(optarg, "hard")) o->soft = 0;
             else { bad = 1; snprintf(bad_range, sizeof bad_range, "soft or hard"); }
             break;
         default: return cmd_usage_error_fn(argv[0], usage);
@@ -216,62 +231,91 @@ int cmd_train(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || !o.out) {
+    if (optind != argc - 1 || !o->out) {
         if (optind > argc - 1) fprintf(stderr, "nbstage train: no WEAK.jsonl given\n");
         else if (optind < argc - 1) fprintf(stderr, "nbstage train: one WEAK.jsonl, not %d files\n", argc - optind);
         else fprintf(stderr, "nbstage train: no -o MODEL.nbsm given\n");
         return cmd_usage_error_fn(argv[0], usage);
     }
-    o.weak = argv[optind];
+    o->weak = argv[optind];
+    return -1;
+}
+
+/* The inputs: --context with --cells, not both standard input, '-' given as
+ * trainread_stdin; -1 said. */
+static int check_inputs(struct train_opts *o)
+{
     /* Without the notebooks' cells in order a weak line has no predecessor: the model
      * would be trained on cells alone and then used on cells after their context. */
-    if (o.context && !o.cells) {
+    if (o->context && !o->cells) {
         fprintf(stderr, "nbstage train: --context needs --cells (ingest's lines, a notebook's cells in their "
                         "order: each cell is read after the one before it)\n");
-        return EXIT_USAGE;
+        return -1;
     }
-    if (o.cells && !strcmp(o.weak, "-") && !strcmp(o.cells, "-")) {
+    if (o->cells && !strcmp(o->weak, "-") && !strcmp(o->cells, "-")) {
         fprintf(stderr, "nbstage train: WEAK.jsonl and --cells cannot both be standard input ('-')\n");
-        return EXIT_USAGE;
+        return -1;
     }
-    if (!strcmp(o.weak, "-")) o.weak = trainread_stdin;
-    if (o.cells && !strcmp(o.cells, "-")) o.cells = trainread_stdin;
-    char csv[4096], svg[4096];
-    if (o.curves) {
-        /* `--curves curves.csv`, as Keras' CSVLogger takes a file name: curves.csv and
-         * curves.svg, not curves.csv.csv */
-        size_t n = strlen(o.curves);
-        /* hidden files .csv and .svg, or DIR/.csv; '-' (stdout elsewhere) files -.csv and -.svg */
-        if (n == 0 || o.curves[n - 1] == '/' || !strcmp(o.curves, "-")) {
-            fprintf(stderr, "nbstage train: --curves '%s': give a file name's start (--curves curves "
-                            "writes curves.csv and curves.svg)\n", o.curves);
-            return EXIT_USAGE;
-        }
-        int stem = n > 4 && (!strcmp(o.curves + n - 4, ".csv") || !strcmp(o.curves + n - 4, ".svg")) ? (int)n - 4 : (int)n;
-        snprintf(csv, sizeof csv, "%.*s.csv", stem, o.curves);
-        snprintf(svg, sizeof svg, "%.*s.svg", stem, o.curves);
-        o.cfg.curves_csv = csv;
-        o.cfg.curves_svg = svg;
+    if (!strcmp(o->weak, "-")) o->weak = trainread_stdin;
+    if (o->cells && !strcmp(o->cells, "-")) o->cells = trainread_stdin;
+    return 0;
+}
+
+/* --curves PREFIX's two files named in C's csv and svg, and given to the run; -1 said
+ * when PREFIX names no file. */
+static int name_curves(struct train_call *c)
+{
+    struct train_opts *o = &c->o;
+    if (!o->curves) return 0;
+    /* `--curves curves.csv`, as Keras' CSVLogger takes a file name: curves.csv and
+     * curves.svg, not curves.csv.csv */
+    size_t n = strlen(o->curves);
+    /* hidden files .csv and .svg, or DIR/.csv; '-' (stdout elsewhere) files -.csv and -.svg */
+    if (n == 0 || o->curves[n - 1] == '/' || !strcmp(o->curves, "-")) {
+        fprintf(stderr, "nbstage train: --curves '%s': give a file name's start (--curves curves "
+                        "writes curves.csv and curves.svg)\n", o->curves);
+        return -1;
     }
-    const char *ckpt = o.cfg.checkpoint;
+    int stem = n > 4 && (!strcmp(o->curves + n - 4, ".csv") || !strcmp(o->curves + n - 4, ".svg")) ? (int)n - 4 : (int)n;
+    snprintf(c->csv, sizeof c->csv, "%.*s.csv", stem, o->curves);
+    snprintf(c->svg, sizeof c->svg, "%.*s.svg", stem, o->curves);
+    o->cfg.curves_csv = c->csv;
+    o->cfg.curves_svg = c->svg;
+    return 0;
+}
+
+/* Every output (-o, the curves, --checkpoint) one that can be written when the run
+ * gets to it; -1 said. */
+static int check_writable(const struct train_call *c)
+{
+    const struct train_opts *o = &c->o;
+    const char *ckpt = o->cfg.checkpoint;
     if (ckpt && !strcmp(ckpt, "-")) {
         fprintf(stderr, "nbstage train: --checkpoint '-': a checkpoint is a file, read back on resuming (./- names "
                         "one)\n");
-        return EXIT_USAGE;
+        return -1;
     }
-    if (check_output(o.out) || (o.curves && (check_output(csv) || check_output(svg))) ||
+    if (check_output(o->out) || (o->curves && (check_output(c->csv) || check_output(c->svg))) ||
         (ckpt && check_output(ckpt)))
-        return EXIT_USAGE;
+        return -1;
+    return 0;
+}
+
+/* No output the same file as another, or as an input; -1 said. */
+static int check_distinct(const struct train_call *c)
+{
+    const struct train_opts *o = &c->o;
+    const char *csv = c->csv, *svg = c->svg, *ckpt = o->cfg.checkpoint;
     /* the model is written last: over a curves file of the same name, the run's curves lost */
-    if (o.curves && (outfile_same(o.out, csv) || outfile_same(o.out, svg))) {
+    if (o->curves && (outfile_same(o->out, csv) || outfile_same(o->out, svg))) {
         fprintf(stderr, "nbstage train: -o %s and the curves' %s (--curves %s) are the same file: the model "
-                        "would replace the curves\n", o.out, outfile_same(o.out, csv) ? csv : svg, o.curves);
-        return EXIT_USAGE;
+                        "would replace the curves\n", o->out, outfile_same(o->out, csv) ? csv : svg, o->curves);
+        return -1;
     }
     /* an output over an input (-o weak.jsonl, a slip of the tab key): the labels or
      * the cells were replaced by the model, exit 0 */
-    const char *ins[] = {o.weak, o.cells}, *in_opt[] = {"WEAK.jsonl", "--cells"};
-    const char *outs[] = {o.out, o.curves ? csv : NULL, o.curves ? svg : NULL, ckpt},
+    const char *ins[] = {o->weak, o->cells}, *in_opt[] = {"WEAK.jsonl", "--cells"};
+    const char *outs[] = {o->out, o->curves ? csv : NULL, o->curves ? svg : NULL, ckpt},
                *out_opt[] = {"-o", "--curves", "--curves", "--checkpoint"};
     /* outputs over each other: the checkpoint replaced by the model, or the curves by
      * the checkpoint */
@@ -280,38 +324,60 @@ int cmd_train(int argc, char **argv)
             if (outs[k] && outfile_same(outs[i], outs[k])) {
                 fprintf(stderr, "nbstage train: %s %s and %s %s are the same file: one would replace the other\n",
                         out_opt[i], outs[i], out_opt[k], outs[k]);
-                return EXIT_USAGE;
+                return -1;
             }
     for (size_t i = 0; i < sizeof ins / sizeof *ins; i++)
         for (size_t k = 0; ins[i] && k < sizeof outs / sizeof *outs; k++)
             if (outs[k] && (ins[i] == trainread_stdin ? outfile_is_stdin(outs[k]) : outfile_same(outs[k], ins[i]))) {
                 fprintf(stderr, "nbstage train: %s %s and %s %s are the same file: the output would replace "
                                 "the input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
-                return EXIT_USAGE;
+                return -1;
             }
-    /* a checkpoint there that cannot be one (a FIFO would block the run, another
-     * file, another version) is said now, not once the inputs are read */
+    return 0;
+}
+
+/* A checkpoint there that cannot be one (a FIFO would block the run, another file,
+ * another version) said now, not once the inputs are read; -1 said. */
+static int check_checkpoint(const struct train_opts *o)
+{
+    const char *ckpt = o->cfg.checkpoint;
     char err[NB_ERROR_MAX];
     if (ckpt && checkpoint_peek(ckpt, err, sizeof err)) {
         fprintf(stderr, "nbstage train: --checkpoint %s\n", err);
-        return EXIT_USAGE;
+        return -1;
     }
-    /* SOURCE_DATE_EPOCH (reproducible-builds.org): two runs of the same command give
-     * byte-identical files (cmp), whatever minute they end in.  Read now: a value that
-     * is no time was ignored unsaid (the file not reproducible after all), and one past
-     * year 9999 crashed the run at its end (gmtime's NULL given to strftime). */
+    return 0;
+}
+
+/* SOURCE_DATE_EPOCH (reproducible-builds.org): two runs of the same command give
+ * byte-identical files (cmp), whatever minute they end in.  Read now: a value that
+ * is no time was ignored unsaid (the file not reproducible after all), and one past
+ * year 9999 crashed the run at its end (gmtime's NULL given to strftime); -1 said. */
+static int read_source_date(struct train_opts *o)
+{
     const char *sde = getenv("SOURCE_DATE_EPOCH");
-    if (sde && *sde) {
-        char *end;
-        errno = 0;
-        long long t = strtoll(sde, &end, 10);
-        if (errno || *end || t < 0 || t > 253402300799LL) { /* 9999-12-31 23:59:59 UTC */
-            fprintf(stderr, "nbstage train: SOURCE_DATE_EPOCH '%s': not a time (whole seconds since 1970, "
-                            "at most 253402300799, as `date +%%s` prints): set it so, or unset it\n", sde);
-            return EXIT_USAGE;
-        }
-        o.sde_time = (time_t)t;
-        o.have_sde = 1;
+    if (!sde || !*sde) return 0;
+    char *end;
+    errno = 0;
+    long long t = strtoll(sde, &end, 10);
+    if (errno || *end || t < 0 || t > 253402300799LL) { /* 9999-12-31 23:59:59 UTC */
+        fprintf(stderr, "nbstage train: SOURCE_DATE_EPOCH '%s': not a time (whole seconds since 1970, "
+                        "at most 253402300799, as `date +%%s` prints): set it so, or unset it\n", sde);
+        return -1;
     }
-    return trainrun(&o);
+    o->sde_time = (time_t)t;
+    o->have_sde = 1;
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    struct train_call c;
+    set_defaults(&c.o);
+    int rc = parse_options(argc, argv, &c.o);
+    if (rc >= 0) return rc;
+    if (check_inputs(&c.o) || name_curves(&c) || check_writable(&c) || check_distinct(&c) ||
+        check_checkpoint(&c.o) || read_source_date(&c.o))
+        return EXIT_USAGE;
+    return trainrun(&c.o);
 }
