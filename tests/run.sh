@@ -81,8 +81,8 @@ run_all_units() {   # run_all_units UNIT-BINARIES... -- SAN-UNIT-BINARIES...
 # Four background jobs, started before the unit tests (which then run beside them):
 # the kernel's and the consoles' tests, then the sanitizer pass of install-kernel and
 # nbclient, then two of the browser's files; the sanitizer pass of the kernel, then of
-# the failing system calls; the other tests; and the sanitizer pass of the other
-# programs.  One pytest uses about
+# the failing system calls; the other tests, then the sanitizer pass of summary and
+# train; and the sanitizer pass of the other programs.  One pytest uses about
 # half a core (much of its time is spent waiting on kernels that start, sleep or are
 # interrupted), so four keep two cores busy, where three left a sixth of them idle;
 # beyond that `make test` is CPU-bound, and only less CPU shortens it (README, "make
@@ -107,12 +107,12 @@ SAN_KERNEL_TESTS="tests/integration/test_kernel.py
 # them, so they run in the kernel's job, after its own tests, to even out the jobs' ends.
 SAN_OTHER_TESTS="tests/integration/test_install_kernel.py tests/integration/test_nbclient_demo.py"
 SAN_FAULT_TESTS=tests/integration/test_io_faults.py
+SAN_TAIL_TESTS="tests/integration/test_summary_more.py tests/integration/test_train_more.py"
 SAN_TESTS="tests/integration/test_classify.py tests/integration/test_tag.py
     tests/integration/test_tag_more.py tests/integration/test_label_more.py
-    tests/integration/test_summary_more.py tests/integration/test_nbformat_more.py
-    tests/integration/test_nbformat_python.py tests/integration/test_outputs.py
-    tests/integration/test_train_more.py"
-SAN_FILES="$SAN_TESTS $SAN_OTHER_TESTS $SAN_FAULT_TESTS"
+    tests/integration/test_nbformat_more.py tests/integration/test_nbformat_python.py
+    tests/integration/test_outputs.py"
+SAN_FILES="$SAN_TESTS $SAN_OTHER_TESTS $SAN_FAULT_TESTS $SAN_TAIL_TESTS"
 # Two of the browser's files, run in the kernel's job (see the jobs below).
 LATE_TESTS="tests/integration/test_browser_more.py tests/integration/test_browser_nbclassic.py"
 SAN_REPORTS=$(pwd)/tests/out/san-reports
@@ -177,12 +177,13 @@ if [ -z "$NBSTAGE_UNIT_ONLY" ] && ls tests/integration/test_*.py >/dev/null 2>&1
         pids="$pids $!"
         # shellcheck disable=SC2086
         (   pytest_pass integration-other 23000-25999 -m "not long" tests/integration $ignore
-            pytest_pass integration-other-plain 23000-25999 -m "plain_build_only and not long" $SAN_FILES ) &
+            pytest_pass integration-other-plain 23000-25999 -m "plain_build_only and not long" $SAN_FILES
+            san_pytest_pass integration-san-tail 23000-25999 "$SAN_TAIL_TESTS" ) &
         pids="$pids $!"
         ( san_pytest_pass integration-san 26000-28999 "$SAN_TESTS" ) &
         pids="$pids $!"
         passes="integration-kernel integration-relay integration-late integration-other integration-other-plain"
-        passes="$passes integration-san-kernel integration-san-other integration-san-faults integration-san"
+        passes="$passes integration-san-kernel integration-san-other integration-san-faults integration-san-tail integration-san"
     fi
 fi
 
@@ -201,6 +202,7 @@ if [ -n "$integration" ]; then
         integration-san-kernel) echo "== integration-san: the kernel under ASan+UBSan (pytest, real Jupyter)" ;;
         integration-san-other) echo "== integration-san: the kernel's installs and nbclient under ASan+UBSan (pytest, real Jupyter)" ;;
         integration-san-faults) echo "== integration-san: each system call failed in turn, under ASan+UBSan (pytest)" ;;
+        integration-san-tail) echo "== integration-san: summary and train under ASan+UBSan (pytest)" ;;
         integration-san) echo "== integration-san: the other programs under ASan+UBSan (pytest)" ;;
         esac
         tail -n 40 tests/out/"$name".log
