@@ -40,8 +40,10 @@ for _sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
         signal.signal(_sig, lambda *_: None)
 
 
-# The sanitizer pass (tests/run.sh, `make test`) runs these tests again with the programs
-# built under ASan+UBSan, leaving out the ones marked plain_build_only: a test that runs
+# The sanitizer pass (tests/run.sh, `make test`) runs the programs' test files with the
+# programs built under ASan+UBSan (those files only there, not also against the
+# optimised build), leaving out the ones marked plain_build_only, which run against the
+# optimised build instead: a test that runs
 # the program under strace (LeakSanitizer cannot work under ptrace), one that only kills
 # it at random moments (nothing the sanitizers look at, and its timing is tuned to the
 # optimised build), and the whole-corpus reads that the sanitizer unit build already
