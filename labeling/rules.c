@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "labeling/litscan.h"
+#include "labeling/relit.h"
 #include "labeling/stage.h"
 #include "nbformat/notebook.h"
 #include "nbformat/sharefile.h"
@@ -59,9 +61,11 @@ void ruleset_free(struct ruleset *rs)
     for (size_t i = 0; i < rs->n_patterns; i++) {
         pcre2_code_free(rs->patterns[i]->code);
         free(rs->patterns[i]->text);
+        free(rs->patterns[i]->need);
         free(rs->patterns[i]);
     }
     free(rs->patterns);
+    litscan_free(rs->lits);
     memset(rs, 0, sizeof *rs);
 }
 
@@ -655,6 +659,48 @@ static int check_rules_can_fire(const struct ruleset *rs, const char *path, char
     return 0;
 }
 
+static void prefilter_clear(struct ruleset *rs)
+{
+    for (size_t i = 0; i < rs->n_patterns; i++) {
+        struct rule_pattern *p = rs->patterns[i];
+        free(p->need);
+        p->need = NULL;
+        p->n_need = 0;
+        p->lits = NULL;
+    }
+    litscan_free(rs->lits);
+    rs->lits = NULL;
+}
+
+/* The patterns' prefilter (rules.h, relit.h): made again after each file, as an
+ * automaton takes no strings once built.  `label` spent 78% of its time in PCRE2
+ * (2026-12-03), mostly on patterns whose words a cell does not have; one pass over
+ * a view now rules those out.  Out of memory, no pattern is filtered: slower, the
+ * same answers. */
+static void prefilter_build(struct ruleset *rs)
+{
+    prefilter_clear(rs);
+    struct litscan *ls = litscan_new();
+    int ok = ls != NULL;
+    for (size_t i = 0; ok && i < rs->n_patterns; i++) {
+        struct rule_pattern *p = rs->patterns[i];
+        struct relit_set set;
+        if (relit_required(p->text, strlen(p->text), &set) != 0) { ok = 0; break; }
+        if (set.n && (p->need = malloc(set.n * sizeof *p->need)) == NULL) ok = 0;
+        for (size_t k = 0; ok && k < set.n; k++)
+            if ((p->need[k] = litscan_add(ls, set.v[k].s, set.v[k].len, set.v[k].caseless)) < 0) ok = 0;
+        if (ok) p->n_need = (int)set.n;
+        relit_set_free(&set);
+    }
+    if (!ok || litscan_build(ls) != 0 || litscan_count(ls) == 0) {
+        litscan_free(ls);
+        prefilter_clear(rs);
+        return;
+    }
+    rs->lits = ls;
+    for (size_t i = 0; i < rs->n_patterns; i++) rs->patterns[i]->lits = ls;
+}
+
 int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const char *path,
                       char *err, size_t errlen)
 {
@@ -681,6 +727,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
     }
     if (check_rules_can_fire(rs, path, err, errlen) < 0) return -1;
     join_setup(rs);
+    prefilter_build(rs);
     return 0;
 }
 
@@ -711,8 +758,10 @@ int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t er
 
 /* A thread's scratch: PCRE2's match data, and match contexts with the limits, for
  * JIT-compiled patterns and for the interpreter (which counts its steps its own way);
- * and the answers of the rule patterns on the current view (rules_match_begin):
- * answer[id] holds for it when stamp[id] == gen. */
+ * the answers of the rule patterns on the current view (rules_match_begin):
+ * answer[id] holds for it when stamp[id] == gen; and which of the prefilter's
+ * strings occur in the view's code ([0]) and strings ([1]), found when a pattern
+ * first asks (found_gen[k] == gen, by the automaton found_by[k]). */
 struct matcher {
     pcre2_match_data *md;
     pcre2_match_context *jit, *interp;
@@ -722,6 +771,10 @@ struct matcher {
     unsigned *stamp;
     int *answer;
     size_t cap;
+    uint64_t *found[2];
+    size_t found_words;
+    unsigned found_gen[2];
+    const struct litscan *found_by[2];
 };
 
 void *rules_match_data(void)
@@ -749,6 +802,8 @@ void rules_match_data_free(void *md)
     pcre2_jit_stack_free(m->jit_stack);
     free(m->stamp);
     free(m->answer);
+    free(m->found[0]);
+    free(m->found[1]);
     free(m);
 }
 
@@ -758,6 +813,7 @@ void rules_match_begin(void *md, const struct pyview *v)
     m->view = v;
     if (++m->gen == 0) { /* wrapped: no stamp may look current */
         if (m->cap) memset(m->stamp, 0, m->cap * sizeof *m->stamp);
+        m->found_gen[0] = m->found_gen[1] = 0;
         m->gen = 1;
     }
 }
@@ -800,6 +856,32 @@ static int hit(void *re, const char *s, size_t len, void *md)
     return match(re, jit != 0, s, len, md);
 }
 
+/* 1 when none of P's required strings occur in S[0..LEN), its view of the current
+ * one (kind K: 0 code, 1 strings): P cannot match there.  The strings found are
+ * looked for once per view, at the first pattern that asks. */
+static int ruled_out(const struct rule_pattern *p, int k, const char *s, size_t len, struct matcher *m)
+{
+    if (!p->n_need) return 0;
+    size_t words = (litscan_count(p->lits) + 63) / 64;
+    if (words > m->found_words) {
+        for (int i = 0; i < 2; i++) {
+            uint64_t *f = realloc(m->found[i], words * sizeof *f);
+            if (!f) return 0; /* out of memory: matched, as without the prefilter */
+            m->found[i] = f;
+            m->found_gen[i] = 0;
+        }
+        m->found_words = words;
+    }
+    if (m->found_gen[k] != m->gen || m->found_by[k] != p->lits) {
+        litscan_run(p->lits, s, len, m->found[k]);
+        m->found_gen[k] = m->gen;
+        m->found_by[k] = p->lits;
+    }
+    for (int i = 0; i < p->n_need; i++)
+        if (litscan_found(m->found[k], p->need[i])) return 0;
+    return 1;
+}
+
 /* Whether P matches its view of V, found once per view begun (rules_match_begin). */
 static int pattern_hit(const struct rule_pattern *p, const struct pyview *v, struct matcher *m)
 {
@@ -818,7 +900,7 @@ static int pattern_hit(const struct rule_pattern *p, const struct pyview *v, str
         m->cap = cap;
     }
     if (m->stamp[id] != m->gen) {
-        m->answer[id] = match(p->code, p->jit, s, len, m);
+        m->answer[id] = ruled_out(p, p->strings, s, len, m) ? 0 : match(p->code, p->jit, s, len, m);
         m->stamp[id] = m->gen;
     }
     return m->answer[id];

@@ -17,6 +17,8 @@
 
 #include "labeling/pytoken.h"
 
+struct litscan;
+
 enum lf_level {
     LF_JOB = 0,  /* the cell does this stage's work; the furthest job stage wins */
     LF_SHOW = 1, /* showing or inspecting: votes only when no other stage's job fired */
@@ -35,6 +37,12 @@ struct rule_pattern {
     int strings; /* matched against the strings view (a `string` line), not the code */
     int id;      /* its index in the ruleset's patterns */
     char *text;  /* with macros expanded: what tells two patterns apart */
+    /* The prefilter: a view in which none of the strings NEED[0..N_NEED) occur
+     * (ids in LITS, the ruleset's automaton) cannot match, and is answered without
+     * PCRE2 (labeling/relit.h).  N_NEED 0: always matched. */
+    const struct litscan *lits;
+    int *need;
+    int n_need;
 };
 
 struct rule {
@@ -71,6 +79,7 @@ struct ruleset {
     const char *const *reserved;
     struct rule_pattern **patterns; /* every rule line's, distinct; freed with the set */
     size_t n_patterns;
+    struct litscan *lits; /* the patterns' required strings, found in one pass; or NULL */
 };
 
 /* Adds the rules of PATH (or of TEXT[0..LEN), named PATH in messages) to RS.  On error

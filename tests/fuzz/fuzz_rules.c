@@ -10,14 +10,21 @@
  * rules: overrides by name, `disable` of an earlier file's rule, macros defined before).
  * When it is parsed, the set votes on fixed cells (lfset_votes, the context LFs, the
  * setup patterns on each statement), each vote a stage or none, each rule that gave up
- * with a PCRE2 error code.
+ * with a PCRE2 error code.  And the rules' prefilter (labeling/relit.h) never rules
+ * out a view a pattern matches: each pattern against each cell's views and against
+ * the input's own bytes (a subject that holds the pattern's strings more often than
+ * not), the prefilter's answer beside PCRE2's.
  */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "labeling/lfset.h"
+#include "labeling/litscan.h"
 #include "labeling/pytoken.h"
 #include "labeling/rules.h"
 #include "labeling/stage.h"
@@ -123,6 +130,40 @@ static void vote(const struct lfset *lfs)
     free(code);
 }
 
+/* PCRE2 must not match S[0..LEN) where P's prefilter rules it out (a match PCRE2
+ * gives up on, at the limit in MCTX, proves nothing either way). */
+static void check_prefilter_on(const struct rule_pattern *p, const char *s, size_t len, uint64_t *found,
+                               pcre2_match_data *mdata, pcre2_match_context *mctx)
+{
+    litscan_run(p->lits, s, len, found);
+    for (int i = 0; i < p->n_need; i++)
+        if (litscan_found(found, p->need[i])) return; /* a string is there: PCRE2 decides */
+    CHECK(pcre2_match(p->code, (PCRE2_SPTR)s, len, 0, 0, mdata, mctx) < 0);
+}
+
+static void check_prefilter(const struct ruleset *rs, const char *text, size_t len)
+{
+    if (!rs->lits) return;
+    uint64_t *found = malloc((litscan_count(rs->lits) + 63) / 64 * sizeof *found + 8);
+    pcre2_match_data *mdata = pcre2_match_data_create(4, NULL);
+    pcre2_match_context *mctx = pcre2_match_context_create(NULL);
+    CHECK(found && mdata && mctx);
+    pcre2_set_match_limit(mctx, 100000);
+    pcre2_set_depth_limit(mctx, 10000);
+    for (size_t i = 0; i < rs->n_patterns; i++) {
+        const struct rule_pattern *p = rs->patterns[i];
+        if (!p->n_need) continue;
+        CHECK(p->lits == rs->lits);
+        for (int c = 0; c < N_CELLS; c++)
+            check_prefilter_on(p, p->strings ? views[c].strings : views[c].code,
+                               p->strings ? views[c].strings_len : views[c].code_len, found, mdata, mctx);
+        check_prefilter_on(p, text, len, found, mdata, mctx);
+    }
+    pcre2_match_context_free(mctx);
+    pcre2_match_data_free(mdata);
+    free(found);
+}
+
 /* The input as a rule file: after the base file when AFTER_BASE, else alone. */
 static void load(const char *text, size_t len, int after_base)
 {
@@ -148,6 +189,7 @@ static void load(const char *text, size_t len, int after_base)
         CHECK(ru->name && ru->stage >= 0 && ru->stage < N_STAGES && ru->level >= LF_JOB && ru->level <= LF_HINT);
         CHECK(ru->file >= 1 && ru->file <= rs.files && ru->n_any + ru->n_all + ru->n_str > 0);
     }
+    check_prefilter(&rs, text, len);
     struct lfset lfs;
     CHECK(lfset_init(&lfs, &rs) == 0);
     CHECK(lfs.n == (int)lfs.rules.n + N_LF_BUILTINS);

@@ -33,7 +33,7 @@ LIBSRC="model/tagfast.c model/tagging.c model/classcache.c model/context.c model
     model/vocab.c model/tokenizer.c model/ulower.c model/modelfile.c model/lstm.c
     model/lstm_cell.c nbformat/nb*.c nbformat/jsonload.c nbformat/canonscan.c nbformat/pysrc.c nbformat/outfile.c
     nbformat/sharefile.c nbformat/sigcatch.c model/stage_output.c labeling/stage.c
-    labeling/rules.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c labeling/flow*.c
+    labeling/rules.c labeling/relit.c labeling/litscan.c labeling/lfset.c labeling/pytoken.c labeling/cellread.c labeling/flow*.c
     model/trainread.c labeling/weaklabel.c"
 LIBPKGS="jansson openblas libpcre2-8 cmocka"
 lib() {   # $out/libfuzz.a from LIBSRC, instrumented for libFuzzer, ASan and UBSan
