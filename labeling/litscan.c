@@ -170,6 +170,29 @@ int litscan_build(struct litscan *ls)
     return 0;
 }
 
+/* Whether the string ID ends at TEXT[I] (the automaton has read its folded bytes). */
+static int ends_here(const struct litscan *ls, int id, const unsigned char *t, size_t i)
+{
+    const struct lit *l = &ls->lits[id];
+    return l->caseless || memcmp(t + i + 1 - l->len, l->s, l->len) == 0;
+}
+
+int litscan_any(const struct litscan *ls, const char *text, size_t len)
+{
+    if (!ls->nstates) return 0;
+    const unsigned char *t = (const unsigned char *)text;
+    const size_t row = (size_t)ls->nclass;
+    int s = 0;
+    for (size_t i = 0; i < len; i++) {
+        s = ls->delta[(size_t)s * row + ls->cls[ls->lower[t[i]]]];
+        if (!ls->reports[s]) continue;
+        for (int r = ls->first_out[s] >= 0 ? s : ls->dict[s]; r >= 0; r = ls->dict[r])
+            for (int id = ls->first_out[r]; id >= 0; id = ls->lits[id].next_out)
+                if (ends_here(ls, id, t, i)) return 1;
+    }
+    return 0;
+}
+
 void litscan_run(const struct litscan *ls, const char *text, size_t len, uint64_t *found)
 {
     size_t words = (litscan_count(ls) + 63) / 64;
@@ -182,12 +205,9 @@ void litscan_run(const struct litscan *ls, const char *text, size_t len, uint64_
         s = ls->delta[(size_t)s * row + ls->cls[ls->lower[t[i]]]];
         if (!ls->reports[s]) continue;
         for (int r = ls->first_out[s] >= 0 ? s : ls->dict[s]; r >= 0; r = ls->dict[r]) {
-            for (int id = ls->first_out[r]; id >= 0; id = ls->lits[id].next_out) {
-                const struct lit *l = &ls->lits[id];
-                if (litscan_found(found, id)) continue;
-                if (l->caseless || memcmp(t + i + 1 - l->len, l->s, l->len) == 0)
+            for (int id = ls->first_out[r]; id >= 0; id = ls->lits[id].next_out)
+                if (!litscan_found(found, id) && ends_here(ls, id, t, i))
                     found[id >> 6] |= (uint64_t)1 << (id & 63);
-            }
         }
     }
 }

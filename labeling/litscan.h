@@ -34,6 +34,9 @@ size_t litscan_count(const struct litscan *ls);
  * bits are cleared first). */
 void litscan_run(const struct litscan *ls, const char *text, size_t len, uint64_t *found);
 
+/* 1 when any of the strings occurs in TEXT[0..LEN), found at the first one; else 0. */
+int litscan_any(const struct litscan *ls, const char *text, size_t len);
+
 static inline int litscan_found(const uint64_t *found, int id)
 {
     return (int)(found[id >> 6] >> (id & 63)) & 1;

@@ -66,6 +66,7 @@ void ruleset_free(struct ruleset *rs)
     }
     free(rs->patterns);
     litscan_free(rs->lits);
+    litscan_free(rs->setup_lits);
     memset(rs, 0, sizeof *rs);
 }
 
@@ -670,6 +671,28 @@ static void prefilter_clear(struct ruleset *rs)
     }
     litscan_free(rs->lits);
     rs->lits = NULL;
+    litscan_free(rs->setup_lits);
+    rs->setup_lits = NULL;
+}
+
+/* The setup patterns' prefilter: every string of every one of them, or none when one
+ * pattern has none (it could match any statement).  0, or -1 when out of memory. */
+static int setup_prefilter_build(struct ruleset *rs)
+{
+    struct litscan *ls = litscan_new();
+    if (!ls) return -1;
+    for (size_t i = 0; i < rs->n_setup; i++) {
+        struct relit_set set;
+        if (relit_required(rs->setup_re[i], strlen(rs->setup_re[i]), &set) != 0) { litscan_free(ls); return -1; }
+        int ok = set.n > 0;
+        for (size_t k = 0; ok && k < set.n; k++) ok = litscan_add(ls, set.v[k].s, set.v[k].len, set.v[k].caseless) >= 0;
+        int none = set.n == 0;
+        relit_set_free(&set);
+        if (!ok) { litscan_free(ls); return none ? 0 : -1; }
+    }
+    if (litscan_build(ls) != 0 || litscan_count(ls) == 0) { litscan_free(ls); return 0; }
+    rs->setup_lits = ls;
+    return 0;
 }
 
 /* The patterns' prefilter (rules.h, relit.h): made again after each file, as an
@@ -728,6 +751,7 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
     if (check_rules_can_fire(rs, path, err, errlen) < 0) return -1;
     join_setup(rs);
     prefilter_build(rs);
+    setup_prefilter_build(rs); /* failing, every statement is matched */
     return 0;
 }
 
@@ -943,6 +967,7 @@ int rule_matches(const struct rule *r, const struct pyview *v, void *md)
 
 int ruleset_is_setup(const struct ruleset *rs, const char *s, size_t len, void *md, size_t *which)
 {
+    if (rs->setup_lits && !litscan_any(rs->setup_lits, s, len)) return 0; /* no setup pattern can match */
     if (rs->setup_any) {
         int h = hit(rs->setup_any, s, len, md);
         if (h >= 0) return h; /* else the list says which pattern gave up, if one does */

@@ -80,6 +80,8 @@ struct ruleset {
     struct rule_pattern **patterns; /* every rule line's, distinct; freed with the set */
     size_t n_patterns;
     struct litscan *lits; /* the patterns' required strings, found in one pass; or NULL */
+    struct litscan *setup_lits; /* the setup patterns' (each has some), or NULL: a
+                                   statement with none of them is no set-up */
 };
 
 /* Adds the rules of PATH (or of TEXT[0..LEN), named PATH in messages) to RS.  On error

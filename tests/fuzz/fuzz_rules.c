@@ -143,14 +143,13 @@ static void check_prefilter_on(const struct rule_pattern *p, const char *s, size
 
 static void check_prefilter(const struct ruleset *rs, const char *text, size_t len)
 {
-    if (!rs->lits) return;
-    uint64_t *found = malloc((litscan_count(rs->lits) + 63) / 64 * sizeof *found + 8);
+    uint64_t *found = malloc(((rs->lits ? litscan_count(rs->lits) : 0) + 63) / 64 * sizeof *found + 8);
     pcre2_match_data *mdata = pcre2_match_data_create(4, NULL);
     pcre2_match_context *mctx = pcre2_match_context_create(NULL);
     CHECK(found && mdata && mctx);
     pcre2_set_match_limit(mctx, 100000);
     pcre2_set_depth_limit(mctx, 10000);
-    for (size_t i = 0; i < rs->n_patterns; i++) {
+    for (size_t i = 0; rs->lits && i < rs->n_patterns; i++) {
         const struct rule_pattern *p = rs->patterns[i];
         if (!p->n_need) continue;
         CHECK(p->lits == rs->lits);
@@ -158,6 +157,18 @@ static void check_prefilter(const struct ruleset *rs, const char *text, size_t l
             check_prefilter_on(p, p->strings ? views[c].strings : views[c].code,
                                p->strings ? views[c].strings_len : views[c].code_len, found, mdata, mctx);
         check_prefilter_on(p, text, len, found, mdata, mctx);
+    }
+    /* the setup patterns' prefilter, on each statement and on the input */
+    for (size_t i = 0; rs->setup_lits && i < rs->n_setup; i++) {
+        for (int c = 0; c < N_CELLS; c++)
+            for (size_t k = 0; k < views[c].n_stmts; k++) {
+                const char *st = views[c].code + views[c].stmts[k].start;
+                size_t n = views[c].stmts[k].end - views[c].stmts[k].start;
+                if (!litscan_any(rs->setup_lits, st, n))
+                    CHECK(pcre2_match(rs->setup[i], (PCRE2_SPTR)st, n, 0, 0, mdata, mctx) < 0);
+            }
+        if (!litscan_any(rs->setup_lits, text, len))
+            CHECK(pcre2_match(rs->setup[i], (PCRE2_SPTR)text, len, 0, 0, mdata, mctx) < 0);
     }
     pcre2_match_context_free(mctx);
     pcre2_match_data_free(mdata);

@@ -238,6 +238,9 @@ static void test_the_automaton_finds_what_a_search_finds(void **state)
             size_t len = rnd(sizeof text);
             for (size_t k = 0; k < len; k++) text[k] = alphabet[rnd(sizeof alphabet - 1)];
             litscan_run(ls, text, len, found);
+            int any = 0;
+            for (int i = 0; i < n; i++) any |= occurs(&lits[i], text, len);
+            assert_int_equal(litscan_any(ls, text, len), any);
             for (int i = 0; i < n; i++)
                 if (litscan_found(found, ids[i]) != occurs(&lits[i], text, len))
                     fail_msg("\"%.*s\" (%s) in \"%.*s\": automaton %d", (int)lits[i].len, lits[i].s,
