@@ -527,10 +527,13 @@ static int load_setup(struct loader *ld, const char *arg)
     rs->setup_at[rs->n_setup].file = ld->file;
     rs->setup_at[rs->n_setup].line = ld->lineno;
     rs->setup[rs->n_setup++] = c;
-    /* the alternation lacks this one until the file has loaded (join_setup);
-     * should the file fail, the list answers alone */
+    /* the alternation and the prefilter lack this one until the file has loaded
+     * (join_setup, setup_prefilter_build); should the file fail, the list answers
+     * alone (a prefilter without its strings would rule this pattern's statements out) */
     pcre2_code_free(rs->setup_any);
     rs->setup_any = NULL;
+    litscan_free(rs->setup_lits);
+    rs->setup_lits = NULL;
     return 0;
 }
 
