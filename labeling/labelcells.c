@@ -248,7 +248,7 @@ struct label_run {
     signed char *votes;                 /* [total][m] */
     struct lf_cellinfo *info;           /* [total] */
     long *pat;                          /* [n]: each cell's vote pattern in st */
-    int *lm_pred, *mv_pred, *lm_all;    /* [n]: the weak label, the majority vote, the model's best */
+    int *lm_pred, *mv_pred, *lm_all;    /* [n]: the weak label, the majority vote, the label at --min-confidence 0 */
     int *gold_ix;                       /* [n] --gold: the hand label scored, or GOLD_MISSING */
     const struct gold_row **gold_rows;  /* [n] for the report's lines on the labels' doubt */
     double *pproba, *sproba;            /* [st.n][LM_K] per pattern, [n_sub][LM_K] per statement */
@@ -473,8 +473,9 @@ static int predict_statements(struct label_run *r)
 
 /* The weak labels: one JSON line per cell in input order, its statements after it, to
  * -o (committed at the end, with the report: labelout_flush) or stdout.  A stage under
- * --min-confidence or tied with another is left unlabeled; each cell's label, majority
- * vote and the model's best stage are kept for the report, with the counts.  -1 said. */
+ * --min-confidence or tied with another is left unlabeled (weak_label); each cell's
+ * label, majority vote and label at --min-confidence 0 are kept for the report, with
+ * the counts.  -1 said. */
 static int write_labels(const struct label_opts *o, struct label_run *r)
 {
     FILE *out = o->output ? labelout_open(&r->oo, o->output, "labels") : stdout;
@@ -491,9 +492,8 @@ static int write_labels(const struct label_opts *o, struct label_run *r)
     for (size_t i = 0; i < n; i++) {
         const double *pr = pproba + (size_t)pat[i] * LM_K;
         int voted = ppred[pat[i]] >= 0;
-        lm_all[i] = ppred[pat[i]];
-        lm_pred[i] = voted && pr[ppred[pat[i]]] >= o->min_conf && !weak_top_tied(pr, ppred[pat[i]])
-                         ? ppred[pat[i]] : -1;
+        lm_all[i] = weak_label(pr, ppred[pat[i]], 0.0);
+        lm_pred[i] = weak_label(pr, ppred[pat[i]], o->min_conf);
         unsure += voted && lm_pred[i] < 0;
         mv_pred[i] = lm_majority_vote(votes + i * (size_t)m, m);
         labeled += lm_pred[i] >= 0;
@@ -502,7 +502,7 @@ static int write_labels(const struct label_opts *o, struct label_run *r)
             const signed char *v = votes + sub * (size_t)m;
             const double *spr = sproba + (sub - n) * LM_K;
             int best = spred[sub - n];
-            int stage = best >= 0 && spr[best] >= o->min_conf && !weak_top_tied(spr, best) ? best : -1;
+            int stage = weak_label(spr, best, o->min_conf);
             sub_labeled += stage >= 0;
             weak_write_cell(out, &cells[sub], &r->lfs, v, stage, best >= 0, spr);
         }

@@ -265,8 +265,7 @@ static int predict_patterns(const struct label_opts *o, struct matrix_run *r)
             say_bad_posterior(o->votes, r->pat, r->n, p, pproba + p * LM_K);
             return -1;
         }
-        if (ppred[p] >= 0 && (pproba[p * LM_K + ppred[p]] < o->min_conf || weak_top_tied(pproba + p * LM_K, ppred[p])))
-            ppred[p] = -1;
+        ppred[p] = weak_label(pproba + p * LM_K, ppred[p], o->min_conf);
     }
     r->t3 = nb_now();
     r->c3 = nb_cpu_now();

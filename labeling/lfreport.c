@@ -116,8 +116,8 @@ int lf_report_print(FILE *to, const struct lf_report *r)
             confusion_accuracy(&lm), confusion_coverage(&lm), confusion_macro_f1(&lm), confusion_total(&lm),
             r->min_conf);
     if (r->lm_pred_all)
-        fprintf(to, "  label model    accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; every voted cell, "
-                    "no --min-confidence)\n", confusion_accuracy(&all), confusion_coverage(&all),
+        fprintf(to, "  label model    accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; every voted cell "
+                    "but ties, no --min-confidence)\n", confusion_accuracy(&all), confusion_coverage(&all),
                 confusion_macro_f1(&all), confusion_total(&all));
     if (r->gold_rows) { /* the label model on the cells the labelers were sure of, and so on */
         struct label_doubt d;
@@ -128,7 +128,7 @@ int lf_report_print(FILE *to, const struct lf_report *r)
     }
     fprintf(to, "  majority vote  accuracy %.3f  coverage %.3f  macro-F1 %.3f  (%ld labeled; ties unlabeled)\n",
             confusion_accuracy(&mv), confusion_coverage(&mv), confusion_macro_f1(&mv), confusion_total(&mv));
-    /* the fair comparison: the same cells */
+    /* the fair comparison: the same cells (the label model at --min-confidence 0) */
     long same = 0, lm_same = 0, mv_same = 0;
     for (size_t i = 0; i < n; i++) {
         if (r->gold[i] < 0 || r->mv_pred[i] < 0) continue;

@@ -29,7 +29,8 @@ struct lf_report {
     const int *gold;              /* [n] stage, STAGE_NONE ("none"), GOLD_MISSING; or NULL */
     const struct gold_row *const *gold_rows; /* [n] each item's hand-label row (NULL where none), or NULL */
     const int *lm_pred;           /* [n] label model, -1 = unlabeled */
-    const int *lm_pred_all;       /* [n] the same before --min-confidence, or NULL */
+    const int *lm_pred_all;       /* [n] the label at --min-confidence 0 (a tie still
+                                     withheld: weaklabel.h's weak_label), or NULL */
     double min_conf;
     const int *mv_pred;           /* [n] majority vote (ties unlabeled), -1 = unlabeled */
     const struct label_model *model;

@@ -90,3 +90,8 @@ int weak_top_tied(const double *p, int best)
         if (k != best && p[best] - p[k] < 1e-5) return 1;
     return 0;
 }
+
+int weak_label(const double *p, int best, double min_conf)
+{
+    return best >= 0 && p[best] >= min_conf && !weak_top_tied(p, best) ? best : -1;
+}

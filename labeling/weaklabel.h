@@ -4,7 +4,7 @@
  * a statement's "source", "stage", "probabilities", "votes"}; a NUL in a string
  * written as \u0000), a probability as "%.4f" prints it (the cells' lines and
  * --votes' rows; a NaN never printed as a number), what a posterior fit to be written
- * is, and the tie that withholds a label, as Snorkel's does.
+ * is, and when a label is withheld: too unsure, or a tie, as Snorkel's is.
  */
 #ifndef NBSTAGE_WEAKLABEL_H
 #define NBSTAGE_WEAKLABEL_H
@@ -51,6 +51,13 @@ int weak_is_distribution(const double *p);
  * lowest stage id won it, so 'load' was written for a cell whose posterior was 0.5
  * load, 0.5 prep. */
 int weak_top_tied(const double *p, int best);
+
+/* The label written for a posterior P[LM_K] whose best stage is BEST (-1: no vote):
+ * BEST, or -1 (withheld) when P[BEST] is under MIN_CONF or another stage ties it.  The
+ * one rule for cells, statements, --votes' rows and the report's figures, so that the
+ * report scores the labels written (its "no --min-confidence" line is MIN_CONF 0; it
+ * took the model's argmax, and so counted the tied cells the labels withhold). */
+int weak_label(const double *p, int best, double min_conf);
 
 /* The digest of a cell's source that its weak label carries ("source_digest", 16 hex
  * digits of FNV-1a 64 over the bytes nb_cell_source gives): train joins the label to

@@ -624,6 +624,50 @@ static void test_command(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* How often NEEDLE occurs in HAY. */
+static int occurrences(const char *hay, const char *needle)
+{
+    int k = 0;
+    for (const char *h = strstr(hay, needle); h; h = strstr(h + 1, needle)) k++;
+    return k;
+}
+
+/* The report's "no --min-confidence" line scores the labels `label --min-confidence 0`
+ * writes.  Two rules of two stages, fitted on cells that make them mirror images, vote
+ * together on x.foo(): the posterior ties, load against prep, and the label is
+ * withheld.  That line took the model's argmax instead (prep, an ulp ahead), and so
+ * counted a cell the labels leave unlabeled: accuracy 0.500, coverage 1.000 where the
+ * labels have 1.000 and 0.500. */
+static void test_report_scores_a_tie_as_the_labels_do(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/test_label_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_file("tie.txt", "rule ra load show\n  any \\.(?:foo|aaa)\\(\n"
+                          "rule rb prep show\n  any \\.(?:foo|bbb)\\(\n");
+    write_file("tie.jsonl", /* no "notebook": the context LFs stay out */
+        "{\"id\": \"t#0\", \"source\": \"x.foo()\"}\n{\"id\": \"t#1\", \"source\": \"x.foo()\"}\n"
+        "{\"id\": \"t#2\", \"source\": \"x.aaa()\"}\n{\"id\": \"t#3\", \"source\": \"x.aaa()\"}\n"
+        "{\"id\": \"t#4\", \"source\": \"x.bbb()\"}\n{\"id\": \"t#5\", \"source\": \"x.bbb()\"}\n");
+    write_file("tiegold.tsv", "cell_id\tlabel\tsecondary\tconfidence\tnote\nt#0\tload\t\th\t\nt#2\tload\t\th\t\n");
+    assert_int_equal(run("--no-default-rules --rules @tie.txt -q -j 1 -o @tie.out --gold @tiegold.tsv "
+                         "--min-confidence 0 --report @tierep.txt @tie.jsonl"), EXIT_OK);
+    const char *out = read_file("tie.out");
+    assert_non_null(out);
+    /* the tie is there, and withheld */
+    const char *foo = strstr(out, "{\"id\": \"t#0\"");
+    assert_non_null(foo);
+    assert_non_null(strstr(foo, "\"stage\": null, \"probabilities\": {\"load\": 0.5000, \"prep\": 0.5000"));
+    const char *rep = read_file("tierep.txt");
+    assert_non_null(rep);
+    /* both lines: t#2 right, t#0 unlabeled */
+    if (occurrences(rep, "label model    accuracy 1.000  coverage 0.500  macro-F1") != 2)
+        fail_msg("the report's two label-model lines differ:\n%.260s", strstr(rep, "  label model    accuracy"));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- writing a probability ---- */
 
 /* A NaN posterior was written 0.0000 (weak_fmt4 took NaN for 0): six zeros and "stage":
@@ -666,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_silent_rules),
         cmocka_unit_test(test_command),
         cmocka_unit_test(test_votes_without_memory_blames_no_file),
+        cmocka_unit_test(test_report_scores_a_tie_as_the_labels_do),
         cmocka_unit_test(test_a_nan_is_never_written_as_a_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
