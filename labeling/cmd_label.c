@@ -1,7 +1,8 @@
 /* cmd_label.c — `nbstage label`: LF votes, the label model, weak labels.
  *
- * Owns: the command — its options and usage, their checks, and the dispatch to its
- * two modes (labelcmd.h): labelcells.c reads cells (JSON Lines from `nbstage ingest`),
+ * Owns: the command — its options and usage, their checks, the label model's fit as
+ * both modes run it (label_fit: a fit stopped at the iteration limit is said), and
+ * the dispatch to its two modes (labelcmd.h): labelcells.c reads cells (JSON Lines from `nbstage ingest`),
  * votes on them with the LF set in parallel, adds the context LFs in notebook order,
  * counts the vote patterns, fits the label model and writes one JSON line per cell in
  * input order (with --statements, each statement of a cell after it); the LF analysis
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "labeling/labelcmd.h"
+#include "labeling/labelmodel.h"
 #include "labeling/rules.h"
 #include "model/commands.h"
 #include "nbformat/cpus.h"
@@ -101,7 +103,9 @@ static const char usage[] =
 "cell (PCRE2's match limit, 1,000,000 steps, or 64 a byte on a cell over 15.6 kB):\n"
 "a rule whose pattern backtracks catastrophically, such as (a+)+$, abstains on\n"
 "the cells PCRE2 gives up on, and is named once on stderr (file:line, how many\n"
-"cells, the first), even with -q.\n"
+"cells, the first), even with -q.  A label model fit that stops at its limit of 100\n"
+"EM iterations still moving is said on stderr too (its last change), even with -q;\n"
+"the labels are that fit's.\n"
 "exit: 0 done; 1 done, but some input lines were not cells and were skipped (each\n"
 "is named, file:line), or PCRE2 gave up on a rule on some cells; 2 usage or I/O\n"
 "error, a bad rule file (file:line: reason), or a --gold that cannot score (a bad\n"
@@ -120,6 +124,18 @@ static const char usage[] =
  * and 0.49; at 0.4 the labels of the rules of 2026-12-02 are the same as at 0.5.
  * --min-confidence 0 labels every cell with a vote. */
 #define DEFAULT_MIN_CONFIDENCE 0.4
+
+int label_fit(struct label_model *model, const struct lm_stats *s, const struct lm_options *lo)
+{
+    if (lm_fit(model, s, lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); return -1; }
+    /* no corpus fit has come near the limit (77 iterations at most), but a small matrix
+     * can climb slowly past it, and its labels are then an unfinished fit's */
+    if (!model->converged)
+        fprintf(stderr, "nbstage label: the label model stopped at its limit of %d EM iterations without "
+                        "converging (the mean log-likelihood still moved %.3g in the last, the tolerance is %g)\n",
+                model->iterations, model->last_change, lo->tol);
+    return 0;
+}
 
 int cmd_label(int argc, char **argv)
 {

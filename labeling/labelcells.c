@@ -423,7 +423,7 @@ static int fit_model(const struct label_opts *o, struct label_run *r)
     lo.threads = o->jobs;
     lo.no_abstain_evidence = r->lfs.silent;
     r->t2 = nb_now();
-    if (lm_fit(&r->model, &r->st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); return -1; }
+    if (label_fit(&r->model, &r->st, &lo) < 0) return -1;
     r->t3 = nb_now();
     return 0;
 }

@@ -229,7 +229,7 @@ static int fit_model(const struct label_opts *o, struct matrix_run *r)
     struct lm_options lo;
     lm_options_default(&lo);
     lo.threads = o->jobs;
-    if (lm_fit(&r->model, &r->st, &lo) < 0) { fprintf(stderr, "nbstage label: out of memory in the fit\n"); return -1; }
+    if (label_fit(&r->model, &r->st, &lo) < 0) return -1;
     r->t2 = nb_now();
     r->c2 = nb_cpu_now();
     return 0;

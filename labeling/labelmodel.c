@@ -345,12 +345,14 @@ int lm_fit(struct label_model *model, const struct lm_stats *s, const struct lm_
 
     pass_all(&em, ps, t, 1, acc, w);
     double prev = -INFINITY;
+    model->last_change = INFINITY;
     for (int it = 0; it < opt->max_iter; it++) {
         m_step(model, &em, acc, w);
         double ll = pass_all(&em, ps, t, 0, acc, w);
         model->iterations = it + 1;
         model->loglik = ll;
-        if (fabs(ll - prev) < opt->tol) break;
+        model->last_change = fabs(ll - prev);
+        if (model->last_change < opt->tol) { model->converged = 1; break; }
         prev = ll;
     }
     m_step(model, &em, acc, w); /* the parameters that go with the last posteriors */

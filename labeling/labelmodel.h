@@ -71,6 +71,11 @@ struct label_model {
     double *log_mu;         /* [m][LM_K][LM_K + 1]: outcome 0 = abstain, 1 + c = class c */
     int iterations;
     double loglik;          /* mean log-likelihood per item at the end */
+    /* 1 when EM stopped because the mean log-likelihood moved less than lm_options.tol;
+     * 0 when it stopped at max_iter still moving (a slow climb: a 2-LF matrix of 84
+     * rows needs 237 iterations), which the caller should say. */
+    int converged;
+    double last_change;     /* how much the last iteration moved it (inf for the first) */
     int *lf_stage;          /* [m] the one stage LF j votes, or -1 for several */
     /* For prediction in O(votes): base[y] = log pi[y] + sum_j log mu[j][y][abstain],
      * delta[(j * K + c) * K + y] = log mu[j][y][c] - log mu[j][y][abstain]. */

@@ -95,8 +95,8 @@ int lf_report_print(FILE *to, const struct lf_report *r)
     }
     if (any_silent) fprintf(to, "(*: silent, its abstains are no evidence against its stage)\n");
     if (r->model)
-        fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations, mean log-likelihood %.4f\n",
-                r->model->iterations, r->model->loglik);
+        fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations%s, mean log-likelihood %.4f\n",
+                r->model->iterations, r->model->converged ? "" : " (the limit, not converged)", r->model->loglik);
     if (!r->gold || r->table_only) { /* the table alone */
         rc = 0;
         goto out;

@@ -668,6 +668,57 @@ static void test_report_scores_a_tie_as_the_labels_do(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Runs `label ARGS` with its stderr into the directory's stderr.txt; returns the exit
+ * code, and the text said in *ERR (read_file's buffer). */
+static int run_said(const char *args, const char **err)
+{
+    char errpath[160];
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    int rc = run(args);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    *err = read_file("stderr.txt");
+    assert_non_null(*err);
+    return rc;
+}
+
+/* A fit that stops at the label model's limit (100 EM iterations) still climbing was
+ * silent.  The matrix of test_label_model.c's test_a_fit_stopped_at_the_limit_says_so
+ * (52 rows "1 0", 32 rows "0 -1") needs 237: `label` says so on stderr in one line,
+ * even with -q, with the last change; the labels and the exit code stay as they were.
+ * A matrix that converges says nothing. */
+static void test_the_iteration_limit_is_said(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/test_label_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char slow[84 * 6 + 1], *w = slow;
+    for (int i = 0; i < 84; i++) w += sprintf(w, "%s", i < 52 ? "1\t0\n" : "0\t-1\n");
+    write_file("slow.tsv", slow);
+    const char *err;
+    assert_int_equal(run_said("--votes @slow.tsv -q -o @slow.out", &err), EXIT_OK);
+    const char *line = strstr(err, "nbstage label: the label model stopped at its limit of 100 EM iterations "
+                                   "without converging (the mean log-likelihood still moved 0.000");
+    if (!line) fail_msg("not said; stderr:\n%s", err);
+    assert_ptr_equal(strchr(line, '\n'), err + strlen(err) - 1); /* one line, the only one */
+    assert_non_null(strstr(read_file("slow.out"), "1\t0.0675\t0.9325\t")); /* the labels as before */
+    write_file("m.tsv", "0\t-1\t0\n1\t1\t-1\n-1\t-1\t-1\n2\t-1\t2\n0\t0\t0\n");
+    assert_int_equal(run_said("--votes @m.tsv -q -o @p.tsv", &err), EXIT_OK);
+    assert_string_equal(err, "");
+    /* and a report says it beside the iterations */
+    assert_int_equal(run_said("--votes @slow.tsv -q -o @slow.out --report @slow.rep", &err), EXIT_OK);
+    assert_non_null(strstr(read_file("slow.rep"), "EM, 100 iterations (the limit, not converged), mean"));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- writing a probability ---- */
 
 /* A NaN posterior was written 0.0000 (weak_fmt4 took NaN for 0): six zeros and "stage":
@@ -711,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_command),
         cmocka_unit_test(test_votes_without_memory_blames_no_file),
         cmocka_unit_test(test_report_scores_a_tie_as_the_labels_do),
+        cmocka_unit_test(test_the_iteration_limit_is_said),
         cmocka_unit_test(test_a_nan_is_never_written_as_a_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
