@@ -32,6 +32,13 @@
  * needed: the fit is deterministic (and the same for any thread count up to float
  * rounding).
  *
+ * An LF that votes one stage on every item is fitted a = b (it fires whatever the
+ * class): its vote weighs nothing, as in Snorkel's LabelModel (there P(vote | y) is 1
+ * for every y, so the posterior is the class balance).  But it makes every item voted:
+ * an item only it votes on gets the posterior of an item with no vote, the prior and
+ * the other LFs' abstains, and a label, where lm_predict leaves an item with no vote
+ * unlabeled.  The LF analysis notes such an LF (lfreport.h).
+ *
  * Sufficient statistics: the likelihood depends on the data only through the distinct
  * vote vectors and how often each occurs.  `lm_stats` is that histogram; stats of two
  * shards of a corpus merge by adding counts (lm_stats_merge), so a corpus too big for

@@ -15,6 +15,23 @@ static const char *level_name(int l)
     return l == LF_JOB ? "job" : l == LF_SHOW ? "show" : l == LF_HINT ? "hint" : l == LF_CONTEXT ? "ctx" : "-";
 }
 
+/* An LF that votes one stage on every item is fitted as firing alike whatever the
+ * stage (labelmodel.h): its vote is no evidence, yet it makes every item voted, so an
+ * item only it votes on is labeled from the prior and the other LFs' abstains, where
+ * with no vote it would be left unlabeled.  Said, since it is easy to write by mistake
+ * (a pattern that matches anything).  One that votes several stages still says
+ * something by which it votes. */
+static void say_everywhere(FILE *to, const struct lf_report *r, const long *cov, const long *alone)
+{
+    for (int j = 0; j < r->m && r->n > 0; j++) {
+        int one = r->model ? r->model->lf_stage[j] >= 0 : r->stage[j] >= 0;
+        if (!one || (size_t)cov[j] != r->n) continue;
+        fprintf(to, "note: %s votes on every item, so its vote is next to no evidence (the label model fits it "
+                    "as firing whatever the stage); the %ld items only it votes on are labeled from the prior and "
+                    "the other LFs' abstains, where with no vote they would be left unlabeled\n", r->name[j], alone[j]);
+    }
+}
+
 int lf_report_print(FILE *to, const struct lf_report *r)
 {
     int rc = -1;
@@ -22,9 +39,9 @@ int lf_report_print(FILE *to, const struct lf_report *r)
     size_t n = r->n;
     long *cov = calloc((size_t)m, sizeof *cov), *ovl = calloc((size_t)m, sizeof *ovl);
     long *cfl = calloc((size_t)m, sizeof *cfl), *gn = calloc((size_t)m, sizeof *gn);
-    long *gok = calloc((size_t)m, sizeof *gok);
+    long *gok = calloc((size_t)m, sizeof *gok), *alone = calloc((size_t)m, sizeof *alone);
     double *post = calloc((size_t)m, sizeof *post);
-    if (!cov || !ovl || !cfl || !gn || !gok || !post) goto out;
+    if (!cov || !ovl || !cfl || !gn || !gok || !alone || !post) goto out;
     size_t covered = 0, scored = 0;
     for (size_t i = 0; i < n; i++) {
         const signed char *v = r->votes + i * (size_t)m;
@@ -54,6 +71,7 @@ int lf_report_print(FILE *to, const struct lf_report *r)
             if (v[j] < 0) continue;
             cov[j]++;
             if (nv > 1) ovl[j]++;
+            else alone[j]++;
             if (mixed) {
                 for (int k = 0; k < m; k++)
                     if (v[k] >= 0 && v[k] != v[j]) { cfl[j]++; break; }
@@ -94,6 +112,7 @@ int lf_report_print(FILE *to, const struct lf_report *r)
         fprintf(to, "\n");
     }
     if (any_silent) fprintf(to, "(*: silent, its abstains are no evidence against its stage)\n");
+    say_everywhere(to, r, cov, alone);
     if (r->model)
         fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations%s, mean log-likelihood %.4f\n",
                 r->model->iterations, r->model->converged ? "" : " (the limit, not converged)", r->model->loglik);
@@ -146,6 +165,6 @@ int lf_report_print(FILE *to, const struct lf_report *r)
     metrics_print_confusion(to, &lm);
     rc = 0;
 out:
-    free(cov); free(ovl); free(cfl); free(gn); free(gok); free(post);
+    free(cov); free(ovl); free(cfl); free(gn); free(gok); free(alone); free(post);
     return rc;
 }

@@ -1,7 +1,8 @@
 /* lfreport.h — the LF analysis: how each labeling function behaves on a corpus.
  *
  * Owns: the per-LF table (stage, level, coverage, overlaps, conflicts, and with hand
- * labels its empirical accuracy beside the label model's estimate), and the summary
+ * labels its empirical accuracy beside the label model's estimate; a note under it
+ * for a one-stage LF that votes on every item, labelmodel.h), and the summary
  * of the label model against majority vote (accuracy, coverage, classification
  * report, confusion matrix) when hand labels are given.
  */

@@ -719,6 +719,31 @@ static void test_the_iteration_limit_is_said(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* An LF that votes one stage on every item is next to no evidence, but makes every
+ * item voted: the two items of this matrix only col1 votes on are labeled (load, 0.54)
+ * where with no vote they would be unlabeled.  The LF analysis says so, once, for
+ * that LF; not for col2, which votes on some items, nor for an LF voting several
+ * stages on every item (col1 of the second matrix), whose stage says something. */
+static void test_an_lf_voting_on_every_item_is_noted(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/test_label_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_file("always.tsv", "0\t1\t-1\n0\t-1\t0\n0\t-1\t-1\n0\t1\t-1\n0\t-1\t-1\n0\t-1\t0\n");
+    assert_int_equal(run("--votes @always.tsv -q -o @always.out --report @always.rep"), EXIT_OK);
+    const char *rep = read_file("always.rep");
+    const char *note = strstr(rep, "note: col1 votes on every item, so its vote is next to no evidence");
+    if (!note) fail_msg("no note:\n%.600s", rep);
+    assert_non_null(strstr(note, "the 2 items only it votes on are labeled"));
+    assert_int_equal(occurrences(rep, "note: "), 1);
+    write_file("several.tsv", "0\t1\n1\t-1\n0\t-1\n1\t1\n");
+    assert_int_equal(run("--votes @several.tsv -q -o @several.out --report @several.rep"), EXIT_OK);
+    assert_null(strstr(read_file("several.rep"), "note: "));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- writing a probability ---- */
 
 /* A NaN posterior was written 0.0000 (weak_fmt4 took NaN for 0): six zeros and "stage":
@@ -763,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_votes_without_memory_blames_no_file),
         cmocka_unit_test(test_report_scores_a_tie_as_the_labels_do),
         cmocka_unit_test(test_the_iteration_limit_is_said),
+        cmocka_unit_test(test_an_lf_voting_on_every_item_is_noted),
         cmocka_unit_test(test_a_nan_is_never_written_as_a_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

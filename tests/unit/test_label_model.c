@@ -518,6 +518,62 @@ static void test_a_fit_stopped_at_the_limit_says_so(void **state)
     lm_free(&m);
 }
 
+/* An LF that votes one stage on every item (a pattern that matches anything) is
+ * fitted as firing whatever the class: a = b, so its vote weighs nothing.  Fitted to
+ * convergence beside the synthetic LFs, it changes no other item's posterior, and an
+ * item only it votes on gets the posterior of an item with no vote: the prior and the
+ * other LFs' abstains (base), where lm_predict leaves an item with no vote unlabeled.
+ * Snorkel's LabelModel reads it the same way (P(vote | y) = 1 for every y, clipped to
+ * 0.99: the posterior is its class balance).  The LF analysis notes such an LF. */
+static void test_an_lf_voting_everywhere_is_no_evidence(void **state)
+{
+    (void)state;
+    const int S = 2;
+    struct lm_stats s0, s1;
+    assert_int_equal(lm_stats_init(&s0, M), 0);
+    assert_int_equal(lm_stats_init(&s1, M + 1), 0);
+    for (int i = 0; i < N; i++) {
+        signed char v[M + 1];
+        memcpy(v, L[i], M);
+        v[M] = (signed char)S;
+        assert_true(lm_stats_add(&s0, L[i], 1) >= 0);
+        assert_true(lm_stats_add(&s1, v, 1) >= 0);
+    }
+    struct lm_options o;
+    lm_options_default(&o);
+    o.tol = 1e-12; /* to convergence: at 1e-5 the two fits stop at different points */
+    o.max_iter = 10000;
+    struct label_model m0, m1;
+    assert_int_equal(lm_fit(&m0, &s0, &o), 0);
+    assert_int_equal(lm_fit(&m1, &s1, &o), 0);
+    assert_true(m0.converged && m1.converged);
+    for (int y = 0; y < LM_K; y++) /* a = b */
+        assert_true(fabs(lm_prob_vote(&m1, M, y, S) - lm_prob_vote(&m1, M, S, S)) < 1e-4);
+    double dmax = 0;
+    long alone = 0;
+    for (int i = 0; i < N; i++) {
+        signed char v[M + 1];
+        memcpy(v, L[i], M);
+        v[M] = (signed char)S;
+        double p0[LM_K], p1[LM_K];
+        int k0 = lm_predict(&m0, L[i], p0), k1 = lm_predict(&m1, v, p1);
+        assert_true(k1 >= 0); /* every item is voted now */
+        if (k0 < 0) { /* no vote but its: the posterior of no vote */
+            double z = 0;
+            for (int y = 0; y < LM_K; y++) z += exp(m0.base[y]);
+            for (int y = 0; y < LM_K; y++) p0[y] = exp(m0.base[y]) / z;
+            alone++;
+        }
+        for (int y = 0; y < LM_K; y++) if (fabs(p0[y] - p1[y]) > dmax) dmax = fabs(p0[y] - p1[y]);
+    }
+    if (dmax > 1e-3) fail_msg("an item's posterior moved by %.4f", dmax);
+    assert_true(alone > 1000); /* 1,264 */
+    lm_free(&m0);
+    lm_free(&m1);
+    lm_stats_free(&s0);
+    lm_stats_free(&s1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_abstains_and_bounds),
         cmocka_unit_test(test_low_coverage_fits_the_true_rates),
         cmocka_unit_test(test_a_fit_stopped_at_the_limit_says_so),
+        cmocka_unit_test(test_an_lf_voting_everywhere_is_no_evidence),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
