@@ -32,6 +32,56 @@ static void say_everywhere(FILE *to, const struct lf_report *r, const long *cov,
     }
 }
 
+/* Two LFs that vote alike, the same stage on the same items, break the label model's
+ * assumption that LFs vote independently given the stage (labelmodel.h, as Snorkel's
+ * LabelModel without declared dependencies): it counts their evidence twice.  A pair
+ * is named when both vote the same on at least DUP_AGREE of the items either votes
+ * on (which also means coverages within 1%); the first DUP_SAY pairs, then how many
+ * more.  The cost is the pairs of LFs voting on each item, a few per cell. */
+#define DUP_AGREE_PCT 99
+#define DUP_SAY 10
+
+static size_t pair_ix(int a, int b, int m) /* a < b: the upper triangle, row by row */
+{
+    return (size_t)a * (size_t)(2 * m - a - 1) / 2 + (size_t)(b - a - 1);
+}
+
+static int say_duplicates(FILE *to, const struct lf_report *r, const long *cov)
+{
+    int m = r->m, rc = -1;
+    size_t np = (size_t)m * (size_t)(m - 1) / 2;
+    long *both = calloc(np ? np : 1, sizeof *both), *same = calloc(np ? np : 1, sizeof *same);
+    int *on = malloc((size_t)m * sizeof *on);
+    if (!both || !same || !on) goto out;
+    for (size_t i = 0; i < r->n; i++) {
+        const signed char *v = r->votes + i * (size_t)m;
+        int k = 0;
+        for (int j = 0; j < m; j++) if (v[j] >= 0) on[k++] = j;
+        for (int x = 0; x < k; x++)
+            for (int y = x + 1; y < k; y++) {
+                size_t ix = pair_ix(on[x], on[y], m);
+                both[ix]++;
+                same[ix] += v[on[x]] == v[on[y]];
+            }
+    }
+    long said = 0;
+    for (int a = 0; a < m; a++)
+        for (int b = a + 1; b < m; b++) {
+            size_t ix = pair_ix(a, b, m);
+            long either = cov[a] + cov[b] - both[ix];
+            if (either == 0 || 100 * same[ix] < DUP_AGREE_PCT * either) continue;
+            if (said++ < DUP_SAY)
+                fprintf(to, "duplicates: %s and %s vote alike on %.1f%% of the %ld items either votes on: "
+                            "the label model counts their evidence twice\n",
+                        r->name[a], r->name[b], 100.0 * same[ix] / either, either);
+        }
+    if (said > DUP_SAY) fprintf(to, "duplicates: and %ld more pairs\n", said - DUP_SAY);
+    rc = 0;
+out:
+    free(both); free(same); free(on);
+    return rc;
+}
+
 int lf_report_print(FILE *to, const struct lf_report *r)
 {
     int rc = -1;
@@ -113,6 +163,7 @@ int lf_report_print(FILE *to, const struct lf_report *r)
     }
     if (any_silent) fprintf(to, "(*: silent, its abstains are no evidence against its stage)\n");
     say_everywhere(to, r, cov, alone);
+    if (say_duplicates(to, r, cov) < 0) goto out;
     if (r->model)
         fprintf(to, "\nlabel model: Dawid-Skene EM, %d iterations%s, mean log-likelihood %.4f\n",
                 r->model->iterations, r->model->converged ? "" : " (the limit, not converged)", r->model->loglik);

@@ -2,7 +2,8 @@
  *
  * Owns: the per-LF table (stage, level, coverage, overlaps, conflicts, and with hand
  * labels its empirical accuracy beside the label model's estimate; a note under it
- * for a one-stage LF that votes on every item, labelmodel.h), and the summary
+ * for a one-stage LF that votes on every item, labelmodel.h, and for each pair of
+ * LFs voting alike on 99% of the items either votes on), and the summary
  * of the label model against majority vote (accuracy, coverage, classification
  * report, confusion matrix) when hand labels are given.
  */

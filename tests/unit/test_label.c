@@ -744,6 +744,47 @@ static void test_an_lf_voting_on_every_item_is_noted(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Two LFs that vote alike break the label model's independence assumption (it counts
+ * their evidence twice): the LF analysis names each pair that votes the same on 99%
+ * of the items either votes on.  col2 is col1; col4 is col1 but for one abstain (99
+ * of 100); col3 overlaps col1 on a third of its items.  Six copies of one column make
+ * 15 pairs: ten named, then how many more. */
+static void test_lfs_voting_alike_are_named(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/test_label_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    static char dup[200 * 16], six[40 * 16];
+    char *w = dup;
+    for (int i = 0; i < 200; i++) {
+        int c1 = i % 2 == 0 ? 0 : -1, c3 = i % 3 == 0 ? 1 : -1, c4 = i == 0 ? -1 : c1;
+        w += sprintf(w, "%d\t%d\t%d\t%d\n", c1, c1, c3, c4);
+    }
+    write_file("dup.tsv", dup);
+    assert_int_equal(run("--votes @dup.tsv -q -o @dup.out --report @dup.rep"), EXIT_OK);
+    const char *rep = read_file("dup.rep");
+    const char *want[] = {
+        "duplicates: col1 and col2 vote alike on 100.0% of the 100 items either votes on: the label model counts "
+        "their evidence twice\n",
+        "duplicates: col1 and col4 vote alike on 99.0% of the 100 items either votes on",
+        "duplicates: col2 and col4 vote alike on 99.0% of the 100 items either votes on",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(rep, want[i])) fail_msg("not said: %s\nreport:\n%.900s", want[i], rep);
+    assert_int_equal(occurrences(rep, "duplicates: "), 3);
+    w = six;
+    for (int i = 0; i < 40; i++) w += sprintf(w, i % 4 ? "-1\t-1\t-1\t-1\t-1\t-1\n" : "2\t2\t2\t2\t2\t2\n");
+    write_file("six.tsv", six);
+    assert_int_equal(run("--votes @six.tsv -q -o @six.out --report @six.rep"), EXIT_OK);
+    rep = read_file("six.rep");
+    assert_int_equal(occurrences(rep, "duplicates: "), 11);
+    assert_non_null(strstr(rep, "duplicates: col2 and col4 vote alike"));
+    assert_non_null(strstr(rep, "duplicates: and 5 more pairs\n"));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- writing a probability ---- */
 
 /* A NaN posterior was written 0.0000 (weak_fmt4 took NaN for 0): six zeros and "stage":
@@ -789,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_report_scores_a_tie_as_the_labels_do),
         cmocka_unit_test(test_the_iteration_limit_is_said),
         cmocka_unit_test(test_an_lf_voting_on_every_item_is_noted),
+        cmocka_unit_test(test_lfs_voting_alike_are_named),
         cmocka_unit_test(test_a_nan_is_never_written_as_a_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
