@@ -754,7 +754,7 @@ static void test_lfs_voting_alike_are_named(void **state)
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/test_label_XXXXXX");
     assert_non_null(mkdtemp(dir));
-    static char dup[200 * 16], six[40 * 16];
+    static char dup[200 * 16], six[40 * 24]; /* rows of at most 12 and 18 bytes */
     char *w = dup;
     for (int i = 0; i < 200; i++) {
         int c1 = i % 2 == 0 ? 0 : -1, c3 = i % 3 == 0 ? 1 : -1, c4 = i == 0 ? -1 : c1;
