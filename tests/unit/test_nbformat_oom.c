@@ -60,7 +60,9 @@ static char *notebook(size_t *len)
 
 /* Runs RUN on BUF failing the 1st, 2nd, ... realloc in turn, each time with new
  * buffers, until a run makes no more calls than the one that failed: every failure
- * must give -1; the run with no failure gives 0 and the 4 code cells. */
+ * must give -1; the run with no failure gives 0 and the 4 code cells, and so does the
+ * next run with the buffers a failure left (a worker reuses them for its next
+ * notebook: one that ran out must not make the scanner refuse the rest). */
 #define EACH_FAILURE(type, run, free_fn, cells_n)                                              \
     do {                                                                                       \
         size_t failures = 0;                                                                   \
@@ -78,6 +80,8 @@ static char *notebook(size_t *len)
             }                                                                                  \
             assert_int_equal(rc, -1);                                                          \
             failures++;                                                                        \
+            assert_int_equal(run(&s, buf, len), 0);                                            \
+            assert_int_equal(s.cells_n, 4);                                                    \
             free_fn(&s);                                                                       \
         }                                                                                      \
         assert_true(failures >= 3); /* at least text, cells and one more were allocated */     \
