@@ -88,9 +88,9 @@ static int cells_from_scan(struct summary *s, struct summary_entry *e)
 {
     const struct cellscan *sc = &s->scan;
     if (sc->n && !(e->cells = calloc(sc->n, sizeof *e->cells))) return -1;
-    if (!(e->text = malloc(sc->text_len + 1))) return -1;
-    if (sc->text_len) memcpy(e->text, sc->text, sc->text_len); /* (no code: SC->TEXT may be NULL) */
-    e->text_len = sc->text_len;
+    if (!(e->text = malloc(sc->text.n + 1))) return -1;
+    if (sc->text.n) memcpy(e->text, sc->text.p, sc->text.n); /* (no code: SC->TEXT.P may be NULL) */
+    e->text_len = sc->text.n;
     for (size_t i = 0; i < sc->n; i++)
         e->cells[e->n++] = (struct summary_cell){.off = sc->cells[i].off,
                                                  .len = sc->cells[i].len, .conf = -1};

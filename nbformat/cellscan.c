@@ -44,20 +44,12 @@ static int expect(scanner *q, unsigned char c)
 
 /* ---------------------------------------------------------------- text buffer */
 
+/* The sources' first capacity: a worker's text grows once and stays. */
+enum { TEXT_FIRST = 65536 };
+
 static int text_put(struct cellscan *s, const void *b, size_t n)
 {
-    if (n == 0) return 0; /* memcpy wants real pointers even for nothing */
-    if (s->text_len + n > s->text_cap) {
-        size_t cap = s->text_cap ? s->text_cap : 65536;
-        while (cap < s->text_len + n) cap *= 2;
-        char *t = realloc(s->text, cap);
-        if (!t) return -1;
-        s->text = t;
-        s->text_cap = cap;
-    }
-    memcpy(s->text + s->text_len, b, n);
-    s->text_len += n;
-    return 0;
+    return bytebuf_put(&s->text, b, n, TEXT_FIRST);
 }
 
 /* ---------------------------------------------------------------- strings */
@@ -335,7 +327,7 @@ static int source(scanner *q)
 static int cell(scanner *q)
 {
     struct cellscan *s = q->s;
-    size_t first = s->nkeys, text_start = s->text_len;
+    size_t first = s->nkeys, text_start = s->text.n;
     int is_code = -1, has_count = 0;
     long long count = 0;
     q->p++; /* '{' */
@@ -378,7 +370,7 @@ static int cell(scanner *q)
     }
     TRY(keys_close(s, first));
     if (is_code < 0) return -1; /* no cell_type: nb_read_mem says why */
-    if (!is_code) { s->text_len = text_start; return 0; }
+    if (!is_code) { s->text.n = text_start; return 0; }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
         struct cellscan_cell *c = realloc(s->cells, cap * sizeof *c);
@@ -386,7 +378,7 @@ static int cell(scanner *q)
         s->cells = c;
         s->cap = cap;
     }
-    s->cells[s->n++] = (struct cellscan_cell){text_start, s->text_len - text_start,
+    s->cells[s->n++] = (struct cellscan_cell){text_start, s->text.n - text_start,
                                               has_count ? count : 0, has_count};
     return 0;
 }
@@ -409,7 +401,8 @@ static int cells(scanner *q)
 int cellscan_run(struct cellscan *s, const char *buf, size_t len)
 {
     scanner q = {(uc *)buf, (uc *)buf + len, s, 1};
-    s->text_len = s->n = s->nkeys = s->meta_off = s->meta_end = 0;
+    s->text.n = s->n = s->nkeys = s->meta_off = s->meta_end = 0;
+    s->text.oom = 0; /* a notebook that ran out before: this one may fit */
     int have_cells = 0, major = -1;
     skip_ws(&q);
     if (q.p >= q.end || *q.p != '{') return -1;
@@ -451,7 +444,7 @@ int cellscan_run(struct cellscan *s, const char *buf, size_t len)
 
 void cellscan_free(struct cellscan *s)
 {
-    free(s->text);
+    free(s->text.p);
     free(s->cells);
     free(s->keys);
     memset(s, 0, sizeof *s);

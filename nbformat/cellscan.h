@@ -14,16 +14,17 @@
 
 #include <stddef.h>
 
+#include "nbformat/bytebuf.h"
+
 struct cellscan_cell {
-    size_t off, len;      /* the joined source: text[off .. off+len) */
+    size_t off, len;      /* the joined source: text.p[off .. off+len) */
     long long count;      /* execution_count when has_count */
     int has_count;        /* execution_count is an integer (else it is null or absent) */
 };
 
 /* Reusable across notebooks: buffers grow once and stay. */
 struct cellscan {
-    char *text;                     /* every code cell's source, back to back */
-    size_t text_len, text_cap;
+    struct bytebuf text;            /* every code cell's source, back to back */
     struct cellscan_cell *cells;    /* code cells only, in order */
     size_t n, cap;
     struct { const char *p; size_t n; } *keys; /* keys of the open objects (duplicates) */

@@ -262,7 +262,7 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
         }
         for (size_t i = 0; i < w->scan.n; i++) {
             const struct cellscan_cell *c = &w->scan.cells[i];
-            cell_line(w, &r->st, it->rel, k++, w->scan.text + c->off, c->len, c->has_count, c->count);
+            cell_line(w, &r->st, it->rel, k++, w->scan.text.p + c->off, c->len, c->has_count, c->count);
         }
     } else {
         nb_error err;

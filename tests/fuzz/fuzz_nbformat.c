@@ -46,7 +46,7 @@ static void check_scanner_agrees(const char *buf, size_t len, const json_t *nb)
         char *src = nb_cell_source(cell, &sl);
         const struct cellscan_cell *c = &scan.cells[k++];
         json_t *ec = json_object_get(cell, "execution_count");
-        if (!src || c->len != sl || memcmp(scan.text + c->off, src, sl) ||
+        if (!src || c->len != sl || memcmp(scan.text.p + c->off, src, sl) ||
             c->has_count != json_is_integer(ec) ||
             (c->has_count && c->count != json_integer_value(ec))) {
             fprintf(stderr, "cellscan: code cell %zu differs\n", k - 1);

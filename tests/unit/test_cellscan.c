@@ -50,7 +50,7 @@ static int differential(const char *buf, size_t len)
         size_t sl;
         char *src = nb_cell_source(cell, &sl);
         const struct cellscan_cell *c = &scan.cells[k];
-        if (c->len != sl || memcmp(scan.text + c->off, src, sl))
+        if (c->len != sl || memcmp(scan.text.p + c->off, src, sl))
             fail_msg("code cell %zu: sources differ", k);
         json_t *ec = json_object_get(cell, "execution_count");
         assert_int_equal(c->has_count, json_is_integer(ec));
