@@ -364,7 +364,7 @@ int tagfast_splice(struct tagfast *tf, const struct canonscan *s, const char *bu
     tf->out.oom = 0; /* a notebook that failed before: this one may fit */
     for (size_t i = 0; i < s->n; i++) {
         const struct canon_cell *c = &s->cells[i];
-        const char *src = s->text + c->src_off;
+        const char *src = s->text.p + c->src_off;
         res->code_cells++;
         struct cell_tag want = {.stage = STAGE_NONE};
         if (stage[i] >= 0) want = (struct cell_tag){stage[i], tag_round(prob[i]), model};
@@ -435,7 +435,7 @@ int tagfast_classify(struct tagfast *tf, const char *buf, size_t len, const stru
     struct context_cursor cur = {0}; /* each cell after its predecessor, for a context model */
     for (size_t i = 0; i < s->n; i++) {
         const struct canon_cell *c = &s->cells[i];
-        const char *src = s->text + c->src_off, *prev;
+        const char *src = s->text.p + c->src_off, *prev;
         size_t plen;
         context_next(&cur, src, c->src_len, &prev, &plen);
         float p = 0, probs[N_STAGES];

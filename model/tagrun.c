@@ -97,8 +97,8 @@ static void prepare_one(struct window *w, size_t i)
         const struct canon_cell *cell = &p->scan.cells[c];
         const char *prev;
         size_t plen;
-        context_next(&cur, p->scan.text + cell->src_off, cell->src_len, &prev, &plen);
-        if (tagbatch_ask_after(r->batch, prev, plen, p->scan.text + cell->src_off, cell->src_len,
+        context_next(&cur, p->scan.text.p + cell->src_off, cell->src_len, &prev, &plen);
+        if (tagbatch_ask_after(r->batch, prev, plen, p->scan.text.p + cell->src_off, cell->src_len,
                                &p->ans.stage[c], &p->ans.prob[c]) < 0) {
             /* (requests already queued still get answered, into p: harmless) */
             p->fast = -1;

@@ -70,14 +70,8 @@ static int grow(void **v, size_t *cap, size_t need, size_t size, size_t first)
     return 0;
 }
 
-static int text_put(struct canonscan *s, const void *b, size_t n)
-{
-    if (n == 0) return 0;
-    if (grow((void **)&s->text, &s->text_cap, s->text_len + n, 1, 65536)) return -1;
-    memcpy(s->text + s->text_len, b, n);
-    s->text_len += n;
-    return 0;
-}
+/* The sources' first capacity: a worker's text grows once and stays. */
+enum { TEXT_FIRST = 65536 };
 
 static int item_add(struct canon_item **v, size_t *n, size_t *cap, const struct canon_item *it)
 {
@@ -156,14 +150,15 @@ static int string_decode(scanner *q)
         p = json_scan_unescaped(p, end);
         if (!p) return -1;
         size_t n = (size_t)(p - run);
-        if (grow((void **)&s->text, &s->text_cap, s->text_len + n + 1, 1, 65536)) return -1;
-        memcpy(s->text + s->text_len, run, n);
-        s->text_len += n;
+        char *d = bytebuf_room(&s->text, n + 1, TEXT_FIRST); /* the run and an escape's byte */
+        if (!d) return -1;
+        memcpy(d, run, n);
+        s->text.n += n;
         if (*p == '"') break;
         unsigned char ch;
         int k = unescape(p, end, &ch);
         if (k < 0) return -1;
-        s->text[s->text_len++] = (char)ch;
+        s->text.p[s->text.n++] = (char)ch;
         p += k;
         run = p;
         if (p < end && *p == '"') break;
@@ -400,7 +395,7 @@ static int source(scanner *q, int level, int decode)
 static int cell_members(scanner *q, int level)
 {
     struct canonscan *s = q->s;
-    struct canon_cell c = {.src_off = s->text_len, .meta_first = s->nitems};
+    struct canon_cell c = {.src_off = s->text.n, .meta_first = s->nitems};
     int is_code = -1;
     uc *prev = NULL;
     size_t prevn = 0;
@@ -447,13 +442,13 @@ static int cell_members(scanner *q, int level)
         size_t mn = c.meta_end - c.meta_off;
         if (c.has_meta && (memmem(m, mn, "\"workflow_stage\"", 16) || memmem(m, mn, "\"stage:", 7)))
             s->noncode_stage = 1;
-        s->text_len = c.src_off;
+        s->text.n = c.src_off;
         s->nitems = c.meta_first;
         return 0;
     }
-    c.src_len = s->text_len - c.src_off;
+    c.src_len = s->text.n - c.src_off;
     c.meta_n = s->nitems - c.meta_first;
-    TRY(text_put(s, "", 1)); /* a NUL after each source, as nb_cell_source gives */
+    TRY(bytebuf_put(&s->text, "", 1, TEXT_FIRST)); /* a NUL after each source (nb_cell_source's) */
     if (grow((void **)&s->cells, &s->cap, s->n + 1, sizeof *s->cells, 256)) return -1;
     s->cells[s->n++] = c;
     return 0;
@@ -489,7 +484,8 @@ static int cells(scanner *q, int level)
 int canonscan_run(struct canonscan *s, const char *buf, size_t len)
 {
     scanner q = {(uc *)buf, (uc *)buf + len, (uc *)buf, s, NULL, 1};
-    s->text_len = s->n = s->nitems = s->nsubs = s->meta_off = s->meta_end = 0;
+    s->text.n = s->n = s->nitems = s->nsubs = s->meta_off = s->meta_end = 0;
+    s->text.oom = 0; /* a notebook that ran out before: this one may fit */
     s->noncode_stage = 0;
     int have_cells = 0, major = -1;
     uc *prev = NULL;
@@ -530,7 +526,7 @@ int canonscan_run(struct canonscan *s, const char *buf, size_t len)
 
 void canonscan_free(struct canonscan *s)
 {
-    free(s->text);
+    free(s->text.p);
     free(s->cells);
     free(s->items);
     free(s->subs);

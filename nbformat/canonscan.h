@@ -23,6 +23,8 @@
 
 #include <stddef.h>
 
+#include "nbformat/bytebuf.h"
+
 enum canon_kind { CANON_OBJECT, CANON_ARRAY, CANON_STRING, CANON_INT, CANON_REAL, CANON_TRUE,
                   CANON_FALSE, CANON_NULL };
 
@@ -35,7 +37,7 @@ struct canon_item {
 };
 
 struct canon_cell {
-    size_t src_off, src_len; /* the joined source: text[src_off ..), NUL after it */
+    size_t src_off, src_len; /* the joined source: text.p[src_off ..), NUL after it */
     int has_meta;            /* the cell has a "metadata" member (an object) */
     int meta_level;          /* its indent level: its members are at meta_level + 1 */
     size_t meta_off, meta_end;           /* the metadata object's bytes */
@@ -46,8 +48,7 @@ struct canon_cell {
 
 /* Reusable across notebooks: buffers grow once and stay. */
 struct canonscan {
-    char *text; /* every code cell's source, back to back, each followed by a NUL */
-    size_t text_len, text_cap;
+    struct bytebuf text; /* every code cell's source, back to back, each followed by a NUL */
     struct canon_cell *cells; /* code cells only, in order */
     size_t n, cap;
     struct canon_item *items; /* metadata members of code cells */

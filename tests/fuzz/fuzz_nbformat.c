@@ -82,7 +82,7 @@ static void check_canonical_agrees(const char *buf, size_t len)
         size_t sl;
         char *src = nb_cell_source(cell, &sl);
         if (k >= canon.n || !src || canon.cells[k].src_len != sl ||
-            memcmp(canon.text + canon.cells[k].src_off, src, sl)) {
+            memcmp(canon.text.p + canon.cells[k].src_off, src, sl)) {
             fprintf(stderr, "canonscan: code cell %zu differs\n", k);
             abort();
         }

@@ -500,7 +500,7 @@ static void sources_decode_exactly(void **state)
         assert_int_equal(s.n, 3);
         for (int c = 0; c < 3; c++) {
             assert_int_equal(s.cells[c].src_len, strlen(src[c]));
-            assert_memory_equal(s.text + s.cells[c].src_off, src[c], strlen(src[c]) + 1);
+            assert_memory_equal(s.text.p + s.cells[c].src_off, src[c], strlen(src[c]) + 1);
         }
         canonscan_free(&s);
         free(bytes);
