@@ -15,6 +15,7 @@
 #include "model/summarywindow.h"
 #include "model/tagbatch.h"
 #include "model/tagging.h"
+#include "nbformat/bytebuf.h"
 #include "nbformat/cellscan.h"
 #include "nbformat/fileonce.h"
 #include "nbformat/nblang.h"
@@ -48,7 +49,7 @@ static int saved_stage(const json_t *cell, double *conf)
  * memory. */
 static int cells_from_tree(struct summary *s, const json_t *nb, struct summary_entry *e)
 {
-    size_t n = nb_cell_count(nb), code = 0, cap = 0;
+    size_t n = nb_cell_count(nb), code = 0;
     for (size_t i = 0; i < n; i++) {
         const char *type = nb_cell_type(nb_cell(nb, i));
         code += type && !strcmp(type, "code");
@@ -61,22 +62,14 @@ static int cells_from_tree(struct summary *s, const json_t *nb, struct summary_e
         size_t len;
         char *src = nb_cell_source(cell, &len);
         if (!src) return -1;
-        if (e->text_len + len + 1 > cap) {
-            size_t c = cap ? cap * 2 : 4096;
-            while (c < e->text_len + len + 1) c *= 2;
-            char *p = realloc(e->text, c);
-            if (!p) {
-                free(src);
-                return -1;
-            }
-            e->text = p;
-            cap = c;
-        }
-        memcpy(e->text + e->text_len, src, len);
+        size_t off = e->text.n;
+        /* putz keeps a byte after the sources: code whose sources are all empty still
+         * has a text to point into (text.p + off, never NULL + 0) */
+        int oom = bytebuf_putz(&e->text, src, len, 4096);
         free(src);
+        if (oom) return -1;
         struct summary_cell *c = &e->cells[e->n++];
-        *c = (struct summary_cell){.off = e->text_len, .len = len, .conf = -1};
-        e->text_len += len;
+        *c = (struct summary_cell){.off = off, .len = len, .conf = -1};
         if (s->saved) c->stage = saved_stage(cell, &c->conf);
     }
     return 0;
@@ -88,9 +81,8 @@ static int cells_from_scan(struct summary *s, struct summary_entry *e)
 {
     const struct cellscan *sc = &s->scan;
     if (sc->n && !(e->cells = calloc(sc->n, sizeof *e->cells))) return -1;
-    if (!(e->text = malloc(sc->text.n + 1))) return -1;
-    if (sc->text.n) memcpy(e->text, sc->text.p, sc->text.n); /* (no code: SC->TEXT.P may be NULL) */
-    e->text_len = sc->text.n;
+    /* one block of the exact size, a NUL after; with no code SC->TEXT.P may be NULL */
+    if (bytebuf_putz(&e->text, sc->text.n ? sc->text.p : "", sc->text.n, sc->text.n + 1)) return -1;
     for (size_t i = 0; i < sc->n; i++)
         e->cells[e->n++] = (struct summary_cell){.off = sc->cells[i].off,
                                                  .len = sc->cells[i].len, .conf = -1};
@@ -104,7 +96,7 @@ static int ask_cells(struct summary *s, struct summary_entry *e)
     struct context_cursor cur = {0}; /* each cell after its predecessor, for a context model */
     for (size_t i = 0; i < e->n; i++) {
         struct summary_cell *c = &e->cells[i];
-        const char *src = e->text + c->off, *prev;
+        const char *src = e->text.p + c->off, *prev;
         size_t plen;
         context_next(&cur, src, c->len, &prev, &plen);
         if (pysrc_is_blank(src, c->len)) {

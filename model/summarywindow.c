@@ -29,7 +29,7 @@ struct summary_entry *summarywindow_add(struct summary *s)
 void summarywindow_free_entry(struct summary_entry *e)
 {
     free(e->note);
-    free(e->text);
+    free(e->text.p);
     free(e->cells);
     free(e->path);
     free(e->message);

@@ -18,13 +18,14 @@
 #include <stddef.h>
 
 #include "model/summarycmd.h"
+#include "nbformat/bytebuf.h"
 #include "nbformat/nblang.h"
 
 enum { SUMMARY_WINDOW_NOTEBOOKS = 256 };
 #define SUMMARY_WINDOW_BYTES ((size_t)32 << 20)
 
 struct summary_cell {
-    size_t off, len; /* the source: text[off .. off+len) */
+    size_t off, len; /* the source: text.p[off .. off+len) */
     int stage;       /* the batch's answer, or known at once (blank, --saved) */
     float prob;
     double conf; /* the saved confidence (--saved), or -1 */
@@ -39,8 +40,8 @@ struct summary_entry {
     char lang[NB_LANG_NAME];
     int error;     /* MESSAGE counts as an error */
     size_t reason; /* an error's reason: MESSAGE + REASON (for --json's record) */
-    char *text;    /* the code cells' sources back to back; lives until the batch ran */
-    size_t text_len;
+    struct bytebuf text; /* the code cells' sources back to back, a NUL after them;
+                          * lives until the batch ran */
     struct summary_cell *cells;
     size_t n;
 };

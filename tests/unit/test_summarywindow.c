@@ -103,20 +103,20 @@ static struct summary_entry *add_notebook(struct summary *s, const char *path, c
     assert_non_null(e->path = strdup(path));
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += strlen(src[i]);
-    assert_non_null(e->text = malloc(total + 1));
+    assert_non_null(bytebuf_room(&e->text, total + 1, total + 1)); /* one block: the batch keeps pointers */
     assert_non_null(e->cells = calloc(n ? n : 1, sizeof *e->cells));
     for (size_t i = 0; i < n; i++) {
         struct summary_cell *c = &e->cells[i];
-        c->off = e->text_len;
+        c->off = e->text.n;
         c->len = strlen(src[i]);
-        memcpy(e->text + c->off, src[i], c->len);
-        e->text_len += c->len;
+        memcpy(e->text.p + c->off, src[i], c->len);
+        e->text.n += c->len;
         c->conf = -1;
         c->lines = (long)i + 1;
         c->stage = 99; /* the batch must answer */
         if (pysrc_is_blank(src[i], c->len))
             c->stage = STAGEMAP_BLANK;
-        else if (ask) assert_true(tagbatch_ask(s->batch, e->text + c->off, c->len, &c->stage, &c->prob) >= 0);
+        else if (ask) assert_true(tagbatch_ask(s->batch, e->text.p + c->off, c->len, &c->stage, &c->prob) >= 0);
     }
     e->n = n;
     return e;
