@@ -1,6 +1,7 @@
 /* bytebuf.h — the growable byte buffer the writers build their output in: ingest's
  * cell lines, nb_dumps, tag's spliced notebooks, classify's answers, the stage
- * kernel's tag output.
+ * kernel's tag output; and the cell sources the byte scanners (cellscan, canonscan)
+ * and summary's entries gather.
  *
  * Owns: appending bytes, and growing by realloc, the capacity doubling from a first
  * one the caller gives (64 KiB for a worker's buffer that grows once and stays, a few
@@ -8,7 +9,7 @@
  * after which every append fails and adds nothing, so a writer may check once at the
  * end (its output is then discarded whole, never used cut short).  A buffer starts
  * zeroed ({0}); its owner frees p.  Header-only: an append runs per JSON token in
- * tag's and ingest's hot loops.  One definition, where five copies were.
+ * tag's and ingest's hot loops.  One definition, where eight copies were.
  */
 #ifndef NBSTAGE_BYTEBUF_H
 #define NBSTAGE_BYTEBUF_H
