@@ -66,12 +66,12 @@ static inline int bytebuf_put(struct bytebuf *b, const void *s, size_t n, size_t
 
 /* bytebuf_put for a buffer read as a C string: room is kept for a NUL after the
  * bytes, and it is written, so p is always terminated once anything (even N = 0) was
- * appended. */
+ * appended.  N = 0 allows S = NULL. */
 static inline int bytebuf_putz(struct bytebuf *b, const void *s, size_t n, size_t first)
 {
     if (b->oom) return -1;
     if (n >= b->cap - b->n && bytebuf_grow(b, n + 1, first)) return -1;
-    memcpy(b->p + b->n, s, n);
+    if (n) memcpy(b->p + b->n, s, n); /* S may be NULL when N is 0, as for bytebuf_put */
     b->n += n;
     b->p[b->n] = 0;
     return 0;

@@ -73,6 +73,8 @@ static void putz_keeps_the_bytes_terminated(void **state)
     assert_int_equal(bytebuf_putz(&b, "h", 1, 4), 0);
     assert_string_equal(b.p, "abcdefgh");
     assert_int_equal(b.n, 8);
+    assert_int_equal(bytebuf_putz(&b, NULL, 0, 4), 0); /* nothing, from no pointer (UBSan: memcpy's NULL) */
+    assert_string_equal(b.p, "abcdefgh");
     free(b.p);
 }
 
