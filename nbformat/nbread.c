@@ -173,6 +173,35 @@ static int is_text(const json_t *v)
     return 1;
 }
 
+/* KEY ("nbformat" or "nbformat_minor") is V, which is not an integer: said with what
+ * it is.  Python's nbformat refuses these too: a real (4.0 and 5.0 fail its validator's
+ * isinstance(version, int), in nbformat.read and nbformat.write alike: nbformat 5.5 to
+ * 5.10), a string, null, a list or an object.  true and false are the exception: a bool
+ * is an int in Python, so it takes "nbformat": true for version 1 and reads a minor of
+ * true, logging it invalid; the format's schema wants an integer, and so do we.  A real
+ * with an integer's value is said so, with the fix. */
+static void version_not_integer(const json_t *v, const char *key, const char *name,
+                                nb_error *err)
+{
+    char what[64];
+    const char *why = "Python's nbformat.read refuses it too";
+    const char *fix = "";
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        char repr[40];
+        nb_float_repr(d, repr, sizeof repr);
+        snprintf(what, sizeof what, "the real number %s", repr);
+        if (!signbit(d) && d < 1e6 && d == (double)(long)d) fix = "; write it without \".0\"";
+    } else if (json_is_boolean(v)) {
+        snprintf(what, sizeof what, "%s", json_is_true(v) ? "true" : "false");
+        why = "the notebook format's schema wants an integer";
+    } else {
+        snprintf(what, sizeof what, "%s", json_is_string(v) ? "a string" : json_is_null(v) ? "null"
+                 : json_is_array(v) ? "a list" : "an object");
+    }
+    nb_set_error(err, "%s: \"%s\" is not an integer but %s (%s%s)", name, key, what, why, fix);
+}
+
 /* The structure every reader of the notebook relies on; everything else is kept
  * as it is, unknown fields and cell types included. */
 static int validate_v4(const json_t *nb, const char *name, nb_error *err)
@@ -191,7 +220,7 @@ static int validate_v4(const json_t *nb, const char *name, nb_error *err)
     /* "5" or 5.0: Python's nbformat.read fails on it (none missing: it reads that) */
     json_t *minor = json_object_get(nb, "nbformat_minor");
     if (minor && !json_is_integer(minor)) {
-        nb_set_error(err, "%s: \"nbformat_minor\" is not an integer", name);
+        version_not_integer(minor, "nbformat_minor", name, err);
         return -1;
     }
     size_t i, code = 0; /* code cells before this one */
@@ -457,8 +486,8 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
     }
     json_t *major = json_object_get(nb, "nbformat");
     if (!json_is_integer(major)) {
-        nb_set_error(err, "%s: not a notebook: %s", name,
-                major ? "\"nbformat\" is not an integer" : "no \"nbformat\" field");
+        if (major) version_not_integer(major, "nbformat", name, err);
+        else nb_set_error(err, "%s: not a notebook: no \"nbformat\" field", name);
         json_decref(nb);
         return NULL;
     }

@@ -614,3 +614,72 @@ def test_ingest_counts_a_cell_of_unicode_white_space_as_empty(tmp_path):
     r = run("ingest", nb, "-o", tmp_path / "cells.jsonl")
     assert r.returncode == 0, r.stderr
     assert "dropped 3 empty and 1 comment-only cells" in r.stderr, r.stderr
+
+
+VERSIONS = ["4", "4.0", "4.5", '"4"', "true", "null"]  # "nbformat", then "nbformat_minor"
+MINORS = ["5", "5.0", '"5"', "true", "null"]
+
+
+def python_reads(text):
+    """Whether Debian's nbformat.read(f, as_version=4) gives a notebook (its schema
+    errors are logged, not raised; a version that is no int fails in its validator)."""
+    import io
+    import logging
+    import nbformat
+    logging.disable(logging.CRITICAL)
+    try:
+        nbformat.read(io.StringIO(text), as_version=4)
+        return True
+    except Exception:
+        return False
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def test_a_version_that_is_not_an_integer_is_refused_as_python_refuses_it(model, tmp_path):
+    """Some tools write "nbformat": 4.0.  Python's nbformat refuses it (read and write
+    assert isinstance(version, int): an AssertionError, nbformat 5.5 to 5.10), and so
+    did we, but as 'not a notebook: "nbformat" is not an integer', which did not say
+    what the value was nor that the notebook was otherwise fine.  Now the value is
+    named, with the fix for a real of an integer's value; every command, the fast paths
+    of tag (canonscan) and summary and ingest (cellscan) included, takes exactly the
+    versions Python takes, but the bools (Python's bool is an int: "nbformat": true is
+    its version 1, a minor of true is read and logged invalid by its schema), and a
+    refused notebook is left as it was."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    base = json.loads(nbstage("fmt", "--nbformat", "-", input=json.dumps(notebook("import os"))).stdout)
+    base["cells"][0]["id"] = "c0"  # (4.5 has ids)
+    files = {}
+    for major in VERSIONS:
+        for minor in (MINORS if major == "4" else ["5"]):
+            # in nbformat's layout, so that tag's and summary's fast paths meet them first
+            text = json.dumps({**base, "nbformat_minor": 5}, indent=1, sort_keys=True,
+                              ensure_ascii=False) + "\n"
+            text = text.replace('"nbformat": 4,', f'"nbformat": {major},').replace(
+                '"nbformat_minor": 5', f'"nbformat_minor": {minor}')
+            name = f"v{major}-{minor}.ipynb".replace('"', "q")
+            (d / name).write_text(text)
+            files[name] = (major, minor, text)
+    for name, (major, minor, text) in files.items():
+        f = d / name
+        expect = python_reads(text) and "true" not in (major, minor)
+        assert expect == (major == "4" and minor == "5"), (name, expect)
+        for args in (["tag", "-m", model], ["tag", "--check", "-m", model], ["summary", "-m", model],
+                     ["summary", "--json", "-m", model], ["fmt", "--check"], ["fmt"], ["ingest"],
+                     ["classify", "-m", model]):
+            r = run(*args, f)
+            assert (r.returncode != 2) == expect, (name, args, r.stderr)
+            if not expect:
+                key = "nbformat" if major != "4" else "nbformat_minor"
+                assert f'"{key}" is not an integer but ' in r.stderr, (name, args, r.stderr)
+            if args[0] in ("tag", "fmt") and not expect:
+                assert f.read_text() == text, (name, args)
+    r = run("fmt", "--check", d / "v4.0-5.ipynb")
+    assert r.stderr == (f'nbstage fmt: {d}/v4.0-5.ipynb: "nbformat" is not an integer but the real '
+                        'number 4.0 (Python\'s nbformat.read refuses it too; write it without ".0")\n'), r.stderr
+    r = run("summary", "-m", model, d / "v4-5.0.ipynb")
+    assert '"nbformat_minor" is not an integer but the real number 5.0 (' in r.stderr, r.stderr
+    r = run("ingest", d / "v4-true.ipynb")
+    assert "\"nbformat_minor\" is not an integer but true (the notebook format's schema wants an integer)" \
+        in r.stderr, r.stderr
