@@ -100,6 +100,7 @@ static int add_item(struct walk_ctx *c, const char *path, const char *rel)
     struct ingest_item *it = &c->items[c->n];
     it->path = strdup(path);
     it->rel = nb_utf8_lossy(rel); /* the ids are JSON: a non-UTF-8 name gets U+FFFD */
+    it->why = NULL;
     c->arg[c->n] = c->cur_arg;
     c->n++;
     if (!it->path || !it->rel) { c->oom = 1; return -1; }
@@ -133,8 +134,10 @@ static int is_notebook_name(const char *path)
 }
 
 /* A notebook the walker found but could not stat (a dangling symlink, a symlink
- * loop, a file gone since the folder was read) is a bad notebook like one that cannot
- * be opened: listed with its reason by the worker and skipped, the rest still written.
+ * loop, a file gone since the folder was read) or that is no regular file (a FIFO,
+ * which open() would wait on) is a bad notebook like one that cannot be opened: listed
+ * with the walker's reason by the worker, which does not open it, and skipped, the
+ * rest still written.
  * A folder under a PATH that cannot be read is input not read, as a bad notebook is
  * (exit 2, the rest written); a PATH that does not exist or cannot be walked at all
  * (most often a typo) leaves -o's old file. */
@@ -146,8 +149,10 @@ static void walk_error(const char *path, const char *reason, void *vctx)
     if (strcmp(path, c->cur_path) && !strncmp(path, c->cur_path, pl) && is_notebook_name(path) &&
         !(lstat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
         const char *rel = path + pl;
+        size_t n = c->n;
         if (pl && c->cur_path[pl - 1] != '/' && *rel == '/') rel++;
         collect(path, rel, c);
+        if (c->n > n && !(c->items[n].why = strdup(reason))) c->oom = 1;
         return;
     }
     nb_say(stderr, "nbstage ingest: %s: %s", path, reason);
@@ -160,6 +165,7 @@ static void free_items(struct walk_ctx *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->items[i].path);
         free(c->items[i].rel);
+        free(c->items[i].why);
     }
     free(c->items);
     free(c->arg);

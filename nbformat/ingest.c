@@ -245,7 +245,7 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
     w->out.n = 0;
     w->nhashes = 0;
     const char *name = item_name(it);
-    const char *why = load(w, it->path);
+    const char *why = it->why ? it->why : load(w, it->path);
     if (why) {
         r->error = error_text(name, why);
         r->st.bad = 1;

@@ -8,7 +8,9 @@
  * Emacs' dangling symlink) and macOS' AppleDouble ._a.ipynb are not notebooks), not
  * following symlinked folders (no loops, no duplicates), and REL, the path relative to
  * the one given; the hidden temporaries of saves that were killed, counted as they are
- * passed over (nb_walk_say_leftovers).  The entry types readdir gives (d_type) spare an lstat and a stat per
+ * passed over (nb_walk_say_leftovers).  An entry named like a notebook that is no
+ * regular file (a FIFO, a socket, a device) is told to ON_ERROR as "not a regular
+ * file", found by (l)stat, never opened.  The entry types readdir gives (d_type) spare an lstat and a stat per
  * file and folder; only symlinks and filesystems that do not fill d_type are looked at
  * with (l)stat.  nb_stdin_rule: what PATH '-' may be, for every command.
  * nb_path_strerror: why a path could not be opened, a dangling symlink said as one.
@@ -229,6 +231,12 @@ static int walk_dir(const char *path, const char *rel, nb_walk_fn fn,
                 path_error(full, errno, on_error, ctx);
             } else if (S_ISREG(st.st_mode)) {
                 rc = fn(full, r, ctx);
+            } else if (S_ISDIR(st.st_mode)) {
+                note_symlink(path, name); /* a symlinked folder, named like a notebook */
+            } else if (on_error) {
+                /* a FIFO, a socket, a device (or a symlink to one): named like a notebook,
+                 * so said, never opened (open() of a FIFO waits for a writer) */
+                on_error(full, "not a regular file", ctx);
             }
         }
         free(full);

@@ -159,7 +159,9 @@ int nb_is_notebook_name(const char *name);
  * PATH is given to FN whatever its name.
  * REL is the path relative to PATH (for a file argument: its base name).  FN returning
  * non-zero stops the walk and is returned.  Unreadable folders are reported to FN's
- * caller through ON_ERROR (may be NULL). */
+ * caller through ON_ERROR (may be NULL), and so is every entry named like a notebook
+ * that is not read: one that cannot be stat'd (a dangling symlink), or one that is no
+ * regular file ("not a regular file": a FIFO, a socket, a device, never opened). */
 typedef int (*nb_walk_fn)(const char *path, const char *rel, void *ctx);
 typedef void (*nb_walk_error_fn)(const char *path, const char *reason, void *ctx);
 /* Inside an ON_ERROR call: 1 when PATH is a folder that could not be read (opened or

@@ -683,3 +683,60 @@ def test_a_version_that_is_not_an_integer_is_refused_as_python_refuses_it(model,
     r = run("ingest", d / "v4-true.ipynb")
     assert "\"nbformat_minor\" is not an integer but true (the notebook format's schema wants an integer)" \
         in r.stderr, r.stderr
+
+
+def test_a_fifo_named_like_a_notebook_in_a_folder_is_said_and_counted_not_opened(model, tmp_path):
+    """A FIFO named x.ipynb in a folder walked (a socket, a device: the same) was passed
+    over without a word by tag, summary, fmt and ingest: 'tag DIR' said '1 notebook: 1
+    rewritten, 0 failed', exit 0, and the user never learnt of it.  Now each command
+    names it, 'not a regular file', counts it as a notebook that failed (exit 2), and
+    never opens it (a writer waiting on it would be let through); a symlink to it the
+    same.  A symlink to a regular notebook is read as before; given by name, a FIFO was
+    and is refused ('not a regular file or folder')."""
+    import threading
+    d = tmp_path / "nbs"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.ipynb").write_text(json.dumps(notebook("import os")))
+    os.mkfifo(d / "sub" / "f.ipynb")
+    (d / "link.ipynb").symlink_to("sub/f.ipynb")
+    (d / "ok.ipynb").symlink_to(tmp_path / "outside.ipynb")
+    (tmp_path / "outside.ipynb").write_text(json.dumps(notebook("df.head()")))
+    opened = []  # a writer's open() returns once a reader opens the FIFO
+
+    def writer():
+        fd = os.open(d / "sub" / "f.ipynb", os.O_WRONLY)
+        opened.append(True)
+        os.close(fd)
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    fifo, link = f"{d}/sub/f.ipynb", f"{d}/link.ipynb"
+    try:
+        for args in (["tag", "--check", "-m", model], ["tag", "--dry-run", "-m", model],
+                     ["tag", "-m", model], ["summary", "-m", model], ["summary", "--json", "-m", model],
+                     ["fmt", "--check"], ["fmt"], ["ingest", "-q"]):
+            r = run(*args, d, timeout=30)
+            assert r.returncode == 2, (args, r.stderr)
+            # (ingest lists a file met again under another name once: the first name)
+            for p in (fifo, link) if args[0] != "ingest" else (link,):
+                assert f"{p}: not a regular file\n" in r.stderr, (args, r.stderr)
+            if args[0] == "tag" and "--check" not in args:
+                assert ", 2 failed" in r.stderr, (args, r.stderr)
+            if "--json" in args:
+                errors = [json.loads(l) for l in r.stdout.splitlines() if '"error"' in l]
+                assert errors == [{"notebook": link, "error": "not a regular file"},
+                                  {"notebook": fifo, "error": "not a regular file"}], r.stdout
+            if args[0] == "ingest":
+                assert {json.loads(l)["notebook"] for l in r.stdout.splitlines()} == {"a.ipynb", "ok.ipynb"}
+        r = run("ingest", d, timeout=30)
+        assert "2 notebooks in 1 group" in r.stderr and " 1 bad" in r.stderr, r.stderr
+        assert f"bad notebook skipped: {link}: not a regular file\n" in r.stderr, r.stderr
+        assert not opened, "a command opened the FIFO"
+        assert "stage:" in (tmp_path / "outside.ipynb").read_text()  # through the symlink, as before
+        for cmd in (["tag", "-m", model], ["summary", "-m", model], ["fmt"], ["ingest"]):
+            r = run(*cmd, fifo, timeout=30)
+            assert r.returncode == 2 and f"{fifo}: not a regular file or folder" in r.stderr, (cmd, r.stderr)
+        assert not opened
+    finally:
+        fd = os.open(d / "sub" / "f.ipynb", os.O_RDONLY | os.O_NONBLOCK)  # lets the writer go
+        t.join(5)
+        os.close(fd)

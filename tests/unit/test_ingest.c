@@ -463,9 +463,10 @@ static void ingest_run_escapes_counts_and_names(void **state)
     snprintf(p5, sizeof p5, "%s/run/f.ipynb", dir);
     snprintf(p6, sizeof p6, "%s/run/bad.ipynb", dir);
     snprintf(p7, sizeof p7, "%s/run/r3.ipynb", dir);
-    struct ingest_item items[] = {{p0, "c.ipynb"}, {p2, "missing.ipynb"}, {p1, "many.ipynb"},
-                                  {p3, "r.ipynb"}, {p4, "e.ipynb"}, {p5, "f.ipynb"}, {p6, "bad.ipynb"},
-                                  {p7, "r3.ipynb"}};
+    struct ingest_item items[] = {{p0, "c.ipynb", NULL}, {p2, "missing.ipynb", NULL},
+                                  {p1, "many.ipynb", NULL}, {p3, "r.ipynb", NULL},
+                                  {p4, "e.ipynb", NULL}, {p5, "f.ipynb", NULL},
+                                  {p6, "bad.ipynb", NULL}, {p7, "r3.ipynb", NULL}};
     int fds = unit_open_fds();
     char *first = NULL;
     for (int jobs = 1; jobs <= 3; jobs += 2) {

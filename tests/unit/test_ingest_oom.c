@@ -70,7 +70,7 @@ static void stdin_too_big_is_not_closed(void **state)
     assert_int_equal(dup2(fd, 0), 0);
     close(fd);
     clearerr(stdin);
-    struct ingest_item items[] = {{"-", "-"}};
+    struct ingest_item items[] = {{"-", "-", NULL}};
     struct got g = {{NULL, NULL}, {0, 0}};
     struct ingest_stats st;
     memset(&st, 0, sizeof st);
@@ -101,7 +101,7 @@ static void the_next_notebook_is_read(void **state)
     snprintf(small, sizeof small, "%s/small.ipynb", tmp);
     write_big_notebook(big);
     unit_write_file(small, "{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", \"source\": \"df.head()\"}]}");
-    struct ingest_item items[] = {{big, "big.ipynb"}, {small, "small.ipynb"}};
+    struct ingest_item items[] = {{big, "big.ipynb", NULL}, {small, "small.ipynb", NULL}};
     struct got g = {{NULL, NULL}, {0, 0}};
     struct ingest_stats st;
     memset(&st, 0, sizeof st);
