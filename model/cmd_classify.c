@@ -114,19 +114,15 @@ static void answer(struct bytebuf *b, const char *id_json, int stage, const floa
     puts_(b, "}}");
 }
 
-/* One answer line on stdout for the id IDV (a JSON value, taken); 0, or -1 when out of
- * memory (IDV NULL included), with nothing printed: half a line, or an id of null,
- * would pass for an answer. */
-static int print_answer(json_t *idv, int stage, const float *probs)
+/* One answer line on stdout for the id ID (JSON text: a literal); 0, or -1 when out of
+ * memory (ID NULL included), with nothing printed. */
+static int print_answer_json(const char *id, int stage, const float *probs)
 {
-    char *id = idv ? json_dumps(idv, JSON_ENCODE_ANY) : NULL;
     struct bytebuf b = {0};
     if (id) answer(&b, id, stage, probs);
     int ok = id && b.p && !b.oom;
     if (ok) printf("%s\n", b.p);
     free(b.p);
-    free(id);
-    json_decref(idv);
     return ok ? 0 : -1;
 }
 
@@ -469,8 +465,30 @@ static const char *data_like(const char *p, size_t n)
     return cells ? "JSON Lines of cells" : NULL;
 }
 
-/* ID_PATH: PATH as the ids in --json give it (valid UTF-8, see run_file). */
-static int run_file_as(const nbs_model *m, const char *path, const char *id_path, int as_json)
+/* One answer line for a file's cell: its id PATH#K (PATH alone when K < 0), written as
+ * ingest writes ids (nb_json_path: a byte of the name that is not UTF-8 is \udcXX, so
+ * nothing is lost).  0, or -1 when out of memory. */
+static int print_path_answer(const char *path, int k, int stage, const float *probs)
+{
+    char num[24] = "";
+    if (k >= 0) snprintf(num, sizeof num, "#%d", k);
+    size_t n = strlen(path), m = strlen(num);
+    char *id = malloc(n + m + 1);
+    char *lit = NULL;
+    if (id) {
+        memcpy(id, path, n);
+        memcpy(id + n, num, m + 1);
+        lit = nb_json_path(id);
+    }
+    int r = print_answer_json(lit, stage, probs);
+    free(lit);
+    free(id);
+    return r;
+}
+
+/* PATH classified: a notebook code cell by code cell (ids PATH#K), else the file as one
+ * cell of code (id PATH); AS_JSON: answer lines, else plain text. */
+static int run_file(const nbs_model *m, const char *path, int as_json)
 {
     float probs[N_STAGES];
     /* any case (nb_is_notebook_name): a notebook saved as NOTES.IPYNB is still a
@@ -513,7 +531,7 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
                 fprintf(stderr, "nbstage classify: out of memory\n");
                 return EXIT_USAGE;
             }
-            if (as_json && print_answer(json_sprintf("%s#%d", id_path, k), s, probs)) {
+            if (as_json && print_path_answer(path, k, s, probs)) {
                 context_trail_free(&trail);
                 json_decref(nb);
                 fprintf(stderr, "nbstage classify: out of memory\n");
@@ -568,7 +586,7 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
             fprintf(stderr, "nbstage classify: out of memory\n");
             return EXIT_USAGE;
         }
-        if (as_json && print_answer(json_string(id_path), s, probs)) {
+        if (as_json && print_path_answer(path, -1, s, probs)) {
             fprintf(stderr, "nbstage classify: out of memory\n");
             return EXIT_USAGE;
         } else if (!as_json) {
@@ -578,15 +596,6 @@ static int run_file_as(const nbs_model *m, const char *path, const char *id_path
     return nb_stdout_flush("nbstage classify") ? EXIT_USAGE : EXIT_OK;
 }
 
-static int run_file(const nbs_model *m, const char *path, int as_json)
-{
-    /* the ids are JSON strings: a file name that is not UTF-8 gets U+FFFD */
-    char *id_path = nb_utf8_lossy(path);
-    if (!id_path) { fprintf(stderr, "nbstage classify: out of memory\n"); return EXIT_USAGE; }
-    int rc = run_file_as(m, path, id_path, as_json);
-    free(id_path);
-    return rc;
-}
 
 /* A cells file by its name (.jsonl, in any case, as ingest, label and eval write and
  * read it, or .ndjson, JSON Lines' other common suffix): JSON Lines, not one cell of

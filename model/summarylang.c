@@ -37,11 +37,6 @@ int summarylang_note(struct summary *s, struct summary_entry *e, const char *nam
  * memory. */
 int summarylang_json(const struct summary_entry *e)
 {
-    char *path = nb_utf8_lossy(e->path);
-    int r = summaryshow_json_line(path ? json_pack("{s:s, s:s, s:s}", "notebook", path,
-                                                   "language", e->lang, "skipped",
-                                                   "not Python")
-                                       : NULL);
-    free(path);
-    return r;
+    return summaryshow_json_line(e->path, json_pack("{s:s, s:s}", "language", e->lang, "skipped",
+                                                    "not Python"), 0);
 }

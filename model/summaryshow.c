@@ -20,16 +20,26 @@ int summaryshow_columns(void)
     return c ? c : nb_tty_columns(STDOUT_FILENO);
 }
 
-/* --json: J, one record, printed as a line of its own (compact, its keys in the order
- * packed) and released; J NULL (its packing ran out of memory) or no room to dump it:
- * nothing printed, -1. */
-int summaryshow_json_line(json_t *j)
+/* --json: J (taken), one record, printed as a line of its own: "notebook": PATH first,
+ * then J's other keys in the order packed, compact (FLAGS: jansson's, for the rest).
+ * PATH is written by nb_json_path, which loses nothing (a byte of a file name that is
+ * not UTF-8 is \udcXX, as Python's json writes os.fsdecode's), where jansson, which
+ * holds UTF-8 only, would have needed U+FFFD.  J NULL (its packing ran out of memory)
+ * or no room to dump it: nothing printed, -1. */
+int summaryshow_json_line(const char *path, json_t *j, size_t flags)
 {
-    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (line) puts(line);
-    free(line);
+    char *rest = NULL, *name = NULL;
+    if (j) {
+        json_object_del(j, "notebook"); /* (stagemap_json's, U+FFFD for such a byte) */
+        rest = json_dumps(j, flags | JSON_COMPACT | JSON_PRESERVE_ORDER);
+        name = nb_json_path(path);
+    }
+    int ok = rest && name;
+    if (ok) printf("{\"notebook\":%s%s%s\n", name, rest[1] == '}' ? "" : ",", rest + 1);
+    free(rest);
+    free(name);
     json_decref(j);
-    return line ? 0 : -1;
+    return ok ? 0 : -1;
 }
 
 /* --json: E, an error, as a line of its own among the maps, so that a script reading
@@ -37,10 +47,8 @@ int summaryshow_json_line(json_t *j)
  * "error": REASON}.  -1 when out of memory. */
 int summaryshow_error_json(const struct summary_entry *e)
 {
-    char *path = nb_utf8_lossy(e->path), *reason = nb_utf8_lossy(e->message + e->reason);
-    int r = summaryshow_json_line(
-        path && reason ? json_pack("{s:s, s:s}", "notebook", path, "error", reason) : NULL);
-    free(path);
+    char *reason = nb_utf8_lossy(e->message + e->reason);
+    int r = summaryshow_json_line(e->path, reason ? json_pack("{s:s}", "error", reason) : NULL, 0);
     free(reason);
     return r;
 }
@@ -51,18 +59,11 @@ int summaryshow_map(struct summary *s, struct stagemap *m)
     if (s->svg_only) {
         /* nothing printed: the maps are kept for the picture */
     } else if (s->json) {
-        json_t *j = stagemap_json(m);
-        char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                           JSON_REAL_PRECISION(6))
-                       : NULL;
-        json_decref(j);
-        if (!line) {
+        if (summaryshow_json_line(m->name, stagemap_json(m), JSON_REAL_PRECISION(6))) {
             fprintf(stderr, "nbstage summary: %s: out of memory\n", m->name);
             stagemap_free(m);
             return -1;
         }
-        puts(line);
-        free(line);
     } else {
         if (s->n) putchar('\n');
         /* a name's control characters (an escape sequence in a crawled file's name)

@@ -24,8 +24,10 @@ int summaryshow_columns(void);
 int summaryshow_map(struct summary *s, struct stagemap *m);
 
 /* --json: J, one record (taken; NULL when packing it ran out of memory), as a line of
- * its own among the maps.  -1 when out of memory. */
-int summaryshow_json_line(json_t *j);
+ * its own among the maps, "notebook": PATH first, written losslessly (nb_json_path:
+ * a byte that is not UTF-8 as \udcXX) in the place of any "notebook" J holds; FLAGS
+ * are jansson's for the rest.  -1 when out of memory. */
+int summaryshow_json_line(const char *path, json_t *j, size_t flags);
 
 /* --json: E, an error, as a line of its own among the maps.  -1 when out of memory. */
 int summaryshow_error_json(const struct summary_entry *e);

@@ -8,8 +8,9 @@
  * too): one broken file never stops a corpus, the others' cells are written, and the
  * exit is 2 as for tag, summary and fmt; a PATH with no notebook in it is said, not
  * fatal.  A notebook that is not Python (nbformat/nblang.h) is skipped and counted.
- * Two notebooks that would share an id (found under two PATHs, or named
- * in bytes that are not UTF-8) stop the run before anything is written; a file met
+ * Two notebooks that would share an id (found under two PATHs, or named in bytes that
+ * differ only where they are not UTF-8: ids are written losslessly, \udcXX, but read
+ * back as U+FFFD by jansson) stop the run before anything is written; a file met
  * again under another name (a symlink, named twice) is skipped.  On a terminal,
  * control characters in the names and reasons it prints are shown as '?' (nb_say).  The per-notebook work is nbformat/ingest.c.
  */
@@ -41,14 +42,17 @@ static void usage(FILE *to)
             "one JSON line per code cell:\n"
             "  {\"id\": \"<path relative to PATH>#<k>\", \"notebook\": \"<path relative to PATH>\",\n"
             "   \"index\": k, \"execution_count\": n|null, \"source\": \"...\"}\n"
-            "k counts the notebook's code cells from 0, dropped ones included.  Empty and\n"
+            "k counts the notebook's code cells from 0, dropped ones included.  A byte of a\n"
+            "file name that is not UTF-8 is written \\udcXX, as Python's json writes\n"
+            "os.fsdecode(name): json.loads and os.fsencode give the name back.  Empty and\n"
             "comment-only cells are dropped (and counted).  nbformat 4 and 3 are read.\n"
             "A notebook in another language than Python (metadata.language_info.name, else\n"
             "kernelspec.language: R, Julia, ...; one with neither is Python) is skipped,\n"
             "its cells not written, and counted in the statistics.\n"
             "Two notebooks that would get one id (the same path under two PATHs, or file\n"
-            "names that are not UTF-8, whose bytes become U+FFFD) are an error: give the\n"
-            "folder that holds both, or rename them.  A file met again under another name\n"
+            "names that differ only in bytes that are not UTF-8, which label, train, eval\n"
+            "and classify read as U+FFFD) are an error: give the folder that holds both,\n"
+            "or rename them.  A file met again under another name\n"
             "(a symlink to a notebook read, one named twice, a folder bind-mounted at a\n"
             "second path) is skipped, its cells not written twice under two ids, and\n"
             "counted in the statistics.  PATH '-' is standard input (named <stdin>, its\n"
@@ -99,7 +103,7 @@ static int add_item(struct walk_ctx *c, const char *path, const char *rel)
     }
     struct ingest_item *it = &c->items[c->n];
     it->path = strdup(path);
-    it->rel = nb_utf8_lossy(rel); /* the ids are JSON: a non-UTF-8 name gets U+FFFD */
+    it->rel = strdup(rel); /* bytes: written losslessly (nb_json_path) */
     it->why = NULL;
     c->arg[c->n] = c->cur_arg;
     c->n++;
@@ -211,34 +215,42 @@ static long count_groups(const struct walk_ctx *c, const unsigned char *read)
 
 /* Ids are relative to each PATH, so notebooks found under two PATHs may share one
  * (`ingest subs/ann subs/bob`: both students' hw1.ipynb#k), and every step after
- * ingest joins cells by id.  Under one PATH too: a file name that is not UTF-8 has
- * U+FFFD in its id, so caf\xe9.ipynb and caf\xe8.ipynb would both be caf\uFFFD.ipynb.
- * Reports each such pair; how many. */
-static const struct walk_ctx *cmp_ctx;
+ * ingest joins cells by id.  Under one PATH too: a byte of a file name that is not
+ * UTF-8 is written losslessly (\udcXX, nb_json_path), but label, train, eval and
+ * classify read ids with jansson, which holds UTF-8 only and reads it as U+FFFD (as
+ * nb_utf8_lossy has it), so caf\xe9.ipynb and caf\xe8.ipynb would both be
+ * caf\uFFFD.ipynb to them.  Ids are compared as those steps read them.  Reports each
+ * such pair; how many (-1 when out of memory). */
+static char **cmp_keys;
 static int cmp_rel(const void *a, const void *b)
 {
-    const struct ingest_item *v = cmp_ctx->items;
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    int c = strcmp(v[x].rel, v[y].rel);
+    int c = strcmp(cmp_keys[x], cmp_keys[y]);
     return c ? c : (x > y) - (x < y);
 }
 
 static long shared_ids(const struct walk_ctx *c)
 {
     size_t *ix = malloc((c->n ? c->n : 1) * sizeof *ix);
-    if (!ix) return -1;
-    for (size_t i = 0; i < c->n; i++) ix[i] = i;
-    cmp_ctx = c;
-    qsort(ix, c->n, sizeof *ix, cmp_rel);
+    char **key = calloc(c->n ? c->n : 1, sizeof *key);
     long shared = 0, names = 0;
+    for (size_t i = 0; ix && key && i < c->n; i++)
+        if (!(key[i] = nb_utf8_lossy(c->items[i].rel))) shared = -1;
+    if (!ix || !key || shared < 0) {
+        shared = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < c->n; i++) ix[i] = i;
+    cmp_keys = key;
+    qsort(ix, c->n, sizeof *ix, cmp_rel);
     for (size_t i = 1; i < c->n; i++) {
         const struct ingest_item *a = &c->items[ix[i - 1]], *b = &c->items[ix[i]];
-        if (strcmp(a->rel, b->rel)) continue;
+        if (strcmp(key[ix[i - 1]], key[ix[i]])) continue;
         int same_path = c->arg[ix[i - 1]] == c->arg[ix[i]];
         names += same_path;
         if (shared++ < 10)
             nb_say(stderr, "nbstage ingest: %s and %s both give the id %s#k%s", a->path, b->path,
-                    a->rel, same_path ? " (a file name that is not UTF-8)" : "");
+                    key[ix[i]], same_path ? " (a file name that is not UTF-8)" : "");
     }
     if (shared > names)
         nb_say(stderr, "nbstage ingest: %ld id%s given twice: ids are paths relative to the PATH "
@@ -246,8 +258,12 @@ static long shared_ids(const struct walk_ctx *c)
                 shared - names, shared - names == 1 ? "" : "s");
     if (names)
         nb_say(stderr, "nbstage ingest: %ld id%s given twice: a byte of a file name that is not "
-                        "UTF-8 is U+FFFD in the id, so rename these notebooks (UTF-8 names)",
+                        "UTF-8 (\\udcXX in the id) is U+FFFD to label, train, eval and classify, "
+                        "so rename these notebooks (UTF-8 names)",
                 names, names == 1 ? "" : "s");
+out:
+    for (size_t i = 0; key && i < c->n; i++) free(key[i]);
+    free(key);
     free(ix);
     return shared;
 }

@@ -66,6 +66,16 @@ static void put_string(struct bytebuf *b, const char *s, size_t n)
     put(b, "\"", 1);
 }
 
+/* The opening quote and body of the JSON string of a file name's N bytes: lossless,
+ * a byte that is not UTF-8 written \udcXX (nb_json_path). */
+static void put_path_open(struct bytebuf *b, const char *s, size_t n)
+{
+    char *d = room(b, 6 * n + 1);
+    if (!d) return;
+    *d = '"';
+    b->n += 1 + nb_json_path_body(d + 1, s, n);
+}
+
 /* ---------------------------------------------------------------- duplicates */
 
 /* Exact duplicates are counted by a 64-bit hash per distinct source: with ~10^5
@@ -183,10 +193,11 @@ static void cell_line(struct worker *w, struct ingest_stats *st, const char *rel
     char num[64];
     /* the id is the notebook's path plus "#k", escaped as one string */
     puts_(b, "{\"id\": ");
-    put_string_open(b, rel, rl);
+    put_path_open(b, rel, rl);
     put(b, num, (size_t)snprintf(num, sizeof num, "#%ld", index));
     puts_(b, "\", \"notebook\": ");
-    put_string(b, rel, rl);
+    put_path_open(b, rel, rl);
+    put(b, "\"", 1);
     put(b, num, (size_t)snprintf(num, sizeof num, ", \"index\": %ld, \"execution_count\": ", index));
     if (has_count) put(b, num, (size_t)snprintf(num, sizeof num, "%lld", count));
     else puts_(b, "null");

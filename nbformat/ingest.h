@@ -17,8 +17,8 @@
 
 struct ingest_item {
     char *path; /* to open ("-": standard input, named <stdin> in messages) */
-    char *rel;  /* path relative to the PATH given: the id's first half (written as
-                 * it is, so valid UTF-8: see nb_utf8_lossy) */
+    char *rel;  /* path relative to the PATH given: the id's first half, bytes
+                 * (written by nb_json_path's rule: a byte that is not UTF-8 \udcXX) */
     char *why;  /* NULL, or why the walk found it unreadable (a dangling symlink, a
                  * FIFO): a bad notebook with that reason, never opened */
 };

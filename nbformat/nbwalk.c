@@ -14,7 +14,10 @@
  * file and folder; only symlinks and filesystems that do not fill d_type are looked at
  * with (l)stat.  nb_stdin_rule: what PATH '-' may be, for every command.
  * nb_path_strerror: why a path could not be opened, a dangling symlink said as one.
- * Also nb_utf8_lossy: a path made fit for JSON and XML output (file names are bytes),
+ * Also nb_json_path: a path as a JSON string, lossless (file names are bytes: a byte
+ * that is not UTF-8 is \udcXX, as Python's os.fsdecode and json.dumps write it);
+ * nb_utf8_lossy: a path made fit for XML output and for comparing ids as jansson reads
+ * them back,
  * and nb_say, nb_show and nb_unctrl: lines naming paths made fit for a terminal
  * (control characters shown as '?' when the stream is one).
  */
@@ -290,6 +293,53 @@ char *nb_utf8_lossy(const char *path)
         }
     }
     *d = 0;
+    return out;
+}
+
+size_t nb_json_path_body(char *dst, const char *path, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)path, *end = p + n;
+    char *d = dst;
+    while (p < end) {
+        unsigned c = *p;
+        int k = c < 0x80 ? 1 : json_utf8_len(p, end);
+        if (k > 1 || (k == 1 && c >= 0x20 && c != '"' && c != '\\')) { /* as it is: valid UTF-8 */
+            memcpy(d, p, (size_t)k);
+            d += k;
+            p += k;
+            continue;
+        }
+        *d++ = '\\';
+        switch (c) {
+        case '"': *d++ = '"'; break;
+        case '\\': *d++ = '\\'; break;
+        case '\n': *d++ = 'n'; break;
+        case '\r': *d++ = 'r'; break;
+        case '\t': *d++ = 't'; break;
+        case '\b': *d++ = 'b'; break;
+        case '\f': *d++ = 'f'; break;
+        default: /* a control character \u00XX; a byte that is not UTF-8 \udcXX, as
+                  * os.fsdecode makes it (Python's surrogateescape) */
+            memcpy(d, c < 0x80 ? "u00" : "udc", 3);
+            d += 3;
+            *d++ = hex[c >> 4];
+            *d++ = hex[c & 15];
+        }
+        p++;
+    }
+    return (size_t)(d - dst);
+}
+
+char *nb_json_path(const char *path)
+{
+    size_t n = strlen(path);
+    char *out = malloc(6 * n + 3); /* the worst case: every byte as \udcXX or \u00XX */
+    if (!out) return NULL;
+    out[0] = '"';
+    size_t k = 1 + nb_json_path_body(out + 1, path, n);
+    out[k++] = '"';
+    out[k] = 0;
     return out;
 }
 

@@ -238,10 +238,25 @@ size_t nb_unctrl(char *s, size_t n, int keep_newlines);
  * place; returns JE->text. */
 const char *nb_json_reason(json_error_t *je);
 
-/* PATH as valid UTF-8, for JSON and XML output: a malloc'd copy with each byte that
- * does not start a valid sequence (jansson's rules) replaced by U+FFFD.  A file name
- * is bytes, and JSON text must be UTF-8.
- * NULL only when out of memory. */
+/* PATH as valid UTF-8, for XML output (the --svg picture): a malloc'd copy with each
+ * byte that does not start a valid sequence (jansson's rules) replaced by U+FFFD.  A
+ * file name is bytes, and XML text must be UTF-8.  Also how jansson, which holds UTF-8
+ * only, reads back an id that nb_json_path wrote (a lone surrogate escape is U+FFFD to
+ * nb_json_loadb_lenient).  NULL only when out of memory. */
 char *nb_utf8_lossy(const char *path);
+
+/* PATH as a JSON string, for --json and JSON Lines output: a malloc'd literal, quotes
+ * included, that loses nothing.  A file name is bytes and JSON text is Unicode, so it
+ * is written as Python writes os.fsdecode(PATH): valid UTF-8 as it is (as
+ * json.dumps(ensure_ascii=False) writes it: '"', '\\' and control characters escaped),
+ * each byte that is not (jansson's rules, which are Python's) as the lone surrogate
+ * escape \udcXX (XX the byte, 80 to ff).  Python's json.loads reads it back and
+ * os.fsencode gives the bytes again; a JSON reader that cannot hold lone surrogates
+ * (jansson: nbstage's own readers, through nb_json_loadb_lenient) reads U+FFFD, as
+ * before.  NULL only when out of memory. */
+char *nb_json_path(const char *path);
+/* The body of that literal (no quotes) for N bytes of PATH, into DST, which has room
+ * for 6 * N bytes; its length. */
+size_t nb_json_path_body(char *dst, const char *path, size_t n);
 
 #endif

@@ -1172,7 +1172,10 @@ def test_summary_bad_input(model, tmp_path):
 
 def test_summary_file_names_not_utf8(model, tmp_path):
     """A file name that is not UTF-8 (a Latin-1 crawl, an old zip) is shown with U+FFFD
-    in the JSON and SVG, which must stay valid; the notebooks after it are still done."""
+    in the SVG, which must stay valid; the notebooks after it are still done.  In the
+    JSON of summary, ingest and classify it was U+FFFD too, the name lost; it is now
+    written as Python's json writes os.fsdecode(name), the byte 0xe9 as \\udce9, which
+    json.loads reads back and os.fsencode turns into the name's bytes."""
     d = tmp_path / "nbs"
     d.mkdir()
     bad = os.fsencode(d) + b"/caf\xe9 \x01.ipynb"
@@ -1183,7 +1186,9 @@ def test_summary_file_names_not_utf8(model, tmp_path):
                        capture_output=True)
     assert r.returncode == 0, r.stderr
     docs = [json.loads(l) for l in r.stdout.decode("utf-8").splitlines()]
-    assert [x["notebook"] for x in docs] == [f"{d}/caf\ufffd \x01.ipynb", f"{d}/z.ipynb"]
+    assert [x["notebook"] for x in docs] == [f"{d}/caf\udce9 \x01.ipynb", f"{d}/z.ipynb"]
+    assert os.fsencode(docs[0]["notebook"]) == bad
+    assert b'caf\\udce9 \\u0001.ipynb"' in r.stdout  # as json.dumps(os.fsdecode(name)) writes it
     svg = tmp_path / "map.svg"
     r = subprocess.run([str(BIN), "summary", "-m", str(model), "--svg", str(svg), str(d)],
                        capture_output=True)
@@ -1194,11 +1199,37 @@ def test_summary_file_names_not_utf8(model, tmp_path):
     # ingest's ids are JSON too, and the rest of nbstage reads them back
     r = subprocess.run([str(BIN), "ingest", "-q", str(d)], capture_output=True)
     assert r.returncode == 0, r.stderr
-    ids = [json.loads(l)["id"] for l in r.stdout.decode("utf-8").splitlines()]
-    assert ids == ["caf\ufffd \x01.ipynb#0", "z.ipynb#0"]
+    lines = [json.loads(l) for l in r.stdout.decode("utf-8").splitlines()]
+    assert [x["id"] for x in lines] == ["caf\udce9 \x01.ipynb#0", "z.ipynb#0"]
+    assert os.fsencode(lines[0]["notebook"]) == os.path.basename(bad)
     r = subprocess.run([str(BIN), "classify", "-m", str(model), "--json", bad], capture_output=True)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.decode("utf-8"))["id"] == f"{d}/caf\ufffd \x01.ipynb#0"
+    assert json.loads(r.stdout.decode("utf-8"))["id"] == f"{d}/caf\udce9 \x01.ipynb#0"
+    # an error's line and a line of a notebook that is not Python name it the same way
+    (d / "z.ipynb").unlink()
+    with open(bad, "w") as f:
+        f.write("{")
+    with open(os.fsencode(d) + b"/r\xff.ipynb", "w") as f:
+        f.write(make_nb(["x <- 1"], {"kernelspec": {"name": "ir", "language": "R", "display_name": "R"}}))
+    r = subprocess.run([str(BIN), "summary", "-m", str(model), "--json", str(d)], capture_output=True)
+    docs = [json.loads(l) for l in r.stdout.decode("utf-8").splitlines()]
+    assert [(os.fsencode(x["notebook"]), "error" in x, x.get("language")) for x in docs] == \
+        [(bad, True, None), (os.fsencode(d) + b"/r\xff.ipynb", False, "r")], docs
+    # label reads ingest's lines with jansson (UTF-8 only), the \\udce9 as U+FFFD, as it
+    # read the U+FFFD ingest wrote before
+    e = tmp_path / "py"
+    e.mkdir()
+    with open(os.fsencode(e) + b"/p\xff.ipynb", "w") as f:
+        f.write(make_nb(["import os"]))
+    r = subprocess.run([str(BIN), "summary", "-m", str(model), "--json", str(e)], capture_output=True)
+    assert r.returncode == 0 and r.stdout.startswith(b'{"notebook":"' + os.fsencode(e) + b'/p\\udcff.ipynb",')
+    assert os.fsencode(json.loads(r.stdout)["notebook"]) == os.fsencode(e) + b"/p\xff.ipynb"
+    cells = tmp_path / "cells.jsonl"
+    cells.write_bytes(subprocess.run([str(BIN), "ingest", "-q", str(e)], capture_output=True).stdout)
+    assert b'"p\\udcff.ipynb#0"' in cells.read_bytes()
+    r = subprocess.run([str(BIN), "label", str(cells)], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(l)["id"] for l in r.stdout.decode().splitlines()] == ["p\ufffd.ipynb#0"]
 
 
 def test_help_and_usage_errors():

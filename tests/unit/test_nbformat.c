@@ -1217,6 +1217,30 @@ static void utf8_lossy_keeps_valid_and_marks_the_rest(void **state)
     }
 }
 
+static void json_path_loses_nothing(void **state)
+{
+    (void)state;
+    /* each as Python writes json.dumps(os.fsdecode(name)) but for the non-ASCII text
+     * that is valid UTF-8, kept as it is (ensure_ascii=False) */
+    static const struct { const char *in, *out; } cases[] = {
+        {"plain/a b.ipynb", "\"plain/a b.ipynb\""},
+        {"caf\xc3\xa9/\xf0\x9f\x98\x80.ipynb", "\"caf\xc3\xa9/\xf0\x9f\x98\x80.ipynb\""},
+        {"caf\xe9.ipynb", "\"caf\\udce9.ipynb\""},           /* Latin-1 */
+        {"\xc3", "\"\\udcc3\""},                             /* cut short at the end */
+        {"\xc0\xaf", "\"\\udcc0\\udcaf\""},                  /* overlong '/' */
+        {"\xed\xa0\x80x", "\"\\udced\\udca0\\udc80x\""},     /* a surrogate */
+        {"\xff\xfe", "\"\\udcff\\udcfe\""},
+        {"q\"b\\\x01\x1b\n\t\x7f\xc2\x9b", "\"q\\\"b\\\\\\u0001\\u001b\\n\\t\x7f\xc2\x9b\""},
+        {"", "\"\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = nb_json_path(cases[i].in);
+        assert_non_null(got);
+        assert_string_equal(got, cases[i].out);
+        free(got);
+    }
+}
+
 /* ---------------------------------------------------------------- progress */
 
 static struct progress shared_bar;
@@ -1274,6 +1298,7 @@ int main(void)
         cmocka_unit_test(terminal_lines_shown_safely),
         cmocka_unit_test(stdin_rule_refuses_two_dashes_and_company),
         cmocka_unit_test(utf8_lossy_keeps_valid_and_marks_the_rest),
+        cmocka_unit_test(json_path_loses_nothing),
         cmocka_unit_test(progress_counts_across_threads),
     };
     return cmocka_run_group_tests_name("nbformat", tests, NULL, NULL);
