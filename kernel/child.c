@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbformat/notebook.h"
+
 extern char **environ;
 
 /* S with every {connection_file}, {resource_dir} and {prefix} (Jupyter's sys.prefix,
@@ -256,13 +258,13 @@ static void start_keeper(struct child *c)
 {
     int fds[2]; /* a socket pair, not a pipe: send's MSG_NOSIGNAL needs no SIGPIPE set-up */
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-        fprintf(stderr, "nbstage-kernel: no keeper for the wrapped kernel: socketpair: %s\n",
-                strerror(errno));
+        nb_say(stderr, "nbstage-kernel: no keeper for the wrapped kernel: socketpair: %s",
+               strerror(errno));
         return;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        fprintf(stderr, "nbstage-kernel: no keeper for the wrapped kernel: fork: %s\n", strerror(errno));
+        nb_say(stderr, "nbstage-kernel: no keeper for the wrapped kernel: fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return;

@@ -28,6 +28,7 @@
 #include "model/model.h"
 #include "nbformat/nblang.h"
 #include "nbformat/jsonload.h"
+#include "nbformat/notebook.h"
 #include "nbformat/sharefile.h"
 
 static const char usage_text[] =
@@ -116,13 +117,13 @@ static int parse_args(int argc, char **argv, struct install_args *a)
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
             const char *v = option_value(argc, argv, &i, valued[k].opt, &missing);
             if (missing) { /* worded, and followed by the usage lines, as getopt's commands do */
-                fprintf(stderr, "nbstage install-kernel: option '%s' requires an argument\n", valued[k].opt);
+                nb_say(stderr, "nbstage install-kernel: option '%s' requires an argument", valued[k].opt);
                 cmd_usage_error(argv[0], usage_text);
                 return -1;
             }
             if (!v) continue;
             if (!*v) {
-                fprintf(stderr, "nbstage install-kernel: %s needs a non-empty value\n", valued[k].opt);
+                nb_say(stderr, "nbstage install-kernel: %s needs a non-empty value", valued[k].opt);
                 return -1;
             }
             *(const char **)((char *)a + valued[k].off) = v;
@@ -131,25 +132,25 @@ static int parse_args(int argc, char **argv, struct install_args *a)
         }
         if (!matched) { /* worded as getopt words it for the other commands */
             if (arg[0] == '-' && arg[1])
-                fprintf(stderr, "nbstage install-kernel: unrecognized option '%s'\n", arg);
+                nb_say(stderr, "nbstage install-kernel: unrecognized option '%s'", arg);
             else
-                fprintf(stderr, "nbstage install-kernel: unexpected argument '%s' (it takes options "
-                                "only)\n", arg);
+                nb_say(stderr, "nbstage install-kernel: unexpected argument '%s' (it takes options "
+                               "only)", arg);
             cmd_usage_error(argv[0], usage_text);
             return -1;
         }
     }
     if (a->position && strcmp(a->position, "top") && strcmp(a->position, "bottom")) {
-        fprintf(stderr, "nbstage install-kernel: --tag-position \"%s\": expected top or bottom\n",
-                a->position);
+        nb_say(stderr, "nbstage install-kernel: --tag-position \"%s\": expected top or bottom",
+               a->position);
         return -1;
     }
     if (a->min_confidence) {
         char *end;
         double p = strtod(a->min_confidence, &end);
         if (end == a->min_confidence || *end || !(p >= 0 && p <= 1)) {
-            fprintf(stderr, "nbstage install-kernel: --min-confidence \"%s\": expected a number "
-                            "in [0, 1]\n", a->min_confidence);
+            nb_say(stderr, "nbstage install-kernel: --min-confidence \"%s\": expected a number "
+                           "in [0, 1]", a->min_confidence);
             return -1;
         }
     }
@@ -163,19 +164,19 @@ static int kernel_program(char *out, size_t cap)
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
-        fprintf(stderr, "nbstage install-kernel: /proc/self/exe: %s\n", strerror(errno));
+        nb_say(stderr, "nbstage install-kernel: /proc/self/exe: %s", strerror(errno));
         return -1;
     }
     self[n] = 0;
     char *slash = strrchr(self, '/');
     if (slash) *slash = 0;
     if (snprintf(out, cap, "%s/nbstage-kernel", self) >= (int)cap) {
-        fprintf(stderr, "nbstage install-kernel: %s: path too long\n", self);
+        nb_say(stderr, "nbstage install-kernel: %s: path too long", self);
         return -1;
     }
     if (access(out, X_OK) != 0) {
-        fprintf(stderr, "nbstage install-kernel: %s: %s (build it with `make`)\n", out,
-                strerror(errno));
+        nb_say(stderr, "nbstage install-kernel: %s: %s (build it with `make`)", out,
+               strerror(errno));
         return -1;
     }
     return 0;
@@ -208,9 +209,9 @@ static void warn_if_it_hides(const char *name, const char *kdir)
     int same = realpath(kdir, mine) && realpath(other.dir, theirs) && !strncmp(theirs, mine, strlen(mine)) &&
                theirs[strlen(mine)] == '/';
     if (!same && !is_stage_kernel(&other, spec))
-        fprintf(stderr, "nbstage install-kernel: warning: --name \"%s\" is the name of the kernel in %s (%s): "
-                        "Jupyter will list one of the two only\n", name, other.dir,
-                json_is_string(json_object_get(spec, "display_name"))
+        nb_say(stderr, "nbstage install-kernel: warning: --name \"%s\" is the name of the kernel in %s (%s): "
+                       "Jupyter will list one of the two only", name, other.dir,
+               json_is_string(json_object_get(spec, "display_name"))
                     ? json_string_value(json_object_get(spec, "display_name")) : "no display name");
     json_decref(spec);
     kernelspec_found_free(&other);
@@ -245,8 +246,8 @@ static int said(const char *done)
 {
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout)) return EXIT_OK;
-    fprintf(stderr, "nbstage install-kernel: <stdout>: write error: %s (the kernelspec is %s)\n",
-            strerror(errno ? errno : EIO), done);
+    nb_say(stderr, "nbstage install-kernel: <stdout>: write error: %s (the kernelspec is %s)",
+           strerror(errno ? errno : EIO), done);
     return EXIT_USAGE;
 }
 
@@ -291,8 +292,8 @@ static void say_replaced(json_t *old, const char *installed, int display_given)
     size_t ol = on ? strlen(on) : 0, dl = strlen(def);
     int was_default = ol >= dl && !strcmp(on + ol - dl, def); /* as install-kernel names them */
     if (on && !display_given && !was_default && !json_equal(old_name, json_object_get(now, "display_name")))
-        fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec shown as \"%s\" "
-                        "(--display-name keeps a name of yours)\n", json_string_value(old_name));
+        nb_say(stderr, "nbstage install-kernel: note: it replaces a kernelspec shown as \"%s\" "
+                       "(--display-name keeps a name of yours)", json_string_value(old_name));
     json_decref(now);
 }
 
@@ -300,13 +301,13 @@ static int do_remove(const struct install_args *a, const char *kdir, const char 
 {
     char err[4400];
     int rc = kernelspec_remove(kdir, name, err, sizeof err);
-    if (rc < 0) { fprintf(stderr, "nbstage install-kernel: %s\n", err); return EXIT_USAGE; }
+    if (rc < 0) { nb_say(stderr, "nbstage install-kernel: %s", err); return EXIT_USAGE; }
     if (rc == 1) {
-        fprintf(stderr, "nbstage install-kernel: no kernelspec \"%s\" in %s\n", name, kdir);
+        nb_say(stderr, "nbstage install-kernel: no kernelspec \"%s\" in %s", name, kdir);
         return EXIT_FINDINGS;
     }
     (void)a;
-    printf("Removed kernelspec %s from %s\n", name, kdir);
+    nb_say(stdout, "Removed kernelspec %s from %s", name, kdir);
     return said("removed");
 }
 
@@ -340,8 +341,8 @@ static int choose_name(struct install_call *c)
         c->name = c->name_buf;
     }
     if (!kernelspec_name_ok(c->name)) {
-        fprintf(stderr, "nbstage install-kernel: kernel name \"%s\": use letters, digits, "
-                        "'.', '_' and '-'\n", c->name);
+        nb_say(stderr, "nbstage install-kernel: kernel name \"%s\": use letters, digits, "
+                       "'.', '_' and '-'", c->name);
         return -1;
     }
     return 0;
@@ -353,7 +354,7 @@ static int find_spec_folder(struct install_call *c)
 {
     char err[4400];
     if (kernelspec_kernels_dir(c->a.scope, c->a.prefix, c->kdir, sizeof c->kdir, err, sizeof err)) {
-        fprintf(stderr, "nbstage install-kernel: %s\n", err);
+        nb_say(stderr, "nbstage install-kernel: %s", err);
         return -1;
     }
     c->name = spec_folder(c->kdir, c->name, c->folder, sizeof c->folder);
@@ -365,8 +366,8 @@ static int find_spec_folder(struct install_call *c)
 static int check_name(const struct install_call *c)
 {
     if (strcasecmp(c->name, c->a.wrap) == 0) {
-        fprintf(stderr, "nbstage install-kernel: --name \"%s\" would hide the kernel it wraps; "
-                        "choose another name\n", c->name);
+        nb_say(stderr, "nbstage install-kernel: --name \"%s\" would hide the kernel it wraps; "
+                       "choose another name", c->name);
         return -1;
     }
     warn_if_it_hides(c->name, c->kdir);
@@ -379,7 +380,7 @@ static int find_wrapped(struct install_call *c)
 {
     char err[4400], spec_path[4200];
     if (kernelspec_find(c->a.wrap, &c->found, err, sizeof err)) {
-        fprintf(stderr, "nbstage install-kernel: --wrap: %s\n", err);
+        nb_say(stderr, "nbstage install-kernel: --wrap: %s", err);
         return -1;
     }
     snprintf(spec_path, sizeof spec_path, "%s/kernel.json", c->found.dir);
@@ -392,8 +393,8 @@ static int find_wrapped(struct install_call *c)
 static int check_wrapped(struct install_call *c)
 {
     if (is_stage_kernel(&c->found, c->wrapped)) {
-        fprintf(stderr, "nbstage install-kernel: --wrap %s: %s is itself a stage kernel\n",
-                c->a.wrap, c->found.dir);
+        nb_say(stderr, "nbstage install-kernel: --wrap %s: %s is itself a stage kernel",
+               c->a.wrap, c->found.dir);
         return -1;
     }
     const json_t *language_v = json_object_get(c->wrapped, "language");
@@ -404,9 +405,9 @@ static int check_wrapped(struct install_call *c)
     struct nb_lang lang;
     nb_lang_of_name(c->language, json_string_length(language_v), &lang);
     if (!lang.python && !c->a.any_language) {
-        fprintf(stderr, "nbstage install-kernel: --wrap %s: its language is %s, not Python: "
-                        "the stage kernel would give its cells stages that mean nothing "
-                        "(--any-language installs it all the same)\n", c->a.wrap, lang.name);
+        nb_say(stderr, "nbstage install-kernel: --wrap %s: its language is %s, not Python: "
+                       "the stage kernel would give its cells stages that mean nothing "
+                       "(--any-language installs it all the same)", c->a.wrap, lang.name);
         return -1;
     }
     return 0;
@@ -436,7 +437,7 @@ static int kernel_options(struct install_call *c)
     /* the kernel starts in the notebook's folder: give it an absolute model path */
     if (a->model) {
         if (!realpath(a->model, c->model_abs)) {
-            fprintf(stderr, "nbstage install-kernel: --model %s: %s\n", a->model, strerror(errno));
+            nb_say(stderr, "nbstage install-kernel: --model %s: %s", a->model, strerror(errno));
             return -1;
         }
         options[n_opt++] = "--model", options[n_opt++] = c->model_abs;
@@ -476,12 +477,12 @@ static int install_spec(const struct install_call *c)
     if (snprintf(old_path, sizeof old_path, "%s/%s/kernel.json", c->kdir, c->name) < (int)sizeof old_path)
         old = nb_json_load_file(old_path, 0, NULL);
     if (kernelspec_install(c->kdir, &spec, installed, sizeof installed, err, sizeof err)) {
-        fprintf(stderr, "nbstage install-kernel: %s\n", err);
+        nb_say(stderr, "nbstage install-kernel: %s", err);
         json_decref(old);
         return -1;
     }
-    printf("Installed kernelspec %s in %s\n  \"%s\", wraps %s (%s)\n", c->name, installed, c->display,
-           c->a.wrap, c->found.dir);
+    nb_say(stdout, "Installed kernelspec %s in %s", c->name, installed);
+    nb_say(stdout, "  \"%s\", wraps %s (%s)", c->display, c->a.wrap, c->found.dir);
     say_replaced(old, installed, c->a.display_name != NULL);
     json_decref(old);
     return 0;
@@ -496,9 +497,9 @@ static void warn_if_not_searched(const struct install_call *c)
     memcpy(share, c->kdir, sizeof share);
     char *slash = strrchr(share, '/');
     if (slash) *slash = 0;
-    fprintf(stderr, "nbstage install-kernel: warning: %s/kernels is not among the folders "
-                    "Jupyter searches for kernels: it will not list %s until JUPYTER_PATH "
-                    "names %s\n", share, c->name, share);
+    nb_say(stderr, "nbstage install-kernel: warning: %s/kernels is not among the folders "
+                   "Jupyter searches for kernels: it will not list %s until JUPYTER_PATH "
+                   "names %s", share, c->name, share);
 }
 
 /* The model the kernel will read checked now, when the spec is already in place: said
@@ -512,8 +513,8 @@ static void warn_about_model(const struct install_call *c)
         char why[1024];
         nbs_model *m = model_load(c->model_abs, why, sizeof why);
         if (m) model_free(m);
-        else fprintf(stderr, "nbstage install-kernel: warning: --model %s: the stage kernel cannot read it, and "
-                             "will run without stage tags until it can: %s\n", c->a.model, why);
+        else nb_say(stderr, "nbstage install-kernel: warning: --model %s: the stage kernel cannot read it, and "
+                            "will run without stage tags until it can: %s", c->a.model, why);
     } else {
         /* The kernel, started by Jupyter, takes the shipped model beside itself, or
          * NBSTAGE_MODEL if Jupyter's own environment has it: this one's is not recorded
@@ -522,13 +523,13 @@ static void warn_about_model(const struct install_call *c)
         char shipped[4096];
         const char *env = getenv("NBSTAGE_MODEL");
         if (env && *env)
-            fprintf(stderr, "nbstage install-kernel: warning: NBSTAGE_MODEL=%s is not recorded in the kernelspec: "
-                            "the stage kernel reads it only where Jupyter's environment has it too (--model "
-                            "records it)\n", env);
+            nb_say(stderr, "nbstage install-kernel: warning: NBSTAGE_MODEL=%s is not recorded in the kernelspec: "
+                           "the stage kernel reads it only where Jupyter's environment has it too (--model "
+                           "records it)", env);
         if (share_file_find("default.nbsm", shipped, sizeof shipped))
-            fprintf(stderr, "nbstage install-kernel: warning: no model: %s: the stage kernel will run without "
-                            "stage tags until it is there (or reinstall with --model FILE)\n",
-                    model_default_missing());
+            nb_say(stderr, "nbstage install-kernel: warning: no model: %s: the stage kernel will run without "
+                           "stage tags until it is there (or reinstall with --model FILE)",
+                   model_default_missing());
     }
 }
 

@@ -60,7 +60,7 @@ static nbs_model *load_model(const char *path, char *why, size_t cap)
         nbs_model *m = model_load(path, why, cap);
         if (m) return m;
     }
-    fprintf(stderr, "nbstage-kernel: %s; relaying without stage tags\n", why);
+    nb_say(stderr, "nbstage-kernel: %s; relaying without stage tags", why);
     return NULL;
 }
 
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     nb_hold_std_fds(); /* before any file or socket is opened (nbformat/notebook.h) */
     blas_core_reexec(argv, 0); /* first: OpenBLAS's threads can hang even the exit (model/blas_core.h) */
     if (options_parse(argc, argv, &opt, err, sizeof err)) {
-        fprintf(stderr, "nbstage-kernel: %s\n", err);
+        nb_say(stderr, "nbstage-kernel: %s", err);
         return cmd_usage_error("nbstage-kernel", options_usage);
     }
     if (opt.help) { fputs(options_usage, stdout); return stdout_written(); }
@@ -155,12 +155,12 @@ int main(int argc, char **argv)
     }
     struct connection conn;
     if (connection_read(opt.connection_file, &conn, err, sizeof err)) {
-        fprintf(stderr, "nbstage-kernel: %s\n", err);
+        nb_say(stderr, "nbstage-kernel: %s", err);
         return 1;
     }
     struct found_kernelspec ks;
     if (kernelspec_find(opt.wrap, &ks, err, sizeof err)) {
-        fprintf(stderr, "nbstage-kernel: %s%s: %s\n", wrap_source(&opt), opt.wrap, err);
+        nb_say(stderr, "nbstage-kernel: %s%s: %s", wrap_source(&opt), opt.wrap, err);
         connection_free(&conn);
         return 1;
     }
@@ -194,15 +194,15 @@ int main(int argc, char **argv)
     if (sfd < 0) {
         perror("nbstage-kernel: signalfd");
     } else if (child_start(&child, &ks, &conn, err, sizeof err)) {
-        fprintf(stderr, "nbstage-kernel: cannot start the wrapped kernel \"%s\": %s\n", opt.wrap, err);
+        nb_say(stderr, "nbstage-kernel: cannot start the wrapped kernel \"%s\": %s", opt.wrap, err);
         child_cleanup(&child);
     } else {
         static char why[NB_ERROR_MAX], notice[NB_ERROR_MAX + 2048];
         int tags = ks.lang.python || opt.any_language;
         if (!tags)
-            fprintf(stderr, "nbstage-kernel: %s%s: its language is %s, not Python; relaying "
-                            "without stage tags (--any-language tags its cells all the same)\n",
-                    wrap_source(&opt), opt.wrap, ks.lang.name);
+            nb_say(stderr, "nbstage-kernel: %s%s: its language is %s, not Python; relaying "
+                           "without stage tags (--any-language tags its cells all the same)",
+                   wrap_source(&opt), opt.wrap, ks.lang.name);
         else
             model = load_model(opt.model_from_env ? NULL : opt.model, why, sizeof why); /* while the child starts up */
         options_notice(&opt, model || !tags ? NULL : why, notice, sizeof notice);

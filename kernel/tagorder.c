@@ -14,6 +14,7 @@
 #include "kernel/cellchain.h"
 #include "kernel/wire_json.h"
 #include "model/context.h"
+#include "nbformat/notebook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +91,7 @@ struct notice_req {
 
 static void say(const char *what)
 {
-    fprintf(stderr, "nbstage-kernel: %s\n", what);
+    nb_say(stderr, "nbstage-kernel: %s", what);
 }
 
 /* ---- the requests being tagged ----------------------------------------------------- */

@@ -46,7 +46,7 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
         json_error_t je;
         json_t *o = nb_json_loadb_lenient(line, (size_t)len, JSON_ALLOW_NUL, &je);
         if (!o && nb_json_error_is_memory(&je)) { /* no bad line: the run fails */
-            fprintf(stderr, "nbstage label: %s:%zu: out of memory\n", name, lineno);
+            nb_say(stderr, "nbstage label: %s:%zu: out of memory", name, lineno);
             goto out;
         }
         if (!o) nb_json_reason(&je); /* one line, no escapes */
@@ -82,10 +82,10 @@ int cells_read(FILE *f, const char *name, struct label_cell **out, size_t *n_out
         n++;
         if (!c->id || !c->src || lost_nb) { fprintf(stderr, "nbstage label: out of memory\n"); goto out; }
     }
-    if (jsonl_read_failed(f)) { fprintf(stderr, "nbstage label: %s: read error: %s\n", name, strerror(errno)); goto out; }
+    if (jsonl_read_failed(f)) { nb_say(stderr, "nbstage label: %s: read error: %s", name, strerror(errno)); goto out; }
     if (*skipped > SKIPS_SAID)
-        fprintf(stderr, "nbstage label: %s: %zu more lines skipped (%zu in all)\n", name,
-                *skipped - SKIPS_SAID, *skipped);
+        nb_say(stderr, "nbstage label: %s: %zu more lines skipped (%zu in all)", name,
+               *skipped - SKIPS_SAID, *skipped);
     rc = 0;
 out:
     free(line);

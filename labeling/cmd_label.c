@@ -195,7 +195,7 @@ int cmd_label(int argc, char **argv)
         }
     }
     if (argc - optind > 1 || (o.votes && argc - optind > 0)) {
-        if (o.votes) fprintf(stderr, "nbstage label: --votes reads MATRIX.tsv, not %s as well\n", argv[optind]);
+        if (o.votes) nb_say(stderr, "nbstage label: --votes reads MATRIX.tsv, not %s as well", argv[optind]);
         else fprintf(stderr, "nbstage label: one CELLS.jsonl, not %d files\n", argc - optind);
         return cmd_usage_error(argv[0], usage);
     }
@@ -215,15 +215,15 @@ int cmd_label(int argc, char **argv)
     for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
         nb_error e;
         if (outs[i] && outfile_check(outs[i], &e)) {
-            fprintf(stderr, "nbstage label: %s\n", e.msg);
+            nb_say(stderr, "nbstage label: %s", e.msg);
             return EXIT_USAGE;
         }
         /* one file for two outputs: the second would replace the first (the report
          * renamed over the labels, exit 0) */
         for (size_t k = 0; k < i; k++)
             if (outs[i] && outs[k] && outfile_same(outs[k], outs[i])) {
-                fprintf(stderr, "nbstage label: %s %s and %s %s are the same file: the second would replace "
-                                "the first\n", opt[k], outs[k], opt[i], outs[i]);
+                nb_say(stderr, "nbstage label: %s %s and %s %s are the same file: the second would replace "
+                               "the first", opt[k], outs[k], opt[i], outs[i]);
                 return EXIT_USAGE;
             }
         /* an output over an input (label cells.jsonl -o cells.jsonl): the cells, the
@@ -240,14 +240,14 @@ int cmd_label(int argc, char **argv)
             ins[n_in] = def_rules, in_opt[n_in++] = "the default rules";
         for (size_t k = 0; outs[i] && k < n_in; k++)
             if (ins[k] && outfile_same(outs[i], ins[k])) {
-                fprintf(stderr, "nbstage label: %s %s and %s %s are the same file: the output would replace the "
-                                "input\n", opt[i], outs[i], in_opt[k], ins[k]);
+                nb_say(stderr, "nbstage label: %s %s and %s %s are the same file: the output would replace the "
+                               "input", opt[i], outs[i], in_opt[k], ins[k]);
                 return EXIT_USAGE;
             }
         /* the cells piped in (label - -o c.jsonl < c.jsonl) have no name to compare */
         if (outs[i] && !o.input && !o.votes && outfile_is_stdin(outs[i])) {
-            fprintf(stderr, "nbstage label: %s %s is the file piped in as CELLS.jsonl ('-'): the output would "
-                            "replace the input\n", opt[i], outs[i]);
+            nb_say(stderr, "nbstage label: %s %s is the file piped in as CELLS.jsonl ('-'): the output would "
+                           "replace the input", opt[i], outs[i]);
             return EXIT_USAGE;
         }
     }

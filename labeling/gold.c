@@ -168,8 +168,8 @@ void gold_mismatch_hint(FILE *to, const char *who, const struct gold *g, const c
     const struct gold_row *first = &g->rows[0];
     for (size_t i = 1; i < g->n; i++)
         if (g->rows[i].line < first->line) first = &g->rows[i];
-    fprintf(to, "%s: the hand labels' ids look like '%s', the cells' like '%s' (an id is the notebook's "
-                "path relative to the PATH given to ingest, then #k)\n", who, first->cell_id, cell_id);
+    nb_say(to, "%s: the hand labels' ids look like '%s', the cells' like '%s' (an id is the notebook's "
+               "path relative to the PATH given to ingest, then #k)", who, first->cell_id, cell_id);
 }
 
 int gold_seen_init(struct gold_seen *s, const struct gold *g)

@@ -106,11 +106,11 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
             const char *env = getenv("NBSTAGE_RULES");
             char where[4096];
             if (env && *env) /* it was set: say what is wrong with it, not to set it */
-                fprintf(stderr, "nbstage label: NBSTAGE_RULES=%s: cannot read: %s\n", env, strerror(errno));
+                nb_say(stderr, "nbstage label: NBSTAGE_RULES=%s: cannot read: %s", env, strerror(errno));
             else
-                fprintf(stderr, "nbstage label: no default rule file: %s is missing (reinstall nbstage, set "
-                                "NBSTAGE_RULES, or give --no-default-rules --rules FILE)\n",
-                        share_file_expected("rules.txt", where, sizeof where));
+                nb_say(stderr, "nbstage label: no default rule file: %s is missing (reinstall nbstage, set "
+                               "NBSTAGE_RULES, or give --no-default-rules --rules FILE)",
+                       share_file_expected("rules.txt", where, sizeof where));
             return -1;
         }
         if (ruleset_load_file(&rs, path, err, sizeof err) < 0) {
@@ -132,7 +132,7 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
     if (lfset_init(lfs, &rs) < 0) { ruleset_free(&rs); fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
     return 0;
 bad:
-    fprintf(stderr, "nbstage label: %s%s%s%s\n", via, via_value, *via ? ": " : "", err);
+    nb_say(stderr, "nbstage label: %s%s%s%s", via, via_value, *via ? ": " : "", err);
     ruleset_free(&rs);
     return -1;
 }
@@ -154,9 +154,9 @@ static void say_idle_rules(const struct lfset *lfs, const signed char *votes, si
         size_t i = 0;
         while (i < total && votes[i * (size_t)m + j] < 0) i++;
         if (i == total)
-            fprintf(stderr, "nbstage label: %s:%d: rule %s voted on no cell (its patterns matched none, or a "
-                            "stronger rule held the vote wherever they did)\n", lfs->rules.paths[r->file - 1],
-                    r->line, r->name);
+            nb_say(stderr, "nbstage label: %s:%d: rule %s voted on no cell (its patterns matched none, or a "
+                           "stronger rule held the vote wherever they did)", lfs->rules.paths[r->file - 1],
+                   r->line, r->name);
     }
 }
 
@@ -288,7 +288,7 @@ static int read_cells(const struct label_opts *o, struct label_run *r)
     r->inname = o->input ? o->input : "<stdin>";
     if (o->input && !(in = fopen(o->input, "r"))) {
         char why[512];
-        fprintf(stderr, "nbstage label: %s: cannot open: %s\n", o->input, nb_path_strerror(o->input, errno, why, sizeof why));
+        nb_say(stderr, "nbstage label: %s: cannot open: %s", o->input, nb_path_strerror(o->input, errno, why, sizeof why));
         return -1;
     }
     r->t0 = nb_now();
@@ -300,8 +300,8 @@ static int read_cells(const struct label_opts *o, struct label_run *r)
      * written.  Before, the wrong file given (classify's output) replaced the weak
      * labels already in -o with an empty file. */
     if (r->n == 0) {
-        fprintf(stderr, "nbstage label: %s: no cells (the JSON Lines `nbstage ingest` writes: one "
-                        "code cell a line, with an \"id\" and a \"source\"); nothing written\n", r->inname);
+        nb_say(stderr, "nbstage label: %s: no cells (the JSON Lines `nbstage ingest` writes: one "
+                       "code cell a line, with an \"id\" and a \"source\"); nothing written", r->inname);
         return -1;
     }
     size_t first = 0, second = 0;
@@ -309,9 +309,9 @@ static int read_cells(const struct label_opts *o, struct label_run *r)
     int cl = cells_id_clash(r->cells, r->n, &first, &second, &clash);
     if (cl < 0) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
     if (cl) {
-        fprintf(stderr, "nbstage label: %s:%zu and %zu: one id, two sources (%s): a weak label could go with "
-                        "either; ids must be unique, as one `nbstage ingest` run of their common folder gives them\n",
-                r->inname, first, second, clash);
+        nb_say(stderr, "nbstage label: %s:%zu and %zu: one id, two sources (%s): a weak label could go with "
+                       "either; ids must be unique, as one `nbstage ingest` run of their common folder gives them",
+               r->inname, first, second, clash);
         return -1;
     }
     return 0;
@@ -343,18 +343,18 @@ static int check_gold_scorable(const struct label_opts *o, const struct label_ru
     gold_seen_free(&seen, gold);
     if (met < 0) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
     if (labeled_rows == 0) { /* empty, the header alone, or only `none` rows */
-        fprintf(stderr, "nbstage label: %s: no cell labeled with a stage\n", o->gold);
+        nb_say(stderr, "nbstage label: %s: no cell labeled with a stage", o->gold);
         return -1;
     }
     if (found == 0) {
-        fprintf(stderr, "nbstage label: none of the %zu hand-labeled cells of %s is in %s\n",
-                labeled_rows, o->gold, r->inname);
+        nb_say(stderr, "nbstage label: none of the %zu hand-labeled cells of %s is in %s",
+               labeled_rows, o->gold, r->inname);
         if (r->n) gold_mismatch_hint(stderr, "nbstage label", gold, r->cells[0].id);
         return -1;
     }
     if (found < labeled_rows)
-        fprintf(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in %s\n",
-                labeled_rows - found, labeled_rows, r->inname);
+        nb_say(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in %s",
+               labeled_rows - found, labeled_rows, r->inname);
     return 0;
 }
 
@@ -531,8 +531,8 @@ static int match_gold(struct label_run *r)
     }
     free(scored);
     if (dup)
-        fprintf(stderr, "nbstage label: %s: %zu hand-labeled id%s met again, each scored once against "
-                        "--gold (duplicate ids ignored)\n", r->inname, dup, dup == 1 ? "" : "s");
+        nb_say(stderr, "nbstage label: %s: %zu hand-labeled id%s met again, each scored once against "
+                       "--gold (duplicate ids ignored)", r->inname, dup, dup == 1 ? "" : "s");
     return 0;
 }
 
@@ -589,7 +589,7 @@ static int commit_outputs(const struct label_opts *o, struct label_run *r)
         for (size_t i = 0; i < r->n; i++) if (r->gold_ix[i] >= 0) confusion_add(&c, r->gold_ix[i], r->lm_pred[i]);
         if (metrics_write_confusion_svg(o->svg, &c, "nbstage label: label model vs hand labels", err,
                                         sizeof err) < 0) {
-            fprintf(stderr, "nbstage label: %s\n", err);
+            nb_say(stderr, "nbstage label: %s", err);
             return -1;
         }
     }
@@ -606,7 +606,7 @@ int label_cells(const struct label_opts *o)
     char err[NB_ERROR_MAX];
 
     if (o->gold && gold_load(&r.gold, o->gold, err, sizeof err) < 0) {
-        fprintf(stderr, "nbstage label: %s\n", err);
+        nb_say(stderr, "nbstage label: %s", err);
         goto out;
     }
     if (read_cells(o, &r) < 0 || (o->gold && check_gold_scorable(o, &r) < 0) || add_statements(o, &r) < 0)

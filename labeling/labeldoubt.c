@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "labeling/stage.h"
+#include "nbformat/notebook.h"
 
 void label_doubt_add(struct label_doubt *d, const struct gold_row *row, int pred)
 {
@@ -27,6 +28,6 @@ void label_doubt_print(FILE *to, const struct label_doubt *d, long scored, const
         fprintf(to, " cells\n");
     }
     if (d->with_secondary && scored > 0)
-        fprintf(to, "%sthe label or its secondary: accuracy %.4f (%ld of %ld cells name a secondary stage)\n",
-                prefix, (double)d->either / (double)scored, d->with_secondary, scored);
+        nb_say(to, "%sthe label or its secondary: accuracy %.4f (%ld of %ld cells name a secondary stage)",
+               prefix, (double)d->either / (double)scored, d->with_secondary, scored);
 }

@@ -29,7 +29,7 @@
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { char why[512]; fprintf(stderr, "nbstage label: %s: cannot open: %s\n", path, nb_path_strerror(path, errno, why, sizeof why)); return NULL; }
+    if (!f) { char why[512]; nb_say(stderr, "nbstage label: %s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why)); return NULL; }
     size_t cap = 1 << 20, n = 0;
     char *b = malloc(cap);
     errno = 0; /* fread's, if it fails */
@@ -46,8 +46,8 @@ static char *slurp(const char *path, size_t *len)
     }
     int bad = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
-    if (!b) { fprintf(stderr, "nbstage label: %s: out of memory\n", path); return NULL; }
-    if (bad) { free(b); fprintf(stderr, "nbstage label: %s: read error: %s\n", path, strerror(bad)); return NULL; }
+    if (!b) { nb_say(stderr, "nbstage label: %s: out of memory", path); return NULL; }
+    if (bad) { free(b); nb_say(stderr, "nbstage label: %s: read error: %s", path, strerror(bad)); return NULL; }
     b[n] = 0;
     *len = n;
     return b;
@@ -84,28 +84,28 @@ static int parse_matrix(const char *path, const char *b, size_t len, signed char
         }
         if (m < 0) m = k;
         if (k != m) {
-            fprintf(stderr, "nbstage label: %s:%zu: %d values, the first row has %d\n", path, line, k, m);
+            nb_say(stderr, "nbstage label: %s:%zu: %d values, the first row has %d", path, line, k, m);
             free(v);
             return -1;
         }
         if (n == cap) {
             cap = cap ? 2 * cap : 65536;
             signed char *nv = realloc(v, cap * (size_t)m);
-            if (!nv) { free(v); fprintf(stderr, "nbstage label: %s: out of memory\n", path); return -1; }
+            if (!nv) { free(v); nb_say(stderr, "nbstage label: %s: out of memory", path); return -1; }
             v = nv;
         }
         memcpy(v + n * (size_t)m, row, (size_t)m);
         n++;
         p = next;
     }
-    if (m <= 0) { free(v); fprintf(stderr, "nbstage label: %s: no rows\n", path); return -1; }
+    if (m <= 0) { free(v); nb_say(stderr, "nbstage label: %s: no rows", path); return -1; }
     *out = v;
     *rows = n;
     *cols = m;
     return 0;
 bad:
-    fprintf(stderr, "nbstage label: %s:%zu: expected tab-separated integers from -1 to %d (at most %zu per row)\n",
-            path, line, LM_K - 1, sizeof row);
+    nb_say(stderr, "nbstage label: %s:%zu: expected tab-separated integers from -1 to %d (at most %zu per row)",
+           path, line, LM_K - 1, sizeof row);
     free(v);
     return -1;
 }
@@ -181,11 +181,11 @@ static int read_truth(const struct label_opts *o, struct matrix_run *r)
             long x = strtol(t, &endp, 10);
             if (endp == t || *endp || x < 0 || x >= LM_K || k >= n) {
                 if (k >= n && endp != t && !*endp)
-                    fprintf(stderr, "nbstage label: %s:%zu: more classes than the %zu matrix rows\n",
-                            o->truth, line, n);
+                    nb_say(stderr, "nbstage label: %s:%zu: more classes than the %zu matrix rows",
+                           o->truth, line, n);
                 else
-                    fprintf(stderr, "nbstage label: %s:%zu: expected one class 0..%d per matrix row\n",
-                            o->truth, line, LM_K - 1);
+                    nb_say(stderr, "nbstage label: %s:%zu: expected one class 0..%d per matrix row",
+                           o->truth, line, LM_K - 1);
                 free(tb);
                 return -1;
             }
@@ -195,7 +195,7 @@ static int read_truth(const struct label_opts *o, struct matrix_run *r)
     }
     free(tb);
     if (k != n) {
-        fprintf(stderr, "nbstage label: %s: %zu classes for %zu matrix rows\n", o->truth, k, n);
+        nb_say(stderr, "nbstage label: %s: %zu classes for %zu matrix rows", o->truth, k, n);
         return -1;
     }
     return 0;

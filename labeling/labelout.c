@@ -7,7 +7,7 @@ FILE *labelout_open(struct outfile *of, const char *path, const char *what)
 {
     nb_error e;
     if (outfile_open(of, path, &e) == 0) return of->f;
-    fprintf(stderr, "nbstage label: cannot write the %s: %s\n", what, e.msg);
+    nb_say(stderr, "nbstage label: cannot write the %s: %s", what, e.msg);
     return NULL;
 }
 
@@ -15,7 +15,7 @@ static int close_out(struct outfile *of)
 {
     nb_error e;
     if (outfile_commit(of, &e) == 0) return 0;
-    fprintf(stderr, "nbstage label: %s\n", e.msg);
+    nb_say(stderr, "nbstage label: %s", e.msg);
     return -1;
 }
 

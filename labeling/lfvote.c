@@ -7,6 +7,7 @@
 
 #include "labeling/pytoken.h"
 #include "labeling/rules.h"
+#include "nbformat/notebook.h"
 
 int lfvote_gave_up_init(struct lfvote_gave_up *g, int m)
 {
@@ -118,11 +119,11 @@ int lfvote_say_gave_up(const struct lfset *lfs, const struct lfvote_gave_up *gu,
         rules_error_message(gu->code[k], why, sizeof why);
         int file = k == imp ? rs->setup_at[gu->setup].file : rs->rules[k].file;
         int line = k == imp ? rs->setup_at[gu->setup].line : rs->rules[k].line;
-        fprintf(stderr, "nbstage label: warning: %s:%d: %s%s: PCRE2 gave up (%s) on %lu of %zu cells, "
-                        "the first %s; it abstains on them%s\n",
-                rs->paths[file - 1], line, k == imp ? "setup pattern of LF " : "rule ", lfs->name[k], why,
-                gu->n[k], total, cells[gu->cell[k]].id,
-                rules_error_is_limit(gu->code[k])
+        nb_say(stderr, "nbstage label: warning: %s:%d: %s%s: PCRE2 gave up (%s) on %lu of %zu cells, "
+                       "the first %s; it abstains on them%s",
+               rs->paths[file - 1], line, k == imp ? "setup pattern of LF " : "rule ", lfs->name[k], why,
+               gu->n[k], total, cells[gu->cell[k]].id,
+               rules_error_is_limit(gu->code[k])
                     ? " (a pattern that backtracks catastrophically: nested quantifiers such as "
                       "(a+)+ or (\\w+\\s?)*; possessive a++ or atomic (?>...) groups avoid it)"
                     : "");

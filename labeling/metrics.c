@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
 void confusion_add(struct confusion *c, int truth, int predicted)
@@ -139,8 +140,8 @@ void metrics_print_undefined(FILE *to, const struct confusion *c)
             if (!s[k].present || (m == 0 ? s[k].predicted : s[k].support)) continue;
             fprintf(to, "%s%s", n++ ? ", " : "note: ", stage_key[k]);
         }
-        if (n) fprintf(to, ": %s is ill-defined (no %s cells) and set to 0.0, as scikit-learn does\n",
-                       what[m], why[m]);
+        if (n) nb_say(to, ": %s is ill-defined (no %s cells) and set to 0.0, as scikit-learn does",
+                      what[m], why[m]);
     }
 }
 

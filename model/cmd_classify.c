@@ -386,7 +386,7 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
             lens[c.n++] = (size_t)r;
         }
         if (ferror(in) || (eof && jsonl_read_failed(in))) {
-            fprintf(stderr, "nbstage classify: %s: read error: %s\n", name, strerror(errno));
+            nb_say(stderr, "nbstage classify: %s: read error: %s", name, strerror(errno));
             io = 1;
             break;
         }
@@ -418,17 +418,17 @@ static int run_lines(const nbs_model *m, int jobs, FILE *in, const char *name)
     }
     errno = 0;
     if (!io && (fflush(stdout) || ferror(stdout))) werr = errno ? errno : EIO, io = 1;
-    if (werr) fprintf(stderr, "nbstage classify: <stdout>: write error: %s\n", strerror(werr));
+    if (werr) nb_say(stderr, "nbstage classify: <stdout>: write error: %s", strerror(werr));
     for (int i = 0; i < CHUNK; i++) { free(lines[i]); free(outs[i].p); }
     free(carry.copy);
     /* each is answered in its place on stdout; the first named here, as label names its */
-    if (bad) fprintf(stderr, "nbstage classify: %s: %d bad input line%s; the first, %s%s\n", name, bad,
-                     bad == 1 ? "" : "s", first,
-                     first_nb == LIKE_NOTEBOOK
+    if (bad) nb_say(stderr, "nbstage classify: %s: %d bad input line%s; the first, %s%s", name, bad,
+                    bad == 1 ? "" : "s", first,
+                    first_nb == LIKE_NOTEBOOK
                          ? " (it looks like a notebook: JSON Lines are read here, one {\"id\", \"source\"} "
                            "object a line; give a notebook as FILE, `nbstage classify NOTEBOOK.ipynb`, or "
                            "make such lines of it with `nbstage ingest`)"
-                     : first_nb == LIKE_TEXT
+                    : first_nb == LIKE_TEXT
                          ? " (it is not JSON: JSON Lines are read here, one {\"id\", \"source\"} object a "
                            "line; give a cell of code as FILE, `nbstage classify cell.py`)"
                          : "");
@@ -496,15 +496,15 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
     if (nb_is_notebook_name(path)) {
         nb_error e;
         json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &e); /* read only */
-        if (!nb) { fprintf(stderr, "nbstage classify: %s\n", e.msg); return EXIT_USAGE; }
+        if (!nb) { nb_say(stderr, "nbstage classify: %s", e.msg); return EXIT_USAGE; }
         /* another language's cells would get stages that mean nothing: said, not
          * classified, and no error (tag and summary leave it alike; nbformat/nblang.h) */
         struct nb_lang lang;
         nb_lang_of_tree(nb, &lang);
         if (!lang.python) {
             json_decref(nb);
-            fprintf(stderr, "nbstage classify: %s: not Python (%s): not classified (the model "
-                            "reads Python)\n", path, lang.name);
+            nb_say(stderr, "nbstage classify: %s: not Python (%s): not classified (the model "
+                           "reads Python)", path, lang.name);
             return nb_stdout_flush("nbstage classify") ? EXIT_USAGE : EXIT_OK;
         }
         int k = 0;
@@ -544,17 +544,17 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
         context_trail_free(&trail);
         json_decref(nb);
         /* nothing on stdout is the right answer, but say why, or it looks like a failure */
-        if (k == 0) fprintf(stderr, "nbstage classify: %s: no code cells\n", path);
+        if (k == 0) nb_say(stderr, "nbstage classify: %s: no code cells", path);
     } else {
         struct stat st;
         if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-            fprintf(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)\n", path);
+            nb_say(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)", path);
             return EXIT_USAGE;
         }
         FILE *f = fopen(path, "rb");
         if (!f) {
             char why[PATH_MAX + 64];
-            fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", path, nb_path_strerror(path, errno, why, sizeof why));
+            nb_say(stderr, "nbstage classify: %s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why));
             return EXIT_USAGE;
         }
         struct bytebuf text = {0};
@@ -565,18 +565,18 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
         int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
         fclose(f);
         if (rerr || text.oom) {
-            if (rerr) fprintf(stderr, "nbstage classify: %s: read error: %s\n", path, strerror(rerr));
-            else fprintf(stderr, "nbstage classify: %s: out of memory\n", path);
+            if (rerr) nb_say(stderr, "nbstage classify: %s: read error: %s", path, strerror(rerr));
+            else nb_say(stderr, "nbstage classify: %s: out of memory", path);
             free(text.p);
             return EXIT_USAGE;
         }
         const char *looks = data_like(text.p ? text.p : "", text.n);
         if (looks)
-            fprintf(stderr, "nbstage classify: %s: classified as one cell of code, but it looks like %s: %s\n",
-                    path, looks,
-                    strcmp(looks, "a notebook") == 0
+            nb_say(stderr, "nbstage classify: %s: classified as one cell of code, but it looks like %s: %s",
+                   path, looks,
+                   strcmp(looks, "a notebook") == 0
                         ? "name it *.ipynb for a stage per code cell"
-                    : strcmp(looks, "JSON Lines of cells") == 0
+                   : strcmp(looks, "JSON Lines of cells") == 0
                         ? "give them on stdin (`nbstage classify < FILE`) or in a file named *.jsonl"
                         : "give a file of Python code, or a notebook");
         /* read as a notebook's first cell, as every other command reads a cell alone */
@@ -624,7 +624,7 @@ int cmd_classify(int argc, char **argv)
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 64) {
-                fprintf(stderr, "nbstage classify: -j wants 1..64, not '%s'\n", optarg);
+                nb_say(stderr, "nbstage classify: -j wants 1..64, not '%s'", optarg);
                 return EXIT_USAGE;
             }
             jobs = (int)v;
@@ -641,13 +641,13 @@ int cmd_classify(int argc, char **argv)
     }
     if (!model_path) model_path = model_default_path();
     if (!model_path) {
-        fprintf(stderr, "nbstage classify: no model: %s (reinstall nbstage, or give --model FILE or set "
-                        "NBSTAGE_MODEL)\n", model_default_missing());
+        nb_say(stderr, "nbstage classify: no model: %s (reinstall nbstage, or give --model FILE or set "
+                       "NBSTAGE_MODEL)", model_default_missing());
         return EXIT_USAGE;
     }
     char err[NB_ERROR_MAX];
     nbs_model *m = model_load(model_path, err, sizeof err);
-    if (!m) { fprintf(stderr, "nbstage classify: %s\n", err); return EXIT_USAGE; }
+    if (!m) { nb_say(stderr, "nbstage classify: %s", err); return EXIT_USAGE; }
     const char *file = optind < argc && strcmp(argv[optind], "-") ? argv[optind] : NULL;
     int rc;
     if (!file) rc = run_lines(m, jobs, stdin, "<stdin>");
@@ -655,7 +655,7 @@ int cmd_classify(int argc, char **argv)
         FILE *in = fopen(file, "r");
         if (!in) {
             char why[PATH_MAX + 64];
-            fprintf(stderr, "nbstage classify: %s: cannot open: %s\n", file, nb_path_strerror(file, errno, why, sizeof why));
+            nb_say(stderr, "nbstage classify: %s: cannot open: %s", file, nb_path_strerror(file, errno, why, sizeof why));
             rc = EXIT_USAGE;
         } else {
             rc = run_lines(m, jobs, in, file);

@@ -104,8 +104,8 @@ static int eval_options(struct eval_run *r, int argc, char **argv)
         if (!r->gold_path) fprintf(stderr, "nbstage eval: no --gold LABELS.tsv given\n");
         else if (r->predictions && r->model_path)
             fprintf(stderr, "nbstage eval: --predictions scores the file's own stages: no --model with it\n");
-        else if (optind > argc - 1) fprintf(stderr, "nbstage eval: no %s given\n", what);
-        else fprintf(stderr, "nbstage eval: one %s, not %d files\n", what, argc - optind);
+        else if (optind > argc - 1) nb_say(stderr, "nbstage eval: no %s given", what);
+        else nb_say(stderr, "nbstage eval: one %s, not %d files", what, argc - optind);
         return cmd_usage_error_fn(argv[0], usage);
     }
     /* '-' is stdin, as for label, train and classify (`label cells.jsonl | eval
@@ -115,11 +115,11 @@ static int eval_options(struct eval_run *r, int argc, char **argv)
     /* The picture is written last: checked now, as label and train check theirs, so
      * that a missing folder is not found after the report has been printed. */
     nb_error ce;
-    if (r->svg && outfile_check(r->svg, &ce)) { fprintf(stderr, "nbstage eval: %s\n", ce.msg); return EXIT_USAGE; }
+    if (r->svg && outfile_check(r->svg, &ce)) { nb_say(stderr, "nbstage eval: %s", ce.msg); return EXIT_USAGE; }
     /* --errors is committed after the picture: it would replace it */
     if (r->svg && r->errors_path && outfile_same(r->svg, r->errors_path)) {
-        fprintf(stderr, "nbstage eval: --svg %s and --errors %s are the same file: the second would replace "
-                        "the first\n", r->svg, r->errors_path);
+        nb_say(stderr, "nbstage eval: --svg %s and --errors %s are the same file: the second would replace "
+                       "the first", r->svg, r->errors_path);
         return EXIT_USAGE;
     }
     /* an output over an input (--errors cells.jsonl, --svg m.nbsm): the cells, the hand
@@ -132,8 +132,8 @@ static int eval_options(struct eval_run *r, int argc, char **argv)
         for (size_t k = 0; k < 2; k++)
             if (outs[k] && ins[i] &&
                 (i == 0 && r->from_stdin ? outfile_is_stdin(outs[k]) : outfile_same(outs[k], ins[i]))) {
-                fprintf(stderr, "nbstage eval: %s %s and %s %s are the same file: the output would replace the "
-                                "input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
+                nb_say(stderr, "nbstage eval: %s %s and %s %s are the same file: the output would replace the "
+                               "input", out_opt[k], outs[k], in_opt[i], ins[i]);
                 return EXIT_USAGE;
             }
     return EXIT_OK;
@@ -143,25 +143,25 @@ static int eval_options(struct eval_run *r, int argc, char **argv)
 static int eval_open(struct eval_run *r)
 {
     char err[NB_ERROR_MAX];
-    if (gold_load(&r->g, r->gold_path, err, sizeof err)) { fprintf(stderr, "nbstage eval: %s\n", err); return -1; }
+    if (gold_load(&r->g, r->gold_path, err, sizeof err)) { nb_say(stderr, "nbstage eval: %s", err); return -1; }
     if (!r->predictions) {
         if (!r->model_path) {
-            fprintf(stderr, "nbstage eval: no model: %s (reinstall nbstage, or give --model FILE or set "
-                            "NBSTAGE_MODEL)\n", model_default_missing());
+            nb_say(stderr, "nbstage eval: no model: %s (reinstall nbstage, or give --model FILE or set "
+                           "NBSTAGE_MODEL)", model_default_missing());
             return -1;
         }
-        if (!(r->m = model_load(r->model_path, err, sizeof err))) { fprintf(stderr, "nbstage eval: %s\n", err); return -1; }
+        if (!(r->m = model_load(r->model_path, err, sizeof err))) { nb_say(stderr, "nbstage eval: %s", err); return -1; }
     }
     if (!(r->in = r->from_stdin ? stdin : fopen(r->cells_path, "r"))) {
         char why[512];
-        fprintf(stderr, "nbstage eval: %s: cannot open: %s\n", r->cells_path,
-                nb_path_strerror(r->cells_path, errno, why, sizeof why));
+        nb_say(stderr, "nbstage eval: %s: cannot open: %s", r->cells_path,
+               nb_path_strerror(r->cells_path, errno, why, sizeof why));
         return -1;
     }
     if (gold_seen_init(&r->seen, &r->g)) { fprintf(stderr, "nbstage eval: out of memory\n"); return -1; }
     if (r->errors_path) {
         nb_error oe;
-        if (outfile_open(&r->eo, r->errors_path, &oe)) { fprintf(stderr, "nbstage eval: %s\n", oe.msg); return -1; }
+        if (outfile_open(&r->eo, r->errors_path, &oe)) { nb_say(stderr, "nbstage eval: %s", oe.msg); return -1; }
         r->errf = r->eo.f;
         fprintf(r->errf, "cell_id\ttrue\tpredicted\tconfidence\n");
     }
@@ -199,14 +199,14 @@ static int met_before(struct eval_run *r, const struct gold_row *row, json_t *o,
     free(both);
     if (met < 0) fprintf(stderr, "nbstage eval: out of memory\n");
     else if (met == 2 && stage)
-        fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two predictions (%s): two cells under "
-                        "one id, or one read two ways; its hand label could go with either; ids must "
-                        "be unique, as one `nbstage ingest` run of their common folder gives them\n",
-                r->cells_path, first, lineno, id);
+        nb_say(stderr, "nbstage eval: %s:%zu and %zu: one id, two predictions (%s): two cells under "
+                       "one id, or one read two ways; its hand label could go with either; ids must "
+                       "be unique, as one `nbstage ingest` run of their common folder gives them",
+               r->cells_path, first, lineno, id);
     else if (met == 2)
-        fprintf(stderr, "nbstage eval: %s:%zu and %zu: one id, two sources (%s): its hand label could go "
-                        "with either; ids must be unique, as one `nbstage ingest` run of their common "
-                        "folder gives them\n", r->cells_path, first, lineno, id);
+        nb_say(stderr, "nbstage eval: %s:%zu and %zu: one id, two sources (%s): its hand label could go "
+                       "with either; ids must be unique, as one `nbstage ingest` run of their common "
+                       "folder gives them", r->cells_path, first, lineno, id);
     if (met < 0 || met == 2) return -1;
     if (met) r->dup++;
     return met ? 1 : 0;
@@ -221,18 +221,18 @@ static int predict(struct eval_run *r, json_t *o, size_t lineno, const char *pre
     if (r->predictions) {
         json_t *st = json_object_get(o, "stage");
         if (!st && !json_object_get(o, "error")) { /* classify's bad lines: no prediction */
-            fprintf(stderr, "nbstage eval: %s:%zu: no \"stage\" (is this `nbstage classify` or "
-                            "`nbstage label` output?)\n", r->cells_path, lineno);
+            nb_say(stderr, "nbstage eval: %s:%zu: no \"stage\" (is this `nbstage classify` or "
+                           "`nbstage label` output?)", r->cells_path, lineno);
             return -1;
         }
         if (st && !json_is_string(st) && !json_is_null(st)) { /* a class index, true, a list */
-            fprintf(stderr, "nbstage eval: %s:%zu: \"stage\" is not a stage key (a string such as \"train\") "
-                            "or null\n", r->cells_path, lineno);
+            nb_say(stderr, "nbstage eval: %s:%zu: \"stage\" is not a stage key (a string such as \"train\") "
+                           "or null", r->cells_path, lineno);
             return -1;
         }
         *pred = json_is_string(st) ? stage_from_key(json_string_value(st)) : STAGE_NONE;
         if (*pred == -2) {
-            fprintf(stderr, "nbstage eval: %s:%zu: unknown stage '%s'\n", r->cells_path, lineno, json_string_value(st));
+            nb_say(stderr, "nbstage eval: %s:%zu: unknown stage '%s'", r->cells_path, lineno, json_string_value(st));
             return -1;
         }
         if (*pred >= 0)
@@ -241,11 +241,11 @@ static int predict(struct eval_run *r, json_t *o, size_t lineno, const char *pre
     }
     json_t *sv = json_object_get(o, "source");
     if (!sv) {
-        fprintf(stderr, "nbstage eval: %s:%zu: no \"source\" (is this `nbstage ingest` output?)\n", r->cells_path, lineno);
+        nb_say(stderr, "nbstage eval: %s:%zu: no \"source\" (is this `nbstage ingest` output?)", r->cells_path, lineno);
         return -1;
     }
     if (!jsonl_is_text(sv)) { /* else scored as a blank cell, a quiet miss */
-        fprintf(stderr, "nbstage eval: %s:%zu: \"source\" is not a string or a list of strings\n", r->cells_path, lineno);
+        nb_say(stderr, "nbstage eval: %s:%zu: \"source\" is not a string or a list of strings", r->cells_path, lineno);
         return -1;
     }
     if (!r->src && !(r->src = nb_cell_source(o, &r->len))) { fprintf(stderr, "nbstage eval: out of memory\n"); return -1; }
@@ -263,8 +263,8 @@ static int eval_line(struct eval_run *r, const char *line, size_t n, size_t line
 {
     if (jsonl_blank(line, n)) return 0;
     if (jsonl_bom(line, n)) {
-        fprintf(stderr, "nbstage eval: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", r->cells_path, lineno,
-                lineno == 1 ? "file" : "line");
+        nb_say(stderr, "nbstage eval: %s:%zu: the %s starts with " JSONL_BOM_SAYS, r->cells_path, lineno,
+               lineno == 1 ? "file" : "line");
         return -1;
     }
     json_error_t je;
@@ -274,7 +274,7 @@ static int eval_line(struct eval_run *r, const char *line, size_t n, size_t line
     int rc = -1;
     if (id && !r->first_id && !(r->first_id = strdup(id))) { fprintf(stderr, "nbstage eval: out of memory\n"); goto out; }
     if (!id) {
-        fprintf(stderr, "nbstage eval: %s:%zu: %s\n", r->cells_path, lineno, o ? "no string \"id\"" : je.text);
+        nb_say(stderr, "nbstage eval: %s:%zu: %s", r->cells_path, lineno, o ? "no string \"id\"" : je.text);
         goto out;
     }
     /* A context model reads each cell after its predecessor: every line is one, gold or not. */
@@ -328,12 +328,12 @@ static int eval_report(struct eval_run *r)
         if (!gold_seen_met(&r->seen, i)) missing++;
     }
     if (labeled == 0) { /* empty, the header alone, or only `none` rows */
-        fprintf(stderr, "nbstage eval: %s: no cell labeled with a stage\n", r->gold_path);
+        nb_say(stderr, "nbstage eval: %s: no cell labeled with a stage", r->gold_path);
         return -1;
     }
     if (r->scored == 0) {
-        fprintf(stderr, "nbstage eval: none of the %ld hand-labeled cells of %s is in %s\n", labeled, r->gold_path,
-                r->cells_path);
+        nb_say(stderr, "nbstage eval: none of the %ld hand-labeled cells of %s is in %s", labeled, r->gold_path,
+               r->cells_path);
         if (r->first_id) gold_mismatch_hint(stderr, "nbstage eval", &r->g, r->first_id);
         return -1;
     }
@@ -342,12 +342,16 @@ static int eval_report(struct eval_run *r)
     double acc_all = total ? (double)(conf->m[0][0] + conf->m[1][1] + conf->m[2][2] + conf->m[3][3] +
                                       conf->m[4][4] + conf->m[5][5]) / (double)total : 0;
     if (r->quiet && missing) /* the line below alone would pass for a score of every gold cell */
-        fprintf(stderr, "nbstage eval: %ld of the %ld cells labeled in %s are not in %s: scored without them\n",
-                missing, labeled, r->gold_path, r->cells_path);
+        nb_say(stderr, "nbstage eval: %ld of the %ld cells labeled in %s are not in %s: scored without them",
+               missing, labeled, r->gold_path, r->cells_path);
     if (!r->quiet) {
-        if (r->m) printf("model: %s (%s)\n  %s\n", model_name(r->m), r->model_path, model_info(r->m));
-        else printf("predictions: %s\n", r->cells_path);
-        printf("gold: %s: %ld cells labeled, %ld labeled none (left out), %ld not in %s%s\n", r->gold_path,
+        if (r->m) {
+            nb_say(stdout, "model: %s (%s)", model_name(r->m), r->model_path);
+            printf("  %s\n", model_info(r->m));
+        } else {
+            nb_say(stdout, "predictions: %s", r->cells_path);
+        }
+        nb_say(stdout, "gold: %s: %ld cells labeled, %ld labeled none (left out), %ld not in %s%s", r->gold_path,
                labeled, none, missing, r->cells_path, r->dup ? " (duplicate ids ignored)" : "");
         if (conf->unlabeled)
             printf("coverage %.4f (%ld of %ld scored cells have a prediction)\n", confusion_coverage(conf),
@@ -376,7 +380,7 @@ static int eval_report(struct eval_run *r)
         snprintf(title, sizeof title, "%s vs hand labels", r->m ? model_name(r->m) : "predictions");
         char why[NB_ERROR_MAX];
         if (metrics_write_confusion_svg(r->svg, conf, title, why, sizeof why)) {
-            fprintf(stderr, "nbstage eval: %s\n", why);
+            nb_say(stderr, "nbstage eval: %s", why);
             return -1;
         }
     }
@@ -400,7 +404,7 @@ int cmd_eval(int argc, char **argv)
     free(line);
     if (failed) goto out;
     if (jsonl_read_failed(r.in)) {
-        fprintf(stderr, "nbstage eval: %s: read error: %s\n", r.cells_path, strerror(read_errno));
+        nb_say(stderr, "nbstage eval: %s: read error: %s", r.cells_path, strerror(read_errno));
         goto out;
     }
     if (eval_report(&r) == 0) rc = EXIT_OK;
@@ -411,7 +415,7 @@ out:
     } else if (r.errf) {
         nb_error oe;
         if (outfile_commit(&r.eo, &oe)) {
-            fprintf(stderr, "nbstage eval: %s\n", oe.msg);
+            nb_say(stderr, "nbstage eval: %s", oe.msg);
             rc = EXIT_USAGE;
         }
     }

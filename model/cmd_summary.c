@@ -140,8 +140,8 @@ static int set_color(struct summary_run *r)
         const char *term = getenv("TERM"), *no = getenv("NO_COLOR");
         r->s.color = isatty(STDOUT_FILENO) && !(no && *no) && !(term && !strcmp(term, "dumb"));
     } else if (strcmp(when, "never")) {
-        fprintf(stderr, "nbstage summary: --color wants auto, always or never, not '%s'\n",
-                when);
+        nb_say(stderr, "nbstage summary: --color wants auto, always or never, not '%s'",
+               when);
         return -1;
     }
     return 0;
@@ -164,12 +164,11 @@ static int check_options(struct summary_run *r)
     /* `--svg a.ipynb b.ipynb`, the picture's name forgotten: the picture would replace
      * the notebook a.ipynb */
     if (svg && nb_is_notebook_name(svg)) {
-        fprintf(stderr, "nbstage summary: --svg %s: a notebook's name; the picture would "
-                        "replace it (give the picture's file, e.g. map.svg)\n", svg);
+        nb_say(stderr, "nbstage summary: --svg %s: a notebook's name; the picture would "
+                       "replace it (give the picture's file, e.g. map.svg)", svg);
         return -1;
     }
     s->columns = summaryshow_columns();
-    s->tty = isatty(STDOUT_FILENO);
     s->keep = svg != NULL;
     s->svg_only = svg && !strcmp(svg, "-");
     if (s->svg_only && s->json) {
@@ -189,8 +188,8 @@ static int check_svg_not_input(int argc, char **argv, struct summary_run *r)
     for (int a = r->first; svg && !r->s.svg_only && a <= argc; a++) {
         const char *in = a < argc ? argv[a] : r->model_path;
         if (in && (!strcmp(in, "-") ? outfile_is_stdin(svg) : outfile_same(svg, in))) {
-            fprintf(stderr, "nbstage summary: --svg %s and %s are the same file: the picture would replace "
-                            "the input\n", svg, strcmp(in, "-") ? in : "the notebook piped in ('-')");
+            nb_say(stderr, "nbstage summary: --svg %s and %s are the same file: the picture would replace "
+                           "the input", svg, strcmp(in, "-") ? in : "the notebook piped in ('-')");
             return -1;
         }
     }
@@ -206,7 +205,7 @@ static int check_inputs(int argc, char **argv, struct summary_run *r)
     /* a --svg that cannot be written is said now, not after the whole run */
     nb_error svg_err;
     if (r->svg && !r->s.svg_only && outfile_check(r->svg, &svg_err)) {
-        fprintf(stderr, "nbstage summary: %s\n", svg_err.msg);
+        nb_say(stderr, "nbstage summary: %s", svg_err.msg);
         return -1;
     }
     return check_svg_not_input(argc, argv, r);
@@ -219,13 +218,13 @@ static int load_model(struct summary_run *r)
     if (r->s.saved) return 0;
     if (!r->model_path) r->model_path = model_default_path();
     if (!r->model_path) {
-        fprintf(stderr, "nbstage summary: no model: %s (reinstall nbstage, give --model FILE or set "
-                        "NBSTAGE_MODEL, or use --saved)\n", model_default_missing());
+        nb_say(stderr, "nbstage summary: no model: %s (reinstall nbstage, give --model FILE or set "
+                       "NBSTAGE_MODEL, or use --saved)", model_default_missing());
         return -1;
     }
     char why[NB_ERROR_MAX];
     if (!(r->model = model_load(r->model_path, why, sizeof why))) {
-        fprintf(stderr, "nbstage summary: %s\n", why);
+        nb_say(stderr, "nbstage summary: %s", why);
         return -1;
     }
     r->s.model = r->model;
@@ -255,7 +254,7 @@ static int say_folder_named_notebook(const char *path, struct summary *s)
 {
     int met = fileonce_met(&s->met, path); /* once a folder */
     if (met < 0) {
-        fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
+        nb_say(stderr, "nbstage summary: %s: out of memory", path);
         summarywindow_flush(s);
         return -1;
     }
@@ -276,7 +275,7 @@ static int summarize_argument(const char *path, struct summary *s)
     /* most often the wrong folder: said, as ingest says it (exit 0 still) */
     if (!rc && dir && s->seen == seen && s->said == said &&
         summarywindow_message(s, 0, "%s: no notebooks (.ipynb) found%s", path, nb_walk_unfollowed()))
-        fprintf(stderr, "nbstage summary: %s: no notebooks (.ipynb) found%s\n", path, nb_walk_unfollowed());
+        nb_say(stderr, "nbstage summary: %s: no notebooks (.ipynb) found%s", path, nb_walk_unfollowed());
     return rc;
 }
 
@@ -297,7 +296,7 @@ static int write_svg(struct summary_run *r, int rc)
     struct summary *s = &r->s;
     if (!rc && r->svg && !s->svg_only && !s->n && s->errors) {
         /* a picture of nothing would replace the last good one */
-        fprintf(stderr, "nbstage summary: %s: not written (no notebook could be read)\n", r->svg);
+        nb_say(stderr, "nbstage summary: %s: not written (no notebook could be read)", r->svg);
     } else if (!rc && r->svg && summarysvg_write(r->svg, s)) {
         rc = -1;
     }
@@ -322,7 +321,7 @@ static int exit_code(const struct summary_run *r, int rc)
 {
     if (fflush(stdout) || ferror(stdout)) {
         int e = r->s.out_errno ? r->s.out_errno : errno ? errno : EIO;
-        fprintf(stderr, "nbstage summary: <stdout>: write error: %s\n", strerror(e));
+        nb_say(stderr, "nbstage summary: <stdout>: write error: %s", strerror(e));
         return EXIT_USAGE;
     }
     return (rc || r->s.errors) ? EXIT_USAGE : EXIT_OK;

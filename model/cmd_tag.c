@@ -200,8 +200,8 @@ static int parse_options(int argc, char **argv, struct tag_call *c)
         case 'q': o->quiet = 1; break;
         case 'j':
             if (parse_jobs(optarg, &o->jobs)) {
-                fprintf(stderr, "nbstage tag: -j wants a number of threads from 1 to 1024, "
-                                "not '%s'\n", optarg);
+                nb_say(stderr, "nbstage tag: -j wants a number of threads from 1 to 1024, "
+                               "not '%s'", optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -250,12 +250,12 @@ static int check_output(char **argv, const struct tag_call *c, const struct tagf
 {
     const char *output = c->r.opt.output;
     if (output && found->n != 1) {
-        fprintf(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one\n", argv[c->first]);
+        nb_say(stderr, "nbstage tag: -o takes exactly one notebook; %s is not one", argv[c->first]);
         return -1;
     }
     nb_error oerr;
     if (output && strcmp(output, "-") && outfile_check(output, &oerr)) {
-        fprintf(stderr, "nbstage tag: %s\n", oerr.msg);
+        nb_say(stderr, "nbstage tag: %s", oerr.msg);
         return -1;
     }
     return 0;
@@ -302,20 +302,20 @@ static int load_model(struct tag_call *c)
     if (o->from_outputs) return 0;
     if (!c->model_path) c->model_path = model_default_path();
     if (!c->model_path) {
-        fprintf(stderr, "nbstage tag: no model: %s (reinstall nbstage, or give --model FILE or set "
-                        "NBSTAGE_MODEL)\n", model_default_missing());
+        nb_say(stderr, "nbstage tag: no model: %s (reinstall nbstage, or give --model FILE or set "
+                       "NBSTAGE_MODEL)", model_default_missing());
         return -1;
     }
     /* -o over the model (given, NBSTAGE_MODEL's or the shipped one): a notebook
      * written over it, exit 0, and every later run without a model */
     if (o->output && strcmp(o->output, "-") && outfile_same(o->output, c->model_path)) {
-        fprintf(stderr, "nbstage tag: -o %s and the model %s are the same file: the output would replace "
-                        "the input\n", o->output, c->model_path);
+        nb_say(stderr, "nbstage tag: -o %s and the model %s are the same file: the output would replace "
+                       "the input", o->output, c->model_path);
         return -1;
     }
     char why[NB_ERROR_MAX];
     if (!(c->model = model_load(c->model_path, why, sizeof why))) {
-        fprintf(stderr, "nbstage tag: %s\n", why);
+        nb_say(stderr, "nbstage tag: %s", why);
         return -1;
     }
     o->model = c->model;
@@ -357,7 +357,7 @@ static int exit_code(const struct tagrun *r)
     errno = 0;
     if (fflush(stdout) || ferror(stdout)) { /* the reports; a SIGPIPE came: EPIPE */
         int e = errno ? errno : r->stdout_errno ? r->stdout_errno : r->stdout_gone ? EPIPE : EIO;
-        if (!r->stdout_said) fprintf(stderr, "nbstage tag: <stdout>: write error: %s\n", strerror(e));
+        if (!r->stdout_said) nb_say(stderr, "nbstage tag: <stdout>: write error: %s", strerror(e));
         return EXIT_USAGE;
     }
     if (r->failed || r->folders_failed || r->skipped || r->sync_failed) return EXIT_USAGE;

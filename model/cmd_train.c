@@ -21,6 +21,7 @@
 #include "model/traincmd.h"
 #include "model/trainread.h"
 #include "nbformat/cpus.h"
+#include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
 _Static_assert(LSTM_MAX_THREADS == 16, "--help says --threads uses at most 16");
@@ -109,7 +110,7 @@ static int check_output(const char *path)
 {
     nb_error err;
     if (outfile_check(path, &err) == 0) return 0;
-    fprintf(stderr, "nbstage train: %s\n", err.msg);
+    nb_say(stderr, "nbstage train: %s", err.msg);
     return -1;
 }
 
@@ -227,7 +228,7 @@ static int parse_options(int argc, char **argv, struct train_opts *o)
         default: return cmd_usage_error_fn(argv[0], usage);
         }
         if (bad) {
-            fprintf(stderr, "nbstage train: bad value '%s' for --%s: %s\n", optarg, longopts[li].name, bad_range);
+            nb_say(stderr, "nbstage train: bad value '%s' for --%s: %s", optarg, longopts[li].name, bad_range);
             return EXIT_USAGE;
         }
     }
@@ -272,8 +273,8 @@ static int name_curves(struct train_call *c)
     size_t n = strlen(o->curves);
     /* hidden files .csv and .svg, or DIR/.csv; '-' (stdout elsewhere) files -.csv and -.svg */
     if (n == 0 || o->curves[n - 1] == '/' || !strcmp(o->curves, "-")) {
-        fprintf(stderr, "nbstage train: --curves '%s': give a file name's start (--curves curves "
-                        "writes curves.csv and curves.svg)\n", o->curves);
+        nb_say(stderr, "nbstage train: --curves '%s': give a file name's start (--curves curves "
+                       "writes curves.csv and curves.svg)", o->curves);
         return -1;
     }
     int stem = n > 4 && (!strcmp(o->curves + n - 4, ".csv") || !strcmp(o->curves + n - 4, ".svg")) ? (int)n - 4 : (int)n;
@@ -308,8 +309,8 @@ static int check_distinct(const struct train_call *c)
     const char *csv = c->csv, *svg = c->svg, *ckpt = o->cfg.checkpoint;
     /* the model is written last: over a curves file of the same name, the run's curves lost */
     if (o->curves && (outfile_same(o->out, csv) || outfile_same(o->out, svg))) {
-        fprintf(stderr, "nbstage train: -o %s and the curves' %s (--curves %s) are the same file: the model "
-                        "would replace the curves\n", o->out, outfile_same(o->out, csv) ? csv : svg, o->curves);
+        nb_say(stderr, "nbstage train: -o %s and the curves' %s (--curves %s) are the same file: the model "
+                       "would replace the curves", o->out, outfile_same(o->out, csv) ? csv : svg, o->curves);
         return -1;
     }
     /* an output over an input (-o weak.jsonl, a slip of the tab key): the labels or
@@ -322,15 +323,15 @@ static int check_distinct(const struct train_call *c)
     for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
         for (size_t k = i + 1; outs[i] && k < sizeof outs / sizeof *outs; k++)
             if (outs[k] && outfile_same(outs[i], outs[k])) {
-                fprintf(stderr, "nbstage train: %s %s and %s %s are the same file: one would replace the other\n",
-                        out_opt[i], outs[i], out_opt[k], outs[k]);
+                nb_say(stderr, "nbstage train: %s %s and %s %s are the same file: one would replace the other",
+                       out_opt[i], outs[i], out_opt[k], outs[k]);
                 return -1;
             }
     for (size_t i = 0; i < sizeof ins / sizeof *ins; i++)
         for (size_t k = 0; ins[i] && k < sizeof outs / sizeof *outs; k++)
             if (outs[k] && (ins[i] == trainread_stdin ? outfile_is_stdin(outs[k]) : outfile_same(outs[k], ins[i]))) {
-                fprintf(stderr, "nbstage train: %s %s and %s %s are the same file: the output would replace "
-                                "the input\n", out_opt[k], outs[k], in_opt[i], ins[i]);
+                nb_say(stderr, "nbstage train: %s %s and %s %s are the same file: the output would replace "
+                               "the input", out_opt[k], outs[k], in_opt[i], ins[i]);
                 return -1;
             }
     return 0;
@@ -343,7 +344,7 @@ static int check_checkpoint(const struct train_opts *o)
     const char *ckpt = o->cfg.checkpoint;
     char err[NB_ERROR_MAX];
     if (ckpt && checkpoint_peek(ckpt, err, sizeof err)) {
-        fprintf(stderr, "nbstage train: --checkpoint %s\n", err);
+        nb_say(stderr, "nbstage train: --checkpoint %s", err);
         return -1;
     }
     return 0;
@@ -361,8 +362,8 @@ static int read_source_date(struct train_opts *o)
     errno = 0;
     long long t = strtoll(sde, &end, 10);
     if (errno || *end || t < 0 || t > 253402300799LL) { /* 9999-12-31 23:59:59 UTC */
-        fprintf(stderr, "nbstage train: SOURCE_DATE_EPOCH '%s': not a time (whole seconds since 1970, "
-                        "at most 253402300799, as `date +%%s` prints): set it so, or unset it\n", sde);
+        nb_say(stderr, "nbstage train: SOURCE_DATE_EPOCH '%s': not a time (whole seconds since 1970, "
+                       "at most 253402300799, as `date +%%s` prints): set it so, or unset it", sde);
         return -1;
     }
     o->sde_time = (time_t)t;

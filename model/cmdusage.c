@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "model/commands.h"
+#include "nbformat/notebook.h"
 
 int cmd_usage_error(const char *prog, const char *help)
 {
@@ -20,7 +21,7 @@ int cmd_usage_error(const char *prog, const char *help)
         fprintf(stderr, "%.*s\n", (int)n, line);
         line = nl ? nl + 1 : NULL;
     }
-    fprintf(stderr, "Try '%s --help' for more.\n", prog);
+    nb_say(stderr, "Try '%s --help' for more.", prog);
     return EXIT_USAGE;
 }
 

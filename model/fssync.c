@@ -41,8 +41,8 @@ long fssync_end(struct fssync *t)
     for (size_t i = 0; i < t->n; i++) {
         nb_error e;
         if (nb_sync_fs(t->v[i].fd, t->v[i].name, &e)) {
-            fprintf(stderr, "nbstage tag: %s (the files rewritten there may not be on disk)\n",
-                    e.msg);
+            nb_say(stderr, "nbstage tag: %s (the files rewritten there may not be on disk)",
+                   e.msg);
             failed++;
         }
         close(t->v[i].fd);

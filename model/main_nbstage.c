@@ -79,8 +79,8 @@ static int distance(const char *a, const char *b)
 static void unknown_command(const char *arg)
 {
     if (arg[0] == '-' && arg[1]) {
-        fprintf(stderr, "nbstage: unknown option '%s' (a command's options go after it: "
-                        "nbstage COMMAND [OPTIONS])\n", arg);
+        nb_say(stderr, "nbstage: unknown option '%s' (a command's options go after it: "
+                       "nbstage COMMAND [OPTIONS])", arg);
     } else {
         const char *best = NULL;
         int best_d = 99, ties = 0;
@@ -94,9 +94,9 @@ static void unknown_command(const char *arg)
             else if (d == best_d) ties++;
         }
         if (best && best_d < 99 && !ties)
-            fprintf(stderr, "nbstage: unknown command '%s'; did you mean '%s'?\n", arg, best);
+            nb_say(stderr, "nbstage: unknown command '%s'; did you mean '%s'?", arg, best);
         else
-            fprintf(stderr, "nbstage: unknown command '%s'\n", arg);
+            nb_say(stderr, "nbstage: unknown command '%s'", arg);
     }
     usage(stderr);
 }

@@ -26,7 +26,6 @@ struct summary {
     const nbs_model *model;
     int saved, json, color;
     int columns; /* the terminal's width; 0 when stdout is no terminal */
-    int tty;     /* stdout is a terminal */
     int svg_only; /* --svg -: the picture is the only output */
     struct stagemap *maps; /* kept for --svg */
     size_t n, cap;

@@ -187,7 +187,7 @@ int summaryread_notebook(const char *path, const char *rel, void *vs)
     int met = is_stdin ? 0 : fileonce_met(&s->met, path);
     if (met) {
         if (met > 0) return 0;
-        fprintf(stderr, "nbstage summary: %s: out of memory\n", path);
+        nb_say(stderr, "nbstage summary: %s: out of memory", path);
         summarywindow_flush(s);
         return -1;
     }
@@ -255,7 +255,7 @@ oom_entry:
     }
 oom:
     free(buf);
-    fprintf(stderr, "nbstage summary: %s: out of memory\n", is_stdin ? "<stdin>" : path);
+    nb_say(stderr, "nbstage summary: %s: out of memory", is_stdin ? "<stdin>" : path);
     summarywindow_flush(s);
     return -1;
 }

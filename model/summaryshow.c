@@ -60,22 +60,19 @@ int summaryshow_map(struct summary *s, struct stagemap *m)
         /* nothing printed: the maps are kept for the picture */
     } else if (s->json) {
         if (summaryshow_json_line(m->name, stagemap_json(m), JSON_REAL_PRECISION(6))) {
-            fprintf(stderr, "nbstage summary: %s: out of memory\n", m->name);
+            nb_say(stderr, "nbstage summary: %s: out of memory", m->name);
             stagemap_free(m);
             return -1;
         }
     } else {
         if (s->n) putchar('\n');
-        /* a name's control characters (an escape sequence in a crawled file's name)
-         * shown as '?' on a terminal, as ls shows them, not obeyed by it */
-        char *name = m->name, *shown = s->tty ? strdup(name) : NULL;
-        if (shown) {
-            shown[nb_unctrl(shown, strlen(shown), 0)] = '\0';
-            m->name = shown;
-        }
+        /* a name's control characters (an escape sequence in a crawled file's name, a
+         * newline) escaped, as every message shows them (nb_shown): not obeyed by a
+         * terminal, not splitting the map's first line */
+        char *name = m->name, buf[NB_SHOWN_MAX];
+        m->name = (char *)nb_shown(name, buf, sizeof buf);
         stagemap_print_text(stdout, m, s->color, s->columns);
         m->name = name;
-        free(shown);
     }
     return summarysvg_keep(s, m);
 }

@@ -1,7 +1,7 @@
 /* summaryshow.h — what `nbstage summary` writes on stdout.
  *
  * Owns: each map shown as the options say: as text (model/stagemap.h draws it; a blank
- * line between maps; the name's control characters shown as '?' on a terminal), or as
+ * line between maps; the name's control characters escaped, nb_shown), or as
  * one JSON line (--json, JSON Lines), or nothing (--svg -, the picture alone); the
  * --json record of a notebook, folder or PATH that could not be read, in its map's
  * place, and the printing of any --json record as one line; and the width that text

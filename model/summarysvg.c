@@ -46,7 +46,7 @@ int summarysvg_write(const char *path, const struct summary *s)
         stagemap_write_svg(o.f, s->maps, s->n); /* a write error: found by the commit */
         rc = outfile_commit(&o, &err);
     }
-    if (rc) fprintf(stderr, "nbstage summary: %s\n", err.msg);
+    if (rc) nb_say(stderr, "nbstage summary: %s", err.msg);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "model/summaryshow.h"
 #include "model/tagbatch.h"
 #include "model/tagging.h"
+#include "nbformat/notebook.h"
 
 struct summary_entry *summarywindow_add(struct summary *s)
 {
@@ -79,20 +80,20 @@ int summarywindow_flush(struct summary *s)
         } else if (e->message) {
             /* in order in a `2>&1` too; a write error is said at the end */
             if (fflush(stdout) && !s->out_errno) s->out_errno = errno;
-            fprintf(stderr, "nbstage summary: %s\n", e->message);
+            nb_say(stderr, "nbstage summary: %s", e->message);
             s->errors += e->error;
             if (e->error && e->path && s->json && !s->svg_only && summaryshow_error_json(e)) {
-                fprintf(stderr, "nbstage summary: %s: out of memory\n", e->path);
+                nb_say(stderr, "nbstage summary: %s: out of memory", e->path);
                 rc = -1;
             }
             if (e->not_python && s->json && !s->svg_only && summarylang_json(e)) {
-                fprintf(stderr, "nbstage summary: %s: out of memory\n", e->path);
+                nb_say(stderr, "nbstage summary: %s: out of memory", e->path);
                 rc = -1;
             }
         } else {
             if (e->note) {
                 if (fflush(stdout) && !s->out_errno) s->out_errno = errno;
-                fprintf(stderr, "nbstage summary: %s\n", e->note);
+                nb_say(stderr, "nbstage summary: %s", e->note);
             }
             struct stagemap m;
             int bad = stagemap_init(&m, e->path, from);
@@ -104,7 +105,7 @@ int summarywindow_flush(struct summary *s)
             }
             if (bad) {
                 stagemap_free(&m);
-                fprintf(stderr, "nbstage summary: %s: out of memory\n", e->path);
+                nb_say(stderr, "nbstage summary: %s: out of memory", e->path);
                 rc = -1;
             } else if (summaryshow_map(s, &m)) {
                 rc = -1;

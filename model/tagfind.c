@@ -36,7 +36,7 @@ static int add_path(const char *path, const char *rel, void *vfind)
 static void walk_error(const char *path, const char *reason, void *vfind)
 {
     struct tagfind *f = vfind;
-    nb_say(stderr, "nbstage tag: %s: %s", path, reason); /* a name's control characters as '?' on a terminal */
+    nb_say(stderr, "nbstage tag: %s: %s", path, reason); /* a name's control characters escaped */
     /* a folder is said as one, not counted as a notebook that failed (the walk knows:
      * one that cannot even be stat'd, its parent listed but not searchable, too) */
     if (nb_walk_error_is_folder()) f->folders_failed++;

@@ -213,7 +213,9 @@ struct job_state {
     const struct tagjob_options *o;
     FILE *out, *err;
     struct tag_gate *gate;
-    const char *name; /* the path, or "<stdin>" */
+    const char *name; /* the path as messages show it (its control characters escaped:
+                       * the reports name files, and a crawled file's name may hold an
+                       * escape sequence or a newline), or "<stdin>" */
     int is_stdin, in_place;
     char *buf; /* the file, LEN bytes */
     size_t len;
@@ -263,7 +265,7 @@ static int take_notebook(struct job_state *t)
                              t->in_place ? &t->old_fd : NULL, NULL, NULL, NULL);
     }
     if (!t->buf) {
-        fprintf(t->err, "nbstage tag: %s: %s\n", t->name, why);
+        nb_say(t->err, "nbstage tag: %s: %s", t->name, why);
         t->j->failed = 1;
         return -1;
     }
@@ -299,7 +301,7 @@ static int tag_spliced(struct job_state *t)
         if (!unknown) fast = tagfast_classify(tf, t->buf, t->len, &t->to, !o->check, &j->res, &changed);
     }
     if (fast < 0) {
-        fprintf(t->err, "nbstage tag: %s: out of memory\n", t->name);
+        nb_say(t->err, "nbstage tag: %s: out of memory", t->name);
         j->failed = 1;
         return JOB_FAILED;
     }
@@ -323,7 +325,7 @@ static int tag_tree(struct job_state *t)
     nb_error e;
     t->nb = nb_read_mem(t->buf, t->len, t->name, 0, &e);
     if (!t->nb) {
-        fprintf(t->err, "nbstage tag: %s\n", e.msg);
+        nb_say(t->err, "nbstage tag: %s", e.msg);
         j->failed = 1;
         return JOB_FAILED;
     }
@@ -334,9 +336,9 @@ static int tag_tree(struct job_state *t)
     long code;
     long bad_tags = tag_tags_not_a_list_of_strings(t->nb, &code);
     if (bad_tags >= 0) {
-        fprintf(t->err, "nbstage tag: %s#%ld: cells[%ld].metadata.tags is not a list of strings, as nbformat "
-                        "requires, and a stage tag cannot go into it: make it one (\"tags\": [\"...\"])\n",
-                t->name, code, bad_tags);
+        nb_say(t->err, "nbstage tag: %s#%ld: cells[%ld].metadata.tags is not a list of strings, as nbformat "
+                       "requires, and a stage tag cannot go into it: make it one (\"tags\": [\"...\"])",
+               t->name, code, bad_tags);
         j->failed = 1;
         return JOB_FAILED;
     }
@@ -344,7 +346,7 @@ static int tag_tree(struct job_state *t)
         int laid = nb_rejoin_lines(t->nb);
         nb_strip_transient(t->nb);
         if (laid || nb_split_lines(t->nb)) {
-            fprintf(t->err, "nbstage tag: %s: out of memory\n", t->name);
+            nb_say(t->err, "nbstage tag: %s: out of memory", t->name);
             j->failed = 1;
             return JOB_FAILED;
         }
@@ -354,7 +356,7 @@ static int tag_tree(struct job_state *t)
     /* --check needs the findings only, not the bytes */
     if (tag_notebook(t->nb, &t->to, &j->res) ||
         (!o->check && !(t->bytes = t->owned = nb_dumps(t->nb, &t->outlen)))) {
-        fprintf(t->err, "nbstage tag: %s: out of memory\n", t->name);
+        nb_say(t->err, "nbstage tag: %s: out of memory", t->name);
         j->failed = 1;
         return JOB_FAILED;
     }
@@ -384,22 +386,22 @@ static void report_dry_run(const struct job_state *t)
     const struct tag_result *res = &j->res;
     nb_error e;
     if (!t->same && !t->is_stdin && nb_save_check(j->path, &e)) {
-        fprintf(t->err, "nbstage tag: %s\n", e.msg);
+        nb_say(t->err, "nbstage tag: %s", e.msg);
         j->failed = 1;
         return;
     }
     print_changes(t->out, t->name, res);
     if (res->noncode_cleared)
-        fprintf(t->out, "%s: remove the stage of %ld markdown or raw cell%s (made so after it ran)\n", t->name,
-                res->noncode_cleared, res->noncode_cleared == 1 ? "" : "s");
+        nb_say(t->out, "%s: remove the stage of %ld markdown or raw cell%s (made so after it ran)", t->name,
+               res->noncode_cleared, res->noncode_cleared == 1 ? "" : "s");
     if (res->outputs_stripped)
-        fprintf(t->out, "%s: remove %ld tag output%s\n", t->name, res->outputs_stripped,
-                res->outputs_stripped == 1 ? "" : "s");
+        nb_say(t->out, "%s: remove %ld tag output%s", t->name, res->outputs_stripped,
+               res->outputs_stripped == 1 ? "" : "s");
     if (!t->same && !res->n_changes && !res->outputs_stripped && !res->noncode_cleared)
-        fprintf(t->out, "%s: rewrite in %s (tags unchanged)\n", t->name, layout_name(t->o));
+        nb_say(t->out, "%s: rewrite in %s (tags unchanged)", t->name, layout_name(t->o));
     else if (t->relaid)
-        fprintf(t->out, "%s: also rewrite in %s (the file is not in it: more than the tag "
-                        "lines change)\n", t->name, layout_name(t->o));
+        nb_say(t->out, "%s: also rewrite in %s (the file is not in it: more than the tag "
+                       "lines change)", t->name, layout_name(t->o));
     j->rewritten = !t->same;
 }
 
@@ -409,7 +411,7 @@ static void write_to_stdout(const struct job_state *t, const char *data, size_t 
 {
     t->j->to_stdout = 1;
     if (fwrite(data, 1, n, t->out) != n) {
-        fprintf(t->err, "nbstage tag: %s: out of memory\n", t->name);
+        nb_say(t->err, "nbstage tag: %s: out of memory", t->name);
         t->j->failed = 1;
     }
 }
@@ -420,7 +422,7 @@ static int write_to_output(const struct job_state *t, const char *data, size_t n
     nb_error e;
     tag_gate_leave(t->gate);
     if (nb_save_output(t->o->output, data, n, &e)) {
-        fprintf(t->err, "nbstage tag: %s\n", e.msg);
+        nb_say(t->err, "nbstage tag: %s", e.msg);
         t->j->failed = 1;
         return -1;
     }
@@ -433,7 +435,7 @@ static void say_tagged(const struct job_state *t)
     const struct tag_result *res = &t->j->res;
     long n = res->missing + res->stale + res->removed + res->refreshed + res->noncode_cleared;
     long k = res->outputs_stripped;
-    fprintf(t->out, "tagged %s (%ld cell%s changed", t->j->path, n, n == 1 ? "" : "s");
+    fprintf(t->out, "tagged %s (%ld cell%s changed", t->name, n, n == 1 ? "" : "s");
     if (k) fprintf(t->out, ", %ld tag output%s removed", k, k == 1 ? "" : "s");
     if (t->relaid) fprintf(t->out, "; rewritten in %s", layout_name(t->o));
     fprintf(t->out, ")\n");
@@ -459,10 +461,10 @@ static void save_in_place(const struct job_state *t)
      * two black runs do): nothing is lost, and the file is as this run leaves it */
     if (saved == -3 && holds(j->path, t->bytes, t->outlen)) saved = 0;
     if (saved == -3) { /* saved in place while the new version was written */
-        fprintf(t->err, "nbstage tag: %s: changed while being tagged, left as it is now\n", j->path);
+        nb_say(t->err, "nbstage tag: %s: changed while being tagged, left as it is now", t->name);
         j->failed = 1;
     } else if (saved) {
-        fprintf(t->err, "nbstage tag: %s\n", e.msg);
+        nb_say(t->err, "nbstage tag: %s", e.msg);
         j->failed = 1;
     } else {
         j->rewritten = 1;
@@ -479,8 +481,8 @@ static void finish_tagged(const struct job_state *t)
     const struct tagjob_options *o = t->o;
     /* said in every mode, -q too: the user would take such a cell for one never run */
     for (size_t i = 0; i < j->res.n_unreadable; i++)
-        fprintf(t->err, "nbstage tag: %s#%zu: its tag output cannot be read (no known stage "
-                        "and confidence in it); tags kept\n", t->name, j->res.unreadable[i]);
+        nb_say(t->err, "nbstage tag: %s#%zu: its tag output cannot be read (no known stage "
+                       "and confidence in it); tags kept", t->name, j->res.unreadable[i]);
     /* with --strip-tag-outputs, tag outputs left in the file are findings too: the
      * check is what a run with the same options would change */
     j->findings = tag_findings(&j->res) > 0 || j->res.outputs_stripped > 0;
@@ -511,13 +513,13 @@ static void leave_not_python(const struct job_state *t)
     if (o->check) {
         /* no finding: nothing to do (the summary counts it) */
     } else if (o->dry_run) {
-        fprintf(t->out, "%s: skip, not Python (%s)\n", t->name, j->lang.name);
+        nb_say(t->out, "%s: skip, not Python (%s)", t->name, j->lang.name);
     } else if (goes_to_stdout(t)) {
         write_to_stdout(t, t->buf, t->len);
     } else if (o->output) {
         write_to_output(t, t->buf, t->len);
     } else if (!o->quiet) {
-        fprintf(t->out, "skipped %s (not Python: %s)\n", t->name, j->lang.name);
+        nb_say(t->out, "skipped %s (not Python: %s)", t->name, j->lang.name);
     }
 }
 
@@ -538,13 +540,14 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
                 struct tag_gate *gate)
 {
     int is_stdin = !strcmp(j->path, "-");
+    char shown[NB_SHOWN_MAX]; /* the path as messages show it (nb_shown) */
     struct job_state t = {
         .j = j,
         .o = o,
         .out = out,
         .err = err,
         .gate = gate,
-        .name = is_stdin ? "<stdin>" : j->path,
+        .name = is_stdin ? "<stdin>" : nb_shown(j->path, shown, sizeof shown),
         .is_stdin = is_stdin,
         .in_place = !o->check && !o->dry_run && !o->output && !is_stdin,
         .old_fd = -1,

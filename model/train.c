@@ -30,6 +30,7 @@
 #include "model/lstm.h"
 #include "model/version.h"
 #include "nbformat/clock.h"
+#include "nbformat/notebook.h"
 
 static int argmax(const float *v, int n)
 {
@@ -43,20 +44,20 @@ static int check_data(const char *what, const struct train_data *d, const struct
                       int seq_len, FILE *errf)
 {
     if (d->n < 0 || d->seq_len != seq_len || (d->n > 0 && (!d->tokens || !d->targets))) {
-        fprintf(errf, "train: %s data: bad shape (n %d, sequence length %d, expected %d)\n",
-                what, d->n, d->seq_len, seq_len);
+        nb_say(errf, "train: %s data: bad shape (n %d, sequence length %d, expected %d)",
+               what, d->n, d->seq_len, seq_len);
         return -1;
     }
     for (size_t i = 0; i < (size_t)d->n * d->seq_len; i++)
         if (d->tokens[i] < 0 || d->tokens[i] >= p->vocab) {
-            fprintf(errf, "train: %s data: sequence %zu has token id %d outside 0..%d\n",
-                    what, i / d->seq_len + 1, d->tokens[i], p->vocab - 1);
+            nb_say(errf, "train: %s data: sequence %zu has token id %d outside 0..%d",
+                   what, i / d->seq_len + 1, d->tokens[i], p->vocab - 1);
             return -1;
         }
     for (size_t i = 0; i < (size_t)d->n * p->classes; i++)
         if (!(d->targets[i] >= 0 && d->targets[i] <= 1)) {
-            fprintf(errf, "train: %s data: sequence %zu has target %g outside [0, 1]\n",
-                    what, i / p->classes + 1, d->targets[i]);
+            nb_say(errf, "train: %s data: sequence %zu has target %g outside [0, 1]",
+                   what, i / p->classes + 1, d->targets[i]);
             return -1;
         }
     return 0;
@@ -209,7 +210,7 @@ static void write_curves(struct trainer *t, int epochs, struct train_result *res
     char err[4200];
     if ((t->curves_csv && curves_write_csv(t->curves_csv, t->curve, epochs, err, sizeof err) < 0) ||
         (t->curves_svg && curves_write_svg(t->curves_svg, t->curve, epochs, err, sizeof err) < 0)) {
-        fprintf(errf, "train: %s; no more learning curves are written, training goes on\n", err);
+        nb_say(errf, "train: %s; no more learning curves are written, training goes on", err);
         res->curves_failed = 1;
         t->curves_csv = t->curves_svg = NULL;
     }
@@ -248,7 +249,7 @@ static int resume(struct trainer *t, struct lstm_params *p, const struct train_c
                                   .best = &t->best};
     int got = checkpoint_read(cfg->checkpoint, run, cfg->max_epochs, &cs, err, sizeof err);
     if (got < 0) {
-        fprintf(errf, "train: %s\n", err);
+        nb_say(errf, "train: %s", err);
         res->checkpoint_refused = 1;
         return -1;
     }
@@ -264,7 +265,9 @@ static int resume(struct trainer *t, struct lstm_params *p, const struct train_c
     res->best_val_acc = cs.best_val_acc;
     res->best_val_loss = cs.best_val_loss;
     if (progress) {
-        fprintf(progress, "resuming from %s: %d of %d epochs done", cfg->checkpoint, cs.epoch, cfg->max_epochs);
+        fputs("resuming from ", progress);
+        nb_put_shown(progress, cfg->checkpoint, strlen(cfg->checkpoint)); /* as nb_say shows paths */
+        fprintf(progress, ": %d of %d epochs done", cs.epoch, cfg->max_epochs);
         if (t->have_best && has_val)
             fprintf(progress, ", best epoch %d (val_acc %.4f)", res->best_epoch, res->best_val_acc);
         char now[sizeof cs.made_by];
@@ -297,11 +300,11 @@ static void save_checkpoint(struct trainer *t, struct lstm_params *p, const stru
     }
     res->checkpoint_failed = 1;
     if (t->saved_epoch)
-        fprintf(errf, "train: %s; no more checkpoints are written, training goes on (a stop resumes from epoch "
-                      "%d, the last one written)\n", err, t->saved_epoch);
+        nb_say(errf, "train: %s; no more checkpoints are written, training goes on (a stop resumes from epoch "
+                     "%d, the last one written)", err, t->saved_epoch);
     else
-        fprintf(errf, "train: %s; no checkpoints are written, training goes on (a stop cannot be resumed)\n",
-                err);
+        nb_say(errf, "train: %s; no checkpoints are written, training goes on (a stop cannot be resumed)",
+               err);
 }
 
 /* One lstm_train call: what it was given, the settings derived from them, and the

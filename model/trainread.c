@@ -82,7 +82,7 @@ static int reader_open(struct reader *r, const char *path)
     *r = (struct reader){.f = open_input(path), .path = path};
     if (r->f) return 0;
     char why[512];
-    fprintf(stderr, "nbstage train: %s: cannot open: %s\n", path, nb_path_strerror(path, errno, why, sizeof why));
+    nb_say(stderr, "nbstage train: %s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why));
     return -1;
 }
 
@@ -98,15 +98,15 @@ static int reader_next(struct reader *r, json_t **obj, size_t *nonblank)
         if (jsonl_blank(r->line, (size_t)n)) continue;
         if (nonblank) (*nonblank)++;
         if (jsonl_bom(r->line, (size_t)n)) {
-            fprintf(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS "\n", r->path,
-                    r->lineno, r->lineno == 1 ? "file" : "line");
+            nb_say(stderr, "nbstage train: %s:%zu: the %s starts with " JSONL_BOM_SAYS, r->path,
+                   r->lineno, r->lineno == 1 ? "file" : "line");
             return -1;
         }
         json_error_t je;
         *obj = nb_json_loadb_lenient(r->line, (size_t)n, JSON_ALLOW_NUL, &je);
         if (*obj) return 1;
         nb_json_reason(&je); /* one line, no escapes */
-        fprintf(stderr, "nbstage train: %s:%zu: %s\n", r->path, r->lineno, je.text);
+        nb_say(stderr, "nbstage train: %s:%zu: %s", r->path, r->lineno, je.text);
         return -1;
     }
     return 0;
@@ -116,7 +116,7 @@ static int reader_next(struct reader *r, json_t **obj, size_t *nonblank)
 static int reader_close(struct reader *r, int rc)
 {
     if (!rc && jsonl_read_failed(r->f)) { /* reader_next stopped at the end, or failed */
-        fprintf(stderr, "nbstage train: %s: read error: %s\n", r->path, strerror(errno));
+        nb_say(stderr, "nbstage train: %s: read error: %s", r->path, strerror(errno));
         rc = -1;
     }
     free(r->line);
@@ -139,8 +139,8 @@ int trainread_sources(const char *path, struct train_srcmap *map)
         const char *id = json_string_value(json_object_get(o, "id"));
         struct train_cell c = {0};
         if (!id || !jsonl_is_text(json_object_get(o, "source"))) {
-            fprintf(stderr, "nbstage train: %s:%zu: needs a string \"id\" and a \"source\" (a string or a "
-                            "list of strings)\n", path, r.lineno);
+            nb_say(stderr, "nbstage train: %s:%zu: needs a string \"id\" and a \"source\" (a string or a "
+                           "list of strings)", path, r.lineno);
             json_decref(o);
             rc = -1;
             break;
@@ -172,9 +172,9 @@ int trainread_sources(const char *path, struct train_srcmap *map)
     for (size_t i = 1; !rc && i < cv.n; i++) {
         const struct train_cell *a = &cv.v[i - 1], *b = &cv.v[i];
         if (strcmp(a->id, b->id) || (a->len == b->len && memcmp(a->src, b->src, a->len) == 0)) continue;
-        fprintf(stderr, "nbstage train: %s:%zu and %zu: one id, two sources (%s): a weak label could go with "
-                        "either; ids must be unique, as one `nbstage ingest` run of their common folder gives them\n",
-                path, a->line < b->line ? a->line : b->line, a->line < b->line ? b->line : a->line, a->id);
+        nb_say(stderr, "nbstage train: %s:%zu and %zu: one id, two sources (%s): a weak label could go with "
+                       "either; ids must be unique, as one `nbstage ingest` run of their common folder gives them",
+               path, a->line < b->line ? a->line : b->line, a->line < b->line ? b->line : a->line, a->id);
         rc = -1;
     }
     map->v = cv.v;
@@ -295,9 +295,9 @@ static int weak_id_clash(const char *path, const struct train_cells *cv)
     for (size_t i = 1; i < cv->n && !rc; i++) {
         const struct train_cell *a = by[i - 1], *b = by[i];
         if (strcmp(a->id, b->id) || a->stage == b->stage) continue;
-        fprintf(stderr, "nbstage train: %s:%zu and %zu: one id, two stages (%s: %s, then %s): the cell would "
-                        "be trained towards both; give each cell one weak label, as `nbstage label` writes them\n",
-                path, a->line, b->line, a->id, stage_key[a->stage], stage_key[b->stage]);
+        nb_say(stderr, "nbstage train: %s:%zu and %zu: one id, two stages (%s: %s, then %s): the cell would "
+                       "be trained towards both; give each cell one weak label, as `nbstage label` writes them",
+               path, a->line, b->line, a->id, stage_key[a->stage], stage_key[b->stage]);
         rc = -1;
     }
     free(by);
@@ -321,9 +321,9 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
         if (!id || !stage) {
             /* ingest's cells given where label's weak labels go: say which step is missing */
             int cells = id && !stage && json_object_get(obj, "source");
-            fprintf(stderr, "nbstage train: %s:%zu: needs \"id\" and \"stage\"%s\n", path, lineno,
-                    cells ? " (a cell without a label, as `nbstage ingest` writes: give the weak labels of "
-                            "`nbstage label` here, and these cells as --cells)" : "");
+            nb_say(stderr, "nbstage train: %s:%zu: needs \"id\" and \"stage\"%s", path, lineno,
+                   cells ? " (a cell without a label, as `nbstage ingest` writes: give the weak labels of "
+                           "`nbstage label` here, and these cells as --cells)" : "");
             json_decref(obj);
             rc = -1;
             break;
@@ -343,8 +343,8 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
         int s = stage_from_key(json_string_value(stage));
         if (s < 0) {
             char *what = json_dumps(stage, JSON_ENCODE_ANY);
-            fprintf(stderr, "nbstage train: %s:%zu: unknown stage %s (load prep train evaluate explore "
-                            "imports, or null when the label model abstained)\n", path, lineno, what ? what : "");
+            nb_say(stderr, "nbstage train: %s:%zu: unknown stage %s (load prep train evaluate explore "
+                           "imports, or null when the label model abstained)", path, lineno, what ? what : "");
             free(what);
             json_decref(obj);
             rc = -1;
@@ -381,7 +381,7 @@ int trainread_weak(const char *path, double min_conf, int soft, int context, con
 
         json_t *src = json_object_get(obj, "source");
         if (src && !jsonl_is_text(src)) {
-            fprintf(stderr, "nbstage train: %s:%zu: \"source\" is not a string or a list of strings\n", path, lineno);
+            nb_say(stderr, "nbstage train: %s:%zu: \"source\" is not a string or a list of strings", path, lineno);
             json_decref(obj);
             rc = -1;
             break;

@@ -36,6 +36,7 @@
 #include "model/trainsplit.h"
 #include "model/trainstop.h"
 #include "model/vocab.h"
+#include "nbformat/notebook.h"
 
 /* " (OUT left as it was)" when OUT is there to be left, else "": said when no model is
  * written, so that a user does not look for an earlier model that never was. */
@@ -58,7 +59,7 @@ static int checkpoint_settle(const struct train_opts *o, const struct train_resu
     if (res->interrupted) {
         struct stat st;
         if (log && stat(ckpt, &st) == 0)
-            fprintf(log, "train: the same command resumes the run from %s\n", ckpt);
+            nb_say(log, "train: the same command resumes the run from %s", ckpt);
         return 0;
     }
     /* through a symlink the checkpoints were written to its target: that is the file
@@ -66,9 +67,9 @@ static int checkpoint_settle(const struct train_opts *o, const struct train_resu
     char target[PATH_MAX];
     const char *file = realpath(ckpt, target) ? target : ckpt;
     if (unlink(file) < 0 && errno != ENOENT) {
-        fprintf(stderr, "nbstage train: %s is written, but its finished run's checkpoint %s cannot be removed "
-                        "(%s): remove it before training again with the same inputs and options, or the run "
-                        "resumes from it\n", o->out, file, strerror(errno));
+        nb_say(stderr, "nbstage train: %s is written, but its finished run's checkpoint %s cannot be removed "
+                       "(%s): remove it before training again with the same inputs and options, or the run "
+                       "resumes from it", o->out, file, strerror(errno));
         return -1;
     }
     return 0;
@@ -105,19 +106,27 @@ static void say_left_out(const struct trainrun_state *s)
     /* A --cells file from another ingest (or a stale one) would otherwise train on
      * whatever part of the labels it happens to cover. */
     if (ws->no_source) {
-        fprintf(stderr, "nbstage train: %zu of %zu weak labels have no source%s%s (", ws->no_source, ws->lines,
-                o->cells ? " in " : "; give --cells", o->cells ? o->cells : "");
-        for (size_t i = 0; i < sizeof ws->missing / sizeof *ws->missing && ws->missing[i]; i++)
-            fprintf(stderr, "%s%s", i ? ", " : "", ws->missing[i]);
+        fprintf(stderr, "nbstage train: %zu of %zu weak labels have no source%s", ws->no_source, ws->lines,
+                o->cells ? " in " : "; give --cells");
+        if (o->cells) nb_put_shown(stderr, o->cells, strlen(o->cells)); /* paths and ids, as nb_say shows them */
+        fputs(" (", stderr);
+        for (size_t i = 0; i < sizeof ws->missing / sizeof *ws->missing && ws->missing[i]; i++) {
+            if (i) fputs(", ", stderr);
+            nb_put_shown(stderr, ws->missing[i], strlen(ws->missing[i]));
+        }
         fprintf(stderr, "%s): left out\n", ws->no_source > sizeof ws->missing / sizeof *ws->missing ? ", ..." : "");
     }
     /* The notebooks changed since label ran, and the labels left would teach the
      * stages of cells that are not there. */
     if (ws->changed) {
-        fprintf(stderr, "nbstage train: %zu of %zu weak labels were made from another source than %s has (",
-                ws->changed, ws->lines, o->cells);
-        for (size_t i = 0; i < sizeof ws->changed_ids / sizeof *ws->changed_ids && ws->changed_ids[i]; i++)
-            fprintf(stderr, "%s%s", i ? ", " : "", ws->changed_ids[i]);
+        fprintf(stderr, "nbstage train: %zu of %zu weak labels were made from another source than ",
+                ws->changed, ws->lines);
+        nb_put_shown(stderr, o->cells, strlen(o->cells));
+        fputs(" has (", stderr);
+        for (size_t i = 0; i < sizeof ws->changed_ids / sizeof *ws->changed_ids && ws->changed_ids[i]; i++) {
+            if (i) fputs(", ", stderr);
+            nb_put_shown(stderr, ws->changed_ids[i], strlen(ws->changed_ids[i]));
+        }
         fprintf(stderr, "%s): left out; the notebooks changed since `nbstage label` ran: label them again\n",
                 ws->changed > sizeof ws->changed_ids / sizeof *ws->changed_ids ? ", ..." : "");
     }
@@ -131,9 +140,9 @@ static int read_labels(struct trainrun_state *s)
     struct train_srcmap *map = &s->map;
     if (o->cells && trainread_sources(o->cells, map)) return -1;
     if (o->context && map->disorder_line) {
-        fprintf(stderr, "nbstage train: %s:%zu: cell index %lld after %lld of the same notebook: --context reads "
-                        "each cell after the line before it, so --cells must keep ingest's order (not sorted "
-                        "or shuffled)\n", o->cells, map->disorder_line, map->disorder_ix, map->disorder_after);
+        nb_say(stderr, "nbstage train: %s:%zu: cell index %lld after %lld of the same notebook: --context reads "
+                       "each cell after the line before it, so --cells must keep ingest's order (not sorted "
+                       "or shuffled)", o->cells, map->disorder_line, map->disorder_ix, map->disorder_after);
         return -1;
     }
     if (trainread_weak(o->weak, o->min_conf, o->soft, o->context, map, &s->cv, &s->ws)) return -1;
@@ -161,18 +170,18 @@ static int choose_cells(struct trainrun_state *s)
     int only = trainsplit_one_stage(s->counts);
     if (ws->changed) snprintf(s->changed, sizeof s->changed, ", %zu of a changed source", ws->changed);
     if (only >= 0 && s->counts[only] >= 2) {
-        fprintf(stderr, "nbstage train: %s: every one of the %ld usable cells has the stage %s: a classifier "
-                        "needs at least 2 stages to learn (%zu lines: %zu abstained, %zu without source%s%s, %zu "
-                        "blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
-                o->weak, s->counts[only], stage_key[only], ws->lines, ws->abstained, ws->no_source,
-                ws->no_source && !o->cells ? "; give --cells" : "", s->changed, ws->blank, ws->low_conf, s->dups);
+        nb_say(stderr, "nbstage train: %s: every one of the %ld usable cells has the stage %s: a classifier "
+                       "needs at least 2 stages to learn (%zu lines: %zu abstained, %zu without source%s%s, %zu "
+                       "blank or comment-only, %zu below --min-confidence, %zu duplicates)",
+               o->weak, s->counts[only], stage_key[only], ws->lines, ws->abstained, ws->no_source,
+               ws->no_source && !o->cells ? "; give --cells" : "", s->changed, ws->blank, ws->low_conf, s->dups);
         return -1;
     }
     if (s->cv.n < 2) {
-        fprintf(stderr, "nbstage train: %s: %zu usable cells, 2 needed (%zu lines: %zu abstained, %zu without "
-                        "source%s%s, %zu blank or comment-only, %zu below --min-confidence, %zu duplicates)\n",
-                o->weak, s->cv.n, ws->lines, ws->abstained, ws->no_source,
-                ws->no_source && !o->cells ? "; give --cells" : "", s->changed, ws->blank, ws->low_conf, s->dups);
+        nb_say(stderr, "nbstage train: %s: %zu usable cells, 2 needed (%zu lines: %zu abstained, %zu without "
+                       "source%s%s, %zu blank or comment-only, %zu below --min-confidence, %zu duplicates)",
+               o->weak, s->cv.n, ws->lines, ws->abstained, ws->no_source,
+               ws->no_source && !o->cells ? "; give --cells" : "", s->changed, ws->blank, ws->low_conf, s->dups);
         return -1;
     }
     return 0;
@@ -195,9 +204,9 @@ static int split_cells(struct trainrun_state *s)
     for (size_t i = 0; i < cv->n; i++) tcounts[cv->v[i].stage] += !s->is_val[i];
     int only = trainsplit_one_stage(tcounts);
     if (only >= 0) {
-        fprintf(stderr, "nbstage train: %s: after the validation split, the %zu training cells all have the stage "
-                        "%s (the validation notebooks hold the other stages): a classifier needs at least 2 to "
-                        "learn; try another --seed or --val-split 0\n", o->weak, cv->n - s->nval, stage_key[only]);
+        nb_say(stderr, "nbstage train: %s: after the validation split, the %zu training cells all have the stage "
+                       "%s (the validation notebooks hold the other stages): a classifier needs at least 2 to "
+                       "learn; try another --seed or --val-split 0", o->weak, cv->n - s->nval, stage_key[only]);
         return -1;
     }
     return 0;
@@ -247,9 +256,9 @@ static void say_data(const struct trainrun_state *s)
             o->soft ? "soft" : "hard", one_hot, o->context ? ", each cell after its predecessor's last lines" : "",
             openblas_get_corename(), used_threads, used_threads == 1 ? "" : "s");
     if (ws->rescaled) /* the targets, and --min-confidence, read them scaled */
-        fprintf(log, "train: %zu %s probabilities do not sum to 1 (the first, line %zu of %s, sums "
-                     "to %g): each scaled to sum to 1\n", ws->rescaled, ws->rescaled == 1 ? "label's" : "labels'",
-                ws->rescaled_line, o->weak, ws->rescaled_sum);
+        nb_say(log, "train: %zu %s probabilities do not sum to 1 (the first, line %zu of %s, sums "
+                    "to %g): each scaled to sum to 1", ws->rescaled, ws->rescaled == 1 ? "label's" : "labels'",
+               ws->rescaled_line, o->weak, ws->rescaled_sum);
     if (o->val_split > 0 && s->nval == 0)
         fprintf(log, "train: no validation set: the cells are all from one notebook, which is never split "
                      "(no early stopping; the last epoch is kept)\n");
@@ -293,15 +302,15 @@ static int train_model(struct trainrun_state *s)
     /* Stopped before any epoch ended: the weights are a part-epoch's, never
      * validated; writing them would replace a user's earlier model with a worse one. */
     if (res->interrupted && res->epochs_run == 0) {
-        fprintf(stderr, "nbstage train: interrupted in epoch 1, before any epoch ended: no model written%s\n",
-                kept_note(o->out, kept, sizeof kept));
+        nb_say(stderr, "nbstage train: interrupted in epoch 1, before any epoch ended: no model written%s",
+               kept_note(o->out, kept, sizeof kept));
         return -1;
     }
     /* Diverged in the first epoch: no weights that are numbers to write. */
     if (res->diverged && res->epochs_run == 0) {
-        fprintf(stderr, "nbstage train: training diverged in epoch 1 (weights or losses no longer finite "
-                        "numbers; try a lower --lr or less dropout): no model written%s\n",
-                kept_note(o->out, kept, sizeof kept));
+        nb_say(stderr, "nbstage train: training diverged in epoch 1 (weights or losses no longer finite "
+                       "numbers; try a lower --lr or less dropout): no model written%s",
+               kept_note(o->out, kept, sizeof kept));
         return -1;
     }
     return 0;
@@ -316,7 +325,7 @@ static int write_model(struct trainrun_state *s)
     if (o->cfg.checkpoint && checkpoint_settle(o, &s->res, s->log)) return -1;
     /* The model is there, but a script must not take the run for whole. */
     if (s->res.curves_failed) {
-        fprintf(stderr, "nbstage train: %s is written, but its learning curves are not (said above)\n", o->out);
+        nb_say(stderr, "nbstage train: %s is written, but its learning curves are not (said above)", o->out);
         return -1;
     }
     return 0;

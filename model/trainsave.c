@@ -46,10 +46,10 @@ int trainsave_model(const struct train_opts *o, const struct lstm_params *p, con
     int bad = modelfile_write(o->out, &rounded, v, o->seq_len, info, err, sizeof err);
     if (o->round_recurrent) free(rounded.Wh);
     if (bad) {
-        fprintf(stderr, "nbstage train: %s\n", err);
+        nb_say(stderr, "nbstage train: %s", err);
         return -1;
     }
-    if (log) fprintf(log, "train: wrote %s (best epoch %d, %s%s)\n", o->out, res->best_epoch, vacc,
-                     res->interrupted ? ", interrupted" : res->diverged ? ", training diverged after it" : "");
+    if (log) nb_say(log, "train: wrote %s (best epoch %d, %s%s)", o->out, res->best_epoch, vacc,
+                    res->interrupted ? ", interrupted" : res->diverged ? ", training diverged after it" : "");
     return 0;
 }

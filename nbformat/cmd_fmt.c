@@ -12,8 +12,8 @@
  * while fmt read and reformatted it is left as it now is and reported, as tag does.
  * A file met again under another name (a symlink beside it, a path named twice) is
  * passed over as tag passes it over (equal realpaths): listed and written once.
- * A folder without notebooks is said; on a terminal, control characters in the
- * names and reasons it prints are shown as '?' (nb_say).
+ * A folder without notebooks is said; control characters in the names it prints are
+ * escaped, on every stream (nb_say).
  * One departure from Python: nbformat 5.x's validate() gives random ids to the cells
  * of a 4.5 notebook that lacks them, or that repeat an earlier cell's; fmt keeps output
  * deterministic and adds or changes none (a repeated id is said with --nbformat).

@@ -11,8 +11,8 @@
  * Two notebooks that would share an id (found under two PATHs, or named in bytes that
  * differ only where they are not UTF-8: ids are written losslessly, \udcXX, but read
  * back as U+FFFD by jansson) stop the run before anything is written; a file met
- * again under another name (a symlink, named twice) is skipped.  On a terminal,
- * control characters in the names and reasons it prints are shown as '?' (nb_say).  The per-notebook work is nbformat/ingest.c.
+ * again under another name (a symlink, named twice) is skipped.  Control characters in
+ * the names it prints are escaped (nb_say).  The per-notebook work is nbformat/ingest.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -308,13 +308,13 @@ static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 static void print_stats(const struct ingest_stats *st, long groups, long again, double secs)
 {
-    fprintf(stderr, "nbstage ingest: %ld notebook%s in %ld group%s (%.1f notebooks per group), %ld bad\n",
-            st->notebooks, st->notebooks == 1 ? "" : "s", groups, groups == 1 ? "" : "s",
-            ratio((double)st->notebooks, (double)groups), st->bad);
+    nb_say(stderr, "nbstage ingest: %ld notebook%s in %ld group%s (%.1f notebooks per group), %ld bad",
+           st->notebooks, st->notebooks == 1 ? "" : "s", groups, groups == 1 ? "" : "s",
+           ratio((double)st->notebooks, (double)groups), st->bad);
     if (again)
-        fprintf(stderr, "nbstage ingest: %ld notebook%s skipped, met again under another name (a symlink "
-                        "to a notebook read, one named twice, a bind mount)\n",
-                again, again == 1 ? "" : "s");
+        nb_say(stderr, "nbstage ingest: %ld notebook%s skipped, met again under another name (a symlink "
+                       "to a notebook read, one named twice, a bind mount)",
+               again, again == 1 ? "" : "s");
     if (st->not_python.total) {
         fprintf(stderr, "nbstage ingest: %ld notebook%s skipped, not Python (", st->not_python.total,
                 st->not_python.total == 1 ? "" : "s");

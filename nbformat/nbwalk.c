@@ -17,9 +17,11 @@
  * Also nb_json_path: a path as a JSON string, lossless (file names are bytes: a byte
  * that is not UTF-8 is \udcXX, as Python's os.fsdecode and json.dumps write it);
  * nb_utf8_lossy: a path made fit for XML output and for comparing ids as jansson reads
- * them back,
- * and nb_say, nb_show and nb_unctrl: lines naming paths made fit for a terminal
- * (control characters shown as '?' when the stream is one).
+ * them back.  And the one rule by which a message shows a path (nb_put_shown,
+ * nb_shown, and nb_say for a whole line): a file name may hold a control character, which a
+ * terminal obeys (an escape sequence) and which breaks a line-based reading of the
+ * output (a newline), so it is shown escaped, \x1b, \n, on every stream; nb_show and
+ * nb_unctrl: text shown on a terminal with control characters as '?'.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -387,12 +389,12 @@ int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_ba
     int dashes = 0;
     for (int i = 0; i < npaths; i++) dashes += !strcmp(paths[i], "-");
     if (dashes > 1) {
-        fprintf(stderr, "%s: '-' (standard input) given %d times: it is read once\n", who, dashes);
+        nb_say(stderr, "%s: '-' (standard input) given %d times: it is read once", who, dashes);
         return -1;
     }
     if (dashes && writes_back && npaths > 1) {
-        fprintf(stderr, "%s: '-' (standard input) must be the only PATH: its notebook is "
-                        "written to standard output\n", who);
+        nb_say(stderr, "%s: '-' (standard input) must be the only PATH: its notebook is "
+                        "written to standard output", who);
         return -1;
     }
     return 0;
@@ -453,7 +455,7 @@ int nb_stdout_flush(const char *who)
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
     int e = errno ? errno : earlier;
-    fprintf(stderr, "%s: <stdout>: write error%s%s\n", who, e ? ": " : "", e ? strerror(e) : "");
+    nb_say(stderr, "%s: <stdout>: write error%s%s", who, e ? ": " : "", e ? strerror(e) : "");
     return -1;
 }
 
@@ -468,6 +470,70 @@ void nb_show(FILE *to, const char *buf, size_t n)
     memcpy(copy, buf, n);
     fwrite(copy, 1, nb_unctrl(copy, n, 1), to);
     free(copy);
+}
+
+/* How many bytes at P (before END) a message shows as they are: a printable ASCII
+ * character, or a valid UTF-8 sequence but a C1 control (U+0080-U+009F); 0 when the
+ * byte at P is to be escaped (a control character, DEL, a byte that is not UTF-8). */
+static int shown_as_is(const unsigned char *p, const unsigned char *end)
+{
+    if (*p < 0x80) return *p >= 0x20 && *p != 0x7f;
+    int k = utf8_seq(p, end);
+    return k == 2 && *p == 0xc2 && p[1] <= 0x9f ? 0 : k;
+}
+
+/* The escape of byte C into OUT (at least 5 bytes); its length. */
+static int escape_byte(unsigned c, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    out[0] = '\\';
+    out[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : 'x';
+    if (out[1] != 'x') return 2;
+    out[2] = hex[c >> 4];
+    out[3] = hex[c & 15];
+    return 4;
+}
+
+void nb_put_shown(FILE *to, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+    char esc[5];
+    while (p < end) {
+        int k = shown_as_is(p, end);
+        if (k) {
+            p += k;
+            continue;
+        }
+        fwrite(run, 1, (size_t)(p - run), to);
+        fwrite(esc, 1, (size_t)escape_byte(*p, esc), to);
+        run = ++p;
+    }
+    fwrite(run, 1, (size_t)(p - run), to);
+}
+
+const char *nb_shown(const char *s, char *buf, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+    int k;
+    while (p < end && (k = shown_as_is(p, end))) p += k;
+    if (p == end) return s; /* nothing to escape */
+    if (size < 8) return "..."; /* (no room for any of it) */
+    size_t n = (size_t)(p - (const unsigned char *)s);
+    if (n > size - 8) n = size - 8; /* (a cut below says so) */
+    memcpy(buf, s, n);
+    p = (const unsigned char *)s + n;
+    while (p < end) {
+        char esc[5];
+        k = shown_as_is(p, end);
+        int e = k ? 0 : escape_byte(*p, esc);
+        if (n + (size_t)(k + e) + 4 > size) break; /* no room for it and a cut's "..." */
+        memcpy(buf + n, k ? (const char *)p : esc, (size_t)(k + e));
+        n += (size_t)(k + e);
+        p += k ? k : 1;
+    }
+    if (p < end) memcpy(buf + n, "...", 3), n += 3; /* longer than BUF: cut, visibly */
+    buf[n] = 0;
+    return buf;
 }
 
 void nb_say(FILE *to, const char *fmt, ...)
@@ -486,8 +552,7 @@ void nb_say(FILE *to, const char *fmt, ...)
             va_end(ap);
         }
     }
-    size_t len = isatty(fileno(to)) ? nb_unctrl(line, (size_t)n, 0) : (size_t)n;
-    fwrite(line, 1, len, to);
+    nb_put_shown(to, line, (size_t)n);
     fputc('\n', to);
     if (line != small) free(line);
 }

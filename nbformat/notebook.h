@@ -4,13 +4,14 @@
  * survives a round trip; the canonical writer (byte for byte what Python's
  * `json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"` gives, floats
  * in Python's shortest repr); validation of nbformat 4.x and in-memory upgrade of v3;
- * atomic save; the walker; lines naming paths made safe for a terminal (nb_say).
+ * atomic save; the walker; messages naming paths with their control characters
+ * escaped (nb_say, nb_put_shown, nb_shown).
  * Errors carry "path:line:col: reason".
  *
  * Implemented by nbread.c (reading, validation, cells), nbwrite.c (the canonical
  * writer), nblines.c (split/rejoin lines, strip_transient), nbv3.c (v3 upgrade),
- * nbsave.c (atomic save) and nbwalk.c (the walker, paths as UTF-8, and nb_say,
- * nb_show and nb_unctrl for a terminal).
+ * nbsave.c (atomic save) and nbwalk.c (the walker, paths in JSON and XML, and paths
+ * in messages: nb_say, nb_put_shown, nb_shown; nb_show and nb_unctrl).
  */
 #ifndef NBSTAGE_NOTEBOOK_H
 #define NBSTAGE_NOTEBOOK_H
@@ -197,11 +198,11 @@ const char *nb_path_strerror(const char *path, int e, char *buf, size_t size);
  * said on stderr as WHO's ("nbstage fmt") and returns -1; 0 when kept. */
 int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_back);
 
-/* One line of text (printf FMT, '\n' added) to TO.  When TO is a terminal, control
- * characters (bytes below 0x20, DEL, U+0080-U+009F) are shown as '?', as ls shows
- * them: a file name from a crawl, or the bytes of a malformed file quoted in a reason,
- * may hold an escape sequence the terminal would obey (ESC ] 52 sets its clipboard).
- * Into a pipe or a file the line is as it is. */
+/* One line of text (printf FMT, '\n' added) to TO, as nb_put_shown shows it, on every
+ * stream: a file name from a crawl, or the bytes of a malformed file quoted in a
+ * reason, may hold an escape sequence the terminal would obey (ESC ] 52 sets its
+ * clipboard) or a newline that splits the line for whatever reads it line by line.
+ * Every message that names a path goes through here or nb_put_shown. */
 void nb_say(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A terminal's width: COLUMNS when it is a number from 1 to 99,999 (else 0), and FD's
  * terminal's own (else 0).  Each user picks its order: the map on stdout takes COLUMNS
@@ -211,8 +212,20 @@ int nb_tty_columns(int fd);
 /* The folders of PATH (PATH itself included) that do not exist, made with MODE (mkdir
  * -p); 0, or -1 with "FOLDER: reason" in ERR. */
 int nb_make_folders(const char *path, unsigned mode, char *err, size_t errlen);
-/* N bytes of BUF (whole lines) to TO, shown as nb_say shows them, newlines kept. */
+/* N bytes of BUF (whole lines, made by nb_say or from names nb_shown gave) to TO;
+ * on a terminal control characters are shown as '?', newlines kept. */
 void nb_show(FILE *to, const char *buf, size_t n);
+/* N bytes of S to TO as a message shows a path: each control character (below 0x20,
+ * DEL, U+0080-U+009F) and each byte that is not UTF-8 escaped, "\n", "\t", "\r", else
+ * "\xHH" (ESC is \x1b: C escapes, as GNU ls -b shows names); all else, valid UTF-8,
+ * as it is, so a normal name is unchanged.  (A backslash is not escaped: a name that
+ * holds "\x1b" as text shows as one that holds ESC.  --json gives the exact bytes.) */
+void nb_put_shown(FILE *to, const char *s, size_t n);
+/* S as nb_put_shown shows it: S itself when nothing in it is escaped, else BUF (SIZE
+ * bytes; NB_SHOWN_MAX hold any path, a longer S is cut with "..."), for a name that is
+ * formatted into a message before it is printed (an nb_error, a worker's report). */
+const char *nb_shown(const char *s, char *buf, size_t size);
+#define NB_SHOWN_MAX (4 * 4096 + 8)
 
 /* At a program's start: each of descriptors 0, 1 and 2 that is closed (a cron job, a
  * daemon, `nbstage tag dir >&-`) is held by /dev/null opened the other way round (0

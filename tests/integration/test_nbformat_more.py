@@ -269,8 +269,10 @@ def test_control_characters_in_names_not_sent_to_a_terminal(tmp_path):
     """A crawled file's name may hold an escape sequence (ESC ] 52 sets the terminal's
     clipboard, ESC [ 2 J clears the screen); so may the bytes of a malformed file that a
     reason quotes.  fmt's and ingest's lines named it as it is, so the terminal obeyed
-    it.  On a terminal control characters are now shown as '?', as ls (and summary)
-    show them; into a pipe names are as before."""
+    it.  On a terminal control characters were then shown as '?', but into a pipe names
+    went as they were; now a name's are escaped (\\x1b, \\xc2\\x9b for U+009B) on a
+    terminal and into a pipe alike.  A reason's quote of the file's bytes is no name and
+    still shows them as '?'."""
     import shutil
     if not shutil.which("script"):
         import pytest
@@ -280,7 +282,7 @@ def test_control_characters_in_names_not_sent_to_a_terminal(tmp_path):
     d.mkdir()
     (d / f"{evil}.ipynb").write_text(json.dumps(notebook("x = 1")))  # not canonical
     (d / "bad.ipynb").write_text('{"cells": [\x1b[31m')  # quoted in the reason
-    shown = "evil?]52;c;SGVsbG8=??[2J?"
+    shown = "evil\\x1b]52;c;SGVsbG8=\\x07\\x1b[2J\\xc2\\x9b"
 
     def on_a_terminal(*args):
         shell = " ".join(f"'{a}'" for a in [BIN, *map(str, args)])
@@ -294,11 +296,11 @@ def test_control_characters_in_names_not_sent_to_a_terminal(tmp_path):
     out = on_a_terminal("ingest", "-o", tmp_path / "c.jsonl", d)  # (its progress bar: ESC [ K)
     assert "\x1b[31m" not in out, repr(out)
     assert f"bad notebook skipped: {d}/bad.ipynb:1:12: invalid token near '?'" in out, repr(out)
-    # into a pipe: the name as it is (a script needs the exact path); the reason's quote
-    # of the file's bytes is no name, and shows control characters as '?' everywhere, so
-    # that a quoted newline cannot split the line (6899dea)
+    # into a pipe: the name escaped as well (the exact bytes are --json's); the reason's
+    # quote of the file's bytes is no name, and shows control characters as '?'
+    # everywhere, so that a quoted newline cannot split the line (6899dea)
     r = run("fmt", "--check", d)
-    assert f"would reformat {d}/{evil}.ipynb\n" in r.stdout and "near '?'\n" in r.stderr, r.stderr
+    assert f"would reformat {d}/{shown}.ipynb\n" in r.stdout and "near '?'\n" in r.stderr, r.stderr
 
 
 def test_fmt_nbformat_says_repeated_cell_ids(tmp_path):

@@ -394,8 +394,9 @@ def test_svg_kept_when_no_notebook_could_be_read(model, tmp_path):
 def test_control_characters_in_names_not_sent_to_a_terminal(model, tmp_path):
     """A file name is bytes: one from a crawl may hold an escape sequence (ESC ] 52 sets
     the terminal's clipboard, ESC [ 2 J clears it).  On a terminal the text map showed
-    the name as it is, so the terminal obeyed it; there, control characters are shown
-    as '?', as ls shows them.  Into a pipe the name is still as it is."""
+    the name as it is, so the terminal obeyed it; then as '?' there but as it is into a
+    pipe.  Now escaped, \\x1b, as every message shows a name, on a terminal and into a
+    pipe alike."""
     if not shutil.which("script"):
         pytest.skip("no script(1)")
     name = "evil\x1b]52;c;SGVsbG8=\x07\x1b[2J.ipynb"
@@ -404,9 +405,10 @@ def test_control_characters_in_names_not_sent_to_a_terminal(model, tmp_path):
     rc, out = on_a_terminal([BIN, "summary", "-m", model, "--color", "never", nb])
     assert rc == 0, out
     assert "\x1b" not in out and "\x07" not in out, repr(out[:200])
-    assert out.startswith(f"{tmp_path}/evil?]52;c;SGVsbG8=??[2J.ipynb: 8 code cells")
+    shown = f"{tmp_path}/evil\\x1b]52;c;SGVsbG8=\\x07\\x1b[2J.ipynb"
+    assert out.startswith(f"{shown}: 8 code cells")
     piped = nbstage("summary", "-m", model, nb)
-    assert piped.stdout.startswith(f"{nb}: 8 code cells")
+    assert piped.stdout.startswith(f"{shown}: 8 code cells")
 
 
 # ------------------------------------------------------------------ --json and failures

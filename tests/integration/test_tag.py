@@ -754,8 +754,8 @@ def folder_for_nobody(model, prefix):
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_a_folder_it_cannot_read_is_named_on_a_terminal_without_its_control_characters(model):
     """A folder the walk cannot open was named with fprintf: its name's escape sequences
-    (a window title, a colour) reached the terminal raw, where every other message
-    shows a control character as '?'."""
+    (a window title, a colour) reached the terminal raw.  Every message now shows a
+    control character escaped, \\x1b, on a terminal and into a pipe alike."""
     import pty
     d, m = folder_for_nobody(model, "nbstage-tag-esc-")
     bad = d / "evil\x1b]0;TITLE\x07\x1b[31mRED"
@@ -777,7 +777,7 @@ def test_a_folder_it_cannot_read_is_named_on_a_terminal_without_its_control_char
             out += chunk
         os.close(master)
         assert r.returncode == 2, out
-        assert b"evil?]0;TITLE??[31mRED: " in out and b"\x1b" not in out, out
+        assert b"evil\\x1b]0;TITLE\\x07\\x1b[31mRED: " in out and b"\x1b" not in out, out
     finally:
         if bad.exists():
             bad.chmod(0o700)
@@ -1193,7 +1193,9 @@ def test_summary_file_names_not_utf8(model, tmp_path):
     r = subprocess.run([str(BIN), "summary", "-m", str(model), "--svg", str(svg), str(d)],
                        capture_output=True)
     assert r.returncode == 0, r.stderr
-    assert os.path.basename(bad) + b":" in r.stdout  # the text map shows the name as it is
+    # the text map shows the name as every message does: control characters and bytes
+    # that are not UTF-8 escaped (as it is, 0xe9 and 0x01 went to the terminal raw)
+    assert b"/caf\\xe9 \\x01.ipynb: 1 code cell" in r.stdout, r.stdout
     titles = [t.text for t in ET.parse(svg).getroot().iter("{http://www.w3.org/2000/svg}text")]
     assert f"{d}/caf\ufffd ?.ipynb" in titles
     # ingest's ids are JSON too, and the rest of nbstage reads them back

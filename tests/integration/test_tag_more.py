@@ -275,8 +275,10 @@ def test_an_ignored_hangup_stays_ignored(model, tmp_path):
 def test_control_characters_in_names_not_sent_to_a_terminal(model, tmp_path):
     """tag's reports name files, and a crawled file's name may hold an escape sequence
     (ESC ] 52 sets the terminal's clipboard, ESC [ 2 J clears it): on a terminal its
-    control characters are shown as '?', as ls, summary, fmt and ingest show them; into
-    a pipe the name is as it is."""
+    control characters were shown as '?', but into a pipe the name went as it was, the
+    escape sequence to whatever shows the log, a newline splitting the line.  Now every
+    message escapes them, \\x1b, \\n, on a terminal and into a pipe alike (--json gives
+    the exact bytes)."""
     import shutil
     if not shutil.which("script"):
         pytest.skip("no script(1)")
@@ -289,9 +291,60 @@ def test_control_characters_in_names_not_sent_to_a_terminal(model, tmp_path):
     assert rc == 2, out
     out = out.replace("\x1b[K", "")  # the progress bar's own: erase to the end of the line
     assert "\x1b" not in out and "\x07" not in out, repr(out[:300])
-    assert f"{tmp_path}/evil?[2J?.ipynb#0: add" in out and f"{tmp_path}/bad?]52;c;SGVsbG8=?.ipynb:" in out
+    evil, worse = f"{tmp_path}/evil\\x1b[2J\\x07.ipynb", f"{tmp_path}/bad\\x1b]52;c;SGVsbG8=\\x07.ipynb"
+    assert f"{evil}#0: add" in out and f"{worse}:" in out
     piped = nbstage("tag", "--dry-run", "-m", model, tmp_path)
-    assert f"{nb}#0: add" in piped.stdout and f"{bad}:" in piped.stderr
+    assert f"{evil}#0: add" in piped.stdout and f"{worse}:1:" in piped.stderr
+    assert "\x1b" not in piped.stdout + piped.stderr and "\x07" not in piped.stdout + piped.stderr
+
+
+def test_a_name_with_a_newline_or_an_escape_is_one_escaped_line_in_every_message(model, tmp_path):
+    """A file named with ESC or a newline in its name (a crawl, a zip) was printed raw by
+    tag, summary, fmt, ingest and classify into a pipe (on a terminal some showed '?'):
+    the escape sequence reached whatever shows the log, and a newline split a report
+    line in two, so a script reading tag's output line by line took half a name for a
+    file.  Now every human-readable message escapes a name's control characters and
+    the bytes that are not UTF-8 (\\x1b, \\n, \\xff), on every stream, one line per
+    message; a normal name, non-ASCII UTF-8 included, is printed as it was."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    bad_name = b"e\x1b[31mvil\nx \xff.ipynb"
+    with open(os.fsencode(d) + b"/" + bad_name, "w") as f:
+        f.write(make_nb(SIMPLE))
+    with open(os.fsencode(d) + b"/b\x1b]0;T\x07.ipynb", "w") as f:
+        f.write("{")  # unreadable: an error message names it
+    os.mkfifo(os.fsencode(d) + b"/f\n.ipynb")  # not a regular file: named too
+    (d / "café 日本.ipynb").write_text(make_nb(SIMPLE))
+    good = f"{d}/café 日本.ipynb"
+    shown, broken, fifo = (f"{d}/e\\x1b[31mvil\\nx \\xff.ipynb", f"{d}/b\\x1b]0;T\\x07.ipynb",
+                           f"{d}/f\\n.ipynb")
+
+    def clean(r):
+        out = r.stdout + r.stderr
+        assert b"\x1b" not in out and b"\x07" not in out and b"\xff" not in out, out
+        return out.decode()
+    runs = {
+        "dry": ["tag", "--dry-run", "-m", model, d], "check": ["tag", "--check", "-m", model, d],
+        "summary": ["summary", "-m", model, d], "fmt": ["fmt", "--check", d], "ingest": ["ingest", "-q", d],
+        "tag": ["tag", "-m", model, d],
+    }
+    out = {k: clean(subprocess.run([str(BIN), *map(str, a)], capture_output=True)) for k, a in runs.items()}
+    lines = {k: v.splitlines() for k, v in out.items()}
+    assert f"{shown}#0: add imports (" in out["dry"] and f"{good}#0: add imports (" in out["dry"]
+    assert f"{shown}: 6 missing, 0 stale, 0 on blank cells" in lines["check"]
+    assert f"{good}: 6 missing, 0 stale, 0 on blank cells" in lines["check"]
+    assert f"\n{shown}: 8 code cells (2 blank), 9 lines of code; stages from " in out["summary"]
+    assert out["summary"].startswith(f"{good}: 8 code cells")
+    assert f"would reformat {shown}" not in out["fmt"]  # (canonical: only the broken ones said)
+    assert f"tagged {shown} (6 cells changed)" in lines["tag"] and f"tagged {good} (6 cells changed)" in lines["tag"]
+    for k in runs:
+        assert any(l.startswith(f"nbstage {runs[k][0]}: ") and f"{broken}:1:" in l for l in lines[k]), (k, out[k])
+        assert any(l.endswith(f"{fifo}: not a regular file") for l in lines[k]), (k, out[k])
+    r = subprocess.run([str(BIN), "classify", "-m", str(model), os.fsencode(d) + b"/" + bad_name], capture_output=True)
+    assert r.returncode == 0 and clean(r).count("\n") == 8  # one line per code cell, no name in them
+    r = subprocess.run([str(BIN), "classify", "-m", str(model), os.fsencode(d) + b"/b\x1b]0;T\x07.ipynb"],
+                       capture_output=True)
+    assert r.returncode == 2 and clean(r).startswith(f"nbstage classify: {broken}:1:")
 
 
 # ------------------------------------------------------------------ which files are notebooks

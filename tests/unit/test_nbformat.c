@@ -1118,10 +1118,11 @@ static void walk_many_names_in_one_folder(void **state)
     free(dir);
 }
 
-/* Paths shown to a terminal: C0 controls, DEL, UTF-8 C1 controls (two bytes) and lone
- * C1 bytes become one '?' each, newlines only when asked, the rest (a no-break space, a lone 0xc2 at
- * the end) as it is; to what is not a terminal, nb_show and nb_say write the bytes as
- * they are, a line longer than nb_say's 1024-byte buffer whole. */
+/* Text shown to a terminal (nb_unctrl): C0 controls, DEL, UTF-8 C1 controls (two bytes)
+ * and lone C1 bytes become one '?' each, newlines only when asked, the rest (a no-break
+ * space, a lone 0xc2 at the end) as it is; to what is not a terminal, nb_show writes
+ * the bytes as they are, and nb_say escapes them as on a terminal (nb_put_shown), a
+ * line longer than its 1024-byte buffer whole. */
 static void terminal_lines_shown_safely(void **state)
 {
     (void)state;
@@ -1163,12 +1164,63 @@ static void terminal_lines_shown_safely(void **state)
     long_name[sizeof long_name - 1] = 0;
     nb_say(f, "%s: %s", long_name, "x\x01");
     assert_int_equal(fclose(f), 0);
-    assert_int_equal(len, sizeof in - 1 + sizeof long_name - 1 + 5);
+    assert_int_equal(len, sizeof in - 1 + sizeof long_name - 1 + 8);
     assert_memory_equal(buf, in, sizeof in - 1);
     assert_memory_equal(buf + sizeof in - 1, long_name, sizeof long_name - 1);
-    assert_memory_equal(buf + len - 5, ": x\x01\n", 5);
+    assert_memory_equal(buf + len - 8, ": x\\x01\n", 8);
     free(buf);
     assert_int_equal(nb_stdout_flush("test"), 0);
+}
+
+/* A name in a message (nb_shown, nb_put_shown, nb_say): control characters (C0, DEL,
+ * C1 in UTF-8) and bytes that are not UTF-8 escaped, \n \t \r or \xHH, on any stream;
+ * printable ASCII and valid UTF-8 as they are, so a normal name is the same pointer;
+ * a name too long for the buffer cut visibly. */
+static void names_in_messages_escaped(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *out; } cases[] = {
+        {"plain/a b.ipynb", NULL},
+        {"caf\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80 \xc2\xa0\\.ipynb", NULL}, /* as it is */
+        {"e\x1b[31mvil\nx\ty\rz\x7f", "e\\x1b[31mvil\\nx\\ty\\rz\\x7f"},
+        {"a\xc2\x9b" "31m \x9b \xe9.ipynb", "a\\xc2\\x9b" "31m \\x9b \\xe9.ipynb"},
+        {"\xed\xa0\x80 \xc0\xaf \xc3", "\\xed\\xa0\\x80 \\xc0\\xaf \\xc3"},
+    };
+    char buf[NB_SHOWN_MAX];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *got = nb_shown(cases[i].in, buf, sizeof buf);
+        if (!cases[i].out) {
+            assert_ptr_equal(got, cases[i].in);
+        } else {
+            assert_ptr_equal(got, buf);
+            assert_string_equal(got, cases[i].out);
+            assert_ptr_equal(nb_shown(got, buf + 2048, 2048), got); /* shown once is enough */
+        }
+        char *mem = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&mem, &len);
+        assert_non_null(f);
+        nb_put_shown(f, cases[i].in, strlen(cases[i].in));
+        nb_say(f, "%s", cases[i].in);
+        assert_int_equal(fclose(f), 0);
+        const char *want = cases[i].out ? cases[i].out : cases[i].in;
+        size_t w = strlen(want);
+        assert_int_equal(len, 2 * w + 1);
+        assert_memory_equal(mem, want, w);
+        assert_memory_equal(mem + w, want, w);
+        free(mem);
+    }
+    /* too long for the buffer: cut with "...", between whole escapes */
+    char small[16];
+    assert_string_equal(nb_shown("\x01\x02\x03\x04\x05", small, sizeof small), "\\x01\\x02\\x03...");
+    char big[5000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    big[0] = '\n';
+    const char *cut = nb_shown(big, small, sizeof small);
+    assert_int_equal(strlen(cut), sizeof small - 1);
+    assert_memory_equal(cut, "\\n", 2);
+    assert_memory_equal(cut + strlen(cut) - 3, "...", 3);
 }
 
 /* '-' (standard input) once at most, and alone where the notebook is written back. */
@@ -1299,6 +1351,7 @@ int main(void)
         cmocka_unit_test(stdin_rule_refuses_two_dashes_and_company),
         cmocka_unit_test(utf8_lossy_keeps_valid_and_marks_the_rest),
         cmocka_unit_test(json_path_loses_nothing),
+        cmocka_unit_test(names_in_messages_escaped),
         cmocka_unit_test(progress_counts_across_threads),
     };
     return cmocka_run_group_tests_name("nbformat", tests, NULL, NULL);
