@@ -177,9 +177,10 @@ static int ends_here(const struct litscan *ls, int id, const unsigned char *t, s
     return l->caseless || memcmp(t + i + 1 - l->len, l->s, l->len) == 0;
 }
 
-int litscan_any(const struct litscan *ls, const char *text, size_t len)
+/* The walk of both searches.  With FOUND: every string's bit set, 0.  Without: 1 at
+ * the first string found, else 0. */
+static int walk(const struct litscan *ls, const char *text, size_t len, uint64_t *found)
 {
-    if (!ls->nstates) return 0;
     const unsigned char *t = (const unsigned char *)text;
     const size_t row = (size_t)ls->nclass;
     int s = 0;
@@ -187,27 +188,22 @@ int litscan_any(const struct litscan *ls, const char *text, size_t len)
         s = ls->delta[(size_t)s * row + ls->cls[ls->lower[t[i]]]];
         if (!ls->reports[s]) continue;
         for (int r = ls->first_out[s] >= 0 ? s : ls->dict[s]; r >= 0; r = ls->dict[r])
-            for (int id = ls->first_out[r]; id >= 0; id = ls->lits[id].next_out)
-                if (ends_here(ls, id, t, i)) return 1;
+            for (int id = ls->first_out[r]; id >= 0; id = ls->lits[id].next_out) {
+                if ((found && litscan_found(found, id)) || !ends_here(ls, id, t, i)) continue;
+                if (!found) return 1;
+                found[id >> 6] |= (uint64_t)1 << (id & 63);
+            }
     }
     return 0;
 }
 
+int litscan_any(const struct litscan *ls, const char *text, size_t len)
+{
+    return ls->nstates ? walk(ls, text, len, NULL) : 0;
+}
+
 void litscan_run(const struct litscan *ls, const char *text, size_t len, uint64_t *found)
 {
-    size_t words = (litscan_count(ls) + 63) / 64;
-    memset(found, 0, words * sizeof *found);
-    if (!ls->nstates) return;
-    const unsigned char *t = (const unsigned char *)text;
-    const size_t row = (size_t)ls->nclass;
-    int s = 0;
-    for (size_t i = 0; i < len; i++) {
-        s = ls->delta[(size_t)s * row + ls->cls[ls->lower[t[i]]]];
-        if (!ls->reports[s]) continue;
-        for (int r = ls->first_out[s] >= 0 ? s : ls->dict[s]; r >= 0; r = ls->dict[r]) {
-            for (int id = ls->first_out[r]; id >= 0; id = ls->lits[id].next_out)
-                if (!litscan_found(found, id) && ends_here(ls, id, t, i))
-                    found[id >> 6] |= (uint64_t)1 << (id & 63);
-        }
-    }
+    memset(found, 0, (litscan_count(ls) + 63) / 64 * sizeof *found);
+    if (ls->nstates) walk(ls, text, len, found);
 }
