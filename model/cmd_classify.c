@@ -547,14 +547,19 @@ static int run_file(const nbs_model *m, const char *path, int as_json)
         if (k == 0) nb_say(stderr, "nbstage classify: %s: no code cells", path);
     } else {
         struct stat st;
-        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        char why[PATH_MAX + 64];
+        int fd = nb_open_regular(path, &st, why, sizeof why); /* a FIFO refused, not waited on */
+        if (fd == -2) {
             nb_say(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)", path);
             return EXIT_USAGE;
         }
-        FILE *f = fopen(path, "rb");
+        FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
         if (!f) {
-            char why[PATH_MAX + 64];
-            nb_say(stderr, "nbstage classify: %s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why));
+            if (fd >= 0) { /* fdopen's reason, before close can change errno */
+                snprintf(why, sizeof why, "%s", strerror(errno));
+                close(fd);
+            }
+            nb_say(stderr, "nbstage classify: %s: cannot open: %s", path, why);
             return EXIT_USAGE;
         }
         struct bytebuf text = {0};

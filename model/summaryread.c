@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,13 +117,10 @@ static int ask_cells(struct summary *s, struct summary_entry *e)
 /* PATH's bytes, whole; NULL when they cannot be had (nb_read_file then says why). */
 static char *load(const char *path, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
+    char why[PATH_MAX + 64];
+    int fd = nb_open_regular(path, &st, why, sizeof why); /* a FIFO refused, not waited on */
     if (fd < 0) return NULL;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return NULL;
-    }
     size_t cap = (size_t)st.st_size + 1, n = 0;
     char *buf = malloc(cap);
     while (buf) {

@@ -20,29 +20,11 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
     if (!in_room) in_room = &heap;
     *in_room = 0;
     int is_stdin = !strcmp(path, "-");
-    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        char said[PATH_MAX + 64];
-        snprintf(why, whylen, "%s", nb_path_strerror(path, errno, said, sizeof said));
-        return NULL;
-    }
-    if (is_stdin) {
-        memset(st, 0, sizeof *st); /* a pipe: no size to go by, no identity to keep */
-    } else if (fstat(fd, st)) {
-        snprintf(why, whylen, "%s", strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    if (!is_stdin && S_ISDIR(st->st_mode)) {
-        snprintf(why, whylen, "is a directory, not a notebook");
-        close(fd);
-        return NULL;
-    }
-    if (!is_stdin && !S_ISREG(st->st_mode)) {
-        snprintf(why, whylen, "not a regular file");
-        close(fd);
-        return NULL;
-    }
+    /* a regular file, fstat'd into ST; a FIFO put in its place since the walk is
+     * refused, not waited on */
+    int fd = is_stdin ? STDIN_FILENO : nb_open_regular(path, st, why, whylen);
+    if (fd < 0) return NULL;
+    if (is_stdin) memset(st, 0, sizeof *st); /* a pipe: no size to go by, no identity to keep */
     /* a read ahead within a window's byte budget only ("" in WHY: over it) */
     if (budget && __atomic_sub_fetch(budget, (long long)st->st_size, __ATOMIC_RELAXED) < 0) {
         /* given back: one large file would otherwise leave the window's smaller ones
@@ -111,11 +93,11 @@ static const char *stage_or_none(int s) { return s >= 0 ? stage_key[s] : "none";
 /* PATH's bytes are now BUF[0..LEN). */
 static int holds(const char *path, const char *buf, size_t len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
-    int same = 0;
+    char why[PATH_MAX + 64];
+    int fd = nb_open_regular(path, &st, why, sizeof why), same = 0;
     if (fd < 0) return 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len) {
+    if ((size_t)st.st_size == len) {
         char chunk[65536];
         size_t off = 0;
         ssize_t n;

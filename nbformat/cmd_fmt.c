@@ -20,10 +20,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "model/commands.h"
 #include "nbformat/fileonce.h"
@@ -175,14 +177,20 @@ static int fmt_one(const char *path, const char *rel, void *vctx)
         return -1; /* the walk stops */
     }
     if (met) return 0;
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    char why[PATH_MAX + 64];
+    /* a FIFO put in its place since the walk is refused, not waited on */
+    int fd = nb_open_regular(path, &st, why, sizeof why);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        nb_say(stderr, "nbstage fmt: %s: %s", path, strerror(errno));
+        if (fd >= 0) { /* fdopen's reason, before close can change errno */
+            snprintf(why, sizeof why, "%s", strerror(errno));
+            close(fd);
+        }
+        nb_say(stderr, "nbstage fmt: %s: %s", path, why);
         c->errors++;
         return 0;
     }
-    struct stat st;
-    if (fstat(fileno(f), &st)) memset(&st, 0, sizeof st); /* then never "the same" */
     size_t len, outlen;
     char *buf = read_stream(f, &len);
     int read_errno = errno;

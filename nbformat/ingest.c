@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nbformat/bytebuf.h"
 #include "nbformat/cellscan.h"
@@ -153,7 +155,7 @@ struct worker {
     struct pool *pool;
     pthread_t thread;
     struct cellscan scan; /* buffers reused from notebook to notebook */
-    char why[PATH_MAX + 64]; /* a reason load gives that is not strerror's */
+    char why[PATH_MAX + 64]; /* the reason load gives when it is not a constant string */
     struct bytebuf file, out;
     uint64_t *hashes;
     size_t nhashes, hashes_cap;
@@ -211,8 +213,17 @@ static void cell_line(struct worker *w, struct ingest_stats *st, const char *rel
 static const char *load(struct worker *w, const char *path)
 {
     int is_stdin = !strcmp(path, "-");
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) return nb_path_strerror(path, errno, w->why, sizeof w->why);
+    FILE *f = stdin;
+    if (!is_stdin) { /* a FIFO put in its place since the walk is refused, not waited on */
+        struct stat st;
+        int fd = nb_open_regular(path, &st, w->why, sizeof w->why);
+        if (fd < 0) return w->why;
+        if (!(f = fdopen(fd, "rb"))) {
+            snprintf(w->why, sizeof w->why, "%s", strerror(errno)); /* before close can change errno */
+            close(fd);
+            return w->why;
+        }
+    }
     w->file.n = 0;
     errno = 0; /* fread's, if it fails */
     for (;;) {
@@ -228,8 +239,7 @@ static const char *load(struct worker *w, const char *path)
     }
     int bad = ferror(f), e = errno;
     if (!is_stdin) fclose(f);
-    /* a folder named like a notebook given by name: said as tag, fmt and summary say it */
-    if (bad) return e == EISDIR ? "is a directory, not a notebook" : strerror(e ? e : EIO);
+    if (bad) return strerror(e ? e : EIO);
     if (w->file.n == 0) return "empty file";
     return NULL;
 }

@@ -11,7 +11,8 @@
  * (lenient_copy), as Python reads it in all that a reader looks at.  Also the
  * library's error messages (nb_set_error, nb_error_copy, nb_error_fmt): whole for any
  * path the system opens, else cut visibly ("...") between UTF-8 characters, the
- * reason kept.
+ * reason kept.  And nb_open_regular: the one way a notebook (or classify's file) is
+ * opened for reading, which never waits on a FIFO and refuses all but a regular file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -505,32 +506,53 @@ json_t *nb_read_mem(const char *buf, size_t len, const char *name, int flags, nb
     return nb;
 }
 
+/* ---------------------------------------------------------------- files */
+
+/* REASON into WHY (WHYLEN bytes); returns RC. */
+static int open_refused(int rc, char *why, size_t whylen, const char *reason)
+{
+    snprintf(why, whylen, "%s", reason);
+    return rc;
+}
+
+int nb_open_regular(const char *path, struct stat *st, char *why, size_t whylen)
+{
+    /* O_NONBLOCK: open() of a FIFO no one writes to would wait for ever; O_NOCTTY: a
+     * terminal named for a notebook must not become our controlling one */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        struct stat sock;
+        if (e == ENXIO && stat(path, &sock) == 0 && S_ISSOCK(sock.st_mode)) /* opens as nothing */
+            return open_refused(-2, why, whylen, "not a regular file");
+        char said[PATH_MAX + 64];
+        return open_refused(-1, why, whylen, nb_path_strerror(path, e, said, sizeof said));
+    }
+    int flags, rc = -1;
+    if (fstat(fd, st)) {
+        open_refused(rc, why, whylen, strerror(errno));
+    } else if (!S_ISREG(st->st_mode)) { /* the walk's words; a folder as tag, fmt and summary say it */
+        rc = open_refused(-2, why, whylen,
+                          S_ISDIR(st->st_mode) ? "is a directory, not a notebook" : "not a regular file");
+    } else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        /* a regular file's reads never wait, but the descriptor is the caller's (stdio,
+         * a kept descriptor): as an ordinary open() gives it */
+        open_refused(rc, why, whylen, strerror(errno));
+    } else {
+        return fd;
+    }
+    close(fd);
+    return rc;
+}
+
 /* The whole file in memory; NULL with ERR on failure. */
 static char *slurp(const char *path, size_t *len, nb_error *err)
 {
-    /* O_NONBLOCK: a FIFO no one writes to would hold open() for ever; it is refused
-     * below, as anything but a regular file is (whose reads the flag does not change) */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        char why[PATH_MAX + 64];
-        struct stat sock;
-        if (errno == ENXIO && stat(path, &sock) == 0 && S_ISSOCK(sock.st_mode)) { /* opens as nothing */
-            nb_set_error(err, "%s: not a regular file", path);
-            return NULL;
-        }
-        nb_set_error(err, "%s: %s", path, nb_path_strerror(path, errno, why, sizeof why));
-        return NULL;
-    }
     struct stat st;
-    if (fstat(fd, &st)) {
-        nb_set_error(err, "%s: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) { /* a folder said as tag, fmt and summary say it */
-        nb_set_error(err, "%s: %s", path,
-                     S_ISDIR(st.st_mode) ? "is a directory, not a notebook" : "not a regular file");
-        close(fd);
+    char why[PATH_MAX + 64];
+    int fd = nb_open_regular(path, &st, why, sizeof why);
+    if (fd < 0) {
+        nb_set_error(err, "%s: %s", path, why);
         return NULL;
     }
     size_t cap = (size_t)st.st_size + 1, n = 0;

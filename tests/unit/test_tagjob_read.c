@@ -2,7 +2,8 @@
  * window's read room, pieces of the room's blocks holding each file's bytes; a file
  * that holds more than its size said (a /proc file, whose size is 0, stands for one
  * that grew while read) moved to the heap with every byte; the heap alone without a
- * room; the window's budget; and the reasons for a folder and an empty file. */
+ * room; the window's budget; the reasons for a folder and an empty file; a FIFO in
+ * a notebook's place refused, not waited on. */
 #include "tests/unit/unit.h"
 
 #include <fcntl.h>
@@ -147,12 +148,36 @@ static void the_budget_and_the_reasons(void **state)
     room_free(&room);
 }
 
+/* tagjob_read of PATH fails with "not a regular file": 0, else 1 (in a child: a
+ * blocking open() would never return). */
+static int read_refused(void *path)
+{
+    char why[256];
+    struct stat st;
+    size_t len;
+    char *got = tagjob_read(path, &len, &st, why, sizeof why, NULL, NULL, NULL, NULL);
+    return got || strcmp(why, "not a regular file");
+}
+
+/* A notebook the walk listed, replaced by a FIFO before tag reads it: its open()
+ * waited for a writer for ever; now refused at once, as the walk would say it. */
+static void a_fifo_in_a_notebooks_place_is_refused_not_waited_on(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/fifo.ipynb", dir);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    assert_int_equal(unit_child_within(5, read_refused, path), 0);
+    assert_int_equal(unit_child_within(5, read_refused, "/dev/null"), 0); /* a device */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(files_are_read_into_the_room),
         cmocka_unit_test(a_file_longer_than_its_size_moves_to_the_heap),
         cmocka_unit_test(the_budget_and_the_reasons),
+        cmocka_unit_test(a_fifo_in_a_notebooks_place_is_refused_not_waited_on),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,10 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ../shared relative to the repository root, or NULL when it is not there (tests
@@ -89,6 +92,28 @@ static inline int unit_open_fds(void)
     while (readdir(d)) n++;
     closedir(d);
     return n;
+}
+
+/* FN(ARG) in a child given SECONDS to end: what FN returned (0..255, its exit code),
+ * or -1 when it had not ended by then (killed) or ended otherwise.  For a call that
+ * could wait for ever (an open() of a FIFO): a regression fails its test instead of
+ * hanging the suite. */
+static inline int unit_child_within(int seconds, int (*fn)(void *), void *arg)
+{
+    fflush(NULL); /* nothing buffered written twice */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(fn(arg) & 0xff);
+    int status;
+    for (long waited = 0; waited < seconds * 1000L; waited += 10) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        assert_true(got >= 0);
+        if (got == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return -1;
 }
 
 #endif
