@@ -465,6 +465,52 @@ def test_a_dangling_symlink_is_said_as_one_by_the_pipeline_too(model, tmp_path):
         assert r.returncode == 2 and f"{dang}: cannot open: {why}" in r.stderr, (args, r.stderr)
     assert not (tmp_path / "m.nbsm").exists()
 
+def test_a_notebook_made_a_fifo_after_the_walk_is_refused_not_waited_on(model, tmp_path):
+    """A notebook the walk found a regular file and that is a FIFO by the time it is
+    read (tag lists every PATH first, then reads a window of 512 notebooks at a time)
+    held the run for ever in open(), waiting for a writer that never came.  It is now
+    failed as the walk says of a FIFO, and the others tagged.  The FIFO is put in place
+    while the run is held on its stdout: the walk is over once a report came, and
+    window 0's reports (more than the pipe holds) are all written before window 2, which
+    holds it, is read."""
+    import fcntl
+    import threading
+    d = tmp_path / "nbs"
+    d.mkdir()
+    n = 1030  # windows 0, 1 and 2 (1024...)
+    text = make_nb(SIMPLE)
+    for k in range(n):
+        (d / f"nb{k:04}.ipynb").write_text(text)
+    last = d / f"nb{n - 1:04}.ipynb"
+    rfd, wfd = os.pipe()
+    fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 4096)  # window 0's ~40 KB of reports do not fit
+    with open(tmp_path / "stderr", "w+") as err:
+        p = subprocess.Popen([str(BIN), "tag", "-m", str(model), "-j", "2", str(d)],
+                             stdout=wfd, stderr=err)
+        os.close(wfd)
+        with os.fdopen(rfd, "rb") as out:
+            first = out.read(1)  # blocks until the first report: the walk is done
+            last.unlink()
+            os.mkfifo(last)
+            rest = []
+            t = threading.Thread(target=lambda: rest.append(out.read()), daemon=True)
+            t.start()
+            try:
+                rc = p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                pytest.fail("tag waited for ever on a FIFO put in a notebook's place")
+            t.join(60)
+        err.seek(0)
+        stderr = err.read()
+    lines = (first + rest[0]).decode().splitlines()
+    assert rc == 2 and f"nbstage tag: {last}: not a regular file\n" in stderr, stderr
+    assert f"{n} notebooks: {n - 1} rewritten, 0 unchanged, 1 failed" in stderr, stderr
+    assert len(lines) == n - 1 and all(l.startswith("tagged ") for l in lines), lines[-3:]
+    assert last.is_fifo() and "stage:" in (d / "nb1028.ipynb").read_text()
+
+
 # ------------------------------------------------------------------ the kernel's tag outputs
 
 def _stage_outputs(cell):
