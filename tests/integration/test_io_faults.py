@@ -197,7 +197,10 @@ def test_tag_to_a_file_survives_each_failing_call(shim, model, tmp_path):
 
 def test_an_output_file_survives_each_failing_call(shim, tmp_path):
     """`nbstage ingest -o OUT FOLDER` writes its lines through stdio into a temporary
-    (nbformat/outfile.c, shared by label, train, eval and classify's outputs)."""
+    (nbformat/outfile.c, shared by label, train, eval and classify's outputs).  The
+    notebook is opened with open() (nb_open_regular), not stdio, so its open is failed
+    too: ingest then skips it as a bad notebook, says why, and writes the cells of the
+    notebooks it read (none), exit 2."""
     def args(d):
         return ["ingest", "-q", "-o", d / "cells.jsonl", d]
 
@@ -208,7 +211,11 @@ def test_an_output_file_survives_each_failing_call(shim, tmp_path):
         return {"a.ipynb": old["a.ipynb"]}
     for fn, nth, r, d, old, clean in sweep(
             shim, tmp_path, args, make=one_notebook,
-            expect_used={"mkostemp", "fchmod", "fsync", "rename"}):
+            expect_used={"open", "mkostemp", "fchmod", "fsync", "rename"}):
+        if fn == "open" and f"bad notebook skipped: {d / 'a.ipynb'}: " in r.stderr:
+            assert r.returncode == 2 and os.strerror(FAULTS[fn]) in r.stderr, r.stderr
+            assert files(d) == {**old, "cells.jsonl": b""}, r.stderr
+            continue
         check_single_output(fn, nth, r, d, old, clean, "cells.jsonl",
                             {"mkostemp", "fchmod", "fsync", "rename"})
 
