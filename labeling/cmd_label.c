@@ -137,12 +137,32 @@ int label_fit(struct label_model *model, const struct lm_stats *s, const struct 
     return 0;
 }
 
-int cmd_label(int argc, char **argv)
+/* -j's N, 1 to 64; -1 said. */
+static int parse_jobs(const char *s, int *jobs)
 {
-    struct label_opts o;
-    memset(&o, 0, sizeof o);
-    o.jobs = cpus_usable_up_to(8);
-    o.min_conf = -1; /* the mode's default below */
+    char *e;
+    long j = strtol(s, &e, 10);
+    if (*e || j < 1 || j > 64) { fprintf(stderr, "nbstage label: --jobs wants 1..64\n"); return -1; }
+    *jobs = (int)j;
+    return 0;
+}
+
+/* --min-confidence's P, 0 to 1; -1 said. */
+static int parse_min_conf(const char *s, double *p)
+{
+    char *e;
+    *p = strtod(s, &e);
+    if (e == s || *e || !(*p >= 0 && *p <= 1)) { /* '' read as 0 */
+        fprintf(stderr, "nbstage label: --min-confidence wants a probability, 0..1\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The options into O, *FIRST set to the first argument after them; -1 to go on, else
+ * the exit code (--help, a usage error said). */
+static int parse_options(int argc, char **argv, struct label_opts *o, int *first)
+{
     enum { O_RULES = 256, O_NODEF, O_GOLD, O_REPORT, O_SVG, O_VOTES, O_TRUTH, O_MINCONF, O_STATEMENTS, O_PROFILE };
     static const struct option lopts[] = {
         {"rules", required_argument, 0, O_RULES}, {"no-default-rules", no_argument, 0, O_NODEF},
@@ -158,98 +178,133 @@ int cmd_label(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:j:qh", lopts, NULL)) != -1) {
         switch (c) {
         case O_RULES:
-            if (o.n_rules == (int)(sizeof o.rules / sizeof o.rules[0])) {
+            if (o->n_rules == (int)(sizeof o->rules / sizeof o->rules[0])) {
                 fprintf(stderr, "nbstage label: too many --rules files\n");
                 return EXIT_USAGE;
             }
-            o.rules[o.n_rules++] = optarg;
+            o->rules[o->n_rules++] = optarg;
             break;
-        case O_NODEF: o.no_default = 1; break;
-        case O_STATEMENTS: o.statements = 1; break;
-        case O_PROFILE: o.profile = 1; break;
-        case O_GOLD: o.gold = optarg; break;
-        case O_REPORT: o.report = optarg; break;
-        case O_SVG: o.svg = optarg; break;
-        case 'o': o.output = strcmp(optarg, "-") ? optarg : NULL; break; /* '-': stdout */
-        case O_VOTES: o.votes = optarg; break;
-        case O_TRUTH: o.truth = optarg; break;
-        case 'j': {
-            char *e;
-            long j = strtol(optarg, &e, 10);
-            if (*e || j < 1 || j > 64) { fprintf(stderr, "nbstage label: --jobs wants 1..64\n"); return EXIT_USAGE; }
-            o.jobs = (int)j;
-            break;
-        }
-        case O_MINCONF: {
-            char *e;
-            o.min_conf = strtod(optarg, &e);
-            if (e == optarg || *e || !(o.min_conf >= 0 && o.min_conf <= 1)) { /* '' read as 0 */
-                fprintf(stderr, "nbstage label: --min-confidence wants a probability, 0..1\n");
-                return EXIT_USAGE;
-            }
-            break;
-        }
-        case 'q': o.quiet = 1; break;
+        case O_NODEF: o->no_default = 1; break;
+        case O_STATEMENTS: o->statements = 1; break;
+        case O_PROFILE: o->profile = 1; break;
+        case O_GOLD: o->gold = optarg; break;
+        case O_REPORT: o->report = optarg; break;
+        case O_SVG: o->svg = optarg; break;
+        case 'o': o->output = strcmp(optarg, "-") ? optarg : NULL; break; /* '-': stdout */
+        case O_VOTES: o->votes = optarg; break;
+        case O_TRUTH: o->truth = optarg; break;
+        case 'j': if (parse_jobs(optarg, &o->jobs)) return EXIT_USAGE; break;
+        case O_MINCONF: if (parse_min_conf(optarg, &o->min_conf)) return EXIT_USAGE; break;
+        case 'q': o->quiet = 1; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: return cmd_usage_error(argv[0], usage);
         }
     }
-    if (argc - optind > 1 || (o.votes && argc - optind > 0)) {
-        if (o.votes) nb_say(stderr, "nbstage label: --votes reads MATRIX.tsv, not %s as well", argv[optind]);
-        else fprintf(stderr, "nbstage label: one CELLS.jsonl, not %d files\n", argc - optind);
+    *first = optind;
+    return -1;
+}
+
+/* The arguments after the options (one CELLS.jsonl at most, none with --votes) and the
+ * options the mode has no use for, then the input and --min-confidence's default for
+ * the mode set; -1 to go on, else the exit code (the usage error said). */
+static int check_mode(int argc, char **argv, int first, struct label_opts *o)
+{
+    if (argc - first > 1 || (o->votes && argc - first > 0)) {
+        if (o->votes) nb_say(stderr, "nbstage label: --votes reads MATRIX.tsv, not %s as well", argv[first]);
+        else fprintf(stderr, "nbstage label: one CELLS.jsonl, not %d files\n", argc - first);
         return cmd_usage_error(argv[0], usage);
     }
-    if (o.truth && !o.votes) { fprintf(stderr, "nbstage label: --truth goes with --votes (use --gold for cells)\n"); return EXIT_USAGE; }
+    if (o->truth && !o->votes) { fprintf(stderr, "nbstage label: --truth goes with --votes (use --gold for cells)\n"); return EXIT_USAGE; }
     /* an option the mode has no use for is a mistake to say, not to drop */
-    if (o.votes && (o.gold || o.svg || o.n_rules || o.no_default || o.statements || o.profile)) {
+    if (o->votes && (o->gold || o->svg || o->n_rules || o->no_default || o->statements || o->profile)) {
         fprintf(stderr, "nbstage label: --votes runs the label model alone: no --rules, "
                         "--no-default-rules, --statements, --profile, --gold or --svg (use --truth)\n");
         return EXIT_USAGE;
     }
-    if (o.svg && !o.gold) { fprintf(stderr, "nbstage label: --svg goes with --gold (the confusion matrix needs hand labels)\n"); return EXIT_USAGE; }
-    if (optind < argc && strcmp(argv[optind], "-")) o.input = argv[optind]; /* '-': stdin */
-    if (o.min_conf < 0) o.min_conf = o.votes ? 0.0 : DEFAULT_MIN_CONFIDENCE;
-    /* The files written at the end, checked now: a read-only file or a missing folder
-     * would otherwise be found only after the whole run (30 s on a large corpus). */
-    const char *outs[] = {o.output, o.report, o.svg}, *opt[] = {"-o", "--report", "--svg"};
-    for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
-        nb_error e;
-        if (outs[i] && outfile_check(outs[i], &e)) {
-            nb_say(stderr, "nbstage label: %s", e.msg);
-            return EXIT_USAGE;
-        }
-        /* one file for two outputs: the second would replace the first (the report
-         * renamed over the labels, exit 0) */
-        for (size_t k = 0; k < i; k++)
-            if (outs[i] && outs[k] && outfile_same(outs[k], outs[i])) {
-                nb_say(stderr, "nbstage label: %s %s and %s %s are the same file: the second would replace "
-                               "the first", opt[k], outs[k], opt[i], outs[i]);
-                return EXIT_USAGE;
-            }
-        /* an output over an input (label cells.jsonl -o cells.jsonl): the cells, the
-         * hand labels or a rule file replaced, exit 0 */
-        /* room for every input: with 16 --rules, a fixed 20 once left the default rules out */
-        enum { N_INS = 4 + sizeof o.rules / sizeof o.rules[0] + 1 };
-        const char *ins[N_INS] = {o.input, o.gold, o.votes, o.truth},
-                   *in_opt[N_INS] = {"CELLS.jsonl", "--gold", "--votes", "--truth"};
-        size_t n_in = 4;
-        for (int r = 0; r < o.n_rules; r++) ins[n_in] = o.rules[r], in_opt[n_in++] = "--rules";
-        /* and the default rules (NBSTAGE_RULES's or the shipped file): every later run fails on them */
-        char def_rules[4096];
-        if (!o.no_default && rules_default_path(def_rules, sizeof def_rules) == 0)
-            ins[n_in] = def_rules, in_opt[n_in++] = "the default rules";
-        for (size_t k = 0; outs[i] && k < n_in; k++)
-            if (ins[k] && outfile_same(outs[i], ins[k])) {
-                nb_say(stderr, "nbstage label: %s %s and %s %s are the same file: the output would replace the "
-                               "input", opt[i], outs[i], in_opt[k], ins[k]);
-                return EXIT_USAGE;
-            }
-        /* the cells piped in (label - -o c.jsonl < c.jsonl) have no name to compare */
-        if (outs[i] && !o.input && !o.votes && outfile_is_stdin(outs[i])) {
-            nb_say(stderr, "nbstage label: %s %s is the file piped in as CELLS.jsonl ('-'): the output would "
-                           "replace the input", opt[i], outs[i]);
-            return EXIT_USAGE;
-        }
+    if (o->svg && !o->gold) { fprintf(stderr, "nbstage label: --svg goes with --gold (the confusion matrix needs hand labels)\n"); return EXIT_USAGE; }
+    if (first < argc && strcmp(argv[first], "-")) o->input = argv[first]; /* '-': stdin */
+    if (o->min_conf < 0) o->min_conf = o->votes ? 0.0 : DEFAULT_MIN_CONFIDENCE;
+    return -1;
+}
+
+/* The files the run reads, each with the name the messages give it: an output over
+ * one of them would replace it (label cells.jsonl -o cells.jsonl: the cells, the hand
+ * labels or a rule file replaced, exit 0).  Room for every input: with 16 --rules, a
+ * fixed 20 once left the default rules out. */
+enum { N_RULES = sizeof ((struct label_opts *)0)->rules / sizeof ((struct label_opts *)0)->rules[0] };
+struct label_inputs {
+    const char *path[4 + N_RULES + 1], *opt[4 + N_RULES + 1];
+    size_t n;
+    char def_rules[4096];
+};
+
+static void list_inputs(const struct label_opts *o, struct label_inputs *in)
+{
+    const char *path[] = {o->input, o->gold, o->votes, o->truth},
+               *opt[] = {"CELLS.jsonl", "--gold", "--votes", "--truth"};
+    in->n = 0;
+    for (size_t k = 0; k < sizeof path / sizeof *path; k++)
+        in->path[in->n] = path[k], in->opt[in->n++] = opt[k];
+    for (int r = 0; r < o->n_rules; r++) in->path[in->n] = o->rules[r], in->opt[in->n++] = "--rules";
+    /* and the default rules (NBSTAGE_RULES's or the shipped file): every later run fails on them */
+    if (!o->no_default && rules_default_path(in->def_rules, sizeof in->def_rules) == 0)
+        in->path[in->n] = in->def_rules, in->opt[in->n++] = "the default rules";
+}
+
+/* Output I (OUTS[I], given as OPT[I]) checked: writable, not an output before it, not
+ * an input; -1 said. */
+static int check_output(const struct label_opts *o, const struct label_inputs *in, const char *const *outs,
+                        const char *const *opt, size_t i)
+{
+    nb_error e;
+    if (outfile_check(outs[i], &e)) {
+        nb_say(stderr, "nbstage label: %s", e.msg);
+        return -1;
     }
+    /* one file for two outputs: the second would replace the first (the report renamed
+     * over the labels, exit 0) */
+    for (size_t k = 0; k < i; k++)
+        if (outs[k] && outfile_same(outs[k], outs[i])) {
+            nb_say(stderr, "nbstage label: %s %s and %s %s are the same file: the second would replace "
+                           "the first", opt[k], outs[k], opt[i], outs[i]);
+            return -1;
+        }
+    for (size_t k = 0; k < in->n; k++)
+        if (in->path[k] && outfile_same(outs[i], in->path[k])) {
+            nb_say(stderr, "nbstage label: %s %s and %s %s are the same file: the output would replace the "
+                           "input", opt[i], outs[i], in->opt[k], in->path[k]);
+            return -1;
+        }
+    /* the cells piped in (label - -o c.jsonl < c.jsonl) have no name to compare */
+    if (!o->input && !o->votes && outfile_is_stdin(outs[i])) {
+        nb_say(stderr, "nbstage label: %s %s is the file piped in as CELLS.jsonl ('-'): the output would "
+                       "replace the input", opt[i], outs[i]);
+        return -1;
+    }
+    return 0;
+}
+
+/* The files written at the end, checked now: a read-only file or a missing folder
+ * would otherwise be found only after the whole run (30 s on a large corpus); -1 said. */
+static int check_outputs(const struct label_opts *o)
+{
+    const char *outs[] = {o->output, o->report, o->svg}, *opt[] = {"-o", "--report", "--svg"};
+    struct label_inputs in;
+    list_inputs(o, &in);
+    for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
+        if (outs[i] && check_output(o, &in, outs, opt, i)) return -1;
+    return 0;
+}
+
+int cmd_label(int argc, char **argv)
+{
+    struct label_opts o;
+    memset(&o, 0, sizeof o);
+    o.jobs = cpus_usable_up_to(8);
+    o.min_conf = -1; /* the mode's default, in check_mode */
+    int first = 0, rc = parse_options(argc, argv, &o, &first);
+    if (rc >= 0) return rc;
+    if ((rc = check_mode(argc, argv, first, &o)) >= 0) return rc;
+    if (check_outputs(&o)) return EXIT_USAGE;
     return o.votes ? label_matrix(&o) : label_cells(&o);
 }
