@@ -246,8 +246,9 @@ static void list_inputs(const struct label_opts *o, struct label_inputs *in)
     for (size_t k = 0; k < sizeof path / sizeof *path; k++)
         in->path[in->n] = path[k], in->opt[in->n++] = opt[k];
     for (int r = 0; r < o->n_rules; r++) in->path[in->n] = o->rules[r], in->opt[in->n++] = "--rules";
-    /* and the default rules (NBSTAGE_RULES's or the shipped file): every later run fails on them */
-    if (!o->no_default && rules_default_path(in->def_rules, sizeof in->def_rules) == 0)
+    /* and the default rules (NBSTAGE_RULES's or the shipped file): every later run
+     * fails on them, --no-default-rules in this one or not */
+    if (rules_default_path(in->def_rules, sizeof in->def_rules) == 0)
         in->path[in->n] = in->def_rules, in->opt[in->n++] = "the default rules";
 }
 

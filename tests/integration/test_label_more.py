@@ -166,6 +166,21 @@ def test_an_output_over_the_default_rules_is_refused_with_every_rules_option_use
         assert default.read_text() == (ROOT / "share" / "rules.txt").read_text(), n
 
 
+def test_an_output_over_the_default_rules_is_refused_without_them_too(tmp_path, cells):
+    """`--no-default-rules` left the default rule file off the inputs an output may not
+    replace: `-o` over it wrote the labels there, exit 0, and every later run that reads
+    the default rules failed on its first line (found by the review that split cmd_label)."""
+    default = tmp_path / "mine.txt"
+    default.write_text((ROOT / "share" / "rules.txt").read_text())
+    own = tmp_path / "own.txt"
+    own.write_text("rule own load\nany read_csv\n")
+    r = run(["label", "-q", "--no-default-rules", "--rules", own, "-o", default, cells],
+            env=dict(ENV, NBSTAGE_RULES=str(default)))
+    assert r.returncode == 2, r.stderr
+    assert f"the default rules {default} are the same file" in r.stderr, r.stderr
+    assert default.read_text() == (ROOT / "share" / "rules.txt").read_text()
+
+
 def limit_file_size(nbytes):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
 
