@@ -156,7 +156,7 @@ static int read_quantifier(struct reader *rd, long *min, long *max)
     return 1;
 }
 
-/* Skips a character class; RD->p at its '['.  0, or gives up. */
+/* Skips a character class; RD->p at its '[', then after its ']' (or gives up). */
 static void skip_class(struct reader *rd)
 {
     const char *p = rd->p + 1;
@@ -164,7 +164,7 @@ static void skip_class(struct reader *rd)
     if (p < rd->end && *p == ']') p++; /* a ']' first is a member */
     while (p < rd->end && *p != ']') {
         if (*p == '\\') {
-            if (p + 1 < rd->end && p[1] == 'Q') { rd->give_up = 1; return; }
+            if (p + 1 >= rd->end || p[1] == 'Q') { rd->give_up = 1; return; } /* no pointer past the end */
             p += 2;
         } else if (*p == '[' && p + 1 < rd->end && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
             const char *q = p + 2;
