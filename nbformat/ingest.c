@@ -20,6 +20,7 @@
 
 #include "nbformat/bytebuf.h"
 #include "nbformat/cellscan.h"
+#include "nbformat/jsonbytes.h"
 #include "nbformat/notebook.h"
 #include "nbformat/pysrc.h"
 
@@ -39,7 +40,6 @@ static void puts_(struct bytebuf *b, const char *s) { put(b, s, strlen(s)); }
  * json.dumps(ensure_ascii=False) writes it; the caller may add more and close it. */
 static void put_string_open(struct bytebuf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     char *d = room(b, 6 * n + 1); /* the worst case: every byte as \u00XX */
     if (!d) return;
     char *start = d;
@@ -47,17 +47,7 @@ static void put_string_open(struct bytebuf *b, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') { *d++ = (char)c; continue; }
-        *d++ = '\\';
-        switch (c) {
-        case '"': *d++ = '"'; break;
-        case '\\': *d++ = '\\'; break;
-        case '\n': *d++ = 'n'; break;
-        case '\r': *d++ = 'r'; break;
-        case '\t': *d++ = 't'; break;
-        case '\b': *d++ = 'b'; break;
-        case '\f': *d++ = 'f'; break;
-        default: *d++ = 'u'; *d++ = '0'; *d++ = '0'; *d++ = hex[c >> 4]; *d++ = hex[c & 15];
-        }
+        d = json_escape_byte(d, c);
     }
     b->n += (size_t)(d - start);
 }

@@ -6,6 +6,7 @@
  * straight from their bytes and must accept exactly what jansson accepts; keeping
  * these checks in one place keeps the two scanners in step.  Header-only: they run
  * once per byte run or per non-ASCII character, inside the scanners' hot loops.
+ * And the one escape of a byte the JSON writers need (json_escape_byte).
  */
 #ifndef NBSTAGE_JSONBYTES_H
 #define NBSTAGE_JSONBYTES_H
@@ -116,6 +117,31 @@ static inline int json_hex4(const unsigned char *p, const unsigned char *end, un
         *v = *v * 16 + d;
     }
     return 0;
+}
+
+/* Writes at D the escape of byte C: one a JSON string cannot hold as it is ('"', '\\',
+ * a control character), as json.dumps writes it (\n \r \t \b \f by name, the others
+ * \u00XX), or, where the caller found it is no UTF-8 (C >= 0x80), \udcXX, as Python's
+ * surrogateescape reads such a byte.  At most 6 bytes; returns the end.  One escape
+ * for the JSON the programs write (ingest's lines, file names in --json outputs). */
+static inline char *json_escape_byte(char *d, unsigned c)
+{
+    static const char hex[] = "0123456789abcdef";
+    *d++ = '\\';
+    switch (c) {
+    case '"': *d++ = '"'; return d;
+    case '\\': *d++ = '\\'; return d;
+    case '\n': *d++ = 'n'; return d;
+    case '\r': *d++ = 'r'; return d;
+    case '\t': *d++ = 't'; return d;
+    case '\b': *d++ = 'b'; return d;
+    case '\f': *d++ = 'f'; return d;
+    }
+    memcpy(d, c < 0x80 ? "u00" : "udc", 3);
+    d += 3;
+    *d++ = hex[c >> 4];
+    *d++ = hex[c & 15];
+    return d;
 }
 
 #endif

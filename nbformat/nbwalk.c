@@ -300,7 +300,6 @@ char *nb_utf8_lossy(const char *path)
 
 size_t nb_json_path_body(char *dst, const char *path, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)path, *end = p + n;
     char *d = dst;
     while (p < end) {
@@ -312,22 +311,7 @@ size_t nb_json_path_body(char *dst, const char *path, size_t n)
             p += k;
             continue;
         }
-        *d++ = '\\';
-        switch (c) {
-        case '"': *d++ = '"'; break;
-        case '\\': *d++ = '\\'; break;
-        case '\n': *d++ = 'n'; break;
-        case '\r': *d++ = 'r'; break;
-        case '\t': *d++ = 't'; break;
-        case '\b': *d++ = 'b'; break;
-        case '\f': *d++ = 'f'; break;
-        default: /* a control character \u00XX; a byte that is not UTF-8 \udcXX, as
-                  * os.fsdecode makes it (Python's surrogateescape) */
-            memcpy(d, c < 0x80 ? "u00" : "udc", 3);
-            d += 3;
-            *d++ = hex[c >> 4];
-            *d++ = hex[c & 15];
-        }
+        d = json_escape_byte(d, c); /* a byte that is not UTF-8: \udcXX, as os.fsdecode makes it */
         p++;
     }
     return (size_t)(d - dst);
