@@ -346,14 +346,13 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
             goto out;
         }
     if (resolve_program(argv[0], envp, prog, sizeof prog)) {
-        snprintf(err, errlen, "%s/kernel.json: program \"%s\" not found or not executable%s",
-                 ks->dir, argv[0], strchr(argv[0], '/') ? "" : " on the kernel's PATH");
+        snprintf(err, errlen, "%s: program \"%s\" not found or not executable%s",
+                 ks->origin, argv[0], strchr(argv[0], '/') ? "" : " on the kernel's PATH");
         goto out;
     }
     const char *base = strrchr(prog, '/');
     if (strcmp(base ? base + 1 : prog, "nbstage-kernel") == 0) {
-        snprintf(err, errlen, "%s/kernel.json: wraps nbstage-kernel itself; --wrap a plain kernel",
-                 ks->dir);
+        snprintf(err, errlen, "%s: wraps nbstage-kernel itself; --wrap a plain kernel", ks->origin);
         goto out;
     }
     pid_t parent_pid = getpid();

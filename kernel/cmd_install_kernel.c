@@ -182,6 +182,14 @@ static int kernel_program(char *out, size_t cap)
     return 0;
 }
 
+/* The kernel.json of ipykernel's built-in python3 kernelspec (kernel/kernelspec_find.h),
+ * as far as install-kernel reads it: ipykernel.kernelspec.get_kernel_dict's names.  Its
+ * "metadata" (whether debugpy is there) depends on a Python we do not run: left out. */
+static json_t *native_spec_json(void)
+{
+    return json_pack("{s:s, s:s}", "display_name", "Python 3 (ipykernel)", "language", "python");
+}
+
 /* 1 when the spec KS (its kernel.json WRAPPED) is a stage kernel: written by nbstage,
  * or running nbstage-kernel anywhere in its argv (/usr/bin/env nbstage-kernel ...).
  * Wrapping one would start stage kernels forever; the kernel would refuse at start
@@ -205,12 +213,13 @@ static void warn_if_it_hides(const char *name, const char *kdir)
     char err[4400], path[4200], mine[PATH_MAX], theirs[PATH_MAX];
     if (kernelspec_find(name, &other, err, sizeof err)) return;
     snprintf(path, sizeof path, "%s/kernel.json", other.dir);
-    json_t *spec = nb_json_load_file(path, 0, NULL);
-    int same = realpath(kdir, mine) && realpath(other.dir, theirs) && !strncmp(theirs, mine, strlen(mine)) &&
-               theirs[strlen(mine)] == '/';
+    json_t *spec = other.builtin ? native_spec_json() : nb_json_load_file(path, 0, NULL);
+    int same = !other.builtin && realpath(kdir, mine) && realpath(other.dir, theirs) &&
+               !strncmp(theirs, mine, strlen(mine)) && theirs[strlen(mine)] == '/';
     if (!same && !is_stage_kernel(&other, spec))
-        nb_say(stderr, "nbstage install-kernel: warning: --name \"%s\" is the name of the kernel in %s (%s): "
-                       "Jupyter will list one of the two only", name, other.dir,
+        nb_say(stderr, "nbstage install-kernel: warning: --name \"%s\" is the name of %s%s (%s): "
+                       "Jupyter will list one of the two only", name,
+               other.builtin ? "ipykernel's built-in kernel" : "the kernel in ", other.builtin ? "" : other.dir,
                json_is_string(json_object_get(spec, "display_name"))
                     ? json_string_value(json_object_get(spec, "display_name")) : "no display name");
     json_decref(spec);
@@ -384,7 +393,8 @@ static int find_wrapped(struct install_call *c)
         return -1;
     }
     snprintf(spec_path, sizeof spec_path, "%s/kernel.json", c->found.dir);
-    c->wrapped = nb_json_load_file(spec_path, 0, NULL); /* found already validated it */
+    /* (found already validated the file) */
+    c->wrapped = c->found.builtin ? native_spec_json() : nb_json_load_file(spec_path, 0, NULL);
     return 0;
 }
 
@@ -470,7 +480,7 @@ static int install_spec(const struct install_call *c)
         .kernel_path = c->kernel,
         .wrap = c->a.wrap,
         .options = c->options,
-        .resource_dir = c->found.dir,
+        .resource_dir = c->found.builtin ? NULL : c->found.dir, /* (its logos: in a Python we do not run) */
     };
     char installed[4096], old_path[4200], err[4400];
     json_t *old = NULL; /* NULL: nothing there (or unreadable) */
@@ -482,7 +492,8 @@ static int install_spec(const struct install_call *c)
         return -1;
     }
     nb_say(stdout, "Installed kernelspec %s in %s", c->name, installed);
-    nb_say(stdout, "  \"%s\", wraps %s (%s)", c->display, c->a.wrap, c->found.dir);
+    nb_say(stdout, "  \"%s\", wraps %s (%s)", c->display, c->a.wrap,
+           c->found.builtin ? "ipykernel's built-in kernelspec" : c->found.dir);
     say_replaced(old, installed, c->a.display_name != NULL);
     json_decref(old);
     return 0;

@@ -16,6 +16,9 @@
 #include "nbformat/notebook.h" /* nb_json_reason */
 #include "nbformat/jsonload.h"
 
+/* the kernel jupyter_client provides when no kernelspec of that name is installed */
+#define NATIVE_KERNEL_NAME "python3"
+
 /* OUT = A + B when it fits in CAP; -1 otherwise (overlong paths are skipped, not cut). */
 static int join(char *out, size_t cap, const char *a, const char *b)
 {
@@ -64,18 +67,18 @@ static int absolute_arg0(long pid, char *arg0, size_t cap)
     return 0;
 }
 
-/* The sys.prefix of the Python that started us, when JPY_PARENT_PID names it (as
- * jupyter_client does) and its command line starts with a path to a python (made
- * absolute: absolute_arg0): PREFIX/bin/pythonX -> PREFIX, whose share/jupyter Jupyter searches (ENV_JUPYTER_PATH)
- * even when its virtual environment was never activated (no VIRTUAL_ENV: `venv/bin/
- * jupyter notebook`, run from its shebang).  A venv's python is a symlink out of it,
- * so the path as written, not /proc's exe, tells the prefix.  0 when found. */
-static int parent_python_prefix(char *out, size_t cap)
+/* Jupyter's sys.executable: the program of the Python that started us, when
+ * JPY_PARENT_PID names it (as jupyter_client does) and its command line starts with a
+ * path to a python, made absolute (absolute_arg0).  A venv's python is a symlink out
+ * of it, so the path as written, not /proc's exe, is the one Python took for
+ * sys.executable.  VERSION gets its "3.11" ("" when neither that path's name nor the
+ * program's real name tells it).  0 when found. */
+static int parent_python(char *out, size_t cap, char *version, size_t vcap)
 {
     const char *v = getenv("JPY_PARENT_PID");
     long pid = v ? strtol(v, NULL, 10) : 0;
     if (pid <= 1) return -1;
-    char path[64], arg0[4096];
+    char path[64], arg0[4096], real[PATH_MAX];
     snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
@@ -83,14 +86,59 @@ static int parent_python_prefix(char *out, size_t cap)
     fclose(f);
     arg0[n] = 0; /* the first argument ends at its NUL */
     if (arg0[0] != '/' && absolute_arg0(pid, arg0, sizeof arg0)) return -1;
-    char *bin = strrchr(arg0, '/');
-    if (arg0[0] != '/' || !bin || strncmp(bin + 1, "python", 6) != 0) return -1;
-    *bin = 0;
-    char *prefix_end = strrchr(arg0, '/');
+    const char *base = strrchr(arg0, '/');
+    if (arg0[0] != '/' || !base || strncmp(base + 1, "python", 6) != 0) return -1;
+    /* the version from the name run (python3.11), else from the program it is */
+    unsigned major, minor;
+    char tail;
+    snprintf(path, sizeof path, "/proc/%ld/exe", pid);
+    const char *named = base + 1, *exe = realpath(path, real) ? strrchr(real, '/') : NULL;
+    if (sscanf(named, "python%u.%u%c", &major, &minor, &tail) != 2 && exe) named = exe + 1;
+    if (sscanf(named, "python%u.%u%c", &major, &minor, &tail) == 2) snprintf(version, vcap, "%u.%u", major, minor);
+    else if (vcap) version[0] = 0;
+    return join(out, cap, arg0, "");
+}
+
+/* The sys.prefix of the Python that started us (parent_python): PREFIX/bin/pythonX ->
+ * PREFIX, whose share/jupyter Jupyter searches (ENV_JUPYTER_PATH) even when its virtual
+ * environment was never activated (no VIRTUAL_ENV: `venv/bin/jupyter notebook`, run
+ * from its shebang).  0 when found. */
+static int parent_python_prefix(char *out, size_t cap)
+{
+    char python[4096], version[16];
+    if (parent_python(python, sizeof python, version, sizeof version)) return -1;
+    *strrchr(python, '/') = 0;
+    char *prefix_end = strrchr(python, '/');
     if (!prefix_end || strcmp(prefix_end, "/bin") != 0) return -1;
     *prefix_end = 0;
-    if (!arg0[0]) return -1;
-    return join(out, cap, arg0, "");
+    if (!python[0]) return -1;
+    return join(out, cap, python, "");
+}
+
+/* jupyter_client's format_kernel_cmd: a kernelspec whose program is "python",
+ * "python3" or "python3.11" (its own version) runs Jupyter's own Python (its
+ * sys.executable) instead.  ipykernel's wheel writes `"argv": ["python", "-m",
+ * "ipykernel_launcher", ...]` into a venv, and a Jupyter started from an unactivated
+ * venv (`venv/bin/jupyter notebook`) would otherwise run the PATH's python: another
+ * environment, or none (Debian has no "python").  ARG0 replaced in place (malloc'd);
+ * nothing done without a Python that started us. */
+static int use_jupyters_python(char **arg0)
+{
+    char python[4096], version[16], name[32];
+    if (parent_python(python, sizeof python, version, sizeof version)) return 0;
+    const char *major_end = strchr(version, '.');
+    int major_len = major_end ? (int)(major_end - version) : 1;
+    int same = strcmp(*arg0, "python") == 0;
+    snprintf(name, sizeof name, "python%.*s", major_len, version[0] ? version : "3");
+    same = same || strcmp(*arg0, name) == 0;
+    snprintf(name, sizeof name, "python%s", version);
+    same = same || (version[0] && strcmp(*arg0, name) == 0);
+    if (!same) return 0;
+    char *copy = strdup(python);
+    if (!copy) return -1;
+    free(*arg0);
+    *arg0 = copy;
+    return 0;
 }
 
 /* jupyter_core's envset of a variable's value V: set unless no, n, false, off, 0, 0.0 */
@@ -236,6 +284,7 @@ static int load_spec(const char *dir, struct found_kernelspec *ks, char *err, si
         snprintf(err, errlen, "%s: \"argv\" has a non-string entry", path);
         goto out;
     }
+    if (use_jupyters_python(&ks->argv[0])) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
     ks->env = calloc(json_object_size(env) + 1, sizeof *ks->env);
     if (!ks->env) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
     const char *k;
@@ -251,12 +300,40 @@ static int load_spec(const char *dir, struct found_kernelspec *ks, char *err, si
     const json_t *lang = json_object_get(root, "language");
     nb_lang_of_name(json_string_value(lang), json_string_length(lang), &ks->lang);
     join(ks->dir, sizeof ks->dir, dir, ""); /* fits: dir + "/kernel.json" did */
+    join(ks->origin, sizeof ks->origin, path, "");
     if (parent_python_prefix(ks->prefix, sizeof ks->prefix)) ks->prefix[0] = 0;
     rc = 0;
 out:
     json_decref(root);
     if (rc) kernelspec_found_free(ks);
     return rc;
+}
+
+/* jupyter_client's native kernel: with no "python3" kernelspec in any data folder, it
+ * lists ipykernel's own (KernelSpecManager.ensure_native_kernel), whose argv is its
+ * sys.executable -m ipykernel_launcher (ipykernel.kernelspec.get_kernel_dict).  So
+ * does the stage kernel, with Jupyter's Python (parent_python), or the PATH's python3
+ * when no Python started it.  SEARCHED names the folders in the messages. */
+static int native_spec(struct found_kernelspec *ks, const char *searched, char *err, size_t errlen)
+{
+    char python[4096], version[16];
+    static const char *const rest[] = {"-m", "ipykernel_launcher", "-f", "{connection_file}"};
+    const char *program = parent_python(python, sizeof python, version, sizeof version) ? "python3" : python;
+    ks->argc = 1 + sizeof rest / sizeof *rest;
+    ks->argv = calloc(ks->argc + 1, sizeof *ks->argv);
+    ks->env = calloc(1, sizeof *ks->env);
+    int ok = ks->argv && ks->env && (ks->argv[0] = strdup(program));
+    for (size_t i = 1; ok && i < ks->argc; i++) ok = (ks->argv[i] = strdup(rest[i - 1])) != NULL;
+    if (!ok) {
+        kernelspec_found_free(ks);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    nb_lang_of_name("python", 6, &ks->lang);
+    ks->builtin = 1;
+    snprintf(ks->origin, sizeof ks->origin, "ipykernel's built-in python3 kernelspec (none in %s)", searched);
+    if (parent_python_prefix(ks->prefix, sizeof ks->prefix)) ks->prefix[0] = 0;
+    return 0;
 }
 
 int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, size_t errlen)
@@ -285,6 +362,7 @@ int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, si
                      (int)(sizeof searched - used - 3), kdir);
     }
     free(dirs.d);
+    if (strcasecmp(name, NATIVE_KERNEL_NAME) == 0) return native_spec(ks, searched, err, errlen);
     snprintf(err, errlen, "kernelspec \"%s\" not found in %s", name, searched);
     return -1;
 }

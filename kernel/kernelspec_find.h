@@ -11,7 +11,9 @@
  * case-insensitively, as jupyter_client lower-cases them, and a folder without a
  * kernel.json is passed over, as jupyter_client passes over it.  Reads argv, env and
  * language (by nbformat/nblang.h's rule), and tells from argv whether the kernel is
- * ipykernel.  (Writing kernelspecs is
+ * ipykernel.  Two more of jupyter_client's ways: a program named "python", "python3"
+ * or "python3.X" (Jupyter's version) is Jupyter's own Python, and "python3" with no
+ * kernelspec anywhere is ipykernel's built-in one, run by that Python.  (Writing kernelspecs is
  * kernel/kernelspec.h's job.)
  */
 #ifndef NBSTAGE_KERNELSPEC_FIND_H
@@ -22,7 +24,9 @@
 #include "nbformat/nblang.h"
 
 struct found_kernelspec {
-    char dir[4096];   /* the kernelspec's folder (the {resource_dir}) */
+    char dir[4096];   /* the kernelspec's folder (the {resource_dir}); "" when builtin */
+    char origin[4400]; /* for messages: "DIR/kernel.json", or what the builtin one is */
+    int builtin;      /* ipykernel's built-in python3 kernelspec: no folder, no kernel.json */
     char prefix[4096]; /* Jupyter's sys.prefix (the {prefix}), "" when not known */
     char **argv;      /* NULL-terminated, malloc'd */
     size_t argc;

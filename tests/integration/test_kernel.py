@@ -1129,6 +1129,87 @@ def test_the_wrapped_kernelspecs_env_is_expanded_as_jupyter_client_expands_it(sp
     assert seen["nbs-envwrap"] == seen["nbs-envspec"]
 
 
+def test_a_kernelspec_run_by_python_runs_jupyters_own_python(specs, logs, tmp_path):
+    """jupyter_client runs a kernelspec whose program is "python", "python3" or
+    "python3.X" with its own Python (sys.executable): ipykernel's wheel writes
+    "python" into a venv, and a Jupyter started from a venv never activated would
+    otherwise run the PATH's python, another environment's or none.  Here the PATH's
+    python3 is a script that fails.  ipykernel alone starts on Jupyter's Python, and so
+    must the stage kernel wrapping the same kernelspec (before, it ran the script, and
+    the kernel died at start)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3").write_text("#!/bin/sh\necho 'not the Python Jupyter runs' >&2\nexit 3\n")
+    (fake / "python3").chmod(0o755)
+    env = {"PATH": f"{fake}:{os.environ['PATH']}"}
+    spec = {"argv": ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "bare python3", "language": "python", "env": env}
+    wrapper = {"argv": [str(BIN), "-f", "{connection_file}", "--wrap", "nbs-bare"],
+               "display_name": "wrapped bare python3", "language": "python", "env": env}
+    for name, body in (("nbs-bare", spec), ("nbs-barewrap", wrapper)):
+        (specs / "kernels" / name).mkdir(parents=True, exist_ok=True)
+        (specs / "kernels" / name / "kernel.json").write_text(json.dumps(body))
+    for name in ("nbs-bare", "nbs-barewrap"):
+        k = Kernel(name, logs)
+        try:
+            _, msgs, reply = k.run("import sys; print(sys.executable)")
+        finally:
+            k.close()
+        assert reply["content"]["status"] == "ok", (name, reply["content"])
+        assert stdout_of(msgs).strip() == sys.executable, (name, stdout_of(msgs))
+
+
+NATIVE_PYTHON3 = r"""
+import json, os, sys
+from jupyter_client import KernelManager
+seen = {}
+for name in ("nbs-native", "python3"):
+    km = KernelManager(kernel_name=name)
+    km.start_kernel(stderr=open(os.devnull, "w"))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        out = []
+        reply = kc.execute_interactive("import sys, ipykernel; print(sys.executable)", timeout=30,
+                                       output_hook=lambda m: out.append(m))
+        seen[name] = [reply["content"]["status"], km.kernel_spec.resource_dir,
+                      "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream")]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+print(json.dumps(seen))
+"""
+
+
+def test_python3_with_no_kernelspec_installed_is_ipykernels_own(specs, logs, tmp_path):
+    """With no "python3" kernelspec in any folder, jupyter_client lists ipykernel's
+    built-in one and runs `sys.executable -m ipykernel_launcher`; a stage kernel
+    wrapping python3 (the default) must start where ipykernel alone does.  Before, it
+    said "kernelspec "python3" not found" and died.  The system's kernels folders are
+    hidden by a mount namespace of the test's own (skipped where none can be had)."""
+    wrapper = {"argv": [str(BIN), "-f", "{connection_file}"], "display_name": "native", "language": "python"}
+    (specs / "kernels" / "nbs-native").mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / "nbs-native" / "kernel.json").write_text(json.dumps(wrapper))
+    hide = " && ".join(f"mount -t tmpfs none {d}" for d in ("/usr/share/jupyter/kernels",
+                                                            "/usr/local/share/jupyter/kernels")
+                       if os.path.isdir(d))
+    script = tmp_path / "native.py"
+    script.write_text(NATIVE_PYTHON3)
+    probe = subprocess.run(["unshare", "-m", "-r", "true"], capture_output=True)
+    flags = ["-m"] if os.geteuid() == 0 else ["-m", "-r"]
+    if probe.returncode != 0 and os.geteuid() != 0:
+        pytest.skip(f"no mount namespace here: {probe.stderr.decode(errors='replace').strip()}")
+    r = subprocess.run(["unshare", *flags, "sh", "-c", f'{hide} && exec "$0" "$1"', sys.executable, str(script)],
+                       capture_output=True, text=True, timeout=180,
+                       env=dict(os.environ, HOME=str(tmp_path), PYDEVD_DISABLE_FILE_VALIDATION="1"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    seen = json.loads(r.stdout.strip().splitlines()[-1])
+    import ipykernel.kernelspec
+    assert seen["python3"] == ["ok", ipykernel.kernelspec.RESOURCES, sys.executable + "\n"], seen
+    assert seen["nbs-native"][0] == "ok" and seen["nbs-native"][2] == sys.executable + "\n", seen
+
+
 # ---- stdin --------------------------------------------------------------------------
 
 def test_input_and_getpass_round_trip(kernel):

@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -833,6 +836,143 @@ static void kernelspec_found_in_the_parent_pythons_prefix(void **state)
     unsetenv("JPY_PARENT_PID");
 }
 
+/* jupyter_client's format_kernel_cmd: a kernelspec's program "python", "python3" or
+ * "python3.11" (Jupyter's own version) is Jupyter's own Python, found as above; no other
+ * name is, and nothing is replaced when no Python started us.  Before, the PATH's
+ * "python" ran: a venv's kernelspec (ipykernel's wheel writes "python") started another
+ * environment's Python, or none, under a Jupyter run from an unactivated venv. */
+static void kernelspec_python_is_jupyters_python(void **state)
+{
+    (void)state;
+    char buf[512], jp[300], pid[32], python[512];
+    for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
+    snprintf(jp, sizeof jp, "%s/names", dir);
+    setenv("JUPYTER_PATH", jp, 1);
+    static const char *const names[] = {"python", "python3", "python3.11", "python3.10", "python2",
+                                        "python3.11.2", "/usr/bin/python", "pythonw", "ruby"};
+    enum { N_NAMES = sizeof names / sizeof *names };
+    for (size_t i = 0; i < N_NAMES; i++) {
+        char spec[32];
+        snprintf(spec, sizeof spec, "spec%zu", i);
+        spec_in("names", spec, names[i]);
+    }
+    /* the version from the name Jupyter's Python was run by (python3.11), or from the
+     * program's real name (here /bin/sleep's: none, so "python3" stands for the major) */
+    static const char *const parents[] = {"%s/pp/bin/python3.11", "%s/pp/bin/python3"};
+    static const int replaced[][N_NAMES] = {{1, 1, 1, 0, 0, 0, 0, 0, 0}, {1, 1, 0, 0, 0, 0, 0, 0, 0}};
+    for (int p = 0; p < 2; p++) {
+        snprintf(python, sizeof python, parents[p], dir);
+        pid_t child = spawn_as(python);
+        snprintf(pid, sizeof pid, "%ld", (long)child);
+        setenv("JPY_PARENT_PID", pid, 1);
+        char got[N_NAMES][512];
+        for (size_t i = 0; i < N_NAMES; i++) {
+            char spec[32];
+            snprintf(spec, sizeof spec, "spec%zu", i);
+            snprintf(got[i], sizeof got[i], "%s", found_by(spec, buf, sizeof buf));
+        }
+        end(child);
+        unsetenv("JPY_PARENT_PID");
+        for (size_t i = 0; i < N_NAMES; i++) {
+            const char *want = replaced[p][i] ? python : names[i];
+            if (strcmp(got[i], want))
+                fail_msg("under %s, \"%s\" ran as \"%s\", not \"%s\"", python, names[i], got[i], want);
+        }
+    }
+    for (size_t i = 0; i < N_NAMES; i++) {
+        char spec[32];
+        snprintf(spec, sizeof spec, "spec%zu", i);
+        assert_string_equal(found_by(spec, buf, sizeof buf), names[i]);
+    }
+    unsetenv("JUPYTER_PATH");
+}
+
+/* In a mount namespace of its own (as root, or in a user namespace), the system's
+ * kernels folders hidden under empty ones; 0 when done. */
+static int hide_system_kernels(void)
+{
+    if (unshare(CLONE_NEWNS) && unshare(CLONE_NEWUSER | CLONE_NEWNS)) return -1;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) return -1;
+    static const char *const kernels[] = {"/usr/share/jupyter/kernels", "/usr/local/share/jupyter/kernels"};
+    for (size_t i = 0; i < sizeof kernels / sizeof *kernels; i++) {
+        struct stat st;
+        if (stat(kernels[i], &st) == 0 && mount("none", kernels[i], "tmpfs", 0, NULL)) return -1;
+    }
+    return 0;
+}
+
+/* No "python3" kernelspec anywhere: jupyter_client lists ipykernel's built-in one,
+ * `sys.executable -m ipykernel_launcher -f {connection_file}`, and so the stage kernel
+ * wraps Jupyter's Python's ipykernel (the PATH's python3 when no Python started it);
+ * before, --wrap python3 was "not found".  Any other name is still not found.  Run in a
+ * child with the system's kernels hidden (skipped where no namespace can be had). */
+static void kernelspec_python3_is_ipykernels_own_when_none_is_installed(void **state)
+{
+    (void)state;
+    char python[512], pid[32];
+    for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
+    snprintf(python, sizeof python, "%s/pp/bin/python3.11", dir);
+    pid_t parent = spawn_as(python);
+    snprintf(pid, sizeof pid, "%ld", (long)parent);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(fds[0]);
+        char out[8192] = "";
+        size_t used = 0;
+        if (hide_system_kernels()) {
+            used = (size_t)snprintf(out, sizeof out, "skip");
+        } else {
+            struct found_kernelspec ks;
+            char err[4400];
+            for (int with_parent = 1; with_parent >= 0; with_parent--) {
+                if (with_parent) setenv("JPY_PARENT_PID", pid, 1); else unsetenv("JPY_PARENT_PID");
+                for (int spelled = 0; spelled < 2; spelled++) {
+                    if (kernelspec_find(spelled ? "Python3" : "python3", &ks, err, sizeof err)) {
+                        used += (size_t)snprintf(out + used, sizeof out - used, "not found: %s|", err);
+                        continue;
+                    }
+                    for (size_t i = 0; i < ks.argc; i++)
+                        used += (size_t)snprintf(out + used, sizeof out - used, "%s ", ks.argv[i]);
+                    used += (size_t)snprintf(out + used, sizeof out - used, "[%d %d %s] %s|", ks.builtin,
+                                             ks.lang.python, ks.dir, ks.origin);
+                    kernelspec_found_free(&ks);
+                }
+            }
+            if (kernelspec_find("python2", &ks, err, sizeof err) == 0) kernelspec_found_free(&ks);
+            else used += (size_t)snprintf(out + used, sizeof out - used, "%s|", err);
+        }
+        if (write(fds[1], out, used) != (ssize_t)used) _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    char got[8192];
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(fds[0], got + n, sizeof got - 1 - n)) > 0) n += (size_t)k;
+    got[n] = 0;
+    close(fds[0]);
+    int status;
+    waitpid(child, &status, 0);
+    end(parent);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (strcmp(got, "skip") == 0) skip();
+    /* (the folders searched: the parent Python's prefix's first, when there is one) */
+    const char *searched = "(none in /usr/local/share/jupyter/kernels, /usr/share/jupyter/kernels)";
+    char want[4096], searched_too[1024];
+    snprintf(searched_too, sizeof searched_too, "(none in %s/pp/share/jupyter/kernels, %s", dir, searched + 9);
+    snprintf(want, sizeof want,
+             "%s -m ipykernel_launcher -f {connection_file} [1 1 ] ipykernel's built-in python3 kernelspec %s|"
+             "%s -m ipykernel_launcher -f {connection_file} [1 1 ] ipykernel's built-in python3 kernelspec %s|"
+             "python3 -m ipykernel_launcher -f {connection_file} [1 1 ] ipykernel's built-in python3 kernelspec %s|"
+             "python3 -m ipykernel_launcher -f {connection_file} [1 1 ] ipykernel's built-in python3 kernelspec %s|"
+             "kernelspec \"python2\" not found in /usr/local/share/jupyter/kernels, /usr/share/jupyter/kernels|",
+             python, searched_too, python, searched_too, searched, searched);
+    assert_string_equal(got, want);
+}
+
 /* What load_spec makes of a kernel.json: "env" as NAME=value strings (a value that is
  * not a string skipped), and a refusal naming the file for an argv that is not an
  * array of strings; an empty name is no name. */
@@ -904,6 +1044,8 @@ int main(void)
         cmocka_unit_test(kernelspec_data_dirs_in_jupyters_order),
         cmocka_unit_test(kernelspec_folder_without_kernel_json_is_passed_over),
         cmocka_unit_test(kernelspec_found_in_the_parent_pythons_prefix),
+        cmocka_unit_test(kernelspec_python_is_jupyters_python),
+        cmocka_unit_test(kernelspec_python3_is_ipykernels_own_when_none_is_installed),
         cmocka_unit_test(kernelspec_contents_read_and_refused),
         cmocka_unit_test(kernelspec_tells_ipykernel_apart),
     };
