@@ -22,7 +22,10 @@
  * blocked and read from a signalfd
  * by the proxy loop, which passes SIGINT (a signal-mode interrupt, to our pid alone or
  * to our process group) on to the child's own group (kernel/child.h).  The mask is set
- * before any thread or child exists.
+ * before any thread or child exists.  A SIGTERM or SIGHUP ends the kernel as it ends
+ * ipykernel alone, by that signal (a supervisor, jupyter_client, sees the kernel
+ * killed by it, not an exit 0), once the child is stopped and everything is cleaned
+ * up: end_by_signal.
  *
  * Parent: as ipykernel does when JPY_PARENT_PID is set (and not 1), the kernel exits
  * when the process that started it dies; a pidfd of the parent tells the proxy loop.
@@ -128,6 +131,21 @@ static const char *wrap_source(const struct kernel_options *o)
     return o->wrap_from_env ? "NBSTAGE_WRAP=" : "--wrap ";
 }
 
+/* Ends the process by SIG, as ipykernel alone ends by it (Python leaves SIGTERM and
+ * SIGHUP at their default): the default action restored, the signal (blocked, as the
+ * signalfd reads it) raised and unblocked.  Only returns, 1, if SIG did not end it. */
+static int end_by_signal(int sig)
+{
+    fflush(NULL); /* the default action flushes nothing */
+    signal(sig, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    raise(sig); /* pending until unblocked, in this thread */
+    sigprocmask(SIG_UNBLOCK, &only, NULL);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     struct kernel_options opt;
@@ -189,7 +207,7 @@ int main(int argc, char **argv)
     if (sigaction(SIGHUP, NULL, &inherited) || inherited.sa_handler != SIG_IGN) sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    int code = 1;
+    int code = 1, end_signal = 0;
     struct child child;
     if (sfd < 0) {
         perror("nbstage-kernel: signalfd");
@@ -212,7 +230,7 @@ int main(int argc, char **argv)
                                    .client_file = client_file,
                                    .ipykernel = kernelspec_runs_ipykernel(&ks),
                                    .parent = parent, .parent_fd = parent_fd};
-        code = proxy_run(&cfg);
+        code = proxy_run(&cfg, &end_signal);
         if (conn.created && conn.written && client_file) unlink(client_file); /* made here: ours to remove */
         free(client_file);
         child_cleanup(&child);
@@ -221,5 +239,5 @@ int main(int argc, char **argv)
     model_free(model);
     kernelspec_found_free(&ks);
     connection_free(&conn);
-    return code;
+    return end_signal ? end_by_signal(end_signal) : code;
 }

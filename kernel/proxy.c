@@ -97,6 +97,7 @@ struct proxy {
      * alone; its exit status is ours. */
     int exit_asked;
     int parent_exited; /* seen gone: we relay on until parent_deadline, then exit */
+    int end_signal;    /* SIGTERM or SIGHUP ended the loop: the process ends by it (proxy.h) */
     long long parent_deadline;
     unsigned long n_bad[2]; /* malformed; badly signed or replayed */
     unsigned long n_untagged; /* execute_requests passed on whose code could not be read */
@@ -796,6 +797,7 @@ static int handle_signals(struct proxy *px)
             child_signal(px->cfg->child, SIGTERM); /* its group, as Jupyter's killpg reached it */
             child_stop(px->cfg->child, 1000);
             tagorder_flush(px->tags);
+            px->end_signal = (int)si.ssi_signo;
             return 0;
         }
         if (si.ssi_signo == SIGCHLD && child_reaped(px->cfg->child)) {
@@ -885,8 +887,9 @@ static void note_parent_gone(struct proxy *px)
     px->dirty[P_C_SHELL] = px->dirty[P_C_CONTROL] = px->dirty[P_C_STDIN] = 1;
 }
 
-int proxy_run(const struct proxy_config *cfg)
+int proxy_run(const struct proxy_config *cfg, int *end_signal)
 {
+    *end_signal = 0;
     struct proxy *px = calloc(1, sizeof *px);
     if (!px) { logmsg("out of memory"); child_stop(cfg->child, 1000); return 1; }
     px->cfg = cfg;
@@ -1008,6 +1011,7 @@ int proxy_run(const struct proxy_config *cfg)
         if (code < 0 && parent_exited) note_parent_gone(px);
     }
     teardown(px);
+    *end_signal = px->end_signal;
     free(px);
     return code;
 }

@@ -41,10 +41,11 @@ struct proxy_config {
 };
 
 /* Runs until the kernel is shut down, terminated, the child dies or the parent does;
- * stops and reaps the child.  Returns the process exit code: 0 after a shutdown or
- * SIGTERM, the child's own status when it exited by itself (0 after a cell's
- * `exit()`), 1 when a signal killed it, the parent died or the sockets could not be
- * set up. */
-int proxy_run(const struct proxy_config *cfg);
+ * stops and reaps the child.  Returns the process exit code: 0 after a shutdown, the
+ * child's own status when it exited by itself (0 after a cell's `exit()`), 1 when a
+ * signal killed it, the parent died or the sockets could not be set up.  *END_SIGNAL
+ * is the SIGTERM or SIGHUP that ended it (the code is then 0), else 0: ipykernel
+ * alone dies by either, so the caller, its cleanup done, ends by it too. */
+int proxy_run(const struct proxy_config *cfg, int *end_signal);
 
 #endif
