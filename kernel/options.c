@@ -103,21 +103,81 @@ static const char *value_of(const char *name, int argc, char **argv, int *i)
     return NULL;
 }
 
-/* 1 for a traitlets setting, "--Class.trait=value" (Class and trait Python names, the
- * trait's own dots allowed: --Session.key=..., --IPKernelApp.matplotlib=inline). */
-static int traitlets_setting(const char *a)
+/* 1 for an ASCII character of Python's \w (a word character, as re matches it). */
+static int word_char(char c)
 {
-    if (strncmp(a, "--", 2) != 0 || !(isalpha((unsigned char)a[2]) || a[2] == '_')) return 0;
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* 1 when the N bytes at A are a key traitlets' argument parser takes for any name
+ * (loader.py's class_trait_opt_pattern, ^-?-[A-Za-z]\w*(\.\w+)*$), with a dot at least
+ * when DOTTED: a setting's "--Class.trait" (or "-Class.trait").  A key without one is
+ * an alias or flag of the kernel's own (--debug, --matplotlib), not ours to pass on.
+ * Only ASCII: a non-ASCII word character, which Python's \w also takes, has no use in
+ * a class or trait name. */
+static int traitlets_key(const char *a, size_t n, int dotted)
+{
+    size_t i = a[0] == '-' && n > 1 && a[1] == '-' ? 2 : 1;
+    if (n <= i || a[0] != '-' || !isalpha((unsigned char)a[i])) return 0;
     int dots = 0;
-    for (a += 2; *a && *a != '='; a++) {
-        if (*a == '.') {
-            if (a[-1] == '.' || !(isalpha((unsigned char)a[1]) || a[1] == '_')) return 0;
+    for (i++; i < n; i++) {
+        if (a[i] == '.') {
+            if (i + 1 >= n || !word_char(a[i + 1])) return 0;
             dots++;
-        } else if (!isalnum((unsigned char)*a) && *a != '_') {
+        } else if (!word_char(a[i])) {
             return 0;
         }
     }
-    return *a == '=' && dots > 0;
+    return dots > 0 || !dotted;
+}
+
+/* 1 for a setting in one argument, "--Class.trait=value" (the value may be empty). */
+static int traitlets_setting(const char *a)
+{
+    const char *eq = strchr(a, '=');
+    return eq && traitlets_key(a, (size_t)(eq - a), 1);
+}
+
+/* 1 for a setting's key alone, "--Class.trait", whose value is the next argument. */
+static int traitlets_key_alone(const char *a)
+{
+    return !strchr(a, '=') && traitlets_key(a, strlen(a), 1);
+}
+
+/* 1 when V, the argument after a key alone, is that setting's value, as argparse (which
+ * traitlets parses ipykernel's argv with) takes it: anything not starting with '-', a
+ * lone "-", a negative number (-1, -.5), and, starting with '-', one with a space in it
+ * unless argparse reads it as an option all the same (a "--name=a b" setting, or
+ * one of ipykernel's one-letter options -c, -f, -m and argparse's -h followed by its
+ * value, "-c x").  Anything else (--debug, -x, a missing value) is no value: ipykernel
+ * alone stops at start then ("expected one argument"). */
+static int traitlets_value(const char *v)
+{
+    if (v[0] != '-' || v[1] == 0) return 1;
+    const char *d = v + 1;
+    while (isdigit((unsigned char)*d)) d++;
+    if (*d == '.' && isdigit((unsigned char)d[1])) /* argparse's ^-\d+$|^-\d*\.\d+$ */
+        for (d++; isdigit((unsigned char)*d);) d++;
+    else if (d == v + 1)
+        d = NULL; /* not a number: no digit */
+    if (d && *d == 0) return 1;
+    if (!strchr(v, ' ')) return 0;
+    const char *eq = strchr(v, '=');
+    if (eq && traitlets_key(v, (size_t)(eq - v), 0)) return 0;
+    return !(v[1] != '-' && strchr("cfhm", v[1]));
+}
+
+/* Keeps the wrapped kernel's N arguments at ARGV (a setting: one, or a key alone and
+ * its value) for it, in order; a warning, naming the first, when they do not fit. */
+static void keep_for_child(struct kernel_options *o, char **argv, int n)
+{
+    if (o->n_child_args + n > OPTIONS_CHILD_ARGS) { /* the 64 below is OPTIONS_CHILD_ARGS */
+        _Static_assert(OPTIONS_CHILD_ARGS == 64, "the warning names the limit");
+        warn(o, "too many --Class.trait settings (at most 64 arguments): \"%s\"%s; ignored", argv[0],
+             n > 1 ? " and its value" : "");
+        return;
+    }
+    for (int k = 0; k < n; k++) o->child_args[o->n_child_args++] = argv[k];
 }
 
 int options_parse(int argc, char **argv, struct kernel_options *o, char *err, size_t errlen)
@@ -145,11 +205,11 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
         else if (strcmp(a, "-f") == 0 || strcmp(a, "--connection-file") == 0 || strcmp(a, "--wrap") == 0) {
             snprintf(err, errlen, "%s needs a value", a);
             return -1;
-        } else if (traitlets_setting(a) && o->n_child_args < OPTIONS_CHILD_ARGS) {
-            o->child_args[o->n_child_args++] = a; /* the wrapped kernel's */
-        } else if (traitlets_setting(a)) { /* the 64 below is OPTIONS_CHILD_ARGS */
-            _Static_assert(OPTIONS_CHILD_ARGS == 64, "the warning names the limit");
-            warn(o, "too many --Class.trait=value settings (at most 64): \"%s\"%s; ignored", a, "");
+        } else if (traitlets_setting(a)) {
+            keep_for_child(o, argv + i, 1); /* the wrapped kernel's */
+        } else if (traitlets_key_alone(a) && i + 1 < argc && traitlets_value(argv[i + 1])) {
+            keep_for_child(o, argv + i, 2); /* traitlets' other form, "--Class.trait value" */
+            i++;
         } else
             warn(o, "unknown option or missing value: \"%s\"%s; ignored", a, "");
     }

@@ -23,10 +23,14 @@
  * notice").  A good --no-badge or --min-confidence is the user's choice, not a failure:
  * the cells go without a visible badge or a tag then, and nothing is said.
  *
- * A traitlets setting, "--Class.trait=value" (what a frontend's extra_arguments add to
- * the kernelspec's argv: nbconvert's --ExecutePreprocessor.extra_arguments, jupyter
- * console's), is the wrapped kernel's: kept in CHILD_ARGS, in order, and given to it
- * after its own argv, where jupyter_client would have put it.
+ * A traitlets setting (what a frontend's extra_arguments add to the kernelspec's argv:
+ * nbconvert's --ExecutePreprocessor.extra_arguments, jupyter console's) is the wrapped
+ * kernel's: kept in CHILD_ARGS, in order, as given, and given to it after its own argv,
+ * where jupyter_client would have put it.  A setting is what traitlets' parser (which
+ * ipykernel reads its argv with) takes as one: "--Class.trait=value", or the key alone,
+ * "--Class.trait", and its value in the next argument (then kept as those two), the
+ * value being what argparse takes for one (not "--debug" or "-x": the key alone is then
+ * warned about, as missing its value, where ipykernel alone would stop at start).
  *
  * --any-language: a wrapped kernel whose language is not Python (nbformat/nblang.h's
  * rule, as install-kernel reads it) is relayed untagged without it, by whatever route
@@ -53,7 +57,7 @@ struct kernel_options {
     int help;                             /* --help given */
     int version;                          /* --version given */
     char warnings[1024];                  /* "" or lines, each ending in '\n': what was ignored */
-    const char *child_args[OPTIONS_CHILD_ARGS]; /* "--Class.trait=value" settings, argv's */
+    const char *child_args[OPTIONS_CHILD_ARGS]; /* traitlets settings' arguments, argv's */
     int n_child_args;
 };
 

@@ -417,12 +417,14 @@ def test_a_frontends_extra_arguments_reach_the_wrapped_kernel(specs, logs):
     arguments).  The stage kernel warned about each in the first cell ("unknown option
     ... ignored", saved into the notebook) and dropped them; traitlets settings now go
     to the wrapped kernel after its own argv, as with ipykernel alone.  Anything else
-    is still warned about and ignored."""
-    args = ["--InteractiveShell.autocall=2", "--HistoryManager.hist_file=:memory:", "--frobnicate"]
+    is still warned about and ignored.  Both of traitlets' forms: "--Class.trait value"
+    (two arguments) was dropped with a warning for each of the two, where ipykernel
+    alone takes it as it takes "--Class.trait=value"."""
+    args = ["--InteractiveShell.autocall", "2", "--HistoryManager.hist_file=:memory:", "--frobnicate"]
     code = "ip = get_ipython(); print(ip.autocall, ip.history_manager.hist_file)"
     seen = {}
     for name in ("python3", "nbs-signal"):
-        k = Kernel(name, logs, start_kw={"extra_arguments": args[:2] if name == "python3" else args})
+        k = Kernel(name, logs, start_kw={"extra_arguments": args[:3] if name == "python3" else args})
         try:
             _, msgs, reply = k.run(code)
             assert reply["content"]["status"] == "ok", reply["content"]

@@ -527,7 +527,10 @@ static void options_notice_line_needs_room_for_its_nul(void **state)
 }
 
 /* A frontend's extra arguments (jupyter_client appends them to the kernelspec's argv):
- * traitlets settings are the wrapped kernel's, in order; anything else is warned about. */
+ * traitlets settings are the wrapped kernel's, in order, in either of the forms
+ * traitlets takes, "--Class.trait=value" and "--Class.trait value", with the keys and
+ * values it takes (checked against ipykernel 6.17's parser, traitlets 5.5); anything
+ * else is warned about. */
 static void options_keep_traitlets_settings_for_the_child(void **state)
 {
     (void)state;
@@ -535,35 +538,59 @@ static void options_keep_traitlets_settings_for_the_child(void **state)
     char err[256];
     unsetenv("NBSTAGE_TAG_POSITION");
     char *argv[] = {"k", "--InteractiveShell.autocall=2", "-f", "c", "--HistoryManager.hist_file=:memory:",
-                    "--IPKernelApp.matplotlib=inline", "--_P.x_1.y=", "--x=1", "--a.b", "--.a=1", "--a..b=1",
-                    "--a.1=2", "--Session.key", "v", NULL};
-    assert_int_equal(options_parse(14, argv, &o, err, sizeof err), 0);
-    assert_int_equal(o.n_child_args, 4);
-    assert_string_equal(o.child_args[0], "--InteractiveShell.autocall=2");
-    assert_string_equal(o.child_args[1], "--HistoryManager.hist_file=:memory:");
-    assert_string_equal(o.child_args[2], "--IPKernelApp.matplotlib=inline");
-    assert_string_equal(o.child_args[3], "--_P.x_1.y=");
-    static const char *const said[] = {"--x=1", "--a.b", "--.a=1", "--a..b=1", "--a.1=2", "--Session.key", "v"};
+                    "--IPKernelApp.matplotlib=inline", "--P.x_1.y=", "--x=1", "--a.b", "--.a=1", "--a..b=1",
+                    "--a.1=2", "--_P.x=1", "--a.b.=1", "--a.b-c=1", "--Session.key", "v", "-P.q=1",
+                    "--P.q", "", "--P.q", "-", "--P.q", "-1", "--P.q", "-.5", "--P.q", "-x y", "--P.q", "--x y",
+                    NULL};
+    int argc = (int)(sizeof argv / sizeof *argv) - 1;
+    assert_int_equal(options_parse(argc, argv, &o, err, sizeof err), 0);
+    static const char *const kept[] = {"--InteractiveShell.autocall=2", "--HistoryManager.hist_file=:memory:",
+                                       "--IPKernelApp.matplotlib=inline", "--P.x_1.y=", "--a.1=2",
+                                       "--Session.key", "v", "-P.q=1", "--P.q", "", "--P.q", "-", "--P.q", "-1",
+                                       "--P.q", "-.5", "--P.q", "-x y", "--P.q", "--x y"};
+    assert_int_equal(o.n_child_args, (int)(sizeof kept / sizeof *kept));
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) assert_string_equal(o.child_args[i], kept[i]);
+    static const char *const said[] = {"--x=1", "--a.b", "--.a=1", "--a..b=1", "--_P.x=1", "--a.b.=1",
+                                       "--a.b-c=1"};
     for (size_t i = 0; i < sizeof said / sizeof *said; i++) {
         char want[64];
         snprintf(want, sizeof want, "\"%s\"; ignored", said[i]);
         if (!strstr(o.warnings, want)) fail_msg("%s not warned about: %s", said[i], o.warnings);
     }
     assert_string_equal(o.connection_file, "c");
-    /* past the 64 kept, a setting is said as one too many, not as an unknown option */
-    char *many[3 + OPTIONS_CHILD_ARGS + 2];
+    /* a key alone whose next argument is no value for argparse: both warned about, the
+     * key as missing its value, the next read as what it is (here our own --no-badge) */
+    char *novalue[] = {"k", "-f", "c", "--P.a", "--no-badge", "--P.b", "-x", "--P.c", "-c y", "--P.d",
+                       "--P.e=a b", "--P.f", "-1e3", "--P.g", NULL};
+    assert_int_equal(options_parse(14, novalue, &o, err, sizeof err), 0);
+    assert_int_equal(o.n_child_args, 1);
+    assert_string_equal(o.child_args[0], "--P.e=a b");
+    assert_int_equal(o.display.no_badge, 1);
+    static const char *const missing[] = {"--P.a", "--P.b", "-x", "--P.c", "-c y", "--P.d", "--P.f",
+                                          "-1e3", "--P.g"};
+    for (size_t i = 0; i < sizeof missing / sizeof *missing; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "missing value: \"%s\"; ignored", missing[i]);
+        if (!strstr(o.warnings, want)) fail_msg("%s not warned about: %s", missing[i], o.warnings);
+    }
+    /* past the 64 kept, a setting is said as one too many, not as an unknown option;
+     * a key and its value are kept both or neither */
+    char *many[3 + OPTIONS_CHILD_ARGS + 3];
     char names[OPTIONS_CHILD_ARGS + 1][32];
     many[0] = "k", many[1] = "-f", many[2] = "c";
-    for (int i = 0; i <= OPTIONS_CHILD_ARGS; i++) {
+    for (int i = 0; i < OPTIONS_CHILD_ARGS - 1; i++) {
         snprintf(names[i], sizeof names[i], "--C.t%d=1", i);
         many[3 + i] = names[i];
     }
-    many[3 + OPTIONS_CHILD_ARGS + 1] = NULL;
-    assert_int_equal(options_parse(3 + OPTIONS_CHILD_ARGS + 1, many, &o, err, sizeof err), 0);
+    many[3 + OPTIONS_CHILD_ARGS - 1] = "--C.x", many[3 + OPTIONS_CHILD_ARGS] = "1";
+    many[3 + OPTIONS_CHILD_ARGS + 1] = "--C.y=1";
+    many[3 + OPTIONS_CHILD_ARGS + 2] = NULL;
+    assert_int_equal(options_parse(3 + OPTIONS_CHILD_ARGS + 2, many, &o, err, sizeof err), 0);
     assert_int_equal(o.n_child_args, OPTIONS_CHILD_ARGS);
-    char want[96];
-    snprintf(want, sizeof want, "too many --Class.trait=value settings (at most %d): \"--C.t%d=1\"; ignored",
-             OPTIONS_CHILD_ARGS, OPTIONS_CHILD_ARGS);
+    assert_string_equal(o.child_args[OPTIONS_CHILD_ARGS - 1], "--C.y=1");
+    char want[128];
+    snprintf(want, sizeof want, "too many --Class.trait settings (at most %d arguments): \"--C.x\" and its "
+             "value; ignored", OPTIONS_CHILD_ARGS);
     if (!strstr(o.warnings, want)) fail_msg("\"%s\" lacks \"%s\"", o.warnings, want);
 }
 
