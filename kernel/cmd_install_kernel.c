@@ -49,7 +49,8 @@ static const char usage_text[] =
     "  --sys-prefix         into the active environment's share/jupyter (/usr for Debian's)\n"
     "  --prefix P           into P/share/jupyter (Jupyter looks there when JUPYTER_PATH\n"
     "                       names it; a warning says so when it does not)\n"
-    "  --remove             remove the kernelspec N from that place instead\n"
+    "  --remove             remove the kernelspec N (its whole folder, as jupyter\n"
+    "                       kernelspec remove does) from that place instead\n"
     "  --any-language       wrap a kernel whose language is not Python too (refused\n"
     "                       without it: its cells' stages would be the Python model's\n"
     "                       guesses, most often wrong); passed on to nbstage-kernel,\n"
@@ -306,17 +307,30 @@ static void say_replaced(json_t *old, const char *installed, int display_given)
     json_decref(now);
 }
 
-static int do_remove(const struct install_args *a, const char *kdir, const char *name)
+/* --remove: the spec's folder as `jupyter kernelspec remove` removes it, whole
+ * (kernel/kernelspec.h); what went besides the spec's own files is said, so that
+ * nothing of the user's goes unsaid. */
+static int do_remove(const char *kdir, const char *name)
 {
     char err[4400];
-    int rc = kernelspec_remove(kdir, name, err, sizeof err);
+    struct kernelspec_removal r;
+    int rc = kernelspec_remove(kdir, name, &r, err, sizeof err);
     if (rc < 0) { nb_say(stderr, "nbstage install-kernel: %s", err); return EXIT_USAGE; }
     if (rc == 1) {
         nb_say(stderr, "nbstage install-kernel: no kernelspec \"%s\" in %s", name, kdir);
         return EXIT_FINDINGS;
     }
-    (void)a;
     nb_say(stdout, "Removed kernelspec %s from %s", name, kdir);
+    if (r.link)
+        nb_say(stderr, "nbstage install-kernel: note: %s/%s was a symbolic link: the link is removed, "
+                       "the folder it points to is left as it was", kdir, name);
+    if (r.n_others) {
+        char more[64] = "";
+        if (r.n_listed < r.n_others) snprintf(more, sizeof more, " and %d more", r.n_others - r.n_listed);
+        nb_say(stderr, "nbstage install-kernel: note: its folder also held %s%s, not nbstage's, removed "
+                       "with it (as `jupyter kernelspec remove` removes a kernelspec's whole folder)",
+               r.others, more);
+    }
     return said("removed");
 }
 
@@ -557,7 +571,7 @@ int cmd_install_kernel(int argc, char **argv)
     int prc = parse_args(argc, argv, &c.a);
     if (prc) return prc > 0 ? EXIT_OK : EXIT_USAGE;
     if (choose_name(&c) || find_spec_folder(&c)) return EXIT_USAGE;
-    if (c.a.remove) return do_remove(&c.a, c.kdir, c.name);
+    if (c.a.remove) return do_remove(c.kdir, c.name);
     if (check_name(&c) || kernel_program(c.kernel, sizeof c.kernel) || find_wrapped(&c))
         return EXIT_USAGE;
     int rc = EXIT_USAGE;

@@ -16,7 +16,7 @@
 /* 1 for a file a spec folder may hold besides kernel.json: the resources Jupyter's
  * server offers a frontend (jupyter_server's kernelspec_model: kernel.js, kernel.css,
  * and every logo-*, e.g. logo-64x64.png, logo-svg.svg, logo-128x128.png).  They are
- * copied from the wrapped kernel, and removal takes exactly these. */
+ * copied from the wrapped kernel; removal takes the whole folder (kernelspec_remove). */
 static int is_resource(const char *name)
 {
     return strcmp(name, "kernel.js") == 0 || strcmp(name, "kernel.css") == 0 ||
@@ -349,14 +349,116 @@ int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *sp
     return 0;
 }
 
-int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size_t errlen)
+/* Counts NAME (a folder's, when DIR) in R, and adds it to R->others when it fits whole
+ * (", " between names; a folder's ends in '/'). */
+static void note_other(struct kernelspec_removal *r, const char *name, int dir)
 {
+    size_t used = strlen(r->others), cap = sizeof r->others;
+    r->n_others++;
+    if (r->n_listed + 1 < r->n_others) return; /* one already left out: the list is cut there */
+    int n = snprintf(r->others + used, cap - used, "%s%s%s", used ? ", " : "", name, dir ? "/" : "");
+    if (n >= 0 && (size_t)n < cap - used) r->n_listed++;
+    else r->others[used] = 0;
+}
+
+/* Empties the folder open at FD (PATH, for messages; it is closed here), depth first,
+ * never following a symbolic link (one is removed as a file) nor leaving the file
+ * system DEV (a folder mounted there is refused), and leaving KEEP (a name, or NULL)
+ * for the caller.  Names the entries it removes at the top (R not NULL) but
+ * kernel.json and the resources in R->others.  0, or -1 with ERR naming what would
+ * not go. */
+static int empty_folder(int fd, const char *path, dev_t dev, const char *keep, struct kernelspec_removal *r,
+                        char *err, size_t errlen)
+{
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* read again until a pass removes nothing: entries removed while a folder is read
+     * may make readdir skip others */
+    int rc = 0, removed = 1;
+    while (rc == 0 && removed) {
+        removed = 0;
+        rewinddir(d);
+        struct dirent *e;
+        while (rc == 0 && (e = readdir(d))) {
+            const char *n = e->d_name;
+            if (!strcmp(n, ".") || !strcmp(n, "..") || (keep && !strcmp(n, keep))) continue;
+            char sub[4400];
+            snprintf(sub, sizeof sub, "%s/%s", path, n);
+            struct stat st;
+            if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                if (errno == ENOENT) continue;
+                snprintf(err, errlen, "%s: %s", sub, strerror(errno));
+                rc = -1;
+            } else if (S_ISDIR(st.st_mode) && st.st_dev != dev) {
+                snprintf(err, errlen, "%s: another file system is mounted there; not removing it", sub);
+                rc = -1;
+            } else if (S_ISDIR(st.st_mode)) {
+                int sfd = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sfd < 0) snprintf(err, errlen, "%s: %s", sub, strerror(errno)), rc = -1;
+                else rc = empty_folder(sfd, sub, dev, NULL, NULL, err, errlen);
+                if (rc == 0 && unlinkat(dirfd(d), n, AT_REMOVEDIR) != 0)
+                    snprintf(err, errlen, "%s: %s", sub, strerror(errno)), rc = -1;
+            } else if (unlinkat(dirfd(d), n, 0) != 0) {
+                snprintf(err, errlen, "%s: %s", sub, strerror(errno));
+                rc = -1;
+            }
+            if (rc == 0) {
+                removed = 1;
+                if (r && !is_resource(n)) note_other(r, n, S_ISDIR(st.st_mode));
+            }
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Removes the spec folder DIR whose kernel.json is ours, as `jupyter kernelspec remove`
+ * does (shutil.rmtree): with whatever else it holds, named in R->others.  kernel.json
+ * goes last, so that a folder that cannot be emptied stays a whole kernelspec, which
+ * Jupyter still lists and --remove can take again.  0, or -1 with ERR. */
+static int remove_folder(const char *dir, struct kernelspec_removal *r, char *err, size_t errlen)
+{
+    char path[4400];
+    struct stat st;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    if (empty_folder(fd, dir, st.st_dev, "kernel.json", r, err, errlen)) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, "; the kernelspec is still there, its kernel.json kept");
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/kernel.json", dir);
+    if (unlink(path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (rmdir(dir) != 0) {
+        snprintf(err, errlen, "%s: kernel.json removed, folder kept: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int kernelspec_remove(const char *kernels_dir, const char *name, struct kernelspec_removal *r, char *err,
+                      size_t errlen)
+{
+    struct kernelspec_removal ignored;
+    if (!r) r = &ignored;
+    memset(r, 0, sizeof *r);
     if (!kernelspec_name_ok(name)) {
         snprintf(err, errlen, "kernel name \"%s\": use letters, digits, '.', '_' and '-'",
                  name ? name : "");
         return -1;
     }
-    char dir[4096], path[4400];
+    char dir[4096];
     if (snprintf(dir, sizeof dir, "%s/%s", kernels_dir, name) >= (int)sizeof dir) {
         snprintf(err, errlen, "%s: path too long", kernels_dir);
         return -1;
@@ -367,22 +469,13 @@ int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size
         snprintf(err, errlen, "%s is not an nbstage kernelspec; not removing it", dir);
         return -1;
     }
-    snprintf(path, sizeof path, "%s/kernel.json", dir);
-    if (unlink(path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* jupyter_client removes the link alone; what it points to is not Jupyter's */
+        r->link = 1;
+        if (unlink(dir) == 0) return 0;
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (is_resource(e->d_name)) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path); /* what will not go is said by rmdir below */
-        }
-    if (d) closedir(d);
-    if (rmdir(dir) != 0) {
-        snprintf(err, errlen, "%s: kernel.json removed, folder kept: %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return remove_folder(dir, r, err, errlen);
 }

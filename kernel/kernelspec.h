@@ -4,7 +4,8 @@
  * prefix, or a given prefix, as `jupyter kernelspec install` puts them), the
  * kernel.json the stage kernel is started from and the resources copied beside it
  * (kernel.js, kernel.css, logo-*), and removing a spec again (only one
- * this module wrote: its kernel.json carries metadata.nbstage).  Finding the kernel
+ * this module wrote: its kernel.json carries metadata.nbstage; its whole folder, as
+ * Jupyter removes one).  Finding the kernel
  * to wrap is kernel/kernelspec_find.h's job.
  */
 #ifndef NBSTAGE_KERNELSPEC_H
@@ -49,8 +50,21 @@ json_t *kernelspec_json(const struct kernelspec_spec *spec);
 int kernelspec_install(const char *kernels_dir, const struct kernelspec_spec *spec,
                        char *dir_out, size_t dir_cap, char *err, size_t errlen);
 
-/* Removes KERNELS_DIR/NAME when it is an nbstage spec.  0 when removed, 1 when there
- * was none, -1 with a reason (not ours, or a file would not go). */
-int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size_t errlen);
+/* What kernelspec_remove removed besides the spec's own files. */
+struct kernelspec_removal {
+    int link;          /* the spec's folder was a symbolic link: the link alone went */
+    int n_others;      /* how many other files or folders its folder held, removed with it */
+    int n_listed;      /* how many of them OTHERS names (the first, as many as fit) */
+    char others[1024]; /* "" or their names: "notes.txt, old/" (a folder's ends in '/') */
+};
+
+/* Removes KERNELS_DIR/NAME when it is an nbstage spec (its kernel.json is ours), as
+ * `jupyter kernelspec remove` removes a kernelspec: the whole folder, whatever else it
+ * holds (said in R->others), never following a symbolic link in it; a folder that is
+ * itself a symbolic link is removed as the link alone (R->link).  kernel.json goes
+ * last: a folder that cannot be emptied stays a kernelspec.  R may be NULL.  0 when
+ * removed, 1 when there was none, -1 with a reason (not ours, or a file would not go). */
+int kernelspec_remove(const char *kernels_dir, const char *name, struct kernelspec_removal *r, char *err,
+                      size_t errlen);
 
 #endif

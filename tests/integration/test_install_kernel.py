@@ -239,6 +239,49 @@ def test_foreign_kernelspecs_are_left_alone(env, tmp_path):
     assert (other / "kernel.json").read_text() == before
 
 
+def test_remove_takes_the_whole_folder_as_jupyter_does(env, tmp_path):
+    """`jupyter kernelspec remove` removes a kernelspec's folder whole (shutil.rmtree in
+    KernelSpecManager.remove_kernel_spec), whatever else it holds.  --remove took
+    kernel.json and the resources, then failed on the folder ("Directory not empty",
+    exit 2) and left it behind without kernel.json: no longer a kernelspec, so a second
+    --remove said there was none (exit 1).  Now the folder goes whole, what was not
+    nbstage's named; a symbolic link in it is removed, never followed."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep\n")
+    assert nbstage(env).returncode == 0
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
+    (spec / "notes.txt").write_text("mine\n")
+    (spec / "old" / "deeper").mkdir(parents=True)
+    (spec / "old" / "deeper" / "x").write_text("x")
+    (spec / "old" / "to-outside").symlink_to(outside)
+    (spec / "to-file").symlink_to(outside / "keep.txt")
+    r = nbstage(env, "--remove")
+    assert r.returncode == 0, r.stderr
+    assert not spec.exists()
+    said = r.stderr.split("also held ")[1].split(", not nbstage's")[0]
+    assert sorted(said.split(", ")) == ["notes.txt", "old/", "to-file"], r.stderr
+    assert "jupyter kernelspec remove" in r.stderr
+    assert (outside / "keep.txt").read_text() == "keep\n"
+
+
+def test_remove_of_a_linked_spec_folder_removes_the_link_alone(env, tmp_path):
+    """A spec folder that is a symbolic link (a kernelspec kept elsewhere and linked in):
+    jupyter_client removes the link alone (os.remove when os.path.islink).  --remove
+    deleted kernel.json in the folder it points to, then failed on rmdir (exit 2)."""
+    jp = tmp_path / "jp"
+    assert nbstage(env, "--prefix", str(jp), "--name", "kept").returncode == 0
+    target = jp / "share" / "jupyter" / "kernels" / "kept"
+    before = sorted(p.name for p in target.iterdir())
+    kernels = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels"
+    kernels.mkdir(parents=True)
+    (kernels / "nbstage").symlink_to(target)
+    r = nbstage(env, "--remove")
+    assert r.returncode == 0, r.stderr
+    assert not (kernels / "nbstage").is_symlink() and "symbolic link" in r.stderr
+    assert sorted(p.name for p in target.iterdir()) == before
+
+
 def test_a_stage_kernel_is_not_wrapped(env, tmp_path):
     assert nbstage(env).returncode == 0
     r = nbstage(env, "--wrap", "nbstage")

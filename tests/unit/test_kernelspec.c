@@ -121,10 +121,10 @@ static void install_replace_remove(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "display_name")), "again");
     json_decref(j);
 
-    assert_int_equal(kernelspec_remove(kdir, "stages", err, sizeof err), 0);
+    assert_int_equal(kernelspec_remove(kdir, "stages", NULL, err, sizeof err), 0);
     assert_int_not_equal(access(path, F_OK), 0);
-    assert_int_equal(kernelspec_remove(kdir, "stages", err, sizeof err), 1);
-    assert_int_equal(kernelspec_remove(kdir, "../x", err, sizeof err), -1);
+    assert_int_equal(kernelspec_remove(kdir, "stages", NULL, err, sizeof err), 1);
+    assert_int_equal(kernelspec_remove(kdir, "../x", NULL, err, sizeof err), -1);
 
     /* a kernelspec someone else wrote is neither replaced nor removed */
     snprintf(path, sizeof path, "%s/stages", kdir);
@@ -136,7 +136,7 @@ static void install_replace_remove(void **state)
     fclose(f);
     assert_int_equal(kernelspec_install(kdir, &spec, NULL, 0, err, sizeof err), -1);
     assert_non_null(strstr(err, "did not write"));
-    assert_int_equal(kernelspec_remove(kdir, "stages", err, sizeof err), -1);
+    assert_int_equal(kernelspec_remove(kdir, "stages", NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "not an nbstage kernelspec"));
     unlink(path);
     snprintf(path, sizeof path, "%s/stages", kdir);
@@ -160,6 +160,37 @@ static void install_replace_remove(void **state)
 /* The edges a mutation audit found untested: each end of the name's character ranges,
  * a relative --prefix (made absolute, as jupyter_client's abspath makes it), a scope
  * that is none, the reason for a folder path that does not fit. */
+/* --remove takes the folder whole, as Jupyter does, and names what else it held: as
+ * many names as fit, the rest counted. */
+static void remove_names_what_else_the_folder_held(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/nbstage-test-kernelspec.XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char kdir[256], dir[4096], err[4400], path[4400];
+    snprintf(kdir, sizeof kdir, "%s/kernels", root);
+    assert_int_equal(kernelspec_install(kdir, &spec, dir, sizeof dir, err, sizeof err), 0);
+    enum { N = 200 };
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "%s/a-file-of-the-users-own-%03d.txt", dir, i);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    struct kernelspec_removal r;
+    assert_int_equal(kernelspec_remove(kdir, "stages", &r, err, sizeof err), 0);
+    assert_int_not_equal(access(dir, F_OK), 0);
+    assert_int_equal(r.link, 0);
+    assert_int_equal(r.n_others, N);
+    assert_true(r.n_listed > 10 && r.n_listed < N);
+    assert_true(strlen(r.others) < sizeof r.others);
+    int names = 1;
+    for (const char *c = r.others; (c = strstr(c, ", ")); c++) names++;
+    assert_int_equal(names, r.n_listed);
+    assert_int_equal(rmdir(kdir), 0);
+    assert_int_equal(rmdir(root), 0);
+}
+
 static void names_and_dirs_at_their_edges(void **state)
 {
     (void)state;
@@ -270,7 +301,7 @@ static void resources_copied_replaced_and_removed(void **state)
     snprintf(path, sizeof path, "%s/kernel.js", dir);
     assert_int_equal(access(path, F_OK), 0);
 
-    assert_int_equal(kernelspec_remove(kdir, "stages", err, sizeof err), 0);
+    assert_int_equal(kernelspec_remove(kdir, "stages", NULL, err, sizeof err), 0);
     assert_int_not_equal(access(dir, F_OK), 0);
     char rm[512];
     snprintf(rm, sizeof rm, "rm -rf '%s'", root);
@@ -355,6 +386,7 @@ int main(void)
         cmocka_unit_test(kernels_dirs_follow_jupyter),
         cmocka_unit_test(kernel_json_content),
         cmocka_unit_test(install_replace_remove),
+        cmocka_unit_test(remove_names_what_else_the_folder_held),
         cmocka_unit_test(names_and_dirs_at_their_edges),
         cmocka_unit_test(resources_copied_replaced_and_removed),
         cmocka_unit_test(a_resource_that_cannot_be_copied_leaves_the_spec_there),
