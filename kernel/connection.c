@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nbformat/notebook.h" /* nb_json_reason */
+#include "nbformat/notebook.h" /* nb_json_reason, nb_fopen_input */
 #include "nbformat/jsonload.h"
 
 const char *const conn_port_key[N_CHANNELS] = {"shell_port", "iopub_port", "stdin_port",
@@ -96,17 +97,13 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
     memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = NULL;
-    FILE *f = fopen(path, "r");
-    struct stat st;
+    char why[PATH_MAX + 64];
+    FILE *f = nb_fopen_input(path, "a connection file", why, sizeof why); /* a FIFO refused, not waited on */
     if (!f && errno == ENOENT) { /* ipykernel's way: it is ours to create */
         c->created = 1;
         root = json_object();
     } else if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    } else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        snprintf(err, errlen, "%s: a folder, not a connection file", path);
+        snprintf(err, errlen, "%s: %s", path, why);
         return -1;
     } else {
         root = nb_json_loadf(f, 0, &je);

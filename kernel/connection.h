@@ -26,7 +26,8 @@ struct connection {
     int written;                /* written back (kernel/proxy.c) */
 };
 
-/* Reads PATH into C; 0 on success, -1 with "PATH: reason" in ERR.  Only hmac-sha256
+/* Reads PATH into C; 0 on success, -1 with "PATH: reason" in ERR (a FIFO, a folder:
+ * refused, never waited on: nb_fopen_input).  Only hmac-sha256
  * (Jupyter's default) and hmac-sha512 (or an empty key) are accepted: jupyter_client's
  * Session takes any hashlib name, libsodium has these two.  What the file lacks is made
  * up as ipykernel makes it, and C->filled set: the whole file when it does not exist

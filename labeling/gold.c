@@ -3,6 +3,7 @@
 #include "labeling/stage.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +59,10 @@ static int open_gold(struct gold_read *rd)
                      "(./- names a file called -)");
         return -1;
     }
-    rd->fp = fopen(rd->path, "r");
+    char why[PATH_MAX + 64];
+    rd->fp = nb_fopen_input(rd->path, "a hand-label file", why, sizeof why); /* a FIFO refused, not waited on */
     if (!rd->fp) {
-        char why[512];
-        nb_error_fmt(rd->err, rd->errlen, "%s: cannot open: %s", rd->path,
-                     nb_path_strerror(rd->path, errno, why, sizeof why));
+        nb_error_fmt(rd->err, rd->errlen, "%s: %s", rd->path, why);
         return -1;
     }
     return 0;

@@ -16,6 +16,7 @@
  * Exit 1 when input lines were skipped or PCRE2 gave up on a rule.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,9 +287,9 @@ static int read_cells(const struct label_opts *o, struct label_run *r)
 {
     FILE *in = stdin;
     r->inname = o->input ? o->input : "<stdin>";
-    if (o->input && !(in = fopen(o->input, "r"))) {
-        char why[512];
-        nb_say(stderr, "nbstage label: %s: cannot open: %s", o->input, nb_path_strerror(o->input, errno, why, sizeof why));
+    char why[PATH_MAX + 64];
+    if (o->input && !(in = nb_fopen_input(o->input, "a JSON Lines file", why, sizeof why))) {
+        nb_say(stderr, "nbstage label: %s: %s", o->input, why);
         return -1;
     }
     r->t0 = nb_now();

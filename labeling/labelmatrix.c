@@ -10,6 +10,7 @@
  * cells.  -o and --report are committed together once both are written (labelout.c).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,12 @@
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
-/* Reads a whole file into memory (NUL-terminated). */
-static char *slurp(const char *path, size_t *len)
+/* Reads a whole file into memory (NUL-terminated); WHAT, what a folder is not. */
+static char *slurp(const char *path, const char *what, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) { char why[512]; nb_say(stderr, "nbstage label: %s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why)); return NULL; }
+    char why[PATH_MAX + 64];
+    FILE *f = nb_fopen_input(path, what, why, sizeof why); /* a FIFO refused, not waited on */
+    if (!f) { nb_say(stderr, "nbstage label: %s: %s", path, why); return NULL; }
     size_t cap = 1 << 20, n = 0;
     char *b = malloc(cap);
     errno = 0; /* fread's, if it fails */
@@ -145,7 +147,7 @@ static int read_matrix(const struct label_opts *o, struct matrix_run *r)
 {
     size_t len = 0;
     r->t0 = nb_now();
-    char *b = slurp(o->votes, &len);
+    char *b = slurp(o->votes, "a votes matrix", &len);
     if (!b) return -1;
     int prc = parse_matrix(o->votes, b, len, &r->v, &r->n, &r->m);
     free(b);
@@ -157,7 +159,7 @@ static int read_matrix(const struct label_opts *o, struct matrix_run *r)
 static int read_truth(const struct label_opts *o, struct matrix_run *r)
 {
     size_t len = 0, n = r->n;
-    char *tb = slurp(o->truth, &len);
+    char *tb = slurp(o->truth, "a file of true classes", &len);
     if (!tb) return -1;
     int *truth = r->truth = malloc((n ? n : 1) * sizeof *truth);
     if (!truth) { /* not "0 classes for N rows", which blames the file */

@@ -760,8 +760,9 @@ int ruleset_load_text(struct ruleset *rs, const char *text, size_t len, const ch
 
 int ruleset_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) { char why[512]; nb_error_fmt(err, errlen, "%s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why)); return -1; }
+    char why[PATH_MAX + 64];
+    FILE *f = nb_fopen_input(path, "a rules file", why, sizeof why); /* a FIFO refused, not waited on */
+    if (!f) { nb_error_fmt(err, errlen, "%s: %s", path, why); return -1; }
     char *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {

@@ -3,11 +3,13 @@
 #include "model/checkpoint.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "model/modelfile.h"
+#include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
 #define CHECKPOINT_MAGIC "NBSCKPT\n"
@@ -207,7 +209,12 @@ static int open_checkpoint(const char *path, FILE **f, struct piece_io *io, char
                  path, S_ISDIR(st.st_mode) ? "a folder" : "a device, FIFO or socket");
         return -1;
     }
-    if (!(*f = fopen(path, "rb"))) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    /* a FIFO put there since the stat is refused, not waited on */
+    char why[PATH_MAX + 64];
+    if (!(*f = nb_fopen_input(path, "a checkpoint", why, sizeof why))) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        return -1;
+    }
     *io = (struct piece_io){.f = *f, .reading = 1};
     char magic[8];
     uint32_t head[2];

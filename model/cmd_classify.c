@@ -657,10 +657,10 @@ int cmd_classify(int argc, char **argv)
     int rc;
     if (!file) rc = run_lines(m, jobs, stdin, "<stdin>");
     else if (is_jsonl_name(file)) {
-        FILE *in = fopen(file, "r");
+        char why[PATH_MAX + 64];
+        FILE *in = nb_fopen_input(file, "a JSON Lines file", why, sizeof why); /* a FIFO refused, not waited on */
         if (!in) {
-            char why[PATH_MAX + 64];
-            nb_say(stderr, "nbstage classify: %s: cannot open: %s", file, nb_path_strerror(file, errno, why, sizeof why));
+            nb_say(stderr, "nbstage classify: %s: %s", file, why);
             rc = EXIT_USAGE;
         } else {
             rc = run_lines(m, jobs, in, file);

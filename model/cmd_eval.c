@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,10 +153,9 @@ static int eval_open(struct eval_run *r)
         }
         if (!(r->m = model_load(r->model_path, err, sizeof err))) { nb_say(stderr, "nbstage eval: %s", err); return -1; }
     }
-    if (!(r->in = r->from_stdin ? stdin : fopen(r->cells_path, "r"))) {
-        char why[512];
-        nb_say(stderr, "nbstage eval: %s: cannot open: %s", r->cells_path,
-               nb_path_strerror(r->cells_path, errno, why, sizeof why));
+    char why[PATH_MAX + 64];
+    if (!(r->in = r->from_stdin ? stdin : nb_fopen_input(r->cells_path, "a JSON Lines file", why, sizeof why))) {
+        nb_say(stderr, "nbstage eval: %s: %s", r->cells_path, why);
         return -1;
     }
     if (gold_seen_init(&r->seen, &r->g)) { fprintf(stderr, "nbstage eval: out of memory\n"); return -1; }

@@ -6,7 +6,7 @@
 
 #include <cblas.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -373,12 +373,11 @@ int modelfile_parse(const void *buf, size_t len, const char *name, struct modelf
 int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t errlen)
 {
     memset(mf, 0, sizeof *mf);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { char why[512]; nb_error_fmt(err, errlen, "%s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why)); return -1; }
     struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        nb_error_fmt(err, errlen, "%s: not a regular file", path);
-        close(fd);
+    char why[PATH_MAX + 64];
+    int fd = nb_open_input(path, "a model file", &st, why, sizeof why); /* a FIFO refused, not waited on */
+    if (fd < 0) {
+        nb_error_fmt(err, errlen, fd == -2 ? "%s: %s" : "%s: cannot open: %s", path, why);
         return -1;
     }
     if (st.st_size > (off_t)1 << 32) {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,9 +59,10 @@ static int by_id(const void *a, const void *b)
  * classify take it; named so in messages and the model's provenance, as label names it). */
 const char trainread_stdin[] = "<stdin>";
 
-static FILE *open_input(const char *path)
+/* NULL with the message's end after "PATH: " in WHY (WHYLEN bytes). */
+static FILE *open_input(const char *path, char *why, size_t whylen)
 {
-    return path == trainread_stdin ? stdin : fopen(path, "r");
+    return path == trainread_stdin ? stdin : nb_fopen_input(path, "a JSON Lines file", why, whylen);
 }
 
 static void close_input(FILE *f)
@@ -79,10 +81,10 @@ struct reader {
 /* Opens PATH into R: 0, or -1 with the reason said. */
 static int reader_open(struct reader *r, const char *path)
 {
-    *r = (struct reader){.f = open_input(path), .path = path};
+    char why[PATH_MAX + 64];
+    *r = (struct reader){.f = open_input(path, why, sizeof why), .path = path};
     if (r->f) return 0;
-    char why[512];
-    nb_say(stderr, "nbstage train: %s: cannot open: %s", path, nb_path_strerror(path, errno, why, sizeof why));
+    nb_say(stderr, "nbstage train: %s: %s", path, why);
     return -1;
 }
 

@@ -11,8 +11,11 @@
  * (lenient_copy), as Python reads it in all that a reader looks at.  Also the
  * library's error messages (nb_set_error, nb_error_copy, nb_error_fmt): whole for any
  * path the system opens, else cut visibly ("...") between UTF-8 characters, the
- * reason kept.  And nb_open_regular: the one way a notebook (or classify's file) is
- * opened for reading, which never waits on a FIFO and refuses all but a regular file.
+ * reason kept.  And nb_open_input (nb_open_regular for a notebook, nb_fopen_input for
+ * a stdio reader): the one way a file named by the user is opened for reading (a
+ * notebook, classify's file, the model, the rules, the hand labels, the JSON Lines
+ * inputs, a checkpoint, the kernel's connection file), which never waits on a FIFO
+ * and refuses all but a regular file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -515,34 +518,64 @@ static int open_refused(int rc, char *why, size_t whylen, const char *reason)
     return rc;
 }
 
-int nb_open_regular(const char *path, struct stat *st, char *why, size_t whylen)
+int nb_open_input(const char *path, const char *what, struct stat *st, char *why, size_t whylen)
 {
     /* O_NONBLOCK: open() of a FIFO no one writes to would wait for ever; O_NOCTTY: a
-     * terminal named for a notebook must not become our controlling one */
+     * terminal named for an input must not become our controlling one */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         struct stat sock;
-        if (e == ENXIO && stat(path, &sock) == 0 && S_ISSOCK(sock.st_mode)) /* opens as nothing */
+        if (e == ENXIO && stat(path, &sock) == 0 && S_ISSOCK(sock.st_mode)) { /* opens as nothing */
+            errno = e;
             return open_refused(-2, why, whylen, "not a regular file");
+        }
         char said[PATH_MAX + 64];
-        return open_refused(-1, why, whylen, nb_path_strerror(path, e, said, sizeof said));
+        open_refused(-1, why, whylen, nb_path_strerror(path, e, said, sizeof said));
+        errno = e; /* a caller may take a missing file as none given (the connection file) */
+        return -1;
     }
-    int flags, rc = -1;
+    int flags, rc = -1, e = 0;
     if (fstat(fd, st)) {
-        open_refused(rc, why, whylen, strerror(errno));
-    } else if (!S_ISREG(st->st_mode)) { /* the walk's words; a folder as tag, fmt and summary say it */
-        rc = open_refused(-2, why, whylen,
-                          S_ISDIR(st->st_mode) ? "is a directory, not a notebook" : "not a regular file");
+        open_refused(rc, why, whylen, strerror(e = errno));
+    } else if (S_ISDIR(st->st_mode)) { /* the walk's words; a folder as tag, fmt and summary say it */
+        snprintf(why, whylen, "is a directory, not %s", what);
+        rc = -2, e = EISDIR;
+    } else if (!S_ISREG(st->st_mode)) {
+        rc = open_refused(-2, why, whylen, "not a regular file");
+        e = ENXIO; /* as open() says of a socket; never a stale ENOENT (the connection file's test) */
     } else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
         /* a regular file's reads never wait, but the descriptor is the caller's (stdio,
          * a kept descriptor): as an ordinary open() gives it */
-        open_refused(rc, why, whylen, strerror(errno));
+        open_refused(rc, why, whylen, strerror(e = errno));
     } else {
         return fd;
     }
     close(fd);
+    errno = e;
     return rc;
+}
+
+int nb_open_regular(const char *path, struct stat *st, char *why, size_t whylen)
+{
+    return nb_open_input(path, "a notebook", st, why, whylen);
+}
+
+FILE *nb_fopen_input(const char *path, const char *what, char *why, size_t whylen)
+{
+    struct stat st;
+    char reason[PATH_MAX + 64];
+    int fd = nb_open_input(path, what, &st, reason, sizeof reason);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (f) return f;
+    int e = errno;
+    if (fd >= 0) { /* fdopen's reason, before close can change errno */
+        snprintf(reason, sizeof reason, "%s", strerror(e));
+        close(fd);
+    }
+    snprintf(why, whylen, fd == -2 ? "%s" : "cannot open: %s", reason);
+    errno = e;
+    return NULL;
 }
 
 /* The whole file in memory; NULL with ERR on failure. */

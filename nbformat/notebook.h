@@ -57,18 +57,29 @@ enum {
  * field they ignore).  *JE is the first attempt's error. */
 json_t *nb_json_loadb_lenient(const char *buf, size_t len, size_t jflags, json_error_t *je);
 
-/* PATH opened to be read whole, as every command opens a notebook (and classify its
- * .py file), never waiting: a blocking open() of a FIFO no one writes to waits for
- * ever, and a file the walk stat'd as regular may be a FIFO by the time it is read.
- * Opened O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, fstat'd into *ST, refused
- * unless a regular file (a symlink to one is one), then made blocking again for the
- * reads.  Returns the descriptor; -2 when PATH is no regular file, WHY (WHYLEN bytes)
- * "is a directory, not a notebook" or, as the walk says of a FIFO, a socket or a
- * device (/dev/null) in a folder, "not a regular file"; -1 when it cannot be opened,
- * WHY nb_path_strerror's reason (a permission, a dangling symlink), or fstat's or
- * fcntl's.  WHY never names PATH: the caller's message does. */
+/* PATH opened to be read, as every command opens a file the user named (a notebook,
+ * classify's .py file, the model, the rules, the hand labels, the JSON Lines inputs,
+ * a checkpoint, the kernel's connection file), never waiting: a blocking open() of a
+ * FIFO no one writes to waits for ever, and a file the walk stat'd as regular may be
+ * a FIFO by the time it is read.  Opened O_RDONLY | O_NONBLOCK | O_NOCTTY |
+ * O_CLOEXEC, fstat'd into *ST, refused unless a regular file (a symlink to one is
+ * one), then made blocking again for the reads.  Returns the descriptor; -2 when PATH
+ * is no regular file, WHY (WHYLEN bytes) "is a directory, not WHAT" (WHAT: "a
+ * notebook", "a model file", ...) or, as the walk says of a FIFO, a socket or a device
+ * (/dev/null) in a folder, "not a regular file"; -1 when it cannot be opened, WHY
+ * nb_path_strerror's reason (a permission, a dangling symlink), or fstat's or fcntl's.
+ * errno, on failure: that call's (ENOENT: no such file), or for -2 EISDIR (a folder)
+ * or ENXIO.  WHY never names PATH: the caller's message does.  nb_open_regular is it
+ * for a notebook. */
 struct stat;
+int nb_open_input(const char *path, const char *what, struct stat *st, char *why, size_t whylen);
 int nb_open_regular(const char *path, struct stat *st, char *why, size_t whylen);
+
+/* nb_open_input's descriptor as a stdio stream, for the readers by lines or fread;
+ * NULL when refused, WHY the message's end after "PATH: ": "cannot open: REASON" (-1
+ * above, or fdopen's failure) or the refusal ("not a regular file", "is a directory,
+ * not WHAT"); errno as above. */
+FILE *nb_fopen_input(const char *path, const char *what, char *why, size_t whylen);
 
 /* Parses and validates a notebook.  NULL on error, with ERR filled. */
 json_t *nb_read_file(const char *path, int flags, nb_error *err);

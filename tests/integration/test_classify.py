@@ -1239,7 +1239,7 @@ def test_inputs_that_cannot_be_read_are_named_with_the_reason(tiny, tmp_path):
     gold.write_text("cell_id\tlabel\na#0\tload\n")
     cells.write_text(json.dumps({"id": "a#0", "source": "df = pd.read_csv(p)"}) + "\n")
     missing, folder = tmp_path / "no-such.tsv", tmp_path
-    for path, why in ((missing, "No such file or directory"), (folder, "Is a directory")):
+    for path, why in ((missing, "No such file or directory"), (folder, "is a directory, not a")):
         for args in (["eval", "--model", str(model), "--gold", str(path), str(cells)],
                      ["label", "-q", "--gold", str(path), "-o", str(d / "rd-weak.jsonl"), str(cells)],
                      ["label", "-q", "--rules", str(path), "-o", str(d / "rd-weak.jsonl"), str(cells)],
@@ -1274,6 +1274,56 @@ def test_inputs_that_cannot_be_read_are_named_with_the_reason(tiny, tmp_path):
     r = run(["train", "-q", "--epochs", "1", "--cells", str(tmp_path / "empty.jsonl"), "-o", str(d / "rd.nbsm"),
              str(tmp_path / "ids.jsonl")])
     assert r.returncode == 2 and "0 usable cells" in r.stderr and "runtime error" not in r.stderr, r.stderr
+
+
+def test_a_fifo_or_folder_given_as_an_input_is_refused_at_once(tiny, tmp_path):
+    """Every file read by a path the user gave is opened without waiting and refused
+    unless a regular file (nb_fopen_input, as notebooks are): a FIFO no one writes to as
+    the model (--model, NBSTAGE_MODEL, install-kernel's --model), the rules (--rules,
+    NBSTAGE_RULES), the hand labels, the cells or weak labels, --votes or --truth made
+    the run wait for a writer for ever (refused, if at all, once one came).  Each is now
+    refused at once, named with "not a regular file", exit 2 as a missing one; a folder
+    is named as one (here where the test above does not give one).  The runs' short
+    timeout fails the test instead of hanging it; label runs without the shipped rules
+    where it can, which the sanitizer build takes a second to compile."""
+    d, model = tiny
+    gold, cells, weak = d / "ff-gold.tsv", d / "ff-cells.jsonl", d / "weak.jsonl"
+    gold.write_text("cell_id\tlabel\na#0\tload\n")
+    cells.write_text(json.dumps({"id": "a#0", "source": "df = pd.read_csv(p)"}) + "\n")
+    votes = tmp_path / "votes.tsv"
+    votes.write_text("0\t1\n1\t1\n")
+    fifo, folder = tmp_path / "fifo.jsonl", tmp_path / "dir.jsonl"  # classify reads a *.jsonl as cells
+    os.mkfifo(fifo)
+    folder.mkdir()
+    label = ["label", "-q", "--no-default-rules", "-o", str(tmp_path / "out")]
+    train = ["train", "-q", "--epochs", "1", "-o", str(tmp_path / "out")]
+    for path, why in ((fifo, "not a regular file"), (folder, "is a directory, not a")):
+        p = str(path)
+        for args, env, folder_too in (
+                (["classify", "--model", p, str(cells)], None, True),
+                (["classify", str(cells)], {"NBSTAGE_MODEL": p}, True),
+                (["classify", "--model", str(model), p], None, True),
+                ([*label, "--rules", p, str(cells)], None, False),
+                (["label", "-q", "-o", str(tmp_path / "out"), str(cells)], {"NBSTAGE_RULES": p}, True),
+                ([*label, "--gold", p, str(cells)], None, False),
+                ([*label, p], None, True),
+                (["label", "-q", "--votes", p], None, True),
+                (["label", "-q", "--votes", str(votes), "--truth", p], None, True),
+                ([*train, p], None, False),
+                ([*train, "--cells", p, str(weak)], None, False),
+                (["eval", "--model", str(model), "--gold", p, str(cells)], None, False),
+                (["eval", "--model", str(model), "--gold", str(gold), p], None, False),
+                (["eval", "--predictions", "--gold", str(gold), p], None, True)):
+            if path == folder and not folder_too:
+                continue
+            r = subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
+                               env=dict(os.environ, **env) if env else None)
+            said = f"NBSTAGE_MODEL={p}: " if env and "NBSTAGE_MODEL" in env else f"{p}: "
+            assert r.returncode == 2 and f"{said}{why}" in r.stderr, (args, env, r.stderr)
+    # install-kernel reads the model it is given to warn of one the kernel cannot read
+    r = subprocess.run([str(BIN), "install-kernel", "--prefix", str(tmp_path / "p"), "--model", str(fifo)],
+                       capture_output=True, text=True, timeout=10, env=dict(os.environ, HOME=str(tmp_path)))
+    assert r.returncode == 0 and f"{fifo}: not a regular file" in r.stderr, r.stderr
 
 
 def test_a_missing_or_extra_argument_is_named(tiny):

@@ -91,9 +91,10 @@ def join_streams(outputs):
 class Kernel:
     """A started kernel with its client and the proxy's stderr log.  KW goes to the
     KernelManager (transport="ipc"), START_KW to its start_kernel (and so to Popen); KEY,
-    when given, is the session's signing key, and SCHEME its signature scheme."""
+    when given, is the session's signing key, and SCHEME its signature scheme; READY_WITHIN,
+    the seconds it is given to answer kernel_info."""
 
-    def __init__(self, name, log_dir, key=None, scheme=None, start_kw=None, **kw):
+    def __init__(self, name, log_dir, key=None, scheme=None, start_kw=None, ready_within=60, **kw):
         self.log = Path(log_dir) / f"{name}-{uuid.uuid4().hex[:8]}.log"
         self._logf = open(self.log, "w")
 
@@ -108,7 +109,7 @@ class Kernel:
             self.kc.start_channels()
         start()
         try:
-            self._wait_ready(start)
+            self._wait_ready(start, ready_within)
         except BaseException:
             # A test never closes a Kernel it did not get: a kernel that never answered
             # (one hung in zmq_ctx_term after a failed bind, or a proxy stuck on its
@@ -119,7 +120,7 @@ class Kernel:
             self._logf.close()
             raise
 
-    def _wait_ready(self, start):
+    def _wait_ready(self, start, within):
         """Waits for the kernel START started to answer kernel_info.  It is started
         again, once, on new ports (a new KernelManager: a restart keeps its cached
         ports), if the kernel could not bind one that jupyter_client chose (it
@@ -129,7 +130,7 @@ class Kernel:
         use") and it then hung in zmq_ctx_term at exit, so wait_for_ready gave up
         after 60 s (the stage kernel's proxy exits instead).  test_console.py retries
         the same way."""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + within
         for attempt in (1, 2):
             try:
                 while True:
@@ -148,7 +149,7 @@ class Kernel:
             self.log.rename(self.log.with_suffix(".bind-failed.log"))
             self._logf = open(self.log, "w")
             start()
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + within
 
     def _bind_failed(self):
         return "Address already in use" in self.log.read_text(errors="replace")
@@ -2432,8 +2433,12 @@ def test_bad_invocations_name_the_problem(tmp_path):
     r = subprocess.run([str(BIN)], capture_output=True, text=True, timeout=10)
     assert r.returncode == 2 and "no connection file" in r.stderr
     r = subprocess.run([str(BIN), "-f", str(tmp_path)], capture_output=True, text=True, timeout=10)
-    assert r.returncode == 1 and r.stderr == f"nbstage-kernel: {tmp_path}: a folder, not a connection file\n", \
+    assert r.returncode == 1 and r.stderr == f"nbstage-kernel: {tmp_path}: is a directory, not a connection file\n", \
         r.stderr
+    fifo = tmp_path / "fifo.json"  # it waited for a writer for ever
+    os.mkfifo(fifo)
+    r = subprocess.run([str(BIN), "-f", str(fifo)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and r.stderr == f"nbstage-kernel: {fifo}: not a regular file\n", r.stderr
     conn = tmp_path / "c.json"
     conn.write_text(json.dumps({"ip": "127.0.0.1", "transport": "tcp", "key": "k",
                                 "signature_scheme": "hmac-sha256", "shell_port": 1, "iopub_port": 2,

@@ -13,6 +13,7 @@ Through nbclient the notice is saved in the first code cell's outputs as a strea
 which `nbstage tag --from-outputs` and `--strip-tag-outputs` leave alone.
 """
 import json
+import os
 import subprocess
 import time
 
@@ -118,20 +119,26 @@ def check_first_cells(k, plain, says):
     return text
 
 
-@pytest.mark.parametrize("how", ["missing", "truncated", "from the environment"])
+@pytest.mark.parametrize("how", ["missing", "truncated", "from the environment", "a FIFO"])
 def test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell(specs, logs, plain, tmp_path, how):
     """A model named by NBSTAGE_MODEL (a kernelspec's env here) is named as such: the
-    user may have set it long ago and never typed the path."""
+    user may have set it long ago and never typed the path.  A FIFO there (from the
+    environment too) kept the kernel from starting: its load waited for a writer for
+    ever, and the kernel never answered (a short wait for it here fails the test)."""
     if how == "truncated":
         path, why = truncated_model(tmp_path), "truncated file"
+    elif how == "a FIFO":
+        path, why = tmp_path / "fifo.nbsm", "not a regular file"
+        os.mkfifo(path)
     else:
         path, why = tmp_path / "no-such.nbsm", "cannot open"
-    if how == "from the environment":
-        name = spec(specs, "nbs-notice-env", env={"NBSTAGE_MODEL": str(path)})
+    if how in ("from the environment", "a FIFO"):
+        name = spec(specs, "nbs-notice-fifo" if how == "a FIFO" else "nbs-notice-env",
+                    env={"NBSTAGE_MODEL": str(path)})
         path = f"NBSTAGE_MODEL={path}"
     else:
         name = spec(specs, f"nbs-notice-{how}", ["--model", str(path)])
-    k = Kernel(name, logs)
+    k = Kernel(name, logs, ready_within=30 if how == "a FIFO" else 60)
     try:
         text = check_first_cells(k, plain, [f"nbstage: no stage tags in this session: {path}: {why}"])
         assert len(text.splitlines()) == 1

@@ -404,7 +404,7 @@ static void io_errors_name_the_file(void **state)
     assert_int_equal(modelfile_read("/nonexistent/x.nbsm", &mf, err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/x.nbsm: cannot open"));
     assert_int_equal(modelfile_read("/tmp", &mf, err, sizeof err), -1);
-    assert_non_null(strstr(err, "/tmp: not a regular file"));
+    assert_non_null(strstr(err, "/tmp: is a directory, not a model file"));
     assert_int_equal(modelfile_write("/nonexistent/dir/m.nbsm", &f.p, &f.v, 120, "", err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/dir/m.nbsm"));
     free_fixture(&f);

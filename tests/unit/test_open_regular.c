@@ -4,7 +4,10 @@
  * it); a regular file and a symlink to one opened blocking, close-on-exec, with their
  * stat; a folder, /dev/null (a device) and a socket refused as the walk refuses them;
  * a missing file, a dangling symlink and a permission said with their reasons; no
- * descriptor left open by a refusal. */
+ * descriptor left open by a refusal.  And nb_fopen_input, the same as a stdio stream
+ * for every other file a user names (the model, the rules, the JSON Lines inputs):
+ * the FIFO refused at once, a folder named with what it is not, the reason of a
+ * missing file after "cannot open: " and its errno kept. */
 #include "tests/unit/unit.h"
 
 #include <errno.h>
@@ -154,6 +157,48 @@ static void what_cannot_be_opened_says_why(void **state)
     assert_string_equal(small, "is a di");
 }
 
+/* nb_fopen_input(PATH) is NULL with "not a regular file" and leaves no descriptor
+ * open: 0, else which of these failed (run in a child: it may never return). */
+static int stream_refused_as_not_regular(void *path)
+{
+    char why[256];
+    int before = unit_open_fds();
+    errno = ENOENT; /* a stale one: the connection file would be taken as missing */
+    FILE *f = nb_fopen_input(path, "a rules file", why, sizeof why);
+    if (f) return 1;
+    if (strcmp(why, "not a regular file")) return 2;
+    if (unit_open_fds() != before) return 3;
+    if (errno != ENXIO) return 4;
+    return 0;
+}
+
+static void every_input_is_opened_so(void **state)
+{
+    (void)state;
+    const char *fifo = in_dir("rules-fifo.txt");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    /* fopen() never returned: -1, the child killed after 5 s */
+    assert_int_equal(unit_child_within(5, stream_refused_as_not_regular, (void *)fifo), 0);
+    char why[256];
+    int before = unit_open_fds();
+    assert_null(nb_fopen_input(dir, "a rules file", why, sizeof why));
+    assert_string_equal(why, "is a directory, not a rules file");
+    assert_int_equal(errno, EISDIR);
+    errno = 0;
+    assert_null(nb_fopen_input(in_dir("missing.txt"), "a rules file", why, sizeof why));
+    assert_int_equal(errno, ENOENT); /* the connection file's test for "none yet" */
+    char want[128];
+    snprintf(want, sizeof want, "cannot open: %s", strerror(ENOENT));
+    assert_string_equal(why, want);
+    assert_int_equal(unit_open_fds(), before);
+    const char *path = in_dir("rules.txt");
+    unit_write_file(path, "rule r load\n");
+    FILE *f = nb_fopen_input(path, "a rules file", why, sizeof why);
+    assert_non_null(f);
+    reads_blocking(fcntl(fileno(f), F_DUPFD_CLOEXEC, 0), "rule r load\n"); /* as the stream has it */
+    assert_int_equal(fclose(f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +206,7 @@ int main(void)
         cmocka_unit_test(a_regular_file_and_a_symlink_to_one_are_opened),
         cmocka_unit_test(a_folder_a_device_and_a_socket_are_refused),
         cmocka_unit_test(what_cannot_be_opened_says_why),
+        cmocka_unit_test(every_input_is_opened_so),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

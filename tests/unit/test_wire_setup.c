@@ -108,7 +108,7 @@ static void connection_read_names_file_and_reason(void **state)
     char err[256];
     struct connection c;
     assert_int_equal(connection_read(dir, &c, err, sizeof err), -1);
-    assert_non_null(strstr(err, "a folder, not a connection file"));
+    assert_non_null(strstr(err, "is a directory, not a connection file"));
 }
 
 /* What the file lacks is made up as ipykernel makes it, and said (filled): no file at
