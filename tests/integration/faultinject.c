@@ -4,7 +4,7 @@
  *
  * Environment:
  *   FAULT_FN     the function: open, read, write, close, fsync, syncfs, fchmod, rename,
- *                mkostemp, unlink
+ *                mkostemp, unlink, fcntl
  *   FAULT_DIR    the folder (absolute, no trailing '/'): only calls on paths under it,
  *                or on descriptors open on such paths, are counted
  *   FAULT_NTH    which counted call fails (1 = the first); 0 counts only
@@ -135,6 +135,22 @@ int close(int fd)
     }
     return real(fd);
 }
+
+/* fcntl, fcntl64: the third argument, an int or a pointer as CMD takes it, read and
+ * passed on as a pointer, as glibc's own fcntl reads it (none given: unused). */
+#define FCNTL(name) \
+    int name(int fd, int cmd, ...) \
+    { \
+        va_list ap; \
+        va_start(ap, cmd); \
+        void *arg = va_arg(ap, void *); \
+        va_end(ap); \
+        if (fd > 2 && hit("fcntl", fd_under_dir(fd))) return -1; \
+        REAL(int, #name, int, int, ...); \
+        return real(fd, cmd, arg); \
+    }
+FCNTL(fcntl)
+FCNTL(fcntl64)
 
 int fsync(int fd)
 {

@@ -82,10 +82,12 @@ def asan_runtime():
 PRELOAD_FIRST = asan_runtime()
 
 
-def run(shim, d: Path, args, fn, nth, count_file):
+def run(shim, d: Path, args, fn, nth, count_file, err=None):
+    """BIN ARGS with the Nth call of FN under D failing (with errno ERR, else FAULTS')."""
     preload = f"{PRELOAD_FIRST}:{shim}" if PRELOAD_FIRST else str(shim)
     env = dict(os.environ, LD_PRELOAD=preload, FAULT_FN=fn, FAULT_DIR=str(d.resolve()),
-               FAULT_NTH=str(nth), FAULT_ERRNO=str(FAULTS[fn]), FAULT_COUNT=str(count_file))
+               FAULT_NTH=str(nth), FAULT_ERRNO=str(FAULTS[fn] if err is None else err),
+               FAULT_COUNT=str(count_file))
     return subprocess.run([str(BIN), *map(str, args)], env=env, capture_output=True,
                           text=True, timeout=120)
 
@@ -218,6 +220,29 @@ def test_an_output_file_survives_each_failing_call(shim, tmp_path):
             continue
         check_single_output(fn, nth, r, d, old, clean, "cells.jsonl",
                             {"mkostemp", "fchmod", "fsync", "rename"})
+
+
+def test_a_failing_fcntl_after_the_open_is_said(shim, tmp_path):
+    """Every file a user names is opened without waiting (O_NONBLOCK: a FIFO), then made
+    blocking again, F_GETFL then F_SETFL (nb_open_input).  Either failing, the file is
+    not read and the reason is said as for an open that fails, exit 2: a notebook fmt
+    reads (left as it was), and the rules file label reads (through nb_fopen_input).
+    Not in the sweeps above: neither call fails but on a descriptor gone, and each
+    fcntl run would cost a whole run per notebook."""
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text('{"id": "a#0", "source": "df = pd.read_csv(p)"}\n')
+    why = os.strerror(errno.EBADF)
+    for nth in (1, 2):  # F_GETFL, F_SETFL
+        d = tmp_path / f"fcntl-{nth}"
+        old = notebooks(d)
+        (d / "rules.txt").write_text("rule own load\n  any read_csv\n")
+        r = run(shim, d, ["fmt", d / "a.ipynb"], "fcntl", nth, tmp_path / "ignored.txt", errno.EBADF)
+        assert r.returncode == 2 and r.stderr == f"nbstage fmt: {d / 'a.ipynb'}: {why}\n", (nth, r.stderr)
+        assert (d / "a.ipynb").read_bytes() == old["a.ipynb"]
+        r = run(shim, d, ["label", "-q", "--rules", d / "rules.txt", cells], "fcntl", nth, tmp_path / "ignored.txt",
+                errno.EBADF)
+        assert r.returncode == 2 and f"{d / 'rules.txt'}: cannot open: {why}\n" in r.stderr, (nth, r.stderr)
+        assert r.stdout == "", r.stdout
 
 
 def test_fmt_survives_each_failing_call(shim, tmp_path):
