@@ -27,7 +27,8 @@
  * curves' points, the batch order, the four parameter sets (weights, Adam's m and v,
  * the best epoch's), and last a CRC-32C of every byte before it.  Written atomically
  * (nbformat/outfile.h), so a stop during a write leaves the last epoch's checkpoint
- * whole.
+ * whole; the hidden temporary (tens of MB) a kill -9 during the write leaves is
+ * removed by the next run that writes into the folder (nbformat/nbsave.c's sweep).
  */
 #ifndef NBSTAGE_CHECKPOINT_H
 #define NBSTAGE_CHECKPOINT_H

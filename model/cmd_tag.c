@@ -267,6 +267,11 @@ static int find_notebooks(int argc, char **argv, struct tag_call *c)
 {
     struct tagrun *r = &c->r;
     struct tagfind found = {0};
+    /* a run that writes the notebooks in place removes the temporaries of killed saves
+     * from the folders it walks (at its end); one that writes none there (--check,
+     * --dry-run, -o) names them */
+    const struct tagjob_options *o = &r->opt;
+    nb_walk_remove_leftovers(!o->check && !o->dry_run && !o->output);
     for (int a = c->first; a < argc; a++)
         if (tagfind_add(&found, argv[a])) goto oom;
     r->failed = found.failed; /* paths that could not be looked at */

@@ -148,6 +148,7 @@ int main(int argc, char **argv)
             char name[64];
             snprintf(name, sizeof name, "nbstage %s", commands[i].name);
             argv[1] = name;
+            nb_save_say_as(name); /* a save's sweep says what it removed as the command */
             return stdout_checked(name, commands[i].run(argc - 1, argv + 1));
         }
     unknown_command(argv[1]);

@@ -297,6 +297,7 @@ int cmd_fmt(int argc, char **argv)
     int piped_notebook = 0;
     for (int a = optind; a < argc; a++) piped_notebook |= !strcmp(argv[a], "-");
     if (!piped_notebook) setvbuf(stdout, NULL, _IOLBF, 0);
+    nb_walk_remove_leftovers(!c.check); /* killed saves' temporaries: --check writes none, names them */
     for (int a = optind; a < argc; a++) {
         if (!strcmp(argv[a], "-")) {
             fmt_stdin(&c);

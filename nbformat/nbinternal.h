@@ -46,11 +46,32 @@ int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err);
 int nb_save_new_name(const char *path, nb_error *err);
 /* A temporary .NAME.nbstage-XXXXXX beside TARGET (mkostemp, O_CLOEXEC; NAME cut to
  * fit NAME_MAX, at a character's start): its descriptor, with *TMP and *DIR (TARGET's
- * folder) malloc'd; -1 and ERR naming PATH.
+ * folder) malloc'd; -1 and ERR naming PATH.  The descriptor holds an exclusive flock
+ * of the file: the caller keeps it, or a descriptor dup'd from it, open until the
+ * temporary is renamed or removed.  The folder is swept first, once in a run
+ * (nb_save_sweep).
  * NOTE (may be NULL) is told the name's buffer before the file is made (LIVE 1: mkostemp
  * fills it in place) and, if making it fails, before the buffer is freed (LIVE 0). */
 int nb_save_mktemp(const char *path, const char *target, char **tmp, char **dir,
                    void (*note)(char *tmp, int live), nb_error *err);
+
+/* The temporaries a save killed before its rename left (SIGKILL, the OOM killer, a
+ * power cut): nb_save_temp_name, whether NAME is one of nb_save_mktemp's
+ * (".NAME.nbstage-" and six of mkostemp's letters).  nb_save_leftover, whether PATH is
+ * a leftover: a regular file of that name (no symlink followed) that we can open and
+ * lock without waiting (no live save holds it) and untouched for NB_LEFTOVER_AGE
+ * seconds (a live save's is fresh in the instant between its mkostemp and its flock);
+ * 0 when not, 1 when it is, 2 when REMOVE removed it, said on stderr, one line.
+ * nb_save_sweep: removes the leftovers in folder DIR (nb_save_leftover), the first
+ * time it is asked in the run for DIR (the same spelling, a trailing '/' aside) and
+ * never again.  nb_save_swept: DIR is taken as swept from now on (a walk read it and
+ * noted its leftovers, removed at the end of the run: nbwalk.c), so no save reads it
+ * again. */
+#define NB_LEFTOVER_AGE 60
+int nb_save_temp_name(const char *name);
+int nb_save_leftover(const char *path, int remove);
+void nb_save_sweep(const char *dir);
+void nb_save_swept(const char *dir);
 /* Gives FD the old file's owner and group (the group alone if the owner cannot be;
  * compared with FD's own, which a setgid folder sets) and its extended attributes
  * (POSIX ACLs among them; those we may not set left out), after removing the access

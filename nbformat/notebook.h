@@ -132,6 +132,10 @@ int nb_file_unchanged(const char *path, const struct stat *was);
 int nb_save_atomic_if(const char *path, const char *buf, size_t len, unsigned flags,
                       const struct stat *was, nb_error *err);
 
+/* Who says the temporaries a save's sweep removed (nb_save_sweep, nbsave.c): WHO, as
+ * "nbstage tag", begins each such line; "nbstage" until set. */
+void nb_save_say_as(const char *who);
+
 /* What nb_save_atomic would say of PATH before writing anything: 0 when it would go on
  * to write, else -1 and its reason in ERR (a read-only file, one we may not write, not
  * a regular file, another user's in a sticky folder).  For a preview (`tag --dry-run`)
@@ -200,12 +204,17 @@ int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ct
  * otherwise looked like an empty folder, and `tag --check` passed on it. */
 const char *nb_walk_unfollowed(void);
 
-/* Names on stderr, after CMD ("nbstage tag"), the temporaries a save left behind that
- * the walks so far passed over as hidden files: nb_save_mktemp's
- * ".NAME.nbstage-XXXXXX", regular files untouched for a minute (a run killed before
- * its rename: SIGKILL, the OOM killer); how many, and the first one's path; nothing
- * when there are none.  tag and fmt name them at the end, or they would pile up
- * unseen (Jupyter's file browser hides them too). */
+/* The temporaries a save left behind that the walks so far passed over as hidden
+ * files: nb_save_mktemp's ".NAME.nbstage-XXXXXX" that no live save holds, untouched
+ * for a minute (a run killed before its rename: SIGKILL, the OOM killer, a power cut;
+ * see nb_save_leftover).  After nb_walk_remove_leftovers(1), set before the walks by a
+ * run that writes into the folders it walks, each is removed, said on stderr one line
+ * each (and each folder walked is one no save of the run reads again for them:
+ * nb_save_swept); those left (not removing, or one we may not remove) are named on
+ * stderr, after CMD ("nbstage tag"): how many, and the first one's path; nothing when
+ * there are none.  tag and fmt do it at the end, or they would pile up unseen
+ * (Jupyter's file browser hides them too).  The list is then emptied. */
+void nb_walk_remove_leftovers(int on);
 void nb_walk_say_leftovers(const char *cmd);
 
 /* Why PATH could not be opened or stat'ed, E being the errno: strerror(E), but for a

@@ -5,9 +5,11 @@
  * error's errno is kept for the message: stdio keeps only ferror, and once a failed
  * flush has dropped the buffer a later fflush succeeds, with errno whatever the
  * program did since), the commit (flush, fsync, rename, the folder's fsync) and
- * the abort.  Where the file goes and whether it may be written, the temporary's name
- * and the old owner are nb_save_atomic's own code (nbsave.c, nbinternal.h), so the two
- * writers cannot drift apart.  And the temporaries still open when Ctrl-C, SIGTERM or
+ * the abort, and the temporary's lock (nbsave.c) kept past the stream's close until
+ * the rename or unlink, by a second descriptor (HOLD).  Where the file goes and
+ * whether it may be written, the temporary's name and lock and the old owner are
+ * nb_save_atomic's own code (nbsave.c, nbinternal.h), so the two writers cannot
+ * drift apart.  And the temporaries still open when Ctrl-C, SIGTERM or
  * SIGHUP ends the program (ingest -o of a large corpus is a hidden file of ~100 MB):
  * a handler, installed where the signal's action is the default one, removes them and
  * lets the signal end the program as before (git's tempfile.c does the same).
@@ -17,6 +19,7 @@
 #include "nbformat/outfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -115,6 +118,7 @@ static int cookie_close(void *cookie)
 static void release(struct outfile *o)
 {
     live_remove(o->tmp); /* before its name is freed */
+    if (o->hold > STDERR_FILENO) close(o->hold); /* after the rename or unlink: a zeroed struct's 0 is none */
     free(o->path);
     free(o->tmp);
     free(o->target);
@@ -159,6 +163,7 @@ static int open_as(struct outfile *o, const char *path, const struct stat *was, 
          * random name during mkostemp's retry); the handlers first, for the same reason. */
         outfile_catch_end_signals();
         if ((o->fd = nb_save_mktemp(path, o->target, &o->tmp, &o->dir, live_note, err)) < 0) goto fail;
+        o->hold = fcntl(o->fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
         nb_save_owner(o->fd, &t);
         if (fchmod(o->fd, t.mode)) {
             nb_set_error(err, "%s: writing %s: %s", path, o->tmp, strerror(errno));

@@ -6,8 +6,9 @@
  * fmt rewrites (tag saves its own with nb_save_atomic_flags).  The promise
  * is nb_save_atomic's (nbsave.c), for a file written a piece at a time through stdio:
  * the bytes go to a fresh temporary beside the file (mkostemp, so two runs never share
- * one and no symlink planted there is followed), fsynced and renamed over it only once
- * all are written; a write error (ENOSPC, EFBIG), a refusal or a caller's change of
+ * one and no symlink planted there is followed; locked until its rename or removal, so
+ * that the next save into the folder tells it from a killed run's leftover, which it
+ * removes: nb_save_sweep), fsynced and renamed over it only once all are written; a write error (ENOSPC, EFBIG), a refusal or a caller's change of
  * mind (outfile_abort) leaves the old file byte for byte and no temporary.  As in
  * nb_save_atomic: a symlink at PATH is written through (one to nothing makes its
  * target, as `>` does, if the target's folder is there); an existing file keeps its
@@ -37,6 +38,8 @@ struct outfile {
     char *target; /* what the temporary is renamed over (a symlink at PATH resolved) */
     char *dir;    /* the target's folder, fsynced after the rename */
     int fd;       /* under F */
+    int hold;     /* the temporary again, open until its rename or unlink, after F is
+                   * closed: its flock says a live save (nbsave.c); 3 or more when open */
     int werr;     /* the first write error's errno (stdio's own is not kept) */
     int replacing;       /* outfile_replace: the rename only while TARGET is WAS */
     struct stat was;

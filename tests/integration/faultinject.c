@@ -10,6 +10,9 @@
  *   FAULT_NTH    which counted call fails (1 = the first); 0 counts only
  *   FAULT_ERRNO  the errno it fails with
  *   FAULT_COUNT  a file that receives the number of counted calls at exit
+ *   FAULT_STOP   when set, the Nth call does not fail: the program stops itself there
+ *                (SIGSTOP), before the call, which it makes once continued, so that a
+ *                test finds it at that point of a save (to SIGKILL it there)
  *
  * Only the program's own calls are seen: libc's internal ones (stdio's writes,
  * opendir) do not go through these symbols.  Counting is atomic, so a run with
@@ -19,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,7 @@
 
 static const char *fault_fn, *fault_dir;
 static long fault_nth, fault_errno;
+static int fault_stop;
 static long counted;
 
 __attribute__((constructor)) static void fault_init(void)
@@ -37,6 +42,7 @@ __attribute__((constructor)) static void fault_init(void)
     const char *n = getenv("FAULT_NTH"), *e = getenv("FAULT_ERRNO");
     fault_nth = n ? atol(n) : 0;
     fault_errno = e ? atol(e) : EIO;
+    fault_stop = getenv("FAULT_STOP") != NULL;
 }
 
 __attribute__((destructor)) static void fault_report(void)
@@ -66,12 +72,17 @@ static int fd_under_dir(int fd)
     return under_dir(target);
 }
 
-/* 1 when this call (of FN, on something under the folder) is the one to fail. */
+/* 1 when this call (of FN, on something under the folder) is the one to fail (with
+ * FAULT_STOP: 0, after the stop). */
 static int hit(const char *fn, int relevant)
 {
     if (!relevant || !fault_fn || strcmp(fn, fault_fn) != 0) return 0;
     long k = __atomic_add_fetch(&counted, 1, __ATOMIC_SEQ_CST);
     if (fault_nth > 0 && k == fault_nth) {
+        if (fault_stop) { /* the whole program, whichever thread calls */
+            raise(SIGSTOP);
+            return 0;
+        }
         errno = (int)fault_errno;
         return 1;
     }

@@ -18,7 +18,9 @@ under ASan and LeakSanitizer, and a leak on the way out is a failure.
 import errno
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -260,6 +262,85 @@ def test_fmt_survives_each_failing_call(shim, tmp_path):
             shim, tmp_path, args, make=crlf,
             expect_used={"open", "mkostemp", "write", "rename"}):  # it reads by stdio
         check(fn, nth, r, d, old, clean, os.strerror(FAULTS[fn]))
+
+
+def stopped_at(shim, d: Path, args, fn):
+    """BIN ARGS, stopped (SIGSTOP, faultinject's FAULT_STOP) at its first call of FN on
+    D's files, before it: the Popen, its stderr a pipe."""
+    preload = f"{PRELOAD_FIRST}:{shim}" if PRELOAD_FIRST else str(shim)
+    env = dict(os.environ, LD_PRELOAD=preload, FAULT_FN=fn, FAULT_DIR=str(d.resolve()), FAULT_NTH="1",
+               FAULT_STOP="1")
+    p = subprocess.Popen([str(BIN), *map(str, args)], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (status := os.waitpid(p.pid, os.WUNTRACED | os.WNOHANG))[0]:
+        assert time.monotonic() < deadline, f"not at its {fn} in time"
+        time.sleep(0.01)
+    assert os.WIFSTOPPED(status[1]), f"ended before its {fn}: {status[1]}; {p.stderr.read()}"
+    return p
+
+
+def aged(path: Path, text=None):
+    """PATH (written with TEXT first, if given) untouched for ten minutes."""
+    if text is not None:
+        path.write_text(text)
+    os.utime(path, (time.time() - 600, time.time() - 600))
+    return path
+
+
+def killed_save_cleaned(shim, d: Path, writer_args, name, later_args, last_args, env=None):
+    """A save of D/NAME stopped at its rename (the temporary whole, the old file in
+    place) is a live one: a save into D by another run (LATER_ARGS, which writes there)
+    removes a killed save's temporary (an old one that no one holds) but neither that
+    live one, though as old, nor a fresh one; once the writer is killed (SIGKILL), the
+    old file is still there byte for byte, its temporary too, and the next run that
+    writes there (LAST_ARGS) removes it, each removal said in one line on stderr.
+    D/NAME may be missing (a first write): it stays so."""
+    def now():
+        return (d / name).read_bytes() if (d / name).exists() else None
+    old = now()
+    writer = stopped_at(shim, d, writer_args, "rename")
+    try:
+        (tmp,) = [p for p in d.iterdir() if p.name.startswith(f".{name}.nbstage-")]
+        aged(tmp)
+        killed = aged(d / f".{name}.nbstage-Kill01", "part of a file")
+        young = d / f".{name}.nbstage-Young1"
+        young.write_text("fresh")
+        r = subprocess.run([str(BIN), *map(str, later_args)], capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 0, r.stderr
+        removed = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
+        assert removed == [f"nbstage {later_args[0]}: {killed}: removed, a temporary file left by a save that "
+                           "was killed"], r.stderr
+        assert tmp.exists() and young.exists() and not killed.exists()
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.communicate(timeout=60)
+    assert writer.returncode == -signal.SIGKILL
+    assert now() == old and tmp.exists()  # a kill leaves the file old, and its temporary
+    aged(tmp)
+    r = subprocess.run([str(BIN), *map(str, last_args)], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    removed = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
+    assert removed == [f"nbstage {last_args[0]}: {tmp}: removed, a temporary file left by a save that was "
+                       "killed"], r.stderr
+    assert not tmp.exists() and young.exists()
+
+
+def test_a_killed_tag_or_fmt_leaves_a_temporary_the_next_save_removes(shim, model, tmp_path):  # noqa: F811
+    """A SIGKILL (or the OOM killer, a power cut) mid-save leaves its hidden temporary
+    (nothing can remove it then); they piled up.  The save holds an exclusive flock on
+    its temporary from its making to its rename, through the close before the rename
+    (tag's nb_save_atomic_if, fmt's outfile), and the next save into its folder removes
+    those no one holds, untouched for a minute.  tag: a file argument (the save's own
+    sweep), then a folder walked; fmt likewise."""
+    d = tmp_path / "tag"
+    notebooks(d)
+    killed_save_cleaned(shim, d, ["tag", "--model", model, d / "a.ipynb"], "a.ipynb",
+                        ["tag", "-q", "--model", model, d / "b.ipynb"], ["tag", "-q", "--model", model, d])
+    d = tmp_path / "fmt"
+    for name, text in notebooks(d).items():
+        (d / name).write_bytes(text.replace(b"\n", b"\r\n"))  # for fmt to rewrite
+    killed_save_cleaned(shim, d, ["fmt", d / "a.ipynb"], "a.ipynb", ["fmt", d / "b.ipynb"], ["fmt", d])
 
 
 def spec_files(d: Path):

@@ -980,35 +980,54 @@ def test_two_runs_on_one_folder_both_succeed(model, tmp_path):  # noqa: F811
     assert all("stage:" in f.read_text() for f in d.glob("*.ipynb"))
 
 
-def test_temporaries_left_by_a_killed_save_are_named(model, tmp_path):  # noqa: F811
+def test_temporaries_left_by_a_killed_save_are_named_or_removed(model, tmp_path):  # noqa: F811
     """A tag or fmt killed by SIGKILL (or the OOM killer) leaves its hidden temporary
     `.NAME.ipynb.nbstage-XXXXXX`; later runs passed over it as a hidden file, and they
-    piled up unseen (QA, 2026-12-06).  tag and fmt now name those untouched for a
-    minute, and leave them be (exit code unchanged); a fresh one may be a live save of
-    another run and is not named, nor a hidden file of another name."""
+    piled up unseen (QA, 2026-12-06).  Runs that write no notebook (--check, --dry-run)
+    name those untouched for a minute and leave them be (exit code unchanged); a run
+    that writes in place removes them from every folder it walked, one line each, also
+    when no notebook there needed writing.  A
+    fresh one may be a live save of another run, and so is one whose lock (flock) is
+    held, however old: neither is named nor removed, nor a hidden file of another name."""
+    import fcntl
     d = tmp_path / "nbs"
     (d / "sub").mkdir(parents=True)
     (d / "a.ipynb").write_text(make_nb(SIMPLE))
+    assert nbstage("tag", "-q", "--model", model, d).returncode == 0  # tagged: the runs below write nothing
     old = d / "sub" / ".a.ipynb.nbstage-Ab12Cd"
     old.write_text("{\"cells\": [")  # what a killed save leaves: part of a notebook
     fresh = d / ".b.ipynb.nbstage-Zz9999"
     fresh.write_text("{")
     other = d / ".c.ipynb.nbstage-too-long"
     other.write_text("{")
-    for f in (old, other):
+    held = d / "sub" / ".d.ipynb.nbstage-Live01"
+    held.write_text("{")
+    for f in (old, other, held):
         os.utime(f, (time.time() - 600, time.time() - 600))
-    for args in (["tag", "-q", "--model", model, d], ["tag", "--check", "--model", model, d],
-                 ["fmt", "--check", d]):
-        r = nbstage(*args)
-        assert r.returncode == 0, (args, r.stderr)
+    with open(held) as live:
+        fcntl.flock(live, fcntl.LOCK_EX)  # as a live save of another run holds its own
+        for args in (["tag", "--check", "--model", model, d], ["tag", "--dry-run", "--model", model, d],
+                     ["fmt", "--check", d]):
+            r = nbstage(*args)
+            assert r.returncode == 0, (args, r.stderr)
+            said = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
+            assert said == [f"nbstage {args[0]}: {old}: a temporary file left by a save that was killed "
+                            "(not a notebook; remove it)"], (args, r.stderr)
+        assert old.read_text() == "{\"cells\": [" and fresh.exists() and other.exists()
+        os.utime(fresh, (time.time() - 600, time.time() - 600))
+        r = nbstage("tag", "--check", "--model", model, d)
+        assert (f"nbstage tag: 2 temporary files left by saves that were killed, {fresh} the first "
+                "(not notebooks; remove them)") in r.stderr, r.stderr
+        r = nbstage("tag", "-q", "--model", model, d)
+        assert r.returncode == 0, r.stderr
         said = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
-        assert said == [f"nbstage {args[0]}: {old}: a temporary file left by a save that was killed "
-                        "(not a notebook; remove it)"], (args, r.stderr)
-    assert old.read_text() == "{\"cells\": [" and fresh.exists() and other.exists()
-    os.utime(fresh, (time.time() - 600, time.time() - 600))
-    r = nbstage("tag", "--check", "--model", model, d)
-    assert (f"nbstage tag: 2 temporary files left by saves that were killed, {fresh} the first "
-            "(not notebooks; remove them)") in r.stderr, r.stderr
+        assert sorted(said) == [f"nbstage tag: {t}: removed, a temporary file left by a save that was killed"
+                                for t in (fresh, old)], r.stderr
+        assert not old.exists() and not fresh.exists() and other.exists() and held.read_text() == "{"
+    r = nbstage("fmt", d)  # its save has ended: removed
+    assert r.returncode == 0 and r.stderr == (f"nbstage fmt: {held}: removed, a temporary file left by a "
+                                              "save that was killed\n"), r.stderr
+    assert sorted(p.name for p in d.rglob("*")) == [".c.ipynb.nbstage-too-long", "a.ipynb", "sub"]
 
 
 def test_quiet_failures_and_an_output_that_cannot_be_written(model, tmp_path):

@@ -9,7 +9,9 @@
  * '/' refused before any work, and "-" (standard output only where a command says
  * so); two names for one output told (outfile_same); the
  * temporary removed by a signal that had the program's own handler at an earlier
- * open; outfile_replace renaming only over the file read. */
+ * open; outfile_replace renaming only over the file read; the temporary locked until
+ * its rename, and the temporaries of killed saves removed by the next save into their
+ * folder, and only those (no live save's, no young one, no other file). */
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
@@ -18,6 +20,8 @@
 #include <signal.h>
 #include <string.h>
 #include <limits.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -770,6 +774,90 @@ static void a_replace_renames_only_over_the_file_read(void **state)
     free(dir);
 }
 
+/* PATH made a regular file holding TEXT, its mtime AGE seconds ago. */
+static void write_aged(const char *path, const char *text, int age)
+{
+    unit_write_file(path, text);
+    struct timespec t[2] = {{.tv_sec = time(NULL) - age}, {.tv_sec = time(NULL) - age}};
+    assert_int_equal(utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/* A save killed before its rename (SIGKILL, a power cut) leaves its temporary; the
+ * next save into that folder removes it: one of our names, a regular file no live
+ * save holds (its flock free), untouched for a minute.  Not one a live save holds (a
+ * flock of another open file, as another run's), nor a fresh one (a save between
+ * its mkostemp and its flock), nor a hidden file of another name, nor a symlink or a
+ * folder of our name (the symlink's target neither); and a folder is swept once in a
+ * run: a leftover made there after the first save's sweep stays. */
+static void a_killed_saves_temporary_is_removed_a_live_or_young_one_is_not(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512], p[8][600];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    const char *names[] = {".out.txt.nbstage-Old123", ".out.txt.nbstage-Young1", ".out.txt.nbstage-Held12",
+                           ".notes.nbstage-backup1", "out.txt.nbstage-Vis123", ".lnk.nbstage-Lnk123",
+                           ".dir.nbstage-Dir123", "target"};
+    for (int i = 0; i < 8; i++) snprintf(p[i], sizeof p[i], "%s/%s", dir, names[i]);
+    write_aged(p[0], "killed\n", 120);
+    write_aged(p[1], "young\n", 5);
+    write_aged(p[2], "held\n", 120);
+    write_aged(p[3], "other\n", 120);
+    write_aged(p[4], "visible\n", 120);
+    write_aged(p[7], "target\n", 120);
+    assert_int_equal(symlink("target", p[5]), 0);
+    assert_int_equal(mkdir(p[6], 0700), 0);
+    int held = open(p[2], O_RDONLY | O_CLOEXEC);
+    assert_true(held >= 0);
+    assert_int_equal(flock(held, LOCK_EX), 0);
+
+    struct outfile o;
+    nb_error err;
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    fputs("new\n", o.f);
+    assert_int_equal(outfile_commit(&o, &err), 0);
+    assert_int_equal(access(p[0], F_OK), -1);
+    for (int i = 1; i < 8; i++) assert_int_equal(access(p[i], F_OK), 0);
+    assert_content(p[2], "held\n");
+    assert_content(p[5], "target\n");
+
+    write_aged(p[0], "killed later\n", 120); /* the folder was swept in this run */
+    assert_int_equal(outfile_open(&o, path, &err), 0);
+    outfile_abort(&o);
+    assert_int_equal(access(p[0], F_OK), 0);
+    close(held);
+    unit_rm_rf(dir);
+    free(dir);
+}
+
+/* What the sweep knows a live save by: its temporary stays locked from its making to
+ * its rename (or its removal), so another open of it cannot lock it. */
+static void the_temporary_is_locked_until_its_rename(void **state)
+{
+    (void)state;
+    char *dir = unit_make_tmpdir("outfile"), path[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    struct outfile o;
+    nb_error err;
+    for (int commit = 0; commit < 2; commit++) {
+        assert_int_equal(outfile_open(&o, path, &err), 0);
+        fputs("new\n", o.f);
+        int fd = open(o.tmp, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+        assert_int_equal(errno, EWOULDBLOCK);
+        /* and so the sweep passes it over, however old it looks */
+        struct timespec t[2] = {{.tv_sec = time(NULL) - 600}, {.tv_sec = time(NULL) - 600}};
+        assert_int_equal(futimens(fd, t), 0);
+        assert_int_equal(nb_save_leftover(o.tmp, 1), 0);
+        if (commit) assert_int_equal(outfile_commit(&o, &err), 0);
+        else outfile_abort(&o);
+        close(fd);
+        assert_int_equal(count_entries(dir), commit);
+    }
+    unit_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -793,6 +881,8 @@ int main(void)
         cmocka_unit_test(a_folders_default_acl_is_not_added_to_the_file),
         cmocka_unit_test(a_replace_renames_only_over_the_file_read),
         cmocka_unit_test(a_path_through_a_file_is_refused_with_the_reason),
+        cmocka_unit_test(a_killed_saves_temporary_is_removed_a_live_or_young_one_is_not),
+        cmocka_unit_test(the_temporary_is_locked_until_its_rename),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
