@@ -261,6 +261,23 @@ static int said(const char *done)
     return EXIT_USAGE;
 }
 
+/* One word of an old kernelspec's argv (or KEY=word of its env) on stderr, after a
+ * space: quoted '...' when it holds a space, a tab or a quote, as a shell would need
+ * it, and shown as messages show names (nb_put_shown: a newline, an escape sequence
+ * or a backslash in it escaped), for kernel.json is anybody's text. */
+static void say_word(const char *key, const char *w)
+{
+    int quote = strpbrk(w, " \t\"'") != NULL;
+    fputc(' ', stderr);
+    if (key) {
+        nb_put_shown(stderr, key, strlen(key));
+        fputc('=', stderr);
+    }
+    if (quote) fputc('\'', stderr);
+    nb_put_shown(stderr, w, strlen(w));
+    if (quote) fputc('\'', stderr);
+}
+
 /* A reinstall replaces the kernelspec of that name, as `jupyter kernelspec install`
  * does; where the one replaced ran another command (another nbstage-kernel, a --model
  * or option of the user's own that `make run` or a plain reinstall does not repeat),
@@ -279,7 +296,7 @@ static void say_replaced(json_t *old, const char *installed, int display_given)
         json_array_foreach(old_argv, i, v)
         {
             const char *w = json_is_string(v) ? json_string_value(v) : "?";
-            fprintf(stderr, strpbrk(w, " \t\"'") ? " '%s'" : " %s", w);
+            say_word(NULL, w);
         }
         fputc('\n', stderr);
     }
@@ -293,7 +310,7 @@ static void say_replaced(json_t *old, const char *installed, int display_given)
         json_object_foreach(old_env, k, v)
         {
             const char *w = json_is_string(v) ? json_string_value(v) : "?";
-            fprintf(stderr, strpbrk(w, " \t\"'") ? " %s='%s'" : " %s=%s", k, w);
+            say_word(k, w);
         }
         fputc('\n', stderr);
     }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nbformat/notebook.h" /* nb_shown */
+
 const char options_usage[] =
     "usage: nbstage-kernel -f CONNECTION_FILE [--wrap NAME] [--model FILE]\n"
     "                      [--tag-position top|bottom] [--no-badge] [--min-confidence P]\n"
@@ -38,12 +40,17 @@ const char options_usage[] =
     "once, in the first executed cell's outputs, and ignored: the kernel runs as if it\n"
     "were not given.  So is a model that cannot be read (the kernel then runs untagged).\n";
 
-/* Adds one line to O's warnings (cut when they are full). */
+/* Adds one line to O's warnings (cut when they are full).  A and B, an option and its
+ * value as the user gave them, are shown as messages show names (nb_shown): a newline
+ * in a value would split the line, and the lines reach the server's log and the
+ * notebook. */
 static void warn(struct kernel_options *o, const char *fmt, const char *a, const char *b)
 {
     size_t used = strlen(o->warnings);
+    char sa[NB_SHOWN_MAX], sb[NB_SHOWN_MAX];
     if (used + 1 < sizeof o->warnings)
-        snprintf(o->warnings + used, sizeof o->warnings - used, fmt, a, b);
+        snprintf(o->warnings + used, sizeof o->warnings - used, fmt, nb_shown(a, sa, sizeof sa),
+                 nb_shown(b, sb, sizeof sb));
     used = strlen(o->warnings);
     if (used && o->warnings[used - 1] != '\n') {
         if (used + 1 >= sizeof o->warnings) used = sizeof o->warnings - 2;
@@ -233,7 +240,11 @@ void options_notice(const struct kernel_options *o, const char *no_tags, char *o
     size_t used = 0;
     if (!cap) return;
     out[0] = 0;
-    if (no_tags) notice_line(out, cap, &used, "no stage tags in this session: ", no_tags, strlen(no_tags));
+    if (no_tags) { /* the reason names the model's path as given: shown as messages show it */
+        char shown[NB_SHOWN_MAX];
+        const char *s = nb_shown(no_tags, shown, sizeof shown);
+        notice_line(out, cap, &used, "no stage tags in this session: ", s, strlen(s));
+    }
     for (const char *w = o->warnings, *nl; (nl = strchr(w, '\n')); w = nl + 1)
         notice_line(out, cap, &used, "warning: ", w, (size_t)(nl - w));
 }

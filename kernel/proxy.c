@@ -48,6 +48,7 @@
 #include "kernel/wire_json.h"
 #include "nbformat/pysrc.h"
 #include "nbformat/jsonload.h"
+#include "nbformat/notebook.h" /* nb_vsay */
 
 #define NUDGE_PREFIX "nbstage-nudge-"
 #define NUDGE_EVERY_MS 200
@@ -116,13 +117,14 @@ static void touch(struct proxy *px, void *sock)
         if (px->polled[i] == sock) px->dirty[i] = 1;
 }
 
-static void logmsg(const char *fmt, ...)
+/* A line of the server's log: its strings shown as every message shows them (nb_vsay:
+ * a reason or an address from the wire may hold a newline or an escape sequence). */
+__attribute__((format(printf, 1, 2))) static void logmsg(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     fputs("nbstage-kernel: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    nb_vsay(stderr, fmt, ap);
     va_end(ap);
 }
 

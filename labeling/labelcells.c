@@ -78,7 +78,9 @@ static void print_profile(FILE *rep, const struct lfset *lfs, const uint64_t *ns
         char where[512];
         if ((size_t)k < rs->n) {
             const char *path = rs->paths[rs->rules[k].file - 1], *base = strrchr(path, '/');
-            snprintf(where, sizeof where, "%s:%d", base ? base + 1 : path, rs->rules[k].line);
+            char file[NB_SHOWN_MAX]; /* a rule file's name, as messages show it */
+            snprintf(where, sizeof where, "%s:%d", nb_shown(base ? base + 1 : path, file, sizeof file),
+                     rs->rules[k].line);
         } else {
             snprintf(where, sizeof where, "built-in");
         }
@@ -167,10 +169,11 @@ static void say_idle_rules(const struct lfset *lfs, const signed char *votes, si
 static int bad_posterior(const char *id, const double *p)
 {
     if (weak_is_distribution(p)) return 0;
-    fprintf(stderr, "nbstage label: internal error: the label model's probabilities for %s are not a "
-            "distribution (", id);
-    for (int k = 0; k < N_STAGES; k++) fprintf(stderr, "%s%s %g", k ? ", " : "", stage_key[k], p[k]);
-    fprintf(stderr, "); no labels written\n");
+    char probs[N_STAGES * 40] = "";
+    for (int k = 0, n = 0; k < N_STAGES; k++)
+        n += snprintf(probs + n, sizeof probs - (size_t)n, "%s%s %g", k ? ", " : "", stage_key[k], p[k]);
+    nb_say(stderr, "nbstage label: internal error: the label model's probabilities for %s are not a "
+                   "distribution (%s); no labels written", id, probs); /* (ID escaped, as every name) */
     return -1;
 }
 

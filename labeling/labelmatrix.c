@@ -243,10 +243,10 @@ static void say_bad_posterior(const char *votes, const long *pat, size_t n, size
 {
     size_t row = 0;
     while (row < n && (size_t)pat[row] != p) row++;
-    fprintf(stderr, "nbstage label: internal error: the label model's probabilities for row %zu of %s "
-            "are not a distribution (", row + 1, votes);
-    for (int k = 0; k < LM_K; k++) fprintf(stderr, "%s%g", k ? " " : "", pr[k]);
-    fprintf(stderr, "); no labels written\n");
+    char probs[LM_K * 40] = "";
+    for (int k = 0, m = 0; k < LM_K; k++) m += snprintf(probs + m, sizeof probs - (size_t)m, "%s%g", k ? " " : "", pr[k]);
+    nb_say(stderr, "nbstage label: internal error: the label model's probabilities for row %zu of %s "
+                   "are not a distribution (%s); no labels written", row + 1, votes, probs); /* VOTES escaped */
 }
 
 /* The model's posterior and label for each distinct pattern, the label withheld (-1)

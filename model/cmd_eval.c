@@ -50,7 +50,8 @@ static void usage(FILE *to)
 "  --predictions     score PREDICTIONS.jsonl's \"stage\" fields, no model\n"
 "  --svg FILE        the confusion matrix as an SVG picture\n"
 "  --errors FILE     the misclassified cells as TSV: id, true, predicted, confidence\n"
-"                    (the last two empty for a cell without a prediction)\n"
+"                    (the last two empty for a cell without a prediction; a tab,\n"
+"                    newline, return or backslash in an id written \\t \\n \\r \\\\)\n"
 "  -q, --quiet       only the accuracy and macro-F1 line (and on stderr how many\n"
 "                    hand-labeled cells were not found)\n"
 "  -h, --help        this help\n\n"
@@ -138,6 +139,20 @@ static int eval_options(struct eval_run *r, int argc, char **argv)
                 return EXIT_USAGE;
             }
     return EXIT_OK;
+}
+
+/* S as a field of --errors' TSV: a tab or a newline in it would split the row (an id
+ * is a path, and a file name may hold them), so the field is escaped as TSV's own
+ * convention has it (as PostgreSQL's COPY writes its text format, and "linear TSV"):
+ * \\t, \\n, \\r and \\\\ for a backslash; every other byte as it is (the id as read,
+ * not the escapes messages show: --errors is data for a script, as --json is). */
+static void tsv_field(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        const char *e = *s == '\t' ? "\\t" : *s == '\n' ? "\\n" : *s == '\r' ? "\\r" : *s == '\\' ? "\\\\" : NULL;
+        if (e) fputs(e, f);
+        else fputc(*s, f);
+    }
 }
 
 /* The gold file, the model, the input and --errors' file opened into R; 0, or -1 said. */
@@ -307,10 +322,11 @@ static int eval_line(struct eval_run *r, const char *line, size_t n, size_t line
     label_doubt_add(&r->doubt, row, pred);
     r->scored++;
     /* a cell without a prediction: empty fields, not "none" (a hand label's stage) */
-    if (r->errf && pred != row->label && pred >= 0)
-        fprintf(r->errf, "%s\t%s\t%s\t%.3f\n", id, stage_key[row->label], stage_key[pred], probs[pred]);
-    else if (r->errf && pred != row->label)
-        fprintf(r->errf, "%s\t%s\t\t\n", id, stage_key[row->label]);
+    if (r->errf && pred != row->label) {
+        tsv_field(r->errf, id);
+        if (pred >= 0) fprintf(r->errf, "\t%s\t%s\t%.3f\n", stage_key[row->label], stage_key[pred], probs[pred]);
+        else fprintf(r->errf, "\t%s\t\t\n", stage_key[row->label]);
+    }
     rc = 0;
 out:
     json_decref(o);

@@ -267,34 +267,40 @@ static long title_px(const char *name)
     return (long)px + 1;
 }
 
+/* TEXT (valid UTF-8) as XML character data: markup characters as entities; the
+ * characters XML 1.0 forbids that valid UTF-8 may still hold are escaped as nb_shown
+ * escapes bytes: U+FFFE and U+FFFF (EF BF BE, EF BF BF) as "\xef\xbf\xbe", and a
+ * control character (none reaches here: a name comes through svg_name) as "\x1b". */
 static void xml_text(FILE *out, const char *text)
 {
-    /* XML is UTF-8 here, a file name may not be */
-    char *valid = nb_utf8_lossy(text);
-    if (!valid) { /* out of memory: a mark in its place */
-        fputc('?', out);
-        return;
-    }
-    for (const char *s = valid; *s; s++) {
-        switch (*s) {
+    for (const char *s = text; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
         case '<': fputs("&lt;", out); break;
         case '>': fputs("&gt;", out); break;
         case '&': fputs("&amp;", out); break;
         case '"': fputs("&quot;", out); break;
         default:
-            /* control characters are not allowed in XML 1.0, nor U+FFFE and U+FFFF
-             * (EF BF BE, EF BF BF: valid UTF-8, and a file name may hold them) */
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') {
-                fputc('?', out);
+            if (c < 0x20 || c == 0x7f) {
+                fprintf(out, "\\x%02x", c);
             } else if (!memcmp(s, "\xef\xbf", 2) && ((unsigned char)s[2] & 0xfe) == 0xbe) {
-                fputc('?', out);
+                fprintf(out, "\\xef\\xbf\\x%02x", (unsigned char)s[2]);
                 s += 2;
             } else {
-                fputc(*s, out);
+                fputc(c, out);
             }
         }
     }
-    free(valid);
+}
+
+/* A notebook's name as the picture shows it: as messages and the text map show it
+ * (nb_shown: a control character, a backslash and a byte that is not UTF-8 escaped,
+ * \n, \\, \xff), which is valid UTF-8 for XML and names the file losslessly, where
+ * U+FFFD once stood for any byte that was not UTF-8. */
+static void svg_name(FILE *out, const char *name)
+{
+    char buf[NB_SHOWN_MAX];
+    xml_text(out, nb_shown(name, buf, sizeof buf));
 }
 
 int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
@@ -312,7 +318,8 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
     }
     long width = 2 * PAD + (long)widest * (CELL_W + GAP);
     for (size_t k = 0; k < n; k++) {
-        long w = 2 * PAD + title_px(maps[k].name); /* room for the title too */
+        char buf[NB_SHOWN_MAX];
+        long w = 2 * PAD + title_px(nb_shown(maps[k].name, buf, sizeof buf)); /* room for the title */
         if (w > width) width = w;
     }
     /* the legend: the stages, and the blank and untagged blocks when there are some
@@ -361,10 +368,10 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
     y += LEGEND_H;
     for (size_t k = 0; k < n; k++) {
         const struct stagemap *m = &maps[k];
-        /* the name as on disk: SVG folds runs of spaces into one unless told not to */
+        /* the name as messages show it; SVG folds runs of spaces into one unless told not to */
         fprintf(out, "<g class=\"notebook\">\n<text x=\"%d\" y=\"%ld\" font-weight=\"bold\" "
                      "xml:space=\"preserve\">", PAD, y + TITLE_H - 5);
-        xml_text(out, m->name);
+        svg_name(out, m->name);
         fprintf(out, "</text>\n");
         y += TITLE_H;
         for (size_t i = 0; i < m->n; i++) {

@@ -195,9 +195,10 @@ struct job_state {
     const struct tagjob_options *o;
     FILE *out, *err;
     struct tag_gate *gate;
-    const char *name; /* the path as messages show it (its control characters escaped:
-                       * the reports name files, and a crawled file's name may hold an
-                       * escape sequence or a newline), or "<stdin>" */
+    const char *name;  /* the path, or "<stdin>": for nb_say, which escapes it */
+    const char *shown; /* NAME as messages show it (nb_shown), for the report lines
+                        * built with fprintf: a crawled file's name may hold an escape
+                        * sequence or a newline */
     int is_stdin, in_place;
     char *buf; /* the file, LEN bytes */
     size_t len;
@@ -351,7 +352,7 @@ static void report_check(const struct job_state *t)
 {
     const struct tag_result *res = &t->j->res;
     if (!t->j->findings) return;
-    fprintf(t->out, "%s: %ld missing, %ld stale, %ld on blank cells", t->name, res->missing, res->stale,
+    fprintf(t->out, "%s: %ld missing, %ld stale, %ld on blank cells", t->shown, res->missing, res->stale,
             res->removed);
     if (res->noncode_cleared) fprintf(t->out, ", %ld on markdown or raw cells", res->noncode_cleared);
     if (res->outputs_stripped)
@@ -372,7 +373,7 @@ static void report_dry_run(const struct job_state *t)
         j->failed = 1;
         return;
     }
-    print_changes(t->out, t->name, res);
+    print_changes(t->out, t->shown, res);
     if (res->noncode_cleared)
         nb_say(t->out, "%s: remove the stage of %ld markdown or raw cell%s (made so after it ran)", t->name,
                res->noncode_cleared, res->noncode_cleared == 1 ? "" : "s");
@@ -417,7 +418,7 @@ static void say_tagged(const struct job_state *t)
     const struct tag_result *res = &t->j->res;
     long n = res->missing + res->stale + res->removed + res->refreshed + res->noncode_cleared;
     long k = res->outputs_stripped;
-    fprintf(t->out, "tagged %s (%ld cell%s changed", t->name, n, n == 1 ? "" : "s");
+    fprintf(t->out, "tagged %s (%ld cell%s changed", t->shown, n, n == 1 ? "" : "s");
     if (k) fprintf(t->out, ", %ld tag output%s removed", k, k == 1 ? "" : "s");
     if (t->relaid) fprintf(t->out, "; rewritten in %s", layout_name(t->o));
     fprintf(t->out, ")\n");
@@ -529,7 +530,8 @@ void tagjob_tag(struct tagjob *j, const struct tagjob_options *o, FILE *out, FIL
         .out = out,
         .err = err,
         .gate = gate,
-        .name = is_stdin ? "<stdin>" : nb_shown(j->path, shown, sizeof shown),
+        .name = is_stdin ? "<stdin>" : j->path,
+        .shown = is_stdin ? "<stdin>" : nb_shown(j->path, shown, sizeof shown),
         .is_stdin = is_stdin,
         .in_place = !o->check && !o->dry_run && !o->output && !is_stdin,
         .old_fd = -1,

@@ -5,6 +5,7 @@
 
 #include "nbformat/jsonbytes.h"
 #include "nbformat/jsonload.h"
+#include "nbformat/notebook.h" /* nb_put_shown */
 
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -231,7 +232,9 @@ void nb_lang_tally_print(FILE *to, const struct nb_lang_tally *t)
         for (size_t i = 0; i < t->n; i++) /* the most frequent left, the first met of those */
             if (!done[i] && (best == t->n || t->kind[i].count > t->kind[best].count)) best = i;
         done[best] = 1;
-        fprintf(to, "%s%s %ld", k ? ", " : "", t->kind[best].name, t->kind[best].count);
+        fputs(k ? ", " : "", to);
+        nb_put_shown(to, t->kind[best].name, strlen(t->kind[best].name)); /* as nb_say shows it */
+        fprintf(to, " %ld", t->kind[best].count);
     }
     if (t->other) fprintf(to, "%sother %ld", t->n ? ", " : "", t->other);
 }

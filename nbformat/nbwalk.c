@@ -16,12 +16,13 @@
  * nb_path_strerror: why a path could not be opened, a dangling symlink said as one.
  * Also nb_json_path: a path as a JSON string, lossless (file names are bytes: a byte
  * that is not UTF-8 is \udcXX, as Python's os.fsdecode and json.dumps write it);
- * nb_utf8_lossy: a path made fit for XML output and for comparing ids as jansson reads
- * them back.  And the one rule by which a message shows a path (nb_put_shown,
- * nb_shown, and nb_say for a whole line): a file name may hold a control character, which a
- * terminal obeys (an escape sequence) and which breaks a line-based reading of the
- * output (a newline), so it is shown escaped, \x1b, \n, on every stream; nb_show and
- * nb_unctrl: text shown on a terminal with control characters as '?'.
+ * nb_utf8_lossy: a text made valid UTF-8 for jansson, and a path as jansson reads back
+ * its id.  And the one rule by which a message shows a path (nb_put_shown,
+ * nb_shown, and nb_say for a line, its arguments): a file name may hold a control
+ * character, which a terminal obeys (an escape sequence) and which breaks a line-based
+ * reading of the output (a newline), so it is shown escaped, \x1b, \n, on every
+ * stream, and a backslash as \\, so that an escape shown is never a name's own text;
+ * nb_show and nb_unctrl: text shown on a terminal with control characters as '?'.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +30,8 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,25 +483,42 @@ void nb_show(FILE *to, const char *buf, size_t n)
 }
 
 /* How many bytes at P (before END) a message shows as they are: a printable ASCII
- * character, or a valid UTF-8 sequence but a C1 control (U+0080-U+009F); 0 when the
- * byte at P is to be escaped (a control character, DEL, a byte that is not UTF-8). */
+ * character but the backslash, or a valid UTF-8 sequence but a C1 control
+ * (U+0080-U+009F); 0 when the byte at P is to be escaped (a control character, DEL, a
+ * backslash, a byte that is not UTF-8). */
 static int shown_as_is(const unsigned char *p, const unsigned char *end)
 {
-    if (*p < 0x80) return *p >= 0x20 && *p != 0x7f;
+    if (*p < 0x80) return *p >= 0x20 && *p != 0x7f && *p != '\\';
     int k = utf8_seq(p, end);
     return k == 2 && *p == 0xc2 && p[1] <= 0x9f ? 0 : k;
 }
 
-/* The escape of byte C into OUT (at least 5 bytes); its length. */
+/* The escape of byte C into OUT (at least 5 bytes); its length.  A backslash is
+ * escaped too (\\), so that an escape shown always stands for the byte it names: a
+ * name holding the four characters "\x1b" shows as \\x1b, one holding ESC as \x1b. */
 static int escape_byte(unsigned c, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     out[0] = '\\';
-    out[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : 'x';
+    out[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : c == '\\' ? '\\' : 'x';
     if (out[1] != 'x') return 2;
     out[2] = hex[c >> 4];
     out[3] = hex[c & 15];
     return 4;
+}
+
+/* How many bytes nb_put_shown writes for N bytes of S. */
+static size_t shown_len(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    size_t len = 0;
+    char esc[5];
+    while (p < end) {
+        int k = shown_as_is(p, end);
+        len += k ? (size_t)k : (size_t)escape_byte(*p, esc);
+        p += k ? k : 1;
+    }
+    return len;
 }
 
 void nb_put_shown(FILE *to, const char *s, size_t n)
@@ -543,23 +563,124 @@ const char *nb_shown(const char *s, char *buf, size_t size)
     return buf;
 }
 
-void nb_say(FILE *to, const char *fmt, ...)
+/* One printf conversion of nb_say's format: FMT just after its '%', its arguments
+ * taken from AP.  A string (%s) or a character (%c) is shown as nb_put_shown shows a
+ * name, padded to its width with the length shown; anything else written as printf
+ * writes it.  Returns FMT past the conversion.  (AP by address: C11 7.16 lets the
+ * caller go on with it.) */
+static const char *say_conversion(FILE *to, const char *fmt, va_list *ap)
 {
-    char small[1024], *line = small;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n >= sizeof small) {
-        if (!(line = malloc((size_t)n + 1))) { line = small; n = sizeof small - 1; }
-        else {
-            va_start(ap, fmt);
-            vsnprintf(line, (size_t)n + 1, fmt, ap);
-            va_end(ap);
+    char flags[8], len[3] = "", spec[32];
+    size_t nf = 0, nl = 0;
+    int width = -1, prec = -1, left = 0;
+    for (; *fmt && strchr("-+ #0", *fmt); fmt++) {
+        left |= *fmt == '-';
+        if (nf < sizeof flags - 2) flags[nf++] = *fmt;
+    }
+    if (*fmt == '*') {
+        width = va_arg(*ap, int);
+        fmt++;
+        if (width < 0) { /* as printf takes a negative width: '-' and its size */
+            width = width == INT_MIN ? INT_MAX : -width;
+            if (!left) flags[nf++] = '-';
+            left = 1;
+        }
+    } else if (*fmt >= '0' && *fmt <= '9') {
+        width = (int)strtol(fmt, (char **)&fmt, 10);
+    }
+    if (*fmt == '.') {
+        fmt++;
+        if (*fmt == '*') {
+            prec = va_arg(*ap, int);
+            fmt++;
+            if (prec < 0) prec = -1; /* as if none was given */
+        } else {
+            prec = (int)strtol(fmt, (char **)&fmt, 10); /* "." alone: 0 */
         }
     }
-    nb_put_shown(to, line, (size_t)n);
+    for (; *fmt && strchr("hlzjtL", *fmt) && nl < 2; fmt++) len[nl++] = *fmt;
+    len[nl] = 0;
+    flags[nf] = 0;
+    char conv = *fmt ? *fmt++ : 0;
+    if (conv == '%') {
+        fputc('%', to);
+        return fmt;
+    }
+    if (conv == 's' || conv == 'c') {
+        char ch;
+        const char *s = conv == 'c' ? (ch = (char)va_arg(*ap, int), &ch) : va_arg(*ap, const char *);
+        if (!s) s = "(null)"; /* as glibc prints it */
+        size_t n = conv == 'c' ? 1 : prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
+        size_t shown = shown_len(s, n), pad = width > 0 && (size_t)width > shown ? (size_t)width - shown : 0;
+        for (size_t i = 0; !left && i < pad; i++) fputc(' ', to);
+        nb_put_shown(to, s, n);
+        for (size_t i = 0; left && i < pad; i++) fputc(' ', to);
+        return fmt;
+    }
+    int w = snprintf(spec, sizeof spec, "%%%s", flags);
+    if (width >= 0) w += snprintf(spec + w, sizeof spec - (size_t)w, "%d", width);
+    if (prec >= 0) w += snprintf(spec + w, sizeof spec - (size_t)w, ".%d", prec);
+    snprintf(spec + w, sizeof spec - (size_t)w, "%s%c", len, conv);
+    char num[512]; /* a number: %f of the largest double is 309 digits and its decimals */
+    int ll = !strcmp(len, "ll"), l = !strcmp(len, "l"), z = !strcmp(len, "z"), j = !strcmp(len, "j"),
+        t = !strcmp(len, "t");
+    switch (conv) {
+    case 'd': case 'i':
+        if (ll) snprintf(num, sizeof num, spec, va_arg(*ap, long long));
+        else if (l) snprintf(num, sizeof num, spec, va_arg(*ap, long));
+        else if (z) snprintf(num, sizeof num, spec, va_arg(*ap, ssize_t));
+        else if (j) snprintf(num, sizeof num, spec, va_arg(*ap, intmax_t));
+        else if (t) snprintf(num, sizeof num, spec, va_arg(*ap, ptrdiff_t));
+        else snprintf(num, sizeof num, spec, va_arg(*ap, int)); /* hh and h: promoted to int */
+        break;
+    case 'u': case 'o': case 'x': case 'X':
+        if (ll) snprintf(num, sizeof num, spec, va_arg(*ap, unsigned long long));
+        else if (l) snprintf(num, sizeof num, spec, va_arg(*ap, unsigned long));
+        else if (z) snprintf(num, sizeof num, spec, va_arg(*ap, size_t));
+        else if (j) snprintf(num, sizeof num, spec, va_arg(*ap, uintmax_t));
+        else if (t) snprintf(num, sizeof num, spec, va_arg(*ap, ptrdiff_t));
+        else snprintf(num, sizeof num, spec, va_arg(*ap, unsigned));
+        break;
+    case 'e': case 'E': case 'f': case 'F': case 'g': case 'G': case 'a': case 'A':
+        if (!strcmp(len, "L")) snprintf(num, sizeof num, spec, va_arg(*ap, long double));
+        else snprintf(num, sizeof num, spec, va_arg(*ap, double));
+        break;
+    case 'p':
+        snprintf(num, sizeof num, spec, va_arg(*ap, void *));
+        break;
+    default: /* none that the format check lets through (%n among them): the text as it is */
+        snprintf(num, sizeof num, "%s", spec);
+    }
+    fputs(num, to);
+    return fmt;
+}
+
+/* Only the arguments are shown escaped, not the format: its text is the program's own
+ * and may hold a backslash meant as one ("(\\w+\\s?)*", "\\udcXX"), which the rule
+ * for names would double.  Written piece by piece under the stream's lock, so that
+ * threads saying lines at once do not mix them, and with no allocation, so that
+ * "out of memory" can be said too. */
+void nb_vsay(FILE *to, const char *fmt, va_list ap)
+{
+    va_list mine;
+    va_copy(mine, ap);
+    flockfile(to);
+    for (const char *p = fmt; *p;) {
+        const char *pc = strchr(p, '%');
+        size_t lit = pc ? (size_t)(pc - p) : strlen(p);
+        fwrite(p, 1, lit, to);
+        if (!pc) break;
+        p = say_conversion(to, pc + 1, &mine);
+    }
     fputc('\n', to);
-    if (line != small) free(line);
+    funlockfile(to);
+    va_end(mine);
+}
+
+void nb_say(FILE *to, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    nb_vsay(to, fmt, ap);
+    va_end(ap);
 }

@@ -5,18 +5,19 @@
  * `json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"` gives, floats
  * in Python's shortest repr); validation of nbformat 4.x and in-memory upgrade of v3;
  * atomic save; the walker; messages naming paths with their control characters
- * escaped (nb_say, nb_put_shown, nb_shown).
+ * and backslashes escaped (nb_say, nb_vsay, nb_put_shown, nb_shown).
  * Errors carry "path:line:col: reason".
  *
  * Implemented by nbread.c (reading, validation, cells), nbwrite.c (the canonical
  * writer), nblines.c (split/rejoin lines, strip_transient), nbv3.c (v3 upgrade),
  * nbsave.c (atomic save) and nbwalk.c (the walker, paths in JSON and XML, and paths
- * in messages: nb_say, nb_put_shown, nb_shown; nb_show and nb_unctrl).
+ * in messages: nb_say, nb_vsay, nb_put_shown, nb_shown; nb_show and nb_unctrl).
  */
 #ifndef NBSTAGE_NOTEBOOK_H
 #define NBSTAGE_NOTEBOOK_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -231,12 +232,16 @@ const char *nb_path_strerror(const char *path, int e, char *buf, size_t size);
  * said on stderr as WHO's ("nbstage fmt") and returns -1; 0 when kept. */
 int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_back);
 
-/* One line of text (printf FMT, '\n' added) to TO, as nb_put_shown shows it, on every
- * stream: a file name from a crawl, or the bytes of a malformed file quoted in a
- * reason, may hold an escape sequence the terminal would obey (ESC ] 52 sets its
- * clipboard) or a newline that splits the line for whatever reads it line by line.
- * Every message that names a path goes through here or nb_put_shown. */
+/* One line of text (printf FMT, '\n' added) to TO, each string (%s) and character (%c)
+ * argument shown as nb_put_shown shows a name, on every stream: a file name from a
+ * crawl, or the bytes of a malformed file quoted in a reason, may hold an escape
+ * sequence the terminal would obey (ESC ] 52 sets its clipboard) or a newline that
+ * splits the line for whatever reads it line by line.  FMT's own text is written as it
+ * is (the program's: "(\\w+\\s?)*" keeps its backslashes), so an argument must not be
+ * escaped already (nb_shown's text would show its backslashes doubled).  Every message
+ * that names a path goes through here or nb_put_shown; nb_vsay for a va_list. */
 void nb_say(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nb_vsay(FILE *to, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* A terminal's width: COLUMNS when it is a number from 1 to 99,999 (else 0), and FD's
  * terminal's own (else 0).  Each user picks its order: the map on stdout takes COLUMNS
  * first, the progress bar on stderr the terminal's. */
@@ -250,9 +255,11 @@ int nb_make_folders(const char *path, unsigned mode, char *err, size_t errlen);
 void nb_show(FILE *to, const char *buf, size_t n);
 /* N bytes of S to TO as a message shows a path: each control character (below 0x20,
  * DEL, U+0080-U+009F) and each byte that is not UTF-8 escaped, "\n", "\t", "\r", else
- * "\xHH" (ESC is \x1b: C escapes, as GNU ls -b shows names); all else, valid UTF-8,
- * as it is, so a normal name is unchanged.  (A backslash is not escaped: a name that
- * holds "\x1b" as text shows as one that holds ESC.  --json gives the exact bytes.) */
+ * "\xHH" (ESC is \x1b: C escapes, as GNU ls -b shows names), and a backslash as "\\",
+ * so that the text shown names the bytes unambiguously (a name holding the four
+ * characters "\x1b" shows as \\x1b, one holding ESC as \x1b); all else, valid UTF-8,
+ * as it is, so a normal name is unchanged.  The one rule by which nbstage shows a
+ * name, in messages, the text map, the --svg picture and the kernel's warnings. */
 void nb_put_shown(FILE *to, const char *s, size_t n);
 /* S as nb_put_shown shows it: S itself when nothing in it is escaped, else BUF (SIZE
  * bytes; NB_SHOWN_MAX hold any path, a longer S is cut with "..."), for a name that is
@@ -284,11 +291,12 @@ size_t nb_unctrl(char *s, size_t n, int keep_newlines);
  * place; returns JE->text. */
 const char *nb_json_reason(json_error_t *je);
 
-/* PATH as valid UTF-8, for XML output (the --svg picture): a malloc'd copy with each
- * byte that does not start a valid sequence (jansson's rules) replaced by U+FFFD.  A
- * file name is bytes, and XML text must be UTF-8.  Also how jansson, which holds UTF-8
- * only, reads back an id that nb_json_path wrote (a lone surrogate escape is U+FFFD to
- * nb_json_loadb_lenient).  NULL only when out of memory. */
+/* PATH as valid UTF-8: a malloc'd copy with each byte that does not start a valid
+ * sequence (jansson's rules) replaced by U+FFFD, for a text that goes into a jansson
+ * string (a reason in summary --json).  Also how jansson, which holds UTF-8 only, reads
+ * back an id that nb_json_path wrote (a lone surrogate escape is U+FFFD to
+ * nb_json_loadb_lenient).  (The --svg picture shows a name as messages do, nb_shown.)
+ * NULL only when out of memory. */
 char *nb_utf8_lossy(const char *path);
 
 /* PATH as a JSON string, for --json and JSON Lines output: a malloc'd literal, quotes

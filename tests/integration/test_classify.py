@@ -479,6 +479,26 @@ def test_eval_predictions_without_a_stage_count_as_misses(tiny):
                                   "a#1\tload\t\t\na#3\tprep\tload\t0.000\n"), errors.read_text()
 
 
+def test_eval_errors_ids_are_escaped_as_tsv(tiny):
+    """--errors wrote a cell's id as it is: a backslash, a return or a tab in a name
+    (an id is path#K) made the row read as other fields or another id.  Now the id
+    field is escaped as TSV's own convention has it (PostgreSQL's COPY text format):
+    \\t, \\n, \\r and \\\\, every other byte as it is (ESC too: the file is data, as
+    --json is; messages are where the terminal escapes go).  A hand-label file is split
+    on tabs and lines, so an id with a tab or a newline cannot be labeled; a return
+    inside one can."""
+    d, _ = tiny
+    gold, preds, errors = d / "esc-gold.tsv", d / "esc-preds.jsonl", d / "esc-errors.tsv"
+    ids = ["n\\x1b\x1b[1m\rz\\.ipynb#0", "plain.ipynb#1"]
+    gold.write_bytes(("cell_id\tlabel\n" + "".join(f"{i}\tload\n" for i in ids)).encode())
+    preds.write_text("".join(json.dumps({"id": i, "stage": "prep"}) + "\n" for i in ids))
+    r = run(["eval", "-q", "--predictions", "--gold", str(gold), "--errors", str(errors), str(preds)])
+    assert r.returncode == 0, r.stderr
+    assert errors.read_bytes() == (b"cell_id\ttrue\tpredicted\tconfidence\n"
+                                   b"n\\\\x1b\x1b[1m\\rz\\\\.ipynb#0\tload\tprep\t0.000\n"
+                                   b"plain.ipynb#1\tload\tprep\t0.000\n"), errors.read_bytes()
+
+
 def test_eval_notes_classes_without_support_as_sklearn_warns(tiny):
     """A class predicted but never true (recall 0/0) or true but never predicted
     (precision 0/0): the report shows 0.000 as sklearn's does (figures checked against

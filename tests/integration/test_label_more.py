@@ -110,6 +110,22 @@ def test_an_escaped_brace_is_text_not_a_macro(tmp_path, cells):
         {"brace": "evaluate", "brace_quoted": "evaluate", "brace_unknown": "evaluate"}, votes
 
 
+def test_a_rule_file_named_with_a_newline_escape_and_backslash_is_one_escaped_line(tmp_path, cells):
+    """label's messages name a rule file as every message names a file: a newline, ESC
+    and a backslash in its name escaped (\\n, \\x1b, \\\\), so the message is one line,
+    no escape sequence reaches the terminal, and a name holding the text \\x1b does not
+    read as one holding ESC."""
+    name = b"r\n\x1b[31m\\x1b.txt"
+    with open(os.fsencode(tmp_path) + b"/" + name, "w") as f:
+        f.write("load_x load: (unclosed\n")
+    r = subprocess.run([str(BIN), "label", "-q", "--rules", os.fsencode(tmp_path) + b"/" + name,
+                        "-o", str(tmp_path / "out.jsonl"), str(cells)], capture_output=True, env=ENV, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert b"\x1b" not in r.stderr, r.stderr
+    lines = r.stderr.decode().splitlines()
+    assert lines[0].startswith(f"nbstage label: {tmp_path}/r\\n\\x1b[31m\\\\x1b.txt:1: "), lines
+
+
 def test_two_files_may_disable_one_rule(tmp_path, cells):
     """A team's rule file and one's own both disable a noisy shipped rule (or one file is
     given twice): the second said 'disable: no rule named ...', exit 2, as if the rule

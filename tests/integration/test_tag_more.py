@@ -347,6 +347,43 @@ def test_a_name_with_a_newline_or_an_escape_is_one_escaped_line_in_every_message
     assert r.returncode == 2 and clean(r).startswith(f"nbstage classify: {broken}:1:")
 
 
+def test_a_backslash_in_a_name_is_escaped_so_no_name_shows_as_another(model, tmp_path):
+    """A backslash in a name was printed as it is, so a name holding the four characters
+    \\x1b printed exactly as one holding ESC, and the --svg picture showed each byte that
+    is not UTF-8 as U+FFFD and each control character as '?'.  Now a backslash shows as
+    \\\\ wherever a name is shown (tag's reports and errors, summary's text map and its
+    picture), so the text shown names the bytes unambiguously; the picture shows a name
+    as messages do (valid UTF-8 and XML all the same)."""
+    import xml.etree.ElementTree as ET
+    d = tmp_path / "nbs"
+    d.mkdir()
+    raw = b"n\\x1b\x1b[31m\nz\\\xff.ipynb"  # the text \x1b, ESC, a newline, a backslash, 0xff
+    with open(os.fsencode(d) + b"/" + raw, "w") as f:
+        f.write(make_nb(SIMPLE))
+    with open(os.fsencode(d) + b"/q\\n.ipynb", "w") as f:  # a backslash and an n: no newline
+        f.write("{")
+    shown, broken = f"{d}/n\\\\x1b\\x1b[31m\\nz\\\\\\xff.ipynb", f"{d}/q\\\\n.ipynb"
+
+    def run(*args):
+        r = subprocess.run([str(BIN), *map(str, args)], capture_output=True)
+        out = r.stdout + r.stderr
+        assert b"\x1b" not in out and b"\xff" not in out, out
+        return r.stdout.decode(), r.stderr.decode().splitlines()
+    out, err = run("tag", "--dry-run", "-m", model, d)
+    assert f"{shown}#0: add imports (" in out, out
+    assert any(l.startswith(f"nbstage tag: {broken}:1:") for l in err), err  # escaped once, not twice
+    out, _ = run("tag", "--check", "-m", model, d)
+    assert f"{shown}: 6 missing, 0 stale, 0 on blank cells" in out.splitlines(), out
+    out, _ = run("summary", "-m", model, d)
+    assert out.startswith(f"{shown}: 8 code cells"), out
+    svg, _ = run("summary", "--svg", "-", "-m", model, d)
+    titles = [g.find("{http://www.w3.org/2000/svg}text").text
+              for g in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "notebook"]
+    assert titles == [shown], titles
+    out, err = run("tag", "-m", model, d)
+    assert f"tagged {shown} (6 cells changed)" in out.splitlines(), out
+
+
 # ------------------------------------------------------------------ which files are notebooks
 
 def test_every_command_takes_ipynb_in_any_case(model, tmp_path):

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -1172,6 +1174,89 @@ static void terminal_lines_shown_safely(void **state)
     assert_int_equal(nb_stdout_flush("test"), 0);
 }
 
+/* The bytes a text nb_shown gave stands for, into OUT: \\ \n \t \r \xHH read back, the
+ * rest as it is; their count.  That every shown name reads back to its own bytes is
+ * what makes the escaping unambiguous. */
+static size_t unshow(const char *s, char *out)
+{
+    size_t n = 0;
+    while (*s) {
+        if (*s != '\\') { out[n++] = *s++; continue; }
+        char c = s[1];
+        assert_true(c == '\\' || c == 'n' || c == 't' || c == 'r' || c == 'x');
+        if (c == 'x') {
+            unsigned v;
+            assert_int_equal(sscanf(s + 2, "%2x", &v), 1);
+            out[n++] = (char)v;
+            s += 4;
+        } else {
+            out[n++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : '\\';
+            s += 2;
+        }
+    }
+    return n;
+}
+
+/* A name holding ESC and one holding the four characters "\x1b" show differently, on
+ * every path a name is shown by (nb_shown, nb_put_shown, nb_say's arguments). */
+static void a_backslash_is_escaped_so_no_two_names_show_alike(void **state)
+{
+    (void)state;
+    char b1[NB_SHOWN_MAX], b2[NB_SHOWN_MAX];
+    const char *esc = nb_shown("d/\x1b.ipynb", b1, sizeof b1), *text = nb_shown("d/\\x1b.ipynb", b2, sizeof b2);
+    assert_string_equal(esc, "d/\\x1b.ipynb");
+    assert_string_equal(text, "d/\\\\x1b.ipynb");
+    char *mem = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&mem, &len);
+    assert_non_null(f);
+    nb_put_shown(f, "\\", 1);
+    nb_say(f, "%s|%s|%c", "d/\x1b.ipynb", "d/\\x1b.ipynb", '\\');
+    assert_int_equal(fclose(f), 0);
+    assert_string_equal(mem, "\\\\d/\\x1b.ipynb|d/\\\\x1b.ipynb|\\\\\n");
+    free(mem);
+}
+
+/* nb_say writes its format's own text as it is (a backslash the program means, as in
+ * "(\\w+\\s?)*", kept) and every conversion as printf does, a string's width counted
+ * in what is shown; for arguments with nothing to escape, byte for byte snprintf's. */
+static void say_formats_as_printf_does(void **state)
+{
+    (void)state;
+    char *mem = NULL, want[512];
+    size_t len = 0;
+    FILE *f = open_memstream(&mem, &len);
+    assert_non_null(f);
+#define SAY_AS_PRINTF(...)                                  \
+    do {                                                    \
+        nb_say(f, __VA_ARGS__);                             \
+        assert_int_equal(fflush(f), 0);                     \
+        int n_ = snprintf(want, sizeof want, __VA_ARGS__);  \
+        assert_int_equal(len, (size_t)n_ + 1);              \
+        assert_memory_equal(mem, want, (size_t)n_);         \
+        assert_int_equal(mem[n_], '\n');                    \
+        rewind(f);                                          \
+    } while (0)
+    SAY_AS_PRINTF("plain text, no conversion");
+    SAY_AS_PRINTF("nbstage tag: %s: %s", "d/caf\xc3\xa9 \xe6\x97\xa5.ipynb", "No such file or directory");
+    SAY_AS_PRINTF("[%-8s|%8s|%.3s|%.*s|%*s|%-*s]", "ab", "cd", "efghij", 2, "klm", 5, "n", -4, "o");
+    SAY_AS_PRINTF("%d %i %5d %-5d| %+d %05d %ld %lld %zu %u %x %X %o %#x", -3, 4, 42, 42, 7, -42, -5L,
+                  1LL << 40, (size_t)123456789, 3000000000u, 255u, 255u, 8u, 255u);
+    SAY_AS_PRINTF("%.1f %5.2f %g %.4f %e %%", 3.14159, 2.5, 1e-7, -0.5, 12345.678);
+    SAY_AS_PRINTF("%c%c %hd %hhu %jd %td %zd", 'a', ' ', (short)-7, (unsigned char)200, (intmax_t)-9,
+                  (ptrdiff_t)11, (ssize_t)-12);
+    SAY_AS_PRINTF("catastrophic backtracking: (a+)+ or (\\w+\\s?)*; \\udcXX");
+#undef SAY_AS_PRINTF
+    /* an argument's escapes count in its width, as the reader sees them */
+    nb_say(f, "[%6s|%-6s]", "\n", "a\\");
+    assert_int_equal(fflush(f), 0);
+    static const char shown[] = "[    \\n|a\\\\   ]\n";
+    assert_int_equal(len, sizeof shown - 1);
+    assert_memory_equal(mem, shown, len);
+    assert_int_equal(fclose(f), 0);
+    free(mem);
+}
+
 /* A name in a message (nb_shown, nb_put_shown, nb_say): control characters (C0, DEL,
  * C1 in UTF-8) and bytes that are not UTF-8 escaped, \n \t \r or \xHH, on any stream;
  * printable ASCII and valid UTF-8 as they are, so a normal name is the same pointer;
@@ -1181,10 +1266,13 @@ static void names_in_messages_escaped(void **state)
     (void)state;
     static const struct { const char *in, *out; } cases[] = {
         {"plain/a b.ipynb", NULL},
-        {"caf\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80 \xc2\xa0\\.ipynb", NULL}, /* as it is */
+        {"caf\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80 \xc2\xa0.ipynb", NULL}, /* as it is */
         {"e\x1b[31mvil\nx\ty\rz\x7f", "e\\x1b[31mvil\\nx\\ty\\rz\\x7f"},
         {"a\xc2\x9b" "31m \x9b \xe9.ipynb", "a\\xc2\\x9b" "31m \\x9b \\xe9.ipynb"},
         {"\xed\xa0\x80 \xc0\xaf \xc3", "\\xed\\xa0\\x80 \\xc0\\xaf \\xc3"},
+        /* a backslash doubled: the four characters \x1b are not ESC's escape */
+        {"a\\x1b\\b\\", "a\\\\x1b\\\\b\\\\"},
+        {"n\\\n\x1b\\x1b\xff\\", "n\\\\\\n\\x1b\\\\x1b\\xff\\\\"},
     };
     char buf[NB_SHOWN_MAX];
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -1194,7 +1282,9 @@ static void names_in_messages_escaped(void **state)
         } else {
             assert_ptr_equal(got, buf);
             assert_string_equal(got, cases[i].out);
-            assert_ptr_equal(nb_shown(got, buf + 2048, 2048), got); /* shown once is enough */
+            size_t n = unshow(got, buf + 4096); /* the escapes name the bytes: no two names alike */
+            assert_int_equal(n, strlen(cases[i].in));
+            assert_memory_equal(buf + 4096, cases[i].in, n);
         }
         char *mem = NULL;
         size_t len = 0;
@@ -1352,6 +1442,8 @@ int main(void)
         cmocka_unit_test(utf8_lossy_keeps_valid_and_marks_the_rest),
         cmocka_unit_test(json_path_loses_nothing),
         cmocka_unit_test(names_in_messages_escaped),
+        cmocka_unit_test(a_backslash_is_escaped_so_no_two_names_show_alike),
+        cmocka_unit_test(say_formats_as_printf_does),
         cmocka_unit_test(progress_counts_across_threads),
     };
     return cmocka_run_group_tests_name("nbformat", tests, NULL, NULL);

@@ -235,15 +235,18 @@ static void test_svg(void **state)
     (void)state;
     struct stagemap maps[2];
     fill_example(&maps[0]);
-    /* a name with U+FFFE and U+FFFF (valid UTF-8, no XML 1.0 character) and a control */
-    assert_int_equal(stagemap_init(&maps[1], "second \xef\xbf\xbe\xef\xbf\xbf\x01 \xef\xbf\xbd.ipynb", "x"), 0);
+    /* a name with U+FFFE and U+FFFF (valid UTF-8, no XML 1.0 character), a control, a
+     * backslash and a byte that is not UTF-8: shown as messages show them (their bytes'
+     * escapes, \\ for the backslash), which is valid XML and names the bytes */
+    assert_int_equal(stagemap_init(&maps[1], "second \xef\xbf\xbe\xef\xbf\xbf\x01 \xef\xbf\xbd\\\xff.ipynb", "x"),
+                     0);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_int_equal(stagemap_write_svg(f, maps, 2), 0);
     fclose(f);
     assert_true(!strncmp(buf, "<?xml", 5));
-    assert_non_null(strstr(buf, "second ??? \xef\xbf\xbd.ipynb")); /* U+FFFD is a character */
+    assert_non_null(strstr(buf, "second \\xef\\xbf\\xbe\\xef\\xbf\\xbf\\x01 \xef\xbf\xbd\\\\\\xff.ipynb"));
     assert_non_null(strstr(buf, "</svg>\n"));
     /* background + 6 legend swatches and one for the blank cell (white and light grey
      * blocks were explained nowhere) + 12 cells; no "untagged" in the legend (none) */
