@@ -621,11 +621,17 @@ def test_a_reinstall_that_drops_an_env_or_a_display_name_says_so(env, tmp_path):
     spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage" / "kernel.json"
     d = json.loads(spec.read_text())
     d["env"] = {"NBSTAGE_TAG_POSITION": "bottom", "NBSTAGE_MIN_CONFIDENCE": "0.9"}
+    # a word of kernel.json is anybody's text: shown as messages show names (it was raw:
+    # the newline split the note, the escape sequence reached the terminal)
+    d["env"]["NBSTAGE_MODEL"] = "m\n\x1b[2J\\x1b.nbsm"
+    d["argv"].append("--x=a\n\x1b[2J\\x1b")
     spec.write_text(json.dumps(d))
     again = nbstage(env, "--user")
     assert again.returncode == 0, again.stderr
-    assert 'replaces a kernelspec whose "env" set: NBSTAGE_TAG_POSITION=bottom NBSTAGE_MIN_CONFIDENCE=0.9' \
-        in again.stderr, again.stderr
+    assert "\x1b" not in again.stderr, again.stderr
+    assert 'replaces a kernelspec whose "env" set: NBSTAGE_TAG_POSITION=bottom NBSTAGE_MIN_CONFIDENCE=0.9 ' \
+        'NBSTAGE_MODEL=m\\n\\x1b[2J\\\\x1b.nbsm\n' in again.stderr, again.stderr
+    assert " --x=a\\n\\x1b[2J\\\\x1b\n" in again.stderr, again.stderr
     assert 'replaces a kernelspec shown as "Mine"' in again.stderr, again.stderr
     same = nbstage(env, "--user")
     assert same.returncode == 0 and "replaces" not in same.stderr, same.stderr

@@ -408,6 +408,15 @@ static void options_notice_says_why_in_whole_lines(void **state)
     assert_string_equal(out, "nbstage: warning: --tag-position \"left\": expected top or bottom; ignored\n");
     options_notice(&o, NULL, out, 10);
     assert_string_equal(out, "");
+    /* a value, and a model's path in the reason, shown as messages show names: a newline
+     * would split the line, an escape sequence reach the log and the notebook, and the
+     * text \x1b read as ESC */
+    char *odd[] = {"k", "-f", "c", "--tag-position=l\n\x1b[2J\\x1b", NULL};
+    assert_int_equal(options_parse(4, odd, &o, err, sizeof err), 0);
+    options_notice(&o, "/m\n\\.nbsm: truncated file (9 bytes)", out, sizeof out);
+    assert_string_equal(out, "nbstage: no stage tags in this session: /m\\n\\\\.nbsm: truncated file (9 bytes)\n"
+                             "nbstage: warning: --tag-position \"l\\n\\x1b[2J\\\\x1b\": expected top or bottom; "
+                             "ignored\n");
 }
 
 /* Every documented spelling and edge, each once (a mutation audit found them unread):
