@@ -299,7 +299,7 @@ static const char *explain(const json_error_t *je, const char *buf, size_t len)
     if (strstr(je->text, "unable to decode byte") || strstr(je->text, "invalid UTF-8"))
         return "invalid UTF-8";
     if (strstr(je->text, "NUL byte in object key"))
-        return "\\u0000 in an object key is not supported";
+        return "U+0000 (a NUL) in an object key is not supported"; /* no backslash: a reason is shown escaped */
     if (strstr(je->text, "invalid token") || strstr(je->text, "unexpected token")) {
         size_t p = (size_t)je->position;
         size_t from = p > 12 ? p - 12 : 0;
