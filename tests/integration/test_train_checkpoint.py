@@ -32,18 +32,22 @@ def run(args, timeout=300):
                           env=ENV)
 
 
-@pytest.fixture
-def weak(tmp_path):
+def write_weak(path, notebooks):
+    """Weak labels of NOTEBOOKS synthetic notebooks of 12 cells each, written to PATH."""
     lines = []
-    for n in range(100):
+    for n in range(notebooks):
         for k in range(12):
             stage = KEYS[(n * 7 + k) % len(KEYS)]
             p = {s: (0.9 if s == stage else 0.02) for s in KEYS}
             lines.append({"id": f"nb{n}.ipynb#{k}", "stage": stage, "probabilities": p,
                           "source": SOURCES[stage].format(f"{n}_{k}")})
-    path = tmp_path / "weak.jsonl"
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     return path
+
+
+@pytest.fixture
+def weak(tmp_path):
+    return write_weak(tmp_path / "weak.jsonl", 100)
 
 
 def stopped_by_sigterm(weak, out, ckpt, after_epoch, more=()):
@@ -167,15 +171,7 @@ def test_a_killed_runs_checkpoint_temporary_is_removed_by_the_next_run(shim, tmp
     checkpoint into the folder removes a killed run's (an old one no one holds) but
     not a live run's, however old, nor a fresh one; once killed, the run's own next
     start removes it.  Stopped at the rename of epoch 1's checkpoint, then killed."""
-    lines = []
-    for n in range(10):  # small: each run takes a few hundredths of a second
-        for k in range(12):
-            stage = KEYS[(n * 7 + k) % len(KEYS)]
-            p = {s: (0.9 if s == stage else 0.02) for s in KEYS}
-            lines.append({"id": f"nb{n}.ipynb#{k}", "stage": stage, "probabilities": p,
-                          "source": SOURCES[stage].format(f"{n}_{k}")})
-    weak = tmp_path / "weak.jsonl"
-    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    weak = write_weak(tmp_path / "weak.jsonl", 10)  # small: each run takes a few hundredths of a second
     d = tmp_path / "ckpts"
     d.mkdir()
     quick = [*SETTINGS[:SETTINGS.index("--epochs")], "--epochs", "2", "--seed", "5"]
