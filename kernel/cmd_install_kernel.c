@@ -324,15 +324,31 @@ static void say_replaced(json_t *old, const char *installed, int display_given)
     json_decref(now);
 }
 
+/* The files and folders not nbstage's that a removal took (R), said on stderr: WHEN
+ * says whether the removal went through or stopped after them. */
+static void say_others(const struct kernelspec_removal *r, const char *when)
+{
+    if (!r->n_others) return;
+    char more[64] = "";
+    if (r->n_listed < r->n_others) snprintf(more, sizeof more, " and %d more", r->n_others - r->n_listed);
+    nb_say(stderr, "nbstage install-kernel: note: its folder also held %s%s, not nbstage's, removed %s "
+                   "(as `jupyter kernelspec remove` removes a kernelspec's whole folder)",
+           r->others, more, when);
+}
+
 /* --remove: the spec's folder as `jupyter kernelspec remove` removes it, whole
  * (kernel/kernelspec.h); what went besides the spec's own files is said, so that
- * nothing of the user's goes unsaid. */
+ * nothing of the user's goes unsaid, also when the removal stopped part way. */
 static int do_remove(const char *kdir, const char *name)
 {
     char err[4400];
     struct kernelspec_removal r;
     int rc = kernelspec_remove(kdir, name, &r, err, sizeof err);
-    if (rc < 0) { nb_say(stderr, "nbstage install-kernel: %s", err); return EXIT_USAGE; }
+    if (rc < 0) {
+        nb_say(stderr, "nbstage install-kernel: %s", err);
+        say_others(&r, "before it stopped");
+        return EXIT_USAGE;
+    }
     if (rc == 1) {
         nb_say(stderr, "nbstage install-kernel: no kernelspec \"%s\" in %s", name, kdir);
         return EXIT_FINDINGS;
@@ -341,13 +357,7 @@ static int do_remove(const char *kdir, const char *name)
     if (r.link)
         nb_say(stderr, "nbstage install-kernel: note: %s/%s was a symbolic link: the link is removed, "
                        "the folder it points to is left as it was", kdir, name);
-    if (r.n_others) {
-        char more[64] = "";
-        if (r.n_listed < r.n_others) snprintf(more, sizeof more, " and %d more", r.n_others - r.n_listed);
-        nb_say(stderr, "nbstage install-kernel: note: its folder also held %s%s, not nbstage's, removed "
-                       "with it (as `jupyter kernelspec remove` removes a kernelspec's whole folder)",
-               r.others, more);
-    }
+    say_others(&r, "with it");
     return said("removed");
 }
 

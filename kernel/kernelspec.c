@@ -361,14 +361,19 @@ static void note_other(struct kernelspec_removal *r, const char *name, int dir)
     else r->others[used] = 0;
 }
 
+/* Folders nested deeper than this in a spec folder are refused: each level is a
+ * frame of empty_folder (4.5 KB) and an open descriptor, and a folder nested some
+ * thousands deep overflowed the stack (SIGSEGV, half removed). */
+#define REMOVE_MAX_DEPTH 256
+
 /* Empties the folder open at FD (PATH, for messages; it is closed here), depth first,
  * never following a symbolic link (one is removed as a file) nor leaving the file
- * system DEV (a folder mounted there is refused), and leaving KEEP (a name, or NULL)
- * for the caller.  Names the entries it removes at the top (R not NULL) but
+ * system DEV (a folder mounted there is refused) nor going deeper than
+ * REMOVE_MAX_DEPTH (DEPTH: FD's), and leaving KEEP (a name, or NULL) for the caller.  Names the entries it removes at the top (R not NULL) but
  * kernel.json and the resources in R->others.  0, or -1 with ERR naming what would
  * not go. */
-static int empty_folder(int fd, const char *path, dev_t dev, const char *keep, struct kernelspec_removal *r,
-                        char *err, size_t errlen)
+static int empty_folder(int fd, const char *path, dev_t dev, int depth, const char *keep,
+                        struct kernelspec_removal *r, char *err, size_t errlen)
 {
     DIR *d = fdopendir(fd);
     if (!d) {
@@ -396,10 +401,14 @@ static int empty_folder(int fd, const char *path, dev_t dev, const char *keep, s
             } else if (S_ISDIR(st.st_mode) && st.st_dev != dev) {
                 snprintf(err, errlen, "%s: another file system is mounted there; not removing it", sub);
                 rc = -1;
+            } else if (S_ISDIR(st.st_mode) && depth >= REMOVE_MAX_DEPTH) {
+                snprintf(err, errlen, "%s: folders nested more than %d deep; not removing it", sub,
+                         REMOVE_MAX_DEPTH);
+                rc = -1;
             } else if (S_ISDIR(st.st_mode)) {
                 int sfd = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sfd < 0) snprintf(err, errlen, "%s: %s", sub, strerror(errno)), rc = -1;
-                else rc = empty_folder(sfd, sub, dev, NULL, NULL, err, errlen);
+                else rc = empty_folder(sfd, sub, dev, depth + 1, NULL, NULL, err, errlen);
                 if (rc == 0 && unlinkat(dirfd(d), n, AT_REMOVEDIR) != 0)
                     snprintf(err, errlen, "%s: %s", sub, strerror(errno)), rc = -1;
             } else if (unlinkat(dirfd(d), n, 0) != 0) {
@@ -430,7 +439,7 @@ static int remove_folder(const char *dir, struct kernelspec_removal *r, char *er
         if (fd >= 0) close(fd);
         return -1;
     }
-    if (empty_folder(fd, dir, st.st_dev, "kernel.json", r, err, errlen)) {
+    if (empty_folder(fd, dir, st.st_dev, 0, "kernel.json", r, err, errlen)) {
         size_t n = strlen(err);
         snprintf(err + n, errlen - n, "; the kernelspec is still there, its kernel.json kept");
         return -1;

@@ -282,6 +282,71 @@ def test_remove_of_a_linked_spec_folder_removes_the_link_alone(env, tmp_path):
     assert sorted(p.name for p in target.iterdir()) == before
 
 
+def _nested(folder, depth):
+    """FOLDER/d/d/... DEPTH deep, made through descriptors (a path that long would not
+    do); _unnest removes it the same way (shutil.rmtree recurses past Python's limit)."""
+    fd = os.open(folder, os.O_RDONLY)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        sub = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = sub
+    os.close(fd)
+
+
+def _unnest(folder):
+    fds = [os.open(folder, os.O_RDONLY)]
+    while True:
+        try:
+            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+        except FileNotFoundError:
+            break
+    for parent in reversed(fds[:-1]):
+        os.rmdir("d", dir_fd=parent)
+    for fd in fds:
+        os.close(fd)
+
+
+def test_a_remove_that_stops_part_way_names_what_it_took(env, tmp_path):
+    """A removal that stops part way (here out of descriptors, RLIMIT_NOFILE 40, in a
+    folder nested 100 deep) keeps kernel.json and says why, but the files of the user's
+    removed before it stopped went unsaid: 41 of these 60 on ext4, exit 2, the note only
+    written when the removal went through.  Every one that went is named now."""
+    import resource
+    assert nbstage(env).returncode == 0
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
+    mine = [f"notes-{i:02d}.txt" for i in range(60)]
+    for n in mine:
+        (spec / n).write_text("mine\n")
+    (spec / "deep").mkdir()
+    _nested(spec / "deep", 100)
+    r = subprocess.run([str(NBSTAGE), "install-kernel", "--remove"], env=env, capture_output=True,
+                       text=True, timeout=30,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40)))
+    assert r.returncode == 2 and "Too many open files" in r.stderr, r.stderr
+    assert (spec / "kernel.json").exists()
+    gone = [n for n in mine if not (spec / n).exists()]
+    said = r.stderr.split("also held ")[1].split(", not nbstage's")[0].split(", ") if gone else []
+    assert sorted(said) == sorted(gone), r.stderr
+    _unnest(spec / "deep")
+
+
+def test_a_spec_folder_nested_thousands_deep_is_refused_not_crashed(env, tmp_path):
+    """empty_folder recursed once per level with a 4.4 KB buffer on the stack: a folder
+    nested 5,000 deep in the spec folder overflowed it (SIGSEGV, the folder half
+    removed, nothing said).  Folders nested more than 256 deep are refused now, what
+    went before that named, kernel.json kept."""
+    assert nbstage(env).returncode == 0
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
+    (spec / "deep").mkdir()
+    _nested(spec / "deep", 5000)
+    r = nbstage(env, "--remove")
+    assert r.returncode == 2, r.stderr[-300:]
+    assert "folders nested more than 256 deep; not removing it" in r.stderr
+    assert (spec / "kernel.json").exists()
+    _unnest(spec / "deep")
+
+
 def test_a_stage_kernel_is_not_wrapped(env, tmp_path):
     assert nbstage(env).returncode == 0
     r = nbstage(env, "--wrap", "nbstage")
