@@ -366,6 +366,23 @@ static void note_other(struct kernelspec_removal *r, const char *name, int dir)
  * thousands deep overflowed the stack (SIGSEGV, half removed). */
 #define REMOVE_MAX_DEPTH 256
 
+/* 1 when NAME in the folder open at DIRFD is where a file system is mounted, a bind
+ * mount of the same one too (its st_dev is the folder's own, so that comparison alone
+ * missed it: the folder mounted there, the user's elsewhere, was emptied).  statx says
+ * so from Linux 5.8; before, the st_dev comparison is all there is. */
+static int mount_root(int dirfd, const char *name)
+{
+#ifdef STATX_ATTR_MOUNT_ROOT
+    struct statx sx;
+    if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) == 0 &&
+        (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+        return 1;
+#else
+    (void)dirfd, (void)name;
+#endif
+    return 0;
+}
+
 /* Empties the folder open at FD (PATH, for messages; it is closed here), depth first,
  * never following a symbolic link (one is removed as a file) nor leaving the file
  * system DEV (a folder mounted there is refused) nor going deeper than
@@ -398,7 +415,7 @@ static int empty_folder(int fd, const char *path, dev_t dev, int depth, const ch
                 if (errno == ENOENT) continue;
                 snprintf(err, errlen, "%s: %s", sub, strerror(errno));
                 rc = -1;
-            } else if (S_ISDIR(st.st_mode) && st.st_dev != dev) {
+            } else if (S_ISDIR(st.st_mode) && (st.st_dev != dev || mount_root(dirfd(d), n))) {
                 snprintf(err, errlen, "%s: another file system is mounted there; not removing it", sub);
                 rc = -1;
             } else if (S_ISDIR(st.st_mode) && depth >= REMOVE_MAX_DEPTH) {
@@ -437,6 +454,11 @@ static int remove_folder(const char *dir, struct kernelspec_removal *r, char *er
     if (fd < 0 || fstat(fd, &st) != 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         if (fd >= 0) close(fd);
+        return -1;
+    }
+    if (mount_root(AT_FDCWD, dir)) { /* a folder mounted there: it is another's, as a link's target is */
+        snprintf(err, errlen, "%s: a file system is mounted there; not removing it", dir);
+        close(fd);
         return -1;
     }
     if (empty_folder(fd, dir, st.st_dev, 0, "kernel.json", r, err, errlen)) {

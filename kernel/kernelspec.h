@@ -60,7 +60,8 @@ struct kernelspec_removal {
 
 /* Removes KERNELS_DIR/NAME when it is an nbstage spec (its kernel.json is ours), as
  * `jupyter kernelspec remove` removes a kernelspec: the whole folder, whatever else it
- * holds (said in R->others), never following a symbolic link in it; a folder that is
+ * holds (said in R->others), never following a symbolic link in it nor emptying a
+ * folder mounted in or at it (a bind mount of the same file system too); a folder that is
  * itself a symbolic link is removed as the link alone (R->link).  kernel.json goes
  * last: a folder that cannot be emptied stays a kernelspec.  R may be NULL.  0 when
  * removed, 1 when there was none, -1 with a reason (not ours, or a file would not go,

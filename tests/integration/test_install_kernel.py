@@ -320,31 +320,65 @@ def test_a_remove_that_stops_part_way_names_what_it_took(env, tmp_path):
         (spec / n).write_text("mine\n")
     (spec / "deep").mkdir()
     _nested(spec / "deep", 100)
-    r = subprocess.run([str(NBSTAGE), "install-kernel", "--remove"], env=env, capture_output=True,
-                       text=True, timeout=30,
-                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40)))
+    try:
+        r = subprocess.run([str(NBSTAGE), "install-kernel", "--remove"], env=env, capture_output=True,
+                           text=True, timeout=30,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40)))
+    finally:
+        _unnest(spec / "deep")
     assert r.returncode == 2 and "Too many open files" in r.stderr, r.stderr
     assert (spec / "kernel.json").exists()
     gone = [n for n in mine if not (spec / n).exists()]
     said = r.stderr.split("also held ")[1].split(", not nbstage's")[0].split(", ") if gone else []
     assert sorted(said) == sorted(gone), r.stderr
-    _unnest(spec / "deep")
 
 
-def test_a_spec_folder_nested_thousands_deep_is_refused_not_crashed(env, tmp_path):
+def test_a_spec_folder_nested_deep_is_refused_not_crashed(env, tmp_path):
     """empty_folder recursed once per level with a 4.4 KB buffer on the stack: a folder
-    nested 5,000 deep in the spec folder overflowed it (SIGSEGV, the folder half
-    removed, nothing said).  Folders nested more than 256 deep are refused now, what
-    went before that named, kernel.json kept."""
+    nested thousands deep in the spec folder overflowed an 8 MB stack (SIGSEGV, the
+    folder half removed, nothing said); here 800 deep and a 3 MB stack, so that
+    pytest's own rmtree (recursive, Python's limit 1,000) can still clean up after a
+    failure.  Folders nested more than 256 deep are refused now, kernel.json kept."""
+    import resource
     assert nbstage(env).returncode == 0
     spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
     (spec / "deep").mkdir()
-    _nested(spec / "deep", 5000)
-    r = nbstage(env, "--remove")
+    _nested(spec / "deep", 800)
+    try:
+        r = subprocess.run([str(NBSTAGE), "install-kernel", "--remove"], env=env, capture_output=True,
+                           text=True, timeout=30,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_STACK, (3 << 20, 3 << 20)))
+    finally:
+        _unnest(spec / "deep")
     assert r.returncode == 2, r.stderr[-300:]
     assert "folders nested more than 256 deep; not removing it" in r.stderr
     assert (spec / "kernel.json").exists()
-    _unnest(spec / "deep")
+
+
+def test_a_bind_mount_in_or_at_the_spec_folder_is_refused(env, tmp_path):
+    """A folder mounted in the spec folder is refused, but the check compared st_dev
+    alone: a bind mount of the same file system has the folder's own, so --remove
+    emptied the folder mounted there - the user's files elsewhere - and then failed on
+    it (EBUSY).  Nor is a spec folder that is itself a mount point emptied.  Needs
+    mount privileges (skipped without)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep\n")
+    assert nbstage(env).returncode == 0
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
+    (spec / "mnt").mkdir()
+    for at in (spec / "mnt", spec):
+        if at == spec:  # the folder mounted there looks like our spec: only the mount says no
+            shutil.copy(spec / "kernel.json", outside / "kernel.json")
+        if subprocess.run(["mount", "--bind", str(outside), str(at)], capture_output=True).returncode:
+            pytest.skip("cannot bind mount here")
+        try:
+            r = nbstage(env, "--remove")
+        finally:
+            subprocess.run(["umount", str(at)], check=True)
+        assert r.returncode == 2 and "mounted there; not removing it" in r.stderr, r.stderr
+        assert (outside / "keep.txt").read_text() == "keep\n"
+    assert (spec / "kernel.json").exists() and (outside / "kernel.json").exists()
 
 
 def test_a_stage_kernel_is_not_wrapped(env, tmp_path):
