@@ -545,10 +545,10 @@ const char *nb_shown(const char *s, char *buf, size_t size)
     while (p < end && (k = shown_as_is(p, end))) p += k;
     if (p == end) return s; /* nothing to escape */
     if (size < 8) return "..."; /* (no room for any of it) */
-    size_t n = (size_t)(p - (const unsigned char *)s);
-    if (n > size - 8) n = size - 8; /* (a cut below says so) */
-    memcpy(buf, s, n);
-    p = (const unsigned char *)s + n;
+    /* from the start, character by character: a cut at a byte count could fall inside
+     * a character and leave its first bytes raw, bytes that are not UTF-8 */
+    size_t n = 0;
+    p = (const unsigned char *)s;
     while (p < end) {
         char esc[5];
         k = shown_as_is(p, end);

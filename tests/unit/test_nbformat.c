@@ -1311,6 +1311,13 @@ static void names_in_messages_escaped(void **state)
     assert_int_equal(strlen(cut), sizeof small - 1);
     assert_memory_equal(cut, "\\n", 2);
     assert_memory_equal(cut + strlen(cut) - 3, "...", 3);
+    /* the part shown as it is (before the first escape) is cut between characters,
+     * never inside one, and only when the rest does not fit: here all of it fits (11
+     * bytes), where the text was cut inside the \xc3\xa9 and its lead byte written as
+     * it is, a byte that is not UTF-8 shown raw */
+    assert_string_equal(nb_shown("aaaaaaa\xc3\xa9\n", small, sizeof small), "aaaaaaa\xc3\xa9\\n");
+    /* (too long: cut after the whole character) */
+    assert_string_equal(nb_shown("aaaaaaa\xc3\xa9\x01\x02", small, sizeof small), "aaaaaaa\xc3\xa9...");
 }
 
 /* '-' (standard input) once at most, and alone where the notebook is written back. */
