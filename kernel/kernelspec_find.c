@@ -362,7 +362,10 @@ int kernelspec_find(const char *name, struct found_kernelspec *ks, char *err, si
                      (int)(sizeof searched - used - 3), kdir);
     }
     free(dirs.d);
-    if (strcasecmp(name, NATIVE_KERNEL_NAME) == 0) return native_spec(ks, searched, err, errlen);
+    /* in lower case only: jupyter_client finds the folder by the name lower-cased but
+     * builds the built-in spec for "python3" as spelled (_get_kernel_spec_by_name), and
+     * for "Python3" reads ipykernel's resources/kernel.json, which is not there */
+    if (strcmp(name, NATIVE_KERNEL_NAME) == 0) return native_spec(ks, searched, err, errlen);
     snprintf(err, errlen, "kernelspec \"%s\" not found in %s", name, searched);
     return -1;
 }
