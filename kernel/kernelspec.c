@@ -386,10 +386,12 @@ static int mount_root(int dirfd, const char *name)
 /* Empties the folder open at FD (PATH, for messages; it is closed here), depth first,
  * never following a symbolic link (one is removed as a file) nor leaving the file
  * system DEV (a folder mounted there is refused) nor going deeper than
- * REMOVE_MAX_DEPTH (DEPTH: FD's), and leaving KEEP (a name, or NULL) for the caller.  Names the entries it removes at the top (R not NULL) but
- * kernel.json and the resources in R->others.  0, or -1 with ERR naming what would
- * not go. */
-static int empty_folder(int fd, const char *path, dev_t dev, int depth, const char *keep,
+ * REMOVE_MAX_DEPTH (DEPTH: FD's), and leaving KEEP (a name, or NULL) for the caller.
+ * Names the entries it removes at the top (R not NULL) but kernel.json and the
+ * resources in R->others.  DRY: removes nothing, only walks the tree for what it would
+ * refuse (run first, so that a refusal leaves everything in place).  0, or -1 with ERR
+ * naming what would not go. */
+static int empty_folder(int fd, const char *path, dev_t dev, int depth, const char *keep, int dry,
                         struct kernelspec_removal *r, char *err, size_t errlen)
 {
     DIR *d = fdopendir(fd);
@@ -425,14 +427,14 @@ static int empty_folder(int fd, const char *path, dev_t dev, int depth, const ch
             } else if (S_ISDIR(st.st_mode)) {
                 int sfd = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sfd < 0) snprintf(err, errlen, "%s: %s", sub, strerror(errno)), rc = -1;
-                else rc = empty_folder(sfd, sub, dev, depth + 1, NULL, NULL, err, errlen);
-                if (rc == 0 && unlinkat(dirfd(d), n, AT_REMOVEDIR) != 0)
+                else rc = empty_folder(sfd, sub, dev, depth + 1, NULL, dry, NULL, err, errlen);
+                if (rc == 0 && !dry && unlinkat(dirfd(d), n, AT_REMOVEDIR) != 0)
                     snprintf(err, errlen, "%s: %s", sub, strerror(errno)), rc = -1;
-            } else if (unlinkat(dirfd(d), n, 0) != 0) {
+            } else if (!dry && unlinkat(dirfd(d), n, 0) != 0) {
                 snprintf(err, errlen, "%s: %s", sub, strerror(errno));
                 rc = -1;
             }
-            if (rc == 0) {
+            if (rc == 0 && !dry) {
                 removed = 1;
                 if (r && !is_resource(n)) note_other(r, n, S_ISDIR(st.st_mode));
             }
@@ -461,7 +463,17 @@ static int remove_folder(const char *dir, struct kernelspec_removal *r, char *er
         close(fd);
         return -1;
     }
-    if (empty_folder(fd, dir, st.st_dev, 0, "kernel.json", r, err, errlen)) {
+    /* first the whole tree looked at: a mount or a depth it would refuse, found half
+     * way, left what came before it removed */
+    int look = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (look < 0 || empty_folder(look, dir, st.st_dev, 0, "kernel.json", 1, NULL, err, errlen)) {
+        if (look < 0) snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, "; nothing removed");
+        close(fd);
+        return -1;
+    }
+    if (empty_folder(fd, dir, st.st_dev, 0, "kernel.json", 0, r, err, errlen)) {
         size_t n = strlen(err);
         snprintf(err + n, errlen - n, "; the kernelspec is still there, its kernel.json kept");
         return -1;

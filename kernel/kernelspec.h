@@ -64,8 +64,9 @@ struct kernelspec_removal {
  * folder mounted in or at it (a bind mount of the same file system too); a folder that is
  * itself a symbolic link is removed as the link alone (R->link).  kernel.json goes
  * last: a folder that cannot be emptied stays a kernelspec.  R may be NULL.  0 when
- * removed, 1 when there was none, -1 with a reason (not ours, or a file would not go,
- * or folders nested too deep: R then says what went before it stopped). */
+ * removed, 1 when there was none, -1 with a reason: a mount in it, folders nested too
+ * deep, or anything the walk ahead of the removal cannot read, and nothing is removed;
+ * or a file would not go, and R says what went before it stopped. */
 int kernelspec_remove(const char *kernels_dir, const char *name, struct kernelspec_removal *r, char *err,
                       size_t errlen);
 

@@ -307,11 +307,11 @@ def _unnest(folder):
         os.close(fd)
 
 
-def test_a_remove_that_stops_part_way_names_what_it_took(env, tmp_path):
+def test_a_remove_that_would_stop_part_way_removes_nothing(env, tmp_path):
     """A removal that stops part way (here out of descriptors, RLIMIT_NOFILE 40, in a
-    folder nested 100 deep) keeps kernel.json and says why, but the files of the user's
-    removed before it stopped went unsaid: 41 of these 60 on ext4, exit 2, the note only
-    written when the removal went through.  Every one that went is named now."""
+    folder nested 100 deep) kept kernel.json and said why, but the user's files removed
+    before it stopped went unsaid: 41 of these 60 on ext4.  The whole tree is now walked
+    first, removing nothing, so what would stop it leaves every file in place."""
     import resource
     assert nbstage(env).returncode == 0
     spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
@@ -326,7 +326,30 @@ def test_a_remove_that_stops_part_way_names_what_it_took(env, tmp_path):
                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40)))
     finally:
         _unnest(spec / "deep")
-    assert r.returncode == 2 and "Too many open files" in r.stderr, r.stderr
+    assert r.returncode == 2 and "Too many open files" in r.stderr and "nothing removed" in r.stderr, r.stderr
+    assert (spec / "kernel.json").exists()
+    assert [n for n in mine if not (spec / n).exists()] == [], r.stderr
+
+
+def test_a_remove_that_stops_part_way_names_what_it_took(env, tmp_path):
+    """What the walk ahead cannot see, a file that will not go (immutable, chattr +i,
+    which stops root too), stops the removal part way: kernel.json kept, and every file
+    of the user's that went before it is named (the note was written only when the
+    removal went through).  Skipped where the file system has no immutable flag."""
+    assert nbstage(env).returncode == 0
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
+    mine = [f"notes-{i:02d}.txt" for i in range(60)]
+    for n in mine:
+        (spec / n).write_text("mine\n")
+    (spec / "stuck").mkdir()
+    (spec / "stuck" / "f").write_text("x")
+    if subprocess.run(["chattr", "+i", str(spec / "stuck" / "f")], capture_output=True).returncode:
+        pytest.skip("no immutable files here (chattr +i)")
+    try:
+        r = nbstage(env, "--remove")
+    finally:
+        subprocess.run(["chattr", "-i", str(spec / "stuck" / "f")], check=True)
+    assert r.returncode == 2 and "Operation not permitted" in r.stderr, r.stderr
     assert (spec / "kernel.json").exists()
     gone = [n for n in mine if not (spec / n).exists()]
     said = r.stderr.split("also held ")[1].split(", not nbstage's")[0].split(", ") if gone else []
@@ -343,6 +366,7 @@ def test_a_spec_folder_nested_deep_is_refused_not_crashed(env, tmp_path):
     assert nbstage(env).returncode == 0
     spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
     (spec / "deep").mkdir()
+    (spec / "notes.txt").write_text("mine\n")
     _nested(spec / "deep", 800)
     try:
         r = subprocess.run([str(NBSTAGE), "install-kernel", "--remove"], env=env, capture_output=True,
@@ -351,8 +375,8 @@ def test_a_spec_folder_nested_deep_is_refused_not_crashed(env, tmp_path):
     finally:
         _unnest(spec / "deep")
     assert r.returncode == 2, r.stderr[-300:]
-    assert "folders nested more than 256 deep; not removing it" in r.stderr
-    assert (spec / "kernel.json").exists()
+    assert "folders nested more than 256 deep; not removing it" in r.stderr and "nothing removed" in r.stderr
+    assert (spec / "kernel.json").exists() and (spec / "notes.txt").exists()
 
 
 def test_a_bind_mount_in_or_at_the_spec_folder_is_refused(env, tmp_path):
@@ -367,6 +391,7 @@ def test_a_bind_mount_in_or_at_the_spec_folder_is_refused(env, tmp_path):
     assert nbstage(env).returncode == 0
     spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
     (spec / "mnt").mkdir()
+    (spec / "notes.txt").write_text("mine\n")
     for at in (spec / "mnt", spec):
         if at == spec:  # the folder mounted there looks like our spec: only the mount says no
             shutil.copy(spec / "kernel.json", outside / "kernel.json")
@@ -379,6 +404,7 @@ def test_a_bind_mount_in_or_at_the_spec_folder_is_refused(env, tmp_path):
         assert r.returncode == 2 and "mounted there; not removing it" in r.stderr, r.stderr
         assert (outside / "keep.txt").read_text() == "keep\n"
     assert (spec / "kernel.json").exists() and (outside / "kernel.json").exists()
+    assert (spec / "notes.txt").exists()  # the mount inside was seen before anything went
 
 
 def test_a_stage_kernel_is_not_wrapped(env, tmp_path):
