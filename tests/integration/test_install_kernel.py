@@ -307,17 +307,24 @@ def _unnest(folder):
         os.close(fd)
 
 
+def installed_with_notes(env, tmp_path):
+    """The stage kernel installed for the user, with 60 files of the user's in its
+    folder: (the folder, their names)."""
+    assert nbstage(env).returncode == 0
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
+    mine = [f"notes-{i:02d}.txt" for i in range(60)]
+    for n in mine:
+        (spec / n).write_text("mine\n")
+    return spec, mine
+
+
 def test_a_remove_that_would_stop_part_way_removes_nothing(env, tmp_path):
     """A removal that stops part way (here out of descriptors, RLIMIT_NOFILE 40, in a
     folder nested 100 deep) kept kernel.json and said why, but the user's files removed
     before it stopped went unsaid: 41 of these 60 on ext4.  The whole tree is now walked
     first, removing nothing, so what would stop it leaves every file in place."""
     import resource
-    assert nbstage(env).returncode == 0
-    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
-    mine = [f"notes-{i:02d}.txt" for i in range(60)]
-    for n in mine:
-        (spec / n).write_text("mine\n")
+    spec, mine = installed_with_notes(env, tmp_path)
     (spec / "deep").mkdir()
     _nested(spec / "deep", 100)
     try:
@@ -336,11 +343,7 @@ def test_a_remove_that_stops_part_way_names_what_it_took(env, tmp_path):
     which stops root too), stops the removal part way: kernel.json kept, and every file
     of the user's that went before it is named (the note was written only when the
     removal went through).  Skipped where the file system has no immutable flag."""
-    assert nbstage(env).returncode == 0
-    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage"
-    mine = [f"notes-{i:02d}.txt" for i in range(60)]
-    for n in mine:
-        (spec / n).write_text("mine\n")
+    spec, mine = installed_with_notes(env, tmp_path)
     (spec / "stuck").mkdir()
     (spec / "stuck" / "f").write_text("x")
     if subprocess.run(["chattr", "+i", str(spec / "stuck" / "f")], capture_output=True).returncode:
