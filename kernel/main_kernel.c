@@ -31,8 +31,10 @@
  * when the process that started it dies; a pidfd of the parent tells the proxy loop.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,29 @@
 #include "model/model.h"
 #include "model/version.h"
 #include "nbformat/notebook.h"
+
+/* The process id, kept.  libzmq calls getpid() each time one of its threads signals
+ * another (its check that a context is not used across a fork), and glibc no longer
+ * caches the id, so each is a system call: 41 in a `pass` round trip, which cost the
+ * proxy 6-8% of its CPU there on the VMs measured (tests/bench/NOTES.md, "The
+ * kernel's round trip").  This definition takes the place of libc's for the whole
+ * program (the executable comes first in the dynamic linker's lookup; glibc's own
+ * code does not go through it).  main sets it before any thread or child exists, a
+ * fork's child sets its own (pthread_atfork: the proxy forks only with fork(), and
+ * the handler makes one system call, safe there), and until then the system call
+ * answers. */
+static atomic_int own_pid;
+
+pid_t getpid(void)
+{
+    int pid = atomic_load_explicit(&own_pid, memory_order_relaxed);
+    return pid ? (pid_t)pid : (pid_t)syscall(SYS_getpid);
+}
+
+static void own_pid_note(void)
+{
+    atomic_store_explicit(&own_pid, (int)syscall(SYS_getpid), memory_order_relaxed);
+}
 
 /* The model at PATH (NULL: the default one), or NULL with the reason in WHY (as the
  * log gives it: "PATH: what is wrong"). */
@@ -152,6 +177,8 @@ int main(int argc, char **argv)
     char err[1024];
     nb_hold_std_fds(); /* before any file or socket is opened (nbformat/notebook.h) */
     blas_core_reexec(argv, 0); /* first: OpenBLAS's threads can hang even the exit (model/blas_core.h) */
+    own_pid_note();
+    pthread_atfork(NULL, NULL, own_pid_note);
     if (options_parse(argc, argv, &opt, err, sizeof err)) {
         nb_say(stderr, "nbstage-kernel: %s", err);
         return cmd_usage_error("nbstage-kernel", options_usage);
