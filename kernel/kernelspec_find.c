@@ -72,12 +72,18 @@ static int absolute_arg0(long pid, char *arg0, size_t cap)
  * path to a python, made absolute (absolute_arg0).  A venv's python is a symlink out
  * of it, so the path as written, not /proc's exe, is the one Python took for
  * sys.executable.  VERSION gets its "3.11" ("" when neither that path's name nor the
- * program's real name tells it).  0 when found. */
+ * program's real name tells it).  0 when found.
+ * JPY_PARENT_PID counts only when it is our parent (getppid(), the process ipykernel's
+ * ParentPollerUnix watches): the variable is inherited, so a kernel jupyter_client
+ * started with independent=True (which sets none) or from a shell that has one from
+ * an earlier kernel would take another process's program, and that process's prefix
+ * for the data folders (parent_python_prefix), for Jupyter's.  Then it is as with no
+ * JPY_PARENT_PID: no Python that started us. */
 static int parent_python(char *out, size_t cap, char *version, size_t vcap)
 {
     const char *v = getenv("JPY_PARENT_PID");
     long pid = v ? strtol(v, NULL, 10) : 0;
-    if (pid <= 1) return -1;
+    if (pid <= 1 || pid != (long)getppid()) return -1;
     char path[64], arg0[4096], real[PATH_MAX];
     snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
     FILE *f = fopen(path, "rb");

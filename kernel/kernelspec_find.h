@@ -4,8 +4,9 @@
  * does, in jupyter_core's jupyter_path() order: JUPYTER_PATH entries; the user's (the
  * data dir: JUPYTER_DATA_DIR, $XDG_DATA_HOME/jupyter or ~/.local/share/jupyter; then
  * Python's user site, $PYTHONUSERBASE or ~/.local, + share/jupyter) and the
- * environment's (the prefix of the Python that started the kernel, JPY_PARENT_PID's:
- * Jupyter's sys.prefix, an unactivated venv's too; then VIRTUAL_ENV, CONDA_PREFIX),
+ * environment's (the prefix of the Python that started the kernel, JPY_PARENT_PID's
+ * when that is the kernel's parent: Jupyter's sys.prefix, an unactivated venv's too;
+ * then VIRTUAL_ENV, CONDA_PREFIX),
  * the environment's first when JUPYTER_PREFER_ENV_PATH is set; /usr/local/share/jupyter,
  * /usr/share/jupyter; names compare
  * case-insensitively, as jupyter_client lower-cases them, and a folder without a

@@ -811,25 +811,107 @@ static void end(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
+/* What kernelspec_find makes of things in a process of its own, written into OUT. */
+typedef size_t (*probe_fn)(const void *arg, char *out, size_t cap);
+
+/* PROBE's OUT, as a kernel started by Jupyter sees things: run in a process whose
+ * parent's command line starts with ARGV0 (sleep exec'd under that name, in CWD when
+ * not NULL) and whose JPY_PARENT_PID is that parent's pid, or STALE's when STALE is
+ * not 0 (a live process that is not its parent: the variable inherited).
+ * kernelspec_find takes JPY_PARENT_PID only when it is the parent (getppid()), so the
+ * test's own process cannot stand for the kernel. */
+static void under_parent(const char *cwd, const char *argv0, pid_t stale, probe_fn probe, const void *arg,
+                         char *out, size_t cap)
+{
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0); /* only the prober keeps the writing end */
+    pid_t parent = fork();
+    assert_true(parent >= 0);
+    if (parent == 0) {
+        pid_t prober = fork();
+        if (prober < 0) _exit(127);
+        if (prober == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            close(fds[0]);
+            char path[64], pid[32], line[512];
+            snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)getppid());
+            for (int i = 0; i < 400; i++) { /* until its parent runs as ARGV0 */
+                FILE *f = fopen(path, "rb");
+                size_t n = f ? fread(line, 1, sizeof line - 1, f) : 0;
+                if (f) fclose(f);
+                line[n] = 0;
+                if (strcmp(line, argv0) == 0) break;
+                usleep(5000);
+            }
+            snprintf(pid, sizeof pid, "%ld", (long)(stale ? stale : getppid()));
+            setenv("JPY_PARENT_PID", pid, 1);
+            char got[8192];
+            size_t used = strcmp(line, argv0) ? (size_t)snprintf(got, sizeof got, "no parent") :
+                                                probe(arg, got, sizeof got);
+            if (write(fds[1], got, used) != (ssize_t)used) _exit(1);
+            _exit(0);
+        }
+        if (cwd && chdir(cwd)) _exit(127);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* as spawn_in's */
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl("/bin/sleep", argv0, "30", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < cap && (k = read(fds[0], out + n, cap - 1 - n)) > 0) n += (size_t)k;
+    out[n] = 0;
+    close(fds[0]);
+    end(parent); /* the prober is gone: its output ended */
+}
+
+/* found_by(ARG) */
+static size_t argv0_found(const void *arg, char *out, size_t cap)
+{
+    found_by(arg, out, cap);
+    return strlen(out);
+}
+
+/* found_by("parent-spec"), and whether ARG (a kernels folder) is searched */
+static size_t parent_spec_found(const void *arg, char *out, size_t cap)
+{
+    char buf[512];
+    found_by("parent-spec", buf, sizeof buf);
+    return (size_t)snprintf(out, cap, "%s %d", buf, kernelspec_dir_searched(arg));
+}
+
 /* The prefix of the Python that started the kernel (JPY_PARENT_PID's command line:
  * PREFIX/bin/python...) is searched, an unactivated venv's too; nothing else is taken
- * for one.  Untested before (a mutation audit): every check in parent_prefix could go. */
+ * for one.  Untested before (a mutation audit): every check in parent_prefix could go.
+ * JPY_PARENT_PID naming a live process that is not the kernel's parent (inherited: a
+ * kernel started with jupyter_client's independent=True, or from a shell that has
+ * the variable) is no Python that started it; its prefix was searched. */
 static void kernelspec_found_in_the_parent_pythons_prefix(void **state)
 {
     (void)state;
-    char buf[64], path[512], kdir[512], pid[32];
+    char buf[64], got[600], path[512], kdir[512], pid[32];
     for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
     spec_in("pp/share/jupyter", "parent-spec", "pp");
     snprintf(kdir, sizeof kdir, "%s/pp/share/jupyter/kernels", dir);
     snprintf(path, sizeof path, "%s/pp/bin/python3.11", dir);
+    under_parent(NULL, path, 0, parent_spec_found, kdir, got, sizeof got);
+    assert_string_equal(got, "pp 1");
+    /* the same Python alive, but not the parent: of a sleep, and of this process */
     pid_t p = spawn_as(path);
+    char other[512], stale[sizeof got];
+    snprintf(other, sizeof other, "%s/other/bin/sleep", dir);
+    under_parent(NULL, other, p, parent_spec_found, kdir, stale, sizeof stale);
     snprintf(pid, sizeof pid, "%ld", (long)p);
     setenv("JPY_PARENT_PID", pid, 1);
     found_by("parent-spec", buf, sizeof buf);
     int searched = kernelspec_dir_searched(kdir);
     end(p); /* before any assertion: a failed test leaves no process behind */
-    assert_string_equal(buf, "pp");
-    assert_int_equal(searched, 1);
+    assert_string_equal(stale, " 0");
+    assert_string_equal(buf, "");
+    assert_int_equal(searched, 0);
     unsetenv("JPY_PARENT_PID");
     assert_string_equal(found_by("parent-spec", buf, sizeof buf), "");
     assert_int_equal(kernelspec_dir_searched(kdir), 0);
@@ -847,11 +929,7 @@ static void kernelspec_found_in_the_parent_pythons_prefix(void **state)
     setenv("PATH", path_var, 1);
     for (int i = 0; i < 3; i++) {
         if (i == 2) setenv("PATH", "pp/bin:/bin", 1); /* from the parent's working folder */
-        p = spawn_in(dir, i ? "python3" : "pp/bin/python3");
-        snprintf(pid, sizeof pid, "%ld", (long)p);
-        setenv("JPY_PARENT_PID", pid, 1);
-        found_by("parent-spec", buf, sizeof buf);
-        end(p);
+        under_parent(dir, i ? "python3" : "pp/bin/python3", 0, argv0_found, "parent-spec", buf, sizeof buf);
         if (strcmp(buf, "pp")) fail_msg("not found through %s", i ? "python3 on PATH" : "pp/bin/python3 from its cwd");
     }
     if (saved) setenv("PATH", saved, 1); else unsetenv("PATH");
@@ -862,61 +940,72 @@ static void kernelspec_found_in_the_parent_pythons_prefix(void **state)
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, not_python[i], dir);
         if (i == 2) snprintf(path, sizeof path, "%s", not_python[i]);
-        p = spawn_as(path);
-        snprintf(pid, sizeof pid, "%ld", (long)p);
-        setenv("JPY_PARENT_PID", pid, 1);
-        found_by("parent-spec", buf, sizeof buf);
-        end(p);
+        under_parent(NULL, path, 0, argv0_found, "parent-spec", buf, sizeof buf);
         if (buf[0]) fail_msg("found through %s", path);
     }
-    unsetenv("JPY_PARENT_PID");
+}
+
+/* argv[0] of kernelspecs spec0 ... spec(N-1), N = *ARG, one a line */
+static size_t programs_found(const void *arg, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < *(const size_t *)arg && used < cap; i++) {
+        char spec[32], buf[512];
+        snprintf(spec, sizeof spec, "spec%zu", i);
+        used += (size_t)snprintf(out + used, cap - used, "%s\n", found_by(spec, buf, sizeof buf));
+    }
+    return used < cap ? used : cap - 1;
 }
 
 /* jupyter_client's format_kernel_cmd: a kernelspec's program "python", "python3" or
  * "python3.11" (Jupyter's own version) is Jupyter's own Python, found as above; no other
- * name is, and nothing is replaced when no Python started us.  Before, the PATH's
- * "python" ran: a venv's kernelspec (ipykernel's wheel writes "python") started another
- * environment's Python, or none, under a Jupyter run from an unactivated venv. */
+ * name is, and nothing is replaced when no Python started us, nor under a
+ * JPY_PARENT_PID that is not the parent (it ran that process's Python).  Before, the
+ * PATH's "python" ran: a venv's kernelspec (ipykernel's wheel writes "python") started
+ * another environment's Python, or none, under a Jupyter run from an unactivated venv. */
 static void kernelspec_python_is_jupyters_python(void **state)
 {
     (void)state;
-    char buf[512], jp[300], pid[32], python[512];
+    char jp[300], python[512], other[512];
     for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
     snprintf(jp, sizeof jp, "%s/names", dir);
     setenv("JUPYTER_PATH", jp, 1);
     static const char *const names[] = {"python", "python3", "python3.11", "python3.10", "python2",
                                         "python3.11.2", "/usr/bin/python", "pythonw", "ruby"};
     enum { N_NAMES = sizeof names / sizeof *names };
+    const size_t n_names = N_NAMES;
     for (size_t i = 0; i < N_NAMES; i++) {
         char spec[32];
         snprintf(spec, sizeof spec, "spec%zu", i);
         spec_in("names", spec, names[i]);
     }
     /* the version from the name Jupyter's Python was run by (python3.11), or from the
-     * program's real name (here /bin/sleep's: none, so "python3" stands for the major) */
-    static const char *const parents[] = {"%s/pp/bin/python3.11", "%s/pp/bin/python3"};
-    static const int replaced[][N_NAMES] = {{1, 1, 1, 0, 0, 0, 0, 0, 0}, {1, 1, 0, 0, 0, 0, 0, 0, 0}};
-    for (int p = 0; p < 2; p++) {
+     * program's real name (here /bin/sleep's: none, so "python3" stands for the major);
+     * the last: python3.11 alive, not the parent */
+    static const char *const parents[] = {"%s/pp/bin/python3.11", "%s/pp/bin/python3", "%s/pp/bin/python3.11"};
+    static const int replaced[][N_NAMES] = {
+        {1, 1, 1, 0, 0, 0, 0, 0, 0}, {1, 1, 0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0, 0, 0, 0}};
+    snprintf(other, sizeof other, "%s/other/bin/sleep", dir);
+    for (int p = 0; p < 3; p++) {
         snprintf(python, sizeof python, parents[p], dir);
-        pid_t child = spawn_as(python);
-        snprintf(pid, sizeof pid, "%ld", (long)child);
-        setenv("JPY_PARENT_PID", pid, 1);
-        char got[N_NAMES][512];
-        for (size_t i = 0; i < N_NAMES; i++) {
-            char spec[32];
-            snprintf(spec, sizeof spec, "spec%zu", i);
-            snprintf(got[i], sizeof got[i], "%s", found_by(spec, buf, sizeof buf));
+        char got[8192], want[8192] = "";
+        size_t used = 0;
+        if (p < 2) {
+            under_parent(NULL, python, 0, programs_found, &n_names, got, sizeof got);
+        } else {
+            pid_t stale = spawn_as(python);
+            under_parent(NULL, other, stale, programs_found, &n_names, got, sizeof got);
+            end(stale);
         }
-        end(child);
-        unsetenv("JPY_PARENT_PID");
-        for (size_t i = 0; i < N_NAMES; i++) {
-            const char *want = replaced[p][i] ? python : names[i];
-            if (strcmp(got[i], want))
-                fail_msg("under %s, \"%s\" ran as \"%s\", not \"%s\"", python, names[i], got[i], want);
-        }
+        for (size_t i = 0; i < N_NAMES; i++)
+            used += (size_t)snprintf(want + used, sizeof want - used, "%s\n", replaced[p][i] ? python : names[i]);
+        if (strcmp(got, want))
+            fail_msg("under %s%s, the programs run were\n%s, not\n%s", python, p == 2 ? " (not the parent)" : "",
+                     got, want);
     }
     for (size_t i = 0; i < N_NAMES; i++) {
-        char spec[32];
+        char spec[32], buf[512];
         snprintf(spec, sizeof spec, "spec%zu", i);
         assert_string_equal(found_by(spec, buf, sizeof buf), names[i]);
     }
@@ -937,78 +1026,66 @@ static int hide_system_kernels(void)
     return 0;
 }
 
+/* With the system's kernels hidden, what kernelspec_find gives for "python3" and
+ * "Python3" with JPY_PARENT_PID as set (the parent), then naming ARG's pid (a live
+ * process, not the parent), then unset; and for "python2".  "skip" when no mount
+ * namespace can be had. */
+static size_t builtin_specs_found(const void *arg, char *out, size_t cap)
+{
+    size_t used = 0;
+    if (hide_system_kernels()) return (size_t)snprintf(out, cap, "skip");
+    struct found_kernelspec ks;
+    char err[4400];
+    for (int parent = 2; parent >= 0; parent--) {
+        if (parent == 1) setenv("JPY_PARENT_PID", arg, 1);
+        if (parent == 0) unsetenv("JPY_PARENT_PID");
+        for (int spelled = 0; spelled < 2; spelled++) {
+            if (kernelspec_find(spelled ? "Python3" : "python3", &ks, err, sizeof err)) {
+                used += (size_t)snprintf(out + used, cap - used, "not found: %s|", err);
+                continue;
+            }
+            for (size_t i = 0; i < ks.argc; i++) used += (size_t)snprintf(out + used, cap - used, "%s ", ks.argv[i]);
+            used += (size_t)snprintf(out + used, cap - used, "[%d %d %s] %s|", ks.builtin, ks.lang.python, ks.dir,
+                                     ks.origin);
+            kernelspec_found_free(&ks);
+        }
+    }
+    if (kernelspec_find("python2", &ks, err, sizeof err) == 0) kernelspec_found_free(&ks);
+    else used += (size_t)snprintf(out + used, cap - used, "%s|", err);
+    return used < cap ? used : cap - 1;
+}
+
 /* No "python3" kernelspec anywhere: jupyter_client lists ipykernel's built-in one,
  * `sys.executable -m ipykernel_launcher -f {connection_file}`, and so the stage kernel
- * wraps Jupyter's Python's ipykernel (the PATH's python3 when no Python started it);
- * before, --wrap python3 was "not found".  Any other name is still not found, "Python3"
- * too (jupyter_client 7.4 fails on it: FileNotFoundError, ipykernel's resources/
- * kernel.json).  Run in a
- * child with the system's kernels hidden (skipped where no namespace can be had). */
+ * wraps Jupyter's Python's ipykernel (the PATH's python3 when no Python started it,
+ * JPY_PARENT_PID naming another process too); before, --wrap python3 was "not found".
+ * Any other name is still not found, "Python3" too (jupyter_client 7.4 fails on it:
+ * FileNotFoundError, ipykernel's resources/kernel.json).  Run under a parent with the
+ * system's kernels hidden (skipped where no namespace can be had). */
 static void kernelspec_python3_is_ipykernels_own_when_none_is_installed(void **state)
 {
     (void)state;
-    char python[512], pid[32];
+    char python[512], pid[32], got[8192];
     for (size_t i = 0; i < sizeof data_vars / sizeof *data_vars; i++) unsetenv(data_vars[i]);
     snprintf(python, sizeof python, "%s/pp/bin/python3.11", dir);
-    pid_t parent = spawn_as(python);
-    snprintf(pid, sizeof pid, "%ld", (long)parent);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        close(fds[0]);
-        char out[8192] = "";
-        size_t used = 0;
-        if (hide_system_kernels()) {
-            used = (size_t)snprintf(out, sizeof out, "skip");
-        } else {
-            struct found_kernelspec ks;
-            char err[4400];
-            for (int with_parent = 1; with_parent >= 0; with_parent--) {
-                if (with_parent) setenv("JPY_PARENT_PID", pid, 1); else unsetenv("JPY_PARENT_PID");
-                for (int spelled = 0; spelled < 2; spelled++) {
-                    if (kernelspec_find(spelled ? "Python3" : "python3", &ks, err, sizeof err)) {
-                        used += (size_t)snprintf(out + used, sizeof out - used, "not found: %s|", err);
-                        continue;
-                    }
-                    for (size_t i = 0; i < ks.argc; i++)
-                        used += (size_t)snprintf(out + used, sizeof out - used, "%s ", ks.argv[i]);
-                    used += (size_t)snprintf(out + used, sizeof out - used, "[%d %d %s] %s|", ks.builtin,
-                                             ks.lang.python, ks.dir, ks.origin);
-                    kernelspec_found_free(&ks);
-                }
-            }
-            if (kernelspec_find("python2", &ks, err, sizeof err) == 0) kernelspec_found_free(&ks);
-            else used += (size_t)snprintf(out + used, sizeof out - used, "%s|", err);
-        }
-        if (write(fds[1], out, used) != (ssize_t)used) _exit(1);
-        _exit(0);
-    }
-    close(fds[1]);
-    char got[8192];
-    size_t n = 0;
-    ssize_t k;
-    while ((k = read(fds[0], got + n, sizeof got - 1 - n)) > 0) n += (size_t)k;
-    got[n] = 0;
-    close(fds[0]);
-    int status;
-    waitpid(child, &status, 0);
-    end(parent);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pid_t stale = spawn_as(python); /* the same Python, alive, but not the parent */
+    snprintf(pid, sizeof pid, "%ld", (long)stale);
+    under_parent(NULL, python, 0, builtin_specs_found, pid, got, sizeof got);
+    end(stale);
     if (strcmp(got, "skip") == 0) skip();
     /* (the folders searched: the parent Python's prefix's first, when there is one) */
     const char *searched = "(none in /usr/local/share/jupyter/kernels, /usr/share/jupyter/kernels)";
-    char want[4096], searched_too[1024];
+    char want[4096], searched_too[1024], without[1024];
     snprintf(searched_too, sizeof searched_too, "(none in %s/pp/share/jupyter/kernels, %s", dir, searched + 9);
+    snprintf(without, sizeof without,
+             "python3 -m ipykernel_launcher -f {connection_file} [1 1 ] ipykernel's built-in python3 kernelspec %s|"
+             "not found: kernelspec \"Python3\" not found in %.*s|",
+             searched, (int)strlen(searched) - 10, searched + 9); /* (the folders: no "(none in " nor ")") */
     snprintf(want, sizeof want,
              "%s -m ipykernel_launcher -f {connection_file} [1 1 ] ipykernel's built-in python3 kernelspec %s|"
-             "not found: kernelspec \"Python3\" not found in %.*s|"
-             "python3 -m ipykernel_launcher -f {connection_file} [1 1 ] ipykernel's built-in python3 kernelspec %s|"
-             "not found: kernelspec \"Python3\" not found in %.*s|"
+             "not found: kernelspec \"Python3\" not found in %.*s|%s%s"
              "kernelspec \"python2\" not found in /usr/local/share/jupyter/kernels, /usr/share/jupyter/kernels|",
-             python, searched_too, (int)strlen(searched_too) - 10, searched_too + 9, searched,
-             (int)strlen(searched) - 10, searched + 9); /* (the folders: no "(none in " nor ")") */
+             python, searched_too, (int)strlen(searched_too) - 10, searched_too + 9, without, without);
     assert_string_equal(got, want);
 }
 
