@@ -521,7 +521,44 @@ static size_t shown_len(const char *s, size_t n)
     return len;
 }
 
-void nb_put_shown(FILE *to, const char *s, size_t n)
+/* Where a message's text goes: a buffer (nb_vsay's line, written at its end in one
+ * call), or the stream itself (DIRECT: nb_put_shown, or nb_vsay out of memory). */
+struct say_out {
+    FILE *to;
+    int direct, locked; /* LOCKED: nb_vsay holds TO's lock since it went direct */
+    char *buf;          /* FIRST, or realloc'd once the line outgrew it */
+    size_t n, cap;
+    char first[1024];
+};
+
+/* N bytes of S to O.  Out of memory for a longer line, the part held goes out and the
+ * rest is written as it comes, under the stream's lock (whole, but in pieces). */
+static void say_put(struct say_out *o, const void *s, size_t n)
+{
+    if (!o->direct && n > o->cap - o->n) {
+        size_t cap = o->cap;
+        while (cap && cap - o->n < n) cap = cap <= SIZE_MAX / 2 ? cap * 2 : 0;
+        char *grown = cap ? realloc(o->buf == o->first ? NULL : o->buf, cap) : NULL;
+        if (grown) {
+            if (o->buf == o->first) memcpy(grown, o->first, o->n);
+            o->buf = grown;
+            o->cap = cap;
+        } else {
+            flockfile(o->to);
+            o->locked = o->direct = 1;
+            fwrite(o->buf, 1, o->n, o->to);
+        }
+    }
+    if (o->direct) {
+        fwrite(s, 1, n, o->to);
+        return;
+    }
+    memcpy(o->buf + o->n, s, n);
+    o->n += n;
+}
+
+/* nb_put_shown into O */
+static void put_shown(struct say_out *o, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
     char esc[5];
@@ -531,11 +568,17 @@ void nb_put_shown(FILE *to, const char *s, size_t n)
             p += k;
             continue;
         }
-        fwrite(run, 1, (size_t)(p - run), to);
-        fwrite(esc, 1, (size_t)escape_byte(*p, esc), to);
+        say_put(o, run, (size_t)(p - run));
+        say_put(o, esc, (size_t)escape_byte(*p, esc));
         run = ++p;
     }
-    fwrite(run, 1, (size_t)(p - run), to);
+    say_put(o, run, (size_t)(p - run));
+}
+
+void nb_put_shown(FILE *to, const char *s, size_t n)
+{
+    struct say_out o = {.to = to, .direct = 1};
+    put_shown(&o, s, n);
 }
 
 const char *nb_shown(const char *s, char *buf, size_t size)
@@ -568,7 +611,7 @@ const char *nb_shown(const char *s, char *buf, size_t size)
  * name, padded to its width with the length shown; anything else written as printf
  * writes it.  Returns FMT past the conversion.  (AP by address: C11 7.16 lets the
  * caller go on with it.) */
-static const char *say_conversion(FILE *to, const char *fmt, va_list *ap)
+static const char *say_conversion(struct say_out *o, const char *fmt, va_list *ap)
 {
     char flags[8], len[3] = "", spec[32];
     size_t nf = 0, nl = 0;
@@ -603,7 +646,7 @@ static const char *say_conversion(FILE *to, const char *fmt, va_list *ap)
     flags[nf] = 0;
     char conv = *fmt ? *fmt++ : 0;
     if (conv == '%') {
-        fputc('%', to);
+        say_put(o, "%", 1);
         return fmt;
     }
     if (conv == 's' || conv == 'c') {
@@ -612,9 +655,9 @@ static const char *say_conversion(FILE *to, const char *fmt, va_list *ap)
         if (!s) s = "(null)"; /* as glibc prints it */
         size_t n = conv == 'c' ? 1 : prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
         size_t shown = shown_len(s, n), pad = width > 0 && (size_t)width > shown ? (size_t)width - shown : 0;
-        for (size_t i = 0; !left && i < pad; i++) fputc(' ', to);
-        nb_put_shown(to, s, n);
-        for (size_t i = 0; left && i < pad; i++) fputc(' ', to);
+        for (size_t i = 0; !left && i < pad; i++) say_put(o, " ", 1);
+        put_shown(o, s, n);
+        for (size_t i = 0; left && i < pad; i++) say_put(o, " ", 1);
         return fmt;
     }
     int w = snprintf(spec, sizeof spec, "%%%s", flags);
@@ -651,29 +694,37 @@ static const char *say_conversion(FILE *to, const char *fmt, va_list *ap)
     default: /* none that the format check lets through (%n among them): the text as it is */
         snprintf(num, sizeof num, "%s", spec);
     }
-    fputs(num, to);
+    say_put(o, num, strlen(num));
     return fmt;
 }
 
 /* Only the arguments are shown escaped, not the format: its text is the program's own
  * and may hold a backslash meant as one ("(\\w+\\s?)*", "\\udcXX"), which the rule
- * for names would double.  Written piece by piece under the stream's lock, so that
- * threads saying lines at once do not mix them, and with no allocation, so that
- * "out of memory" can be said too. */
+ * for names would double.  The line is made in a buffer and written in one call: on
+ * an unbuffered stderr each piece was a write(2) of its own, and another process
+ * writing to the same file (the Jupyter server's log has both the stage kernel's
+ * stderr and the wrapped kernel's) could land inside the line.  One call also keeps
+ * threads saying lines at once from mixing them.  A line of up to 1 KiB needs no
+ * allocation, so that "out of memory" can be said too; a longer one out of memory is
+ * written in pieces (say_put). */
 void nb_vsay(FILE *to, const char *fmt, va_list ap)
 {
     va_list mine;
     va_copy(mine, ap);
-    flockfile(to);
+    struct say_out o = {.to = to};
+    o.buf = o.first;
+    o.cap = sizeof o.first;
     for (const char *p = fmt; *p;) {
         const char *pc = strchr(p, '%');
         size_t lit = pc ? (size_t)(pc - p) : strlen(p);
-        fwrite(p, 1, lit, to);
+        say_put(&o, p, lit);
         if (!pc) break;
-        p = say_conversion(to, pc + 1, &mine);
+        p = say_conversion(&o, pc + 1, &mine);
     }
-    fputc('\n', to);
-    funlockfile(to);
+    say_put(&o, "\n", 1);
+    if (!o.direct) fwrite(o.buf, 1, o.n, to);
+    if (o.locked) funlockfile(to);
+    if (o.buf != o.first) free(o.buf);
     va_end(mine);
 }
 

@@ -238,8 +238,11 @@ int nb_stdin_rule(const char *who, int npaths, char *const *paths, int writes_ba
  * sequence the terminal would obey (ESC ] 52 sets its clipboard) or a newline that
  * splits the line for whatever reads it line by line.  FMT's own text is written as it
  * is (the program's: "(\\w+\\s?)*" keeps its backslashes), so an argument must not be
- * escaped already (nb_shown's text would show its backslashes doubled).  Every message
- * that names a path goes through here or nb_put_shown; nb_vsay for a va_list. */
+ * escaped already (nb_shown's text would show its backslashes doubled).  The line is
+ * written in one call (on an unbuffered stderr one write(2), so that another process
+ * writing to the same log does not land inside it; in pieces only when out of memory
+ * for a line past 1 KiB).  Every message that names a path goes through here or
+ * nb_put_shown; nb_vsay for a va_list. */
 void nb_say(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nb_vsay(FILE *to, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* A terminal's width: COLUMNS when it is a number from 1 to 99,999 (else 0), and FD's

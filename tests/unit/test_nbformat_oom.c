@@ -1,13 +1,16 @@
-/* test_nbformat_oom.c — the canonical writer (nbformat/nbwrite.c) and the two byte
+/* test_nbformat_oom.c — the canonical writer (nbformat/nbwrite.c), the two byte
  * scanners (nbformat/canonscan.c for tag, nbformat/cellscan.c for ingest and summary)
- * when memory runs out.  Each growable buffer failing in turn: the writer returns NULL,
- * a scan says "take the jansson path" (-1); never a half-filled result and never a
+ * and nb_say's line (nbformat/nbwalk.c) when memory runs out.  Each growable buffer
+ * failing in turn: the writer returns NULL, a scan says "take the jansson path" (-1),
+ * nb_say writes its line whole in pieces; never a half-filled result and never a
  * write through NULL.  realloc is this binary's own, failing its Nth call when asked
- * (all three grow their buffers with realloc). */
+ * (all four grow their buffers with realloc). */
 #include "tests/unit/unit.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 
 #include "nbformat/canonscan.h"
@@ -144,12 +147,89 @@ static void dumps_returns_null_when_its_buffer_cannot_grow(void **state)
     json_decref(nb);
 }
 
+/* What nb_say(stderr, "%s: %s", A, B) writes, with stderr (unbuffered, as at a
+ * program's start) a pipe in packet mode (pipe(7)'s O_DIRECT: each write(2) is a
+ * packet of its own, one past PIPE_BUF cut into PIPE_BUF-byte ones): the bytes
+ * (malloc'd, NUL-terminated), and the count of packets into *PACKETS; *ONE_WRITE is 0
+ * when a packet but the last is short of PIPE_BUF, which one write never leaves.
+ * NULL when the system has no packet pipes. */
+static char *said_on_stderr(const char *a, const char *b, size_t *packets, int *one_write)
+{
+    int fds[2];
+    if (pipe2(fds, O_DIRECT | O_NONBLOCK)) return NULL; /* (non-blocking: a full pipe fails, not hangs) */
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    assert_true(dup2(fds[1], 2) == 2);
+    nb_say(stderr, "%s: %s", a, b);
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    clearerr(stderr);
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap + 1);
+    assert_non_null(out);
+    ssize_t k;
+    *packets = 0;
+    *one_write = 1;
+    while (n < cap && (k = read(fds[0], out + n, cap - n)) > 0) { /* a packet a read */
+        if (n != *packets * PIPE_BUF) *one_write = 0; /* a packet before this one was short */
+        n += (size_t)k;
+        ++*packets;
+    }
+    close(fds[0]);
+    out[n] = 0;
+    return out;
+}
+
+/* nb_say writes its line in one write(2): on the unbuffered stderr it wrote each piece
+ * (the format's text, each argument's runs and escapes, the newline) in a write of its
+ * own, and another process writing to the same file (the Jupyter server's log gets
+ * the stage kernel's stderr and the wrapped kernel's) could land inside the line.  A
+ * line longer than its first buffer (1 KiB) grows it by realloc; when that fails, at
+ * each growth in turn, the line still goes out whole, its escapes the same, in pieces. */
+static void say_writes_its_line_in_one_write(void **state)
+{
+    (void)state;
+    size_t packets;
+    int one;
+    char *got = said_on_stderr("d/caf\xc3\xa9\x1b.ipynb", "No such file or directory", &packets, &one);
+    if (!got) skip();
+    assert_string_equal(got, "d/caf\xc3\xa9\\x1b.ipynb: No such file or directory\n");
+    assert_int_equal(packets, 1);
+    free(got);
+    /* 3000 a's, ESC, 3000 b's: 6011 bytes said, in two packets (4096 and the rest) */
+    char name[6002], want[6016];
+    memset(name, 'a', 3000);
+    name[3000] = '\x1b';
+    memset(name + 3001, 'b', 3000);
+    name[6001] = 0;
+    snprintf(want, sizeof want, "%.3000s\\x1b%s: tail\n", name, name + 3001);
+    got = said_on_stderr(name, "tail", &packets, &one);
+    assert_string_equal(got, want);
+    assert_int_equal(packets, 2);
+    assert_true(one);
+    free(got);
+    for (size_t fail_at = 1;; fail_at++) {
+        realloc_calls = 0;
+        realloc_fail_at = fail_at;
+        realloc_armed = 1;
+        got = said_on_stderr(name, "tail", &packets, &one);
+        realloc_armed = 0;
+        assert_string_equal(got, want);
+        free(got);
+        if (realloc_calls < fail_at) break;
+        assert_true(fail_at < 8);
+    }
+    assert_int_equal(realloc_fail_at, 3); /* two growths: 1 KiB to 4 KiB, then 8 KiB */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(canonscan_refuses_when_a_buffer_cannot_grow),
         cmocka_unit_test(cellscan_refuses_when_a_buffer_cannot_grow),
         cmocka_unit_test(dumps_returns_null_when_its_buffer_cannot_grow),
+        cmocka_unit_test(say_writes_its_line_in_one_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
