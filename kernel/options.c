@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "nbformat/notebook.h" /* nb_shown */
+#include "nbformat/notebook.h" /* nb_shown, nb_error_fmt */
 
 const char options_usage[] =
     "usage: nbstage-kernel -f CONNECTION_FILE [--wrap NAME] [--model FILE]\n"
@@ -40,22 +40,21 @@ const char options_usage[] =
     "once, in the first executed cell's outputs, and ignored: the kernel runs as if it\n"
     "were not given.  So is a model that cannot be read (the kernel then runs untagged).\n";
 
-/* Adds one line to O's warnings (cut when they are full).  A and B, an option and its
- * value as the user gave them, are shown as messages show names (nb_shown): a newline
- * in a value would split the line, and the lines reach the server's log and the
- * notebook. */
+/* Adds one line to O's warnings.  A and B, an option and its value as the user gave
+ * them, are shown as messages show names (nb_shown): a newline in a value would split
+ * the line, and the lines reach the server's log and the notebook.  A line longer than
+ * the room left is cut as messages are (nb_error_fmt: its start and its end, the
+ * reason, with "..." between, each cut between UTF-8 characters; a cut at a byte count
+ * left half a character in the log and the notebook); none is added once there is no
+ * room for a cut one (16 bytes, with its newline). */
 static void warn(struct kernel_options *o, const char *fmt, const char *a, const char *b)
 {
-    size_t used = strlen(o->warnings);
+    size_t used = strlen(o->warnings), room = sizeof o->warnings - used - 1; /* (the newline) */
     char sa[NB_SHOWN_MAX], sb[NB_SHOWN_MAX];
-    if (used + 1 < sizeof o->warnings)
-        snprintf(o->warnings + used, sizeof o->warnings - used, fmt, nb_shown(a, sa, sizeof sa),
-                 nb_shown(b, sb, sizeof sb));
+    if (room < 16) return;
+    nb_error_fmt(o->warnings + used, room, fmt, nb_shown(a, sa, sizeof sa), nb_shown(b, sb, sizeof sb));
     used = strlen(o->warnings);
-    if (used && o->warnings[used - 1] != '\n') {
-        if (used + 1 >= sizeof o->warnings) used = sizeof o->warnings - 2;
-        o->warnings[used] = '\n', o->warnings[used + 1] = 0;
-    }
+    o->warnings[used] = '\n', o->warnings[used + 1] = 0;
 }
 
 /* The setters take WHAT, the option's name as the user wrote it ("--tag-position" or

@@ -518,6 +518,48 @@ static void options_every_spelling_and_edge(void **state)
     }
 }
 
+/* 1 when S is UTF-8 throughout: each lead byte followed by as many continuation
+ * bytes as it says, none without one. */
+static int utf8_whole(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int k = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+        if (k < 0) return 0;
+        for (p++; k > 0; k--, p++)
+            if ((*p & 0xc0) != 0x80) return 0;
+    }
+    return 1;
+}
+
+/* A warning longer than the room left (the 1,024 bytes of warnings) is cut between
+ * characters, its reason kept after a "...": it was cut at byte 1,022, inside a
+ * character of a value written in Japanese, say, and the server's log and the
+ * notebook's notice got its first bytes alone.  Three paddings put that byte at each
+ * place in a 3-byte character. */
+static void options_warning_cut_between_characters(void **state)
+{
+    (void)state;
+    struct kernel_options o;
+    char err[256], out[2048], value[1600];
+    unsetenv("NBSTAGE_TAG_POSITION");
+    unsetenv("NBSTAGE_MIN_CONFIDENCE");
+    unsetenv("NBSTAGE_NO_BADGE");
+    for (int pad = 0; pad < 3; pad++) {
+        size_t n = (size_t)snprintf(value, sizeof value, "--%.*s", pad, "xx");
+        for (int i = 0; i < 500; i++) n += (size_t)snprintf(value + n, sizeof value - n, "\xe6\x97\xa5");
+        char *argv[] = {"k", "-f", "c", value, NULL};
+        assert_int_equal(options_parse(4, argv, &o, err, sizeof err), 0);
+        if (!utf8_whole(o.warnings)) fail_msg("padded by %d, the warning was cut inside a character", pad);
+        size_t len = strlen(o.warnings);
+        assert_true(len < sizeof o.warnings && len > sizeof o.warnings - 8);
+        assert_non_null(strstr(o.warnings, "\xe6\x97\xa5..."));
+        assert_string_equal(o.warnings + len - 12, "\xa5\"; ignored\n");
+        assert_memory_equal(o.warnings, "unknown option or missing value: \"--", 36);
+        options_notice(&o, NULL, out, sizeof out);
+        assert_true(utf8_whole(out) && strlen(out) == len + strlen("nbstage: warning: "));
+    }
+}
+
 /* A notice line goes in whole or not at all: with room for its text but not its NUL,
  * snprintf cuts its newline, so it is left out. */
 static void options_notice_line_needs_room_for_its_nul(void **state)
@@ -1155,6 +1197,7 @@ int main(void)
         cmocka_unit_test(options_notice_says_why_in_whole_lines),
         cmocka_unit_test(options_every_spelling_and_edge),
         cmocka_unit_test(options_notice_line_needs_room_for_its_nul),
+        cmocka_unit_test(options_warning_cut_between_characters),
         cmocka_unit_test(options_keep_traitlets_settings_for_the_child),
         cmocka_unit_test(kernelspec_found_through_jupyter_path),
         cmocka_unit_test(kernelspec_data_dirs_in_jupyters_order),
