@@ -1,6 +1,6 @@
 /* proxy.c — the relay loop between Jupyter and the wrapped kernel (see proxy.h).
  *
- * One thread polls everything (poll(2) on the sockets' ZMQ_FDs, see proxy_run); the
+ * One thread polls everything (poll(2) on the sockets' ZMQ_FDs, see relay_loop); the
  * heartbeat is passed on to the child's and back in its own thread (kernel/heartbeat.h).  An execute_request is forwarded
  * first and read after (its code in place when it is a plain string), so the child
  * never waits for us; short cells are then classified at once, while the child starts
@@ -105,7 +105,7 @@ struct proxy {
     void *polled[N_POLLED];
     int polled_fd[N_POLLED]; /* ZMQ_FD of each */
     /* 1: the socket may hold messages its ZMQ_FD will not announce, so it is read (to
-     * EAGAIN) before the loop sleeps.  See proxy_run. */
+     * EAGAIN) before the loop sleeps.  See relay_loop. */
     int dirty[N_POLLED];
 };
 
@@ -889,19 +889,23 @@ static void note_parent_gone(struct proxy *px)
     px->dirty[P_C_SHELL] = px->dirty[P_C_CONTROL] = px->dirty[P_C_STDIN] = 1;
 }
 
-int proxy_run(const struct proxy_config *cfg, int *end_signal)
+/* This process's msg_id prefix for its own requests (own_prefix): NUDGE_PREFIX and 8
+ * random bytes in hex. */
+static void make_own_prefix(struct proxy *px)
 {
-    *end_signal = 0;
-    struct proxy *px = calloc(1, sizeof *px);
-    if (!px) { logmsg("out of memory"); child_stop(cfg->child, 1000); return 1; }
-    px->cfg = cfg;
-    {
-        unsigned char r[8];
-        char hex[2 * sizeof r + 1];
-        randombytes_buf(r, sizeof r);
-        sodium_bin2hex(hex, sizeof hex, r, sizeof r);
-        snprintf(px->own_prefix, sizeof px->own_prefix, "%s%s", NUDGE_PREFIX, hex);
-    }
+    unsigned char r[8];
+    char hex[2 * sizeof r + 1];
+    randombytes_buf(r, sizeof r);
+    sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+    snprintf(px->own_prefix, sizeof px->own_prefix, "%s%s", NUDGE_PREFIX, hex);
+}
+
+/* The signing key, the replay set, the zmq context and the sockets (setup).  -1 when
+ * the loop can run, else the exit code, the child stopped. */
+static int start_relay(struct proxy *px)
+{
+    const struct proxy_config *cfg = px->cfg;
+    make_own_prefix(px);
     px->key = (struct wire_key){cfg->client->key, cfg->client->key_len, NULL};
     int sha512 = strcmp(cfg->client->signature_scheme, "hmac-sha512") == 0;
     int no_key = wire_key_prepare_scheme(&px->key, sha512);
@@ -910,108 +914,200 @@ int proxy_run(const struct proxy_config *cfg, int *end_signal)
         logmsg("out of memory: replayed messages go to the kernel, which drops them");
     px->ctx = zmq_ctx_new();
     char err[512];
-    int code = -1;
     if (no_key && sha512) { /* only the prepared key knows the scheme */
         logmsg("out of memory");
         child_stop(cfg->child, 1000);
-        code = 1;
-    } else if (!px->ctx || setup(px, err, sizeof err)) {
+        return 1;
+    }
+    if (!px->ctx || setup(px, err, sizeof err)) {
         logmsg("%s", px->ctx ? err : "zmq_ctx_new failed");
         child_stop(cfg->child, 1000);
-        code = 1;
+        return 1;
     }
-    long long next_nudge = 0, started = now_ms(), next_parent_check = 0;
-    int warned_slow = 0;
-    int poll_parent = cfg->parent && cfg->parent_fd < 0; /* no pidfd: getppid() each second */
+    return -1;
+}
+
+/* The relay loop's timers, in ms of now_ms(). */
+struct loop_clock {
+    long long next_nudge, started, next_parent_check;
+    int warned_slow;
+    int poll_parent; /* no pidfd: getppid() each second */
+};
+
+/* Without a pidfd, the parent is looked for by getppid() once a second. */
+static void check_parent(struct proxy *px, struct loop_clock *lc, long long t)
+{
+    if (lc->poll_parent && !px->parent_exited && t >= lc->next_parent_check) {
+        if (getppid() != px->cfg->parent) note_parent_gone(px);
+        lc->next_parent_check = t + 1000;
+    }
+}
+
+/* Ends a child stuck in its own end (ending_but_stuck). */
+static void stop_stuck_child(struct proxy *px)
+{
+    logmsg("the wrapped kernel was asked to end (%s) and has not, its heartbeat silent "
+           "for %d s: stuck in its own shutdown; stopping it",
+           px->exit_asked ? "a cell ran exit" : "a shutdown_request", HUNG_END_MS / 1000);
+    child_stop(px->cfg->child, 1000);
+    /* a forced end, as Jupyter's kill of a kernel that did not end: its group
+     * goes too, the processes its cells started (kernel/child.h) */
+    child_kill_group(px->cfg->child);
+    tagorder_flush(px->tags);
+}
+
+/* Until the child's iopub answers: a nudge every NUDGE_EVERY_MS, and a line in the log
+ * once it has been 30 s. */
+static void nudge_if_due(struct proxy *px, struct loop_clock *lc, long long t)
+{
+    if (!px->ready && t >= lc->next_nudge) {
+        nudge(px);
+        lc->next_nudge = t + NUDGE_EVERY_MS;
+        if (!lc->warned_slow && t - lc->started > 30000) {
+            logmsg("the wrapped kernel has not answered for 30 s; still waiting");
+            lc->warned_slow = 1;
+        }
+    }
+}
+
+/* What is due at T, before the sockets are served: the parent's check and, once it is
+ * gone, its settle time; a child stuck in its end; the nudges.  -1 to go on, else the
+ * exit code. */
+static int on_clock(struct proxy *px, struct loop_clock *lc, long long t)
+{
+    check_parent(px, lc, t);
+    if (px->parent_exited && t >= px->parent_deadline) return parent_gone(px);
+    if (ending_but_stuck(px)) {
+        stop_stuck_child(px);
+        return 0;
+    }
+    nudge_if_due(px, lc, t);
+    return -1;
+}
+
+/* One pass over the sockets that may hold messages (dirty), each read until EAGAIN or
+ * a full batch; the clients' wait until the child is ready. */
+static void serve_dirty(struct proxy *px)
+{
+    for (int i = 0; i < N_POLLED; i++) {
+        if (!px->dirty[i] || !px->polled[i]) continue;
+        if (i >= P_C_SHELL && !px->ready) continue; /* clients wait for the child */
+        px->dirty[i] = 0;
+        int drained = 1;
+        switch (i) {
+        case P_K_IOPUB: drained = relay_iopub(px); break;
+        case P_K_SHELL: drained = relay_child(px, px->k_shell, px->c_shell, SHELL); break;
+        case P_K_CONTROL: drained = relay_child(px, px->k_control, px->c_control, CONTROL); break;
+        case P_K_STDIN: drained = relay_child(px, px->k_stdin, px->c_stdin, STDIN); break;
+        case P_WORKER: drained = handle_worker(px); break;
+        case P_C_SHELL: drained = relay_client(px, px->c_shell, px->k_shell, SHELL); break;
+        case P_C_CONTROL: drained = relay_client(px, px->c_control, px->k_control, CONTROL); break;
+        case P_C_STDIN: drained = relay_client(px, px->c_stdin, px->k_stdin, STDIN); break;
+        }
+        if (!drained) px->dirty[i] = 1; /* a full batch: the others get a turn first */
+    }
+}
+
+/* A socket served now is still dirty after the pass (a full batch, or a send touched
+ * it): poll(2) must not sleep. */
+static int any_dirty(const struct proxy *px)
+{
+    int busy = 0;
+    for (int i = 0; i < N_POLLED; i++)
+        if (px->dirty[i] && px->polled[i] && (i < P_C_SHELL || px->ready)) busy = 1;
+    return busy;
+}
+
+/* The poll set: the signalfd first (MAP -1), the parent's pidfd while it is watched
+ * (-2), then the ZMQ_FD of each socket served now (its P_ index).  Returns its size. */
+static int fill_pollset(const struct proxy *px, struct pollfd *pfd, int *map)
+{
+    const struct proxy_config *cfg = px->cfg;
+    int n = 0;
+    pfd[n] = (struct pollfd){cfg->signal_fd, POLLIN, 0}, map[n++] = -1;
+    if (cfg->parent && cfg->parent_fd >= 0 && !px->parent_exited) /* readable for good once gone */
+        pfd[n] = (struct pollfd){cfg->parent_fd, POLLIN, 0}, map[n++] = -2;
+    for (int i = 0; i < N_POLLED; i++) {
+        if (!px->polled[i] || (i >= P_C_SHELL && !px->ready)) continue;
+        pfd[n] = (struct pollfd){px->polled_fd[i], POLLIN, 0}, map[n++] = i;
+    }
+    return n;
+}
+
+/* How long poll(2) may sleep, in ms: until the next nudge, parent check or the parent's
+ * deadline, a second at most while the child is asked to end, 0 when BUSY; -1: until
+ * something comes. */
+static int poll_timeout(const struct proxy *px, const struct loop_clock *lc, int busy)
+{
+    long long t = now_ms();
+    int timeout = -1;
+    if (!px->ready) timeout = lc->next_nudge - t > 0 ? (int)(lc->next_nudge - t) : 0;
+    if (lc->poll_parent && !px->parent_exited && (timeout < 0 || lc->next_parent_check - t < timeout))
+        timeout = lc->next_parent_check - t > 0 ? (int)(lc->next_parent_check - t) : 0;
+    if (px->parent_exited && (timeout < 0 || px->parent_deadline - t < timeout))
+        timeout = px->parent_deadline - t > 0 ? (int)(px->parent_deadline - t) : 0;
+    if (asked_to_end(px) && (timeout < 0 || timeout > 1000))
+        timeout = 1000; /* ending_but_stuck, once a second (set in this pass, maybe) */
+    if (busy) timeout = 0;
+    return timeout;
+}
+
+/* What poll(2) found: readable sockets marked dirty, the signals read, the parent's
+ * exit noted.  -1 to go on, else the exit code (handle_signals). */
+static int take_events(struct proxy *px, const struct pollfd *pfd, const int *map, int n)
+{
+    int code = -1, parent_exited = 0;
+    for (int k = 1; k < n; k++)
+        if (pfd[k].revents) {
+            if (map[k] == -2) parent_exited = 1; /* a pidfd is readable once it exits */
+            else px->dirty[map[k]] = 1;
+        }
+    if (pfd[0].revents) code = handle_signals(px);
+    if (code < 0 && parent_exited) note_parent_gone(px);
+    return code;
+}
+
+/* Relays until the end; returns the exit code.
+ *
+ * Each round serves every socket that may hold messages, each until EAGAIN.  That last
+ * recv processes the socket's pending commands, so from then on its ZMQ_FD is readable
+ * exactly when something new comes; sleeping in poll(2) on the ZMQ_FDs therefore
+ * misses nothing, and unlike zmq_poll it costs no ZMQ_EVENTS round (two syscalls per
+ * socket, twice per call) on sockets with nothing to say.  One pass, then poll(2)
+ * without waiting when some socket is still dirty, so that signals and deadlines are
+ * seen in a flood. */
+static int relay_loop(struct proxy *px)
+{
+    const struct proxy_config *cfg = px->cfg;
+    struct loop_clock lc = {.next_nudge = 0, .started = now_ms(), .next_parent_check = 0,
+                            .warned_slow = 0, .poll_parent = cfg->parent && cfg->parent_fd < 0};
+    int code = -1;
     while (code < 0) {
-        long long t = now_ms();
-        if (poll_parent && !px->parent_exited && t >= next_parent_check) {
-            if (getppid() != cfg->parent) note_parent_gone(px);
-            next_parent_check = t + 1000;
-        }
-        if (px->parent_exited && t >= px->parent_deadline) { code = parent_gone(px); break; }
-        if (ending_but_stuck(px)) {
-            logmsg("the wrapped kernel was asked to end (%s) and has not, its heartbeat silent "
-                   "for %d s: stuck in its own shutdown; stopping it",
-                   px->exit_asked ? "a cell ran exit" : "a shutdown_request", HUNG_END_MS / 1000);
-            child_stop(cfg->child, 1000);
-            /* a forced end, as Jupyter's kill of a kernel that did not end: its group
-             * goes too, the processes its cells started (kernel/child.h) */
-            child_kill_group(cfg->child);
-            tagorder_flush(px->tags);
-            code = 0;
-            break;
-        }
-        if (!px->ready && t >= next_nudge) {
-            nudge(px);
-            next_nudge = t + NUDGE_EVERY_MS;
-            if (!warned_slow && t - started > 30000) {
-                logmsg("the wrapped kernel has not answered for 30 s; still waiting");
-                warned_slow = 1;
-            }
-        }
-        /* Serve every socket that may hold messages, each until EAGAIN.  That last
-         * recv processes the socket's pending commands, so from then on its ZMQ_FD is
-         * readable exactly when something new comes; sleeping in poll(2) on the
-         * ZMQ_FDs therefore misses nothing, and unlike zmq_poll it costs no
-         * ZMQ_EVENTS round (two syscalls per socket, twice per call) on sockets
-         * with nothing to say.  One pass, then poll(2) without waiting when some
-         * socket is still dirty, so that signals and deadlines are seen in a flood. */
-        for (int i = 0; i < N_POLLED; i++) {
-            if (!px->dirty[i] || !px->polled[i]) continue;
-            if (i >= P_C_SHELL && !px->ready) continue; /* clients wait for the child */
-            px->dirty[i] = 0;
-            int drained = 1;
-            switch (i) {
-            case P_K_IOPUB: drained = relay_iopub(px); break;
-            case P_K_SHELL: drained = relay_child(px, px->k_shell, px->c_shell, SHELL); break;
-            case P_K_CONTROL: drained = relay_child(px, px->k_control, px->c_control, CONTROL); break;
-            case P_K_STDIN: drained = relay_child(px, px->k_stdin, px->c_stdin, STDIN); break;
-            case P_WORKER: drained = handle_worker(px); break;
-            case P_C_SHELL: drained = relay_client(px, px->c_shell, px->k_shell, SHELL); break;
-            case P_C_CONTROL: drained = relay_client(px, px->c_control, px->k_control, CONTROL); break;
-            case P_C_STDIN: drained = relay_client(px, px->c_stdin, px->k_stdin, STDIN); break;
-            }
-            if (!drained) px->dirty[i] = 1; /* a full batch: the others get a turn first */
-        }
-        int busy = 0;
-        for (int i = 0; i < N_POLLED; i++)
-            if (px->dirty[i] && px->polled[i] && (i < P_C_SHELL || px->ready)) busy = 1;
+        if ((code = on_clock(px, &lc, now_ms())) >= 0) break;
+        serve_dirty(px);
+        int busy = any_dirty(px);
         struct pollfd pfd[2 + N_POLLED];
-        int map[2 + N_POLLED], n = 0;
-        pfd[n] = (struct pollfd){cfg->signal_fd, POLLIN, 0}, map[n++] = -1;
-        if (cfg->parent && cfg->parent_fd >= 0 && !px->parent_exited) /* readable for good once gone */
-            pfd[n] = (struct pollfd){cfg->parent_fd, POLLIN, 0}, map[n++] = -2;
-        for (int i = 0; i < N_POLLED; i++) {
-            if (!px->polled[i] || (i >= P_C_SHELL && !px->ready)) continue;
-            pfd[n] = (struct pollfd){px->polled_fd[i], POLLIN, 0}, map[n++] = i;
-        }
-        t = now_ms();
-        int timeout = -1;
-        if (!px->ready) timeout = next_nudge - t > 0 ? (int)(next_nudge - t) : 0;
-        if (poll_parent && !px->parent_exited && (timeout < 0 || next_parent_check - t < timeout))
-            timeout = next_parent_check - t > 0 ? (int)(next_parent_check - t) : 0;
-        if (px->parent_exited && (timeout < 0 || px->parent_deadline - t < timeout))
-            timeout = px->parent_deadline - t > 0 ? (int)(px->parent_deadline - t) : 0;
-        if (asked_to_end(px) && (timeout < 0 || timeout > 1000))
-            timeout = 1000; /* ending_but_stuck, once a second (set in this pass, maybe) */
-        if (busy) timeout = 0;
-        if (poll(pfd, n, timeout) < 0) {
+        int map[2 + N_POLLED];
+        int n = fill_pollset(px, pfd, map);
+        if (poll(pfd, n, poll_timeout(px, &lc, busy)) < 0) {
             if (errno == EINTR) continue;
             logmsg("poll: %s", strerror(errno));
             child_stop(cfg->child, 1000);
-            code = 1;
-            break;
+            return 1;
         }
-        int parent_exited = 0;
-        for (int k = 1; k < n; k++)
-            if (pfd[k].revents) {
-                if (map[k] == -2) parent_exited = 1; /* a pidfd is readable once it exits */
-                else px->dirty[map[k]] = 1;
-            }
-        if (pfd[0].revents) code = handle_signals(px);
-        if (code < 0 && parent_exited) note_parent_gone(px);
+        code = take_events(px, pfd, map, n);
     }
+    return code;
+}
+
+int proxy_run(const struct proxy_config *cfg, int *end_signal)
+{
+    *end_signal = 0;
+    struct proxy *px = calloc(1, sizeof *px);
+    if (!px) { logmsg("out of memory"); child_stop(cfg->child, 1000); return 1; }
+    px->cfg = cfg;
+    int code = start_relay(px);
+    if (code < 0) code = relay_loop(px);
     teardown(px);
     *end_signal = px->end_signal;
     free(px);
