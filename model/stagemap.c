@@ -303,18 +303,58 @@ static void svg_name(FILE *out, const char *name)
     xml_text(out, nb_shown(name, buf, sizeof buf));
 }
 
-int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
+/* The picture's measures, in px: margins, a block and the gaps around it, a title's,
+ * a sequence line's and the legend's height, a legend entry's width. */
+enum { PAD = 16, CELL_W = 14, GAP = 2, CELL_H = 22, ROW_GAP = 10, TITLE_H = 18,
+       SEQ_H = 16, LEGEND_H = 28, LEGEND_W = 110 };
+
+/* What the picture holds, worked out before it is written: its size comes first. */
+struct svg_layout {
+    long width, height;
+    long blank, untagged; /* such blocks in all the maps: a legend entry each if any */
+    char **seqs;          /* each map's sequence broken into lines (NULL: out of memory) */
+    size_t *seq_lines;    /* how many lines each */
+};
+
+/* A map's rows of blocks: one for a notebook without code cells too (its title and
+ * sequence still take their place). */
+static long block_rows(const struct stagemap *m)
 {
-    enum { PAD = 16, CELL_W = 14, GAP = 2, CELL_H = 22, ROW_GAP = 10, TITLE_H = 18,
-           SEQ_H = 16, LEGEND_H = 28 };
+    return m->n ? (long)((m->n + BLOCKS_PER_ROW - 1) / BLOCKS_PER_ROW) : 1;
+}
+
+/* Each map's sequence broken into lines within the picture's WIDTH (at most about 7 px
+ * a character in 12 px sans): a long one ran off the picture's edge.  Returns the
+ * lines in all; one a map when out of memory. */
+static long wrap_sequences(const struct stagemap *maps, size_t n, long width, struct svg_layout *L)
+{
+    size_t seq_width = (size_t)(width - 2 * PAD) / 7;
+    L->seqs = calloc(n ? n : 1, sizeof *L->seqs);
+    L->seq_lines = calloc(n ? n : 1, sizeof *L->seq_lines);
+    long seq_total = 0;
+    for (size_t k = 0; L->seqs && L->seq_lines && k < n; k++) {
+        char *seq = stagemap_sequence(&maps[k]);
+        L->seqs[k] = seq ? wrap_sequence(seq, seq_width, &L->seq_lines[k]) : NULL;
+        free(seq);
+        if (!L->seqs[k]) L->seq_lines[k] = 1; /* out of memory: an empty line */
+        seq_total += (long)L->seq_lines[k];
+    }
+    if (!L->seqs || !L->seq_lines) seq_total = (long)n;
+    return seq_total;
+}
+
+/* The picture's size: as wide as the widest row of blocks, the longest title or the
+ * legend; as high as the legend and every map's title, rows and sequence lines. */
+static void svg_measure(const struct stagemap *maps, size_t n, struct svg_layout *L)
+{
     size_t widest = 0;
-    long rows = 0, blank = 0, untagged = 0;
+    long rows = 0;
     for (size_t k = 0; k < n; k++) {
-        blank += maps[k].blank;
-        untagged += maps[k].untagged;
+        L->blank += maps[k].blank;
+        L->untagged += maps[k].untagged;
         size_t w = maps[k].n < BLOCKS_PER_ROW ? maps[k].n : BLOCKS_PER_ROW;
         if (w > widest) widest = w;
-        rows += maps[k].n ? (long)((maps[k].n + BLOCKS_PER_ROW - 1) / BLOCKS_PER_ROW) : 1;
+        rows += block_rows(&maps[k]);
     }
     long width = 2 * PAD + (long)widest * (CELL_W + GAP);
     for (size_t k = 0; k < n; k++) {
@@ -324,92 +364,115 @@ int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
     }
     /* the legend: the stages, and the blank and untagged blocks when there are some
      * (light grey and white boxes were explained nowhere but in their tooltips) */
-    int legend = N_STAGES + (blank > 0) + (untagged > 0);
-    if (width < 2 * PAD + legend * 110) width = 2 * PAD + legend * 110;
-    /* each sequence broken into lines within the width (at most about 7 px a character
-     * in 12 px sans): a long one ran off the picture's edge */
-    size_t seq_width = (size_t)(width - 2 * PAD) / 7;
-    char **seqs = calloc(n ? n : 1, sizeof *seqs);
-    size_t *seq_lines = calloc(n ? n : 1, sizeof *seq_lines);
-    long seq_total = 0;
-    for (size_t k = 0; seqs && seq_lines && k < n; k++) {
-        char *seq = stagemap_sequence(&maps[k]);
-        seqs[k] = seq ? wrap_sequence(seq, seq_width, &seq_lines[k]) : NULL;
-        free(seq);
-        if (!seqs[k]) seq_lines[k] = 1; /* out of memory: an empty line */
-        seq_total += (long)seq_lines[k];
-    }
-    if (!seqs || !seq_lines) seq_total = (long)n;
-    long height = PAD + LEGEND_H + (long)n * (TITLE_H + ROW_GAP) + seq_total * SEQ_H +
-                  rows * (CELL_H + GAP) + PAD;
-    fprintf(out,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%ld\" height=\"%ld\" "
-            "viewBox=\"0 0 %ld %ld\" font-family=\"sans-serif\" font-size=\"12\">\n"
-            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-            width, height, width, height);
-    long y = PAD;
+    int legend = N_STAGES + (L->blank > 0) + (L->untagged > 0);
+    if (width < 2 * PAD + legend * LEGEND_W) width = 2 * PAD + legend * LEGEND_W;
+    long seq_total = wrap_sequences(maps, n, width, L);
+    L->width = width;
+    L->height = PAD + LEGEND_H + (long)n * (TITLE_H + ROW_GAP) + seq_total * SEQ_H +
+                rows * (CELL_H + GAP) + PAD;
+}
+
+static void svg_layout_free(struct svg_layout *L, size_t n)
+{
+    for (size_t k = 0; L->seqs && k < n; k++) free(L->seqs[k]);
+    free(L->seqs);
+    free(L->seq_lines);
+}
+
+/* The legend at Y: a box and the key of each stage, then boxes for blank and untagged
+ * blocks when the maps have some. */
+static void svg_legend(FILE *out, long y, const struct svg_layout *L)
+{
     for (int s = 0; s < N_STAGES; s++) {
-        long x = PAD + s * 110;
+        long x = PAD + s * LEGEND_W;
         fprintf(out,
                 "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\"/>"
                 "<text x=\"%ld\" y=\"%ld\">%s</text>\n",
                 x, y, CELL_W, CELL_W, look[s].rgb, x + CELL_W + 4, y + CELL_W - 3, stage_key[s]);
     }
     for (int e = N_STAGES, which = 0; which < 2; which++) {
-        if (!(which ? untagged : blank)) continue;
-        long x = PAD + e++ * 110;
+        if (!(which ? L->untagged : L->blank)) continue;
+        long x = PAD + e++ * LEGEND_W;
         fprintf(out,
                 "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\" "
                 "stroke=\"#999\" stroke-width=\"0.5\"/><text x=\"%ld\" y=\"%ld\">%s</text>\n",
                 x, y, CELL_W, CELL_W, which ? UNTAGGED_RGB : BLANK_RGB, x + CELL_W + 4,
                 y + CELL_W - 3, which ? "untagged" : "blank");
     }
-    y += LEGEND_H;
-    for (size_t k = 0; k < n; k++) {
-        const struct stagemap *m = &maps[k];
-        /* the name as messages show it; SVG folds runs of spaces into one unless told not to */
-        fprintf(out, "<g class=\"notebook\">\n<text x=\"%d\" y=\"%ld\" font-weight=\"bold\" "
-                     "xml:space=\"preserve\">", PAD, y + TITLE_H - 5);
-        svg_name(out, m->name);
-        fprintf(out, "</text>\n");
-        y += TITLE_H;
-        for (size_t i = 0; i < m->n; i++) {
-            const struct stagemap_cell *c = &m->cells[i];
-            long x = PAD + (long)(i % BLOCKS_PER_ROW) * (CELL_W + GAP);
-            long cy = y + (long)(i / BLOCKS_PER_ROW) * (CELL_H + GAP);
-            const char *fill = c->stage >= 0 ? look[c->stage].rgb
-                               : c->stage == STAGEMAP_BLANK ? BLANK_RGB : UNTAGGED_RGB;
-            fprintf(out,
-                    "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\" "
-                    "stroke=\"#999\" stroke-width=\"0.5\"><title>#%zu: %s",
-                    x, cy, CELL_W, CELL_H, fill, i,
-                    c->stage >= 0 ? stage_key[c->stage]
-                    : c->stage == STAGEMAP_BLANK ? "blank" : "untagged");
-            if (c->confidence >= 0) fprintf(out, " (%.0f%%)", 100.0 * c->confidence);
-            fprintf(out, ", %ld line%s</title></rect>\n", c->lines, c->lines == 1 ? "" : "s");
-        }
-        long r = m->n ? (long)((m->n + BLOCKS_PER_ROW - 1) / BLOCKS_PER_ROW) : 1;
-        y += r * (CELL_H + GAP);
-        /* the sequence, one <text> a line */
-        const char *seq = seqs && seqs[k] ? seqs[k] : "";
-        size_t nl = seqs && seq_lines ? seq_lines[k] : 1;
-        for (size_t l = 0; l < nl; l++) {
-            const char *end = strchr(seq, '\n');
-            char *line = strndup(seq, end ? (size_t)(end - seq) : strlen(seq));
-            fprintf(out, "<text x=\"%d\" y=\"%ld\" fill=\"#444\">", PAD, y + SEQ_H - 4);
-            xml_text(out, line ? line : "");
-            fprintf(out, "</text>\n");
-            free(line);
-            y += SEQ_H;
-            seq = end ? end + 1 : seq + strlen(seq);
-        }
-        fprintf(out, "</g>\n");
-        y += ROW_GAP;
+}
+
+/* M's blocks from Y down, BLOCKS_PER_ROW a row, each with a tooltip: its index among
+ * the code cells, its stage, the confidence when known, its lines. */
+static void svg_blocks(FILE *out, const struct stagemap *m, long y)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const struct stagemap_cell *c = &m->cells[i];
+        long x = PAD + (long)(i % BLOCKS_PER_ROW) * (CELL_W + GAP);
+        long cy = y + (long)(i / BLOCKS_PER_ROW) * (CELL_H + GAP);
+        const char *fill = c->stage >= 0 ? look[c->stage].rgb
+                           : c->stage == STAGEMAP_BLANK ? BLANK_RGB : UNTAGGED_RGB;
+        fprintf(out,
+                "<rect x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" fill=\"%s\" "
+                "stroke=\"#999\" stroke-width=\"0.5\"><title>#%zu: %s",
+                x, cy, CELL_W, CELL_H, fill, i,
+                c->stage >= 0 ? stage_key[c->stage]
+                : c->stage == STAGEMAP_BLANK ? "blank" : "untagged");
+        if (c->confidence >= 0) fprintf(out, " (%.0f%%)", 100.0 * c->confidence);
+        fprintf(out, ", %ld line%s</title></rect>\n", c->lines, c->lines == 1 ? "" : "s");
     }
-    for (size_t k = 0; seqs && k < n; k++) free(seqs[k]);
-    free(seqs);
-    free(seq_lines);
+}
+
+/* SEQ's NL lines ('\n' between them) from Y down, one <text> a line.  Returns the y
+ * below them. */
+static long svg_sequence(FILE *out, const char *seq, size_t nl, long y)
+{
+    for (size_t l = 0; l < nl; l++) {
+        const char *end = strchr(seq, '\n');
+        char *line = strndup(seq, end ? (size_t)(end - seq) : strlen(seq));
+        fprintf(out, "<text x=\"%d\" y=\"%ld\" fill=\"#444\">", PAD, y + SEQ_H - 4);
+        xml_text(out, line ? line : "");
+        fprintf(out, "</text>\n");
+        free(line);
+        y += SEQ_H;
+        seq = end ? end + 1 : seq + strlen(seq);
+    }
+    return y;
+}
+
+/* The K-th map from Y down, in a <g>: its title, its blocks, its sequence.  Returns
+ * the y where the next one goes. */
+static long svg_notebook(FILE *out, const struct stagemap *m, const struct svg_layout *L,
+                         size_t k, long y)
+{
+    /* the name as messages show it; SVG folds runs of spaces into one unless told not to */
+    fprintf(out, "<g class=\"notebook\">\n<text x=\"%d\" y=\"%ld\" font-weight=\"bold\" "
+                 "xml:space=\"preserve\">", PAD, y + TITLE_H - 5);
+    svg_name(out, m->name);
+    fprintf(out, "</text>\n");
+    y += TITLE_H;
+    svg_blocks(out, m, y);
+    y += block_rows(m) * (CELL_H + GAP);
+    const char *seq = L->seqs && L->seqs[k] ? L->seqs[k] : "";
+    size_t nl = L->seqs && L->seq_lines ? L->seq_lines[k] : 1;
+    y = svg_sequence(out, seq, nl, y);
+    fprintf(out, "</g>\n");
+    return y + ROW_GAP;
+}
+
+int stagemap_write_svg(FILE *out, const struct stagemap *maps, size_t n)
+{
+    struct svg_layout L = {0};
+    svg_measure(maps, n, &L);
+    fprintf(out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%ld\" height=\"%ld\" "
+            "viewBox=\"0 0 %ld %ld\" font-family=\"sans-serif\" font-size=\"12\">\n"
+            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+            L.width, L.height, L.width, L.height);
+    svg_legend(out, PAD, &L);
+    long y = PAD + LEGEND_H;
+    for (size_t k = 0; k < n; k++) y = svg_notebook(out, &maps[k], &L, k, y);
+    svg_layout_free(&L, n);
     fprintf(out, "</svg>\n");
     if (ferror(out)) {
         if (!errno) errno = EIO;
