@@ -486,118 +486,142 @@ static int print_path_answer(const char *path, int k, int stage, const float *pr
     return r;
 }
 
+/* Code cell K of a notebook at PATH classified, after the cell before it (TRAIL) for a
+ * model that reads context, and its answer printed.  0, or -1 when out of memory. */
+static int classify_code_cell(const nbs_model *m, json_t *cell, struct context_trail *trail,
+                              const char *path, int k, int as_json)
+{
+    float probs[N_STAGES];
+    size_t n, plen = 0;
+    const char *prev = NULL;
+    char *src = nb_cell_source(cell, &n);
+    if (!src || (model_reads_context(m) && context_trail_next(trail, 1, src, n, &prev, &plen))) {
+        free(src);
+        return -1;
+    }
+    int s = model_classify_after(m, prev, plen, src, n, probs);
+    free(src);
+    if (s == MODEL_NO_MEMORY) return -1;
+    if (as_json) return print_path_answer(path, k, s, probs);
+    printf("%d\t%s\t%.3f\n", k, s < 0 ? "none" : stage_key[s], s < 0 ? 0.0 : tag_round(probs[s]));
+    return 0;
+}
+
+/* The notebook at PATH classified code cell by code cell (ids PATH#K, K counting code
+ * cells from 0).  0, or EXIT_USAGE (said). */
+static int run_notebook(const nbs_model *m, const char *path, int as_json)
+{
+    nb_error e;
+    json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &e); /* read only */
+    if (!nb) { nb_say(stderr, "nbstage classify: %s", e.msg); return EXIT_USAGE; }
+    /* another language's cells would get stages that mean nothing: said, not
+     * classified, and no error (tag and summary leave it alike; nbformat/nblang.h) */
+    struct nb_lang lang;
+    nb_lang_of_tree(nb, &lang);
+    if (!lang.python) {
+        json_decref(nb);
+        nb_say(stderr, "nbstage classify: %s: not Python (%s): not classified (the model "
+                       "reads Python)", path, lang.name);
+        return 0;
+    }
+    int k = 0, oom = 0;
+    struct context_trail trail = {0}; /* each cell after its predecessor, for a context model */
+    for (size_t i = 0; i < nb_cell_count(nb); i++) {
+        json_t *cell = nb_cell(nb, i);
+        const char *type = nb_cell_type(cell);
+        if (!type || strcmp(type, "code")) continue;
+        if ((oom = classify_code_cell(m, cell, &trail, path, k, as_json))) break;
+        k++;
+    }
+    context_trail_free(&trail);
+    json_decref(nb);
+    if (oom) {
+        fprintf(stderr, "nbstage classify: out of memory\n");
+        return EXIT_USAGE;
+    }
+    /* nothing on stdout is the right answer, but say why, or it looks like a failure */
+    if (k == 0) nb_say(stderr, "nbstage classify: %s: no code cells", path);
+    return 0;
+}
+
+/* PATH's whole text appended to TEXT; a FIFO refused, not waited on.  0, or EXIT_USAGE
+ * (said; TEXT is still the caller's to free). */
+static int read_whole_file(const char *path, struct bytebuf *text)
+{
+    struct stat st;
+    char why[PATH_MAX + 64];
+    int fd = nb_open_regular(path, &st, why, sizeof why);
+    if (fd == -2) {
+        nb_say(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)", path);
+        return EXIT_USAGE;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0) { /* fdopen's reason, before close can change errno */
+            snprintf(why, sizeof why, "%s", strerror(errno));
+            close(fd);
+        }
+        nb_say(stderr, "nbstage classify: %s: cannot open: %s", path, why);
+        return EXIT_USAGE;
+    }
+    char chunk[65536];
+    size_t r;
+    errno = 0;
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) put(text, chunk, r);
+    int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
+    fclose(f);
+    if (rerr || text->oom) {
+        if (rerr) nb_say(stderr, "nbstage classify: %s: read error: %s", path, strerror(rerr));
+        else nb_say(stderr, "nbstage classify: %s: out of memory", path);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* A note on stderr when the text of PATH, classified as one cell, looks like data
+ * (data_like): what it looks like, and how to give it instead. */
+static void say_if_data_like(const char *path, const struct bytebuf *text)
+{
+    const char *looks = data_like(text->p ? text->p : "", text->n);
+    if (looks)
+        nb_say(stderr, "nbstage classify: %s: classified as one cell of code, but it looks like %s: %s",
+               path, looks,
+               strcmp(looks, "a notebook") == 0
+                    ? "name it *.ipynb for a stage per code cell"
+               : strcmp(looks, "JSON Lines of cells") == 0
+                    ? "give them on stdin (`nbstage classify < FILE`) or in a file named *.jsonl"
+                    : "give a file of Python code, or a notebook");
+}
+
+/* The file at PATH classified as one cell of code (id PATH).  0, or EXIT_USAGE (said). */
+static int run_text_file(const nbs_model *m, const char *path, int as_json)
+{
+    float probs[N_STAGES];
+    struct bytebuf text = {0};
+    if (read_whole_file(path, &text)) {
+        free(text.p);
+        return EXIT_USAGE;
+    }
+    say_if_data_like(path, &text);
+    /* read as a notebook's first cell, as every other command reads a cell alone */
+    int s = model_classify_after(m, NULL, 0, text.p ? text.p : "", text.n, probs);
+    free(text.p);
+    if (s == MODEL_NO_MEMORY || (as_json && print_path_answer(path, -1, s, probs))) {
+        fprintf(stderr, "nbstage classify: out of memory\n");
+        return EXIT_USAGE;
+    }
+    if (!as_json) printf("%s\n", s < 0 ? "none" : stage_key[s]);
+    return 0;
+}
+
 /* PATH classified: a notebook code cell by code cell (ids PATH#K), else the file as one
  * cell of code (id PATH); AS_JSON: answer lines, else plain text. */
 static int run_file(const nbs_model *m, const char *path, int as_json)
 {
-    float probs[N_STAGES];
     /* any case (nb_is_notebook_name): a notebook saved as NOTES.IPYNB is still a
      * notebook, not Python to classify */
-    if (nb_is_notebook_name(path)) {
-        nb_error e;
-        json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &e); /* read only */
-        if (!nb) { nb_say(stderr, "nbstage classify: %s", e.msg); return EXIT_USAGE; }
-        /* another language's cells would get stages that mean nothing: said, not
-         * classified, and no error (tag and summary leave it alike; nbformat/nblang.h) */
-        struct nb_lang lang;
-        nb_lang_of_tree(nb, &lang);
-        if (!lang.python) {
-            json_decref(nb);
-            nb_say(stderr, "nbstage classify: %s: not Python (%s): not classified (the model "
-                           "reads Python)", path, lang.name);
-            return nb_stdout_flush("nbstage classify") ? EXIT_USAGE : EXIT_OK;
-        }
-        int k = 0;
-        struct context_trail trail = {0}; /* each cell after its predecessor, for a context model */
-        for (size_t i = 0; i < nb_cell_count(nb); i++) {
-            json_t *cell = nb_cell(nb, i);
-            const char *type = nb_cell_type(cell);
-            if (!type || strcmp(type, "code")) continue;
-            size_t n, plen = 0;
-            const char *prev = NULL;
-            char *src = nb_cell_source(cell, &n);
-            if (!src || (model_reads_context(m) && context_trail_next(&trail, 1, src, n, &prev, &plen))) {
-                free(src);
-                context_trail_free(&trail);
-                json_decref(nb);
-                fprintf(stderr, "nbstage classify: out of memory\n");
-                return EXIT_USAGE;
-            }
-            int s = model_classify_after(m, prev, plen, src, n, probs);
-            free(src);
-            if (s == MODEL_NO_MEMORY) {
-                context_trail_free(&trail);
-                json_decref(nb);
-                fprintf(stderr, "nbstage classify: out of memory\n");
-                return EXIT_USAGE;
-            }
-            if (as_json && print_path_answer(path, k, s, probs)) {
-                context_trail_free(&trail);
-                json_decref(nb);
-                fprintf(stderr, "nbstage classify: out of memory\n");
-                return EXIT_USAGE;
-            } else if (!as_json) {
-                printf("%d\t%s\t%.3f\n", k, s < 0 ? "none" : stage_key[s], s < 0 ? 0.0 : tag_round(probs[s]));
-            }
-            k++;
-        }
-        context_trail_free(&trail);
-        json_decref(nb);
-        /* nothing on stdout is the right answer, but say why, or it looks like a failure */
-        if (k == 0) nb_say(stderr, "nbstage classify: %s: no code cells", path);
-    } else {
-        struct stat st;
-        char why[PATH_MAX + 64];
-        int fd = nb_open_regular(path, &st, why, sizeof why); /* a FIFO refused, not waited on */
-        if (fd == -2) {
-            nb_say(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)", path);
-            return EXIT_USAGE;
-        }
-        FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-        if (!f) {
-            if (fd >= 0) { /* fdopen's reason, before close can change errno */
-                snprintf(why, sizeof why, "%s", strerror(errno));
-                close(fd);
-            }
-            nb_say(stderr, "nbstage classify: %s: cannot open: %s", path, why);
-            return EXIT_USAGE;
-        }
-        struct bytebuf text = {0};
-        char chunk[65536];
-        size_t r;
-        errno = 0;
-        while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) put(&text, chunk, r);
-        int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
-        fclose(f);
-        if (rerr || text.oom) {
-            if (rerr) nb_say(stderr, "nbstage classify: %s: read error: %s", path, strerror(rerr));
-            else nb_say(stderr, "nbstage classify: %s: out of memory", path);
-            free(text.p);
-            return EXIT_USAGE;
-        }
-        const char *looks = data_like(text.p ? text.p : "", text.n);
-        if (looks)
-            nb_say(stderr, "nbstage classify: %s: classified as one cell of code, but it looks like %s: %s",
-                   path, looks,
-                   strcmp(looks, "a notebook") == 0
-                        ? "name it *.ipynb for a stage per code cell"
-                   : strcmp(looks, "JSON Lines of cells") == 0
-                        ? "give them on stdin (`nbstage classify < FILE`) or in a file named *.jsonl"
-                        : "give a file of Python code, or a notebook");
-        /* read as a notebook's first cell, as every other command reads a cell alone */
-        int s = model_classify_after(m, NULL, 0, text.p ? text.p : "", text.n, probs);
-        free(text.p);
-        if (s == MODEL_NO_MEMORY) {
-            fprintf(stderr, "nbstage classify: out of memory\n");
-            return EXIT_USAGE;
-        }
-        if (as_json && print_path_answer(path, -1, s, probs)) {
-            fprintf(stderr, "nbstage classify: out of memory\n");
-            return EXIT_USAGE;
-        } else if (!as_json) {
-            printf("%s\n", s < 0 ? "none" : stage_key[s]);
-        }
-    }
+    int rc = nb_is_notebook_name(path) ? run_notebook(m, path, as_json) : run_text_file(m, path, as_json);
+    if (rc) return rc;
     return nb_stdout_flush("nbstage classify") ? EXIT_USAGE : EXIT_OK;
 }
 
