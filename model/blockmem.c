@@ -3,12 +3,26 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 struct memblock {
     struct memblock *next;
     size_t used, cap;
     char data[];
 };
+
+/* The whole pages in [P, P + N) made present in one call (see blockmem.h); on a
+ * kernel without MADV_POPULATE_WRITE, or when it fails, they fault as before. */
+static void populate(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t from = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, to = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    if (to > from) (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
 
 char *blockmem_take(struct blockmem *m, size_t n)
 {
@@ -21,6 +35,7 @@ char *blockmem_take(struct blockmem *m, size_t n)
             size_t cap = n > m->block ? n : m->block;
             if (cap > SIZE_MAX - sizeof *b || !(b = malloc(sizeof *b + cap))) return NULL;
             b->cap = cap;
+            populate(b->data, cap); /* (the partial pages at its ends are malloc's) */
         }
         b->used = 0;
         /* A piece above the block size fills a block of its own: that goes behind the

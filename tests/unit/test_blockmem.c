@@ -2,10 +2,15 @@
  * overlap and keep their bytes until the rewind, a rewind hands the same blocks out
  * again (the point: no fresh pages), a piece above the block size gets a block of its
  * own that the rewind lets go, the current block keeps its room meanwhile, a rewind
- * keeps no more than its bound, and a kept block too small for a piece is passed over. */
+ * keeps no more than its bound, a kept block too small for a piece is passed over, and
+ * a new block's pages are present before anything is written to them. */
 #include "tests/unit/unit.h"
 
 #include "model/blockmem.h"
+
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void pieces_keep_their_bytes_until_the_rewind(void **state)
 {
@@ -92,6 +97,43 @@ static void a_spare_block_too_small_is_not_handed_out(void **state)
     blockmem_free(&m);
 }
 
+/* 1 when this kernel has MADV_POPULATE_WRITE (Linux 5.14); else the pages fault as
+ * before and there is nothing to test. */
+static int kernel_populates(void)
+{
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    int ok = !madvise(p, (size_t)page, MADV_POPULATE_WRITE);
+    munmap(p, (size_t)page);
+    return ok;
+#else
+    return 0;
+#endif
+}
+
+static void a_new_block_is_present_before_it_is_written(void **state)
+{
+    (void)state;
+    if (!kernel_populates() || sysconf(_SC_PAGESIZE) != 4096) skip();
+    size_t size = (size_t)1 << 20; /* malloc maps a block this large afresh */
+    struct blockmem m = {.block = size, .keep = size};
+    char *p = blockmem_take(&m, 1);
+    assert_non_null(p);
+    /* the whole pages of the block after the piece, none written yet */
+    uintptr_t from = ((uintptr_t)p + 4096) & ~(uintptr_t)4095, to = ((uintptr_t)p + size) & ~(uintptr_t)4095;
+    size_t pages = (to - from) / 4096;
+    unsigned char *in = malloc(pages);
+    assert_non_null(in);
+    assert_int_equal(mincore((void *)from, to - from, in), 0);
+    size_t present = 0;
+    for (size_t i = 0; i < pages; i++) present += in[i] & 1;
+    assert_int_equal(present, pages);
+    free(in);
+    blockmem_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -100,6 +142,7 @@ int main(void)
         cmocka_unit_test(a_large_piece_has_a_block_of_its_own),
         cmocka_unit_test(a_rewind_keeps_no_more_than_keep),
         cmocka_unit_test(a_spare_block_too_small_is_not_handed_out),
+        cmocka_unit_test(a_new_block_is_present_before_it_is_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
