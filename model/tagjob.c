@@ -273,7 +273,7 @@ static int tag_spliced(struct job_state *t)
             j->lang = prep->lang;
             return JOB_NOT_PYTHON;
         }
-        fast = tagfast_splice(tf, &prep->scan, t->buf, t->len, &t->to, prep->ans.stage, prep->ans.prob,
+        fast = tagfast_splice(tf, &prep->scan, t->buf, t->len, &t->to, prep->stage, prep->prob,
                               !o->check, &j->res, &changed);
     } else if (!tagfast_scan(&tf->scan, t->buf, t->len, &t->to)) { /* standard input, a big file */
         /* the language before the model's work, which a skip would throw away (unknown,

@@ -55,8 +55,9 @@ struct tagjob_options {
 };
 
 /* A notebook read and scanned ahead of its job, its cells' classifications asked
- * for (see "Windows" in model/tagrun.h).  Reused from window to window: buffers grow
- * once. */
+ * for (see "Windows" in model/tagrun.h).  Its file (when IN_ROOM), its scan's arrays
+ * and its answers are in the window's read room: nothing here to free but a file
+ * read to the heap. */
 struct tagjob_prep {
     char *buf; /* the file (handed to tagjob_tag), NULL when the read failed */
     size_t len;
@@ -66,8 +67,9 @@ struct tagjob_prep {
     char why[512]; /* why the read failed */
     int fast;      /* tagfast_scan's answer: 0 scanned (classifications below), 1 not
                     * for the fast path, -1 take tagfast_notebook as without a prep */
-    struct canonscan scan;
-    struct tag_answers ans; /* per code cell, filled by tagbatch_ask or tagbatch_run */
+    struct canonscan scan;  /* a copy whose arrays are in the room (canonscan_free: no) */
+    int *stage;             /* per code cell, with PROB: filled by tagbatch_ask or */
+    float *prob;            /* tagbatch_run */
     struct nb_lang lang;    /* when scanned: not Python is not classified (always Python
                              * with --any-language) */
 };

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,34 @@ enum { WINDOW_NOTEBOOKS = 512 };
 #define READ_BLOCK ((size_t)4 << 20)
 #define READ_KEEP ((size_t)64 << 20)
 
+/* The scanners of the notebooks being prepared, one per thread at work: each grows to
+ * the largest notebook it scanned and is kept for the run, and what a scan found is
+ * copied to the window's room (see "Memory" in tagrun.h). */
+struct scanners {
+    pthread_mutex_t lock;
+    struct canonscan *scan;
+    unsigned char *busy;
+    size_t n;
+};
+
+/* A free scanner of S, or NULL (none left: the caller scans with one of its own). */
+static struct canonscan *scanner_take(struct scanners *s)
+{
+    struct canonscan *got = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n && !got; i++)
+        if (!s->busy[i]) s->busy[i] = 1, got = &s->scan[i];
+    pthread_mutex_unlock(&s->lock);
+    return got;
+}
+
+static void scanner_give(struct scanners *s, struct canonscan *scan)
+{
+    pthread_mutex_lock(&s->lock);
+    s->busy[scan - s->scan] = 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
 /* A window of notebooks (see "Windows"): jobs[first .. first + count), pool[i] read
  * ahead for job first + i, the bytes it may still read ahead.  Two of them take
  * turns, one being saved while the next is prepared. */
@@ -50,18 +79,48 @@ struct window {
     size_t first, count;
     struct tagjob_prep *pool;
     long long budget;
-    struct read_room room; /* the window's files, rewound when the window is reused */
+    struct read_room room; /* the window's files and scans, rewound when the window is reused */
+    struct scanners *scanners; /* (both windows') */
 };
 
-static void prep_free(struct tagjob_prep *p)
+/* N bytes from SRC to DST (SRC may be NULL when N is 0, as an unused array is). */
+static void *copy(void *dst, const void *src, size_t n)
 {
-    canonscan_free(&p->scan);
-    tag_answers_free(&p->ans);
+    if (n) memcpy(dst, src, n);
+    return dst;
 }
 
-/* Worker thread, first step of a window: job first + I read and scanned, its
- * classifications asked for (inside the compute gate: see prepare_job). */
-static void prepare_one(struct window *w, size_t i)
+/* P's copy of scan S, its arrays and its answers' in one piece of W's room: the
+ * window's scans take the pages of a window's worth of them, reused from window to
+ * window, where a growing buffer per slot took as many as the largest notebook each
+ * slot saw (see "Memory").  -1 when out of memory. */
+static int keep_scan(struct window *w, struct tagjob_prep *p, const struct canonscan *s)
+{
+    size_t cells = s->n * sizeof *s->cells, items = s->nitems * sizeof *s->items;
+    size_t subs = s->nsubs * sizeof *s->subs, answers = s->n * (sizeof *p->stage + sizeof *p->prob);
+    _Static_assert(sizeof(struct canon_cell) % sizeof(size_t) == 0 &&
+                   sizeof(struct canon_item) % sizeof(size_t) == 0 && sizeof(int) == sizeof(float),
+                   "the arrays follow each other aligned");
+    size_t align = sizeof(size_t) - 1, n = cells + items + subs + answers + s->text.n + align;
+    pthread_mutex_lock(&w->room.lock);
+    char *m = blockmem_take(&w->room.mem, n);
+    pthread_mutex_unlock(&w->room.lock);
+    if (!m) return -1;
+    m += (align + 1 - (uintptr_t)m % (align + 1)) % (align + 1);
+    p->scan = *s;
+    p->scan.cells = copy(m, s->cells, cells);
+    p->scan.items = copy(m + cells, s->items, items);
+    p->scan.subs = copy(m + cells + items, s->subs, subs);
+    p->stage = (int *)(m + cells + items + subs);
+    p->prob = (float *)(p->stage + s->n);
+    p->scan.text.p = copy(p->prob + s->n, s->text.p, s->text.n);
+    p->scan.cap = p->scan.items_cap = p->scan.subs_cap = p->scan.text.cap = 0; /* not to grow */
+    return 0;
+}
+
+/* Worker thread, first step of a window: job first + I read and scanned with SCAN,
+ * its classifications asked for (inside the compute gate: see prepare_job). */
+static void prepare_one(struct window *w, size_t i, struct canonscan *scan)
 {
     struct tagrun *r = w->r;
     const struct tagjob_options *o = &r->opt;
@@ -77,18 +136,17 @@ static void prepare_one(struct window *w, size_t i)
     j->prep = p;
     if (!p->buf) return; /* the reason is reported by tagjob_tag */
     struct tag_options to = {.model = o->model, .cache = o->cache};
-    p->fast = tagfast_scan(&p->scan, p->buf, p->len, &to);
+    p->fast = tagfast_scan(scan, p->buf, p->len, &to);
     if (p->fast) return;
     p->lang = (struct nb_lang){.python = 1};
     if (!o->any_language) { /* not Python: left alone by tagjob_tag, not classified */
-        if (nb_lang_of_metadata(p->buf + p->scan.meta_off, p->scan.meta_end - p->scan.meta_off,
-                                &p->lang)) {
+        if (nb_lang_of_metadata(p->buf + scan->meta_off, scan->meta_end - scan->meta_off, &p->lang)) {
             p->fast = 1; /* the language unknown: tagjob_tag reads the notebook whole */
             return;
         }
         if (!p->lang.python) return;
     }
-    if (tag_answers_room(&p->ans, p->scan.n)) {
+    if (keep_scan(w, p, scan)) {
         p->fast = -1;
         return;
     }
@@ -99,7 +157,7 @@ static void prepare_one(struct window *w, size_t i)
         size_t plen;
         context_next(&cur, p->scan.text.p + cell->src_off, cell->src_len, &prev, &plen);
         if (tagbatch_ask_after(r->batch, prev, plen, p->scan.text.p + cell->src_off, cell->src_len,
-                               &p->ans.stage[c], &p->ans.prob[c]) < 0) {
+                               &p->stage[c], &p->prob[c]) < 0) {
             /* (requests already queued still get answered, into p: harmless) */
             p->fast = -1;
             return;
@@ -120,9 +178,12 @@ static void prepare_job(size_t step, void *vwin)
     struct tag_gate gate;
     size_t from = step * PREPARE_STEP;
     size_t to = from + PREPARE_STEP < w->count ? from + PREPARE_STEP : w->count;
+    struct canonscan own = {0}, *scan = scanner_take(w->scanners);
     tag_gate_enter(&gate, &w->r->compute);
-    for (size_t i = from; i < to; i++) prepare_one(w, i);
+    for (size_t i = from; i < to; i++) prepare_one(w, i, scan ? scan : &own);
     tag_gate_leave(&gate);
+    if (scan) scanner_give(w->scanners, scan);
+    canonscan_free(&own);
 }
 
 static void deliver_nothing(size_t i, void *vrun)
@@ -295,7 +356,8 @@ int tagrun_all(struct tagrun *r)
     size_t ahead_fds = 2 * window;
     closers_start(&held, &old_nofile, fanout, &ahead_fds);
     if (window) window = ahead_fds / 2 ? ahead_fds / 2 : 1;
-    struct window win[2] = {{.r = r}, {.r = r}};
+    struct scanners scanners = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct window win[2] = {{.r = r, .scanners = &scanners}, {.r = r, .scanners = &scanners}};
     for (int b = 0; b < 2; b++) {
         win[b].room.mem.block = READ_BLOCK;
         win[b].room.mem.keep = READ_KEEP;
@@ -305,6 +367,10 @@ int tagrun_all(struct tagrun *r)
     if (ahead && window > 0) {
         win[0].pool = calloc(window, sizeof *win[0].pool);
         win[1].pool = calloc(window, sizeof *win[1].pool);
+        /* (none: each step of prepare_job scans with one of its own) */
+        scanners.scan = calloc((size_t)r->opt.jobs, sizeof *scanners.scan);
+        scanners.busy = calloc((size_t)r->opt.jobs, 1);
+        if (scanners.scan && scanners.busy) scanners.n = (size_t)r->opt.jobs;
         r->batch = tagbatch_new(r->opt.model, r->opt.cache);
         if (!win[0].pool || !win[1].pool || !r->batch) { /* without: one cell at a time */
             free(win[0].pool);
@@ -340,9 +406,11 @@ int tagrun_all(struct tagrun *r)
         }
     }
     saver_join(&sv, &threads);
+    for (size_t i = 0; i < scanners.n; i++) canonscan_free(&scanners.scan[i]);
+    free(scanners.scan);
+    free(scanners.busy);
+    pthread_mutex_destroy(&scanners.lock);
     for (int b = 0; b < 2; b++) {
-        if (win[b].pool)
-            for (size_t i = 0; i < window; i++) prep_free(&win[b].pool[i]);
         free(win[b].pool);
         blockmem_free(&win[b].room.mem);
         pthread_mutex_destroy(&win[b].room.lock);
