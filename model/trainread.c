@@ -263,7 +263,6 @@ static int own_text(const struct train_srcmap *map, struct last_stmt *last, cons
     return 0;
 }
 
-/* Reads the weak labels and joins the sources. */
 /* 1 when the weak line OBJ carries the digest of another source than HIT's: the
  * notebook changed and was ingested again since label ran (weaklabel.h). */
 static int source_changed(json_t *obj, const struct train_cell *hit)
@@ -306,150 +305,207 @@ static int weak_id_clash(const char *path, const struct train_cells *cv)
     return rc;
 }
 
+/* One weak file being read (trainread_weak): the call's arguments, and the context
+ * text of the line at hand with what it needs of the line before. */
+struct weak_read {
+    const char *path;
+    double min_conf;
+    int soft, context;
+    const struct train_srcmap *map;
+    struct train_cells *out;
+    struct weak_stats *st;
+    struct last_stmt last;
+    char *ctx_src; /* this line's text with its context, until the cell takes it */
+    size_t ctx_len;
+};
+
+/* Says so on stderr: -1. */
+static int out_of_memory(void)
+{
+    fprintf(stderr, "nbstage train: out of memory\n");
+    return -1;
+}
+
+/* A line without "id" or "stage": -1, said.  Ingest's cells given where label's weak
+ * labels go (an id and a source, no stage) are told which step is missing. */
+static int say_no_id_or_stage(const char *path, size_t lineno, json_t *obj, const char *id, json_t *stage)
+{
+    int cells = id && !stage && json_object_get(obj, "source");
+    nb_say(stderr, "nbstage train: %s:%zu: needs \"id\" and \"stage\"%s", path, lineno,
+           cells ? " (a cell without a label, as `nbstage ingest` writes: give the weak labels of "
+                   "`nbstage label` here, and these cells as --cells)" : "");
+    return -1;
+}
+
+/* A "stage" that is neither a stage's key nor null: -1, said. */
+static int say_unknown_stage(const char *path, size_t lineno, json_t *stage)
+{
+    char *what = json_dumps(stage, JSON_ENCODE_ANY);
+    nb_say(stderr, "nbstage train: %s:%zu: unknown stage %s (load prep train evaluate explore "
+                   "imports, or null when the label model abstained)", path, lineno, what ? what : "");
+    free(what);
+    return -1;
+}
+
+/* With --context, the text of the line's own source after its predecessor, into
+ * W->ctx_src.  Made for every line before anything is left out, since a statement's
+ * predecessor is the one before it, labeled or not.  -1 when out of memory. */
+static int line_context(struct weak_read *w, json_t *obj, const char *id)
+{
+    free(w->ctx_src);
+    w->ctx_src = NULL;
+    json_t *own = json_object_get(obj, "source");
+    if (w->context && own && jsonl_is_text(own) && own_text(w->map, &w->last, id, obj, &w->ctx_src, &w->ctx_len))
+        return -1;
+    return 0;
+}
+
+/* The soft targets of stage S into TARGET: PR's probabilities (the label model's),
+ * renormalised, or one-hot when there are none (returns 1).  *SUM is what they summed
+ * to before (1 when one-hot). */
+static int weak_targets(json_t *pr, int s, float *target, double *sum)
+{
+    *sum = 0;
+    for (int k = 0; k < N_STAGES && json_is_object(pr); k++) {
+        double p = json_number_value(json_object_get(pr, stage_key[k]));
+        target[k] = (float)(p > 0 && isfinite(p) ? p : 0);
+        *sum += target[k];
+    }
+    if (!isfinite(*sum)) { /* a value beyond float's range (hand-made, 1e300): scaled by the largest */
+        double v[N_STAGES], top = 0;
+        for (int k = 0; k < N_STAGES; k++) {
+            double p = json_number_value(json_object_get(pr, stage_key[k]));
+            v[k] = p > 0 && isfinite(p) ? p : 0;
+            if (v[k] > top) top = v[k];
+        }
+        *sum = 0;
+        for (int k = 0; k < N_STAGES; k++) *sum += target[k] = (float)(v[k] / top);
+    }
+    int no_probs = *sum <= 0;
+    if (no_probs) { memset(target, 0, N_STAGES * sizeof *target); target[s] = 1; *sum = 1; }
+    for (int k = 0; k < N_STAGES; k++) target[k] = (float)(target[k] / *sum);
+    return no_probs;
+}
+
+/* The source of the line ID from MAP (--cells) into C: its text, or with --context
+ * the text after its predecessor; C->src stays NULL when MAP has no such id.  1, or 0
+ * when the label was made from another source than MAP's (counted: left out), or -1
+ * when out of memory. */
+static int joined_source(struct weak_read *w, json_t *obj, const char *id, struct train_cell *c)
+{
+    struct train_cell key = {.id = (char *)id};
+    struct train_cell *hit = bsearch(&key, w->map->v, w->map->n, sizeof *w->map->v, by_id);
+    if (hit && source_changed(obj, hit)) {
+        struct weak_stats *st = w->st;
+        if (st->changed < sizeof st->changed_ids / sizeof *st->changed_ids)
+            st->changed_ids[st->changed] = strdup(id);
+        st->changed++;
+        return 0;
+    }
+    if (hit && w->context) {
+        size_t cap = 0;
+        c->len = context_text(hit->prev, hit->prev_len, hit->src, hit->len, &c->src, &cap);
+        if (c->len == (size_t)-1) { free(c->src), c->src = NULL; return -1; }
+    } else if (hit) {
+        c->src = malloc(hit->len + 1);
+        if (!c->src) return -1;
+        memcpy(c->src, hit->src, hit->len + 1);
+        c->len = hit->len;
+    }
+    return 1;
+}
+
+/* The line's source into C->src: its own "source" (with --context, line_context's
+ * text), else joined_source's.  1 with one; 0 when it has none, or another than the
+ * label's (counted: left out); -1 said.  Out of memory is no missing source. */
+static int weak_source(struct weak_read *w, json_t *obj, const char *id, size_t lineno, struct train_cell *c)
+{
+    struct weak_stats *st = w->st;
+    json_t *src = json_object_get(obj, "source");
+    if (src && !jsonl_is_text(src)) {
+        nb_say(stderr, "nbstage train: %s:%zu: \"source\" is not a string or a list of strings", w->path, lineno);
+        return -1;
+    }
+    if (src && w->context) {
+        c->src = w->ctx_src, c->len = w->ctx_len, w->ctx_src = NULL;
+    } else if (src) {
+        if (!(c->src = nb_cell_source(obj, &c->len))) return out_of_memory();
+    } else if (w->map->v) {
+        int joined = joined_source(w, obj, id, c);
+        if (joined <= 0) return joined < 0 ? out_of_memory() : 0;
+    }
+    if (!c->src) {
+        if (st->no_source < sizeof st->missing / sizeof *st->missing) st->missing[st->no_source] = strdup(id);
+        st->no_source++;
+        return 0;
+    }
+    return 1;
+}
+
+/* One weak line, OBJ: its cell added to W->out, or the line left out and counted in
+ * W->st.  0, or -1 with the reason said. */
+static int weak_line(struct weak_read *w, json_t *obj, size_t lineno)
+{
+    struct weak_stats *st = w->st;
+    const char *id = json_string_value(json_object_get(obj, "id"));
+    json_t *stage = json_object_get(obj, "stage");
+    if (!id || !stage) return say_no_id_or_stage(w->path, lineno, obj, id, stage);
+    if (line_context(w, obj, id)) return out_of_memory();
+    if (json_is_null(stage)) { st->abstained++; return 0; }
+    int s = stage_from_key(json_string_value(stage));
+    if (s < 0) return say_unknown_stage(w->path, lineno, stage);
+
+    struct train_cell c = {0};
+    c.stage = s;
+    double sum;
+    int no_probs = weak_targets(json_object_get(obj, "probabilities"), s, c.target, &sum);
+    /* label writes 4 decimals (a sum off by 3e-4 at most); a sum far from 1 is a
+     * hand-made file's (percentages, counts), whose scaling is said */
+    int rescaled = !no_probs && fabs(sum - 1) > 0.01;
+    if (c.target[s] < w->min_conf) { st->low_conf++; return 0; }
+    if (!w->soft) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; }
+
+    int got = weak_source(w, obj, id, lineno, &c);
+    if (got <= 0) return got;
+    /* A blank or comment-only cell has no stage (the labeling guide; label
+     * abstains on it, classify, tag and the kernel say none): trained on, it
+     * taught the all-padding sequence a stage.  A user's own weak file, or a line
+     * joined from --cells, can still give it one.  Code with no word ("{}",
+     * "...") is kept: classify gives it a stage, from the same all-padding input. */
+    if (pysrc_is_blank(c.src, c.len)) {
+        st->blank++;
+        free(c.src);
+        return 0;
+    }
+    c.group = trainread_group(json_string_value(json_object_get(obj, "notebook")), id);
+    c.id = strdup(id);
+    c.line = lineno;
+    if (!c.id || push(w->out, c)) {
+        free(c.id); free(c.src);
+        return out_of_memory();
+    }
+    st->no_probs += no_probs;
+    if (rescaled && !st->rescaled++) st->rescaled_line = lineno, st->rescaled_sum = sum;
+    return 0;
+}
+
+/* Reads the weak labels and joins the sources: each line in turn (weak_line), then
+ * the ids labeled twice (weak_id_clash). */
 int trainread_weak(const char *path, double min_conf, int soft, int context, const struct train_srcmap *map,
                    struct train_cells *out, struct weak_stats *st)
 {
     struct reader r;
     if (reader_open(&r, path)) return -1;
+    struct weak_read w = {.path = path, .min_conf = min_conf, .soft = soft, .context = context,
+                          .map = map, .out = out, .st = st};
     json_t *obj;
     int rc = 0, got;
-    struct last_stmt last = {0};
-    char *ctx_src = NULL; /* this line's text with its context, until c takes it */
-    size_t ctx_len = 0;
-    while ((got = reader_next(&r, &obj, &st->lines)) > 0) {
-        size_t lineno = r.lineno;
-        const char *id = json_string_value(json_object_get(obj, "id"));
-        json_t *stage = json_object_get(obj, "stage");
-        if (!id || !stage) {
-            /* ingest's cells given where label's weak labels go: say which step is missing */
-            int cells = id && !stage && json_object_get(obj, "source");
-            nb_say(stderr, "nbstage train: %s:%zu: needs \"id\" and \"stage\"%s", path, lineno,
-                   cells ? " (a cell without a label, as `nbstage ingest` writes: give the weak labels of "
-                           "`nbstage label` here, and these cells as --cells)" : "");
-            json_decref(obj);
-            rc = -1;
-            break;
-        }
-        /* A statement's predecessor is the one before it, labeled or not: its text is
-         * made before anything is left out. */
-        free(ctx_src);
-        ctx_src = NULL;
-        json_t *own = json_object_get(obj, "source");
-        if (context && own && jsonl_is_text(own) && own_text(map, &last, id, obj, &ctx_src, &ctx_len)) {
-            fprintf(stderr, "nbstage train: out of memory\n");
-            json_decref(obj);
-            rc = -1;
-            break;
-        }
-        if (json_is_null(stage)) { st->abstained++; json_decref(obj); continue; }
-        int s = stage_from_key(json_string_value(stage));
-        if (s < 0) {
-            char *what = json_dumps(stage, JSON_ENCODE_ANY);
-            nb_say(stderr, "nbstage train: %s:%zu: unknown stage %s (load prep train evaluate explore "
-                           "imports, or null when the label model abstained)", path, lineno, what ? what : "");
-            free(what);
-            json_decref(obj);
-            rc = -1;
-            break;
-        }
-        struct train_cell c = {0};
-        c.stage = s;
-        /* Soft targets: the label model's probabilities, renormalised; else one-hot. */
-        json_t *pr = json_object_get(obj, "probabilities");
-        double sum = 0;
-        for (int k = 0; k < N_STAGES && json_is_object(pr); k++) {
-            double p = json_number_value(json_object_get(pr, stage_key[k]));
-            c.target[k] = (float)(p > 0 && isfinite(p) ? p : 0);
-            sum += c.target[k];
-        }
-        if (!isfinite(sum)) { /* a value beyond float's range (hand-made, 1e300): scaled by the largest */
-            double v[N_STAGES], top = 0;
-            for (int k = 0; k < N_STAGES; k++) {
-                double p = json_number_value(json_object_get(pr, stage_key[k]));
-                v[k] = p > 0 && isfinite(p) ? p : 0;
-                if (v[k] > top) top = v[k];
-            }
-            sum = 0;
-            for (int k = 0; k < N_STAGES; k++) sum += c.target[k] = (float)(v[k] / top);
-        }
-        int no_probs = sum <= 0;
-        /* label writes 4 decimals (a sum off by 3e-4 at most); a sum far from 1 is a
-         * hand-made file's (percentages, counts), whose scaling is said */
-        int rescaled = !no_probs && fabs(sum - 1) > 0.01;
-        if (no_probs) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; sum = 1; }
-        for (int k = 0; k < N_STAGES; k++) c.target[k] = (float)(c.target[k] / sum);
-        if (c.target[s] < min_conf) { st->low_conf++; json_decref(obj); continue; }
-        if (!soft) { memset(c.target, 0, sizeof c.target); c.target[s] = 1; }
-
-        json_t *src = json_object_get(obj, "source");
-        if (src && !jsonl_is_text(src)) {
-            nb_say(stderr, "nbstage train: %s:%zu: \"source\" is not a string or a list of strings", path, lineno);
-            json_decref(obj);
-            rc = -1;
-            break;
-        }
-        int oom = 0;
-        if (src && context) c.src = ctx_src, c.len = ctx_len, ctx_src = NULL;
-        else if (src) oom = !(c.src = nb_cell_source(obj, &c.len));
-        else if (map->v) {
-            struct train_cell key = {.id = (char *)id};
-            struct train_cell *hit = bsearch(&key, map->v, map->n, sizeof *map->v, by_id);
-            if (hit && source_changed(obj, hit)) {
-                if (st->changed < sizeof st->changed_ids / sizeof *st->changed_ids)
-                    st->changed_ids[st->changed] = strdup(id);
-                st->changed++;
-                json_decref(obj);
-                continue;
-            }
-            if (hit && context) {
-                size_t cap = 0;
-                c.len = context_text(hit->prev, hit->prev_len, hit->src, hit->len, &c.src, &cap);
-                if (c.len == (size_t)-1) free(c.src), c.src = NULL, oom = 1;
-            } else if (hit) {
-                c.src = malloc(hit->len + 1);
-                if (c.src) memcpy(c.src, hit->src, hit->len + 1);
-                else oom = 1;
-                c.len = hit->len;
-            }
-        }
-        if (oom) { /* not a label without a source, to be left out */
-            fprintf(stderr, "nbstage train: out of memory\n");
-            json_decref(obj);
-            rc = -1;
-            break;
-        }
-        if (!c.src) {
-            if (st->no_source < sizeof st->missing / sizeof *st->missing) st->missing[st->no_source] = strdup(id);
-            st->no_source++;
-            json_decref(obj);
-            continue;
-        }
-        /* A blank or comment-only cell has no stage (the labeling guide; label
-         * abstains on it, classify, tag and the kernel say none): trained on, it
-         * taught the all-padding sequence a stage.  A user's own weak file, or a line
-         * joined from --cells, can still give it one.  Code with no word ("{}",
-         * "...") is kept: classify gives it a stage, from the same all-padding input. */
-        if (pysrc_is_blank(c.src, c.len)) {
-            st->blank++;
-            free(c.src);
-            json_decref(obj);
-            continue;
-        }
-        c.group = trainread_group(json_string_value(json_object_get(obj, "notebook")), id);
-        c.id = strdup(id);
-        c.line = lineno;
+    while (!rc && (got = reader_next(&r, &obj, &st->lines)) > 0) {
+        rc = weak_line(&w, obj, r.lineno);
         json_decref(obj);
-        if (!c.id || push(out, c)) {
-            free(c.id); free(c.src);
-            fprintf(stderr, "nbstage train: out of memory\n");
-            rc = -1;
-            break;
-        }
-        st->no_probs += no_probs;
-        if (rescaled && !st->rescaled++) st->rescaled_line = lineno, st->rescaled_sum = sum;
     }
-    free(ctx_src);
-    free(last.cell), free(last.src);
+    free(w.ctx_src);
+    free(w.last.cell), free(w.last.src);
     rc = reader_close(&r, got < 0 ? -1 : rc);
     return rc ? rc : weak_id_clash(path, out);
 }
