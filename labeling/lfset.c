@@ -271,116 +271,180 @@ int lfset_votes(const struct lfset *s, const struct pyview *v, void *md, signed 
     return info->n_votes = n;
 }
 
-int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
-                  const struct lf_context *ctx, signed char *votes)
+/* A cell being given its context votes (lfset_context): the rules' count B (the
+ * built-in LFs' votes follow theirs in VOTES), the previous cell's stage P and the
+ * next cell's majority rule vote Q (STAGE_NONE without CTX), and N, the context votes
+ * added so far. */
+struct ctx_cell {
+    const struct lf_cellinfo *info;
+    const struct lf_context *ctx; /* NULL: nothing known of the notebook */
+    signed char *votes;
+    int b, p, q, n;
+};
+
+/* unkept_change: a cell that draws what it derived and keeps none of it is
+ * explore (guide rule 2), as if an explore job rule outranked the prep ones. */
+static void unkept_change(struct ctx_cell *c)
 {
-    int b = (int)s->rules.n, p = ctx ? ctx->prev_stage : STAGE_NONE, n = 0;
-    int q = ctx ? ctx->next_stage : STAGE_NONE;
-    /* an imports-only cell is decided; the cell after the imports starts the work */
-    if (info->empty || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
-    /* unkept_change: a cell that draws what it derived and keeps none of it is
-     * explore (guide rule 2), as if an explore job rule outranked the prep ones. */
-    if (ctx && ctx->unkept && info->drew_then_prep) {
-        for (int i = 0; i < b; i++)
-            if (votes[i] == STAGE_PREP) votes[i] = STAGE_NONE;
-        votes[b + LF_BUILTIN_UNKEPT_CHANGE] = STAGE_EXPLORE;
-        n++;
-    }
-    /* model_output: reading a model's results, the cell's plot or print of them is
-     * evaluate (guide rule 4), as if an evaluate job rule had fired: the explore votes
-     * yield.  Not where a rule saw other work (out-of-fold predictions stacked into
-     * features are prep, rule 6). */
+    if (!(c->ctx && c->ctx->unkept && c->info->drew_then_prep)) return;
+    for (int i = 0; i < c->b; i++)
+        if (c->votes[i] == STAGE_PREP) c->votes[i] = STAGE_NONE;
+    c->votes[c->b + LF_BUILTIN_UNKEPT_CHANGE] = STAGE_EXPLORE;
+    c->n++;
+}
+
+/* model_output: reading a model's results, the cell's plot or print of them is
+ * evaluate (guide rule 4), as if an evaluate job rule had fired: the explore votes
+ * yield.  Not where a rule saw other work (out-of-fold predictions stacked into
+ * features are prep, rule 6). */
+static void model_output(struct ctx_cell *c)
+{
+    const struct lf_context *ctx = c->ctx;
+    signed char *votes = c->votes;
+    int b = c->b;
     /* A cell that reads only what a train cell made (flow.h's FLOW_TRAINED) must be
      * one the rules saw showing: with no rule vote, its stage is the neighbours'. */
     int reads = ctx ? ctx->reads_results : 0;
-    if (reads == FLOW_TRAINED && info->n_votes == 0) reads = 0;
-    if (reads) {
-        /* prep work on a model's results as a whole (flow.h's FLOW_WHOLE: predictions
-         * put into a frame, written out) that no later model reads is evaluate too;
-         * read by a model, it is prep (stacking).  Not a frame that merely holds a
-         * column of them (cluster labels kept as a feature), whose later prep is prep. */
-        int prep_ok = (reads & FLOW_WHOLE) && !(ctx && ctx->feeds_model && !ctx->feeds_evaluate_only);
-        int other = 0;
+    if (reads == FLOW_TRAINED && c->info->n_votes == 0) reads = 0;
+    if (!reads) return;
+    /* prep work on a model's results as a whole (flow.h's FLOW_WHOLE: predictions
+     * put into a frame, written out) that no later model reads is evaluate too;
+     * read by a model, it is prep (stacking).  Not a frame that merely holds a
+     * column of them (cluster labels kept as a feature), whose later prep is prep. */
+    int prep_ok = (reads & FLOW_WHOLE) && !(ctx && ctx->feeds_model && !ctx->feeds_evaluate_only);
+    int other = 0;
+    for (int i = 0; i < b; i++)
+        other |= votes[i] >= 0 && votes[i] != STAGE_EXPLORE && votes[i] != STAGE_EVALUATE &&
+                 !(prep_ok && votes[i] == STAGE_PREP);
+    if (other) return;
+    for (int i = 0; i < b; i++)
+        if (votes[i] == STAGE_EXPLORE || votes[i] == STAGE_PREP) votes[i] = STAGE_NONE;
+    votes[b + LF_BUILTIN_MODEL_OUTPUT] = STAGE_EVALUATE;
+    c->n++;
+}
+
+/* feeds_model: a cell that keeps what it derives for a later modelling cell
+ * prepares data (the guide's prep).  Beside prep rules it is one more prep vote
+ * (which is how the label model learns what its vote is worth); where the rules
+ * saw only showing, the explore show votes yield to it, and where they saw
+ * nothing, it speaks only where the neighbours' stage, which next_cell or prev_cell
+ * would give the cell, is explore.  1 when that decides the cell: no other context
+ * LF speaks. */
+static int feeds_model(struct ctx_cell *c)
+{
+    const struct lf_cellinfo *info = c->info;
+    signed char *votes = c->votes;
+    int b = c->b, p = c->p, q = c->q;
+    if (!(c->ctx && c->ctx->feeds_model && !info->draws && votes[b + LF_BUILTIN_MODEL_OUTPUT] < 0)) return 0;
+    int prep = 0, other = 0;
+    for (int i = 0; i < b; i++)
+        if (votes[i] >= 0) {
+            prep |= votes[i] == STAGE_PREP;
+            other |= votes[i] != STAGE_PREP && votes[i] != STAGE_EXPLORE;
+        }
+    int fill = q >= 0 && q != STAGE_IMPORTS ? q : p != STAGE_IMPORTS ? p : STAGE_NONE;
+    int after_model = (p == STAGE_TRAIN || p == STAGE_EVALUATE) && info->shows;
+    if (!other && info->job_votes > 0 && prep) {
+        votes[b + LF_BUILTIN_FEEDS_MODEL] = STAGE_PREP;
+        c->n++;
+    } else if (!other && info->job_votes == 0 &&
+               (info->n_votes > 0 || (fill == STAGE_EXPLORE && !after_model))) {
         for (int i = 0; i < b; i++)
-            other |= votes[i] >= 0 && votes[i] != STAGE_EXPLORE && votes[i] != STAGE_EVALUATE &&
-                     !(prep_ok && votes[i] == STAGE_PREP);
-        if (!other) {
-            for (int i = 0; i < b; i++)
-                if (votes[i] == STAGE_EXPLORE || votes[i] == STAGE_PREP) votes[i] = STAGE_NONE;
-            votes[b + LF_BUILTIN_MODEL_OUTPUT] = STAGE_EVALUATE;
-            n++;
-        }
-    }
-    /* feeds_model: a cell that keeps what it derives for a later modelling cell
-     * prepares data (the guide's prep).  Beside prep rules it is one more prep vote
-     * (which is how the label model learns what its vote is worth); where the rules
-     * saw only showing, the explore show votes yield to it, and where they saw
-     * nothing, it speaks only where the neighbours' stage, which next_cell or prev_cell
-     * would give the cell, is explore. */
-    if (ctx && ctx->feeds_model && !info->draws && votes[b + LF_BUILTIN_MODEL_OUTPUT] < 0) {
-        int prep = 0, other = 0;
-        for (int i = 0; i < b; i++)
-            if (votes[i] >= 0) {
-                prep |= votes[i] == STAGE_PREP;
-                other |= votes[i] != STAGE_PREP && votes[i] != STAGE_EXPLORE;
-            }
-        int fill = q >= 0 && q != STAGE_IMPORTS ? q : p != STAGE_IMPORTS ? p : STAGE_NONE;
-        int after_model = (p == STAGE_TRAIN || p == STAGE_EVALUATE) && info->shows;
-        if (!other && info->job_votes > 0 && prep) {
-            votes[b + LF_BUILTIN_FEEDS_MODEL] = STAGE_PREP;
-            n++;
-        } else if (!other && info->job_votes == 0 &&
-                   (info->n_votes > 0 || (fill == STAGE_EXPLORE && !after_model))) {
-            for (int i = 0; i < b; i++)
-                if (votes[i] == STAGE_EXPLORE) votes[i] = STAGE_NONE;
-            votes[b + LF_BUILTIN_FEEDS_MODEL] = STAGE_PREP;
-            return n + 1;
-        }
-    }
-    /* evaluate_call: a cell that fits or prepares and then runs one's own evaluate
-     * helper (`clf.fit(X, y)` then `print_results(clf, X_val, y_val)`) reaches
-     * evaluate (guide rule 2), as if an evaluate job rule had fired.  Not where
-     * helper_call speaks (a cell of helper runs alone, no rule vote) nor where another
-     * context LF already did. */
-    int helper_speaks = ctx && ctx->helper_stage >= 0 && info->n_votes == 0;
-    if (ctx && ctx->calls_evaluate && !helper_speaks && n == 0) {
-        int evaluates = 0;
-        for (int i = 0; i < b; i++) evaluates |= votes[i] == STAGE_EVALUATE;
-        if (!evaluates) {
-            for (int i = 0; i < b; i++) votes[i] = STAGE_NONE;
-            votes[b + LF_BUILTIN_EVALUATE_CALL] = STAGE_EVALUATE;
-            return 1;
-        }
-    }
-    /* A cell whose work a job rule recognised is decided by the rules; context
-     * weighs in where only showing, hints or nothing was seen. */
-    if (info->job_votes > 0) return n;
-    /* helper_call: a cell that only runs one's own plotting helper does its job */
-    if (ctx && ctx->helper_stage >= 0 && info->n_votes == 0 && n == 0) {
-        votes[b + LF_BUILTIN_HELPER_CALL] = (signed char)ctx->helper_stage;
+            if (votes[i] == STAGE_EXPLORE) votes[i] = STAGE_NONE;
+        votes[b + LF_BUILTIN_FEEDS_MODEL] = STAGE_PREP;
+        c->n++;
         return 1;
     }
-    if (q >= 0 && q != STAGE_IMPORTS && info->n_votes == 0) { /* fills gaps only */
-        votes[b + LF_BUILTIN_NEXT_CELL] = (signed char)q;
-        n++;
+    return 0;
+}
+
+/* evaluate_call: a cell that fits or prepares and then runs one's own evaluate
+ * helper (`clf.fit(X, y)` then `print_results(clf, X_val, y_val)`) reaches
+ * evaluate (guide rule 2), as if an evaluate job rule had fired.  Not where
+ * helper_call speaks (a cell of helper runs alone, no rule vote) nor where another
+ * context LF already did.  1 when it speaks: its vote is the cell's only one. */
+static int evaluate_call(struct ctx_cell *c)
+{
+    const struct lf_context *ctx = c->ctx;
+    signed char *votes = c->votes;
+    int b = c->b;
+    int helper_speaks = ctx && ctx->helper_stage >= 0 && c->info->n_votes == 0;
+    if (!(ctx && ctx->calls_evaluate && !helper_speaks && c->n == 0)) return 0;
+    int evaluates = 0;
+    for (int i = 0; i < b; i++) evaluates |= votes[i] == STAGE_EVALUATE;
+    if (evaluates) return 0;
+    for (int i = 0; i < b; i++) votes[i] = STAGE_NONE;
+    votes[b + LF_BUILTIN_EVALUATE_CALL] = STAGE_EVALUATE;
+    c->n = 1;
+    return 1;
+}
+
+/* helper_call: a cell that only runs one's own plotting helper does its job.  1 when
+ * it speaks, alone. */
+static int helper_call(struct ctx_cell *c)
+{
+    if (!(c->ctx && c->ctx->helper_stage >= 0 && c->info->n_votes == 0 && c->n == 0)) return 0;
+    c->votes[c->b + LF_BUILTIN_HELPER_CALL] = (signed char)c->ctx->helper_stage;
+    c->n = 1;
+    return 1;
+}
+
+/* next_cell: a cell without a rule vote takes the next cell's stage (fills gaps only). */
+static void next_cell(struct ctx_cell *c)
+{
+    if (c->q >= 0 && c->q != STAGE_IMPORTS && c->info->n_votes == 0) {
+        c->votes[c->b + LF_BUILTIN_NEXT_CELL] = (signed char)c->q;
+        c->n++;
     }
-    if (p < 0) return n;
-    if ((p == STAGE_TRAIN || p == STAGE_EVALUATE) && info->shows) {
-        votes[b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
-        n++;
+}
+
+/* after_model: a cell that shows, after a train or evaluate cell, is evaluate. */
+static void after_model(struct ctx_cell *c)
+{
+    if ((c->p == STAGE_TRAIN || c->p == STAGE_EVALUATE) && c->info->shows) {
+        c->votes[c->b + LF_BUILTIN_AFTER_MODEL] = STAGE_EVALUATE;
+        c->n++;
     }
-    /* prev_cell fills gaps only, and only those next_cell leaves: beside a show or
-     * hint rule it was right on 49 of 121 hand-labeled cells (a cell that prints after
-     * a prep cell is mostly explore); beside next_cell it was the weaker of the two
-     * (the next cell's stage comes from its own rules, the previous one's may be a
-     * context guess itself), and their disagreements were settled by small shifts in
-     * the fitted weights.  On dev (labels right / all cells) gaps only: 0.845 -> 0.847;
-     * then not beside next_cell: 0.866 -> 0.870, both halves up. */
-    if (p != STAGE_IMPORTS && info->n_votes == 0 && votes[b + LF_BUILTIN_NEXT_CELL] < 0) {
-        votes[b + LF_BUILTIN_PREV_CELL] = (signed char)p;
-        n++;
+}
+
+/* prev_cell fills gaps only, and only those next_cell leaves: beside a show or
+ * hint rule it was right on 49 of 121 hand-labeled cells (a cell that prints after
+ * a prep cell is mostly explore); beside next_cell it was the weaker of the two
+ * (the next cell's stage comes from its own rules, the previous one's may be a
+ * context guess itself), and their disagreements were settled by small shifts in
+ * the fitted weights.  On dev (labels right / all cells) gaps only: 0.845 -> 0.847;
+ * then not beside next_cell: 0.866 -> 0.870, both halves up. */
+static void prev_cell(struct ctx_cell *c)
+{
+    if (c->p != STAGE_IMPORTS && c->info->n_votes == 0 && c->votes[c->b + LF_BUILTIN_NEXT_CELL] < 0) {
+        c->votes[c->b + LF_BUILTIN_PREV_CELL] = (signed char)c->p;
+        c->n++;
     }
-    return n;
+}
+
+/* The context LFs in their order of precedence: the ones that act as a job rule
+ * would (unkept_change, model_output, feeds_model, evaluate_call), then, for a cell
+ * no job rule recognised, the ones that fill gaps from its neighbours. */
+int lfset_context(const struct lfset *s, const struct lf_cellinfo *info,
+                  const struct lf_context *ctx, signed char *votes)
+{
+    int b = (int)s->rules.n;
+    /* an imports-only cell is decided; the cell after the imports starts the work */
+    if (info->empty || votes[b + LF_BUILTIN_IMPORTS_ONLY] >= 0) return 0;
+    struct ctx_cell c = {.info = info, .ctx = ctx, .votes = votes, .b = b,
+                         .p = ctx ? ctx->prev_stage : STAGE_NONE, .q = ctx ? ctx->next_stage : STAGE_NONE};
+    unkept_change(&c);
+    model_output(&c);
+    if (feeds_model(&c) || evaluate_call(&c)) return c.n;
+    /* A cell whose work a job rule recognised is decided by the rules; context
+     * weighs in where only showing, hints or nothing was seen. */
+    if (info->job_votes > 0) return c.n;
+    if (helper_call(&c)) return c.n;
+    next_cell(&c);
+    if (c.p < 0) return c.n; /* the first cell: nothing before it */
+    after_model(&c);
+    prev_cell(&c);
+    return c.n;
 }
 
 int lfset_rule_majority(const struct lfset *s, const signed char *votes)
