@@ -171,55 +171,70 @@ static int end_by_signal(int sig)
     return 1;
 }
 
-int main(int argc, char **argv)
+/* The process's first steps, in this order, before anything else runs. */
+static void start_process(char **argv)
 {
-    struct kernel_options opt;
-    char err[1024];
     nb_hold_std_fds(); /* before any file or socket is opened (nbformat/notebook.h) */
     blas_core_reexec(argv, 0); /* first: OpenBLAS's threads can hang even the exit (model/blas_core.h) */
-    own_pid_note();
+    own_pid_note(); /* the pid after the re-exec, before any thread or child (own_pid) */
     pthread_atfork(NULL, NULL, own_pid_note);
-    if (options_parse(argc, argv, &opt, err, sizeof err)) {
+}
+
+/* The options into O: -1 to go on, else the exit code (a usage error said, or --help's
+ * or --version's text written). */
+static int read_options(int argc, char **argv, struct kernel_options *o)
+{
+    char err[1024];
+    if (options_parse(argc, argv, o, err, sizeof err)) {
         nb_say(stderr, "nbstage-kernel: %s", err);
         return cmd_usage_error("nbstage-kernel", options_usage);
     }
-    if (opt.help) { fputs(options_usage, stdout); return stdout_written(); }
-    if (opt.version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return stdout_written(); }
-    /* ignored options: said in the server's log (and in the notebook, the notice below),
-     * the kernel runs (kernel/options.h) */
-    for (const char *w = opt.warnings, *nl; (nl = strchr(w, '\n')); w = nl + 1)
+    if (o->help) { fputs(options_usage, stdout); return stdout_written(); }
+    if (o->version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return stdout_written(); }
+    /* ignored options: said in the server's log (and in the notebook, the notice of
+     * run_kernel), the kernel runs (kernel/options.h) */
+    for (const char *w = o->warnings, *nl; (nl = strchr(w, '\n')); w = nl + 1)
         fprintf(stderr, "nbstage-kernel: warning: %.*s\n", (int)(nl - w), w);
-    blas_threads_stop(); /* the proxy multiplies nothing through BLAS (model/blas_core.h) */
-    if (sodium_init() < 0) { fprintf(stderr, "nbstage-kernel: libsodium failed to start\n"); return 1; }
+    return -1;
+}
 
-    if (started_by_a_stage_kernel(opt.connection_file)) {
+/* Jupyter's connection file into CONN and the wrapped kernel's kernelspec into KS,
+ * with the frontend's extra arguments for the kernel (traitlets settings) after its
+ * argv: 0, or 1 (the exit code) with the reason said and nothing left to free.  A
+ * stage kernel started as the wrapped kernel of one is refused first. */
+static int read_connection_and_spec(const struct kernel_options *o, struct connection *conn,
+                                    struct found_kernelspec *ks)
+{
+    char err[1024];
+    if (started_by_a_stage_kernel(o->connection_file)) {
         fprintf(stderr, "nbstage-kernel: started as the wrapped kernel of a stage kernel (the "
                         "kernelspec it wraps runs nbstage-kernel again): a stage kernel cannot wrap "
                         "a stage kernel; --wrap a plain kernel\n");
         return 1;
     }
-    struct connection conn;
-    if (connection_read(opt.connection_file, &conn, err, sizeof err)) {
+    if (connection_read(o->connection_file, conn, err, sizeof err)) {
         nb_say(stderr, "nbstage-kernel: %s", err);
         return 1;
     }
-    struct found_kernelspec ks;
-    if (kernelspec_find(opt.wrap, &ks, err, sizeof err)) {
-        nb_say(stderr, "nbstage-kernel: %s%s: %s", wrap_source(&opt), opt.wrap, err);
-        connection_free(&conn);
+    if (kernelspec_find(o->wrap, ks, err, sizeof err)) {
+        nb_say(stderr, "nbstage-kernel: %s%s: %s", wrap_source(o), o->wrap, err);
+        connection_free(conn);
         return 1;
     }
-    /* the frontend's extra arguments for the kernel (traitlets settings), after its argv */
-    if (kernelspec_append_args(&ks, opt.child_args, (size_t)opt.n_child_args)) {
+    if (kernelspec_append_args(ks, o->child_args, (size_t)o->n_child_args)) {
         fprintf(stderr, "nbstage-kernel: out of memory\n");
-        kernelspec_found_free(&ks);
-        connection_free(&conn);
+        kernelspec_found_free(ks);
+        connection_free(conn);
         return 1;
     }
-    nbs_model *model = NULL;
-    pid_t parent;
-    int parent_fd = watch_parent(&parent);
+    return 0;
+}
 
+/* SIGPIPE ignored; SIGINT, SIGCHLD, SIGTERM and SIGHUP blocked, to be read from the
+ * signalfd returned (-1 on failure) by the proxy loop (see the header).  Called before
+ * any thread or child exists, which inherit the mask. */
+static int block_signals(void)
+{
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
@@ -233,38 +248,78 @@ int main(int argc, char **argv)
     if (sigaction(SIGTERM, NULL, &inherited) || inherited.sa_handler != SIG_IGN) sigaddset(&set, SIGTERM);
     if (sigaction(SIGHUP, NULL, &inherited) || inherited.sa_handler != SIG_IGN) sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    int code = 1, end_signal = 0;
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* What main gathers for the proxy loop: the options, the connection, the wrapped
+ * kernel's spec, the parent to watch and the signalfd; the model, once loaded, and the
+ * signal that ended the loop, for main to free and end by. */
+struct kernel {
+    struct kernel_options opt;
+    struct connection conn;
+    struct found_kernelspec ks;
+    pid_t parent;
+    int parent_fd, sfd;
+    nbs_model *model;
+    int end_signal;
+};
+
+/* Starts the wrapped kernel, loads the model while it starts up (none for a kernel
+ * that is not Python, unless --any-language; see the header), and relays until the
+ * end (proxy_run).  The exit code; the child is cleaned up. */
+static int run_kernel(struct kernel *k)
+{
+    const struct kernel_options *opt = &k->opt;
+    char err[1024];
     struct child child;
-    if (sfd < 0) {
-        perror("nbstage-kernel: signalfd");
-    } else if (child_start(&child, &ks, &conn, err, sizeof err)) {
-        nb_say(stderr, "nbstage-kernel: cannot start the wrapped kernel \"%s\": %s", opt.wrap, err);
+    if (child_start(&child, &k->ks, &k->conn, err, sizeof err)) {
+        nb_say(stderr, "nbstage-kernel: cannot start the wrapped kernel \"%s\": %s", opt->wrap, err);
         child_cleanup(&child);
-    } else {
-        static char why[NB_ERROR_MAX], notice[NB_ERROR_MAX + 2048];
-        int tags = ks.lang.python || opt.any_language;
-        if (!tags)
-            nb_say(stderr, "nbstage-kernel: %s%s: its language is %s, not Python; relaying "
-                           "without stage tags (--any-language tags its cells all the same)",
-                   wrap_source(&opt), opt.wrap, ks.lang.name);
-        else
-            model = load_model(opt.model_from_env ? NULL : opt.model, why, sizeof why); /* while the child starts up */
-        options_notice(&opt, model || !tags ? NULL : why, notice, sizeof notice);
-        char *client_file = absolute(opt.connection_file);
-        struct proxy_config cfg = {.client = &conn, .child = &child, .model = model,
-                                   .display = &opt.display, .notice = notice, .signal_fd = sfd,
-                                   .client_file = client_file,
-                                   .ipykernel = kernelspec_runs_ipykernel(&ks),
-                                   .parent = parent, .parent_fd = parent_fd};
-        code = proxy_run(&cfg, &end_signal);
-        if (conn.created && conn.written && client_file) unlink(client_file); /* made here: ours to remove */
-        free(client_file);
-        child_cleanup(&child);
+        return 1;
     }
-    if (parent_fd >= 0) close(parent_fd);
-    model_free(model);
-    kernelspec_found_free(&ks);
-    connection_free(&conn);
-    return end_signal ? end_by_signal(end_signal) : code;
+    static char why[NB_ERROR_MAX], notice[NB_ERROR_MAX + 2048];
+    int tags = k->ks.lang.python || opt->any_language;
+    if (!tags)
+        nb_say(stderr, "nbstage-kernel: %s%s: its language is %s, not Python; relaying "
+                       "without stage tags (--any-language tags its cells all the same)",
+               wrap_source(opt), opt->wrap, k->ks.lang.name);
+    else
+        k->model = load_model(opt->model_from_env ? NULL : opt->model, why, sizeof why); /* while the child starts up */
+    options_notice(opt, k->model || !tags ? NULL : why, notice, sizeof notice);
+    char *client_file = absolute(opt->connection_file);
+    struct proxy_config cfg = {.client = &k->conn, .child = &child, .model = k->model,
+                               .display = &opt->display, .notice = notice, .signal_fd = k->sfd,
+                               .client_file = client_file,
+                               .ipykernel = kernelspec_runs_ipykernel(&k->ks),
+                               .parent = k->parent, .parent_fd = k->parent_fd};
+    int code = proxy_run(&cfg, &k->end_signal);
+    if (k->conn.created && k->conn.written && client_file) unlink(client_file); /* made here: ours to remove */
+    free(client_file);
+    child_cleanup(&child);
+    return code;
+}
+
+/* The start-up steps in their order, the kernel run, then everything freed: the exit
+ * code, or the end by the signal that ended the loop. */
+int main(int argc, char **argv)
+{
+    struct kernel k = {.model = NULL};
+    start_process(argv);
+    int code = read_options(argc, argv, &k.opt);
+    if (code >= 0) return code;
+    blas_threads_stop(); /* the proxy multiplies nothing through BLAS (model/blas_core.h) */
+    if (sodium_init() < 0) { fprintf(stderr, "nbstage-kernel: libsodium failed to start\n"); return 1; }
+    if (read_connection_and_spec(&k.opt, &k.conn, &k.ks)) return 1;
+    k.parent_fd = watch_parent(&k.parent);
+    k.sfd = block_signals(); /* before any thread or child exists */
+    code = 1;
+    if (k.sfd < 0)
+        perror("nbstage-kernel: signalfd");
+    else
+        code = run_kernel(&k);
+    if (k.parent_fd >= 0) close(k.parent_fd);
+    model_free(k.model);
+    kernelspec_found_free(&k.ks);
+    connection_free(&k.conn);
+    return k.end_signal ? end_by_signal(k.end_signal) : code;
 }
