@@ -548,20 +548,14 @@ static int run_notebook(const nbs_model *m, const char *path, int as_json)
  * (said; TEXT is still the caller's to free). */
 static int read_whole_file(const char *path, struct bytebuf *text)
 {
-    struct stat st;
     char why[PATH_MAX + 64];
-    int fd = nb_open_regular(path, &st, why, sizeof why);
-    if (fd == -2) {
-        nb_say(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)", path);
-        return EXIT_USAGE;
-    }
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    FILE *f = nb_fopen_input(path, "a notebook", why, sizeof why);
     if (!f) {
-        if (fd >= 0) { /* fdopen's reason, before close can change errno */
-            snprintf(why, sizeof why, "%s", strerror(errno));
-            close(fd);
-        }
-        nb_say(stderr, "nbstage classify: %s: cannot open: %s", path, why);
+        if (errno == EISDIR || errno == ENXIO) /* a folder, a FIFO, a device: refused */
+            nb_say(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)",
+                   path);
+        else
+            nb_say(stderr, "nbstage classify: %s: %s", path, why); /* "cannot open: REASON" */
         return EXIT_USAGE;
     }
     char chunk[65536];
