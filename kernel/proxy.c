@@ -27,7 +27,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +47,7 @@
 #include "kernel/wire_json.h"
 #include "nbformat/pysrc.h"
 #include "nbformat/jsonload.h"
-#include "nbformat/notebook.h" /* nb_vsay */
+#include "nbformat/notebook.h" /* nb_say */
 
 #define NUDGE_PREFIX "nbstage-nudge-"
 #define NUDGE_EVERY_MS 200
@@ -117,16 +116,12 @@ static void touch(struct proxy *px, void *sock)
         if (px->polled[i] == sock) px->dirty[i] = 1;
 }
 
-/* A line of the server's log: its strings shown as every message shows them (nb_vsay:
- * a reason or an address from the wire may hold a newline or an escape sequence). */
-__attribute__((format(printf, 1, 2))) static void logmsg(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("nbstage-kernel: ", stderr);
-    nb_vsay(stderr, fmt, ap);
-    va_end(ap);
-}
+/* A line of the server's log: its strings shown as every message shows them (nb_say:
+ * a reason or an address from the wire may hold a newline or an escape sequence).
+ * The prefix is part of the format (which must be a literal), so that the line is
+ * nb_say's one write: the log also gets the wrapped kernel's stderr, which could land
+ * between a prefix written on its own and the rest. */
+#define logmsg(...) nb_say(stderr, "nbstage-kernel: " __VA_ARGS__)
 
 static long long now_ms(void)
 {

@@ -2590,6 +2590,55 @@ def test_a_wrapped_spec_that_runs_the_stage_kernel_again_stops_at_once(tmp_path)
     assert "the wrapped kernel exited with status 1" in err
 
 
+def test_a_log_line_reaches_the_log_in_one_write(tmp_path):
+    """Each line of the proxy's log is one write(2) on the unbuffered stderr: the
+    server's log gets the wrapped kernel's stderr too, and a line written in two
+    pieces ("nbstage-kernel: ", then the rest) could have the wrapped kernel's output
+    land inside it (review of 2026-12-07: logmsg wrote its prefix before nb_vsay's
+    one-write line).  stderr is a packet-mode pipe (pipe(7)'s O_DIRECT: a packet per
+    write); the wrapped kernel exits at once, which the log says."""
+    (tmp_path / "kernels" / "quits").mkdir(parents=True)
+    (tmp_path / "kernels" / "quits" / "kernel.json").write_text(json.dumps(
+        {"argv": ["/bin/sh", "-c", "exit 3", "{connection_file}"], "display_name": "quits",
+         "language": "python"}))
+    conn = tmp_path / "c.json"
+    conn.write_text(json.dumps({"ip": "127.0.0.1", "transport": "ipc", "key": "k",
+                                "signature_scheme": "hmac-sha256", "shell_port": 1, "iopub_port": 2,
+                                "stdin_port": 3, "control_port": 4, "hb_port": 5}))
+    try:
+        rfd, wfd = os.pipe2(os.O_DIRECT)
+    except OSError:
+        pytest.skip("no packet-mode pipes here")
+    import select
+    packets, p = [], None
+    try:
+        p = subprocess.Popen([str(BIN), "-f", str(conn), "--wrap", "quits"], stderr=wfd,
+                             start_new_session=True, cwd=tmp_path,
+                             env={**os.environ, "JUPYTER_PATH": str(tmp_path)})
+        os.close(wfd)
+        wfd = -1
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if not select.select([rfd], [], [], 0.5)[0]:
+                continue
+            packet = os.read(rfd, 1 << 16)  # one packet a read
+            if not packet:  # every writer gone
+                break
+            packets.append(packet)
+        p.wait(timeout=10)
+    finally:
+        if wfd >= 0:
+            os.close(wfd)
+        os.close(rfd)
+        if p is not None and p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    said = [pk for pk in packets if b"the wrapped kernel exited" in pk]
+    assert said, packets
+    assert said[0].startswith(b"nbstage-kernel: the wrapped kernel exited with status 3;"), packets
+    assert said[0].endswith(b"\n"), packets
+
+
 def test_the_wrapped_program_is_found_on_the_path_its_spec_env_sets(specs, logs, tmp_path):
     """jupyter_client looks a kernelspec's program up on the PATH of the environment it
     gives the kernel, the spec's env included ("PATH": "/opt/k/bin:$PATH"); the stage
