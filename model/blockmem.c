@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 struct memblock {
     struct memblock *next;
@@ -16,7 +17,9 @@ struct memblock {
 static void populate(void *p, size_t n)
 {
 #ifdef MADV_POPULATE_WRITE
-    uintptr_t from = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, to = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    long size = sysconf(_SC_PAGESIZE); /* (4 KB here; 16 or 64 KB on some arm64 kernels) */
+    uintptr_t page = size > 0 ? (uintptr_t)size : 4096;
+    uintptr_t from = ((uintptr_t)p + page - 1) & ~(page - 1), to = ((uintptr_t)p + n) & ~(page - 1);
     if (to > from) (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
 #else
     (void)p;
