@@ -296,32 +296,44 @@ static void stop_keeper(struct child *c)
     }
 }
 
-int child_start(struct child *c, const struct found_kernelspec *ks,
-                const struct connection *parent, char *err, size_t errlen)
+/* Where the child's folder goes: TMPDIR as Python's tempfile takes it; where it is
+ * missing or too long for the sockets' paths (DIR/k-5 within sun_path's 108 bytes),
+ * /tmp.  (One that cannot be written falls back to /tmp in make_child_dir.) */
+static const char *tmp_base(void)
 {
-    memset(c, 0, sizeof *c);
-    c->keeper_fd = -1;
-    /* TMPDIR as Python's tempfile takes it: where it is missing, cannot be written, or
-     * too long for the sockets' paths (DIR/k-5 within sun_path's 108 bytes), /tmp; a
-     * stale TMPDIR (a cleaned-up job folder) kept the kernel from starting, where
-     * ipykernel alone starts. */
     const char *tmp = getenv("TMPDIR");
     char probe[64];
     int probe_len = snprintf(probe, sizeof probe, "/nbstage-kernel-%ld-XXXXXX/k-5", (long)getpid());
     if (!tmp || !*tmp || strlen(tmp) + (size_t)probe_len >= sizeof ((struct sockaddr_un *)0)->sun_path) tmp = "/tmp";
+    return tmp;
+}
+
+/* C's connection: PARENT's, key copied, over ipc endpoints 1 to 5 (their path is set
+ * once the folder is made).  -1 with the reason in ERR when out of memory. */
+static int child_connection(struct child *c, const struct connection *parent, char *err, size_t errlen)
+{
     c->conn = *parent;
     c->conn.key = malloc(parent->key_len + 1);
     if (!c->conn.key) { snprintf(err, errlen, "out of memory"); return -1; }
     memcpy(c->conn.key, parent->key, parent->key_len + 1);
     strcpy(c->conn.transport, "ipc");
     for (int ch = 0; ch < N_CHANNELS; ch++) c->conn.port[ch] = ch + 1;
+    return 0;
+}
+
+/* Makes C's private folder in TMP and writes its connection file there; where TMP
+ * fails, once more in /tmp (a stale TMPDIR, a cleaned-up job folder, kept the kernel
+ * from starting, where ipykernel alone starts).  -1 with the reason in ERR and no
+ * folder left. */
+static int make_child_dir(struct child *c, const char *tmp, char *err, size_t errlen)
+{
     for (int attempt = 0;; attempt++) {
         sweep_stale(tmp);
         snprintf(c->dir, sizeof c->dir, "%s/nbstage-kernel-%ld-XXXXXX", tmp, (long)getpid());
         if (mkdtemp(c->dir)) { /* mkdtemp makes it 0700: the endpoints are ours alone */
             snprintf(c->conn_file, sizeof c->conn_file, "%s/connection.json", c->dir);
             snprintf(c->conn.ip, sizeof c->conn.ip, "%s/k", c->dir);
-            if (connection_write(c->conn_file, &c->conn, err, errlen) == 0) break;
+            if (connection_write(c->conn_file, &c->conn, err, errlen) == 0) return 0;
             /* A folder but no file: a full filesystem (Python's tempfile writes a file
              * to tell whether a folder can be written, and so goes on to /tmp) */
             unlink(c->conn_file);
@@ -333,56 +345,91 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
         c->dir[0] = 0;
         return -1;
     }
+}
+
+/* KS's argv, {connection_file} and the others substituted, into ARGV (ks->argc
+ * entries, the caller's to free), and the program file it runs into PROG, looked up on
+ * the PATH of ENVP.  -1 with the reason in ERR: out of memory, no such program, or
+ * nbstage-kernel itself (it would start stage kernels without end). */
+static int child_command(const struct found_kernelspec *ks, const char *conn_file, char **argv,
+                         char *const *envp, char *prog, size_t proglen, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ks->argc; i++)
+        if (!(argv[i] = substitute(ks->argv[i], conn_file, ks->dir, ks->prefix))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    if (resolve_program(argv[0], envp, prog, proglen)) {
+        snprintf(err, errlen, "%s: program \"%s\" not found or not executable%s",
+                 ks->origin, argv[0], strchr(argv[0], '/') ? "" : " on the kernel's PATH");
+        return -1;
+    }
+    const char *base = strrchr(prog, '/');
+    if (strcmp(base ? base + 1 : prog, "nbstage-kernel") == 0) {
+        snprintf(err, errlen, "%s: wraps nbstage-kernel itself; --wrap a plain kernel", ks->origin);
+        return -1;
+    }
+    return 0;
+}
+
+/* The child, between fork and exec: async-signal-safe calls only (child.h).  It dies
+ * with PARENT_PID, leads its own group, gets SIGINT and SIGPIPE back to their default
+ * and nothing blocked, then runs PROG; 127 when it cannot. */
+static _Noreturn void child_exec(pid_t parent_pid, const char *prog, char *const *argv, char *const *envp)
+{
+    /* The child dies with us, even after kill -9 of the proxy. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent_pid) _exit(127);
+    setpgid(0, 0); /* its own process group: see child.h */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &dfl, NULL); /* the proxy ignores it; the kernel must not */
+    sigaction(SIGPIPE, &dfl, NULL);
+    /* SIGTERM and SIGHUP as we got them: ignored only if our starter ignored them */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(prog, argv, envp);
+    write_str(2, "nbstage-kernel: cannot start the wrapped kernel: exec failed: ");
+    write_str(2, prog);
+    write_str(2, "\n");
+    _exit(127);
+}
+
+/* Forks C's child to run PROG; C's pid and group set.  -1 with the reason in ERR. */
+static int fork_child(struct child *c, const char *prog, char *const *argv, char *const *envp,
+                      char *err, size_t errlen)
+{
+    pid_t parent_pid = getpid();
+    pid_t pid = fork();
+    if (pid < 0) { snprintf(err, errlen, "fork: %s", strerror(errno)); return -1; }
+    if (pid == 0) child_exec(parent_pid, prog, argv, envp);
+    setpgid(pid, pid); /* as the child does: whichever runs first */
+    c->pid = c->group = pid;
+    return 0;
+}
+
+int child_start(struct child *c, const struct found_kernelspec *ks,
+                const struct connection *parent, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->keeper_fd = -1;
+    const char *tmp = tmp_base();
+    if (child_connection(c, parent, err, errlen) || make_child_dir(c, tmp, err, errlen)) return -1;
 
     char prog[4096];
     char **argv = calloc(ks->argc + 1, sizeof *argv);
     char **expanded = calloc(ks->n_env + 1, sizeof *expanded);
     char **envp = expanded ? child_environment(ks, expanded, c->conn_file) : NULL;
     int rc = -1;
-    if (!argv || !envp) { snprintf(err, errlen, "out of memory"); goto out; }
-    for (size_t i = 0; i < ks->argc; i++)
-        if (!(argv[i] = substitute(ks->argv[i], c->conn_file, ks->dir, ks->prefix))) {
-            snprintf(err, errlen, "out of memory");
-            goto out;
-        }
-    if (resolve_program(argv[0], envp, prog, sizeof prog)) {
-        snprintf(err, errlen, "%s: program \"%s\" not found or not executable%s",
-                 ks->origin, argv[0], strchr(argv[0], '/') ? "" : " on the kernel's PATH");
-        goto out;
+    if (!argv || !envp)
+        snprintf(err, errlen, "out of memory");
+    else if (child_command(ks, c->conn_file, argv, envp, prog, sizeof prog, err, errlen) == 0 &&
+             fork_child(c, prog, argv, envp, err, errlen) == 0) {
+        start_keeper(c);
+        rc = 0;
     }
-    const char *base = strrchr(prog, '/');
-    if (strcmp(base ? base + 1 : prog, "nbstage-kernel") == 0) {
-        snprintf(err, errlen, "%s: wraps nbstage-kernel itself; --wrap a plain kernel", ks->origin);
-        goto out;
-    }
-    pid_t parent_pid = getpid();
-    pid_t pid = fork();
-    if (pid < 0) { snprintf(err, errlen, "fork: %s", strerror(errno)); goto out; }
-    if (pid == 0) {
-        /* The child dies with us, even after kill -9 of the proxy. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent_pid) _exit(127);
-        setpgid(0, 0); /* its own process group: see child.h */
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        sigaction(SIGINT, &dfl, NULL); /* the proxy ignores it; the kernel must not */
-        sigaction(SIGPIPE, &dfl, NULL);
-        /* SIGTERM and SIGHUP as we got them: ignored only if our starter ignored them */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execve(prog, argv, envp);
-        write_str(2, "nbstage-kernel: cannot start the wrapped kernel: exec failed: ");
-        write_str(2, prog);
-        write_str(2, "\n");
-        _exit(127);
-    }
-    setpgid(pid, pid); /* as the child does: whichever runs first */
-    c->pid = c->group = pid;
-    start_keeper(c);
-    rc = 0;
-out:
     for (size_t i = 0; argv && i < ks->argc; i++) free(argv[i]);
     free(argv);
     free(envp);
