@@ -92,69 +92,101 @@ static int ipc_prefix(const char *path, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-int connection_read(const char *path, struct connection *c, char *err, size_t errlen)
+/* The JSON of the connection file at PATH; where there is none, an empty object and
+ * C->created set (ipykernel's way: it is ours to create).  NULL with the reason in ERR:
+ * a file it cannot read (a FIFO refused, not waited on), bad JSON, out of memory. */
+static json_t *load_file(const char *path, struct connection *c, char *err, size_t errlen)
 {
-    memset(c, 0, sizeof *c);
     json_error_t je;
     json_t *root = NULL;
     char why[PATH_MAX + 64];
-    FILE *f = nb_fopen_input(path, "a connection file", why, sizeof why); /* a FIFO refused, not waited on */
-    if (!f && errno == ENOENT) { /* ipykernel's way: it is ours to create */
+    FILE *f = nb_fopen_input(path, "a connection file", why, sizeof why);
+    if (!f && errno == ENOENT) {
         c->created = 1;
         root = json_object();
     } else if (!f) {
         snprintf(err, errlen, "%s: %s", path, why);
-        return -1;
+        return NULL;
     } else {
         root = nb_json_loadf(f, 0, &je);
         fclose(f);
         if (!root) {
             nb_json_reason(&je); /* one line, no escapes */
             snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
-            return -1;
+            return NULL;
         }
     }
-    int rc = -1;
-    if (!root) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    if (!json_is_object(root)) { snprintf(err, errlen, "%s: not a JSON object", path); goto out; }
+    if (!root) snprintf(err, errlen, "%s: out of memory", path);
+    return root;
+}
+
+/* The strings of ROOT into C: transport, ip, signature_scheme and kernel_name. */
+static int read_strings(json_t *root, struct connection *c, const char *path, char *err, size_t errlen)
+{
     if (copy_str(root, "transport", c->transport, sizeof c->transport, 0, path, err, errlen) ||
         copy_str(root, "ip", c->ip, sizeof c->ip, 0, path, err, errlen) ||
         copy_str(root, "signature_scheme", c->signature_scheme, sizeof c->signature_scheme, 0,
                  path, err, errlen))
-        goto out;
+        return -1;
     /* Only passed on to the child's connection file: one that is no kernelspec's name
      * (longer than a folder's name may be, not a string) is left out, not fatal; at 128
      * bytes it stopped the kernel, where ipykernel alone starts. */
     json_t *kn = json_object_get(root, "kernel_name");
     if (json_is_string(kn) && json_string_length(kn) < sizeof c->kernel_name)
         memcpy(c->kernel_name, json_string_value(kn), json_string_length(kn) + 1);
+    return 0;
+}
+
+/* C's transport, tcp when none is given: 1 for ipc, 0 for tcp, -1 for any other. */
+static int read_transport(struct connection *c, const char *path, char *err, size_t errlen)
+{
     if (!c->transport[0]) strcpy(c->transport, "tcp");
     int ipc = strcmp(c->transport, "ipc") == 0;
     if (strcmp(c->transport, "tcp") != 0 && !ipc) {
         snprintf(err, errlen, "%s: unknown transport \"%s\"", path, c->transport);
-        goto out;
+        return -1;
     }
-    if (!json_object_get(root, "ip")) { /* jupyter_client's defaults */
-        if (!ipc) strcpy(c->ip, "127.0.0.1");
-        else if (ipc_prefix(path, c->ip, sizeof c->ip)) {
-            snprintf(err, errlen, "%s: too long a path for the ipc sockets beside it", path);
-            goto out;
-        }
-        c->filled = 1;
+    return ipc;
+}
+
+/* jupyter_client's default ip when ROOT has none: 127.0.0.1 for tcp, a prefix beside
+ * the file at PATH for ipc. */
+static int default_ip(json_t *root, struct connection *c, int ipc, const char *path, char *err,
+                      size_t errlen)
+{
+    if (json_object_get(root, "ip")) return 0;
+    if (!ipc) strcpy(c->ip, "127.0.0.1");
+    else if (ipc_prefix(path, c->ip, sizeof c->ip)) {
+        snprintf(err, errlen, "%s: too long a path for the ipc sockets beside it", path);
+        return -1;
     }
+    c->filled = 1;
+    return 0;
+}
+
+/* The ports of ROOT into C; one missing or 0 is left 0, made up when bound. */
+static int read_ports(json_t *root, struct connection *c, const char *path, char *err, size_t errlen)
+{
     for (int ch = 0; ch < N_CHANNELS; ch++) {
         json_t *v = json_object_get(root, conn_port_key[ch]);
-        if (!v || (json_is_integer(v) && json_integer_value(v) == 0)) { /* made up when bound */
+        if (!v || (json_is_integer(v) && json_integer_value(v) == 0)) {
             c->filled = 1;
             continue;
         }
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
             snprintf(err, errlen, "%s: \"%s\" is not a port number", path, conn_port_key[ch]);
-            goto out;
+            return -1;
         }
         c->port[ch] = (int)json_integer_value(v);
     }
-    for (int ch = 0, next = 1; ipc && ch < N_CHANNELS; ch++) { /* ipykernel: the first unused */
+    return 0;
+}
+
+/* ipc's missing port numbers, as ipykernel makes them: the first unused, from 1 (no
+ * other channel's, no socket file there). */
+static void number_ipc_ports(struct connection *c)
+{
+    for (int ch = 0, next = 1; ch < N_CHANNELS; ch++) {
         char sock[300];
         for (; !c->port[ch]; next++) {
             int taken = 0;
@@ -163,25 +195,52 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
             if (!taken && access(sock, F_OK) != 0) c->port[ch] = next;
         }
     }
+}
+
+/* ROOT's key into C, copied; a random one when there is none. */
+static int read_key(json_t *root, struct connection *c, const char *path, char *err, size_t errlen)
+{
     json_t *key = json_object_get(root, "key");
-    if (key && !json_is_string(key)) { snprintf(err, errlen, "%s: \"key\" is not a string", path); goto out; }
+    if (key && !json_is_string(key)) { snprintf(err, errlen, "%s: \"key\" is not a string", path); return -1; }
     if (!key) {
-        if (random_key(c)) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+        if (random_key(c)) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
         c->filled = 1;
     } else {
         c->key_len = json_string_length(key);
-        if (!(c->key = malloc(c->key_len + 1))) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+        if (!(c->key = malloc(c->key_len + 1))) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
         memcpy(c->key, json_string_value(key), c->key_len + 1);
     }
-    /* jupyter_client's Session takes any hashlib name; libsodium has these two */
+    return 0;
+}
+
+/* C's signature scheme, hmac-sha256 when none is given; any other than the two
+ * libsodium has is refused (jupyter_client's Session takes any hashlib name), unless
+ * the key is empty: nothing is signed then. */
+static int read_scheme(struct connection *c, const char *path, char *err, size_t errlen)
+{
     if (c->key_len > 0 && c->signature_scheme[0] && strcmp(c->signature_scheme, "hmac-sha256") != 0 &&
         strcmp(c->signature_scheme, "hmac-sha512") != 0) {
         snprintf(err, errlen,
                  "%s: signature scheme \"%s\" is not supported (hmac-sha256 and hmac-sha512 only)",
                  path, c->signature_scheme);
-        goto out;
+        return -1;
     }
     if (!c->signature_scheme[0]) strcpy(c->signature_scheme, "hmac-sha256");
+    return 0;
+}
+
+int connection_read(const char *path, struct connection *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    json_t *root = load_file(path, c, err, errlen);
+    if (!root) return -1;
+    int rc = -1, ipc;
+    if (!json_is_object(root)) { snprintf(err, errlen, "%s: not a JSON object", path); goto out; }
+    if (read_strings(root, c, path, err, errlen) || (ipc = read_transport(c, path, err, errlen)) < 0 ||
+        default_ip(root, c, ipc, path, err, errlen) || read_ports(root, c, path, err, errlen))
+        goto out;
+    if (ipc) number_ipc_ports(c);
+    if (read_key(root, c, path, err, errlen) || read_scheme(c, path, err, errlen)) goto out;
     rc = 0;
 out:
     json_decref(root);
