@@ -221,7 +221,7 @@ static const char *section_of(const struct layout *l, size_t at)
     return at < l->wh_off ? "embedding table" : at < l->wd_off ? "LSTM recurrent" : at < l->bd_off ? "output" : "output bias";
 }
 
-#define FAIL(...) do { nb_error_fmt(err, errlen, __VA_ARGS__); goto fail; } while (0)
+#define FAIL(...) do { nb_error_fmt(err, errlen, __VA_ARGS__); return -1; } while (0)
 
 /* The memory a model file is read into: SIZE bytes, 64-byte aligned.  A model of the
  * study's size (8.3 MB) goes on transparent huge pages where the system gives them for
@@ -260,12 +260,11 @@ static void model_mem_free(void *mem, size_t map_len)
     else free(mem);
 }
 
-/* Validates MEM[0..SIZE) (ours to keep on success, freed on failure: model_mem_alloc's,
- * MAP_LEN its mapping's length). */
-static int parse_owned(unsigned char *mem, size_t size, size_t map_len, const char *name, struct modelfile *mf,
+/* MEM[0..SIZE)'s frame: the magic, the format version, the size and the checksum
+ * (into *CRC), before anything the header says is believed. */
+static int check_frame(const unsigned char *mem, size_t size, const char *name, uint32_t *crc,
                        char *err, size_t errlen)
 {
-    memset(mf, 0, sizeof *mf);
     /* Empty, or cut inside the magic: a truncated model (a copy that ran out of
      * space), not some other kind of file. */
     if (size == 0) FAIL("%s: empty file (0 bytes), not a model", name);
@@ -280,11 +279,19 @@ static int parse_owned(unsigned char *mem, size_t size, size_t map_len, const ch
     uint64_t want = get64(mem, H_SIZE);
     if (want > size) FAIL("%s: truncated file (%zu of %llu bytes)", name, size, (unsigned long long)want);
     if (want < size) FAIL("%s: %zu bytes after the end of the model", name, size - (size_t)want);
-    uint32_t crc;
-    memcpy(&crc, mem + size - 4, 4);
-    if (crc != modelfile_crc32c(mem, size - 4)) FAIL("%s: checksum mismatch (corrupted file)", name);
+    memcpy(crc, mem + size - 4, 4);
+    if (*crc != modelfile_crc32c(mem, size - 4)) FAIL("%s: checksum mismatch (corrupted file)", name);
+    return 0;
+}
 
-    mf->version = version;
+/* The header's sizes and flags into MF, and the layout they give into *L (with the
+ * strings section's length, *STRINGS_LEN).  A checksum only proves the bytes are the
+ * writer's; the sizes must still agree, with each other, the file's size and the
+ * offsets the header gives. */
+static int read_header(const unsigned char *mem, size_t size, const char *name, struct modelfile *mf,
+                       struct layout *l, uint32_t *strings_len, char *err, size_t errlen)
+{
+    mf->version = get32(mem, H_VERSION);
     mf->vocab = get32(mem, H_VOCAB);
     mf->words = get32(mem, H_WORDS);
     mf->embed = get32(mem, H_EMBED);
@@ -292,20 +299,27 @@ static int parse_owned(unsigned char *mem, size_t size, size_t map_len, const ch
     mf->classes = get32(mem, H_CLASSES);
     mf->seq_len = get32(mem, H_SEQ);
     mf->flags = get32(mem, H_FLAGS);
-    uint32_t strings_len = get32(mem, H_STRLEN);
-    /* A checksum only proves the bytes are the writer's; the sizes must still agree. */
+    *strings_len = get32(mem, H_STRLEN);
     if (get32(mem, H_HEADER) != MODELFILE_HEADER || mf->vocab < 2 || mf->vocab > (1u << 22) ||
         mf->words >= mf->vocab || mf->hidden < 1 || mf->hidden > 4096 || mf->classes < 2 ||
-        mf->classes > 16 || mf->seq_len < 1 || mf->seq_len > 65536 || strings_len > size)
+        mf->classes > 16 || mf->seq_len < 1 || mf->seq_len > 65536 || *strings_len > size)
         FAIL("%s: inconsistent sizes in the header", name);
-    struct layout l = layout_of(mf->vocab, mf->hidden, mf->classes, strings_len);
-    if (l.size != size || get64(mem, H_STRINGS) != l.strings_off || get64(mem, H_TABLE) != l.table_off ||
-        get64(mem, H_WH) != l.wh_off || get64(mem, H_WD) != l.wd_off || get64(mem, H_BD) != l.bd_off)
+    *l = layout_of(mf->vocab, mf->hidden, mf->classes, *strings_len);
+    if (l->size != size || get64(mem, H_STRINGS) != l->strings_off || get64(mem, H_TABLE) != l->table_off ||
+        get64(mem, H_WH) != l->wh_off || get64(mem, H_WD) != l->wd_off || get64(mem, H_BD) != l->bd_off)
         FAIL("%s: inconsistent section offsets", name);
     const uint32_t all = MF_LOWERCASE | MF_STRIP_COMMENTS | MF_PAD_PRE | MF_TRUNCATE_PRE;
     if ((mf->flags & ~(uint32_t)(MF_ASSIGN_WORDS | MF_UNICODE_LOWER | MF_OOV_WORD | MF_CONTEXT)) != all) FAIL("%s: preprocessing flags %#x are not supported", name, mf->flags);
+    return 0;
+}
 
-    const char *s = (const char *)mem + l.strings_off, *end = s + strings_len;
+/* The strings section, STRINGS_LEN bytes from L's offset, into MF: the tokenizer's
+ * filter (checked), the provenance line and the stage keys (made printable in place),
+ * then the vocabulary's words. */
+static int read_strings(unsigned char *mem, const struct layout *l, uint32_t strings_len, const char *name,
+                        struct modelfile *mf, char *err, size_t errlen)
+{
+    const char *s = (const char *)mem + l->strings_off, *end = s + strings_len;
     const char *fields[2 + 16];
     uint32_t nfields = 2 + mf->classes;
     for (uint32_t k = 0; k < nfields; k++) {
@@ -334,27 +348,49 @@ static int parse_owned(unsigned char *mem, size_t size, size_t map_len, const ch
     if ((mf->flags & MF_OOV_WORD) &&
         (mf->words < 1 || mf->words_len < sizeof VOCAB_OOV_WORD || memcmp(s, VOCAB_OOV_WORD, sizeof VOCAB_OOV_WORD)))
         FAIL("%s: the out-of-vocabulary word is not the vocabulary's first", name);
+    return 0;
+}
+
+/* The weight sections of MEM, laid out as L, into MF, once they are all finite. */
+static int read_weights(const unsigned char *mem, const struct layout *l, const char *name, struct modelfile *mf,
+                        char *err, size_t errlen)
+{
     /* A NaN or an infinity (a file written by other code: train never keeps one) would
      * give every cell NaN probabilities, stage 'load', and print them as JSON that is
      * not JSON.  The sections and the zeros aligning them run from the table to the
      * checksum: one pass, about a millisecond for the shipped model. */
-    size_t bad = first_non_finite(mem + l.table_off, (l.crc_off - l.table_off) / 4);
+    size_t bad = first_non_finite(mem + l->table_off, (l->crc_off - l->table_off) / 4);
     if (bad != SIZE_MAX)
         FAIL("%s: a weight is not a finite number (%s section)", name,
-             section_of(&l, l.table_off + 4 * bad));
-    mf->table = (const float *)(mem + l.table_off);
-    mf->Wh = (const float *)(mem + l.wh_off);
-    mf->Wd = (const float *)(mem + l.wd_off);
-    mf->bd = (const float *)(mem + l.bd_off);
+             section_of(l, l->table_off + 4 * bad));
+    mf->table = (const float *)(mem + l->table_off);
+    mf->Wh = (const float *)(mem + l->wh_off);
+    mf->Wd = (const float *)(mem + l->wd_off);
+    mf->bd = (const float *)(mem + l->bd_off);
+    return 0;
+}
+
+/* Validates MEM[0..SIZE) (ours to keep on success, freed on failure: model_mem_alloc's,
+ * MAP_LEN its mapping's length). */
+static int parse_owned(unsigned char *mem, size_t size, size_t map_len, const char *name, struct modelfile *mf,
+                       char *err, size_t errlen)
+{
+    memset(mf, 0, sizeof *mf);
+    uint32_t crc, strings_len;
+    struct layout l;
+    if (check_frame(mem, size, name, &crc, err, errlen) ||
+        read_header(mem, size, name, mf, &l, &strings_len, err, errlen) ||
+        read_strings(mem, &l, strings_len, name, mf, err, errlen) ||
+        read_weights(mem, &l, name, mf, err, errlen)) {
+        model_mem_free(mem, map_len);
+        memset(mf, 0, sizeof *mf);
+        return -1;
+    }
     mf->checksum = crc;
     mf->mem = mem;
     mf->size = size;
     mf->map_len = map_len;
     return 0;
-fail:
-    model_mem_free(mem, map_len);
-    memset(mf, 0, sizeof *mf);
-    return -1;
 }
 
 int modelfile_parse(const void *buf, size_t len, const char *name, struct modelfile *mf,
