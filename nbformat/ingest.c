@@ -248,75 +248,74 @@ static const char *item_name(const struct ingest_item *it)
     return strcmp(it->path, "-") ? it->path : "<stdin>";
 }
 
-/* One notebook into R.  The byte scanner takes nearly all; the jansson reader the
- * rest (nbformat 3, odd corners) and says why a bad one is bad. */
-static void process(struct worker *w, const struct ingest_item *it, struct result *r)
+/* How far a reader took a notebook. */
+enum cells_read {
+    CELLS_READ,       /* its code cells are cell_line'd */
+    CELLS_NOT_PYTHON, /* not training data for a Python model */
+    CELLS_BAD,        /* the notebook is bad: R's error says why */
+    CELLS_UNSCANNED,  /* the byte scanner cannot take it: the jansson reader will */
+};
+
+/* The code cells of w->file by the byte scanner, *K of them.  UNSCANNED when the
+ * scanner cannot tell (the language unknown, out of memory): the notebook is then
+ * read whole, by tree_cells. */
+static enum cells_read scan_cells(struct worker *w, const struct ingest_item *it, struct result *r, long *k)
 {
-    memset(r, 0, sizeof *r);
-    w->out.n = 0;
-    w->nhashes = 0;
-    const char *name = item_name(it);
-    const char *why = it->why ? it->why : load(w, it->path);
-    if (why) {
-        r->error = error_text(name, why);
-        r->st.bad = 1;
-        return;
+    if (cellscan_run(&w->scan, w->file.p, w->file.n) != 0 ||
+        nb_lang_of_metadata(w->file.p + w->scan.meta_off, w->scan.meta_end - w->scan.meta_off, &r->lang) != 0)
+        return CELLS_UNSCANNED;
+    if (!r->lang.python) return CELLS_NOT_PYTHON;
+    long n = 0;
+    for (size_t i = 0; i < w->scan.n; i++) {
+        const struct cellscan_cell *c = &w->scan.cells[i];
+        cell_line(w, &r->st, it->rel, n++, w->scan.text.p + c->off, c->len, c->has_count, c->count);
     }
-    r->st.bytes = (long long)w->file.n;
-    long k = 0;
-    /* (the language unknown, out of memory: the notebook read whole, below) */
-    if (cellscan_run(&w->scan, w->file.p, w->file.n) == 0 &&
-        nb_lang_of_metadata(w->file.p + w->scan.meta_off, w->scan.meta_end - w->scan.meta_off, &r->lang) == 0) {
-        if (!r->lang.python) { /* not training data for a Python model */
-            r->not_python = 1;
-            return;
-        }
-        for (size_t i = 0; i < w->scan.n; i++) {
-            const struct cellscan_cell *c = &w->scan.cells[i];
-            cell_line(w, &r->st, it->rel, k++, w->scan.text.p + c->off, c->len, c->has_count, c->count);
-        }
-    } else {
-        nb_error err;
-        /* ingest only reads: duplicate keys, NaN, huge numbers and lone surrogates are
-         * taken as Python's json takes them (the last key wins; null, U+FFFD) */
-        json_t *nb = nb_read_mem(w->file.p, w->file.n, name,
-                                 NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &err);
-        if (!nb) {
-            r->error = strdup(err.msg);
-            r->st = (struct ingest_stats){.bad = 1, .bytes = (long long)w->file.n};
-            return;
-        }
-        nb_lang_of_tree(nb, &r->lang);
-        if (!r->lang.python) {
-            r->not_python = 1;
-            json_decref(nb);
-            return;
-        }
-        size_t n = nb_cell_count(nb);
-        for (size_t i = 0; i < n; i++) {
-            json_t *cell = nb_cell(nb, i);
-            const char *type = nb_cell_type(cell);
-            if (!type || strcmp(type, "code")) continue;
-            size_t sl;
-            char *src = nb_cell_source(cell, &sl);
-            if (!src) { w->out.oom = 1; break; }
-            json_t *ec = json_object_get(cell, "execution_count");
-            cell_line(w, &r->st, it->rel, k++, src, sl, json_is_integer(ec), json_integer_value(ec));
-            free(src);
-        }
-        json_decref(nb);
-    }
-    if (w->out.oom) {
-        r->error = error_text(name, "out of memory");
+    *k = n;
+    return CELLS_READ;
+}
+
+/* The code cells of w->file by the jansson reader (nbformat 3, odd corners), *K of
+ * them; BAD, with R's error, when the notebook is bad. */
+static enum cells_read tree_cells(struct worker *w, const struct ingest_item *it, const char *name,
+                                  struct result *r, long *k)
+{
+    nb_error err;
+    /* ingest only reads: duplicate keys, NaN, huge numbers and lone surrogates are
+     * taken as Python's json takes them (the last key wins; null, U+FFFD) */
+    json_t *nb = nb_read_mem(w->file.p, w->file.n, name,
+                             NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &err);
+    if (!nb) {
+        r->error = strdup(err.msg);
         r->st = (struct ingest_stats){.bad = 1, .bytes = (long long)w->file.n};
-        w->out.oom = 0;
-        return;
+        return CELLS_BAD;
     }
-    r->st.notebooks = 1;
-    r->st.code_cells = k;
-    r->st.empty_notebooks = r->st.kept == 0;
-    r->st.one_cell_notebooks = r->st.kept == 1;
-    /* hand over exact-size copies: the worker's buffers stay for the next one */
+    nb_lang_of_tree(nb, &r->lang);
+    if (!r->lang.python) {
+        json_decref(nb);
+        return CELLS_NOT_PYTHON;
+    }
+    long m = 0;
+    size_t n = nb_cell_count(nb);
+    for (size_t i = 0; i < n; i++) {
+        json_t *cell = nb_cell(nb, i);
+        const char *type = nb_cell_type(cell);
+        if (!type || strcmp(type, "code")) continue;
+        size_t sl;
+        char *src = nb_cell_source(cell, &sl);
+        if (!src) { w->out.oom = 1; break; }
+        json_t *ec = json_object_get(cell, "execution_count");
+        cell_line(w, &r->st, it->rel, m++, src, sl, json_is_integer(ec), json_integer_value(ec));
+        free(src);
+    }
+    json_decref(nb);
+    *k = m;
+    return CELLS_READ;
+}
+
+/* R's lines and hashes: exact-size copies of the worker's, whose buffers stay for the
+ * next notebook.  Out of memory makes R an error. */
+static void hand_over(struct worker *w, const char *name, struct result *r)
+{
     if (w->out.n && (r->lines = malloc(w->out.n))) {
         memcpy(r->lines, w->out.p, w->out.n);
         r->len = w->out.n;
@@ -331,6 +330,39 @@ static void process(struct worker *w, const struct ingest_item *it, struct resul
         *r = (struct result){.error = error_text(name, "out of memory"),
                              .st = {.bad = 1, .bytes = (long long)w->file.n}};
     }
+}
+
+/* One notebook into R: read, its code cells by the byte scanner (nearly all) or the
+ * jansson reader (the rest, and why a bad one is bad), then its counts and lines. */
+static void process(struct worker *w, const struct ingest_item *it, struct result *r)
+{
+    memset(r, 0, sizeof *r);
+    w->out.n = 0;
+    w->nhashes = 0;
+    const char *name = item_name(it);
+    const char *why = it->why ? it->why : load(w, it->path);
+    if (why) {
+        r->error = error_text(name, why);
+        r->st.bad = 1;
+        return;
+    }
+    r->st.bytes = (long long)w->file.n;
+    long k = 0;
+    enum cells_read got = scan_cells(w, it, r, &k);
+    if (got == CELLS_UNSCANNED) got = tree_cells(w, it, name, r, &k);
+    if (got == CELLS_NOT_PYTHON) r->not_python = 1;
+    if (got != CELLS_READ) return;
+    if (w->out.oom) {
+        r->error = error_text(name, "out of memory");
+        r->st = (struct ingest_stats){.bad = 1, .bytes = (long long)w->file.n};
+        w->out.oom = 0;
+        return;
+    }
+    r->st.notebooks = 1;
+    r->st.code_cells = k;
+    r->st.empty_notebooks = r->st.kept == 0;
+    r->st.one_cell_notebooks = r->st.kept == 1;
+    hand_over(w, name, r);
 }
 
 /* ---------------------------------------------------------------- the pool */
