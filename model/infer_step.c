@@ -137,10 +137,14 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 /* ------------------------------------------------------------------ portable */
@@ -446,6 +450,208 @@ AVX512 static void run_many_avx512_h64(const float *table, const int *const *ids
     }
 }
 
+
+/* ------------------------------------------------------------------ AMX, H = 64 */
+
+/* Several cells' recurrent sums on the AMX tile unit (Sapphire Rapids and later), for
+ * recurrent weights that are all bf16 values (the shipped model's: `train
+ * --round-recurrent`).  A tile product multiplies bf16 by bf16 into fp32 sums; h is
+ * fp32, so each h is split exactly into three bf16 parts, h = h1 + h2 + h3 (the top 8
+ * significant bits, the next 8, the rest: 24 in all), and a cell takes three rows of
+ * the left tile.  The products of bf16 values are exact in fp32; what differs from the
+ * AVX-512 walk is only where the sums round (three partial sums of 64 products each,
+ * added to the input sums at the end, where the walk does one FMA chain): ~1e-7, as
+ * between any two orders of the same sum (test_infer_step checks the AMX walk against
+ * a double reference with the AVX-512 walk's tolerance).  A cell's numbers depend on
+ * nothing but its own state and words (not on the cells beside it, its row, the
+ * parity of its steps, or where a walk was cut), so on a host with AMX every walk,
+ * one cell or many, goes through this kernel and the batch path stays bit-identical
+ * to one cell at a time, as on other hosts.
+ * Layout: the left tiles (A) hold five cells of three rows each (row 15 zero) over 32
+ * of the 64 hidden units (two tiles per group, "k chunks"); two groups, ten cells.
+ * The right tiles (B) are Wh in the tile unit's pair layout, 2 k chunks x 16 column
+ * tiles of 16 gate columns, 1 KB each, 32 KB in all (infer_pack_amx): they stay in L1.
+ * Per step and column tile: two products per group into a zeroed sum tile (C), stored
+ * to a 16 x 256 fp32 table; then each cell's 256 sums are its input sums plus its three
+ * rows, and the gates are gates16, as in the AVX-512 walk.
+ * Tiles: 0-1 group 0's A, 2-3 group 1's, 4-5 B, 6-7 the two groups' C. */
+#define AMX __attribute__((target("avx512f,avx512dq,avx512bw,amx-tile,amx-bf16")))
+struct amx_config { /* the tile configuration, palette 1 (Intel SDM, LDTILECFG) */
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+};
+enum { AMX_GROUP = 5, AMX_GROUPS = INFER_AMX_MAX / AMX_GROUP };
+
+AMX ALWAYS_INLINE static inline void amx_split(const float *h, uint16_t (*a)[16][32], int row)
+{
+    const __m512i hi16 = _mm512_set1_epi32((int)0xFFFF0000u);
+    /* word i of the result: the high half of lane i of LO (i < 16) or of HI */
+    const __m512i odd = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37, 35, 33,
+                                         31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    _Pragma("GCC unroll 2") for (int kc = 0; kc < 2; kc++) {
+        __m512 v[2], part[3][2];
+        _Pragma("GCC unroll 2") for (int i = 0; i < 2; i++) {
+            v[i] = _mm512_loadu_ps(h + 32 * kc + 16 * i);
+            /* truncations and exact differences: h1 + h2 + h3 = h, each a bf16 value */
+            part[0][i] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v[i]), hi16));
+            __m512 r = _mm512_sub_ps(v[i], part[0][i]);
+            part[1][i] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(r), hi16));
+            part[2][i] = _mm512_sub_ps(r, part[1][i]);
+        }
+        _Pragma("GCC unroll 3") for (int j = 0; j < 3; j++)
+            _mm512_store_si512(a[kc][row + j], _mm512_permutex2var_epi16(_mm512_castps_si512(part[j][0]), odd,
+                                                                           _mm512_castps_si512(part[j][1])));
+    }
+}
+
+struct amx_walk {
+    const float *table;
+    const uint16_t *B;
+    const int *const *ids;
+    int S, groups, start[INFER_AMX_MAX];
+    float *h, *c;
+    uint16_t a[AMX_GROUPS][2][16][32] __attribute__((aligned(64))); /* [group][k chunk][row][k] */
+    /* [buffer][group][gate][row][column]: one hidden block's sums, double-buffered */
+    float sums[2][AMX_GROUPS][4][16][16] __attribute__((aligned(64)));
+};
+
+/* The sums of hidden block Q (column tiles Q, 4 + Q, 8 + Q, 12 + Q: its i, f, c and o
+ * gates) for every group into buffer Q & 1.  Only a block's sums are kept (8 KB, where
+ * the step's were 32 KB): with Wh's 32 KB they stay in L1, and out of it the tile
+ * loads and stores ran at under half their speed. */
+AMX ALWAYS_INLINE static inline void amx_block_sums(struct amx_walk *w, int q)
+{
+    const uint16_t *B = w->B;
+    _Pragma("GCC unroll 1") for (int m = 0; m < 4; m++) {
+        int nt = 4 * m + q;
+        _tile_loadd(4, B + 512 * nt, 64);
+        _tile_loadd(5, B + 512 * (16 + nt), 64);
+        _tile_zero(6);
+        _tile_dpbf16ps(6, 0, 4);
+        _tile_dpbf16ps(6, 1, 5);
+        _tile_stored(6, w->sums[q & 1][0][m], 64);
+        if (w->groups == 2) {
+            _tile_zero(7);
+            _tile_dpbf16ps(7, 2, 4);
+            _tile_dpbf16ps(7, 3, 5);
+            _tile_stored(7, w->sums[q & 1][1][m], 64);
+        }
+    }
+}
+
+/* Hidden block Q of cell S's step STEP (if it has started) from its sums. */
+AMX ALWAYS_INLINE static inline void amx_cell_block(struct amx_walk *w, int s, int q, int step)
+{
+    int t = step - w->start[s];
+    if (t < 0) return; /* not started: its state, and its rows of A, wait */
+    const float *xg = w->table + 256 * (size_t)w->ids[s][t] + 16 * q;
+    int r = 3 * (s % AMX_GROUP);
+    float(*p)[16][16] = w->sums[q & 1][s / AMX_GROUP];
+    __m512 sa[16];
+    /* gate m of the block: its input sums plus its three rows, the small parts first */
+    _Pragma("GCC unroll 4") for (int m = 0; m < 4; m++)
+        sa[4 * m + q] = _mm512_add_ps(_mm512_loadu_ps(xg + 64 * m),
+                                      _mm512_add_ps(_mm512_add_ps(_mm512_load_ps(p[m][r + 2]), _mm512_load_ps(p[m][r + 1])),
+                                                    _mm512_load_ps(p[m][r])));
+    _mm512_storeu_ps(w->h + 64 * s + 16 * q, gates16(sa, q, w->c + 64 * s));
+}
+
+AMX static void run_many_amx_h64(const float *table, const int *const *ids, const int *n, int S,
+                                 const float *Wpacked, int H, float *h, float *c)
+{
+    struct amx_config cfg __attribute__((aligned(64))) = {.palette = 1};
+    for (int t = 0; t < 8; t++) cfg.colsb[t] = 64, cfg.rows[t] = 16;
+    struct amx_walk w0, *w = &w0;
+    int maxn = 0;
+    (void)H;
+    w->table = table, w->ids = ids, w->S = S, w->h = h, w->c = c;
+    w->B = (const uint16_t *)(const void *)Wpacked;
+    w->groups = S > AMX_GROUP ? 2 : 1;
+    memset(w->a, 0, sizeof w->a);
+    for (int s = 0; s < S; s++) if (n[s] > maxn) maxn = n[s];
+    for (int s = 0; s < S; s++) {
+        w->start[s] = maxn - n[s];
+        amx_split(h + 64 * s, w->a[s / AMX_GROUP], 3 * (s % AMX_GROUP));
+    }
+    _tile_loadconfig(&cfg);
+    for (int step = 0; step < maxn; step++) {
+        __asm__ volatile("" ::: "memory"); /* A's stores before the tile loads (they name no memory) */
+        _tile_loadd(0, w->a[0][0], 64);
+        _tile_loadd(1, w->a[0][1], 64);
+        if (w->groups == 2) {
+            _tile_loadd(2, w->a[1][0], 64);
+            _tile_loadd(3, w->a[1][1], 64);
+        }
+        /* A is in the tiles now, h can change: each block's gates run while the tile
+         * unit makes the next block's sums (issued first, so that they overlap) */
+        amx_block_sums(w, 0);
+        _Pragma("GCC unroll 1") for (int q = 0; q < 4; q++) {
+            if (q < 3) amx_block_sums(w, q + 1);
+            for (int s = 0; s < S; s++) amx_cell_block(w, s, q, step);
+        }
+        for (int s = 0; s < S; s++)
+            if (step >= w->start[s]) amx_split(h + 64 * s, w->a[s / AMX_GROUP], 3 * (s % AMX_GROUP));
+    }
+    _tile_release(); /* back to the init state: a thread switch then saves no tile data */
+}
+
+/* One cell: the same kernel, so that one cell and many get the same numbers. */
+AMX static void run_amx_h64(const float *table, const int *ids, int n, const float *Wpacked, int H, float *h,
+                            float *c)
+{
+    run_many_amx_h64(table, &ids, &n, 1, Wpacked, H, h, c);
+}
+
+/* The tile unit's registers are off for a process until it asks Linux for them
+ * (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, once per process; Linux 5.16 on). */
+static int amx_usable(void)
+{
+    static int usable = -1; /* (a race only asks twice: the answer is the same) */
+    if (usable < 0) {
+        unsigned eax, ebx, ecx, edx;
+        int cpu = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 22 & 1) /* AMX-BF16 */ &&
+                  (edx >> 24 & 1) /* AMX-TILE */ && __builtin_cpu_supports("avx512bw") && infer_step_have_avx512();
+        usable = cpu && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+    }
+    return usable;
+}
+#endif
+
+int infer_pack_amx(const float *Wh, int H, uint16_t *out)
+{
+    if (H != 64) return -1;
+    for (int kc = 0; kc < 2; kc++)
+        for (int nt = 0; nt < 16; nt++)
+            for (int p = 0; p < 16; p++)
+                for (int col = 0; col < 16; col++)
+                    for (int e = 0; e < 2; e++) {
+                        uint32_t w;
+                        memcpy(&w, Wh + 256 * (32 * kc + 2 * p + e) + 16 * nt + col, sizeof w);
+                        if (w & 0xFFFFu) return -1; /* not a bf16 value */
+                        out[512 * (16 * kc + nt) + 32 * p + 2 * col + e] = (uint16_t)(w >> 16);
+                    }
+    return 0;
+}
+
+infer_many_fn infer_many_choose_amx(int H, int portable)
+{
+#if defined(__x86_64__)
+    if (H == 64 && !portable && !getenv("NBSTAGE_NO_AMX") && amx_usable()) return run_many_amx_h64;
+#endif
+    (void)H; (void)portable;
+    return NULL;
+}
+
+infer_run_fn infer_run_choose_amx(int H, int portable)
+{
+#if defined(__x86_64__)
+    if (infer_many_choose_amx(H, portable)) return run_amx_h64;
+#endif
+    return NULL;
+}
+
+#if defined(__x86_64__)
 
 AVX512 static void acts_avx512(const float *x, float *sig, float *tnh, int n)
 {

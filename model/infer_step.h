@@ -51,6 +51,17 @@ void infer_many_portable(const float *table, const int *const *ids, const int *n
                          float *h, float *c);
 infer_many_fn infer_many_choose(int H, int portable);
 
+/* The AMX walk (infer_step.c): up to INFER_AMX_MAX cells, on Wh packed by
+ * infer_pack_amx (H = 64 and every weight a bf16 value, else -1; OUT: 16,384
+ * uint16_t, 32 KB, 64-byte aligned), called with OUT (cast) as its Wh.  Its numbers are
+ * within ~1e-7 of the AVX-512 walk's, not bit-identical to them; a cell's numbers do
+ * not depend on the cells beside it or on where a walk is cut.  The choosers give
+ * NULL where the CPU or Linux has no AMX, or PORTABLE or NBSTAGE_NO_AMX is set;
+ * infer_run_choose_amx's one-cell walk is the same kernel. */
+enum { INFER_AMX_MAX = 10 };
+int infer_pack_amx(const float *Wh, int H, uint16_t *out);
+infer_many_fn infer_many_choose_amx(int H, int portable);
+infer_run_fn infer_run_choose_amx(int H, int portable);
 /* 1 when the AVX-512 step can run here. */
 int infer_step_have_avx512(void);
 

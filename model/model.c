@@ -10,7 +10,10 @@
  * front padding is the same for every cell, the state after k padding steps is
  * computed once at load — a cell of n words costs n recurrent steps, not 120.  The
  * recurrent step (h·Wh, 64 x 256, then the gates) is model/infer_step.c: an AVX-512
- * version for H = 64 and a portable one (NBSTAGE_PORTABLE=1 forces it).
+ * version for H = 64 and a portable one (NBSTAGE_PORTABLE=1 forces it); where the CPU
+ * has AMX and the recurrent weights are bf16 values (the shipped model), every walk,
+ * one cell or many, goes through the AMX kernel instead (NBSTAGE_NO_AMX=1 keeps the
+ * AVX-512 one), so that one cell and a batch still give the same numbers.
  */
 #include "model/model.h"
 
@@ -43,6 +46,8 @@ struct nbs_model {
     int pad_fixed; /* from this many padding steps on the state no longer changes (bit for bit) */
     infer_run_fn run;
     infer_many_fn many;
+    const float *Wh_many; /* many's weights: mf.Wh, or the AMX kernel's packing */
+    int many_max;         /* cells a call of many takes */
     /* a single cell's walk: run on mf.Wh, or the bf16 kernel on Wh packed (when every
      * recurrent weight is a bf16 value): the same numbers either way */
     infer_run_fn run_one;
@@ -50,6 +55,7 @@ struct nbs_model {
     /* the packed weights (H = 64: 32 KB), at a 64-byte boundary inside: part of the
      * model's one allocation, so packing them cannot fail */
     unsigned char bf16_space[64 * 128 * sizeof(uint32_t) + 64];
+    unsigned char amx_space[64 * 256 * sizeof(uint16_t) + 64]; /* likewise, for the AMX kernel */
     char name[32];
 };
 
@@ -117,6 +123,17 @@ static nbs_model *load_file(const char *path, char *err, size_t errlen)
             m->Wh_one = (const float *)(const void *)packed;
         }
     }
+    m->Wh_many = mf->Wh;
+    m->many_max = INFER_MANY_MAX;
+    infer_many_fn amx = infer_many_choose_amx(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
+    uint16_t *amx_packed = (uint16_t *)(void *)(m->amx_space + (64 - (uintptr_t)m->amx_space % 64));
+    if (amx && infer_pack_amx(mf->Wh, m->H, amx_packed) == 0) {
+        /* every walk through the one kernel: one cell and many give the same numbers */
+        m->run = m->run_one = infer_run_choose_amx(m->H, 0);
+        m->many = amx;
+        m->Wh_one = m->Wh_many = (const float *)(const void *)amx_packed;
+        m->many_max = INFER_AMX_MAX;
+    }
     m->pad_h = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_h);
     m->pad_c = calloc((size_t)(m->seq_len + 1) * m->H, sizeof *m->pad_c);
     if (!m->pad_h || !m->pad_c) { nb_error_fmt(err, errlen, "%s: out of memory", path); goto fail; }
@@ -125,7 +142,7 @@ static nbs_model *load_file(const char *path, char *err, size_t errlen)
         memcpy(h, h - m->H, (size_t)m->H * sizeof *h);
         memcpy(c, c - m->H, (size_t)m->H * sizeof *c);
         static const int pad_id = 0;
-        m->run(mf->table, &pad_id, 1, mf->Wh, m->H, h, c);
+        m->run_one(mf->table, &pad_id, 1, m->Wh_one, m->H, h, c);
     }
     /* the padding state's fixed point, if fp32 reaches one (the shipped model's does
      * after 56 steps): cells of up to seq_len - pad_fixed words all start from it */
@@ -315,8 +332,7 @@ int model_output(const nbs_model *m, const float *h, float probs[N_STAGES]) { re
 
 void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int count, float *h, float *c)
 {
-    enum { S = INFER_MANY_MAX };
-    int H = m->H, L = m->seq_len;
+    int S = m->many_max, H = m->H, L = m->seq_len;
     int *order = count > 0 ? malloc((size_t)count * sizeof *order) : NULL;
     int *start = calloc(2 * (size_t)L + 3, sizeof *start);
     int *buf = malloc((size_t)S * (size_t)(L > 0 ? L : 1) * sizeof *buf);
@@ -330,7 +346,7 @@ void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int
                 continue;
             }
             for (int t = 0; t < k; t++) one[t] = ids[i][t] < 0 || (unsigned)ids[i][t] >= m->mf.vocab ? 0 : ids[i][t];
-            if (k) m->run(m->mf.table, one, k, m->mf.Wh, H, h + (size_t)i * H, c + (size_t)i * H);
+            if (k) m->run_one(m->mf.table, one, k, m->Wh_one, H, h + (size_t)i * H, c + (size_t)i * H);
             if (one != safe) free(one);
         }
         goto done;
@@ -349,8 +365,8 @@ void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int
         order[start[(k & 1) * (L + 1) + k]++] = i;
     }
     for (int at = 0; at < count;) {
-        int g = 0, len[S];
-        const int *rows[S];
+        int g = 0, len[INFER_AMX_MAX]; /* S <= INFER_AMX_MAX */
+        const int *rows[INFER_AMX_MAX];
         int par = clamp_len(m, n[order[at]]) & 1;
         while (g < S && at + g < count && (clamp_len(m, n[order[at + g]]) & 1) == par) g++;
         for (int s2 = 0; s2 < g; s2++) {
@@ -361,7 +377,7 @@ void model_run_many(const nbs_model *m, const int *const *ids, const int *n, int
             memcpy(hg + (size_t)s2 * H, h + (size_t)i * H, (size_t)H * sizeof *hg);
             memcpy(cg + (size_t)s2 * H, c + (size_t)i * H, (size_t)H * sizeof *cg);
         }
-        m->many(m->mf.table, rows, len, g, m->mf.Wh, H, hg, cg);
+        m->many(m->mf.table, rows, len, g, m->Wh_many, H, hg, cg);
         for (int s2 = 0; s2 < g; s2++) {
             int i = order[at + s2];
             memcpy(h + (size_t)i * H, hg + (size_t)s2 * H, (size_t)H * sizeof *hg);

@@ -5,7 +5,8 @@
  * Tolerances (stated in infer_step.c): sigmoid 4e-7 relative for |x| <= 40 and 1e-17
  * absolute beyond (the clamp), tanh 4e-7 absolute; the state (h, c) after 120 steps
  * within 2e-6 of the double step, for both kernels.  And the bf16 kernel (weights all
- * bf16 values, packed) gives the fp32 AVX-512 kernel's numbers bit for bit. */
+ * bf16 values, packed) gives the fp32 AVX-512 kernel's numbers bit for bit.  The AMX
+ * walk is held to the same 2e-6 against double, and to bit-identity with itself. */
 #include "tests/unit/unit.h"
 
 #include <math.h>
@@ -160,6 +161,87 @@ static void bf16_walk_equals_the_fp32_walk(void **state)
     }
 }
 
+/* The AMX walk (where the CPU and Linux have AMX; skipped elsewhere), on bf16 weights
+ * at three scales: ten cells of unequal lengths together, from different states, each
+ * within 2e-6 of the double step, as the AVX-512 walk is; and each cell's h and c the
+ * same bit for bit alone (S = 1, infer_run_choose_amx's one-cell walk), in any slot of
+ * a group of any size, and run in two parts (a cut at an odd and an even step).  fp32
+ * weights and H != 64 are refused by the packing. */
+static void amx_walk_matches_double_and_itself(void **state)
+{
+    (void)state;
+    infer_many_fn amx = infer_many_choose_amx(64, 0);
+    infer_run_fn one = infer_run_choose_amx(64, 0);
+    if (!amx) skip();
+    assert_non_null(one);
+    assert_null(infer_many_choose_amx(64, 1));
+    assert_null(infer_many_choose_amx(32, 0));
+    static float Wh[64 * 256], table[121 * 256];
+    static uint16_t packed[16384] __attribute__((aligned(64)));
+    static int ids[INFER_AMX_MAX][120];
+    const int *rows[INFER_AMX_MAX];
+    int n[INFER_AMX_MAX];
+    const float scales[][2] = {{0.15f, 1.0f}, {0.5f, 4.0f}, {0.05f, 30.0f}};
+    for (int sc = 0; sc < 3; sc++) {
+        for (int i = 0; i < 64 * 256; i++) Wh[i] = urand(scales[sc][0]);
+        for (int i = 0; i < 121 * 256; i++) table[i] = urand(scales[sc][1]);
+        assert_int_equal(infer_pack_amx(Wh, 64, packed), -1); /* fp32 weights: refused */
+        modelfile_round_bf16(Wh, 64 * 256);
+        assert_int_equal(infer_pack_amx(Wh, 32, packed), -1);
+        assert_int_equal(infer_pack_amx(Wh, 64, packed), 0);
+        const float *Wp = (const float *)(const void *)packed;
+        float h0[INFER_AMX_MAX][64], c0[INFER_AMX_MAX][64];
+        for (int s = 0; s < INFER_AMX_MAX; s++) {
+            n[s] = 120 - 13 * s; /* 120 down to 3: later starts, both parities */
+            for (int t = 0; t < n[s]; t++) ids[s][t] = 1 + (t * 37 + 11 * s + sc) % 120;
+            rows[s] = ids[s];
+            for (int j = 0; j < 64; j++) h0[s][j] = urand(0.5f), c0[s][j] = urand(2.0f);
+        }
+        float hg[INFER_AMX_MAX][64], cg[INFER_AMX_MAX][64];
+        memcpy(hg, h0, sizeof hg);
+        memcpy(cg, c0, sizeof cg);
+        amx(table, rows, n, INFER_AMX_MAX, Wp, 64, hg[0], cg[0]);
+        double worst = 0;
+        for (int s = 0; s < INFER_AMX_MAX; s++) {
+            double hd[64], cd[64];
+            for (int j = 0; j < 64; j++) hd[j] = h0[s][j], cd[j] = c0[s][j];
+            for (int t = 0; t < n[s]; t++) step_double(table + 256 * ids[s][t], Wh, hd, cd);
+            for (int j = 0; j < 64; j++) worst = fmax(worst, fmax(fabs(hg[s][j] - hd[j]), fabs(cg[s][j] - cd[j])));
+            /* alone, and in two parts */
+            float h1[64], c1[64], h2[64], c2[64];
+            memcpy(h1, h0[s], sizeof h1), memcpy(c1, c0[s], sizeof c1);
+            one(table, ids[s], n[s], Wp, 64, h1, c1);
+            assert_memory_equal(h1, hg[s], sizeof h1);
+            assert_memory_equal(c1, cg[s], sizeof c1);
+            int cut = 1 + s % 2;
+            memcpy(h2, h0[s], sizeof h2), memcpy(c2, c0[s], sizeof c2);
+            one(table, ids[s], cut, Wp, 64, h2, c2);
+            one(table, ids[s] + cut, n[s] - cut, Wp, 64, h2, c2);
+            assert_memory_equal(h2, hg[s], sizeof h2);
+            assert_memory_equal(c2, cg[s], sizeof c2);
+        }
+        /* groups of every size, the cells in reverse slots */
+        for (int S = 1; S <= INFER_AMX_MAX; S++) {
+            const int *r2[INFER_AMX_MAX];
+            int n2[INFER_AMX_MAX];
+            float h3[INFER_AMX_MAX][64], c3[INFER_AMX_MAX][64];
+            for (int i = 0; i < S; i++) {
+                int s = S - 1 - i;
+                r2[i] = rows[s], n2[i] = n[s];
+                memcpy(h3[i], h0[s], sizeof h3[i]), memcpy(c3[i], c0[s], sizeof c3[i]);
+            }
+            amx(table, r2, n2, S, Wp, 64, h3[0], c3[0]);
+            for (int i = 0; i < S; i++) {
+                assert_memory_equal(h3[i], hg[S - 1 - i], sizeof h3[i]);
+                assert_memory_equal(c3[i], cg[S - 1 - i], sizeof c3[i]);
+            }
+        }
+        printf("AMX walk, weights +-%.2f, inputs +-%.1f: max |h, c - double| %.3g\n", scales[sc][0], scales[sc][1],
+               worst);
+        assert_true(worst <= 2e-6);
+    }
+}
+
 /* Round to nearest, ties to even, on the bits; infinities and NaN kept. */
 static void round_bf16_to_nearest_even(void **state)
 {
@@ -186,6 +268,7 @@ int main(void)
         cmocka_unit_test(avx512_step_matches_portable_and_double),
         cmocka_unit_test(bf16_walk_equals_the_fp32_walk),
         cmocka_unit_test(round_bf16_to_nearest_even),
+        cmocka_unit_test(amx_walk_matches_double_and_itself),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
