@@ -5,7 +5,9 @@
  * (expf/tanhf) for any H, and an AVX-512 one for H = 64 (the study's size) chosen at
  * run time when the CPU has avx512f and avx512dq.  Both compute the same sums in fp32;
  * they differ only in how sigmoid and tanh are evaluated (see infer_step.c), by at most
- * a few 1e-7 per step (test_infer_step checks both against a double reference).
+ * a few 1e-7 per step (test_infer_step checks both against a double reference).  And
+ * an AMX walk (H = 64, bf16 recurrent weights) for CPUs with Intel's tile unit, whose
+ * sums round differently (within ~1e-7; below).
  */
 #ifndef NBSTAGE_INFER_STEP_H
 #define NBSTAGE_INFER_STEP_H

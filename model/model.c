@@ -312,6 +312,12 @@ void model_classify_many(const nbs_model *m, const char *const *src, const size_
 }
 
 int model_hidden(const nbs_model *m) { return m->H; }
+const char *model_walk(const nbs_model *m)
+{
+    _Static_assert(INFER_AMX_MAX == 10 && INFER_MANY_MAX == 4, "the names below");
+    return m->many_max == INFER_AMX_MAX ? "AMX, 10 cells a walk"
+           : m->run_one == infer_run_portable ? "portable" : "AVX-512, 4 cells a walk";
+}
 int model_vocab_ids(const nbs_model *m) { return m->v.n; }
 
 

@@ -137,7 +137,7 @@ int main(int argc, char **argv)
         if (m) model_free(m);
         m = x;
     }
-    printf("model %s\nload_ms %.2f\n", model_info(m), best_load * 1e3);
+    printf("model %s\nload_ms %.2f\nwalk %s\n", model_info(m), best_load * 1e3, model_walk(m));
     /* the OpenBLAS kernel set nbstage train would pick, for PyTorch's side */
     const char *core = blas_core_better();
     printf("blas_core %s\n", core ? core : "");

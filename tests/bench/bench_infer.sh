@@ -72,7 +72,7 @@ echo "C      model load: $(get load_ms) ms (best of 5)"
 echo "C      one cell, $(get words_per_cell) words, 1 thread: p50 $(get latency_p50_us) us, p99 $(get latency_p99_us) us (encoding alone: p50 $(get latency_encode_p50_us) us; from the 120 ids, as PyTorch is measured (steps and output layer): p50 $(get latency_ids_p50_us) us, $(get tsc_per_step_p50) TSC ticks a step at p50, $(get tsc_per_step_min) at best; with the portable step: p50 $(get latency_ids_portable_p50_us) us)"
 echo "PyTorch $(pget torch) one cell, 120 ids, 1 thread: p50 $(pget latency_p50_us) us, p99 $(pget latency_p99_us) us"
 echo "C      batch, one cell at a time: $(get batch_threads_1_seq_per_s) seq/s on 1 thread, $(get batch_threads_${NCPU}_seq_per_s) seq/s on $NCPU threads"
-echo "C      batch, model_classify_many (4 cells a walk): $(get batch_many_threads_1_seq_per_s) seq/s on 1 thread, $(get batch_many_threads_${NCPU}_seq_per_s) seq/s on $NCPU threads"
+echo "C      batch, model_classify_many ($(get walk)): $(get batch_many_threads_1_seq_per_s) seq/s on 1 thread, $(get batch_many_threads_${NCPU}_seq_per_s) seq/s on $NCPU threads"
 echo "PyTorch batch of 256, 2 threads: $(pget batch_seq_per_s) seq/s"
 awk -v c50="$(get latency_p50_us)" -v i50="$(get latency_ids_p50_us)" -v p50="$(pget latency_p50_us)" -v cb="$(get batch_many_threads_${NCPU}_seq_per_s)" \
     -v pb="$(pget batch_seq_per_s)" 'BEGIN{
