@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from test_train_more import rest_of_stderr
+
 from lost_stdout import LOST_STDOUT, run_lost_stdout
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -851,7 +853,7 @@ def test_ctrl_c_keeps_the_best_weights(tiny):
             break
     assert any(x.startswith("epoch 3/") for x in seen), "".join(seen)
     p.send_signal(signal.SIGINT)
-    rest = p.communicate(timeout=60)[1]
+    rest = rest_of_stderr(p, 60)
     log = "".join(seen) + rest
     assert p.returncode == 0, log
     assert "interrupted after" in rest, log
@@ -918,9 +920,9 @@ def test_ctrl_c_in_the_first_epoch_writes_nothing(tiny):
     # loaded machine (the signal's default action ended the run, with no message).
     if not catches_sigint(p):
         p.kill()
-        pytest.fail("train set no SIGINT handler:\n" + "".join(seen) + p.communicate()[1])
+        pytest.fail("train set no SIGINT handler:\n" + "".join(seen) + rest_of_stderr(p, 60))
     p.send_signal(signal.SIGINT)
-    rest = p.communicate(timeout=120)[1]
+    rest = rest_of_stderr(p, 120)
     log = "".join(seen) + rest
     assert "epoch 1/100000: interrupted after" in rest, log
     assert p.returncode == 2 and f"no model written ({out} left as it was)" in rest, log
@@ -942,7 +944,7 @@ def test_sigterm_keeps_the_best_weights_as_ctrl_c_does(tiny, signame):
         seen.append(p.stderr.readline())
         assert seen[-1], "".join(seen)
     p.send_signal(getattr(signal, signame))
-    rest = p.communicate(timeout=120)[1]
+    rest = rest_of_stderr(p, 120)
     log = "".join(seen) + rest
     assert p.returncode == 0 and "interrupted" in rest, log
     # the best of the epochs that finished: epochs this small (0.1 s) may finish a third
@@ -990,7 +992,7 @@ def test_an_ignored_ctrl_c_stays_ignored(tiny):
     status = Path(f"/proc/{p.pid}/status").read_text()
     ign, cgt = (int(re.search(rf"^{k}:\s*([0-9a-f]+)", status, re.M).group(1), 16) for k in ("SigIgn", "SigCgt"))
     p.send_signal(signal.SIGINT)
-    rest = p.communicate(timeout=120)[1]
+    rest = rest_of_stderr(p, 120)
     log = "".join(seen) + rest
     assert ign >> (signal.SIGINT - 1) & 1 and not cgt >> (signal.SIGINT - 1) & 1, log
     assert cgt >> (signal.SIGTERM - 1) & 1, log

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from test_io_faults import killed_save_cleaned, shim  # noqa: F401  (shim: a fixture)
-from test_train_more import KEYS, SOURCES
+from test_train_more import KEYS, SOURCES, rest_of_stderr
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
@@ -62,7 +62,7 @@ def stopped_by_sigterm(weak, out, ckpt, after_epoch, more=()):
             break
     time.sleep(0.05)
     p.send_signal(signal.SIGTERM)
-    log = "".join(seen) + p.communicate(timeout=120)[1]
+    log = "".join(seen) + rest_of_stderr(p, 120)
     assert p.returncode == 0, log
     return log
 
