@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/infer_step.h"
@@ -176,6 +177,10 @@ static void amx_walk_matches_double_and_itself(void **state)
     assert_non_null(one);
     assert_null(infer_many_choose_amx(64, 1));
     assert_null(infer_many_choose_amx(32, 0));
+    setenv("NBSTAGE_NO_AMX", "1", 1); /* the user's way back to the AVX-512 walk */
+    assert_null(infer_many_choose_amx(64, 0));
+    assert_null(infer_run_choose_amx(64, 0));
+    unsetenv("NBSTAGE_NO_AMX");
     static float Wh[64 * 256], table[121 * 256];
     static uint16_t packed[16384] __attribute__((aligned(64)));
     static int ids[INFER_AMX_MAX][120];
