@@ -143,6 +143,7 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -605,16 +606,20 @@ AMX static void run_amx_h64(const float *table, const int *ids, int n, const flo
 
 /* The tile unit's registers are off for a process until it asks Linux for them
  * (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, once per process; Linux 5.16 on). */
+static int amx_on;
+static void amx_ask(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    int cpu = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 22 & 1) /* AMX-BF16 */ &&
+              (edx >> 24 & 1) /* AMX-TILE */ && __builtin_cpu_supports("avx512bw") && infer_step_have_avx512();
+    amx_on = cpu && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+}
+
 static int amx_usable(void)
 {
-    static int usable = -1; /* (a race only asks twice: the answer is the same) */
-    if (usable < 0) {
-        unsigned eax, ebx, ecx, edx;
-        int cpu = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 22 & 1) /* AMX-BF16 */ &&
-                  (edx >> 24 & 1) /* AMX-TILE */ && __builtin_cpu_supports("avx512bw") && infer_step_have_avx512();
-        usable = cpu && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
-    }
-    return usable;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, amx_ask);
+    return amx_on;
 }
 #endif
 
