@@ -56,6 +56,13 @@ char *blockmem_take(struct blockmem *m, size_t n)
     return p;
 }
 
+size_t blockmem_used(const struct blockmem *m)
+{
+    size_t used = 0;
+    for (const struct memblock *b = m->in_use; b; b = b->next) used += b->used;
+    return used;
+}
+
 void blockmem_rewind(struct blockmem *m)
 {
     size_t kept = 0;

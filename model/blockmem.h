@@ -31,6 +31,10 @@ struct blockmem {
  * blockmem_free; NULL when out of memory. */
 char *blockmem_take(struct blockmem *m, size_t n);
 
+/* The bytes handed out since the last rewind (the pieces as asked for, not the
+ * blocks' free tails). */
+size_t blockmem_used(const struct blockmem *m);
+
 /* Every piece handed out is dropped; usual-size blocks kept for reuse, up to KEEP
  * bytes of them. */
 void blockmem_rewind(struct blockmem *m);

@@ -26,10 +26,7 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
     if (fd < 0) return NULL;
     if (is_stdin) memset(st, 0, sizeof *st); /* a pipe: no size to go by, no identity to keep */
     /* a read ahead within a window's byte budget only ("" in WHY: over it) */
-    if (budget && __atomic_sub_fetch(budget, (long long)st->st_size, __ATOMIC_RELAXED) < 0) {
-        /* given back: one large file would otherwise leave the window's smaller ones
-         * all to be read at their save */
-        __atomic_add_fetch(budget, (long long)st->st_size, __ATOMIC_RELAXED);
+    if (budget && tagjob_charge(budget, (long long)st->st_size)) {
         why[0] = 0;
         close(fd);
         return NULL;

@@ -66,7 +66,8 @@ struct tagjob_prep {
     int old_fd;
     char why[512]; /* why the read failed */
     int fast;      /* tagfast_scan's answer: 0 scanned (classifications below), 1 not
-                    * for the fast path, -1 take tagfast_notebook as without a prep */
+                    * for the fast path, -1 take tagfast_notebook as without a prep
+                    * (also when the scan did not fit in the window's budget) */
     struct canonscan scan;  /* a copy whose arrays are in the room (canonscan_free: no) */
     int *stage;             /* per code cell, with PROB: filled by tagbatch_ask or */
     float *prob;            /* tagbatch_run */
@@ -117,10 +118,21 @@ struct read_room {
     pthread_mutex_t lock;
 };
 
+/* N bytes taken from BUDGET, the bytes a window may still hold (its files and their
+ * scans: model/tagrun.h, "Memory"), if it has them: 0.  Else -1, BUDGET as it was:
+ * one large piece would otherwise leave the window's smaller ones all to be read at
+ * their save.  Atomic: the window's threads take from it at once. */
+static inline int tagjob_charge(long long *budget, long long n)
+{
+    if (__atomic_sub_fetch(budget, n, __ATOMIC_RELAXED) >= 0) return 0;
+    __atomic_add_fetch(budget, n, __ATOMIC_RELAXED);
+    return -1;
+}
+
 /* The file's bytes (*LEN of them, NUL after) and its identity in *ST (to notice a
  * file changed while we worked).  PATH "-" is standard input.  KEEP (may be NULL) gets
  * the open descriptor instead of its being closed (see model/closers.h).  BUDGET (may
- * be NULL): the bytes a window may still read ahead, the file's size taken from it.
+ * be NULL): what a window may still hold, the file's size taken (tagjob_charge).
  * ROOM (may be NULL): where to put the bytes, taken under its lock (never for
  * standard input, nor for a file that grew while read); *IN_ROOM (may be NULL) says
  * whether they went there (else they are malloc'd, the caller's to free), and means

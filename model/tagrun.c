@@ -35,6 +35,7 @@ static void on_signal(int sig)
 }
 
 enum { WINDOW_NOTEBOOKS = 512 };
+/* What a window may hold: its files and their scans (see "Memory"). */
 #define WINDOW_BYTES ((long long)256 << 20)
 /* The read room's blocks (model/blockmem.h): a notebook of the shared corpus is 17 KB
  * at the median, 143 KB at the 99th percentile, and a window of 512 of them ~14 MB; a
@@ -72,8 +73,8 @@ static void scanner_give(struct scanners *s, struct canonscan *scan)
 }
 
 /* A window of notebooks (see "Windows"): jobs[first .. first + count), pool[i] read
- * ahead for job first + i, the bytes it may still read ahead.  Two of them take
- * turns, one being saved while the next is prepared. */
+ * ahead for job first + i, the bytes it may still hold (its files and scans, see
+ * "Memory").  Two of them take turns, one being saved while the next is prepared. */
 struct window {
     struct tagrun *r;
     size_t first, count;
@@ -93,7 +94,9 @@ static void *copy(void *dst, const void *src, size_t n)
 /* P's copy of scan S, its arrays and its answers' in one piece of W's room: the
  * window's scans take the pages of a window's worth of them, reused from window to
  * window, where a growing buffer per slot took as many as the largest notebook each
- * slot saw (see "Memory").  -1 when out of memory. */
+ * slot saw (see "Memory").  The piece is charged to the window's budget as its file
+ * was: a scan can be several times its file.  -1 when over the budget or out of
+ * memory (then left charged: the window holds less, not more). */
 static int keep_scan(struct window *w, struct tagjob_prep *p, const struct canonscan *s)
 {
     size_t cells = s->n * sizeof *s->cells, items = s->nitems * sizeof *s->items;
@@ -102,6 +105,7 @@ static int keep_scan(struct window *w, struct tagjob_prep *p, const struct canon
                    sizeof(struct canon_item) % sizeof(size_t) == 0 && sizeof(int) == sizeof(float),
                    "the arrays follow each other aligned");
     size_t align = sizeof(size_t) - 1, n = cells + items + subs + answers + s->text.n + align;
+    if (tagjob_charge(&w->budget, (long long)n)) return -1;
     pthread_mutex_lock(&w->room.lock);
     char *m = blockmem_take(&w->room.mem, n);
     pthread_mutex_unlock(&w->room.lock);
@@ -146,7 +150,7 @@ static void prepare_one(struct window *w, size_t i, struct canonscan *scan)
         }
         if (!p->lang.python) return;
     }
-    if (keep_scan(w, p, scan)) {
+    if (keep_scan(w, p, scan)) { /* past the budget (or no memory): run_job scans it again */
         p->fast = -1;
         return;
     }
@@ -390,10 +394,13 @@ int tagrun_all(struct tagrun *r)
         w->first = first;
         w->count = r->n - first < window ? r->n - first : window;
         if (w->pool) { /* while the window before is saved */
-            w->budget = WINDOW_BYTES;
+            w->budget = r->window_bytes > 0 ? r->window_bytes : WINDOW_BYTES;
             blockmem_rewind(&w->room.mem); /* (its jobs were all saved: see "Windows") */
             workers_run(r->opt.jobs, (w->count + PREPARE_STEP - 1) / PREPARE_STEP, prepare_job,
                         deliver_nothing, w);
+            /* the room's most (it grows no more: run_job reads to the heap) */
+            size_t in_room = blockmem_used(&w->room.mem);
+            if (in_room > r->window_held) r->window_held = in_room;
             tagbatch_run(r->batch, r->opt.jobs);
         }
         saver_join(&sv, &threads);

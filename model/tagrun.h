@@ -31,10 +31,18 @@
  * so a run touches about two windows' worth of scans, where 1,024 slots that each
  * kept growing buffers touched the largest notebook each slot saw (on the corpus 54
  * MB of slot buffers at their high-water marks, against 25 MB more of the rooms'
- * blocks, whose pages come in one call each).  Past WINDOW_BYTES of files the rest
- * of the window is read by run_job itself and classified one cell at a time through
- * the memo, as is any notebook not for the fast path (jansson path), standard input
- * and --from-outputs / --nbformat / --strip-tag-outputs runs.
+ * blocks, whose pages come in one call each).  WINDOW_BYTES bounds what a window
+ * holds, its files and their scans together: each is charged to the window's budget
+ * as it comes (a file before it is read, a scan when it is copied), and one that
+ * would go past it is not taken, while a smaller one after it still may be.  A scan
+ * can be several times its file (a tag of a few letters is ~10 bytes of the file and
+ * a 40-byte member of the scan), so files alone did not bound it.  A notebook not
+ * read ahead is read by run_job itself and classified one cell at a time through the
+ * memo, as is one read ahead whose scan did not fit (run_job scans it again), any
+ * notebook not for the fast path (jansson path), standard input and --from-outputs
+ * / --nbformat / --strip-tag-outputs runs.  So the two windows' rooms hold at most
+ * 2 x WINDOW_BYTES (and 2 bytes a file: the room for a read's end), beside their
+ * blocks' unused tails and the scanners.
  *
  * Why more threads than -j: a save may still wait on the disk (a full page cache
  * throttles write(); -o fsyncs), so -j N counts the notebooks being read, classified
@@ -74,6 +82,8 @@ struct tagrun {
     int stdout_gone; /* a SIGPIPE ended the run (set by tagrun_all) */
     int stdout_errno; /* why the run's last flush of stdout failed, or 0 (ditto) */
     int stdout_said; /* a notebook for stdout that did not reach it: said, counted failed */
+    long long window_bytes; /* what a window may hold (0: WINDOW_BYTES; the tests set less) */
+    size_t window_held;     /* the most a window's room held (set by tagrun_all, for the tests) */
     long code_cells, tagged, blank, kept, unreadable, changed_cells, stripped;
     long per_stage[N_STAGES];
 };

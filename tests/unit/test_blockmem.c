@@ -1,9 +1,10 @@
 /* test_blockmem.c — pieces from reused blocks (model/blockmem.h): pieces do not
  * overlap and keep their bytes until the rewind, a rewind hands the same blocks out
  * again (the point: no fresh pages), a piece above the block size gets a block of its
- * own that the rewind lets go, the current block keeps its room meanwhile, a rewind
- * keeps no more than its bound, a kept block too small for a piece is passed over, and
- * a new block's pages are present before anything is written to them. */
+ * own that the rewind lets go, the current block keeps its room meanwhile (the bytes
+ * in use count the pieces, not the blocks), a rewind keeps no more than its bound, a
+ * kept block too small for a piece is passed over, and a new block's pages are present
+ * before anything is written to them. */
 #include "tests/unit/unit.h"
 
 #include "model/blockmem.h"
@@ -58,9 +59,11 @@ static void a_large_piece_has_a_block_of_its_own(void **state)
     assert_non_null(a), assert_non_null(big), assert_non_null(b);
     memset(big, 'x', 5000);
     assert_ptr_equal(b, a + 100); /* the current block kept its room */
+    assert_int_equal(blockmem_used(&m), 5200); /* the pieces, not the blocks' free tails */
     memset(a, 'y', 200);
     for (int k = 0; k < 5000; k++) assert_int_equal(big[k], 'x');
     blockmem_rewind(&m);
+    assert_int_equal(blockmem_used(&m), 0);
     /* the usual block is handed out again first (the large one was let go) */
     assert_ptr_equal(blockmem_take(&m, 10), a);
     blockmem_free(&m);
