@@ -261,21 +261,21 @@ static int said(const char *done)
     return EXIT_USAGE;
 }
 
-/* One word of an old kernelspec's argv (or KEY=word of its env) on stderr, after a
- * space: quoted '...' when it holds a space, a tab or a quote, as a shell would need
+/* One word of an old kernelspec's argv (or KEY=word of its env) to the line TO, after
+ * a space: quoted '...' when it holds a space, a tab or a quote, as a shell would need
  * it, and shown as messages show names (nb_put_shown: a newline, an escape sequence
  * or a backslash in it escaped), for kernel.json is anybody's text. */
-static void say_word(const char *key, const char *w)
+static void say_word(FILE *to, const char *key, const char *w)
 {
     int quote = strpbrk(w, " \t\"'") != NULL;
-    fputc(' ', stderr);
+    fputc(' ', to);
     if (key) {
-        nb_put_shown(stderr, key, strlen(key));
-        fputc('=', stderr);
+        nb_put_shown(to, key, strlen(key));
+        fputc('=', to);
     }
-    if (quote) fputc('\'', stderr);
-    nb_put_shown(stderr, w, strlen(w));
-    if (quote) fputc('\'', stderr);
+    if (quote) fputc('\'', to);
+    nb_put_shown(to, w, strlen(w));
+    if (quote) fputc('\'', to);
 }
 
 /* A reinstall replaces the kernelspec of that name, as `jupyter kernelspec install`
@@ -289,30 +289,36 @@ static void say_replaced(json_t *old, const char *installed, int display_given)
     char path[4200];
     if (snprintf(path, sizeof path, "%s/kernel.json", installed) >= (int)sizeof path) return;
     json_t *now = nb_json_load_file(path, 0, NULL);
+    /* each note made of its words is written whole (nb_line_begin), in one write(2) */
+    struct nb_line line;
     if (!json_equal(old_argv, json_object_get(now, "argv"))) {
-        fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec that ran:");
+        FILE *to = nb_line_begin(&line, stderr);
+        fprintf(to, "nbstage install-kernel: note: it replaces a kernelspec that ran:");
         size_t i;
         json_t *v;
         json_array_foreach(old_argv, i, v)
         {
             const char *w = json_is_string(v) ? json_string_value(v) : "?";
-            say_word(NULL, w);
+            say_word(to, NULL, w);
         }
-        fputc('\n', stderr);
+        fputc('\n', to);
+        nb_line_end(&line);
     }
     /* what a reinstall drops besides argv: a kernelspec's env (the README's other way
      * to set the kernel's options) and a display name of the user's */
     json_t *old_env = json_object_get(old, "env");
     if (json_object_size(old_env) && !json_equal(old_env, json_object_get(now, "env"))) {
-        fprintf(stderr, "nbstage install-kernel: note: it replaces a kernelspec whose \"env\" set:");
+        FILE *to = nb_line_begin(&line, stderr);
+        fprintf(to, "nbstage install-kernel: note: it replaces a kernelspec whose \"env\" set:");
         const char *k;
         json_t *v;
         json_object_foreach(old_env, k, v)
         {
             const char *w = json_is_string(v) ? json_string_value(v) : "?";
-            say_word(k, w);
+            say_word(to, k, w);
         }
-        fputc('\n', stderr);
+        fputc('\n', to);
+        nb_line_end(&line);
     }
     json_t *old_name = json_object_get(old, "display_name");
     const char *on = json_string_value(old_name), *def = " (workflow stages)";

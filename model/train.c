@@ -264,21 +264,24 @@ static int resume(struct trainer *t, struct lstm_params *p, const struct train_c
     res->best_epoch = cs.best_epoch;
     res->best_val_acc = cs.best_val_acc;
     res->best_val_loss = cs.best_val_loss;
-    if (progress) {
-        fputs("resuming from ", progress);
-        nb_put_shown(progress, cfg->checkpoint, strlen(cfg->checkpoint)); /* as nb_say shows paths */
-        fprintf(progress, ": %d of %d epochs done", cs.epoch, cfg->max_epochs);
+    if (progress) { /* the line whole, in one write(2) on stderr (nb_line_begin) */
+        struct nb_line line;
+        FILE *to = nb_line_begin(&line, progress);
+        fputs("resuming from ", to);
+        nb_put_shown(to, cfg->checkpoint, strlen(cfg->checkpoint)); /* as nb_say shows paths */
+        fprintf(to, ": %d of %d epochs done", cs.epoch, cfg->max_epochs);
         if (t->have_best && has_val)
-            fprintf(progress, ", best epoch %d (val_acc %.4f)", res->best_epoch, res->best_val_acc);
+            fprintf(to, ", best epoch %d (val_acc %.4f)", res->best_epoch, res->best_val_acc);
         char now[sizeof cs.made_by];
         made_by(now, sizeof now);
         if (cs.threads != t->nthreads)
-            fprintf(progress, "; %d thread%s where the run had %d: a sound training, but not the bytes an "
-                              "unstopped run makes", t->nthreads, t->nthreads == 1 ? "" : "s", cs.threads);
+            fprintf(to, "; %d thread%s where the run had %d: a sound training, but not the bytes an "
+                        "unstopped run makes", t->nthreads, t->nthreads == 1 ? "" : "s", cs.threads);
         else if (strcmp(now, cs.made_by))
-            fprintf(progress, "; %s where the run had %s: a sound training, but not the bytes an unstopped run "
-                              "makes", now, cs.made_by);
-        fputc('\n', progress);
+            fprintf(to, "; %s where the run had %s: a sound training, but not the bytes an unstopped run "
+                        "makes", now, cs.made_by);
+        fputc('\n', to);
+        nb_line_end(&line);
         fflush(progress);
     }
     /* a run resumed with no epoch left (its model could not be written) has its

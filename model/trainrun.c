@@ -104,31 +104,37 @@ static void say_left_out(const struct trainrun_state *s)
     const struct train_opts *o = s->o;
     const struct weak_stats *ws = &s->ws;
     /* A --cells file from another ingest (or a stale one) would otherwise train on
-     * whatever part of the labels it happens to cover. */
+     * whatever part of the labels it happens to cover.  Each line, made of its ids, is
+     * written whole (nb_line_begin), in one write(2). */
+    struct nb_line line;
     if (ws->no_source) {
-        fprintf(stderr, "nbstage train: %zu of %zu weak labels have no source%s", ws->no_source, ws->lines,
+        FILE *to = nb_line_begin(&line, stderr);
+        fprintf(to, "nbstage train: %zu of %zu weak labels have no source%s", ws->no_source, ws->lines,
                 o->cells ? " in " : "; give --cells");
-        if (o->cells) nb_put_shown(stderr, o->cells, strlen(o->cells)); /* paths and ids, as nb_say shows them */
-        fputs(" (", stderr);
+        if (o->cells) nb_put_shown(to, o->cells, strlen(o->cells)); /* paths and ids, as nb_say shows them */
+        fputs(" (", to);
         for (size_t i = 0; i < sizeof ws->missing / sizeof *ws->missing && ws->missing[i]; i++) {
-            if (i) fputs(", ", stderr);
-            nb_put_shown(stderr, ws->missing[i], strlen(ws->missing[i]));
+            if (i) fputs(", ", to);
+            nb_put_shown(to, ws->missing[i], strlen(ws->missing[i]));
         }
-        fprintf(stderr, "%s): left out\n", ws->no_source > sizeof ws->missing / sizeof *ws->missing ? ", ..." : "");
+        fprintf(to, "%s): left out\n", ws->no_source > sizeof ws->missing / sizeof *ws->missing ? ", ..." : "");
+        nb_line_end(&line);
     }
     /* The notebooks changed since label ran, and the labels left would teach the
      * stages of cells that are not there. */
     if (ws->changed) {
-        fprintf(stderr, "nbstage train: %zu of %zu weak labels were made from another source than ",
+        FILE *to = nb_line_begin(&line, stderr);
+        fprintf(to, "nbstage train: %zu of %zu weak labels were made from another source than ",
                 ws->changed, ws->lines);
-        nb_put_shown(stderr, o->cells, strlen(o->cells));
-        fputs(" has (", stderr);
+        nb_put_shown(to, o->cells, strlen(o->cells));
+        fputs(" has (", to);
         for (size_t i = 0; i < sizeof ws->changed_ids / sizeof *ws->changed_ids && ws->changed_ids[i]; i++) {
-            if (i) fputs(", ", stderr);
-            nb_put_shown(stderr, ws->changed_ids[i], strlen(ws->changed_ids[i]));
+            if (i) fputs(", ", to);
+            nb_put_shown(to, ws->changed_ids[i], strlen(ws->changed_ids[i]));
         }
-        fprintf(stderr, "%s): left out; the notebooks changed since `nbstage label` ran: label them again\n",
+        fprintf(to, "%s): left out; the notebooks changed since `nbstage label` ran: label them again\n",
                 ws->changed > sizeof ws->changed_ids / sizeof *ws->changed_ids ? ", ..." : "");
+        nb_line_end(&line);
     }
 }
 

@@ -18,7 +18,8 @@
  * that is not UTF-8 is \udcXX, as Python's os.fsdecode and json.dumps write it);
  * nb_utf8_lossy: a text made valid UTF-8 for jansson, and a path as jansson reads back
  * its id.  And the one rule by which a message shows a path (nb_put_shown,
- * nb_shown, and nb_say for a line, its arguments): a file name may hold a control
+ * nb_shown, and nb_say for a line, its arguments; each line written in one call,
+ * nb_line_begin's for one made of pieces): a file name may hold a control
  * character, which a terminal obeys (an escape sequence) and which breaks a line-based
  * reading of the output (a newline), so it is shown escaped, \x1b, \n, on every
  * stream, and a backslash as \\, so that an escape shown is never a name's own text;
@@ -521,15 +522,25 @@ static size_t shown_len(const char *s, size_t n)
     return len;
 }
 
-/* Where a message's text goes: a buffer (nb_vsay's line, written at its end in one
- * call), or the stream itself (DIRECT: nb_put_shown, or nb_vsay out of memory). */
+/* Where a message's text goes: a buffer (a line of nb_vsay, nb_put_shown or
+ * nb_line_begin's stream, written to TO at its end in one call, say_end), or TO itself
+ * (DIRECT: out of memory for a line past FIRST). */
 struct say_out {
     FILE *to;
-    int direct, locked; /* LOCKED: nb_vsay holds TO's lock since it went direct */
+    int direct, locked; /* LOCKED: we hold TO's lock since it went direct */
     char *buf;          /* FIRST, or realloc'd once the line outgrew it */
     size_t n, cap;
     char first[1024];
 };
+
+static void say_begin(struct say_out *o, FILE *to)
+{
+    o->to = to;
+    o->direct = o->locked = 0;
+    o->buf = o->first;
+    o->n = 0;
+    o->cap = sizeof o->first;
+}
 
 /* N bytes of S to O.  Out of memory for a longer line, the part held goes out and the
  * rest is written as it comes, under the stream's lock (whole, but in pieces). */
@@ -575,10 +586,61 @@ static void put_shown(struct say_out *o, const char *s, size_t n)
     say_put(o, run, (size_t)(p - run));
 }
 
+/* O's text to its stream in one call (unless it went direct), and O's lock and buffer
+ * given back. */
+static void say_end(struct say_out *o)
+{
+    if (!o->direct) fwrite(o->buf, 1, o->n, o->to);
+    if (o->locked) funlockfile(o->to);
+    if (o->buf != o->first) free(o->buf);
+}
+
+/* In one call, as nb_vsay writes its line: a name with escapes was a write(2) per
+ * run and per escape on the unbuffered stderr. */
 void nb_put_shown(FILE *to, const char *s, size_t n)
 {
-    struct say_out o = {.to = to, .direct = 1};
+    struct say_out o;
+    say_begin(&o, to);
     put_shown(&o, s, n);
+    say_end(&o);
+}
+
+/* nb_line_begin's stream writes into the say_out it was opened with. */
+static ssize_t line_write(void *cookie, const char *buf, size_t n)
+{
+    say_put(cookie, buf, n);
+    return (ssize_t)n;
+}
+
+FILE *nb_line_begin(struct nb_line *l, FILE *to)
+{
+    struct say_out *o = malloc(sizeof *o);
+    l->to = to;
+    l->f = NULL;
+    l->state = o;
+    if (o) {
+        say_begin(o, to);
+        l->f = fopencookie(o, "w", (cookie_io_functions_t){.write = line_write});
+    }
+    if (!l->f) { /* out of memory: TO itself, the line whole under its lock, in pieces */
+        free(o);
+        l->state = NULL;
+        flockfile(to);
+        return to;
+    }
+    setvbuf(l->f, NULL, _IONBF, 0); /* each piece straight into O: no stdio buffer besides */
+    return l->f;
+}
+
+void nb_line_end(struct nb_line *l)
+{
+    if (!l->state) {
+        funlockfile(l->to);
+        return;
+    }
+    fclose(l->f);
+    say_end(l->state);
+    free(l->state);
 }
 
 const char *nb_shown(const char *s, char *buf, size_t size)
@@ -711,9 +773,8 @@ void nb_vsay(FILE *to, const char *fmt, va_list ap)
 {
     va_list mine;
     va_copy(mine, ap);
-    struct say_out o = {.to = to};
-    o.buf = o.first;
-    o.cap = sizeof o.first;
+    struct say_out o;
+    say_begin(&o, to);
     for (const char *p = fmt; *p;) {
         const char *pc = strchr(p, '%');
         size_t lit = pc ? (size_t)(pc - p) : strlen(p);
@@ -722,9 +783,7 @@ void nb_vsay(FILE *to, const char *fmt, va_list ap)
         p = say_conversion(&o, pc + 1, &mine);
     }
     say_put(&o, "\n", 1);
-    if (!o.direct) fwrite(o.buf, 1, o.n, to);
-    if (o.locked) funlockfile(to);
-    if (o.buf != o.first) free(o.buf);
+    say_end(&o);
     va_end(mine);
 }
 

@@ -5,13 +5,15 @@
  * `json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"` gives, floats
  * in Python's shortest repr); validation of nbformat 4.x and in-memory upgrade of v3;
  * atomic save; the walker; messages naming paths with their control characters
- * and backslashes escaped (nb_say, nb_vsay, nb_put_shown, nb_shown).
+ * and backslashes escaped (nb_say, nb_vsay, nb_put_shown, nb_shown), each line in one
+ * write (nb_line_begin for one made of pieces).
  * Errors carry "path:line:col: reason".
  *
  * Implemented by nbread.c (reading, validation, cells), nbwrite.c (the canonical
  * writer), nblines.c (split/rejoin lines, strip_transient), nbv3.c (v3 upgrade),
  * nbsave.c (atomic save) and nbwalk.c (the walker, paths in JSON and XML, and paths
- * in messages: nb_say, nb_vsay, nb_put_shown, nb_shown; nb_show and nb_unctrl).
+ * in messages: nb_say, nb_vsay, nb_put_shown, nb_shown, nb_line_begin; nb_show and
+ * nb_unctrl).
  */
 #ifndef NBSTAGE_NOTEBOOK_H
 #define NBSTAGE_NOTEBOOK_H
@@ -264,6 +266,19 @@ void nb_show(FILE *to, const char *buf, size_t n);
  * as it is, so a normal name is unchanged.  The one rule by which nbstage shows a
  * name, in messages, the text map, the --svg picture and the kernel's warnings. */
 void nb_put_shown(FILE *to, const char *s, size_t n);
+/* A message line made of pieces (fprintf, fputs, nb_put_shown, a list of names) that
+ * still reaches TO in one call, as nb_say's does (on an unbuffered stderr one
+ * write(2), so that another process writing to the same log, the wrapped kernel or a
+ * parallel job, does not land inside it): nb_line_begin gives the stream to write the
+ * pieces to, and nb_line_end writes them to TO.  Out of memory the stream is TO itself,
+ * held locked until nb_line_end: the line whole, in pieces.  (nb_put_shown alone
+ * writes its text in one call too.) */
+struct nb_line {
+    FILE *to, *f;
+    void *state;
+};
+FILE *nb_line_begin(struct nb_line *l, FILE *to);
+void nb_line_end(struct nb_line *l);
 /* S as nb_put_shown shows it: S itself when nothing in it is escaped, else BUF (SIZE
  * bytes; NB_SHOWN_MAX hold any path, a longer S is cut with "..."), for a name that is
  * formatted into a message before it is printed (an nb_error, a worker's report). */

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lost_stdout import LOST_STDOUT, run_lost_stdout
+from stderr_packets import lines_cut, run_stderr_packets
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT))
@@ -763,6 +764,31 @@ def test_a_reinstall_that_drops_an_env_or_a_display_name_says_so(env, tmp_path):
     assert 'replaces a kernelspec shown as "Mine"' in again.stderr, again.stderr
     same = nbstage(env, "--user")
     assert same.returncode == 0 and "replaces" not in same.stderr, same.stderr
+
+
+def test_each_note_of_a_reinstall_reaches_stderr_in_one_write(env, tmp_path):
+    """The notes naming an old kernelspec's argv and env were written a word (and each
+    escape in a word) at a time, each a write(2) of its own on the unbuffered stderr:
+    another process writing to the same terminal or log could land inside the line.
+    stderr is a packet-mode pipe here (stderr_packets.py)."""
+    first = nbstage(env, "--user", "--display-name", "Mine", "--tag-position", "bottom")
+    assert first.returncode == 0, first.stderr
+    spec = tmp_path / "home" / ".local" / "share" / "jupyter" / "kernels" / "nbstage" / "kernel.json"
+    d = json.loads(spec.read_text())
+    d["env"] = {"NBSTAGE_MIN_CONFIDENCE": "0.9", "NBSTAGE_MODEL": "a b\x1b.nbsm"}
+    d["argv"].append("--x=a\n\x1b")
+    spec.write_text(json.dumps(d))
+    got = run_stderr_packets([NBSTAGE, "install-kernel", "--user"], env=env, timeout=30)
+    if got is None:
+        pytest.skip("no packet-mode pipes here")
+    rc, packets = got
+    assert rc == 0, packets
+    assert not lines_cut(packets), packets
+    ran = [pk for pk in packets if b"replaces a kernelspec that ran:" in pk]
+    assert len(ran) == 1 and ran[0].startswith(b"nbstage install-kernel: note:"), packets
+    assert ran[0].endswith(b" --tag-position bottom --x=a\\n\\x1b\n"), packets
+    assert [pk for pk in packets if pk == b'nbstage install-kernel: note: it replaces a kernelspec whose "env" '
+            b"set: NBSTAGE_MIN_CONFIDENCE=0.9 NBSTAGE_MODEL='a b\\x1b.nbsm'\n"], packets
 
 
 def test_a_name_another_kernel_has_is_said(env, tmp_path):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from stderr_packets import lines_cut, run_stderr_packets
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
 
@@ -270,6 +272,27 @@ def test_weak_labels_of_notebooks_changed_since_label_ran_are_left_out(tmp_path)
     assert said and said[0].startswith(f"nbstage train: {n_labeled} of {len(lines)} weak labels were made from "
                                        f"another source than {cells} has (nb2.ipynb#0, nb2.ipynb#1, nb2.ipynb#2, "
                                        "...): left out"), r.stderr
+
+
+def test_the_lines_naming_labels_left_out_reach_stderr_in_one_write(tmp_path):
+    """The line naming the weak labels without a source (and the one naming those of a
+    changed source, made the same way) was written an id at a time, each piece a
+    write(2) of its own on the unbuffered stderr: another process writing to the same
+    log (a parallel run) could land inside it.  stderr is a packet-mode pipe here
+    (stderr_packets.py)."""
+    lines = weak_lines(10, 4)
+    for x in lines[:5]:
+        del x["source"]
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    got = run_stderr_packets([BIN, "train"] + SMALL + ["-q", "-o", tmp_path / "m.nbsm", weak])
+    if got is None:
+        pytest.skip("no packet-mode pipes here")
+    rc, packets = got
+    assert rc == 0, packets
+    assert not lines_cut(packets), packets
+    assert packets == [b"nbstage train: 5 of 40 weak labels have no source; give --cells (nb0.ipynb#0, "
+                       b"nb0.ipynb#1, nb0.ipynb#2, ...): left out\n"], packets
 
 
 def test_a_byte_order_mark_is_named_by_train_eval_and_classify(tmp_path):

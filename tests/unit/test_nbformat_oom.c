@@ -1,16 +1,18 @@
 /* test_nbformat_oom.c — the canonical writer (nbformat/nbwrite.c), the two byte
  * scanners (nbformat/canonscan.c for tag, nbformat/cellscan.c for ingest and summary)
- * and nb_say's line (nbformat/nbwalk.c) when memory runs out.  Each growable buffer
- * failing in turn: the writer returns NULL, a scan says "take the jansson path" (-1),
- * nb_say writes its line whole in pieces; never a half-filled result and never a
- * write through NULL.  realloc is this binary's own, failing its Nth call when asked
- * (all four grow their buffers with realloc). */
+ * and the lines of messages (nbformat/nbwalk.c: nb_say's, nb_put_shown's text,
+ * nb_line_begin's) when memory runs out.  Each growable buffer failing in turn: the
+ * writer returns NULL, a scan says "take the jansson path" (-1), a message goes out
+ * whole in pieces; never a half-filled result and never a write through NULL.
+ * realloc is this binary's own, failing its Nth call when asked (all of them grow
+ * their buffers with realloc), and so is malloc (nb_line_begin's state and stream). */
 #include "tests/unit/unit.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "nbformat/canonscan.h"
@@ -33,6 +35,21 @@ void *realloc(void *p, size_t n)
     static void *(*real)(void *, size_t);
     if (!real) *(void **)&real = dlsym(RTLD_NEXT, "realloc");
     return real(p, n);
+}
+
+/* malloc likewise (malloc_calls, malloc_fail_at while malloc_armed). */
+static _Thread_local int malloc_armed;
+static _Thread_local size_t malloc_calls, malloc_fail_at;
+
+void *malloc(size_t n)
+{
+    if (malloc_armed && ++malloc_calls == malloc_fail_at) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    static void *(*real)(size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "malloc");
+    return real(n);
 }
 
 /* A canonical notebook (nb_dumps's bytes) whose code cells fill every buffer of both
@@ -147,20 +164,20 @@ static void dumps_returns_null_when_its_buffer_cannot_grow(void **state)
     json_decref(nb);
 }
 
-/* What nb_say(stderr, "%s: %s", A, B) writes, with stderr (unbuffered, as at a
- * program's start) a pipe in packet mode (pipe(7)'s O_DIRECT: each write(2) is a
- * packet of its own, one past PIPE_BUF cut into PIPE_BUF-byte ones): the bytes
- * (malloc'd, NUL-terminated), and the count of packets into *PACKETS; *ONE_WRITE is 0
- * when a packet but the last is short of PIPE_BUF, which one write never leaves.
- * NULL when the system has no packet pipes. */
-static char *said_on_stderr(const char *a, const char *b, size_t *packets, int *one_write)
+/* What SAY(ARG) writes to stderr, with stderr (unbuffered, as at a program's start) a
+ * pipe in packet mode (pipe(7)'s O_DIRECT: each write(2) is a packet of its own, one
+ * past PIPE_BUF cut into PIPE_BUF-byte ones): the bytes (malloc'd, NUL-terminated),
+ * and the count of packets into *PACKETS; *ONE_WRITE is 0 when a packet but the last
+ * is short of PIPE_BUF, which one write never leaves.  NULL when the system has no
+ * packet pipes. */
+static char *said_on_stderr(void (*say)(const char *), const char *arg, size_t *packets, int *one_write)
 {
     int fds[2];
     if (pipe2(fds, O_DIRECT | O_NONBLOCK)) return NULL; /* (non-blocking: a full pipe fails, not hangs) */
     int saved = dup(2);
     assert_true(saved >= 0);
     assert_true(dup2(fds[1], 2) == 2);
-    nb_say(stderr, "%s: %s", a, b);
+    say(arg);
     dup2(saved, 2);
     close(saved);
     close(fds[1]);
@@ -181,6 +198,64 @@ static char *said_on_stderr(const char *a, const char *b, size_t *packets, int *
     return out;
 }
 
+/* the three ways a message goes to stderr, NAME shown in each */
+static void say_tail(const char *name) { nb_say(stderr, "%s: %s", name, "tail"); }
+static void put_shown(const char *name) { nb_put_shown(stderr, name, strlen(name)); }
+static size_t line_malloc_fail_at; /* line_in_pieces' malloc_fail_at; 0: none fails */
+static void line_in_pieces(const char *name)
+{
+    malloc_calls = 0;
+    malloc_fail_at = line_malloc_fail_at;
+    malloc_armed = 1;
+    struct nb_line l;
+    FILE *to = nb_line_begin(&l, stderr);
+    fputs("note:", to);
+    for (int i = 0; i < 2; i++) {
+        fputc(' ', to);
+        nb_put_shown(to, name, strlen(name));
+    }
+    fprintf(to, " (%d)\n", 2);
+    nb_line_end(&l);
+    malloc_armed = 0;
+}
+
+/* A name of 3000 a's, ESC, 3000 b's: longer than a message's first buffer (1 KiB). */
+static const char *long_name(void)
+{
+    static char name[6002];
+    memset(name, 'a', 3000);
+    name[3000] = '\x1b';
+    memset(name + 3001, 'b', 3000);
+    name[6001] = 0;
+    return name;
+}
+
+/* SAY of the long name gives WANT in one write (two packets: 4096 bytes and the
+ * rest), and WANT all the same, in pieces, when each realloc fails in turn; their
+ * count, the growths, into *GROWTHS. */
+static void long_one_write_or_whole(void (*say)(const char *), const char *want, size_t *growths)
+{
+    size_t packets;
+    int one;
+    char *got = said_on_stderr(say, long_name(), &packets, &one);
+    assert_string_equal(got, want);
+    assert_int_equal(packets, (strlen(want) + PIPE_BUF - 1) / PIPE_BUF);
+    assert_true(one);
+    free(got);
+    for (size_t fail_at = 1;; fail_at++) {
+        realloc_calls = 0;
+        realloc_fail_at = fail_at;
+        realloc_armed = 1;
+        got = said_on_stderr(say, long_name(), &packets, &one);
+        realloc_armed = 0;
+        assert_string_equal(got, want);
+        free(got);
+        if (realloc_calls < fail_at) break;
+        assert_true(fail_at < 8);
+    }
+    *growths = realloc_fail_at - 1;
+}
+
 /* nb_say writes its line in one write(2): on the unbuffered stderr it wrote each piece
  * (the format's text, each argument's runs and escapes, the newline) in a write of its
  * own, and another process writing to the same file (the Jupyter server's log gets
@@ -192,35 +267,98 @@ static void say_writes_its_line_in_one_write(void **state)
     (void)state;
     size_t packets;
     int one;
-    char *got = said_on_stderr("d/caf\xc3\xa9\x1b.ipynb", "No such file or directory", &packets, &one);
+    char *got = said_on_stderr(say_tail, "d/caf\xc3\xa9\x1b.ipynb", &packets, &one);
     if (!got) skip();
-    assert_string_equal(got, "d/caf\xc3\xa9\\x1b.ipynb: No such file or directory\n");
+    assert_string_equal(got, "d/caf\xc3\xa9\\x1b.ipynb: tail\n");
     assert_int_equal(packets, 1);
     free(got);
-    /* 3000 a's, ESC, 3000 b's: 6011 bytes said, in two packets (4096 and the rest) */
-    char name[6002], want[6016];
-    memset(name, 'a', 3000);
-    name[3000] = '\x1b';
-    memset(name + 3001, 'b', 3000);
-    name[6001] = 0;
+    /* 6011 bytes said, in two packets (4096 and the rest) */
+    char want[6016];
+    const char *name = long_name();
     snprintf(want, sizeof want, "%.3000s\\x1b%s: tail\n", name, name + 3001);
-    got = said_on_stderr(name, "tail", &packets, &one);
-    assert_string_equal(got, want);
-    assert_int_equal(packets, 2);
-    assert_true(one);
+    size_t growths;
+    long_one_write_or_whole(say_tail, want, &growths);
+    assert_int_equal(growths, 2); /* 1 KiB to 4 KiB, then 8 KiB */
+}
+
+/* nb_put_shown writes a name in one write(2), as nb_say its line: it wrote each run
+ * and each escape in a write of its own (here three: "d/caf\xc3\xa9", "\\x1b",
+ * ".ipynb"). */
+static void put_shown_writes_a_name_in_one_write(void **state)
+{
+    (void)state;
+    size_t packets;
+    int one;
+    char *got = said_on_stderr(put_shown, "d/caf\xc3\xa9\x1b.ipynb", &packets, &one);
+    if (!got) skip();
+    assert_string_equal(got, "d/caf\xc3\xa9\\x1b.ipynb");
+    assert_int_equal(packets, 1);
     free(got);
-    for (size_t fail_at = 1;; fail_at++) {
-        realloc_calls = 0;
-        realloc_fail_at = fail_at;
-        realloc_armed = 1;
-        got = said_on_stderr(name, "tail", &packets, &one);
-        realloc_armed = 0;
-        assert_string_equal(got, want);
+    char want[6016];
+    const char *name = long_name();
+    snprintf(want, sizeof want, "%.3000s\\x1b%s", name, name + 3001);
+    size_t growths;
+    long_one_write_or_whole(put_shown, want, &growths);
+    assert_int_equal(growths, 2);
+}
+
+/* 1 when another thread can take stderr's lock (a thread's own lock is recursive:
+ * only another one tells that nb_line_end gave it back). */
+static void *try_stderr_lock(void *unused)
+{
+    (void)unused;
+    if (ftrylockfile(stderr)) return NULL;
+    funlockfile(stderr);
+    return stderr;
+}
+
+static int stderr_unlocked(void)
+{
+    pthread_t t;
+    void *got = NULL;
+    assert_int_equal(pthread_create(&t, NULL, try_stderr_lock, NULL), 0);
+    assert_int_equal(pthread_join(t, &got), 0);
+    return got != NULL;
+}
+
+/* A line made of pieces (fputs, fputc, nb_put_shown, fprintf) on nb_line_begin's
+ * stream reaches stderr in one write(2), as the notes of install-kernel (an old argv's
+ * words) and train (the ids left out) are made.  Out of memory for its state or its
+ * stream (malloc), or to grow its buffer (realloc), the line is written whole all the
+ * same, in pieces, and stderr's lock is given back. */
+static void a_line_in_pieces_is_one_write(void **state)
+{
+    (void)state;
+    size_t packets;
+    int one;
+    static const char shown[] = "note: d/caf\xc3\xa9\\x1b.ipynb d/caf\xc3\xa9\\x1b.ipynb (2)\n";
+    char *got = said_on_stderr(line_in_pieces, "d/caf\xc3\xa9\x1b.ipynb", &packets, &one);
+    if (!got) skip();
+    assert_string_equal(got, shown);
+    assert_int_equal(packets, 1);
+    free(got);
+    size_t failures = 0;
+    for (line_malloc_fail_at = 1;; line_malloc_fail_at++) {
+        got = said_on_stderr(line_in_pieces, "d/caf\xc3\xa9\x1b.ipynb", &packets, &one);
+        assert_string_equal(got, shown);
         free(got);
-        if (realloc_calls < fail_at) break;
-        assert_true(fail_at < 8);
+        assert_true(stderr_unlocked());
+        if (malloc_calls < line_malloc_fail_at) break; /* nothing failed */
+        failures++;
+        assert_true(failures < 8);
     }
-    assert_int_equal(realloc_fail_at, 3); /* two growths: 1 KiB to 4 KiB, then 8 KiB */
+    line_malloc_fail_at = 0;
+    assert_true(failures >= 2); /* the state and the stream */
+    char want[12100];
+    const char *name = long_name();
+    snprintf(want, sizeof want, "note: %.3000s\\x1b%s %.3000s\\x1b%s (2)\n", name, name + 3001, name,
+             name + 3001);
+    size_t growths;
+    long_one_write_or_whole(line_in_pieces, want, &growths);
+    /* the line's buffer, 1 KiB to 8 KiB, then 16 KiB, and each nb_put_shown's, 1 KiB
+     * to 4 KiB, then 8 KiB */
+    assert_int_equal(growths, 6);
+    assert_true(stderr_unlocked());
 }
 
 int main(void)
@@ -230,6 +368,8 @@ int main(void)
         cmocka_unit_test(cellscan_refuses_when_a_buffer_cannot_grow),
         cmocka_unit_test(dumps_returns_null_when_its_buffer_cannot_grow),
         cmocka_unit_test(say_writes_its_line_in_one_write),
+        cmocka_unit_test(put_shown_writes_a_name_in_one_write),
+        cmocka_unit_test(a_line_in_pieces_is_one_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
