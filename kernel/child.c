@@ -177,12 +177,6 @@ static char **child_environment(const struct found_kernelspec *ks, char **expand
     return env;
 }
 
-static void write_str(int fd, const char *s)
-{
-    ssize_t r = write(fd, s, strlen(s));
-    (void)r;
-}
-
 /* Removes DIR and the files in it (no subfolders are ever made).  Plain syscalls
  * (getdents64, not readdir's malloc): the keeper runs it too. */
 static void remove_dir(const char *dir)
@@ -372,6 +366,25 @@ static int child_command(const struct found_kernelspec *ks, const char *conn_fil
     return 0;
 }
 
+/* The program's path: child_start's buffer, and the most the exec failure shows. */
+enum { PROG_MAX = 4096 };
+
+/* The child's exec failure, on stderr in one write(2): in three (head, path, newline)
+ * another process writing to the same log (the stage kernel itself, a second kernel)
+ * could land inside the line.  Made by hand in a buffer on the stack, for only
+ * async-signal-safe calls may run here (no stdio, no snprintf, no malloc). */
+static void say_exec_failed(const char *prog)
+{
+    static const char head[] = "nbstage-kernel: cannot start the wrapped kernel: exec failed: ";
+    char line[sizeof head + PROG_MAX];
+    size_t n = sizeof head - 1, k = strnlen(prog, PROG_MAX - 1); /* (never longer) */
+    memcpy(line, head, n);
+    memcpy(line + n, prog, k);
+    line[n + k] = '\n';
+    ssize_t r = write(2, line, n + k + 1);
+    (void)r; /* nowhere to say it */
+}
+
 /* The child, between fork and exec: async-signal-safe calls only (child.h).  It dies
  * with PARENT_PID, leads its own group, gets SIGINT and SIGPIPE back to their default
  * and nothing blocked, then runs PROG; 127 when it cannot. */
@@ -391,9 +404,7 @@ static _Noreturn void child_exec(pid_t parent_pid, const char *prog, char *const
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     execve(prog, argv, envp);
-    write_str(2, "nbstage-kernel: cannot start the wrapped kernel: exec failed: ");
-    write_str(2, prog);
-    write_str(2, "\n");
+    say_exec_failed(prog);
     _exit(127);
 }
 
@@ -418,7 +429,7 @@ int child_start(struct child *c, const struct found_kernelspec *ks,
     const char *tmp = tmp_base();
     if (child_connection(c, parent, err, errlen) || make_child_dir(c, tmp, err, errlen)) return -1;
 
-    char prog[4096];
+    char prog[PROG_MAX];
     char **argv = calloc(ks->argc + 1, sizeof *argv);
     char **expanded = calloc(ks->n_env + 1, sizeof *expanded);
     char **envp = expanded ? child_environment(ks, expanded, c->conn_file) : NULL;

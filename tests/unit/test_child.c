@@ -1,8 +1,10 @@
 /* test_child.c — starting the wrapped kernel: how its program is looked up (child.c),
- * and what its keeper does when the stage kernel ends or is killed (a shell script
+ * what the child says when its exec fails, and what its keeper does when the stage kernel ends or is killed (a shell script
  * stands in for the kernel); the kernel itself is started by the integration tests. */
 #include "tests/unit/unit.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +107,53 @@ static void an_empty_last_path_entry_is_the_current_folder(void **state)
         child_cleanup(&c);
     }
     assert_int_equal(chdir(cwd), 0);
+    unsetenv("TMPDIR");
+    unit_rm_rf(tmp);
+    free(tmp);
+}
+
+/* A program that passes the lookup (a file we may execute) but that execve refuses
+ * (no #! line, no ELF header: ENOEXEC): the child says so on stderr in one write(2),
+ * where it wrote the line in three (its head, the path, the newline), and another
+ * process writing to the same log (the stage kernel itself) could land inside it.
+ * stderr is a pipe in packet mode (pipe(7)'s O_DIRECT: each write(2) a packet). */
+static void an_exec_failure_is_said_in_one_write(void **state)
+{
+    (void)state;
+    int fds[2];
+    if (pipe2(fds, O_DIRECT | O_NONBLOCK)) skip(); /* (non-blocking: a full pipe fails, not hangs) */
+    char *tmp = unit_make_tmpdir("child");
+    setenv("TMPDIR", tmp, 1);
+    char prog[600], want[800];
+    snprintf(prog, sizeof prog, "%s/not-a-program", tmp);
+    unit_write_file(prog, "this is no program\n");
+    assert_int_equal(chmod(prog, 0755), 0);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    assert_true(dup2(fds[1], 2) == 2);
+    struct child c;
+    char err[1024] = "";
+    int rc = start(prog, NULL, &c, err, sizeof err);
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    if (rc) print_error("%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(child_wait(&c, 10000), 1);
+    assert_int_equal(child_exit_code(&c), 127);
+    child_cleanup(&c); /* the keeper, which holds stderr too, gone */
+    char got[2 * PIPE_BUF];
+    size_t n = 0, packets = 0;
+    ssize_t k;
+    while (n < sizeof got - 1 && (k = read(fds[0], got + n, sizeof got - 1 - n)) > 0) { /* a packet a read */
+        n += (size_t)k;
+        packets++;
+    }
+    close(fds[0]);
+    got[n] = 0;
+    snprintf(want, sizeof want, "nbstage-kernel: cannot start the wrapped kernel: exec failed: %s\n", prog);
+    assert_string_equal(got, want);
+    assert_int_equal(packets, 1);
     unsetenv("TMPDIR");
     unit_rm_rf(tmp);
     free(tmp);
@@ -224,6 +273,7 @@ int main(void)
         cmocka_unit_test(a_name_that_just_fits_an_empty_path_entry),
         cmocka_unit_test(a_path_too_long_is_not_cut_to_another_program),
         cmocka_unit_test(an_empty_last_path_entry_is_the_current_folder),
+        cmocka_unit_test(an_exec_failure_is_said_in_one_write),
         cmocka_unit_test(a_killed_kernel_takes_its_cells_processes_and_folder),
         cmocka_unit_test(an_ordinary_end_leaves_them_as_ipykernel_alone),
     };
