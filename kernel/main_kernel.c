@@ -63,7 +63,7 @@
  * code does not go through it).  main sets it before any thread or child exists, a
  * fork's child sets its own (pthread_atfork: the proxy forks only with fork(), and
  * the handler makes one system call, safe there), and until then the system call
- * answers. */
+ * answers, as it always does when the handler could not be registered. */
 static atomic_int own_pid;
 
 pid_t getpid(void)
@@ -176,8 +176,12 @@ static void start_process(char **argv)
 {
     nb_hold_std_fds(); /* before any file or socket is opened (nbformat/notebook.h) */
     blas_core_reexec(argv, 0); /* first: OpenBLAS's threads can hang even the exit (model/blas_core.h) */
-    own_pid_note(); /* the pid after the re-exec, before any thread or child (own_pid) */
-    pthread_atfork(NULL, NULL, own_pid_note);
+    /* the pid after the re-exec, before any thread or child (own_pid), kept only once
+     * a fork's child is sure to note its own: were the handler not registered
+     * (pthread_atfork out of memory), getpid() in a child (the keeper, the wrapped
+     * kernel before its exec) would answer its parent's pid; the system call then
+     * answers throughout, slower but right */
+    if (pthread_atfork(NULL, NULL, own_pid_note) == 0) own_pid_note();
 }
 
 /* The options into O: -1 to go on, else the exit code (a usage error said, or --help's
