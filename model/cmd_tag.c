@@ -86,55 +86,55 @@ static void usage(FILE *to)
 }
 
 /* BRIEF (-q): the notebooks' line alone, which says what failed or was not done. */
-static void print_summary(const struct tagrun *r, double secs, int threads, int brief)
+static void put_summary(FILE *to, const struct tagrun *r, double secs, int threads, int brief)
 {
     const struct tagjob_options *o = &r->opt;
     long total = r->rewritten + r->unchanged + r->failed + r->skipped + r->not_python.total;
     if (o->check) {
-        fprintf(stderr, "nbstage tag: %ld notebook%s: %ld with missing or stale tags%s, %ld failed",
+        fprintf(to, "nbstage tag: %ld notebook%s: %ld with missing or stale tags%s, %ld failed",
                 total, total == 1 ? "" : "s", r->with_findings,
                 o->strip_outputs ? " or tag outputs" : "", r->failed);
     } else {
-        fprintf(stderr, "nbstage tag: %ld notebook%s: %ld %s, %ld unchanged, %ld failed", total,
+        fprintf(to, "nbstage tag: %ld notebook%s: %ld %s, %ld unchanged, %ld failed", total,
                 total == 1 ? "" : "s", r->rewritten, o->dry_run ? "to rewrite" : "rewritten", r->unchanged, r->failed);
     }
     if (r->not_python.total) {
-        fprintf(stderr, ", %ld skipped as not Python (", r->not_python.total);
-        nb_lang_tally_print(stderr, &r->not_python);
-        fputs("; --any-language tags them)", stderr);
+        fprintf(to, ", %ld skipped as not Python (", r->not_python.total);
+        nb_lang_tally_print(to, &r->not_python);
+        fputs("; --any-language tags them)", to);
     }
     if (r->folders_failed)
-        fprintf(stderr, ", %ld folder%s could not be read", r->folders_failed, r->folders_failed == 1 ? "" : "s");
-    if (r->skipped) fprintf(stderr, ", %ld not done (interrupted)", r->skipped);
+        fprintf(to, ", %ld folder%s could not be read", r->folders_failed, r->folders_failed == 1 ? "" : "s");
+    if (r->skipped) fprintf(to, ", %ld not done (interrupted)", r->skipped);
     if (r->sync_failed)
-        fprintf(stderr, ", %ld filesystem%s failed to sync", r->sync_failed,
+        fprintf(to, ", %ld filesystem%s failed to sync", r->sync_failed,
                 r->sync_failed == 1 ? "" : "s");
-    if (brief) { fputc('\n', stderr); return; }
-    fprintf(stderr, "\nnbstage tag: %ld code cell%s: %ld tagged, %ld blank", r->code_cells,
+    if (brief) { fputc('\n', to); return; }
+    fprintf(to, "\nnbstage tag: %ld code cell%s: %ld tagged, %ld blank", r->code_cells,
             r->code_cells == 1 ? "" : "s", r->tagged, r->blank);
     if (o->from_outputs) {
-        fprintf(stderr, ", %ld without a tag output", r->kept - r->unreadable);
-        if (r->unreadable) fprintf(stderr, " and %ld with an unreadable one", r->unreadable);
-        fputs(" (kept)", stderr);
+        fprintf(to, ", %ld without a tag output", r->kept - r->unreadable);
+        if (r->unreadable) fprintf(to, " and %ld with an unreadable one", r->unreadable);
+        fputs(" (kept)", to);
     }
-    fprintf(stderr, "; %ld cell tags %s", r->changed_cells,
+    fprintf(to, "; %ld cell tags %s", r->changed_cells,
             (o->check || o->dry_run) ? "would change" : "changed");
     if (o->strip_outputs)
-        fprintf(stderr, "; %ld tag output%s %s", r->stripped, r->stripped == 1 ? "" : "s",
+        fprintf(to, "; %ld tag output%s %s", r->stripped, r->stripped == 1 ? "" : "s",
                 (o->check || o->dry_run) ? "would be removed" : "removed");
-    fprintf(stderr, "\nnbstage tag:");
+    fprintf(to, "\nnbstage tag:");
     for (int s = 0; s < N_STAGES; s++)
-        fprintf(stderr, " %s %ld (%.0f%%)%s", stage_key[s], r->per_stage[s],
+        fprintf(to, " %s %ld (%.0f%%)%s", stage_key[s], r->per_stage[s],
                 r->tagged ? 100.0 * (double)r->per_stage[s] / (double)r->tagged : 0.0,
                 s + 1 < N_STAGES ? "," : "");
     /* how the run went: its rates and the most threads at work at once; none when no
      * notebook was read (all failed before: missing paths), "0 threads" then */
     if (!threads) {
-        fprintf(stderr, "\nnbstage tag: %.2f s, no notebook read, %s\n", secs,
+        fprintf(to, "\nnbstage tag: %.2f s, no notebook read, %s\n", secs,
                 o->from_outputs ? "stages from tag outputs" : model_name(o->model));
         return;
     }
-    fprintf(stderr, "\nnbstage tag: %.2f s, %.1f notebooks/s, %.0f cells/s, %d thread%s, %s",
+    fprintf(to, "\nnbstage tag: %.2f s, %.1f notebooks/s, %.0f cells/s, %d thread%s, %s",
             secs, secs > 0 ? (double)(total - r->skipped) / secs : 0.0, /* those done */
             secs > 0 ? (double)r->code_cells / secs : 0.0, threads, threads == 1 ? "" : "s",
             o->from_outputs ? "stages from tag outputs" : model_name(o->model));
@@ -142,9 +142,18 @@ static void print_summary(const struct tagrun *r, double secs, int threads, int 
      * answered by the run's memo (classcache.h) */
     long hits, misses;
     classcache_stats(o->cache, &hits, &misses);
-    fprintf(stderr, "; %ld spliced", r->spliced);
-    if (o->cache) fprintf(stderr, ", %ld of %ld classifications memoised", hits, hits + misses);
-    fputc('\n', stderr);
+    fprintf(to, "; %ld spliced", r->spliced);
+    if (o->cache) fprintf(to, ", %ld of %ld classifications memoised", hits, hits + misses);
+    fputc('\n', to);
+}
+
+/* The summary whole, in one write(2) (nb_line_begin): it is made of many pieces, and
+ * on the unbuffered stderr each was a write another process's output could split. */
+static void print_summary(const struct tagrun *r, double secs, int threads, int brief)
+{
+    struct nb_line line;
+    put_summary(nb_line_begin(&line, stderr), r, secs, threads, brief);
+    nb_line_end(&line);
 }
 
 static int parse_jobs(const char *s, int *out)

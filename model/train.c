@@ -506,15 +506,17 @@ static int diverged(struct train_run *r, const struct curve_point *cp)
     return 1;
 }
 
-/* The epoch's progress line. */
+/* The epoch's progress line, whole in one write(2) (nb_line_begin). */
 static void say_epoch(struct train_run *r, const struct curve_point *cp)
 {
-    FILE *progress = r->progress;
-    if (!progress) return;
-    fprintf(progress, "epoch %d/%d: loss %.4f - acc %.4f", cp->epoch, r->cfg->max_epochs, cp->loss, cp->acc);
-    if (r->has_val) fprintf(progress, " - val_loss %.4f - val_acc %.4f", cp->val_loss, cp->val_acc);
-    fprintf(progress, " - %.1f s\n", cp->seconds);
-    fflush(progress);
+    if (!r->progress) return;
+    struct nb_line line;
+    FILE *to = nb_line_begin(&line, r->progress);
+    fprintf(to, "epoch %d/%d: loss %.4f - acc %.4f", cp->epoch, r->cfg->max_epochs, cp->loss, cp->acc);
+    if (r->has_val) fprintf(to, " - val_loss %.4f - val_acc %.4f", cp->val_loss, cp->val_acc);
+    fprintf(to, " - %.1f s\n", cp->seconds);
+    nb_line_end(&line);
+    fflush(r->progress);
 }
 
 /* Early stopping as Keras' EarlyStopping(monitor="val_accuracy", patience,

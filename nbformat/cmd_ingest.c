@@ -315,11 +315,14 @@ static void print_stats(const struct ingest_stats *st, long groups, long again, 
         nb_say(stderr, "nbstage ingest: %ld notebook%s skipped, met again under another name (a symlink "
                        "to a notebook read, one named twice, a bind mount)",
                again, again == 1 ? "" : "s");
-    if (st->not_python.total) {
-        fprintf(stderr, "nbstage ingest: %ld notebook%s skipped, not Python (", st->not_python.total,
+    if (st->not_python.total) { /* the line whole, in one write(2) (nb_line_begin) */
+        struct nb_line line;
+        FILE *to = nb_line_begin(&line, stderr);
+        fprintf(to, "nbstage ingest: %ld notebook%s skipped, not Python (", st->not_python.total,
                 st->not_python.total == 1 ? "" : "s");
-        nb_lang_tally_print(stderr, &st->not_python);
-        fputs("): the rules and the model read Python\n", stderr);
+        nb_lang_tally_print(to, &st->not_python);
+        fputs("): the rules and the model read Python\n", to);
+        nb_line_end(&line);
     }
     fprintf(stderr,
             "nbstage ingest: %ld code cells, %ld kept: %.1f cells per notebook, %.1f lines per cell\n"

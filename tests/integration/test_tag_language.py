@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 # model: test_tag.py's fixture, asked for by name
+from stderr_packets import lines_cut, run_stderr_packets
 from test_tag import BIN, SIMPLE, make_nb, model, nbstage, snapshot, tagged_cells  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
@@ -239,3 +240,15 @@ def test_fmt_formats_them_and_the_readme_names_the_commands_that_do_not(model, m
         r_nb.write_bytes(before)
     assert alone == {"tag", "summary", "classify", "ingest"}, alone
     assert named == alone, f"the README names {sorted(named)}; {sorted(alone)} leave it alone"
+
+
+def test_ingests_not_python_line_is_one_write(mixed, tmp_path):
+    """The line naming the languages skipped was a write(2) a piece (its start, each
+    language and count, its end) on the unbuffered stderr."""
+    got = run_stderr_packets([BIN, "ingest", "-o", tmp_path / "cells.jsonl", mixed])
+    if got is None:
+        pytest.skip("no packet-mode pipes here")
+    rc, packets = got
+    assert rc == 0 and not lines_cut(packets), packets
+    assert b"nbstage ingest: 3 notebooks skipped, not Python (r 2, julia 1): the rules and the model read Python\n" \
+        in packets, packets

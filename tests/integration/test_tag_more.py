@@ -30,6 +30,7 @@ import nbformat
 import pytest
 
 from lost_stdout import LOST_STDOUT, run_lost_stdout
+from stderr_packets import lines_cut, run_stderr_packets
 
 # model: test_tag.py's fixture, asked for by name
 from test_tag import BIN, SIMPLE, make_nb, model, nbstage, snapshot, tagged_cells  # noqa: F401
@@ -1119,3 +1120,23 @@ def test_a_cell_made_markdown_after_it_ran_loses_its_stage(model, tmp_path):
         [c["metadata"] for c in json.loads(f.read_text())["cells"] if c["cell_type"] == "code"]
     r = nbstage("tag", "--check", "-m", model, tmp_path / "plain.ipynb")
     assert r.returncode == 0, r
+
+
+def test_the_summary_reaches_stderr_in_one_write(model, tmp_path):
+    """tag's summary (four lines, made of many pieces, some of them a skipped notebook's
+    language tally) is written whole: it was a write(2) a piece on the unbuffered
+    stderr, where another process writing to the same log could land inside a line."""
+    d = tmp_path / "nbs"
+    notebooks(d, 3)
+    r_nb = json.loads(make_nb(SIMPLE))
+    r_nb["metadata"]["language_info"] = {"name": "R"}
+    (d / "r.ipynb").write_text(json.dumps(r_nb))
+    got = run_stderr_packets([BIN, "tag", "-m", model, "-j", "2", d])
+    if got is None:
+        pytest.skip("no packet-mode pipes here")
+    rc, packets = got
+    text = b"".join(packets).decode()
+    assert rc == 0 and "skipped as not Python (r 1" in text, text
+    summary = [pk for pk in packets if pk.startswith(b"nbstage tag: 4 notebooks")]
+    assert len(summary) == 1 and summary[0].count(b"\n") == 4, packets
+    assert not lines_cut(packets), packets

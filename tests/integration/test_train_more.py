@@ -644,3 +644,18 @@ def test_probabilities_that_do_not_sum_to_one_are_scaled_and_said(tmp_path):
     plain.write_text("".join(json.dumps(x) + "\n" for x in weak_lines(10, 4)))
     r = run(["train", *SMALL, "-o", tmp_path / "m.nbsm", plain])
     assert r.returncode == 0 and "do not sum to 1" not in r.stderr, r.stderr
+
+
+def test_an_epoch_line_is_one_write(tmp_path):
+    """train's progress line for each epoch was three write(2)s on the unbuffered
+    stderr (its losses, its validation, its time)."""
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in weak_lines(10, 4)))
+    got = run_stderr_packets([BIN, "train"] + SMALL + ["--epochs", "3", "--val-split", "0.25",
+                                                       "-o", tmp_path / "m.nbsm", weak])
+    if got is None:
+        pytest.skip("no packet-mode pipes here")
+    rc, packets = got
+    epochs = [pk for pk in packets if pk.startswith(b"epoch ")]
+    assert rc == 0 and len(epochs) == 3 and not lines_cut(packets), packets
+    assert all(b" - val_acc " in pk and pk.endswith(b" s\n") for pk in epochs), packets
