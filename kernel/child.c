@@ -366,29 +366,68 @@ static int child_command(const struct found_kernelspec *ks, const char *conn_fil
     return 0;
 }
 
-/* The program's path: child_start's buffer, and the most the exec failure shows. */
+/* The program's path: child_start's buffer. */
 enum { PROG_MAX = 4096 };
+
+/* Why an exec failed, for the few reasons it can once the parent found the program
+ * (strerror may not run here: it is not async-signal-safe); NULL for another. */
+static const char *exec_reason(int e)
+{
+    switch (e) {
+    case ENOENT: return "No such file or directory (or its interpreter is missing)";
+    case EACCES: return "Permission denied";
+    case ENOEXEC: return "Exec format error (not a program this system runs)";
+    case ENOMEM: return "Cannot allocate memory";
+    case E2BIG: return "Argument list too long";
+    case ETXTBSY: return "Text file busy (being written)";
+    case ELOOP: return "Too many levels of symbolic links";
+    case ENOTDIR: return "Not a directory";
+    case EISDIR: return "Is a directory";
+    default: return NULL;
+    }
+}
 
 /* The child's exec failure, on stderr in one write(2): in three (head, path, newline)
  * another process writing to the same log (the stage kernel itself, a second kernel)
- * could land inside the line.  Made by hand in a buffer on the stack, for only
- * async-signal-safe calls may run here (no stdio, no snprintf, no malloc). */
-static void say_exec_failed(const char *prog)
+ * could land inside the line.  SHOWN is the program's path as messages show it (made
+ * by the parent, nb_shown: a control character in it is escaped), E the exec's errno.
+ * Made by hand in a buffer on the stack, for only async-signal-safe calls may run here
+ * (no stdio, no snprintf, no malloc). */
+static void say_exec_failed(const char *shown, int e)
 {
     static const char head[] = "nbstage-kernel: cannot start the wrapped kernel: exec failed: ";
-    char line[sizeof head + PROG_MAX];
-    size_t n = sizeof head - 1, k = strnlen(prog, PROG_MAX - 1); /* (never longer) */
+    char line[sizeof head + NB_SHOWN_MAX + 96];
+    const char *why = exec_reason(e);
+    size_t n = sizeof head - 1;
     memcpy(line, head, n);
-    memcpy(line + n, prog, k);
-    line[n + k] = '\n';
-    ssize_t r = write(2, line, n + k + 1);
+    size_t k = strnlen(shown, NB_SHOWN_MAX);
+    memcpy(line + n, shown, k);
+    n += k;
+    line[n++] = ':';
+    line[n++] = ' ';
+    if (why) {
+        k = strlen(why);
+        memcpy(line + n, why, k);
+        n += k;
+    } else { /* "error N" */
+        memcpy(line + n, "error ", 6);
+        n += 6;
+        char digits[12];
+        int d = 0;
+        unsigned u = e < 0 ? 0u : (unsigned)e;
+        do digits[d++] = (char)('0' + u % 10); while ((u /= 10));
+        while (d) line[n++] = digits[--d];
+    }
+    line[n++] = '\n';
+    ssize_t r = write(2, line, n);
     (void)r; /* nowhere to say it */
 }
 
 /* The child, between fork and exec: async-signal-safe calls only (child.h).  It dies
  * with PARENT_PID, leads its own group, gets SIGINT and SIGPIPE back to their default
  * and nothing blocked, then runs PROG; 127 when it cannot. */
-static _Noreturn void child_exec(pid_t parent_pid, const char *prog, char *const *argv, char *const *envp)
+static _Noreturn void child_exec(pid_t parent_pid, const char *prog, const char *shown, char *const *argv,
+                                 char *const *envp)
 {
     /* The child dies with us, even after kill -9 of the proxy. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -404,7 +443,7 @@ static _Noreturn void child_exec(pid_t parent_pid, const char *prog, char *const
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     execve(prog, argv, envp);
-    say_exec_failed(prog);
+    say_exec_failed(shown, errno);
     _exit(127);
 }
 
@@ -413,9 +452,11 @@ static int fork_child(struct child *c, const char *prog, char *const *argv, char
                       char *err, size_t errlen)
 {
     pid_t parent_pid = getpid();
+    char buf[NB_SHOWN_MAX];
+    const char *shown = nb_shown(prog, buf, sizeof buf);
     pid_t pid = fork();
     if (pid < 0) { snprintf(err, errlen, "fork: %s", strerror(errno)); return -1; }
-    if (pid == 0) child_exec(parent_pid, prog, argv, envp);
+    if (pid == 0) child_exec(parent_pid, prog, shown, argv, envp);
     setpgid(pid, pid); /* as the child does: whichever runs first */
     c->pid = c->group = pid;
     return 0;

@@ -116,7 +116,9 @@ static void an_empty_last_path_entry_is_the_current_folder(void **state)
  * (no #! line, no ELF header: ENOEXEC): the child says so on stderr in one write(2),
  * where it wrote the line in three (its head, the path, the newline), and another
  * process writing to the same log (the stage kernel itself) could land inside it.
- * stderr is a pipe in packet mode (pipe(7)'s O_DIRECT: each write(2) a packet). */
+ * stderr is a pipe in packet mode (pipe(7)'s O_DIRECT: each write(2) a packet).  The
+ * line gives the reason (it gave none) and shows the path as messages do: the escape
+ * character in its name as \x1b (it went to the log raw). */
 static void an_exec_failure_is_said_in_one_write(void **state)
 {
     (void)state;
@@ -125,7 +127,7 @@ static void an_exec_failure_is_said_in_one_write(void **state)
     char *tmp = unit_make_tmpdir("child");
     setenv("TMPDIR", tmp, 1);
     char prog[600], want[800];
-    snprintf(prog, sizeof prog, "%s/not-a-program", tmp);
+    snprintf(prog, sizeof prog, "%s/not\x1b-a-program", tmp); /* an escape in its name, shown escaped */
     unit_write_file(prog, "this is no program\n");
     assert_int_equal(chmod(prog, 0755), 0);
     int saved = dup(2);
@@ -151,7 +153,9 @@ static void an_exec_failure_is_said_in_one_write(void **state)
     }
     close(fds[0]);
     got[n] = 0;
-    snprintf(want, sizeof want, "nbstage-kernel: cannot start the wrapped kernel: exec failed: %s\n", prog);
+    snprintf(want, sizeof want,
+             "nbstage-kernel: cannot start the wrapped kernel: exec failed: %s/not\\x1b-a-program: "
+             "Exec format error (not a program this system runs)\n", tmp);
     assert_string_equal(got, want);
     assert_int_equal(packets, 1);
     unsetenv("TMPDIR");
