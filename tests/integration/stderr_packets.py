@@ -8,6 +8,7 @@ PIPE_BUF cut into PIPE_BUF-byte ones) and each read takes one packet.
 """
 import os
 import select
+import signal
 import subprocess
 import time
 
@@ -38,8 +39,11 @@ def run_stderr_packets(argv, timeout=120, **kwargs):
         if wfd >= 0:
             os.close(wfd)
         os.close(rfd)
-        if p is not None and p.poll() is None:
-            p.kill()
+        if p is not None and p.poll() is None:  # its whole group when it leads one (a kernel's child)
+            if kwargs.get("start_new_session"):
+                os.killpg(p.pid, signal.SIGKILL)
+            else:
+                p.kill()
             p.wait()
     return p.returncode, packets
 

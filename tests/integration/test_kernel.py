@@ -28,6 +28,7 @@ from jupyter_client.session import Session
 
 from kernel_tmpdir import spec_with_own_tmpdir
 from lost_stdout import LOST_STDOUT, run_lost_stdout
+from stderr_packets import run_stderr_packets
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage-kernel"
@@ -2605,34 +2606,11 @@ def test_a_log_line_reaches_the_log_in_one_write(tmp_path):
     conn.write_text(json.dumps({"ip": "127.0.0.1", "transport": "ipc", "key": "k",
                                 "signature_scheme": "hmac-sha256", "shell_port": 1, "iopub_port": 2,
                                 "stdin_port": 3, "control_port": 4, "hb_port": 5}))
-    try:
-        rfd, wfd = os.pipe2(os.O_DIRECT)
-    except OSError:
+    got = run_stderr_packets([BIN, "-f", conn, "--wrap", "quits"], timeout=20, start_new_session=True,
+                             cwd=tmp_path, env={**os.environ, "JUPYTER_PATH": str(tmp_path)})
+    if got is None:
         pytest.skip("no packet-mode pipes here")
-    import select
-    packets, p = [], None
-    try:
-        p = subprocess.Popen([str(BIN), "-f", str(conn), "--wrap", "quits"], stderr=wfd,
-                             start_new_session=True, cwd=tmp_path,
-                             env={**os.environ, "JUPYTER_PATH": str(tmp_path)})
-        os.close(wfd)
-        wfd = -1
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if not select.select([rfd], [], [], 0.5)[0]:
-                continue
-            packet = os.read(rfd, 1 << 16)  # one packet a read
-            if not packet:  # every writer gone
-                break
-            packets.append(packet)
-        p.wait(timeout=10)
-    finally:
-        if wfd >= 0:
-            os.close(wfd)
-        os.close(rfd)
-        if p is not None and p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+    _, packets = got
     said = [pk for pk in packets if b"the wrapped kernel exited" in pk]
     assert said, packets
     assert said[0].startswith(b"nbstage-kernel: the wrapped kernel exited with status 3;"), packets
