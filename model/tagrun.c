@@ -325,13 +325,15 @@ static void saver_join(struct saver *s, int *threads)
     if (s->threads > *threads) *threads = s->threads;
 }
 
-int tagrun_all(struct tagrun *r)
+/* The signals a run catches, and what each did before (see "Ctrl-C" in tagrun.h). */
+struct caught {
+    struct sigaction old_int, old_term, old_hup, old_pipe;
+};
+
+/* SIGINT, SIGTERM, SIGHUP and SIGPIPE sent to on_signal while the run goes on (a signal
+ * ignored when the run starts stays ignored), their handlers before kept in C. */
+static void catch_signals(struct caught *c)
 {
-    struct fssync fs = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    struct closers held = {.lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
-    struct rlimit old_nofile;
-    r->opt.fs = &fs;
-    r->opt.held = &held;
     /* A second Ctrl-C (SIGTERM, SIGHUP) ends the program as it would have.  The
      * reader of stdout gone (`nbstage tag repo | head`): the SIGPIPE of the next
      * report written ends the run in the same way (it killed it in the middle of the
@@ -341,110 +343,212 @@ int tagrun_all(struct tagrun *r)
     sigemptyset(&sa.sa_mask);
     struct sigaction pipe_sa = {.sa_handler = on_signal};
     sigemptyset(&pipe_sa.sa_mask);
-    struct sigaction old_int, old_term, old_hup, old_pipe;
-    sig_catch_unless_ignored(SIGINT, &sa, &old_int);
-    sig_catch_unless_ignored(SIGTERM, &sa, &old_term);
-    sig_catch_unless_ignored(SIGHUP, &sa, &old_hup);
-    sig_catch_unless_ignored(SIGPIPE, &pipe_sa, &old_pipe);
+    sig_catch_unless_ignored(SIGINT, &sa, &c->old_int);
+    sig_catch_unless_ignored(SIGTERM, &sa, &c->old_term);
+    sig_catch_unless_ignored(SIGHUP, &sa, &c->old_hup);
+    sig_catch_unless_ignored(SIGPIPE, &pipe_sa, &c->old_pipe);
     atomic_store(&interrupted, 0);
     atomic_store(&stdout_gone, 0);
+}
 
+/* The handlers of C back, but SIGPIPE ignored when it ended the run: what stdout
+ * still holds (an EPIPE) is the caller's to report.  R->stdout_gone set. */
+static void release_signals(struct tagrun *r, const struct caught *c)
+{
+    sigaction(SIGINT, &c->old_int, NULL);
+    sigaction(SIGTERM, &c->old_term, NULL);
+    sigaction(SIGHUP, &c->old_hup, NULL);
+    if (atomic_load(&stdout_gone)) signal(SIGPIPE, SIG_IGN);
+    else sigaction(SIGPIPE, &c->old_pipe, NULL);
+    r->stdout_gone = atomic_load(&stdout_gone);
+}
+
+/* tagrun_all's own while it runs, beside R's: what every save shares (the filesystems
+ * to sync, the closers of the replaced files), the two windows, their scanners, and
+ * the saver of the window before. */
+struct run {
+    struct tagrun *r;
+    struct caught caught;
+    struct fssync fs;
+    struct closers held;
+    struct rlimit old_nofile; /* the descriptor limit to restore (closers_start) */
+    int ahead; /* notebooks read ahead and batched (else each read by run_job) */
+    size_t window; /* the notebooks of a window */
+    struct scanners scanners;
+    struct window win[2];
+    struct saver sv;
+    int threads; /* the most threads at work at once */
+};
+
+/* The shared state of the run: the saves' sync and closers, the progress bar, the
+ * compute gate (-j), the saves' fan-out, and the notebooks of a window (0: none read
+ * ahead). */
+static void start_run(struct run *run)
+{
+    struct tagrun *r = run->r;
+    r->opt.fs = &run->fs;
+    r->opt.held = &run->held;
     progress_start(&r->bar, "tag", (long)r->n, r->opt.quiet);
     sem_init(&r->compute, 0, (unsigned)r->opt.jobs);
     int writes = !r->opt.check && !r->opt.dry_run;
-    int threads = 0, fanout = r->opt.jobs * (writes ? WRITE_FANOUT : 1);
+    /* the threads a window's saves may use: more than -j when writing */
+    run->sv.fanout = r->opt.jobs * (writes ? WRITE_FANOUT : 1);
     /* read ahead and batch only where the fast path and the model are used */
-    int ahead = r->opt.model && !r->opt.nbformat_layout && !r->opt.strip_outputs;
-    size_t window = ahead ? (r->n < WINDOW_NOTEBOOKS ? r->n : WINDOW_NOTEBOOKS) : 0;
-    /* two windows are read ahead at once (one saved, the next prepared) */
+    run->ahead = r->opt.model && !r->opt.nbformat_layout && !r->opt.strip_outputs;
+    size_t window = run->ahead ? (r->n < WINDOW_NOTEBOOKS ? r->n : WINDOW_NOTEBOOKS) : 0;
+    /* two windows are read ahead at once (one saved, the next prepared), each notebook
+     * saved in place keeping its file's descriptor until its save: fewer notebooks a
+     * window when the descriptor limit leaves fewer */
     size_t ahead_fds = 2 * window;
-    closers_start(&held, &old_nofile, fanout, &ahead_fds);
+    closers_start(&run->held, &run->old_nofile, run->sv.fanout, &ahead_fds);
     if (window) window = ahead_fds / 2 ? ahead_fds / 2 : 1;
-    struct scanners scanners = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    struct window win[2] = {{.r = r, .scanners = &scanners}, {.r = r, .scanners = &scanners}};
+    run->window = window;
+}
+
+/* The windows' pools of read-ahead slots, the scanners (one per -j) and the batch, its
+ * classifications inside the gate.  -1 without a pool or the batch (out of memory):
+ * then neither is kept. */
+static int set_up_read_ahead(struct run *run)
+{
+    struct tagrun *r = run->r;
+    struct window *win = run->win;
+    struct scanners *scanners = &run->scanners;
+    win[0].pool = calloc(run->window, sizeof *win[0].pool);
+    win[1].pool = calloc(run->window, sizeof *win[1].pool);
+    /* (none: each step of prepare_job scans with one of its own) */
+    scanners->scan = calloc((size_t)r->opt.jobs, sizeof *scanners->scan);
+    scanners->busy = calloc((size_t)r->opt.jobs, 1);
+    if (scanners->scan && scanners->busy) scanners->n = (size_t)r->opt.jobs;
+    r->batch = tagbatch_new(r->opt.model, r->opt.cache);
+    if (!win[0].pool || !win[1].pool || !r->batch) {
+        free(win[0].pool);
+        free(win[1].pool);
+        tagbatch_free(r->batch);
+        win[0].pool = win[1].pool = NULL;
+        r->batch = NULL;
+        return -1;
+    }
+    tagbatch_gate(r->batch, &r->compute);
+    return 0;
+}
+
+/* The two windows, their rooms ready, and read-ahead set up where the run reads ahead;
+ * else one window of every notebook, each classified one cell at a time. */
+static void set_up_windows(struct run *run)
+{
+    struct tagrun *r = run->r;
     for (int b = 0; b < 2; b++) {
-        win[b].room.mem.block = READ_BLOCK;
-        win[b].room.mem.keep = READ_KEEP;
-        pthread_mutex_init(&win[b].room.lock, NULL);
+        run->win[b] = (struct window){.r = r, .scanners = &run->scanners};
+        run->win[b].room.mem.block = READ_BLOCK;
+        run->win[b].room.mem.keep = READ_KEEP;
+        pthread_mutex_init(&run->win[b].room.lock, NULL);
     }
-    if (!ahead || !window) window = r->n;
-    if (ahead && window > 0) {
-        win[0].pool = calloc(window, sizeof *win[0].pool);
-        win[1].pool = calloc(window, sizeof *win[1].pool);
-        /* (none: each step of prepare_job scans with one of its own) */
-        scanners.scan = calloc((size_t)r->opt.jobs, sizeof *scanners.scan);
-        scanners.busy = calloc((size_t)r->opt.jobs, 1);
-        if (scanners.scan && scanners.busy) scanners.n = (size_t)r->opt.jobs;
-        r->batch = tagbatch_new(r->opt.model, r->opt.cache);
-        if (!win[0].pool || !win[1].pool || !r->batch) { /* without: one cell at a time */
-            free(win[0].pool);
-            free(win[1].pool);
-            tagbatch_free(r->batch);
-            win[0].pool = win[1].pool = NULL;
-            r->batch = NULL;
-            window = r->n;
-        } else {
-            tagbatch_gate(r->batch, &r->compute);
-        }
+    if (!run->ahead || !run->window) run->window = r->n;
+    if (run->ahead && run->window > 0 && set_up_read_ahead(run)) run->window = r->n;
+}
+
+/* The first two steps of window W, while the window before is saved: each notebook
+ * read and scanned (prepare_job), then the classifications asked for, together. */
+static void prepare_window(struct window *w)
+{
+    struct tagrun *r = w->r;
+    w->budget = r->window_bytes > 0 ? r->window_bytes : WINDOW_BYTES;
+    blockmem_rewind(&w->room.mem); /* (its jobs were all saved: see "Windows") */
+    workers_run(r->opt.jobs, (w->count + PREPARE_STEP - 1) / PREPARE_STEP, prepare_job,
+                deliver_nothing, w);
+    /* the room's most (it grows no more: run_job reads to the heap) */
+    size_t in_room = blockmem_used(&w->room.mem);
+    if (in_room > r->window_held) r->window_held = in_room;
+    tagbatch_run(r->batch, r->opt.jobs);
+}
+
+/* The last step of window W handed to the saver once the window before is saved: on
+ * the saver's thread while the next window is prepared, or here and at once (W not
+ * read ahead: the run's one window, or no thread to be had). */
+static void hand_to_saver(struct saver *sv, struct window *w, int *threads)
+{
+    saver_join(sv, threads);
+    sv->w = w;
+    if (w->pool && !pthread_create(&sv->tid, NULL, saver_main, sv)) {
+        sv->running = 1;
+    } else { /* (no thread: here, before the next window) */
+        saver_main(sv);
+        saver_join(sv, threads);
     }
-    struct saver sv = {.fanout = fanout};
+}
+
+/* Every notebook, a window at a time, the two windows taking turns (see "Windows"). */
+static void run_windows(struct run *run)
+{
+    struct tagrun *r = run->r;
     int k = 0;
-    for (size_t first = 0; first < r->n; first += window, k ^= 1) {
-        struct window *w = &win[k];
+    for (size_t first = 0; first < r->n; first += run->window, k ^= 1) {
+        struct window *w = &run->win[k];
         w->first = first;
-        w->count = r->n - first < window ? r->n - first : window;
-        if (w->pool) { /* while the window before is saved */
-            w->budget = r->window_bytes > 0 ? r->window_bytes : WINDOW_BYTES;
-            blockmem_rewind(&w->room.mem); /* (its jobs were all saved: see "Windows") */
-            workers_run(r->opt.jobs, (w->count + PREPARE_STEP - 1) / PREPARE_STEP, prepare_job,
-                        deliver_nothing, w);
-            /* the room's most (it grows no more: run_job reads to the heap) */
-            size_t in_room = blockmem_used(&w->room.mem);
-            if (in_room > r->window_held) r->window_held = in_room;
-            tagbatch_run(r->batch, r->opt.jobs);
-        }
-        saver_join(&sv, &threads);
-        sv.w = w;
-        if (w->pool && !pthread_create(&sv.tid, NULL, saver_main, &sv)) {
-            sv.running = 1;
-        } else { /* (no thread: here, before the next window) */
-            saver_main(&sv);
-            saver_join(&sv, &threads);
-        }
+        w->count = r->n - first < run->window ? r->n - first : run->window;
+        if (w->pool) prepare_window(w);
+        hand_to_saver(&run->sv, w, &run->threads);
     }
-    saver_join(&sv, &threads);
-    for (size_t i = 0; i < scanners.n; i++) canonscan_free(&scanners.scan[i]);
-    free(scanners.scan);
-    free(scanners.busy);
-    pthread_mutex_destroy(&scanners.lock);
+    saver_join(&run->sv, &run->threads);
+}
+
+/* The windows, their scanners and the batch freed (every window saved). */
+static void free_windows(struct run *run)
+{
+    struct scanners *scanners = &run->scanners;
+    for (size_t i = 0; i < scanners->n; i++) canonscan_free(&scanners->scan[i]);
+    free(scanners->scan);
+    free(scanners->busy);
+    pthread_mutex_destroy(&scanners->lock);
     for (int b = 0; b < 2; b++) {
-        free(win[b].pool);
-        blockmem_free(&win[b].room.mem);
-        pthread_mutex_destroy(&win[b].room.lock);
+        free(run->win[b].pool);
+        blockmem_free(&run->win[b].room.mem);
+        pthread_mutex_destroy(&run->win[b].room.lock);
     }
-    tagbatch_free(r->batch);
-    if (threads > r->opt.jobs) threads = r->opt.jobs; /* the others only wait on saves */
+    tagbatch_free(run->r->batch);
+}
+
+/* The run's end: the gate and the bar gone, every in-place save synced, the replaced
+ * files closed and the descriptor limit restored. */
+static void end_run(struct run *run)
+{
+    struct tagrun *r = run->r;
     tagjob_thread_end(); /* (jobs run here with one thread) */
     sem_destroy(&r->compute);
     progress_end(&r->bar);
     /* the durability of every in-place save, before any success is reported (also
      * after an interrupt: what was renamed should reach the disk) */
-    r->sync_failed = fssync_end(&fs); /* (the closers finish meanwhile) */
-    closers_end(&held, &old_nofile);
+    r->sync_failed = fssync_end(&run->fs); /* (the closers finish meanwhile) */
+    closers_end(&run->held, &run->old_nofile);
     r->opt.fs = NULL;
     r->opt.held = NULL;
-    /* the last reports, while a SIGPIPE is still ours: into a pipe whose reader left
-     * after the run's last flush, an error to report too, not a signal to die of.
-     * Its errno is kept for the caller's message: glibc does not write the failed
-     * buffer again, so a second fflush succeeds and says nothing (ferror stays). */
+}
+
+/* The last reports flushed, while a SIGPIPE is still ours: into a pipe whose reader
+ * left after the run's last flush, an error to report too, not a signal to die of.
+ * Its errno is kept in R->stdout_errno for the caller's message: glibc does not write
+ * the failed buffer again, so a second fflush succeeds and says nothing (ferror
+ * stays). */
+static void flush_reports(struct tagrun *r)
+{
     errno = 0;
     r->stdout_errno = fflush(stdout) ? (errno ? errno : EIO) : 0;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    /* what stdout still holds (an EPIPE) is the caller's to report */
-    if (atomic_load(&stdout_gone)) signal(SIGPIPE, SIG_IGN);
-    else sigaction(SIGPIPE, &old_pipe, NULL);
-    r->stdout_gone = atomic_load(&stdout_gone);
-    return threads;
+}
+
+int tagrun_all(struct tagrun *r)
+{
+    struct run run = {.r = r,
+                      .fs = {.lock = PTHREAD_MUTEX_INITIALIZER},
+                      .held = {.lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER},
+                      .scanners = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+    catch_signals(&run.caught);
+    start_run(&run);
+    set_up_windows(&run);
+    run_windows(&run);
+    free_windows(&run);
+    end_run(&run);
+    flush_reports(r);
+    release_signals(r, &run.caught);
+    /* the threads past -j only waited on saves */
+    return run.threads < r->opt.jobs ? run.threads : r->opt.jobs;
 }
