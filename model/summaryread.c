@@ -168,94 +168,132 @@ static char *read_stdin(size_t *len)
     return NULL;
 }
 
+/* A notebook as read: PATH as given, NAME as reported (<stdin> for "-", as tag and fmt
+ * name it), its bytes (BUF NULL when a file's could not be loaded: nb_read_file then
+ * says why). */
+struct notebook_read {
+    const char *path, *name;
+    int is_stdin;
+    char *buf;
+    size_t len;
+};
+
+/* How far an entry's reading went. */
+enum entry_read {
+    ENTRY_CELLS,     /* its code cells, to be asked */
+    ENTRY_COMPLETE,  /* nothing to ask: a note (not Python) or an error stands instead */
+    ENTRY_UNSCANNED, /* not for the byte scanner: the jansson reader's */
+    ENTRY_NO_MEMORY,
+};
+
+/* E's cells by the byte scanner (as ingest: no JSON tree, whose building took most of
+ * the time), or its note when not Python; ENTRY_UNSCANNED for an empty file, one not
+ * loaded, --saved, or one whose cells or language the scanner cannot say. */
+static enum entry_read entry_from_scan(struct summary *s, struct summary_entry *e,
+                                       const struct notebook_read *r)
+{
+    struct nb_lang lang;
+    /* (the language unknown, out of memory: the notebook read whole, by the jansson
+     * reader) */
+    if (!r->buf || !r->len || s->saved || cellscan_run(&s->scan, r->buf, r->len) != 0 ||
+        nb_lang_of_metadata(r->buf + s->scan.meta_off, s->scan.meta_end - s->scan.meta_off,
+                            &lang) != 0)
+        return ENTRY_UNSCANNED;
+    if (!lang.python)
+        return summarylang_note(s, e, r->name, &lang) ? ENTRY_NO_MEMORY : ENTRY_COMPLETE;
+    return cells_from_scan(s, e) ? ENTRY_NO_MEMORY : ENTRY_CELLS;
+}
+
+/* E becomes the message MSG of the notebook NAME that could not be read ("NAME:
+ * reason", "NAME:line:col: reason"), E->path what failed. */
+static enum entry_read entry_error(struct summary *s, struct summary_entry *e, const char *name,
+                                   const char *msg)
+{
+    if (!(e->message = strdup(msg))) return ENTRY_NO_MEMORY;
+    size_t n = strlen(name);
+    if (!strncmp(e->message, name, n) && e->message[n] == ':')
+        e->reason = n + 1 + (e->message[n + 1] == ' ');
+    e->error = 1;
+    s->said++;
+    return ENTRY_COMPLETE;
+}
+
+/* E's cells by the jansson reader (nbformat 3, odd corners, --saved), which says why a
+ * bad notebook is bad; not Python: its note, and with --saved its cells after it. */
+static enum entry_read entry_from_tree(struct summary *s, struct summary_entry *e,
+                                       const struct notebook_read *r)
+{
+    nb_error err;
+    /* a file that could not be loaded, or is empty: nb_read_file says why */
+    /* read only, as ingest reads: what Python reads (NaN, duplicate keys) is read */
+    int flags = NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT;
+    json_t *nb = r->is_stdin || (r->buf && r->len)
+                     ? nb_read_mem(r->buf, r->len, r->name, flags, &err)
+                     : nb_read_file(r->path, flags, &err);
+    if (!nb) return entry_error(s, e, r->name, err.msg);
+    struct nb_lang lang;
+    nb_lang_of_tree(nb, &lang);
+    enum entry_read got = ENTRY_CELLS;
+    if (!lang.python) {
+        if (summarylang_note(s, e, r->name, &lang)) got = ENTRY_NO_MEMORY;
+        else if (!s->saved) got = ENTRY_COMPLETE;
+    }
+    if (got == ENTRY_CELLS && cells_from_tree(s, nb, e)) got = ENTRY_NO_MEMORY;
+    json_decref(nb);
+    return got;
+}
+
+/* The notebook R's entry added to the window: its cells (by the scanner, else the
+ * jansson reader) and their questions to the batch, or a note or an error in the
+ * map's place.  -1 when out of memory (the entry dropped from the window). */
+static int add_entry(struct summary *s, const struct notebook_read *r)
+{
+    struct summary_entry *e = summarywindow_add(s);
+    if (!e) return -1;
+    e->path = strdup(r->name);
+    enum entry_read got = e->path ? entry_from_scan(s, e, r) : ENTRY_NO_MEMORY;
+    if (got == ENTRY_UNSCANNED) got = entry_from_tree(s, e, r);
+    if (got == ENTRY_CELLS && ask_cells(s, e)) got = ENTRY_NO_MEMORY;
+    if (got != ENTRY_NO_MEMORY) return 0;
+    summarywindow_free_entry(e);
+    s->npending--;
+    return -1;
+}
+
+/* NAME said out of memory, then the window shown: -1, the run stops. */
+static int out_of_memory(struct summary *s, const char *name)
+{
+    nb_say(stderr, "nbstage summary: %s: out of memory", name);
+    summarywindow_flush(s);
+    return -1;
+}
+
 /* One notebook into the window (PATH "-": standard input, named <stdin> as tag and
  * fmt name it); the window shown when full.  The byte scanner (nbformat/cellscan.h,
- * as ingest) gives the code cells of nearly every notebook without a JSON tree, whose
- * building took most of the time; the jansson reader the rest (nbformat 3, odd
- * corners, --saved) and says why a bad one is bad.  -1 when out of memory (the run
- * stops). */
+ * as ingest) gives the code cells of nearly every notebook, the jansson reader the
+ * rest (add_entry).  -1 when out of memory (the run stops). */
 int summaryread_notebook(const char *path, const char *rel, void *vs)
 {
     (void)rel;
     struct summary *s = vs;
     s->seen++;
-    int is_stdin = !strcmp(path, "-");
+    struct notebook_read r = {.path = path, .is_stdin = !strcmp(path, "-")};
+    r.name = r.is_stdin ? "<stdin>" : path;
     /* a file met again under another name (a symlink beside it, named twice): one map
      * per file, as tag and fmt pass it over (nbformat/fileonce.h) */
-    int met = is_stdin ? 0 : fileonce_met(&s->met, path);
-    if (met) {
-        if (met > 0) return 0;
-        nb_say(stderr, "nbstage summary: %s: out of memory", path);
-        summarywindow_flush(s);
-        return -1;
-    }
-    size_t len = 0;
-    char *buf = is_stdin ? read_stdin(&len) : load(path, &len);
-    if (is_stdin && !buf) {
-        if (summarywindow_error(s, "<stdin>", strerror(errno))) goto oom;
-        goto done;
-    }
-    const char *name = is_stdin ? "<stdin>" : path;
-    struct summary_entry *e = summarywindow_add(s);
-    if (!e || !(e->path = strdup(name))) goto oom_entry;
-    struct nb_lang lang;
-    /* (the language unknown, out of memory: the notebook read whole, below) */
-    if (buf && len && !s->saved && cellscan_run(&s->scan, buf, len) == 0 &&
-        nb_lang_of_metadata(buf + s->scan.meta_off, s->scan.meta_end - s->scan.meta_off, &lang) == 0) {
-        if (!lang.python) {
-            if (summarylang_note(s, e, name, &lang)) goto oom_entry;
-            goto done;
-        }
-        if (cells_from_scan(s, e)) goto oom_entry;
-    } else {
-        nb_error err;
-        /* a file that could not be loaded, or is empty: nb_read_file says why */
-        /* read only, as ingest reads: what Python reads (NaN, duplicate keys) is read */
-        int flags = NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT;
-        json_t *nb = is_stdin || (buf && len) ? nb_read_mem(buf, len, name, flags, &err)
-                                              : nb_read_file(path, flags, &err);
-        if (!nb) {
-            /* the entry becomes the message ("NAME: reason", "NAME:line:col: reason"),
-             * E->path what failed */
-            if (!(e->message = strdup(err.msg))) goto oom_entry;
-            size_t n = strlen(name);
-            if (!strncmp(e->message, name, n) && e->message[n] == ':')
-                e->reason = n + 1 + (e->message[n + 1] == ' ');
-            e->error = 1;
-            s->said++;
-            goto done;
-        }
-        nb_lang_of_tree(nb, &lang);
-        if (!lang.python) {
-            if (summarylang_note(s, e, name, &lang)) {
-                json_decref(nb);
-                goto oom_entry;
-            }
-            if (!s->saved) {
-                json_decref(nb);
-                goto done;
-            }
-        }
-        int bad = cells_from_tree(s, nb, e);
-        json_decref(nb);
-        if (bad) goto oom_entry;
-    }
-    if (ask_cells(s, e)) goto oom_entry;
-done:
-    free(buf);
+    int met = r.is_stdin ? 0 : fileonce_met(&s->met, path);
+    if (met > 0) return 0;
+    if (met < 0) return out_of_memory(s, r.name);
+    r.buf = r.is_stdin ? read_stdin(&r.len) : load(path, &r.len);
+    /* (standard input not read: its error in its place; a file's is nb_read_file's) */
+    int oom = r.is_stdin && !r.buf ? summarywindow_error(s, r.name, strerror(errno))
+                                   : add_entry(s, &r);
+    free(r.buf);
+    if (oom) return out_of_memory(s, r.name);
+    /* a window full of notebooks, or of bytes to classify, is shown */
     if (s->npending >= SUMMARY_WINDOW_NOTEBOOKS || s->window_bytes >= SUMMARY_WINDOW_BYTES)
         return summarywindow_flush(s);
     return 0;
-oom_entry:
-    if (e) {
-        summarywindow_free_entry(e);
-        s->npending--;
-    }
-oom:
-    free(buf);
-    nb_say(stderr, "nbstage summary: %s: out of memory", is_stdin ? "<stdin>" : path);
-    summarywindow_flush(s);
-    return -1;
 }
 
 void summaryread_walk_error(const char *path, const char *reason, void *vs)
