@@ -472,10 +472,16 @@ AVX512 static void run_many_avx512_h64(const float *table, const int *const *ids
  * of the 64 hidden units (two tiles per group, "k chunks"); two groups, ten cells.
  * The right tiles (B) are Wh in the tile unit's pair layout, 2 k chunks x 16 column
  * tiles of 16 gate columns, 1 KB each, 32 KB in all (infer_pack_amx): they stay in L1.
- * Per step and column tile: two products per group into a zeroed sum tile (C), stored
- * to a 16 x 256 fp32 table; then each cell's 256 sums are its input sums plus its three
- * rows, and the gates are gates16, as in the AVX-512 walk.
- * Tiles: 0-1 group 0's A, 2-3 group 1's, 4-5 B, 6-7 the two groups' C. */
+ * A step loads A, then goes by hidden block (16 units: the column tiles of its i, f, c
+ * and o gates): per column tile two products per group into a zeroed sum tile (C),
+ * stored; then each cell's gate sums for the block are its input sums plus its three
+ * rows, and its gates are gates16, as in the AVX-512 walk; the new h is split into A's
+ * rows for the next step once the step is done.
+ * Tiles: 0-1 group 0's A, 2-3 group 1's, 4-5 B, 6-7 the two groups' C.
+ * Measured (tests/bench/NOTES.md, "The AMX walk"): the tile products and the vector
+ * gates do not overlap on the host measured (56 and 93 ns a cell-step alone, ~150
+ * together), so the walk is ~1.8x the AVX-512 one's speed, not more; the variants
+ * tried are listed there. */
 #define AMX __attribute__((target("avx512f,avx512dq,avx512bw,amx-tile,amx-bf16")))
 struct amx_config { /* the tile configuration, palette 1 (Intel SDM, LDTILECFG) */
     uint8_t palette, start_row, reserved[14];
@@ -484,6 +490,7 @@ struct amx_config { /* the tile configuration, palette 1 (Intel SDM, LDTILECFG) 
 };
 enum { AMX_GROUP = 5, AMX_GROUPS = INFER_AMX_MAX / AMX_GROUP };
 
+/* H (64 floats) split into its three parts, rows ROW .. ROW + 2 of a group's A (A). */
 AMX ALWAYS_INLINE static inline void amx_split(const float *h, uint16_t (*a)[16][32], int row)
 {
     const __m512i hi16 = _mm512_set1_epi32((int)0xFFFF0000u);
@@ -491,12 +498,12 @@ AMX ALWAYS_INLINE static inline void amx_split(const float *h, uint16_t (*a)[16]
     const __m512i odd = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37, 35, 33,
                                          31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     _Pragma("GCC unroll 2") for (int kc = 0; kc < 2; kc++) {
-        __m512 v[2], part[3][2];
+        __m512 part[3][2];
         _Pragma("GCC unroll 2") for (int i = 0; i < 2; i++) {
-            v[i] = _mm512_loadu_ps(h + 32 * kc + 16 * i);
+            __m512 v = _mm512_loadu_ps(h + 32 * kc + 16 * i);
             /* truncations and exact differences: h1 + h2 + h3 = h, each a bf16 value */
-            part[0][i] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v[i]), hi16));
-            __m512 r = _mm512_sub_ps(v[i], part[0][i]);
+            part[0][i] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), hi16));
+            __m512 r = _mm512_sub_ps(v, part[0][i]);
             part[1][i] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(r), hi16));
             part[2][i] = _mm512_sub_ps(r, part[1][i]);
         }
