@@ -44,12 +44,12 @@ struct nbs_model {
     int H, G, seq_len;
     float *pad_h, *pad_c; /* (seq_len+1) x H: the state after k padding steps */
     int pad_fixed; /* from this many padding steps on the state no longer changes (bit for bit) */
-    infer_run_fn run;
     infer_many_fn many;
     const float *Wh_many; /* many's weights: mf.Wh, or the AMX kernel's packing */
     int many_max;         /* cells a call of many takes */
-    /* a single cell's walk: run on mf.Wh, or the bf16 kernel on Wh packed (when every
-     * recurrent weight is a bf16 value): the same numbers either way */
+    /* a single cell's walk (and the padding states'): the fp32 walk on mf.Wh, or the
+     * bf16 kernel on Wh packed (when every recurrent weight is a bf16 value), the same
+     * numbers either way; or, with AMX, the AMX kernel, as for many cells */
     infer_run_fn run_one;
     const float *Wh_one;
     /* the packed weights (H = 64: 32 KB), at a 64-byte boundary inside: part of the
@@ -111,11 +111,11 @@ static nbs_model *load_file(const char *path, char *err, size_t errlen)
     m->H = (int)mf->hidden;
     m->G = 4 * m->H;
     m->seq_len = (int)mf->seq_len;
-    m->run = infer_run_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
-    m->many = infer_many_choose(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
-    m->run_one = m->run;
+    int portable = getenv("NBSTAGE_PORTABLE") != NULL;
+    m->many = infer_many_choose(m->H, portable);
+    m->run_one = infer_run_choose(m->H, portable);
     m->Wh_one = mf->Wh;
-    infer_run_fn bf16 = infer_run_choose_bf16(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
+    infer_run_fn bf16 = infer_run_choose_bf16(m->H, portable);
     if (bf16) { /* else, or when a weight is not a bf16 value: the fp32 walk */
         uint32_t *packed = (uint32_t *)(void *)(m->bf16_space + (64 - (uintptr_t)m->bf16_space % 64));
         if (infer_pack_bf16(mf->Wh, m->H, packed) == 0) {
@@ -125,11 +125,11 @@ static nbs_model *load_file(const char *path, char *err, size_t errlen)
     }
     m->Wh_many = mf->Wh;
     m->many_max = INFER_MANY_MAX;
-    infer_many_fn amx = infer_many_choose_amx(m->H, getenv("NBSTAGE_PORTABLE") != NULL);
+    infer_many_fn amx = infer_many_choose_amx(m->H, portable);
     uint16_t *amx_packed = (uint16_t *)(void *)(m->amx_space + (64 - (uintptr_t)m->amx_space % 64));
     if (amx && infer_pack_amx(mf->Wh, m->H, amx_packed) == 0) {
         /* every walk through the one kernel: one cell and many give the same numbers */
-        m->run = m->run_one = infer_run_choose_amx(m->H, 0);
+        m->run_one = infer_run_choose_amx(m->H, 0);
         m->many = amx;
         m->Wh_one = m->Wh_many = (const float *)(const void *)amx_packed;
         m->many_max = INFER_AMX_MAX;
