@@ -25,8 +25,9 @@ char *tagjob_read(const char *path, size_t *len, struct stat *st, char *why, siz
     int fd = is_stdin ? STDIN_FILENO : nb_open_regular(path, st, why, whylen);
     if (fd < 0) return NULL;
     if (is_stdin) memset(st, 0, sizeof *st); /* a pipe: no size to go by, no identity to keep */
-    /* a read ahead within a window's byte budget only ("" in WHY: over it) */
-    if (budget && tagjob_charge(budget, (long long)st->st_size)) {
+    /* a read ahead within a window's byte budget only ("" in WHY: over it), charged
+     * what it takes of ROOM below: the size and the 2 bytes past it */
+    if (budget && tagjob_charge(budget, (long long)st->st_size + (room ? 2 : 0))) {
         why[0] = 0;
         close(fd);
         return NULL;

@@ -132,7 +132,8 @@ static inline int tagjob_charge(long long *budget, long long n)
 /* The file's bytes (*LEN of them, NUL after) and its identity in *ST (to notice a
  * file changed while we worked).  PATH "-" is standard input.  KEEP (may be NULL) gets
  * the open descriptor instead of its being closed (see model/closers.h).  BUDGET (may
- * be NULL): what a window may still hold, the file's size taken (tagjob_charge).
+ * be NULL): what a window may still hold, the bytes the file takes of ROOM (or its
+ * size) taken (tagjob_charge).
  * ROOM (may be NULL): where to put the bytes, taken under its lock (never for
  * standard input, nor for a file that grew while read); *IN_ROOM (may be NULL) says
  * whether they went there (else they are malloc'd, the caller's to free), and means
