@@ -219,8 +219,11 @@ static char *py_literal(const char *s)
 }
 
 /* In a cell, ipykernel names the connection file it was started with: %connect_info,
- * get_connection_file() and %qtconsole read IPKernelApp.connection_file, and sys.argv
- * has it after -f (code that looks for its notebook reads the kernel id there).  For
+ * get_connection_file() and %qtconsole read IPKernelApp.connection_file, sys.argv (and
+ * sys.orig_argv) has it after -f, and so has the config the app was given, as
+ * config['IPKernelApp']['connection_file'] (get_ipython().config, the kernel's and its
+ * session's are that one object).  Code that looks for its notebook reads the kernel
+ * id in any of them (public code reads the config's, or tells Voila by it).  For
  * the child that is its private file (ipc, ports 1 to 5); ipykernel alone names
  * Jupyter's.  So the child is told Jupyter's path, by a silent execute_request sent
  * before any client request: no execute_input, execution count or history entry, its
@@ -242,7 +245,11 @@ static void tell_connection_file(struct proxy *px)
         "if A.initialized():\n"
         "    a = A.instance()\n"
         "    a.connection_file = %s\n"
-        "    sys.argv[:] = [%s if x == %s else x for x in sys.argv]\n"
+        "    for v in (sys.argv, getattr(sys, 'orig_argv', [])):\n"
+        "        v[:] = [%s if x == %s else x for x in v]\n"
+        "    c = a.config['IPKernelApp'] if 'IPKernelApp' in a.config else {}\n"
+        "    if c.get('connection_file') == %s:\n"
+        "        c['connection_file'] = %s\n"
         "    a.transport, a.ip = %s, %s\n"
         "    a.shell_port, a.iopub_port, a.stdin_port, a.control_port, a.hb_port = %d, %d, %d, %d, %d\n";
     static const char outer[] = "try:\n    exec(%s, {})\nexcept Exception:\n    pass\n";
@@ -250,10 +257,10 @@ static void tell_connection_file(struct proxy *px)
     char *ours = py_literal(px->cfg->client_file), *theirs = py_literal(px->cfg->child->conn_file);
     char *tr = py_literal(cl->transport), *ip = py_literal(cl->ip);
     char *code = NULL, *lit = NULL, *cs = NULL;
-    size_t n = ours && theirs && tr && ip ? sizeof inner + 2 * strlen(ours) + strlen(theirs) + strlen(tr) +
-                                                strlen(ip) + N_CHANNELS * 12 : 0;
+    size_t n = ours && theirs && tr && ip ? sizeof inner + 3 * strlen(ours) + 2 * strlen(theirs) +
+                                                strlen(tr) + strlen(ip) + N_CHANNELS * 12 : 0;
     if (n && (code = malloc(n)))
-        snprintf(code, n, inner, ours, ours, theirs, tr, ip, cl->port[CH_SHELL], cl->port[CH_IOPUB],
+        snprintf(code, n, inner, ours, ours, theirs, theirs, ours, tr, ip, cl->port[CH_SHELL], cl->port[CH_IOPUB],
                  cl->port[CH_STDIN], cl->port[CH_CONTROL], cl->port[CH_HB]);
     if (code && (lit = py_literal(code))) {
         n = sizeof outer + strlen(lit);

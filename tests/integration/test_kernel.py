@@ -356,8 +356,9 @@ def test_usage_reply_is_about_the_process_jupyter_started(kernel):
 
 
 def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
-    """In a cell, `%connect_info`, ipykernel's get_connection_file() and sys.argv name
-    the connection file the kernel was started with, and print its contents: ipykernel
+    """In a cell, `%connect_info`, ipykernel's get_connection_file(), sys.argv,
+    sys.orig_argv and the config's IPKernelApp.connection_file name the connection file
+    the kernel was started with, and print its contents: ipykernel
     alone, Jupyter's file (code that looks for its notebook finds its kernel id there).  The child was started with its private file (ipc, ports 1
     to 5), so the proxy tells it Jupyter's once it is up; before, a user pasting that
     JSON, or `jupyter console --existing` with that path, reached the child behind the
@@ -369,6 +370,8 @@ def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
             "from ipykernel import get_connection_file as _gcf\n"
             "print('FILE=' + _gcf()); del _gcf\n"
             "import sys; print('ARGV=' + repr(sys.argv[1:]))\n"
+            "print('ORIG=' + repr(sys.orig_argv[-2:]))\n"
+            "print('CFG=' + get_ipython().config['IPKernelApp']['connection_file'])\n"
             "from ipykernel.kernelapp import IPKernelApp as _A; _a = _A.instance()\n"
             "print('APP=' + repr((_a.transport, _a.ip, _a.shell_port, _a.iopub_port, _a.stdin_port,\n"
             "                     _a.control_port, _a.hb_port))); del _A, _a\n"
@@ -391,6 +394,10 @@ def test_connect_info_in_a_cell_names_the_file_clients_use(specs, logs):
             assert {key: shown.get(key) for key in want} == want, name
             assert f"FILE={k.km.connection_file}\n" in text, name
             assert f"ARGV={['-f', k.km.connection_file]!r}\n" in text, name
+            assert f"ORIG={['-f', k.km.connection_file]!r}\n" in text, name
+            # the config IPKernelApp was given (get_ipython().config, the kernel's, its
+            # session's: one object), where public code reads its kernel id
+            assert f"CFG={k.km.connection_file}\n" in text, name
             assert os.path.basename(k.km.connection_file) in text.split("--existing")[2], name
             # the variable a nested stage kernel is caught by served at the child's
             # start: neither a cell nor its subprocesses see it, as with ipykernel alone
