@@ -91,19 +91,33 @@ enum tag_change tag_compare(const json_t *cell, const struct cell_tag *want)
     return ws_matches(ws, want) ? TAG_SAME : TAG_REFRESH;
 }
 
+/* Removes from ARR every element DROP holds true, the others kept in order, in one
+ * pass: json_array_remove moves the whole tail each time, and a cell with 400,000
+ * stage: tags (a tool that appended one a run) took 15 s to tag, quadratic.  Returns
+ * the index of the first one removed, (size_t)-1 for none; *N the number removed.
+ * json_array_set allocates nothing: it cannot fail half-way. */
+static size_t drop_where(json_t *arr, int (*drop)(const json_t *), size_t *n)
+{
+    size_t size = json_array_size(arr), w = 0, first = (size_t)-1;
+    for (size_t i = 0; i < size; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (drop(v)) {
+            if (first == (size_t)-1) first = i;
+            continue;
+        }
+        if (w != i) json_array_set(arr, w, v); /* (its slot at i still holds a reference) */
+        w++;
+    }
+    for (size_t k = size; k > w; k--) json_array_remove(arr, k - 1); /* the last: no move */
+    if (n) *n = size - w;
+    return first;
+}
+
 /* Removes every stage: tag from TAGS; returns the index of the first one removed
  * (where the new tag goes), or the array's size when there was none. */
 static size_t drop_stage_tags(json_t *tags)
 {
-    size_t first = (size_t)-1;
-    for (size_t i = 0; i < json_array_size(tags);) {
-        if (is_stage_tag(json_array_get(tags, i))) {
-            if (first == (size_t)-1) first = i;
-            json_array_remove(tags, i);
-        } else {
-            i++;
-        }
-    }
+    size_t first = drop_where(tags, is_stage_tag, NULL);
     return first == (size_t)-1 ? json_array_size(tags) : first;
 }
 
@@ -191,16 +205,9 @@ int tag_strip_outputs(json_t *cell)
 {
     json_t *outs = json_object_get(cell, "outputs");
     if (!json_is_array(outs)) return 0;
-    int n = 0;
-    for (size_t i = 0; i < json_array_size(outs);) {
-        if (has_stage_marks(json_array_get(outs, i))) {
-            json_array_remove(outs, i);
-            n++;
-        } else {
-            i++;
-        }
-    }
-    return n;
+    size_t n;
+    drop_where(outs, has_stage_marks, &n);
+    return (int)n;
 }
 
 long tag_code_lines(const char *src, size_t len)
