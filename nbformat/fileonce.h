@@ -19,7 +19,7 @@
 
 /* {0} is an empty set. */
 struct fileonce {
-    struct fileonce_slot *slot; /* a hash table on (dev, ino) */
+    struct fileonce_slot *slot; /* a hash table on (dev, ino), and on entries */
     size_t n, cap;              /* cap: a power of two, or 0 */
 };
 

@@ -5,15 +5,29 @@
  * is never met, however often it is named; a path replaced by a new file is noted
  * again (fmt's rename), so that a symlink to it later is still the same file; tag's
  * list keeps the name met first, in the order of the walk, "-" as it is, and counts
- * the PATHs that could not be walked. */
+ * the PATHs that could not be walked; thousands of hard links to one file, under one
+ * name in as many folders or under as many names in one, each met once, at a few
+ * stats each (stat is this binary's own, counting). */
 #include "tests/unit/unit.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 
 #include "model/tagfind.h"
 #include "nbformat/fileonce.h"
 
 static char *dir; /* the scratch folder, and the current one while a test runs */
+
+static long stats; /* stat calls, fileonce.c's among them */
+
+/* glibc's, after counting (this binary's definition is the one fileonce.c links to). */
+int stat(const char *restrict path, struct stat *restrict st)
+{
+    static int (*real)(const char *restrict, struct stat *restrict);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "stat");
+    stats++;
+    return real(path, st);
+}
 
 static int setup(void **state)
 {
@@ -119,6 +133,46 @@ static void test_many_files_grow_the_table(void **state)
     unit_rm_rf("many");
 }
 
+/* Each path compared with every other of its inode: 2,000 links named a.ipynb in as
+ * many folders took 4,000,000 stats (two a pair: are their folders one?); 20,000 of
+ * them, minutes.  Each is one entry, met once, and met again under another spelling. */
+static void test_many_hard_links_to_one_file(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    assert_int_equal(mkdir("hl", 0777), 0);
+    assert_int_equal(mkdir("hl/one", 0777), 0);
+    unit_write_file("hl/one/a.ipynb", "{}");
+    char p[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(p, sizeof p, "hl/f%04d", i);
+        assert_int_equal(mkdir(p, 0777), 0);
+        snprintf(p, sizeof p, "hl/f%04d/a.ipynb", i); /* one name, N folders */
+        assert_int_equal(link("hl/one/a.ipynb", p), 0);
+        snprintf(p, sizeof p, "hl/one/%04d.ipynb", i); /* N names, one folder */
+        assert_int_equal(link("hl/one/a.ipynb", p), 0);
+    }
+    struct fileonce o = {0};
+    stats = 0;
+    long calls = 0;
+    for (int again = 0; again < 2; again++) {
+        const char *pre = again ? "./" : "";
+        for (int i = 0; i < N; i++) {
+            snprintf(p, sizeof p, "%shl/f%04d/a.ipynb", pre, i);
+            assert_int_equal(fileonce_met(&o, p), again);
+            snprintf(p, sizeof p, "%shl/one/%04d.ipynb", pre, i);
+            assert_int_equal(fileonce_met(&o, p), again);
+            calls += 2;
+        }
+    }
+    assert_int_equal(fileonce_met(&o, "hl/one/./a.ipynb"), 0);
+    assert_int_equal(fileonce_met(&o, "hl/one/a.ipynb"), 1);
+    calls += 2;
+    assert_true(stats <= 3 * calls);
+    fileonce_free(&o);
+    unit_rm_rf("hl");
+}
+
 /* F's paths, space-separated. */
 static const char *listed(const struct tagfind *f)
 {
@@ -179,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_a_path_that_cannot_be_stated_is_never_met),
         cmocka_unit_test(test_a_file_replaced_is_noted_again),
         cmocka_unit_test(test_many_files_grow_the_table),
+        cmocka_unit_test(test_many_hard_links_to_one_file),
         cmocka_unit_test(test_tag_lists_each_file_once_under_the_name_met_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
