@@ -133,6 +133,7 @@
  * kernel already runs at ~80% of it.
  */
 #include "model/infer_step.h"
+#include "model/infer_avx2.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -680,7 +681,8 @@ AVX512 static void acts_avx512(const float *x, float *sig, float *tnh, int n)
 int infer_step_have_avx512(void)
 {
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    /* NBSTAGE_NO_AVX512: the AVX2 walk (or the portable one) as on a CPU without it */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && !getenv("NBSTAGE_NO_AVX512");
 #else
     return 0;
 #endif
@@ -690,6 +692,7 @@ infer_run_fn infer_run_choose(int H, int portable)
 {
 #if defined(__x86_64__)
     if (H == 64 && !portable && infer_step_have_avx512()) return run_avx512_h64;
+    if (H == 64 && !portable && infer_avx2_usable()) return infer_run_avx2_h64;
 #endif
     (void)H;
     return infer_run_portable;
@@ -723,6 +726,7 @@ infer_many_fn infer_many_choose(int H, int portable)
 {
 #if defined(__x86_64__)
     if (H == 64 && !portable && infer_step_have_avx512()) return run_many_avx512_h64;
+    if (H == 64 && !portable && infer_avx2_usable()) return infer_many_avx2_h64;
 #endif
     (void)H;
     return infer_many_portable;

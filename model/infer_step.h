@@ -1,9 +1,11 @@
 /* infer_step.h — one LSTM step of single-cell inference, and the activations it uses.
  *
  * Owns: gates = xg + h·Wh (Keras order i, f, c, o; Wh is H x 4H, row k multiplies
- * h[k]), c = f*c + i*tanh(g_c), h = o*tanh(c), in fp32.  Two versions: a portable one
- * (expf/tanhf) for any H, and an AVX-512 one for H = 64 (the study's size) chosen at
- * run time when the CPU has avx512f and avx512dq.  Both compute the same sums in fp32;
+ * h[k]), c = f*c + i*tanh(g_c), h = o*tanh(c), in fp32.  Two versions here: a portable
+ * one (expf/tanhf) for any H, and an AVX-512 one for H = 64 (the study's size) chosen at
+ * run time when the CPU has avx512f and avx512dq (and NBSTAGE_NO_AVX512 is not set);
+ * where it has not, but has AVX2 and FMA, the choosers give model/infer_avx2.h's walk
+ * for H = 64 instead of the portable one.  Both compute the same sums in fp32;
  * they differ only in how sigmoid and tanh are evaluated (see infer_step.c), by at most
  * a few 1e-7 per step (test_infer_step checks both against a double reference).  And
  * an AMX walk (H = 64, bf16 recurrent weights) for CPUs with Intel's tile unit, whose
@@ -64,7 +66,7 @@ enum { INFER_AMX_MAX = 10 };
 int infer_pack_amx(const float *Wh, int H, uint16_t *out);
 infer_many_fn infer_many_choose_amx(int H, int portable);
 infer_run_fn infer_run_choose_amx(int H, int portable);
-/* 1 when the AVX-512 step can run here. */
+/* 1 when the AVX-512 step can run here (and NBSTAGE_NO_AVX512 is not set). */
 int infer_step_have_avx512(void);
 
 /* For tests: sigmoid(X[i]) and tanh(X[i]) as the AVX-512 step evaluates them, N a

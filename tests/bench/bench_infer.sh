@@ -74,6 +74,16 @@ echo "PyTorch $(pget torch) one cell, 120 ids, 1 thread: p50 $(pget latency_p50_
 echo "C      batch, one cell at a time: $(get batch_threads_1_seq_per_s) seq/s on 1 thread, $(get batch_threads_${NCPU}_seq_per_s) seq/s on $NCPU threads"
 echo "C      batch, model_classify_many ($(get walk)): $(get batch_many_threads_1_seq_per_s) seq/s on 1 thread, $(get batch_many_threads_${NCPU}_seq_per_s) seq/s on $NCPU threads"
 echo "PyTorch batch of 256, 2 threads: $(pget batch_seq_per_s) seq/s"
+# The AVX2 walk, which CPUs without AVX-512 run (most laptops and desktops), measured
+# here too where the host has AVX-512: NBSTAGE_NO_AVX512 makes this host choose it.
+case "$(get walk)" in
+AVX-512*|AMX*)
+    if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+        NBSTAGE_NO_AVX512=1 "$B/bench/bench_infer" $MODEL >"$tmp/avx2.txt" || exit 1
+        aget() { sed -n "s/^$1 //p" "$tmp/avx2.txt"; }
+        echo "C      as without AVX-512 ($(aget walk), NBSTAGE_NO_AVX512=1): one cell p50 $(aget latency_p50_us) us from text, $(aget latency_ids_p50_us) us from ids; model_classify_many $(aget batch_many_threads_1_seq_per_s) seq/s on 1 thread, $(aget batch_many_threads_${NCPU}_seq_per_s) seq/s on $NCPU threads (the portable walk before it: p50 $(aget latency_ids_portable_p50_us) us from ids)"
+    fi ;;
+esac
 awk -v c50="$(get latency_p50_us)" -v i50="$(get latency_ids_p50_us)" -v p50="$(pget latency_p50_us)" -v cb="$(get batch_many_threads_${NCPU}_seq_per_s)" \
     -v pb="$(pget batch_seq_per_s)" 'BEGIN{
     # two readings of "one cell, 120 tokens": the model from its ids (what the PyTorch

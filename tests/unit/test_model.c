@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/infer_avx2.h"
+#include "model/infer_step.h"
 #include "model/lstm.h"
 #include "model/model.h"
 #include "model/modelfile.h"
@@ -134,13 +136,25 @@ static void check_against_reference(int vocab, int embed, int hidden, float scal
         free(src);
     }
     printf("hidden %d (%s step): max |p - reference| = %.2g over 40 cells\n", hidden,
-           getenv("NBSTAGE_PORTABLE") ? "portable" : "default", worst);
+           getenv("NBSTAGE_PORTABLE") ? "portable" : getenv("NBSTAGE_NO_AVX512") ? "AVX2" : "default", worst);
     if (worst > 1e-5) fail_msg("hidden %d: max |p - reference| = %g > 1e-5", hidden, worst);
     rig_close(&r);
 }
 
 static void matches_reference_h64(void **state) { (void)state; check_against_reference(300, 48, 64, 0.3f); }
 static void matches_reference_h20(void **state) { (void)state; check_against_reference(250, 16, 20, 0.5f); }
+
+static void matches_reference_avx2(void **state)
+{
+    (void)state;
+    setenv("NBSTAGE_NO_AVX512", "1", 1); /* the AVX2 walk, chosen at load */
+    if (infer_run_choose(64, 0) != infer_run_avx2_h64) {
+        unsetenv("NBSTAGE_NO_AVX512");
+        skip();
+    }
+    check_against_reference(300, 32, 64, 0.3f);
+    unsetenv("NBSTAGE_NO_AVX512");
+}
 
 static void matches_reference_portable(void **state)
 {
@@ -283,6 +297,7 @@ int main(void)
         cmocka_unit_test(matches_reference_h64),
         cmocka_unit_test(matches_reference_h20),
         cmocka_unit_test(matches_reference_portable),
+        cmocka_unit_test(matches_reference_avx2),
         cmocka_unit_test(matches_lstm_predict),
         cmocka_unit_test(blank_and_truncated_cells),
         cmocka_unit_test(same_answers_from_many_threads),

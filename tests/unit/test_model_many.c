@@ -1,6 +1,6 @@
 /* test_model_many.c — batch inference (model_classify_ids_many, model_classify_many)
  * against single-cell inference, which test_model checks against a double reference:
- * random models (H = 64 on the AVX-512 and the portable step, H = 20), lengths 0, 1,
+ * random models (H = 64 on the AVX-512, AVX2 and portable walks, H = 20), lengths 0, 1,
  * 2, 119, 120 and longer in mixed batches of every size up to a few hundred, ids out
  * of range; and the shipped model on a few thousand real corpus cells.  The batch path
  * promises the same fp32 operations per cell, so the bound (1e-6) is loose: the
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/infer_avx2.h"
 #include "model/infer_step.h"
 #include "model/lstm.h"
 #include "model/model.h"
@@ -74,6 +75,7 @@ enum { SANITIZED = 0 };
 /* Batches of random cells, lengths from a mix of edge cases and anything in 0..150. */
 static void random_batches(const char *what, int hidden, int portable)
 {
+    if (portable == 2) portable = 0, setenv("NBSTAGE_NO_AVX512", "1", 1); /* the AVX2 walk */
     if (portable) setenv("NBSTAGE_PORTABLE", "1", 1);
     char path[] = "/tmp/nbstage-test-many-XXXXXX";
     unit_make_tmpfile(path);
@@ -82,6 +84,8 @@ static void random_batches(const char *what, int hidden, int portable)
     struct vocab v;
     nbs_model *m = make_model(path, &p, &v);
     unsetenv("NBSTAGE_PORTABLE");
+    if (getenv("NBSTAGE_NO_AVX512")) assert_string_equal(model_walk(m), "AVX2, 3 cells a walk");
+    unsetenv("NBSTAGE_NO_AVX512");
     static const int edge[] = {0, 1, 2, 3, 119, 120, 121, 150, 64, 65};
     enum { MAXB = 300 };
     int *ids[MAXB], n[MAXB];
@@ -120,6 +124,12 @@ static void random_batches(const char *what, int hidden, int portable)
 static void random_h64(void **state) { (void)state; random_batches("H=64", 64, 0); }
 static void random_h64_portable(void **state) { (void)state; random_batches("H=64 portable", 64, 1); }
 static void random_h20(void **state) { (void)state; random_batches("H=20", 20, 0); }
+static void random_h64_avx2(void **state)
+{
+    (void)state;
+    if (!infer_avx2_usable()) skip();
+    random_batches("H=64 AVX2", 64, 2);
+}
 
 /* The kernels themselves, on raw states: each cell against infer_run_choose's version
  * alone, to the bit (same-parity lengths, as model.c groups them). */
@@ -151,6 +161,32 @@ static void kernels_bit_identical(void **state)
                 memcpy(h1, h0 + s * H, sizeof h1);
                 memcpy(c1, c0 + s * H, sizeof c1);
                 run(table, idbuf[s], n[s], Wh, H, h1, c1);
+                assert_memory_equal(h + s * H, h1, sizeof h1);
+                assert_memory_equal(c + s * H, c1, sizeof c1);
+            }
+        }
+    }
+    /* the AVX2 walk: any lengths (no walk direction), up to INFER_AVX2_MAX cells a call
+     * and more (three at a time), each cell's numbers those of its walk alone */
+    if (infer_avx2_usable()) {
+        enum { SM = INFER_AVX2_MAX + 2 };
+        for (int S = 1; S <= SM; S++) {
+            int idbuf[SM][120], n[SM];
+            const int *rows[SM];
+            float h[SM * H], c[SM * H], h0[SM * H], c0[SM * H], h1[H], c1[H];
+            for (int s = 0; s < S; s++) {
+                n[s] = (int)(next_u() % 121);
+                for (int t = 0; t < 120; t++) idbuf[s][t] = (int)(next_u() % V);
+                rows[s] = idbuf[s];
+            }
+            for (int i = 0; i < S * H; i++) { h[i] = urand(0.9f); c[i] = urand(2.0f); }
+            memcpy(h0, h, sizeof h);
+            memcpy(c0, c, sizeof c);
+            infer_many_avx2_h64(table, rows, n, S, Wh, H, h, c);
+            for (int s = 0; s < S; s++) {
+                memcpy(h1, h0 + s * H, sizeof h1);
+                memcpy(c1, c0 + s * H, sizeof c1);
+                infer_run_avx2_h64(table, idbuf[s], n[s], Wh, H, h1, c1);
                 assert_memory_equal(h + s * H, h1, sizeof h1);
                 assert_memory_equal(c + s * H, c1, sizeof c1);
             }
@@ -291,6 +327,7 @@ int main(void)
         cmocka_unit_test(kernels_bit_identical),
         cmocka_unit_test(random_h64),
         cmocka_unit_test(random_h64_portable),
+        cmocka_unit_test(random_h64_avx2),
         cmocka_unit_test(random_h20),
         cmocka_unit_test(shipped_model_on_corpus_cells),
         cmocka_unit_test(parts_equal_whole),
