@@ -619,7 +619,8 @@ static void amx_ask(void)
 {
     unsigned eax, ebx, ecx, edx;
     int cpu = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 22 & 1) /* AMX-BF16 */ &&
-              (edx >> 24 & 1) /* AMX-TILE */ && __builtin_cpu_supports("avx512bw") && infer_step_have_avx512();
+              (edx >> 24 & 1) /* AMX-TILE */ && __builtin_cpu_supports("avx512bw") &&
+              __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"); /* the CPU's, once */
     amx_on = cpu && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
 }
 
@@ -650,7 +651,8 @@ int infer_pack_amx(const float *Wh, int H, uint16_t *out)
 infer_many_fn infer_many_choose_amx(int H, int portable)
 {
 #if defined(__x86_64__)
-    if (H == 64 && !portable && !getenv("NBSTAGE_NO_AMX") && amx_usable()) return run_many_amx_h64;
+    if (H == 64 && !portable && !getenv("NBSTAGE_NO_AMX") && infer_step_have_avx512() && amx_usable())
+        return run_many_amx_h64;
 #endif
     (void)H; (void)portable;
     return NULL;
