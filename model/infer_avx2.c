@@ -6,12 +6,12 @@
  * against 1.31 s with the AVX-512 walk (measured on the Xeon of model 167 with
  * NBSTAGE_PORTABLE=1; user 27.8 against 2.0 s).
  *
- * One cell: a step goes over the 64 hidden units 16 at a time ("passes"); a pass keeps
- * the sums of its units' four gates in 8 registers (i, f, c, o; 2 x 8 units each),
- * starting from the input sums, and adds row k of Wh times h[k] for k = 0..63 (one
- * broadcast and 8 loads a row, 8 FMAs), then computes its units' gates at once: no
- * sums go through memory.  The new h goes to a second buffer (the next passes still
- * read the old h), swapped at the end of the step.
+ * One cell: a step goes over the 64 hidden units in three passes (24, 24 and 16
+ * units); a pass keeps the sums of its units' four gates in 12 registers (i, f, c, o;
+ * 3 x 8 units each), starting from the input sums, and adds row k of Wh times h[k] for
+ * k = 0..63 (one broadcast and 12 loads a row, 12 FMAs), then computes its units'
+ * gates at once: no sums go through memory.  The new h goes to a second buffer (the
+ * next passes still read the old h), swapped at the end of the step.
  * Several cells: three at a time, 8 units a pass: 4 sums a cell, 12 in registers, and
  * each row's 4 weight loads feed all three cells' FMAs.  Each cell walks alone until
  * the shortest of its three starts (ends aligned), and cells left over walk alone.
@@ -19,8 +19,12 @@
  * time, and the gates are gates8: every cell gets the one-cell walk's numbers bit for
  * bit, whatever its company and wherever a walk is cut.
  * Measured (the Xeon of model 167, a loop over the kernels with random weights, 120
- * steps, best of 200, ns a cell-step): one cell 910; three 756; two at a time (8
- * sums in registers) 1,025, slower than one alone, so not kept.  With a 12-bit
+ * steps, best of 200, ns a cell-step): one cell 760 in passes of 24 units, 910 in
+ * passes of 16 (8 sums: the FMA's 4-cycle latency bare); three 756; two at a time (8
+ * sums in registers) 1,025, so not kept.  Whole `tag -j 2` runs with the three-cell
+ * walk for batches took 4% less CPU than with the one-cell walk for all (five
+ * alternating pairs, 4.24 against 4.42 s user): a weight loaded once serves three
+ * cells where Wh (64 KB) does not fit L1.  With a 12-bit
  * reciprocal and a Newton step instead of the divisions: 928 and 782 (the divisions
  * are not the bound: the FMA ports are, ~2,770 uops a cell-step of which the matrix
  * product is 2,048 and the gates ~720).
@@ -91,6 +95,26 @@ AVX2 ALWAYS_INLINE static inline __m256 gates8(__m256 i, __m256 f, __m256 g, __m
 }
 
 /* One cell, N steps (see the top of this file). */
+/* Units U0 .. U0 + 8 NB - 1 of one cell's step: their 4 NB gate sums in registers over
+ * the 64 rows, then their gates; the new h into HN. */
+AVX2 ALWAYS_INLINE static inline void pass_one(const float *xg, const float *Wh, const float *ho, float *hn,
+                                               float *c, int u0, int nb)
+{
+    __m256 a[12]; /* gate m of block e: a[nb m + e], units u0 + 8e .. + 7 */
+    _Pragma("GCC unroll 12") for (int j = 0; j < 4 * nb; j++)
+        a[j] = _mm256_loadu_ps(xg + 64 * (j / nb) + u0 + 8 * (j % nb));
+    const float *w = Wh + u0;
+    _Pragma("GCC unroll 2") for (int k = 0; k < 64; k++, w += 256) {
+        __m256 hk = _mm256_broadcast_ss(ho + k);
+        _Pragma("GCC unroll 12") for (int j = 0; j < 4 * nb; j++)
+            a[j] = _mm256_fmadd_ps(hk, _mm256_loadu_ps(w + 64 * (j / nb) + 8 * (j % nb)), a[j]);
+    }
+    _Pragma("GCC unroll 3") for (int e = 0; e < nb; e++) {
+        int u = u0 + 8 * e;
+        _mm256_store_ps(hn + u, gates8(a[e], a[nb + e], a[2 * nb + e], a[3 * nb + e], c + u));
+    }
+}
+
 AVX2 static void walk_one(const float *table, const int *ids, int n, const float *Wh, float *h, float *c)
 {
     float buf[2][64] __attribute__((aligned(32)));
@@ -98,21 +122,10 @@ AVX2 static void walk_one(const float *table, const int *ids, int n, const float
     memcpy(ho, h, sizeof buf[0]);
     for (int t = 0; t < n; t++) {
         const float *xg = table + 256 * (size_t)ids[t];
-        _Pragma("GCC unroll 1") for (int p = 0; p < 4; p++) {
-            __m256 a[8]; /* gate m, half e: a[2m + e], units 16p + 8e .. + 7 */
-            _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++)
-                a[j] = _mm256_loadu_ps(xg + 64 * (j >> 1) + 16 * p + 8 * (j & 1));
-            const float *w = Wh + 16 * p;
-            _Pragma("GCC unroll 4") for (int k = 0; k < 64; k++, w += 256) {
-                __m256 hk = _mm256_broadcast_ss(ho + k);
-                _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++)
-                    a[j] = _mm256_fmadd_ps(hk, _mm256_loadu_ps(w + 64 * (j >> 1) + 8 * (j & 1)), a[j]);
-            }
-            _Pragma("GCC unroll 2") for (int e = 0; e < 2; e++) {
-                int u = 16 * p + 8 * e;
-                _mm256_store_ps(hn + u, gates8(a[e], a[2 + e], a[4 + e], a[6 + e], c + u));
-            }
-        }
+        /* 24, 24 and 16 units: 12 sums in registers (8 left the FMA's latency bare) */
+        pass_one(xg, Wh, ho, hn, c, 0, 3);
+        pass_one(xg, Wh, ho, hn, c, 24, 3);
+        pass_one(xg, Wh, ho, hn, c, 48, 2);
         float *swap = ho;
         ho = hn;
         hn = swap;
