@@ -347,6 +347,47 @@ static int say_unknown_stage(const char *path, size_t lineno, json_t *stage)
     return -1;
 }
 
+/* A line's "probabilities" that cannot be its stage's soft targets: -1, said.  They may
+ * be absent or null (one-hot), or an object of stage keys to numbers >= 0 in any scale;
+ * a key that is no stage (a typo, "Prep"), a value that is no such number (a string,
+ * NaN read as null) or a list was silently dropped, the label learned one-hot or from
+ * the other keys, and a stage given probability 0 while others were not was learned as
+ * those others' cell under --targets soft, as its stage's under hard. */
+static int say_bad_probabilities(const char *path, size_t lineno, json_t *pr, int s)
+{
+    if (!pr || json_is_null(pr)) return 0;
+    if (!json_is_object(pr)) {
+        nb_say(stderr, "nbstage train: %s:%zu: \"probabilities\" is not an object of stage: number "
+                       "({\"load\": 0.9, ...}, as `nbstage label` writes)", path, lineno);
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    double other = 0;
+    json_object_foreach(pr, key, v) {
+        int k = stage_from_key(key);
+        char *what = json_dumps(v, JSON_ENCODE_ANY);
+        if (k < 0)
+            nb_say(stderr, "nbstage train: %s:%zu: \"probabilities\" has the unknown stage \"%s\" (load prep "
+                           "train evaluate explore imports)", path, lineno, key);
+        else if (!json_is_number(v) || !(json_number_value(v) >= 0))
+            nb_say(stderr, "nbstage train: %s:%zu: the probability of \"%s\" is %s%s: not a number >= 0", path,
+                   lineno, key, what ? what : "", json_is_null(v) ? " (as NaN, Infinity or a number beyond a "
+                                                                    "double's range are read)" : "");
+        free(what);
+        if (k < 0 || !json_is_number(v) || !(json_number_value(v) >= 0)) return -1;
+        if (k != s) other += json_number_value(v);
+    }
+    double own = json_number_value(json_object_get(pr, stage_key[s]));
+    if (!(own > 0) && other > 0) {
+        nb_say(stderr, "nbstage train: %s:%zu: the stage is \"%s\", but its probability is 0 (the other "
+                       "stages' sum to %g): the label and its probabilities disagree", path, lineno,
+               stage_key[s], other);
+        return -1;
+    }
+    return 0;
+}
+
 /* With --context, the text of the line's own source after its predecessor, into
  * W->ctx_src.  Made for every line before anything is left out, since a statement's
  * predecessor is the one before it, labeled or not.  -1 when out of memory. */
@@ -454,6 +495,7 @@ static int weak_line(struct weak_read *w, json_t *obj, size_t lineno)
     if (json_is_null(stage)) { st->abstained++; return 0; }
     int s = stage_from_key(json_string_value(stage));
     if (s < 0) return say_unknown_stage(w->path, lineno, stage);
+    if (say_bad_probabilities(w->path, lineno, json_object_get(obj, "probabilities"), s)) return -1;
 
     struct train_cell c = {0};
     c.stage = s;

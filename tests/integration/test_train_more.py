@@ -659,3 +659,31 @@ def test_an_epoch_line_is_one_write(tmp_path):
     epochs = [pk for pk in packets if pk.startswith(b"epoch ")]
     assert rc == 0 and len(epochs) == 3 and not lines_cut(packets), packets
     assert all(b" - val_acc " in pk and pk.endswith(b" s\n") for pk in epochs), packets
+
+
+@pytest.mark.parametrize("probs, said", [
+    ({"preparation": 1}, '3: "probabilities" has the unknown stage "preparation"'),
+    ({"Load": 0.9, "prep": 0.1}, '3: "probabilities" has the unknown stage "Load"'),
+    ({"load": "0.9"}, '3: the probability of "load" is "0.9": not a number >= 0'),
+    ({"load": -1, "prep": 2}, '3: the probability of "load" is -1: not a number >= 0'),
+    ({"load": float("nan")}, '3: the probability of "load" is null (as NaN, Infinity'),
+    ([0.9, 0.1], '3: "probabilities" is not an object of stage: number'),
+    ({"prep": 1}, '3: the stage is "load", but its probability is 0'),
+])
+def test_probabilities_that_cannot_be_targets_are_named_with_their_line(tmp_path, probs, said):
+    """A user's own weak file with a probability under a key that is no stage (a typo, a
+    capital), a value that is no number >= 0, a list, or none for the label's own stage
+    trained all the same: the key or value was dropped without a word, the label learned
+    one-hot or as another stage's cell.  Refused now, file:line, before training."""
+    lines = weak_lines(10, 4)
+    lines[2]["stage"] = "load"
+    lines[2]["probabilities"] = probs
+    weak = tmp_path / "w.jsonl"
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train", *SMALL, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 2 and f"nbstage train: {weak}:{said}" in r.stderr, r.stderr
+    assert not (tmp_path / "m.nbsm").exists() and "epoch" not in r.stderr
+    lines[2]["probabilities"] = {"load": 90, "prep": 10, "train": 0}
+    weak.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    r = run(["train", *SMALL, "-o", tmp_path / "m.nbsm", weak])
+    assert r.returncode == 0, r.stderr
