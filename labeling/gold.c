@@ -270,6 +270,15 @@ int gold_seen_add(struct gold_seen *s, const struct gold *g, const struct gold_r
 
 int gold_seen_met(const struct gold_seen *s, size_t i) { return s->line[i] != 0; }
 
+const struct gold_row *gold_first_unmet(const struct gold_seen *s, const struct gold *g)
+{
+    const struct gold_row *first = NULL;
+    for (size_t i = 0; i < g->n; i++)
+        if (g->rows[i].label != STAGE_NONE && !s->line[i] && (!first || g->rows[i].line < first->line))
+            first = &g->rows[i];
+    return first;
+}
+
 void gold_seen_free(struct gold_seen *s, const struct gold *g)
 {
     if (s->src)

@@ -56,6 +56,10 @@ int gold_seen_init(struct gold_seen *s, const struct gold *g); /* -1: out of mem
 int gold_seen_add(struct gold_seen *s, const struct gold *g, const struct gold_row *row, size_t line,
                   const char *src, size_t len, size_t *first);
 int gold_seen_met(const struct gold_seen *s, size_t i); /* row I has scored a cell */
+/* The row labeled with a stage that has scored no cell and comes first in the file, or
+ * NULL: the one a "N of M ... are not in CELLS" message names, as an id mistyped or
+ * relative to another folder is not found by its count alone. */
+const struct gold_row *gold_first_unmet(const struct gold_seen *s, const struct gold *g);
 void gold_seen_free(struct gold_seen *s, const struct gold *g);
 
 #endif

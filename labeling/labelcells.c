@@ -344,6 +344,7 @@ static int check_gold_scorable(const struct label_opts *o, const struct label_ru
             break;
         found += met == 0;
     }
+    const struct gold_row *unmet = met < 0 ? NULL : gold_first_unmet(&seen, gold);
     gold_seen_free(&seen, gold);
     if (met < 0) { fprintf(stderr, "nbstage label: out of memory\n"); return -1; }
     if (labeled_rows == 0) { /* empty, the header alone, or only `none` rows */
@@ -356,9 +357,9 @@ static int check_gold_scorable(const struct label_opts *o, const struct label_ru
         if (r->n) gold_mismatch_hint(stderr, "nbstage label", gold, r->cells[0].id);
         return -1;
     }
-    if (found < labeled_rows)
-        nb_say(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in %s",
-               labeled_rows - found, labeled_rows, r->inname);
+    if (found < labeled_rows && unmet)
+        nb_say(stderr, "nbstage label: %zu of %zu hand-labeled cells are not in %s (the first, %s:%zu: %s)",
+               labeled_rows - found, labeled_rows, r->inname, o->gold, unmet->line, unmet->cell_id);
     return 0;
 }
 

@@ -357,9 +357,11 @@ static int eval_report(struct eval_run *r)
     long total = confusion_total(conf) + conf->unlabeled;
     double acc_all = total ? (double)(conf->m[0][0] + conf->m[1][1] + conf->m[2][2] + conf->m[3][3] +
                                       conf->m[4][4] + conf->m[5][5]) / (double)total : 0;
-    if (r->quiet && missing) /* the line below alone would pass for a score of every gold cell */
-        nb_say(stderr, "nbstage eval: %ld of the %ld cells labeled in %s are not in %s: scored without them",
-               missing, labeled, r->gold_path, r->cells_path);
+    const struct gold_row *unmet = missing ? gold_first_unmet(&r->seen, &r->g) : NULL;
+    if (r->quiet && unmet) /* the line below alone would pass for a score of every gold cell */
+        nb_say(stderr, "nbstage eval: %ld of the %ld cells labeled in %s are not in %s: scored without them "
+               "(the first, %s:%zu: %s)", missing, labeled, r->gold_path, r->cells_path, r->gold_path,
+               unmet->line, unmet->cell_id);
     if (!r->quiet) {
         if (r->m) {
             nb_say(stdout, "model: %s (%s)", model_name(r->m), r->model_path);
@@ -367,8 +369,11 @@ static int eval_report(struct eval_run *r)
         } else {
             nb_say(stdout, "predictions: %s", r->cells_path);
         }
-        nb_say(stdout, "gold: %s: %ld cells labeled, %ld labeled none (left out), %ld not in %s%s", r->gold_path,
-               labeled, none, missing, r->cells_path, r->dup ? " (duplicate ids ignored)" : "");
+        char first[64] = "";
+        if (unmet) snprintf(first, sizeof first, " (the first, line %zu: ", unmet->line);
+        nb_say(stdout, "gold: %s: %ld cells labeled, %ld labeled none (left out), %ld not in %s%s%s%s%s",
+               r->gold_path, labeled, none, missing, r->cells_path, first, unmet ? unmet->cell_id : "",
+               unmet ? ")" : "", r->dup ? " (duplicate ids ignored)" : "");
         if (conf->unlabeled)
             printf("coverage %.4f (%ld of %ld scored cells have a prediction)\n", confusion_coverage(conf),
                    confusion_total(conf), total);

@@ -1549,10 +1549,29 @@ def test_eval_quiet_still_says_gold_cells_not_found(tmp_path):
     preds.write_text(json.dumps({"id": "a#0", "stage": "load"}) + "\n" + json.dumps({"id": "a#1", "stage": "prep"}) + "\n")
     r = run(["eval", "-q", "--predictions", "--gold", str(gold), str(preds)])
     assert r.returncode == 0 and r.stdout == "accuracy 1.0000, macro-F1 1.0000 over 2 cells\n", r.stdout
-    assert r.stderr == f"nbstage eval: 1 of the 3 cells labeled in {gold} are not in {preds}: scored without them\n"
+    assert r.stderr == f"nbstage eval: 1 of the 3 cells labeled in {gold} are not in {preds}: scored without them " \
+                       f"(the first, {gold}:4: b#0)\n"
     preds.write_text(preds.read_text() + json.dumps({"id": "b#0", "stage": "train"}) + "\n")
     r = run(["eval", "-q", "--predictions", "--gold", str(gold), str(preds)])
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_hand_labeled_cells_not_found_are_named_by_the_first(tmp_path):
+    """`eval` and `label --gold` said how many hand-labeled cells were not among the
+    cells ("2 of 4 ... are not in cells.jsonl"), not which: a mistyped id, or one of a
+    notebook left out of the ingest, had to be found by hand among the rows.  They name
+    the first in the file now, with its line (rows labeled none are not missed)."""
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\na#0\tload\nz#9\tnone\nb#7\ttrain\na#1\tprep\nb#3\ttrain\n")
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text(json.dumps({"id": "a#0", "source": "df = pd.read_csv('a.csv')", "stage": "load"}) + "\n" +
+                     json.dumps({"id": "a#1", "source": "df = df.dropna()", "stage": "prep"}) + "\n")
+    r = run(["eval", "--predictions", "--gold", str(gold), str(cells)])
+    assert r.returncode == 0 and f"gold: {gold}: 4 cells labeled, 1 labeled none (left out), 2 not in {cells} " \
+                                 "(the first, line 4: b#7)\n" in r.stdout, r.stdout
+    r = run(["label", "-q", "--gold", str(gold), "-o", str(tmp_path / "w.jsonl"), str(cells)])
+    assert r.returncode == 0 and f"nbstage label: 2 of 4 hand-labeled cells are not in {cells} " \
+                                 f"(the first, {gold}:4: b#7)\n" in r.stderr, r.stderr
 
 
 def test_eval_predictions_without_a_stage_field_are_refused(tiny, tmp_path):
