@@ -53,7 +53,8 @@
 /* e^Y for |Y| <= 80 (callers clamp): Cephes' expf with FMAs. */
 AVX2 ALWAYS_INLINE static inline __m256 exp8(__m256 y)
 {
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(y, K8(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(y, K8(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, K8(0.693359375f), y); /* ln2 in two parts: the first exact times n */
     r = _mm256_fnmadd_ps(n, K8(-2.12194440e-4f), r);
     __m256 p = _mm256_fmadd_ps(K8(1.9875691500e-4f), r, K8(1.3981999507e-3f));
@@ -94,7 +95,6 @@ AVX2 ALWAYS_INLINE static inline __m256 gates8(__m256 i, __m256 f, __m256 g, __m
     return _mm256_div_ps(_mm256_sub_ps(ec, one), _mm256_fmadd_ps(eo1, ec, eo1));
 }
 
-/* One cell, N steps (see the top of this file). */
 /* Units U0 .. U0 + 8 NB - 1 of one cell's step: their 4 NB gate sums in registers over
  * the 64 rows, then their gates; the new h into HN. */
 AVX2 ALWAYS_INLINE static inline void pass_one(const float *xg, const float *Wh, const float *ho, float *hn,
@@ -115,6 +115,7 @@ AVX2 ALWAYS_INLINE static inline void pass_one(const float *xg, const float *Wh,
     }
 }
 
+/* One cell, N steps (see the top of this file). */
 AVX2 static void walk_one(const float *table, const int *ids, int n, const float *Wh, float *h, float *c)
 {
     float buf[2][64] __attribute__((aligned(32)));
@@ -194,16 +195,16 @@ void infer_many_avx2_h64(const float *table, const int *const *ids, const int *n
     int s = 0;
     for (; s + 3 <= S; s += 3) {
         /* each cell alone until the shortest starts (ends aligned), then the three */
-        int both = n[s] < n[s + 1] ? n[s] : n[s + 1];
-        if (n[s + 2] < both) both = n[s + 2];
+        int together = n[s] < n[s + 1] ? n[s] : n[s + 1];
+        if (n[s + 2] < together) together = n[s + 2];
         const int *rest[3];
         float *hp[3], *cp[3];
         for (int i = 0; i < 3; i++) {
             hp[i] = h + 64 * (s + i), cp[i] = c + 64 * (s + i);
-            walk_one(table, ids[s + i], n[s + i] - both, Wh, hp[i], cp[i]);
-            rest[i] = ids[s + i] + (n[s + i] - both);
+            walk_one(table, ids[s + i], n[s + i] - together, Wh, hp[i], cp[i]);
+            rest[i] = ids[s + i] + (n[s + i] - together);
         }
-        walk_three(table, rest, both, Wh, hp, cp);
+        walk_three(table, rest, together, Wh, hp, cp);
     }
     for (; s < S; s++) walk_one(table, ids[s], n[s], Wh, h + 64 * s, c + 64 * s);
 }
