@@ -60,7 +60,7 @@ static void usage(FILE *to)
             "  -m, --model FILE      the model (default: the shipped one; NBSTAGE_MODEL)\n"
             "  -o, --output FILE     write the single notebook given to FILE ('-': stdout)\n"
             "      --check           change nothing; list notebooks whose tags are missing\n"
-            "                        or stale (confidence or model changes alone do not count)\n"
+            "                        or stale (not for a confidence or model change alone)\n"
             "                        and, with --strip-tag-outputs, those with tag outputs\n"
             "  -n, --dry-run         change nothing; say what would change, per cell (named\n"
             "                        path#index, code cells from 0, as ingest and label do)\n"

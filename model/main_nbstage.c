@@ -29,7 +29,7 @@ static const struct {
     int (*run)(int, char **);
     const char *what;
 } commands[] = {
-    {"ingest", cmd_ingest, "notebooks -> one JSON line per code cell, with corpus statistics"},
+    {"ingest", cmd_ingest, "notebooks -> one JSON line per code cell, corpus statistics"},
     {"fmt", cmd_fmt, "rewrite notebooks in nbformat's canonical layout"},
     {"label", cmd_label, "weak labels from labeling functions and the label model"},
     {"train", cmd_train, "train the LSTM stage classifier on weak labels"},
@@ -48,8 +48,8 @@ static void usage(FILE *to)
                 "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(to, "  %-15s %s\n", commands[i].name, commands[i].what);
-    fprintf(to, "\n'nbstage COMMAND --help' tells more; 'nbstage --version' the version.  "
-                "Exit codes:\n0 ok, 1 findings, 2 usage or I/O error.\n");
+    fprintf(to, "\n'nbstage COMMAND --help' tells more; 'nbstage --version' the version.\n"
+                "Exit codes: 0 ok, 1 findings, 2 usage or I/O error.\n");
 }
 
 /* The optimal string alignment distance between A and B (edits: insert, delete,

@@ -64,7 +64,7 @@ static void usage(FILE *to)
             "the others are still written (-o's file too), then the exit is 2.  A PATH\n"
             "without notebooks is said, even with -q.\n\n"
             "options:\n"
-            "  -o, --output FILE  write the lines to FILE (atomically) instead of stdout ('-')\n"
+            "  -o, --output FILE  the lines to FILE (atomically) instead of stdout ('-')\n"
             "  -j, --jobs N       worker threads, 1 to 256 (default: the CPUs it may use, at\n"
             "                     most 8); the output is the same for any N\n"
             "  -q, --quiet        no statistics (bad notebooks are still listed)\n"
