@@ -142,12 +142,16 @@ int label_fit(struct label_model *model, const struct lm_stats *s, const struct 
     return 0;
 }
 
-/* -j's N, 1 to 64; -1 said. */
+/* -j's N, 1 to 64; -1 said, worded as ingest, classify and tag word it (the value
+ * given named: "--jobs wants 1..64" left `-j 8x` to be guessed at). */
 static int parse_jobs(const char *s, int *jobs)
 {
     char *e;
     long j = strtol(s, &e, 10);
-    if (*e || j < 1 || j > 64) { fprintf(stderr, "nbstage label: --jobs wants 1..64\n"); return -1; }
+    if (*e || j < 1 || j > 64) {
+        nb_say(stderr, "nbstage label: -j wants a number of threads from 1 to 64, not '%s'", s);
+        return -1;
+    }
     *jobs = (int)j;
     return 0;
 }
@@ -158,7 +162,7 @@ static int parse_min_conf(const char *s, double *p)
     char *e;
     *p = strtod(s, &e);
     if (e == s || *e || !(*p >= 0 && *p <= 1)) { /* '' read as 0 */
-        fprintf(stderr, "nbstage label: --min-confidence wants a probability, 0..1\n");
+        nb_say(stderr, "nbstage label: --min-confidence wants a probability, 0..1, not '%s'", s);
         return -1;
     }
     return 0;

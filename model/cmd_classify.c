@@ -649,7 +649,9 @@ int cmd_classify(int argc, char **argv)
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 64) {
-                nb_say(stderr, "nbstage classify: -j wants 1..64, not '%s'", optarg);
+                /* worded as ingest, label and tag word it */
+                nb_say(stderr, "nbstage classify: -j wants a number of threads from 1 to 64, not '%s'",
+                       optarg);
                 return EXIT_USAGE;
             }
             jobs = (int)v;

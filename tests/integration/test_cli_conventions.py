@@ -40,3 +40,21 @@ def test_help_lists_options_under_one_heading(cmd):
     r = run(cmd, "--help")
     assert r.returncode == 0
     assert any(l.startswith("options") and l.endswith(":") for l in r.stdout.splitlines()), r.stdout
+
+
+@pytest.mark.parametrize("cmd,most", [("ingest", 256), ("label", 64), ("classify", 64), ("tag", 1024)])
+@pytest.mark.parametrize("value", ["8x", "0", ""])
+def test_a_bad_jobs_value_is_named_alike(tmp_path, cmd, most, value):
+    """-j N with a bad N: ingest and tag said "-j wants a number of threads from 1 to
+    256, not '8x'", classify "-j wants 1..64, not '8x'", and label "--jobs wants 1..64",
+    without the value given.  One wording now, with each command's own range."""
+    r = run(cmd, "-j", value, tmp_path)
+    assert r.returncode == 2 and r.stdout == "", r
+    assert r.stderr == f"nbstage {cmd}: -j wants a number of threads from 1 to {most}, not '{value}'\n", r.stderr
+
+
+def test_label_names_a_bad_min_confidence(tmp_path):
+    """label --min-confidence 2 said what it wants but not what it was given."""
+    r = run("label", "--min-confidence", "1.5", tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == "nbstage label: --min-confidence wants a probability, 0..1, not '1.5'\n", r.stderr
