@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stddef.h>
@@ -72,18 +73,6 @@ struct install_args {
     int scope_given, remove, no_badge, any_language;
 };
 
-/* The value of option OPT at ARGV[*I] ("--opt value" or "--opt=value"), NULL when
- * ARGV[*I] is not OPT.  *MISSING is set when OPT has no value. */
-static const char *option_value(int argc, char **argv, int *i, const char *opt, int *missing)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != 0) return NULL;
-    if (*i + 1 >= argc) { *missing = 1; return NULL; }
-    return argv[++*i];
-}
-
 static int set_scope(struct install_args *a, enum kernelspec_scope s)
 {
     if (a->scope_given && a->scope != s) {
@@ -94,54 +83,63 @@ static int set_scope(struct install_args *a, enum kernelspec_scope s)
     return 0;
 }
 
-/* 0 and fills A; 1 after --help; -1 on a usage error (already reported). */
+/* 0 and fills A; 1 after --help; -1 on a usage error (already reported).  getopt_long,
+ * as every other command parses its options: a hand-made loop took no abbreviation
+ * (`--sys` for --sys-prefix, which tag's `--dry` for --dry-run is) and worded -Z
+ * otherwise than getopt does. */
 static int parse_args(int argc, char **argv, struct install_args *a)
 {
-    static const struct { const char *opt; size_t off; } valued[] = {
-        {"--wrap", offsetof(struct install_args, wrap)},
-        {"--name", offsetof(struct install_args, name)},
-        {"--display-name", offsetof(struct install_args, display_name)},
-        {"--prefix", offsetof(struct install_args, prefix)},
-        {"--model", offsetof(struct install_args, model)},
-        {"--tag-position", offsetof(struct install_args, position)},
-        {"--min-confidence", offsetof(struct install_args, min_confidence)},
+    enum { O_WRAP = 256, O_NAME, O_DISPLAY, O_PREFIX, O_MODEL, O_POSITION, O_MINCONF, O_USER,
+           O_SYS_PREFIX, O_REMOVE, O_NO_BADGE, O_ANY_LANGUAGE };
+    static const struct option longopts[] = {
+        {"wrap", required_argument, NULL, O_WRAP},
+        {"name", required_argument, NULL, O_NAME},
+        {"display-name", required_argument, NULL, O_DISPLAY},
+        {"prefix", required_argument, NULL, O_PREFIX},
+        {"model", required_argument, NULL, O_MODEL},
+        {"tag-position", required_argument, NULL, O_POSITION},
+        {"min-confidence", required_argument, NULL, O_MINCONF},
+        {"user", no_argument, NULL, O_USER},
+        {"sys-prefix", no_argument, NULL, O_SYS_PREFIX},
+        {"remove", no_argument, NULL, O_REMOVE},
+        {"no-badge", no_argument, NULL, O_NO_BADGE},
+        {"any-language", no_argument, NULL, O_ANY_LANGUAGE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     a->scope = KS_USER;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) { fputs(usage_text, stdout); return 1; }
-        if (!strcmp(arg, "--user")) { if (set_scope(a, KS_USER)) return -1; continue; }
-        if (!strcmp(arg, "--sys-prefix")) { if (set_scope(a, KS_SYS_PREFIX)) return -1; continue; }
-        if (!strcmp(arg, "--remove")) { a->remove = 1; continue; }
-        if (!strcmp(arg, "--no-badge")) { a->no_badge = 1; continue; }
-        if (!strcmp(arg, "--any-language")) { a->any_language = 1; continue; }
-        int matched = 0, missing = 0;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
-            const char *v = option_value(argc, argv, &i, valued[k].opt, &missing);
-            if (missing) { /* worded, and followed by the usage lines, as getopt's commands do */
-                nb_say(stderr, "nbstage install-kernel: option '%s' requires an argument", valued[k].opt);
-                cmd_usage_error(argv[0], usage_text);
-                return -1;
-            }
-            if (!v) continue;
-            if (!*v) {
-                nb_say(stderr, "nbstage install-kernel: %s needs a non-empty value", valued[k].opt);
-                return -1;
-            }
-            *(const char **)((char *)a + valued[k].off) = v;
-            matched = 1;
-            if (!strcmp(valued[k].opt, "--prefix") && set_scope(a, KS_PREFIX)) return -1;
+    optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
+    int c, li;
+    while ((c = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
+        const char **value = NULL;
+        switch (c) {
+        case 'h': fputs(usage_text, stdout); return 1;
+        case O_USER: if (set_scope(a, KS_USER)) return -1; continue;
+        case O_SYS_PREFIX: if (set_scope(a, KS_SYS_PREFIX)) return -1; continue;
+        case O_REMOVE: a->remove = 1; continue;
+        case O_NO_BADGE: a->no_badge = 1; continue;
+        case O_ANY_LANGUAGE: a->any_language = 1; continue;
+        case O_WRAP: value = &a->wrap; break;
+        case O_NAME: value = &a->name; break;
+        case O_DISPLAY: value = &a->display_name; break;
+        case O_PREFIX: value = &a->prefix; break;
+        case O_MODEL: value = &a->model; break;
+        case O_POSITION: value = &a->position; break;
+        case O_MINCONF: value = &a->min_confidence; break;
+        default: cmd_usage_error(argv[0], usage_text); return -1; /* getopt said why */
         }
-        if (!matched) { /* worded as getopt words it for the other commands */
-            if (arg[0] == '-' && arg[1])
-                nb_say(stderr, "nbstage install-kernel: unrecognized option '%s'", arg);
-            else
-                nb_say(stderr, "nbstage install-kernel: unexpected argument '%s' (it takes options "
-                               "only)", arg);
-            cmd_usage_error(argv[0], usage_text);
+        if (!*optarg) {
+            nb_say(stderr, "nbstage install-kernel: --%s needs a non-empty value", longopts[li].name);
             return -1;
         }
+        *value = optarg;
+        if (c == O_PREFIX && set_scope(a, KS_PREFIX)) return -1;
+    }
+    if (optind < argc) {
+        nb_say(stderr, "nbstage install-kernel: unexpected argument '%s' (it takes options only)", argv[optind]);
+        cmd_usage_error(argv[0], usage_text);
+        return -1;
     }
     if (a->position && strcmp(a->position, "top") && strcmp(a->position, "bottom")) {
         nb_say(stderr, "nbstage install-kernel: --tag-position \"%s\": expected top or bottom",

@@ -2,6 +2,7 @@
 tools (jq, ripgrep, git) expects it: --help that fits an 80-column terminal and is laid
 out as the others are, and one option (-j) worded alike in every command that takes
 it.  What each command does with its own options is in its own test file."""
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -58,3 +59,23 @@ def test_label_names_a_bad_min_confidence(tmp_path):
     r = run("label", "--min-confidence", "1.5", tmp_path)
     assert r.returncode == 2
     assert r.stderr == "nbstage label: --min-confidence wants a probability, 0..1, not '1.5'\n", r.stderr
+
+
+def test_install_kernel_parses_options_as_the_other_commands_do(tmp_path):
+    """install-kernel had a hand-made option loop: `--sys` or `--disp` (an unambiguous
+    start of an option, which getopt_long takes in every other command: `tag --dry`)
+    were unrecognized, and -Z was worded otherwise than getopt words it.  Under a
+    --prefix of its own, so that nothing outside tmp_path is touched."""
+    env = dict(os.environ, HOME=str(tmp_path / "home"), JUPYTER_PATH=str(tmp_path / "p" / "share" / "jupyter"))
+    r = run("install-kernel", "--pre", tmp_path / "p", "--nam", "mine", "--disp", "Mine", env=env)
+    assert r.returncode == 0, r.stderr
+    spec = json.loads((tmp_path / "p" / "share" / "jupyter" / "kernels" / "mine" / "kernel.json").read_text())
+    assert spec["display_name"] == "Mine"
+    r = run("install-kernel", "--prefix", tmp_path / "p", "--name", "mine", "--rem", env=env)
+    assert r.returncode == 0 and not (tmp_path / "p" / "share" / "jupyter" / "kernels" / "mine").exists(), r.stderr
+    for cmd in ("tag", "install-kernel"):
+        r = run(cmd, "-Z", env=env)
+        assert r.returncode == 2 and r.stderr.startswith(f"nbstage {cmd}: invalid option -- 'Z'\n"), r.stderr
+    r = run("install-kernel", "--n", "x", env=env)  # --name or --no-badge
+    assert r.returncode == 2 and "'--n' is ambiguous" in r.stderr, r.stderr
+    assert not (tmp_path / "home" / ".local").exists()
