@@ -44,19 +44,19 @@ static int check_data(const char *what, const struct train_data *d, const struct
                       int seq_len, FILE *errf)
 {
     if (d->n < 0 || d->seq_len != seq_len || (d->n > 0 && (!d->tokens || !d->targets))) {
-        nb_say(errf, "train: %s data: bad shape (n %d, sequence length %d, expected %d)",
+        nb_say(errf, "nbstage train: %s data: bad shape (n %d, sequence length %d, expected %d)",
                what, d->n, d->seq_len, seq_len);
         return -1;
     }
     for (size_t i = 0; i < (size_t)d->n * d->seq_len; i++)
         if (d->tokens[i] < 0 || d->tokens[i] >= p->vocab) {
-            nb_say(errf, "train: %s data: sequence %zu has token id %d outside 0..%d",
+            nb_say(errf, "nbstage train: %s data: sequence %zu has token id %d outside 0..%d",
                    what, i / d->seq_len + 1, d->tokens[i], p->vocab - 1);
             return -1;
         }
     for (size_t i = 0; i < (size_t)d->n * p->classes; i++)
         if (!(d->targets[i] >= 0 && d->targets[i] <= 1)) {
-            nb_say(errf, "train: %s data: sequence %zu has target %g outside [0, 1]",
+            nb_say(errf, "nbstage train: %s data: sequence %zu has target %g outside [0, 1]",
                    what, i / p->classes + 1, d->targets[i]);
             return -1;
         }
@@ -210,7 +210,7 @@ static void write_curves(struct trainer *t, int epochs, struct train_result *res
     char err[4200];
     if ((t->curves_csv && curves_write_csv(t->curves_csv, t->curve, epochs, err, sizeof err) < 0) ||
         (t->curves_svg && curves_write_svg(t->curves_svg, t->curve, epochs, err, sizeof err) < 0)) {
-        nb_say(errf, "train: %s; no more learning curves are written, training goes on", err);
+        nb_say(errf, "nbstage train: %s; no more learning curves are written, training goes on", err);
         res->curves_failed = 1;
         t->curves_csv = t->curves_svg = NULL;
     }
@@ -249,7 +249,7 @@ static int resume(struct trainer *t, struct lstm_params *p, const struct train_c
                                   .best = &t->best};
     int got = checkpoint_read(cfg->checkpoint, run, cfg->max_epochs, &cs, err, sizeof err);
     if (got < 0) {
-        nb_say(errf, "train: %s", err);
+        nb_say(errf, "nbstage train: %s", err);
         res->checkpoint_refused = 1;
         return -1;
     }
@@ -303,10 +303,10 @@ static void save_checkpoint(struct trainer *t, struct lstm_params *p, const stru
     }
     res->checkpoint_failed = 1;
     if (t->saved_epoch)
-        nb_say(errf, "train: %s; no more checkpoints are written, training goes on (a stop resumes from epoch "
+        nb_say(errf, "nbstage train: %s; no more checkpoints are written, training goes on (a stop resumes from epoch "
                      "%d, the last one written)", err, t->saved_epoch);
     else
-        nb_say(errf, "train: %s; no checkpoints are written, training goes on (a stop cannot be resumed)",
+        nb_say(errf, "nbstage train: %s; no checkpoints are written, training goes on (a stop cannot be resumed)",
                err);
 }
 
@@ -333,7 +333,7 @@ static int check_run(struct train_run *r)
 {
     const struct train_config *cfg = r->cfg;
     if (!r->train || r->train->n < 1 || r->train->seq_len < 1) {
-        fprintf(r->errf, "train: no training sequences\n");
+        fprintf(r->errf, "nbstage train: no training sequences\n");
         return -1;
     }
     r->T = r->train->seq_len;
@@ -341,7 +341,7 @@ static int check_run(struct train_run *r)
         !(cfg->spatial_dropout >= 0 && cfg->spatial_dropout < 1) ||
         !(cfg->dropout >= 0 && cfg->dropout < 1) ||
         !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1)) {
-        fprintf(r->errf, "train: bad settings (batch %d, epochs %d, patience %d, lr %g, dropout %g/%g/%g)\n",
+        fprintf(r->errf, "nbstage train: bad settings (batch %d, epochs %d, patience %d, lr %g, dropout %g/%g/%g)\n",
                 cfg->batch, cfg->max_epochs, cfg->patience, cfg->lr, cfg->spatial_dropout,
                 cfg->dropout, cfg->recurrent_dropout);
         return -1;
@@ -377,7 +377,7 @@ static int trainer_alloc(struct train_run *r)
         !(t->btarget = malloc((size_t)B * C * sizeof(float))) ||
         !(t->probs = malloc(((size_t)nval + 1) * C * sizeof(float))) ||
         !(t->curve = calloc((size_t)r->cfg->max_epochs, sizeof *t->curve))) {
-        fprintf(r->errf, "train: out of memory\n");
+        fprintf(r->errf, "nbstage train: out of memory\n");
         trainer_free(t);
         return -1;
     }
@@ -486,7 +486,7 @@ static int record_epoch(struct train_run *r, int epoch, const struct epoch_sums 
     cp->acc = (double)e->right / e->seen;
     cp->val_loss = cp->val_acc = NAN;
     if (r->has_val && evaluate(r->p, r->val, r->t.probs, r->t.nthreads, &cp->val_loss, &cp->val_acc) < 0) {
-        fprintf(r->errf, "train: out of memory evaluating\n");
+        fprintf(r->errf, "nbstage train: out of memory evaluating\n");
         return -1;
     }
     cp->seconds = nb_now() - t0;

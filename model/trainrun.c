@@ -59,7 +59,7 @@ static int checkpoint_settle(const struct train_opts *o, const struct train_resu
     if (res->interrupted) {
         struct stat st;
         if (log && stat(ckpt, &st) == 0)
-            nb_say(log, "train: the same command resumes the run from %s", ckpt);
+            nb_say(log, "nbstage train: the same command resumes the run from %s", ckpt);
         return 0;
     }
     /* through a symlink the checkpoints were written to its target: that is the file
@@ -244,12 +244,12 @@ static void say_data(const struct trainrun_state *s)
     /* the three lines whole, in one write(2) (nb_line_begin) */
     struct nb_line line;
     FILE *to = nb_line_begin(&line, log);
-    fprintf(to, "train: %zu weak labels: %zu abstained, %zu without source%s, %zu blank or comment-only, "
+    fprintf(to, "nbstage train: %zu weak labels: %zu abstained, %zu without source%s, %zu blank or comment-only, "
                  "%zu below confidence, %zu duplicates dropped, ",
             ws->lines, ws->abstained, ws->no_source, s->changed, ws->blank, ws->low_conf, s->dups);
     if (o->cap > 0) fprintf(to, "%ld over the class cap of %d\n", s->capped, o->cap);
     else fputs("no class cap\n", to);
-    fprintf(to, "train: classes before the cap:");
+    fprintf(to, "nbstage train: classes before the cap:");
     for (int k = 0; k < N_STAGES; k++) fprintf(to, " %s %ld", stage_key[k], s->counts[k]);
     /* soft targets from lines without probabilities (a user's own weak file) are
      * one-hot: said, so that the log does not claim the label model's */
@@ -258,7 +258,7 @@ static void say_data(const struct trainrun_state *s)
         snprintf(one_hot, sizeof one_hot, " (no label gives probabilities: one-hot)");
     else if (o->soft && ws->no_probs)
         snprintf(one_hot, sizeof one_hot, " (one-hot for the %zu labels without probabilities)", ws->no_probs);
-    fprintf(to, "\ntrain: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d word%s%s%s, "
+    fprintf(to, "\nnbstage train: %zu training cells, %zu validation cells (whole notebooks), vocabulary %d word%s%s%s, "
                  "%s targets%s%s; OpenBLAS %s kernels, %d thread%s\n", s->cv.n - s->nval, s->nval, s->v.n - 1,
             s->v.n - 1 == 1 ? "" : "s", o->assign_words ? " with assignment words" : "",
             o->oov_word ? (o->assign_words ? " and an out-of-vocabulary word" : " with an out-of-vocabulary word") : "",
@@ -266,11 +266,11 @@ static void say_data(const struct trainrun_state *s)
             openblas_get_corename(), used_threads, used_threads == 1 ? "" : "s");
     nb_line_end(&line);
     if (ws->rescaled) /* the targets, and --min-confidence, read them scaled */
-        nb_say(log, "train: %zu %s probabilities do not sum to 1 (the first, line %zu of %s, sums "
+        nb_say(log, "nbstage train: %zu %s probabilities do not sum to 1 (the first, line %zu of %s, sums "
                     "to %g): each scaled to sum to 1", ws->rescaled, ws->rescaled == 1 ? "label's" : "labels'",
                ws->rescaled_line, o->weak, ws->rescaled_sum);
     if (o->val_split > 0 && s->nval == 0)
-        fprintf(log, "train: no validation set: the cells are all from one notebook, which is never split "
+        fprintf(log, "nbstage train: no validation set: the cells are all from one notebook, which is never split "
                      "(no early stopping; the last epoch is kept)\n");
 }
 

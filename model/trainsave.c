@@ -49,7 +49,7 @@ int trainsave_model(const struct train_opts *o, const struct lstm_params *p, con
         nb_say(stderr, "nbstage train: %s", err);
         return -1;
     }
-    if (log) nb_say(log, "train: wrote %s (best epoch %d, %s%s)", o->out, res->best_epoch, vacc,
+    if (log) nb_say(log, "nbstage train: wrote %s (best epoch %d, %s%s)", o->out, res->best_epoch, vacc,
                     res->interrupted ? ", interrupted" : res->diverged ? ", training diverged after it" : "");
     return 0;
 }

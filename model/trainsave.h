@@ -17,7 +17,7 @@
 #include "model/traincmd.h"
 #include "model/vocab.h"
 
-/* Writes P and V to O->out: 0, and "train: wrote ..." to LOG (may be NULL); or -1
+/* Writes P and V to O->out: 0, and "nbstage train: wrote ..." to LOG (may be NULL); or -1
  * with the reason said on stderr. */
 int trainsave_model(const struct train_opts *o, const struct lstm_params *p, const struct vocab *v,
                     size_t ntrain, size_t nval, const struct train_result *res, FILE *log);

@@ -79,3 +79,21 @@ def test_install_kernel_parses_options_as_the_other_commands_do(tmp_path):
     r = run("install-kernel", "--n", "x", env=env)  # --name or --no-badge
     assert r.returncode == 2 and "'--n' is ambiguous" in r.stderr, r.stderr
     assert not (tmp_path / "home" / ".local").exists()
+
+
+def test_train_prefixes_its_messages_as_every_command_does(tmp_path):
+    """train's own checks said "nbstage train: ...", but its statistics, the line
+    saying the model was written, and the errors of the run said "train: ...": one
+    run's stderr held both, and `2>&1 | grep '^nbstage train'` missed half.  Every
+    line now begins "nbstage train: ", but the epochs' progress lines."""
+    weak = tmp_path / "weak.jsonl"
+    srcs = ["df = pd.read_csv('x.csv')", "df = df.dropna()", "model.fit(X, y)", "import numpy as np"]
+    stages = ["load", "prep", "train", "imports"]
+    weak.write_text("".join(json.dumps({"id": f"n{k % 2}.ipynb#{k}", "stage": st, "probabilities": {st: 1.0},
+                                        "source": s}) + "\n" for k, (s, st) in enumerate(zip(srcs, stages))))
+    r = run("train", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "-o", tmp_path / "m.nbsm",
+            weak)
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l and not l.startswith("epoch ")]
+    assert lines and all(l.startswith("nbstage train: ") for l in lines), r.stderr
+    assert any(l.startswith("nbstage train: wrote ") for l in lines), r.stderr
