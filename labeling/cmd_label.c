@@ -71,7 +71,7 @@ static const char usage[] =
 "                   once per file, and not a built-in LF's name); may be given\n"
 "                   more than once\n"
 "  --no-default-rules  start from no rules (only --rules files and the built-ins)\n"
-"  --gold FILE      hand labels (TSV, labeling guide format) to score against\n"
+"  -g, --gold FILE  hand labels (TSV, labeling guide format) to score against\n"
 "  --report FILE    write the analysis to FILE instead of stderr\n"
 "  --svg FILE       with --gold, the label model's confusion matrix as SVG\n"
 "  -o, --output FILE  write the labels to FILE instead of stdout ('-')\n"
@@ -184,7 +184,7 @@ static int parse_options(int argc, char **argv, struct label_opts *o, int *first
     };
     optind = 0; /* GNU getopt: a full re-initialisation, so the command may run twice */
     int c;
-    while ((c = getopt_long(argc, argv, "o:j:qh", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:j:g:qh", lopts, NULL)) != -1) {
         switch (c) {
         case O_RULES:
             if (o->n_rules == (int)(sizeof o->rules / sizeof o->rules[0])) {
@@ -196,6 +196,7 @@ static int parse_options(int argc, char **argv, struct label_opts *o, int *first
         case O_NODEF: o->no_default = 1; break;
         case O_STATEMENTS: o->statements = 1; break;
         case O_PROFILE: o->profile = 1; break;
+        case 'g': /* as eval's -g: the same hand labels */
         case O_GOLD: o->gold = optarg; break;
         case O_REPORT: o->report = optarg; break;
         case O_SVG: o->svg = optarg; break;

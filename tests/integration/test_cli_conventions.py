@@ -97,3 +97,18 @@ def test_train_prefixes_its_messages_as_every_command_does(tmp_path):
     lines = [l for l in r.stderr.splitlines() if l and not l.startswith("epoch ")]
     assert lines and all(l.startswith("nbstage train: ") for l in lines), r.stderr
     assert any(l.startswith("nbstage train: wrote ") for l in lines), r.stderr
+
+
+def test_label_takes_g_for_gold_as_eval_does(tmp_path):
+    """eval takes the hand labels as -g or --gold; label, which scores against the same
+    file, took --gold only (-g: invalid option)."""
+    cells = tmp_path / "cells.jsonl"
+    cells.write_text('{"id": "a.ipynb#0", "source": "import pandas as pd"}\n'
+                     '{"id": "a.ipynb#1", "source": "df = pd.read_csv(\'x.csv\')"}\n')
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\tsecondary\tconfidence\tnote\na.ipynb#0\timports\t\th\t\n")
+    short, long_ = run("label", "-q", "-g", gold, cells), run("label", "-q", "--gold", gold, cells)
+    assert short.returncode == 0, short.stderr
+    # (the analysis, less its line of timings)
+    said = [[l for l in r.stderr.splitlines() if " s, " not in l] for r in (short, long_)]
+    assert (short.stdout, said[0]) == (long_.stdout, said[1]) and "gold" in short.stderr, short.stderr
