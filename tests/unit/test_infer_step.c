@@ -175,15 +175,75 @@ static void bf16_walk_equals_the_fp32_walk(void **state)
     }
 }
 
+/* A walk's checks at one weight scale: ten cells of 120 down to 3 steps (both
+ * parities, so later starts) from random states, walked together by MANY on WALK (the
+ * walk's form of WH: packed, or WH itself), each within 2e-6 of the double step on WH
+ * (the worst difference is returned), and bit for bit the same alone (ONE), run in two
+ * parts cut at steps 1 .. n - 1, and in any slot of calls of 1 to 10 cells. */
+enum { WALK_CELLS = 10 };
+static double check_walk(infer_run_fn one, infer_many_fn many, const float *walk, const float *table,
+                         const float *Wh, int sc)
+{
+    static int ids[WALK_CELLS][120];
+    const int *rows[WALK_CELLS];
+    int n[WALK_CELLS];
+    float h0[WALK_CELLS][64], c0[WALK_CELLS][64], hg[WALK_CELLS][64], cg[WALK_CELLS][64];
+    for (int s = 0; s < WALK_CELLS; s++) {
+        n[s] = 120 - 13 * s;
+        for (int t = 0; t < n[s]; t++) ids[s][t] = 1 + (t * 37 + 11 * s + sc) % 120;
+        rows[s] = ids[s];
+        for (int j = 0; j < 64; j++) h0[s][j] = urand(0.5f), c0[s][j] = urand(2.0f);
+    }
+    memcpy(hg, h0, sizeof hg);
+    memcpy(cg, c0, sizeof cg);
+    many(table, rows, n, WALK_CELLS, walk, 64, hg[0], cg[0]);
+    double worst = 0;
+    for (int s = 0; s < WALK_CELLS; s++) {
+        double hd[64], cd[64];
+        for (int j = 0; j < 64; j++) hd[j] = h0[s][j], cd[j] = c0[s][j];
+        for (int t = 0; t < n[s]; t++) step_double(table + 256 * ids[s][t], Wh, hd, cd);
+        for (int j = 0; j < 64; j++) worst = fmax(worst, fmax(fabs(hg[s][j] - hd[j]), fabs(cg[s][j] - cd[j])));
+        float h1[64], c1[64];
+        memcpy(h1, h0[s], sizeof h1), memcpy(c1, c0[s], sizeof c1);
+        one(table, ids[s], n[s], walk, 64, h1, c1);
+        assert_memory_equal(h1, hg[s], sizeof h1);
+        assert_memory_equal(c1, cg[s], sizeof c1);
+        int cut = 1 + (7 * s) % (n[s] - 1); /* 1 .. n - 1, odd and even */
+        memcpy(h1, h0[s], sizeof h1), memcpy(c1, c0[s], sizeof c1);
+        one(table, ids[s], cut, walk, 64, h1, c1);
+        one(table, ids[s] + cut, n[s] - cut, walk, 64, h1, c1);
+        assert_memory_equal(h1, hg[s], sizeof h1);
+        assert_memory_equal(c1, cg[s], sizeof c1);
+    }
+    for (int S = 1; S <= WALK_CELLS; S++) { /* calls of every size, the cells in reverse slots */
+        const int *r2[WALK_CELLS];
+        int n2[WALK_CELLS];
+        float h3[WALK_CELLS][64], c3[WALK_CELLS][64];
+        for (int i = 0; i < S; i++) {
+            int s = S - 1 - i;
+            r2[i] = rows[s], n2[i] = n[s];
+            memcpy(h3[i], h0[s], sizeof h3[i]), memcpy(c3[i], c0[s], sizeof c3[i]);
+        }
+        many(table, r2, n2, S, walk, 64, h3[0], c3[0]);
+        for (int i = 0; i < S; i++) {
+            assert_memory_equal(h3[i], hg[S - 1 - i], sizeof h3[i]);
+            assert_memory_equal(c3[i], cg[S - 1 - i], sizeof c3[i]);
+        }
+    }
+    return worst;
+}
+
+static const float walk_scales[][2] = {{0.15f, 1.0f}, {0.5f, 4.0f}, {0.05f, 30.0f}};
+
 /* The AMX walk (where the CPU and Linux have AMX; skipped elsewhere), on bf16 weights
- * at three scales: ten cells of unequal lengths together, from different states, each
- * within 2e-6 of the double step, as the AVX-512 walk is; and each cell's h and c the
- * same bit for bit alone (S = 1, infer_run_choose_amx's one-cell walk), in any slot of
- * a group of any size, and run in two parts (a cut at an odd and an even step).  fp32
+ * at three scales: check_walk's checks (each cell within 2e-6 of the double step, as
+ * the AVX-512 walk is; bit for bit the same alone, through infer_run_choose_amx's
+ * one-cell walk, in any slot of a group of any size, and run in two parts).  fp32
  * weights and H != 64 are refused by the packing. */
 static void amx_walk_matches_double_and_itself(void **state)
 {
     (void)state;
+    _Static_assert((int)INFER_AMX_MAX == (int)WALK_CELLS, "one AMX walk takes the ten cells");
     infer_many_fn amx = infer_many_choose_amx(64, 0);
     infer_run_fn one = infer_run_choose_amx(64, 0);
     if (!amx) skip();
@@ -196,74 +256,22 @@ static void amx_walk_matches_double_and_itself(void **state)
     unsetenv("NBSTAGE_NO_AMX");
     static float Wh[64 * 256], table[121 * 256];
     static uint16_t packed[16384] __attribute__((aligned(64)));
-    static int ids[INFER_AMX_MAX][120];
-    const int *rows[INFER_AMX_MAX];
-    int n[INFER_AMX_MAX];
-    const float scales[][2] = {{0.15f, 1.0f}, {0.5f, 4.0f}, {0.05f, 30.0f}};
     for (int sc = 0; sc < 3; sc++) {
-        for (int i = 0; i < 64 * 256; i++) Wh[i] = urand(scales[sc][0]);
-        for (int i = 0; i < 121 * 256; i++) table[i] = urand(scales[sc][1]);
+        for (int i = 0; i < 64 * 256; i++) Wh[i] = urand(walk_scales[sc][0]);
+        for (int i = 0; i < 121 * 256; i++) table[i] = urand(walk_scales[sc][1]);
         assert_int_equal(infer_pack_amx(Wh, 64, packed), -1); /* fp32 weights: refused */
         modelfile_round_bf16(Wh, 64 * 256);
         assert_int_equal(infer_pack_amx(Wh, 32, packed), -1);
         assert_int_equal(infer_pack_amx(Wh, 64, packed), 0);
-        const float *Wp = (const float *)(const void *)packed;
-        float h0[INFER_AMX_MAX][64], c0[INFER_AMX_MAX][64];
-        for (int s = 0; s < INFER_AMX_MAX; s++) {
-            n[s] = 120 - 13 * s; /* 120 down to 3: later starts, both parities */
-            for (int t = 0; t < n[s]; t++) ids[s][t] = 1 + (t * 37 + 11 * s + sc) % 120;
-            rows[s] = ids[s];
-            for (int j = 0; j < 64; j++) h0[s][j] = urand(0.5f), c0[s][j] = urand(2.0f);
-        }
-        float hg[INFER_AMX_MAX][64], cg[INFER_AMX_MAX][64];
-        memcpy(hg, h0, sizeof hg);
-        memcpy(cg, c0, sizeof cg);
-        amx(table, rows, n, INFER_AMX_MAX, Wp, 64, hg[0], cg[0]);
-        double worst = 0;
-        for (int s = 0; s < INFER_AMX_MAX; s++) {
-            double hd[64], cd[64];
-            for (int j = 0; j < 64; j++) hd[j] = h0[s][j], cd[j] = c0[s][j];
-            for (int t = 0; t < n[s]; t++) step_double(table + 256 * ids[s][t], Wh, hd, cd);
-            for (int j = 0; j < 64; j++) worst = fmax(worst, fmax(fabs(hg[s][j] - hd[j]), fabs(cg[s][j] - cd[j])));
-            /* alone, and in two parts */
-            float h1[64], c1[64], h2[64], c2[64];
-            memcpy(h1, h0[s], sizeof h1), memcpy(c1, c0[s], sizeof c1);
-            one(table, ids[s], n[s], Wp, 64, h1, c1);
-            assert_memory_equal(h1, hg[s], sizeof h1);
-            assert_memory_equal(c1, cg[s], sizeof c1);
-            int cut = 1 + s % 2;
-            memcpy(h2, h0[s], sizeof h2), memcpy(c2, c0[s], sizeof c2);
-            one(table, ids[s], cut, Wp, 64, h2, c2);
-            one(table, ids[s] + cut, n[s] - cut, Wp, 64, h2, c2);
-            assert_memory_equal(h2, hg[s], sizeof h2);
-            assert_memory_equal(c2, cg[s], sizeof c2);
-        }
-        /* groups of every size, the cells in reverse slots */
-        for (int S = 1; S <= INFER_AMX_MAX; S++) {
-            const int *r2[INFER_AMX_MAX];
-            int n2[INFER_AMX_MAX];
-            float h3[INFER_AMX_MAX][64], c3[INFER_AMX_MAX][64];
-            for (int i = 0; i < S; i++) {
-                int s = S - 1 - i;
-                r2[i] = rows[s], n2[i] = n[s];
-                memcpy(h3[i], h0[s], sizeof h3[i]), memcpy(c3[i], c0[s], sizeof c3[i]);
-            }
-            amx(table, r2, n2, S, Wp, 64, h3[0], c3[0]);
-            for (int i = 0; i < S; i++) {
-                assert_memory_equal(h3[i], hg[S - 1 - i], sizeof h3[i]);
-                assert_memory_equal(c3[i], cg[S - 1 - i], sizeof c3[i]);
-            }
-        }
-        printf("AMX walk, weights +-%.2f, inputs +-%.1f: max |h, c - double| %.3g\n", scales[sc][0], scales[sc][1],
-               worst);
+        double worst = check_walk(one, amx, (const float *)(const void *)packed, table, Wh, sc);
+        printf("AMX walk, weights +-%.2f, inputs +-%.1f: max |h, c - double| %.3g\n", walk_scales[sc][0],
+               walk_scales[sc][1], worst);
         assert_true(worst <= 2e-6);
     }
 }
 
 /* The AVX2 walk (CPUs without AVX-512; NBSTAGE_NO_AVX512 chooses it on one with):
- * chosen as documented; each of ten cells of 120 down to 3 steps from random states,
- * at three scales, within 2e-6 of the double step, and bit for bit the same alone, cut
- * in two at any step, and in any slot of a call of any size. */
+ * chosen as documented, and check_walk's checks at three scales on fp32 weights. */
 static void avx2_walk_matches_double_and_itself(void **state)
 {
     (void)state;
@@ -277,60 +285,13 @@ static void avx2_walk_matches_double_and_itself(void **state)
     assert_null(infer_run_choose_bf16(64, 0));
     assert_null(infer_many_choose_amx(64, 0));
     if (!was_set) unsetenv("NBSTAGE_NO_AVX512");
-    enum { CELLS = 10 };
     static float Wh[64 * 256], table[121 * 256];
-    static int ids[CELLS][120];
-    const int *rows[CELLS];
-    int n[CELLS];
-    const float scales[][2] = {{0.15f, 1.0f}, {0.5f, 4.0f}, {0.05f, 30.0f}};
     for (int sc = 0; sc < 3; sc++) {
-        for (int i = 0; i < 64 * 256; i++) Wh[i] = urand(scales[sc][0]);
-        for (int i = 0; i < 121 * 256; i++) table[i] = urand(scales[sc][1]);
-        float h0[CELLS][64], c0[CELLS][64], hg[CELLS][64], cg[CELLS][64];
-        for (int s = 0; s < CELLS; s++) {
-            n[s] = 120 - 13 * s;
-            for (int t = 0; t < n[s]; t++) ids[s][t] = 1 + (t * 37 + 11 * s + sc) % 120;
-            rows[s] = ids[s];
-            for (int j = 0; j < 64; j++) h0[s][j] = urand(0.5f), c0[s][j] = urand(2.0f);
-        }
-        memcpy(hg, h0, sizeof hg);
-        memcpy(cg, c0, sizeof cg);
-        infer_many_avx2_h64(table, rows, n, CELLS, Wh, 64, hg[0], cg[0]);
-        double worst = 0;
-        for (int s = 0; s < CELLS; s++) {
-            double hd[64], cd[64];
-            for (int j = 0; j < 64; j++) hd[j] = h0[s][j], cd[j] = c0[s][j];
-            for (int t = 0; t < n[s]; t++) step_double(table + 256 * ids[s][t], Wh, hd, cd);
-            for (int j = 0; j < 64; j++) worst = fmax(worst, fmax(fabs(hg[s][j] - hd[j]), fabs(cg[s][j] - cd[j])));
-            float h1[64], c1[64];
-            memcpy(h1, h0[s], sizeof h1), memcpy(c1, c0[s], sizeof c1);
-            infer_run_avx2_h64(table, ids[s], n[s], Wh, 64, h1, c1);
-            assert_memory_equal(h1, hg[s], sizeof h1);
-            assert_memory_equal(c1, cg[s], sizeof c1);
-            int cut = 1 + (7 * s) % (n[s] - 1); /* 1 .. n - 1, odd and even */
-            memcpy(h1, h0[s], sizeof h1), memcpy(c1, c0[s], sizeof c1);
-            infer_run_avx2_h64(table, ids[s], cut, Wh, 64, h1, c1);
-            infer_run_avx2_h64(table, ids[s] + cut, n[s] - cut, Wh, 64, h1, c1);
-            assert_memory_equal(h1, hg[s], sizeof h1);
-            assert_memory_equal(c1, cg[s], sizeof c1);
-        }
-        for (int S = 1; S <= CELLS; S++) { /* calls of every size, the cells in reverse slots */
-            const int *r2[CELLS];
-            int n2[CELLS];
-            float h3[CELLS][64], c3[CELLS][64];
-            for (int i = 0; i < S; i++) {
-                int s = S - 1 - i;
-                r2[i] = rows[s], n2[i] = n[s];
-                memcpy(h3[i], h0[s], sizeof h3[i]), memcpy(c3[i], c0[s], sizeof c3[i]);
-            }
-            infer_many_avx2_h64(table, r2, n2, S, Wh, 64, h3[0], c3[0]);
-            for (int i = 0; i < S; i++) {
-                assert_memory_equal(h3[i], hg[S - 1 - i], sizeof h3[i]);
-                assert_memory_equal(c3[i], cg[S - 1 - i], sizeof c3[i]);
-            }
-        }
-        printf("AVX2 walk, weights +-%.2f, inputs +-%.1f: max |h, c - double| %.3g\n", scales[sc][0],
-               scales[sc][1], worst);
+        for (int i = 0; i < 64 * 256; i++) Wh[i] = urand(walk_scales[sc][0]);
+        for (int i = 0; i < 121 * 256; i++) table[i] = urand(walk_scales[sc][1]);
+        double worst = check_walk(infer_run_avx2_h64, infer_many_avx2_h64, Wh, table, Wh, sc);
+        printf("AVX2 walk, weights +-%.2f, inputs +-%.1f: max |h, c - double| %.3g\n", walk_scales[sc][0],
+               walk_scales[sc][1], worst);
         assert_true(worst <= 2e-6);
     }
 }

@@ -132,8 +132,40 @@ static void random_h64_avx2(void **state)
     random_batches("H=64 AVX2", 64, 2);
 }
 
+/* S cells (at most 8) of random words (V of them) and lengths from random states,
+ * walked together by MANY and each alone by RUN: the same h and c to the bit.  PARITY
+ * 0 or 1: every length of that parity (the AVX-512 walk's direction follows it, and
+ * model.c groups cells by it); -1: any length. */
+static void many_against_one(infer_run_fn run, infer_many_fn many, const float *table, const float *Wh, int V,
+                             int S, int parity)
+{
+    enum { H = 64, SM = 8 };
+    int idbuf[SM][120], n[SM];
+    const int *rows[SM];
+    float h[SM * H], c[SM * H], h0[SM * H], c0[SM * H], h1[H], c1[H];
+    assert_true(S <= SM);
+    for (int s = 0; s < S; s++) {
+        n[s] = parity < 0 ? (int)(next_u() % 121) : 2 * (int)(next_u() % 60) + parity;
+        for (int t = 0; t < 120; t++) idbuf[s][t] = (int)(next_u() % V);
+        rows[s] = idbuf[s];
+    }
+    for (int i = 0; i < S * H; i++) { h[i] = urand(0.9f); c[i] = urand(2.0f); }
+    memcpy(h0, h, sizeof h);
+    memcpy(c0, c, sizeof c);
+    many(table, rows, n, S, Wh, H, h, c);
+    for (int s = 0; s < S; s++) {
+        memcpy(h1, h0 + s * H, sizeof h1);
+        memcpy(c1, c0 + s * H, sizeof c1);
+        run(table, idbuf[s], n[s], Wh, H, h1, c1);
+        assert_memory_equal(h + s * H, h1, sizeof h1);
+        assert_memory_equal(c + s * H, c1, sizeof c1);
+    }
+}
+
 /* The kernels themselves, on raw states: each cell against infer_run_choose's version
- * alone, to the bit (same-parity lengths, as model.c groups them). */
+ * alone, to the bit (same-parity lengths, as model.c groups them); and the AVX2 walk,
+ * whose numbers follow no walk direction, on any lengths, up to INFER_AVX2_MAX cells a
+ * call and more (three at a time). */
 static void kernels_bit_identical(void **state)
 {
     (void)state;
@@ -141,58 +173,12 @@ static void kernels_bit_identical(void **state)
     float *table = malloc(sizeof(float) * V * G), *Wh = malloc(sizeof(float) * H * G);
     for (int i = 0; i < V * G; i++) table[i] = urand(1.0f);
     for (int i = 0; i < H * G; i++) Wh[i] = urand(0.3f);
-    for (int portable = 0; portable < 2; portable++) {
-        infer_run_fn run = infer_run_choose(H, portable);
-        infer_many_fn many = infer_many_choose(H, portable);
-        for (int S = 1; S <= INFER_MANY_MAX; S++) {
-            int idbuf[INFER_MANY_MAX][120], n[INFER_MANY_MAX];
-            const int *rows[INFER_MANY_MAX];
-            float h[INFER_MANY_MAX * H], c[INFER_MANY_MAX * H], h1[H], c1[H];
-            for (int s = 0; s < S; s++) {
-                n[s] = 2 * (int)(next_u() % 60) + (S & 1); /* one parity per batch */
-                for (int t = 0; t < 120; t++) idbuf[s][t] = (int)(next_u() % V);
-                rows[s] = idbuf[s];
-            }
-            for (int i = 0; i < S * H; i++) { h[i] = urand(0.9f); c[i] = urand(2.0f); }
-            float h0[INFER_MANY_MAX * H], c0[INFER_MANY_MAX * H];
-            memcpy(h0, h, sizeof h);
-            memcpy(c0, c, sizeof c);
-            many(table, rows, n, S, Wh, H, h, c);
-            for (int s = 0; s < S; s++) {
-                memcpy(h1, h0 + s * H, sizeof h1);
-                memcpy(c1, c0 + s * H, sizeof c1);
-                run(table, idbuf[s], n[s], Wh, H, h1, c1);
-                assert_memory_equal(h + s * H, h1, sizeof h1);
-                assert_memory_equal(c + s * H, c1, sizeof c1);
-            }
-        }
-    }
-    /* the AVX2 walk: any lengths (no walk direction), up to INFER_AVX2_MAX cells a call
-     * and more (three at a time), each cell's numbers those of its walk alone */
-    if (infer_avx2_usable()) {
-        enum { SM = INFER_AVX2_MAX + 2 };
-        for (int S = 1; S <= SM; S++) {
-            int idbuf[SM][120], n[SM];
-            const int *rows[SM];
-            float h[SM * H], c[SM * H], h0[SM * H], c0[SM * H], h1[H], c1[H];
-            for (int s = 0; s < S; s++) {
-                n[s] = (int)(next_u() % 121);
-                for (int t = 0; t < 120; t++) idbuf[s][t] = (int)(next_u() % V);
-                rows[s] = idbuf[s];
-            }
-            for (int i = 0; i < S * H; i++) { h[i] = urand(0.9f); c[i] = urand(2.0f); }
-            memcpy(h0, h, sizeof h);
-            memcpy(c0, c, sizeof c);
-            infer_many_avx2_h64(table, rows, n, S, Wh, H, h, c);
-            for (int s = 0; s < S; s++) {
-                memcpy(h1, h0 + s * H, sizeof h1);
-                memcpy(c1, c0 + s * H, sizeof c1);
-                infer_run_avx2_h64(table, idbuf[s], n[s], Wh, H, h1, c1);
-                assert_memory_equal(h + s * H, h1, sizeof h1);
-                assert_memory_equal(c + s * H, c1, sizeof c1);
-            }
-        }
-    }
+    for (int portable = 0; portable < 2; portable++)
+        for (int S = 1; S <= INFER_MANY_MAX; S++)
+            many_against_one(infer_run_choose(H, portable), infer_many_choose(H, portable), table, Wh, V, S, S & 1);
+    if (infer_avx2_usable())
+        for (int S = 1; S <= INFER_AVX2_MAX + 2; S++)
+            many_against_one(infer_run_avx2_h64, infer_many_avx2_h64, table, Wh, V, S, -1);
     free(table);
     free(Wh);
 }
