@@ -251,7 +251,8 @@ static int predict(struct eval_run *r, json_t *o, size_t lineno, const char *pre
         }
         *pred = json_is_string(st) ? stage_from_key(json_string_value(st)) : STAGE_NONE;
         if (*pred == -2) {
-            nb_say(stderr, "nbstage eval: %s:%zu: unknown stage '%s'", r->cells_path, lineno, json_string_value(st));
+            nb_say(stderr, "nbstage eval: %s:%zu: unknown stage '%s' (load prep train evaluate explore imports, "
+                           "or null)", r->cells_path, lineno, json_string_value(st));
             return -1;
         }
         if (*pred >= 0)

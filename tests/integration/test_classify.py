@@ -442,6 +442,19 @@ def test_eval_reports_by_the_labels_confidence_and_secondary(tmp_path):
     assert r.returncode == 0 and "confidence" not in r.stdout and "secondary" not in r.stdout, r.stdout
 
 
+def test_eval_predictions_names_the_stage_keys_when_refusing_one(tmp_path):
+    """eval --predictions with a stage that is not a key says which keys there are, as
+    the hand labels' reader and train do (it said only "unknown stage 'Imports'")."""
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text('{"id": "n#1", "stage": "Imports"}\n')
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("cell_id\tlabel\nn#1\timports\n")
+    r = run(["eval", "--predictions", "--gold", str(gold), str(pred)])
+    assert r.returncode == 2, r.stderr
+    assert (f"nbstage eval: {pred}:1: unknown stage 'Imports' (load prep train evaluate explore imports, "
+            "or null)\n") in r.stderr, r.stderr
+
+
 def test_eval_refuses_a_source_that_is_not_text(tiny):
     """A cell whose "source" is not a string or a list of strings stops eval with its
     line, as a missing "source" does; it was scored as a cell without a prediction
