@@ -75,7 +75,8 @@ static void usage(FILE *to)
             "                    \"error\": REASON} in its place (and said on stderr)\n"
             "      --svg FILE    also draw the maps as an SVG picture (FILE -: only the\n"
             "                    picture, on stdout; a FILE named *.ipynb is refused; FILE\n"
-            "                    is left as it was when no notebook could be read)\n"
+            "                    is left as it was when there is no map to draw: no\n"
+            "                    notebook found, read, or in Python)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR is set or\n"
             "                    TERM=dumb), always, never (--colour WHEN alike)\n"
             "  -h, --help        this help\n\n"
@@ -290,13 +291,16 @@ static int summarize_arguments(int argc, char **argv, struct summary_run *r)
 }
 
 /* The --svg picture written after a run that went through (RC 0), or left alone when
- * no notebook could be read; RC, or -1 when it could not be written. */
+ * there is no map to draw; RC, or -1 when it could not be written. */
 static int write_svg(struct summary_run *r, int rc)
 {
     struct summary *s = &r->s;
-    if (!rc && r->svg && !s->svg_only && !s->n && s->errors) {
-        /* a picture of nothing would replace the last good one */
-        nb_say(stderr, "nbstage summary: %s: not written (no notebook could be read)", r->svg);
+    if (!rc && r->svg && !s->svg_only && !s->n) {
+        /* a picture of nothing would replace the last good one: a notebook broken at the
+         * moment, and as much a folder given by mistake (no notebooks in it) or notebooks
+         * none of which is Python */
+        nb_say(stderr, "nbstage summary: %s: not written (%s)", r->svg,
+               s->errors ? "no notebook could be read" : "no stage map to draw");
     } else if (!rc && r->svg && summarysvg_write(r->svg, s)) {
         rc = -1;
     }

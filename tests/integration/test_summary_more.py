@@ -1,7 +1,7 @@
 """test_summary_more.py — `nbstage summary` on what a data scientist meets beyond
 test_tag.py's summary tests: --svg given a notebook's name (the picture must not
 replace a notebook), an --svg that cannot be written (refused before the run) and one
-left as it was when no notebook could be read, a folder named like a notebook or a
+left as it was when no notebook could be read or there is no map to draw, a folder named like a notebook or a
 folder without notebooks (said, not silently nothing), the map on narrow terminals,
 standard input ('-'), --saved reading the stage kernel's tag outputs, many notebooks
 shown in order as one at a time would show them (and a full disk said between the
@@ -389,6 +389,34 @@ def test_svg_kept_when_no_notebook_could_be_read(model, tmp_path):
     r = nbstage("summary", "-m", model, "--svg", svg, bad, good)
     assert r.returncode == 2 and "not written" not in r.stderr
     assert svg.read_bytes() == before
+
+
+def test_svg_kept_when_there_is_no_map_to_draw(model, tmp_path):
+    """The same empty picture (the legend alone) replaced the last good one, exit 0,
+    when nothing failed but there was no map to draw: a folder given by mistake (no
+    notebooks in it, said) or notebooks none of which is Python (each noted).  It is
+    left as it was and said; --svg - still writes its picture on stdout."""
+    good, r_nb = tmp_path / "good.ipynb", tmp_path / "r.ipynb"
+    good.write_text(make_nb(SIMPLE))
+    doc = json.loads(make_nb(["library(dplyr)"]))
+    doc["metadata"] = {"kernelspec": {"name": "ir", "language": "R", "display_name": "R"}}
+    r_nb.write_text(json.dumps(doc))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    svg = tmp_path / "map.svg"
+    assert nbstage("summary", "-m", model, "--svg", svg, good).returncode == 0
+    before = svg.read_bytes()
+    for args in ([empty], [r_nb], [empty, r_nb]):
+        r = nbstage("summary", "-m", model, "--svg", svg, *args)
+        assert r.returncode == 0, r.stderr
+        assert r.stderr.endswith(f"nbstage summary: {svg}: not written (no stage map to draw)\n"), r.stderr
+        assert svg.read_bytes() == before
+    # one map among them: the picture is drawn, of it alone
+    r = nbstage("summary", "-m", model, "--svg", svg, empty, r_nb, good)
+    assert r.returncode == 0 and "not written" not in r.stderr, r.stderr
+    assert svg.read_bytes() == before
+    r = nbstage("summary", "-m", model, "--svg", "-", empty)
+    assert r.returncode == 0 and r.stdout.startswith("<?xml"), r
 
 
 def test_control_characters_in_names_not_sent_to_a_terminal(model, tmp_path):
