@@ -217,13 +217,16 @@ long tag_code_lines(const char *src, size_t len)
     if (!code) return 0;
     long lines = 0;
     int seen = 0;
-    for (size_t i = 0; i <= n; i++) {
+    /* white space as pysrc_is_blank sees it (U+00A0, U+3000 too): a line of it is no
+     * more code than a cell of it, which is blank */
+    for (size_t i = 0, w; i <= n; i += w) {
+        w = 1;
         if (i == n || pysrc_ends_line(code, i, n)) {
             lines += seen;
             seen = 0;
-        } else if (code[i] != ' ' && code[i] != '\t' && code[i] != '\r' && code[i] != '\f' &&
-                   code[i] != '\v') {
+        } else if (!(w = pysrc_space_len(code + i, n - i))) {
             seen = 1;
+            w = 1;
         }
     }
     free(code);

@@ -249,8 +249,9 @@ size_t pysrc_assignments(const char *src, size_t len, size_t *pos, size_t cap)
  * U+2028, U+2029, U+202F, U+205F, U+3000.  IPython runs nothing for a cell that is
  * all such white space (a full-width space typed into an empty cell), so it has no
  * stage to tag, and ipykernel gives it no execution count. */
-static size_t py_space_len(const unsigned char *s, size_t n)
+size_t pysrc_space_len(const char *src, size_t n)
 {
+    const unsigned char *s = (const unsigned char *)src;
     if (isspace(s[0]) || (s[0] >= 0x1c && s[0] <= 0x1f)) return 1;
     if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0)) return 2;
     if (n < 3) return 0;
@@ -269,7 +270,7 @@ int pysrc_is_blank(const char *src, size_t len)
         size_t w;
         if (s[i] == '#') {
             i = line_end(src, i, len);
-        } else if ((w = py_space_len(s + i, len - i))) {
+        } else if ((w = pysrc_space_len(src + i, len - i))) {
             i += w;
         } else {
             return 0;

@@ -23,6 +23,10 @@ char *pysrc_strip_comments(const char *src, size_t len, size_t *out_len);
  * reads the words around the comments in place instead of from a stripped copy. */
 size_t pysrc_comments(const char *src, size_t len, size_t *pos, size_t cap);
 
+/* The length of the white space character Python's str.isspace() sees at SRC (N
+ * bytes, UTF-8: U+3000 and U+00A0 too), or 0. */
+size_t pysrc_space_len(const char *src, size_t n);
+
 /* 1 when SRC has nothing but white space (Python's: U+3000 and U+00A0 too) and comments
  * (the pipeline drops such cells, and the kernel and tag give them no stage). */
 int pysrc_is_blank(const char *src, size_t len);

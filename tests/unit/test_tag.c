@@ -15,6 +15,7 @@
 #include "model/tagging.h"
 #include "model/workers.h"
 #include "nbformat/notebook.h"
+#include "nbformat/pysrc.h"
 
 static json_t *parse(const char *text)
 {
@@ -359,6 +360,11 @@ static void test_code_lines(void **state)
     s = "# load\rx = 1\ry = 2\r";
     assert_int_equal(tag_code_lines(s, strlen(s)), 2);
     s = "# load\r\nx = 1\r\n\r\ny = 2\r\n";
+    assert_int_equal(tag_code_lines(s, strlen(s)), 2);
+    /* a line of Python's other white space (U+00A0 pasted from a web page, a full-width
+     * U+3000) is no code, as a cell of it alone is blank (pysrc_is_blank): it counted */
+    s = "x = 1\n\xc2\xa0\n\xe3\x80\x80 \n\t\xc2\xa0# c\ny = '\xc2\xa0'";
+    assert_true(pysrc_is_blank("\xc2\xa0\n\xe3\x80\x80", 6));
     assert_int_equal(tag_code_lines(s, strlen(s)), 2);
 }
 
