@@ -129,8 +129,8 @@ int tag_result_add(struct tag_result *res, int record, size_t cell, enum tag_cha
  * cells with one. */
 long tag_findings(const struct tag_result *res);
 
-/* Lines of code in SRC: lines with something besides white space once comments are
- * stripped. */
+/* Lines of code in SRC: lines with something besides white space (Python's: U+00A0,
+ * U+3000 and the others pysrc_space_len knows) once comments are stripped. */
 long tag_code_lines(const char *src, size_t len);
 
 #endif
