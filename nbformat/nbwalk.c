@@ -291,7 +291,11 @@ int nb_walk(const char *path, nb_walk_fn fn, nb_walk_error_fn on_error, void *ct
     }
     if (S_ISDIR(st.st_mode)) return walk_dir(path, "", fn, on_error, ctx);
     if (!S_ISREG(st.st_mode)) {
-        if (on_error) on_error(path, "not a regular file or folder", ctx);
+        /* a pipe is never waited on; `cat nb | nbstage CMD /dev/stdin` meant '-' */
+        if (on_error)
+            on_error(path, S_ISFIFO(st.st_mode) ? "not a regular file or folder (a pipe: '-' reads standard input)"
+                                                : "not a regular file or folder",
+                     ctx);
         return 0;
     }
     char *copy = strdup(path);

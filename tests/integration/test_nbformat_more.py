@@ -740,6 +740,7 @@ def test_a_fifo_named_like_a_notebook_in_a_folder_is_said_and_counted_not_opened
         for cmd in (["tag", "-m", model], ["summary", "-m", model], ["fmt"], ["ingest"]):
             r = run(*cmd, fifo, timeout=30)
             assert r.returncode == 2 and f"{fifo}: not a regular file or folder" in r.stderr, (cmd, r.stderr)
+            assert "(a pipe: '-' reads standard input)" in r.stderr, (cmd, r.stderr)  # what was meant
         assert not opened
     finally:
         fd = os.open(d / "sub" / "f.ipynb", os.O_RDONLY | os.O_NONBLOCK)  # lets the writer go
