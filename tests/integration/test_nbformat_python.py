@@ -86,6 +86,60 @@ def test_refusals_say_why_and_exit_2():
         assert why in r.stderr.decode()
 
 
+
+def _shapes():
+    """Valid notebooks of the shapes the corpus hardly has: every minor of 4 with and
+    without cell ids, every output type, the mime types nbformat splits, joins or leaves
+    (a JSON mime's list stays a list, image/png is joined but not split), attachments,
+    every line break str.splitlines knows in every text field, transient fields, keys
+    whose UTF-16 order is not their code-point order."""
+    breaks = "a\vb\fc\x1cd\x1de\x1ef\x85g\u2028h\u2029i\r\nj\rk\nl"
+    png = "iVBORw0KGgo=\n" * 3
+    keys = {"\uffff": 1, "\U0001F600": 2, "\ue000": 3, "é": 4, "Z": 5, "": 6, "\U00010000": 7}
+    outputs = [
+        {"output_type": "execute_result", "execution_count": 1, "metadata": {"image/png": {"width": 9}},
+         "data": {"text/plain": ["a\n", "b"], "text/html": breaks, "image/svg+xml": breaks,
+                  "application/javascript": breaks, "image/png": png, "application/pdf": ["JV\n", "B"],
+                  "application/json": ["a\n", "b"], "application/vnd.x+json": {"k": "a\nb"},
+                  "text/json": ["a\n", "b"], "text/x-mixed": ["a", 1], "application/x-foo": breaks}},
+        {"output_type": "display_data", "metadata": {}, "data": {"image/png": png.splitlines(True)},
+         "transient": {"display_id": "d"}},
+        {"output_type": "stream", "name": "stdout", "text": breaks},
+        {"output_type": "stream", "name": "stderr", "text": ["", "x\n", "", "y"]},
+        {"output_type": "error", "ename": "E", "evalue": "a\nb", "traceback": ["\x1b[31mE\n", "b"]},
+    ]
+    for minor in range(6):
+        for ids in (False, True):
+            cells = [{"cell_type": "code", "execution_count": 1, "metadata": {"trusted": True, "k": keys},
+                      "outputs": outputs, "source": breaks},
+                     {"cell_type": "markdown", "metadata": {}, "source": ["![a](attachment:a.png)", ""],
+                      "attachments": {"a.png": {"image/png": png, "text/plain": ["u\n", "v"]}}},
+                     {"cell_type": "raw", "metadata": {"raw_mimetype": "text/latex", "n": [-0.0, 1e-7]},
+                      "source": ["a\n", "b"]}]
+            for k, c in enumerate(cells if ids and minor == 5 else []):
+                c["id"] = f"c{k}"
+            nb = {"nbformat_minor": minor, "nbformat": 4, "cells": cells,
+                  "metadata": {"signature": "sha256:0", "orig_nbformat": 3, **keys}}
+            yield json.dumps(nb, indent=2)
+            yield json.dumps(nb, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def test_fmt_matches_nbformat_on_every_minor_output_and_text_field(tmp_path):
+    texts = list(_shapes())
+    files = [tmp_path / f"in{k}.ipynb" for k in range(len(texts))]
+    for f, t in zip(files, texts):
+        f.write_text(t, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    for f, t, got in zip(files, texts, fmt_many(files, out)):
+        assert got == nbformat_layout(t), f
+    r = subprocess.run([str(BIN), "fmt", "-q", *map(str, files)], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+    for f, t in zip(files, texts):  # the default layout: json.dumps of the notebook as it is
+        assert f.read_text(encoding="utf-8") == json.dumps(
+            json.loads(t), indent=1, sort_keys=True, ensure_ascii=False) + "\n", f
+
+
 @needs_shared
 def test_fmt_matches_nbformat_on_notebooks_with_outputs(tmp_path):
     files = sorted((SHARED / "notebooks-with-outputs").rglob("*.ipynb"))
