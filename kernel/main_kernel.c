@@ -53,6 +53,7 @@
 #include "model/model.h"
 #include "model/version.h"
 #include "nbformat/notebook.h"
+#include "nbformat/sharefile.h"
 
 /* The process id, kept.  libzmq calls getpid() each time one of its threads signals
  * another (its check that a context is not used across a fork), and glibc no longer
@@ -193,7 +194,11 @@ static int read_options(int argc, char **argv, struct kernel_options *o)
         nb_say(stderr, "nbstage-kernel: %s", err);
         return cmd_usage_error("nbstage-kernel", options_usage);
     }
-    if (o->help) { fputs(options_usage, stdout); return stdout_written(); }
+    if (o->help) {
+        char shipped[4096];
+        printf(options_usage, share_file_expected("default.nbsm", shipped, sizeof shipped));
+        return stdout_written();
+    }
     if (o->version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return stdout_written(); }
     /* ignored options: said in the server's log (and in the notebook, the notice of
      * run_kernel), the kernel runs (kernel/options.h) */

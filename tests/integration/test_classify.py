@@ -1167,6 +1167,9 @@ def test_make_install_runs_from_its_prefix_alone(tmp_path):
     h = subprocess.run([str(nbstage), "classify", "--help"], capture_output=True, text=True,
                        env=env, cwd=tmp_path, timeout=30)
     assert f"the shipped one, {model}" in " ".join(h.stdout.split()), h.stdout  # (the path on a line of its own)
+    h = subprocess.run([str(prefix / "bin" / "nbstage-kernel"), "--help"], capture_output=True,
+                       text=True, env=env, cwd=tmp_path, timeout=30)
+    assert f"the shipped one, {model})" in " ".join(h.stdout.split()), h.stdout  # (said share/default.nbsm)
     r = subprocess.run([str(nbstage), "classify"], input='{"id": 1, "source": "import pandas as pd"}\n',
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert r.returncode == 0 and json.loads(r.stdout)["stage"] == "imports", r.stderr

@@ -2775,6 +2775,9 @@ def test_help_and_version():
     for option in ("--wrap", "--model", "--tag-position", "--no-badge", "--min-confidence",
                    "--any-language", "--version", "NBSTAGE_ANY_LANGUAGE"):
         assert option in r.stdout, option
+    # the default model is the one it takes, named (it said "share/default.nbsm", a
+    # path an installed kernel never reads: PREFIX/share/nbstage/default.nbsm)
+    assert f"the shipped one, {ROOT / 'share' / 'default.nbsm'})" in " ".join(r.stdout.split()), r.stdout
     r = subprocess.run([str(BIN), "--version"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and re.fullmatch(r"nbstage-kernel \d+\.\d+\.\d+\n", r.stdout), r.stdout
     n = subprocess.run([str(BIN.parent / "nbstage"), "--version"], capture_output=True, text=True)
