@@ -576,6 +576,11 @@ static void remove_rule(struct ruleset *rs, long k)
 static int load_disable(struct loader *ld, const char *arg)
 {
     struct ruleset *rs = ld->rs;
+    /* a bare `disable` (or two names) is a slip in the line, not a rule named '' */
+    if (!*arg || arg[strcspn(arg, " \t")]) {
+        nb_error_fmt(ld->why, sizeof ld->why, "expected: disable NAME");
+        return -1;
+    }
     long k = find_rule(rs, arg);
     size_t d = find_disabled(rs, arg);
     if (k < 0 && d < rs->n_disabled) {

@@ -60,6 +60,9 @@ static void test_bad_files_name_the_line(void **state)
         {"rule a load\nfrobnicate x\n", "t.rules:2: unknown keyword 'frobnicate'"},
         {"rule a load\nnone x\n", "t.rules:1: rule a has no any/all/string pattern"},
         {"disable ghost\n", "t.rules:1: disable: no rule named 'ghost'"},
+        /* a bare `disable` said "no rule named ''" */
+        {"disable\n", "t.rules:1: expected: disable NAME"},
+        {"rule a load\nany x\ndisable a b\n", "t.rules:3: expected: disable NAME"},
         {"rule a/b load\nany x\n", "t.rules:1: bad rule name 'a/b'"},
         {"setup\n", "t.rules:1: expected: setup PATTERN"},
         /* one file, one rule per name: the second lost the first without a word */
