@@ -4,6 +4,7 @@ out as the others are, and one option (-j) worded alike in every command that ta
 it.  What each command does with its own options is in its own test file."""
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -30,7 +31,12 @@ def test_help_fits_80_columns(args):
     else:
         r = run(*args)
     assert r.returncode == 0 and r.stdout, r.stderr
-    wide = [l for l in r.stdout.splitlines() if len(l) > 80]
+    # classify and nbstage-kernel name the shipped model by its path, which is as long as
+    # the checkout's or install's place: measured as a typical install path (47 columns),
+    # as the help is laid out for.  Checked in CI's deeper checkout, classify's line had
+    # 81 columns: the layout had room only for this checkout's path.
+    text = re.sub(r"\S*/default\.nbsm", "/home/someone/.local/share/nbstage/default.nbsm", r.stdout)
+    wide = [l for l in text.splitlines() if len(l) > 80]
     assert not wide, wide
 
 
