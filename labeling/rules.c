@@ -2,7 +2,8 @@
  *
  * Patterns are compiled once with PCRE2 (multi-line, JIT when available) and matched
  * against the code view of a cell, or its strings view for `string` lines.  Files
- * saved on Windows read the same (a leading UTF-8 byte-order mark, CRLF line ends).
+ * saved on Windows read the same (a leading UTF-8 byte-order mark, CRLF line ends),
+ * and so do files with old Mac line ends (a CR alone).
  * Matches run under PCRE2 limits (rules.h) so that a pattern that backtracks
  * catastrophically costs bounded time; a rule whose answer hangs on a match PCRE2
  * gave up on says so (a negative code), and `nbstage label` names it and abstains.
@@ -285,9 +286,12 @@ struct loader {
     char why[512]; /* what is wrong with the line, said as "path:line: why" */
 };
 
+/* The longest rule name (a `rule` line's, a `disable` line's). */
+#define RULE_NAME_MAX 127
+
 /* A `rule` line's fields, checked. */
 struct rule_header {
-    char name[128];
+    char name[RULE_NAME_MAX + 1];
     int stage, level, silent;
 };
 
@@ -302,25 +306,28 @@ static int add_path(struct ruleset *rs, const char *path)
 }
 
 /* Where TEXT's first line starts: after the byte-order mark a Windows editor's UTF-8
- * starts with (CRLF is trimmed line by line, in next_line). */
+ * starts with (CRLF and CR line ends are read in next_line). */
 static size_t skip_bom(const char *text, size_t len)
 {
     return len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
 }
 
-/* A copy of the line at *POS in TEXT[0..LEN), its line end (\r too) and trailing
- * blanks cut, *N its length; *POS moved past it.  NULL when out of memory. */
+/* A copy of the line at *POS in TEXT[0..LEN), its line end and trailing blanks cut,
+ * *N its length; *POS moved past it.  NULL when out of memory.  A line ends at LF,
+ * CRLF or a CR alone, as Python's universal newlines read a file: one saved with old
+ * Mac line ends (CR alone) read as a single line, refused as "FILE:1: expected: rule
+ * NAME STAGE ...", which hid the cause; now it reads as the LF file, line for line. */
 static char *next_line(const char *text, size_t len, size_t *pos, size_t *np)
 {
     size_t e = *pos;
-    while (e < len && text[e] != '\n') e++;
+    while (e < len && text[e] != '\n' && text[e] != '\r') e++;
     size_t n = e - *pos;
     char *line = malloc(n + 1);
     if (!line) return NULL;
     memcpy(line, text + *pos, n);
     line[n] = 0;
-    *pos = e + 1;
-    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
+    *pos = e + (e + 1 < len && text[e] == '\r' && text[e + 1] == '\n' ? 2 : 1);
+    while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
     *np = n;
     return line;
 }
@@ -353,10 +360,21 @@ static int is_reserved(const struct ruleset *rs, const char *name)
 static int parse_rule_header(const char *arg, struct rule_header *h, char *why, size_t whylen)
 {
     char stage[32], level[32] = "job", flag[32] = "", extra[8];
-    size_t namelen = strcspn(arg, " \t");
-    if (namelen >= sizeof h->name) {
-        nb_error_fmt(why, whylen, "rule name of %zu characters (at most %zu)", namelen, sizeof h->name - 1);
-        return -1;
+    /* each word measured against its field first, as sscanf splits them: it cuts a
+     * longer one and reads the rest as the next word, so that a 100 kB stage was
+     * "expected: rule NAME STAGE ...", which did not say what was wrong */
+    static const char *const field[] = {"rule name", "stage", "level", "word after the level"};
+    const size_t most[] = {sizeof h->name - 1, sizeof stage - 1, sizeof level - 1, sizeof flag - 1};
+    const char *w = arg;
+    for (int i = 0; i < 4; i++) {
+        while (isspace((unsigned char)*w)) w++;
+        size_t n = 0;
+        while (w[n] && !isspace((unsigned char)w[n])) n++;
+        if (n > most[i]) {
+            nb_error_fmt(why, whylen, "%s of %zu characters (at most %zu)", field[i], n, most[i]);
+            return -1;
+        }
+        w += n;
     }
     int k = sscanf(arg, "%127s %31s %31s %31s %7s", h->name, stage, level, flag, extra);
     if (k == 3 && strcmp(level, "silent") == 0) { /* the level left out */
@@ -581,6 +599,11 @@ static int load_disable(struct loader *ld, const char *arg)
         nb_error_fmt(ld->why, sizeof ld->why, "expected: disable NAME");
         return -1;
     }
+    size_t len = strlen(arg);
+    if (len > RULE_NAME_MAX) { /* no rule has such a name: say why, not "no rule named" it */
+        nb_error_fmt(ld->why, sizeof ld->why, "disable: rule name of %zu characters (at most %d)", len, RULE_NAME_MAX);
+        return -1;
+    }
     long k = find_rule(rs, arg);
     size_t d = find_disabled(rs, arg);
     if (k < 0 && d < rs->n_disabled) {
@@ -635,7 +658,13 @@ static int load_directive(struct loader *ld, const char *kw, char *arg)
     if (strcmp(kw, "any") == 0 || strcmp(kw, "all") == 0 || strcmp(kw, "none") == 0 ||
         strcmp(kw, "string") == 0)
         return load_pattern(ld, kw, arg);
-    nb_error_fmt(ld->why, sizeof ld->why, "unknown keyword '%s' (rule, any, all, none, string, define, setup, disable)", kw);
+    size_t len = strlen(kw);
+    if (len > 32) /* a word of kilobytes (a pattern's line run into it) shown in full said little */
+        nb_error_fmt(ld->why, sizeof ld->why, "unknown keyword of %zu characters, '%.20s...' (rule, any, all, none, "
+                     "string, define, setup, disable)", len, kw);
+    else
+        nb_error_fmt(ld->why, sizeof ld->why, "unknown keyword '%s' (rule, any, all, none, string, define, setup, "
+                     "disable)", kw);
     return -1;
 }
 

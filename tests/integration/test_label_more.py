@@ -143,6 +143,35 @@ def test_two_files_may_disable_one_rule(tmp_path, cells):
     refused(tmp_path, cells, "disable imports_only\n", "1: disable: 'imports_only' is a built-in LF, not a rule")
 
 
+def test_crlf_and_cr_only_rule_files_label_as_the_lf_file(tmp_path, cells):
+    """A rule file saved with old Mac line ends (a CR alone) read as one line: refused as
+    'FILE:1: expected: rule NAME STAGE ...', or, starting with a comment, as a file of
+    comments.  LF, CRLF and CR files now label alike, and name the same line when wrong."""
+    lines = ["# mine", "disable load_read_file", "", "define READ (?:\\bread_csv\\s*\\()",
+             "rule my_reads prep", "  any {READ}", "rule my_heads train show", "  any \\.head\\("]
+    outs = {}
+    for name, eol in (("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")):
+        rules = tmp_path / f"{name}.txt"
+        rules.write_bytes(eol.join(lines).encode() + eol.encode())
+        r = run(["label", "-q", "--rules", rules, cells])
+        assert r.returncode == 0, (name, r.stderr)
+        outs[name] = r.stdout
+        refused(tmp_path, cells, eol.join(lines[:5] + ["  any x(", ""]).encode(), "6: bad pattern")
+    assert outs["crlf"] == outs["lf"] and outs["cr"] == outs["lf"]
+    votes = [json.loads(x)["votes"] for x in outs["lf"].splitlines()]
+    assert votes[1].get("my_reads") == "prep" and "load_read_file" not in votes[1], votes[1]
+    assert votes[2].get("my_heads") == "train", votes[2]
+
+
+def test_an_over_long_word_is_named_with_its_limit(tmp_path, cells):
+    """A 100 kB stage word said 'expected: rule NAME STAGE [job|show|hint] [silent]'."""
+    big = "x" * 100_000
+    refused(tmp_path, cells, f"rule mine load\n  any y\nrule other {big}\n  any z\n",
+            "3: stage of 100000 characters (at most 31)")
+    refused(tmp_path, cells, f"rule {big} load\n  any y\n", "1: rule name of 100000 characters (at most 127)")
+    refused(tmp_path, cells, f"disable {big}\n", "1: disable: rule name of 100000 characters (at most 127)")
+
+
 @pytest.mark.parametrize("other", [["--report"], ["--svg", "--gold"]])
 def test_two_outputs_naming_one_file_are_refused(tmp_path, cells, other):
     """-o and --report (or --svg) naming the same file: the report was renamed over the

@@ -151,6 +151,102 @@ static void test_windows_saved_file(void **state)
     ruleset_free(&rs);
 }
 
+/* One rule file with its line ends written as EOL (LF, CRLF, or a CR alone, old Mac
+ * line ends): a CR-only file read as one line and was refused as "t.rules:1:
+ * expected: rule NAME STAGE ...".  Each must load the same rules, at the same lines,
+ * and name the same line when one is wrong. */
+static void test_line_ends(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "# mine", "", "define READ (?:\\bread_csv\\s*\\()", "rule reads load", "  any {READ}  ",
+        "", "rule heads explore show", "  any \\.head\\(", "  none ^import\\b", "disable heads",
+        "rule fits train silent", "  any \\.fit\\(",
+    };
+    static const char *const eols[] = {"\n", "\r\n", "\r"};
+    char text[3][1024], err[512];
+    for (int e = 0; e < 3; e++) {
+        text[e][0] = 0;
+        for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+            strcat(text[e], lines[i]);
+            strcat(text[e], eols[e]);
+        }
+        struct ruleset rs;
+        memset(&rs, 0, sizeof rs);
+        if (load(&rs, text[e], err, sizeof err)) fail_msg("eol %d: %s", e, err);
+        assert_int_equal(rs.n, 2);
+        assert_string_equal(rs.rules[0].name, "reads");
+        assert_int_equal(rs.rules[0].line, 4);
+        assert_string_equal(rs.rules[1].name, "fits");
+        assert_int_equal(rs.rules[1].line, 11);
+        assert_true(rs.rules[1].silent);
+        assert_int_equal(rs.n_disabled, 1);
+        assert_int_equal(rs.disabled[0].line, 10);
+        assert_true(fires(&rs, "reads", "df = pd.read_csv(p)"));
+        assert_true(fires(&rs, "fits", "m.fit(X, y)"));
+        ruleset_free(&rs);
+        /* the last line without its line end, and an error named at its line */
+        memset(&rs, 0, sizeof rs);
+        char bad[128];
+        snprintf(bad, sizeof bad, "rule a load%s%s  any x%srule b nowhere", eols[e], eols[e], eols[e]);
+        assert_int_equal(load(&rs, bad, err, sizeof err), -1);
+        if (strncmp(err, "t.rules:4: unknown stage 'nowhere'", 34) != 0) fail_msg("eol %d: %s", e, err);
+        ruleset_free(&rs);
+    }
+}
+
+/* A word far over its field's length is named with its length and the limit, at its
+ * line: a 100 kB stage word was "expected: rule NAME STAGE [job|show|hint] [silent]". */
+static void test_long_words_say_what_is_too_long(void **state)
+{
+    (void)state;
+    size_t big = 100000;
+    char *w = malloc(big + 1);
+    assert_non_null(w);
+    memset(w, 'l', big);
+    w[big] = 0;
+    static const struct { const char *before, *after, *want; } cases[] = {
+        {"rule a load\n  any x\nrule b ", "\n  any y\n", "t.rules:3: stage of 100000 characters (at most 31)"},
+        {"rule a ", " job\n  any y\n", "t.rules:1: stage of 100000 characters (at most 31)"},
+        {"\n\trule a load ", "\n  any y\n", "t.rules:2: level of 100000 characters (at most 31)"},
+        {"rule a load job ", "\n  any y\n", "t.rules:1: word after the level of 100000 characters (at most 31)"},
+        {"rule ", " load\n  any y\n", "t.rules:1: rule name of 100000 characters (at most 127)"},
+        {"rule a load\n  any x\ndisable ", "\n", "t.rules:3: disable: rule name of 100000 characters (at most 127)"},
+        {"rule a load\n", " x\n",
+         "t.rules:2: unknown keyword of 100000 characters, 'llllllllllllllllllll...' (rule, any, all"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].before) + big + strlen(cases[i].after);
+        char *text = malloc(n + 1);
+        assert_non_null(text);
+        snprintf(text, n + 1, "%s%s%s", cases[i].before, w, cases[i].after);
+        struct ruleset rs;
+        memset(&rs, 0, sizeof rs);
+        char err[512] = "";
+        assert_int_equal(load(&rs, text, err, sizeof err), -1);
+        if (strncmp(err, cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("case %zu: got '%.200s', want prefix '%s'", i, err, cases[i].want);
+        ruleset_free(&rs);
+        free(text);
+    }
+    /* at the limits, the words are read as words (and said wrong as such) */
+    struct ruleset rs;
+    memset(&rs, 0, sizeof rs);
+    char err[512];
+    char text[256];
+    snprintf(text, sizeof text, "rule a %.31s\n  any y\n", w);
+    assert_int_equal(load(&rs, text, err, sizeof err), -1);
+    assert_string_equal(err, "t.rules:1: unknown stage 'lllllllllllllllllllllllllllllll' (load prep train evaluate "
+                             "explore imports)");
+    ruleset_free(&rs);
+    memset(&rs, 0, sizeof rs);
+    snprintf(text, sizeof text, "disable %.127s\n", w);
+    assert_int_equal(load(&rs, text, err, sizeof err), -1);
+    assert_true(strncmp(err, "t.rules:1: disable: no rule named 'lll", 38) == 0);
+    ruleset_free(&rs);
+    free(w);
+}
+
 static int fires(const struct ruleset *rs, const char *name, const char *src)
 {
     struct pyview v;
@@ -675,6 +771,8 @@ int main(void)
         cmocka_unit_test(test_bad_files_name_the_line),
         cmocka_unit_test(test_directives),
         cmocka_unit_test(test_windows_saved_file),
+        cmocka_unit_test(test_line_ends),
+        cmocka_unit_test(test_long_words_say_what_is_too_long),
         cmocka_unit_test(test_escaped_braces_are_text),
         cmocka_unit_test(test_shared_patterns_remember_one_view),
         cmocka_unit_test(test_setup_patterns_joined),
