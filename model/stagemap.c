@@ -102,9 +102,30 @@ char *stagemap_sequence(const struct stagemap *m)
     return buf;
 }
 
-static double share(const struct stagemap *m, int s)
+/* Each stage's share of the staged lines in UNIT-ths (1000: tenths of a percent) by
+ * largest remainder: each stage gets its quota rounded down, and the units still to
+ * give go one each to the stages whose quotas lost the most (ties to the one earlier
+ * in the table), so that the shares total UNIT exactly.  Each rounded on its own, three
+ * stages of equal lines showed 33.3% each, 99.9% in all (six of one line, 100.2%).
+ * A stage without lines gets no unit (its quota loses nothing).  All 0 when no line
+ * has a stage: there is nothing to share. */
+static void shares(const struct stagemap *m, long unit, long out[N_STAGES])
 {
-    return m->staged_lines ? (double)m->lines[s] / (double)m->staged_lines : 0.0;
+    long long total = m->staged_lines, rem[N_STAGES], given = 0;
+    for (int s = 0; s < N_STAGES; s++) {
+        out[s] = total ? (long)((long long)m->lines[s] * unit / total) : 0;
+        rem[s] = total ? (long long)m->lines[s] * unit % total : 0;
+        given += out[s];
+    }
+    /* fewer than N_STAGES left, and at least that many stages lost something */
+    for (long long left = total ? unit - given : 0; left > 0; left--) {
+        int best = -1;
+        for (int s = 0; s < N_STAGES; s++)
+            if (rem[s] > 0 && (best < 0 || rem[s] > rem[best])) best = s;
+        if (best < 0) break;
+        out[best]++;
+        rem[best] = 0;
+    }
 }
 
 static void print_block(FILE *out, int stage, int color)
@@ -168,6 +189,149 @@ static void print_sequence(FILE *out, const char *seq, int columns)
     free(wrapped);
 }
 
+/* The columns TEXT[0..N) takes: one a character (a byte that does not continue a UTF-8
+ * sequence; a wide CJK character taken for one). */
+static size_t text_columns(const char *text, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += ((unsigned char)text[i] & 0xc0) != 0x80;
+    return c;
+}
+
+/* The header's words after the name: "12 code cells (1 blank), 30 lines of code;
+ * stages from MODEL".  malloc'd; NULL when out of memory. */
+static char *header_rest(const struct stagemap *m)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    long code = (long)m->n;
+    fprintf(f, "%ld code cell%s", code, code == 1 ? "" : "s");
+    if (m->blank && m->untagged)
+        fprintf(f, " (%ld blank, %ld untagged)", m->blank, m->untagged);
+    else if (m->blank || m->untagged)
+        fprintf(f, " (%ld %s)", m->blank ? m->blank : m->untagged, m->blank ? "blank" : "untagged");
+    fprintf(f, ", %ld line%s of code; stages from %s", m->code_lines, m->code_lines == 1 ? "" : "s", m->model);
+    if (fclose(f)) { free(buf); return NULL; }
+    return buf;
+}
+
+/* REST after a space, the line having COL columns, within WIDTH (0: on one line):
+ * broken after a clause's ", " or "; " (outside parentheses) where the next clause
+ * would pass WIDTH, and within a clause at a space only when the clause alone is
+ * longer than a line (then on lines of its own); each line after the first indented
+ * by 2, as the sequence's are.  A word longer than a line (a long model name) stays
+ * whole. */
+static void print_fitted(FILE *out, const char *rest, size_t col, size_t width)
+{
+    if (!width) { fprintf(out, " %s\n", rest); return; }
+    int alone = 0; /* the clause before was broken: this one starts a line */
+    for (const char *p = rest; *p;) {
+        /* the clause at P: up to the space after a ',' or ';' outside parentheses */
+        size_t n = 0;
+        for (int depth = 0; p[n]; n++) {
+            depth += p[n] == '(' ? 1 : p[n] == ')' ? -1 : 0;
+            if (depth <= 0 && (p[n] == ',' || p[n] == ';') && p[n + 1] == ' ') { n++; break; }
+        }
+        size_t cols = text_columns(p, n);
+        if (!alone && col + 1 + cols <= width) {
+            fputc(' ', out);
+            fwrite(p, 1, n, out);
+            col += 1 + cols;
+        } else if (2 + cols <= width) {
+            fputs("\n  ", out);
+            fwrite(p, 1, n, out);
+            col = 2 + cols;
+            alone = 0;
+        } else { /* word by word, a parenthesis kept whole when it fits on a line */
+            fputs("\n ", out);
+            col = 1;
+            for (size_t i = 0; i < n;) {
+                size_t w = strcspn(p + i, " ");
+                if (p[i] == '(') {
+                    size_t close = strcspn(p + i, ")"), group = close + strcspn(p + i + close, " ");
+                    if (i + close < n && 2 + text_columns(p + i, group) <= width) w = group;
+                }
+                if (i + w > n) w = n - i;
+                size_t wc = text_columns(p + i, w);
+                if (col > 1 && col + 1 + wc > width) {
+                    fputs("\n  ", out);
+                    col = 2;
+                } else {
+                    fputc(' ', out);
+                    col++;
+                }
+                fwrite(p + i, 1, w, out);
+                col += wc;
+                i += w;
+                while (i < n && p[i] == ' ') i++;
+            }
+            alone = 1;
+        }
+        p += n;
+        while (*p == ' ') p++;
+    }
+    fputc('\n', out);
+}
+
+/* The header, "NAME: 12 code cells (1 blank), 30 lines of code; stages from MODEL",
+ * within COLUMNS (0: on one line): below some 80 columns a path and a model's name ran
+ * past the edge, where the blocks and the sequence were fitted.  The name stays whole
+ * on the first line. */
+static void print_header(FILE *out, const struct stagemap *m, int color, int columns)
+{
+    fprintf(out, "%s%s%s:", color ? "\033[1m" : "", m->name, color ? "\033[0m" : "");
+    char *rest = header_rest(m);
+    size_t col = text_columns(m->name, strlen(m->name)) + 1;
+    print_fitted(out, rest ? rest : "", col, columns > 0 ? (size_t)columns : 0);
+    free(rest);
+}
+
+/* The table of stages: for each its block, key, cells, lines and share of lines (the
+ * shares by largest remainder, totalling 100.0% when any line has a stage).  Into a
+ * pipe and from 36 columns up, 36 wide as it always was; on a narrower terminal the
+ * columns close up to what their numbers need (31 for counts of up to 5 digits), then
+ * drop the lines (their share stays), then the cells.  The narrowest is 19 columns,
+ * "  L evaluate 100.0%": the block, the key and the share are the table's point, and
+ * a terminal narrower than that wraps its lines. */
+#define TABLE_WIDTH 36
+static void print_table(FILE *out, const struct stagemap *m, int color, int columns)
+{
+    long tenths[N_STAGES];
+    shares(m, 1000, tenths);
+    if (columns <= 0 || columns >= TABLE_WIDTH) {
+        fprintf(out, "  %-3s%-10s %6s %6s %6s\n", "", "stage", "cells", "lines", "share");
+        for (int s = 0; s < N_STAGES; s++) {
+            fputs("  ", out);
+            print_block(out, s, color);
+            fprintf(out, "  %-10s %6ld %6ld %3ld.%ld%%\n", stage_key[s], m->counts[s], m->lines[s],
+                    tenths[s] / 10, tenths[s] % 10);
+        }
+        return;
+    }
+    int wc = 5, wl = 5; /* "cells", "lines", or their widest number */
+    for (int s = 0; s < N_STAGES; s++) {
+        int c = snprintf(NULL, 0, "%ld", m->counts[s]), l = snprintf(NULL, 0, "%ld", m->lines[s]);
+        if (c > wc) wc = c;
+        if (l > wl) wl = l;
+    }
+    int base = 2 + 1 + 1 + 8 + 1 + 6; /* indent, block, key ("evaluate"), share */
+    int show_lines = base + 1 + wc + 1 + wl <= columns, show_cells = base + 1 + wc <= columns;
+    fprintf(out, "    %-8s", "stage");
+    if (show_cells) fprintf(out, " %*s", wc, "cells");
+    if (show_lines) fprintf(out, " %*s", wl, "lines");
+    fprintf(out, " %6s\n", "share");
+    for (int s = 0; s < N_STAGES; s++) {
+        fputs("  ", out);
+        print_block(out, s, color);
+        fprintf(out, " %-8s", stage_key[s]);
+        if (show_cells) fprintf(out, " %*ld", wc, m->counts[s]);
+        if (show_lines) fprintf(out, " %*ld", wl, m->lines[s]);
+        fprintf(out, " %3ld.%ld%%\n", tenths[s] / 10, tenths[s] % 10);
+    }
+}
+
 void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int columns)
 {
     /* 60 blocks a row, as in the SVG; on a narrower terminal a multiple of 10 that fits
@@ -175,16 +339,7 @@ void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int col
     size_t per_row = BLOCKS_PER_ROW;
     if (columns > 0 && (size_t)columns < 2 + BLOCKS_PER_ROW)
         per_row = columns >= 2 + 20 ? (size_t)(columns - 2) / 10 * 10 : 10;
-    long code = (long)m->n;
-    fprintf(out, "%s%s%s: %ld code cell%s", color ? "\033[1m" : "", m->name,
-            color ? "\033[0m" : "", code, code == 1 ? "" : "s");
-    if (m->blank && m->untagged)
-        fprintf(out, " (%ld blank, %ld untagged)", m->blank, m->untagged);
-    else if (m->blank || m->untagged)
-        fprintf(out, " (%ld %s)", m->blank ? m->blank : m->untagged,
-                m->blank ? "blank" : "untagged");
-    fprintf(out, ", %ld line%s of code; stages from %s\n", m->code_lines,
-            m->code_lines == 1 ? "" : "s", m->model);
+    print_header(out, m, color, columns);
     for (size_t i = 0; i < m->n; i++) {
         if (i % per_row == 0) fputs(i ? "\n  " : "  ", out);
         print_block(out, m->cells[i].stage, color);
@@ -193,13 +348,7 @@ void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int col
     char *seq = stagemap_sequence(m);
     if (seq && *seq) print_sequence(out, seq, columns);
     free(seq);
-    fprintf(out, "  %-3s%-10s %6s %6s %6s\n", "", "stage", "cells", "lines", "share");
-    for (int s = 0; s < N_STAGES; s++) {
-        fputs("  ", out);
-        print_block(out, s, color);
-        fprintf(out, "  %-10s %6ld %6ld %5.1f%%\n", stage_key[s], m->counts[s], m->lines[s],
-                100.0 * share(m, s));
-    }
+    print_table(out, m, color, columns);
 }
 
 json_t *stagemap_json(const struct stagemap *m)
@@ -219,9 +368,11 @@ json_t *stagemap_json(const struct stagemap *m)
                                "lines", (json_int_t)c->lines);
         if (!jc || json_array_append_new(cells, jc)) goto oom;
     }
+    long ten_thousandths[N_STAGES];
+    shares(m, 10000, ten_thousandths); /* totalling 1, as the text's total 100.0% */
     for (int s = 0; s < N_STAGES; s++) {
         /* 4 decimals: a share, not a measurement to the last bit */
-        double sh = round(share(m, s) * 10000.0) / 10000.0;
+        double sh = (double)ten_thousandths[s] / 10000.0;
         json_t *js = json_pack("{s:I, s:I, s:f}", "cells", (json_int_t)m->counts[s], "lines",
                                (json_int_t)m->lines[s], "share", sh);
         if (!js || json_object_set_new(stages, stage_key[s], js)) goto oom;

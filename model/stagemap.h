@@ -1,10 +1,11 @@
 /* stagemap.h — a notebook's stage map, and its renderings.
  *
  * Owns: the map itself (the stage of each code cell in order, with its lines of code),
- * the per-stage counts and share of lines, the compressed stage sequence ("imports >
- * load > explore x4 > prep x3 > train > evaluate"), and the three ways of showing it:
- * text (one block per cell, coloured on a terminal, a letter per stage otherwise, rows
- * and sequence fitted to the terminal's width), JSON for scripts, and SVG (a legend,
+ * the per-stage counts and share of lines (rounded by largest remainder, so that the
+ * shown shares total 100%), the compressed stage sequence ("imports > load > explore
+ * x4 > prep x3 > train > evaluate"), and the three ways of showing it: text (one block
+ * per cell, coloured on a terminal, a letter per stage otherwise, header, rows,
+ * sequence and table fitted to the terminal's width), JSON for scripts, and SVG (a legend,
  * the sequence wrapped within the picture).  Knows nothing of files or models: the
  * command (cmd_summary.c; summarywindow.c) fills the map.
  */
@@ -46,13 +47,17 @@ void stagemap_free(struct stagemap *m);
 char *stagemap_sequence(const struct stagemap *m);
 
 /* The text map: header, blocks (ANSI colours when COLOR), sequence, table.  COLUMNS:
- * the terminal's width, or 0 (not a terminal).  The blocks go 60 a row, fewer (a
- * multiple of 10, 10 at least) when COLUMNS is narrower; the sequence is broken before
- * a " > " where a line would pass COLUMNS. */
+ * the terminal's width, or 0 (not a terminal).  The header is broken after a clause
+ * where it would pass COLUMNS (the name kept whole on the first line); the blocks go
+ * 60 a row, fewer (a multiple of 10, 10 at least) when COLUMNS is narrower; the
+ * sequence is broken before a " > " where a line would pass COLUMNS; the table, 36
+ * wide, closes up below 36 and drops its lines, then its cells column (19 at the
+ * least).  The shares total 100.0% (when any line has a stage). */
 void stagemap_print_text(FILE *out, const struct stagemap *m, int color, int columns);
 
 /* {"notebook", "model", "code_cells", "blank", "untagged", "cells": [...],
- *  "stages": {key: {"cells", "lines", "share"}}, "sequence"}; each of "cells" is
+ *  "stages": {key: {"cells", "lines", "share"}}, "sequence"}; the shares to 4
+ *  decimals, totalling 1 (when any line has a stage); each of "cells" is
  *  {"index": the code cell's, from 0 (as in the cell ids path#index), "stage",
  *  "confidence", "lines"}.  New
  *  reference. */

@@ -128,15 +128,76 @@ def test_map_fits_a_narrow_terminal(model, tmp_path):
         rc, out = on_a_terminal([BIN, "summary", "-m", model, nb], env=env, stty=stty)
         assert rc == 0, out
         lines = out.splitlines()
-        assert lines[0] == plain[0]
-        rows = [l for l in lines[1:] if set(l[2:]) <= set("LPTEXI.?") and l[2:]]
+        head = next(i for i, l in enumerate(lines) if i and set(l[2:]) <= set("LPTEXI.?"))
+        assert " ".join([lines[0]] + [l[2:] for l in lines[1:head]]) == plain[0]  # the header, fitted too
+        rows = [l for l in lines[head:] if set(l[2:]) <= set("LPTEXI.?") and l[2:]]
         assert [len(r) for r in rows] == [32] * 17 + [2 + 523 - 510], (stty, lines[:20])
         assert "".join(r[2:] for r in rows) == "".join(l[2:] for l in plain[1:10])
-        seq = lines[1 + len(rows):lines.index(plain[11])]  # up to the table
+        seq = lines[head + len(rows):lines.index(plain[11])]  # up to the table
         assert len(seq) > 1 and all(len(l) <= 40 for l in seq), seq
         assert all(l.startswith("  > ") for l in seq[1:])
         assert " ".join(l[2:] for l in seq) == plain[10][2:]
         assert lines[-7:] == plain[-7:]  # the table
+
+
+@pytest.mark.parametrize("columns", [40, 30, 20])
+def test_header_and_table_fit_a_narrow_terminal(tmp_path, columns):
+    """Below some 80 columns the header line ran past a terminal's edge (the path, the
+    model's name), below 36 the table did, where the blocks and the sequence were
+    fitted.  The header is broken after a clause, a broken line indented as the
+    sequence's are, and reads back as the one line; the table closes up and gives up
+    its lines, then its cells column, its blocks, stages and shares kept.  Into a pipe
+    the text is as before."""
+    if not shutil.which("script"):
+        pytest.skip("no script(1)")
+
+    def tagged(src, stage):
+        return (src, {"tags": [f"stage:{stage}"]})
+    nb = tmp_path / "eda.ipynb"
+    nb.write_text(make_nb([tagged("import os", "imports"), tagged("df = pd.read_csv(p)", "load"), "",
+                           tagged("df.head()", "explore"), tagged("m.fit(X, y)", "train"), "x = 1"]))
+    env = {**os.environ, "NBSTAGE_MODEL": str(tmp_path / "none.nbsm"), "NO_COLOR": "1"}
+    piped = nbstage("summary", "--saved", nb, env=env)
+    assert piped.returncode == 0, piped.stderr
+    plain = piped.stdout.splitlines()
+    assert plain[0] == f"{nb}: 6 code cells (1 blank, 1 untagged), 5 lines of code; stages from saved tags"
+    rc, out = on_a_terminal([BIN, "summary", "--saved", nb], env={**env, "COLUMNS": str(columns)})
+    assert rc == 0, out
+    lines = out.splitlines()
+    assert lines[0] == f"{nb}:"  # the name whole, on a line of its own
+    assert all(len(l) <= columns for l in lines[1:]), lines
+    head = next(i for i, l in enumerate(lines) if i and set(l[2:]) <= set("LPTEXI.?"))
+    assert " ".join([lines[0]] + [l[2:] for l in lines[1:head]]) == plain[0]
+    table = lines[-7:]
+    want = {40: ["stage", "cells", "lines", "share"], 30: ["stage", "cells", "share"], 20: ["stage", "share"]}
+    assert table[0].split() == want[columns], table
+    if columns >= 36:
+        assert table == plain[-7:]
+    for got, was in zip(table[1:], plain[-6:]):
+        block, stage, *_, share = was.split()
+        assert got.split()[:2] == [block, stage] and got.split()[-1] == share, (got, was)
+    # the shares of the four stages' one line each: 25.0% each, 100.0% in all
+    assert sorted(l.split()[-1] for l in table[1:]) == ["0.0%", "0.0%", "25.0%", "25.0%", "25.0%", "25.0%"]
+
+
+def test_shares_total_100_percent(tmp_path):
+    """Each stage's share was rounded on its own: three stages of one line each showed
+    33.3% (99.9% in all), and the JSON 0.3333 each.  Largest remainder: 33.4 + 33.3 +
+    33.3, and 0.3334 + 0.3333 + 0.3333, the unit left over to the earliest in the table."""
+    nb = tmp_path / "thirds.ipynb"
+    nb.write_text(make_nb([(src, {"tags": [f"stage:{st}"]}) for src, st in
+                           [("df = pd.read_csv(p)", "load"), ("df = df.dropna()", "prep"), ("m.fit(X, y)", "train")]]))
+    env = {**os.environ, "NBSTAGE_MODEL": str(tmp_path / "none.nbsm")}
+    r = nbstage("summary", "--saved", nb, env=env)
+    assert r.returncode == 0, r.stderr
+    shares = {l.split()[1]: l.split()[-1] for l in r.stdout.splitlines()[-6:]}
+    assert shares == {"load": "33.4%", "prep": "33.3%", "train": "33.3%", "evaluate": "0.0%", "explore": "0.0%",
+                      "imports": "0.0%"}, r.stdout
+    r = nbstage("summary", "--saved", "--json", nb, env=env)
+    assert r.returncode == 0, r.stderr
+    stages = json.loads(r.stdout)["stages"]
+    assert [stages[k]["share"] for k in ("load", "prep", "train", "evaluate")] == [0.3334, 0.3333, 0.3333, 0]
+    assert re.search(r'"share":\s*0\.3334\b', r.stdout) and "0.3333" in r.stdout
 
 
 def test_svg_titles_fit_and_keep_their_spaces(model, tmp_path):

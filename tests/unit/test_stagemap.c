@@ -1,9 +1,12 @@
 /* test_stagemap.c — the stage map (model/stagemap.c): run compression, the plain and
- * coloured text (its header, rows and sequence fitted to a narrow terminal), JSON and
- * SVG renderings (long sequences wrapped within the picture), counts and shares. */
+ * coloured text (its header, rows, sequence and table fitted to a narrow terminal), JSON
+ * and SVG renderings (long sequences wrapped within the picture), counts and shares (by
+ * largest remainder: they total 100.0%). */
 #include "tests/unit/unit.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/stagemap.h"
@@ -159,8 +162,10 @@ static void test_fits_narrow_terminals(void **state)
     const size_t per_row[] = {30, 50, 60, 60, 10, 10};
     for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
         char *text = render_fit(&m, 0, widths[w]);
-        /* after the header: rows of blocks, then the sequence's lines, then the table */
+        /* after the header (one line or more): rows of blocks, then the sequence's
+         * lines, then the table */
         const char *line = strchr(text, '\n') + 1;
+        while (strspn(line + 2, "LPTEXI.?") != (size_t)(strchr(line, '\n') - line) - 2) line = strchr(line, '\n') + 1;
         size_t blocks = 0;
         char joined[4096] = "";
         for (;;) {
@@ -170,7 +175,7 @@ static void test_fits_narrow_terminals(void **state)
                 size_t want = 130 - blocks < per_row[w] ? 130 - blocks : per_row[w];
                 assert_int_equal(len - 2, want);
                 blocks += len - 2;
-            } else if (!strncmp(line, "     stage", 10)) {
+            } else if (!strncmp(line + strspn(line, " "), "stage ", 6)) {
                 break;
             } else { /* the sequence: "  first > ..." then "  > next > ..." */
                 if (widths[w] >= 22) assert_true(len <= (size_t)widths[w]);
@@ -184,6 +189,174 @@ static void test_fits_narrow_terminals(void **state)
     }
     free(seq);
     stagemap_free(&m);
+}
+
+/* TEXT's lines, each a string in LINES[0..*N) (TEXT cut in place). */
+static size_t split_lines(char *text, char **lines, size_t max)
+{
+    size_t n = 0;
+    for (char *p = text; *p && n < max;) {
+        char *end = strchr(p, '\n');
+        *end = 0;
+        lines[n++] = p;
+        p = end + 1;
+    }
+    return n;
+}
+
+/* The header and the table fitted as the blocks and the sequence are: below some 80
+ * columns the header ran past the edge (a path, the model's name), below 36 the
+ * table.  The header is broken after a clause (", " or "; ") and reads back as the
+ * line it was; the table closes up, then drops its lines, then its cells column, its
+ * blocks, keys and shares kept; into a pipe (0) and from 36 up it is as it was. */
+static void test_header_and_table_fit_narrow_terminals(void **state)
+{
+    (void)state;
+    struct stagemap m;
+    assert_int_equal(stagemap_init(&m, "notebooks/analysis.ipynb", "lstm-test"), 0);
+    int stages[] = {STAGE_IMPORTS, STAGE_LOAD, STAGEMAP_BLANK, STAGE_EXPLORE, STAGEMAP_UNTAGGED, STAGE_PREP,
+                    STAGE_TRAIN, STAGE_EVALUATE, STAGEMAP_UNTAGGED};
+    long lines_of[] = {3, 2, 0, 12345, 1, 4, 5, 6, 1};
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++)
+        assert_int_equal(stagemap_add(&m, stages[i], 0.5, lines_of[i]), 0);
+    char *wide = render_fit(&m, 0, 0), *wl[32];
+    size_t nw = split_lines(wide, wl, 32);
+    assert_string_equal(wl[0], "notebooks/analysis.ipynb: 9 code cells (1 blank, 2 untagged), 12367 lines of code; "
+                               "stages from lstm-test");
+    assert_int_equal(nw, 3 + 7);
+    const int widths[] = {80, 40, 36, 35, 30, 25, 20};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        int width = widths[w];
+        char *text = render_fit(&m, 0, width), *l[32];
+        size_t n = split_lines(text, l, 32);
+        /* the header: its lines joined read as the one line */
+        size_t h = 1;
+        char joined[512];
+        strcpy(joined, l[0]);
+        while (strspn(l[h] + 2, "LPTEXI.?") != strlen(l[h]) - 2) {
+            assert_true(!strncmp(l[h], "  ", 2) && l[h][2] != ' ');
+            strcat(joined, " ");
+            strcat(joined, l[h] + 2);
+            h++;
+        }
+        assert_string_equal(joined, wl[0]);
+        assert_true(width >= 80 || h > 1);
+        /* then the blocks, the sequence and the table, each line within the width */
+        for (size_t i = 0; i < n; i++) /* but the name, kept whole on a line of its own */
+            if (strlen(l[i]) > (size_t)width && !(i == 0 && !strcmp(l[0], "notebooks/analysis.ipynb:")))
+                fail_msg("width %d: line %zu '%s' is wider", width, i, l[i]);
+        size_t t = h + 2; /* after the row of blocks and the sequence's lines */
+        while (t < n && strncmp(l[t] + strspn(l[t], " "), "stage ", 6)) t++;
+        assert_int_equal(n, t + 7);
+        char **table = l + t, **wide_table = wl + 3;
+        for (size_t i = 0; i < 7; i++) {
+            if (width >= 36) {
+                assert_string_equal(table[i], wide_table[i]);
+                continue;
+            }
+            const char *want_cols = width >= 31 ? "stage cells lines share" : width >= 25 ? "stage cells share"
+                                  : "stage share";
+            char got[128] = "", word[64];
+            int k = 0, used;
+            /* the header's words, or a row's: block, key, [cells], [lines], share */
+            for (const char *p = table[i]; sscanf(p, "%63s%n", word, &used) == 1; p += used, k++) {
+                if (i == 0) { strcat(got, k ? " " : ""); strcat(got, word); }
+            }
+            if (i == 0) assert_string_equal(got, want_cols);
+            else assert_int_equal(k, 1 + 1 + (width >= 25) + (width >= 31) + 1);
+            if (i > 0) {
+                assert_true(!strncmp(table[i] + 2, wide_table[i] + 2, 1)); /* the block's letter */
+                assert_non_null(strstr(table[i], stage_key[i - 1]));
+                /* the share, as the wide table has it */
+                assert_string_equal(strrchr(table[i], ' ') + 1, strrchr(wide_table[i], ' ') + 1);
+            }
+        }
+        free(text);
+    }
+    free(wide);
+    stagemap_free(&m);
+}
+
+/* The shares in the text table (one decimal) and in the JSON (four) total exactly
+ * 100.0% and 1: each stage rounded on its own, three stages of equal lines showed
+ * 33.3% each (99.9%), six 16.7% (100.2%).  Largest remainder: the units left over go
+ * to the stages whose shares were cut the most, ties to the earlier in the table. */
+static void shares_of(const long *lines, long tenths[N_STAGES], long ten_thousandths[N_STAGES])
+{
+    struct stagemap m;
+    assert_int_equal(stagemap_init(&m, "n", "x"), 0);
+    for (int s = 0; s < N_STAGES; s++)
+        if (lines[s] >= 0) assert_int_equal(stagemap_add(&m, s, 0.5, lines[s]), 0);
+    char *text = render(&m, 0), *l[32];
+    size_t n = split_lines(text, l, 32);
+    for (int s = 0; s < N_STAGES; s++) {
+        long whole, tenth;
+        assert_int_equal(sscanf(strrchr(l[n - N_STAGES + s], ' ') + 1, "%ld.%ld%%", &whole, &tenth), 2);
+        tenths[s] = whole * 10 + tenth;
+    }
+    free(text);
+    json_t *j = stagemap_json(&m), *st = json_object_get(j, "stages");
+    for (int s = 0; s < N_STAGES; s++) {
+        char num[32];
+        snprintf(num, sizeof num, "%.6g", json_real_value(json_object_get(json_object_get(st, stage_key[s]), "share")));
+        double v = atof(num);
+        ten_thousandths[s] = lround(v * 10000);
+        assert_true(fabs(v * 10000 - (double)ten_thousandths[s]) < 1e-6); /* 4 decimals */
+    }
+    json_decref(j);
+    stagemap_free(&m);
+}
+
+static void test_shares_total_100(void **state)
+{
+    (void)state;
+    static const struct { long lines[N_STAGES]; long tenths[N_STAGES]; } cases[] = {
+        /* load, prep, train, evaluate, explore, imports; -1: no cell */
+        {{1, 1, 1, -1, -1, -1}, {334, 333, 333, 0, 0, 0}},
+        {{1, 1, 1, 1, 1, 1}, {167, 167, 167, 167, 166, 166}},
+        {{0, 5, 0, 5, 0, 5}, {0, 334, 0, 333, 0, 333}}, /* a stage without lines gets none */
+        {{3, 7, 2, 4, 3, 7}, {116, 269, 77, 154, 115, 269}}, /* share/demo.ipynb: 99.9% */
+        {{2, 10, 5, 5, 4, 4}, {67, 333, 167, 167, 133, 133}},
+        {{1, 0, 0, 0, 0, 0}, {1000, 0, 0, 0, 0, 0}},
+        {{0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}},        /* no lines: nothing to share */
+        {{-1, -1, -1, -1, -1, -1}, {0, 0, 0, 0, 0, 0}},  /* no cells */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        long t[N_STAGES], tt[N_STAGES];
+        shares_of(cases[c].lines, t, tt);
+        for (int s = 0; s < N_STAGES; s++)
+            if (t[s] != cases[c].tenths[s]) fail_msg("case %zu, %s: %ld tenths, want %ld", c, stage_key[s], t[s],
+                                                     cases[c].tenths[s]);
+    }
+    /* thirds in the JSON: 0.3334 + 0.3333 + 0.3333 */
+    long t[N_STAGES], tt[N_STAGES];
+    shares_of((const long[N_STAGES]){1, 1, 1, -1, -1, -1}, t, tt);
+    assert_int_equal(tt[0], 3334);
+    assert_int_equal(tt[1], 3333);
+    assert_int_equal(tt[2], 3333);
+    /* many maps: the total is exact, each share within one unit of its own rounding */
+    unsigned seed = 12345;
+    for (int k = 0; k < 2000; k++) {
+        long lines[N_STAGES], sum = 0;
+        for (int s = 0; s < N_STAGES; s++) {
+            seed = seed * 1103515245u + 12345u;
+            lines[s] = (long)((seed >> 8) % (k % 3 == 0 ? 7 : k % 3 == 1 ? 100 : 5000));
+            sum += lines[s];
+        }
+        shares_of(lines, t, tt);
+        long total = 0, total4 = 0;
+        for (int s = 0; s < N_STAGES; s++) {
+            total += t[s];
+            total4 += tt[s];
+            if (sum) {
+                assert_true(fabs((double)t[s] - 1000.0 * (double)lines[s] / (double)sum) < 1.0);
+                assert_true(fabs((double)tt[s] - 10000.0 * (double)lines[s] / (double)sum) < 1.0);
+            }
+            if (!lines[s]) assert_int_equal(t[s], 0);
+        }
+        assert_int_equal(total, sum ? 1000 : 0);
+        assert_int_equal(total4, sum ? 10000 : 0);
+    }
 }
 
 static void test_json(void **state)
@@ -373,6 +546,8 @@ int main(void)
         cmocka_unit_test(test_header_blank_and_untagged),
         cmocka_unit_test(test_wraps_long_maps),
         cmocka_unit_test(test_fits_narrow_terminals),
+        cmocka_unit_test(test_header_and_table_fit_narrow_terminals),
+        cmocka_unit_test(test_shares_total_100),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_svg),
         cmocka_unit_test(test_svg_wraps_long_sequences),
