@@ -60,8 +60,9 @@ static void usage(FILE *to)
             "  -m, --model FILE      the model (default: the shipped one; NBSTAGE_MODEL)\n"
             "  -o, --output FILE     write the single notebook given to FILE ('-': stdout)\n"
             "      --check           change nothing; list notebooks whose tags are missing\n"
-            "                        or stale (not for a confidence or model change alone)\n"
-            "                        and, with --strip-tag-outputs, those with tag outputs\n"
+            "                        or stale (not for a confidence or model change alone:\n"
+            "                        a refresh, which the cells' line counts apart) and,\n"
+            "                        with --strip-tag-outputs, those with tag outputs\n"
             "  -n, --dry-run         change nothing; say what would change, per cell (named\n"
             "                        path#index, code cells from 0, as ingest and label do)\n"
             "      --from-outputs    take each cell's stage from the live tag output the\n"
@@ -117,8 +118,19 @@ static void put_summary(FILE *to, const struct tagrun *r, double secs, int threa
         if (r->unreadable) fprintf(to, " and %ld with an unreadable one", r->unreadable);
         fputs(" (kept)", to);
     }
-    fprintf(to, "; %ld cell tags %s", r->changed_cells,
+    fprintf(to, "; %ld cell tag%s %s", r->changed_cells, r->changed_cells == 1 ? "" : "s",
             (o->check || o->dry_run) ? "would change" : "changed");
+    /* a refresh (the same stage, an older model's name or another confidence) is no
+     * --check finding, by design: "0 with missing or stale tags" above "7 cell tags
+     * would change" read as a contradiction until the 7 were said to be refreshes */
+    if (r->refreshed) {
+        int one = r->refreshed == 1;
+        if (r->changed_cells == 1) fputs(", a refresh", to);
+        else if (one) fputs(", 1 of them a refresh", to);
+        else fprintf(to, ", %ld of them refreshes", r->refreshed);
+        fprintf(to, " (the same stage, a new model name or confidence%s)",
+                !o->check ? "" : one ? ": not a finding" : ": not findings");
+    }
     if (o->strip_outputs)
         fprintf(to, "; %ld tag output%s %s", r->stripped, r->stripped == 1 ? "" : "s",
                 (o->check || o->dry_run) ? "would be removed" : "removed");

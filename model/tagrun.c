@@ -293,6 +293,7 @@ static void deliver(size_t i, void *vwin)
         r->stripped += j->res.outputs_stripped;
         r->changed_cells += j->res.missing + j->res.stale + j->res.removed + j->res.refreshed +
                             j->res.noncode_cleared;
+        r->refreshed += j->res.refreshed;
         for (int s = 0; s < N_STAGES; s++) r->per_stage[s] += j->res.per_stage[s];
     }
     tag_result_free(&j->res);

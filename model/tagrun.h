@@ -85,6 +85,7 @@ struct tagrun {
     long long window_bytes; /* what a window may hold (0: WINDOW_BYTES; the tests set less) */
     size_t window_held;     /* the most a window's room held (set by tagrun_all, for the tests) */
     long code_cells, tagged, blank, kept, unreadable, changed_cells, stripped;
+    long refreshed; /* of changed_cells: the same stage, its model name or confidence new */
     long per_stage[N_STAGES];
 };
 

@@ -490,6 +490,50 @@ def test_confidence_or_model_change_is_refreshed_not_a_finding(model, tmp_path):
     assert nb.read_text() == good
 
 
+def test_refreshes_are_said_beside_the_cells_that_would_change(model, tmp_path):
+    """Tags from an older model: --check said "0 with missing or stale tags" and, on the
+    next line, "7 cell tags would change", which read as a contradiction (a refresh is
+    by design no finding).  The cells' line says how many of them are refreshes, in
+    --check, --dry-run and the run; the exit codes are as they were."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text(make_nb(SIMPLE))
+    assert nbstage("tag", "-m", model, "-q", nb).returncode == 0
+    good = nb.read_text()
+    older = json.loads(good)
+    for c in older["cells"]:
+        if "workflow_stage" in c.get("metadata", {}):
+            c["metadata"]["workflow_stage"]["model"] = "nbstage-lstm-older"
+    n = sum("workflow_stage" in c.get("metadata", {}) for c in older["cells"])
+    assert n > 1
+    nb.write_text(json.dumps(older, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    refresh = "(the same stage, a new model name or confidence"
+    r = nbstage("tag", "-m", model, "--check", nb)
+    assert r.returncode == 0 and r.stdout == "", r.stdout
+    lines = r.stderr.splitlines()
+    assert ": 0 with missing or stale tags, 0 failed" in lines[0], lines
+    assert lines[1].endswith(f"; {n} cell tags would change, {n} of them refreshes {refresh}: not findings)"), lines
+    r = nbstage("tag", "-m", model, "--dry-run", nb)
+    assert r.returncode == 0
+    assert f"; {n} cell tags would change, {n} of them refreshes {refresh})\n" in r.stderr, r.stderr
+    # one refresh among other changes, and one alone
+    mixed = json.loads(good)
+    code = [c for c in mixed["cells"] if c["cell_type"] == "code"]
+    code[0]["metadata"]["workflow_stage"]["confidence"] = 0.5
+    del code[1]["metadata"]["workflow_stage"], code[1]["metadata"]["tags"]
+    nb.write_text(json.dumps(mixed, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    r = nbstage("tag", "-m", model, "--check", nb)
+    assert r.returncode == 1
+    assert f"; 2 cell tags would change, 1 of them a refresh {refresh}: not a finding)\n" in r.stderr, r.stderr
+    code[1]["metadata"] = json.loads(good)["cells"][2]["metadata"]
+    nb.write_text(json.dumps(mixed, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    r = nbstage("tag", "-m", model, nb)
+    assert r.returncode == 0
+    assert f"; 1 cell tag changed, a refresh {refresh})\n" in r.stderr, r.stderr
+    assert nb.read_text() == good
+    r = nbstage("tag", "-m", model, "--check", nb)
+    assert "; 0 cell tags would change\n" in r.stderr, r.stderr
+
+
 def test_dry_run_changes_nothing(model, tmp_path):
     nb = tmp_path / "a.ipynb"
     nb.write_text(make_nb(SIMPLE))
