@@ -150,10 +150,17 @@ static int read_transport(struct connection *c, const char *path, char *err, siz
 }
 
 /* jupyter_client's default ip when ROOT has none: 127.0.0.1 for tcp, a prefix beside
- * the file at PATH for ipc. */
+ * the file at PATH for ipc.  An ip of "*" is 0.0.0.0, for any transport, as
+ * jupyter_client's ConnectionFileMixin makes it (its _ip_changed): ipykernel binds
+ * there and writes the file back with 0.0.0.0, an address a client can connect to
+ * (a client other than jupyter_client's cannot connect to "*"); so here (filled). */
 static int default_ip(json_t *root, struct connection *c, int ipc, const char *path, char *err,
                       size_t errlen)
 {
+    if (strcmp(c->ip, "*") == 0) {
+        strcpy(c->ip, "0.0.0.0");
+        c->filled = 1;
+    }
     if (json_object_get(root, "ip")) return 0;
     if (!ipc) strcpy(c->ip, "127.0.0.1");
     else if (ipc_prefix(path, c->ip, sizeof c->ip)) {

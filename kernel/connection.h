@@ -21,7 +21,7 @@ struct connection {
     size_t key_len;
     char signature_scheme[32];  /* "hmac-sha256" or "hmac-sha512" */
     char kernel_name[256];      /* a kernelspec's folder name: at most NAME_MAX bytes */
-    int filled;                 /* something made up: write the file back once bound */
+    int filled;                 /* something made up or respelt: write the file back once bound */
     int created;                /* PATH did not exist: ours, removed at exit once written */
     int written;                /* written back (kernel/proxy.c) */
 };
@@ -34,7 +34,9 @@ struct connection {
  * (C->created), "ip" (127.0.0.1; for ipc, PATH without its extension and "-ipc"), a
  * port (0: tcp binds any free one; ipc takes the first unused number from 1), "key"
  * (a random one, so that a client that reads the file back can sign; a missing key is
- * not an empty one).  The file is then written back once the ports are bound. */
+ * not an empty one).  An ip of "*" is read as ipykernel reads it, 0.0.0.0, and
+ * written back so (C->filled).  The file is then written back once the ports are
+ * bound. */
 int connection_read(const char *path, struct connection *c, char *err, size_t errlen);
 
 /* The ZeroMQ endpoint of channel CH ("tcp://127.0.0.1:5555", "ipc:///d/k-1"; port 0:

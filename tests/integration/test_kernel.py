@@ -2542,6 +2542,89 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
     assert json.loads((tmp_path / "w" / "public.json").read_text()) == {"ip": "127.0.0.1", "transport": "tcp"}
 
 
+# Hand-written connection files that ipykernel alone writes back otherwise than they
+# are written, by case (a port "free": a free one, chosen for each kernel).
+WRITTEN_BACK = {
+    # ipykernel binds "*" as 0.0.0.0 (jupyter_client's ConnectionFileMixin._ip_changed)
+    # and writes that back; the stage kernel wrote "*", where no client can connect
+    "star": {"ip": "*", "key": "k"},
+    "star, all ports given": {"ip": "*", "key": "k", "shell_port": "free", "iopub_port": "free",
+                              "stdin_port": "free", "control_port": "free", "hb_port": "free"},
+}
+
+
+def free_port():
+    from jupyter_client.connect import LocalPortCache
+    return LocalPortCache.instance().find_available_port("127.0.0.1")
+
+
+def write_back(argv, folder, given, timeout=60):
+    """The connection file GIVEN (a dict) in FOLDER, as the kernel of ARGV (its
+    "{connection_file}" replaced) writes it back once bound: (the file's JSON, its mode).
+    The kernel is stopped then."""
+    path = folder / "k.json"
+    given = {k: free_port() if v == "free" else v for k, v in given.items()}
+    path.write_text(json.dumps(given))
+    os.utime(path, (0, 0))  # written back: a new mtime
+    p = subprocess.Popen([str(path) if a == "{connection_file}" else a for a in argv], cwd=folder,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert p.poll() is None, f"{argv[0]} ended: {p.stderr.read()}"
+            assert time.monotonic() < deadline, f"{argv[0]}: {path} not written back"
+            try:
+                if path.stat().st_mtime != 0:
+                    info = json.loads(path.read_text())
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        return given, info, path.stat().st_mode & 0o7777
+    finally:
+        p.terminate()
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def comparable(folder, given, info):
+    """INFO, a connection file written back from GIVEN in FOLDER, with what differs from
+    one kernel to the next made alike: tcp ports bound (any given kept), a random key
+    in jupyter_client's new_id() form, FOLDER in an ipc path."""
+    out = dict(info)
+    for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
+        if out["transport"] == "tcp" and out[k] > 0 and given.get(k, 0) in (0, out[k]) or given.get(k, 0) < 0:
+            out[k] = "bound"
+    if "key" not in given and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{24}", out["key"]):
+        out["key"] = "new_id()"
+    out["ip"] = out["ip"].replace(str(folder), "FOLDER")
+    return out
+
+
+@pytest.mark.parametrize("case", list(WRITTEN_BACK))
+def test_a_hand_written_connection_file_is_written_back_as_ipykernel_alone_writes_it(tmp_path, specs, case):
+    """ipykernel alone (`python3 -m ipykernel_launcher -f FILE`) and the stage kernel
+    given the same hand-written connection file, side by side: the files they write
+    back are alike, but for the ports each bound and a random key, and both are 0600."""
+    given = WRITTEN_BACK[case]
+    runs = {"ipykernel": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "stage": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"]}
+    got = {}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = {}
+        for name, argv in runs.items():
+            (tmp_path / name).mkdir()
+            futures[name] = pool.submit(write_back, argv, tmp_path / name, given)
+        for name, f in futures.items():
+            sent, info, mode = f.result()
+            got[name] = (comparable(tmp_path / name, sent, info), oct(mode))
+    assert got["stage"] == got["ipykernel"], case
+    assert got["stage"][1] == "0o600"
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_a_connection_file_it_cannot_make_private_is_refused():
     """In a folder that takes no new file (so no temporary to rename), the file is

@@ -234,6 +234,41 @@ static void connection_read_accepts_what_jupyter_writes(void **state)
     connection_free(&c);
 }
 
+/* What ipykernel reads otherwise than it is written is read so, and written back so
+ * (filled, even with nothing missing): an ip of "*" is 0.0.0.0 (jupyter_client's
+ * _ip_changed), whatever the transport. */
+static void connection_read_respells_as_ipykernel(void **state)
+{
+    (void)state;
+    char path[128], err[256], ep[128];
+    snprintf(path, sizeof path, "%s/conn.json", dir);
+    unit_write_file(path, "{\"ip\": \"*\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
+                          " \"control_port\": 4, \"hb_port\": 5, \"key\": \"k\"}");
+    struct connection c;
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_string_equal(c.ip, "0.0.0.0");
+    assert_true(c.filled);
+    connection_endpoint(&c, CH_HB, ep, sizeof ep);
+    assert_string_equal(ep, "tcp://0.0.0.0:5");
+    connection_free(&c);
+    unit_write_file(path, "{\"ip\": \"*\", \"transport\": \"ipc\", \"key\": \"k\"}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_string_equal(c.ip, "0.0.0.0");
+    connection_free(&c);
+    /* only "*" itself: an address, a name with a star in it, kept as written */
+    unit_write_file(path, "{\"ip\": \"0.0.0.0\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
+                          " \"control_port\": 4, \"hb_port\": 5, \"key\": \"k\"}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_true(!c.filled);
+    connection_free(&c);
+    unit_write_file(path, "{\"ip\": \"*x\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
+                          " \"control_port\": 4, \"hb_port\": 5, \"key\": \"k\"}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_string_equal(c.ip, "*x");
+    assert_true(!c.filled);
+    connection_free(&c);
+}
+
 /* Values a connection file may not hold, each named: ports 0 and 65536, an "ip" that is
  * not a string or does not fit, a transport of one letter or longer than any. */
 static void connection_read_refuses_edges(void **state)
@@ -1191,6 +1226,7 @@ int main(void)
         cmocka_unit_test(connection_read_names_file_and_reason),
         cmocka_unit_test(connection_read_accepts_what_jupyter_writes),
         cmocka_unit_test(connection_read_refuses_edges),
+        cmocka_unit_test(connection_read_respells_as_ipykernel),
         cmocka_unit_test(connection_read_fills_in_what_is_missing),
         cmocka_unit_test(options_from_argv_and_environment),
         cmocka_unit_test(options_refuse_bad_values),
