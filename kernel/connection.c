@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h> /* strcasecmp */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,17 +37,16 @@ static int copy_str(json_t *root, const char *name, char *dst, size_t cap, int r
     return 0;
 }
 
-/* ipykernel's key when the file has none: jupyter_client's new_id(), a uuid4 string */
+/* ipykernel's key when the file has none: jupyter_client's new_id(), 16 random bytes
+ * in hex with a "-" after the fourth: 8 digits, "-", 24 digits (not a uuid4). */
 static int random_key(struct connection *c)
 {
     unsigned char b[16];
     randombytes_buf(b, sizeof b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    if (!(c->key = malloc(37))) return -1;
+    if (!(c->key = malloc(34))) return -1;
     char *o = (char *)c->key;
-    for (int i = 0; i < 16; i++) o += sprintf(o, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", b[i]);
-    c->key_len = 36;
+    for (int i = 0; i < 16; i++) o += sprintf(o, "%s%02x", i == 4 ? "-" : "", b[i]);
+    c->key_len = 33;
     return 0;
 }
 
@@ -137,14 +137,21 @@ static int read_strings(json_t *root, struct connection *c, const char *path, ch
     return 0;
 }
 
-/* C's transport, tcp when none is given: 1 for ipc, 0 for tcp, -1 for any other. */
+/* C's transport, tcp when none is given: 1 for ipc, 0 for tcp, -1 for any other.
+ * Its case does not matter ("TCP"): jupyter_client's transport is a CaselessStrEnum,
+ * so ipykernel takes it and writes the file back with "tcp"; so is it here (filled). */
 static int read_transport(struct connection *c, const char *path, char *err, size_t errlen)
 {
     if (!c->transport[0]) strcpy(c->transport, "tcp");
-    int ipc = strcmp(c->transport, "ipc") == 0;
-    if (strcmp(c->transport, "tcp") != 0 && !ipc) {
+    int ipc = strcasecmp(c->transport, "ipc") == 0;
+    if (strcasecmp(c->transport, "tcp") != 0 && !ipc) {
         snprintf(err, errlen, "%s: unknown transport \"%s\"", path, c->transport);
         return -1;
+    }
+    const char *canon = ipc ? "ipc" : "tcp";
+    if (strcmp(c->transport, canon) != 0) {
+        strcpy(c->transport, canon);
+        c->filled = 1;
     }
     return ipc;
 }
@@ -171,16 +178,18 @@ static int default_ip(json_t *root, struct connection *c, int ipc, const char *p
     return 0;
 }
 
-/* The ports of ROOT into C; one missing or 0 is left 0, made up when bound. */
+/* The ports of ROOT into C; one missing, 0 or negative is left 0, made up when bound:
+ * ipykernel binds any port for one <= 0 (its _try_bind_socket), as jupyter_client's
+ * write_connection_file picks one for it. */
 static int read_ports(json_t *root, struct connection *c, const char *path, char *err, size_t errlen)
 {
     for (int ch = 0; ch < N_CHANNELS; ch++) {
         json_t *v = json_object_get(root, conn_port_key[ch]);
-        if (!v || (json_is_integer(v) && json_integer_value(v) == 0)) {
+        if (!v || (json_is_integer(v) && json_integer_value(v) <= 0)) {
             c->filled = 1;
             continue;
         }
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
+        if (!json_is_integer(v) || json_integer_value(v) > 65535) {
             snprintf(err, errlen, "%s: \"%s\" is not a port number", path, conn_port_key[ch]);
             return -1;
         }
@@ -190,10 +199,14 @@ static int read_ports(json_t *root, struct connection *c, const char *path, char
 }
 
 /* ipc's missing port numbers, as ipykernel makes them: the first unused, from 1 (no
- * other channel's, no socket file there). */
+ * other channel's, no socket file there), in the order ipykernel binds its sockets:
+ * shell, stdin, control, iopub, then the heartbeat (ipykernel alone numbers 1 to 5
+ * so; a given number is skipped here, where ipykernel bound a second socket on it). */
 static void number_ipc_ports(struct connection *c)
 {
-    for (int ch = 0, next = 1; ch < N_CHANNELS; ch++) {
+    static const int bind_order[N_CHANNELS] = {CH_SHELL, CH_STDIN, CH_CONTROL, CH_IOPUB, CH_HB};
+    for (int i = 0, next = 1; i < N_CHANNELS; i++) {
+        int ch = bind_order[i];
         char sock[300];
         for (; !c->port[ch]; next++) {
             int taken = 0;

@@ -32,11 +32,12 @@ struct connection {
  * Session takes any hashlib name, libsodium has these two.  What the file lacks is made
  * up as ipykernel makes it, and C->filled set: the whole file when it does not exist
  * (C->created), "ip" (127.0.0.1; for ipc, PATH without its extension and "-ipc"), a
- * port (0: tcp binds any free one; ipc takes the first unused number from 1), "key"
- * (a random one, so that a client that reads the file back can sign; a missing key is
- * not an empty one).  An ip of "*" is read as ipykernel reads it, 0.0.0.0, and
- * written back so (C->filled).  The file is then written back once the ports are
- * bound. */
+ * port (0 or below: tcp binds any free one; ipc takes the first unused number from 1,
+ * in ipykernel's order), "key" (a random one in jupyter_client's form, so that a
+ * client that reads the file back can sign; a missing key is not an empty one).  What
+ * ipykernel reads otherwise than it is written is read so and written back so (filled
+ * too): an ip of "*" is 0.0.0.0, a transport in capitals ("TCP") is "tcp".  The file
+ * is then written back once the ports are bound. */
 int connection_read(const char *path, struct connection *c, char *err, size_t errlen);
 
 /* The ZeroMQ endpoint of channel CH ("tcp://127.0.0.1:5555", "ipc:///d/k-1"; port 0:

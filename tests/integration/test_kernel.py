@@ -2514,7 +2514,8 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
                 assert p.poll() is None and time.monotonic() < deadline, p.stderr.read() if p.poll() is not None else name
                 time.sleep(0.05)
             info = json.loads(path.read_text())
-            assert len(info["key"]) == 36 and info["signature_scheme"] == "hmac-sha256", info
+            assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{24}", info["key"]), info  # jupyter_client's new_id()
+            assert info["signature_scheme"] == "hmac-sha256", info
             assert all(info[k] > 0 for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"))
             ipc = {"ipc.json": str(tmp_path / "ipc-ipc"), "w/r.ipc.json": str(tmp_path / "w" / "r.ipc-ipc")}
             assert info["ip"] == ipc.get(name, "127.0.0.1"), info
@@ -2550,6 +2551,19 @@ WRITTEN_BACK = {
     "star": {"ip": "*", "key": "k"},
     "star, all ports given": {"ip": "*", "key": "k", "shell_port": "free", "iopub_port": "free",
                               "stdin_port": "free", "control_port": "free", "hb_port": "free"},
+    # ipykernel numbers ipc sockets as it binds them (shell, stdin, control, iopub, hb);
+    # the stage kernel numbered them in the file's order (iopub 2, not 4)
+    "ipc": {"transport": "ipc", "key": "k"},
+    "star, ipc": {"ip": "*", "transport": "ipc", "key": "k"},
+    # the transport is a CaselessStrEnum, a port <= 0 is any port: ipykernel takes
+    # both; the stage kernel refused them ("unknown transport", "not a port number")
+    "TCP": {"transport": "TCP", "key": "k"},
+    "IPC": {"transport": "IPC", "key": "k"},
+    "negative ports": {"ip": "127.0.0.1", "key": "k", "shell_port": -1, "iopub_port": "free",
+                       "stdin_port": -5555, "control_port": "free", "hb_port": "free"},
+    # no key: a random one in jupyter_client's new_id() form (the stage kernel's was a
+    # uuid4)
+    "no key": {"ip": "127.0.0.1"},
 }
 
 
@@ -2596,7 +2610,8 @@ def comparable(folder, given, info):
     in jupyter_client's new_id() form, FOLDER in an ipc path."""
     out = dict(info)
     for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
-        if out["transport"] == "tcp" and out[k] > 0 and given.get(k, 0) in (0, out[k]) or given.get(k, 0) < 0:
+        asked = given.get(k, 0)
+        if out["transport"] == "tcp" and out[k] > 0 and (asked <= 0 or asked == out[k]):
             out[k] = "bound"
     if "key" not in given and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{24}", out["key"]):
         out["key"] = "new_id()"

@@ -92,7 +92,7 @@ static void connection_read_names_file_and_reason(void **state)
     static const struct { const char *text, *reason; } bad[] = {
         {"{not json", "conn.json: "},
         {"[1, 2]", "not a JSON object"},
-        {"{\"ip\": \"127.0.0.1\", \"shell_port\": 1, \"iopub_port\": -1}", "\"iopub_port\" is not a port number"},
+        {"{\"ip\": \"127.0.0.1\", \"shell_port\": 1, \"iopub_port\": 1.5}", "\"iopub_port\" is not a port number"},
         {"{\"shell_port\": \"1\"}", "\"shell_port\" is not a port number"},
         {"{\"ip\": \"h\", \"transport\": \"udp\"}", "unknown transport \"udp\""},
         {"{\"ip\": \"h\", \"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4,"
@@ -113,7 +113,8 @@ static void connection_read_names_file_and_reason(void **state)
 
 /* What the file lacks is made up as ipykernel makes it, and said (filled): no file at
  * all (created: the kernel's to remove), ports 0 or missing (tcp: bound to any; ipc:
- * the first numbers unused), no ip, no key (a random uuid4, not an empty key). */
+ * the first numbers unused), no ip, no key (a random one as jupyter_client's new_id()
+ * makes it, "1a2b3c4d-" and 24 hex digits; not an empty key). */
 static void connection_read_fills_in_what_is_missing(void **state)
 {
     (void)state;
@@ -125,12 +126,13 @@ static void connection_read_fills_in_what_is_missing(void **state)
     assert_string_equal(c.transport, "tcp");
     assert_string_equal(c.ip, "127.0.0.1");
     assert_string_equal(c.signature_scheme, "hmac-sha256");
-    assert_int_equal(c.key_len, 36);
-    assert_int_equal(((const char *)c.key)[14], '4'); /* uuid4 */
+    assert_int_equal(c.key_len, 33);
+    for (int i = 0; i < 33; i++)
+        if (i == 8 ? c.key[i] != '-' : !strchr("0123456789abcdef", c.key[i])) fail_msg("key[%d] = %c", i, c.key[i]);
     connection_endpoint(&c, CH_SHELL, ep, sizeof ep);
     assert_string_equal(ep, "tcp://127.0.0.1:*");
     assert_int_equal(connection_read(path, &d, err, sizeof err), 0);
-    assert_memory_not_equal(c.key, d.key, 36); /* random */
+    assert_memory_not_equal(c.key, d.key, 33); /* random */
     connection_free(&c);
     connection_free(&d);
 
@@ -160,6 +162,16 @@ static void connection_read_fills_in_what_is_missing(void **state)
     assert_int_equal(c.port[CH_HB], 6);
     connection_free(&c);
     unlink(sock);
+    /* none given, no socket there: numbered in the order ipykernel binds (shell, stdin,
+     * control, iopub, heartbeat), 1 to 5 as ipykernel alone numbers them */
+    unit_write_file(path, "{\"transport\": \"ipc\", \"key\": \"k\"}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_int_equal(c.port[CH_SHELL], 1);
+    assert_int_equal(c.port[CH_STDIN], 2);
+    assert_int_equal(c.port[CH_CONTROL], 3);
+    assert_int_equal(c.port[CH_IOPUB], 4);
+    assert_int_equal(c.port[CH_HB], 5);
+    connection_free(&c);
 
     /* given relative, with "./" and "..": the prefix as os.path.abspath makes it */
     char here[4096], sub[200];
@@ -236,7 +248,9 @@ static void connection_read_accepts_what_jupyter_writes(void **state)
 
 /* What ipykernel reads otherwise than it is written is read so, and written back so
  * (filled, even with nothing missing): an ip of "*" is 0.0.0.0 (jupyter_client's
- * _ip_changed), whatever the transport. */
+ * _ip_changed), whatever the transport; a transport in any case is its lower case
+ * (a CaselessStrEnum); a port below 0 is any port, as 0 is (ipykernel binds any for
+ * one <= 0). */
 static void connection_read_respells_as_ipykernel(void **state)
 {
     (void)state;
@@ -267,9 +281,32 @@ static void connection_read_respells_as_ipykernel(void **state)
     assert_string_equal(c.ip, "*x");
     assert_true(!c.filled);
     connection_free(&c);
+    static const struct { const char *given, *read; } transports[] = {
+        {"TCP", "tcp"}, {"Tcp", "tcp"}, {"IPC", "ipc"}, {"iPc", "ipc"}};
+    for (size_t i = 0; i < sizeof transports / sizeof *transports; i++) {
+        char text[300];
+        snprintf(text, sizeof text, "{\"ip\": \"/tmp/h\", \"transport\": \"%s\", \"shell_port\": 1,"
+                 " \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4, \"hb_port\": 5,"
+                 " \"key\": \"k\"}", transports[i].given);
+        unit_write_file(path, text);
+        assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+        assert_string_equal(c.transport, transports[i].read);
+        assert_true(c.filled);
+        connection_free(&c);
+    }
+    unit_write_file(path, "{\"ip\": \"h\", \"shell_port\": -1, \"iopub_port\": 2, \"stdin_port\": -65536,"
+                          " \"control_port\": 4, \"hb_port\": 5, \"key\": \"k\"}");
+    assert_int_equal(connection_read(path, &c, err, sizeof err), 0);
+    assert_true(c.filled);
+    assert_int_equal(c.port[CH_SHELL], 0);
+    assert_int_equal(c.port[CH_STDIN], 0);
+    assert_int_equal(c.port[CH_IOPUB], 2);
+    connection_endpoint(&c, CH_SHELL, ep, sizeof ep);
+    assert_string_equal(ep, "tcp://h:*");
+    connection_free(&c);
 }
 
-/* Values a connection file may not hold, each named: ports 0 and 65536, an "ip" that is
+/* Values a connection file may not hold, each named: ports 65536 and 2.5, an "ip" that is
  * not a string or does not fit, a transport of one letter or longer than any. */
 static void connection_read_refuses_edges(void **state)
 {
@@ -284,7 +321,7 @@ static void connection_read_refuses_edges(void **state)
         {"", "\"ip\" is not a string of at most 255 bytes"},
         {"", "unknown transport \"x\""}, {"", "\"transport\" is not a string of at most 7 bytes"},
     };
-    snprintf(bad[0].text, sizeof bad[0].text, "{\"ip\": \"h\", %s, \"hb_port\": -1}", ports);
+    snprintf(bad[0].text, sizeof bad[0].text, "{\"ip\": \"h\", %s, \"hb_port\": 2.5}", ports);
     snprintf(bad[1].text, sizeof bad[1].text, "{\"ip\": \"h\", %s, \"hb_port\": 65536}", ports);
     snprintf(bad[2].text, sizeof bad[2].text, "{\"ip\": 5, %s, \"hb_port\": 5}", ports);
     snprintf(bad[3].text, sizeof bad[3].text, "{\"ip\": \"%s\", %s, \"hb_port\": 5}", ip256, ports);
