@@ -292,6 +292,22 @@ static int make_parent(const char *path)
     return nb_make_folders(d, 0700, why, sizeof why);
 }
 
+/* The sticky bit on the folder of the file PATH, as jupyter_client's
+ * write_connection_file sets it after writing (ipykernel's write-back too): in a
+ * folder others may write to, only the file's owner may then remove or replace it
+ * (it holds the key, and says where clients connect).  Not for a device written in
+ * place (/dev is no folder of ours); a folder we may not change is left as it is
+ * (jupyter_client passes over EPERM): the file is written, nothing fails here. */
+static void make_folder_sticky(const char *path)
+{
+    char d[4200];
+    struct stat st;
+    const char *slash = strrchr(path, '/');
+    if (!slash || lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) return; /* no dirname: none, as in jupyter_client */
+    if (snprintf(d, sizeof d, "%.*s", slash == path ? 1 : (int)(slash - path), path) >= (int)sizeof d) return;
+    if (stat(d, &st) == 0 && !(st.st_mode & S_ISVTX)) (void)chmod(d, (st.st_mode & 07777) | S_ISVTX);
+}
+
 int connection_write(const char *path, const struct connection *c, char *err, size_t errlen)
 {
     /* Every member checked: a file written without its key (out of memory) would start
@@ -359,8 +375,10 @@ int connection_write(const char *path, const struct connection *c, char *err, si
         }
         int werr = off == n ? 0 : errno ? errno : EIO;
         int closed = close(fd);
-        if (!werr && closed == 0 && (!atomic || rename(tmp, path) == 0)) rc = 0;
-        else {
+        if (!werr && closed == 0 && (!atomic || rename(tmp, path) == 0)) {
+            rc = 0;
+            make_folder_sticky(path);
+        } else {
             snprintf(err, errlen, "%s: %s failed: %s", path, werr || closed ? "write" : "rename",
                      strerror(werr ? werr : errno));
             if (atomic) unlink(tmp);

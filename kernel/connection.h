@@ -44,7 +44,8 @@ int connection_read(const char *path, struct connection *c, char *err, size_t er
  * "tcp://127.0.0.1:*", any free port). */
 void connection_endpoint(const struct connection *c, int ch, char *out, size_t outlen);
 
-/* Writes C to PATH (mode 0600) as Jupyter would; 0 or -1 with a reason in ERR. */
+/* Writes C to PATH (mode 0600) as Jupyter would, and sets the sticky bit on its
+ * folder as jupyter_client does; 0 or -1 with a reason in ERR. */
 int connection_write(const char *path, const struct connection *c, char *err, size_t errlen);
 
 void connection_free(struct connection *c);

@@ -2574,8 +2574,8 @@ def free_port():
 
 def write_back(argv, folder, given, timeout=60):
     """The connection file GIVEN (a dict) in FOLDER, as the kernel of ARGV (its
-    "{connection_file}" replaced) writes it back once bound: (the file's JSON, its mode).
-    The kernel is stopped then."""
+    "{connection_file}" replaced) writes it back once bound: (GIVEN with its free ports
+    chosen, the file's JSON, its mode, FOLDER's mode).  The kernel is stopped then."""
     path = folder / "k.json"
     given = {k: free_port() if v == "free" else v for k, v in given.items()}
     path.write_text(json.dumps(given))
@@ -2594,7 +2594,7 @@ def write_back(argv, folder, given, timeout=60):
             except (OSError, ValueError):
                 pass
             time.sleep(0.05)
-        return given, info, path.stat().st_mode & 0o7777
+        return given, info, path.stat().st_mode & 0o7777, folder.stat().st_mode & 0o7777
     finally:
         p.terminate()
         try:
@@ -2623,7 +2623,9 @@ def comparable(folder, given, info):
 def test_a_hand_written_connection_file_is_written_back_as_ipykernel_alone_writes_it(tmp_path, specs, case):
     """ipykernel alone (`python3 -m ipykernel_launcher -f FILE`) and the stage kernel
     given the same hand-written connection file, side by side: the files they write
-    back are alike, but for the ports each bound and a random key, and both are 0600."""
+    back are alike, but for the ports each bound and a random key, both are 0600, and
+    both folders are made sticky (jupyter_client's write_connection_file sets the bit;
+    the stage kernel left the folder as it was)."""
     given = WRITTEN_BACK[case]
     runs = {"ipykernel": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "stage": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"]}
@@ -2631,13 +2633,14 @@ def test_a_hand_written_connection_file_is_written_back_as_ipykernel_alone_write
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         futures = {}
         for name, argv in runs.items():
-            (tmp_path / name).mkdir()
+            (tmp_path / name).mkdir(mode=0o755)
+            (tmp_path / name).chmod(0o755)
             futures[name] = pool.submit(write_back, argv, tmp_path / name, given)
         for name, f in futures.items():
-            sent, info, mode = f.result()
-            got[name] = (comparable(tmp_path / name, sent, info), oct(mode))
+            sent, info, mode, folder_mode = f.result()
+            got[name] = (comparable(tmp_path / name, sent, info), oct(mode), oct(folder_mode))
     assert got["stage"] == got["ipykernel"], case
-    assert got["stage"][1] == "0o600"
+    assert got["stage"][1:] == ("0o600", "0o1755")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")

@@ -58,12 +58,25 @@ static void connection_read_write_round_trip(void **state)
     strcpy(c.ip, "/tmp/x/k");
     connection_endpoint(&c, CH_SHELL, ep, sizeof ep);
     assert_string_equal(ep, "ipc:///tmp/x/k-5001");
-    char out[128];
-    snprintf(out, sizeof out, "%s/out.json", dir);
-    assert_int_equal(connection_write(out, &c, err, sizeof err), 0);
+    char out[160], folder[128];
+    snprintf(folder, sizeof folder, "%s/written", dir);
+    assert_int_equal(mkdir(folder, 0755), 0);
+    snprintf(out, sizeof out, "%s/out.json", folder);
     struct stat st;
+    assert_int_equal(stat(folder, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+    assert_int_equal(connection_write(out, &c, err, sizeof err), 0);
     assert_int_equal(stat(out, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600); /* it holds the key */
+    /* its folder made sticky, as jupyter_client's write_connection_file makes it */
+    assert_int_equal(stat(folder, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 01755);
+    /* not /dev, for a device written in place */
+    struct stat dev_before, dev_after;
+    assert_int_equal(stat("/dev", &dev_before), 0);
+    assert_int_equal(connection_write("/dev/null", &c, err, sizeof err), 0);
+    assert_int_equal(stat("/dev", &dev_after), 0);
+    assert_int_equal(dev_after.st_mode, dev_before.st_mode);
     struct connection d;
     assert_int_equal(connection_read(out, &d, err, sizeof err), 0);
     assert_string_equal(d.transport, "ipc");
