@@ -37,7 +37,9 @@ struct connection {
  * client that reads the file back can sign; a missing key is not an empty one).  What
  * ipykernel reads otherwise than it is written is read so and written back so (filled
  * too): an ip of "*" is 0.0.0.0, a transport in capitals ("TCP") is "tcp".  The file
- * is then written back once the ports are bound. */
+ * is then written back once the ports are bound.  An IPv6 ip ("::1") is kept as it is
+ * (kernel/proxy.c binds it with ZMQ_IPV6, in brackets), where ipykernel alone fails
+ * to bind ("No such device": it never sets ZMQ_IPV6, ipykernel#584). */
 int connection_read(const char *path, struct connection *c, char *err, size_t errlen);
 
 /* The ZeroMQ endpoint of channel CH ("tcp://127.0.0.1:5555", "ipc:///d/k-1"; port 0:

@@ -2643,6 +2643,63 @@ def test_a_hand_written_connection_file_is_written_back_as_ipykernel_alone_write
     assert got["stage"][1:] == ("0o600", "0o1755")
 
 
+def ipv6_loopback():
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.parametrize("ip", ["::1", "::"])
+def test_an_ipv6_connection_file_is_bound_and_written_back_as_given(tmp_path, specs, ip):
+    """An IPv6 address in the connection file is bound (ZMQ_IPV6 set, the address in
+    brackets) and written back as it is written; a client whose context enables IPv6
+    (libzmq's default is IPv4 only) then runs code, and connect_reply names the ports of
+    the file.  ipykernel alone fails to start on such a file ("No such device": it never
+    sets ZMQ_IPV6, ipykernel#584): a failure not copied, as there is no reason to fail
+    where a client can connect."""
+    from jupyter_client import BlockingKernelClient
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps({"ip": ip, "key": "k"}))
+    p = subprocess.Popen([str(BIN), "-f", str(path), "--wrap", "python3"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "shell_port" not in path.read_text():
+            assert p.poll() is None, p.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        info = json.loads(path.read_text())
+        assert info["ip"] == ip and info["transport"] == "tcp", info
+        kc = BlockingKernelClient(connection_file=str(path))
+        kc.load_connection_file()
+        kc.context.setsockopt(zmq.IPV6, 1)
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=30)
+            out = []
+            r = kc.execute_interactive("print(6 * 7)", timeout=30,
+                                       output_hook=lambda m: out.append(m["content"].get("text", "")))
+            assert r["content"]["status"] == "ok" and "".join(out) == "42\n", out
+            msg = kc.session.msg("connect_request", {})
+            kc.shell_channel.send(msg)
+            reply = kc.get_shell_msg(timeout=10)
+            assert reply["parent_header"]["msg_id"] == msg["header"]["msg_id"]
+            ports = {k: v for k, v in reply["content"].items() if k.endswith("_port")}
+            assert ports == {k: v for k, v in info.items() if k.endswith("_port")}, reply["content"]
+            kc.shutdown()
+        finally:
+            kc.stop_channels()
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_a_connection_file_it_cannot_make_private_is_refused():
     """In a folder that takes no new file (so no temporary to rename), the file is
