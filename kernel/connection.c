@@ -120,6 +120,33 @@ static json_t *load_file(const char *path, struct connection *c, char *err, size
     return root;
 }
 
+/* jupyter_core's jupyter_runtime_dir() on Linux into OUT; -1 when there is none (no
+ * variable, no HOME) or it does not fit. */
+static int runtime_dir(char *out, size_t cap)
+{
+    const char *v;
+    int n;
+    if ((v = getenv("JUPYTER_RUNTIME_DIR")) && *v) n = snprintf(out, cap, "%s", v);
+    else if ((v = getenv("JUPYTER_DATA_DIR")) && *v) n = snprintf(out, cap, "%s/runtime", v);
+    else if ((v = getenv("XDG_DATA_HOME")) && *v) n = snprintf(out, cap, "%s/jupyter/runtime", v);
+    else if ((v = getenv("HOME")) && *v) n = snprintf(out, cap, "%s/.local/share/jupyter/runtime", v);
+    else return -1;
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+void connection_locate(const char *given, char *out, size_t cap)
+{
+    char rt[4096], there[8200];
+    struct stat st;
+    snprintf(out, cap, "%s", given);
+    if (given[0] == '/' || lstat(given, &st) == 0 || errno != ENOENT || runtime_dir(rt, sizeof rt)) return;
+    int n = snprintf(there, sizeof there, "%s/%s", rt, given);
+    if (n < 0 || (size_t)n >= sizeof there || (size_t)n >= cap) return;
+    /* found there (os.path.isfile: a regular file, or a link to one), or a bare name
+     * that is ipykernel's to make there (abs_connection_file) */
+    if ((stat(there, &st) == 0 && S_ISREG(st.st_mode)) || !strchr(given, '/')) memcpy(out, there, (size_t)n + 1);
+}
+
 /* The strings of ROOT into C: transport, ip, signature_scheme and kernel_name. */
 static int read_strings(json_t *root, struct connection *c, const char *path, char *err, size_t errlen)
 {

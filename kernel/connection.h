@@ -1,8 +1,8 @@
 /* connection.h — Jupyter connection files.
  *
- * Owns: reading the connection file Jupyter hands the stage kernel (-f FILE), turning
- * its transport/ip/ports into ZeroMQ endpoints, and writing the child kernel's own
- * connection file (ipc transport, same key and signature scheme).
+ * Owns: finding and reading the connection file Jupyter hands the stage kernel (-f
+ * FILE), turning its transport/ip/ports into ZeroMQ endpoints, and writing the child
+ * kernel's own connection file (ipc transport, same key and signature scheme).
  */
 #ifndef NBSTAGE_CONNECTION_H
 #define NBSTAGE_CONNECTION_H
@@ -25,6 +25,15 @@ struct connection {
     int created;                /* PATH did not exist: ours, removed at exit once written */
     int written;                /* written back (kernel/proxy.c) */
 };
+
+/* Where ipykernel finds the connection file GIVEN (-f), into OUT: IPKernelApp looks
+ * for a relative one in the working folder, then in Jupyter's runtime folder
+ * (filefind(GIVEN, [".", jupyter_runtime_dir()])), and makes a bare name found in
+ * neither there ($JUPYTER_RUNTIME_DIR, else $JUPYTER_DATA_DIR/runtime, else
+ * $XDG_DATA_HOME/jupyter/runtime, else ~/.local/share/jupyter/runtime).  Anything at
+ * GIVEN itself (a folder, a FIFO) is GIVEN, for connection_read to name; so is GIVEN
+ * when absolute, or when OUT would not fit in CAP. */
+void connection_locate(const char *given, char *out, size_t cap);
 
 /* Reads PATH into C; 0 on success, -1 with "PATH: reason" in ERR (a FIFO, a folder:
  * refused, never waited on: nb_fopen_input).  Only hmac-sha256

@@ -318,6 +318,9 @@ int main(int argc, char **argv)
     if (code >= 0) return code;
     blas_threads_stop(); /* the proxy multiplies nothing through BLAS (model/blas_core.h) */
     if (sodium_init() < 0) { fprintf(stderr, "nbstage-kernel: libsodium failed to start\n"); return 1; }
+    static char conn_path[8200]; /* where ipykernel would find -f's file (kernel/connection.h) */
+    connection_locate(k.opt.connection_file, conn_path, sizeof conn_path);
+    k.opt.connection_file = conn_path;
     if (read_connection_and_spec(&k.opt, &k.conn, &k.ks)) return 1;
     k.parent_fd = watch_parent(&k.parent);
     k.sfd = block_signals(); /* before any thread or child exists */

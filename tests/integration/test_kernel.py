@@ -2643,6 +2643,65 @@ def test_a_hand_written_connection_file_is_written_back_as_ipykernel_alone_write
     assert got["stage"][1:] == ("0o600", "0o1755")
 
 
+# -f with a bare name, by where its file is at the start: (in the working folder, in
+# the runtime folder), each None for none there.
+BARE_NAME = {
+    "in neither": (None, None),
+    "in the runtime folder only": (None, {"ip": "127.0.0.1", "key": "k"}),
+    "in both": ({"ip": "127.0.0.1", "key": "k"}, {"ip": "127.0.0.1", "key": "k"}),
+}
+
+
+@pytest.mark.parametrize("case", list(BARE_NAME))
+def test_a_bare_connection_file_name_is_found_where_ipykernel_alone_finds_it(tmp_path, specs, case):
+    """`-f k.json`: ipykernel alone reads k.json from the working folder, else from
+    Jupyter's runtime folder (filefind(name, [".", jupyter_runtime_dir()])), and makes a
+    new one in the runtime folder, where `jupyter console --existing k.json` looks too.
+    The stage kernel looked in the working folder only: with the file in the runtime
+    folder alone, it made a new one beside it (other ports, another key), and a new one
+    went into the working folder.  Side by side, both write back the same file."""
+    in_cwd, in_runtime = BARE_NAME[case]
+    runs = {"ipykernel": [sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"],
+            "stage": [str(BIN), "-f", "k.json", "--wrap", "python3"]}
+    written = {}
+    for name, argv in runs.items():
+        cwd, rt = tmp_path / name / "cwd", tmp_path / name / "runtime"
+        cwd.mkdir(parents=True)
+        for folder, given in ((cwd, in_cwd), (rt, in_runtime)):
+            if given is not None:
+                folder.mkdir(exist_ok=True)
+                (folder / "k.json").write_text(json.dumps(given))
+                os.utime(folder / "k.json", (0, 0))
+        p = subprocess.Popen(argv, cwd=cwd, env={**os.environ, "JUPYTER_RUNTIME_DIR": str(rt)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            def changed():
+                out = {}
+                for where, folder in (("cwd", cwd), ("runtime", rt)):
+                    try:
+                        if (folder / "k.json").stat().st_mtime != 0:
+                            out[where] = sorted(json.loads((folder / "k.json").read_text()))
+                    except (OSError, ValueError):
+                        pass
+                return out
+            while not changed():
+                assert p.poll() is None, f"{name} ended: {p.stderr.read()}"
+                assert time.monotonic() < deadline, f"{name}: nothing written"
+                time.sleep(0.05)
+            time.sleep(0.5)  # nothing else written after
+            written[name] = changed()
+        finally:
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    assert written["stage"] == written["ipykernel"], case
+    assert list(written["stage"]) == ["cwd" if in_cwd else "runtime"], written
+
+
 def ipv6_loopback():
     import socket
     try:

@@ -319,6 +319,81 @@ static void connection_read_respells_as_ipykernel(void **state)
     connection_free(&c);
 }
 
+/* -f's file found where ipykernel finds it (IPKernelApp.init_connection_file): a
+ * relative one in the working folder, else in Jupyter's runtime folder; a bare name in
+ * neither is made in the runtime folder; anything at the path itself is that path. */
+static void connection_locate_as_ipykernel(void **state)
+{
+    (void)state;
+    char here[4096], cwd[160], rt[160], want[400], out[400], sub[200];
+    assert_non_null(getcwd(here, sizeof here));
+    snprintf(cwd, sizeof cwd, "%s/locate-cwd", dir);
+    snprintf(rt, sizeof rt, "%s/locate-rt", dir);
+    assert_int_equal(mkdir(cwd, 0755), 0);
+    assert_int_equal(mkdir(rt, 0755), 0);
+    snprintf(sub, sizeof sub, "%s/sub", rt);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    char *saved[4];
+    const char *vars[4] = {"JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "XDG_DATA_HOME", "HOME"};
+    for (int i = 0; i < 4; i++) saved[i] = getenv(vars[i]) ? strdup(getenv(vars[i])) : NULL;
+    setenv("JUPYTER_RUNTIME_DIR", rt, 1);
+    assert_int_equal(chdir(cwd), 0);
+
+    connection_locate("/abs/k.json", out, sizeof out);
+    assert_string_equal(out, "/abs/k.json");
+    connection_locate("k.json", out, sizeof out); /* nowhere: ipykernel's to make in rt */
+    snprintf(want, sizeof want, "%s/k.json", rt);
+    assert_string_equal(out, want);
+    connection_locate("sub/k.json", out, sizeof out); /* not bare: made where it says */
+    assert_string_equal(out, "sub/k.json");
+    snprintf(want, sizeof want, "%s/sub/k.json", rt);
+    unit_write_file(want, "{}");
+    connection_locate("sub/k.json", out, sizeof out); /* found in rt */
+    assert_string_equal(out, want);
+    unit_write_file("k.json", "{}"); /* in the working folder: that one */
+    connection_locate("k.json", out, sizeof out);
+    assert_string_equal(out, "k.json");
+    unlink("k.json");
+    assert_int_equal(mkdir("k.json", 0755), 0); /* a folder there: refused later, named */
+    connection_locate("k.json", out, sizeof out);
+    assert_string_equal(out, "k.json");
+    rmdir("k.json");
+    snprintf(want, sizeof want, "%s/d.json", rt);
+    assert_int_equal(mkdir(want, 0755), 0); /* a folder in rt is no file found there */
+    connection_locate("sub/../d.json", out, sizeof out);
+    assert_string_equal(out, "sub/../d.json");
+
+    /* jupyter_runtime_dir()'s fallbacks, in order */
+    unsetenv("JUPYTER_RUNTIME_DIR");
+    setenv("JUPYTER_DATA_DIR", "/jd", 1);
+    setenv("XDG_DATA_HOME", "/xdg", 1);
+    setenv("HOME", "/home/u", 1);
+    connection_locate("k.json", out, sizeof out);
+    assert_string_equal(out, "/jd/runtime/k.json");
+    setenv("JUPYTER_DATA_DIR", "", 1);
+    connection_locate("k.json", out, sizeof out);
+    assert_string_equal(out, "/xdg/jupyter/runtime/k.json");
+    unsetenv("XDG_DATA_HOME");
+    connection_locate("k.json", out, sizeof out);
+    assert_string_equal(out, "/home/u/.local/share/jupyter/runtime/k.json");
+    unsetenv("HOME");
+    unsetenv("JUPYTER_DATA_DIR");
+    connection_locate("k.json", out, sizeof out); /* none at all: the working folder */
+    assert_string_equal(out, "k.json");
+    /* too long for OUT: as given */
+    setenv("JUPYTER_RUNTIME_DIR", rt, 1);
+    char small[8];
+    connection_locate("k.json", small, sizeof small);
+    assert_string_equal(small, "k.json");
+
+    assert_int_equal(chdir(here), 0);
+    for (int i = 0; i < 4; i++) {
+        if (saved[i]) setenv(vars[i], saved[i], 1);
+        else unsetenv(vars[i]);
+        free(saved[i]);
+    }
+}
+
 /* Values a connection file may not hold, each named: ports 65536 and 2.5, an "ip" that is
  * not a string or does not fit, a transport of one letter or longer than any. */
 static void connection_read_refuses_edges(void **state)
@@ -1277,6 +1352,7 @@ int main(void)
         cmocka_unit_test(connection_read_accepts_what_jupyter_writes),
         cmocka_unit_test(connection_read_refuses_edges),
         cmocka_unit_test(connection_read_respells_as_ipykernel),
+        cmocka_unit_test(connection_locate_as_ipykernel),
         cmocka_unit_test(connection_read_fills_in_what_is_missing),
         cmocka_unit_test(options_from_argv_and_environment),
         cmocka_unit_test(options_refuse_bad_values),
