@@ -7,7 +7,7 @@
  * A checkpoint holds the weights, Adam's moments and step, the best epoch's weights
  * and early stopping's count, the random stream and the batch order as they stand,
  * and the learning curves so far: a resumed run then gives the model an uninterrupted
- * run gives, byte for byte (on the same --threads; the tests check it).
+ * run gives, byte for byte (on the same -j; the tests check it).
  *
  * Why a file of its own and not the model: the model file keeps the embedding folded
  * into the LSTM's input kernel (model/modelfile.h), from which training cannot go on,
@@ -17,7 +17,7 @@
  * validation sequences and targets (by their CRC-32C and counts: other weak labels,
  * cells, --cap, --val-split, --vocab, --seq-len, --context... make others), the same
  * layer sizes, batch, learning rate, dropouts, patience and seed.  --epochs may be
- * raised (a run that stopped early for want of time goes on further) and --threads
+ * raised (a run that stopped early for want of time goes on further) and -j
  * may differ (the result is then a sound training, not the same bytes).  Anything
  * else is refused, with what differs, and the file left as it is.
  *

@@ -24,7 +24,7 @@
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
 
-_Static_assert(LSTM_MAX_THREADS == 16, "--help says --threads uses at most 16");
+_Static_assert(LSTM_MAX_THREADS == 16, "--help says -j uses at most 16");
 
 static void usage(FILE *to)
 {
@@ -86,20 +86,20 @@ static void usage(FILE *to)
 "                           (model/infer_step.h)\n"
 "  --embed N, --hidden N    layer sizes (512, 64)\n"
 "  --seed N                 everything random derives from it (1)\n"
-"  --threads N              threads, 1 to 256, each a share of every batch,\n"
-"                           calling OpenBLAS single-threaded (default: the CPUs\n"
-"                           it may use, at most 16)\n"
+"  -j, --jobs N             worker threads, 1 to 256, each a share of every\n"
+"                           batch, calling OpenBLAS single-threaded (default:\n"
+"                           the CPUs it may use, at most 16)\n"
+"  --threads N              -j's former name, still taken\n"
 "  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg (a .csv\n"
 "                           or .svg ending of PREFIX is dropped)\n"
 "  --checkpoint FILE        the run's state after each epoch (weights, Adam's,\n"
 "                           the best epoch's, the random stream), resumed from\n"
 "                           when there; another run's is refused.  --epochs may\n"
-"                           be raised on resuming, --threads changed (the model\n"
-"                           then differs from an unstopped run's, as with any\n"
-"                           --threads)\n"
+"                           be raised on resuming, -j changed (the model then\n"
+"                           differs from an unstopped run's, as with any -j)\n"
 "  -q, --quiet              no progress lines\n"
 "  -h, --help               this help\n\n"
-"The file is the same, byte for byte, for the same inputs, options and --threads,\n"
+"The file is the same, byte for byte, for the same inputs, options and -j,\n"
 "except the date in its description: set SOURCE_DATE_EPOCH (seconds since 1970,\n"
 "as `date +%%s` prints; another value is refused) to fix it.\n"
 "exit: 0 model written (also after Ctrl-C), 2 usage, input or I/O error, or\n"
@@ -175,7 +175,7 @@ static int parse_options(int argc, char **argv, struct train_opts *o)
 {
     enum { O_CELLS = 256, O_EPOCHS, O_BATCH, O_LR, O_SDROP, O_DROP, O_RDROP, O_PATIENCE, O_CAP,
            O_VAL, O_TARGETS, O_MINCONF, O_KEEPDUP, O_VOCAB, O_SEQ, O_EMBED, O_HIDDEN, O_SEED,
-           O_THREADS, O_CURVES, O_ASSIGN, O_OOV, O_CONTEXT, O_ROUND, O_CHECKPOINT };
+           O_CURVES, O_ASSIGN, O_OOV, O_CONTEXT, O_ROUND, O_CHECKPOINT };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"cells", required_argument, 0, O_CELLS},
         {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
@@ -186,7 +186,8 @@ static int parse_options(int argc, char **argv, struct train_opts *o)
         {"min-confidence", required_argument, 0, O_MINCONF}, {"keep-duplicates", no_argument, 0, O_KEEPDUP},
         {"vocab", required_argument, 0, O_VOCAB}, {"seq-len", required_argument, 0, O_SEQ},
         {"embed", required_argument, 0, O_EMBED}, {"hidden", required_argument, 0, O_HIDDEN},
-        {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+        {"seed", required_argument, 0, O_SEED}, {"jobs", required_argument, 0, 'j'},
+        {"threads", required_argument, 0, 'j'}, /* -j's name before every command had -j */
         {"curves", required_argument, 0, O_CURVES}, {"checkpoint", required_argument, 0, O_CHECKPOINT},
         {"quiet", no_argument, 0, 'q'},
         {"assign-words", no_argument, 0, O_ASSIGN}, {"oov-word", no_argument, 0, O_OOV},
@@ -196,11 +197,17 @@ static int parse_options(int argc, char **argv, struct train_opts *o)
     optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
     int c, bad = 0, seed = 1, li = 0;
     double x;
-    while ((c = getopt_long(argc, argv, "o:qh", longopts, &li)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:j:qh", longopts, &li)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
+        case 'j': /* worded as ingest, label, classify and tag word it */
+            if (parse_int(optarg, 1, 256, &o->cfg.threads)) {
+                nb_say(stderr, "nbstage train: -j wants a number of threads from 1 to 256, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case O_CELLS: o->cells = optarg; break;
         case O_CURVES: o->curves = optarg; break;
         case O_CHECKPOINT: o->cfg.checkpoint = optarg; break;
@@ -213,7 +220,6 @@ static int parse_options(int argc, char **argv, struct train_opts *o)
         case O_EMBED: bad |= parse_int(optarg, 1, 8192, &o->embed); break;
         case O_HIDDEN: bad |= parse_int(optarg, 1, 1024, &o->hidden); break;
         case O_SEED: bad |= parse_int(optarg, 0, 1 << 30, &seed); o->cfg.seed = (unsigned long)seed; break;
-        case O_THREADS: bad |= parse_int(optarg, 1, 256, &o->cfg.threads); break;
         case O_LR: bad |= parse_float(optarg, 1e-7, 10, &x); o->cfg.lr = (float)x; break;
         case O_SDROP: bad |= parse_float(optarg, 0, 0.99, &x); o->cfg.spatial_dropout = (float)x; break;
         case O_DROP: bad |= parse_float(optarg, 0, 0.99, &x); o->cfg.dropout = (float)x; break;

@@ -1,5 +1,5 @@
 /* cpus.h — how many CPUs this process may use: the default thread count of every
- * command (-j, train --threads).
+ * command (-j).
  *
  * Owns: counting the CPUs of the process's affinity mask, as nproc does, so that a
  * run confined by taskset, a container's cpuset or a batch scheduler starts as many

@@ -1,7 +1,7 @@
 """test_cli_conventions.py — what every command does alike, as a user of small Unix
 tools (jq, ripgrep, git) expects it: --help that fits an 80-column terminal and is laid
-out as the others are, and one option (-j) worded alike in every command that takes
-it.  What each command does with its own options is in its own test file."""
+out as the others are, and one option (-j) named and worded alike in every command
+that takes it.  What each command does with its own options is in its own test file."""
 import json
 import os
 import re
@@ -49,15 +49,55 @@ def test_help_lists_options_under_one_heading(cmd):
     assert any(l.startswith("options") and l.endswith(":") for l in r.stdout.splitlines()), r.stdout
 
 
-@pytest.mark.parametrize("cmd,most", [("ingest", 256), ("label", 64), ("classify", 64), ("tag", 1024)])
+JOBS = [("ingest", 256), ("label", 64), ("classify", 64), ("tag", 1024), ("train", 256)]
+
+
+@pytest.mark.parametrize("cmd,most", JOBS)
 @pytest.mark.parametrize("value", ["8x", "0", ""])
 def test_a_bad_jobs_value_is_named_alike(tmp_path, cmd, most, value):
     """-j N with a bad N: ingest and tag said "-j wants a number of threads from 1 to
     256, not '8x'", classify "-j wants 1..64, not '8x'", and label "--jobs wants 1..64",
-    without the value given.  One wording now, with each command's own range."""
+    without the value given.  One wording now, with each command's own range (train's
+    --threads said "bad value '8x' for --threads: a whole number from 1 to 256")."""
     r = run(cmd, "-j", value, tmp_path)
     assert r.returncode == 2 and r.stdout == "", r
     assert r.stderr == f"nbstage {cmd}: -j wants a number of threads from 1 to {most}, not '{value}'\n", r.stderr
+    if cmd == "train":  # its old name, still taken, is refused alike
+        r = run(cmd, "--threads", value, tmp_path)
+        assert r.returncode == 2 and r.stderr == f"nbstage {cmd}: -j wants a number of threads from 1 to {most}, " \
+            f"not '{value}'\n", r.stderr
+
+
+@pytest.mark.parametrize("cmd,most", JOBS)
+def test_every_thread_count_is_j_and_jobs(cmd, most):
+    """ingest, label, classify and tag took -j, --jobs N; train took --threads N (-j:
+    invalid option), so a script setting one thread count for the whole pipeline
+    needed two spellings.  Each --help now lists -j, --jobs N with its range."""
+    r = run(cmd, "--help")
+    assert r.returncode == 0
+    line = next((l for l in r.stdout.splitlines() if l.startswith("  -j, --jobs N ")), None)
+    assert line and f"1 to {most}" in line, r.stdout
+
+
+def test_train_takes_j_and_its_old_threads(tmp_path):
+    """train -j N, --jobs N and --threads N (its former name, kept for the scripts that
+    give it) make the same model, byte for byte; --help says --threads is the old name."""
+    weak = tmp_path / "weak.jsonl"
+    srcs = ["df = pd.read_csv('x.csv')", "df = df.dropna()", "model.fit(X, y)", "import numpy as np"]
+    stages = ["load", "prep", "train", "imports"]
+    weak.write_text("".join(json.dumps({"id": f"n{k % 2}.ipynb#{k}", "stage": st, "probabilities": {st: 1.0},
+                                        "source": s}) + "\n" for k, (s, st) in enumerate(zip(srcs, stages))))
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
+    made = []
+    for i, flag in enumerate(["-j", "--jobs", "--threads"]):
+        out = tmp_path / f"m{i}.nbsm"
+        r = run("train", "-q", "--embed", "8", "--hidden", "4", "--epochs", "1", flag, "2", "-o", out, weak,
+                env=env)
+        assert r.returncode == 0, (flag, r.stderr)
+        made.append(out.read_bytes())
+    assert made[0] == made[1] == made[2]
+    h = run("train", "--help").stdout
+    assert re.search(r"^  --threads N +-j's former name", h, re.M), h
 
 
 def test_label_names_a_bad_min_confidence(tmp_path):
@@ -97,7 +137,7 @@ def test_train_prefixes_its_messages_as_every_command_does(tmp_path):
     stages = ["load", "prep", "train", "imports"]
     weak.write_text("".join(json.dumps({"id": f"n{k % 2}.ipynb#{k}", "stage": st, "probabilities": {st: 1.0},
                                         "source": s}) + "\n" for k, (s, st) in enumerate(zip(srcs, stages))))
-    r = run("train", "--embed", "8", "--hidden", "4", "--epochs", "1", "--threads", "1", "-o", tmp_path / "m.nbsm",
+    r = run("train", "--embed", "8", "--hidden", "4", "--epochs", "1", "-j", "1", "-o", tmp_path / "m.nbsm",
             weak)
     assert r.returncode == 0, r.stderr
     lines = [l for l in r.stderr.splitlines() if l and not l.startswith("epoch ")]

@@ -567,7 +567,7 @@ def test_the_layers_the_readme_states():
 
 
 @pytest.mark.parametrize("cmd,flag,hi", [("classify", "-j", 64), ("label", "-j", 64),
-                                         ("ingest", "-j", 256), ("train", "--threads", 256),
+                                         ("ingest", "-j", 256), ("train", "-j", 256),
                                          ("tag", "-j", 1024)])
 def test_each_thread_count_limit_is_said_in_help_and_kept(cmd, flag, hi, tmp_path):
     """The thread-count options differ in their limits (tag's jobs may wait on the
