@@ -107,13 +107,12 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
     if (!o->no_default) {
         if (rules_default_path(path, sizeof path) < 0) {
             const char *env = getenv("NBSTAGE_RULES");
-            char where[4096];
             if (env && *env) /* it was set: say what is wrong with it, not to set it */
                 nb_say(stderr, "nbstage label: NBSTAGE_RULES=%s: cannot read: %s", env, strerror(errno));
             else
-                nb_say(stderr, "nbstage label: no default rule file: %s is missing (reinstall nbstage, set "
-                               "NBSTAGE_RULES, or give --no-default-rules --rules FILE)",
-                       share_file_expected("rules.txt", where, sizeof where));
+                nb_say(stderr, "nbstage label: no default rule file: %s",
+                       share_file_missing("rules.txt", "set NBSTAGE_RULES, or give --no-default-rules --rules FILE",
+                                          err, sizeof err));
             return -1;
         }
         if (ruleset_load_file(&rs, path, err, sizeof err) < 0) {

@@ -41,9 +41,13 @@
 #include "nbformat/notebook.h"
 #include "nbformat/jsonl.h"
 #include "nbformat/jsonload.h"
+#include "nbformat/sharefile.h"
 
 static void usage(FILE *to)
 {
+    /* the shipped model's path, as nbstage-kernel --help names it: where it was looked
+     * for, and whether it is there (NBSTAGE_MODEL's is not the shipped one) */
+    char shipped[PATH_MAX + 64], found[PATH_MAX];
     fprintf(to,
 "usage: nbstage classify [--model FILE] [-j N] < cells.jsonl > stages.jsonl\n"
 "       nbstage classify [--model FILE] [-j N] cells.jsonl > stages.jsonl\n"
@@ -76,13 +80,14 @@ static void usage(FILE *to)
 "Python) prints nothing: a note on stderr says so (exit 0).\n\n"
 "options:\n"
 "  -m, --model FILE  the model (NBSTAGE_MODEL overrides; default: the shipped\n"
-"                    one, %s)\n"
+"                    one, %s%s)\n"
 "  -j, --jobs N      worker threads for JSON Lines, 1 to 64 (default: the CPUs\n"
 "                    it may use, at most 8)\n"
 "  --json            JSON output for a .ipynb or one cell\n"
 "  -h, --help        this help\n\n"
 "exit: 0 ok, 1 some input lines were bad, 2 usage, model or I/O error.\n",
-            model_default_path() ? model_default_path() : "not found");
+            share_file_expected("default.nbsm", shipped, sizeof shipped),
+            share_file_find("default.nbsm", found, sizeof found) ? ",\n                    which is missing" : "");
 }
 
 /* ------------------------------------------------------------------ one answer */
@@ -668,8 +673,9 @@ int cmd_classify(int argc, char **argv)
     }
     if (!model_path) model_path = model_default_path();
     if (!model_path) {
-        nb_say(stderr, "nbstage classify: no model: %s (reinstall nbstage, or give --model FILE or set "
-                       "NBSTAGE_MODEL)", model_default_missing());
+        char why[NB_ERROR_MAX];
+        nb_say(stderr, "nbstage classify: no model: %s",
+               share_file_missing("default.nbsm", "or give --model FILE or set NBSTAGE_MODEL", why, sizeof why));
         return EXIT_USAGE;
     }
     char err[NB_ERROR_MAX];

@@ -26,6 +26,7 @@
 #include "nbformat/jsonl.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
+#include "nbformat/sharefile.h"
 
 static void usage(FILE *to)
 {
@@ -166,8 +167,8 @@ static int eval_open(struct eval_run *r)
     if (gold_load(&r->g, r->gold_path, err, sizeof err)) { nb_say(stderr, "nbstage eval: %s", err); return -1; }
     if (!r->predictions) {
         if (!r->model_path) {
-            nb_say(stderr, "nbstage eval: no model: %s (reinstall nbstage, or give --model FILE or set "
-                           "NBSTAGE_MODEL)", model_default_missing());
+            nb_say(stderr, "nbstage eval: no model: %s",
+                   share_file_missing("default.nbsm", "or give --model FILE or set NBSTAGE_MODEL", err, sizeof err));
             return -1;
         }
         if (!(r->m = model_load(r->model_path, err, sizeof err))) { nb_say(stderr, "nbstage eval: %s", err); return -1; }

@@ -35,6 +35,7 @@
 #include "nbformat/fileonce.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
+#include "nbformat/sharefile.h"
 
 static void usage(FILE *to)
 {
@@ -221,8 +222,10 @@ static int load_model(struct summary_run *r)
     if (r->s.saved) return 0;
     if (!r->model_path) r->model_path = model_default_path();
     if (!r->model_path) {
-        nb_say(stderr, "nbstage summary: no model: %s (reinstall nbstage, give --model FILE or set "
-                       "NBSTAGE_MODEL, or use --saved)", model_default_missing());
+        char why[NB_ERROR_MAX];
+        nb_say(stderr, "nbstage summary: no model: %s",
+               share_file_missing("default.nbsm", "give --model FILE or set NBSTAGE_MODEL, or use --saved", why,
+                                  sizeof why));
         return -1;
     }
     char why[NB_ERROR_MAX];

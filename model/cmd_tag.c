@@ -29,6 +29,7 @@
 #include "nbformat/clock.h"
 #include "nbformat/notebook.h"
 #include "nbformat/outfile.h"
+#include "nbformat/sharefile.h"
 
 static void usage(FILE *to)
 {
@@ -328,8 +329,9 @@ static int load_model(struct tag_call *c)
     if (o->from_outputs) return 0;
     if (!c->model_path) c->model_path = model_default_path();
     if (!c->model_path) {
-        nb_say(stderr, "nbstage tag: no model: %s (reinstall nbstage, or give --model FILE or set "
-                       "NBSTAGE_MODEL)", model_default_missing());
+        char why[NB_ERROR_MAX];
+        nb_say(stderr, "nbstage tag: no model: %s",
+               share_file_missing("default.nbsm", "or give --model FILE or set NBSTAGE_MODEL", why, sizeof why));
         return -1;
     }
     /* -o over the model (given, NBSTAGE_MODEL's or the shipped one): a notebook

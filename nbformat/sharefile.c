@@ -29,10 +29,12 @@ static int take(const char *dir, const char *rel, const char *name, char *out, s
     return -1;
 }
 
-/* share_file_find's search; with ANY, OUT says where NAME was looked for last. */
-static int locate(const char *name, char *out, size_t cap, int any)
+/* share_file_find's search; with ANY, OUT says where NAME was looked for last.  *TREE
+ * (when given) is 1 when that place is a source tree's share/, else 0. */
+static int locate(const char *name, char *out, size_t cap, int any, int *tree)
 {
     if (cap) out[0] = 0;
+    if (tree) *tree = 0;
     char dir[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
     if (n <= 0) return -1;
@@ -56,6 +58,7 @@ static int locate(const char *name, char *out, size_t cap, int any)
         if (access(marker, F_OK) != 0) continue;
         char rel[32];
         snprintf(rel, sizeof rel, "%sshare/", up[i]);
+        if (tree) *tree = 1;
         return take(dir, rel, name, out, cap, any);
     }
     return take(dir, "../share/nbstage/", name, out, cap, any);
@@ -63,13 +66,34 @@ static int locate(const char *name, char *out, size_t cap, int any)
 
 int share_file_find(const char *name, char *out, size_t cap)
 {
-    int rc = locate(name, out, cap, 0);
+    int rc = locate(name, out, cap, 0, NULL);
     if (rc && cap) out[0] = 0;
     return rc;
 }
 
+/* share_file_expected's, and *TREE as locate's. */
+static const char *expected(const char *name, char *out, size_t cap, int *tree)
+{
+    if (locate(name, out, cap, 1, tree) && cap && !out[0]) snprintf(out, cap, "share/%s beside the program", name);
+    return out;
+}
+
 const char *share_file_expected(const char *name, char *out, size_t cap)
 {
-    if (locate(name, out, cap, 1) && cap && !out[0]) snprintf(out, cap, "share/%s beside the program", name);
+    return expected(name, out, cap, NULL);
+}
+
+const char *share_file_missing(const char *name, const char *also, char *out, size_t cap)
+{
+    char where[PATH_MAX + 64];
+    int tree;
+    expected(name, where, sizeof where, &tree);
+    /* A checkout's share/ files are in git, and the model is rebuilt by `make model`:
+     * "reinstall nbstage" would send a developer to an installation they do not use. */
+    if (!tree)
+        snprintf(out, cap, "%s is missing (reinstall nbstage, %s)", where, also);
+    else
+        snprintf(out, cap, "%s is missing (`git checkout share/%s`%s in the source tree, %s)", where, name,
+                 strcmp(name, "default.nbsm") ? "" : " or `make model`", also);
     return out;
 }

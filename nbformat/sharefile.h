@@ -21,6 +21,8 @@
  * /usr/share/default.nbsm that some other package left there.
  * The caller's environment override (NBSTAGE_MODEL, NBSTAGE_RULES) comes before all of
  * these and is the caller's business.
+ * Also owns what the commands say when a shipped file is missing there: how to put it
+ * back depends on which of these places it was looked for in (share_file_missing).
  */
 #ifndef NBSTAGE_SHAREFILE_H
 #define NBSTAGE_SHAREFILE_H
@@ -35,5 +37,13 @@ int share_file_find(const char *name, char *out, size_t cap);
  * message when it is missing: an installation's PREFIX/share/nbstage/NAME, a source
  * tree's share/NAME. */
 const char *share_file_expected(const char *name, char *out, size_t cap);
+
+/* The message for a share/NAME that is missing, into OUT; OUT: "WHERE is missing (HOW,
+ * ALSO)", WHERE share_file_expected's, HOW what puts it back where it was looked for:
+ * in a source tree "`git checkout share/NAME` in the source tree" (for the model "...
+ * or `make model`", which rebuilds it), else "reinstall nbstage"; ALSO the caller's
+ * other ways ("or give --model FILE or set NBSTAGE_MODEL").  One wording for every
+ * command that needs the shipped model or rules. */
+const char *share_file_missing(const char *name, const char *also, char *out, size_t cap);
 
 #endif

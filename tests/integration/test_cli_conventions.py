@@ -158,3 +158,71 @@ def test_label_takes_g_for_gold_as_eval_does(tmp_path):
     # (the analysis, less its line of timings)
     said = [[l for l in r.stderr.splitlines() if " s, " not in l] for r in (short, long_)]
     assert (short.stdout, said[0]) == (long_.stdout, said[1]) and "gold" in short.stderr, short.stderr
+
+
+def shipped_layout(tmp_path, layout):
+    """A copy of nbstage where it finds no shipped model or rules: in a source tree
+    (beside nbformat/sharefile.h, its mark) or an installation's PREFIX/bin.  (the
+    program, the share folder it looks in, the environment without overrides)"""
+    if layout == "tree":
+        prog, share = tmp_path / "tree" / "nbstage", tmp_path / "tree" / "share"
+        (tmp_path / "tree" / "nbformat").mkdir(parents=True)
+        (tmp_path / "tree" / "nbformat" / "sharefile.h").write_text("")
+    else:
+        prog, share = tmp_path / "prefix" / "bin" / "nbstage", tmp_path / "prefix" / "share" / "nbstage"
+    prog.parent.mkdir(parents=True, exist_ok=True)
+    share.mkdir(parents=True)
+    prog.write_bytes(BIN.read_bytes())
+    prog.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("NBSTAGE_MODEL", "NBSTAGE_RULES")}
+    return prog, share, env
+
+
+MISSING_SHIPPED = [  # (command, its arguments, the file, what else the user may do)
+    ("tag", ["--check", "a.ipynb"], "default.nbsm", "or give --model FILE or set NBSTAGE_MODEL"),
+    ("classify", ["cells.jsonl"], "default.nbsm", "or give --model FILE or set NBSTAGE_MODEL"),
+    ("eval", ["--gold", "gold.tsv", "cells.jsonl"], "default.nbsm", "or give --model FILE or set NBSTAGE_MODEL"),
+    ("summary", ["a.ipynb"], "default.nbsm", "give --model FILE or set NBSTAGE_MODEL, or use --saved"),
+    ("label", ["cells.jsonl"], "rules.txt", "set NBSTAGE_RULES, or give --no-default-rules --rules FILE"),
+]
+
+
+@pytest.mark.parametrize("layout", ["tree", "installed"])
+@pytest.mark.parametrize("cmd,args,name,also", MISSING_SHIPPED)
+def test_a_missing_shipped_file_says_how_to_get_it_back_where_it_was_looked_for(tmp_path, layout, cmd, args,
+                                                                                 name, also):
+    """Without share/default.nbsm or share/rules.txt every command said "reinstall
+    nbstage", in a source checkout too, where the file is in git (`git checkout`) and
+    the model is rebuilt by `make model`.  The advice now follows where it was looked
+    for, in one wording for the five commands (nbformat/sharefile.h)."""
+    prog, share, env = shipped_layout(tmp_path, layout)
+    (tmp_path / "a.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
+                                                  "nbformat_minor": 5}))
+    (tmp_path / "cells.jsonl").write_text('{"id": "a.ipynb#0", "source": "import os"}\n')
+    (tmp_path / "gold.tsv").write_text("cell_id\tlabel\na.ipynb#0\timports\n")
+    r = subprocess.run([str(prog), cmd, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    if layout == "tree":
+        how = f"`git checkout share/{name}`" + (" or `make model`" if name == "default.nbsm" else "") + \
+            " in the source tree"
+    else:
+        how = "reinstall nbstage"
+    what = "no model" if name == "default.nbsm" else "no default rule file"
+    assert r.returncode == 2 and r.stdout == "", r
+    assert r.stderr == f"nbstage {cmd}: {what}: {share / name} is missing ({how}, {also})\n", r.stderr
+
+
+@pytest.mark.parametrize("layout", ["tree", "installed"])
+def test_classify_help_names_a_missing_shipped_model_by_its_path(tmp_path, layout):
+    """classify --help said "default: the shipped one, not found" when it was missing:
+    not where it was looked for.  It names the path now, as nbstage-kernel --help does,
+    and says that it is missing (and only then)."""
+    prog, share, env = shipped_layout(tmp_path, layout)
+    r = subprocess.run([str(prog), "classify", "--help"], env=env, capture_output=True, text=True, timeout=60)
+    said = " ".join(r.stdout.split())
+    assert r.returncode == 0 and f"default: the shipped one, {share / 'default.nbsm'}, which is missing)" in said, \
+        r.stdout
+    (share / "default.nbsm").write_bytes(b"")  # there (whether it loads is not --help's business)
+    r = subprocess.run([str(prog), "classify", "--help"], env=env, capture_output=True, text=True, timeout=60)
+    said = " ".join(r.stdout.split())
+    assert f"default: the shipped one, {share / 'default.nbsm'})" in said and "missing" not in said, r.stdout

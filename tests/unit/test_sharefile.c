@@ -52,6 +52,22 @@ static void a_missing_file_is_not_found(void **state)
     assert_string_equal(found, "");
 }
 
+/* In a build tree the advice for a missing shipped file is the checkout's (git, make
+ * model), never "reinstall nbstage"; the caller's other ways follow it. */
+static void a_missing_file_in_a_source_tree_is_said_with_the_checkouts_remedy(void **state)
+{
+    (void)state;
+    char where[PATH_MAX], msg[PATH_MAX + 256], want[PATH_MAX + 256];
+    share_file_expected("gone.txt", where, sizeof where);
+    snprintf(want, sizeof want, "%s is missing (`git checkout share/gone.txt` in the source tree, or else)", where);
+    assert_string_equal(share_file_missing("gone.txt", "or else", msg, sizeof msg), want);
+    share_file_expected("default.nbsm", where, sizeof where);
+    snprintf(want, sizeof want, "%s is missing (`git checkout share/default.nbsm` or `make model` in the source "
+             "tree, or else)", where);
+    share_file_missing("default.nbsm", "or else", msg, sizeof msg); /* (the words, whether it is there or not) */
+    assert_string_equal(msg, want);
+}
+
 static void a_path_too_long_for_the_buffer_is_refused(void **state)
 {
     (void)state;
@@ -64,6 +80,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(finds_the_repositorys_share_folder),
         cmocka_unit_test(a_missing_file_is_not_found),
+        cmocka_unit_test(a_missing_file_in_a_source_tree_is_said_with_the_checkouts_remedy),
         cmocka_unit_test(a_path_too_long_for_the_buffer_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
