@@ -108,7 +108,7 @@ static int load_rules(const struct label_opts *o, struct lfset *lfs)
         if (rules_default_path(path, sizeof path) < 0) {
             const char *env = getenv("NBSTAGE_RULES");
             if (env && *env) /* it was set: say what is wrong with it, not to set it */
-                nb_say(stderr, "nbstage label: NBSTAGE_RULES=%s: cannot read: %s", env, strerror(errno));
+                nb_say(stderr, "nbstage label: NBSTAGE_RULES=%s: %s", env, strerror(errno));
             else
                 nb_say(stderr, "nbstage label: no default rule file: %s",
                        share_file_missing("rules.txt", "set NBSTAGE_RULES, or give --no-default-rules --rules FILE",

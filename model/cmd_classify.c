@@ -558,11 +558,16 @@ static int read_whole_file(const char *path, struct bytebuf *text)
     char why[PATH_MAX + 64];
     FILE *f = nb_fopen_input(path, "a notebook", why, sizeof why);
     if (!f) {
-        if (errno == EISDIR || errno == ENXIO) /* a folder, a FIFO, a device: refused */
+        /* a folder said as every command says one given as a file; a FIFO or a device
+         * as the walk says it; both with what classify reads instead */
+        if (errno == EISDIR)
+            nb_say(stderr, "nbstage classify: %s: is a directory, not a file to classify (one .py or .ipynb file, "
+                           "or cells on stdin)", path);
+        else if (errno == ENXIO)
             nb_say(stderr, "nbstage classify: %s: not a regular file (one .py or .ipynb file, or cells on stdin)",
                    path);
         else
-            nb_say(stderr, "nbstage classify: %s: %s", path, why); /* "cannot open: REASON" */
+            nb_say(stderr, "nbstage classify: %s: %s", path, why); /* the reason alone, as for a notebook */
         return EXIT_USAGE;
     }
     char chunk[65536];

@@ -413,7 +413,7 @@ int modelfile_read(const char *path, struct modelfile *mf, char *err, size_t err
     char why[PATH_MAX + 64];
     int fd = nb_open_input(path, "a model file", &st, why, sizeof why); /* a FIFO refused, not waited on */
     if (fd < 0) {
-        nb_error_fmt(err, errlen, fd == -2 ? "%s: %s" : "%s: cannot open: %s", path, why);
+        nb_error_fmt(err, errlen, "%s: %s", path, why); /* worded as every input (nb_open_input) */
         return -1;
     }
     if (st.st_size > (off_t)1 << 32) {

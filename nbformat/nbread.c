@@ -14,8 +14,9 @@
  * reason kept.  And nb_open_input (nb_open_regular for a notebook, nb_fopen_input for
  * a stdio reader): the one way a file named by the user is opened for reading (a
  * notebook, classify's file, the model, the rules, the hand labels, the JSON Lines
- * inputs, a checkpoint, the kernel's connection file), which never waits on a FIFO
- * and refuses all but a regular file.
+ * inputs, a checkpoint, the kernel's connection file), which never waits on a FIFO,
+ * refuses all but a regular file, and gives one reason for every kind of file
+ * ("PATH: No such file or directory", "PATH: is a directory, not a model file").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -573,7 +574,9 @@ FILE *nb_fopen_input(const char *path, const char *what, char *why, size_t whyle
         snprintf(reason, sizeof reason, "%s", strerror(e));
         close(fd);
     }
-    snprintf(why, whylen, fd == -2 ? "%s" : "cannot open: %s", reason);
+    /* the reason alone, as for a notebook (nb_open_regular): "PATH: No such file or
+     * directory" from every command, as cat and grep say it */
+    snprintf(why, whylen, "%s", reason);
     errno = e;
     return NULL;
 }

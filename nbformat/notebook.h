@@ -79,9 +79,9 @@ int nb_open_input(const char *path, const char *what, struct stat *st, char *why
 int nb_open_regular(const char *path, struct stat *st, char *why, size_t whylen);
 
 /* nb_open_input's descriptor as a stdio stream, for the readers by lines or fread;
- * NULL when refused, WHY the message's end after "PATH: ": "cannot open: REASON" (-1
- * above, or fdopen's failure) or the refusal ("not a regular file", "is a directory,
- * not WHAT"); errno as above. */
+ * NULL when refused, WHY the message's end after "PATH: ", as nb_open_input's (the
+ * reason a notebook's gives, so that every file the user names is said alike), or
+ * fdopen's failure; errno as above. */
 FILE *nb_fopen_input(const char *path, const char *what, char *why, size_t whylen);
 
 /* Parses and validates a notebook.  NULL on error, with ERR filled. */

@@ -5,10 +5,15 @@ that takes it.  What each command does with its own options is in its own test f
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# model: test_tag.py's fixture (the shipped model, else a small one), asked for by name
+from test_tag import model  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 BINDIR = Path(os.environ.get("NBSTAGE_BIN", ROOT))
@@ -226,3 +231,95 @@ def test_classify_help_names_a_missing_shipped_model_by_its_path(tmp_path, layou
     r = subprocess.run([str(prog), "classify", "--help"], env=env, capture_output=True, text=True, timeout=60)
     said = " ".join(r.stdout.split())
     assert f"default: the shipped one, {share / 'default.nbsm'})" in said and "missing" not in said, r.stdout
+
+
+# Every input a command reads by a path the user gives: (command, its arguments with
+# {f} for the file under test, the file's name, the environment variable naming it).
+# The others are good files (see files_for); the checks before it pass.
+INPUTS = [
+    ("ingest", ["-q", "-o", "-", "{f}"], "x.ipynb", None),
+    ("fmt", ["--check", "{f}"], "x.ipynb", None),
+    ("tag", ["--check", "-m", "{model}", "{f}"], "x.ipynb", None),
+    ("summary", ["--saved", "{f}"], "x.ipynb", None),
+    ("classify", ["-m", "{model}", "{f}"], "x.ipynb", None),
+    ("classify", ["-m", "{model}", "{f}"], "x.py", None),
+    ("classify", ["-m", "{model}", "{f}"], "x.jsonl", None),
+    ("classify", ["-m", "{f}", "cells.jsonl"], "x.nbsm", None),
+    ("classify", ["cells.jsonl"], "x.nbsm", "NBSTAGE_MODEL"),
+    ("tag", ["--check", "-m", "{f}", "a.ipynb"], "x.nbsm", None),
+    ("summary", ["-m", "{f}", "a.ipynb"], "x.nbsm", None),
+    ("eval", ["-m", "{f}", "--gold", "gold.tsv", "cells.jsonl"], "x.nbsm", None),
+    ("eval", ["-m", "{model}", "--gold", "gold.tsv", "{f}"], "x.jsonl", None),
+    ("eval", ["-m", "{model}", "--gold", "{f}", "cells.jsonl"], "x.tsv", None),
+    ("eval", ["--predictions", "--gold", "gold.tsv", "{f}"], "x.jsonl", None),
+    ("label", ["-q", "--no-default-rules", "{f}"], "x.jsonl", None),
+    ("label", ["-q", "--no-default-rules", "--gold", "{f}", "cells.jsonl"], "x.tsv", None),
+    ("label", ["-q", "--no-default-rules", "--rules", "{f}", "cells.jsonl"], "x.txt", None),
+    ("label", ["-q", "cells.jsonl"], "x.txt", "NBSTAGE_RULES"),
+    ("label", ["-q", "--votes", "{f}"], "x.tsv", None),
+    ("label", ["-q", "--votes", "votes.tsv", "--truth", "{f}"], "x.txt", None),
+    ("train", ["-q", "-o", "m.nbsm", "{f}"], "x.jsonl", None),
+    ("train", ["-q", "-o", "m.nbsm", "--cells", "{f}", "weak.jsonl"], "x.jsonl", None),
+]
+
+
+def files_for(d, model):
+    """The good inputs of INPUTS' commands, in D, readable by anyone."""
+    shutil.copy(model, d / "model.nbsm")
+    (d / "a.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (d / "cells.jsonl").write_text('{"id": "a.ipynb#0", "source": "import os"}\n')
+    (d / "gold.tsv").write_text("cell_id\tlabel\na.ipynb#0\timports\n")
+    (d / "votes.tsv").write_text("0\t1\n1\t1\n")
+    (d / "weak.jsonl").write_text('{"id": "a.ipynb#0", "stage": "imports", "probabilities": {"imports": 1.0}}\n')
+    for p in d.iterdir():
+        p.chmod(0o644)
+
+
+def input_id(case):
+    """'label --truth', 'classify NBSTAGE_MODEL', 'classify x.py': the input under test."""
+    cmd, args, name, var = case
+    k = args.index("{f}") if "{f}" in args else -1
+    flag = args[k - 1] if k > 0 and args[k - 1] in ("-m", "--gold", "--rules", "--votes", "--truth", "--cells") else ""
+    return f"{cmd} {var or flag or ('--predictions' if '--predictions' in args else name)}"
+
+
+@pytest.mark.parametrize("kind", ["missing", "unreadable", "a directory"])
+@pytest.mark.parametrize("cmd,args,name,var", INPUTS, ids=[input_id(c) for c in INPUTS])
+def test_an_input_that_cannot_be_opened_is_said_alike_by_every_command(model, kind, cmd, args, name, var):
+    """A missing notebook was "PATH: No such file or directory" (the walkers, classify's
+    notebook), a missing JSON Lines file, model, rule or hand-label file "PATH: cannot
+    open: No such file or directory" (classify's cells or .py file, eval, label, train,
+    the model of every command), NBSTAGE_RULES's "cannot read: ...", and classify said
+    of a folder "not a regular file".  One wording now, as cat and grep say it:
+    "PATH: REASON", and "PATH: is a directory, not WHAT" (ingest, which goes on with the
+    other notebooks, still says first that it skipped one).  Unreadable: mode 000, read
+    as nobody when the tests run as root (who reads any file)."""
+    if kind == "a directory" and var == "NBSTAGE_RULES":
+        pytest.skip("a variable's bad file is named twice, NBSTAGE_RULES=PATH: PATH: ... (test_label_more.py)")
+    d = Path(tempfile.mkdtemp(prefix="nbstage-inputs-"))
+    try:
+        d.chmod(0o777)  # nobody writes train's -o there
+        files_for(d, model)
+        f = d / name
+        if kind == "unreadable":
+            f.write_text("x\n")
+            f.chmod(0)
+        elif kind == "a directory":
+            f.mkdir()
+        words = [w.format(f=f, model=d / "model.nbsm") for w in args]
+        env = {k: v for k, v in os.environ.items() if k not in ("NBSTAGE_MODEL", "NBSTAGE_RULES")}
+        if var:
+            env[var] = str(f)
+        drop = {"user": "nobody", "group": "nogroup", "extra_groups": []} if os.geteuid() == 0 else {}
+        r = subprocess.run([str(BIN), cmd, *words], cwd=d, env=env, capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL, **drop)
+        said = f"{var}={f}" if var else f"{f}"
+        why = {"missing": "No such file or directory", "unreadable": "Permission denied",
+               "a directory": "is a directory, not "}[kind]
+        skipped = "bad notebook skipped: " if cmd == "ingest" and kind != "missing" else ""
+        assert r.returncode == 2, r
+        assert re.search(f"^nbstage {cmd}: {re.escape(skipped + said)}: {re.escape(why)}", r.stderr, re.M), r.stderr
+        if kind != "a directory":
+            assert f"{said}: {why}\n" in r.stderr, r.stderr  # the reason alone, nothing after it
+    finally:
+        subprocess.run(["rm", "-rf", str(d)])

@@ -131,7 +131,7 @@ def test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell(specs, logs,
         path, why = tmp_path / "fifo.nbsm", "not a regular file"
         os.mkfifo(path)
     else:
-        path, why = tmp_path / "no-such.nbsm", "cannot open"
+        path, why = tmp_path / "no-such.nbsm", "No such file or directory"
     if how in ("from the environment", "a FIFO"):
         name = spec(specs, "nbs-notice-fifo" if how == "a FIFO" else "nbs-notice-env",
                     env={"NBSTAGE_MODEL": str(path)})

@@ -345,7 +345,7 @@ def test_small_option_slips_are_named(tmp_path, cells):
     env = dict(ENV, NBSTAGE_RULES=str(tmp_path / "gone.txt"))
     r = run(["label", "-q", cells], env=env)
     assert r.returncode == 2, r.stderr
-    assert f"NBSTAGE_RULES={tmp_path / 'gone.txt'}: cannot read: No such file or directory" in r.stderr, r.stderr
+    assert f"NBSTAGE_RULES={tmp_path / 'gone.txt'}: No such file or directory\n" in r.stderr, r.stderr
     # a mistake in the file it names is said with the variable too; --rules' without it
     bad = tmp_path / "bad.txt"
     bad.write_text("rule bad_re explore\n  any foo(bar\n")

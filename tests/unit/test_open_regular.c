@@ -7,7 +7,8 @@
  * descriptor left open by a refusal.  And nb_fopen_input, the same as a stdio stream
  * for every other file a user names (the model, the rules, the JSON Lines inputs):
  * the FIFO refused at once, a folder named with what it is not, the reason of a
- * missing file after "cannot open: " and its errno kept. */
+ * missing file alone, as a notebook's ("cannot open: " before it made the JSON Lines
+ * readers word it otherwise than the walkers), and its errno kept. */
 #include "tests/unit/unit.h"
 
 #include <errno.h>
@@ -188,7 +189,7 @@ static void every_input_is_opened_so(void **state)
     assert_null(nb_fopen_input(in_dir("missing.txt"), "a rules file", why, sizeof why));
     assert_int_equal(errno, ENOENT); /* the connection file's test for "none yet" */
     char want[128];
-    snprintf(want, sizeof want, "cannot open: %s", strerror(ENOENT));
+    snprintf(want, sizeof want, "%s", strerror(ENOENT));
     assert_string_equal(why, want);
     assert_int_equal(unit_open_fds(), before);
     const char *path = in_dir("rules.txt");
