@@ -89,7 +89,7 @@ static void usage(FILE *to)
 "  -j, --jobs N             worker threads, 1 to 256, each a share of every\n"
 "                           batch, calling OpenBLAS single-threaded (default:\n"
 "                           the CPUs it may use, at most 16)\n"
-"  --threads N              -j's former name, still taken\n"
+"  --threads N              the former name of -j, still taken\n"
 "  --curves PREFIX          learning curves to PREFIX.csv and PREFIX.svg (a .csv\n"
 "                           or .svg ending of PREFIX is dropped)\n"
 "  --checkpoint FILE        the run's state after each epoch (weights, Adam's,\n"
