@@ -51,7 +51,7 @@ static void usage(FILE *to)
     fprintf(to,
 "usage: nbstage classify [--model FILE] [-j N] < cells.jsonl > stages.jsonl\n"
 "       nbstage classify [--model FILE] [-j N] cells.jsonl > stages.jsonl\n"
-"       nbstage classify [--model FILE] [--json] FILE\n\n"
+"       nbstage classify [--model FILE] [--json] [-q] FILE\n\n"
 "Without FILE (or with -), or with a FILE named *.jsonl or *.ndjson (the cells\n"
 "file label, train and eval take), reads JSON Lines {\"id\": ..., \"source\": \"...\"}\n"
 "(source may also be a list of lines, as in .ipynb; other fields but \"notebook\"\n"
@@ -84,6 +84,8 @@ static void usage(FILE *to)
 "  -j, --jobs N      worker threads for JSON Lines, 1 to 64 (default: the CPUs\n"
 "                    it may use, at most 8)\n"
 "  --json            JSON output for a .ipynb or one cell\n"
+"  -q, --quiet       no notes on stderr (not Python, no code cells, looks like\n"
+"                    data), only errors\n"
 "  -h, --help        this help\n\n"
 "exit: 0 ok, 1 some input lines were bad, 2 usage, model or I/O error.\n",
             share_file_expected("default.nbsm", shipped, sizeof shipped),
@@ -515,8 +517,8 @@ static int classify_code_cell(const nbs_model *m, json_t *cell, struct context_t
 }
 
 /* The notebook at PATH classified code cell by code cell (ids PATH#K, K counting code
- * cells from 0).  0, or EXIT_USAGE (said). */
-static int run_notebook(const nbs_model *m, const char *path, int as_json)
+ * cells from 0); QUIET: no note on stderr.  0, or EXIT_USAGE (said). */
+static int run_notebook(const nbs_model *m, const char *path, int as_json, int quiet)
 {
     nb_error e;
     json_t *nb = nb_read_file(path, NB_ALLOW_V3 | NB_DUP_KEYS | NB_LENIENT, &e); /* read only */
@@ -527,8 +529,9 @@ static int run_notebook(const nbs_model *m, const char *path, int as_json)
     nb_lang_of_tree(nb, &lang);
     if (!lang.python) {
         json_decref(nb);
-        nb_say(stderr, "nbstage classify: %s: not Python (%s): not classified (the model "
-                       "reads Python)", path, lang.name);
+        if (!quiet)
+            nb_say(stderr, "nbstage classify: %s: not Python (%s): not classified (the model "
+                           "reads Python)", path, lang.name);
         return 0;
     }
     int k = 0, oom = 0;
@@ -547,7 +550,7 @@ static int run_notebook(const nbs_model *m, const char *path, int as_json)
         return EXIT_USAGE;
     }
     /* nothing on stdout is the right answer, but say why, or it looks like a failure */
-    if (k == 0) nb_say(stderr, "nbstage classify: %s: no code cells", path);
+    if (k == 0 && !quiet) nb_say(stderr, "nbstage classify: %s: no code cells", path);
     return 0;
 }
 
@@ -599,8 +602,9 @@ static void say_if_data_like(const char *path, const struct bytebuf *text)
                     : "give a file of Python code, or a notebook");
 }
 
-/* The file at PATH classified as one cell of code (id PATH).  0, or EXIT_USAGE (said). */
-static int run_text_file(const nbs_model *m, const char *path, int as_json)
+/* The file at PATH classified as one cell of code (id PATH); QUIET: no note on stderr.
+ * 0, or EXIT_USAGE (said). */
+static int run_text_file(const nbs_model *m, const char *path, int as_json, int quiet)
 {
     float probs[N_STAGES];
     struct bytebuf text = {0};
@@ -608,7 +612,7 @@ static int run_text_file(const nbs_model *m, const char *path, int as_json)
         free(text.p);
         return EXIT_USAGE;
     }
-    say_if_data_like(path, &text);
+    if (!quiet) say_if_data_like(path, &text);
     /* read as a notebook's first cell, as every other command reads a cell alone */
     int s = model_classify_after(m, NULL, 0, text.p ? text.p : "", text.n, probs);
     free(text.p);
@@ -621,12 +625,14 @@ static int run_text_file(const nbs_model *m, const char *path, int as_json)
 }
 
 /* PATH classified: a notebook code cell by code cell (ids PATH#K), else the file as one
- * cell of code (id PATH); AS_JSON: answer lines, else plain text. */
-static int run_file(const nbs_model *m, const char *path, int as_json)
+ * cell of code (id PATH); AS_JSON: answer lines, else plain text; QUIET (-q): the
+ * answers and errors only, no note (not Python, no code cells, data-like text). */
+static int run_file(const nbs_model *m, const char *path, int as_json, int quiet)
 {
     /* any case (nb_is_notebook_name): a notebook saved as NOTES.IPYNB is still a
      * notebook, not Python to classify */
-    int rc = nb_is_notebook_name(path) ? run_notebook(m, path, as_json) : run_text_file(m, path, as_json);
+    int rc = nb_is_notebook_name(path) ? run_notebook(m, path, as_json, quiet)
+                                       : run_text_file(m, path, as_json, quiet);
     if (rc) return rc;
     return nb_stdout_flush("nbstage classify") ? EXIT_USAGE : EXIT_OK;
 }
@@ -646,13 +652,14 @@ int cmd_classify(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'}, {"jobs", required_argument, 0, 'j'},
-        {"json", no_argument, 0, 'J'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"json", no_argument, 0, 'J'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *model_path = NULL;
     int ncpu = cpus_usable();
-    int jobs = ncpu > 8 ? 8 : ncpu, as_json = 0, c;
+    int jobs = ncpu > 8 ? 8 : ncpu, as_json = 0, quiet = 0, c;
     optind = 0; /* glibc: a full re-initialisation, so tests may call us twice */
-    while ((c = getopt_long(argc, argv, "m:j:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:j:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'j': {
@@ -668,6 +675,7 @@ int cmd_classify(int argc, char **argv)
             break;
         }
         case 'J': as_json = 1; break;
+        case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cmd_usage_error_fn(argv[0], usage);
         }
@@ -699,7 +707,7 @@ int cmd_classify(int argc, char **argv)
             rc = run_lines(m, jobs, in, file);
             fclose(in);
         }
-    } else rc = run_file(m, argv[optind], as_json);
+    } else rc = run_file(m, argv[optind], as_json, quiet);
     model_free(m);
     return rc;
 }

@@ -57,6 +57,7 @@ static void usage(FILE *to)
             "the model reads Python only: a note on stderr instead (exit 0), and with\n"
             "--json a line {\"notebook\": PATH, \"language\": LANG, \"skipped\": \"not Python\"}.\n"
             "With --saved its saved stages are shown, after the note.\n"
+            "With -q no such note (an error, or a folder without notebooks, is still said).\n"
             "NOTEBOOK '-' is standard input (named <stdin>), given once.  On a terminal\n"
             "the map fits its width (COLUMNS): the header and the sequence are broken into\n"
             "lines, the blocks go fewer than 60 a row, and below 36 columns the table\n"
@@ -82,6 +83,7 @@ static void usage(FILE *to)
             "                    notebook found, read, or in Python)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR is set or\n"
             "                    TERM=dumb), always, never (--colour WHEN alike)\n"
+            "  -q, --quiet       no notes on stderr, only errors\n"
             "  -h, --help        this help\n\n"
             "exit: 0 ok, 2 usage error, a notebook or folder that could not be read, or an\n"
             "output (stdout, --svg FILE) that could not be written.\n");
@@ -110,14 +112,16 @@ static int parse_options(int argc, char **argv, struct summary_run *r)
         {"svg", required_argument, NULL, 'S'},
         {"color", required_argument, NULL, 'C'},
         {"colour", required_argument, NULL, 'C'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': r->model_path = optarg; break;
+        case 'q': r->s.quiet = 1; break;
         case 's': r->s.saved = 1; break;
         case 'J': r->s.json = 1; break;
         case 'S': r->svg = optarg; break;

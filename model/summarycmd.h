@@ -25,6 +25,7 @@ struct summary_entry;
 struct summary {
     const nbs_model *model;
     int saved, json, color;
+    int quiet; /* -q: no notes (a notebook not in Python), as tag -q; errors still said */
     int columns; /* the terminal's width; 0 when stdout is no terminal */
     int svg_only; /* --svg -: the picture is the only output */
     struct stagemap *maps; /* kept for --svg */

@@ -80,7 +80,7 @@ int summarywindow_flush(struct summary *s)
         } else if (e->message) {
             /* in order in a `2>&1` too; a write error is said at the end */
             if (fflush(stdout) && !s->out_errno) s->out_errno = errno;
-            nb_say(stderr, "nbstage summary: %s", e->message);
+            if (!(e->not_python && s->quiet)) nb_say(stderr, "nbstage summary: %s", e->message);
             s->errors += e->error;
             if (e->error && e->path && s->json && !s->svg_only && summaryshow_error_json(e)) {
                 nb_say(stderr, "nbstage summary: %s: out of memory", e->path);
@@ -91,7 +91,7 @@ int summarywindow_flush(struct summary *s)
                 rc = -1;
             }
         } else {
-            if (e->note) {
+            if (e->note && !s->quiet) {
                 if (fflush(stdout) && !s->out_errno) s->out_errno = errno;
                 nb_say(stderr, "nbstage summary: %s", e->note);
             }

@@ -323,3 +323,49 @@ def test_an_input_that_cannot_be_opened_is_said_alike_by_every_command(model, ki
             assert f"{said}: {why}\n" in r.stderr, r.stderr  # the reason alone, nothing after it
     finally:
         subprocess.run(["rm", "-rf", str(d)])
+
+
+def notebook_json(sources, language=None):
+    """A notebook of code cells SOURCES, its kernel's language LANGUAGE (None: Python)."""
+    meta = {"language_info": {"name": language}} if language else {}
+    return json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                                  "outputs": [], "source": s} for i, s in enumerate(sources)],
+                       "metadata": meta, "nbformat": 4, "nbformat_minor": 5})
+
+
+# (command, its arguments, the file and its text, the note on stderr without -q)
+NOTES = [
+    (["classify"], "r.ipynb", notebook_json(["x <- 1"], "R"), "r.ipynb: not Python (r): not classified"),
+    (["classify"], "empty.ipynb", notebook_json([]), "empty.ipynb: no code cells"),
+    (["classify", "--json"], "cells.txt", '{"id": "a#0", "source": "import os"}\n',
+     "cells.txt: classified as one cell of code, but it looks like JSON Lines"),
+    (["summary"], "r.ipynb", notebook_json(["x <- 1"], "R"), "r.ipynb: not Python (r): no stage map"),
+    (["summary", "--json"], "r.ipynb", notebook_json(["x <- 1"], "R"), "r.ipynb: not Python (r): no stage map"),
+    (["summary", "--saved"], "r.ipynb", notebook_json(["x <- 1"], "R"), "r.ipynb: not Python (r): the stages saved"),
+]
+
+
+@pytest.mark.parametrize("args,name,text,note", NOTES, ids=[" ".join(n[0]) + " " + n[1] for n in NOTES])
+def test_q_silences_the_notes_of_classify_and_summary_as_of_the_others(model, tmp_path, args, name, text, note):
+    """tag, ingest, label, fmt, eval and train take -q for a run that says on stderr
+    only what went wrong; classify and summary had no -q, and their notes (a notebook
+    not in Python, one without code cells, a file classified as code that looks like
+    JSON Lines) could not be silenced in a script that treats any stderr as a failure.
+    -q now drops the notes and nothing else: the same output, the same exit, and an
+    error still said."""
+    f = tmp_path / name
+    f.write_text(text)
+    cmd = [args[0], "-m", model, *args[1:]] if "--saved" not in args else args
+    loud, quiet = run(*cmd, f), run(*cmd, "-q", f)
+    assert loud.returncode == 0 and note in loud.stderr, loud
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, loud.stdout, ""), quiet
+    r = run(*cmd, "-q", tmp_path / "missing.ipynb")  # an error is not a note
+    assert r.returncode == 2 and r.stderr == f"nbstage {args[0]}: {tmp_path / 'missing.ipynb'}: No such file or " \
+        "directory\n", r.stderr
+
+
+def test_summary_q_still_says_a_folder_without_notebooks(model, tmp_path):
+    """As ingest says a PATH without notebooks even with -q (and tag without -q): most
+    often the wrong folder, and the run has nothing else to show for it."""
+    r = run("summary", "-q", "-m", model, tmp_path)
+    assert r.returncode == 0 and r.stderr == f"nbstage summary: {tmp_path}: no notebooks (.ipynb) found\n", r.stderr
