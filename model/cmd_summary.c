@@ -83,7 +83,7 @@ static void usage(FILE *to)
             "                    notebook found, read, or in Python)\n"
             "      --color WHEN  auto (default: on a terminal, unless NO_COLOR is set or\n"
             "                    TERM=dumb), always, never (--colour WHEN alike)\n"
-            "  -q, --quiet       no notes on stderr, only errors\n"
+            "  -q, --quiet       no note for a notebook not in Python (see above)\n"
             "  -h, --help        this help\n\n"
             "exit: 0 ok, 2 usage error, a notebook or folder that could not be read, or an\n"
             "output (stdout, --svg FILE) that could not be written.\n");
