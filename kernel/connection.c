@@ -402,9 +402,13 @@ int connection_write(const char *path, const struct connection *c, char *err, si
         }
         int werr = off == n ? 0 : errno ? errno : EIO;
         int closed = close(fd);
+        /* the folder made sticky before the file appears under its name (the temporary
+         * is in the same folder): a client that sees the file sees the bit too (after
+         * the rename, a test reading the folder as soon as the file came saw it unset
+         * under ASan, where the gap is wider) */
+        if (!werr && closed == 0) make_folder_sticky(atomic ? tmp : path);
         if (!werr && closed == 0 && (!atomic || rename(tmp, path) == 0)) {
             rc = 0;
-            make_folder_sticky(path);
         } else {
             snprintf(err, errlen, "%s: %s failed: %s", path, werr || closed ? "write" : "rename",
                      strerror(werr ? werr : errno));

@@ -2594,6 +2594,11 @@ def write_back(argv, folder, given, timeout=60):
             except (OSError, ValueError):
                 pass
             time.sleep(0.05)
+        # jupyter_client makes the folder sticky just after the file is written: wait for
+        # the bit a little (a kernel that never sets it still fails the comparison)
+        settle = time.monotonic() + 2
+        while not folder.stat().st_mode & 0o1000 and time.monotonic() < settle:
+            time.sleep(0.02)
         return given, info, path.stat().st_mode & 0o7777, folder.stat().st_mode & 0o7777
     finally:
         p.terminate()
