@@ -195,8 +195,9 @@ static int read_options(int argc, char **argv, struct kernel_options *o)
         return cmd_usage_error("nbstage-kernel", options_usage);
     }
     if (o->help) {
-        char shipped[4096];
-        printf(options_usage, share_file_expected("default.nbsm", shipped, sizeof shipped));
+        char shipped[4096], found[4096];
+        printf(options_usage, share_file_expected("default.nbsm", shipped, sizeof shipped),
+               share_file_find("default.nbsm", found, sizeof found) ? ",\n                         which is missing" : "");
         return stdout_written();
     }
     if (o->version) { printf("nbstage-kernel %s\n", NBSTAGE_VERSION); return stdout_written(); }

@@ -21,7 +21,7 @@ const char options_usage[] =
     "  --wrap NAME            the kernelspec to run as child (default python3), found\n"
     "                         where Jupyter finds kernelspecs (JUPYTER_PATH, ...)\n"
     "  --model FILE           the model (default: the shipped one,\n"
-    "                         %s)\n"
+    "                         %s%s)\n"
     "  --tag-position top     (default) the tag is published as soon as the cell has\n"
     "                         started and is classified: usually its first output\n"
     "  --tag-position bottom  the tag is published when the cell is done: its last\n"

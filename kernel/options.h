@@ -72,9 +72,11 @@ int options_parse(int argc, char **argv, struct kernel_options *o, char *err, si
  * nothing to say: a model loaded, and no option ignored. */
 void options_notice(const struct kernel_options *o, const char *no_tags, char *out, size_t cap);
 
-/* --help's text, a printf format: its one %s is the shipped model's path (where the
+/* --help's text, a printf format: its first %s is the shipped model's path (where the
  * program looks for it, found or not: PREFIX/share/nbstage/default.nbsm once
- * installed, not the checkout's share/default.nbsm).  Its usage lines have no %. */
+ * installed, not the checkout's share/default.nbsm), its second what follows the path:
+ * ",\n<indent>which is missing" when it is not there, else "" (as classify --help).
+ * Its usage lines have no %. */
 extern const char options_usage[];
 
 #endif

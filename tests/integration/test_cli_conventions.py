@@ -165,19 +165,20 @@ def test_label_takes_g_for_gold_as_eval_does(tmp_path):
     assert (short.stdout, said[0]) == (long_.stdout, said[1]) and "gold" in short.stderr, short.stderr
 
 
-def shipped_layout(tmp_path, layout):
-    """A copy of nbstage where it finds no shipped model or rules: in a source tree
-    (beside nbformat/sharefile.h, its mark) or an installation's PREFIX/bin.  (the
-    program, the share folder it looks in, the environment without overrides)"""
+def shipped_layout(tmp_path, layout, program="nbstage"):
+    """A copy of PROGRAM (nbstage, nbstage-kernel) where it finds no shipped model or
+    rules: in a source tree (beside nbformat/sharefile.h, its mark) or an installation's
+    PREFIX/bin.  (the program, the share folder it looks in, the environment without
+    overrides)"""
     if layout == "tree":
-        prog, share = tmp_path / "tree" / "nbstage", tmp_path / "tree" / "share"
+        prog, share = tmp_path / "tree" / program, tmp_path / "tree" / "share"
         (tmp_path / "tree" / "nbformat").mkdir(parents=True)
         (tmp_path / "tree" / "nbformat" / "sharefile.h").write_text("")
     else:
-        prog, share = tmp_path / "prefix" / "bin" / "nbstage", tmp_path / "prefix" / "share" / "nbstage"
+        prog, share = tmp_path / "prefix" / "bin" / program, tmp_path / "prefix" / "share" / "nbstage"
     prog.parent.mkdir(parents=True, exist_ok=True)
     share.mkdir(parents=True)
-    prog.write_bytes(BIN.read_bytes())
+    prog.write_bytes((BINDIR / program).read_bytes())
     prog.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in ("NBSTAGE_MODEL", "NBSTAGE_RULES")}
     return prog, share, env
@@ -218,19 +219,21 @@ def test_a_missing_shipped_file_says_how_to_get_it_back_where_it_was_looked_for(
 
 
 @pytest.mark.parametrize("layout", ["tree", "installed"])
-def test_classify_help_names_a_missing_shipped_model_by_its_path(tmp_path, layout):
+@pytest.mark.parametrize("program,args", [("nbstage", ["classify", "--help"]), ("nbstage-kernel", ["--help"])])
+def test_help_names_a_missing_shipped_model_by_its_path(tmp_path, layout, program, args):
     """classify --help said "default: the shipped one, not found" when it was missing:
     not where it was looked for.  It names the path now, as nbstage-kernel --help does,
-    and says that it is missing (and only then)."""
-    prog, share, env = shipped_layout(tmp_path, layout)
-    r = subprocess.run([str(prog), "classify", "--help"], env=env, capture_output=True, text=True, timeout=60)
+    and says that it is missing (and only then).  nbstage-kernel --help named the path
+    but never said it was missing: now as classify's."""
+    prog, share, env = shipped_layout(tmp_path, layout, program)
+    r = subprocess.run([str(prog), *args], env=env, capture_output=True, text=True, timeout=60)
     said = " ".join(r.stdout.split())
     assert r.returncode == 0 and f"default: the shipped one, {share / 'default.nbsm'}, which is missing)" in said, \
         r.stdout
     (share / "default.nbsm").write_bytes(b"")  # there (whether it loads is not --help's business)
-    r = subprocess.run([str(prog), "classify", "--help"], env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run([str(prog), *args], env=env, capture_output=True, text=True, timeout=60)
     said = " ".join(r.stdout.split())
-    assert f"default: the shipped one, {share / 'default.nbsm'})" in said and "missing" not in said, r.stdout
+    assert f"default: the shipped one, {share / 'default.nbsm'})" in said and "is missing" not in said, r.stdout
 
 
 # Every input a command reads by a path the user gives: (command, its arguments with
