@@ -578,7 +578,7 @@ static void warn_about_model(const struct install_call *c)
          * NBSTAGE_MODEL if Jupyter's own environment has it: this one's is not recorded
          * in the kernelspec.  The shipped one gone, the kernel runs untagged (an
          * installation with its share/ removed). */
-        char shipped[4096];
+        char shipped[4096], missing[NB_ERROR_MAX];
         const char *env = getenv("NBSTAGE_MODEL");
         if (env && *env)
             nb_say(stderr, "nbstage install-kernel: warning: NBSTAGE_MODEL=%s is not recorded in the kernelspec: "
@@ -586,8 +586,9 @@ static void warn_about_model(const struct install_call *c)
                            "records it)", env);
         if (share_file_find("default.nbsm", shipped, sizeof shipped))
             nb_say(stderr, "nbstage install-kernel: warning: no model: %s: the stage kernel will run without "
-                           "stage tags until it is there (or reinstall with --model FILE)",
-                   model_default_missing());
+                           "stage tags until it is there",
+                   share_file_missing("default.nbsm", "or install the kernel again with --model FILE", missing,
+                                      sizeof missing));
     }
 }
 

@@ -83,8 +83,11 @@ static void own_pid_note(void)
 static nbs_model *load_model(const char *path, char *why, size_t cap)
 {
     if (!path) path = model_default_path();
-    if (!path) {
-        snprintf(why, cap, "no model found: %s (set NBSTAGE_MODEL or --model)", model_default_missing());
+    if (!path) { /* the shipped one gone: how to put it back, in every command's words */
+        char missing[NB_ERROR_MAX];
+        snprintf(why, cap, "no model found: %s",
+                 share_file_missing("default.nbsm", "or give --model FILE or set NBSTAGE_MODEL", missing,
+                                    sizeof missing));
     } else {
         nbs_model *m = model_load(path, why, cap);
         if (m) return m;

@@ -453,14 +453,6 @@ static void find_default(void)
     share_file_find("default.nbsm", default_path, sizeof default_path);
 }
 
-const char *model_default_missing(void)
-{
-    static char why[PATH_MAX + 64];
-    char where[PATH_MAX];
-    snprintf(why, sizeof why, "%s is missing", share_file_expected("default.nbsm", where, sizeof where));
-    return why;
-}
-
 const char *model_default_path(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -92,9 +92,4 @@ int model_output(const nbs_model *m, const float *h, float probs[N_STAGES]);
  * lists the places).  NBSTAGE_MODEL in the environment overrides.  Returns a static path, or NULL when none is found. */
 const char *model_default_path(void);
 
-/* When model_default_path is NULL: why, for "no model: ..." ("/opt/nbs/share/nbstage/
- * default.nbsm is missing"), naming where the shipped model was looked for.  A static
- * string. */
-const char *model_default_missing(void);
-
 #endif

@@ -205,19 +205,29 @@ def test_bad_arguments_are_refused(env, tmp_path, args, says):
 MODEL_FILE = ROOT / "share" / "default.nbsm"
 
 
-def test_no_default_model_is_warned(env, tmp_path):
+@pytest.mark.parametrize("layout", ["installed", "tree"])
+def test_no_default_model_is_warned(env, tmp_path, layout):
     """An installation whose share/ lost the model: the kernelspec was installed with no
-    word, and the kernel ran untagged.  As --model that cannot be read, it is warned."""
-    alone = tmp_path / "inst" / "bin"
-    alone.mkdir(parents=True)
+    word, and the kernel ran untagged.  As --model that cannot be read, it is warned,
+    with how to put it back as every command says it, by where it was looked for (it
+    said only "or reinstall with --model FILE", in a source tree too)."""
+    if layout == "installed":
+        alone, share = tmp_path / "inst" / "bin", tmp_path / "inst" / "share" / "nbstage"
+        how = "reinstall nbstage"
+    else:  # a source tree, by its mark
+        alone, share = tmp_path / "tree", tmp_path / "tree" / "share"
+        (alone / "nbformat").mkdir(parents=True)
+        (alone / "nbformat" / "sharefile.h").write_text("")
+        how = "`git checkout share/default.nbsm` or `make model` in the source tree"
+    alone.mkdir(parents=True, exist_ok=True)
     for prog in (NBSTAGE, KERNEL):
         shutil.copy(prog, alone / prog.name)
     e = {k: v for k, v in env.items() if k != "NBSTAGE_MODEL"}
     r = subprocess.run([str(alone / "nbstage"), "install-kernel"], env=e, capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0, r.stderr
-    missing = (f"warning: no model: {tmp_path / 'inst' / 'share' / 'nbstage' / 'default.nbsm'} is missing: the "
-               "stage kernel will run without stage tags")
+    missing = (f"warning: no model: {share / 'default.nbsm'} is missing ({how}, or install the kernel again "
+               "with --model FILE): the stage kernel will run without stage tags until it is there\n")
     assert missing in r.stderr, r.stderr
     # NBSTAGE_MODEL here is no model there: the kernelspec does not record it
     r = subprocess.run([str(alone / "nbstage"), "install-kernel"], env=dict(e, NBSTAGE_MODEL=str(MODEL_FILE)),

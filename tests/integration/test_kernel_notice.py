@@ -154,25 +154,37 @@ def test_a_model_that_cannot_be_read_is_said_once_in_the_first_cell(specs, logs,
     assert f"nbstage-kernel: {path}: {why}" in k.log.read_text()
 
 
-def test_no_model_found_is_said(specs, logs, plain, tmp_path):
+@pytest.mark.parametrize("layout", ["installed", "tree"])
+def test_no_model_found_is_said(specs, logs, plain, tmp_path, layout):
     """No --model, no NBSTAGE_MODEL and no share/default.nbsm beside the program (a copy
-    of it elsewhere)."""
-    alone = tmp_path / "bin" / "nbstage-kernel"
-    alone.parent.mkdir()
+    of it elsewhere).  The advice was "(set NBSTAGE_MODEL or --model)", nothing on how
+    to put the shipped one back: now the other commands' (nbformat/sharefile.h), by
+    where it was looked for, still without tags (a plain proxy, as before)."""
+    if layout == "installed":  # a program in PREFIX/bin
+        alone, share = tmp_path / "bin" / "nbstage-kernel", tmp_path / "share" / "nbstage"
+        how = "reinstall nbstage"
+    else:  # a source tree's, by its mark
+        alone, share = tmp_path / "tree" / "nbstage-kernel", tmp_path / "tree" / "share"
+        (tmp_path / "tree" / "nbformat").mkdir(parents=True)
+        (tmp_path / "tree" / "nbformat" / "sharefile.h").write_text("")
+        how = "`git checkout share/default.nbsm` or `make model` in the source tree"
+    alone.parent.mkdir(exist_ok=True)
     alone.write_bytes(BIN.read_bytes())
     alone.chmod(0o755)
+    name = f"nbs-notice-none-{layout}"
     s = {"argv": [str(alone), "-f", "{connection_file}"], "display_name": "no model",
          "language": "python", "env": {"NBSTAGE_MODEL": ""}}
-    (specs / "kernels" / "nbs-notice-none").mkdir(parents=True, exist_ok=True)
-    (specs / "kernels" / "nbs-notice-none" / "kernel.json").write_text(json.dumps(s))
-    k = Kernel("nbs-notice-none", logs)
+    (specs / "kernels" / name).mkdir(parents=True, exist_ok=True)
+    (specs / "kernels" / name / "kernel.json").write_text(json.dumps(s))
+    k = Kernel(name, logs)
+    why = (f"no model found: {share / 'default.nbsm'} is missing ({how}, or give --model FILE or set "
+           "NBSTAGE_MODEL)")
     try:
-        # where the shipped model was looked for is named: a program in PREFIX/bin, here
-        check_first_cells(k, plain, ["nbstage: no stage tags in this session: no model found: "
-                                     f"{(tmp_path / 'share' / 'nbstage' / 'default.nbsm')} is missing "
-                                     "(set NBSTAGE_MODEL or --model)"])
+        # where the shipped model was looked for is named, and how to put it back there
+        check_first_cells(k, plain, [f"nbstage: no stage tags in this session: {why}"])
     finally:
         k.close()
+    assert f"nbstage-kernel: {why}; relaying without stage tags" in k.log.read_text()
 
 
 def test_ignored_options_are_said_and_the_cell_is_still_tagged(specs, logs, plain):
