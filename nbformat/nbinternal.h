@@ -40,6 +40,11 @@ struct nb_save_target {
     int existed;
 };
 int nb_save_target(const char *path, struct nb_save_target *t, nb_error *err);
+/* An output PATH that is a folder, refused: -1 and ERR "PATH: is a directory, not a
+ * file to write", the word an input that is one gets ("PATH: is a directory, not a
+ * notebook": nb_open_input).  One wording for every writer: outfile_check's early
+ * check and the open of nb_output_open_special (outfile_open, tag -o). */
+int nb_output_is_dir(const char *path, nb_error *err);
 /* Whether PATH, which is not there, can name a new file: -1 and ERR for an empty
  * name or one ending in '/' (a folder's), which a save would otherwise find only at
  * its rename, after all the work; 0 otherwise. */

@@ -62,7 +62,8 @@
  * a FIFO, as tag -o's notebook is (nb_save_output).  And the parts of the save that
  * outfile.c shares (nbinternal.h): where the save of PATH goes and whether it may
  * (nb_save_target), the temporary beside it (nb_save_mktemp), the old owner and
- * attributes (nb_save_owner), the folder's fsync (nb_sync_dir).
+ * attributes (nb_save_owner), the folder's fsync (nb_sync_dir), the words for an
+ * output that is a folder (nb_output_is_dir).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -98,15 +99,18 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+int nb_output_is_dir(const char *path, nb_error *err)
+{
+    nb_set_error(err, "%s: is a directory, not a file to write", path);
+    return -1;
+}
+
 int nb_output_open_special(const char *path, int *fd, nb_error *err)
 {
     struct stat st;
     *fd = -1;
     if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0; /* new, or a file: rename */
-    if (S_ISDIR(st.st_mode)) {
-        nb_set_error(err, "%s: is a folder", path);
-        return -1;
-    }
+    if (S_ISDIR(st.st_mode)) return nb_output_is_dir(path, err);
     *fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (*fd < 0) {
         nb_set_error(err, "%s: %s", path, strerror(errno));
@@ -142,7 +146,7 @@ int nb_save_new_name(const char *path, nb_error *err)
         return -1;
     }
     if (path[n - 1] == '/') {
-        nb_set_error(err, "cannot create %s: a name that ends in '/' is a folder's, not a file's", path);
+        nb_set_error(err, "cannot create %s: a name that ends in '/' is a directory's, not a file's", path);
         return -1;
     }
     return 0;

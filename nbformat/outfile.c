@@ -241,10 +241,7 @@ int outfile_check(const char *path, nb_error *err)
     struct stat st;
     if (dash_refused(path, err)) return -1;
     if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            nb_set_error(err, "%s: is a folder", path);
-            return -1;
-        }
+        if (S_ISDIR(st.st_mode)) return nb_output_is_dir(path, err);
         if (!S_ISREG(st.st_mode)) return 0; /* a device or a FIFO: written straight into */
         struct nb_save_target t;
         if (nb_save_target(path, &t, err)) return -1;

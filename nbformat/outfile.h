@@ -46,7 +46,7 @@ struct outfile {
 };
 
 /* Opens PATH for writing: 0, or -1 and ERR ("PATH: read-only file, left untouched",
- * "PATH: is a folder", "PATH: cannot create a temporary file in DIR: reason"...).
+ * "PATH: is a directory, not a file to write", "PATH: cannot create a temporary file in DIR: reason"...).
  * The struct must stay where it is until committed or aborted (F refers to it). */
 int outfile_open(struct outfile *o, const char *path, nb_error *err);
 

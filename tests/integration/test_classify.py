@@ -811,7 +811,7 @@ def test_train_checks_its_outputs_before_training(tiny):
     ro.write_text("keep me")
     ro.chmod(0o444)
     cases = [(["-o", str(d / "no-such-dir" / "m.nbsm")], "cannot create"),
-             (["-o", str(d)], "is a folder"),
+             (["-o", str(d)], f"{d}: is a directory, not a file to write"),
              (["-o", str(ro)], "read-only file, left untouched"),
              (["-o", str(d / "ok.nbsm"), "--curves", str(d / "no-such-dir" / "c")], "c.csv")]
     for args, why in cases:
@@ -1262,9 +1262,9 @@ def test_outputs_into_a_device_or_fifo_are_written_not_replaced(tiny, tmp_path):
             assert stat.S_ISCHR(os.lstat(null).st_mode), args[0]
         assert sorted(os.listdir(tmp_path)) == ["fifo", "n.ipynb", "null"]
     r = run(["ingest", "-q", "-o", str(tmp_path), str(nb)])
-    assert r.returncode == 2 and "is a folder" in r.stderr
+    assert r.returncode == 2 and f"{tmp_path}: is a directory, not a file to write" in r.stderr, r.stderr
     r = run(["train", "--epochs", "1", "-o", str(tmp_path), str(d / "weak.jsonl")])
-    assert r.returncode == 2 and "is a folder" in r.stderr, r.stderr
+    assert r.returncode == 2 and f"{tmp_path}: is a directory, not a file to write" in r.stderr, r.stderr
 
 
 def test_inputs_that_cannot_be_read_are_named_with_the_reason(tiny, tmp_path):

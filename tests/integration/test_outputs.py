@@ -177,7 +177,7 @@ def test_a_read_only_output_or_a_folder_is_refused(data, tmp_path):
     ro = tmp_path / "ro"
     ro.write_bytes(OLD)
     ro.chmod(0o444)
-    for target, why in ((ro, "read-only file"), (tmp_path, "is a folder")):
+    for target, why in ((ro, "read-only file"), (tmp_path, "is a directory, not a file to write")):
         for name, args in commands(data, target):
             r = run(args)
             assert r.returncode == 2 and f"{target}: {why}" in r.stderr, (name, r.stderr)

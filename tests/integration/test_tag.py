@@ -620,7 +620,7 @@ def test_output_into_a_device_or_fifo_is_written_into(model, tmp_path):
     assert r.returncode == 0 and got == want, r.stderr
     assert fifo.is_fifo() and nb.read_bytes() == before
     r = nbstage("tag", "-q", "-m", model, "-o", tmp_path, nb)  # a folder is still no output
-    assert r.returncode == 2 and f"{tmp_path}: is a folder" in r.stderr
+    assert r.returncode == 2 and f"{tmp_path}: is a directory, not a file to write" in r.stderr
 
 
 def test_output_onto_a_read_only_file_refused(model, tmp_path):

@@ -1085,7 +1085,7 @@ def test_quiet_failures_and_an_output_that_cannot_be_written(model, tmp_path):
         "nbstage tag: 2 notebooks: 1 rewritten, 0 unchanged, 1 failed"], r.stderr
     before = good.read_bytes()
     (tmp_path / "folder").mkdir()
-    for out, why in ((tmp_path / "folder", "is a folder"), (tmp_path / "nowhere" / "x.ipynb", "No such file")):
+    for out, why in ((tmp_path / "folder", "is a directory, not a file to write"), (tmp_path / "nowhere" / "x.ipynb", "No such file")):
         r = nbstage("tag", "-m", model, "-o", out, good)
         assert r.returncode == 2 and why in r.stderr, r.stderr
         assert r.stderr.count("\n") == 1 and "classifications" not in r.stderr, r.stderr

@@ -156,7 +156,7 @@ def test_what_cannot_be_a_checkpoint_is_refused_before_the_inputs_are_read(weak,
     for ckpt, said in [(fifo, "a device, FIFO or socket, not a checkpoint"),
                        ("/dev/null", "a device, FIFO or socket, not a checkpoint"),
                        (other, "not an nbstage training checkpoint"),
-                       (tmp_path, "is a folder")]:
+                       (tmp_path, "is a directory, not a file to write")]:
         r = run(["train", *SETTINGS, "-o", tmp_path / "m.nbsm", "--checkpoint", ckpt, weak], timeout=60)
         assert r.returncode == 2 and f"{ckpt}: {said}" in r.stderr, (ckpt, r.stderr)
         assert "weak labels" not in r.stderr, r.stderr  # the inputs were not read

@@ -82,7 +82,7 @@ def test_an_output_name_that_cannot_be_a_file_is_refused_before_training(weak, t
     training, trained every epoch, then failed at the rename: "nbstage train: :
     rename: No such file or directory".  Now refused first, nothing trained or made;
     the same for eval's --svg, which printed its report first, and label's -o."""
-    for out, says in (("", "empty name"), ("newdir/", "ends in '/'")):
+    for out, says in (("", "empty name"), ("newdir/", "cannot create newdir/: a name that ends in '/' is a directory's, not a file's")):
         r = run(["train"] + SMALL + ["-o", out, weak], cwd=tmp_path)
         assert r.returncode == 2 and says in r.stderr and "epoch" not in r.stderr, r.stderr
         assert "rename" not in r.stderr

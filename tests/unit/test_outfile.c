@@ -124,7 +124,7 @@ static void read_only_files_and_folders_are_refused(void **state)
     assert_string_equal(err.msg, want);
     assert_content(path, "keep\n");
     assert_int_equal(outfile_open(&o, dir, &err), -1);
-    snprintf(want, sizeof want, "%s: is a folder", dir);
+    snprintf(want, sizeof want, "%s: is a directory, not a file to write", dir);
     assert_string_equal(err.msg, want);
     assert_int_equal(outfile_check(dir, &err), -1);
     assert_string_equal(err.msg, want);
@@ -149,7 +149,7 @@ static void read_only_files_and_folders_are_refused(void **state)
 static void empty_and_folder_names_are_refused_up_front(void **state)
 {
     (void)state;
-    char *dir = unit_make_tmpdir("outfile"), path[512], cwd[PATH_MAX];
+    char *dir = unit_make_tmpdir("outfile"), path[512], want[640], cwd[PATH_MAX];
     assert_non_null(getcwd(cwd, sizeof cwd));
     assert_int_equal(chdir(dir), 0);
     struct outfile o;
@@ -162,7 +162,8 @@ static void empty_and_folder_names_are_refused_up_front(void **state)
     assert_string_equal(err.msg, "cannot create a file with an empty name");
     snprintf(path, sizeof path, "%s/newdir/", dir);
     assert_int_equal(outfile_check(path, &err), -1);
-    assert_non_null(strstr(err.msg, "ends in '/'"));
+    snprintf(want, sizeof want, "cannot create %s: a name that ends in '/' is a directory's, not a file's", path);
+    assert_string_equal(err.msg, want);
     assert_int_equal(outfile_open(&o, path, &err), -1);
     assert_non_null(strstr(err.msg, "ends in '/'"));
     assert_int_equal(outfile_check("newdir/", &err), -1);
