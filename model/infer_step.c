@@ -134,6 +134,7 @@
  */
 #include "model/infer_step.h"
 #include "model/infer_avx2.h"
+#include "model/infer_neon.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -696,7 +697,7 @@ infer_run_fn infer_run_choose(int H, int portable)
     if (H == 64 && !portable && infer_step_have_avx512()) return run_avx512_h64;
     if (H == 64 && !portable && infer_avx2_usable()) return infer_run_avx2_h64;
 #endif
-    (void)H;
+    if (H == 64 && !portable && infer_neon_usable()) return infer_run_neon_h64;
     return infer_run_portable;
 }
 
@@ -730,7 +731,7 @@ infer_many_fn infer_many_choose(int H, int portable)
     if (H == 64 && !portable && infer_step_have_avx512()) return run_many_avx512_h64;
     if (H == 64 && !portable && infer_avx2_usable()) return infer_many_avx2_h64;
 #endif
-    (void)H;
+    if (H == 64 && !portable && infer_neon_usable()) return infer_many_neon_h64;
     return infer_many_portable;
 }
 

@@ -5,7 +5,7 @@
  * one (expf/tanhf) for any H, and an AVX-512 one for H = 64 (the study's size) chosen at
  * run time when the CPU has avx512f and avx512dq (and NBSTAGE_NO_AVX512 is not set);
  * where it has not, but has AVX2 and FMA, the choosers give model/infer_avx2.h's walk
- * for H = 64 instead of the portable one.  Both compute the same sums in fp32;
+ * for H = 64 instead of the portable one, and on 64-bit ARM model/infer_neon.h's.  All compute the same sums in fp32;
  * they differ only in how sigmoid and tanh are evaluated (see infer_step.c), by at most
  * a few 1e-7 per step (test_infer_step checks both against a double reference).  And
  * an AMX walk (H = 64, bf16 recurrent weights) for CPUs with Intel's tile unit, whose

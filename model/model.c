@@ -11,7 +11,8 @@
  * computed once at load — a cell of n words costs n recurrent steps, not 120.  The
  * recurrent step (h·Wh, 64 x 256, then the gates) is model/infer_step.c: an AVX-512
  * version for H = 64, an AVX2 one where the CPU has no AVX-512 (model/infer_avx2.c;
- * NBSTAGE_NO_AVX512=1 chooses it on one that has), and a portable one
+ * NBSTAGE_NO_AVX512=1 chooses it on one that has), a NEON one on 64-bit ARM
+ * (model/infer_neon.c), and a portable one
  * (NBSTAGE_PORTABLE=1 forces it); where the CPU
  * has AMX and the recurrent weights are bf16 values (the shipped model), every walk,
  * one cell or many, goes through the AMX kernel instead (NBSTAGE_NO_AMX=1 keeps the
@@ -33,6 +34,7 @@
 
 #include "model/context.h"
 #include "model/infer_avx2.h"
+#include "model/infer_neon.h"
 #include "model/infer_step.h"
 #include "model/modelfile.h"
 #include "model/tokenizer.h"
@@ -127,7 +129,9 @@ static nbs_model *load_file(const char *path, char *err, size_t errlen)
         }
     }
     m->Wh_many = mf->Wh;
-    m->many_max = m->many == infer_many_avx2_h64 ? INFER_AVX2_MAX : INFER_MANY_MAX;
+    m->many_max = m->many == infer_many_avx2_h64   ? INFER_AVX2_MAX
+                  : m->many == infer_many_neon_h64 ? INFER_NEON_MAX
+                                                   : INFER_MANY_MAX;
     infer_many_fn amx = infer_many_choose_amx(m->H, portable);
     uint16_t *amx_packed = (uint16_t *)(void *)(m->amx_space + (64 - (uintptr_t)m->amx_space % 64));
     if (amx && infer_pack_amx(mf->Wh, m->H, amx_packed) == 0) {
@@ -321,6 +325,7 @@ const char *model_walk(const nbs_model *m)
     return m->many_max == INFER_AMX_MAX        ? "AMX, 10 cells a walk"
            : m->run_one == infer_run_portable  ? "portable"
            : m->run_one == infer_run_avx2_h64  ? "AVX2, 3 cells a walk"
+           : m->run_one == infer_run_neon_h64  ? "NEON, 3 cells a walk"
                                                : "AVX-512, 4 cells a walk";
 }
 int model_vocab_ids(const nbs_model *m) { return m->v.n; }

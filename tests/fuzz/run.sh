@@ -29,7 +29,7 @@ build() {   # build NAME PKGS SOURCES...: $out/NAME with libFuzzer, ASan and UBS
         $(pkg-config --cflags $pkgs) "$@" -o "$out/$name" $(pkg-config --libs $pkgs) -lm
 }
 # The library sources the last five targets share, compiled once into $out/libfuzz.a.
-LIBSRC="model/tagfast.c model/tagging.c model/classcache.c model/context.c model/model.c model/infer_step.c model/infer_avx2.c
+LIBSRC="model/tagfast.c model/tagging.c model/classcache.c model/context.c model/model.c model/infer_step.c model/infer_avx2.c model/infer_neon.c
     model/vocab.c model/tokenizer.c model/ulower.c model/modelfile.c model/lstm.c
     model/lstm_cell.c nbformat/nb*.c nbformat/jsonload.c nbformat/canonscan.c nbformat/pysrc.c nbformat/outfile.c
     nbformat/sharefile.c nbformat/sigcatch.c model/stage_output.c labeling/stage.c

@@ -7,7 +7,8 @@
  * within 2e-6 of the double step, for both kernels.  And the bf16 kernel (weights all
  * bf16 values, packed) gives the fp32 AVX-512 kernel's numbers bit for bit.  The AMX
  * walk is held to the same 2e-6 against double, and to bit-identity with itself; so is
- * the AVX2 walk, whose activations meet the AVX-512 ones' bounds. */
+ * the AVX2 walk, whose activations meet the AVX-512 ones' bounds, and the NEON walk of
+ * 64-bit ARM, which gives the AVX2 walk's numbers bit for bit (a digest of both, below). */
 #include "tests/unit/unit.h"
 
 #include <math.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "model/infer_avx2.h"
+#include "model/infer_neon.h"
 #include "model/infer_step.h"
 #include "model/modelfile.h"
 
@@ -306,6 +308,86 @@ static void avx2_walk_matches_double_and_itself(void **state)
     }
 }
 
+/* A digest (FNV-1a over the bits) of what the walk ONE and its batch MANY leave in h and
+ * c after walking four cells of 120 down to 21 words over fixed pseudo-random weights,
+ * and of the activations ACTS over a grid of 4,096 points from -50 to 50.  The AVX2 and
+ * NEON walks do the same fp32 operations in the same order (FMAs in row order, Cephes'
+ * exp, IEEE divisions), so their digests are equal; each test below holds its walk to
+ * the digest the other one gave.  (Before either walk existed the portable walk, which
+ * calls libm, had no such fixed answer.) */
+static uint64_t fnv(uint64_t d, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) d = (d ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
+    return d;
+}
+static uint64_t walk_digest(infer_run_fn one, infer_many_fn many, int (*acts)(const float *, float *, float *, int))
+{
+    static float Wh[64 * 256], table[121 * 256], x[4096], sg[4096], th[4096];
+    unsigned long long r = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 64 * 256 + 121 * 256; i++) {
+        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        float u = 2.0f * (float)((r >> 40) * (1.0 / 16777216.0)) - 1.0f; /* exact: 24 bits */
+        if (i < 64 * 256) Wh[i] = 0.2f * u;
+        else table[i - 64 * 256] = 2.0f * u;
+    }
+    static int ids[4][120];
+    const int *rows[4];
+    int n[4];
+    float h[4][64] = {{0}}, c[4][64] = {{0}}, h1[64] = {0}, c1[64] = {0};
+    for (int s = 0; s < 4; s++) {
+        n[s] = 120 - 33 * s;
+        for (int t = 0; t < n[s]; t++) ids[s][t] = 1 + (t * 53 + 7 * s) % 120;
+        rows[s] = ids[s];
+    }
+    many(table, rows, n, 4, Wh, 64, h[0], c[0]);
+    one(table, ids[0], n[0], Wh, 64, h1, c1);
+    assert_memory_equal(h1, h[0], sizeof h1);
+    for (int i = 0; i < 4096; i++) x[i] = -50.0f + (float)i * (100.0f / 4096.0f);
+    assert_int_equal(acts(x, sg, th, 4096), 0);
+    uint64_t d = 0xcbf29ce484222325ull;
+    d = fnv(d, h, sizeof h), d = fnv(d, c, sizeof c), d = fnv(d, sg, sizeof sg), d = fnv(d, th, sizeof th);
+    return d;
+}
+/* The digest both walks give (the AVX2 walk on an x86-64 host, 2026-12-07; the NEON walk
+ * under qemu-aarch64 the same day). */
+static const uint64_t VECTOR_WALK_DIGEST = 0x48aed13e1de8ebafull;
+
+static void avx2_walk_gives_the_shared_digest(void **state)
+{
+    (void)state;
+    if (!infer_avx2_usable()) skip();
+    uint64_t d = walk_digest(infer_run_avx2_h64, infer_many_avx2_h64, infer_acts_avx2);
+    printf("AVX2 walk digest %016llx\n", (unsigned long long)d);
+    assert_int_equal(d, VECTOR_WALK_DIGEST);
+}
+
+/* The NEON walk (64-bit ARM; `make test-arm` runs it under qemu-user): chosen as
+ * documented, its activations within the AVX-512 ones' bounds, check_walk's checks at
+ * three scales, and the AVX2 walk's numbers bit for bit. */
+static void neon_walk_matches_double_itself_and_avx2(void **state)
+{
+    (void)state;
+    if (!infer_neon_usable()) skip();
+    assert_true(infer_run_choose(64, 0) == infer_run_neon_h64);
+    assert_true(infer_many_choose(64, 0) == infer_many_neon_h64);
+    assert_true(infer_run_choose(64, 1) == infer_run_portable);
+    assert_true(infer_many_choose(64, 1) == infer_many_portable);
+    assert_true(infer_run_choose(20, 0) == infer_run_portable);
+    check_activations(infer_acts_neon, "NEON");
+    static float Wh[64 * 256], table[121 * 256];
+    for (int sc = 0; sc < 3; sc++) {
+        for (int i = 0; i < 64 * 256; i++) Wh[i] = urand(walk_scales[sc][0]);
+        for (int i = 0; i < 121 * 256; i++) table[i] = urand(walk_scales[sc][1]);
+        double worst = check_walk(infer_run_neon_h64, infer_many_neon_h64, Wh, table, Wh, sc);
+        printf("NEON walk, weights +-%.2f, inputs +-%.1f: max |h, c - double| %.3g\n", walk_scales[sc][0],
+               walk_scales[sc][1], worst);
+        assert_true(worst <= 2e-6);
+    }
+    uint64_t d = walk_digest(infer_run_neon_h64, infer_many_neon_h64, infer_acts_neon);
+    printf("NEON walk digest %016llx\n", (unsigned long long)d);
+    assert_int_equal(d, VECTOR_WALK_DIGEST);
+}
+
 /* Round to nearest, ties to even, on the bits; infinities and NaN kept. */
 static void round_bf16_to_nearest_even(void **state)
 {
@@ -331,6 +413,8 @@ int main(void)
         cmocka_unit_test(activations_match_double),
         cmocka_unit_test(avx2_activations_match_double),
         cmocka_unit_test(avx2_walk_matches_double_and_itself),
+        cmocka_unit_test(avx2_walk_gives_the_shared_digest),
+        cmocka_unit_test(neon_walk_matches_double_itself_and_avx2),
         cmocka_unit_test(avx512_step_matches_portable_and_double),
         cmocka_unit_test(bf16_walk_equals_the_fp32_walk),
         cmocka_unit_test(round_bf16_to_nearest_even),

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "model/infer_avx2.h"
+#include "model/infer_neon.h"
 #include "model/infer_step.h"
 #include "model/lstm.h"
 #include "model/model.h"
@@ -86,6 +87,7 @@ static void random_batches(const char *what, int hidden, int portable)
     nbs_model *m = make_model(path, &p, &v);
     unsetenv("NBSTAGE_PORTABLE");
     if (avx2) assert_string_equal(model_walk(m), "AVX2, 3 cells a walk");
+    if (!portable && hidden == 64 && infer_neon_usable()) assert_string_equal(model_walk(m), "NEON, 3 cells a walk");
     if (avx2 && !was_set) unsetenv("NBSTAGE_NO_AVX512");
     static const int edge[] = {0, 1, 2, 3, 119, 120, 121, 150, 64, 65};
     enum { MAXB = 300 };
@@ -165,7 +167,7 @@ static void many_against_one(infer_run_fn run, infer_many_fn many, const float *
 /* The kernels themselves, on raw states: each cell against infer_run_choose's version
  * alone, to the bit (same-parity lengths, as model.c groups them); and the AVX2 walk,
  * whose numbers follow no walk direction, on any lengths, up to INFER_AVX2_MAX cells a
- * call and more (three at a time). */
+ * call and more (three at a time); likewise the NEON walk on 64-bit ARM. */
 static void kernels_bit_identical(void **state)
 {
     (void)state;
@@ -179,6 +181,9 @@ static void kernels_bit_identical(void **state)
     if (infer_avx2_usable())
         for (int S = 1; S <= INFER_AVX2_MAX + 2; S++)
             many_against_one(infer_run_avx2_h64, infer_many_avx2_h64, table, Wh, V, S, -1);
+    if (infer_neon_usable()) /* the same shape on 64-bit ARM */
+        for (int S = 1; S <= INFER_NEON_MAX + 2; S++)
+            many_against_one(infer_run_neon_h64, infer_many_neon_h64, table, Wh, V, S, -1);
     free(table);
     free(Wh);
 }
