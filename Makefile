@@ -56,7 +56,7 @@ SAN_PROGS  := $(SAN)/nbstage $(SAN)/nbstage-kernel
 # breaks their link fails the tests and not a later `make bench`.
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all deps test test-long unit unit-san integration bench fuzz model run install uninstall clean
+.PHONY: all deps deps-arm test test-arm test-long unit unit-san integration bench fuzz model run install uninstall clean
 all: $(BIN)/nbstage $(BIN)/nbstage-kernel
 
 # An output with no .d beside it yet depends on every header (a unit test also on
@@ -136,6 +136,14 @@ test-long: deps
 	@$(MAKE) --no-print-directory $(PARALLEL) all
 	@NBSTAGE_BIN="$(abspath $(BIN))" NBSTAGE_B="$(abspath $(B))" \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider -m long tests/integration
+
+# nbstage built for 64-bit ARM and its NEON walk tested under qemu-user (tests/arm.sh);
+# not in `make test`: it needs the arm64 packages of deps-arm.  About 5 minutes.
+deps-arm:
+	@sh tests/deps-arm.sh
+test-arm: deps deps-arm
+	@$(MAKE) --no-print-directory $(PARALLEL) all
+	@SHARED="$(SHARED)" sh tests/arm.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory $(PARALLEL) all $(BENCH_PROGS)
