@@ -26,7 +26,7 @@ import zmq
 from jupyter_client import KernelManager
 from jupyter_client.session import Session
 
-from kernel_tmpdir import spec_with_own_tmpdir
+from kernel_tmpdir import SOCKET_PATH_MAX, short_tmp, spec_with_own_tmpdir
 from lost_stdout import LOST_STDOUT, run_lost_stdout
 from stderr_packets import run_stderr_packets
 
@@ -1682,7 +1682,7 @@ def test_a_tmpdir_it_cannot_use_falls_back_to_tmp_as_python_does(specs, logs, wh
     stage kernel at its start, dead for Jupyter, where ipykernel alone starts (Python's
     tempfile falls back to /tmp).  It now puts its private folder in /tmp then, and
     runs.  "full" needs a tmpfs of its own (root, and mount allowed)."""
-    base = Path(tempfile.mkdtemp(prefix="nbs-tmp-"))
+    base = short_tmp("nbs-tmp-", 78)  # room for the "d"s of too-long's 80
     mounted = False
     try:
         if which == "missing":
@@ -2471,7 +2471,18 @@ def test_bad_invocations_name_the_problem(tmp_path):
     assert r.returncode == 2 and "--wrap needs a value" in r.stderr
 
 
-def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_path, specs):
+@pytest.fixture
+def sock_tmp_path():
+    """A tmp_path for the tests whose kernels bind ipc sockets in it (FOLDER/ipykernel/
+    k-ipc-1 the longest): short enough for a socket's path, where pytest's tmp_path in a
+    deep TMPDIR (a CI job's) was not, and the kernels, ipykernel alone too, could not
+    bind ("File name too long")."""
+    d = short_tmp("nbs-conn-", SOCKET_PATH_MAX - len("/ipykernel/k-ipc-1"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(sock_tmp_path, specs):
     """ipykernel launched by hand (`-f my.json`, then `jupyter console --existing
     my.json`) fills in what the connection file lacks and writes it back: the whole
     file when there is none (removed again at exit), ports given as 0 or not at all, a
@@ -2479,6 +2490,7 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(tmp_p
     each ("is not a port number", exit 1) and, without a key, ran unsigned where a
     client reading the file could not talk to it."""
     from jupyter_client import BlockingKernelClient
+    tmp_path = sock_tmp_path
     (tmp_path / "w").mkdir()
     # A symlink is replaced by a new 0600 file, as ipykernel's secure_write replaces it
     # (it holds the key: the target may be readable by others, as public.json is here);
@@ -2625,12 +2637,13 @@ def comparable(folder, given, info):
 
 
 @pytest.mark.parametrize("case", list(WRITTEN_BACK))
-def test_a_hand_written_connection_file_is_written_back_as_ipykernel_alone_writes_it(tmp_path, specs, case):
+def test_a_hand_written_connection_file_is_written_back_as_ipykernel_alone_writes_it(sock_tmp_path, specs, case):
     """ipykernel alone (`python3 -m ipykernel_launcher -f FILE`) and the stage kernel
     given the same hand-written connection file, side by side: the files they write
     back are alike, but for the ports each bound and a random key, both are 0600, and
     both folders are made sticky (jupyter_client's write_connection_file sets the bit;
     the stage kernel left the folder as it was)."""
+    tmp_path = sock_tmp_path
     given = WRITTEN_BACK[case]
     runs = {"ipykernel": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "stage": [str(BIN), "-f", "{connection_file}", "--wrap", "python3"]}

@@ -525,7 +525,7 @@ def test_ingest_counts_the_groups_of_the_notebooks_it_read(tmp_path):
         r.stderr
 
 
-def test_a_fifo_named_like_a_notebook_is_refused_not_waited_on(model, tmp_path):
+def test_a_fifo_named_like_a_notebook_is_refused_not_waited_on(model, tmp_path, monkeypatch):
     """`classify x.ipynb` on a FIFO no one writes to waited for ever in open(); the
     other commands stat a PATH first and refuse it, and so does classify a FIFO not
     named like a notebook: 'not a regular file', exit 2."""
@@ -537,7 +537,10 @@ def test_a_fifo_named_like_a_notebook_is_refused_not_waited_on(model, tmp_path):
     import socket
     sock = socket.socket(socket.AF_UNIX)
     try:
-        sock.bind(str(tmp_path / "s.ipynb"))
+        # bound by a name relative to its folder: a socket's path has 107 bytes at most,
+        # which tmp_path in a deep TMPDIR is past ("AF_UNIX path too long")
+        monkeypatch.chdir(tmp_path)
+        sock.bind("s.ipynb")
         r = run("classify", "--model", model, tmp_path / "s.ipynb", timeout=20)
         assert r.returncode == 2 and r.stderr == f"nbstage classify: {tmp_path}/s.ipynb: not a regular file\n", \
             r.stderr
