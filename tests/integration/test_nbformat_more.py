@@ -595,10 +595,14 @@ def test_fmt_stopped_by_a_signal_has_listed_every_file_it_rewrote(tmp_path):
     for i in range(3000):
         (d / f"nb{i:04d}.ipynb").write_text(text)
     log = tmp_path / "fmt.log"
+    # stopped once its list is past four stdio buffers and 100 lines: a line names a
+    # file by its whole path, 170 bytes in a deep TMPDIR, where 16 KiB were 96 lines
+    line = len(f"reformatted {d}/nb0000.ipynb\n".encode())
+    enough = max(4 * 4096, 101 * line)
     with open(log, "wb") as out:
         p = subprocess.Popen([str(BIN), "fmt", str(d)], stdout=out, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        while log.stat().st_size < 4 * 4096 and p.poll() is None and time.monotonic() < deadline:
+        while log.stat().st_size < enough and p.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         p.send_signal(signal.SIGINT)
         p.communicate(timeout=60)
