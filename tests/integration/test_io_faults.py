@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from test_tag import BIN, SIMPLE, make_nb, model  # noqa: F401  (model: a fixture)
+from test_tag import BIN, SIMPLE, make_nb, model, temporaries_said  # noqa: F401  (model: a fixture)
 
 pytestmark = [pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built"),
               pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")]
@@ -308,7 +308,7 @@ def killed_save_cleaned(shim, d: Path, writer_args, name, later_args, last_args,
         young.write_text("fresh")
         r = subprocess.run([str(BIN), *map(str, later_args)], capture_output=True, text=True, timeout=120, env=env)
         assert r.returncode == 0, r.stderr
-        removed = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
+        removed = temporaries_said(r.stderr)
         assert removed == [f"nbstage {later_args[0]}: {killed}: removed, a temporary file left by a save that "
                            "was killed"], r.stderr
         assert tmp.exists() and young.exists() and not killed.exists()
@@ -320,7 +320,7 @@ def killed_save_cleaned(shim, d: Path, writer_args, name, later_args, last_args,
     aged(tmp)
     r = subprocess.run([str(BIN), *map(str, last_args)], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
-    removed = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
+    removed = temporaries_said(r.stderr)
     assert removed == [f"nbstage {last_args[0]}: {tmp}: removed, a temporary file left by a save that was "
                        "killed"], r.stderr
     assert not tmp.exists() and young.exists()

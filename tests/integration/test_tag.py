@@ -138,6 +138,13 @@ def snapshot(d: Path):
     return out
 
 
+def temporaries_said(stderr):
+    """STDERR's lines about temporary files a killed save left: found by the message's
+    words, not by "temporary" alone, which a path they name may hold (a TMPDIR of that
+    name made train's "wrote PATH" one of them)."""
+    return [ln for ln in stderr.splitlines() if re.search(r"temporary files? left by", ln)]
+
+
 def copy_tree(src: Path, dst: Path):
     shutil.copytree(src, dst)
     for p in [dst, *dst.rglob("*")]:  # ../shared has no write bits

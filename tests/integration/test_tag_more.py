@@ -33,7 +33,7 @@ from lost_stdout import LOST_STDOUT, run_lost_stdout
 from stderr_packets import lines_cut, run_stderr_packets
 
 # model: test_tag.py's fixture, asked for by name
-from test_tag import BIN, SIMPLE, make_nb, model, nbstage, snapshot, tagged_cells  # noqa: F401
+from test_tag import BIN, SIMPLE, make_nb, model, nbstage, snapshot, tagged_cells, temporaries_said  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} not built")
 
@@ -1048,7 +1048,7 @@ def test_temporaries_left_by_a_killed_save_are_named_or_removed(model, tmp_path)
                      ["fmt", "--check", d]):
             r = nbstage(*args)
             assert r.returncode == 0, (args, r.stderr)
-            said = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
+            said = temporaries_said(r.stderr)
             assert said == [f"nbstage {args[0]}: {old}: a temporary file left by a save that was killed "
                             "(not a notebook; remove it)"], (args, r.stderr)
         assert old.read_text() == "{\"cells\": [" and fresh.exists() and other.exists()
@@ -1058,7 +1058,7 @@ def test_temporaries_left_by_a_killed_save_are_named_or_removed(model, tmp_path)
                 "(not notebooks; remove them)") in r.stderr, r.stderr
         r = nbstage("tag", "-q", "--model", model, d)
         assert r.returncode == 0, r.stderr
-        said = [ln for ln in r.stderr.splitlines() if "temporary" in ln]
+        said = temporaries_said(r.stderr)
         assert sorted(said) == [f"nbstage tag: {t}: removed, a temporary file left by a save that was killed"
                                 for t in (fresh, old)], r.stderr
         assert not old.exists() and not fresh.exists() and other.exists() and held.read_text() == "{"
