@@ -97,7 +97,13 @@ def test_folder_without_notebooks_is_said(model, tmp_path):
 # ------------------------------------------------------------------ terminals
 
 def on_a_terminal(cmd, env=None, stty=""):
-    """CMD's output on a pseudo-terminal (script(1)), with '\r\n' made '\n'."""
+    """CMD's output on a pseudo-terminal (script(1)), with '\r\n' made '\n'.  Its size
+    is none (script's stdin is no terminal) unless STTY gives one, and ENV's COLUMNS is
+    the only width; ENV None is this environment without COLUMNS, which a shell that
+    exports it (or COLUMNS=40 pytest) would have made every caller's width: the header
+    of a summary whose path is past it was broken before its "8 code cells"."""
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     shell = " ".join(f"'{c}'" for c in map(str, cmd))
     if stty:
         shell = f"stty {stty}; {shell}"
