@@ -2777,12 +2777,13 @@ def test_an_ipv6_connection_file_is_bound_and_written_back_as_given(tmp_path, sp
             p.wait()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_a_connection_file_it_cannot_make_private_is_refused():
     """In a folder that takes no new file (so no temporary to rename), the file is
     written in place, as ipykernel writes it: never through a symlink (the key went
     into the link's target), and only once it is 0600 (one of another owner, 0666, got
     the key and stayed world-readable; ipykernel's secure_write refuses that too)."""
+    from test_tag import skip_unless_nobody_can_run
+    skip_unless_nobody_can_run(BIN)
     top = Path(tempfile.mkdtemp(prefix="nbstage-conn-private-"))
     try:
         top.chmod(0o755)

@@ -16,7 +16,7 @@ import pytest
 from lost_stdout import LOST_STDOUT, run_lost_stdout
 
 # model: test_tag.py's fixture (for tag), asked for by name
-from test_tag import as_nobody, model, nbstage  # noqa: F401
+from test_tag import as_nobody, model, nbstage, skip_unless_nobody_can_run  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT)) / "nbstage"
@@ -92,11 +92,11 @@ def test_ingest_writes_the_readable_notebooks_and_exits_2_for_the_others(tmp_pat
     assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_ingest_names_a_folder_it_cannot_read_and_writes_the_rest(tmp_path):
     """A folder of the crawl that cannot be read (another user's, mode 700) is input
     not read, as a bad notebook is: named with its reason, the rest written, exit 2.
     It stopped the run: no -o file."""
+    skip_unless_nobody_can_run()
     d = Path(tempfile.mkdtemp(prefix="nbstage-ingest-perm-"))
     try:
         d.chmod(0o777)

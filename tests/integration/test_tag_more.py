@@ -909,12 +909,12 @@ def test_a_folder_bind_mounted_twice_is_one_folder(model, tmp_path):  # noqa: F8
         subprocess.run(["umount", str(dst)], check=True)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
 def test_another_users_notebook_in_a_sticky_folder_is_refused_before_any_work(model, tmp_path):  # noqa: F811
     """In a sticky folder (/tmp, a shared 1777 one) a colleague's notebook that we may
     write but, not owning it, not replace: tag wrote its temporary, then the rename
     failed as "rename: Operation not permitted".  Now said before any work, and why."""
-    from test_tag import as_nobody, folder_for_nobody
+    from test_tag import as_nobody, folder_for_nobody, skip_unless_nobody_can_run
+    skip_unless_nobody_can_run()
     d, m = folder_for_nobody(model, "nbstage-sticky-")
     try:
         d.chmod(0o1777)
