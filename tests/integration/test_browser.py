@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -39,6 +40,7 @@ from pathlib import Path
 import pytest
 
 from badge import badge_percent
+from kernel_tmpdir import SOCKET_PATH_MAX, short_tmp
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("NBSTAGE_BIN", ROOT))
@@ -254,13 +256,27 @@ def test_the_token_is_on_no_command_line(server):
     token_is_secret(server[0], server[1])
 
 
+@contextlib.contextmanager
+def browser_env():
+    """The environment of a browser script: TMPDIR a folder of its own, short enough
+    for Chromium's TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket, and removed
+    after.  In a deep TMPDIR (a CI job's) Chromium stopped at its start, "Socket path
+    too long", and every browser test failed."""
+    d = short_tmp("nbs-chromium-", SOCKET_PATH_MAX - len("/org.chromium.Chromium.XXXXXX/SingletonSocket"))
+    try:
+        yield {**os.environ, "TMPDIR": str(d)}
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def _drive(url, screenshot, tmp, name, mode="badge", steps=2):
     """Runs the browser script on URL in MODE (see run_notebook.mjs); its JSON report."""
     profile = tmp / f"chromium-{name}"
     profile.mkdir()
-    r = subprocess.run(["node", str(BROWSER_DIR / "run_notebook.mjs"), url, str(screenshot),
-                        str(profile), "60000", mode, str(steps)], cwd=BROWSER_DIR,
-                       capture_output=True, text=True, timeout=180)
+    with browser_env() as env:
+        r = subprocess.run(["node", str(BROWSER_DIR / "run_notebook.mjs"), url, str(screenshot),
+                            str(profile), "60000", mode, str(steps)], cwd=BROWSER_DIR,
+                           capture_output=True, text=True, timeout=180, env=env)
     assert r.stdout.strip(), f"no report from the browser script (exit {r.returncode}):\n{r.stderr}"
     report = json.loads(r.stdout)
     assert r.returncode == 0 and "error" not in report, \

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import BIN, BROWSER_DIR, STAGES, server  # noqa: F401  (the module's server fixture)
+from test_browser import BIN, BROWSER_DIR, STAGES, browser_env, server  # noqa: F401  (the module's server fixture)
 from test_kernel import gone
 
 from badge import badge_percent
@@ -60,8 +60,9 @@ def _flows(url, tmp, name, *mode, console_ok=()):
     allowed (the page's own, not nbstage's)."""
     profile = tmp / f"chromium-{name}"
     profile.mkdir()
-    r = subprocess.run(["node", str(BROWSER_DIR / "user_flows.mjs"), url, str(profile), "30000", *mode],
-                       cwd=BROWSER_DIR, capture_output=True, text=True, timeout=120)
+    with browser_env() as env:
+        r = subprocess.run(["node", str(BROWSER_DIR / "user_flows.mjs"), url, str(profile), "30000", *mode],
+                           cwd=BROWSER_DIR, capture_output=True, text=True, timeout=120, env=env)
     assert r.stdout.strip(), f"no report from the browser script (exit {r.returncode}):\n{r.stderr}"
     report = json.loads(r.stdout)
     assert r.returncode == 0 and "error" not in report, report.get("error", r.stderr)
