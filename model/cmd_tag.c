@@ -136,10 +136,10 @@ static void put_summary(FILE *to, const struct tagrun *r, double secs, int threa
         fprintf(to, "; %ld tag output%s %s", r->stripped, r->stripped == 1 ? "" : "s",
                 (o->check || o->dry_run) ? "would be removed" : "removed");
     fprintf(to, "\nnbstage tag:");
+    long pct[N_STAGES]; /* whole percents totalling 100, as summary's shares */
+    stage_shares(r->per_stage, 100, pct);
     for (int s = 0; s < N_STAGES; s++)
-        fprintf(to, " %s %ld (%.0f%%)%s", stage_key[s], r->per_stage[s],
-                r->tagged ? 100.0 * (double)r->per_stage[s] / (double)r->tagged : 0.0,
-                s + 1 < N_STAGES ? "," : "");
+        fprintf(to, " %s %ld (%ld%%)%s", stage_key[s], r->per_stage[s], pct[s], s + 1 < N_STAGES ? "," : "");
     /* how the run went: its rates and the most threads at work at once; none when no
      * notebook was read (all failed before: missing paths), "0 threads" then */
     if (!threads) {

@@ -102,30 +102,11 @@ char *stagemap_sequence(const struct stagemap *m)
     return buf;
 }
 
-/* Each stage's share of the staged lines in UNIT-ths (1000: tenths of a percent) by
- * largest remainder: each stage gets its quota rounded down, and the units still to
- * give go one each to the stages whose quotas lost the most (ties to the one earlier
- * in the table), so that the shares total UNIT exactly.  Each rounded on its own, three
- * stages of equal lines showed 33.3% each, 99.9% in all (six of one line, 100.2%).
- * A stage without lines gets no unit (its quota loses nothing).  All 0 when no line
- * has a stage: there is nothing to share. */
+/* Each stage's share of the staged lines in UNIT-ths, totalling UNIT (stage_shares:
+ * largest remainder; six stages of one line each, rounded on their own, showed 100.2%). */
 static void shares(const struct stagemap *m, long unit, long out[N_STAGES])
 {
-    long long total = m->staged_lines, rem[N_STAGES], given = 0;
-    for (int s = 0; s < N_STAGES; s++) {
-        out[s] = total ? (long)((long long)m->lines[s] * unit / total) : 0;
-        rem[s] = total ? (long long)m->lines[s] * unit % total : 0;
-        given += out[s];
-    }
-    /* fewer than N_STAGES left, and at least that many stages lost something */
-    for (long long left = total ? unit - given : 0; left > 0; left--) {
-        int best = -1;
-        for (int s = 0; s < N_STAGES; s++)
-            if (rem[s] > 0 && (best < 0 || rem[s] > rem[best])) best = s;
-        if (best < 0) break;
-        out[best]++;
-        rem[best] = 0;
-    }
+    stage_shares(m->lines, unit, out);
 }
 
 static void print_block(FILE *out, int stage, int color)

@@ -1140,3 +1140,18 @@ def test_the_summary_reaches_stderr_in_one_write(model, tmp_path):
     summary = [pk for pk in packets if pk.startswith(b"nbstage tag: 4 notebooks")]
     assert len(summary) == 1 and summary[0].count(b"\n") == 4, packets
     assert not lines_cut(packets), packets
+
+
+def test_the_per_stage_line_shares_total_100(tmp_path):
+    """tag's per-stage line rounded each share on its own: three cells of three stages
+    read 33% + 33% + 33% = 99%.  Its shares are now summary's, by largest remainder
+    (stage_shares), and total 100%.  The shipped model tags the three cells."""
+    nb = tmp_path / "three.ipynb"
+    nb.write_text(make_nb(["import pandas as pd", "df = pd.read_csv('data.csv')", "df.describe()"]))
+    r = nbstage("tag", nb)
+    assert r.returncode == 0, r.stderr
+    line = next(l for l in r.stderr.splitlines() if re.match(r"nbstage tag: load \d+ \(", l))
+    counts = {k: (int(n), int(p)) for k, n, p in re.findall(r"(\w+) (\d+) \((\d+)%\)", line)}
+    assert sorted(n for n, _ in counts.values()) == [0, 0, 0, 1, 1, 1], line  # three stages, one cell each
+    assert sum(p for _, p in counts.values()) == 100, line
+    assert sorted(p for _, p in counts.values()) == [0, 0, 0, 33, 33, 34], line
