@@ -186,21 +186,7 @@ void infer_many_neon_h64(const float *table, const int *const *ids, const int *n
                          float *h, float *c)
 {
     (void)H;
-    int s = 0;
-    for (; s + 3 <= S; s += 3) {
-        /* each cell alone until the shortest starts (ends aligned), then the three */
-        int together = n[s] < n[s + 1] ? n[s] : n[s + 1];
-        if (n[s + 2] < together) together = n[s + 2];
-        const int *rest[3];
-        float *hp[3], *cp[3];
-        for (int i = 0; i < 3; i++) {
-            hp[i] = h + 64 * (s + i), cp[i] = c + 64 * (s + i);
-            walk_one(table, ids[s + i], n[s + i] - together, Wh, hp[i], cp[i]);
-            rest[i] = ids[s + i] + (n[s + i] - together);
-        }
-        walk_three(table, rest, together, Wh, hp, cp);
-    }
-    for (; s < S; s++) walk_one(table, ids[s], n[s], Wh, h + 64 * s, c + 64 * s);
+    infer_many_in_threes(walk_one, walk_three, table, ids, n, S, Wh, h, c);
 }
 
 int infer_acts_neon(const float *x, float *sig, float *tnh, int n)

@@ -211,6 +211,25 @@ void infer_many_portable(const float *table, const int *const *ids, const int *n
     }
 }
 
+void infer_many_in_threes(infer_walk_one_fn one, infer_walk_three_fn three, const float *table,
+                          const int *const *ids, const int *n, int S, const float *Wh, float *h, float *c)
+{
+    int s = 0;
+    for (; s + 3 <= S; s += 3) {
+        int together = n[s] < n[s + 1] ? n[s] : n[s + 1];
+        if (n[s + 2] < together) together = n[s + 2];
+        const int *rest[3];
+        float *hp[3], *cp[3];
+        for (int i = 0; i < 3; i++) {
+            hp[i] = h + 64 * (s + i), cp[i] = c + 64 * (s + i);
+            one(table, ids[s + i], n[s + i] - together, Wh, hp[i], cp[i]);
+            rest[i] = ids[s + i] + (n[s + i] - together);
+        }
+        three(table, rest, together, Wh, hp, cp);
+    }
+    for (; s < S; s++) one(table, ids[s], n[s], Wh, h + 64 * s, c + 64 * s);
+}
+
 /* ------------------------------------------------------------------ AVX-512, H = 64 */
 
 #if defined(__x86_64__)

@@ -55,6 +55,17 @@ void infer_many_portable(const float *table, const int *const *ids, const int *n
                          float *h, float *c);
 infer_many_fn infer_many_choose(int H, int portable);
 
+/* The batch walk of the AVX2 and NEON walks (H = 64), for their kernels: S cells three
+ * at a time, each alone (ONE) until the shortest of its three starts (ends aligned),
+ * then the three together (THREE, all from step 0 for N steps; H and C pointers per
+ * cell), and the cells left over alone.  Their kernels give a cell the same numbers
+ * alone and together, so the grouping changes nothing but speed. */
+typedef void (*infer_walk_one_fn)(const float *table, const int *ids, int n, const float *Wh, float *h, float *c);
+typedef void (*infer_walk_three_fn)(const float *table, const int *const *ids, int n, const float *Wh,
+                                    float *const *h, float *const *c);
+void infer_many_in_threes(infer_walk_one_fn one, infer_walk_three_fn three, const float *table,
+                          const int *const *ids, const int *n, int S, const float *Wh, float *h, float *c);
+
 /* The AMX walk (infer_step.c): up to INFER_AMX_MAX cells, on Wh packed by
  * infer_pack_amx (H = 64 and every weight a bf16 value, else -1; OUT: 16,384
  * uint16_t, 32 KB, 64-byte aligned), called with OUT (cast) as its Wh.  Its numbers are
