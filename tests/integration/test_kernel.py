@@ -2482,6 +2482,15 @@ def sock_tmp_path():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def assert_runs_a_cell(kc):
+    """KC (channels started) reaches a ready kernel that runs print(6 * 7) and prints 42."""
+    kc.wait_for_ready(timeout=30)
+    out = []
+    r = kc.execute_interactive("print(6 * 7)", timeout=30,
+                               output_hook=lambda m: out.append(m["content"].get("text", "")))
+    assert r["content"]["status"] == "ok" and "".join(out) == "42\n", out
+
+
 def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(sock_tmp_path, specs):
     """ipykernel launched by hand (`-f my.json`, then `jupyter console --existing
     my.json`) fills in what the connection file lacks and writes it back: the whole
@@ -2536,11 +2545,7 @@ def test_a_connection_file_it_must_complete_is_completed_as_ipykernel_does(sock_
             kc.load_connection_file()
             kc.start_channels()
             try:
-                kc.wait_for_ready(timeout=30)
-                out = []
-                r = kc.execute_interactive("print(6 * 7)", timeout=30,
-                                           output_hook=lambda m: out.append(m["content"].get("text", "")))
-                assert r["content"]["status"] == "ok" and "".join(out) == "42\n", out
+                assert_runs_a_cell(kc)
                 kc.shutdown()
             finally:
                 kc.stop_channels()
@@ -2756,11 +2761,7 @@ def test_an_ipv6_connection_file_is_bound_and_written_back_as_given(tmp_path, sp
         kc.context.setsockopt(zmq.IPV6, 1)
         kc.start_channels()
         try:
-            kc.wait_for_ready(timeout=30)
-            out = []
-            r = kc.execute_interactive("print(6 * 7)", timeout=30,
-                                       output_hook=lambda m: out.append(m["content"].get("text", "")))
-            assert r["content"]["status"] == "ok" and "".join(out) == "42\n", out
+            assert_runs_a_cell(kc)
             msg = kc.session.msg("connect_request", {})
             kc.shell_channel.send(msg)
             reply = kc.get_shell_msg(timeout=10)
